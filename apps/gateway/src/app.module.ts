@@ -1,0 +1,39 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { LoggerModule } from 'nestjs-pino';
+import type { Logger } from 'pino';
+import { ConfigModule, GatewayConfig } from '@gateway/config';
+import { MetricsModule } from '@gateway/metrics';
+import { ProvidersModule } from '@gateway/providers';
+import { RedisModule } from '@gateway/redis';
+import { RouterModule } from '@gateway/router';
+import { ChatController } from './chat/chat.controller';
+import { EmbeddingsController } from './embeddings/embeddings.controller';
+import { HealthController } from './health/health.controller';
+import { ShutdownState } from './health/shutdown-state';
+import { OpenAIErrorFilter } from './http/error.filter';
+import { ModelsController } from './models/models.controller';
+
+@Module({})
+export class AppModule {
+  /** The config and logger are built before Nest starts, so a bad config fails fast. */
+  static forRoot(config: GatewayConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        // nestjs-pino is Nest's logger; the per-request line is written by one
+        // Fastify hook (http/request-hooks.ts), so its HTTP middleware is not mounted.
+        LoggerModule.forRoot({ pinoHttp: { logger }, forRoutes: [] }),
+        TerminusModule.forRoot({ logger: false }),
+        RedisModule,
+        MetricsModule,
+        ProvidersModule,
+        RouterModule,
+      ],
+      controllers: [ChatController, EmbeddingsController, ModelsController, HealthController],
+      providers: [ShutdownState, { provide: APP_FILTER, useClass: OpenAIErrorFilter }],
+    };
+  }
+}

@@ -1,0 +1,47 @@
+import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { toGatewayError } from './errors';
+import { sendError } from './send-error';
+
+/** How much of an oversized body we read and discard so the client sees our 413, not a reset. */
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+const DRAIN_LIMIT_MS = 5_000;
+
+/**
+ * Every error leaves as OpenAI-shaped JSON: those controllers throw and those
+ * Fastify raises before a controller runs (JSON parse, schema, size, media type),
+ * which Nest hands to this filter as well.
+ */
+@Catch()
+export class OpenAIErrorFilter implements ExceptionFilter {
+  async catch(exception: unknown, host: ArgumentsHost): Promise<void> {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const error = toGatewayError(exception);
+    if (error.status === 413) await drainBody(host.switchToHttp().getRequest<FastifyRequest>(), reply);
+    sendError(reply, error);
+  }
+}
+
+/** Reads and discards the rest of a rejected body, within limits, then closes the connection. */
+async function drainBody(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const raw = request.raw;
+  reply.header('connection', 'close');
+  if (raw.complete || raw.destroyed) return;
+  await new Promise<void>((resolve) => {
+    let seen = 0;
+    const done = () => {
+      clearTimeout(timer);
+      raw.removeListener('data', onData);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > DRAIN_LIMIT_BYTES) done();
+    };
+    const timer = setTimeout(done, DRAIN_LIMIT_MS);
+    raw.on('data', onData);
+    raw.once('end', done);
+    raw.once('close', done);
+    raw.resume();
+  });
+}

@@ -1,0 +1,64 @@
+import { HttpException } from '@nestjs/common';
+import { GatewayError } from '@gateway/providers';
+
+interface FastifyLikeError {
+  code?: string;
+  statusCode?: number;
+  validation?: { instancePath: string; keyword: string; message?: string; params: Record<string, unknown> }[];
+  validationContext?: string;
+}
+
+/** Fastify's own errors, by code, as the OpenAI error the client should get. */
+const FASTIFY_ERRORS: Record<string, (e: FastifyLikeError) => GatewayError> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: () =>
+    new GatewayError(413, 'Request body is larger than the gateway accepts.', 'invalid_request_error', 'request_too_large'),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () =>
+    new GatewayError(415, "Unsupported content type: send 'Content-Type: application/json'.", 'invalid_request_error', 'unsupported_media_type'),
+  FST_ERR_CTP_INVALID_JSON_BODY: () => GatewayError.badRequest('We could not parse the JSON body of your request.', null, 'invalid_json'),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () => GatewayError.badRequest('Request body is empty; expected a JSON object.', null, 'invalid_json'),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => GatewayError.badRequest('Content-Length does not match the body.', null, 'invalid_body'),
+};
+
+/**
+ * Whatever was thrown, as the OpenAI-shaped error to send. Unknown errors become a
+ * bare 500: no stack, no message that could leak internals.
+ */
+export function toGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const e = (err ?? {}) as FastifyLikeError;
+  if (e.validation?.length) return fromValidation(e.validation[0], e.validationContext);
+  const known = e.code && FASTIFY_ERRORS[e.code];
+  if (known) return known(e);
+  if (err instanceof SyntaxError) return FASTIFY_ERRORS.FST_ERR_CTP_INVALID_JSON_BODY(e);
+  if (err instanceof HttpException) {
+    // Nest wraps Fastify's own errors (parse, size, schema); the original says more.
+    if (err.cause) return toGatewayError(err.cause);
+    const status = err.getStatus();
+    const type = status === 404 ? 'not_found_error' : status < 500 ? 'invalid_request_error' : 'server_error';
+    return new GatewayError(status, status === 404 ? 'Unknown route.' : err.message, type, status === 404 ? 'not_found' : null);
+  }
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new GatewayError(e.statusCode, (err as Error).message, 'invalid_request_error', e.code ?? null);
+  }
+  return new GatewayError(500, 'Internal gateway error.', 'server_error', 'internal_error');
+}
+
+type AjvError = NonNullable<FastifyLikeError['validation']>[number];
+
+/** One JSON-schema failure as OpenAI phrases it, with `param` in OpenAI's dotted form. */
+function fromValidation(v: AjvError, context = 'body'): GatewayError {
+  const segments = v.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (v.keyword === 'required') segments.push(String(v.params.missingProperty));
+  if (v.keyword === 'additionalProperties') segments.push(String(v.params.additionalProperty));
+  const param = segments.reduce((path, s) => (/^\d+$/.test(s) ? `${path}[${s}]` : path ? `${path}.${s}` : s), '') || null;
+  const name = param ?? context;
+  const message =
+    v.keyword === 'required'
+      ? `Missing required parameter: '${name}'.`
+      : v.keyword === 'type'
+        ? `Invalid type for '${name}': expected ${String(v.params.type)}.`
+        : v.keyword === 'additionalProperties'
+          ? `Unrecognized request argument supplied: '${name}'.`
+          : `Invalid value for '${name}': ${v.message}.`;
+  return GatewayError.badRequest(message, param, v.keyword === 'required' ? 'missing_required_parameter' : 'invalid_value');
+}

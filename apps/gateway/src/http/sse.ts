@@ -1,0 +1,43 @@
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import type { FastifyReply } from 'fastify';
+import type { ChatStream } from '@gateway/providers';
+import { toGatewayError } from './errors';
+import { requestState } from './request-state';
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+  // Stops nginx-style proxies in front of the gateway from buffering the stream.
+  'x-accel-buffering': 'no',
+};
+
+/**
+ * Writes an OpenAI SSE stream to the client as chunks arrive: headers flushed at
+ * once, backpressure respected, nothing buffered whole. An upstream failure after
+ * the first byte ends the stream with an OpenAI error event (no `[DONE]`).
+ */
+export async function writeSse(reply: FastifyReply, stream: ChatStream): Promise<void> {
+  const res = reply.raw;
+  reply.hijack();
+  res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS });
+  res.flushHeaders();
+  try {
+    for await (const chunk of stream) {
+      if (res.destroyed) break;
+      if (!res.write(chunk)) await drainedOrClosed(res);
+    }
+  } catch (err) {
+    const error = toGatewayError(err);
+    requestState(reply.request).errorCode = error.code ?? error.type;
+    if (!res.destroyed) res.write(`data: ${JSON.stringify(error.toJSON())}\n\n`);
+  }
+  if (!res.destroyed) res.end();
+}
+
+async function drainedOrClosed(res: ServerResponse): Promise<void> {
+  const ac = new AbortController();
+  await Promise.race([once(res, 'drain', { signal: ac.signal }), once(res, 'close', { signal: ac.signal })]).catch(() => {});
+  ac.abort();
+}

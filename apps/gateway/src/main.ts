@@ -1,0 +1,77 @@
+import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { ConfigError, loadConfig } from '@gateway/config';
+import { MetricsService } from '@gateway/metrics';
+import { AppModule } from './app.module';
+import { ShutdownState } from './health/shutdown-state';
+import { configureFastify } from './http/fastify-setup';
+import { requestId } from './http/request-hooks';
+import { createLogger } from './logger';
+
+async function bootstrap(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`ai-gateway: ${err.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  const log = createLogger(config);
+  const server = config.server;
+
+  const adapter = new FastifyAdapter({
+    bodyLimit: server.bodyLimitBytes,
+    genReqId: requestId,
+    keepAliveTimeout: server.keepAliveTimeoutMs,
+    // Slow-loris guard: the whole request (headers and body) must arrive in time.
+    requestTimeout: 60_000,
+    return503OnClosing: true,
+    // OpenAI rejects "0.5" for a number; so do we. Unknown parameters pass through.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, log), adapter, {
+    bufferLogs: true,
+    // Our own JSON parser is registered in configureFastify.
+    bodyParser: false,
+  });
+  app.useLogger(app.get(PinoNestLogger));
+
+  const fastify = app.getHttpAdapter().getInstance();
+  configureFastify(fastify, app.get(MetricsService), log);
+
+  await app.listen(server.port, server.host);
+  const { port } = fastify.server.address() as AddressInfo;
+  log.info({ port, host: server.host }, 'ai-gateway listening');
+
+  const shutdownState = app.get(ShutdownState);
+  const onSignal = (signal: string) => {
+    if (shutdownState.draining) return;
+    shutdownState.draining = true;
+    log.info({ signal, graceMs: server.shutdownGraceMs }, 'draining: no new connections, finishing in-flight requests');
+    // Keep-alive sockets that go idle once their response is done would otherwise
+    // hold the drain open until the client's own idle timeout.
+    const sweep = setInterval(() => fastify.server.closeIdleConnections(), 100);
+    const force = setTimeout(() => {
+      log.warn('grace period over: closing remaining connections');
+      fastify.server.closeAllConnections();
+    }, server.shutdownGraceMs);
+    sweep.unref();
+    force.unref();
+    app
+      .close()
+      .catch((err) => log.error({ err }, 'error during shutdown'))
+      .finally(() => {
+        log.info('stopped');
+        log.flush();
+        process.exit(0);
+      });
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+}
+
+void bootstrap();

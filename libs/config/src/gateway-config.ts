@@ -1,0 +1,106 @@
+// class-validator/class-transformer decorators read design-time metadata.
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import {
+  ArrayNotEmpty,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+
+export const PROVIDER_TYPES = ['openai', 'openai-compatible', 'anthropic', 'gemini', 'mock'] as const;
+export type ProviderType = (typeof PROVIDER_TYPES)[number];
+
+export const CAPABILITIES = ['tools', 'vision', 'json', 'embeddings', 'reasoning'] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+/** Behaviour of a `mock` provider: an offline model for demos, tests and load tests. */
+export class MockBehaviour {
+  /** Delay before the whole (non-streamed) answer, or before the first chunk when streaming. */
+  @IsOptional() @IsInt() @Min(0) latencyMs = 0;
+  /** Streaming: tokens emitted per second after the first (0 = as fast as possible). */
+  @IsOptional() @IsNumber() @Min(0) tokensPerSecond = 0;
+  /** Injected failure: the HTTP status returned with probability `failRate`. */
+  @IsOptional() @IsInt() @Min(400) @Max(599) failStatus = 503;
+  @IsOptional() @IsNumber() @Min(0) @Max(1) failRate = 0;
+  /** Streaming: cut the stream (upstream error) after this many content chunks; 0 = never. */
+  @IsOptional() @IsInt() @Min(0) cutAfterChunks = 0;
+  /** Dimension of the deterministic embeddings. */
+  @IsOptional() @IsInt() @Min(8) @Max(4096) embeddingDimensions = 256;
+}
+
+export class ProviderConfig {
+  @IsString() @Matches(NAME) name!: string;
+  @IsIn(PROVIDER_TYPES as unknown as string[]) type!: ProviderType;
+  @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }) baseUrl?: string;
+  /** Name of the environment variable that holds the API key; the key itself never lives in the file. */
+  @IsOptional() @IsString() @Matches(ENV_NAME) apiKeyEnv?: string;
+  /** Name of an environment variable that, when set, overrides `baseUrl`. */
+  @IsOptional() @IsString() @Matches(ENV_NAME) baseUrlEnv?: string;
+  @IsOptional() @IsInt() @Min(1) timeoutMs = 600_000;
+  @IsOptional() @IsInt() @Min(1) connectTimeoutMs = 10_000;
+  /** Keep-alive connections kept open to this upstream. */
+  @IsOptional() @IsInt() @Min(1) @Max(4096) maxConnections = 256;
+  /** Extra headers sent upstream (e.g. OpenAI-Organization). Values are not secrets. */
+  @IsOptional() headers?: Record<string, string>;
+  @IsOptional() @ValidateNested() @Type(() => MockBehaviour) mock?: MockBehaviour;
+}
+
+/** USD per one million tokens. */
+export class Price {
+  @IsOptional() @IsNumber() @Min(0) input = 0;
+  @IsOptional() @IsNumber() @Min(0) output = 0;
+  @IsOptional() @IsNumber() @Min(0) cachedInput?: number;
+}
+
+export class DeploymentConfig {
+  @IsString() provider!: string;
+  /** The model id sent upstream. */
+  @IsString() model!: string;
+  @IsOptional() @ValidateNested() @Type(() => Price) price?: Price;
+  @IsOptional() @IsInt() @Min(1) contextWindow?: number;
+  /** Default `max_tokens` for vendors that require one (Anthropic). */
+  @IsOptional() @IsInt() @Min(1) maxOutputTokens?: number;
+  @IsOptional() @IsArray() @IsIn(CAPABILITIES as unknown as string[], { each: true }) capabilities?: Capability[];
+}
+
+export class ModelConfig {
+  @IsString() @Matches(NAME) name!: string;
+  @IsOptional() @IsArray() @IsString({ each: true }) aliases?: string[];
+  @IsArray() @ArrayNotEmpty() @ValidateNested({ each: true }) @Type(() => DeploymentConfig)
+  deployments!: DeploymentConfig[];
+}
+
+export class ServerConfig {
+  /** 0 picks a free port (tests). */
+  @IsOptional() @IsInt() @Min(0) @Max(65535) port = 3000;
+  @IsOptional() @IsString() host = '127.0.0.1';
+  /** Largest accepted request body. */
+  @IsOptional() @IsInt() @Min(1024) bodyLimitBytes = 4 * 1024 * 1024;
+  /** On SIGTERM, in-flight requests and streams get this long to finish. */
+  @IsOptional() @IsInt() @Min(0) shutdownGraceMs = 30_000;
+  /** Idle keep-alive timeout for client connections. */
+  @IsOptional() @IsInt() @Min(1) keepAliveTimeoutMs = 72_000;
+  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) logLevel = 'info';
+  /** Log prompt and completion bodies. Off by default: prompts are user data. */
+  @IsOptional() logBodies = false;
+}
+
+export class GatewayConfig {
+  @IsOptional() @ValidateNested() @Type(() => ServerConfig) server: ServerConfig = new ServerConfig();
+  @IsArray() @ValidateNested({ each: true }) @Type(() => ProviderConfig) providers!: ProviderConfig[];
+  @IsArray() @ValidateNested({ each: true }) @Type(() => ModelConfig) models!: ModelConfig[];
+  /** Set from REDIS_URL; Redis-backed features are off without it. */
+  @IsOptional() @IsString() redisUrl?: string;
+}

@@ -1,0 +1,54 @@
+/** OpenAI's error `type` values, plus the gateway's own for upstream trouble. */
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'insufficient_quota'
+  | 'upstream_error'
+  | 'timeout_error'
+  | 'server_error';
+
+export interface ErrorBody {
+  error: { message: string; type: ErrorType; param: string | null; code: string | null };
+}
+
+/**
+ * The one error the gateway throws on purpose. It renders as OpenAI's error JSON
+ * and tells the router whether another deployment may succeed where this failed.
+ */
+export class GatewayError extends Error {
+  override name = 'GatewayError';
+
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: ErrorType,
+    readonly code: string | null = null,
+    readonly param: string | null = null,
+    /** Extra response headers, e.g. Retry-After. */
+    readonly headers: Record<string, string> = {},
+    /** True when trying again (here or elsewhere) may succeed. */
+    readonly retryable = false,
+  ) {
+    super(message);
+  }
+
+  toJSON(): ErrorBody {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+
+  static badRequest(message: string, param: string | null = null, code: string | null = null): GatewayError {
+    return new GatewayError(400, message, 'invalid_request_error', code, param);
+  }
+
+  /** The client went away; nothing is sent, but logs and metrics still record it. */
+  static clientClosed(): GatewayError {
+    return new GatewayError(499, 'The client closed the request.', 'invalid_request_error', 'client_closed_request');
+  }
+
+  static modelNotFound(model: string, why = 'does not exist'): GatewayError {
+    return new GatewayError(404, `The model \`${model}\` ${why}.`, 'invalid_request_error', 'model_not_found', 'model');
+  }
+}

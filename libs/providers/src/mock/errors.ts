@@ -1,0 +1,21 @@
+import type { MockBehaviour } from '@gateway/config';
+import { GatewayError } from '../gateway-error';
+
+/**
+ * The mock's injected failures, shaped like what a real upstream failure becomes
+ * after the OpenAI adapter maps it, so router and client behaviour can be tested.
+ */
+export function injectedFailure(provider: string, behaviour: MockBehaviour, random: () => number): GatewayError | undefined {
+  if (behaviour.failRate <= 0 || random() >= behaviour.failRate) return undefined;
+  const status = behaviour.failStatus;
+  const message = `Provider ${provider} failed with HTTP ${status}: injected failure (mock)`;
+  if (status === 429) {
+    return new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, { 'retry-after': '1' }, true);
+  }
+  if (status >= 500) return new GatewayError(502, message, 'upstream_error', 'upstream_error', null, {}, true);
+  return new GatewayError(status, message, 'invalid_request_error', 'mock_injected_failure');
+}
+
+export function streamCut(provider: string): GatewayError {
+  return new GatewayError(502, `Provider ${provider} cut the stream (injected failure, mock).`, 'upstream_error', 'upstream_stream_truncated', null, {}, true);
+}

@@ -1,0 +1,55 @@
+import type { ProviderConfig, ProviderType } from '@gateway/config';
+import type { CallContext, ChatStream, JsonResult, ModelInfo, Provider } from '../provider';
+import type { ChatCompletionCreateParams, EmbeddingCreateParams } from '../wire';
+import { UpstreamClient } from './client';
+import { fromTransportError } from './errors';
+import { toUpstreamBody } from './request';
+import { readJsonResult } from './response';
+import { passThroughStream } from './stream';
+
+/** OpenAI itself and every OpenAI-compatible server (Groq, Together, Mistral, vLLM, Ollama, …). */
+export class OpenAIProvider implements Provider {
+  readonly name: string;
+  readonly type: ProviderType;
+  private readonly client: UpstreamClient;
+
+  constructor(config: ProviderConfig, apiKey: string | undefined) {
+    this.name = config.name;
+    this.type = config.type;
+    this.client = new UpstreamClient(config, apiKey);
+  }
+
+  async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
+    const res = await this.client.send('POST', '/chat/completions', toUpstreamBody(request, ctx.upstreamModel), ctx.signal);
+    return this.read(res, 'chat.completion', ctx);
+  }
+
+  async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
+    const res = await this.client.send('POST', '/chat/completions', toUpstreamBody(request, ctx.upstreamModel), ctx.signal);
+    return passThroughStream(this.name, res, ctx.signal);
+  }
+
+  /** OpenAI-format upstreams handle float and base64 encodings themselves. */
+  async embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult> {
+    const res = await this.client.send('POST', '/embeddings', toUpstreamBody(request, ctx.upstreamModel), ctx.signal);
+    return this.read(res, 'list', ctx);
+  }
+
+  async listModels(signal: AbortSignal): Promise<ModelInfo[]> {
+    const res = await this.client.send('GET', '/models', undefined, signal);
+    const body = (await res.body.json()) as { data?: ModelInfo[] };
+    return body.data ?? [];
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+
+  private async read(res: Awaited<ReturnType<UpstreamClient['send']>>, expect: string, ctx: CallContext): Promise<JsonResult> {
+    try {
+      return await readJsonResult(this.name, res, expect);
+    } catch (err) {
+      throw fromTransportError(this.name, err, ctx.signal);
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import type { Dispatcher } from 'undici';
+import { GatewayError, type ErrorType } from '../gateway-error';
+
+/** How an upstream HTTP status reaches the client: [status, type, code, retryable]. */
+type Mapping = [number, ErrorType, string | null, boolean];
+
+const BY_STATUS: Record<number, Mapping> = {
+  400: [400, 'invalid_request_error', null, false],
+  401: [502, 'upstream_error', 'upstream_auth_failed', false],
+  403: [502, 'upstream_error', 'upstream_permission_denied', false],
+  404: [502, 'upstream_error', 'upstream_not_found', false],
+  408: [504, 'timeout_error', 'upstream_timeout', true],
+  409: [502, 'upstream_error', 'upstream_conflict', true],
+  413: [413, 'invalid_request_error', 'request_too_large', false],
+  422: [422, 'invalid_request_error', null, false],
+  429: [429, 'rate_limit_error', 'rate_limit_exceeded', true],
+};
+const SERVER_ERROR: Mapping = [502, 'upstream_error', 'upstream_error', true];
+const OTHER_CLIENT_ERROR: Mapping = [502, 'upstream_error', 'upstream_error', false];
+
+/** Seconds to tell a rate-limited client to wait when the upstream did not say. */
+const DEFAULT_RETRY_AFTER_S = 1;
+
+const AUTH_HINT: Record<string, string> = {
+  upstream_auth_failed: 'rejected the gateway\'s API key; check the key configured for this provider',
+  upstream_permission_denied: 'refused access with the gateway\'s API key; check the key\'s permissions',
+  upstream_not_found: 'does not know this model or endpoint; check the deployment\'s upstream model id',
+};
+
+/**
+ * Maps an upstream error response to the error the client sees. Client mistakes the
+ * upstream caught (400, 422) keep the vendor's message; credential problems become
+ * 502 with a hint (never the key); rate limits keep Retry-After.
+ */
+export async function fromUpstreamResponse(provider: string, res: Dispatcher.ResponseData): Promise<GatewayError> {
+  const raw = await readCapped(res.body, 16 * 1024);
+  let message = raw.trim().slice(0, 500) || `HTTP ${res.statusCode}`;
+  let param: string | null = null;
+  let vendorCode: string | null = null;
+  try {
+    const err = JSON.parse(raw).error;
+    if (typeof err === 'string') message = err;
+    else if (err && typeof err.message === 'string') {
+      message = err.message;
+      param = typeof err.param === 'string' ? err.param : null;
+      vendorCode = typeof err.code === 'string' ? err.code : null;
+    }
+  } catch {
+    // Not JSON (a proxy's HTML page, say): keep the trimmed text.
+  }
+  const [status, type, code, retryable] =
+    BY_STATUS[res.statusCode] ?? (res.statusCode >= 500 ? SERVER_ERROR : OTHER_CLIENT_ERROR);
+  const headers: Record<string, string> = {};
+  if (res.statusCode === 429) headers['retry-after'] = String(retryAfterSeconds(res.headers) ?? DEFAULT_RETRY_AFTER_S);
+
+  if (status < 500 && status !== 429) return new GatewayError(status, message, type, vendorCode ?? code, param, headers, retryable);
+  const hint = code && AUTH_HINT[code];
+  const text = hint
+    ? `Provider ${provider} ${hint} (upstream said: ${message})`
+    : status === 429
+      ? `Provider ${provider} is rate limiting the gateway: ${message}`
+      : `Provider ${provider} failed with HTTP ${res.statusCode}: ${message}`;
+  return new GatewayError(status, text, type, code, null, headers, retryable);
+}
+
+/** Retry-After in whole seconds, from `retry-after-ms`, `retry-after` seconds or an HTTP date. */
+export function retryAfterSeconds(headers: Record<string, string | string[] | undefined>): number | undefined {
+  const ms = Number(headers['retry-after-ms']);
+  if (ms > 0) return Math.ceil(ms / 1000);
+  const value = headers['retry-after'];
+  if (typeof value !== 'string') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * Maps a transport failure (no HTTP answer, or the body broke off) to a GatewayError.
+ * An abort carries its reason: the deadline's GatewayError, or the client going away.
+ */
+export function fromTransportError(provider: string, err: unknown, signal: AbortSignal): GatewayError {
+  if (err instanceof GatewayError) return err;
+  if (signal.aborted) {
+    return signal.reason instanceof GatewayError
+      ? signal.reason
+      : GatewayError.clientClosed();
+  }
+  const code = (err as { code?: string }).code ?? '';
+  if (TIMEOUT_CODES.has(code)) {
+    return new GatewayError(504, `Provider ${provider} timed out.`, 'timeout_error', 'upstream_timeout', null, {}, true);
+  }
+  return new GatewayError(
+    502,
+    `Could not reach provider ${provider} (${code || (err as Error).message}).`,
+    'upstream_error',
+    'upstream_unreachable',
+    null,
+    {},
+    true,
+  );
+}
+
+async function readCapped(body: AsyncIterable<Buffer>, cap: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size < cap) parts.push(chunk);
+    size += chunk.length;
+  }
+  return Buffer.concat(parts).subarray(0, cap).toString('utf8');
+}

@@ -1,0 +1,58 @@
+import type { ProviderConfig, ProviderType } from '@gateway/config';
+import type {
+  ChatCompletionCreateParams,
+  CompletionUsage,
+  EmbeddingCreateParams,
+} from './wire';
+
+/** What a provider needs to know about the call besides the request body. */
+export interface CallContext {
+  /** The model id to send upstream (the public name is already resolved). */
+  upstreamModel: string;
+  /** Aborted when the client disconnects or the deadline passes. */
+  signal: AbortSignal;
+  requestId: string;
+}
+
+/**
+ * A complete (non-streamed) OpenAI JSON response, ready to send: a `chat.completion`
+ * or an embeddings list. Upstream bytes are forwarded untouched where possible.
+ */
+export interface JsonResult {
+  body: string | Uint8Array;
+  usage?: CompletionUsage;
+}
+
+/**
+ * A streamed chat completion: OpenAI SSE frames (`data: {chunk}\n\n` … `data: [DONE]\n\n`)
+ * as they arrive. Iteration throws a GatewayError when the upstream fails mid-stream.
+ * `usage` is filled in by the time iteration ends, when the upstream reported it.
+ */
+export interface ChatStream extends AsyncIterable<string | Uint8Array> {
+  usage?: CompletionUsage;
+}
+
+export interface ModelInfo {
+  id: string;
+  owned_by: string;
+}
+
+/** One upstream vendor account. Every vendor folder implements this. */
+export interface Provider {
+  readonly name: string;
+  readonly type: ProviderType;
+  /**
+   * Sends a non-streamed chat completion. Throws GatewayError for upstream
+   * failures, already mapped to the status the client should see.
+   */
+  chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult>;
+  /** Resolves once the upstream has accepted the stream; errors before that throw. */
+  chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream>;
+  embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult>;
+  /** Models the upstream offers, for diagnostics; the public list comes from config. */
+  listModels(signal: AbortSignal): Promise<ModelInfo[]>;
+  close(): Promise<void>;
+}
+
+/** Builds a provider from its config; `apiKey` comes from the environment. */
+export type ProviderFactory = (config: ProviderConfig, apiKey: string | undefined) => Provider;

@@ -1,0 +1,52 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { GatewayConfig } from '@gateway/config';
+
+/**
+ * The shared Redis connection, present only when REDIS_URL is set. Features that use
+ * Redis must work (or fail open, as each documents) when `client` is undefined or down.
+ */
+@Injectable()
+export class RedisService implements OnApplicationShutdown {
+  readonly client: Redis | undefined;
+  private readonly logger = new Logger('Redis');
+
+  constructor(config: GatewayConfig) {
+    if (!config.redisUrl) return;
+    this.client = new Redis(config.redisUrl, {
+      // Commands fail fast while disconnected instead of queueing behind a dead server.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2_000,
+      retryStrategy: (times) => Math.min(times * 200, 2_000),
+    });
+    // ioredis emits 'error' on every failed reconnect; without a listener Node would crash.
+    let warned = false;
+    this.client.on('error', (err) => {
+      if (!warned) this.logger.warn(`Redis unavailable: ${err.message}`);
+      warned = true;
+    });
+    this.client.on('ready', () => {
+      if (warned) this.logger.log('Redis connection restored');
+      warned = false;
+    });
+  }
+
+  /** True when Redis is configured and answers PING within the timeout. */
+  async ping(timeoutMs = 1_000): Promise<boolean> {
+    if (!this.client) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => (timer = setTimeout(resolve, timeoutMs, false)));
+    try {
+      return await Promise.race([this.client.ping().then((r) => r === 'PONG'), timeout]);
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.client?.quit().catch(() => this.client?.disconnect());
+  }
+}

@@ -1,0 +1,3 @@
+export * from './executor';
+export * from './model-catalog';
+export * from './router.module';

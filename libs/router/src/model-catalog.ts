@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import { type DeploymentConfig, GatewayConfig, type ModelConfig } from '@gateway/config';
+import { GatewayError, type Provider, ProvidersService } from '@gateway/providers';
+
+/** A deployment whose provider is enabled: everything needed to call it. */
+export interface Deployment {
+  /** `<model group>/<index>`: stable, bounded, safe as a metric label. */
+  id: string;
+  provider: Provider;
+  upstreamModel: string;
+  config: DeploymentConfig;
+}
+
+/** A public model (one name plus aliases) and the deployments that can serve it. */
+export interface ModelGroup {
+  name: string;
+  config: ModelConfig;
+  deployments: Deployment[];
+}
+
+/**
+ * The public model table, resolved once at start-up: name or alias -> group with
+ * its enabled deployments. Groups with none are kept so errors can say why.
+ */
+@Injectable()
+export class ModelCatalog {
+  private readonly byName = new Map<string, ModelGroup>();
+  readonly groups: ModelGroup[];
+
+  constructor(config: GatewayConfig, private readonly providers: ProvidersService) {
+    this.groups = config.models.map((model) => ({
+      name: model.name,
+      config: model,
+      deployments: model.deployments.flatMap((d, i) => {
+        const provider = providers.get(d.provider);
+        return provider ? [{ id: `${model.name}/${i}`, provider, upstreamModel: d.model, config: d }] : [];
+      }),
+    }));
+    for (const group of this.groups) {
+      for (const name of [group.name, ...(group.config.aliases ?? [])]) this.byName.set(name, group);
+    }
+  }
+
+  /** Groups that can serve requests now. */
+  available(): ModelGroup[] {
+    return this.groups.filter((g) => g.deployments.length > 0);
+  }
+
+  /** The group for a public name or alias; 404 when unknown or when none of its providers is enabled. */
+  resolve(model: string): ModelGroup {
+    const group = this.byName.get(model);
+    if (!group) throw GatewayError.modelNotFound(model);
+    if (!group.deployments.length) {
+      const why = group.config.deployments.map((d) => `${d.provider}: ${this.providers.whyDisabled(d.provider)}`).join('; ');
+      throw GatewayError.modelNotFound(model, `is configured but none of its providers is enabled (${why})`);
+    }
+    return group;
+  }
+
+  /** Bounded label for metrics: a configured group name, or `unknown`. */
+  label(model: unknown): string {
+    return (typeof model === 'string' && this.byName.get(model)?.name) || 'unknown';
+  }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The project's one test command (`npm test`): installs what the tests need
+# (Node 24, npm packages, redis-server), starts a throwaway Redis on 127.0.0.1,
+# builds, and runs unit and end-to-end tests with Node's test runner.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/node-env.sh
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test: installing redis-server with apt-get" >&2
+    (apt-get install -y -qq redis-server >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq redis-server; }) >&2
+  else
+    echo "test: redis-server is required (Debian/Ubuntu: sudo apt-get install redis-server)" >&2
+    exit 1
+  fi
+fi
+
+work="$(mktemp -d)"
+redis_port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" --daemonize no >"$work/redis.log" 2>&1 &
+redis_pid=$!
+trap 'kill "$redis_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+export TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
+# The path of the redis-server binary lets tests stop and restart a Redis of their own.
+export TEST_REDIS_SERVER="$(command -v redis-server)"
+
+npm run --silent build:test
+node --test --test-concurrency=2 --test-timeout=120000 "dist/test/**/*.test.js"

@@ -1,0 +1,245 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import OpenAI from 'openai';
+import { FakeOpenAI } from '../support/fake-openai';
+import { configWith, GatewayProcess } from '../support/gateway';
+
+/** Public model name -> fake upstream behaviour (the upstream model id). */
+const BEHAVIOURS = ['ok', 'tool', 'status-400', 'status-401', 'status-404', 'status-429', 'status-500', 'status-503', 'slow-3000', 'hang', 'reset', 'cut', 'html-502', 'drip-200'];
+
+describe('OpenAI-compatible provider through the gateway', () => {
+  const upstream = new FakeOpenAI();
+  let gateway: GatewayProcess;
+  let client: OpenAI;
+
+  before(async () => {
+    const baseUrl = await upstream.start();
+    gateway = await GatewayProcess.start(
+      configWith({
+        providers: [
+          { name: 'fake', type: 'openai-compatible', baseUrl, apiKeyEnv: 'FAKE_UPSTREAM_KEY', timeoutMs: 1_000 },
+        ],
+        models: BEHAVIOURS.map((b) => ({ name: `fake-${b}`, deployments: [{ provider: 'fake', model: b }] })),
+      }),
+      { env: { FAKE_UPSTREAM_KEY: 'sk-upstream-secret-123' } },
+    );
+    client = gateway.client();
+  });
+
+  after(async () => {
+    await gateway?.stop();
+    await upstream.stop();
+  });
+
+  it('forwards a chat completion with the upstream model id and the provider key', async () => {
+    const res = await client.chat.completions
+      .create({ model: 'fake-ok', messages: [{ role: 'user', content: 'hello' }], temperature: 0.2, seed: 7, user: 'u1' })
+      .withResponse();
+    assert.equal(res.data.choices[0].message.content, 'fake answer to: hello');
+    assert.deepEqual(res.data.usage, { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 });
+    const sent = upstream.last();
+    assert.equal(sent.path, '/v1/chat/completions');
+    assert.equal(sent.body.model, 'ok');
+    assert.equal(sent.body.temperature, 0.2);
+    assert.equal(sent.body.seed, 7);
+    assert.equal(sent.body.user, 'u1');
+    assert.equal(sent.headers.authorization, 'Bearer sk-upstream-secret-123');
+    assert.equal(res.response.headers.get('x-gateway-provider'), 'fake');
+    assert.equal(res.response.headers.get('x-gateway-upstream-model'), 'ok');
+    assert.match(res.response.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+  });
+
+  it('keeps a client-supplied x-request-id', async () => {
+    const res = await client.chat.completions
+      .create({ model: 'fake-ok', messages: [{ role: 'user', content: 'hi' }] }, { headers: { 'x-request-id': 'trace-abc.123' } })
+      .withResponse();
+    assert.equal(res.response.headers.get('x-request-id'), 'trace-abc.123');
+  });
+
+  it('streams chunks that reassemble, with the usage chunk and [DONE]', async () => {
+    const stream = await client.chat.completions.create({
+      model: 'fake-ok',
+      messages: [{ role: 'user', content: 'stream me please' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    let usage;
+    let finish;
+    let chunks = 0;
+    for await (const chunk of stream) {
+      chunks++;
+      text += chunk.choices[0]?.delta.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      if (chunk.usage) usage = chunk.usage;
+    }
+    assert.equal(text, 'fake answer to: stream me please');
+    assert.equal(finish, 'stop');
+    assert.deepEqual(usage, { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 });
+    assert.ok(chunks >= 6, `expected many chunks, got ${chunks}`);
+    assert.equal((upstream.last().body.stream_options as { include_usage: boolean }).include_usage, true);
+  });
+
+  it('delivers stream chunks as they arrive, not buffered', async () => {
+    const started = Date.now();
+    const stream = await client.chat.completions.create({ model: 'fake-drip-200', messages: [{ role: 'user', content: 'one two three four' }], stream: true });
+    const arrivals: number[] = [];
+    for await (const chunk of stream) if (chunk.choices[0]?.delta.content) arrivals.push(Date.now() - started);
+    assert.ok(arrivals.length >= 4);
+    // The fake waits 200 ms before each word: a buffering gateway would deliver them all at once.
+    assert.ok(arrivals[arrivals.length - 1] - arrivals[0] >= 400, `arrivals ${arrivals.join(',')}`);
+  });
+
+  it('round-trips a tool call (call, result, answer)', async () => {
+    const tools: OpenAI.ChatCompletionTool[] = [
+      { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } },
+    ];
+    const first = await client.chat.completions.create({ model: 'fake-tool', messages: [{ role: 'user', content: 'weather in Paris?' }], tools, tool_choice: 'auto' });
+    const call = first.choices[0].message.tool_calls?.[0];
+    assert.ok(call && call.type === 'function');
+    assert.equal(call.function.name, 'get_weather');
+    assert.deepEqual(JSON.parse(call.function.arguments), { city: 'Paris', unit: 'celsius' });
+    assert.equal(first.choices[0].finish_reason, 'tool_calls');
+    assert.deepEqual(upstream.last().body.tools, tools);
+
+    const second = await client.chat.completions.create({
+      model: 'fake-ok',
+      messages: [
+        { role: 'user', content: 'weather in Paris?' },
+        first.choices[0].message,
+        { role: 'tool', tool_call_id: call.id, content: '{"temp":21}' },
+      ],
+      tools,
+    });
+    assert.match(second.choices[0].message.content ?? '', /fake answer/);
+    const sent = upstream.last().body.messages as { role: string; tool_call_id?: string }[];
+    assert.equal(sent[2].role, 'tool');
+    assert.equal(sent[2].tool_call_id, 'call_fake_1');
+  });
+
+  it('streams tool-call argument fragments that reassemble to valid JSON', async () => {
+    const stream = await client.chat.completions.create({
+      model: 'fake-tool',
+      messages: [{ role: 'user', content: 'weather?' }],
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }],
+      stream: true,
+    });
+    let args = '';
+    let name = '';
+    for await (const chunk of stream) {
+      for (const call of chunk.choices[0]?.delta.tool_calls ?? []) {
+        name += call.function?.name ?? '';
+        args += call.function?.arguments ?? '';
+      }
+    }
+    assert.equal(name, 'get_weather');
+    assert.deepEqual(JSON.parse(args), { city: 'Paris', unit: 'celsius' });
+  });
+
+  it('passes embeddings through in float and base64', async () => {
+    const floats = await client.embeddings.create({ model: 'fake-ok', input: ['a', 'b'], encoding_format: 'float' });
+    assert.equal(floats.data.length, 2);
+    assert.deepEqual(floats.data[1].embedding, [0.5, -0.25, 0.125]);
+    // The SDK asks for base64 by default and decodes it.
+    const decoded = await client.embeddings.create({ model: 'fake-ok', input: 'a' });
+    assert.deepEqual(decoded.data[0].embedding, [0.5, -0.25, 0.125]);
+    assert.equal(upstream.last().body.encoding_format, 'base64');
+    assert.equal(upstream.last().path, '/v1/embeddings');
+  });
+
+  describe('upstream failures become OpenAI errors', () => {
+    const cases: [string, number, string | null, RegExp][] = [
+      ['fake-status-400', 400, null, /Invalid value for 'temperature'/],
+      ['fake-status-401', 502, 'upstream_auth_failed', /rejected the gateway's API key/],
+      ['fake-status-404', 502, 'upstream_not_found', /check the deployment/],
+      ['fake-status-429', 429, 'rate_limit_exceeded', /rate limiting/],
+      ['fake-status-500', 502, 'upstream_error', /HTTP 500/],
+      ['fake-status-503', 502, 'upstream_error', /HTTP 503/],
+      ['fake-html-502', 502, 'upstream_error', /Bad Gateway/],
+      ['fake-reset', 502, 'upstream_unreachable', /Could not reach provider fake/],
+      ['fake-hang', 504, 'upstream_timeout', /timed out/],
+    ];
+    for (const [model, status, code, message] of cases) {
+      it(`${model} -> ${status}`, async () => {
+        const err = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] }).then(
+          () => assert.fail('expected an error'),
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof OpenAI.APIError, String(err));
+        assert.equal(err.status, status);
+        assert.equal(err.code ?? null, code);
+        assert.match(err.message, message);
+        assert.doesNotMatch(err.message, /sk-upstream-secret/);
+        if (status === 429) assert.equal(err.headers?.get('retry-after'), '7');
+      });
+    }
+
+    it('keeps the vendor param on a 400', async () => {
+      const err = (await client.chat.completions.create({ model: 'fake-status-400', messages: [{ role: 'user', content: 'x' }] }).catch((e) => e)) as InstanceType<typeof OpenAI.APIError>;
+      assert.equal(err.param, 'temperature');
+    });
+
+    it('a stream whose upstream dies mid-way ends with an error event', async () => {
+      const stream = await client.chat.completions.create({ model: 'fake-cut', messages: [{ role: 'user', content: 'one two three four five' }], stream: true });
+      let text = '';
+      const err = await (async () => {
+        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      })().then(
+        () => assert.fail('expected the stream to fail'),
+        (e: unknown) => e,
+      );
+      assert.equal(text, 'fake answer ');
+      assert.ok(err instanceof OpenAI.APIError, String(err));
+      assert.match(err.message, /provider fake/i);
+    });
+
+    it('an upstream error before the stream starts is a plain JSON error', async () => {
+      const err = await client.chat.completions
+        .create({ model: 'fake-status-429', messages: [{ role: 'user', content: 'x' }], stream: true })
+        .then(() => assert.fail('expected an error'), (e: unknown) => e);
+      assert.ok(err instanceof OpenAI.APIError);
+      assert.equal(err.status, 429);
+    });
+  });
+
+  it('a client that disconnects aborts the upstream request', async () => {
+    const abortedBefore = upstream.aborted;
+    const controller = new AbortController();
+    const pending = client.chat.completions.create({ model: 'fake-slow-3000', messages: [{ role: 'user', content: 'x' }] }, { signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 300));
+    controller.abort();
+    await pending.catch(() => undefined);
+    const deadline = Date.now() + 2_000;
+    while (upstream.aborted === abortedBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(upstream.aborted, abortedBefore + 1);
+  });
+
+  it('a client that disconnects mid-stream aborts the upstream stream', async () => {
+    const abortedBefore = upstream.aborted;
+    const controller = new AbortController();
+    const stream = await client.chat.completions.create(
+      { model: 'fake-drip-200', messages: [{ role: 'user', content: 'a b c d e f g h i j' }], stream: true },
+      { signal: controller.signal },
+    );
+    let seen = 0;
+    await (async () => {
+      for await (const chunk of stream) {
+        if (chunk.choices[0]?.delta.content && ++seen === 2) controller.abort();
+      }
+    })().catch(() => undefined);
+    const deadline = Date.now() + 2_000;
+    while (upstream.aborted === abortedBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(upstream.aborted, abortedBefore + 1);
+    const records = (await gateway.logged('request')).filter((l) => l.status === 499);
+    assert.ok(records.length >= 1, 'the aborted request is logged as 499');
+  });
+
+  it('never writes the upstream key or the client Authorization to the logs', async () => {
+    await client.chat.completions.create({ model: 'fake-ok', messages: [{ role: 'user', content: 'secret prompt text' }] });
+    await gateway.logged('request');
+    const all = gateway.rawOutput.join('\n');
+    assert.doesNotMatch(all, /sk-upstream-secret-123/);
+    assert.doesNotMatch(all, /test-client-key/);
+    assert.doesNotMatch(all, /secret prompt text/, 'prompts are not logged by default');
+  });
+});

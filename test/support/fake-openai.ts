@@ -1,0 +1,158 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One request as the fake upstream received it. */
+export interface Received {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown>;
+}
+
+/**
+ * A fake OpenAI upstream on 127.0.0.1 speaking the documented wire format. Its
+ * behaviour is picked by the upstream model id the gateway sends, so one server
+ * covers success, SSE, errors, rate limits, slow and dying upstreams:
+ *
+ * - `ok` / anything else: a normal completion (or SSE stream when `stream: true`);
+ * - `tool`: answers with a tool call (streamed as fragmented arguments when streaming);
+ * - `status-<code>`: an OpenAI error body with that status (429 adds Retry-After: 7);
+ * - `slow-<ms>`: waits before answering;
+ * - `hang`: never answers (until the client gives up);
+ * - `reset`: destroys the socket without answering;
+ * - `cut`: starts a stream, sends two chunks, then destroys the socket;
+ * - `html-502`: a proxy's HTML error page.
+ */
+export class FakeOpenAI {
+  readonly received: Received[] = [];
+  /** Requests whose client went away before the fake finished answering. */
+  aborted = 0;
+  private server: Server | undefined;
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/v1`;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((resolve) => this.server?.close(resolve));
+  }
+
+  last(): Received {
+    return this.received[this.received.length - 1];
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const body = text ? JSON.parse(text) : {};
+    this.received.push({ method: req.method!, path: req.url!, headers: req.headers, body });
+    res.on('close', () => {
+      if (!res.writableFinished) this.aborted++;
+    });
+
+    const model = String(body.model ?? '');
+    if (req.url === '/v1/models') return json(res, 200, { object: 'list', data: [{ id: 'ok', object: 'model', owned_by: 'fake' }] });
+    if (model.startsWith('slow-')) await sleep(Number(model.slice(5)));
+    if (model === 'hang') return;
+    if (model === 'reset') return void req.socket.destroy();
+    if (model === 'html-502') {
+      res.writeHead(502, { 'content-type': 'text/html' });
+      return void res.end('<html><body>Bad Gateway</body></html>');
+    }
+    if (model.startsWith('status-')) return errorResponse(res, Number(model.slice(7)));
+    if (req.url === '/v1/embeddings') return json(res, 200, embeddings(body));
+    if (body.stream) return stream(res, body, model);
+    return json(res, 200, completion(body, model));
+  }
+}
+
+const ERROR_TYPES: Record<number, [string, string | null]> = {
+  400: ['invalid_request_error', null],
+  401: ['invalid_request_error', 'invalid_api_key'],
+  404: ['invalid_request_error', 'model_not_found'],
+  429: ['requests', 'rate_limit_exceeded'],
+  500: ['server_error', null],
+  503: ['server_error', null],
+};
+
+function errorResponse(res: ServerResponse, status: number): void {
+  const [type, code] = ERROR_TYPES[status] ?? ['server_error', null];
+  const headers: Record<string, string> = status === 429 ? { 'retry-after': '7' } : {};
+  const message = status === 400 ? "Invalid value for 'temperature'." : `fake upstream error ${status}`;
+  json(res, status, { error: { message, type, param: status === 400 ? 'temperature' : null, code } }, headers);
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+const USAGE = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
+
+function lastUserText(body: Record<string, unknown>): string {
+  const messages = (body.messages ?? []) as { role: string; content: unknown }[];
+  const last = messages[messages.length - 1];
+  return typeof last?.content === 'string' ? last.content : '';
+}
+
+function completion(body: Record<string, unknown>, model: string) {
+  const message =
+    model === 'tool'
+      ? { role: 'assistant', content: null, tool_calls: [{ id: 'call_fake_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' } }] }
+      : { role: 'assistant', content: `fake answer to: ${lastUserText(body)}` };
+  return {
+    id: 'chatcmpl-fake',
+    object: 'chat.completion',
+    created: 1_700_000_000,
+    model,
+    choices: [{ index: 0, message, finish_reason: model === 'tool' ? 'tool_calls' : 'stop', logprobs: null }],
+    usage: USAGE,
+  };
+}
+
+async function stream(res: ServerResponse, body: Record<string, unknown>, model: string): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model };
+  const send = (choices: unknown[], usage: unknown = null) => res.write(`data: ${JSON.stringify({ ...base, choices, usage })}\n\n`);
+  send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
+  if (model === 'tool') {
+    send([{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_fake_1', type: 'function', function: { name: 'get_weather', arguments: '' } }] }, finish_reason: null }]);
+    for (const part of ['{"ci', 'ty":"Pa', 'ris","unit', '":"celsius"}']) {
+      send([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: part } }] }, finish_reason: null }]);
+    }
+  } else {
+    const words = `fake answer to: ${lastUserText(body)}`.split(/(?<= )/);
+    for (let i = 0; i < words.length; i++) {
+      if (model === 'cut' && i === 2) {
+        await sleep(50); // let the first chunks leave before the connection dies
+        return void res.destroy();
+      }
+      if (model.startsWith('drip-')) await sleep(Number(model.slice(5)));
+      if (res.destroyed) return;
+      send([{ index: 0, delta: { content: words[i] }, finish_reason: null }]);
+    }
+  }
+  send([{ index: 0, delta: {}, finish_reason: model === 'tool' ? 'tool_calls' : 'stop' }]);
+  if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage) send([], USAGE);
+  res.end('data: [DONE]\n\n');
+}
+
+function embeddings(body: Record<string, unknown>) {
+  const inputs = Array.isArray(body.input) ? body.input : [body.input];
+  const vector = [0.5, -0.25, 0.125];
+  const data = inputs.map((_, index) => ({
+    object: 'embedding',
+    index,
+    embedding: body.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector,
+  }));
+  return { object: 'list', data, model: body.model, usage: { prompt_tokens: 3, total_tokens: 3 } };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

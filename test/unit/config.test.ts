@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig, parseConfig } from '@gateway/config';
+
+const minimal = () => ({
+  providers: [{ name: 'mock', type: 'mock' }],
+  models: [{ name: 'm', deployments: [{ provider: 'mock', model: 'm' }] }],
+});
+
+describe('config', () => {
+  it('the shipped default config loads with no environment at all', () => {
+    const config = loadConfig({ GATEWAY_CONFIG: resolve(__dirname, '../../../config/gateway.yaml') });
+    assert.equal(config.server.port, 3000);
+    assert.equal(config.server.host, '127.0.0.1');
+    assert.ok(config.models.some((m) => m.name === 'mock-1'));
+    assert.ok(config.providers.some((p) => p.name === 'openai' && p.apiKeyEnv === 'OPENAI_API_KEY'));
+  });
+
+  it('fills defaults and applies environment overrides', () => {
+    const config = parseConfig(minimal(), { PORT: '8080', HOST: '0.0.0.0', REDIS_URL: 'redis://r:6379', LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '5000' });
+    assert.equal(config.server.port, 8080);
+    assert.equal(config.server.host, '0.0.0.0');
+    assert.equal(config.server.logLevel, 'warn');
+    assert.equal(config.server.shutdownGraceMs, 5000);
+    assert.equal(config.redisUrl, 'redis://r:6379');
+    assert.equal(config.providers[0].timeoutMs, 600_000);
+  });
+
+  const bad: [string, (c: ReturnType<typeof minimal>) => unknown, RegExp][] = [
+    ['an unknown provider type', (c) => ((c.providers[0] as { type: string }).type = 'skynet'), /providers\[0\]\.type/],
+    ['an unknown key (typo)', (c) => ((c.providers[0] as Record<string, unknown>).apiKeyEnvv = 'X'), /providers\[0\]\.apiKeyEnvv/],
+    ['a deployment of an undeclared provider', (c) => (c.models[0].deployments[0].provider = 'ghost'), /models\[0\]\.deployments\[0\]\.provider: unknown provider "ghost"/],
+    ['a model without deployments', (c) => (c.models[0].deployments = []), /models\[0\]\.deployments/],
+    ['a duplicate model name', (c) => c.models.push({ ...c.models[0] }), /declared twice/],
+    ['a duplicate provider', (c) => c.providers.push({ ...c.providers[0] }), /duplicate provider "mock"/],
+    ['a negative price', (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: -1 }), /models\[0\]\.deployments\[0\]\.price\.input/],
+    ['an openai-compatible provider without a base URL', (c) => c.providers.push({ name: 'x', type: 'openai-compatible' }), /providers\[1\]\.baseUrl: required/],
+    ['a lower-case key variable name', (c) => ((c.providers[0] as Record<string, unknown>).apiKeyEnv = 'my key'), /providers\[0\]\.apiKeyEnv/],
+  ];
+  for (const [name, mutate, message] of bad) {
+    it(`rejects ${name}, naming the key`, () => {
+      const config = minimal();
+      mutate(config);
+      assert.throws(() => parseConfig(config, {}), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+    });
+  }
+
+  it('rejects a bad PORT from the environment, naming it', () => {
+    assert.throws(() => parseConfig(minimal(), { PORT: 'eighty' }), /server\.port/);
+  });
+
+  it('a missing file is a ConfigError with the path', () => {
+    assert.throws(() => loadConfig({ GATEWAY_CONFIG: '/nonexistent/gw.yaml' }), /cannot read gateway config \/nonexistent\/gw\.yaml/);
+  });
+});

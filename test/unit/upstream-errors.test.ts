@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import type { Dispatcher } from 'undici';
+import { fromTransportError, fromUpstreamResponse, retryAfterSeconds } from '../../libs/providers/src/openai/errors';
+
+function response(statusCode: number, body: string, headers: Record<string, string> = {}): Dispatcher.ResponseData {
+  return { statusCode, headers, body: Readable.from([Buffer.from(body)]) } as unknown as Dispatcher.ResponseData;
+}
+
+const openaiError = (message: string, code: string | null = null, param: string | null = null) =>
+  JSON.stringify({ error: { message, type: 'invalid_request_error', param, code } });
+
+describe('upstream error mapping (OpenAI format)', () => {
+  const table: [number, number, string, string | null, boolean][] = [
+    // upstream, client status, type, code, retryable
+    [400, 400, 'invalid_request_error', null, false],
+    [401, 502, 'upstream_error', 'upstream_auth_failed', false],
+    [403, 502, 'upstream_error', 'upstream_permission_denied', false],
+    [404, 502, 'upstream_error', 'upstream_not_found', false],
+    [408, 504, 'timeout_error', 'upstream_timeout', true],
+    [409, 502, 'upstream_error', 'upstream_conflict', true],
+    [422, 422, 'invalid_request_error', null, false],
+    [429, 429, 'rate_limit_error', 'rate_limit_exceeded', true],
+    [500, 502, 'upstream_error', 'upstream_error', true],
+    [503, 502, 'upstream_error', 'upstream_error', true],
+    [529, 502, 'upstream_error', 'upstream_error', true],
+    [418, 502, 'upstream_error', 'upstream_error', false],
+  ];
+  for (const [upstream, status, type, code, retryable] of table) {
+    it(`${upstream} -> ${status} ${type}`, async () => {
+      const err = await fromUpstreamResponse('p', response(upstream, openaiError('vendor says no')));
+      assert.equal(err.status, status);
+      assert.equal(err.type, type);
+      assert.equal(err.code, code);
+      assert.equal(err.retryable, retryable);
+      assert.match(err.message, /vendor says no/);
+    });
+  }
+
+  it('keeps the vendor code and param of a client error', async () => {
+    const err = await fromUpstreamResponse('p', response(400, openaiError('bad temp', 'invalid_value', 'temperature')));
+    assert.equal(err.code, 'invalid_value');
+    assert.equal(err.param, 'temperature');
+  });
+
+  it('sets Retry-After on a 429, defaulting to 1 s', async () => {
+    assert.equal((await fromUpstreamResponse('p', response(429, '{}', { 'retry-after': '12' }))).headers['retry-after'], '12');
+    assert.equal((await fromUpstreamResponse('p', response(429, '{}', { 'retry-after-ms': '1500' }))).headers['retry-after'], '2');
+    assert.equal((await fromUpstreamResponse('p', response(429, '{}'))).headers['retry-after'], '1');
+  });
+
+  it('survives a non-JSON error body', async () => {
+    const err = await fromUpstreamResponse('p', response(502, '<html>oops</html>'));
+    assert.equal(err.status, 502);
+    assert.match(err.message, /<html>oops/);
+  });
+
+  it('reads Retry-After as seconds or an HTTP date', () => {
+    assert.equal(retryAfterSeconds({ 'retry-after': '3' }), 3);
+    assert.equal(retryAfterSeconds({ 'retry-after': new Date(Date.now() + 5_000).toUTCString() })! >= 4, true);
+    assert.equal(retryAfterSeconds({ 'retry-after': 'soon' }), undefined);
+    assert.equal(retryAfterSeconds({}), undefined);
+  });
+
+  it('maps transport failures: timeouts 504, connection errors 502, aborts by reason', () => {
+    const live = new AbortController().signal;
+    assert.equal(fromTransportError('p', Object.assign(new Error('x'), { code: 'UND_ERR_HEADERS_TIMEOUT' }), live).status, 504);
+    assert.equal(fromTransportError('p', Object.assign(new Error('x'), { code: 'ECONNREFUSED' }), live).status, 502);
+    const ac = new AbortController();
+    ac.abort();
+    assert.equal(fromTransportError('p', new Error('aborted'), ac.signal).status, 499);
+  });
+});
