@@ -5,36 +5,45 @@ import { configWith, GatewayProcess } from '../support/gateway';
 const REDIS_URL = process.env.TEST_REDIS_URL;
 
 describe('health, readiness, metrics and shutdown', () => {
-  it('liveness and readiness pass with a reachable Redis, and /metrics counts requests', { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' }, async () => {
-    const gateway = await GatewayProcess.start(configWith(), { env: { REDIS_URL: REDIS_URL! } });
-    try {
-      const live = await fetch(`${gateway.url}/health`);
-      assert.equal(live.status, 200);
-      const ready = await fetch(`${gateway.url}/ready`);
-      assert.equal(ready.status, 200);
-      const body = (await ready.json()) as { details: { redis: { status: string } } };
-      assert.equal(body.details.redis.status, 'up');
+  it(
+    'liveness and readiness pass with a reachable Redis, and /metrics counts requests',
+    { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' },
+    async () => {
+      const gateway = await GatewayProcess.start(configWith(), { env: { REDIS_URL: REDIS_URL! } });
+      try {
+        const live = await fetch(`${gateway.url}/health`);
+        assert.equal(live.status, 200);
+        const ready = await fetch(`${gateway.url}/ready`);
+        assert.equal(ready.status, 200);
+        const body = (await ready.json()) as { details: { redis: { status: string } } };
+        assert.equal(body.details.redis.status, 'up');
 
-      const client = gateway.client();
-      for (let i = 0; i < 3; i++) await client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: `n${i}` }] });
-      await client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }).catch(() => undefined);
-      const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
-      assert.match(metrics, /gateway_http_requests_total\{route="\/v1\/chat\/completions",model="mock-1",status="200"\} 3\n/);
-      assert.match(metrics, /gateway_http_requests_total\{route="\/v1\/chat\/completions",model="none",status="404"\} 1\n/);
-      assert.match(metrics, /gateway_http_request_duration_seconds_count\{route="\/v1\/chat\/completions",model="mock-1",status="200"\} 3\n/);
-      assert.match(metrics, /process_resident_memory_bytes \d+/);
-      assert.doesNotMatch(metrics, /model="nope"/, 'unknown model names never become label values');
-    } finally {
-      await gateway.stop();
-    }
-  });
+        const client = gateway.client();
+        for (let i = 0; i < 3; i++) await client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: `n${i}` }] });
+        await client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }).catch(() => undefined);
+        const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+        assert.match(metrics, /gateway_http_requests_total\{route="\/v1\/chat\/completions",model="mock-1",status="200"\} 3\n/);
+        assert.match(metrics, /gateway_http_requests_total\{route="\/v1\/chat\/completions",model="none",status="404"\} 1\n/);
+        assert.match(
+          metrics,
+          /gateway_http_request_duration_seconds_count\{route="\/v1\/chat\/completions",model="mock-1",status="200"\} 3\n/,
+        );
+        assert.match(metrics, /process_resident_memory_bytes \d+/);
+        assert.doesNotMatch(metrics, /model="nope"/, 'unknown model names never become label values');
+      } finally {
+        await gateway.stop();
+      }
+    },
+  );
 
   it('readiness fails (503) when the configured Redis is unreachable; liveness does not', async () => {
     const gateway = await GatewayProcess.start(configWith(), { env: { REDIS_URL: 'redis://127.0.0.1:1' } });
     try {
       assert.equal((await fetch(`${gateway.url}/ready`)).status, 503);
       assert.equal((await fetch(`${gateway.url}/health`)).status, 200);
-      const res = await gateway.client().chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'works without Redis' }] });
+      const res = await gateway
+        .client()
+        .chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'works without Redis' }] });
       assert.match(res.choices[0].message.content ?? '', /works without Redis/);
     } finally {
       await gateway.stop();
@@ -43,10 +52,17 @@ describe('health, readiness, metrics and shutdown', () => {
 
   it('SIGTERM lets an in-flight stream finish, refuses new work, then exits 0', async () => {
     const gateway = await GatewayProcess.start(
-      configWith({ providers: [{ name: 'slow', type: 'mock', mock: { tokensPerSecond: 20 } }], models: [{ name: 'slow', deployments: [{ provider: 'slow', model: 'slow' }] }] }),
+      configWith({
+        providers: [{ name: 'slow', type: 'mock', mock: { tokensPerSecond: 20 } }],
+        models: [{ name: 'slow', deployments: [{ provider: 'slow', model: 'slow' }] }],
+      }),
     );
     const client = gateway.client();
-    const stream = await client.chat.completions.create({ model: 'slow', stream: true, messages: [{ role: 'user', content: 'one two three four five six' }] });
+    const stream = await client.chat.completions.create({
+      model: 'slow',
+      stream: true,
+      messages: [{ role: 'user', content: 'one two three four five six' }],
+    });
     const reading = (async () => {
       let text = '';
       for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
@@ -74,10 +90,15 @@ describe('health, readiness, metrics and shutdown', () => {
         models: [{ name: 'slow', deployments: [{ provider: 'slow', model: 'slow' }] }],
       }),
     );
-    const stream = await gateway.client().chat.completions.create({ model: 'slow', stream: true, messages: [{ role: 'user', content: 'a b c d e f g h i j k l' }] });
+    const stream = await gateway
+      .client()
+      .chat.completions.create({ model: 'slow', stream: true, messages: [{ role: 'user', content: 'a b c d e f g h i j k l' }] });
     const reading = (async () => {
       for await (const _ of stream);
-    })().then(() => 'completed', () => 'cut');
+    })().then(
+      () => 'completed',
+      () => 'cut',
+    );
     await new Promise((r) => setTimeout(r, 100));
     const started = Date.now();
     gateway.signal('SIGTERM');
@@ -97,7 +118,10 @@ describe('health, readiness, metrics and shutdown', () => {
 
   it('a provider without its key is disabled with one warning, not a crash', async () => {
     const gateway = await GatewayProcess.start(
-      configWith({ providers: [{ name: 'openai', type: 'openai', apiKeyEnv: 'SURELY_UNSET_KEY_FOR_TEST' }], models: [{ name: 'gpt', deployments: [{ provider: 'openai', model: 'gpt-4o' }] }] }),
+      configWith({
+        providers: [{ name: 'openai', type: 'openai', apiKeyEnv: 'SURELY_UNSET_KEY_FOR_TEST' }],
+        models: [{ name: 'gpt', deployments: [{ provider: 'openai', model: 'gpt-4o' }] }],
+      }),
     );
     try {
       const warnings = gateway.logs.filter((l) => String(l.msg).includes('provider openai disabled'));

@@ -19,7 +19,13 @@ describe('API surface with the offline mock model', () => {
         ],
         models: [
           { name: 'mock-flaky', deployments: [{ provider: 'flaky', model: 'm' }] },
-          { name: 'mock-then-ok', deployments: [{ provider: 'flaky', model: 'm' }, { provider: 'mock', model: 'backup' }] },
+          {
+            name: 'mock-then-ok',
+            deployments: [
+              { provider: 'flaky', model: 'm' },
+              { provider: 'mock', model: 'backup' },
+            ],
+          },
           { name: 'mock-cut', deployments: [{ provider: 'cutter', model: 'm' }] },
           { name: 'keyless', deployments: [{ provider: 'needs-key', model: 'gpt-4o' }] },
         ],
@@ -30,8 +36,14 @@ describe('API surface with the offline mock model', () => {
   after(() => gateway?.stop());
 
   it('answers deterministically from the prompt and labels itself as mock', async () => {
-    const a = await client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'What is the capital of France?' }] });
-    const b = await client.chat.completions.create({ model: 'mock-1', messages: [{ role: 'user', content: 'What is the capital of France?' }] });
+    const a = await client.chat.completions.create({
+      model: 'mock',
+      messages: [{ role: 'user', content: 'What is the capital of France?' }],
+    });
+    const b = await client.chat.completions.create({
+      model: 'mock-1',
+      messages: [{ role: 'user', content: 'What is the capital of France?' }],
+    });
     assert.equal(a.choices[0].message.content, b.choices[0].message.content);
     assert.match(a.choices[0].message.content ?? '', /^\[mock\].*What is the capital of France\?/);
     assert.equal(a.system_fingerprint, 'fp_gateway_mock');
@@ -40,21 +52,34 @@ describe('API surface with the offline mock model', () => {
   });
 
   it('honours max_tokens, stop and n', async () => {
-    const cut = await client.chat.completions.create({ model: 'mock', max_tokens: 3, n: 2, messages: [{ role: 'user', content: 'tell me a long story' }] });
+    const cut = await client.chat.completions.create({
+      model: 'mock',
+      max_tokens: 3,
+      n: 2,
+      messages: [{ role: 'user', content: 'tell me a long story' }],
+    });
     assert.equal(cut.choices.length, 2);
     assert.equal(cut.choices[1].index, 1);
     assert.equal(cut.choices[0].finish_reason, 'length');
-    assert.equal(cut.choices[0].message.content, "[mock] This is ");
+    assert.equal(cut.choices[0].message.content, '[mock] This is ');
     const stopped = await client.chat.completions.create({ model: 'mock', stop: ['offline'], messages: [{ role: 'user', content: 'x' }] });
     assert.equal(stopped.choices[0].message.content, "[mock] This is the gateway's ");
   });
 
   it('streams with a role delta first, a finish chunk, usage and [DONE]', async () => {
-    const stream = await client.chat.completions.create({ model: 'mock', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hello stream' }] });
+    const stream = await client.chat.completions.create({
+      model: 'mock',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: 'hello stream' }],
+    });
     const chunks: OpenAI.ChatCompletionChunk[] = [];
     for await (const chunk of stream) chunks.push(chunk);
     assert.equal(chunks[0].choices[0].delta.role, 'assistant');
-    assert.ok(chunks.every((c) => c.id === chunks[0].id), 'one id across the stream');
+    assert.ok(
+      chunks.every((c) => c.id === chunks[0].id),
+      'one id across the stream',
+    );
     const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
     const whole = await client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'hello stream' }] });
     assert.equal(text, whole.choices[0].message.content);
@@ -65,7 +90,17 @@ describe('API surface with the offline mock model', () => {
 
   it('calls a tool, then answers from the tool result', async () => {
     const tools: OpenAI.ChatCompletionTool[] = [
-      { type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: { query: { type: 'string' }, limit: { type: 'integer' } }, required: ['query', 'limit'] } } },
+      {
+        type: 'function',
+        function: {
+          name: 'lookup',
+          parameters: {
+            type: 'object',
+            properties: { query: { type: 'string' }, limit: { type: 'integer' } },
+            required: ['query', 'limit'],
+          },
+        },
+      },
     ];
     const first = await client.chat.completions.create({ model: 'mock', tools, messages: [{ role: 'user', content: 'find cats' }] });
     const call = first.choices[0].message.tool_calls![0];
@@ -75,25 +110,40 @@ describe('API surface with the offline mock model', () => {
     const second = await client.chat.completions.create({
       model: 'mock',
       tools,
-      messages: [{ role: 'user', content: 'find cats' }, first.choices[0].message, { role: 'tool', tool_call_id: call.id, content: '3 cats' }],
+      messages: [
+        { role: 'user', content: 'find cats' },
+        first.choices[0].message,
+        { role: 'tool', tool_call_id: call.id, content: '3 cats' },
+      ],
     });
     assert.match(second.choices[0].message.content ?? '', /The tool returned: 3 cats/);
   });
 
   it('returns JSON in JSON mode', async () => {
-    const res = await client.chat.completions.create({ model: 'mock', response_format: { type: 'json_object' }, messages: [{ role: 'user', content: 'json please' }] });
+    const res = await client.chat.completions.create({
+      model: 'mock',
+      response_format: { type: 'json_object' },
+      messages: [{ role: 'user', content: 'json please' }],
+    });
     assert.deepEqual(JSON.parse(res.choices[0].message.content!), { mock: true, echo: 'json please' });
   });
 
   it('embeds deterministically in float and base64, with dimensions', async () => {
-    const floats = await client.embeddings.create({ model: 'mock-embedding', input: ['the cat sat', 'the cat sat', 'stock prices fell'], encoding_format: 'float' });
+    const floats = await client.embeddings.create({
+      model: 'mock-embedding',
+      input: ['the cat sat', 'the cat sat', 'stock prices fell'],
+      encoding_format: 'float',
+    });
     assert.deepEqual(floats.data[0].embedding, floats.data[1].embedding);
     assert.equal(floats.data[0].embedding.length, 256);
     const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i], 0);
     assert.ok(Math.abs(dot(floats.data[0].embedding, floats.data[0].embedding) - 1) < 1e-5, 'unit length');
     assert.ok(dot(floats.data[0].embedding, floats.data[2].embedding) < 0.5);
     const decoded = await client.embeddings.create({ model: 'mock-embedding', input: 'the cat sat' });
-    assert.deepEqual(decoded.data[0].embedding.map((x) => Math.fround(x)), floats.data[0].embedding.map((x) => Math.fround(x)));
+    assert.deepEqual(
+      decoded.data[0].embedding.map((x) => Math.fround(x)),
+      floats.data[0].embedding.map((x) => Math.fround(x)),
+    );
     const small = await client.embeddings.create({ model: 'mock-embedding', input: 'x', dimensions: 16, encoding_format: 'float' });
     assert.equal(small.data[0].embedding.length, 16);
   });
@@ -110,15 +160,24 @@ describe('API surface with the offline mock model', () => {
   it('falls back to the next deployment when the first fails', async () => {
     const res = await client.chat.completions.create({ model: 'mock-then-ok', messages: [{ role: 'user', content: 'x' }] }).withResponse();
     assert.equal(res.response.headers.get('x-gateway-upstream-model'), 'backup');
-    assert.equal(res.response.headers.get('x-gateway-attempts'), '2');
+    // Two attempts on the failing deployment (one retry), then the backup.
+    assert.equal(res.response.headers.get('x-gateway-attempts'), '3');
+    assert.equal(res.response.headers.get('x-gateway-fallbacks'), 'mock-then-ok/0=upstream_error, mock-then-ok/0=upstream_error');
   });
 
   it('an injected mid-stream cut ends the stream with an error event', async () => {
-    const stream = await client.chat.completions.create({ model: 'mock-cut', stream: true, messages: [{ role: 'user', content: 'a b c d e f' }] });
+    const stream = await client.chat.completions.create({
+      model: 'mock-cut',
+      stream: true,
+      messages: [{ role: 'user', content: 'a b c d e f' }],
+    });
     let contentChunks = 0;
     const err = await (async () => {
       for await (const chunk of stream) if (chunk.choices[0]?.delta.content) contentChunks++;
-    })().then(() => undefined, (e: unknown) => e);
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.equal(contentChunks, 3);
     assert.ok(err instanceof OpenAI.APIError);
     assert.match(err.message, /cut the stream/);
@@ -134,12 +193,47 @@ describe('API surface with the offline mock model', () => {
       ['a missing model', '{"messages":[{"role":"user","content":"x"}]}', undefined, 400, 'missing_required_parameter', 'model'],
       ['empty messages', '{"model":"mock","messages":[]}', undefined, 400, 'invalid_value', 'messages'],
       ['a bad role', '{"model":"mock","messages":[{"role":"robot","content":"x"}]}', undefined, 400, 'invalid_value', 'messages[0].role'],
-      ['a string temperature', '{"model":"mock","messages":[{"role":"user","content":"x"}],"temperature":"hot"}', undefined, 400, 'invalid_value', 'temperature'],
-      ['temperature out of range', '{"model":"mock","messages":[{"role":"user","content":"x"}],"temperature":3}', undefined, 400, 'invalid_value', 'temperature'],
-      ['a tool message without tool_call_id', '{"model":"mock","messages":[{"role":"tool","content":"x"}]}', undefined, 400, 'missing_required_parameter', 'messages[0].tool_call_id'],
-      ['prototype poisoning', '{"model":"mock","__proto__":{"x":1},"messages":[{"role":"user","content":"x"}]}', undefined, 400, 'invalid_json', null],
+      [
+        'a string temperature',
+        '{"model":"mock","messages":[{"role":"user","content":"x"}],"temperature":"hot"}',
+        undefined,
+        400,
+        'invalid_value',
+        'temperature',
+      ],
+      [
+        'temperature out of range',
+        '{"model":"mock","messages":[{"role":"user","content":"x"}],"temperature":3}',
+        undefined,
+        400,
+        'invalid_value',
+        'temperature',
+      ],
+      [
+        'a tool message without tool_call_id',
+        '{"model":"mock","messages":[{"role":"tool","content":"x"}]}',
+        undefined,
+        400,
+        'missing_required_parameter',
+        'messages[0].tool_call_id',
+      ],
+      [
+        'prototype poisoning',
+        '{"model":"mock","__proto__":{"x":1},"messages":[{"role":"user","content":"x"}]}',
+        undefined,
+        400,
+        'invalid_json',
+        null,
+      ],
       ['an unknown model', '{"model":"gpt-99","messages":[{"role":"user","content":"x"}]}', undefined, 404, 'model_not_found', 'model'],
-      ['a model without an enabled provider', '{"model":"keyless","messages":[{"role":"user","content":"x"}]}', undefined, 404, 'model_not_found', 'model'],
+      [
+        'a model without an enabled provider',
+        '{"model":"keyless","messages":[{"role":"user","content":"x"}]}',
+        undefined,
+        404,
+        'model_not_found',
+        'model',
+      ],
       ['a text/plain body', 'hello', { 'content-type': 'text/plain' }, 415, 'unsupported_media_type', null],
       ['a form body', 'a=b', { 'content-type': 'application/x-www-form-urlencoded' }, 415, 'unsupported_media_type', null],
     ];
@@ -161,7 +255,9 @@ describe('API surface with the offline mock model', () => {
     });
 
     it('an injected upstream 503 -> 502 with the OpenAI error shape', async () => {
-      const err = await client.chat.completions.create({ model: 'mock-flaky', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+      const err = await client.chat.completions
+        .create({ model: 'mock-flaky', messages: [{ role: 'user', content: 'x' }] })
+        .catch((e: unknown) => e);
       assert.ok(err instanceof OpenAI.APIError);
       assert.equal(err.status, 502);
       assert.equal(err.type, 'upstream_error');
@@ -181,7 +277,13 @@ describe('API surface with the offline mock model', () => {
     });
 
     it('an over-limit chunked body (no Content-Length) -> 413', async () => {
-      const answer = await rawRequest(gateway.url, ['POST /v1/chat/completions HTTP/1.1', 'Host: x', 'Content-Type: application/json', 'Transfer-Encoding: chunked', '', ''].join('\r\n'), 300 * 1024);
+      const answer = await rawRequest(
+        gateway.url,
+        ['POST /v1/chat/completions HTTP/1.1', 'Host: x', 'Content-Type: application/json', 'Transfer-Encoding: chunked', '', ''].join(
+          '\r\n',
+        ),
+        300 * 1024,
+      );
       assert.match(answer, /^HTTP\/1\.1 413/);
       assert.match(answer, /request_too_large/);
     });

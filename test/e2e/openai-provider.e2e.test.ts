@@ -1,34 +1,45 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import OpenAI from 'openai';
-import { FakeOpenAI } from '../support/fake-openai';
-import { configWith, GatewayProcess } from '../support/gateway';
+import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
 
 /** Public model name -> fake upstream behaviour (the upstream model id). */
-const BEHAVIOURS = ['ok', 'tool', 'status-400', 'status-401', 'status-404', 'status-429', 'status-500', 'status-503', 'slow-3000', 'hang', 'reset', 'cut', 'html-502', 'drip-200'];
+const BEHAVIOURS = [
+  'ok',
+  'tool',
+  'status-400',
+  'status-401',
+  'status-404',
+  'status-429',
+  'status-500',
+  'status-503',
+  'slow-3000',
+  'hang',
+  'reset',
+  'cut',
+  'html-502',
+  'drip-200',
+];
 
 describe('OpenAI-compatible provider through the gateway', () => {
-  const upstream = new FakeOpenAI();
+  const setup = gatewayWithFakeUpstream(
+    (baseUrl) =>
+      configWith({
+        providers: [{ name: 'fake', type: 'openai-compatible', baseUrl, apiKeyEnv: 'FAKE_UPSTREAM_KEY', timeoutMs: 1_000 }],
+        models: [
+          ...BEHAVIOURS.map((b) => ({ name: `fake-${b}`, deployments: [{ provider: 'fake', model: b }] })),
+          // A second group on the same upstream model: the first one's 429 cooldown does not touch it.
+          { name: 'fake-429-stream', deployments: [{ provider: 'fake', model: 'status-429' }] },
+        ],
+      }),
+    { env: { FAKE_UPSTREAM_KEY: 'sk-upstream-secret-123' } },
+  );
+  const upstream = setup.upstream;
   let gateway: GatewayProcess;
   let client: OpenAI;
-
-  before(async () => {
-    const baseUrl = await upstream.start();
-    gateway = await GatewayProcess.start(
-      configWith({
-        providers: [
-          { name: 'fake', type: 'openai-compatible', baseUrl, apiKeyEnv: 'FAKE_UPSTREAM_KEY', timeoutMs: 1_000 },
-        ],
-        models: BEHAVIOURS.map((b) => ({ name: `fake-${b}`, deployments: [{ provider: 'fake', model: b }] })),
-      }),
-      { env: { FAKE_UPSTREAM_KEY: 'sk-upstream-secret-123' } },
-    );
+  before(() => {
+    gateway = setup.gateway;
     client = gateway.client();
-  });
-
-  after(async () => {
-    await gateway?.stop();
-    await upstream.stop();
   });
 
   it('forwards a chat completion with the upstream model id and the provider key', async () => {
@@ -82,7 +93,11 @@ describe('OpenAI-compatible provider through the gateway', () => {
 
   it('delivers stream chunks as they arrive, not buffered', async () => {
     const started = Date.now();
-    const stream = await client.chat.completions.create({ model: 'fake-drip-200', messages: [{ role: 'user', content: 'one two three four' }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: 'fake-drip-200',
+      messages: [{ role: 'user', content: 'one two three four' }],
+      stream: true,
+    });
     const arrivals: number[] = [];
     for await (const chunk of stream) if (chunk.choices[0]?.delta.content) arrivals.push(Date.now() - started);
     assert.ok(arrivals.length >= 4);
@@ -92,9 +107,17 @@ describe('OpenAI-compatible provider through the gateway', () => {
 
   it('round-trips a tool call (call, result, answer)', async () => {
     const tools: OpenAI.ChatCompletionTool[] = [
-      { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } },
+      {
+        type: 'function',
+        function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+      },
     ];
-    const first = await client.chat.completions.create({ model: 'fake-tool', messages: [{ role: 'user', content: 'weather in Paris?' }], tools, tool_choice: 'auto' });
+    const first = await client.chat.completions.create({
+      model: 'fake-tool',
+      messages: [{ role: 'user', content: 'weather in Paris?' }],
+      tools,
+      tool_choice: 'auto',
+    });
     const call = first.choices[0].message.tool_calls?.[0];
     assert.ok(call && call.type === 'function');
     assert.equal(call.function.name, 'get_weather');
@@ -175,12 +198,18 @@ describe('OpenAI-compatible provider through the gateway', () => {
     }
 
     it('keeps the vendor param on a 400', async () => {
-      const err = (await client.chat.completions.create({ model: 'fake-status-400', messages: [{ role: 'user', content: 'x' }] }).catch((e) => e)) as InstanceType<typeof OpenAI.APIError>;
+      const err = (await client.chat.completions
+        .create({ model: 'fake-status-400', messages: [{ role: 'user', content: 'x' }] })
+        .catch((e) => e)) as InstanceType<typeof OpenAI.APIError>;
       assert.equal(err.param, 'temperature');
     });
 
     it('a stream whose upstream dies mid-way ends with an error event', async () => {
-      const stream = await client.chat.completions.create({ model: 'fake-cut', messages: [{ role: 'user', content: 'one two three four five' }], stream: true });
+      const stream = await client.chat.completions.create({
+        model: 'fake-cut',
+        messages: [{ role: 'user', content: 'one two three four five' }],
+        stream: true,
+      });
       let text = '';
       const err = await (async () => {
         for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
@@ -195,8 +224,11 @@ describe('OpenAI-compatible provider through the gateway', () => {
 
     it('an upstream error before the stream starts is a plain JSON error', async () => {
       const err = await client.chat.completions
-        .create({ model: 'fake-status-429', messages: [{ role: 'user', content: 'x' }], stream: true })
-        .then(() => assert.fail('expected an error'), (e: unknown) => e);
+        .create({ model: 'fake-429-stream', messages: [{ role: 'user', content: 'x' }], stream: true })
+        .then(
+          () => assert.fail('expected an error'),
+          (e: unknown) => e,
+        );
       assert.ok(err instanceof OpenAI.APIError);
       assert.equal(err.status, 429);
     });
@@ -205,7 +237,10 @@ describe('OpenAI-compatible provider through the gateway', () => {
   it('a client that disconnects aborts the upstream request', async () => {
     const abortedBefore = upstream.aborted;
     const controller = new AbortController();
-    const pending = client.chat.completions.create({ model: 'fake-slow-3000', messages: [{ role: 'user', content: 'x' }] }, { signal: controller.signal });
+    const pending = client.chat.completions.create(
+      { model: 'fake-slow-3000', messages: [{ role: 'user', content: 'x' }] },
+      { signal: controller.signal },
+    );
     await new Promise((r) => setTimeout(r, 300));
     controller.abort();
     await pending.catch(() => undefined);

@@ -21,13 +21,15 @@ export interface Received {
  * - `hang`: never answers (until the client gives up);
  * - `reset`: destroys the socket without answering;
  * - `cut`: starts a stream, sends two chunks, then destroys the socket;
- * - `html-502`: a proxy's HTML error page.
+ * - `html-502`: a proxy's HTML error page;
+ * - `once-429-<tag>`: a 429 with Retry-After: 1 the first time that exact model id is asked, then success.
  */
 export class FakeOpenAI {
   readonly received: Received[] = [];
   /** Requests whose client went away before the fake finished answering. */
   aborted = 0;
   private server: Server | undefined;
+  private readonly seen = new Set<string>();
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -64,6 +66,15 @@ export class FakeOpenAI {
       return void res.end('<html><body>Bad Gateway</body></html>');
     }
     if (model.startsWith('status-')) return errorResponse(res, Number(model.slice(7)));
+    if (model.startsWith('once-429-') && !this.seen.has(model)) {
+      this.seen.add(model);
+      return json(
+        res,
+        429,
+        { error: { message: 'slow down', type: 'requests', param: null, code: 'rate_limit_exceeded' } },
+        { 'retry-after': '1' },
+      );
+    }
     if (req.url === '/v1/embeddings') return json(res, 200, embeddings(body));
     if (body.stream) return stream(res, body, model);
     return json(res, 200, completion(body, model));
@@ -103,7 +114,13 @@ function lastUserText(body: Record<string, unknown>): string {
 function completion(body: Record<string, unknown>, model: string) {
   const message =
     model === 'tool'
-      ? { role: 'assistant', content: null, tool_calls: [{ id: 'call_fake_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' } }] }
+      ? {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'call_fake_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' } },
+          ],
+        }
       : { role: 'assistant', content: `fake answer to: ${lastUserText(body)}` };
   return {
     id: 'chatcmpl-fake',
@@ -121,7 +138,13 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
   const send = (choices: unknown[], usage: unknown = null) => res.write(`data: ${JSON.stringify({ ...base, choices, usage })}\n\n`);
   send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
   if (model === 'tool') {
-    send([{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_fake_1', type: 'function', function: { name: 'get_weather', arguments: '' } }] }, finish_reason: null }]);
+    send([
+      {
+        index: 0,
+        delta: { tool_calls: [{ index: 0, id: 'call_fake_1', type: 'function', function: { name: 'get_weather', arguments: '' } }] },
+        finish_reason: null,
+      },
+    ]);
     for (const part of ['{"ci', 'ty":"Pa', 'ris","unit', '":"celsius"}']) {
       send([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: part } }] }, finish_reason: null }]);
     }

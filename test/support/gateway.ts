@@ -3,8 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { after, before } from 'node:test';
 import OpenAI from 'openai';
 import { stringify } from 'yaml';
+import { FakeOpenAI } from './fake-openai';
 
 const MAIN = resolve(__dirname, '../../apps/gateway/src/main.js');
 
@@ -93,8 +95,9 @@ export class GatewayProcess {
 }
 
 /** A config with the offline mock model plus `extra` providers and models. */
-export function configWith(extra: { providers?: object[]; models?: object[]; server?: object } = {}) {
+export function configWith(extra: { providers?: object[]; models?: object[]; server?: object; [key: string]: unknown } = {}) {
   return {
+    ...extra,
     server: extra.server ?? {},
     providers: [{ name: 'mock', type: 'mock' }, ...(extra.providers ?? [])],
     models: [
@@ -103,4 +106,21 @@ export function configWith(extra: { providers?: object[]; models?: object[]; ser
       ...(extra.models ?? []),
     ],
   };
+}
+
+/**
+ * Registers before/after hooks that start a fake OpenAI upstream and a gateway
+ * configured from its base URL, and stop both afterwards.
+ */
+export function gatewayWithFakeUpstream(makeConfig: (baseUrl: string) => object, options: GatewayOptions = {}) {
+  const upstream = new FakeOpenAI();
+  const handle = { upstream, gateway: undefined as unknown as GatewayProcess };
+  before(async () => {
+    handle.gateway = await GatewayProcess.start(makeConfig(await upstream.start()), options);
+  });
+  after(async () => {
+    await handle.gateway?.stop();
+    await upstream.stop();
+  });
+  return handle;
 }

@@ -18,7 +18,13 @@ describe('config', () => {
   });
 
   it('fills defaults and applies environment overrides', () => {
-    const config = parseConfig(minimal(), { PORT: '8080', HOST: '0.0.0.0', REDIS_URL: 'redis://r:6379', LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '5000' });
+    const config = parseConfig(minimal(), {
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      REDIS_URL: 'redis://r:6379',
+      LOG_LEVEL: 'warn',
+      SHUTDOWN_GRACE_MS: '5000',
+    });
     assert.equal(config.server.port, 8080);
     assert.equal(config.server.host, '0.0.0.0');
     assert.equal(config.server.logLevel, 'warn');
@@ -30,19 +36,38 @@ describe('config', () => {
   const bad: [string, (c: ReturnType<typeof minimal>) => unknown, RegExp][] = [
     ['an unknown provider type', (c) => ((c.providers[0] as { type: string }).type = 'skynet'), /providers\[0\]\.type/],
     ['an unknown key (typo)', (c) => ((c.providers[0] as Record<string, unknown>).apiKeyEnvv = 'X'), /providers\[0\]\.apiKeyEnvv/],
-    ['a deployment of an undeclared provider', (c) => (c.models[0].deployments[0].provider = 'ghost'), /models\[0\]\.deployments\[0\]\.provider: unknown provider "ghost"/],
+    [
+      'a deployment of an undeclared provider',
+      (c) => (c.models[0].deployments[0].provider = 'ghost'),
+      /models\[0\]\.deployments\[0\]\.provider: unknown provider "ghost"/,
+    ],
     ['a model without deployments', (c) => (c.models[0].deployments = []), /models\[0\]\.deployments/],
     ['a duplicate model name', (c) => c.models.push({ ...c.models[0] }), /declared twice/],
     ['a duplicate provider', (c) => c.providers.push({ ...c.providers[0] }), /duplicate provider "mock"/],
-    ['a negative price', (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: -1 }), /models\[0\]\.deployments\[0\]\.price\.input/],
-    ['an openai-compatible provider without a base URL', (c) => c.providers.push({ name: 'x', type: 'openai-compatible' }), /providers\[1\]\.baseUrl: required/],
-    ['a lower-case key variable name', (c) => ((c.providers[0] as Record<string, unknown>).apiKeyEnv = 'my key'), /providers\[0\]\.apiKeyEnv/],
+    [
+      'a negative price',
+      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: -1 }),
+      /models\[0\]\.deployments\[0\]\.price\.input/,
+    ],
+    [
+      'an openai-compatible provider without a base URL',
+      (c) => c.providers.push({ name: 'x', type: 'openai-compatible' }),
+      /providers\[1\]\.baseUrl: required/,
+    ],
+    [
+      'a lower-case key variable name',
+      (c) => ((c.providers[0] as Record<string, unknown>).apiKeyEnv = 'my key'),
+      /providers\[0\]\.apiKeyEnv/,
+    ],
   ];
   for (const [name, mutate, message] of bad) {
     it(`rejects ${name}, naming the key`, () => {
       const config = minimal();
       mutate(config);
-      assert.throws(() => parseConfig(config, {}), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+      assert.throws(
+        () => parseConfig(config, {}),
+        (err: unknown) => err instanceof ConfigError && message.test(err.message),
+      );
     });
   }
 

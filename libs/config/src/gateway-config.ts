@@ -15,6 +15,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { RouterConfig, STRATEGIES, type Strategy, VirtualModelConfig } from './router-config';
 
 export const PROVIDER_TYPES = ['openai', 'openai-compatible', 'anthropic', 'gemini', 'mock'] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
@@ -34,6 +35,8 @@ export class MockBehaviour {
   /** Injected failure: the HTTP status returned with probability `failRate`. */
   @IsOptional() @IsInt() @Min(400) @Max(599) failStatus = 503;
   @IsOptional() @IsNumber() @Min(0) @Max(1) failRate = 0;
+  /** Retry-After (seconds) sent with an injected 429. */
+  @IsOptional() @IsInt() @Min(0) retryAfterSeconds = 1;
   /** Streaming: cut the stream (upstream error) after this many content chunks; 0 = never. */
   @IsOptional() @IsInt() @Min(0) cutAfterChunks = 0;
   /** Dimension of the deterministic embeddings. */
@@ -73,12 +76,19 @@ export class DeploymentConfig {
   /** Default `max_tokens` for vendors that require one (Anthropic). */
   @IsOptional() @IsInt() @Min(1) maxOutputTokens?: number;
   @IsOptional() @IsArray() @IsIn(CAPABILITIES as unknown as string[], { each: true }) capabilities?: Capability[];
+  /** Share of traffic under the `weighted` strategy. */
+  @IsOptional() @IsNumber() @Min(0) weight = 1;
 }
 
 export class ModelConfig {
   @IsString() @Matches(NAME) name!: string;
   @IsOptional() @IsArray() @IsString({ each: true }) aliases?: string[];
-  @IsArray() @ArrayNotEmpty() @ValidateNested({ each: true }) @Type(() => DeploymentConfig)
+  /** How the group orders its deployments for each request (see README, Routing). */
+  @IsOptional() @IsIn(STRATEGIES as unknown as string[]) strategy: Strategy = 'priority';
+  @IsArray()
+  @ArrayNotEmpty()
+  @ValidateNested({ each: true })
+  @Type(() => DeploymentConfig)
   deployments!: DeploymentConfig[];
 }
 
@@ -101,6 +111,12 @@ export class GatewayConfig {
   @IsOptional() @ValidateNested() @Type(() => ServerConfig) server: ServerConfig = new ServerConfig();
   @IsArray() @ValidateNested({ each: true }) @Type(() => ProviderConfig) providers!: ProviderConfig[];
   @IsArray() @ValidateNested({ each: true }) @Type(() => ModelConfig) models!: ModelConfig[];
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => VirtualModelConfig)
+  virtualModels: VirtualModelConfig[] = [];
+  @IsOptional() @ValidateNested() @Type(() => RouterConfig) router: RouterConfig = new RouterConfig();
   /** Set from REDIS_URL; Redis-backed features are off without it. */
   @IsOptional() @IsString() redisUrl?: string;
 }

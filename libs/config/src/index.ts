@@ -1,3 +1,4 @@
 export * from './gateway-config';
+export * from './router-config';
 export * from './load-config';
 export * from './config.module';

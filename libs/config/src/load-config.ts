@@ -75,6 +75,24 @@ function checkReferences(config: GatewayConfig, source: string): void {
       if (!providers.has(d.provider)) fail(`models[${i}].deployments[${j}].provider: unknown provider "${d.provider}"`);
     });
   });
+  config.virtualModels.forEach((v, i) => {
+    if (names.has(v.name)) fail(`virtualModels[${i}].name: "${v.name}" is already a model name or alias`);
+    const targets = [...v.rules.map((r, j) => [`rules[${j}].model`, r.model]), ['default', v.default]];
+    for (const [key, target] of targets) {
+      if (!names.has(target)) fail(`virtualModels[${i}].${key}: unknown model "${target}"`);
+    }
+    v.rules.forEach((r, j) => {
+      try {
+        if (r.match.pattern) new RegExp(r.match.pattern, 'i');
+      } catch (err) {
+        fail(`virtualModels[${i}].rules[${j}].match.pattern: ${(err as Error).message}`);
+      }
+    });
+  });
+  config.router.retry.fallbackOn.forEach((t, i) => {
+    const ok = t === 'timeout' || t === 'connection' || (Number.isInteger(t) && (t as number) >= 400 && (t as number) <= 599);
+    if (!ok) fail(`router.retry.fallbackOn[${i}]: expected an HTTP status 400-599, "timeout" or "connection"`);
+  });
 }
 
 /** Flattens class-validator's error tree into `a.b[0].c: problem` strings. */

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Seconds: LLM calls take from milliseconds (cache, mock) to minutes (long generations). */
 const REQUEST_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -21,6 +21,9 @@ export class MetricsService {
   private readonly requests: Counter<'route' | 'model' | 'status'>;
   private readonly duration: Histogram<'route' | 'model' | 'status'>;
   private readonly series = new Map<string, RequestSeries>();
+  private readonly fallbacks: Counter<'model' | 'reason'>;
+  private readonly retries: Counter<'model' | 'provider'>;
+  private readonly breakerState: Gauge<'deployment'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -37,6 +40,37 @@ export class MetricsService {
       buckets: REQUEST_BUCKETS,
       registers: [this.registry],
     });
+    this.fallbacks = new Counter({
+      name: 'gateway_fallbacks_total',
+      help: 'Failed attempts that sent a request on to a retry or another deployment, by reason',
+      labelNames: ['model', 'reason'],
+      registers: [this.registry],
+    });
+    this.retries = new Counter({
+      name: 'gateway_retries_total',
+      help: 'Attempts after the first for one request',
+      labelNames: ['model', 'provider'],
+      registers: [this.registry],
+    });
+    this.breakerState = new Gauge({
+      name: 'gateway_circuit_breaker_state',
+      help: 'Circuit breaker per deployment: 0 closed, 1 half-open, 2 open',
+      labelNames: ['deployment'],
+      registers: [this.registry],
+    });
+  }
+
+  /** `reason` is a GatewayError code: a bounded set. */
+  recordFallback(model: string, reason: string): void {
+    this.fallbacks.inc({ model, reason });
+  }
+
+  recordRetry(model: string, provider: string): void {
+    this.retries.inc({ model, provider });
+  }
+
+  setBreakerState(deployment: string, state: 'closed' | 'half-open' | 'open'): void {
+    this.breakerState.set({ deployment }, state === 'closed' ? 0 : state === 'half-open' ? 1 : 2);
   }
 
   recordRequest(route: string, model: string, status: number, seconds: number): void {

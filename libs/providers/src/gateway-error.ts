@@ -10,6 +10,9 @@ export type ErrorType =
   | 'timeout_error'
   | 'server_error';
 
+/** What the upstream did, for the router's fallback rules: its HTTP status, or no answer. */
+export type UpstreamOutcome = number | 'timeout' | 'connection';
+
 export interface ErrorBody {
   error: { message: string; type: ErrorType; param: string | null; code: string | null };
 }
@@ -20,6 +23,8 @@ export interface ErrorBody {
  */
 export class GatewayError extends Error {
   override name = 'GatewayError';
+  /** Set when the error came from an upstream; the router's `fallbackOn` list matches it. */
+  upstreamStatus?: UpstreamOutcome;
 
   constructor(
     readonly status: number,
@@ -33,6 +38,12 @@ export class GatewayError extends Error {
     readonly retryable = false,
   ) {
     super(message);
+  }
+
+  /** Marks the error as the upstream's doing (see `upstreamStatus`). */
+  from(outcome: UpstreamOutcome): this {
+    this.upstreamStatus = outcome;
+    return this;
   }
 
   toJSON(): ErrorBody {

@@ -1,9 +1,5 @@
 import type { ProviderConfig, ProviderType } from '@gateway/config';
-import type {
-  ChatCompletionCreateParams,
-  CompletionUsage,
-  EmbeddingCreateParams,
-} from './wire';
+import type { ChatCompletionCreateParams, CompletionUsage, EmbeddingCreateParams } from './wire';
 
 /** What a provider needs to know about the call besides the request body. */
 export interface CallContext {

@@ -32,6 +32,22 @@ export class RedisService implements OnApplicationShutdown {
     });
   }
 
+  /** Resolves true once `client` (or the shared client) is connected, false after the timeout. */
+  async ready(client: Redis | undefined = this.client, timeoutMs = 5_000): Promise<boolean> {
+    if (!client) return false;
+    if (client.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        client.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      client.on('ready', onReady);
+    });
+  }
+
   /** True when Redis is configured and answers PING within the timeout. */
   async ping(timeoutMs = 1_000): Promise<boolean> {
     if (!this.client) return false;

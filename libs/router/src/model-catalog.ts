@@ -2,9 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { type DeploymentConfig, GatewayConfig, type ModelConfig } from '@gateway/config';
 import { GatewayError, type Provider, ProvidersService } from '@gateway/providers';
 
+/** `<model group>/<index>`: stable across replicas, bounded, safe as a metric label. */
+export function deploymentId(group: string, index: number): string {
+  return `${group}/${index}`;
+}
+
 /** A deployment whose provider is enabled: everything needed to call it. */
 export interface Deployment {
-  /** `<model group>/<index>`: stable, bounded, safe as a metric label. */
+  /** See deploymentId(). */
   id: string;
   provider: Provider;
   upstreamModel: string;
@@ -27,13 +32,16 @@ export class ModelCatalog {
   private readonly byName = new Map<string, ModelGroup>();
   readonly groups: ModelGroup[];
 
-  constructor(config: GatewayConfig, private readonly providers: ProvidersService) {
+  constructor(
+    config: GatewayConfig,
+    private readonly providers: ProvidersService,
+  ) {
     this.groups = config.models.map((model) => ({
       name: model.name,
       config: model,
       deployments: model.deployments.flatMap((d, i) => {
         const provider = providers.get(d.provider);
-        return provider ? [{ id: `${model.name}/${i}`, provider, upstreamModel: d.model, config: d }] : [];
+        return provider ? [{ id: deploymentId(model.name, i), provider, upstreamModel: d.model, config: d }] : [];
       }),
     }));
     for (const group of this.groups) {
@@ -57,8 +65,8 @@ export class ModelCatalog {
     return group;
   }
 
-  /** Bounded label for metrics: a configured group name, or `unknown`. */
-  label(model: unknown): string {
-    return (typeof model === 'string' && this.byName.get(model)?.name) || 'unknown';
+  /** Whether `model` names a group (or alias); virtual models are not groups. */
+  has(model: string): boolean {
+    return this.byName.has(model);
   }
 }

@@ -1,11 +1,14 @@
 import { Module } from '@nestjs/common';
 import { ProvidersModule } from '@gateway/providers';
+import { BreakerRegistry } from './breaker-registry';
 import { Executor } from './executor';
+import { LatencyTracker } from './latency-tracker';
 import { ModelCatalog } from './model-catalog';
+import { RouterService } from './router.service';
 
 @Module({
   imports: [ProvidersModule],
-  providers: [ModelCatalog, Executor],
-  exports: [ModelCatalog, Executor],
+  providers: [ModelCatalog, RouterService, Executor, BreakerRegistry, LatencyTracker],
+  exports: [ModelCatalog, RouterService, Executor],
 })
 export class RouterModule {}

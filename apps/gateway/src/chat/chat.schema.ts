@@ -91,10 +91,7 @@ export const chatCompletionSchema = {
     top_logprobs: { type: ['integer', 'null'], minimum: 0, maximum: 20 },
     tools: { type: 'array', maxItems: 512, items: tool },
     tool_choice: {
-      anyOf: [
-        { enum: ['none', 'auto', 'required'] },
-        { type: 'object', required: ['type'], properties: { type: { type: 'string' } } },
-      ],
+      anyOf: [{ enum: ['none', 'auto', 'required'] }, { type: 'object', required: ['type'], properties: { type: { type: 'string' } } }],
     },
     parallel_tool_calls: { type: 'boolean' },
     response_format: {

@@ -2,16 +2,16 @@ import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EmbeddingCreateParams } from '@gateway/providers';
-import { Executor, ModelCatalog } from '@gateway/router';
-import { describe } from '../chat/chat.controller';
+import { Executor, RouterService } from '@gateway/router';
 import { clientSignal } from '../http/client-signal';
+import { describeRun } from '../http/describe-run';
 import { requestState } from '../http/request-state';
 import { embeddingsSchema } from './embeddings.schema';
 
 @Controller('v1')
 export class EmbeddingsController {
   constructor(
-    private readonly catalog: ModelCatalog,
+    private readonly router: RouterService,
     private readonly executor: Executor,
   ) {}
 
@@ -20,15 +20,15 @@ export class EmbeddingsController {
   @RouteSchema({ body: embeddingsSchema })
   async create(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const body = request.body as EmbeddingCreateParams;
-    const group = this.catalog.resolve(body.model);
+    const plan = this.router.planEmbeddings(body.model, body.input);
     const state = requestState(request);
-    state.model = group.name;
+    state.model = plan.group.name;
     const signal = clientSignal(reply);
-    const run = await this.executor.run(group, signal, (d) =>
-      d.provider.embeddings(body, { upstreamModel: d.upstreamModel, signal, requestId: request.id }),
+    const run = await this.executor.run(plan, signal, 'total', (d, s) =>
+      d.provider.embeddings(body, { upstreamModel: d.upstreamModel, signal: s, requestId: request.id }),
     );
-    describe(reply, state, run.deployment, run.attempts);
-    state.promptTokens = run.result.usage?.prompt_tokens;
+    describeRun(reply, state, plan, run);
+    state.usage = run.result.usage;
     reply.code(200).type('application/json').send(run.result.body);
   }
 }

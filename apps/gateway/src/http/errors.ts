@@ -13,7 +13,12 @@ const FASTIFY_ERRORS: Record<string, (e: FastifyLikeError) => GatewayError> = {
   FST_ERR_CTP_BODY_TOO_LARGE: () =>
     new GatewayError(413, 'Request body is larger than the gateway accepts.', 'invalid_request_error', 'request_too_large'),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () =>
-    new GatewayError(415, "Unsupported content type: send 'Content-Type: application/json'.", 'invalid_request_error', 'unsupported_media_type'),
+    new GatewayError(
+      415,
+      "Unsupported content type: send 'Content-Type: application/json'.",
+      'invalid_request_error',
+      'unsupported_media_type',
+    ),
   FST_ERR_CTP_INVALID_JSON_BODY: () => GatewayError.badRequest('We could not parse the JSON body of your request.', null, 'invalid_json'),
   FST_ERR_CTP_EMPTY_JSON_BODY: () => GatewayError.badRequest('Request body is empty; expected a JSON object.', null, 'invalid_json'),
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => GatewayError.badRequest('Content-Length does not match the body.', null, 'invalid_body'),
@@ -47,7 +52,10 @@ type AjvError = NonNullable<FastifyLikeError['validation']>[number];
 
 /** One JSON-schema failure as OpenAI phrases it, with `param` in OpenAI's dotted form. */
 function fromValidation(v: AjvError, context = 'body'): GatewayError {
-  const segments = v.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const segments = v.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (v.keyword === 'required') segments.push(String(v.params.missingProperty));
   if (v.keyword === 'additionalProperties') segments.push(String(v.params.additionalProperty));
   const param = segments.reduce((path, s) => (/^\d+$/.test(s) ? `${path}[${s}]` : path ? `${path}.${s}` : s), '') || null;

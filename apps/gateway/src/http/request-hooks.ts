@@ -33,7 +33,7 @@ export function installRequestHooks(fastify: FastifyInstance, metrics: MetricsSe
 function record(request: FastifyRequest, reply: FastifyReply, metrics: MetricsService, log: Logger): void {
   const status = reply.raw.writableFinished ? reply.raw.statusCode : 499;
   const route = request.routeOptions.url ?? 'unmatched';
-  const state = requestState(request);
+  const { usage, ...state } = requestState(request);
   const ms = reply.elapsedTime;
   metrics.recordRequest(route, state.model ?? 'none', status, ms / 1000);
   const level = QUIET_ROUTES.has(route) ? 'debug' : status >= 500 ? 'warn' : 'info';
@@ -46,6 +46,8 @@ function record(request: FastifyRequest, reply: FastifyReply, metrics: MetricsSe
       status,
       ms: Math.round(ms * 100) / 100,
       ...state,
+      promptTokens: usage?.prompt_tokens,
+      completionTokens: usage?.completion_tokens,
     },
     'request',
   );

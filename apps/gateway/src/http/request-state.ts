@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { CompletionUsage } from '@gateway/providers';
 
 /** What the handler learnt about a request, for the access log and metrics. */
 export interface RequestState {
@@ -9,9 +10,12 @@ export interface RequestState {
   upstreamModel?: string;
   stream?: boolean;
   attempts?: number;
+  /** `<deployment>=<reason>, …` for attempts that failed before the one that answered. */
+  fallbacks?: string;
+  /** `<virtual model>:<rule>` when a task rule picked the group. */
+  route?: string;
   errorCode?: string;
-  promptTokens?: number;
-  completionTokens?: number;
+  usage?: CompletionUsage;
 }
 
 declare module 'fastify' {

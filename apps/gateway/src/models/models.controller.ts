@@ -1,5 +1,5 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import { type ModelGroup, ModelCatalog } from '@gateway/router';
+import { ModelCatalog, RouterService } from '@gateway/router';
 
 interface ModelObject {
   id: string;
@@ -8,24 +8,33 @@ interface ModelObject {
   owned_by: string;
 }
 
-/** GET /v1/models: the public models that can serve now (configured, with an enabled provider). */
+/**
+ * GET /v1/models: what clients can ask for now: models with an enabled provider,
+ * and virtual models (task routers), which are owned by the gateway.
+ */
 @Controller('v1/models')
 export class ModelsController {
   private readonly created = Math.floor(Date.now() / 1000);
 
-  constructor(private readonly catalog: ModelCatalog) {}
+  constructor(
+    private readonly catalog: ModelCatalog,
+    private readonly router: RouterService,
+  ) {}
 
   @Get()
   list(): { object: 'list'; data: ModelObject[] } {
-    return { object: 'list', data: this.catalog.available().map((g) => this.toModel(g, g.name)) };
+    const groups = this.catalog.available().map((g) => this.toModel(g.name, g.deployments[0].provider.name));
+    const virtual = this.router.virtualModelNames().map((name) => this.toModel(name, 'ai-gateway'));
+    return { object: 'list', data: [...groups, ...virtual] };
   }
 
   @Get(':id')
   get(@Param('id') id: string): ModelObject {
-    return this.toModel(this.catalog.resolve(id), id);
+    if (this.router.virtualModelNames().includes(id)) return this.toModel(id, 'ai-gateway');
+    return this.toModel(id, this.catalog.resolve(id).deployments[0].provider.name);
   }
 
-  private toModel(group: ModelGroup, id: string): ModelObject {
-    return { id, object: 'model', created: this.created, owned_by: group.deployments[0]?.provider.name ?? 'ai-gateway' };
+  private toModel(id: string, ownedBy: string): ModelObject {
+    return { id, object: 'model', created: this.created, owned_by: ownedBy };
   }
 }

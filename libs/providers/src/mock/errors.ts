@@ -10,12 +10,21 @@ export function injectedFailure(provider: string, behaviour: MockBehaviour, rand
   const status = behaviour.failStatus;
   const message = `Provider ${provider} failed with HTTP ${status}: injected failure (mock)`;
   if (status === 429) {
-    return new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, { 'retry-after': '1' }, true);
+    const retryAfter = String(behaviour.retryAfterSeconds);
+    return new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, { 'retry-after': retryAfter }, true).from(429);
   }
-  if (status >= 500) return new GatewayError(502, message, 'upstream_error', 'upstream_error', null, {}, true);
-  return new GatewayError(status, message, 'invalid_request_error', 'mock_injected_failure');
+  if (status >= 500) return new GatewayError(502, message, 'upstream_error', 'upstream_error', null, {}, true).from(status);
+  return new GatewayError(status, message, 'invalid_request_error', 'mock_injected_failure').from(status);
 }
 
 export function streamCut(provider: string): GatewayError {
-  return new GatewayError(502, `Provider ${provider} cut the stream (injected failure, mock).`, 'upstream_error', 'upstream_stream_truncated', null, {}, true);
+  return new GatewayError(
+    502,
+    `Provider ${provider} cut the stream (injected failure, mock).`,
+    'upstream_error',
+    'upstream_stream_truncated',
+    null,
+    {},
+    true,
+  ).from('connection');
 }

@@ -1,9 +1,7 @@
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam, ChatCompletionTool } from '../wire';
 
 /** What the mock model will answer, derived only from the request: same request, same answer. */
-export type MockPlan =
-  | { kind: 'text'; text: string }
-  | { kind: 'tool_call'; name: string; arguments: string };
+export type MockPlan = { kind: 'text'; text: string } | { kind: 'tool_call'; name: string; arguments: string };
 
 export const MOCK_PREFIX = '[mock]';
 

@@ -46,7 +46,9 @@ export function toCompletion(answer: MockAnswer, model: string, n: number): Chat
           role: 'assistant' as const,
           content: null,
           refusal: null,
-          tool_calls: [{ id: toolCallId(answer), type: 'function' as const, function: { name: answer.plan.name, arguments: answer.plan.arguments } }],
+          tool_calls: [
+            { id: toolCallId(answer), type: 'function' as const, function: { name: answer.plan.name, arguments: answer.plan.arguments } },
+          ],
         }
       : { role: 'assistant' as const, content: answer.pieces.join(''), refusal: null };
   return {
@@ -56,12 +58,18 @@ export function toCompletion(answer: MockAnswer, model: string, n: number): Chat
     model,
     system_fingerprint: MOCK_FINGERPRINT,
     choices: Array.from({ length: n }, (_, index) => ({ index, message, finish_reason: answer.finishReason, logprobs: null })),
-    usage: { ...answer.usage, completion_tokens: answer.usage.completion_tokens * n, total_tokens: answer.usage.prompt_tokens + answer.usage.completion_tokens * n },
+    usage: {
+      ...answer.usage,
+      completion_tokens: answer.usage.completion_tokens * n,
+      total_tokens: answer.usage.prompt_tokens + answer.usage.completion_tokens * n,
+    },
   };
 }
 
 /** Stable per answer, so a replayed request yields the same tool call id. */
 export function toolCallId(answer: MockAnswer): string {
   const plan = answer.plan as Extract<MockPlan, { kind: 'tool_call' }>;
-  return `call_mock_${Buffer.from(plan.name + plan.arguments).toString('base64url').slice(0, 16)}`;
+  return `call_mock_${Buffer.from(plan.name + plan.arguments)
+    .toString('base64url')
+    .slice(0, 16)}`;
 }

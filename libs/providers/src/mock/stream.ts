@@ -17,7 +17,13 @@ export function streamAnswer(
   includeUsage: boolean,
   signal: AbortSignal,
 ): ChatStream {
-  const base = { id: completionId(), object: 'chat.completion.chunk' as const, created: Math.floor(Date.now() / 1000), model, system_fingerprint: MOCK_FINGERPRINT };
+  const base = {
+    id: completionId(),
+    object: 'chat.completion.chunk' as const,
+    created: Math.floor(Date.now() / 1000),
+    model,
+    system_fingerprint: MOCK_FINGERPRINT,
+  };
   const frame = (choices: ChatCompletionChunk['choices'], usage: ChatCompletionChunk['usage'] = null) =>
     `data: ${JSON.stringify({ ...base, choices, usage } satisfies ChatCompletionChunk)}\n\n`;
   const gap = behaviour.tokensPerSecond > 0 ? 1000 / behaviour.tokensPerSecond : 0;
@@ -28,7 +34,14 @@ export function streamAnswer(
       if (answer.plan.kind === 'tool_call') {
         const call = { index: 0, id: toolCallId(answer), type: 'function' as const, function: { name: answer.plan.name, arguments: '' } };
         yield frame([{ index: 0, delta: { tool_calls: [call] }, finish_reason: null, logprobs: null }]);
-        yield frame([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: answer.plan.arguments } }] }, finish_reason: null, logprobs: null }]);
+        yield frame([
+          {
+            index: 0,
+            delta: { tool_calls: [{ index: 0, function: { arguments: answer.plan.arguments } }] },
+            finish_reason: null,
+            logprobs: null,
+          },
+        ]);
       }
       for (let i = 0; i < answer.pieces.length; i++) {
         if (behaviour.cutAfterChunks > 0 && i >= behaviour.cutAfterChunks) throw streamCut(provider);

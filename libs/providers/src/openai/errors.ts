@@ -22,9 +22,9 @@ const OTHER_CLIENT_ERROR: Mapping = [502, 'upstream_error', 'upstream_error', fa
 const DEFAULT_RETRY_AFTER_S = 1;
 
 const AUTH_HINT: Record<string, string> = {
-  upstream_auth_failed: 'rejected the gateway\'s API key; check the key configured for this provider',
-  upstream_permission_denied: 'refused access with the gateway\'s API key; check the key\'s permissions',
-  upstream_not_found: 'does not know this model or endpoint; check the deployment\'s upstream model id',
+  upstream_auth_failed: "rejected the gateway's API key; check the key configured for this provider",
+  upstream_permission_denied: "refused access with the gateway's API key; check the key's permissions",
+  upstream_not_found: "does not know this model or endpoint; check the deployment's upstream model id",
 };
 
 /**
@@ -48,19 +48,20 @@ export async function fromUpstreamResponse(provider: string, res: Dispatcher.Res
   } catch {
     // Not JSON (a proxy's HTML page, say): keep the trimmed text.
   }
-  const [status, type, code, retryable] =
-    BY_STATUS[res.statusCode] ?? (res.statusCode >= 500 ? SERVER_ERROR : OTHER_CLIENT_ERROR);
+  const [status, type, code, retryable] = BY_STATUS[res.statusCode] ?? (res.statusCode >= 500 ? SERVER_ERROR : OTHER_CLIENT_ERROR);
   const headers: Record<string, string> = {};
   if (res.statusCode === 429) headers['retry-after'] = String(retryAfterSeconds(res.headers) ?? DEFAULT_RETRY_AFTER_S);
 
-  if (status < 500 && status !== 429) return new GatewayError(status, message, type, vendorCode ?? code, param, headers, retryable);
+  if (status < 500 && status !== 429) {
+    return new GatewayError(status, message, type, vendorCode ?? code, param, headers, retryable).from(res.statusCode);
+  }
   const hint = code && AUTH_HINT[code];
   const text = hint
     ? `Provider ${provider} ${hint} (upstream said: ${message})`
     : status === 429
       ? `Provider ${provider} is rate limiting the gateway: ${message}`
       : `Provider ${provider} failed with HTTP ${res.statusCode}: ${message}`;
-  return new GatewayError(status, text, type, code, null, headers, retryable);
+  return new GatewayError(status, text, type, code, null, headers, retryable).from(res.statusCode);
 }
 
 /** Retry-After in whole seconds, from `retry-after-ms`, `retry-after` seconds or an HTTP date. */
@@ -84,13 +85,11 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 export function fromTransportError(provider: string, err: unknown, signal: AbortSignal): GatewayError {
   if (err instanceof GatewayError) return err;
   if (signal.aborted) {
-    return signal.reason instanceof GatewayError
-      ? signal.reason
-      : GatewayError.clientClosed();
+    return signal.reason instanceof GatewayError ? signal.reason : GatewayError.clientClosed();
   }
   const code = (err as { code?: string }).code ?? '';
   if (TIMEOUT_CODES.has(code)) {
-    return new GatewayError(504, `Provider ${provider} timed out.`, 'timeout_error', 'upstream_timeout', null, {}, true);
+    return new GatewayError(504, `Provider ${provider} timed out.`, 'timeout_error', 'upstream_timeout', null, {}, true).from('timeout');
   }
   return new GatewayError(
     502,
@@ -100,7 +99,7 @@ export function fromTransportError(provider: string, err: unknown, signal: Abort
     null,
     {},
     true,
-  );
+  ).from('connection');
 }
 
 async function readCapped(body: AsyncIterable<Buffer>, cap: number): Promise<string> {

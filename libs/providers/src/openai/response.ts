@@ -15,7 +15,15 @@ export async function readJsonResult(provider: string, res: Dispatcher.ResponseD
     parsed = {};
   }
   if (parsed.object !== expect) {
-    throw new GatewayError(502, `Provider ${provider} returned a response that is not a ${expect}.`, 'upstream_error', 'upstream_invalid_response', null, {}, true);
+    throw new GatewayError(
+      502,
+      `Provider ${provider} returned a response that is not a ${expect}.`,
+      'upstream_error',
+      'upstream_invalid_response',
+      null,
+      {},
+      true,
+    );
   }
   return { body, usage: parsed.usage ?? undefined };
 }

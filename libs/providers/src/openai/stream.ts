@@ -38,7 +38,15 @@ export function passThroughStream(provider: string, res: Dispatcher.ResponseData
 }
 
 function truncated(provider: string): GatewayError {
-  return new GatewayError(502, `Provider ${provider} ended the stream before it was complete.`, 'upstream_error', 'upstream_stream_truncated', null, {}, true);
+  return new GatewayError(
+    502,
+    `Provider ${provider} ended the stream before it was complete.`,
+    'upstream_error',
+    'upstream_stream_truncated',
+    null,
+    {},
+    true,
+  ).from('connection');
 }
 
 function lastUsage(text: string): ChatStream['usage'] {

@@ -1,0 +1,95 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayNotEmpty,
+  IsArray,
+  IsBoolean,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+
+export const STRATEGIES = ['priority', 'weighted', 'latency', 'cost'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+/** Upstream outcomes that send a request on to another attempt; anything else returns at once. */
+export type FallbackTrigger = number | 'timeout' | 'connection';
+export const DEFAULT_FALLBACK_ON: FallbackTrigger[] = [408, 409, 429, 500, 502, 503, 504, 529, 'timeout', 'connection'];
+
+export class RetryConfig {
+  /** Attempts on one deployment before moving to the next (1 = no retry on the same one). */
+  @IsOptional() @IsInt() @Min(1) @Max(10) attemptsPerDeployment = 2;
+  /** First backoff; doubles per retry, with full jitter, up to `maxBackoffMs`. */
+  @IsOptional() @IsInt() @Min(0) backoffMs = 100;
+  @IsOptional() @IsInt() @Min(0) maxBackoffMs = 2_000;
+  /** A Retry-After up to this long is waited out on the same deployment; longer moves on. */
+  @IsOptional() @IsInt() @Min(0) retryAfterCapMs = 5_000;
+  /** HTTP statuses (as the upstream sent them), `timeout` and `connection`. */
+  @IsOptional() @IsArray() fallbackOn: FallbackTrigger[] = DEFAULT_FALLBACK_ON;
+}
+
+export class TimeoutConfig {
+  /** One attempt; for streams, until the first chunk arrives. */
+  @IsOptional() @IsInt() @Min(1) attemptMs = 120_000;
+  /** The whole request, every attempt and backoff included (streams: until the first chunk). */
+  @IsOptional() @IsInt() @Min(1) deadlineMs = 300_000;
+}
+
+export class BreakerConfig {
+  /** Consecutive failures that open the breaker. */
+  @IsOptional() @IsInt() @Min(1) consecutiveFailures = 5;
+  /** Or: this failure rate over `windowMs`, once `minRequests` were seen in it. */
+  @IsOptional() @IsNumber() @Min(0) @Max(1) failureRate = 0.5;
+  @IsOptional() @IsInt() @Min(1) minRequests = 20;
+  @IsOptional() @IsInt() @Min(100) windowMs = 60_000;
+  /** How long an open breaker waits before letting one probe through. */
+  @IsOptional() @IsInt() @Min(0) cooldownMs = 30_000;
+}
+
+export class LatencyConfig {
+  /** EWMA weight of the newest sample. */
+  @IsOptional() @IsNumber() @Min(0.01) @Max(1) alpha = 0.3;
+  /** Share of requests sent to a random eligible deployment, so a recovered one is found again. */
+  @IsOptional() @IsNumber() @Min(0) @Max(1) exploreRate = 0.05;
+}
+
+export class RouterConfig {
+  @IsOptional() @ValidateNested() @Type(() => RetryConfig) retry: RetryConfig = new RetryConfig();
+  @IsOptional() @ValidateNested() @Type(() => TimeoutConfig) timeouts: TimeoutConfig = new TimeoutConfig();
+  @IsOptional() @ValidateNested() @Type(() => BreakerConfig) breaker: BreakerConfig = new BreakerConfig();
+  @IsOptional() @ValidateNested() @Type(() => LatencyConfig) latency: LatencyConfig = new LatencyConfig();
+}
+
+/** Conditions of a task rule; all that are given must hold. */
+export class TaskMatch {
+  /** Regular expression tested against the last user message (case-insensitive). */
+  @IsOptional() @IsString() pattern?: string;
+  /** Any of these words or phrases in the last user message (case-insensitive). */
+  @IsOptional() @IsArray() @IsString({ each: true }) keywords?: string[];
+  @IsOptional() @IsInt() @Min(0) minPromptTokens?: number;
+  @IsOptional() @IsInt() @Min(0) maxPromptTokens?: number;
+  @IsOptional() @IsBoolean() tools?: boolean;
+  @IsOptional() @IsBoolean() images?: boolean;
+  @IsOptional() @IsBoolean() responseFormat?: boolean;
+  /** Value of the request's `x-gateway-task` header. */
+  @IsOptional() @IsString() task?: string;
+}
+
+export class TaskRule {
+  @IsString() name!: string;
+  @ValidateNested() @Type(() => TaskMatch) match!: TaskMatch;
+  /** The public model (group) this rule sends requests to. */
+  @IsString() model!: string;
+}
+
+/** A model name clients can ask for whose requests are routed by rules: first match wins. */
+export class VirtualModelConfig {
+  @IsString() @Matches(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/) name!: string;
+  @IsArray() @ArrayNotEmpty() @ValidateNested({ each: true }) @Type(() => TaskRule) rules!: TaskRule[];
+  /** Where a request goes when no rule matches. */
+  @IsString() default!: string;
+}

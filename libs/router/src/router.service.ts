@@ -1,0 +1,66 @@
+import { Injectable } from '@nestjs/common';
+import { GatewayConfig } from '@gateway/config';
+import { type ChatCompletionCreateParams, GatewayError } from '@gateway/providers';
+import { BreakerRegistry } from './breaker-registry';
+import { eligibleDeployments } from './eligibility';
+import { LatencyTracker } from './latency-tracker';
+import { type Deployment, ModelCatalog, type ModelGroup } from './model-catalog';
+import { profileChat, profileEmbeddings, type RequestProfile } from './request-profile';
+import { STRATEGY_ORDER } from './strategies';
+import { type TaskDecision, TaskRouter } from './task-rules';
+
+/** The ordered deployments to try for one request, and how they were chosen. */
+export interface Plan {
+  group: ModelGroup;
+  deployments: Deployment[];
+  profile: RequestProfile;
+  /** Set when the client asked for a virtual model and a task rule picked the group. */
+  route?: TaskDecision & { virtualModel: string };
+}
+
+/** Turns a request into a plan: task rules, then eligibility, then the group's strategy. */
+@Injectable()
+export class RouterService {
+  private readonly taskRouters = new Map<string, TaskRouter>();
+  /** Replaceable so tests can make weighted and exploring choices reproducible. */
+  random: () => number = Math.random;
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly catalog: ModelCatalog,
+    private readonly breakers: BreakerRegistry,
+    private readonly latency: LatencyTracker,
+  ) {
+    for (const v of config.virtualModels) this.taskRouters.set(v.name, new TaskRouter(v));
+  }
+
+  /** Public names clients can use: groups that can serve, plus virtual models. */
+  virtualModelNames(): string[] {
+    return [...this.taskRouters.keys()];
+  }
+
+  planChat(request: ChatCompletionCreateParams, task: string | undefined): Plan {
+    const profile = profileChat(request);
+    const taskRouter = this.taskRouters.get(request.model);
+    if (!taskRouter) return this.plan(this.catalog.resolve(request.model), profile);
+    const decision = taskRouter.decide(profile, task);
+    return { ...this.plan(this.catalog.resolve(decision.model), profile), route: { ...decision, virtualModel: request.model } };
+  }
+
+  planEmbeddings(model: string, input: unknown): Plan {
+    if (this.taskRouters.has(model)) throw GatewayError.badRequest(`${model} routes chat completions only.`, 'model');
+    return this.plan(this.catalog.resolve(model), profileEmbeddings(input));
+  }
+
+  private plan(group: ModelGroup, profile: RequestProfile): Plan {
+    const eligible = eligibleDeployments(group, profile, this.breakers, Date.now());
+    const order = STRATEGY_ORDER[group.config.strategy];
+    const deployments = order(eligible, {
+      profile,
+      latency: this.latency,
+      exploreRate: this.config.router.latency.exploreRate,
+      random: this.random,
+    });
+    return { group, deployments, profile };
+  }
+}

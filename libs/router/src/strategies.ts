@@ -1,0 +1,55 @@
+import type { Strategy } from '@gateway/config';
+import type { LatencyTracker } from './latency-tracker';
+import type { Deployment } from './model-catalog';
+import type { RequestProfile } from './request-profile';
+
+export interface StrategyContext {
+  profile: RequestProfile;
+  latency: LatencyTracker;
+  exploreRate: number;
+  random: () => number;
+}
+
+/** Orders eligible deployments into the plan: first is tried first, the rest are fallbacks. */
+type Order = (deployments: Deployment[], ctx: StrategyContext) => Deployment[];
+
+/** Output tokens assumed for cost when the request sets no limit. */
+const DEFAULT_OUTPUT_TOKENS = 512;
+
+export const STRATEGY_ORDER: Record<Strategy, Order> = {
+  priority: (deployments) => deployments,
+  weighted: (deployments, { random }) => weightedShuffle(deployments, random),
+  latency: (deployments, ctx) => {
+    const kind = ctx.profile.stream ? 'ttft' : 'total';
+    // Unmeasured deployments sort first, so each gets measured.
+    const sorted = [...deployments].sort((a, b) => (ctx.latency.get(a.id, kind) ?? -1) - (ctx.latency.get(b.id, kind) ?? -1));
+    if (sorted.length > 1 && ctx.random() < ctx.exploreRate) {
+      const pick = 1 + Math.floor(ctx.random() * (sorted.length - 1));
+      sorted.unshift(...sorted.splice(pick, 1));
+    }
+    return sorted;
+  },
+  cost: (deployments, { profile }) => [...deployments].sort((a, b) => estimatedCost(a, profile) - estimatedCost(b, profile)),
+};
+
+/** USD for this request on this deployment; unpriced deployments sort last. */
+export function estimatedCost(d: Deployment, profile: RequestProfile): number {
+  const price = d.config.price;
+  if (!price) return Number.POSITIVE_INFINITY;
+  const output = profile.maxTokens ?? DEFAULT_OUTPUT_TOKENS;
+  return (profile.promptTokens * price.input + output * price.output) / 1e6;
+}
+
+/** Weighted random order without replacement: each pick is proportional to the remaining weights. */
+function weightedShuffle(deployments: Deployment[], random: () => number): Deployment[] {
+  const pool = [...deployments];
+  const order: Deployment[] = [];
+  while (pool.length) {
+    const total = pool.reduce((sum, d) => sum + d.config.weight, 0);
+    let r = random() * total;
+    let index = pool.findIndex((d) => (r -= d.config.weight) < 0);
+    if (index < 0) index = pool.length - 1;
+    order.push(...pool.splice(index, 1));
+  }
+  return order;
+}

@@ -1,0 +1,239 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import OpenAI from 'openai';
+import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
+
+const REDIS_URL = process.env.TEST_REDIS_URL;
+const ask = (client: OpenAI, model: string, extra: object = {}) =>
+  client.chat.completions.create({ model, messages: [{ role: 'user', content: 'route me' }], ...extra }).withResponse();
+
+/** Asks until the answer took one attempt (breaker news travels asynchronously), at most ~1 s. */
+async function attemptsOnceSettled(client: OpenAI, model: string): Promise<string> {
+  let attempts = '';
+  for (let i = 0; i < 50 && attempts !== '1'; i++) {
+    attempts = (await ask(client, model)).response.headers.get('x-gateway-attempts') ?? '';
+    if (attempts !== '1') await new Promise((r) => setTimeout(r, 20));
+  }
+  return attempts;
+}
+
+/** Fallback group: the fake upstream misbehaving as `behaviour`, then the mock as backup. */
+const fallbackTo = (name: string, behaviour: string) => ({
+  name,
+  deployments: [
+    { provider: 'fake', model: behaviour },
+    { provider: 'mock', model: 'backup' },
+  ],
+});
+
+describe('router: fallbacks, retries, deadlines and task routing', () => {
+  const setup = gatewayWithFakeUpstream((baseUrl) =>
+    configWith({
+      providers: [
+        { name: 'fake', type: 'openai-compatible', baseUrl, timeoutMs: 5_000 },
+        { name: 'limited', type: 'mock', mock: { failRate: 1, failStatus: 429, retryAfterSeconds: 1 } },
+        { name: 'slow', type: 'mock', mock: { latencyMs: 2_000 } },
+      ],
+      models: [
+        ...['status-408', 'status-409', 'status-429', 'status-500', 'status-503', 'reset', 'hang', 'status-400', 'status-401', 'cut'].map(
+          (b) => fallbackTo(`fb-${b}`, b),
+        ),
+        {
+          name: 'limited-then-ok',
+          deployments: [
+            { provider: 'limited', model: 'm' },
+            { provider: 'mock', model: 'backup' },
+          ],
+        },
+        { name: 'slow-only', deployments: [{ provider: 'slow', model: 'm' }] },
+        { name: 'cheap-chat', deployments: [{ provider: 'mock', model: 'cheap' }] },
+        { name: 'strong-code', deployments: [{ provider: 'mock', model: 'strong' }] },
+        { name: 'long-context', deployments: [{ provider: 'mock', model: 'long', contextWindow: 1_000_000 }] },
+      ],
+      router: { retry: { attemptsPerDeployment: 1, retryAfterCapMs: 2_000 }, timeouts: { attemptMs: 1_000, deadlineMs: 1_500 } },
+      virtualModels: [
+        {
+          name: 'auto',
+          default: 'cheap-chat',
+          rules: [
+            { name: 'code', match: { keywords: ['typescript', 'stack trace'] }, model: 'strong-code' },
+            { name: 'long', match: { minPromptTokens: 5_000 }, model: 'long-context' },
+          ],
+        },
+      ],
+    }),
+  );
+  let gateway: GatewayProcess;
+  let client: OpenAI;
+  before(() => {
+    gateway = setup.gateway;
+    client = gateway.client();
+  });
+
+  for (const behaviour of ['status-408', 'status-409', 'status-429', 'status-500', 'status-503', 'reset', 'hang']) {
+    it(`falls back on ${behaviour}`, async () => {
+      const res = await ask(client, `fb-${behaviour}`);
+      assert.equal(res.response.headers.get('x-gateway-upstream-model'), 'backup');
+      assert.equal(res.response.headers.get('x-gateway-attempts'), '2');
+      assert.match(res.response.headers.get('x-gateway-fallbacks') ?? '', new RegExp(`^fb-${behaviour}/0=\\w+`));
+    });
+  }
+
+  for (const [behaviour, status] of [
+    ['status-400', 400],
+    ['status-401', 502],
+  ] as const) {
+    it(`does not fall back on a client-side ${behaviour}`, async () => {
+      const err = await ask(client, `fb-${behaviour}`).catch((e: unknown) => e);
+      assert.ok(err instanceof OpenAI.APIError);
+      assert.equal(err.status, status);
+    });
+  }
+
+  it('a rate-limited deployment is cooled down for its Retry-After and skipped meanwhile', async () => {
+    const started = Date.now();
+    const res = await ask(client, 'limited-then-ok');
+    assert.equal(res.response.headers.get('x-gateway-upstream-model'), 'backup');
+    assert.match(res.response.headers.get('x-gateway-fallbacks') ?? '', /rate_limit_exceeded/);
+    const again = await ask(client, 'limited-then-ok');
+    assert.equal(again.response.headers.get('x-gateway-attempts'), '1', 'the rate-limited deployment is skipped while cooling down');
+    assert.ok(Date.now() - started < 1_000);
+  });
+
+  it('respects the request deadline', async () => {
+    const started = Date.now();
+    const err = await ask(client, 'slow-only').catch((e: unknown) => e);
+    assert.ok(err instanceof OpenAI.APIError);
+    assert.equal(err.status, 504);
+    assert.ok(Date.now() - started < 1_900, 'gave up at the attempt timeout / deadline');
+  });
+
+  it('a stream falls back before its first byte', async () => {
+    const stream = await client.chat.completions
+      .create({ model: 'fb-status-503', stream: true, messages: [{ role: 'user', content: 'stream' }] })
+      .withResponse();
+    assert.equal(stream.response.headers.get('x-gateway-upstream-model'), 'backup');
+    let text = '';
+    for await (const chunk of stream.data) text += chunk.choices[0]?.delta.content ?? '';
+    assert.match(text, /\[mock\]/);
+  });
+
+  it('a stream that fails after its first byte ends with an error, without fallback', async () => {
+    const { data, response } = await client.chat.completions
+      .create({ model: 'fb-cut', stream: true, messages: [{ role: 'user', content: 'one two three four five' }] })
+      .withResponse();
+    assert.equal(response.headers.get('x-gateway-upstream-model'), 'cut');
+    const err = await (async () => {
+      for await (const _ of data);
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof OpenAI.APIError, 'the stream ends with an error event');
+  });
+
+  it('routes the virtual model by task rules and says which rule fired', async () => {
+    const cases: [string, string, string][] = [
+      ['hello there', 'cheap-chat', 'default'],
+      ['here is a TypeScript stack trace', 'strong-code', 'code'],
+      ['lorem ipsum '.repeat(2_000), 'long-context', 'long'],
+    ];
+    for (const [content, group, rule] of cases) {
+      const res = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content }] }).withResponse();
+      assert.equal(res.response.headers.get('x-gateway-model-group'), group);
+      assert.equal(res.response.headers.get('x-gateway-route'), `auto; rule=${rule}`);
+    }
+    const listed = (await client.models.list()).data.map((m) => m.id);
+    assert.ok(listed.includes('auto'));
+    const logged = (await gateway.logged('request')).filter((l) => l.route === 'auto:code');
+    assert.ok(logged.length >= 1, 'the decision is in the access log');
+  });
+});
+
+describe('router: retries on the same deployment', () => {
+  const setup = gatewayWithFakeUpstream((baseUrl) =>
+    configWith({
+      providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
+      models: [
+        {
+          name: 'once-limited',
+          deployments: [
+            { provider: 'fake', model: 'once-429-a' },
+            { provider: 'mock', model: 'backup' },
+          ],
+        },
+        {
+          name: 'long-limited',
+          deployments: [
+            { provider: 'fake', model: 'status-429' },
+            { provider: 'mock', model: 'backup' },
+          ],
+        },
+      ],
+      router: { retry: { attemptsPerDeployment: 3, retryAfterCapMs: 2_000, backoffMs: 10 } },
+    }),
+  );
+
+  it('waits out a Retry-After within the cap, then retries the same deployment', async () => {
+    const started = Date.now();
+    const res = await ask(setup.gateway.client(), 'once-limited');
+    assert.equal(res.response.headers.get('x-gateway-upstream-model'), 'once-429-a');
+    assert.equal(res.response.headers.get('x-gateway-attempts'), '2');
+    assert.ok(Date.now() - started >= 950, 'the 1 s Retry-After was waited out');
+    assert.equal(setup.upstream.received.filter((r) => r.body.model === 'once-429-a').length, 2);
+  });
+
+  it('a Retry-After over the cap moves on to the next deployment at once', async () => {
+    const res = await ask(setup.gateway.client(), 'long-limited');
+    assert.equal(res.response.headers.get('x-gateway-upstream-model'), 'backup');
+    assert.equal(res.response.headers.get('x-gateway-attempts'), '2');
+  });
+});
+
+describe(
+  'router: breaker state shared between two gateway processes on one Redis',
+  { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' },
+  () => {
+    it('a breaker opened by one process is open in the other', async () => {
+      const unique = `shared-${Date.now()}`;
+      const config = configWith({
+        providers: [{ name: 'broken', type: 'mock', mock: { failRate: 1, failStatus: 500 } }],
+        models: [
+          {
+            name: unique,
+            deployments: [
+              { provider: 'broken', model: 'm' },
+              { provider: 'mock', model: 'backup' },
+            ],
+          },
+        ],
+        router: { retry: { attemptsPerDeployment: 1 }, breaker: { consecutiveFailures: 3, cooldownMs: 60_000 } },
+      });
+      const [a, b] = await Promise.all([
+        GatewayProcess.start(config, { env: { REDIS_URL: REDIS_URL! } }),
+        GatewayProcess.start(config, { env: { REDIS_URL: REDIS_URL! } }),
+      ]);
+      try {
+        const before = await ask(b.client(), unique);
+        assert.equal(before.response.headers.get('x-gateway-attempts'), '2', 'b tries the broken deployment first');
+        for (let i = 0; i < 3; i++) await ask(a.client(), unique);
+        const metrics = await (await fetch(`${a.url}/metrics`)).text();
+        assert.match(metrics, new RegExp(`gateway_circuit_breaker_state\\{deployment="${unique}/0"\\} 2`));
+        assert.equal(await attemptsOnceSettled(b.client(), unique), '1', 'b skips the deployment a found broken');
+        // A third process started now reads the open breaker from Redis.
+        const c = await GatewayProcess.start(config, { env: { REDIS_URL: REDIS_URL! } });
+        try {
+          const open = new RegExp(`gateway_circuit_breaker_state\\{deployment="${unique}/0"\\} 2`);
+          for (let i = 0; i < 50 && !open.test(await (await fetch(`${c.url}/metrics`)).text()); i++)
+            await new Promise((r) => setTimeout(r, 20));
+          const first = await ask(c.client(), unique);
+          assert.equal(first.response.headers.get('x-gateway-attempts'), '1', 'c loaded the open breaker at start-up');
+        } finally {
+          await c.stop();
+        }
+      } finally {
+        await Promise.all([a.stop(), b.stop()]);
+      }
+    });
+  },
+);

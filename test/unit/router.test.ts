@@ -1,0 +1,253 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BreakerConfig, DeploymentConfig, GatewayConfig, parseConfig, VirtualModelConfig } from '@gateway/config';
+import { MetricsService } from '@gateway/metrics';
+import type { Provider } from '@gateway/providers';
+import type { RedisService } from '@gateway/redis';
+import { CircuitBreaker, type Deployment, profileChat, STRATEGY_ORDER, type StrategyContext, TaskRouter } from '@gateway/router';
+import { BreakerRegistry } from '../../libs/router/src/breaker-registry';
+import { eligibleDeployments } from '../../libs/router/src/eligibility';
+import { LatencyTracker } from '../../libs/router/src/latency-tracker';
+
+/** Mulberry32: a small seeded PRNG so "random" decisions are reproducible. */
+function seeded(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function deployment(id: string, config: Partial<DeploymentConfig> = {}): Deployment {
+  return {
+    id,
+    provider: { name: id } as Provider,
+    upstreamModel: id,
+    config: Object.assign(new DeploymentConfig(), { provider: id, model: id }, config),
+  };
+}
+
+const config = (): GatewayConfig => parseConfig({ providers: [{ name: 'mock', type: 'mock' }], models: [] }, {});
+const chat = (content: string, extra: object = {}) => profileChat({ model: 'x', messages: [{ role: 'user', content }], ...extra });
+
+function context(overrides: Partial<StrategyContext> = {}): StrategyContext {
+  return { profile: chat('hello'), latency: new LatencyTracker(config()), exploreRate: 0, random: seeded(42), ...overrides };
+}
+
+describe('routing strategies', () => {
+  it('priority keeps the configured order', () => {
+    const ds = [deployment('a'), deployment('b'), deployment('c')];
+    assert.deepEqual(
+      STRATEGY_ORDER.priority(ds, context()).map((d) => d.id),
+      ['a', 'b', 'c'],
+    );
+  });
+
+  it('weighted splits first picks by weight within ±3% over 10,000 seeded decisions', () => {
+    const ds = [deployment('a', { weight: 1 }), deployment('b', { weight: 3 }), deployment('c', { weight: 6 })];
+    const ctx = context({ random: seeded(7) });
+    const counts: Record<string, number> = { a: 0, b: 0, c: 0 };
+    for (let i = 0; i < 10_000; i++) counts[STRATEGY_ORDER.weighted(ds, ctx)[0].id]++;
+    assert.ok(Math.abs(counts.a / 10_000 - 0.1) <= 0.03, JSON.stringify(counts));
+    assert.ok(Math.abs(counts.b / 10_000 - 0.3) <= 0.03, JSON.stringify(counts));
+    assert.ok(Math.abs(counts.c / 10_000 - 0.6) <= 0.03, JSON.stringify(counts));
+  });
+
+  it('weighted plans still contain every deployment once, as fallbacks', () => {
+    const ds = [deployment('a', { weight: 1 }), deployment('b', { weight: 1 })];
+    const plan = STRATEGY_ORDER.weighted(ds, context());
+    assert.deepEqual(plan.map((d) => d.id).sort(), ['a', 'b']);
+  });
+
+  it('latency picks the fastest, measures the unmeasured first, and comes back after recovery', () => {
+    const ctx = context();
+    const ds = [deployment('slow'), deployment('fast')];
+    ctx.latency.observe('slow', 'total', 900);
+    assert.equal(STRATEGY_ORDER.latency(ds, ctx)[0].id, 'fast', 'unmeasured first');
+    ctx.latency.observe('fast', 'total', 100);
+    assert.equal(STRATEGY_ORDER.latency(ds, ctx)[0].id, 'fast');
+    for (let i = 0; i < 10; i++) ctx.latency.observe('fast', 'total', 2_000); // fast degrades
+    assert.equal(STRATEGY_ORDER.latency(ds, ctx)[0].id, 'slow');
+    for (let i = 0; i < 10; i++) ctx.latency.observe('fast', 'total', 50); // and recovers
+    assert.equal(STRATEGY_ORDER.latency(ds, ctx)[0].id, 'fast');
+  });
+
+  it('latency uses time to first token for streams', () => {
+    const ctx = context({ profile: chat('x', { stream: true }) });
+    ctx.latency.observe('a', 'total', 100);
+    ctx.latency.observe('b', 'total', 5_000);
+    ctx.latency.observe('a', 'ttft', 800);
+    ctx.latency.observe('b', 'ttft', 50);
+    assert.equal(STRATEGY_ORDER.latency([deployment('a'), deployment('b')], ctx)[0].id, 'b');
+  });
+
+  it('latency explores: a share of requests go to another deployment first', () => {
+    const ctx = context({ exploreRate: 0.1, random: seeded(3) });
+    ctx.latency.observe('a', 'total', 10);
+    ctx.latency.observe('b', 'total', 500);
+    let explored = 0;
+    for (let i = 0; i < 10_000; i++) if (STRATEGY_ORDER.latency([deployment('a'), deployment('b')], ctx)[0].id === 'b') explored++;
+    assert.ok(explored > 800 && explored < 1_200, `explored ${explored}`);
+  });
+
+  it('cost orders by estimated price, unpriced last', () => {
+    const ds = [
+      deployment('pricey', { price: { input: 5, output: 15 } }),
+      deployment('unpriced'),
+      deployment('cheap', { price: { input: 0.1, output: 0.4 } }),
+    ];
+    assert.deepEqual(
+      STRATEGY_ORDER.cost(ds, context()).map((d) => d.id),
+      ['cheap', 'pricey', 'unpriced'],
+    );
+  });
+});
+
+describe('eligibility', () => {
+  const registry = () => new BreakerRegistry(config(), { client: undefined } as RedisService, new MetricsService());
+  const group = (deployments: Deployment[]) => ({ name: 'g', config: {} as never, deployments });
+
+  it('skips a deployment whose context window cannot hold prompt plus max_tokens', () => {
+    const ds = [deployment('small', { contextWindow: 1_000 }), deployment('large', { contextWindow: 200_000 })];
+    const eligible = eligibleDeployments(group(ds), chat('x'.repeat(8_000), { max_tokens: 10 }), registry(), Date.now());
+    assert.deepEqual(
+      eligible.map((d) => d.id),
+      ['large'],
+    );
+    assert.throws(
+      () => eligibleDeployments(group([ds[0]]), chat('x'.repeat(8_000)), registry(), Date.now()),
+      (e: { status: number; code: string }) => e.status === 400 && e.code === 'context_length_exceeded',
+    );
+  });
+
+  it('needs tools, vision and json capabilities when the request uses them', () => {
+    const ds = [
+      deployment('text', { capabilities: ['json'] }),
+      deployment('full', { capabilities: ['tools', 'vision', 'json'] }),
+      deployment('undeclared'),
+    ];
+    const profile = profileChat({
+      model: 'x',
+      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }],
+      tools: [{ type: 'function', function: { name: 'f' } }],
+    });
+    assert.deepEqual(
+      eligibleDeployments(group(ds), profile, registry(), Date.now()).map((d) => d.id),
+      ['full', 'undeclared'],
+    );
+    assert.throws(() => eligibleDeployments(group([ds[0]]), profile, registry(), Date.now()), /supports tools, vision/);
+  });
+
+  it('skips deployments whose breaker is open; all open is a 503 (or 429 when rate limited)', () => {
+    const breakers = registry();
+    const ds = [deployment('a'), deployment('b')];
+    breakers.get('a').coolDown(Date.now() + 60_000);
+    assert.deepEqual(
+      eligibleDeployments(group(ds), chat('x'), breakers, Date.now()).map((d) => d.id),
+      ['b'],
+    );
+    breakers.get('b').coolDown(Date.now() + 30_000);
+    assert.throws(
+      () => eligibleDeployments(group(ds), chat('x'), breakers, Date.now()),
+      (e: { status: number; headers: Record<string, string> }) => e.status === 429 && e.headers['retry-after'] === '30',
+    );
+    for (let i = 0; i < 5; i++) breakers.get('c').failure(Date.now());
+    assert.throws(
+      () => eligibleDeployments(group([deployment('c')]), chat('x'), breakers, Date.now()),
+      (e: { status: number }) => e.status === 503,
+    );
+  });
+});
+
+describe('circuit breaker', () => {
+  const cfg = Object.assign(new BreakerConfig(), {
+    consecutiveFailures: 3,
+    cooldownMs: 1_000,
+    minRequests: 10,
+    failureRate: 0.5,
+    windowMs: 10_000,
+  });
+
+  it('opens after N consecutive failures, half-opens after the cooldown, closes on a good probe', () => {
+    const changes: string[] = [];
+    const b = new CircuitBreaker(cfg, (state) => changes.push(state));
+    b.failure(0);
+    b.failure(1);
+    assert.equal(b.allows(2), true);
+    b.failure(2);
+    assert.equal(b.state, 'open');
+    assert.equal(b.allows(500), false);
+    assert.equal(b.allows(1_002), true, 'one probe after the cooldown');
+    assert.equal(b.state, 'half-open');
+    assert.equal(b.allows(1_003), false, 'only one probe at a time');
+    b.success(1_004);
+    assert.equal(b.state, 'closed');
+    assert.deepEqual(changes, ['open', 'half-open', 'closed']);
+  });
+
+  it('a failed probe opens it again', () => {
+    const b = new CircuitBreaker(cfg, () => undefined);
+    for (let t = 0; t < 3; t++) b.failure(t);
+    assert.equal(b.allows(1_010), true);
+    b.failure(1_011);
+    assert.equal(b.state, 'open');
+    assert.equal(b.openUntil, 2_011);
+  });
+
+  it('opens on the failure rate over the window, even without a long streak', () => {
+    const b = new CircuitBreaker(cfg, () => undefined);
+    for (let t = 0; t < 10; t++) t % 2 ? b.failure(t) : b.success(t);
+    assert.equal(b.state, 'open');
+  });
+
+  it('a rate limit cools it down for the Retry-After', () => {
+    const b = new CircuitBreaker(cfg, () => undefined);
+    b.coolDown(7_000);
+    assert.equal(b.allows(6_999), false);
+    assert.equal(b.allows(7_000), true);
+  });
+});
+
+describe('task rules', () => {
+  const auto = Object.assign(new VirtualModelConfig(), {
+    name: 'auto',
+    default: 'cheap-chat',
+    rules: [
+      { name: 'explicit', match: { task: 'summarize' }, model: 'long-context' },
+      { name: 'code', match: { pattern: '\\b(code|function|bug|typescript|python)\\b' }, model: 'strong-code' },
+      { name: 'long', match: { minPromptTokens: 2_000 }, model: 'long-context' },
+      { name: 'tools', match: { tools: true }, model: 'strong-code' },
+      { name: 'vision', match: { images: true }, model: 'vision' },
+      { name: 'json', match: { responseFormat: true, keywords: ['invoice', 'receipt'] }, model: 'extract' },
+    ],
+  });
+  const router = new TaskRouter(auto);
+  const cases: [string, ReturnType<typeof chat>, string | undefined, string, string][] = [
+    ['small talk', chat('hi, how are you?'), undefined, 'cheap-chat', 'default'],
+    ['a coding question', chat('Why does this Python function raise?'), undefined, 'strong-code', 'code'],
+    ['a long document', chat('word '.repeat(3_000)), undefined, 'long-context', 'long'],
+    [
+      'a tool call',
+      chat('what is the weather', { tools: [{ type: 'function', function: { name: 'w' } }] }),
+      undefined,
+      'strong-code',
+      'tools',
+    ],
+    [
+      'an image',
+      profileChat({ model: 'x', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/y.png' } }] }] }),
+      undefined,
+      'vision',
+      'vision',
+    ],
+    ['JSON extraction', chat('read this invoice', { response_format: { type: 'json_object' } }), undefined, 'extract', 'json'],
+    ['JSON without keyword', chat('list colours', { response_format: { type: 'json_object' } }), undefined, 'cheap-chat', 'default'],
+    ['the x-gateway-task header', chat('hi'), 'summarize', 'long-context', 'explicit'],
+  ];
+  for (const [name, profile, task, model, rule] of cases) {
+    it(`routes ${name} to ${model} (rule ${rule})`, () => {
+      assert.deepEqual(router.decide(profile, task), { model, rule });
+    });
+  }
+});
