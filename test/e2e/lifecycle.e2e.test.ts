@@ -22,12 +22,15 @@ describe('health, readiness, metrics and shutdown', () => {
         for (let i = 0; i < 3; i++) await client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: `n${i}` }] });
         await client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }).catch(() => undefined);
         const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
-        assert.match(metrics, /gateway_http_requests_total\{route="\/v1\/chat\/completions",model="mock-1",status="200"\} 3\n/);
-        assert.match(metrics, /gateway_http_requests_total\{route="\/v1\/chat\/completions",model="none",status="404"\} 1\n/);
         assert.match(
           metrics,
-          /gateway_http_request_duration_seconds_count\{route="\/v1\/chat\/completions",model="mock-1",status="200"\} 3\n/,
+          /gateway_requests_total\{route="\/v1\/chat\/completions",model="mock-1",deployment="mock-1\/0",provider="mock",status="200",cache="none"\} 3\n/,
         );
+        assert.match(
+          metrics,
+          /gateway_requests_total\{route="\/v1\/chat\/completions",model="none",deployment="none",provider="none",status="404",cache="none"\} 1\n/,
+        );
+        assert.match(metrics, /gateway_request_duration_seconds_count\{route="\/v1\/chat\/completions",model="mock-1",status="200"\} 3\n/);
         assert.match(metrics, /process_resident_memory_bytes \d+/);
         assert.doesNotMatch(metrics, /model="nope"/, 'unknown model names never become label values');
       } finally {

@@ -22,6 +22,8 @@ export interface Received {
  * - `reset`: destroys the socket without answering;
  * - `cut`: starts a stream, sends two chunks, then destroys the socket;
  * - `html-502`: a proxy's HTML error page;
+ * - `no-usage`: like `ok` but never reports usage (not even when a stream asks);
+ * - `reasoning`: usage with cached prompt tokens and reasoning tokens;
  * - `once-429-<tag>`: a 429 with Retry-After: 1 the first time that exact model id is asked, then success.
  */
 export class FakeOpenAI {
@@ -104,6 +106,17 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
 }
 
 const USAGE = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
+const REASONING_USAGE = {
+  prompt_tokens: 1000,
+  completion_tokens: 500,
+  total_tokens: 1500,
+  prompt_tokens_details: { cached_tokens: 400 },
+  completion_tokens_details: { reasoning_tokens: 300 },
+};
+
+function usageFor(model: string) {
+  return model === 'no-usage' ? undefined : model === 'reasoning' ? REASONING_USAGE : USAGE;
+}
 
 function lastUserText(body: Record<string, unknown>): string {
   const messages = (body.messages ?? []) as { role: string; content: unknown }[];
@@ -128,7 +141,7 @@ function completion(body: Record<string, unknown>, model: string) {
     created: 1_700_000_000,
     model,
     choices: [{ index: 0, message, finish_reason: model === 'tool' ? 'tool_calls' : 'stop', logprobs: null }],
-    usage: USAGE,
+    usage: usageFor(model),
   };
 }
 
@@ -161,7 +174,8 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
     }
   }
   send([{ index: 0, delta: {}, finish_reason: model === 'tool' ? 'tool_calls' : 'stop' }]);
-  if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage) send([], USAGE);
+  const usage = usageFor(model);
+  if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage && usage) send([], usage);
   res.end('data: [DONE]\n\n');
 }
 

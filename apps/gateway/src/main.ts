@@ -4,9 +4,10 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { ConfigError, loadConfig } from '@gateway/config';
-import { MetricsService } from '@gateway/metrics';
+import { MetricsService, SpendService, TracingService } from '@gateway/metrics';
 import { AppModule } from './app.module';
 import { ShutdownState } from './health/shutdown-state';
+import { BodyRedactor } from './http/body-redaction';
 import { configureFastify } from './http/fastify-setup';
 import { requestId } from './http/request-hooks';
 import { createLogger } from './logger';
@@ -41,7 +42,13 @@ async function bootstrap(): Promise<void> {
   app.useLogger(app.get(PinoNestLogger));
 
   const fastify = app.getHttpAdapter().getInstance();
-  configureFastify(fastify, app.get(MetricsService), log);
+  configureFastify(fastify, {
+    metrics: app.get(MetricsService),
+    spend: app.get(SpendService),
+    tracing: app.get(TracingService),
+    log,
+    bodies: server.logBodies ? new BodyRedactor(server.redactPatterns) : undefined,
+  });
 
   await app.listen(server.port, server.host);
   const { port } = fastify.server.address() as AddressInfo;

@@ -4,6 +4,7 @@ import { Type } from 'class-transformer';
 import {
   ArrayNotEmpty,
   IsArray,
+  IsBoolean,
   IsIn,
   IsInt,
   IsNumber,
@@ -65,6 +66,8 @@ export class Price {
   @IsOptional() @IsNumber() @Min(0) input = 0;
   @IsOptional() @IsNumber() @Min(0) output = 0;
   @IsOptional() @IsNumber() @Min(0) cachedInput?: number;
+  /** Reasoning (thinking) tokens, when billed differently from output. */
+  @IsOptional() @IsNumber() @Min(0) reasoning?: number;
 }
 
 export class DeploymentConfig {
@@ -104,7 +107,9 @@ export class ServerConfig {
   @IsOptional() @IsInt() @Min(1) keepAliveTimeoutMs = 72_000;
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) logLevel = 'info';
   /** Log prompt and completion bodies. Off by default: prompts are user data. */
-  @IsOptional() logBodies = false;
+  @IsOptional() @IsBoolean() logBodies = false;
+  /** Regular expressions removed from logged bodies, on top of the built-in secret patterns. */
+  @IsOptional() @IsArray() @IsString({ each: true }) redactPatterns: string[] = [];
 }
 
 export class GatewayConfig {

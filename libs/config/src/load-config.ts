@@ -89,6 +89,13 @@ function checkReferences(config: GatewayConfig, source: string): void {
       }
     });
   });
+  config.server.redactPatterns.forEach((pattern, i) => {
+    try {
+      new RegExp(pattern);
+    } catch (err) {
+      fail(`server.redactPatterns[${i}]: ${(err as Error).message}`);
+    }
+  });
   config.router.retry.fallbackOn.forEach((t, i) => {
     const ok = t === 'timeout' || t === 'connection' || (Number.isInteger(t) && (t as number) >= 400 && (t as number) <= 599);
     if (!ok) fail(`router.retry.fallbackOn[${i}]: expected an HTTP status 400-599, "timeout" or "connection"`);

@@ -1,63 +1,179 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Bound, type CounterChild, type HistogramChild } from './bound';
 
 /** Seconds: LLM calls take from milliseconds (cache, mock) to minutes (long generations). */
-const REQUEST_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const LLM_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320];
+/** The gateway's own time per request: microseconds to milliseconds. */
+const OVERHEAD_SECONDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
+/** OpenTelemetry's recommended buckets for gen_ai.client.token.usage. */
+const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304];
+const PER_TOKEN_SECONDS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 1];
 
-interface RequestSeries {
-  count: Counter.Internal;
-  duration: Histogram.Internal<string>;
+/** One finished request, as the access hook saw it. */
+export interface RequestSample {
+  route: string;
+  /** Public model group, `none` before one was resolved. */
+  model: string;
+  deployment: string;
+  provider: string;
+  status: number;
+  cache: string;
+  seconds: number;
+  /** Time the gateway spent outside upstream calls, when an upstream was called. */
+  overheadSeconds?: number;
+}
+
+/** One completion served by an upstream, for the GenAI metrics and cost. */
+export interface CompletionSample {
+  provider: string;
+  requestModel: string;
+  responseModel: string;
+  key: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  seconds: number;
+  ttftSeconds?: number;
 }
 
 /**
- * The gateway's Prometheus registry. Label values are bounded by construction:
- * routes are registered paths, models are configured group names or `unknown`,
- * statuses are HTTP codes. Label children are bound once per combination so a
- * request costs two increments, not a label lookup each.
+ * Every Prometheus metric the gateway exports, in one place. GenAI metrics follow
+ * the OpenTelemetry semantic conventions' Prometheus names; the rest are the
+ * gateway's own (`gateway_*`). Label values are bounded by construction.
  */
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
-  private readonly requests: Counter<'route' | 'model' | 'status'>;
-  private readonly duration: Histogram<'route' | 'model' | 'status'>;
-  private readonly series = new Map<string, RequestSeries>();
+  private readonly requests: Bound<CounterChild>;
+  private readonly duration: Bound<HistogramChild>;
+  private readonly overhead: Bound<HistogramChild>;
+  private readonly tokens: Bound<HistogramChild>;
+  private readonly upstreamDuration: Bound<HistogramChild>;
+  private readonly ttft: Bound<HistogramChild>;
+  private readonly perToken: Bound<HistogramChild>;
+  private readonly cost: Bound<CounterChild>;
   private readonly fallbacks: Counter<'model' | 'reason'>;
   private readonly retries: Counter<'model' | 'provider'>;
   private readonly breakerState: Gauge<'deployment'>;
+  readonly inflightRequests: Gauge;
+  readonly inflightStreams: Gauge;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    this.requests = new Counter({
-      name: 'gateway_http_requests_total',
-      help: 'HTTP requests handled, by route, public model and status',
-      labelNames: ['route', 'model', 'status'],
-      registers: [this.registry],
-    });
-    this.duration = new Histogram({
-      name: 'gateway_http_request_duration_seconds',
-      help: 'Time from request received to response finished (or client gone)',
-      labelNames: ['route', 'model', 'status'],
-      buckets: REQUEST_BUCKETS,
-      registers: [this.registry],
-    });
+    const registers = [this.registry];
+    this.requests = new Bound(
+      new Counter({
+        name: 'gateway_requests_total',
+        help: 'Requests handled, by route, model group, deployment, provider, status and cache result',
+        labelNames: ['route', 'model', 'deployment', 'provider', 'status', 'cache'],
+        registers,
+      }),
+    );
+    this.duration = new Bound(
+      new Histogram({
+        name: 'gateway_request_duration_seconds',
+        help: 'Time from request received to response finished (or client gone)',
+        labelNames: ['route', 'model', 'status'],
+        buckets: LLM_SECONDS,
+        registers,
+      }),
+    );
+    this.overhead = new Bound(
+      new Histogram({
+        name: 'gateway_overhead_seconds',
+        help: 'Time the gateway spent on a request outside upstream calls (streams: until the first byte)',
+        labelNames: ['route'],
+        buckets: OVERHEAD_SECONDS,
+        registers,
+      }),
+    );
+    const genAi = ['gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model'];
+    this.tokens = new Bound(
+      new Histogram({
+        name: 'gen_ai_client_token_usage',
+        help: 'Tokens used per request (gen_ai.client.token.usage)',
+        labelNames: ['gen_ai_token_type', ...genAi],
+        buckets: TOKEN_BUCKETS,
+        registers,
+      }),
+    );
+    this.upstreamDuration = new Bound(
+      new Histogram({
+        name: 'gen_ai_server_request_duration_seconds',
+        help: 'Upstream generation time per request (gen_ai.server.request.duration)',
+        labelNames: genAi,
+        buckets: LLM_SECONDS,
+        registers,
+      }),
+    );
+    this.ttft = new Bound(
+      new Histogram({
+        name: 'gen_ai_server_time_to_first_token_seconds',
+        help: 'Time to the first streamed token (gen_ai.server.time_to_first_token)',
+        labelNames: genAi,
+        buckets: LLM_SECONDS,
+        registers,
+      }),
+    );
+    this.perToken = new Bound(
+      new Histogram({
+        name: 'gen_ai_server_time_per_output_token_seconds',
+        help: 'Time per output token after the first (gen_ai.server.time_per_output_token)',
+        labelNames: genAi,
+        buckets: PER_TOKEN_SECONDS,
+        registers,
+      }),
+    );
+    this.cost = new Bound(
+      new Counter({
+        name: 'gateway_cost_usd_total',
+        help: 'Spend in USD from actual (or, when the upstream omitted it, estimated) usage',
+        labelNames: ['provider', 'model', 'key'],
+        registers,
+      }),
+    );
     this.fallbacks = new Counter({
       name: 'gateway_fallbacks_total',
       help: 'Failed attempts that sent a request on to a retry or another deployment, by reason',
       labelNames: ['model', 'reason'],
-      registers: [this.registry],
+      registers,
     });
     this.retries = new Counter({
       name: 'gateway_retries_total',
       help: 'Attempts after the first for one request',
       labelNames: ['model', 'provider'],
-      registers: [this.registry],
+      registers,
     });
     this.breakerState = new Gauge({
       name: 'gateway_circuit_breaker_state',
       help: 'Circuit breaker per deployment: 0 closed, 1 half-open, 2 open',
       labelNames: ['deployment'],
-      registers: [this.registry],
+      registers,
     });
+    this.inflightRequests = new Gauge({ name: 'gateway_inflight_requests', help: 'Requests being handled', registers });
+    this.inflightStreams = new Gauge({ name: 'gateway_inflight_streams', help: 'SSE streams being written', registers });
+  }
+
+  recordRequest(s: RequestSample): void {
+    const status = String(s.status);
+    this.requests.with(s.route, s.model, s.deployment, s.provider, status, s.cache).inc();
+    this.duration.with(s.route, s.model, status).observe(s.seconds);
+    if (s.overheadSeconds !== undefined) this.overhead.with(s.route).observe(s.overheadSeconds);
+  }
+
+  recordCompletion(c: CompletionSample): void {
+    this.tokens.with('input', c.provider, c.requestModel, c.responseModel).observe(c.inputTokens);
+    this.tokens.with('output', c.provider, c.requestModel, c.responseModel).observe(c.outputTokens);
+    this.upstreamDuration.with(c.provider, c.requestModel, c.responseModel).observe(c.seconds);
+    if (c.ttftSeconds !== undefined) {
+      this.ttft.with(c.provider, c.requestModel, c.responseModel).observe(c.ttftSeconds);
+      if (c.outputTokens > 1) {
+        const perToken = (c.seconds - c.ttftSeconds) / (c.outputTokens - 1);
+        this.perToken.with(c.provider, c.requestModel, c.responseModel).observe(Math.max(0, perToken));
+      }
+    }
+    if (c.costUsd > 0) this.cost.with(c.provider, c.requestModel, c.key).inc(c.costUsd);
   }
 
   /** `reason` is a GatewayError code: a bounded set. */
@@ -71,18 +187,6 @@ export class MetricsService {
 
   setBreakerState(deployment: string, state: 'closed' | 'half-open' | 'open'): void {
     this.breakerState.set({ deployment }, state === 'closed' ? 0 : state === 'half-open' ? 1 : 2);
-  }
-
-  recordRequest(route: string, model: string, status: number, seconds: number): void {
-    const key = `${route}\u0000${model}\u0000${status}`;
-    let s = this.series.get(key);
-    if (!s) {
-      const labels = { route, model, status: String(status) };
-      s = { count: this.requests.labels(labels), duration: this.duration.labels(labels) };
-      this.series.set(key, s);
-    }
-    s.count.inc();
-    s.duration.observe(seconds);
   }
 
   text(): Promise<string> {

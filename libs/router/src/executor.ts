@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GatewayConfig } from '@gateway/config';
-import { MetricsService } from '@gateway/metrics';
+import { type AttemptTiming, MetricsService } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import { BreakerRegistry } from './breaker-registry';
 import { coolingDown } from './eligibility';
@@ -22,6 +22,8 @@ export interface Attempted<T> {
   /** Attempts made, the successful one included. */
   attempts: number;
   failures: FailedAttempt[];
+  /** Time spent in the run: attempts and waits between them (streams: until the first chunk). */
+  elapsedMs: number;
 }
 
 /** A call to one deployment; it must settle once the answer has started (streams: first chunk). */
@@ -47,8 +49,16 @@ export class Executor {
     this.fallbackOn = new Set(config.router.retry.fallbackOn);
   }
 
-  async run<T>(plan: Plan, signal: AbortSignal, kind: LatencyKind, call: AttemptCall<T>): Promise<Attempted<T>> {
+  /** `timeline`, when given, receives every attempt's timing (for traces), even when the run fails. */
+  async run<T>(
+    plan: Plan,
+    signal: AbortSignal,
+    kind: LatencyKind,
+    call: AttemptCall<T>,
+    timeline?: AttemptTiming[],
+  ): Promise<Attempted<T>> {
     const { retry, timeouts } = this.config.router;
+    const runStarted = performance.now();
     const deadline = Date.now() + timeouts.deadlineMs;
     const failures: FailedAttempt[] = [];
     let last: GatewayError | undefined;
@@ -72,13 +82,16 @@ export class Executor {
           limit,
           limit < timeouts.attemptMs ? deadlineError(timeouts.deadlineMs) : attemptTimeout(limit),
         );
+        const timing = timeline && start(timeline, deployment);
         try {
           const result = await call(deployment, attemptSignal.signal);
+          if (timing) timing.endedAt = Date.now();
           breaker.success(Date.now());
           this.latency.observe(deployment.id, kind, performance.now() - started);
-          return { result, deployment, attempts, failures };
+          return { result, deployment, attempts, failures, elapsedMs: performance.now() - runStarted };
         } catch (err) {
           const error = asGatewayError(err, attemptSignal.signal);
+          if (timing) Object.assign(timing, { endedAt: Date.now(), error: error.code ?? error.type });
           if (signal.aborted || !this.isFallbackTrigger(error)) throw error;
           last = error;
           failures.push({ deployment: deployment.id, reason: error.code ?? error.type });
@@ -106,6 +119,13 @@ export class Executor {
   private isFallbackTrigger(error: GatewayError): boolean {
     return error.upstreamStatus !== undefined && this.fallbackOn.has(error.upstreamStatus);
   }
+}
+
+function start(timeline: AttemptTiming[], d: Deployment): AttemptTiming {
+  const now = Date.now();
+  const timing = { deployment: d.id, provider: d.provider.name, upstreamModel: d.upstreamModel, startedAt: now, endedAt: now };
+  timeline.push(timing);
+  return timing;
 }
 
 /** Full jitter: a random wait between 0 and the capped exponential step. */

@@ -1,10 +1,11 @@
 import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { MetricsService } from '@gateway/metrics';
 import type { ChatCompletionCreateParams } from '@gateway/providers';
 import { Executor, primeStream, RouterService } from '@gateway/router';
 import { clientSignal } from '../http/client-signal';
-import { describeRun } from '../http/describe-run';
+import { describeRun, sendJson } from '../http/describe-run';
 import { requestState } from '../http/request-state';
 import { writeSse } from '../http/sse';
 import { chatCompletionSchema } from './chat.schema';
@@ -15,6 +16,7 @@ export class ChatController {
   constructor(
     private readonly router: RouterService,
     private readonly executor: Executor,
+    private readonly metrics: MetricsService,
   ) {}
 
   @Post('chat/completions')
@@ -31,17 +33,18 @@ export class ChatController {
     const ctx = (upstreamModel: string, attemptSignal: AbortSignal) => ({ upstreamModel, signal: attemptSignal, requestId: request.id });
 
     if (body.stream) {
-      const run = await this.executor.run(plan, signal, 'ttft', (d, s) =>
-        primeStream(d.provider.chatStream(body, ctx(d.upstreamModel, s))),
+      const run = await this.executor.run(
+        plan,
+        signal,
+        'ttft',
+        (d, s) => primeStream(d.provider.chatStream(body, ctx(d.upstreamModel, s))),
+        state.timeline,
       );
       describeRun(reply, state, plan, run);
-      await writeSse(reply, run.result);
-      state.usage = run.result.usage;
-      return;
+      return writeSse(reply, run.result, this.metrics);
     }
-    const run = await this.executor.run(plan, signal, 'total', (d, s) => d.provider.chat(body, ctx(d.upstreamModel, s)));
+    const run = await this.executor.run(plan, signal, 'total', (d, s) => d.provider.chat(body, ctx(d.upstreamModel, s)), state.timeline);
     describeRun(reply, state, plan, run);
-    state.usage = run.result.usage;
-    reply.code(200).type('application/json').send(run.result.body);
+    sendJson(reply, state, run.result);
   }
 }

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EmbeddingCreateParams } from '@gateway/providers';
 import { Executor, RouterService } from '@gateway/router';
 import { clientSignal } from '../http/client-signal';
-import { describeRun } from '../http/describe-run';
+import { describeRun, sendJson } from '../http/describe-run';
 import { requestState } from '../http/request-state';
 import { embeddingsSchema } from './embeddings.schema';
 
@@ -24,11 +24,14 @@ export class EmbeddingsController {
     const state = requestState(request);
     state.model = plan.group.name;
     const signal = clientSignal(reply);
-    const run = await this.executor.run(plan, signal, 'total', (d, s) =>
-      d.provider.embeddings(body, { upstreamModel: d.upstreamModel, signal: s, requestId: request.id }),
+    const run = await this.executor.run(
+      plan,
+      signal,
+      'total',
+      (d, s) => d.provider.embeddings(body, { upstreamModel: d.upstreamModel, signal: s, requestId: request.id }),
+      state.timeline,
     );
     describeRun(reply, state, plan, run);
-    state.usage = run.result.usage;
-    reply.code(200).type('application/json').send(run.result.body);
+    sendJson(reply, state, run.result);
   }
 }

@@ -1,5 +1,7 @@
 import type { FastifyReply } from 'fastify';
+import type { JsonResult } from '@gateway/providers';
 import type { Attempted, Plan } from '@gateway/router';
+import { bill, formatUsd } from './accounting';
 import type { RequestState } from './request-state';
 
 /**
@@ -12,6 +14,9 @@ export function describeRun(reply: FastifyReply, state: RequestState, plan: Plan
   state.deployment = d.id;
   state.upstreamModel = d.upstreamModel;
   state.attempts = run.attempts;
+  state.price = d.config.price;
+  state.promptEstimate = plan.profile.promptTokens;
+  state.upstreamMs = run.elapsedMs;
   reply.header('x-gateway-model-group', plan.group.name);
   reply.header('x-gateway-deployment', d.id);
   reply.header('x-gateway-provider', d.provider.name);
@@ -23,7 +28,17 @@ export function describeRun(reply: FastifyReply, state: RequestState, plan: Plan
     reply.header('x-gateway-fallbacks', fallbacks);
   }
   if (plan.route) {
-    state.route = `${plan.route.virtualModel}:${plan.route.rule}`;
+    state.taskRoute = `${plan.route.virtualModel}:${plan.route.rule}`;
     reply.header('x-gateway-route', `${plan.route.virtualModel}; rule=${plan.route.rule}`);
   }
+}
+
+/** Sends a complete JSON answer with its cost in `x-gateway-cost-usd` (estimated costs say so). */
+export function sendJson(reply: FastifyReply, state: RequestState, result: JsonResult): void {
+  state.usage = result.usage;
+  state.bytesOut = result.body.length;
+  if (state.keepBody) state.responseBody = typeof result.body === 'string' ? result.body : Buffer.from(result.body).toString('utf8');
+  const b = bill(state);
+  if (b) reply.header('x-gateway-cost-usd', b.estimated ? `${formatUsd(b.costUsd)}; estimated` : formatUsd(b.costUsd));
+  reply.code(200).type('application/json').send(result.body);
 }

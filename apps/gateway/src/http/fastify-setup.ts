@@ -1,15 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
-import type { MetricsService } from '@gateway/metrics';
-import { installRequestHooks } from './request-hooks';
+import { type AccessDeps, installRequestHooks } from './request-hooks';
 
 /**
  * Fastify-level set-up that Nest does not cover: one JSON parser (any other content
  * type is a 415) and the per-request hook for logs and metrics.
  */
-export function configureFastify(fastify: FastifyInstance, metrics: MetricsService, log: Logger): void {
+export function configureFastify(fastify: FastifyInstance, deps: AccessDeps): void {
   fastify.removeAllContentTypeParsers();
   // Fastify's own parser: it refuses `__proto__` / `constructor` poisoning.
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'error'));
-  installRequestHooks(fastify, metrics, log);
+  installRequestHooks(fastify, deps);
 }

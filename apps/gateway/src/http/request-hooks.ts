@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { MetricsService } from '@gateway/metrics';
-import { requestState } from './request-state';
+import type { MetricsService, SpendService, TracingService } from '@gateway/metrics';
+import { bill } from './accounting';
+import type { BodyRedactor } from './body-redaction';
+import { type RequestState, requestState } from './request-state';
 
 /** Client-supplied request ids are kept when they are short and plain; otherwise we make one. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -16,26 +18,85 @@ export function requestId(req: IncomingMessage): string {
 /** Probes and scrapes are logged at debug so they do not drown the access log. */
 const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics']);
 
+export interface AccessDeps {
+  metrics: MetricsService;
+  spend: SpendService;
+  tracing: TracingService;
+  log: Logger;
+  /** Set only when LOG_BODIES is on: prompts and completions are then logged, redacted. */
+  bodies?: BodyRedactor;
+}
+
 /**
  * One hook for the whole per-request bookkeeping: echo the request id, then when
- * the response closes (finished or client gone) record one metric sample and one
- * access-log line. Prompts and headers are never part of the line.
+ * the response closes (finished or client gone) record the metrics, the cost and
+ * one access-log line. Prompts and headers are never part of the line.
  */
-export function installRequestHooks(fastify: FastifyInstance, metrics: MetricsService, log: Logger): void {
+export function installRequestHooks(fastify: FastifyInstance, deps: AccessDeps): void {
   fastify.decorateRequest('gatewayState', null);
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
-    reply.raw.once('close', () => record(request, reply, metrics, log));
+    deps.metrics.inflightRequests.inc();
+    if (deps.tracing.enabled) requestState(request).timeline = [];
+    if (deps.bodies) requestState(request).keepBody = true;
+    reply.raw.once('close', () => record(request, reply, deps));
     done();
   });
 }
 
-function record(request: FastifyRequest, reply: FastifyReply, metrics: MetricsService, log: Logger): void {
+function record(request: FastifyRequest, reply: FastifyReply, { metrics, spend, tracing, log, bodies }: AccessDeps): void {
+  metrics.inflightRequests.dec();
   const status = reply.raw.writableFinished ? reply.raw.statusCode : 499;
   const route = request.routeOptions.url ?? 'unmatched';
-  const { usage, ...state } = requestState(request);
+  const state = requestState(request);
   const ms = reply.elapsedTime;
-  metrics.recordRequest(route, state.model ?? 'none', status, ms / 1000);
+  const keyId = state.keyId ?? 'anonymous';
+  const served = state.upstreamMs !== undefined ? (state.stream ? state.ttftMs : ms) : undefined;
+  metrics.recordRequest({
+    route,
+    model: state.model ?? 'none',
+    deployment: state.deployment ?? 'none',
+    provider: state.provider ?? 'none',
+    status,
+    cache: state.cache ?? 'none',
+    seconds: ms / 1000,
+    overheadSeconds: served !== undefined ? Math.max(0, served - state.upstreamMs!) / 1000 : undefined,
+  });
+  const b = bill(state);
+  if (b) {
+    metrics.recordCompletion({
+      provider: state.provider!,
+      requestModel: state.model!,
+      responseModel: state.upstreamModel!,
+      key: keyId,
+      inputTokens: b.usage.prompt_tokens,
+      outputTokens: b.usage.completion_tokens ?? 0,
+      costUsd: b.costUsd,
+      // Non-streamed: the router's run is the generation; streamed: everything from the call on.
+      seconds: (state.stream ? ms : (state.upstreamMs ?? ms)) / 1000,
+      ttftSeconds: state.stream ? state.upstreamMs! / 1000 : undefined,
+    });
+    spend.add(keyId, state.model!, b.costUsd);
+  }
+  if (tracing.enabled && state.model) {
+    const endedAt = Date.now();
+    tracing.record({
+      operation: route === '/v1/embeddings' ? 'embeddings' : 'chat',
+      startedAt: endedAt - ms,
+      endedAt,
+      status,
+      attempts: state.timeline ?? [],
+      attributes: {
+        'gen_ai.request.model': state.model,
+        ...(state.provider && { 'gen_ai.provider.name': state.provider, 'gen_ai.response.model': state.upstreamModel }),
+        ...(b && { 'gen_ai.usage.input_tokens': b.usage.prompt_tokens, 'gen_ai.usage.output_tokens': b.usage.completion_tokens ?? 0 }),
+        'gateway.cache': state.cache ?? 'none',
+        'gateway.attempts': state.attempts ?? 0,
+        ...(state.fallbacks && { 'gateway.fallbacks': state.fallbacks }),
+        ...(state.errorCode && { 'error.type': state.errorCode }),
+      },
+    });
+  }
   const level = QUIET_ROUTES.has(route) ? 'debug' : status >= 500 ? 'warn' : 'info';
   if (!log.isLevelEnabled(level)) return;
   log[level](
@@ -44,11 +105,38 @@ function record(request: FastifyRequest, reply: FastifyReply, metrics: MetricsSe
       method: request.method,
       route,
       status,
-      ms: Math.round(ms * 100) / 100,
-      ...state,
-      promptTokens: usage?.prompt_tokens,
-      completionTokens: usage?.completion_tokens,
+      ms: round(ms),
+      keyId,
+      model: state.model,
+      deployment: state.deployment,
+      provider: state.provider,
+      upstreamModel: state.upstreamModel,
+      stream: state.stream,
+      ttftMs: state.ttftMs !== undefined ? round(state.ttftMs) : undefined,
+      attempts: state.attempts,
+      fallbacks: state.fallbacks,
+      taskRoute: state.taskRoute,
+      cache: state.cache,
+      promptTokens: b?.usage.prompt_tokens,
+      completionTokens: b?.usage.completion_tokens,
+      costUsd: b?.costUsd,
+      usageEstimated: b?.estimated || undefined,
+      error: state.errorCode,
+      ...(bodies && loggedBodies(request, state, bodies)),
     },
     'request',
   );
+}
+
+function loggedBodies(request: FastifyRequest, state: RequestState, bodies: BodyRedactor) {
+  const body = request.body as { messages?: unknown; input?: unknown } | undefined;
+  const prompt = body?.messages ?? body?.input;
+  return {
+    prompt: prompt === undefined ? undefined : bodies.redact(JSON.stringify(prompt)),
+    completion: state.responseBody === undefined ? undefined : bodies.redact(state.responseBody),
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
 }

@@ -1,7 +1,9 @@
 import type { FastifyRequest } from 'fastify';
+import type { Price } from '@gateway/config';
+import type { AttemptTiming } from '@gateway/metrics';
 import type { CompletionUsage } from '@gateway/providers';
 
-/** What the handler learnt about a request, for the access log and metrics. */
+/** What the handler learnt about a request, for the access log, metrics and cost. */
 export interface RequestState {
   /** Public model group (bounded), once resolved. */
   model?: string;
@@ -13,9 +15,30 @@ export interface RequestState {
   /** `<deployment>=<reason>, …` for attempts that failed before the one that answered. */
   fallbacks?: string;
   /** `<virtual model>:<rule>` when a task rule picked the group. */
-  route?: string;
+  taskRoute?: string;
+  /** Gateway key id (never the key); `anonymous` when auth is off. */
+  keyId?: string;
+  /** `hit-exact`, `hit-semantic`, `miss` or `bypass`; unset when the route does not cache. */
+  cache?: string;
   errorCode?: string;
+  /** Usage as the upstream reported it. */
   usage?: CompletionUsage;
+  /** The deployment's price, for cost. */
+  price?: Price;
+  /** Prompt size estimated before the call, for usage the upstream did not report. */
+  promptEstimate?: number;
+  /** Body bytes sent to the client, for completion usage the upstream did not report. */
+  bytesOut?: number;
+  /** Streams: time from request received to the first byte sent. */
+  ttftMs?: number;
+  /** Time spent in the router's run (upstream attempts and waits). */
+  upstreamMs?: number;
+  /** Set when LOG_BODIES is on, so the JSON answer is kept for the access log. */
+  keepBody?: boolean;
+  /** The JSON answer, kept only when LOG_BODIES is on (streams are not kept). */
+  responseBody?: string;
+  /** Upstream attempts, collected only while tracing is on. */
+  timeline?: AttemptTiming[];
 }
 
 declare module 'fastify' {

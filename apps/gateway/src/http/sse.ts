@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
+import type { MetricsService } from '@gateway/metrics';
 import type { ChatStream } from '@gateway/providers';
 import { toGatewayError } from './errors';
 import { requestState } from './request-state';
@@ -18,20 +19,30 @@ const SSE_HEADERS = {
  * once, backpressure respected, nothing buffered whole. An upstream failure after
  * the first byte ends the stream with an OpenAI error event (no `[DONE]`).
  */
-export async function writeSse(reply: FastifyReply, stream: ChatStream): Promise<void> {
+export async function writeSse(reply: FastifyReply, stream: ChatStream, metrics: MetricsService): Promise<void> {
   const res = reply.raw;
   reply.hijack();
   res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS });
   res.flushHeaders();
+  const state = requestState(reply.request);
+  const { inflightStreams } = metrics;
+  inflightStreams.inc();
+  let bytes = 0;
   try {
     for await (const chunk of stream) {
       if (res.destroyed) break;
+      if (bytes === 0) state.ttftMs = reply.elapsedTime;
+      bytes += chunk.length;
       if (!res.write(chunk)) await drainedOrClosed(res);
     }
   } catch (err) {
     const error = toGatewayError(err);
-    requestState(reply.request).errorCode = error.code ?? error.type;
+    state.errorCode = error.code ?? error.type;
     if (!res.destroyed) res.write(`data: ${JSON.stringify(error.toJSON())}\n\n`);
+  } finally {
+    inflightStreams.dec();
+    state.bytesOut = bytes;
+    state.usage = stream.usage;
   }
   if (!res.destroyed) res.end();
 }

@@ -3,7 +3,7 @@ import type { CallContext, ChatStream, JsonResult, ModelInfo, Provider } from '.
 import type { ChatCompletionCreateParams, EmbeddingCreateParams } from '../wire';
 import { UpstreamClient } from './client';
 import { fromTransportError } from './errors';
-import { toUpstreamBody } from './request';
+import { toUpstreamBody, toUpstreamChat } from './request';
 import { readJsonResult } from './response';
 import { passThroughStream } from './stream';
 
@@ -20,13 +20,13 @@ export class OpenAIProvider implements Provider {
   }
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
-    const res = await this.client.send('POST', '/chat/completions', toUpstreamBody(request, ctx.upstreamModel), ctx.signal);
+    const res = await this.client.send('POST', '/chat/completions', toUpstreamChat(request, ctx.upstreamModel), ctx.signal);
     return this.read(res, 'chat.completion', ctx);
   }
 
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
-    const res = await this.client.send('POST', '/chat/completions', toUpstreamBody(request, ctx.upstreamModel), ctx.signal);
-    return passThroughStream(this.name, res, ctx.signal);
+    const res = await this.client.send('POST', '/chat/completions', toUpstreamChat(request, ctx.upstreamModel), ctx.signal);
+    return passThroughStream(this.name, res, ctx.signal, request.stream_options?.include_usage !== true);
   }
 
   /** OpenAI-format upstreams handle float and base64 encodings themselves. */

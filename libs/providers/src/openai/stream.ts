@@ -5,22 +5,35 @@ import { fromTransportError } from './errors';
 
 /** How many trailing upstream chunks we keep to find `[DONE]` and the usage chunk. */
 const TAIL_CHUNKS = 3;
+const USAGE_MARK = Buffer.from('"usage":{');
+const EVENT_END = Buffer.from('\n\n');
 
 /**
  * Forwards an OpenAI SSE body chunk by chunk without parsing it. Only the last few
  * chunks are inspected at the end: to check the stream really finished (`[DONE]`)
- * and to pick up `usage` when the upstream sent it.
+ * and to pick up `usage`. With `stripUsage` (the gateway asked for usage, the
+ * client did not) the usage event is cut out: chunks are then forwarded on event
+ * boundaries so that event is always seen whole.
  */
-export function passThroughStream(provider: string, res: Dispatcher.ResponseData, signal: AbortSignal): ChatStream {
+export function passThroughStream(provider: string, res: Dispatcher.ResponseData, signal: AbortSignal, stripUsage: boolean): ChatStream {
   const stream: ChatStream = {
     async *[Symbol.asyncIterator]() {
       const tail: Buffer[] = [];
+      let carry: Buffer | undefined;
       let finished = false;
       try {
-        for await (const chunk of res.body as AsyncIterable<Buffer>) {
-          if (tail.push(chunk) > TAIL_CHUNKS) tail.shift();
-          yield chunk;
+        for await (const received of res.body as AsyncIterable<Buffer>) {
+          if (tail.push(received) > TAIL_CHUNKS) tail.shift();
+          if (!stripUsage) {
+            yield received;
+            continue;
+          }
+          const chunk = carry ? Buffer.concat([carry, received]) : received;
+          const end = chunk.lastIndexOf(EVENT_END);
+          carry = end < 0 ? chunk : end + 2 < chunk.length ? chunk.subarray(end + 2) : undefined;
+          if (end >= 0) yield withoutUsageEvent(chunk.subarray(0, end + 2));
         }
+        if (carry) yield carry;
         finished = true;
       } catch (err) {
         const error = fromTransportError(provider, err, signal);
@@ -35,6 +48,16 @@ export function passThroughStream(provider: string, res: Dispatcher.ResponseData
     },
   };
   return stream;
+}
+
+/** Drops the `choices: []` + usage event the client did not ask for; other events pass untouched. */
+function withoutUsageEvent(events: Buffer): Buffer {
+  if (events.indexOf(USAGE_MARK) < 0) return events;
+  const kept = events
+    .toString('utf8')
+    .split('\n\n')
+    .filter((event) => !(event.includes('"usage":{') && event.includes('"choices":[]')));
+  return Buffer.from(kept.join('\n\n'));
 }
 
 function truncated(provider: string): GatewayError {

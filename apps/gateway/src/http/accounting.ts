@@ -1,0 +1,36 @@
+import type { CompletionUsage } from '@gateway/providers';
+import { costOf } from '@gateway/metrics';
+import type { RequestState } from './request-state';
+
+export interface Bill {
+  usage: CompletionUsage;
+  /** True when the upstream reported no usage and it was estimated. */
+  estimated: boolean;
+  costUsd: number;
+}
+
+/** Bytes of JSON or SSE framing per generated token, for the rough estimate below. */
+const BYTES_PER_TOKEN_JSON = 4;
+const BYTES_PER_TOKEN_SSE = 160;
+
+/**
+ * Usage and cost of a request an upstream served. Usage the upstream did not report
+ * is estimated (prompt from the request, completion from the bytes sent) and marked
+ * as such, never counted as zero.
+ */
+export function bill(state: RequestState): Bill | undefined {
+  if (!state.deployment) return undefined;
+  let usage = state.usage;
+  const estimated = !usage;
+  if (!usage) {
+    const prompt = state.promptEstimate ?? 0;
+    const completion = Math.ceil((state.bytesOut ?? 0) / (state.stream ? BYTES_PER_TOKEN_SSE : BYTES_PER_TOKEN_JSON));
+    usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  }
+  return { usage, estimated, costUsd: costOf(usage, state.price).usd };
+}
+
+/** Cost as a header value: plain decimal, no exponent, trailing zeros dropped. */
+export function formatUsd(usd: number): string {
+  return usd.toFixed(10).replace(/\.?0+$/, '') || '0';
+}

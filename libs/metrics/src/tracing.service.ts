@@ -1,0 +1,95 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import type { Attributes, Tracer } from '@opentelemetry/api';
+import type { TracerProvider } from '@opentelemetry/sdk-trace';
+
+/** One upstream attempt, timed by the router. */
+export interface AttemptTiming {
+  deployment: string;
+  provider: string;
+  upstreamModel: string;
+  startedAt: number;
+  endedAt: number;
+  /** Error code when the attempt failed. */
+  error?: string;
+}
+
+/** A finished request, as the access hook knows it, with times in epoch milliseconds. */
+export interface RequestTrace {
+  operation: 'chat' | 'embeddings';
+  startedAt: number;
+  endedAt: number;
+  status: number;
+  attributes: Attributes;
+  attempts: AttemptTiming[];
+}
+
+/**
+ * Optional OpenTelemetry traces: on only when OTEL_EXPORTER_OTLP_ENDPOINT (or the
+ * traces-specific variable) is set, and then the SDK is loaded. Spans are written
+ * after the response, from timings the request already recorded, so tracing adds
+ * nothing to the request path; when off, no tracing code runs at all.
+ */
+@Injectable()
+export class TracingService implements OnApplicationShutdown {
+  readonly enabled: boolean;
+  private readonly provider: TracerProvider | undefined;
+  private readonly tracer: Tracer | undefined;
+
+  constructor() {
+    const env = process.env;
+    this.enabled = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && env.OTEL_SDK_DISABLED !== 'true';
+    if (!this.enabled) return;
+    // Loaded lazily so a gateway without tracing never loads the SDK.
+    const sdk = require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace');
+    const { OTLPTraceExporter } =
+      require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+    const { resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+    this.provider = new sdk.TracerProvider({
+      resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || 'ai-gateway' }),
+      spanProcessors: [
+        new sdk.BatchSpanProcessor({
+          exporter: new OTLPTraceExporter(),
+          scheduledDelayMillis: Number(env.OTEL_BSP_SCHEDULE_DELAY) || 5_000,
+        }),
+      ],
+    });
+    this.tracer = this.provider.getTracer('ai-gateway');
+    new Logger('Tracing').log('OpenTelemetry traces on (OTLP/HTTP)');
+  }
+
+  record(t: RequestTrace): void {
+    const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
+    const model = t.attributes['gen_ai.request.model'] ?? '';
+    const span = this.tracer!.startSpan(`${t.operation} ${model}`, {
+      kind: api.SpanKind.SERVER,
+      startTime: t.startedAt,
+      attributes: { 'gen_ai.operation.name': t.operation, 'http.response.status_code': t.status, ...t.attributes },
+    });
+    if (t.status >= 500) span.setStatus({ code: api.SpanStatusCode.ERROR });
+    const parent = api.trace.setSpan(api.context.active(), span);
+    for (const a of t.attempts) {
+      const child = this.tracer!.startSpan(
+        `${t.operation} ${a.upstreamModel}`,
+        {
+          kind: api.SpanKind.CLIENT,
+          startTime: a.startedAt,
+          attributes: {
+            'gen_ai.operation.name': t.operation,
+            'gen_ai.provider.name': a.provider,
+            'gen_ai.request.model': a.upstreamModel,
+            'gateway.deployment': a.deployment,
+            ...(a.error ? { 'error.type': a.error } : {}),
+          },
+        },
+        parent,
+      );
+      if (a.error) child.setStatus({ code: api.SpanStatusCode.ERROR, message: a.error });
+      child.end(a.endedAt);
+    }
+    span.end(t.endedAt);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.provider?.shutdown();
+  }
+}

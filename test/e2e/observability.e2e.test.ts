@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import OpenAI from 'openai';
+import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
+
+const REDIS_URL = process.env.TEST_REDIS_URL;
+const PRICE = { input: 0.15, cachedInput: 0.075, output: 0.6, reasoning: 1.2 };
+/** The fake upstream's usage: 11 prompt and 7 completion tokens. */
+const OK_COST = (11 * 0.15 + 7 * 0.6) / 1e6;
+/** 1000 prompt (400 cached), 500 completion (300 reasoning). */
+const REASONING_COST = (600 * 0.15 + 400 * 0.075 + 200 * 0.6 + 300 * 1.2) / 1e6;
+
+function metricValue(text: string, name: string, labels: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+  assert.ok(line, `no sample ${name}{${labels}}`);
+  return Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+describe('metrics, cost and access log after scripted traffic', () => {
+  const setup = gatewayWithFakeUpstream(
+    (baseUrl) =>
+      configWith({
+        providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
+        models: [
+          { name: 'priced', deployments: [{ provider: 'fake', model: 'ok', price: PRICE }] },
+          { name: 'thinker', deployments: [{ provider: 'fake', model: 'reasoning', price: PRICE }] },
+          { name: 'silent', deployments: [{ provider: 'fake', model: 'no-usage', price: PRICE }] },
+          {
+            name: 'flaky',
+            deployments: [
+              { provider: 'fake', model: 'status-503' },
+              { provider: 'fake', model: 'ok', price: PRICE },
+            ],
+          },
+        ],
+        router: { retry: { attemptsPerDeployment: 1 } },
+      }),
+    { env: REDIS_URL ? { REDIS_URL } : {} },
+  );
+  let gateway: GatewayProcess;
+  let client: OpenAI;
+  let metrics = '';
+  const headers: Record<string, string | null> = {};
+
+  before(async () => {
+    gateway = setup.gateway;
+    client = gateway.client();
+    const ask = (model: string) =>
+      client.chat.completions.create({ model, messages: [{ role: 'user', content: 'count me' }] }).withResponse();
+    for (let i = 0; i < 2; i++) headers.priced = (await ask('priced')).response.headers.get('x-gateway-cost-usd');
+    headers.thinker = (await ask('thinker')).response.headers.get('x-gateway-cost-usd');
+    headers.silent = (await ask('silent')).response.headers.get('x-gateway-cost-usd');
+    headers.flaky = (await ask('flaky')).response.headers.get('x-gateway-fallbacks');
+    // A stream whose client did not ask for usage: the gateway asks upstream anyway.
+    const stream = await client.chat.completions.create({
+      model: 'priced',
+      stream: true,
+      messages: [{ role: 'user', content: 'stream me' }],
+    });
+    headers.streamUsageChunks = '0';
+    for await (const chunk of stream) if (chunk.usage) headers.streamUsageChunks = String(Number(headers.streamUsageChunks) + 1);
+    await gateway.logged('request');
+    await new Promise((r) => setTimeout(r, 100));
+    metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+  });
+
+  it('returns the cost of each non-streamed answer in x-gateway-cost-usd', () => {
+    assert.equal(Number(headers.priced), Number(OK_COST.toFixed(10)));
+    assert.equal(Number(headers.thinker), Number(REASONING_COST.toFixed(10)));
+  });
+
+  it('estimates missing usage and says so, never zero', () => {
+    assert.match(headers.silent ?? '', /^0\.\d+; estimated$/);
+    assert.ok(Number(headers.silent!.split(';')[0]) > 0);
+  });
+
+  it('asks a stream for usage even when the client did not, and strips that chunk', () => {
+    assert.equal(setup.upstream.last().body.stream, true);
+    assert.deepEqual(setup.upstream.last().body.stream_options, { include_usage: true });
+    assert.equal(headers.streamUsageChunks, '0');
+  });
+
+  it('counts requests, tokens and cost exactly', () => {
+    const route = 'route="/v1/chat/completions"';
+    assert.equal(
+      metricValue(
+        metrics,
+        'gateway_requests_total',
+        `${route},model="priced",deployment="priced/0",provider="fake",status="200",cache="none"`,
+      ),
+      3,
+    );
+    assert.equal(
+      metricValue(
+        metrics,
+        'gateway_requests_total',
+        `${route},model="flaky",deployment="flaky/1",provider="fake",status="200",cache="none"`,
+      ),
+      1,
+    );
+    const genAi = 'gen_ai_provider_name="fake",gen_ai_request_model="priced",gen_ai_response_model="ok"';
+    assert.equal(metricValue(metrics, 'gen_ai_client_token_usage_sum', `gen_ai_token_type="input",${genAi}`), 33);
+    assert.equal(metricValue(metrics, 'gen_ai_client_token_usage_sum', `gen_ai_token_type="output",${genAi}`), 21);
+    assert.equal(metricValue(metrics, 'gen_ai_client_token_usage_count', `gen_ai_token_type="input",${genAi}`), 3);
+    assert.equal(metricValue(metrics, 'gen_ai_server_time_to_first_token_seconds_count', genAi), 1);
+    assert.equal(metricValue(metrics, 'gen_ai_server_request_duration_seconds_count', genAi), 3);
+    const cost = metricValue(metrics, 'gateway_cost_usd_total', 'provider="fake",model="priced",key="anonymous"');
+    assert.ok(Math.abs(cost - 3 * OK_COST) < 1e-12, `${cost}`);
+    const thinker = metricValue(metrics, 'gateway_cost_usd_total', 'provider="fake",model="thinker",key="anonymous"');
+    assert.ok(Math.abs(thinker - REASONING_COST) < 1e-12);
+    assert.equal(metricValue(metrics, 'gateway_fallbacks_total', 'model="flaky",reason="upstream_error"'), 1);
+    assert.equal(metricValue(metrics, 'gateway_overhead_seconds_count', route), 6);
+    assert.match(metrics, /\ngateway_inflight_streams 0\n/);
+    assert.match(metrics, /\ngateway_inflight_requests 1\n/, 'only the scrape itself is in flight');
+  });
+
+  it('writes one access-log line per request with tokens, cost and routing', async () => {
+    const lines = (await gateway.logged('request')).filter((l) => l.route === '/v1/chat/completions');
+    assert.equal(lines.length, 6);
+    const thinker = lines.find((l) => l.model === 'thinker')!;
+    assert.equal(thinker.promptTokens, 1000);
+    assert.equal(thinker.completionTokens, 500);
+    assert.ok(Math.abs((thinker.costUsd as number) - REASONING_COST) < 1e-15);
+    assert.equal(thinker.keyId, 'anonymous');
+    assert.equal(lines.find((l) => l.model === 'silent')!.usageEstimated, true);
+    const flaky = lines.find((l) => l.model === 'flaky')!;
+    assert.equal(flaky.fallbacks, 'flaky/0=upstream_error');
+    assert.equal(flaky.attempts, 2);
+    const stream = lines.find((l) => l.stream === true)!;
+    assert.equal(typeof stream.ttftMs, 'number');
+    assert.equal(stream.completionTokens, 7);
+  });
+
+  it('aggregates spend per key, model and day in Redis', { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' }, async () => {
+    const redis = new Redis(REDIS_URL!);
+    try {
+      const day = new Date().toISOString().slice(0, 10);
+      const spend = await redis.hgetall(`gateway:spend:${day}:anonymous`);
+      assert.ok(Number(spend.priced) >= 3 * OK_COST - 1e-12);
+      assert.ok(Number(spend._total) >= Number(spend.priced) + Number(spend.thinker) - 1e-12);
+      assert.ok((await redis.ttl(`gateway:spend:${day}:anonymous`)) > 30 * 24 * 3600);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+describe('metric label values stay bounded', () => {
+  it('never turns request input into a label', async () => {
+    const gateway = await GatewayProcess.start(configWith());
+    try {
+      await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"model":"evil\\"}label","messages":[]}',
+      });
+      await fetch(`${gateway.url}/v1/does/not/exist?x=1`);
+      const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+      assert.doesNotMatch(metrics, /evil/);
+      assert.doesNotMatch(metrics, /does\/not\/exist/);
+      assert.match(metrics, /route="unmatched"/);
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
+
+describe('prompt and completion logging (LOG_BODIES)', () => {
+  const secretPrompt = 'my key is sk-abcdefghijklmnopqrstuvwx, password: hunter2, order ACME-1234';
+
+  it('is off by default', async () => {
+    const gateway = await GatewayProcess.start(configWith());
+    try {
+      await gateway.client().chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: secretPrompt }] });
+      const [line] = await gateway.logged('request');
+      assert.equal(line.prompt, undefined);
+      assert.doesNotMatch(gateway.rawOutput.join('\n'), /ACME-1234|hunter2|sk-abcdefghijklmnop/);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('when on, logs prompt and completion with secrets and configured patterns redacted', async () => {
+    const gateway = await GatewayProcess.start(configWith({ server: { redactPatterns: ['ACME-\\d{4}'] } }), { env: { LOG_BODIES: 'true' } });
+    try {
+      await gateway.client().chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: secretPrompt }] });
+      const [line] = (await gateway.logged('request')).filter((l) => l.route === '/v1/chat/completions');
+      assert.match(String(line.prompt), /my key is \[redacted\], password: \[redacted\], order \[redacted\]/);
+      // The mock echoes the prompt, so the completion carries the same secrets.
+      assert.match(String(line.completion), /You said: my key is \[redacted\]/);
+      assert.doesNotMatch(gateway.rawOutput.join('\n'), /ACME-1234|hunter2|sk-abcdefghijklmnop/);
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
