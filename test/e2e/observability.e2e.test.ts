@@ -182,7 +182,9 @@ describe('prompt and completion logging (LOG_BODIES)', () => {
   });
 
   it('when on, logs prompt and completion with secrets and configured patterns redacted', async () => {
-    const gateway = await GatewayProcess.start(configWith({ server: { redactPatterns: ['ACME-\\d{4}'] } }), { env: { LOG_BODIES: 'true' } });
+    const gateway = await GatewayProcess.start(configWith({ server: { redactPatterns: ['ACME-\\d{4}'] } }), {
+      env: { LOG_BODIES: 'true' },
+    });
     try {
       await gateway.client().chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: secretPrompt }] });
       const [line] = (await gateway.logged('request')).filter((l) => l.route === '/v1/chat/completions');

@@ -21,10 +21,12 @@ describe('config', () => {
     const config = parseConfig(minimal(), {
       PORT: '8080',
       HOST: '0.0.0.0',
+      GATEWAY_MASTER_KEY: 'master-key-of-some-length',
       REDIS_URL: 'redis://r:6379',
       LOG_LEVEL: 'warn',
       SHUTDOWN_GRACE_MS: '5000',
     });
+    assert.equal(config.masterKey, 'master-key-of-some-length');
     assert.equal(config.server.port, 8080);
     assert.equal(config.server.host, '0.0.0.0');
     assert.equal(config.server.logLevel, 'warn');
@@ -70,6 +72,18 @@ describe('config', () => {
       );
     });
   }
+
+  it('refuses to listen beyond loopback without a master key (auth would be off)', () => {
+    assert.throws(() => parseConfig(minimal(), { HOST: '0.0.0.0' }), /server\.host: listening on 0\.0\.0\.0 needs GATEWAY_MASTER_KEY/);
+    assert.throws(
+      () => parseConfig(minimal(), { HOST: '0.0.0.0', GATEWAY_MASTER_KEY: 'short' }),
+      /masterKey: GATEWAY_MASTER_KEY must be at least 16 characters/,
+    );
+  });
+
+  it('refuses a master key written into the file', () => {
+    assert.throws(() => parseConfig({ ...minimal(), masterKey: 'x'.repeat(20) }, {}), /set GATEWAY_MASTER_KEY in the environment/);
+  });
 
   it('rejects a bad PORT from the environment, naming it', () => {
     assert.throws(() => parseConfig(minimal(), { PORT: 'eighty' }), /server\.port/);

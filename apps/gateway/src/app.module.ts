@@ -8,6 +8,7 @@ import { MetricsModule } from '@gateway/metrics';
 import { ProvidersModule } from '@gateway/providers';
 import { RedisModule } from '@gateway/redis';
 import { RouterModule } from '@gateway/router';
+import { SecurityModule } from '@gateway/security';
 import { ChatController } from './chat/chat.controller';
 import { EmbeddingsController } from './embeddings/embeddings.controller';
 import { HealthController } from './health/health.controller';
@@ -31,6 +32,7 @@ export class AppModule {
         MetricsModule,
         ProvidersModule,
         RouterModule,
+        SecurityModule,
       ],
       controllers: [ChatController, EmbeddingsController, ModelsController, HealthController],
       providers: [ShutdownState, { provide: APP_FILTER, useClass: OpenAIErrorFilter }],

@@ -5,9 +5,11 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { ConfigError, loadConfig } from '@gateway/config';
 import { MetricsService, SpendService, TracingService } from '@gateway/metrics';
+import { AdmissionService } from '@gateway/security';
 import { AppModule } from './app.module';
 import { ShutdownState } from './health/shutdown-state';
 import { BodyRedactor } from './http/body-redaction';
+import { clientErrorHandler } from './http/client-error';
 import { configureFastify } from './http/fastify-setup';
 import { requestId } from './http/request-hooks';
 import { createLogger } from './logger';
@@ -31,6 +33,7 @@ async function bootstrap(): Promise<void> {
     // Slow-loris guard: the whole request (headers and body) must arrive in time.
     requestTimeout: 60_000,
     return503OnClosing: true,
+    clientErrorHandler,
     // OpenAI rejects "0.5" for a number; so do we. Unknown parameters pass through.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
@@ -42,17 +45,24 @@ async function bootstrap(): Promise<void> {
   app.useLogger(app.get(PinoNestLogger));
 
   const fastify = app.getHttpAdapter().getInstance();
-  configureFastify(fastify, {
-    metrics: app.get(MetricsService),
-    spend: app.get(SpendService),
-    tracing: app.get(TracingService),
-    log,
-    bodies: server.logBodies ? new BodyRedactor(server.redactPatterns) : undefined,
-  });
+  configureFastify(
+    fastify,
+    {
+      metrics: app.get(MetricsService),
+      spend: app.get(SpendService),
+      tracing: app.get(TracingService),
+      log,
+      bodies: server.logBodies ? new BodyRedactor(server.redactPatterns) : undefined,
+      admission: app.get(AdmissionService),
+    },
+    config.security.maxJsonDepth,
+  );
+  if (config.security.corsOrigins.length) app.enableCors({ origin: config.security.corsOrigins });
 
   await app.listen(server.port, server.host);
   const { port } = fastify.server.address() as AddressInfo;
-  log.info({ port, host: server.host }, 'ai-gateway listening');
+  log.info({ port, host: server.host, auth: config.masterKey ? 'on' : 'off' }, 'ai-gateway listening');
+  if (!config.masterKey) log.warn('auth is off: GATEWAY_MASTER_KEY is not set, so every request is anonymous (loopback only)');
 
   const shutdownState = app.get(ShutdownState);
   const onSignal = (signal: string) => {

@@ -12,11 +12,13 @@ import {
   IsString,
   IsUrl,
   Matches,
+  MinLength,
   Max,
   Min,
   ValidateNested,
 } from 'class-validator';
 import { RouterConfig, STRATEGIES, type Strategy, VirtualModelConfig } from './router-config';
+import { SecurityConfig } from './security-config';
 
 export const PROVIDER_TYPES = ['openai', 'openai-compatible', 'anthropic', 'gemini', 'mock'] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
@@ -122,6 +124,9 @@ export class GatewayConfig {
   @Type(() => VirtualModelConfig)
   virtualModels: VirtualModelConfig[] = [];
   @IsOptional() @ValidateNested() @Type(() => RouterConfig) router: RouterConfig = new RouterConfig();
+  @IsOptional() @ValidateNested() @Type(() => SecurityConfig) security: SecurityConfig = new SecurityConfig();
   /** Set from REDIS_URL; Redis-backed features are off without it. */
   @IsOptional() @IsString() redisUrl?: string;
+  /** Set from GATEWAY_MASTER_KEY only; when set, every /v1 request needs a key. */
+  @IsOptional() @IsString() @MinLength(16, { message: 'GATEWAY_MASTER_KEY must be at least 16 characters' }) masterKey?: string;
 }

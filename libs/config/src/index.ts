@@ -1,4 +1,5 @@
 export * from './gateway-config';
 export * from './router-config';
+export * from './security-config';
 export * from './load-config';
 export * from './config.module';

@@ -44,7 +44,9 @@ export function parseConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
   for (const [name, [key, parse]] of Object.entries(SERVER_ENV)) {
     if (env[name] !== undefined && env[name] !== '') server[key] = parse(env[name]!);
   }
-  const merged = { ...raw, server, redisUrl: env.REDIS_URL || raw.redisUrl || undefined };
+  if ('masterKey' in raw)
+    throw new ConfigError(`invalid gateway config (${source}): masterKey: set GATEWAY_MASTER_KEY in the environment, not in the file`);
+  const merged = { ...raw, server, redisUrl: env.REDIS_URL || raw.redisUrl || undefined, masterKey: env.GATEWAY_MASTER_KEY || undefined };
 
   const config = plainToInstance(GatewayConfig, merged, { exposeDefaultValues: true });
   const errors = validateSync(config, { whitelist: true, forbidNonWhitelisted: true });
@@ -89,6 +91,17 @@ function checkReferences(config: GatewayConfig, source: string): void {
       }
     });
   });
+  if (!config.masterKey && !isLoopback(config.server.host)) {
+    fail(
+      `server.host: listening on ${config.server.host} needs GATEWAY_MASTER_KEY (auth is off without it, so the gateway only listens on loopback)`,
+    );
+  }
+  config.security.keys.forEach((k, i) => {
+    for (const model of k.models ?? []) {
+      if (!names.has(model) && !config.virtualModels.some((v) => v.name === model))
+        fail(`security.keys[${i}].models: unknown model "${model}"`);
+    }
+  });
   config.server.redactPatterns.forEach((pattern, i) => {
     try {
       new RegExp(pattern);
@@ -111,4 +124,8 @@ function describe(errors: ValidationError[], prefix = ''): string {
     if (e.children?.length) parts.push(describe(e.children, key));
   }
   return parts.join(', ');
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }

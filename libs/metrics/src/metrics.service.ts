@@ -56,6 +56,8 @@ export class MetricsService {
   private readonly fallbacks: Counter<'model' | 'reason'>;
   private readonly retries: Counter<'model' | 'provider'>;
   private readonly breakerState: Gauge<'deployment'>;
+  private readonly rateLimited: Counter<'limit'>;
+  private readonly limiterUnavailable: Counter<'limit'>;
   readonly inflightRequests: Gauge;
   readonly inflightStreams: Gauge;
 
@@ -151,6 +153,18 @@ export class MetricsService {
       labelNames: ['deployment'],
       registers,
     });
+    this.rateLimited = new Counter({
+      name: 'gateway_rate_limited_total',
+      help: 'Requests refused by a limit: rpm, tpm, budget, or ip (failed authentications)',
+      labelNames: ['limit'],
+      registers,
+    });
+    this.limiterUnavailable = new Counter({
+      name: 'gateway_limiter_unavailable_total',
+      help: 'Limit checks that could not reach Redis (then failing open or closed as configured)',
+      labelNames: ['limit'],
+      registers,
+    });
     this.inflightRequests = new Gauge({ name: 'gateway_inflight_requests', help: 'Requests being handled', registers });
     this.inflightStreams = new Gauge({ name: 'gateway_inflight_streams', help: 'SSE streams being written', registers });
   }
@@ -187,6 +201,14 @@ export class MetricsService {
 
   setBreakerState(deployment: string, state: 'closed' | 'half-open' | 'open'): void {
     this.breakerState.set({ deployment }, state === 'closed' ? 0 : state === 'half-open' ? 1 : 2);
+  }
+
+  recordRateLimited(limit: 'rpm' | 'tpm' | 'budget' | 'ip'): void {
+    this.rateLimited.inc({ limit });
+  }
+
+  recordLimiterUnavailable(limit: 'rpm' | 'tpm' | 'budget' | 'ip'): void {
+    this.limiterUnavailable.inc({ limit });
   }
 
   text(): Promise<string> {

@@ -1,13 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { RedisService } from '@gateway/redis';
 
-/** Days a daily spend hash is kept: long enough for monthly budgets and reports. */
+/** How long a spend hash is kept: a month and a bit, for budgets and reports. */
 const RETENTION_SECONDS = 40 * 24 * 3600;
 export const SPEND_TOTAL_FIELD = '_total';
 
-/** `gateway:spend:<yyyy-mm-dd>:<key id>`, one hash per key and UTC day, a field per model. */
-export function spendKey(keyId: string, day: string): string {
-  return `gateway:spend:${day}:${keyId}`;
+/**
+ * `gateway:spend:<period>:<key id>`: one hash per key and UTC day (`yyyy-mm-dd`) or
+ * month (`yyyy-mm`), a field per model plus `_total`.
+ */
+export function spendKey(keyId: string, period: string): string {
+  return `gateway:spend:${period}:${keyId}`;
 }
 
 export function utcDay(at = new Date()): string {
@@ -26,21 +29,26 @@ export class SpendService {
   add(keyId: string, model: string, usd: number): void {
     const client = this.redis.client;
     if (!client || usd <= 0 || client.status !== 'ready') return;
-    const key = spendKey(keyId, utcDay());
-    client
-      .multi()
-      .hincrbyfloat(key, model, usd)
-      .hincrbyfloat(key, SPEND_TOTAL_FIELD, usd)
-      .expire(key, RETENTION_SECONDS)
-      .exec()
-      .catch(() => undefined);
+    const multi = client.multi();
+    const day = utcDay();
+    for (const key of [spendKey(keyId, day), spendKey(keyId, day.slice(0, 7))]) {
+      multi.hincrbyfloat(key, model, usd).hincrbyfloat(key, SPEND_TOTAL_FIELD, usd).expire(key, RETENTION_SECONDS);
+    }
+    multi.exec().catch(() => undefined);
   }
 
-  /** Spend of one key on one day, by model plus `_total`; empty without Redis. */
-  async day(keyId: string, day = utcDay()): Promise<Record<string, number>> {
+  /** Total spend of a key in a day or month; 0 without Redis. Throws when Redis fails. */
+  async total(keyId: string, period: string): Promise<number> {
+    const client = this.redis.client;
+    if (!client) return 0;
+    return Number((await client.hget(spendKey(keyId, period), SPEND_TOTAL_FIELD)) ?? 0);
+  }
+
+  /** Spend of one key in a day or month, by model plus `_total`; empty without Redis. */
+  async byModel(keyId: string, period: string): Promise<Record<string, number>> {
     const client = this.redis.client;
     if (!client) return {};
-    const raw = await client.hgetall(spendKey(keyId, day));
+    const raw = await client.hgetall(spendKey(keyId, period));
     return Object.fromEntries(Object.entries(raw).map(([model, usd]) => [model, Number(usd)]));
   }
 }

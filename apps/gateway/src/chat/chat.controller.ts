@@ -3,6 +3,7 @@ import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from '@gateway/metrics';
 import type { ChatCompletionCreateParams } from '@gateway/providers';
+import { AdmissionService } from '@gateway/security';
 import { Executor, primeStream, RouterService } from '@gateway/router';
 import { clientSignal } from '../http/client-signal';
 import { describeRun, sendJson } from '../http/describe-run';
@@ -16,6 +17,7 @@ export class ChatController {
   constructor(
     private readonly router: RouterService,
     private readonly executor: Executor,
+    private readonly admission: AdmissionService,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -28,6 +30,7 @@ export class ChatController {
     const plan = this.router.planChat(body, typeof task === 'string' ? task : undefined);
     const state = requestState(request);
     state.model = plan.group.name;
+    state.reservation = await this.admission.admit(request, reply, body.model, plan);
     state.stream = body.stream === true;
     const signal = clientSignal(reply);
     const ctx = (upstreamModel: string, attemptSignal: AbortSignal) => ({ upstreamModel, signal: attemptSignal, requestId: request.id });

@@ -2,6 +2,7 @@ import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EmbeddingCreateParams } from '@gateway/providers';
+import { AdmissionService } from '@gateway/security';
 import { Executor, RouterService } from '@gateway/router';
 import { clientSignal } from '../http/client-signal';
 import { describeRun, sendJson } from '../http/describe-run';
@@ -13,6 +14,7 @@ export class EmbeddingsController {
   constructor(
     private readonly router: RouterService,
     private readonly executor: Executor,
+    private readonly admission: AdmissionService,
   ) {}
 
   @Post('embeddings')
@@ -23,6 +25,7 @@ export class EmbeddingsController {
     const plan = this.router.planEmbeddings(body.model, body.input);
     const state = requestState(request);
     state.model = plan.group.name;
+    state.reservation = await this.admission.admit(request, reply, body.model, plan);
     const signal = clientSignal(reply);
     const run = await this.executor.run(
       plan,

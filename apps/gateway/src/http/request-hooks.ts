@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { MetricsService, SpendService, TracingService } from '@gateway/metrics';
+import type { AdmissionService } from '@gateway/security';
 import { bill } from './accounting';
 import type { BodyRedactor } from './body-redaction';
 import { type RequestState, requestState } from './request-state';
@@ -25,6 +26,7 @@ export interface AccessDeps {
   log: Logger;
   /** Set only when LOG_BODIES is on: prompts and completions are then logged, redacted. */
   bodies?: BodyRedactor;
+  admission: AdmissionService;
 }
 
 /**
@@ -44,13 +46,13 @@ export function installRequestHooks(fastify: FastifyInstance, deps: AccessDeps):
   });
 }
 
-function record(request: FastifyRequest, reply: FastifyReply, { metrics, spend, tracing, log, bodies }: AccessDeps): void {
+function record(request: FastifyRequest, reply: FastifyReply, { metrics, spend, tracing, log, bodies, admission }: AccessDeps): void {
   metrics.inflightRequests.dec();
   const status = reply.raw.writableFinished ? reply.raw.statusCode : 499;
   const route = request.routeOptions.url ?? 'unmatched';
   const state = requestState(request);
   const ms = reply.elapsedTime;
-  const keyId = state.keyId ?? 'anonymous';
+  const keyId = request.gatewayKey?.id ?? 'anonymous';
   const served = state.upstreamMs !== undefined ? (state.stream ? state.ttftMs : ms) : undefined;
   metrics.recordRequest({
     route,
@@ -78,6 +80,7 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, spend, 
     });
     spend.add(keyId, state.model!, b.costUsd);
   }
+  if (state.reservation) admission.settle(state.reservation, b ? b.usage.prompt_tokens + (b.usage.completion_tokens ?? 0) : 0);
   if (tracing.enabled && state.model) {
     const endedAt = Date.now();
     tracing.record({

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Price } from '@gateway/config';
 import type { AttemptTiming } from '@gateway/metrics';
 import type { CompletionUsage } from '@gateway/providers';
+import type { Reservation } from '@gateway/security';
 
 /** What the handler learnt about a request, for the access log, metrics and cost. */
 export interface RequestState {
@@ -16,8 +17,6 @@ export interface RequestState {
   fallbacks?: string;
   /** `<virtual model>:<rule>` when a task rule picked the group. */
   taskRoute?: string;
-  /** Gateway key id (never the key); `anonymous` when auth is off. */
-  keyId?: string;
   /** `hit-exact`, `hit-semantic`, `miss` or `bypass`; unset when the route does not cache. */
   cache?: string;
   errorCode?: string;
@@ -37,6 +36,8 @@ export interface RequestState {
   keepBody?: boolean;
   /** The JSON answer, kept only when LOG_BODIES is on (streams are not kept). */
   responseBody?: string;
+  /** Tokens reserved against the key's TPM, reconciled when the request ends. */
+  reservation?: Reservation;
   /** Upstream attempts, collected only while tracing is on. */
   timeline?: AttemptTiming[];
 }

@@ -1,0 +1,53 @@
+import { Type } from 'class-transformer';
+import { IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Min, ValidateNested } from 'class-validator';
+
+export const BUDGET_PERIODS = ['daily', 'monthly'] as const;
+export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
+
+export class BudgetConfig {
+  /** Spend allowed per period, in USD. */
+  @IsNumber() @Min(0) usd!: number;
+  @IsOptional() @IsIn(BUDGET_PERIODS as unknown as string[]) period: BudgetPeriod = 'monthly';
+}
+
+/** Limits a gateway key can carry; unset means unlimited (or the configured default). */
+export class KeyLimits {
+  /** Public models (or virtual models) the key may use; unset allows all. */
+  @IsOptional() @IsArray() @IsString({ each: true }) models?: string[];
+  /** Requests per minute. */
+  @IsOptional() @IsInt() @Min(1) rpm?: number;
+  /** Tokens per minute (prompt estimate plus max_tokens reserved, reconciled after). */
+  @IsOptional() @IsInt() @Min(1) tpm?: number;
+  @IsOptional() @ValidateNested() @Type(() => BudgetConfig) budget?: BudgetConfig;
+}
+
+/** A key declared in the config file: the key itself lives in an environment variable. */
+export class StaticKeyConfig extends KeyLimits {
+  @IsString() @Matches(/^[A-Za-z0-9._-]{1,64}$/) id!: string;
+  @IsOptional() @IsString() name?: string;
+  @IsOptional() @IsString() owner?: string;
+  @IsString() @Matches(/^[A-Z_][A-Z0-9_]*$/) keyEnv!: string;
+}
+
+export class FailOpenConfig {
+  /** Redis unreachable: let requests through RPM/TPM limits (true) or refuse them with 503. */
+  @IsOptional() @IsBoolean() rateLimits = true;
+  /** Redis unreachable: let requests through budget checks (true) or refuse them with 503. */
+  @IsOptional() @IsBoolean() budgets = true;
+}
+
+export class SecurityConfig {
+  @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => StaticKeyConfig) keys: StaticKeyConfig[] = [];
+  /** Applied to keys that set no limit of their own. */
+  @IsOptional() @IsInt() @Min(1) defaultRpm?: number;
+  @IsOptional() @IsInt() @Min(1) defaultTpm?: number;
+  /** Failed authentications allowed per client IP and minute before it gets 429s (0 = off). */
+  @IsOptional() @IsInt() @Min(0) ipFailuresPerMinute = 30;
+  /** How long a key lookup is cached in process; revocations reach every replica at once through Redis. */
+  @IsOptional() @IsInt() @Min(0) keyCacheMs = 5_000;
+  @IsOptional() @ValidateNested() @Type(() => FailOpenConfig) failOpen: FailOpenConfig = new FailOpenConfig();
+  /** Browser origins allowed by CORS; empty keeps CORS off. */
+  @IsOptional() @IsArray() @IsString({ each: true }) corsOrigins: string[] = [];
+  /** Deepest JSON nesting accepted in a request body. */
+  @IsOptional() @IsInt() @Min(4) maxJsonDepth = 64;
+}

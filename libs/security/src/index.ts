@@ -1,0 +1,5 @@
+export * from './admission.service';
+export * from './key-record';
+export * from './key-store.service';
+export * from './limits.service';
+export * from './security.module';

@@ -1,0 +1,30 @@
+import type { BudgetConfig } from '@gateway/config';
+
+/** What the gateway knows about a key. The key itself is never stored, only its SHA-256. */
+export interface KeyRecord {
+  id: string;
+  name?: string;
+  owner?: string;
+  /** Public or virtual models the key may use; unset allows all. */
+  models?: string[];
+  rpm?: number;
+  tpm?: number;
+  budget?: BudgetConfig;
+  /** ISO time after which the key stops working. */
+  expiresAt?: string;
+  revoked?: boolean;
+  metadata?: Record<string, string>;
+  createdAt?: string;
+  /** Where the key is declared: the config file, the admin API (Redis), or the master key. */
+  source: 'config' | 'admin' | 'master' | 'anonymous';
+}
+
+/** Who a request is, when auth is off (no master key: local use on loopback). */
+export const ANONYMOUS: KeyRecord = { id: 'anonymous', source: 'anonymous' };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated key (ANONYMOUS when auth is off); set by AuthGuard on /v1 routes. */
+    gatewayKey: KeyRecord | null;
+  }
+}
