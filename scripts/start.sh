@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Quick start (`npm start`): puts Node 24 on PATH (installing it from the npm registry
+# when the machine's Node is older), installs dependencies and builds on first run,
+# then runs the gateway. With no configuration it serves the offline mock model on
+# 127.0.0.1:3000; provider keys in the environment switch real providers on.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/node-env.sh
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+if [ ! -f dist/apps/gateway/src/main.js ] || [ -n "$(find apps libs -name '*.ts' -newer dist/apps/gateway/src/main.js -print -quit)" ]; then
+  npm run --silent build
+fi
+exec node dist/apps/gateway/src/main.js
