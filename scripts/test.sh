@@ -30,5 +30,8 @@ export TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
 # The path of the redis-server binary lets tests stop and restart a Redis of their own.
 export TEST_REDIS_SERVER="$(command -v redis-server)"
 
+# Chart tests: pinned helm and tools/kube-strict (see the script).
+source scripts/chart-tools.sh
+
 npm run --silent build:test
 node --test --test-concurrency=2 --test-timeout=120000 "dist/test/**/*.test.js"
