@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
+import { parse as parseYaml } from 'yaml';
 
 /**
  * The container image's production start, run without Docker (no engine runs here).
@@ -142,6 +143,28 @@ describe('container image (Dockerfile)', () => {
       if (!from) assert.ok(included.some((inc) => inc === src || inc.startsWith(`${src}/`)), `${src} is in the build context`);
     }
     for (const secret of ['.env', 'node_modules', 'dist', '.tools']) assert.ok(!included.some((inc) => inc.startsWith(secret)), secret);
+  });
+});
+
+describe('docker-compose.yaml', () => {
+  const compose = parseYaml(readFileSync(resolve(REPO_ROOT, 'docker-compose.yaml'), 'utf8'));
+
+  it('runs the image built here against Redis Stack, with keys from .env', () => {
+    const { gateway, redis } = compose.services;
+    assert.equal(gateway.build, '.');
+    assert.deepEqual(gateway.env_file, [{ path: '.env', required: false }]);
+    assert.match(redis.image, /^redis\/redis-stack-server:\d/);
+    const url = new URL(gateway.environment.REDIS_URL);
+    assert.equal(url.hostname, 'redis', 'the compose service name');
+    assert.equal(url.port, redis.ports[0].split(':').pop(), 'the port Redis listens on');
+    assert.equal(gateway.depends_on.redis.condition, 'service_healthy');
+    assert.equal(gateway.ports[0].split(':').pop(), runtime.env.PORT);
+    assert.equal(gateway.read_only, true, 'the image works with a read-only root filesystem');
+  });
+
+  it('gives the gateway longer to stop than its drain', () => {
+    const graceMs = parseYaml(readFileSync(resolve(REPO_ROOT, 'config/gateway.yaml'), 'utf8')).server.shutdownGraceMs;
+    assert.ok(parseInt(compose.services.gateway.stop_grace_period, 10) * 1000 > graceMs);
   });
 });
 
