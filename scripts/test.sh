@@ -31,5 +31,8 @@ export TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
 export TEST_REDIS_SERVER="$(command -v redis-server)"
 
 bash scripts/audit.sh
+# Chart tests: pinned helm and tools/kube-strict (see the script).
+source scripts/chart-tools.sh
+
 npm run --silent build:test
 node --test --test-concurrency=2 --test-timeout=120000 "dist/test/**/*.test.js"

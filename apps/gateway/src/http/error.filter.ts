@@ -1,4 +1,4 @@
-import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, ServiceUnavailableException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toGatewayError } from './errors';
 import { sendError } from './send-error';
@@ -16,10 +16,20 @@ const DRAIN_LIMIT_MS = 5_000;
 export class OpenAIErrorFilter implements ExceptionFilter {
   async catch(exception: unknown, host: ArgumentsHost): Promise<void> {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
+    if (isFailedHealthCheck(exception)) {
+      // Probes and operators read Terminus' own report (which check failed), not an API error.
+      reply.code(503).send(exception.getResponse());
+      return;
+    }
     const error = toGatewayError(exception);
     if (error.status === 413) await drainBody(host.switchToHttp().getRequest<FastifyRequest>(), reply);
     sendError(reply, error);
   }
+}
+
+function isFailedHealthCheck(exception: unknown): exception is ServiceUnavailableException {
+  const body = exception instanceof ServiceUnavailableException ? exception.getResponse() : undefined;
+  return typeof body === 'object' && body !== null && 'details' in body && 'status' in body;
 }
 
 /** Reads and discards the rest of a rejected body, within limits, then closes the connection. */

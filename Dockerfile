@@ -1,0 +1,46 @@
+# syntax=docker/dockerfile:1
+# ai-gateway container image. The stages run the same npm scripts as the tests
+# (`npm ci`, `npm run build`, `npm ci --omit=dev`); test/deploy/production-start.test.ts
+# runs this file's runtime stage (its ENV, CMD and HEALTHCHECK) outside Docker.
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# Compiles TypeScript with the dev dependencies.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY apps ./apps
+COPY libs ./libs
+RUN npm run build
+
+# Production dependencies only, in their own layer: it changes only with the lockfile.
+# Packages that ship model weights (the semantic cache's embedder) land here, so the
+# container never downloads anything at start.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000 \
+    GATEWAY_CONFIG=/app/config/gateway.yaml
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist/apps ./dist/apps
+COPY --from=build /app/dist/libs ./dist/libs
+COPY package.json ./
+COPY config ./config
+# A numeric UID (not a name) lets Kubernetes' runAsNonRoot verify it. Nothing under
+# /app is writable by it, so a read-only root filesystem changes nothing.
+USER 10001:10001
+EXPOSE 3000
+# Node, not curl: the slim image has no curl and the probe should not need a shell.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# node is PID 1 and receives SIGTERM directly: the gateway drains in-flight requests
+# and streams for shutdownGraceMs (SHUTDOWN_GRACE_MS), then exits 0.
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/apps/gateway/src/main.js"]
