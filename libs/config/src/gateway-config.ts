@@ -15,6 +15,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { CacheConfig } from './cache-config';
 
 export const PROVIDER_TYPES = ['openai', 'openai-compatible', 'anthropic', 'gemini', 'mock'] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
@@ -103,4 +104,6 @@ export class GatewayConfig {
   @IsArray() @ValidateNested({ each: true }) @Type(() => ModelConfig) models!: ModelConfig[];
   /** Set from REDIS_URL; Redis-backed features are off without it. */
   @IsOptional() @IsString() redisUrl?: string;
+  /** Exact and semantic response cache (libs/cache); see cache-config.ts. */
+  @IsOptional() @ValidateNested() @Type(() => CacheConfig) cache: CacheConfig = new CacheConfig();
 }

@@ -75,6 +75,9 @@ function checkReferences(config: GatewayConfig, source: string): void {
       if (!providers.has(d.provider)) fail(`models[${i}].deployments[${j}].provider: unknown provider "${d.provider}"`);
     });
   });
+  const semantic = config.cache.semantic;
+  if (semantic.embeddingModel && !names.has(semantic.embeddingModel)) fail(`cache.semantic.embeddingModel: unknown model "${semantic.embeddingModel}"`);
+  if (semantic.embeddingModel && !semantic.embeddingDimensions) fail('cache.semantic.embeddingDimensions: required with embeddingModel');
 }
 
 /** Flattens class-validator's error tree into `a.b[0].c: problem` strings. */

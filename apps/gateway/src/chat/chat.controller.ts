@@ -1,6 +1,7 @@
 import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CACHE_HEADERS, CacheService, parseControls, replayAsStream } from '@gateway/cache';
 import type { ChatCompletionCreateParams } from '@gateway/providers';
 import { type Deployment, Executor, ModelCatalog } from '@gateway/router';
 import { clientSignal } from '../http/client-signal';
@@ -14,6 +15,7 @@ export class ChatController {
   constructor(
     private readonly catalog: ModelCatalog,
     private readonly executor: Executor,
+    private readonly cache: CacheService,
   ) {}
 
   @Post('chat/completions')
@@ -26,12 +28,25 @@ export class ChatController {
     state.model = group.name;
     const signal = clientSignal(reply);
     const ctx = (d: Deployment) => ({ upstreamModel: d.upstreamModel, signal, requestId: request.id });
+    if (body.stream) state.stream = true;
+
+    const cached = this.cache.enabled
+      ? await this.cache.lookup(body, this.cache.scope(request.headers.authorization, group.name), parseControls(request.headers))
+      : undefined;
+    if (cached) {
+      state.cache = cached.status;
+      reply.header(CACHE_HEADERS.result, cached.header);
+    }
+    if (cached?.body !== undefined) {
+      if (body.stream) await writeSse(reply, replayAsStream(cached.body, body.stream_options?.include_usage === true));
+      else reply.code(200).type('application/json').send(cached.body);
+      return;
+    }
 
     if (body.stream) {
-      state.stream = true;
       const run = await this.executor.run(group, signal, (d) => d.provider.chatStream(body, ctx(d)));
       describe(reply, state, run.deployment, run.attempts);
-      await writeSse(reply, run.result);
+      await writeSse(reply, cached ? this.cache.recordStream(cached, run.result) : run.result);
       this.recordUsage(state, run.result.usage);
       return;
     }
@@ -39,6 +54,7 @@ export class ChatController {
     describe(reply, state, run.deployment, run.attempts);
     this.recordUsage(state, run.result.usage);
     reply.code(200).type('application/json').send(run.result.body);
+    if (cached) void this.cache.store(cached, run.result.body);
   }
 
   private recordUsage(state: ReturnType<typeof requestState>, usage: { prompt_tokens: number; completion_tokens: number } | undefined): void {

@@ -8,6 +8,8 @@ export interface RequestState {
   deployment?: string;
   upstreamModel?: string;
   stream?: boolean;
+  /** Cache result: hit-exact, hit-semantic, miss or bypass (absent when the cache is off). */
+  cache?: string;
   attempts?: number;
   errorCode?: string;
   promptTokens?: number;
