@@ -125,7 +125,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     // Detect the search module now and after every reconnect (the server may have changed).
     client.on('ready', () => void this.prepareRedis());
     if (client.status !== 'ready') await Promise.race([once(client, 'ready'), sleep(READY_WAIT_MS)]).catch(() => {});
-    else await this.prepareRedis();
+    if (client.status === 'ready') await this.prepareRedis();
   }
 
   async onApplicationShutdown(): Promise<void> {

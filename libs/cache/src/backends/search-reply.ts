@@ -2,7 +2,8 @@
  * FT.SEARCH replies come in two shapes. RESP2 (and RediSearch before 2.8 on any
  * protocol): [total, key, [field, value, …], key, […], …]. RESP3 with ioredis'
  * default "legacy" mapping flattens the map: [… 'results', [['id', key,
- * 'extra_attributes', [field, value, …], …], …], …]. Both become one list here.
+ * 'extra_attributes', [field, value, …], …], …], …] (plain objects with its "resp3"
+ * mapping). All become one list here.
  */
 export interface SearchHit {
   key: string;
@@ -10,8 +11,8 @@ export interface SearchHit {
 }
 
 export function parseSearchReply(reply: unknown): SearchHit[] {
-  if (!Array.isArray(reply)) throw new Error('FT.SEARCH: unexpected reply');
-  if (typeof reply[0] === 'number') {
+  if (!reply || typeof reply !== 'object') throw new Error('FT.SEARCH: unexpected reply');
+  if (Array.isArray(reply) && typeof reply[0] === 'number') {
     const hits: SearchHit[] = [];
     for (let i = 1; i + 1 < reply.length; i += 2) hits.push({ key: String(reply[i]), fields: pairs(reply[i + 1]) });
     return hits;
