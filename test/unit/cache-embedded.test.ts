@@ -3,30 +3,7 @@ import { describe, it } from 'node:test';
 import type { CacheEntry } from '../../libs/cache/src/backends/backend';
 import { EmbeddedBackend } from '../../libs/cache/src/backends/embedded.backend';
 import { VectorBuckets } from '../../libs/cache/src/backends/vector-buckets';
-import { dot, normalise } from '../../libs/cache/src/vector';
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomUnit(rand: () => number, dims: number): Float32Array {
-  return normalise(Float32Array.from({ length: dims }, () => rand() - 0.5));
-}
-
-/** A unit vector at cosine similarity ≈ `similarity` to `v`. */
-function near(v: Float32Array, similarity: number, rand: () => number): Float32Array {
-  const noise = randomUnit(rand, v.length);
-  const along = dot(noise, v);
-  const orthogonal = normalise(noise.map((x, i) => x - along * v[i]));
-  const s = Math.sqrt(1 - similarity * similarity);
-  return normalise(v.map((x, i) => similarity * x + s * orthogonal[i]));
-}
+import { near, random, randomUnit } from '../support/vectors';
 
 const entry = (namespace: string, body: string, vector?: Float32Array, prompt = body): CacheEntry => ({
   namespace, body, promptTokens: 3, completionTokens: 5, ...(vector ? { vector, prompt } : {}),

@@ -61,30 +61,19 @@ export class VectorBuckets {
 
   /** The k most similar vectors, most similar first. */
   search(vector: Float32Array, k: number): Scored[] {
-    const best: Scored[] = [];
-    for (const bucket of this.nearestBuckets(vector, this.probes)) {
-      const { keys, vectors } = bucket;
-      for (let i = 0; i < vectors.length; i++) {
-        const similarity = dot(vector, vectors[i]);
-        if (best.length === k && similarity <= best[k - 1].similarity) continue;
-        let at = best.length < k ? best.length : k - 1;
-        while (at > 0 && best[at - 1].similarity < similarity) {
-          if (at < k) best[at] = best[at - 1];
-          at--;
-        }
-        best[at] = { key: keys[i], similarity };
-      }
+    const best = new TopK<string>(k);
+    for (const { keys, vectors } of this.nearestBuckets(vector, this.probes)) {
+      for (let i = 0; i < vectors.length; i++) best.offer(keys[i], dot(vector, vectors[i]));
     }
-    return best;
+    return best.items.map((key, i) => ({ key, similarity: best.scores[i] }));
   }
 
+  /** The `count` buckets whose anchors are most similar to the vector. */
   private nearestBuckets(vector: Float32Array, count: number): Bucket[] {
     if (this.buckets.length <= count) return this.buckets;
-    return this.buckets
-      .map((bucket) => ({ bucket, similarity: dot(vector, bucket.anchor) }))
-      .sort((a, b) => b.similarity - a.similarity)
-      .slice(0, count)
-      .map((s) => s.bucket);
+    const nearest = new TopK<Bucket>(count);
+    for (const bucket of this.buckets) nearest.offer(bucket, dot(vector, bucket.anchor));
+    return nearest.items;
   }
 
   /** Two rounds of 2-means inside the bucket, seeded with its anchor and its farthest member. */
@@ -109,6 +98,29 @@ export class VectorBuckets {
     sides.forEach((side, i) => (side.anchor = seeds[i]));
     this.buckets = this.buckets.filter((b) => b !== bucket).concat(sides);
     for (const side of sides) for (const key of side.keys) this.bucketOf.set(key, side);
+  }
+}
+
+/** The k best-scored items seen so far, best first: a partial selection instead of a sort. */
+class TopK<T> {
+  readonly items: T[] = [];
+  readonly scores: number[] = [];
+
+  constructor(private readonly k: number) {}
+
+  offer(item: T, score: number): void {
+    const { items, scores, k } = this;
+    if (items.length === k && score <= scores[k - 1]) return;
+    let at = items.length < k ? items.length : k - 1;
+    while (at > 0 && scores[at - 1] < score) {
+      if (at < k) {
+        items[at] = items[at - 1];
+        scores[at] = scores[at - 1];
+      }
+      at--;
+    }
+    items[at] = item;
+    scores[at] = score;
   }
 }
 
