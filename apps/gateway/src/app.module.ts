@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
+import { CacheModule } from '@gateway/cache';
 import { ConfigModule, GatewayConfig } from '@gateway/config';
 import { MetricsModule } from '@gateway/metrics';
 import { ProvidersModule } from '@gateway/providers';
@@ -33,6 +34,7 @@ export class AppModule {
         ProvidersModule,
         RouterModule,
         SecurityModule,
+        CacheModule,
       ],
       controllers: [ChatController, EmbeddingsController, ModelsController, HealthController],
       providers: [ShutdownState, { provide: APP_FILTER, useClass: OpenAIErrorFilter }],

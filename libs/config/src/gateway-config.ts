@@ -19,6 +19,7 @@ import {
 } from 'class-validator';
 import { RouterConfig, STRATEGIES, type Strategy, VirtualModelConfig } from './router-config';
 import { SecurityConfig } from './security-config';
+import { CacheConfig } from './cache-config';
 
 export const PROVIDER_TYPES = ['openai', 'openai-compatible', 'anthropic', 'gemini', 'mock'] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
@@ -129,4 +130,6 @@ export class GatewayConfig {
   @IsOptional() @IsString() redisUrl?: string;
   /** Set from GATEWAY_MASTER_KEY only; when set, every /v1 request needs a key. */
   @IsOptional() @IsString() @MinLength(16, { message: 'GATEWAY_MASTER_KEY must be at least 16 characters' }) masterKey?: string;
+  /** Exact and semantic response cache (libs/cache); see cache-config.ts. */
+  @IsOptional() @ValidateNested() @Type(() => CacheConfig) cache: CacheConfig = new CacheConfig();
 }

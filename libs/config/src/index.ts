@@ -1,3 +1,4 @@
+export * from './cache-config';
 export * from './gateway-config';
 export * from './router-config';
 export * from './security-config';

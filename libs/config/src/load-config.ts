@@ -113,6 +113,10 @@ function checkReferences(config: GatewayConfig, source: string): void {
     const ok = t === 'timeout' || t === 'connection' || (Number.isInteger(t) && (t as number) >= 400 && (t as number) <= 599);
     if (!ok) fail(`router.retry.fallbackOn[${i}]: expected an HTTP status 400-599, "timeout" or "connection"`);
   });
+  const semantic = config.cache.semantic;
+  if (semantic.embeddingModel && !names.has(semantic.embeddingModel))
+    fail(`cache.semantic.embeddingModel: unknown model "${semantic.embeddingModel}"`);
+  if (semantic.embeddingModel && !semantic.embeddingDimensions) fail('cache.semantic.embeddingDimensions: required with embeddingModel');
 }
 
 /** Flattens class-validator's error tree into `a.b[0].c: problem` strings. */

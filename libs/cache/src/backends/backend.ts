@@ -1,0 +1,35 @@
+/** What a hit serves: the stored completion and the usage it saved. */
+export interface CachedAnswer {
+  /** The `chat.completion` JSON as first returned. */
+  body: string;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface CacheEntry extends CachedAnswer {
+  namespace: string;
+  /** The embedded prompt, kept for the guard; absent for exact-only entries. */
+  prompt?: string;
+  /** Unit vector of `prompt`. */
+  vector?: Float32Array;
+}
+
+export interface Neighbour {
+  /** The entry's exact key, for `get`. */
+  key: string;
+  /** Cosine similarity, 1 = same direction. */
+  similarity: number;
+  prompt: string;
+}
+
+/**
+ * Where entries live: the in-process index (embedded.backend.ts) or Redis
+ * (redis.backend.ts). Both keep a TTL per entry and a size cap.
+ */
+export interface CacheBackend {
+  readonly name: 'embedded' | 'redis';
+  get(key: string): Promise<CachedAnswer | undefined>;
+  put(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void>;
+  /** The `k` nearest earlier prompts of the namespace, most similar first. */
+  nearest(namespace: string, vector: Float32Array, k: number): Promise<Neighbour[]>;
+}

@@ -1,0 +1,110 @@
+import type { CacheBackend, CachedAnswer, CacheEntry, Neighbour } from './backend';
+import { VectorBuckets } from './vector-buckets';
+
+interface Stored extends CacheEntry {
+  key: string;
+  expiresAt: number;
+  bytes: number;
+}
+
+/** Rough per-entry bookkeeping (Map slots, objects, key strings) on top of its text and vector. */
+const ENTRY_OVERHEAD_BYTES = 400;
+const SWEEP_INTERVAL_MS = 60_000;
+
+/**
+ * The in-process cache: entries in a Map kept in least-recently-used order, vectors in
+ * one VectorBuckets index per namespace. A memory cap evicts the least recently used;
+ * expired entries are dropped when met and by a sweep once a minute.
+ */
+export class EmbeddedBackend implements CacheBackend {
+  readonly name = 'embedded' as const;
+  private readonly entries = new Map<string, Stored>();
+  private readonly indexes = new Map<string, VectorBuckets>();
+  private bytes = 0;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get memoryBytes(): number {
+    return this.bytes;
+  }
+
+  async get(key: string): Promise<CachedAnswer | undefined> {
+    const entry = this.live(key);
+    if (!entry) return undefined;
+    // Re-inserting moves the entry to the recent end of the Map.
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return { body: entry.body, promptTokens: entry.promptTokens, completionTokens: entry.completionTokens };
+  }
+
+  async put(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void> {
+    this.delete(key);
+    const bytes =
+      2 * (entry.body.length + (entry.prompt?.length ?? 0) + key.length) + (entry.vector?.byteLength ?? 0) + ENTRY_OVERHEAD_BYTES;
+    if (bytes > this.maxBytes) return;
+    const stored: Stored = { ...entry, key, bytes, expiresAt: this.now() + ttlSeconds * 1000 };
+    this.entries.set(key, stored);
+    this.bytes += bytes;
+    if (entry.vector && entry.prompt !== undefined) {
+      let index = this.indexes.get(entry.namespace);
+      if (!index) this.indexes.set(entry.namespace, (index = new VectorBuckets()));
+      index.add(key, entry.vector);
+    }
+    for (const oldest of this.entries.keys()) {
+      if (this.bytes <= this.maxBytes) break;
+      this.delete(oldest);
+    }
+  }
+
+  async nearest(namespace: string, vector: Float32Array, k: number): Promise<Neighbour[]> {
+    const index = this.indexes.get(namespace);
+    if (!index) return [];
+    const neighbours: Neighbour[] = [];
+    for (const { key, similarity } of index.search(vector, k)) {
+      const entry = this.live(key);
+      if (entry) neighbours.push({ key, similarity, prompt: entry.prompt! });
+    }
+    return neighbours;
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /** Drops every expired entry. */
+  sweep(): void {
+    const now = this.now();
+    for (const entry of this.entries.values()) if (entry.expiresAt <= now) this.delete(entry.key);
+  }
+
+  private live(key: string): Stored | undefined {
+    const entry = this.entries.get(key);
+    if (entry && entry.expiresAt <= this.now()) {
+      this.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.bytes -= entry.bytes;
+    if (!entry.vector) return;
+    const index = this.indexes.get(entry.namespace);
+    index?.remove(key);
+    if (index && !index.size) this.indexes.delete(entry.namespace);
+  }
+}

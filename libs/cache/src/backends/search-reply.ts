@@ -1,0 +1,37 @@
+/**
+ * FT.SEARCH replies come in two shapes. RESP2 (and RediSearch before 2.8 on any
+ * protocol): [total, key, [field, value, …], key, […], …]. RESP3 with ioredis'
+ * default "legacy" mapping flattens the map: [… 'results', [['id', key,
+ * 'extra_attributes', [field, value, …], …], …], …] (plain objects with its "resp3"
+ * mapping). All become one list here.
+ */
+export interface SearchHit {
+  key: string;
+  fields: Record<string, string>;
+}
+
+export function parseSearchReply(reply: unknown): SearchHit[] {
+  if (!reply || typeof reply !== 'object') throw new Error('FT.SEARCH: unexpected reply');
+  if (Array.isArray(reply) && typeof reply[0] === 'number') {
+    const hits: SearchHit[] = [];
+    for (let i = 1; i + 1 < reply.length; i += 2) hits.push({ key: String(reply[i]), fields: pairs(reply[i + 1]) });
+    return hits;
+  }
+  const results = pairs(reply, false).results;
+  if (!Array.isArray(results)) throw new Error('FT.SEARCH: reply without results');
+  return results.map((result) => {
+    const map = pairs(result, false);
+    return { key: String(map.id), fields: pairs(map.extra_attributes) };
+  });
+}
+
+/** A flat [key, value, …] list (or a RESP3 map object) as a record. */
+function pairs(list: unknown, stringify: false): Record<string, unknown>;
+function pairs(list: unknown): Record<string, string>;
+function pairs(list: unknown, stringify = true): Record<string, unknown> {
+  if (list && typeof list === 'object' && !Array.isArray(list)) return list as Record<string, unknown>;
+  const record: Record<string, unknown> = {};
+  if (!Array.isArray(list)) return record;
+  for (let i = 0; i + 1 < list.length; i += 2) record[String(list[i])] = stringify ? String(list[i + 1]) : list[i + 1];
+  return record;
+}

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '@gateway/providers';
+
+/** Whose cache a request may use: one tenant never receives another's answer. */
+export interface CacheScope {
+  /** A gateway key, or a configured cache scope. */
+  tenant: string;
+  /** The resolved public model group (aliases share one cache). */
+  modelGroup: string;
+}
+
+export interface CacheKeys {
+  /**
+   * Everything but the last message: tenant, model group, system prompt, tools,
+   * response_format, every output-changing parameter and the earlier turns. A
+   * semantic hit is only possible inside one namespace.
+   */
+  namespace: string;
+  /** The namespace plus the last message: the exact layer's key. */
+  exact: string;
+  /** The last message's text when it is a plain-text user turn: what the semantic layer embeds. */
+  prompt?: string;
+}
+
+/**
+ * Request fields that cannot change the answer. Everything else (including parameters
+ * the gateway does not know yet) is part of the key, so an unknown parameter can only
+ * cause a miss, never a wrong hit. `model` is replaced by the model group.
+ */
+const NOT_IN_KEY = new Set([
+  'model',
+  'messages',
+  'stream',
+  'stream_options',
+  'user',
+  'metadata',
+  'store',
+  'service_tier',
+  'safety_identifier',
+  'prompt_cache_key',
+  'prompt_cache_retention',
+]);
+
+export function cacheKeys(request: ChatCompletionCreateParams, scope: CacheScope): CacheKeys {
+  const params: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(request)) {
+    // An explicit null means "the default", as an absent field does.
+    if (!NOT_IN_KEY.has(key) && value !== null && value !== undefined) params[key] = value;
+  }
+  const messages = request.messages;
+  const last = messages[messages.length - 1];
+  const namespace = sha256(canonicalJson([scope.tenant, scope.modelGroup, params, messages.slice(0, -1)]));
+  const exact = sha256(`${namespace}:${canonicalJson(last)}`);
+  return { namespace, exact, prompt: last.role === 'user' ? plainText(last) : undefined };
+}
+
+/** JSON with object keys sorted at every level, so equal requests hash equally whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const object = value as Record<string, unknown>;
+  const keys = Object.keys(object)
+    .filter((k) => object[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(object[k])}`).join(',')}}`;
+}
+
+/** The message's text when it is text only (a string, or text parts); images and audio are not embedded. */
+function plainText(message: ChatCompletionMessageParam): string | undefined {
+  const content = message.content;
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return undefined;
+  const texts: string[] = [];
+  for (const part of content) {
+    if (part.type !== 'text') return undefined;
+    texts.push(part.text);
+  }
+  return texts.join('\n');
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

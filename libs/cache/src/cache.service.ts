@@ -1,0 +1,295 @@
+import { once } from 'node:events';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { GatewayConfig, type Price } from '@gateway/config';
+import { MetricsService } from '@gateway/metrics';
+import type { ChatCompletionCreateParams, ChatStream } from '@gateway/providers';
+import { RedisService } from '@gateway/redis';
+import { Executor, RouterService } from '@gateway/router';
+import type { CacheBackend, CachedAnswer } from './backends/backend';
+import { EmbeddedBackend } from './backends/embedded.backend';
+import { RedisBackend } from './backends/redis.backend';
+import { type CacheKeys, cacheKeys, type CacheScope } from './cache-keys';
+import { type CacheControls, DEFAULT_CONTROLS } from './controls';
+import { type Embedder, RecentEmbeddings } from './embedders/embedder';
+import { LocalUseEmbedder } from './embedders/local-use.embedder';
+import { ProviderEmbedder } from './embedders/provider.embedder';
+import { FailOpen } from './fail-open';
+import { guard, promptFacts } from './guard';
+import { CacheMetrics, type LookupResult } from './metrics';
+import { cacheableCompletion, cacheableRequest } from './policy';
+import { assembleFromChunks, SseChunkCollector } from './sse';
+
+export type CacheStatus = 'hit-exact' | 'hit-semantic' | 'miss' | 'bypass';
+
+/** What a lookup found; hand it back to store() or recordStream() after a miss. */
+export interface CacheLookup {
+  status: CacheStatus;
+  /** Cosine similarity of a semantic hit. */
+  similarity?: number;
+  /** The cached `chat.completion` JSON, on a hit. */
+  body?: string;
+  /** Value for the `x-gateway-cache` response header. */
+  header: string;
+  /** Present when the answer to this request may be stored. */
+  readonly pending?: PendingStore;
+}
+
+interface PendingStore {
+  keys: CacheKeys;
+  ttlSeconds: number;
+  /** Set when the semantic layer applies; `vector` once embedded. */
+  semanticPrompt?: string;
+  vector?: Float32Array;
+}
+
+const BYPASS: CacheLookup = Object.freeze({ status: 'bypass', header: 'bypass' });
+const READY_WAIT_MS = 2_000;
+/** Ceiling for a completion collected from a stream: stream text is a few times the completion JSON. */
+const STREAM_TEXT_FACTOR = 4;
+
+/**
+ * The response cache: an exact layer (hash of the canonical request) and a semantic
+ * layer (nearest earlier prompt of the same namespace, above a threshold, after the
+ * guard). Backends: Redis with search (both layers), plain Redis (exact; semantic in
+ * process) or in process only. Every backend call fails open.
+ */
+@Injectable()
+export class CacheService implements OnModuleInit, OnApplicationShutdown {
+  readonly enabled: boolean;
+  private readonly logger = new Logger('Cache');
+  private readonly config: GatewayConfig['cache'];
+  private readonly metrics: CacheMetrics;
+  private readonly failOpen: FailOpen;
+  private readonly embedded: EmbeddedBackend;
+  private readonly redis?: RedisBackend;
+  private readonly embedder?: Embedder;
+  private readonly recent: RecentEmbeddings;
+  private readonly prices = new Map<string, Price>();
+
+  constructor(
+    gateway: GatewayConfig,
+    private readonly redisService: RedisService,
+    metricsService: MetricsService,
+    router: RouterService,
+    executor: Executor,
+  ) {
+    this.config = gateway.cache;
+    this.enabled = this.config.enabled;
+    this.metrics = new CacheMetrics(metricsService.registry);
+    this.failOpen = new FailOpen(this.logger, this.metrics);
+    this.recent = new RecentEmbeddings(this.config.semantic.embeddingCacheSize);
+    this.embedded = new EmbeddedBackend(this.config.embedded.maxMemoryMb * 1024 * 1024);
+    for (const model of gateway.models) {
+      const price = model.deployments.find((d) => d.price)?.price;
+      if (price) this.prices.set(model.name, price);
+    }
+    if (!this.enabled) return;
+
+    const semantic = this.config.semantic;
+    if (semantic.enabled) {
+      this.embedder = semantic.embeddingModel
+        ? new ProviderEmbedder(semantic.embeddingModel, semantic.embeddingDimensions!, router, executor)
+        : new LocalUseEmbedder();
+    }
+    if (redisService.client) {
+      const space = this.embedder?.id ?? 'exact';
+      const r = this.config.redis;
+      this.redis = new RedisBackend(
+        redisService.client,
+        {
+          keyPrefix: `${r.keyPrefix}${space}:`,
+          indexName: `${r.keyPrefix}idx:${space}`,
+          dimensions: this.embedder?.dimensions ?? 0,
+          maxEntries: r.maxEntries,
+          hnswM: r.hnswM,
+          hnswEfConstruction: r.hnswEfConstruction,
+          hnswEfRuntime: r.hnswEfRuntime,
+        },
+        this.logger,
+      );
+    }
+  }
+
+  async onModuleInit(): Promise<void> {
+    if (!this.enabled) return;
+    if (this.embedder instanceof LocalUseEmbedder) {
+      const started = Date.now();
+      this.embedder.loaded.then(
+        () => this.logger.log(`local embedder ${this.embedder!.id} loaded in ${Date.now() - started} ms`),
+        (err: Error) => this.logger.error(`${err.message}; semantic caching is off`),
+      );
+    }
+    const client = this.redisService.client;
+    if (!this.redis || !client) return;
+    // Detect the search module now and after every reconnect (the server may have changed).
+    client.on('ready', () => void this.prepareRedis());
+    if (client.status !== 'ready') await Promise.race([once(client, 'ready'), sleep(READY_WAIT_MS)]).catch(() => {});
+    if (client.status === 'ready') await this.prepareRedis();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.embedded.close();
+    await this.embedder?.close();
+  }
+
+  /**
+   * Whose cache a request uses: with `scope: key` its gateway key id (`anonymous` when
+   * auth is off), so callers with different keys never share answers; with `shared`, everyone.
+   */
+  scope(keyId: string, modelGroup: string): CacheScope {
+    return { tenant: this.config.scope === 'shared' ? 'shared' : `key:${keyId}`, modelGroup };
+  }
+
+  /** Finds a cached answer for the request. Never throws: a broken backend is a miss. */
+  async lookup(request: ChatCompletionCreateParams, scope: CacheScope, controls: CacheControls = DEFAULT_CONTROLS): Promise<CacheLookup> {
+    const started = performance.now();
+    if (!this.enabled || !cacheableRequest(request, this.config) || (!controls.lookup && !controls.store)) {
+      return this.finish('bypass', started, BYPASS);
+    }
+    const keys = cacheKeys(request, scope);
+    const pending: PendingStore = { keys, ttlSeconds: Math.min(controls.ttlSeconds ?? this.config.ttlSeconds, this.config.maxTtlSeconds) };
+    const semantic = this.config.semantic;
+    if (this.embedder && keys.prompt?.trim() && keys.prompt.length <= semantic.maxPromptChars) pending.semanticPrompt = keys.prompt;
+    const stored = controls.store ? pending : undefined;
+    if (!controls.lookup) return this.finish('bypass', started, { status: 'bypass', header: 'bypass', pending: stored });
+
+    const exact = await this.call(this.exactBackend(), 'get', (b) => b.get(keys.exact), undefined);
+    if (exact) return this.finish('hit_exact', started, { status: 'hit-exact', header: 'hit-exact', body: exact.body }, exact, scope);
+
+    if (pending.semanticPrompt && this.embedder?.ready) {
+      const hit = await this.semanticLookup(pending, controls.threshold ?? semantic.threshold);
+      if (hit) {
+        const similarity = Math.round(hit.similarity * 1000) / 1000;
+        const header = `hit-semantic; similarity=${similarity}`;
+        return this.finish(
+          'hit_semantic',
+          started,
+          { status: 'hit-semantic', header, similarity, body: hit.answer.body },
+          hit.answer,
+          scope,
+        );
+      }
+    }
+    return this.finish('miss', started, { status: 'miss', header: 'miss', pending: stored });
+  }
+
+  /** Stores the answer to a missed request when policy allows. Never throws. */
+  async store(lookup: CacheLookup, completion: string | Uint8Array): Promise<void> {
+    const pending = lookup.pending;
+    if (!pending) return;
+    const body = typeof completion === 'string' ? completion : Buffer.from(completion).toString('utf8');
+    const usage = cacheableCompletion(body, this.config);
+    this.metrics.stores.labels(usage ? 'stored' : 'not_cacheable').inc();
+    if (!usage) return;
+    if (pending.semanticPrompt && !pending.vector && this.embedder?.ready) pending.vector = await this.embed(pending.semanticPrompt);
+    const entry = {
+      namespace: pending.keys.namespace,
+      body,
+      ...usage,
+      ...(pending.vector ? { prompt: pending.semanticPrompt, vector: pending.vector } : {}),
+    };
+    const exact = this.exactBackend();
+    await this.call(exact, 'put', (b) => b.put(pending.keys.exact, entry, pending.ttlSeconds), undefined);
+    const semantic = this.semanticBackend();
+    if (entry.vector && semantic !== exact)
+      await this.call(semantic, 'put', (b) => b.put(pending.keys.exact, entry, pending.ttlSeconds), undefined);
+  }
+
+  /**
+   * Passes a streamed answer through unchanged and, once it has ended complete
+   * (`[DONE]`, no error), stores the completion assembled from its chunks.
+   */
+  recordStream(lookup: CacheLookup, stream: ChatStream): ChatStream {
+    if (!lookup.pending) return stream;
+    const collector = new SseChunkCollector(this.config.maxEntryBytes * STREAM_TEXT_FACTOR);
+    const store = (body: string) => this.store(lookup, body);
+    const recorded: ChatStream = {
+      async *[Symbol.asyncIterator]() {
+        for await (const chunk of stream) {
+          collector.push(chunk);
+          yield chunk;
+        }
+        recorded.usage = stream.usage;
+        if (collector.complete) void store(JSON.stringify(assembleFromChunks(collector.chunks)));
+      },
+    };
+    return recorded;
+  }
+
+  /** The backend for the semantic layer: Redis when it has the search module, else in process. */
+  private semanticBackend(): CacheBackend {
+    return this.redis?.searchAvailable ? this.redis : this.embedded;
+  }
+
+  private exactBackend(): CacheBackend {
+    return this.redis ?? this.embedded;
+  }
+
+  private async semanticLookup(
+    pending: PendingStore,
+    threshold: number,
+  ): Promise<{ answer: CachedAnswer; similarity: number } | undefined> {
+    const prompt = pending.semanticPrompt!;
+    pending.vector = await this.embed(prompt);
+    if (!pending.vector) return undefined;
+    const backend = this.semanticBackend();
+    const neighbours = await this.call(
+      backend,
+      'search',
+      (b) => b.nearest(pending.keys.namespace, pending.vector!, this.config.semantic.candidates),
+      [],
+    );
+    if (!neighbours.length) return undefined;
+    this.metrics.similarity.observe(neighbours[0].similarity);
+    const facts = this.config.semantic.guard ? promptFacts(prompt) : undefined;
+    for (const neighbour of neighbours) {
+      if (neighbour.similarity < threshold) break;
+      const refused = facts && guard(facts, promptFacts(neighbour.prompt));
+      if (refused) {
+        this.metrics.rejected(refused);
+        continue;
+      }
+      const answer = await this.call(backend, 'get', (b) => b.get(neighbour.key), undefined);
+      if (answer) return { answer, similarity: neighbour.similarity };
+    }
+    return undefined;
+  }
+
+  /** The prompt's unit vector, or undefined when the embedder fails (counted, logged, rate-limited). */
+  private async embed(text: string): Promise<Float32Array | undefined> {
+    const known = this.recent.get(text);
+    if (known) return known;
+    const started = performance.now();
+    const vector = await this.failOpen.run('embedder', 'embed', undefined, () => this.embedder!.embed(text), undefined);
+    if (!vector) return undefined;
+    this.metrics.embeddingSeconds.observe((performance.now() - started) / 1000);
+    this.recent.set(text, vector);
+    return vector;
+  }
+
+  private call<T>(backend: CacheBackend, operation: string, work: (b: CacheBackend) => Promise<T>, fallback: T): Promise<T> {
+    const budget = backend.name === 'redis' ? this.config.redis.timeoutMs : undefined;
+    return this.failOpen.run(backend.name, operation, budget, () => work(backend), fallback);
+  }
+
+  private async prepareRedis(): Promise<void> {
+    await this.failOpen.run('redis', 'prepare', READY_WAIT_MS, () => this.redis!.prepare(), undefined);
+  }
+
+  private finish(result: LookupResult, started: number, lookup: CacheLookup, saved?: CachedAnswer, scope?: CacheScope): CacheLookup {
+    this.metrics.lookedUp(result, (performance.now() - started) / 1000);
+    if (saved && scope) this.recordSavings(saved, scope.modelGroup);
+    return lookup;
+  }
+
+  private recordSavings(answer: CachedAnswer, modelGroup: string): void {
+    this.metrics.savedTokens.labels('prompt').inc(answer.promptTokens);
+    this.metrics.savedTokens.labels('completion').inc(answer.completionTokens);
+    const price = this.prices.get(modelGroup);
+    if (price) this.metrics.savedUsd.inc((answer.promptTokens * price.input + answer.completionTokens * price.output) / 1e6);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,33 @@
+/** Turns a prompt into a unit vector. */
+export interface Embedder {
+  /** Names the vector space (model and dimensions), e.g. `use-lite-512`: it names the Redis index. */
+  readonly id: string;
+  readonly dimensions: number;
+  /** False while the model loads; lookups skip the semantic layer meanwhile. */
+  readonly ready: boolean;
+  embed(text: string): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+/** Keeps the most recent embeddings by text: a repeated or refreshed prompt is not embedded twice. */
+export class RecentEmbeddings {
+  private readonly vectors = new Map<string, Float32Array>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(text: string): Float32Array | undefined {
+    const vector = this.vectors.get(text);
+    if (vector) {
+      this.vectors.delete(text);
+      this.vectors.set(text, vector);
+    }
+    return vector;
+  }
+
+  set(text: string, vector: Float32Array): void {
+    if (!this.capacity) return;
+    this.vectors.delete(text);
+    this.vectors.set(text, vector);
+    if (this.vectors.size > this.capacity) this.vectors.delete(this.vectors.keys().next().value!);
+  }
+}

@@ -1,0 +1,83 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { normalise } from '../vector';
+import type { Embedder } from './embedder';
+import type { EmbedReply, EmbedRequest, WorkerStatus } from './use.worker';
+
+interface Waiting {
+  text: string;
+  resolve: (vector: Float32Array) => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * The offline default: Universal Sentence Encoder lite (512 dimensions) in a worker
+ * thread, so the event loop never waits on a model run. Prompts that arrive while a
+ * batch runs are embedded together in the next one.
+ */
+export class LocalUseEmbedder implements Embedder {
+  readonly id = 'use-lite-512';
+  readonly dimensions = 512;
+  ready = false;
+  /** Resolves once the model is loaded (rejects if it cannot be). */
+  readonly loaded: Promise<void>;
+  private readonly worker: Worker;
+  private queue: Waiting[] = [];
+  private running = new Map<number, Waiting[]>();
+  private nextId = 0;
+
+  constructor() {
+    this.worker = new Worker(join(__dirname, 'use.worker.js'));
+    // An idle worker must not keep the process alive.
+    this.worker.unref();
+    this.loaded = new Promise((resolve, reject) => {
+      this.worker.once('message', (status: WorkerStatus) => {
+        if (!status.ready) return reject(new Error(`local embedder failed to load: ${status.error}`));
+        if (status.dimensions !== this.dimensions)
+          return reject(new Error(`local embedder: expected ${this.dimensions} dimensions, got ${status.dimensions}`));
+        this.ready = true;
+        this.worker.on('message', (reply: EmbedReply) => this.settle(reply));
+        resolve();
+        this.flush();
+      });
+      this.worker.once('error', reject);
+    });
+    this.worker.on('error', (err) => this.failAll(err));
+  }
+
+  embed(text: string): Promise<Float32Array> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ text, resolve, reject });
+      this.flush();
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+    this.failAll(new Error('local embedder closed'));
+  }
+
+  private flush(): void {
+    if (!this.ready || this.running.size || !this.queue.length) return;
+    const batch = this.queue;
+    this.queue = [];
+    const id = this.nextId++;
+    this.running.set(id, batch);
+    this.worker.postMessage({ id, texts: batch.map((w) => w.text) } satisfies EmbedRequest);
+  }
+
+  private settle(reply: EmbedReply): void {
+    const batch = this.running.get(reply.id);
+    this.running.delete(reply.id);
+    if (!batch) return;
+    if ('error' in reply) batch.forEach((w) => w.reject(new Error(reply.error)));
+    else batch.forEach((w, i) => w.resolve(normalise(reply.vectors.slice(i * this.dimensions, (i + 1) * this.dimensions))));
+    this.flush();
+  }
+
+  private failAll(err: Error): void {
+    for (const w of [...this.queue, ...[...this.running.values()].flat()]) w.reject(err);
+    this.queue = [];
+    this.running.clear();
+  }
+}

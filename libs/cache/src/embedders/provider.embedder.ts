@@ -1,0 +1,47 @@
+import type { CreateEmbeddingResponse } from '@gateway/providers';
+import type { Executor, RouterService } from '@gateway/router';
+import { normalise } from '../vector';
+import type { Embedder } from './embedder';
+
+const EMBEDDING_TIMEOUT_MS = 10_000;
+
+/**
+ * Embeddings from a configured model group (OpenAI text-embedding-3-*, Gemini, any
+ * OpenAI-compatible server, or the mock provider), through the same providers and
+ * fallbacks as /v1/embeddings.
+ */
+export class ProviderEmbedder implements Embedder {
+  readonly id: string;
+  readonly ready = true;
+
+  constructor(
+    private readonly model: string,
+    readonly dimensions: number,
+    private readonly router: RouterService,
+    private readonly executor: Executor,
+  ) {
+    this.id = `${model.replace(/[^A-Za-z0-9.-]/g, '_')}-${dimensions}`;
+  }
+
+  async embed(text: string): Promise<Float32Array> {
+    const plan = this.router.planEmbeddings(this.model, text);
+    const signal = AbortSignal.timeout(EMBEDDING_TIMEOUT_MS);
+    const run = await this.executor.run(plan, signal, 'total', (d, attemptSignal) =>
+      d.provider.embeddings(
+        { model: d.upstreamModel, input: text, dimensions: this.dimensions, encoding_format: 'float' },
+        { upstreamModel: d.upstreamModel, signal: attemptSignal, requestId: 'cache-embedding' },
+      ),
+    );
+    const raw = run.result.body;
+    const body = JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8')) as CreateEmbeddingResponse;
+    const values = body.data?.[0]?.embedding;
+    if (!Array.isArray(values) || values.length !== this.dimensions) {
+      throw new Error(
+        `embedding model ${this.model} returned ${Array.isArray(values) ? values.length : 'no'} dimensions, expected ${this.dimensions}`,
+      );
+    }
+    return normalise(Float32Array.from(values));
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,49 @@
+import type { Logger } from '@nestjs/common';
+import type { CacheMetrics } from './metrics';
+
+const WARN_EVERY_MS = 30_000;
+
+/**
+ * Runs backend calls so that a slow or broken cache never fails a request: past the
+ * time budget or on any error the caller gets the fallback, a metric counts it and a
+ * warning is logged at most every 30 s. Nothing is latched: the next call tries again,
+ * so caching resumes by itself when the backend returns.
+ */
+export class FailOpen {
+  private lastWarning = 0;
+  private suppressed = 0;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly metrics: CacheMetrics,
+  ) {}
+
+  async run<T>(backend: string, operation: string, budgetMs: number | undefined, work: () => Promise<T>, fallback: T): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      if (budgetMs === undefined) return await work();
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${budgetMs} ms`)), budgetMs);
+      });
+      return await Promise.race([work(), timeout]);
+    } catch (err) {
+      this.failed(backend, operation, err);
+      return fallback;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private failed(backend: string, operation: string, err: unknown): void {
+    this.metrics.backendErrors.labels(backend, operation).inc();
+    const now = Date.now();
+    if (now - this.lastWarning < WARN_EVERY_MS) {
+      this.suppressed++;
+      return;
+    }
+    const more = this.suppressed ? ` (${this.suppressed} more failures since the last warning)` : '';
+    this.logger.warn(`cache ${backend} ${operation} failed, serving uncached: ${(err as Error).message}${more}`);
+    this.lastWarning = now;
+    this.suppressed = 0;
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * Word tables of the semantic guard (guard.ts). They are generic English, written
+ * before the labelled pairs in test/data/ were, and not tuned on them.
+ */
+
+/** Words that carry a prompt's framing, not its subject: a paraphrase may add, drop or swap them. */
+export const FRAME_WORDS = new Set(
+  `a an the and or but so if then than as at by for from in into of on onto to with within upon via
+  i me my mine myself we us our you your yours it its this that these those there here he she they them his her their
+  is am are was were be been being do does did done doing have has had having will would shall should can could may might must
+  what whats which who whom whose when where why how
+  please kindly tell say show give let help explain describe define definition meaning mean means
+  know find want need like get got make way ways thing things something anything someone anyone
+  some any all each every much many very really actually just simply simple exactly basically quick quickly briefly short
+  about regarding concerning around also too again still even only
+  hi hello hey thanks thank ok okay yes`.split(/\s+/),
+);
+
+/** Negation markers (after contractions are expanded: can't → can not). */
+export const NEGATIONS = new Set(['not', 'no', 'never', 'none', 'nothing', 'nobody', 'nowhere', 'neither', 'nor', 'without', 'cannot']);
+
+/** Number words, as the digits they stand for. */
+export const NUMBER_WORDS: Record<string, string> = {
+  zero: '0',
+  one: '1',
+  two: '2',
+  three: '3',
+  four: '4',
+  five: '5',
+  six: '6',
+  seven: '7',
+  eight: '8',
+  nine: '9',
+  ten: '10',
+  eleven: '11',
+  twelve: '12',
+  thirteen: '13',
+  fourteen: '14',
+  fifteen: '15',
+  sixteen: '16',
+  seventeen: '17',
+  eighteen: '18',
+  nineteen: '19',
+  twenty: '20',
+  thirty: '30',
+  forty: '40',
+  fifty: '50',
+  sixty: '60',
+  seventy: '70',
+  eighty: '80',
+  ninety: '90',
+  hundred: '100',
+  thousand: '1000',
+  million: '1000000',
+  billion: '1000000000',
+  half: '0.5',
+  dozen: '12',
+  first: '#1',
+  second: '#2',
+  third: '#3',
+  fourth: '#4',
+  fifth: '#5',
+  last: '#last',
+};
+
+/** Arithmetic and comparison, in words or symbols, as one symbol each. */
+export const OPERATORS: Record<string, string> = {
+  '+': '+',
+  plus: '+',
+  add: '+',
+  sum: '+',
+  '-': '-',
+  minus: '-',
+  subtract: '-',
+  '*': '*',
+  '×': '*',
+  times: '*',
+  multiplied: '*',
+  multiply: '*',
+  '/': '/',
+  '÷': '/',
+  divided: '/',
+  divide: '/',
+  '^': '^',
+  power: '^',
+  '%': '%',
+  percent: '%',
+  '=': '=',
+  equals: '=',
+  '<': '<',
+  less: '<',
+  fewer: '<',
+  '>': '>',
+  greater: '>',
+  more: '>',
+};
+
+/** Question words that change what is asked; what/which/how only frame a question and may be swapped. */
+export const QUESTION_WORDS = new Set(['who', 'whom', 'whose', 'when', 'where', 'why']);
+
+/** Units by their spellings (singular; plurals are stemmed first). */
+const UNIT_SPELLINGS: Record<string, string[]> = {
+  mm: ['mm', 'millimeter', 'millimetre'],
+  cm: ['cm', 'centimeter', 'centimetre'],
+  m: ['meter', 'metre'],
+  km: ['km', 'kilometer', 'kilometre', 'kms'],
+  in: ['inch', 'inche'],
+  ft: ['ft', 'foot', 'feet'],
+  yd: ['yd', 'yard'],
+  mi: ['mile', 'mi'],
+  mg: ['mg', 'milligram'],
+  g: ['gram', 'gramme'],
+  kg: ['kg', 'kilo', 'kilogram'],
+  lb: ['lb', 'lbs'],
+  oz: ['oz', 'ounce'],
+  t: ['ton', 'tonne'],
+  ml: ['ml', 'milliliter', 'millilitre'],
+  l: ['liter', 'litre'],
+  gal: ['gallon'],
+  cup: ['cup'],
+  tbsp: ['tbsp', 'tablespoon'],
+  tsp: ['tsp', 'teaspoon'],
+  c: ['celsius', 'centigrade', '°c'],
+  f: ['fahrenheit', '°f'],
+  k: ['kelvin'],
+  s: ['sec'],
+  min: ['minute'],
+  h: ['hour', 'hr'],
+  day: ['day'],
+  week: ['week'],
+  month: ['month'],
+  year: ['year', 'yr'],
+  mph: ['mph'],
+  kmh: ['kmh', 'kph'],
+  b: ['byte'],
+  kb: ['kb', 'kilobyte'],
+  mb: ['mb', 'megabyte'],
+  gb: ['gb', 'gigabyte'],
+  tb: ['tb', 'terabyte'],
+  w: ['watt'],
+  kw: ['kw', 'kilowatt'],
+  kwh: ['kwh'],
+  v: ['volt'],
+  a: ['amp', 'ampere'],
+  hz: ['hz', 'hertz'],
+  cal: ['calorie', 'kcal'],
+  j: ['joule'],
+  acre: ['acre'],
+  ha: ['hectare'],
+  // Currencies are units of money ("pound" is money or weight: either way it is a unit).
+  usd: ['$', 'dollar', 'usd'],
+  eur: ['€', 'euro', 'eur'],
+  gbp: ['£', 'pound', 'gbp'],
+  jpy: ['¥', 'yen', 'jpy'],
+};
+export const UNITS: Record<string, string> = Object.fromEntries(
+  Object.entries(UNIT_SPELLINGS).flatMap(([unit, spellings]) => spellings.map((s) => [s, unit])),
+);
+
+/**
+ * Words that may stand for each other in a paraphrase, by group; the first word
+ * of a group is its canonical form. Kept to near-exact synonyms: "buy" and "rent"
+ * are close in vector space but are different questions.
+ */
+const SYNONYM_GROUPS = [
+  ['big', 'large', 'huge', 'enormous'],
+  ['small', 'little', 'tiny'],
+  ['fast', 'rapid', 'speedy'],
+  ['slow', 'sluggish'],
+  ['buy', 'purchase'],
+  ['car', 'automobile'],
+  ['begin', 'start', 'commence'],
+  ['end', 'finish'],
+  ['error', 'bug', 'fault'],
+  ['fix', 'repair', 'resolve', 'solve'],
+  ['create', 'make', 'build'],
+  ['delete', 'remove', 'erase'],
+  ['modify', 'change', 'alter', 'edit', 'update'],
+  ['use', 'utilize', 'utilise'],
+  ['answer', 'reply', 'response'],
+  ['question', 'query'],
+  ['job', 'occupation', 'profession'],
+  ['kid', 'child'],
+  ['doctor', 'physician'],
+  ['film', 'movie'],
+  ['picture', 'photo', 'image'],
+  ['house', 'home'],
+  ['cost', 'price'],
+  ['cheap', 'inexpensive'],
+  ['expensive', 'costly', 'pricey'],
+  ['happy', 'glad', 'joyful'],
+  ['sad', 'unhappy'],
+  ['smart', 'intelligent', 'clever'],
+  ['easy', 'effortless'],
+  ['hard', 'difficult'],
+  ['good', 'great', 'fine'],
+  ['best', 'top'],
+  ['bad', 'poor'],
+  ['correct', 'right'],
+  ['wrong', 'incorrect'],
+  ['choose', 'pick', 'select'],
+  ['show', 'display'],
+  ['speak', 'talk'],
+  ['see', 'watch', 'view'],
+  ['try', 'attempt'],
+  ['learn', 'study'],
+  ['assist', 'help', 'aid'],
+  ['need', 'require'],
+  ['enough', 'sufficient'],
+  ['near', 'close'],
+  ['maybe', 'perhaps'],
+  ['often', 'frequently'],
+  ['usually', 'typically', 'normally'],
+  ['stop', 'halt', 'cease'],
+  ['reason', 'cause'],
+  ['benefit', 'advantage'],
+  ['drawback', 'disadvantage', 'downside'],
+  ['difference', 'differ'],
+  ['example', 'instance', 'sample'],
+  ['list', 'enumerate'],
+  ['summary', 'summarize', 'summarise', 'overview'],
+  ['translate', 'translation'],
+  ['calculate', 'compute'],
+  ['recipe', 'dish'],
+  ['ill', 'sick'],
+  ['trip', 'journey', 'travel'],
+  ['install', 'setup', 'set'],
+  ['password', 'passcode'],
+  ['email', 'mail', 'e-mail'],
+  ['website', 'site', 'webpage'],
+  ['phone', 'telephone', 'smartphone'],
+  ['laptop', 'notebook'],
+  ['program', 'programme', 'software', 'app', 'application'],
+  ['function', 'method'],
+  ['folder', 'directory'],
+  ['purpose', 'goal', 'aim'],
+  ['important', 'significant'],
+];
+export const SYNONYMS: Record<string, string> = Object.fromEntries(
+  SYNONYM_GROUPS.flatMap((group) => group.map((word) => [word, group[0]])),
+);
+
+/** Contractions expanded before tokenising, so negation and frame words are seen as words. */
+export const CONTRACTIONS: [RegExp, string][] = [
+  [/\bcan['’]t\b/gi, 'can not'],
+  [/\bwon['’]t\b/gi, 'will not'],
+  [/\bshan['’]t\b/gi, 'shall not'],
+  [/\bain['’]t\b/gi, 'is not'],
+  [/n['’]t\b/gi, ' not'],
+  [/['’](s|re|ll|ve|d|m)\b/gi, ''],
+];

@@ -1,0 +1,5 @@
+export * from './cache.module';
+export * from './cache.service';
+export type { CacheScope } from './cache-keys';
+export * from './controls';
+export { assembleFromChunks, replayAsStream } from './sse';

@@ -1,0 +1,171 @@
+import type { ChatCompletion, ChatCompletionChunk, ChatStream } from '@gateway/providers';
+
+type Choice = ChatCompletion['choices'][number];
+type ToolCall = NonNullable<Choice['message']['tool_calls']>[number];
+
+/**
+ * Reads the JSON chunks out of an OpenAI SSE stream as it is forwarded, whatever
+ * the read boundaries. `complete` is true once `[DONE]` arrived after no error event.
+ */
+export class SseChunkCollector {
+  readonly chunks: ChatCompletionChunk[] = [];
+  private rest = '';
+  private size = 0;
+  private done = false;
+  private broken = false;
+  private readonly decoder = new TextDecoder();
+
+  /** `maxBytes`: beyond this much stream text the answer is too large to cache and is dropped. */
+  constructor(private readonly maxBytes: number) {}
+
+  get complete(): boolean {
+    return this.done && !this.broken;
+  }
+
+  push(data: string | Uint8Array): void {
+    if (this.broken) return;
+    const text = typeof data === 'string' ? data : this.decoder.decode(data, { stream: true });
+    this.size += text.length;
+    if (this.size > this.maxBytes) return this.drop();
+    const events = (this.rest + text).replace(/\r\n?/g, '\n').split('\n\n');
+    this.rest = events.pop()!;
+    for (const event of events) this.read(event);
+  }
+
+  private read(event: string): void {
+    for (const line of event.split('\n')) {
+      if (!line.startsWith('data:')) continue;
+      const payload = line.slice(5).trim();
+      if (payload === '[DONE]') {
+        this.done = true;
+        continue;
+      }
+      let chunk: ChatCompletionChunk & { error?: unknown };
+      try {
+        chunk = JSON.parse(payload);
+      } catch {
+        return this.drop();
+      }
+      if (chunk.error) return this.drop();
+      this.chunks.push(chunk);
+    }
+  }
+
+  private drop(): void {
+    this.broken = true;
+    this.chunks.length = 0;
+  }
+}
+
+/** Joins streamed chunks into the `chat.completion` a non-streamed request would have returned. */
+export function assembleFromChunks(chunks: readonly ChatCompletionChunk[]): ChatCompletion {
+  const first = chunks[0];
+  const choices = new Map<number, Choice>();
+  let usage: ChatCompletion['usage'];
+  for (const chunk of chunks) {
+    if (chunk.usage) usage = chunk.usage;
+    for (const part of chunk.choices ?? []) {
+      let choice = choices.get(part.index);
+      if (!choice) {
+        choice = {
+          index: part.index,
+          message: { role: 'assistant', content: null, refusal: null },
+          finish_reason: null as never,
+          logprobs: null,
+        };
+        choices.set(part.index, choice);
+      }
+      const { message } = choice;
+      const delta = part.delta ?? {};
+      if (delta.content) message.content = (message.content ?? '') + delta.content;
+      if (delta.refusal) message.refusal = (message.refusal ?? '') + delta.refusal;
+      for (const call of delta.tool_calls ?? []) mergeToolCall((message.tool_calls ??= []), call);
+      if (part.finish_reason) choice.finish_reason = part.finish_reason;
+      if (part.logprobs) {
+        const into = (choice.logprobs ??= { content: null, refusal: null });
+        if (part.logprobs.content) into.content = [...(into.content ?? []), ...part.logprobs.content];
+        if (part.logprobs.refusal) into.refusal = [...(into.refusal ?? []), ...part.logprobs.refusal];
+      }
+    }
+  }
+  return {
+    id: first?.id ?? '',
+    object: 'chat.completion',
+    created: first?.created ?? Math.floor(Date.now() / 1000),
+    model: first?.model ?? '',
+    ...(first?.system_fingerprint ? { system_fingerprint: first.system_fingerprint } : {}),
+    choices: [...choices.values()].sort((a, b) => a.index - b.index),
+    ...(usage ? { usage } : {}),
+  };
+}
+
+type ToolCallDelta = NonNullable<ChatCompletionChunk['choices'][number]['delta']['tool_calls']>[number];
+
+/** Tool calls stream as fragments keyed by `index`: the first carries id and name, later ones more arguments. */
+function mergeToolCall(calls: ToolCall[], delta: ToolCallDelta): void {
+  const position = delta.index ?? calls.length;
+  const call = (calls[position] ??= { id: '', type: 'function', function: { name: '', arguments: '' } } as ToolCall);
+  if (delta.id) call.id = delta.id;
+  if (call.type === 'function' && delta.function) {
+    if (delta.function.name) call.function.name += delta.function.name;
+    if (delta.function.arguments) call.function.arguments += delta.function.arguments;
+  }
+}
+
+/** Text per replayed content chunk: enough to look like a stream without thousands of frames. */
+const REPLAY_PIECE_CHARS = 48;
+
+/**
+ * A cached completion as a well-formed OpenAI stream: for each choice a role delta,
+ * content pieces, tool calls and a finish chunk; then a usage chunk when asked; then `[DONE]`.
+ */
+export function replayAsStream(completionJson: string, includeUsage: boolean): ChatStream {
+  const completion = JSON.parse(completionJson) as ChatCompletion;
+  const base = {
+    id: completion.id,
+    object: 'chat.completion.chunk',
+    created: completion.created,
+    model: completion.model,
+    ...(completion.system_fingerprint ? { system_fingerprint: completion.system_fingerprint } : {}),
+  };
+  const frame = (choices: unknown[], usage: ChatCompletion['usage'] | null = null) =>
+    `data: ${JSON.stringify(includeUsage ? { ...base, choices, usage } : { ...base, choices })}\n\n`;
+
+  const frames: string[] = [];
+  for (const { index, message, finish_reason, logprobs } of completion.choices) {
+    frames.push(frame([{ index, delta: { role: 'assistant', content: '' }, finish_reason: null, logprobs: null }]));
+    const pieces = splitText(message.content ?? '');
+    pieces.forEach((content, i) =>
+      frames.push(frame([{ index, delta: { content }, finish_reason: null, logprobs: i === 0 ? logprobs : null }])),
+    );
+    if (message.refusal) frames.push(frame([{ index, delta: { refusal: message.refusal }, finish_reason: null, logprobs: null }]));
+    (message.tool_calls ?? []).forEach((call, position) =>
+      frames.push(frame([{ index, delta: { tool_calls: [{ index: position, ...call }] }, finish_reason: null, logprobs: null }])),
+    );
+    frames.push(frame([{ index, delta: {}, finish_reason, logprobs: null }]));
+  }
+  if (includeUsage && completion.usage) frames.push(frame([], completion.usage));
+  frames.push('data: [DONE]\n\n');
+
+  return {
+    usage: completion.usage,
+    async *[Symbol.asyncIterator]() {
+      yield* frames;
+    },
+  };
+}
+
+/** Splits at whitespace into pieces of about REPLAY_PIECE_CHARS; joined they give the text back exactly. */
+function splitText(text: string): string[] {
+  const pieces: string[] = [];
+  let piece = '';
+  for (const word of text.match(/\s*\S+\s*|\s+/g) ?? []) {
+    piece += word;
+    if (piece.length >= REPLAY_PIECE_CHARS) {
+      pieces.push(piece);
+      piece = '';
+    }
+  }
+  if (piece) pieces.push(piece);
+  return pieces;
+}

@@ -1,0 +1,68 @@
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
+
+/**
+ * The semantic layer: an embedding of the last user message, searched among earlier
+ * prompts of the same namespace. Defaults come from bench/cache-guard.ts (see
+ * BENCHMARKS.md, "Semantic cache: hit and false-hit rates").
+ */
+export class SemanticCacheConfig {
+  @IsOptional() @IsBoolean() enabled = true;
+  /** Cosine similarity at or above which a neighbour may be served (after the guard). */
+  @IsOptional() @IsNumber() @Min(0) @Max(1) threshold = 0.8;
+  /** The lexical second check (numbers, units, negation, entities, key terms). Off only for experiments. */
+  @IsOptional() @IsBoolean() guard = true;
+  /** Neighbours fetched per lookup; the most similar one that passes the guard is served. */
+  @IsOptional() @IsInt() @Min(1) @Max(32) candidates = 3;
+  /**
+   * A configured embedding model group (e.g. text-embedding-3-small) called through the
+   * providers; unset = the offline Universal Sentence Encoder lite shipped as npm packages.
+   */
+  @IsOptional() @IsString() embeddingModel?: string;
+  /** Vector size requested from `embeddingModel` (required with it; it names the Redis index). */
+  @IsOptional() @IsInt() @Min(8) @Max(8192) embeddingDimensions?: number;
+  /** Prompts longer than this are cached exactly only: a long text's embedding blurs its details. */
+  @IsOptional() @IsInt() @Min(1) maxPromptChars = 2_000;
+  /** Recent embeddings kept in process, by text. */
+  @IsOptional() @IsInt() @Min(0) embeddingCacheSize = 1_000;
+}
+
+/** Redis (Stack) backend, used when REDIS_URL is set. */
+export class RedisCacheConfig {
+  /** Prefix of every key the cache writes. */
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9:_.-]+$/) keyPrefix = 'gw:cache:';
+  /** Budget of one Redis call; slower (or down) = the request goes upstream uncached. */
+  @IsOptional() @IsInt() @Min(1) @Max(10_000) timeoutMs = 50;
+  /** Entries kept at most; the ones closest to expiry are dropped first. */
+  @IsOptional() @IsInt() @Min(1) maxEntries = 100_000;
+  /** HNSW graph parameters of the vector index (RediSearch `M`, `EF_CONSTRUCTION`, `EF_RUNTIME`). */
+  @IsOptional() @IsInt() @Min(2) @Max(512) hnswM = 16;
+  @IsOptional() @IsInt() @Min(1) @Max(4096) hnswEfConstruction = 200;
+  @IsOptional() @IsInt() @Min(1) @Max(4096) hnswEfRuntime = 64;
+}
+
+/** In-process backend, used without Redis (and for the semantic layer of a Redis without search). */
+export class EmbeddedCacheConfig {
+  /** Approximate memory for entries (answers, prompts, vectors); least recently used go first. */
+  @IsOptional() @IsInt() @Min(1) maxMemoryMb = 256;
+}
+
+export class CacheConfig {
+  /** Off when the section is absent; the shipped config/gateway.yaml turns it on. */
+  @IsOptional() @IsBoolean() enabled = false;
+  /** Who may receive an answer cached for someone else: `key` = callers with the same API key; `shared` = every caller (one-tenant set-ups). */
+  @IsOptional() @IsIn(['key', 'shared']) scope: 'key' | 'shared' = 'key';
+  @IsOptional() @IsInt() @Min(1) ttlSeconds = 3_600;
+  /** Upper bound for the per-request `x-gateway-cache-ttl` header. */
+  @IsOptional() @IsInt() @Min(1) maxTtlSeconds = 86_400;
+  /** Requests with a higher `temperature` are neither served from nor stored in the cache (unset counts as 1). */
+  @IsOptional() @IsNumber() @Min(0) @Max(2) maxTemperature = 1;
+  /** Cache answers that are tool calls (finish_reason `tool_calls`). */
+  @IsOptional() @IsBoolean() toolCallResponses = false;
+  /** Answers larger than this are not stored. */
+  @IsOptional() @IsInt() @Min(1024) maxEntryBytes = 256 * 1024;
+  @IsOptional() @ValidateNested() @Type(() => SemanticCacheConfig) semantic: SemanticCacheConfig = new SemanticCacheConfig();
+  @IsOptional() @ValidateNested() @Type(() => RedisCacheConfig) redis: RedisCacheConfig = new RedisCacheConfig();
+  @IsOptional() @ValidateNested() @Type(() => EmbeddedCacheConfig) embedded: EmbeddedCacheConfig = new EmbeddedCacheConfig();
+}

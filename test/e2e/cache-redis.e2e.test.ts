@@ -1,0 +1,258 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { ask, embedderLoaded, metric, settle } from '../support/cache';
+import { configWith, GatewayProcess } from '../support/gateway';
+import { RedisServer } from '../support/redis-server';
+import { parseSearchReply } from '../../libs/cache/src/backends/search-reply';
+
+const REDIS_URL = process.env.TEST_REDIS_URL;
+const REDIS_SERVER = process.env.TEST_REDIS_SERVER;
+const REDIS_STACK_URL = process.env.REDIS_STACK_URL;
+
+/** A cache config with the mock provider's embeddings (64 dimensions) and keys of its own. */
+function cacheConfig(prefix: string, extra: object = {}) {
+  return {
+    ...configWith(),
+    cache: {
+      enabled: true,
+      semantic: { embeddingModel: 'mock-embedding', embeddingDimensions: 64, threshold: 0.9 },
+      redis: { keyPrefix: prefix, timeoutMs: 200 },
+      ...extra,
+    },
+  };
+}
+
+function skipLoudly(what: string, variable: string): void {
+  const line = `\n*** SKIPPED: ${what}: ${variable} is not set ***\n`;
+  process.stderr.write(line);
+  it(`SKIPPED (${variable} not set): ${what}`, { skip: `${variable} is not set` }, () => {});
+}
+
+describe('response cache in Redis without the search module (exact in Redis, semantic in process)', () => {
+  if (!REDIS_URL) return skipLoudly('exact cache against a real Redis', 'TEST_REDIS_URL');
+  const prefix = `test:${randomUUID().slice(0, 8)}:`;
+  let gateway: GatewayProcess;
+  let redis: Redis;
+
+  before(async () => {
+    redis = new Redis(REDIS_URL);
+    const hasSearch = await redis.call('FT._LIST').then(
+      () => true,
+      () => false,
+    );
+    if (hasSearch) throw new Error('TEST_REDIS_URL has the search module; this suite needs a plain Redis');
+    gateway = await GatewayProcess.start(cacheConfig(prefix, { redis: { keyPrefix: prefix, timeoutMs: 200, maxEntries: 5 } }), {
+      env: { REDIS_URL },
+    });
+  });
+  after(async () => {
+    await gateway?.stop();
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('warns once that there is no search module', async () => {
+    const warned = gateway.logs.filter((l) => /no search module/.test(String(l.msg)));
+    assert.equal(warned.length, 1);
+  });
+
+  it('stores entries as Redis HASHes with a TTL and serves exact hits from them', async () => {
+    assert.equal((await ask(gateway.client(), 'Redis exact layer question')).cache, 'miss');
+    await settle();
+    const keys = await redis.keys(`${prefix}mock-embedding-64:e:*`);
+    assert.equal(keys.length, 1);
+    assert.equal(await redis.type(keys[0]), 'hash');
+    const ttl = await redis.pttl(keys[0]);
+    assert.ok(ttl > 3_500_000 && ttl <= 3_600_000, `ttl ${ttl}`);
+    const body = JSON.parse((await redis.hget(keys[0], 'body'))!);
+    assert.equal(body.object, 'chat.completion');
+    const hit = await ask(gateway.client(), 'Redis exact layer question');
+    assert.equal(hit.cache, 'hit-exact');
+    assert.deepEqual(hit.completion, body);
+  });
+
+  it('another gateway instance shares the exact cache', async () => {
+    await ask(gateway.client(), 'Shared between instances');
+    await settle();
+    const second = await GatewayProcess.start(cacheConfig(prefix, { semantic: { enabled: false } }), { env: { REDIS_URL } });
+    try {
+      // Semantic off changes the key space (no embedder id): a separate cache.
+      assert.equal((await ask(second.client(), 'Shared between instances')).cache, 'miss');
+    } finally {
+      await second.stop();
+    }
+    const third = await GatewayProcess.start(cacheConfig(prefix), { env: { REDIS_URL } });
+    try {
+      assert.equal((await ask(third.client(), 'Shared between instances')).cache, 'hit-exact');
+    } finally {
+      await third.stop();
+    }
+  });
+
+  it('serves semantic hits from the in-process index', async () => {
+    await ask(gateway.client(), 'What is the capital of Peru?');
+    await settle();
+    assert.match((await ask(gateway.client(), 'what is the capital of peru')).cache ?? '', /^hit-semantic/);
+  });
+
+  it('keeps at most maxEntries entries', async () => {
+    for (let i = 0; i < 8; i++) await ask(gateway.client(), `Entry number ${i} for the cap`);
+    await settle();
+    const entries = await redis.keys(`${prefix}mock-embedding-64:e:*`);
+    assert.ok(entries.length <= 5, `${entries.length} entries`);
+    assert.ok((await redis.zcard(`${prefix}mock-embedding-64:expiry`)) <= 5);
+    assert.equal((await ask(gateway.client(), 'Entry number 7 for the cap')).cache, 'hit-exact');
+  });
+});
+
+describe('response cache fails open when Redis stops, and recovers when it returns', () => {
+  if (!REDIS_SERVER) return skipLoudly('fail-open with Redis stopped and restarted', 'TEST_REDIS_SERVER');
+  let server: RedisServer;
+  let gateway: GatewayProcess;
+
+  before(async () => {
+    server = await RedisServer.start(REDIS_SERVER);
+    gateway = await GatewayProcess.start(cacheConfig('failopen:', { semantic: { enabled: false } }), { env: { REDIS_URL: server.url } });
+  });
+  after(async () => {
+    await gateway?.stop();
+    await server?.stop();
+  });
+
+  it('answers uncached while Redis is down, counts and warns, then caches again', async () => {
+    const client = gateway.client();
+    assert.equal((await ask(client, 'Before the outage')).cache, 'miss');
+    await settle();
+    assert.equal((await ask(client, 'Before the outage')).cache, 'hit-exact');
+
+    await server.stop();
+    for (let i = 0; i < 5; i++) {
+      const started = Date.now();
+      const answer = await ask(client, 'Before the outage');
+      assert.equal(answer.cache, 'miss');
+      assert.equal(answer.provider, 'mock', 'served by the upstream');
+      assert.ok(Date.now() - started < 2_000);
+    }
+    assert.ok((await metric(gateway, 'gateway_cache_backend_errors_total{backend="redis",operation="get"}')) >= 5);
+    const warnings = gateway.logs.filter((l) => /^cache redis get failed/.test(String(l.msg)));
+    assert.equal(warnings.length, 1, 'one warning, not one per request');
+
+    await server.start();
+    const deadline = Date.now() + 15_000;
+    let recovered = false;
+    while (!recovered && Date.now() < deadline) {
+      await settle(250);
+      await ask(client, 'After the outage');
+      await settle();
+      recovered = (await ask(client, 'After the outage')).cache === 'hit-exact';
+    }
+    assert.ok(recovered, 'caching resumed after Redis came back');
+  });
+});
+
+describe('response cache on Redis Stack (FT.SEARCH KNN)', () => {
+  if (!REDIS_STACK_URL) return skipLoudly('Redis Stack vector backend tests', 'REDIS_STACK_URL');
+  const prefix = `stack:${randomUUID().slice(0, 8)}:`;
+  const index = `${prefix}idx:use-lite-512`;
+  let redis: Redis;
+  let gateway: GatewayProcess;
+  const stackConfig = () => ({
+    ...configWith(),
+    cache: {
+      enabled: true,
+      semantic: { threshold: 0.8 },
+      redis: { keyPrefix: prefix, timeoutMs: 500, hnswM: 12, hnswEfConstruction: 100 },
+    },
+  });
+
+  before(async () => {
+    redis = new Redis(REDIS_STACK_URL);
+    gateway = await GatewayProcess.start(stackConfig(), { env: { REDIS_URL: REDIS_STACK_URL } });
+    await embedderLoaded(gateway);
+  });
+  after(async () => {
+    await gateway?.stop();
+    await redis.call('FT.DROPINDEX', index).catch(() => {});
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('creates an HNSW COSINE index named after the embedder and its dimension', async () => {
+    const indexes = ((await redis.call('FT._LIST')) as string[]).map(String);
+    assert.ok(indexes.includes(index), indexes.join(', '));
+    const info = JSON.stringify(await redis.call('FT.INFO', index));
+    assert.ok(info.includes(`${prefix}use-lite-512:e:`), info);
+    // FT.INFO of RediSearch 2.6 does not list vector parameters; its debug command does.
+    const vector = (await redis.call('FT.DEBUG', 'VECSIM_INFO', index, 'vec')) as unknown[];
+    const field = (name: string) => String(vector[vector.indexOf(name) + 1]);
+    assert.deepEqual(['ALGORITHM', 'TYPE', 'DIMENSION', 'METRIC', 'M', 'EF_CONSTRUCTION'].map(field), [
+      'HNSW',
+      'FLOAT32',
+      '512',
+      'COSINE',
+      '12',
+      '100',
+    ]);
+    assert.equal(gateway.logs.filter((l) => /no search module/.test(String(l.msg))).length, 0);
+  });
+
+  it('serves semantic hits from Redis: a fresh instance with an empty process finds them', async () => {
+    assert.equal((await ask(gateway.client(), 'How do I undo the last commit in Git?')).cache, 'miss');
+    await settle(300);
+    const keys = await redis.keys(`${prefix}use-lite-512:e:*`);
+    assert.ok(keys.length >= 1);
+    assert.equal(await redis.hexists(keys[0], 'vec'), 1);
+    const fresh = await GatewayProcess.start(stackConfig(), { env: { REDIS_URL: REDIS_STACK_URL } });
+    try {
+      await embedderLoaded(fresh);
+      assert.match((await ask(fresh.client(), 'How can I undo my last Git commit?')).cache ?? '', /^hit-semantic; similarity=/);
+      assert.equal((await ask(fresh.client({ apiKey: 'another-tenant' }), 'How can I undo my last Git commit?')).cache, 'miss');
+      assert.equal((await ask(fresh.client(), 'How can I undo my last Mercurial commit?')).cache, 'miss');
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('rebuilds a dropped index by itself', async () => {
+    await redis.call('FT.DROPINDEX', index);
+    await ask(gateway.client(), 'Index rebuild probe question'); // its semantic search fails open and rebuilds
+    await settle(500);
+    assert.ok(((await redis.call('FT._LIST')) as string[]).map(String).includes(index));
+    await ask(gateway.client(), 'Which planet is the largest in the solar system?');
+    await settle(300);
+    assert.match((await ask(gateway.client(), 'What is the largest planet in the solar system?')).cache ?? '', /^hit-semantic/);
+  });
+});
+
+describe('FT.SEARCH reply parsing', () => {
+  it('reads the RESP2 shape (RediSearch 2.6) and the RESP3 map shape (2.8+)', () => {
+    const resp2 = [2, 'p:e:a', ['score', '0.02', 'prompt', 'one'], 'p:e:b', ['score', '0.1', 'prompt', 'two']];
+    const resp3 = [
+      'attributes',
+      [],
+      'format',
+      'STRING',
+      'results',
+      [
+        ['id', 'p:e:a', 'extra_attributes', ['score', '0.02', 'prompt', 'one'], 'values', []],
+        ['id', 'p:e:b', 'extra_attributes', ['score', '0.1', 'prompt', 'two'], 'values', []],
+      ],
+      'total_results',
+      2,
+      'warning',
+      [],
+    ];
+    const expected = [
+      { key: 'p:e:a', fields: { score: '0.02', prompt: 'one' } },
+      { key: 'p:e:b', fields: { score: '0.1', prompt: 'two' } },
+    ];
+    assert.deepEqual(parseSearchReply(resp2), expected);
+    assert.deepEqual(parseSearchReply(resp3), expected);
+    assert.deepEqual(parseSearchReply({ results: [{ id: 'p:e:a', extra_attributes: { score: '0.02', prompt: 'one' } }] }), [expected[0]]);
+    assert.deepEqual(parseSearchReply([0]), []);
+  });
+});

@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import OpenAI from 'openai';
+import { ask, askStream, embedderLoaded, metric, settle } from '../support/cache';
+import { configWith, GatewayProcess } from '../support/gateway';
+
+const MASTER = 'cache-master-key-0123456789';
+const KEYS = { ALICE_KEY: 'alice-key-0123456789', BOB_KEY: 'bob-key-0123456789' };
+
+/** The quick-start set-up (no Redis, the in-process backend and the offline embedder), with keys on. */
+describe('response cache, in process, with the offline embedder', () => {
+  let gateway: GatewayProcess;
+  let client: OpenAI;
+
+  before(async () => {
+    gateway = await GatewayProcess.start(
+      {
+        ...configWith({
+          providers: [{ name: 'flaky', type: 'mock', mock: { failRate: 1, failStatus: 503 } }],
+          models: [
+            { name: 'mock-flaky', deployments: [{ provider: 'flaky', model: 'm' }] },
+            { name: 'priced', deployments: [{ provider: 'mock', model: 'p', price: { input: 1, output: 2 } }] },
+          ],
+        }),
+        cache: { enabled: true, semantic: { threshold: 0.8 } },
+        security: {
+          keys: [
+            { id: 'alice', keyEnv: 'ALICE_KEY' },
+            { id: 'bob', keyEnv: 'BOB_KEY' },
+          ],
+        },
+      },
+      { env: { GATEWAY_MASTER_KEY: MASTER, ...KEYS } },
+    );
+    client = gateway.client({ apiKey: MASTER });
+    await embedderLoaded(gateway);
+  });
+  after(() => gateway?.stop());
+
+  it('misses, then serves the stored answer exactly', async () => {
+    const first = await ask(client, 'What is the boiling point of water at sea level?');
+    assert.equal(first.cache, 'miss');
+    assert.equal(first.provider, 'mock');
+    await settle();
+    const second = await ask(client, 'What is the boiling point of water at sea level?');
+    assert.equal(second.cache, 'hit-exact');
+    assert.equal(second.provider, null, 'no upstream was called');
+    assert.deepEqual(second.completion, first.completion);
+  });
+
+  it('serves a paraphrase semantically, with its similarity', async () => {
+    const first = await ask(client, 'How do I reverse a list in Python?');
+    assert.equal(first.cache, 'miss');
+    await settle();
+    const second = await ask(client, 'How can I reverse a list in Python?');
+    assert.match(second.cache ?? '', /^hit-semantic; similarity=0\.\d+$/);
+    assert.ok(Number(second.cache!.split('=')[1]) >= 0.8);
+    assert.equal(second.completion.choices[0].message.content, first.completion.choices[0].message.content);
+  });
+
+  it('the guard refuses close prompts that differ in numbers, entities or negation', async () => {
+    await ask(client, 'What is 2+2?');
+    await ask(client, 'What is the capital of France?');
+    await ask(client, 'Can I return shoes without a receipt?');
+    await settle();
+    const rejectedBefore = await metric(gateway, 'gateway_cache_guard_rejections_total{reason="numbers"}');
+    for (const prompt of ['What is 2+3?', 'What is the capital of Germany?', "Can't I return shoes without a receipt?"]) {
+      const answer = await ask(client, prompt);
+      assert.equal(answer.cache, 'miss', prompt);
+      assert.match(answer.completion.choices[0].message.content ?? '', new RegExp(prompt.replace(/[?+]/g, '\\$&')));
+    }
+    assert.ok((await metric(gateway, 'gateway_cache_guard_rejections_total{reason="numbers"}')) > rejectedBefore);
+  });
+
+  it('one tenant (API key) never receives another tenant’s answer', async () => {
+    const alice = gateway.client({ apiKey: KEYS.ALICE_KEY });
+    const bob = gateway.client({ apiKey: KEYS.BOB_KEY });
+    assert.equal((await ask(alice, 'Tenant isolation check question')).cache, 'miss');
+    await settle();
+    assert.equal((await ask(alice, 'Tenant isolation check question')).cache, 'hit-exact');
+    assert.equal((await ask(bob, 'Tenant isolation check question')).cache, 'miss');
+    assert.equal((await ask(bob, 'tenant isolation check question?')).cache, 'miss');
+  });
+
+  it('system prompts and earlier turns are separate namespaces', async () => {
+    const system = (content: string): OpenAI.ChatCompletionMessageParam[] => [
+      { role: 'system', content },
+      { role: 'user', content: 'Describe the weather on Mars.' },
+    ];
+    assert.equal((await ask(client, system('Answer like a pirate.'))).cache, 'miss');
+    await settle();
+    assert.equal((await ask(client, system('Answer like a pirate.'))).cache, 'hit-exact');
+    assert.equal((await ask(client, system('Answer like a poet.'))).cache, 'miss');
+
+    const conversation = (earlier: string): OpenAI.ChatCompletionMessageParam[] => [
+      { role: 'user', content: earlier },
+      { role: 'assistant', content: 'Noted.' },
+      { role: 'user', content: 'What should I pack?' },
+    ];
+    assert.equal((await ask(client, conversation('I am going skiing.'))).cache, 'miss');
+    await settle();
+    assert.equal((await ask(client, conversation('I am going skiing.'))).cache, 'hit-exact');
+    assert.equal((await ask(client, conversation('I am going to the beach.'))).cache, 'miss');
+  });
+
+  it('stores a streamed miss once complete and replays hits as streams', async () => {
+    const first = await askStream(client, 'Stream me a short fact about owls.');
+    assert.equal(first.cache, 'miss');
+    await settle();
+    const replay = await askStream(client, 'Stream me a short fact about owls.');
+    assert.equal(replay.cache, 'hit-exact');
+    assert.equal(replay.text, first.text);
+    assert.equal(replay.chunks[0].choices[0].delta.role, 'assistant');
+    assert.equal(replay.chunks.at(-2)!.choices[0].finish_reason, 'stop');
+    assert.deepEqual(replay.chunks.at(-1)!.usage, first.chunks.at(-1)!.usage);
+    // A streamed answer serves a non-streamed request too, and the reverse.
+    const whole = await ask(client, 'Stream me a short fact about owls.');
+    assert.equal(whole.cache, 'hit-exact');
+    assert.equal(whole.completion.choices[0].message.content, first.text);
+    await ask(client, 'A whole answer first, then a stream.');
+    await settle();
+    const streamed = await askStream(client, 'A whole answer first, then a stream.', false);
+    assert.equal(streamed.cache, 'hit-exact');
+    assert.ok(streamed.text.length > 0);
+    assert.ok(streamed.chunks.every((c) => !c.usage));
+  });
+
+  it('honours skip-lookup, skip-store, refresh, TTL, threshold and Cache-Control', async () => {
+    assert.equal((await ask(client, 'Controls: no-store', {}, { 'cache-control': 'no-store' })).cache, 'miss');
+    await settle();
+    assert.equal((await ask(client, 'Controls: no-store')).cache, 'miss', 'nothing was stored');
+    await settle();
+    assert.equal((await ask(client, 'Controls: no-store', {}, { 'x-gateway-cache-skip-lookup': 'true' })).cache, 'bypass');
+    assert.equal((await ask(client, 'Controls: no-store', {}, { 'cache-control': 'no-cache' })).cache, 'bypass');
+    assert.equal((await ask(client, 'Controls: no-store')).cache, 'hit-exact');
+
+    assert.equal((await ask(client, 'Controls: skip store', {}, { 'x-gateway-cache-skip-store': 'true' })).cache, 'miss');
+    await settle();
+    assert.equal((await ask(client, 'Controls: skip store')).cache, 'miss');
+
+    assert.equal((await ask(client, 'Controls: short TTL', {}, { 'x-gateway-cache-ttl': '1' })).cache, 'miss');
+    await settle();
+    assert.equal((await ask(client, 'Controls: short TTL', {}, { 'x-gateway-cache-skip-store': 'true' })).cache, 'hit-exact');
+    await settle(1_100);
+    assert.equal((await ask(client, 'Controls: short TTL', {}, { 'x-gateway-cache-skip-store': 'true' })).cache, 'miss');
+
+    await ask(client, 'How do I center a div in CSS?');
+    await settle();
+    assert.equal(
+      (await ask(client, 'How can I center a div in CSS?', {}, { 'x-gateway-cache-threshold': '1', 'x-gateway-cache-skip-store': 'true' }))
+        .cache,
+      'miss',
+    );
+    assert.match((await ask(client, 'How can I center a div in CSS?')).cache ?? '', /^hit-semantic/);
+
+    await assert.rejects(ask(client, 'bad header', {}, { 'x-gateway-cache-ttl': 'soon' }), (err: unknown) => {
+      const e = err as InstanceType<typeof OpenAI.BadRequestError>;
+      return e.status === 400 && (e.error as { param?: string }).param === 'x-gateway-cache-ttl';
+    });
+  });
+
+  it('bypasses requests above the temperature ceiling and never stores failures', async () => {
+    assert.equal((await ask(client, 'Be creative', { temperature: 1.5 })).cache, 'bypass');
+    await settle();
+    assert.equal((await ask(client, 'Be creative', { temperature: 1.5 })).cache, 'bypass');
+    await assert.rejects(
+      ask(client, 'This fails upstream', { model: 'mock-flaky' }),
+      (err: unknown) => (err as { status?: number }).status === 502,
+    );
+    await settle();
+    await assert.rejects(
+      ask(client, 'This fails upstream', { model: 'mock-flaky' }),
+      (err: unknown) => (err as { status?: number }).status === 502,
+    );
+  });
+
+  it('does not cache tool-call answers by default', async () => {
+    const tools: OpenAI.ChatCompletionTool[] = [
+      { type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: { query: { type: 'string' } } } } },
+    ];
+    const first = await ask(client, 'find owls', { tools });
+    assert.equal(first.completion.choices[0].finish_reason, 'tool_calls');
+    await settle();
+    assert.equal((await ask(client, 'find owls', { tools })).cache, 'miss');
+  });
+
+  it('counts lookups by result and the tokens and dollars saved', async () => {
+    const usd = await metric(gateway, 'gateway_cache_saved_usd_total');
+    const first = await ask(client, 'Priced question for savings', { model: 'priced' });
+    await settle();
+    await ask(client, 'Priced question for savings', { model: 'priced' });
+    const usage = first.completion.usage!;
+    const saved = (await metric(gateway, 'gateway_cache_saved_usd_total')) - usd;
+    assert.ok(Math.abs(saved - (usage.prompt_tokens * 1 + usage.completion_tokens * 2) / 1e6) < 1e-12, `saved ${saved}`);
+    assert.ok((await metric(gateway, 'gateway_cache_lookups_total{result="hit_exact"}')) >= 1);
+    assert.ok((await metric(gateway, 'gateway_cache_lookups_total{result="miss"}')) >= 1);
+    assert.ok((await metric(gateway, 'gateway_cache_saved_tokens_total{kind="completion"}')) >= usage.completion_tokens);
+    assert.ok((await metric(gateway, 'gateway_cache_semantic_similarity_count')) >= 1);
+  });
+});
+
+describe('response cache, off', () => {
+  it('sends no cache header when the cache section is absent', async () => {
+    const gateway = await GatewayProcess.start(configWith());
+    try {
+      const { cache } = await ask(gateway.client(), 'hello');
+      assert.equal(cache, null);
+    } finally {
+      await gateway.stop();
+    }
+  });
+});

@@ -1,0 +1,55 @@
+import type OpenAI from 'openai';
+import type { GatewayProcess } from './gateway';
+
+type Params = Omit<OpenAI.ChatCompletionCreateParamsNonStreaming, 'model' | 'messages'>;
+
+/** One chat completion; returns the answer and the `x-gateway-cache` header. */
+export async function ask(
+  client: OpenAI,
+  messages: string | OpenAI.ChatCompletionMessageParam[],
+  params: Params & { model?: string } = {},
+  headers: Record<string, string> = {},
+) {
+  const { data, response } = await client.chat.completions
+    .create(
+      { model: 'mock', messages: typeof messages === 'string' ? [{ role: 'user', content: messages }] : messages, ...params },
+      { headers },
+    )
+    .withResponse();
+  return { cache: response.headers.get('x-gateway-cache'), provider: response.headers.get('x-gateway-provider'), completion: data };
+}
+
+/** A streamed chat completion: the chunks and the `x-gateway-cache` header. */
+export async function askStream(client: OpenAI, content: string, includeUsage = true, headers: Record<string, string> = {}) {
+  const { data, response } = await client.chat.completions
+    .create(
+      { model: 'mock', stream: true, stream_options: { include_usage: includeUsage }, messages: [{ role: 'user', content }] },
+      { headers },
+    )
+    .withResponse();
+  const chunks: OpenAI.ChatCompletionChunk[] = [];
+  for await (const chunk of data) chunks.push(chunk);
+  const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
+  return { cache: response.headers.get('x-gateway-cache'), chunks, text };
+}
+
+/** Waits until the gateway has logged that its local embedder is loaded. */
+export async function embedderLoaded(gateway: GatewayProcess, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!gateway.logs.some((l) => /^local embedder .* loaded/.test(String(l.msg)))) {
+    if (Date.now() > deadline) throw new Error('local embedder did not load');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Stores happen after the response is sent; this gives them a moment. */
+export function settle(ms = 150): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The value of a metric series from /metrics (0 when absent). */
+export async function metric(gateway: GatewayProcess, series: string): Promise<number> {
+  const text = await (await fetch(`${gateway.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}

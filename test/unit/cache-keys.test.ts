@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseControls } from '@gateway/cache';
+import type { ChatCompletionCreateParams } from '@gateway/providers';
+import { GatewayError } from '@gateway/providers';
+import { canonicalJson, cacheKeys } from '../../libs/cache/src/cache-keys';
+
+const scope = { tenant: 'key:a', modelGroup: 'gpt-4o-mini' };
+const ask = (content: string, extra: Partial<ChatCompletionCreateParams> = {}): ChatCompletionCreateParams =>
+  ({
+    model: 'gpt-4o-mini',
+    messages: [
+      { role: 'system', content: 'You are terse.' },
+      { role: 'user', content },
+    ],
+    ...extra,
+  }) as ChatCompletionCreateParams;
+
+describe('cache keys', () => {
+  it('equal requests get equal keys whatever their key order, alias or transport fields', () => {
+    const a = cacheKeys(ask('hi', { temperature: 0.2, max_tokens: 10 }), scope);
+    const b = cacheKeys(
+      {
+        max_tokens: 10,
+        temperature: 0.2,
+        model: 'alias',
+        messages: ask('hi').messages,
+        stream: true,
+        stream_options: { include_usage: true },
+        user: 'u1',
+      } as ChatCompletionCreateParams,
+      scope,
+    );
+    assert.deepEqual(a, b);
+    assert.match(a.exact, /^[0-9a-f]{64}$/);
+    assert.equal(a.prompt, 'hi');
+  });
+
+  it('every output-changing parameter changes the exact key and the namespace', () => {
+    const base = cacheKeys(ask('hi'), scope);
+    const variants: Partial<ChatCompletionCreateParams>[] = [
+      { temperature: 0.3 },
+      { top_p: 0.5 },
+      { max_tokens: 5 },
+      { seed: 7 },
+      { stop: ['x'] },
+      { n: 2 },
+      { response_format: { type: 'json_object' } },
+      { tools: [{ type: 'function', function: { name: 'f' } }] },
+      { tool_choice: 'none' },
+      { presence_penalty: 1 },
+      { logprobs: true },
+      { reasoning_effort: 'low' } as never,
+    ];
+    for (const v of variants) {
+      const k = cacheKeys(ask('hi', v), scope);
+      assert.notEqual(k.exact, base.exact, JSON.stringify(v));
+      assert.notEqual(k.namespace, base.namespace, JSON.stringify(v));
+    }
+    // An explicit null means the default.
+    assert.equal(cacheKeys(ask('hi', { temperature: null }), scope).exact, base.exact);
+  });
+
+  it('namespaces separate tenants, model groups, system prompts and conversations; the last message only changes the exact key', () => {
+    const base = cacheKeys(ask('hi'), scope);
+    assert.notEqual(cacheKeys(ask('hi'), { ...scope, tenant: 'key:b' }).namespace, base.namespace);
+    assert.notEqual(cacheKeys(ask('hi'), { ...scope, modelGroup: 'gpt-4o' }).namespace, base.namespace);
+    const otherSystem = ask('hi');
+    otherSystem.messages[0] = { role: 'system', content: 'You are verbose.' };
+    assert.notEqual(cacheKeys(otherSystem, scope).namespace, base.namespace);
+    const laterTurn = ask('hi');
+    laterTurn.messages.splice(1, 0, { role: 'user', content: 'earlier' }, { role: 'assistant', content: 'reply' });
+    assert.notEqual(cacheKeys(laterTurn, scope).namespace, base.namespace);
+    const other = cacheKeys(ask('hello'), scope);
+    assert.equal(other.namespace, base.namespace);
+    assert.notEqual(other.exact, base.exact);
+  });
+
+  it('only a plain-text last user message is offered to the semantic layer', () => {
+    assert.equal(cacheKeys(ask('a'), scope).prompt, 'a');
+    const parts = ask('x');
+    parts.messages[1] = {
+      role: 'user',
+      content: [
+        { type: 'text', text: 'one' },
+        { type: 'text', text: 'two' },
+      ],
+    };
+    assert.equal(cacheKeys(parts, scope).prompt, 'one\ntwo');
+    parts.messages[1] = {
+      role: 'user',
+      content: [
+        { type: 'text', text: 'what is this' },
+        { type: 'image_url', image_url: { url: 'data:,' } },
+      ],
+    };
+    assert.equal(cacheKeys(parts, scope).prompt, undefined);
+    const tool = ask('x');
+    tool.messages.push(
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'c', content: '42' },
+    );
+    assert.equal(cacheKeys(tool, scope).prompt, undefined);
+  });
+
+  it('canonical JSON sorts keys at every level and drops undefined members', () => {
+    assert.equal(
+      canonicalJson({ b: 1, a: { d: [1, { y: 2, x: undefined, w: null }], c: 'é' } }),
+      '{"a":{"c":"é","d":[1,{"w":null,"y":2}]},"b":1}',
+    );
+  });
+});
+
+describe('cache controls (request headers)', () => {
+  it('defaults to lookup and store', () => {
+    assert.deepEqual(parseControls({}), { lookup: true, store: true });
+  });
+
+  it('reads skip-lookup, skip-store, refresh, TTL, threshold and Cache-Control', () => {
+    assert.deepEqual(parseControls({ 'x-gateway-cache-skip-lookup': 'true' }), {
+      lookup: false,
+      store: true,
+      ttlSeconds: undefined,
+      threshold: undefined,
+    });
+    assert.equal(parseControls({ 'x-gateway-cache-skip-store': '1' }).store, false);
+    assert.deepEqual(parseControls({ 'x-gateway-cache-refresh': 'true' }), {
+      lookup: false,
+      store: true,
+      ttlSeconds: undefined,
+      threshold: undefined,
+    });
+    assert.equal(parseControls({ 'x-gateway-cache-ttl': '60' }).ttlSeconds, 60);
+    assert.equal(parseControls({ 'x-gateway-cache-ttl': '0' }).store, false);
+    assert.equal(parseControls({ 'x-gateway-cache-threshold': '0.95' }).threshold, 0.95);
+    assert.deepEqual(parseControls({ 'cache-control': 'No-Cache' }), {
+      lookup: false,
+      store: true,
+      ttlSeconds: undefined,
+      threshold: undefined,
+    });
+    assert.deepEqual(parseControls({ 'cache-control': 'max-age=0, no-store' }), {
+      lookup: true,
+      store: false,
+      ttlSeconds: undefined,
+      threshold: undefined,
+    });
+  });
+
+  for (const [header, value] of [
+    ['x-gateway-cache-ttl', '-1'],
+    ['x-gateway-cache-ttl', '1.5'],
+    ['x-gateway-cache-threshold', '1.2'],
+    ['x-gateway-cache-threshold', 'high'],
+    ['x-gateway-cache-skip-store', 'yes'],
+  ]) {
+    it(`rejects ${header}: ${value} with a 400 naming the header`, () => {
+      assert.throws(
+        () => parseControls({ [header]: value }),
+        (err: unknown) => err instanceof GatewayError && err.status === 400 && err.param === header,
+      );
+    });
+  }
+});

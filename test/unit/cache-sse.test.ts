@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { assembleFromChunks, replayAsStream } from '@gateway/cache';
+import type { ChatCompletion } from '@gateway/providers';
+import { SseChunkCollector } from '../../libs/cache/src/sse';
+
+const completion: ChatCompletion = {
+  id: 'chatcmpl-1',
+  object: 'chat.completion',
+  created: 1700000000,
+  model: 'gpt-4o-mini',
+  system_fingerprint: 'fp_1',
+  choices: [
+    {
+      index: 0,
+      message: { role: 'assistant', content: 'A long answer '.repeat(20).trim(), refusal: null },
+      finish_reason: 'stop',
+      logprobs: null,
+    },
+    {
+      index: 1,
+      message: {
+        role: 'assistant',
+        content: null,
+        refusal: null,
+        tool_calls: [
+          { id: 'call_a', type: 'function', function: { name: 'lookup', arguments: '{"q":"cats"}' } },
+          { id: 'call_b', type: 'function', function: { name: 'fetch', arguments: '{}' } },
+        ],
+      },
+      finish_reason: 'tool_calls',
+      logprobs: null,
+    },
+  ],
+  usage: { prompt_tokens: 12, completion_tokens: 40, total_tokens: 52 },
+};
+
+async function frames(json: string, includeUsage: boolean): Promise<string[]> {
+  const out: string[] = [];
+  for await (const frame of replayAsStream(json, includeUsage)) out.push(String(frame));
+  return out;
+}
+
+describe('stream replay and assembly', () => {
+  it('replays a completion as well-formed SSE frames ending in [DONE]', async () => {
+    const out = await frames(JSON.stringify(completion), true);
+    assert.equal(out.at(-1), 'data: [DONE]\n\n');
+    for (const frame of out.slice(0, -1)) {
+      assert.match(frame, /^data: \{.*\}\n\n$/s);
+      const chunk = JSON.parse(frame.slice(6));
+      assert.equal(chunk.object, 'chat.completion.chunk');
+      assert.equal(chunk.id, 'chatcmpl-1');
+    }
+    const chunks = out.slice(0, -1).map((f) => JSON.parse(f.slice(6)));
+    assert.deepEqual(chunks[0].choices[0].delta, { role: 'assistant', content: '' });
+    assert.ok(chunks.filter((c) => c.choices[0]?.delta?.content).length > 2, 'the text arrives in several pieces');
+    assert.deepEqual(chunks.at(-1).choices, []);
+    assert.deepEqual(chunks.at(-1).usage, completion.usage);
+    assert.ok(
+      chunks.slice(0, -1).every((c) => c.usage === null),
+      'usage: null on every other chunk when include_usage',
+    );
+  });
+
+  it('without include_usage sends no usage chunk and no usage fields', async () => {
+    const out = await frames(JSON.stringify(completion), false);
+    const chunks = out.slice(0, -1).map((f) => JSON.parse(f.slice(6)));
+    assert.ok(chunks.every((c) => !('usage' in c) && c.choices.length === 1));
+  });
+
+  it('assembling the replayed chunks gives the completion back', async () => {
+    const collector = new SseChunkCollector(1 << 20);
+    for (const frame of await frames(JSON.stringify(completion), true)) collector.push(frame);
+    assert.ok(collector.complete);
+    assert.deepEqual(assembleFromChunks(collector.chunks), completion);
+  });
+
+  it('reads chunks split at arbitrary byte boundaries, multi-byte characters included', async () => {
+    const text = {
+      ...completion,
+      choices: [{ ...completion.choices[0], message: { ...completion.choices[0].message, content: 'Grüße 👋 aus Köln' } }],
+    };
+    const bytes = Buffer.from((await frames(JSON.stringify(text), false)).join(''));
+    const collector = new SseChunkCollector(1 << 20);
+    for (let i = 0; i < bytes.length; i += 7) collector.push(bytes.subarray(i, i + 7));
+    assert.ok(collector.complete);
+    assert.equal(assembleFromChunks(collector.chunks).choices[0].message.content, 'Grüße 👋 aus Köln');
+  });
+
+  it('merges tool-call fragments streamed by index', () => {
+    const base = { id: 'x', object: 'chat.completion.chunk' as const, created: 1, model: 'm' };
+    const result = assembleFromChunks([
+      {
+        ...base,
+        choices: [
+          {
+            index: 0,
+            delta: {
+              role: 'assistant',
+              tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } }],
+            },
+            finish_reason: null,
+          },
+        ],
+      },
+      { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }, finish_reason: null }] },
+      { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }, finish_reason: null }] },
+      { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] },
+    ]);
+    assert.deepEqual(result.choices[0].message.tool_calls, [
+      { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+    ]);
+    assert.equal(result.choices[0].finish_reason, 'tool_calls');
+    assert.equal(result.choices[0].message.content, null);
+  });
+
+  it('a stream with an error event, without [DONE], or over the size limit is not complete', () => {
+    const ok = 'data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[]}\n\n';
+    const errored = new SseChunkCollector(1 << 20);
+    errored.push(ok + 'data: {"error":{"message":"upstream failed"}}\n\n');
+    assert.equal(errored.complete, false);
+    const cut = new SseChunkCollector(1 << 20);
+    cut.push(ok);
+    assert.equal(cut.complete, false);
+    const big = new SseChunkCollector(50);
+    big.push(ok + 'data: [DONE]\n\n');
+    assert.equal(big.complete, false);
+    const done = new SseChunkCollector(1 << 20);
+    done.push(ok + 'data: [DONE]\n\n');
+    assert.equal(done.complete, true);
+  });
+});
