@@ -1,4 +1,4 @@
-import type { ProviderConfig, ProviderType } from '@gateway/config';
+import type { DeploymentConfig, ProviderConfig, ProviderType } from '@gateway/config';
 import type {
   ChatCompletionCreateParams,
   CompletionUsage,
@@ -12,6 +12,8 @@ export interface CallContext {
   /** Aborted when the client disconnects or the deadline passes. */
   signal: AbortSignal;
   requestId: string;
+  /** The deployment being called: per-model settings such as `maxOutputTokens` and `thinking`. */
+  deployment: DeploymentConfig;
 }
 
 /**

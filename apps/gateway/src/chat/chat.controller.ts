@@ -25,7 +25,7 @@ export class ChatController {
     const state = requestState(request);
     state.model = group.name;
     const signal = clientSignal(reply);
-    const ctx = (d: Deployment) => ({ upstreamModel: d.upstreamModel, signal, requestId: request.id });
+    const ctx = (d: Deployment) => ({ upstreamModel: d.upstreamModel, signal, requestId: request.id, deployment: d.config });
 
     if (body.stream) {
       state.stream = true;

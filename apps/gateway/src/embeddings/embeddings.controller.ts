@@ -25,7 +25,7 @@ export class EmbeddingsController {
     state.model = group.name;
     const signal = clientSignal(reply);
     const run = await this.executor.run(group, signal, (d) =>
-      d.provider.embeddings(body, { upstreamModel: d.upstreamModel, signal, requestId: request.id }),
+      d.provider.embeddings(body, { upstreamModel: d.upstreamModel, signal, requestId: request.id, deployment: d.config }),
     );
     describe(reply, state, run.deployment, run.attempts);
     state.promptTokens = run.result.usage?.prompt_tokens;

@@ -37,7 +37,8 @@ export function passThroughStream(provider: string, res: Dispatcher.ResponseData
   return stream;
 }
 
-function truncated(provider: string): GatewayError {
+/** The upstream closed a stream without its end marker. */
+export function truncated(provider: string): GatewayError {
   return new GatewayError(502, `Provider ${provider} ended the stream before it was complete.`, 'upstream_error', 'upstream_stream_truncated', null, {}, true);
 }
 
