@@ -1,13 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-
-/** One request as the fake upstream received it. */
-export interface Received {
-  method: string;
-  path: string;
-  headers: IncomingMessage['headers'];
-  body: Record<string, unknown>;
-}
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FakeUpstream, sendJson as json, sleep } from './fake-upstream';
 
 /**
  * A fake OpenAI upstream on 127.0.0.1 speaking the documented wire format. Its
@@ -26,38 +18,14 @@ export interface Received {
  * - `reasoning`: usage with cached prompt tokens and reasoning tokens;
  * - `once-429-<tag>`: a 429 with Retry-After: 1 the first time that exact model id is asked, then success.
  */
-export class FakeOpenAI {
-  readonly received: Received[] = [];
-  /** Requests whose client went away before the fake finished answering. */
-  aborted = 0;
-  private server: Server | undefined;
+export class FakeOpenAI extends FakeUpstream {
   private readonly seen = new Set<string>();
 
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/v1`;
+  override async start(): Promise<string> {
+    return `${await super.start()}/v1`;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-
-  last(): Received {
-    return this.received[this.received.length - 1];
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
-    const body = text ? JSON.parse(text) : {};
-    this.received.push({ method: req.method!, path: req.url!, headers: req.headers, body });
-    res.on('close', () => {
-      if (!res.writableFinished) this.aborted++;
-    });
-
+  protected async handle(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): Promise<void> {
     const model = String(body.model ?? '');
     if (req.url === '/v1/models') return json(res, 200, { object: 'list', data: [{ id: 'ok', object: 'model', owned_by: 'fake' }] });
     if (model.startsWith('slow-')) await sleep(Number(model.slice(5)));
@@ -97,12 +65,6 @@ function errorResponse(res: ServerResponse, status: number): void {
   const headers: Record<string, string> = status === 429 ? { 'retry-after': '7' } : {};
   const message = status === 400 ? "Invalid value for 'temperature'." : `fake upstream error ${status}`;
   json(res, status, { error: { message, type, param: status === 400 ? 'temperature' : null, code } }, headers);
-}
-
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
 }
 
 const USAGE = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
@@ -188,8 +150,4 @@ function embeddings(body: Record<string, unknown>) {
     embedding: body.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector,
   }));
   return { object: 'list', data, model: body.model, usage: { prompt_tokens: 3, total_tokens: 3 } };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -15,6 +15,11 @@ describe('config', () => {
     assert.equal(config.server.host, '127.0.0.1');
     assert.ok(config.models.some((m) => m.name === 'mock-1'));
     assert.ok(config.providers.some((p) => p.name === 'openai' && p.apiKeyEnv === 'OPENAI_API_KEY'));
+    assert.ok(config.providers.some((p) => p.type === 'anthropic' && p.apiKeyEnv === 'ANTHROPIC_API_KEY'));
+    assert.ok(config.providers.some((p) => p.type === 'gemini' && p.apiKeyEnv === 'GOOGLE_API_KEY'));
+    const haiku = config.models.find((m) => m.name === 'claude-haiku-4-5')!.deployments[0];
+    assert.equal(haiku.thinking, 'budget');
+    assert.equal(config.models.find((m) => m.name === 'claude-sonnet-5-5')!.deployments[0].thinking, 'adaptive', 'the default');
   });
 
   it('fills defaults and applies environment overrides', () => {
@@ -60,6 +65,21 @@ describe('config', () => {
       'a lower-case key variable name',
       (c) => ((c.providers[0] as Record<string, unknown>).apiKeyEnv = 'my key'),
       /providers\[0\]\.apiKeyEnv/,
+    ],
+    [
+      'an anthropic provider without apiKeyEnv',
+      (c) => c.providers.push({ name: 'a', type: 'anthropic' }),
+      /providers\[1\]\.apiKeyEnv: required for type anthropic/,
+    ],
+    [
+      'a gemini provider without apiKeyEnv',
+      (c) => c.providers.push({ name: 'g', type: 'gemini' }),
+      /providers\[1\]\.apiKeyEnv: required for type gemini/,
+    ],
+    [
+      'an unknown thinking style',
+      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).thinking = 'deep'),
+      /models\[0\]\.deployments\[0\]\.thinking/,
     ],
   ];
   for (const [name, mutate, message] of bad) {

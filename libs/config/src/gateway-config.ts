@@ -27,6 +27,9 @@ export type ProviderType = (typeof PROVIDER_TYPES)[number];
 export const CAPABILITIES = ['tools', 'vision', 'json', 'embeddings', 'reasoning'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
+export const THINKING_STYLES = ['adaptive', 'budget'] as const;
+export type ThinkingStyle = (typeof THINKING_STYLES)[number];
+
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 
@@ -79,8 +82,14 @@ export class DeploymentConfig {
   @IsString() model!: string;
   @IsOptional() @ValidateNested() @Type(() => Price) price?: Price;
   @IsOptional() @IsInt() @Min(1) contextWindow?: number;
-  /** Default `max_tokens` for vendors that require one (Anthropic). */
+  /** `max_tokens` when the client sends none: required by Anthropic, a cap for Gemini. */
   @IsOptional() @IsInt() @Min(1) maxOutputTokens?: number;
+  /**
+   * How Anthropic and Gemini deployments switch on thinking when a client sends
+   * `reasoning_effort`: `adaptive` sends an effort level (Claude 4.6+, Gemini 3+),
+   * `budget` a token budget (older models such as claude-haiku-4-5).
+   */
+  @IsOptional() @IsIn(THINKING_STYLES as unknown as string[]) thinking: ThinkingStyle = 'adaptive';
   @IsOptional() @IsArray() @IsIn(CAPABILITIES as unknown as string[], { each: true }) capabilities?: Capability[];
   /** Share of traffic under the `weighted` strategy. */
   @IsOptional() @IsNumber() @Min(0) weight = 1;

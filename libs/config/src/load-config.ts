@@ -66,6 +66,10 @@ function checkReferences(config: GatewayConfig, source: string): void {
     if (p.type === 'openai-compatible' && !p.baseUrl && !p.baseUrlEnv) {
       fail(`providers[${i}].baseUrl: required for type openai-compatible`);
     }
+    // Without a key of ours, the vendor SDKs would look for credentials of their own (env, profiles on disk).
+    if ((p.type === 'anthropic' || p.type === 'gemini') && !p.apiKeyEnv) {
+      fail(`providers[${i}].apiKeyEnv: required for type ${p.type}`);
+    }
   });
   const names = new Set<string>();
   config.models.forEach((m, i) => {

@@ -1,4 +1,4 @@
-import type { ProviderConfig, ProviderType } from '@gateway/config';
+import type { DeploymentConfig, ProviderConfig, ProviderType } from '@gateway/config';
 import type { ChatCompletionCreateParams, CompletionUsage, EmbeddingCreateParams } from './wire';
 
 /** What a provider needs to know about the call besides the request body. */
@@ -8,6 +8,8 @@ export interface CallContext {
   /** Aborted when the client disconnects or the deadline passes. */
   signal: AbortSignal;
   requestId: string;
+  /** The deployment being called: per-model settings such as `maxOutputTokens` and `thinking`. */
+  deployment: DeploymentConfig;
 }
 
 /**

@@ -1,5 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { GatewayConfig, type ProviderType } from '@gateway/config';
+import { AnthropicProvider } from './anthropic/adapter';
+import { GeminiProvider } from './gemini/adapter';
 import { MockProvider } from './mock/adapter';
 import { OpenAIProvider } from './openai/adapter';
 import type { Provider, ProviderFactory } from './provider';
@@ -8,6 +10,8 @@ import type { Provider, ProviderFactory } from './provider';
 const FACTORIES: Partial<Record<ProviderType, ProviderFactory>> = {
   openai: (config, key) => new OpenAIProvider(config, key),
   'openai-compatible': (config, key) => new OpenAIProvider(config, key),
+  anthropic: (config, key) => new AnthropicProvider(config, key),
+  gemini: (config, key) => new GeminiProvider(config, key),
   mock: (config) => new MockProvider(config),
 };
 

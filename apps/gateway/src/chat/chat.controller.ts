@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CACHE_HEADERS, CacheService, parseControls, replayAsStream } from '@gateway/cache';
 import { MetricsService } from '@gateway/metrics';
 import type { ChatCompletionCreateParams } from '@gateway/providers';
-import { Executor, primeStream, RouterService } from '@gateway/router';
+import { type Deployment, Executor, primeStream, RouterService } from '@gateway/router';
 import { AdmissionService } from '@gateway/security';
 import { clientSignal } from '../http/client-signal';
 import { describeRun, sendJson } from '../http/describe-run';
@@ -52,19 +52,24 @@ export class ChatController {
     }
 
     const signal = clientSignal(reply);
-    const ctx = (upstreamModel: string, attemptSignal: AbortSignal) => ({ upstreamModel, signal: attemptSignal, requestId: request.id });
+    const ctx = (d: Deployment, attemptSignal: AbortSignal) => ({
+      upstreamModel: d.upstreamModel,
+      signal: attemptSignal,
+      requestId: request.id,
+      deployment: d.config,
+    });
     if (body.stream) {
       const run = await this.executor.run(
         plan,
         signal,
         'ttft',
-        (d, s) => primeStream(d.provider.chatStream(body, ctx(d.upstreamModel, s))),
+        (d, s) => primeStream(d.provider.chatStream(body, ctx(d, s))),
         state.timeline,
       );
       describeRun(reply, state, plan, run);
       return writeSse(reply, cached ? this.cache.recordStream(cached, run.result) : run.result, this.metrics);
     }
-    const run = await this.executor.run(plan, signal, 'total', (d, s) => d.provider.chat(body, ctx(d.upstreamModel, s)), state.timeline);
+    const run = await this.executor.run(plan, signal, 'total', (d, s) => d.provider.chat(body, ctx(d, s)), state.timeline);
     describeRun(reply, state, plan, run);
     sendJson(reply, state, run.result);
     if (cached) void this.cache.store(cached, run.result.body);

@@ -31,7 +31,7 @@ export class EmbeddingsController {
       plan,
       signal,
       'total',
-      (d, s) => d.provider.embeddings(body, { upstreamModel: d.upstreamModel, signal: s, requestId: request.id }),
+      (d, s) => d.provider.embeddings(body, { upstreamModel: d.upstreamModel, signal: s, requestId: request.id, deployment: d.config }),
       state.timeline,
     );
     describeRun(reply, state, plan, run);

@@ -29,7 +29,7 @@ export class ProviderEmbedder implements Embedder {
     const run = await this.executor.run(plan, signal, 'total', (d, attemptSignal) =>
       d.provider.embeddings(
         { model: d.upstreamModel, input: text, dimensions: this.dimensions, encoding_format: 'float' },
-        { upstreamModel: d.upstreamModel, signal: attemptSignal, requestId: 'cache-embedding' },
+        { upstreamModel: d.upstreamModel, signal: attemptSignal, requestId: 'cache-embedding', deployment: d.config },
       ),
     );
     const raw = run.result.body;

@@ -60,7 +60,8 @@ function withoutUsageEvent(events: Buffer): Buffer {
   return Buffer.from(kept.join('\n\n'));
 }
 
-function truncated(provider: string): GatewayError {
+/** The upstream closed a stream without its end marker. */
+export function truncated(provider: string): GatewayError {
   return new GatewayError(
     502,
     `Provider ${provider} ended the stream before it was complete.`,

@@ -1,0 +1,60 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import type { ProviderConfig } from '@gateway/config';
+import { GatewayError } from '../gateway-error';
+import type { CallContext, ChatStream, JsonResult, ModelInfo } from '../provider';
+import { SdkProvider } from '../sdk-provider';
+import { openStream } from '../translation/chunks';
+import { completionJson } from '../translation/completion';
+import { wantsReasoning } from '../translation/params';
+import type { ChatCompletionCreateParams } from '../wire';
+import { anthropicClient } from './client';
+import { fromAnthropicError } from './errors';
+import { toMessagesRequest } from './request';
+import { choiceFrom, usageFrom } from './response';
+import { translateEvents } from './stream';
+
+/** Claude through the Messages API, translated to and from the OpenAI format. */
+export class AnthropicProvider extends SdkProvider<Anthropic> {
+  readonly type = 'anthropic' as const;
+  constructor(config: ProviderConfig, apiKey: string | undefined) {
+    super(config, (fetch) => anthropicClient(config, apiKey, fetch));
+  }
+
+  async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
+    const body = toMessagesRequest(request, ctx.upstreamModel, ctx.deployment);
+    const message = await this.call(ctx.signal, () => this.sdk.messages.create(body, { signal: ctx.signal }));
+    const usage = usageFrom(message.usage);
+    return { body: completionJson(message.id, message.model, [choiceFrom(message, wantsReasoning(request))], usage), usage };
+  }
+
+  async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
+    const body = { ...toMessagesRequest(request, ctx.upstreamModel, ctx.deployment), stream: true as const };
+    const events = await this.call(ctx.signal, () => this.sdk.messages.create(body, { signal: ctx.signal }));
+    const translate = translateEvents({
+      provider: this.name,
+      exposeReasoning: wantsReasoning(request),
+      includeUsage: request.stream_options?.include_usage === true,
+    });
+    return openStream(this.name, events[Symbol.asyncIterator](), translate, (err) => this.toError(err, ctx.signal));
+  }
+
+  async embeddings(): Promise<JsonResult> {
+    throw GatewayError.badRequest(
+      `Provider ${this.name} (Anthropic) has no embeddings API; use an embeddings model.`,
+      'model',
+      'model_not_supported',
+    );
+  }
+
+  listModels(signal: AbortSignal): Promise<ModelInfo[]> {
+    return this.call(signal, async () => {
+      const models: ModelInfo[] = [];
+      for await (const model of this.sdk.models.list({}, { signal })) models.push({ id: model.id, owned_by: 'anthropic' });
+      return models;
+    });
+  }
+
+  protected toError(err: unknown, signal: AbortSignal): GatewayError {
+    return fromAnthropicError(this.name, err, signal);
+  }
+}

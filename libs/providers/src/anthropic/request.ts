@@ -1,0 +1,175 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import type { DeploymentConfig } from '@gateway/config';
+import { GatewayError } from '../gateway-error';
+import { type MediaPart, type MediaRules, partsOf, textOf } from '../translation/content';
+import {
+  checkParams,
+  COMMON_PARAMS,
+  type Effort,
+  maxTokensOf,
+  moreThanOne,
+  outputFormat,
+  type ParamTable,
+  refuse,
+  stopSequences,
+  THINKING_BUDGET,
+} from '../translation/params';
+import { type AssistantMessage, functionCalls, parseArguments, planTools, type ToolMode, type ToolPlan } from '../translation/tools';
+import { toTurns } from '../translation/turns';
+import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../wire';
+
+type Body = Anthropic.MessageCreateParamsNonStreaming;
+type Block = Anthropic.ContentBlockParam;
+
+const VENDOR = 'Anthropic';
+
+/** `max_tokens` is required by Anthropic; used when neither the client nor the deployment sets it. */
+export const DEFAULT_MAX_TOKENS = 8192;
+
+/**
+ * Every OpenAI parameter and what becomes of it. API version 2026-10-21 (sent by
+ * @anthropic-ai/sdk 1.x) answers 400 to temperature, top_p and top_k even at their
+ * defaults, so the sampling hints are dropped rather than breaking every client that sets them.
+ */
+export const ANTHROPIC_PARAMS = {
+  ...COMMON_PARAMS,
+  temperature: 'dropped',
+  top_p: 'dropped',
+  frequency_penalty: 'dropped',
+  presence_penalty: 'dropped',
+  seed: 'dropped',
+  n: refuse(moreThanOne, 'returns one choice per request; n > 1 is not supported.'),
+  user: 'mapped',
+  safety_identifier: 'mapped',
+} satisfies ParamTable;
+
+const MEDIA: MediaRules = { vendor: VENDOR, accepted: new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'application/pdf']) };
+
+const TOOL_CHOICE: Record<ToolMode, Anthropic.ToolChoice['type']> = { auto: 'auto', none: 'none', required: 'any' };
+
+const EFFORT: Record<Effort, NonNullable<Anthropic.OutputConfig['effort']>> = {
+  minimal: 'low',
+  low: 'low',
+  medium: 'medium',
+  high: 'high',
+  xhigh: 'xhigh',
+  max: 'max',
+};
+
+/** Claude has no JSON mode without a schema; json_object is asked for in the system prompt. */
+export const JSON_OBJECT_INSTRUCTION = 'Respond with a single valid JSON object and nothing else: no prose, no code fences.';
+
+/** Translates an OpenAI chat request into a Messages API request (without `stream`). */
+export function toMessagesRequest(request: ChatCompletionCreateParams, model: string, deployment: DeploymentConfig): Body {
+  checkParams(request, ANTHROPIC_PARAMS, VENDOR);
+  const { system, messages } = toMessages(request.messages);
+  const maxTokens = maxTokensOf(request) ?? deployment.maxOutputTokens ?? DEFAULT_MAX_TOKENS;
+  const body: Body = { model, max_tokens: maxTokens, messages };
+
+  const format = outputFormat(request);
+  if (format.kind === 'json_object') system.push({ type: 'text', text: JSON_OBJECT_INSTRUCTION });
+  if (system.length) body.system = system;
+  const stop = stopSequences(request);
+  if (stop) body.stop_sequences = stop;
+  const user = request.safety_identifier ?? request.user;
+  if (user) body.metadata = { user_id: user };
+
+  const tools = planTools(request);
+  if (tools.tools.length) body.tools = tools.tools.map(toTool);
+  const toolChoice = toToolChoice(tools);
+  if (toolChoice) body.tool_choice = toolChoice;
+
+  const outputConfig: Anthropic.OutputConfig = {};
+  if (format.kind === 'json_schema') outputConfig.format = { type: 'json_schema', schema: format.schema };
+  const effort = request.reasoning_effort;
+  if (effort && effort !== 'none') {
+    if (deployment.thinking === 'budget')
+      body.thinking = { type: 'enabled', budget_tokens: budgetFor(effort, maxTokens), display: 'summarized' };
+    else {
+      body.thinking = { type: 'adaptive', display: 'summarized' };
+      outputConfig.effort = EFFORT[effort];
+    }
+  }
+  if (outputConfig.format || outputConfig.effort) body.output_config = outputConfig;
+  return body;
+}
+
+/** Budget thinking must leave room for the answer: at least 1024 tokens and under max_tokens. */
+function budgetFor(effort: Effort, maxTokens: number): number {
+  const budget = Math.min(THINKING_BUDGET[effort], maxTokens - 1);
+  if (budget < 1024) {
+    throw GatewayError.badRequest('reasoning_effort on this model needs max_tokens above 1024.', 'max_tokens', 'invalid_value');
+  }
+  return budget;
+}
+
+/** System and developer messages become the top-level `system`; turns keep their sides (see toTurns). */
+export function toMessages(input: ChatCompletionMessageParam[]): {
+  system: Anthropic.TextBlockParam[];
+  messages: Anthropic.MessageParam[];
+} {
+  const { system, turns } = toTurns<Block>(input, VENDOR, {
+    user: (message, param) => partsOf(message, param, MEDIA).flatMap(toBlock),
+    assistant: assistantBlocks,
+    tool: (message, param) => [{ type: 'tool_result', tool_use_id: toolUseId(message.tool_call_id), content: textOf(message, param) }],
+  });
+  return {
+    system: system.map((text) => ({ type: 'text', text })),
+    messages: turns.map(({ side, blocks }) => ({ role: side, content: blocks })),
+  };
+}
+
+/** Thinking blocks the client echoed back come first, as Anthropic requires, then text, then tool calls. */
+function assistantBlocks(message: AssistantMessage, param: string): Block[] {
+  const thinking = ((message as { thinking_blocks?: unknown }).thinking_blocks ?? []) as Block[];
+  const blocks: Block[] = [...thinking, ...partsOf(message, param).flatMap(toBlock)];
+  functionCalls(message, param).forEach((call, j) => {
+    blocks.push({
+      type: 'tool_use',
+      id: toolUseId(call.id),
+      name: call.function.name,
+      input: parseArguments(call.function.arguments, `${param}.tool_calls[${j}].function.arguments`),
+    });
+  });
+  return blocks;
+}
+
+function toBlock(part: MediaPart): Block[] {
+  if (part.kind === 'text') return part.text ? [{ type: 'text', text: part.text }] : [];
+  const isPdf = part.mediaType === 'application/pdf';
+  if (part.kind === 'url')
+    return [
+      isPdf ? { type: 'document', source: { type: 'url', url: part.url } } : { type: 'image', source: { type: 'url', url: part.url } },
+    ];
+  if (isPdf) return [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: part.data } }];
+  const mediaType = part.mediaType as Anthropic.Base64ImageSource['media_type'];
+  return [{ type: 'image', source: { type: 'base64', media_type: mediaType, data: part.data } }];
+}
+
+/** Anthropic ids allow only [A-Za-z0-9_-]; ids from other vendors are mapped the same way on both sides. */
+export function toolUseId(id: string): string {
+  return id.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+function toTool(tool: ToolPlan['tools'][number]): Anthropic.Tool {
+  const schema = tool.parameters ?? {};
+  if (schema.type !== undefined && schema.type !== 'object') {
+    throw GatewayError.badRequest(`Function '${tool.name}' parameters must be a JSON schema of type object.`, 'tools', 'invalid_value');
+  }
+  return {
+    name: tool.name,
+    ...(tool.description ? { description: tool.description } : {}),
+    input_schema: { type: 'object', ...schema } as Anthropic.Tool.InputSchema,
+    ...(tool.strict ? { strict: true } : {}),
+  };
+}
+
+/** `parallel_tool_calls: false` is Anthropic's `disable_parallel_tool_use`, carried on the choice. */
+export function toToolChoice(plan: ToolPlan): Anthropic.ToolChoice | undefined {
+  if (!plan.tools.length) return undefined;
+  const single = plan.parallel ? {} : { disable_parallel_tool_use: true };
+  if (plan.forced) return { type: 'tool', name: plan.forced, ...single };
+  const type = plan.mode ? TOOL_CHOICE[plan.mode] : plan.parallel ? undefined : 'auto';
+  if (!type) return undefined;
+  return type === 'none' ? { type } : ({ type, ...single } as Anthropic.ToolChoice);
+}

@@ -1,0 +1,61 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import { type ChoiceOut, type FinishReason, usageOf } from '../translation/completion';
+import type { CompletionUsage } from '../wire';
+
+/** Anthropic `stop_reason` -> OpenAI `finish_reason`. */
+const FINISH_REASONS: Record<Anthropic.StopReason, FinishReason> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  max_tokens: 'length',
+  model_context_window_exceeded: 'length',
+  tool_use: 'tool_calls',
+  // Server tools paused a long turn; the gateway sends none, so this is a plain end.
+  pause_turn: 'stop',
+  refusal: 'content_filter',
+};
+
+export function finishReason(reason: Anthropic.StopReason | null): FinishReason {
+  return (reason && FINISH_REASONS[reason]) || 'stop';
+}
+
+export type AnthropicUsage = Pick<Anthropic.Usage, 'input_tokens' | 'output_tokens'> &
+  Partial<Pick<Anthropic.Usage, 'cache_read_input_tokens' | 'cache_creation_input_tokens' | 'output_tokens_details'>>;
+
+/**
+ * OpenAI counts cached tokens inside `prompt_tokens`; Anthropic reports fresh input,
+ * cache reads and cache writes apart, so the prompt is their sum.
+ */
+export function usageFrom(usage: AnthropicUsage): CompletionUsage {
+  const cached = usage.cache_read_input_tokens ?? 0;
+  const prompt = usage.input_tokens + cached + (usage.cache_creation_input_tokens ?? 0);
+  return usageOf(prompt, usage.output_tokens, cached, usage.output_tokens_details?.thinking_tokens ?? 0);
+}
+
+/** Why Claude refused, for OpenAI's `refusal` field. */
+export function refusalOf(reason: Anthropic.StopReason | null, details: Anthropic.RefusalStopDetails | null): string | null {
+  if (reason !== 'refusal') return null;
+  return details?.explanation ?? 'The model declined to answer this request.';
+}
+
+/** A Messages API answer as one OpenAI choice. Thinking text is exposed only on request. */
+export function choiceFrom(message: Anthropic.Message, exposeReasoning: boolean): ChoiceOut {
+  const choice: ChoiceOut = {
+    text: '',
+    refusal: refusalOf(message.stop_reason, message.stop_details),
+    toolCalls: [],
+    finishReason: finishReason(message.stop_reason),
+    thinkingBlocks: [],
+  };
+  let reasoning = '';
+  for (const block of message.content) {
+    if (block.type === 'text') choice.text += block.text;
+    else if (block.type === 'tool_use')
+      choice.toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
+    else if (block.type === 'thinking') {
+      reasoning += block.thinking;
+      choice.thinkingBlocks!.push({ type: 'thinking', thinking: block.thinking, signature: block.signature });
+    } else if (block.type === 'redacted_thinking') choice.thinkingBlocks!.push({ type: 'redacted_thinking', data: block.data });
+  }
+  if (exposeReasoning) choice.reasoning = reasoning;
+  return choice;
+}

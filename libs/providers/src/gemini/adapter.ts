@@ -1,0 +1,94 @@
+import type { GoogleGenAI } from '@google/genai';
+import type { ProviderConfig } from '@gateway/config';
+import type { GatewayError } from '../gateway-error';
+import type { CallContext, ChatStream, JsonResult, ModelInfo } from '../provider';
+import { SdkProvider } from '../sdk-provider';
+import { openStream } from '../translation/chunks';
+import { completionId, completionJson } from '../translation/completion';
+import { wantsReasoning } from '../translation/params';
+import type { ChatCompletionCreateParams, EmbeddingCreateParams } from '../wire';
+import { geminiClient } from './client';
+import { toEmbeddingsResult, toEmbedRequest } from './embeddings';
+import { fromGeminiError } from './errors';
+import { toGenerateRequest } from './request';
+import { checkPromptFeedback, choiceFrom, type ChoiceOptions, usageFrom } from './response';
+import { translateChunks } from './stream';
+
+/** Gemini through generateContent / streamGenerateContent, translated to and from the OpenAI format. */
+export class GeminiProvider extends SdkProvider<GoogleGenAI> {
+  readonly type = 'gemini' as const;
+  constructor(config: ProviderConfig, apiKey: string | undefined) {
+    super(config, (fetch) => geminiClient(config, apiKey, fetch));
+  }
+
+  async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
+    const params = toGenerateRequest(request, ctx.upstreamModel, ctx.deployment);
+    const response = await this.call(ctx.signal, () =>
+      this.sdk.models.generateContent({ ...params, config: { ...params.config, abortSignal: ctx.signal } }),
+    );
+    checkPromptFeedback(this.name, response);
+    const options = this.choiceOptions(request);
+    const candidates = [...response.candidates!].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+    const usage = usageFrom(response.usageMetadata);
+    const id = response.responseId || completionId();
+    return {
+      body: completionJson(
+        id,
+        response.modelVersion || ctx.upstreamModel,
+        candidates.map((c) => choiceFrom(c, options)),
+        usage,
+      ),
+      usage,
+    };
+  }
+
+  async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
+    const params = toGenerateRequest(request, ctx.upstreamModel, ctx.deployment);
+    const chunks = await this.call(ctx.signal, () =>
+      this.sdk.models.generateContentStream({ ...params, config: { ...params.config, abortSignal: ctx.signal } }),
+    );
+    const translate = translateChunks({
+      ...this.choiceOptions(request),
+      model: ctx.upstreamModel,
+      includeUsage: request.stream_options?.include_usage === true,
+    });
+    // A blocked prompt arrives as the first chunk: checked before the client sees a 200.
+    return openStream(
+      this.name,
+      chunks,
+      translate,
+      (err) => this.toError(err, ctx.signal),
+      (first) => checkPromptFeedback(this.name, first),
+    );
+  }
+
+  async embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult> {
+    const params = toEmbedRequest(request, ctx.upstreamModel);
+    const response = await this.call(ctx.signal, () =>
+      this.sdk.models.embedContent({ ...params, config: { ...params.config, abortSignal: ctx.signal } }),
+    );
+    return toEmbeddingsResult(response, request, ctx.upstreamModel);
+  }
+
+  listModels(signal: AbortSignal): Promise<ModelInfo[]> {
+    return this.call(signal, async () => {
+      const models: ModelInfo[] = [];
+      for await (const model of await this.sdk.models.list({ config: { abortSignal: signal } })) {
+        models.push({ id: (model.name ?? '').replace(/^models\//, ''), owned_by: 'google' });
+      }
+      return models;
+    });
+  }
+
+  protected toError(err: unknown, signal: AbortSignal): GatewayError {
+    return fromGeminiError(this.name, err, signal);
+  }
+
+  private choiceOptions(request: ChatCompletionCreateParams): ChoiceOptions {
+    return {
+      provider: this.name,
+      exposeReasoning: wantsReasoning(request),
+      maxToolCalls: request.parallel_tool_calls === false ? 1 : Infinity,
+    };
+  }
+}

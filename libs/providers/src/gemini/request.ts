@@ -1,0 +1,195 @@
+import {
+  FunctionCallingConfigMode,
+  type Content,
+  type GenerateContentConfig,
+  type GenerateContentParameters,
+  type Part,
+  ThinkingLevel,
+} from '@google/genai';
+import type { DeploymentConfig } from '@gateway/config';
+import { GatewayError } from '../gateway-error';
+import { type MediaPart, type MediaRules, partsOf, textOf } from '../translation/content';
+import {
+  checkParams,
+  COMMON_PARAMS,
+  type Effort,
+  maxTokensOf,
+  outputFormat,
+  type ParamTable,
+  stopSequences,
+  THINKING_BUDGET,
+} from '../translation/params';
+import { type AssistantMessage, functionCalls, parseArguments, planTools, type ToolMode, type ToolPlan } from '../translation/tools';
+import { toTurns } from '../translation/turns';
+import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../wire';
+import { toGeminiSchema } from './schema';
+
+const VENDOR = 'Gemini';
+
+/** Every OpenAI parameter and what becomes of it (see translation/params.ts). */
+export const GEMINI_PARAMS = {
+  ...COMMON_PARAMS,
+  temperature: 'mapped',
+  top_p: 'mapped',
+  frequency_penalty: 'mapped',
+  presence_penalty: 'mapped',
+  seed: 'mapped',
+  n: 'mapped',
+  // The Gemini API has no end-user field (labels are Vertex AI only).
+  user: 'dropped',
+  safety_identifier: 'dropped',
+} satisfies ParamTable;
+
+const MEDIA: MediaRules = {
+  vendor: VENDOR,
+  accepted: new Set(['image/png', 'image/jpeg', 'image/webp', 'image/heic', 'image/heif', 'application/pdf', 'audio/wav', 'audio/mpeg']),
+};
+
+const TOOL_MODES: Record<ToolMode, FunctionCallingConfigMode> = {
+  auto: FunctionCallingConfigMode.AUTO,
+  none: FunctionCallingConfigMode.NONE,
+  required: FunctionCallingConfigMode.ANY,
+};
+
+const THINKING_LEVELS: Record<Effort, ThinkingLevel> = {
+  minimal: ThinkingLevel.MINIMAL,
+  low: ThinkingLevel.LOW,
+  medium: ThinkingLevel.MEDIUM,
+  high: ThinkingLevel.HIGH,
+  xhigh: ThinkingLevel.XHIGH,
+  max: ThinkingLevel.XHIGH,
+};
+
+/** The largest thinking budget Gemini Flash models take (Pro takes 32768). */
+const MAX_THINKING_BUDGET = 24_576;
+
+/**
+ * Gemini 3 refuses a function call from history without its thought signature. Calls
+ * that never had one (made by another model, or replayed by a client that dropped it)
+ * carry the placeholder Google documents for history from elsewhere.
+ */
+export const SKIP_SIGNATURE = 'skip_thought_signature_validator';
+
+/** Where a Gemini thought signature travels on an OpenAI tool call (as Google's OpenAI-compatible API does). */
+type SignedCall = { extra_content?: { google?: { thought_signature?: string } } };
+
+/** Translates an OpenAI chat request into generateContent parameters (the adapter adds the abort signal). */
+export function toGenerateRequest(
+  request: ChatCompletionCreateParams,
+  model: string,
+  deployment: DeploymentConfig,
+): GenerateContentParameters {
+  checkParams(request, GEMINI_PARAMS, VENDOR);
+  const { system, contents } = toContents(request.messages);
+  const config: GenerateContentConfig = {};
+  if (system.length) config.systemInstruction = { parts: system };
+  if (request.temperature != null) config.temperature = request.temperature;
+  if (request.top_p != null) config.topP = request.top_p;
+  if (request.frequency_penalty != null) config.frequencyPenalty = request.frequency_penalty;
+  if (request.presence_penalty != null) config.presencePenalty = request.presence_penalty;
+  if (request.seed != null) config.seed = request.seed;
+  if (request.n != null && request.n > 1) config.candidateCount = request.n;
+  const maxTokens = maxTokensOf(request) ?? deployment.maxOutputTokens;
+  if (maxTokens) config.maxOutputTokens = maxTokens;
+  const stop = stopSequences(request);
+  if (stop) config.stopSequences = stop;
+
+  const format = outputFormat(request);
+  if (format.kind !== 'text') config.responseMimeType = 'application/json';
+  if (format.kind === 'json_schema') config.responseSchema = toGeminiSchema(format.schema, 'response_format.json_schema.schema');
+
+  const tools = planTools(request);
+  if (tools.tools.length) {
+    config.tools = [{ functionDeclarations: tools.tools.map((tool, i) => toDeclaration(tool, `tools[${i}].function.parameters`)) }];
+    if (tools.mode) {
+      config.toolConfig = {
+        functionCallingConfig: { mode: TOOL_MODES[tools.mode], ...(tools.forced ? { allowedFunctionNames: [tools.forced] } : {}) },
+      };
+    }
+  }
+
+  const effort = request.reasoning_effort;
+  if (effort && effort !== 'none') {
+    config.thinkingConfig =
+      deployment.thinking === 'budget'
+        ? { includeThoughts: true, thinkingBudget: Math.min(THINKING_BUDGET[effort], MAX_THINKING_BUDGET) }
+        : { includeThoughts: true, thinkingLevel: THINKING_LEVELS[effort] };
+  }
+  return { model, contents, config };
+}
+
+/**
+ * System and developer messages become `systemInstruction`; the user side's turns
+ * are `user` contents, the assistant's `model` contents (see toTurns).
+ */
+export function toContents(input: ChatCompletionMessageParam[]): { system: Part[]; contents: Content[] } {
+  // Gemini names the function in each response; OpenAI tool messages only carry the call id.
+  const callNames = new Map<string, string>();
+  const { system, turns } = toTurns<Part>(input, VENDOR, {
+    user: (message, param) => partsOf(message, param, MEDIA).flatMap(toPart),
+    assistant: (message, param) => modelParts(message, param, callNames),
+    tool: (message, param) => {
+      const name = callNames.get(message.tool_call_id);
+      if (!name)
+        throw GatewayError.badRequest(
+          `No earlier assistant tool call has id '${message.tool_call_id}'.`,
+          `${param}.tool_call_id`,
+          'invalid_value',
+        );
+      return [{ functionResponse: { id: message.tool_call_id, name, response: toolResponse(textOf(message, param)) } }];
+    },
+  });
+  return {
+    system: system.map((text) => ({ text })),
+    contents: turns.map(({ side, blocks }) => ({ role: side === 'user' ? 'user' : 'model', parts: blocks })),
+  };
+}
+
+function modelParts(message: AssistantMessage, param: string, callNames: Map<string, string>): Part[] {
+  const parts = partsOf(message, param).flatMap(toPart);
+  const calls = functionCalls(message, param);
+  const signed = calls.some((call) => (call as SignedCall).extra_content?.google?.thought_signature);
+  calls.forEach((call, j) => {
+    callNames.set(call.id, call.function.name);
+    const signature = (call as SignedCall).extra_content?.google?.thought_signature ?? (signed || j > 0 ? undefined : SKIP_SIGNATURE);
+    parts.push({
+      functionCall: {
+        id: call.id,
+        name: call.function.name,
+        args: parseArguments(call.function.arguments, `${param}.tool_calls[${j}].function.arguments`),
+      },
+      ...(signature ? { thoughtSignature: signature } : {}),
+    });
+  });
+  return parts;
+}
+
+/**
+ * A tool result as Gemini's `response` object: a JSON object is the response itself;
+ * anything else (plain text, an array, a number) goes under `output`, as Google documents.
+ */
+function toolResponse(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+    return { output: value };
+  } catch {
+    return { output: text };
+  }
+}
+
+function toPart(part: MediaPart): Part[] {
+  if (part.kind === 'text') return part.text ? [{ text: part.text }] : [];
+  if (part.kind === 'inline') return [{ inlineData: { mimeType: part.mediaType, data: part.data } }];
+  return [{ fileData: { fileUri: part.url, ...(part.mediaType ? { mimeType: part.mediaType } : {}) } }];
+}
+
+/** A function with no parameters is declared without a schema: Gemini refuses an empty OBJECT. */
+function toDeclaration(tool: ToolPlan['tools'][number], param: string) {
+  const properties = tool.parameters?.properties as object | undefined;
+  return {
+    name: tool.name,
+    ...(tool.description ? { description: tool.description } : {}),
+    ...(properties && Object.keys(properties).length ? { parameters: toGeminiSchema(tool.parameters!, param) } : {}),
+  };
+}

@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import type { Candidate, FunctionCall, GenerateContentResponse, GenerateContentResponseUsageMetadata, Part } from '@google/genai';
+import { GatewayError } from '../gateway-error';
+import { type ChoiceOut, type FinishReason, type ToolCallOut, usageOf } from '../translation/completion';
+import { type ErrorMapping, vendorError } from '../translation/errors';
+import type { CompletionUsage } from '../wire';
+
+/** Gemini `finishReason` -> OpenAI `finish_reason`, for answers the client can use. */
+export const FINISH_REASONS: Record<string, FinishReason> = {
+  STOP: 'stop',
+  FINISH_REASON_UNSPECIFIED: 'stop',
+  OTHER: 'stop',
+  TOO_MANY_TOOL_CALLS: 'stop',
+  MAX_TOKENS: 'length',
+  // Only reaches us with automatic continuation off or exhausted: the answer was cut.
+  CONTINUATION: 'length',
+  SAFETY: 'content_filter',
+  RECITATION: 'content_filter',
+  LANGUAGE: 'content_filter',
+  BLOCKLIST: 'content_filter',
+  PROHIBITED_CONTENT: 'content_filter',
+  SPII: 'content_filter',
+  IMAGE_SAFETY: 'content_filter',
+  IMAGE_PROHIBITED_CONTENT: 'content_filter',
+  IMAGE_RECITATION: 'content_filter',
+  ESCALATION: 'content_filter',
+  MODEL_ARMOR: 'content_filter',
+};
+
+/** Finish reasons that leave no usable answer: an error instead of an empty 200. */
+export const FAILED_FINISHES: Record<string, ErrorMapping> = {
+  // The model produced a broken or unexpected call; another attempt may well succeed.
+  MALFORMED_FUNCTION_CALL: [502, 'upstream_error', 'upstream_malformed_tool_call', true],
+  UNEXPECTED_TOOL_CALL: [502, 'upstream_error', 'upstream_malformed_tool_call', true],
+  MALFORMED_RESPONSE: [502, 'upstream_error', 'upstream_invalid_response', true],
+  MISSING_THOUGHT_SIGNATURE: [400, 'invalid_request_error', 'missing_thought_signature', false],
+  PUP_LIMITED_DISABLED: [502, 'upstream_error', 'upstream_permission_denied', false],
+};
+
+/** Gemini counts cached tokens inside promptTokenCount, as OpenAI does; thinking is billed as output. */
+export function usageFrom(usage: GenerateContentResponseUsageMetadata | undefined): CompletionUsage {
+  const thoughts = usage?.thoughtsTokenCount ?? 0;
+  const prompt = (usage?.promptTokenCount ?? 0) + (usage?.toolUsePromptTokenCount ?? 0);
+  return usageOf(prompt, (usage?.candidatesTokenCount ?? 0) + thoughts, usage?.cachedContentTokenCount ?? 0, thoughts);
+}
+
+/** A prompt Gemini refused to answer at all is a 400 (as OpenAI's content filter does), never an empty 200. */
+export function checkPromptFeedback(provider: string, response: GenerateContentResponse): void {
+  const blocked = response.promptFeedback?.blockReason;
+  if (blocked && !response.candidates?.length) {
+    const why = response.promptFeedback?.blockReasonMessage;
+    throw new GatewayError(
+      400,
+      `Gemini blocked the prompt (${blocked})${why ? `: ${why}` : '.'}`,
+      'invalid_request_error',
+      'content_filter',
+      'messages',
+    );
+  }
+  if (!response.candidates?.length) {
+    throw new GatewayError(
+      502,
+      `Provider ${provider} returned no answer (no candidates).`,
+      'upstream_error',
+      'upstream_invalid_response',
+      null,
+      {},
+      true,
+    ).from(502);
+  }
+}
+
+/** OpenAI's finish reason for a candidate, or the error its finish reason stands for. */
+export function finishOf(provider: string, candidate: Candidate, hasToolCalls: boolean): FinishReason {
+  const reason = candidate.finishReason ?? 'STOP';
+  const failed = FAILED_FINISHES[reason];
+  if (failed)
+    throw vendorError(provider, failed, `Gemini stopped with ${reason}${candidate.finishMessage ? `: ${candidate.finishMessage}` : ''}`);
+  const finish = FINISH_REASONS[reason] ?? 'stop';
+  // Gemini ends a turn that calls functions with STOP; OpenAI says tool_calls.
+  return finish === 'stop' && hasToolCalls ? 'tool_calls' : finish;
+}
+
+/** What the client reads when a filter stopped the answer. */
+export function refusalOf(candidate: Candidate, finish: FinishReason): string | null {
+  if (finish !== 'content_filter') return null;
+  return `Gemini stopped the answer (${candidate.finishReason})${candidate.finishMessage ? `: ${candidate.finishMessage}` : '.'}`;
+}
+
+/** Gemini returns call ids on newer models only; OpenAI clients need one to answer the call. */
+export function toolCallOf(call: FunctionCall, part: Part): ToolCallOut {
+  return {
+    id: call.id || `call_${randomBytes(12).toString('base64url')}`,
+    name: call.name ?? '',
+    arguments: JSON.stringify(call.args ?? {}),
+    ...(part.thoughtSignature ? { extra: { extra_content: { google: { thought_signature: part.thoughtSignature } } } } : {}),
+  };
+}
+
+export interface ChoiceOptions {
+  provider: string;
+  exposeReasoning: boolean;
+  /** 1 when the client set parallel_tool_calls: false, which Gemini cannot be told. */
+  maxToolCalls: number;
+}
+
+export function choiceFrom(candidate: Candidate, options: ChoiceOptions): ChoiceOut {
+  let text = '';
+  let reasoning = '';
+  const toolCalls: ToolCallOut[] = [];
+  for (const part of candidate.content?.parts ?? []) {
+    if (part.thought) reasoning += part.text ?? '';
+    else if (part.functionCall) {
+      if (toolCalls.length < options.maxToolCalls) toolCalls.push(toolCallOf(part.functionCall, part));
+    } else if (part.text) text += part.text;
+  }
+  const finishReason = finishOf(options.provider, candidate, toolCalls.length > 0);
+  return {
+    text,
+    refusal: refusalOf(candidate, finishReason),
+    toolCalls,
+    finishReason,
+    ...(options.exposeReasoning ? { reasoning } : {}),
+  };
+}

@@ -1,0 +1,105 @@
+import type { GatewayError } from '../gateway-error';
+import { truncated } from '../openai/stream';
+import type { ChatStream } from '../provider';
+import type { CompletionUsage } from '../wire';
+import { type FinishReason, type ToolCallOut, toolCallJson } from './completion';
+
+export const DONE_FRAME = 'data: [DONE]\n\n';
+
+/**
+ * Writes `chat.completion.chunk` SSE frames the way OpenAI does: one id and
+ * `created` for the whole stream, a role delta first, tool calls opened with
+ * id and name then continued with argument fragments, a finish chunk, and
+ * (when asked) a usage chunk with no choices.
+ */
+export class ChunkFrames {
+  /** The JSON every chunk starts with, serialised once per stream. */
+  private readonly head: string;
+
+  constructor(id: string, model: string) {
+    this.head = `{"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${Math.floor(Date.now() / 1000)},"model":${JSON.stringify(model)},"choices":`;
+  }
+
+  role(choice = 0): string {
+    return this.delta({ role: 'assistant', content: '' }, choice);
+  }
+
+  content(text: string, choice = 0): string {
+    return this.delta({ content: text }, choice);
+  }
+
+  reasoning(text: string, choice = 0): string {
+    return this.delta({ reasoning_content: text }, choice);
+  }
+
+  /** Opens tool call number `index` of the choice, with empty arguments to follow. */
+  toolCall(index: number, call: Omit<ToolCallOut, 'arguments'>, choice = 0): string {
+    return this.delta({ tool_calls: [{ index, ...toolCallJson({ ...call, arguments: '' }) }] }, choice);
+  }
+
+  toolArguments(index: number, fragment: string, choice = 0): string {
+    return this.delta({ tool_calls: [{ index, function: { arguments: fragment } }] }, choice);
+  }
+
+  delta(delta: object, choice = 0): string {
+    return `data: ${this.head}[{"index":${choice},"delta":${JSON.stringify(delta)},"logprobs":null,"finish_reason":null}]}\n\n`;
+  }
+
+  finish(reason: FinishReason, choice = 0): string {
+    return `data: ${this.head}[{"index":${choice},"delta":{},"logprobs":null,"finish_reason":"${reason}"}]}\n\n`;
+  }
+
+  usage(usage: CompletionUsage): string {
+    return `data: ${this.head}[],"usage":${JSON.stringify(usage)}}\n\n`;
+  }
+}
+
+/** Turns vendor events into OpenAI frames; sets `stream.usage` before it ends. */
+export type Translate<E> = (events: AsyncIterable<E>, stream: ChatStream) => AsyncGenerator<string>;
+
+/**
+ * Opens a translated stream. The first vendor event is awaited here (and passed to
+ * `inspect`, which may throw), so an error the upstream reports at once (an error
+ * event, a blocked prompt) is thrown before any byte reaches the client: it becomes
+ * a plain HTTP error the router can fail over from. Later failures are thrown from
+ * the iteration, as GatewayErrors.
+ */
+export async function openStream<E>(
+  provider: string,
+  events: AsyncIterator<E>,
+  translate: Translate<E>,
+  toError: (err: unknown) => GatewayError,
+  inspect?: (first: E) => void,
+): Promise<ChatStream> {
+  let first: IteratorResult<E>;
+  try {
+    first = await events.next();
+    if (!first.done) inspect?.(first.value);
+  } catch (err) {
+    await events.return?.();
+    throw toError(err);
+  }
+  const stream: ChatStream = {
+    async *[Symbol.asyncIterator]() {
+      try {
+        yield* translate(resume(first, events), stream);
+      } catch (err) {
+        const error = toError(err);
+        // The connection broke after the answer began: the stream is incomplete, not unreachable.
+        throw error.code === 'upstream_unreachable' ? truncated(provider) : error;
+      }
+    },
+  };
+  return stream;
+}
+
+/** The peeked first event, then the rest; closing it early closes the upstream. */
+async function* resume<E>(first: IteratorResult<E>, rest: AsyncIterator<E>): AsyncGenerator<E> {
+  try {
+    if (first.done) return;
+    yield first.value;
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+  } finally {
+    await rest.return?.();
+  }
+}

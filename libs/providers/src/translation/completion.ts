@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import type { ChatCompletion, CompletionUsage } from '../wire';
+
+export type FinishReason = ChatCompletion.Choice['finish_reason'];
+
+/** A tool call as the client will see it. */
+export interface ToolCallOut {
+  id: string;
+  name: string;
+  arguments: string;
+  /** Vendor state the client must send back with the call next turn (spread into the call object). */
+  extra?: Record<string, unknown>;
+}
+
+/** One choice of a vendor answer, already translated to OpenAI terms. */
+export interface ChoiceOut {
+  text: string;
+  /** Thinking text; set only when the client asked for reasoning. */
+  reasoning?: string;
+  refusal: string | null;
+  toolCalls: ToolCallOut[];
+  finishReason: FinishReason;
+  /** Vendor reasoning state the client must send back on the assistant message (Anthropic thinking blocks). */
+  thinkingBlocks?: unknown[];
+}
+
+export function completionId(): string {
+  return `chatcmpl-${randomBytes(12).toString('base64url')}`;
+}
+
+/** OpenAI's usage object, with the cached and reasoning breakdowns always present. */
+export function usageOf(prompt: number, completion: number, cached: number, reasoning: number): CompletionUsage {
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: cached },
+    completion_tokens_details: { reasoning_tokens: reasoning },
+  };
+}
+
+export function toolCallJson(call: ToolCallOut) {
+  return { id: call.id, type: 'function' as const, function: { name: call.name, arguments: call.arguments }, ...call.extra };
+}
+
+/** A `chat.completion` body. `reasoning_content` is the field DeepSeek and others use for thinking. */
+export function completionJson(id: string, model: string, choices: ChoiceOut[], usage: CompletionUsage): string {
+  return JSON.stringify({
+    id,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: choices.map((choice, index) => ({
+      index,
+      message: {
+        role: 'assistant',
+        // OpenAI sends null content alongside tool calls, and a string otherwise.
+        content: choice.text || (choice.toolCalls.length ? null : ''),
+        refusal: choice.refusal,
+        ...(choice.toolCalls.length ? { tool_calls: choice.toolCalls.map(toolCallJson) } : {}),
+        ...(choice.reasoning !== undefined ? { reasoning_content: choice.reasoning } : {}),
+        ...(choice.thinkingBlocks?.length ? { thinking_blocks: choice.thinkingBlocks } : {}),
+      },
+      finish_reason: choice.finishReason,
+      logprobs: null,
+    })),
+    usage,
+  });
+}

@@ -1,0 +1,57 @@
+import { type ErrorType, GatewayError } from '../gateway-error';
+import { fromTransportError } from '../openai/errors';
+
+/** How a vendor error class reaches the client: [status, type, code, retryable]. */
+export type ErrorMapping = [number, ErrorType, string | null, boolean];
+
+/** A 4xx the vendor does not document: a problem of the gateway's request or account, not the client's. */
+export const UNDOCUMENTED_4XX: ErrorMapping = [502, 'upstream_error', 'upstream_error', false];
+
+const HINTS: Record<string, string> = {
+  upstream_auth_failed: "rejected the gateway's API key; check the key configured for this provider",
+  upstream_permission_denied: "refused access with the gateway's API key; check the key's permissions and billing",
+  upstream_not_found: "does not know this model or endpoint; check the deployment's upstream model id",
+};
+
+/**
+ * Builds the error the client sees from a vendor error already classified by a
+ * mapping table. Client mistakes keep the vendor's message (it names the bad
+ * field); credential problems get a hint and never the key; 429 keeps Retry-After.
+ */
+export function vendorError(
+  provider: string,
+  [status, type, code, retryable]: ErrorMapping,
+  message: string,
+  retryAfter?: number,
+  upstreamStatus?: number,
+): GatewayError {
+  // The router's fallbackOn list matches the vendor's HTTP status; errors sent inside a
+  // stream have none, so a retryable class counts as a 503 and the rest as what the client sees.
+  const outcome = upstreamStatus ?? (retryable ? 503 : status);
+  if (status === 429) {
+    const headers = { 'retry-after': String(retryAfter ?? 1) };
+    return new GatewayError(
+      429,
+      `Provider ${provider} is rate limiting the gateway: ${message}`,
+      type,
+      code,
+      null,
+      headers,
+      retryable,
+    ).from(outcome);
+  }
+  if (status < 500) return new GatewayError(status, message, type, code, null, {}, retryable).from(outcome);
+  const hint = code ? HINTS[code] : undefined;
+  const text = hint ? `Provider ${provider} ${hint} (upstream said: ${message})` : `Provider ${provider} failed: ${message}`;
+  return new GatewayError(status, text, type, code, null, {}, retryable).from(outcome);
+}
+
+/**
+ * A failure with no vendor answer (refused connection, timeout, abort). The SDKs wrap
+ * the transport's error, so the innermost cause is the one that says what happened.
+ */
+export function transportError(provider: string, err: unknown, signal: AbortSignal): GatewayError {
+  let cause = err as { cause?: unknown; code?: unknown };
+  while (cause.cause && typeof cause.code !== 'string') cause = cause.cause as typeof cause;
+  return fromTransportError(provider, cause, signal);
+}

@@ -1,0 +1,98 @@
+import { GatewayError } from '../gateway-error';
+import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../wire';
+
+export interface FunctionTool {
+  name: string;
+  description?: string;
+  parameters?: Record<string, unknown>;
+  strict?: boolean | null;
+}
+
+/** OpenAI's tool_choice reduced to what every vendor can express. */
+export type ToolMode = 'auto' | 'none' | 'required';
+
+export interface ToolPlan {
+  tools: FunctionTool[];
+  /** Undefined when the client did not choose: the vendor's default (auto). */
+  mode: ToolMode | undefined;
+  /** The one function the model must call (a named tool_choice). */
+  forced?: string;
+  /** False when the client asked for at most one call per turn. */
+  parallel: boolean;
+}
+
+type ToolChoiceObject = {
+  type: string;
+  function?: { name: string };
+  allowed_tools?: { mode: 'auto' | 'required'; tools: { type: string; function?: { name: string } }[] };
+};
+
+/**
+ * Reads `tools`, `tool_choice` and `parallel_tool_calls` into one plan. Only function
+ * tools translate; `allowed_tools` narrows the tool list, which every vendor understands.
+ */
+export function planTools(request: ChatCompletionCreateParams): ToolPlan {
+  const tools = (request.tools ?? []).map((tool, i): FunctionTool => {
+    if (tool.type !== 'function') {
+      throw GatewayError.badRequest(
+        `Tools of type '${tool.type}' are not supported by this model; use function tools.`,
+        `tools[${i}].type`,
+        'invalid_value',
+      );
+    }
+    return tool.function;
+  });
+  const plan: ToolPlan = { tools, mode: undefined, parallel: request.parallel_tool_calls !== false };
+  const choice = request.tool_choice as ToolMode | ToolChoiceObject | undefined;
+  if (choice == null || !tools.length) return plan;
+  if (typeof choice === 'string') return { ...plan, mode: choice };
+  if (choice.type === 'function' && choice.function) {
+    if (!tools.some((t) => t.name === choice.function!.name)) {
+      throw GatewayError.badRequest(
+        `tool_choice names '${choice.function.name}', which is not in tools.`,
+        'tool_choice.function.name',
+        'invalid_value',
+      );
+    }
+    return { ...plan, mode: 'required', forced: choice.function.name };
+  }
+  if (choice.type === 'allowed_tools' && choice.allowed_tools) {
+    const allowed = new Set(choice.allowed_tools.tools.map((t) => t.function?.name));
+    return { ...plan, tools: tools.filter((t) => allowed.has(t.name)), mode: choice.allowed_tools.mode };
+  }
+  throw GatewayError.badRequest(`tool_choice of type '${choice.type}' is not supported by this model.`, 'tool_choice', 'invalid_value');
+}
+
+/** The arguments of an assistant tool call from history, as the object both vendors want. */
+export function parseArguments(args: string, param: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(args || '{}');
+  } catch {
+    throw GatewayError.badRequest('Tool call arguments must be a JSON object.', param, 'invalid_value');
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw GatewayError.badRequest('Tool call arguments must be a JSON object.', param, 'invalid_value');
+  }
+  return value as Record<string, unknown>;
+}
+
+export type AssistantMessage = Extract<ChatCompletionMessageParam, { role: 'assistant' }>;
+export type ToolCallParam = NonNullable<AssistantMessage['tool_calls']>[number] & { function?: { name: string; arguments: string } };
+
+/** Function tool calls of an assistant message; custom tool calls are a 400. */
+export function functionCalls(
+  message: AssistantMessage,
+  param: string,
+): (ToolCallParam & { function: { name: string; arguments: string } })[] {
+  return (message.tool_calls ?? []).map((call, j) => {
+    if (call.type !== 'function') {
+      throw GatewayError.badRequest(
+        `Tool calls of type '${call.type}' are not supported by this model.`,
+        `${param}.tool_calls[${j}].type`,
+        'invalid_value',
+      );
+    }
+    return call;
+  });
+}

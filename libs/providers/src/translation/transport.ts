@@ -1,0 +1,62 @@
+import { Readable } from 'node:stream';
+import { Agent } from 'undici';
+import type { ProviderConfig } from '@gateway/config';
+
+/** Statuses whose responses carry no body; a Response refuses one for them. */
+const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
+
+/**
+ * The `fetch` the vendor SDKs are given: a thin WHATWG-fetch face over undici's
+ * `request()` on the provider's own keep-alive pool. It makes `maxConnections`,
+ * `connectTimeoutMs` and `timeoutMs` apply to the SDKs as to OpenAI-format
+ * upstreams, and it costs about half the CPU per request of the SDKs' default
+ * global fetch (bench/vendors.ts; docs/providers.md has the numbers). It supports
+ * what the SDKs send: string or byte bodies, no redirects.
+ */
+export class PooledFetch {
+  readonly fetch: typeof globalThis.fetch;
+  private readonly agent: Agent;
+
+  constructor(config: ProviderConfig) {
+    this.agent = new Agent({
+      connections: config.maxConnections,
+      connect: { timeout: config.connectTimeoutMs },
+      keepAliveTimeout: 30_000,
+      headersTimeout: config.timeoutMs,
+      bodyTimeout: config.timeoutMs,
+    });
+    this.fetch = (input, init) => this.send(input, init);
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+
+  private async send(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+    const url = new URL(typeof input === 'object' && 'url' in input ? input.url : input);
+    const body = init.body;
+    if (body != null && typeof body !== 'string' && !(body instanceof Uint8Array)) {
+      throw new TypeError('PooledFetch sends string or byte bodies only');
+    }
+    const headers: Record<string, string> = {};
+    new Headers(init.headers).forEach((value, name) => (headers[name] = value));
+    const res = await this.agent.request({
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method: (init.method ?? 'GET') as 'GET',
+      headers,
+      body,
+      signal: init.signal ?? undefined,
+    });
+    const responseHeaders: [string, string][] = [];
+    for (const [name, value] of Object.entries(res.headers)) {
+      if (Array.isArray(value)) for (const item of value) responseHeaders.push([name, item]);
+      else if (value !== undefined) responseHeaders.push([name, value]);
+    }
+    if (NULL_BODY_STATUSES.has(res.statusCode)) {
+      res.body.resume();
+      return new Response(null, { status: res.statusCode, headers: responseHeaders });
+    }
+    return new Response(Readable.toWeb(res.body) as ReadableStream, { status: res.statusCode, headers: responseHeaders });
+  }
+}

@@ -1,0 +1,484 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import OpenAI from 'openai';
+import { JSON_OBJECT_INSTRUCTION } from '../../libs/providers/src/anthropic/request';
+import { apiError, collect, CONVERSATION, PNG_DATA_URL, TIME_TOOL, WEATHER_TOOL } from '../support/chat';
+import { FakeAnthropic, WEATHER_ARGS } from '../support/fake-anthropic';
+import { model, streamingContract, toolChoiceContract, useVendorGateway, type VendorUnderTest } from '../support/vendor-contract';
+
+const KEY = 'sk-ant-upstream-secret-42';
+const MODELS = [
+  'claude-echo',
+  'claude-tool',
+  'claude-parallel',
+  'claude-noargs',
+  'claude-think',
+  'claude-json',
+  'claude-early-error',
+  'claude-midstream-error',
+  'claude-cut',
+  'claude-slow-3000',
+];
+const STOP_REASONS: [string, string][] = [
+  ['end_turn', 'stop'],
+  ['stop_sequence', 'stop'],
+  ['max_tokens', 'length'],
+  ['model_context_window_exceeded', 'length'],
+  ['pause_turn', 'stop'],
+  ['refusal', 'content_filter'],
+];
+/** Anthropic error type -> [status the client sees, code, retryable by failing over]. */
+const ERRORS: [string, number, string | null][] = [
+  ['invalid_request_error', 400, null],
+  ['authentication_error', 502, 'upstream_auth_failed'],
+  ['billing_error', 502, 'upstream_permission_denied'],
+  ['permission_error', 502, 'upstream_permission_denied'],
+  ['not_found_error', 502, 'upstream_not_found'],
+  ['request_too_large', 413, 'request_too_large'],
+  ['rate_limit_error', 429, 'rate_limit_exceeded'],
+  ['api_error', 502, 'upstream_error'],
+  ['overloaded_error', 503, 'upstream_overloaded'],
+  ['timeout_error', 504, 'upstream_timeout'],
+];
+
+type Sent = {
+  model: string;
+  max_tokens: number;
+  system?: { text: string }[];
+  messages: { role: string; content: Record<string, unknown>[] }[];
+  [key: string]: unknown;
+};
+
+describe('Anthropic provider through the gateway (real @anthropic-ai/sdk, fake Messages API)', () => {
+  const upstream = new FakeAnthropic(KEY);
+  const client = useVendorGateway('anthropic', upstream, KEY, 'claude', [
+    ...MODELS.map((m) => model(m, { maxOutputTokens: 1234 })),
+    ...STOP_REASONS.map(([r]) => model(`claude-stop-${r}`)),
+    ...ERRORS.map(([t]) => model(`claude-error-${t}`)),
+    { name: 'claude-default-max', deployments: [{ provider: 'main', model: 'claude-echo' }] },
+    { name: 'claude-budget', deployments: [{ provider: 'main', model: 'claude-think', thinking: 'budget', maxOutputTokens: 4000 }] },
+    {
+      name: 'claude-failover',
+      deployments: [
+        { provider: 'main', model: 'claude-error-overloaded_error' },
+        { provider: 'main', model: 'claude-echo' },
+      ],
+    },
+  ]);
+  const sent = () => upstream.last().body as Sent;
+  const vendor: VendorUnderTest = {
+    prefix: 'claude',
+    client,
+    upstream,
+    id: 'msg_fake_1',
+    usage: {
+      prompt_tokens: 18,
+      completion_tokens: 7,
+      total_tokens: 25,
+      prompt_tokens_details: { cached_tokens: 5 },
+      completion_tokens_details: { reasoning_tokens: 0 },
+    },
+    overloaded: /Overloaded/,
+    partial: 'echo',
+  };
+
+  it('translates a conversation and answers like an OpenAI model', async () => {
+    const res = await client().chat.completions.create({
+      model: 'claude-echo',
+      messages: CONVERSATION,
+      temperature: 0.2,
+      top_p: 0.9,
+      seed: 7,
+      stop: ['END'],
+      user: 'user-123',
+    });
+    assert.equal(res.object, 'chat.completion');
+    assert.equal(res.id, 'msg_fake_1');
+    assert.equal(res.choices[0].message.role, 'assistant');
+    assert.equal(res.choices[0].message.content, 'echo: How are you?');
+    assert.equal(res.choices[0].finish_reason, 'stop');
+    // Cache reads and writes count as prompt tokens, as OpenAI counts cached tokens.
+    assert.deepEqual(res.usage, vendor.usage);
+
+    const body = sent();
+    const { headers, path } = upstream.last();
+    assert.equal(path, '/v1/messages');
+    assert.equal(headers.authorization, `Bearer ${KEY}`);
+    assert.equal(headers['anthropic-version'], '2026-10-21');
+    assert.equal(body.model, 'claude-echo');
+    assert.equal(body.max_tokens, 1234, 'the deployment default');
+    assert.deepEqual(body.system, [
+      { type: 'text', text: 'Be brief.' },
+      { type: 'text', text: 'Answer in English.' },
+    ]);
+    assert.deepEqual(body.messages, [
+      { role: 'user', content: [{ type: 'text', text: 'Hi there' }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'Hello!' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'How are ' },
+          { type: 'text', text: 'you?' },
+        ],
+      },
+    ]);
+    assert.deepEqual(body.stop_sequences, ['END']);
+    assert.deepEqual(body.metadata, { user_id: 'user-123' });
+    for (const dropped of ['temperature', 'top_p', 'seed', 'stream']) assert.ok(!(dropped in body), `${dropped} is not sent`);
+  });
+
+  it('sends max_tokens from the client, else the deployment, else 8192', async () => {
+    await client().chat.completions.create({ model: 'claude-echo', messages: [{ role: 'user', content: 'x' }], max_completion_tokens: 55 });
+    assert.equal(sent().max_tokens, 55);
+    await client().chat.completions.create({ model: 'claude-echo', messages: [{ role: 'user', content: 'x' }], max_tokens: 66 });
+    assert.equal(sent().max_tokens, 66);
+    await client().chat.completions.create({ model: 'claude-default-max', messages: [{ role: 'user', content: 'x' }] });
+    assert.equal(sent().max_tokens, 8192);
+  });
+
+  streamingContract(vendor);
+
+  it('returns a tool call with the arguments as JSON, and sends tools and input_schema', async () => {
+    const res = await client().chat.completions.create({
+      model: 'claude-tool',
+      messages: [{ role: 'user', content: 'weather?' }],
+      tools: [WEATHER_TOOL],
+    });
+    const message = res.choices[0].message;
+    assert.equal(res.choices[0].finish_reason, 'tool_calls');
+    assert.equal(message.content, null);
+    assert.equal(message.tool_calls?.length, 1);
+    const call = message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+    assert.equal(call.id, 'toolu_01');
+    assert.equal(call.type, 'function');
+    assert.equal(call.function.name, 'get_weather');
+    assert.deepEqual(JSON.parse(call.function.arguments), WEATHER_ARGS);
+    assert.deepEqual(sent().tools, [
+      {
+        name: 'get_weather',
+        description: 'Weather for a city',
+        input_schema: (WEATHER_TOOL as OpenAI.ChatCompletionFunctionTool).function.parameters,
+      },
+    ]);
+  });
+
+  describe('tool_choice and parallel_tool_calls', () => {
+    const cases: [string, Partial<OpenAI.ChatCompletionCreateParams>, unknown][] = [
+      ['unset', {}, undefined],
+      ['auto', { tool_choice: 'auto' }, { type: 'auto' }],
+      ['none', { tool_choice: 'none' }, { type: 'none' }],
+      ['required', { tool_choice: 'required' }, { type: 'any' }],
+      ['named', { tool_choice: { type: 'function', function: { name: 'get_time' } } }, { type: 'tool', name: 'get_time' }],
+      ['parallel off', { parallel_tool_calls: false }, { type: 'auto', disable_parallel_tool_use: true }],
+      ['required, parallel off', { tool_choice: 'required', parallel_tool_calls: false }, { type: 'any', disable_parallel_tool_use: true }],
+    ];
+    toolChoiceContract(vendor, cases, () => sent().tool_choice);
+  });
+
+  it('streams a tool call as OpenAI does: id and name first, then many argument fragments that reassemble', async () => {
+    const stream = await client().chat.completions.create({
+      model: 'claude-tool',
+      messages: [{ role: 'user', content: 'weather?' }],
+      tools: [WEATHER_TOOL],
+      stream: true,
+    });
+    const got = await collect(stream);
+    assert.equal(got.finish, 'tool_calls');
+    assert.equal(got.calls.length, 1);
+    assert.equal(got.calls[0].id, 'toolu_01');
+    assert.equal(got.calls[0].name, 'get_weather');
+    assert.ok(got.calls[0].fragments > 10, `arguments arrive split (${got.calls[0].fragments} fragments)`);
+    assert.deepEqual(JSON.parse(got.calls[0].arguments), WEATHER_ARGS);
+    const opening = got.chunks.find((c) => c.choices[0]?.delta.tool_calls)!.choices[0].delta.tool_calls![0];
+    assert.deepEqual(opening, { index: 0, id: 'toolu_01', type: 'function', function: { name: 'get_weather', arguments: '' } });
+  });
+
+  it('gives a tool without input "{}" as arguments, streamed or not', async () => {
+    const res = await client().chat.completions.create({
+      model: 'claude-noargs',
+      messages: [{ role: 'user', content: 'x' }],
+      tools: [WEATHER_TOOL],
+    });
+    assert.equal((res.choices[0].message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall).function.arguments, '{}');
+    const got = await collect(
+      await client().chat.completions.create({
+        model: 'claude-noargs',
+        messages: [{ role: 'user', content: 'x' }],
+        tools: [WEATHER_TOOL],
+        stream: true,
+      }),
+    );
+    assert.equal(got.calls[0].arguments, '{}');
+  });
+
+  it('returns parallel tool calls with their indexes, streamed and not', async () => {
+    const req = { model: 'claude-parallel', messages: [{ role: 'user' as const, content: 'both?' }], tools: [WEATHER_TOOL, TIME_TOOL] };
+    const res = await client().chat.completions.create(req);
+    const calls = res.choices[0].message.tool_calls as OpenAI.ChatCompletionMessageFunctionToolCall[];
+    assert.equal(res.choices[0].message.content, 'Checking both.');
+    assert.deepEqual(
+      calls.map((c) => [c.id, c.function.name, JSON.parse(c.function.arguments)]),
+      [
+        ['toolu_A', 'get_weather', { city: 'Paris' }],
+        ['toolu_B', 'get_time', { zone: 'Europe/Paris' }],
+      ],
+    );
+    const got = await collect(await client().chat.completions.create({ ...req, stream: true }));
+    assert.equal(got.text, 'Checking both.');
+    assert.deepEqual(
+      got.calls.map((c) => [c.id, c.name, JSON.parse(c.arguments)]),
+      [
+        ['toolu_A', 'get_weather', { city: 'Paris' }],
+        ['toolu_B', 'get_time', { zone: 'Europe/Paris' }],
+      ],
+    );
+  });
+
+  it('round-trips parallel tool calls: call, grouped results with ids preserved, answer', async () => {
+    const first = await client().chat.completions.create({
+      model: 'claude-parallel',
+      messages: [{ role: 'user', content: 'both?' }],
+      tools: [WEATHER_TOOL, TIME_TOOL],
+    });
+    const [a, b] = first.choices[0].message.tool_calls!;
+    const second = await client().chat.completions.create({
+      model: 'claude-echo',
+      messages: [
+        { role: 'user', content: 'both?' },
+        first.choices[0].message,
+        { role: 'tool', tool_call_id: a.id, content: '{"temp":21}' },
+        { role: 'tool', tool_call_id: b.id, content: [{ type: 'text', text: '14:05' }] },
+      ],
+      tools: [WEATHER_TOOL, TIME_TOOL],
+    });
+    assert.equal(second.choices[0].message.content, 'tool results: toolu_A={"temp":21}; toolu_B=14:05');
+    const messages = sent().messages;
+    assert.deepEqual(messages[1], {
+      role: 'assistant',
+      content: [
+        { type: 'text', text: 'Checking both.' },
+        { type: 'tool_use', id: 'toolu_A', name: 'get_weather', input: { city: 'Paris' } },
+        { type: 'tool_use', id: 'toolu_B', name: 'get_time', input: { zone: 'Europe/Paris' } },
+      ],
+    });
+    assert.deepEqual(messages[2], {
+      role: 'user',
+      content: [
+        { type: 'tool_result', tool_use_id: 'toolu_A', content: '{"temp":21}' },
+        { type: 'tool_result', tool_use_id: 'toolu_B', content: '14:05' },
+      ],
+    });
+  });
+
+  it('accepts tool call ids from another vendor by mapping them to the characters Anthropic allows', async () => {
+    const res = await client().chat.completions.create({
+      model: 'claude-echo',
+      messages: [
+        { role: 'user', content: 'x' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'call:1/a', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }],
+        },
+        { role: 'tool', tool_call_id: 'call:1/a', content: 'cold' },
+      ],
+    });
+    assert.equal(res.choices[0].message.content, 'tool results: call_1_a=cold');
+  });
+
+  it('sends images and PDFs as Anthropic blocks: data URLs inline, https URLs by reference', async () => {
+    await client().chat.completions.create({
+      model: 'claude-echo',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is this?' },
+            { type: 'image_url', image_url: { url: PNG_DATA_URL } },
+            { type: 'image_url', image_url: { url: 'https://example.com/cat.jpg' } },
+            { type: 'file', file: { filename: 'a.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' } },
+          ],
+        },
+      ],
+    });
+    assert.deepEqual(sent().messages[0].content, [
+      { type: 'text', text: 'What is this?' },
+      { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG_DATA_URL.slice(PNG_DATA_URL.indexOf(',') + 1) } },
+      { type: 'image', source: { type: 'url', url: 'https://example.com/cat.jpg' } },
+      { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' } },
+    ]);
+  });
+
+  describe('content the vendor cannot take is a clear 400', () => {
+    const cases: [string, OpenAI.ChatCompletionContentPart, RegExp][] = [
+      ['an http:// image', { type: 'image_url', image_url: { url: 'http://example.com/a.png' } }, /https:\/\/ or data: URLs/],
+      ['a BMP data URL', { type: 'image_url', image_url: { url: 'data:image/bmp;base64,Qk0=' } }, /does not accept image\/bmp/],
+      ['audio', { type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } }, /does not accept audio\/wav/],
+      ['an OpenAI file id', { type: 'file', file: { file_id: 'file-123' } }, /file ids mean nothing/],
+    ];
+    for (const [name, part, message] of cases) {
+      it(name, async () => {
+        const err = await apiError(
+          client().chat.completions.create({ model: 'claude-echo', messages: [{ role: 'user', content: [part] }] }),
+        );
+        assert.equal(err.status, 400);
+        assert.match(err.message, message);
+        assert.match(err.param ?? '', /^messages\[0\]\.content\[0\]/);
+      });
+    }
+  });
+
+  it('enforces json_schema with native structured outputs and json_object with an instruction', async () => {
+    const schema = { type: 'object', properties: { answer: { type: 'integer' } }, required: ['answer'], additionalProperties: false };
+    const res = await client().chat.completions.create({
+      model: 'claude-json',
+      messages: [{ role: 'user', content: 'answer?' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'answer', schema, strict: true } },
+    });
+    assert.deepEqual(JSON.parse(res.choices[0].message.content!), { answer: 42 });
+    assert.deepEqual(sent().output_config, { format: { type: 'json_schema', schema } });
+
+    await client().chat.completions.create({
+      model: 'claude-json',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'answer?' },
+      ],
+      response_format: { type: 'json_object' },
+    });
+    assert.deepEqual(sent().system, [
+      { type: 'text', text: 'Be brief.' },
+      { type: 'text', text: JSON_OBJECT_INSTRUCTION },
+    ]);
+    assert.ok(!('output_config' in sent()));
+  });
+
+  it('exposes thinking as reasoning_content when asked, with adaptive thinking and effort', async () => {
+    const res = await client().chat.completions.create({
+      model: 'claude-think',
+      messages: [{ role: 'user', content: '6*7?' }],
+      reasoning_effort: 'high',
+    });
+    const message = res.choices[0].message as OpenAI.ChatCompletionMessage & { reasoning_content?: string; thinking_blocks?: unknown[] };
+    assert.equal(message.content, '42');
+    assert.equal(message.reasoning_content, 'Six times seven is forty-two.');
+    assert.deepEqual(message.thinking_blocks, [{ type: 'thinking', thinking: 'Six times seven is forty-two.', signature: 'sig-fake-123' }]);
+    assert.equal(res.usage?.completion_tokens_details?.reasoning_tokens, 9);
+    assert.deepEqual(sent().thinking, { type: 'adaptive', display: 'summarized' });
+    assert.deepEqual(sent().output_config, { effort: 'high' });
+
+    const got = await collect(
+      await client().chat.completions.create({
+        model: 'claude-think',
+        messages: [{ role: 'user', content: '6*7?' }],
+        reasoning_effort: 'low',
+        stream: true,
+      }),
+    );
+    assert.equal(got.reasoning, 'Six times seven is forty-two.');
+    assert.equal(got.text, '42');
+    assert.deepEqual(sent().output_config, { effort: 'low' });
+  });
+
+  it('keeps thinking out of the message unless asked, and sends budget thinking where configured', async () => {
+    const res = await client().chat.completions.create({ model: 'claude-think', messages: [{ role: 'user', content: '6*7?' }] });
+    assert.ok(!('reasoning_content' in res.choices[0].message));
+    assert.ok(!('thinking' in sent()));
+    await client().chat.completions.create({
+      model: 'claude-budget',
+      messages: [{ role: 'user', content: '6*7?' }],
+      reasoning_effort: 'medium',
+    });
+    assert.deepEqual(sent().thinking, { type: 'enabled', budget_tokens: 3999, display: 'summarized' });
+  });
+
+  it('sends thinking blocks echoed on an assistant message back first, as Anthropic requires with tools', async () => {
+    const thinking = [{ type: 'thinking', thinking: 'hmm', signature: 'sig-1' }];
+    await client().chat.completions.create({
+      model: 'claude-echo',
+      messages: [
+        { role: 'user', content: 'x' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'toolu_X', type: 'function', function: { name: 'get_weather', arguments: '{}' } }],
+          thinking_blocks: thinking,
+        } as OpenAI.ChatCompletionAssistantMessageParam,
+        { role: 'tool', tool_call_id: 'toolu_X', content: 'sunny' },
+      ],
+    });
+    assert.deepEqual(sent().messages[1].content, [...thinking, { type: 'tool_use', id: 'toolu_X', name: 'get_weather', input: {} }]);
+  });
+
+  describe('stop_reason -> finish_reason', () => {
+    for (const [reason, finish] of STOP_REASONS) {
+      it(`${reason} -> ${finish}`, async () => {
+        const res = await client().chat.completions.create({ model: `claude-stop-${reason}`, messages: [{ role: 'user', content: 'x' }] });
+        assert.equal(res.choices[0].finish_reason, finish);
+        assert.equal(res.choices[0].message.refusal, reason === 'refusal' ? 'Not going there.' : null);
+      });
+    }
+  });
+
+  describe('Anthropic errors -> OpenAI errors', () => {
+    for (const [type, status, code] of ERRORS) {
+      it(`${type} -> ${status}`, async () => {
+        const err = await apiError(
+          client().chat.completions.create({ model: `claude-error-${type}`, messages: [{ role: 'user', content: 'x' }] }),
+        );
+        assert.equal(err.status, status);
+        assert.equal(err.code ?? null, code);
+        assert.match(err.message, new RegExp(`fake ${type}`));
+        assert.doesNotMatch(err.message, /sk-ant-upstream-secret/);
+        if (status === 429) assert.equal(err.headers?.get('retry-after'), '13');
+      });
+    }
+
+    it('fails over from an overloaded deployment (529 is retryable) to the next', async () => {
+      const res = await client()
+        .chat.completions.create({ model: 'claude-failover', messages: [{ role: 'user', content: 'still there?' }] })
+        .withResponse();
+      assert.equal(res.data.choices[0].message.content, 'echo: still there?');
+      // Two attempts on the overloaded deployment (one retry by default), then the next one.
+      assert.equal(res.response.headers.get('x-gateway-attempts'), '3');
+      assert.match(res.response.headers.get('x-gateway-fallbacks') ?? '', /upstream_overloaded/);
+    });
+
+    it('an error event before the first chunk is a plain HTTP error, not a broken stream', async () => {
+      const err = await apiError(
+        client().chat.completions.create({ model: 'claude-early-error', messages: [{ role: 'user', content: 'x' }], stream: true }),
+      );
+      assert.equal(err.status, 503);
+      assert.equal(err.code, 'upstream_overloaded');
+    });
+  });
+
+  describe('what Claude cannot do is refused with a 400 naming the parameter', () => {
+    const cases: [string, Partial<OpenAI.ChatCompletionCreateParams>, string][] = [
+      ['n > 1', { n: 2 }, 'n'],
+      ['logprobs', { logprobs: true }, 'logprobs'],
+      ['logit_bias', { logit_bias: { '50256': -100 } }, 'logit_bias'],
+      ['audio output', { modalities: ['text', 'audio'] }, 'modalities'],
+    ];
+    for (const [name, params, param] of cases) {
+      it(name, async () => {
+        const err = await apiError(
+          client().chat.completions.create({
+            model: 'claude-echo',
+            messages: [{ role: 'user', content: 'x' }],
+            ...params,
+          } as OpenAI.ChatCompletionCreateParamsNonStreaming),
+        );
+        assert.equal(err.status, 400);
+        assert.equal(err.param, param);
+        assert.equal(err.code, 'unsupported_parameter');
+      });
+    }
+
+    it('embeddings', async () => {
+      const err = await apiError(client().embeddings.create({ model: 'claude-echo', input: 'x' }));
+      assert.equal(err.status, 400);
+      assert.match(err.message, /no embeddings API/);
+    });
+  });
+});

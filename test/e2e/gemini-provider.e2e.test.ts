@@ -1,0 +1,501 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import OpenAI from 'openai';
+import { SKIP_SIGNATURE } from '../../libs/providers/src/gemini/request';
+import { apiError, collect, CONVERSATION, PNG_DATA_URL, TIME_TOOL, WEATHER_TOOL } from '../support/chat';
+import { FakeGemini } from '../support/fake-gemini';
+import { model, streamingContract, toolChoiceContract, useVendorGateway, type VendorUnderTest } from '../support/vendor-contract';
+
+const KEY = 'AIza-upstream-secret-77';
+const MODELS = [
+  'gemini-echo',
+  'gemini-tool',
+  'gemini-parallel',
+  'gemini-think',
+  'gemini-json',
+  'gemini-blocked',
+  'gemini-midstream-error',
+  'gemini-cut',
+  'gemini-slow-3000',
+];
+const FINISHES: [string, string | null, number | null][] = [
+  // Gemini finishReason -> OpenAI finish_reason, or the HTTP status of the error it becomes.
+  ['STOP', 'stop', null],
+  ['MAX_TOKENS', 'length', null],
+  ['SAFETY', 'content_filter', null],
+  ['RECITATION', 'content_filter', null],
+  ['PROHIBITED_CONTENT', 'content_filter', null],
+  ['OTHER', 'stop', null],
+  ['MALFORMED_FUNCTION_CALL', null, 502],
+  ['MISSING_THOUGHT_SIGNATURE', null, 400],
+];
+/** Google status -> [status the client sees, code]. */
+const ERRORS: [string, number, string | null][] = [
+  ['INVALID_ARGUMENT', 400, null],
+  ['FAILED_PRECONDITION', 502, 'upstream_permission_denied'],
+  ['UNAUTHENTICATED', 502, 'upstream_auth_failed'],
+  ['PERMISSION_DENIED', 502, 'upstream_permission_denied'],
+  ['NOT_FOUND', 502, 'upstream_not_found'],
+  ['RESOURCE_EXHAUSTED', 429, 'rate_limit_exceeded'],
+  ['INTERNAL', 502, 'upstream_error'],
+  ['UNAVAILABLE', 503, 'upstream_overloaded'],
+  ['DEADLINE_EXCEEDED', 504, 'upstream_timeout'],
+];
+
+type Sent = {
+  contents: { role: string; parts: Record<string, unknown>[] }[];
+  systemInstruction?: { parts: { text: string }[] };
+  generationConfig?: Record<string, unknown>;
+  tools?: { functionDeclarations: Record<string, unknown>[] }[];
+  toolConfig?: Record<string, unknown>;
+};
+
+describe('Gemini provider through the gateway (real @google/genai, fake Gemini API)', () => {
+  const upstream = new FakeGemini(KEY);
+  const client = useVendorGateway('gemini', upstream, KEY, 'gemini', [
+    ...MODELS.map((m) => model(m, { maxOutputTokens: 2048 })),
+    ...FINISHES.map(([r]) => model(`gemini-finish-${r}`)),
+    ...ERRORS.map(([s]) => model(`gemini-error-${s}`)),
+    { name: 'gemini-budget', deployments: [{ provider: 'main', model: 'gemini-think', thinking: 'budget' }] },
+    { name: 'gemini-embed', deployments: [{ provider: 'main', model: 'gemini-embedding-001' }] },
+  ]);
+  const sent = () => upstream.last().body as Sent;
+  const vendor: VendorUnderTest = {
+    prefix: 'gemini',
+    client,
+    upstream,
+    id: 'resp_fake_1',
+    usage: {
+      prompt_tokens: 12,
+      completion_tokens: 8,
+      total_tokens: 20,
+      prompt_tokens_details: { cached_tokens: 4 },
+      completion_tokens_details: { reasoning_tokens: 0 },
+    },
+    overloaded: /overloaded/,
+    partial: 'echo:',
+  };
+
+  it('translates a conversation and answers like an OpenAI model', async () => {
+    const res = await client().chat.completions.create({
+      model: 'gemini-echo',
+      messages: CONVERSATION,
+      temperature: 0.2,
+      top_p: 0.9,
+      seed: 7,
+      presence_penalty: 0.5,
+      frequency_penalty: 0.25,
+      stop: ['END'],
+    });
+    assert.equal(res.object, 'chat.completion');
+    assert.equal(res.id, 'resp_fake_1');
+    assert.equal(res.model, 'gemini-fake-001');
+    assert.equal(res.choices[0].message.content, 'echo: How are you?');
+    assert.equal(res.choices[0].finish_reason, 'stop');
+    assert.deepEqual(res.usage, vendor.usage);
+
+    const { path, headers } = upstream.last();
+    assert.equal(path, '/v1beta/models/gemini-echo:generateContent');
+    assert.equal(headers['x-goog-api-key'], KEY);
+    const body = sent();
+    assert.deepEqual(body.systemInstruction, { parts: [{ text: 'Be brief.' }, { text: 'Answer in English.' }] });
+    assert.deepEqual(body.contents, [
+      { role: 'user', parts: [{ text: 'Hi there' }] },
+      { role: 'model', parts: [{ text: 'Hello!' }] },
+      { role: 'user', parts: [{ text: 'How are ' }, { text: 'you?' }] },
+    ]);
+    assert.deepEqual(body.generationConfig, {
+      temperature: 0.2,
+      topP: 0.9,
+      seed: 7,
+      presencePenalty: 0.5,
+      frequencyPenalty: 0.25,
+      maxOutputTokens: 2048,
+      stopSequences: ['END'],
+    });
+  });
+
+  streamingContract(vendor);
+
+  it('streams from streamGenerateContent with SSE', async () => {
+    await collect(
+      await client().chat.completions.create({ model: 'gemini-echo', messages: [{ role: 'user', content: 'x' }], stream: true }),
+    );
+    assert.equal(upstream.last().path, '/v1beta/models/gemini-echo:streamGenerateContent?alt=sse');
+  });
+
+  it('returns n choices from candidateCount', async () => {
+    const res = await client().chat.completions.create({ model: 'gemini-echo', messages: [{ role: 'user', content: 'two' }], n: 2 });
+    assert.deepEqual(
+      res.choices.map((c) => [c.index, c.message.content]),
+      [
+        [0, 'echo 0: two'],
+        [1, 'echo 1: two'],
+      ],
+    );
+    assert.equal(sent().generationConfig?.candidateCount, 2);
+    const got = await client().chat.completions.create({
+      model: 'gemini-echo',
+      messages: [{ role: 'user', content: 'two' }],
+      n: 2,
+      stream: true,
+    });
+    const texts: string[] = ['', ''];
+    const finishes: (string | null)[] = [null, null];
+    for await (const chunk of got) {
+      for (const choice of chunk.choices) {
+        texts[choice.index] += choice.delta.content ?? '';
+        finishes[choice.index] = choice.finish_reason ?? finishes[choice.index];
+      }
+    }
+    assert.deepEqual(texts, ['echo 0: two', 'echo 1: two']);
+    assert.deepEqual(finishes, ['stop', 'stop']);
+  });
+
+  it('returns a tool call with a generated id, the arguments as JSON and the thought signature to send back', async () => {
+    const res = await client().chat.completions.create({
+      model: 'gemini-tool',
+      messages: [{ role: 'user', content: 'weather?' }],
+      tools: [WEATHER_TOOL],
+    });
+    assert.equal(res.choices[0].finish_reason, 'tool_calls');
+    const call = res.choices[0].message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall & { extra_content?: unknown };
+    assert.match(call.id, /^call_[\w-]{16}$/);
+    assert.equal(call.function.name, 'get_weather');
+    assert.deepEqual(JSON.parse(call.function.arguments), { city: 'Paris', unit: 'celsius' });
+    assert.deepEqual(call.extra_content, { google: { thought_signature: 'gsig-1' } });
+    assert.deepEqual(sent().tools, [
+      {
+        functionDeclarations: [
+          {
+            name: 'get_weather',
+            description: 'Weather for a city',
+            parameters: {
+              type: 'OBJECT',
+              properties: { city: { type: 'STRING' }, unit: { type: 'STRING', enum: ['celsius', 'fahrenheit'] } },
+              propertyOrdering: ['city', 'unit'],
+              required: ['city'],
+            },
+          },
+        ],
+      },
+    ]);
+  });
+
+  describe('tool_choice', () => {
+    const cases: [string, Partial<OpenAI.ChatCompletionCreateParams>, unknown][] = [
+      ['unset', {}, undefined],
+      ['auto', { tool_choice: 'auto' }, { functionCallingConfig: { mode: 'AUTO' } }],
+      ['none', { tool_choice: 'none' }, { functionCallingConfig: { mode: 'NONE' } }],
+      ['required', { tool_choice: 'required' }, { functionCallingConfig: { mode: 'ANY' } }],
+      [
+        'named',
+        { tool_choice: { type: 'function', function: { name: 'get_time' } } },
+        { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['get_time'] } },
+      ],
+    ];
+    toolChoiceContract(vendor, cases, () => sent().toolConfig);
+  });
+
+  it('streams tool calls as OpenAI does: id and name first, then the arguments; parallel calls by index', async () => {
+    const got = await collect(
+      await client().chat.completions.create({
+        model: 'gemini-parallel',
+        messages: [{ role: 'user', content: 'both?' }],
+        tools: [WEATHER_TOOL, TIME_TOOL],
+        stream: true,
+      }),
+    );
+    assert.equal(got.finish, 'tool_calls');
+    assert.equal(got.text, 'Checking both.');
+    assert.deepEqual(
+      got.calls.map((c) => [c.name, JSON.parse(c.arguments)]),
+      [
+        ['get_weather', { city: 'Paris' }],
+        ['get_time', { zone: 'Europe/Paris' }],
+      ],
+    );
+    assert.ok(got.calls.every((c) => /^call_/.test(c.id)) && got.calls[0].id !== got.calls[1].id);
+    assert.deepEqual(got.calls[0].extra, { extra_content: { google: { thought_signature: 'gsig-P' } } });
+    const opening = got.chunks.find((c) => c.choices[0]?.delta.tool_calls)!.choices[0].delta.tool_calls![0];
+    assert.deepEqual(
+      { ...opening, id: 'x' },
+      {
+        index: 0,
+        id: 'x',
+        type: 'function',
+        function: { name: 'get_weather', arguments: '' },
+        extra_content: { google: { thought_signature: 'gsig-P' } },
+      },
+    );
+  });
+
+  it('keeps one call when parallel_tool_calls is false (Gemini cannot be told)', async () => {
+    const res = await client().chat.completions.create({
+      model: 'gemini-parallel',
+      messages: [{ role: 'user', content: 'both?' }],
+      tools: [WEATHER_TOOL, TIME_TOOL],
+      parallel_tool_calls: false,
+    });
+    assert.equal(res.choices[0].message.tool_calls?.length, 1);
+  });
+
+  it('round-trips parallel tool calls: call, grouped function responses named and with ids, answer', async () => {
+    const first = await client().chat.completions.create({
+      model: 'gemini-parallel',
+      messages: [{ role: 'user', content: 'both?' }],
+      tools: [WEATHER_TOOL, TIME_TOOL],
+    });
+    const [a, b] = first.choices[0].message.tool_calls!;
+    const second = await client().chat.completions.create({
+      model: 'gemini-echo',
+      messages: [
+        { role: 'user', content: 'both?' },
+        first.choices[0].message,
+        { role: 'tool', tool_call_id: a.id, content: '{"temp":21}' },
+        { role: 'tool', tool_call_id: b.id, content: '14:05' },
+      ],
+      tools: [WEATHER_TOOL, TIME_TOOL],
+    });
+    assert.equal(second.choices[0].message.content, `tool results: get_weather(${a.id})={"temp":21}; get_time(${b.id})={"output":"14:05"}`);
+    const [, model, results] = sent().contents;
+    assert.deepEqual(model, {
+      role: 'model',
+      parts: [
+        { text: 'Checking both.' },
+        { functionCall: { id: a.id, name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: 'gsig-P' },
+        { functionCall: { id: b.id, name: 'get_time', args: { zone: 'Europe/Paris' } } },
+      ],
+    });
+    assert.deepEqual(results, {
+      role: 'user',
+      parts: [
+        { functionResponse: { id: a.id, name: 'get_weather', response: { temp: 21 } } },
+        { functionResponse: { id: b.id, name: 'get_time', response: { output: '14:05' } } },
+      ],
+    });
+  });
+
+  it('gives tool calls from another model the documented placeholder signature', async () => {
+    await client().chat.completions.create({
+      model: 'gemini-echo',
+      messages: [
+        { role: 'user', content: 'x' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'toolu_01', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }],
+        },
+        { role: 'tool', tool_call_id: 'toolu_01', content: 'cold' },
+      ],
+    });
+    assert.equal(sent().contents[1].parts[0].thoughtSignature, SKIP_SIGNATURE);
+  });
+
+  it('refuses a tool result that answers no call, naming the message', async () => {
+    const err = await apiError(
+      client().chat.completions.create({
+        model: 'gemini-echo',
+        messages: [
+          { role: 'user', content: 'x' },
+          { role: 'tool', tool_call_id: 'nope', content: 'y' },
+        ],
+      }),
+    );
+    assert.equal(err.status, 400);
+    assert.equal(err.param, 'messages[1].tool_call_id');
+  });
+
+  it('sends images, PDFs and audio inline, https URLs as fileData', async () => {
+    await client().chat.completions.create({
+      model: 'gemini-echo',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is this?' },
+            { type: 'image_url', image_url: { url: PNG_DATA_URL } },
+            { type: 'image_url', image_url: { url: 'https://example.com/cat.jpg?size=1' } },
+            { type: 'file', file: { filename: 'a.pdf', file_data: 'JVBERi0=' } },
+            { type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } },
+          ],
+        },
+      ],
+    });
+    assert.deepEqual(sent().contents[0].parts, [
+      { text: 'What is this?' },
+      { inlineData: { mimeType: 'image/png', data: PNG_DATA_URL.slice(PNG_DATA_URL.indexOf(',') + 1) } },
+      { fileData: { fileUri: 'https://example.com/cat.jpg?size=1', mimeType: 'image/jpeg' } },
+      { inlineData: { mimeType: 'application/pdf', data: 'JVBERi0=' } },
+      { inlineData: { mimeType: 'audio/wav', data: 'UklGRg==' } },
+    ]);
+    const err = await apiError(
+      client().chat.completions.create({
+        model: 'gemini-echo',
+        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/gif;base64,R0lG' } }] }],
+      }),
+    );
+    assert.equal(err.status, 400);
+    assert.match(err.message, /Gemini does not accept image\/gif/);
+  });
+
+  it('enforces JSON mode with responseMimeType, and json_schema with a translated responseSchema', async () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        answer: { type: 'integer' },
+        note: { type: ['string', 'null'] },
+        kind: { const: 'final' },
+        tags: { type: 'array', items: { $ref: '#/$defs/tag' } },
+      },
+      required: ['answer', 'note', 'kind', 'tags'],
+      additionalProperties: false,
+      $defs: { tag: { type: 'string', description: 'a tag' } },
+    };
+    const res = await client().chat.completions.create({
+      model: 'gemini-json',
+      messages: [{ role: 'user', content: 'answer?' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'answer', schema, strict: true } },
+    });
+    assert.deepEqual(JSON.parse(res.choices[0].message.content!), { answer: 42 });
+    assert.equal(sent().generationConfig?.responseMimeType, 'application/json');
+    assert.deepEqual(sent().generationConfig?.responseSchema, {
+      type: 'OBJECT',
+      properties: {
+        answer: { type: 'INTEGER' },
+        note: { type: 'STRING', nullable: true },
+        kind: { enum: ['final'] },
+        tags: { type: 'ARRAY', items: { type: 'STRING', description: 'a tag' } },
+      },
+      propertyOrdering: ['answer', 'note', 'kind', 'tags'],
+      required: ['answer', 'note', 'kind', 'tags'],
+    });
+    await client().chat.completions.create({
+      model: 'gemini-json',
+      messages: [{ role: 'user', content: 'answer?' }],
+      response_format: { type: 'json_object' },
+    });
+    assert.equal(sent().generationConfig?.responseMimeType, 'application/json');
+    assert.ok(!('responseSchema' in sent().generationConfig!));
+  });
+
+  it('exposes thoughts as reasoning_content when asked, with thinkingLevel or a budget', async () => {
+    const res = await client().chat.completions.create({
+      model: 'gemini-think',
+      messages: [{ role: 'user', content: '6*7?' }],
+      reasoning_effort: 'high',
+    });
+    const message = res.choices[0].message as OpenAI.ChatCompletionMessage & { reasoning_content?: string };
+    assert.equal(message.content, '42');
+    assert.equal(message.reasoning_content, 'Six times seven is forty-two.');
+    assert.equal(res.usage?.completion_tokens, 14, 'thinking is billed as output');
+    assert.equal(res.usage?.completion_tokens_details?.reasoning_tokens, 6);
+    assert.deepEqual(sent().generationConfig?.thinkingConfig, { includeThoughts: true, thinkingLevel: 'HIGH' });
+
+    const got = await collect(
+      await client().chat.completions.create({
+        model: 'gemini-budget',
+        messages: [{ role: 'user', content: '6*7?' }],
+        reasoning_effort: 'low',
+        stream: true,
+      }),
+    );
+    assert.equal(got.reasoning, 'Six times seven is forty-two.');
+    assert.equal(got.text, '42');
+    assert.deepEqual(sent().generationConfig?.thinkingConfig, { includeThoughts: true, thinkingBudget: 2048 });
+
+    const plain = await client().chat.completions.create({ model: 'gemini-think', messages: [{ role: 'user', content: '6*7?' }] });
+    assert.equal(plain.choices[0].message.content, '42', 'thought text never leaks into content');
+    assert.ok(!('reasoning_content' in plain.choices[0].message));
+  });
+
+  describe('finishReason -> finish_reason, or an error instead of an empty answer', () => {
+    for (const [reason, finish, status] of FINISHES) {
+      it(`${reason} -> ${finish ?? status}`, async () => {
+        const call = client().chat.completions.create({ model: `gemini-finish-${reason}`, messages: [{ role: 'user', content: 'x' }] });
+        if (status) {
+          const err = await apiError(call);
+          assert.equal(err.status, status);
+          assert.match(err.message, new RegExp(reason));
+          return;
+        }
+        const res = await call;
+        assert.equal(res.choices[0].finish_reason, finish);
+        assert.equal(res.choices[0].message.content, 'partial');
+        if (finish === 'content_filter') assert.match(res.choices[0].message.refusal ?? '', new RegExp(reason));
+      });
+    }
+  });
+
+  it('a blocked prompt is a 400 content_filter error, streamed or not, never an empty 200', async () => {
+    for (const stream of [false, true]) {
+      const err = await apiError(
+        client().chat.completions.create({ model: 'gemini-blocked', messages: [{ role: 'user', content: 'x' }], stream }),
+      );
+      assert.equal(err.status, 400);
+      assert.equal(err.code, 'content_filter');
+      assert.match(err.message, /blocked the prompt \(SAFETY\): The prompt was blocked/);
+    }
+  });
+
+  describe('Gemini errors -> OpenAI errors', () => {
+    for (const [status, httpStatus, code] of ERRORS) {
+      it(`${status} -> ${httpStatus}`, async () => {
+        const err = await apiError(
+          client().chat.completions.create({ model: `gemini-error-${status}`, messages: [{ role: 'user', content: 'x' }] }),
+        );
+        assert.equal(err.status, httpStatus);
+        assert.equal(err.code ?? null, code);
+        assert.match(err.message, new RegExp(`fake ${status}`));
+        assert.doesNotMatch(err.message, /AIza-upstream-secret/);
+        if (httpStatus === 429) assert.equal(err.headers?.get('retry-after'), '17', 'from RetryInfo');
+      });
+    }
+
+    it('an invalid request keeps the vendor message (INVALID_ARGUMENT -> 400)', async () => {
+      const err = await apiError(
+        client().chat.completions.create({
+          model: 'gemini-echo',
+          messages: [{ role: 'user', content: 'x' }],
+          tools: [
+            {
+              type: 'function',
+              function: { name: 'f', parameters: { type: 'object', properties: { m: { type: 'object', properties: {} } } } },
+            },
+          ],
+        }),
+      );
+      assert.equal(err.status, 400);
+      assert.match(err.message, /should be non-empty for OBJECT type/);
+    });
+  });
+
+  it('refuses what Gemini cannot do with a 400 naming the parameter', async () => {
+    const err = await apiError(
+      client().chat.completions.create({ model: 'gemini-echo', messages: [{ role: 'user', content: 'x' }], logprobs: true }),
+    );
+    assert.equal(err.status, 400);
+    assert.equal(err.param, 'logprobs');
+  });
+
+  it('serves /v1/embeddings with batchEmbedContents, dimensions, unit vectors, float and base64', async () => {
+    const floats = await client().embeddings.create({ model: 'gemini-embed', input: ['a', 'bb'], dimensions: 4, encoding_format: 'float' });
+    assert.equal(floats.data.length, 2);
+    assert.equal(floats.data[1].index, 1);
+    assert.equal(floats.data[0].embedding.length, 4);
+    for (const { embedding } of floats.data) assert.ok(Math.abs(Math.hypot(...embedding) - 1) < 1e-6, 'unit length');
+    assert.deepEqual(floats.usage, { prompt_tokens: 6, total_tokens: 6 });
+    const { path, body } = upstream.last();
+    assert.equal(path, '/v1beta/models/gemini-embedding-001:batchEmbedContents');
+    assert.deepEqual(body.requests, [
+      { model: 'models/gemini-embedding-001', content: { parts: [{ text: 'a' }], role: 'user' }, outputDimensionality: 4 },
+      { model: 'models/gemini-embedding-001', content: { parts: [{ text: 'bb' }], role: 'user' }, outputDimensionality: 4 },
+    ]);
+    // The openai SDK asks for base64 by default and decodes it.
+    const decoded = await client().embeddings.create({ model: 'gemini-embed', input: 'a', dimensions: 4 });
+    assert.equal(upstream.last().path, '/v1beta/models/gemini-embedding-001:batchEmbedContents');
+    decoded.data[0].embedding.forEach((v, i) => assert.ok(Math.abs(v - floats.data[0].embedding[i]) < 1e-6));
+    const err = await apiError(client().embeddings.create({ model: 'gemini-embed', input: [1, 2, 3] }));
+    assert.equal(err.status, 400);
+  });
+});

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import OpenAI from 'openai';
+import type { FakeUpstream } from './fake-upstream';
+
+export const WEATHER_TOOL: OpenAI.ChatCompletionTool = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'Weather for a city',
+    parameters: {
+      type: 'object',
+      properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } },
+      required: ['city'],
+    },
+  },
+};
+
+export const TIME_TOOL: OpenAI.ChatCompletionTool = {
+  type: 'function',
+  function: { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string' } }, required: ['zone'] } },
+};
+
+/** Every kind of plain message, with a multi-part user message last. */
+export const CONVERSATION: OpenAI.ChatCompletionMessageParam[] = [
+  { role: 'system', content: 'Be brief.' },
+  { role: 'developer', content: 'Answer in English.' },
+  { role: 'user', content: 'Hi there' },
+  { role: 'assistant', content: 'Hello!' },
+  {
+    role: 'user',
+    content: [
+      { type: 'text', text: 'How are ' },
+      { type: 'text', text: 'you?' },
+    ],
+  },
+];
+
+/** A 1x1 PNG as a data URL. */
+export const PNG_DATA_URL =
+  'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+
+/** What a client assembles from a stream, plus what it saw on the way. */
+export interface Collected {
+  chunks: OpenAI.ChatCompletionChunk[];
+  ids: Set<string>;
+  text: string;
+  reasoning: string;
+  calls: { id: string; name: string; arguments: string; fragments: number; extra: Record<string, unknown> }[];
+  finish: string | null;
+  usage: OpenAI.CompletionUsage | undefined;
+  /** The first delta of each choice. */
+  firstDeltas: Record<string, unknown>[];
+}
+
+/** Reads a stream the way an OpenAI client does: deltas merged by choice and tool-call index. */
+export async function collect(stream: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise<Collected> {
+  const out: Collected = {
+    chunks: [],
+    ids: new Set(),
+    text: '',
+    reasoning: '',
+    calls: [],
+    finish: null,
+    usage: undefined,
+    firstDeltas: [],
+  };
+  for await (const chunk of stream) {
+    out.chunks.push(chunk);
+    out.ids.add(chunk.id);
+    if (chunk.usage) out.usage = chunk.usage;
+    const choice = chunk.choices[0];
+    if (!choice) continue;
+    const delta = choice.delta as OpenAI.ChatCompletionChunk.Choice.Delta & { reasoning_content?: string };
+    if (out.firstDeltas.length === 0) out.firstDeltas.push(delta as Record<string, unknown>);
+    out.text += delta.content ?? '';
+    out.reasoning += delta.reasoning_content ?? '';
+    for (const call of delta.tool_calls ?? []) {
+      const { index, id, function: fn, type: _type, ...extra } = call as typeof call & Record<string, unknown>;
+      const slot = (out.calls[index] ??= { id: '', name: '', arguments: '', fragments: 0, extra: {} });
+      if (id) slot.id = id;
+      if (fn?.name) slot.name += fn.name;
+      if (fn?.arguments) {
+        slot.arguments += fn.arguments;
+        slot.fragments++;
+      }
+      Object.assign(slot.extra, extra);
+    }
+    out.finish = choice.finish_reason ?? out.finish;
+  }
+  return out;
+}
+
+/** Awaits a call expected to fail and returns the OpenAI error it failed with. */
+export async function apiError(call: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
+  const err = await call.then(
+    () => assert.fail('expected an error'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof OpenAI.APIError, String(err));
+  return err;
+}
+
+/**
+ * Runs a client call that aborts itself (through `abort`) and checks that the fake
+ * upstream saw its request cut off: the gateway passed the disconnect on.
+ */
+export async function assertAbortReachesUpstream(
+  upstream: FakeUpstream,
+  call: (signal: AbortSignal, abort: () => void) => Promise<unknown>,
+): Promise<void> {
+  const before = upstream.aborted;
+  const controller = new AbortController();
+  await call(controller.signal, () => controller.abort()).catch(() => undefined);
+  for (let waited = 0; upstream.aborted === before && waited < 2_000; waited += 20) await sleep(20);
+  assert.equal(upstream.aborted, before + 1);
+}
+
+/** Reads a stream and aborts it after `chunks` content deltas. */
+export async function abortAfter(stream: AsyncIterable<OpenAI.ChatCompletionChunk>, chunks: number, abort: () => void): Promise<void> {
+  let seen = 0;
+  for await (const chunk of stream) if (chunk.choices[0]?.delta.content && ++seen === chunks) abort();
+}

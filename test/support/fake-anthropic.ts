@@ -1,0 +1,254 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FakeUpstream, openSse, pieces, sendJson, sleep } from './fake-upstream';
+
+type Block = Record<string, unknown> & { type: string };
+type MessageParam = { role: string; content: string | Block[] };
+
+/** A Messages API answer (the fields the fake varies). */
+export interface FakeMessage {
+  content: Block[];
+  stop_reason: string;
+  stop_details?: Record<string, unknown> | null;
+  usage?: Record<string, unknown>;
+}
+
+export const ANTHROPIC_USAGE = {
+  input_tokens: 11,
+  output_tokens: 7,
+  cache_read_input_tokens: 5,
+  cache_creation_input_tokens: 2,
+  output_tokens_details: { thinking_tokens: 0 },
+};
+
+/** Anthropic error types and their HTTP statuses, as documented. */
+export const ANTHROPIC_ERRORS: Record<string, number> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  billing_error: 402,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  timeout_error: 504,
+  overloaded_error: 529,
+};
+
+export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], note: 'say "hi" {ok}' };
+
+/**
+ * A fake Anthropic Messages API (POST /v1/messages, GET /v1/models) on 127.0.0.1.
+ * It checks what the real API checks on the gateway's requests (the key, API version
+ * 2026-10-21 refusing sampling parameters, max_tokens, tool_use/tool_result pairing),
+ * answers by the requested model id, and streams any answer as the documented event
+ * sequence (message_start, content_block_*, ping, message_delta, message_stop):
+ *
+ * - `claude-echo` (and unknown ids): text echoing the last user text; after a tool
+ *   result, text quoting the tool results;
+ * - `claude-tool`: one tool_use (the forced tool, else the first) with WEATHER_ARGS;
+ * - `claude-parallel`: text, then two tool_use blocks;
+ * - `claude-noargs`: a tool_use with empty input;
+ * - `claude-think`: a signed thinking block, then text;
+ * - `claude-json`: a JSON object as text;
+ * - `claude-stop-<reason>`: text ending with that stop_reason (refusal has stop_details);
+ * - `claude-error-<type>`: that documented error (rate_limit_error adds retry-after: 13);
+ * - `claude-early-error`: a stream whose first event is an overloaded `error` event;
+ * - `claude-midstream-error`: an `error` event after some text;
+ * - `claude-cut`: a stream that dies before message_stop;
+ * - `claude-slow-<ms>`: waits, then echoes;
+ * - `claude-drip-<ms>`: streams the echo with that pause between text pieces.
+ */
+export class FakeAnthropic extends FakeUpstream {
+  constructor(private readonly apiKey: string) {
+    super();
+  }
+
+  protected async handle(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): Promise<void> {
+    if (req.headers.authorization !== `Bearer ${this.apiKey}`) return error(res, 'authentication_error', 'invalid x-api-key');
+    if (req.method === 'GET' && req.url?.startsWith('/v1/models')) {
+      return sendJson(res, 200, {
+        data: [{ type: 'model', id: 'claude-echo', display_name: 'Echo', created_at: '2026-01-01T00:00:00Z' }],
+        has_more: false,
+        first_id: 'claude-echo',
+        last_id: 'claude-echo',
+      });
+    }
+    if (req.url !== '/v1/messages') return error(res, 'not_found_error', `Not found: ${req.url}`);
+    const invalid = validate(body);
+    if (invalid) return error(res, 'invalid_request_error', invalid);
+
+    const model = String(body.model);
+    if (model.startsWith('claude-slow-')) await sleep(Number(model.slice(12)));
+    if (model.startsWith('claude-error-')) {
+      const type = model.slice(13);
+      return error(res, type, `fake ${type}`, type === 'rate_limit_error' ? { 'retry-after': '13' } : {});
+    }
+    if (body.stream) return stream(res, model, reply(model, body));
+    sendJson(res, 200, messageJson(model, reply(model, body)));
+  }
+}
+
+function error(res: ServerResponse, type: string, message: string, headers: Record<string, string> = {}): void {
+  sendJson(res, ANTHROPIC_ERRORS[type] ?? 500, { type: 'error', error: { type, message } }, { 'request-id': 'req_fake', ...headers });
+}
+
+/** The documented request rules the gateway's translation must satisfy. */
+function validate(body: Record<string, unknown>): string | undefined {
+  for (const removed of ['temperature', 'top_p', 'top_k']) if (removed in body) return `${removed}: Extra inputs are not permitted`;
+  if (!Number.isInteger(body.max_tokens) || (body.max_tokens as number) < 1) return 'max_tokens: Field required';
+  const messages = body.messages as MessageParam[];
+  if (!Array.isArray(messages) || !messages.length) return 'messages: Field required';
+  for (let i = 0; i < messages.length; i++) {
+    const { role, content } = messages[i];
+    if (role !== 'user' && role !== 'assistant') return `messages.${i}.role: Input should be 'user' or 'assistant'`;
+    const blocks = typeof content === 'string' ? [] : content;
+    for (const block of blocks) {
+      if (block.type === 'text' && !block.text) return `messages.${i}: text content blocks must be non-empty`;
+      if (block.type === 'tool_use' && !/^[a-zA-Z0-9_-]+$/.test(String(block.id)))
+        return `messages.${i}: tool_use.id: String should match pattern`;
+    }
+    const calls = blocks.filter((b) => b.type === 'tool_use').map((b) => b.id);
+    if (role !== 'assistant' || !calls.length) continue;
+    const next = messages[i + 1];
+    const results = typeof next?.content === 'string' ? [] : (next?.content ?? []);
+    const leading = results.slice(0, calls.length);
+    if (
+      next?.role !== 'user' ||
+      leading.some((b) => b.type !== 'tool_result') ||
+      calls.some((id) => !leading.some((b) => b.tool_use_id === id))
+    ) {
+      return `messages.${i + 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${calls.join(', ')}`;
+    }
+  }
+  const choice = body.tool_choice as { type: string } | undefined;
+  if (choice && !['auto', 'any', 'tool', 'none'].includes(choice.type)) return 'tool_choice.type: invalid';
+  return undefined;
+}
+
+function textOf(content: string | Block[]): string {
+  return typeof content === 'string' ? content : content.map((b) => (b.type === 'text' ? b.text : '')).join('');
+}
+
+function reply(model: string, body: Record<string, unknown>): FakeMessage {
+  const messages = body.messages as MessageParam[];
+  const last = messages[messages.length - 1];
+  const results = typeof last.content === 'string' ? [] : last.content.filter((b) => b.type === 'tool_result');
+  if (results.length)
+    return text(`tool results: ${results.map((r) => `${r.tool_use_id}=${textOf(r.content as Block[] | string)}`).join('; ')}`);
+  const tools = (body.tools ?? []) as { name: string }[];
+  const forced = (body.tool_choice as { name?: string } | undefined)?.name;
+  switch (model) {
+    case 'claude-tool':
+      return { content: [toolUse('toolu_01', forced ?? tools[0]?.name ?? 'get_weather', WEATHER_ARGS)], stop_reason: 'tool_use' };
+    case 'claude-parallel':
+      return {
+        content: [
+          { type: 'text', text: 'Checking both.' },
+          toolUse('toolu_A', 'get_weather', { city: 'Paris' }),
+          toolUse('toolu_B', 'get_time', { zone: 'Europe/Paris' }),
+        ],
+        stop_reason: 'tool_use',
+      };
+    case 'claude-noargs':
+      return { content: [toolUse('toolu_N', 'ping', {})], stop_reason: 'tool_use' };
+    case 'claude-think':
+      return {
+        content: [
+          { type: 'thinking', thinking: 'Six times seven is forty-two.', signature: 'sig-fake-123' },
+          { type: 'text', text: '42' },
+        ],
+        stop_reason: 'end_turn',
+        usage: { ...ANTHROPIC_USAGE, output_tokens: 20, output_tokens_details: { thinking_tokens: 9 } },
+      };
+    case 'claude-json':
+      return text('{"answer":42}');
+  }
+  if (model.startsWith('claude-stop-')) {
+    const reason = model.slice(12);
+    const details = reason === 'refusal' ? { type: 'refusal', category: 'cyber', explanation: 'Not going there.' } : null;
+    return { content: [{ type: 'text', text: 'partial' }], stop_reason: reason, stop_details: details };
+  }
+  return text(`echo: ${textOf(last.content)}`);
+}
+
+function text(value: string): FakeMessage {
+  return { content: [{ type: 'text', text: value }], stop_reason: 'end_turn' };
+}
+
+function toolUse(id: string, name: string, input: object): Block {
+  return { type: 'tool_use', id, name, input, caller: { type: 'direct' } };
+}
+
+function messageJson(model: string, message: FakeMessage) {
+  return {
+    id: 'msg_fake_1',
+    type: 'message',
+    role: 'assistant',
+    model,
+    content: message.content,
+    stop_reason: message.stop_reason,
+    stop_sequence: null,
+    stop_details: message.stop_details ?? null,
+    container: null,
+    diagnostics: null,
+    usage: message.usage ?? ANTHROPIC_USAGE,
+  };
+}
+
+/** The answer as Anthropic streams it, tool input split into many small JSON fragments. */
+async function stream(res: ServerResponse, model: string, message: FakeMessage): Promise<void> {
+  openSse(res);
+  const send = (type: string, data: object) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+  if (model === 'claude-early-error')
+    return void res.end(
+      `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })}\n\n`,
+    );
+  const usage = message.usage ?? ANTHROPIC_USAGE;
+  send('message_start', {
+    message: { ...messageJson(model, message), content: [], stop_reason: null, stop_details: null, usage: { ...usage, output_tokens: 1 } },
+  });
+  send('ping', {});
+  for (const [index, block] of message.content.entries()) {
+    if (block.type === 'text') {
+      send('content_block_start', { index, content_block: { type: 'text', text: '', citations: null } });
+      for (const [i, piece] of pieces(String(block.text), 4).entries()) {
+        if (model === 'claude-midstream-error' && i === 1)
+          return void res.end(
+            `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })}\n\n`,
+          );
+        if (model === 'claude-cut' && i === 1) {
+          await sleep(30);
+          return void res.destroy();
+        }
+        if (model.startsWith('claude-drip-')) await sleep(Number(model.slice(12)));
+        if (res.destroyed) return;
+        send('content_block_delta', { index, delta: { type: 'text_delta', text: piece } });
+      }
+    } else if (block.type === 'tool_use') {
+      send('content_block_start', { index, content_block: { ...block, input: {} } });
+      const json = JSON.stringify(block.input);
+      if (json !== '{}')
+        for (const piece of pieces(json, 3))
+          send('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } });
+    } else if (block.type === 'thinking') {
+      send('content_block_start', { index, content_block: { type: 'thinking', thinking: '', signature: '' } });
+      for (const piece of pieces(String(block.thinking), 8))
+        send('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: piece } });
+      send('content_block_delta', { index, delta: { type: 'signature_delta', signature: block.signature } });
+    }
+    send('content_block_stop', { index });
+  }
+  send('message_delta', {
+    delta: { stop_reason: message.stop_reason, stop_sequence: null, stop_details: message.stop_details ?? null, container: null },
+    usage: {
+      output_tokens: usage.output_tokens,
+      output_tokens_details: usage.output_tokens_details,
+      input_tokens: null,
+      cache_read_input_tokens: null,
+      cache_creation_input_tokens: null,
+      server_tool_use: null,
+    },
+  });
+  send('message_stop', {});
+  res.end();
+}

@@ -1,0 +1,235 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FakeUpstream, openSse, pieces, sendJson, sleep } from './fake-upstream';
+
+type Part = Record<string, unknown>;
+type Content = { role: string; parts: Part[] };
+
+export const GEMINI_USAGE = { promptTokenCount: 12, candidatesTokenCount: 8, totalTokenCount: 20, cachedContentTokenCount: 4 };
+
+/** Google's canonical error statuses and their HTTP codes, as the Gemini API sends them. */
+export const GEMINI_ERRORS: Record<string, number> = {
+  INVALID_ARGUMENT: 400,
+  FAILED_PRECONDITION: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  NOT_FOUND: 404,
+  RESOURCE_EXHAUSTED: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
+};
+
+/** Keywords of JSON Schema that the Gemini Schema type does not have: the API rejects them. */
+const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitions', 'const', 'oneOf', 'allOf', '$schema', 'examples'];
+
+/**
+ * A fake Gemini API (v1beta generateContent, streamGenerateContent?alt=sse,
+ * batchEmbedContents, models) on 127.0.0.1. It checks what the real API checks
+ * (the x-goog-api-key, roles, one function response per call with its name, the
+ * thought signature Gemini 3 requires on replayed calls, schema keywords the Schema
+ * type lacks) and answers by model id, streaming any answer as SSE chunks:
+ *
+ * - `gemini-echo` (and unknown ids): text echoing the last user text; after function
+ *   responses, text quoting them; `candidateCount` candidates;
+ * - `gemini-tool`: one functionCall (the allowed one, else the first tool), without
+ *   id, with a thought signature;
+ * - `gemini-parallel`: text and two functionCalls, the first one signed;
+ * - `gemini-think`: a thought part, then text;
+ * - `gemini-json`: a JSON object as text;
+ * - `gemini-finish-<REASON>`: text ending with that finishReason;
+ * - `gemini-blocked`: no candidates, promptFeedback.blockReason SAFETY;
+ * - `gemini-error-<STATUS>`: that error (RESOURCE_EXHAUSTED carries RetryInfo 17s);
+ * - `gemini-midstream-error`: an error object inside the stream after some text;
+ * - `gemini-cut`: a stream that dies before any finishReason;
+ * - `gemini-slow-<ms>`: waits, then echoes;
+ * - `gemini-drip-<ms>`: streams the echo with that pause between text pieces.
+ */
+export class FakeGemini extends FakeUpstream {
+  constructor(private readonly apiKey: string) {
+    super();
+  }
+
+  protected async handle(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): Promise<void> {
+    if (req.headers['x-goog-api-key'] !== this.apiKey)
+      return error(res, 'UNAUTHENTICATED', 'API key not valid. Please pass a valid API key.');
+    const url = new URL(req.url!, 'http://fake');
+    if (req.method === 'GET' && url.pathname === '/v1beta/models') {
+      return sendJson(res, 200, {
+        models: [{ name: 'models/gemini-echo', displayName: 'Echo', supportedGenerationMethods: ['generateContent'] }],
+      });
+    }
+    const match = /^\/v1beta\/models\/([^:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/.exec(url.pathname);
+    if (!match) return error(res, 'NOT_FOUND', `Not found: ${url.pathname}`);
+    const [, model, method] = match;
+    if (method === 'batchEmbedContents') return embed(res, body);
+
+    if (model.startsWith('gemini-slow-')) await sleep(Number(model.slice(12)));
+    if (model.startsWith('gemini-error-')) return error(res, model.slice(13), `fake ${model.slice(13)}`);
+    const invalid = validate(body);
+    if (invalid) return error(res, 'INVALID_ARGUMENT', invalid);
+    const answer = reply(model, body);
+    if (method === 'streamGenerateContent') {
+      if (url.searchParams.get('alt') !== 'sse') return error(res, 'INVALID_ARGUMENT', 'fake only streams SSE');
+      return stream(res, model, answer);
+    }
+    sendJson(res, 200, answer);
+  }
+}
+
+function error(res: ServerResponse, status: string, message: string): void {
+  const code = GEMINI_ERRORS[status] ?? 500;
+  const details = status === 'RESOURCE_EXHAUSTED' ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '17s' }] : [];
+  sendJson(res, code, { error: { code, message, status, details } });
+}
+
+function validate(body: Record<string, unknown>): string | undefined {
+  const contents = body.contents as Content[];
+  if (!Array.isArray(contents) || !contents.length) return '* GenerateContentRequest.contents: contents is not specified';
+  for (let i = 0; i < contents.length; i++) {
+    const { role, parts } = contents[i];
+    if (role !== 'user' && role !== 'model') return `Please use a valid role: user, model. (contents[${i}])`;
+    const calls = parts.filter((p) => p.functionCall);
+    if (calls.length && !calls[0].thoughtSignature)
+      return `Function call is missing a thought_signature in functionCall parts (contents[${i}].parts[0]).`;
+    if (!calls.length) continue;
+    const responses = (contents[i + 1]?.parts ?? []).filter((p) => p.functionResponse) as { functionResponse: { name?: string } }[];
+    if (responses.length !== calls.length || responses.some((r) => !r.functionResponse.name)) {
+      return 'Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.';
+    }
+  }
+  const declarations = ((body.tools ?? []) as { functionDeclarations?: { parameters?: Record<string, unknown> }[] }[]).flatMap(
+    (t) => t.functionDeclarations ?? [],
+  );
+  const schemas = [
+    ...declarations.map((d) => d.parameters),
+    (body.generationConfig as { responseSchema?: unknown } | undefined)?.responseSchema,
+  ];
+  for (const schema of schemas) {
+    const problem = schema ? schemaProblem(schema as Record<string, unknown>) : undefined;
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+function schemaProblem(schema: Record<string, unknown>): string | undefined {
+  for (const key of FOREIGN_SCHEMA_KEYS)
+    if (key in schema) return `Invalid JSON payload received. Unknown name "${key}": Cannot find field.`;
+  if (schema.type === 'OBJECT' && schema.properties && !Object.keys(schema.properties).length)
+    return 'properties: should be non-empty for OBJECT type';
+  if (schema.type && schema.anyOf) return 'type and anyOf cannot be both populated';
+  const children = [...Object.values((schema.properties ?? {}) as object), schema.items, ...((schema.anyOf as object[]) ?? [])];
+  for (const child of children) {
+    const problem = child && typeof child === 'object' ? schemaProblem(child as Record<string, unknown>) : undefined;
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+function textOf(content: Content | undefined): string {
+  return (content?.parts ?? []).map((p) => (typeof p.text === 'string' ? p.text : '')).join('');
+}
+
+type Candidate = ReturnType<typeof candidate>;
+
+function response(candidates: Candidate[], usage: object = GEMINI_USAGE) {
+  return { candidates, usageMetadata: usage, modelVersion: 'gemini-fake-001', responseId: 'resp_fake_1' };
+}
+
+function candidate(parts: Part[], finishReason = 'STOP', index = 0) {
+  return { content: { role: 'model', parts }, finishReason, index, safetyRatings: [] };
+}
+
+function reply(model: string, body: Record<string, unknown>) {
+  const contents = body.contents as Content[];
+  const last = contents[contents.length - 1];
+  const results = last.parts.filter((p) => p.functionResponse) as { functionResponse: { id?: string; name: string; response: unknown } }[];
+  if (results.length) {
+    const said = results
+      .map((r) => `${r.functionResponse.name}(${r.functionResponse.id})=${JSON.stringify(r.functionResponse.response)}`)
+      .join('; ');
+    return response([candidate([{ text: `tool results: ${said}` }])]);
+  }
+  const config = (body.generationConfig ?? {}) as { candidateCount?: number };
+  const toolConfig = body.toolConfig as { functionCallingConfig?: { allowedFunctionNames?: string[] } } | undefined;
+  const declared = ((body.tools ?? []) as { functionDeclarations?: { name: string }[] }[]).flatMap((t) => t.functionDeclarations ?? []);
+  switch (model) {
+    case 'gemini-tool': {
+      const name = toolConfig?.functionCallingConfig?.allowedFunctionNames?.[0] ?? declared[0]?.name ?? 'get_weather';
+      return response([candidate([{ functionCall: { name, args: { city: 'Paris', unit: 'celsius' } }, thoughtSignature: 'gsig-1' }])]);
+    }
+    case 'gemini-parallel':
+      return response([
+        candidate([
+          { text: 'Checking both.' },
+          { functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: 'gsig-P' },
+          { functionCall: { name: 'get_time', args: { zone: 'Europe/Paris' } } },
+        ]),
+      ]);
+    case 'gemini-think':
+      return response([candidate([{ text: 'Six times seven is forty-two.', thought: true }, { text: '42' }])], {
+        ...GEMINI_USAGE,
+        thoughtsTokenCount: 6,
+        totalTokenCount: 26,
+      });
+    case 'gemini-json':
+      return response([candidate([{ text: '{"answer":42}' }])]);
+    case 'gemini-blocked':
+      return {
+        promptFeedback: { blockReason: 'SAFETY', blockReasonMessage: 'The prompt was blocked.', safetyRatings: [] },
+        usageMetadata: { promptTokenCount: 12, totalTokenCount: 12 },
+      };
+  }
+  if (model.startsWith('gemini-finish-')) return response([candidate([{ text: 'partial' }], model.slice(14))]);
+  const count = config.candidateCount ?? 1;
+  return response(
+    Array.from({ length: count }, (_, i) => candidate([{ text: `echo${count > 1 ? ` ${i}` : ''}: ${textOf(last)}` }], 'STOP', i)),
+  );
+}
+
+/** Streams the answer as Gemini does: text in small pieces, each call whole, finishReason and usage last. */
+async function stream(res: ServerResponse, model: string, answer: ReturnType<typeof reply>): Promise<void> {
+  openSse(res);
+  const send = (chunk: object) => res.write(`data: ${JSON.stringify(chunk)}\r\n\r\n`);
+  if (!('candidates' in answer)) return void res.end(`data: ${JSON.stringify(answer)}\r\n\r\n`);
+  const { candidates, usageMetadata, modelVersion, responseId } = answer;
+  for (const { content, index } of candidates) {
+    for (const part of content.parts) {
+      const texts = typeof part.text === 'string' ? pieces(part.text, 5) : [undefined];
+      for (const [i, text] of texts.entries()) {
+        if (model === 'gemini-midstream-error' && i === 1)
+          return void res.end(
+            `data: ${JSON.stringify({ error: { code: 503, message: 'The model is overloaded.', status: 'UNAVAILABLE' } })}\r\n\r\n`,
+          );
+        if (model === 'gemini-cut' && i === 1) {
+          await sleep(30);
+          return void res.destroy();
+        }
+        if (model.startsWith('gemini-drip-')) await sleep(Number(model.slice(12)));
+        if (res.destroyed) return;
+        const piece = text === undefined ? part : { ...part, text };
+        send({
+          candidates: [{ content: { role: 'model', parts: [piece] }, index }],
+          modelVersion,
+          responseId,
+          usageMetadata: { promptTokenCount: 12 },
+        });
+      }
+    }
+  }
+  send({
+    candidates: candidates.map(({ finishReason, index }) => ({ content: { role: 'model', parts: [] }, finishReason, index })),
+    usageMetadata,
+    modelVersion,
+    responseId,
+  });
+  res.end();
+}
+
+/** Deterministic, deliberately not unit-length vectors, so the gateway's normalising shows. */
+function embed(res: ServerResponse, body: Record<string, unknown>): void {
+  const requests = body.requests as { content: Content; outputDimensionality?: number }[];
+  const embeddings = requests.map((r) => ({
+    values: Array.from({ length: r.outputDimensionality ?? 8 }, (_, i) => (i % 2 ? -1 : 1) * (i + textOf(r.content).length)),
+  }));
+  sendJson(res, 200, { embeddings, usageMetadata: { promptTokenCount: 6, totalTokenCount: 6 } });
+}

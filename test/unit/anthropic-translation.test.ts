@@ -1,0 +1,572 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type Anthropic from '@anthropic-ai/sdk';
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from '@anthropic-ai/sdk';
+import { DeploymentConfig } from '../../libs/config/src/gateway-config';
+import { GatewayError } from '../../libs/providers/src/gateway-error';
+import type { ChatStream } from '../../libs/providers/src/provider';
+import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../../libs/providers/src/wire';
+import { planTools } from '../../libs/providers/src/translation/tools';
+import { fromAnthropicError } from '../../libs/providers/src/anthropic/errors';
+import { toMessages, toMessagesRequest, toToolChoice } from '../../libs/providers/src/anthropic/request';
+import { choiceFrom, finishReason, usageFrom } from '../../libs/providers/src/anthropic/response';
+import { translateEvents } from '../../libs/providers/src/anthropic/stream';
+
+const deployment = Object.assign(new DeploymentConfig(), { provider: 'p', model: 'm' });
+const live = new AbortController().signal;
+
+describe('Anthropic request: each message kind', () => {
+  const table: [string, ChatCompletionMessageParam[], { system?: unknown[]; messages: unknown[] }][] = [
+    [
+      'system and developer -> system blocks',
+      [
+        { role: 'system', content: 'a' },
+        { role: 'developer', content: [{ type: 'text', text: 'b' }] },
+        { role: 'user', content: 'u' },
+      ],
+      {
+        system: [
+          { type: 'text', text: 'a' },
+          { type: 'text', text: 'b' },
+        ],
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'u' }] }],
+      },
+    ],
+    [
+      'a late system message joins the system prompt',
+      [
+        { role: 'user', content: 'u' },
+        { role: 'system', content: 's' },
+      ],
+      {
+        system: [{ type: 'text', text: 's' }],
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'u' }] }],
+      },
+    ],
+    [
+      'consecutive user messages merge',
+      [
+        { role: 'user', content: 'a' },
+        { role: 'user', content: 'b' },
+      ],
+      {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'a' },
+              { type: 'text', text: 'b' },
+            ],
+          },
+        ],
+      },
+    ],
+    [
+      'assistant text',
+      [
+        { role: 'user', content: 'a' },
+        { role: 'assistant', content: 'b' },
+      ],
+      {
+        messages: [
+          { role: 'user', content: [{ type: 'text', text: 'a' }] },
+          { role: 'assistant', content: [{ type: 'text', text: 'b' }] },
+        ],
+      },
+    ],
+    [
+      'an empty assistant message is left out',
+      [
+        { role: 'user', content: 'a' },
+        { role: 'assistant', content: '' },
+        { role: 'user', content: 'b' },
+      ],
+      {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'a' },
+              { type: 'text', text: 'b' },
+            ],
+          },
+        ],
+      },
+    ],
+    [
+      'assistant tool calls and grouped tool results, then a user message in the same turn',
+      [
+        { role: 'user', content: 'a' },
+        {
+          role: 'assistant',
+          content: 'calling',
+          tool_calls: [
+            { id: 't1', type: 'function', function: { name: 'f', arguments: '{"x":1}' } },
+            { id: 't2', type: 'function', function: { name: 'g', arguments: '' } },
+          ],
+        },
+        { role: 'tool', tool_call_id: 't1', content: 'r1' },
+        { role: 'tool', tool_call_id: 't2', content: [{ type: 'text', text: 'r2' }] },
+        { role: 'user', content: 'thanks' },
+      ],
+      {
+        messages: [
+          { role: 'user', content: [{ type: 'text', text: 'a' }] },
+          {
+            role: 'assistant',
+            content: [
+              { type: 'text', text: 'calling' },
+              { type: 'tool_use', id: 't1', name: 'f', input: { x: 1 } },
+              { type: 'tool_use', id: 't2', name: 'g', input: {} },
+            ],
+          },
+          {
+            role: 'user',
+            content: [
+              { type: 'tool_result', tool_use_id: 't1', content: 'r1' },
+              { type: 'tool_result', tool_use_id: 't2', content: 'r2' },
+              { type: 'text', text: 'thanks' },
+            ],
+          },
+        ],
+      },
+    ],
+    [
+      'images: inline, by URL, and a PDF',
+      [
+        {
+          role: 'user',
+          content: [
+            { type: 'image_url', image_url: { url: 'data:image/webp;base64,UklG' } },
+            { type: 'image_url', image_url: { url: 'https://x.test/d.pdf' } },
+          ],
+        },
+      ],
+      {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'image', source: { type: 'base64', media_type: 'image/webp', data: 'UklG' } },
+              { type: 'document', source: { type: 'url', url: 'https://x.test/d.pdf' } },
+            ],
+          },
+        ],
+      },
+    ],
+  ];
+  for (const [name, input, expected] of table) {
+    it(name, () => {
+      const out = toMessages(input);
+      assert.deepEqual(out.messages, expected.messages);
+      assert.deepEqual(out.system, expected.system ?? []);
+    });
+  }
+
+  it('refuses deprecated function messages and bad arguments, naming them', () => {
+    assert.throws(
+      () => toMessages([{ role: 'function', name: 'f', content: 'x' }]),
+      (e: GatewayError) => e.param === 'messages[0].role',
+    );
+    const bad: ChatCompletionMessageParam = {
+      role: 'assistant',
+      tool_calls: [{ id: 'a', type: 'function', function: { name: 'f', arguments: '[' } }],
+    };
+    assert.throws(
+      () => toMessages([bad]),
+      (e: GatewayError) => e.param === 'messages[0].tool_calls[0].function.arguments',
+    );
+  });
+});
+
+describe('Anthropic request: tool_choice', () => {
+  const tools = [{ type: 'function' as const, function: { name: 'f' } }];
+  const table: [string, Partial<ChatCompletionCreateParams>, unknown][] = [
+    ['unset', {}, undefined],
+    ['auto', { tool_choice: 'auto' }, { type: 'auto' }],
+    ['none', { tool_choice: 'none' }, { type: 'none' }],
+    ['required', { tool_choice: 'required' }, { type: 'any' }],
+    ['named', { tool_choice: { type: 'function', function: { name: 'f' } } }, { type: 'tool', name: 'f' }],
+    ['parallel off', { parallel_tool_calls: false }, { type: 'auto', disable_parallel_tool_use: true }],
+    [
+      'named, parallel off',
+      { tool_choice: { type: 'function', function: { name: 'f' } }, parallel_tool_calls: false },
+      { type: 'tool', name: 'f', disable_parallel_tool_use: true },
+    ],
+    ['none, parallel off', { tool_choice: 'none', parallel_tool_calls: false }, { type: 'none' }],
+  ];
+  for (const [name, params, expected] of table) {
+    it(`${name} -> ${JSON.stringify(expected)}`, () => {
+      assert.deepEqual(toToolChoice(planTools({ model: 'm', messages: [], tools, ...params } as ChatCompletionCreateParams)), expected);
+    });
+  }
+
+  it('a tool schema without type gets type object; another root type is refused', () => {
+    const body = toMessagesRequest(
+      {
+        model: 'm',
+        messages: [{ role: 'user', content: 'x' }],
+        tools: [{ type: 'function', function: { name: 'f', parameters: { properties: { a: { type: 'string' } } } } }],
+      },
+      'up',
+      deployment,
+    );
+    assert.deepEqual(body.tools, [{ name: 'f', input_schema: { type: 'object', properties: { a: { type: 'string' } } } }]);
+    assert.throws(() =>
+      toMessagesRequest(
+        {
+          model: 'm',
+          messages: [{ role: 'user', content: 'x' }],
+          tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'array' } } }],
+        },
+        'up',
+        deployment,
+      ),
+    );
+  });
+
+  it('budget thinking needs room under max_tokens', () => {
+    const budget = Object.assign(new DeploymentConfig(), { thinking: 'budget' });
+    assert.throws(
+      () =>
+        toMessagesRequest(
+          { model: 'm', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'high', max_tokens: 1000 },
+          'up',
+          budget,
+        ),
+      (e: GatewayError) => e.param === 'max_tokens',
+    );
+    assert.deepEqual(
+      toMessagesRequest(
+        { model: 'm', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'minimal', max_tokens: 50_000 },
+        'up',
+        budget,
+      ).thinking,
+      { type: 'enabled', budget_tokens: 1024, display: 'summarized' },
+    );
+  });
+});
+
+describe('Anthropic response', () => {
+  // Each stop reason is checked through the SDK in the e2e suite; here, what has no row.
+  it('a missing or unknown stop_reason is a plain stop', () => {
+    assert.equal(finishReason(null), 'stop');
+    assert.equal(finishReason('brand_new_reason' as Anthropic.StopReason), 'stop');
+    assert.equal(finishReason('tool_use'), 'tool_calls');
+  });
+
+  const usages: [string, Parameters<typeof usageFrom>[0], object][] = [
+    [
+      'plain',
+      { input_tokens: 10, output_tokens: 5 },
+      {
+        prompt_tokens: 10,
+        completion_tokens: 5,
+        total_tokens: 15,
+        prompt_tokens_details: { cached_tokens: 0 },
+        completion_tokens_details: { reasoning_tokens: 0 },
+      },
+    ],
+    [
+      'cache reads and writes count as prompt',
+      { input_tokens: 10, output_tokens: 5, cache_read_input_tokens: 100, cache_creation_input_tokens: 20 },
+      {
+        prompt_tokens: 130,
+        completion_tokens: 5,
+        total_tokens: 135,
+        prompt_tokens_details: { cached_tokens: 100 },
+        completion_tokens_details: { reasoning_tokens: 0 },
+      },
+    ],
+    [
+      'thinking tokens are reasoning tokens',
+      { input_tokens: 1, output_tokens: 50, output_tokens_details: { thinking_tokens: 30 } },
+      {
+        prompt_tokens: 1,
+        completion_tokens: 50,
+        total_tokens: 51,
+        prompt_tokens_details: { cached_tokens: 0 },
+        completion_tokens_details: { reasoning_tokens: 30 },
+      },
+    ],
+  ];
+  for (const [name, usage, expected] of usages) it(`usage: ${name}`, () => assert.deepEqual(usageFrom(usage), expected));
+
+  it('a message becomes a choice: text, tool calls, thinking (exposed only on request), refusal', () => {
+    const message = {
+      id: 'm',
+      model: 'x',
+      stop_reason: 'refusal',
+      stop_details: { type: 'refusal', category: null, explanation: null },
+      content: [
+        { type: 'thinking', thinking: 'hm', signature: 's' },
+        { type: 'redacted_thinking', data: 'enc' },
+        { type: 'text', text: 'a' },
+        { type: 'tool_use', id: 't', name: 'f', input: { q: 1 } },
+        { type: 'text', text: 'b' },
+      ],
+    } as unknown as Anthropic.Message;
+    const hidden = choiceFrom(message, false);
+    assert.equal(hidden.text, 'ab');
+    assert.equal(hidden.reasoning, undefined);
+    assert.deepEqual(hidden.toolCalls, [{ id: 't', name: 'f', arguments: '{"q":1}' }]);
+    assert.deepEqual(hidden.thinkingBlocks, [
+      { type: 'thinking', thinking: 'hm', signature: 's' },
+      { type: 'redacted_thinking', data: 'enc' },
+    ]);
+    assert.equal(hidden.finishReason, 'content_filter');
+    assert.equal(hidden.refusal, 'The model declined to answer this request.');
+    assert.equal(choiceFrom(message, true).reasoning, 'hm');
+  });
+});
+
+describe('Anthropic errors', () => {
+  const headers = (h: Record<string, string> = {}) => new Headers(h);
+  const body = (type: string) => ({ type: 'error', error: { type, message: `says ${type}` } });
+  // [what the SDK threw, status, type, code, retryable]
+  const table: [string, unknown, number, string, string | null, boolean][] = [
+    [
+      '400 invalid_request_error',
+      new APIError(400, body('invalid_request_error'), undefined, headers()),
+      400,
+      'invalid_request_error',
+      null,
+      false,
+    ],
+    [
+      '401 authentication_error',
+      new APIError(401, body('authentication_error'), undefined, headers()),
+      502,
+      'upstream_error',
+      'upstream_auth_failed',
+      false,
+    ],
+    [
+      '402 billing_error',
+      new APIError(402, body('billing_error'), undefined, headers()),
+      502,
+      'upstream_error',
+      'upstream_permission_denied',
+      false,
+    ],
+    [
+      '403 permission_error',
+      new APIError(403, body('permission_error'), undefined, headers()),
+      502,
+      'upstream_error',
+      'upstream_permission_denied',
+      false,
+    ],
+    [
+      '404 not_found_error',
+      new APIError(404, body('not_found_error'), undefined, headers()),
+      502,
+      'upstream_error',
+      'upstream_not_found',
+      false,
+    ],
+    [
+      '413 request_too_large',
+      new APIError(413, body('request_too_large'), undefined, headers()),
+      413,
+      'invalid_request_error',
+      'request_too_large',
+      false,
+    ],
+    [
+      '429 rate_limit_error',
+      new APIError(429, body('rate_limit_error'), undefined, headers({ 'retry-after': '30' })),
+      429,
+      'rate_limit_error',
+      'rate_limit_exceeded',
+      true,
+    ],
+    ['500 api_error', new APIError(500, body('api_error'), undefined, headers()), 502, 'upstream_error', 'upstream_error', true],
+    [
+      '529 overloaded_error',
+      new APIError(529, body('overloaded_error'), undefined, headers()),
+      503,
+      'upstream_error',
+      'upstream_overloaded',
+      true,
+    ],
+    ['504 timeout_error', new APIError(504, body('timeout_error'), undefined, headers()), 504, 'timeout_error', 'upstream_timeout', true],
+    [
+      'stream error event (no status)',
+      new APIError(undefined, body('overloaded_error'), undefined, headers(), 'overloaded_error'),
+      503,
+      'upstream_error',
+      'upstream_overloaded',
+      true,
+    ],
+    [
+      'an unknown 4xx',
+      new APIError(418, { type: 'error', error: { type: 'teapot', message: 'x' } }, undefined, headers()),
+      502,
+      'upstream_error',
+      'upstream_error',
+      false,
+    ],
+    ['an unknown 5xx', new APIError(599, {}, undefined, headers()), 502, 'upstream_error', 'upstream_error', true],
+    [
+      'a refused connection',
+      new APIConnectionError({
+        cause: Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) }),
+      }),
+      502,
+      'upstream_error',
+      'upstream_unreachable',
+      true,
+    ],
+    ['the SDK timeout', new APIConnectionTimeoutError(), 504, 'timeout_error', 'upstream_timeout', true],
+  ];
+  for (const [name, thrownErr, status, type, code, retryable] of table) {
+    it(`${name} -> ${status} ${code ?? type}`, () => {
+      const err = fromAnthropicError('claude', thrownErr, live);
+      assert.deepEqual([err.status, err.type, err.code, err.retryable], [status, type, code, retryable]);
+    });
+  }
+
+  it('keeps the vendor message for client errors and Retry-After for rate limits', () => {
+    assert.equal(fromAnthropicError('claude', table[0][1], live).message, 'says invalid_request_error');
+    assert.equal(fromAnthropicError('claude', table[6][1], live).headers['retry-after'], '30');
+  });
+
+  it('an abort is the client going away (or the deadline), never an upstream error', () => {
+    const ac = new AbortController();
+    ac.abort();
+    assert.equal(fromAnthropicError('claude', new APIConnectionError({ message: 'aborted' }), ac.signal).status, 499);
+  });
+});
+
+describe('Anthropic stream translation', () => {
+  type Event = Anthropic.RawMessageStreamEvent;
+  const start = (usage = { input_tokens: 9, output_tokens: 1 }) =>
+    ({ type: 'message_start', message: { id: 'msg_1', model: 'claude-x', usage } }) as unknown as Event;
+  const stop = (reason: string, output = 20) =>
+    [
+      {
+        type: 'message_delta',
+        delta: { stop_reason: reason, stop_sequence: null, stop_details: null },
+        usage: { output_tokens: output, input_tokens: null },
+      },
+      { type: 'message_stop' },
+    ] as unknown as Event[];
+
+  async function run(events: Event[], options = { exposeReasoning: false, includeUsage: true }) {
+    const stream: ChatStream = { [Symbol.asyncIterator]: () => undefined as never };
+    const frames: Record<string, unknown>[] = [];
+    let done = false;
+    async function* source() {
+      yield* events;
+    }
+    for await (const frame of translateEvents({ provider: 'claude', ...options })(source(), stream)) {
+      if (frame === 'data: [DONE]\n\n') done = true;
+      else frames.push(JSON.parse(frame.slice(6)));
+    }
+    return { frames, done, usage: stream.usage };
+  }
+
+  it('reassembles tool arguments split across many input_json_delta events, for parallel calls', async () => {
+    const args = [{ city: 'Paris', days: [1, 2] }, { zone: 'UTC' }];
+    const events: Event[] = [start()];
+    args.forEach((input, i) => {
+      events.push({
+        type: 'content_block_start',
+        index: i,
+        content_block: { type: 'tool_use', id: `t${i}`, name: `f${i}`, input: {} },
+      } as unknown as Event);
+      const json = JSON.stringify(input);
+      for (let c = 0; c < json.length; c += 2)
+        events.push({
+          type: 'content_block_delta',
+          index: i,
+          delta: { type: 'input_json_delta', partial_json: json.slice(c, c + 2) },
+        } as Event);
+      events.push({ type: 'content_block_stop', index: i } as Event);
+    });
+    events.push(...stop('tool_use'));
+    const { frames, done } = await run(events);
+    assert.ok(done);
+    const calls: { id?: string; name: string; args: string }[] = [];
+    for (const frame of frames) {
+      const delta = (
+        frame.choices as { delta: { tool_calls?: { index: number; id?: string; function?: { name?: string; arguments?: string } }[] } }[]
+      )[0]?.delta;
+      for (const call of delta?.tool_calls ?? []) {
+        calls[call.index] ??= { name: '', args: '' };
+        calls[call.index].id ??= call.id;
+        calls[call.index].name += call.function?.name ?? '';
+        calls[call.index].args += call.function?.arguments ?? '';
+      }
+    }
+    assert.deepEqual(
+      calls.map((c) => [c.id, c.name, JSON.parse(c.args)]),
+      [
+        ['t0', 'f0', args[0]],
+        ['t1', 'f1', args[1]],
+      ],
+    );
+    assert.equal((frames.at(-2)!.choices as { finish_reason: string }[])[0].finish_reason, 'tool_calls');
+  });
+
+  it('starts with the role, keeps one id, ends with finish and usage merged from message_delta', async () => {
+    const events = [
+      start({ input_tokens: 9, output_tokens: 1, cache_read_input_tokens: 3 } as never),
+      { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hel' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'lo' } },
+      { type: 'content_block_stop', index: 0 },
+      ...stop('max_tokens', 42),
+    ] as unknown as Event[];
+    const { frames, usage } = await run(events);
+    assert.ok(frames.every((f) => f.id === 'msg_1'));
+    assert.deepEqual((frames[0].choices as { delta: unknown }[])[0].delta, { role: 'assistant', content: '' });
+    assert.equal(
+      frames
+        .slice(1, 3)
+        .map((f) => (f.choices as { delta: { content: string } }[])[0].delta.content)
+        .join(''),
+      'Hello',
+    );
+    assert.equal((frames[3].choices as { finish_reason: string }[])[0].finish_reason, 'length');
+    assert.deepEqual(usage, {
+      prompt_tokens: 12,
+      completion_tokens: 42,
+      total_tokens: 54,
+      prompt_tokens_details: { cached_tokens: 3 },
+      completion_tokens_details: { reasoning_tokens: 0 },
+    });
+    assert.deepEqual(frames[4].choices, []);
+  });
+
+  it('thinking deltas become reasoning_content only when asked; the signed block is passed on', async () => {
+    const events = [
+      start(),
+      { type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'a' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'b' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: 'sig' } },
+      { type: 'content_block_stop', index: 0 },
+      ...stop('end_turn'),
+    ] as unknown as Event[];
+    const deltas = async (exposeReasoning: boolean) =>
+      (await run(events, { exposeReasoning, includeUsage: false })).frames.map((f) => (f.choices as { delta: object }[])[0]?.delta);
+    const shown = await deltas(true);
+    assert.deepEqual(shown.slice(1, 4), [
+      { reasoning_content: 'a' },
+      { reasoning_content: 'b' },
+      { thinking_blocks: [{ type: 'thinking', thinking: 'ab', signature: 'sig' }] },
+    ]);
+    const hidden = await deltas(false);
+    assert.ok(!hidden.some((d) => d && 'reasoning_content' in d));
+    assert.deepEqual(hidden[1], { thinking_blocks: [{ type: 'thinking', thinking: 'ab', signature: 'sig' }] });
+  });
+
+  it('a stream that ends without message_stop is truncated', async () => {
+    await assert.rejects(
+      run([start(), { type: 'content_block_start', index: 0, content_block: { type: 'text', text: 'x' } } as unknown as Event]),
+      (err: GatewayError) => err.code === 'upstream_stream_truncated',
+    );
+  });
+});

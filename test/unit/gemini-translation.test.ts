@@ -1,0 +1,468 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ApiError, type GenerateContentResponse } from '@google/genai';
+import { GatewayError } from '../../libs/providers/src/gateway-error';
+import type { ChatStream } from '../../libs/providers/src/provider';
+import type { ChatCompletionMessageParam } from '../../libs/providers/src/wire';
+import { fromGeminiError } from '../../libs/providers/src/gemini/errors';
+import { SKIP_SIGNATURE, toContents } from '../../libs/providers/src/gemini/request';
+import { checkPromptFeedback, choiceFrom, FAILED_FINISHES, FINISH_REASONS, usageFrom } from '../../libs/providers/src/gemini/response';
+import { toGeminiSchema } from '../../libs/providers/src/gemini/schema';
+import { translateChunks } from '../../libs/providers/src/gemini/stream';
+
+const live = new AbortController().signal;
+const call = (id: string, name: string, args = '{}', signature?: string) => ({
+  id,
+  type: 'function' as const,
+  function: { name, arguments: args },
+  ...(signature ? { extra_content: { google: { thought_signature: signature } } } : {}),
+});
+
+describe('Gemini request: each message kind', () => {
+  const table: [string, ChatCompletionMessageParam[], { system?: unknown[]; contents: unknown[] }][] = [
+    [
+      'system and developer -> systemInstruction',
+      [
+        { role: 'system', content: 'a' },
+        { role: 'developer', content: 'b' },
+        { role: 'user', content: 'u' },
+      ],
+      {
+        system: [{ text: 'a' }, { text: 'b' }],
+        contents: [{ role: 'user', parts: [{ text: 'u' }] }],
+      },
+    ],
+    [
+      'assistant -> model; consecutive turns merge',
+      [
+        { role: 'user', content: 'a' },
+        { role: 'user', content: 'b' },
+        { role: 'assistant', content: 'c' },
+      ],
+      {
+        contents: [
+          { role: 'user', parts: [{ text: 'a' }, { text: 'b' }] },
+          { role: 'model', parts: [{ text: 'c' }] },
+        ],
+      },
+    ],
+    [
+      'signed calls keep their signatures; results are named, grouped and keyed by id',
+      [
+        { role: 'user', content: 'a' },
+        { role: 'assistant', content: null, tool_calls: [call('c1', 'f', '{"x":1}', 'sig-1'), call('c2', 'g')] },
+        { role: 'tool', tool_call_id: 'c1', content: '{"ok":true}' },
+        { role: 'tool', tool_call_id: 'c2', content: 'plain text' },
+      ],
+      {
+        contents: [
+          { role: 'user', parts: [{ text: 'a' }] },
+          {
+            role: 'model',
+            parts: [
+              { functionCall: { id: 'c1', name: 'f', args: { x: 1 } }, thoughtSignature: 'sig-1' },
+              { functionCall: { id: 'c2', name: 'g', args: {} } },
+            ],
+          },
+          {
+            role: 'user',
+            parts: [
+              { functionResponse: { id: 'c1', name: 'f', response: { ok: true } } },
+              { functionResponse: { id: 'c2', name: 'g', response: { output: 'plain text' } } },
+            ],
+          },
+        ],
+      },
+    ],
+    [
+      'unsigned calls (from another model) get the placeholder on the first call',
+      [
+        { role: 'assistant', content: null, tool_calls: [call('a', 'f'), call('b', 'f')] },
+        { role: 'tool', tool_call_id: 'a', content: '[1,2]' },
+        { role: 'tool', tool_call_id: 'b', content: '7' },
+      ],
+      {
+        contents: [
+          {
+            role: 'model',
+            parts: [
+              { functionCall: { id: 'a', name: 'f', args: {} }, thoughtSignature: SKIP_SIGNATURE },
+              { functionCall: { id: 'b', name: 'f', args: {} } },
+            ],
+          },
+          {
+            role: 'user',
+            parts: [
+              { functionResponse: { id: 'a', name: 'f', response: { output: [1, 2] } } },
+              { functionResponse: { id: 'b', name: 'f', response: { output: 7 } } },
+            ],
+          },
+        ],
+      },
+    ],
+    [
+      'media: inline data and https URLs',
+      [
+        {
+          role: 'user',
+          content: [
+            { type: 'image_url', image_url: { url: 'data:image/jpeg;base64,/9j/' } },
+            { type: 'image_url', image_url: { url: 'https://x.test/a.png' } },
+          ],
+        },
+      ],
+      {
+        contents: [
+          {
+            role: 'user',
+            parts: [
+              { inlineData: { mimeType: 'image/jpeg', data: '/9j/' } },
+              { fileData: { fileUri: 'https://x.test/a.png', mimeType: 'image/png' } },
+            ],
+          },
+        ],
+      },
+    ],
+  ];
+  for (const [name, input, expected] of table) {
+    it(name, () => {
+      const out = toContents(input);
+      assert.deepEqual(out.contents, expected.contents);
+      assert.deepEqual(out.system, expected.system ?? []);
+    });
+  }
+
+  it('refuses a tool message that answers no earlier call', () => {
+    assert.throws(
+      () => toContents([{ role: 'tool', tool_call_id: 'x', content: 'y' }]),
+      (e: GatewayError) => e.status === 400 && e.param === 'messages[0].tool_call_id',
+    );
+  });
+});
+
+describe('JSON Schema -> Gemini Schema', () => {
+  const table: [string, Record<string, unknown>, unknown][] = [
+    [
+      'types are upper-cased; order is kept',
+      { type: 'object', properties: { b: { type: 'string' }, a: { type: 'number' } }, required: ['a'] },
+      {
+        type: 'OBJECT',
+        properties: { b: { type: 'STRING' }, a: { type: 'NUMBER' } },
+        propertyOrdering: ['b', 'a'],
+        required: ['a'],
+      },
+    ],
+    ['a type array with null -> nullable', { type: ['integer', 'null'] }, { type: 'INTEGER', nullable: true }],
+    ['a type array of two types -> anyOf', { type: ['string', 'number'] }, { anyOf: [{ type: 'STRING' }, { type: 'NUMBER' }] }],
+    [
+      'anyOf with a null variant -> nullable variant',
+      { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'd' },
+      { type: 'STRING', description: 'd', nullable: true },
+    ],
+    ['oneOf -> anyOf', { oneOf: [{ type: 'string' }, { type: 'integer' }] }, { anyOf: [{ type: 'STRING' }, { type: 'INTEGER' }] }],
+    ['const -> one-value enum', { type: 'string', const: 'x' }, { type: 'STRING', enum: ['x'] }],
+    ['a numeric enum -> a note', { type: 'integer', enum: [1, 2] }, { type: 'INTEGER', description: '(one of: 1, 2)' }],
+    [
+      'supported and unsupported formats',
+      {
+        type: 'object',
+        properties: { t: { type: 'string', format: 'date-time' }, e: { type: 'string', format: 'email', description: 'mail' } },
+      },
+      {
+        type: 'OBJECT',
+        properties: { t: { type: 'STRING', format: 'date-time' }, e: { type: 'STRING', description: 'mail (format: email)' } },
+        propertyOrdering: ['t', 'e'],
+      },
+    ],
+    [
+      "$ref into $defs is inlined, with the referrer's description",
+      {
+        type: 'object',
+        properties: { p: { $ref: '#/$defs/pt', description: 'a point' } },
+        $defs: { pt: { type: 'object', properties: { x: { type: 'number' } } } },
+      },
+      {
+        type: 'OBJECT',
+        properties: { p: { type: 'OBJECT', description: 'a point', properties: { x: { type: 'NUMBER' } } } },
+      },
+    ],
+    [
+      'allOf is merged',
+      {
+        allOf: [
+          { type: 'object', properties: { a: { type: 'string' } }, required: ['a'] },
+          { properties: { b: { type: 'string' } }, required: ['b'] },
+        ],
+      },
+      {
+        type: 'OBJECT',
+        properties: { a: { type: 'STRING' }, b: { type: 'STRING' } },
+        propertyOrdering: ['a', 'b'],
+        required: ['a', 'b'],
+      },
+    ],
+    [
+      'keywords Gemini lacks are dropped; examples -> example',
+      {
+        type: 'object',
+        additionalProperties: false,
+        $schema: 'x',
+        properties: { n: { type: 'number', minimum: 0, exclusiveMaximum: 9, examples: [3] } },
+      },
+      {
+        type: 'OBJECT',
+        properties: { n: { type: 'NUMBER', minimum: 0, example: 3 } },
+      },
+    ],
+    ['arrays and tuples', { type: 'array', items: { type: 'string' } }, { type: 'ARRAY', items: { type: 'STRING' } }],
+    [
+      'required names that are not properties are dropped',
+      { type: 'object', properties: { a: { type: 'string' } }, required: ['a', 'ghost'] },
+      { type: 'OBJECT', properties: { a: { type: 'STRING' } }, required: ['a'] },
+    ],
+  ];
+  for (const [name, schema, expected] of table) it(name, () => assert.deepEqual(toGeminiSchema(schema, 'p'), expected));
+
+  it('refuses recursive and non-local references with a 400', () => {
+    const recursive = { $ref: '#/$defs/node', $defs: { node: { type: 'object', properties: { next: { $ref: '#/$defs/node' } } } } };
+    assert.throws(
+      () => toGeminiSchema(recursive, 'tools[0]'),
+      (e: GatewayError) => e.status === 400 && /recursive/.test(e.message) && e.param === 'tools[0]',
+    );
+    const selfAllOf = { $ref: '#/$defs/a', $defs: { a: { allOf: [{ $ref: '#/$defs/a' }] } } };
+    assert.throws(() => toGeminiSchema(selfAllOf, 'p'), /recursive/);
+    assert.throws(() => toGeminiSchema({ $ref: 'https://x.test/s.json' }, 'p'), /cannot be resolved/);
+  });
+});
+
+describe('Gemini response', () => {
+  const finishes: [string, string][] = [
+    ['STOP', 'stop'],
+    ['MAX_TOKENS', 'length'],
+    ['SAFETY', 'content_filter'],
+    ['RECITATION', 'content_filter'],
+    ['BLOCKLIST', 'content_filter'],
+    ['PROHIBITED_CONTENT', 'content_filter'],
+    ['SPII', 'content_filter'],
+    ['LANGUAGE', 'content_filter'],
+    ['OTHER', 'stop'],
+    ['CONTINUATION', 'length'],
+  ];
+  for (const [reason, finish] of finishes) it(`finishReason ${reason} -> ${finish}`, () => assert.equal(FINISH_REASONS[reason], finish));
+  for (const [reason, [status]] of Object.entries(FAILED_FINISHES)) {
+    it(`finishReason ${reason} -> error ${status}`, () => {
+      assert.throws(
+        () =>
+          choiceFrom(
+            { finishReason: reason as never, content: { parts: [] } },
+            { provider: 'g', exposeReasoning: false, maxToolCalls: Infinity },
+          ),
+        (e: GatewayError) => e.status === status,
+      );
+    });
+  }
+
+  const usages: [string, Parameters<typeof usageFrom>[0], object][] = [
+    [
+      'missing',
+      undefined,
+      {
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        total_tokens: 0,
+        prompt_tokens_details: { cached_tokens: 0 },
+        completion_tokens_details: { reasoning_tokens: 0 },
+      },
+    ],
+    [
+      'cached content is part of the prompt',
+      { promptTokenCount: 100, cachedContentTokenCount: 60, candidatesTokenCount: 10 },
+      {
+        prompt_tokens: 100,
+        completion_tokens: 10,
+        total_tokens: 110,
+        prompt_tokens_details: { cached_tokens: 60 },
+        completion_tokens_details: { reasoning_tokens: 0 },
+      },
+    ],
+    [
+      'thoughts are output and reasoning; tool-use prompt is prompt',
+      { promptTokenCount: 10, toolUsePromptTokenCount: 5, candidatesTokenCount: 10, thoughtsTokenCount: 30 },
+      {
+        prompt_tokens: 15,
+        completion_tokens: 40,
+        total_tokens: 55,
+        prompt_tokens_details: { cached_tokens: 0 },
+        completion_tokens_details: { reasoning_tokens: 30 },
+      },
+    ],
+  ];
+  for (const [name, usage, expected] of usages) it(`usage: ${name}`, () => assert.deepEqual(usageFrom(usage), expected));
+
+  it('a candidate becomes a choice: thoughts apart, calls with generated ids, STOP with calls -> tool_calls', () => {
+    const candidate = {
+      finishReason: 'STOP',
+      content: {
+        parts: [
+          { text: 'plan', thought: true },
+          { text: 'ok' },
+          { functionCall: { name: 'f', args: { a: 1 } }, thoughtSignature: 's' },
+          { functionCall: { id: 'given', name: 'g' } },
+        ],
+      },
+    } as never;
+    const choice = choiceFrom(candidate, { provider: 'g', exposeReasoning: true, maxToolCalls: Infinity });
+    assert.equal(choice.text, 'ok');
+    assert.equal(choice.reasoning, 'plan');
+    assert.equal(choice.finishReason, 'tool_calls');
+    assert.match(choice.toolCalls[0].id, /^call_/);
+    assert.deepEqual(choice.toolCalls[0].extra, { extra_content: { google: { thought_signature: 's' } } });
+    assert.deepEqual(choice.toolCalls[1], { id: 'given', name: 'g', arguments: '{}' });
+    assert.equal(choiceFrom(candidate, { provider: 'g', exposeReasoning: false, maxToolCalls: 1 }).toolCalls.length, 1);
+  });
+
+  it('a blocked prompt is a 400 content_filter; no candidates at all is a retryable 502', () => {
+    assert.throws(
+      () => checkPromptFeedback('g', { promptFeedback: { blockReason: 'PROHIBITED_CONTENT' } } as GenerateContentResponse),
+      (e: GatewayError) => e.status === 400 && e.code === 'content_filter',
+    );
+    assert.throws(
+      () => checkPromptFeedback('g', {} as GenerateContentResponse),
+      (e: GatewayError) => e.status === 502 && e.retryable,
+    );
+  });
+});
+
+describe('Gemini errors', () => {
+  const apiError = (code: number, status: string, details: object[] = []) =>
+    new ApiError({ status: code, message: JSON.stringify({ error: { code, message: `says ${status}`, status, details } }) });
+  // [what the SDK threw, status, type, code, retryable]
+  const table: [string, unknown, number, string, string | null, boolean][] = [
+    ['INVALID_ARGUMENT', apiError(400, 'INVALID_ARGUMENT'), 400, 'invalid_request_error', null, false],
+    ['OUT_OF_RANGE', apiError(400, 'OUT_OF_RANGE'), 400, 'invalid_request_error', null, false],
+    ['FAILED_PRECONDITION', apiError(400, 'FAILED_PRECONDITION'), 502, 'upstream_error', 'upstream_permission_denied', false],
+    ['UNAUTHENTICATED', apiError(401, 'UNAUTHENTICATED'), 502, 'upstream_error', 'upstream_auth_failed', false],
+    ['PERMISSION_DENIED', apiError(403, 'PERMISSION_DENIED'), 502, 'upstream_error', 'upstream_permission_denied', false],
+    ['NOT_FOUND', apiError(404, 'NOT_FOUND'), 502, 'upstream_error', 'upstream_not_found', false],
+    ['RESOURCE_EXHAUSTED', apiError(429, 'RESOURCE_EXHAUSTED'), 429, 'rate_limit_error', 'rate_limit_exceeded', true],
+    ['INTERNAL', apiError(500, 'INTERNAL'), 502, 'upstream_error', 'upstream_error', true],
+    ['UNAVAILABLE', apiError(503, 'UNAVAILABLE'), 503, 'upstream_error', 'upstream_overloaded', true],
+    ['DEADLINE_EXCEEDED', apiError(504, 'DEADLINE_EXCEEDED'), 504, 'timeout_error', 'upstream_timeout', true],
+    [
+      'an error inside a stream',
+      new ApiError({ status: 503, message: 'got status: UNAVAILABLE. {"error":{"code":503,"message":"busy","status":"UNAVAILABLE"}}' }),
+      503,
+      'upstream_error',
+      'upstream_overloaded',
+      true,
+    ],
+    [
+      'a non-JSON 502 from a proxy',
+      new ApiError({ status: 502, message: '<html>bad gateway</html>' }),
+      502,
+      'upstream_error',
+      'upstream_error',
+      true,
+    ],
+    ['an undocumented 4xx', new ApiError({ status: 418, message: '{}' }), 502, 'upstream_error', 'upstream_error', false],
+    [
+      'a refused connection',
+      Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) }),
+      502,
+      'upstream_error',
+      'upstream_unreachable',
+      true,
+    ],
+    [
+      'a body that ended inside an event',
+      new Error('Incomplete JSON segment at the end'),
+      502,
+      'upstream_error',
+      'upstream_stream_truncated',
+      true,
+    ],
+  ];
+  for (const [name, thrownErr, status, type, code, retryable] of table) {
+    it(`${name} -> ${status} ${code ?? type}`, () => {
+      const err = fromGeminiError('gem', thrownErr, live);
+      assert.deepEqual([err.status, err.type, err.code, err.retryable], [status, type, code, retryable]);
+    });
+  }
+
+  it('keeps the vendor message for client errors, and takes Retry-After from RetryInfo', () => {
+    assert.equal(fromGeminiError('gem', table[0][1], live).message, 'says INVALID_ARGUMENT');
+    const limited = fromGeminiError(
+      'gem',
+      apiError(429, 'RESOURCE_EXHAUSTED', [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '2.5s' }]),
+      live,
+    );
+    assert.equal(limited.headers['retry-after'], '3');
+    assert.equal(fromGeminiError('gem', apiError(429, 'RESOURCE_EXHAUSTED'), live).headers['retry-after'], '1');
+  });
+});
+
+describe('Gemini stream translation', () => {
+  async function run(chunks: object[], maxToolCalls = Infinity) {
+    const stream: ChatStream = { [Symbol.asyncIterator]: () => undefined as never };
+    const frames: { choices: { index: number; delta: Record<string, unknown>; finish_reason: string | null }[] }[] = [];
+    async function* source() {
+      yield* chunks as GenerateContentResponse[];
+    }
+    const translate = translateChunks({ provider: 'gem', model: 'fallback', includeUsage: true, exposeReasoning: true, maxToolCalls });
+    for await (const frame of translate(source(), stream)) if (frame !== 'data: [DONE]\n\n') frames.push(JSON.parse(frame.slice(6)));
+    return { frames, usage: stream.usage };
+  }
+  const cand = (index: number, parts: object[], finishReason?: string) => ({
+    index,
+    content: { role: 'model', parts },
+    ...(finishReason ? { finishReason } : {}),
+  });
+
+  it('keeps choices apart by candidate index, each with its role delta and finish chunk', async () => {
+    const { frames, usage } = await run([
+      { responseId: 'r', candidates: [cand(0, [{ text: 'a' }]), cand(1, [{ text: 'x' }])] },
+      {
+        responseId: 'r',
+        candidates: [cand(1, [{ text: 'y' }], 'MAX_TOKENS'), cand(0, [{ text: 'b' }], 'STOP')],
+        usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 4 },
+      },
+    ]);
+    const byChoice = (i: number) => frames.flatMap((f) => f.choices.filter((c) => c.index === i));
+    assert.deepEqual(
+      byChoice(0).map((c) => c.delta.content ?? c.finish_reason),
+      ['', 'a', 'b', 'stop'],
+    );
+    assert.deepEqual(
+      byChoice(1).map((c) => c.delta.content ?? c.finish_reason),
+      ['', 'x', 'y', 'length'],
+    );
+    assert.equal(usage?.total_tokens, 7);
+  });
+
+  it('opens each function call with id and name, then its whole arguments; parallel_tool_calls false keeps one', async () => {
+    const chunks = [
+      {
+        candidates: [
+          cand(0, [{ functionCall: { id: 'c1', name: 'f', args: { a: 1 } } }, { functionCall: { id: 'c2', name: 'g', args: {} } }], 'STOP'),
+        ],
+      },
+    ];
+    const calls = (await run(chunks)).frames.flatMap((f) => (f.choices[0]?.delta.tool_calls as object[]) ?? []);
+    assert.deepEqual(calls, [
+      { index: 0, id: 'c1', type: 'function', function: { name: 'f', arguments: '' } },
+      { index: 0, function: { arguments: '{"a":1}' } },
+      { index: 1, id: 'c2', type: 'function', function: { name: 'g', arguments: '' } },
+      { index: 1, function: { arguments: '{}' } },
+    ]);
+    const { frames } = await run(chunks, 1);
+    assert.equal(frames.flatMap((f) => (f.choices[0]?.delta.tool_calls as object[]) ?? []).length, 2);
+    assert.equal(frames.at(-2)!.choices[0].finish_reason, 'tool_calls');
+  });
+
+  it('a content filter stop says why in refusal; a stream no candidate finished is truncated', async () => {
+    const { frames } = await run([{ candidates: [cand(0, [{ text: 'so' }], 'SAFETY')] }]);
+    assert.ok(frames.some((f) => /SAFETY/.test(String(f.choices[0]?.delta.refusal))));
+    assert.equal(frames.at(-2)!.choices[0].finish_reason, 'content_filter');
+    await assert.rejects(run([{ candidates: [cand(0, [{ text: 'so' }])] }]), (e: GatewayError) => e.code === 'upstream_stream_truncated');
+  });
+});
