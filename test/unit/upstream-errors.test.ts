@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import type { Dispatcher } from 'undici';
 import { fromTransportError, fromUpstreamResponse, retryAfterSeconds } from '../../libs/providers/src/openai/errors';
+import { usageOf as usageFromBody } from '../../libs/providers/src/openai/response';
 
 function response(statusCode: number, body: string, headers: Record<string, string> = {}): Dispatcher.ResponseData {
   return { statusCode, headers, body: Readable.from([Buffer.from(body)]) } as unknown as Dispatcher.ResponseData;
@@ -70,5 +71,26 @@ describe('upstream error mapping (OpenAI format)', () => {
     const ac = new AbortController();
     ac.abort();
     assert.equal(fromTransportError('p', new Error('aborted'), ac.signal).status, 499);
+  });
+});
+
+describe('reading usage from an OpenAI-format answer without parsing it whole', () => {
+  const usageOf = (text: string) => usageFromBody(Buffer.from(text));
+  it('finds the last usage object, nested details included', () => {
+    assert.deepEqual(
+      usageOf(
+        '{"object":"chat.completion","choices":[{"message":{"content":"say \\"usage\\": {x}"}}],"usage":{"prompt_tokens":3,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":1}}}',
+      ),
+      {
+        prompt_tokens: 3,
+        completion_tokens: 2,
+        prompt_tokens_details: { cached_tokens: 1 },
+      },
+    );
+  });
+  it('is undefined when there is none, or it is null or broken', () => {
+    assert.equal(usageOf('{"object":"chat.completion","choices":[]}'), undefined);
+    assert.equal(usageOf('{"object":"chat.completion","usage":null}'), undefined);
+    assert.equal(usageOf('{"object":"chat.completion","usage":{"prompt_tokens":'), undefined);
   });
 });

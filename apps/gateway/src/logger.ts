@@ -13,18 +13,25 @@ const REDACT = [
   'authorization',
 ];
 
+export interface Loggers {
+  /** Nest's logger and everything else: secret-looking paths are redacted. */
+  app: Logger;
+  /**
+   * The per-request access line. Its fields are fixed by the access hook and never
+   * carry secrets, so it skips the redaction pass (a few percent of a request's CPU).
+   */
+  access: Logger;
+}
+
 /**
  * JSON logs to stdout, written asynchronously so logging stays off the hot path:
  * lines written while a write is in flight are coalesced into the next one.
  */
-export function createLogger(config: GatewayConfig): Logger {
-  return pino(
-    {
-      level: config.server.logLevel,
-      base: { service: 'ai-gateway' },
-      redact: { paths: REDACT, censor: '[redacted]' },
-      timestamp: pino.stdTimeFunctions.isoTime,
-    },
-    pino.destination({ dest: 1, sync: false }),
-  );
+export function createLoggers(config: GatewayConfig): Loggers {
+  const destination = pino.destination({ dest: 1, sync: false });
+  const options = { level: config.server.logLevel, base: { service: 'ai-gateway' }, timestamp: pino.stdTimeFunctions.isoTime };
+  return {
+    app: pino({ ...options, redact: { paths: REDACT, censor: '[redacted]' } }, destination),
+    access: pino(options, destination),
+  };
 }

@@ -12,7 +12,7 @@ import { BodyRedactor } from './http/body-redaction';
 import { clientErrorHandler } from './http/client-error';
 import { configureFastify } from './http/fastify-setup';
 import { requestId } from './http/request-hooks';
-import { createLogger } from './logger';
+import { createLoggers } from './logger';
 
 async function bootstrap(): Promise<void> {
   let config;
@@ -23,7 +23,7 @@ async function bootstrap(): Promise<void> {
     process.stderr.write(`ai-gateway: ${err.message}\n`);
     process.exit(78); // EX_CONFIG
   }
-  const log = createLogger(config);
+  const { app: log, access } = createLoggers(config);
   const server = config.server;
 
   const adapter = new FastifyAdapter({
@@ -51,7 +51,7 @@ async function bootstrap(): Promise<void> {
       metrics: app.get(MetricsService),
       spend: app.get(SpendService),
       tracing: app.get(TracingService),
-      log,
+      log: access,
       bodies: server.logBodies ? new BodyRedactor(server.redactPatterns) : undefined,
       admission: app.get(AdmissionService),
     },

@@ -77,9 +77,7 @@ export class Executor {
         if (attempts > 1) this.metrics.recordRetry(plan.group.name, deployment.provider.name);
         const started = performance.now();
         const limit = Math.min(timeouts.attemptMs, remaining);
-        const attemptSignal = withTimeout(
-          signal,
-          limit,
+        const attemptSignal = withTimeout(signal, limit, () =>
           limit < timeouts.attemptMs ? deadlineError(timeouts.deadlineMs) : attemptTimeout(limit),
         );
         const timing = timeline && start(timeline, deployment);
@@ -134,14 +132,15 @@ function backoff(attempt: number, base: number, max: number): number {
 }
 
 /**
- * A child signal that aborts with `reason` after `ms`, or when the parent aborts.
+ * A child signal that aborts with `reason()` after `ms`, or when the parent aborts.
  * `clear()` stops the timer only: a stream that started keeps following the parent.
+ * The reason is built only on timeout: an Error's stack trace is too costly per request.
  */
-function withTimeout(parent: AbortSignal, ms: number, reason: GatewayError): { signal: AbortSignal; clear: () => void } {
+function withTimeout(parent: AbortSignal, ms: number, reason: () => GatewayError): { signal: AbortSignal; clear: () => void } {
   const ac = new AbortController();
   if (parent.aborted) ac.abort(parent.reason);
   else parent.addEventListener('abort', () => ac.abort(parent.reason), { once: true });
-  const timer = setTimeout(() => ac.abort(reason), ms);
+  const timer = setTimeout(() => ac.abort(reason()), ms);
   return { signal: ac.signal, clear: () => clearTimeout(timer) };
 }
 

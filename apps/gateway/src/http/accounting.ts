@@ -1,13 +1,5 @@
-import type { CompletionUsage } from '@gateway/providers';
 import { costOf } from '@gateway/metrics';
-import type { RequestState } from './request-state';
-
-export interface Bill {
-  usage: CompletionUsage;
-  /** True when the upstream reported no usage and it was estimated. */
-  estimated: boolean;
-  costUsd: number;
-}
+import type { Bill, RequestState } from './request-state';
 
 /** Bytes of JSON or SSE framing per generated token, for the rough estimate below. */
 const BYTES_PER_TOKEN_JSON = 4;
@@ -20,6 +12,10 @@ const BYTES_PER_TOKEN_SSE = 160;
  */
 export function bill(state: RequestState): Bill | undefined {
   if (!state.deployment) return undefined;
+  return (state.bill ??= settle(state));
+}
+
+function settle(state: RequestState): Bill {
   let usage = state.usage;
   const estimated = !usage;
   if (!usage) {

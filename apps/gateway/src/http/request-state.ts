@@ -4,6 +4,14 @@ import type { AttemptTiming } from '@gateway/metrics';
 import type { CompletionUsage } from '@gateway/providers';
 import type { Reservation } from '@gateway/security';
 
+/** Usage and cost of a request an upstream served (see accounting.ts). */
+export interface Bill {
+  usage: CompletionUsage;
+  /** True when the upstream reported no usage and it was estimated. */
+  estimated: boolean;
+  costUsd: number;
+}
+
 /** What the handler learnt about a request, for the access log, metrics and cost. */
 export interface RequestState {
   /** Public model group (bounded), once resolved. */
@@ -38,6 +46,8 @@ export interface RequestState {
   responseBody?: string;
   /** Tokens reserved against the key's TPM, reconciled when the request ends. */
   reservation?: Reservation;
+  /** Computed once, when the answer is complete (bill() in accounting.ts). */
+  bill?: Bill;
   /** Upstream attempts, collected only while tracing is on. */
   timeline?: AttemptTiming[];
 }

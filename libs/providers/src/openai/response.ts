@@ -2,19 +2,16 @@ import type { Dispatcher } from 'undici';
 import { GatewayError } from '../gateway-error';
 import type { JsonResult } from '../provider';
 
+const USAGE_KEY = Buffer.from('"usage"');
+
 /**
- * Reads a successful JSON answer. The bytes are forwarded as they came; we parse
- * them once only to read `usage` and to refuse an upstream that sent non-JSON.
+ * Reads a successful JSON answer. The bytes are forwarded as they came and are not
+ * parsed whole (embeddings answers run to megabytes): we check the object type and
+ * parse only the `usage` object, found from the end where OpenAI-format servers put it.
  */
 export async function readJsonResult(provider: string, res: Dispatcher.ResponseData, expect: string): Promise<JsonResult> {
-  const body = new Uint8Array(await res.body.arrayBuffer());
-  let parsed: { object?: unknown; usage?: JsonResult['usage'] };
-  try {
-    parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
-  } catch {
-    parsed = {};
-  }
-  if (parsed.object !== expect) {
+  const body = Buffer.from(await res.body.arrayBuffer());
+  if (body[0] !== 0x7b /* { */ || !(body.includes(`"object":"${expect}"`) || body.includes(`"object": "${expect}"`))) {
     throw new GatewayError(
       502,
       `Provider ${provider} returned a response that is not a ${expect}.`,
@@ -23,7 +20,26 @@ export async function readJsonResult(provider: string, res: Dispatcher.ResponseD
       null,
       {},
       true,
-    );
+    ).from(502);
   }
-  return { body, usage: parsed.usage ?? undefined };
+  return { body, usage: usageOf(body) };
+}
+
+/** The `usage` object of a JSON answer, or undefined when it has none (cost is then estimated). */
+export function usageOf(body: Buffer): JsonResult['usage'] {
+  const key = body.lastIndexOf(USAGE_KEY);
+  const start = key < 0 ? -1 : body.indexOf(0x7b, key);
+  if (start < 0) return undefined;
+  let depth = 0;
+  for (let i = start; i < body.length; i++) {
+    if (body[i] === 0x7b) depth++;
+    else if (body[i] === 0x7d && --depth === 0) {
+      try {
+        return JSON.parse(body.toString('utf8', start, i + 1));
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
 }
