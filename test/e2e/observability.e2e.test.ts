@@ -116,7 +116,7 @@ describe('metrics, cost and access log after scripted traffic', () => {
   });
 
   it('writes one access-log line per request with tokens, cost and routing', async () => {
-    const lines = (await gateway.logged('request')).filter((l) => l.route === '/v1/chat/completions');
+    const lines = await gateway.logged('request', { where: (l) => l.route === '/v1/chat/completions', count: 6 });
     assert.equal(lines.length, 6);
     const thinker = lines.find((l) => l.model === 'thinker')!;
     assert.equal(thinker.promptTokens, 1000);
@@ -173,7 +173,7 @@ describe('prompt and completion logging (LOG_BODIES)', () => {
     const gateway = await GatewayProcess.start(configWith());
     try {
       await gateway.client().chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: secretPrompt }] });
-      const [line] = await gateway.logged('request');
+      const [line] = await gateway.logged('request', { where: (l) => l.route === '/v1/chat/completions' });
       assert.equal(line.prompt, undefined);
       assert.doesNotMatch(gateway.rawOutput.join('\n'), /ACME-1234|hunter2|sk-abcdefghijklmnop/);
     } finally {
@@ -187,7 +187,7 @@ describe('prompt and completion logging (LOG_BODIES)', () => {
     });
     try {
       await gateway.client().chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: secretPrompt }] });
-      const [line] = (await gateway.logged('request')).filter((l) => l.route === '/v1/chat/completions');
+      const [line] = await gateway.logged('request', { where: (l) => l.route === '/v1/chat/completions' });
       assert.match(String(line.prompt), /my key is \[redacted\], password: \[redacted\], order \[redacted\]/);
       // The mock echoes the prompt, so the completion carries the same secrets.
       assert.match(String(line.completion), /You said: my key is \[redacted\]/);

@@ -265,13 +265,16 @@ describe('OpenAI-compatible provider through the gateway', () => {
     const deadline = Date.now() + 2_000;
     while (upstream.aborted === abortedBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.equal(upstream.aborted, abortedBefore + 1);
-    const records = (await gateway.logged('request')).filter((l) => l.status === 499);
+    const records = await gateway.logged('request', { where: (l) => l.status === 499 });
     assert.ok(records.length >= 1, 'the aborted request is logged as 499');
   });
 
   it('never writes the upstream key or the client Authorization to the logs', async () => {
-    await client.chat.completions.create({ model: 'fake-ok', messages: [{ role: 'user', content: 'secret prompt text' }] });
-    await gateway.logged('request');
+    const res = await client.chat.completions
+      .create({ model: 'fake-ok', messages: [{ role: 'user', content: 'secret prompt text' }] })
+      .withResponse();
+    const id = res.response.headers.get('x-request-id');
+    assert.equal((await gateway.logged('request', { where: (l) => l.reqId === id })).length, 1, 'its access line was written');
     const all = gateway.rawOutput.join('\n');
     assert.doesNotMatch(all, /sk-upstream-secret-123/);
     assert.doesNotMatch(all, /test-client-key/);

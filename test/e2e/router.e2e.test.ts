@@ -145,7 +145,7 @@ describe('router: fallbacks, retries, deadlines and task routing', () => {
     }
     const listed = (await client.models.list()).data.map((m) => m.id);
     assert.ok(listed.includes('auto'));
-    const logged = (await gateway.logged('request')).filter((l) => l.taskRoute === 'auto:code');
+    const logged = await gateway.logged('request', { where: (l) => l.taskRoute === 'auto:code' });
     assert.ok(logged.length >= 1, 'the decision is in the access log');
   });
 });

@@ -93,7 +93,7 @@ describe('OpenTelemetry traces', () => {
     try {
       await gateway.client().chat.completions.create({ model: 'traced', messages: [{ role: 'user', content: 'do not trace me' }] });
       await new Promise((r) => setTimeout(r, 300));
-      assert.equal((await gateway.logged('OpenTelemetry traces on (OTLP/HTTP)', 0)).length, 0);
+      assert.equal((await gateway.logged('OpenTelemetry traces on (OTLP/HTTP)', { timeoutMs: 0 })).length, 0);
     } finally {
       await gateway.stop();
     }

@@ -10,6 +10,12 @@ import { FakeOpenAI } from './fake-openai';
 
 const MAIN = resolve(__dirname, '../../apps/gateway/src/main.js');
 
+export interface LoggedOptions {
+  where?: (entry: Record<string, unknown>) => boolean;
+  count?: number;
+  timeoutMs?: number;
+}
+
 export interface GatewayOptions {
   env?: Record<string, string>;
   /** Resolve once the process exits instead of waiting for it to listen (config errors). */
@@ -83,12 +89,15 @@ export class GatewayProcess {
     return this.exited;
   }
 
-  /** Log entries whose message is `msg`, waiting briefly for asynchronous log writes. */
-  async logged(msg: string, timeoutMs = 2_000): Promise<Record<string, unknown>[]> {
+  /**
+   * Log entries whose message is `msg` (and that match `where`), waiting until there are
+   * `count` of them or `timeoutMs` passed: the gateway writes its log in batches.
+   */
+  async logged(msg: string, { where = () => true, count = 1, timeoutMs = 2_000 }: LoggedOptions = {}): Promise<Record<string, unknown>[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = this.logs.filter((l) => l.msg === msg);
-      if (found.length || Date.now() > deadline) return found;
+      const found = this.logs.filter((l) => l.msg === msg && where(l));
+      if (found.length >= count || Date.now() > deadline) return found;
       await new Promise((r) => setTimeout(r, 20));
     }
   }

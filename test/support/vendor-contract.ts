@@ -101,13 +101,11 @@ export function streamingContract(v: VendorUnderTest): void {
     ['cut', /ended the stream before it was complete/],
   ] as const) {
     it(`${kind}: a stream that fails after it began ends with an OpenAI error event`, async () => {
-      const stream = await v
-        .client()
-        .chat.completions.create({
-          model: `${v.prefix}-${kind}`,
-          messages: [{ role: 'user', content: 'a long enough prompt' }],
-          stream: true,
-        });
+      const stream = await v.client().chat.completions.create({
+        model: `${v.prefix}-${kind}`,
+        messages: [{ role: 'user', content: 'a long enough prompt' }],
+        stream: true,
+      });
       let text = '';
       const err = await apiError(
         (async () => {
@@ -154,14 +152,12 @@ export function toolChoiceContract(
   sent: () => unknown,
 ): void {
   const ask = (params: Partial<OpenAI.ChatCompletionCreateParams>) =>
-    v
-      .client()
-      .chat.completions.create({
-        model: `${v.prefix}-tool`,
-        messages: [{ role: 'user', content: 'x' }],
-        tools: [WEATHER_TOOL, TIME_TOOL],
-        ...params,
-      } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    v.client().chat.completions.create({
+      model: `${v.prefix}-tool`,
+      messages: [{ role: 'user', content: 'x' }],
+      tools: [WEATHER_TOOL, TIME_TOOL],
+      ...params,
+    } as OpenAI.ChatCompletionCreateParamsNonStreaming);
   for (const [name, params, expected] of cases) {
     it(`${name} -> ${JSON.stringify(expected)}`, async () => {
       await ask(params);

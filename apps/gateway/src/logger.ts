@@ -21,17 +21,26 @@ export interface Loggers {
    * carry secrets, so it skips the redaction pass (a few percent of a request's CPU).
    */
   access: Logger;
+  /** Writes whatever is buffered, synchronously: call it right before the process exits. */
+  flushSync(): void;
 }
 
+/** Log lines are buffered up to this size, and flushed at least this often. */
+const BUFFER_BYTES = 8 * 1024;
+const FLUSH_EVERY_MS = 200;
+
 /**
- * JSON logs to stdout, written asynchronously so logging stays off the hot path:
- * lines written while a write is in flight are coalesced into the next one.
+ * JSON logs to stdout, written asynchronously and in batches so logging stays off
+ * the hot path: one write system call per ~8 KiB instead of one per request, and
+ * never more than 200 ms late. `flush()` before exit writes the rest.
  */
 export function createLoggers(config: GatewayConfig): Loggers {
-  const destination = pino.destination({ dest: 1, sync: false });
+  const destination = pino.destination({ dest: 1, sync: false, minLength: BUFFER_BYTES });
+  setInterval(() => destination.flush(), FLUSH_EVERY_MS).unref();
   const options = { level: config.server.logLevel, base: { service: 'ai-gateway' }, timestamp: pino.stdTimeFunctions.isoTime };
   return {
     app: pino({ ...options, redact: { paths: REDACT, censor: '[redacted]' } }, destination),
     access: pino(options, destination),
+    flushSync: () => destination.flushSync(),
   };
 }

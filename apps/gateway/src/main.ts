@@ -23,7 +23,7 @@ async function bootstrap(): Promise<void> {
     process.stderr.write(`ai-gateway: ${err.message}\n`);
     process.exit(78); // EX_CONFIG
   }
-  const { app: log, access } = createLoggers(config);
+  const { app: log, access, flushSync } = createLoggers(config);
   const server = config.server;
 
   const adapter = new FastifyAdapter({
@@ -83,7 +83,7 @@ async function bootstrap(): Promise<void> {
       .catch((err) => log.error({ err }, 'error during shutdown'))
       .finally(() => {
         log.info('stopped');
-        log.flush();
+        flushSync();
         process.exit(0);
       });
   };
