@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { parse as parseYaml } from 'yaml';
 
@@ -15,6 +16,7 @@ import { parse as parseYaml } from 'yaml';
  * say, with production dependencies from the same `npm ci --omit=dev` (from the
  * npm cache that `npm ci` filled), then started with the stage's ENV, CMD and numeric USER.
  */
+const execFileAsync = promisify(execFile);
 const REPO_ROOT = resolve(__dirname, '../../..');
 const dockerfile = readFileSync(resolve(REPO_ROOT, 'Dockerfile'), 'utf8');
 const pkg = JSON.parse(readFileSync(resolve(REPO_ROOT, 'package.json'), 'utf8'));
@@ -178,7 +180,7 @@ describe('docker-compose.yaml', () => {
   });
 });
 
-describe('production start outside Docker', () => {
+describe('production start outside Docker', { timeout: 600_000 }, () => {
   let root: string;
   let app: string;
   let child: ChildProcess;
@@ -187,63 +189,65 @@ describe('production start outside Docker', () => {
   let env: Record<string, string>;
   const output: string[] = [];
 
-  before(async () => {
-    root = mkdtempSync(join(tmpdir(), 'gateway-image-'));
-    app = join(root, runtime.workdir);
-    const prod = join(root, 'deps');
-    mkdirSync(prod, { recursive: true });
-    cpSync(resolve(REPO_ROOT, 'package.json'), join(prod, 'package.json'));
-    cpSync(resolve(REPO_ROOT, 'package-lock.json'), join(prod, 'package-lock.json'));
-    const started = Date.now();
-    execFileSync('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
-      cwd: prod,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    console.log(`# npm ci --omit=dev --prefer-offline: ${Date.now() - started} ms`);
+  before(
+    async () => {
+      root = mkdtempSync(join(tmpdir(), 'gateway-image-'));
+      app = join(root, runtime.workdir);
+      const prod = join(root, 'deps');
+      mkdirSync(prod, { recursive: true });
+      cpSync(resolve(REPO_ROOT, 'package.json'), join(prod, 'package.json'));
+      cpSync(resolve(REPO_ROOT, 'package-lock.json'), join(prod, 'package-lock.json'));
+      const started = Date.now();
+      // Asynchronous, so the test runner's own timers keep running; on a busy 2-core machine
+      // this install of ~170 MB takes from 20 s to a few minutes.
+      await execFileAsync('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: prod });
+      console.log(`# npm ci --omit=dev --prefer-offline: ${Date.now() - started} ms`);
 
-    // The build stage's /app is this checkout (sources plus the dist/ that `npm run build:test` wrote).
-    const source = (src: string, from?: string) =>
-      from === 'deps' ? join(prod, src.replace(/^\/app\/?/, '')) : resolve(REPO_ROOT, src.replace(/^\/app\/?/, ''));
-    for (const [src, dest, from] of runtime.copies) {
-      const target = resolve(app, dest.endsWith('/') ? join(dest, src.split('/').pop()!) : dest);
-      assert.ok(existsSync(source(src, from)), `COPY source ${src} exists (run the build first)`);
-      mkdirSync(dirname(target), { recursive: true });
-      // The production install is moved, not copied: 150 MB of files.
-      if (from === 'deps') renameSync(source(src, from), target);
-      else cpSync(source(src, from), target, { recursive: true });
-    }
-    // Owned by root and not writable by the image's user: a stand-in for the read-only root filesystem.
-    execFileSync('chmod', ['-R', 'a+rX,go-w', root]);
-    chmodSync(root, 0o755);
+      // The build stage's /app is this checkout (sources plus the dist/ that `npm run build:test` wrote).
+      const source = (src: string, from?: string) =>
+        from === 'deps' ? join(prod, src.replace(/^\/app\/?/, '')) : resolve(REPO_ROOT, src.replace(/^\/app\/?/, ''));
+      for (const [src, dest, from] of runtime.copies) {
+        const target = resolve(app, dest.endsWith('/') ? join(dest, src.split('/').pop()!) : dest);
+        assert.ok(existsSync(source(src, from)), `COPY source ${src} exists (run the build first)`);
+        mkdirSync(dirname(target), { recursive: true });
+        // The production install is moved, not copied: 150 MB of files.
+        if (from === 'deps') renameSync(source(src, from), target);
+        else cpSync(source(src, from), target, { recursive: true });
+      }
+      // Owned by root and not writable by the image's user: a stand-in for the read-only root filesystem.
+      execFileSync('chmod', ['-R', 'a+rX,go-w', root]);
+      chmodSync(root, 0o755);
 
-    const port = await freePort();
-    const rebase = (v: string) => (v.startsWith(`${runtime.workdir}/`) ? join(app, v.slice(runtime.workdir.length)) : v);
-    env = {
-      ...Object.fromEntries(Object.entries(runtime.env).map(([k, v]) => [k, rebase(v)])),
-      PATH: process.env.PATH!,
-      // Loopback only in tests; the image's HOST=0.0.0.0 is checked above.
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      OPENAI_API_KEY: PROVIDER_KEY,
-      GATEWAY_MASTER_KEY: 'sk-gw-test-master-key',
-      ...(REDIS_URL ? { REDIS_URL } : {}),
-    };
-    const [uid, gid] = runtime.user!.split(':').map(Number);
-    const asImageUser = process.getuid?.() === 0 ? { uid, gid } : {};
-    const [command, ...args] = runtime.cmd!;
-    assert.equal(command, 'node');
-    child = spawn(process.execPath, args, { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'], ...asImageUser });
-    exited = new Promise((done) => child.once('exit', done));
-    url = await new Promise<string>((ready, fail) => {
-      const onLine = (line: string) => {
-        output.push(line);
-        if (line.includes('"msg":"ai-gateway listening"')) ready(`http://127.0.0.1:${port}`);
+      const port = await freePort();
+      const rebase = (v: string) => (v.startsWith(`${runtime.workdir}/`) ? join(app, v.slice(runtime.workdir.length)) : v);
+      env = {
+        ...Object.fromEntries(Object.entries(runtime.env).map(([k, v]) => [k, rebase(v)])),
+        PATH: process.env.PATH!,
+        // Loopback only in tests; the image's HOST=0.0.0.0 is checked above.
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        OPENAI_API_KEY: PROVIDER_KEY,
+        GATEWAY_MASTER_KEY: 'sk-gw-test-master-key',
+        ...(REDIS_URL ? { REDIS_URL } : {}),
       };
-      createInterface({ input: child.stdout! }).on('line', onLine);
-      createInterface({ input: child.stderr! }).on('line', onLine);
-      exited.then((code) => fail(new Error(`gateway exited ${code}:\n${output.join('\n')}`)));
-    });
-  });
+      const [uid, gid] = runtime.user!.split(':').map(Number);
+      const asImageUser = process.getuid?.() === 0 ? { uid, gid } : {};
+      const [command, ...args] = runtime.cmd!;
+      assert.equal(command, 'node');
+      child = spawn(process.execPath, args, { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'], ...asImageUser });
+      exited = new Promise((done) => child.once('exit', done));
+      url = await new Promise<string>((ready, fail) => {
+        const onLine = (line: string) => {
+          output.push(line);
+          if (line.includes('"msg":"ai-gateway listening"')) ready(`http://127.0.0.1:${port}`);
+        };
+        createInterface({ input: child.stdout! }).on('line', onLine);
+        createInterface({ input: child.stderr! }).on('line', onLine);
+        exited.then((code) => fail(new Error(`gateway exited ${code}:\n${output.join('\n')}`)));
+      });
+    },
+    { timeout: 600_000 },
+  );
 
   after(async () => {
     if (child && child.exitCode === null) {

@@ -209,7 +209,7 @@ describe('auth off without a master key', () => {
   it('serves anonymously on loopback and says so at start-up', async () => {
     const gateway = await GatewayProcess.start(configWith());
     try {
-      const warning = gateway.logs.find((l) => String(l.msg).startsWith('auth is off'));
+      const [warning] = await gateway.logged(/^auth is off/);
       assert.ok(warning, 'start-up log says auth is off');
       const res = await gateway
         .client({ apiKey: 'anything' })

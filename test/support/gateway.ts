@@ -93,10 +93,14 @@ export class GatewayProcess {
    * Log entries whose message is `msg` (and that match `where`), waiting until there are
    * `count` of them or `timeoutMs` passed: the gateway writes its log in batches.
    */
-  async logged(msg: string, { where = () => true, count = 1, timeoutMs = 2_000 }: LoggedOptions = {}): Promise<Record<string, unknown>[]> {
+  async logged(
+    msg: string | RegExp,
+    { where = () => true, count = 1, timeoutMs = 2_000 }: LoggedOptions = {},
+  ): Promise<Record<string, unknown>[]> {
     const deadline = Date.now() + timeoutMs;
+    const matches = typeof msg === 'string' ? (m: unknown) => m === msg : (m: unknown) => msg.test(String(m));
     for (;;) {
-      const found = this.logs.filter((l) => l.msg === msg && where(l));
+      const found = this.logs.filter((l) => matches(l.msg) && where(l));
       if (found.length >= count || Date.now() > deadline) return found;
       await new Promise((r) => setTimeout(r, 20));
     }
