@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -180,6 +180,25 @@ describe('docker-compose.yaml', () => {
   });
 });
 
+/**
+ * The node binary the image user can run. The image has it in /usr/local/bin; here the
+ * test's own node may sit in a directory that user cannot enter (a checkout under /root,
+ * mode 700), so it is copied into the image root when needed.
+ */
+function nodeFor(uid: number | undefined, root: string): string {
+  if (uid === undefined) return process.execPath;
+  const reachable = (path: string): boolean => {
+    const parent = dirname(path);
+    return (statSync(path).mode & 0o001) !== 0 && (parent === path || reachable(parent));
+  };
+  if (reachable(dirname(process.execPath)) && (statSync(process.execPath).mode & 0o001) !== 0) return process.execPath;
+  const copy = join(root, 'usr/local/bin/node');
+  mkdirSync(dirname(copy), { recursive: true });
+  cpSync(process.execPath, copy);
+  chmodSync(copy, 0o755);
+  return copy;
+}
+
 describe('production start outside Docker', { timeout: 600_000 }, () => {
   let root: string;
   let app: string;
@@ -234,8 +253,14 @@ describe('production start outside Docker', { timeout: 600_000 }, () => {
       const asImageUser = process.getuid?.() === 0 ? { uid, gid } : {};
       const [command, ...args] = runtime.cmd!;
       assert.equal(command, 'node');
-      child = spawn(process.execPath, args, { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'], ...asImageUser });
-      exited = new Promise((done) => child.once('exit', done));
+      child = spawn(nodeFor(asImageUser.uid, root), args, { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'], ...asImageUser });
+      exited = new Promise((done) => {
+        child.once('exit', done);
+        child.once('error', (err) => {
+          output.push(`spawn failed: ${err.message}`);
+          done(null);
+        });
+      });
       url = await new Promise<string>((ready, fail) => {
         const onLine = (line: string) => {
           output.push(line);
