@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Agent, request } from 'node:http';
 import { describe, it } from 'node:test';
 import { configWith, GatewayProcess } from '../support/gateway';
 
@@ -15,8 +16,9 @@ describe('health, readiness, metrics and shutdown', () => {
         assert.equal(live.status, 200);
         const ready = await fetch(`${gateway.url}/ready`);
         assert.equal(ready.status, 200);
-        const body = (await ready.json()) as { details: { redis: { status: string } } };
+        const body = (await ready.json()) as { details: { redis: { status: string; reachable: boolean } } };
         assert.equal(body.details.redis.status, 'up');
+        assert.equal(body.details.redis.reachable, true);
 
         const client = gateway.client();
         for (let i = 0; i < 3; i++) await client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: `n${i}` }] });
@@ -39,10 +41,14 @@ describe('health, readiness, metrics and shutdown', () => {
     },
   );
 
-  it('readiness fails (503) when the configured Redis is unreachable; liveness does not', async () => {
+  it('an unreachable Redis is reported but keeps the replica ready (it serves, failing open)', async () => {
     const gateway = await GatewayProcess.start(configWith(), { env: { REDIS_URL: 'redis://127.0.0.1:1' } });
     try {
-      assert.equal((await fetch(`${gateway.url}/ready`)).status, 503);
+      // Every replica shares Redis: failing readiness on it would empty the Service (found by bench/soak).
+      const ready = await fetch(`${gateway.url}/ready`);
+      assert.equal(ready.status, 200);
+      const body = (await ready.json()) as { details: { redis: { reachable: boolean } } };
+      assert.equal(body.details.redis.reachable, false);
       assert.equal((await fetch(`${gateway.url}/health`)).status, 200);
       const res = await gateway
         .client()
@@ -83,6 +89,35 @@ describe('health, readiness, metrics and shutdown', () => {
     assert.match(text, /one two three four five six$/, 'the stream completed');
     assert.equal(await gateway.waitForExit(), 0);
     assert.equal((await gateway.logged('stopped')).length, 1);
+  });
+
+  it('during the drain, a request on an already open keep-alive connection is served with Connection: close', async () => {
+    // A load balancer reuses its idle connections: Fastify's default answer on them during
+    // close was a bare 503 {"error":"Service Unavailable"} (not OpenAI-shaped; found by bench/soak).
+    const gateway = await GatewayProcess.start(
+      configWith({
+        providers: [{ name: 'slow', type: 'mock', mock: { tokensPerSecond: 20 } }],
+        models: [{ name: 'slow', deployments: [{ provider: 'slow', model: 'slow' }] }],
+      }),
+    );
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const stream = post(gateway.url, agent, { model: 'slow', stream: true, messages: [{ role: 'user', content: 'a b c d e f' }] });
+      await new Promise((r) => setTimeout(r, 150));
+      gateway.signal('SIGTERM');
+      const streamed = await stream;
+      assert.equal(streamed.status, 200);
+      assert.match(streamed.body, /data: \[DONE\]\n\n$/);
+      const next = await post(gateway.url, agent, { model: 'mock', messages: [{ role: 'user', content: 'after the signal' }] });
+      assert.equal(next.reused, true, 'sent on the connection the stream used');
+      assert.equal(next.status, 200, next.body);
+      assert.equal(next.connection, 'close');
+      assert.match(next.body, /after the signal/);
+      assert.equal(await gateway.waitForExit(), 0);
+    } finally {
+      agent.destroy();
+      await gateway.stop();
+    }
   });
 
   it('SIGTERM cuts streams that outlive the grace period, still exiting 0', async () => {
@@ -136,3 +171,18 @@ describe('health, readiness, metrics and shutdown', () => {
     }
   });
 });
+
+/** POSTs JSON through `agent` (so a kept-alive connection is reused) and reads the whole answer. */
+function post(base: string, agent: Agent, body: object): Promise<{ status: number; connection?: string; body: string; reused: boolean }> {
+  const url = new URL('/v1/chat/completions', base);
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, body: text, reused: req.reusedSocket }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}

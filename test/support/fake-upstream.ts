@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 /** One request as a fake upstream received it: what the gateway actually sent. */
 export interface Received {
@@ -17,17 +17,45 @@ export abstract class FakeUpstream {
   readonly received: Received[] = [];
   /** Requests whose client went away before the fake finished answering. */
   aborted = 0;
+  /** False for long runs (soak): requests are then not kept in `received`. */
+  protected keepReceived = true;
   private server: Server | undefined;
+  private port = 0;
+  private readonly sockets = new Set<Socket>();
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => void this.receive(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    await this.listen();
+    this.port = (this.server.address() as AddressInfo).port;
+    return `http://127.0.0.1:${this.port}`;
   }
 
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise((resolve) => this.server?.close(resolve));
+  }
+
+  /** The provider goes down: connections are refused and open ones dropped, until `up()`. */
+  down(): Promise<void> {
+    return this.stop();
+  }
+
+  /** Listens again on the same port after `down()`. */
+  up(): Promise<void> {
+    return this.listen();
+  }
+
+  /** TCP connections open to the fake now (idle keep-alive ones included). */
+  get openConnections(): number {
+    return this.sockets.size;
+  }
+
+  private listen(): Promise<void> {
+    return new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
   }
 
   last(): Received {
@@ -41,7 +69,7 @@ export abstract class FakeUpstream {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
     const body = text ? JSON.parse(text) : {};
-    this.received.push({ method: req.method!, path: req.url!, headers: req.headers, body });
+    if (this.keepReceived) this.received.push({ method: req.method!, path: req.url!, headers: req.headers, body });
     res.on('close', () => {
       if (!res.writableFinished) this.aborted++;
     });

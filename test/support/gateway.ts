@@ -20,6 +20,10 @@ export interface GatewayOptions {
   env?: Record<string, string>;
   /** Resolve once the process exits instead of waiting for it to listen (config errors). */
   expectExit?: boolean;
+  /** Receives every output line (stdout and stderr), e.g. to write it to a file. */
+  onLine?: (line: string) => void;
+  /** Keep output in `logs` / `rawOutput` after start-up (default true; long runs set false). */
+  retainLogs?: boolean;
 }
 
 /**
@@ -31,8 +35,14 @@ export class GatewayProcess {
   readonly rawOutput: string[] = [];
   url = '';
   exitCode: number | null = null;
+  /** The signal that ended the process, when one did. */
+  exitSignal: NodeJS.Signals | null = null;
   private child!: ChildProcess;
   private exited!: Promise<number | null>;
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
 
   static async start(config: object, options: GatewayOptions = {}): Promise<GatewayProcess> {
     const gateway = new GatewayProcess();
@@ -48,9 +58,17 @@ export class GatewayProcess {
       env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'debug', GATEWAY_CONFIG: file, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.exited = new Promise((done) => this.child.once('exit', (code) => done((this.exitCode = code))));
+    this.exited = new Promise((done) =>
+      this.child.once('exit', (code, signal) => {
+        this.exitSignal = signal;
+        done((this.exitCode = code));
+      }),
+    );
+    let started = false;
     const listening = new Promise<void>((ready, fail) => {
       const onLine = (line: string) => {
+        options.onLine?.(line);
+        if (started && options.retainLogs === false) return;
         this.rawOutput.push(line);
         try {
           const entry = JSON.parse(line);
@@ -68,6 +86,7 @@ export class GatewayProcess {
       this.exited.then(() => (options.expectExit ? ready() : fail(new Error(`gateway exited early:\n${this.rawOutput.join('\n')}`))));
     });
     await listening;
+    started = true;
   }
 
   /** The official OpenAI client pointed at this gateway, with SDK retries off. */

@@ -22,6 +22,10 @@ export class RedisServer {
     return server;
   }
 
+  get pid(): number | undefined {
+    return this.child?.exitCode === null ? this.child.pid : undefined;
+  }
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
@@ -46,6 +50,15 @@ export class RedisServer {
     }
     probe.disconnect();
     throw new Error(`redis-server did not start on port ${this.port}`);
+  }
+
+  /** SIGSTOP: connections stay open but nothing is answered (a hung or partitioned Redis), until `resume()`. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
   }
 
   async stop(): Promise<void> {

@@ -32,7 +32,10 @@ async function bootstrap(): Promise<void> {
     keepAliveTimeout: server.keepAliveTimeoutMs,
     // Slow-loris guard: the whole request (headers and body) must arrive in time.
     requestTimeout: 60_000,
-    return503OnClosing: true,
+    // A request that arrives during the drain on a connection that was already open
+    // (a load balancer's keep-alive) is served, answered with `Connection: close`, rather
+    // than refused with Fastify's non-OpenAI 503 that the client would see as an error.
+    return503OnClosing: false,
     clientErrorHandler,
     // OpenAI rejects "0.5" for a number; so do we. Unknown parameters pass through.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },

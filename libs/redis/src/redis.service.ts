@@ -2,6 +2,9 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { GatewayConfig } from '@gateway/config';
 
+/** Far above a healthy Redis round trip (well under a millisecond on the same network). */
+const COMMAND_TIMEOUT_MS = 500;
+
 /**
  * The shared Redis connection, present only when REDIS_URL is set. Features that use
  * Redis must work (or fail open, as each documents) when `client` is undefined or down.
@@ -14,8 +17,11 @@ export class RedisService implements OnApplicationShutdown {
   constructor(config: GatewayConfig) {
     if (!config.redisUrl) return;
     this.client = new Redis(config.redisUrl, {
-      // Commands fail fast while disconnected instead of queueing behind a dead server.
+      // Commands fail fast while disconnected instead of queueing behind a dead server,
+      // and a server that is connected but does not answer (frozen, partitioned) fails
+      // them after COMMAND_TIMEOUT_MS, so limits fail open instead of hanging requests.
       enableOfflineQueue: false,
+      commandTimeout: COMMAND_TIMEOUT_MS,
       maxRetriesPerRequest: 1,
       connectTimeout: 2_000,
       retryStrategy: (times) => Math.min(times * 200, 2_000),
@@ -49,7 +55,7 @@ export class RedisService implements OnApplicationShutdown {
   }
 
   /** True when Redis is configured and answers PING within the timeout. */
-  async ping(timeoutMs = 1_000): Promise<boolean> {
+  async ping(timeoutMs: number): Promise<boolean> {
     if (!this.client) return false;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<false>((resolve) => (timer = setTimeout(resolve, timeoutMs, false)));

@@ -9,7 +9,6 @@ import { requestState } from './request-state';
 const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache',
-  connection: 'keep-alive',
   // Stops nginx-style proxies in front of the gateway from buffering the stream.
   'x-accel-buffering': 'no',
 };

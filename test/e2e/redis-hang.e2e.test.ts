@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { configWith, GatewayProcess } from '../support/gateway';
+import { RedisServer } from '../support/redis-server';
+
+const REDIS_SERVER = process.env.TEST_REDIS_SERVER;
+const MASTER = 'test-master-key-0123456789';
+const KEY = 'hang-test-key-0123456789';
+
+/**
+ * A Redis that is connected but answers nothing (SIGSTOP here; a partition or a
+ * stuck server in production) must not hang requests: its commands time out and
+ * the limits fail open. Found by bench/soak (requests waited for the RPM check
+ * as long as Redis was frozen).
+ */
+describe('a frozen Redis does not hang requests', { skip: !REDIS_SERVER && 'TEST_REDIS_SERVER unset (run npm test)' }, () => {
+  let server: RedisServer;
+  let gateway: GatewayProcess;
+
+  before(async () => {
+    server = await RedisServer.start(REDIS_SERVER!);
+    gateway = await GatewayProcess.start(
+      configWith({
+        security: { keys: [{ id: 'limited', keyEnv: 'HANG_KEY', rpm: 1000, tpm: 1_000_000, budget: { usd: 100, period: 'daily' } }] },
+      }),
+      { env: { REDIS_URL: server.url, GATEWAY_MASTER_KEY: MASTER, HANG_KEY: KEY } },
+    );
+  });
+  after(async () => {
+    server?.resume();
+    await gateway?.stop();
+    await server?.stop();
+  });
+
+  it('RPM, TPM and budget checks fail open; readiness still answers, ready', async () => {
+    // The client gives up long before a frozen Redis would ever answer.
+    const client = gateway.client({ apiKey: KEY, timeout: 5_000 });
+    const ask = (content: string) => client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content }] });
+    assert.match((await ask('before the freeze')).choices[0].message.content ?? '', /before the freeze/);
+
+    server.freeze();
+    for (const n of [1, 2]) {
+      const answer = await ask(`while frozen ${n}`);
+      assert.match(answer.choices[0].message.content ?? '', new RegExp(`while frozen ${n}`));
+    }
+    const ready = await fetch(`${gateway.url}/ready`, { signal: AbortSignal.timeout(2_000) });
+    assert.equal(ready.status, 200);
+    assert.equal(((await ready.json()) as { details: { redis: { reachable: boolean } } }).details.redis.reachable, false);
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    assert.match(metrics, /gateway_limiter_unavailable_total\{limit="rpm"\} [1-9]/);
+
+    server.resume();
+    assert.match((await ask('after the freeze')).choices[0].message.content ?? '', /after the freeze/);
+  });
+});
