@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
+import { RedisServer } from '../support/redis-server';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
 const ask = (client: OpenAI, model: string, extra: object = {}) =>
@@ -237,3 +238,49 @@ describe(
     });
   },
 );
+
+describe('router: a gateway started while Redis is down joins breaker sharing once Redis comes up', () => {
+  const binary = process.env.TEST_REDIS_SERVER;
+  it(
+    'receives a breaker opened by another process after Redis started late',
+    { skip: !binary && 'TEST_REDIS_SERVER unset (run npm test)' },
+    async () => {
+      const server = await RedisServer.start(binary!);
+      await server.stop();
+      const unique = `late-${Date.now()}`;
+      const config = configWith({
+        providers: [{ name: 'broken', type: 'mock', mock: { failRate: 1, failStatus: 500 } }],
+        models: [
+          {
+            name: unique,
+            deployments: [
+              { provider: 'broken', model: 'm' },
+              { provider: 'mock', model: 'backup' },
+            ],
+          },
+        ],
+        router: { retry: { attemptsPerDeployment: 1 }, breaker: { consecutiveFailures: 3, cooldownMs: 60_000 } },
+      });
+      const early = await GatewayProcess.start(config, { env: { REDIS_URL: server.url } });
+      let late: GatewayProcess | undefined;
+      try {
+        // Longer than any start-up wait: sharing must not give up while Redis is away.
+        await new Promise((r) => setTimeout(r, 6_000));
+        await server.start();
+        late = await GatewayProcess.start(config, { env: { REDIS_URL: server.url } });
+        await new Promise((r) => setTimeout(r, 1_500)); // both connected and subscribed
+        for (let i = 0; i < 3; i++) await ask(late.client(), unique);
+        const open = new RegExp(`gateway_circuit_breaker_state\\{deployment="${unique}/0"\\} 2`);
+        let seen = false;
+        for (let i = 0; i < 50 && !seen; i++) {
+          seen = open.test(await (await fetch(`${early.url}/metrics`)).text());
+          if (!seen) await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.ok(seen, 'the early process learnt of the open breaker');
+      } finally {
+        await Promise.all([early.stop(), late?.stop()]);
+        await server.stop();
+      }
+    },
+  );
+});

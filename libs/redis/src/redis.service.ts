@@ -38,20 +38,27 @@ export class RedisService implements OnApplicationShutdown {
     });
   }
 
-  /** Resolves true once `client` (or the shared client) is connected, false after the timeout. */
-  async ready(client: Redis | undefined = this.client, timeoutMs = 5_000): Promise<boolean> {
-    if (!client) return false;
-    if (client.status === 'ready') return true;
-    return new Promise((resolve) => {
-      const done = (ok: boolean) => {
-        clearTimeout(timer);
-        client.off('ready', onReady);
-        resolve(ok);
-      };
-      const onReady = () => done(true);
-      const timer = setTimeout(() => done(false), timeoutMs);
-      client.on('ready', onReady);
-    });
+  /**
+   * Runs `work` once `client` is connected: now, or at its first connection however
+   * late Redis comes up (a gateway may start while Redis is down).
+   */
+  whenReady(client: Redis, work: () => Promise<unknown>): void {
+    const run = () => void work().catch((err: Error) => this.logger.warn(`Redis start-up task failed: ${err.message}`));
+    if (client.status === 'ready') run();
+    else client.once('ready', run);
+  }
+
+  /**
+   * A dedicated subscriber connection for `channel` (pub/sub needs its own). It
+   * subscribes once connected and ioredis re-subscribes after every reconnect.
+   */
+  subscribe(channel: string, onMessage: (message: string) => void): Redis | undefined {
+    if (!this.client) return undefined;
+    const subscriber = this.client.duplicate();
+    subscriber.on('error', () => undefined); // the shared client already reports outages
+    subscriber.on('message', (_channel, message: string) => onMessage(message));
+    this.whenReady(subscriber, () => subscriber.subscribe(channel));
+    return subscriber;
   }
 
   /** True when Redis is configured and answers PING within the timeout. */

@@ -48,14 +48,9 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     const client = this.redis.client;
     if (!client) return;
-    const subscriber = (this.subscriber = client.duplicate());
-    subscriber.on('error', () => undefined); // RedisService already reports outages.
-    subscriber.on('message', (_channel, message) => this.receive(message));
     // Start-up does not wait for Redis: the gateway serves without it and catches up.
-    void (async () => {
-      if (await this.redis.ready(subscriber)) await subscriber.subscribe(CHANNEL);
-      if (await this.redis.ready(client)) await this.loadShared(client);
-    })().catch((err) => this.logger.warn(`breaker sharing unavailable: ${err.message}`));
+    this.subscriber = this.redis.subscribe(CHANNEL, (message) => this.receive(message));
+    this.redis.whenReady(client, () => this.loadShared(client));
   }
 
   async onApplicationShutdown(): Promise<void> {

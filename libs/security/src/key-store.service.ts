@@ -48,15 +48,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    const client = this.redis.client;
-    if (!client) return;
-    const subscriber = (this.subscriber = client.duplicate());
-    subscriber.on('error', () => undefined);
-    subscriber.on('message', (_channel, hash) => this.cache.delete(hash));
-    void this.redis
-      .ready(subscriber)
-      .then((ok) => ok && subscriber.subscribe(CHANNEL))
-      .catch(() => undefined);
+    this.subscriber = this.redis.subscribe(CHANNEL, (hash) => this.cache.delete(hash));
   }
 
   onApplicationShutdown(): void {
