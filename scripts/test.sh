@@ -35,8 +35,10 @@ bash scripts/audit.sh
 source scripts/chart-tools.sh
 
 npm run --silent build:test
-node --test --test-concurrency=2 --test-timeout=120000 "dist/test/**/*.test.js"
 
 # Soak and chaos, short mode (~2 minutes, see RELIABILITY.md): two gateways, one Redis of its own,
 # faults on a schedule; fails on any lost request, crash or failed check.
 node dist/bench/soak.js --duration 90 --ci
+
+# Last, so the test runner's summary (tests, pass, fail) closes the output.
+node --test --test-concurrency=2 --test-timeout=120000 "dist/test/**/*.test.js"
