@@ -18,6 +18,23 @@ async function attemptsOnceSettled(client: OpenAI, model: string): Promise<strin
   return attempts;
 }
 
+/** A group whose first deployment always fails (breaker after 3 failures), then a healthy backup. */
+function brokenThenBackup(group: string) {
+  return configWith({
+    providers: [{ name: 'broken', type: 'mock', mock: { failRate: 1, failStatus: 500 } }],
+    models: [
+      {
+        name: group,
+        deployments: [
+          { provider: 'broken', model: 'm' },
+          { provider: 'mock', model: 'backup' },
+        ],
+      },
+    ],
+    router: { retry: { attemptsPerDeployment: 1 }, breaker: { consecutiveFailures: 3, cooldownMs: 60_000 } },
+  });
+}
+
 /** Fallback group: the fake upstream misbehaving as `behaviour`, then the mock as backup. */
 const fallbackTo = (name: string, behaviour: string) => ({
   name,
@@ -197,19 +214,7 @@ describe(
   () => {
     it('a breaker opened by one process is open in the other', async () => {
       const unique = `shared-${Date.now()}`;
-      const config = configWith({
-        providers: [{ name: 'broken', type: 'mock', mock: { failRate: 1, failStatus: 500 } }],
-        models: [
-          {
-            name: unique,
-            deployments: [
-              { provider: 'broken', model: 'm' },
-              { provider: 'mock', model: 'backup' },
-            ],
-          },
-        ],
-        router: { retry: { attemptsPerDeployment: 1 }, breaker: { consecutiveFailures: 3, cooldownMs: 60_000 } },
-      });
+      const config = brokenThenBackup(unique);
       const [a, b] = await Promise.all([
         GatewayProcess.start(config, { env: { REDIS_URL: REDIS_URL! } }),
         GatewayProcess.start(config, { env: { REDIS_URL: REDIS_URL! } }),
@@ -248,19 +253,7 @@ describe('router: a gateway started while Redis is down joins breaker sharing on
       const server = await RedisServer.start(binary!);
       await server.stop();
       const unique = `late-${Date.now()}`;
-      const config = configWith({
-        providers: [{ name: 'broken', type: 'mock', mock: { failRate: 1, failStatus: 500 } }],
-        models: [
-          {
-            name: unique,
-            deployments: [
-              { provider: 'broken', model: 'm' },
-              { provider: 'mock', model: 'backup' },
-            ],
-          },
-        ],
-        router: { retry: { attemptsPerDeployment: 1 }, breaker: { consecutiveFailures: 3, cooldownMs: 60_000 } },
-      });
+      const config = brokenThenBackup(unique);
       const early = await GatewayProcess.start(config, { env: { REDIS_URL: server.url } });
       let late: GatewayProcess | undefined;
       try {
