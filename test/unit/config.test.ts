@@ -105,6 +105,17 @@ describe('config', () => {
     assert.throws(() => parseConfig({ ...minimal(), masterKey: 'x'.repeat(20) }, {}), /set GATEWAY_MASTER_KEY in the environment/);
   });
 
+  it('takes a provider base URL from its baseUrlEnv when set, validated like the file', () => {
+    const withEnvUrl = () => ({
+      ...minimal(),
+      providers: [{ name: 'local', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:11434/v1', baseUrlEnv: 'LOCAL_BASE_URL' }],
+      models: [{ name: 'm', deployments: [{ provider: 'local', model: 'm' }] }],
+    });
+    assert.equal(parseConfig(withEnvUrl(), {}).providers[0].baseUrl, 'http://127.0.0.1:11434/v1');
+    assert.equal(parseConfig(withEnvUrl(), { LOCAL_BASE_URL: 'http://10.1.2.3:8000/v1' }).providers[0].baseUrl, 'http://10.1.2.3:8000/v1');
+    assert.throws(() => parseConfig(withEnvUrl(), { LOCAL_BASE_URL: 'not a url' }), /providers\[0\]\.baseUrl/);
+  });
+
   it('rejects a bad PORT from the environment, naming it', () => {
     assert.throws(() => parseConfig(minimal(), { PORT: 'eighty' }), /server\.port/);
   });

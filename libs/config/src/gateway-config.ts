@@ -56,7 +56,7 @@ export class ProviderConfig {
   @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }) baseUrl?: string;
   /** Name of the environment variable that holds the API key; the key itself never lives in the file. */
   @IsOptional() @IsString() @Matches(ENV_NAME) apiKeyEnv?: string;
-  /** Name of an environment variable that, when set, overrides `baseUrl`. */
+  /** Name of an environment variable that, when set, overrides `baseUrl` (applied when the config loads). */
   @IsOptional() @IsString() @Matches(ENV_NAME) baseUrlEnv?: string;
   @IsOptional() @IsInt() @Min(1) timeoutMs = 600_000;
   @IsOptional() @IsInt() @Min(1) connectTimeoutMs = 10_000;

@@ -46,13 +46,27 @@ export function parseConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
   }
   if ('masterKey' in raw)
     throw new ConfigError(`invalid gateway config (${source}): masterKey: set GATEWAY_MASTER_KEY in the environment, not in the file`);
-  const merged = { ...raw, server, redisUrl: env.REDIS_URL || raw.redisUrl || undefined, masterKey: env.GATEWAY_MASTER_KEY || undefined };
+  const merged = {
+    ...raw,
+    server,
+    providers: withBaseUrlOverrides(raw.providers, env),
+    redisUrl: env.REDIS_URL || raw.redisUrl || undefined,
+    masterKey: env.GATEWAY_MASTER_KEY || undefined,
+  };
 
   const config = plainToInstance(GatewayConfig, merged, { exposeDefaultValues: true });
   const errors = validateSync(config, { whitelist: true, forbidNonWhitelisted: true });
   if (errors.length) throw new ConfigError(`invalid gateway config (${source}): ${describe(errors)}`);
   checkReferences(config, source);
   return config;
+}
+
+/** A provider's `baseUrlEnv`, when set in the environment, replaces its `baseUrl` (validated like it). */
+function withBaseUrlOverrides(providers: unknown, env: NodeJS.ProcessEnv): unknown {
+  if (!Array.isArray(providers)) return providers;
+  return providers.map((p: { baseUrlEnv?: unknown }) =>
+    p && typeof p.baseUrlEnv === 'string' && env[p.baseUrlEnv] ? { ...p, baseUrl: env[p.baseUrlEnv] } : p,
+  );
 }
 
 function checkReferences(config: GatewayConfig, source: string): void {
@@ -63,8 +77,8 @@ function checkReferences(config: GatewayConfig, source: string): void {
   config.providers.forEach((p, i) => {
     if (providers.has(p.name)) fail(`providers[${i}].name: duplicate provider "${p.name}"`);
     providers.add(p.name);
-    if (p.type === 'openai-compatible' && !p.baseUrl && !p.baseUrlEnv) {
-      fail(`providers[${i}].baseUrl: required for type openai-compatible`);
+    if (p.type === 'openai-compatible' && !p.baseUrl) {
+      fail(`providers[${i}].baseUrl: required for type openai-compatible (in the file, or through baseUrlEnv)`);
     }
     // Without a key of ours, the vendor SDKs would look for credentials of their own (env, profiles on disk).
     if ((p.type === 'anthropic' || p.type === 'gemini') && !p.apiKeyEnv) {

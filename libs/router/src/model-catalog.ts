@@ -64,9 +64,4 @@ export class ModelCatalog {
     }
     return group;
   }
-
-  /** Whether `model` names a group (or alias); virtual models are not groups. */
-  has(model: string): boolean {
-    return this.byName.has(model);
-  }
 }

@@ -8,15 +8,10 @@ const ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
  * a fake on 127.0.0.1), no SDK retries (the router retries and fails over), and the
  * provider's pooled transport as its fetch.
  */
-export function anthropicClient(
-  config: ProviderConfig,
-  apiKey: string | undefined,
-  fetch: typeof globalThis.fetch,
-  env = process.env,
-): Anthropic {
+export function anthropicClient(config: ProviderConfig, apiKey: string | undefined, fetch: typeof globalThis.fetch): Anthropic {
   return new Anthropic({
     apiKey,
-    baseURL: (config.baseUrlEnv && env[config.baseUrlEnv]) || config.baseUrl || ANTHROPIC_BASE_URL,
+    baseURL: config.baseUrl ?? ANTHROPIC_BASE_URL,
     maxRetries: 0,
     timeout: config.timeoutMs,
     fetch,

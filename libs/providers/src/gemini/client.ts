@@ -10,18 +10,13 @@ const GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com';
  * transport as its fetch. Every choice is explicit so GOOGLE_* environment variables
  * cannot switch it to Vertex AI or another API version.
  */
-export function geminiClient(
-  config: ProviderConfig,
-  apiKey: string | undefined,
-  fetch: typeof globalThis.fetch,
-  env = process.env,
-): GoogleGenAI {
+export function geminiClient(config: ProviderConfig, apiKey: string | undefined, fetch: typeof globalThis.fetch): GoogleGenAI {
   return new GoogleGenAI({
     vertexai: false,
     apiKey,
     apiVersion: 'v1beta',
     httpOptions: {
-      baseUrl: (config.baseUrlEnv && env[config.baseUrlEnv]) || config.baseUrl || GEMINI_BASE_URL,
+      baseUrl: config.baseUrl ?? GEMINI_BASE_URL,
       headers: config.headers,
       fetch,
     },

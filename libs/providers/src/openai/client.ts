@@ -1,5 +1,6 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { ProviderConfig } from '@gateway/config';
+import { upstreamPoolOptions } from '../upstream-pool';
 import { fromTransportError, fromUpstreamResponse } from './errors';
 
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';
@@ -18,17 +19,10 @@ export class UpstreamClient {
   constructor(
     private readonly config: ProviderConfig,
     apiKey: string | undefined,
-    env: NodeJS.ProcessEnv = process.env,
   ) {
-    const base = new URL((config.baseUrlEnv && env[config.baseUrlEnv]) || config.baseUrl || OPENAI_BASE_URL);
+    const base = new URL(config.baseUrl ?? OPENAI_BASE_URL);
     this.pathPrefix = base.pathname.replace(/\/+$/, '');
-    this.pool = new Pool(base.origin, {
-      connections: config.maxConnections,
-      connect: { timeout: config.connectTimeoutMs },
-      keepAliveTimeout: 30_000,
-      headersTimeout: config.timeoutMs,
-      bodyTimeout: config.timeoutMs,
-    });
+    this.pool = new Pool(base.origin, upstreamPoolOptions(config));
     this.headers = { 'content-type': 'application/json', ...config.headers };
     if (apiKey) this.headers.authorization = `Bearer ${apiKey}`;
   }

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import type { ProviderConfig } from '@gateway/config';
+import { upstreamPoolOptions } from '../upstream-pool';
 
 /** Statuses whose responses carry no body; a Response refuses one for them. */
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
@@ -18,13 +19,7 @@ export class PooledFetch {
   private readonly agent: Agent;
 
   constructor(config: ProviderConfig) {
-    this.agent = new Agent({
-      connections: config.maxConnections,
-      connect: { timeout: config.connectTimeoutMs },
-      keepAliveTimeout: 30_000,
-      headersTimeout: config.timeoutMs,
-      bodyTimeout: config.timeoutMs,
-    });
+    this.agent = new Agent(upstreamPoolOptions(config));
     this.fetch = (input, init) => this.send(input, init);
   }
 
