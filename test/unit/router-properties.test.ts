@@ -2,13 +2,10 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
-import { DeploymentConfig, type GatewayConfig, parseConfig } from '@gateway/config';
-import { MetricsService } from '@gateway/metrics';
-import { GatewayError, type Provider } from '@gateway/providers';
-import type { RedisService } from '@gateway/redis';
-import { BreakerRegistry, type Deployment, Executor, LatencyTracker, profileChat, STRATEGY_ORDER } from '@gateway/router';
-import { eligibleDeployments } from '../../libs/router/src/eligibility';
-import { FakeClock } from '../support/fake-clock';
+import type { GatewayConfig } from '@gateway/config';
+import { GatewayError } from '@gateway/providers';
+import type { Deployment } from '@gateway/router';
+import { type Answer, routerConfig, routerHarness } from '../support/router-harness';
 
 /**
  * Property tests of the executor and the deployments' health: random sequences of
@@ -55,7 +52,17 @@ const outcome: fc.Arbitrary<Outcome> = fc.oneof(
   fc.constant({ kind: 'hang' as const }),
 );
 const event: fc.Arbitrary<Event> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ gapMs: fc.integer({ min: 0, max: 1_500 }), kind: fc.constant('request' as const), abortAfterMs: fc.integer({ min: 0, max: 3_000 }) }, { requiredKeys: ['gapMs', 'kind'] }) },
+  {
+    weight: 4,
+    arbitrary: fc.record(
+      {
+        gapMs: fc.integer({ min: 0, max: 1_500 }),
+        kind: fc.constant('request' as const),
+        abortAfterMs: fc.integer({ min: 0, max: 3_000 }),
+      },
+      { requiredKeys: ['gapMs', 'kind'] },
+    ),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -75,50 +82,26 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
 });
 
 function gatewayConfig(attemptsPerDeployment: number): GatewayConfig {
-  return parseConfig(
-    {
-      providers: [{ name: 'mock', type: 'mock' }],
-      models: [],
-      router: {
-        retry: { attemptsPerDeployment, backoffMs: 50, maxBackoffMs: 400, retryAfterCapMs: 3_000 },
-        timeouts: { attemptMs: 1_000, deadlineMs: DEADLINE_MS },
-        breaker: { consecutiveFailures: 3, failureRate: 0.5, minRequests: 10, windowMs: 10_000, cooldownMs: COOLDOWN_MS },
-      },
-    },
-    {},
-  );
-}
-
-function deployment(id: string): Deployment {
-  return { id, provider: { name: id } as Provider, upstreamModel: id, config: Object.assign(new DeploymentConfig(), { provider: id, model: id }) };
+  return routerConfig({
+    retry: { attemptsPerDeployment, backoffMs: 50, maxBackoffMs: 400, retryAfterCapMs: 3_000 },
+    timeouts: { attemptMs: 1_000, deadlineMs: DEADLINE_MS },
+    breaker: { consecutiveFailures: 3, failureRate: 0.5, minRequests: 10, windowMs: 10_000, cooldownMs: COOLDOWN_MS },
+  });
 }
 
 /** What an upstream answer looks like once a provider adapter has mapped it. */
 function upstreamError(o: Outcome): GatewayError {
-  if (o.kind === 'reset') return new GatewayError(502, 'reset', 'upstream_error', 'upstream_connection_failed', null, {}, true).from('connection');
+  if (o.kind === 'reset')
+    return new GatewayError(502, 'reset', 'upstream_error', 'upstream_connection_failed', null, {}, true).from('connection');
   if (o.kind !== 'status') throw new Error('not an error');
   const headers: Record<string, string> = o.retryAfterS === undefined ? {} : { 'retry-after': String(o.retryAfterS) };
   const type = o.status === 429 ? 'rate_limit_error' : o.status < 500 ? 'invalid_request_error' : 'upstream_error';
   return new GatewayError(o.status, `HTTP ${o.status}`, type, null, null, headers, o.status >= 500 || o.status === 429).from(o.status);
 }
 
-interface Answer {
-  status: number;
-  deployment?: string;
-  start: number;
-  end: number;
-}
-
 /** Runs one scenario; returns a description of the first broken invariant, or undefined. */
 async function check(s: Scenario): Promise<string | undefined> {
-  const clock = new FakeClock();
-  const config = gatewayConfig(s.attemptsPerDeployment);
-  const metrics = new MetricsService();
-  const breakers = new BreakerRegistry(config, { client: undefined } as RedisService, metrics);
-  const executor = new Executor(config, breakers, new LatencyTracker(config, clock), metrics, clock);
-  const ds = [deployment('g/0'), deployment('g/1')];
-  const group = { name: 'g', config: {} as never, deployments: ds };
-  const profile = profileChat({ model: 'g', messages: [{ role: 'user', content: 'hi' }] });
+  const { clock, breakers, deployments: ds, send: run } = routerHarness(gatewayConfig(s.attemptsPerDeployment));
   const cursor = [0, 0];
   let healthy = false;
   let inflight = 0;
@@ -134,22 +117,14 @@ async function check(s: Scenario): Promise<string | undefined> {
   };
 
   const send = async (abortAfterMs?: number): Promise<Answer> => {
-    const start = clock.now();
-    const ac = new AbortController();
-    const cancel = abortAfterMs === undefined ? () => undefined : clock.after(abortAfterMs, () => ac.abort());
     inflight++;
     try {
-      const plan = { group, profile, deployments: STRATEGY_ORDER.priority(eligibleDeployments(group, profile, breakers, start), {} as never) };
-      const run = await executor.run(plan, ac.signal, 'total', call);
-      return { status: 200, deployment: run.result, start, end: clock.now() };
-    } catch (err) {
-      if (!(err instanceof GatewayError)) throw err;
-      return { status: err.status, start, end: clock.now() };
+      return await run(call, abortAfterMs);
     } finally {
-      cancel();
       // With nothing in flight, nothing may hold a probe slot.
       if (--inflight === 0) {
-        for (const d of ds) if (breakers.get(d.id).probing) problems.push(`${d.id} probe slot held with nothing in flight at ${clock.now()}`);
+        for (const d of ds)
+          if (breakers.get(d.id).probing) problems.push(`${d.id} probe slot held with nothing in flight at ${clock.now()}`);
       }
     }
   };
@@ -173,7 +148,8 @@ async function check(s: Scenario): Promise<string | undefined> {
   const healthyFrom = clock.now();
   const primaryBack = breakers.get('g/0').readyAt(healthyFrom);
   const groupBack = Math.min(primaryBack, breakers.get('g/1').readyAt(healthyFrom));
-  if (primaryBack > healthyFrom + COOLDOWN_MS) return `primary out until ${primaryBack - healthyFrom} ms after the last fault (cool-down ${COOLDOWN_MS})`;
+  if (primaryBack > healthyFrom + COOLDOWN_MS)
+    return `primary out until ${primaryBack - healthyFrom} ms after the last fault (cool-down ${COOLDOWN_MS})`;
   const healthyAnswers: Answer[] = [];
   for (let i = 0; clock.now() < healthyFrom + COOLDOWN_MS + 1_000; i++) {
     await clock.drain(clock.now() + s.healthyGapsMs[i % s.healthyGapsMs.length] + 1);
@@ -187,8 +163,10 @@ async function check(s: Scenario): Promise<string | undefined> {
   }
   for (const a of healthyAnswers) {
     const t = a.start - healthyFrom;
-    if (a.start >= primaryBack && a.deployment !== 'g/0') problems.push(`at +${t} ms (primary back at +${primaryBack - healthyFrom}) answered ${a.status} by ${a.deployment ?? 'nobody'}`);
-    if (a.start >= groupBack && a.status !== 200) problems.push(`group answered ${a.status} at +${t} ms with a healthy deployment back since +${groupBack - healthyFrom}`);
+    if (a.start >= primaryBack && a.result !== 'g/0')
+      problems.push(`at +${t} ms (primary back at +${primaryBack - healthyFrom}) answered ${a.status} by ${a.result ?? 'nobody'}`);
+    if (a.start >= groupBack && a.status !== 200)
+      problems.push(`group answered ${a.status} at +${t} ms with a healthy deployment back since +${groupBack - healthyFrom}`);
     if (![200, 429, 503].includes(a.status)) problems.push(`healthy upstreams, yet ${a.status}`);
   }
   return problems[0];

@@ -187,7 +187,11 @@ describe('deployment health', () => {
 
   it('opens after N consecutive failures, half-opens after the cooldown, closes on a good probe', () => {
     const changes: string[] = [];
-    const h = new DeploymentHealth(cfg, () => undefined, (state) => changes.push(state));
+    const h = new DeploymentHealth(
+      cfg,
+      () => undefined,
+      (state) => changes.push(state),
+    );
     fail(h, 0);
     fail(h, 1);
     assert.ok(h.admit(2));
