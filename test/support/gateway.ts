@@ -55,7 +55,16 @@ export class GatewayProcess {
     const file = join(dir, 'gateway.yaml');
     writeFileSync(file, stringify(config));
     this.child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'debug', GATEWAY_CONFIG: file, ...options.env },
+      // No drain delay unless a test asks for one: every test stops its gateway with SIGTERM.
+      env: {
+        PATH: process.env.PATH,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'debug',
+        SHUTDOWN_DELAY_MS: '0',
+        GATEWAY_CONFIG: file,
+        ...options.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.exited = new Promise((done) =>

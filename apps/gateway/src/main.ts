@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from '@gateway/config';
 import { MetricsService, SpendService, TracingService } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
 import { AppModule } from './app.module';
+import { closeConnectionsWhileDraining, drainOnSignals } from './health/drain';
 import { ShutdownState } from './health/shutdown-state';
 import { BodyRedactor } from './http/body-redaction';
 import { clientErrorHandler } from './http/client-error';
@@ -60,6 +61,7 @@ async function bootstrap(): Promise<void> {
     },
     config.security.maxJsonDepth,
   );
+  closeConnectionsWhileDraining(fastify, app.get(ShutdownState));
   if (config.security.corsOrigins.length) app.enableCors({ origin: config.security.corsOrigins });
 
   await app.listen(server.port, server.host);
@@ -67,31 +69,19 @@ async function bootstrap(): Promise<void> {
   log.info({ port, host: server.host, auth: config.masterKey ? 'on' : 'off' }, 'ai-gateway listening');
   if (!config.masterKey) log.warn('auth is off: GATEWAY_MASTER_KEY is not set, so every request is anonymous (loopback only)');
 
-  const shutdownState = app.get(ShutdownState);
-  const onSignal = (signal: string) => {
-    if (shutdownState.draining) return;
-    shutdownState.draining = true;
-    log.info({ signal, graceMs: server.shutdownGraceMs }, 'draining: no new connections, finishing in-flight requests');
-    // Keep-alive sockets that go idle once their response is done would otherwise
-    // hold the drain open until the client's own idle timeout.
-    const sweep = setInterval(() => fastify.server.closeIdleConnections(), 100);
-    const force = setTimeout(() => {
-      log.warn('grace period over: closing remaining connections');
-      fastify.server.closeAllConnections();
-    }, server.shutdownGraceMs);
-    sweep.unref();
-    force.unref();
-    app
-      .close()
-      .catch((err) => log.error({ err }, 'error during shutdown'))
-      .finally(() => {
-        log.info('stopped');
-        flushSync();
-        process.exit(0);
-      });
-  };
-  process.once('SIGTERM', () => onSignal('SIGTERM'));
-  process.once('SIGINT', () => onSignal('SIGINT'));
+  drainOnSignals({
+    state: app.get(ShutdownState),
+    close: () => app.close(),
+    servers: [fastify.server],
+    delayMs: server.shutdownDelayMs,
+    graceMs: server.shutdownGraceMs,
+    log,
+    exit: () => {
+      log.info('stopped');
+      flushSync();
+      process.exit(0);
+    },
+  });
 }
 
 void bootstrap();
