@@ -172,8 +172,11 @@ describe('eligibility', () => {
 function fail(h: DeploymentHealth, now: number, retryAfterMs?: number): void {
   h.admit(now)?.end({ kind: 'failed', retryAfterMs }, now);
 }
-function rateLimit(h: DeploymentHealth, now: number, retryAfterMs: number): void {
-  h.admit(now)?.end({ kind: 'rate-limited', retryAfterMs }, now);
+/** 429s until the deployment cools down (one is not enough while it mostly answers); returns how many it took. */
+function rateLimit(h: DeploymentHealth, now: number, retryAfterMs: number): number {
+  let n = 0;
+  for (let ticket = h.admit(now); ticket; ticket = h.admit(now), n++) ticket.end({ kind: 'rate-limited', retryAfterMs }, now);
+  return n;
 }
 
 describe('deployment health', () => {
@@ -240,6 +243,14 @@ describe('deployment health', () => {
     const h = new DeploymentHealth(cfg, () => undefined);
     for (let t = 0; t < 10; t++) h.admit(t)?.end(t % 2 ? { kind: 'failed' } : { kind: 'answered' }, t);
     assert.equal(h.state, 'open');
+  });
+
+  it('a 429 cools the deployment down only while most answers are 429s', () => {
+    const h = new DeploymentHealth(cfg, () => undefined);
+    for (let t = 0; t < 100; t++) h.admit(t)!.end(t % 3 ? { kind: 'answered' } : { kind: 'rate-limited', retryAfterMs: 1_000 }, t);
+    assert.equal(h.readyAt(100), 100, 'a third of requests rate limited: still in use');
+    assert.ok(rateLimit(h, 100, 1_000) > 5, 'a run of 429s cools it down');
+    assert.equal(h.readyAt(100), 1_100);
   });
 
   it('a Retry-After is a time: no attempt before it, one at it, capped at the cooldown', () => {

@@ -19,6 +19,16 @@ export interface Ticket {
   end(verdict: Verdict, now: number): void;
 }
 
+/** Weight of the newest answer in the share of recent answers that were 429s. */
+const RATE_LIMIT_ALPHA = 0.1;
+/**
+ * A 429 cools the whole deployment down only while most recent answers are 429s
+ * (about 16 in a row from a clean record): a deployment that rate-limits a share of
+ * requests still serves the rest, and the request that got the 429 waits out its
+ * Retry-After on its own (see the executor).
+ */
+const RATE_LIMITED_SHARE = 0.8;
+
 /** A change other replicas should hear about: the breaker opened or closed, or a cool-down started. */
 export type HealthChange = { state: 'open' | 'closed'; until: number } | { state: 'cooling'; until: number };
 
@@ -32,7 +42,8 @@ export type HealthChange = { state: 'open' | 'closed'; until: number } | { state
  *   half-open --probe ended without verdict (client gone, deadline)--> half-open, slot free
  *
  * `coolUntil` (from a Retry-After) is a time, not a state: no attempt starts before it,
- * whatever the breaker says, and nothing has to happen for it to end. The probe slot is
+ * whatever the breaker says, and nothing has to happen for it to end. A 503/529's
+ * Retry-After sets it at once; a 429's only while most recent answers are 429s. The probe slot is
  * held by a ticket and released in `end`, which the executor calls in a `finally`.
  */
 export class DeploymentHealth {
@@ -44,6 +55,8 @@ export class DeploymentHealth {
   /** The probe in flight, if any: only its ticket may resolve the half-open state. */
   private probe: object | undefined;
   private consecutive = 0;
+  /** Share of recent answers that were 429s (moving average). */
+  private limitedShare = 0;
   /** Outcomes in the current window: [timestamp, failed]. */
   private window: [number, boolean][] = [];
 
@@ -110,10 +123,12 @@ export class DeploymentHealth {
       case 'answered':
         this.record(now, false);
         this.consecutive = 0;
+        this.limitedShare *= 1 - RATE_LIMIT_ALPHA;
         if (this.state !== 'closed') this.close();
         return;
       case 'rate-limited':
-        this.coolDown(now, verdict.retryAfterMs);
+        this.limitedShare += RATE_LIMIT_ALPHA * (1 - this.limitedShare);
+        if (wasProbe || this.limitedShare >= RATE_LIMITED_SHARE) this.coolDown(now, verdict.retryAfterMs);
         if (wasProbe) this.close();
         return;
       case 'failed': {

@@ -73,6 +73,9 @@ export class Executor {
     const failures: FailedAttempt[] = [];
     const tries = new Map<Deployment, number>();
     const triesLeft = (d: Deployment) => (tries.get(d) ?? 0) < retry.attemptsPerDeployment;
+    /** This request's own Retry-After per deployment: it does not ask that one again before then. */
+    const notBefore = new Map<Deployment, number>();
+    const readyAt = (d: Deployment, now: number) => Math.max(this.breakers.get(d.id).readyAt(now), notBefore.get(d) ?? 0);
     let last: GatewayError | undefined;
     let attempts = 0;
     let waitBudget = retry.retryAfterCapMs;
@@ -83,7 +86,7 @@ export class Executor {
         while (triesLeft(deployment)) {
           const now = this.clock.now();
           if (now >= deadline) throw last ?? deadlineError(timeouts.deadlineMs);
-          const ticket = health.admit(now);
+          const ticket = (notBefore.get(deployment) ?? 0) <= now ? health.admit(now) : undefined;
           if (!ticket) {
             if (!tries.has(deployment) && !failures.some((f) => f.deployment === deployment.id))
               failures.push({ deployment: deployment.id, reason: health.rateLimited(now) ? 'cooling_down' : 'breaker_open' });
@@ -121,8 +124,10 @@ export class Executor {
           if (verdict.kind === 'no-verdict' || !this.fallbackOn.has(error.upstreamStatus)) throw error;
           last = error;
           failures.push({ deployment: deployment.id, reason: error.code ?? error.type });
-          // Cooling down (Retry-After) or its breaker opened: the next deployment gets the request now.
-          if (health.readyAt(this.clock.now()) > this.clock.now() || !triesLeft(deployment)) break;
+          const retryAfterMs = verdict.kind === 'rate-limited' || verdict.kind === 'failed' ? verdict.retryAfterMs : undefined;
+          if (retryAfterMs) notBefore.set(deployment, this.clock.now() + retryAfterMs);
+          // A Retry-After, a cool-down or an open breaker: the next deployment gets the request now.
+          if (readyAt(deployment, this.clock.now()) > this.clock.now() || !triesLeft(deployment)) break;
           const wait = backoff(attempt, retry.backoffMs, retry.maxBackoffMs);
           if (this.clock.now() + wait >= deadline) break;
           await this.clock.sleep(wait, signal);
@@ -132,13 +137,12 @@ export class Executor {
 
       // Nothing answered in this pass: wait for the earliest deployment that still has tries left.
       const now = this.clock.now();
-      const waiting = plan.deployments.filter(triesLeft);
-      const readyAt = Math.min(...waiting.map((d) => this.breakers.get(d.id).readyAt(now)));
-      if (!(readyAt < deadline) || readyAt - now > waitBudget) {
+      const earliest = Math.min(...plan.deployments.filter(triesLeft).map((d) => readyAt(d, now)));
+      if (!(earliest < deadline) || earliest - now > waitBudget) {
         throw last ?? unavailable(plan.group.name, plan.deployments, this.breakers, now);
       }
-      waitBudget -= readyAt - now;
-      await this.clock.sleep(readyAt - now, signal);
+      waitBudget -= earliest - now;
+      await this.clock.sleep(earliest - now, signal);
       if (signal.aborted) throw GatewayError.clientClosed();
     }
   }
