@@ -34,6 +34,8 @@ export class GatewayProcess {
   readonly logs: Record<string, unknown>[] = [];
   readonly rawOutput: string[] = [];
   url = '';
+  /** The ops listener (METRICS_PORT): `/metrics` and `/admin/*`. */
+  opsUrl = '';
   exitCode: number | null = null;
   /** The signal that ended the process, when one did. */
   exitSignal: NodeJS.Signals | null = null;
@@ -60,6 +62,7 @@ export class GatewayProcess {
         PATH: process.env.PATH,
         PORT: '0',
         HOST: '127.0.0.1',
+        METRICS_PORT: '0',
         LOG_LEVEL: 'debug',
         SHUTDOWN_DELAY_MS: '0',
         GATEWAY_CONFIG: file,
@@ -84,6 +87,7 @@ export class GatewayProcess {
           this.logs.push(entry);
           if (entry.msg === 'ai-gateway listening') {
             this.url = `http://127.0.0.1:${entry.port}`;
+            this.opsUrl = `http://127.0.0.1:${entry.metricsPort}`;
             ready();
           }
         } catch {

@@ -11,7 +11,8 @@ import { closeConnectionsWhileDraining, drainOnSignals } from './health/drain';
 import { ShutdownState } from './health/shutdown-state';
 import { BodyRedactor } from './http/body-redaction';
 import { clientErrorHandler } from './http/client-error';
-import { configureFastify } from './http/fastify-setup';
+import { configureFastify, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './http/fastify-setup';
+import { OpsPlane } from './http/ops-plane';
 import { requestId } from './http/request-hooks';
 import { createLoggers } from './logger';
 
@@ -31,8 +32,7 @@ async function bootstrap(): Promise<void> {
     bodyLimit: server.bodyLimitBytes,
     genReqId: requestId,
     keepAliveTimeout: server.keepAliveTimeoutMs,
-    // Slow-loris guard: the whole request (headers and body) must arrive in time.
-    requestTimeout: 60_000,
+    requestTimeout: REQUEST_TIMEOUT_MS,
     // A request that arrives during the drain on a connection that was already open
     // (a load balancer's keep-alive) is served, answered with `Connection: close`, rather
     // than refused with Fastify's non-OpenAI 503 that the client would see as an error.
@@ -63,16 +63,25 @@ async function bootstrap(): Promise<void> {
   );
   closeConnectionsWhileDraining(fastify, app.get(ShutdownState));
   if (config.security.corsOrigins.length) app.enableCors({ origin: config.security.corsOrigins });
+  const ops = new OpsPlane(fastify, {
+    keepAliveTimeout: server.keepAliveTimeoutMs,
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+  });
 
   await app.listen(server.port, server.host);
+  const metricsPort = await ops.listen(server.metricsPort, server.metricsHost);
   const { port } = fastify.server.address() as AddressInfo;
-  log.info({ port, host: server.host, auth: config.masterKey ? 'on' : 'off' }, 'ai-gateway listening');
+  log.info(
+    { port, host: server.host, metricsPort, metricsHost: server.metricsHost, auth: config.masterKey ? 'on' : 'off' },
+    'ai-gateway listening',
+  );
   if (!config.masterKey) log.warn('auth is off: GATEWAY_MASTER_KEY is not set, so every request is anonymous (loopback only)');
 
   drainOnSignals({
     state: app.get(ShutdownState),
-    close: () => app.close(),
-    servers: [fastify.server],
+    close: () => Promise.all([app.close(), ops.close()]).then(() => undefined),
+    servers: [fastify.server, ops.server],
     delayMs: server.shutdownDelayMs,
     graceMs: server.shutdownGraceMs,
     log,
