@@ -120,7 +120,7 @@ async function main(): Promise<number> {
   const sampleMs = Number(args['sample-ms'] ?? Math.max(1_000, Math.round(DURATION_S * 8)));
   const started = (loadStart = now());
   log(
-    `started: 2 gateways, Redis ${redis.url}, proxy ${proxyUrl}, ${args.rate} req/s + ${args['limited-rate']} req/s (limited key), ${DURATION_S} s, embedder ${EMBEDDER}, output ${OUT}`,
+    `started: ${SCENARIO} scenario, 2 gateways, Redis ${redis.url}, proxy ${proxyUrl}, ${args.rate} req/s + ${SCENARIO === 'storm' ? 0 : args['limited-rate']} req/s (limited key), ${DURATION_S} s, embedder ${EMBEDDER}, output ${OUT}`,
   );
   await sampler.sample();
   sampler.start(sampleMs);
@@ -175,7 +175,8 @@ async function main(): Promise<number> {
       case 'probe':
         flaky.fault = { kind: '5xx', probability: 1 };
         await sleep(OPEN_BREAKERS_MS);
-        if (w.action.ending === '400') flaky.fault = { kind: '400', probability: 1, remaining: 1 };
+        // One 400 per gateway: each half-opens on its own (a replica that closes announces it to the other).
+        if (w.action.ending === '400') flaky.fault = { kind: '400', probability: 1, remaining: 2 };
         else {
           flaky.fault = { kind: 'latency', probability: 1, delayMs: HOLD_MS };
           driver.abortEarlyMs = GIVE_UP_MS;

@@ -98,10 +98,12 @@ export function report(run: RunData): number {
 
   say(`# Soak run${run.scenario === 'storm' ? ', storm scenario' : ''}: ${run.durationS} s`);
   say();
-  say(
-    `Two gateway processes, one Redis, a round-robin proxy; ${run.rate} req/s mixed load on three keys plus 1 req/s on a key ` +
-      `limited to ${LIMITED_RPM} RPM; semantic cache embedder: ${run.embedder}. Load ran ${s(run.started)}–${s(run.loadEnded)}.`,
-  );
+  const achieved = (records.length / Math.max(1, run.loadEnded - run.started)) * 1000;
+  const load =
+    run.scenario === 'storm'
+      ? `${run.rate} req/s offered (${achieved.toFixed(0)} req/s achieved) of unique prompts, half streamed, cache off`
+      : `${run.rate} req/s mixed load on three keys plus 1 req/s on a key limited to ${LIMITED_RPM} RPM; semantic cache embedder: ${run.embedder}`;
+  say(`Two gateway processes, one Redis, a round-robin proxy; ${load}. Load ran ${s(run.started)}–${s(run.loadEnded)}.`);
   say();
 
   // Outcomes

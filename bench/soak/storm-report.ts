@@ -38,7 +38,8 @@ export function stormSection(run: RunData, say: Say, check: CheckFn): void {
   say('|---|---|---:|---:|---:|---:|---:|---|');
   for (const p of phases) {
     const f = figures(run.records, p.from, p.to);
-    const share = answered(flaky.answeredAt, p.from, p.to) / Math.max(1, answered([...flaky.answeredAt, ...steady.answeredAt], p.from, p.to));
+    const share =
+      answered(flaky.answeredAt, p.from, p.to) / Math.max(1, answered([...flaky.answeredAt, ...steady.answeredAt], p.from, p.to));
     say(
       `| ${p.label} | ${s(p.from)}–${s(p.to)} | ${f.requests} | ${pct(f.served, f.requests)} | ${f.limited} / ${f.unavailable} | ${f.lost} | ${pct(share, 1)} | ${f.p50.toFixed(0)} / ${f.p99.toFixed(0)} |`,
     );
@@ -55,7 +56,11 @@ export function stormSection(run: RunData, say: Say, check: CheckFn): void {
     );
     // A share under random faults is a target of the reference run, not a CI check.
     if (!run.ci) {
-      check(`429 storm: ≥ ${STORM_BOUNDS.stormServed * 100}% served`, f.served >= STORM_BOUNDS.stormServed * f.requests, pct(f.served, f.requests));
+      check(
+        `429 storm: ≥ ${STORM_BOUNDS.stormServed * 100}% served`,
+        f.served >= STORM_BOUNDS.stormServed * f.requests,
+        pct(f.served, f.requests),
+      );
     }
   }
   for (const w of run.windows.filter((w) => w.type === 'probe')) {
@@ -77,7 +82,11 @@ export function stormSection(run: RunData, say: Say, check: CheckFn): void {
       total > 0 && primary >= STORM_BOUNDS.primaryShare * total,
       `${primary}/${total}`,
     );
-    check(`${p.label}: no 429/503 while the upstreams are healthy`, f.limited + f.unavailable === 0, `${f.limited} 429, ${f.unavailable} 503`);
+    check(
+      `${p.label}: no 429/503 while the upstreams are healthy`,
+      f.limited + f.unavailable === 0,
+      `${f.limited} 429, ${f.unavailable} 503`,
+    );
     check(
       `${p.label}: ≥ ${STORM_BOUNDS.healthyServed * 100}% served`,
       f.served >= STORM_BOUNDS.healthyServed * f.requests,
@@ -99,7 +108,8 @@ function phasesOf(windows: WindowRecord[], started: number, ended: number, coold
 
 function figures(records: RequestRecord[], from: number, to: number) {
   const inside = records.filter((r) => r.start >= from && r.start < to && r.outcome.kind !== 'aborted');
-  const status = (code: number) => inside.filter((r) => r.outcome.kind === 'error' && !r.outcome.inStream && r.outcome.status === code).length;
+  const status = (code: number) =>
+    inside.filter((r) => r.outcome.kind === 'error' && !r.outcome.inStream && r.outcome.status === code).length;
   const latencies = inside
     .filter((r) => r.outcome.kind === 'ok')
     .map((r) => r.end - r.start)

@@ -19,7 +19,12 @@ async function simulate(): Promise<{ at: number; to: string }[]> {
   const config = routerConfig({ latency: { exploreRate: 0 } });
   const latency = new LatencyTracker(config, clock as Clock);
   const ds = [deployment('a'), deployment('b')];
-  const ctx = { profile: profileChat({ model: 'x', messages: [{ role: 'user', content: 'hi' }] }), latency, exploreRate: 0, random: Math.random };
+  const ctx = {
+    profile: profileChat({ model: 'x', messages: [{ role: 'user', content: 'hi' }] }),
+    latency,
+    exploreRate: 0,
+    random: Math.random,
+  };
   const costOf = (id: string, at: number) => (id === 'b' ? OTHER_MS : at >= 10_000 && at < 30_000 ? SLOW_MS : FAST_MS);
   const sent: { at: number; to: string }[] = [];
   for (let at = 0; at < 45_000; at += INTERVAL_MS) {
@@ -48,7 +53,10 @@ describe('latency strategy reaction (virtual clock, 20 req/s)', () => {
     );
     // Its oldest request in flight must first outgrow the other's 300 ms average: 6 requests at 20/s, plus one.
     assert.ok(afterTurn <= OTHER_MS / INTERVAL_MS + 2, `${afterTurn} requests sent to the slow deployment in the first second`);
-    assert.ok(toSlowA.length <= 20 * 2, `${toSlowA.length} re-measurements over 20 s (at most one per staleAfterMs while one is in flight)`);
+    assert.ok(
+      toSlowA.length <= 20 * 2,
+      `${toSlowA.length} re-measurements over 20 s (at most one per staleAfterMs while one is in flight)`,
+    );
     assert.ok(backAt - 30_000 <= 2_000 + SLOW_MS, `back after ${backAt - 30_000} ms`);
     // The other one is re-measured once its average goes stale (every staleAfterMs = 2 s): the price of finding recoveries.
     assert.ok(remeasured >= 1 && remeasured <= 3, `${remeasured} of ${lastSeconds.length} requests in the last 5 s went to the slower one`);

@@ -6,6 +6,7 @@ import type { GatewayConfig } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import type { Deployment } from '@gateway/router';
 import { type Answer, routerConfig, routerHarness } from '../support/router-harness';
+import { random as seeded } from '../support/vectors';
 
 /**
  * Property tests of the executor and the deployments' health: random sequences of
@@ -180,7 +181,7 @@ describe('router properties (fast-check, fixed seed)', () => {
       fc.asyncProperty(scenario, fc.integer(), async (s, jitterSeed) => {
         // The executor's backoff jitter comes from Math.random: seed it per case so failures replay.
         const random = Math.random;
-        Math.random = mulberry32(jitterSeed);
+        Math.random = seeded(jitterSeed);
         try {
           const problem = await check(s);
           assert.equal(problem, undefined, problem);
@@ -192,12 +193,3 @@ describe('router properties (fast-check, fixed seed)', () => {
     );
   });
 });
-
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -8,16 +8,7 @@ import { Clock, type Deployment, DeploymentHealth, profileChat, STRATEGY_ORDER, 
 import { BreakerRegistry } from '../../libs/router/src/breaker-registry';
 import { eligibleDeployments } from '../../libs/router/src/eligibility';
 import { LatencyTracker } from '../../libs/router/src/latency-tracker';
-
-/** Mulberry32: a small seeded PRNG so "random" decisions are reproducible. */
-function seeded(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random as seeded } from '../support/vectors';
 
 function deployment(id: string, config: Partial<DeploymentConfig> = {}): Deployment {
   return {
