@@ -39,7 +39,8 @@ const DEFAULT_RATE_LIMIT_MS = 1_000;
  * Runs a plan in passes. Each pass tries the deployments in order: one that may be
  * asked now is retried with exponential backoff and full jitter while it fails
  * with an error in `fallbackOn`; one that is cooling down (Retry-After) or whose
- * breaker is open is skipped. When a pass ends without an answer, the run waits
+ * breaker is open is skipped, and so is one that sent this request a Retry-After
+ * that has not passed yet. When a pass ends without an answer, the run waits
  * for the earliest skipped deployment to come back, if that is before the deadline
  * and within `retryAfterCapMs` of waiting in all, and makes another pass. Client
  * errors return at once. Each attempt has a timeout and the run a deadline; every
