@@ -7,7 +7,7 @@ import { GatewayError } from '../../libs/providers/src/gateway-error';
 import { decodeThinking, isResponseId, itemId, newResponseId, responseIdOfItem } from '../../apps/gateway/src/responses/ids';
 import { type ResponsesRequest, toChatParams } from '../../apps/gateway/src/responses/request';
 import { type ResponseContext, toResponse } from '../../apps/gateway/src/responses/response';
-import { ResponseEventEncoder, type StreamOutcome } from '../../apps/gateway/src/responses/stream';
+import { ResponseEventEncoder } from '../../apps/gateway/src/responses/stream';
 import { MemoryBackend } from '../../apps/gateway/src/responses/store';
 
 function thrown(fn: () => unknown): GatewayError {
@@ -58,7 +58,13 @@ describe('Responses request -> chat params', () => {
         input: [
           { role: 'user', content: [{ type: 'input_text', text: 'weather?' }] },
           { type: 'reasoning', id: 'rs_1', summary: [{ type: 'summary_text', text: 'think' }] },
-          { type: 'message', role: 'assistant', id: 'msg_1', status: 'completed', content: [{ type: 'output_text', text: 'Checking.', annotations: [] }] },
+          {
+            type: 'message',
+            role: 'assistant',
+            id: 'msg_1',
+            status: 'completed',
+            content: [{ type: 'output_text', text: 'Checking.', annotations: [] }],
+          },
           { type: 'function_call', call_id: 'c1', name: 'get_weather', arguments: '{"city":"Paris"}' },
           { type: 'function_call', call_id: 'c2', name: 'get_time', arguments: '{}' },
           { type: 'function_call_output', call_id: 'c1', output: 'sunny' },
@@ -83,7 +89,9 @@ describe('Responses request -> chat params', () => {
       { role: 'tool', tool_call_id: 'c1', content: 'sunny' },
       { role: 'tool', tool_call_id: 'c2', content: [{ type: 'text', text: 'noon' }] },
     ]);
-    assert.deepEqual(params.tools, [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' }, strict: true, description: 'w' } }]);
+    assert.deepEqual(params.tools, [
+      { type: 'function', function: { name: 'get_weather', parameters: { type: 'object' }, strict: true, description: 'w' } },
+    ]);
     assert.deepEqual(params.tool_choice, { type: 'function', function: { name: 'get_weather' } });
     assert.equal(params.parallel_tool_calls, false);
   });
@@ -117,7 +125,10 @@ describe('Responses request -> chat params', () => {
       { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA', detail: 'low' } },
       { type: 'file', file: { file_data: 'data:application/pdf;base64,AAAA', filename: 'a.pdf' } },
     ]);
-    assert.deepEqual(params.tool_choice, { type: 'allowed_tools', allowed_tools: { mode: 'required', tools: [{ type: 'function', function: { name: 'f' } }] } });
+    assert.deepEqual(params.tool_choice, {
+      type: 'allowed_tools',
+      allowed_tools: { mode: 'required', tools: [{ type: 'function', function: { name: 'f' } }] },
+    });
   });
 
   it('previous turns come after the instructions and before the new input', () => {
@@ -144,7 +155,11 @@ describe('Responses request -> chat params', () => {
     ['truncation auto', { truncation: 'auto' }, 'truncation'],
     ['an unknown item type', { input: [{ type: 'computer_call_output', call_id: 'x' }] as never }, 'input[0].type'],
     ['an unresolved item_reference', { input: [{ type: 'item_reference', id: 'x' }] as never }, 'input[0].type'],
-    ['an image by file_id', { input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'f', detail: 'auto' }] }] }, 'input[0].content[0]'],
+    [
+      'an image by file_id',
+      { input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'f', detail: 'auto' }] }] },
+      'input[0].content[0]',
+    ],
     ['a hosted tool_choice', { tool_choice: { type: 'web_search_preview' } as never }, 'tool_choice.type'],
     ['a bad role', { input: [{ role: 'tool', content: 'x' }] as never }, 'input[0].role'],
     ['no input at all', { input: [] }, 'input'],
@@ -158,7 +173,9 @@ describe('Responses request -> chat params', () => {
   }
 
   it('accepts the parameters it documents as hints', () => {
-    assert.doesNotThrow(() => toChatParams(req({ include: ['reasoning.encrypted_content'], truncation: 'disabled', max_tool_calls: 3, store: true })));
+    assert.doesNotThrow(() =>
+      toChatParams(req({ include: ['reasoning.encrypted_content'], truncation: 'disabled', max_tool_calls: 3, store: true })),
+    );
   });
 });
 
@@ -187,18 +204,33 @@ interface Answer {
   finish: 'stop' | 'length' | 'tool_calls' | 'content_filter';
 }
 
-const USAGE = { prompt_tokens: 9, completion_tokens: 4, total_tokens: 13, prompt_tokens_details: { cached_tokens: 2 }, completion_tokens_details: { reasoning_tokens: 1 } };
+const USAGE = {
+  prompt_tokens: 9,
+  completion_tokens: 4,
+  total_tokens: 13,
+  prompt_tokens_details: { cached_tokens: 2 },
+  completion_tokens_details: { reasoning_tokens: 1 },
+};
 
 function completionOf(a: Answer): ChatCompletion {
   const message = {
     role: 'assistant',
     content: a.text || (a.calls.length ? null : ''),
     refusal: a.refusal || null,
-    ...(a.calls.length ? { tool_calls: a.calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.args } })) } : {}),
+    ...(a.calls.length
+      ? { tool_calls: a.calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.args } })) }
+      : {}),
     ...(a.reasoning || a.blocks.length ? { reasoning_content: a.reasoning } : {}),
     ...(a.blocks.length ? { thinking_blocks: a.blocks } : {}),
   };
-  return { id: 'c', object: 'chat.completion', created: 1, model: 'up', choices: [{ index: 0, message, finish_reason: a.finish, logprobs: null }], usage: USAGE } as ChatCompletion;
+  return {
+    id: 'c',
+    object: 'chat.completion',
+    created: 1,
+    model: 'up',
+    choices: [{ index: 0, message, finish_reason: a.finish, logprobs: null }],
+    usage: USAGE,
+  } as ChatCompletion;
 }
 
 function split(text: string, cuts: number[]): string[] {
@@ -214,7 +246,13 @@ function split(text: string, cuts: number[]): string[] {
 
 function chunksOf(a: Answer, cuts: number[]): ChatCompletionChunk[] {
   const chunk = (delta: object, finish: string | null = null): ChatCompletionChunk =>
-    ({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'up', choices: [{ index: 0, delta, finish_reason: finish }] }) as ChatCompletionChunk;
+    ({
+      id: 'c',
+      object: 'chat.completion.chunk',
+      created: 1,
+      model: 'up',
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    }) as ChatCompletionChunk;
   const out = [chunk({ role: 'assistant', content: '' })];
   for (const piece of split(a.reasoning, cuts)) out.push(chunk({ reasoning_content: piece }));
   if (a.blocks.length) out.push(chunk({ thinking_blocks: a.blocks }));
@@ -239,9 +277,9 @@ async function* iterate<T>(items: T[], failAt = -1): AsyncGenerator<T> {
 
 async function encode(ctx: ResponseContext, chunks: AsyncIterable<ChatCompletionChunk>) {
   const events: ResponseStreamEvent[] = [];
-  let outcome: StreamOutcome | undefined;
-  for await (const e of new ResponseEventEncoder(ctx).encode(chunks, (o) => (outcome = o))) events.push(e);
-  return { events, outcome };
+  const encoder = new ResponseEventEncoder(ctx);
+  for await (const e of encoder.encode(chunks)) events.push(e);
+  return { events, outcome: encoder.outcome };
 }
 
 /**
@@ -280,9 +318,16 @@ const answer = fc.record({
   blocks: fc.constantFrom([], [{ type: 'thinking', thinking: 'x', signature: 'sig' }]),
   text: fc.string({ maxLength: 60, unit: 'grapheme' }),
   refusal: fc.constantFrom('', 'I cannot.'),
-  calls: fc.array(fc.record({ id: fc.stringMatching(/^call_[a-z0-9]{1,8}$/), name: fc.constantFrom('get_weather', 'get_time'), args: fc.json({ maxDepth: 2 }) }), {
-    maxLength: 3,
-  }),
+  calls: fc.array(
+    fc.record({
+      id: fc.stringMatching(/^call_[a-z0-9]{1,8}$/),
+      name: fc.constantFrom('get_weather', 'get_time'),
+      args: fc.json({ maxDepth: 2 }),
+    }),
+    {
+      maxLength: 3,
+    },
+  ),
   finish: fc.constantFrom('stop', 'length', 'tool_calls', 'content_filter'),
 }) as fc.Arbitrary<Answer>;
 
@@ -347,7 +392,13 @@ describe('chat chunks -> Responses events', () => {
     assert.equal(failed.response.status, 'failed');
     assert.deepEqual(failed.response.error, { code: 'upstream_overloaded', message: 'upstream overloaded' });
     assert.equal((failed.response.output[0] as { content: { text: string }[] }).content[0].text, 'hello ');
-    assert.deepEqual(events[events.length - 1], { type: 'error', code: 'upstream_overloaded', message: 'upstream overloaded', param: null, sequence_number: events.length - 1 });
+    assert.deepEqual(events[events.length - 1], {
+      type: 'error',
+      code: 'upstream_overloaded',
+      message: 'upstream overloaded',
+      param: null,
+      sequence_number: events.length - 1,
+    });
     assert.equal(outcome, undefined, 'a failed response is not stored');
   });
 });

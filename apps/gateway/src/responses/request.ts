@@ -157,7 +157,8 @@ type ReasoningItem = { summary?: { text: string }[]; content?: { text: string }[
 const ITEM_HANDLERS: Record<string, Handler<never>> = {
   message: ((turns, item: MessageItem, path) => {
     if (item.role === 'assistant') {
-      const text = typeof item.content === 'string' ? item.content : item.content.map((p, j) => assistantText(p, `${path}.content[${j}]`)).join('');
+      const text =
+        typeof item.content === 'string' ? item.content : item.content.map((p, j) => assistantText(p, `${path}.content[${j}]`)).join('');
       const open = turns.openAssistant();
       open.content = (typeof open.content === 'string' ? open.content : '') + text;
       return;
@@ -173,8 +174,7 @@ const ITEM_HANDLERS: Record<string, Handler<never>> = {
     (open.tool_calls ??= []).push({ id: item.call_id, type: 'function', function: { name: item.name, arguments: item.arguments } });
   }) as Handler<never>,
   function_call_output: ((turns, item: FunctionCallOutputItem, path) => {
-    const content =
-      typeof item.output === 'string' ? item.output : item.output.map((p, j) => userPart(p, `${path}.output[${j}]`) as never);
+    const content = typeof item.output === 'string' ? item.output : item.output.map((p, j) => userPart(p, `${path}.output[${j}]`) as never);
     turns.push({ role: 'tool', tool_call_id: item.call_id, content });
   }) as Handler<never>,
   reasoning: ((turns, item: ReasoningItem) => {
@@ -191,13 +191,24 @@ const USER_PARTS: Record<string, (p: Record<string, unknown>, path: string) => C
   input_text: (p) => ({ type: 'text', text: String(p.text ?? '') }),
   input_image: (p, path) => {
     if (typeof p.image_url !== 'string') {
-      throw GatewayError.badRequest('Images must be sent as image_url (a URL or data URL); file_id needs the Files API.', path, 'unsupported_value');
+      throw GatewayError.badRequest(
+        'Images must be sent as image_url (a URL or data URL); file_id needs the Files API.',
+        path,
+        'unsupported_value',
+      );
     }
-    return { type: 'image_url', image_url: { url: p.image_url, ...(p.detail && p.detail !== 'original' ? { detail: p.detail as 'auto' } : {}) } };
+    return {
+      type: 'image_url',
+      image_url: { url: p.image_url, ...(p.detail && p.detail !== 'original' ? { detail: p.detail as 'auto' } : {}) },
+    };
   },
   input_file: (p, path) => {
     if (typeof p.file_data !== 'string') {
-      throw GatewayError.badRequest('Files must be sent inline as file_data; file_id and file_url are not fetched.', path, 'unsupported_value');
+      throw GatewayError.badRequest(
+        'Files must be sent inline as file_data; file_id and file_url are not fetched.',
+        path,
+        'unsupported_value',
+      );
     }
     return { type: 'file', file: { file_data: p.file_data, ...(typeof p.filename === 'string' ? { filename: p.filename } : {}) } };
   },
@@ -205,7 +216,8 @@ const USER_PARTS: Record<string, (p: Record<string, unknown>, path: string) => C
 
 function userPart(part: { type: string; [key: string]: unknown }, path: string): ChatCompletionContentPart {
   const map = USER_PARTS[part.type];
-  if (!map) throw GatewayError.badRequest(`Content parts of type '${part.type}' are not supported here.`, `${path}.type`, 'unsupported_value');
+  if (!map)
+    throw GatewayError.badRequest(`Content parts of type '${part.type}' are not supported here.`, `${path}.type`, 'unsupported_value');
   return map(part, path);
 }
 
@@ -249,7 +261,11 @@ function toolChoice(choice: ResponsesToolChoice): ChatCompletionToolChoiceOption
     });
     return { type: 'allowed_tools', allowed_tools: { mode: choice.mode, tools } };
   }
-  throw GatewayError.badRequest(`tool_choice of type '${choice.type}' names an OpenAI-hosted tool.`, 'tool_choice.type', 'unsupported_value');
+  throw GatewayError.badRequest(
+    `tool_choice of type '${choice.type}' names an OpenAI-hosted tool.`,
+    'tool_choice.type',
+    'unsupported_value',
+  );
 }
 
 type TextFormat = NonNullable<ResponsesRequest['text']>['format'];

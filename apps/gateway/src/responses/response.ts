@@ -121,7 +121,12 @@ export function functionCallItem(id: string, callId: string, name: string, args:
  * The provider's thinking text as the reasoning summary (what Responses clients
  * display), and its signed blocks, if any, as `encrypted_content` to send back.
  */
-export function reasoningItem(id: string, text: string, blocks: unknown[] | undefined, status: Status = 'completed'): ResponseReasoningItem {
+export function reasoningItem(
+  id: string,
+  text: string,
+  blocks: unknown[] | undefined,
+  status: Status = 'completed',
+): ResponseReasoningItem {
   const encrypted = encodeThinking(blocks);
   return {
     id,

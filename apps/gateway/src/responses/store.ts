@@ -59,7 +59,15 @@ export class ResponseStore {
 }
 
 function unavailable(err: Error): GatewayError {
-  return new GatewayError(503, `The response store is unavailable (${err.message}).`, 'server_error', 'response_store_unavailable', null, {}, true);
+  return new GatewayError(
+    503,
+    `The response store is unavailable (${err.message}).`,
+    'server_error',
+    'response_store_unavailable',
+    null,
+    {},
+    true,
+  );
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { ChatCompletionChunk, CompletionUsage } from '@gateway/providers';
-import { GatewayError } from '@gateway/providers';
+import type { GatewayError } from '@gateway/providers';
+import { toGatewayError } from '../http/errors';
 import type { Response, ResponseOutputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { itemId } from './ids';
 import {
@@ -35,6 +36,8 @@ interface OpenItem {
   parts: ('output_text' | 'refusal')[];
   callId: string;
   name: string;
+  /** Vendor state on a tool call (Gemini's thought signature), kept for previous_response_id. */
+  extra?: Record<string, unknown>;
 }
 
 /**
@@ -57,16 +60,20 @@ export class ResponseEventEncoder {
 
   constructor(private readonly ctx: ResponseContext) {}
 
-  /** The events of a whole chunk stream; `outcome` is set once it completed. */
-  async *encode(chunks: AsyncIterable<ChatCompletionChunk>, outcome: (o: StreamOutcome) => void): AsyncGenerator<ResponseStreamEvent> {
+  /** Set before the last event (response.completed or response.incomplete) is yielded, so it can be stored first. */
+  outcome: StreamOutcome | undefined;
+  /** Set before response.failed is yielded. */
+  failure: GatewayError | undefined;
+
+  /** The events of a whole chunk stream. */
+  async *encode(chunks: AsyncIterable<ChatCompletionChunk>): AsyncGenerator<ResponseStreamEvent> {
     try {
       for await (const chunk of chunks) yield* this.chunk(chunk);
-      const { events, result } = this.complete();
-      yield* events;
-      outcome(result);
     } catch (err) {
       yield* this.fail(err);
+      return;
     }
+    yield* this.complete();
   }
 
   *chunk(chunk: ChatCompletionChunk): Generator<ResponseStreamEvent> {
@@ -79,9 +86,15 @@ export class ResponseEventEncoder {
       const item = yield* this.switchTo('reasoning');
       if (delta.thinking_blocks) item.blocks.push(...delta.thinking_blocks);
       if (delta.reasoning_content) {
-        if (!item.text) yield this.numbered({ type: 'response.reasoning_summary_part.added', ...this.at(item), summary_index: 0, part: summaryPart('') });
+        if (!item.text)
+          yield this.numbered({ type: 'response.reasoning_summary_part.added', ...this.at(item), summary_index: 0, part: summaryPart('') });
         item.text += delta.reasoning_content;
-        yield this.numbered({ type: 'response.reasoning_summary_text.delta', ...this.at(item), summary_index: 0, delta: delta.reasoning_content });
+        yield this.numbered({
+          type: 'response.reasoning_summary_text.delta',
+          ...this.at(item),
+          summary_index: 0,
+          delta: delta.reasoning_content,
+        });
       }
     }
     if (delta.content) yield* this.messageDelta('output_text', delta.content);
@@ -112,7 +125,12 @@ export class ResponseEventEncoder {
     if (item.parts[item.parts.length - 1] !== part) {
       if (item.parts.length) yield* this.closePart(item);
       item.parts.push(part);
-      yield this.numbered({ type: 'response.content_part.added', ...this.at(item), content_index: item.parts.length - 1, part: contentPart(part, '') });
+      yield this.numbered({
+        type: 'response.content_part.added',
+        ...this.at(item),
+        content_index: item.parts.length - 1,
+        part: contentPart(part, ''),
+      });
     }
     const at = { ...this.at(item), content_index: item.parts.length - 1 };
     if (part === 'output_text') {
@@ -131,6 +149,8 @@ export class ResponseEventEncoder {
       item = this.open('function_call', 'fc');
       item.callId = call.id ?? `call_${item.id}`;
       item.name = call.function?.name ?? '';
+      const { index: _i, id: _id, type: _t, function: _f, ...extra } = call as ToolDelta & Record<string, unknown>;
+      if (Object.keys(extra).length) item.extra = extra;
       this.calls.set(call.index, item);
       this.current = item;
       yield this.numbered({ type: 'response.output_item.added', output_index: item.index, item: this.snapshot(item, 'in_progress') });
@@ -144,7 +164,17 @@ export class ResponseEventEncoder {
 
   private open(kind: OpenItem['kind'], prefix: 'rs' | 'msg' | 'fc'): OpenItem {
     const index = this.items.length;
-    const item: OpenItem = { id: itemId(this.ctx.id, prefix, index), index, kind, text: '', refusal: '', blocks: [], parts: [], callId: '', name: '' };
+    const item: OpenItem = {
+      id: itemId(this.ctx.id, prefix, index),
+      index,
+      kind,
+      text: '',
+      refusal: '',
+      blocks: [],
+      parts: [],
+      callId: '',
+      name: '',
+    };
     this.items.push(item);
     return item;
   }
@@ -165,7 +195,12 @@ export class ResponseEventEncoder {
     if (item.kind === 'message' && item.parts.length) yield* this.closePart(item);
     if (item.kind === 'reasoning' && item.text) {
       yield this.numbered({ type: 'response.reasoning_summary_text.done', ...this.at(item), summary_index: 0, text: item.text });
-      yield this.numbered({ type: 'response.reasoning_summary_part.done', ...this.at(item), summary_index: 0, part: summaryPart(item.text) });
+      yield this.numbered({
+        type: 'response.reasoning_summary_part.done',
+        ...this.at(item),
+        summary_index: 0,
+        part: summaryPart(item.text),
+      });
     }
     if (item.kind === 'function_call') {
       yield this.numbered({ type: 'response.function_call_arguments.done', ...this.at(item), name: item.name, arguments: item.text });
@@ -176,18 +211,19 @@ export class ResponseEventEncoder {
     if (this.current === item) this.current = undefined;
   }
 
-  private complete(): { events: ResponseStreamEvent[]; result: StreamOutcome } {
+  private complete(): ResponseStreamEvent[] {
     const events = [...this.start(this.ctx.request.model)];
     const status = this.finish === 'length' || this.finish === 'content_filter' ? 'incomplete' : 'completed';
     const last = this.items.length - 1;
     for (const item of this.items) if (!this.done[item.index]) events.push(...this.close(item, item.index === last ? status : 'completed'));
     const response = finishResponse(this.shell!, this.done, this.finish, this.usage);
     events.push(this.numbered({ type: response.status === 'incomplete' ? 'response.incomplete' : 'response.completed', response }));
-    return { events, result: { response, assistant: this.assistant() } };
+    this.outcome = { response, assistant: this.assistant() };
+    return events;
   }
 
   private *fail(err: unknown): Generator<ResponseStreamEvent> {
-    const error = err instanceof GatewayError ? err : new GatewayError(500, 'Internal gateway error.', 'server_error', 'internal_error');
+    const error = (this.failure = toGatewayError(err));
     yield* this.start(this.ctx.request.model);
     const response: Response = {
       ...this.shell!,
@@ -210,7 +246,12 @@ export class ResponseEventEncoder {
         message.reasoning_content = item.text;
         if (item.blocks.length) message.thinking_blocks = item.blocks;
       } else {
-        (message.tool_calls ??= []).push({ id: item.callId, type: 'function', function: { name: item.name, arguments: item.text } });
+        (message.tool_calls ??= []).push({
+          id: item.callId,
+          type: 'function',
+          function: { name: item.name, arguments: item.text },
+          ...item.extra,
+        });
       }
     }
     return message;
