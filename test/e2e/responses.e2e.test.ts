@@ -195,7 +195,17 @@ for (const v of VENDORS) {
   });
 
   describe(`Vercel AI SDK default provider over a ${v.name} upstream`, () => {
-    const model = (name: string) => createOpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'test-client-key' })(name);
+    /** Request bodies the SDK sent. */
+    const bodies: { input: { type?: string }[] }[] = [];
+    const model = (name: string) =>
+      createOpenAI({
+        baseURL: `${gateway.url}/v1`,
+        apiKey: 'test-client-key',
+        fetch: (url, init) => {
+          bodies.push(JSON.parse(String(init?.body)));
+          return fetch(url, init);
+        },
+      })(name);
 
     it('generateText', async () => {
       const { text, usage } = await generateText({ model: model(v.echo), prompt: 'hello from the AI SDK' });
@@ -211,7 +221,21 @@ for (const v of VENDORS) {
       assert.equal(text, await result.text);
     });
 
-    it('a tool loop: the SDK runs the tool and sends the result back (item_reference to the stored call)', async () => {
+    it('a multi-turn conversation: the earlier answer comes back as an item_reference, resolved from the store', async () => {
+      const prompt = { role: 'user' as const, content: 'My name is Zed.' };
+      const first = await generateText({ model: model(v.echo), messages: [prompt] });
+      await generateText({
+        model: model(v.echo),
+        messages: [prompt, ...first.response.messages, { role: 'user', content: 'What is my name?' }],
+      });
+      assert.deepEqual(
+        bodies[bodies.length - 1].input.map((i) => i.type ?? 'message'),
+        ['message', 'item_reference', 'message'],
+      );
+      assert.ok(sentLast(v).includes(JSON.stringify(first.text).slice(1, -1)), 'the referenced answer reached the upstream');
+    });
+
+    it('a tool loop: the SDK runs the tool and sends its result back', async () => {
       const seen: unknown[] = [];
       const result = await generateText({
         model: model(v.tool),
