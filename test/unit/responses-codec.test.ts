@@ -5,7 +5,7 @@ import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/
 import type { Response, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { GatewayError } from '../../libs/providers/src/gateway-error';
 import { decodeThinking, isResponseId, itemId, newResponseId, responseIdOfItem } from '../../apps/gateway/src/responses/ids';
-import { type ResponsesRequest, toChatParams } from '../../apps/gateway/src/responses/request';
+import { namespacedTools, type ResponsesRequest, toChatParams } from '../../apps/gateway/src/responses/request';
 import { type ResponseContext, toResponse } from '../../apps/gateway/src/responses/response';
 import { ResponseEventEncoder } from '../../apps/gateway/src/responses/stream';
 import { MemoryBackend } from '../../apps/gateway/src/responses/store';
@@ -129,6 +129,44 @@ describe('Responses request -> chat params', () => {
       type: 'allowed_tools',
       allowed_tools: { mode: 'required', tools: [{ type: 'function', function: { name: 'f' } }] },
     });
+  });
+
+  it('namespace tools: each function becomes a chat tool, and calls to it come back named and namespaced', () => {
+    const tools = [
+      {
+        type: 'namespace',
+        name: 'agents',
+        description: 'sub-agents',
+        tools: [{ type: 'function', name: 'spawn', parameters: { type: 'object' } }],
+      },
+    ] as ResponsesRequest['tools'];
+    const params = toChatParams(
+      req({ tools, input: [{ type: 'function_call', call_id: 'c', name: 'spawn', namespace: 'agents', arguments: '{}' }] }),
+    );
+    assert.deepEqual(params.tools, [{ type: 'function', function: { name: 'agents__spawn', parameters: { type: 'object' } } }]);
+    assert.equal((params.messages[0] as { tool_calls: { function: { name: string } }[] }).tool_calls[0].function.name, 'agents__spawn');
+    const ctx: ResponseContext = {
+      id: newResponseId(),
+      createdAt: 1,
+      request: req({ tools }),
+      store: false,
+      namespaced: namespacedTools(tools),
+    };
+    const r = toResponse(
+      completionOf({
+        reasoning: '',
+        blocks: [],
+        text: '',
+        refusal: '',
+        calls: [{ id: 'c', name: 'agents__spawn', args: '{}' }],
+        finish: 'tool_calls',
+      }),
+      ctx,
+    );
+    assert.deepEqual(
+      { ...r.output[0], id: undefined },
+      { id: undefined, type: 'function_call', status: 'completed', call_id: 'c', name: 'spawn', namespace: 'agents', arguments: '{}' },
+    );
   });
 
   it('previous turns come after the instructions and before the new input', () => {

@@ -88,7 +88,7 @@ export function toChatParams(body: ResponsesRequest, history: ChatCompletionMess
   set('verbosity', body.text?.verbosity);
   set('response_format', responseFormat(body.text?.format));
   if (body.tools?.length) {
-    params.tools = body.tools.map(toChatTool);
+    params.tools = body.tools.flatMap(toChatTools);
     set('parallel_tool_calls', body.parallel_tool_calls);
   }
   set('tool_choice', toolChoice(body.tool_choice));
@@ -149,7 +149,7 @@ class ChatTurns {
 
 type Handler<T> = (turns: ChatTurns, item: T, path: string) => void;
 type MessageItem = { role: string; content: string | { type: string; [key: string]: unknown }[] };
-type FunctionCallItem = { call_id: string; name: string; arguments: string };
+type FunctionCallItem = { call_id: string; name: string; namespace?: string; arguments: string };
 type FunctionCallOutputItem = { call_id: string; output: string | { type: string; [key: string]: unknown }[] };
 type ReasoningItem = { summary?: { text: string }[]; content?: { text: string }[]; encrypted_content?: string | null };
 
@@ -171,7 +171,8 @@ const ITEM_HANDLERS: Record<string, Handler<never>> = {
   }) as Handler<never>,
   function_call: ((turns, item: FunctionCallItem) => {
     const open = turns.openAssistant();
-    (open.tool_calls ??= []).push({ id: item.call_id, type: 'function', function: { name: item.name, arguments: item.arguments } });
+    const name = chatToolName(item.name, item.namespace);
+    (open.tool_calls ??= []).push({ id: item.call_id, type: 'function', function: { name, arguments: item.arguments } });
   }) as Handler<never>,
   function_call_output: ((turns, item: FunctionCallOutputItem, path) => {
     const content = typeof item.output === 'string' ? item.output : item.output.map((p, j) => userPart(p, `${path}.output[${j}]`) as never);
@@ -228,23 +229,46 @@ function assistantText(part: { type: string; [key: string]: unknown }, path: str
   throw GatewayError.badRequest(`Assistant content of type '${part.type}' is not supported.`, `${path}.type`, 'unsupported_value');
 }
 
-function toChatTool(tool: Tool, i: number): ChatCompletionTool {
+/** A function tool, or each function of a namespace tool (chat tools have no namespaces), as chat tools. */
+function toChatTools(tool: Tool, i: number): ChatCompletionTool[] {
+  if (tool.type === 'namespace') {
+    return tool.tools.map((inner, j) => chatFunction(inner as unknown as Tool, `tools[${i}].tools[${j}]`, tool.name));
+  }
+  return [chatFunction(tool, `tools[${i}]`)];
+}
+
+function chatFunction(tool: Tool, path: string, namespace?: string): ChatCompletionTool {
   if (tool.type !== 'function') {
     throw GatewayError.badRequest(
       `Tools of type '${tool.type}' are OpenAI-hosted; this gateway forwards function tools only.`,
-      `tools[${i}].type`,
+      `${path}.type`,
       'unsupported_value',
     );
   }
   return {
     type: 'function',
     function: {
-      name: tool.name,
+      name: chatToolName(tool.name, namespace),
       ...(tool.description != null ? { description: tool.description } : {}),
       ...(tool.parameters != null ? { parameters: tool.parameters } : {}),
       ...(tool.strict != null ? { strict: tool.strict } : {}),
     },
   };
+}
+
+/** The chat name of a function inside a namespace tool. */
+function chatToolName(name: string, namespace?: string | null): string {
+  return namespace ? `${namespace}__${name}` : name;
+}
+
+/** Chat names of namespaced functions -> their Responses name and namespace, to name the calls the model makes. */
+export function namespacedTools(tools: Tool[] | undefined): Map<string, { name: string; namespace: string }> {
+  const names = new Map<string, { name: string; namespace: string }>();
+  for (const tool of tools ?? []) {
+    if (tool.type !== 'namespace') continue;
+    for (const inner of tool.tools) names.set(chatToolName(inner.name, tool.name), { name: inner.name, namespace: tool.name });
+  }
+  return names;
 }
 
 type ResponsesToolChoice = ResponsesRequest['tool_choice'];

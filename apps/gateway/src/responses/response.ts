@@ -17,6 +17,8 @@ export interface ResponseContext {
   request: ResponsesRequest;
   /** Whether the response is kept for previous_response_id and GET (see store.ts). */
   store: boolean;
+  /** Chat names of the request's namespaced functions (request.ts, namespacedTools). */
+  namespaced?: Map<string, { name: string; namespace: string }>;
 }
 
 type FinishReason = ChatCompletion.Choice['finish_reason'] | null;
@@ -77,7 +79,7 @@ export function toResponse(completion: ChatCompletion, ctx: ResponseContext): Re
   const choice = completion.choices[0];
   const finish = choice?.finish_reason ?? null;
   const message = choice?.message as Assistant | undefined;
-  const output = message ? outputItems(ctx.id, message, finish && INCOMPLETE[finish] ? 'incomplete' : 'completed') : [];
+  const output = message ? outputItems(ctx, message, finish && INCOMPLETE[finish] ? 'incomplete' : 'completed') : [];
   return finishResponse(responseShell(ctx, completion.model), output, finish, completion.usage);
 }
 
@@ -88,8 +90,9 @@ export type Assistant = ChatCompletion.Choice['message'] & { reasoning_content?:
  * Output items in OpenAI's order: reasoning, the message, then function calls.
  * `status` is the last item's: a cut-off answer was cut in its last item.
  */
-export function outputItems(responseId: string, message: Assistant, status: Status): ResponseOutputItem[] {
+export function outputItems(ctx: ResponseContext, message: Assistant, status: Status): ResponseOutputItem[] {
   const items: ResponseOutputItem[] = [];
+  const responseId = ctx.id;
   if (message.reasoning_content || message.thinking_blocks?.length) {
     items.push(reasoningItem(itemId(responseId, 'rs', items.length), message.reasoning_content ?? '', message.thinking_blocks));
   }
@@ -98,7 +101,8 @@ export function outputItems(responseId: string, message: Assistant, status: Stat
   }
   for (const call of message.tool_calls ?? []) {
     if (call.type !== 'function') continue;
-    items.push(functionCallItem(itemId(responseId, 'fc', items.length), call.id, call.function.name, call.function.arguments, 'completed'));
+    const id = itemId(responseId, 'fc', items.length);
+    items.push(functionCallItem(id, call.id, call.function.name, call.function.arguments, 'completed', ctx.namespaced));
   }
   if (items.length) (items[items.length - 1] as { status?: Status }).status = status;
   return items;
@@ -113,8 +117,16 @@ export function messageItem(id: string, text: string, refusal: string | null, st
   return { id, type: 'message', role: 'assistant', status, content };
 }
 
-export function functionCallItem(id: string, callId: string, name: string, args: string, status: Status): ResponseFunctionToolCall {
-  return { id, type: 'function_call', status, call_id: callId, name, arguments: args };
+export function functionCallItem(
+  id: string,
+  callId: string,
+  chatName: string,
+  args: string,
+  status: Status,
+  namespaced?: ResponseContext['namespaced'],
+): ResponseFunctionToolCall {
+  const named = namespaced?.get(chatName) ?? { name: chatName };
+  return { id, type: 'function_call', status, call_id: callId, ...named, arguments: args };
 }
 
 /**

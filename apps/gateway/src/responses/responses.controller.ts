@@ -10,7 +10,7 @@ import { writeSse } from '../http/sse';
 import { ChatPipeline } from '../pipeline/chat-pipeline';
 import { chatChunks } from './chunks';
 import { isResponseId, newResponseId, responseIdOfItem } from './ids';
-import { type ResponsesRequest, toChatParams } from './request';
+import { namespacedTools, type ResponsesRequest, toChatParams } from './request';
 import { type Assistant, type ResponseContext, toResponse } from './response';
 import { createResponseSchema } from './responses.schema';
 import { ResponseStore, type StoredResponse } from './store';
@@ -44,6 +44,7 @@ export class ResponsesController {
       createdAt: Math.floor(Date.now() / 1000),
       request: body,
       store: body.store ?? this.store.settings.storeByDefault,
+      namespaced: namespacedTools(body.tools),
     };
     // What a stored response continues from: the conversation without the instructions.
     const conversation = chat.messages.slice(body.instructions ? 1 : 0);

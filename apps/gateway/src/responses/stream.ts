@@ -203,7 +203,8 @@ export class ResponseEventEncoder {
       });
     }
     if (item.kind === 'function_call') {
-      yield this.numbered({ type: 'response.function_call_arguments.done', ...this.at(item), name: item.name, arguments: item.text });
+      const name = this.ctx.namespaced?.get(item.name)?.name ?? item.name;
+      yield this.numbered({ type: 'response.function_call_arguments.done', ...this.at(item), name, arguments: item.text });
     }
     const final = this.snapshot(item, status);
     this.done[item.index] = final;
@@ -260,7 +261,9 @@ export class ResponseEventEncoder {
   private snapshot(item: OpenItem, status: 'in_progress' | 'completed' | 'incomplete'): ResponseOutputItem {
     const building = status === 'in_progress';
     if (item.kind === 'reasoning') return reasoningItem(item.id, building ? '' : item.text, building ? undefined : item.blocks, status);
-    if (item.kind === 'function_call') return functionCallItem(item.id, item.callId, item.name, building ? '' : item.text, status);
+    if (item.kind === 'function_call') {
+      return functionCallItem(item.id, item.callId, item.name, building ? '' : item.text, status, this.ctx.namespaced);
+    }
     if (building) return { id: item.id, type: 'message', role: 'assistant', status, content: [] };
     return messageItem(item.id, item.text, item.refusal || null, status);
   }
