@@ -4,7 +4,7 @@ import { createOpenAI } from '@ai-sdk/openai';
 import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import OpenAI from 'openai';
 import type { ResponseFunctionToolCall, ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
-import { apiError } from '../support/chat';
+import { apiError, assertAbortReachesUpstream } from '../support/chat';
 import { FakeAnthropic } from '../support/fake-anthropic';
 import { FakeGemini } from '../support/fake-gemini';
 import { FakeOpenAI } from '../support/fake-openai';
@@ -75,6 +75,7 @@ before(async () => {
         on('anthropic', 'claude-json'),
         on('anthropic', 'claude-think'),
         on('anthropic', 'claude-midstream-error'),
+        on('anthropic', 'claude-drip-200'),
         on('gemini', 'gemini-echo'),
         on('gemini', 'gemini-tool'),
         on('gemini', 'gemini-json'),
@@ -337,6 +338,17 @@ describe('Responses API: errors, storage and the mock model', () => {
       })(),
     );
     assert.match(err.message, /overloaded/i);
+  });
+
+  it('a client that leaves a stream aborts the upstream request', async () => {
+    await assertAbortReachesUpstream(VENDORS[1].upstream, async (signal, abort) => {
+      const stream = await client.responses.create(
+        { model: 'claude-drip-200', input: 'a b c d e f g h i j k l', stream: true },
+        { signal },
+      );
+      let deltas = 0;
+      for await (const e of stream) if (e.type === 'response.output_text.delta' && ++deltas === 2) abort();
+    });
   });
 
   it('reasoning: thinking arrives as a reasoning item whose encrypted_content replays the signed blocks', async () => {
