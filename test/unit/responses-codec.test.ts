@@ -4,21 +4,13 @@ import fc from 'fast-check';
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { Response, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { GatewayError } from '../../libs/providers/src/gateway-error';
+import { thrown } from '../support/chat';
+import { usageOf } from '../../libs/providers/src/translation/completion';
 import { decodeThinking, isResponseId, itemId, newResponseId, responseIdOfItem } from '../../apps/gateway/src/responses/ids';
 import { namespacedTools, type ResponsesRequest, toChatParams } from '../../apps/gateway/src/responses/request';
 import { type ResponseContext, toResponse } from '../../apps/gateway/src/responses/response';
 import { ResponseEventEncoder } from '../../apps/gateway/src/responses/stream';
 import { MemoryBackend } from '../../apps/gateway/src/responses/store';
-
-function thrown(fn: () => unknown): GatewayError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof GatewayError, String(err));
-    return err;
-  }
-  return assert.fail('expected a GatewayError');
-}
 
 const req = (extra: Partial<ResponsesRequest> = {}): ResponsesRequest => ({ model: 'm', input: 'hi', ...extra });
 
@@ -242,13 +234,7 @@ interface Answer {
   finish: 'stop' | 'length' | 'tool_calls' | 'content_filter';
 }
 
-const USAGE = {
-  prompt_tokens: 9,
-  completion_tokens: 4,
-  total_tokens: 13,
-  prompt_tokens_details: { cached_tokens: 2 },
-  completion_tokens_details: { reasoning_tokens: 1 },
-};
+const USAGE = usageOf(9, 4, 2, 1);
 
 function completionOf(a: Answer): ChatCompletion {
   const message = {

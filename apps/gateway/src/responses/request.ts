@@ -191,29 +191,20 @@ const ITEM_HANDLERS: Record<string, Handler<never>> = {
 const USER_PARTS: Record<string, (p: Record<string, unknown>, path: string) => ChatCompletionContentPart> = {
   input_text: (p) => ({ type: 'text', text: String(p.text ?? '') }),
   input_image: (p, path) => {
-    if (typeof p.image_url !== 'string') {
-      throw GatewayError.badRequest(
-        'Images must be sent as image_url (a URL or data URL); file_id needs the Files API.',
-        path,
-        'unsupported_value',
-      );
-    }
-    return {
-      type: 'image_url',
-      image_url: { url: p.image_url, ...(p.detail && p.detail !== 'original' ? { detail: p.detail as 'auto' } : {}) },
-    };
+    const url = inline(p.image_url, path, 'Images must be sent as image_url (a URL or data URL); file_id needs the Files API.');
+    return { type: 'image_url', image_url: { url, ...(p.detail && p.detail !== 'original' ? { detail: p.detail as 'auto' } : {}) } };
   },
   input_file: (p, path) => {
-    if (typeof p.file_data !== 'string') {
-      throw GatewayError.badRequest(
-        'Files must be sent inline as file_data; file_id and file_url are not fetched.',
-        path,
-        'unsupported_value',
-      );
-    }
-    return { type: 'file', file: { file_data: p.file_data, ...(typeof p.filename === 'string' ? { filename: p.filename } : {}) } };
+    const data = inline(p.file_data, path, 'Files must be sent inline as file_data; file_id and file_url are not fetched.');
+    return { type: 'file', file: { file_data: data, ...(typeof p.filename === 'string' ? { filename: p.filename } : {}) } };
   },
 };
+
+/** Content the gateway forwards must be in the request: it has no Files API to fetch ids from. */
+function inline(value: unknown, path: string, why: string): string {
+  if (typeof value !== 'string') throw GatewayError.badRequest(why, path, 'unsupported_value');
+  return value;
+}
 
 function userPart(part: { type: string; [key: string]: unknown }, path: string): ChatCompletionContentPart {
   const map = USER_PARTS[part.type];
