@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createOpenAI } from '@ai-sdk/openai';
+import fc from 'fast-check';
 import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import OpenAI from 'openai';
 import type { ResponseFunctionToolCall, ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
@@ -302,6 +303,96 @@ describe('Responses API: errors, storage and the mock model', () => {
       assert.equal(json.error.param, param, JSON.stringify(json));
       assert.ok(json.error.message && json.error.type, 'OpenAI error shape');
     }
+  });
+
+  it('odd bodies (fast-check, fixed seed) get a 2xx or a 4xx in OpenAI shape, never a 5xx', async () => {
+    // Mostly well-formed shapes with one field of any type: deep enough to pass the schema's first checks.
+    const odd = <T>(valid: fc.Arbitrary<T>) => fc.oneof({ weight: 9, arbitrary: valid }, { weight: 1, arbitrary: fc.anything() });
+    const text = odd(fc.string());
+    const part = odd(
+      fc.record({
+        type: fc.constantFrom('input_text', 'output_text', 'input_image', 'input_file', 'refusal', 'x'),
+        text,
+        image_url: text,
+        file_data: text,
+      }),
+    );
+    const parts = odd(fc.array(part, { maxLength: 3 }));
+    const summary = odd(fc.array(odd(fc.record({ type: fc.constant('summary_text'), text })), { maxLength: 2 }));
+    const item = odd(
+      fc.record(
+        {
+          type: fc.constantFrom('message', 'function_call', 'function_call_output', 'reasoning', 'item_reference', 'web_search_call'),
+          role: fc.constantFrom('user', 'assistant', 'system', 'developer', 'tool'),
+          content: fc.oneof(text, parts),
+          call_id: text,
+          name: text,
+          namespace: text,
+          arguments: text,
+          output: fc.oneof(text, parts),
+          summary,
+          encrypted_content: text,
+          id: text,
+        },
+        { requiredKeys: ['type'] },
+      ),
+    );
+    const fn = fc.record({
+      type: fc.constant('function'),
+      name: fc.constantFrom('f', 'g'),
+      parameters: odd(fc.constant({ type: 'object' })),
+    });
+    const tool = odd(
+      fc.oneof(
+        fn,
+        fc.record({ type: fc.constantFrom('namespace', 'web_search'), name: text, tools: odd(fc.array(odd(fn), { maxLength: 2 })) }),
+      ),
+    );
+    const toolChoice = odd(
+      fc.oneof(
+        fc.constantFrom('auto', 'none', 'required', 'bogus'),
+        fc.record({
+          type: fc.constantFrom('function', 'allowed_tools', 'web_search'),
+          name: text,
+          mode: text,
+          tools: odd(fc.array(odd(fn), { maxLength: 2 })),
+        }),
+      ),
+    );
+    const body = fc.record(
+      {
+        model: fc.constant('mock'),
+        input: fc.oneof(text, odd(fc.array(item, { maxLength: 4 }))),
+        tools: odd(fc.array(tool, { maxLength: 2 })),
+        tool_choice: toolChoice,
+        text: odd(
+          fc.record({
+            format: odd(
+              fc.record({ type: fc.constantFrom('text', 'json_object', 'json_schema'), name: text, schema: odd(fc.constant({})) }),
+            ),
+          }),
+        ),
+        reasoning: odd(fc.record({ effort: odd(fc.constantFrom('low', 'high')), summary: text })),
+        stream: fc.boolean(),
+      },
+      { requiredKeys: ['model', 'input'] },
+    );
+    await fc.assert(
+      fc.asyncProperty(body, async (b) => {
+        const res = await fetch(`${gateway.url}/v1/responses`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(b),
+        });
+        const text = await res.text();
+        assert.ok(res.status < 500, `${res.status} for ${JSON.stringify(b)}: ${text}`);
+        if (res.status >= 400) {
+          const { error } = JSON.parse(text) as { error: { message: string; type: string } };
+          assert.ok(error.message && error.type, text);
+        }
+      }),
+      { seed: 15, numRuns: 400 },
+    );
   });
 
   it('a stream that fails after it began ends with response.failed and an error event; the client gets an APIError', async () => {
