@@ -456,3 +456,36 @@ describe('Responses API: errors, storage and the mock model', () => {
     assert.match(JSON.stringify(VENDORS[1].upstream.last().body), /"signature":"sig-fake-123"/);
   });
 });
+
+describe('Responses API and the response cache', () => {
+  let cached: GatewayProcess;
+  before(async () => {
+    cached = await GatewayProcess.start(configWith({ cache: { enabled: true, semantic: { enabled: false } } }));
+  });
+  after(() => cached?.stop());
+
+  it('a Responses request is answered from what a chat request with the same meaning cached, and the other way round', async () => {
+    const c = cached.client();
+    const chat = await c.chat.completions
+      .create({ model: 'mock', messages: [{ role: 'user', content: 'cache me across protocols' }] })
+      .withResponse();
+    assert.equal(chat.response.headers.get('x-gateway-cache'), 'miss');
+    const res = await c.responses.create({ model: 'mock', input: 'cache me across protocols' }).withResponse();
+    assert.equal(res.response.headers.get('x-gateway-cache'), 'hit-exact');
+    assert.equal(res.data.output_text, chat.data.choices[0].message.content);
+    const stream = c.responses.stream({ model: 'mock', input: 'cache me across protocols' });
+    assert.equal((await stream.finalResponse()).output_text, chat.data.choices[0].message.content);
+
+    await c.responses.create({ model: 'mock', instructions: 'Be brief.', input: 'and this one first' });
+    const back = await c.chat.completions
+      .create({
+        model: 'mock',
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'and this one first' },
+        ],
+      })
+      .withResponse();
+    assert.equal(back.response.headers.get('x-gateway-cache'), 'hit-exact');
+  });
+});
