@@ -99,8 +99,8 @@ function toolResults(body: Record<string, unknown>): Message[] {
   return messages.slice(first);
 }
 
-function answerText(body: Record<string, unknown>): string {
-  const results = toolResults(body);
+function answerText(body: Record<string, unknown>, model: string): string {
+  const results = model === 'tool' ? toolResults(body) : [];
   if (results.length) return `tool results: ${results.map((r) => `${r.tool_call_id}=${JSON.stringify(r.content)}`).join('; ')}`;
   return `fake answer to: ${lastUserText(body)}`;
 }
@@ -118,7 +118,7 @@ function completion(body: Record<string, unknown>, model: string) {
           { id: 'call_fake_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' } },
         ],
       }
-    : { role: 'assistant', content: answerText(body) };
+    : { role: 'assistant', content: answerText(body, model) };
   return {
     id: 'chatcmpl-fake',
     object: 'chat.completion',
@@ -147,7 +147,7 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
       send([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: part } }] }, finish_reason: null }]);
     }
   } else {
-    const words = answerText(body).split(/(?<= )/);
+    const words = answerText(body, model).split(/(?<= )/);
     for (let i = 0; i < words.length; i++) {
       if (model === 'cut' && i === 2) {
         await sleep(50); // let the first chunks leave before the connection dies
