@@ -6,6 +6,7 @@ import type { Response, ResponseStreamEvent } from 'openai/resources/responses/r
 import { GatewayError } from '../../libs/providers/src/gateway-error';
 import { thrown } from '../support/chat';
 import { usageOf } from '../../libs/providers/src/translation/completion';
+import { chatChunks } from '../../apps/gateway/src/responses/chunks';
 import { decodeThinking, isResponseId, itemId, newResponseId, responseIdOfItem } from '../../apps/gateway/src/responses/ids';
 import { namespacedTools, type ResponsesRequest, toChatParams } from '../../apps/gateway/src/responses/request';
 import { type ResponseContext, toResponse } from '../../apps/gateway/src/responses/response';
@@ -424,6 +425,55 @@ describe('chat chunks -> Responses events', () => {
       sequence_number: events.length - 1,
     });
     assert.equal(outcome, undefined, 'a failed response is not stored');
+  });
+});
+
+describe('chat SSE frames -> chunks', () => {
+  const frame = (content: string) =>
+    `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+  const read = async (parts: (string | Uint8Array)[]) => {
+    const out: string[] = [];
+    for await (const chunk of chatChunks(iterate(parts))) out.push(chunk.choices[0].delta.content ?? '');
+    return out;
+  };
+
+  it('any split of the bytes (UTF-8 sequences and CRLF included) gives the same chunks', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.string({ unit: 'grapheme', maxLength: 8 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.nat(400), { maxLength: 6 }),
+        fc.boolean(),
+        async (texts, cuts, crlf) => {
+          const wire =
+            texts
+              .map(frame)
+              .join('')
+              .replace(/\n/g, crlf ? '\r\n' : '\n') + 'data: [DONE]\n\n';
+          const bytes = Buffer.from(wire);
+          const points = [...new Set(cuts.map((c) => c % bytes.length))].sort((a, b) => a - b);
+          const parts = [0, ...points].map((start, i, all) => bytes.subarray(start, all[i + 1] ?? bytes.length));
+          assert.deepEqual(await read(parts), texts);
+        },
+      ),
+      { seed: 15, numRuns: 200 },
+    );
+  });
+
+  it('an error event inside the stream throws, after the chunks before it', async () => {
+    const seen: string[] = [];
+    const err = await (async () => {
+      for await (const chunk of chatChunks(
+        iterate([frame('a'), 'data: {"error":{"message":"overloaded","code":"server_overloaded"}}\n\n', frame('b')]),
+      )) {
+        seen.push(chunk.choices[0].delta.content ?? '');
+      }
+    })().then(
+      () => assert.fail('expected an error'),
+      (e: unknown) => e,
+    );
+    assert.deepEqual(seen, ['a']);
+    assert.ok(err instanceof GatewayError);
+    assert.deepEqual([err.status, err.message, err.code], [502, 'overloaded', 'server_overloaded']);
   });
 });
 
