@@ -45,6 +45,11 @@ export class SecurityConfig {
   @IsOptional() @IsInt() @Min(0) ipFailuresPerMinute = 30;
   /** How long a key lookup is cached in process; revocations reach every replica at once through Redis. */
   @IsOptional() @IsInt() @Min(0) keyCacheMs = 5_000;
+  /**
+   * Redis unreachable: a key seen within this long keeps working on its last known
+   * record (revoked stays revoked); older or never-seen keys get 503. 0 = fail closed.
+   */
+  @IsOptional() @IsInt() @Min(0) keyStaleMaxMs = 3_600_000;
   @IsOptional() @ValidateNested() @Type(() => FailOpenConfig) failOpen: FailOpenConfig = new FailOpenConfig();
   /** Browser origins allowed by CORS; empty keeps CORS off. */
   @IsOptional() @IsArray() @IsString({ each: true }) corsOrigins: string[] = [];
