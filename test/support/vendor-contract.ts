@@ -59,7 +59,10 @@ function startGateway(
 
 /** A model name served by provider `main` with the same upstream model id (a chat model unless `deployment` says otherwise). */
 export function model(id: string, deployment: Record<string, unknown> = {}) {
-  return { name: id, deployments: [{ provider: 'main', model: id, capabilities: ['tools', 'vision', 'json', 'reasoning'], ...deployment }] };
+  return {
+    name: id,
+    deployments: [{ provider: 'main', model: id, capabilities: ['tools', 'vision', 'json', 'reasoning'], ...deployment }],
+  };
 }
 
 export interface VendorUnderTest {

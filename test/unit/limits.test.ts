@@ -4,12 +4,7 @@ import { Redis } from 'ioredis';
 import { spendKey, utcDay } from '@gateway/metrics';
 import { msUntilPeriodEnd } from '@gateway/security';
 import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter } from '../../libs/security/src/window-counter';
-import {
-  type AdmissionStore,
-  type AdmitInput,
-  MemoryAdmissionStore,
-  RedisAdmissionStore,
-} from '../../libs/security/src/admission-store';
+import { type AdmissionStore, type AdmitInput, MemoryAdmissionStore, RedisAdmissionStore } from '../../libs/security/src/admission-store';
 import { limitKeys } from '../../libs/security/src/limit-keys';
 import { nestsDeeperThan } from '../../apps/gateway/src/http/json-depth';
 
@@ -54,7 +49,6 @@ for (const [name, make] of counters) {
       await new Promise((r) => setTimeout(r, 250));
       assert.equal((await c.add(key, 100, 100, 200)).ok, true, 'a new window');
     });
-
   });
 }
 
@@ -92,12 +86,15 @@ for (const [name, make] of stores) {
     it('concurrent requests against a budget of 2.5 requests pass exactly 2, and settling turns holds into spend', async () => {
       const store = make();
       const id = keyId();
-      const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => store.admit(input(id, { budget: budget(0.05, 0.02, `r${i}`) }))));
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.admit(input(id, { budget: budget(0.05, 0.02, `r${i}`) }))),
+      );
       const admitted = outcomes.map((o, i) => [o, i] as const).filter(([o]) => !o.refused);
       assert.equal(admitted.length, 2);
       assert.ok(outcomes.filter((o) => o.refused).every((o) => o.refused === 'budget'));
       // Both finish cheaper than reserved: their holds become spend, and the freed room admits one more.
-      for (const [, i] of admitted) await store.settle({ keyId: id, spend: { model: 'm', usd: 0.01 }, hold: { member: `r${i}:0.02`, usd: 0.02 } });
+      for (const [, i] of admitted)
+        await store.settle({ keyId: id, spend: { model: 'm', usd: 0.01 }, hold: { member: `r${i}:0.02`, usd: 0.02 } });
       const after = await store.admit(input(id, { budget: budget(0.05, 0.02, 'late') }));
       assert.equal(after.refused, undefined);
       assert.ok(Math.abs(after.spentUsd - 0.02) < 1e-9 && Math.abs(after.heldUsd - 0.02) < 1e-9, JSON.stringify(after));
@@ -121,7 +118,14 @@ if (redis) {
     const id = `test-lapse-${Date.now()}`;
     const day = new Date().toISOString().slice(0, 10);
     const now = Date.now();
-    const hold = (member: string, at: number) => ({ usd: 0.05, period: day, reserveUsd: 0.04, member: `${member}:0.04`, now: at, until: at + 1_000 });
+    const hold = (member: string, at: number) => ({
+      usd: 0.05,
+      period: day,
+      reserveUsd: 0.04,
+      member: `${member}:0.04`,
+      now: at,
+      until: at + 1_000,
+    });
     assert.equal((await store.admit({ keyId: id, windowMs: 60_000, tokens: 1, budget: hold('dead', now) })).refused, undefined);
     assert.equal((await store.admit({ keyId: id, windowMs: 60_000, tokens: 1, budget: hold('blocked', now + 500) })).refused, 'budget');
     const later = await store.admit({ keyId: id, windowMs: 60_000, tokens: 1, budget: hold('after', now + 2_000) });

@@ -33,7 +33,6 @@ export class AuthGuard implements CanActivate {
       request.gatewayKey = ANONYMOUS;
       return true;
     }
-    this.limits.checkBlocked(request.ip);
     const header = request.headers.authorization;
     const presented = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     if (!presented) return this.reject(request, 'missing_api_key', "You didn't provide an API key: send 'Authorization: Bearer <key>'.");

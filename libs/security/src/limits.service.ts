@@ -100,7 +100,14 @@ export class LimitsService {
         rpm,
         tpm,
         tokens: demand.tokens,
-        budget: budget && { usd: budget.usd, period: periodOf(budget.period), reserveUsd: demand.usd, member: hold!.member, now, until: now + HOLD_LAPSE_MS },
+        budget: budget && {
+          usd: budget.usd,
+          period: periodOf(budget.period),
+          reserveUsd: demand.usd,
+          member: hold!.member,
+          now,
+          until: now + HOLD_LAPSE_MS,
+        },
       });
     } catch {
       const closed = (budget && !this.config.security.failOpen.budgets) || ((rpm || tpm) && !this.config.security.failOpen.rateLimits);
@@ -111,10 +118,13 @@ export class LimitsService {
     const headers: Record<string, string> = {};
     if (rpm !== undefined) Object.assign(headers, rateHeaders('requests', rpm, rpm - outcome.rpm.used, outcome.rpm.resetMs));
     if (tpm !== undefined) Object.assign(headers, rateHeaders('tokens', tpm, tpm - outcome.tpm.used, outcome.tpm.resetMs));
-    if (outcome.refused === 'rpm') throw this.limited('rpm', `Rate limit reached for requests: ${rpm} per minute.`, headers, outcome.rpm.resetMs);
+    if (outcome.refused === 'rpm')
+      throw this.limited('rpm', `Rate limit reached for requests: ${rpm} per minute.`, headers, outcome.rpm.resetMs);
     if (outcome.refused === 'tpm') {
       const why =
-        demand.tokens > tpm! ? `this request needs about ${demand.tokens} tokens, more than the limit of ${tpm} per minute` : `${tpm} per minute`;
+        demand.tokens > tpm!
+          ? `this request needs about ${demand.tokens} tokens, more than the limit of ${tpm} per minute`
+          : `${tpm} per minute`;
       throw this.limited('tpm', `Rate limit reached for tokens: ${why}.`, headers, outcome.tpm.resetMs);
     }
     if (outcome.refused === 'budget') throw this.overBudget(budget!, demand.usd, outcome, headers);
@@ -138,8 +148,10 @@ export class LimitsService {
 
   /**
    * 429 when `ip` is blocked for failing authentication too often, before any key
-   * is checked: a blocked address learns nothing from its guesses. Blocks are known
-   * in process (no Redis call), learnt by each replica at the first failure past the limit.
+   * is checked, so a blocked address learns nothing from its guesses. The admin API
+   * uses it (operators only); /v1 does not, so one client's bad key cannot lock out
+   * every client behind the same NAT. Blocks are known in process (no Redis call),
+   * learnt by each replica at its first failure past the limit.
    */
   checkBlocked(ip: string): void {
     const until = this.blockedIps.get(ip);
@@ -171,14 +183,21 @@ export class LimitsService {
     return this.limited('ip', 'Too many failed authentication attempts from this address.', headers, resetMs);
   }
 
-  private overBudget(budget: NonNullable<KeyRecord['budget']>, reserveUsd: number, outcome: AdmitOutcome, headers: Record<string, string>): GatewayError {
+  private overBudget(
+    budget: NonNullable<KeyRecord['budget']>,
+    reserveUsd: number,
+    outcome: AdmitOutcome,
+    headers: Record<string, string>,
+  ): GatewayError {
     this.metrics.recordRateLimited('budget');
     const remaining = Math.max(0, budget.usd - outcome.spentUsd);
     const periodEnd = msUntilPeriodEnd(budget.period);
     // In-flight requests hold the rest: it frees up as they finish, so retry soon.
     const transient = outcome.spentUsd + reserveUsd <= budget.usd;
     const resetMs = transient ? 1_000 : periodEnd;
-    Object.assign(headers, rateHeaders('budget', budget.usd, remaining, periodEnd, usd), { 'retry-after': String(Math.ceil(resetMs / 1000)) });
+    Object.assign(headers, rateHeaders('budget', budget.usd, remaining, periodEnd, usd), {
+      'retry-after': String(Math.ceil(resetMs / 1000)),
+    });
     const message = transient
       ? `Requests in flight hold $${usd(outcome.heldUsd)} of this key's remaining ${budget.period} budget of $${budget.usd}; this one could cost up to $${usd(reserveUsd)}. Retry shortly.`
       : reserveUsd > budget.usd

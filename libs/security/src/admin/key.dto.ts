@@ -23,8 +23,7 @@ export class KeyFieldsDto {
   @IsOptional() @IsString() @MaxLength(200) owner?: string | null;
   /** `null` (or leaving it out on create) allows every model; an empty list is refused as a mistake. */
   @IsOptional() @IsArray() @ArrayNotEmpty() @ArrayMaxSize(1000) @IsString({ each: true }) @MaxLength(200, { each: true }) models?:
-    | string[]
-    | null;
+    string[] | null;
   @IsOptional() @IsInt() @Min(1) rpm?: number | null;
   @IsOptional() @IsInt() @Min(1) tpm?: number | null;
   @IsOptional() @ValidateNested() @Type(() => BudgetConfig) budget?: BudgetConfig | null;
