@@ -12,6 +12,8 @@ const skip = !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)';
 const METERED = { provider: 'mock', model: 'metered', price: { input: 0, output: 2000 } };
 const REQUEST_USD = 0.01;
 const IP_FAILURES = 60;
+const AUDITOR = 'auditor-admin-key-0123456789';
+const OPS_BOT = 'ops-bot-admin-key-0123456789';
 
 const config = configWith({
   providers: [{ name: 'slow', type: 'mock', mock: { latencyMs: 400 } }],
@@ -23,6 +25,10 @@ const config = configWith({
   ],
   security: {
     keys: [{ id: 'team-a', keyEnv: 'TEAM_A_KEY', models: ['mock-1'], rpm: 1000 }],
+    adminKeys: [
+      { id: 'auditor', keyEnv: 'AUDITOR_KEY', role: 'read' },
+      { id: 'ops-bot', keyEnv: 'OPS_BOT_KEY', role: 'manage' },
+    ],
     ipFailuresPerMinute: IP_FAILURES,
     // Exactness under test: a Redis call that times out on a busy machine refuses (503) rather than admits.
     failOpen: { rateLimits: false, budgets: false },
@@ -56,7 +62,13 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
   before(async () => {
     redis = new Redis(REDIS_URL!);
     await redis.flushdb();
-    const env = { REDIS_URL: REDIS_URL!, GATEWAY_MASTER_KEY: MASTER, TEAM_A_KEY: 'team-a-secret-key-value' };
+    const env = {
+      REDIS_URL: REDIS_URL!,
+      GATEWAY_MASTER_KEY: MASTER,
+      TEAM_A_KEY: 'team-a-secret-key-value',
+      AUDITOR_KEY: AUDITOR,
+      OPS_BOT_KEY: OPS_BOT,
+    };
     [a, b] = await Promise.all([GatewayProcess.start(config, { env }), GatewayProcess.start(config, { env })]);
   });
   after(async () => {
@@ -343,6 +355,24 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     assert.ok((await client.embeddings.create({ model: 'mock-embedding', input: 'x' })).data.length);
     const tools = [{ type: 'function' as const, function: { name: 'f', parameters: { type: 'object' } } }];
     assert.ok((await client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'x' }], tools })).id);
+  });
+
+  it('role-scoped admin keys: read keys only read, manage keys manage, and the audit line names them', async () => {
+    const created = await admin(a, 'POST', '', { name: 'by-bot' }, OPS_BOT);
+    assert.equal(created.status, 201);
+    const [line] = await a.logged('admin change', { where: (l) => l.action === 'create' && l.keyId === created.body.id });
+    assert.equal(line.actor, 'ops-bot');
+    assert.equal((await admin(b, 'GET', '', undefined, AUDITOR)).status, 200);
+    assert.equal((await admin(b, 'GET', `/${created.body.id}/usage`, undefined, AUDITOR)).status, 200);
+    for (const [method, path, body] of [
+      ['POST', '', { name: 'nope' }],
+      ['PATCH', `/${created.body.id}`, { rpm: 5 }],
+      ['DELETE', `/${created.body.id}`, undefined],
+    ] as const) {
+      const res = await admin(b, method, path, body, AUDITOR);
+      assert.deepEqual([res.status, res.body.error.code], [403, 'admin_read_only'], method);
+    }
+    assert.equal((await admin(b, 'GET', `/${created.body.id}`)).body.revoked, undefined, 'the read key changed nothing');
   });
 
   // Last: blocks this address on the admin API for a minute.

@@ -111,7 +111,9 @@ export class LimitsService {
       });
     } catch {
       const closed = (budget && !this.config.security.failOpen.budgets) || ((rpm || tpm) && !this.config.security.failOpen.rateLimits);
-      this.unavailable(budget ? 'budget' : rpm ? 'rpm' : 'tpm');
+      if (rpm !== undefined) this.unavailable('rpm');
+      if (tpm !== undefined) this.unavailable('tpm');
+      if (budget) this.unavailable('budget');
       if (closed) throw storeUnavailable();
       return { reservation, headers: {} };
     }

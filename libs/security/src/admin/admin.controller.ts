@@ -20,7 +20,7 @@ import type { KeyRecord } from '../key-record';
 import { KeyStore } from '../key-store.service';
 import { limitKeys } from '../limit-keys';
 import { LimitsService } from '../limits.service';
-import { AdminGuard } from './admin.guard';
+import { adminActor, AdminGuard } from './admin.guard';
 import { applyChange, checkRecord, diff, sentFields } from './key-changes';
 import { KeyFieldsDto } from './key.dto';
 
@@ -41,11 +41,8 @@ const validation = new ValidationPipe({
   },
 });
 
-/** Who made an admin change: only the master key can today. */
-const ACTOR = 'master';
-
 /**
- * Key management, behind the master key: create, list, read, update, revoke, usage.
+ * Key management, behind the master key or an admin key: create, list, read, update, revoke, usage.
  * Every change is one `admin change` log line: who, which key, what changed (values
  * only: records hold no secret, and the new key itself is never logged).
  */
@@ -69,7 +66,7 @@ export class AdminController {
     const fields = applyChange({} as KeyRecord, change);
     checkRecord(fields, change);
     const { key, record } = await this.keys.create(fields);
-    this.record('create', record.id, diff(undefined, record));
+    this.record(request, 'create', record.id, diff(undefined, record));
     return { ...record, key };
   }
 
@@ -92,15 +89,15 @@ export class AdminController {
       checkRecord(next, change);
       return next;
     });
-    this.record('update', id, diff(before, after));
+    this.record(request, 'update', id, diff(before, after));
     return after;
   }
 
   /** Revocation reaches every replica at once (the key cache is dropped through Redis). */
   @Delete(':id')
-  async revoke(@Param('id') id: string): Promise<KeyRecord> {
+  async revoke(@Param('id') id: string, @Req() request: FastifyRequest): Promise<KeyRecord> {
     const { before, after } = await this.keys.update(id, (record) => ({ ...record, revoked: true }));
-    this.record('revoke', id, diff(before, after));
+    this.record(request, 'revoke', id, diff(before, after));
     return after;
   }
 
@@ -123,8 +120,8 @@ export class AdminController {
     };
   }
 
-  private record(action: 'create' | 'update' | 'revoke', keyId: string, changes: Record<string, unknown>): void {
-    this.audit.log({ msg: 'admin change', actor: ACTOR, action, keyId, changes });
+  private record(request: FastifyRequest, action: 'create' | 'update' | 'revoke', keyId: string, changes: Record<string, unknown>): void {
+    this.audit.log({ msg: 'admin change', actor: adminActor(request), action, keyId, changes });
   }
 }
 
