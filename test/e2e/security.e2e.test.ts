@@ -357,6 +357,19 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     assert.ok((await client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'x' }], tools })).id);
   });
 
+  it('PATCHes racing a DELETE on both processes never undo the revocation', async () => {
+    const { body } = await admin(a, 'POST', '', { name: 'race', rpm: 1 });
+    const patches = Array.from({ length: 20 }, (_, i) => admin(i % 2 ? a : b, 'PATCH', `/${body.id}`, { rpm: i + 2 }));
+    const revoked = await admin(b, 'DELETE', `/${body.id}`);
+    const answers = await Promise.all(patches);
+    assert.equal(revoked.status, 200);
+    assert.ok(
+      answers.every((r) => r.status === 200 || r.status === 409),
+      JSON.stringify(answers.map((r) => r.status)),
+    );
+    assert.equal((await admin(a, 'GET', `/${body.id}`)).body.revoked, true);
+  });
+
   it('role-scoped admin keys: read keys only read, manage keys manage, and the audit line names them', async () => {
     const created = await admin(a, 'POST', '', { name: 'by-bot' }, OPS_BOT);
     assert.equal(created.status, 201);

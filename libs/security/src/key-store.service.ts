@@ -11,6 +11,9 @@ const RECORD_PREFIX = 'gateway:key:';
 const ID_PREFIX = 'gateway:keyid:';
 const IDS = 'gateway:keys';
 const CHANNEL = 'gateway:keys:changed';
+const CAS_ATTEMPTS = 5;
+const CAS_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]); return 1 end return 0`;
+type Cas = { gatewayKeyCas(key: string, expected: string, value: string): Promise<number> };
 /** Unknown keys are remembered briefly, so guessing does not hit Redis on every try. */
 const NEGATIVE_CACHE_MS = 1_000;
 
@@ -54,6 +57,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
+    this.redis.client?.defineCommand('gatewayKeyCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
     // A changed key is forgotten entirely: if Redis goes away now, it fails closed
     // rather than working on the record from before the change.
     this.subscriber = this.redis.subscribe(CHANNEL, (hash) => this.forget(hash));
@@ -147,15 +151,22 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       throw new GatewayError(409, `Key ${id} is declared in the config file; change it there.`, 'invalid_request_error', 'key_in_config');
     }
     const hash = await client.get(ID_PREFIX + id);
-    const raw = hash && (await client.get(RECORD_PREFIX + hash));
-    if (!hash || !raw) throw new GatewayError(404, `No key with id ${id}.`, 'not_found_error', 'key_not_found', 'id');
-    const before = JSON.parse(raw) as KeyRecord;
-    const after: KeyRecord = { ...edit(before), id, source: 'admin', createdAt: before.createdAt };
-    if (before.revoked) after.revoked = true;
-    await client.set(RECORD_PREFIX + hash, JSON.stringify(after));
-    this.forget(hash);
-    await client.publish(CHANNEL, hash);
-    return { before, after };
+    if (!hash) throw new GatewayError(404, `No key with id ${id}.`, 'not_found_error', 'key_not_found', 'id');
+    // Compare-and-set: a change racing another (a PATCH against a DELETE) is applied
+    // to the record it read or retried, so it can never undo the other.
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const raw = await client.get(RECORD_PREFIX + hash);
+      if (!raw) throw new GatewayError(404, `No key with id ${id}.`, 'not_found_error', 'key_not_found', 'id');
+      const before = JSON.parse(raw) as KeyRecord;
+      const after: KeyRecord = { ...edit(before), id, source: 'admin', createdAt: before.createdAt };
+      if (before.revoked) after.revoked = true;
+      const set = await (client as unknown as Cas).gatewayKeyCas(RECORD_PREFIX + hash, raw, JSON.stringify(after));
+      if (set !== 1) continue;
+      this.forget(hash);
+      await client.publish(CHANNEL, hash);
+      return { before, after };
+    }
+    throw new GatewayError(409, `Key ${id} is being changed concurrently; try again.`, 'invalid_request_error', 'key_changed');
   }
 
   private configKeys(): KeyRecord[] {
