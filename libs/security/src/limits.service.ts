@@ -145,7 +145,7 @@ export class LimitsService {
     const tokenDelta = reservation.tokens !== undefined ? (usage?.tokens ?? 0) - reservation.tokens : undefined;
     this.store
       .settle({ keyId: reservation.keyId, tokenDelta, spend: usage && { model: usage.model, usd: usage.usd }, hold: reservation.hold })
-      .catch(() => this.unavailable('budget'));
+      .catch(() => undefined); // Redis down: admission already counts and reports the outage
   }
 
   /**
