@@ -146,8 +146,12 @@ export function configWith(extra: { providers?: object[]; models?: object[]; ser
     server: extra.server ?? {},
     providers: [{ name: 'mock', type: 'mock' }, ...(extra.providers ?? [])],
     models: [
-      { name: 'mock-1', aliases: ['mock'], deployments: [{ provider: 'mock', model: 'mock-1' }] },
-      { name: 'mock-embedding', deployments: [{ provider: 'mock', model: 'mock-embedding' }] },
+      {
+        name: 'mock-1',
+        aliases: ['mock'],
+        deployments: [{ provider: 'mock', model: 'mock-1', capabilities: ['tools', 'json', 'vision'] }],
+      },
+      { name: 'mock-embedding', deployments: [{ provider: 'mock', model: 'mock-embedding', capabilities: ['embeddings'] }] },
       ...(extra.models ?? []),
     ],
   };

@@ -5,6 +5,7 @@ import { MetricsService } from '@gateway/metrics';
 import type { Provider } from '@gateway/providers';
 import type { RedisService } from '@gateway/redis';
 import { Clock, type Deployment, DeploymentHealth, profileChat, STRATEGY_ORDER, type StrategyContext, TaskRouter } from '@gateway/router';
+import { profileEmbeddings } from '../../libs/router/src/request-profile';
 import { BreakerRegistry } from '../../libs/router/src/breaker-registry';
 import { eligibleDeployments } from '../../libs/router/src/eligibility';
 import { LatencyTracker } from '../../libs/router/src/latency-tracker';
@@ -112,7 +113,7 @@ describe('eligibility', () => {
     );
   });
 
-  it('needs tools, vision and json capabilities when the request uses them', () => {
+  it('needs tools, vision and json capabilities when the request uses them; a deployment that declares none serves text chat only', () => {
     const ds = [
       deployment('text', { capabilities: ['json'] }),
       deployment('full', { capabilities: ['tools', 'vision', 'json'] }),
@@ -125,9 +126,27 @@ describe('eligibility', () => {
     });
     assert.deepEqual(
       eligibleDeployments(group(ds), profile, registry(), Date.now()).map((d) => d.id),
-      ['full', 'undeclared'],
+      ['full'],
     );
     assert.throws(() => eligibleDeployments(group([ds[0]]), profile, registry(), Date.now()), /supports tools, vision/);
+    assert.throws(() => eligibleDeployments(group([ds[2]]), profile, registry(), Date.now()), /supports tools, vision/);
+    assert.deepEqual(
+      eligibleDeployments(group(ds), chat('plain text'), registry(), Date.now()).map((d) => d.id),
+      ['text', 'full', 'undeclared'],
+    );
+  });
+
+  it('chat and embeddings are different kinds: a request of the other kind is 400 model_not_supported', () => {
+    const chatModel = group([deployment('chat', { capabilities: ['tools'] }), deployment('plain')]);
+    const embeddingModel = group([deployment('embed', { capabilities: ['embeddings'] })]);
+    const notSupported = (e: { status: number; code: string; param: string }) =>
+      e.status === 400 && e.code === 'model_not_supported' && e.param === 'model';
+    assert.throws(() => eligibleDeployments(chatModel, profileEmbeddings('x'), registry(), Date.now()), notSupported);
+    assert.throws(() => eligibleDeployments(embeddingModel, chat('x'), registry(), Date.now()), notSupported);
+    assert.deepEqual(
+      eligibleDeployments(embeddingModel, profileEmbeddings(['a', 'b']), registry(), Date.now()).map((d) => d.id),
+      ['embed'],
+    );
   });
 
   it('skips deployments whose breaker is open; all open is a 503 (or 429 when rate limited)', () => {

@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { ConfigError, loadConfig } from '@gateway/config';
-import { MetricsService, SpendService, TracingService } from '@gateway/metrics';
+import { MetricsService, TracingService } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
 import { AppModule } from './app.module';
 import { closeConnectionsWhileDraining, drainOnSignals } from './health/drain';
@@ -53,7 +53,6 @@ async function bootstrap(): Promise<void> {
     fastify,
     {
       metrics: app.get(MetricsService),
-      spend: app.get(SpendService),
       tracing: app.get(TracingService),
       log: access,
       bodies: server.logBodies ? new BodyRedactor(server.redactPatterns) : undefined,

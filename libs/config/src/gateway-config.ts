@@ -27,6 +27,17 @@ export type ProviderType = (typeof PROVIDER_TYPES)[number];
 
 export const CAPABILITIES = ['tools', 'vision', 'json', 'embeddings', 'reasoning'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
+/** Capabilities of a chat model; a deployment declaring `embeddings` may declare none of them. */
+export const CHAT_CAPABILITIES: Capability[] = ['tools', 'vision', 'json', 'reasoning'];
+
+/**
+ * What a deployment serves: embeddings when it declares `embeddings`, chat
+ * otherwise. A chat deployment that declares nothing serves text chat only.
+ */
+export type ModelKind = 'chat' | 'embeddings';
+export function deploymentKind(d: { capabilities?: Capability[] }): ModelKind {
+  return d.capabilities?.includes('embeddings') ? 'embeddings' : 'chat';
+}
 
 export const THINKING_STYLES = ['adaptive', 'budget'] as const;
 export type ThinkingStyle = (typeof THINKING_STYLES)[number];
@@ -91,6 +102,7 @@ export class DeploymentConfig {
    * `budget` a token budget (older models such as claude-haiku-4-5).
    */
   @IsOptional() @IsIn(THINKING_STYLES as unknown as string[]) thinking: ThinkingStyle = 'adaptive';
+  /** Undeclared: text chat only (no tools, images or JSON mode). See deploymentKind(). */
   @IsOptional() @IsArray() @IsIn(CAPABILITIES as unknown as string[], { each: true }) capabilities?: Capability[];
   /** Share of traffic under the `weighted` strategy. */
   @IsOptional() @IsNumber() @Min(0) weight = 1;

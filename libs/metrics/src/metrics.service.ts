@@ -58,6 +58,7 @@ export class MetricsService {
   private readonly breakerState: Gauge<'deployment'>;
   private readonly rateLimited: Counter<'limit'>;
   private readonly limiterUnavailable: Counter<'limit'>;
+  private readonly staleKeyLookups: Counter<'result'>;
   readonly inflightRequests: Gauge;
   readonly inflightStreams: Gauge;
 
@@ -165,6 +166,12 @@ export class MetricsService {
       labelNames: ['limit'],
       registers,
     });
+    this.staleKeyLookups = new Counter({
+      name: 'gateway_key_lookups_stale_total',
+      help: 'Key lookups made while Redis was unreachable: served from the last known record, or refused (unknown or too old)',
+      labelNames: ['result'],
+      registers,
+    });
     this.inflightRequests = new Gauge({ name: 'gateway_inflight_requests', help: 'Requests being handled', registers });
     this.inflightStreams = new Gauge({ name: 'gateway_inflight_streams', help: 'SSE streams being written', registers });
   }
@@ -209,6 +216,11 @@ export class MetricsService {
 
   recordLimiterUnavailable(limit: 'rpm' | 'tpm' | 'budget' | 'ip'): void {
     this.limiterUnavailable.inc({ limit });
+  }
+
+  /** `served`: the last known record was used; `refused`: none, or older than the staleness bound (503). */
+  recordStaleKeyLookup(result: 'served' | 'refused'): void {
+    this.staleKeyLookups.inc({ result });
   }
 
   text(): Promise<string> {

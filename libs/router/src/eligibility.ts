@@ -1,15 +1,25 @@
+import { deploymentKind } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import type { BreakerRegistry } from './breaker-registry';
 import type { Deployment, ModelGroup } from './model-catalog';
 import type { RequestProfile } from './request-profile';
 
 /**
- * Deployments of the group that can serve this request now: the context window
- * holds the prompt plus the completion budget, every needed capability is
- * declared (a deployment that declares none is assumed capable), and its health
- * lets requests through now or within the wait cap. None left is an error that says why.
+ * Deployments of the group that can serve this request now: of the request's kind
+ * (chat or embeddings), the context window holds the prompt plus the completion
+ * budget, every needed capability is declared (a deployment that declares none
+ * serves text chat only), and its health lets requests through now or within the
+ * wait cap. None left is an error that says why.
  */
 export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, breakers: BreakerRegistry, now: number): Deployment[] {
+  const kind = profile.needs.includes('embeddings') ? 'embeddings' : 'chat';
+  if (!group.deployments.some((d) => deploymentKind(d.config) === kind)) {
+    const message =
+      kind === 'chat'
+        ? `${group.name} is an embeddings model: it does not serve chat completions (use /v1/embeddings).`
+        : `${group.name} is a chat model: it does not create embeddings.`;
+    throw GatewayError.badRequest(message, 'model', 'model_not_supported');
+  }
   const fits = group.deployments.filter(
     (d) => !d.config.contextWindow || d.config.contextWindow >= profile.promptTokens + (profile.maxTokens ?? 0),
   );
@@ -20,9 +30,13 @@ export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, 
       'context_length_exceeded',
     );
   }
-  const capable = fits.filter((d) => !d.config.capabilities || profile.needs.every((n) => d.config.capabilities!.includes(n)));
+  const capable = fits.filter((d) => profile.needs.every((n) => d.config.capabilities?.includes(n)));
   if (!capable.length) {
-    throw GatewayError.badRequest(`No deployment of ${group.name} supports ${profile.needs.join(', ')}.`, null, 'unsupported_capability');
+    throw GatewayError.badRequest(
+      `No deployment of ${group.name} supports ${profile.needs.join(', ')} (its config declares no such capability).`,
+      null,
+      'unsupported_capability',
+    );
   }
   // One that is back within the wait cap stays in the plan: the executor waits for it if nothing else answers.
   const usable = capable.filter((d) => breakers.get(d.id).readyAt(now) <= now + breakers.waitCapMs);
