@@ -3,3 +3,6 @@ export * from './provider';
 export * from './providers.module';
 export * from './providers.service';
 export type * from './wire';
+/** The Anthropic tables, for the Messages API ingress codec, which reads them in reverse. */
+export * as anthropicTables from './anthropic/tables';
+export { checkParams, type ParamRule, refuse } from './translation/params';

@@ -45,9 +45,9 @@ export const ANTHROPIC_PARAMS = {
 
 const MEDIA: MediaRules = { vendor: VENDOR, accepted: new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'application/pdf']) };
 
-const TOOL_CHOICE: Record<ToolMode, Anthropic.ToolChoice['type']> = { auto: 'auto', none: 'none', required: 'any' };
+export const TOOL_CHOICE: Record<ToolMode, Anthropic.ToolChoice['type']> = { auto: 'auto', none: 'none', required: 'any' };
 
-const EFFORT: Record<Effort, NonNullable<Anthropic.OutputConfig['effort']>> = {
+export const EFFORT: Record<Effort, NonNullable<Anthropic.OutputConfig['effort']>> = {
   minimal: 'low',
   low: 'low',
   medium: 'medium',

@@ -60,8 +60,8 @@ export const COMMON_PARAMS = {
  * Refuses, with a 400 naming the parameter, every value the vendor's table cannot
  * honour. Parameters OpenAI does not define are not in the table and are ignored.
  */
-export function checkParams(request: ChatCompletionCreateParams, table: ParamTable, vendor: string): void {
-  for (const key of Object.keys(request) as (keyof ChatCompletionCreateParams)[]) {
+export function checkParams<R extends object>(request: R, table: Partial<Record<keyof R, ParamRule>>, vendor: string): void {
+  for (const key of Object.keys(request) as (keyof R & string)[]) {
     const rule = table[key];
     const value = request[key];
     if (typeof rule !== 'function' || value == null) continue;
