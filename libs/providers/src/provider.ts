@@ -10,6 +10,19 @@ export interface CallContext {
   requestId: string;
   /** The deployment being called: per-model settings such as `maxOutputTokens` and `thinking`. */
   deployment: DeploymentConfig;
+  /** The request as the client sent it in a vendor's own protocol, when it did. */
+  native?: NativeRequest;
+}
+
+/**
+ * A request that arrived in a vendor's protocol (an Anthropic Messages body on
+ * /v1/messages). That vendor's adapter sends it upstream as it is, so fields the
+ * chat params cannot carry (cache_control, top_k, is_error…) survive; every other
+ * adapter uses the translated chat params.
+ */
+export interface NativeRequest {
+  protocol: ProviderType;
+  body: Record<string, unknown>;
 }
 
 /**

@@ -94,6 +94,16 @@ export function toMessagesRequest(request: ChatCompletionCreateParams, model: st
   return body;
 }
 
+/**
+ * A Messages API body from an Anthropic client, for this deployment: the upstream
+ * model id, and without the sampling parameters ANTHROPIC_PARAMS drops for the same
+ * reason (API version 2026-10-21 refuses them). `stream` is the adapter's to set.
+ */
+export function nativeMessagesRequest(native: Record<string, unknown>, model: string): Body {
+  const { temperature: _t, top_p: _p, top_k: _k, stream: _s, ...body } = native;
+  return { ...body, model } as unknown as Body;
+}
+
 /** Budget thinking must leave room for the answer: at least 1024 tokens and under max_tokens. */
 function budgetFor(effort: Effort, maxTokens: number): number {
   const budget = Math.min(THINKING_BUDGET[effort], maxTokens - 1);
