@@ -34,14 +34,21 @@ const prompt = {
   system: {
     anyOf: [
       { type: 'string' },
-      { type: 'array', items: { type: 'object', required: ['type', 'text'], properties: { type: { const: 'text' }, text: { type: 'string' } } } },
+      {
+        type: 'array',
+        items: { type: 'object', required: ['type', 'text'], properties: { type: { const: 'text' }, text: { type: 'string' } } },
+      },
     ],
   },
   tools: { type: 'array', maxItems: 1000, items: tool },
   tool_choice: {
     type: 'object',
     required: ['type'],
-    properties: { type: { enum: ['auto', 'any', 'tool', 'none'] }, name: { type: 'string' }, disable_parallel_tool_use: { type: 'boolean' } },
+    properties: {
+      type: { enum: ['auto', 'any', 'tool', 'none'] },
+      name: { type: 'string' },
+      disable_parallel_tool_use: { type: 'boolean' },
+    },
     if: { properties: { type: { const: 'tool' } } },
     then: { required: ['type', 'name'] },
   },

@@ -120,7 +120,8 @@ function contentPart(block: AnthropicBlock, param: string): ContentPart {
   if (block.type === 'image' || block.type === 'document') {
     const source = (block.source ?? {}) as Record<string, string>;
     const reader = SOURCE_READERS[source.type];
-    if (!reader) throw GatewayError.badRequest(`Unsupported ${block.type} source type '${source.type}'.`, `${param}.source.type`, 'invalid_value');
+    if (!reader)
+      throw GatewayError.badRequest(`Unsupported ${block.type} source type '${source.type}'.`, `${param}.source.type`, 'invalid_value');
     return reader(source, param);
   }
   throw GatewayError.badRequest(`Content blocks of type '${block.type}' are not supported here.`, `${param}.type`, 'invalid_value');
@@ -193,5 +194,9 @@ function reasoningEffort(thinking: ThinkingParam | undefined, effort: string | n
     const fits = Object.entries(anthropicTables.THINKING_BUDGET).filter(([, budget]) => budget <= thinking.budget_tokens);
     return (fits.at(-1)?.[0] ?? 'minimal') as Effort;
   }
-  throw GatewayError.badRequest(`Thinking of type '${(thinking as { type: string }).type}' is not supported.`, 'thinking.type', 'invalid_value');
+  throw GatewayError.badRequest(
+    `Thinking of type '${(thinking as { type: string }).type}' is not supported.`,
+    'thinking.type',
+    'invalid_value',
+  );
 }

@@ -30,7 +30,12 @@ export function toMessage(completion: ChatCompletion, thinking: boolean) {
   if (text) content.push({ type: 'text', text });
   for (const call of message.tool_calls ?? []) {
     if (call.type !== 'function') continue;
-    content.push({ type: 'tool_use', id: anthropicTables.toolUseId(call.id), name: call.function.name, input: toolInput(call.function.arguments) });
+    content.push({
+      type: 'tool_use',
+      id: anthropicTables.toolUseId(call.id),
+      name: call.function.name,
+      input: toolInput(call.function.arguments),
+    });
   }
   return {
     id: messageId(completion.id),
@@ -57,5 +62,10 @@ function toolInput(args: string): Record<string, unknown> {
   } catch {
     // fall through
   }
-  throw new GatewayError(502, 'The upstream returned tool call arguments that are not a JSON object.', 'upstream_error', 'upstream_invalid_tool_arguments');
+  throw new GatewayError(
+    502,
+    'The upstream returned tool call arguments that are not a JSON object.',
+    'upstream_error',
+    'upstream_invalid_tool_arguments',
+  );
 }

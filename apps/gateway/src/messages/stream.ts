@@ -97,7 +97,8 @@ export class MessageEvents {
     }
     const args = call.function?.arguments;
     const index = this.calls.get(call.index);
-    if (args && index !== undefined) yield sseEvent('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: args } });
+    if (args && index !== undefined)
+      yield sseEvent('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: args } });
   }
 
   private *ensure(kind: 'text' | 'thinking', block: AnthropicBlock): Generator<string> {
@@ -140,7 +141,13 @@ export async function* chunksOf(frames: AsyncIterable<string | Uint8Array>): Asy
         if (!payload || payload === '[DONE]') continue;
         const chunk = JSON.parse(payload) as ChatCompletionChunk & { error?: { message?: string } };
         // An upstream that reports a failure inside its stream: the answer is incomplete.
-        if (chunk.error) throw new GatewayError(502, `Upstream stream failed: ${chunk.error.message ?? 'error event'}`, 'upstream_error', 'upstream_error');
+        if (chunk.error)
+          throw new GatewayError(
+            502,
+            `Upstream stream failed: ${chunk.error.message ?? 'error event'}`,
+            'upstream_error',
+            'upstream_error',
+          );
         yield chunk;
       }
     }
