@@ -111,7 +111,8 @@ function userMessages(blocks: AnthropicBlock[], param: string): ChatCompletionMe
     // OpenAI tool messages hold text only: images a tool returned follow as the user's.
     parts.push(...read.filter((p) => p.type !== 'text'));
   });
-  if (parts.length) results.push({ role: 'user', content: parts });
+  // One text block is sent as a plain string, the form every OpenAI-compatible server reads.
+  if (parts.length) results.push({ role: 'user', content: parts.length === 1 && parts[0].type === 'text' ? parts[0].text : parts });
   return results;
 }
 
