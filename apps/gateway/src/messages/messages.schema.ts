@@ -9,7 +9,7 @@ const message = {
   type: 'object',
   required: ['role', 'content'],
   properties: {
-    role: { enum: ['user', 'assistant'] },
+    role: { enum: ['user', 'assistant', 'system'] },
     content: { anyOf: [{ type: 'string' }, { type: 'array', maxItems: 10_000, items: block }] },
   },
 } as const;

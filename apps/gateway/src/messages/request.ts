@@ -38,7 +38,8 @@ export const MESSAGES_PARAMS: Record<keyof MessagesRequest, ParamRule> = {
   speed: 'dropped',
   container: refuse(() => true, 'does not run Anthropic code-execution containers (container).'),
   mcp_servers: refuse(() => true, 'does not connect Anthropic-side MCP servers (mcp_servers).'),
-  context_management: refuse(() => true, 'does not run Anthropic context management (context_management).'),
+  // Clearing old thinking or tool results to save context: an Anthropic-side saving, not part of the answer.
+  context_management: 'dropped',
 };
 
 /** Image media types as a data URL; documents become OpenAI file parts. */
@@ -55,6 +56,21 @@ const SOURCE_READERS: Record<string, (source: Record<string, string>, param: str
   },
 };
 
+/** How each role's turn becomes chat messages. A system turn inside `messages` (newer API versions) stays in place. */
+const TURNS: Record<
+  MessagesRequest['messages'][number]['role'],
+  (blocks: AnthropicBlock[], param: string) => ChatCompletionMessageParam[]
+> = {
+  user: userMessages,
+  assistant: assistantMessages,
+  system: (blocks, param) => [{ role: 'system', content: blocks.map((b, j) => textOnly(b, `${param}[${j}]`)).join('\n\n') }],
+};
+
+function textOnly(block: AnthropicBlock, param: string): string {
+  if (block.type !== 'text') throw GatewayError.badRequest('A system turn may only contain text blocks.', `${param}.type`, 'invalid_value');
+  return String(block.text ?? '');
+}
+
 /**
  * Translates a Messages API request into the gateway's chat request: system blocks
  * join into one system message, each user turn's tool_result blocks become tool
@@ -70,7 +86,7 @@ export function toChatRequest(body: MessagesRequest): ChatCompletionCreateParams
   body.messages.forEach((message, i) => {
     const param = `messages[${i}].content`;
     const blocks: AnthropicBlock[] = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content;
-    messages.push(...(message.role === 'assistant' ? assistantMessages(blocks, param) : userMessages(blocks, param)));
+    messages.push(...TURNS[message.role](blocks, param));
   });
 
   const chat: ChatCompletionCreateParams = { model: body.model, messages };

@@ -17,7 +17,7 @@ export type ToolChoiceParam =
  */
 export interface MessagesRequest {
   model: string;
-  messages: { role: 'user' | 'assistant'; content: string | AnthropicBlock[] }[];
+  messages: { role: 'user' | 'assistant' | 'system'; content: string | AnthropicBlock[] }[];
   max_tokens?: number;
   system?: string | { type: 'text'; text: string }[];
   stream?: boolean;
