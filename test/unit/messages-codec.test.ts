@@ -411,7 +411,9 @@ const segment: fc.Arbitrary<Segment> = fc.oneof(
   fc.record({
     kind: fc.constant('tool' as const),
     name: fc.constantFrom('f', 'get_weather'),
-    args: fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.boolean()), { noNullPrototype: true }),
+    args: fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.boolean()), {
+      noNullPrototype: true,
+    }),
     cuts: fc.array(fc.nat(40), { maxLength: 4 }),
   }),
 );

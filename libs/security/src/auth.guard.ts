@@ -43,7 +43,11 @@ export class AuthGuard implements CanActivate {
     }
     const presented = presentedKey(request);
     if (!presented)
-      return this.reject(request, 'missing_api_key', "You didn't provide an API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'.");
+      return this.reject(
+        request,
+        'missing_api_key',
+        "You didn't provide an API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'.",
+      );
     const key = await this.keys.lookup(presented);
     if (!key || key.revoked) return this.reject(request, 'invalid_api_key', 'Incorrect API key provided.');
     if (key.expiresAt && Date.parse(key.expiresAt) <= Date.now())
