@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import fc from 'fast-check';
 import { FakeAnthropic } from '../support/fake-anthropic';
 import { FakeGemini } from '../support/fake-gemini';
 import { FakeOpenAI } from '../support/fake-openai';
@@ -359,5 +360,121 @@ describe('GET /v1/models for Anthropic clients', () => {
     const body = (await res.json()) as { object: string; data: { object: string }[] };
     assert.equal(body.object, 'list');
     assert.equal(body.data[0].object, 'model');
+  });
+});
+
+/** Anything JSON, small: what a confused or hostile client may put in any field. */
+const junk = fc.jsonValue({ maxDepth: 2 });
+/** Mostly a plausible value, sometimes junk: so most bodies pass the schema and reach the codec. */
+const mostly = <T>(valid: fc.Arbitrary<T>) => fc.oneof({ arbitrary: valid, weight: 30 }, { arbitrary: junk, weight: 1 });
+/** Inside content blocks (which the schema checks least), junk is common. */
+const often = <T>(valid: fc.Arbitrary<T>) => fc.oneof({ arbitrary: valid, weight: 2 }, { arbitrary: junk, weight: 1 });
+const BLOCK_TYPES = ['text', 'image', 'document', 'tool_use', 'tool_result', 'thinking', 'redacted_thinking', 'search_result', 'odd'];
+const block = fc.record(
+  {
+    type: fc.constantFrom(...BLOCK_TYPES),
+    text: often(fc.string()),
+    source: often(
+      fc.record({
+        type: fc.constantFrom('base64', 'url', 'text', 'file', 'odd'),
+        media_type: often(fc.constantFrom('image/png', 'application/pdf', 'text/plain')),
+        data: often(fc.base64String()),
+        url: often(fc.webUrl()),
+      }),
+    ),
+    content: often(
+      fc.oneof(fc.string(), fc.array(fc.record({ type: fc.constantFrom(...BLOCK_TYPES), text: often(fc.string()) }), { maxLength: 2 })),
+    ),
+    id: often(fc.constantFrom('toolu_1', 'call.2', '')),
+    name: often(fc.constantFrom('f', 'get_weather')),
+    input: often(fc.dictionary(fc.string({ maxLength: 3 }), junk, { maxKeys: 2 })),
+    tool_use_id: often(fc.constantFrom('toolu_1', 'call.2', '')),
+    signature: often(fc.string()),
+    thinking: often(fc.string()),
+  },
+  { requiredKeys: ['type'] },
+);
+const messagesBody = fc.record(
+  {
+    model: fc.constantFrom('mock', 'oa-echo', 'no-such-model'),
+    max_tokens: mostly(fc.integer({ min: 1, max: 5000 })),
+    messages: mostly(
+      fc.array(
+        fc.record({
+          role: fc.constantFrom('user', 'assistant', 'system', 'user'),
+          content: mostly(fc.oneof(fc.string(), fc.array(block, { maxLength: 4 }))),
+        }),
+        { minLength: 1, maxLength: 4 },
+      ),
+    ),
+    system: mostly(fc.oneof(fc.string(), fc.array(fc.record({ type: fc.constant('text'), text: mostly(fc.string()) }), { maxLength: 2 }))),
+    tools: mostly(
+      fc.array(
+        fc.record(
+          {
+            type: fc.constantFrom('custom', 'web_search_20250305'),
+            name: fc.constantFrom('f', 'get_weather'),
+            input_schema: mostly(fc.constant({ type: 'object' })),
+          },
+          { requiredKeys: ['name', 'input_schema'] },
+        ),
+        { maxLength: 2 },
+      ),
+    ),
+    tool_choice: mostly(
+      fc.record(
+        {
+          type: fc.constantFrom('auto', 'any', 'tool', 'none'),
+          name: mostly(fc.constantFrom('f', 'missing')),
+          disable_parallel_tool_use: fc.boolean(),
+        },
+        { requiredKeys: ['type', 'name'] },
+      ),
+    ),
+    thinking: mostly(
+      fc.record(
+        { type: fc.constantFrom('enabled', 'adaptive', 'disabled'), budget_tokens: mostly(fc.integer({ min: 1024, max: 100_000 })) },
+        { requiredKeys: ['type', 'budget_tokens'] },
+      ),
+    ),
+    output_config: mostly(
+      fc.record({
+        effort: mostly(fc.constantFrom('low', 'high', 'max')),
+        format: mostly(fc.record({ type: fc.constant('json_schema'), schema: mostly(fc.constant({ type: 'object' })) })),
+      }),
+    ),
+    stop_sequences: mostly(fc.array(fc.string(), { maxLength: 5 })),
+    metadata: mostly(fc.record({ user_id: fc.string() })),
+    stream: fc.boolean(),
+    temperature: mostly(fc.double({ min: 0, max: 1, noNaN: true })),
+  },
+  { requiredKeys: ['model', 'max_tokens', 'messages', 'stream'] },
+);
+
+describe('Messages API: hostile input (fast-check, fixed seed)', () => {
+  it('any body is answered, or refused with a 4xx in Anthropic`s shape; never a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(messagesBody, async (body) => {
+        const res = await fetch(`${gateway.url}/v1/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': KEY },
+          body: JSON.stringify(body),
+        });
+        const text = await res.text();
+        (globalThis as any).__st = (globalThis as any).__st ?? {};
+        (globalThis as any).__st[res.status] = ((globalThis as any).__st[res.status] ?? 0) + 1;
+        assert.ok(res.status < 500, `${res.status} ${text}`);
+        if (res.status === 200) {
+          if (res.headers.get('content-type')?.startsWith('text/event-stream')) assert.match(text, /event: message_stop\n/);
+          else assert.equal(JSON.parse(text).type, 'message');
+          return;
+        }
+        const error = JSON.parse(text);
+        assert.equal(error.type, 'error', text);
+        assert.equal(typeof error.error.type, 'string');
+        assert.equal(typeof error.error.message, 'string');
+      }),
+      { seed: 20261201, numRuns: 300 },
+    );
   });
 });

@@ -3,7 +3,43 @@
  * Fastify (ajv) like the chat schema: what the codec relies on and the documented
  * ranges. A failure is a 400 in Anthropic's shape (http/error-shapes.ts).
  */
-const block = { type: 'object', required: ['type'], properties: { type: { type: 'string' } } } as const;
+const string = { type: 'string' } as const;
+
+/** A rule for one block type: `then` applies when the block's `type` is `type`. */
+const when = (type: string, then: object) => ({ if: { properties: { type: { const: type } } }, then });
+
+const source = {
+  type: 'object',
+  required: ['type'],
+  properties: { type: string, media_type: string, data: string, url: string },
+} as const;
+
+/** The fields the codec reads, per block type; other block types are refused by the codec with a 400. */
+const leafRules = [
+  when('text', { required: ['text'], properties: { text: string } }),
+  when('image', { required: ['source'], properties: { source } }),
+  when('document', { required: ['source'], properties: { source } }),
+  when('tool_use', { required: ['id', 'name'], properties: { id: string, name: string, input: { type: 'object' } } }),
+  when('thinking', { required: ['thinking'], properties: { thinking: string, signature: string } }),
+  when('redacted_thinking', { required: ['data'], properties: { data: string } }),
+];
+
+const leaf = { type: 'object', required: ['type'], properties: { type: string }, allOf: leafRules } as const;
+
+const block = {
+  ...leaf,
+  allOf: [
+    ...leafRules,
+    when('tool_result', {
+      required: ['tool_use_id'],
+      properties: {
+        tool_use_id: string,
+        content: { anyOf: [string, { type: 'array', maxItems: 1000, items: leaf }] },
+        is_error: { type: 'boolean' },
+      },
+    }),
+  ],
+} as const;
 
 const message = {
   type: 'object',
