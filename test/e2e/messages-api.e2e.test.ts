@@ -9,6 +9,7 @@ import { configWith, GatewayProcess } from '../support/gateway';
 
 const KEY = 'gw-team-key-0123456789';
 const NARROW_KEY = 'gw-narrow-key-0123456789';
+const TIGHT_KEY = 'gw-tight-key-0123456789';
 const ANTHROPIC_KEY = 'sk-ant-upstream-secret-42';
 const GEMINI_KEY = 'gemini-upstream-secret-42';
 
@@ -92,6 +93,7 @@ before(async () => {
         keys: [
           { id: 'team', keyEnv: 'TEAM_KEY' },
           { id: 'narrow', keyEnv: 'NARROW_KEY', models: ['oa-echo'] },
+          { id: 'tight', keyEnv: 'TIGHT_KEY', rpm: 2 },
         ],
       },
     }),
@@ -100,6 +102,7 @@ before(async () => {
         GATEWAY_MASTER_KEY: 'gw-master-key-0123456789',
         TEAM_KEY: KEY,
         NARROW_KEY,
+        TIGHT_KEY,
         FAKE_OA_KEY: 'sk-fake-openai',
         FAKE_ANT_KEY: ANTHROPIC_KEY,
         FAKE_GEM_KEY: GEMINI_KEY,
@@ -297,6 +300,14 @@ describe('Messages API: errors in Anthropic`s shape', () => {
       client.messages.countTokens({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }),
       Anthropic.NotFoundError,
     );
+  });
+
+  it('the key`s request limit applies to the Messages route: over it, a 429 rate_limit_error with retry-after', async () => {
+    const tight = new Anthropic({ baseURL: gateway.url, apiKey: TIGHT_KEY, maxRetries: 0 });
+    const ask = () => tight.messages.create({ model: 'mock', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] });
+    await ask();
+    await ask();
+    await assert.rejects(ask(), (err: unknown) => err instanceof Anthropic.RateLimitError && Number(err.headers?.get('retry-after')) > 0);
   });
 
   it('upstream failures: a rate limit is a 429 rate_limit_error with retry-after, an overloaded upstream a 529 overloaded_error', async () => {
