@@ -108,6 +108,25 @@ describe('Messages request -> chat params', () => {
     ]);
   });
 
+  it('unsigned thinking (another vendor`s reasoning, as the gateway returned it) is not sent back', () => {
+    const chat = toChatRequest(
+      request({
+        messages: [
+          { role: 'user', content: 'q' },
+          {
+            role: 'assistant',
+            content: [
+              { type: 'thinking', thinking: 'r', signature: '' },
+              { type: 'text', text: 'a' },
+            ],
+          },
+          { role: 'user', content: 'q2' },
+        ],
+      }),
+    );
+    assert.deepEqual(chat.messages[1], { role: 'assistant', content: 'a' });
+  });
+
   const tools = [{ name: 'f', input_schema: { type: 'object' } }];
   const choices: [MessagesRequest['tool_choice'], object][] = [
     [{ type: 'auto' }, { tool_choice: 'auto' }],

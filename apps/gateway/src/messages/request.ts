@@ -42,7 +42,7 @@ export const MESSAGES_PARAMS: Record<keyof MessagesRequest, ParamRule> = {
   context_management: 'dropped',
 };
 
-/** Image media types as a data URL; documents become OpenAI file parts. */
+/** How each kind of Anthropic media source becomes an OpenAI content part; other kinds are a 400. */
 const SOURCE_READERS: Record<string, (source: Record<string, string>, param: string) => ContentPart> = {
   base64: (source) =>
     source.media_type === 'application/pdf'
@@ -153,8 +153,10 @@ function assistantMessages(blocks: AnthropicBlock[], param: string): ChatComplet
     else if (block.type === 'tool_use') {
       const id = anthropicTables.toolUseId(String(block.id));
       toolCalls.push({ id, type: 'function', function: { name: String(block.name), arguments: JSON.stringify(block.input ?? {}) } });
-    } else if (block.type === 'thinking' || block.type === 'redacted_thinking') thinking.push(block);
-    else
+    } else if (block.type === 'redacted_thinking' || block.type === 'thinking') {
+      // Unsigned thinking is another vendor's reasoning text (see response.ts): no upstream reads it back.
+      if (block.type === 'redacted_thinking' || block.signature) thinking.push(block);
+    } else
       throw GatewayError.badRequest(
         `Assistant content blocks of type '${block.type}' are not supported here.`,
         `${param}[${j}].type`,
