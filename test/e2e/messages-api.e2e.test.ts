@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import fc from 'fast-check';
-import { FakeAnthropic } from '../support/fake-anthropic';
+import { COUNT_TOKENS_BASE, FakeAnthropic } from '../support/fake-anthropic';
 import { FakeGemini } from '../support/fake-gemini';
 import { FakeOpenAI } from '../support/fake-openai';
 import { configWith, GatewayProcess } from '../support/gateway';
@@ -200,15 +200,21 @@ for (const vendor of VENDORS) {
       if (vendor.upstream() !== gemini) assert.ok(sent.includes(use.id), sent);
     });
 
-    it('countTokens: an estimate for a known model', async () => {
-      const counted = await client.messages.countTokens({
+    it('countTokens: the vendor`s count where it has one (Anthropic), else the gateway`s estimate', async () => {
+      const params = {
         model: vendor.echo,
         system: 'Be brief.',
-        messages: [{ role: 'user', content: 'hello gateway '.repeat(50) }],
+        messages: [{ role: 'user' as const, content: 'hello gateway '.repeat(50) }],
         tools: [WEATHER],
-      });
+      };
+      const { data: counted, response } = await client.messages.countTokens(params).withResponse();
       const short = await client.messages.countTokens({ model: vendor.echo, messages: [{ role: 'user', content: 'hi' }] });
       assert.ok(counted.input_tokens > short.input_tokens && short.input_tokens > 0, `${counted.input_tokens} vs ${short.input_tokens}`);
+      const upstream = vendor.upstream() === anthropic;
+      assert.match(response.headers.get('x-gateway-token-count') ?? '', upstream ? /^upstream; deployment=/ : /^estimate$/);
+      // The Anthropic fake counts from COUNT_TOKENS_BASE: its number, not an estimate, came back.
+      assert.equal(counted.input_tokens > COUNT_TOKENS_BASE, upstream);
+      if (upstream) assert.deepEqual(anthropic.last().body, { model: 'claude-echo', messages: [{ role: 'user', content: 'hi' }] });
     });
   });
 }

@@ -60,6 +60,8 @@ export interface Provider {
   /** Resolves once the upstream has accepted the stream; errors before that throw. */
   chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream>;
   embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult>;
+  /** The prompt's input tokens by the vendor's own count, where the vendor offers one (Anthropic). */
+  countTokens?(request: ChatCompletionCreateParams, ctx: CallContext): Promise<number>;
   /** Models the upstream offers, for diagnostics; the public list comes from config. */
   listModels(signal: AbortSignal): Promise<ModelInfo[]>;
   close(): Promise<void>;

@@ -3,6 +3,7 @@ import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from '@gateway/metrics';
 import { RouterService } from '@gateway/router';
+import { clientSignal } from '../http/client-signal';
 import { sendJson } from '../http/describe-run';
 import { requestState } from '../http/request-state';
 import { writeSse } from '../http/sse';
@@ -38,12 +39,30 @@ export class MessagesController {
     sendJson(reply, requestState(request), toMessageResult(outcome.result, thinking));
   }
 
-  /** An estimate (the router's: about four characters a token), not the upstream tokenizer's count. */
+  /**
+   * The first deployment's own count when its vendor offers one (Anthropic), else (or when
+   * that call fails) the router's estimate, about four characters a token. The
+   * `x-gateway-token-count` header says which.
+   */
   @Post('count_tokens')
   @HttpCode(200)
   @RouteSchema({ body: countTokensSchema })
-  countTokens(@Req() request: FastifyRequest): { input_tokens: number } {
-    const plan = this.router.planChat(toChatRequest(request.body as MessagesRequest), undefined);
+  async countTokens(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<{ input_tokens: number }> {
+    const body = request.body as MessagesRequest;
+    const chat = toChatRequest(body);
+    const plan = this.router.planChat(chat, undefined);
+    const d = plan.deployments[0];
+    if (d?.provider.countTokens) {
+      const ctx = { upstreamModel: d.upstreamModel, signal: clientSignal(reply), requestId: request.id, deployment: d.config };
+      const counted = await d.provider
+        .countTokens(chat, { ...ctx, native: { protocol: 'anthropic', body: { ...body } } })
+        .catch(() => undefined);
+      if (counted !== undefined) {
+        reply.header('x-gateway-token-count', `upstream; deployment=${d.id}`);
+        return { input_tokens: counted };
+      }
+    }
+    reply.header('x-gateway-token-count', 'estimate');
     return { input_tokens: plan.profile.promptTokens };
   }
 }

@@ -9,7 +9,7 @@ import { wantsReasoning } from '../translation/params';
 import type { ChatCompletionCreateParams } from '../wire';
 import { anthropicClient } from './client';
 import { fromAnthropicError } from './errors';
-import { nativeMessagesRequest, toMessagesRequest } from './request';
+import { countTokensRequest, nativeMessagesRequest, toMessagesRequest } from './request';
 import { choiceFrom, usageFrom } from './response';
 import { translateEvents } from './stream';
 
@@ -36,6 +36,12 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
       includeUsage: request.stream_options?.include_usage === true,
     });
     return openStream(this.name, events[Symbol.asyncIterator](), translate, (err) => this.toError(err, ctx.signal));
+  }
+
+  async countTokens(request: ChatCompletionCreateParams, ctx: CallContext): Promise<number> {
+    const body = countTokensRequest(this.requestBody(request, ctx), ctx.upstreamModel);
+    const counted = await this.call(ctx.signal, () => this.sdk.messages.countTokens(body, { signal: ctx.signal }));
+    return counted.input_tokens;
   }
 
   /** The client's own Messages API body when it sent one (see NativeRequest), else the translation. */

@@ -104,6 +104,15 @@ export function nativeMessagesRequest(native: Record<string, unknown>, model: st
   return { ...body, model } as unknown as Body;
 }
 
+/** The fields of a Messages API body that count_tokens takes (it refuses the others). */
+const COUNT_TOKENS_FIELDS = ['messages', 'system', 'tools', 'tool_choice', 'thinking', 'output_config', 'cache_control', 'speed'];
+
+/** A count_tokens body from a Messages API body (the client's own, or the translation). */
+export function countTokensRequest(body: object, model: string): Anthropic.MessageCountTokensParams {
+  const fields = Object.entries(body).filter(([key]) => COUNT_TOKENS_FIELDS.includes(key));
+  return { ...Object.fromEntries(fields), model } as Anthropic.MessageCountTokensParams;
+}
+
 /** Budget thinking must leave room for the answer: at least 1024 tokens and under max_tokens. */
 function budgetFor(effort: Effort, maxTokens: number): number {
   const budget = Math.min(THINKING_BUDGET[effort], maxTokens - 1);
