@@ -52,7 +52,7 @@ describe('Claude Code (claude -p) through the gateway', { timeout: 600_000 }, ()
 
   after(() => gateway?.stop());
 
-  async function claude(prompt: string, tools: string, auth: Record<string, string>): Promise<Result> {
+  async function claude(prompt: string, tools: string, auth: Record<string, string>, bare = true): Promise<Result> {
     const env = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: work,
@@ -66,7 +66,7 @@ describe('Claude Code (claude -p) through the gateway', { timeout: 600_000 }, ()
       DISABLE_ERROR_REPORTING: '1',
       ...auth,
     };
-    const args = ['-p', prompt, '--model', 'mock', '--tools', tools, '--bare', '--output-format', 'json'];
+    const args = ['-p', prompt, '--model', 'mock', '--tools', tools, ...(bare ? ['--bare'] : []), '--output-format', 'json'];
     const run = await execFileAsync(BIN, args, { cwd: work, env, timeout: 120_000 }).catch((err: { stdout?: string }) => err);
     const lines = String(run.stdout ?? '')
       .trim()
@@ -91,5 +91,12 @@ describe('Claude Code (claude -p) through the gateway', { timeout: 600_000 }, ()
     assert.equal(result.is_error, false, JSON.stringify(result));
     assert.equal(result.num_turns, 2);
     assert.match(result.result, /^\[mock\] The tool returned: .*the gateway says hi/);
+  });
+
+  it('works in its default mode too: system turns inside messages, context_management, adaptive thinking', async () => {
+    const result = await claude('Say hello', '', { ANTHROPIC_AUTH_TOKEN: KEY }, false);
+    assert.equal(result.is_error, false, JSON.stringify(result));
+    // The mock echoes the last message, which in this mode is Claude Code's own system turn.
+    assert.match(result.result, /^\[mock\] This is the gateway's offline mock model\. You said: /);
   });
 });
