@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +15,8 @@ const CLAUDE_CODE = '@anthropic-ai/claude-code@2.1.332';
 const INSTALL_DIR = join(tmpdir(), `ai-gateway-${CLAUDE_CODE.replace(/[@/]/g, '_')}`);
 const BIN = join(INSTALL_DIR, 'node_modules', '.bin', 'claude');
 const KEY = 'gw-claude-code-key-0123456789';
+/** strace, when the machine has it: it lists every connection the CLI opens. */
+const STRACE = ['/usr/bin/strace', '/bin/strace'].find((path) => existsSync(path));
 
 interface Result {
   is_error: boolean;
@@ -52,7 +54,7 @@ describe('Claude Code (claude -p) through the gateway', { timeout: 600_000 }, ()
 
   after(() => gateway?.stop());
 
-  async function claude(prompt: string, tools: string, auth: Record<string, string>, bare = true): Promise<Result> {
+  async function claude(prompt: string, tools: string, auth: Record<string, string>, bare = true, trace?: string): Promise<Result> {
     const env = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: work,
@@ -67,7 +69,8 @@ describe('Claude Code (claude -p) through the gateway', { timeout: 600_000 }, ()
       ...auth,
     };
     const args = ['-p', prompt, '--model', 'mock', '--tools', tools, ...(bare ? ['--bare'] : []), '--output-format', 'json'];
-    const run = await execFileAsync(BIN, args, { cwd: work, env, timeout: 120_000 }).catch((err: { stdout?: string }) => err);
+    const [file, argv] = trace ? [STRACE!, ['-f', '-qq', '-e', 'trace=connect', '-o', trace, BIN, ...args]] : [BIN, args];
+    const run = await execFileAsync(file, argv, { cwd: work, env, timeout: 120_000 }).catch((err: { stdout?: string }) => err);
     const lines = String(run.stdout ?? '')
       .trim()
       .split('\n');
@@ -99,4 +102,22 @@ describe('Claude Code (claude -p) through the gateway', { timeout: 600_000 }, ()
     // The mock echoes the last message, which in this mode is Claude Code's own system turn.
     assert.match(result.result, /^\[mock\] This is the gateway's offline mock model\. You said: /);
   });
+
+  it(
+    'connects to nothing but the gateway (every connect() it makes, seen by strace)',
+    { skip: !STRACE && 'strace not installed' },
+    async () => {
+      const trace = join(work, 'connect.trace');
+      const result = await claude('Say hello', '', { ANTHROPIC_AUTH_TOKEN: KEY }, false, trace);
+      assert.equal(result.is_error, false, JSON.stringify(result));
+      const calls = readFileSync(trace, 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('connect('));
+      const port = new URL(gateway.url).port;
+      const network = calls.filter((line) => /AF_INET6?/.test(line));
+      assert.ok(network.length > 0, 'the CLI called the gateway');
+      for (const line of network)
+        assert.match(line, new RegExp(`htons\\(${port}\\).*inet_(addr|pton)\\((AF_INET6, )?"(127\\.0\\.0\\.1|::1)"`), line);
+    },
+  );
 });
