@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -52,7 +52,10 @@ describe('Claude Code (claude -p) through the gateway', { timeout: 600_000 }, ()
     work = mkdtempSync(join(tmpdir(), 'claude-code-work-'));
   });
 
-  after(() => gateway?.stop());
+  after(async () => {
+    await gateway?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
 
   async function claude(prompt: string, tools: string, auth: Record<string, string>, bare = true, trace?: string): Promise<Result> {
     const env = {
