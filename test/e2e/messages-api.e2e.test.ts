@@ -274,6 +274,12 @@ describe('Messages API: errors in Anthropic`s shape', () => {
     assert.equal(typeof res.body.request_id, 'string');
   });
 
+  it('a body over the size limit is a 413 request_too_large', async () => {
+    const huge = { model: 'oa-echo', max_tokens: 10, messages: [{ role: 'user', content: 'x'.repeat(5 * 1024 * 1024) }] };
+    const res = await post('/v1/messages', huge);
+    assert.deepEqual([res.status, res.body.type, res.body.error.type], [413, 'error', 'request_too_large']);
+  });
+
   it('invalid JSON is a 400 in Anthropic`s shape', async () => {
     const res = await post('/v1/messages', '{"model":');
     assert.deepEqual([res.status, res.body.type, res.body.error.type], [400, 'error', 'invalid_request_error']);
