@@ -501,3 +501,30 @@ describe('Messages API: hostile input (fast-check, fixed seed)', () => {
     );
   });
 });
+
+describe('Messages API: one cache with the chat route', () => {
+  let cached: GatewayProcess;
+  before(async () => {
+    cached = await GatewayProcess.start(configWith({ cache: { enabled: true, semantic: { enabled: false } } }));
+  });
+  after(() => cached?.stop());
+
+  it('the same question asked in either protocol is one cache entry; a stream replays it as Anthropic events', async () => {
+    const sdk = new Anthropic({ baseURL: cached.url, apiKey: 'unused', maxRetries: 0 });
+    const question = { model: 'mock', max_tokens: 64, messages: [{ role: 'user' as const, content: 'one cache for both protocols?' }] };
+    const first = await sdk.messages.create(question).withResponse();
+    assert.equal(first.response.headers.get('x-gateway-cache'), 'miss');
+    const chat = await fetch(`${cached.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mock', max_completion_tokens: 64, messages: question.messages }),
+    });
+    assert.equal(chat.headers.get('x-gateway-cache'), 'hit-exact');
+    const answer = ((await chat.json()) as { choices: { message: { content: string } }[] }).choices[0].message.content;
+    assert.deepEqual(first.data.content, [{ type: 'text', text: answer }]);
+    const streamed = sdk.messages.stream(question);
+    const final = await streamed.finalMessage();
+    assert.equal((await streamed.withResponse()).response.headers.get('x-gateway-cache'), 'hit-exact');
+    assert.deepEqual(final.content, first.data.content);
+  });
+});
