@@ -8,7 +8,7 @@ import { toMessagesRequest } from '../../libs/providers/src/anthropic/request';
 import { ANTHROPIC_ERRORS } from '../../apps/gateway/src/messages/errors';
 import { toChatRequest } from '../../apps/gateway/src/messages/request';
 import { toMessage } from '../../apps/gateway/src/messages/response';
-import { chunksOf, MessageEvents } from '../../apps/gateway/src/messages/stream';
+import { MessageEvents } from '../../apps/gateway/src/messages/stream';
 import type { AnthropicBlock, MessagesRequest } from '../../apps/gateway/src/messages/wire';
 
 const SEED = 20261201;
@@ -479,42 +479,6 @@ describe('chat chunks -> Anthropic event stream', () => {
     const events = new MessageEvents(false);
     const types = [...events.end('chatcmpl-z', 'm')].map((f) => f.split('\n')[0]);
     assert.deepEqual(types, ['event: message_start', 'event: ping', 'event: message_delta', 'event: message_stop']);
-  });
-});
-
-describe('chunksOf: OpenAI SSE frames -> chunks', () => {
-  it('the same chunks whatever the read boundaries (fast-check)', async () => {
-    const chunks = chunksFor([
-      { kind: 'text', pieces: ['héllo ', '🙂 wörld'] },
-      { kind: 'tool', name: 'f', args: { a: 'b' }, cuts: [3] },
-    ]);
-    const bytes = new TextEncoder().encode(
-      `: comment\n\n${chunks.map((c) => `data: ${JSON.stringify(c)}\r\n\r\n`).join('')}data: [DONE]\n\n`,
-    );
-    await fc.assert(
-      fc.asyncProperty(fc.array(fc.nat(bytes.length), { maxLength: 12 }), async (cuts) => {
-        const points = [0, ...[...new Set(cuts)].sort((a, b) => a - b), bytes.length];
-        async function* pieces() {
-          for (let i = 0; i + 1 < points.length; i++) yield bytes.slice(points[i], points[i + 1]);
-        }
-        const read: ChatCompletionChunk[] = [];
-        for await (const c of chunksOf(pieces())) read.push(c);
-        assert.deepEqual(read, chunks);
-      }),
-      { seed: SEED, numRuns: 200 },
-    );
-  });
-
-  it('an error event inside the upstream stream ends it with an upstream error', async () => {
-    async function* frames() {
-      yield 'data: {"error":{"message":"boom"}}\n\n';
-    }
-    await assert.rejects(
-      async () => {
-        for await (const _ of chunksOf(frames()));
-      },
-      (err: unknown) => err instanceof GatewayError && err.status === 502 && /boom/.test(err.message),
-    );
   });
 });
 

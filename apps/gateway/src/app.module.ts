@@ -18,6 +18,8 @@ import { OpenAIErrorFilter } from './http/error.filter';
 import { MessagesController } from './messages/messages.controller';
 import { ModelsController } from './models/models.controller';
 import { ChatPipeline } from './pipeline/chat-pipeline';
+import { ResponsesController } from './responses/responses.controller';
+import { ResponseStore } from './responses/store';
 
 @Module({})
 export class AppModule {
@@ -38,8 +40,8 @@ export class AppModule {
         SecurityModule,
         CacheModule,
       ],
-      controllers: [ChatController, MessagesController, EmbeddingsController, ModelsController, HealthController],
-      providers: [ShutdownState, ChatPipeline, { provide: APP_FILTER, useClass: OpenAIErrorFilter }],
+      controllers: [ChatController, MessagesController, ResponsesController, EmbeddingsController, ModelsController, HealthController],
+      providers: [ShutdownState, ChatPipeline, ResponseStore, { provide: APP_FILTER, useClass: OpenAIErrorFilter }],
     };
   }
 }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { ChatCompletion, ChatStream, JsonResult } from '@gateway/providers';
 import { toMessage } from './response';
-import { chunksOf, MessageEvents } from './stream';
+import { chatChunks } from '../pipeline/chat-chunks';
+import { MessageEvents } from './stream';
 
 /** A complete chat answer as a Messages API `message`, with the pipeline's usage kept for accounting. */
 export function toMessageResult(result: JsonResult, thinking: boolean): JsonResult {
@@ -21,7 +22,7 @@ export function toMessageStream(frames: ChatStream, thinking: boolean, model: st
     },
     async *[Symbol.asyncIterator]() {
       const events = new MessageEvents(thinking);
-      for await (const chunk of chunksOf(frames)) yield* events.push(chunk);
+      for await (const chunk of chatChunks(frames)) yield* events.push(chunk);
       yield* events.end(`msg_${randomBytes(12).toString('base64url')}`, model);
     },
   };

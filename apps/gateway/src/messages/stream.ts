@@ -1,4 +1,4 @@
-import { anthropicTables, type ChatCompletionChunk, type CompletionUsage, GatewayError } from '@gateway/providers';
+import { anthropicTables, type ChatCompletionChunk, type CompletionUsage } from '@gateway/providers';
 import { anthropicUsage, stopReason } from './response';
 import { type AnthropicBlock, messageId } from './wire';
 
@@ -120,36 +120,5 @@ export class MessageEvents {
     if (!this.open) return;
     yield sseEvent('content_block_stop', { index: this.open.index });
     this.open = undefined;
-  }
-}
-
-/**
- * Reads the chunks out of OpenAI SSE frames whatever the read boundaries; `[DONE]`
- * and comments are skipped (the stream's end is the end of the iteration).
- */
-export async function* chunksOf(frames: AsyncIterable<string | Uint8Array>): AsyncGenerator<ChatCompletionChunk> {
-  const decoder = new TextDecoder();
-  let rest = '';
-  for await (const frame of frames) {
-    rest += typeof frame === 'string' ? frame : decoder.decode(frame, { stream: true });
-    const events = rest.replace(/\r\n?/g, '\n').split('\n\n');
-    rest = events.pop()!;
-    for (const event of events) {
-      for (const line of event.split('\n')) {
-        if (!line.startsWith('data:')) continue;
-        const payload = line.slice(5).trim();
-        if (!payload || payload === '[DONE]') continue;
-        const chunk = JSON.parse(payload) as ChatCompletionChunk & { error?: { message?: string } };
-        // An upstream that reports a failure inside its stream: the answer is incomplete.
-        if (chunk.error)
-          throw new GatewayError(
-            502,
-            `Upstream stream failed: ${chunk.error.message ?? 'error event'}`,
-            'upstream_error',
-            'upstream_error',
-          );
-        yield chunk;
-      }
-    }
   }
 }
