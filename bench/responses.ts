@@ -1,5 +1,5 @@
 import type { ChatCompletionChunk } from '../libs/providers/src/wire';
-import { chatChunks } from '../apps/gateway/src/responses/chunks';
+import { chatChunks } from '../apps/gateway/src/pipeline/chat-chunks';
 import { newResponseId } from '../apps/gateway/src/responses/ids';
 import { type ResponsesRequest, toChatParams } from '../apps/gateway/src/responses/request';
 import { type ResponseContext, toResponse } from '../apps/gateway/src/responses/response';

@@ -73,6 +73,7 @@ export class FakeAnthropic extends FakeUpstream {
         last_id: 'claude-echo',
       });
     }
+    if (req.url === '/v1/messages/count_tokens') return countTokens(res, body);
     if (req.url !== '/v1/messages') return error(res, 'not_found_error', `Not found: ${req.url}`);
     const invalid = validate(body);
     if (invalid) return error(res, 'invalid_request_error', invalid);
@@ -86,6 +87,29 @@ export class FakeAnthropic extends FakeUpstream {
     if (body.stream) return stream(res, model, reply(model, body));
     sendJson(res, 200, messageJson(model, reply(model, body)));
   }
+}
+
+/** Fields count_tokens accepts; the real API refuses any other (max_tokens, stream, metadata…). */
+const COUNT_TOKENS_FIELDS = new Set([
+  'model',
+  'messages',
+  'system',
+  'tools',
+  'tool_choice',
+  'thinking',
+  'output_config',
+  'cache_control',
+  'speed',
+]);
+
+/** Added to the prompt's size in the fake's count: a number the gateway's own estimate never gives. */
+export const COUNT_TOKENS_BASE = 100_000;
+
+function countTokens(res: ServerResponse, body: Record<string, unknown>): void {
+  const extra = Object.keys(body).find((key) => !COUNT_TOKENS_FIELDS.has(key));
+  if (extra) return error(res, 'invalid_request_error', `${extra}: Extra inputs are not permitted`);
+  const prompt = JSON.stringify([body.system ?? null, body.messages, body.tools ?? null]);
+  sendJson(res, 200, { input_tokens: COUNT_TOKENS_BASE + prompt.length });
 }
 
 function error(res: ServerResponse, type: string, message: string, headers: Record<string, string> = {}): void {

@@ -6,7 +6,7 @@ import type { Response, ResponseStreamEvent } from 'openai/resources/responses/r
 import { GatewayError } from '../../libs/providers/src/gateway-error';
 import { thrown } from '../support/chat';
 import { usageOf } from '../../libs/providers/src/translation/completion';
-import { chatChunks } from '../../apps/gateway/src/responses/chunks';
+import { chatChunks } from '../../apps/gateway/src/pipeline/chat-chunks';
 import { decodeThinking, isResponseId, itemId, newResponseId, responseIdOfItem } from '../../apps/gateway/src/responses/ids';
 import { namespacedTools, type ResponsesRequest, toChatParams } from '../../apps/gateway/src/responses/request';
 import { type ResponseContext, toResponse } from '../../apps/gateway/src/responses/response';

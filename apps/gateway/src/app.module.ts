@@ -15,6 +15,7 @@ import { EmbeddingsController } from './embeddings/embeddings.controller';
 import { HealthController } from './health/health.controller';
 import { ShutdownState } from './health/shutdown-state';
 import { OpenAIErrorFilter } from './http/error.filter';
+import { MessagesController } from './messages/messages.controller';
 import { ModelsController } from './models/models.controller';
 import { ChatPipeline } from './pipeline/chat-pipeline';
 import { ResponsesController } from './responses/responses.controller';
@@ -39,7 +40,7 @@ export class AppModule {
         SecurityModule,
         CacheModule,
       ],
-      controllers: [ChatController, ResponsesController, EmbeddingsController, ModelsController, HealthController],
+      controllers: [ChatController, MessagesController, ResponsesController, EmbeddingsController, ModelsController, HealthController],
       providers: [ShutdownState, ChatPipeline, ResponseStore, { provide: APP_FILTER, useClass: OpenAIErrorFilter }],
     };
   }

@@ -4,3 +4,5 @@ export * from './providers.module';
 export * from './providers.service';
 export { checkParams, refuse, type ParamRule, type ParamTable } from './translation/params';
 export type * from './wire';
+/** The Anthropic tables, for the Messages API ingress codec, which reads them in reverse. */
+export * as anthropicTables from './anthropic/tables';

@@ -10,6 +10,19 @@ export interface CallContext {
   requestId: string;
   /** The deployment being called: per-model settings such as `maxOutputTokens` and `thinking`. */
   deployment: DeploymentConfig;
+  /** The request as the client sent it in a vendor's own protocol, when it did. */
+  native?: NativeRequest;
+}
+
+/**
+ * A request that arrived in a vendor's protocol (an Anthropic Messages body on
+ * /v1/messages). That vendor's adapter sends it upstream as it is, so fields the
+ * chat params cannot carry (cache_control, top_k, is_error…) survive; every other
+ * adapter uses the translated chat params.
+ */
+export interface NativeRequest {
+  protocol: ProviderType;
+  body: Record<string, unknown>;
 }
 
 /**
@@ -47,6 +60,8 @@ export interface Provider {
   /** Resolves once the upstream has accepted the stream; errors before that throw. */
   chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream>;
   embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult>;
+  /** The prompt's input tokens by the vendor's own count, where the vendor offers one (Anthropic). */
+  countTokens?(request: ChatCompletionCreateParams, ctx: CallContext): Promise<number>;
   /** Models the upstream offers, for diagnostics; the public list comes from config. */
   listModels(signal: AbortSignal): Promise<ModelInfo[]>;
   close(): Promise<void>;

@@ -9,8 +9,16 @@ import { LimitsService } from './limits.service';
 /** Routes that serve clients with keys; probes, metrics and the admin API are guarded elsewhere. */
 export const isApiRoute = (request: FastifyRequest) => request.routeOptions.url?.startsWith('/v1/') === true;
 
+/** The gateway key: OpenAI clients send it as a bearer token, Anthropic clients may send `x-api-key`. */
+function presentedKey(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header?.startsWith('Bearer ')) return header.slice(7).trim() || undefined;
+  const apiKey = request.headers['x-api-key'];
+  return typeof apiKey === 'string' ? apiKey.trim() || undefined : undefined;
+}
+
 /**
- * `Authorization: Bearer <key>` on every /v1 request once GATEWAY_MASTER_KEY is set;
+ * `Authorization: Bearer <key>` (or `x-api-key: <key>`) on every /v1 request once GATEWAY_MASTER_KEY is set;
  * without it (local use, loopback only) requests are anonymous. Failed attempts
  * count against a per-IP limit so keys cannot be guessed at speed.
  */
@@ -33,9 +41,13 @@ export class AuthGuard implements CanActivate {
       request.gatewayKey = ANONYMOUS;
       return true;
     }
-    const header = request.headers.authorization;
-    const presented = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-    if (!presented) return this.reject(request, 'missing_api_key', "You didn't provide an API key: send 'Authorization: Bearer <key>'.");
+    const presented = presentedKey(request);
+    if (!presented)
+      return this.reject(
+        request,
+        'missing_api_key',
+        "You didn't provide an API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'.",
+      );
     const key = await this.keys.lookup(presented);
     if (!key || key.revoked) return this.reject(request, 'invalid_api_key', 'Incorrect API key provided.');
     if (key.expiresAt && Date.parse(key.expiresAt) <= Date.now())

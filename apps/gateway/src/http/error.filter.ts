@@ -8,9 +8,10 @@ const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
 const DRAIN_LIMIT_MS = 5_000;
 
 /**
- * Every error leaves as OpenAI-shaped JSON: those controllers throw and those
- * Fastify raises before a controller runs (JSON parse, schema, size, media type),
- * which Nest hands to this filter as well.
+ * Every error leaves as JSON in the caller's protocol (OpenAI's, or Anthropic's on the
+ * Messages API: error-shapes.ts): those controllers throw and those Fastify raises
+ * before a controller runs (JSON parse, schema, size, media type), which Nest hands
+ * to this filter as well.
  */
 @Catch()
 export class OpenAIErrorFilter implements ExceptionFilter {

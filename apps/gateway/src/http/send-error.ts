@@ -1,8 +1,9 @@
 import type { FastifyReply } from 'fastify';
+import { errorShape } from './error-shapes';
 import { toGatewayError } from './errors';
 import { requestState } from './request-state';
 
-/** Sends `err` as OpenAI's error JSON, or ends an already started SSE stream with it. */
+/** Sends `err` as the caller's protocol's error JSON (error-shapes.ts), or ends an already started SSE stream with it. */
 export function sendError(reply: FastifyReply, err: unknown): void {
   const error = toGatewayError(err);
   requestState(reply.request).errorCode = error.code ?? error.type;
@@ -16,5 +17,10 @@ export function sendError(reply: FastifyReply, err: unknown): void {
     if (!reply.raw.writableEnded) reply.raw.end();
     return;
   }
-  reply.code(error.status).headers(error.headers).type('application/json').send(JSON.stringify(error.toJSON()));
+  const shape = errorShape(reply.request);
+  reply
+    .code(shape.status(error))
+    .headers(error.headers)
+    .type('application/json')
+    .send(JSON.stringify(shape.body(error, reply.request.id)));
 }

@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { MetricsService } from '@gateway/metrics';
 import type { ChatStream } from '@gateway/providers';
+import { errorShape } from './error-shapes';
 import { toGatewayError } from './errors';
 import { requestState } from './request-state';
 
@@ -16,7 +17,7 @@ const SSE_HEADERS = {
 /**
  * Writes an OpenAI SSE stream to the client as chunks arrive: headers flushed at
  * once, backpressure respected, nothing buffered whole. An upstream failure after
- * the first byte ends the stream with an OpenAI error event (no `[DONE]`).
+ * the first byte ends the stream with an error event in the caller's protocol (no `[DONE]`).
  */
 export async function writeSse(reply: FastifyReply, stream: ChatStream, metrics: MetricsService): Promise<void> {
   const res = reply.raw;
@@ -37,7 +38,7 @@ export async function writeSse(reply: FastifyReply, stream: ChatStream, metrics:
   } catch (err) {
     const error = toGatewayError(err);
     state.errorCode = error.code ?? error.type;
-    if (!res.destroyed) res.write(`data: ${JSON.stringify(error.toJSON())}\n\n`);
+    if (!res.destroyed) res.write(errorShape(reply.request).streamFrame(error, reply.request.id));
   } finally {
     inflightStreams.dec();
     state.bytesOut = bytes;

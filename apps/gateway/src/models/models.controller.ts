@@ -1,5 +1,6 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Get, Headers, Param } from '@nestjs/common';
 import { ModelCatalog, RouterService } from '@gateway/router';
+import { anthropicModel, anthropicModelList } from '../messages/models';
 
 interface ModelObject {
   id: string;
@@ -10,7 +11,8 @@ interface ModelObject {
 
 /**
  * GET /v1/models: what clients can ask for now: models with an enabled provider,
- * and virtual models (task routers), which are owned by the gateway.
+ * and virtual models (task routers), which are owned by the gateway. Anthropic
+ * SDKs (they send `anthropic-version`) get the list in Anthropic's shape.
  */
 @Controller('v1/models')
 export class ModelsController {
@@ -22,16 +24,19 @@ export class ModelsController {
   ) {}
 
   @Get()
-  list(): { object: 'list'; data: ModelObject[] } {
+  list(@Headers('anthropic-version') anthropic?: string) {
     const groups = this.catalog.available().map((g) => this.toModel(g.name, g.deployments[0].provider.name));
     const virtual = this.router.virtualModelNames().map((name) => this.toModel(name, 'ai-gateway'));
-    return { object: 'list', data: [...groups, ...virtual] };
+    const data = [...groups, ...virtual];
+    return anthropic === undefined ? { object: 'list', data } : anthropicModelList(data);
   }
 
   @Get(':id')
-  get(@Param('id') id: string): ModelObject {
-    if (this.router.virtualModelNames().includes(id)) return this.toModel(id, 'ai-gateway');
-    return this.toModel(id, this.catalog.resolve(id).deployments[0].provider.name);
+  get(@Param('id') id: string, @Headers('anthropic-version') anthropic?: string) {
+    const model = this.router.virtualModelNames().includes(id)
+      ? this.toModel(id, 'ai-gateway')
+      : this.toModel(id, this.catalog.resolve(id).deployments[0].provider.name);
+    return anthropic === undefined ? model : anthropicModel(model);
   }
 
   private toModel(id: string, ownedBy: string): ModelObject {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CACHE_HEADERS, CacheService, parseControls, replayAsStream } from '@gateway/cache';
-import type { ChatCompletionCreateParams, ChatStream, JsonResult } from '@gateway/providers';
+import type { ChatCompletionCreateParams, ChatStream, JsonResult, NativeRequest } from '@gateway/providers';
 import { type Deployment, Executor, primeStream, RouterService } from '@gateway/router';
 import { AdmissionService } from '@gateway/security';
 import { clientSignal } from '../http/client-signal';
@@ -27,7 +27,8 @@ export class ChatPipeline {
     private readonly cache: CacheService,
   ) {}
 
-  async run(request: FastifyRequest, reply: FastifyReply, body: ChatCompletionCreateParams): Promise<ChatOutcome> {
+  /** `native`: the request in a vendor's own protocol, for that vendor's adapter to send as it is (CallContext). */
+  async run(request: FastifyRequest, reply: FastifyReply, body: ChatCompletionCreateParams, native?: NativeRequest): Promise<ChatOutcome> {
     const task = request.headers['x-gateway-task'];
     const plan = this.router.planChat(body, typeof task === 'string' ? task : undefined);
     const state = requestState(request);
@@ -58,6 +59,7 @@ export class ChatPipeline {
       signal: attemptSignal,
       requestId: request.id,
       deployment: d.config,
+      native,
     });
     if (body.stream) {
       const run = await this.executor.run(

@@ -8,7 +8,7 @@ import { sendJson } from '../http/describe-run';
 import { requestState } from '../http/request-state';
 import { writeSse } from '../http/sse';
 import { ChatPipeline } from '../pipeline/chat-pipeline';
-import { chatChunks } from './chunks';
+import { chatChunks } from '../pipeline/chat-chunks';
 import { isResponseId, newResponseId, responseIdOfItem } from './ids';
 import { namespacedTools, type ResponsesRequest, toChatParams } from './request';
 import { type Assistant, type ResponseContext, toResponse } from './response';

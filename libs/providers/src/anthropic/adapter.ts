@@ -9,7 +9,7 @@ import { wantsReasoning } from '../translation/params';
 import type { ChatCompletionCreateParams } from '../wire';
 import { anthropicClient } from './client';
 import { fromAnthropicError } from './errors';
-import { toMessagesRequest } from './request';
+import { countTokensRequest, nativeMessagesRequest, toMessagesRequest } from './request';
 import { choiceFrom, usageFrom } from './response';
 import { translateEvents } from './stream';
 
@@ -21,14 +21,14 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
   }
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
-    const body = toMessagesRequest(request, ctx.upstreamModel, ctx.deployment);
+    const body = this.requestBody(request, ctx);
     const message = await this.call(ctx.signal, () => this.sdk.messages.create(body, { signal: ctx.signal }));
     const usage = usageFrom(message.usage);
     return { body: completionJson(message.id, message.model, [choiceFrom(message, wantsReasoning(request))], usage), usage };
   }
 
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
-    const body = { ...toMessagesRequest(request, ctx.upstreamModel, ctx.deployment), stream: true as const };
+    const body = { ...this.requestBody(request, ctx), stream: true as const };
     const events = await this.call(ctx.signal, () => this.sdk.messages.create(body, { signal: ctx.signal }));
     const translate = translateEvents({
       provider: this.name,
@@ -36,6 +36,18 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
       includeUsage: request.stream_options?.include_usage === true,
     });
     return openStream(this.name, events[Symbol.asyncIterator](), translate, (err) => this.toError(err, ctx.signal));
+  }
+
+  async countTokens(request: ChatCompletionCreateParams, ctx: CallContext): Promise<number> {
+    const body = countTokensRequest(this.requestBody(request, ctx), ctx.upstreamModel);
+    const counted = await this.call(ctx.signal, () => this.sdk.messages.countTokens(body, { signal: ctx.signal }));
+    return counted.input_tokens;
+  }
+
+  /** The client's own Messages API body when it sent one (see NativeRequest), else the translation. */
+  private requestBody(request: ChatCompletionCreateParams, ctx: CallContext) {
+    if (ctx.native?.protocol === 'anthropic') return nativeMessagesRequest(ctx.native.body, ctx.upstreamModel);
+    return toMessagesRequest(request, ctx.upstreamModel, ctx.deployment);
   }
 
   async embeddings(): Promise<JsonResult> {

@@ -19,7 +19,7 @@ export const ERROR_TYPES: Record<string, ErrorMapping> = {
 };
 
 /** For error bodies without a type we know, by HTTP status. */
-const BY_STATUS: Record<number, string> = {
+export const BY_STATUS: Record<number, string> = {
   400: 'invalid_request_error',
   401: 'authentication_error',
   402: 'billing_error',

@@ -45,9 +45,9 @@ export const ANTHROPIC_PARAMS = {
 
 const MEDIA: MediaRules = { vendor: VENDOR, accepted: new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'application/pdf']) };
 
-const TOOL_CHOICE: Record<ToolMode, Anthropic.ToolChoice['type']> = { auto: 'auto', none: 'none', required: 'any' };
+export const TOOL_CHOICE: Record<ToolMode, Anthropic.ToolChoice['type']> = { auto: 'auto', none: 'none', required: 'any' };
 
-const EFFORT: Record<Effort, NonNullable<Anthropic.OutputConfig['effort']>> = {
+export const EFFORT: Record<Effort, NonNullable<Anthropic.OutputConfig['effort']>> = {
   minimal: 'low',
   low: 'low',
   medium: 'medium',
@@ -92,6 +92,25 @@ export function toMessagesRequest(request: ChatCompletionCreateParams, model: st
   }
   if (outputConfig.format || outputConfig.effort) body.output_config = outputConfig;
   return body;
+}
+
+/**
+ * A Messages API body from an Anthropic client, for this deployment: the upstream
+ * model id, and without the sampling parameters ANTHROPIC_PARAMS drops for the same
+ * reason (API version 2026-10-21 refuses them). `stream` is the adapter's to set.
+ */
+export function nativeMessagesRequest(native: Record<string, unknown>, model: string): Body {
+  const { temperature: _t, top_p: _p, top_k: _k, stream: _s, ...body } = native;
+  return { ...body, model } as unknown as Body;
+}
+
+/** The fields of a Messages API body that count_tokens takes (it refuses the others). */
+const COUNT_TOKENS_FIELDS = ['messages', 'system', 'tools', 'tool_choice', 'thinking', 'output_config', 'cache_control', 'speed'];
+
+/** A count_tokens body from a Messages API body (the client's own, or the translation). */
+export function countTokensRequest(body: object, model: string): Anthropic.MessageCountTokensParams {
+  const fields = Object.entries(body).filter(([key]) => COUNT_TOKENS_FIELDS.includes(key));
+  return { ...Object.fromEntries(fields), model } as Anthropic.MessageCountTokensParams;
 }
 
 /** Budget thinking must leave room for the answer: at least 1024 tokens and under max_tokens. */

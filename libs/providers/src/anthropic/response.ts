@@ -3,7 +3,7 @@ import { type ChoiceOut, type FinishReason, usageOf } from '../translation/compl
 import type { CompletionUsage } from '../wire';
 
 /** Anthropic `stop_reason` -> OpenAI `finish_reason`. */
-const FINISH_REASONS: Record<Anthropic.StopReason, FinishReason> = {
+export const FINISH_REASONS: Record<Anthropic.StopReason, FinishReason> = {
   end_turn: 'stop',
   stop_sequence: 'stop',
   max_tokens: 'length',

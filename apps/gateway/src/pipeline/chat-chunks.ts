@@ -2,8 +2,8 @@ import { type ChatCompletionChunk, type ChatStream, GatewayError } from '@gatewa
 
 /**
  * The chat chunks in the pipeline's OpenAI SSE frames, whatever the read boundaries.
- * An error event inside the stream (OpenAI-format upstreams forward theirs) throws,
- * so the Responses stream ends with response.failed like any other failure.
+ * An error event inside the stream (OpenAI-format upstreams forward theirs) throws, so
+ * a codec's stream ends with its protocol's failure events like any other failure.
  */
 export async function* chatChunks(frames: ChatStream): AsyncGenerator<ChatCompletionChunk> {
   const decoder = new TextDecoder();

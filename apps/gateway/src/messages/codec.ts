@@ -1,0 +1,29 @@
+import { randomBytes } from 'node:crypto';
+import type { ChatCompletion, ChatStream, JsonResult } from '@gateway/providers';
+import { toMessage } from './response';
+import { chatChunks } from '../pipeline/chat-chunks';
+import { MessageEvents } from './stream';
+
+/** A complete chat answer as a Messages API `message`, with the pipeline's usage kept for accounting. */
+export function toMessageResult(result: JsonResult, thinking: boolean): JsonResult {
+  const text = typeof result.body === 'string' ? result.body : Buffer.from(result.body).toString('utf8');
+  return { body: JSON.stringify(toMessage(JSON.parse(text) as ChatCompletion, thinking)), usage: result.usage };
+}
+
+/**
+ * A chat stream as Anthropic's event stream. Usage is read through from the chat
+ * stream, which fills it in as it ends; an error thrown by it propagates, and the
+ * SSE writer sends it as Anthropic's `error` event.
+ */
+export function toMessageStream(frames: ChatStream, thinking: boolean, model: string): ChatStream {
+  return {
+    get usage() {
+      return frames.usage;
+    },
+    async *[Symbol.asyncIterator]() {
+      const events = new MessageEvents(thinking);
+      for await (const chunk of chatChunks(frames)) yield* events.push(chunk);
+      yield* events.end(`msg_${randomBytes(12).toString('base64url')}`, model);
+    },
+  };
+}

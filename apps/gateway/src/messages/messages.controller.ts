@@ -1,0 +1,68 @@
+import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { RouteSchema } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { MetricsService } from '@gateway/metrics';
+import { RouterService } from '@gateway/router';
+import { clientSignal } from '../http/client-signal';
+import { sendJson } from '../http/describe-run';
+import { requestState } from '../http/request-state';
+import { writeSse } from '../http/sse';
+import { ChatPipeline } from '../pipeline/chat-pipeline';
+import { toMessageResult, toMessageStream } from './codec';
+import { countTokensSchema, messagesSchema } from './messages.schema';
+import { toChatRequest } from './request';
+import type { MessagesRequest } from './wire';
+
+/**
+ * The Anthropic Messages API: a codec around the one chat pipeline. The request is
+ * translated to chat params (routing, limits, cache and accounting see what they see
+ * for OpenAI clients); an Anthropic deployment gets the original body as well and
+ * sends that upstream, so cache_control and other Anthropic-only fields survive.
+ */
+@Controller('v1/messages')
+export class MessagesController {
+  constructor(
+    private readonly pipeline: ChatPipeline,
+    private readonly router: RouterService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  @Post()
+  @HttpCode(200)
+  @RouteSchema({ body: messagesSchema })
+  async create(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const body = request.body as MessagesRequest;
+    const chat = toChatRequest(body);
+    const thinking = chat.reasoning_effort !== undefined;
+    const outcome = await this.pipeline.run(request, reply, chat, { protocol: 'anthropic', body: { ...body } });
+    if (outcome.stream) return writeSse(reply, toMessageStream(outcome.frames, thinking, body.model), this.metrics);
+    sendJson(reply, requestState(request), toMessageResult(outcome.result, thinking));
+  }
+
+  /**
+   * The first deployment's own count when its vendor offers one (Anthropic), else (or when
+   * that call fails) the router's estimate, about four characters a token. The
+   * `x-gateway-token-count` header says which.
+   */
+  @Post('count_tokens')
+  @HttpCode(200)
+  @RouteSchema({ body: countTokensSchema })
+  async countTokens(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<{ input_tokens: number }> {
+    const body = request.body as MessagesRequest;
+    const chat = toChatRequest(body);
+    const plan = this.router.planChat(chat, undefined);
+    const d = plan.deployments[0];
+    if (d?.provider.countTokens) {
+      const ctx = { upstreamModel: d.upstreamModel, signal: clientSignal(reply), requestId: request.id, deployment: d.config };
+      const counted = await d.provider
+        .countTokens(chat, { ...ctx, native: { protocol: 'anthropic', body: { ...body } } })
+        .catch(() => undefined);
+      if (counted !== undefined) {
+        reply.header('x-gateway-token-count', `upstream; deployment=${d.id}`);
+        return { input_tokens: counted };
+      }
+    }
+    reply.header('x-gateway-token-count', 'estimate');
+    return { input_tokens: plan.profile.promptTokens };
+  }
+}

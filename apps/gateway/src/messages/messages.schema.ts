@@ -1,0 +1,115 @@
+/**
+ * JSON schemas of POST /v1/messages and /v1/messages/count_tokens, compiled once by
+ * Fastify (ajv) like the chat schema: what the codec relies on and the documented
+ * ranges. A failure is a 400 in Anthropic's shape (http/error-shapes.ts).
+ */
+const string = { type: 'string' } as const;
+
+/** A rule for one block type: `then` applies when the block's `type` is `type`. */
+const when = (type: string, then: object) => ({ if: { properties: { type: { const: type } } }, then });
+
+const source = {
+  type: 'object',
+  required: ['type'],
+  properties: { type: string, media_type: string, data: string, url: string },
+} as const;
+
+/** The fields the codec reads, per block type; other block types are refused by the codec with a 400. */
+const leafRules = [
+  when('text', { required: ['text'], properties: { text: string } }),
+  when('image', { required: ['source'], properties: { source } }),
+  when('document', { required: ['source'], properties: { source } }),
+  when('tool_use', { required: ['id', 'name'], properties: { id: string, name: string, input: { type: 'object' } } }),
+  when('thinking', { required: ['thinking'], properties: { thinking: string, signature: string } }),
+  when('redacted_thinking', { required: ['data'], properties: { data: string } }),
+];
+
+const leaf = { type: 'object', required: ['type'], properties: { type: string }, allOf: leafRules } as const;
+
+const block = {
+  ...leaf,
+  allOf: [
+    ...leafRules,
+    when('tool_result', {
+      required: ['tool_use_id'],
+      properties: {
+        tool_use_id: string,
+        content: { anyOf: [string, { type: 'array', maxItems: 1000, items: leaf }] },
+        is_error: { type: 'boolean' },
+      },
+    }),
+  ],
+} as const;
+
+const message = {
+  type: 'object',
+  required: ['role', 'content'],
+  properties: {
+    role: { enum: ['user', 'assistant', 'system'] },
+    content: { anyOf: [{ type: 'string' }, { type: 'array', maxItems: 10_000, items: block }] },
+  },
+} as const;
+
+const tool = {
+  type: 'object',
+  required: ['name'],
+  properties: {
+    type: { type: 'string' },
+    name: { type: 'string', pattern: '^[a-zA-Z0-9_-]{1,128}$' },
+    description: { type: 'string' },
+    input_schema: { type: 'object' },
+  },
+  // A client tool (no type, or `custom`) must say what input it takes.
+  if: { not: { required: ['type'] } },
+  then: { required: ['name', 'input_schema'] },
+} as const;
+
+const prompt = {
+  model: { type: 'string', minLength: 1 },
+  messages: { type: 'array', minItems: 1, maxItems: 100_000, items: message },
+  system: {
+    anyOf: [
+      { type: 'string' },
+      {
+        type: 'array',
+        items: { type: 'object', required: ['type', 'text'], properties: { type: { const: 'text' }, text: { type: 'string' } } },
+      },
+    ],
+  },
+  tools: { type: 'array', maxItems: 1000, items: tool },
+  tool_choice: {
+    type: 'object',
+    required: ['type'],
+    properties: {
+      type: { enum: ['auto', 'any', 'tool', 'none'] },
+      name: { type: 'string' },
+      disable_parallel_tool_use: { type: 'boolean' },
+    },
+    if: { properties: { type: { const: 'tool' } } },
+    then: { required: ['type', 'name'] },
+  },
+  thinking: {
+    type: 'object',
+    required: ['type'],
+    properties: { type: { enum: ['enabled', 'adaptive', 'disabled'] }, budget_tokens: { type: 'integer', minimum: 1024 } },
+    if: { properties: { type: { const: 'enabled' } } },
+    then: { required: ['type', 'budget_tokens'] },
+  },
+} as const;
+
+export const countTokensSchema = { type: 'object', required: ['model', 'messages'], properties: prompt } as const;
+
+export const messagesSchema = {
+  type: 'object',
+  required: ['model', 'messages', 'max_tokens'],
+  properties: {
+    ...prompt,
+    max_tokens: { type: 'integer', minimum: 1 },
+    stream: { type: 'boolean' },
+    stop_sequences: { type: 'array', items: { type: 'string' } },
+    temperature: { type: 'number', minimum: 0, maximum: 1 },
+    top_p: { type: 'number', minimum: 0, maximum: 1 },
+    top_k: { type: 'integer', minimum: 0 },
+    metadata: { type: 'object', properties: { user_id: { type: ['string', 'null'] } } },
+  },
+} as const;

@@ -1,0 +1,221 @@
+import {
+  anthropicTables,
+  type ChatCompletionCreateParams,
+  type ChatCompletionMessageParam,
+  checkParams,
+  GatewayError,
+  type ParamRule,
+  refuse,
+} from '@gateway/providers';
+import { type AnthropicBlock, type MessagesRequest, type ThinkingParam, TOOL_MODES } from './wire';
+
+type ContentPart = Exclude<Extract<ChatCompletionMessageParam, { role: 'user' }>['content'], string>[number];
+type ToolCall = { id: string; type: 'function'; function: { name: string; arguments: string } };
+
+/**
+ * Every Messages API parameter and what becomes of it on the one (OpenAI-shaped) chat
+ * path. `dropped` are hints that cannot change the shape of the answer; they still reach
+ * an Anthropic upstream, which gets the original body (see messages.controller.ts).
+ */
+export const MESSAGES_PARAMS: Record<keyof MessagesRequest, ParamRule> = {
+  model: 'mapped',
+  messages: 'mapped',
+  max_tokens: 'mapped',
+  system: 'mapped',
+  stream: 'mapped',
+  stop_sequences: 'mapped',
+  temperature: 'mapped',
+  top_p: 'mapped',
+  tools: 'mapped',
+  tool_choice: 'mapped',
+  thinking: 'mapped',
+  metadata: 'mapped',
+  output_config: 'mapped',
+  top_k: 'dropped',
+  cache_control: 'dropped',
+  service_tier: 'dropped',
+  inference_geo: 'dropped',
+  speed: 'dropped',
+  container: refuse(() => true, 'does not run Anthropic code-execution containers (container).'),
+  mcp_servers: refuse(() => true, 'does not connect Anthropic-side MCP servers (mcp_servers).'),
+  // Clearing old thinking or tool results to save context: an Anthropic-side saving, not part of the answer.
+  context_management: 'dropped',
+};
+
+/** How each kind of Anthropic media source becomes an OpenAI content part; other kinds are a 400. */
+const SOURCE_READERS: Record<string, (source: Record<string, string>, param: string) => ContentPart> = {
+  base64: (source) =>
+    source.media_type === 'application/pdf'
+      ? { type: 'file', file: { file_data: `data:application/pdf;base64,${source.data}`, filename: 'document.pdf' } }
+      : { type: 'image_url', image_url: { url: `data:${source.media_type};base64,${source.data}` } },
+  // A remote image or PDF: the Anthropic adapter reads the type back from the URL's extension.
+  url: (source) => ({ type: 'image_url', image_url: { url: source.url } }),
+  text: (source) => ({ type: 'text', text: source.data }),
+  file: (_source, param) => {
+    throw GatewayError.badRequest('Anthropic Files API ids are not supported; send the file inline (base64).', param, 'invalid_value');
+  },
+};
+
+/** How each role's turn becomes chat messages. A system turn inside `messages` (newer API versions) stays in place. */
+const TURNS: Record<
+  MessagesRequest['messages'][number]['role'],
+  (blocks: AnthropicBlock[], param: string) => ChatCompletionMessageParam[]
+> = {
+  user: userMessages,
+  assistant: assistantMessages,
+  system: (blocks, param) => [{ role: 'system', content: blocks.map((b, j) => textOnly(b, `${param}[${j}]`)).join('\n\n') }],
+};
+
+function textOnly(block: AnthropicBlock, param: string): string {
+  if (block.type !== 'text') throw GatewayError.badRequest('A system turn may only contain text blocks.', `${param}.type`, 'invalid_value');
+  return String(block.text ?? '');
+}
+
+/**
+ * Translates a Messages API request into the gateway's chat request: system blocks
+ * join into one system message, each user turn's tool_result blocks become tool
+ * messages (before the rest of the turn, as OpenAI orders them), assistant tool_use
+ * blocks become tool calls and thinking blocks travel as `thinking_blocks`, which the
+ * Anthropic adapter sends back upstream with their signatures.
+ */
+export function toChatRequest(body: MessagesRequest): ChatCompletionCreateParams {
+  checkParams(body, MESSAGES_PARAMS, 'The gateway');
+  const messages: ChatCompletionMessageParam[] = [];
+  const system = systemText(body.system);
+  if (system) messages.push({ role: 'system', content: system });
+  body.messages.forEach((message, i) => {
+    const param = `messages[${i}].content`;
+    const blocks: AnthropicBlock[] = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content;
+    messages.push(...TURNS[message.role](blocks, param));
+  });
+
+  const chat: ChatCompletionCreateParams = { model: body.model, messages };
+  if (body.max_tokens !== undefined) chat.max_completion_tokens = body.max_tokens;
+  if (body.stream) Object.assign(chat, { stream: true, stream_options: { include_usage: true } });
+  if (body.stop_sequences?.length) chat.stop = body.stop_sequences;
+  if (body.temperature != null) chat.temperature = body.temperature;
+  if (body.top_p != null) chat.top_p = body.top_p;
+  if (body.metadata?.user_id) chat.user = body.metadata.user_id;
+  if (body.tools?.length) chat.tools = body.tools.map(toTool);
+  Object.assign(chat, toolChoice(body));
+  const effort = reasoningEffort(body.thinking, body.output_config?.effort);
+  if (effort) chat.reasoning_effort = effort;
+  const format = body.output_config?.format;
+  if (format?.type === 'json_schema') {
+    chat.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } };
+  }
+  return chat;
+}
+
+function systemText(system: MessagesRequest['system']): string {
+  if (system == null) return '';
+  if (typeof system === 'string') return system;
+  return system.map((block) => block.text).join('\n\n');
+}
+
+function userMessages(blocks: AnthropicBlock[], param: string): ChatCompletionMessageParam[] {
+  const results: ChatCompletionMessageParam[] = [];
+  const parts: ContentPart[] = [];
+  blocks.forEach((block, j) => {
+    const at = `${param}[${j}]`;
+    if (block.type !== 'tool_result') return void parts.push(contentPart(block, at));
+    const content: AnthropicBlock[] =
+      typeof block.content === 'string' ? [{ type: 'text', text: block.content }] : ((block.content ?? []) as AnthropicBlock[]);
+    const read = content.map((b, k) => contentPart(b, `${at}.content[${k}]`));
+    const text = read.filter((p) => p.type === 'text').map((p) => (p as { text: string }).text);
+    results.push({ role: 'tool', tool_call_id: anthropicTables.toolUseId(String(block.tool_use_id)), content: text.join('\n') });
+    // OpenAI tool messages hold text only: images a tool returned follow as the user's.
+    parts.push(...read.filter((p) => p.type !== 'text'));
+  });
+  // One text block is sent as a plain string, the form every OpenAI-compatible server reads.
+  if (parts.length) results.push({ role: 'user', content: parts.length === 1 && parts[0].type === 'text' ? parts[0].text : parts });
+  return results;
+}
+
+function contentPart(block: AnthropicBlock, param: string): ContentPart {
+  if (block.type === 'text') return { type: 'text', text: String(block.text ?? '') };
+  if (block.type === 'image' || block.type === 'document') {
+    const source = (block.source ?? {}) as Record<string, string>;
+    const reader = SOURCE_READERS[source.type];
+    if (!reader)
+      throw GatewayError.badRequest(`Unsupported ${block.type} source type '${source.type}'.`, `${param}.source.type`, 'invalid_value');
+    return reader(source, param);
+  }
+  throw GatewayError.badRequest(`Content blocks of type '${block.type}' are not supported here.`, `${param}.type`, 'invalid_value');
+}
+
+function assistantMessages(blocks: AnthropicBlock[], param: string): ChatCompletionMessageParam[] {
+  let text = '';
+  const toolCalls: ToolCall[] = [];
+  const thinking: AnthropicBlock[] = [];
+  blocks.forEach((block, j) => {
+    if (block.type === 'text') text += String(block.text ?? '');
+    else if (block.type === 'tool_use') {
+      const id = anthropicTables.toolUseId(String(block.id));
+      toolCalls.push({ id, type: 'function', function: { name: String(block.name), arguments: JSON.stringify(block.input ?? {}) } });
+    } else if (block.type === 'redacted_thinking' || block.type === 'thinking') {
+      // Unsigned thinking is another vendor's reasoning text (see response.ts): no upstream reads it back.
+      if (block.type === 'redacted_thinking' || block.signature) thinking.push(block);
+    } else
+      throw GatewayError.badRequest(
+        `Assistant content blocks of type '${block.type}' are not supported here.`,
+        `${param}[${j}].type`,
+        'invalid_value',
+      );
+  });
+  const message = { role: 'assistant' as const, content: text || (toolCalls.length ? null : '') };
+  return [
+    {
+      ...message,
+      ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+      ...(thinking.length ? { thinking_blocks: thinking } : {}),
+    } as ChatCompletionMessageParam,
+  ];
+}
+
+function toTool(tool: NonNullable<MessagesRequest['tools']>[number], i: number): NonNullable<ChatCompletionCreateParams['tools']>[number] {
+  if (tool.type !== undefined && tool.type !== 'custom') {
+    throw GatewayError.badRequest(
+      `Anthropic server tools (type '${tool.type}') are not supported; declare client tools with input_schema.`,
+      `tools[${i}].type`,
+      'invalid_value',
+    );
+  }
+  return {
+    type: 'function',
+    function: {
+      name: tool.name,
+      ...(tool.description ? { description: tool.description } : {}),
+      parameters: tool.input_schema,
+      ...(tool.strict ? { strict: true } : {}),
+    },
+  };
+}
+
+function toolChoice(body: MessagesRequest): Pick<ChatCompletionCreateParams, 'tool_choice' | 'parallel_tool_calls'> {
+  const choice = body.tool_choice;
+  if (!choice || !body.tools?.length) return {};
+  const single = 'disable_parallel_tool_use' in choice && choice.disable_parallel_tool_use ? { parallel_tool_calls: false } : {};
+  if (choice.type === 'tool') return { tool_choice: { type: 'function', function: { name: choice.name } }, ...single };
+  return { tool_choice: TOOL_MODES[choice.type], ...single };
+}
+
+type Effort = NonNullable<ChatCompletionCreateParams['reasoning_effort']>;
+
+/**
+ * Thinking as a reasoning effort: adaptive thinking carries Anthropic's effort level
+ * (the same names), a thinking budget the largest effort whose budget fits in it.
+ */
+function reasoningEffort(thinking: ThinkingParam | undefined, effort: string | null | undefined): Effort | undefined {
+  if (!thinking || thinking.type === 'disabled') return undefined;
+  if (thinking.type === 'adaptive') return (effort ?? 'high') as Effort;
+  if (thinking.type === 'enabled') {
+    const fits = Object.entries(anthropicTables.THINKING_BUDGET).filter(([, budget]) => budget <= thinking.budget_tokens);
+    return (fits.at(-1)?.[0] ?? 'minimal') as Effort;
+  }
+  throw GatewayError.badRequest(
+    `Thinking of type '${(thinking as { type: string }).type}' is not supported.`,
+    'thinking.type',
+    'invalid_value',
+  );
+}

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { configWith, GatewayProcess } from '../support/gateway';
+
+const execFileAsync = promisify(execFile);
+
+/** Pinned: a new Claude Code may send a new request shape; the test should not change under us. */
+const CLAUDE_CODE = '@anthropic-ai/claude-code@2.1.332';
+/** Installed once per machine (about 380 MB, a native binary per platform) and reused by later runs. */
+const INSTALL_DIR = join(tmpdir(), `ai-gateway-${CLAUDE_CODE.replace(/[@/]/g, '_')}`);
+const BIN = join(INSTALL_DIR, 'node_modules', '.bin', 'claude');
+const KEY = 'gw-claude-code-key-0123456789';
+/** strace, when the machine has it: it lists every connection the CLI opens. */
+const STRACE = ['/usr/bin/strace', '/bin/strace'].find((path) => existsSync(path));
+
+interface Result {
+  is_error: boolean;
+  result: string;
+  num_turns: number;
+  api_error_status?: number | null;
+}
+
+/**
+ * Claude Code in non-interactive mode (`claude -p`) against the gateway's Messages
+ * API and the offline mock model: the environment is cleared to what the run needs,
+ * with its base URL on 127.0.0.1 and telemetry, error reporting and auto-update off.
+ * `--bare` skips hooks, plugins and background prefetches; `--tools` picks the built-in
+ * tools (the mock model calls the first tool it is offered, so offering Claude Code's
+ * whole set would make it spawn sub-agents without end).
+ */
+describe('Claude Code (claude -p) through the gateway', { timeout: 600_000 }, () => {
+  let gateway: GatewayProcess;
+  let work: string;
+
+  before(async () => {
+    if (!existsSync(BIN)) {
+      mkdirSync(INSTALL_DIR, { recursive: true });
+      writeFileSync(join(INSTALL_DIR, 'package.json'), '{"name":"claude-code-under-test","private":true}');
+      await execFileAsync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', CLAUDE_CODE], {
+        cwd: INSTALL_DIR,
+        timeout: 540_000,
+      });
+    }
+    gateway = await GatewayProcess.start(configWith({ security: { keys: [{ id: 'cli', keyEnv: 'CLI_KEY' }] } }), {
+      env: { GATEWAY_MASTER_KEY: 'gw-master-key-0123456789', CLI_KEY: KEY },
+    });
+    work = mkdtempSync(join(tmpdir(), 'claude-code-work-'));
+  });
+
+  after(async () => {
+    await gateway?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  async function claude(prompt: string, tools: string, auth: Record<string, string>, bare = true, trace?: string): Promise<Result> {
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: work,
+      ANTHROPIC_BASE_URL: gateway.url,
+      ANTHROPIC_MODEL: 'mock',
+      ANTHROPIC_DEFAULT_HAIKU_MODEL: 'mock',
+      ANTHROPIC_SMALL_FAST_MODEL: 'mock',
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      DISABLE_AUTOUPDATER: '1',
+      DISABLE_TELEMETRY: '1',
+      DISABLE_ERROR_REPORTING: '1',
+      ...auth,
+    };
+    const args = ['-p', prompt, '--model', 'mock', '--tools', tools, ...(bare ? ['--bare'] : []), '--output-format', 'json'];
+    const [file, argv] = trace ? [STRACE!, ['-f', '-qq', '-e', 'trace=connect', '-o', trace, BIN, ...args]] : [BIN, args];
+    const run = await execFileAsync(file, argv, { cwd: work, env, timeout: 120_000 }).catch((err: { stdout?: string }) => err);
+    const lines = String(run.stdout ?? '')
+      .trim()
+      .split('\n');
+    return JSON.parse(lines[lines.length - 1]) as Result;
+  }
+
+  it('answers a prompt with the mock model (ANTHROPIC_AUTH_TOKEN: bearer auth, streamed)', async () => {
+    const result = await claude('Say hello', '', { ANTHROPIC_AUTH_TOKEN: KEY });
+    assert.equal(result.is_error, false, JSON.stringify(result));
+    assert.equal(result.result, "[mock] This is the gateway's offline mock model. You said: Say hello");
+    // Served on the Messages route for this key, streamed, with the usage accounted.
+    const [line] = await gateway.logged('request', { where: (l) => l.route === '/v1/messages' && l.keyId === 'cli' });
+    assert.ok(line, 'the access log has the request');
+    assert.deepEqual([line.status, line.stream, (line.promptTokens as number) > 0], [200, true, true]);
+  });
+
+  it('runs a tool round trip: the model calls Read, Claude Code reads the file and sends the result back (ANTHROPIC_API_KEY: x-api-key)', async () => {
+    const file = join(work, 'notes.txt');
+    writeFileSync(file, 'the gateway says hi\n');
+    const result = await claude(file, 'Read', { ANTHROPIC_API_KEY: KEY });
+    assert.equal(result.is_error, false, JSON.stringify(result));
+    assert.equal(result.num_turns, 2);
+    assert.match(result.result, /^\[mock\] The tool returned: .*the gateway says hi/);
+  });
+
+  it('works in its default mode too: system turns inside messages, context_management, adaptive thinking', async () => {
+    const result = await claude('Say hello', '', { ANTHROPIC_AUTH_TOKEN: KEY }, false);
+    assert.equal(result.is_error, false, JSON.stringify(result));
+    // The mock echoes the last message, which in this mode is Claude Code's own system turn.
+    assert.match(result.result, /^\[mock\] This is the gateway's offline mock model\. You said: /);
+  });
+
+  it(
+    'connects to nothing but the gateway (every connect() it makes, seen by strace)',
+    { skip: !STRACE && 'strace not installed' },
+    async () => {
+      const trace = join(work, 'connect.trace');
+      const result = await claude('Say hello', '', { ANTHROPIC_AUTH_TOKEN: KEY }, false, trace);
+      assert.equal(result.is_error, false, JSON.stringify(result));
+      const calls = readFileSync(trace, 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('connect('));
+      const port = new URL(gateway.url).port;
+      const network = calls.filter((line) => /AF_INET6?/.test(line));
+      assert.ok(network.length > 0, 'the CLI called the gateway');
+      for (const line of network)
+        assert.match(line, new RegExp(`htons\\(${port}\\).*inet_(addr|pton)\\((AF_INET6, )?"(127\\.0\\.0\\.1|::1)"`), line);
+    },
+  );
+});

@@ -1,0 +1,530 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
+import fc from 'fast-check';
+import { COUNT_TOKENS_BASE, FakeAnthropic } from '../support/fake-anthropic';
+import { FakeGemini } from '../support/fake-gemini';
+import { FakeOpenAI } from '../support/fake-openai';
+import { configWith, GatewayProcess } from '../support/gateway';
+
+const KEY = 'gw-team-key-0123456789';
+const NARROW_KEY = 'gw-narrow-key-0123456789';
+const TIGHT_KEY = 'gw-tight-key-0123456789';
+const ANTHROPIC_KEY = 'sk-ant-upstream-secret-42';
+const GEMINI_KEY = 'gemini-upstream-secret-42';
+
+/** One upstream family: the gateway models that reach it, and what its fake answers. */
+interface Vendor {
+  name: string;
+  echo: string;
+  tool: string;
+  upstream: () => FakeOpenAI | FakeAnthropic | FakeGemini;
+  /** The echo answer to `hello gateway`. */
+  answer: RegExp;
+  /** The tool the fake calls and the input it sends. */
+  call: { name: string; input: Record<string, unknown> };
+}
+
+const openai = new FakeOpenAI();
+const anthropic = new FakeAnthropic(ANTHROPIC_KEY);
+const gemini = new FakeGemini(GEMINI_KEY);
+
+const VENDORS: Vendor[] = [
+  {
+    name: 'OpenAI-family upstream',
+    echo: 'oa-echo',
+    tool: 'oa-tool',
+    upstream: () => openai,
+    answer: /^fake answer to: hello gateway$/,
+    call: { name: 'get_weather', input: { city: 'Paris', unit: 'celsius' } },
+  },
+  {
+    name: 'Anthropic upstream',
+    echo: 'claude-echo',
+    tool: 'claude-tool',
+    upstream: () => anthropic,
+    answer: /^echo: hello gateway$/,
+    call: { name: 'get_weather', input: { city: 'Paris', unit: 'celsius', days: [1, 2, 3], note: 'say "hi" {ok}' } },
+  },
+  {
+    name: 'Gemini upstream',
+    echo: 'gemini-echo',
+    tool: 'gemini-tool',
+    upstream: () => gemini,
+    answer: /hello gateway/,
+    call: { name: 'get_weather', input: {} },
+  },
+];
+
+const WEATHER: Anthropic.Tool = {
+  name: 'get_weather',
+  description: 'Weather for a city',
+  input_schema: { type: 'object', properties: { city: { type: 'string' }, unit: { type: 'string' } }, required: ['city'] },
+};
+
+let gateway: GatewayProcess;
+let client: Anthropic;
+
+before(async () => {
+  const [oaUrl, antUrl, gemUrl] = await Promise.all([openai.start(), anthropic.start(), gemini.start()]);
+  const deploy = (name: string, provider: string, model: string) => ({ name, deployments: [{ provider, model }] });
+  gateway = await GatewayProcess.start(
+    configWith({
+      providers: [
+        { name: 'oa', type: 'openai-compatible', baseUrl: oaUrl, apiKeyEnv: 'FAKE_OA_KEY' },
+        { name: 'ant', type: 'anthropic', baseUrl: antUrl, apiKeyEnv: 'FAKE_ANT_KEY' },
+        { name: 'gem', type: 'gemini', baseUrl: gemUrl, apiKeyEnv: 'FAKE_GEM_KEY' },
+      ],
+      models: [
+        deploy('oa-echo', 'oa', 'ok'),
+        deploy('oa-tool', 'oa', 'tool'),
+        deploy('oa-429', 'oa', 'status-429'),
+        deploy('oa-cut', 'oa', 'cut'),
+        deploy('claude-echo', 'ant', 'claude-echo'),
+        deploy('claude-tool', 'ant', 'claude-tool'),
+        deploy('claude-think', 'ant', 'claude-think'),
+        deploy('claude-midstream', 'ant', 'claude-midstream-error'),
+        deploy('claude-overloaded', 'ant', 'claude-error-overloaded_error'),
+        deploy('gemini-echo', 'gem', 'gemini-echo'),
+        deploy('gemini-tool', 'gem', 'gemini-tool'),
+      ],
+      cache: { enabled: false },
+      security: {
+        keys: [
+          { id: 'team', keyEnv: 'TEAM_KEY' },
+          { id: 'narrow', keyEnv: 'NARROW_KEY', models: ['oa-echo'] },
+          { id: 'tight', keyEnv: 'TIGHT_KEY', rpm: 2 },
+        ],
+      },
+    }),
+    {
+      env: {
+        GATEWAY_MASTER_KEY: 'gw-master-key-0123456789',
+        TEAM_KEY: KEY,
+        NARROW_KEY,
+        TIGHT_KEY,
+        FAKE_OA_KEY: 'sk-fake-openai',
+        FAKE_ANT_KEY: ANTHROPIC_KEY,
+        FAKE_GEM_KEY: GEMINI_KEY,
+      },
+    },
+  );
+  client = new Anthropic({ baseURL: gateway.url, apiKey: KEY, maxRetries: 0 });
+});
+
+after(async () => {
+  await gateway?.stop();
+  await Promise.all([openai.stop(), anthropic.stop(), gemini.stop()]);
+});
+
+/** Raw POST with Anthropic's headers, for what the SDK hides (status, body, auth variants). */
+async function post(path: string, body: unknown, headers: Record<string, string> = { authorization: `Bearer ${KEY}` }) {
+  const res = await fetch(`${gateway.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+for (const vendor of VENDORS) {
+  describe(`Messages API through the gateway, ${vendor.name} (official @anthropic-ai/sdk)`, () => {
+    it('messages.create: text answer, stop_reason and usage in Anthropic`s shape', async () => {
+      const message = await client.messages.create({
+        model: vendor.echo,
+        max_tokens: 200,
+        system: 'Be brief.',
+        messages: [{ role: 'user', content: 'hello gateway' }],
+      });
+      assert.equal(message.type, 'message');
+      assert.equal(message.role, 'assistant');
+      assert.match(message.id, /^msg_/);
+      assert.equal(message.content.length, 1);
+      assert.equal(message.content[0].type, 'text');
+      assert.match((message.content[0] as Anthropic.TextBlock).text, vendor.answer);
+      assert.equal(message.stop_reason, 'end_turn');
+      assert.ok(message.usage.input_tokens > 0 && message.usage.output_tokens > 0, JSON.stringify(message.usage));
+    });
+
+    it('messages.stream: text deltas and a final message equal to the streamed text', async () => {
+      const stream = client.messages.stream({
+        model: vendor.echo,
+        max_tokens: 200,
+        messages: [{ role: 'user', content: 'hello gateway' }],
+      });
+      let streamed = '';
+      const types: string[] = [];
+      stream.on('text', (delta) => (streamed += delta));
+      stream.on('streamEvent', (event) => types.push(event.type));
+      const final = await stream.finalMessage();
+      assert.match(streamed, vendor.answer);
+      assert.deepEqual(final.content, [{ type: 'text', text: streamed }]);
+      assert.equal(final.stop_reason, 'end_turn');
+      assert.ok(final.usage.output_tokens > 0);
+      assert.deepEqual([types[0], types.at(-2), types.at(-1)], ['message_start', 'message_delta', 'message_stop']);
+    });
+
+    it('tools round trip: tool_use out (created and streamed alike), tool_result back to the upstream', async () => {
+      const params = {
+        model: vendor.tool,
+        max_tokens: 200,
+        tools: [WEATHER],
+        tool_choice: { type: 'any' as const },
+        messages: [{ role: 'user' as const, content: 'Weather in Paris?' }],
+      };
+      const created = await client.messages.create(params);
+      const streamed = await client.messages.stream(params).finalMessage();
+      for (const message of [created, streamed]) {
+        assert.equal(message.stop_reason, 'tool_use');
+        const use = message.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
+        assert.ok(use, JSON.stringify(message.content));
+        assert.equal(use.name, vendor.call.name);
+        assert.match(use.id, /^[A-Za-z0-9_-]+$/);
+        if (Object.keys(vendor.call.input).length) assert.deepEqual(use.input, vendor.call.input);
+      }
+      const use = created.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use')!;
+      const followUp = await client.messages.create({
+        model: vendor.echo,
+        max_tokens: 200,
+        tools: [WEATHER],
+        messages: [
+          ...params.messages,
+          { role: 'assistant', content: created.content },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '18 degrees and sunny' }] },
+        ],
+      });
+      assert.equal(followUp.stop_reason, 'end_turn');
+      // What the upstream got: the result, in its own format, tied to the call it answers.
+      const sent = JSON.stringify(vendor.upstream().last().body);
+      assert.match(sent, /18 degrees and sunny/);
+      if (vendor.upstream() !== gemini) assert.ok(sent.includes(use.id), sent);
+    });
+
+    it('countTokens: the vendor`s count where it has one (Anthropic), else the gateway`s estimate', async () => {
+      const params = {
+        model: vendor.echo,
+        system: 'Be brief.',
+        messages: [{ role: 'user' as const, content: 'hello gateway '.repeat(50) }],
+        tools: [WEATHER],
+      };
+      const { data: counted, response } = await client.messages.countTokens(params).withResponse();
+      const short = await client.messages.countTokens({ model: vendor.echo, messages: [{ role: 'user', content: 'hi' }] });
+      assert.ok(counted.input_tokens > short.input_tokens && short.input_tokens > 0, `${counted.input_tokens} vs ${short.input_tokens}`);
+      const upstream = vendor.upstream() === anthropic;
+      assert.match(response.headers.get('x-gateway-token-count') ?? '', upstream ? /^upstream; deployment=/ : /^estimate$/);
+      // The Anthropic fake counts from COUNT_TOKENS_BASE: its number, not an estimate, came back.
+      assert.equal(counted.input_tokens > COUNT_TOKENS_BASE, upstream);
+      if (upstream) assert.deepEqual(anthropic.last().body, { model: 'claude-echo', messages: [{ role: 'user', content: 'hi' }] });
+    });
+  });
+}
+
+/** A history with what the chat params cannot carry: cache_control on blocks, a tool_result with is_error. */
+const HISTORY: Anthropic.MessageParam[] = [
+  { role: 'user', content: [{ type: 'text', text: 'Weather?', cache_control: { type: 'ephemeral', ttl: '1h' } }] },
+  { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_9', name: 'get_weather', input: { city: 'Paris' } }] },
+  { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_9', content: 'service down', is_error: true }] },
+];
+
+describe('Messages API: Anthropic upstreams get the client`s own body', () => {
+  it('cache_control, top_k and is_error reach the Anthropic API intact; sampling fields it refuses are dropped', async () => {
+    await client.messages.create({
+      model: 'claude-echo',
+      max_tokens: 50,
+      system: [{ type: 'text', text: 'Long shared prefix', cache_control: { type: 'ephemeral' } }],
+      messages: HISTORY,
+      ...({ temperature: 0.2, top_k: 5 } as object),
+    });
+    const sent = anthropic.last().body;
+    assert.deepEqual(sent.system, [{ type: 'text', text: 'Long shared prefix', cache_control: { type: 'ephemeral' } }]);
+    assert.deepEqual(sent.messages, HISTORY);
+    assert.equal(sent.model, 'claude-echo');
+    assert.equal('temperature' in sent || 'top_k' in sent, false);
+  });
+
+  it('thinking: signed thinking blocks come back (created and streamed) and go back upstream with their signature', async () => {
+    const params = {
+      model: 'claude-think',
+      max_tokens: 4000,
+      thinking: { type: 'enabled' as const, budget_tokens: 2048 },
+      messages: [{ role: 'user' as const, content: 'Six times seven?' }],
+    };
+    const created = await client.messages.create(params);
+    for (const message of [created, await client.messages.stream(params).finalMessage()]) {
+      assert.deepEqual(message.content, [
+        { type: 'thinking', thinking: 'Six times seven is forty-two.', signature: 'sig-fake-123' },
+        { type: 'text', text: '42' },
+      ]);
+    }
+    await client.messages.create({
+      ...params,
+      messages: [...params.messages, { role: 'assistant', content: created.content }, { role: 'user', content: 'And times eight?' }],
+    });
+    assert.deepEqual((anthropic.last().body.messages as Anthropic.MessageParam[])[1].content, created.content);
+  });
+});
+
+describe('Messages API: errors in Anthropic`s shape', () => {
+  it('a schema violation is a 400 invalid_request_error naming the field', async () => {
+    const res = await post('/v1/messages', { model: 'oa-echo', messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.type, 'error');
+    assert.equal(res.body.error.type, 'invalid_request_error');
+    assert.match(res.body.error.message, /max_tokens/);
+    assert.equal(typeof res.body.request_id, 'string');
+  });
+
+  it('a body over the size limit is a 413 request_too_large', async () => {
+    const huge = { model: 'oa-echo', max_tokens: 10, messages: [{ role: 'user', content: 'x'.repeat(5 * 1024 * 1024) }] };
+    const res = await post('/v1/messages', huge);
+    assert.deepEqual([res.status, res.body.type, res.body.error.type], [413, 'error', 'request_too_large']);
+  });
+
+  it('invalid JSON is a 400 in Anthropic`s shape', async () => {
+    const res = await post('/v1/messages', '{"model":');
+    assert.deepEqual([res.status, res.body.type, res.body.error.type], [400, 'error', 'invalid_request_error']);
+  });
+
+  it('x-api-key is accepted as the gateway key; none or a wrong one is a 401 authentication_error', async () => {
+    const body = { model: 'oa-echo', max_tokens: 20, messages: [{ role: 'user', content: 'hello gateway' }] };
+    assert.equal((await post('/v1/messages', body, { 'x-api-key': KEY })).status, 200);
+    for (const headers of [{}, { 'x-api-key': 'wrong-key-0123456789' }] as Record<string, string>[]) {
+      const res = await post('/v1/messages', body, headers);
+      assert.deepEqual([res.status, res.body.type, res.body.error.type], [401, 'error', 'authentication_error']);
+    }
+    const sdk = new Anthropic({ baseURL: gateway.url, apiKey: 'wrong-key-0123456789', maxRetries: 0 });
+    await assert.rejects(sdk.messages.create(body as Anthropic.MessageCreateParamsNonStreaming), Anthropic.AuthenticationError);
+  });
+
+  it('a model the key may not use is a 403 permission_error; an unknown model a 404 not_found_error', async () => {
+    const narrow = new Anthropic({ baseURL: gateway.url, apiKey: NARROW_KEY, maxRetries: 0 });
+    const ask = (sdk: Anthropic, model: string) =>
+      sdk.messages.create({ model, max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] });
+    await assert.rejects(
+      ask(narrow, 'claude-echo'),
+      (err: unknown) => err instanceof Anthropic.PermissionDeniedError && err.type === 'permission_error',
+    );
+    await assert.rejects(
+      ask(client, 'no-such-model'),
+      (err: unknown) => err instanceof Anthropic.NotFoundError && err.type === 'not_found_error',
+    );
+    await assert.rejects(
+      client.messages.countTokens({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }),
+      Anthropic.NotFoundError,
+    );
+  });
+
+  it('the key`s request limit applies to the Messages route: over it, a 429 rate_limit_error with retry-after', async () => {
+    const tight = new Anthropic({ baseURL: gateway.url, apiKey: TIGHT_KEY, maxRetries: 0 });
+    const ask = () => tight.messages.create({ model: 'mock', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] });
+    await ask();
+    await ask();
+    await assert.rejects(ask(), (err: unknown) => err instanceof Anthropic.RateLimitError && Number(err.headers?.get('retry-after')) > 0);
+  });
+
+  it('upstream failures: a rate limit is a 429 rate_limit_error with retry-after, an overloaded upstream a 529 overloaded_error', async () => {
+    const ask = (model: string) => client.messages.create({ model, max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] });
+    await assert.rejects(
+      ask('oa-429'),
+      (err: unknown) =>
+        err instanceof Anthropic.RateLimitError && err.headers?.get('retry-after') === '7' && err.type === 'rate_limit_error',
+    );
+    await assert.rejects(
+      ask('claude-overloaded'),
+      (err: unknown) => err instanceof Anthropic.APIError && err.status === 529 && err.type === 'overloaded_error',
+    );
+  });
+
+  it('a failure after the stream began ends it with an Anthropic `error` event, which the SDK raises', async () => {
+    for (const model of ['claude-midstream', 'oa-cut']) {
+      const stream = client.messages.stream({
+        model,
+        max_tokens: 50,
+        messages: [{ role: 'user', content: 'hello gateway, how are you today?' }],
+      });
+      let text = '';
+      stream.on('text', (delta) => (text += delta));
+      await assert.rejects(
+        stream.finalMessage(),
+        (err: unknown) => err instanceof Anthropic.APIError && /error|overloaded|truncated|ended/i.test(String((err as Error).message)),
+      );
+      assert.ok(text.length > 0, `${model}: some text arrived before the failure`);
+    }
+  });
+
+  it('OpenAI clients still get OpenAI`s error shape on the chat route', async () => {
+    const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const body = (await res.json()) as Record<string, any>;
+    assert.equal(res.status, 404);
+    assert.equal(body.error.code, 'model_not_found');
+    assert.equal(body.type, undefined);
+  });
+});
+
+describe('GET /v1/models for Anthropic clients', () => {
+  it('models.list and models.retrieve answer in Anthropic`s shape', async () => {
+    const ids: string[] = [];
+    for await (const model of client.models.list()) {
+      assert.equal(model.type, 'model');
+      assert.ok(!Number.isNaN(Date.parse(model.created_at)));
+      ids.push(model.id);
+    }
+    assert.ok(ids.includes('claude-echo') && ids.includes('oa-echo') && ids.includes('gemini-echo'), ids.join());
+    const one = await client.models.retrieve('gemini-echo');
+    assert.deepEqual([one.type, one.id], ['model', 'gemini-echo']);
+  });
+
+  it('OpenAI clients (no anthropic-version) still get the OpenAI list', async () => {
+    const res = await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${KEY}` } });
+    const body = (await res.json()) as { object: string; data: { object: string }[] };
+    assert.equal(body.object, 'list');
+    assert.equal(body.data[0].object, 'model');
+  });
+});
+
+/** Anything JSON, small: what a confused or hostile client may put in any field. */
+const junk = fc.jsonValue({ maxDepth: 2 });
+/** Mostly a plausible value, sometimes junk: so most bodies pass the schema and reach the codec. */
+const mostly = <T>(valid: fc.Arbitrary<T>) => fc.oneof({ arbitrary: valid, weight: 30 }, { arbitrary: junk, weight: 1 });
+/** Inside content blocks (which the schema checks least), junk is common. */
+const often = <T>(valid: fc.Arbitrary<T>) => fc.oneof({ arbitrary: valid, weight: 2 }, { arbitrary: junk, weight: 1 });
+const BLOCK_TYPES = ['text', 'image', 'document', 'tool_use', 'tool_result', 'thinking', 'redacted_thinking', 'search_result', 'odd'];
+const block = fc.record(
+  {
+    type: fc.constantFrom(...BLOCK_TYPES),
+    text: often(fc.string()),
+    source: often(
+      fc.record({
+        type: fc.constantFrom('base64', 'url', 'text', 'file', 'odd'),
+        media_type: often(fc.constantFrom('image/png', 'application/pdf', 'text/plain')),
+        data: often(fc.base64String()),
+        url: often(fc.webUrl()),
+      }),
+    ),
+    content: often(
+      fc.oneof(fc.string(), fc.array(fc.record({ type: fc.constantFrom(...BLOCK_TYPES), text: often(fc.string()) }), { maxLength: 2 })),
+    ),
+    id: often(fc.constantFrom('toolu_1', 'call.2', '')),
+    name: often(fc.constantFrom('f', 'get_weather')),
+    input: often(fc.dictionary(fc.string({ maxLength: 3 }), junk, { maxKeys: 2 })),
+    tool_use_id: often(fc.constantFrom('toolu_1', 'call.2', '')),
+    signature: often(fc.string()),
+    thinking: often(fc.string()),
+  },
+  { requiredKeys: ['type'] },
+);
+const messagesBody = fc.record(
+  {
+    model: fc.constantFrom('mock', 'oa-echo', 'no-such-model'),
+    max_tokens: mostly(fc.integer({ min: 1, max: 5000 })),
+    messages: mostly(
+      fc.array(
+        fc.record({
+          role: fc.constantFrom('user', 'assistant', 'system', 'user'),
+          content: mostly(fc.oneof(fc.string(), fc.array(block, { maxLength: 4 }))),
+        }),
+        { minLength: 1, maxLength: 4 },
+      ),
+    ),
+    system: mostly(fc.oneof(fc.string(), fc.array(fc.record({ type: fc.constant('text'), text: mostly(fc.string()) }), { maxLength: 2 }))),
+    tools: mostly(
+      fc.array(
+        fc.record(
+          {
+            type: fc.constantFrom('custom', 'web_search_20250305'),
+            name: fc.constantFrom('f', 'get_weather'),
+            input_schema: mostly(fc.constant({ type: 'object' })),
+          },
+          { requiredKeys: ['name', 'input_schema'] },
+        ),
+        { maxLength: 2 },
+      ),
+    ),
+    tool_choice: mostly(
+      fc.record(
+        {
+          type: fc.constantFrom('auto', 'any', 'tool', 'none'),
+          name: mostly(fc.constantFrom('f', 'missing')),
+          disable_parallel_tool_use: fc.boolean(),
+        },
+        { requiredKeys: ['type', 'name'] },
+      ),
+    ),
+    thinking: mostly(
+      fc.record(
+        { type: fc.constantFrom('enabled', 'adaptive', 'disabled'), budget_tokens: mostly(fc.integer({ min: 1024, max: 100_000 })) },
+        { requiredKeys: ['type', 'budget_tokens'] },
+      ),
+    ),
+    output_config: mostly(
+      fc.record({
+        effort: mostly(fc.constantFrom('low', 'high', 'max')),
+        format: mostly(fc.record({ type: fc.constant('json_schema'), schema: mostly(fc.constant({ type: 'object' })) })),
+      }),
+    ),
+    stop_sequences: mostly(fc.array(fc.string(), { maxLength: 5 })),
+    metadata: mostly(fc.record({ user_id: fc.string() })),
+    stream: fc.boolean(),
+    temperature: mostly(fc.double({ min: 0, max: 1, noNaN: true })),
+  },
+  { requiredKeys: ['model', 'max_tokens', 'messages', 'stream'] },
+);
+
+describe('Messages API: hostile input (fast-check, fixed seed)', () => {
+  it('any body is answered, or refused with a 4xx in Anthropic`s shape; never a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(messagesBody, async (body) => {
+        const res = await fetch(`${gateway.url}/v1/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': KEY },
+          body: JSON.stringify(body),
+        });
+        const text = await res.text();
+        (globalThis as any).__st = (globalThis as any).__st ?? {};
+        (globalThis as any).__st[res.status] = ((globalThis as any).__st[res.status] ?? 0) + 1;
+        assert.ok(res.status < 500, `${res.status} ${text}`);
+        if (res.status === 200) {
+          if (res.headers.get('content-type')?.startsWith('text/event-stream')) assert.match(text, /event: message_stop\n/);
+          else assert.equal(JSON.parse(text).type, 'message');
+          return;
+        }
+        const error = JSON.parse(text);
+        assert.equal(error.type, 'error', text);
+        assert.equal(typeof error.error.type, 'string');
+        assert.equal(typeof error.error.message, 'string');
+      }),
+      { seed: 20261201, numRuns: 300 },
+    );
+  });
+});
+
+describe('Messages API: one cache with the chat route', () => {
+  let cached: GatewayProcess;
+  before(async () => {
+    cached = await GatewayProcess.start(configWith({ cache: { enabled: true, semantic: { enabled: false } } }));
+  });
+  after(() => cached?.stop());
+
+  it('the same question asked in either protocol is one cache entry; a stream replays it as Anthropic events', async () => {
+    const sdk = new Anthropic({ baseURL: cached.url, apiKey: 'unused', maxRetries: 0 });
+    const question = { model: 'mock', max_tokens: 64, messages: [{ role: 'user' as const, content: 'one cache for both protocols?' }] };
+    const first = await sdk.messages.create(question).withResponse();
+    assert.equal(first.response.headers.get('x-gateway-cache'), 'miss');
+    const chat = await fetch(`${cached.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mock', max_completion_tokens: 64, messages: question.messages }),
+    });
+    assert.equal(chat.headers.get('x-gateway-cache'), 'hit-exact');
+    const answer = ((await chat.json()) as { choices: { message: { content: string } }[] }).choices[0].message.content;
+    assert.deepEqual(first.data.content, [{ type: 'text', text: answer }]);
+    const streamed = sdk.messages.stream(question);
+    const final = await streamed.finalMessage();
+    assert.equal((await streamed.withResponse()).response.headers.get('x-gateway-cache'), 'hit-exact');
+    assert.deepEqual(final.content, first.data.content);
+  });
+});

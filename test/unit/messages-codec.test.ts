@@ -1,0 +1,512 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { DeploymentConfig } from '../../libs/config/src/gateway-config';
+import { GatewayError } from '../../libs/providers/src/gateway-error';
+import type { ChatCompletion, ChatCompletionChunk } from '../../libs/providers/src/wire';
+import { toMessagesRequest } from '../../libs/providers/src/anthropic/request';
+import { ANTHROPIC_ERRORS } from '../../apps/gateway/src/messages/errors';
+import { toChatRequest } from '../../apps/gateway/src/messages/request';
+import { toMessage } from '../../apps/gateway/src/messages/response';
+import { MessageEvents } from '../../apps/gateway/src/messages/stream';
+import type { AnthropicBlock, MessagesRequest } from '../../apps/gateway/src/messages/wire';
+
+const SEED = 20261201;
+const deployment = Object.assign(new DeploymentConfig(), { provider: 'p', model: 'm' });
+const PNG = 'iVBORw0KGgo=';
+
+function request(extra: Partial<MessagesRequest>): MessagesRequest {
+  return { model: 'claude', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], ...extra };
+}
+
+function badRequest(fn: () => unknown, param: string) {
+  assert.throws(fn, (err: unknown) => err instanceof GatewayError && err.status === 400 && err.param === param);
+}
+
+describe('Messages request -> chat params', () => {
+  it('system blocks join into one system message; text, images and documents become parts', () => {
+    const chat = toChatRequest(
+      request({
+        system: [
+          { type: 'text', text: 'a' },
+          { type: 'text', text: 'b' },
+        ],
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'look' },
+              { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } },
+              { type: 'image', source: { type: 'url', url: 'https://x.test/a.jpg' } },
+              { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBE' } },
+              { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'plain doc' } },
+            ],
+          },
+        ],
+      }),
+    );
+    assert.deepEqual(chat.messages, [
+      { role: 'system', content: 'a\n\nb' },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'look' },
+          { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } },
+          { type: 'image_url', image_url: { url: 'https://x.test/a.jpg' } },
+          { type: 'file', file: { file_data: 'data:application/pdf;base64,JVBE', filename: 'document.pdf' } },
+          { type: 'text', text: 'plain doc' },
+        ],
+      },
+    ]);
+  });
+
+  it('tool_use becomes tool calls, tool_result tool messages ahead of the rest of the turn, tool images follow as the user, in order', () => {
+    const chat = toChatRequest(
+      request({
+        messages: [
+          { role: 'user', content: 'weather?' },
+          {
+            role: 'assistant',
+            content: [
+              { type: 'thinking', thinking: 't', signature: 's' },
+              { type: 'text', text: 'checking' },
+              { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } },
+            ],
+          },
+          {
+            role: 'user',
+            content: [
+              {
+                type: 'tool_result',
+                tool_use_id: 'toolu_1',
+                content: [
+                  { type: 'text', text: 'sunny' },
+                  { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } },
+                ],
+              },
+              { type: 'text', text: 'and tomorrow?' },
+            ],
+          },
+        ],
+      }),
+    );
+    assert.deepEqual(chat.messages.slice(1), [
+      {
+        role: 'assistant',
+        content: 'checking',
+        tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+        thinking_blocks: [{ type: 'thinking', thinking: 't', signature: 's' }],
+      },
+      { role: 'tool', tool_call_id: 'toolu_1', content: 'sunny' },
+      {
+        role: 'user',
+        content: [
+          { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } },
+          { type: 'text', text: 'and tomorrow?' },
+        ],
+      },
+    ]);
+  });
+
+  it('unsigned thinking (another vendor`s reasoning, as the gateway returned it) is not sent back', () => {
+    const chat = toChatRequest(
+      request({
+        messages: [
+          { role: 'user', content: 'q' },
+          {
+            role: 'assistant',
+            content: [
+              { type: 'thinking', thinking: 'r', signature: '' },
+              { type: 'text', text: 'a' },
+            ],
+          },
+          { role: 'user', content: 'q2' },
+        ],
+      }),
+    );
+    assert.deepEqual(chat.messages[1], { role: 'assistant', content: 'a' });
+  });
+
+  const tools = [{ name: 'f', input_schema: { type: 'object' } }];
+  const choices: [MessagesRequest['tool_choice'], object][] = [
+    [{ type: 'auto' }, { tool_choice: 'auto' }],
+    [{ type: 'any' }, { tool_choice: 'required' }],
+    [{ type: 'none' }, { tool_choice: 'none' }],
+    [{ type: 'tool', name: 'f' }, { tool_choice: { type: 'function', function: { name: 'f' } } }],
+    [
+      { type: 'auto', disable_parallel_tool_use: true },
+      { tool_choice: 'auto', parallel_tool_calls: false },
+    ],
+  ];
+  for (const [choice, expected] of choices)
+    it(`tool_choice ${JSON.stringify(choice)}`, () => {
+      const chat = toChatRequest(request({ tools, tool_choice: choice }));
+      assert.deepEqual(
+        { tool_choice: chat.tool_choice, ...('parallel_tool_calls' in chat ? { parallel_tool_calls: chat.parallel_tool_calls } : {}) },
+        expected,
+      );
+      assert.deepEqual(chat.tools, [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }]);
+    });
+
+  const thinking: [MessagesRequest['thinking'], string | undefined][] = [
+    [{ type: 'enabled', budget_tokens: 1024 }, 'minimal'],
+    [{ type: 'enabled', budget_tokens: 5000 }, 'low'],
+    [{ type: 'enabled', budget_tokens: 8192 }, 'medium'],
+    [{ type: 'enabled', budget_tokens: 200000 }, 'max'],
+    [{ type: 'adaptive' }, 'high'],
+    [{ type: 'disabled' }, undefined],
+  ];
+  for (const [config, effort] of thinking)
+    it(`thinking ${JSON.stringify(config)} -> reasoning_effort ${effort}`, () => {
+      assert.equal(toChatRequest(request({ thinking: config })).reasoning_effort, effort);
+    });
+
+  it('adaptive thinking keeps output_config.effort; the sampling, stop, user and stream fields map', () => {
+    const chat = toChatRequest(
+      request({
+        thinking: { type: 'adaptive' },
+        output_config: { effort: 'low', format: { type: 'json_schema', schema: { type: 'object' } } },
+        stop_sequences: ['END'],
+        temperature: 0.5,
+        top_p: 0.9,
+        top_k: 5,
+        metadata: { user_id: 'u-1' },
+        stream: true,
+      }),
+    );
+    assert.equal(chat.reasoning_effort, 'low');
+    assert.deepEqual(chat.response_format, {
+      type: 'json_schema',
+      json_schema: { name: 'output', schema: { type: 'object' }, strict: true },
+    });
+    assert.deepEqual(
+      { stop: chat.stop, temperature: chat.temperature, top_p: chat.top_p, user: chat.user, max: chat.max_completion_tokens },
+      { stop: ['END'], temperature: 0.5, top_p: 0.9, user: 'u-1', max: 100 },
+    );
+    assert.deepEqual([chat.stream, chat.stream_options], [true, { include_usage: true }]);
+    assert.equal('top_k' in chat, false);
+  });
+
+  it('refuses what the chat path cannot honour, naming the field', () => {
+    badRequest(() => toChatRequest(request({ mcp_servers: [{ url: 'https://x' }] })), 'mcp_servers');
+    badRequest(() => toChatRequest(request({ tools: [{ type: 'web_search_20250305', name: 'web_search' }] })), 'tools[0].type');
+    badRequest(
+      () => toChatRequest(request({ messages: [{ role: 'user', content: [{ type: 'search_result', source: 'x' }] }] })),
+      'messages[0].content[0].type',
+    );
+    badRequest(
+      () => toChatRequest(request({ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file', file_id: 'f' } }] }] })),
+      'messages[0].content[0]',
+    );
+  });
+});
+
+/** A random valid conversation: alternating turns, every tool_use answered by a tool_result next turn. */
+const conversation = fc
+  .array(
+    fc.record({
+      text: fc.string({ minLength: 1, maxLength: 20 }),
+      calls: fc.array(
+        fc.record({
+          name: fc.constantFrom('get_weather', 'get_time'),
+          input: fc.dictionary(fc.string({ minLength: 1, maxLength: 5 }), fc.oneof(fc.integer(), fc.string()), { noNullPrototype: true }),
+        }),
+        { maxLength: 3 },
+      ),
+      answer: fc.string({ minLength: 1, maxLength: 20 }),
+    }),
+    { minLength: 1, maxLength: 4 },
+  )
+  .map((rounds) => {
+    const messages: MessagesRequest['messages'] = [{ role: 'user', content: [{ type: 'text', text: 'start' }] }];
+    let id = 0;
+    for (const round of rounds) {
+      const uses = round.calls.map((c) => ({ type: 'tool_use', id: `toolu_${id++}`, name: c.name, input: c.input }));
+      messages.push({ role: 'assistant', content: [{ type: 'text', text: round.text }, ...uses] });
+      const results = uses.map((u) => ({ type: 'tool_result', tool_use_id: u.id, content: `result of ${u.id}` }));
+      messages.push({ role: 'user', content: [...results, { type: 'text', text: round.answer }] });
+    }
+    return messages;
+  });
+
+describe('Messages request round trip through the Anthropic adapter', () => {
+  it('toChatRequest then the adapter`s toMessagesRequest gives back the conversation (fast-check)', () => {
+    fc.assert(
+      fc.property(conversation, fc.string({ minLength: 1 }), (messages, system) => {
+        const chat = toChatRequest(request({ system, messages }));
+        const back = toMessagesRequest(chat, 'claude', deployment);
+        assert.deepEqual(back.system, [{ type: 'text', text: system }]);
+        const expected = messages.map((m) => ({
+          role: m.role,
+          content: (m.content as AnthropicBlock[]).map((b) => (b.type === 'tool_result' ? { ...b, content: String(b.content) } : b)),
+        }));
+        assert.deepEqual(back.messages, expected);
+      }),
+      { seed: SEED, numRuns: 200 },
+    );
+  });
+});
+
+function completion(message: Record<string, unknown>, finish: string, usage?: object): ChatCompletion {
+  return {
+    id: 'chatcmpl-1',
+    object: 'chat.completion',
+    created: 0,
+    model: 'm',
+    choices: [
+      { index: 0, message: { role: 'assistant', content: null, refusal: null, ...message }, finish_reason: finish, logprobs: null },
+    ],
+    usage: usage ?? { prompt_tokens: 10, completion_tokens: 4, total_tokens: 14, prompt_tokens_details: { cached_tokens: 3 } },
+  } as ChatCompletion;
+}
+
+describe('chat completion -> Messages API message', () => {
+  it('text, tool calls and usage (cached tokens apart from fresh input)', () => {
+    const message = toMessage(
+      completion(
+        { content: 'hi', tool_calls: [{ id: 'call.1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] },
+        'tool_calls',
+      ),
+      false,
+    );
+    assert.deepEqual(message, {
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      model: 'm',
+      content: [
+        { type: 'text', text: 'hi' },
+        { type: 'tool_use', id: 'call_1', name: 'f', input: { a: 1 } },
+      ],
+      stop_reason: 'tool_use',
+      stop_sequence: null,
+      usage: { input_tokens: 7, output_tokens: 4, cache_read_input_tokens: 3, cache_creation_input_tokens: 0 },
+    });
+  });
+
+  for (const [finish, stop] of [
+    ['stop', 'end_turn'],
+    ['length', 'max_tokens'],
+    ['tool_calls', 'tool_use'],
+    ['content_filter', 'refusal'],
+    ['function_call', 'tool_use'],
+  ])
+    it(`finish_reason ${finish} -> stop_reason ${stop}`, () =>
+      assert.equal(toMessage(completion({ content: 'x' }, finish), false).stop_reason, stop));
+
+  it('thinking only when asked: signed blocks as they were, other vendors` reasoning unsigned', () => {
+    const signed = { type: 'thinking', thinking: 'hmm', signature: 'sig' };
+    assert.deepEqual(toMessage(completion({ content: '42', thinking_blocks: [signed] }, 'stop'), true).content, [
+      signed,
+      { type: 'text', text: '42' },
+    ]);
+    assert.deepEqual(toMessage(completion({ content: '42', thinking_blocks: [signed] }, 'stop'), false).content, [
+      { type: 'text', text: '42' },
+    ]);
+    assert.deepEqual(toMessage(completion({ content: '42', reasoning_content: 'r' }, 'stop'), true).content, [
+      { type: 'thinking', thinking: 'r', signature: '' },
+      { type: 'text', text: '42' },
+    ]);
+  });
+
+  it('tool arguments that are not a JSON object are an upstream error', () => {
+    assert.throws(
+      () =>
+        toMessage(
+          completion({ tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '[1' } }] }, 'tool_calls'),
+          false,
+        ),
+      (err: unknown) => err instanceof GatewayError && err.status === 502,
+    );
+  });
+});
+
+type Segment =
+  | { kind: 'text'; pieces: string[] }
+  | { kind: 'reasoning'; pieces: string[] }
+  | { kind: 'tool'; name: string; args: object; cuts: number[] };
+
+function chunk(delta: object, finish: string | null = null, usage?: object): ChatCompletionChunk {
+  return {
+    id: 'chatcmpl-s',
+    object: 'chat.completion.chunk',
+    created: 0,
+    model: 'm',
+    choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+    ...(usage ? { usage } : {}),
+  } as ChatCompletionChunk;
+}
+
+/** OpenAI chunks for segments, tool arguments cut at the given points. */
+function chunksFor(segments: Segment[]): ChatCompletionChunk[] {
+  const out = [chunk({ role: 'assistant', content: '' })];
+  let call = 0;
+  for (const s of segments) {
+    if (s.kind === 'text') for (const p of s.pieces) out.push(chunk({ content: p }));
+    else if (s.kind === 'reasoning') for (const p of s.pieces) out.push(chunk({ reasoning_content: p }));
+    else {
+      const json = JSON.stringify(s.args);
+      const cuts = [...new Set(s.cuts.map((c) => c % (json.length + 1)))].sort((a, b) => a - b);
+      const pieces = [0, ...cuts].map((from, i, all) => json.slice(from, all[i + 1] ?? json.length));
+      out.push(chunk({ tool_calls: [{ index: call, id: `call_${call}`, type: 'function', function: { name: s.name, arguments: '' } }] }));
+      for (const p of pieces) out.push(chunk({ tool_calls: [{ index: call, function: { arguments: p } }] }));
+      call++;
+    }
+  }
+  out.push(chunk({}, segments.some((s) => s.kind === 'tool') ? 'tool_calls' : 'stop'));
+  out.push({ ...chunk({}), choices: [], usage: { prompt_tokens: 9, completion_tokens: 5, total_tokens: 14 } } as ChatCompletionChunk);
+  return out;
+}
+
+/** Parses the event stream, checks Anthropic's grammar and rebuilds the content blocks. */
+function replay(frames: string[]) {
+  const events = frames.map((f) => {
+    const [eventLine, dataLine] = f.trimEnd().split('\n');
+    const data = JSON.parse(dataLine.slice(6));
+    assert.equal(eventLine, `event: ${data.type}`);
+    return data;
+  });
+  assert.deepEqual(
+    events.slice(0, 2).map((e) => e.type),
+    ['message_start', 'ping'],
+  );
+  assert.deepEqual(
+    events.slice(-2).map((e) => e.type),
+    ['message_delta', 'message_stop'],
+  );
+  const blocks: Record<string, unknown>[] = [];
+  let open: number | undefined;
+  const json: string[] = [];
+  for (const e of events.slice(2, -2)) {
+    if (e.type === 'content_block_start') {
+      assert.equal(open, undefined, 'blocks never overlap');
+      assert.equal(e.index, blocks.length, 'indexes count up from 0');
+      open = e.index;
+      blocks.push({ ...e.content_block });
+      json[e.index] = '';
+    } else if (e.type === 'content_block_delta') {
+      const b = blocks[e.index];
+      assert.equal(e.index, open, 'deltas go to the open block');
+      if (e.delta.type === 'text_delta') b.text += e.delta.text;
+      else if (e.delta.type === 'thinking_delta') b.thinking += e.delta.thinking;
+      else if (e.delta.type === 'input_json_delta') json[e.index] += e.delta.partial_json;
+      else assert.fail(`unexpected delta ${e.delta.type}`);
+    } else {
+      assert.equal(e.type, 'content_block_stop');
+      assert.equal(e.index, open);
+      open = undefined;
+    }
+  }
+  assert.equal(open, undefined);
+  blocks.forEach((b, i) => b.type === 'tool_use' && (b.input = JSON.parse(json[i])));
+  return { blocks, end: events.at(-2) };
+}
+
+/** What the blocks must be: consecutive segments of one kind merge into one block, empty text makes none. */
+function expectedBlocks(segments: Segment[], thinking: boolean) {
+  const blocks: Record<string, unknown>[] = [];
+  let call = 0;
+  for (const s of segments) {
+    if (s.kind === 'tool') {
+      blocks.push({ type: 'tool_use', id: `call_${call++}`, name: s.name, input: s.args });
+      continue;
+    }
+    const text = s.pieces.join('');
+    if (!text || (s.kind === 'reasoning' && !thinking)) continue;
+    const type = s.kind === 'text' ? 'text' : 'thinking';
+    const last = blocks.at(-1);
+    if (last?.type === type) last[type === 'text' ? 'text' : 'thinking'] += text;
+    else blocks.push(type === 'text' ? { type, text } : { type, thinking: text, signature: '' });
+  }
+  return blocks;
+}
+
+const segment: fc.Arbitrary<Segment> = fc.oneof(
+  fc.record({ kind: fc.constant('text' as const), pieces: fc.array(fc.string({ maxLength: 6 }), { minLength: 1, maxLength: 4 }) }),
+  fc.record({
+    kind: fc.constant('reasoning' as const),
+    pieces: fc.array(fc.string({ minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 3 }),
+  }),
+  fc.record({
+    kind: fc.constant('tool' as const),
+    name: fc.constantFrom('f', 'get_weather'),
+    args: fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.boolean()), {
+      noNullPrototype: true,
+    }),
+    cuts: fc.array(fc.nat(40), { maxLength: 4 }),
+  }),
+);
+
+describe('chat chunks -> Anthropic event stream', () => {
+  it('any chunk sequence gives a well-formed event sequence with the same content (fast-check)', () => {
+    fc.assert(
+      fc.property(fc.array(segment, { maxLength: 6 }), fc.boolean(), (segments, thinking) => {
+        const events = new MessageEvents(thinking);
+        const frames = chunksFor(segments).flatMap((c) => [...events.push(c)]);
+        frames.push(...events.end('x', 'm'));
+        const { blocks, end } = replay(frames);
+        assert.deepEqual(blocks, expectedBlocks(segments, thinking));
+        const hasTool = segments.some((s) => s.kind === 'tool');
+        assert.deepEqual(end.delta, { stop_reason: hasTool ? 'tool_use' : 'end_turn', stop_sequence: null });
+        assert.deepEqual(end.usage, { input_tokens: 9, output_tokens: 5, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
+  });
+
+  it('the Anthropic adapter`s signature (sent as the block ends) closes the thinking block with a signature_delta', () => {
+    const events = new MessageEvents(true);
+    const frames = [
+      chunk({ reasoning_content: 'six times seven' }),
+      chunk({ thinking_blocks: [{ type: 'thinking', thinking: 'six times seven', signature: 'sig' }] }),
+      chunk({ content: '42' }),
+      chunk({}, 'stop'),
+    ].flatMap((c) => [...events.push(c)]);
+    const types = frames.map((f) => JSON.parse(f.split('\n')[1].slice(6))).map((e) => e.delta?.type ?? e.type);
+    assert.deepEqual(types, [
+      'message_start',
+      'ping',
+      'content_block_start',
+      'thinking_delta',
+      'signature_delta',
+      'content_block_stop',
+      'content_block_start',
+      'text_delta',
+    ]);
+  });
+
+  it('an empty chat stream still opens and closes the message', () => {
+    const events = new MessageEvents(false);
+    const types = [...events.end('chatcmpl-z', 'm')].map((f) => f.split('\n')[0]);
+    assert.deepEqual(types, ['event: message_start', 'event: ping', 'event: message_delta', 'event: message_stop']);
+  });
+});
+
+describe('errors in Anthropic`s shape', () => {
+  const cases: [GatewayError, number, string][] = [
+    [GatewayError.badRequest('bad'), 400, 'invalid_request_error'],
+    [new GatewayError(401, 'no key', 'invalid_request_error', 'missing_api_key'), 401, 'authentication_error'],
+    [new GatewayError(403, 'no', 'permission_error'), 403, 'permission_error'],
+    [GatewayError.modelNotFound('x'), 404, 'not_found_error'],
+    [new GatewayError(413, 'big', 'invalid_request_error', 'request_too_large'), 413, 'request_too_large'],
+    [new GatewayError(415, 'type', 'invalid_request_error'), 400, 'invalid_request_error'],
+    [new GatewayError(429, 'slow', 'rate_limit_error'), 429, 'rate_limit_error'],
+    [new GatewayError(500, 'oops', 'server_error'), 500, 'api_error'],
+    [new GatewayError(502, 'upstream', 'upstream_error'), 500, 'api_error'],
+    [new GatewayError(503, 'none healthy', 'server_error'), 529, 'overloaded_error'],
+    [new GatewayError(504, 'slow', 'timeout_error'), 504, 'timeout_error'],
+  ];
+  for (const [error, status, type] of cases)
+    it(`${error.status} -> ${status} ${type}`, () => {
+      assert.equal(ANTHROPIC_ERRORS.status(error), status);
+      assert.deepEqual(ANTHROPIC_ERRORS.body(error, 'req-1'), {
+        type: 'error',
+        error: { type, message: error.message },
+        request_id: 'req-1',
+      });
+      assert.equal(
+        ANTHROPIC_ERRORS.streamFrame(error),
+        `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message: error.message } })}\n\n`,
+      );
+    });
+});
