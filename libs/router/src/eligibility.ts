@@ -5,13 +5,16 @@ import type { RequestProfile } from './request-profile';
 
 /**
  * Deployments of the group that can serve this request now: the context window
- * holds the prompt plus the completion budget, every needed capability is
+ * (or MAX_REQUEST_TOKENS) holds the prompt plus the completion budget, every needed capability is
  * declared (a deployment that declares none is assumed capable), and the breaker
  * lets requests through. None left is an error that says why.
  */
+/** The window assumed for a deployment that declares none: no model holds more, so no request may ask for more. */
+export const MAX_REQUEST_TOKENS = 2_097_152;
+
 export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, breakers: BreakerRegistry, now: number): Deployment[] {
   const fits = group.deployments.filter(
-    (d) => !d.config.contextWindow || d.config.contextWindow >= profile.promptTokens + (profile.maxTokens ?? 0),
+    (d) => (d.config.contextWindow ?? MAX_REQUEST_TOKENS) >= profile.promptTokens + (profile.maxTokens ?? 0),
   );
   if (!fits.length) {
     throw GatewayError.badRequest(

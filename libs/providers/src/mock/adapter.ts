@@ -42,7 +42,7 @@ export class MockProvider implements Provider {
 
   async embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult> {
     await this.arrive(ctx, this.behaviour.latencyMs);
-    const body = toEmbeddingResponse(request, ctx.upstreamModel, this.behaviour.embeddingDimensions);
+    const body = await toEmbeddingResponse(request, ctx.upstreamModel, this.behaviour.embeddingDimensions);
     return { body: JSON.stringify(body), usage: { ...body.usage, completion_tokens: 0 } };
   }
 
