@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, ServiceUnavailableException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { GatewayError } from '@gateway/providers';
 import { toGatewayError } from './errors';
 import { sendError } from './send-error';
 
@@ -8,9 +9,9 @@ const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
 const DRAIN_LIMIT_MS = 5_000;
 
 /**
- * Every error leaves as OpenAI-shaped JSON: those controllers throw and those
- * Fastify raises before a controller runs (JSON parse, schema, size, media type),
- * which Nest hands to this filter as well.
+ * Every error leaves as JSON in the caller's protocol (error-shape.ts): those
+ * controllers throw and those Fastify raises before a controller runs (JSON parse,
+ * schema, size, media type, unknown route), which Nest hands to this filter as well.
  */
 @Catch()
 export class OpenAIErrorFilter implements ExceptionFilter {
@@ -21,10 +22,35 @@ export class OpenAIErrorFilter implements ExceptionFilter {
       reply.code(503).send(exception.getResponse());
       return;
     }
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
     const error = toGatewayError(exception);
-    if (error.status === 413) await drainBody(host.switchToHttp().getRequest<FastifyRequest>(), reply);
-    sendError(reply, error);
+    if (error.status === 413) await drainBody(request, reply);
+    sendError(reply, error.code === 'not_found' ? (wrongMethod(request) ?? error) : error);
   }
+}
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/** A 405 with `Allow` when the path exists under other methods (Fastify's router says 404 for both). */
+function wrongMethod(request: FastifyRequest): GatewayError | undefined {
+  const allowed = METHODS.filter((method) => {
+    try {
+      return request.server.findRoute({ method, url: request.url }) !== null;
+    } catch {
+      return false; // a path the router cannot parse is unknown under every method
+    }
+  });
+  if (!allowed.length) return undefined;
+  return new GatewayError(
+    405,
+    `${request.method} is not allowed here; use ${allowed.join(' or ')}.`,
+    'invalid_request_error',
+    'method_not_allowed',
+    null,
+    {
+      allow: allowed.join(', '),
+    },
+  );
 }
 
 function isFailedHealthCheck(exception: unknown): exception is ServiceUnavailableException {

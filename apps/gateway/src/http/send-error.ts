@@ -1,8 +1,9 @@
 import type { FastifyReply } from 'fastify';
+import { errorBody } from './error-shape';
 import { toGatewayError } from './errors';
 import { requestState } from './request-state';
 
-/** Sends `err` as OpenAI's error JSON, or ends an already started SSE stream with it. */
+/** Sends `err` as JSON in the caller's protocol (see error-shape.ts), or ends an already started SSE stream. */
 export function sendError(reply: FastifyReply, err: unknown): void {
   const error = toGatewayError(err);
   requestState(reply.request).errorCode = error.code ?? error.type;
@@ -16,5 +17,5 @@ export function sendError(reply: FastifyReply, err: unknown): void {
     if (!reply.raw.writableEnded) reply.raw.end();
     return;
   }
-  reply.code(error.status).headers(error.headers).type('application/json').send(JSON.stringify(error.toJSON()));
+  reply.code(error.status).headers(error.headers).type('application/json').send(errorBody(reply.request.url, error));
 }
