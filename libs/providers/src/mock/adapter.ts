@@ -37,7 +37,7 @@ export class MockProvider implements Provider {
     await this.arrive(ctx, this.behaviour.latencyMs);
     const answer = shapeAnswer(request, planReply(request));
     const includeUsage = request.stream_options?.include_usage === true;
-    return streamAnswer(this.name, answer, ctx.upstreamModel, this.behaviour, includeUsage, ctx.signal);
+    return streamAnswer(this.name, answer, ctx.upstreamModel, this.behaviour, includeUsage, request.n ?? 1, ctx.signal);
   }
 
   async embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult> {
