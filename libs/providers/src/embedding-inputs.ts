@@ -9,8 +9,8 @@ export const MAX_INPUT_CHARS = 131_072;
 export const MAX_INPUT_TOKEN_IDS = 32_768;
 /** Every input together, estimated (OpenAI's own per-request limit). */
 export const MAX_EMBEDDING_REQUEST_TOKENS = 300_000;
-/** The widest vector any supported embedding model returns. */
-export const MAX_EMBEDDING_DIMENSIONS = 4096;
+/** The widest vector an embedding model may be configured for (as cache.semantic.embeddingDimensions). */
+export const MAX_EMBEDDING_DIMENSIONS = 8192;
 
 /** One input to embed: a text or a list of token ids. */
 export type EmbeddingInput = string | number[];

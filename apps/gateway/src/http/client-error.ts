@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -35,14 +35,14 @@ export function frameworkErrors(err: Error & { code?: string }, _request: Fastif
 }
 
 /**
- * What Node answers on its own otherwise: a CONNECT (socket closed without a word),
- * an `Expect` other than 100-continue (empty 417) and an HTTP/1.1 request without
- * `Host` (empty 400, now refused in an onRequest hook so it is logged like the rest).
+ * What Node answers on its own otherwise, on `server` (each listener): a CONNECT
+ * (socket closed without a word), an `Expect` other than 100-continue (an empty
+ * 417) and an HTTP/1.1 request without `Host` (an empty 400; let through here and
+ * refused by the hook in installHttpGuards, so it is logged like any request).
  */
-export function installHttpGuards(fastify: FastifyInstance): void {
-  const server = fastify.server;
+export function guardServer(server: Server): void {
   // Read by Node on each request (http.createServer's option of the same name); untyped on the instance.
-  (server as typeof server & { requireHostHeader: boolean }).requireHostHeader = false;
+  (server as Server & { requireHostHeader: boolean }).requireHostHeader = false;
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     const error = new GatewayError(417, "Only 'Expect: 100-continue' is supported.", 'invalid_request_error', 'expectation_failed');
     const body = errorBody(req.url, error);
@@ -53,6 +53,11 @@ export function installHttpGuards(fastify: FastifyInstance): void {
     const error = new GatewayError(405, 'CONNECT is not supported: this is not a proxy.', 'invalid_request_error', 'method_not_allowed');
     writeToSocket(socket, error, req.url);
   });
+}
+
+/** guardServer on the public listener, and the Host check for every listener. */
+export function installHttpGuards(fastify: FastifyInstance): void {
+  guardServer(fastify.server);
   fastify.addHook('onRequest', (request, reply, done) => {
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
       return sendError(reply, GatewayError.badRequest('HTTP/1.1 requests must carry a Host header.', null, 'missing_host_header'));
