@@ -70,9 +70,14 @@ function fromValidation(v: AjvError, context = 'body'): GatewayError {
     v.keyword === 'required'
       ? `Missing required parameter: '${name}'.`
       : v.keyword === 'type'
-        ? `Invalid type for '${name}': expected ${String(v.params.type)}.`
+        ? `Invalid type for '${name}': expected ${oneOf(String(v.params.type).split(','))}.`
         : v.keyword === 'additionalProperties'
           ? `Unrecognized request argument supplied: '${name}'.`
           : `Invalid value for '${name}': ${v.message}.`;
   return GatewayError.badRequest(message, param, v.keyword === 'required' ? 'missing_required_parameter' : 'invalid_value');
+}
+
+/** ['string', 'null', 'array'] -> "string, null or array". */
+function oneOf(types: string[]): string {
+  return types.length > 1 ? `${types.slice(0, -1).join(', ')} or ${types.at(-1)}` : types[0];
 }

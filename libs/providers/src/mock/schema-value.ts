@@ -6,6 +6,8 @@ const MAX_DEPTH = 12;
 const MAX_NODES = 5_000;
 /** Items made for an array, whatever its `minItems` says. */
 const MAX_ITEMS = 64;
+/** Characters a string is padded to, whatever its `minLength` says: the answer stays a few MB at most. */
+const MAX_STRING = 1_000;
 
 /** Strings for the `format`s structured-output clients declare (pydantic, zod), each valid for it. */
 const FORMATTED: Record<string, string> = {
@@ -34,7 +36,7 @@ interface Context {
  * structured outputs and tool parameters use: types, enum/const, properties,
  * items, anyOf/oneOf/allOf, local $refs, lengths and numeric ranges), with `text`
  * in its strings, so structured-output clients can parse what the mock answers.
- * Work is bounded (MAX_NODES, MAX_DEPTH, MAX_ITEMS); `pattern` is not honoured.
+ * Work and size are bounded (MAX_NODES, MAX_DEPTH, MAX_ITEMS, MAX_STRING); `pattern` is not honoured.
  */
 export function valueFor(schema: unknown, text: string): unknown {
   const root = isSchema(schema) ? schema : {};
@@ -94,7 +96,7 @@ function stringFor(schema: JsonSchema, text: string): string {
   let value = formatted ?? text;
   const min = Number(schema.minLength) || 0;
   const max = Number.isFinite(Number(schema.maxLength)) ? Number(schema.maxLength) : Infinity;
-  if (value.length < min) value = value.padEnd(Math.min(min, 10_000), '.');
+  if (value.length < min) value = value.padEnd(Math.min(min, MAX_STRING), '.');
   if (value.length > max) value = [...value].slice(0, max).join('');
   return value;
 }
