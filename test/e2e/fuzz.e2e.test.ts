@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { configWith, GatewayProcess } from '../support/gateway';
+import { doublingSchema, jsonSchemas } from '../support/json-schemas';
 import { RedisServer } from '../support/redis-server';
 
 /**
@@ -56,35 +57,11 @@ const text = fc.oneof(
 );
 const name = fc.stringMatching(/^[a-zA-Z0-9_-]{1,20}$/);
 
-/** JSON Schemas as structured-output clients send them, recursion and $refs included. */
-const jsonSchema = fc
-  .letrec<{ schema: Record<string, unknown> }>((tie) => ({
-    schema: fc.oneof(
-      { depthSize: 'small', withCrossShrink: true },
-      fc.constantFrom(
-        { type: 'string' },
-        { type: 'string', format: 'date-time' },
-        { type: 'string', minLength: 5, maxLength: 8 },
-        { type: 'integer', minimum: 3, maximum: 9 },
-        { type: 'number', exclusiveMinimum: 0 },
-        { type: 'boolean' },
-        { type: 'null' },
-        { enum: ['a', 'b'] },
-        { const: 42 },
-        { $ref: '#/$defs/Item' },
-        { $ref: '#/nowhere' },
-      ),
-      fc.record({ type: fc.constant('array'), items: tie('schema'), minItems: fc.nat(3) }),
-      fc.record({
-        type: fc.constant('object'),
-        properties: fc.dictionary(name, tie('schema'), { maxKeys: 4 }),
-        additionalProperties: fc.constant(false),
-      }),
-      fc.record({ anyOf: fc.array(tie('schema'), { minLength: 1, maxLength: 3 }) }),
-      fc.record({ type: fc.constant(['string', 'null']) }),
-    ),
-  }))
-  .schema.map((schema) => ({ ...schema, $defs: { Item: { type: 'object', properties: { id: { type: 'integer' } } } } }));
+/** JSON Schemas as structured-output clients send them, plus refs that lead nowhere and a $ref bomb. */
+const jsonSchema = fc.oneof(
+  { weight: 20, arbitrary: jsonSchemas([{ $ref: '#/nowhere' }, { $ref: 'https://example.com/s.json' }]) },
+  fc.constant(doublingSchema(40)),
+);
 
 const contentPart = fc.oneof(
   { weight: 10, arbitrary: fc.record({ type: fc.constant('text'), text }) },

@@ -1,3 +1,4 @@
+export { ANTHROPIC_ERROR_TYPES_BY_STATUS } from './anthropic/errors';
 export * from './embedding-inputs';
 export * from './gateway-error';
 export * from './provider';

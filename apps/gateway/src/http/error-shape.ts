@@ -1,4 +1,4 @@
-import type { GatewayError } from '@gateway/providers';
+import { ANTHROPIC_ERROR_TYPES_BY_STATUS, type GatewayError } from '@gateway/providers';
 
 /** An error as one protocol's clients parse it. */
 type ErrorShape = (error: GatewayError) => object;
@@ -6,23 +6,14 @@ type ErrorShape = (error: GatewayError) => object;
 /** OpenAI's `{"error":{"message","type","param","code"}}`: the default on every route. */
 const openAIShape: ErrorShape = (error) => error.toJSON();
 
-/** Anthropic's error `type` for each status; other 4xx are invalid requests, other 5xx API errors. */
-const ANTHROPIC_TYPES: Record<number, string> = {
-  401: 'authentication_error',
-  402: 'billing_error',
-  403: 'permission_error',
-  404: 'not_found_error',
-  413: 'request_too_large',
-  429: 'rate_limit_error',
-  503: 'overloaded_error',
-  504: 'timeout_error',
-  529: 'overloaded_error',
-};
+/** Anthropic's error `type` by status; the gateway's 503 (no deployment can answer now) reads as overloaded. */
+const ANTHROPIC_TYPES: Record<number, string> = { ...ANTHROPIC_ERROR_TYPES_BY_STATUS, 503: 'overloaded_error' };
 
 /** Anthropic's `{"type":"error","error":{"type","message"}}`. */
 const anthropicShape: ErrorShape = (error) => ({
   type: 'error',
   error: {
+    // Other 4xx are invalid requests, other 5xx API errors.
     type: ANTHROPIC_TYPES[error.status] ?? (error.status < 500 ? 'invalid_request_error' : 'api_error'),
     message: error.message,
   },

@@ -18,8 +18,8 @@ export const ERROR_TYPES: Record<string, ErrorMapping> = {
   timeout_error: [504, 'timeout_error', 'upstream_timeout', true],
 };
 
-/** For error bodies without a type we know, by HTTP status. */
-const BY_STATUS: Record<number, string> = {
+/** Anthropic's error `type` for each HTTP status it documents (also how the gateway answers Anthropic clients). */
+export const ANTHROPIC_ERROR_TYPES_BY_STATUS: Record<number, string> = {
   400: 'invalid_request_error',
   401: 'authentication_error',
   402: 'billing_error',
@@ -38,7 +38,7 @@ export function fromAnthropicError(provider: string, err: unknown, signal: Abort
     return new GatewayError(504, `Provider ${provider} timed out.`, 'timeout_error', 'upstream_timeout', null, {}, true).from('timeout');
   }
   if (!(err instanceof APIError) || (err.status === undefined && err.type === null)) return transportError(provider, err, signal);
-  const known = err.type && ERROR_TYPES[err.type] ? err.type : BY_STATUS[err.status ?? 0];
+  const known = err.type && ERROR_TYPES[err.type] ? err.type : ANTHROPIC_ERROR_TYPES_BY_STATUS[err.status ?? 0];
   const mapping = (known && ERROR_TYPES[known]) || ((err.status ?? 500) >= 500 ? ERROR_TYPES.api_error : UNDOCUMENTED_4XX);
   const message = err.apiMessage ?? err.message;
   const headers = err.headers;
