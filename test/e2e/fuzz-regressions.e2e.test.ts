@@ -196,3 +196,25 @@ describe('hostile-input findings (issue #18)', () => {
     }
   });
 });
+
+describe('found by the fuzz: the admin API with Redis not answering', () => {
+  let gateway: GatewayProcess;
+  before(async () => {
+    // Nothing listens on port 1: every Redis command fails at once, as while Redis is down or slow.
+    gateway = await GatewayProcess.start(configWith(), { env: { GATEWAY_MASTER_KEY: MASTER, REDIS_URL: 'redis://127.0.0.1:1' } });
+  });
+  after(() => gateway?.stop());
+
+  it('answers a retryable 503 redis_unavailable, not a bare 500', async () => {
+    for (const [method, path] of [
+      ['GET', '/admin/keys'],
+      ['DELETE', '/admin/keys/some-id'],
+      ['GET', '/admin/keys/some-id/usage'],
+    ]) {
+      const res = await fetch(gateway.opsUrl + path, { method, headers: { authorization: `Bearer ${MASTER}` } });
+      assert.equal(res.status, 503, `${method} ${path}`);
+      assert.equal(res.headers.get('retry-after'), '1');
+      assertOpenAIError(await res.json(), 'redis_unavailable');
+    }
+  });
+});

@@ -168,6 +168,59 @@ const embeddingsBody = fc.record(
   },
   { requiredKeys: ['model', 'input'] },
 );
+const responsesItem = fc.oneof(
+  { weight: 10, arbitrary: fc.record({ role: fc.constantFrom('user', 'system', 'developer', 'assistant'), content: text }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      type: fc.constant('message'),
+      role: fc.constant('user'),
+      content: fc.array(fc.record({ type: fc.constant('input_text'), text }), { minLength: 1, maxLength: 2 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      type: fc.constant('function_call'),
+      call_id: name,
+      name,
+      arguments: fc.constantFrom('{}', '{"a":1}', 'not json'),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ type: fc.constant('function_call_output'), call_id: name, output: text }) },
+  fc.record({ type: fc.constant('item_reference'), id: fc.constantFrom('resp_nope', 'msg_x') }),
+  anyJson,
+);
+const responsesBody = fc.record(
+  {
+    model: fc.oneof({ weight: 30, arbitrary: fc.constantFrom('mock', 'mock-1') }, text, anyJson),
+    input: fc.oneof(
+      { weight: 10, arbitrary: text },
+      { weight: 10, arbitrary: fc.array(responsesItem, { minLength: 1, maxLength: 4 }) },
+      anyJson,
+    ),
+    instructions: maybe(text),
+    stream: bool,
+    store: bool,
+    previous_response_id: maybe(fc.constantFrom('resp_0000', 'nope')),
+    temperature: num(0, 2),
+    top_p: num(0, 1),
+    max_output_tokens: int(1, 64),
+    metadata: maybe(fc.dictionary(name, fc.string({ maxLength: 20 }), { maxKeys: 3 })),
+    tools: maybe(fc.array(fc.record({ type: fc.constant('function'), name, parameters: jsonSchema }), { maxLength: 3 })),
+    tool_choice: maybe(fc.constantFrom('none', 'auto', 'required', { type: 'function', name: 'f' })),
+    text: maybe(
+      fc.record({
+        format: fc.oneof(
+          fc.record({ type: fc.constant('json_schema'), name, schema: jsonSchema }),
+          fc.constantFrom({ type: 'json_object' }, { type: 'text' }),
+        ),
+      }),
+    ),
+    reasoning: maybe(fc.record({ effort: fc.constantFrom('low', 'medium', 'high', 'max') })),
+  },
+  { requiredKeys: ['model', 'input'] },
+);
 const keyBody = fc.record(
   {
     name: maybe(text),
@@ -182,6 +235,7 @@ const keyBody = fc.record(
   { requiredKeys: [] },
 );
 
+const responseId = fc.oneof(fc.constantFrom('resp_0000', 'resp_', `${MARKER}`, '%E2%82%AC'), fc.constant('r'.repeat(300)));
 const keyId = fc.oneof(name, fc.constant(`${MARKER}-id`), fc.constant('k'.repeat(300)));
 const fixed = (path: string) => fc.constant(path);
 
@@ -227,8 +281,22 @@ const ROUTES: Route[] = [
     plane: 'ops',
     protocol: 'openai',
   },
-  // The Responses and Messages ingress (issue #15) add their rows here when they land:
-  // { name: 'POST /v1/responses', method: 'POST', path: fixed('/v1/responses'), plane: 'public', body: responsesBody, protocol: 'openai' },
+  { name: 'POST /v1/responses', method: 'POST', path: fixed('/v1/responses'), plane: 'public', body: responsesBody, protocol: 'openai' },
+  {
+    name: 'GET /v1/responses/:id',
+    method: 'GET',
+    path: responseId.map((id) => `/v1/responses/${id}`),
+    plane: 'public',
+    protocol: 'openai',
+  },
+  {
+    name: 'DELETE /v1/responses/:id',
+    method: 'DELETE',
+    path: responseId.map((id) => `/v1/responses/${id}`),
+    plane: 'public',
+    protocol: 'openai',
+  },
+  // The Messages ingress (issue #15) adds its rows here when it lands:
   // { name: 'POST /v1/messages', method: 'POST', path: fixed('/v1/messages'), plane: 'public', body: messagesBody, protocol: 'anthropic' },
 ];
 
@@ -365,9 +433,16 @@ const rawRequest: fc.Arbitrary<{ name: string; text: string }> = fc.oneof(
 // ---- checks ----
 
 /** Why an answer is wrong, or undefined when it is a 2xx or a well-formed 4xx in the protocol. */
+/**
+ * 503s the gateway documents for a Redis that does not answer within its 500 ms command
+ * timeout (it fails closed for keys): on a busy machine they happen, and they are right.
+ */
+const REDIS_SLOW = /"code":"(key_store_unavailable|rate_limiter_unavailable|redis_unavailable)"/;
+
 function verdict(status: number, contentType: string, body: string, protocol: Protocol, path: string): string | undefined {
+  if (status === 503 && REDIS_SLOW.test(body)) return errorShape(body, protocol);
   if (status >= 500 || status < 200) return `status ${status}`;
-  if (!/\/(models|keys)\//.test(path) && body.includes(MARKER)) return 'the answer repeats the request';
+  if (!/\/(models|keys|responses)\//.test(path) && body.includes(MARKER)) return 'the answer repeats the request';
   if (status < 300) {
     if (contentType.startsWith('text/event-stream')) return streamVerdict(body);
     if (contentType.startsWith('application/json')) return parses(body) ? undefined : 'a 2xx body that is not JSON';
@@ -386,13 +461,22 @@ function errorShape(body: string, protocol: Protocol): string | undefined {
   return ok ? undefined : `not a ${protocol} error: ${body.slice(0, 160)}`;
 }
 
+/** Events that end a named-event stream well (Responses; Anthropic's Messages when it lands). */
+const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'message_stop']);
+
+/** A chat stream ends with `[DONE]`; a named-event stream with a final event; neither carries an error. */
 function streamVerdict(body: string): string | undefined {
   const events = body.split('\n\n').filter((e) => e.trim());
-  if (events.at(-1) !== 'data: [DONE]') return `stream without [DONE]: ${body.slice(-160)}`;
-  for (const event of events.slice(0, -1)) {
-    const chunk = parses(event.replace(/^data: /, '')) as { error?: unknown } | undefined;
+  const named = events.map((e) => /^event: (.+)$/m.exec(e)?.[1]);
+  if (named[0] !== undefined) {
+    if (!FINAL_EVENTS.has(named.at(-1) ?? '')) return `stream without a final event: ${body.slice(-160)}`;
+    const failed = named.find((type) => type === 'error' || type === 'response.failed');
+    if (failed) return `stream ${failed} event: ${body.slice(0, 200)}`;
+  } else if (events.at(-1) !== 'data: [DONE]') return `stream without [DONE]: ${body.slice(-160)}`;
+  for (const event of named[0] === undefined ? events.slice(0, -1) : events) {
+    const chunk = parses(/^data: (.*)$/m.exec(event)?.[1] ?? '') as { error?: unknown } | undefined;
     if (!chunk) return `stream event not JSON: ${event.slice(0, 120)}`;
-    if (chunk.error) return `stream error event: ${event.slice(0, 160)}`;
+    if (chunk.error && named[0] === undefined) return `stream error event: ${event.slice(0, 160)}`;
   }
   return undefined;
 }
@@ -447,7 +531,7 @@ describe(`hostile input: ${RUNS} generated requests and ${RAW_RUNS} raw ones (fa
       env: { GATEWAY_MASTER_KEY: MASTER, REDIS_URL: redis.url },
       retainLogs: false,
       onLine: (line) => {
-        if (/unhandled|uncaught|FATAL|"level":(50|60)/i.test(line)) alarming.push(line.slice(0, 300));
+        if (/unhandled|uncaught|FATAL|"level":(50|60)/i.test(line)) alarming.push(line.slice(0, 1500));
       },
     });
   });
@@ -495,7 +579,10 @@ describe(`hostile input: ${RUNS} generated requests and ${RAW_RUNS} raw ones (fa
           // A HEAD answer has headers only: its status is all there is to judge.
           const type = c.method === 'HEAD' ? '' : (res.headers.get('content-type') ?? '');
           const wrong = c.method === 'HEAD' && res.status < 500 ? undefined : verdict(res.status, type, body, c.route.protocol, c.path);
-          if (wrong) failures.push(`${label}: ${wrong}\n  replay: FUZZ_SEED=${SEED} case ${i}, body ${String(c.body).slice(0, 300)}`);
+          if (wrong)
+            failures.push(
+              `${label}: ${wrong} ${body.slice(0, 200)}\n  replay: FUZZ_SEED=${SEED} case ${i}, body ${String(c.body).slice(0, 300)}`,
+            );
         } catch (err) {
           count(c.route.name, 'no answer');
           failures.push(`${label}: ${(err as Error).message} ${(err as { cause?: Error }).cause?.message ?? ''}`);
@@ -534,6 +621,7 @@ describe(`hostile input: ${RUNS} generated requests and ${RAW_RUNS} raw ones (fa
       `fuzz seed ${SEED}: ${cases.length} requests, ${raws.length} raw, ${healthChecks} health checks, peak RSS ${Math.round(peakRss)} MB\n${table.join('\n')}`,
     );
 
+    failures.push(...alarming.map((line) => `logged: ${line}`));
     assert.deepEqual(failures.slice(0, 20), [], `${failures.length} bad answers`);
     assert.ok(healthChecks > 0, 'the health probe ran');
     assert.ok(peakRss < RSS_BOUND_MB, `peak RSS ${Math.round(peakRss)} MB is over ${RSS_BOUND_MB} MB`);
@@ -546,6 +634,5 @@ describe(`hostile input: ${RUNS} generated requests and ${RAW_RUNS} raw ones (fa
       .chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'hello' }] });
     assert.match(good.choices[0].message.content ?? '', /hello/);
     assert.equal(gateway.exitCode, null, 'the process is still running');
-    assert.deepEqual(alarming, [], 'no crash, unhandled rejection or error logged');
   });
 });

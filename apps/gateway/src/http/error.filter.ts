@@ -1,4 +1,4 @@
-import { ArgumentsHost, Catch, ExceptionFilter, ServiceUnavailableException } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, Logger, ServiceUnavailableException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '@gateway/providers';
 import { toGatewayError } from './errors';
@@ -15,6 +15,8 @@ const DRAIN_LIMIT_MS = 5_000;
  */
 @Catch()
 export class OpenAIErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
   async catch(exception: unknown, host: ArgumentsHost): Promise<void> {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     if (isFailedHealthCheck(exception)) {
@@ -24,8 +26,12 @@ export class OpenAIErrorFilter implements ExceptionFilter {
     }
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const error = toGatewayError(exception);
+    // The client gets a bare 500; the operator gets what was thrown (an error, never the request).
+    if (error.code === 'internal_error') this.logger.error({ err: exception, route: request.routeOptions?.url }, 'unexpected error');
     if (error.status === 413) await drainBody(request, reply);
-    sendError(reply, error.code === 'not_found' ? (wrongMethod(request) ?? error) : error);
+    // A request no route matched may still name a path that exists under other methods.
+    const unmatched = request.routeOptions?.url === undefined;
+    sendError(reply, unmatched && error.status === 404 ? (wrongMethod(request) ?? error) : error);
   }
 }
 

@@ -30,6 +30,13 @@ const FASTIFY_ERRORS: Record<string, (e: FastifyLikeError) => GatewayError> = {
 };
 
 /**
+ * ioredis' own failures when Redis is away or slow (RedisService fails commands fast
+ * instead of queueing them): a path that does not handle them itself (the admin API)
+ * answers a retryable 503, as the key lookup does, not a bare 500.
+ */
+const REDIS_UNAVAILABLE = /^(Command timed out|Stream isn't writeable|Connection is closed|Reached the max retries per request limit)/;
+
+/**
  * Whatever was thrown, as the gateway error to send. Unknown errors become a bare
  * 500 and unknown client errors a message from their status alone: no stack, no
  * message that could leak internals or repeat the request.
@@ -47,6 +54,11 @@ export function toGatewayError(err: unknown): GatewayError {
     const status = err.getStatus();
     const type = status === 404 ? 'not_found_error' : status < 500 ? 'invalid_request_error' : 'server_error';
     return new GatewayError(status, status === 404 ? 'Unknown route.' : err.message, type, status === 404 ? 'not_found' : null);
+  }
+  if (err instanceof Error && REDIS_UNAVAILABLE.test(err.message)) {
+    return new GatewayError(503, 'Redis is not answering; try again shortly.', 'server_error', 'redis_unavailable', null, {
+      'retry-after': '1',
+    });
   }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new GatewayError(e.statusCode, `${STATUS_CODES[e.statusCode] ?? 'Bad Request'}.`, 'invalid_request_error', e.code ?? null);
