@@ -144,6 +144,9 @@ describe('hostile-input findings (issue #18)', () => {
     assert.equal(wrongMethod.status, 405);
     assert.equal(wrongMethod.headers.get('allow'), 'POST');
     assertOpenAIError(await wrongMethod.json(), 'method_not_allowed');
+    // A route's own 404 (an unknown model) stays a 404.
+    const unknown = await fetch(`${gateway.url}/v1/models/nope`, { headers: { authorization: `Bearer ${MASTER}` } });
+    assert.equal(unknown.status, 404);
   });
 
   it('4b. /v1/messages errors come in Anthropic’s shape', async () => {
