@@ -191,36 +191,43 @@ const responsesItem = fc.oneof(
   fc.record({ type: fc.constant('item_reference'), id: fc.constantFrom('resp_nope', 'msg_x') }),
   anyJson,
 );
-const responsesBody = fc.record(
-  {
-    model: fc.oneof({ weight: 30, arbitrary: fc.constantFrom('mock', 'mock-1') }, text, anyJson),
-    input: fc.oneof(
-      { weight: 10, arbitrary: text },
-      { weight: 10, arbitrary: fc.array(responsesItem, { minLength: 1, maxLength: 4 }) },
-      anyJson,
+const responsesBody = fc
+  .record(
+    {
+      model: fc.oneof({ weight: 30, arbitrary: fc.constantFrom('mock', 'mock-1') }, text, anyJson),
+      input: fc.oneof(
+        { weight: 10, arbitrary: text },
+        { weight: 10, arbitrary: fc.array(responsesItem, { minLength: 1, maxLength: 4 }) },
+        anyJson,
+      ),
+      instructions: maybe(text),
+      stream: bool,
+      store: bool,
+      temperature: num(0, 2),
+      top_p: num(0, 1),
+      max_output_tokens: int(1, 64),
+      metadata: maybe(fc.dictionary(name, fc.string({ maxLength: 20 }), { maxKeys: 3 })),
+      tools: maybe(fc.array(fc.record({ type: fc.constant('function'), name, parameters: jsonSchema }), { maxLength: 3 })),
+      tool_choice: maybe(fc.constantFrom('none', 'auto', 'required', { type: 'function', name: 'f' })),
+      text: maybe(
+        fc.record({
+          format: fc.oneof(
+            fc.record({ type: fc.constant('json_schema'), name, schema: jsonSchema }),
+            fc.constantFrom({ type: 'json_object' }, { type: 'text' }),
+          ),
+        }),
+      ),
+      reasoning: maybe(fc.record({ effort: fc.constantFrom('low', 'medium', 'high', 'max') })),
+    },
+    { requiredKeys: ['model', 'input'] },
+  )
+  .chain((body) =>
+    // Now and then a previous response that does not exist (a 404); mostly none.
+    fc.oneof(
+      { weight: 9, arbitrary: fc.constant(body) },
+      fc.constantFrom('resp_0000', 'nope').map((id) => ({ ...body, previous_response_id: id })),
     ),
-    instructions: maybe(text),
-    stream: bool,
-    store: bool,
-    previous_response_id: maybe(fc.constantFrom('resp_0000', 'nope')),
-    temperature: num(0, 2),
-    top_p: num(0, 1),
-    max_output_tokens: int(1, 64),
-    metadata: maybe(fc.dictionary(name, fc.string({ maxLength: 20 }), { maxKeys: 3 })),
-    tools: maybe(fc.array(fc.record({ type: fc.constant('function'), name, parameters: jsonSchema }), { maxLength: 3 })),
-    tool_choice: maybe(fc.constantFrom('none', 'auto', 'required', { type: 'function', name: 'f' })),
-    text: maybe(
-      fc.record({
-        format: fc.oneof(
-          fc.record({ type: fc.constant('json_schema'), name, schema: jsonSchema }),
-          fc.constantFrom({ type: 'json_object' }, { type: 'text' }),
-        ),
-      }),
-    ),
-    reasoning: maybe(fc.record({ effort: fc.constantFrom('low', 'medium', 'high', 'max') })),
-  },
-  { requiredKeys: ['model', 'input'] },
-);
+  );
 const keyBody = fc.record(
   {
     name: maybe(text),
