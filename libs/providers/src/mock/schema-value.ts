@@ -83,9 +83,12 @@ function objectFor(schema: JsonSchema, ctx: Context): Record<string, unknown> {
   const properties = isSchema(schema.properties) ? schema.properties : {};
   const required = Array.isArray(schema.required) ? (schema.required as string[]) : [];
   const out: Record<string, unknown> = {};
-  // Every declared property (strict schemas require them all), then any required one left undeclared.
+  // The required properties (strict schemas require them all; an optional one may mean
+  // something the caller did not ask for, like a tool's output limit), or every declared
+  // one when the schema requires none; then any required one left undeclared.
+  const wanted = Array.isArray(schema.required) ? required : Object.keys(properties);
   for (const [name, sub] of Object.entries(properties)) {
-    if (ctx.depth < MAX_DEPTH || required.includes(name)) out[name] = build(isSchema(sub) ? sub : {}, ctx);
+    if (wanted.includes(name) && (ctx.depth < MAX_DEPTH || required.includes(name))) out[name] = build(isSchema(sub) ? sub : {}, ctx);
   }
   for (const name of required) if (!(name in out)) out[name] = ctx.text;
   return out;
