@@ -31,6 +31,8 @@ export TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
 export TEST_REDIS_SERVER="$(command -v redis-server)"
 
 bash scripts/audit.sh
+# Python clients for end-to-end tests (TEST_PYTHON): the openai package in .tools/venv.
+source scripts/python-env.sh
 # Chart tests: pinned helm and tools/kube-strict (see the script).
 source scripts/chart-tools.sh
 

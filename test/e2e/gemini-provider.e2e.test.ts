@@ -14,6 +14,8 @@ const MODELS = [
   'gemini-think',
   'gemini-json',
   'gemini-blocked',
+  'gemini-empty',
+  'gemini-empty-stop',
   'gemini-midstream-error',
   'gemini-cut',
   'gemini-slow-3000',
@@ -436,6 +438,26 @@ describe('Gemini provider through the gateway (real @google/genai, fake Gemini A
       assert.equal(err.code, 'content_filter');
       assert.match(err.message, /blocked the prompt \(SAFETY\): The prompt was blocked/);
     }
+  });
+
+  it('a candidate with no content and no finish reason is a retryable 502 before any byte, streamed or not', async () => {
+    for (const stream of [false, true]) {
+      const err = await apiError(
+        client().chat.completions.create({ model: 'gemini-empty', messages: [{ role: 'user', content: 'x' }], stream }),
+      );
+      assert.equal(err.status, 502, `stream: ${stream}`);
+      assert.equal(err.code, 'upstream_invalid_response', `stream: ${stream}`);
+    }
+  });
+
+  it('a candidate with no content that finished with STOP is an empty stop answer, streamed or not', async () => {
+    const request = { model: 'gemini-empty-stop', messages: [{ role: 'user' as const, content: 'x' }] };
+    const plain = await client().chat.completions.create(request);
+    assert.equal(plain.choices[0].message.content, '');
+    assert.equal(plain.choices[0].finish_reason, 'stop');
+    const streamed = await collect(await client().chat.completions.create({ ...request, stream: true }));
+    assert.equal(streamed.text, '');
+    assert.equal(streamed.finish, 'stop');
   });
 
   describe('Gemini errors -> OpenAI errors', () => {

@@ -67,7 +67,10 @@ let client: Anthropic;
 
 before(async () => {
   const [oaUrl, antUrl, gemUrl] = await Promise.all([openai.start(), anthropic.start(), gemini.start()]);
-  const deploy = (name: string, provider: string, model: string) => ({ name, deployments: [{ provider, model }] });
+  const deploy = (name: string, provider: string, model: string) => ({
+    name,
+    deployments: [{ provider, model, capabilities: ['tools', 'json', 'vision', 'reasoning'] }],
+  });
   gateway = await GatewayProcess.start(
     configWith({
       providers: [

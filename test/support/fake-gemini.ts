@@ -37,6 +37,8 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  * - `gemini-think`: a thought part, then text;
  * - `gemini-json`: a JSON object as text;
  * - `gemini-finish-<REASON>`: text ending with that finishReason;
+ * - `gemini-empty`: a candidate with no parts and no finishReason;
+ * - `gemini-empty-stop`: a candidate with no parts that finished with STOP;
  * - `gemini-blocked`: no candidates, promptFeedback.blockReason SAFETY;
  * - `gemini-error-<STATUS>`: that error (RESOURCE_EXHAUSTED carries RetryInfo 17s);
  * - `gemini-midstream-error`: an error object inside the stream after some text;
@@ -135,7 +137,7 @@ function response(candidates: Candidate[], usage: object = GEMINI_USAGE) {
   return { candidates, usageMetadata: usage, modelVersion: 'gemini-fake-001', responseId: 'resp_fake_1' };
 }
 
-function candidate(parts: Part[], finishReason = 'STOP', index = 0) {
+function candidate(parts: Part[], finishReason: string | null = 'STOP', index = 0) {
   return { content: { role: 'model', parts }, finishReason, index, safetyRatings: [] };
 }
 
@@ -173,6 +175,10 @@ function reply(model: string, body: Record<string, unknown>) {
       });
     case 'gemini-json':
       return response([candidate([{ text: '{"answer":42}' }])]);
+    case 'gemini-empty':
+      return response([candidate([], null)]);
+    case 'gemini-empty-stop':
+      return response([candidate([])]);
     case 'gemini-blocked':
       return {
         promptFeedback: { blockReason: 'SAFETY', blockReasonMessage: 'The prompt was blocked.', safetyRatings: [] },

@@ -10,7 +10,7 @@ import { AppModule } from './app.module';
 import { closeConnectionsWhileDraining, drainOnSignals } from './health/drain';
 import { ShutdownState } from './health/shutdown-state';
 import { BodyRedactor } from './http/body-redaction';
-import { clientErrorHandler } from './http/client-error';
+import { clientErrorHandler, frameworkErrors } from './http/client-error';
 import { configureFastify, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './http/fastify-setup';
 import { OpsPlane } from './http/ops-plane';
 import { requestId } from './http/request-hooks';
@@ -38,6 +38,7 @@ async function bootstrap(): Promise<void> {
     // than refused with Fastify's non-OpenAI 503 that the client would see as an error.
     return503OnClosing: false,
     clientErrorHandler,
+    frameworkErrors,
     // OpenAI rejects "0.5" for a number; so do we. Unknown parameters pass through.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });

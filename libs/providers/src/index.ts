@@ -1,3 +1,4 @@
+export * from './embedding-inputs';
 export * from './gateway-error';
 export * from './provider';
 export * from './providers.module';

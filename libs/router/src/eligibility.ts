@@ -4,9 +4,12 @@ import type { BreakerRegistry } from './breaker-registry';
 import type { Deployment, ModelGroup } from './model-catalog';
 import type { RequestProfile } from './request-profile';
 
+/** The window assumed for a deployment that declares none: no model holds more, so no request may ask for more. */
+export const MAX_REQUEST_TOKENS = 2_097_152;
+
 /**
  * Deployments of the group that can serve this request now: of the request's kind
- * (chat or embeddings), the context window holds the prompt plus the completion
+ * (chat or embeddings), the context window (or MAX_REQUEST_TOKENS) holds the prompt plus the completion
  * budget, every needed capability is declared (a deployment that declares none
  * serves text chat only), and its health lets requests through now or within the
  * wait cap. None left is an error that says why.
@@ -21,7 +24,7 @@ export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, 
     throw GatewayError.badRequest(message, 'model', 'model_not_supported');
   }
   const fits = group.deployments.filter(
-    (d) => !d.config.contextWindow || d.config.contextWindow >= profile.promptTokens + (profile.maxTokens ?? 0),
+    (d) => (d.config.contextWindow ?? MAX_REQUEST_TOKENS) >= profile.promptTokens + (profile.maxTokens ?? 0),
   );
   if (!fits.length) {
     throw GatewayError.badRequest(

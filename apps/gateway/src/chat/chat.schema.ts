@@ -4,8 +4,17 @@
  * parameters it does not name pass through to OpenAI-format upstreams untouched.
  * (class-validator is used for config and admin DTOs; on this hot path a compiled
  * schema costs a fraction of it; see BENCHMARKS.md.)
+ *
+ * Every number has a range and every list a length cap (README, "Request limits"),
+ * so nothing a caller sends can size an allocation or a loop beyond a fixed bound.
+ * Unions are written as one schema with a `type` list, not `anyOf`, so a refused
+ * value gets the error of the shape it has (a 10,000-item `stop` is "too many
+ * items", not "expected string").
  */
 const nonEmptyString = { type: 'string', minLength: 1 } as const;
+
+/** The largest completion budget any deployment can be asked for. */
+export const MAX_COMPLETION_TOKENS = 1_048_576;
 
 const contentPart = {
   type: 'object',
@@ -18,9 +27,7 @@ const message = {
   required: ['role'],
   properties: {
     role: { enum: ['system', 'developer', 'user', 'assistant', 'tool', 'function'] },
-    content: {
-      anyOf: [{ type: 'string' }, { type: 'null' }, { type: 'array', maxItems: 1000, items: contentPart }],
-    },
+    content: { type: ['string', 'null', 'array'], maxItems: 1000, items: contentPart },
     name: { type: 'string' },
     tool_call_id: { type: 'string' },
     tool_calls: {
@@ -64,6 +71,8 @@ const tool = {
   },
 } as const;
 
+const completionBudget = { type: ['integer', 'null'], minimum: 1, maximum: MAX_COMPLETION_TOKENS } as const;
+
 export const chatCompletionSchema = {
   type: 'object',
   required: ['model', 'messages'],
@@ -78,20 +87,30 @@ export const chatCompletionSchema = {
     temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
     top_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
     n: { type: ['integer', 'null'], minimum: 1, maximum: 128 },
-    max_tokens: { type: ['integer', 'null'], minimum: 1 },
-    max_completion_tokens: { type: ['integer', 'null'], minimum: 1 },
-    stop: {
-      anyOf: [{ type: 'string' }, { type: 'null' }, { type: 'array', maxItems: 4, items: { type: 'string' } }],
-    },
+    max_tokens: completionBudget,
+    max_completion_tokens: completionBudget,
+    // OpenAI accepts up to four stop sequences.
+    stop: { type: ['string', 'null', 'array'], maxItems: 4, items: { type: 'string' } },
     presence_penalty: { type: ['number', 'null'], minimum: -2, maximum: 2 },
     frequency_penalty: { type: ['number', 'null'], minimum: -2, maximum: 2 },
-    seed: { type: ['integer', 'null'] },
+    // OpenAI's seed is a 64-bit integer.
+    seed: { type: ['integer', 'null'], minimum: -9_223_372_036_854_775_808, maximum: 9_223_372_036_854_775_807 },
     user: { type: 'string' },
     logprobs: { type: ['boolean', 'null'] },
     top_logprobs: { type: ['integer', 'null'], minimum: 0, maximum: 20 },
+    // Token id -> bias in [-100, 100], as OpenAI documents it.
+    logit_bias: {
+      type: ['object', 'null'],
+      maxProperties: 1024,
+      propertyNames: { pattern: '^[0-9]{1,10}$' },
+      additionalProperties: { type: 'number', minimum: -100, maximum: 100 },
+    },
     tools: { type: 'array', maxItems: 512, items: tool },
     tool_choice: {
-      anyOf: [{ enum: ['none', 'auto', 'required'] }, { type: 'object', required: ['type'], properties: { type: { type: 'string' } } }],
+      type: ['string', 'object'],
+      if: { type: 'string' },
+      then: { enum: ['none', 'auto', 'required'] },
+      else: { required: ['type'], properties: { type: { type: 'string' } } },
     },
     parallel_tool_calls: { type: 'boolean' },
     response_format: {

@@ -1,7 +1,7 @@
 import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { EmbeddingCreateParams } from '@gateway/providers';
+import { checkEmbeddingSize, type EmbeddingCreateParams, embeddingInputs } from '@gateway/providers';
 import { AdmissionService } from '@gateway/security';
 import { Executor, RouterService } from '@gateway/router';
 import { clientSignal } from '../http/client-signal';
@@ -22,6 +22,7 @@ export class EmbeddingsController {
   @RouteSchema({ body: embeddingsSchema })
   async create(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const body = request.body as EmbeddingCreateParams;
+    checkEmbeddingSize(embeddingInputs(body.input));
     const plan = this.router.planEmbeddings(body.model, body.input);
     const state = requestState(request);
     state.model = plan.group.name;

@@ -1,23 +1,82 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-
-/** Node's parser errors that have their own status; anything else is a 400. */
-const BY_CODE: Record<string, [number, string, string]> = {
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'The request was not received in time.'],
-  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'The request headers are too large.'],
-};
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { GatewayError } from '@gateway/providers';
+import { errorShape } from './error-shapes';
+import { sendError } from './send-error';
 
 /**
- * Answers requests Node's HTTP parser rejects before any route runs (malformed
- * request lines, oversized headers, slow clients) with OpenAI-shaped JSON too.
+ * The answers Node's HTTP server and Fastify would otherwise give on their own,
+ * before any route runs (an empty 400, 417 or 431, a closed socket, Fastify's JSON
+ * echoing the path), as the gateway's JSON errors in the caller's protocol. None
+ * repeats what the client sent.
  */
+
+/** Node's parser errors that have their own status; anything else is a 400. */
+const PARSER_ERRORS: Record<string, () => GatewayError> = {
+  ERR_HTTP_REQUEST_TIMEOUT: () =>
+    new GatewayError(408, 'The request was not received in time.', 'invalid_request_error', 'request_timeout'),
+  HPE_HEADER_OVERFLOW: () =>
+    new GatewayError(431, 'The request line or headers are too large.', 'invalid_request_error', 'request_header_fields_too_large'),
+};
+
+/** A request Node's HTTP parser rejected (malformed request line, oversized headers, slow client). */
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, reason, message] = BY_CODE[err.code ?? ''] ?? [400, 'Bad Request', 'The HTTP request is malformed.'];
-  const body = JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: 'malformed_http_request' } });
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
-  socket.destroy();
+  const error =
+    PARSER_ERRORS[err.code ?? '']?.() ?? GatewayError.badRequest('The HTTP request is malformed.', null, 'malformed_http_request');
+  writeToSocket(socket, error);
+}
+
+/** Fastify's router errors (a path that is not valid percent-encoding, a path parameter too long). */
+export function frameworkErrors(err: Error & { code?: string }, _request: FastifyRequest, reply: FastifyReply): void {
+  sendError(reply, err);
+}
+
+/**
+ * What Node answers on its own otherwise, on `server` (each listener): a CONNECT
+ * (socket closed without a word), an `Expect` other than 100-continue (an empty
+ * 417) and an HTTP/1.1 request without `Host` (an empty 400; let through here and
+ * refused by the hook in installHttpGuards, so it is logged like any request).
+ */
+export function guardServer(server: Server): void {
+  // Read by Node on each request (http.createServer's option of the same name); untyped on the instance.
+  (server as Server & { requireHostHeader: boolean }).requireHostHeader = false;
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const error = new GatewayError(417, "Only 'Expect: 100-continue' is supported.", 'invalid_request_error', 'expectation_failed');
+    const body = JSON.stringify(errorShape(req).body(error));
+    res.writeHead(errorShape(req).status(error), {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    });
+    res.end(body);
+  });
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    const error = new GatewayError(405, 'CONNECT is not supported: this is not a proxy.', 'invalid_request_error', 'method_not_allowed');
+    writeToSocket(socket, error, req);
+  });
+}
+
+/** guardServer on the public listener, and the Host check for every listener. */
+export function installHttpGuards(fastify: FastifyInstance): void {
+  guardServer(fastify.server);
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      return sendError(reply, GatewayError.badRequest('HTTP/1.1 requests must carry a Host header.', null, 'missing_host_header'));
+    }
+    done();
+  });
+}
+
+/** Writes a whole response on a socket no HTTP response object owns, then closes it. */
+function writeToSocket(socket: Socket, error: GatewayError, req?: IncomingMessage): void {
+  const shape = errorShape(req);
+  const body = JSON.stringify(shape.body(error));
+  const status = shape.status(error);
+  if (!socket.writable) return void socket.destroy();
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

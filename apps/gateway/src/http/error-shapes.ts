@@ -1,11 +1,12 @@
-import type { FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { GatewayError } from '@gateway/providers';
 import { ANTHROPIC_ERRORS, isAnthropicRequest } from '../messages/errors';
 
 /** How one ingress protocol writes an error: as a response, and as the frame that ends a broken stream. */
 export interface ErrorShape {
   status(error: GatewayError): number;
-  body(error: GatewayError, requestId: string): object;
+  /** `requestId` is absent for requests Node's parser refused before they had one. */
+  body(error: GatewayError, requestId?: string): object;
   streamFrame(error: GatewayError, requestId: string): string;
 }
 
@@ -15,10 +16,13 @@ const OPENAI_ERRORS: ErrorShape = {
   streamFrame: (error) => `data: ${JSON.stringify(error.toJSON())}\n\n`,
 };
 
-/** Protocols whose clients expect their own error shape, by how their requests are recognised; OpenAI's otherwise. */
-const PROTOCOLS: [(request: FastifyRequest) => boolean, ErrorShape][] = [[isAnthropicRequest, ANTHROPIC_ERRORS]];
+/** What a request is recognised by: a Fastify request, or Node's own before any route runs. */
+type RequestLike = { url?: string; headers: IncomingHttpHeaders };
 
-/** The error shape of the protocol the caller speaks. */
-export function errorShape(request: FastifyRequest): ErrorShape {
-  return PROTOCOLS.find(([matches]) => matches(request))?.[1] ?? OPENAI_ERRORS;
+/** Protocols whose clients expect their own error shape, by how their requests are recognised; OpenAI's otherwise. */
+const PROTOCOLS: [(request: RequestLike) => boolean, ErrorShape][] = [[isAnthropicRequest, ANTHROPIC_ERRORS]];
+
+/** The error shape of the protocol the caller speaks (OpenAI's when nothing is known of the request). */
+export function errorShape(request?: RequestLike): ErrorShape {
+  return (request && PROTOCOLS.find(([matches]) => matches(request))?.[1]) || OPENAI_ERRORS;
 }

@@ -1,5 +1,6 @@
-import { ArgumentsHost, Catch, ExceptionFilter, ServiceUnavailableException } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, Logger, ServiceUnavailableException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { GatewayError } from '@gateway/providers';
 import { toGatewayError } from './errors';
 import { sendError } from './send-error';
 
@@ -15,6 +16,8 @@ const DRAIN_LIMIT_MS = 5_000;
  */
 @Catch()
 export class OpenAIErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
   async catch(exception: unknown, host: ArgumentsHost): Promise<void> {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     if (isFailedHealthCheck(exception)) {
@@ -22,10 +25,39 @@ export class OpenAIErrorFilter implements ExceptionFilter {
       reply.code(503).send(exception.getResponse());
       return;
     }
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
     const error = toGatewayError(exception);
-    if (error.status === 413) await drainBody(host.switchToHttp().getRequest<FastifyRequest>(), reply);
-    sendError(reply, error);
+    // The client gets a bare 500; the operator gets what was thrown (an error, never the request).
+    if (error.code === 'internal_error') this.logger.error({ err: exception, route: request.routeOptions?.url }, 'unexpected error');
+    if (error.status === 413) await drainBody(request, reply);
+    // A request no route matched may still name a path that exists under other methods.
+    const unmatched = request.routeOptions?.url === undefined;
+    sendError(reply, unmatched && error.status === 404 ? (wrongMethod(request) ?? error) : error);
   }
+}
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/** A 405 with `Allow` when the path exists under other methods (Fastify's router says 404 for both). */
+function wrongMethod(request: FastifyRequest): GatewayError | undefined {
+  const allowed = METHODS.filter((method) => {
+    try {
+      return request.server.findRoute({ method, url: request.url }) !== null;
+    } catch {
+      return false; // a path the router cannot parse is unknown under every method
+    }
+  });
+  if (!allowed.length) return undefined;
+  return new GatewayError(
+    405,
+    `${request.method} is not allowed here; use ${allowed.join(' or ')}.`,
+    'invalid_request_error',
+    'method_not_allowed',
+    null,
+    {
+      allow: allowed.join(', '),
+    },
+  );
 }
 
 function isFailedHealthCheck(exception: unknown): exception is ServiceUnavailableException {

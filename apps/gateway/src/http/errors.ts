@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import { HttpException } from '@nestjs/common';
 import { GatewayError } from '@gateway/providers';
 
@@ -22,11 +23,23 @@ const FASTIFY_ERRORS: Record<string, (e: FastifyLikeError) => GatewayError> = {
   FST_ERR_CTP_INVALID_JSON_BODY: () => GatewayError.badRequest('We could not parse the JSON body of your request.', null, 'invalid_json'),
   FST_ERR_CTP_EMPTY_JSON_BODY: () => GatewayError.badRequest('Request body is empty; expected a JSON object.', null, 'invalid_json'),
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => GatewayError.badRequest('Content-Length does not match the body.', null, 'invalid_body'),
+  // Fastify's own answers to these repeat the path; ours do not.
+  FST_ERR_BAD_URL: () => GatewayError.badRequest('The request path is not a valid URL (bad percent-encoding).', null, 'invalid_url'),
+  FST_ERR_MAX_PARAM_LENGTH: () =>
+    new GatewayError(414, 'A path segment of the request is too long.', 'invalid_request_error', 'uri_too_long'),
 };
 
 /**
- * Whatever was thrown, as the OpenAI-shaped error to send. Unknown errors become a
- * bare 500: no stack, no message that could leak internals.
+ * ioredis' own failures when Redis is away or slow (RedisService fails commands fast
+ * instead of queueing them): a path that does not handle them itself (the admin API)
+ * answers a retryable 503, as the key lookup does, not a bare 500.
+ */
+const REDIS_UNAVAILABLE = /^(Command timed out|Stream isn't writeable|Connection is closed|Reached the max retries per request limit)/;
+
+/**
+ * Whatever was thrown, as the gateway error to send. Unknown errors become a bare
+ * 500 and unknown client errors a message from their status alone: no stack, no
+ * message that could leak internals or repeat the request.
  */
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
@@ -42,8 +55,13 @@ export function toGatewayError(err: unknown): GatewayError {
     const type = status === 404 ? 'not_found_error' : status < 500 ? 'invalid_request_error' : 'server_error';
     return new GatewayError(status, status === 404 ? 'Unknown route.' : err.message, type, status === 404 ? 'not_found' : null);
   }
+  if (err instanceof Error && REDIS_UNAVAILABLE.test(err.message)) {
+    return new GatewayError(503, 'Redis is not answering; try again shortly.', 'server_error', 'redis_unavailable', null, {
+      'retry-after': '1',
+    });
+  }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return new GatewayError(e.statusCode, (err as Error).message, 'invalid_request_error', e.code ?? null);
+    return new GatewayError(e.statusCode, `${STATUS_CODES[e.statusCode] ?? 'Bad Request'}.`, 'invalid_request_error', e.code ?? null);
   }
   return new GatewayError(500, 'Internal gateway error.', 'server_error', 'internal_error');
 }
@@ -64,9 +82,14 @@ function fromValidation(v: AjvError, context = 'body'): GatewayError {
     v.keyword === 'required'
       ? `Missing required parameter: '${name}'.`
       : v.keyword === 'type'
-        ? `Invalid type for '${name}': expected ${String(v.params.type)}.`
+        ? `Invalid type for '${name}': expected ${oneOf(String(v.params.type).split(','))}.`
         : v.keyword === 'additionalProperties'
           ? `Unrecognized request argument supplied: '${name}'.`
           : `Invalid value for '${name}': ${v.message}.`;
   return GatewayError.badRequest(message, param, v.keyword === 'required' ? 'missing_required_parameter' : 'invalid_value');
+}
+
+/** ['string', 'null', 'array'] -> "string, null or array". */
+function oneOf(types: string[]): string {
+  return types.length > 1 ? `${types.slice(0, -1).join(', ')} or ${types.at(-1)}` : types[0];
 }

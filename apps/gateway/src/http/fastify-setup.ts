@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '@gateway/providers';
+import { installHttpGuards } from './client-error';
 import { nestsDeeperThan } from './json-depth';
 import { type AccessDeps, installRequestHooks } from './request-hooks';
 
@@ -10,7 +11,8 @@ export const REQUEST_TIMEOUT_MS = 60_000;
 
 /**
  * Fastify-level set-up that Nest does not cover: timeouts, one JSON parser (any
- * other content type is a 415) and the per-request hook for logs and metrics.
+ * other content type is a 415), the per-request hook for logs and metrics, and
+ * JSON answers where Node would answer on its own (client-error.ts).
  */
 export function configureFastify(fastify: FastifyInstance, deps: AccessDeps, maxJsonDepth: number): void {
   fastify.server.headersTimeout = HEADERS_TIMEOUT_MS;
@@ -25,4 +27,5 @@ export function configureFastify(fastify: FastifyInstance, deps: AccessDeps, max
   });
   fastify.decorateRequest('gatewayKey', null);
   installRequestHooks(fastify, deps);
+  installHttpGuards(fastify);
 }

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '@gateway/providers';
-import { clientErrorHandler } from './client-error';
+import { clientErrorHandler, guardServer } from './client-error';
 import { sendError } from './send-error';
 
 /** Routes only the ops listener serves: scrapes (per-key spend) and key management. */
@@ -28,6 +28,7 @@ export class OpsPlane {
     Object.assign(this.server, timeouts);
     this.server.on('connection', (socket: Socket) => this.sockets.add(socket));
     this.server.on('clientError', clientErrorHandler);
+    guardServer(this.server);
     fastify.addHook('onRequest', (request, reply, done) => {
       const route = request.routeOptions.url;
       if (route === undefined) return done(); // unmatched: the not-found path answers

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 import { anthropicTables, type GatewayError } from '@gateway/providers';
 import { sseEvent } from './stream';
 
@@ -10,8 +10,8 @@ import { sseEvent } from './stream';
 const STATUS: Record<number, number> = { 415: 400, 422: 400, 502: 500, 503: 529 };
 
 /** A request in Anthropic's protocol: its routes, or any route called by an Anthropic SDK. */
-export function isAnthropicRequest(request: FastifyRequest): boolean {
-  return request.headers['anthropic-version'] !== undefined || request.url.startsWith('/v1/messages');
+export function isAnthropicRequest(request: { url?: string; headers: IncomingHttpHeaders }): boolean {
+  return request.headers['anthropic-version'] !== undefined || (request.url ?? '').startsWith('/v1/messages');
 }
 
 function status(error: GatewayError): number {
@@ -27,6 +27,6 @@ function errorObject(error: GatewayError) {
 /** `{"type":"error","error":{"type":…,"message":…},"request_id":…}` with Anthropic's statuses. */
 export const ANTHROPIC_ERRORS = {
   status,
-  body: (error: GatewayError, requestId: string) => ({ ...errorObject(error), request_id: requestId }),
+  body: (error: GatewayError, requestId?: string) => ({ ...errorObject(error), ...(requestId && { request_id: requestId }) }),
   streamFrame: (error: GatewayError) => sseEvent('error', { error: errorObject(error).error }),
 };

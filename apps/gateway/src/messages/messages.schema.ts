@@ -57,7 +57,8 @@ const tool = {
     type: { type: 'string' },
     name: { type: 'string', pattern: '^[a-zA-Z0-9_-]{1,128}$' },
     description: { type: 'string' },
-    input_schema: { type: 'object' },
+    // Anthropic takes only object schemas here: a tool's input is always a JSON object.
+    input_schema: { type: 'object', required: ['type'], properties: { type: { const: 'object' } } },
   },
   // A client tool (no type, or `custom`) must say what input it takes.
   if: { not: { required: ['type'] } },

@@ -3,6 +3,8 @@
  * shapes the codec relies on and OpenAI's documented ranges; which values the gateway
  * can honour is request.ts's parameter table (a 400 naming the parameter).
  */
+import { MAX_COMPLETION_TOKENS } from '../chat/chat.schema';
+
 const text = { type: 'string' } as const;
 const nullableText = { type: ['string', 'null'] } as const;
 
@@ -89,7 +91,7 @@ export const createResponseSchema = {
     stream: { type: ['boolean', 'null'] },
     temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
     top_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
-    max_output_tokens: { type: ['integer', 'null'], minimum: 1 },
+    max_output_tokens: { type: ['integer', 'null'], minimum: 1, maximum: MAX_COMPLETION_TOKENS },
     parallel_tool_calls: { type: ['boolean', 'null'] },
     metadata: { type: ['object', 'null'], maxProperties: 16, additionalProperties: { type: 'string', maxLength: 512 } },
     user: text,

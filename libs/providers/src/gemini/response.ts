@@ -70,6 +70,28 @@ export function checkPromptFeedback(provider: string, response: GenerateContentR
   }
 }
 
+/**
+ * A candidate with no parts and no finish reason: Gemini neither answered nor said
+ * why it stopped. Streamed or not, that is a retryable 502 (another deployment is
+ * tried), never an empty 200 and never a stream that starts and then breaks.
+ */
+export function noAnswer(provider: string): GatewayError {
+  return new GatewayError(
+    502,
+    `Provider ${provider} returned a candidate with no content and no finish reason.`,
+    'upstream_error',
+    'upstream_invalid_response',
+    null,
+    {},
+    true,
+  ).from(502);
+}
+
+/** True for a candidate that says nothing: no parts and no finish reason. */
+export function isEmptyCandidate(candidate: Candidate): boolean {
+  return !candidate.content?.parts?.length && !candidate.finishReason;
+}
+
 /** OpenAI's finish reason for a candidate, or the error its finish reason stands for. */
 export function finishOf(provider: string, candidate: Candidate, hasToolCalls: boolean): FinishReason {
   const reason = candidate.finishReason ?? 'STOP';
@@ -105,6 +127,7 @@ export interface ChoiceOptions {
 }
 
 export function choiceFrom(candidate: Candidate, options: ChoiceOptions): ChoiceOut {
+  if (isEmptyCandidate(candidate)) throw noAnswer(options.provider);
   let text = '';
   let reasoning = '';
   const toolCalls: ToolCallOut[] = [];

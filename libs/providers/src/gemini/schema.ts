@@ -27,6 +27,13 @@ const FORMATS: Record<string, ReadonlySet<string>> = {
 };
 
 /**
+ * Most nodes one translated schema may have. Inlining `$ref`s can multiply a small
+ * schema (each definition using the previous one twice doubles it), so the work is
+ * bounded by what it produces, not by the size of what the client sent.
+ */
+const MAX_SCHEMA_NODES = 10_000;
+
+/**
  * Translates a JSON Schema (the dialect OpenAI tools and response formats use) into
  * Gemini's Schema, a subset of OpenAPI 3.0: `$ref`s into `$defs` are inlined,
  * `type` arrays and null variants become `nullable`, `oneOf` becomes `anyOf`,
@@ -36,7 +43,7 @@ const FORMATS: Record<string, ReadonlySet<string>> = {
  */
 export function toGeminiSchema(schema: JsonSchema, param: string): Schema {
   const defs = { ...(schema.definitions as object), ...(schema.$defs as object) } as Record<string, JsonSchema>;
-  return convert(schema, { defs, param, refs: [] });
+  return convert(schema, { defs, param, refs: [], nodes: { count: 0 } });
 }
 
 interface Context {
@@ -44,10 +51,19 @@ interface Context {
   param: string;
   /** The $refs being inlined, outermost first, to refuse a cycle. */
   refs: string[];
+  /** Nodes converted so far, shared by the whole translation. */
+  nodes: { count: number };
 }
 
 function convert(node: JsonSchema, ctx: Context): Schema {
   if (typeof node !== 'object' || node === null) return {};
+  if (++ctx.nodes.count > MAX_SCHEMA_NODES) {
+    throw GatewayError.badRequest(
+      `The schema expands to more than ${MAX_SCHEMA_NODES} nodes once its $refs are inlined; Gemini needs it inlined.`,
+      ctx.param,
+      'invalid_value',
+    );
+  }
   if (typeof node.$ref === 'string') return convert(inlineRef(node, ctx), { ...ctx, refs: [...ctx.refs, node.$ref] });
   if (Array.isArray(node.allOf)) {
     const { allOf, ...rest } = node;

@@ -3,7 +3,7 @@ import { truncated } from '../openai/stream';
 import type { ChatStream } from '../provider';
 import { ChunkFrames, DONE_FRAME } from '../translation/chunks';
 import { completionId, type FinishReason } from '../translation/completion';
-import { type ChoiceOptions, finishOf, refusalOf, toolCallOf, usageFrom } from './response';
+import { type ChoiceOptions, finishOf, isEmptyCandidate, noAnswer, refusalOf, toolCallOf, usageFrom } from './response';
 
 /** Per candidate (OpenAI choice): how many tool calls it opened and how it finished. */
 interface ChoiceState {
@@ -21,7 +21,8 @@ export interface StreamOptions extends ChoiceOptions {
  * a role delta when a candidate first appears, its text, thought and function-call
  * parts as content, reasoning_content and tool-call deltas (Gemini sends each call
  * whole: it opens with id and name, then one arguments fragment), a finish chunk
- * per candidate, then usage. A stream where no candidate finished was cut.
+ * per candidate, then usage. A stream where no candidate finished was cut; one
+ * whose candidates never had a part or a finish reason is no answer (noAnswer).
  */
 export function translateChunks(options: StreamOptions) {
   return async function* (chunks: AsyncIterable<GenerateContentResponse>, stream: ChatStream): AsyncGenerator<string> {
@@ -36,6 +37,8 @@ export function translateChunks(options: StreamOptions) {
       for (const candidate of chunk.candidates ?? []) {
         const index = candidate.index ?? 0;
         let state = choices.get(index);
+        // A choice opens with its first part or finish: empty candidates alone are no answer (see noAnswer).
+        if (!state && isEmptyCandidate(candidate)) continue;
         if (!state) {
           choices.set(index, (state = { calls: 0 }));
           yield frames.role(index);
@@ -58,7 +61,8 @@ export function translateChunks(options: StreamOptions) {
       }
     }
     const states = [...choices.entries()].sort(([a], [b]) => a - b);
-    if (!frames || !states.length || states.some(([, state]) => !state.finish)) throw truncated(options.provider);
+    if (frames && !states.length) throw noAnswer(options.provider);
+    if (!frames || states.some(([, state]) => !state.finish)) throw truncated(options.provider);
     for (const [index, state] of states) yield frames.finish(state.finish!, index);
     stream.usage = usageFrom(usage);
     if (options.includeUsage) yield frames.usage(stream.usage);

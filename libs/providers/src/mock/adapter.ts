@@ -37,12 +37,12 @@ export class MockProvider implements Provider {
     await this.arrive(ctx, this.behaviour.latencyMs);
     const answer = shapeAnswer(request, planReply(request));
     const includeUsage = request.stream_options?.include_usage === true;
-    return streamAnswer(this.name, answer, ctx.upstreamModel, this.behaviour, includeUsage, ctx.signal);
+    return streamAnswer(this.name, answer, ctx.upstreamModel, this.behaviour, includeUsage, request.n ?? 1, ctx.signal);
   }
 
   async embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult> {
     await this.arrive(ctx, this.behaviour.latencyMs);
-    const body = toEmbeddingResponse(request, ctx.upstreamModel, this.behaviour.embeddingDimensions);
+    const body = await toEmbeddingResponse(request, ctx.upstreamModel, this.behaviour.embeddingDimensions);
     return { body: JSON.stringify(body), usage: { ...body.usage, completion_tokens: 0 } };
   }
 

@@ -1,4 +1,5 @@
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam, ChatCompletionTool } from '../wire';
+import { valueFor } from './schema-value';
 
 /** What the mock model will answer, derived only from the request: same request, same answer. */
 export type MockPlan = { kind: 'text'; text: string } | { kind: 'tool_call'; name: string; arguments: string };
@@ -20,39 +21,53 @@ export function planReply(request: ChatCompletionCreateParams): MockPlan {
     return { kind: 'text', text: `${MOCK_PREFIX} The tool returned: ${clip(textOf(last), 200)}` };
   }
   const tool = chosenTool(request);
-  if (tool) return { kind: 'tool_call', name: tool.function.name, arguments: JSON.stringify(argumentsFor(tool, textOf(last))) };
+  if (tool) {
+    return {
+      kind: 'tool_call',
+      name: tool.function.name,
+      arguments: JSON.stringify(valueFor(argumentsSchema(tool), clip(textOf(last), 60))),
+    };
+  }
 
   const prompt = clip(textOf(last), 200);
-  const format = request.response_format?.type;
-  if (format === 'json_object' || format === 'json_schema') {
-    return { kind: 'text', text: JSON.stringify({ mock: true, echo: prompt }) };
-  }
+  const format = request.response_format;
+  if (format?.type === 'json_schema') return { kind: 'text', text: JSON.stringify(valueFor(format.json_schema?.schema, clip(prompt, 60))) };
+  if (format?.type === 'json_object') return { kind: 'text', text: JSON.stringify({ mock: true, echo: prompt }) };
   return { kind: 'text', text: `${MOCK_PREFIX} This is the gateway's offline mock model. You said: ${prompt}` };
 }
 
-function chosenTool(request: ChatCompletionCreateParams): Extract<ChatCompletionTool, { type: 'function' }> | undefined {
-  const tools = (request.tools ?? []).filter((t): t is Extract<ChatCompletionTool, { type: 'function' }> => t.type === 'function');
+type FunctionTool = Extract<ChatCompletionTool, { type: 'function' }>;
+
+/**
+ * The tool the mock calls: none when `tool_choice` is 'none'; the named one; the
+ * first of `allowed_tools` that is declared; else the first declared tool.
+ */
+function chosenTool(request: ChatCompletionCreateParams): FunctionTool | undefined {
+  const tools = (request.tools ?? []).filter((t): t is FunctionTool => t.type === 'function');
   const choice = request.tool_choice;
   if (!tools.length || choice === 'none') return undefined;
-  if (choice && typeof choice === 'object' && 'function' in choice) {
+  if (choice && typeof choice === 'object' && choice.type === 'function') {
     return tools.find((t) => t.function.name === choice.function.name);
+  }
+  if (choice && typeof choice === 'object' && choice.type === 'allowed_tools') {
+    const allowed = new Set(
+      (choice.allowed_tools?.tools ?? []).map((t) => (t as { function?: { name?: unknown } }).function?.name).filter(Boolean),
+    );
+    return tools.find((t) => allowed.has(t.function.name));
   }
   return tools[0];
 }
 
-/** Fills the tool's required parameters with values of the declared types. */
-function argumentsFor(tool: Extract<ChatCompletionTool, { type: 'function' }>, prompt: string): Record<string, unknown> {
-  const schema = (tool.function.parameters ?? {}) as { properties?: Record<string, { type?: string }>; required?: string[] };
-  const args: Record<string, unknown> = {};
-  for (const key of schema.required ?? Object.keys(schema.properties ?? {})) {
-    const type = schema.properties?.[key]?.type;
-    args[key] = type === 'number' || type === 'integer' ? 1 : type === 'boolean' ? true : clip(prompt, 60);
-  }
-  return args;
+/** A tool's parameters schema; no parameters means an empty object. */
+function argumentsSchema(tool: FunctionTool): Record<string, unknown> {
+  return { type: 'object', ...(tool.function.parameters ?? {}) };
 }
 
+/** At most `max` UTF-16 units, never half of a surrogate pair, then an ellipsis. */
 function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+  if (text.length <= max) return text;
+  const end = /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max;
+  return `${text.slice(0, end)}…`;
 }
 
 /** Rough token count (about four characters a token), enough for usage figures. */

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { ChatCompletion, ChatCompletionCreateParams, CompletionUsage } from '../wire';
 import { estimateTokens, type MockPlan, promptTokens } from './request';
 
@@ -40,14 +40,18 @@ export function completionId(): string {
 }
 
 export function toCompletion(answer: MockAnswer, model: string, n: number): ChatCompletion {
-  const message =
+  const message = (index: number) =>
     answer.plan.kind === 'tool_call'
       ? {
           role: 'assistant' as const,
           content: null,
           refusal: null,
           tool_calls: [
-            { id: toolCallId(answer), type: 'function' as const, function: { name: answer.plan.name, arguments: answer.plan.arguments } },
+            {
+              id: toolCallId(answer, index),
+              type: 'function' as const,
+              function: { name: answer.plan.name, arguments: answer.plan.arguments },
+            },
           ],
         }
       : { role: 'assistant' as const, content: answer.pieces.join(''), refusal: null };
@@ -57,19 +61,26 @@ export function toCompletion(answer: MockAnswer, model: string, n: number): Chat
     created: Math.floor(Date.now() / 1000),
     model,
     system_fingerprint: MOCK_FINGERPRINT,
-    choices: Array.from({ length: n }, (_, index) => ({ index, message, finish_reason: answer.finishReason, logprobs: null })),
-    usage: {
-      ...answer.usage,
-      completion_tokens: answer.usage.completion_tokens * n,
-      total_tokens: answer.usage.prompt_tokens + answer.usage.completion_tokens * n,
-    },
+    choices: Array.from({ length: n }, (_, index) => ({
+      index,
+      message: message(index),
+      finish_reason: answer.finishReason,
+      logprobs: null,
+    })),
+    usage: usageOfChoices(answer, n),
   };
 }
 
-/** Stable per answer, so a replayed request yields the same tool call id. */
-export function toolCallId(answer: MockAnswer): string {
+/** Usage of `n` identical choices: one prompt, `n` completions. */
+export function usageOfChoices(answer: MockAnswer, n: number): CompletionUsage {
+  return usage(answer.usage.prompt_tokens, answer.usage.completion_tokens * n);
+}
+
+/**
+ * A digest of the call and its choice: the same request yields the same id (replays
+ * and cache hits agree), different calls or choices never share one.
+ */
+export function toolCallId(answer: MockAnswer, choice: number): string {
   const plan = answer.plan as Extract<MockPlan, { kind: 'tool_call' }>;
-  return `call_mock_${Buffer.from(plan.name + plan.arguments)
-    .toString('base64url')
-    .slice(0, 16)}`;
+  return `call_mock_${createHash('sha256').update(`${choice}\0${plan.name}\0${plan.arguments}`).digest('base64url').slice(0, 24)}`;
 }

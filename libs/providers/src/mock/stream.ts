@@ -3,11 +3,12 @@ import type { MockBehaviour } from '@gateway/config';
 import type { ChatStream } from '../provider';
 import type { ChatCompletionChunk } from '../wire';
 import { streamCut } from './errors';
-import { completionId, type MockAnswer, MOCK_FINGERPRINT, toolCallId } from './response';
+import { completionId, type MockAnswer, MOCK_FINGERPRINT, toolCallId, usageOfChoices } from './response';
 
 /**
  * Streams the answer as OpenAI does: a role delta, one delta per piece, a final
- * chunk with `finish_reason`, a usage chunk when asked, then `[DONE]`.
+ * chunk with `finish_reason`, a usage chunk when asked, then `[DONE]`. With `n`
+ * choices every chunk carries a delta for each (the mock's choices are identical).
  */
 export function streamAnswer(
   provider: string,
@@ -15,6 +16,7 @@ export function streamAnswer(
   model: string,
   behaviour: MockBehaviour,
   includeUsage: boolean,
+  n: number,
   signal: AbortSignal,
 ): ChatStream {
   const base = {
@@ -27,30 +29,32 @@ export function streamAnswer(
   const frame = (choices: ChatCompletionChunk['choices'], usage: ChatCompletionChunk['usage'] = null) =>
     `data: ${JSON.stringify({ ...base, choices, usage } satisfies ChatCompletionChunk)}\n\n`;
   const gap = behaviour.tokensPerSecond > 0 ? 1000 / behaviour.tokensPerSecond : 0;
+  const usage = usageOfChoices(answer, n);
+
+  const choices = Array.from({ length: n }, (_, index) => index);
+  const each = (
+    delta: (index: number) => ChatCompletionChunk['choices'][number]['delta'],
+    finish: MockAnswer['finishReason'] | null = null,
+  ) => frame(choices.map((index) => ({ index, delta: delta(index), finish_reason: finish, logprobs: null })));
 
   const stream: ChatStream = {
     async *[Symbol.asyncIterator]() {
-      yield frame([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null, logprobs: null }]);
+      yield each(() => ({ role: 'assistant', content: '' }));
       if (answer.plan.kind === 'tool_call') {
-        const call = { index: 0, id: toolCallId(answer), type: 'function' as const, function: { name: answer.plan.name, arguments: '' } };
-        yield frame([{ index: 0, delta: { tool_calls: [call] }, finish_reason: null, logprobs: null }]);
-        yield frame([
-          {
-            index: 0,
-            delta: { tool_calls: [{ index: 0, function: { arguments: answer.plan.arguments } }] },
-            finish_reason: null,
-            logprobs: null,
-          },
-        ]);
+        const { name, arguments: args } = answer.plan;
+        yield each((index) => ({
+          tool_calls: [{ index: 0, id: toolCallId(answer, index), type: 'function', function: { name, arguments: '' } }],
+        }));
+        yield each(() => ({ tool_calls: [{ index: 0, function: { arguments: args } }] }));
       }
       for (let i = 0; i < answer.pieces.length; i++) {
         if (behaviour.cutAfterChunks > 0 && i >= behaviour.cutAfterChunks) throw streamCut(provider);
         if (gap && i > 0) await sleep(gap, undefined, { signal });
-        yield frame([{ index: 0, delta: { content: answer.pieces[i] }, finish_reason: null, logprobs: null }]);
+        yield each(() => ({ content: answer.pieces[i] }));
       }
-      yield frame([{ index: 0, delta: {}, finish_reason: answer.finishReason, logprobs: null }]);
-      if (includeUsage) yield frame([], answer.usage);
-      stream.usage = answer.usage;
+      yield each(() => ({}), answer.finishReason);
+      if (includeUsage) yield frame([], usage);
+      stream.usage = usage;
       yield 'data: [DONE]\n\n';
     },
   };

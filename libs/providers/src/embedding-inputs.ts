@@ -1,0 +1,56 @@
+import { GatewayError } from './gateway-error';
+import type { EmbeddingCreateParams } from './wire';
+
+/** Fixed bounds on an embeddings request (README, "Request limits"); the schema and the check below enforce them. */
+export const MAX_EMBEDDING_INPUTS = 2048;
+/** One text input: generous for any model's window (about 32k tokens of plain text). */
+export const MAX_INPUT_CHARS = 131_072;
+/** One token-id input. */
+export const MAX_INPUT_TOKEN_IDS = 32_768;
+/** Every input together, estimated (OpenAI's own per-request limit). */
+export const MAX_EMBEDDING_REQUEST_TOKENS = 300_000;
+/** The widest vector an embedding model may be configured for (as cache.semantic.embeddingDimensions). */
+export const MAX_EMBEDDING_DIMENSIONS = 8192;
+
+/** One input to embed: a text or a list of token ids. */
+export type EmbeddingInput = string | number[];
+
+/**
+ * The request's inputs as OpenAI reads them: a string is one input, a list of
+ * integers is ONE token-id input, a list of strings or of token-id lists is one
+ * input per item. A list that mixes forms is refused.
+ */
+export function embeddingInputs(input: EmbeddingCreateParams['input']): EmbeddingInput[] {
+  if (typeof input === 'string') return [input];
+  if (input.every((item) => typeof item === 'number')) return [input as number[]];
+  if (input.every((item) => typeof item === 'string') || input.every(Array.isArray)) return input as EmbeddingInput[];
+  throw GatewayError.badRequest(
+    "Invalid value for 'input': a list must hold only strings, only token ids, or only token-id lists.",
+    'input',
+    'invalid_value',
+  );
+}
+
+/** Rough token count of one input (about four characters a token). */
+export function embeddingTokens(input: EmbeddingInput): number {
+  return typeof input === 'string' ? Math.max(1, Math.ceil(input.length / 4)) : input.length;
+}
+
+/** Refuses a request whose inputs together exceed MAX_EMBEDDING_REQUEST_TOKENS. */
+export function checkEmbeddingSize(inputs: EmbeddingInput[]): void {
+  if (inputs.length > MAX_EMBEDDING_INPUTS) {
+    throw GatewayError.badRequest(
+      `Invalid value for 'input': at most ${MAX_EMBEDDING_INPUTS} inputs per request, got ${inputs.length}.`,
+      'input',
+      'invalid_value',
+    );
+  }
+  const tokens = inputs.reduce((sum, input) => sum + embeddingTokens(input), 0);
+  if (tokens > MAX_EMBEDDING_REQUEST_TOKENS) {
+    throw GatewayError.badRequest(
+      `Invalid value for 'input': about ${tokens} tokens in total; at most ${MAX_EMBEDDING_REQUEST_TOKENS} per request.`,
+      'input',
+      'invalid_value',
+    );
+  }
+}

@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { configWith, GatewayProcess } from '../support/gateway';
+
+/**
+ * The findings of the hostile-input probe (issue #18), one test each: a request
+ * that killed the process, one that froze it, and answers the caller could not
+ * parse. Each failed on the code before the fix.
+ */
+const MASTER = 'regress-master-key-0123456789';
+
+/** One request written on a raw socket; the whole answer (status line, headers, body). */
+function raw(url: string, text: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(Number(new URL(url).port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (d) => (answer += d.toString('latin1')));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', () => resolve(answer));
+    socket.setTimeout(5_000, () => socket.destroy());
+    socket.end(text);
+  });
+}
+
+/** Status and parsed JSON body of a raw answer (undefined body when it is not JSON). */
+function parseRaw(answer: string): { status: number; body: Record<string, unknown> | undefined; text: string } {
+  const [head, ...rest] = answer.split('\r\n\r\n');
+  const text = rest.join('\r\n\r\n');
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), body, text };
+}
+
+type ErrorJson = { error: { message: string; type: string; param: string | null; code: string | null } };
+const errorJson = async (res: Response) => (await res.json()) as ErrorJson;
+
+function assertOpenAIError(body: unknown, code?: string): void {
+  const error = (body as { error?: Record<string, unknown> } | undefined)?.error;
+  assert.ok(error, `an OpenAI error body: ${JSON.stringify(body)}`);
+  assert.equal(typeof error.message, 'string');
+  assert.equal(typeof error.type, 'string');
+  assert.ok('param' in error && 'code' in error);
+  if (code) assert.equal(error.code, code);
+}
+
+describe('hostile-input findings (issue #18)', () => {
+  let gateway: GatewayProcess;
+  before(async () => {
+    gateway = await GatewayProcess.start(configWith({ security: { ipFailuresPerMinute: 0 } }), { env: { GATEWAY_MASTER_KEY: MASTER } });
+  });
+  after(() => gateway?.stop());
+
+  const post = (path: string, body: unknown) =>
+    fetch(gateway.url + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER}` },
+      body: JSON.stringify(body),
+    });
+
+  it('1. an embeddings `dimensions` no model has is a 400 naming it, and the process lives', async () => {
+    for (const dimensions of [1_000_000_000, 4_294_967_296, 1_000_000, 10_000_000, 2 ** 53]) {
+      const res = await post('/v1/embeddings', { model: 'mock-embedding', input: 'hello', dimensions });
+      assert.equal(res.status, 400, `dimensions ${dimensions}`);
+      const body = await errorJson(res);
+      assertOpenAIError(body);
+      assert.equal(body.error.param, 'dimensions');
+    }
+    // Within the edge's range but wider than this model's vectors: refused by the model, not allocated.
+    const wide = await post('/v1/embeddings', { model: 'mock-embedding', input: 'hello', dimensions: 8192 });
+    assert.equal(wide.status, 400);
+    assert.equal((await errorJson(wide)).error.param, 'dimensions');
+    assert.equal(gateway.exitCode, null, 'the process is still running');
+    assert.equal((await fetch(`${gateway.url}/health`)).status, 200);
+  });
+
+  it('2. a 3 MB embeddings input is refused, and the largest accepted one never holds /health', async () => {
+    const huge = await post('/v1/embeddings', { model: 'mock-embedding', input: 'word '.repeat(600_000) });
+    assert.equal(huge.status, 400);
+    assert.equal((await errorJson(huge)).error.param, 'input');
+
+    // Just under the caps: 9 inputs of 120,000 characters (about 270,000 tokens).
+    const body = JSON.stringify({ model: 'mock-embedding', input: Array.from({ length: 9 }, (_, i) => `w${i}x `.repeat(24_000)) });
+    let answeredDuring = 0;
+    let done = false;
+    const embedding = new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        `${gateway.url}/v1/embeddings`,
+        { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER}` } },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            done = true;
+            resolve(res.statusCode ?? 0);
+          });
+        },
+      );
+      req.on('error', reject);
+      // Probe /health from the moment the whole body is on its way, until the answer comes.
+      req.on('finish', async () => {
+        while (!done) {
+          const health = await fetch(`${gateway.url}/health`, { signal: AbortSignal.timeout(60_000) });
+          await health.arrayBuffer();
+          if (!done && health.status === 200) answeredDuring++;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      });
+      req.end(body);
+    });
+    assert.equal(await embedding, 200);
+    // Before the fix the work ran in one piece on the event loop: /health waited for all of it.
+    assert.ok(answeredDuring >= 3, `/health answered ${answeredDuring} times while the embeddings were computed`);
+  });
+
+  it('4a. errors Node and Fastify raise before any route are JSON in the caller’s protocol, never echoing input', async () => {
+    const badUrl = await fetch(`${gateway.opsUrl}/admin/keys/%ff`, { headers: { authorization: `Bearer ${MASTER}` } });
+    const badUrlText = await badUrl.text();
+    assert.equal(badUrl.status, 400);
+    assertOpenAIError(JSON.parse(badUrlText), 'invalid_url');
+    assert.doesNotMatch(badUrlText, /%ff|FST_ERR/);
+
+    const cases: [string, string, number][] = [
+      ['Expect: bogus', 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: bogus\r\nContent-Length: 2\r\n\r\n{}', 417],
+      ['no Host', 'GET /v1/models HTTP/1.1\r\nConnection: close\r\n\r\n', 400],
+      ['long path parameter', `GET /v1/models/${'m'.repeat(500)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 414],
+      ['long URL', `GET /v1/models?${'q'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 431],
+      ['CONNECT', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 405],
+    ];
+    for (const [name, text, status] of cases) {
+      for (const url of [gateway.url, gateway.opsUrl]) {
+        const answer = parseRaw(await raw(url, text));
+        assert.equal(answer.status, status, `${name} on ${url}`);
+        assertOpenAIError(answer.body);
+        assert.doesNotMatch(answer.text, /mmmmm|qqqqq|example\.com/, `${name}: no echo`);
+      }
+    }
+
+    const wrongMethod = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'DELETE' });
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.headers.get('allow'), 'POST');
+    assertOpenAIError(await wrongMethod.json(), 'method_not_allowed');
+    // A route's own 404 (an unknown model) stays a 404.
+    const unknown = await fetch(`${gateway.url}/v1/models/nope`, { headers: { authorization: `Bearer ${MASTER}` } });
+    assert.equal(unknown.status, 404);
+  });
+
+  it('4b. /v1/messages errors come in Anthropic’s shape', async () => {
+    const res = await fetch(`${gateway.url}/v1/messages/%ff`);
+    assert.equal(res.status, 400);
+    const body = (await res.json()) as { type: string; error: { type: string; message: string } };
+    assert.equal(body.type, 'error');
+    assert.equal(body.error.type, 'invalid_request_error');
+    assert.equal(typeof body.error.message, 'string');
+  });
+
+  it('4c. a 10,000-item stop array is refused for its size, not its type', async () => {
+    const res = await post('/v1/chat/completions', {
+      model: 'mock',
+      messages: [{ role: 'user', content: 'x' }],
+      stop: Array(10_000).fill('a'),
+    });
+    assert.equal(res.status, 400);
+    const { error } = await errorJson(res);
+    assert.equal(error.param, 'stop');
+    assert.match(error.message, /more than 4 items/);
+  });
+
+  it('every numeric parameter has a range and every list a cap, refused with the parameter named', async () => {
+    const chat = { model: 'mock', messages: [{ role: 'user', content: 'x' }] };
+    const refused: [string, Record<string, unknown>, string][] = [
+      ['/v1/chat/completions', { ...chat, max_tokens: 1e12 }, 'max_tokens'],
+      ['/v1/chat/completions', { ...chat, max_completion_tokens: 2 ** 40 }, 'max_completion_tokens'],
+      ['/v1/chat/completions', { ...chat, n: 129 }, 'n'],
+      ['/v1/chat/completions', { ...chat, top_logprobs: 21 }, 'top_logprobs'],
+      [
+        '/v1/chat/completions',
+        { ...chat, logit_bias: Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [String(i), 1])) },
+        'logit_bias',
+      ],
+      ['/v1/chat/completions', { ...chat, logit_bias: { 50256: 101 } }, 'logit_bias[50256]'],
+      ['/v1/chat/completions', { ...chat, seed: 1e20 }, 'seed'],
+      ['/v1/embeddings', { model: 'mock-embedding', input: Array(3_000).fill('a') }, 'input'],
+      ['/v1/embeddings', { model: 'mock-embedding', input: Array.from({ length: 2_000 }, () => 'word '.repeat(200)) }, 'input'],
+      ['/v1/embeddings', { model: 'mock-embedding', input: Array(40_000).fill(1) }, 'input'],
+      ['/v1/embeddings', { model: 'mock-embedding', input: ['a', 1] }, 'input'],
+      ['/v1/embeddings', { model: 'mock-embedding', input: [-1] }, 'input[0]'],
+    ];
+    for (const [path, body, param] of refused) {
+      const res = await post(path, body);
+      assert.equal(res.status, 400, `${param}: ${res.status}`);
+      const json = await errorJson(res);
+      assertOpenAIError(json);
+      assert.equal(json.error.param, param);
+    }
+  });
+});
+
+describe('found by the fuzz: the admin API with Redis not answering', () => {
+  let gateway: GatewayProcess;
+  before(async () => {
+    // Nothing listens on port 1: every Redis command fails at once, as while Redis is down or slow.
+    gateway = await GatewayProcess.start(configWith(), { env: { GATEWAY_MASTER_KEY: MASTER, REDIS_URL: 'redis://127.0.0.1:1' } });
+  });
+  after(() => gateway?.stop());
+
+  it('answers a retryable 503 redis_unavailable, not a bare 500', async () => {
+    for (const [method, path] of [
+      ['GET', '/admin/keys'],
+      ['DELETE', '/admin/keys/some-id'],
+      ['GET', '/admin/keys/some-id/usage'],
+    ]) {
+      const res = await fetch(gateway.opsUrl + path, { method, headers: { authorization: `Bearer ${MASTER}` } });
+      assert.equal(res.status, 503, `${method} ${path}`);
+      assert.equal(res.headers.get('retry-after'), '1');
+      assertOpenAIError(await res.json(), 'redis_unavailable');
+    }
+  });
+});

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import fc from 'fast-check';
+import { GatewayError } from '../../libs/providers/src/gateway-error';
+import { toGeminiSchema } from '../../libs/providers/src/gemini/schema';
+import { embed } from '../../libs/providers/src/mock/embeddings';
+import { valueFor } from '../../libs/providers/src/mock/schema-value';
+import { doublingSchema, jsonSchemas } from '../support/json-schemas';
+
+describe('mock structured output (valueFor)', () => {
+  const ajv = addFormats(new Ajv2020({ strict: false }));
+
+  it('produces a value every generated schema validates (600 schemas, fixed seed)', () => {
+    fc.assert(
+      fc.property(jsonSchemas(), fc.string({ maxLength: 30 }), (schema, text) => {
+        const value = valueFor(schema, text);
+        const validate = ajv.compile(schema);
+        assert.ok(validate(value), `${JSON.stringify(value)} fails ${JSON.stringify(validate.errors)} for ${JSON.stringify(schema)}`);
+      }),
+      { seed: 20261201, numRuns: 600 },
+    );
+  });
+
+  it('ends a recursive schema and bounds the work of one that doubles with each $ref', () => {
+    const tree = {
+      $ref: '#/$defs/Node',
+      $defs: { Node: { type: 'object', properties: { children: { type: 'array', items: { $ref: '#/$defs/Node' } } } } },
+    };
+    assert.ok(ajv.compile(tree)(valueFor(tree, 'x')));
+    const value = valueFor(doublingSchema(40), 'x');
+    assert.ok(JSON.stringify(value).length < 5_000_000, 'bounded');
+  });
+});
+
+describe('Gemini schema translation is bounded', () => {
+  it('refuses a schema whose $refs expand past the node limit with a 400 naming the parameter', () => {
+    let error: unknown;
+    try {
+      toGeminiSchema(doublingSchema(30), 'tools[0].function.parameters');
+    } catch (err) {
+      error = err;
+    }
+    assert.ok(error instanceof GatewayError, String(error));
+    assert.equal(error.status, 400);
+    assert.equal(error.param, 'tools[0].function.parameters');
+    assert.match(error.message, /expands to more than/);
+  });
+
+  it('still translates a schema that inlines to a moderate size', () => {
+    const out = toGeminiSchema(doublingSchema(8), 'p');
+    assert.equal(out.type, 'OBJECT');
+  });
+});
+
+describe('mock embeddings', () => {
+  it('are unit vectors, the same for a text and for its words as token ids hashed alike', async () => {
+    const vector = await embed('the quick brown fox', 64);
+    const norm = Math.sqrt(vector.reduce((sum, v) => sum + v * v, 0));
+    assert.ok(Math.abs(norm - 1) < 1e-6);
+    assert.deepEqual(await embed('the quick brown fox', 64), vector, 'deterministic');
+    assert.deepEqual([...(await embed([1, 2, 3], 16))], [...(await embed('1 2 3', 16))]);
+  });
+});
