@@ -10,6 +10,10 @@ import { parseSearchReply } from '../../libs/cache/src/backends/search-reply';
 const REDIS_URL = process.env.TEST_REDIS_URL;
 const REDIS_SERVER = process.env.TEST_REDIS_SERVER;
 const REDIS_STACK_URL = process.env.REDIS_STACK_URL;
+const TENANT_KEYS = { alice: 'alice-stack-key-0123456789', bob: 'bob-stack-key-0123456789' };
+const alice = { apiKey: TENANT_KEYS.alice };
+const bob = { apiKey: TENANT_KEYS.bob };
+const tenantEnv = () => Object.fromEntries(Object.entries(TENANT_KEYS).map(([id, key]) => [`${id.toUpperCase()}_KEY`, key]));
 
 /** A cache config with the mock provider's embeddings (64 dimensions) and keys of its own. */
 function cacheConfig(prefix: string, extra: object = {}) {
@@ -161,6 +165,7 @@ describe('response cache on Redis Stack (FT.SEARCH KNN)', () => {
   const index = `${prefix}idx:use-lite-512`;
   let redis: Redis;
   let gateway: GatewayProcess;
+  // Two gateway keys, so the tenant test has two tenants (with auth off every caller is one).
   const stackConfig = () => ({
     ...configWith(),
     cache: {
@@ -168,11 +173,13 @@ describe('response cache on Redis Stack (FT.SEARCH KNN)', () => {
       semantic: { threshold: 0.8 },
       redis: { keyPrefix: prefix, timeoutMs: 500, hnswM: 12, hnswEfConstruction: 100 },
     },
+    security: { keys: Object.keys(TENANT_KEYS).map((id) => ({ id, keyEnv: `${id.toUpperCase()}_KEY` })) },
   });
+  const stackEnv = { REDIS_URL: REDIS_STACK_URL!, GATEWAY_MASTER_KEY: 'stack-master-key-0123456789', ...tenantEnv() };
 
   before(async () => {
     redis = new Redis(REDIS_STACK_URL);
-    gateway = await GatewayProcess.start(stackConfig(), { env: { REDIS_URL: REDIS_STACK_URL } });
+    gateway = await GatewayProcess.start(stackConfig(), { env: stackEnv });
     await embedderLoaded(gateway);
   });
   after(async () => {
@@ -189,7 +196,9 @@ describe('response cache on Redis Stack (FT.SEARCH KNN)', () => {
     const info = JSON.stringify(await redis.call('FT.INFO', index));
     assert.ok(info.includes(`${prefix}use-lite-512:e:`), info);
     // FT.INFO of RediSearch 2.6 does not list vector parameters; its debug command does.
-    const vector = (await redis.call('FT.DEBUG', 'VECSIM_INFO', index, 'vec')) as unknown[];
+    // RediSearch 2.8+ wraps HNSW in a TIERED index (a flat write buffer in front): read its HNSW part.
+    let vector = (await redis.call('FT.DEBUG', 'VECSIM_INFO', index, 'vec')) as unknown[];
+    if (vector[vector.indexOf('ALGORITHM') + 1] === 'TIERED') vector = vector[vector.indexOf('BACKEND_INDEX') + 1] as unknown[];
     const field = (name: string) => String(vector[vector.indexOf(name) + 1]);
     assert.deepEqual(['ALGORITHM', 'TYPE', 'DIMENSION', 'METRIC', 'M', 'EF_CONSTRUCTION'].map(field), [
       'HNSW',
@@ -203,17 +212,17 @@ describe('response cache on Redis Stack (FT.SEARCH KNN)', () => {
   });
 
   it('serves semantic hits from Redis: a fresh instance with an empty process finds them', async () => {
-    assert.equal((await ask(gateway.client(), 'How do I undo the last commit in Git?')).cache, 'miss');
+    assert.equal((await ask(gateway.client(alice), 'How do I undo the last commit in Git?')).cache, 'miss');
     await settle(300);
     const keys = await redis.keys(`${prefix}use-lite-512:e:*`);
     assert.ok(keys.length >= 1);
     assert.equal(await redis.hexists(keys[0], 'vec'), 1);
-    const fresh = await GatewayProcess.start(stackConfig(), { env: { REDIS_URL: REDIS_STACK_URL } });
+    const fresh = await GatewayProcess.start(stackConfig(), { env: stackEnv });
     try {
       await embedderLoaded(fresh);
-      assert.match((await ask(fresh.client(), 'How can I undo my last Git commit?')).cache ?? '', /^hit-semantic; similarity=/);
-      assert.equal((await ask(fresh.client({ apiKey: 'another-tenant' }), 'How can I undo my last Git commit?')).cache, 'miss');
-      assert.equal((await ask(fresh.client(), 'How can I undo my last Mercurial commit?')).cache, 'miss');
+      assert.match((await ask(fresh.client(alice), 'How can I undo my last Git commit?')).cache ?? '', /^hit-semantic; similarity=/);
+      assert.equal((await ask(fresh.client(bob), 'How can I undo my last Git commit?')).cache, 'miss');
+      assert.equal((await ask(fresh.client(alice), 'How can I undo my last Mercurial commit?')).cache, 'miss');
     } finally {
       await fresh.stop();
     }
@@ -221,12 +230,12 @@ describe('response cache on Redis Stack (FT.SEARCH KNN)', () => {
 
   it('rebuilds a dropped index by itself', async () => {
     await redis.call('FT.DROPINDEX', index);
-    await ask(gateway.client(), 'Index rebuild probe question'); // its semantic search fails open and rebuilds
+    await ask(gateway.client(alice), 'Index rebuild probe question'); // its semantic search fails open and rebuilds
     await settle(500);
     assert.ok(((await redis.call('FT._LIST')) as string[]).map(String).includes(index));
-    await ask(gateway.client(), 'Which planet is the largest in the solar system?');
+    await ask(gateway.client(alice), 'Which planet is the largest in the solar system?');
     await settle(300);
-    assert.match((await ask(gateway.client(), 'What is the largest planet in the solar system?')).cache ?? '', /^hit-semantic/);
+    assert.match((await ask(gateway.client(alice), 'What is the largest planet in the solar system?')).cache ?? '', /^hit-semantic/);
   });
 });
 
