@@ -84,6 +84,8 @@ export const OPERATORS = new Map<string, string>([
   ['^', '^'],
   ['power', '^'],
   ['%', '%'],
+  ['(', '('],
+  [')', ')'],
   ['percent', '%'],
   ['=', '='],
   ['equals', '='],

@@ -179,11 +179,12 @@ function aligned(a: string, b: string): boolean {
 }
 
 /**
- * The same content words in another order ("does the Moon orbit the Earth"), or words next to a
- * direction marker, present on both sides, in a different order on each ("bytes to a string").
+ * The same content words with two of them swapped across a third ("does the Moon orbit the
+ * Earth"; a reordered modifier such as "a 2 argument constructor" is no swap), or words next to
+ * a direction marker, present on both sides, in a different order on each ("bytes to a string").
  */
 function swapped(a: PromptFacts, b: PromptFacts): boolean {
-  if (a.terms.length > 2 && sameList([...a.terms].sort(), [...b.terms].sort())) return !sameList(a.terms, b.terms);
+  if (a.terms.length > 2 && sameList([...a.terms].sort(), [...b.terms].sort()) && swappedAcross(a.terms, b.terms)) return true;
   if (!a.anchors.size || !b.anchors.size) return false;
   const anchors = new Set([...a.anchors, ...b.anchors]);
   const shared = (x: string[], y: string[]) => [...new Set(x)].filter((w) => anchors.has(w) && y.includes(w));
@@ -200,6 +201,17 @@ function differentQuestion(a: PromptFacts, b: PromptFacts): boolean {
   const onlyB = only(b, a);
   if (onlyA.length && onlyB.length) return true;
   return [...onlyA, ...onlyB].includes('quantity');
+}
+
+/** Two words with another between them in both lists, in opposite orders. */
+function swappedAcross(a: string[], b: string[]): boolean {
+  for (let i = 0; i < a.length; i++) {
+    for (let j = i + 2; j < a.length; j++) {
+      const [x, y] = [b.indexOf(a[i]), b.indexOf(a[j])];
+      if (x >= 0 && y >= 0 && x - y >= 2) return true;
+    }
+  }
+  return false;
 }
 
 /** Plural to singular: "miles" → "mile", "kids" → "kid", "countries" → "country". */
