@@ -7,7 +7,7 @@
  * Backends: in process always; Redis with --redis URL; Redis Stack with --stack URL.
  * Entries: 10,000 and 100,000 (--sizes), all in one namespace (the worst case for KNN).
  * Vectors are synthetic (512 dimensions, clustered like sentence embeddings).
- *   node dist/bench/cache.js [--redis redis://…] [--stack redis://…] [--sizes 10000,100000]
+ *   node dist/bench/cache.js [--redis redis://…] [--stack redis://…] [--sizes 10000,100000] [--parts exact,semantic,embedding]
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -33,10 +33,12 @@ const { values: args } = parseArgs({
     stack: { type: 'string' },
     sizes: { type: 'string', default: '10000,100000' },
     samples: { type: 'string', default: '2000' },
+    parts: { type: 'string', default: 'exact,semantic,embedding' },
   },
 });
 const SIZES = args.sizes!.split(',').map(Number);
 const SAMPLES = Number(args.samples);
+const PARTS = new Set(args.parts!.split(','));
 const DIMS = 512;
 const BODY = JSON.stringify({
   id: 'chatcmpl-bench',
@@ -146,10 +148,12 @@ async function semanticLookups(
 }
 
 async function embedding(): Promise<string[]> {
+  const rssBefore = process.memoryUsage().rss;
   const embedder = new LocalUseEmbedder();
   let started = performance.now();
   await embedder.loaded;
   const loadMs = performance.now() - started;
+  const rssLoaded = process.memoryUsage().rss;
   const times: number[] = [];
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
@@ -162,25 +166,52 @@ async function embedding(): Promise<string[]> {
   }
   clearInterval(tick);
   delay.disable();
-  const burst = performance.now();
-  await Promise.all(Array.from({ length: 32 }, (_, i) => embedder.embed(`A burst of prompts arriving together, number ${i}`)));
-  const burstMs = performance.now() - burst;
+  const oneAtATime = (1000 * times.length) / times.reduce((a, b) => a + b, 0);
+  const rows = [`| local USE lite (worker thread), one prompt at a time | ${percentiles(times)} | ${oneAtATime.toFixed(0)} |`];
+  for (const concurrent of [8, 32, 256]) {
+    const burst = performance.now();
+    const prompts = Array.from({ length: 512 }, (_, i) => `Concurrent prompt ${i} about configuring the admin panel for team ${i % 7}`);
+    // `concurrent` callers, each sending its next prompt when the last one is answered.
+    const next = { i: 0 };
+    await Promise.all(
+      Array.from({ length: concurrent }, async () => {
+        while (next.i < prompts.length) await embedder.embed(prompts[next.i++]);
+      }),
+    );
+    const seconds = (performance.now() - burst) / 1000;
+    rows.push(
+      `| ${concurrent} concurrent callers, 512 prompts (batched in the worker) | – | – | ${(prompts.length / seconds).toFixed(0)} |`,
+    );
+  }
+  const rssAfter = process.memoryUsage().rss;
   await embedder.close();
+  const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
   return [
-    `| local USE lite (worker thread), one prompt at a time | ${percentiles(times)} |`,
-    `| 32 prompts at once (batched in the worker) | ${burstMs.toFixed(1)} total |`,
-    `| model load at start-up | ${loadMs.toFixed(0)} |`,
-    `| event-loop delay while embedding (max / p99) | ${(delay.max / 1e6).toFixed(1)} / ${(delay.percentile(99) / 1e6).toFixed(1)} |`,
+    ...rows,
+    `| model load at start-up | ${loadMs.toFixed(0)} | – | – |`,
+    `| event-loop delay while embedding (max / p99) | ${(delay.max / 1e6).toFixed(1)} / ${(delay.percentile(99) / 1e6).toFixed(1)} | – | – |`,
+    `| RSS: before the embedder / loaded / after the runs (MB) | ${mb(rssBefore)} / ${mb(rssLoaded)} / ${mb(rssAfter)} | – | – |`,
   ];
 }
 
 async function main(): Promise<void> {
+  if (PARTS.has('exact')) await exactTable();
+  if (PARTS.has('semantic')) await semanticTable();
+  if (PARTS.has('embedding')) {
+    console.log(`\n## Embedding\n\n| what | p50 ms | p99 ms | prompts/s |\n|---|---|---|---|`);
+    for (const line of await embedding()) console.log(line);
+  }
+}
+
+async function exactTable(): Promise<void> {
   console.log(`## Exact hits (CacheService.lookup, ${SAMPLES} samples)\n\n| backend | entries | p50 ms | p99 ms |\n|---|---|---|---|`);
   for (const size of SIZES) {
     console.log(`| in process | ${size} | ${await exactHits(undefined, size)} |`);
     if (args.redis) console.log(`| Redis | ${size} | ${await exactHits(args.redis, size)} |`);
   }
+}
 
+async function semanticTable(): Promise<void> {
   console.log(
     `\n## Semantic lookups without the embedding (KNN k=3 in one namespace, guard, body fetch)\n\n| backend | entries | p50 ms | p99 ms | top-1 recall | load time |\n|---|---|---|---|---|---|`,
   );
@@ -198,9 +229,6 @@ async function main(): Promise<void> {
     embedded.close();
     if (args.stack) console.log(`| Redis Stack | ${size} | ${await stackRow(args.stack, size)} |`);
   }
-
-  console.log(`\n## Embedding\n\n| what | p50 ms | p99 ms |\n|---|---|---|`);
-  for (const line of await embedding()) console.log(line);
 }
 
 async function stackRow(url: string, size: number): Promise<string> {
