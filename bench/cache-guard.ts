@@ -75,14 +75,15 @@ function report(file: string, pairs: PromptPair[], vectors: Map<string, Float32A
     return [...map].sort(([a], [b]) => a.localeCompare(b));
   };
   const t = DEFAULT_THRESHOLD;
-  console.log(`\nAt the default threshold ${t}, with the guard:\n`);
-  console.log('| group | pairs | served |');
-  console.log('|---|---:|---:|');
+  const nearby = [t - 0.05, t, t + 0.05];
+  console.log(`\nWith the guard, by group, at the default threshold ${t} and either side of it:\n`);
+  console.log(`| group | pairs | ${nearby.map((x) => x.toFixed(2)).join(' | ')} |`);
+  console.log(`|---|---:|${nearby.map(() => '---:').join('|')}|`);
   const style = (p: Scored) => p.source.replace(/^clinc:.*/, 'clinc').replace(/^written:/, 'written ') || 'all';
-  for (const [name, list] of groups(positives, style))
-    console.log(`| paraphrases, ${name} | ${list.length} | ${pct(served(list, t, true), list)} |`);
-  for (const [kind, list] of groups(negatives, (p) => p.kind))
-    console.log(`| false hits, ${kind} | ${list.length} | ${pct(served(list, t, true), list)} |`);
+  const row = (name: string, list: Scored[]) =>
+    console.log(`| ${name} | ${list.length} | ${nearby.map((x) => pct(served(list, x, true), list)).join(' | ')} |`);
+  for (const [name, list] of groups(positives, style)) row(`paraphrases served, ${name}`, list);
+  for (const [kind, list] of groups(negatives, (p) => p.kind)) row(`false hits, ${kind}`, list);
   const reasons = groups(
     positives.filter((p) => p.similarity >= t && p.refused),
     (p) => p.refused!,
