@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { LocalUseEmbedder } from '../libs/cache/src/embedders/local-use.embedder';
 import { dot } from '../libs/cache/src/vector';
+import { random as seeded } from '../test/support/vectors';
 
 /** Intents whose answer does not depend on a slot (a card, a city, a date) nor on the previous turn. */
 const SLOT_FREE = `who_made_you meaning_of_life who_do_you_work_for do_you_have_pets what_are_your_hobbies fun_fact
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
       if (!list.includes(text)) list.push(text);
     }
   }
-  const random = mulberry32(20261201);
+  const random = seeded(20261201);
   const pick = <T>(list: T[]) => list[Math.floor(random() * list.length)];
   const lines: string[] = [];
 
@@ -78,16 +79,6 @@ async function main(): Promise<void> {
   }
   await embedder.close();
   console.log(lines.join('\n'));
-}
-
-/** A small seeded PRNG, so the sample is reproducible. */
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 void main();
