@@ -5,7 +5,10 @@ import { Redis } from 'ioredis';
 import { ask, embedderLoaded, metric, settle } from '../support/cache';
 import { configWith, GatewayProcess } from '../support/gateway';
 import { RedisServer } from '../support/redis-server';
-import { parseSearchReply } from '../../libs/cache/src/backends/search-reply';
+import { Logger } from '@nestjs/common';
+import { RedisBackend } from '../../libs/cache/src/backends/redis.backend';
+import { parseSearchReply, searchTotal } from '../../libs/cache/src/backends/search-reply';
+import { random, randomUnit } from '../support/vectors';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
 const REDIS_SERVER = process.env.TEST_REDIS_SERVER;
@@ -236,6 +239,66 @@ describe('response cache on Redis Stack (FT.SEARCH KNN)', () => {
     await ask(gateway.client(alice), 'Which planet is the largest in the solar system?');
     await settle(300);
     assert.match((await ask(gateway.client(alice), 'What is the largest planet in the solar system?')).cache ?? '', /^hit-semantic/);
+  });
+});
+
+describe('Redis Stack backend: hybrid policy per namespace, cap kept by a one-key script', () => {
+  if (!REDIS_STACK_URL) return skipLoudly('Redis Stack backend tests', 'REDIS_STACK_URL');
+  const prefix = `policy:${randomUUID().slice(0, 8)}:`;
+  const rand = random(7);
+  const vectors = Array.from({ length: 8 }, () => randomUnit(rand, 16));
+  let redis: Redis;
+  let backend: RedisBackend;
+  const entry = (namespace: string, i: number) => ({
+    namespace,
+    body: `answer ${i}`,
+    promptTokens: 1,
+    completionTokens: 1,
+    prompt: `prompt ${i}`,
+    vector: vectors[i],
+  });
+  const lastSearchMode = async () => {
+    let info = (await redis.call('FT.DEBUG', 'VECSIM_INFO', `${prefix}idx`, 'vec')) as unknown[];
+    if (info[info.indexOf('ALGORITHM') + 1] === 'TIERED') info = info[info.indexOf('BACKEND_INDEX') + 1] as unknown[];
+    return String(info[info.indexOf('LAST_SEARCH_MODE') + 1]);
+  };
+
+  before(async () => {
+    redis = new Redis(REDIS_STACK_URL);
+    const options = { keyPrefix: prefix, indexName: `${prefix}idx`, dimensions: 16, maxEntries: 6, hnswM: 8 };
+    backend = new RedisBackend(redis, { ...options, hnswEfConstruction: 50, hnswEfRuntime: 20, batchesFrom: 4 }, new Logger('test'));
+    await backend.prepare();
+    for (let i = 0; i < 5; i++) await backend.put(`big${i}`, entry('big', i), 60);
+    await backend.put('small5', entry('small', 5), 60);
+  });
+  after(async () => {
+    await redis.call('FT.DROPINDEX', `${prefix}idx`, 'DD').catch(() => {});
+    await redis.del(`${prefix}expiry`);
+    redis.disconnect();
+  });
+
+  it('walks the graph in batches for a namespace holding most of the index, and leaves small ones to the planner', async () => {
+    const big = await backend.nearest('big', vectors[2], 2);
+    assert.equal(big[0].key, 'big2');
+    assert.ok(big.every((n) => n.key.startsWith('big')));
+    assert.equal(await lastSearchMode(), 'HYBRID_BATCHES');
+    const small = await backend.nearest('small', vectors[2], 2);
+    assert.deepEqual(
+      small.map((n) => n.key),
+      ['small5'],
+    );
+    assert.notEqual(await lastSearchMode(), 'HYBRID_BATCHES');
+  });
+
+  it('over the cap, the script pops the entries closest to expiry and the backend deletes them', async () => {
+    await backend.put('big6', entry('big', 6), 120);
+    await backend.put('big7', entry('big', 7), 120);
+    assert.equal(await redis.zcard(`${prefix}expiry`), 6);
+    // Same TTL for the first six: the two popped are among them; the two longer-lived entries stay.
+    const left = await redis.keys(`${prefix}e:*`);
+    assert.equal(left.length, 6);
+    assert.ok(left.includes(`${prefix}e:big6`) && left.includes(`${prefix}e:big7`));
+    assert.equal(searchTotal(await redis.call('FT.SEARCH', `${prefix}idx`, '*', 'NOCONTENT', 'LIMIT', '0', '0')), 6);
   });
 });
 

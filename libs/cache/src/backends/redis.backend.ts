@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { CacheBackend, CachedAnswer, CacheEntry, Neighbour } from './backend';
-import { parseSearchReply } from './search-reply';
+import { parseSearchReply, searchTotal } from './search-reply';
 
 export interface RedisBackendOptions {
   /** Prefix of this cache's keys, already carrying the embedder id. */
@@ -14,7 +14,13 @@ export interface RedisBackendOptions {
   hnswM: number;
   hnswEfConstruction: number;
   hnswEfRuntime: number;
+  /** Namespaces with at least this many entries (and a tenth of the index) are searched with HYBRID_POLICY BATCHES. */
+  batchesFrom?: number;
 }
+
+/** How long a namespace's size (which picks the hybrid policy) is reused before it is counted again. */
+const SIZE_TTL_MS = 30_000;
+const MAX_SIZES_KEPT = 10_000;
 
 /**
  * Keeps the cap: a sorted set scores every entry key by its expiry; expired members are
@@ -49,6 +55,7 @@ export class RedisBackend implements CacheBackend {
   private readonly client: WithTrack;
   private warnedNoSearch = false;
   private preparing: Promise<void> | undefined;
+  private readonly namespaceSizes = new Map<string, { large: boolean; at: number }>();
 
   constructor(
     client: Redis,
@@ -105,10 +112,11 @@ export class RedisBackend implements CacheBackend {
 
   async nearest(namespace: string, vector: Float32Array, k: number): Promise<Neighbour[]> {
     // Namespaces are hex digests: nothing in them needs TAG escaping.
-    const query = `(@ns:{${namespace}})=>[KNN ${k} @vec $v EF_RUNTIME ${this.options.hnswEfRuntime} AS score]`;
     const blob = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
     let reply: unknown;
     try {
+      const policy = (await this.large(namespace)) ? ' HYBRID_POLICY BATCHES' : '';
+      const query = `(@ns:{${namespace}})=>[KNN ${k} @vec $v EF_RUNTIME ${this.options.hnswEfRuntime}${policy} AS score]`;
       reply = await this.client.call(
         'FT.SEARCH',
         this.options.indexName,
@@ -140,6 +148,24 @@ export class RedisBackend implements CacheBackend {
       similarity: 1 - Number(fields.score),
       prompt: fields.prompt ?? '',
     }));
+  }
+
+  /**
+   * Whether the namespace holds most of the index. RediSearch then may still pick an ad-hoc brute
+   * force over the namespace (1.7 ms of server time per lookup at 10,000 entries, BENCHMARKS.md)
+   * where walking the HNSW graph in batches and filtering costs a fraction; for a small namespace
+   * the brute force is the cheap choice and RediSearch's own planner is kept.
+   */
+  private async large(namespace: string): Promise<boolean> {
+    const known = this.namespaceSizes.get(namespace);
+    if (known && Date.now() - known.at < SIZE_TTL_MS) return known.large;
+    const count = async (query: string) =>
+      searchTotal(await this.client.call('FT.SEARCH', this.options.indexName, query, 'NOCONTENT', 'LIMIT', '0', '0', 'DIALECT', '2'));
+    const [entries, all] = [await count(`@ns:{${namespace}}`), await count('*')];
+    const large = entries >= (this.options.batchesFrom ?? 1_000) && entries * 10 >= all;
+    if (this.namespaceSizes.size >= MAX_SIZES_KEPT) this.namespaceSizes.clear();
+    this.namespaceSizes.set(namespace, { large, at: Date.now() });
+    return large;
   }
 
   private async detect(): Promise<void> {
