@@ -57,12 +57,14 @@ export class GatewayProcess {
     const file = join(dir, 'gateway.yaml');
     writeFileSync(file, stringify(config));
     this.child = spawn(process.execPath, [MAIN], {
+      // No drain delay unless a test asks for one: every test stops its gateway with SIGTERM.
       env: {
         PATH: process.env.PATH,
         PORT: '0',
         HOST: '127.0.0.1',
         METRICS_PORT: '0',
         LOG_LEVEL: 'debug',
+        SHUTDOWN_DELAY_MS: '0',
         GATEWAY_CONFIG: file,
         ...options.env,
       },

@@ -118,7 +118,12 @@ export class ServerConfig {
   @IsOptional() @IsString() metricsHost = '127.0.0.1';
   /** Largest accepted request body. */
   @IsOptional() @IsInt() @Min(1024) bodyLimitBytes = 4 * 1024 * 1024;
-  /** On SIGTERM, in-flight requests and streams get this long to finish. */
+  /**
+   * On SIGTERM, /ready fails at once but the gateway keeps accepting for this long, so
+   * requests routed here before the endpoint is removed are served (matches the chart's preStop).
+   */
+  @IsOptional() @IsInt() @Min(0) shutdownDelayMs = 5_000;
+  /** Then, with no new connections accepted, in-flight requests and streams get this long to finish. */
   @IsOptional() @IsInt() @Min(0) shutdownGraceMs = 30_000;
   /** Idle keep-alive timeout for client connections. */
   @IsOptional() @IsInt() @Min(1) keepAliveTimeoutMs = 72_000;

@@ -21,6 +21,7 @@ const SERVER_ENV: Record<string, [keyof GatewayConfig['server'], (v: string) => 
   LOG_LEVEL: ['logLevel', String],
   BODY_LIMIT_BYTES: ['bodyLimitBytes', Number],
   SHUTDOWN_GRACE_MS: ['shutdownGraceMs', Number],
+  SHUTDOWN_DELAY_MS: ['shutdownDelayMs', Number],
   KEEP_ALIVE_TIMEOUT_MS: ['keepAliveTimeoutMs', Number],
   LOG_BODIES: ['logBodies', (v) => v === 'true' || v === '1'],
 };

@@ -137,13 +137,13 @@ export class MetricsService {
     );
     this.fallbacks = new Counter({
       name: 'gateway_fallbacks_total',
-      help: 'Failed attempts that sent a request on to a retry or another deployment, by reason',
+      help: 'Requests sent on to another deployment after a failed attempt, by the reason of that failure',
       labelNames: ['model', 'reason'],
       registers,
     });
     this.retries = new Counter({
       name: 'gateway_retries_total',
-      help: 'Attempts after the first for one request',
+      help: 'Attempts on a deployment that had already failed for the same request',
       labelNames: ['model', 'provider'],
       registers,
     });
