@@ -1,69 +1,115 @@
 /**
- * Hit rate and false-hit rate of the semantic cache per similarity threshold, with
- * and without the guard, on the labelled pairs of test/data/cache-pairs.tsv, with the
- * offline embedder (USE lite). Prompt a is cached; prompt b asks. A paraphrase served
- * is a hit; a hard negative served is a false hit.
- * cache-pairs-holdout.tsv was written after the guard was frozen.
- *   node dist/bench/cache-guard.js
+ * Paraphrases served and hard negatives served (false hits) by the semantic cache per
+ * similarity threshold, with and without the guard, on the labelled pairs of test/data/
+ * (see its README), with the offline embedder (USE lite). Prompt a is cached; prompt b asks.
+ *   node dist/bench/cache-guard.js                         every file: tune, held-out, older sets
+ *   node dist/bench/cache-guard.js cache-eval-tune.tsv     one file (while tuning: never the held-out one)
+ * Embeddings are kept in bench/results/cache-guard-vectors.json between runs (same texts, same model).
  */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { SemanticCacheConfig } from '../libs/config/src/cache-config';
 import { LocalUseEmbedder } from '../libs/cache/src/embedders/local-use.embedder';
 import { guard, promptFacts } from '../libs/cache/src/guard';
 import { dot } from '../libs/cache/src/vector';
 import { loadPromptPairs, type PromptPair } from '../test/support/cache-pairs';
 
-const THRESHOLDS = [0.6, 0.7, 0.75, 0.8, 0.82, 0.85, 0.88, 0.9, 0.92, 0.95];
+const FILES = ['cache-eval-tune.tsv', 'cache-eval-holdout.tsv', 'cache-pairs.tsv', 'cache-pairs-holdout.tsv'];
+const THRESHOLDS = [0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9];
+const SUBSTITUTION_THRESHOLDS = [0.85, 0.9, 0.95, 1.01];
+const DEFAULTS = new SemanticCacheConfig();
+const DEFAULT_THRESHOLD = DEFAULTS.threshold;
+const VECTORS_FILE = resolve(__dirname, '../../bench/results/cache-guard-vectors.json');
 
-async function main(): Promise<void> {
-  const embedder = new LocalUseEmbedder();
-  await embedder.loaded;
-  for (const file of ['cache-pairs.tsv', 'cache-pairs-holdout.tsv']) {
-    console.log(`\n## ${file}\n`);
-    await report(loadPromptPairs(file), embedder);
-  }
-  await embedder.close();
+interface Scored extends PromptPair {
+  similarity: number;
+  /** The guard's reason at the default substitution threshold. */
+  refused?: string;
+  refusedAt: (substitutionThreshold: number) => string | undefined;
 }
 
-async function report(pairs: PromptPair[], embedder: LocalUseEmbedder): Promise<void> {
-  const texts = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
-  const vectors = new Map(await Promise.all(texts.map(async (t) => [t, await embedder.embed(t)] as const)));
+async function main(): Promise<void> {
+  const files = process.argv.slice(2).length ? process.argv.slice(2) : FILES;
+  const vectors = await embedAll(files.flatMap((f) => loadPromptPairs(f)).flatMap((p) => [p.a, p.b]));
+  console.log(`default threshold ${DEFAULT_THRESHOLD}; hit = paraphrase served, false hit = hard negative served\n`);
+  for (const file of files) report(file, loadPromptPairs(file), vectors);
+}
 
-  const scored = pairs.map((p) => ({
-    ...p,
-    similarity: dot(vectors.get(p.a)!, vectors.get(p.b)!),
-    refused: guard(promptFacts(p.b), promptFacts(p.a)),
-  }));
+function report(file: string, pairs: PromptPair[], vectors: Map<string, Float32Array>): void {
+  const scored: Scored[] = pairs.map((p) => {
+    const similarity = dot(vectors.get(p.a)!, vectors.get(p.b)!);
+    const refusedAt = (st: number) => guard(promptFacts(p.b), promptFacts(p.a), similarity, st);
+    return { ...p, similarity, refusedAt, refused: refusedAt(DEFAULTS.substitutionThreshold) };
+  });
   const positives = scored.filter((p) => p.kind === 'paraphrase');
   const negatives = scored.filter((p) => p.kind !== 'paraphrase');
-  const pct = (n: number, of: number) => `${((100 * n) / of).toFixed(1)}%`;
+  const served = (list: Scored[], t: number, guarded: boolean) => list.filter((p) => p.similarity >= t && (!guarded || !p.refused));
+  const pct = (list: Scored[], of: Scored[]) => (of.length ? `${((100 * list.length) / of.length).toFixed(1)}%` : '–');
 
-  console.log(`${pairs.length} pairs: ${positives.length} paraphrases, ${negatives.length} hard negatives (embedder ${embedder.id})\n`);
-  console.log('| threshold | hit rate, no guard | false hits, no guard | hit rate, guard | false hits, guard |');
-  console.log('|---|---|---|---|---|');
+  console.log(`## ${file}: ${positives.length} paraphrases, ${negatives.length} hard negatives\n`);
+  console.log(`Substitution threshold ${DEFAULTS.substitutionThreshold} (default):\n`);
+  console.log('| threshold | paraphrases served, guard | false hits, guard | paraphrases served, no guard | false hits, no guard |');
+  console.log('|---|---:|---:|---:|---:|');
   for (const t of THRESHOLDS) {
-    const hits = positives.filter((p) => p.similarity >= t);
-    const false_ = negatives.filter((p) => p.similarity >= t);
+    const mark = t === DEFAULT_THRESHOLD ? ' (default)' : '';
     console.log(
-      `| ${t.toFixed(2)} | ${pct(hits.length, positives.length)} | ${pct(false_.length, negatives.length)} | ` +
-        `${pct(hits.filter((p) => !p.refused).length, positives.length)} | ${pct(false_.filter((p) => !p.refused).length, negatives.length)} |`,
+      `| ${t.toFixed(2)}${mark} | ${pct(served(positives, t, true), positives)} | ${pct(served(negatives, t, true), negatives)} | ` +
+        `${pct(served(positives, t, false), positives)} | ${pct(served(negatives, t, false), negatives)} |`,
     );
   }
 
-  console.log('\nFalse hits by kind of negative (no guard / guard), and paraphrases refused by the guard, by reason:');
-  for (const kind of ['number', 'unit', 'negation', 'entity', 'key-term']) {
-    const group = negatives.filter((p) => p.kind === kind);
-    const at = (t: number) =>
-      `${group.filter((p) => p.similarity >= t).length}/${group.filter((p) => p.similarity >= t && !p.refused).length}`;
-    console.log(`  ${kind.padEnd(9)} n=${group.length}  ${THRESHOLDS.map((t) => `@${t}: ${at(t)}`).join('  ')}`);
+  console.log('\nParaphrases served / false hits, by threshold (rows) and substitution threshold (columns):\n');
+  console.log(`| threshold | ${SUBSTITUTION_THRESHOLDS.join(' | ')} |`);
+  console.log(`|---|${SUBSTITUTION_THRESHOLDS.map(() => '---:').join('|')}|`);
+  for (const t of THRESHOLDS) {
+    const cell = (st: number) => {
+      const ok = (list: Scored[]) => list.filter((p) => p.similarity >= t && !p.refusedAt(st));
+      return `${pct(ok(positives), positives)} / ${pct(ok(negatives), negatives)}`;
+    };
+    console.log(`| ${t.toFixed(2)} | ${SUBSTITUTION_THRESHOLDS.map(cell).join(' | ')} |`);
   }
-  const reasons = new Map<string, number>();
-  for (const p of positives) if (p.refused) reasons.set(p.refused, (reasons.get(p.refused) ?? 0) + 1);
-  console.log(`  paraphrases refused: ${[...reasons].map(([r, n]) => `${r} ${n}`).join(', ')}`);
-  const missed = negatives.filter((p) => !p.refused);
-  console.log(`\nNegatives the guard lets through (served if above the threshold):`);
-  for (const p of missed) console.log(`  [${p.kind}] sim=${p.similarity.toFixed(3)}  "${p.a}" / "${p.b}"`);
-  const sim = (list: typeof scored) => list.map((p) => p.similarity).sort((x, y) => x - y);
-  const median = (xs: number[]) => xs[Math.floor(xs.length / 2)].toFixed(3);
-  console.log(`\nmedian similarity: paraphrases ${median(sim(positives))}, negatives ${median(sim(negatives))}`);
+
+  const groups = (list: Scored[], by: (p: Scored) => string) => {
+    const map = new Map<string, Scored[]>();
+    for (const p of list) map.set(by(p), [...(map.get(by(p)) ?? []), p]);
+    return [...map].sort(([a], [b]) => a.localeCompare(b));
+  };
+  const t = DEFAULT_THRESHOLD;
+  const nearby = [t - 0.05, t, t + 0.05];
+  console.log(`\nWith the guard, by group, at the default threshold ${t} and either side of it:\n`);
+  console.log(`| group | pairs | ${nearby.map((x) => x.toFixed(2)).join(' | ')} |`);
+  console.log(`|---|---:|${nearby.map(() => '---:').join('|')}|`);
+  const style = (p: Scored) => p.source.replace(/^clinc:.*/, 'clinc').replace(/^written:/, 'written ') || 'all';
+  const row = (name: string, list: Scored[]) =>
+    console.log(`| ${name} | ${list.length} | ${nearby.map((x) => pct(served(list, x, true), list)).join(' | ')} |`);
+  for (const [name, list] of groups(positives, style)) row(`paraphrases served, ${name}`, list);
+  for (const [kind, list] of groups(negatives, (p) => p.kind)) row(`false hits, ${kind}`, list);
+  const reasons = groups(
+    positives.filter((p) => p.similarity >= t && p.refused),
+    (p) => p.refused!,
+  );
+  console.log(
+    `\nParaphrases above the threshold refused by the guard: ${reasons.map(([r, l]) => `${r} ${l.length}`).join(', ') || 'none'}`,
+  );
+  const falseHits = served(negatives, t, true);
+  if (falseHits.length) console.log(`False hits at ${t}:`);
+  for (const p of falseHits) console.log(`  [${p.kind}] ${p.similarity.toFixed(3)}  "${p.a}" / "${p.b}"`);
+  console.log();
+}
+
+/** Unit vectors by text, from the stored file where present, the rest from the embedder (batched). */
+async function embedAll(texts: string[]): Promise<Map<string, Float32Array>> {
+  const stored: Record<string, number[]> = existsSync(VECTORS_FILE) ? JSON.parse(readFileSync(VECTORS_FILE, 'utf8')) : {};
+  const vectors = new Map<string, Float32Array>(Object.entries(stored).map(([text, v]) => [text, Float32Array.from(v)]));
+  const missing = [...new Set(texts)].filter((t) => !vectors.has(t));
+  if (!missing.length) return vectors;
+  const embedder = new LocalUseEmbedder();
+  await embedder.loaded;
+  (await Promise.all(missing.map((t) => embedder.embed(t)))).forEach((v, i) => vectors.set(missing[i], v));
+  await embedder.close();
+  mkdirSync(resolve(VECTORS_FILE, '..'), { recursive: true });
+  writeFileSync(VECTORS_FILE, JSON.stringify(Object.fromEntries([...vectors].map(([t, v]) => [t, Array.from(v)]))));
+  return vectors;
 }
 
 void main();

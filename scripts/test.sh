@@ -26,6 +26,11 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --d
 redis_pid=$!
 trap 'kill "$redis_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+# Redis with the search module for the Redis Stack tests: REDIS_STACK_URL (scripts/redis-stack.sh).
+source scripts/redis-stack.sh
+trap 'kill "$redis_pid" "$redis_stack_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+
 export TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
 # The path of the redis-server binary lets tests stop and restart a Redis of their own.
 export TEST_REDIS_SERVER="$(command -v redis-server)"

@@ -5,11 +5,18 @@ import { Redis } from 'ioredis';
 import { ask, embedderLoaded, metric, settle } from '../support/cache';
 import { configWith, GatewayProcess } from '../support/gateway';
 import { RedisServer } from '../support/redis-server';
-import { parseSearchReply } from '../../libs/cache/src/backends/search-reply';
+import { Logger } from '@nestjs/common';
+import { RedisBackend } from '../../libs/cache/src/backends/redis.backend';
+import { parseSearchReply, searchTotal } from '../../libs/cache/src/backends/search-reply';
+import { random, randomUnit } from '../support/vectors';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
 const REDIS_SERVER = process.env.TEST_REDIS_SERVER;
 const REDIS_STACK_URL = process.env.REDIS_STACK_URL;
+const TENANT_KEYS = { alice: 'alice-stack-key-0123456789', bob: 'bob-stack-key-0123456789' };
+const alice = { apiKey: TENANT_KEYS.alice };
+const bob = { apiKey: TENANT_KEYS.bob };
+const tenantEnv = () => Object.fromEntries(Object.entries(TENANT_KEYS).map(([id, key]) => [`${id.toUpperCase()}_KEY`, key]));
 
 /** A cache config with the mock provider's embeddings (64 dimensions) and keys of its own. */
 function cacheConfig(prefix: string, extra: object = {}) {
@@ -161,6 +168,7 @@ describe('response cache on Redis Stack (FT.SEARCH KNN)', () => {
   const index = `${prefix}idx:use-lite-512`;
   let redis: Redis;
   let gateway: GatewayProcess;
+  // Two gateway keys, so the tenant test has two tenants (with auth off every caller is one).
   const stackConfig = () => ({
     ...configWith(),
     cache: {
@@ -168,11 +176,13 @@ describe('response cache on Redis Stack (FT.SEARCH KNN)', () => {
       semantic: { threshold: 0.8 },
       redis: { keyPrefix: prefix, timeoutMs: 500, hnswM: 12, hnswEfConstruction: 100 },
     },
+    security: { keys: Object.keys(TENANT_KEYS).map((id) => ({ id, keyEnv: `${id.toUpperCase()}_KEY` })) },
   });
+  const stackEnv = { REDIS_URL: REDIS_STACK_URL!, GATEWAY_MASTER_KEY: 'stack-master-key-0123456789', ...tenantEnv() };
 
   before(async () => {
     redis = new Redis(REDIS_STACK_URL);
-    gateway = await GatewayProcess.start(stackConfig(), { env: { REDIS_URL: REDIS_STACK_URL } });
+    gateway = await GatewayProcess.start(stackConfig(), { env: stackEnv });
     await embedderLoaded(gateway);
   });
   after(async () => {
@@ -189,7 +199,9 @@ describe('response cache on Redis Stack (FT.SEARCH KNN)', () => {
     const info = JSON.stringify(await redis.call('FT.INFO', index));
     assert.ok(info.includes(`${prefix}use-lite-512:e:`), info);
     // FT.INFO of RediSearch 2.6 does not list vector parameters; its debug command does.
-    const vector = (await redis.call('FT.DEBUG', 'VECSIM_INFO', index, 'vec')) as unknown[];
+    // RediSearch 2.8+ wraps HNSW in a TIERED index (a flat write buffer in front): read its HNSW part.
+    let vector = (await redis.call('FT.DEBUG', 'VECSIM_INFO', index, 'vec')) as unknown[];
+    if (vector[vector.indexOf('ALGORITHM') + 1] === 'TIERED') vector = vector[vector.indexOf('BACKEND_INDEX') + 1] as unknown[];
     const field = (name: string) => String(vector[vector.indexOf(name) + 1]);
     assert.deepEqual(['ALGORITHM', 'TYPE', 'DIMENSION', 'METRIC', 'M', 'EF_CONSTRUCTION'].map(field), [
       'HNSW',
@@ -203,17 +215,17 @@ describe('response cache on Redis Stack (FT.SEARCH KNN)', () => {
   });
 
   it('serves semantic hits from Redis: a fresh instance with an empty process finds them', async () => {
-    assert.equal((await ask(gateway.client(), 'How do I undo the last commit in Git?')).cache, 'miss');
+    assert.equal((await ask(gateway.client(alice), 'How do I undo the last commit in Git?')).cache, 'miss');
     await settle(300);
     const keys = await redis.keys(`${prefix}use-lite-512:e:*`);
     assert.ok(keys.length >= 1);
     assert.equal(await redis.hexists(keys[0], 'vec'), 1);
-    const fresh = await GatewayProcess.start(stackConfig(), { env: { REDIS_URL: REDIS_STACK_URL } });
+    const fresh = await GatewayProcess.start(stackConfig(), { env: stackEnv });
     try {
       await embedderLoaded(fresh);
-      assert.match((await ask(fresh.client(), 'How can I undo my last Git commit?')).cache ?? '', /^hit-semantic; similarity=/);
-      assert.equal((await ask(fresh.client({ apiKey: 'another-tenant' }), 'How can I undo my last Git commit?')).cache, 'miss');
-      assert.equal((await ask(fresh.client(), 'How can I undo my last Mercurial commit?')).cache, 'miss');
+      assert.match((await ask(fresh.client(alice), 'How can I undo my last Git commit?')).cache ?? '', /^hit-semantic; similarity=/);
+      assert.equal((await ask(fresh.client(bob), 'How can I undo my last Git commit?')).cache, 'miss');
+      assert.equal((await ask(fresh.client(alice), 'How can I undo my last Mercurial commit?')).cache, 'miss');
     } finally {
       await fresh.stop();
     }
@@ -221,12 +233,72 @@ describe('response cache on Redis Stack (FT.SEARCH KNN)', () => {
 
   it('rebuilds a dropped index by itself', async () => {
     await redis.call('FT.DROPINDEX', index);
-    await ask(gateway.client(), 'Index rebuild probe question'); // its semantic search fails open and rebuilds
+    await ask(gateway.client(alice), 'Index rebuild probe question'); // its semantic search fails open and rebuilds
     await settle(500);
     assert.ok(((await redis.call('FT._LIST')) as string[]).map(String).includes(index));
-    await ask(gateway.client(), 'Which planet is the largest in the solar system?');
+    await ask(gateway.client(alice), 'Which planet is the largest in the solar system?');
     await settle(300);
-    assert.match((await ask(gateway.client(), 'What is the largest planet in the solar system?')).cache ?? '', /^hit-semantic/);
+    assert.match((await ask(gateway.client(alice), 'What is the largest planet in the solar system?')).cache ?? '', /^hit-semantic/);
+  });
+});
+
+describe('Redis Stack backend: hybrid policy per namespace, cap kept by a one-key script', () => {
+  if (!REDIS_STACK_URL) return skipLoudly('Redis Stack backend tests', 'REDIS_STACK_URL');
+  const prefix = `policy:${randomUUID().slice(0, 8)}:`;
+  const rand = random(7);
+  const vectors = Array.from({ length: 8 }, () => randomUnit(rand, 16));
+  let redis: Redis;
+  let backend: RedisBackend;
+  const entry = (namespace: string, i: number) => ({
+    namespace,
+    body: `answer ${i}`,
+    promptTokens: 1,
+    completionTokens: 1,
+    prompt: `prompt ${i}`,
+    vector: vectors[i],
+  });
+  const lastSearchMode = async () => {
+    let info = (await redis.call('FT.DEBUG', 'VECSIM_INFO', `${prefix}idx`, 'vec')) as unknown[];
+    if (info[info.indexOf('ALGORITHM') + 1] === 'TIERED') info = info[info.indexOf('BACKEND_INDEX') + 1] as unknown[];
+    return String(info[info.indexOf('LAST_SEARCH_MODE') + 1]);
+  };
+
+  before(async () => {
+    redis = new Redis(REDIS_STACK_URL);
+    const options = { keyPrefix: prefix, indexName: `${prefix}idx`, dimensions: 16, maxEntries: 6, hnswM: 8 };
+    backend = new RedisBackend(redis, { ...options, hnswEfConstruction: 50, hnswEfRuntime: 20, batchesFrom: 4 }, new Logger('test'));
+    await backend.prepare();
+    for (let i = 0; i < 5; i++) await backend.put(`big${i}`, entry('big', i), 60);
+    await backend.put('small5', entry('small', 5), 60);
+  });
+  after(async () => {
+    await redis.call('FT.DROPINDEX', `${prefix}idx`, 'DD').catch(() => {});
+    await redis.del(`${prefix}expiry`);
+    redis.disconnect();
+  });
+
+  it('walks the graph in batches for a namespace holding most of the index, and leaves small ones to the planner', async () => {
+    const big = await backend.nearest('big', vectors[2], 2);
+    assert.equal(big[0].key, 'big2');
+    assert.ok(big.every((n) => n.key.startsWith('big')));
+    assert.equal(await lastSearchMode(), 'HYBRID_BATCHES');
+    const small = await backend.nearest('small', vectors[2], 2);
+    assert.deepEqual(
+      small.map((n) => n.key),
+      ['small5'],
+    );
+    assert.notEqual(await lastSearchMode(), 'HYBRID_BATCHES');
+  });
+
+  it('over the cap, the script pops the entries closest to expiry and the backend deletes them', async () => {
+    await backend.put('big6', entry('big', 6), 120);
+    await backend.put('big7', entry('big', 7), 120);
+    assert.equal(await redis.zcard(`${prefix}expiry`), 6);
+    // Same TTL for the first six: the two popped are among them; the two longer-lived entries stay.
+    const left = await redis.keys(`${prefix}e:*`);
+    assert.equal(left.length, 6);
+    assert.ok(left.includes(`${prefix}e:big6`) && left.includes(`${prefix}e:big7`));
+    assert.equal(searchTotal(await redis.call('FT.SEARCH', `${prefix}idx`, '*', 'NOCONTENT', 'LIMIT', '0', '0')), 6);
   });
 });
 

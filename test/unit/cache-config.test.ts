@@ -20,7 +20,7 @@ describe('cache config', () => {
     assert.equal(shipped.cache.enabled, true);
     assert.equal(shipped.cache.semantic.enabled, true);
     assert.equal(shipped.cache.semantic.embeddingModel, undefined);
-    assert.equal(shipped.cache.semantic.threshold, 0.8);
+    assert.equal(shipped.cache.semantic.threshold, 0.85);
     assert.equal(shipped.cache.scope, 'key');
   });
 

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { guard, promptFacts } from '../../libs/cache/src/guard';
 import { loadPromptPairs } from '../support/cache-pairs';
 
-const verdict = (cached: string, query: string) => guard(promptFacts(query), promptFacts(cached));
+/** The guard's verdict for a neighbour below the substitution threshold (every check applies). */
+const verdict = (cached: string, query: string) => guard(promptFacts(query), promptFacts(cached), 0.9, 0.95);
 
 describe('semantic guard', () => {
   const refusals: [string, string, string][] = [
@@ -15,11 +16,19 @@ describe('semantic guard', () => {
     ['can I return shoes', "can't I return shoes", 'negation'],
     ['Recipes with gluten', 'Recipes without gluten', 'negation'],
     ['What is the capital of France?', 'What is the capital of Germany?', 'entities'],
-    ['Is Paris bigger than London?', 'Is London bigger than Paris?', 'entities'],
+    ['Is Paris bigger than London?', 'Is London bigger than Paris?', 'direction'],
     ['How do I install Java 8?', 'How do I install Java 17?', 'numbers'],
-    ['How do I buy a house?', 'How do I sell a house?', 'key-terms'],
-    ['convert a string to an integer', 'convert an integer to a string', 'key-terms'],
-    ['When did the Roman Empire fall?', 'Why did the Roman Empire fall?', 'key-terms'],
+    ['How do I buy a house?', 'How do I sell a house?', 'negation'],
+    ['How do I enable cookies in Chrome?', 'How do I disable cookies in Chrome?', 'negation'],
+    ['How do I install Homebrew?', 'How do I uninstall Homebrew?', 'negation'],
+    ['convert a string to an integer', 'convert an integer to a string', 'direction'],
+    ['Flights from London to New York', 'Flights from New York to London', 'direction'],
+    ['Does the Moon orbit the Earth?', 'Does the Earth orbit the Moon?', 'direction'],
+    ['When did the Roman Empire fall?', 'Why did the Roman Empire fall?', 'question'],
+    // Issue #13: "how many" / "how much" are questions of their own.
+    ["What are Newton's laws?", "How many of Newton's laws are there?", 'question'],
+    ['What is an iPhone?', 'How much does an iPhone cost?', 'question'],
+    ['What is 2 + 2 * 3?', 'What is (2 + 2) * 3?', 'numbers'],
   ];
   for (const [cached, query, reason] of refusals) {
     it(`refuses "${query}" for "${cached}" (${reason})`, () => assert.equal(verdict(cached, query), reason));
@@ -32,23 +41,53 @@ describe('semantic guard', () => {
     ['Who painted the Mona Lisa?', 'Who is the painter of the Mona Lisa?'],
     ['How do I fix a flat tire?', 'How can I repair a flat tire?'],
     ['Is 1,000 more than 999.50?', 'is 1000 more than 999.5'],
+    // Issue #13: "constructor" is not a number word (the lookup read Object.prototype.constructor).
+    ['How do I call a constructor with 2 arguments in Java?', 'How do I call a 2 argument constructor in Java?'],
+    // Issue #13: "/" between words is not division.
+    ['Pass the settings to the initializer/loader', 'Pass the settings to the loader'],
+    ['How many continents are there?', 'What is the number of continents?'],
+    ['Which city is the capital of Japan?', 'What is the capital of Japan?'],
+    ['How many feet are in a mile?', 'How many feet are in one mile?'],
+    ['Explain quantum computing to a 10 year old', 'Explain quantum computing to a 10-year-old'],
+    ['What is the virtual DOM in React?', "Explain React's virtual DOM"],
+    ['How do I reverse a list?', 'How do I reverse a list in Python?'],
   ];
   for (const [cached, query] of allowed) {
     it(`allows "${query}" for "${cached}"`, () => assert.equal(verdict(cached, query), undefined));
   }
 
-  it('refuses every hard negative of the held-out set (written after the rules were frozen)', () => {
+  it('the three bugs of issue #13 each still refuse what they should', () => {
+    // Number words still count; "/" between numbers is still division; how many vs how much still differ.
+    assert.equal(verdict('How do I call a constructor with 2 arguments?', 'How do I call a constructor with two arguments?'), undefined);
+    assert.equal(verdict('How do I call a constructor with 2 arguments?', 'How do I call a constructor with 3 arguments?'), 'numbers');
+    assert.equal(verdict('What is 10/2?', 'What is 10*2?'), 'numbers');
+    assert.equal(verdict('How many people live in Canada?', 'Who lives in Canada?'), 'question');
+  });
+
+  it('a substitution is served only at or above the substitution threshold', () => {
+    const [a, b] = [promptFacts('How do I protect my credit score?'), promptFacts('How do I see my credit score?')];
+    assert.equal(guard(b, a, 0.9, 0.95), 'substitution');
+    assert.equal(guard(b, a, 0.96, 0.95), undefined);
+  });
+
+  it('refuses every hard negative of the first held-out set (written after its rules were frozen)', () => {
     const negatives = loadPromptPairs('cache-pairs-holdout.tsv').filter((p) => p.kind !== 'paraphrase');
     assert.ok(negatives.length >= 30);
     const served = negatives.filter((p) => !verdict(p.a, p.b));
     assert.deepEqual(served, []);
   });
 
-  it('the labelled set has at least 300 pairs with every kind of hard negative', () => {
-    const pairs = loadPromptPairs();
-    assert.ok(pairs.length >= 300, `${pairs.length} pairs`);
-    for (const kind of ['paraphrase', 'number', 'entity', 'negation', 'unit', 'key-term']) {
-      assert.ok(pairs.filter((p) => p.kind === kind).length >= 30, kind);
+  it('the evaluation set has 1,000+ paraphrases and 1,000+ hard negatives, with every kind in both parts', () => {
+    const tune = loadPromptPairs('cache-eval-tune.tsv');
+    const heldOut = loadPromptPairs('cache-eval-holdout.tsv');
+    const all = [...tune, ...heldOut];
+    assert.ok(all.filter((p) => p.kind === 'paraphrase').length >= 1000);
+    assert.ok(all.filter((p) => p.kind !== 'paraphrase').length >= 1000);
+    const key = (p: { a: string; b: string }) => `${p.a}\t${p.b}`;
+    const tuneKeys = new Set(tune.map(key));
+    assert.equal(heldOut.filter((p) => tuneKeys.has(key(p))).length, 0, 'no pair in both parts');
+    for (const kind of ['paraphrase', 'number', 'entity', 'negation', 'unit', 'direction', 'question', 'topic', 'intent']) {
+      for (const part of [tune, heldOut]) assert.ok(part.filter((p) => p.kind === kind).length >= 10, kind);
     }
   });
 });

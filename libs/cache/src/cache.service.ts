@@ -241,10 +241,11 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     );
     if (!neighbours.length) return undefined;
     this.metrics.similarity.observe(neighbours[0].similarity);
-    const facts = this.config.semantic.guard ? promptFacts(prompt) : undefined;
+    const { guard: guarded, substitutionThreshold } = this.config.semantic;
+    const facts = guarded ? promptFacts(prompt) : undefined;
     for (const neighbour of neighbours) {
       if (neighbour.similarity < threshold) break;
-      const refused = facts && guard(facts, promptFacts(neighbour.prompt));
+      const refused = facts && guard(facts, promptFacts(neighbour.prompt), neighbour.similarity, substitutionThreshold);
       if (refused) {
         this.metrics.rejected(refused);
         continue;

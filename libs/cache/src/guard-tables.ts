@@ -19,84 +19,192 @@ export const FRAME_WORDS = new Set(
 /** Negation markers (after contractions are expanded: can't → can not). */
 export const NEGATIONS = new Set(['not', 'no', 'never', 'none', 'nothing', 'nobody', 'nowhere', 'neither', 'nor', 'without', 'cannot']);
 
-/** Number words, as the digits they stand for. */
-export const NUMBER_WORDS: Record<string, string> = {
-  zero: '0',
-  one: '1',
-  two: '2',
-  three: '3',
-  four: '4',
-  five: '5',
-  six: '6',
-  seven: '7',
-  eight: '8',
-  nine: '9',
-  ten: '10',
-  eleven: '11',
-  twelve: '12',
-  thirteen: '13',
-  fourteen: '14',
-  fifteen: '15',
-  sixteen: '16',
-  seventeen: '17',
-  eighteen: '18',
-  nineteen: '19',
-  twenty: '20',
-  thirty: '30',
-  forty: '40',
-  fifty: '50',
-  sixty: '60',
-  seventy: '70',
-  eighty: '80',
-  ninety: '90',
-  hundred: '100',
-  thousand: '1000',
-  million: '1000000',
-  billion: '1000000000',
-  half: '0.5',
-  dozen: '12',
-  first: '#1',
-  second: '#2',
-  third: '#3',
-  fourth: '#4',
-  fifth: '#5',
-  last: '#last',
-};
+/**
+ * Number words, as the digits they stand for. Maps, not object literals: a lookup of
+ * "constructor" must not find Object.prototype's.
+ */
+export const NUMBER_WORDS = new Map<string, string>([
+  ['zero', '0'],
+  ['one', '1'],
+  ['two', '2'],
+  ['three', '3'],
+  ['four', '4'],
+  ['five', '5'],
+  ['six', '6'],
+  ['seven', '7'],
+  ['eight', '8'],
+  ['nine', '9'],
+  ['ten', '10'],
+  ['eleven', '11'],
+  ['twelve', '12'],
+  ['thirteen', '13'],
+  ['fourteen', '14'],
+  ['fifteen', '15'],
+  ['sixteen', '16'],
+  ['seventeen', '17'],
+  ['eighteen', '18'],
+  ['nineteen', '19'],
+  ['twenty', '20'],
+  ['thirty', '30'],
+  ['forty', '40'],
+  ['fifty', '50'],
+  ['sixty', '60'],
+  ['seventy', '70'],
+  ['eighty', '80'],
+  ['ninety', '90'],
+  ['hundred', '100'],
+  ['thousand', '1000'],
+  ['million', '1000000'],
+  ['billion', '1000000000'],
+  ['half', '0.5'],
+  ['dozen', '12'],
+]);
 
-/** Arithmetic and comparison, in words or symbols, as one symbol each. */
-export const OPERATORS: Record<string, string> = {
-  '+': '+',
-  plus: '+',
-  add: '+',
-  sum: '+',
-  '-': '-',
-  minus: '-',
-  subtract: '-',
-  '*': '*',
-  '×': '*',
-  times: '*',
-  multiplied: '*',
-  multiply: '*',
-  '/': '/',
-  '÷': '/',
-  divided: '/',
-  divide: '/',
-  '^': '^',
-  power: '^',
-  '%': '%',
-  percent: '%',
-  '=': '=',
-  equals: '=',
-  '<': '<',
-  less: '<',
-  fewer: '<',
-  '>': '>',
-  greater: '>',
-  more: '>',
-};
+/** Ordinal words: compared only when both prompts have one ("the last commit" may be "the most recent commit"). */
+export const ORDINAL_WORDS = new Set(['first', 'second', 'third', 'fourth', 'fifth', 'last']);
 
-/** Question words that change what is asked; what/which/how only frame a question and may be swapped. */
-export const QUESTION_WORDS = new Set(['who', 'whom', 'whose', 'when', 'where', 'why']);
+/** Arithmetic and comparison, in words or symbols, as one symbol each (counted only in a prompt with numbers). */
+export const OPERATORS = new Map<string, string>([
+  ['+', '+'],
+  ['plus', '+'],
+  ['add', '+'],
+  ['sum', '+'],
+  ['-', '-'],
+  ['minus', '-'],
+  ['subtract', '-'],
+  ['*', '*'],
+  ['×', '*'],
+  ['times', '*'],
+  ['multiplied', '*'],
+  ['multiply', '*'],
+  ['/', '/'],
+  ['÷', '/'],
+  ['divided', '/'],
+  ['divide', '/'],
+  ['^', '^'],
+  ['power', '^'],
+  ['%', '%'],
+  ['(', '('],
+  [')', ')'],
+  ['percent', '%'],
+  ['=', '='],
+  ['equals', '='],
+  ['<', '<'],
+  ['less', '<'],
+  ['fewer', '<'],
+  ['>', '>'],
+  ['greater', '>'],
+  ['more', '>'],
+]);
+
+/**
+ * What kind of answer a question word asks for. A quantity asked on one side only is a refusal;
+ * person/time/place/reason only when both sides ask for different ones. Plain what, which and how
+ * frame any question.
+ */
+export const QUESTION_PHRASES = new Map<string, string>([
+  ['how many', 'quantity'],
+  ['how much', 'quantity'],
+  ['how long', 'quantity'],
+  ['how old', 'quantity'],
+  ['how tall', 'quantity'],
+  ['how high', 'quantity'],
+  ['how big', 'quantity'],
+  ['how large', 'quantity'],
+  ['how far', 'quantity'],
+  ['how deep', 'quantity'],
+  ['how fast', 'quantity'],
+  ['how often', 'quantity'],
+  ['who', 'person'],
+  ['whom', 'person'],
+  ['whose', 'person'],
+  ['when', 'time'],
+  ['where', 'place'],
+  ['why', 'reason'],
+]);
+/** Nouns that ask what a question word asks: "the number of" asks "how many". */
+export const QUESTION_NOUNS = new Map<string, string>([
+  ['number', 'quantity'],
+  ['count', 'quantity'],
+  ['population', 'quantity'],
+  ['amount', 'quantity'],
+  ['cost', 'quantity'],
+  ['price', 'quantity'],
+  ['age', 'quantity'],
+  ['height', 'quantity'],
+  ['length', 'quantity'],
+  ['duration', 'quantity'],
+  ['size', 'quantity'],
+  ['distance', 'quantity'],
+  ['depth', 'quantity'],
+  ['speed', 'quantity'],
+  ['frequency', 'quantity'],
+  ['year', 'time'],
+  ['date', 'time'],
+  ['reason', 'reason'],
+  ['cause', 'reason'],
+  ['author', 'person'],
+  ['inventor', 'person'],
+  ['founder', 'person'],
+  ['creator', 'person'],
+  ['location', 'place'],
+]);
+
+/** Words that make word order matter: "string to int" ≠ "int to string", "A bigger than B" ≠ "B bigger than A". */
+export const DIRECTION_MARKERS = new Set(['to', 'into', 'onto', 'from', 'than', 'versus', 'vs']);
+
+/** Opposites that are not a prefix apart (those are found by NEGATING_PREFIXES), both ways. */
+const OPPOSITE_PAIRS = [
+  ['enable', 'disable'],
+  ['encrypt', 'decrypt'],
+  ['encode', 'decode'],
+  ['import', 'export'],
+  ['push', 'pull'],
+  ['buy', 'sell'],
+  ['open', 'close'],
+  ['start', 'stop'],
+  ['add', 'remove'],
+  ['create', 'delete'],
+  ['read', 'write'],
+  ['on', 'off'],
+  ['up', 'down'],
+  ['top', 'bottom'],
+  ['ascending', 'descending'],
+  ['before', 'after'],
+  ['above', 'below'],
+  ['min', 'max'],
+  ['minimum', 'maximum'],
+  ['increase', 'decrease'],
+  ['left', 'right'],
+  ['best', 'worst'],
+  ['hot', 'cold'],
+  ['hottest', 'coldest'],
+  ['win', 'lose'],
+  ['won', 'lost'],
+  ['advantage', 'disadvantage'],
+  ['benefit', 'risk'],
+  ['pro', 'con'],
+  ['upgrade', 'downgrade'],
+  ['upload', 'download'],
+  ['input', 'output'],
+  ['inner', 'outer'],
+  ['include', 'exclude'],
+  ['accept', 'reject'],
+  ['allow', 'deny'],
+  ['legal', 'illegal'],
+  ['safe', 'dangerous'],
+  ['cheap', 'expensive'],
+  ['early', 'late'],
+  ['past', 'future'],
+  ['male', 'female'],
+];
+export const OPPOSITES: [string, string][] = OPPOSITE_PAIRS.flatMap(([a, b]) => [
+  [a, b],
+  [b, a],
+]) as [string, string][];
+
+/** "install"/"uninstall", "like"/"dislike", "legal"/"illegal". */
+export const NEGATING_PREFIXES = ['un', 'dis', 'de', 'non', 'il', 'im', 'ir', 'in'];
 
 /** Units by their spellings (singular; plurals are stemmed first). */
 const UNIT_SPELLINGS: Record<string, string[]> = {
@@ -153,7 +261,7 @@ const UNIT_SPELLINGS: Record<string, string[]> = {
   gbp: ['£', 'pound', 'gbp'],
   jpy: ['¥', 'yen', 'jpy'],
 };
-export const UNITS: Record<string, string> = Object.fromEntries(
+export const UNITS = new Map<string, string>(
   Object.entries(UNIT_SPELLINGS).flatMap(([unit, spellings]) => spellings.map((s) => [s, unit])),
 );
 
@@ -236,9 +344,7 @@ const SYNONYM_GROUPS = [
   ['purpose', 'goal', 'aim'],
   ['important', 'significant'],
 ];
-export const SYNONYMS: Record<string, string> = Object.fromEntries(
-  SYNONYM_GROUPS.flatMap((group) => group.map((word) => [word, group[0]])),
-);
+export const SYNONYMS = new Map<string, string>(SYNONYM_GROUPS.flatMap((group) => group.map((word) => [word, group[0]])));
 
 /** Contractions expanded before tokenising, so negation and frame words are seen as words. */
 export const CONTRACTIONS: [RegExp, string][] = [

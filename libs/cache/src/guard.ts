@@ -1,82 +1,121 @@
-import { CONTRACTIONS, FRAME_WORDS, NEGATIONS, NUMBER_WORDS, OPERATORS, QUESTION_WORDS, SYNONYMS, UNITS } from './guard-tables';
+import {
+  CONTRACTIONS,
+  DIRECTION_MARKERS,
+  FRAME_WORDS,
+  NEGATING_PREFIXES,
+  NEGATIONS,
+  NUMBER_WORDS,
+  OPERATORS,
+  OPPOSITES,
+  ORDINAL_WORDS,
+  QUESTION_NOUNS,
+  QUESTION_PHRASES,
+  SYNONYMS,
+  UNITS,
+} from './guard-tables';
 
 /** Why the guard refused a semantic neighbour. */
-export type GuardReason = 'numbers' | 'units' | 'negation' | 'entities' | 'key-terms';
-export const GUARD_REASONS: readonly GuardReason[] = ['numbers', 'units', 'negation', 'entities', 'key-terms'];
+export type GuardReason = 'numbers' | 'units' | 'negation' | 'entities' | 'direction' | 'question' | 'substitution';
+export const GUARD_REASONS: readonly GuardReason[] = ['numbers', 'units', 'negation', 'entities', 'direction', 'question', 'substitution'];
 
 /** What the guard compares, read once per text. */
 export interface PromptFacts {
-  /** Numbers and operators in order ("2+2" → 2 + 2; "two plus two" too). */
+  /** Numbers (and, in a prompt with numbers, operators) in order: "2+2" → 2 + 2; "two plus two" too. */
   numbers: string[];
-  /** Numbers, operators and units in order ("5 miles to km" ≠ "5 km to miles"). */
-  quantities: string[];
+  /** "first", "second", "last": compared only when both prompts have one. */
+  ordinals: string[];
+  /** Units in order ("5 miles to km" ≠ "5 km to miles"). */
+  units: string[];
   negations: number;
   /** Proper names, acronyms, versioned names: lower-cased, in order. */
   entities: string[];
-  /** Subject words: not framing, stemmed, synonyms folded. */
-  terms: Set<string>;
-  /** The subject word after each "to"/"into": the direction of a conversion ("string to int" ≠ "int to string"). */
-  targets: string[];
-  /** who / when / where / why: "when did Rome fall" ≠ "why did Rome fall". */
+  /** Content words in order: not framing, stemmed, synonyms folded. */
+  terms: string[];
+  /** The content words next to a "to", "from", "than"…: their order matters ("string to int" ≠ "int to string"). */
+  anchors: Set<string>;
+  /** What kind of answer the question words ask for (how many → quantity, who → person…); empty for plain what/how. */
   questions: Set<string>;
-  /** Every word, lower-cased and stemmed, to find an entity written in lower case. */
+  /** The same kinds, asked by a noun ("the number of", "in what year"). */
+  askedNouns: Set<string>;
+  /** Every word, lower-cased and stemmed. */
   words: Set<string>;
 }
 
 /**
  * The second check before a semantic hit is served. Vectors of "what is 2+2" and
- * "what is 2+3" are almost equal; their answers are not. A neighbour is refused when
- * the two prompts differ in numbers, units, negation, named entities or subject words;
- * only framing ("how do I", "please", "explain") and listed synonyms may differ.
+ * "what is 2+3" are almost equal; their answers are not. The guard refuses only
+ * concrete contradictions: different numbers, operators or units, a negation or an
+ * opposite (enable/disable), different named entities, the same words in swapped
+ * direction, a different kind of question (how many vs what). Different wording is
+ * the embedder's call: the similarity threshold decides it.
  * Returns the reason for a refusal, or undefined when the pair may share an answer.
  */
-export function guard(query: PromptFacts, cached: PromptFacts): GuardReason | undefined {
+export function guard(query: PromptFacts, cached: PromptFacts, similarity = 1, substitutionThreshold = 0): GuardReason | undefined {
   if (!sameList(query.numbers, cached.numbers)) return 'numbers';
-  if (!sameList(query.quantities, cached.quantities)) return 'units';
-  if (query.negations !== cached.negations) return 'negation';
+  if (query.ordinals.length && cached.ordinals.length && !sameList(query.ordinals, cached.ordinals)) return 'numbers';
+  if (query.units.length && cached.units.length && !sameList(query.units, cached.units)) return 'units';
+  if (query.negations !== cached.negations || opposed(query, cached)) return 'negation';
   if (!sameEntities(query, cached)) return 'entities';
-  if (!sameSet(query.terms, cached.terms) || !sameSet(query.questions, cached.questions)) return 'key-terms';
-  if (query.targets.length && cached.targets.length && !sameList(query.targets, cached.targets)) return 'key-terms';
+  if (swapped(query, cached)) return 'direction';
+  if (differentQuestion(query, cached)) return 'question';
+  if (similarity < substitutionThreshold && substituted(query.terms, cached.terms)) return 'substitution';
   return undefined;
 }
 
-const TOKEN = /°[CFcf]?|\d+(?:[.,:]\d+)*|\p{L}[\p{L}\p{N}-]*|[+\-*/^=<>%$€£¥×÷]/gu;
+const TOKEN = /°[CFcf]?|\d+(?:[.,:]\d+)*|\p{L}[\p{L}\p{N}-]*|[+\-*/^=<>%$€£¥×÷()]/gu;
 
 export function promptFacts(text: string): PromptFacts {
   let expanded = text.normalize('NFKC');
   for (const [pattern, replacement] of CONTRACTIONS) expanded = expanded.replace(pattern, replacement);
+  // "two-week", "10-year-old", "Wi-Fi": the parts are words ("two week"), not a minus.
+  expanded = expanded.replace(/([\p{L}\d])-(?=\p{L})/gu, '$1 ');
   const facts: PromptFacts = {
     numbers: [],
-    quantities: [],
+    ordinals: [],
+    units: [],
     negations: 0,
     entities: [],
-    terms: new Set(),
-    targets: [],
+    terms: [],
+    anchors: new Set(),
     questions: new Set(),
+    askedNouns: new Set(),
     words: new Set(),
   };
-  let directed = false;
-  for (const match of expanded.matchAll(TOKEN)) {
+  const tokens = [...expanded.matchAll(TOKEN)];
+  // Operators count only in a prompt with numbers: "add a column" and "initializer/loader" are not arithmetic.
+  const lowered = tokens.map((m) => m[0].toLowerCase());
+  const arithmetic = lowered.some((w) => /^\d/.test(w) || NUMBER_WORDS.has(w));
+  // "one" is "a" in "one line at a time", "in one mile": a number only next to arithmetic.
+  const counting =
+    lowered.some((w) => OPERATORS.has(w) && !/^[a-z]/.test(w)) ||
+    lowered.some((w) => w !== 'one' && (/^\d/.test(w) || NUMBER_WORDS.has(w)));
+  let anchorNext = false;
+  for (const [i, match] of tokens.entries()) {
     const raw = match[0];
-    const lower = raw.toLowerCase();
+    const lower = lowered[i];
     const word = stem(lower);
     facts.words.add(word);
     if (isEntity(raw, expanded, match.index)) facts.entities.push(word);
-    const number = /^\d/.test(raw) ? normaliseNumber(raw) : (NUMBER_WORDS[lower] ?? OPERATORS[lower] ?? OPERATORS[plural(lower)]);
-    const unit = UNITS[lower] ?? UNITS[plural(lower)];
-    if (number) {
-      facts.numbers.push(number);
-      facts.quantities.push(number);
-    } else if (unit) facts.quantities.push(unit);
+    const question = QUESTION_PHRASES.get(`${lower} ${lowered[i + 1] ?? ''}`) ?? QUESTION_PHRASES.get(lower);
+    if (question) facts.questions.add(question);
+    const asked = ASKED_NOUNS.get(word);
+    if (asked) facts.askedNouns.add(asked);
+    const number = /^\d/.test(raw) ? normaliseNumber(raw) : lower === 'one' && !counting ? undefined : NUMBER_WORDS.get(lower);
+    const operator = arithmetic ? (OPERATORS.get(lower) ?? OPERATORS.get(plural(lower))) : undefined;
+    const unit = UNITS.get(lower) ?? UNITS.get(plural(lower));
+    if (number || operator) facts.numbers.push((number ?? operator)!);
+    else if (ORDINAL_WORDS.has(lower)) facts.ordinals.push(lower);
+    else if (unit) facts.units.push(unit);
     else if (NEGATIONS.has(lower)) facts.negations++;
-    else if (QUESTION_WORDS.has(lower)) facts.questions.add(lower);
-    else if (!FRAME_WORDS.has(lower) && !FRAME_WORDS.has(plural(lower))) {
-      const term = stem(SYNONYMS[plural(lower)] ?? lower);
-      facts.terms.add(term);
-      if (directed) facts.targets.push(term);
+    else if (DIRECTION_MARKERS.has(lower)) {
+      if (facts.terms.length) facts.anchors.add(facts.terms[facts.terms.length - 1]);
+      anchorNext = true;
+    } else if (!FRAME_WORDS.has(lower) && !FRAME_WORDS.has(plural(lower))) {
+      const term = stem(SYNONYMS.get(plural(lower)) ?? lower);
+      facts.terms.push(term);
+      if (anchorNext) facts.anchors.add(term);
+      anchorNext = false;
     }
-    if (number || unit || !FRAME_WORDS.has(lower)) directed = false;
-    if (lower === 'to' || lower === 'into') directed = true;
   }
   return facts;
 }
@@ -94,18 +133,85 @@ function isEntity(raw: string, text: string, at: number): boolean {
   return !sentenceStart;
 }
 
-/** Each side's entities appear (in any case) on the other side, in the same order. */
+/**
+ * A named entity on each side that the other side lacks (in any case): "Docker on Ubuntu" /
+ * "Docker on Windows". One added on one side only ("a list" / "a list in Python") is allowed:
+ * it narrows the question rather than changing it.
+ */
 function sameEntities(a: PromptFacts, b: PromptFacts): boolean {
-  for (const entity of a.entities) if (!b.words.has(entity)) return false;
-  for (const entity of b.entities) if (!a.words.has(entity)) return false;
-  const shared = new Set([...a.entities, ...b.entities]);
-  if (shared.size < 2) return true;
-  return sameList(order(a.words, shared), order(b.words, shared));
+  const missing = (x: PromptFacts, y: PromptFacts) => x.entities.some((e) => !y.words.has(e));
+  return !(missing(a, b) && missing(b, a));
 }
 
-/** The shared entities in the order they occur (Set keeps first-seen order). */
-function order(words: Set<string>, entities: Set<string>): string[] {
-  return [...words].filter((w) => entities.has(w));
+/** One side has a word, the other its opposite and not the word: enable/disable, install/uninstall. */
+function opposed(a: PromptFacts, b: PromptFacts): boolean {
+  const only = (x: PromptFacts, y: PromptFacts) => [...x.words].filter((w) => !y.words.has(w));
+  const onlyB = only(b, a);
+  return only(a, b).some((w) => onlyB.some((v) => isOpposite(w, v) || isOpposite(v, w)));
+}
+
+function isOpposite(word: string, other: string): boolean {
+  if (OPPOSITE_STEMS.has(`${word} ${other}`)) return true;
+  if (word.length < 3) return false;
+  return NEGATING_PREFIXES.some((prefix) => other === prefix + word);
+}
+
+/** QUESTION_NOUNS by stem, as prompt words are compared. */
+const ASKED_NOUNS = new Map([...QUESTION_NOUNS].map(([noun, kind]) => [stem(noun), kind]));
+
+/** OPPOSITES as "stem stem" strings, since prompt words are compared stemmed. */
+const OPPOSITE_STEMS = new Set(OPPOSITES.map(([a, b]) => `${stem(a)} ${stem(b)}`));
+
+/**
+ * Each side has a content word the other has no counterpart for (same stem, a listed synonym,
+ * or one word the start of the other): "protect my credit score" / "see my credit score".
+ * A word added on one side only ("tell me the capital" / "the capital city") is framing.
+ */
+function substituted(a: string[], b: string[]): boolean {
+  const unaligned = (x: string[], y: string[]) => x.some((w) => !y.some((v) => aligned(w, v)));
+  return unaligned(a, b) && unaligned(b, a);
+}
+
+function aligned(a: string, b: string): boolean {
+  if (a === b) return true;
+  const [short, long] = a.length <= b.length ? [a, b] : [b, a];
+  return short.length >= 4 && long.startsWith(short);
+}
+
+/**
+ * The same content words with two of them swapped across a third ("does the Moon orbit the
+ * Earth"; a reordered modifier such as "a 2 argument constructor" is no swap), or words next to
+ * a direction marker, present on both sides, in a different order on each ("bytes to a string").
+ */
+function swapped(a: PromptFacts, b: PromptFacts): boolean {
+  if (a.terms.length > 2 && sameList([...a.terms].sort(), [...b.terms].sort()) && swappedAcross(a.terms, b.terms)) return true;
+  if (!a.anchors.size || !b.anchors.size) return false;
+  const anchors = new Set([...a.anchors, ...b.anchors]);
+  const shared = (x: string[], y: string[]) => [...new Set(x)].filter((w) => anchors.has(w) && y.includes(w));
+  return !sameList(shared(a.terms, b.terms), shared(b.terms, a.terms));
+}
+
+/**
+ * Both ask a specific kind of question and the kinds differ ("when" vs "why"), or one asks for a
+ * quantity the other does not ask for in any way ("what are Newton's laws" vs "how many are there").
+ */
+function differentQuestion(a: PromptFacts, b: PromptFacts): boolean {
+  const only = (x: PromptFacts, y: PromptFacts) => [...x.questions].filter((q) => !y.questions.has(q) && !y.askedNouns.has(q));
+  const onlyA = only(a, b);
+  const onlyB = only(b, a);
+  if (onlyA.length && onlyB.length) return true;
+  return [...onlyA, ...onlyB].includes('quantity');
+}
+
+/** Two words with another between them in both lists, in opposite orders. */
+function swappedAcross(a: string[], b: string[]): boolean {
+  for (let i = 0; i < a.length; i++) {
+    for (let j = i + 2; j < a.length; j++) {
+      const [x, y] = [b.indexOf(a[i]), b.indexOf(a[j])];
+      if (x >= 0 && y >= 0 && x - y >= 2) return true;
+    }
+  }
+  return false;
 }
 
 /** Plural to singular: "miles" → "mile", "kids" → "kid", "countries" → "country". */
@@ -139,10 +245,4 @@ function normaliseNumber(raw: string): string {
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-function sameSet(a: Set<string>, b: Set<string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const x of a) if (!b.has(x)) return false;
-  return true;
 }

@@ -9,9 +9,17 @@ import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, M
  */
 export class SemanticCacheConfig {
   @IsOptional() @IsBoolean() enabled = true;
-  /** Cosine similarity at or above which a neighbour may be served (after the guard). */
-  @IsOptional() @IsNumber() @Min(0) @Max(1) threshold = 0.8;
-  /** The lexical second check (numbers, units, negation, entities, key terms). Off only for experiments. */
+  /**
+   * Cosine similarity at or above which a neighbour may be served (after the guard). It depends on
+   * the embedder: 0.85 is for the offline USE lite; recalibrate with bench/cache-guard.ts for another.
+   */
+  @IsOptional() @IsNumber() @Min(0) @Max(1) threshold = 0.85;
+  /**
+   * A neighbour that swaps a content word for one the query does not have ("protect" / "see my
+   * credit score") is served only at or above this similarity (1.01 = never).
+   */
+  @IsOptional() @IsNumber() @Min(0) @Max(1.01) substitutionThreshold = 0.95;
+  /** The lexical second check (numbers, units, negation, entities, direction, question kind, substitutions). Off only for experiments. */
   @IsOptional() @IsBoolean() guard = true;
   /** Neighbours fetched per lookup; the most similar one that passes the guard is served. */
   @IsOptional() @IsInt() @Min(1) @Max(32) candidates = 3;

@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { CacheBackend, CachedAnswer, CacheEntry, Neighbour } from './backend';
-import { parseSearchReply } from './search-reply';
+import { parseSearchReply, searchTotal } from './search-reply';
 
 export interface RedisBackendOptions {
   /** Prefix of this cache's keys, already carrying the embedder id. */
@@ -14,28 +14,31 @@ export interface RedisBackendOptions {
   hnswM: number;
   hnswEfConstruction: number;
   hnswEfRuntime: number;
+  /** Namespaces with at least this many entries (and a tenth of the index) are searched with HYBRID_POLICY BATCHES. */
+  batchesFrom?: number;
 }
 
-/**
- * Stores an entry (HASH), sets its TTL, and keeps the cap: a sorted set scores every
- * entry by its expiry, so expired members are trimmed and, over the cap, the entries
- * closest to expiry are dropped. One script, so the three stay consistent.
- * KEYS: entry, expiry set. ARGV: ttl ms, now ms, expires-at ms, max entries, field, value, …
- */
-const PUT_SCRIPT = `
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[3], KEYS[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
-local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
-if excess > 0 then
-  local oldest = redis.call('ZPOPMIN', KEYS[2], excess)
-  for i = 1, #oldest, 2 do redis.call('DEL', oldest[i]) end
-end
-return 1`;
+/** How long a namespace's size (which picks the hybrid policy) is reused before it is counted again. */
+const SIZE_TTL_MS = 30_000;
+const MAX_SIZES_KEPT = 10_000;
 
-type WithPut = Redis & { gatewayCachePut(entry: string, expiry: string, ...args: (string | number | Buffer)[]): Promise<number> };
+/**
+ * Keeps the cap: a sorted set scores every entry key by its expiry; expired members are
+ * trimmed and, over the cap, the members closest to expiry are popped and returned for the
+ * caller to delete. It touches only its one key (KEYS[1]), so it runs on Redis Cluster; the
+ * entry keys it scores are data here, deleted by the caller each with a command of its own.
+ * KEYS: expiry set. ARGV: now ms, expires-at ms, entry key, max entries.
+ */
+const TRACK_SCRIPT = `
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
+if excess > 0 then return redis.call('ZPOPMIN', KEYS[1], excess) end
+return {}`;
+
+type WithTrack = Redis & {
+  gatewayCacheTrack(expiry: string, now: number, expiresAt: number, entry: string, max: number): Promise<string[]>;
+};
 
 /**
  * Redis, and with the search module (Redis Stack, Redis 8, RediSearch 2.6+, Valkey
@@ -49,9 +52,10 @@ export class RedisBackend implements CacheBackend {
   searchAvailable: boolean | undefined;
   private readonly entryPrefix: string;
   private readonly expiryKey: string;
-  private readonly client: WithPut;
+  private readonly client: WithTrack;
   private warnedNoSearch = false;
   private preparing: Promise<void> | undefined;
+  private readonly namespaceSizes = new Map<string, { large: boolean; at: number }>();
 
   constructor(
     client: Redis,
@@ -60,8 +64,8 @@ export class RedisBackend implements CacheBackend {
   ) {
     this.entryPrefix = `${options.keyPrefix}e:`;
     this.expiryKey = `${options.keyPrefix}expiry`;
-    if (!('gatewayCachePut' in client)) client.defineCommand('gatewayCachePut', { numberOfKeys: 2, lua: PUT_SCRIPT });
-    this.client = client as WithPut;
+    if (!('gatewayCacheTrack' in client)) client.defineCommand('gatewayCacheTrack', { numberOfKeys: 1, lua: TRACK_SCRIPT });
+    this.client = client as WithTrack;
   }
 
   /** Detects the search module and creates the index if it is missing. Safe to call again. */
@@ -91,15 +95,28 @@ export class RedisBackend implements CacheBackend {
     if (this.searchAvailable && entry.vector && entry.prompt !== undefined) {
       fields.push('prompt', entry.prompt, 'vec', Buffer.from(entry.vector.buffer, entry.vector.byteOffset, entry.vector.byteLength));
     }
-    await this.client.gatewayCachePut(this.entryPrefix + key, this.expiryKey, ttlMs, now, now + ttlMs, this.options.maxEntries, ...fields);
+    const entryKey = this.entryPrefix + key;
+    // One key per transaction: a reader sees the old entry or the new one, never a half-written one.
+    const written = await this.client
+      .multi()
+      .del(entryKey)
+      .hset(entryKey, ...fields)
+      .pexpire(entryKey, ttlMs)
+      .exec();
+    const failed = written?.find(([err]) => err);
+    if (failed) throw failed[0];
+    const evicted = await this.client.gatewayCacheTrack(this.expiryKey, now, now + ttlMs, entryKey, this.options.maxEntries);
+    // [member, score, member, score, …]; on a cluster the members live on other nodes.
+    await Promise.all(evicted.filter((_, i) => i % 2 === 0).map((evictedKey) => this.client.unlink(evictedKey)));
   }
 
   async nearest(namespace: string, vector: Float32Array, k: number): Promise<Neighbour[]> {
     // Namespaces are hex digests: nothing in them needs TAG escaping.
-    const query = `(@ns:{${namespace}})=>[KNN ${k} @vec $v EF_RUNTIME ${this.options.hnswEfRuntime} AS score]`;
     const blob = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
     let reply: unknown;
     try {
+      const policy = (await this.large(namespace)) ? ' HYBRID_POLICY BATCHES' : '';
+      const query = `(@ns:{${namespace}})=>[KNN ${k} @vec $v EF_RUNTIME ${this.options.hnswEfRuntime}${policy} AS score]`;
       reply = await this.client.call(
         'FT.SEARCH',
         this.options.indexName,
@@ -131,6 +148,24 @@ export class RedisBackend implements CacheBackend {
       similarity: 1 - Number(fields.score),
       prompt: fields.prompt ?? '',
     }));
+  }
+
+  /**
+   * Whether the namespace holds most of the index. RediSearch then may still pick an ad-hoc brute
+   * force over the namespace (1.7 ms of server time per lookup at 10,000 entries, BENCHMARKS.md)
+   * where walking the HNSW graph in batches and filtering costs a fraction; for a small namespace
+   * the brute force is the cheap choice and RediSearch's own planner is kept.
+   */
+  private async large(namespace: string): Promise<boolean> {
+    const known = this.namespaceSizes.get(namespace);
+    if (known && Date.now() - known.at < SIZE_TTL_MS) return known.large;
+    const count = async (query: string) =>
+      searchTotal(await this.client.call('FT.SEARCH', this.options.indexName, query, 'NOCONTENT', 'LIMIT', '0', '0', 'DIALECT', '2'));
+    const [entries, all] = [await count(`@ns:{${namespace}}`), await count('*')];
+    const large = entries >= (this.options.batchesFrom ?? 1_000) && entries * 10 >= all;
+    if (this.namespaceSizes.size >= MAX_SIZES_KEPT) this.namespaceSizes.clear();
+    this.namespaceSizes.set(namespace, { large, at: Date.now() });
+    return large;
   }
 
   private async detect(): Promise<void> {

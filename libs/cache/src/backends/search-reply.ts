@@ -35,3 +35,9 @@ function pairs(list: unknown, stringify = true): Record<string, unknown> {
   for (let i = 0; i + 1 < list.length; i += 2) record[String(list[i])] = stringify ? String(list[i + 1]) : list[i + 1];
   return record;
 }
+
+/** The number of matching documents in an FT.SEARCH reply (RESP2 first element, RESP3 `total_results`). */
+export function searchTotal(reply: unknown): number {
+  if (Array.isArray(reply) && typeof reply[0] === 'number') return reply[0];
+  return Number(pairs(reply, false).total_results ?? 0);
+}

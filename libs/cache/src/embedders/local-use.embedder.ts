@@ -4,6 +4,9 @@ import { normalise } from '../vector';
 import type { Embedder } from './embedder';
 import type { EmbedReply, EmbedRequest, WorkerStatus } from './use.worker';
 
+/** Prompts per model call: large enough to amortise a call, small enough to bound the worker's tensors. */
+const MAX_BATCH = 64;
+
 interface Waiting {
   text: string;
   resolve: (vector: Float32Array) => void;
@@ -22,7 +25,7 @@ export class LocalUseEmbedder implements Embedder {
   /** Resolves once the model is loaded (rejects if it cannot be). */
   readonly loaded: Promise<void>;
   private readonly worker: Worker;
-  private queue: Waiting[] = [];
+  private readonly queue: Waiting[] = [];
   private running = new Map<number, Waiting[]>();
   private nextId = 0;
 
@@ -59,8 +62,7 @@ export class LocalUseEmbedder implements Embedder {
 
   private flush(): void {
     if (!this.ready || this.running.size || !this.queue.length) return;
-    const batch = this.queue;
-    this.queue = [];
+    const batch = this.queue.splice(0, MAX_BATCH);
     const id = this.nextId++;
     this.running.set(id, batch);
     this.worker.postMessage({ id, texts: batch.map((w) => w.text) } satisfies EmbedRequest);
@@ -76,8 +78,7 @@ export class LocalUseEmbedder implements Embedder {
   }
 
   private failAll(err: Error): void {
-    for (const w of [...this.queue, ...[...this.running.values()].flat()]) w.reject(err);
-    this.queue = [];
+    for (const w of [...this.queue.splice(0), ...[...this.running.values()].flat()]) w.reject(err);
     this.running.clear();
   }
 }
