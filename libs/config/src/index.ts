@@ -2,5 +2,6 @@ export * from './cache-config';
 export * from './gateway-config';
 export * from './router-config';
 export * from './security-config';
+export * from './redis-config';
 export * from './load-config';
 export * from './config.module';

@@ -1,8 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { GatewayConfig } from '@gateway/config';
 import { MetricsService } from '@gateway/metrics';
-import { RedisService } from '@gateway/redis';
+import { RedisService, type RedisClient } from '@gateway/redis';
 import { type BreakerState, CircuitBreaker } from './circuit-breaker';
 import { deploymentId } from './model-catalog';
 
@@ -28,7 +27,7 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly logger = new Logger('Breakers');
   private readonly replica = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -87,7 +86,7 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Breakers opened by other replicas before this one started. */
-  private async loadShared(client: Redis): Promise<void> {
+  private async loadShared(client: RedisClient): Promise<void> {
     const ids = this.config.models.flatMap((m) => m.deployments.map((_, i) => deploymentId(m.name, i)));
     if (!ids.length) return;
     const values = await client.mget(ids.map((id) => KEY_PREFIX + id));

@@ -1,9 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { GatewayConfig } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
-import { RedisService } from '@gateway/redis';
+import { RedisService, type RedisClient } from '@gateway/redis';
 import type { KeyRecord } from './key-record';
 
 const RECORD_PREFIX = 'gateway:key:';
@@ -29,7 +28,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Keys');
   private readonly fixed = new Map<string, KeyRecord>();
   private readonly cache = new Map<string, { record: KeyRecord | undefined; until: number }>();
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -131,7 +130,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     return [...this.fixed.values()].filter((r) => r.source === 'config');
   }
 
-  private needRedis(): Redis {
+  private needRedis(): RedisClient {
     const client = this.redis.client;
     if (!client)
       throw new GatewayError(

@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import type { CacheBackend, CachedAnswer, CacheEntry, Neighbour } from './backend';
 import { parseSearchReply } from './search-reply';
+import type { RedisClient } from '@gateway/redis';
 
 export interface RedisBackendOptions {
   /** Prefix of this cache's keys, already carrying the embedder id. */
@@ -35,7 +35,7 @@ if excess > 0 then
 end
 return 1`;
 
-type WithPut = Redis & { gatewayCachePut(entry: string, expiry: string, ...args: (string | number | Buffer)[]): Promise<number> };
+type WithPut = RedisClient & { gatewayCachePut(entry: string, expiry: string, ...args: (string | number | Buffer)[]): Promise<number> };
 
 /**
  * Redis, and with the search module (Redis Stack, Redis 8, RediSearch 2.6+, Valkey
@@ -54,7 +54,7 @@ export class RedisBackend implements CacheBackend {
   private preparing: Promise<void> | undefined;
 
   constructor(
-    client: Redis,
+    client: RedisClient,
     private readonly options: RedisBackendOptions,
     private readonly logger: Logger,
   ) {

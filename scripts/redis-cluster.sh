@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# A throwaway Redis Cluster for the tests: 3 masters (no replicas) on 127.0.0.1, from the
+# machine's redis-server and redis-cli (Debian's redis-server package).
+#
+#   scripts/redis-cluster.sh DIR OWNER_PID
+#
+# Prints the URL of one node (redis://127.0.0.1:PORT) once `cluster_state:ok`; ioredis
+# discovers the others from it. The nodes live in DIR and stop by themselves when the
+# process OWNER_PID exits (npm test passes its own PID), so nothing outlives the run.
+set -euo pipefail
+dir="$1"
+owner="$2"
+mkdir -p "$dir"
+
+free_port() {
+  # Cluster nodes also listen on PORT + 10000 (the cluster bus); keep both under 65536.
+  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+ports=()
+while [ "${#ports[@]}" -lt 3 ]; do
+  p="$(free_port)"
+  if [ "$p" -lt 55535 ]; then ports+=("$p"); fi
+done
+
+# The nodes run as children of this watchdog, which stops them when the owner exits.
+(
+  pids=()
+  for port in "${ports[@]}"; do
+    mkdir -p "$dir/$port"
+    redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$dir/$port/nodes.conf" \
+      --cluster-node-timeout 2000 --save '' --appendonly no --dir "$dir/$port" --daemonize no >"$dir/$port/redis.log" 2>&1 &
+    pids+=($!)
+  done
+  while kill -0 "$owner" 2>/dev/null; do sleep 1; done
+  kill "${pids[@]}" 2>/dev/null || true
+) >/dev/null 2>&1 &
+
+for port in "${ports[@]}"; do
+  for _ in $(seq 100); do redis-cli -p "$port" ping 2>/dev/null | grep -qx PONG && break; sleep 0.1; done
+done
+redis-cli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-replicas 0 --cluster-yes >"$dir/create.log" 2>&1 || {
+  cat "$dir/create.log" >&2
+  exit 1
+}
+for port in "${ports[@]}"; do
+  for _ in $(seq 100); do redis-cli -p "$port" cluster info 2>/dev/null | grep -q '^cluster_state:ok' && break; sleep 0.1; done
+done
+echo "redis://127.0.0.1:${ports[0]}"
