@@ -68,105 +68,113 @@ async function eventually<T>(check: () => Promise<T>, done: (value: T) => boolea
 
 const breakerOpen = (gateway: GatewayProcess) =>
   eventually(
-    async () => (await (await fetch(`${gateway.opsUrl}/metrics`)).text()).includes(`gateway_circuit_breaker_state{deployment="${BROKEN}/0"} 2`),
+    async () =>
+      (await (await fetch(`${gateway.opsUrl}/metrics`)).text()).includes(`gateway_circuit_breaker_state{deployment="${BROKEN}/0"} 2`),
     (open) => open,
   );
 
-describe('Redis Cluster (3 masters): two gateways share every Redis feature', { skip: !CLUSTER_URL && 'TEST_REDIS_CLUSTER_URL unset (run npm test)' }, () => {
-  let a: GatewayProcess;
-  let b: GatewayProcess;
-  let cluster: Cluster;
-  const client = (g: GatewayProcess) => g.client({ apiKey: MASTER });
+describe(
+  'Redis Cluster (3 masters): two gateways share every Redis feature',
+  { skip: !CLUSTER_URL && 'TEST_REDIS_CLUSTER_URL unset (run npm test)' },
+  () => {
+    let a: GatewayProcess;
+    let b: GatewayProcess;
+    let cluster: Cluster;
+    const client = (g: GatewayProcess) => g.client({ apiKey: MASTER });
 
-  before(async () => {
-    const { port } = new URL(CLUSTER_URL!);
-    cluster = new Cluster([{ host: '127.0.0.1', port: Number(port) }]);
-    await Promise.all(cluster.nodes('master').map((node) => node.flushdb()));
-    [a, b] = await Promise.all([GatewayProcess.start(config, { env }), GatewayProcess.start(config, { env })]);
-  });
-  after(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    cluster?.disconnect();
-  });
+    before(async () => {
+      const { port } = new URL(CLUSTER_URL!);
+      cluster = new Cluster([{ host: '127.0.0.1', port: Number(port) }]);
+      await Promise.all(cluster.nodes('master').map((node) => node.flushdb()));
+      [a, b] = await Promise.all([GatewayProcess.start(config, { env }), GatewayProcess.start(config, { env })]);
+    });
+    after(async () => {
+      await Promise.all([a?.stop(), b?.stop()]);
+      cluster?.disconnect();
+    });
 
-  it('exact cache: an answer stored by one gateway is a hit in the other', async () => {
-    assert.equal((await ask(client(a), 'Cluster exact question')).cache, 'miss');
-    await settle(300);
-    // Once only: a miss in b would put the answer in b's own in-process semantic index.
-    assert.equal((await ask(client(b), 'Cluster exact question')).cache, 'hit-exact');
-  });
+    it('exact cache: an answer stored by one gateway is a hit in the other', async () => {
+      assert.equal((await ask(client(a), 'Cluster exact question')).cache, 'miss');
+      await settle(300);
+      // Once only: a miss in b would put the answer in b's own in-process semantic index.
+      assert.equal((await ask(client(b), 'Cluster exact question')).cache, 'hit-exact');
+    });
 
-  it('exact cache: eviction keeps at most maxEntries entries', async () => {
-    for (let i = 0; i < 7; i++) await ask(client(a), `Cluster entry ${i} for the cap`);
-    await settle();
-    const keys = (await Promise.all(cluster.nodes('master').map((n) => n.keys('cluster-test:*:e:*')))).flat();
-    assert.ok(keys.length >= 1 && keys.length <= 4, `${keys.length} entries for maxEntries 4`);
-    assert.equal((await ask(client(b), 'Cluster entry 6 for the cap')).cache, 'hit-exact', 'the newest entry is kept');
-  });
+    it('exact cache: eviction keeps at most maxEntries entries', async () => {
+      for (let i = 0; i < 7; i++) await ask(client(a), `Cluster entry ${i} for the cap`);
+      await settle();
+      const keys = (await Promise.all(cluster.nodes('master').map((n) => n.keys('cluster-test:*:e:*')))).flat();
+      assert.ok(keys.length >= 1 && keys.length <= 4, `${keys.length} entries for maxEntries 4`);
+      assert.equal((await ask(client(b), 'Cluster entry 6 for the cap')).cache, 'hit-exact', 'the newest entry is kept');
+    });
 
-  it('semantic cache: served from the in-process index (the cluster has no search module)', async () => {
-    const warned = await a.logged(/no search module/);
-    assert.equal(warned.length, 1, 'the gateway says semantic caching stays in process');
-    await ask(client(a), 'What is the capital of Peru?');
-    await settle();
-    assert.match((await ask(client(a), 'what is the capital of peru')).cache ?? '', /^hit-semantic/);
-  });
+    it('semantic cache: served from the in-process index (the cluster has no search module)', async () => {
+      const warned = await a.logged(/no search module/);
+      assert.equal(warned.length, 1, 'the gateway says semantic caching stays in process');
+      await ask(client(a), 'What is the capital of Peru?');
+      await settle();
+      assert.match((await ask(client(a), 'what is the capital of peru')).cache ?? '', /^hit-semantic/);
+    });
 
-  it('keys: created on one gateway, accepted by the other; revocation reaches both', async () => {
-    const created = await admin(a, 'POST', '', { name: 'cluster-revoke' });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    assert.equal((await chat(b, created.body.key)).status, 200, 'b reads the key a stored');
-    assert.equal((await chat(a, created.body.key)).status, 200);
-    assert.equal((await admin(b, 'DELETE', `/${created.body.id}`)).status, 200);
-    const statuses = await eventually(
-      async () => [(await chat(a, created.body.key)).status, (await chat(b, created.body.key)).status],
-      (s) => s[0] === 401 && s[1] === 401,
-    );
-    assert.deepEqual(statuses, [401, 401]);
-  });
+    it('keys: created on one gateway, accepted by the other; revocation reaches both', async () => {
+      const created = await admin(a, 'POST', '', { name: 'cluster-revoke' });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.equal((await chat(b, created.body.key)).status, 200, 'b reads the key a stored');
+      assert.equal((await chat(a, created.body.key)).status, 200);
+      assert.equal((await admin(b, 'DELETE', `/${created.body.id}`)).status, 200);
+      const statuses = await eventually(
+        async () => [(await chat(a, created.body.key)).status, (await chat(b, created.body.key)).status],
+        (s) => s[0] === 401 && s[1] === 401,
+      );
+      assert.deepEqual(statuses, [401, 401]);
+    });
 
-  it('limits: one RPM window across both gateways', async () => {
-    const { status, body } = await admin(a, 'POST', '', { name: 'cluster-rpm', rpm: 5 });
-    assert.equal(status, 201, JSON.stringify(body));
-    const results: number[] = [];
-    for (let i = 0; i < 10; i++) results.push((await chat(i % 2 ? a : b, body.key)).status);
-    assert.deepEqual(
-      results.filter((s) => s === 200).length,
-      5,
-      `statuses ${results.join(',')}: exactly 5 of 10 sequential requests pass a 5 RPM limit`,
-    );
-    assert.ok(results.every((s) => s === 200 || s === 429), results.join(','));
-  });
+    it('limits: one RPM window across both gateways', async () => {
+      const { status, body } = await admin(a, 'POST', '', { name: 'cluster-rpm', rpm: 5 });
+      assert.equal(status, 201, JSON.stringify(body));
+      const results: number[] = [];
+      for (let i = 0; i < 10; i++) results.push((await chat(i % 2 ? a : b, body.key)).status);
+      assert.deepEqual(
+        results.filter((s) => s === 200).length,
+        5,
+        `statuses ${results.join(',')}: exactly 5 of 10 sequential requests pass a 5 RPM limit`,
+      );
+      assert.ok(
+        results.every((s) => s === 200 || s === 429),
+        results.join(','),
+      );
+    });
 
-  it('budgets: spend counted on one gateway stops the key on the other', async () => {
-    const { status, body } = await admin(a, 'POST', '', { name: 'cluster-budget', budget: { usd: 0.01, period: 'daily' } });
-    assert.equal(status, 201, JSON.stringify(body));
-    assert.equal((await chat(a, body.key, 'priced')).status, 200);
-    const refused = await eventually(
-      async () => (await chat(b, body.key, 'priced')).status,
-      (s) => s === 429,
-    );
-    assert.equal(refused, 429);
-    const usage = await admin(b, 'GET', `/${body.id}/usage`);
-    assert.ok(usage.body.spendUsd.today._total >= 0.01, JSON.stringify(usage.body));
-  });
+    it('budgets: spend counted on one gateway stops the key on the other', async () => {
+      const { status, body } = await admin(a, 'POST', '', { name: 'cluster-budget', budget: { usd: 0.01, period: 'daily' } });
+      assert.equal(status, 201, JSON.stringify(body));
+      assert.equal((await chat(a, body.key, 'priced')).status, 200);
+      const refused = await eventually(
+        async () => (await chat(b, body.key, 'priced')).status,
+        (s) => s === 429,
+      );
+      assert.equal(refused, 429);
+      const usage = await admin(b, 'GET', `/${body.id}/usage`);
+      assert.ok(usage.body.spendUsd.today._total >= 0.01, JSON.stringify(usage.body));
+    });
 
-  it('breakers: opened by one gateway, announced to the other, loaded by a third at start', async () => {
-    for (let i = 0; i < 3; i++) assert.equal((await chat(a, MASTER, BROKEN)).status, 200, 'the backup answers');
-    assert.ok(await breakerOpen(a), 'a opened the breaker');
-    assert.ok(await breakerOpen(b), 'b heard of it over pub/sub');
-    const c = await GatewayProcess.start(config, { env });
-    try {
-      assert.ok(await breakerOpen(c), 'c read it from the cluster at start-up');
-    } finally {
-      await c.stop();
-    }
-  });
+    it('breakers: opened by one gateway, announced to the other, loaded by a third at start', async () => {
+      for (let i = 0; i < 3; i++) assert.equal((await chat(a, MASTER, BROKEN)).status, 200, 'the backup answers');
+      assert.ok(await breakerOpen(a), 'a opened the breaker');
+      assert.ok(await breakerOpen(b), 'b heard of it over pub/sub');
+      const c = await GatewayProcess.start(config, { env });
+      try {
+        assert.ok(await breakerOpen(c), 'c read it from the cluster at start-up');
+      } finally {
+        await c.stop();
+      }
+    });
 
-  it('data spreads over the masters, and no command was refused for crossing slots', async () => {
-    const perMaster = await Promise.all(cluster.nodes('master').map((n) => n.dbsize()));
-    assert.ok(perMaster.filter((n) => n > 0).length >= 2, `keys per master: ${perMaster.join(', ')}`);
-    const refused = [...a.rawOutput, ...b.rawOutput].filter((line) => CROSS_SLOT.test(line));
-    assert.deepEqual(refused, [], 'cluster errors in the gateway logs');
-  });
-});
+    it('data spreads over the masters, and no command was refused for crossing slots', async () => {
+      const perMaster = await Promise.all(cluster.nodes('master').map((n) => n.dbsize()));
+      assert.ok(perMaster.filter((n) => n > 0).length >= 2, `keys per master: ${perMaster.join(', ')}`);
+      const refused = [...a.rawOutput, ...b.rawOutput].filter((line) => CROSS_SLOT.test(line));
+      assert.deepEqual(refused, [], 'cluster errors in the gateway logs');
+    });
+  },
+);
