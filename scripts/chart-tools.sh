@@ -1,7 +1,7 @@
 # Sourced by scripts/test.sh: the tools the chart tests (test/chart) need, built with
 # the machine's Go from the Go module proxy into .tools/ and reused on later runs.
 #   helm        pinned; renders and lints charts/ai-gateway
-#   kube-strict tools/kube-strict; decodes manifests into k8s.io/api types, refusing unknown fields
+#   kube-strict tools/kube-strict; decodes manifests into k8s.io/api and Gateway API types, refusing unknown fields
 #   kubernetes-validate  pinned, from PyPI into a venv; the Kubernetes OpenAPI schemas of each
 #               release, strict (unknown fields refused), an independent second check
 # Cold (empty Go caches) both take about 9 minutes on 2 cores; later runs skip helm

@@ -34,6 +34,8 @@ const VALUE_SETS: [string, ValueSet][] = [
 /** Kubernetes releases the chart supports (Chart.yaml kubeVersion >=1.30) that kubernetes-validate checks against. */
 const KUBERNETES_VERSIONS = ['1.30.0', '1.33.0', '1.35.0'];
 /** Custom resources: no schema in Kubernetes' own OpenAPI documents. */
+/** CRDs kube-strict has no Go type for (GKE policies, Managed Prometheus, prometheus-operator); Gateway API it decodes. */
+const NO_GO_TYPE = /^(monitoring\.coreos\.com|monitoring\.googleapis\.com|networking\.gke\.io)\//;
 const CRD_GROUP = /^(monitoring\.coreos\.com|monitoring\.googleapis\.com|gateway\.networking\.k8s\.io|networking\.gke\.io)\//;
 const NAMESPACE = 'ai';
 /** The routes the gateway serves its probes on (apps/gateway/src/health/health.controller.ts). */
@@ -152,7 +154,7 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         const results = kubeStrict(r.text);
         assert.equal(results.length, r.manifests.length);
         for (const res of results) {
-          if (res.status === 'unknown-kind') assert.match(res.kind, CRD_GROUP, 'only CRDs lack a Go type here');
+          if (res.status === 'unknown-kind') assert.match(res.kind, NO_GO_TYPE, 'only CRDs whose Go modules are not served lack a Go type');
           else assert.equal(res.status, 'ok', `${res.kind} ${res.name}: ${res.error}`);
         }
       });
