@@ -4,13 +4,15 @@
 #
 #   scripts/redis-cluster.sh DIR OWNER_PID
 #
-# Prints the URL of one node (redis://127.0.0.1:PORT) once `cluster_state:ok`; ioredis
-# discovers the others from it. The nodes live in DIR and stop by themselves when the
+# Prints the URL of one node (redis://:PASSWORD@127.0.0.1:PORT) once `cluster_state:ok`;
+# ioredis discovers the others from it. The nodes require a password (AUTH on every node, as
+# on a managed cluster), the same on all of them. The nodes live in DIR and stop by themselves when the
 # process OWNER_PID exits (npm test passes its own PID), so nothing outlives the run.
 set -euo pipefail
 dir="$1"
 owner="$2"
 mkdir -p "$dir"
+password="cluster-$(node -p 'require("crypto").randomBytes(12).toString("hex")')"
 
 free_port() {
   # Cluster nodes also listen on PORT + 10000 (the cluster bus); keep both under 65536.
@@ -28,13 +30,15 @@ done
   for port in "${ports[@]}"; do
     mkdir -p "$dir/$port"
     redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$dir/$port/nodes.conf" \
-      --cluster-node-timeout 2000 --save '' --appendonly no --dir "$dir/$port" --daemonize no >"$dir/$port/redis.log" 2>&1 &
+      --cluster-node-timeout 2000 --requirepass "$password" --masterauth "$password" \
+      --save '' --appendonly no --dir "$dir/$port" --daemonize no >"$dir/$port/redis.log" 2>&1 &
     pids+=($!)
   done
   while kill -0 "$owner" 2>/dev/null; do sleep 1; done
   kill "${pids[@]}" 2>/dev/null || true
 ) >/dev/null 2>&1 &
 
+export REDISCLI_AUTH="$password"
 for port in "${ports[@]}"; do
   for _ in $(seq 100); do redis-cli -p "$port" ping 2>/dev/null | grep -qx PONG && break; sleep 0.1; done
 done
@@ -45,4 +49,4 @@ redis-cli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-replicas 0 --clu
 for port in "${ports[@]}"; do
   for _ in $(seq 100); do redis-cli -p "$port" cluster info 2>/dev/null | grep -q '^cluster_state:ok' && break; sleep 0.1; done
 done
-echo "redis://127.0.0.1:${ports[0]}"
+echo "redis://:$password@127.0.0.1:${ports[0]}"

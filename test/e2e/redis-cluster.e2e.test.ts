@@ -6,8 +6,8 @@ import { ask, settle } from '../support/cache';
 import { configWith, GatewayProcess } from '../support/gateway';
 
 /**
- * The gateway on a real Redis Cluster (3 masters on 127.0.0.1, started by npm test through
- * scripts/redis-cluster.sh), as on Memorystore for Redis Cluster: two gateway processes share
+ * The gateway on a real Redis Cluster (3 masters on 127.0.0.1 with a password, started by npm
+ * test through scripts/redis-cluster.sh), as on Memorystore for Redis Cluster: two gateway processes share
  * the exact cache, keys, limits, budgets, breakers and revocations through it. A script or
  * transaction whose keys span hash slots fails there with CROSSSLOT (or ioredis refuses it),
  * which these tests see as a lost cache entry, a limit that does not hold, spend that is not
@@ -84,8 +84,10 @@ describe(
     const client = (g: GatewayProcess) => g.client({ apiKey: MASTER });
 
     before(async () => {
-      const { port } = new URL(CLUSTER_URL!);
-      cluster = new Cluster([{ host: '127.0.0.1', port: Number(port) }]);
+      const { port, password } = new URL(CLUSTER_URL!);
+      assert.ok(password, 'the cluster requires a password, as a managed one does');
+      cluster = new Cluster([{ host: '127.0.0.1', port: Number(port) }], { redisOptions: { password } });
+      await new Promise((ready) => cluster.once('ready', ready));
       await Promise.all(cluster.nodes('master').map((node) => node.flushdb()));
       [a, b] = await Promise.all([GatewayProcess.start(config, { env }), GatewayProcess.start(config, { env })]);
     });
