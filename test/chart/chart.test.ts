@@ -362,16 +362,22 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         }
       });
 
-      it('pods outlive the drain: preStop pause + shutdownDelayMs + shutdownGraceMs < terminationGracePeriodSeconds', () => {
+      it('pods outlive the drain: preStop pause + not-ready delay + shutdownGraceMs < terminationGracePeriodSeconds', () => {
         const spec = podSpec(gatewayDeployment(r));
         const pause = gatewayContainer(r).lifecycle.preStop.sleep.seconds;
-        const server = effectiveConfig(r).server as GatewayConfig['server'] & { shutdownDelayMs?: number };
-        const gatewaySeconds = ((server.shutdownDelayMs ?? 0) + server.shutdownGraceMs) / 1000;
-        assert.ok(pause > 0);
+        const delayMs = Number(containerEnv(gatewayContainer(r)).SHUTDOWN_DELAY_MS);
+        const gatewaySeconds = (delayMs + effectiveConfig(r).server.shutdownGraceMs) / 1000;
+        assert.ok(pause > 0 && delayMs > 0);
         assert.ok(
           spec.terminationGracePeriodSeconds > pause + gatewaySeconds,
           `${spec.terminationGracePeriodSeconds}s vs ${pause}s + ${gatewaySeconds}s`,
         );
+        const health = r.all('HealthCheckPolicy')[0]?.spec.default;
+        if (health)
+          assert.ok(
+            delayMs / 1000 >= health.checkIntervalSec * health.unhealthyThreshold,
+            'the load balancer sees /ready fail before the pod stops accepting',
+          );
       });
 
       it('secrets come from the chart Secret or existingSecret, for the gateway, Redis and the test pod', () => {
@@ -634,7 +640,12 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         [{ set: { 'env.METRICS_HOST': '0.0.0.0' } }, /METRICS_HOST|propertyNames|env/],
         [{ set: { 'externalRedis.url': 'redis://user:pw@host:6379', 'redis.enabled': 'false' } }, /externalRedis/],
         [{ set: { 'externalRedis.url': 'redis://10.0.0.3:6379' } }, /either redis.enabled or externalRedis.url/],
-        [{ set: { terminationGracePeriodSeconds: '20' } }, /terminationGracePeriodSeconds \(20\) must exceed/],
+        [{ set: { terminationGracePeriodSeconds: '40' } }, /terminationGracePeriodSeconds \(40\) must exceed .* \(45\)/],
+        [{ set: { 'config.server.shutdownDelayMs': '1000' } }, /server|shutdownDelayMs/],
+        [
+          { set: { 'gatewayApi.enabled': 'true', 'gatewayApi.tls.certificateMap': 'm', shutdownDelaySeconds: '4' } },
+          /shutdownDelaySeconds \(4\) must cover the load balancer's health check/,
+        ],
         [
           { set: { 'autoscaling.minReplicas': '5', 'autoscaling.maxReplicas': '3' } },
           /minReplicas \(5\) is above autoscaling.maxReplicas \(3\)/,

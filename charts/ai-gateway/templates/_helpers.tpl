@@ -156,12 +156,11 @@ explicitly. The kubelet counts the preStop hook inside the grace period.
 */}}
 {{- define "ai-gateway.terminationGracePeriodSeconds" -}}
 {{- $server := (fromYaml (include "ai-gateway.gatewayConfig" .)).server }}
-{{- $gatewayMs := add (int ($server.shutdownDelayMs | default 0)) (int $server.shutdownGraceMs) }}
-{{- $needed := add (int .Values.preStopSleepSeconds) (div (add $gatewayMs 999) 1000) }}
+{{- $needed := add (int .Values.preStopSleepSeconds) (int .Values.shutdownDelaySeconds) (div (add (int $server.shutdownGraceMs) 999) 1000) }}
 {{- if kindIs "invalid" .Values.terminationGracePeriodSeconds }}
 {{- add $needed 10 }}
 {{- else if le (int .Values.terminationGracePeriodSeconds) (int $needed) }}
-{{- fail (printf "terminationGracePeriodSeconds (%v) must exceed preStopSleepSeconds + (shutdownDelayMs + shutdownGraceMs)/1000 (%v)" .Values.terminationGracePeriodSeconds $needed) }}
+{{- fail (printf "terminationGracePeriodSeconds (%v) must exceed preStopSleepSeconds + shutdownDelaySeconds + shutdownGraceMs/1000 (%v)" .Values.terminationGracePeriodSeconds $needed) }}
 {{- else }}
 {{- .Values.terminationGracePeriodSeconds }}
 {{- end }}
