@@ -176,6 +176,14 @@ describe(
       }
     });
 
+    it('stored responses: created on one gateway, retrieved and continued on the other', async () => {
+      const first = await client(a).responses.create({ model: 'mock', input: 'Remember: the cluster is called Orion.', store: true });
+      const fetched = await client(b).responses.retrieve(first.id);
+      assert.equal(fetched.id, first.id);
+      const continued = await client(b).responses.create({ model: 'mock', input: 'And its name?', previous_response_id: first.id });
+      assert.equal(continued.status, 'completed');
+    });
+
     it('data spreads over the masters, and no command was refused for crossing slots', async () => {
       const perMaster = await Promise.all(cluster.nodes('master').map((n) => n.dbsize()));
       assert.ok(perMaster.filter((n) => n > 0).length >= 2, `keys per master: ${perMaster.join(', ')}`);
