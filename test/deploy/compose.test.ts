@@ -82,9 +82,12 @@ describe('docker-compose.yaml', () => {
     assert.equal(gateway.read_only, true, 'the image works with a read-only root filesystem');
   });
 
-  it('gives the gateway longer to stop than its drain', () => {
-    const graceMs = parseYaml(read('config/gateway.yaml')).server.shutdownGraceMs;
-    assert.ok(parseInt(gateway.stop_grace_period, 10) * 1000 > graceMs);
+  it('gives the gateway longer to stop than its not-ready delay and drain', () => {
+    const server = parseConfig(parseYaml(read('config/gateway.yaml')), gatewayEnv(undefined)).server as {
+      shutdownGraceMs: number;
+      shutdownDelayMs?: number;
+    };
+    assert.ok(parseInt(gateway.stop_grace_period, 10) * 1000 > (server.shutdownDelayMs ?? 0) + server.shutdownGraceMs);
   });
 
   it('has a master key from a fresh clone and from a .env copied from .env.example, so the gateway starts on 0.0.0.0', () => {
