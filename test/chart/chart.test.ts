@@ -594,7 +594,7 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
     });
 
     it(
-      'Redis: the rendered arguments and readiness probe on a real redis-server (PONG ready, error replies not)',
+      'Redis: the rendered arguments, readiness probe and gateway URL on a real redis-server (PONG ready, error replies not)',
       { skip: !process.env.TEST_REDIS_SERVER && 'TEST_REDIS_SERVER unset (run npm test)' },
       async () => {
         const r = helmTemplate(DEFAULTS);
@@ -621,6 +621,22 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
             assert.equal((await redis.config('GET', 'maxmemory-policy'))[1], 'volatile-lru');
           } finally {
             redis.disconnect();
+          }
+          // The gateway's REDIS_URL as the kubelet expands it, pointed at this server: a key stored through the admin API.
+          const rendered = new URL(containerEnv(gatewayContainer(r)).REDIS_URL);
+          assert.equal(rendered.password, `secret.${gatewayServiceName(r)}.REDIS_PASSWORD`);
+          const url = `redis://:${password}@127.0.0.1:${port}${rendered.pathname}`;
+          const yaml = r.one('ConfigMap', gatewayServiceName(r)).data!['gateway.yaml'];
+          const gateway = await GatewayProcess.start(parseYaml(yaml), { env: { REDIS_URL: url, GATEWAY_MASTER_KEY: MASTER_KEY } });
+          try {
+            const created = await fetch(`${gateway.opsUrl}/admin/keys`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+              body: JSON.stringify({ name: 'chart-redis' }),
+            });
+            assert.equal(created.status, 201, await created.text());
+          } finally {
+            await gateway.stop();
           }
         } finally {
           server.kill();
