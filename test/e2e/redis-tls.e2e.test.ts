@@ -133,6 +133,11 @@ describe(
       assert.equal(await pingWith({ REDIS_URL: url }), false);
     });
 
+    it('a CA file that cannot be read is a configuration error naming the variable', () => {
+      const config = parseConfig(configWith(), { REDIS_URL: url, REDIS_TLS_CA_FILE: join(dir, 'missing.pem') });
+      assert.throws(() => new RedisService(config), /redis\.tlsCaFile \(REDIS_TLS_CA_FILE\): cannot read .*missing\.pem/);
+    });
+
     it('refuses a wrong password over the trusted connection', async () => {
       assert.equal(await pingWith({ REDIS_URL: url.replace(PASSWORD, 'wrong-password'), REDIS_TLS_CA_FILE: join(dir, 'ca.crt') }), false);
     });
