@@ -504,12 +504,30 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       const backends = route.spec.rules.flatMap((rule: any) => rule.backendRefs);
       assert.deepEqual(backends, [{ name: service.metadata.name, port: service.spec.ports[0].port }]);
       assert.deepEqual(servicePorts(r, service), [effectiveConfig(r).server.port], 'the route reaches the public port only');
-      const health = r.one('HealthCheckPolicy');
-      assert.deepEqual(health.spec.targetRef, { group: '', kind: 'Service', name: service.metadata.name });
-      assert.equal(health.spec.default.config.httpHealthCheck.requestPath, READINESS_PATH);
-      assert.equal(health.spec.default.config.httpHealthCheck.port, effectiveConfig(r).server.port);
+      // The whole spec of each GKE policy: their JSON schemas accept unknown fields, so every
+      // field name here is checked against the CRD's (@kubernetes-models/gke types).
+      const targetRef = { group: '', kind: 'Service', name: service.metadata.name };
+      assert.deepEqual(r.one('HealthCheckPolicy').spec, {
+        default: {
+          checkIntervalSec: 5,
+          timeoutSec: 3,
+          healthyThreshold: 1,
+          unhealthyThreshold: 2,
+          config: {
+            type: 'HTTP',
+            httpHealthCheck: { portSpecification: 'USE_FIXED_PORT', port: effectiveConfig(r).server.port, requestPath: READINESS_PATH },
+          },
+        },
+        targetRef,
+      });
       const backend = r.one('GCPBackendPolicy');
-      assert.deepEqual(backend.spec.targetRef, health.spec.targetRef);
+      assert.deepEqual(backend.spec, {
+        default: {
+          timeoutSec: 600,
+          connectionDraining: { drainingTimeoutSec: podSpec(gatewayDeployment(r)).terminationGracePeriodSeconds },
+        },
+        targetRef,
+      });
       assert.ok(backend.spec.default.timeoutSec >= 300, 'long streams outlive the 30 s default backend timeout');
       // PodMonitoring (monitoring.googleapis.com/v1): no published JSON schema offline, so its fields one by one.
       const monitoring = r.one('PodMonitoring');
