@@ -6,23 +6,27 @@
 #
 # Prints the URL of one node (redis://:PASSWORD@127.0.0.1:PORT) once `cluster_state:ok`;
 # ioredis discovers the others from it. The nodes require a password (AUTH on every node, as
-# on a managed cluster), the same on all of them. The nodes live in DIR and stop by themselves when the
-# process OWNER_PID exits (npm test passes its own PID), so nothing outlives the run.
+# on a managed cluster), the same on all of them. They live in DIR and stop by themselves when
+# the process OWNER_PID exits (npm test passes its own PID), so nothing outlives the run.
 set -euo pipefail
 dir="$1"
 owner="$2"
 mkdir -p "$dir"
 password="cluster-$(node -p 'require("crypto").randomBytes(12).toString("hex")')"
 
-free_port() {
-  # Cluster nodes also listen on PORT + 10000 (the cluster bus); keep both under 65536.
-  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-ports=()
-while [ "${#ports[@]}" -lt 3 ]; do
-  p="$(free_port)"
-  if [ "$p" -lt 55535 ]; then ports+=("$p"); fi
-done
+# Three ports P whose cluster-bus port P + 10000 is free too (both below 65536).
+read -r -a ports <<<"$(node -e '
+const net = require("net");
+const free = (port) => new Promise((ok) => { const s = net.createServer().once("error", () => ok(false)).listen(port, "127.0.0.1", () => s.close(() => ok(true))); });
+(async () => {
+  const found = [];
+  while (found.length < 3) {
+    const port = 20000 + Math.floor(Math.random() * 25000);
+    const clash = found.some((other) => [0, 10000, -10000].includes(port - other));
+    if (!clash && (await free(port)) && (await free(port + 10000))) found.push(port);
+  }
+  console.log(found.join(" "));
+})();')"
 
 # The nodes run as children of this watchdog, which stops them when the owner exits.
 (
