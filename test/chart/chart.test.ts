@@ -674,6 +674,8 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         [{ set: { 'env.METRICS_HOST': '0.0.0.0' } }, /METRICS_HOST|propertyNames|env/],
         [{ set: { 'externalRedis.url': 'redis://user:pw@host:6379', 'redis.enabled': 'false' } }, /externalRedis/],
         [{ set: { 'externalRedis.url': 'redis://10.0.0.3:6379' } }, /either redis.enabled or externalRedis.url/],
+        [{ set: { 'externalRedis.cluster': 'true' } }, /either redis.enabled or externalRedis.url/],
+        [{ set: { 'redis.enabled': 'false', 'externalRedis.cluster': 'true' } }, /need externalRedis.url/],
         [{ set: { terminationGracePeriodSeconds: '40' } }, /terminationGracePeriodSeconds \(40\) must exceed .* \(45\)/],
         [{ set: { 'config.server.shutdownDelayMs': '1000' } }, /server|shutdownDelayMs/],
         [
