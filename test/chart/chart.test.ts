@@ -650,8 +650,15 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
           const yaml = r.one('ConfigMap', gatewayServiceName(r)).data!['gateway.yaml'];
           const gateway = await GatewayProcess.start(parseYaml(yaml), { env: { REDIS_URL: url, GATEWAY_MASTER_KEY: MASTER_KEY } });
           try {
-            // A few tries: on a busy machine one command may outlast the gateway's 500 ms Redis timeout;
-            // a wrong password never gets a 201.
+            // Connected and authenticated: /ready reports Redis reachable (a wrong password never is).
+            let reachable = false;
+            for (let i = 0; i < 100 && !reachable; i++) {
+              if (i) await new Promise((done) => setTimeout(done, 100));
+              const ready = (await (await fetch(`${gateway.url}/ready`)).json()) as { info?: { redis?: { reachable?: boolean } } };
+              reachable = ready.info?.redis?.reachable === true;
+            }
+            assert.ok(reachable, 'the gateway reaches Redis with the rendered URL and password');
+            // A few tries: on a busy machine one command may outlast the gateway's 500 ms Redis timeout.
             let created: Response | undefined;
             for (let i = 0; i < 5 && created?.status !== 201; i++) {
               if (i) await new Promise((done) => setTimeout(done, 200));
@@ -661,7 +668,8 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
                 body: JSON.stringify({ name: `chart-redis-${i}` }),
               });
             }
-            assert.equal(created!.status, 201, await created!.text());
+            const errors = gateway.rawOutput.filter((line) => /"level":(40|50)/.test(line)).join('\n');
+            assert.equal(created!.status, 201, `${await created!.text()}\n${errors}`);
           } finally {
             await gateway.stop();
           }
