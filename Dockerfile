@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1
-# ai-gateway container image. The stages run the same npm scripts as the tests
+# ai-gateway container image. GKE Autopilot's default nodes are x86: from an Apple-silicon
+# (arm64) machine build with `docker build --platform linux/amd64 -t ai-gateway .`.
+# The stages run the same npm scripts as the tests
 # (`npm ci`, `npm run build`, `npm ci --omit=dev`); test/deploy/production-start.test.ts
 # runs this file's runtime stage (its ENV, CMD and HEALTHCHECK) outside Docker.
 ARG NODE_IMAGE=node:24-bookworm-slim
@@ -36,7 +38,9 @@ COPY config ./config
 # A numeric UID (not a name) lets Kubernetes' runAsNonRoot verify it. Nothing under
 # /app is writable by it, so a read-only root filesystem changes nothing.
 USER 10001:10001
-EXPOSE 3000
+# 3000: the API (PORT). 9464: /metrics and /admin (METRICS_PORT), on 127.0.0.1 unless METRICS_HOST
+# says otherwise (the chart and docker compose set 0.0.0.0 and keep it off public entry points).
+EXPOSE 3000 9464
 # Node, not curl: the slim image has no curl and the probe should not need a shell.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]

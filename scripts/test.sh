@@ -35,6 +35,11 @@ export TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
 # The path of the redis-server binary lets tests stop and restart a Redis of their own.
 export TEST_REDIS_SERVER="$(command -v redis-server)"
 
+# Redis Cluster (3 masters on 127.0.0.1) for test/e2e/redis-cluster.e2e.test.ts; its nodes stop
+# when this script exits (scripts/redis-cluster.sh watches this PID).
+TEST_REDIS_CLUSTER_URL="$(bash scripts/redis-cluster.sh "$work/cluster" $$)"
+export TEST_REDIS_CLUSTER_URL
+
 bash scripts/audit.sh
 # Python clients for end-to-end tests (TEST_PYTHON): the openai package in .tools/venv.
 source scripts/python-env.sh

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig, type GatewayConfig } from '@gateway/config';
 import { GatewayProcess } from '../support/gateway';
@@ -11,6 +14,7 @@ import {
   helmLint,
   helmTemplate,
   helmTemplateError,
+  kubernetesValidate,
   kubeStrict,
   MISSING_TOOLS,
   REPO_ROOT,
@@ -19,11 +23,21 @@ import {
   type ValueSet,
 } from '../support/helm';
 
-/** The value sets CI renders: the defaults plus every file in charts/ai-gateway/ci/. */
+/** The one value the defaults lack: the chart never generates a master key. */
+const MASTER_KEY = 'sk-test-0123456789abcdef0123456789abcdef';
+const DEFAULTS: ValueSet = { set: { 'secrets.masterKey': MASTER_KEY } };
+/** The value sets CI renders: the defaults, every file in charts/ai-gateway/ci/, and the GKE production file. */
 const VALUE_SETS: [string, ValueSet][] = [
-  ['default values', {}],
+  ['default values', DEFAULTS],
   ...readdirSync(resolve(CHART_DIR, 'ci')).map((f): [string, ValueSet] => [f.replace(/-values\.yaml$/, ''), { files: [`ci/${f}`] }]),
+  ['gke', { files: ['values-gke.yaml'] }],
 ];
+/** Kubernetes releases the chart supports (Chart.yaml kubeVersion >=1.30) that kubernetes-validate checks against. */
+const KUBERNETES_VERSIONS = ['1.30.0', '1.33.0', '1.35.0'];
+/** Custom resources: no schema in Kubernetes' own OpenAPI documents. */
+/** CRDs kube-strict has no Go type for (GKE policies, Managed Prometheus, prometheus-operator); Gateway API it decodes. */
+const NO_GO_TYPE = /^(monitoring\.coreos\.com|monitoring\.googleapis\.com|networking\.gke\.io)\//;
+const CRD_GROUP = /^(monitoring\.coreos\.com|monitoring\.googleapis\.com|gateway\.networking\.k8s\.io|networking\.gke\.io)\//;
 const NAMESPACE = 'ai';
 /** The routes the gateway serves its probes on (apps/gateway/src/health/health.controller.ts). */
 const LIVENESS_PATH = '/health';
@@ -31,6 +45,15 @@ const READINESS_PATH = '/ready';
 const REDIS_URL = process.env.TEST_REDIS_URL;
 
 type Labels = Record<string, string>;
+
+function freePort(): Promise<number> {
+  return new Promise((done) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
+  });
+}
 const selects = (selector: Labels, labels: Labels = {}) => Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 function podSpec(m: Manifest): any {
@@ -74,11 +97,21 @@ function effectiveConfig(r: Rendered): GatewayConfig {
   return parseConfig(parseYaml(yaml), containerEnv(gatewayContainer(r)), 'rendered ConfigMap');
 }
 
-/** kubernetes-models class for a manifest. The packages only export ESM through "import"; Node 24 require()s the file. */
-function modelFor(m: Manifest): { new (data: unknown): { validate(): void } } {
-  const pkg = m.apiVersion.startsWith('monitoring.coreos.com/') ? '@kubernetes-models/prometheus-operator' : 'kubernetes-models';
-  return require(resolve(REPO_ROOT, 'node_modules', pkg, m.apiVersion, `${m.kind}.js`))[m.kind];
+/** kubernetes-models packages by API group (CRDs included); the packages only export ESM through "import", Node 24 require()s the file. */
+const MODEL_PACKAGES: [RegExp, string][] = [
+  [/^monitoring\.coreos\.com\//, '@kubernetes-models/prometheus-operator'],
+  [/^gateway\.networking\.k8s\.io\//, '@kubernetes-models/gateway-api'],
+  [/^networking\.gke\.io\//, '@kubernetes-models/gke'],
+  [/^monitoring\.googleapis\.com\//, ''], // Managed Prometheus' CRDs are in no package: checked field by field below.
+  [/./, 'kubernetes-models'],
+];
+function modelFor(m: Manifest): { new (data: unknown): { validate(): void } } | undefined {
+  const pkg = MODEL_PACKAGES.find(([group]) => group.test(m.apiVersion))![1];
+  return pkg ? require(resolve(REPO_ROOT, 'node_modules', pkg, m.apiVersion, `${m.kind}.js`))[m.kind] : undefined;
 }
+const gatewayServiceName = (r: Rendered) => gatewayDeployment(r).metadata.name;
+/** Ports a Service sends to, as container port numbers of the gateway. */
+const servicePorts = (r: Rendered, svc: Manifest) => svc.spec.ports.map((p: any) => containerPort(gatewayContainer(r), p.targetPort));
 
 describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
   for (const [name, values] of VALUE_SETS) {
@@ -94,11 +127,26 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         assert.match(lint.output, /1 chart\(s\) linted, 0 chart\(s\) failed/);
       });
 
-      it('every manifest validates against the Kubernetes API schemas (kubernetes-models)', () => {
+      it('every manifest validates against the Kubernetes API schemas of 1.30, 1.33 and 1.35 (kubernetes-validate, strict)', () => {
+        for (const version of KUBERNETES_VERSIONS) {
+          const results = kubernetesValidate(r.text, version);
+          assert.equal(results.length, r.manifests.length, `${version}: one verdict per manifest`);
+          for (const res of results) {
+            if (res.status === 'no-schema')
+              assert.ok(
+                r.manifests.some((m) => CRD_GROUP.test(m.apiVersion) && m.kind === res.resource),
+                res.message,
+              );
+            else assert.equal(res.status, 'passed', `${version}: ${res.message}`);
+          }
+        }
+      });
+
+      it('every manifest validates against its JSON schema (kubernetes-models; Gateway API and GKE policies too)', () => {
         assert.ok(r.manifests.length >= 8, `rendered ${r.manifests.length} manifests`);
         for (const m of r.manifests) {
           const Model = modelFor(m);
-          assert.ok(Model, `no schema for ${m.apiVersion} ${m.kind}`);
+          if (!Model) continue; // PodMonitoring: checked in its own test
           assert.doesNotThrow(() => new Model(m).validate(), `${m.kind} ${m.metadata.name}`);
         }
       });
@@ -107,16 +155,19 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         const results = kubeStrict(r.text);
         assert.equal(results.length, r.manifests.length);
         for (const res of results) {
-          if (res.status === 'unknown-kind') assert.match(res.kind, /^monitoring\.coreos\.com\//, 'only CRDs lack a Go type here');
+          if (res.status === 'unknown-kind') assert.match(res.kind, NO_GO_TYPE, 'only CRDs whose Go modules are not served lack a Go type');
           else assert.equal(res.status, 'ok', `${res.kind} ${res.name}: ${res.error}`);
         }
       });
 
-      it('probes hit the app routes on the port the gateway listens on', () => {
+      it('probes hit the app routes on the public port; the ops listener has a port of its own on 0.0.0.0', () => {
         const c = gatewayContainer(r);
         const config = effectiveConfig(r);
         assert.equal(config.server.host, '0.0.0.0', 'reachable from the kubelet and Services');
         assert.equal(containerPort(c, 'http'), config.server.port);
+        assert.equal(containerPort(c, 'metrics'), config.server.metricsPort);
+        assert.equal(config.server.metricsHost, '0.0.0.0', 'reachable by the scrapers the NetworkPolicy lets in');
+        assert.notEqual(config.server.metricsPort, config.server.port);
         for (const [probe, path] of [
           ['livenessProbe', LIVENESS_PATH],
           ['readinessProbe', READINESS_PATH],
@@ -127,19 +178,21 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         }
       });
 
-      it('Services and the PodDisruptionBudget select the gateway pods and only them', () => {
+      it('Services select the gateway pods and only them; none but the -metrics Service reaches the metrics port', () => {
         const gatewayLabels = podLabels(gatewayDeployment(r));
         const redisLabels = redisStatefulSet(r) && podLabels(redisStatefulSet(r)!);
         assert.ok(selects(gatewayDeployment(r).spec.selector.matchLabels, gatewayLabels), 'Deployment selector matches its own pods');
         const gatewayServices = r.all('Service').filter((s) => s.spec.clusterIP !== 'None');
         assert.ok(gatewayServices.length >= 1);
+        const { port, metricsPort } = effectiveConfig(r).server;
         for (const svc of gatewayServices) {
           assert.ok(selects(svc.spec.selector, gatewayLabels), `${svc.metadata.name} selects gateway pods`);
           if (redisLabels) assert.ok(!selects(svc.spec.selector, redisLabels), `${svc.metadata.name} does not select Redis`);
-          for (const port of svc.spec.ports)
-            assert.equal(containerPort(gatewayContainer(r), port.targetPort), effectiveConfig(r).server.port);
+          const metricsService = svc.metadata.name === `${gatewayServiceName(r)}-metrics`;
+          assert.deepEqual(servicePorts(r, svc), [metricsService ? metricsPort : port], svc.metadata.name);
+          if (metricsService) assert.equal(svc.spec.type, 'ClusterIP');
         }
-        const clusterIp = r.one('Service', gatewayDeployment(r).metadata.name);
+        const clusterIp = r.one('Service', gatewayServiceName(r));
         assert.equal(clusterIp.spec.type, 'ClusterIP');
         assert.equal(clusterIp.spec.ports[0].port, 80);
         const pdb = r.all('PodDisruptionBudget');
@@ -153,11 +206,16 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         );
       });
 
-      it('the LoadBalancer is external by default and internal through the GKE annotation', () => {
-        const lb = r.one('Service', `${gatewayDeployment(r).metadata.name}-lb`);
-        assert.equal(lb.spec.type, 'LoadBalancer');
-        const internal = lb.metadata.annotations?.['networking.gke.io/load-balancer-type'];
-        assert.equal(internal, name === 'internal-lb' ? 'Internal' : undefined);
+      it('private unless asked: a load balancer only when enabled, internal unless made external with source ranges', () => {
+        const lbs = r.all('Service').filter((s) => s.spec.type === 'LoadBalancer');
+        if (name === 'internal-lb' || name === 'public-lb') {
+          assert.equal(lbs.length, 1);
+          const internal = lbs[0].metadata.annotations?.['networking.gke.io/load-balancer-type'];
+          assert.equal(internal, name === 'internal-lb' ? 'Internal' : undefined);
+          assert.ok(lbs[0].spec.loadBalancerSourceRanges.length > 0, 'source ranges set');
+        } else assert.equal(lbs.length, 0, 'no load balancer');
+        const gateways = r.all('Gateway');
+        assert.equal(gateways.length, name === 'gke' ? 1 : 0, 'a public Gateway only in the GKE values');
       });
 
       it('the HPA targets the Deployment, which then leaves replicas to it', () => {
@@ -169,7 +227,7 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         }
         assert.equal(hpas.length, 1);
         const hpa = hpas[0];
-        assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: gatewayDeployment(r).metadata.name });
+        assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: gatewayServiceName(r) });
         assert.equal(hpa.spec.minReplicas, 2);
         assert.equal(hpa.spec.maxReplicas, 10);
         assert.equal(hpa.spec.metrics[0].resource.name, 'cpu');
@@ -178,15 +236,24 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         assert.equal(gatewayDeployment(r).spec.replicas, undefined, 'a fixed replica count would fight the HPA');
       });
 
-      it('Redis: the gateway reaches the StatefulSet through its headless Service, or the external URL', () => {
+      it('Redis: the gateway reaches the password-protected StatefulSet through its headless Service, or the external URL', () => {
         const config = effectiveConfig(r);
+        const env = containerEnv(gatewayContainer(r));
         const sts = redisStatefulSet(r);
         if (name === 'external-redis') {
           assert.equal(sts, undefined);
           assert.equal(config.redisUrl, 'rediss://:secret.memorystore-auth.auth-string@10.20.0.5:6378');
-          assert.equal(containerEnv(gatewayContainer(r)).NODE_EXTRA_CA_CERTS, '/etc/ai-gateway/redis-ca/server-ca.pem');
+          assert.equal(config.redis.tlsCaFile, '/etc/ai-gateway/redis-ca/server-ca.pem');
           const mount = gatewayContainer(r).volumeMounts.find((v: any) => v.name === 'redis-ca');
           assert.equal(mount.mountPath, '/etc/ai-gateway/redis-ca');
+          assert.equal(config.redis.cluster, false);
+          return;
+        }
+        if (name === 'memorystore-cluster') {
+          assert.equal(sts, undefined);
+          assert.equal(config.redisUrl, 'rediss://10.30.0.3:6379');
+          assert.equal(config.redis.cluster, true);
+          assert.equal(config.redis.tlsCaFile, '/etc/ai-gateway/redis-ca/server-ca.pem');
           return;
         }
         assert.ok(sts, 'in-cluster Redis by default');
@@ -197,24 +264,49 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         assert.ok(!selects(headless.spec.selector, podLabels(gatewayDeployment(r))));
         const url = new URL(config.redisUrl!);
         assert.equal(url.hostname, `${headless.metadata.name}.${NAMESPACE}.svc.cluster.local`);
+        const secretName = name === 'gke' || name === 'existing-secret' ? 'ai-gateway-keys' : gatewayServiceName(r);
+        assert.equal(url.password, `secret.${secretName}.REDIS_PASSWORD`, 'the gateway sends the password Redis requires');
         const redisContainer = sts.spec.template.spec.containers[0];
+        assert.equal(containerEnv(redisContainer).REDISCLI_AUTH, `secret.${secretName}.REDIS_PASSWORD`);
+        assert.match(containerEnv(redisContainer).REDIS_ARGS, /--requirepass secret\.\S+\.REDIS_PASSWORD /);
+        assert.equal(env.REDIS_CLUSTER, undefined);
         assert.equal(Number(url.port), headless.spec.ports[0].port);
         assert.equal(containerPort(redisContainer, headless.spec.ports[0].targetPort), Number(url.port));
-        assert.ok(redisContainer.readinessProbe && redisContainer.livenessProbe, 'Redis has probes');
+        assert.deepEqual(redisContainer.readinessProbe.exec.command.slice(0, 2), ['sh', '-c']);
+        assert.match(redisContainer.readinessProbe.exec.command[2], /ping \| grep -qx PONG$/, 'ready only on PONG');
         const claims = sts.spec.volumeClaimTemplates ?? [];
         if (name === 'no-autoscaling') assert.equal(claims.length, 0, 'persistence off');
         else assert.equal(claims[0]?.spec.resources.requests.storage, '8Gi');
       });
 
-      it('NetworkPolicies: gateway port in; DNS, Redis and HTTPS out; Redis only from the gateway', () => {
+      it('NetworkPolicies: public port in; metrics port only from scrapers; DNS, Redis, HTTPS and the switched-on extras out', () => {
         const gatewayLabels = podLabels(gatewayDeployment(r));
-        const policy = r.one('NetworkPolicy', gatewayDeployment(r).metadata.name);
+        const policy = r.one('NetworkPolicy', gatewayServiceName(r));
+        const { port, metricsPort } = effectiveConfig(r).server;
         assert.ok(selects(policy.spec.podSelector.matchLabels, gatewayLabels));
         assert.deepEqual(policy.spec.policyTypes, ['Ingress', 'Egress']);
+        const [publicRule, metricsRule, ...more] = policy.spec.ingress;
+        assert.deepEqual(more, []);
         assert.deepEqual(
-          policy.spec.ingress.flatMap((rule: any) => rule.ports.map((p: any) => p.port)),
-          [effectiveConfig(r).server.port],
+          publicRule.ports.map((p: any) => p.port),
+          [port],
         );
+        const scrapes = r.all('PodMonitoring').length > 0 || name === 'memorystore-cluster';
+        if (!scrapes) assert.equal(metricsRule, undefined, 'nobody reaches the metrics port');
+        else {
+          assert.deepEqual(
+            metricsRule.ports.map((p: any) => p.port),
+            [metricsPort],
+          );
+          assert.ok(metricsRule.from?.length > 0, 'the metrics port is never open to all');
+          const namespaces = metricsRule.from.flatMap(
+            (peer: any) =>
+              peer.namespaceSelector?.matchExpressions?.[0]?.values ?? [
+                peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'],
+              ],
+          );
+          assert.deepEqual(namespaces, name === 'gke' ? ['gke-gmp-system', 'gmp-system'] : ['monitoring']);
+        }
         const egressPorts = (rule: any) => rule.ports.map((p: any) => `${p.port}/${p.protocol}`);
         const egress = policy.spec.egress;
         assert.ok(
@@ -225,12 +317,18 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
           egress.some((rule: any) => !rule.to && egressPorts(rule).includes('443/TCP')),
           'HTTPS to providers',
         );
+        const metadata = egress.find((rule: any) => rule.to?.[0].ipBlock?.cidr === '169.254.169.254/32');
+        if (name === 'gke') assert.deepEqual(egressPorts(metadata), ['80/TCP'], 'the metadata server for Workload Identity');
+        else assert.equal(metadata, undefined);
+        const otlp = egress.find((rule: any) => egressPorts(rule).includes('4317/TCP'));
+        if (name === 'memorystore-cluster') assert.deepEqual(egressPorts(otlp), ['4317/TCP', '4318/TCP']);
+        else assert.equal(otlp, undefined);
         const redisUrl = new URL(effectiveConfig(r).redisUrl!);
         const sts = redisStatefulSet(r);
         const redisRule = egress.find((rule: any) => rule.to && egressPorts(rule).includes(`${redisUrl.port}/TCP`));
         assert.ok(redisRule, `egress to Redis port ${redisUrl.port}`);
         if (!sts) {
-          assert.equal(redisRule.to[0].ipBlock.cidr, '10.20.0.0/24');
+          assert.match(redisRule.to[0].ipBlock.cidr, /^10\.(20|30)\.0\.0\/24$/);
           assert.equal(r.all('NetworkPolicy').length, 1);
           return;
         }
@@ -259,52 +357,68 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
             assert.equal(c.securityContext.allowPrivilegeEscalation, false, where);
             assert.equal(c.securityContext.readOnlyRootFilesystem, true, where);
             assert.deepEqual(c.securityContext.capabilities.drop, ['ALL'], where);
+            assert.equal(c.securityContext.capabilities.add, undefined, where);
             assert.deepEqual(c.resources.requests, c.resources.limits, `${where}: requests = limits (GKE Autopilot)`);
           }
         }
       });
 
-      it('pods outlive the drain: preStop pause + shutdownGraceMs < terminationGracePeriodSeconds', () => {
+      it('pods outlive the drain: preStop pause + not-ready delay + shutdownGraceMs < terminationGracePeriodSeconds', () => {
         const spec = podSpec(gatewayDeployment(r));
         const pause = gatewayContainer(r).lifecycle.preStop.sleep.seconds;
-        assert.ok(pause > 0);
+        const delayMs = Number(containerEnv(gatewayContainer(r)).SHUTDOWN_DELAY_MS);
+        const gatewaySeconds = (delayMs + effectiveConfig(r).server.shutdownGraceMs) / 1000;
+        assert.ok(pause > 0 && delayMs > 0);
         assert.ok(
-          spec.terminationGracePeriodSeconds > pause + effectiveConfig(r).server.shutdownGraceMs / 1000,
-          `${spec.terminationGracePeriodSeconds}s vs ${pause}s + ${effectiveConfig(r).server.shutdownGraceMs}ms`,
+          spec.terminationGracePeriodSeconds > pause + gatewaySeconds,
+          `${spec.terminationGracePeriodSeconds}s vs ${pause}s + ${gatewaySeconds}s`,
         );
+        const health = r.all('HealthCheckPolicy')[0]?.spec.default;
+        if (health)
+          assert.ok(
+            delayMs / 1000 >= health.checkIntervalSec * health.unhealthyThreshold,
+            'the load balancer sees /ready fail before the pod stops accepting',
+          );
       });
 
-      it('secrets come from the chart Secret or existingSecret, for the gateway and the test pod', () => {
-        const secretName = name === 'existing-secret' ? 'ai-gateway-keys' : gatewayDeployment(r).metadata.name;
+      it('secrets come from the chart Secret or existingSecret, for the gateway, Redis and the test pod', () => {
+        const external = name === 'existing-secret' || name === 'gke';
+        const secretName = external ? 'ai-gateway-keys' : gatewayServiceName(r);
         assert.deepEqual(gatewayContainer(r).envFrom, [{ secretRef: { name: secretName } }]);
         const testEnv = r.one('Pod').spec.containers[0].env.find((e: any) => e.name === 'GATEWAY_MASTER_KEY');
         assert.equal(testEnv.valueFrom.secretKeyRef.name, secretName);
         const secrets = r.all('Secret');
-        assert.equal(secrets.length, name === 'existing-secret' ? 0 : 1);
-        if (secrets.length)
-          assert.ok(Buffer.from(secrets[0].data!.GATEWAY_MASTER_KEY, 'base64').toString().length >= 32, 'a generated master key');
+        assert.equal(secrets.length, external ? 0 : 1);
+        if (!secrets.length) return;
+        const data = Object.fromEntries(Object.entries(secrets[0].data!).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+        assert.ok(data.GATEWAY_MASTER_KEY.length >= 32, 'the given master key');
+        if (redisStatefulSet(r)) assert.match(data.REDIS_PASSWORD, /^[A-Za-z0-9._~-]{16,}$/, 'a URL-safe Redis password');
+        else assert.equal(data.REDIS_PASSWORD, undefined);
       });
 
       it(
-        'the rendered config boots the real gateway: probes answer 200 and the helm test pod passes',
+        'the rendered config boots the real gateway: probes and GET / answer 200, the ops port serves /metrics, the helm test pod passes',
         { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' },
         async () => {
           const deployment = gatewayDeployment(r);
           const yaml = r.one('ConfigMap', deployment.metadata.name).data!['gateway.yaml'];
           // Loopback instead of the cluster's addresses; everything else as rendered.
-          const gateway = await GatewayProcess.start(parseYaml(yaml), { env: { REDIS_URL: REDIS_URL! } });
+          const gateway = await GatewayProcess.start(parseYaml(yaml), { env: { REDIS_URL: REDIS_URL!, GATEWAY_MASTER_KEY: MASTER_KEY } });
           try {
             const c = gatewayContainer(r);
             for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
               const res = await fetch(`${gateway.url}${c[probe].httpGet.path}`);
               assert.equal(res.status, 200, probe);
             }
+            assert.equal((await fetch(`${gateway.url}/`)).status, 200, 'GET / for L7 load balancer health checks');
+            assert.equal((await fetch(`${gateway.url}/metrics`)).status, 404, 'no /metrics on the public port');
+            assert.equal((await fetch(`${gateway.opsUrl}/metrics`)).status, 200, '/metrics on the ops port');
             const testPod = r.one('Pod').spec.containers[0];
             const podEnv = containerEnv(testPod);
             assert.equal(podEnv.GATEWAY_URL, `http://${deployment.metadata.name}.${NAMESPACE}.svc.cluster.local:80`);
             const run = (model: string) =>
               spawnSync(process.execPath, [...testPod.command.slice(1), ...testPod.args], {
-                env: { PATH: process.env.PATH, GATEWAY_URL: gateway.url, TEST_MODEL: model },
+                env: { PATH: process.env.PATH, GATEWAY_URL: gateway.url, TEST_MODEL: model, GATEWAY_MASTER_KEY: MASTER_KEY },
                 encoding: 'utf8',
               });
             assert.equal(testPod.command[0], 'node');
@@ -324,7 +438,7 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
 
   describe('behaviour across values', () => {
     it('the default config is the repository config/gateway.yaml, with host and port set for the pod', () => {
-      const r = helmTemplate();
+      const r = helmTemplate(DEFAULTS);
       const rendered = parseYaml(r.one('ConfigMap').data!['gateway.yaml']);
       const repo = parseYaml(readFileSync(resolve(REPO_ROOT, 'config/gateway.yaml'), 'utf8'));
       assert.deepEqual(rendered.models, repo.models);
@@ -334,9 +448,10 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
 
     it('values.config replaces lists and merges maps; a config change rolls the pods, a replica change does not', () => {
       const checksum = (r: Rendered) => gatewayDeployment(r).spec.template.metadata.annotations['checksum/config'];
-      const base = helmTemplate();
+      const base = helmTemplate(DEFAULTS);
       const custom = helmTemplate({
         set: {
+          ...DEFAULTS.set,
           'config.server.logLevel': 'debug',
           'config.providers[0].name': 'mock',
           'config.providers[0].type': 'mock',
@@ -354,7 +469,7 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         ['only'],
       );
       assert.notEqual(checksum(custom), checksum(base));
-      assert.equal(checksum(helmTemplate({ set: { replicaCount: '5', 'autoscaling.enabled': 'false' } })), checksum(base));
+      assert.equal(checksum(helmTemplate({ set: { ...DEFAULTS.set, replicaCount: '5', 'autoscaling.enabled': 'false' } })), checksum(base));
     });
 
     it('the chart README documents every value (or the block it belongs to)', () => {
@@ -372,50 +487,268 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       }
     });
 
-    it('the ServiceMonitor scrapes /metrics through exactly one Service', () => {
-      const r = helmTemplate({ set: { 'metrics.serviceMonitor.enabled': 'true' } });
+    it('GKE values: a TLS Gateway, an HTTPRoute to the public port, a HealthCheckPolicy on /ready, PodMonitoring on the metrics port', () => {
+      const r = helmTemplate({ files: ['values-gke.yaml'] });
+      const service = r.one('Service', gatewayServiceName(r));
+      const gateway = r.one('Gateway');
+      assert.equal(gateway.spec.gatewayClassName, 'gke-l7-global-external-managed');
+      assert.equal(gateway.metadata.annotations?.['networking.gke.io/certmap'], 'ai-gateway-map', 'TLS from Certificate Manager');
+      assert.deepEqual(
+        gateway.spec.listeners.map((l: any) => [l.protocol, l.port]),
+        [['HTTPS', 443]],
+        'HTTPS only',
+      );
+      assert.deepEqual(gateway.spec.addresses, [{ type: 'NamedAddress', value: 'ai-gateway-ip' }]);
+      const route = r.one('HTTPRoute');
+      assert.deepEqual(route.spec.parentRefs, [{ name: gateway.metadata.name, sectionName: 'https' }]);
+      assert.deepEqual(route.spec.hostnames, ['llm.example.com']);
+      const backends = route.spec.rules.flatMap((rule: any) => rule.backendRefs);
+      assert.deepEqual(backends, [{ name: service.metadata.name, port: service.spec.ports[0].port }]);
+      assert.deepEqual(servicePorts(r, service), [effectiveConfig(r).server.port], 'the route reaches the public port only');
+      // The whole spec of each GKE policy: their JSON schemas accept unknown fields, so every
+      // field name here is checked against the CRD's (@kubernetes-models/gke types).
+      const targetRef = { group: '', kind: 'Service', name: service.metadata.name };
+      assert.deepEqual(r.one('HealthCheckPolicy').spec, {
+        default: {
+          checkIntervalSec: 5,
+          timeoutSec: 3,
+          healthyThreshold: 1,
+          unhealthyThreshold: 2,
+          config: {
+            type: 'HTTP',
+            httpHealthCheck: { portSpecification: 'USE_FIXED_PORT', port: effectiveConfig(r).server.port, requestPath: READINESS_PATH },
+          },
+        },
+        targetRef,
+      });
+      const backend = r.one('GCPBackendPolicy');
+      assert.deepEqual(backend.spec, {
+        default: {
+          timeoutSec: 600,
+          connectionDraining: { drainingTimeoutSec: podSpec(gatewayDeployment(r)).terminationGracePeriodSeconds },
+        },
+        targetRef,
+      });
+      assert.ok(backend.spec.default.timeoutSec >= 300, 'long streams outlive the 30 s default backend timeout');
+      // PodMonitoring (monitoring.googleapis.com/v1): no published JSON schema offline, so its fields one by one.
+      const monitoring = r.one('PodMonitoring');
+      assert.equal(monitoring.apiVersion, 'monitoring.googleapis.com/v1');
+      assert.deepEqual(Object.keys(monitoring.spec).sort(), ['endpoints', 'selector']);
+      assert.ok(selects(monitoring.spec.selector.matchLabels, podLabels(gatewayDeployment(r))));
+      assert.deepEqual(monitoring.spec.endpoints, [{ port: 'metrics', path: '/metrics', interval: '30s' }]);
+      assert.equal(containerPort(gatewayContainer(r), 'metrics'), effectiveConfig(r).server.metricsPort);
+    });
+
+    it('Gateway API: TLS from Secrets, or a route attached to a Gateway the release does not own', () => {
+      const withSecret = helmTemplate({
+        set: {
+          ...DEFAULTS.set,
+          'gatewayApi.enabled': 'true',
+          'gatewayApi.tls.secretNames[0]': 'llm-tls',
+          'gatewayApi.hostnames[0]': 'a.example.com',
+        },
+      });
+      const listener = withSecret.one('Gateway').spec.listeners[0];
+      assert.deepEqual(listener.tls, { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', group: '', name: 'llm-tls' }] });
+      assert.equal(listener.hostname, 'a.example.com');
+      const shared = helmTemplate({
+        set: {
+          ...DEFAULTS.set,
+          'gatewayApi.enabled': 'true',
+          'gatewayApi.createGateway': 'false',
+          'gatewayApi.parentRefs[0].name': 'shared',
+          'gatewayApi.parentRefs[0].namespace': 'infra',
+        },
+      });
+      assert.equal(shared.all('Gateway').length, 0);
+      assert.deepEqual(shared.one('HTTPRoute').spec.parentRefs, [{ name: 'shared', namespace: 'infra' }]);
+      assert.equal(shared.all('HealthCheckPolicy').length, 1);
+    });
+
+    it('ServiceMonitor only where its CRD exists, through a metrics-only Service', () => {
+      const asked = { set: { ...DEFAULTS.set, 'metrics.serviceMonitor.enabled': 'true' } };
+      assert.equal(helmTemplate(asked).all('ServiceMonitor').length, 0, 'no CRD: nothing that would fail the install');
+      const r = helmTemplate({ ...asked, apiVersions: ['monitoring.coreos.com/v1/ServiceMonitor'] });
       const monitor = r.one('ServiceMonitor');
       const scraped = r.all('Service').filter((s) => selects(monitor.spec.selector.matchLabels, s.metadata.labels));
-      assert.equal(scraped.length, 1, 'the LoadBalancer Service would double every series');
-      assert.ok(scraped[0].spec.ports.some((p: any) => p.name === monitor.spec.endpoints[0].port));
+      assert.deepEqual(
+        scraped.map((s) => s.metadata.name),
+        [`${gatewayServiceName(r)}-metrics`],
+      );
+      assert.deepEqual(servicePorts(r, scraped[0]), [effectiveConfig(r).server.metricsPort]);
+      assert.equal(monitor.spec.endpoints[0].port, scraped[0].spec.ports[0].name);
       assert.equal(monitor.spec.endpoints[0].path, '/metrics');
     });
+
+    it('stable secrets: two renders are byte-identical, the checksum follows the inputs, nothing is generated', () => {
+      const first = helmTemplate(DEFAULTS);
+      const second = helmTemplate(DEFAULTS);
+      assert.equal(first.text, second.text, 'byte-identical renders');
+      const checksum = (r: Rendered) => gatewayDeployment(r).spec.template.metadata.annotations['checksum/secret'];
+      const otherKey = helmTemplate({ set: { 'secrets.masterKey': `${MASTER_KEY}-rotated` } });
+      assert.notEqual(checksum(otherKey), checksum(first), 'a new key rolls the pods');
+      const secret = first.one('Secret');
+      assert.equal(Buffer.from(secret.data!.GATEWAY_MASTER_KEY, 'base64').toString(), MASTER_KEY);
+      assert.match(helmTemplateError({}), /secrets\.masterKey or secrets\.existingSecret is required/);
+      const managed = helmTemplate({ files: ['ci/existing-secret-values.yaml'] });
+      assert.equal(gatewayDeployment(managed).spec.template.metadata.annotations['checksum/secret'], undefined);
+    });
+
+    it('Redis: maxmemory is the given share of the memory limit, the digest pins the image', () => {
+      const args = (r: Rendered) => containerEnv(redisStatefulSet(r)!.spec.template.spec.containers[0]).REDIS_ARGS;
+      const maxmemory = (r: Rendered) => Number(/--maxmemory (\d+)/.exec(args(r))![1]);
+      assert.equal(maxmemory(helmTemplate(DEFAULTS)), Math.floor(0.6 * 1024 ** 3));
+      const small = helmTemplate({
+        set: {
+          ...DEFAULTS.set,
+          'redis.maxmemoryPercent': '50',
+          'redis.resources.limits.memory': '2Gi',
+          'redis.resources.requests.memory': '2Gi',
+        },
+      });
+      assert.equal(maxmemory(small), 1024 ** 3);
+      const digest = `sha256:${'ab'.repeat(32)}`;
+      const pinned = helmTemplate({ set: { ...DEFAULTS.set, 'redis.image.digest': digest } });
+      assert.equal(redisStatefulSet(pinned)!.spec.template.spec.containers[0].image, `redis/redis-stack-server@${digest}`);
+    });
+
+    it(
+      'Redis: the rendered arguments, readiness probe and gateway URL on a real redis-server (PONG ready, error replies not)',
+      { skip: !process.env.TEST_REDIS_SERVER && 'TEST_REDIS_SERVER unset (run npm test)' },
+      async () => {
+        const r = helmTemplate(DEFAULTS);
+        const container = redisStatefulSet(r)!.spec.template.spec.containers[0];
+        const password = Buffer.from(r.one('Secret').data!.REDIS_PASSWORD, 'base64').toString();
+        const args = containerEnv(container).REDIS_ARGS.replace(`secret.${gatewayServiceName(r)}.REDIS_PASSWORD`, password);
+        const port = await freePort();
+        const dir = mkdtempSync(join(tmpdir(), 'chart-redis-'));
+        const server = spawn(
+          process.env.TEST_REDIS_SERVER!,
+          // Its own directory: the rendered arguments turn the append-only file on.
+          ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...args.split(' ')],
+          {
+            stdio: 'ignore',
+          },
+        );
+        try {
+          const probe = container.readinessProbe.exec.command[2].replace(`-p ${container.ports[0].containerPort}`, `-p ${port}`);
+          const run = (auth: string) => spawnSync('sh', ['-c', probe], { env: { PATH: process.env.PATH, REDISCLI_AUTH: auth } });
+          for (let i = 0; i < 100 && run(password).status !== 0; i++) await new Promise((done) => setTimeout(done, 50));
+          assert.equal(run(password).status, 0, 'PONG: ready');
+          assert.notEqual(run('wrong-password').status, 0, 'an error reply (WRONGPASS/NOAUTH) is not ready');
+          const redis = new Redis(`redis://:${password}@127.0.0.1:${port}`);
+          try {
+            assert.equal(Number((await redis.config('GET', 'maxmemory'))[1]), Math.floor(0.6 * 1024 ** 3));
+            assert.equal((await redis.config('GET', 'maxmemory-policy'))[1], 'volatile-lru');
+          } finally {
+            redis.disconnect();
+          }
+          // The gateway's REDIS_URL as the kubelet expands it, pointed at this server: a key stored through the admin API.
+          const rendered = new URL(containerEnv(gatewayContainer(r)).REDIS_URL);
+          assert.equal(rendered.password, `secret.${gatewayServiceName(r)}.REDIS_PASSWORD`);
+          const url = `redis://:${password}@127.0.0.1:${port}${rendered.pathname}`;
+          const yaml = r.one('ConfigMap', gatewayServiceName(r)).data!['gateway.yaml'];
+          const gateway = await GatewayProcess.start(parseYaml(yaml), { env: { REDIS_URL: url, GATEWAY_MASTER_KEY: MASTER_KEY } });
+          try {
+            // Connected and authenticated: /ready reports Redis reachable (a wrong password never is).
+            let reachable = false;
+            for (let i = 0; i < 300 && !reachable; i++) {
+              if (i) await new Promise((done) => setTimeout(done, 100));
+              const ready = (await (await fetch(`${gateway.url}/ready`)).json()) as { info?: { redis?: { reachable?: boolean } } };
+              reachable = ready.info?.redis?.reachable === true;
+            }
+            const warnings = () => gateway.rawOutput.filter((line) => /"level":(40|50)/.test(line)).join('\n');
+            assert.ok(reachable, `the gateway reaches Redis with the rendered URL and password\n${warnings()}`);
+            // A few tries: on a busy machine one command may outlast the gateway's 500 ms Redis timeout.
+            let created: Response | undefined;
+            for (let i = 0; i < 5 && created?.status !== 201; i++) {
+              if (i) await new Promise((done) => setTimeout(done, 200));
+              created = await fetch(`${gateway.opsUrl}/admin/keys`, {
+                method: 'POST',
+                headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+                body: JSON.stringify({ name: `chart-redis-${i}` }),
+              });
+            }
+            assert.equal(created!.status, 201, `${await created!.text()}\n${warnings()}`);
+          } finally {
+            await gateway.stop();
+          }
+        } finally {
+          server.kill();
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    );
 
     it('the values schema and template checks refuse bad values with a clear message', () => {
       const cases: [ValueSet, RegExp][] = [
         [{ set: { containerPort: 'abc' } }, /containerPort/],
         [{ set: { 'securityContext.runAsNonRoot': 'false' } }, /runAsNonRoot/],
         [{ set: { 'podSecurityContext.runAsUser': '0' } }, /runAsUser/],
+        [{ set: { 'securityContext.capabilities.add[0]': 'NET_ADMIN' } }, /capabilities\.add|maxItems|add/],
+        [{ set: { 'redis.securityContext.capabilities.add[0]': 'NET_RAW' } }, /capabilities\.add|maxItems|add/],
         [{ set: { replicas: '3' } }, /replicas/],
         [{ set: { 'env.PORT': '8080' } }, /PORT|propertyNames|env/],
+        [{ set: { 'env.METRICS_HOST': '0.0.0.0' } }, /METRICS_HOST|propertyNames|env/],
         [{ set: { 'externalRedis.url': 'redis://user:pw@host:6379', 'redis.enabled': 'false' } }, /externalRedis/],
         [{ set: { 'externalRedis.url': 'redis://10.0.0.3:6379' } }, /either redis.enabled or externalRedis.url/],
-        [{ set: { terminationGracePeriodSeconds: '20' } }, /terminationGracePeriodSeconds \(20\) must exceed/],
+        [{ set: { 'externalRedis.cluster': 'true' } }, /either redis.enabled or externalRedis.url/],
+        [{ set: { 'redis.enabled': 'false', 'externalRedis.cluster': 'true' } }, /need externalRedis.url/],
+        [{ set: { terminationGracePeriodSeconds: '40' } }, /terminationGracePeriodSeconds \(40\) must exceed .* \(45\)/],
+        [{ set: { 'config.server.shutdownDelayMs': '1000' } }, /server|shutdownDelayMs/],
+        [
+          { set: { 'gatewayApi.enabled': 'true', 'gatewayApi.tls.certificateMap': 'm', shutdownDelaySeconds: '4' } },
+          /shutdownDelaySeconds \(4\) must cover the load balancer's health check/,
+        ],
+        [
+          { set: { 'autoscaling.minReplicas': '5', 'autoscaling.maxReplicas': '3' } },
+          /minReplicas \(5\) is above autoscaling.maxReplicas \(3\)/,
+        ],
+        [{ set: { 'resources.requests.memory': '2Gi' } }, /resources.requests.memory \(2Gi\) is above resources.limits.memory \(1Gi\)/],
+        [
+          { set: { 'redis.resources.requests.cpu': '1' } },
+          /redis.resources.requests.cpu \(1\) is above redis.resources.limits.cpu \(500m\)/,
+        ],
+        [{ set: { 'redis.maxmemoryPercent': '75' } }, /maxmemoryPercent/],
+        [{ set: { 'redis.args': '--maxmemory 2gb' } }, /redis.args|args/],
+        [{ set: { 'redis.password': 'has spaces and @' } }, /redis.password|password/],
+        [{ set: { metricsPort: '3000' } }, /metricsPort must differ from containerPort/],
+        [{ set: { 'loadBalancer.enabled': 'true', 'loadBalancer.internal': 'false' } }, /needs loadBalancer.sourceRanges/],
+        [{ set: { 'gatewayApi.enabled': 'true' } }, /gatewayApi.createGateway needs TLS/],
+        [{ set: { 'secrets.masterKey': 'short' } }, /masterKey/],
+        [{ set: { 'secrets.providerKeys.REDIS_PASSWORD': 'x' } }, /providerKeys|REDIS_PASSWORD/],
       ];
-      for (const [values, message] of cases) assert.match(helmTemplateError(values), message, JSON.stringify(values));
+      for (const [values, message] of cases) {
+        const set = { ...DEFAULTS.set, ...values.set };
+        assert.match(helmTemplateError({ ...values, set }), message, JSON.stringify(values));
+      }
     });
 
     it(
-      'the Grafana dashboard only queries metrics the gateway exports',
+      'the Grafana dashboard and the chart README name only metrics the gateway exports',
       { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' },
       async () => {
-        const r = helmTemplate({ set: { 'metrics.grafanaDashboard.enabled': 'true' } });
+        const r = helmTemplate({ set: { ...DEFAULTS.set, 'metrics.grafanaDashboard.enabled': 'true' } });
         const dashboard = JSON.parse(r.one('ConfigMap', 'gw-ai-gateway-dashboard').data!['ai-gateway.json']);
         const exprs: string[] = dashboard.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr));
-        // Histogram series (_bucket, _sum, _count) belong to the metric family they are part of.
         // Metric names, not label names (`by (...)` clauses dropped); histogram series (_bucket,
         // _sum, _count) count as the family they belong to.
         const names = (e: string) =>
           e.replace(/\bby \([^)]*\)/g, '').match(/\b(?:gateway|gen_ai|process|nodejs)_[a-z0-9_]+(?=[{[)]|$)/g) ?? [];
-        const used = new Set(exprs.flatMap(names).map((m) => m.replace(/_(bucket|sum|count)$/, '')));
+        const family = (m: string) => m.replace(/_(bucket|sum|count)$/, '');
+        const used = new Set(exprs.flatMap(names).map(family));
         assert.ok(used.has('gateway_requests_total') && used.has('gateway_request_duration_seconds') && used.has('gateway_cost_usd_total'));
+        const readme = readFileSync(resolve(CHART_DIR, 'README.md'), 'utf8');
+        const named = new Set([...readme.matchAll(/`((?:gateway|gen_ai|process|nodejs)_[a-z0-9_]+)/g)].map((m) => family(m[1])));
+        assert.ok(named.size >= 3, `the README names ${[...named].join(', ')}`);
         const gateway = await GatewayProcess.start(parseYaml(r.one('ConfigMap', 'gw-ai-gateway').data!['gateway.yaml']), {
           env: { REDIS_URL: REDIS_URL! },
         });
         try {
           await gateway.client().chat.completions.create({ model: 'mock-1', messages: [{ role: 'user', content: 'x' }] });
           const exported = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
-          for (const metric of used) assert.match(exported, new RegExp(`^# TYPE ${metric} `, 'm'), `${metric} is exported`);
+          for (const metric of [...used, ...named])
+            assert.ok(new RegExp(`^# TYPE ${metric} `, 'm').test(exported), `${metric} is exported`);
         } finally {
           await gateway.stop();
         }

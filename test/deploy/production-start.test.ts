@@ -134,7 +134,7 @@ describe('container image (Dockerfile)', () => {
   it('listens on 0.0.0.0:3000 in production mode as a numeric non-root user', () => {
     assert.equal(runtime.env.HOST, '0.0.0.0');
     assert.equal(runtime.env.PORT, '3000');
-    assert.equal(runtime.expose, '3000');
+    assert.equal(runtime.expose, '3000 9464', 'the API and the ops listener');
     assert.equal(runtime.env.NODE_ENV, 'production');
     assert.match(runtime.user ?? '', /^[1-9]\d*:[1-9]\d*$/, 'numeric UID:GID so runAsNonRoot can verify it');
     assert.ok(runtime.healthcheck?.length, 'HEALTHCHECK');
@@ -155,28 +155,6 @@ describe('container image (Dockerfile)', () => {
         );
     }
     for (const secret of ['.env', 'node_modules', 'dist', '.tools']) assert.ok(!included.some((inc) => inc.startsWith(secret)), secret);
-  });
-});
-
-describe('docker-compose.yaml', () => {
-  const compose = parseYaml(readFileSync(resolve(REPO_ROOT, 'docker-compose.yaml'), 'utf8'));
-
-  it('runs the image built here against Redis Stack, with keys from .env', () => {
-    const { gateway, redis } = compose.services;
-    assert.equal(gateway.build, '.');
-    assert.deepEqual(gateway.env_file, [{ path: '.env', required: false }]);
-    assert.match(redis.image, /^redis\/redis-stack-server:\d/);
-    const url = new URL(gateway.environment.REDIS_URL);
-    assert.equal(url.hostname, 'redis', 'the compose service name');
-    assert.equal(url.port, redis.ports[0].split(':').pop(), 'the port Redis listens on');
-    assert.equal(gateway.depends_on.redis.condition, 'service_healthy');
-    assert.equal(gateway.ports[0].split(':').pop(), runtime.env.PORT);
-    assert.equal(gateway.read_only, true, 'the image works with a read-only root filesystem');
-  });
-
-  it('gives the gateway longer to stop than its drain', () => {
-    const graceMs = parseYaml(readFileSync(resolve(REPO_ROOT, 'config/gateway.yaml'), 'utf8')).server.shutdownGraceMs;
-    assert.ok(parseInt(compose.services.gateway.stop_grace_period, 10) * 1000 > graceMs);
   });
 });
 

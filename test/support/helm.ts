@@ -1,13 +1,19 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
 export const CHART_DIR = resolve(REPO_ROOT, 'charts/ai-gateway');
-/** Installed by scripts/test.sh (pinned helm, and tools/kube-strict). */
+/** Installed by scripts/chart-tools.sh (pinned helm, tools/kube-strict, kubernetes-validate from PyPI). */
 export const HELM = process.env.HELM_BIN;
 export const KUBE_STRICT = process.env.KUBE_STRICT_BIN;
-export const MISSING_TOOLS = !HELM || !KUBE_STRICT ? 'HELM_BIN / KUBE_STRICT_BIN unset (run npm test, which installs them)' : false;
+export const KUBERNETES_VALIDATE = process.env.KUBERNETES_VALIDATE_BIN;
+export const MISSING_TOOLS =
+  !HELM || !KUBE_STRICT || !KUBERNETES_VALIDATE
+    ? 'HELM_BIN / KUBE_STRICT_BIN / KUBERNETES_VALIDATE_BIN unset (run npm test, which installs them)'
+    : false;
 /** The cluster version the chart is rendered for (GKE Autopilot's regular channel or later). */
 export const KUBE_VERSION = '1.33.0';
 
@@ -28,16 +34,18 @@ export interface Rendered {
   all(kind: string): Manifest[];
 }
 
-/** Values as helm flags: `-f ci/<file>` for each file, `--set` for each pair. */
+/** Values as helm flags: `-f ci/<file>` for each file, `--set` for each pair; `apiVersions` the cluster offers (CRDs). */
 export interface ValueSet {
   files?: string[];
   set?: Record<string, string>;
+  apiVersions?: string[];
 }
 
 function valueFlags(values: ValueSet): string[] {
   return [
     ...(values.files ?? []).flatMap((f) => ['-f', resolve(CHART_DIR, f)]),
     ...Object.entries(values.set ?? {}).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
+    ...(values.apiVersions ?? []).flatMap((v) => ['--api-versions', v]),
   ];
 }
 
@@ -91,4 +99,34 @@ export function kubeStrict(text: string): StrictResult[] {
     .trim()
     .split('\n')
     .map((line) => JSON.parse(line) as StrictResult);
+}
+
+export interface SchemaResult {
+  /** `kind/name` as kubernetes-validate names it. */
+  resource: string;
+  status: 'passed' | 'failed' | 'no-schema';
+  message: string;
+}
+
+/**
+ * kubernetes-validate (PyPI): every manifest against the OpenAPI schemas of one Kubernetes
+ * release, strict (unknown fields refused). Kinds it has no schema for (CRDs) come back as `no-schema`.
+ */
+export function kubernetesValidate(text: string, version: string): SchemaResult[] {
+  const dir = mkdtempSync(join(tmpdir(), 'kubernetes-validate-'));
+  const file = join(dir, 'rendered.yaml');
+  writeFileSync(file, text);
+  try {
+    const res = spawnSync(KUBERNETES_VALIDATE!, ['--kubernetes-version', version, '--strict', file], { encoding: 'utf8' });
+    const lines = (res.stdout + res.stderr).split('\n').filter((l) => /^(INFO|WARN|ERROR) /.test(l));
+    return lines.map((line): SchemaResult => {
+      const passed = /passed for resource (\S+) against/.exec(line);
+      if (passed) return { resource: passed[1], status: 'passed', message: line };
+      const missing = /Couldn't find schema for kind (\S+)/.exec(line);
+      if (missing) return { resource: missing[1], status: 'no-schema', message: line };
+      return { resource: /resource (\S+)/.exec(line)?.[1] ?? '?', status: 'failed', message: line };
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -1,6 +1,6 @@
 // kube-strict reads rendered Kubernetes manifests (multi-document YAML) on stdin and
-// decodes each one into its k8s.io/api Go type with unknown fields refused, as the API
-// server's strict field validation does. JSON Schema validation (kubernetes-models in
+// decodes each one into its k8s.io/api (or sigs.k8s.io/gateway-api) Go type with unknown
+// fields refused, as the API server's strict field validation does. JSON Schema validation (kubernetes-models in
 // test/chart) cannot catch a misspelt field: Kubernetes' OpenAPI schemas allow extra
 // properties. It prints one JSON line per document and exits 1 if any failed.
 package main
@@ -19,10 +19,12 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 )
 
-// The kinds the chart renders; anything else is reported as "unknown-kind".
+// The kinds the chart renders; anything else is reported as "unknown-kind" (GKE's policy CRDs and
+// Managed Prometheus' PodMonitoring, whose Go modules the module proxy does not serve).
 var types = map[string]func() any{
 	"apps/v1/Deployment":                     func() any { return &appsv1.Deployment{} },
 	"apps/v1/StatefulSet":                    func() any { return &appsv1.StatefulSet{} },
@@ -34,6 +36,8 @@ var types = map[string]func() any{
 	"autoscaling/v2/HorizontalPodAutoscaler": func() any { return &autoscalingv2.HorizontalPodAutoscaler{} },
 	"policy/v1/PodDisruptionBudget":          func() any { return &policyv1.PodDisruptionBudget{} },
 	"networking.k8s.io/v1/NetworkPolicy":     func() any { return &networkingv1.NetworkPolicy{} },
+	"gateway.networking.k8s.io/v1/Gateway":   func() any { return &gatewayv1.Gateway{} },
+	"gateway.networking.k8s.io/v1/HTTPRoute": func() any { return &gatewayv1.HTTPRoute{} },
 }
 
 type result struct {

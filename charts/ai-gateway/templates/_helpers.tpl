@@ -60,15 +60,52 @@ app.kubernetes.io/component: redis
 {{- end }}
 {{- end }}
 
-{{/*
-Redis URL without credentials: the in-cluster StatefulSet through its headless Service,
-or externalRedis.url. Empty when neither is configured (Redis-backed features stay off).
-*/}}
-{{- define "ai-gateway.redisUrl" -}}
-{{- if .Values.redis.enabled }}
-{{- printf "redis://%s.%s.svc.cluster.local:%v" (include "ai-gateway.redis.fullname" .) .Release.Namespace .Values.redis.port }}
+{{- define "ai-gateway.redis.image" -}}
+{{- $image := .Values.redis.image }}
+{{- if $image.digest }}
+{{- printf "%s@%s" $image.repository $image.digest }}
 {{- else }}
-{{- .Values.externalRedis.url }}
+{{- printf "%s:%s" $image.repository $image.tag }}
+{{- end }}
+{{- end }}
+
+{{/*
+The gateway's Redis environment: REDIS_PASSWORD from a Secret (the chart's for the in-cluster
+Redis, externalRedis.passwordSecret otherwise), REDIS_URL with it expanded by the kubelet, the
+CA file of a TLS Redis and cluster mode. Nothing when no Redis is configured.
+*/}}
+{{- define "ai-gateway.redisEnv" -}}
+{{- $external := .Values.externalRedis }}
+{{- if .Values.redis.enabled }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "ai-gateway.secretName" . }}
+      key: REDIS_PASSWORD
+- name: REDIS_URL
+  value: {{ printf "redis://:$(REDIS_PASSWORD)@%s.%s.svc.cluster.local:%v" (include "ai-gateway.redis.fullname" .) .Release.Namespace .Values.redis.port | quote }}
+{{- else if $external.url }}
+{{- if $external.passwordSecret.name }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $external.passwordSecret.name }}
+      key: {{ required "externalRedis.passwordSecret.key is required with passwordSecret.name" $external.passwordSecret.key }}
+{{- $url := splitList "://" $external.url }}
+- name: REDIS_URL
+  value: {{ printf "%s://:$(REDIS_PASSWORD)@%s" (first $url) (last $url) | quote }}
+{{- else }}
+- name: REDIS_URL
+  value: {{ $external.url | quote }}
+{{- end }}
+{{- if $external.caSecret.name }}
+- name: REDIS_TLS_CA_FILE
+  value: /etc/ai-gateway/redis-ca/{{ $external.caSecret.key }}
+{{- end }}
+{{- if $external.cluster }}
+- name: REDIS_CLUSTER
+  value: "true"
+{{- end }}
 {{- end }}
 {{- end }}
 
@@ -86,20 +123,44 @@ or externalRedis.url. Empty when neither is configured (Redis-backed features st
 {{- define "ai-gateway.gatewayConfig" -}}
 {{- $config := mustMergeOverwrite (fromYaml (.Files.Get "files/gateway.yaml")) (deepCopy .Values.config) }}
 {{- $_ := set $config "server" (mustMergeOverwrite (default (dict) $config.server) (dict "host" "0.0.0.0" "port" (int .Values.containerPort))) }}
-{{- if and (include "ai-gateway.redisUrl" .) (or .Values.redis.enabled (not .Values.externalRedis.passwordSecret.name)) }}
-{{- $_ := set $config "redisUrl" (include "ai-gateway.redisUrl" .) }}
-{{- end }}
 {{- toYaml $config }}
 {{- end }}
 
-{{/* Grace: preStop pause + the gateway's drain + 10 s for exit, unless set explicitly. */}}
+{{/*
+A Kubernetes quantity ("500m", "1Gi", "2", "1e3" is not supported) as a float in base units
+(cores, bytes), for the checks that compare requests, limits and Redis maxmemory.
+*/}}
+{{- define "ai-gateway.quantity" -}}
+{{- $q := toString . }}
+{{- $units := dict "m" 0.001 "k" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 }}
+{{- $suffix := regexFind "[a-zA-Z]+$" $q }}
+{{- $number := float64 (trimSuffix $suffix $q) }}
+{{- if $suffix }}{{ mulf $number (get $units $suffix) }}{{ else }}{{ $number }}{{ end }}
+{{- end }}
+
+{{/* Fails unless every request is at most its limit (Autopilot sets limits to requests anyway). */}}
+{{- define "ai-gateway.checkResources" -}}
+{{- $where := index . 0 }}
+{{- $resources := index . 1 }}
+{{- range $name, $request := ($resources.requests | default dict) }}
+{{- $limit := get ($resources.limits | default dict) $name }}
+{{- if and $limit (gt (float64 (include "ai-gateway.quantity" $request)) (float64 (include "ai-gateway.quantity" $limit))) }}
+{{- fail (printf "%s.requests.%s (%v) is above %s.limits.%s (%v)" $where $name $request $where $name $limit) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Grace: preStop pause + the gateway's not-ready delay + its drain + 10 s for exit, unless set
+explicitly. The kubelet counts the preStop hook inside the grace period.
+*/}}
 {{- define "ai-gateway.terminationGracePeriodSeconds" -}}
-{{- $config := fromYaml (include "ai-gateway.gatewayConfig" .) }}
-{{- $needed := add (int .Values.preStopSleepSeconds) (div (add (int $config.server.shutdownGraceMs) 999) 1000) }}
+{{- $server := (fromYaml (include "ai-gateway.gatewayConfig" .)).server }}
+{{- $needed := add (int .Values.preStopSleepSeconds) (int .Values.shutdownDelaySeconds) (div (add (int $server.shutdownGraceMs) 999) 1000) }}
 {{- if kindIs "invalid" .Values.terminationGracePeriodSeconds }}
 {{- add $needed 10 }}
 {{- else if le (int .Values.terminationGracePeriodSeconds) (int $needed) }}
-{{- fail (printf "terminationGracePeriodSeconds (%v) must exceed preStopSleepSeconds + shutdownGraceMs/1000 (%v)" .Values.terminationGracePeriodSeconds $needed) }}
+{{- fail (printf "terminationGracePeriodSeconds (%v) must exceed preStopSleepSeconds + shutdownDelaySeconds + shutdownGraceMs/1000 (%v)" .Values.terminationGracePeriodSeconds $needed) }}
 {{- else }}
 {{- .Values.terminationGracePeriodSeconds }}
 {{- end }}

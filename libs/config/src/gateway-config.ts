@@ -20,6 +20,7 @@ import {
 import { RouterConfig, STRATEGIES, type Strategy, VirtualModelConfig } from './router-config';
 import { SecurityConfig } from './security-config';
 import { CacheConfig } from './cache-config';
+import { RedisConfig } from './redis-config';
 import { ResponsesConfig } from './responses-config';
 
 export const PROVIDER_TYPES = ['openai', 'openai-compatible', 'anthropic', 'gemini', 'mock'] as const;
@@ -159,6 +160,8 @@ export class GatewayConfig {
   @IsOptional() @ValidateNested() @Type(() => SecurityConfig) security: SecurityConfig = new SecurityConfig();
   /** Set from REDIS_URL; Redis-backed features are off without it. */
   @IsOptional() @IsString() redisUrl?: string;
+  /** Cluster mode and TLS CA for that Redis (libs/redis); see redis-config.ts. */
+  @IsOptional() @ValidateNested() @Type(() => RedisConfig) redis: RedisConfig = new RedisConfig();
   /** Set from GATEWAY_MASTER_KEY only; when set, every /v1 request needs a key. */
   @IsOptional() @IsString() @MinLength(16, { message: 'GATEWAY_MASTER_KEY must be at least 16 characters' }) masterKey?: string;
   /** Exact and semantic response cache (libs/cache); see cache-config.ts. */

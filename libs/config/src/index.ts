@@ -3,5 +3,6 @@ export * from './responses-config';
 export * from './gateway-config';
 export * from './router-config';
 export * from './security-config';
+export * from './redis-config';
 export * from './load-config';
 export * from './config.module';

@@ -4,6 +4,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { CHAT_CAPABILITIES, deploymentKind, GatewayConfig, type ModelKind } from './gateway-config';
+import { redisFromEnv } from './redis-config';
 
 export const DEFAULT_CONFIG_PATH = 'config/gateway.yaml';
 
@@ -54,6 +55,7 @@ export function parseConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
     server,
     providers: withBaseUrlOverrides(raw.providers, env),
     redisUrl: env.REDIS_URL || raw.redisUrl || undefined,
+    redis: redisFromEnv(raw.redis, env),
     masterKey: env.GATEWAY_MASTER_KEY || undefined,
   };
 

@@ -1,9 +1,49 @@
+import { readFileSync } from 'node:fs';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
-import { GatewayConfig } from '@gateway/config';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { ConfigError, GatewayConfig } from '@gateway/config';
 
 /** Far above a healthy Redis round trip (well under a millisecond on the same network). */
 const COMMAND_TIMEOUT_MS = 500;
+
+/** A single Redis or a Redis Cluster: the commands the gateway uses are the same on both. */
+export type RedisClient = Redis | Cluster;
+
+// Commands fail fast while disconnected instead of queueing behind a dead server,
+// and a server that is connected but does not answer (frozen, partitioned) fails
+// them after COMMAND_TIMEOUT_MS, so limits fail open instead of hanging requests.
+const CONNECTION: RedisOptions = { commandTimeout: COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1, connectTimeout: 2_000 };
+const retry = (times: number) => Math.min(times * 200, 2_000);
+
+/**
+ * The client for `config.redisUrl`. A cluster is discovered from that one node (keys
+ * then live on the node owning their hash slot, so every multi-key command and script
+ * must keep its keys in one slot). `rediss://` verifies the server against
+ * `redis.tlsCaFile` when set, else the system CAs.
+ */
+export function connectRedis(config: GatewayConfig): RedisClient {
+  const url = new URL(config.redisUrl!);
+  const tls = url.protocol === 'rediss:' ? { ca: config.redis.tlsCaFile ? readCa(config.redis.tlsCaFile) : undefined } : undefined;
+  if (!config.redis.cluster) return new Redis(config.redisUrl!, { ...CONNECTION, enableOfflineQueue: false, retryStrategy: retry, tls });
+  return new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
+    enableOfflineQueue: false,
+    clusterRetryStrategy: retry,
+    redisOptions: {
+      ...CONNECTION,
+      username: decodeURIComponent(url.username) || undefined,
+      password: decodeURIComponent(url.password) || undefined,
+      tls,
+    },
+  });
+}
+
+function readCa(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(`redis.tlsCaFile (REDIS_TLS_CA_FILE): cannot read ${path}: ${(err as Error).message}`);
+  }
+}
 
 /**
  * The shared Redis connection, present only when REDIS_URL is set. Features that use
@@ -11,21 +51,12 @@ const COMMAND_TIMEOUT_MS = 500;
  */
 @Injectable()
 export class RedisService implements OnApplicationShutdown {
-  readonly client: Redis | undefined;
+  readonly client: RedisClient | undefined;
   private readonly logger = new Logger('Redis');
 
   constructor(config: GatewayConfig) {
     if (!config.redisUrl) return;
-    this.client = new Redis(config.redisUrl, {
-      // Commands fail fast while disconnected instead of queueing behind a dead server,
-      // and a server that is connected but does not answer (frozen, partitioned) fails
-      // them after COMMAND_TIMEOUT_MS, so limits fail open instead of hanging requests.
-      enableOfflineQueue: false,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2_000,
-      retryStrategy: (times) => Math.min(times * 200, 2_000),
-    });
+    this.client = connectRedis(config);
     // ioredis emits 'error' on every failed reconnect; without a listener Node would crash.
     let warned = false;
     this.client.on('error', (err) => {
@@ -42,7 +73,7 @@ export class RedisService implements OnApplicationShutdown {
    * Runs `work` once `client` is connected: now, or at its first connection however
    * late Redis comes up (a gateway may start while Redis is down).
    */
-  whenReady(client: Redis, work: () => Promise<unknown>): void {
+  whenReady(client: RedisClient, work: () => Promise<unknown>): void {
     const run = () => void work().catch((err: Error) => this.logger.warn(`Redis start-up task failed: ${err.message}`));
     if (client.status === 'ready') run();
     else client.once('ready', run);
@@ -52,9 +83,9 @@ export class RedisService implements OnApplicationShutdown {
    * A dedicated subscriber connection for `channel` (pub/sub needs its own). It
    * subscribes once connected and ioredis re-subscribes after every reconnect.
    */
-  subscribe(channel: string, onMessage: (message: string) => void): Redis | undefined {
+  subscribe(channel: string, onMessage: (message: string) => void): RedisClient | undefined {
     if (!this.client) return undefined;
-    const subscriber = this.client.duplicate();
+    const subscriber = this.client instanceof Cluster ? this.client.duplicate() : this.client.duplicate();
     subscriber.on('error', () => undefined); // the shared client already reports outages
     subscriber.on('message', (_channel, message: string) => onMessage(message));
     this.whenReady(subscriber, () => subscriber.subscribe(channel));

@@ -1,8 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { GatewayConfig } from '@gateway/config';
 import { MetricsService } from '@gateway/metrics';
-import { RedisService } from '@gateway/redis';
+import { RedisService, type RedisClient } from '@gateway/redis';
 import { DeploymentHealth, type HealthChange } from './deployment-health';
 import { deploymentId } from './model-catalog';
 
@@ -24,7 +23,7 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly breakers = new Map<string, DeploymentHealth>();
   private readonly logger = new Logger('Breakers');
   private readonly replica = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -91,7 +90,7 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Breakers opened by other replicas before this one started. */
-  private async loadShared(client: Redis): Promise<void> {
+  private async loadShared(client: RedisClient): Promise<void> {
     const ids = this.config.models.flatMap((m) => m.deployments.map((_, i) => deploymentId(m.name, i)));
     if (!ids.length) return;
     const values = await client.mget(ids.map((id) => KEY_PREFIX + id));

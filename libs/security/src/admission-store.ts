@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@gateway/redis';
 import { SPEND_RETENTION_SECONDS, SPEND_TOTAL_FIELD, spendKey, utcDay } from '@gateway/metrics';
 import { limitKeys } from './limit-keys';
 import { MemoryWindowCounter } from './window-counter';
@@ -127,7 +127,7 @@ return 1`;
 type ScriptReply = [string, number, number, number, number, string, string];
 
 export class RedisAdmissionStore implements AdmissionStore {
-  constructor(private readonly client: Redis) {
+  constructor(private readonly client: RedisClient) {
     client.defineCommand('gatewayAdmit', { numberOfKeys: 5, lua: ADMIT_SCRIPT });
     client.defineCommand('gatewaySettle', { numberOfKeys: 5, lua: SETTLE_SCRIPT });
   }

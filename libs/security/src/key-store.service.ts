@@ -1,10 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { GatewayConfig } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import { MetricsService } from '@gateway/metrics';
-import { RedisService } from '@gateway/redis';
+import { RedisService, type RedisClient } from '@gateway/redis';
 import type { KeyRecord } from './key-record';
 
 const RECORD_PREFIX = 'gateway:key:';
@@ -37,7 +36,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   private readonly cache = new Map<string, { record: KeyRecord | undefined; until: number }>();
   /** Last record read from Redis per key hash, and when; only for keys that exist. */
   private readonly lastKnown = new Map<string, { record: KeyRecord; at: number }>();
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -173,7 +172,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     return [...this.fixed.values()].filter((r) => r.source === 'config');
   }
 
-  private needRedis(): Redis {
+  private needRedis(): RedisClient {
     const client = this.redis.client;
     if (!client)
       throw new GatewayError(

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@gateway/redis';
 
 export interface WindowResult {
   /** False when adding would pass the limit; nothing was added then. */
@@ -32,7 +32,7 @@ end
 return {1, used, ttl}`;
 
 export class RedisWindowCounter implements WindowCounter {
-  constructor(private readonly client: Redis) {
+  constructor(private readonly client: RedisClient) {
     client.defineCommand('gatewayWindowAdd', { numberOfKeys: 1, lua: ADD_SCRIPT });
   }
 

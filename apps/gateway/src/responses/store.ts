@@ -1,8 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { GatewayConfig, type ResponsesConfig } from '@gateway/config';
 import { type ChatCompletionMessageParam, GatewayError } from '@gateway/providers';
-import { RedisService } from '@gateway/redis';
+import { type RedisClient, RedisService } from '@gateway/redis';
 import type { Response } from 'openai/resources/responses/responses';
 
 /** A stored response and the conversation it ends, for previous_response_id and item_reference. */
@@ -77,7 +76,7 @@ function unavailable(err: Error): GatewayError {
  */
 class RedisBackend implements Backend {
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly prefix: string,
   ) {}
 

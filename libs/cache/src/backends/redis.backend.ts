@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import type { CacheBackend, CachedAnswer, CacheEntry, Neighbour } from './backend';
+import type { RedisClient } from '@gateway/redis';
 import { parseSearchReply, searchTotal } from './search-reply';
 
 export interface RedisBackendOptions {
@@ -36,7 +36,7 @@ local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
 if excess > 0 then return redis.call('ZPOPMIN', KEYS[1], excess) end
 return {}`;
 
-type WithTrack = Redis & {
+type WithTrack = RedisClient & {
   gatewayCacheTrack(expiry: string, now: number, expiresAt: number, entry: string, max: number): Promise<string[]>;
 };
 
@@ -58,7 +58,7 @@ export class RedisBackend implements CacheBackend {
   private readonly namespaceSizes = new Map<string, { large: boolean; at: number }>();
 
   constructor(
-    client: Redis,
+    client: RedisClient,
     private readonly options: RedisBackendOptions,
     private readonly logger: Logger,
   ) {

@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Cluster } from 'ioredis';
+import { ask, settle } from '../support/cache';
+import { configWith, GatewayProcess } from '../support/gateway';
+
+/**
+ * The gateway on a real Redis Cluster (3 masters on 127.0.0.1 with a password, started by npm
+ * test through scripts/redis-cluster.sh), as on Memorystore for Redis Cluster: two gateway processes share
+ * the exact cache, keys, limits, budgets, breakers and revocations through it. A script or
+ * transaction whose keys span hash slots fails there with CROSSSLOT (or ioredis refuses it),
+ * which these tests see as a lost cache entry, a limit that does not hold, spend that is not
+ * counted or a breaker not loaded, and which the last test looks for in the logs.
+ */
+const CLUSTER_URL = process.env.TEST_REDIS_CLUSTER_URL;
+const MASTER = 'cluster-master-key-0123456789';
+const BROKEN = 'cluster-broken-then-backup';
+const CROSS_SLOT = /CROSSSLOT|same slot|non local key/;
+
+const config = configWith({
+  providers: [{ name: 'broken', type: 'mock', mock: { failRate: 1, failStatus: 500 } }],
+  models: [
+    // Five completion tokens at $2000 per million, free input: $0.01 a request with max_tokens 5.
+    { name: 'metered', deployments: [{ provider: 'mock', model: 'metered', price: { input: 0, output: 2000 } }] },
+    {
+      name: BROKEN,
+      deployments: [
+        { provider: 'broken', model: 'm' },
+        { provider: 'mock', model: 'backup' },
+      ],
+    },
+  ],
+  router: { retry: { attemptsPerDeployment: 1 }, breaker: { consecutiveFailures: 3, cooldownMs: 60_000 } },
+  cache: {
+    enabled: true,
+    semantic: { embeddingModel: 'mock-embedding', embeddingDimensions: 64, threshold: 0.9 },
+    redis: { keyPrefix: 'cluster-test:', timeoutMs: 500, maxEntries: 4 },
+  },
+});
+const env = { REDIS_URL: CLUSTER_URL!, REDIS_CLUSTER: 'true', GATEWAY_MASTER_KEY: MASTER };
+
+async function admin(gateway: GatewayProcess, method: string, path: string, body?: object) {
+  const res = await fetch(`${gateway.opsUrl}/admin/keys${path}`, {
+    method,
+    headers: { authorization: `Bearer ${MASTER}`, ...(body && { 'content-type': 'application/json' }) },
+    body: body && JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+/** A chat completion with a prompt of its own, so the cache never answers it. */
+const chat = (gateway: GatewayProcess, key: string, model = 'mock') =>
+  fetch(`${gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model, max_tokens: 5, messages: [{ role: 'user', content: `hello ${randomUUID()}` }] }),
+  });
+
+/** Retries `check` for up to ~3 s: news between processes (pub/sub, async writes) is not instant. */
+async function eventually<T>(check: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  let value = await check();
+  for (let i = 0; i < 60 && !done(value); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    value = await check();
+  }
+  return value;
+}
+
+const breakerOpen = (gateway: GatewayProcess) =>
+  eventually(
+    async () =>
+      (await (await fetch(`${gateway.opsUrl}/metrics`)).text()).includes(`gateway_circuit_breaker_state{deployment="${BROKEN}/0"} 2`),
+    (open) => open,
+  );
+
+describe(
+  'Redis Cluster (3 masters): two gateways share every Redis feature',
+  { skip: !CLUSTER_URL && 'TEST_REDIS_CLUSTER_URL unset (run npm test)' },
+  () => {
+    let a: GatewayProcess;
+    let b: GatewayProcess;
+    let cluster: Cluster;
+    const client = (g: GatewayProcess) => g.client({ apiKey: MASTER });
+
+    before(async () => {
+      const { port, password } = new URL(CLUSTER_URL!);
+      assert.ok(password, 'the cluster requires a password, as a managed one does');
+      cluster = new Cluster([{ host: '127.0.0.1', port: Number(port) }], { redisOptions: { password } });
+      await new Promise((ready) => cluster.once('ready', ready));
+      await Promise.all(cluster.nodes('master').map((node) => node.flushdb()));
+      [a, b] = await Promise.all([GatewayProcess.start(config, { env }), GatewayProcess.start(config, { env })]);
+    });
+    after(async () => {
+      await Promise.all([a?.stop(), b?.stop()]);
+      cluster?.disconnect();
+    });
+
+    it('exact cache: an answer stored by one gateway is a hit in the other', async () => {
+      assert.equal((await ask(client(a), 'Cluster exact question')).cache, 'miss');
+      await settle(300);
+      // Once only: a miss in b would put the answer in b's own in-process semantic index.
+      assert.equal((await ask(client(b), 'Cluster exact question')).cache, 'hit-exact');
+    });
+
+    it('exact cache: eviction keeps at most maxEntries entries', async () => {
+      for (let i = 0; i < 7; i++) await ask(client(a), `Cluster entry ${i} for the cap`);
+      await settle();
+      const keys = (await Promise.all(cluster.nodes('master').map((n) => n.keys('cluster-test:*:e:*')))).flat();
+      assert.ok(keys.length >= 1 && keys.length <= 4, `${keys.length} entries for maxEntries 4`);
+      assert.equal((await ask(client(b), 'Cluster entry 6 for the cap')).cache, 'hit-exact', 'the newest entry is kept');
+    });
+
+    it('semantic cache: served from the in-process index (the cluster has no search module)', async () => {
+      const warned = await a.logged(/no search module/);
+      assert.equal(warned.length, 1, 'the gateway says semantic caching stays in process');
+      await ask(client(a), 'What is the capital of Peru?');
+      await settle();
+      assert.match((await ask(client(a), 'what is the capital of peru')).cache ?? '', /^hit-semantic/);
+    });
+
+    it('keys: created on one gateway, accepted by the other; revocation reaches both', async () => {
+      const created = await admin(a, 'POST', '', { name: 'cluster-revoke' });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.equal((await chat(b, created.body.key)).status, 200, 'b reads the key a stored');
+      assert.equal((await chat(a, created.body.key)).status, 200);
+      assert.equal((await admin(b, 'DELETE', `/${created.body.id}`)).status, 200);
+      const statuses = await eventually(
+        async () => [(await chat(a, created.body.key)).status, (await chat(b, created.body.key)).status],
+        (s) => s[0] === 401 && s[1] === 401,
+      );
+      assert.deepEqual(statuses, [401, 401]);
+    });
+
+    it('limits: one RPM window across both gateways', async () => {
+      const { status, body } = await admin(a, 'POST', '', { name: 'cluster-rpm', rpm: 5 });
+      assert.equal(status, 201, JSON.stringify(body));
+      const results: number[] = [];
+      for (let i = 0; i < 10; i++) results.push((await chat(i % 2 ? a : b, body.key)).status);
+      assert.deepEqual(
+        results.filter((s) => s === 200).length,
+        5,
+        `statuses ${results.join(',')}: exactly 5 of 10 sequential requests pass a 5 RPM limit`,
+      );
+      assert.ok(
+        results.every((s) => s === 200 || s === 429),
+        results.join(','),
+      );
+    });
+
+    it('budgets: spend counted through either gateway stops the key on both', async () => {
+      const { status, body } = await admin(a, 'POST', '', { name: 'cluster-budget', budget: { usd: 0.025, period: 'daily' } });
+      assert.equal(status, 201, JSON.stringify(body));
+      const statuses: number[] = [];
+      for (let i = 0; i < 12 && statuses.at(-1) !== 429; i++) {
+        statuses.push((await chat(i % 2 ? b : a, body.key, 'metered')).status);
+        // Spend is settled after the answer; give it a moment before the next admission reads it.
+        await settle(100);
+      }
+      assert.equal(statuses[0], 200, statuses.join(','));
+      assert.equal(statuses.at(-1), 429, `a $0.025 budget stops $0.01 requests: ${statuses.join(',')}`);
+      assert.ok(statuses.length <= 5, statuses.join(','));
+      const usage = await admin(b, 'GET', `/${body.id}/usage`);
+      assert.ok(usage.body.spendUsd.today._total > 0, JSON.stringify(usage.body));
+    });
+
+    it('breakers: opened by one gateway, announced to the other, loaded by a third at start', async () => {
+      for (let i = 0; i < 3; i++) assert.equal((await chat(a, MASTER, BROKEN)).status, 200, 'the backup answers');
+      assert.ok(await breakerOpen(a), 'a opened the breaker');
+      assert.ok(await breakerOpen(b), 'b heard of it over pub/sub');
+      const c = await GatewayProcess.start(config, { env });
+      try {
+        assert.ok(await breakerOpen(c), 'c read it from the cluster at start-up');
+      } finally {
+        await c.stop();
+      }
+    });
+
+    it('stored responses: created on one gateway, retrieved and continued on the other', async () => {
+      const first = await client(a).responses.create({ model: 'mock', input: 'Remember: the cluster is called Orion.', store: true });
+      const fetched = await client(b).responses.retrieve(first.id);
+      assert.equal(fetched.id, first.id);
+      const continued = await client(b).responses.create({ model: 'mock', input: 'And its name?', previous_response_id: first.id });
+      assert.equal(continued.status, 'completed');
+    });
+
+    it('data spreads over the masters, and no command was refused for crossing slots', async () => {
+      const perMaster = await Promise.all(cluster.nodes('master').map((n) => n.dbsize()));
+      assert.ok(perMaster.filter((n) => n > 0).length >= 2, `keys per master: ${perMaster.join(', ')}`);
+      const refused = [...a.rawOutput, ...b.rawOutput].filter((line) => CROSS_SLOT.test(line));
+      assert.deepEqual(refused, [], 'cluster errors in the gateway logs');
+    });
+  },
+);
