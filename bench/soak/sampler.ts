@@ -58,7 +58,7 @@ export class Sampler {
       [...this.cluster.current.values()].map(async (instance) => {
         let text: string;
         try {
-          const res = await fetch(`${instance.url}/metrics`, { signal: AbortSignal.timeout(2_000) });
+          const res = await fetch(`${instance.process.opsUrl}/metrics`, { signal: AbortSignal.timeout(2_000) });
           text = await res.text();
         } catch {
           return; // draining or restarting: no sample

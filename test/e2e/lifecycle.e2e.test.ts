@@ -23,7 +23,7 @@ describe('health, readiness, metrics and shutdown', () => {
         const client = gateway.client();
         for (let i = 0; i < 3; i++) await client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: `n${i}` }] });
         await client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }).catch(() => undefined);
-        const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+        const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
         assert.match(
           metrics,
           /gateway_requests_total\{route="\/v1\/chat\/completions",model="mock-1",deployment="mock-1\/0",provider="mock",status="200",cache="none"\} 3\n/,

@@ -62,7 +62,7 @@ describe('metrics, cost and access log after scripted traffic', () => {
     for await (const chunk of stream) if (chunk.usage) headers.streamUsageChunks = String(Number(headers.streamUsageChunks) + 1);
     await gateway.logged('request');
     await new Promise((r) => setTimeout(r, 100));
-    metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
   });
 
   it('returns the cost of each non-streamed answer in x-gateway-cost-usd', () => {
@@ -156,7 +156,7 @@ describe('metric label values stay bounded', () => {
         body: '{"model":"evil\\"}label","messages":[]}',
       });
       await fetch(`${gateway.url}/v1/does/not/exist?x=1`);
-      const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+      const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
       assert.doesNotMatch(metrics, /evil/);
       assert.doesNotMatch(metrics, /does\/not\/exist/);
       assert.match(metrics, /route="unmatched"/);

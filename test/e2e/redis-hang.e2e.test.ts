@@ -46,7 +46,7 @@ describe('a frozen Redis does not hang requests', { skip: !REDIS_SERVER && 'TEST
     const ready = await fetch(`${gateway.url}/ready`, { signal: AbortSignal.timeout(2_000) });
     assert.equal(ready.status, 200);
     assert.equal(((await ready.json()) as { details: { redis: { reachable: boolean } } }).details.redis.reachable, false);
-    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
     assert.match(metrics, /gateway_limiter_unavailable_total\{limit="rpm"\} [1-9]/);
 
     server.resume();

@@ -223,14 +223,14 @@ describe(
         const before = await ask(b.client(), unique);
         assert.equal(before.response.headers.get('x-gateway-attempts'), '2', 'b tries the broken deployment first');
         for (let i = 0; i < 3; i++) await ask(a.client(), unique);
-        const metrics = await (await fetch(`${a.url}/metrics`)).text();
+        const metrics = await (await fetch(`${a.opsUrl}/metrics`)).text();
         assert.match(metrics, new RegExp(`gateway_circuit_breaker_state\\{deployment="${unique}/0"\\} 2`));
         assert.equal(await attemptsOnceSettled(b.client(), unique), '1', 'b skips the deployment a found broken');
         // A third process started now reads the open breaker from Redis.
         const c = await GatewayProcess.start(config, { env: { REDIS_URL: REDIS_URL! } });
         try {
           const open = new RegExp(`gateway_circuit_breaker_state\\{deployment="${unique}/0"\\} 2`);
-          for (let i = 0; i < 50 && !open.test(await (await fetch(`${c.url}/metrics`)).text()); i++)
+          for (let i = 0; i < 50 && !open.test(await (await fetch(`${c.opsUrl}/metrics`)).text()); i++)
             await new Promise((r) => setTimeout(r, 20));
           const first = await ask(c.client(), unique);
           assert.equal(first.response.headers.get('x-gateway-attempts'), '1', 'c loaded the open breaker at start-up');
@@ -266,7 +266,7 @@ describe('router: a gateway started while Redis is down joins breaker sharing on
         const open = new RegExp(`gateway_circuit_breaker_state\\{deployment="${unique}/0"\\} 2`);
         let seen = false;
         for (let i = 0; i < 50 && !seen; i++) {
-          seen = open.test(await (await fetch(`${early.url}/metrics`)).text());
+          seen = open.test(await (await fetch(`${early.opsUrl}/metrics`)).text());
           if (!seen) await new Promise((r) => setTimeout(r, 50));
         }
         assert.ok(seen, 'the early process learnt of the open breaker');

@@ -21,7 +21,7 @@ const config = configWith({
 });
 
 async function admin(gateway: GatewayProcess, method: string, path: string, body?: object, key = MASTER) {
-  const res = await fetch(`${gateway.url}/admin/keys${path}`, {
+  const res = await fetch(`${gateway.opsUrl}/admin/keys${path}`, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body && { 'content-type': 'application/json' }) },
     body: body && JSON.stringify(body),
@@ -83,7 +83,7 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     it('the master key works on /v1 too, and probes need no key', async () => {
       assert.equal((await chat(a, MASTER)).status, 200);
       assert.equal((await fetch(`${a.url}/health`)).status, 200);
-      assert.equal((await fetch(`${a.url}/metrics`)).status, 200);
+      assert.equal((await fetch(`${a.opsUrl}/metrics`)).status, 200);
     });
 
     it('the admin API needs the master key', async () => {
@@ -215,7 +215,7 @@ describe('auth off without a master key', () => {
         .client({ apiKey: 'anything' })
         .chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'x' }] });
       assert.ok(res.id);
-      assert.equal((await fetch(`${gateway.url}/admin/keys`)).status, 403, 'no admin API without a master key');
+      assert.equal((await fetch(`${gateway.opsUrl}/admin/keys`)).status, 403, 'no admin API without a master key');
     } finally {
       await gateway.stop();
     }

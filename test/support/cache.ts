@@ -49,7 +49,7 @@ export function settle(ms = 150): Promise<void> {
 
 /** The value of a metric series from /metrics (0 when absent). */
 export async function metric(gateway: GatewayProcess, series: string): Promise<number> {
-  const text = await (await fetch(`${gateway.url}/metrics`)).text();
+  const text = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line ? Number(line.slice(series.length + 1)) : 0;
 }

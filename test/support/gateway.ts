@@ -34,6 +34,8 @@ export class GatewayProcess {
   readonly logs: Record<string, unknown>[] = [];
   readonly rawOutput: string[] = [];
   url = '';
+  /** The ops listener (METRICS_PORT): `/metrics` and `/admin/*`. */
+  opsUrl = '';
   exitCode: number | null = null;
   /** The signal that ended the process, when one did. */
   exitSignal: NodeJS.Signals | null = null;
@@ -55,7 +57,15 @@ export class GatewayProcess {
     const file = join(dir, 'gateway.yaml');
     writeFileSync(file, stringify(config));
     this.child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'debug', GATEWAY_CONFIG: file, ...options.env },
+      env: {
+        PATH: process.env.PATH,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        METRICS_PORT: '0',
+        LOG_LEVEL: 'debug',
+        GATEWAY_CONFIG: file,
+        ...options.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.exited = new Promise((done) =>
@@ -75,6 +85,7 @@ export class GatewayProcess {
           this.logs.push(entry);
           if (entry.msg === 'ai-gateway listening') {
             this.url = `http://127.0.0.1:${entry.port}`;
+            this.opsUrl = `http://127.0.0.1:${entry.metricsPort}`;
             ready();
           }
         } catch {

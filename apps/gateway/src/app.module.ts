@@ -16,6 +16,7 @@ import { HealthController } from './health/health.controller';
 import { ShutdownState } from './health/shutdown-state';
 import { OpenAIErrorFilter } from './http/error.filter';
 import { ModelsController } from './models/models.controller';
+import { ChatPipeline } from './pipeline/chat-pipeline';
 
 @Module({})
 export class AppModule {
@@ -37,7 +38,7 @@ export class AppModule {
         CacheModule,
       ],
       controllers: [ChatController, EmbeddingsController, ModelsController, HealthController],
-      providers: [ShutdownState, { provide: APP_FILTER, useClass: OpenAIErrorFilter }],
+      providers: [ShutdownState, ChatPipeline, { provide: APP_FILTER, useClass: OpenAIErrorFilter }],
     };
   }
 }

@@ -10,7 +10,8 @@ import { AppModule } from './app.module';
 import { ShutdownState } from './health/shutdown-state';
 import { BodyRedactor } from './http/body-redaction';
 import { clientErrorHandler } from './http/client-error';
-import { configureFastify } from './http/fastify-setup';
+import { configureFastify, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './http/fastify-setup';
+import { OpsPlane } from './http/ops-plane';
 import { requestId } from './http/request-hooks';
 import { createLoggers } from './logger';
 
@@ -30,8 +31,7 @@ async function bootstrap(): Promise<void> {
     bodyLimit: server.bodyLimitBytes,
     genReqId: requestId,
     keepAliveTimeout: server.keepAliveTimeoutMs,
-    // Slow-loris guard: the whole request (headers and body) must arrive in time.
-    requestTimeout: 60_000,
+    requestTimeout: REQUEST_TIMEOUT_MS,
     // A request that arrives during the drain on a connection that was already open
     // (a load balancer's keep-alive) is served, answered with `Connection: close`, rather
     // than refused with Fastify's non-OpenAI 503 that the client would see as an error.
@@ -61,10 +61,19 @@ async function bootstrap(): Promise<void> {
     config.security.maxJsonDepth,
   );
   if (config.security.corsOrigins.length) app.enableCors({ origin: config.security.corsOrigins });
+  const ops = new OpsPlane(fastify, {
+    keepAliveTimeout: server.keepAliveTimeoutMs,
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+  });
 
   await app.listen(server.port, server.host);
+  const metricsPort = await ops.listen(server.metricsPort, server.metricsHost);
   const { port } = fastify.server.address() as AddressInfo;
-  log.info({ port, host: server.host, auth: config.masterKey ? 'on' : 'off' }, 'ai-gateway listening');
+  log.info(
+    { port, host: server.host, metricsPort, metricsHost: server.metricsHost, auth: config.masterKey ? 'on' : 'off' },
+    'ai-gateway listening',
+  );
   if (!config.masterKey) log.warn('auth is off: GATEWAY_MASTER_KEY is not set, so every request is anonymous (loopback only)');
 
   const shutdownState = app.get(ShutdownState);
@@ -74,15 +83,15 @@ async function bootstrap(): Promise<void> {
     log.info({ signal, graceMs: server.shutdownGraceMs }, 'draining: no new connections, finishing in-flight requests');
     // Keep-alive sockets that go idle once their response is done would otherwise
     // hold the drain open until the client's own idle timeout.
-    const sweep = setInterval(() => fastify.server.closeIdleConnections(), 100);
+    const servers = [fastify.server, ops.server];
+    const sweep = setInterval(() => servers.forEach((s) => s.closeIdleConnections()), 100);
     const force = setTimeout(() => {
       log.warn('grace period over: closing remaining connections');
-      fastify.server.closeAllConnections();
+      servers.forEach((s) => s.closeAllConnections());
     }, server.shutdownGraceMs);
     sweep.unref();
     force.unref();
-    app
-      .close()
+    Promise.all([app.close(), ops.close()])
       .catch((err) => log.error({ err }, 'error during shutdown'))
       .finally(() => {
         log.info('stopped');

@@ -111,6 +111,10 @@ export class ServerConfig {
   /** 0 picks a free port (tests). */
   @IsOptional() @IsInt() @Min(0) @Max(65535) port = 3000;
   @IsOptional() @IsString() host = '127.0.0.1';
+  /** The ops listener: `/metrics` and `/admin/*`, never on the public port (0 picks a free port). */
+  @IsOptional() @IsInt() @Min(0) @Max(65535) metricsPort = 9464;
+  /** Loopback by default; in a pod, 0.0.0.0 with a NetworkPolicy that admits only the scrapers. */
+  @IsOptional() @IsString() metricsHost = '127.0.0.1';
   /** Largest accepted request body. */
   @IsOptional() @IsInt() @Min(1024) bodyLimitBytes = 4 * 1024 * 1024;
   /** On SIGTERM, in-flight requests and streams get this long to finish. */

@@ -16,6 +16,8 @@ export class ConfigError extends Error {
 const SERVER_ENV: Record<string, [keyof GatewayConfig['server'], (v: string) => unknown]> = {
   PORT: ['port', Number],
   HOST: ['host', String],
+  METRICS_PORT: ['metricsPort', Number],
+  METRICS_HOST: ['metricsHost', String],
   LOG_LEVEL: ['logLevel', String],
   BODY_LIMIT_BYTES: ['bodyLimitBytes', Number],
   SHUTDOWN_GRACE_MS: ['shutdownGraceMs', Number],
@@ -114,6 +116,9 @@ function checkReferences(config: GatewayConfig, source: string): void {
       `server.host: listening on ${config.server.host} needs GATEWAY_MASTER_KEY (auth is off without it, so the gateway only listens on loopback)`,
     );
   }
+  const { port, metricsPort } = config.server;
+  if (port !== 0 && port === metricsPort)
+    fail(`server.metricsPort: ${metricsPort} is also server.port; the ops listener needs a port of its own`);
   config.security.keys.forEach((k, i) => {
     for (const model of k.models ?? []) {
       if (!names.has(model) && !config.virtualModels.some((v) => v.name === model))

@@ -22,6 +22,12 @@ export class HealthController {
     private readonly shutdown: ShutdownState,
   ) {}
 
+  /** Load balancers' default health-check path (a GKE L7 check asks for `/`). */
+  @Get()
+  root() {
+    return { status: 'ok' };
+  }
+
   @Get('health')
   @HealthCheck()
   live() {

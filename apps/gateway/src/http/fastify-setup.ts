@@ -4,7 +4,9 @@ import { nestsDeeperThan } from './json-depth';
 import { type AccessDeps, installRequestHooks } from './request-hooks';
 
 /** Time a client gets to send its request headers (slow-loris guard). */
-const HEADERS_TIMEOUT_MS = 10_000;
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** Slow-loris guard: the whole request (headers and body) must arrive in time. */
+export const REQUEST_TIMEOUT_MS = 60_000;
 
 /**
  * Fastify-level set-up that Nest does not cover: timeouts, one JSON parser (any

@@ -1,0 +1,53 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { GatewayError } from '@gateway/providers';
+import { clientErrorHandler } from './client-error';
+import { sendError } from './send-error';
+
+/** Routes only the ops listener serves: scrapes (per-key spend) and key management. */
+function isOpsRoute(route: string): boolean {
+  return route === '/metrics' || route === '/admin' || route.startsWith('/admin/');
+}
+
+/** Routes both listeners serve: probes, so the kubelet may use either port. */
+const PROBES = new Set(['/health', '/ready']);
+
+/**
+ * The second listener (METRICS_PORT) for what must not share the public port:
+ * `/metrics` and `/admin/*`. Both listeners feed the same Fastify instance; a hook
+ * tells them apart by the socket a request came in on and answers 404 for a route
+ * of the other plane, as if it did not exist there.
+ */
+export class OpsPlane {
+  readonly server: Server;
+  private readonly sockets = new WeakSet<Socket>();
+
+  constructor(fastify: FastifyInstance, timeouts: { keepAliveTimeout: number; headersTimeout: number; requestTimeout: number }) {
+    this.server = createServer((req: IncomingMessage, res: ServerResponse) => fastify.routing(req, res));
+    Object.assign(this.server, timeouts);
+    this.server.on('connection', (socket: Socket) => this.sockets.add(socket));
+    this.server.on('clientError', clientErrorHandler);
+    fastify.addHook('onRequest', (request, reply, done) => {
+      const route = request.routeOptions.url;
+      if (route === undefined) return done(); // unmatched: the not-found path answers
+      const onOps = this.sockets.has(request.raw.socket);
+      if (onOps ? isOpsRoute(route) || PROBES.has(route) : !isOpsRoute(route)) return done();
+      sendError(reply, new GatewayError(404, 'Unknown route.', 'not_found_error', 'not_found'));
+    });
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as { port: number }).port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}

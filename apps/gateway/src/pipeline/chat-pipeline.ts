@@ -1,0 +1,78 @@
+import { Injectable } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CACHE_HEADERS, CacheService, parseControls, replayAsStream } from '@gateway/cache';
+import type { ChatCompletionCreateParams, ChatStream, JsonResult } from '@gateway/providers';
+import { type Deployment, Executor, primeStream, RouterService } from '@gateway/router';
+import { AdmissionService } from '@gateway/security';
+import { clientSignal } from '../http/client-signal';
+import { describeRun } from '../http/describe-run';
+import { requestState } from '../http/request-state';
+
+/** A complete OpenAI `chat.completion`, or a stream of OpenAI SSE frames, for a codec to send. */
+export type ChatOutcome = { stream: false; result: JsonResult } | { stream: true; frames: ChatStream };
+
+/**
+ * The one path every chat-shaped request takes, whatever protocol it arrived in:
+ * plan the route, admit the key (limits, budget), answer from the cache or the
+ * upstream through the executor (retries, fallbacks), and record what happened.
+ * Each ingress protocol is a codec around it: it turns its request into OpenAI chat
+ * params and the outcome back into its own wire format.
+ */
+@Injectable()
+export class ChatPipeline {
+  constructor(
+    private readonly router: RouterService,
+    private readonly executor: Executor,
+    private readonly admission: AdmissionService,
+    private readonly cache: CacheService,
+  ) {}
+
+  async run(request: FastifyRequest, reply: FastifyReply, body: ChatCompletionCreateParams): Promise<ChatOutcome> {
+    const task = request.headers['x-gateway-task'];
+    const plan = this.router.planChat(body, typeof task === 'string' ? task : undefined);
+    const state = requestState(request);
+    state.model = plan.group.name;
+    state.stream = body.stream === true;
+    state.reservation = await this.admission.admit(request, reply, body.model, plan);
+
+    const cached = this.cache.enabled
+      ? await this.cache.lookup(
+          body,
+          this.cache.scope(request.gatewayKey?.id ?? 'anonymous', plan.group.name),
+          parseControls(request.headers),
+        )
+      : undefined;
+    if (cached) {
+      state.cache = cached.status;
+      reply.header(CACHE_HEADERS.result, cached.header);
+    }
+    if (cached?.body !== undefined) {
+      return body.stream
+        ? { stream: true, frames: replayAsStream(cached.body, body.stream_options?.include_usage === true) }
+        : { stream: false, result: { body: cached.body } };
+    }
+
+    const signal = clientSignal(reply);
+    const ctx = (d: Deployment, attemptSignal: AbortSignal) => ({
+      upstreamModel: d.upstreamModel,
+      signal: attemptSignal,
+      requestId: request.id,
+      deployment: d.config,
+    });
+    if (body.stream) {
+      const run = await this.executor.run(
+        plan,
+        signal,
+        'ttft',
+        (d, s) => primeStream(d.provider.chatStream(body, ctx(d, s))),
+        state.timeline,
+      );
+      describeRun(reply, state, plan, run);
+      return { stream: true, frames: cached ? this.cache.recordStream(cached, run.result) : run.result };
+    }
+    const run = await this.executor.run(plan, signal, 'total', (d, s) => d.provider.chat(body, ctx(d, s)), state.timeline);
+    describeRun(reply, state, plan, run);
+    if (cached) void this.cache.store(cached, run.result.body);
+    return { stream: false, result: run.result };
+  }
+}
