@@ -12,9 +12,11 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 
 const out = process.env.BENCH_PROBE_OUT;
 if (out) {
-  const delay = monitorEventLoopDelay({ resolution: 5 });
+  const RESOLUTION_MS = 5;
+  const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   delay.enable();
-  const ms = (ns) => Math.round(ns / 1e4) / 100;
+  // Every sample is the timer period plus the delay: report the delay.
+  const ms = (ns) => Math.max(0, Math.round(ns / 1e4 - RESOLUTION_MS * 100) / 100);
   let cpu = process.cpuUsage();
   process.on('SIGUSR2', () => {
     const mem = process.memoryUsage();

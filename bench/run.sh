@@ -16,6 +16,7 @@
 #   PEER_VERSION=1.15.2     @portkey-ai/gateway version, run on its own Node 20 (npm package `node@20`):
 #                           its streaming fails on Node 24's fetch and with @hono/node-server > 1.14.1
 #                           (Portkey-AI/gateway#1389). No registry access: the peer is skipped with a note.
+#   GATEWAY_NODE_FLAGS="--max-semi-space-size=4"   node flags for lean and full (the Dockerfile's CMD)
 #   MAX_SECONDS=2400        the whole run is stopped after this long
 #   OUT=bench/results/latest.md   UPDATE_DOC=1 also replaces the generated block in BENCHMARKS.md
 #   KEEP_TMP=1              keeps the scratch dir (configs, logs, probe samples)
@@ -42,6 +43,7 @@ BUILD=${BUILD:-0}
 PEER_VERSION=${PEER_VERSION:-1.15.2}
 PEER_DIR=${PEER_DIR:-$BENCH_DIR/.peer}
 MAX_SECONDS=${MAX_SECONDS:-2400}
+GATEWAY_NODE_FLAGS=${GATEWAY_NODE_FLAGS---max-semi-space-size=4}
 KEEP_TMP=${KEEP_TMP:-0}
 OUT=${OUT:-$BENCH_DIR/results/latest.md}
 UPDATE_DOC=${UPDATE_DOC:-1}
@@ -223,7 +225,8 @@ start_node() { # target -> starts it, waits for it
     node=$peer_node
     envs+=(BENCH_FORCE_LOOPBACK=1 NODE_ENV=production)
   else
-    args=("$ROOT/$GATEWAY_MAIN")
+    # shellcheck disable=SC2206 # flags are words
+    args=($GATEWAY_NODE_FLAGS "$ROOT/$GATEWAY_MAIN")
     envs+=(NODE_ENV=production PORT="$port" HOST=127.0.0.1 METRICS_PORT=0 LOG_LEVEL=info)
   fi
   # stdout goes to a file, so the access log stays on as in production.
@@ -383,7 +386,7 @@ has portkey "$TARGETS" && peer_ver="; Portkey $PEER_VERSION on node $("$peer_nod
 {
   echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); git: $commit; node $NODE_VERSION$peer_ver"
   echo "- Host: $NCPU x $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo); load average before / after: $LOADAVG_START / $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "- CPU pinning: $PIN_DESC"
+  echo "- CPU pinning: $PIN_DESC${GATEWAY_NODE_FLAGS:+; gateway node flags: $GATEWAY_NODE_FLAGS}"
   echo "- $REPEATS repeats of ${WARM_S}s warm-up + ${DUR_S}s per row, interleaved; req/s: median (min–max); p50/p99: medians; latency until the whole response (SSE: through \`[DONE]\`)."
   echo "- CPU µs/req: the process's CPU time (user + system) during the run over the requests served (median): the figure least moved by other work on the machine."
   echo "- ELD p99: event-loop delay p99 inside the process during the run (perf_hooks, 5 ms resolution); RSS: peak during the run (highest of the repeats)."
