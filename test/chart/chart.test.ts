@@ -414,7 +414,7 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         });
         try {
           await gateway.client().chat.completions.create({ model: 'mock-1', messages: [{ role: 'user', content: 'x' }] });
-          const exported = await (await fetch(`${gateway.url}/metrics`)).text();
+          const exported = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
           for (const metric of used) assert.match(exported, new RegExp(`^# TYPE ${metric} `, 'm'), `${metric} is exported`);
         } finally {
           await gateway.stop();

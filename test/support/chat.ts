@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
+import { GatewayError } from '../../libs/providers/src/gateway-error';
 import type { FakeUpstream } from './fake-upstream';
 
 export const WEATHER_TOOL: OpenAI.ChatCompletionTool = {
@@ -99,6 +100,17 @@ export async function apiError(call: Promise<unknown>): Promise<InstanceType<typ
   );
   assert.ok(err instanceof OpenAI.APIError, String(err));
   return err;
+}
+
+/** The GatewayError `fn` throws (fails the test when it throws nothing or something else). */
+export function thrown(fn: () => unknown): GatewayError {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof GatewayError, String(err));
+    return err;
+  }
+  return assert.fail('expected a GatewayError');
 }
 
 /**

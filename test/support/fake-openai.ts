@@ -7,7 +7,8 @@ import { FakeUpstream, sendJson as json, sleep } from './fake-upstream';
  * covers success, SSE, errors, rate limits, slow and dying upstreams:
  *
  * - `ok` / anything else: a normal completion (or SSE stream when `stream: true`);
- * - `tool`: answers with a tool call (streamed as fragmented arguments when streaming);
+ * - `tool`: answers with a tool call (streamed as fragmented arguments when streaming); after
+ *   tool results, text quoting them (`tool results: <id>=<content>; …`);
  * - `status-<code>`: an OpenAI error body with that status (429 adds Retry-After: 7);
  * - `slow-<ms>`: waits before answering;
  * - `hang`: never answers (until the client gives up);
@@ -83,26 +84,47 @@ function usageFor(model: string) {
 function lastUserText(body: Record<string, unknown>): string {
   const messages = (body.messages ?? []) as { role: string; content: unknown }[];
   const last = messages[messages.length - 1];
+  if (Array.isArray(last?.content))
+    return (last.content as { type: string; text?: string }[]).map((p) => (p.type === 'text' ? p.text : '')).join('');
   return typeof last?.content === 'string' ? last.content : '';
 }
 
+type Message = { role: string; content: unknown; tool_call_id?: string };
+
+/** The tool messages that end the conversation, if any. */
+function toolResults(body: Record<string, unknown>): Message[] {
+  const messages = (body.messages ?? []) as Message[];
+  let first = messages.length;
+  while (first > 0 && messages[first - 1].role === 'tool') first--;
+  return messages.slice(first);
+}
+
+function answerText(body: Record<string, unknown>, model: string): string {
+  const results = model === 'tool' ? toolResults(body) : [];
+  if (results.length) return `tool results: ${results.map((r) => `${r.tool_call_id}=${JSON.stringify(r.content)}`).join('; ')}`;
+  return `fake answer to: ${lastUserText(body)}`;
+}
+
+function callsTool(body: Record<string, unknown>, model: string): boolean {
+  return model === 'tool' && toolResults(body).length === 0;
+}
+
 function completion(body: Record<string, unknown>, model: string) {
-  const message =
-    model === 'tool'
-      ? {
-          role: 'assistant',
-          content: null,
-          tool_calls: [
-            { id: 'call_fake_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' } },
-          ],
-        }
-      : { role: 'assistant', content: `fake answer to: ${lastUserText(body)}` };
+  const message = callsTool(body, model)
+    ? {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: 'call_fake_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' } },
+        ],
+      }
+    : { role: 'assistant', content: answerText(body, model) };
   return {
     id: 'chatcmpl-fake',
     object: 'chat.completion',
     created: 1_700_000_000,
     model,
-    choices: [{ index: 0, message, finish_reason: model === 'tool' ? 'tool_calls' : 'stop', logprobs: null }],
+    choices: [{ index: 0, message, finish_reason: callsTool(body, model) ? 'tool_calls' : 'stop', logprobs: null }],
     usage: usageFor(model),
   };
 }
@@ -112,7 +134,8 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
   const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model };
   const send = (choices: unknown[], usage: unknown = null) => res.write(`data: ${JSON.stringify({ ...base, choices, usage })}\n\n`);
   send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
-  if (model === 'tool') {
+  const tool = callsTool(body, model);
+  if (tool) {
     send([
       {
         index: 0,
@@ -124,7 +147,7 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
       send([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: part } }] }, finish_reason: null }]);
     }
   } else {
-    const words = `fake answer to: ${lastUserText(body)}`.split(/(?<= )/);
+    const words = answerText(body, model).split(/(?<= )/);
     for (let i = 0; i < words.length; i++) {
       if (model === 'cut' && i === 2) {
         await sleep(50); // let the first chunks leave before the connection dies
@@ -135,7 +158,7 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
       send([{ index: 0, delta: { content: words[i] }, finish_reason: null }]);
     }
   }
-  send([{ index: 0, delta: {}, finish_reason: model === 'tool' ? 'tool_calls' : 'stop' }]);
+  send([{ index: 0, delta: {}, finish_reason: tool ? 'tool_calls' : 'stop' }]);
   const usage = usageFor(model);
   if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage && usage) send([], usage);
   res.end('data: [DONE]\n\n');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GatewayError } from '../../libs/providers/src/gateway-error';
+import { thrown } from '../support/chat';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../../libs/providers/src/wire';
 import { ChunkFrames, DONE_FRAME, openStream } from '../../libs/providers/src/translation/chunks';
 import { partsOf, readPart, textOf } from '../../libs/providers/src/translation/content';
@@ -10,16 +11,6 @@ import { ANTHROPIC_PARAMS } from '../../libs/providers/src/anthropic/request';
 import { GEMINI_PARAMS } from '../../libs/providers/src/gemini/request';
 
 const base = { model: 'm', messages: [{ role: 'user' as const, content: 'x' }] };
-
-function thrown(fn: () => unknown): GatewayError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof GatewayError, String(err));
-    return err;
-  }
-  return assert.fail('expected a GatewayError');
-}
 
 describe('parameter tables', () => {
   // [parameter, value, refused by Anthropic, refused by Gemini]

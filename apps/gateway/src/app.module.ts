@@ -17,6 +17,8 @@ import { ShutdownState } from './health/shutdown-state';
 import { OpenAIErrorFilter } from './http/error.filter';
 import { ModelsController } from './models/models.controller';
 import { ChatPipeline } from './pipeline/chat-pipeline';
+import { ResponsesController } from './responses/responses.controller';
+import { ResponseStore } from './responses/store';
 
 @Module({})
 export class AppModule {
@@ -37,8 +39,8 @@ export class AppModule {
         SecurityModule,
         CacheModule,
       ],
-      controllers: [ChatController, EmbeddingsController, ModelsController, HealthController],
-      providers: [ShutdownState, ChatPipeline, { provide: APP_FILTER, useClass: OpenAIErrorFilter }],
+      controllers: [ChatController, ResponsesController, EmbeddingsController, ModelsController, HealthController],
+      providers: [ShutdownState, ChatPipeline, ResponseStore, { provide: APP_FILTER, useClass: OpenAIErrorFilter }],
     };
   }
 }

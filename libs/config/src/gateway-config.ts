@@ -20,6 +20,7 @@ import {
 import { RouterConfig, STRATEGIES, type Strategy, VirtualModelConfig } from './router-config';
 import { SecurityConfig } from './security-config';
 import { CacheConfig } from './cache-config';
+import { ResponsesConfig } from './responses-config';
 
 export const PROVIDER_TYPES = ['openai', 'openai-compatible', 'anthropic', 'gemini', 'mock'] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
@@ -145,4 +146,6 @@ export class GatewayConfig {
   @IsOptional() @IsString() @MinLength(16, { message: 'GATEWAY_MASTER_KEY must be at least 16 characters' }) masterKey?: string;
   /** Exact and semantic response cache (libs/cache); see cache-config.ts. */
   @IsOptional() @ValidateNested() @Type(() => CacheConfig) cache: CacheConfig = new CacheConfig();
+  /** Stored responses of the Responses API (apps/gateway/src/responses); see responses-config.ts. */
+  @IsOptional() @ValidateNested() @Type(() => ResponsesConfig) responses: ResponsesConfig = new ResponsesConfig();
 }

@@ -1,4 +1,5 @@
 export * from './cache-config';
+export * from './responses-config';
 export * from './gateway-config';
 export * from './router-config';
 export * from './security-config';

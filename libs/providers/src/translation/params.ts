@@ -10,7 +10,7 @@ import type { ChatCompletionCreateParams } from '../wire';
  * - a rule: returns why the given value cannot be honoured, which becomes a 400.
  */
 export type ParamRule = 'mapped' | 'dropped' | ((value: unknown) => string | undefined);
-export type ParamTable = Record<keyof ChatCompletionCreateParams, ParamRule>;
+export type ParamTable<T = ChatCompletionCreateParams> = Record<keyof T, ParamRule>;
 
 /** A rule that refuses the values `refuse` matches, saying why. */
 export function refuse(when: (value: unknown) => boolean, why: string): ParamRule {
@@ -59,14 +59,15 @@ export const COMMON_PARAMS = {
 /**
  * Refuses, with a 400 naming the parameter, every value the vendor's table cannot
  * honour. Parameters OpenAI does not define are not in the table and are ignored.
+ * (The Responses API codec checks its own parameters with the same function.)
  */
-export function checkParams(request: ChatCompletionCreateParams, table: ParamTable, vendor: string): void {
-  for (const key of Object.keys(request) as (keyof ChatCompletionCreateParams)[]) {
+export function checkParams<T extends object>(request: T, table: ParamTable<T>, vendor: string): void {
+  for (const key of Object.keys(request) as (keyof T)[]) {
     const rule = table[key];
     const value = request[key];
     if (typeof rule !== 'function' || value == null) continue;
     const why = rule(value);
-    if (why) throw GatewayError.badRequest(`${vendor} ${why}`, key, 'unsupported_parameter');
+    if (why) throw GatewayError.badRequest(`${vendor} ${why}`, String(key), 'unsupported_parameter');
   }
 }
 

@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Ids of a response and of its output items. An item id carries its response's
+ * id (`msg_<response>_<n>`), so an `item_reference` finds its stored response
+ * without an index of items.
+ */
+export function newResponseId(): string {
+  return `resp_${randomBytes(18).toString('hex')}`;
+}
+
+export type ItemKind = 'msg' | 'fc' | 'rs';
+
+export function itemId(responseId: string, kind: ItemKind, index: number): string {
+  return `${kind}_${responseId.slice('resp_'.length)}_${index}`;
+}
+
+/** The response an item id belongs to, when it is one of ours. */
+export function responseIdOfItem(id: string): string | undefined {
+  const m = /^(?:msg|fc|rs)_([0-9a-f]{36})_\d+$/.exec(id);
+  return m ? `resp_${m[1]}` : undefined;
+}
+
+const RESPONSE_ID = /^resp_[0-9a-f]{36}$/;
+
+export function isResponseId(id: string): boolean {
+  return RESPONSE_ID.test(id);
+}
+
+/**
+ * Vendor reasoning state (Anthropic's signed thinking blocks) travels in the
+ * reasoning item's `encrypted_content`, which clients send back unchanged: the
+ * next turn then replays the signed blocks, as Anthropic requires in tool loops.
+ */
+export function encodeThinking(blocks: unknown[] | undefined): string | undefined {
+  return blocks?.length ? Buffer.from(JSON.stringify(blocks)).toString('base64url') : undefined;
+}
+
+export function decodeThinking(encrypted: string | null | undefined): unknown[] | undefined {
+  if (!encrypted) return undefined;
+  try {
+    const blocks = JSON.parse(Buffer.from(encrypted, 'base64url').toString('utf8'));
+    return Array.isArray(blocks) ? blocks : undefined;
+  } catch {
+    // Someone else's encrypted content (e.g. from OpenAI itself): nothing we can replay.
+    return undefined;
+  }
+}

@@ -1,0 +1,300 @@
+import { checkParams, type ChatCompletionCreateParams, GatewayError, type ParamTable, refuse } from '@gateway/providers';
+import type {
+  ChatCompletionAssistantMessageParam,
+  ChatCompletionContentPart,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+  ChatCompletionToolChoiceOption,
+} from 'openai/resources/chat/completions';
+import type { ResponseCreateParamsBase, Tool } from 'openai/resources/responses/responses';
+import { decodeThinking } from './ids';
+
+/** A Responses API request body as the gateway accepts it (`model` is required here). */
+export type ResponsesRequest = ResponseCreateParamsBase & { model: string };
+
+const unsupported = (why: string) => refuse(() => true, why);
+
+/**
+ * Every Responses API parameter: `mapped` to a chat completion parameter below,
+ * `dropped` (a hint whose absence cannot change the answer's shape), or refused
+ * with a 400 naming it because the gateway cannot honour it.
+ */
+const RESPONSES_PARAMS: ParamTable<ResponseCreateParamsBase> = {
+  model: 'mapped',
+  input: 'mapped',
+  instructions: 'mapped',
+  tools: 'mapped',
+  tool_choice: 'mapped',
+  parallel_tool_calls: 'mapped',
+  text: 'mapped',
+  reasoning: 'mapped',
+  max_output_tokens: 'mapped',
+  temperature: 'mapped',
+  top_p: 'mapped',
+  metadata: 'mapped',
+  user: 'mapped',
+  safety_identifier: 'mapped',
+  prompt_cache_key: 'mapped',
+  service_tier: 'mapped',
+  stream: 'mapped',
+  // Handled by the controller (response store).
+  store: 'mapped',
+  previous_response_id: 'mapped',
+  // The reasoning state is always returned when there is any (see ids.ts), so `include` asks for nothing more.
+  include: 'dropped',
+  stream_options: 'dropped',
+  prompt_cache_retention: 'dropped',
+  prompt_cache_options: 'dropped',
+  // Limits OpenAI's built-in tools, which the gateway does not run.
+  max_tool_calls: 'dropped',
+  truncation: refuse((v) => v === 'auto', "does not truncate conversations (truncation: 'auto'); send 'disabled' or leave it out."),
+  top_logprobs: refuse((v) => typeof v === 'number' && v > 0, 'does not return log probabilities on /v1/responses (top_logprobs).'),
+  background: refuse((v) => v === true, 'does not run background responses (background).'),
+  conversation: unsupported('does not implement the Conversations API (conversation); use previous_response_id.'),
+  prompt: unsupported('does not store prompt templates (prompt).'),
+  context_management: unsupported('does not compact conversations (context_management).'),
+  moderation: unsupported('does not run moderation (moderation).'),
+  access_programs: unsupported('does not support access_programs.'),
+  image: unsupported('does not produce images (image).'),
+};
+
+const VENDOR = 'This gateway';
+
+/**
+ * A Responses API request as the chat completion the pipeline runs. `history` is the
+ * conversation of `previous_response_id` (without its instructions, as OpenAI does);
+ * `item_reference` items must already be replaced by the items they name.
+ */
+export function toChatParams(body: ResponsesRequest, history: ChatCompletionMessageParam[] = []): ChatCompletionCreateParams {
+  checkParams(body, RESPONSES_PARAMS, VENDOR);
+  const messages: ChatCompletionMessageParam[] = [];
+  if (body.instructions) messages.push({ role: 'system', content: body.instructions });
+  messages.push(...history, ...inputMessages(body.input));
+  if (messages.length === 0) throw GatewayError.badRequest("Missing required parameter: 'input'.", 'input', 'missing_required_parameter');
+
+  const params: Record<string, unknown> = { model: body.model, messages };
+  const set = (key: keyof ChatCompletionCreateParams, value: unknown) => {
+    if (value != null) params[key] = value;
+  };
+  set('max_completion_tokens', body.max_output_tokens);
+  set('temperature', body.temperature);
+  set('top_p', body.top_p);
+  set('metadata', body.metadata);
+  set('user', body.user);
+  set('safety_identifier', body.safety_identifier);
+  set('prompt_cache_key', body.prompt_cache_key);
+  set('service_tier', body.service_tier);
+  set('reasoning_effort', body.reasoning?.effort);
+  set('verbosity', body.text?.verbosity);
+  set('response_format', responseFormat(body.text?.format));
+  if (body.tools?.length) {
+    params.tools = body.tools.flatMap(toChatTools);
+    set('parallel_tool_calls', body.parallel_tool_calls);
+  }
+  set('tool_choice', toolChoice(body.tool_choice));
+  if (body.stream) {
+    params.stream = true;
+    // response.completed carries usage, so the stream must report it.
+    params.stream_options = { include_usage: true };
+  }
+  return params as unknown as ChatCompletionCreateParams;
+}
+
+/** The `input` items as chat messages, in order. */
+export function inputMessages(input: ResponsesRequest['input']): ChatCompletionMessageParam[] {
+  if (input == null) return [];
+  if (typeof input === 'string') return [{ role: 'user', content: input }];
+  const out = new ChatTurns();
+  input.forEach((item, i) => out.add(item as Item, `input[${i}]`));
+  return out.messages;
+}
+
+type Item = { type?: string | null };
+
+/**
+ * Builds chat messages item by item: consecutive assistant pieces (text, reasoning,
+ * function calls) become one assistant message, as chat completions expect.
+ */
+class ChatTurns {
+  readonly messages: ChatCompletionMessageParam[] = [];
+  private assistant: (ChatCompletionAssistantMessageParam & { reasoning_content?: string; thinking_blocks?: unknown[] }) | undefined;
+
+  add(item: Item, path: string): void {
+    const kind = item.type ?? 'message';
+    const handler = ITEM_HANDLERS[kind];
+    if (!handler) {
+      throw GatewayError.badRequest(
+        `Input items of type '${kind}' are not supported by this gateway; send messages, function_call and function_call_output items.`,
+        `${path}.type`,
+        'unsupported_value',
+      );
+    }
+    handler(this, item as never, path);
+  }
+
+  /** The open assistant message, started when the previous message is not one. */
+  openAssistant() {
+    if (!this.assistant) {
+      this.assistant = { role: 'assistant', content: null };
+      this.messages.push(this.assistant);
+    }
+    return this.assistant;
+  }
+
+  push(message: ChatCompletionMessageParam): void {
+    this.assistant = undefined;
+    this.messages.push(message);
+  }
+}
+
+type Handler<T> = (turns: ChatTurns, item: T, path: string) => void;
+type MessageItem = { role: string; content: string | { type: string; [key: string]: unknown }[] };
+type FunctionCallItem = { call_id: string; name: string; namespace?: string; arguments: string };
+type FunctionCallOutputItem = { call_id: string; output: string | { type: string; [key: string]: unknown }[] };
+type ReasoningItem = { summary?: { text: string }[]; content?: { text: string }[]; encrypted_content?: string | null };
+
+/** How each input item type becomes part of the chat conversation. */
+const ITEM_HANDLERS: Record<string, Handler<never>> = {
+  message: ((turns, item: MessageItem, path) => {
+    if (item.role === 'assistant') {
+      const text =
+        typeof item.content === 'string' ? item.content : item.content.map((p, j) => assistantText(p, `${path}.content[${j}]`)).join('');
+      const open = turns.openAssistant();
+      open.content = (typeof open.content === 'string' ? open.content : '') + text;
+      return;
+    }
+    if (!['user', 'system', 'developer'].includes(item.role)) {
+      throw GatewayError.badRequest(`Invalid value for '${path}.role': '${item.role}'.`, `${path}.role`, 'invalid_value');
+    }
+    const content = typeof item.content === 'string' ? item.content : item.content.map((p, j) => userPart(p, `${path}.content[${j}]`));
+    turns.push({ role: item.role, content } as ChatCompletionMessageParam);
+  }) as Handler<never>,
+  function_call: ((turns, item: FunctionCallItem) => {
+    const open = turns.openAssistant();
+    const name = chatToolName(item.name, item.namespace);
+    (open.tool_calls ??= []).push({ id: item.call_id, type: 'function', function: { name, arguments: item.arguments } });
+  }) as Handler<never>,
+  function_call_output: ((turns, item: FunctionCallOutputItem, path) => {
+    const content = typeof item.output === 'string' ? item.output : item.output.map((p, j) => userPart(p, `${path}.output[${j}]`) as never);
+    turns.push({ role: 'tool', tool_call_id: item.call_id, content });
+  }) as Handler<never>,
+  reasoning: ((turns, item: ReasoningItem) => {
+    const open = turns.openAssistant();
+    const text = [...(item.summary ?? []), ...(item.content ?? [])].map((p) => p.text).join('');
+    if (text) open.reasoning_content = (open.reasoning_content ?? '') + text;
+    const blocks = decodeThinking(item.encrypted_content);
+    if (blocks) (open.thinking_blocks ??= []).push(...blocks);
+  }) as Handler<never>,
+};
+
+/** Content part types of user, system and developer messages, as chat content parts. */
+const USER_PARTS: Record<string, (p: Record<string, unknown>, path: string) => ChatCompletionContentPart> = {
+  input_text: (p) => ({ type: 'text', text: String(p.text ?? '') }),
+  input_image: (p, path) => {
+    const url = inline(p.image_url, path, 'Images must be sent as image_url (a URL or data URL); file_id needs the Files API.');
+    return { type: 'image_url', image_url: { url, ...(p.detail && p.detail !== 'original' ? { detail: p.detail as 'auto' } : {}) } };
+  },
+  input_file: (p, path) => {
+    const data = inline(p.file_data, path, 'Files must be sent inline as file_data; file_id and file_url are not fetched.');
+    return { type: 'file', file: { file_data: data, ...(typeof p.filename === 'string' ? { filename: p.filename } : {}) } };
+  },
+};
+
+/** Content the gateway forwards must be in the request: it has no Files API to fetch ids from. */
+function inline(value: unknown, path: string, why: string): string {
+  if (typeof value !== 'string') throw GatewayError.badRequest(why, path, 'unsupported_value');
+  return value;
+}
+
+function userPart(part: { type: string; [key: string]: unknown }, path: string): ChatCompletionContentPart {
+  const map = USER_PARTS[part.type];
+  if (!map)
+    throw GatewayError.badRequest(`Content parts of type '${part.type}' are not supported here.`, `${path}.type`, 'unsupported_value');
+  return map(part, path);
+}
+
+/** Assistant content replayed from an earlier output: its text (a refusal counts as what was said). */
+function assistantText(part: { type: string; [key: string]: unknown }, path: string): string {
+  if (part.type === 'output_text' || part.type === 'input_text') return String(part.text ?? '');
+  if (part.type === 'refusal') return String(part.refusal ?? '');
+  throw GatewayError.badRequest(`Assistant content of type '${part.type}' is not supported.`, `${path}.type`, 'unsupported_value');
+}
+
+/** A function tool, or each function of a namespace tool (chat tools have no namespaces), as chat tools. */
+function toChatTools(tool: Tool, i: number): ChatCompletionTool[] {
+  if (tool.type === 'namespace') {
+    return tool.tools.map((inner, j) => chatFunction(inner as unknown as Tool, `tools[${i}].tools[${j}]`, tool.name));
+  }
+  return [chatFunction(tool, `tools[${i}]`)];
+}
+
+function chatFunction(tool: Tool, path: string, namespace?: string): ChatCompletionTool {
+  if (tool.type !== 'function') {
+    throw GatewayError.badRequest(
+      `Tools of type '${tool.type}' are OpenAI-hosted; this gateway forwards function tools only.`,
+      `${path}.type`,
+      'unsupported_value',
+    );
+  }
+  return {
+    type: 'function',
+    function: {
+      name: chatToolName(tool.name, namespace),
+      ...(tool.description != null ? { description: tool.description } : {}),
+      ...(tool.parameters != null ? { parameters: tool.parameters } : {}),
+      ...(tool.strict != null ? { strict: tool.strict } : {}),
+    },
+  };
+}
+
+/** The chat name of a function inside a namespace tool. */
+function chatToolName(name: string, namespace?: string | null): string {
+  return namespace ? `${namespace}__${name}` : name;
+}
+
+/** Chat names of namespaced functions -> their Responses name and namespace, to name the calls the model makes. */
+export function namespacedTools(tools: Tool[] | undefined): Map<string, { name: string; namespace: string }> {
+  const names = new Map<string, { name: string; namespace: string }>();
+  for (const tool of tools ?? []) {
+    if (tool.type !== 'namespace') continue;
+    for (const inner of tool.tools) names.set(chatToolName(inner.name, tool.name), { name: inner.name, namespace: tool.name });
+  }
+  return names;
+}
+
+type ResponsesToolChoice = ResponsesRequest['tool_choice'];
+
+function toolChoice(choice: ResponsesToolChoice): ChatCompletionToolChoiceOption | undefined {
+  if (choice == null || typeof choice === 'string') return choice ?? undefined;
+  if (choice.type === 'function') return { type: 'function', function: { name: choice.name } };
+  if (choice.type === 'allowed_tools') {
+    const tools = choice.tools.map((t, i) => {
+      if (t.type !== 'function' || typeof t.name !== 'string') {
+        throw GatewayError.badRequest('allowed_tools may name function tools only.', `tool_choice.tools[${i}]`, 'unsupported_value');
+      }
+      return { type: 'function' as const, function: { name: t.name } };
+    });
+    return { type: 'allowed_tools', allowed_tools: { mode: choice.mode, tools } };
+  }
+  throw GatewayError.badRequest(
+    `tool_choice of type '${choice.type}' names an OpenAI-hosted tool.`,
+    'tool_choice.type',
+    'unsupported_value',
+  );
+}
+
+type TextFormat = NonNullable<ResponsesRequest['text']>['format'];
+
+function responseFormat(format: TextFormat): ChatCompletionCreateParams['response_format'] {
+  if (!format || format.type === 'text') return undefined;
+  if (format.type === 'json_object') return { type: 'json_object' };
+  return {
+    type: 'json_schema',
+    json_schema: {
+      name: format.name,
+      schema: format.schema,
+      ...(format.description != null ? { description: format.description } : {}),
+      ...(format.strict != null ? { strict: format.strict } : {}),
+    },
+  };
+}

@@ -1,0 +1,161 @@
+import type { ChatCompletion, CompletionUsage } from '@gateway/providers';
+import type {
+  Response,
+  ResponseFunctionToolCall,
+  ResponseOutputItem,
+  ResponseOutputMessage,
+  ResponseReasoningItem,
+  ResponseUsage,
+} from 'openai/resources/responses/responses';
+import { encodeThinking, itemId } from './ids';
+import type { ResponsesRequest } from './request';
+
+/** What a response knows before the model answers: its id, time and the request it echoes. */
+export interface ResponseContext {
+  id: string;
+  createdAt: number;
+  request: ResponsesRequest;
+  /** Whether the response is kept for previous_response_id and GET (see store.ts). */
+  store: boolean;
+  /** Chat names of the request's namespaced functions (request.ts, namespacedTools). */
+  namespaced?: Map<string, { name: string; namespace: string }>;
+}
+
+type FinishReason = ChatCompletion.Choice['finish_reason'] | null;
+
+/** Chat finish reasons that leave a response `incomplete`, with OpenAI's reason. */
+const INCOMPLETE: Partial<Record<NonNullable<FinishReason>, Response.IncompleteDetails['reason']>> = {
+  length: 'max_output_tokens',
+  content_filter: 'content_filter',
+};
+
+/** The response object with the request's settings echoed, as `response.created` shows it. */
+export function responseShell(ctx: ResponseContext, model: string): Response {
+  const r = ctx.request;
+  return {
+    id: ctx.id,
+    object: 'response',
+    created_at: ctx.createdAt,
+    status: 'in_progress',
+    background: false,
+    error: null,
+    incomplete_details: null,
+    instructions: r.instructions ?? null,
+    max_output_tokens: r.max_output_tokens ?? null,
+    model,
+    output: [],
+    parallel_tool_calls: r.parallel_tool_calls ?? true,
+    previous_response_id: r.previous_response_id ?? null,
+    reasoning: { effort: r.reasoning?.effort ?? null, summary: r.reasoning?.summary ?? null },
+    store: ctx.store,
+    temperature: r.temperature ?? null,
+    text: { format: r.text?.format ?? { type: 'text' }, ...(r.text?.verbosity ? { verbosity: r.text.verbosity } : {}) },
+    tool_choice: r.tool_choice ?? 'auto',
+    tools: r.tools ?? [],
+    top_p: r.top_p ?? null,
+    truncation: 'disabled',
+    usage: undefined,
+    user: r.user,
+    metadata: r.metadata ?? {},
+    // `output_text` is computed by the SDKs, not sent by the API.
+  } as unknown as Response;
+}
+
+/** The finished response: output items, status and usage filled in. */
+export function finishResponse(shell: Response, output: ResponseOutputItem[], finish: FinishReason, usage?: CompletionUsage): Response {
+  const reason = finish ? INCOMPLETE[finish] : undefined;
+  return {
+    ...shell,
+    status: reason ? 'incomplete' : 'completed',
+    incomplete_details: reason ? { reason } : null,
+    output,
+    usage: responseUsage(usage),
+    completed_at: Math.floor(Date.now() / 1000),
+  };
+}
+
+/** A non-streamed chat completion as the Responses API answer. */
+export function toResponse(completion: ChatCompletion, ctx: ResponseContext): Response {
+  const choice = completion.choices[0];
+  const finish = choice?.finish_reason ?? null;
+  const message = choice?.message as Assistant | undefined;
+  const output = message ? outputItems(ctx, message, finish && INCOMPLETE[finish] ? 'incomplete' : 'completed') : [];
+  return finishResponse(responseShell(ctx, completion.model), output, finish, completion.usage);
+}
+
+/** A chat assistant message, with the thinking fields the gateway's translators add. */
+export type Assistant = ChatCompletion.Choice['message'] & { reasoning_content?: string | null; thinking_blocks?: unknown[] };
+
+/**
+ * Output items in OpenAI's order: reasoning, the message, then function calls.
+ * `status` is the last item's: a cut-off answer was cut in its last item.
+ */
+export function outputItems(ctx: ResponseContext, message: Assistant, status: Status): ResponseOutputItem[] {
+  const items: ResponseOutputItem[] = [];
+  const responseId = ctx.id;
+  if (message.reasoning_content || message.thinking_blocks?.length) {
+    items.push(reasoningItem(itemId(responseId, 'rs', items.length), message.reasoning_content ?? '', message.thinking_blocks));
+  }
+  if (message.content || message.refusal) {
+    items.push(messageItem(itemId(responseId, 'msg', items.length), message.content ?? '', message.refusal ?? null, 'completed'));
+  }
+  for (const call of message.tool_calls ?? []) {
+    if (call.type !== 'function') continue;
+    const id = itemId(responseId, 'fc', items.length);
+    items.push(functionCallItem(id, call.id, call.function.name, call.function.arguments, 'completed', ctx.namespaced));
+  }
+  if (items.length) (items[items.length - 1] as { status?: Status }).status = status;
+  return items;
+}
+
+type Status = 'in_progress' | 'completed' | 'incomplete';
+
+export function messageItem(id: string, text: string, refusal: string | null, status: Status): ResponseOutputMessage {
+  const content: ResponseOutputMessage['content'] = [];
+  if (text || !refusal) content.push({ type: 'output_text', text, annotations: [], logprobs: [] });
+  if (refusal) content.push({ type: 'refusal', refusal });
+  return { id, type: 'message', role: 'assistant', status, content };
+}
+
+export function functionCallItem(
+  id: string,
+  callId: string,
+  chatName: string,
+  args: string,
+  status: Status,
+  namespaced?: ResponseContext['namespaced'],
+): ResponseFunctionToolCall {
+  const named = namespaced?.get(chatName) ?? { name: chatName };
+  return { id, type: 'function_call', status, call_id: callId, ...named, arguments: args };
+}
+
+/**
+ * The provider's thinking text as the reasoning summary (what Responses clients
+ * display), and its signed blocks, if any, as `encrypted_content` to send back.
+ */
+export function reasoningItem(
+  id: string,
+  text: string,
+  blocks: unknown[] | undefined,
+  status: Status = 'completed',
+): ResponseReasoningItem {
+  const encrypted = encodeThinking(blocks);
+  return {
+    id,
+    type: 'reasoning',
+    status,
+    summary: text ? [{ type: 'summary_text', text }] : [],
+    ...(encrypted ? { encrypted_content: encrypted } : {}),
+  };
+}
+
+export function responseUsage(usage: CompletionUsage | undefined): ResponseUsage | undefined {
+  if (!usage) return undefined;
+  return {
+    input_tokens: usage.prompt_tokens,
+    input_tokens_details: { cached_tokens: usage.prompt_tokens_details?.cached_tokens ?? 0, cache_write_tokens: 0 },
+    output_tokens: usage.completion_tokens,
+    output_tokens_details: { reasoning_tokens: usage.completion_tokens_details?.reasoning_tokens ?? 0 },
+    total_tokens: usage.total_tokens,
+  };
+}

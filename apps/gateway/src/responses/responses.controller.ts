@@ -1,0 +1,136 @@
+import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { RouteSchema } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { MetricsService } from '@gateway/metrics';
+import { type ChatCompletion, type ChatStream, GatewayError } from '@gateway/providers';
+import type { Response, ResponseInputItem } from 'openai/resources/responses/responses';
+import { sendJson } from '../http/describe-run';
+import { requestState } from '../http/request-state';
+import { writeSse } from '../http/sse';
+import { ChatPipeline } from '../pipeline/chat-pipeline';
+import { chatChunks } from './chunks';
+import { isResponseId, newResponseId, responseIdOfItem } from './ids';
+import { namespacedTools, type ResponsesRequest, toChatParams } from './request';
+import { type Assistant, type ResponseContext, toResponse } from './response';
+import { createResponseSchema } from './responses.schema';
+import { ResponseStore, type StoredResponse } from './store';
+import { ResponseEventEncoder } from './stream';
+
+/**
+ * The OpenAI Responses API: a codec over the chat pipeline. Requests become chat
+ * params (request.ts), answers become a Response (response.ts) or its event stream
+ * (stream.ts). Stored responses (store.ts) back previous_response_id, item_reference
+ * and GET / DELETE, per tenant (the gateway key).
+ */
+@Controller('v1/responses')
+export class ResponsesController {
+  constructor(
+    private readonly pipeline: ChatPipeline,
+    private readonly store: ResponseStore,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  @Post()
+  @HttpCode(200)
+  @RouteSchema({ body: createResponseSchema })
+  async create(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const body = request.body as ResponsesRequest;
+    const tenant = tenantOf(request);
+    const previous = body.previous_response_id ? await this.previous(tenant, body.previous_response_id) : undefined;
+    const input = await this.resolveReferences(tenant, body.input);
+    const chat = toChatParams({ ...body, input }, previous?.messages);
+    const ctx: ResponseContext = {
+      id: newResponseId(),
+      createdAt: Math.floor(Date.now() / 1000),
+      request: body,
+      store: body.store ?? this.store.settings.storeByDefault,
+      namespaced: namespacedTools(body.tools),
+    };
+    // What a stored response continues from: the conversation without the instructions.
+    const conversation = chat.messages.slice(body.instructions ? 1 : 0);
+    const save = (response: Response, assistant: Assistant) =>
+      ctx.store ? this.store.put(tenant, { response, messages: [...conversation, assistant as never] }) : Promise.resolve();
+
+    const outcome = await this.pipeline.run(request, reply, chat);
+    if (!outcome.stream) {
+      const completion = JSON.parse(
+        typeof outcome.result.body === 'string' ? outcome.result.body : Buffer.from(outcome.result.body).toString('utf8'),
+      ) as ChatCompletion;
+      const response = toResponse(completion, ctx);
+      await save(response, completion.choices[0]?.message ?? { role: 'assistant', content: '', refusal: null });
+      return sendJson(reply, requestState(request), { body: JSON.stringify(response), usage: outcome.result.usage });
+    }
+    const encoder = new ResponseEventEncoder(ctx);
+    const frames = outcome.frames;
+    const events: ChatStream = {
+      async *[Symbol.asyncIterator]() {
+        for await (const event of encoder.encode(chatChunks(frames))) {
+          // Stored before the client hears it is complete, so its next request can continue from it.
+          if (encoder.outcome && (event.type === 'response.completed' || event.type === 'response.incomplete')) {
+            await save(encoder.outcome.response, encoder.outcome.assistant);
+          }
+          if (event.type === 'response.failed') requestState(request).errorCode = encoder.failure?.code ?? encoder.failure?.type;
+          yield `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+        }
+        events.usage = frames.usage;
+      },
+    };
+    return writeSse(reply, events, this.metrics);
+  }
+
+  @Get(':id')
+  async retrieve(@Req() request: FastifyRequest, @Param('id') id: string, @Query('stream') stream?: string): Promise<Response> {
+    if (stream === 'true')
+      throw GatewayError.badRequest('Streaming a stored response again is not supported.', 'stream', 'unsupported_parameter');
+    return (await this.stored(tenantOf(request), id)).response;
+  }
+
+  @Delete(':id')
+  async remove(@Req() request: FastifyRequest, @Param('id') id: string): Promise<{ id: string; object: 'response'; deleted: true }> {
+    if (!isResponseId(id) || !(await this.store.delete(tenantOf(request), id))) throw notFound(`Response with id '${id}' not found.`, null);
+    return { id, object: 'response', deleted: true };
+  }
+
+  private async stored(tenant: string, id: string, param: string | null = null): Promise<StoredResponse> {
+    const found = isResponseId(id) ? await this.store.get(tenant, id) : undefined;
+    if (!found) throw notFound(`Response with id '${id}' not found.`, param);
+    return found;
+  }
+
+  private previous(tenant: string, id: string): Promise<StoredResponse> {
+    return this.stored(tenant, id, 'previous_response_id').catch((err: GatewayError) => {
+      throw err.status === 404 ? notFound(`Previous response with id '${id}' not found.`, 'previous_response_id') : err;
+    });
+  }
+
+  /** `item_reference` items replaced by the stored output items they name. */
+  private async resolveReferences(tenant: string, input: ResponsesRequest['input']): Promise<ResponsesRequest['input']> {
+    if (!Array.isArray(input) || !input.some(isReference)) return input;
+    const loaded = new Map<string, StoredResponse | undefined>();
+    const resolved: ResponseInputItem[] = [];
+    for (const [i, item] of input.entries()) {
+      if (!isReference(item)) {
+        resolved.push(item);
+        continue;
+      }
+      const responseId = responseIdOfItem(item.id);
+      if (responseId && !loaded.has(responseId)) loaded.set(responseId, await this.store.get(tenant, responseId));
+      const found = responseId ? loaded.get(responseId)?.response.output.find((o) => o.id === item.id) : undefined;
+      if (!found) throw notFound(`Item with id '${item.id}' not found.`, `input[${i}].id`);
+      resolved.push(found as ResponseInputItem);
+    }
+    return resolved;
+  }
+}
+
+function isReference(item: ResponseInputItem): item is ResponseInputItem.ItemReference & { id: string } {
+  return item.type === 'item_reference';
+}
+
+function tenantOf(request: FastifyRequest): string {
+  return request.gatewayKey?.id ?? 'anonymous';
+}
+
+function notFound(message: string, param: string | null): GatewayError {
+  return new GatewayError(404, message, 'invalid_request_error', 'not_found', param);
+}

@@ -1,0 +1,123 @@
+/**
+ * JSON schema of POST /v1/responses, compiled once by Fastify (ajv). It checks the
+ * shapes the codec relies on and OpenAI's documented ranges; which values the gateway
+ * can honour is request.ts's parameter table (a 400 naming the parameter).
+ */
+const text = { type: 'string' } as const;
+const nullableText = { type: ['string', 'null'] } as const;
+
+/** `then` applies to objects whose `type` is `type`. */
+const when = (type: string, then: object) => ({ if: { properties: { type: { const: type } }, required: ['type'] }, then });
+
+const part = {
+  type: 'object',
+  required: ['type'],
+  properties: { type: text, text, image_url: nullableText, file_data: text, refusal: text },
+};
+// One type list rather than anyOf, so a bad part is reported as itself.
+const content = { type: ['string', 'array'], maxItems: 1000, items: part } as const;
+const texts = { type: 'array', maxItems: 1000, items: { type: 'object', properties: { text } } } as const;
+const message = { required: ['role', 'content'], properties: { role: text, content } };
+
+/** Input items: the fields each type the codec translates must have (the default type is a message). */
+const item = {
+  type: 'object',
+  properties: { type: text },
+  allOf: [
+    { if: { not: { required: ['type'] } }, then: message },
+    when('message', message),
+    when('function_call', {
+      required: ['call_id', 'name', 'arguments'],
+      properties: { call_id: text, name: text, arguments: text, namespace: nullableText },
+    }),
+    when('function_call_output', { required: ['call_id', 'output'], properties: { call_id: text, output: content } }),
+    when('reasoning', { properties: { summary: texts, content: texts, encrypted_content: nullableText } }),
+    when('item_reference', { required: ['id'], properties: { id: text } }),
+  ],
+} as const;
+
+const functionTool = { required: ['type', 'name'], properties: { name: { type: 'string', pattern: '^[a-zA-Z0-9_-]{1,64}$' } } };
+const tool = {
+  type: 'object',
+  required: ['type'],
+  properties: { type: text },
+  allOf: [
+    when('function', functionTool),
+    when('namespace', {
+      required: ['type', 'name', 'tools'],
+      properties: {
+        name: text,
+        tools: {
+          type: 'array',
+          maxItems: 512,
+          items: { type: 'object', required: ['type'], properties: { type: text, name: text }, allOf: [when('function', functionTool)] },
+        },
+      },
+    }),
+  ],
+} as const;
+
+const toolChoice = {
+  type: ['string', 'object'],
+  if: { type: 'string' },
+  then: { enum: ['none', 'auto', 'required'] },
+  else: {
+    required: ['type'],
+    properties: { type: text },
+    allOf: [
+      when('function', { required: ['type', 'name'], properties: { name: text } }),
+      when('allowed_tools', {
+        required: ['type', 'mode', 'tools'],
+        properties: {
+          mode: { enum: ['auto', 'required'] },
+          tools: { type: 'array', maxItems: 512, items: { type: 'object', required: ['type'], properties: { type: text, name: text } } },
+        },
+      }),
+    ],
+  },
+} as const;
+
+export const createResponseSchema = {
+  type: 'object',
+  required: ['model'],
+  properties: {
+    model: { type: 'string', minLength: 1 },
+    input: { type: ['string', 'array'], maxItems: 10_000, items: item },
+    instructions: nullableText,
+    previous_response_id: nullableText,
+    store: { type: ['boolean', 'null'] },
+    stream: { type: ['boolean', 'null'] },
+    temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
+    top_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
+    max_output_tokens: { type: ['integer', 'null'], minimum: 1 },
+    parallel_tool_calls: { type: ['boolean', 'null'] },
+    metadata: { type: ['object', 'null'], maxProperties: 16, additionalProperties: { type: 'string', maxLength: 512 } },
+    user: text,
+    tools: { type: 'array', maxItems: 512, items: tool },
+    tool_choice: toolChoice,
+    text: {
+      type: 'object',
+      properties: {
+        format: {
+          type: 'object',
+          required: ['type'],
+          properties: { type: { enum: ['text', 'json_object', 'json_schema'] } },
+          allOf: [
+            when('json_schema', {
+              required: ['type', 'name', 'schema'],
+              properties: { name: text, schema: { type: 'object' }, strict: { type: ['boolean', 'null'] } },
+            }),
+          ],
+        },
+        verbosity: { enum: ['low', 'medium', 'high', null] },
+      },
+    },
+    reasoning: {
+      type: ['object', 'null'],
+      properties: {
+        effort: { enum: ['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max', null] },
+        summary: { enum: ['auto', 'concise', 'detailed', null] },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,148 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { GatewayConfig, type ResponsesConfig } from '@gateway/config';
+import { type ChatCompletionMessageParam, GatewayError } from '@gateway/providers';
+import { RedisService } from '@gateway/redis';
+import type { Response } from 'openai/resources/responses/responses';
+
+/** A stored response and the conversation it ends, for previous_response_id and item_reference. */
+export interface StoredResponse {
+  response: Response;
+  /** The chat messages up to and including this answer, without the instructions (OpenAI does not carry them over). */
+  messages: ChatCompletionMessageParam[];
+}
+
+/** Where stored responses live; every call is scoped to a tenant (the gateway key id). */
+interface Backend {
+  get(tenant: string, id: string): Promise<string | undefined>;
+  put(tenant: string, id: string, json: string, ttlSeconds: number): Promise<void>;
+  delete(tenant: string, id: string): Promise<boolean>;
+}
+
+/**
+ * Stored responses with a TTL, per tenant: in Redis when it is configured (every
+ * replica sees them), else in this process, bounded by memory, least recently used
+ * first. A tenant never reads another tenant's responses: the tenant is in the key.
+ */
+@Injectable()
+export class ResponseStore {
+  private readonly backend: Backend;
+  private readonly logger = new Logger('ResponseStore');
+  readonly settings: ResponsesConfig;
+
+  constructor(config: GatewayConfig, redis: RedisService) {
+    this.settings = config.responses;
+    this.backend = redis.client
+      ? new RedisBackend(redis.client, this.settings.keyPrefix)
+      : new MemoryBackend(this.settings.maxMemoryMb * 1024 * 1024);
+  }
+
+  async get(tenant: string, id: string): Promise<StoredResponse | undefined> {
+    const json = await this.backend.get(tenant, id).catch((err: Error) => {
+      throw unavailable(err);
+    });
+    return json === undefined ? undefined : (JSON.parse(json) as StoredResponse);
+  }
+
+  /** Keeps a finished response; a store outage is logged, not the client's failure (the answer is already theirs). */
+  async put(tenant: string, record: StoredResponse): Promise<void> {
+    await this.backend
+      .put(tenant, record.response.id, JSON.stringify(record), this.settings.ttlSeconds)
+      .catch((err: Error) => this.logger.warn(`response ${record.response.id} not stored: ${err.message}`));
+  }
+
+  delete(tenant: string, id: string): Promise<boolean> {
+    return this.backend.delete(tenant, id).catch((err: Error) => {
+      throw unavailable(err);
+    });
+  }
+}
+
+function unavailable(err: Error): GatewayError {
+  return new GatewayError(
+    503,
+    `The response store is unavailable (${err.message}).`,
+    'server_error',
+    'response_store_unavailable',
+    null,
+    {},
+    true,
+  );
+}
+
+/**
+ * One key per response, `<prefix>{<tenant>}:<id>`, written with SET … EX and read
+ * with GET: single-key commands, so it runs on Redis Cluster as is; the tenant is
+ * the hash tag, keeping one tenant's responses on one shard.
+ */
+class RedisBackend implements Backend {
+  constructor(
+    private readonly client: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private key(tenant: string, id: string): string {
+    return `${this.prefix}{${tenant}}:${id}`;
+  }
+
+  async get(tenant: string, id: string): Promise<string | undefined> {
+    return (await this.client.get(this.key(tenant, id))) ?? undefined;
+  }
+
+  async put(tenant: string, id: string, json: string, ttlSeconds: number): Promise<void> {
+    await this.client.set(this.key(tenant, id), json, 'EX', ttlSeconds);
+  }
+
+  async delete(tenant: string, id: string): Promise<boolean> {
+    return (await this.client.del(this.key(tenant, id))) > 0;
+  }
+}
+
+/** In process: a Map in recency order, evicted oldest first beyond `maxChars` of JSON. */
+export class MemoryBackend implements Backend {
+  private readonly entries = new Map<string, { json: string; expiresAt: number }>();
+  private chars = 0;
+
+  constructor(
+    private readonly maxChars: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  async get(tenant: string, id: string): Promise<string | undefined> {
+    const key = `${tenant}\u0000${id}`;
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    this.remove(key);
+    if (entry.expiresAt <= this.now()) return undefined;
+    this.entries.set(key, entry); // most recently used last
+    this.chars += entry.json.length;
+    return entry.json;
+  }
+
+  async put(tenant: string, id: string, json: string, ttlSeconds: number): Promise<void> {
+    const key = `${tenant}\u0000${id}`;
+    this.remove(key);
+    if (json.length > this.maxChars) return;
+    this.entries.set(key, { json, expiresAt: this.now() + ttlSeconds * 1000 });
+    this.chars += json.length;
+    for (const oldest of this.entries.keys()) {
+      if (this.chars <= this.maxChars) break;
+      this.remove(oldest);
+    }
+  }
+
+  async delete(tenant: string, id: string): Promise<boolean> {
+    return this.remove(`${tenant}\u0000${id}`);
+  }
+
+  private remove(key: string): boolean {
+    const entry = this.entries.get(key);
+    if (!entry) return false;
+    this.chars -= entry.json.length;
+    return this.entries.delete(key);
+  }
+}

@@ -1,0 +1,286 @@
+import type { ChatCompletionChunk, CompletionUsage } from '@gateway/providers';
+import type { GatewayError } from '@gateway/providers';
+import { toGatewayError } from '../http/errors';
+import type { Response, ResponseOutputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import { itemId } from './ids';
+import {
+  type Assistant,
+  finishResponse,
+  functionCallItem,
+  messageItem,
+  reasoningItem,
+  type ResponseContext,
+  responseShell,
+} from './response';
+
+/** An event before its place in the stream is known. */
+type Unnumbered = { type: ResponseStreamEvent['type'] } & Record<string, unknown>;
+
+/** What a finished stream produced, for the response store. */
+export interface StreamOutcome {
+  response: Response;
+  assistant: Assistant;
+}
+
+type ToolDelta = NonNullable<ChatCompletionChunk.Choice.Delta['tool_calls']>[number];
+
+/** An output item being streamed. */
+interface OpenItem {
+  id: string;
+  index: number;
+  kind: 'reasoning' | 'message' | 'function_call';
+  text: string;
+  refusal: string;
+  blocks: unknown[];
+  /** Message content parts opened so far ('output_text' / 'refusal'), in order. */
+  parts: ('output_text' | 'refusal')[];
+  callId: string;
+  name: string;
+  /** Vendor state on a tool call (Gemini's thought signature), kept for previous_response_id. */
+  extra?: Record<string, unknown>;
+}
+
+/**
+ * Turns chat completion chunks (choice 0) into the Responses API event sequence:
+ * response.created, response.in_progress, then per output item output_item.added,
+ * its part/delta/done events and output_item.done, and response.completed (or
+ * response.incomplete). A failure after the stream began ends it with
+ * response.failed and an `error` event; `sequence_number` counts every event.
+ */
+export class ResponseEventEncoder {
+  private sequence = 0;
+  private shell: Response | undefined;
+  private readonly items: OpenItem[] = [];
+  private readonly done: ResponseOutputItem[] = [];
+  private current: OpenItem | undefined;
+  /** Tool call index in the chunks -> its item. */
+  private readonly calls = new Map<number, OpenItem>();
+  private finish: ChatCompletionChunk.Choice['finish_reason'] = null;
+  private usage: CompletionUsage | undefined;
+
+  constructor(private readonly ctx: ResponseContext) {}
+
+  /** Set before the last event (response.completed or response.incomplete) is yielded, so it can be stored first. */
+  outcome: StreamOutcome | undefined;
+  /** Set before response.failed is yielded. */
+  failure: GatewayError | undefined;
+
+  /** The events of a whole chunk stream. */
+  async *encode(chunks: AsyncIterable<ChatCompletionChunk>): AsyncGenerator<ResponseStreamEvent> {
+    try {
+      for await (const chunk of chunks) yield* this.chunk(chunk);
+    } catch (err) {
+      yield* this.fail(err);
+      return;
+    }
+    yield* this.complete();
+  }
+
+  *chunk(chunk: ChatCompletionChunk): Generator<ResponseStreamEvent> {
+    yield* this.start(chunk.model);
+    if (chunk.usage) this.usage = chunk.usage;
+    const choice = chunk.choices?.find((c) => c.index === 0);
+    if (!choice) return;
+    const delta = choice.delta as ChatCompletionChunk.Choice.Delta & { reasoning_content?: string | null; thinking_blocks?: unknown[] };
+    if (delta.reasoning_content || delta.thinking_blocks?.length) {
+      const item = yield* this.switchTo('reasoning');
+      if (delta.thinking_blocks) item.blocks.push(...delta.thinking_blocks);
+      if (delta.reasoning_content) {
+        if (!item.text)
+          yield this.numbered({ type: 'response.reasoning_summary_part.added', ...this.at(item), summary_index: 0, part: summaryPart('') });
+        item.text += delta.reasoning_content;
+        yield this.numbered({
+          type: 'response.reasoning_summary_text.delta',
+          ...this.at(item),
+          summary_index: 0,
+          delta: delta.reasoning_content,
+        });
+      }
+    }
+    if (delta.content) yield* this.messageDelta('output_text', delta.content);
+    if (delta.refusal) yield* this.messageDelta('refusal', delta.refusal);
+    for (const call of delta.tool_calls ?? []) yield* this.toolDelta(call);
+    if (choice.finish_reason) this.finish = choice.finish_reason;
+  }
+
+  private *start(model: string): Generator<ResponseStreamEvent> {
+    if (this.shell) return;
+    this.shell = responseShell(this.ctx, model);
+    yield this.numbered({ type: 'response.created', response: this.shell });
+    yield this.numbered({ type: 'response.in_progress', response: this.shell });
+  }
+
+  /** The open item of `kind`, closing the open item of another kind first. */
+  private *switchTo(kind: 'reasoning' | 'message'): Generator<ResponseStreamEvent, OpenItem> {
+    if (this.current?.kind === kind) return this.current;
+    if (this.current && this.current.kind !== 'function_call') yield* this.close(this.current, 'completed');
+    const item = this.open(kind, kind === 'reasoning' ? 'rs' : 'msg');
+    this.current = item;
+    yield this.numbered({ type: 'response.output_item.added', output_index: item.index, item: this.snapshot(item, 'in_progress') });
+    return item;
+  }
+
+  private *messageDelta(part: 'output_text' | 'refusal', text: string): Generator<ResponseStreamEvent> {
+    const item = yield* this.switchTo('message');
+    if (item.parts[item.parts.length - 1] !== part) {
+      if (item.parts.length) yield* this.closePart(item);
+      item.parts.push(part);
+      yield this.numbered({
+        type: 'response.content_part.added',
+        ...this.at(item),
+        content_index: item.parts.length - 1,
+        part: contentPart(part, ''),
+      });
+    }
+    const at = { ...this.at(item), content_index: item.parts.length - 1 };
+    if (part === 'output_text') {
+      item.text += text;
+      yield this.numbered({ type: 'response.output_text.delta', ...at, delta: text, logprobs: [] });
+    } else {
+      item.refusal += text;
+      yield this.numbered({ type: 'response.refusal.delta', ...at, delta: text });
+    }
+  }
+
+  private *toolDelta(call: ToolDelta): Generator<ResponseStreamEvent> {
+    let item = this.calls.get(call.index);
+    if (!item) {
+      if (this.current && this.current.kind !== 'function_call') yield* this.close(this.current, 'completed');
+      item = this.open('function_call', 'fc');
+      item.callId = call.id ?? `call_${item.id}`;
+      item.name = call.function?.name ?? '';
+      const { index: _i, id: _id, type: _t, function: _f, ...extra } = call as ToolDelta & Record<string, unknown>;
+      if (Object.keys(extra).length) item.extra = extra;
+      this.calls.set(call.index, item);
+      this.current = item;
+      yield this.numbered({ type: 'response.output_item.added', output_index: item.index, item: this.snapshot(item, 'in_progress') });
+    }
+    const args = call.function?.arguments;
+    if (args) {
+      item.text += args;
+      yield this.numbered({ type: 'response.function_call_arguments.delta', ...this.at(item), delta: args });
+    }
+  }
+
+  private open(kind: OpenItem['kind'], prefix: 'rs' | 'msg' | 'fc'): OpenItem {
+    const index = this.items.length;
+    const item: OpenItem = {
+      id: itemId(this.ctx.id, prefix, index),
+      index,
+      kind,
+      text: '',
+      refusal: '',
+      blocks: [],
+      parts: [],
+      callId: '',
+      name: '',
+    };
+    this.items.push(item);
+    return item;
+  }
+
+  private *closePart(item: OpenItem): Generator<ResponseStreamEvent> {
+    const content_index = item.parts.length - 1;
+    const at = { ...this.at(item), content_index };
+    if (item.parts[content_index] === 'output_text') {
+      yield this.numbered({ type: 'response.output_text.done', ...at, text: item.text, logprobs: [] });
+      yield this.numbered({ type: 'response.content_part.done', ...at, part: contentPart('output_text', item.text) });
+    } else {
+      yield this.numbered({ type: 'response.refusal.done', ...at, refusal: item.refusal });
+      yield this.numbered({ type: 'response.content_part.done', ...at, part: contentPart('refusal', item.refusal) });
+    }
+  }
+
+  private *close(item: OpenItem, status: 'completed' | 'incomplete'): Generator<ResponseStreamEvent> {
+    if (item.kind === 'message' && item.parts.length) yield* this.closePart(item);
+    if (item.kind === 'reasoning' && item.text) {
+      yield this.numbered({ type: 'response.reasoning_summary_text.done', ...this.at(item), summary_index: 0, text: item.text });
+      yield this.numbered({
+        type: 'response.reasoning_summary_part.done',
+        ...this.at(item),
+        summary_index: 0,
+        part: summaryPart(item.text),
+      });
+    }
+    if (item.kind === 'function_call') {
+      const name = this.ctx.namespaced?.get(item.name)?.name ?? item.name;
+      yield this.numbered({ type: 'response.function_call_arguments.done', ...this.at(item), name, arguments: item.text });
+    }
+    const final = this.snapshot(item, status);
+    this.done[item.index] = final;
+    yield this.numbered({ type: 'response.output_item.done', output_index: item.index, item: final });
+    if (this.current === item) this.current = undefined;
+  }
+
+  private complete(): ResponseStreamEvent[] {
+    const events = [...this.start(this.ctx.request.model)];
+    const status = this.finish === 'length' || this.finish === 'content_filter' ? 'incomplete' : 'completed';
+    const last = this.items.length - 1;
+    for (const item of this.items) if (!this.done[item.index]) events.push(...this.close(item, item.index === last ? status : 'completed'));
+    const response = finishResponse(this.shell!, this.done, this.finish, this.usage);
+    events.push(this.numbered({ type: response.status === 'incomplete' ? 'response.incomplete' : 'response.completed', response }));
+    this.outcome = { response, assistant: this.assistant() };
+    return events;
+  }
+
+  private *fail(err: unknown): Generator<ResponseStreamEvent> {
+    const error = (this.failure = toGatewayError(err));
+    yield* this.start(this.ctx.request.model);
+    const response: Response = {
+      ...this.shell!,
+      status: 'failed',
+      output: this.items.map((item) => this.done[item.index] ?? this.snapshot(item, 'incomplete')),
+      error: { code: (error.code ?? 'server_error') as never, message: error.message },
+    };
+    yield this.numbered({ type: 'response.failed', response });
+    yield this.numbered({ type: 'error', code: error.code, message: error.message, param: error.param });
+  }
+
+  /** The chat assistant message this stream amounts to (for previous_response_id). */
+  private assistant(): Assistant {
+    const message: Assistant = { role: 'assistant', content: null, refusal: null };
+    for (const item of this.items) {
+      if (item.kind === 'message') {
+        message.content = (message.content ?? '') + item.text;
+        if (item.refusal) message.refusal = item.refusal;
+      } else if (item.kind === 'reasoning') {
+        message.reasoning_content = item.text;
+        if (item.blocks.length) message.thinking_blocks = item.blocks;
+      } else {
+        (message.tool_calls ??= []).push({
+          id: item.callId,
+          type: 'function',
+          function: { name: item.name, arguments: item.text },
+          ...item.extra,
+        });
+      }
+    }
+    return message;
+  }
+
+  private snapshot(item: OpenItem, status: 'in_progress' | 'completed' | 'incomplete'): ResponseOutputItem {
+    const building = status === 'in_progress';
+    if (item.kind === 'reasoning') return reasoningItem(item.id, building ? '' : item.text, building ? undefined : item.blocks, status);
+    if (item.kind === 'function_call') {
+      return functionCallItem(item.id, item.callId, item.name, building ? '' : item.text, status, this.ctx.namespaced);
+    }
+    if (building) return { id: item.id, type: 'message', role: 'assistant', status, content: [] };
+    return messageItem(item.id, item.text, item.refusal || null, status);
+  }
+
+  private at(item: OpenItem) {
+    return { item_id: item.id, output_index: item.index };
+  }
+
+  private numbered(event: Unnumbered): ResponseStreamEvent {
+    return { ...event, sequence_number: this.sequence++ } as unknown as ResponseStreamEvent;
+  }
+}
+
+function contentPart(type: 'output_text' | 'refusal', text: string) {
+  return type === 'output_text' ? { type, text, annotations: [], logprobs: [] } : { type, refusal: text };
+}
+
+function summaryPart(text: string) {
+  return { type: 'summary_text' as const, text };
+}

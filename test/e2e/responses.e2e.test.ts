@@ -1,0 +1,491 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createOpenAI } from '@ai-sdk/openai';
+import fc from 'fast-check';
+import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
+import OpenAI from 'openai';
+import type { ResponseFunctionToolCall, ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import { apiError, assertAbortReachesUpstream } from '../support/chat';
+import { FakeAnthropic } from '../support/fake-anthropic';
+import { FakeGemini } from '../support/fake-gemini';
+import { FakeOpenAI } from '../support/fake-openai';
+import type { FakeUpstream } from '../support/fake-upstream';
+import { configWith, GatewayProcess } from '../support/gateway';
+
+const ANTHROPIC_KEY = 'sk-ant-upstream-key-1';
+const GEMINI_KEY = 'gemini-upstream-key-1';
+
+const WEATHER = {
+  type: 'function' as const,
+  name: 'get_weather',
+  description: 'Weather for a city',
+  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false },
+  strict: true,
+};
+
+const ANSWER_FORMAT = {
+  type: 'json_schema' as const,
+  name: 'answer',
+  schema: { type: 'object', properties: { answer: { type: 'number' } }, required: ['answer'], additionalProperties: false },
+  strict: true,
+};
+
+interface Vendor {
+  name: string;
+  upstream: FakeUpstream;
+  /** Gateway model names of the fake's echo, tool-calling and JSON-answering models. */
+  echo: string;
+  tool: string;
+  json: string;
+  /** True when the JSON model's answer is `{"answer":42}`. */
+  answers42: boolean;
+}
+
+const VENDORS: Vendor[] = [
+  { name: 'OpenAI-family', upstream: new FakeOpenAI(), echo: 'oai-echo', tool: 'oai-tool', json: 'oai-echo', answers42: false },
+  {
+    name: 'Anthropic',
+    upstream: new FakeAnthropic(ANTHROPIC_KEY),
+    echo: 'claude-echo',
+    tool: 'claude-tool',
+    json: 'claude-json',
+    answers42: true,
+  },
+  { name: 'Gemini', upstream: new FakeGemini(GEMINI_KEY), echo: 'gemini-echo', tool: 'gemini-tool', json: 'gemini-json', answers42: true },
+];
+
+const on = (provider: string, id: string, name = id) => ({ name, deployments: [{ provider, model: id, maxOutputTokens: 1000 }] });
+
+let gateway: GatewayProcess;
+let client: OpenAI;
+
+before(async () => {
+  const [oai, anthropic, gemini] = await Promise.all(VENDORS.map((v) => v.upstream.start()));
+  gateway = await GatewayProcess.start(
+    configWith({
+      providers: [
+        { name: 'oai', type: 'openai', baseUrl: oai, apiKeyEnv: 'FAKE_OPENAI_KEY' },
+        { name: 'anthropic', type: 'anthropic', baseUrl: anthropic, apiKeyEnv: 'FAKE_ANTHROPIC_KEY' },
+        { name: 'gemini', type: 'gemini', baseUrl: gemini, apiKeyEnv: 'FAKE_GEMINI_KEY' },
+      ],
+      models: [
+        on('oai', 'ok', 'oai-echo'),
+        on('oai', 'tool', 'oai-tool'),
+        on('anthropic', 'claude-echo'),
+        on('anthropic', 'claude-tool'),
+        on('anthropic', 'claude-json'),
+        on('anthropic', 'claude-think'),
+        on('anthropic', 'claude-midstream-error'),
+        on('anthropic', 'claude-drip-200'),
+        on('gemini', 'gemini-echo'),
+        on('gemini', 'gemini-tool'),
+        on('gemini', 'gemini-json'),
+      ],
+    }),
+    { env: { FAKE_OPENAI_KEY: 'sk-fake-openai', FAKE_ANTHROPIC_KEY: ANTHROPIC_KEY, FAKE_GEMINI_KEY: GEMINI_KEY } },
+  );
+  client = gateway.client();
+});
+
+after(async () => {
+  await gateway?.stop();
+  await Promise.all(VENDORS.map((v) => v.upstream.stop()));
+});
+
+/** What reached the fake upstream last, as text, for vendor-neutral checks. */
+const sentLast = (v: Vendor) => JSON.stringify(v.upstream.last().body);
+
+const functionCalls = (output: OpenAI.Responses.ResponseOutputItem[]) =>
+  output.filter((o): o is ResponseFunctionToolCall => o.type === 'function_call');
+
+for (const v of VENDORS) {
+  describe(`Responses API over a ${v.name} upstream (official openai client)`, () => {
+    it('responses.create: text input and instructions, a completed response with usage', async () => {
+      const res = await client.responses.create({ model: v.echo, instructions: 'Be brief.', input: 'hello responses' });
+      assert.match(res.id, /^resp_/);
+      assert.equal(res.object, 'response');
+      assert.equal(res.status, 'completed');
+      assert.match(res.output_text, /hello responses/);
+      assert.equal(res.output[0].type, 'message');
+      assert.ok(res.usage && res.usage.input_tokens > 0 && res.usage.output_tokens > 0);
+      assert.equal(res.usage.total_tokens, res.usage.input_tokens + res.usage.output_tokens);
+      assert.match(sentLast(v), /Be brief\./);
+    });
+
+    it('responses.stream: the documented event sequence, numbered, deltas adding up to the final text', async () => {
+      const stream = client.responses.stream({ model: v.echo, input: [{ role: 'user', content: 'stream these words please' }] });
+      const events: ResponseStreamEvent[] = [];
+      for await (const event of stream) events.push(event);
+      const final = await stream.finalResponse();
+      const types = [...new Set(events.map((e) => e.type))];
+      assert.deepEqual(types, [
+        'response.created',
+        'response.in_progress',
+        'response.output_item.added',
+        'response.content_part.added',
+        'response.output_text.delta',
+        'response.output_text.done',
+        'response.content_part.done',
+        'response.output_item.done',
+        'response.completed',
+      ]);
+      assert.deepEqual(
+        events.map((e) => e.sequence_number),
+        events.map((_, i) => i),
+      );
+      const deltas = events.flatMap((e) => (e.type === 'response.output_text.delta' ? [e.delta] : []));
+      assert.ok(deltas.length > 1, 'text arrives in pieces');
+      assert.equal(deltas.join(''), final.output_text);
+      assert.match(final.output_text, /stream these words please/);
+      assert.ok(final.usage && final.usage.output_tokens > 0);
+    });
+
+    it('a function tool round trip: function_call out, function_call_output back in', async () => {
+      const input: ResponseInputItem[] = [{ role: 'user', content: 'Weather in Paris?' }];
+      const first = await client.responses.create({ model: v.tool, input, tools: [WEATHER] });
+      const [call] = functionCalls(first.output);
+      assert.equal(call.name, 'get_weather');
+      assert.equal(JSON.parse(call.arguments).city, 'Paris');
+      assert.match(call.id!, /^fc_/);
+      const second = await client.responses.create({
+        model: v.tool,
+        input: [
+          ...input,
+          ...(first.output as ResponseInputItem[]),
+          { type: 'function_call_output', call_id: call.call_id, output: 'sunny-42' },
+        ],
+        tools: [WEATHER],
+      });
+      assert.equal(functionCalls(second.output).length, 0);
+      assert.match(second.output_text, /tool results: .*sunny-42/);
+    });
+
+    it('a streamed function call: arguments in deltas, then done events', async () => {
+      const stream = client.responses.stream({ model: v.tool, input: 'Weather in Paris?', tools: [WEATHER], tool_choice: 'required' });
+      let args = '';
+      let done: string | undefined;
+      for await (const e of stream) {
+        if (e.type === 'response.function_call_arguments.delta') args += e.delta;
+        if (e.type === 'response.function_call_arguments.done') done = e.arguments;
+      }
+      const [call] = functionCalls((await stream.finalResponse()).output);
+      assert.equal(done, call.arguments);
+      assert.equal(args, call.arguments);
+      assert.equal(JSON.parse(call.arguments).city, 'Paris');
+    });
+
+    it('text.format json_schema reaches the upstream as structured output', async () => {
+      const res = await client.responses.create({ model: v.json, input: 'What is six times seven?', text: { format: ANSWER_FORMAT } });
+      assert.match(sentLast(v), /"answer"/, 'the schema was sent upstream');
+      assert.doesNotMatch(sentLast(v), /"text":\{"format"/, 'in the vendor format, not the Responses one');
+      if (v.answers42) assert.deepEqual(JSON.parse(res.output_text), { answer: 42 });
+      assert.deepEqual(res.text?.format, ANSWER_FORMAT);
+    });
+
+    it('previous_response_id continues a stored conversation (streamed turn included)', async () => {
+      const first = await client.responses.create({ model: v.echo, input: 'My name is Zed.', store: true, instructions: 'Be kind.' });
+      const stream = client.responses.stream({ model: v.echo, previous_response_id: first.id, input: 'What is my name?' });
+      const second = await stream.finalResponse();
+      assert.equal(second.previous_response_id, first.id);
+      const sent = sentLast(v);
+      assert.match(sent, /My name is Zed\./);
+      assert.ok(sent.includes(JSON.stringify(first.output_text).slice(1, -1)), 'the earlier answer was replayed');
+      assert.doesNotMatch(sent, /Be kind\./, 'instructions are not carried over, as OpenAI documents');
+      await client.responses.create({ model: v.echo, previous_response_id: second.id, input: 'And again?' });
+      assert.match(sentLast(v), /My name is Zed\.[\s\S]*What is my name\?[\s\S]*And again\?/);
+    });
+  });
+
+  describe(`Vercel AI SDK default provider over a ${v.name} upstream`, () => {
+    /** Request bodies the SDK sent. */
+    const bodies: { input: { type?: string }[] }[] = [];
+    const model = (name: string) =>
+      createOpenAI({
+        baseURL: `${gateway.url}/v1`,
+        apiKey: 'test-client-key',
+        fetch: (url, init) => {
+          bodies.push(JSON.parse(String(init?.body)));
+          return fetch(url, init);
+        },
+      })(name);
+
+    it('generateText', async () => {
+      const { text, usage } = await generateText({ model: model(v.echo), prompt: 'hello from the AI SDK' });
+      assert.match(text, /hello from the AI SDK/);
+      assert.ok((usage.inputTokens ?? 0) > 0);
+    });
+
+    it('streamText', async () => {
+      const result = streamText({ model: model(v.echo), prompt: 'streaming from the AI SDK' });
+      let text = '';
+      for await (const piece of result.textStream) text += piece;
+      assert.match(text, /streaming from the AI SDK/);
+      assert.equal(text, await result.text);
+    });
+
+    it('a multi-turn conversation: the earlier answer comes back as an item_reference, resolved from the store', async () => {
+      const prompt = { role: 'user' as const, content: 'My name is Zed.' };
+      const first = await generateText({ model: model(v.echo), messages: [prompt] });
+      await generateText({
+        model: model(v.echo),
+        messages: [prompt, ...first.response.messages, { role: 'user', content: 'What is my name?' }],
+      });
+      assert.deepEqual(
+        bodies[bodies.length - 1].input.map((i) => i.type ?? 'message'),
+        ['message', 'item_reference', 'message'],
+      );
+      assert.ok(sentLast(v).includes(JSON.stringify(first.text).slice(1, -1)), 'the referenced answer reached the upstream');
+    });
+
+    it('a tool loop: the SDK runs the tool and sends its result back', async () => {
+      const seen: unknown[] = [];
+      const result = await generateText({
+        model: model(v.tool),
+        prompt: 'Weather in Paris?',
+        tools: {
+          get_weather: tool({
+            description: 'Weather for a city',
+            inputSchema: jsonSchema<{ city: string }>({ type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }),
+            execute: async (args) => {
+              seen.push(args);
+              return { forecast: 'sunny-42' };
+            },
+          }),
+        },
+        stopWhen: stepCountIs(3),
+      });
+      assert.equal(seen.length, 1);
+      assert.equal((seen[0] as { city: string }).city, 'Paris');
+      assert.equal(result.steps.length, 2);
+      assert.match(result.text, /tool results: .*sunny-42/);
+    });
+  });
+}
+
+describe('Responses API: errors, storage and the mock model', () => {
+  it('GET and DELETE /v1/responses/{id}', async () => {
+    const created = await client.responses.create({ model: 'mock', input: 'keep me', store: true });
+    const fetched = await client.responses.retrieve(created.id);
+    assert.deepEqual({ ...fetched, output_text: undefined }, { ...created, output_text: undefined });
+    await client.responses.delete(created.id);
+    assert.equal((await apiError(client.responses.retrieve(created.id))).status, 404);
+    assert.equal((await apiError(client.responses.delete(created.id))).status, 404);
+  });
+
+  it('store: false is not kept; an unknown previous_response_id is a 404 naming it', async () => {
+    const res = await client.responses.create({ model: 'mock', input: 'forget me', store: false });
+    assert.equal((res as { store?: boolean }).store, false);
+    assert.equal((await apiError(client.responses.retrieve(res.id))).status, 404);
+    const err = await apiError(client.responses.create({ model: 'mock', input: 'x', previous_response_id: res.id }));
+    assert.equal(err.status, 404);
+    assert.equal(err.param, 'previous_response_id');
+    assert.equal(err.type, 'invalid_request_error');
+  });
+
+  it('bad requests get OpenAI errors naming the parameter', async () => {
+    const cases: [Record<string, unknown>, number, string | null][] = [
+      [{ model: 'mock', input: 'x', tools: [{ type: 'web_search' }] }, 400, 'tools[0].type'],
+      [{ model: 'mock', input: 'x', background: true }, 400, 'background'],
+      [{ model: 'mock', input: [{ type: 'function_call', name: 'f' }] }, 400, 'input[0].call_id'],
+      [{ model: 'mock', input: 'x', temperature: 5 }, 400, 'temperature'],
+      [{ input: 'x' }, 400, 'model'],
+      [{ model: 'mock', input: [{ type: 'item_reference', id: 'msg_unknown' }] }, 404, 'input[0].id'],
+      [{ model: 'no-such-model', input: 'x' }, 404, 'model'],
+    ];
+    for (const [body, status, param] of cases) {
+      const res = await fetch(`${gateway.url}/v1/responses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const json = (await res.json()) as { error: { message: string; type: string; param: string | null } };
+      assert.equal(res.status, status, JSON.stringify(json));
+      assert.equal(json.error.param, param, JSON.stringify(json));
+      assert.ok(json.error.message && json.error.type, 'OpenAI error shape');
+    }
+  });
+
+  it('odd bodies (fast-check, fixed seed) get a 2xx or a 4xx in OpenAI shape, never a 5xx', async () => {
+    // Mostly well-formed shapes with one field of any type: deep enough to pass the schema's first checks.
+    const odd = <T>(valid: fc.Arbitrary<T>) => fc.oneof({ weight: 9, arbitrary: valid }, { weight: 1, arbitrary: fc.anything() });
+    const text = odd(fc.string());
+    const part = odd(
+      fc.record({
+        type: fc.constantFrom('input_text', 'output_text', 'input_image', 'input_file', 'refusal', 'x'),
+        text,
+        image_url: text,
+        file_data: text,
+      }),
+    );
+    const parts = odd(fc.array(part, { maxLength: 3 }));
+    const summary = odd(fc.array(odd(fc.record({ type: fc.constant('summary_text'), text })), { maxLength: 2 }));
+    const item = odd(
+      fc.record(
+        {
+          type: fc.constantFrom('message', 'function_call', 'function_call_output', 'reasoning', 'item_reference', 'web_search_call'),
+          role: fc.constantFrom('user', 'assistant', 'system', 'developer', 'tool'),
+          content: fc.oneof(text, parts),
+          call_id: text,
+          name: text,
+          namespace: text,
+          arguments: text,
+          output: fc.oneof(text, parts),
+          summary,
+          encrypted_content: text,
+          id: text,
+        },
+        { requiredKeys: ['type'] },
+      ),
+    );
+    const fn = fc.record({
+      type: fc.constant('function'),
+      name: fc.constantFrom('f', 'g'),
+      parameters: odd(fc.constant({ type: 'object' })),
+    });
+    const tool = odd(
+      fc.oneof(
+        fn,
+        fc.record({ type: fc.constantFrom('namespace', 'web_search'), name: text, tools: odd(fc.array(odd(fn), { maxLength: 2 })) }),
+      ),
+    );
+    const toolChoice = odd(
+      fc.oneof(
+        fc.constantFrom('auto', 'none', 'required', 'bogus'),
+        fc.record({
+          type: fc.constantFrom('function', 'allowed_tools', 'web_search'),
+          name: text,
+          mode: text,
+          tools: odd(fc.array(odd(fn), { maxLength: 2 })),
+        }),
+      ),
+    );
+    const body = fc.record(
+      {
+        model: fc.constant('mock'),
+        input: fc.oneof(text, odd(fc.array(item, { maxLength: 4 }))),
+        tools: odd(fc.array(tool, { maxLength: 2 })),
+        tool_choice: toolChoice,
+        text: odd(
+          fc.record({
+            format: odd(
+              fc.record({ type: fc.constantFrom('text', 'json_object', 'json_schema'), name: text, schema: odd(fc.constant({})) }),
+            ),
+          }),
+        ),
+        reasoning: odd(fc.record({ effort: odd(fc.constantFrom('low', 'high')), summary: text })),
+        stream: fc.boolean(),
+      },
+      { requiredKeys: ['model', 'input'] },
+    );
+    await fc.assert(
+      fc.asyncProperty(body, async (b) => {
+        const res = await fetch(`${gateway.url}/v1/responses`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(b),
+        });
+        const text = await res.text();
+        assert.ok(res.status < 500, `${res.status} for ${JSON.stringify(b)}: ${text}`);
+        if (res.status >= 400) {
+          const { error } = JSON.parse(text) as { error: { message: string; type: string } };
+          assert.ok(error.message && error.type, text);
+        }
+      }),
+      { seed: 15, numRuns: 400 },
+    );
+  });
+
+  it('a stream that fails after it began ends with response.failed and an error event; the client gets an APIError', async () => {
+    const res = await fetch(`${gateway.url}/v1/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude-midstream-error', input: 'a long enough prompt', stream: true }),
+    });
+    const text = await res.text();
+    const events = text
+      .trim()
+      .split('\n\n')
+      .map(
+        (frame) =>
+          JSON.parse(
+            frame
+              .split('\n')
+              .find((l) => l.startsWith('data: '))!
+              .slice(6),
+          ) as { type: string; response?: { status: string } },
+      );
+    assert.deepEqual(
+      events.slice(-2).map((e) => e.type),
+      ['response.failed', 'error'],
+    );
+    assert.equal(events[events.length - 2].response?.status, 'failed');
+    assert.ok(
+      events.some((e) => e.type === 'response.output_text.delta'),
+      'text came first',
+    );
+    const err = await apiError(
+      (async () => {
+        for await (const _ of client.responses.stream({ model: 'claude-midstream-error', input: 'a long enough prompt' }));
+      })(),
+    );
+    assert.match(err.message, /overloaded/i);
+  });
+
+  it('a client that leaves a stream aborts the upstream request', async () => {
+    await assertAbortReachesUpstream(VENDORS[1].upstream, async (signal, abort) => {
+      const stream = await client.responses.create(
+        { model: 'claude-drip-200', input: 'a b c d e f g h i j k l', stream: true },
+        { signal },
+      );
+      let deltas = 0;
+      for await (const e of stream) if (e.type === 'response.output_text.delta' && ++deltas === 2) abort();
+    });
+  });
+
+  it('reasoning: thinking arrives as a reasoning item whose encrypted_content replays the signed blocks', async () => {
+    const first = await client.responses.create({ model: 'claude-think', input: 'six times seven?', reasoning: { effort: 'low' } });
+    const reasoning = first.output.find((o) => o.type === 'reasoning');
+    assert.ok(reasoning && reasoning.type === 'reasoning');
+    assert.match(reasoning.summary[0].text, /forty-two/);
+    assert.ok(reasoning.encrypted_content);
+    await client.responses.create({
+      model: 'claude-think',
+      input: [...(first.output as ResponseInputItem[]), { role: 'user', content: 'and again?' }],
+      reasoning: { effort: 'low' },
+    });
+    assert.match(JSON.stringify(VENDORS[1].upstream.last().body), /"signature":"sig-fake-123"/);
+  });
+});
+
+describe('Responses API and the response cache', () => {
+  let cached: GatewayProcess;
+  before(async () => {
+    cached = await GatewayProcess.start(configWith({ cache: { enabled: true, semantic: { enabled: false } } }));
+  });
+  after(() => cached?.stop());
+
+  it('a Responses request is answered from what a chat request with the same meaning cached, and the other way round', async () => {
+    const c = cached.client();
+    const chat = await c.chat.completions
+      .create({ model: 'mock', messages: [{ role: 'user', content: 'cache me across protocols' }] })
+      .withResponse();
+    assert.equal(chat.response.headers.get('x-gateway-cache'), 'miss');
+    const res = await c.responses.create({ model: 'mock', input: 'cache me across protocols' }).withResponse();
+    assert.equal(res.response.headers.get('x-gateway-cache'), 'hit-exact');
+    assert.equal(res.data.output_text, chat.data.choices[0].message.content);
+    const stream = c.responses.stream({ model: 'mock', input: 'cache me across protocols' });
+    assert.equal((await stream.finalResponse()).output_text, chat.data.choices[0].message.content);
+
+    await c.responses.create({ model: 'mock', instructions: 'Be brief.', input: 'and this one first' });
+    const back = await c.chat.completions
+      .create({
+        model: 'mock',
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'and this one first' },
+        ],
+      })
+      .withResponse();
+    assert.equal(back.response.headers.get('x-gateway-cache'), 'hit-exact');
+  });
+});

@@ -1,0 +1,500 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { Response, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import { GatewayError } from '../../libs/providers/src/gateway-error';
+import { thrown } from '../support/chat';
+import { usageOf } from '../../libs/providers/src/translation/completion';
+import { chatChunks } from '../../apps/gateway/src/responses/chunks';
+import { decodeThinking, isResponseId, itemId, newResponseId, responseIdOfItem } from '../../apps/gateway/src/responses/ids';
+import { namespacedTools, type ResponsesRequest, toChatParams } from '../../apps/gateway/src/responses/request';
+import { type ResponseContext, toResponse } from '../../apps/gateway/src/responses/response';
+import { ResponseEventEncoder } from '../../apps/gateway/src/responses/stream';
+import { MemoryBackend } from '../../apps/gateway/src/responses/store';
+
+const req = (extra: Partial<ResponsesRequest> = {}): ResponsesRequest => ({ model: 'm', input: 'hi', ...extra });
+
+describe('Responses request -> chat params', () => {
+  it('string input and instructions become a system and a user message; settings map to their chat names', () => {
+    const params = toChatParams(
+      req({
+        instructions: 'be brief',
+        max_output_tokens: 50,
+        temperature: 0.3,
+        top_p: 0.9,
+        metadata: { a: 'b' },
+        reasoning: { effort: 'low' },
+        text: { verbosity: 'low' },
+        user: 'u1',
+      }),
+    );
+    assert.deepEqual(params, {
+      model: 'm',
+      messages: [
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: 'hi' },
+      ],
+      max_completion_tokens: 50,
+      temperature: 0.3,
+      top_p: 0.9,
+      metadata: { a: 'b' },
+      reasoning_effort: 'low',
+      verbosity: 'low',
+      user: 'u1',
+    });
+  });
+
+  it('a tool round trip: function_call items join the assistant turn, outputs become tool messages', () => {
+    const params = toChatParams(
+      req({
+        input: [
+          { role: 'user', content: [{ type: 'input_text', text: 'weather?' }] },
+          { type: 'reasoning', id: 'rs_1', summary: [{ type: 'summary_text', text: 'think' }] },
+          {
+            type: 'message',
+            role: 'assistant',
+            id: 'msg_1',
+            status: 'completed',
+            content: [{ type: 'output_text', text: 'Checking.', annotations: [] }],
+          },
+          { type: 'function_call', call_id: 'c1', name: 'get_weather', arguments: '{"city":"Paris"}' },
+          { type: 'function_call', call_id: 'c2', name: 'get_time', arguments: '{}' },
+          { type: 'function_call_output', call_id: 'c1', output: 'sunny' },
+          { type: 'function_call_output', call_id: 'c2', output: [{ type: 'input_text', text: 'noon' }] },
+        ],
+        tools: [{ type: 'function', name: 'get_weather', parameters: { type: 'object' }, strict: true, description: 'w' }],
+        tool_choice: { type: 'function', name: 'get_weather' },
+        parallel_tool_calls: false,
+      }),
+    );
+    assert.deepEqual(params.messages, [
+      { role: 'user', content: [{ type: 'text', text: 'weather?' }] },
+      {
+        role: 'assistant',
+        content: 'Checking.',
+        reasoning_content: 'think',
+        tool_calls: [
+          { id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+          { id: 'c2', type: 'function', function: { name: 'get_time', arguments: '{}' } },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'c1', content: 'sunny' },
+      { role: 'tool', tool_call_id: 'c2', content: [{ type: 'text', text: 'noon' }] },
+    ]);
+    assert.deepEqual(params.tools, [
+      { type: 'function', function: { name: 'get_weather', parameters: { type: 'object' }, strict: true, description: 'w' } },
+    ]);
+    assert.deepEqual(params.tool_choice, { type: 'function', function: { name: 'get_weather' } });
+    assert.equal(params.parallel_tool_calls, false);
+  });
+
+  it('text.format json_schema and json_object become response_format; stream asks for usage', () => {
+    const schema = { type: 'object', properties: { a: { type: 'string' } }, required: ['a'] };
+    const params = toChatParams(req({ stream: true, text: { format: { type: 'json_schema', name: 'out', schema, strict: true } } }));
+    assert.deepEqual(params.response_format, { type: 'json_schema', json_schema: { name: 'out', schema, strict: true } });
+    assert.deepEqual([params.stream, params.stream_options], [true, { include_usage: true }]);
+    assert.deepEqual(toChatParams(req({ text: { format: { type: 'json_object' } } })).response_format, { type: 'json_object' });
+    assert.equal(toChatParams(req({ text: { format: { type: 'text' } } })).response_format, undefined);
+  });
+
+  it('allowed_tools, images and files map to their chat forms', () => {
+    const params = toChatParams(
+      req({
+        input: [
+          {
+            role: 'user',
+            content: [
+              { type: 'input_image', image_url: 'data:image/png;base64,AAAA', detail: 'low' },
+              { type: 'input_file', file_data: 'data:application/pdf;base64,AAAA', filename: 'a.pdf' },
+            ],
+          },
+        ],
+        tools: [{ type: 'function', name: 'f', parameters: null, strict: null }],
+        tool_choice: { type: 'allowed_tools', mode: 'required', tools: [{ type: 'function', name: 'f' }] },
+      }),
+    );
+    assert.deepEqual(params.messages[0].content, [
+      { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA', detail: 'low' } },
+      { type: 'file', file: { file_data: 'data:application/pdf;base64,AAAA', filename: 'a.pdf' } },
+    ]);
+    assert.deepEqual(params.tool_choice, {
+      type: 'allowed_tools',
+      allowed_tools: { mode: 'required', tools: [{ type: 'function', function: { name: 'f' } }] },
+    });
+  });
+
+  it('namespace tools: each function becomes a chat tool, and calls to it come back named and namespaced', () => {
+    const tools = [
+      {
+        type: 'namespace',
+        name: 'agents',
+        description: 'sub-agents',
+        tools: [{ type: 'function', name: 'spawn', parameters: { type: 'object' } }],
+      },
+    ] as ResponsesRequest['tools'];
+    const params = toChatParams(
+      req({ tools, input: [{ type: 'function_call', call_id: 'c', name: 'spawn', namespace: 'agents', arguments: '{}' }] }),
+    );
+    assert.deepEqual(params.tools, [{ type: 'function', function: { name: 'agents__spawn', parameters: { type: 'object' } } }]);
+    assert.equal((params.messages[0] as { tool_calls: { function: { name: string } }[] }).tool_calls[0].function.name, 'agents__spawn');
+    const ctx: ResponseContext = {
+      id: newResponseId(),
+      createdAt: 1,
+      request: req({ tools }),
+      store: false,
+      namespaced: namespacedTools(tools),
+    };
+    const r = toResponse(
+      completionOf({
+        reasoning: '',
+        blocks: [],
+        text: '',
+        refusal: '',
+        calls: [{ id: 'c', name: 'agents__spawn', args: '{}' }],
+        finish: 'tool_calls',
+      }),
+      ctx,
+    );
+    assert.deepEqual(
+      { ...r.output[0], id: undefined },
+      { id: undefined, type: 'function_call', status: 'completed', call_id: 'c', name: 'spawn', namespace: 'agents', arguments: '{}' },
+    );
+  });
+
+  it('previous turns come after the instructions and before the new input', () => {
+    const params = toChatParams(req({ instructions: 'sys', input: 'again' }), [
+      { role: 'user', content: 'first' },
+      { role: 'assistant', content: 'answer' },
+    ]);
+    assert.deepEqual(
+      params.messages.map((m) => [m.role, m.content]),
+      [
+        ['system', 'sys'],
+        ['user', 'first'],
+        ['assistant', 'answer'],
+        ['user', 'again'],
+      ],
+    );
+  });
+
+  // [what, request, param the 400 names]
+  const refused: [string, Partial<ResponsesRequest>, string][] = [
+    ['a hosted tool', { tools: [{ type: 'web_search' }] as never }, 'tools[0].type'],
+    ['background', { background: true }, 'background'],
+    ['conversation', { conversation: 'conv_1' }, 'conversation'],
+    ['truncation auto', { truncation: 'auto' }, 'truncation'],
+    ['an unknown item type', { input: [{ type: 'computer_call_output', call_id: 'x' }] as never }, 'input[0].type'],
+    ['an unresolved item_reference', { input: [{ type: 'item_reference', id: 'x' }] as never }, 'input[0].type'],
+    [
+      'an image by file_id',
+      { input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'f', detail: 'auto' }] }] },
+      'input[0].content[0]',
+    ],
+    ['a hosted tool_choice', { tool_choice: { type: 'web_search_preview' } as never }, 'tool_choice.type'],
+    ['a bad role', { input: [{ role: 'tool', content: 'x' }] as never }, 'input[0].role'],
+    ['no input at all', { input: [] }, 'input'],
+  ];
+  for (const [what, extra, param] of refused) {
+    it(`refuses ${what} with a 400 naming ${param}`, () => {
+      const err = thrown(() => toChatParams(req(extra)));
+      assert.equal(err.status, 400);
+      assert.equal(err.param, param);
+    });
+  }
+
+  it('accepts the parameters it documents as hints', () => {
+    assert.doesNotThrow(() =>
+      toChatParams(req({ include: ['reasoning.encrypted_content'], truncation: 'disabled', max_tool_calls: 3, store: true })),
+    );
+  });
+});
+
+describe('response ids', () => {
+  it('item ids lead back to their response; foreign ids do not', () => {
+    const id = newResponseId();
+    assert.ok(isResponseId(id));
+    assert.equal(responseIdOfItem(itemId(id, 'fc', 2)), id);
+    for (const foreign of ['fc_abc', 'msg_68af_0', `${id}_0`, 'resp_x']) assert.equal(responseIdOfItem(foreign), undefined);
+    assert.equal(isResponseId('resp_../../x'), false);
+  });
+
+  it('encrypted_content from elsewhere is ignored, ours round-trips', () => {
+    assert.equal(decodeThinking('gAAAAABo-not-ours'), undefined);
+    assert.equal(decodeThinking(Buffer.from('{"a":1}').toString('base64url')), undefined);
+  });
+});
+
+/** One model answer, as both a chat completion and any chunking of it. */
+interface Answer {
+  reasoning: string;
+  blocks: unknown[];
+  text: string;
+  refusal: string;
+  calls: { id: string; name: string; args: string }[];
+  finish: 'stop' | 'length' | 'tool_calls' | 'content_filter';
+}
+
+const USAGE = usageOf(9, 4, 2, 1);
+
+function completionOf(a: Answer): ChatCompletion {
+  const message = {
+    role: 'assistant',
+    content: a.text || (a.calls.length ? null : ''),
+    refusal: a.refusal || null,
+    ...(a.calls.length
+      ? { tool_calls: a.calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.args } })) }
+      : {}),
+    ...(a.reasoning || a.blocks.length ? { reasoning_content: a.reasoning } : {}),
+    ...(a.blocks.length ? { thinking_blocks: a.blocks } : {}),
+  };
+  return {
+    id: 'c',
+    object: 'chat.completion',
+    created: 1,
+    model: 'up',
+    choices: [{ index: 0, message, finish_reason: a.finish, logprobs: null }],
+    usage: USAGE,
+  } as ChatCompletion;
+}
+
+function split(text: string, cuts: number[]): string[] {
+  const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((x, y) => x - y);
+  const out: string[] = [];
+  let at = 0;
+  for (const p of [...points, text.length]) {
+    if (p > at) out.push(text.slice(at, p));
+    at = Math.max(at, p);
+  }
+  return out;
+}
+
+function chunksOf(a: Answer, cuts: number[]): ChatCompletionChunk[] {
+  const chunk = (delta: object, finish: string | null = null): ChatCompletionChunk =>
+    ({
+      id: 'c',
+      object: 'chat.completion.chunk',
+      created: 1,
+      model: 'up',
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    }) as ChatCompletionChunk;
+  const out = [chunk({ role: 'assistant', content: '' })];
+  for (const piece of split(a.reasoning, cuts)) out.push(chunk({ reasoning_content: piece }));
+  if (a.blocks.length) out.push(chunk({ thinking_blocks: a.blocks }));
+  for (const piece of split(a.text, cuts)) out.push(chunk({ content: piece }));
+  for (const piece of split(a.refusal, cuts)) out.push(chunk({ refusal: piece }));
+  a.calls.forEach((c, index) => {
+    const [first = '', ...rest] = split(c.args, cuts);
+    out.push(chunk({ tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: first } }] }));
+    for (const piece of rest) out.push(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }));
+  });
+  out.push(chunk({}, a.finish));
+  out.push({ ...chunk({}), choices: [], usage: USAGE } as ChatCompletionChunk);
+  return out;
+}
+
+async function* iterate<T>(items: T[], failAt = -1): AsyncGenerator<T> {
+  for (let i = 0; i < items.length; i++) {
+    if (i === failAt) throw new GatewayError(503, 'upstream overloaded', 'upstream_error', 'upstream_overloaded');
+    yield items[i];
+  }
+}
+
+async function encode(ctx: ResponseContext, chunks: AsyncIterable<ChatCompletionChunk>) {
+  const events: ResponseStreamEvent[] = [];
+  const encoder = new ResponseEventEncoder(ctx);
+  for await (const e of encoder.encode(chunks)) events.push(e);
+  return { events, outcome: encoder.outcome };
+}
+
+/**
+ * Rebuilds the output from the events the way a client does, checking on the way
+ * that every delta lands on an item that was added and not yet done.
+ */
+function replay(events: ResponseStreamEvent[]): Response['output'] {
+  const output: Record<string, unknown>[] = [];
+  const finished = new Set<number>();
+  const open = (i: number) => {
+    assert.ok(output[i] && !finished.has(i), `event for output ${i} outside its item`);
+    return output[i] as { content: { text?: string; refusal?: string }[]; arguments: string; summary: { text: string }[] };
+  };
+  for (const e of events) {
+    if (e.type === 'response.output_item.added') output[e.output_index] = structuredClone(e.item) as never;
+    if (e.type === 'response.content_part.added') open(e.output_index).content[e.content_index] = structuredClone(e.part) as never;
+    if (e.type === 'response.output_text.delta') open(e.output_index).content[e.content_index].text += e.delta;
+    if (e.type === 'response.refusal.delta') open(e.output_index).content[e.content_index].refusal += e.delta;
+    if (e.type === 'response.function_call_arguments.delta') open(e.output_index).arguments += e.delta;
+    if (e.type === 'response.reasoning_summary_part.added') open(e.output_index).summary[e.summary_index] = structuredClone(e.part);
+    if (e.type === 'response.reasoning_summary_text.delta') open(e.output_index).summary[e.summary_index].text += e.delta;
+    if (e.type === 'response.output_item.done') {
+      const built = { ...open(e.output_index), status: (e.item as { status?: string }).status } as Record<string, unknown>;
+      const encrypted = (e.item as { encrypted_content?: string }).encrypted_content;
+      if (encrypted) built.encrypted_content = encrypted;
+      assert.deepEqual(JSON.parse(JSON.stringify(built)), JSON.parse(JSON.stringify(e.item)), 'output_item.done matches the deltas');
+      output[e.output_index] = built;
+      finished.add(e.output_index);
+    }
+  }
+  return output as never;
+}
+
+const answer = fc.record({
+  reasoning: fc.string({ maxLength: 30 }),
+  blocks: fc.constantFrom([], [{ type: 'thinking', thinking: 'x', signature: 'sig' }]),
+  text: fc.string({ maxLength: 60, unit: 'grapheme' }),
+  refusal: fc.constantFrom('', 'I cannot.'),
+  calls: fc.array(
+    fc.record({
+      id: fc.stringMatching(/^call_[a-z0-9]{1,8}$/),
+      name: fc.constantFrom('get_weather', 'get_time'),
+      args: fc.json({ maxDepth: 2 }),
+    }),
+    {
+      maxLength: 3,
+    },
+  ),
+  finish: fc.constantFrom('stop', 'length', 'tool_calls', 'content_filter'),
+}) as fc.Arbitrary<Answer>;
+
+describe('chat chunks -> Responses events', () => {
+  it('any chunking of an answer streams the same output a non-streamed request returns, numbered 0..n-1', async () => {
+    await fc.assert(
+      fc.asyncProperty(answer, fc.array(fc.nat(80), { maxLength: 8 }), async (a, cuts) => {
+        const ctx: ResponseContext = { id: newResponseId(), createdAt: 1, request: req(), store: false };
+        const { events, outcome } = await encode(ctx, iterate(chunksOf(a, cuts)));
+        assert.deepEqual(
+          events.map((e) => e.sequence_number),
+          events.map((_, i) => i),
+        );
+        assert.deepEqual(
+          events.slice(0, 2).map((e) => e.type),
+          ['response.created', 'response.in_progress'],
+        );
+        const last = events[events.length - 1] as { type: string; response: Response };
+        const expected = toResponse(completionOf(a), ctx);
+        assert.equal(last.type, expected.status === 'incomplete' ? 'response.incomplete' : 'response.completed');
+        assert.deepEqual(last.response.output, expected.output);
+        assert.deepEqual({ ...last.response, completed_at: 0 }, { ...expected, completed_at: 0 });
+        assert.deepEqual(replay(events), expected.output);
+        assert.deepEqual(outcome?.response, last.response);
+      }),
+      { seed: 15, numRuns: 300 },
+    );
+  });
+
+  it('maps usage, finish reasons and thinking blocks', () => {
+    const ctx: ResponseContext = { id: newResponseId(), createdAt: 1, request: req(), store: true };
+    const blocks = [{ type: 'thinking', thinking: 'hmm', signature: 'sig' }];
+    const r = toResponse(completionOf({ reasoning: 'hmm', blocks, text: 'cut', refusal: '', calls: [], finish: 'length' }), ctx);
+    assert.equal(r.status, 'incomplete');
+    assert.deepEqual(r.incomplete_details, { reason: 'max_output_tokens' });
+    assert.deepEqual(r.usage, {
+      input_tokens: 9,
+      input_tokens_details: { cached_tokens: 2, cache_write_tokens: 0 },
+      output_tokens: 4,
+      output_tokens_details: { reasoning_tokens: 1 },
+      total_tokens: 13,
+    });
+    assert.deepEqual(
+      r.output.map((i) => [i.type, i.id, (i as { status?: string }).status]),
+      [
+        ['reasoning', itemId(ctx.id, 'rs', 0), 'completed'],
+        ['message', itemId(ctx.id, 'msg', 1), 'incomplete'],
+      ],
+    );
+    assert.deepEqual(decodeThinking((r.output[0] as { encrypted_content?: string }).encrypted_content), blocks);
+    const params = toChatParams(req({ input: [r.output[0] as never, { role: 'user', content: 'go on' }] }));
+    assert.deepEqual(params.messages[0], { role: 'assistant', content: null, reasoning_content: 'hmm', thinking_blocks: blocks });
+  });
+
+  it('a failure after the stream began ends it with response.failed and an error event; the items so far are kept', async () => {
+    const ctx: ResponseContext = { id: newResponseId(), createdAt: 1, request: req(), store: false };
+    const a: Answer = { reasoning: '', blocks: [], text: 'hello world', refusal: '', calls: [], finish: 'stop' };
+    const { events, outcome } = await encode(ctx, iterate(chunksOf(a, [3, 6]), 3));
+    const types = events.map((e) => e.type);
+    assert.deepEqual(types.slice(-2), ['response.failed', 'error']);
+    const failed = events[events.length - 2] as { response: Response };
+    assert.equal(failed.response.status, 'failed');
+    assert.deepEqual(failed.response.error, { code: 'upstream_overloaded', message: 'upstream overloaded' });
+    assert.equal((failed.response.output[0] as { content: { text: string }[] }).content[0].text, 'hello ');
+    assert.deepEqual(events[events.length - 1], {
+      type: 'error',
+      code: 'upstream_overloaded',
+      message: 'upstream overloaded',
+      param: null,
+      sequence_number: events.length - 1,
+    });
+    assert.equal(outcome, undefined, 'a failed response is not stored');
+  });
+});
+
+describe('chat SSE frames -> chunks', () => {
+  const frame = (content: string) =>
+    `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+  const read = async (parts: (string | Uint8Array)[]) => {
+    const out: string[] = [];
+    for await (const chunk of chatChunks(iterate(parts))) out.push(chunk.choices[0].delta.content ?? '');
+    return out;
+  };
+
+  it('any split of the bytes (UTF-8 sequences and CRLF included) gives the same chunks', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.string({ unit: 'grapheme', maxLength: 8 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.nat(400), { maxLength: 6 }),
+        fc.boolean(),
+        async (texts, cuts, crlf) => {
+          const wire =
+            texts
+              .map(frame)
+              .join('')
+              .replace(/\n/g, crlf ? '\r\n' : '\n') + 'data: [DONE]\n\n';
+          const bytes = Buffer.from(wire);
+          const points = [...new Set(cuts.map((c) => c % bytes.length))].sort((a, b) => a - b);
+          const parts = [0, ...points].map((start, i, all) => bytes.subarray(start, all[i + 1] ?? bytes.length));
+          assert.deepEqual(await read(parts), texts);
+        },
+      ),
+      { seed: 15, numRuns: 200 },
+    );
+  });
+
+  it('an error event inside the stream throws, after the chunks before it', async () => {
+    const seen: string[] = [];
+    const err = await (async () => {
+      for await (const chunk of chatChunks(
+        iterate([frame('a'), 'data: {"error":{"message":"overloaded","code":"server_overloaded"}}\n\n', frame('b')]),
+      )) {
+        seen.push(chunk.choices[0].delta.content ?? '');
+      }
+    })().then(
+      () => assert.fail('expected an error'),
+      (e: unknown) => e,
+    );
+    assert.deepEqual(seen, ['a']);
+    assert.ok(err instanceof GatewayError);
+    assert.deepEqual([err.status, err.message, err.code], [502, 'overloaded', 'server_overloaded']);
+  });
+});
+
+describe('in-process response store', () => {
+  it('is per tenant, expires, and evicts the least recently used beyond its memory', async () => {
+    let now = 0;
+    const store = new MemoryBackend(30, () => now);
+    await store.put('t1', 'a', '0123456789', 10);
+    await store.put('t1', 'b', '0123456789', 10);
+    assert.equal(await store.get('t2', 'a'), undefined, 'another tenant does not see it');
+    assert.equal(await store.get('t1', 'a'), '0123456789'); // a is now the most recently used
+    await store.put('t1', 'c', '0123456789', 10);
+    await store.put('t1', 'd', '0123456789', 10); // 40 chars > 30: b goes first
+    assert.equal(await store.get('t1', 'b'), undefined);
+    assert.equal(await store.get('t1', 'a'), '0123456789');
+    assert.equal(store.size, 3);
+    now = 10_000;
+    assert.equal(await store.get('t1', 'a'), undefined, 'expired');
+    assert.equal(await store.delete('t1', 'c'), true);
+    assert.equal(await store.delete('t1', 'c'), false);
+    await store.put('t1', 'huge', 'x'.repeat(31), 10);
+    assert.equal(await store.get('t1', 'huge'), undefined, 'larger than the whole store: not kept');
+  });
+});
