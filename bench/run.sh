@@ -307,7 +307,9 @@ probe() { # target -> signal the in-process probe, print its JSON line ("" for n
   local f="$TMP/probe-$1.jsonl" n
   n=$(lines "$f")
   kill -USR2 "${PID_OF[$1]}"
-  for _ in $(seq 100); do [ "$(lines "$f")" -gt "$n" ] && break; sleep 0.02; done
+  # A loaded process can take a while to get to the signal; without its line the run has no sample.
+  for _ in $(seq 1500); do [ "$(lines "$f")" -gt "$n" ] && break; sleep 0.02; done
+  [ "$(lines "$f")" -gt "$n" ] || { log "WARNING: no probe sample from $1 within 30 s"; return 0; }
   tail -n 1 "$f"
 }
 json_field() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" <<<"$1"; }
