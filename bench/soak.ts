@@ -7,6 +7,7 @@
  *
  *   node dist/bench/soak.js --duration 600            # the reference run (RELIABILITY.md)
  *   node dist/bench/soak.js --duration 90 --ci        # the short run in npm test
+ *   node dist/bench/soak.js --scenario storm --rate 100   # the 429 storm and bad probes (105 s, RELIABILITY.md)
  *   options: --rate 16 --limited-rate 1 --embedder mock|use --out DIR --sample-ms N
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -17,12 +18,12 @@ import { parseArgs } from 'node:util';
 import { RedisServer } from '../test/support/redis-server';
 import { ChaosOpenAI } from './soak/chaos-upstream';
 import { GatewayCluster } from './soak/cluster';
-import { soakConfig, soakEnv, SOAK_KEYS } from './soak/config';
+import { BREAKER_COOLDOWN_MS, soakConfig, soakEnv, SOAK_KEYS } from './soak/config';
 import { LoadDriver } from './soak/driver';
 import { RoundRobinProxy } from './soak/proxy';
 import { report, type SigtermRecord, type WindowRecord } from './soak/report';
 import { Sampler } from './soak/sampler';
-import { schedule, type Window } from './soak/schedule';
+import { type Scenario, schedule, STORM_DURATION_S, type Window } from './soak/schedule';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,9 +34,16 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     'sample-ms': { type: 'string' },
     ci: { type: 'boolean', default: false },
+    scenario: { type: 'string', default: 'mixed' },
   },
 });
-const DURATION_S = Number(args.duration);
+const SCENARIO: Scenario = args.scenario === 'storm' ? 'storm' : 'mixed';
+const DURATION_S = SCENARIO === 'storm' ? STORM_DURATION_S : Number(args.duration);
+/** Storm scenario: the primary's 5xx that open its breakers before a probe. */
+const OPEN_BREAKERS_MS = 3_000;
+/** Storm scenario: how long the primary holds each answer, and when the client gives up, while probes are to end in an abort. */
+const HOLD_MS = 2_500;
+const GIVE_UP_MS = 1_000;
 const EMBEDDER = args.embedder === 'use' ? 'use' : 'mock';
 /** Long enough for the slowest legitimate answer (the router's deadline is 12 s). */
 const DEADLINE_MS = 30_000;
@@ -81,13 +89,14 @@ setTimeout(
 
 async function main(): Promise<number> {
   mkdirSync(OUT, { recursive: true });
-  const windows = schedule(DURATION_S);
+  const windows = schedule(DURATION_S, SCENARIO);
   const redis = await RedisServer.start(process.env.TEST_REDIS_SERVER ?? 'redis-server');
   children.add(() => redis.pid);
   const flaky = new ChaosOpenAI();
   const steady = new ChaosOpenAI();
   const fakes = { flaky, steady };
-  const config = soakConfig(await flaky.start(), await steady.start(), EMBEDDER);
+  flaky.clock = steady.clock = now;
+  const config = soakConfig(await flaky.start(), await steady.start(), EMBEDDER, SCENARIO);
   const cluster = new GatewayCluster(config, soakEnv(redis.url), OUT, now);
   const proxy = new RoundRobinProxy({ probeEveryMs: 1_000, failureThreshold: 2 });
   const proxyUrl = await proxy.start();
@@ -102,15 +111,16 @@ async function main(): Promise<number> {
     url: proxyUrl,
     keys: SOAK_KEYS,
     rate: Number(args.rate),
-    limitedRate: Number(args['limited-rate']),
+    limitedRate: SCENARIO === 'storm' ? 0 : Number(args['limited-rate']),
     deadlineMs: DEADLINE_MS,
     t0,
+    mix: SCENARIO === 'storm' ? 'routing' : 'mixed',
   });
   const sampler = new Sampler(cluster, fakes, now);
   const sampleMs = Number(args['sample-ms'] ?? Math.max(1_000, Math.round(DURATION_S * 8)));
   const started = (loadStart = now());
   log(
-    `started: 2 gateways, Redis ${redis.url}, proxy ${proxyUrl}, ${args.rate} req/s + ${args['limited-rate']} req/s (limited key), ${DURATION_S} s, embedder ${EMBEDDER}, output ${OUT}`,
+    `started: ${SCENARIO} scenario, 2 gateways, Redis ${redis.url}, proxy ${proxyUrl}, ${args.rate} req/s + ${SCENARIO === 'storm' ? 0 : args['limited-rate']} req/s (limited key), ${DURATION_S} s, embedder ${EMBEDDER}, output ${OUT}`,
   );
   await sampler.sample();
   sampler.start(sampleMs);
@@ -157,6 +167,23 @@ async function main(): Promise<number> {
       case 'sigterm':
         sigterms.push(await sigterm(w.action.target));
         break;
+      case 'storm':
+        [flaky.fault, steady.fault] = [w.action.primary, w.action.backup];
+        await untilS(w.end);
+        flaky.fault = steady.fault = undefined;
+        break;
+      case 'probe':
+        flaky.fault = { kind: '5xx', probability: 1 };
+        await sleep(OPEN_BREAKERS_MS);
+        // One 400 per gateway: each half-opens on its own (a replica that closes announces it to the other).
+        if (w.action.ending === '400') flaky.fault = { kind: '400', probability: 1, remaining: 2 };
+        else {
+          flaky.fault = { kind: 'latency', probability: 1, delayMs: HOLD_MS };
+          driver.abortEarlyMs = GIVE_UP_MS;
+        }
+        await untilS(w.end);
+        flaky.fault = driver.abortEarlyMs = undefined;
+        break;
     }
     record.end = now();
     log(`${w.label}: end`);
@@ -201,6 +228,8 @@ async function main(): Promise<number> {
 
   return report({
     out: OUT,
+    scenario: SCENARIO,
+    breakerCooldownMs: BREAKER_COOLDOWN_MS,
     durationS: DURATION_S,
     rate: Number(args.rate),
     embedder: EMBEDDER,
@@ -215,11 +244,19 @@ async function main(): Promise<number> {
     fakes: Object.fromEntries(
       Object.entries(fakes).map(([name, f]) => [
         name,
-        { requests: f.requests, abandoned: f.abandoned, closedAborts: f.closedAborts, injected: f.injected, inflight: f.inflight },
+        {
+          requests: f.requests,
+          abandoned: f.abandoned,
+          closedAborts: f.closedAborts,
+          injected: f.injected,
+          inflight: f.inflight,
+          answeredAt: f.answeredAt,
+        },
       ]),
     ),
     cluster,
     png: !args.ci,
+    ci: args.ci,
   });
 }
 

@@ -39,6 +39,9 @@ npm run --silent build:test
 # Soak and chaos, short mode (~2 minutes, see RELIABILITY.md): two gateways, one Redis of its own,
 # faults on a schedule; fails on any lost request, crash or failed check.
 node dist/bench/soak.js --duration 90 --ci
+# The 429 storm and half-open probes that end in a 400 or a client abort (~2 minutes, RELIABILITY.md):
+# fails on any lost request, a primary left unused after its cool-down, or a 429/503 while upstreams are healthy.
+node dist/bench/soak.js --scenario storm --rate 30 --ci
 
 # Last, so the test runner's summary (tests, pass, fail) closes the output.
 node --test --test-concurrency=2 --test-timeout=120000 "dist/test/**/*.test.js"

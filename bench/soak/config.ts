@@ -1,4 +1,5 @@
 import { configWith } from '../../test/support/gateway';
+import type { Scenario } from './schedule';
 
 /** The soak's gateway keys (ids and the keys themselves; the env variable is SOAK_KEY_<ID>). */
 export const SOAK_KEYS: Record<string, string> = {
@@ -9,6 +10,8 @@ export const SOAK_KEYS: Record<string, string> = {
   limited: 'gw-soak-limited-0123456789',
 };
 export const LIMITED_RPM = 10;
+/** The router's breaker cool-down in the soak: how long after a fault a deployment may stay out. */
+export const BREAKER_COOLDOWN_MS = 5_000;
 
 const keyEnv = (id: string) => `SOAK_KEY_${id.toUpperCase()}`;
 
@@ -18,7 +21,7 @@ const keyEnv = (id: string) => `SOAK_KEY_${id.toUpperCase()}`;
  * streaming (`drip-150`: a word every 150 ms) model group. Router timeouts and the
  * breaker are scaled to the soak's seconds-long fault windows.
  */
-export function soakConfig(flakyUrl: string, steadyUrl: string, embedder: 'mock' | 'use') {
+export function soakConfig(flakyUrl: string, steadyUrl: string, embedder: 'mock' | 'use', scenario: Scenario = 'mixed') {
   const provider = (name: string, baseUrl: string) => ({
     name,
     type: 'openai-compatible',
@@ -40,9 +43,10 @@ export function soakConfig(flakyUrl: string, steadyUrl: string, embedder: 'mock'
     providers: [provider('flaky', flakyUrl), provider('steady', steadyUrl)],
     models: [group('chat', 'ok'), group('chat-drip', 'drip-150')],
     router: {
-      retry: { attemptsPerDeployment: 2, backoffMs: 50, maxBackoffMs: 500, retryAfterCapMs: 2_000 },
+      // The storm scenario uses issue #12's harness settings: 3 attempts per deployment.
+      retry: { attemptsPerDeployment: scenario === 'storm' ? 3 : 2, backoffMs: 50, maxBackoffMs: 500, retryAfterCapMs: 2_000 },
       timeouts: { attemptMs: 3_000, deadlineMs: 12_000 },
-      breaker: { consecutiveFailures: 5, failureRate: 0.5, minRequests: 20, windowMs: 10_000, cooldownMs: 5_000 },
+      breaker: { consecutiveFailures: 5, failureRate: 0.5, minRequests: 20, windowMs: 10_000, cooldownMs: BREAKER_COOLDOWN_MS },
     },
     security: {
       keys: [
@@ -54,7 +58,8 @@ export function soakConfig(flakyUrl: string, steadyUrl: string, embedder: 'mock'
       ],
     },
     cache: {
-      enabled: true,
+      // The storm scenario is about routing: its prompts are all unique, and caching them would only fill memory.
+      enabled: scenario === 'mixed',
       embedded: { maxMemoryMb: 32 },
       semantic: embedder === 'mock' ? { embeddingModel: 'mock-embedding', embeddingDimensions: 256 } : {},
     },

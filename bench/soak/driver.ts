@@ -5,18 +5,34 @@ import { classify, lost, type Outcome } from './outcome';
 import { BACKEND_HEADER, PROXY_ERROR_HEADER } from './proxy';
 
 /** What a request does; the main lane draws one per request from WEIGHTS. */
-export type RequestKind = 'repeat' | 'unique' | 'repeat-stream' | 'unique-stream' | 'drip' | 'abort' | 'slow-body' | 'limited';
+export type RequestKind =
+  | 'repeat'
+  | 'unique'
+  | 'repeat-stream'
+  | 'unique-stream'
+  | 'drip'
+  | 'abort'
+  /** A stream whose client gives up after `abortEarlyMs` if it has not finished (before any chunk, when the upstream is slow). */
+  | 'abort-early'
+  | 'slow-body'
+  | 'limited';
 
-const WEIGHTS: [RequestKind, number][] = [
-  ['repeat', 28],
-  ['unique', 20],
-  ['repeat-stream', 14],
-  ['unique-stream', 14],
-  ['drip', 10],
-  ['abort', 7],
-  ['slow-body', 7],
-];
-const TOTAL_WEIGHT = WEIGHTS.reduce((sum, [, w]) => sum + w, 0);
+/** Main-lane mixes: everything the gateway does, or routing only (unique prompts, half streamed: no cache hits). */
+export const MIXES = {
+  mixed: [
+    ['repeat', 28],
+    ['unique', 20],
+    ['repeat-stream', 14],
+    ['unique-stream', 14],
+    ['drip', 10],
+    ['abort', 7],
+    ['slow-body', 7],
+  ],
+  routing: [
+    ['unique', 50],
+    ['unique-stream', 50],
+  ],
+} satisfies Record<string, [RequestKind, number][]>;
 /** Prompts asked again and again (cache hits once stored), per key. */
 const REPEATED = 8;
 /** A client that disconnects on purpose does so after this many SSE events. */
@@ -51,6 +67,7 @@ export interface DriverOptions {
   deadlineMs: number;
   /** Time origin of `start`/`end` (performance.now()). */
   t0: number;
+  mix: keyof typeof MIXES;
 }
 
 interface Inflight {
@@ -70,6 +87,8 @@ export class LoadDriver {
   readonly inflight = new Map<number, Inflight>();
   private readonly pool: Pool;
   private readonly mainKeys: string[];
+  /** While set, every main-lane request is an `abort-early` one that gives up after this long. */
+  abortEarlyMs: number | undefined;
   private nextId = 0;
   private timers: NodeJS.Timeout[] = [];
 
@@ -79,7 +98,9 @@ export class LoadDriver {
   }
 
   start(): void {
-    this.timers.push(setInterval(() => void this.send(pickKind()), 1000 / this.options.rate));
+    const weights = MIXES[this.options.mix];
+    const main = () => (this.abortEarlyMs === undefined ? pickKind(weights) : 'abort-early');
+    this.timers.push(setInterval(() => void this.send(main()), 1000 / this.options.rate));
     if (this.options.limitedRate > 0) this.timers.push(setInterval(() => void this.send('limited'), 1000 / this.options.limitedRate));
   }
 
@@ -126,6 +147,7 @@ export class LoadDriver {
     const intentional = new AbortController();
     const deadline = AbortSignal.timeout(this.options.deadlineMs);
     const signal = AbortSignal.any([intentional.signal, deadline]);
+    const giveUp = kind === 'abort-early' ? setTimeout(() => intentional.abort(), this.abortEarlyMs ?? 0) : undefined;
     let text = '';
     let status = 0;
     const record = (outcome: Outcome): RequestRecord => ({
@@ -174,14 +196,16 @@ export class LoadDriver {
       if (intentional.signal.aborted) return record({ kind: 'aborted' });
       if (deadline.aborted) return record(lost('hung'));
       return record(lost(text ? 'truncated' : 'transport'));
+    } finally {
+      clearTimeout(giveUp);
     }
   }
 }
 
-function pickKind(): RequestKind {
-  let r = Math.random() * TOTAL_WEIGHT;
-  for (const [kind, weight] of WEIGHTS) if ((r -= weight) < 0) return kind;
-  return 'repeat';
+function pickKind(weights: [RequestKind, number][]): RequestKind {
+  let r = Math.random() * weights.reduce((sum, [, w]) => sum + w, 0);
+  for (const [kind, weight] of weights) if ((r -= weight) < 0) return kind;
+  return weights[0][0];
 }
 
 /**
@@ -202,6 +226,7 @@ function requestFor(kind: RequestKind, id: number): { prompt: string; model: str
     case 'limited':
       return { prompt: unique, model: 'chat', stream: false };
     case 'unique-stream':
+    case 'abort-early':
       return { prompt: unique, model: 'chat', stream: true };
     case 'drip':
       return { prompt: `Long stream ${id}: count slowly from one to ten please.`, model: 'chat-drip', stream: true };

@@ -51,6 +51,11 @@ function render(run: RunData): string {
     for (const r of run.records) if (pick(r)) groups[at(r.end)].push(r.end - r.start);
     return groups.map((g) => (g.length ? quantile(g, 0.99) : Number.NaN));
   };
+  const timesPerSecond = (times: number[]) => {
+    const values = new Array<number>(buckets).fill(0);
+    for (const t of times) values[at(t)] += 1 / bucketS;
+    return values;
+  };
   const isOk = (r: RequestRecord) => r.outcome.kind === 'ok';
   const code = (r: RequestRecord) => (r.outcome.kind === 'error' ? r.outcome.code : '');
   const sampled = (field: 'rssMb' | 'heapUsedMb' | 'eventLoopP99Ms', what = '') =>
@@ -71,10 +76,17 @@ function render(run: RunData): string {
       ],
     },
     {
+      title: 'Upstream answers (2xx) per s: which deployment serves',
+      series: [
+        { name: 'flaky (primary)', colour: COLOURS[0], values: timesPerSecond(run.fakes.flaky.answeredAt) },
+        { name: 'steady (backup)', colour: COLOURS[3], values: timesPerSecond(run.fakes.steady.answeredAt) },
+      ],
+    },
+    {
       title: 'Errors and aborts by kind (per s)',
       series: [
         { name: 'lost (any reason)', colour: '#000000', values: perSecond((r) => r.outcome.kind === 'lost') },
-        { name: '429 limited key (by design)', colour: COLOURS[3], values: perSecond((r) => code(r) === 'rate_limit_exceeded') },
+        { name: '429 rate_limit_exceeded', colour: COLOURS[3], values: perSecond((r) => code(r) === 'rate_limit_exceeded') },
         { name: 'stream cut: SSE error event', colour: COLOURS[4], values: perSecond((r) => code(r) === 'upstream_stream_truncated') },
         {
           name: 'other clean errors',

@@ -7,7 +7,8 @@ import { LIMITED_RPM } from './config';
 import { plot } from './plot';
 import type { ProxyStats } from './proxy';
 import type { GatewaySample, UpstreamSample } from './sampler';
-import { warmUpEnd } from './schedule';
+import { type Scenario, warmUpEnd } from './schedule';
+import { stormSection } from './storm-report';
 
 export interface WindowRecord {
   label: string;
@@ -35,10 +36,15 @@ export interface FakeFigures {
   closedAborts: Set<string>;
   injected: Record<FaultKind, number>;
   inflight: number;
+  /** When each normal (2xx) answer started (ms since the soak started). */
+  answeredAt: number[];
 }
 
 export interface RunData {
   out: string;
+  scenario: Scenario;
+  /** The router's breaker cool-down: after a fault, the time the gateway may take to use a deployment again. */
+  breakerCooldownMs: number;
   durationS: number;
   rate: number;
   embedder: string;
@@ -54,15 +60,19 @@ export interface RunData {
   cluster: GatewayCluster;
   /** Write the PNG next to the SVG (needs rsvg-convert). */
   png: boolean;
+  /** The short run in npm test: only correctness is checked (no served-share target under random faults). */
+  ci: boolean;
 }
 
-/** Bounds the run must stay within. */
+/**
+ * Bounds the run must stay within. No timing and no machine-dependent size is among
+ * them (a busy CI machine is not a defect): event-loop delay, RSS and latency are
+ * reported, and RELIABILITY.md records them.
+ */
 export const BOUNDS = {
   outageSuccess: 0.999,
-  rssMb: 400,
-  /** Heap in use after the load vs. under load after warm-up: a leak grows it, V8's heap sizing (RSS) does not. */
+  /** Heap in use after GC, late vs. early under load: a leak grows it, V8's heap sizing (RSS) does not. */
   heapGrowthMb: 40,
-  eventLoopP99Ms: 500,
   fdGrowth: 40,
 };
 /** After Redis returns, the gateways get this long to reconnect before recovery is judged. */
@@ -86,12 +96,14 @@ export function report(run: RunData): number {
   const main = records.filter((r) => r.kind !== 'limited');
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-  say(`# Soak run: ${run.durationS} s`);
+  say(`# Soak run${run.scenario === 'storm' ? ', storm scenario' : ''}: ${run.durationS} s`);
   say();
-  say(
-    `Two gateway processes, one Redis, a round-robin proxy; ${run.rate} req/s mixed load on three keys plus 1 req/s on a key ` +
-      `limited to ${LIMITED_RPM} RPM; semantic cache embedder: ${run.embedder}. Load ran ${s(run.started)}–${s(run.loadEnded)}.`,
-  );
+  const achieved = (records.length / Math.max(1, run.loadEnded - run.started)) * 1000;
+  const load =
+    run.scenario === 'storm'
+      ? `${run.rate} req/s offered (${achieved.toFixed(0)} req/s achieved) of unique prompts, half streamed, cache off`
+      : `${run.rate} req/s mixed load on three keys plus 1 req/s on a key limited to ${LIMITED_RPM} RPM; semantic cache embedder: ${run.embedder}`;
+  say(`Two gateway processes, one Redis, a round-robin proxy; ${load}. Load ran ${s(run.started)}–${s(run.loadEnded)}.`);
   say();
 
   // Outcomes
@@ -149,6 +161,8 @@ export function report(run: RunData): number {
     `Faults injected into the flaky upstream: ${injected}. Upstream requests: ${fmt(Object.fromEntries(Object.entries(run.fakes).map(([k, f]) => [k, f.requests])))}.`,
   );
   say();
+
+  if (run.scenario === 'storm') stormSection(run, say, check);
 
   // Provider outage
   say('## Single-provider outage');
@@ -216,7 +230,7 @@ export function report(run: RunData): number {
   const redisWindows = run.windows.filter((w) => w.type === 'redis-down' || w.type === 'redis-frozen');
   redisWindows.forEach((w, i) => {
     const next = redisWindows[i + 1]?.start ?? run.loadEnded;
-    const previous = redisWindows[i - 1]?.end ?? run.started + warmUpEnd(run.durationS) * 1000;
+    const previous = redisWindows[i - 1]?.end ?? run.started + warmUpEnd(run.durationS, run.scenario) * 1000;
     const settled = w.end + REDIS_SETTLE_MS;
     const inside = records.filter((r) => r.start >= w.start && r.start <= w.end);
     const leaked = inside.filter((r) => r.outcome.kind === 'lost' || (r.outcome.kind === 'error' && !expectedError(r, run.windows)));
@@ -293,7 +307,7 @@ export function report(run: RunData): number {
     '| process | samples | RSS MB start / peak / end | heap used MB start / peak / end | event-loop p99 ms start / peak / end | CPU % avg | fds start / peak / end |',
   );
   say('|---|---:|---|---|---|---:|---|');
-  const warm = run.started + warmUpEnd(run.durationS) * 1000;
+  const warm = run.started + warmUpEnd(run.durationS, run.scenario) * 1000;
   for (const instance of run.cluster.history) {
     const samples = run.gatewaySamples.filter((g) => g.pid === instance.pid);
     const steady = samples.filter((g) => g.t >= Math.max(warm, instance.startedAt + 2_000));
@@ -307,17 +321,15 @@ export function report(run: RunData): number {
       `| ${instance.name}#${instance.generation} | ${samples.length} | ${curve((g) => g.rssMb)} | ${curve((g) => g.heapUsedMb)} | ${curve((g) => g.eventLoopP99Ms, 1)} | ${cpu.toFixed(1)} | ${curve((g) => g.fds)} |`,
     );
     const label = `${instance.name}#${instance.generation}`;
-    const heapGrowth = last.heapUsedMb - first.heapUsedMb;
-    check(`${label}: RSS ≤ ${BOUNDS.rssMb} MB`, peak((g) => g.rssMb) <= BOUNDS.rssMb, `peak ${peak((g) => g.rssMb).toFixed(0)} MB`);
+    // Live data is what is left after a GC: compare the lowest samples of the first and last thirds (the sawtooth's troughs).
+    const third = Math.max(1, Math.floor(steady.length / 3));
+    const floor = (part: GatewaySample[]) => Math.min(...part.map((g) => g.heapUsedMb));
+    const [heapBefore, heapAfter] = [floor(steady.slice(0, third)), floor(steady.slice(-third))];
+    const heapGrowth = heapAfter - heapBefore;
     check(
-      `${label}: heap in use grew ≤ ${BOUNDS.heapGrowthMb} MB`,
+      `${label}: heap in use after GC grew ≤ ${BOUNDS.heapGrowthMb} MB (lowest sample, first vs last third)`,
       heapGrowth <= BOUNDS.heapGrowthMb,
-      `${first.heapUsedMb.toFixed(0)} → ${last.heapUsedMb.toFixed(0)} MB`,
-    );
-    check(
-      `${label}: event-loop p99 ≤ ${BOUNDS.eventLoopP99Ms} ms`,
-      peak((g) => g.eventLoopP99Ms) <= BOUNDS.eventLoopP99Ms,
-      `peak ${peak((g) => g.eventLoopP99Ms).toFixed(1)} ms`,
+      `${heapBefore.toFixed(0)} → ${heapAfter.toFixed(0)} MB`,
     );
     check(
       `${label}: file descriptors back to baseline (≤ +${BOUNDS.fdGrowth})`,
@@ -344,7 +356,7 @@ export function report(run: RunData): number {
   );
   check(
     'client aborts released their upstream requests',
-    aborts.length > 0 && notReleased.length === 0,
+    (run.scenario === 'storm' || aborts.length > 0) && notReleased.length === 0,
     `${aborts.length - notReleased.length}/${aborts.length}`,
   );
   check('no upstream answer left in progress', inflightAtEnd === 0, `${inflightAtEnd}`);

@@ -10,7 +10,13 @@ export type Action =
   /** Redis stopped with SIGSTOP: its connections stay open and commands get no answer. */
   | { type: 'redis-frozen' }
   /** SIGTERM to one gateway while long streams are in flight, then a restart. */
-  | { type: 'sigterm'; target: string };
+  | { type: 'sigterm'; target: string }
+  /** Faults on both upstreams at once: the primary (`flaky`) and the backup (`steady`). */
+  | { type: 'storm'; primary: Fault; backup: Fault }
+  /** 5xx until the primary's breakers open, then the half-open probe ends in a 400 or in the client leaving. */
+  | { type: 'probe'; ending: '400' | 'abort' };
+
+export type Scenario = 'mixed' | 'storm';
 
 export interface Window {
   label: string;
@@ -50,8 +56,32 @@ const REFERENCE: Window[] = [
   { label: 'Redis frozen', start: 470, end: 490, action: { type: 'redis-frozen' } },
 ];
 
-/** The schedule for a run of `durationS` seconds: the reference one, scaled. */
-export function schedule(durationS: number): Window[] {
+/**
+ * The rate-limit scenario of issue #12, in fixed seconds (Retry-After and breaker
+ * cool-downs do not scale): a 429 storm on the primary with a 70%-healthy backup,
+ * then healthy upstreams; then two half-open probes that end badly, each followed
+ * by a healthy phase in which the primary must be in use again.
+ */
+const STORM: Window[] = [
+  {
+    label: '429 storm',
+    start: 10,
+    end: 25,
+    action: {
+      type: 'storm',
+      primary: { kind: '429', probability: 0.9, retryAfterS: 1 },
+      backup: { kind: '429', probability: 0.3, retryAfterS: 1 },
+    },
+  },
+  { label: 'probe ends in 400', start: 45, end: 57, action: { type: 'probe', ending: '400' } },
+  { label: 'probe ends in client abort', start: 70, end: 85, action: { type: 'probe', ending: 'abort' } },
+];
+/** The storm scenario's length; `--duration` does not apply to it. */
+export const STORM_DURATION_S = 105;
+
+/** The schedule for a run of `durationS` seconds: the mixed one scaled, or the storm scenario as is. */
+export function schedule(durationS: number, scenario: Scenario = 'mixed'): Window[] {
+  if (scenario === 'storm') return STORM;
   const k = durationS / REFERENCE_S;
   return REFERENCE.map((w) => ({
     ...w,
@@ -62,6 +92,6 @@ export function schedule(durationS: number): Window[] {
 }
 
 /** The quiet start of the run, before any fault: the baseline for resource figures. */
-export function warmUpEnd(durationS: number): number {
-  return (40 * durationS) / REFERENCE_S;
+export function warmUpEnd(durationS: number, scenario: Scenario = 'mixed'): number {
+  return scenario === 'storm' ? STORM[0].start : (40 * durationS) / REFERENCE_S;
 }

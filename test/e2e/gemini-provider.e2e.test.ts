@@ -57,7 +57,7 @@ describe('Gemini provider through the gateway (real @google/genai, fake Gemini A
     ...FINISHES.map(([r]) => model(`gemini-finish-${r}`)),
     ...ERRORS.map(([s]) => model(`gemini-error-${s}`)),
     { name: 'gemini-budget', deployments: [{ provider: 'main', model: 'gemini-think', thinking: 'budget' }] },
-    { name: 'gemini-embed', deployments: [{ provider: 'main', model: 'gemini-embedding-001' }] },
+    { name: 'gemini-embed', deployments: [{ provider: 'main', model: 'gemini-embedding-001', capabilities: ['embeddings'] }] },
   ]);
   const sent = () => upstream.last().body as Sent;
   const vendor: VendorUnderTest = {

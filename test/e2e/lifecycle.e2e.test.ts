@@ -59,18 +59,19 @@ describe('health, readiness, metrics and shutdown', () => {
     }
   });
 
-  it('SIGTERM lets an in-flight stream finish, refuses new work, then exits 0', async () => {
+  it('SIGTERM: not ready at once, still serving (Connection: close) for shutdownDelayMs, then refuses new work, finishes the stream, exits 0', async () => {
     const gateway = await GatewayProcess.start(
       configWith({
-        providers: [{ name: 'slow', type: 'mock', mock: { tokensPerSecond: 20 } }],
+        providers: [{ name: 'slow', type: 'mock', mock: { tokensPerSecond: 4 } }],
         models: [{ name: 'slow', deployments: [{ provider: 'slow', model: 'slow' }] }],
       }),
+      { env: { SHUTDOWN_DELAY_MS: '3000' } },
     );
     const client = gateway.client();
     const stream = await client.chat.completions.create({
       model: 'slow',
       stream: true,
-      messages: [{ role: 'user', content: 'one two three four five six' }],
+      messages: [{ role: 'user', content: 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen' }],
     });
     const reading = (async () => {
       let text = '';
@@ -79,14 +80,25 @@ describe('health, readiness, metrics and shutdown', () => {
     })();
     await new Promise((r) => setTimeout(r, 150));
     gateway.signal('SIGTERM');
-    await new Promise((r) => setTimeout(r, 100));
+    await gateway.logged(/^draining: not ready/);
+    const ready = await fetch(`${gateway.url}/ready`);
+    assert.equal(ready.status, 503, 'not ready from the signal on');
+    const served = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'during the delay' }] }),
+    });
+    assert.equal(served.status, 200, 'still accepting during shutdownDelayMs');
+    assert.equal(served.headers.get('connection'), 'close');
+    assert.match(await served.text(), /during the delay/);
+    assert.equal((await gateway.logged(/^draining: no new connections/, { timeoutMs: 5_000 })).length, 1);
     const refused = await fetch(`${gateway.url}/health`).then(
       (r) => r.status,
       () => 'refused',
     );
-    assert.ok(refused === 'refused' || refused === 503, `new request during drain got ${refused}`);
+    assert.ok(refused === 'refused' || refused === 503, `new request after the delay got ${refused}`);
     const text = await reading;
-    assert.match(text, /one two three four five six$/, 'the stream completed');
+    assert.match(text, /thirteen fourteen fifteen$/, 'the stream completed');
     assert.equal(await gateway.waitForExit(), 0);
     assert.equal((await gateway.logged('stopped')).length, 1);
   });
@@ -99,6 +111,7 @@ describe('health, readiness, metrics and shutdown', () => {
         providers: [{ name: 'slow', type: 'mock', mock: { tokensPerSecond: 20 } }],
         models: [{ name: 'slow', deployments: [{ provider: 'slow', model: 'slow' }] }],
       }),
+      { env: { SHUTDOWN_DELAY_MS: '3000' } },
     );
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {

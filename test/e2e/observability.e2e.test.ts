@@ -136,10 +136,10 @@ describe('metrics, cost and access log after scripted traffic', () => {
     const redis = new Redis(REDIS_URL!);
     try {
       const day = new Date().toISOString().slice(0, 10);
-      const spend = await redis.hgetall(`gateway:spend:${day}:anonymous`);
+      const spend = await redis.hgetall(`gateway:{anonymous}:spend:${day}`);
       assert.ok(Number(spend.priced) >= 3 * OK_COST - 1e-12);
       assert.ok(Number(spend._total) >= Number(spend.priced) + Number(spend.thinker) - 1e-12);
-      assert.ok((await redis.ttl(`gateway:spend:${day}:anonymous`)) > 30 * 24 * 3600);
+      assert.ok((await redis.ttl(`gateway:{anonymous}:spend:${day}`)) > 30 * 24 * 3600);
     } finally {
       redis.disconnect();
     }

@@ -27,7 +27,8 @@ describe('OpenAI-compatible provider through the gateway', () => {
       configWith({
         providers: [{ name: 'fake', type: 'openai-compatible', baseUrl, apiKeyEnv: 'FAKE_UPSTREAM_KEY', timeoutMs: 1_000 }],
         models: [
-          ...BEHAVIOURS.map((b) => ({ name: `fake-${b}`, deployments: [{ provider: 'fake', model: b }] })),
+          ...BEHAVIOURS.map((b) => ({ name: `fake-${b}`, deployments: [{ provider: 'fake', model: b, capabilities: ['tools', 'json'] }] })),
+          { name: 'fake-embed', deployments: [{ provider: 'fake', model: 'ok', capabilities: ['embeddings'] }] },
           // A second group on the same upstream model: the first one's 429 cooldown does not touch it.
           { name: 'fake-429-stream', deployments: [{ provider: 'fake', model: 'status-429' }] },
         ],
@@ -160,11 +161,11 @@ describe('OpenAI-compatible provider through the gateway', () => {
   });
 
   it('passes embeddings through in float and base64', async () => {
-    const floats = await client.embeddings.create({ model: 'fake-ok', input: ['a', 'b'], encoding_format: 'float' });
+    const floats = await client.embeddings.create({ model: 'fake-embed', input: ['a', 'b'], encoding_format: 'float' });
     assert.equal(floats.data.length, 2);
     assert.deepEqual(floats.data[1].embedding, [0.5, -0.25, 0.125]);
     // The SDK asks for base64 by default and decodes it.
-    const decoded = await client.embeddings.create({ model: 'fake-ok', input: 'a' });
+    const decoded = await client.embeddings.create({ model: 'fake-embed', input: 'a' });
     assert.deepEqual(decoded.data[0].embedding, [0.5, -0.25, 0.125]);
     assert.equal(upstream.last().body.encoding_format, 'base64');
     assert.equal(upstream.last().path, '/v1/embeddings');

@@ -54,7 +54,10 @@ const VENDORS: Vendor[] = [
   { name: 'Gemini', upstream: new FakeGemini(GEMINI_KEY), echo: 'gemini-echo', tool: 'gemini-tool', json: 'gemini-json', answers42: true },
 ];
 
-const on = (provider: string, id: string, name = id) => ({ name, deployments: [{ provider, model: id, maxOutputTokens: 1000 }] });
+const on = (provider: string, id: string, name = id) => ({
+  name,
+  deployments: [{ provider, model: id, maxOutputTokens: 1000, capabilities: ['tools', 'json', 'vision', 'reasoning'] }],
+});
 
 let gateway: GatewayProcess;
 let client: OpenAI;

@@ -8,17 +8,35 @@ const REDIS_URL = process.env.TEST_REDIS_URL;
 const MASTER = 'test-master-key-0123456789';
 const skip = !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)';
 
+/** Five completion tokens at $2000 per million: $0.01 a request, reserved exactly (max_tokens 5, free input). */
+const METERED = { provider: 'mock', model: 'metered', price: { input: 0, output: 2000 } };
+const REQUEST_USD = 0.01;
+const IP_FAILURES = 60;
+const AUDITOR = 'auditor-admin-key-0123456789';
+const OPS_BOT = 'ops-bot-admin-key-0123456789';
+
 const config = configWith({
   providers: [{ name: 'slow', type: 'mock', mock: { latencyMs: 400 } }],
   models: [
     { name: 'priced', deployments: [{ provider: 'mock', model: 'priced', price: { input: 1000, output: 1000 } }] },
+    { name: 'metered', deployments: [METERED] },
+    // Declares no capabilities: text chat only.
     { name: 'slow', deployments: [{ provider: 'slow', model: 'slow' }] },
   ],
   security: {
     keys: [{ id: 'team-a', keyEnv: 'TEAM_A_KEY', models: ['mock-1'], rpm: 1000 }],
-    ipFailuresPerMinute: 20,
+    adminKeys: [
+      { id: 'auditor', keyEnv: 'AUDITOR_KEY', role: 'read' },
+      { id: 'ops-bot', keyEnv: 'OPS_BOT_KEY', role: 'manage' },
+    ],
+    ipFailuresPerMinute: IP_FAILURES,
+    // Exactness under test: a Redis call that times out on a busy machine refuses (503) rather than admits.
+    failOpen: { rateLimits: false, budgets: false },
   },
 });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; param: string | null; type: string } }).error;
 
 async function admin(gateway: GatewayProcess, method: string, path: string, body?: object, key = MASTER) {
   const res = await fetch(`${gateway.opsUrl}/admin/keys${path}`, {
@@ -44,7 +62,13 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
   before(async () => {
     redis = new Redis(REDIS_URL!);
     await redis.flushdb();
-    const env = { REDIS_URL: REDIS_URL!, GATEWAY_MASTER_KEY: MASTER, TEAM_A_KEY: 'team-a-secret-key-value' };
+    const env = {
+      REDIS_URL: REDIS_URL!,
+      GATEWAY_MASTER_KEY: MASTER,
+      TEAM_A_KEY: 'team-a-secret-key-value',
+      AUDITOR_KEY: AUDITOR,
+      OPS_BOT_KEY: OPS_BOT,
+    };
     [a, b] = await Promise.all([GatewayProcess.start(config, { env }), GatewayProcess.start(config, { env })]);
   });
   after(async () => {
@@ -124,20 +148,87 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     assert.deepEqual([statusA, statusB], [401, 401]);
   });
 
-  it('an expired key is refused', async () => {
-    const { body } = await admin(a, 'POST', '', { expiresAt: new Date(Date.now() - 1000).toISOString() });
-    const res = await chat(a, body.key);
-    assert.equal(res.status, 401);
-    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'expired_api_key');
+  it('PATCH of one field leaves every other field unchanged, field by field and by behaviour on both processes', async () => {
+    const expiresAt = new Date(Date.now() + 6_000).toISOString();
+    const fields = {
+      name: 'full',
+      owner: 'team-c',
+      models: ['mock-1'],
+      rpm: 100,
+      tpm: 50_000,
+      budget: { usd: 5, period: 'daily' },
+      expiresAt,
+      metadata: { env: 'ci' },
+    };
+    const created = await admin(a, 'POST', '', fields);
+    assert.equal(created.status, 201);
+    const { id, key } = created.body;
+    const patched = await admin(a, 'PATCH', `/${id}`, { rpm: 200 });
+    assert.equal(patched.status, 200);
+    const read = (await admin(b, 'GET', `/${id}`)).body;
+    assert.equal(read.rpm, 200);
+    for (const field of [...Object.keys(fields).filter((f) => f !== 'rpm'), 'id', 'source', 'createdAt']) {
+      assert.deepEqual(read[field], created.body[field], `${field} survives the PATCH`);
+    }
+    for (const gateway of [a, b]) {
+      assert.equal((await chat(gateway, key, 'mock')).status, 200);
+      const denied = await chat(gateway, key, 'priced');
+      assert.equal(denied.status, 403, 'the allow-list still holds');
+      assert.equal((await errorOf(denied)).code, 'model_not_allowed');
+    }
+    // null clears exactly the field named.
+    const cleared = await admin(b, 'PATCH', `/${id}`, { owner: null });
+    assert.equal(cleared.body.owner, undefined);
+    assert.deepEqual([cleared.body.models, cleared.body.rpm, cleared.body.expiresAt], [['mock-1'], 200, expiresAt]);
+    // One audit line per change: who, which key, what changed; never the key itself.
+    const [update] = await a.logged('admin change', { where: (l) => l.action === 'update' && l.keyId === id });
+    assert.deepEqual([update.actor, update.changes], ['master', { rpm: { from: 100, to: 200 } }]);
+    const [clear] = await b.logged('admin change', { where: (l) => l.action === 'update' && l.keyId === id });
+    assert.deepEqual(clear.changes, { owner: { from: 'team-c', to: null } });
+    assert.ok(![...a.rawOutput, ...b.rawOutput].some((line) => line.includes(key)), 'the key is never logged');
+    // The expiry survived too: once it passes, both processes refuse the key.
+    await sleep(Date.parse(expiresAt) - Date.now() + 100);
+    for (const gateway of [a, b]) {
+      const expired = await chat(gateway, key, 'mock');
+      assert.equal(expired.status, 401);
+      assert.equal((await errorOf(expired)).code, 'expired_api_key');
+    }
   });
 
-  it('one RPM limit holds within 2% across both processes under concurrent load', async () => {
+  it('refuses a past expiresAt, unknown fields and inconsistent limits with a 400 naming the field', async () => {
+    const past = new Date(Date.now() - 1_000).toISOString();
+    const { body } = await admin(a, 'POST', '', { name: 'valid', rpm: 50 });
+    const cases: [string, string, object, string][] = [
+      ['POST', '', { expiresAt: past }, 'expiresAt'],
+      ['POST', '', { expiresAt: 'tomorrow' }, 'expiresAt'],
+      ['POST', '', { bogus: 1 }, 'bogus'],
+      ['POST', '', { rpm: 100, tpm: 10 }, 'tpm'],
+      ['POST', '', { models: [] }, 'models'],
+      ['POST', '', { budget: { usd: 0 } }, 'budget.usd'],
+      ['POST', '', { budget: { usd: 5, period: 'weekly' } }, 'budget.period'],
+      ['POST', '', { metadata: { team: 42 } }, 'metadata.team'],
+      ['PATCH', `/${body.id}`, { expiresAt: past }, 'expiresAt'],
+      ['PATCH', `/${body.id}`, { tpm: 1 }, 'tpm'],
+      ['PATCH', `/${body.id}`, { revoked: false }, 'revoked'],
+      ['PATCH', `/${body.id}`, { id: 'mine' }, 'id'],
+    ];
+    for (const [method, path, request, param] of cases) {
+      const res = await admin(a, method, path, request);
+      assert.equal(res.status, 400, `${method} ${JSON.stringify(request)}`);
+      assert.equal(res.body.error.param, param, `${method} ${JSON.stringify(request)}: ${res.body.error.message}`);
+    }
+    const { key: _shownOnce, ...stored } = body;
+    assert.deepEqual((await admin(b, 'GET', `/${body.id}`)).body, stored, 'refused PATCHes changed nothing');
+  });
+
+  it('one RPM limit holds exactly across both processes under concurrent load', async () => {
     const { body } = await admin(a, 'POST', '', { name: 'rpm', rpm: 100 });
     const results = await Promise.all(Array.from({ length: 300 }, (_, i) => chat(i % 2 ? a : b, body.key)));
     const ok = results.filter((r) => r.status === 200).length;
     const limited = results.filter((r) => r.status === 429);
-    assert.ok(ok >= 98 && ok <= 102, `${ok} of 300 passed a 100 RPM limit`);
-    assert.equal(ok + limited.length, 300);
+    const unavailable = results.filter((r) => r.status === 503).length;
+    assert.ok(ok <= 100 && ok >= 100 - unavailable, `${ok} of 300 passed a 100 RPM limit (${unavailable} × 503)`);
+    assert.equal(ok + limited.length + unavailable, 300);
     const first = limited[0];
     assert.ok(Number(first.headers.get('retry-after')) >= 1);
     assert.equal(first.headers.get('x-ratelimit-limit-requests'), '100');
@@ -157,6 +248,10 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     assert.equal(blocked.status, 429);
     assert.match(((await blocked.json()) as { error: { message: string } }).error.message, /tokens/);
     assert.match(blocked.headers.get('retry-after') ?? '', /^\d+$/);
+    assert.equal(blocked.headers.get('x-ratelimit-limit-tokens'), '1000');
+    assert.match(blocked.headers.get('x-ratelimit-remaining-tokens') ?? '', /^\d+$/);
+    assert.ok(Number(blocked.headers.get('x-ratelimit-remaining-tokens')) < 300);
+    assert.match(blocked.headers.get('x-ratelimit-reset-tokens') ?? '', /^\d+s$/);
     const done = await slow;
     assert.equal(done.status, 200);
     assert.equal(done.headers.get('x-ratelimit-limit-tokens'), '1000');
@@ -172,36 +267,147 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     assert.equal((await chat(b, body.key, 'mock', { max_tokens: 300 })).status, 200);
   });
 
-  it('a spent budget gives 429 insufficient_quota until the period resets', async () => {
-    const { body } = await admin(a, 'POST', '', { name: 'budget', budget: { usd: 0.01, period: 'daily' } });
-    assert.equal((await chat(a, body.key, 'priced')).status, 200, 'the first request spends (price 1000 $/Mtok)');
-    let res: Response | undefined;
-    for (let i = 0; i < 30; i++) {
-      res = await chat(b, body.key, 'priced');
-      if (res.status === 429) break;
-      await new Promise((r) => setTimeout(r, 100));
+  it('20 concurrent requests against a budget of 2.5 requests pass at most 3 across both processes', async () => {
+    const budget = 2.5 * REQUEST_USD;
+    const { body } = await admin(a, 'POST', '', { name: 'budget', budget: { usd: budget, period: 'daily' } });
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => chat(i % 2 ? a : b, body.key, 'metered', { max_tokens: 5 })));
+    const passed = results.filter((r) => r.status === 200).length;
+    assert.ok(passed <= 3, `${passed} of 20 passed`);
+    const unavailable = results.filter((r) => r.status === 503).length;
+    assert.equal(passed + results.filter((r) => r.status === 429).length + unavailable, 20);
+    for (const refused of results.filter((r) => r.status === 429)) {
+      assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+      assert.equal(refused.headers.get('x-ratelimit-limit-budget'), String(budget));
+      assert.match(refused.headers.get('x-ratelimit-reset-budget') ?? '', /^\d+s$/);
+      assert.ok(['insufficient_quota', 'rate_limit_exceeded'].includes((await errorOf(refused)).code));
     }
-    assert.equal(res!.status, 429);
-    const error = ((await res!.json()) as { error: { type: string; code: string } }).error;
+    // Settled: the spend recorded is what passed, and it stays within the budget plus one request.
+    let spent = 0;
+    for (let i = 0; i < 40 && spent < passed * REQUEST_USD - 1e-9; i++) {
+      spent = (await admin(a, 'GET', `/${body.id}/usage`)).body.spendUsd.today._total ?? 0;
+      if (spent < passed * REQUEST_USD - 1e-9) await sleep(50);
+    }
+    assert.ok(Math.abs(spent - passed * REQUEST_USD) < 1e-9, `spent ${spent}`);
+    assert.ok(spent <= budget + REQUEST_USD);
+    const after = await chat(b, body.key, 'metered', { max_tokens: 5 });
+    assert.equal(after.status, 429);
+    const error = await errorOf(after);
     assert.deepEqual([error.type, error.code], ['insufficient_quota', 'insufficient_quota']);
-    assert.ok(Number(res!.headers.get('retry-after')) > 0);
-    const usage = await admin(a, 'GET', `/${body.id}/usage`);
-    assert.ok(usage.body.spendUsd.today._total >= 0.01);
-    // A new period starts with no spend: emulate the day rolling over by clearing it.
-    await redis.del(...(await redis.keys(`gateway:spend:*:${body.id}`)));
-    let after = 0;
-    for (let i = 0; i < 30 && after !== 200; i++) {
-      after = (await chat(a, body.key, 'priced')).status;
-      if (after !== 200) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(after, 200);
+    assert.ok(Number(after.headers.get('retry-after')) > 1, 'spent for the day: retry when the period ends');
   });
 
-  it('repeated failed authentications from one address get 429', async () => {
+  it('a request whose worst case exceeds what is left of the budget is refused before any upstream call', async () => {
+    const { body } = await admin(a, 'POST', '', { name: 'small', budget: { usd: 0.01, period: 'monthly' } });
+    // 1000 $/Mtok and no max_tokens: 256 completion tokens are held, $0.256 > $0.01.
+    const res = await chat(a, body.key, 'priced');
+    assert.equal(res.status, 429);
+    assert.match(((await res.json()) as { error: { message: string } }).error.message, /lower max_tokens/);
+    assert.equal((await admin(a, 'GET', `/${body.id}/usage`)).body.spendUsd.month._total, undefined, 'nothing spent');
+  });
+
+  it('requests of the wrong kind, or needing a capability no deployment declares, get 400', async () => {
+    const client = a.client({ apiKey: MASTER });
+    const kinds: [string, () => Promise<unknown>, string][] = [
+      [
+        'chat on an embeddings model',
+        () => client.chat.completions.create({ model: 'mock-embedding', messages: [{ role: 'user', content: 'x' }] }),
+        'model_not_supported',
+      ],
+      ['embeddings on a chat model', () => client.embeddings.create({ model: 'mock-1', input: 'x' }), 'model_not_supported'],
+      [
+        'tools on a model that declares none',
+        () =>
+          client.chat.completions.create({
+            model: 'slow',
+            messages: [{ role: 'user', content: 'x' }],
+            tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }],
+          }),
+        'unsupported_capability',
+      ],
+      [
+        'JSON mode on a model that declares none',
+        () =>
+          client.chat.completions.create({
+            model: 'slow',
+            messages: [{ role: 'user', content: 'x' }],
+            response_format: { type: 'json_object' },
+          }),
+        'unsupported_capability',
+      ],
+      [
+        'an image on a model that declares none',
+        () =>
+          client.chat.completions.create({
+            model: 'slow',
+            messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }],
+          }),
+        'unsupported_capability',
+      ],
+    ];
+    for (const [what, request, code] of kinds) {
+      const err = await request().then(
+        () => assert.fail(`${what}: answered`),
+        (e: unknown) => e as InstanceType<typeof OpenAI.APIError>,
+      );
+      assert.deepEqual([err.status, err.code], [400, code], what);
+    }
+    // The same requests on models that declare what they need are served.
+    assert.ok((await client.embeddings.create({ model: 'mock-embedding', input: 'x' })).data.length);
+    const tools = [{ type: 'function' as const, function: { name: 'f', parameters: { type: 'object' } } }];
+    assert.ok((await client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'x' }], tools })).id);
+  });
+
+  it('PATCHes racing a DELETE on both processes never undo the revocation', async () => {
+    const { body } = await admin(a, 'POST', '', { name: 'race', rpm: 1 });
+    const patches = Array.from({ length: 20 }, (_, i) => admin(i % 2 ? a : b, 'PATCH', `/${body.id}`, { rpm: i + 2 }));
+    const revoked = await admin(b, 'DELETE', `/${body.id}`);
+    const answers = await Promise.all(patches);
+    assert.equal(revoked.status, 200);
+    assert.ok(
+      answers.every((r) => r.status === 200 || r.status === 409),
+      JSON.stringify(answers.map((r) => r.status)),
+    );
+    assert.equal((await admin(a, 'GET', `/${body.id}`)).body.revoked, true);
+  });
+
+  it('role-scoped admin keys: read keys only read, manage keys manage, and the audit line names them', async () => {
+    const created = await admin(a, 'POST', '', { name: 'by-bot' }, OPS_BOT);
+    assert.equal(created.status, 201);
+    const [line] = await a.logged('admin change', { where: (l) => l.action === 'create' && l.keyId === created.body.id });
+    assert.equal(line.actor, 'ops-bot');
+    assert.equal((await admin(b, 'GET', '', undefined, AUDITOR)).status, 200);
+    assert.equal((await admin(b, 'GET', `/${created.body.id}/usage`, undefined, AUDITOR)).status, 200);
+    for (const [method, path, body] of [
+      ['POST', '', { name: 'nope' }],
+      ['PATCH', `/${created.body.id}`, { rpm: 5 }],
+      ['DELETE', `/${created.body.id}`, undefined],
+    ] as const) {
+      const res = await admin(b, method, path, body, AUDITOR);
+      assert.deepEqual([res.status, res.body.error.code], [403, 'admin_read_only'], method);
+    }
+    assert.equal((await admin(b, 'GET', `/${created.body.id}`)).body.revoked, undefined, 'the read key changed nothing');
+  });
+
+  // Last: blocks this address on the admin API for a minute.
+  it('failed admin authentications count per address: 429 with Retry-After, then even the master key waits', async () => {
+    let res: Response | undefined;
     const statuses: number[] = [];
-    for (let i = 0; i < 25; i++) statuses.push((await chat(b, `gw-wrong-${i}`)).status);
-    assert.ok(statuses.slice(0, 5).every((s) => s === 401));
-    assert.equal(statuses[statuses.length - 1], 429);
+    for (let i = 0; i < IP_FAILURES + 5 && res?.status !== 429; i++) {
+      res = await fetch(`${b.opsUrl}/admin/keys`, { headers: { authorization: `Bearer wrong-master-key-${i}` } });
+      statuses.push(res.status);
+    }
+    assert.equal(statuses[0], 401);
+    assert.equal(res!.status, 429);
+    assert.ok(Number(res!.headers.get('retry-after')) >= 1);
+    assert.equal(res!.headers.get('x-ratelimit-limit-auth-failures'), String(IP_FAILURES));
+    assert.equal(res!.headers.get('x-ratelimit-remaining-auth-failures'), '0');
+    assert.equal((await admin(b, 'GET', '')).status, 429, 'a blocked address learns nothing from a right guess');
+    // The count is shared through Redis: the other process refuses the next failure at once.
+    const other = await chat(a, 'gw-wrong-key');
+    assert.equal(other.status, 429);
+    assert.equal(other.headers.get('x-ratelimit-limit-auth-failures'), String(IP_FAILURES));
+    // /v1 keys from the same address still work (no NAT lock-out on the public API).
+    assert.equal((await chat(a, 'team-a-secret-key-value')).status, 200);
   });
 });
 

@@ -57,12 +57,14 @@ export class GatewayProcess {
     const file = join(dir, 'gateway.yaml');
     writeFileSync(file, stringify(config));
     this.child = spawn(process.execPath, [MAIN], {
+      // No drain delay unless a test asks for one: every test stops its gateway with SIGTERM.
       env: {
         PATH: process.env.PATH,
         PORT: '0',
         HOST: '127.0.0.1',
         METRICS_PORT: '0',
         LOG_LEVEL: 'debug',
+        SHUTDOWN_DELAY_MS: '0',
         GATEWAY_CONFIG: file,
         ...options.env,
       },
@@ -144,8 +146,12 @@ export function configWith(extra: { providers?: object[]; models?: object[]; ser
     server: extra.server ?? {},
     providers: [{ name: 'mock', type: 'mock' }, ...(extra.providers ?? [])],
     models: [
-      { name: 'mock-1', aliases: ['mock'], deployments: [{ provider: 'mock', model: 'mock-1' }] },
-      { name: 'mock-embedding', deployments: [{ provider: 'mock', model: 'mock-embedding' }] },
+      {
+        name: 'mock-1',
+        aliases: ['mock'],
+        deployments: [{ provider: 'mock', model: 'mock-1', capabilities: ['tools', 'json', 'vision'] }],
+      },
+      { name: 'mock-embedding', deployments: [{ provider: 'mock', model: 'mock-embedding', capabilities: ['embeddings'] }] },
       ...(extra.models ?? []),
     ],
   };

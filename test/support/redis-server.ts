@@ -63,7 +63,8 @@ export class RedisServer {
 
   async stop(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    // A killed child has a signalCode and no exitCode; waiting for its exit again would hang.
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGKILL');
     await once(child, 'exit');
   }

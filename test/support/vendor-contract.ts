@@ -57,9 +57,12 @@ function startGateway(
   );
 }
 
-/** A model name served by provider `main` with the same upstream model id. */
+/** A model name served by provider `main` with the same upstream model id (a chat model unless `deployment` says otherwise). */
 export function model(id: string, deployment: Record<string, unknown> = {}) {
-  return { name: id, deployments: [{ provider: 'main', model: id, ...deployment }] };
+  return {
+    name: id,
+    deployments: [{ provider: 'main', model: id, capabilities: ['tools', 'vision', 'json', 'reasoning'], ...deployment }],
+  };
 }
 
 export interface VendorUnderTest {

@@ -7,7 +7,7 @@ const minimal = (cache: object) => ({
   providers: [{ name: 'mock', type: 'mock' }],
   models: [
     { name: 'm', deployments: [{ provider: 'mock', model: 'm' }] },
-    { name: 'emb', deployments: [{ provider: 'mock', model: 'e' }] },
+    { name: 'emb', deployments: [{ provider: 'mock', model: 'e', capabilities: ['embeddings'] }] },
   ],
   cache,
 });

@@ -77,6 +77,21 @@ describe('config', () => {
       /providers\[1\]\.apiKeyEnv: required for type gemini/,
     ],
     [
+      'an embeddings deployment that declares chat capabilities',
+      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).capabilities = ['embeddings', 'tools']),
+      /models\[0\]\.deployments\[0\]\.capabilities: an embeddings deployment declares no chat capabilities/,
+    ],
+    [
+      'a model mixing chat and embeddings deployments',
+      (c) => c.models[0].deployments.push({ provider: 'mock', model: 'e', capabilities: ['embeddings'] } as never),
+      /models\[0\]\.deployments\[1\]\.capabilities: every deployment of a model is the same kind/,
+    ],
+    [
+      'a semantic cache embedding model that is a chat model',
+      (c) => Object.assign(c, { cache: { semantic: { embeddingModel: 'm', embeddingDimensions: 8 } } }),
+      /cache\.semantic\.embeddingModel: "m" does not declare the embeddings capability/,
+    ],
+    [
       'an unknown thinking style',
       (c) => ((c.models[0].deployments[0] as Record<string, unknown>).thinking = 'deep'),
       /models\[0\]\.deployments\[0\]\.thinking/,

@@ -4,6 +4,8 @@ import { Redis } from 'ioredis';
 import { spendKey, utcDay } from '@gateway/metrics';
 import { msUntilPeriodEnd } from '@gateway/security';
 import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter } from '../../libs/security/src/window-counter';
+import { type AdmissionStore, type AdmitInput, MemoryAdmissionStore, RedisAdmissionStore } from '../../libs/security/src/admission-store';
+import { limitKeys } from '../../libs/security/src/limit-keys';
 import { nestsDeeperThan } from '../../apps/gateway/src/http/json-depth';
 
 describe('budget periods', () => {
@@ -17,7 +19,12 @@ describe('budget periods', () => {
   it('spend is kept per key and per UTC day and month, so a new period starts at zero', () => {
     assert.equal(utcDay(new Date('2026-11-26T23:59:59Z')), '2026-11-26');
     assert.equal(utcDay(new Date('2026-11-27T00:00:00Z')), '2026-11-27');
-    assert.equal(spendKey('team-a', '2026-11'), 'gateway:spend:2026-11:team-a');
+    assert.equal(spendKey('team-a', '2026-11'), 'gateway:{team-a}:spend:2026-11');
+  });
+
+  it('every Redis key of one gateway key shares its hash tag (one Redis Cluster slot per script)', () => {
+    const names = [...Object.values(limitKeys('team-a')), spendKey('team-a', '2026-11-26'), spendKey('team-a', '2026-11')];
+    for (const name of names) assert.equal(name.match(/\{([^}]*)\}/)?.[1], 'team-a', name);
   });
 });
 
@@ -42,16 +49,88 @@ for (const [name, make] of counters) {
       await new Promise((r) => setTimeout(r, 250));
       assert.equal((await c.add(key, 100, 100, 200)).ok, true, 'a new window');
     });
+  });
+}
 
-    it('adjusts an open window and never goes below zero', async () => {
-      const c = make();
-      const key = `test:adjust:${name}:${Date.now()}`;
-      await c.add(key, 500, 1000, 60_000);
-      await c.adjust(key, -480);
-      assert.equal(await c.peek(key), 20);
-      await c.adjust(key, -100);
-      assert.equal(await c.peek(key), 0);
+const stores: [string, () => AdmissionStore][] = [['in process', () => new MemoryAdmissionStore(new MemoryWindowCounter())]];
+if (redis) stores.push(['Redis', () => new RedisAdmissionStore(redis)]);
+
+for (const [name, make] of stores) {
+  describe(`admission store (${name})`, () => {
+    let n = 0;
+    const keyId = () => `test-${name.replace(' ', '-')}-${Date.now()}-${++n}`;
+    const day = new Date().toISOString().slice(0, 10);
+    const budget = (usd: number, reserveUsd: number, member: string, now = Date.now(), until = now + 60_000) => ({
+      usd,
+      period: day,
+      reserveUsd,
+      member: `${member}:${reserveUsd}`,
+      now,
+      until,
     });
+    const input = (id: string, extra: Partial<AdmitInput>): AdmitInput => ({ keyId: id, windowMs: 60_000, tokens: 10, ...extra });
+
+    it('refuses all or nothing: a request over one limit counts against none', async () => {
+      const store = make();
+      const id = keyId();
+      assert.equal((await store.admit(input(id, { rpm: 5, tpm: 100, tokens: 60 }))).refused, undefined);
+      const refused = await store.admit(input(id, { rpm: 5, tpm: 100, tokens: 60, budget: budget(1, 0.1, 'a') }));
+      assert.equal(refused.refused, 'tpm');
+      assert.deepEqual([refused.rpm.used, refused.tpm.used, refused.heldUsd], [1, 60, 0], 'the refused request counted nothing');
+      const next = await store.admit(input(id, { rpm: 5, tpm: 100, tokens: 40, budget: budget(1, 0.1, 'b') }));
+      assert.equal(next.refused, undefined);
+      assert.deepEqual([next.rpm.used, next.tpm.used], [2, 100]);
+      assert.ok(Math.abs(next.heldUsd - 0.1) < 1e-9);
+    });
+
+    it('concurrent requests against a budget of 2.5 requests pass exactly 2, and settling turns holds into spend', async () => {
+      const store = make();
+      const id = keyId();
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.admit(input(id, { budget: budget(0.05, 0.02, `r${i}`) }))),
+      );
+      const admitted = outcomes.map((o, i) => [o, i] as const).filter(([o]) => !o.refused);
+      assert.equal(admitted.length, 2);
+      assert.ok(outcomes.filter((o) => o.refused).every((o) => o.refused === 'budget'));
+      // Both finish cheaper than reserved: their holds become spend, and the freed room admits one more.
+      for (const [, i] of admitted)
+        await store.settle({ keyId: id, spend: { model: 'm', usd: 0.01 }, hold: { member: `r${i}:0.02`, usd: 0.02 } });
+      const after = await store.admit(input(id, { budget: budget(0.05, 0.02, 'late') }));
+      assert.equal(after.refused, undefined);
+      assert.ok(Math.abs(after.spentUsd - 0.02) < 1e-9 && Math.abs(after.heldUsd - 0.02) < 1e-9, JSON.stringify(after));
+      assert.equal((await store.admit(input(id, { budget: budget(0.05, 0.02, 'over') }))).refused, 'budget');
+    });
+
+    it('settles the TPM reservation to the tokens actually used', async () => {
+      const store = make();
+      const id = keyId();
+      await store.admit(input(id, { tpm: 1000, tokens: 900 }));
+      await store.settle({ keyId: id, tokenDelta: 120 - 900 });
+      assert.equal((await store.admit(input(id, { tpm: 1000, tokens: 880 }))).refused, undefined);
+      assert.equal((await store.admit(input(id, { tpm: 1000, tokens: 1 }))).refused, 'tpm');
+    });
+  });
+}
+
+if (redis) {
+  it('a hold nobody settles (its replica died) lapses and frees the budget', async () => {
+    const store = new RedisAdmissionStore(redis);
+    const id = `test-lapse-${Date.now()}`;
+    const day = new Date().toISOString().slice(0, 10);
+    const now = Date.now();
+    const hold = (member: string, at: number) => ({
+      usd: 0.05,
+      period: day,
+      reserveUsd: 0.04,
+      member: `${member}:0.04`,
+      now: at,
+      until: at + 1_000,
+    });
+    assert.equal((await store.admit({ keyId: id, windowMs: 60_000, tokens: 1, budget: hold('dead', now) })).refused, undefined);
+    assert.equal((await store.admit({ keyId: id, windowMs: 60_000, tokens: 1, budget: hold('blocked', now + 500) })).refused, 'budget');
+    const later = await store.admit({ keyId: id, windowMs: 60_000, tokens: 1, budget: hold('after', now + 2_000) });
+    assert.equal(later.refused, undefined, 'the dead hold was released');
+    assert.ok(Math.abs(later.heldUsd - 0.04) < 1e-9);
   });
 }
 

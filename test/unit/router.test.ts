@@ -4,20 +4,12 @@ import { BreakerConfig, DeploymentConfig, GatewayConfig, parseConfig, VirtualMod
 import { MetricsService } from '@gateway/metrics';
 import type { Provider } from '@gateway/providers';
 import type { RedisService } from '@gateway/redis';
-import { CircuitBreaker, type Deployment, profileChat, STRATEGY_ORDER, type StrategyContext, TaskRouter } from '@gateway/router';
+import { Clock, type Deployment, DeploymentHealth, profileChat, STRATEGY_ORDER, type StrategyContext, TaskRouter } from '@gateway/router';
+import { profileEmbeddings } from '../../libs/router/src/request-profile';
 import { BreakerRegistry } from '../../libs/router/src/breaker-registry';
 import { eligibleDeployments } from '../../libs/router/src/eligibility';
 import { LatencyTracker } from '../../libs/router/src/latency-tracker';
-
-/** Mulberry32: a small seeded PRNG so "random" decisions are reproducible. */
-function seeded(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random as seeded } from '../support/vectors';
 
 function deployment(id: string, config: Partial<DeploymentConfig> = {}): Deployment {
   return {
@@ -32,7 +24,7 @@ const config = (): GatewayConfig => parseConfig({ providers: [{ name: 'mock', ty
 const chat = (content: string, extra: object = {}) => profileChat({ model: 'x', messages: [{ role: 'user', content }], ...extra });
 
 function context(overrides: Partial<StrategyContext> = {}): StrategyContext {
-  return { profile: chat('hello'), latency: new LatencyTracker(config()), exploreRate: 0, random: seeded(42), ...overrides };
+  return { profile: chat('hello'), latency: new LatencyTracker(config(), new Clock()), exploreRate: 0, random: seeded(42), ...overrides };
 }
 
 describe('routing strategies', () => {
@@ -121,7 +113,7 @@ describe('eligibility', () => {
     );
   });
 
-  it('needs tools, vision and json capabilities when the request uses them', () => {
+  it('needs tools, vision and json capabilities when the request uses them; a deployment that declares none serves text chat only', () => {
     const ds = [
       deployment('text', { capabilities: ['json'] }),
       deployment('full', { capabilities: ['tools', 'vision', 'json'] }),
@@ -134,33 +126,70 @@ describe('eligibility', () => {
     });
     assert.deepEqual(
       eligibleDeployments(group(ds), profile, registry(), Date.now()).map((d) => d.id),
-      ['full', 'undeclared'],
+      ['full'],
     );
     assert.throws(() => eligibleDeployments(group([ds[0]]), profile, registry(), Date.now()), /supports tools, vision/);
+    assert.throws(() => eligibleDeployments(group([ds[2]]), profile, registry(), Date.now()), /supports tools, vision/);
+    assert.deepEqual(
+      eligibleDeployments(group(ds), chat('plain text'), registry(), Date.now()).map((d) => d.id),
+      ['text', 'full', 'undeclared'],
+    );
+  });
+
+  it('chat and embeddings are different kinds: a request of the other kind is 400 model_not_supported', () => {
+    const chatModel = group([deployment('chat', { capabilities: ['tools'] }), deployment('plain')]);
+    const embeddingModel = group([deployment('embed', { capabilities: ['embeddings'] })]);
+    const notSupported = (e: { status: number; code: string; param: string }) =>
+      e.status === 400 && e.code === 'model_not_supported' && e.param === 'model';
+    assert.throws(() => eligibleDeployments(chatModel, profileEmbeddings('x'), registry(), Date.now()), notSupported);
+    assert.throws(() => eligibleDeployments(embeddingModel, chat('x'), registry(), Date.now()), notSupported);
+    assert.deepEqual(
+      eligibleDeployments(embeddingModel, profileEmbeddings(['a', 'b']), registry(), Date.now()).map((d) => d.id),
+      ['embed'],
+    );
   });
 
   it('skips deployments whose breaker is open; all open is a 503 (or 429 when rate limited)', () => {
     const breakers = registry();
     const ds = [deployment('a'), deployment('b')];
-    breakers.get('a').coolDown(Date.now() + 60_000);
+    rateLimit(breakers.get('a'), Date.now(), 30_000);
     assert.deepEqual(
       eligibleDeployments(group(ds), chat('x'), breakers, Date.now()).map((d) => d.id),
       ['b'],
     );
-    breakers.get('b').coolDown(Date.now() + 30_000);
+    rateLimit(breakers.get('b'), Date.now(), 20_000);
     assert.throws(
       () => eligibleDeployments(group(ds), chat('x'), breakers, Date.now()),
-      (e: { status: number; headers: Record<string, string> }) => e.status === 429 && e.headers['retry-after'] === '30',
+      (e: { status: number; headers: Record<string, string> }) => e.status === 429 && e.headers['retry-after'] === '20',
     );
-    for (let i = 0; i < 5; i++) breakers.get('c').failure(Date.now());
+    for (let i = 0; i < 5; i++) fail(breakers.get('c'), Date.now());
     assert.throws(
       () => eligibleDeployments(group([deployment('c')]), chat('x'), breakers, Date.now()),
       (e: { status: number }) => e.status === 503,
     );
   });
+
+  it('keeps a deployment that is back within the wait cap, so the executor can wait for it', () => {
+    const breakers = registry();
+    rateLimit(breakers.get('a'), Date.now(), 2_000);
+    assert.deepEqual(
+      eligibleDeployments(group([deployment('a')]), chat('x'), breakers, Date.now()).map((d) => d.id),
+      ['a'],
+    );
+  });
 });
 
-describe('circuit breaker', () => {
+function fail(h: DeploymentHealth, now: number, retryAfterMs?: number): void {
+  h.admit(now)?.end({ kind: 'failed', retryAfterMs }, now);
+}
+/** 429s until the deployment cools down (one is not enough while it mostly answers); returns how many it took. */
+function rateLimit(h: DeploymentHealth, now: number, retryAfterMs: number): number {
+  let n = 0;
+  for (let ticket = h.admit(now); ticket; ticket = h.admit(now), n++) ticket.end({ kind: 'rate-limited', retryAfterMs }, now);
+  return n;
+}
+
+describe('deployment health', () => {
   const cfg = Object.assign(new BreakerConfig(), {
     consecutiveFailures: 3,
     cooldownMs: 1_000,
@@ -171,41 +200,78 @@ describe('circuit breaker', () => {
 
   it('opens after N consecutive failures, half-opens after the cooldown, closes on a good probe', () => {
     const changes: string[] = [];
-    const b = new CircuitBreaker(cfg, (state) => changes.push(state));
-    b.failure(0);
-    b.failure(1);
-    assert.equal(b.allows(2), true);
-    b.failure(2);
-    assert.equal(b.state, 'open');
-    assert.equal(b.allows(500), false);
-    assert.equal(b.allows(1_002), true, 'one probe after the cooldown');
-    assert.equal(b.state, 'half-open');
-    assert.equal(b.allows(1_003), false, 'only one probe at a time');
-    b.success(1_004);
-    assert.equal(b.state, 'closed');
+    const h = new DeploymentHealth(
+      cfg,
+      () => undefined,
+      (state) => changes.push(state),
+    );
+    fail(h, 0);
+    fail(h, 1);
+    assert.ok(h.admit(2));
+    fail(h, 2);
+    assert.equal(h.state, 'open');
+    assert.equal(h.admit(500), undefined);
+    const probe = h.admit(1_002);
+    assert.ok(probe?.probe, 'one probe after the cooldown');
+    assert.equal(h.state, 'half-open');
+    assert.equal(h.admit(1_003), undefined, 'only one probe at a time');
+    assert.equal(h.readyAt(1_003), Infinity);
+    probe.end({ kind: 'answered' }, 1_004);
+    assert.equal(h.state, 'closed');
     assert.deepEqual(changes, ['open', 'half-open', 'closed']);
   });
 
   it('a failed probe opens it again', () => {
-    const b = new CircuitBreaker(cfg, () => undefined);
-    for (let t = 0; t < 3; t++) b.failure(t);
-    assert.equal(b.allows(1_010), true);
-    b.failure(1_011);
-    assert.equal(b.state, 'open');
-    assert.equal(b.openUntil, 2_011);
+    const h = new DeploymentHealth(cfg, () => undefined);
+    for (let t = 0; t < 3; t++) fail(h, t);
+    fail(h, 1_010);
+    assert.equal(h.state, 'open');
+    assert.equal(h.openUntil, 2_010);
+  });
+
+  it('a probe that ends without a verdict (client gone) frees the slot for the next request', () => {
+    const h = new DeploymentHealth(cfg, () => undefined);
+    for (let t = 0; t < 3; t++) fail(h, t);
+    const probe = h.admit(1_010)!;
+    probe.end({ kind: 'no-verdict' }, 1_020);
+    probe.end({ kind: 'failed' }, 1_021); // a second end changes nothing
+    assert.equal(h.state, 'half-open');
+    assert.equal(h.probing, false);
+    assert.ok(h.admit(1_030)?.probe);
+  });
+
+  it('a probe answered with a rate limit closes the breaker and cools the deployment down', () => {
+    const h = new DeploymentHealth(cfg, () => undefined);
+    for (let t = 0; t < 3; t++) fail(h, t);
+    h.admit(1_010)!.end({ kind: 'rate-limited', retryAfterMs: 500 }, 1_020);
+    assert.equal(h.state, 'closed');
+    assert.equal(h.readyAt(1_100), 1_520);
+    assert.equal(h.rateLimited(1_100), true);
   });
 
   it('opens on the failure rate over the window, even without a long streak', () => {
-    const b = new CircuitBreaker(cfg, () => undefined);
-    for (let t = 0; t < 10; t++) t % 2 ? b.failure(t) : b.success(t);
-    assert.equal(b.state, 'open');
+    const h = new DeploymentHealth(cfg, () => undefined);
+    for (let t = 0; t < 10; t++) h.admit(t)?.end(t % 2 ? { kind: 'failed' } : { kind: 'answered' }, t);
+    assert.equal(h.state, 'open');
   });
 
-  it('a rate limit cools it down for the Retry-After', () => {
-    const b = new CircuitBreaker(cfg, () => undefined);
-    b.coolDown(7_000);
-    assert.equal(b.allows(6_999), false);
-    assert.equal(b.allows(7_000), true);
+  it('a 429 cools the deployment down only while most answers are 429s', () => {
+    const h = new DeploymentHealth(cfg, () => undefined);
+    for (let t = 0; t < 100; t++) h.admit(t)!.end(t % 3 ? { kind: 'answered' } : { kind: 'rate-limited', retryAfterMs: 1_000 }, t);
+    assert.equal(h.readyAt(100), 100, 'a third of requests rate limited: still in use');
+    assert.ok(rateLimit(h, 100, 1_000) > 5, 'a run of 429s cools it down');
+    assert.equal(h.readyAt(100), 1_100);
+  });
+
+  it('a Retry-After is a time: no attempt before it, one at it, capped at the cooldown', () => {
+    const h = new DeploymentHealth(cfg, () => undefined);
+    rateLimit(h, 0, 700);
+    assert.equal(h.admit(699), undefined);
+    assert.ok(h.admit(700));
+    rateLimit(h, 1_000, 60_000);
+    assert.equal(h.readyAt(1_000), 2_000, 'capped at cooldownMs');
+    fail(h, 3_000, 300); // a 503 with Retry-After
+    assert.equal(h.readyAt(3_000), 3_300);
   });
 });
 

@@ -4,9 +4,10 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { ConfigError, loadConfig } from '@gateway/config';
-import { MetricsService, SpendService, TracingService } from '@gateway/metrics';
+import { MetricsService, TracingService } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
 import { AppModule } from './app.module';
+import { closeConnectionsWhileDraining, drainOnSignals } from './health/drain';
 import { ShutdownState } from './health/shutdown-state';
 import { BodyRedactor } from './http/body-redaction';
 import { clientErrorHandler } from './http/client-error';
@@ -52,7 +53,6 @@ async function bootstrap(): Promise<void> {
     fastify,
     {
       metrics: app.get(MetricsService),
-      spend: app.get(SpendService),
       tracing: app.get(TracingService),
       log: access,
       bodies: server.logBodies ? new BodyRedactor(server.redactPatterns) : undefined,
@@ -60,6 +60,7 @@ async function bootstrap(): Promise<void> {
     },
     config.security.maxJsonDepth,
   );
+  closeConnectionsWhileDraining(fastify, app.get(ShutdownState));
   if (config.security.corsOrigins.length) app.enableCors({ origin: config.security.corsOrigins });
   const ops = new OpsPlane(fastify, {
     keepAliveTimeout: server.keepAliveTimeoutMs,
@@ -76,31 +77,19 @@ async function bootstrap(): Promise<void> {
   );
   if (!config.masterKey) log.warn('auth is off: GATEWAY_MASTER_KEY is not set, so every request is anonymous (loopback only)');
 
-  const shutdownState = app.get(ShutdownState);
-  const onSignal = (signal: string) => {
-    if (shutdownState.draining) return;
-    shutdownState.draining = true;
-    log.info({ signal, graceMs: server.shutdownGraceMs }, 'draining: no new connections, finishing in-flight requests');
-    // Keep-alive sockets that go idle once their response is done would otherwise
-    // hold the drain open until the client's own idle timeout.
-    const servers = [fastify.server, ops.server];
-    const sweep = setInterval(() => servers.forEach((s) => s.closeIdleConnections()), 100);
-    const force = setTimeout(() => {
-      log.warn('grace period over: closing remaining connections');
-      servers.forEach((s) => s.closeAllConnections());
-    }, server.shutdownGraceMs);
-    sweep.unref();
-    force.unref();
-    Promise.all([app.close(), ops.close()])
-      .catch((err) => log.error({ err }, 'error during shutdown'))
-      .finally(() => {
-        log.info('stopped');
-        flushSync();
-        process.exit(0);
-      });
-  };
-  process.once('SIGTERM', () => onSignal('SIGTERM'));
-  process.once('SIGINT', () => onSignal('SIGINT'));
+  drainOnSignals({
+    state: app.get(ShutdownState),
+    close: () => Promise.all([app.close(), ops.close()]).then(() => undefined),
+    servers: [fastify.server, ops.server],
+    delayMs: server.shutdownDelayMs,
+    graceMs: server.shutdownGraceMs,
+    log,
+    exit: () => {
+      log.info('stopped');
+      flushSync();
+      process.exit(0);
+    },
+  });
 }
 
 void bootstrap();

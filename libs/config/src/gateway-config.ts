@@ -27,6 +27,17 @@ export type ProviderType = (typeof PROVIDER_TYPES)[number];
 
 export const CAPABILITIES = ['tools', 'vision', 'json', 'embeddings', 'reasoning'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
+/** Capabilities of a chat model; a deployment declaring `embeddings` may declare none of them. */
+export const CHAT_CAPABILITIES: Capability[] = ['tools', 'vision', 'json', 'reasoning'];
+
+/**
+ * What a deployment serves: embeddings when it declares `embeddings`, chat
+ * otherwise. A chat deployment that declares nothing serves text chat only.
+ */
+export type ModelKind = 'chat' | 'embeddings';
+export function deploymentKind(d: { capabilities?: Capability[] }): ModelKind {
+  return d.capabilities?.includes('embeddings') ? 'embeddings' : 'chat';
+}
 
 export const THINKING_STYLES = ['adaptive', 'budget'] as const;
 export type ThinkingStyle = (typeof THINKING_STYLES)[number];
@@ -91,6 +102,7 @@ export class DeploymentConfig {
    * `budget` a token budget (older models such as claude-haiku-4-5).
    */
   @IsOptional() @IsIn(THINKING_STYLES as unknown as string[]) thinking: ThinkingStyle = 'adaptive';
+  /** Undeclared: text chat only (no tools, images or JSON mode). See deploymentKind(). */
   @IsOptional() @IsArray() @IsIn(CAPABILITIES as unknown as string[], { each: true }) capabilities?: Capability[];
   /** Share of traffic under the `weighted` strategy. */
   @IsOptional() @IsNumber() @Min(0) weight = 1;
@@ -118,7 +130,12 @@ export class ServerConfig {
   @IsOptional() @IsString() metricsHost = '127.0.0.1';
   /** Largest accepted request body. */
   @IsOptional() @IsInt() @Min(1024) bodyLimitBytes = 4 * 1024 * 1024;
-  /** On SIGTERM, in-flight requests and streams get this long to finish. */
+  /**
+   * On SIGTERM, /ready fails at once but the gateway keeps accepting for this long, so
+   * requests routed here before the endpoint is removed are served (matches the chart's preStop).
+   */
+  @IsOptional() @IsInt() @Min(0) shutdownDelayMs = 5_000;
+  /** Then, with no new connections accepted, in-flight requests and streams get this long to finish. */
   @IsOptional() @IsInt() @Min(0) shutdownGraceMs = 30_000;
   /** Idle keep-alive timeout for client connections. */
   @IsOptional() @IsInt() @Min(1) keepAliveTimeoutMs = 72_000;

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
-import { GatewayConfig } from './gateway-config';
+import { CHAT_CAPABILITIES, deploymentKind, GatewayConfig, type ModelKind } from './gateway-config';
 
 export const DEFAULT_CONFIG_PATH = 'config/gateway.yaml';
 
@@ -21,6 +21,7 @@ const SERVER_ENV: Record<string, [keyof GatewayConfig['server'], (v: string) => 
   LOG_LEVEL: ['logLevel', String],
   BODY_LIMIT_BYTES: ['bodyLimitBytes', Number],
   SHUTDOWN_GRACE_MS: ['shutdownGraceMs', Number],
+  SHUTDOWN_DELAY_MS: ['shutdownDelayMs', Number],
   KEEP_ALIVE_TIMEOUT_MS: ['keepAliveTimeoutMs', Number],
   LOG_BODIES: ['logBodies', (v) => v === 'true' || v === '1'],
 };
@@ -88,13 +89,21 @@ function checkReferences(config: GatewayConfig, source: string): void {
     }
   });
   const names = new Set<string>();
+  const kinds = new Map<string, ModelKind>();
   config.models.forEach((m, i) => {
     for (const name of [m.name, ...(m.aliases ?? [])]) {
       if (names.has(name)) fail(`models[${i}]: model name or alias "${name}" is declared twice`);
       names.add(name);
+      kinds.set(name, deploymentKind(m.deployments[0]));
     }
     m.deployments.forEach((d, j) => {
       if (!providers.has(d.provider)) fail(`models[${i}].deployments[${j}].provider: unknown provider "${d.provider}"`);
+      const where = `models[${i}].deployments[${j}].capabilities`;
+      const kind = deploymentKind(d);
+      if (kind === 'embeddings' && d.capabilities!.some((c) => CHAT_CAPABILITIES.includes(c)))
+        fail(`${where}: an embeddings deployment declares no chat capabilities (${CHAT_CAPABILITIES.join(', ')})`);
+      if (kind !== deploymentKind(m.deployments[0]))
+        fail(`${where}: every deployment of a model is the same kind (chat, or embeddings when it declares embeddings)`);
     });
   });
   config.virtualModels.forEach((v, i) => {
@@ -102,6 +111,7 @@ function checkReferences(config: GatewayConfig, source: string): void {
     const targets = [...v.rules.map((r, j) => [`rules[${j}].model`, r.model]), ['default', v.default]];
     for (const [key, target] of targets) {
       if (!names.has(target)) fail(`virtualModels[${i}].${key}: unknown model "${target}"`);
+      if (kinds.get(target) !== 'chat') fail(`virtualModels[${i}].${key}: "${target}" is an embeddings model; virtual models route chat`);
     }
     v.rules.forEach((r, j) => {
       try {
@@ -139,6 +149,8 @@ function checkReferences(config: GatewayConfig, source: string): void {
   const semantic = config.cache.semantic;
   if (semantic.embeddingModel && !names.has(semantic.embeddingModel))
     fail(`cache.semantic.embeddingModel: unknown model "${semantic.embeddingModel}"`);
+  if (semantic.embeddingModel && kinds.get(semantic.embeddingModel) !== 'embeddings')
+    fail(`cache.semantic.embeddingModel: "${semantic.embeddingModel}" does not declare the embeddings capability`);
   if (semantic.embeddingModel && !semantic.embeddingDimensions) fail('cache.semantic.embeddingDimensions: required with embeddingModel');
 }
 

@@ -29,6 +29,19 @@ export class StaticKeyConfig extends KeyLimits {
   @IsString() @Matches(/^[A-Z_][A-Z0-9_]*$/) keyEnv!: string;
 }
 
+export const ADMIN_ROLES = ['read', 'manage'] as const;
+export type AdminRole = (typeof ADMIN_ROLES)[number];
+
+/**
+ * A key for the admin API other than the master key: `read` lists keys and reads
+ * usage, `manage` also creates, changes and revokes. The key lives in `keyEnv`.
+ */
+export class AdminKeyConfig {
+  @IsString() @Matches(/^[A-Za-z0-9._-]{1,64}$/) id!: string;
+  @IsString() @Matches(/^[A-Z_][A-Z0-9_]*$/) keyEnv!: string;
+  @IsIn(ADMIN_ROLES as unknown as string[]) role!: AdminRole;
+}
+
 export class FailOpenConfig {
   /** Redis unreachable: let requests through RPM/TPM limits (true) or refuse them with 503. */
   @IsOptional() @IsBoolean() rateLimits = true;
@@ -38,6 +51,8 @@ export class FailOpenConfig {
 
 export class SecurityConfig {
   @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => StaticKeyConfig) keys: StaticKeyConfig[] = [];
+  /** Role-scoped keys for the admin API, besides the master key (which can do everything). */
+  @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => AdminKeyConfig) adminKeys: AdminKeyConfig[] = [];
   /** Applied to keys that set no limit of their own. */
   @IsOptional() @IsInt() @Min(1) defaultRpm?: number;
   @IsOptional() @IsInt() @Min(1) defaultTpm?: number;
@@ -45,6 +60,11 @@ export class SecurityConfig {
   @IsOptional() @IsInt() @Min(0) ipFailuresPerMinute = 30;
   /** How long a key lookup is cached in process; revocations reach every replica at once through Redis. */
   @IsOptional() @IsInt() @Min(0) keyCacheMs = 5_000;
+  /**
+   * Redis unreachable: a key seen within this long keeps working on its last known
+   * record (revoked stays revoked); older or never-seen keys get 503. 0 = fail closed.
+   */
+  @IsOptional() @IsInt() @Min(0) keyStaleMaxMs = 3_600_000;
   @IsOptional() @ValidateNested() @Type(() => FailOpenConfig) failOpen: FailOpenConfig = new FailOpenConfig();
   /** Browser origins allowed by CORS; empty keeps CORS off. */
   @IsOptional() @IsArray() @IsString({ each: true }) corsOrigins: string[] = [];

@@ -59,6 +59,7 @@ export class MetricsService {
   private readonly breakerState: Gauge<'deployment'>;
   private readonly rateLimited: Counter<'limit'>;
   private readonly limiterUnavailable: Counter<'limit'>;
+  private readonly staleKeyLookups: Counter<'result'>;
   readonly inflightRequests: Gauge;
   readonly inflightStreams: Gauge;
   readonly eventLoopDelay: EventLoopDelayHistogram;
@@ -140,13 +141,13 @@ export class MetricsService {
     );
     this.fallbacks = new Counter({
       name: 'gateway_fallbacks_total',
-      help: 'Failed attempts that sent a request on to a retry or another deployment, by reason',
+      help: 'Requests sent on to another deployment after a failed attempt, by the reason of that failure',
       labelNames: ['model', 'reason'],
       registers,
     });
     this.retries = new Counter({
       name: 'gateway_retries_total',
-      help: 'Attempts after the first for one request',
+      help: 'Attempts on a deployment that had already failed for the same request',
       labelNames: ['model', 'provider'],
       registers,
     });
@@ -166,6 +167,12 @@ export class MetricsService {
       name: 'gateway_limiter_unavailable_total',
       help: 'Limit checks that could not reach Redis (then failing open or closed as configured)',
       labelNames: ['limit'],
+      registers,
+    });
+    this.staleKeyLookups = new Counter({
+      name: 'gateway_key_lookups_stale_total',
+      help: 'Key lookups made while Redis was unreachable: served from the last known record, or refused (unknown or too old)',
+      labelNames: ['result'],
       registers,
     });
     this.inflightRequests = new Gauge({ name: 'gateway_inflight_requests', help: 'Requests being handled', registers });
@@ -212,6 +219,11 @@ export class MetricsService {
 
   recordLimiterUnavailable(limit: 'rpm' | 'tpm' | 'budget' | 'ip'): void {
     this.limiterUnavailable.inc({ limit });
+  }
+
+  /** `served`: the last known record was used; `refused`: none, or older than the staleness bound (503). */
+  recordStaleKeyLookup(result: 'served' | 'refused'): void {
+    this.staleKeyLookups.inc({ result });
   }
 
   text(): Promise<string> {

@@ -2,15 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { RedisService } from '@gateway/redis';
 
 /** How long a spend hash is kept: a month and a bit, for budgets and reports. */
-const RETENTION_SECONDS = 40 * 24 * 3600;
+export const SPEND_RETENTION_SECONDS = 40 * 24 * 3600;
 export const SPEND_TOTAL_FIELD = '_total';
 
 /**
- * `gateway:spend:<period>:<key id>`: one hash per key and UTC day (`yyyy-mm-dd`) or
- * month (`yyyy-mm`), a field per model plus `_total`.
+ * `gateway:{<key id>}:spend:<period>`: one hash per key and UTC day (`yyyy-mm-dd`) or
+ * month (`yyyy-mm`), a field per model plus `_total`. The hash tag is the key id, the
+ * same as the key's limit counters, so one script can update them together on Redis Cluster.
  */
 export function spendKey(keyId: string, period: string): string {
-  return `gateway:spend:${period}:${keyId}`;
+  return `gateway:{${keyId}}:spend:${period}`;
 }
 
 export function utcDay(at = new Date()): string {
@@ -18,31 +19,13 @@ export function utcDay(at = new Date()): string {
 }
 
 /**
- * Spend per gateway key, model and day, accumulated atomically in Redis (when it is
- * configured) so every replica adds to the same figures. Off the request path:
- * callers do not wait, and an unreachable Redis loses the increment, not the request.
+ * Reads of the spend per gateway key, model and day. The figures are written by
+ * the admission store's settle script (libs/security), atomically with the release
+ * of the request's budget hold.
  */
 @Injectable()
 export class SpendService {
   constructor(private readonly redis: RedisService) {}
-
-  add(keyId: string, model: string, usd: number): void {
-    const client = this.redis.client;
-    if (!client || usd <= 0 || client.status !== 'ready') return;
-    const multi = client.multi();
-    const day = utcDay();
-    for (const key of [spendKey(keyId, day), spendKey(keyId, day.slice(0, 7))]) {
-      multi.hincrbyfloat(key, model, usd).hincrbyfloat(key, SPEND_TOTAL_FIELD, usd).expire(key, RETENTION_SECONDS);
-    }
-    multi.exec().catch(() => undefined);
-  }
-
-  /** Total spend of a key in a day or month; 0 without Redis. Throws when Redis fails. */
-  async total(keyId: string, period: string): Promise<number> {
-    const client = this.redis.client;
-    if (!client) return 0;
-    return Number((await client.hget(spendKey(keyId, period), SPEND_TOTAL_FIELD)) ?? 0);
-  }
 
   /** Spend of one key in a day or month, by model plus `_total`; empty without Redis. */
   async byModel(keyId: string, period: string): Promise<Record<string, number>> {

@@ -3,29 +3,25 @@ import type { Redis } from 'ioredis';
 import { GatewayConfig } from '@gateway/config';
 import { MetricsService } from '@gateway/metrics';
 import { RedisService } from '@gateway/redis';
-import { type BreakerState, CircuitBreaker } from './circuit-breaker';
+import { DeploymentHealth, type HealthChange } from './deployment-health';
 import { deploymentId } from './model-catalog';
 
 const CHANNEL = 'gateway:breakers';
-const KEY_PREFIX = 'gateway:breaker:';
+/** One hash tag for every breaker key, so loading them all is one MGET on Redis Cluster too. */
+const KEY_PREFIX = '{gateway:breakers}:';
 
-interface Announcement {
-  id: string;
-  state: BreakerState;
-  until: number;
-  from: string;
-}
+type Announcement = HealthChange & { id: string; from: string };
 
 /**
- * The breakers of every deployment. Counting happens in process; state changes
- * are shared through Redis when it is configured (pub/sub for live replicas, a
- * key with a TTL for replicas that start later), so when one replica opens a
- * breaker the others stop sending to that deployment too. No Redis call sits on
- * the request path.
+ * The health of every deployment. Counting happens in process; breaker changes and
+ * new cool-downs are shared through Redis when it is configured (pub/sub for live
+ * replicas, a key with a TTL for open breakers so replicas that start later see
+ * them), so when one replica opens a breaker or hits a rate limit the others stop
+ * sending to that deployment too. No Redis call sits on the request path.
  */
 @Injectable()
 export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
-  private readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly breakers = new Map<string, DeploymentHealth>();
   private readonly logger = new Logger('Breakers');
   private readonly replica = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   private subscriber: Redis | undefined;
@@ -36,13 +32,27 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
     private readonly metrics: MetricsService,
   ) {}
 
-  get(id: string): CircuitBreaker {
-    let breaker = this.breakers.get(id);
-    if (!breaker) {
-      breaker = new CircuitBreaker(this.config.router.breaker, (state, until) => this.changed(id, state, until));
-      this.breakers.set(id, breaker);
+  get(id: string): DeploymentHealth {
+    let health = this.breakers.get(id);
+    if (!health) {
+      health = new DeploymentHealth(
+        this.config.router.breaker,
+        (change) => this.changed(id, change),
+        (state) => this.metrics.setBreakerState(id, state),
+      );
+      this.breakers.set(id, health);
     }
-    return breaker;
+    return health;
+  }
+
+  /** How long a request may wait for a cooling deployment rather than fail. */
+  get waitCapMs(): number {
+    return this.config.router.retry.retryAfterCapMs;
+  }
+
+  /** A change announced by another replica (public for tests that play one). */
+  applyRemote(id: string, change: HealthChange): void {
+    this.get(id).applyRemote(change);
   }
 
   async onModuleInit(): Promise<void> {
@@ -57,16 +67,15 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
     this.subscriber?.disconnect();
   }
 
-  private changed(id: string, state: BreakerState, until: number): void {
-    this.metrics.setBreakerState(id, state);
-    if (state !== 'half-open')
-      this.logger.log(`deployment ${id}: breaker ${state}${until ? ` until ${new Date(until).toISOString()}` : ''}`);
+  private changed(id: string, change: HealthChange): void {
+    const { state, until } = change;
+    if (state !== 'cooling') this.logger.log(`deployment ${id}: breaker ${state}${until ? ` until ${new Date(until).toISOString()}` : ''}`);
     const client = this.redis.client;
-    if (!client || client.status !== 'ready' || state === 'half-open') return;
-    const announcement: Announcement = { id, state, until, from: this.replica };
+    if (!client || client.status !== 'ready') return;
+    const announcement: Announcement = { ...change, id, from: this.replica };
     const key = KEY_PREFIX + id;
     const ttl = Math.max(1, until - Date.now());
-    const write = state === 'open' ? client.set(key, String(until), 'PX', ttl) : client.del(key);
+    const write = state === 'open' ? client.set(key, String(until), 'PX', ttl) : state === 'closed' ? client.del(key) : undefined;
     Promise.all([write, client.publish(CHANNEL, JSON.stringify(announcement))]).catch(() => undefined);
   }
 
@@ -77,13 +86,8 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
     } catch {
       return;
     }
-    if (a.from === this.replica || typeof a.id !== 'string') return;
-    this.applyRemote(a.id, a.state, a.until);
-  }
-
-  private applyRemote(id: string, state: BreakerState, until: number): void {
-    this.get(id).apply(state, until);
-    this.metrics.setBreakerState(id, state);
+    if (a.from === this.replica || typeof a.id !== 'string' || typeof a.until !== 'number') return;
+    if (a.state === 'open' || a.state === 'closed' || a.state === 'cooling') this.applyRemote(a.id, { state: a.state, until: a.until });
   }
 
   /** Breakers opened by other replicas before this one started. */
@@ -93,7 +97,7 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
     const values = await client.mget(ids.map((id) => KEY_PREFIX + id));
     values.forEach((value, i) => {
       const until = Number(value);
-      if (value && until > Date.now()) this.applyRemote(ids[i], 'open', until);
+      if (value && until > Date.now()) this.applyRemote(ids[i], { state: 'open', until });
     });
   }
 }

@@ -1,15 +1,25 @@
+import { deploymentKind } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import type { BreakerRegistry } from './breaker-registry';
 import type { Deployment, ModelGroup } from './model-catalog';
 import type { RequestProfile } from './request-profile';
 
 /**
- * Deployments of the group that can serve this request now: the context window
- * holds the prompt plus the completion budget, every needed capability is
- * declared (a deployment that declares none is assumed capable), and the breaker
- * lets requests through. None left is an error that says why.
+ * Deployments of the group that can serve this request now: of the request's kind
+ * (chat or embeddings), the context window holds the prompt plus the completion
+ * budget, every needed capability is declared (a deployment that declares none
+ * serves text chat only), and its health lets requests through now or within the
+ * wait cap. None left is an error that says why.
  */
 export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, breakers: BreakerRegistry, now: number): Deployment[] {
+  const kind = profile.needs.includes('embeddings') ? 'embeddings' : 'chat';
+  if (!group.deployments.some((d) => deploymentKind(d.config) === kind)) {
+    const message =
+      kind === 'chat'
+        ? `${group.name} is an embeddings model: it does not serve chat completions (use /v1/embeddings).`
+        : `${group.name} is a chat model: it does not create embeddings.`;
+    throw GatewayError.badRequest(message, 'model', 'model_not_supported');
+  }
   const fits = group.deployments.filter(
     (d) => !d.config.contextWindow || d.config.contextWindow >= profile.promptTokens + (profile.maxTokens ?? 0),
   );
@@ -20,17 +30,26 @@ export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, 
       'context_length_exceeded',
     );
   }
-  const capable = fits.filter((d) => !d.config.capabilities || profile.needs.every((n) => d.config.capabilities!.includes(n)));
+  const capable = fits.filter((d) => profile.needs.every((n) => d.config.capabilities?.includes(n)));
   if (!capable.length) {
-    throw GatewayError.badRequest(`No deployment of ${group.name} supports ${profile.needs.join(', ')}.`, null, 'unsupported_capability');
+    throw GatewayError.badRequest(
+      `No deployment of ${group.name} supports ${profile.needs.join(', ')} (its config declares no such capability).`,
+      null,
+      'unsupported_capability',
+    );
   }
-  const open = capable.filter((d) => breakers.get(d.id).wouldAllow(now));
-  if (!open.length) {
-    const closed = capable.map((d) => breakers.get(d.id));
-    const retryAfter = Math.max(1, Math.ceil((Math.min(...closed.map((b) => b.openUntil)) - now) / 1000));
-    throw closed.every((b) => b.openedBy === 'rate_limit') ? rateLimited(group.name, retryAfter) : coolingDown(group.name, retryAfter);
-  }
-  return open;
+  // One that is back within the wait cap stays in the plan: the executor waits for it if nothing else answers.
+  const usable = capable.filter((d) => breakers.get(d.id).readyAt(now) <= now + breakers.waitCapMs);
+  if (!usable.length) throw unavailable(group.name, capable, breakers, now);
+  return usable;
+}
+
+/** 429 when every deployment is waiting out its upstream's Retry-After, else 503; Retry-After says when one is back. */
+export function unavailable(group: string, deployments: Deployment[], breakers: BreakerRegistry, now: number): GatewayError {
+  const health = deployments.map((d) => breakers.get(d.id));
+  const earliest = Math.min(...health.map((h) => h.readyAt(now)));
+  const retryAfter = Number.isFinite(earliest) ? Math.max(1, Math.ceil((earliest - now) / 1000)) : 1;
+  return health.every((h) => h.rateLimited(now)) ? rateLimited(group, retryAfter) : coolingDown(group, retryAfter);
 }
 
 /** Every deployment is waiting out its upstream's Retry-After: the client should wait too. */
@@ -39,7 +58,7 @@ function rateLimited(group: string, retryAfter: number): GatewayError {
   return new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, { 'retry-after': String(retryAfter) });
 }
 
-export function coolingDown(group: string, retryAfter: number): GatewayError {
+function coolingDown(group: string, retryAfter: number): GatewayError {
   const message = `Every deployment of ${group} is cooling down after failures; try again shortly.`;
   return new GatewayError(503, message, 'server_error', 'no_healthy_deployment', null, { 'retry-after': String(retryAfter) });
 }

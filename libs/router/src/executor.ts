@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { GatewayConfig } from '@gateway/config';
 import { type AttemptTiming, MetricsService } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import { BreakerRegistry } from './breaker-registry';
-import { coolingDown } from './eligibility';
+import { Clock } from './clock';
+import type { Verdict } from './deployment-health';
+import { unavailable } from './eligibility';
 import { type LatencyKind, LatencyTracker } from './latency-tracker';
 import type { Deployment } from './model-catalog';
 import type { Plan } from './router.service';
@@ -29,12 +30,21 @@ export interface Attempted<T> {
 /** A call to one deployment; it must settle once the answer has started (streams: first chunk). */
 export type AttemptCall<T> = (deployment: Deployment, signal: AbortSignal) => Promise<T>;
 
+/** Statuses whose Retry-After cools the deployment down. */
+const RETRY_AFTER_STATUSES = new Set<unknown>([429, 503, 529]);
+/** Cool-down after a 429 that named no Retry-After. */
+const DEFAULT_RATE_LIMIT_MS = 1_000;
+
 /**
- * Runs a plan: each deployment in order, retried with exponential backoff and full
- * jitter (or after a short Retry-After), the next one tried when an upstream
- * failure is in `fallbackOn`. Client errors return at once. Each attempt has a
- * timeout and the whole run a deadline; breakers and latency averages learn from
- * every outcome.
+ * Runs a plan in passes. Each pass tries the deployments in order: one that may be
+ * asked now is retried with exponential backoff and full jitter while it fails
+ * with an error in `fallbackOn`; one that is cooling down (Retry-After) or whose
+ * breaker is open is skipped, and so is one that sent this request a Retry-After
+ * that has not passed yet. When a pass ends without an answer, the run waits
+ * for the earliest skipped deployment to come back, if that is before the deadline
+ * and within `retryAfterCapMs` of waiting in all, and makes another pass. Client
+ * errors return at once. Each attempt has a timeout and the run a deadline; every
+ * attempt's ending, whatever it is, is reported to the deployment's health.
  */
 @Injectable()
 export class Executor {
@@ -45,6 +55,7 @@ export class Executor {
     private readonly breakers: BreakerRegistry,
     private readonly latency: LatencyTracker,
     private readonly metrics: MetricsService,
+    private readonly clock: Clock,
   ) {
     this.fallbackOn = new Set(config.router.retry.fallbackOn);
   }
@@ -59,68 +70,111 @@ export class Executor {
   ): Promise<Attempted<T>> {
     const { retry, timeouts } = this.config.router;
     const runStarted = performance.now();
-    const deadline = Date.now() + timeouts.deadlineMs;
+    const deadline = this.clock.now() + timeouts.deadlineMs;
     const failures: FailedAttempt[] = [];
+    const tries = new Map<Deployment, number>();
+    const triesLeft = (d: Deployment) => (tries.get(d) ?? 0) < retry.attemptsPerDeployment;
+    /** This request's own Retry-After per deployment: it does not ask that one again before then. */
+    const notBefore = new Map<Deployment, number>();
+    const readyAt = (d: Deployment, now: number) => Math.max(this.breakers.get(d.id).readyAt(now), notBefore.get(d) ?? 0);
     let last: GatewayError | undefined;
     let attempts = 0;
+    let waitBudget = retry.retryAfterCapMs;
 
-    for (const deployment of plan.deployments) {
-      const breaker = this.breakers.get(deployment.id);
-      for (let attempt = 1; attempt <= retry.attemptsPerDeployment; attempt++) {
-        if (!breaker.allows(Date.now())) {
-          failures.push({ deployment: deployment.id, reason: 'breaker_open' });
-          break;
-        }
-        const remaining = deadline - Date.now();
-        if (remaining <= 0) throw last ?? deadlineError(timeouts.deadlineMs);
-        attempts++;
-        if (attempts > 1) this.metrics.recordRetry(plan.group.name, deployment.provider.name);
-        const started = performance.now();
-        const limit = Math.min(timeouts.attemptMs, remaining);
-        const attemptSignal = withTimeout(signal, limit, () =>
-          limit < timeouts.attemptMs ? deadlineError(timeouts.deadlineMs) : attemptTimeout(limit),
-        );
-        const timing = timeline && start(timeline, deployment);
-        try {
-          const result = await call(deployment, attemptSignal.signal);
-          if (timing) timing.endedAt = Date.now();
-          breaker.success(Date.now());
-          this.latency.observe(deployment.id, kind, performance.now() - started);
-          return { result, deployment, attempts, failures, elapsedMs: performance.now() - runStarted };
-        } catch (err) {
-          const error = asGatewayError(err, attemptSignal.signal);
-          if (timing) Object.assign(timing, { endedAt: Date.now(), error: error.code ?? error.type });
-          if (signal.aborted || !this.isFallbackTrigger(error)) throw error;
+    for (;;) {
+      for (const deployment of plan.deployments) {
+        const health = this.breakers.get(deployment.id);
+        while (triesLeft(deployment)) {
+          const now = this.clock.now();
+          if (now >= deadline) throw last ?? deadlineError(timeouts.deadlineMs);
+          const ticket = (notBefore.get(deployment) ?? 0) <= now ? health.admit(now) : undefined;
+          if (!ticket) {
+            if (!tries.has(deployment) && !failures.some((f) => f.deployment === deployment.id))
+              failures.push({ deployment: deployment.id, reason: health.rateLimited(now) ? 'cooling_down' : 'breaker_open' });
+            break;
+          }
+          const attempt = (tries.get(deployment) ?? 0) + 1;
+          tries.set(deployment, attempt);
+          attempts++;
+          if (attempt > 1) this.metrics.recordRetry(plan.group.name, deployment.provider.name);
+          else if (last) this.metrics.recordFallback(plan.group.name, last.code ?? last.type);
+
+          const limit = Math.min(timeouts.attemptMs, deadline - now);
+          const attemptSignal = this.withTimeout(signal, limit, () =>
+            limit < timeouts.attemptMs ? deadlineError(timeouts.deadlineMs) : attemptTimeout(limit),
+          );
+          const timing = timeline && start(timeline, deployment, now);
+          const measured = this.latency.start(deployment.id, kind);
+          let verdict: Verdict = { kind: 'no-verdict' };
+          let error: GatewayError;
+          try {
+            const result = await call(deployment, attemptSignal.signal);
+            verdict = { kind: 'answered' };
+            if (timing) timing.endedAt = this.clock.now();
+            return { result, deployment, attempts, failures, elapsedMs: performance.now() - runStarted };
+          } catch (err) {
+            error = asGatewayError(err, attemptSignal.signal);
+            verdict = this.verdict(error, signal);
+            if (timing) Object.assign(timing, { endedAt: this.clock.now(), error: error.code ?? error.type });
+          } finally {
+            // Every way out of an attempt lands here: the probe slot, if it held one, is released.
+            ticket.end(verdict, this.clock.now());
+            measured(verdict.kind === 'answered');
+            attemptSignal.clear();
+          }
+          if (verdict.kind === 'no-verdict' || !this.fallbackOn.has(error.upstreamStatus)) throw error;
           last = error;
           failures.push({ deployment: deployment.id, reason: error.code ?? error.type });
-          this.metrics.recordFallback(plan.group.name, error.code ?? error.type);
-          const retryAfterMs = Number(error.headers['retry-after']) * 1000;
-          if (retryAfterMs > 0) breaker.coolDown(Date.now() + retryAfterMs);
-          else breaker.failure(Date.now());
-          const wait =
-            retryAfterMs > 0
-              ? retryAfterMs <= retry.retryAfterCapMs
-                ? retryAfterMs
-                : undefined
-              : backoff(attempt, retry.backoffMs, retry.maxBackoffMs);
-          if (wait === undefined || attempt === retry.attemptsPerDeployment || Date.now() + wait >= deadline) break;
-          await sleep(wait, undefined, { signal }).catch(() => undefined);
+          const retryAfterMs = verdict.kind === 'rate-limited' || verdict.kind === 'failed' ? verdict.retryAfterMs : undefined;
+          if (retryAfterMs) notBefore.set(deployment, this.clock.now() + retryAfterMs);
+          // A Retry-After, a cool-down or an open breaker: the next deployment gets the request now.
+          if (readyAt(deployment, this.clock.now()) > this.clock.now() || !triesLeft(deployment)) break;
+          const wait = backoff(attempt, retry.backoffMs, retry.maxBackoffMs);
+          if (this.clock.now() + wait >= deadline) break;
+          await this.clock.sleep(wait, signal);
           if (signal.aborted) throw GatewayError.clientClosed();
-        } finally {
-          attemptSignal.clear();
         }
       }
+
+      // Nothing answered in this pass: wait for the earliest deployment that still has tries left.
+      const now = this.clock.now();
+      const earliest = Math.min(...plan.deployments.filter(triesLeft).map((d) => readyAt(d, now)));
+      if (!(earliest < deadline) || earliest - now > waitBudget) {
+        throw last ?? unavailable(plan.group.name, plan.deployments, this.breakers, now);
+      }
+      waitBudget -= earliest - now;
+      await this.clock.sleep(earliest - now, signal);
+      if (signal.aborted) throw GatewayError.clientClosed();
     }
-    throw last ?? coolingDown(plan.group.name, 1);
   }
 
-  private isFallbackTrigger(error: GatewayError): boolean {
-    return error.upstreamStatus !== undefined && this.fallbackOn.has(error.upstreamStatus);
+  /** What an attempt's error says about the deployment. */
+  private verdict(error: GatewayError, clientSignal: AbortSignal): Verdict {
+    const status = error.upstreamStatus;
+    // The client left, the deadline passed, or the gateway itself failed: the upstream was not judged.
+    if (clientSignal.aborted || status === undefined) return { kind: 'no-verdict' };
+    const retryAfterMs = RETRY_AFTER_STATUSES.has(status) ? Number(error.headers['retry-after']) * 1000 || undefined : undefined;
+    if (status === 429) return { kind: 'rate-limited', retryAfterMs: retryAfterMs ?? DEFAULT_RATE_LIMIT_MS };
+    // A client error is the upstream judging the request: it is up.
+    if (typeof status === 'number' && status < 500) return { kind: 'answered' };
+    return { kind: 'failed', retryAfterMs };
+  }
+
+  /**
+   * A child signal that aborts with `reason()` after `ms`, or when the parent aborts.
+   * `clear()` stops the timer only: a stream that started keeps following the parent.
+   * The reason is built only on timeout: an Error's stack trace is too costly per request.
+   */
+  private withTimeout(parent: AbortSignal, ms: number, reason: () => GatewayError): { signal: AbortSignal; clear: () => void } {
+    const ac = new AbortController();
+    if (parent.aborted) ac.abort(parent.reason);
+    else parent.addEventListener('abort', () => ac.abort(parent.reason), { once: true });
+    const cancel = this.clock.after(ms, () => ac.abort(reason()));
+    return { signal: ac.signal, clear: cancel };
   }
 }
 
-function start(timeline: AttemptTiming[], d: Deployment): AttemptTiming {
-  const now = Date.now();
+function start(timeline: AttemptTiming[], d: Deployment, now: number): AttemptTiming {
   const timing = { deployment: d.id, provider: d.provider.name, upstreamModel: d.upstreamModel, startedAt: now, endedAt: now };
   timeline.push(timing);
   return timing;
@@ -129,19 +183,6 @@ function start(timeline: AttemptTiming[], d: Deployment): AttemptTiming {
 /** Full jitter: a random wait between 0 and the capped exponential step. */
 function backoff(attempt: number, base: number, max: number): number {
   return Math.random() * Math.min(max, base * 2 ** (attempt - 1));
-}
-
-/**
- * A child signal that aborts with `reason()` after `ms`, or when the parent aborts.
- * `clear()` stops the timer only: a stream that started keeps following the parent.
- * The reason is built only on timeout: an Error's stack trace is too costly per request.
- */
-function withTimeout(parent: AbortSignal, ms: number, reason: () => GatewayError): { signal: AbortSignal; clear: () => void } {
-  const ac = new AbortController();
-  if (parent.aborted) ac.abort(parent.reason);
-  else parent.addEventListener('abort', () => ac.abort(parent.reason), { once: true });
-  const timer = setTimeout(() => ac.abort(reason()), ms);
-  return { signal: ac.signal, clear: () => clearTimeout(timer) };
 }
 
 function attemptTimeout(ms: number): GatewayError {

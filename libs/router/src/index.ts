@@ -1,5 +1,6 @@
 export * from './breaker-registry';
-export * from './circuit-breaker';
+export * from './clock';
+export * from './deployment-health';
 export * from './executor';
 export * from './latency-tracker';
 export * from './model-catalog';

@@ -44,10 +44,17 @@ export function profileChat(request: ChatCompletionCreateParams): RequestProfile
   };
 }
 
-/** A profile for embeddings: only the size matters. */
+/** A profile for embeddings: only the size matters, and that it needs an embeddings model. */
 export function profileEmbeddings(input: unknown): RequestProfile {
   const text = Array.isArray(input) ? input.join(' ') : String(input);
-  return { promptTokens: Math.ceil(text.length / 4), maxTokens: 0, needs: [], lastUserText: '', hasImages: false, stream: false };
+  return {
+    promptTokens: Math.ceil(text.length / 4),
+    maxTokens: 0,
+    needs: ['embeddings'],
+    lastUserText: '',
+    hasImages: false,
+    stream: false,
+  };
 }
 
 function textAndImages(message: ChatCompletionMessageParam): { text: string; chars: number; images: number } {

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ProvidersModule } from '@gateway/providers';
 import { BreakerRegistry } from './breaker-registry';
+import { Clock } from './clock';
 import { Executor } from './executor';
 import { LatencyTracker } from './latency-tracker';
 import { ModelCatalog } from './model-catalog';
@@ -8,7 +9,7 @@ import { RouterService } from './router.service';
 
 @Module({
   imports: [ProvidersModule],
-  providers: [ModelCatalog, RouterService, Executor, BreakerRegistry, LatencyTracker],
+  providers: [ModelCatalog, RouterService, Executor, BreakerRegistry, LatencyTracker, Clock],
   exports: [ModelCatalog, RouterService, Executor],
 })
 export class RouterModule {}

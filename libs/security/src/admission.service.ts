@@ -2,15 +2,15 @@ import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '@gateway/providers';
 import type { Plan } from '@gateway/router';
-import { LimitsService, type Reservation } from './limits.service';
+import { type Demand, LimitsService, type Reservation, type Usage } from './limits.service';
 
-/** Tokens reserved for the completion when the request sets no max_tokens. */
+/** Tokens reserved for the completion when neither the request nor the deployment bounds it. */
 const DEFAULT_COMPLETION_RESERVE = 256;
 
 /**
  * Checks a planned request against its key before any upstream call: the model is
- * allowed (403 otherwise), the budget is not spent, and the estimated tokens fit
- * in the TPM window (reserved now, reconciled with actual usage after).
+ * allowed (403 otherwise), then RPM, TPM and budget in one atomic step (429 when
+ * over), reserving the request's worst case until it settles with actual usage.
  */
 @Injectable()
 export class AdmissionService {
@@ -28,19 +28,32 @@ export class AdmissionService {
         'model',
       );
     }
-    await this.limits.checkBudget(key);
-    const estimate = plan.profile.promptTokens + (plan.profile.maxTokens ?? DEFAULT_COMPLETION_RESERVE);
-    const reserved = await this.limits.reserveTokens(key, estimate);
-    if (!reserved) return undefined;
-    const { reservation, result, limit } = reserved;
-    reply.header('x-ratelimit-limit-tokens', String(limit));
-    reply.header('x-ratelimit-remaining-tokens', String(Math.max(0, limit - result.used)));
-    reply.header('x-ratelimit-reset-tokens', `${Math.ceil(result.resetMs / 1000)}s`);
+    const choices = (request.body as { n?: unknown } | undefined)?.n;
+    const { reservation, headers } = await this.limits.admit(key, worstCase(plan, typeof choices === 'number' ? choices : 1));
+    for (const [name, value] of Object.entries(headers)) reply.header(name, value);
     return reservation;
   }
 
-  /** Settles a reservation with the tokens the request really used. */
-  settle(reservation: Reservation, usedTokens: number): void {
-    this.limits.reconcile(reservation, usedTokens);
+  /** Settles a reservation with what the request really used (nothing when no upstream answered). */
+  settle(reservation: Reservation, usage: Usage | undefined): void {
+    this.limits.settle(reservation, usage);
   }
+}
+
+/**
+ * Tokens and USD the request can use at most: the prompt estimate plus its
+ * completion budget (`max_tokens`, else the deployment's `maxOutputTokens`, else
+ * 256) for each of its `n` choices, priced at the dearest deployment it may be sent to.
+ */
+function worstCase(plan: Plan, choices: number): Demand {
+  const prompt = plan.profile.promptTokens;
+  let tokens = 0;
+  let usd = 0;
+  for (const d of plan.deployments) {
+    const completion = choices * (plan.profile.maxTokens ?? d.config.maxOutputTokens ?? DEFAULT_COMPLETION_RESERVE);
+    tokens = Math.max(tokens, prompt + completion);
+    const price = d.config.price;
+    if (price) usd = Math.max(usd, (prompt * price.input + completion * Math.max(price.output, price.reasoning ?? 0)) / 1e6);
+  }
+  return { tokens, usd };
 }

@@ -3,6 +3,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import type { Redis } from 'ioredis';
 import { GatewayConfig } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
+import { MetricsService } from '@gateway/metrics';
 import { RedisService } from '@gateway/redis';
 import type { KeyRecord } from './key-record';
 
@@ -10,6 +11,9 @@ const RECORD_PREFIX = 'gateway:key:';
 const ID_PREFIX = 'gateway:keyid:';
 const IDS = 'gateway:keys';
 const CHANNEL = 'gateway:keys:changed';
+const CAS_ATTEMPTS = 5;
+const CAS_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]); return 1 end return 0`;
+type Cas = { gatewayKeyCas(key: string, expected: string, value: string): Promise<number> };
 /** Unknown keys are remembered briefly, so guessing does not hit Redis on every try. */
 const NEGATIVE_CACHE_MS = 1_000;
 
@@ -22,18 +26,23 @@ export function hashKey(key: string): string {
  * through the admin API and stored in Redis as their SHA-256 only. Lookups hash the
  * presented key and find it by hash, so no comparison runs over the secret itself.
  * Results are cached briefly in process; changes are announced on a Redis channel
- * so every replica drops its cached copy at once.
+ * so every replica drops its cached copy at once. The last record read from Redis
+ * is kept for every key seen, so a Redis outage does not lock out known keys
+ * (within `keyStaleMaxMs`); unknown keys still fail closed.
  */
 @Injectable()
 export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Keys');
   private readonly fixed = new Map<string, KeyRecord>();
   private readonly cache = new Map<string, { record: KeyRecord | undefined; until: number }>();
+  /** Last record read from Redis per key hash, and when; only for keys that exist. */
+  private readonly lastKnown = new Map<string, { record: KeyRecord; at: number }>();
   private subscriber: Redis | undefined;
 
   constructor(
     private readonly config: GatewayConfig,
     private readonly redis: RedisService,
+    private readonly metrics: MetricsService,
   ) {
     if (config.masterKey) this.fixed.set(hashKey(config.masterKey), { id: 'master', name: 'master key', source: 'master' });
     for (const k of config.security.keys) {
@@ -48,14 +57,20 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    this.subscriber = this.redis.subscribe(CHANNEL, (hash) => this.cache.delete(hash));
+    this.redis.client?.defineCommand('gatewayKeyCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
+    // A changed key is forgotten entirely: if Redis goes away now, it fails closed
+    // rather than working on the record from before the change.
+    this.subscriber = this.redis.subscribe(CHANNEL, (hash) => this.forget(hash));
   }
 
   onApplicationShutdown(): void {
     this.subscriber?.disconnect();
   }
 
-  /** The record of a presented key, or undefined when it is unknown. Redis down and key not cached: 503. */
+  /**
+   * The record of a presented key, or undefined when it is unknown. Redis down: the
+   * last known record when it is recent enough, else 503 (never an unchecked key).
+   */
   async lookup(key: string): Promise<KeyRecord | undefined> {
     const hash = hashKey(key);
     const fixed = this.fixed.get(hash);
@@ -69,14 +84,30 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     try {
       raw = await client.get(RECORD_PREFIX + hash);
     } catch {
-      // Unknown keys fail closed: an outage must not let an unchecked key in.
-      throw new GatewayError(503, 'The key store is unavailable; try again shortly.', 'server_error', 'key_store_unavailable', null, {
-        'retry-after': '1',
-      });
+      return this.lastKnownOr503(hash, now);
     }
     const record = raw ? (JSON.parse(raw) as KeyRecord) : undefined;
     this.cache.set(hash, { record, until: now + (record ? this.config.security.keyCacheMs : NEGATIVE_CACHE_MS) });
+    if (record) this.lastKnown.set(hash, { record, at: now });
+    else this.lastKnown.delete(hash);
     return record;
+  }
+
+  private lastKnownOr503(hash: string, now: number): KeyRecord {
+    const known = this.lastKnown.get(hash);
+    if (known && now - known.at <= this.config.security.keyStaleMaxMs) {
+      this.metrics.recordStaleKeyLookup('served');
+      return known.record;
+    }
+    this.metrics.recordStaleKeyLookup('refused');
+    throw new GatewayError(503, 'The key store is unavailable; try again shortly.', 'server_error', 'key_store_unavailable', null, {
+      'retry-after': '1',
+    });
+  }
+
+  private forget(hash: string): void {
+    this.cache.delete(hash);
+    this.lastKnown.delete(hash);
   }
 
   /** Creates a key; the returned `key` is shown once and never stored. */
@@ -85,12 +116,11 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     const key = `gw-${randomBytes(32).toString('base64url')}`;
     const hash = hashKey(key);
     const record: KeyRecord = { ...fields, id: randomUUID(), source: 'admin', createdAt: new Date().toISOString() };
-    await client
-      .multi()
-      .set(RECORD_PREFIX + hash, JSON.stringify(record))
-      .set(ID_PREFIX + record.id, hash)
-      .sadd(IDS, record.id)
-      .exec();
+    // Three slots on Redis Cluster, so no MULTI: the record first, so a failure part-way
+    // leaves at worst a key that works but is not listed (never a listed id without a record).
+    await client.set(RECORD_PREFIX + hash, JSON.stringify(record));
+    await client.set(ID_PREFIX + record.id, hash);
+    await client.sadd(IDS, record.id);
     return { key, record };
   }
 
@@ -111,20 +141,32 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     return raw ? (JSON.parse(raw) as KeyRecord) : undefined;
   }
 
-  /** Applies `change` to a stored key and tells every replica to drop its cached copy. */
-  async update(id: string, change: Partial<KeyRecord>): Promise<KeyRecord> {
+  /**
+   * Applies `edit` to a stored key (the gateway's own fields are kept whatever it
+   * returns) and tells every replica to drop its cached copy.
+   */
+  async update(id: string, edit: (record: KeyRecord) => KeyRecord): Promise<{ before: KeyRecord; after: KeyRecord }> {
     const client = this.needRedis();
     if (this.configKeys().some((r) => r.id === id)) {
       throw new GatewayError(409, `Key ${id} is declared in the config file; change it there.`, 'invalid_request_error', 'key_in_config');
     }
     const hash = await client.get(ID_PREFIX + id);
-    const raw = hash && (await client.get(RECORD_PREFIX + hash));
-    if (!hash || !raw) throw new GatewayError(404, `No key with id ${id}.`, 'not_found_error', 'key_not_found', 'id');
-    const record: KeyRecord = { ...(JSON.parse(raw) as KeyRecord), ...change, id, source: 'admin' };
-    await client.set(RECORD_PREFIX + hash, JSON.stringify(record));
-    this.cache.delete(hash);
-    await client.publish(CHANNEL, hash);
-    return record;
+    if (!hash) throw new GatewayError(404, `No key with id ${id}.`, 'not_found_error', 'key_not_found', 'id');
+    // Compare-and-set: a change racing another (a PATCH against a DELETE) is applied
+    // to the record it read or retried, so it can never undo the other.
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const raw = await client.get(RECORD_PREFIX + hash);
+      if (!raw) throw new GatewayError(404, `No key with id ${id}.`, 'not_found_error', 'key_not_found', 'id');
+      const before = JSON.parse(raw) as KeyRecord;
+      const after: KeyRecord = { ...edit(before), id, source: 'admin', createdAt: before.createdAt };
+      if (before.revoked) after.revoked = true;
+      const set = await (client as unknown as Cas).gatewayKeyCas(RECORD_PREFIX + hash, raw, JSON.stringify(after));
+      if (set !== 1) continue;
+      this.forget(hash);
+      await client.publish(CHANNEL, hash);
+      return { before, after };
+    }
+    throw new GatewayError(409, `Key ${id} is being changed concurrently; try again.`, 'invalid_request_error', 'key_changed');
   }
 
   private configKeys(): KeyRecord[] {

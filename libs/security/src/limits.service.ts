@@ -1,163 +1,257 @@
+import { randomBytes } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import { GatewayConfig } from '@gateway/config';
-import { MetricsService, SpendService, utcDay } from '@gateway/metrics';
+import { type BudgetPeriod, GatewayConfig } from '@gateway/config';
+import { MetricsService, utcDay } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import { RedisService } from '@gateway/redis';
+import { type AdmissionStore, type AdmitOutcome, MemoryAdmissionStore, RedisAdmissionStore } from './admission-store';
 import type { KeyRecord } from './key-record';
-import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter, type WindowResult } from './window-counter';
+import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter } from './window-counter';
 
 const MINUTE = 60_000;
 /** Warnings about Redis failing open are logged at most this often. */
 const WARN_EVERY_MS = 10_000;
+/**
+ * A budget hold not settled after this long is released by the next admission:
+ * the replica that made it died. Longer than any request can last (the longest
+ * provider timeout, 600 s by default, plus a margin).
+ */
+export const HOLD_LAPSE_MS = 15 * MINUTE;
+/** Blocked addresses remembered in process; the oldest is forgotten first (the Redis count still holds). */
+const MAX_BLOCKED_IPS = 10_000;
 
 export type LimitKind = 'rpm' | 'tpm' | 'budget' | 'ip';
 
-/** A TPM reservation to reconcile once actual usage is known. */
+/** What a request holds against its key until it ends (see settle). */
 export interface Reservation {
-  key: string;
+  keyId: string;
+  /** Tokens reserved against the TPM window, when the key has one. */
+  tokens?: number;
+  /** USD held against the budget, when the key has one. */
+  hold?: { member: string; usd: number };
+}
+
+/** What a finished request used; undefined when no upstream answered. */
+export interface Usage {
+  model: string;
   tokens: number;
+  usd: number;
+}
+
+/** The worst case of one request, reserved before any upstream call. */
+export interface Demand {
+  tokens: number;
+  usd: number;
 }
 
 /**
- * RPM, TPM and budget checks for gateway keys, and the per-IP limit on failed
- * authentication. Counts live in Redis when it is configured, so the limits hold
- * across replicas; each kind fails open or closed on a Redis outage as configured.
+ * RPM, TPM and budget for gateway keys, and the per-IP limit on failed
+ * authentication. One Redis round trip admits a request (all three limits at
+ * once) and one settles it; without Redis the same rules hold in process. On a
+ * Redis outage each kind fails open or closed as configured.
  */
 @Injectable()
 export class LimitsService {
+  /** Failed authentications per IP, and the current-minute figures of the usage report. */
   readonly counter: WindowCounter;
+  private readonly store: AdmissionStore;
   private readonly logger = new Logger('Limits');
   private lastWarning = 0;
-  private readonly spendCache = new Map<string, { usd: number; until: number }>();
+  /** Prefix of hold ids: unique per process, so replicas never collide. */
+  private readonly holdPrefix = randomBytes(6).toString('hex');
+  private holdSeq = 0;
+  /** Addresses over the failed-authentication limit, until their window ends. */
+  private readonly blockedIps = new Map<string, number>();
 
   constructor(
     private readonly config: GatewayConfig,
     redis: RedisService,
-    private readonly spend: SpendService,
     private readonly metrics: MetricsService,
   ) {
-    this.counter = redis.client ? new RedisWindowCounter(redis.client) : new MemoryWindowCounter();
-  }
-
-  /** The key's requests-per-minute limit, if any. */
-  rpmOf(key: KeyRecord): number | undefined {
-    return key.rpm ?? this.config.security.defaultRpm;
-  }
-
-  /** Counts one request in `counterKey`'s window (the throttler's storage calls this). */
-  countRequest(counterKey: string, limit: number, windowMs: number): Promise<WindowResult> {
-    return this.count('rpm', counterKey, 1, limit, this.config.security.failOpen.rateLimits, windowMs);
-  }
-
-  /** A 429 for a request over its RPM (the throttler guard throws this). */
-  requestLimited(limit: number, resetMs: number): GatewayError {
-    return this.limited('rpm', `Rate limit reached for requests: ${limit} per minute.`, resetMs);
-  }
-
-  /** Reserves the request's estimated tokens against the key's TPM; 429 when over. */
-  async reserveTokens(
-    key: KeyRecord,
-    tokens: number,
-  ): Promise<{ reservation: Reservation; result: WindowResult; limit: number } | undefined> {
-    const limit = key.tpm ?? this.config.security.defaultTpm;
-    if (!limit) return undefined;
-    const counterKey = `gateway:tpm:${key.id}`;
-    const result = await this.count('tpm', counterKey, tokens, limit, this.config.security.failOpen.rateLimits);
-    if (!result.ok) {
-      const why =
-        tokens > limit ? `this request needs about ${tokens} tokens, more than the limit of ${limit} per minute` : `${limit} per minute`;
-      throw this.limited('tpm', `Rate limit reached for tokens: ${why}.`, result.resetMs);
+    if (redis.client) {
+      this.counter = new RedisWindowCounter(redis.client);
+      this.store = new RedisAdmissionStore(redis.client);
+    } else {
+      const windows = new MemoryWindowCounter();
+      this.counter = windows;
+      this.store = new MemoryAdmissionStore(windows);
     }
-    return { reservation: { key: counterKey, tokens }, result, limit };
   }
 
-  /** Replaces a reservation with the tokens actually used. */
-  reconcile(reservation: Reservation, actualTokens: number): void {
-    this.counter.adjust(reservation.key, actualTokens - reservation.tokens).catch(() => undefined);
-  }
-
-  /** 429 `insufficient_quota` once the key's spend for the period reaches its budget. */
-  async checkBudget(key: KeyRecord): Promise<void> {
+  /**
+   * Counts the request against the key's RPM, reserves its tokens against the TPM
+   * and holds its worst-case cost against the budget, atomically; 429 when any
+   * would pass its limit (nothing is counted then). Returns what to settle and
+   * the `x-ratelimit-*` headers for the answer.
+   */
+  async admit(key: KeyRecord, demand: Demand): Promise<{ reservation: Reservation; headers: Record<string, string> }> {
+    const rpm = key.rpm ?? this.config.security.defaultRpm;
+    const tpm = key.tpm ?? this.config.security.defaultTpm;
     const budget = key.budget;
-    if (!budget) return;
-    let spent: number;
+    const reservation: Reservation = { keyId: key.id };
+    if (rpm === undefined && tpm === undefined && !budget) return { reservation, headers: {} };
+    const now = Date.now();
+    const hold = budget && { member: `${this.holdPrefix}-${++this.holdSeq}:${demand.usd}`, usd: demand.usd };
+    let outcome: AdmitOutcome;
     try {
-      spent = await this.spentThisPeriod(key.id, budget.period);
-    } catch {
-      this.failOpen('budget');
-      if (this.config.security.failOpen.budgets) return;
-      throw new GatewayError(503, 'Budget store unavailable; try again shortly.', 'server_error', 'budget_store_unavailable', null, {
-        'retry-after': '1',
+      outcome = await this.store.admit({
+        keyId: key.id,
+        windowMs: MINUTE,
+        rpm,
+        tpm,
+        tokens: demand.tokens,
+        budget: budget && {
+          usd: budget.usd,
+          period: periodOf(budget.period),
+          reserveUsd: demand.usd,
+          member: hold!.member,
+          now,
+          until: now + HOLD_LAPSE_MS,
+        },
       });
+    } catch {
+      const closed = (budget && !this.config.security.failOpen.budgets) || ((rpm || tpm) && !this.config.security.failOpen.rateLimits);
+      if (rpm !== undefined) this.unavailable('rpm');
+      if (tpm !== undefined) this.unavailable('tpm');
+      if (budget) this.unavailable('budget');
+      if (closed) throw storeUnavailable();
+      return { reservation, headers: {} };
     }
-    if (spent >= budget.usd) {
-      const reset = Math.ceil(msUntilPeriodEnd(budget.period) / 1000);
-      this.metrics.recordRateLimited('budget');
-      throw new GatewayError(
-        429,
-        `This key has used its ${budget.period} budget of $${budget.usd} ($${spent.toFixed(4)} spent); it resets in ${reset} s.`,
-        'insufficient_quota',
-        'insufficient_quota',
-        null,
-        { 'retry-after': String(reset) },
-      );
+    const headers: Record<string, string> = {};
+    if (rpm !== undefined) Object.assign(headers, rateHeaders('requests', rpm, rpm - outcome.rpm.used, outcome.rpm.resetMs));
+    if (tpm !== undefined) Object.assign(headers, rateHeaders('tokens', tpm, tpm - outcome.tpm.used, outcome.tpm.resetMs));
+    if (outcome.refused === 'rpm')
+      throw this.limited('rpm', `Rate limit reached for requests: ${rpm} per minute.`, headers, outcome.rpm.resetMs);
+    if (outcome.refused === 'tpm') {
+      const why =
+        demand.tokens > tpm!
+          ? `this request needs about ${demand.tokens} tokens, more than the limit of ${tpm} per minute`
+          : `${tpm} per minute`;
+      throw this.limited('tpm', `Rate limit reached for tokens: ${why}.`, headers, outcome.tpm.resetMs);
     }
+    if (outcome.refused === 'budget') throw this.overBudget(budget!, demand.usd, outcome, headers);
+    if (tpm !== undefined) reservation.tokens = demand.tokens;
+    if (hold) reservation.hold = hold;
+    return { reservation, headers };
   }
 
-  /** Counts a failed authentication from `ip`; 429 once the IP has failed too often. */
+  /**
+   * Gives back what the request did not use: the TPM window keeps its actual
+   * tokens, its budget hold becomes its actual cost, added to the key's spend.
+   * Off the request path: a failure loses the figures (the hold lapses), not the answer.
+   */
+  settle(reservation: Reservation, usage: Usage | undefined): void {
+    if (!usage && reservation.tokens === undefined && !reservation.hold) return;
+    const tokenDelta = reservation.tokens !== undefined ? (usage?.tokens ?? 0) - reservation.tokens : undefined;
+    this.store
+      .settle({ keyId: reservation.keyId, tokenDelta, spend: usage && { model: usage.model, usd: usage.usd }, hold: reservation.hold })
+      .catch(() => undefined); // Redis down: admission already counts and reports the outage
+  }
+
+  /**
+   * 429 when `ip` is blocked for failing authentication too often, before any key
+   * is checked, so a blocked address learns nothing from its guesses. The admin API
+   * uses it (operators only); /v1 does not, so one client's bad key cannot lock out
+   * every client behind the same NAT. Blocks are known in process (no Redis call),
+   * learnt by each replica at its first failure past the limit.
+   */
+  checkBlocked(ip: string): void {
+    const until = this.blockedIps.get(ip);
+    if (until === undefined) return;
+    const left = until - Date.now();
+    if (left > 0) throw this.ipLimited(0, left);
+    this.blockedIps.delete(ip);
+  }
+
+  /** Counts a failed authentication from `ip`; 429 (and a block) once the IP has failed too often. */
   async failedAuth(ip: string): Promise<void> {
     const limit = this.config.security.ipFailuresPerMinute;
     if (!limit) return;
-    const result = await this.count('ip', `gateway:authfail:${ip}`, 1, limit, true);
-    if (!result.ok) throw this.limited('ip', 'Too many failed authentication attempts from this address.', result.resetMs);
-  }
-
-  /** Spend of the current period, cached a second per key (budgets need not be exact to the cent). */
-  private async spentThisPeriod(keyId: string, period: 'daily' | 'monthly'): Promise<number> {
-    const cacheKey = `${keyId}:${period}`;
-    const cached = this.spendCache.get(cacheKey);
-    if (cached && cached.until > Date.now()) return cached.usd;
-    const usd = await this.spend.total(keyId, period === 'daily' ? utcDay() : utcDay().slice(0, 7));
-    this.spendCache.set(cacheKey, { usd, until: Date.now() + 1_000 });
-    return usd;
-  }
-
-  private async count(
-    kind: LimitKind,
-    key: string,
-    amount: number,
-    limit: number,
-    failOpen: boolean,
-    windowMs = MINUTE,
-  ): Promise<WindowResult> {
+    let result;
     try {
-      return await this.counter.add(key, amount, limit, windowMs);
+      result = await this.counter.add(`gateway:authfail:{${ip}}`, 1, limit, MINUTE);
     } catch {
-      this.failOpen(kind);
-      if (failOpen) return { ok: true, used: 0, resetMs: MINUTE };
-      throw new GatewayError(503, 'Rate limiter unavailable; try again shortly.', 'server_error', 'rate_limiter_unavailable', null, {
-        'retry-after': '1',
-      });
+      return this.unavailable('ip');
     }
+    if (result.ok) return;
+    if (this.blockedIps.size >= MAX_BLOCKED_IPS) this.blockedIps.delete(this.blockedIps.keys().next().value!);
+    this.blockedIps.set(ip, Date.now() + result.resetMs);
+    throw this.ipLimited(result.used, result.resetMs);
   }
 
-  private failOpen(kind: LimitKind): void {
+  private ipLimited(used: number, resetMs: number): GatewayError {
+    const limit = this.config.security.ipFailuresPerMinute;
+    const headers = rateHeaders('auth-failures', limit, limit - Math.max(used, limit), resetMs);
+    return this.limited('ip', 'Too many failed authentication attempts from this address.', headers, resetMs);
+  }
+
+  private overBudget(
+    budget: NonNullable<KeyRecord['budget']>,
+    reserveUsd: number,
+    outcome: AdmitOutcome,
+    headers: Record<string, string>,
+  ): GatewayError {
+    this.metrics.recordRateLimited('budget');
+    const remaining = Math.max(0, budget.usd - outcome.spentUsd);
+    const periodEnd = msUntilPeriodEnd(budget.period);
+    // In-flight requests hold the rest: it frees up as they finish, so retry soon.
+    const transient = outcome.spentUsd + reserveUsd <= budget.usd;
+    const resetMs = transient ? 1_000 : periodEnd;
+    Object.assign(headers, rateHeaders('budget', budget.usd, remaining, periodEnd, usd), {
+      'retry-after': String(Math.ceil(resetMs / 1000)),
+    });
+    const message = transient
+      ? `Requests in flight hold $${usd(outcome.heldUsd)} of this key's remaining ${budget.period} budget of $${budget.usd}; this one could cost up to $${usd(reserveUsd)}. Retry shortly.`
+      : reserveUsd > budget.usd
+        ? `This request could cost up to $${usd(reserveUsd)}, more than the key's ${budget.period} budget of $${budget.usd}; lower max_tokens.`
+        : `This key has used its ${budget.period} budget of $${budget.usd} ($${usd(outcome.spentUsd)} spent, this request could cost up to $${usd(reserveUsd)}); it resets in ${Math.ceil(periodEnd / 1000)} s.`;
+    return transient
+      ? new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, headers)
+      : new GatewayError(429, message, 'insufficient_quota', 'insufficient_quota', null, headers);
+  }
+
+  private unavailable(kind: LimitKind): void {
     this.metrics.recordLimiterUnavailable(kind);
     const now = Date.now();
     if (now - this.lastWarning < WARN_EVERY_MS) return;
     this.lastWarning = now;
-    this.logger.warn(`Redis unavailable for ${kind} limits (failing ${this.config.security.failOpen.rateLimits ? 'open' : 'closed'})`);
+    const { rateLimits, budgets } = this.config.security.failOpen;
+    this.logger.warn(
+      `Redis unavailable for ${kind} limits (rate limits fail ${rateLimits ? 'open' : 'closed'}, budgets ${budgets ? 'open' : 'closed'})`,
+    );
   }
 
-  private limited(kind: LimitKind, message: string, resetMs: number): GatewayError {
+  private limited(kind: LimitKind, message: string, headers: Record<string, string>, resetMs: number): GatewayError {
     this.metrics.recordRateLimited(kind);
     const retryAfter = String(Math.max(1, Math.ceil(resetMs / 1000)));
-    return new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, { 'retry-after': retryAfter });
+    return new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, { ...headers, 'retry-after': retryAfter });
   }
 }
 
+/** OpenAI's `x-ratelimit-{limit,remaining,reset}-<what>` headers. */
+function rateHeaders(what: string, limit: number, remaining: number, resetMs: number, format: (n: number) => string = String) {
+  return {
+    [`x-ratelimit-limit-${what}`]: format(limit),
+    [`x-ratelimit-remaining-${what}`]: format(Math.max(0, remaining)),
+    [`x-ratelimit-reset-${what}`]: `${Math.max(0, Math.ceil(resetMs / 1000))}s`,
+  };
+}
+
+function storeUnavailable(): GatewayError {
+  return new GatewayError(503, 'Rate limiter unavailable; try again shortly.', 'server_error', 'rate_limiter_unavailable', null, {
+    'retry-after': '1',
+  });
+}
+
+const usd = (n: number) => n.toFixed(6).replace(/\.?0+$/, '');
+
+/** The spend hash a budget reads: the UTC day or month. */
+function periodOf(period: BudgetPeriod): string {
+  return period === 'daily' ? utcDay() : utcDay().slice(0, 7);
+}
+
 /** Time until the UTC day or month ends. */
-export function msUntilPeriodEnd(period: 'daily' | 'monthly', now = new Date()): number {
+export function msUntilPeriodEnd(period: BudgetPeriod, now = new Date()): number {
   const end =
     period === 'daily'
       ? Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1)

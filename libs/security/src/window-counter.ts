@@ -16,8 +16,6 @@ export interface WindowResult {
  */
 export interface WindowCounter {
   add(key: string, amount: number, limit: number, windowMs: number): Promise<WindowResult>;
-  /** Corrects a window that is still open (token reservations reconciled with actual usage). */
-  adjust(key: string, delta: number): Promise<void>;
   /** Current use without adding, for reports. */
   peek(key: string): Promise<number>;
 }
@@ -33,17 +31,9 @@ if used > tonumber(ARGV[2]) then
 end
 return {1, used, ttl}`;
 
-const ADJUST_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  local v = redis.call('INCRBY', KEYS[1], ARGV[1])
-  if v < 0 then redis.call('SET', KEYS[1], 0, 'KEEPTTL') end
-end
-return 1`;
-
 export class RedisWindowCounter implements WindowCounter {
   constructor(private readonly client: Redis) {
     client.defineCommand('gatewayWindowAdd', { numberOfKeys: 1, lua: ADD_SCRIPT });
-    client.defineCommand('gatewayWindowAdjust', { numberOfKeys: 1, lua: ADJUST_SCRIPT });
   }
 
   async add(key: string, amount: number, limit: number, windowMs: number): Promise<WindowResult> {
@@ -54,38 +44,44 @@ export class RedisWindowCounter implements WindowCounter {
     return { ok: ok === 1, used, resetMs };
   }
 
-  async adjust(key: string, delta: number): Promise<void> {
-    if (delta === 0) return;
-    await (this.client as unknown as { gatewayWindowAdjust(k: string, d: number): Promise<number> }).gatewayWindowAdjust(key, delta);
-  }
-
   async peek(key: string): Promise<number> {
     return Number((await this.client.get(key)) ?? 0);
   }
 }
 
+interface MemoryWindow {
+  used: number;
+  resetAt: number;
+}
+
 export class MemoryWindowCounter implements WindowCounter {
-  private readonly windows = new Map<string, { used: number; resetAt: number }>();
+  private readonly windows = new Map<string, MemoryWindow>();
   private lastSweep = Date.now();
 
   async add(key: string, amount: number, limit: number, windowMs: number): Promise<WindowResult> {
     const now = Date.now();
-    this.sweep(now);
-    let w = this.windows.get(key);
-    if (!w || w.resetAt <= now) this.windows.set(key, (w = { used: 0, resetAt: now + windowMs }));
+    const w = this.open(key, windowMs, now);
     const ok = w.used + amount <= limit;
     if (ok) w.used += amount;
     return { ok, used: w.used, resetMs: w.resetAt - now };
   }
 
-  async adjust(key: string, delta: number): Promise<void> {
-    const w = this.windows.get(key);
-    if (w && w.resetAt > Date.now()) w.used = Math.max(0, w.used + delta);
+  async peek(key: string): Promise<number> {
+    return this.current(key)?.used ?? 0;
   }
 
-  async peek(key: string): Promise<number> {
+  /** The window of `key`, a new one when the last has ended; callers may change `used` directly. */
+  open(key: string, windowMs: number, now = Date.now()): MemoryWindow {
+    this.sweep(now);
+    let w = this.windows.get(key);
+    if (!w || w.resetAt <= now) this.windows.set(key, (w = { used: 0, resetAt: now + windowMs }));
+    return w;
+  }
+
+  /** The window of `key` while it is open. */
+  current(key: string): MemoryWindow | undefined {
     const w = this.windows.get(key);
-    return w && w.resetAt > Date.now() ? w.used : 0;
+    return w && w.resetAt > Date.now() ? w : undefined;
   }
 
   /** Drops ended windows now and then, so unused keys do not pile up. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { MetricsService, SpendService, TracingService } from '@gateway/metrics';
+import type { MetricsService, TracingService } from '@gateway/metrics';
 import type { AdmissionService } from '@gateway/security';
 import { bill } from './accounting';
 import type { BodyRedactor } from './body-redaction';
@@ -21,7 +21,6 @@ const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics']);
 
 export interface AccessDeps {
   metrics: MetricsService;
-  spend: SpendService;
   tracing: TracingService;
   log: Logger;
   /** Set only when LOG_BODIES is on: prompts and completions are then logged, redacted. */
@@ -46,7 +45,7 @@ export function installRequestHooks(fastify: FastifyInstance, deps: AccessDeps):
   });
 }
 
-function record(request: FastifyRequest, reply: FastifyReply, { metrics, spend, tracing, log, bodies, admission }: AccessDeps): void {
+function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing, log, bodies, admission }: AccessDeps): void {
   metrics.inflightRequests.dec();
   const status = reply.raw.writableFinished ? reply.raw.statusCode : 499;
   const route = request.routeOptions.url ?? 'unmatched';
@@ -78,9 +77,11 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, spend, 
       seconds: (state.stream ? ms : (state.upstreamMs ?? ms)) / 1000,
       ttftSeconds: state.stream ? state.upstreamMs! / 1000 : undefined,
     });
-    spend.add(keyId, state.model!, b.costUsd);
   }
-  if (state.reservation) admission.settle(state.reservation, b ? b.usage.prompt_tokens + (b.usage.completion_tokens ?? 0) : 0);
+  if (state.reservation) {
+    const tokens = b ? b.usage.prompt_tokens + (b.usage.completion_tokens ?? 0) : 0;
+    admission.settle(state.reservation, b && { model: state.model!, tokens, usd: b.costUsd });
+  }
   if (tracing.enabled && state.model) {
     const endedAt = Date.now();
     tracing.record({

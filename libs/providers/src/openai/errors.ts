@@ -51,6 +51,11 @@ export async function fromUpstreamResponse(provider: string, res: Dispatcher.Res
   const [status, type, code, retryable] = BY_STATUS[res.statusCode] ?? (res.statusCode >= 500 ? SERVER_ERROR : OTHER_CLIENT_ERROR);
   const headers: Record<string, string> = {};
   if (res.statusCode === 429) headers['retry-after'] = String(retryAfterSeconds(res.headers) ?? DEFAULT_RETRY_AFTER_S);
+  // An overloaded upstream's Retry-After (503, 529) is honoured by the router like a 429's.
+  else if (res.statusCode === 503 || res.statusCode === 529) {
+    const seconds = retryAfterSeconds(res.headers);
+    if (seconds !== undefined) headers['retry-after'] = String(seconds);
+  }
 
   if (status < 500 && status !== 429) {
     return new GatewayError(status, message, type, vendorCode ?? code, param, headers, retryable).from(res.statusCode);

@@ -43,7 +43,9 @@ export function vendorError(
   if (status < 500) return new GatewayError(status, message, type, code, null, {}, retryable).from(outcome);
   const hint = code ? HINTS[code] : undefined;
   const text = hint ? `Provider ${provider} ${hint} (upstream said: ${message})` : `Provider ${provider} failed: ${message}`;
-  return new GatewayError(status, text, type, code, null, {}, retryable).from(outcome);
+  // An overloaded upstream's Retry-After (503, 529) is honoured by the router like a 429's.
+  const headers: Record<string, string> = retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) };
+  return new GatewayError(status, text, type, code, null, headers, retryable).from(outcome);
 }
 
 /**

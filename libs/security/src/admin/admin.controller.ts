@@ -1,11 +1,28 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards, UsePipes, ValidationPipe } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Logger,
+  Param,
+  Patch,
+  Post,
+  Req,
+  UseGuards,
+  UsePipes,
+  ValidationPipe,
+} from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { SpendService, utcDay } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import type { KeyRecord } from '../key-record';
 import { KeyStore } from '../key-store.service';
+import { limitKeys } from '../limit-keys';
 import { LimitsService } from '../limits.service';
-import { AdminGuard } from './admin.guard';
-import { CreateKeyDto, UpdateKeyDto } from './key.dto';
+import { adminActor, AdminGuard } from './admin.guard';
+import { applyChange, checkRecord, diff, sentFields } from './key-changes';
+import { KeyFieldsDto } from './key.dto';
 
 /** Validation failures become OpenAI-shaped 400s naming the field. */
 const validation = new ValidationPipe({
@@ -13,17 +30,28 @@ const validation = new ValidationPipe({
   forbidNonWhitelisted: true,
   transform: true,
   exceptionFactory: (errors) => {
-    const first = errors[0];
-    const problem = Object.values(first?.constraints ?? { invalid: 'is invalid' })[0];
-    return GatewayError.badRequest(`Invalid value for '${first?.property}': ${problem}.`, first?.property ?? null, 'invalid_value');
+    let error = errors[0];
+    let param = error?.property ?? '';
+    while (error?.children?.length) {
+      error = error.children[0];
+      param += `.${error.property}`;
+    }
+    const problem = Object.values(error?.constraints ?? { invalid: 'is invalid' })[0];
+    return GatewayError.badRequest(`Invalid value for '${param}': ${problem}.`, param || null, 'invalid_value');
   },
 });
 
-/** Key management, behind the master key: create, list, read, update limits, revoke, usage. */
+/**
+ * Key management, behind the master key or an admin key: create, list, read, update, revoke, usage.
+ * Every change is one `admin change` log line: who, which key, what changed (values
+ * only: records hold no secret, and the new key itself is never logged).
+ */
 @Controller('admin/keys')
 @UseGuards(AdminGuard)
 @UsePipes(validation)
 export class AdminController {
+  private readonly audit = new Logger('Audit');
+
   constructor(
     private readonly keys: KeyStore,
     private readonly spend: SpendService,
@@ -33,8 +61,12 @@ export class AdminController {
   /** The new key is in the answer once; only its hash is stored. */
   @Post()
   @HttpCode(201)
-  async create(@Body() body: CreateKeyDto): Promise<KeyRecord & { key: string }> {
-    const { key, record } = await this.keys.create({ ...body });
+  async create(@Body() body: KeyFieldsDto, @Req() request: FastifyRequest): Promise<KeyRecord & { key: string }> {
+    const change = sentFields(body, request.body);
+    const fields = applyChange({} as KeyRecord, change);
+    checkRecord(fields, change);
+    const { key, record } = await this.keys.create(fields);
+    this.record(request, 'create', record.id, diff(undefined, record));
     return { ...record, key };
   }
 
@@ -48,26 +80,37 @@ export class AdminController {
     return (await this.keys.get(id)) ?? notFound(id);
   }
 
+  /** Only the fields sent change; `null` clears one. */
   @Patch(':id')
-  update(@Param('id') id: string, @Body() body: UpdateKeyDto): Promise<KeyRecord> {
-    return this.keys.update(id, { ...body });
+  async update(@Param('id') id: string, @Body() body: KeyFieldsDto, @Req() request: FastifyRequest): Promise<KeyRecord> {
+    const change = sentFields(body, request.body);
+    const { before, after } = await this.keys.update(id, (record) => {
+      const next = applyChange(record, change);
+      checkRecord(next, change);
+      return next;
+    });
+    this.record(request, 'update', id, diff(before, after));
+    return after;
   }
 
   /** Revocation reaches every replica at once (the key cache is dropped through Redis). */
   @Delete(':id')
-  revoke(@Param('id') id: string): Promise<KeyRecord> {
-    return this.keys.update(id, { revoked: true });
+  async revoke(@Param('id') id: string, @Req() request: FastifyRequest): Promise<KeyRecord> {
+    const { before, after } = await this.keys.update(id, (record) => ({ ...record, revoked: true }));
+    this.record(request, 'revoke', id, diff(before, after));
+    return after;
   }
 
   @Get(':id/usage')
   async usage(@Param('id') id: string) {
     const key = (await this.keys.get(id)) ?? notFound(id);
     const day = utcDay();
+    const counters = limitKeys(id);
     const [today, month, rpm, tpm] = await Promise.all([
       this.spend.byModel(id, day),
       this.spend.byModel(id, day.slice(0, 7)),
-      this.limits.counter.peek(`gateway:rpm:${id}`),
-      this.limits.counter.peek(`gateway:tpm:${id}`),
+      this.limits.counter.peek(counters.rpm),
+      this.limits.counter.peek(counters.tpm),
     ]);
     return {
       id,
@@ -75,6 +118,10 @@ export class AdminController {
       budget: key.budget ?? null,
       currentMinute: { requests: rpm, tokens: tpm, rpmLimit: key.rpm ?? null, tpmLimit: key.tpm ?? null },
     };
+  }
+
+  private record(request: FastifyRequest, action: 'create' | 'update' | 'revoke', keyId: string, changes: Record<string, unknown>): void {
+    this.audit.log({ msg: 'admin change', actor: adminActor(request), action, keyId, changes });
   }
 }
 

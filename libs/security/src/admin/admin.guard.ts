@@ -1,29 +1,65 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { GatewayConfig } from '@gateway/config';
+import { type AdminRole, GatewayConfig } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
+import { LimitsService } from '../limits.service';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
-/** The admin API answers only to `Authorization: Bearer <GATEWAY_MASTER_KEY>`, compared in constant time. */
+interface AdminCredential {
+  digest: Buffer;
+  /** Who the audit log names: `master` or the admin key's id. */
+  actor: string;
+  role: AdminRole;
+}
+
+/** The actor of each admin request, set by the guard for the audit line. */
+const actors = new WeakMap<FastifyRequest['raw'], string>();
+export const adminActor = (request: FastifyRequest): string => actors.get(request.raw) ?? 'unknown';
+
+/**
+ * The admin API answers to `Authorization: Bearer <GATEWAY_MASTER_KEY>` or to an
+ * admin key from `security.adminKeys`, compared in constant time; `read` keys may
+ * only GET. Failures count toward the same per-IP limit as /v1, and a blocked
+ * address is refused before any comparison, so keys cannot be guessed at speed.
+ */
 @Injectable()
 export class AdminGuard implements CanActivate {
-  private readonly master: Buffer | undefined;
+  private readonly credentials: AdminCredential[] = [];
 
-  constructor(config: GatewayConfig) {
-    this.master = config.masterKey ? digest(config.masterKey) : undefined;
+  constructor(
+    config: GatewayConfig,
+    private readonly limits: LimitsService,
+  ) {
+    if (!config.masterKey) return;
+    this.credentials.push({ digest: digest(config.masterKey), actor: 'master', role: 'manage' });
+    for (const k of config.security.adminKeys) {
+      const key = process.env[k.keyEnv];
+      if (key) this.credentials.push({ digest: digest(key), actor: k.id, role: k.role });
+      else new Logger('Keys').warn(`admin key ${k.id} disabled: ${k.keyEnv} is not set`);
+    }
   }
 
-  canActivate(context: ExecutionContext): boolean {
-    if (!this.master) {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (!this.credentials.length) {
       throw new GatewayError(403, 'The admin API is off: set GATEWAY_MASTER_KEY to use it.', 'permission_error', 'admin_disabled');
     }
-    const header = context.switchToHttp().getRequest<FastifyRequest>().headers.authorization ?? '';
-    const presented = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-    if (!timingSafeEqual(digest(presented), this.master)) {
-      throw new GatewayError(401, 'The admin API needs the master key.', 'invalid_request_error', 'invalid_api_key');
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    this.limits.checkBlocked(request.ip);
+    const header = request.headers.authorization ?? '';
+    const presented = digest(header.startsWith('Bearer ') ? header.slice(7).trim() : '');
+    // Every credential is compared, so the time taken does not say which one matched.
+    const matches = this.credentials.filter((c) => timingSafeEqual(presented, c.digest));
+    const credential = matches[0];
+    if (!credential) {
+      await this.limits.failedAuth(request.ip);
+      throw new GatewayError(401, 'The admin API needs the master key or an admin key.', 'invalid_request_error', 'invalid_api_key');
     }
+    if (credential.role === 'read' && request.method !== 'GET') {
+      throw new GatewayError(403, `Admin key ${credential.actor} may only read.`, 'permission_error', 'admin_read_only');
+    }
+    actors.set(request.raw, credential.actor);
     return true;
   }
 }

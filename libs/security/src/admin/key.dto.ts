@@ -1,18 +1,32 @@
 import { Type } from 'class-transformer';
-import { IsArray, IsDateString, IsInt, IsObject, IsOptional, IsString, MaxLength, Min, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayNotEmpty,
+  IsArray,
+  IsISO8601,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import { BudgetConfig } from '@gateway/config';
 
-/** POST /admin/keys */
-export class CreateKeyDto {
-  @IsOptional() @IsString() @MaxLength(200) name?: string;
-  @IsOptional() @IsString() @MaxLength(200) owner?: string;
-  @IsOptional() @IsArray() @IsString({ each: true }) models?: string[];
-  @IsOptional() @IsInt() @Min(1) rpm?: number;
-  @IsOptional() @IsInt() @Min(1) tpm?: number;
-  @IsOptional() @ValidateNested() @Type(() => BudgetConfig) budget?: BudgetConfig;
-  @IsOptional() @IsDateString() expiresAt?: string;
-  @IsOptional() @IsObject() metadata?: Record<string, string>;
+/**
+ * POST /admin/keys, and PATCH /admin/keys/:id where every field is optional, only
+ * the fields sent change, and `null` clears one. Unknown fields are refused.
+ */
+export class KeyFieldsDto {
+  @IsOptional() @IsString() @MaxLength(200) name?: string | null;
+  @IsOptional() @IsString() @MaxLength(200) owner?: string | null;
+  /** `null` (or leaving it out on create) allows every model; an empty list is refused as a mistake. */
+  @IsOptional() @IsArray() @ArrayNotEmpty() @ArrayMaxSize(1000) @IsString({ each: true }) @MaxLength(200, { each: true }) models?:
+    string[] | null;
+  @IsOptional() @IsInt() @Min(1) rpm?: number | null;
+  @IsOptional() @IsInt() @Min(1) tpm?: number | null;
+  @IsOptional() @ValidateNested() @Type(() => BudgetConfig) budget?: BudgetConfig | null;
+  @IsOptional() @IsISO8601({ strict: true }) expiresAt?: string | null;
+  @IsOptional() @IsObject() metadata?: Record<string, string> | null;
 }
-
-/** PATCH /admin/keys/:id: the fields given replace the stored ones. */
-export class UpdateKeyDto extends CreateKeyDto {}

@@ -1,0 +1,189 @@
+import type { BreakerConfig } from '@gateway/config';
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** What an attempt's ending says about the deployment. */
+export type Verdict =
+  /** It answered: 2xx, or a client error it judged (it is up). */
+  | { kind: 'answered' }
+  /** 5xx, 529, timeout, connection failure; a Retry-After also cools it down. */
+  | { kind: 'failed'; retryAfterMs?: number }
+  /** 429: up, but not to be asked again before `retryAfterMs`. */
+  | { kind: 'rate-limited'; retryAfterMs: number }
+  /** The client left or the request's deadline passed: nothing learned. */
+  | { kind: 'no-verdict' };
+
+/** Permission for one attempt. `end` must be called once however the attempt ends; later calls do nothing. */
+export interface Ticket {
+  readonly probe: boolean;
+  end(verdict: Verdict, now: number): void;
+}
+
+/** Weight of the newest answer in the share of recent answers that were 429s. */
+const RATE_LIMIT_ALPHA = 0.1;
+/**
+ * A 429 cools the whole deployment down only while most recent answers are 429s
+ * (about 16 in a row from a clean record): a deployment that rate-limits a share of
+ * requests still serves the rest, and the request that got the 429 waits out its
+ * Retry-After on its own (see the executor).
+ */
+const RATE_LIMITED_SHARE = 0.8;
+
+/** A change other replicas should hear about: the breaker opened or closed, or a cool-down started. */
+export type HealthChange = { state: 'open' | 'closed'; until: number } | { state: 'cooling'; until: number };
+
+/**
+ * One deployment's health, as a small state machine plus one time:
+ *
+ *   closed --(N consecutive failures | failure rate over the window)--> open(until)
+ *   open --(until passed, next admit)--> half-open: exactly one probe ticket
+ *   half-open --probe answered or rate limited--> closed
+ *   half-open --probe failed--> open(now + cooldownMs)
+ *   half-open --probe ended without verdict (client gone, deadline)--> half-open, slot free
+ *
+ * `coolUntil` (from a Retry-After) is a time, not a state: no attempt starts before it,
+ * whatever the breaker says, and nothing has to happen for it to end. A 503/529's
+ * Retry-After sets it at once; a 429's only while most recent answers are 429s. The probe slot is
+ * held by a ticket and released in `end`, which the executor calls in a `finally`.
+ */
+export class DeploymentHealth {
+  state: BreakerState = 'closed';
+  /** When an open breaker lets a probe through. */
+  openUntil = 0;
+  /** No attempt starts before this (the upstream's Retry-After). */
+  coolUntil = 0;
+  /** The probe in flight, if any: only its ticket may resolve the half-open state. */
+  private probe: object | undefined;
+  private consecutive = 0;
+  /** Share of recent answers that were 429s (moving average). */
+  private limitedShare = 0;
+  /** Outcomes in the current window: [timestamp, failed]. */
+  private window: [number, boolean][] = [];
+
+  constructor(
+    private readonly config: BreakerConfig,
+    private readonly onChange: (change: HealthChange) => void,
+    private readonly onState: (state: BreakerState) => void = () => undefined,
+  ) {}
+
+  /** True while a probe holds the half-open slot. */
+  get probing(): boolean {
+    return this.probe !== undefined;
+  }
+
+  /** The earliest time an attempt may start: `now` if one may start now; Infinity while a probe decides. */
+  readyAt(now: number): number {
+    const breakerAt = this.state === 'open' ? this.openUntil : this.state === 'half-open' && this.probe ? Infinity : now;
+    return Math.max(now, this.coolUntil, breakerAt);
+  }
+
+  /** True when every reason to wait is a Retry-After (the group then answers 429 rather than 503). */
+  rateLimited(now: number): boolean {
+    return this.coolUntil > now && this.readyAt(now) === this.coolUntil;
+  }
+
+  /** A ticket for one attempt now, or undefined when the deployment must not be asked. */
+  admit(now: number): Ticket | undefined {
+    if (this.readyAt(now) > now) return undefined;
+    if (this.state === 'open') this.setState('half-open');
+    if (this.state === 'closed') return this.ticket(undefined);
+    const token = {};
+    this.probe = token;
+    return this.ticket(token);
+  }
+
+  /** A state another replica announced; any local probe's outcome no longer decides. */
+  applyRemote(change: HealthChange): void {
+    if (change.state === 'cooling') {
+      this.coolUntil = Math.max(this.coolUntil, change.until);
+      return;
+    }
+    this.probe = undefined;
+    this.openUntil = change.state === 'open' ? change.until : 0;
+    if (change.state === 'closed') this.reset();
+    this.setState(change.state);
+  }
+
+  private ticket(token: object | undefined): Ticket {
+    let ended = false;
+    return {
+      probe: token !== undefined,
+      end: (verdict, now) => {
+        if (ended) return;
+        ended = true;
+        const wasProbe = token !== undefined && this.probe === token;
+        if (wasProbe) this.probe = undefined;
+        this.settle(verdict, now, wasProbe);
+      },
+    };
+  }
+
+  private settle(verdict: Verdict, now: number, wasProbe: boolean): void {
+    switch (verdict.kind) {
+      case 'answered':
+        this.record(now, false);
+        this.consecutive = 0;
+        this.limitedShare *= 1 - RATE_LIMIT_ALPHA;
+        if (this.state !== 'closed') this.close();
+        return;
+      case 'rate-limited':
+        this.limitedShare += RATE_LIMIT_ALPHA * (1 - this.limitedShare);
+        if (wasProbe || this.limitedShare >= RATE_LIMITED_SHARE) this.coolDown(now, verdict.retryAfterMs);
+        if (wasProbe) this.close();
+        return;
+      case 'failed': {
+        if (verdict.retryAfterMs) this.coolDown(now, verdict.retryAfterMs);
+        this.record(now, true);
+        this.consecutive++;
+        const failures = this.window.filter(([, failed]) => failed).length;
+        const rateTripped = this.window.length >= this.config.minRequests && failures / this.window.length >= this.config.failureRate;
+        if (wasProbe || (this.state === 'closed' && (this.consecutive >= this.config.consecutiveFailures || rateTripped))) {
+          this.open(now + this.config.cooldownMs);
+        }
+        return;
+      }
+      case 'no-verdict':
+        return;
+    }
+  }
+
+  /** Retry-After, capped at the breaker's cool-down so no upstream can park a deployment for long. */
+  private coolDown(now: number, retryAfterMs: number): void {
+    const until = now + Math.min(retryAfterMs, this.config.cooldownMs);
+    if (until <= this.coolUntil) return;
+    const fresh = this.coolUntil <= now;
+    this.coolUntil = until;
+    // Announce a new cool-down, not every extension of one: a storm of 429s stays one message a second.
+    if (fresh) this.onChange({ state: 'cooling', until });
+  }
+
+  private open(until: number): void {
+    this.reset();
+    this.openUntil = until;
+    this.setState('open');
+    this.onChange({ state: 'open', until });
+  }
+
+  private close(): void {
+    this.reset();
+    this.openUntil = 0;
+    this.setState('closed');
+    this.onChange({ state: 'closed', until: 0 });
+  }
+
+  private reset(): void {
+    this.window = [];
+    this.consecutive = 0;
+  }
+
+  private setState(state: BreakerState): void {
+    this.state = state;
+    this.onState(state);
+  }
+
+  private record(now: number, failed: boolean): void {
+    const from = now - this.config.windowMs;
+    while (this.window.length && this.window[0][0] < from) this.window.shift();
+    this.window.push([now, failed]);
+  }
+}

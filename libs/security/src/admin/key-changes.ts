@@ -1,0 +1,68 @@
+import { GatewayError } from '@gateway/providers';
+import type { KeyRecord } from '../key-record';
+import type { KeyFieldsDto } from './key.dto';
+
+/** Fields an admin may set; everything else in a record is the gateway's. */
+export const KEY_FIELDS = ['name', 'owner', 'models', 'rpm', 'tpm', 'budget', 'expiresAt', 'metadata'] as const;
+type KeyField = (typeof KEY_FIELDS)[number];
+
+const METADATA_ENTRIES = 50;
+const METADATA_VALUE_CHARS = 500;
+
+/** The fields the request sent: `null` (clear) kept, fields left out dropped. */
+export function sentFields(body: KeyFieldsDto, raw: unknown): Partial<Record<KeyField, unknown>> {
+  const given = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  const fields: Partial<Record<KeyField, unknown>> = {};
+  for (const field of KEY_FIELDS) if (field in given) fields[field] = given[field] === null ? null : body[field];
+  return fields;
+}
+
+/** `record` with `change` applied; `null` removes a field. */
+export function applyChange(record: KeyRecord, change: Partial<Record<KeyField, unknown>>): KeyRecord {
+  const next: Record<string, unknown> = { ...record };
+  for (const [field, value] of Object.entries(change)) {
+    if (value === null) delete next[field];
+    else next[field] = value;
+  }
+  return next as unknown as KeyRecord;
+}
+
+/**
+ * What the DTO cannot see: an expiry in the past, metadata that is not a flat
+ * map of short strings, limits that contradict each other. 400 naming the field.
+ */
+export function checkRecord(record: KeyRecord, change: Partial<Record<KeyField, unknown>>, now = Date.now()): void {
+  if (change.expiresAt && Date.parse(record.expiresAt!) <= now) {
+    throw invalid('expiresAt', `must be in the future (got ${record.expiresAt}); to stop a key now, revoke it with DELETE`);
+  }
+  if (change.metadata) {
+    const entries = Object.entries(record.metadata!);
+    if (entries.length > METADATA_ENTRIES) throw invalid('metadata', `at most ${METADATA_ENTRIES} entries`);
+    for (const [name, value] of entries) {
+      if (typeof value !== 'string' || value.length > METADATA_VALUE_CHARS || name.length > 100) {
+        throw invalid(`metadata.${name.slice(0, 100)}`, `must be a string of at most ${METADATA_VALUE_CHARS} characters`);
+      }
+    }
+  }
+  if (change.budget && !(record.budget!.usd > 0)) throw invalid('budget.usd', 'must be greater than 0 (revoke the key to stop it)');
+  // Every request uses at least one token, so a TPM below the RPM makes the RPM unreachable.
+  if (record.rpm !== undefined && record.tpm !== undefined && record.tpm < record.rpm && ('rpm' in change || 'tpm' in change)) {
+    throw invalid('tpm', `must be at least rpm (${record.rpm}): every request uses at least one token`);
+  }
+}
+
+/** Field by field, what changed, for the audit line: values only, never a secret (records hold none). */
+export function diff(before: KeyRecord | undefined, after: KeyRecord): Record<string, { from: unknown; to: unknown }> {
+  const changes: Record<string, { from: unknown; to: unknown }> = {};
+  const fields = new Set([...Object.keys(before ?? {}), ...Object.keys(after)]);
+  for (const field of fields) {
+    const from = (before as Record<string, unknown> | undefined)?.[field];
+    const to = (after as unknown as Record<string, unknown>)[field];
+    if (JSON.stringify(from) !== JSON.stringify(to)) changes[field] = { from: from ?? null, to: to ?? null };
+  }
+  return changes;
+}
+
+function invalid(param: string, problem: string): GatewayError {
+  return GatewayError.badRequest(`Invalid value for '${param}': ${problem}.`, param, 'invalid_value');
+}

@@ -1,0 +1,16 @@
+/**
+ * Redis key names of one gateway key's limits and spend. All share the hash tag
+ * `{<key id>}`, so the admission and settle scripts that touch them together run
+ * on one Redis Cluster slot.
+ */
+export const limitKeys = (keyId: string) => {
+  const tag = `gateway:{${keyId}}`;
+  return {
+    rpm: `${tag}:rpm`,
+    tpm: `${tag}:tpm`,
+    /** Sum of the budget reservations of requests in flight (USD). */
+    held: `${tag}:held`,
+    /** The same reservations by member `<id>:<usd>`, scored by when they lapse (a replica died before settling). */
+    holds: `${tag}:holds`,
+  };
+};

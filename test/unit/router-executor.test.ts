@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { before, describe, it } from 'node:test';
+import { Logger } from '@nestjs/common';
+import type { Dispatcher } from 'undici';
+import { GatewayError } from '@gateway/providers';
+import type { Deployment } from '@gateway/router';
+import { fromUpstreamResponse } from '../../libs/providers/src/openai/errors';
+import { routerConfig, routerHarness } from '../support/router-harness';
+
+/** An OpenAI-format upstream error, mapped by the real adapter code. */
+function upstream(status: number, headers: Record<string, string> = {}): Promise<GatewayError> {
+  const res = { statusCode: status, headers, body: Readable.from([Buffer.from('{"error":{"message":"no"}}')]) };
+  return fromUpstreamResponse('p', res as unknown as Dispatcher.ResponseData);
+}
+
+const config = (retry: object = {}) =>
+  routerConfig({
+    retry: { attemptsPerDeployment: 2, backoffMs: 10, maxBackoffMs: 10, retryAfterCapMs: 5_000, ...retry },
+    timeouts: { attemptMs: 1_000, deadlineMs: 10_000 },
+    breaker: { consecutiveFailures: 3, cooldownMs: 30_000 },
+  });
+
+/** A call that answers each deployment from its own list of outcomes (an error, or success), logging the time. */
+function scripted(h: ReturnType<typeof routerHarness>, script: Record<string, (GatewayError | 'ok')[]>) {
+  const log: { id: string; at: number }[] = [];
+  const call = async (d: Deployment, signal: AbortSignal) => {
+    log.push({ id: d.id, at: h.clock.now() });
+    await h.clock.sleep(5, signal);
+    if (signal.aborted) throw GatewayError.clientClosed();
+    const next = script[d.id].shift() ?? 'ok';
+    if (next !== 'ok') throw next;
+    return d.id;
+  };
+  return { log, call };
+}
+
+async function settle<T>(h: ReturnType<typeof routerHarness>, pending: Promise<T>): Promise<T> {
+  await h.clock.drain();
+  return pending;
+}
+
+describe('executor', () => {
+  before(() => Logger.overrideLogger(false));
+
+  for (const status of [503, 529]) {
+    it(`honours Retry-After on a ${status}, in seconds and as an HTTP date`, async () => {
+      for (const header of ['2', 'date']) {
+        const h = routerHarness(config(), 1);
+        const value = header === 'date' ? new Date(Date.now() + 2_000).toUTCString() : header;
+        const { log, call } = scripted(h, { 'g/0': [await upstream(status, { 'retry-after': value })] });
+        const answer = await settle(h, h.send(call));
+        assert.equal(answer.status, 200);
+        assert.equal(log.length, 2);
+        // The HTTP date is read against the wall clock, so it may round down by a second.
+        assert.ok(log[1].at - log[0].at >= (header === 'date' ? 1_000 : 2_000), `retried after ${log[1].at - log[0].at} ms`);
+      }
+    });
+  }
+
+  it('a group whose deployments all cool down waits for the earliest instead of answering 429', async () => {
+    const h = routerHarness(config(), 2);
+    const limited = (s: string) => upstream(429, { 'retry-after': s });
+    const { log, call } = scripted(h, { 'g/0': [await limited('3')], 'g/1': [await limited('1')] });
+    const answer = await settle(h, h.send(call));
+    assert.equal(answer.status, 200);
+    assert.deepEqual(
+      log.map((l) => l.id),
+      ['g/0', 'g/1', 'g/1'],
+    );
+    assert.ok(log[2].at - log[1].at >= 1_000);
+  });
+
+  it('answers 429 at once when the earliest comeback is past retryAfterCapMs; a cool-down ends by itself', async () => {
+    const h = routerHarness(config({ retryAfterCapMs: 500, attemptsPerDeployment: 1 }), 1);
+    const limited = await upstream(429, { 'retry-after': '2' });
+    const { log, call } = scripted(h, { 'g/0': Array.from({ length: 50 }, () => limited) });
+    assert.equal((await settle(h, h.send(call))).status, 429);
+    // The upstream keeps answering 429: once most of its answers are, the deployment cools down.
+    while (h.breakers.get('g/0').readyAt(h.clock.now()) <= h.clock.now()) await settle(h, h.send(call));
+    const calls = log.length;
+    const answer = await settle(h, h.send(call));
+    assert.equal(answer.status, 429, 'cooling: answered by the gateway');
+    assert.equal(log.length, calls, 'without asking the upstream');
+    await h.clock.drain(h.clock.now() + 2_000);
+    const back = scripted(h, { 'g/0': [] });
+    assert.equal((await settle(h, h.send(back.call))).status, 200, 'a cool-down is a time: back without any event');
+  });
+
+  it('a probe that ends in a 400 or a client abort leaves the deployment usable', async () => {
+    const h = routerHarness(config({ attemptsPerDeployment: 1 }), 1);
+    const failure = await upstream(500);
+    const { call } = scripted(h, { 'g/0': [failure, failure, failure, await upstream(400), 'ok', 'ok'] });
+    for (let i = 0; i < 3; i++) await settle(h, h.send(call));
+    assert.equal(h.breakers.get('g/0').state, 'open');
+    await h.clock.drain(h.clock.now() + 30_000);
+    assert.equal((await settle(h, h.send(call))).status, 400, 'the probe gets the client error');
+    assert.equal(h.breakers.get('g/0').state, 'closed', 'an upstream that judges a request is up');
+    for (let i = 0; i < 3; i++) await settle(h, h.send(call));
+    await h.clock.drain(h.clock.now() + 30_000);
+    assert.equal((await settle(h, h.send(call, 1))).status, 499, 'the client leaves during the probe');
+    assert.equal(h.breakers.get('g/0').probing, false);
+    assert.equal((await settle(h, h.send(call))).status, 200, 'the next request probes again');
+  });
+
+  it('counts a retry on the same deployment as a retry and the move to the backup as one fallback', async () => {
+    const h = routerHarness(config(), 2);
+    const { call } = scripted(h, { 'g/0': [await upstream(500), await upstream(502)], 'g/1': [] });
+    assert.equal((await settle(h, h.send(call))).status, 200);
+    const text = await h.metrics.registry.metrics();
+    assert.match(text, /gateway_retries_total\{model="g",provider="g\/0"\} 1\n/);
+    assert.doesNotMatch(text, /gateway_retries_total\{model="g",provider="g\/1"\}/);
+    assert.match(text, /gateway_fallbacks_total\{model="g",reason="upstream_error"\} 1\n/);
+  });
+});
