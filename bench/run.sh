@@ -1,91 +1,100 @@
 #!/usr/bin/env bash
-# Benchmark: a fake OpenAI upstream (nginx) measured DIRECT and THROUGH the gateway.
-# See bench/README.md. Everything binds to 127.0.0.1, every step has a time limit, and
-# the EXIT trap stops the nginx and gateway processes this script started.
+# Benchmark, all in one run: a fake OpenAI upstream (nginx) called DIRECTLY, through this gateway
+# LEAN (no auth, no Redis) and FULL (the production shape: a gateway key with RPM/TPM limits and a
+# budget, Redis of its own for limits and spend, prices, metrics, the access log), and through
+# PORTKEY (the peer, @portkey-ai/gateway from npm, installed by this script into bench/.peer).
+# See bench/README.md. Everything binds to 127.0.0.1; every step has a time limit, the whole run
+# too (MAX_SECONDS); the EXIT trap stops every process this script started.
 #
 # Environment (all optional):
-#   DURATION=10s          measured time per run (wrk -d; integer with s/m suffix)
-#   WARMUP=3s             discarded warm-up run before each measured run (0 = none)
-#   CONCURRENCY="1 16 64" connection counts (wrk -c; always -t1)
-#   MODES="nonstream stream"   TARGETS="direct gateway"
-#   UPSTREAM_PORT=18080   GATEWAY_PORT=18081
-#   PIN=1                 pin with taskset (needs >= 2 CPUs): GATEWAY_CPUS=0, LOADGEN_CPUS=1 (nginx + wrk)
-#   GATEWAY_API_KEY=...   sent as "Authorization: Bearer ..." to the gateway only
-#   BUILD=1               force `npm run build` (otherwise only when dist/.../main.js is missing)
-#   HEALTH_TIMEOUT=60  BUILD_TIMEOUT=900 (seconds)
-#   MAX_GW_RESTARTS=3     restart the gateway if something else kills it mid-run (run is repeated)
-#   OUT=bench/results/latest.md   KEEP_TMP=1 keeps the scratch dir (configs, logs)
+#   DURATION=5s WARMUP=2s   measured / discarded warm-up time per run (integer with s/m suffix)
+#   REPEATS=3               runs per row; the table shows medians and the min–max spread
+#   CONCURRENCY="1 16 64"   MODES="nonstream stream"   TARGETS="direct lean full portkey"
+#   UPSTREAM_PORT=18080 LEAN_PORT=18081 FULL_PORT=18083 PEER_PORT=18084 REDIS_PORT=18082
+#   PIN=1                   taskset: gateways on GATEWAY_CPUS=0; nginx, wrk, redis on LOADGEN_CPUS=1
+#   BUILD=1                 force `npm run build` (otherwise only when dist/.../main.js is missing)
+#   PEER_VERSION=1.15.2     @portkey-ai/gateway version, run on its own Node 20 (npm package `node@20`):
+#                           its streaming fails on Node 24's fetch and with @hono/node-server > 1.14.1
+#                           (Portkey-AI/gateway#1389). No registry access: the peer is skipped with a note.
+#   GATEWAY_NODE_FLAGS="--max-semi-space-size=4"   node flags for lean and full (the Dockerfile's CMD)
+#   MAX_SECONDS=2400        the whole run is stopped after this long
+#   OUT=bench/results/latest.md   UPDATE_DOC=1 also replaces the generated block in BENCHMARKS.md
+#   KEEP_TMP=1              keeps the scratch dir (configs, logs, probe samples)
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
 
-DURATION=${DURATION:-10s}
-WARMUP=${WARMUP:-3s}
+DURATION=${DURATION:-5s}
+WARMUP=${WARMUP:-2s}
+REPEATS=${REPEATS:-3}
 CONCURRENCY=${CONCURRENCY:-"1 16 64"}
 MODES=${MODES:-"nonstream stream"}
-TARGETS=${TARGETS:-"direct gateway"}
+TARGETS=${TARGETS:-"direct lean full portkey"}
 UPSTREAM_PORT=${UPSTREAM_PORT:-18080}
-GATEWAY_PORT=${GATEWAY_PORT:-18081}
+LEAN_PORT=${LEAN_PORT:-18081}
+REDIS_PORT=${REDIS_PORT:-18082}
+FULL_PORT=${FULL_PORT:-18083}
+PEER_PORT=${PEER_PORT:-18084}
 PIN=${PIN:-1}
 GATEWAY_CPUS=${GATEWAY_CPUS:-0}
 LOADGEN_CPUS=${LOADGEN_CPUS:-1}
-GATEWAY_API_KEY=${GATEWAY_API_KEY:-}
 BUILD=${BUILD:-0}
-HEALTH_TIMEOUT=${HEALTH_TIMEOUT:-60}
-MAX_GW_RESTARTS=${MAX_GW_RESTARTS:-3}
-BUILD_TIMEOUT=${BUILD_TIMEOUT:-900}
+PEER_VERSION=${PEER_VERSION:-1.15.2}
+PEER_DIR=${PEER_DIR:-$BENCH_DIR/.peer}
+MAX_SECONDS=${MAX_SECONDS:-2400}
+GATEWAY_NODE_FLAGS=${GATEWAY_NODE_FLAGS---max-semi-space-size=4}
 KEEP_TMP=${KEEP_TMP:-0}
 OUT=${OUT:-$BENCH_DIR/results/latest.md}
+UPDATE_DOC=${UPDATE_DOC:-1}
 GATEWAY_MAIN=dist/apps/gateway/src/main.js
+BENCH_KEY=sk-bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
 has() { case " $2 " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
-
-# "10s" -> 10, "2m" -> 120, "7" -> 7
-to_secs() {
+to_secs() { # "10s" -> 10, "2m" -> 120
   case "$1" in
-    *[!0-9smh]* | "") die "unsupported duration '$1' (use e.g. 10s, 2m)" ;;
+    *[!0-9sm]* | "") die "unsupported duration '$1' (use e.g. 10s, 2m)" ;;
     *s) echo "${1%s}" ;;
-    *m) echo $(( ${1%m} * 60 )) ;;
-    *h) echo $(( ${1%h} * 3600 )) ;;
+    *m) echo $((${1%m} * 60)) ;;
     *) echo "$1" ;;
   esac
 }
 DUR_S=$(to_secs "$DURATION")
 WARM_S=$(to_secs "$WARMUP")
-
 for m in $MODES; do case $m in nonstream | stream) ;; *) die "unknown mode '$m'" ;; esac; done
-for t in $TARGETS; do case $t in direct | gateway) ;; *) die "unknown target '$t'" ;; esac; done
+for t in $TARGETS; do case $t in direct | lean | full | portkey) ;; *) die "unknown target '$t'" ;; esac; done
 for tool in nginx wrk curl timeout; do
-  command -v "$tool" >/dev/null || die "'$tool' not found (apt-get install -y nginx-light wrk curl)"
+  command -v "$tool" >/dev/null || die "'$tool' not found (apt-get install -y nginx-light wrk curl redis-server)"
 done
+has full "$TARGETS" && { command -v redis-server >/dev/null || die "'redis-server' not found (apt-get install -y redis-server)"; }
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port_busy "$UPSTREAM_PORT" && die "port $UPSTREAM_PORT is already in use (set UPSTREAM_PORT)"
-if has gateway "$TARGETS"; then
-  port_busy "$GATEWAY_PORT" && die "port $GATEWAY_PORT is already in use (set GATEWAY_PORT)"
-fi
+for p in "$UPSTREAM_PORT" "$LEAN_PORT" "$FULL_PORT" "$PEER_PORT" "$REDIS_PORT"; do
+  port_busy "$p" && die "port $p is already in use (see the *_PORT variables)"
+done
 
-# ---- pinning --------------------------------------------------------------------------
+# ---- pinning --------------------------------------------------------------------------------
 NCPU=$(nproc)
 PIN_GW=() PIN_LG=()
 if [ "$PIN" = 1 ] && [ "$NCPU" -ge 2 ] && command -v taskset >/dev/null; then
   PIN_GW=(taskset -c "$GATEWAY_CPUS")
   PIN_LG=(taskset -c "$LOADGEN_CPUS")
-  PIN_DESC="gateway (node) on CPU $GATEWAY_CPUS; nginx upstream + wrk on CPU $LOADGEN_CPUS (taskset)"
+  PIN_DESC="gateways (node) on CPU $GATEWAY_CPUS; nginx, wrk and Redis on CPU $LOADGEN_CPUS (taskset)"
 else
   PIN_DESC="none (all processes share the $NCPU CPU(s))"
 fi
 
-# ---- scratch dir + cleanup --------------------------------------------------------------
+# ---- scratch dir, cleanup, overall time limit ----------------------------------------------
 TMP=$(mktemp -d /tmp/gateway-bench.XXXXXX)
 chmod 755 "$TMP"
 PIDS=()
 cleanup() {
   local rc=$? pid i alive
   trap - EXIT INT TERM
+  pkill -P "$WATCHDOG" 2>/dev/null || true # its sleep, so it never fires after we are gone
+  kill "$WATCHDOG" 2>/dev/null || true
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for i in $(seq 50); do
     alive=0
@@ -99,48 +108,72 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'log "stopped: over MAX_SECONDS=$MAX_SECONDS"; exit 143' TERM
+(sleep "$MAX_SECONDS" && kill -TERM $$) >/dev/null 2>&1 &
+WATCHDOG=$!
 
-# ---- fake upstream (nginx) ---------------------------------------------------------------
-USER_LINE=""
-[ "$(id -u)" = 0 ] && USER_LINE="user root;"
-sed -e "s|@PORT@|$UPSTREAM_PORT|g" -e "s|@BODIES@|$BENCH_DIR/upstream/bodies|g" \
-    -e "s|@TMP@|$TMP|g" -e "s|@USER_LINE@|$USER_LINE|g" \
-    "$BENCH_DIR/upstream/nginx.conf.template" >"$TMP/nginx.conf"
-nginx -t -q -p "$TMP" -c "$TMP/nginx.conf" -e "$TMP/nginx-error.log" || die "nginx config test failed"
-"${PIN_LG[@]}" nginx -p "$TMP" -c "$TMP/nginx.conf" -e "$TMP/nginx-error.log" >"$TMP/nginx.out" 2>&1 &
-PIDS+=($!)
-NGINX_PID=$!
-
-wait_http() { # url timeout_s pid
+wait_http() { # url timeout_s pid [header] -> 0 up, 1 timed out, 2 process exited
   local deadline=$((SECONDS + $2))
   while [ "$SECONDS" -lt "$deadline" ]; do
     kill -0 "$3" 2>/dev/null || return 2
     [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$1" || true)" = 200 ] && return 0
-    sleep 0.2
+    sleep 0.1
   done
   return 1
 }
-# returns 0 = up, 1 = timed out, 2 = process exited
+
+# ---- fake upstream (nginx) -------------------------------------------------------------------
+USER_LINE=""
+[ "$(id -u)" = 0 ] && USER_LINE="user root;"
+sed -e "s|@PORT@|$UPSTREAM_PORT|g" -e "s|@BODIES@|$BENCH_DIR/upstream/bodies|g" \
+  -e "s|@TMP@|$TMP|g" -e "s|@USER_LINE@|$USER_LINE|g" \
+  "$BENCH_DIR/upstream/nginx.conf.template" >"$TMP/nginx.conf"
+nginx -t -q -p "$TMP" -c "$TMP/nginx.conf" -e "$TMP/nginx-error.log" || die "nginx config test failed"
+"${PIN_LG[@]}" nginx -p "$TMP" -c "$TMP/nginx.conf" -e "$TMP/nginx-error.log" >"$TMP/nginx.out" 2>&1 &
+PIDS+=($!)
+NGINX_PID=$!
 wait_http "http://127.0.0.1:$UPSTREAM_PORT/health" 10 "$NGINX_PID" ||
   { cat "$TMP/nginx.out" "$TMP/nginx-error.log" >&2 2>/dev/null || true; die "nginx did not start"; }
-log "nginx upstream on 127.0.0.1:$UPSTREAM_PORT (pid $NGINX_PID)"
 
-# ---- gateway ------------------------------------------------------------------------------
+# ---- Node, the gateway build, the peer -------------------------------------------------------
 NODE_VERSION="-"
-if has gateway "$TARGETS"; then
+if has lean "$TARGETS" || has full "$TARGETS" || has portkey "$TARGETS"; then
   # shellcheck source=/dev/null
   source "$ROOT/scripts/node-env.sh"
   NODE_VERSION=$(node --version)
+fi
+if has lean "$TARGETS" || has full "$TARGETS"; then
   if [ "$BUILD" = 1 ] || [ ! -f "$ROOT/$GATEWAY_MAIN" ]; then
-    log "building the gateway (npm run build, log: $TMP/build.log)"
-    (cd "$ROOT" && timeout -k 10 "$BUILD_TIMEOUT" npm run build) >"$TMP/build.log" 2>&1 ||
-      { tail -n 40 "$TMP/build.log" >&2; die "npm run build failed (TARGETS=direct benchmarks nginx only)"; }
+    log "building the gateway (npm run build)"
+    (cd "$ROOT" && timeout -k 10 900 npm run build) >"$TMP/build.log" 2>&1 ||
+      { tail -n 40 "$TMP/build.log" >&2; die "npm run build failed"; }
   fi
-  [ -f "$ROOT/$GATEWAY_MAIN" ] || die "$GATEWAY_MAIN missing after build"
+fi
+PEER_NOTE=""
+if has portkey "$TARGETS"; then
+  peer_main="$PEER_DIR/node_modules/@portkey-ai/gateway/build/start-server.js"
+  peer_node="$PEER_DIR/node_modules/.bin/node"
+  if ! grep -qs "\"version\": \"$PEER_VERSION\"" "$PEER_DIR/node_modules/@portkey-ai/gateway/package.json" || [ ! -x "$peer_node" ]; then
+    log "installing @portkey-ai/gateway@$PEER_VERSION into $PEER_DIR (benchmark only, git-ignored)"
+    mkdir -p "$PEER_DIR"
+    [ -f "$PEER_DIR/package.json" ] || echo '{ "private": true }' >"$PEER_DIR/package.json"
+    (cd "$PEER_DIR" && timeout -k 10 300 npm install --no-audit --no-fund --loglevel=error --no-save \
+      "@portkey-ai/gateway@$PEER_VERSION" "@hono/node-server@1.14.1" node@20) >"$TMP/peer-install.log" 2>&1 || true
+  fi
+  if [ ! -f "$peer_main" ] || [ ! -x "$peer_node" ]; then
+    tail -n 5 "$TMP/peer-install.log" >&2 2>/dev/null || true
+    PEER_NOTE="- Portkey: could not be installed (no registry access?); its rows are missing."
+    log "WARNING: the peer could not be installed; skipping it"
+    TARGETS=$(echo " $TARGETS " | sed 's/ portkey / /')
+  fi
+fi
 
-  cat >"$TMP/gateway.yaml" <<EOF
-# generated by bench/run.sh
+# ---- the gateway configs ---------------------------------------------------------------------
+upstream_models() { # price? -> models block
+  local price=""
+  [ "$1" = price ] && price="
+        price: { input: 0.15, cachedInput: 0.075, output: 0.6 }"
+  cat <<EOF
 providers:
   - name: upstream
     type: openai-compatible
@@ -152,199 +185,249 @@ models:
   - name: bench-model
     deployments:
       - provider: upstream
-        model: gpt-4o-mini
+        model: gpt-4o-mini$price
   - name: bench-model-stream
     deployments:
       - provider: upstream-stream
-        model: gpt-4o-mini
+        model: gpt-4o-mini$price
 EOF
+}
+{ echo "cache: { enabled: false }"; upstream_models none; } >"$TMP/lean.yaml"
+{
+  echo "cache: { enabled: false }"
+  echo "security:"
+  echo "  keys:"
+  echo "    - { id: bench, keyEnv: BENCH_GATEWAY_KEY, rpm: 100000000, tpm: 1000000000000, budget: { usd: 1000000000, period: monthly } }"
+  upstream_models price
+} >"$TMP/full.yaml"
+
+# ---- processes ------------------------------------------------------------------------------
+declare -A PID_OF PORT_OF
+PORT_OF[direct]=$UPSTREAM_PORT PORT_OF[lean]=$LEAN_PORT PORT_OF[full]=$FULL_PORT PORT_OF[portkey]=$PEER_PORT
+PID_OF[direct]=$NGINX_PID
+
+if has full "$TARGETS"; then
+  "${PIN_LG[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" \
+    --daemonize no >"$TMP/redis.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 50); do port_busy "$REDIS_PORT" && break; sleep 0.1; done
 fi
 
-GATEWAY_PID="" GW_RESTARTS=0
-start_gateway() {
-  # stdout/stderr go to a file, so request logging stays on as in production.
-  (cd "$ROOT" && exec env NODE_ENV=production PORT="$GATEWAY_PORT" HOST=127.0.0.1 \
-      GATEWAY_CONFIG="$TMP/gateway.yaml" LOG_LEVEL=info \
-      "${PIN_GW[@]}" node "$ROOT/$GATEWAY_MAIN") >>"$TMP/gateway.log" 2>&1 &
-  GATEWAY_PID=$!
-  PIDS+=("$GATEWAY_PID")
-  local hrc=0
-  wait_http "http://127.0.0.1:$GATEWAY_PORT/health" "$HEALTH_TIMEOUT" "$GATEWAY_PID" || hrc=$?
-  if [ "$hrc" != 0 ]; then
-    log "gateway log tail:"; tail -n 40 "$TMP/gateway.log" >&2 || true
-    [ "$hrc" = 2 ] && die "gateway exited before GET /health answered 200"
-    die "gateway did not answer GET /health with 200 within ${HEALTH_TIMEOUT}s"
+start_node() { # target -> starts it, waits for it
+  local target=$1 port=${PORT_OF[$1]} args=() node=node envs=(BENCH_PROBE_OUT="$TMP/probe-$1.jsonl")
+  case $target in
+    lean) envs+=(GATEWAY_CONFIG="$TMP/lean.yaml") ;;
+    full) envs+=(GATEWAY_CONFIG="$TMP/full.yaml" REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+      GATEWAY_MASTER_KEY="master-$BENCH_KEY" BENCH_GATEWAY_KEY="$BENCH_KEY") ;;
+  esac
+  if [ "$target" = portkey ]; then
+    args=("$peer_main" "--port=$port" --headless)
+    node=$peer_node
+    envs+=(BENCH_FORCE_LOOPBACK=1 NODE_ENV=production)
+  else
+    # shellcheck disable=SC2206 # flags are words
+    args=($GATEWAY_NODE_FLAGS "$ROOT/$GATEWAY_MAIN")
+    envs+=(NODE_ENV=production PORT="$port" HOST=127.0.0.1 METRICS_PORT=0 LOG_LEVEL=info)
   fi
-  log "gateway on 127.0.0.1:$GATEWAY_PORT (pid $GATEWAY_PID, node $NODE_VERSION)"
+  # stdout goes to a file, so the access log stays on as in production.
+  (cd "$ROOT" && exec env "${envs[@]}" "${PIN_GW[@]}" "$node" -r "$BENCH_DIR/probe.cjs" "${args[@]}") >>"$TMP/$target.log" 2>&1 &
+  PID_OF[$target]=$!
+  PIDS+=($!)
+  local hrc=0 health=/health
+  [ "$target" = portkey ] && health=/
+  wait_http "http://127.0.0.1:$port$health" 60 "${PID_OF[$target]}" || hrc=$?
+  if [ "$hrc" != 0 ]; then
+    tail -n 30 "$TMP/$target.log" >&2 || true
+    die "$target did not answer GET $health with 200 (code $hrc)"
+  fi
+  log "$target on 127.0.0.1:$port (pid ${PID_OF[$target]})"
 }
-# The gateway died under us (e.g. someone's `pkill -f .../main.js` while developing):
-# forget its pid, start a new one; the interrupted run is repeated with its warm-up.
-restart_gateway() {
-  local keep=() pid
-  for pid in "${PIDS[@]}"; do [ "$pid" = "$GATEWAY_PID" ] || keep+=("$pid"); done
-  PIDS=("${keep[@]}")
-  wait "$GATEWAY_PID" 2>/dev/null || true
-  GW_RESTARTS=$((GW_RESTARTS + 1))
-  [ "$GW_RESTARTS" -le "$MAX_GW_RESTARTS" ] || die "the gateway died $GW_RESTARTS times during the runs; giving up"
-  log "the gateway exited during a run (signalled from outside?); restart $GW_RESTARTS of at most $MAX_GW_RESTARTS, repeating the run"
-  port_busy "$GATEWAY_PORT" && die "port $GATEWAY_PORT taken by another process"
-  start_gateway
-}
-has gateway "$TARGETS" && start_gateway
+for t in lean full portkey; do has "$t" "$TARGETS" && start_node "$t"; done
 
-# ---- request definitions ----------------------------------------------------------------
+# ---- requests --------------------------------------------------------------------------------
 url_for() { # target mode
   case "$1/$2" in
     direct/nonstream) echo "http://127.0.0.1:$UPSTREAM_PORT/v1/chat/completions" ;;
     direct/stream) echo "http://127.0.0.1:$UPSTREAM_PORT/stream/v1/chat/completions" ;;
-    gateway/*) echo "http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions" ;;
+    *) echo "http://127.0.0.1:${PORT_OF[$1]}/v1/chat/completions" ;;
   esac
 }
 body_for() { # target mode
   local model=gpt-4o-mini stream=""
-  [ "$1" = gateway ] && model=bench-model
+  case $1 in lean | full) model=bench-model ;; esac
   if [ "$2" = stream ]; then
-    [ "$1" = gateway ] && model=bench-model-stream
+    case $1 in lean | full) model=bench-model-stream ;; esac
     stream=',"stream":true'
   fi
   printf '{"model":"%s","messages":[{"role":"user","content":"Hello"}]%s}' "$model" "$stream"
 }
-auth_for() { [ "$1" = gateway ] && [ -n "$GATEWAY_API_KEY" ] && echo "Bearer $GATEWAY_API_KEY" || true; }
+auth_for() {
+  case $1 in full) echo "Bearer $BENCH_KEY" ;; portkey) echo "Bearer sk-upstream-not-checked" ;; esac
+}
+headers_for() { # target mode -> "name: value|..." (the peer is told its upstream per request)
+  local path=/v1
+  [ "$2" = stream ] && path=/stream/v1
+  [ "$1" = portkey ] && echo "x-portkey-provider: openai|x-portkey-custom-host: http://127.0.0.1:$UPSTREAM_PORT$path"
+  true
+}
 
 # One request with curl first: the benchmark is meaningless if the answer is wrong.
 sanity_check() { # target mode
-  local url body auth out code
+  local url body auth out code ok=0 h hdrs=()
   url=$(url_for "$1" "$2"); body=$(body_for "$1" "$2"); auth=$(auth_for "$1")
+  IFS='|' read -r -a h <<<"$(headers_for "$1" "$2")"
+  for x in "${h[@]}"; do [ -n "$x" ] && hdrs+=(-H "$x"); done
   out="$TMP/check-$1-$2.out"
-  code=$(curl -s -m 10 -o "$out" -w '%{http_code} %{content_type}' -X POST -H 'content-type: application/json' \
-    ${auth:+-H "authorization: $auth"} --data-binary "$body" "$url" || true)
-  local ok=0 ctype=${code#* }
-  code=${code%% *}
+  code=$(curl -s -m 10 -o "$out" -w '%{http_code}' -X POST -H 'content-type: application/json' \
+    ${auth:+-H "authorization: $auth"} "${hdrs[@]}" --data-binary "$body" "$url" || true)
   if [ "$code" = 200 ]; then
     if [ "$2" = stream ]; then
-      case "$ctype" in text/event-stream*) ;; *) log "$1/$2: content-type is '$ctype', expected text/event-stream" ;; esac
       grep -q 'chat.completion.chunk' "$out" && grep -q 'data: \[DONE\]' "$out" && ok=1
     else
       grep -q '"chat.completion"' "$out" && grep -q '"choices"' "$out" && ok=1
     fi
   fi
+  if [ "$ok" != 1 ] && [ "$1" = portkey ] && grep -qs 'TypeError: immutable' "$TMP/portkey.log"; then
+    log "WARNING: Portkey answers $2 requests with HTTP $code (TypeError: immutable, Portkey-AI/gateway#1389); its $2 rows are skipped"
+    SKIP["portkey|$2"]=1
+    PEER_NOTE="${PEER_NOTE}- Portkey $2: HTTP $code, 'TypeError: immutable' in its log (Portkey-AI/gateway#1389, even with @hono/node-server 1.14.1 on Node 20 here): no rows."$'\n'
+    return 0
+  fi
   if [ "$ok" != 1 ]; then
     log "sanity check failed for $1/$2: POST $url -> HTTP $code; body:"
     head -c 2000 "$out" >&2 || true; echo >&2
-    [ "$1" = gateway ] && { log "gateway log tail:"; tail -n 20 "$TMP/gateway.log" >&2 || true; }
+    [ "$1" != direct ] && { tail -n 20 "$TMP/$1.log" >&2 || true; }
     exit 1
   fi
 }
 
-declare -A R
-# target mode conns secs -> BENCH_RESULT line on stdout; returns 3 if the gateway died.
-# (Called in `|| rc=$?` context, where set -e is off: every failure is handled explicitly.)
-run_wrk() {
-  local url body auth out wrc=0
-  url=$(url_for "$1" "$2"); body=$(body_for "$1" "$2"); auth=$(auth_for "$1")
-  out="$TMP/wrk-$1-$2-$3.out"
-  BENCH_BODY="$body" BENCH_AUTH="$auth" timeout -k 5 $(($4 + 30)) \
-    "${PIN_LG[@]}" wrk -t1 -c"$3" -d"$4s" --timeout 10s -s "$BENCH_DIR/wrk/post.lua" "$url" >"$out" 2>&1 || wrc=$?
-  kill -0 "$NGINX_PID" 2>/dev/null || die "nginx exited during the run ($1 $2 c=$3)"
-  if [ "$1" = gateway ] && ! kill -0 "$GATEWAY_PID" 2>/dev/null; then
-    tail -n 3 "$TMP/gateway.log" >&2 || true
-    return 3
-  fi
+lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+probe() { # target -> signal the in-process probe, print its JSON line ("" for nginx)
+  [ "$1" = direct ] && return 0
+  local f="$TMP/probe-$1.jsonl" n
+  n=$(lines "$f")
+  kill -USR2 "${PID_OF[$1]}"
+  # A loaded process can take a while to get to the signal; without its line the run has no sample.
+  for _ in $(seq 1500); do [ "$(lines "$f")" -gt "$n" ] && break; sleep 0.02; done
+  [ "$(lines "$f")" -gt "$n" ] || { log "WARNING: no probe sample from $1 within 30 s"; return 0; }
+  tail -n 1 "$f"
+}
+json_field() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" <<<"$1"; }
+
+declare -A R SKIP
+run_wrk() { # target mode conns secs -> BENCH_RESULT line
+  local out="$TMP/wrk-$1-$2-$3.out" wrc=0
+  BENCH_BODY=$(body_for "$1" "$2") BENCH_AUTH=$(auth_for "$1") BENCH_HEADERS=$(headers_for "$1" "$2") \
+    timeout -k 5 $(($4 + 30)) "${PIN_LG[@]}" wrk -t1 -c"$3" -d"$4s" --timeout 10s -s "$BENCH_DIR/wrk/post.lua" \
+    "$(url_for "$1" "$2")" >"$out" 2>&1 || wrc=$?
+  kill -0 "${PID_OF[$1]}" 2>/dev/null || { tail -n 5 "$TMP/$1.log" >&2 2>/dev/null; die "$1 exited during a run"; }
   [ "$wrc" = 0 ] || { cat "$out" >&2; die "wrk failed ($1 $2 c=$3), exit code $wrc"; }
   grep '^BENCH_RESULT ' "$out" || { cat "$out" >&2; die "no result from wrk ($1 $2 c=$3)"; }
 }
-measure() { # target mode conns -> sets $line
-  local rc
+rss_peak() { # pid -> samples VmRSS every 0.25 s until killed, keeps the peak (KiB) in $TMP/rss
+  local peak=0 v
   while :; do
-    rc=0
-    if [ "$WARM_S" -gt 0 ]; then run_wrk "$1" "$2" "$3" "$WARM_S" >/dev/null || rc=$?; fi
-    if [ "$rc" = 0 ]; then line=$(run_wrk "$1" "$2" "$3" "$DUR_S") || rc=$?; fi
-    [ "$rc" = 0 ] && return 0
-    [ "$rc" = 3 ] || exit "$rc"
-    restart_gateway
+    v=$(awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0)
+    [ "${v:-0}" -gt "$peak" ] && peak=$v && echo "$peak" >"$TMP/rss"
+    sleep 0.25
   done
 }
+measure() { # target mode conns rep
+  local k="$2|$3|$1|$4" line s sampler
+  [ "$WARM_S" -gt 0 ] && run_wrk "$1" "$2" "$3" "$WARM_S" >/dev/null
+  probe "$1" >/dev/null
+  echo 0 >"$TMP/rss"
+  rss_peak "${PID_OF[$1]}" &
+  sampler=$!
+  line=$(run_wrk "$1" "$2" "$3" "$DUR_S")
+  s=$(probe "$1")
+  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+  for kv in ${line#BENCH_RESULT }; do R["$k|${kv%%=*}"]=${kv#*=}; done
+  R["$k|errors"]=$((R["$k|err_status"] + R["$k|err_connect"] + R["$k|err_read"] + R["$k|err_write"] + R["$k|err_timeout"]))
+  R["$k|rss"]=$(($(cat "$TMP/rss") / 1024))
+  R["$k|eld"]=$(json_field "$s" eldP99)
+  R["$k|eldmax"]=$(json_field "$s" eldMax)
+  R["$k|cpu"]=$(awk -v c="$(json_field "$s" cpuUs)" -v n="${R["$k|requests"]}" 'BEGIN { if (c == "" || n == 0) print ""; else printf "%.0f", c / n }')
+  log "$(printf '%-9s c=%-3s %-7s #%s %9.0f req/s  p50 %6s us  p99 %7s us  eld p99 %5s ms  cpu %4s us/req  rss %4s MiB  errors %s' \
+    "$2" "$3" "$1" "$4" "${R["$k|rps"]}" "${R["$k|p50_us"]}" "${R["$k|p99_us"]}" "${R["$k|eld"]:--}" "${R["$k|cpu"]:--}" "${R["$k|rss"]}" "${R["$k|errors"]}")"
+  [ "${R["$k|errors"]}" = 0 ] || log "WARNING: ${R["$k|errors"]} errors (non-2xx: ${R["$k|err_status"]}) in $1 $2 c=$3"
+}
 
-for mode in $MODES; do for target in $TARGETS; do sanity_check "$target" "$mode"; done; done
+for mode in $MODES; do for t in $TARGETS; do sanity_check "$t" "$mode"; done; done
 log "sanity checks passed; pinning: $PIN_DESC"
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
+n_targets=$(wc -w <<<"$TARGETS") n_modes=$(wc -w <<<"$MODES") n_c=$(wc -w <<<"$CONCURRENCY")
+runs=$((n_targets * n_modes * n_c * REPEATS))
+log "$runs runs x (${WARM_S}s warm-up + ${DUR_S}s) = ~$((runs * (WARM_S + DUR_S + 1)))s"
 
-total_runs=0
-for mode in $MODES; do for c in $CONCURRENCY; do for target in $TARGETS; do total_runs=$((total_runs + 1)); done; done; done
-log "$total_runs runs x (${WARM_S}s warm-up + ${DUR_S}s) = ~$((total_runs * (WARM_S + DUR_S)))s"
-
-# Interleave direct/gateway at each concurrency so slow drift affects both alike.
-for mode in $MODES; do
-  for c in $CONCURRENCY; do
-    for target in $TARGETS; do
-      measure "$target" "$mode" "$c"
-      for kv in ${line#BENCH_RESULT }; do R["$mode|$c|$target|${kv%%=*}"]=${kv#*=}; done
-      errs=$(( R["$mode|$c|$target|err_status"] + R["$mode|$c|$target|err_connect"] + R["$mode|$c|$target|err_read"] + R["$mode|$c|$target|err_write"] + R["$mode|$c|$target|err_timeout"] ))
-      R["$mode|$c|$target|errors"]=$errs
-      log "$(printf '%-9s c=%-3s %-7s %10s req/s  p50 %6s us  p90 %6s us  p99 %6s us  errors %s' \
-        "$mode" "$c" "$target" "${R["$mode|$c|$target|rps"]}" "${R["$mode|$c|$target|p50_us"]}" \
-        "${R["$mode|$c|$target|p90_us"]}" "${R["$mode|$c|$target|p99_us"]}" "$errs")"
-      [ "$errs" = 0 ] || log "WARNING: $errs errors (non-2xx: ${R["$mode|$c|$target|err_status"]}) in $target $mode c=$c"
-    done
-  done
+# Repeats outermost, targets innermost: slow drift on the shared machine hits every target alike.
+for rep in $(seq "$REPEATS"); do
+  for mode in $MODES; do for c in $CONCURRENCY; do for t in $TARGETS; do
+    [ -n "${SKIP["$t|$mode"]:-}" ] || measure "$t" "$mode" "$c" "$rep"
+  done; done; done
 done
 
-# ---- report ------------------------------------------------------------------------------
-ms() { awk -v v="$1" 'BEGIN { printf "%.3f", v / 1000 }'; }
-dms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", (a - b) / 1000 }'; }
-int() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
-mode_label() { [ "$1" = stream ] && echo "stream (SSE)" || echo "non-stream"; }
-
-GW_EXTRA=""
-if has gateway "$TARGETS"; then
-  gw_rss=$(ps -o rss= -p "$GATEWAY_PID" 2>/dev/null | tr -d ' ' || true)
-  gw_lines=$(wc -l <"$TMP/gateway.log" | tr -d ' ')
-  gw_bytes=$(wc -c <"$TMP/gateway.log" | tr -d ' ')
-  GW_EXTRA="- Gateway after the runs: RSS $(awk -v k="${gw_rss:-0}" 'BEGIN { printf "%.0f", k / 1024 }') MiB; log file $gw_lines lines / $(awk -v b="$gw_bytes" 'BEGIN { printf "%.1f", b / 1048576 }') MiB"
-fi
+# ---- report ---------------------------------------------------------------------------------
+agg() { # mode c target field -> "median min max" over the repeats
+  local vals=() r
+  for r in $(seq "$REPEATS"); do vals+=("${R["$1|$2|$3|$r|$4"]:-}"); done
+  printf '%s\n' "${vals[@]}" | { grep -v '^$' || true; } | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "- - -"; exit }
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[1], v[NR] }'
+}
+med() { agg "$@" | cut -d' ' -f1; }
+fmt_rps() { awk -v m="$1" -v lo="$2" -v hi="$3" 'BEGIN { printf "%.0f (%.0f–%.0f)", m, lo, hi }'; }
+ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.2f", v / 1000 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "-" || a == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+mode_label() { [ "$1" = stream ] && echo "SSE" || echo "JSON"; }
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no commit")
 [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null | head -n 1)" ] && commit="$commit (+ uncommitted changes)"
-first_c=${CONCURRENCY%% *}; first_c=${first_c## }
+peer_ver=""
+has portkey "$TARGETS" && peer_ver="; Portkey $PEER_VERSION on node $("$peer_node" --version), @hono/node-server 1.14.1"
 
 {
-  echo "# Gateway benchmark"
+  echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); git: $commit; node $NODE_VERSION$peer_ver"
+  echo "- Host: $NCPU x $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo); load average before / after: $LOADAVG_START / $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- CPU pinning: $PIN_DESC${GATEWAY_NODE_FLAGS:+; gateway node flags: $GATEWAY_NODE_FLAGS}"
+  echo "- $REPEATS repeats of ${WARM_S}s warm-up + ${DUR_S}s per row, interleaved; req/s: median (min–max); p50/p99: medians; latency until the whole response (SSE: through \`[DONE]\`)."
+  echo "- CPU µs/req: the process's CPU time (user + system) during the run over the requests served (median): the figure least moved by other work on the machine."
+  echo "- ELD p99: event-loop delay p99 inside the process during the run (perf_hooks, 5 ms resolution); RSS: peak during the run (highest of the repeats)."
+  [ -n "$PEER_NOTE" ] && printf '%s\n' "${PEER_NOTE%$'\n'}"
   echo
-  echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); git: $commit"
-  echo "- Host: $NCPU x $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), Linux $(uname -r)"
-  echo "- Upstream: nginx $(nginx -v 2>&1 | sed 's|.*nginx/||') (1 worker, static fixed OpenAI bodies, keep-alive); load: wrk $(wrk -v 2>&1 | awk 'NR==1 { print $2 }') -t1, keep-alive, POST JSON"
-  if has gateway "$TARGETS"; then
-    echo "- Gateway: node $NODE_VERSION $GATEWAY_MAIN, NODE_ENV=production LOG_LEVEL=info, stdout to a file (request logging on)"
-  fi
-  echo "- CPU pinning: $PIN_DESC"
-  echo "- Load average before / after the runs: $LOADAVG_START / $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews results)"
-  echo "- Each run: ${WARM_S}s warm-up (discarded), then ${DUR_S}s measured. Latency = until the whole response is received (streaming: through \`data: [DONE]\`), in ms with us precision."
-  [ -n "$GW_EXTRA" ] && echo "$GW_EXTRA"
-  [ "$GW_RESTARTS" = 0 ] || echo "- NOTE: the gateway was killed from outside $GW_RESTARTS time(s) and restarted; the interrupted runs were repeated (with warm-up)"
+  echo "| Mode | c | Target | req/s | p50 ms | p99 ms | p99/p50 | CPU µs/req | ELD p99 ms | RSS MiB | Errors |"
+  echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for mode in $MODES; do for c in $CONCURRENCY; do for t in $TARGETS; do
+    [ -n "${SKIP["$t|$mode"]:-}" ] && continue
+    read -r m lo hi <<<"$(agg "$mode" "$c" "$t" rps)"
+    p50=$(med "$mode" "$c" "$t" p50_us) p99=$(med "$mode" "$c" "$t" p99_us)
+    eld=$(med "$mode" "$c" "$t" eld) rss=$(agg "$mode" "$c" "$t" rss | cut -d' ' -f3) cpu=$(med "$mode" "$c" "$t" cpu)
+    errs=0
+    for r in $(seq "$REPEATS"); do errs=$((errs + ${R["$mode|$c|$t|$r|errors"]:-0})); done
+    [ "$t" = direct ] && eld=- rss=- cpu=-
+    echo "| $(mode_label "$mode") | $c | $t | $(fmt_rps "$m" "$lo" "$hi") | $(ms "$p50") | $(ms "$p99") | $(ratio "$p99" "$p50") | $cpu | ${eld:--} | $rss | $errs |"
+  done; done; done
   echo
-  echo "| Mode | Conns | Target | Req/s | p50 ms | p90 ms | p99 ms | Errors |"
-  echo "|---|---:|---|---:|---:|---:|---:|---:|"
-  for mode in $MODES; do
-    for c in $CONCURRENCY; do
-      for target in $TARGETS; do
-        k="$mode|$c|$target"
-        rps=$(int "${R["$k|rps"]}")
-        if [ "$target" = gateway ] && has direct "$TARGETS"; then
-          rps="$rps ($(awk -v g="${R["$k|rps"]}" -v d="${R["$mode|$c|direct|rps"]}" 'BEGIN { printf "%.0f", 100 * g / d }')% of direct)"
-        fi
-        echo "| $(mode_label "$mode") | $c | $target | $rps | $(ms "${R["$k|p50_us"]}") | $(ms "${R["$k|p90_us"]}") | $(ms "${R["$k|p99_us"]}") | ${R["$k|errors"]} |"
-      done
-    done
-  done
-  if has gateway "$TARGETS" && has direct "$TARGETS"; then
+  echo "Ratios of req/s medians in this run (targets: full ≥ 8× Portkey JSON c=16, ≥ 5× SSE c=16; full ≥ 0.8× lean):"
+  echo
+  echo "| Mode | c | lean / Portkey | full / Portkey | full / lean |"
+  echo "|---|---:|---:|---:|---:|"
+  for mode in $MODES; do for c in $CONCURRENCY; do
+    l=$(med "$mode" "$c" lean rps) f=$(med "$mode" "$c" full rps) p=$(med "$mode" "$c" portkey rps)
+    echo "| $(mode_label "$mode") | $c | $(ratio "$l" "$p") | $(ratio "$f" "$p") | $(ratio "$f" "$l") |"
+  done; done
+  first_c=${CONCURRENCY%% *}
+  if has direct "$TARGETS"; then
     echo
-    echo "Added latency through the gateway (gateway minus direct), $first_c connection(s):"
+    echo "Added latency at c=$first_c (target minus direct, medians; targets: p50 ≤ 0.3 ms, p99 ≤ 2 ms):"
     echo
-    echo "| Mode | p50 ms | p90 ms | p99 ms |"
-    echo "|---|---:|---:|---:|"
-    for mode in $MODES; do
-      g="$mode|$first_c|gateway" d="$mode|$first_c|direct"
-      echo "| $(mode_label "$mode") | $(dms "${R["$g|p50_us"]}" "${R["$d|p50_us"]}") | $(dms "${R["$g|p90_us"]}" "${R["$d|p90_us"]}") | $(dms "${R["$g|p99_us"]}" "${R["$d|p99_us"]}") |"
-    done
+    echo "| Mode | Target | p50 ms | p99 ms |"
+    echo "|---|---|---:|---:|"
+    for mode in $MODES; do for t in $TARGETS; do
+      [ "$t" = direct ] || [ -n "${SKIP["$t|$mode"]:-}" ] && continue
+      d50=$(med "$mode" "$first_c" direct p50_us) d99=$(med "$mode" "$first_c" direct p99_us)
+      g50=$(med "$mode" "$first_c" "$t" p50_us) g99=$(med "$mode" "$first_c" "$t" p99_us)
+      echo "| $(mode_label "$mode") | $t | $(awk -v a="$g50" -v b="$d50" 'BEGIN { printf "%+.2f", (a - b) / 1000 }') | $(awk -v a="$g99" -v b="$d99" 'BEGIN { printf "%+.2f", (a - b) / 1000 }') |"
+    done; done
   fi
 } >"$TMP/report.md"
 
@@ -352,3 +435,12 @@ mkdir -p "$(dirname "$OUT")"
 cp "$TMP/report.md" "$OUT"
 cat "$TMP/report.md"
 log "written to $OUT"
+# BENCHMARKS.md keeps the latest full table between two markers; everything else there is prose.
+DOC="$ROOT/BENCHMARKS.md"
+if [ "$UPDATE_DOC" = 1 ] && grep -q '<!-- bench/run.sh:begin -->' "$DOC"; then
+  awk -v report="$TMP/report.md" '
+    /<!-- bench\/run.sh:begin -->/ { print; while ((getline l < report) > 0) print l; skip = 1; next }
+    /<!-- bench\/run.sh:end -->/ { skip = 0 }
+    !skip' "$DOC" >"$TMP/doc.md" && cp "$TMP/doc.md" "$DOC"
+  log "BENCHMARKS.md updated (between the bench/run.sh markers)"
+fi

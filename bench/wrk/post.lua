@@ -2,6 +2,7 @@
 -- machine-readable result line from done() (latencies in microseconds).
 --   BENCH_BODY  request body (required)
 --   BENCH_AUTH  optional value for the Authorization header
+--   BENCH_HEADERS  optional extra headers, "name: value" pairs separated by "|"
 local body = os.getenv("BENCH_BODY")
 if body == nil or body == "" then
   error("BENCH_BODY is not set")
@@ -14,6 +15,12 @@ wrk.headers["Accept"] = "application/json"
 local auth = os.getenv("BENCH_AUTH")
 if auth ~= nil and auth ~= "" then
   wrk.headers["Authorization"] = auth
+end
+local extra = os.getenv("BENCH_HEADERS")
+if extra ~= nil then
+  for name, value in string.gmatch(extra, "([^:|]+):%s*([^|]+)") do
+    wrk.headers[name] = value
+  end
 end
 
 -- No response() callback on purpose: defining one makes wrk hand every response

@@ -1,5 +1,6 @@
 export * from './cost';
 export * from './metrics.module';
+export * from './event-loop-delay';
 export * from './metrics.service';
 export * from './spend.service';
 export * from './tracing.service';

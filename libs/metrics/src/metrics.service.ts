@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { Bound, type CounterChild, type HistogramChild } from './bound';
+import { EventLoopDelayHistogram } from './event-loop-delay';
 
 /** Seconds: LLM calls take from milliseconds (cache, mock) to minutes (long generations). */
 const LLM_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320];
@@ -61,9 +62,11 @@ export class MetricsService {
   private readonly staleKeyLookups: Counter<'result'>;
   readonly inflightRequests: Gauge;
   readonly inflightStreams: Gauge;
+  readonly eventLoopDelay: EventLoopDelayHistogram;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    this.eventLoopDelay = new EventLoopDelayHistogram(this.registry);
     const registers = [this.registry];
     this.requests = new Bound(
       new Counter({

@@ -1,17 +1,25 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { GatewayConfig, type ProviderType } from '@gateway/config';
-import { AnthropicProvider } from './anthropic/adapter';
-import { GeminiProvider } from './gemini/adapter';
 import { MockProvider } from './mock/adapter';
 import { OpenAIProvider } from './openai/adapter';
 import type { Provider, ProviderFactory } from './provider';
 
-/** One factory per provider type; a type missing here is not available in this build. */
+/**
+ * One factory per provider type; a type missing here is not available in this build.
+ * The vendor adapters are loaded only when such a provider is enabled: their SDKs take
+ * a few hundred milliseconds to load, most of a cold start without them.
+ */
 const FACTORIES: Partial<Record<ProviderType, ProviderFactory>> = {
   openai: (config, key) => new OpenAIProvider(config, key),
   'openai-compatible': (config, key) => new OpenAIProvider(config, key),
-  anthropic: (config, key) => new AnthropicProvider(config, key),
-  gemini: (config, key) => new GeminiProvider(config, key),
+  anthropic: (config, key) => {
+    const { AnthropicProvider } = require('./anthropic/adapter') as typeof import('./anthropic/adapter');
+    return new AnthropicProvider(config, key);
+  },
+  gemini: (config, key) => {
+    const { GeminiProvider } = require('./gemini/adapter') as typeof import('./gemini/adapter');
+    return new GeminiProvider(config, key);
+  },
   mock: (config) => new MockProvider(config),
 };
 
