@@ -24,8 +24,14 @@ export class SemanticCacheConfig {
   /** Neighbours fetched per lookup; the most similar one that passes the guard is served. */
   @IsOptional() @IsInt() @Min(1) @Max(32) candidates = 3;
   /**
+   * The offline embedder (when `embeddingModel` is unset): `use` = Universal Sentence Encoder lite
+   * shipped as npm packages; `minilm` = all-MiniLM-L6-v2 on onnxruntime-node, model files installed
+   * by scripts/minilm-model.sh (see BENCHMARKS.md for both, and pick `threshold` to match).
+   */
+  @IsOptional() @IsIn(['use', 'minilm']) embedder: 'use' | 'minilm' = 'use';
+  /**
    * A configured embedding model group (e.g. text-embedding-3-small) called through the
-   * providers; unset = the offline Universal Sentence Encoder lite shipped as npm packages.
+   * providers; unset = the offline `embedder`.
    */
   @IsOptional() @IsString() embeddingModel?: string;
   /** Vector size requested from `embeddingModel` (required with it; it names the Redis index). */
