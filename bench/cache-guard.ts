@@ -39,7 +39,9 @@ interface Scored extends PromptPair {
 async function main(): Promise<void> {
   const files = positionals.length ? positionals : FILES;
   const vectors = await embedAll(files.flatMap((f) => loadPromptPairs(f)).flatMap((p) => [p.a, p.b]));
-  console.log(`embedder ${MINILM ? 'minilm' : 'use'}; threshold ${DEFAULT_THRESHOLD}; hit = paraphrase served, false hit = hard negative served\n`);
+  console.log(
+    `embedder ${MINILM ? 'minilm' : 'use'}; threshold ${DEFAULT_THRESHOLD}; hit = paraphrase served, false hit = hard negative served\n`,
+  );
   for (const file of files) report(file, loadPromptPairs(file), vectors);
 }
 
@@ -113,7 +115,13 @@ async function embedAll(texts: string[]): Promise<Map<string, Float32Array>> {
   if (!missing.length) return vectors;
   const embedder = MINILM ? new MiniLmEmbedder() : new LocalUseEmbedder();
   await embedder.loaded;
+  const started = performance.now();
   (await Promise.all(missing.map((t) => embedder.embed(t)))).forEach((v, i) => vectors.set(missing[i], v));
+  const seconds = (performance.now() - started) / 1000;
+  const rss = Math.round(process.memoryUsage().rss / 2 ** 20);
+  console.log(
+    `${embedder.id}: ${missing.length} prompts in ${seconds.toFixed(1)} s (${Math.round(missing.length / seconds)}/s), RSS ${rss} MB\n`,
+  );
   await embedder.close();
   mkdirSync(resolve(VECTORS_FILE, '..'), { recursive: true });
   writeFileSync(VECTORS_FILE, JSON.stringify(Object.fromEntries([...vectors].map(([t, v]) => [t, Array.from(v)]))));

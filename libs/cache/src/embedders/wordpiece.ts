@@ -33,7 +33,7 @@ export class WordPiece {
   private pieces(word: string): number[] {
     if (word.length > MAX_WORD_CHARS) return [this.unk];
     const out: number[] = [];
-    for (let start = 0; start < word.length; ) {
+    for (let start = 0; start < word.length;) {
       let end = word.length;
       let id: number | undefined;
       for (; end > start; end--) {
@@ -55,5 +55,7 @@ function words(text: string): string[] {
     .toLowerCase()
     .normalize('NFD')
     .replace(/\p{Mn}/gu, '');
-  return cleaned.match(/[\p{P}\p{S}]|[\u4E00-\u9FFF\u3400-\u4DBF\uF900-\uFAFF]|[^\s\p{P}\p{S}\u4E00-\u9FFF\u3400-\u4DBF\uF900-\uFAFF]+/gu) ?? [];
+  return (
+    cleaned.match(/[\p{P}\p{S}]|[\u4E00-\u9FFF\u3400-\u4DBF\uF900-\uFAFF]|[^\s\p{P}\p{S}\u4E00-\u9FFF\u3400-\u4DBF\uF900-\uFAFF]+/gu) ?? []
+  );
 }
