@@ -61,7 +61,7 @@ function report(file: string, pairs: PromptPair[], vectors: Map<string, Float32A
   console.log('| threshold | paraphrases served, guard | false hits, guard | paraphrases served, no guard | false hits, no guard |');
   console.log('|---|---:|---:|---:|---:|');
   for (const t of THRESHOLDS) {
-    const mark = t === DEFAULT_THRESHOLD ? ' (chosen)' : '';
+    const mark = t === DEFAULT_THRESHOLD ? (opts.threshold ? ' (chosen)' : ' (default)') : '';
     console.log(
       `| ${t.toFixed(2)}${mark} | ${pct(served(positives, t, true), positives)} | ${pct(served(negatives, t, true), negatives)} | ` +
         `${pct(served(positives, t, false), positives)} | ${pct(served(negatives, t, false), negatives)} |`,
