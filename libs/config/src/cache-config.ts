@@ -11,7 +11,8 @@ export class SemanticCacheConfig {
   @IsOptional() @IsBoolean() enabled = true;
   /**
    * Cosine similarity at or above which a neighbour may be served (after the guard). It depends on
-   * the embedder: 0.85 is for the offline USE lite; recalibrate with bench/cache-guard.ts for another.
+   * the embedder: 0.85 was chosen on the tuning data for both offline ones (USE lite, MiniLM); recalibrate
+   * with bench/cache-guard.ts for another.
    */
   @IsOptional() @IsNumber() @Min(0) @Max(1) threshold = 0.85;
   /**
