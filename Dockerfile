@@ -9,7 +9,9 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 # Compiles TypeScript with the dev dependencies.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
+# .npmrc: onnxruntime-node (a dev dependency: the optional MiniLM embedder, not in this image) must
+# not fetch CUDA binaries in its install script.
+COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY apps ./apps

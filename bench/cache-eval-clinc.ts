@@ -8,7 +8,7 @@
  * "how many vacation days have I used"). Seeded: the same input gives the same pairs.
  */
 import { readFileSync } from 'node:fs';
-import { LocalUseEmbedder } from '../libs/cache/src/embedders/local-use.embedder';
+import { LocalUseEmbedder } from '../libs/cache/src/embedders/worker-embedder';
 import { dot } from '../libs/cache/src/vector';
 import { random as seeded } from '../test/support/vectors';
 

@@ -1,25 +1,33 @@
 /**
  * Paraphrases served and hard negatives served (false hits) by the semantic cache per
  * similarity threshold, with and without the guard, on the labelled pairs of test/data/
- * (see its README), with the offline embedder (USE lite). Prompt a is cached; prompt b asks.
+ * (see its README), with an offline embedder (USE lite by default). Prompt a is cached; prompt b asks.
  *   node dist/bench/cache-guard.js                         every file: tune, held-out, older sets
  *   node dist/bench/cache-guard.js cache-eval-tune.tsv     one file (while tuning: never the held-out one)
- * Embeddings are kept in bench/results/cache-guard-vectors.json between runs (same texts, same model).
+ *   --embedder minilm   all-MiniLM-L6-v2 (scripts/minilm-model.sh) instead of USE lite
+ *   --threshold 0.7     the threshold marked and broken down by group (default: the config's)
+ * Embeddings are kept in bench/results/cache-guard-vectors[-minilm].json between runs (same texts, same model).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { SemanticCacheConfig } from '../libs/config/src/cache-config';
-import { LocalUseEmbedder } from '../libs/cache/src/embedders/local-use.embedder';
+import { LocalUseEmbedder, MiniLmEmbedder } from '../libs/cache/src/embedders/worker-embedder';
 import { guard, promptFacts } from '../libs/cache/src/guard';
 import { dot } from '../libs/cache/src/vector';
 import { loadPromptPairs, type PromptPair } from '../test/support/cache-pairs';
 
 const FILES = ['cache-eval-tune.tsv', 'cache-eval-holdout.tsv', 'cache-pairs.tsv', 'cache-pairs-holdout.tsv'];
-const THRESHOLDS = [0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9];
-const SUBSTITUTION_THRESHOLDS = [0.85, 0.9, 0.95, 1.01];
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { embedder: { type: 'string', default: 'use' }, threshold: { type: 'string' } },
+});
+const MINILM = opts.embedder === 'minilm';
 const DEFAULTS = new SemanticCacheConfig();
-const DEFAULT_THRESHOLD = DEFAULTS.threshold;
-const VECTORS_FILE = resolve(__dirname, '../../bench/results/cache-guard-vectors.json');
+const DEFAULT_THRESHOLD = opts.threshold ? Number(opts.threshold) : DEFAULTS.threshold;
+const THRESHOLDS = [0.6, 0.65, 0.7, 0.72, 0.75, 0.78, 0.8, 0.82, 0.85, 0.88, 0.9];
+const SUBSTITUTION_THRESHOLDS = [0.85, 0.9, 0.95, 1.01];
+const VECTORS_FILE = resolve(__dirname, `../../bench/results/cache-guard-vectors${MINILM ? '-minilm' : ''}.json`);
 
 interface Scored extends PromptPair {
   similarity: number;
@@ -29,9 +37,11 @@ interface Scored extends PromptPair {
 }
 
 async function main(): Promise<void> {
-  const files = process.argv.slice(2).length ? process.argv.slice(2) : FILES;
+  const files = positionals.length ? positionals : FILES;
   const vectors = await embedAll(files.flatMap((f) => loadPromptPairs(f)).flatMap((p) => [p.a, p.b]));
-  console.log(`default threshold ${DEFAULT_THRESHOLD}; hit = paraphrase served, false hit = hard negative served\n`);
+  console.log(
+    `embedder ${MINILM ? 'minilm' : 'use'}; threshold ${DEFAULT_THRESHOLD}; hit = paraphrase served, false hit = hard negative served\n`,
+  );
   for (const file of files) report(file, loadPromptPairs(file), vectors);
 }
 
@@ -51,7 +61,7 @@ function report(file: string, pairs: PromptPair[], vectors: Map<string, Float32A
   console.log('| threshold | paraphrases served, guard | false hits, guard | paraphrases served, no guard | false hits, no guard |');
   console.log('|---|---:|---:|---:|---:|');
   for (const t of THRESHOLDS) {
-    const mark = t === DEFAULT_THRESHOLD ? ' (default)' : '';
+    const mark = t === DEFAULT_THRESHOLD ? (opts.threshold ? ' (chosen)' : ' (default)') : '';
     console.log(
       `| ${t.toFixed(2)}${mark} | ${pct(served(positives, t, true), positives)} | ${pct(served(negatives, t, true), negatives)} | ` +
         `${pct(served(positives, t, false), positives)} | ${pct(served(negatives, t, false), negatives)} |`,
@@ -103,9 +113,15 @@ async function embedAll(texts: string[]): Promise<Map<string, Float32Array>> {
   const vectors = new Map<string, Float32Array>(Object.entries(stored).map(([text, v]) => [text, Float32Array.from(v)]));
   const missing = [...new Set(texts)].filter((t) => !vectors.has(t));
   if (!missing.length) return vectors;
-  const embedder = new LocalUseEmbedder();
+  const embedder = MINILM ? new MiniLmEmbedder() : new LocalUseEmbedder();
   await embedder.loaded;
+  const started = performance.now();
   (await Promise.all(missing.map((t) => embedder.embed(t)))).forEach((v, i) => vectors.set(missing[i], v));
+  const seconds = (performance.now() - started) / 1000;
+  const rss = Math.round(process.memoryUsage().rss / 2 ** 20);
+  console.log(
+    `${embedder.id}: ${missing.length} prompts in ${seconds.toFixed(1)} s (${Math.round(missing.length / seconds)}/s), RSS ${rss} MB\n`,
+  );
   await embedder.close();
   mkdirSync(resolve(VECTORS_FILE, '..'), { recursive: true });
   writeFileSync(VECTORS_FILE, JSON.stringify(Object.fromEntries([...vectors].map(([t, v]) => [t, Array.from(v)]))));

@@ -23,7 +23,7 @@ import { CacheService } from '../libs/cache/src/cache.service';
 import type { CacheBackend } from '../libs/cache/src/backends/backend';
 import { EmbeddedBackend } from '../libs/cache/src/backends/embedded.backend';
 import { RedisBackend } from '../libs/cache/src/backends/redis.backend';
-import { LocalUseEmbedder } from '../libs/cache/src/embedders/local-use.embedder';
+import { LocalUseEmbedder } from '../libs/cache/src/embedders/worker-embedder';
 import { guard, promptFacts } from '../libs/cache/src/guard';
 import { near as nearTo, random, randomUnit } from '../test/support/vectors';
 

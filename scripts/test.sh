@@ -43,6 +43,8 @@ export TEST_REDIS_CLUSTER_URL
 bash scripts/audit.sh
 # Python clients for end-to-end tests (TEST_PYTHON): the openai package in .tools/venv.
 source scripts/python-env.sh
+# all-MiniLM-L6-v2 for the semantic cache's second offline embedder (test/unit/minilm-embedder.test.ts).
+source scripts/minilm-model.sh
 # Chart tests: pinned helm and tools/kube-strict (see the script).
 source scripts/chart-tools.sh
 

@@ -28,6 +28,7 @@ describe('cache config', () => {
     const config = parseConfig(minimal({ enabled: true, semantic: { threshold: 0.9 } }), {});
     assert.equal(config.cache.semantic.threshold, 0.9);
     assert.equal(config.cache.semantic.guard, true);
+    assert.equal(config.cache.semantic.embedder, 'use');
     assert.equal(config.cache.redis.timeoutMs, 50);
     assert.equal(config.cache.embedded.maxMemoryMb, 256);
     assert.equal(config.cache.toolCallResponses, false);
@@ -36,6 +37,7 @@ describe('cache config', () => {
   const bad: [string, object, RegExp][] = [
     ['a threshold above 1', { semantic: { threshold: 1.5 } }, /cache\.semantic\.threshold/],
     ['an unknown key', { ttlSecs: 5 }, /cache\.ttlSecs/],
+    ['an unknown offline embedder', { semantic: { embedder: 'bert' } }, /cache\.semantic\.embedder/],
     ['an unknown scope', { scope: 'everyone' }, /cache\.scope/],
     ['a zero Redis budget', { redis: { timeoutMs: 0 } }, /cache\.redis\.timeoutMs/],
     [

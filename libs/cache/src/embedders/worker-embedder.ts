@@ -2,7 +2,15 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { normalise } from '../vector';
 import type { Embedder } from './embedder';
-import type { EmbedReply, EmbedRequest, WorkerStatus } from './use.worker';
+
+/** Messages between a WorkerEmbedder and its worker script. */
+export interface EmbedRequest {
+  id: number;
+  texts: string[];
+}
+/** `vectors`: one row of `dimensions` per text, not necessarily unit length. */
+export type EmbedReply = { id: number; vectors: Float32Array } | { id: number; error: string };
+export type WorkerStatus = { ready: true; dimensions: number } | { ready: false; error: string };
 
 /** Prompts per model call: large enough to amortise a call, small enough to bound the worker's tensors. */
 const MAX_BATCH = 64;
@@ -14,13 +22,10 @@ interface Waiting {
 }
 
 /**
- * The offline default: Universal Sentence Encoder lite (512 dimensions) in a worker
- * thread, so the event loop never waits on a model run. Prompts that arrive while a
- * batch runs are embedded together in the next one.
+ * An offline embedder whose model runs in a worker thread, so the event loop never waits on a
+ * model run. Prompts that arrive while a batch runs are embedded together in the next one.
  */
-export class LocalUseEmbedder implements Embedder {
-  readonly id = 'use-lite-512';
-  readonly dimensions = 512;
+export class WorkerEmbedder implements Embedder {
   ready = false;
   /** Resolves once the model is loaded (rejects if it cannot be). */
   readonly loaded: Promise<void>;
@@ -29,8 +34,13 @@ export class LocalUseEmbedder implements Embedder {
   private running = new Map<number, Waiting[]>();
   private nextId = 0;
 
-  constructor() {
-    this.worker = new Worker(join(__dirname, 'use.worker.js'));
+  /** `script`: the worker's file name beside this one. */
+  constructor(
+    script: string,
+    readonly id: string,
+    readonly dimensions: number,
+  ) {
+    this.worker = new Worker(join(__dirname, script));
     // An idle worker must not keep the process alive.
     this.worker.unref();
     this.loaded = new Promise((resolve, reject) => {
@@ -80,5 +90,19 @@ export class LocalUseEmbedder implements Embedder {
   private failAll(err: Error): void {
     for (const w of [...this.queue.splice(0), ...[...this.running.values()].flat()]) w.reject(err);
     this.running.clear();
+  }
+}
+
+/** The offline default: Universal Sentence Encoder lite, 512 dimensions (use.worker.ts). */
+export class LocalUseEmbedder extends WorkerEmbedder {
+  constructor() {
+    super('use.worker.js', 'use-lite-512', 512);
+  }
+}
+
+/** all-MiniLM-L6-v2, 384 dimensions (minilm.worker.ts; model files from scripts/minilm-model.sh). */
+export class MiniLmEmbedder extends WorkerEmbedder {
+  constructor() {
+    super('minilm.worker.js', 'minilm-l6-384', 384);
   }
 }
