@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { GatewayConfig, type Price } from '@gateway/config';
 import { MetricsService } from '@gateway/metrics';
-import type { ChatCompletionCreateParams, ChatStream } from '@gateway/providers';
+import { bodyText, type ChatCompletionCreateParams, type ChatStream } from '@gateway/providers';
 import { RedisService } from '@gateway/redis';
 import { Executor, RouterService } from '@gateway/router';
 import type { CacheBackend, CachedAnswer } from './backends/backend';
@@ -179,7 +179,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   async store(lookup: CacheLookup, completion: string | Uint8Array): Promise<void> {
     const pending = lookup.pending;
     if (!pending) return;
-    const body = typeof completion === 'string' ? completion : Buffer.from(completion).toString('utf8');
+    const body = bodyText(completion);
     const usage = cacheableCompletion(body, this.config);
     this.metrics.stores.labels(usage ? 'stored' : 'not_cacheable').inc();
     if (!usage) return;

@@ -34,6 +34,11 @@ export interface JsonResult {
   usage?: CompletionUsage;
 }
 
+/** A JsonResult body as text: upstream bytes are forwarded as they came, so it may be either. */
+export function bodyText(body: JsonResult['body']): string {
+  return typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+}
+
 /**
  * A streamed chat completion: OpenAI SSE frames (`data: {chunk}\n\n` … `data: [DONE]\n\n`)
  * as they arrive. Iteration throws a GatewayError when the upstream fails mid-stream.

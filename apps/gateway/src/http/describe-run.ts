@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import type { JsonResult } from '@gateway/providers';
+import { bodyText, type JsonResult } from '@gateway/providers';
 import type { Attempted, Plan } from '@gateway/router';
 import { bill, formatUsd } from './accounting';
 import type { RequestState } from './request-state';
@@ -37,7 +37,7 @@ export function describeRun(reply: FastifyReply, state: RequestState, plan: Plan
 export function sendJson(reply: FastifyReply, state: RequestState, result: JsonResult): void {
   state.usage = result.usage;
   state.bytesOut = result.body.length;
-  if (state.keepBody) state.responseBody = typeof result.body === 'string' ? result.body : Buffer.from(result.body).toString('utf8');
+  if (state.keepBody) state.responseBody = bodyText(result.body);
   const b = bill(state);
   if (b) reply.header('x-gateway-cost-usd', b.estimated ? `${formatUsd(b.costUsd)}; estimated` : formatUsd(b.costUsd));
   reply.code(200).type('application/json').send(result.body);

@@ -6,7 +6,7 @@ import type { MetricsService, TracingService } from '@gateway/metrics';
 import type { AdmissionService } from '@gateway/security';
 import { bill } from './accounting';
 import type { BodyRedactor } from './body-redaction';
-import { type RequestState, requestState } from './request-state';
+import { type RequestState, requestState, tenantOf } from './request-state';
 
 /** Client-supplied request ids are kept when they are short and plain; otherwise we make one. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -51,7 +51,7 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
   const route = request.routeOptions.url ?? 'unmatched';
   const state = requestState(request);
   const ms = reply.elapsedTime;
-  const keyId = request.gatewayKey?.id ?? 'anonymous';
+  const keyId = tenantOf(request);
   const served = state.upstreamMs !== undefined ? (state.stream ? state.ttftMs : ms) : undefined;
   metrics.recordRequest({
     route,

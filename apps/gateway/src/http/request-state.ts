@@ -59,6 +59,11 @@ declare module 'fastify' {
   }
 }
 
+/** Whose request this is: the gateway key's id, the cache's and the response store's tenant. */
+export function tenantOf(request: FastifyRequest): string {
+  return request.gatewayKey?.id ?? 'anonymous';
+}
+
 export function requestState(request: FastifyRequest): RequestState {
   return (request.gatewayState ??= {});
 }

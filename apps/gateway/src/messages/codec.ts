@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { ChatCompletion, ChatStream, JsonResult } from '@gateway/providers';
+import { bodyText, type ChatCompletion, type ChatStream, type JsonResult } from '@gateway/providers';
 import { toMessage } from './response';
 import { chatChunks } from '../pipeline/chat-chunks';
 import { MessageEvents } from './stream';
 
 /** A complete chat answer as a Messages API `message`, with the pipeline's usage kept for accounting. */
 export function toMessageResult(result: JsonResult, thinking: boolean): JsonResult {
-  const text = typeof result.body === 'string' ? result.body : Buffer.from(result.body).toString('utf8');
-  return { body: JSON.stringify(toMessage(JSON.parse(text) as ChatCompletion, thinking)), usage: result.usage };
+  return { body: JSON.stringify(toMessage(JSON.parse(bodyText(result.body)) as ChatCompletion, thinking)), usage: result.usage };
 }
 
 /**

@@ -6,7 +6,7 @@ import { type Deployment, Executor, primeStream, RouterService } from '@gateway/
 import { AdmissionService } from '@gateway/security';
 import { clientSignal } from '../http/client-signal';
 import { describeRun } from '../http/describe-run';
-import { requestState } from '../http/request-state';
+import { requestState, tenantOf } from '../http/request-state';
 
 /** A complete OpenAI `chat.completion`, or a stream of OpenAI SSE frames, for a codec to send. */
 export type ChatOutcome = { stream: false; result: JsonResult } | { stream: true; frames: ChatStream };
@@ -37,11 +37,7 @@ export class ChatPipeline {
     state.reservation = await this.admission.admit(request, reply, body.model, plan);
 
     const cached = this.cache.enabled
-      ? await this.cache.lookup(
-          body,
-          this.cache.scope(request.gatewayKey?.id ?? 'anonymous', plan.group.name),
-          parseControls(request.headers),
-        )
+      ? await this.cache.lookup(body, this.cache.scope(tenantOf(request), plan.group.name), parseControls(request.headers))
       : undefined;
     if (cached) {
       state.cache = cached.status;

@@ -2,10 +2,10 @@ import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from 
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from '@gateway/metrics';
-import { type ChatCompletion, type ChatStream, GatewayError } from '@gateway/providers';
+import { bodyText, type ChatCompletion, type ChatStream, GatewayError } from '@gateway/providers';
 import type { Response, ResponseInputItem } from 'openai/resources/responses/responses';
 import { sendJson } from '../http/describe-run';
-import { requestState } from '../http/request-state';
+import { requestState, tenantOf } from '../http/request-state';
 import { writeSse } from '../http/sse';
 import { ChatPipeline } from '../pipeline/chat-pipeline';
 import { chatChunks } from '../pipeline/chat-chunks';
@@ -53,9 +53,7 @@ export class ResponsesController {
 
     const outcome = await this.pipeline.run(request, reply, chat);
     if (!outcome.stream) {
-      const completion = JSON.parse(
-        typeof outcome.result.body === 'string' ? outcome.result.body : Buffer.from(outcome.result.body).toString('utf8'),
-      ) as ChatCompletion;
+      const completion = JSON.parse(bodyText(outcome.result.body)) as ChatCompletion;
       const response = toResponse(completion, ctx);
       await save(response, completion.choices[0]?.message ?? { role: 'assistant', content: '', refusal: null });
       return sendJson(reply, requestState(request), { body: JSON.stringify(response), usage: outcome.result.usage });
@@ -125,10 +123,6 @@ export class ResponsesController {
 
 function isReference(item: ResponseInputItem): item is ResponseInputItem.ItemReference & { id: string } {
   return item.type === 'item_reference';
-}
-
-function tenantOf(request: FastifyRequest): string {
-  return request.gatewayKey?.id ?? 'anonymous';
 }
 
 function notFound(message: string, param: string | null): GatewayError {

@@ -1,4 +1,4 @@
-import type { CreateEmbeddingResponse } from '@gateway/providers';
+import { bodyText, type CreateEmbeddingResponse } from '@gateway/providers';
 import type { Executor, RouterService } from '@gateway/router';
 import { normalise } from '../vector';
 import type { Embedder } from './embedder';
@@ -32,8 +32,7 @@ export class ProviderEmbedder implements Embedder {
         { upstreamModel: d.upstreamModel, signal: attemptSignal, requestId: 'cache-embedding', deployment: d.config },
       ),
     );
-    const raw = run.result.body;
-    const body = JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8')) as CreateEmbeddingResponse;
+    const body = JSON.parse(bodyText(run.result.body)) as CreateEmbeddingResponse;
     const values = body.data?.[0]?.embedding;
     if (!Array.isArray(values) || values.length !== this.dimensions) {
       throw new Error(
