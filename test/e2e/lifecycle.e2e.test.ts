@@ -158,6 +158,18 @@ describe('health, readiness, metrics and shutdown', () => {
     assert.equal(await reading, 'cut');
   });
 
+  it('start-up writes only JSON log lines (no library warnings on stderr)', async () => {
+    const gateway = await GatewayProcess.start(configWith());
+    try {
+      await gateway.client().chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] });
+      const notJson = gateway.rawOutput.filter((line) => line.trim() && !line.startsWith('{'));
+      assert.deepEqual(notJson, [], 'every line is a structured log entry');
+      assert.ok(gateway.logs.some((entry) => entry.msg === 'ai-gateway listening'));
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   it('a bad config fails fast, naming the key', async () => {
     const gateway = await GatewayProcess.start(
       { providers: [{ name: 'x', type: 'openai-compatible', timeoutMs: -5 }], models: [] },
