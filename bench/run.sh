@@ -16,7 +16,7 @@
 #   PEER_VERSION=1.15.2     @portkey-ai/gateway version, run on its own Node 20 (npm package `node@20`):
 #                           its streaming fails on Node 24's fetch and with @hono/node-server > 1.14.1
 #                           (Portkey-AI/gateway#1389). No registry access: the peer is skipped with a note.
-#   GATEWAY_NODE_FLAGS="--max-semi-space-size=4"   node flags for lean and full (the Dockerfile's CMD)
+#   GATEWAY_NODE_FLAGS="--max-semi-space-size=4 --heap-growing-percent=40" node flags for lean and full (the Dockerfile's CMD)
 #   MAX_SECONDS=2400        the whole run is stopped after this long
 #   OUT=bench/results/latest.md   UPDATE_DOC=1 also replaces the generated block in BENCHMARKS.md
 #   KEEP_TMP=1              keeps the scratch dir (configs, logs, probe samples)
@@ -43,7 +43,7 @@ BUILD=${BUILD:-0}
 PEER_VERSION=${PEER_VERSION:-1.15.2}
 PEER_DIR=${PEER_DIR:-$BENCH_DIR/.peer}
 MAX_SECONDS=${MAX_SECONDS:-2400}
-GATEWAY_NODE_FLAGS=${GATEWAY_NODE_FLAGS---max-semi-space-size=4}
+GATEWAY_NODE_FLAGS=${GATEWAY_NODE_FLAGS---max-semi-space-size=4 --heap-growing-percent=40}
 KEEP_TMP=${KEEP_TMP:-0}
 OUT=${OUT:-$BENCH_DIR/results/latest.md}
 UPDATE_DOC=${UPDATE_DOC:-1}

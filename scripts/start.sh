@@ -12,4 +12,4 @@ fi
 if [ ! -f dist/apps/gateway/src/main.js ] || [ -n "$(find apps libs -name '*.ts' -newer dist/apps/gateway/src/main.js -print -quit)" ]; then
   npm run --silent build
 fi
-exec node --max-semi-space-size=4 dist/apps/gateway/src/main.js # as the Dockerfile's CMD
+exec node --max-semi-space-size=4 --heap-growing-percent=40 dist/apps/gateway/src/main.js # as the Dockerfile's CMD

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { configWith, GatewayProcess } from '../support/gateway';
 
@@ -156,6 +159,32 @@ describe('health, readiness, metrics and shutdown', () => {
     assert.equal(await gateway.waitForExit(), 0);
     assert.ok(Date.now() - started < 3_000, 'exited soon after the grace period');
     assert.equal(await reading, 'cut');
+  });
+
+  it('start-up writes only JSON log lines (no library warnings on stderr)', async () => {
+    const gateway = await GatewayProcess.start(configWith());
+    try {
+      await gateway.client().chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] });
+      const notJson = gateway.rawOutput.filter((line) => line.trim() && !line.startsWith('{'));
+      assert.deepEqual(notJson, [], 'every line is a structured log entry');
+      assert.ok(gateway.logs.some((entry) => entry.msg === 'ai-gateway listening'));
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it("keeps V8's compiled code on disk for the next start (node:module compile cache)", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'gateway-compile-cache-'));
+    try {
+      const gateway = await GatewayProcess.start(configWith(), { env: { TMPDIR: tmp } });
+      assert.equal(await gateway.stop(), 0);
+      const cache = join(tmp, 'node-compile-cache');
+      assert.ok(existsSync(cache), 'the cache directory is created under the temporary directory');
+      const files = readdirSync(cache, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+      assert.ok(files.length > 100, `the modules loaded at start are cached (${files.length} files)`);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('a bad config fails fast, naming the key', async () => {

@@ -1,3 +1,4 @@
+import './compile-cache';
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
@@ -39,8 +40,9 @@ async function bootstrap(): Promise<void> {
     return503OnClosing: false,
     clientErrorHandler,
     frameworkErrors,
-    // OpenAI rejects "0.5" for a number; so do we. Unknown parameters pass through.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // OpenAI rejects "0.5" for a number; so do we. Unknown parameters pass through. The
+    // schemas use union types (`['string', 'null', 'array']`) on purpose, as the APIs do.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true } },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, log), adapter, {
     bufferLogs: true,
