@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { type AdmissionStore, MemoryAdmissionStore, RedisAdmissionStore } from '../../libs/security/src/admission-store';
+import { type AdmissionStore, type AdmitOutcome, MemoryAdmissionStore, RedisAdmissionStore } from '../../libs/security/src/admission-store';
 import { MemoryWindowCounter } from '../../libs/security/src/window-counter';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
@@ -116,4 +116,118 @@ describe('admission store properties (fast-check, fixed seed)', () => {
       );
     });
   }
+});
+
+/**
+ * One event-loop turn's operations on a key: admissions (some refused by the RPM, TPM or budget)
+ * and settlements that give tokens back, record spend and release earlier admissions' holds.
+ */
+const turn = fc.array(
+  fc.oneof(
+    fc.record({
+      kind: fc.constant('admit' as const),
+      tokens: fc.integer({ min: 1, max: 60 }),
+      reserveCents: fc.integer({ min: 0, max: 40 }),
+    }),
+    fc.record({
+      kind: fc.constant('settle' as const),
+      tokenDelta: fc.integer({ min: -60, max: 10 }),
+      usdCents: fc.integer({ min: 0, max: 30 }),
+      /** Which earlier admission's hold it releases (modulo their count), or none. */
+      hold: fc.option(fc.nat(), { nil: undefined }),
+    }),
+  ),
+  { minLength: 1, maxLength: 40 },
+);
+type Turn = typeof turn extends fc.Arbitrary<infer T> ? T : never;
+
+/** Runs the operations on `keyId` in order, all at once or each after the previous one ended. */
+async function play(store: AdmissionStore, keyId: string, ops: Turn, together: boolean): Promise<AdmitOutcome[]> {
+  const day = new Date().toISOString().slice(0, 10);
+  const now = Date.now();
+  const members: { member: string; usd: number }[] = [];
+  const calls = ops.map((op, i) => () => {
+    if (op.kind === 'admit') {
+      const usd = op.reserveCents / 100;
+      members.push({ member: `${i}:${usd}`, usd });
+      const budget = { usd: 1, period: day, reserveUsd: usd, member: `${i}:${usd}`, now, until: now + 60_000 };
+      return store.admit({ keyId, windowMs: 60_000, rpm: 12, tpm: 400, tokens: op.tokens, budget });
+    }
+    const hold = op.hold === undefined || !members.length ? undefined : members[op.hold % members.length];
+    return store.settle({ keyId, tokenDelta: op.tokenDelta, spend: { model: 'm', usd: op.usdCents / 100 }, hold });
+  });
+  let results: unknown[];
+  if (together) results = await Promise.all(calls.map((call) => call()));
+  else {
+    results = [];
+    for (const call of calls) results.push(await call());
+  }
+  const probe = await store.admit({
+    keyId,
+    windowMs: 60_000,
+    rpm: 1_000,
+    tpm: 100_000,
+    tokens: 0,
+    budget: { usd: 1_000, period: day, reserveUsd: 0, member: 'probe:0', now, until: now + 1 },
+  });
+  return [...(results.filter(Boolean) as AdmitOutcome[]), probe];
+}
+
+/** What must match between the two runs (the reset times depend on when each ran). */
+const comparable = (o: AdmitOutcome) => [o.refused ?? 'ok', o.rpm.used, o.tpm.used, o.spentUsd.toFixed(9), o.heldUsd.toFixed(9)];
+
+describe('Redis admission batching', { skip: !clients.length && 'TEST_REDIS_URL unset (run npm test)' }, () => {
+  it('a turn of operations sent as one script call ends exactly as when sent one by one (fast-check, fixed seed)', async () => {
+    const store = new RedisAdmissionStore(clients[0]);
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(turn, async (ops) => {
+        const base = `batch-${process.pid}-${Date.now()}-${++n}`;
+        const together = await play(store, `${base}-together`, ops, true);
+        const alone = await play(store, `${base}-alone`, ops, false);
+        assert.deepEqual(together.map(comparable), alone.map(comparable));
+      }),
+      { seed: 17, numRuns: 100 },
+    );
+  });
+
+  it('a turn larger than one script call is split in order: 300 concurrent requests against an RPM of 250 pass exactly 250', async () => {
+    const client = new Redis(REDIS_URL!);
+    after(() => client.disconnect());
+    let scriptCalls = 0;
+    const send = client.sendCommand.bind(client);
+    client.sendCommand = (command, ...rest) => {
+      if (/^eval/i.test(command.name)) scriptCalls++;
+      return send(command, ...rest);
+    };
+    const store = new RedisAdmissionStore(client);
+    const keyId = `batch-chunks-${process.pid}-${Date.now()}`;
+    const outcomes = await Promise.all(Array.from({ length: 300 }, () => store.admit({ keyId, windowMs: 60_000, rpm: 250, tokens: 1 })));
+    assert.deepEqual(
+      outcomes.map((o) => o.refused ?? 'ok'),
+      [...Array<string>(250).fill('ok'), ...Array<string>(50).fill('rpm')],
+    );
+    assert.deepEqual(
+      outcomes.slice(0, 250).map((o) => o.rpm.used),
+      Array.from({ length: 250 }, (_, i) => i + 1),
+    );
+    // Three calls of at most 128 (each retried once as EVAL when Redis does not have the script yet).
+    assert.ok(scriptCalls >= 3 && scriptCalls <= 6, `${scriptCalls} script calls for 300 admissions`);
+  });
+
+  it('when Redis cannot answer, every operation of the turn fails (the caller applies its fail-open or fail-closed rule)', async () => {
+    const down = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const store = new RedisAdmissionStore(down);
+    const keyId = 'batch-down';
+    const results = await Promise.allSettled([
+      store.admit({ keyId, windowMs: 60_000, rpm: 1, tokens: 1 }),
+      store.settle({ keyId, tokenDelta: -1 }),
+      store.admit({ keyId: 'batch-down-2', windowMs: 60_000, rpm: 1, tokens: 1 }),
+    ]);
+    down.disconnect();
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected', 'rejected'],
+    );
+  });
 });

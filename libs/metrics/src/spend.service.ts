@@ -14,8 +14,14 @@ export function spendKey(keyId: string, period: string): string {
   return `gateway:{${keyId}}:spend:${period}`;
 }
 
-export function utcDay(at = new Date()): string {
-  return at.toISOString().slice(0, 10);
+const DAY_MS = 86_400_000;
+/** The last day formatted: every request asks for it, and it changes once a day. */
+let lastDay = { number: NaN, text: '' };
+
+export function utcDay(at: Date = new Date()): string {
+  const number = Math.floor(at.getTime() / DAY_MS);
+  if (number !== lastDay.number) lastDay = { number, text: at.toISOString().slice(0, 10) };
+  return lastDay.text;
 }
 
 /**

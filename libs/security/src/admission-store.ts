@@ -52,132 +52,187 @@ export interface SettleInput {
 
 /**
  * RPM window, TPM reservation and budget hold for one request, all or nothing:
- * one Redis round trip to admit and one to settle, exact across replicas.
+ * one Redis round trip to admit and one to settle (shared by the requests of one
+ * event-loop turn), exact across replicas.
  */
 export interface AdmissionStore {
   admit(input: AdmitInput): Promise<AdmitOutcome>;
   settle(input: SettleInput): Promise<void>;
 }
 
+/** Most operations one script call carries: bounds the time Redis spends in one script. */
+const MAX_BATCH = 128;
+/** Values an admission returns in the script's reply. */
+const ADMIT_REPLY_SIZE = 7;
+
+// One script runs a batch of one key's admissions and settlements in arrival order, exactly as
+// if each had been sent alone. KEYS: rpm, tpm, held, holds, then the spend hashes the batch uses.
+// ARGV[1] is the spend retention; then each operation:
+//   'a' windowMs rpm tokens tpm budgetUsd('' = none) reserveUsd member now until spendKeyIndex
+//   's' tokenDelta model usd holdMember holdUsd dayKeyIndex monthKeyIndex
 // Windows start at their first use and end windowMs later. Refused requests count nothing.
-// Holds of dead replicas are released here, a bounded number per call.
-const ADMIT_SCRIPT = `
-local window = tonumber(ARGV[1])
-local function state(key)
+// Holds of dead replicas are released by admissions, a bounded number per call.
+const BATCH_SCRIPT = `
+local function state(key, window)
   local used = tonumber(redis.call('GET', key) or '0')
   local ttl = redis.call('PTTL', key)
   if ttl < 0 then ttl = window end
   return used, ttl
 end
-local function add(key, amount)
+local function add(key, amount, window)
   redis.call('INCRBY', key, amount)
   if redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, window) end
 end
-local rpmLimit, tokens, tpmLimit = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local rpmUsed, rpmTtl, tpmUsed, tpmTtl = 0, window, 0, window
-if rpmLimit > 0 then
-  rpmUsed, rpmTtl = state(KEYS[1])
-  if rpmUsed + 1 > rpmLimit then return {'rpm', rpmUsed, rpmTtl, tpmUsed, tpmTtl, '0', '0'} end
-end
-if tpmLimit > 0 then
-  tpmUsed, tpmTtl = state(KEYS[2])
-  if tpmUsed + tokens > tpmLimit then return {'tpm', rpmUsed, rpmTtl, tpmUsed, tpmTtl, '0', '0'} end
-end
-local spent, held = 0, 0
-if ARGV[5] ~= '' then
-  for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', ARGV[8], 'LIMIT', 0, 100)) do
-    redis.call('ZREM', KEYS[5], m)
-    redis.call('INCRBYFLOAT', KEYS[4], -tonumber(string.match(m, ':([^:]+)$')))
+local function admit(a)
+  local window, rpmLimit, tokens, tpmLimit = tonumber(a[1]), tonumber(a[2]), tonumber(a[3]), tonumber(a[4])
+  local spendKey = KEYS[tonumber(a[10])]
+  local rpmUsed, rpmTtl, tpmUsed, tpmTtl = 0, window, 0, window
+  if rpmLimit > 0 then
+    rpmUsed, rpmTtl = state(KEYS[1], window)
+    if rpmUsed + 1 > rpmLimit then return {'rpm', rpmUsed, rpmTtl, tpmUsed, tpmTtl, '0', '0'} end
   end
-  spent = tonumber(redis.call('HGET', KEYS[3], '${SPEND_TOTAL_FIELD}') or '0')
-  held = math.max(0, tonumber(redis.call('GET', KEYS[4]) or '0'))
-  local reserve = tonumber(ARGV[6])
-  if spent + held + reserve > tonumber(ARGV[5]) then
-    return {'budget', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held)}
+  if tpmLimit > 0 then
+    tpmUsed, tpmTtl = state(KEYS[2], window)
+    if tpmUsed + tokens > tpmLimit then return {'tpm', rpmUsed, rpmTtl, tpmUsed, tpmTtl, '0', '0'} end
   end
-  held = held + reserve
-  redis.call('INCRBYFLOAT', KEYS[4], reserve)
-  redis.call('ZADD', KEYS[5], ARGV[9], ARGV[7])
-  local keep = tonumber(ARGV[9]) - tonumber(ARGV[8])
-  redis.call('PEXPIRE', KEYS[4], keep)
-  redis.call('PEXPIRE', KEYS[5], keep)
+  local spent, held = 0, 0
+  if a[5] ~= '' then
+    for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', a[8], 'LIMIT', 0, 100)) do
+      redis.call('ZREM', KEYS[4], m)
+      redis.call('INCRBYFLOAT', KEYS[3], -tonumber(string.match(m, ':([^:]+)$')))
+    end
+    spent = tonumber(redis.call('HGET', spendKey, '${SPEND_TOTAL_FIELD}') or '0')
+    held = math.max(0, tonumber(redis.call('GET', KEYS[3]) or '0'))
+    local reserve = tonumber(a[6])
+    if spent + held + reserve > tonumber(a[5]) then
+      return {'budget', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held)}
+    end
+    held = held + reserve
+    redis.call('INCRBYFLOAT', KEYS[3], reserve)
+    redis.call('ZADD', KEYS[4], a[9], a[7])
+    local keep = tonumber(a[9]) - tonumber(a[8])
+    redis.call('PEXPIRE', KEYS[3], keep)
+    redis.call('PEXPIRE', KEYS[4], keep)
+  end
+  if rpmLimit > 0 then add(KEYS[1], 1, window); rpmUsed = rpmUsed + 1 end
+  if tpmLimit > 0 then add(KEYS[2], tokens, window); tpmUsed = tpmUsed + tokens end
+  return {'ok', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held)}
 end
-if rpmLimit > 0 then add(KEYS[1], 1); rpmUsed = rpmUsed + 1 end
-if tpmLimit > 0 then add(KEYS[2], tokens); tpmUsed = tpmUsed + tokens end
-return {'ok', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held)}`;
-
-const SETTLE_SCRIPT = `
-local delta = tonumber(ARGV[1])
-if delta ~= 0 and redis.call('EXISTS', KEYS[1]) == 1 then
-  if redis.call('INCRBY', KEYS[1], delta) < 0 then redis.call('SET', KEYS[1], 0, 'KEEPTTL') end
-end
-local usd = tonumber(ARGV[3])
-if usd > 0 then
-  for i = 2, 3 do
-    redis.call('HINCRBYFLOAT', KEYS[i], ARGV[2], usd)
-    redis.call('HINCRBYFLOAT', KEYS[i], '${SPEND_TOTAL_FIELD}', usd)
-    redis.call('EXPIRE', KEYS[i], ARGV[6])
+local function settle(s)
+  local delta = tonumber(s[1])
+  if delta ~= 0 and redis.call('EXISTS', KEYS[2]) == 1 then
+    if redis.call('INCRBY', KEYS[2], delta) < 0 then redis.call('SET', KEYS[2], 0, 'KEEPTTL') end
+  end
+  local usd = tonumber(s[3])
+  if usd > 0 then
+    for _, i in ipairs({tonumber(s[6]), tonumber(s[7])}) do
+      redis.call('HINCRBYFLOAT', KEYS[i], s[2], usd)
+      redis.call('HINCRBYFLOAT', KEYS[i], '${SPEND_TOTAL_FIELD}', usd)
+      redis.call('EXPIRE', KEYS[i], ARGV[1])
+    end
+  end
+  if s[4] ~= '' and redis.call('ZREM', KEYS[4], s[4]) == 1 then
+    if tonumber(redis.call('INCRBYFLOAT', KEYS[3], -tonumber(s[5]))) < 0 then redis.call('SET', KEYS[3], 0, 'KEEPTTL') end
   end
 end
-if ARGV[4] ~= '' and redis.call('ZREM', KEYS[5], ARGV[4]) == 1 then
-  if tonumber(redis.call('INCRBYFLOAT', KEYS[4], -tonumber(ARGV[5]))) < 0 then redis.call('SET', KEYS[4], 0, 'KEEPTTL') end
+local out, i = {}, 2
+while i <= #ARGV do
+  if ARGV[i] == 'a' then
+    for _, v in ipairs(admit({unpack(ARGV, i + 1, i + 10)})) do out[#out + 1] = v end
+    i = i + 11
+  else
+    settle({unpack(ARGV, i + 1, i + 7)})
+    i = i + 8
+  end
 end
-return 1`;
+return out`;
 
-type ScriptReply = [string, number, number, number, number, string, string];
+type Pending =
+  | { kind: 'admit'; input: AdmitInput; resolve(outcome: AdmitOutcome): void; reject(error: unknown): void }
+  | { kind: 'settle'; input: SettleInput; resolve(): void; reject(error: unknown): void };
 
+/**
+ * Admissions and settlements of one event-loop turn are sent per gateway key as one
+ * script call: under load one Redis write and reply serve many requests, and a
+ * request waits for nothing but the end of the turn it was admitted in.
+ */
 export class RedisAdmissionStore implements AdmissionStore {
+  private pending = new Map<string, Pending[]>();
+  private flushScheduled = false;
+
   constructor(private readonly client: RedisClient) {
-    client.defineCommand('gatewayAdmit', { numberOfKeys: 5, lua: ADMIT_SCRIPT });
-    client.defineCommand('gatewaySettle', { numberOfKeys: 5, lua: SETTLE_SCRIPT });
+    client.defineCommand('gatewayAdmission', { lua: BATCH_SCRIPT });
   }
 
-  async admit(input: AdmitInput): Promise<AdmitOutcome> {
-    const keys = limitKeys(input.keyId);
-    const b = input.budget;
-    const call = this.client as unknown as { gatewayAdmit(...args: (string | number)[]): Promise<ScriptReply> };
-    const [verdict, rpmUsed, rpmTtl, tpmUsed, tpmTtl, spent, held] = await call.gatewayAdmit(
-      keys.rpm,
-      keys.tpm,
-      spendKey(input.keyId, b?.period ?? ''),
-      keys.held,
-      keys.holds,
-      input.windowMs,
-      input.rpm ?? 0,
-      input.tokens,
-      input.tpm ?? 0,
-      b ? b.usd : '',
-      b?.reserveUsd ?? 0,
-      b?.member ?? '',
-      b?.now ?? 0,
-      b?.until ?? 0,
-    );
-    return {
-      refused: verdict === 'ok' ? undefined : (verdict as AdmitOutcome['refused']),
-      rpm: { used: rpmUsed, resetMs: rpmTtl },
-      tpm: { used: tpmUsed, resetMs: tpmTtl },
-      spentUsd: Number(spent),
-      heldUsd: Number(held),
+  admit(input: AdmitInput): Promise<AdmitOutcome> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'admit', input, resolve, reject }));
+  }
+
+  settle(input: SettleInput): Promise<void> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'settle', input, resolve, reject }));
+  }
+
+  private enqueue(op: Pending): void {
+    const ops = this.pending.get(op.input.keyId);
+    if (ops) ops.push(op);
+    else this.pending.set(op.input.keyId, [op]);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    const batches = this.pending;
+    this.pending = new Map();
+    this.flushScheduled = false;
+    // One connection keeps the calls in order, so chunks of one key run in arrival order too.
+    for (const [keyId, ops] of batches) for (let i = 0; i < ops.length; i += MAX_BATCH) void this.send(keyId, ops.slice(i, i + MAX_BATCH));
+  }
+
+  private async send(keyId: string, ops: Pending[]): Promise<void> {
+    const keys = limitKeys(keyId);
+    const spendKeys: string[] = [];
+    const spendKeyIndex = (period: string) => {
+      const key = spendKey(keyId, period);
+      const at = spendKeys.indexOf(key);
+      return 5 + (at >= 0 ? at : spendKeys.push(key) - 1); // Lua's KEYS index: after the four fixed keys
     };
-  }
-
-  async settle(input: SettleInput): Promise<void> {
-    const keys = limitKeys(input.keyId);
-    const day = utcDay();
-    const call = this.client as unknown as { gatewaySettle(...args: (string | number)[]): Promise<number> };
-    await call.gatewaySettle(
-      keys.tpm,
-      spendKey(input.keyId, day),
-      spendKey(input.keyId, day.slice(0, 7)),
-      keys.held,
-      keys.holds,
-      input.tokenDelta ?? 0,
-      input.spend?.model ?? '',
-      input.spend?.usd ?? 0,
-      input.hold?.member ?? '',
-      input.hold?.usd ?? 0,
-      SPEND_RETENTION_SECONDS,
-    );
+    const args: (string | number)[] = [SPEND_RETENTION_SECONDS];
+    for (const op of ops) {
+      if (op.kind === 'admit') {
+        const { windowMs, rpm, tokens, tpm, budget: b } = op.input;
+        args.push('a', windowMs, rpm ?? 0, tokens, tpm ?? 0, b ? b.usd : '', b?.reserveUsd ?? 0, b?.member ?? '', b?.now ?? 0);
+        args.push(b?.until ?? 0, b ? spendKeyIndex(b.period) : 0);
+      } else {
+        const { tokenDelta, spend, hold } = op.input;
+        const day = utcDay();
+        args.push('s', tokenDelta ?? 0, spend?.model ?? '', spend?.usd ?? 0, hold?.member ?? '', hold?.usd ?? 0);
+        args.push(spendKeyIndex(day), spendKeyIndex(day.slice(0, 7)));
+      }
+    }
+    const call = this.client as unknown as { gatewayAdmission(...args: (string | number)[]): Promise<(string | number)[]> };
+    let reply: (string | number)[];
+    try {
+      reply = await call.gatewayAdmission(4 + spendKeys.length, keys.rpm, keys.tpm, keys.held, keys.holds, ...spendKeys, ...args);
+    } catch (error) {
+      for (const op of ops) op.reject(error);
+      return;
+    }
+    let at = 0;
+    for (const op of ops) {
+      if (op.kind === 'settle') {
+        op.resolve();
+        continue;
+      }
+      const [verdict, rpmUsed, rpmTtl, tpmUsed, tpmTtl, spent, held] = reply.slice(at, (at += ADMIT_REPLY_SIZE));
+      op.resolve({
+        refused: verdict === 'ok' ? undefined : (verdict as AdmitOutcome['refused']),
+        rpm: { used: Number(rpmUsed), resetMs: Number(rpmTtl) },
+        tpm: { used: Number(tpmUsed), resetMs: Number(tpmTtl) },
+        spentUsd: Number(spent),
+        heldUsd: Number(held),
+      });
+    }
   }
 }
 

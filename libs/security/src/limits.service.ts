@@ -47,7 +47,8 @@ export interface Demand {
 /**
  * RPM, TPM and budget for gateway keys, and the per-IP limit on failed
  * authentication. One Redis round trip admits a request (all three limits at
- * once) and one settles it; without Redis the same rules hold in process. On a
+ * once) and one settles it, shared by the requests of one event-loop turn; without
+ * Redis the same rules hold in process. On a
  * Redis outage each kind fails open or closed as configured.
  */
 @Injectable()
