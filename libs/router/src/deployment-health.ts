@@ -1,4 +1,5 @@
 import type { BreakerConfig } from '@gateway/config';
+import { OutcomeWindow } from './outcome-window';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -57,14 +58,16 @@ export class DeploymentHealth {
   private consecutive = 0;
   /** Share of recent answers that were 429s (moving average). */
   private limitedShare = 0;
-  /** Outcomes in the current window: [timestamp, failed]. */
-  private window: [number, boolean][] = [];
+  /** Answers and failures over the last `windowMs`, for the failure rate. */
+  private readonly window: OutcomeWindow;
 
   constructor(
     private readonly config: BreakerConfig,
     private readonly onChange: (change: HealthChange) => void,
     private readonly onState: (state: BreakerState) => void = () => undefined,
-  ) {}
+  ) {
+    this.window = new OutcomeWindow(config.windowMs);
+  }
 
   /** True while a probe holds the half-open slot. */
   get probing(): boolean {
@@ -121,7 +124,7 @@ export class DeploymentHealth {
   private settle(verdict: Verdict, now: number, wasProbe: boolean): void {
     switch (verdict.kind) {
       case 'answered':
-        this.record(now, false);
+        this.window.record(now, false);
         this.consecutive = 0;
         this.limitedShare *= 1 - RATE_LIMIT_ALPHA;
         if (this.state !== 'closed') this.close();
@@ -133,10 +136,10 @@ export class DeploymentHealth {
         return;
       case 'failed': {
         if (verdict.retryAfterMs) this.coolDown(now, verdict.retryAfterMs);
-        this.record(now, true);
+        this.window.record(now, true);
         this.consecutive++;
-        const failures = this.window.filter(([, failed]) => failed).length;
-        const rateTripped = this.window.length >= this.config.minRequests && failures / this.window.length >= this.config.failureRate;
+        const { total, failures } = this.window.counts(now);
+        const rateTripped = total >= this.config.minRequests && failures / total >= this.config.failureRate;
         if (wasProbe || (this.state === 'closed' && (this.consecutive >= this.config.consecutiveFailures || rateTripped))) {
           this.open(now + this.config.cooldownMs);
         }
@@ -172,18 +175,12 @@ export class DeploymentHealth {
   }
 
   private reset(): void {
-    this.window = [];
+    this.window.clear();
     this.consecutive = 0;
   }
 
   private setState(state: BreakerState): void {
     this.state = state;
     this.onState(state);
-  }
-
-  private record(now: number, failed: boolean): void {
-    const from = now - this.config.windowMs;
-    while (this.window.length && this.window[0][0] < from) this.window.shift();
-    this.window.push([now, failed]);
   }
 }
