@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 
 /**
@@ -21,6 +23,15 @@ describe('modules loaded at start-up', () => {
         [],
         `${sdk} is not loaded`,
       );
+    }
+  });
+
+  it('the bundle (dist/gateway.js) leaves them outside, required only when needed', () => {
+    const bundle = readFileSync(resolve(__dirname, '../../gateway.js'), 'utf8');
+    assert.match(bundle, /\/\/ dist\/apps\/gateway\/src\/main\.js\n/, 'the gateway is in the bundle');
+    for (const sdk of ['@anthropic-ai/sdk', '@google/genai']) {
+      assert.ok(bundle.includes(`require("${sdk}")`), `${sdk} is required at run time`);
+      assert.ok(!bundle.includes(`// node_modules/${sdk}/`), `${sdk} is not bundled`);
     }
   });
 });
