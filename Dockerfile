@@ -33,9 +33,9 @@ ENV NODE_ENV=production \
     GATEWAY_CONFIG=/app/config/gateway.yaml
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-# The gateway bundled into one file (apps/gateway/scripts/bundle.ts); dist/libs for the
-# local embedders' worker scripts, which run from their own files.
-COPY --from=build /app/dist/gateway.js ./dist/gateway.js
+# The gateway bundled into one file and its launcher (apps/gateway/scripts/bundle.ts); dist/libs
+# for the local embedders' worker scripts, which run from their own files.
+COPY --from=build /app/dist/gateway.js /app/dist/gateway.bundle.js ./dist/
 COPY --from=build /app/dist/libs ./dist/libs
 COPY package.json ./
 COPY config ./config

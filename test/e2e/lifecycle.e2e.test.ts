@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { configWith, GatewayProcess } from '../support/gateway';
 
@@ -167,6 +170,22 @@ describe('health, readiness, metrics and shutdown', () => {
       assert.ok(gateway.logs.some((entry) => entry.msg === 'ai-gateway listening'));
     } finally {
       await gateway.stop();
+    }
+  });
+
+  it("keeps V8's compiled code on disk for the next start (node:module compile cache)", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'gateway-compile-cache-'));
+    try {
+      const gateway = await GatewayProcess.start(configWith(), { env: { TMPDIR: tmp } });
+      assert.equal(await gateway.stop(), 0);
+      const cache = join(tmp, 'node-compile-cache');
+      assert.ok(existsSync(cache), 'the cache directory is created under the temporary directory');
+      const files = readdirSync(cache, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+      const bytes = files.reduce((sum, f) => sum + statSync(join(f.parentPath, f.name)).size, 0);
+      // The bundle is compiled after the launcher turned the cache on: most of the code is in it.
+      assert.ok(bytes > 100_000, `the bundle's compiled code is cached (${files.length} files, ${bytes} bytes)`);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 

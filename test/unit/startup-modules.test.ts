@@ -26,8 +26,8 @@ describe('modules loaded at start-up', () => {
     }
   });
 
-  it('the bundle (dist/gateway.js) leaves them outside, required only when needed', () => {
-    const bundle = readFileSync(resolve(__dirname, '../../gateway.js'), 'utf8');
+  it('the bundle (dist/gateway.bundle.js) leaves them outside, required only when needed', () => {
+    const bundle = readFileSync(resolve(__dirname, '../../gateway.bundle.js'), 'utf8');
     assert.match(bundle, /\/\/ dist\/apps\/gateway\/src\/main\.js\n/, 'the gateway is in the bundle');
     for (const sdk of ['@anthropic-ai/sdk', '@google/genai']) {
       assert.ok(bundle.includes(`require("${sdk}")`), `${sdk} is required at run time`);
