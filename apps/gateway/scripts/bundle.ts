@@ -1,10 +1,10 @@
 /**
- * `npm run build` step after tsc: bundles the compiled gateway (dist/apps/gateway/src/main.js)
- * into one file, dist/gateway.bundle.js, started by dist/gateway.js (LAUNCHER), which
- * `npm run start:prod` and the image run. A start then
- * reads one file instead of resolving, stat-ing and reading ~1,300 modules
- * (BENCHMARKS.md, "Start-up"). It bundles tsc's output, not the sources: esbuild does not
- * emit the decorator metadata Nest's dependency injection reads.
+ * `npm run build` step after tsc and build-validators: bundles the compiled gateway
+ * (dist/apps/gateway/src/main.js) into one file, dist/gateway.bundle.js, started by
+ * dist/gateway.js (LAUNCHER), which `npm run start:prod` and the image run. A start then
+ * reads one file instead of resolving, stat-ing and reading ~1,250 modules (BENCHMARKS.md,
+ * "Start-up"). It bundles tsc's output, not the sources: esbuild does not emit the
+ * decorator metadata Nest's dependency injection reads.
  *
  * Left outside the bundle, loaded from node_modules or dist/ as before:
  * - the vendor SDKs, required only when such a provider is enabled (providers.service.ts);
@@ -40,7 +40,7 @@ void build({
   platform: 'node',
   target: 'node22',
   format: 'cjs',
-  // Nest resolves some classes by name.
+  // Class names as written: Nest names modules and log contexts after their classes.
   keepNames: true,
   external: [
     '@anthropic-ai/sdk',
