@@ -33,7 +33,9 @@ ENV NODE_ENV=production \
     GATEWAY_CONFIG=/app/config/gateway.yaml
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY --from=build /app/dist/apps ./dist/apps
+# The gateway bundled into one file and its launcher (apps/gateway/scripts/bundle.ts); dist/libs
+# for the local embedders' worker scripts, which run from their own files.
+COPY --from=build /app/dist/gateway.js /app/dist/gateway.bundle.js ./dist/
 COPY --from=build /app/dist/libs ./dist/libs
 COPY package.json ./
 COPY config ./config
@@ -51,4 +53,4 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
 STOPSIGNAL SIGTERM
 # A young generation of 2 x 4 MiB instead of V8's default 2 x 32 MiB on a large host: ~90 MiB less
 # RSS under load, the same CPU per request (BENCHMARKS.md, "Memory"). Same as npm run start:prod.
-CMD ["node", "--max-semi-space-size=4", "dist/apps/gateway/src/main.js"]
+CMD ["node", "--max-semi-space-size=4", "dist/gateway.js"]

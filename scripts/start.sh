@@ -9,7 +9,7 @@ source scripts/node-env.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-if [ ! -f dist/apps/gateway/src/main.js ] || [ -n "$(find apps libs -name '*.ts' -newer dist/apps/gateway/src/main.js -print -quit)" ]; then
+if [ ! -f dist/gateway.js ] || [ -n "$(find apps libs -name '*.ts' -newer dist/gateway.js -print -quit)" ]; then
   npm run --silent build
 fi
-exec node --max-semi-space-size=4 dist/apps/gateway/src/main.js # as the Dockerfile's CMD
+exec node --max-semi-space-size=4 dist/gateway.js # as the Dockerfile's CMD

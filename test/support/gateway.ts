@@ -8,7 +8,8 @@ import OpenAI from 'openai';
 import { stringify } from 'yaml';
 import { FakeOpenAI } from './fake-openai';
 
-const MAIN = resolve(__dirname, '../../apps/gateway/src/main.js');
+/** What the image runs (`npm run start:prod`): the gateway bundled into one file by `npm run build`. */
+const MAIN = resolve(__dirname, '../../gateway.js');
 
 export interface LoggedOptions {
   where?: (entry: Record<string, unknown>) => boolean;

@@ -1,4 +1,3 @@
-import './compile-cache';
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
@@ -15,6 +14,7 @@ import { clientErrorHandler, frameworkErrors } from './http/client-error';
 import { configureFastify, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './http/fastify-setup';
 import { OpsPlane } from './http/ops-plane';
 import { requestId } from './http/request-hooks';
+import { precompiledValidators } from './http/request-validation';
 import { createLoggers } from './logger';
 
 async function bootstrap(): Promise<void> {
@@ -40,9 +40,8 @@ async function bootstrap(): Promise<void> {
     return503OnClosing: false,
     clientErrorHandler,
     frameworkErrors,
-    // OpenAI rejects "0.5" for a number; so do we. Unknown parameters pass through. The
-    // schemas use union types (`['string', 'null', 'array']`) on purpose, as the APIs do.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true } },
+    // Request bodies are checked by validators compiled at build time (request-validation.ts).
+    schemaController: precompiledValidators(),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, log), adapter, {
     bufferLogs: true,

@@ -1,7 +1,8 @@
 /**
- * JSON schema of POST /v1/chat/completions, compiled once by Fastify (ajv) at
- * start-up. It checks what the gateway relies on and OpenAI's documented ranges;
- * parameters it does not name pass through to OpenAI-format upstreams untouched.
+ * JSON schema of POST /v1/chat/completions, compiled by Ajv at build time
+ * (http/request-validation.ts). It checks what the gateway relies on and OpenAI's
+ * documented ranges; parameters it does not name pass through to OpenAI-format
+ * upstreams untouched.
  * (class-validator is used for config and admin DTOs; on this hot path a compiled
  * schema costs a fraction of it; see BENCHMARKS.md.)
  *

@@ -1,6 +1,6 @@
 /**
- * JSON schemas of POST /v1/messages and /v1/messages/count_tokens, compiled once by
- * Fastify (ajv) like the chat schema: what the codec relies on and the documented
+ * JSON schemas of POST /v1/messages and /v1/messages/count_tokens, compiled at build
+ * time like the chat schema: what the codec relies on and the documented
  * ranges. A failure is a 400 in Anthropic's shape (http/error-shapes.ts).
  */
 const string = { type: 'string' } as const;

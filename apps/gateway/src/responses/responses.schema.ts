@@ -1,7 +1,7 @@
 /**
- * JSON schema of POST /v1/responses, compiled once by Fastify (ajv). It checks the
- * shapes the codec relies on and OpenAI's documented ranges; which values the gateway
- * can honour is request.ts's parameter table (a 400 naming the parameter).
+ * JSON schema of POST /v1/responses, compiled at build time like the chat schema. It
+ * checks the shapes the codec relies on and OpenAI's documented ranges; which values
+ * the gateway can honour is request.ts's parameter table (a 400 naming the parameter).
  */
 import { MAX_COMPLETION_TOKENS } from '../chat/chat.schema';
 
