@@ -12,7 +12,7 @@
 #   CONCURRENCY="1 16 64"   MODES="nonstream stream"   TARGETS="direct lean full portkey"
 #   UPSTREAM_PORT=18080 LEAN_PORT=18081 FULL_PORT=18083 PEER_PORT=18084 REDIS_PORT=18082
 #   PIN=1                   taskset: gateways on GATEWAY_CPUS=0; nginx, wrk, redis on LOADGEN_CPUS=1
-#   BUILD=1                 force `npm run build` (otherwise only when dist/.../main.js is missing)
+#   BUILD=1                 force `npm run build` (otherwise only when dist/gateway.js is missing)
 #   PEER_VERSION=1.15.2     @portkey-ai/gateway version, run on its own Node 20 (npm package `node@20`):
 #                           its streaming fails on Node 24's fetch and with @hono/node-server > 1.14.1
 #                           (Portkey-AI/gateway#1389). No registry access: the peer is skipped with a note.
@@ -47,7 +47,7 @@ GATEWAY_NODE_FLAGS=${GATEWAY_NODE_FLAGS---max-semi-space-size=4}
 KEEP_TMP=${KEEP_TMP:-0}
 OUT=${OUT:-$BENCH_DIR/results/latest.md}
 UPDATE_DOC=${UPDATE_DOC:-1}
-GATEWAY_MAIN=dist/apps/gateway/src/main.js
+GATEWAY_MAIN=dist/gateway.js # what npm run start:prod and the image run
 BENCH_KEY=sk-bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 
 log() { printf '[bench] %s\n' "$*" >&2; }
