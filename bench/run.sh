@@ -15,7 +15,8 @@
 #   BUILD=1                 force `npm run build` (otherwise only when dist/gateway.js is missing)
 #   PEER_VERSION=1.15.2     @portkey-ai/gateway version, run on its own Node 20 (npm package `node@20`):
 #                           its streaming fails on Node 24's fetch and with @hono/node-server > 1.14.1
-#                           (Portkey-AI/gateway#1389). No registry access: the peer is skipped with a note.
+#                           (Portkey-AI/gateway#1389), pinned by an npm override (nested copies too).
+#                           No registry access: the peer is skipped with a note.
 #   GATEWAY_NODE_FLAGS="--max-semi-space-size=4"   node flags for lean and full (the Dockerfile's CMD)
 #   MAX_SECONDS=2400        the whole run is stopped after this long
 #   OUT=bench/results/latest.md   UPDATE_DOC=1 also replaces the generated block in BENCHMARKS.md
@@ -153,10 +154,14 @@ PEER_NOTE=""
 if has portkey "$TARGETS"; then
   peer_main="$PEER_DIR/node_modules/@portkey-ai/gateway/build/start-server.js"
   peer_node="$PEER_DIR/node_modules/.bin/node"
-  if ! grep -qs "\"version\": \"$PEER_VERSION\"" "$PEER_DIR/node_modules/@portkey-ai/gateway/package.json" || [ ! -x "$peer_node" ]; then
+  # Portkey's own dependency range would install a newer @hono/node-server inside its folder, whose
+  # Response breaks Portkey's streaming: the override pins every copy, nested ones included.
+  peer_pkg='{ "private": true, "overrides": { "@hono/node-server": "1.14.1" } }'
+  if ! grep -qs "\"version\": \"$PEER_VERSION\"" "$PEER_DIR/node_modules/@portkey-ai/gateway/package.json" ||
+    [ ! -x "$peer_node" ] || [ "$(cat "$PEER_DIR/package.json" 2>/dev/null)" != "$peer_pkg" ]; then
     log "installing @portkey-ai/gateway@$PEER_VERSION into $PEER_DIR (benchmark only, git-ignored)"
-    mkdir -p "$PEER_DIR"
-    [ -f "$PEER_DIR/package.json" ] || echo '{ "private": true }' >"$PEER_DIR/package.json"
+    rm -rf "$PEER_DIR" && mkdir -p "$PEER_DIR"
+    echo "$peer_pkg" >"$PEER_DIR/package.json"
     (cd "$PEER_DIR" && timeout -k 10 300 npm install --no-audit --no-fund --loglevel=error --no-save \
       "@portkey-ai/gateway@$PEER_VERSION" "@hono/node-server@1.14.1" node@20) >"$TMP/peer-install.log" 2>&1 || true
   fi
@@ -290,7 +295,7 @@ sanity_check() { # target mode
   if [ "$ok" != 1 ] && [ "$1" = portkey ] && grep -qs 'TypeError: immutable' "$TMP/portkey.log"; then
     log "WARNING: Portkey answers $2 requests with HTTP $code (TypeError: immutable, Portkey-AI/gateway#1389); its $2 rows are skipped"
     SKIP["portkey|$2"]=1
-    PEER_NOTE="${PEER_NOTE}- Portkey $2: HTTP $code, 'TypeError: immutable' in its log (Portkey-AI/gateway#1389, even with @hono/node-server 1.14.1 on Node 20 here): no rows."$'\n'
+    PEER_NOTE="${PEER_NOTE}- Portkey $2: HTTP $code, 'TypeError: immutable' in its log (Portkey-AI/gateway#1389): no rows."$'\n'
     return 0
   fi
   if [ "$ok" != 1 ]; then

@@ -242,9 +242,15 @@ describe(
         // A third process started now reads the open breaker from Redis.
         const c = await GatewayProcess.start(config, { env: { REDIS_URL: REDIS_URL! } });
         try {
+          // Start-up does not wait for Redis, so c loads it once its connection is up: on a busy
+          // machine that can take seconds, hence a patient wait (the test only fails if it never comes).
           const open = new RegExp(`gateway_circuit_breaker_state\\{deployment="${unique}/0"\\} 2`);
-          for (let i = 0; i < 50 && !open.test(await (await fetch(`${c.opsUrl}/metrics`)).text()); i++)
-            await new Promise((r) => setTimeout(r, 20));
+          let loaded = false;
+          for (let i = 0; i < 1_500 && !loaded; i++) {
+            loaded = open.test(await (await fetch(`${c.opsUrl}/metrics`)).text());
+            if (!loaded) await new Promise((r) => setTimeout(r, 20));
+          }
+          assert.ok(loaded, 'c shows the breaker open');
           const first = await ask(c.client(), unique);
           assert.equal(first.response.headers.get('x-gateway-attempts'), '1', 'c loaded the open breaker at start-up');
         } finally {

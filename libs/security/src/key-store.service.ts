@@ -11,6 +11,11 @@ const ID_PREFIX = 'gateway:keyid:';
 const IDS = 'gateway:keys';
 const CHANNEL = 'gateway:keys:changed';
 const CAS_ATTEMPTS = 5;
+/**
+ * A revocation retries far longer: every attempt it loses is another change that landed, and
+ * none can undo a revocation once it lands, so a burst of PATCHes delays it but cannot refuse it.
+ */
+const REVOKE_CAS_ATTEMPTS = 100;
 const CAS_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]); return 1 end return 0`;
 type Cas = { gatewayKeyCas(key: string, expected: string, value: string): Promise<number> };
 /** Unknown keys are remembered briefly, so guessing does not hit Redis on every try. */
@@ -144,7 +149,11 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    * Applies `edit` to a stored key (the gateway's own fields are kept whatever it
    * returns) and tells every replica to drop its cached copy.
    */
-  async update(id: string, edit: (record: KeyRecord) => KeyRecord): Promise<{ before: KeyRecord; after: KeyRecord }> {
+  async update(
+    id: string,
+    edit: (record: KeyRecord) => KeyRecord,
+    attempts = CAS_ATTEMPTS,
+  ): Promise<{ before: KeyRecord; after: KeyRecord }> {
     const client = this.needRedis();
     if (this.configKeys().some((r) => r.id === id)) {
       throw new GatewayError(409, `Key ${id} is declared in the config file; change it there.`, 'invalid_request_error', 'key_in_config');
@@ -153,7 +162,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     if (!hash) throw new GatewayError(404, `No key with id ${id}.`, 'not_found_error', 'key_not_found', 'id');
     // Compare-and-set: a change racing another (a PATCH against a DELETE) is applied
     // to the record it read or retried, so it can never undo the other.
-    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+    for (let attempt = 0; attempt < attempts; attempt++) {
       const raw = await client.get(RECORD_PREFIX + hash);
       if (!raw) throw new GatewayError(404, `No key with id ${id}.`, 'not_found_error', 'key_not_found', 'id');
       const before = JSON.parse(raw) as KeyRecord;
@@ -166,6 +175,11 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       return { before, after };
     }
     throw new GatewayError(409, `Key ${id} is being changed concurrently; try again.`, 'invalid_request_error', 'key_changed');
+  }
+
+  /** Marks a stored key revoked; every replica drops its cached copy at once. */
+  revoke(id: string): Promise<{ before: KeyRecord; after: KeyRecord }> {
+    return this.update(id, (record) => ({ ...record, revoked: true }), REVOKE_CAS_ATTEMPTS);
   }
 
   private configKeys(): KeyRecord[] {

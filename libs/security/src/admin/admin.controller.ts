@@ -96,7 +96,7 @@ export class AdminController {
   /** Revocation reaches every replica at once (the key cache is dropped through Redis). */
   @Delete(':id')
   async revoke(@Param('id') id: string, @Req() request: FastifyRequest): Promise<KeyRecord> {
-    const { before, after } = await this.keys.update(id, (record) => ({ ...record, revoked: true }));
+    const { before, after } = await this.keys.revoke(id);
     this.record(request, 'revoke', id, diff(before, after));
     return after;
   }

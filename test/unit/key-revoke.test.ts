@@ -1,0 +1,67 @@
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { parseConfig } from '@gateway/config';
+import { GatewayError } from '@gateway/providers';
+import { MetricsService } from '../../libs/metrics/src/metrics.service';
+import { RedisService } from '../../libs/redis/src/redis.service';
+import { KeyStore } from '../../libs/security/src/key-store.service';
+
+const REDIS_URL = process.env.TEST_REDIS_URL;
+
+describe('key revocation under concurrent changes', { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' }, () => {
+  const config = parseConfig(
+    { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'm', deployments: [{ provider: 'mock', model: 'm' }] }] },
+    { REDIS_URL: REDIS_URL! },
+  );
+  const redis = new RedisService(config);
+  const store = new KeyStore(config, redis, new MetricsService());
+  const other = new Redis(REDIS_URL!);
+  before(async () => {
+    if (redis.client!.status !== 'ready') await once(redis.client!, 'ready');
+    store.onModuleInit();
+  });
+  after(async () => {
+    other.disconnect();
+    store.onApplicationShutdown();
+    await redis.onApplicationShutdown();
+  });
+
+  /** Makes another replica's change land between each read of a key record and its compare-and-set, `times` times. */
+  function contend(times: number): () => number {
+    const client = redis.client!;
+    const get = client.get.bind(client);
+    let landed = 0;
+    client.get = (async (key: string) => {
+      const value = await get(key);
+      if (value && key.startsWith('gateway:key:') && landed < times) {
+        landed++;
+        await other.set(key, JSON.stringify({ ...JSON.parse(value), rpm: 1000 + landed }));
+      }
+      return value;
+    }) as typeof client.get;
+    return () => {
+      client.get = get;
+      return landed;
+    };
+  }
+
+  it('a PATCH losing every compare-and-set gives up with 409; a revocation keeps going and lands', async () => {
+    const { record } = await store.create({ name: 'contended' });
+    let restore = contend(12);
+    await assert.rejects(
+      store.update(record.id, (r) => ({ ...r, rpm: 5 })),
+      (e: unknown) => e instanceof GatewayError && e.status === 409,
+    );
+    assert.equal(restore(), 5, 'the PATCH tried five times');
+    restore = contend(12);
+    const { after: revoked } = await store.revoke(record.id);
+    assert.equal(restore(), 12, 'the revocation lost twelve times');
+    assert.equal(revoked.revoked, true);
+    const stored = await store.get(record.id);
+    assert.equal(stored?.revoked, true);
+    assert.equal(stored?.rpm, 1012, 'applied to the record the last competing change left');
+  });
+});
