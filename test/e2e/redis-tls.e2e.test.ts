@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
 import { parseConfig } from '@gateway/config';
 import { RedisService } from '@gateway/redis';
 import { configWith } from '../support/gateway';
@@ -131,6 +133,19 @@ describe(
 
     it('refuses the server without it (the system CAs do not know this one)', async () => {
       assert.equal(await pingWith({ REDIS_URL: url }), false);
+    });
+
+    it('a late second error on the socket that failed verification is absorbed, not thrown (it would stop the process)', async () => {
+      const service = new RedisService(parseConfig(configWith(), { REDIS_URL: url }));
+      try {
+        const client = service.client as Redis;
+        // The socket that failed is the client's stream while ioredis reports its error.
+        const failed = await new Promise<EventEmitter>((resolve) => client.once('error', () => resolve(client.stream)));
+        // What the server's TLS alert does when it arrives after the verification error.
+        assert.doesNotThrow(() => failed.emit('error', new Error('tlsv1 alert decode error')));
+      } finally {
+        await service.onApplicationShutdown();
+      }
     });
 
     it('a CA file that cannot be read is a configuration error naming the variable', () => {

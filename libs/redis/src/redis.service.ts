@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
@@ -37,6 +38,23 @@ export function connectRedis(config: GatewayConfig): RedisClient {
   });
 }
 
+const ignore = () => undefined;
+
+/**
+ * ioredis listens for one 'error' on each socket. A TLS socket that failed (a server
+ * certificate the gateway does not trust) can emit a second one after it, the server's
+ * alert, which Node would throw as an uncaught exception, stopping the process. Once a
+ * socket has failed, ioredis has reported it and reconnects on a new one: later errors
+ * on the old socket say nothing new and are dropped.
+ */
+export function absorbLateSocketErrors(client: RedisClient): void {
+  const absorb = (socket: EventEmitter | undefined) => {
+    if (socket && !socket.listeners('error').includes(ignore)) socket.on('error', ignore);
+  };
+  if (client instanceof Cluster) client.on('node error', () => client.nodes().forEach((node) => absorb(node.stream)));
+  else client.on('error', () => absorb(client.stream));
+}
+
 function readCa(path: string): Buffer {
   try {
     return readFileSync(path);
@@ -57,6 +75,7 @@ export class RedisService implements OnApplicationShutdown {
   constructor(config: GatewayConfig) {
     if (!config.redisUrl) return;
     this.client = connectRedis(config);
+    absorbLateSocketErrors(this.client);
     // ioredis emits 'error' on every failed reconnect; without a listener Node would crash.
     let warned = false;
     this.client.on('error', (err) => {
@@ -87,6 +106,7 @@ export class RedisService implements OnApplicationShutdown {
     if (!this.client) return undefined;
     const subscriber = this.client instanceof Cluster ? this.client.duplicate() : this.client.duplicate();
     subscriber.on('error', () => undefined); // the shared client already reports outages
+    absorbLateSocketErrors(subscriber);
     subscriber.on('message', (_channel, message: string) => onMessage(message));
     this.whenReady(subscriber, () => subscriber.subscribe(channel));
     return subscriber;
