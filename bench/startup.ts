@@ -10,10 +10,10 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { freePort } from '../test/support/free-port';
 
 const { values: opts, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: 'string', default: '10' } } });
 const RUNS = Number(opts.runs);
@@ -47,15 +47,6 @@ models:
     deployments: [{ provider: upstream, model: gpt-4o-mini }]
 `,
 );
-
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => done(port));
-    });
-  });
-}
 
 /** utime + stime of a process, in ms. */
 function cpuMs(pid: number): number {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,6 +8,7 @@ import { Redis } from 'ioredis';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig, type GatewayConfig } from '@gateway/config';
 import { GatewayProcess } from '../support/gateway';
+import { freePort } from '../support/free-port';
 import {
   CHART_DIR,
   helmLint,
@@ -46,14 +46,6 @@ const REDIS_URL = process.env.TEST_REDIS_URL;
 
 type Labels = Record<string, string>;
 
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 const selects = (selector: Labels, labels: Labels = {}) => Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 function podSpec(m: Manifest): any {

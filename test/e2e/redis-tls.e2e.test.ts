@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +9,7 @@ import type { Redis } from 'ioredis';
 import { parseConfig } from '@gateway/config';
 import { RedisService } from '@gateway/redis';
 import { configWith } from '../support/gateway';
+import { freePort } from '../support/free-port';
 
 /**
  * A `rediss://` Redis with a password and a certificate from a CA of its own, as Memorystore
@@ -19,15 +19,6 @@ import { configWith } from '../support/gateway';
 const REDIS_SERVER = process.env.TEST_REDIS_SERVER;
 const OPENSSL = spawnSync('openssl', ['version']).status === 0;
 const PASSWORD = 'memorystore-auth-string-0123';
-
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 function openssl(dir: string, ...args: string[]): void {
   const res = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });

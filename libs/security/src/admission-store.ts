@@ -198,6 +198,7 @@ export class RedisAdmissionStore implements AdmissionStore {
       return 5 + (at >= 0 ? at : spendKeys.push(key) - 1); // Lua's KEYS index: after the four fixed keys
     };
     const args: (string | number)[] = [SPEND_RETENTION_SECONDS];
+    const day = utcDay();
     for (const op of ops) {
       if (op.kind === 'admit') {
         const { windowMs, rpm, tokens, tpm, budget: b } = op.input;
@@ -205,7 +206,6 @@ export class RedisAdmissionStore implements AdmissionStore {
         args.push(b?.until ?? 0, b ? spendKeyIndex(b.period) : 0);
       } else {
         const { tokenDelta, spend, hold } = op.input;
-        const day = utcDay();
         args.push('s', tokenDelta ?? 0, spend?.model ?? '', spend?.usd ?? 0, hold?.member ?? '', hold?.usd ?? 0);
         args.push(spendKeyIndex(day), spendKeyIndex(day.slice(0, 7)));
       }

@@ -48,8 +48,8 @@ export interface Demand {
  * RPM, TPM and budget for gateway keys, and the per-IP limit on failed
  * authentication. One Redis round trip admits a request (all three limits at
  * once) and one settles it, shared by the requests of one event-loop turn; without
- * Redis the same rules hold in process. On a
- * Redis outage each kind fails open or closed as configured.
+ * Redis the same rules hold in process. On a Redis outage each kind fails open or
+ * closed as configured.
  */
 @Injectable()
 export class LimitsService {
