@@ -239,6 +239,33 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     assert.match(passed.headers.get('x-ratelimit-reset-requests') ?? '', /^\d+s$/);
   });
 
+  it('leased limits: both processes admit from their own slices, never past the limit, and unused slices come back', async () => {
+    // 400 RPM is far enough from the limit for leases (a slice is at most 1/16 of what is left).
+    const { body } = await admin(a, 'POST', '', { name: 'leased', rpm: 400, tpm: 1_000_000, budget: { usd: 100, period: 'daily' } });
+    let passed = 0;
+    // `a` leases a slice and uses a little of it; then a burst on `b` alone.
+    for (let i = 0; i < 5; i++) passed += (await chat(a, body.key)).status === 200 ? 1 : 0;
+    const burst = await Promise.all(Array.from({ length: 600 }, () => chat(b, body.key)));
+    passed += burst.filter((r) => r.status === 200).length;
+    assert.ok(passed <= 400, `${passed} passed a 400 RPM limit`);
+    assert.equal(burst.filter((r) => r.status === 200 || r.status === 429 || r.status === 503).length, 600);
+    // What `a` leased and did not use goes back to Redis when its lease ends (1 s): one
+    // request at a time on `b`, the window then admits exactly its limit.
+    const statuses: number[] = [];
+    for (let i = 0; passed < 400 && i < 400; i++) {
+      const status = (await chat(b, body.key)).status;
+      statuses.push(status);
+      if (status === 200) passed += 1;
+      else await sleep(50);
+    }
+    assert.equal(passed, 400, `statuses after the burst: ${statuses.join(',')}`);
+    assert.deepEqual([(await chat(a, body.key)).status, (await chat(b, body.key)).status], [429, 429]);
+    for (const gateway of [a, b]) {
+      const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
+      assert.ok(Number(/^gateway_leased_admissions_total (\d+)/m.exec(metrics)?.[1]) >= 5, 'admitted from leases');
+    }
+  });
+
   it('TPM reserves the estimate up front and reconciles with actual usage', async () => {
     const { body } = await admin(a, 'POST', '', { name: 'tpm', tpm: 1000 });
     // A slow request reserving ~900 tokens: a concurrent one needing 300 more must wait.

@@ -66,6 +66,11 @@ export class SecurityConfig {
    */
   @IsOptional() @IsInt() @Min(0) keyStaleMaxMs = 3_600_000;
   @IsOptional() @ValidateNested() @Type(() => FailOpenConfig) failOpen: FailOpenConfig = new FailOpenConfig();
+  /**
+   * With Redis, each replica admits a busy key's requests from a slice of its limits
+   * leased for this long (no Redis call per request); 0 = every request asks Redis.
+   */
+  @IsOptional() @IsInt() @Min(0) limitLeaseMs = 1_000;
   /** Browser origins allowed by CORS; empty keeps CORS off. */
   @IsOptional() @IsArray() @IsString({ each: true }) corsOrigins: string[] = [];
   /** Deepest JSON nesting accepted in a request body. */

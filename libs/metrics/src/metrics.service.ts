@@ -59,6 +59,7 @@ export class MetricsService {
   private readonly breakerState: Gauge<'deployment'>;
   private readonly rateLimited: Counter<'limit'>;
   private readonly limiterUnavailable: Counter<'limit'>;
+  private readonly leasedAdmissions: Counter;
   private readonly staleKeyLookups: Counter<'result'>;
   readonly inflightRequests: Gauge;
   readonly inflightStreams: Gauge;
@@ -169,6 +170,11 @@ export class MetricsService {
       labelNames: ['limit'],
       registers,
     });
+    this.leasedAdmissions = new Counter({
+      name: 'gateway_leased_admissions_total',
+      help: "Requests admitted from this replica's lease of their key's limits, with no Redis call",
+      registers,
+    });
     this.staleKeyLookups = new Counter({
       name: 'gateway_key_lookups_stale_total',
       help: 'Key lookups made while Redis was unreachable: served from the last known record, or refused (unknown or too old)',
@@ -219,6 +225,10 @@ export class MetricsService {
 
   recordLimiterUnavailable(limit: 'rpm' | 'tpm' | 'budget' | 'ip'): void {
     this.limiterUnavailable.inc({ limit });
+  }
+
+  recordLeasedAdmission(): void {
+    this.leasedAdmissions.inc();
   }
 
   /** `served`: the last known record was used; `refused`: none, or older than the staleness bound (503). */

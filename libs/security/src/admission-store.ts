@@ -1,6 +1,7 @@
 import type { RedisClient } from '@gateway/redis';
-import { SPEND_RETENTION_SECONDS, SPEND_TOTAL_FIELD, spendKey, utcDay } from '@gateway/metrics';
+import { SPEND_RETENTION_SECONDS, spendKey, utcDay } from '@gateway/metrics';
 import { limitKeys } from './limit-keys';
+import { LIMIT_LUA } from './limit-lua';
 import { MemoryWindowCounter } from './window-counter';
 
 /** What one request asks of its key's limits; a limit left undefined is not checked. */
@@ -25,6 +26,14 @@ export interface AdmitInput {
   };
 }
 
+/** A request admitted from a replica's lease (lease-store.ts), settled against that lease. */
+export interface LeaseTicket {
+  /** The Redis time the TPM window of its tokens ends: settlements of another window are dropped. */
+  tpmEnd: number;
+  /** USD held for it, part of the replica's in-flight hold. */
+  usd: number;
+}
+
 export interface WindowState {
   used: number;
   resetMs: number;
@@ -39,6 +48,8 @@ export interface AdmitOutcome {
   spentUsd: number;
   /** Holds of requests in flight, this one's included when admitted (USD). */
   heldUsd: number;
+  /** Set when admitted from this replica's lease (lease-store.ts): hand it back to settle. */
+  ticket?: LeaseTicket;
 }
 
 /** What a finished request gives back: unused tokens, its hold, and what it really cost. */
@@ -48,6 +59,7 @@ export interface SettleInput {
   tokenDelta?: number;
   spend?: { model: string; usd: number };
   hold?: { member: string; usd: number };
+  ticket?: LeaseTicket;
 }
 
 /**
@@ -58,6 +70,8 @@ export interface SettleInput {
 export interface AdmissionStore {
   admit(input: AdmitInput): Promise<AdmitOutcome>;
   settle(input: SettleInput): Promise<void>;
+  /** Gives back what the store holds in advance (leases); called once at shutdown. */
+  close?(): Promise<void>;
 }
 
 /** Most operations one script call carries: bounds the time Redis spends in one script. */
@@ -72,20 +86,9 @@ const ADMIT_REPLY_SIZE = 7;
 //   's' tokenDelta model usd holdMember holdUsd dayKeyIndex monthKeyIndex
 // Windows start at their first use and end windowMs later. Refused requests count nothing.
 // Holds of dead replicas are released by admissions, a bounded number per call.
-const BATCH_SCRIPT = `
-local function state(key, window)
-  local used = tonumber(redis.call('GET', key) or '0')
-  local ttl = redis.call('PTTL', key)
-  if ttl < 0 then ttl = window end
-  return used, ttl
-end
-local function add(key, amount, window)
-  redis.call('INCRBY', key, amount)
-  if redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, window) end
-end
+const BATCH_SCRIPT = `${LIMIT_LUA}
 local function admit(a)
   local window, rpmLimit, tokens, tpmLimit = tonumber(a[1]), tonumber(a[2]), tonumber(a[3]), tonumber(a[4])
-  local spendKey = KEYS[tonumber(a[10])]
   local rpmUsed, rpmTtl, tpmUsed, tpmTtl = 0, window, 0, window
   if rpmLimit > 0 then
     rpmUsed, rpmTtl = state(KEYS[1], window)
@@ -97,22 +100,15 @@ local function admit(a)
   end
   local spent, held = 0, 0
   if a[5] ~= '' then
-    for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', a[8], 'LIMIT', 0, 100)) do
-      redis.call('ZREM', KEYS[4], m)
-      redis.call('INCRBYFLOAT', KEYS[3], -tonumber(string.match(m, ':([^:]+)$')))
-    end
-    spent = tonumber(redis.call('HGET', spendKey, '${SPEND_TOTAL_FIELD}') or '0')
-    held = math.max(0, tonumber(redis.call('GET', KEYS[3]) or '0'))
+    releaseLapsed(KEYS[4], KEYS[3], a[8])
+    spent = spentIn(KEYS[tonumber(a[10])])
+    held = heldIn(KEYS[3])
     local reserve = tonumber(a[6])
     if spent + held + reserve > tonumber(a[5]) then
       return {'budget', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held)}
     end
     held = held + reserve
-    redis.call('INCRBYFLOAT', KEYS[3], reserve)
-    redis.call('ZADD', KEYS[4], a[9], a[7])
-    local keep = tonumber(a[9]) - tonumber(a[8])
-    redis.call('PEXPIRE', KEYS[3], keep)
-    redis.call('PEXPIRE', KEYS[4], keep)
+    addHold(KEYS[4], KEYS[3], a[7], reserve, tonumber(a[8]), tonumber(a[9]))
   end
   if rpmLimit > 0 then add(KEYS[1], 1, window); rpmUsed = rpmUsed + 1 end
   if tpmLimit > 0 then add(KEYS[2], tokens, window); tpmUsed = tpmUsed + tokens end
@@ -125,15 +121,9 @@ local function settle(s)
   end
   local usd = tonumber(s[3])
   if usd > 0 then
-    for _, i in ipairs({tonumber(s[6]), tonumber(s[7])}) do
-      redis.call('HINCRBYFLOAT', KEYS[i], s[2], usd)
-      redis.call('HINCRBYFLOAT', KEYS[i], '${SPEND_TOTAL_FIELD}', usd)
-      redis.call('EXPIRE', KEYS[i], ARGV[1])
-    end
+    for _, i in ipairs({tonumber(s[6]), tonumber(s[7])}) do addSpend(KEYS[i], s[2], usd, ARGV[1]) end
   end
-  if s[4] ~= '' and redis.call('ZREM', KEYS[4], s[4]) == 1 then
-    if tonumber(redis.call('INCRBYFLOAT', KEYS[3], -tonumber(s[5]))) < 0 then redis.call('SET', KEYS[3], 0, 'KEEPTTL') end
-  end
+  releaseHold(KEYS[4], KEYS[3], s[4])
 end
 local out, i = {}, 2
 while i <= #ARGV do

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { type BudgetPeriod, GatewayConfig } from '@gateway/config';
 import { MetricsService, utcDay } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import { RedisService } from '@gateway/redis';
-import { type AdmissionStore, type AdmitOutcome, MemoryAdmissionStore, RedisAdmissionStore } from './admission-store';
+import { type AdmissionStore, type AdmitOutcome, type LeaseTicket, MemoryAdmissionStore, RedisAdmissionStore } from './admission-store';
 import type { KeyRecord } from './key-record';
+import { LeasedAdmissionStore } from './lease-store';
 import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter } from './window-counter';
 
 const MINUTE = 60_000;
@@ -29,6 +30,8 @@ export interface Reservation {
   tokens?: number;
   /** USD held against the budget, when the key has one. */
   hold?: { member: string; usd: number };
+  /** Set when admitted from this replica's lease. */
+  ticket?: LeaseTicket;
 }
 
 /** What a finished request used; undefined when no upstream answered. */
@@ -46,13 +49,14 @@ export interface Demand {
 
 /**
  * RPM, TPM and budget for gateway keys, and the per-IP limit on failed
- * authentication. One Redis round trip admits a request (all three limits at
- * once) and one settles it, shared by the requests of one event-loop turn; without
- * Redis the same rules hold in process. On a Redis outage each kind fails open or
- * closed as configured.
+ * authentication. A busy key far from its limits is admitted from a slice of
+ * them leased by this replica (lease-store.ts); otherwise one Redis round trip
+ * admits a request (all three limits at once) and one settles it, shared by the
+ * requests of one event-loop turn. Without Redis the same rules hold in process.
+ * On a Redis outage each kind fails open or closed as configured.
  */
 @Injectable()
-export class LimitsService {
+export class LimitsService implements BeforeApplicationShutdown {
   /** Failed authentications per IP, and the current-minute figures of the usage report. */
   readonly counter: WindowCounter;
   private readonly store: AdmissionStore;
@@ -71,7 +75,9 @@ export class LimitsService {
   ) {
     if (redis.client) {
       this.counter = new RedisWindowCounter(redis.client);
-      this.store = new RedisAdmissionStore(redis.client);
+      const exact = new RedisAdmissionStore(redis.client);
+      const leaseMs = config.security.limitLeaseMs;
+      this.store = leaseMs > 0 ? new LeasedAdmissionStore(redis.client, exact, { leaseMs, holdLapseMs: HOLD_LAPSE_MS }) : exact;
     } else {
       const windows = new MemoryWindowCounter();
       this.counter = windows;
@@ -133,6 +139,10 @@ export class LimitsService {
     if (outcome.refused === 'budget') throw this.overBudget(budget!, demand.usd, outcome, headers);
     if (tpm !== undefined) reservation.tokens = demand.tokens;
     if (hold) reservation.hold = hold;
+    if (outcome.ticket) {
+      reservation.ticket = outcome.ticket;
+      this.metrics.recordLeasedAdmission();
+    }
     return { reservation, headers };
   }
 
@@ -145,8 +155,19 @@ export class LimitsService {
     if (!usage && reservation.tokens === undefined && !reservation.hold) return;
     const tokenDelta = reservation.tokens !== undefined ? (usage?.tokens ?? 0) - reservation.tokens : undefined;
     this.store
-      .settle({ keyId: reservation.keyId, tokenDelta, spend: usage && { model: usage.model, usd: usage.usd }, hold: reservation.hold })
+      .settle({
+        keyId: reservation.keyId,
+        tokenDelta,
+        spend: usage && { model: usage.model, usd: usage.usd },
+        hold: reservation.hold,
+        ticket: reservation.ticket,
+      })
       .catch(() => undefined); // Redis down: admission already counts and reports the outage
+  }
+
+  /** Leased limits go back to Redis before it disconnects. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.store.close?.();
   }
 
   /**

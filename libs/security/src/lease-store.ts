@@ -1,0 +1,394 @@
+import { randomBytes } from 'node:crypto';
+import type { RedisClient } from '@gateway/redis';
+import { SPEND_RETENTION_SECONDS, spendKey, utcDay } from '@gateway/metrics';
+import type { AdmissionStore, AdmitInput, AdmitOutcome, LeaseTicket, SettleInput } from './admission-store';
+import { limitKeys } from './limit-keys';
+import { LIMIT_LUA } from './limit-lua';
+
+/** A lease takes at most this share of what is left of each limit, so the other replicas keep the rest. */
+export const LEASE_SHARE = 16;
+/**
+ * A lease smaller than this many requests (of the one asking) is not worth having:
+ * keys this close to a limit are admitted one request at a time, exactly.
+ */
+export const MIN_LEASE_REQUESTS = 8;
+
+/** Lease exchanges an admission waits for before it asks the exact store. */
+const MAX_WAITS = 3;
+
+export interface LeaseOptions {
+  /** How long a lease lasts; its unused part then goes back to Redis. */
+  leaseMs: number;
+  /** When the hold of requests in flight lapses if the replica dies (longer than any request). */
+  holdLapseMs: number;
+}
+
+/** A slice of a key's limits this replica may use without asking Redis. */
+interface Lease {
+  /** The limits it was granted under: any change (PATCH, a new budget period) ends it. */
+  limits: string;
+  endsAt: number;
+  rpm: number;
+  tpm: number;
+  usd: number;
+  rpmUsed: number;
+  tpmUsed: number;
+  rpmResetAt: number;
+  tpmResetAt: number;
+  spentUsd: number;
+  heldUsd: number;
+}
+
+/** What this replica holds of one key, and what it owes Redis at the next sync. */
+interface Account {
+  keyId: string;
+  lease?: Lease;
+  syncing?: Promise<void>;
+  /** After a lease was refused (too close to a limit): admit one by one until then. */
+  exactUntil: number;
+  /** Redis-time ends of the windows the last lease was counted in (0 = none). */
+  rpmEnd: number;
+  tpmEnd: number;
+  /** Tokens to add to the `tpmEnd` window: settlements of leased requests while no lease was open. */
+  tokenAdjust: number;
+  inFlight: number;
+  inFlightUsd: number;
+  /** Spend of settled leased requests, by model, not yet written to Redis. */
+  spend: Map<string, number>;
+  /** This replica's hold members in Redis: requests in flight, and the unused lease. */
+  inFlightMember: string;
+  leaseMember: string;
+  /** Taken since the last sync: sizes the next lease. */
+  taken: { requests: number; tokens: number; usd: number };
+  /** Admissions waiting for the exchange under way. */
+  waiting: number;
+  /** The last admission: asks for the renewal when the lease ends. */
+  last?: AdmitInput;
+  timer?: NodeJS.Timeout;
+}
+
+// One call per sync: gives back the unused lease and writes the spend of settled requests, then
+// grants a new lease, all or nothing, when every limit has room for it.
+// KEYS: rpm, tpm, held, holds, spend day, spend month, spend of the budget's period.
+// ARGV: 1 windowMs, 2 rpmEnd, 3 rpm back, 4 tpmEnd, 5 tpm back, 6 old in-flight member, 7 old lease member,
+//   8 member prefix, 9 in-flight USD, 10 now, 11 in-flight lapse, 12 lease lapse, 13 grant ('1'/'0'),
+//   14 rpm limit (0 = none), 15 rpm wanted, 16 rpm least, 17 tpm limit, 18 tpm wanted, 19 tpm least,
+//   20 budget USD ('' = none), 21 USD wanted, 22 USD least, 23 spend retention, then model/USD pairs.
+// A window is named by when it ends (Redis time): what is given back goes only to the window it was taken from.
+const LEASE_SCRIPT = `${LIMIT_LUA}
+local t = redis.call('TIME')
+local clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window, now = tonumber(ARGV[1]), tonumber(ARGV[10])
+local function giveBack(key, at, amount)
+  if amount == 0 or at == 0 then return end
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 or math.abs(clock + ttl - at) > 2 then return end
+  if redis.call('DECRBY', key, amount) < 0 then redis.call('SET', key, 0, 'KEEPTTL') end
+end
+giveBack(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+giveBack(KEYS[2], tonumber(ARGV[4]), tonumber(ARGV[5]))
+for i = 24, #ARGV, 2 do
+  addSpend(KEYS[5], ARGV[i], ARGV[i + 1], ARGV[23])
+  addSpend(KEYS[6], ARGV[i], ARGV[i + 1], ARGV[23])
+end
+releaseHold(KEYS[4], KEYS[3], ARGV[6])
+releaseHold(KEYS[4], KEYS[3], ARGV[7])
+releaseLapsed(KEYS[4], KEYS[3], now)
+local inFlight, inFlightMember = tonumber(ARGV[9]), ''
+if inFlight > 0 then
+  inFlightMember = ARGV[8] .. ':f:' .. ARGV[9]
+  addHold(KEYS[4], KEYS[3], inFlightMember, inFlight, now, now + tonumber(ARGV[11]))
+end
+local function room(key, limit, wanted, least)
+  local used, ttl = state(key, window)
+  local g = math.min(wanted, math.floor((limit - used) / ${LEASE_SHARE}))
+  return g >= least and g or -1, used, ttl
+end
+local rpm, rpmUsed, rpmTtl, tpm, tpmUsed, tpmTtl, usd, spent, held = 0, 0, 0, 0, 0, 0, 0, 0, 0
+local granted = ARGV[13] == '1'
+if granted and tonumber(ARGV[14]) > 0 then
+  rpm, rpmUsed, rpmTtl = room(KEYS[1], tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16]))
+  granted = rpm >= 0
+end
+if granted and tonumber(ARGV[17]) > 0 then
+  tpm, tpmUsed, tpmTtl = room(KEYS[2], tonumber(ARGV[17]), tonumber(ARGV[18]), tonumber(ARGV[19]))
+  granted = tpm >= 0
+end
+if granted and ARGV[20] ~= '' then
+  spent, held = spentIn(KEYS[7]), heldIn(KEYS[3])
+  usd = math.min(tonumber(ARGV[21]), (tonumber(ARGV[20]) - spent - held) / ${LEASE_SHARE})
+  granted = usd >= tonumber(ARGV[22])
+end
+if not granted then return {0, inFlightMember} end
+local leaseMember = ''
+if tonumber(ARGV[14]) > 0 then add(KEYS[1], rpm, window); rpmUsed = rpmUsed + rpm end
+if tonumber(ARGV[17]) > 0 then add(KEYS[2], tpm, window); tpmUsed = tpmUsed + tpm end
+if usd > 0 then
+  leaseMember = ARGV[8] .. ':l:' .. string.format('%.17g', usd)
+  addHold(KEYS[4], KEYS[3], leaseMember, holdUsd(leaseMember), now, now + tonumber(ARGV[12]))
+  held = held + holdUsd(leaseMember)
+end
+local rpmEnd, tpmEnd = 0, 0
+if tonumber(ARGV[14]) > 0 then rpmTtl = redis.call('PTTL', KEYS[1]); rpmEnd = clock + rpmTtl end
+if tonumber(ARGV[17]) > 0 then tpmTtl = redis.call('PTTL', KEYS[2]); tpmEnd = clock + tpmTtl end
+return {1, rpm, rpmUsed, rpmTtl, rpmEnd, tpm, tpmUsed, tpmTtl, tpmEnd, leaseMember, tostring(spent), tostring(held), inFlightMember}`;
+
+type LeaseReply = [0, string] | [1, number, number, number, number, number, number, number, number, string, string, string, string];
+
+/**
+ * Admits a key's requests from a slice of its limits leased from Redis, with no
+ * Redis call per request: one call per lease (about one a second per busy key)
+ * gives back what the last lease did not use, writes the spend of the requests it
+ * settled, and takes the next slice. Limits are never exceeded across replicas (a
+ * lease is counted in Redis before any of it is used); what a replica leases and
+ * does not use is unavailable to the others until its lease ends, so a lease never
+ * takes more than 1/16 of what is left, and a key close to any of its limits is
+ * admitted one request at a time by the exact store (`exact`). A refusal always
+ * comes from the exact store.
+ */
+export class LeasedAdmissionStore implements AdmissionStore {
+  private readonly accounts = new Map<string, Account>();
+  /** Unique per process, so replicas' hold members never collide. */
+  private readonly prefix = `${randomBytes(6).toString('hex')}`;
+  private seq = 0;
+  private closed = false;
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly exact: AdmissionStore,
+    private readonly options: LeaseOptions,
+  ) {
+    client.defineCommand('gatewayLease', { numberOfKeys: 7, lua: LEASE_SCRIPT });
+  }
+
+  async admit(input: AdmitInput): Promise<AdmitOutcome> {
+    const account = this.account(input.keyId);
+    account.last = input;
+    // Admissions that arrive while a lease is exchanged wait for the next one; it is sized for them too.
+    for (let tries = 0; tries < MAX_WAITS; tries++) {
+      const local = this.take(account, input);
+      if (local) return local;
+      if (this.closed || Date.now() < account.exactUntil) break;
+      account.waiting += 1;
+      try {
+        // Redis failing: the admission fails too, and the caller applies the fail-open policy.
+        await (account.syncing ?? this.sync(account, input));
+      } finally {
+        account.waiting -= 1;
+      }
+    }
+    return this.exact.admit(input);
+  }
+
+  async settle(input: SettleInput): Promise<void> {
+    const ticket = input.ticket;
+    const account = ticket && this.accounts.get(input.keyId);
+    // After close, spend goes to Redis directly (the in-flight hold lapses).
+    if (!ticket || !account || this.closed) return this.exact.settle(input);
+    account.inFlight -= 1;
+    // Sums of decimal prices drift: none in flight holds exactly nothing.
+    account.inFlightUsd = account.inFlight === 0 ? 0 : account.inFlightUsd - ticket.usd;
+    if (input.spend && input.spend.usd > 0)
+      account.spend.set(input.spend.model, (account.spend.get(input.spend.model) ?? 0) + input.spend.usd);
+    const delta = input.tokenDelta ?? 0;
+    if (delta === 0 || !sameWindow(ticket.tpmEnd, account.tpmEnd)) return;
+    if (account.lease && !account.syncing) account.lease.tpm -= delta;
+    else account.tokenAdjust += delta;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const account of this.accounts.values()) {
+      clearTimeout(account.timer);
+      await account.syncing?.catch(() => undefined);
+      await this.sync(account).catch(() => undefined);
+    }
+  }
+
+  private account(keyId: string): Account {
+    let account = this.accounts.get(keyId);
+    if (!account) {
+      account = {
+        keyId,
+        exactUntil: 0,
+        rpmEnd: 0,
+        tpmEnd: 0,
+        tokenAdjust: 0,
+        inFlight: 0,
+        inFlightUsd: 0,
+        spend: new Map(),
+        inFlightMember: '',
+        leaseMember: '',
+        taken: { requests: 0, tokens: 0, usd: 0 },
+        waiting: 0,
+      };
+      this.accounts.set(keyId, account);
+    }
+    return account;
+  }
+
+  /** Admits from the open lease when it covers the whole request; undefined otherwise. */
+  private take(account: Account, input: AdmitInput): AdmitOutcome | undefined {
+    const lease = account.lease;
+    const now = Date.now();
+    if (!lease || account.syncing || now >= lease.endsAt || lease.limits !== limitsOf(input)) return undefined;
+    const usd = input.budget?.reserveUsd ?? 0;
+    if ((input.rpm !== undefined && lease.rpm < 1) || (input.tpm !== undefined && lease.tpm < input.tokens) || lease.usd < usd)
+      return undefined;
+    if (input.rpm !== undefined) lease.rpm -= 1;
+    if (input.tpm !== undefined) lease.tpm -= input.tokens;
+    lease.usd -= usd;
+    account.inFlight += 1;
+    account.inFlightUsd += usd;
+    account.taken.requests += 1;
+    account.taken.tokens += input.tokens;
+    account.taken.usd += usd;
+    const ticket: LeaseTicket = { tpmEnd: account.tpmEnd, usd };
+    return {
+      rpm: { used: lease.rpmUsed - lease.rpm, resetMs: lease.rpmResetAt - now },
+      tpm: { used: lease.tpmUsed - lease.tpm, resetMs: lease.tpmResetAt - now },
+      spentUsd: lease.spentUsd,
+      heldUsd: lease.heldUsd,
+      ticket,
+    };
+  }
+
+  private sync(account: Account, want?: AdmitInput): Promise<void> {
+    const syncing = this.exchange(account, want).finally(() => {
+      account.syncing = undefined;
+      this.schedule(account);
+    });
+    account.syncing = syncing;
+    return syncing;
+  }
+
+  /** Gives back the open lease and what is owed, and takes a new lease sized for `want`'s key. */
+  private async exchange(account: Account, want: AdmitInput | undefined): Promise<void> {
+    // The rest of this event-loop turn's admissions queue behind it, and the lease is sized for them.
+    await new Promise(setImmediate);
+    const lease = account.lease;
+    account.lease = undefined;
+    const spend = account.spend;
+    account.spend = new Map();
+    const tokenAdjust = account.tokenAdjust;
+    account.tokenAdjust = 0;
+    const taken = account.taken;
+    account.taken = { requests: 0, tokens: 0, usd: 0 };
+    const keys = limitKeys(account.keyId);
+    const day = utcDay();
+    const b = want?.budget;
+    // Twice what the last lease served and what waits, never less than MIN_LEASE_REQUESTS of this request.
+    const waiting = account.waiting;
+    const size = (need: number, used: number) => [Math.max(MIN_LEASE_REQUESTS, 2 * waiting) * need + 2 * used, MIN_LEASE_REQUESTS * need];
+    const [rpmWanted, rpmLeast] = size(1, taken.requests);
+    const [tpmWanted, tpmLeast] = size(want?.tokens ?? 0, taken.tokens);
+    const [usdWanted, usdLeast] = size(b?.reserveUsd ?? 0, taken.usd);
+    const now = Date.now();
+    const args: (string | number)[] = [
+      want?.windowMs ?? 60_000,
+      account.rpmEnd,
+      lease?.rpm ?? 0,
+      account.tpmEnd,
+      (lease?.tpm ?? 0) - tokenAdjust,
+      account.inFlightMember,
+      account.leaseMember,
+      `${this.prefix}-${++this.seq}`,
+      account.inFlightUsd,
+      now,
+      this.options.holdLapseMs,
+      3 * this.options.leaseMs,
+      want ? '1' : '0',
+      want?.rpm ?? 0,
+      rpmWanted,
+      rpmLeast,
+      want?.tpm ?? 0,
+      tpmWanted,
+      tpmLeast,
+      b ? b.usd : '',
+      usdWanted,
+      usdLeast,
+      SPEND_RETENTION_SECONDS,
+    ];
+    for (const [model, usd] of spend) args.push(model, usd);
+    const spendKeys = [spendKey(account.keyId, day), spendKey(account.keyId, day.slice(0, 7)), spendKey(account.keyId, b?.period ?? day)];
+    const call = this.client as unknown as { gatewayLease(...args: (string | number)[]): Promise<LeaseReply> };
+    let reply: LeaseReply;
+    try {
+      reply = await call.gatewayLease(keys.rpm, keys.tpm, keys.held, keys.holds, ...spendKeys, ...args);
+    } catch (error) {
+      // Unknown whether the script ran: the members stay as they were (they lapse), the figures are lost.
+      account.exactUntil = Date.now() + this.options.leaseMs;
+      throw error;
+    }
+    if (reply[0] === 0) {
+      account.inFlightMember = reply[1];
+      account.leaseMember = '';
+      account.exactUntil = Date.now() + this.options.leaseMs;
+      return;
+    }
+    const [, rpm, rpmUsed, rpmTtl, rpmEnd, tpm, tpmUsed, tpmTtl, tpmEnd, leaseMember, spent, held, inFlightMember] = reply;
+    account.inFlightMember = inFlightMember;
+    account.leaseMember = leaseMember;
+    account.rpmEnd = sameWindow(account.rpmEnd, rpmEnd) ? account.rpmEnd : rpmEnd;
+    if (!sameWindow(account.tpmEnd, tpmEnd)) {
+      // Settled while this call was under way, for the window that just ended.
+      account.tokenAdjust = 0;
+      account.tpmEnd = tpmEnd;
+    }
+    const at = Date.now();
+    const windowEnd = Math.min(rpmEnd ? at + rpmTtl : Infinity, tpmEnd ? at + tpmTtl : Infinity);
+    account.lease = {
+      limits: limitsOf(want!),
+      endsAt: Math.min(at + this.options.leaseMs, windowEnd),
+      rpm,
+      tpm,
+      usd: leaseMember ? Number(leaseMember.slice(leaseMember.lastIndexOf(':') + 1)) : 0,
+      rpmUsed,
+      tpmUsed,
+      rpmResetAt: at + rpmTtl,
+      tpmResetAt: at + tpmTtl,
+      spentUsd: Number(spent),
+      heldUsd: Number(held),
+    };
+  }
+
+  /**
+   * Syncs again when the lease ends (renewed if it was used); a key that holds
+   * nothing is forgotten, once its wait for the exact store is over.
+   */
+  private schedule(account: Account): void {
+    clearTimeout(account.timer);
+    if (this.closed) return;
+    const holds = account.lease || account.inFlight > 0 || account.spend.size > 0 || account.tokenAdjust !== 0;
+    if (!holds && !account.inFlightMember && !account.leaseMember) {
+      account.timer = setTimeout(
+        () => {
+          if (this.accounts.get(account.keyId) === account && !account.syncing && !account.inFlight) this.accounts.delete(account.keyId);
+        },
+        Math.max(0, account.exactUntil - Date.now()),
+      );
+      account.timer.unref();
+      return;
+    }
+    const at = account.lease?.endsAt ?? Date.now() + this.options.leaseMs;
+    account.timer = setTimeout(
+      () => {
+        if (account.syncing) return this.schedule(account);
+        const renew = account.taken.requests > 0 && account.last && Date.now() >= account.exactUntil ? account.last : undefined;
+        this.sync(account, renew).catch(() => undefined);
+      },
+      Math.max(0, at - Date.now()),
+    );
+    account.timer.unref();
+  }
+}
+
+/** Window ends read from Redis as TIME + PTTL: the same window reads within a millisecond or two. */
+function sameWindow(a: number, b: number): boolean {
+  return Math.abs(a - b) <= 2;
+}
+
+/** The limits a lease was granted under. */
+function limitsOf(input: AdmitInput): string {
+  return `${input.windowMs}|${input.rpm}|${input.tpm}|${input.budget?.usd}|${input.budget?.period}`;
+}

@@ -1,0 +1,54 @@
+import { SPEND_TOTAL_FIELD } from '@gateway/metrics';
+
+/**
+ * Lua shared by the admission script (admission-store.ts) and the lease script
+ * (lease-store.ts), so both count windows, holds and spend the same way.
+ * Windows start at their first use and end `window` ms later. Budget holds are
+ * members `<id>:<usd>` of a sorted set scored by when they lapse, summed in a counter.
+ */
+export const LIMIT_LUA = `
+local function state(key, window)
+  local used = tonumber(redis.call('GET', key) or '0')
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then ttl = window end
+  return used, ttl
+end
+local function add(key, amount, window)
+  redis.call('INCRBY', key, amount)
+  if redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, window) end
+end
+local function holdUsd(member)
+  return tonumber(string.match(member, ':([^:]+)$'))
+end
+local function releaseHold(holds, held, member)
+  if member ~= '' and redis.call('ZREM', holds, member) == 1 then
+    if tonumber(redis.call('INCRBYFLOAT', held, -holdUsd(member))) < 0 then redis.call('SET', held, 0, 'KEEPTTL') end
+  end
+end
+-- Holds of replicas that died before settling, a bounded number per call.
+local function releaseLapsed(holds, held, now)
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', holds, '-inf', now, 'LIMIT', 0, 100)) do
+    redis.call('ZREM', holds, m)
+    redis.call('INCRBYFLOAT', held, -holdUsd(m))
+  end
+end
+local function addHold(holds, held, member, usd, now, untilMs)
+  redis.call('INCRBYFLOAT', held, usd)
+  redis.call('ZADD', holds, untilMs, member)
+  local keep = untilMs - now
+  for _, k in ipairs({held, holds}) do
+    if redis.call('PTTL', k) < keep then redis.call('PEXPIRE', k, keep) end
+  end
+end
+local function addSpend(key, model, usd, retention)
+  redis.call('HINCRBYFLOAT', key, model, usd)
+  redis.call('HINCRBYFLOAT', key, '${SPEND_TOTAL_FIELD}', usd)
+  redis.call('EXPIRE', key, retention)
+end
+local function spentIn(key)
+  return tonumber(redis.call('HGET', key, '${SPEND_TOTAL_FIELD}') or '0')
+end
+local function heldIn(held)
+  return math.max(0, tonumber(redis.call('GET', held) or '0'))
+end
+`;

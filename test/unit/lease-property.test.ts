@@ -1,0 +1,233 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import { type AdmissionStore, type AdmitInput, type AdmitOutcome, RedisAdmissionStore } from '../../libs/security/src/admission-store';
+import { LeasedAdmissionStore } from '../../libs/security/src/lease-store';
+import { limitKeys } from '../../libs/security/src/limit-keys';
+
+const REDIS_URL = process.env.TEST_REDIS_URL;
+/** Three connections: three replicas sharing one Redis. */
+const clients = REDIS_URL ? [new Redis(REDIS_URL), new Redis(REDIS_URL), new Redis(REDIS_URL)] : [];
+after(() => clients.forEach((c) => c.disconnect()));
+
+/** Longer than a test: leases end by running out (or at close), never by a timer, so runs are deterministic. */
+const LEASE_MS = 600_000;
+/** USD in 1/1024ths: exact in binary floating point, so sums do not depend on their order. */
+const UNIT = 1 / 1024;
+const day = () => new Date().toISOString().slice(0, 10);
+/** Admissions served from a lease, over all runs: the properties must have exercised leases, not only the exact path. */
+let fromLeases = 0;
+
+const request = fc.record({
+  replica: fc.integer({ min: 0, max: 2 }),
+  tokens: fc.integer({ min: 1, max: 40 }),
+  /** Tokens given back at settlement (the completion was shorter than reserved). */
+  unusedTokens: fc.integer({ min: 0, max: 40 }),
+  reserve: fc.integer({ min: 1, max: 16 }),
+  unusedUsd: fc.integer({ min: 0, max: 16 }),
+});
+/** Waves of concurrent requests; after each, part of those in flight finishes. */
+const scenario = fc.record({
+  rpm: fc.integer({ min: 50, max: 600 }),
+  tpm: fc.integer({ min: 1_000, max: 20_000 }),
+  budgetUnits: fc.integer({ min: 500, max: 8_000 }),
+  waves: fc.array(
+    fc.record({ wave: fc.array(request, { minLength: 1, maxLength: 12 }), finish: fc.double({ min: 0, max: 1, noNaN: true }) }),
+    {
+      minLength: 1,
+      maxLength: 25,
+    },
+  ),
+});
+type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
+
+interface Admitted {
+  replica: number;
+  tokens: number;
+  actualTokens: number;
+  reserve: number;
+  actualUsd: number;
+  outcome: AdmitOutcome;
+  member: string;
+}
+
+/**
+ * Runs a scenario against one store per replica and checks, after every wave, that
+ * what is admitted and not yet settled (at its worst case) plus what is settled (at
+ * its actual use) never passes a limit. Returns every admission's verdict and the
+ * figures to compare with Redis once every store is closed.
+ */
+async function run(stores: AdmissionStore[], keyId: string, s: Scenario, concurrent: boolean) {
+  const inFlight: Admitted[] = [];
+  const verdicts: (string | undefined)[] = [];
+  let seq = 0;
+  let admitted = 0;
+  let settledTokens = 0;
+  let settledUsd = 0;
+  const input = (q: Scenario['waves'][number]['wave'][number]): AdmitInput => {
+    const now = Date.now();
+    const reserveUsd = q.reserve * UNIT;
+    return {
+      keyId,
+      windowMs: 60_000,
+      rpm: s.rpm,
+      tokens: q.tokens,
+      tpm: s.tpm,
+      budget: {
+        usd: s.budgetUnits * UNIT,
+        period: day(),
+        reserveUsd,
+        member: `${keyId}-${++seq}:${reserveUsd}`,
+        now,
+        until: now + 600_000,
+      },
+    };
+  };
+  const admit = async (q: Scenario['waves'][number]['wave'][number]) => {
+    const i = input(q);
+    const outcome = await stores[q.replica].admit(i);
+    verdicts.push(outcome.refused);
+    if (outcome.ticket) fromLeases += 1;
+    if (outcome.refused) return;
+    admitted += 1;
+    inFlight.push({
+      replica: q.replica,
+      tokens: q.tokens,
+      actualTokens: Math.max(0, q.tokens - q.unusedTokens),
+      reserve: q.reserve * UNIT,
+      actualUsd: Math.max(0, q.reserve - q.unusedUsd) * UNIT,
+      outcome,
+      member: i.budget!.member,
+    });
+  };
+  const settle = async (r: Admitted) => {
+    settledTokens += r.actualTokens;
+    settledUsd += r.actualUsd;
+    await stores[r.replica].settle({
+      keyId,
+      tokenDelta: r.actualTokens - r.tokens,
+      spend: { model: 'm', usd: r.actualUsd },
+      hold: { member: r.member, usd: r.reserve },
+      ticket: r.outcome.ticket,
+    });
+  };
+  for (const { wave, finish } of s.waves) {
+    if (concurrent) await Promise.all(wave.map(admit));
+    else for (const q of wave) await admit(q);
+    assert.ok(admitted <= s.rpm, `${admitted} admitted against ${s.rpm} RPM`);
+    const heldTokens = inFlight.reduce((sum, r) => sum + r.tokens, 0);
+    assert.ok(settledTokens + heldTokens <= s.tpm, `${settledTokens} + ${heldTokens} tokens against ${s.tpm} TPM`);
+    const heldUsd = inFlight.reduce((sum, r) => sum + r.reserve, 0);
+    assert.ok(settledUsd + heldUsd <= s.budgetUnits * UNIT, `$${settledUsd} + $${heldUsd} against $${s.budgetUnits * UNIT}`);
+    const done = inFlight.splice(0, Math.floor(inFlight.length * finish));
+    for (const r of done) await settle(r);
+  }
+  for (const r of inFlight.splice(0)) await settle(r);
+  return { verdicts, admitted, settledTokens, settledUsd };
+}
+
+/** What Redis holds for the key once every request settled and every store closed. */
+async function redisState(keyId: string) {
+  const keys = limitKeys(keyId);
+  const c = clients[0];
+  const spent = Number((await c.hget(`gateway:{${keyId}}:spend:${day()}`, '_total')) ?? 0);
+  return {
+    rpm: Number((await c.get(keys.rpm)) ?? 0),
+    tpm: Number((await c.get(keys.tpm)) ?? 0),
+    spent,
+    held: Number((await c.get(keys.held)) ?? 0),
+    holds: await c.zcard(keys.holds),
+  };
+}
+
+const leased = (replicas: number) =>
+  clients
+    .slice(0, replicas)
+    .map((c) => new LeasedAdmissionStore(c, new RedisAdmissionStore(c), { leaseMs: LEASE_MS, holdLapseMs: 600_000 }));
+
+describe('leased admission (Redis)', { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' }, () => {
+  it('one replica admits exactly what one-by-one admission admits, request by request', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async (s) => {
+        const one = s.waves.map((w) => ({ ...w, wave: w.wave.map((q) => ({ ...q, replica: 0 })) }));
+        const id = `lease-eq-${Math.random().toString(36).slice(2)}`;
+        const store = leased(1)[0];
+        const withLeases = await run([store], id, { ...s, waves: one }, false);
+        await store.close();
+        const exact = await run([new RedisAdmissionStore(clients[0])], `${id}-exact`, { ...s, waves: one }, false);
+        assert.deepEqual(withLeases.verdicts, exact.verdicts);
+        assert.deepEqual(await redisState(id), await redisState(`${id}-exact`));
+      }),
+      { numRuns: 60, seed: 20261202, endOnFailure: true },
+    );
+    assert.ok(fromLeases > 200, `${fromLeases} admissions from leases`);
+  });
+
+  it('three replicas admitting concurrently never pass a limit, and Redis ends with exactly what was used', async () => {
+    fromLeases = 0;
+    await fc.assert(
+      fc.asyncProperty(scenario, async (s) => {
+        const id = `lease-multi-${Math.random().toString(36).slice(2)}`;
+        const stores = leased(3);
+        const result = await run(stores, id, s, true);
+        for (const store of stores) await store.close();
+        const state = await redisState(id);
+        assert.equal(state.rpm, result.admitted, 'RPM window: one per admitted request');
+        assert.equal(state.tpm, result.settledTokens, 'TPM window: the tokens actually used');
+        assert.equal(state.spent, result.settledUsd, 'spend: the sum of actual costs');
+        assert.deepEqual([state.held, state.holds], [0, 0], 'no hold left');
+      }),
+      { numRuns: 60, seed: 20261203, endOnFailure: true },
+    );
+    assert.ok(fromLeases > 200, `${fromLeases} admissions from leases`);
+  });
+
+  it('a busy key far from its limits needs one Redis call per lease, not per request', async () => {
+    const { store, client, sent } = await countingStore();
+    const now = Date.now();
+    const admits = await Promise.all(
+      Array.from({ length: 2_000 }, (_, i) =>
+        store.admit({
+          keyId: `lease-calls-${now}`,
+          windowMs: 60_000,
+          rpm: 1_000_000,
+          tokens: 10,
+          tpm: 100_000_000,
+          budget: { usd: 1_000, period: day(), reserveUsd: 0.001, member: `m-${i}:0.001`, now, until: now + 600_000 },
+        }),
+      ),
+    );
+    const calls = sent();
+    await store.close();
+    client.disconnect();
+    assert.ok(admits.every((o) => !o.refused));
+    assert.ok(admits.filter((o) => o.ticket).length > 1_900, 'served from leases');
+    assert.ok(calls < 40, `${calls} Redis commands for 2,000 admissions`);
+  });
+
+  it('a key near its limit is admitted one request at a time, without a lease attempt per request', async () => {
+    const { store, client, sent } = await countingStore();
+    const verdicts: (string | undefined)[] = [];
+    const keyId = `lease-near-${Date.now()}`;
+    for (let i = 0; i < 60; i++) verdicts.push((await store.admit({ keyId, windowMs: 60_000, rpm: 50, tokens: 1 })).refused);
+    const calls = sent();
+    await store.close();
+    client.disconnect();
+    assert.deepEqual(verdicts, [...Array(50).fill(undefined), ...Array(10).fill('rpm')]);
+    // One refused lease attempt (50 RPM leaves no slice of 8 requests), then one admission call each.
+    assert.ok(calls <= 62, `${calls} Redis commands for 60 admissions`);
+  });
+});
+
+/** A leased store on its own connection, counting the commands it sends (other test files share the server). */
+async function countingStore() {
+  let count = 0;
+  const client = new Redis(REDIS_URL!);
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => (count++, send(...args))) as Redis['sendCommand'];
+  const store = new LeasedAdmissionStore(client, new RedisAdmissionStore(client), { leaseMs: LEASE_MS, holdLapseMs: 600_000 });
+  await client.ping();
+  const start = count;
+  return { store, client, sent: () => count - start };
+}
