@@ -148,6 +148,30 @@ describe(
       );
     });
 
+    it('limits: a busy key far from its limits is admitted from leases on both gateways, and its spend is counted', async () => {
+      const { status, body } = await admin(a, 'POST', '', { name: 'cluster-leased', rpm: 10_000, budget: { usd: 100, period: 'daily' } });
+      assert.equal(status, 201, JSON.stringify(body));
+      const statuses: number[] = [];
+      for (let i = 0; i < 40; i++) statuses.push((await chat(i % 2 ? a : b, body.key, 'metered')).status);
+      assert.ok(
+        statuses.every((s) => s === 200),
+        statuses.join(','),
+      );
+      for (const gateway of [a, b]) {
+        const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
+        assert.ok(
+          Number(/^gateway_leased_admissions_total (\d+)/m.exec(metrics)?.[1]) >= 10,
+          'admitted from leases: the lease script runs on the cluster',
+        );
+      }
+      // Leased requests' spend reaches Redis when their lease ends (1 s).
+      const spent = await eventually(
+        async () => (await admin(a, 'GET', `/${body.id}/usage`)).body.spendUsd?.today?._total ?? 0,
+        (spent: number) => spent >= 0.4 - 1e-9,
+      );
+      assert.ok(Math.abs(spent - 0.4) < 1e-9, `40 requests at $0.01: spent ${spent}`);
+    });
+
     it('budgets: spend counted through either gateway stops the key on both', async () => {
       const { status, body } = await admin(a, 'POST', '', { name: 'cluster-budget', budget: { usd: 0.025, period: 'daily' } });
       assert.equal(status, 201, JSON.stringify(body));
