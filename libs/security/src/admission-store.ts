@@ -83,7 +83,7 @@ const ADMIT_REPLY_SIZE = 7;
 // if each had been sent alone. KEYS: rpm, tpm, held, holds, then the spend hashes the batch uses.
 // ARGV[1] is the spend retention; then each operation:
 //   'a' windowMs rpm tokens tpm budgetUsd('' = none) reserveUsd member now until spendKeyIndex
-//   's' tokenDelta model usd holdMember holdUsd dayKeyIndex monthKeyIndex
+//   's' tokenDelta model usd holdMember dayKeyIndex monthKeyIndex (the hold's USD is in its member)
 // Windows start at their first use and end windowMs later. Refused requests count nothing.
 // Holds of dead replicas are released by admissions, a bounded number per call.
 const BATCH_SCRIPT = `${LIMIT_LUA}
@@ -121,7 +121,7 @@ local function settle(s)
   end
   local usd = tonumber(s[3])
   if usd > 0 then
-    for _, i in ipairs({tonumber(s[6]), tonumber(s[7])}) do addSpend(KEYS[i], s[2], usd, ARGV[1]) end
+    for _, i in ipairs({tonumber(s[5]), tonumber(s[6])}) do addSpend(KEYS[i], s[2], usd, ARGV[1]) end
   end
   releaseHold(KEYS[4], KEYS[3], s[4])
 end
@@ -131,8 +131,8 @@ while i <= #ARGV do
     for _, v in ipairs(admit({unpack(ARGV, i + 1, i + 10)})) do out[#out + 1] = v end
     i = i + 11
   else
-    settle({unpack(ARGV, i + 1, i + 7)})
-    i = i + 8
+    settle({unpack(ARGV, i + 1, i + 6)})
+    i = i + 7
   end
 end
 return out`;
@@ -196,7 +196,7 @@ export class RedisAdmissionStore implements AdmissionStore {
         args.push(b?.until ?? 0, b ? spendKeyIndex(b.period) : 0);
       } else {
         const { tokenDelta, spend, hold } = op.input;
-        args.push('s', tokenDelta ?? 0, spend?.model ?? '', spend?.usd ?? 0, hold?.member ?? '', hold?.usd ?? 0);
+        args.push('s', tokenDelta ?? 0, spend?.model ?? '', spend?.usd ?? 0, hold?.member ?? '');
         args.push(spendKeyIndex(day), spendKeyIndex(day.slice(0, 7)));
       }
     }
