@@ -15,15 +15,19 @@ const SSE_HEADERS = {
 };
 
 /**
- * Writes an OpenAI SSE stream to the client as chunks arrive: headers flushed at
- * once, backpressure respected, nothing buffered whole. An upstream failure after
- * the first byte ends the stream with an error event in the caller's protocol (no `[DONE]`).
+ * Writes an OpenAI SSE stream to the client as chunks arrive: headers flushed in
+ * the same event-loop turn, backpressure respected, nothing buffered whole. An
+ * upstream failure after the first byte ends the stream with an error event in
+ * the caller's protocol (no `[DONE]`).
  */
 export async function writeSse(reply: FastifyReply, stream: ChatStream, metrics: MetricsService): Promise<void> {
   const res = reply.raw;
   reply.hijack();
   res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS });
-  res.flushHeaders();
+  // The router primed the stream (its first chunk is here, prime-stream.ts): the headers leave
+  // with that chunk in one write. A codec whose first frame comes later gets them out on their
+  // own at the end of this event-loop turn.
+  const flushHeaders = setImmediate(() => res.flushHeaders());
   const state = requestState(reply.request);
   const { inflightStreams } = metrics;
   inflightStreams.inc();
@@ -31,7 +35,10 @@ export async function writeSse(reply: FastifyReply, stream: ChatStream, metrics:
   try {
     for await (const chunk of stream) {
       if (res.destroyed) break;
-      if (bytes === 0) state.ttftMs = reply.elapsedTime;
+      if (bytes === 0) {
+        clearImmediate(flushHeaders);
+        state.ttftMs = reply.elapsedTime;
+      }
       bytes += chunk.length;
       if (!res.write(chunk)) await drainedOrClosed(res);
     }
@@ -40,6 +47,7 @@ export async function writeSse(reply: FastifyReply, stream: ChatStream, metrics:
     state.errorCode = error.code ?? error.type;
     if (!res.destroyed) res.write(errorShape(reply.request).streamFrame(error, reply.request.id));
   } finally {
+    clearImmediate(flushHeaders);
     inflightStreams.dec();
     state.bytesOut = bytes;
     state.usage = stream.usage;
