@@ -206,6 +206,29 @@ describe('leased admission (Redis)', { skip: !REDIS_URL && 'TEST_REDIS_URL unset
     assert.ok(calls < 40, `${calls} Redis commands for 2,000 admissions`);
   });
 
+  it('a refusal while another replica holds a lease of the window says to retry when that lease ends', async () => {
+    const keyId = `lease-wait-${Date.now()}`;
+    const [a, b] = clients
+      .slice(0, 2)
+      .map((c) => new LeasedAdmissionStore(c, new RedisAdmissionStore(c), { leaseMs: 2_000, holdLapseMs: 600_000 }));
+    const admit = (store: AdmissionStore) => store.admit({ keyId, windowMs: 60_000, rpm: 200, tokens: 1 });
+    assert.ok((await admit(a)).ticket, 'a leases a slice and keeps most of it');
+    let refused: AdmitOutcome | undefined;
+    for (let i = 0; i < 250 && !refused; i++) {
+      const outcome = await admit(b);
+      if (outcome.refused) refused = outcome;
+    }
+    await Promise.all([a.close(), b.close()]);
+    assert.equal(refused?.refused, 'rpm');
+    assert.ok(refused!.rpm.resetMs <= 2_000, `retry in ${refused!.rpm.resetMs} ms, not at the window's end`);
+    // Once a's lease is given back (7 requests come back), the window's end is the only wait left.
+    const exact = new RedisAdmissionStore(clients[2]);
+    let last: AdmitOutcome | undefined;
+    for (let i = 0; i < 20 && !last?.refused; i++) last = await exact.admit({ keyId, windowMs: 60_000, rpm: 200, tokens: 1 });
+    assert.equal(last?.refused, 'rpm');
+    assert.ok(last!.rpm.resetMs > 2_000, `${last!.rpm.resetMs} ms`);
+  });
+
   it('a key near its limit is admitted one request at a time, without a lease attempt per request', async () => {
     const { store, client, sent } = await countingStore();
     const verdicts: (string | undefined)[] = [];

@@ -80,7 +80,7 @@ const MAX_BATCH = 128;
 const ADMIT_REPLY_SIZE = 7;
 
 // One script runs a batch of one key's admissions and settlements in arrival order, exactly as
-// if each had been sent alone. KEYS: rpm, tpm, held, holds, then the spend hashes the batch uses.
+// if each had been sent alone. KEYS: rpm, tpm, held, holds, leases, then the spend hashes the batch uses.
 // ARGV[1] is the spend retention; then each operation:
 //   'a' windowMs rpm tokens tpm budgetUsd('' = none) reserveUsd member now until spendKeyIndex
 //   's' tokenDelta model usd holdMember dayKeyIndex monthKeyIndex (the hold's USD is in its member)
@@ -92,11 +92,11 @@ local function admit(a)
   local rpmUsed, rpmTtl, tpmUsed, tpmTtl = 0, window, 0, window
   if rpmLimit > 0 then
     rpmUsed, rpmTtl = state(KEYS[1], window)
-    if rpmUsed + 1 > rpmLimit then return {'rpm', rpmUsed, rpmTtl, tpmUsed, tpmTtl, '0', '0'} end
+    if rpmUsed + 1 > rpmLimit then return {'rpm', rpmUsed, waitFor(KEYS[5], rpmTtl), tpmUsed, tpmTtl, '0', '0'} end
   end
   if tpmLimit > 0 then
     tpmUsed, tpmTtl = state(KEYS[2], window)
-    if tpmUsed + tokens > tpmLimit then return {'tpm', rpmUsed, rpmTtl, tpmUsed, tpmTtl, '0', '0'} end
+    if tpmUsed + tokens > tpmLimit then return {'tpm', rpmUsed, rpmTtl, tpmUsed, waitFor(KEYS[5], tpmTtl), '0', '0'} end
   end
   local spent, held = 0, 0
   if a[5] ~= '' then
@@ -185,7 +185,7 @@ export class RedisAdmissionStore implements AdmissionStore {
     const spendKeyIndex = (period: string) => {
       const key = spendKey(keyId, period);
       const at = spendKeys.indexOf(key);
-      return 5 + (at >= 0 ? at : spendKeys.push(key) - 1); // Lua's KEYS index: after the four fixed keys
+      return 6 + (at >= 0 ? at : spendKeys.push(key) - 1); // Lua's KEYS index: after the five fixed keys
     };
     const args: (string | number)[] = [SPEND_RETENTION_SECONDS];
     const day = utcDay();
@@ -203,7 +203,16 @@ export class RedisAdmissionStore implements AdmissionStore {
     const call = this.client as unknown as { gatewayAdmission(...args: (string | number)[]): Promise<(string | number)[]> };
     let reply: (string | number)[];
     try {
-      reply = await call.gatewayAdmission(4 + spendKeys.length, keys.rpm, keys.tpm, keys.held, keys.holds, ...spendKeys, ...args);
+      reply = await call.gatewayAdmission(
+        5 + spendKeys.length,
+        keys.rpm,
+        keys.tpm,
+        keys.held,
+        keys.holds,
+        keys.leases,
+        ...spendKeys,
+        ...args,
+      );
     } catch (error) {
       for (const op of ops) op.reject(error);
       return;

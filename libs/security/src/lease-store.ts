@@ -69,11 +69,11 @@ interface Account {
 
 // One call per sync: gives back the unused lease and writes the spend of settled requests, then
 // grants a new lease, all or nothing, when every limit has room for it.
-// KEYS: rpm, tpm, held, holds, spend day, spend month, spend of the budget's period.
+// KEYS: rpm, tpm, held, holds, spend day, spend month, spend of the budget's period, leases.
 // ARGV: 1 windowMs, 2 rpmEnd, 3 rpm back, 4 tpmEnd, 5 tpm back, 6 old in-flight member, 7 old lease member,
 //   8 member prefix, 9 in-flight USD, 10 now, 11 in-flight lapse, 12 lease lapse, 13 grant ('1'/'0'),
 //   14 rpm limit (0 = none), 15 rpm wanted, 16 rpm least, 17 tpm limit, 18 tpm wanted, 19 tpm least,
-//   20 budget USD ('' = none), 21 USD wanted, 22 USD least, 23 spend retention, then model/USD pairs.
+//   20 budget USD ('' = none), 21 USD wanted, 22 USD least, 23 spend retention, 24 leaseMs, then model/USD pairs.
 // A window is named by when it ends (Redis time): what is given back goes only to the window it was taken from.
 const LEASE_SCRIPT = `${LIMIT_LUA}
 local t = redis.call('TIME')
@@ -87,7 +87,9 @@ local function giveBack(key, at, amount)
 end
 giveBack(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 giveBack(KEYS[2], tonumber(ARGV[4]), tonumber(ARGV[5]))
-for i = 24, #ARGV, 2 do
+local replica = string.match(ARGV[8], '^(%x+)-')
+redis.call('HDEL', KEYS[8], replica)
+for i = 25, #ARGV, 2 do
   addSpend(KEYS[5], ARGV[i], ARGV[i + 1], ARGV[23])
   addSpend(KEYS[6], ARGV[i], ARGV[i + 1], ARGV[23])
 end
@@ -131,6 +133,13 @@ end
 local rpmEnd, tpmEnd = 0, 0
 if tonumber(ARGV[14]) > 0 then rpmTtl = redis.call('PTTL', KEYS[1]); rpmEnd = clock + rpmTtl end
 if tonumber(ARGV[17]) > 0 then tpmTtl = redis.call('PTTL', KEYS[2]); tpmEnd = clock + tpmTtl end
+if rpmEnd > 0 or tpmEnd > 0 then
+  -- Refusals elsewhere tell their clients to retry when this lease ends (waitFor).
+  local leaseEnd = clock + tonumber(ARGV[24])
+  for _, e in ipairs({rpmEnd, tpmEnd}) do if e > 0 and e < leaseEnd then leaseEnd = e end end
+  redis.call('HSET', KEYS[8], replica, leaseEnd)
+  redis.call('PEXPIRE', KEYS[8], window)
+end
 return {1, rpm, rpmUsed, rpmTtl, rpmEnd, tpm, tpmUsed, tpmTtl, tpmEnd, leaseMember, tostring(spent), tostring(held), inFlightMember}`;
 
 type LeaseReply = [0, string] | [1, number, number, number, number, number, number, number, number, string, string, string, string];
@@ -158,7 +167,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
     private readonly exact: AdmissionStore,
     private readonly options: LeaseOptions,
   ) {
-    client.defineCommand('gatewayLease', { numberOfKeys: 7, lua: LEASE_SCRIPT });
+    client.defineCommand('gatewayLease', { numberOfKeys: 8, lua: LEASE_SCRIPT });
   }
 
   async admit(input: AdmitInput): Promise<AdmitOutcome> {
@@ -308,13 +317,14 @@ export class LeasedAdmissionStore implements AdmissionStore {
       usdWanted,
       usdLeast,
       SPEND_RETENTION_SECONDS,
+      this.options.leaseMs,
     ];
     for (const [model, usd] of spend) args.push(model, usd);
     const spendKeys = [spendKey(account.keyId, day), spendKey(account.keyId, day.slice(0, 7)), spendKey(account.keyId, b?.period ?? day)];
     const call = this.client as unknown as { gatewayLease(...args: (string | number)[]): Promise<LeaseReply> };
     let reply: LeaseReply;
     try {
-      reply = await call.gatewayLease(keys.rpm, keys.tpm, keys.held, keys.holds, ...spendKeys, ...args);
+      reply = await call.gatewayLease(keys.rpm, keys.tpm, keys.held, keys.holds, ...spendKeys, keys.leases, ...args);
     } catch (error) {
       // Unknown whether the script ran: the members stay as they were (they lapse), the figures are lost.
       account.exactUntil = Date.now() + this.options.leaseMs;

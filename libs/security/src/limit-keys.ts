@@ -12,5 +12,7 @@ export const limitKeys = (keyId: string) => {
     held: `${tag}:held`,
     /** The same reservations by member `<id>:<usd>`, scored by when they lapse (a replica died before settling). */
     holds: `${tag}:holds`,
+    /** When each replica's open lease of the RPM/TPM windows ends (Redis time, ms), by replica. */
+    leases: `${tag}:leases`,
   };
 };

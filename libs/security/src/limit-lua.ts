@@ -48,6 +48,17 @@ end
 local function spentIn(key)
   return tonumber(redis.call('HGET', key, '${SPEND_TOTAL_FIELD}') or '0')
 end
+-- A refusal's wait: the window's end, or sooner when another replica's lease of it ends first
+-- (what that replica did not use then comes back).
+local function waitFor(leases, ttl)
+  local t = redis.call('TIME')
+  local clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  for _, ends in ipairs(redis.call('HVALS', leases)) do
+    local left = tonumber(ends) - clock
+    if left > 0 and left < ttl then ttl = left end
+  end
+  return ttl
+end
 local function heldIn(held)
   return math.max(0, tonumber(redis.call('GET', held) or '0'))
 end
