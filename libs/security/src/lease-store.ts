@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '@gateway/redis';
 import { SPEND_RETENTION_SECONDS, spendKey, utcDay } from '@gateway/metrics';
 import type { AdmissionStore, AdmitInput, AdmitOutcome, LeaseTicket, SettleInput } from './admission-store';
@@ -6,17 +5,19 @@ import { limitKeys } from './limit-keys';
 import { LIMIT_LUA } from './limit-lua';
 
 /** A lease takes at most this share of what is left of each limit, so the other replicas keep the rest. */
-export const LEASE_SHARE = 16;
+const LEASE_SHARE = 16;
 /**
  * A lease smaller than this many requests (of the one asking) is not worth having:
  * keys this close to a limit are admitted one request at a time, exactly.
  */
-export const MIN_LEASE_REQUESTS = 8;
+const MIN_LEASE_REQUESTS = 8;
 
 /** Lease exchanges an admission waits for before it asks the exact store. */
 const MAX_WAITS = 3;
 
 export interface LeaseOptions {
+  /** This process's id among the replicas (hex), the prefix of its hold members. */
+  replica: string;
   /** How long a lease lasts; its unused part then goes back to Redis. */
   leaseMs: number;
   /** When the hold of requests in flight lapses if the replica dies (longer than any request). */
@@ -25,8 +26,8 @@ export interface LeaseOptions {
 
 /** A slice of a key's limits this replica may use without asking Redis. */
 interface Lease {
-  /** The limits it was granted under: any change (PATCH, a new budget period) ends it. */
-  limits: string;
+  /** The admission it was granted for: a change of the key's limits (PATCH, a new budget period) ends it. */
+  grantedFor: AdmitInput;
   endsAt: number;
   rpm: number;
   tpm: number;
@@ -76,8 +77,7 @@ interface Account {
 //   20 budget USD ('' = none), 21 USD wanted, 22 USD least, 23 spend retention, 24 leaseMs, then model/USD pairs.
 // A window is named by when it ends (Redis time): what is given back goes only to the window it was taken from.
 const LEASE_SCRIPT = `${LIMIT_LUA}
-local t = redis.call('TIME')
-local clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local clock = redisNow()
 local window, now = tonumber(ARGV[1]), tonumber(ARGV[10])
 local function giveBack(key, at, amount)
   if amount == 0 or at == 0 then return end
@@ -157,8 +157,6 @@ type LeaseReply = [0, string] | [1, number, number, number, number, number, numb
  */
 export class LeasedAdmissionStore implements AdmissionStore {
   private readonly accounts = new Map<string, Account>();
-  /** Unique per process, so replicas' hold members never collide. */
-  private readonly prefix = `${randomBytes(6).toString('hex')}`;
   private seq = 0;
   private closed = false;
 
@@ -240,7 +238,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
   private take(account: Account, input: AdmitInput): AdmitOutcome | undefined {
     const lease = account.lease;
     const now = Date.now();
-    if (!lease || account.syncing || now >= lease.endsAt || lease.limits !== limitsOf(input)) return undefined;
+    if (!lease || account.syncing || now >= lease.endsAt || !sameLimits(lease.grantedFor, input)) return undefined;
     const usd = input.budget?.reserveUsd ?? 0;
     if ((input.rpm !== undefined && lease.rpm < 1) || (input.tpm !== undefined && lease.tpm < input.tokens) || lease.usd < usd)
       return undefined;
@@ -301,7 +299,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
       (lease?.tpm ?? 0) - tokenAdjust,
       account.inFlightMember,
       account.leaseMember,
-      `${this.prefix}-${++this.seq}`,
+      `${this.options.replica}-${++this.seq}`,
       account.inFlightUsd,
       now,
       this.options.holdLapseMs,
@@ -348,7 +346,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
     const at = Date.now();
     const windowEnd = Math.min(rpmEnd ? at + rpmTtl : Infinity, tpmEnd ? at + tpmTtl : Infinity);
     account.lease = {
-      limits: limitsOf(want!),
+      grantedFor: want!,
       endsAt: Math.min(at + this.options.leaseMs, windowEnd),
       rpm,
       tpm,
@@ -398,7 +396,12 @@ function sameWindow(a: number, b: number): boolean {
   return Math.abs(a - b) <= 2;
 }
 
-/** The limits a lease was granted under. */
-function limitsOf(input: AdmitInput): string {
-  return `${input.windowMs}|${input.rpm}|${input.tpm}|${input.budget?.usd}|${input.budget?.period}`;
+function sameLimits(a: AdmitInput, b: AdmitInput): boolean {
+  return (
+    a.windowMs === b.windowMs &&
+    a.rpm === b.rpm &&
+    a.tpm === b.tpm &&
+    a.budget?.usd === b.budget?.usd &&
+    a.budget?.period === b.budget?.period
+  );
 }

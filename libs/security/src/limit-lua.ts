@@ -48,11 +48,15 @@ end
 local function spentIn(key)
   return tonumber(redis.call('HGET', key, '${SPEND_TOTAL_FIELD}') or '0')
 end
+-- Redis' clock in ms: names windows by their end, the same for every replica.
+local function redisNow()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 -- A refusal's wait: the window's end, or sooner when another replica's lease of it ends first
 -- (what that replica did not use then comes back).
 local function waitFor(leases, ttl)
-  local t = redis.call('TIME')
-  local clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local clock = redisNow()
   for _, ends in ipairs(redis.call('HVALS', leases)) do
     local left = tonumber(ends) - clock
     if left > 0 and left < ttl then ttl = left end

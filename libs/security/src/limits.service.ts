@@ -77,7 +77,10 @@ export class LimitsService implements BeforeApplicationShutdown {
       this.counter = new RedisWindowCounter(redis.client);
       const exact = new RedisAdmissionStore(redis.client);
       const leaseMs = config.security.limitLeaseMs;
-      this.store = leaseMs > 0 ? new LeasedAdmissionStore(redis.client, exact, { leaseMs, holdLapseMs: HOLD_LAPSE_MS }) : exact;
+      this.store =
+        leaseMs > 0
+          ? new LeasedAdmissionStore(redis.client, exact, { replica: this.holdPrefix, leaseMs, holdLapseMs: HOLD_LAPSE_MS })
+          : exact;
     } else {
       const windows = new MemoryWindowCounter();
       this.counter = windows;
