@@ -47,7 +47,7 @@ interface Account {
   syncing?: Promise<void>;
   /** After a lease was refused (too close to a limit): admit one by one until then. */
   exactUntil: number;
-  /** Redis-time ends of the windows the last lease was counted in (0 = none). */
+  /** When the windows the last lease was counted in expire (PEXPIRETIME, Redis ms; 0 = none): their names. */
   rpmEnd: number;
   tpmEnd: number;
   /** Tokens to add to the `tpmEnd` window: settlements of leased requests while no lease was open. */
@@ -75,14 +75,14 @@ interface Account {
 //   8 member prefix, 9 in-flight USD, 10 now, 11 in-flight lapse, 12 lease lapse, 13 grant ('1'/'0'),
 //   14 rpm limit (0 = none), 15 rpm wanted, 16 rpm least, 17 tpm limit, 18 tpm wanted, 19 tpm least,
 //   20 budget USD ('' = none), 21 USD wanted, 22 USD least, 23 spend retention, 24 leaseMs, then model/USD pairs.
-// A window is named by when it ends (Redis time): what is given back goes only to the window it was taken from.
+// A window is named by when it expires (PEXPIRETIME, fixed for its life): what is given back goes only to the
+// window it was taken from. Needs Redis 7.0.
 const LEASE_SCRIPT = `${LIMIT_LUA}
-local clock = redisNow()
 local window, now = tonumber(ARGV[1]), tonumber(ARGV[10])
 local function giveBack(key, at, amount)
   if amount == 0 or at == 0 then return end
   local ttl = redis.call('PTTL', key)
-  if ttl < 0 or math.abs(clock + ttl - at) > 2 then return end
+  if redis.call('PEXPIRETIME', key) ~= at then return end
   if redis.call('DECRBY', key, amount) < 0 then redis.call('SET', key, 0, 'KEEPTTL') end
 end
 giveBack(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
@@ -131,11 +131,11 @@ if usd > 0 then
   held = held + holdUsd(leaseMember)
 end
 local rpmEnd, tpmEnd = 0, 0
-if tonumber(ARGV[14]) > 0 then rpmTtl = redis.call('PTTL', KEYS[1]); rpmEnd = clock + rpmTtl end
-if tonumber(ARGV[17]) > 0 then tpmTtl = redis.call('PTTL', KEYS[2]); tpmEnd = clock + tpmTtl end
+if tonumber(ARGV[14]) > 0 then rpmTtl = redis.call('PTTL', KEYS[1]); rpmEnd = redis.call('PEXPIRETIME', KEYS[1]) end
+if tonumber(ARGV[17]) > 0 then tpmTtl = redis.call('PTTL', KEYS[2]); tpmEnd = redis.call('PEXPIRETIME', KEYS[2]) end
 if rpmEnd > 0 or tpmEnd > 0 then
   -- Refusals elsewhere tell their clients to retry when this lease ends (waitFor).
-  local leaseEnd = clock + tonumber(ARGV[24])
+  local leaseEnd = redisNow() + tonumber(ARGV[24])
   for _, e in ipairs({rpmEnd, tpmEnd}) do if e > 0 and e < leaseEnd then leaseEnd = e end end
   redis.call('HSET', KEYS[8], replica, leaseEnd)
   redis.call('PEXPIRE', KEYS[8], window)
@@ -198,7 +198,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
     if (input.spend && input.spend.usd > 0)
       account.spend.set(input.spend.model, (account.spend.get(input.spend.model) ?? 0) + input.spend.usd);
     const delta = input.tokenDelta ?? 0;
-    if (delta === 0 || !sameWindow(ticket.tpmEnd, account.tpmEnd)) return;
+    if (delta === 0 || ticket.tpmEnd !== account.tpmEnd) return;
     if (account.lease && !account.syncing) account.lease.tpm -= delta;
     else account.tokenAdjust += delta;
   }
@@ -337,8 +337,8 @@ export class LeasedAdmissionStore implements AdmissionStore {
     const [, rpm, rpmUsed, rpmTtl, rpmEnd, tpm, tpmUsed, tpmTtl, tpmEnd, leaseMember, spent, held, inFlightMember] = reply;
     account.inFlightMember = inFlightMember;
     account.leaseMember = leaseMember;
-    account.rpmEnd = sameWindow(account.rpmEnd, rpmEnd) ? account.rpmEnd : rpmEnd;
-    if (!sameWindow(account.tpmEnd, tpmEnd)) {
+    account.rpmEnd = rpmEnd;
+    if (account.tpmEnd !== tpmEnd) {
       // Settled while this call was under way, for the window that just ended.
       account.tokenAdjust = 0;
       account.tpmEnd = tpmEnd;
@@ -389,11 +389,6 @@ export class LeasedAdmissionStore implements AdmissionStore {
     );
     account.timer.unref();
   }
-}
-
-/** Window ends read from Redis as TIME + PTTL: the same window reads within a millisecond or two. */
-function sameWindow(a: number, b: number): boolean {
-  return Math.abs(a - b) <= 2;
 }
 
 function sameLimits(a: AdmitInput, b: AdmitInput): boolean {

@@ -48,7 +48,7 @@ end
 local function spentIn(key)
   return tonumber(redis.call('HGET', key, '${SPEND_TOTAL_FIELD}') or '0')
 end
--- Redis' clock in ms: names windows by their end, the same for every replica.
+-- Redis' clock in ms, the same for every replica.
 local function redisNow()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
