@@ -14,6 +14,8 @@ export type RedisClient = Redis | Cluster;
 // and a server that is connected but does not answer (frozen, partitioned) fails
 // them after COMMAND_TIMEOUT_MS, so limits fail open instead of hanging requests.
 const CONNECTION: RedisOptions = { commandTimeout: COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1, connectTimeout: 2_000 };
+/** How soon a failed start-up task (see `whenReady`) runs again. */
+const START_UP_RETRY_MS = 1_000;
 const retry = (times: number) => Math.min(times * 200, 2_000);
 
 /**
@@ -90,12 +92,24 @@ export class RedisService implements OnApplicationShutdown {
 
   /**
    * Runs `work` once `client` is connected: now, or at its first connection however
-   * late Redis comes up (a gateway may start while Redis is down).
+   * late Redis comes up (a gateway may start while Redis is down). A failed run (a
+   * command timing out on a starved machine, a connection lost mid-way) is retried
+   * every START_UP_RETRY_MS until it succeeds or the client is closed.
    */
   whenReady(client: RedisClient, work: () => Promise<unknown>): void {
-    const run = () => void work().catch((err: Error) => this.logger.warn(`Redis start-up task failed: ${err.message}`));
-    if (client.status === 'ready') run();
-    else client.once('ready', run);
+    let failures = 0;
+    const attempt = () => {
+      if (client.status === 'end') return;
+      if (client.status !== 'ready') return void client.once('ready', attempt);
+      work().then(
+        () => failures && this.logger.log(`Redis start-up task succeeded after ${failures} failed attempt(s)`),
+        (err: Error) => {
+          if (!failures++) this.logger.warn(`Redis start-up task failed, retrying: ${err.message}`);
+          setTimeout(attempt, START_UP_RETRY_MS).unref();
+        },
+      );
+    };
+    attempt();
   }
 
   /**
