@@ -21,7 +21,9 @@ fi
 (cd tools/kube-strict && GOFLAGS="${GOFLAGS:-} -buildvcs=false" "$_go" build -o "$OLDPWD/.tools/bin/kube-strict" .)
 KUBERNETES_VALIDATE_VERSION=1.37.0
 _kv_dir="$PWD/.tools/kubernetes-validate-$KUBERNETES_VALIDATE_VERSION"
-if [ ! -x "$_kv_dir/bin/kubernetes-validate" ]; then
+# Run, not just present: a venv copied from another checkout points at a python that is gone.
+if ! "$_kv_dir/bin/kubernetes-validate" --help >/dev/null 2>&1; then
+  rm -rf "$_kv_dir"
   echo "test: installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION from PyPI (first run only)" >&2
   python3 -m venv "$_kv_dir"
   "$_kv_dir/bin/pip" install --quiet --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
