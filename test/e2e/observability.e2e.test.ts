@@ -65,6 +65,15 @@ describe('metrics, cost and access log after scripted traffic', () => {
     metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
   });
 
+  // The bundle keeps class names as written: esbuild renames a class whose name another
+  // bundled module uses (RouterModule is also Nest's), and minifying drops unused ones.
+  it('names modules and log contexts after their classes', async () => {
+    for (const module of ['AppModule', 'ConfigModule', 'RouterModule']) {
+      const lines = await gateway.logged(`${module} dependencies initialized`, { where: (l) => l.context === 'InstanceLoader' });
+      assert.equal(lines.length, 1, `${module} under its own name`);
+    }
+  });
+
   it('returns the cost of each non-streamed answer in x-gateway-cost-usd', () => {
     assert.equal(Number(headers.priced), Number(OK_COST.toFixed(10)));
     assert.equal(Number(headers.thinker), Number(REASONING_COST.toFixed(10)));

@@ -38,7 +38,7 @@ describe('modules loaded at start-up', () => {
   });
 
   // V8 holds the bundle's source for the life of the process, as one string: a single
-  // character beyond Latin-1 would make it two bytes a character (17 MB of heap, not 5.5).
+  // character beyond Latin-1 would make it two bytes a character (17 MB of heap, not 5.8).
   it('the bundle is ASCII only', () => {
     const bundle = readFileSync(resolve(__dirname, '../../gateway.bundle.js'), 'latin1');
     const at = bundle.search(/[^\x00-\x7f]/);
