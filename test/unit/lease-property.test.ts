@@ -17,7 +17,13 @@ const LEASE_MS = 600_000;
 /** USD in 1/1024ths: exact in binary floating point, so sums do not depend on their order. */
 const UNIT = 1 / 1024;
 const day = () => new Date().toISOString().slice(0, 10);
-const replicaId = () => randomBytes(6).toString('hex');
+/** A replica's lease store on `client`, under its own id. */
+const leaseStore = (client: Redis, leaseMs = LEASE_MS) =>
+  new LeasedAdmissionStore(client, new RedisAdmissionStore(client), {
+    replica: randomBytes(6).toString('hex'),
+    leaseMs,
+    holdLapseMs: 600_000,
+  });
 /** Admissions served from a lease, over all runs: the properties must have exercised leases, not only the exact path. */
 let fromLeases = 0;
 
@@ -143,10 +149,7 @@ async function redisState(keyId: string) {
   };
 }
 
-const leased = (replicas: number) =>
-  clients
-    .slice(0, replicas)
-    .map((c) => new LeasedAdmissionStore(c, new RedisAdmissionStore(c), { replica: replicaId(), leaseMs: LEASE_MS, holdLapseMs: 600_000 }));
+const leased = (replicas: number) => clients.slice(0, replicas).map((c) => leaseStore(c));
 
 describe('leased admission (Redis)', { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' }, () => {
   it('one replica admits exactly what one-by-one admission admits, request by request', async () => {
@@ -210,9 +213,7 @@ describe('leased admission (Redis)', { skip: !REDIS_URL && 'TEST_REDIS_URL unset
 
   it('a refusal while another replica holds a lease of the window says to retry when that lease ends', async () => {
     const keyId = `lease-wait-${Date.now()}`;
-    const [a, b] = clients
-      .slice(0, 2)
-      .map((c) => new LeasedAdmissionStore(c, new RedisAdmissionStore(c), { replica: replicaId(), leaseMs: 2_000, holdLapseMs: 600_000 }));
+    const [a, b] = clients.slice(0, 2).map((c) => leaseStore(c, 2_000));
     const admit = (store: AdmissionStore) => store.admit({ keyId, windowMs: 60_000, rpm: 200, tokens: 1 });
     assert.ok((await admit(a)).ticket, 'a leases a slice and keeps most of it');
     let refused: AdmitOutcome | undefined;
@@ -251,11 +252,7 @@ async function countingStore() {
   const client = new Redis(REDIS_URL!);
   const send = client.sendCommand.bind(client);
   client.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => (count++, send(...args))) as Redis['sendCommand'];
-  const store = new LeasedAdmissionStore(client, new RedisAdmissionStore(client), {
-    replica: replicaId(),
-    leaseMs: LEASE_MS,
-    holdLapseMs: 600_000,
-  });
+  const store = leaseStore(client);
   await client.ping();
   const start = count;
   return { store, client, sent: () => count - start };

@@ -80,9 +80,7 @@ interface Account {
 const LEASE_SCRIPT = `${LIMIT_LUA}
 local window, now = tonumber(ARGV[1]), tonumber(ARGV[10])
 local function giveBack(key, at, amount)
-  if amount == 0 or at == 0 then return end
-  local ttl = redis.call('PTTL', key)
-  if redis.call('PEXPIRETIME', key) ~= at then return end
+  if amount == 0 or at == 0 or redis.call('PEXPIRETIME', key) ~= at then return end
   if redis.call('DECRBY', key, amount) < 0 then redis.call('SET', key, 0, 'KEEPTTL') end
 end
 giveBack(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
