@@ -18,6 +18,7 @@
 #                           (Portkey-AI/gateway#1389), pinned by an npm override (nested copies too).
 #                           No registry access: the peer is skipped with a note.
 #   GATEWAY_NODE_FLAGS="--max-semi-space-size=4"   node flags for lean and full (the Dockerfile's CMD)
+#   GATEWAY_ENV="MALLOC_ARENA_MAX=2"   extra environment for lean and full (the Dockerfile's ENV)
 #   MAX_SECONDS=2400        the whole run is stopped after this long
 #   OUT=bench/results/latest.md   UPDATE_DOC=1 also replaces the generated block in BENCHMARKS.md
 #   KEEP_TMP=1              keeps the scratch dir (configs, logs, probe samples)
@@ -45,6 +46,7 @@ PEER_VERSION=${PEER_VERSION:-1.15.2}
 PEER_DIR=${PEER_DIR:-$BENCH_DIR/.peer}
 MAX_SECONDS=${MAX_SECONDS:-2400}
 GATEWAY_NODE_FLAGS=${GATEWAY_NODE_FLAGS---max-semi-space-size=4}
+GATEWAY_ENV=${GATEWAY_ENV-MALLOC_ARENA_MAX=2}
 KEEP_TMP=${KEEP_TMP:-0}
 OUT=${OUT:-$BENCH_DIR/results/latest.md}
 UPDATE_DOC=${UPDATE_DOC:-1}
@@ -232,7 +234,8 @@ start_node() { # target -> starts it, waits for it
   else
     # shellcheck disable=SC2206 # flags are words
     args=($GATEWAY_NODE_FLAGS "$ROOT/$GATEWAY_MAIN")
-    envs+=(NODE_ENV=production PORT="$port" HOST=127.0.0.1 METRICS_PORT=0 LOG_LEVEL=info)
+    # shellcheck disable=SC2206 # NAME=value words
+    envs+=(NODE_ENV=production PORT="$port" HOST=127.0.0.1 METRICS_PORT=0 LOG_LEVEL=info $GATEWAY_ENV)
   fi
   # stdout goes to a file, so the access log stays on as in production.
   (cd "$ROOT" && exec env "${envs[@]}" "${PIN_GW[@]}" "$node" -r "$BENCH_DIR/probe.cjs" "${args[@]}") >>"$TMP/$target.log" 2>&1 &
@@ -393,7 +396,7 @@ has portkey "$TARGETS" && peer_ver="; Portkey $PEER_VERSION on node $("$peer_nod
 {
   echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); git: $commit; node $NODE_VERSION$peer_ver"
   echo "- Host: $NCPU x $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo); load average before / after: $LOADAVG_START / $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "- CPU pinning: $PIN_DESC${GATEWAY_NODE_FLAGS:+; gateway node flags: $GATEWAY_NODE_FLAGS}"
+  echo "- CPU pinning: $PIN_DESC${GATEWAY_NODE_FLAGS:+; gateway node flags: $GATEWAY_NODE_FLAGS}${GATEWAY_ENV:+; gateway environment: $GATEWAY_ENV}"
   echo "- $REPEATS repeats of ${WARM_S}s warm-up + ${DUR_S}s per row, interleaved; req/s: median (min–max); p50/p99: medians; latency until the whole response (SSE: through \`[DONE]\`)."
   echo "- CPU µs/req: the process's CPU time (user + system) during the run over the requests served (median): the figure least moved by other work on the machine."
   echo "- ELD p99: event-loop delay p99 inside the process during the run (perf_hooks, 5 ms resolution); RSS: peak during the run (highest of the repeats)."
