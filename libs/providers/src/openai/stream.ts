@@ -3,9 +3,16 @@ import { GatewayError } from '../gateway-error';
 import type { ChatStream } from '../provider';
 import { fromTransportError } from './errors';
 
-/** How many trailing upstream chunks we keep to find `[DONE]` and the usage chunk. */
-const TAIL_CHUNKS = 3;
+/**
+ * How much of the stream's end we keep to find `[DONE]` and the usage event: the last
+ * chunks that hold at least this many bytes (a usage event is ~0.5 KB). By bytes, not by
+ * chunks: an upstream that sends the end a few bytes at a time would otherwise push
+ * `data: [DONE]` out of the tail and the stream would be called truncated.
+ */
+const TAIL_BYTES = 4096;
 const USAGE_MARK = Buffer.from('"usage":{');
+const USAGE_KEY = Buffer.from('"usage"');
+const EMPTY_CHOICES = Buffer.from('"choices":[]');
 const EVENT_END = Buffer.from('\n\n');
 
 /**
@@ -19,11 +26,14 @@ export function passThroughStream(provider: string, res: Dispatcher.ResponseData
   const stream: ChatStream = {
     async *[Symbol.asyncIterator]() {
       const tail: Buffer[] = [];
+      let tailBytes = 0;
       let carry: Buffer | undefined;
       let finished = false;
       try {
         for await (const received of res.body as AsyncIterable<Buffer>) {
-          if (tail.push(received) > TAIL_CHUNKS) tail.shift();
+          tail.push(received);
+          tailBytes += received.length;
+          while (tailBytes - tail[0].length >= TAIL_BYTES) tailBytes -= tail.shift()!.length;
           if (!stripUsage) {
             yield received;
             continue;
@@ -42,7 +52,7 @@ export function passThroughStream(provider: string, res: Dispatcher.ResponseData
         // The consumer stopped early (client went away): release the upstream socket.
         if (!finished) res.body.destroy();
       }
-      const end = Buffer.concat(tail).toString('utf8');
+      const end = Buffer.concat(tail);
       if (!end.includes('data: [DONE]')) throw truncated(provider);
       stream.usage = lastUsage(end);
     },
@@ -50,14 +60,36 @@ export function passThroughStream(provider: string, res: Dispatcher.ResponseData
   return stream;
 }
 
-/** Drops the `choices: []` + usage event the client did not ask for; other events pass untouched. */
+/**
+ * Drops the `choices: []` + usage event the client did not ask for; other events pass
+ * untouched, byte for byte. Works on the bytes: only the events around a usage mark are
+ * looked at, and what is kept is copied once (no decoding and re-encoding of the chunk).
+ * Events are split as `String.split('\n\n')` would, and joined back the same way.
+ */
 function withoutUsageEvent(events: Buffer): Buffer {
-  if (events.indexOf(USAGE_MARK) < 0) return events;
-  const kept = events
-    .toString('utf8')
-    .split('\n\n')
-    .filter((event) => !(event.includes('"usage":{') && event.includes('"choices":[]')));
-  return Buffer.from(kept.join('\n\n'));
+  let mark = events.indexOf(USAGE_MARK);
+  if (mark < 0) return events;
+  const kept: Buffer[] = [];
+  let cursor = 0; // start of the first event not yet kept or dropped; -1 once none is left
+  let start = 0; // start of the event being looked at
+  let end = events.indexOf(EVENT_END);
+  while (mark >= 0) {
+    while (end >= 0 && end < mark) {
+      start = end + 2;
+      end = events.indexOf(EVENT_END, start);
+    }
+    const stop = end < 0 ? events.length : end;
+    const choices = events.indexOf(EMPTY_CHOICES, start);
+    if (choices >= 0 && choices + EMPTY_CHOICES.length <= stop) {
+      if (start > cursor) kept.push(events.subarray(cursor, start - 2));
+      cursor = end < 0 ? -1 : end + 2;
+    }
+    if (end < 0) break;
+    mark = events.indexOf(USAGE_MARK, end);
+  }
+  if (cursor === 0) return events;
+  if (cursor >= 0) kept.push(events.subarray(cursor));
+  return Buffer.concat(kept.flatMap((run, i) => (i ? [EVENT_END, run] : [run])));
 }
 
 /** The upstream closed a stream without its end marker. */
@@ -73,17 +105,23 @@ export function truncated(provider: string): GatewayError {
   ).from('connection');
 }
 
-function lastUsage(text: string): ChatStream['usage'] {
-  const events = text.split('\n\n');
-  for (let i = events.length - 1; i >= 0; i--) {
-    const event = events[i].trim();
-    if (!event.startsWith('data: {') || !event.includes('"usage"')) continue;
-    try {
-      const usage = JSON.parse(event.slice(6)).usage;
-      if (usage) return usage;
-    } catch {
-      // A partial event at the start of the tail: nothing to read there.
+/** The usage of the last event in the stream's tail that carries one, read from the bytes around it. */
+function lastUsage(tail: Buffer): ChatStream['usage'] {
+  let at = tail.lastIndexOf(USAGE_KEY);
+  while (at >= 0) {
+    const before = tail.lastIndexOf(EVENT_END, at);
+    const start = before < 0 ? 0 : before + 2;
+    const after = tail.indexOf(EVENT_END, at);
+    const event = tail.toString('utf8', start, after < 0 ? tail.length : after).trim();
+    if (event.startsWith('data: {')) {
+      try {
+        const usage = JSON.parse(event.slice(6)).usage;
+        if (usage) return usage;
+      } catch {
+        // A partial event at the start of the tail: nothing to read there.
+      }
     }
+    at = start > 0 ? tail.lastIndexOf(USAGE_KEY, start - 1) : -1;
   }
   return undefined;
 }

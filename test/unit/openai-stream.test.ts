@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { Dispatcher } from 'undici';
+import { passThroughStream } from '../../libs/providers/src/openai/stream';
+
+/**
+ * The OpenAI pass-through stream (libs/providers/src/openai/stream.ts) against a model written
+ * on strings, the way the events are defined: split on blank lines, drop the usage-only event
+ * the client did not ask for, join back; usage from the last event of the inspected tail that
+ * carries one. Streams are cut into chunks anywhere, inside events and inside UTF-8 characters.
+ */
+/** Streams stay under the bytes of the end the pass-through keeps (TAIL_BYTES): usage is read from the whole text. */
+const SMALL = 4096;
+
+function modelStrip(text: string): string {
+  return text
+    .split('\n\n')
+    .filter((event) => !(event.includes('"usage":{') && event.includes('"choices":[]')))
+    .join('\n\n');
+}
+
+function modelUsage(text: string): unknown {
+  const events = text.split('\n\n');
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i]!.trim();
+    if (!event.startsWith('data: {') || !event.includes('"usage"')) continue;
+    try {
+      const usage = JSON.parse(event.slice(6)).usage;
+      if (usage) return usage;
+    } catch {
+      // partial event
+    }
+  }
+  return undefined;
+}
+
+const unit = ['a', 'é', '😀', '"', '\\', ' ', '{', '}', ':', 'usage', '"usage":{', '"choices":[]'];
+const usage = fc.record({ prompt_tokens: fc.nat(99), completion_tokens: fc.nat(99) });
+
+/** Streams of OpenAI-like events; `odd` adds raw newlines in events and blank-line runs between them. */
+function streams(odd: boolean) {
+  const text = fc.string({ unit: fc.constantFrom(...unit, ...(odd ? ['\n'] : [])) });
+  const event = fc.oneof(
+    text.map((t) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: t } }] })}`),
+    usage.map((u) => `data: ${JSON.stringify({ id: 'c', choices: [], usage: u })}`),
+    usage.map((u) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: {} }], usage: u })}`),
+    fc.constant('data: {"choices":[],"usage":null}'),
+    fc.constant(': keep-alive'),
+    text,
+  );
+  return fc
+    .tuple(fc.array(event, { maxLength: 12 }), fc.constantFrom(...(odd ? ['\n\n', '\n\n\n', '\r\n\r\n'] : ['\n\n'])))
+    .map(([events, gap]) => Buffer.from(events.map((e) => e + gap).join('') + 'data: [DONE]\n\n'))
+    .filter((bytes) => bytes.length < SMALL);
+}
+
+/** What an SSE client reads: the lines, blank ones (event boundaries, extra blank lines) aside. */
+function lines(text: string): string[] {
+  return text.split(/\r?\n/).filter((l) => l !== '');
+}
+const cuts = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 40 });
+
+function chunked(bytes: Buffer, at: number[]): Buffer[] {
+  const points = [...new Set(at.map((f) => Math.floor(f * bytes.length)))].filter((p) => p > 0).sort((a, b) => a - b);
+  const chunks: Buffer[] = [];
+  let from = 0;
+  for (const p of points) {
+    chunks.push(bytes.subarray(from, p));
+    from = p;
+  }
+  chunks.push(bytes.subarray(from));
+  return chunks;
+}
+
+async function run(chunks: Buffer[], stripUsage: boolean) {
+  const res = { body: Readable.from(chunks) } as unknown as Dispatcher.ResponseData;
+  const s = passThroughStream('p', res, new AbortController().signal, stripUsage);
+  const out: Buffer[] = [];
+  for await (const chunk of s) out.push(chunk as Buffer);
+  return { bytes: Buffer.concat(out), usage: s.usage };
+}
+
+describe('OpenAI stream pass-through', () => {
+  it('with stripUsage: drops exactly the usage-only events and reads the last usage, however the stream is cut (even a byte at a time)', async () => {
+    await fc.assert(
+      fc.asyncProperty(streams(false), cuts, async (bytes, at) => {
+        const { bytes: out, usage: got } = await run(chunked(bytes, at), true);
+        assert.equal(out.toString('utf8'), modelStrip(bytes.toString('utf8')));
+        assert.deepEqual(got, modelUsage(bytes.toString('utf8')));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  // Where a chunk ends inside a run of blank lines, the pass-through splits events there
+  // (it forwards whole events as they arrive): the blank lines may differ, the events not.
+  it('with stripUsage, odd streams (raw newlines, extra blank lines, CRLF): the same lines as the model', async () => {
+    await fc.assert(
+      fc.asyncProperty(streams(true), cuts, async (bytes, at) => {
+        const { bytes: out, usage: got } = await run(chunked(bytes, at), true);
+        assert.deepEqual(lines(out.toString('utf8')), lines(modelStrip(bytes.toString('utf8'))));
+        assert.deepEqual(got, modelUsage(bytes.toString('utf8')));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('an end sent a byte at a time is still seen whole (it was called truncated when kept by chunk count)', async () => {
+    const bytes = Buffer.from('data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}\n\ndata: [DONE]\n\n');
+    const { bytes: out, usage: got } = await run(
+      [...bytes].map((b) => Buffer.from([b])),
+      true,
+    );
+    assert.equal(out.toString(), 'data: [DONE]\n\n');
+    assert.deepEqual(got, { prompt_tokens: 3, completion_tokens: 4 });
+  });
+
+  it('without stripUsage: forwards every byte as it came', async () => {
+    await fc.assert(
+      fc.asyncProperty(streams(true), cuts, async (bytes, at) => {
+        const { bytes: out, usage: got } = await run(chunked(bytes, at), false);
+        assert.ok(out.equals(bytes));
+        assert.deepEqual(got, modelUsage(bytes.toString('utf8')));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
