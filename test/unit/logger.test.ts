@@ -5,11 +5,12 @@ import { describe, it } from 'node:test';
 
 const LOGGER = resolve(__dirname, '../../apps/gateway/src/logger.js');
 
-/** Runs `body` in a child process with `loggers` from createLoggers(), returns its stdout lines. */
+/** Child-process source that makes `loggers` with createLoggers(), as the gateway does. */
 const PRELUDE = `const { createLoggers } = require(${JSON.stringify(LOGGER)});
 const loggers = createLoggers({ server: { logLevel: 'info' } });
 `;
 
+/** Runs `body` after PRELUDE in a child process and returns its stdout lines. */
 function runLogging(body: string): string[] {
   const child = spawnSync(process.execPath, ['-e', PRELUDE + body], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   assert.equal(child.status, 0, child.stderr);

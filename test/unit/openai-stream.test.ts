@@ -8,10 +8,10 @@ import { passThroughStream } from '../../libs/providers/src/openai/stream';
 /**
  * The OpenAI pass-through stream (libs/providers/src/openai/stream.ts) against a model written
  * on strings, the way the events are defined: split on blank lines, drop the usage-only event
- * the client did not ask for, join back; usage from the last event of the inspected tail that
- * carries one. Streams are cut into chunks anywhere, inside events and inside UTF-8 characters.
+ * the client did not ask for, join back; usage from the last event that carries one. Streams
+ * are cut into chunks anywhere, inside events and inside UTF-8 characters, and stay under the
+ * bytes of the end the pass-through keeps (its TAIL_BYTES), so the model reads the whole text.
  */
-/** Streams stay under the bytes of the end the pass-through keeps (TAIL_BYTES): usage is read from the whole text. */
 const SMALL = 4096;
 
 function modelStrip(text: string): string {
