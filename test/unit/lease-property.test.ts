@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { type AdmissionStore, type AdmitInput, type AdmitOutcome, RedisAdmissionStore } from '../../libs/security/src/admission-store';
 import { LeasedAdmissionStore } from '../../libs/security/src/lease-store';
 import { limitKeys } from '../../libs/security/src/limit-keys';
+import { limitedRequest, UNIT } from '../support/limit-requests';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
 /** Three connections: three replicas sharing one Redis. */
@@ -14,8 +15,6 @@ after(() => clients.forEach((c) => c.disconnect()));
 
 /** Longer than a test: leases end by running out (or at close), never by a timer, so runs are deterministic. */
 const LEASE_MS = 600_000;
-/** USD in 1/1024ths: exact in binary floating point, so sums do not depend on their order. */
-const UNIT = 1 / 1024;
 const day = () => new Date().toISOString().slice(0, 10);
 /** A replica's lease store on `client`, under its own id. */
 const leaseStore = (client: Redis, leaseMs = LEASE_MS) =>
@@ -27,14 +26,7 @@ const leaseStore = (client: Redis, leaseMs = LEASE_MS) =>
 /** Admissions served from a lease, over all runs: the properties must have exercised leases, not only the exact path. */
 let fromLeases = 0;
 
-const request = fc.record({
-  replica: fc.integer({ min: 0, max: 2 }),
-  tokens: fc.integer({ min: 1, max: 40 }),
-  /** Tokens given back at settlement (the completion was shorter than reserved). */
-  unusedTokens: fc.integer({ min: 0, max: 40 }),
-  reserve: fc.integer({ min: 1, max: 16 }),
-  unusedUsd: fc.integer({ min: 0, max: 16 }),
-});
+const request = limitedRequest(3);
 /** Waves of concurrent requests; after each, part of those in flight finishes. */
 const scenario = fc.record({
   rpm: fc.integer({ min: 50, max: 600 }),
@@ -230,6 +222,20 @@ describe('leased admission (Redis)', { skip: !REDIS_URL && 'TEST_REDIS_URL unset
     for (let i = 0; i < 20 && !last?.refused; i++) last = await exact.admit({ keyId, windowMs: 60_000, rpm: 200, tokens: 1 });
     assert.equal(last?.refused, 'rpm');
     assert.ok(last!.rpm.resetMs > 2_000, `${last!.rpm.resetMs} ms`);
+  });
+
+  it('a lease that ended a moment ago and is not back yet (a late timer) means retry at once; a dead replica lease, the window end', async () => {
+    const keyId = `lease-late-${Date.now()}`;
+    const keys = limitKeys(keyId);
+    const exact = new RedisAdmissionStore(clients[0]);
+    const admit = () => exact.admit({ keyId, windowMs: 60_000, rpm: 1, tokens: 1 });
+    assert.equal((await admit()).refused, undefined);
+    const [seconds, micros] = await clients[0].time();
+    const clock = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    await clients[0].hset(keys.leases, 'late-replica', clock - 500);
+    assert.ok((await admit()).rpm.resetMs <= 1, 'ended 0.5 s ago: being given back');
+    await clients[0].hset(keys.leases, 'late-replica', clock - 5_000);
+    assert.ok((await admit()).rpm.resetMs > 50_000, 'ended 5 s ago: its replica died');
   });
 
   it('a key near its limit is admitted one request at a time, without a lease attempt per request', async () => {

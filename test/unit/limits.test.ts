@@ -23,7 +23,8 @@ describe('budget periods', () => {
   });
 
   it('every Redis key of one gateway key shares its hash tag (one Redis Cluster slot per script)', () => {
-    const names = [...Object.values(limitKeys('team-a')), spendKey('team-a', '2026-11-26'), spendKey('team-a', '2026-11')];
+    const { call, ...fixed } = limitKeys('team-a');
+    const names = [...Object.values(fixed), call('a1b2c3.7'), spendKey('team-a', '2026-11-26'), spendKey('team-a', '2026-11')];
     for (const name of names) assert.equal(name.match(/\{([^}]*)\}/)?.[1], 'team-a', name);
   });
 });

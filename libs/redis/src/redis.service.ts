@@ -13,7 +13,15 @@ export type RedisClient = Redis | Cluster;
 // Commands fail fast while disconnected instead of queueing behind a dead server,
 // and a server that is connected but does not answer (frozen, partitioned) fails
 // them after COMMAND_TIMEOUT_MS, so limits fail open instead of hanging requests.
-const CONNECTION: RedisOptions = { commandTimeout: COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1, connectTimeout: 2_000 };
+// Commands a dropped connection left unanswered are not sent again on the next one:
+// their callers were already answered (a timeout), and a late second run would count
+// twice what nobody waits for any more.
+const CONNECTION: RedisOptions = {
+  commandTimeout: COMMAND_TIMEOUT_MS,
+  maxRetriesPerRequest: 1,
+  connectTimeout: 2_000,
+  autoResendUnfulfilledCommands: false,
+};
 /** How soon a failed start-up task (see `whenReady`) runs again. */
 const START_UP_RETRY_MS = 1_000;
 const retry = (times: number) => Math.min(times * 200, 2_000);
@@ -38,6 +46,15 @@ export function connectRedis(config: GatewayConfig): RedisClient {
       tls,
     },
   });
+}
+
+/**
+ * False when a command given to `client` now would fail without being sent (it is
+ * not connected and does not queue commands until it is): such a failure leaves no
+ * doubt about whether the command ran.
+ */
+export function sendsNow(client: RedisClient): boolean {
+  return client.status === 'ready' || client.options.enableOfflineQueue !== false;
 }
 
 const ignore = () => undefined;

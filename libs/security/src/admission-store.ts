@@ -1,4 +1,5 @@
-import type { RedisClient } from '@gateway/redis';
+import { randomBytes } from 'node:crypto';
+import { type RedisClient, sendsNow } from '@gateway/redis';
 import { SPEND_RETENTION_SECONDS, spendKey, utcDay } from '@gateway/metrics';
 import { limitKeys } from './limit-keys';
 import { LIMIT_LUA } from './limit-lua';
@@ -79,14 +80,26 @@ const MAX_BATCH = 128;
 /** Values an admission returns in the script's reply. */
 const ADMIT_REPLY_SIZE = 7;
 
+/**
+ * How long Redis keeps a batch's record: a batch whose answer was lost (a timeout, a
+ * dropped connection) is given back or confirmed within this time (see `resolveLost`).
+ */
+const RECORD_MS = 60_000;
+/** The first wait before the give-back of a lost batch is tried again, doubled each time. */
+const RETRY_LOST_MS = 1_000;
+
 // One script runs a batch of one key's admissions and settlements in arrival order, exactly as
-// if each had been sent alone. KEYS: rpm, tpm, held, holds, leases, then the spend hashes the batch uses.
-// ARGV[1] is the spend retention; then each operation:
+// if each had been sent alone. KEYS: rpm, tpm, held, holds, leases, the batch's record, then the
+// spend hashes the batch uses. ARGV[1] is the spend retention, ARGV[2] how long the record is kept; then each operation:
 //   'a' windowMs rpm tokens tpm budgetUsd('' = none) reserveUsd member now until spendKeyIndex
 //   's' tokenDelta model usd holdMember dayKeyIndex monthKeyIndex (the hold's USD is in its member)
 // Windows start at their first use and end windowMs later. Refused requests count nothing.
 // Holds of dead replicas are released by admissions, a bounded number per call.
+// A batch runs at most once: it records what it counted (RPM and TPM with their windows, its holds)
+// for GIVE_BACK_SCRIPT, and does nothing, answering nil, when that script came first.
 const BATCH_SCRIPT = `${LIMIT_LUA}
+if redis.call('EXISTS', KEYS[6]) == 1 then return nil end
+local counted = {rpm = 0, tpm = 0, holds = {}}
 local function admit(a)
   local window, rpmLimit, tokens, tpmLimit = tonumber(a[1]), tonumber(a[2]), tonumber(a[3]), tonumber(a[4])
   local rpmUsed, rpmTtl, tpmUsed, tpmTtl = 0, window, 0, window
@@ -109,9 +122,10 @@ local function admit(a)
     end
     held = held + reserve
     addHold(KEYS[4], KEYS[3], a[7], reserve, tonumber(a[8]), tonumber(a[9]))
+    counted.holds[#counted.holds + 1] = a[7]
   end
-  if rpmLimit > 0 then add(KEYS[1], 1, window); rpmUsed = rpmUsed + 1 end
-  if tpmLimit > 0 then add(KEYS[2], tokens, window); tpmUsed = tpmUsed + tokens end
+  if rpmLimit > 0 then add(KEYS[1], 1, window); rpmUsed = rpmUsed + 1; counted.rpm = counted.rpm + 1 end
+  if tpmLimit > 0 then add(KEYS[2], tokens, window); tpmUsed = tpmUsed + tokens; counted.tpm = counted.tpm + tokens end
   return {'ok', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held)}
 end
 local function settle(s)
@@ -125,7 +139,7 @@ local function settle(s)
   end
   releaseHold(KEYS[4], KEYS[3], s[4])
 end
-local out, i = {}, 2
+local out, i = {}, 3
 while i <= #ARGV do
   if ARGV[i] == 'a' then
     for _, v in ipairs(admit({unpack(ARGV, i + 1, i + 10)})) do out[#out + 1] = v end
@@ -135,23 +149,58 @@ while i <= #ARGV do
     i = i + 7
   end
 end
+local function expiry(key, amount) return amount > 0 and redis.call('PEXPIRETIME', key) or 0 end
+local record = {counted.rpm, expiry(KEYS[1], counted.rpm), counted.tpm, expiry(KEYS[2], counted.tpm), unpack(counted.holds)}
+redis.call('SET', KEYS[6], table.concat(record, ' '), 'PX', ARGV[2])
 return out`;
+
+// Settles a batch whose answer was lost. KEYS: rpm, tpm, held, holds, the batch's record; ARGV[1]: how long
+// the record is kept. When the batch ran, what it admitted is given back (its requests were answered as
+// failed) and 1 is answered; when it has not run, a record makes sure it never will, and 0 is answered.
+const GIVE_BACK_SCRIPT = `${LIMIT_LUA}
+local record = redis.call('GET', KEYS[5])
+if not record then
+  redis.call('SET', KEYS[5], 'cancelled', 'PX', ARGV[1])
+  return 0
+end
+if record == 'cancelled' then return 0 end
+if record == 'given back' then return 1 end
+local f = {}
+for word in string.gmatch(record, '%S+') do f[#f + 1] = word end
+giveBack(KEYS[1], tonumber(f[2]), tonumber(f[1]))
+giveBack(KEYS[2], tonumber(f[4]), tonumber(f[3]))
+for i = 5, #f do releaseHold(KEYS[4], KEYS[3], f[i]) end
+redis.call('SET', KEYS[5], 'given back', 'KEEPTTL')
+return 1`;
 
 type Pending =
   | { kind: 'admit'; input: AdmitInput; resolve(outcome: AdmitOutcome): void; reject(error: unknown): void }
   | { kind: 'settle'; input: SettleInput; resolve(): void; reject(error: unknown): void };
+type Settling = Extract<Pending, { kind: 'settle' }>;
 
 /**
  * Admissions and settlements of one event-loop turn are sent per gateway key as one
  * script call: under load one Redis write and reply serve many requests, and a
  * request waits for nothing but the end of the turn it was admitted in.
+ *
+ * A call whose answer is lost (it timed out, its connection dropped) may still have
+ * run, or run later: its admissions are answered as failed at once, and what it
+ * counted is given back (`resolveLost`), so a slow Redis never leaves phantom
+ * requests in a key's windows or holds. Its settlements are sent again when it is
+ * known never to run.
  */
 export class RedisAdmissionStore implements AdmissionStore {
   private pending = new Map<string, Pending[]>();
   private flushScheduled = false;
+  /** Names this process's calls: unique across replicas. */
+  private readonly id = randomBytes(6).toString('hex');
+  private seq = 0;
+  private readonly resolving = new Set<Promise<void>>();
+  private closed = false;
 
   constructor(private readonly client: RedisClient) {
     client.defineCommand('gatewayAdmission', { lua: BATCH_SCRIPT });
+    client.defineCommand('gatewayGiveBack', { numberOfKeys: 5, lua: GIVE_BACK_SCRIPT });
   }
 
   admit(input: AdmitInput): Promise<AdmitOutcome> {
@@ -160,6 +209,12 @@ export class RedisAdmissionStore implements AdmissionStore {
 
   settle(input: SettleInput): Promise<void> {
     return new Promise((resolve, reject) => this.enqueue({ kind: 'settle', input, resolve, reject }));
+  }
+
+  /** Waits for lost calls to be settled: one more try each when Redis does not answer. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.resolving.size) await Promise.allSettled([...this.resolving]);
   }
 
   private enqueue(op: Pending): void {
@@ -181,13 +236,14 @@ export class RedisAdmissionStore implements AdmissionStore {
 
   private async send(keyId: string, ops: Pending[]): Promise<void> {
     const keys = limitKeys(keyId);
+    const record = keys.call(`${this.id}.${++this.seq}`);
     const spendKeys: string[] = [];
     const spendKeyIndex = (period: string) => {
       const key = spendKey(keyId, period);
       const at = spendKeys.indexOf(key);
-      return 6 + (at >= 0 ? at : spendKeys.push(key) - 1); // Lua's KEYS index: after the five fixed keys
+      return 7 + (at >= 0 ? at : spendKeys.push(key) - 1); // Lua's KEYS index: after the six fixed keys
     };
-    const args: (string | number)[] = [SPEND_RETENTION_SECONDS];
+    const args: (string | number)[] = [SPEND_RETENTION_SECONDS, RECORD_MS];
     const day = utcDay();
     for (const op of ops) {
       if (op.kind === 'admit') {
@@ -200,21 +256,36 @@ export class RedisAdmissionStore implements AdmissionStore {
         args.push(spendKeyIndex(day), spendKeyIndex(day.slice(0, 7)));
       }
     }
-    const call = this.client as unknown as { gatewayAdmission(...args: (string | number)[]): Promise<(string | number)[]> };
-    let reply: (string | number)[];
+    const call = this.client as unknown as { gatewayAdmission(...args: (string | number)[]): Promise<(string | number)[] | null> };
+    if (!sendsNow(this.client)) {
+      // Never sent: nothing to give back.
+      const error = new Error('Redis is not connected');
+      for (const op of ops) op.reject(error);
+      return;
+    }
+    let reply: (string | number)[] | null;
     try {
       reply = await call.gatewayAdmission(
-        5 + spendKeys.length,
+        6 + spendKeys.length,
         keys.rpm,
         keys.tpm,
         keys.held,
         keys.holds,
         keys.leases,
+        record,
         ...spendKeys,
         ...args,
       );
+      if (!reply) throw new Error('admission batch cancelled'); // only a lost call's give-back cancels it
     } catch (error) {
-      for (const op of ops) op.reject(error);
+      const settling: Settling[] = [];
+      for (const op of ops) {
+        if (op.kind === 'admit') op.reject(error);
+        else settling.push(op);
+      }
+      const resolving = this.resolveLost(keys, record, settling);
+      this.resolving.add(resolving);
+      void resolving.finally(() => this.resolving.delete(resolving));
       return;
     }
     let at = 0;
@@ -231,6 +302,35 @@ export class RedisAdmissionStore implements AdmissionStore {
         spentUsd: Number(spent),
         heldUsd: Number(held),
       });
+    }
+  }
+
+  /**
+   * Gives back what a call whose answer was lost admitted, or makes sure it never runs,
+   * retried until Redis answers. Sent on the same connection after the call, it runs
+   * after it; on a new connection the record decides. Gives up after half the
+   * record's life (past that, the record may be gone), or after one try once closed.
+   */
+  private async resolveLost(keys: ReturnType<typeof limitKeys>, record: string, settling: Settling[]): Promise<void> {
+    const call = this.client as unknown as { gatewayGiveBack(...args: (string | number)[]): Promise<number> };
+    const giveUpAt = Date.now() + RECORD_MS / 2;
+    for (let wait = RETRY_LOST_MS; ; wait *= 2) {
+      const last = this.closed || Date.now() >= giveUpAt;
+      try {
+        const ran = await call.gatewayGiveBack(keys.rpm, keys.tpm, keys.held, keys.holds, record, RECORD_MS);
+        // Settlements of a call that never runs are still owed.
+        for (const op of settling) {
+          if (ran) op.resolve();
+          else this.enqueue(op);
+        }
+        return;
+      } catch (error) {
+        if (last) {
+          for (const op of settling) op.reject(error);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, wait).unref());
+      }
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { RedisClient } from '@gateway/redis';
+import { type RedisClient, sendsNow } from '@gateway/redis';
 import { SPEND_RETENTION_SECONDS, spendKey, utcDay } from '@gateway/metrics';
 import type { AdmissionStore, AdmitInput, AdmitOutcome, LeaseTicket, SettleInput } from './admission-store';
 import { limitKeys } from './limit-keys';
@@ -63,6 +63,8 @@ interface Account {
   taken: { requests: number; tokens: number; usd: number };
   /** Admissions waiting for the exchange under way. */
   waiting: number;
+  /** A call whose answer was lost: sent again, with the same id, before the next one. */
+  lost?: LeaseCall;
   /** The last admission: asks for the renewal when the lease ends. */
   last?: AdmitInput;
   timer?: NodeJS.Timeout;
@@ -70,7 +72,8 @@ interface Account {
 
 // One call per sync: gives back the unused lease and writes the spend of settled requests, then
 // grants a new lease, all or nothing, when every limit has room for it.
-// KEYS: rpm, tpm, held, holds, spend day, spend month, spend of the budget's period, leases.
+// KEYS: rpm, tpm, held, holds, spend day, spend month, spend of the budget's period, leases, the call's record.
+// A call runs once: sent again (its answer was lost), it answers what it answered the first time.
 // ARGV: 1 windowMs, 2 rpmEnd, 3 rpm back, 4 tpmEnd, 5 tpm back, 6 old in-flight member, 7 old lease member,
 //   8 member prefix, 9 in-flight USD, 10 now, 11 in-flight lapse, 12 lease lapse, 13 grant ('1'/'0'),
 //   14 rpm limit (0 = none), 15 rpm wanted, 16 rpm least, 17 tpm limit, 18 tpm wanted, 19 tpm least,
@@ -79,9 +82,11 @@ interface Account {
 // window it was taken from. Needs Redis 7.0.
 const LEASE_SCRIPT = `${LIMIT_LUA}
 local window, now = tonumber(ARGV[1]), tonumber(ARGV[10])
-local function giveBack(key, at, amount)
-  if amount == 0 or at == 0 or redis.call('PEXPIRETIME', key) ~= at then return end
-  if redis.call('DECRBY', key, amount) < 0 then redis.call('SET', key, 0, 'KEEPTTL') end
+local done = redis.call('GET', KEYS[9])
+if done then return cmsgpack.unpack(done) end
+local function answer(reply)
+  redis.call('SET', KEYS[9], cmsgpack.pack(reply), 'PX', window)
+  return reply
 end
 giveBack(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 giveBack(KEYS[2], tonumber(ARGV[4]), tonumber(ARGV[5]))
@@ -119,7 +124,7 @@ if granted and ARGV[20] ~= '' then
   usd = math.min(tonumber(ARGV[21]), (tonumber(ARGV[20]) - spent - held) / ${LEASE_SHARE})
   granted = usd >= tonumber(ARGV[22])
 end
-if not granted then return {0, inFlightMember} end
+if not granted then return answer({0, inFlightMember}) end
 local leaseMember = ''
 if tonumber(ARGV[14]) > 0 then add(KEYS[1], rpm, window); rpmUsed = rpmUsed + rpm end
 if tonumber(ARGV[17]) > 0 then add(KEYS[2], tpm, window); tpmUsed = tpmUsed + tpm end
@@ -138,9 +143,18 @@ if rpmEnd > 0 or tpmEnd > 0 then
   redis.call('HSET', KEYS[8], replica, leaseEnd)
   redis.call('PEXPIRE', KEYS[8], window)
 end
-return {1, rpm, rpmUsed, rpmTtl, rpmEnd, tpm, tpmUsed, tpmTtl, tpmEnd, leaseMember, tostring(spent), tostring(held), inFlightMember}`;
+return answer({1, rpm, rpmUsed, rpmTtl, rpmEnd, tpm, tpmUsed, tpmTtl, tpmEnd, leaseMember, tostring(spent), tostring(held), inFlightMember})`;
 
 type LeaseReply = [0, string] | [1, number, number, number, number, number, number, number, number, string, string, string, string];
+
+/** One lease call: what it is sized for, and its keys and arguments. */
+interface LeaseCall {
+  want: AdmitInput | undefined;
+  windowMs: number;
+  /** When it was first sent; unset while it never was. */
+  sentAt?: number;
+  args: (string | number)[];
+}
 
 /**
  * Admits a key's requests from a slice of its limits leased from Redis, with no
@@ -163,7 +177,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
     private readonly exact: AdmissionStore,
     private readonly options: LeaseOptions,
   ) {
-    client.defineCommand('gatewayLease', { numberOfKeys: 8, lua: LEASE_SCRIPT });
+    client.defineCommand('gatewayLease', { numberOfKeys: 9, lua: LEASE_SCRIPT });
   }
 
   async admit(input: AdmitInput): Promise<AdmitOutcome> {
@@ -208,6 +222,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
       await account.syncing?.catch(() => undefined);
       await this.sync(account).catch(() => undefined);
     }
+    await this.exact.close?.();
   }
 
   private account(keyId: string): Account {
@@ -271,6 +286,17 @@ export class LeasedAdmissionStore implements AdmissionStore {
   private async exchange(account: Account, want: AdmitInput | undefined): Promise<void> {
     // The rest of this event-loop turn's admissions queue behind it, and the lease is sized for them.
     await new Promise(setImmediate);
+    const lost = account.lost;
+    if (lost) {
+      account.lost = undefined;
+      // Its record outlives this by half: sent again later, it could count twice; its figures are lost then.
+      if (lost.sentAt === undefined || Date.now() - lost.sentAt < lost.windowMs / 2) await this.call(account, lost);
+    }
+    await this.call(account, this.prepare(account, want));
+  }
+
+  /** The call that gives back what the account holds and owes (it is handed over to the call). */
+  private prepare(account: Account, want: AdmitInput | undefined): LeaseCall {
     const lease = account.lease;
     account.lease = undefined;
     const spend = account.spend;
@@ -289,15 +315,17 @@ export class LeasedAdmissionStore implements AdmissionStore {
     const [tpmWanted, tpmLeast] = size(want?.tokens ?? 0, taken.tokens);
     const [usdWanted, usdLeast] = size(b?.reserveUsd ?? 0, taken.usd);
     const now = Date.now();
+    const windowMs = want?.windowMs ?? 60_000;
+    const id = `${this.options.replica}-${++this.seq}`;
     const args: (string | number)[] = [
-      want?.windowMs ?? 60_000,
+      windowMs,
       account.rpmEnd,
       lease?.rpm ?? 0,
       account.tpmEnd,
       (lease?.tpm ?? 0) - tokenAdjust,
       account.inFlightMember,
       account.leaseMember,
-      `${this.options.replica}-${++this.seq}`,
+      id,
       account.inFlightUsd,
       now,
       this.options.holdLapseMs,
@@ -317,12 +345,25 @@ export class LeasedAdmissionStore implements AdmissionStore {
     ];
     for (const [model, usd] of spend) args.push(model, usd);
     const spendKeys = [spendKey(account.keyId, day), spendKey(account.keyId, day.slice(0, 7)), spendKey(account.keyId, b?.period ?? day)];
-    const call = this.client as unknown as { gatewayLease(...args: (string | number)[]): Promise<LeaseReply> };
+    const callKeys = [keys.rpm, keys.tpm, keys.held, keys.holds, ...spendKeys, keys.leases, keys.call(id)];
+    return { want, windowMs, args: [...callKeys, ...args] };
+  }
+
+  /**
+   * Runs a lease call and takes on what it answers. When its answer is lost, the call is
+   * kept to be sent again first at the next sync: it runs once, and its answer then is
+   * the one that was lost, so nothing it gave back, wrote or granted is lost.
+   */
+  private async call(account: Account, lease: LeaseCall): Promise<void> {
+    const client = this.client as unknown as { gatewayLease(...args: (string | number)[]): Promise<LeaseReply> };
     let reply: LeaseReply;
     try {
-      reply = await call.gatewayLease(keys.rpm, keys.tpm, keys.held, keys.holds, ...spendKeys, keys.leases, ...args);
+      // A call never sent may be sent at any time later.
+      if (!sendsNow(this.client)) throw new Error('Redis is not connected');
+      lease.sentAt ??= Date.now();
+      reply = await client.gatewayLease(...lease.args);
     } catch (error) {
-      // Unknown whether the script ran: the members stay as they were (they lapse), the figures are lost.
+      account.lost = lease;
       account.exactUntil = Date.now() + this.options.leaseMs;
       throw error;
     }
@@ -344,7 +385,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
     const at = Date.now();
     const windowEnd = Math.min(rpmEnd ? at + rpmTtl : Infinity, tpmEnd ? at + tpmTtl : Infinity);
     account.lease = {
-      grantedFor: want!,
+      grantedFor: lease.want!,
       endsAt: Math.min(at + this.options.leaseMs, windowEnd),
       rpm,
       tpm,
@@ -365,7 +406,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
   private schedule(account: Account): void {
     clearTimeout(account.timer);
     if (this.closed) return;
-    const holds = account.lease || account.inFlight > 0 || account.spend.size > 0 || account.tokenAdjust !== 0;
+    const holds = account.lease || account.lost || account.inFlight > 0 || account.spend.size > 0 || account.tokenAdjust !== 0;
     if (!holds && !account.inFlightMember && !account.leaseMember) {
       account.timer = setTimeout(
         () => {

@@ -14,5 +14,7 @@ export const limitKeys = (keyId: string) => {
     holds: `${tag}:holds`,
     /** When each replica's open lease of the RPM/TPM windows ends (Redis time, ms), by replica. */
     leases: `${tag}:leases`,
+    /** What the script call `id` did, kept a while so that a call whose answer was lost counts exactly once. */
+    call: (id: string) => `${tag}:call:${id}`,
   };
 };

@@ -1,5 +1,8 @@
 import { SPEND_TOTAL_FIELD } from '@gateway/metrics';
 
+/** How long after its end a replica's lease counts as being given back (see waitFor). */
+const LEASE_RETURN_GRACE_MS = 2_000;
+
 /**
  * Lua shared by the admission script (admission-store.ts) and the lease script
  * (lease-store.ts), so both count windows, holds and spend the same way.
@@ -16,6 +19,12 @@ end
 local function add(key, amount, window)
   redis.call('INCRBY', key, amount)
   if redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, window) end
+end
+-- Takes back \`amount\` from the window named by when it expires (PEXPIRETIME, fixed for its life), only if
+-- that window is still the current one: what is given back goes only to the window it was taken from.
+local function giveBack(key, at, amount)
+  if amount == 0 or at == 0 or redis.call('PEXPIRETIME', key) ~= at then return end
+  if redis.call('DECRBY', key, amount) < 0 then redis.call('SET', key, 0, 'KEEPTTL') end
 end
 local function holdUsd(member)
   return tonumber(string.match(member, ':([^:]+)$'))
@@ -54,12 +63,14 @@ local function redisNow()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 -- A refusal's wait: the window's end, or sooner when another replica's lease of it ends first
--- (what that replica did not use then comes back).
+-- (what that replica did not use then comes back). A lease that ended less than
+-- ${LEASE_RETURN_GRACE_MS} ms ago is being given back (its replica's timer runs late on a busy
+-- machine): retry at once; older ones belong to a replica that died, whose slice comes back with the window.
 local function waitFor(leases, ttl)
   local clock = redisNow()
   for _, ends in ipairs(redis.call('HVALS', leases)) do
-    local left = tonumber(ends) - clock
-    if left > 0 and left < ttl then ttl = left end
+    local left = math.max(1, tonumber(ends) - clock)
+    if tonumber(ends) - clock > -${LEASE_RETURN_GRACE_MS} and left < ttl then ttl = left end
   end
   return ttl
 end
