@@ -10,11 +10,11 @@ const PRELUDE = `const { createLoggers } = require(${JSON.stringify(LOGGER)});
 const loggers = createLoggers({ server: { logLevel: 'info' } });
 `;
 
-/** Runs `body` after PRELUDE in a child process and returns its stdout lines. */
-function runLogging(body: string): string[] {
-  const child = spawnSync(process.execPath, ['-e', PRELUDE + body], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+/** Runs `body` after `before` and PRELUDE in a child process and returns its stdout lines and its stderr. */
+function runLogging(body: string, before = ''): string[] & { stderr?: string } {
+  const child = spawnSync(process.execPath, ['-e', before + PRELUDE + body], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   assert.equal(child.status, 0, child.stderr);
-  return child.stdout.split('\n').filter(Boolean);
+  return Object.assign(child.stdout.split('\n').filter(Boolean), { stderr: child.stderr });
 }
 
 /**
@@ -55,6 +55,30 @@ burst();`);
     } finally {
       child.kill('SIGKILL');
     }
+  });
+
+  it('hands sonic-boom whole batches of lines: fed line by line, it copies its whole buffer for every line', () => {
+    // Counts the writes the sonic-boom that pino.destination() makes receives (an own property of the instance).
+    const countWrites = `const pino = require(require.resolve('pino', { paths: [${JSON.stringify(LOGGER)}] }));
+const destination = pino.destination;
+let writes = 0;
+pino.destination = (...args) => {
+  const sonic = destination(...args);
+  const write = sonic.write;
+  sonic.write = function (data) { writes++; return write.call(this, data); };
+  return sonic;
+};
+process.on('exit', () => process.stderr.write('writes=' + writes));
+`;
+    const lines = runLogging(
+      `for (let i = 0; i < 3000; i++) loggers.access.info({ i, pad: 'x'.repeat(300) }, 'request');
+loggers.flushSync();`,
+      countWrites,
+    );
+    assert.equal(lines.length, 3000);
+    const bytes = lines.reduce((sum, line) => sum + line.length + 1, 0);
+    // One write per 64 KiB batch (rounded up), at most one more for the rest.
+    assert.ok(Number(/writes=(\d+)/.exec(lines.stderr!)?.[1]) <= Math.ceil(bytes / 65536) + 1, `${lines.stderr} for ${bytes} bytes`);
   });
 
   it('redacts secrets in the app logger', () => {
