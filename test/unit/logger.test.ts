@@ -18,9 +18,10 @@ function runLogging(body: string, before = ''): string[] & { stderr?: string } {
 }
 
 /**
- * The loggers batch lines into large asynchronous writes (apps/gateway/src/logger.ts): whatever
- * the batching, every line must come out whole, once, in order, including those still buffered
- * or being written when the process exits the way the gateway does (flushSync, then exit).
+ * The loggers batch lines into large writes (apps/gateway/src/logger.ts): whatever the batching,
+ * every line must come out whole, once, in order, including those still buffered or being written
+ * when the process exits the way the gateway does (flushSync, then exit). The first test caught
+ * asynchronous writes still under way at exit interleaving with the final flush (on a busy machine).
  */
 describe('logs written in batches', () => {
   it('every line arrives whole and in order when the process exits right after flushSync()', () => {

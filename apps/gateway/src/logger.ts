@@ -26,15 +26,16 @@ export interface Loggers {
 }
 
 /**
- * Log lines are buffered up to this size, and flushed at least this often. Each write is
- * handed to libuv's thread pool, and that hand-off, not the bytes, is what it costs: at
- * 8 KiB it took ~14 µs of a request's time in CPU profiles (BENCHMARKS.md), at 64 KiB ~3.
+ * Log lines are collected up to this size, and written at least this often, in one
+ * synchronous write each: one system call per ~150 access lines. (Asynchronous writes
+ * went through libuv's thread pool, cost more per write, and one still under way when
+ * the process exited could interleave with the final synchronous flush.)
  */
 const BUFFER_BYTES = 64 * 1024;
 const FLUSH_EVERY_MS = 200;
 
 /**
- * Collects log lines and hands them to sonic-boom a buffer at a time. Fed line by line,
+ * Collects log lines and hands them to sonic-boom a batch at a time. Fed line by line,
  * sonic-boom (4.2 and 5.0) appends each line to the string it buffers and measures that
  * string's byte length, which copies the whole buffer: with 64 KiB buffers, ~32 KB or more
  * copied for every ~0.4 KB access line, about half of a request's allocation.
@@ -48,21 +49,12 @@ class LineBatcher {
   write(line: string): boolean {
     this.lines.push(line);
     this.chars += line.length;
-    if (this.chars >= BUFFER_BYTES) this.drain();
+    if (this.chars >= BUFFER_BYTES) this.flush();
     return true;
   }
 
+  /** Writes what is collected, synchronously (sonic-boom in sync mode retries short and busy writes). */
   flush(): void {
-    this.drain();
-  }
-
-  flushSync(): void {
-    this.drain();
-    this.out.flushSync();
-  }
-
-  /** sonic-boom writes the batch at once, or right after the write under way. */
-  private drain(): void {
     if (!this.lines.length) return;
     const batch = this.lines.join('');
     this.lines = [];
@@ -72,20 +64,19 @@ class LineBatcher {
 }
 
 /**
- * JSON logs to stdout, written asynchronously and in batches so logging stays off
- * the hot path: one write system call per ~64 KiB instead of one per request, and
- * never more than 200 ms late. `flushSync()` before exit writes the rest.
+ * JSON logs to stdout, in batches so logging stays off the hot path: one write system
+ * call per ~64 KiB instead of one per request, and never more than 200 ms late.
+ * `flushSync()` before exit writes the rest.
  */
 export function createLoggers(config: GatewayConfig): Loggers {
-  // Batches of many lines go out as they come (minLength 0); a backlog goes out in writes of up to 256 KiB.
-  const destination = new LineBatcher(pino.destination({ dest: 1, sync: false, minLength: 0, maxWrite: 4 * BUFFER_BYTES }));
+  const destination = new LineBatcher(pino.destination({ dest: 1, sync: true, minLength: 0 }));
   setInterval(() => destination.flush(), FLUSH_EVERY_MS).unref();
-  // pino flushes its sonic-boom at exit; lines still here must go with it.
-  process.once('exit', () => destination.flushSync());
+  // Lines still collected when the process exits go with it.
+  process.once('exit', () => destination.flush());
   const options = { level: config.server.logLevel, base: { service: 'ai-gateway' }, timestamp: pino.stdTimeFunctions.isoTime };
   return {
     app: pino({ ...options, redact: { paths: REDACT, censor: '[redacted]' } }, destination),
     access: pino(options, destination),
-    flushSync: () => destination.flushSync(),
+    flushSync: () => destination.flush(),
   };
 }
