@@ -69,8 +69,8 @@ end
 local function waitFor(leases, ttl)
   local clock = redisNow()
   for _, ends in ipairs(redis.call('HVALS', leases)) do
-    local left = math.max(1, tonumber(ends) - clock)
-    if tonumber(ends) - clock > -${LEASE_RETURN_GRACE_MS} and left < ttl then ttl = left end
+    local left = tonumber(ends) - clock
+    if left > -${LEASE_RETURN_GRACE_MS} and left < ttl then ttl = math.max(1, left) end
   end
   return ttl
 end
