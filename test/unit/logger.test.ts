@@ -121,7 +121,10 @@ process.exit(0);`,
       .split('\n')
       .filter(Boolean)
       .map((line) => (JSON.parse(line) as { i: number }).i);
-    assert.deepEqual(indexes, Array.from({ length: 5000 }, (_, i) => i));
+    assert.deepEqual(
+      indexes,
+      Array.from({ length: 5000 }, (_, i) => i),
+    );
   });
 
   it('redacts secrets in the app logger', () => {

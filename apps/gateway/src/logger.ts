@@ -78,7 +78,7 @@ class BatchedWriter {
    * drops the batch: logging never takes the gateway down.
    */
   private writeAll(bytes: Buffer): void {
-    for (let done = 0; done < bytes.length; ) {
+    for (let done = 0; done < bytes.length;) {
       try {
         done += writeSync(this.fd, bytes, done, bytes.length - done);
       } catch (err) {
