@@ -22,8 +22,6 @@ export interface Loggers {
    * carry secrets, so it skips the redaction pass (a few percent of a request's CPU).
    */
   access: Logger;
-  /** Writes whatever is buffered, synchronously: call it right before the process exits. */
-  flushSync(): void;
 }
 
 /**
@@ -92,17 +90,15 @@ class BatchedWriter {
 /**
  * JSON logs to stdout, in batches so logging stays off the hot path: one write system
  * call per ~64 KiB instead of one per request, and never more than 200 ms late.
- * `flushSync()` before exit writes the rest.
+ * Whatever is buffered when the process exits (by any path) is written then.
  */
 export function createLoggers(config: GatewayConfig): Loggers {
   const destination = new BatchedWriter(1);
   setInterval(() => destination.flush(), FLUSH_EVERY_MS).unref();
-  // Lines still collected when the process exits go with it.
   process.once('exit', () => destination.flush());
   const options = { level: config.server.logLevel, base: { service: 'ai-gateway' }, timestamp: pino.stdTimeFunctions.isoTime };
   return {
     app: pino({ ...options, redact: { paths: REDACT, censor: '[redacted]' } }, destination),
     access: pino(options, destination),
-    flushSync: () => destination.flush(),
   };
 }

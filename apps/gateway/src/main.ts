@@ -26,7 +26,7 @@ async function bootstrap(): Promise<void> {
     process.stderr.write(`ai-gateway: ${err.message}\n`);
     process.exit(78); // EX_CONFIG
   }
-  const { app: log, access, flushSync } = createLoggers(config);
+  const { app: log, access } = createLoggers(config);
   const server = config.server;
 
   const adapter = new FastifyAdapter({
@@ -88,7 +88,6 @@ async function bootstrap(): Promise<void> {
     log,
     exit: () => {
       log.info('stopped');
-      flushSync();
       process.exit(0);
     },
   });

@@ -235,6 +235,12 @@ export class RedisAdmissionStore implements AdmissionStore {
   }
 
   private async send(keyId: string, ops: Pending[]): Promise<void> {
+    if (!sendsNow(this.client)) {
+      // Never sent: nothing to give back.
+      const error = new Error('Redis is not connected');
+      for (const op of ops) op.reject(error);
+      return;
+    }
     const keys = limitKeys(keyId);
     const record = keys.call(`${this.id}.${++this.seq}`);
     const spendKeys: string[] = [];
@@ -257,12 +263,6 @@ export class RedisAdmissionStore implements AdmissionStore {
       }
     }
     const call = this.client as unknown as { gatewayAdmission(...args: (string | number)[]): Promise<(string | number)[] | null> };
-    if (!sendsNow(this.client)) {
-      // Never sent: nothing to give back.
-      const error = new Error('Redis is not connected');
-      for (const op of ops) op.reject(error);
-      return;
-    }
     let reply: (string | number)[] | null;
     try {
       reply = await call.gatewayAdmission(
