@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { Bound, type CounterChild, type HistogramChild } from './bound';
+import { CounterFamily, HistogramFamily } from './families';
 import { EventLoopDelayHistogram } from './event-loop-delay';
 
 /** Seconds: LLM calls take from milliseconds (cache, mock) to minutes (long generations). */
@@ -46,14 +46,14 @@ export interface CompletionSample {
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
-  private readonly requests: Bound<CounterChild>;
-  private readonly duration: Bound<HistogramChild>;
-  private readonly overhead: Bound<HistogramChild>;
-  private readonly tokens: Bound<HistogramChild>;
-  private readonly upstreamDuration: Bound<HistogramChild>;
-  private readonly ttft: Bound<HistogramChild>;
-  private readonly perToken: Bound<HistogramChild>;
-  private readonly cost: Bound<CounterChild>;
+  private readonly requests: CounterFamily;
+  private readonly duration: HistogramFamily;
+  private readonly overhead: HistogramFamily;
+  private readonly tokens: HistogramFamily;
+  private readonly upstreamDuration: HistogramFamily;
+  private readonly ttft: HistogramFamily;
+  private readonly perToken: HistogramFamily;
+  private readonly cost: CounterFamily;
   private readonly fallbacks: Counter<'model' | 'reason'>;
   private readonly retries: Counter<'model' | 'provider'>;
   private readonly breakerState: Gauge<'deployment'>;
@@ -69,77 +69,53 @@ export class MetricsService {
     collectDefaultMetrics({ register: this.registry });
     this.eventLoopDelay = new EventLoopDelayHistogram(this.registry);
     const registers = [this.registry];
-    this.requests = new Bound(
-      new Counter({
-        name: 'gateway_requests_total',
-        help: 'Requests handled, by route, model group, deployment, provider, status and cache result',
-        labelNames: ['route', 'model', 'deployment', 'provider', 'status', 'cache'],
-        registers,
-      }),
-    );
-    this.duration = new Bound(
-      new Histogram({
-        name: 'gateway_request_duration_seconds',
-        help: 'Time from request received to response finished (or client gone)',
-        labelNames: ['route', 'model', 'status'],
-        buckets: LLM_SECONDS,
-        registers,
-      }),
-    );
-    this.overhead = new Bound(
-      new Histogram({
-        name: 'gateway_overhead_seconds',
-        help: 'Time the gateway spent on a request outside upstream calls (streams: until the first byte)',
-        labelNames: ['route'],
-        buckets: OVERHEAD_SECONDS,
-        registers,
-      }),
-    );
+    this.requests = new CounterFamily(this.registry, {
+      name: 'gateway_requests_total',
+      help: 'Requests handled, by route, model group, deployment, provider, status and cache result',
+      labelNames: ['route', 'model', 'deployment', 'provider', 'status', 'cache'],
+    });
+    this.duration = new HistogramFamily(this.registry, {
+      name: 'gateway_request_duration_seconds',
+      help: 'Time from request received to response finished (or client gone)',
+      labelNames: ['route', 'model', 'status'],
+      buckets: LLM_SECONDS,
+    });
+    this.overhead = new HistogramFamily(this.registry, {
+      name: 'gateway_overhead_seconds',
+      help: 'Time the gateway spent on a request outside upstream calls (streams: until the first byte)',
+      labelNames: ['route'],
+      buckets: OVERHEAD_SECONDS,
+    });
     const genAi = ['gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model'];
-    this.tokens = new Bound(
-      new Histogram({
-        name: 'gen_ai_client_token_usage',
-        help: 'Tokens used per request (gen_ai.client.token.usage)',
-        labelNames: ['gen_ai_token_type', ...genAi],
-        buckets: TOKEN_BUCKETS,
-        registers,
-      }),
-    );
-    this.upstreamDuration = new Bound(
-      new Histogram({
-        name: 'gen_ai_server_request_duration_seconds',
-        help: 'Upstream generation time per request (gen_ai.server.request.duration)',
-        labelNames: genAi,
-        buckets: LLM_SECONDS,
-        registers,
-      }),
-    );
-    this.ttft = new Bound(
-      new Histogram({
-        name: 'gen_ai_server_time_to_first_token_seconds',
-        help: 'Time to the first streamed token (gen_ai.server.time_to_first_token)',
-        labelNames: genAi,
-        buckets: LLM_SECONDS,
-        registers,
-      }),
-    );
-    this.perToken = new Bound(
-      new Histogram({
-        name: 'gen_ai_server_time_per_output_token_seconds',
-        help: 'Time per output token after the first (gen_ai.server.time_per_output_token)',
-        labelNames: genAi,
-        buckets: PER_TOKEN_SECONDS,
-        registers,
-      }),
-    );
-    this.cost = new Bound(
-      new Counter({
-        name: 'gateway_cost_usd_total',
-        help: 'Spend in USD from actual (or, when the upstream omitted it, estimated) usage',
-        labelNames: ['provider', 'model', 'key'],
-        registers,
-      }),
-    );
+    this.tokens = new HistogramFamily(this.registry, {
+      name: 'gen_ai_client_token_usage',
+      help: 'Tokens used per request (gen_ai.client.token.usage)',
+      labelNames: ['gen_ai_token_type', ...genAi],
+      buckets: TOKEN_BUCKETS,
+    });
+    this.upstreamDuration = new HistogramFamily(this.registry, {
+      name: 'gen_ai_server_request_duration_seconds',
+      help: 'Upstream generation time per request (gen_ai.server.request.duration)',
+      labelNames: genAi,
+      buckets: LLM_SECONDS,
+    });
+    this.ttft = new HistogramFamily(this.registry, {
+      name: 'gen_ai_server_time_to_first_token_seconds',
+      help: 'Time to the first streamed token (gen_ai.server.time_to_first_token)',
+      labelNames: genAi,
+      buckets: LLM_SECONDS,
+    });
+    this.perToken = new HistogramFamily(this.registry, {
+      name: 'gen_ai_server_time_per_output_token_seconds',
+      help: 'Time per output token after the first (gen_ai.server.time_per_output_token)',
+      labelNames: genAi,
+      buckets: PER_TOKEN_SECONDS,
+    });
+    this.cost = new CounterFamily(this.registry, {
+      name: 'gateway_cost_usd_total',
+      help: 'Spend in USD from actual (or, when the upstream omitted it, estimated) usage',
+      labelNames: ['provider', 'model', 'key'],
+    });
     this.fallbacks = new Counter({
       name: 'gateway_fallbacks_total',
       help: 'Requests sent on to another deployment after a failed attempt, by the reason of that failure',

@@ -128,8 +128,8 @@ export class LimitsService implements BeforeApplicationShutdown {
       return { reservation, headers: {} };
     }
     const headers: Record<string, string> = {};
-    if (rpm !== undefined) Object.assign(headers, rateHeaders('requests', rpm, rpm - outcome.rpm.used, outcome.rpm.resetMs));
-    if (tpm !== undefined) Object.assign(headers, rateHeaders('tokens', tpm, tpm - outcome.tpm.used, outcome.tpm.resetMs));
+    if (rpm !== undefined) rateHeaders(headers, 'requests', rpm, rpm - outcome.rpm.used, outcome.rpm.resetMs);
+    if (tpm !== undefined) rateHeaders(headers, 'tokens', tpm, tpm - outcome.tpm.used, outcome.tpm.resetMs);
     if (outcome.refused === 'rpm')
       throw this.limited('rpm', `Rate limit reached for requests: ${rpm} per minute.`, headers, outcome.rpm.resetMs);
     if (outcome.refused === 'tpm') {
@@ -206,7 +206,7 @@ export class LimitsService implements BeforeApplicationShutdown {
 
   private ipLimited(used: number, resetMs: number): GatewayError {
     const limit = this.config.security.ipFailuresPerMinute;
-    const headers = rateHeaders('auth-failures', limit, limit - Math.max(used, limit), resetMs);
+    const headers = rateHeaders({}, 'auth-failures', limit, limit - Math.max(used, limit), resetMs);
     return this.limited('ip', 'Too many failed authentication attempts from this address.', headers, resetMs);
   }
 
@@ -222,9 +222,7 @@ export class LimitsService implements BeforeApplicationShutdown {
     // In-flight requests hold the rest: it frees up as they finish, so retry soon.
     const transient = outcome.spentUsd + reserveUsd <= budget.usd;
     const resetMs = transient ? 1_000 : periodEnd;
-    Object.assign(headers, rateHeaders('budget', budget.usd, remaining, periodEnd, usd), {
-      'retry-after': String(Math.ceil(resetMs / 1000)),
-    });
+    rateHeaders(headers, 'budget', budget.usd, remaining, periodEnd, usd)['retry-after'] = String(Math.ceil(resetMs / 1000));
     const message = transient
       ? `Requests in flight hold $${usd(outcome.heldUsd)} of this key's remaining ${budget.period} budget of $${budget.usd}; this one could cost up to $${usd(reserveUsd)}. Retry shortly.`
       : reserveUsd > budget.usd
@@ -253,13 +251,30 @@ export class LimitsService implements BeforeApplicationShutdown {
   }
 }
 
-/** OpenAI's `x-ratelimit-{limit,remaining,reset}-<what>` headers. */
-function rateHeaders(what: string, limit: number, remaining: number, resetMs: number, format: (n: number) => string = String) {
-  return {
-    [`x-ratelimit-limit-${what}`]: format(limit),
-    [`x-ratelimit-remaining-${what}`]: format(Math.max(0, remaining)),
-    [`x-ratelimit-reset-${what}`]: `${Math.max(0, Math.ceil(resetMs / 1000))}s`,
-  };
+type RateHeaderSubject = 'requests' | 'tokens' | 'auth-failures' | 'budget';
+
+// Built once: header names made per request are fresh strings V8 must internalize as property keys.
+const RATE_HEADER_NAMES = Object.fromEntries(
+  (['requests', 'tokens', 'auth-failures', 'budget'] as const).map((what) => [
+    what,
+    [`x-ratelimit-limit-${what}`, `x-ratelimit-remaining-${what}`, `x-ratelimit-reset-${what}`] as const,
+  ]),
+) as Record<RateHeaderSubject, readonly [string, string, string]>;
+
+/** Adds OpenAI's `x-ratelimit-{limit,remaining,reset}-<what>` headers to `headers`. */
+function rateHeaders(
+  headers: Record<string, string>,
+  what: RateHeaderSubject,
+  limit: number,
+  remaining: number,
+  resetMs: number,
+  format: (n: number) => string = String,
+): Record<string, string> {
+  const [limitName, remainingName, resetName] = RATE_HEADER_NAMES[what];
+  headers[limitName] = format(limit);
+  headers[remainingName] = format(Math.max(0, remaining));
+  headers[resetName] = `${Math.max(0, Math.ceil(resetMs / 1000))}s`;
+  return headers;
 }
 
 function storeUnavailable(): GatewayError {
