@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { isoTime } from '../../apps/gateway/src/logger';
 
 const LOGGER = resolve(__dirname, '../../apps/gateway/src/logger.js');
 
@@ -128,5 +130,20 @@ process.exit(0);`,
   it('redacts secrets in the app logger', () => {
     const [line] = runLogging(`loggers.app.info({ authorization: 'Bearer sk-secret' }, 'x'); `);
     assert.equal(JSON.parse(line!).authorization, '[redacted]');
+  });
+
+  it("stamps pino's ISO time exactly, whatever the sequence of clock readings (fast-check, fixed seed)", () => {
+    const reading = fc.oneof(fc.integer({ min: 0, max: 4_102_444_800_000 }), fc.integer({ min: -2, max: 1_500 }));
+    fc.assert(
+      fc.property(fc.array(reading, { minLength: 1, maxLength: 50 }), (steps) => {
+        // Absolute times and small steps forward or back, so the per-millisecond and per-second reuse is exercised.
+        let now = 1_764_000_000_000;
+        for (const step of steps) {
+          now = step > 1_500 ? step : Math.max(0, now + step);
+          assert.equal(isoTime(now), `,"time":"${new Date(now).toISOString()}"`);
+        }
+      }),
+      { seed: 17, numRuns: 500 },
+    );
   });
 });

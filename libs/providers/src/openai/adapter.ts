@@ -2,7 +2,6 @@ import type { ProviderConfig, ProviderType } from '@gateway/config';
 import type { CallContext, ChatStream, JsonResult, ModelInfo, Provider } from '../provider';
 import type { ChatCompletionCreateParams, EmbeddingCreateParams } from '../wire';
 import { UpstreamClient } from './client';
-import { fromTransportError } from './errors';
 import { toUpstreamBody, toUpstreamChat } from './request';
 import { readJsonResult } from './response';
 import { passThroughStream } from './stream';
@@ -20,8 +19,8 @@ export class OpenAIProvider implements Provider {
   }
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
-    const res = await this.client.send('POST', '/chat/completions', toUpstreamChat(request, ctx.upstreamModel), ctx.signal);
-    return this.read(res, 'chat.completion', ctx);
+    const body = await this.client.sendBuffered('POST', '/chat/completions', toUpstreamChat(request, ctx.upstreamModel), ctx.signal);
+    return readJsonResult(this.name, body, 'chat.completion');
   }
 
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
@@ -31,25 +30,16 @@ export class OpenAIProvider implements Provider {
 
   /** OpenAI-format upstreams handle float and base64 encodings themselves. */
   async embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult> {
-    const res = await this.client.send('POST', '/embeddings', toUpstreamBody(request, ctx.upstreamModel), ctx.signal);
-    return this.read(res, 'list', ctx);
+    const body = await this.client.sendBuffered('POST', '/embeddings', toUpstreamBody(request, ctx.upstreamModel), ctx.signal);
+    return readJsonResult(this.name, body, 'list');
   }
 
   async listModels(signal: AbortSignal): Promise<ModelInfo[]> {
-    const res = await this.client.send('GET', '/models', undefined, signal);
-    const body = (await res.body.json()) as { data?: ModelInfo[] };
-    return body.data ?? [];
+    const body = await this.client.sendBuffered('GET', '/models', undefined, signal);
+    return (JSON.parse(body.toString('utf8')) as { data?: ModelInfo[] }).data ?? [];
   }
 
   close(): Promise<void> {
     return this.client.close();
-  }
-
-  private async read(res: Awaited<ReturnType<UpstreamClient['send']>>, expect: string, ctx: CallContext): Promise<JsonResult> {
-    try {
-      return await readJsonResult(this.name, res, expect);
-    } catch (err) {
-      throw fromTransportError(this.name, err, ctx.signal);
-    }
   }
 }

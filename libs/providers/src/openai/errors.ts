@@ -1,4 +1,3 @@
-import type { Dispatcher } from 'undici';
 import { GatewayError, type ErrorType } from '../gateway-error';
 
 /** How an upstream HTTP status reaches the client: [status, type, code, retryable]. */
@@ -18,6 +17,13 @@ const BY_STATUS: Record<number, Mapping> = {
 const SERVER_ERROR: Mapping = [502, 'upstream_error', 'upstream_error', true];
 const OTHER_CLIENT_ERROR: Mapping = [502, 'upstream_error', 'upstream_error', false];
 
+/** What the mapping reads of an answer: undici's `ResponseData`, or a buffered one. */
+export interface UpstreamAnswer {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: AsyncIterable<Buffer> | Iterable<Buffer>;
+}
+
 /** Seconds to tell a rate-limited client to wait when the upstream did not say. */
 const DEFAULT_RETRY_AFTER_S = 1;
 
@@ -32,7 +38,7 @@ const AUTH_HINT: Record<string, string> = {
  * upstream caught (400, 422) keep the vendor's message; credential problems become
  * 502 with a hint (never the key); rate limits keep Retry-After.
  */
-export async function fromUpstreamResponse(provider: string, res: Dispatcher.ResponseData): Promise<GatewayError> {
+export async function fromUpstreamResponse(provider: string, res: UpstreamAnswer): Promise<GatewayError> {
   const raw = await readCapped(res.body, 16 * 1024);
   let message = raw.trim().slice(0, 500) || `HTTP ${res.statusCode}`;
   let param: string | null = null;
@@ -107,7 +113,7 @@ export function fromTransportError(provider: string, err: unknown, signal: Abort
   ).from('connection');
 }
 
-async function readCapped(body: AsyncIterable<Buffer>, cap: number): Promise<string> {
+async function readCapped(body: AsyncIterable<Buffer> | Iterable<Buffer>, cap: number): Promise<string> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {

@@ -1,4 +1,3 @@
-import type { Dispatcher } from 'undici';
 import { GatewayError } from '../gateway-error';
 import type { JsonResult } from '../provider';
 
@@ -9,8 +8,7 @@ const USAGE_KEY = Buffer.from('"usage"');
  * parsed whole (embeddings answers run to megabytes): we check the object type and
  * parse only the `usage` object, found from the end where OpenAI-format servers put it.
  */
-export async function readJsonResult(provider: string, res: Dispatcher.ResponseData, expect: string): Promise<JsonResult> {
-  const body = Buffer.from(await res.body.arrayBuffer());
+export function readJsonResult(provider: string, body: Buffer, expect: string): JsonResult {
   if (body[0] !== 0x7b /* { */ || !(body.includes(`"object":"${expect}"`) || body.includes(`"object": "${expect}"`))) {
     throw new GatewayError(
       502,
