@@ -13,7 +13,9 @@ type Sample = { metricName: string; labels: Labels; value: number };
  */
 abstract class Family<C> {
   readonly aggregator = 'sum';
-  private readonly children = new Map<string, { labels: Labels; child: C }>();
+  /** Children by their label values, one map level per label: no key string made per sample. */
+  private readonly tree = new Map<string, unknown>();
+  private readonly children: { labels: Labels; child: C }[] = [];
 
   constructor(
     registry: Registry,
@@ -26,25 +28,33 @@ abstract class Family<C> {
   }
 
   with(...values: string[]): C {
-    const key = values.join('\u0000');
-    let entry = this.children.get(key);
-    if (!entry) {
+    let level = this.tree;
+    const last = values.length - 1;
+    for (let i = 0; i < last; i++) {
+      let next = level.get(values[i]) as Map<string, unknown> | undefined;
+      if (!next) level.set(values[i], (next = new Map()));
+      level = next;
+    }
+    let child = level.get(values[last]) as C | undefined;
+    if (!child) {
       const labels: Labels = {};
       this.labelNames.forEach((name, i) => (labels[name] = values[i]));
-      entry = { labels, child: this.create() };
-      this.children.set(key, entry);
+      child = this.create();
+      level.set(values[last], child);
+      this.children.push({ labels, child });
     }
-    return entry.child;
+    return child;
   }
 
   get() {
     const values: Sample[] = [];
-    for (const { labels, child } of this.children.values()) this.export(labels, child, values);
+    for (const { labels, child } of this.children) this.export(labels, child, values);
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 
   reset(): void {
-    this.children.clear();
+    this.tree.clear();
+    this.children.length = 0;
   }
 
   protected abstract create(): C;
