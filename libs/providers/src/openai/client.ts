@@ -1,23 +1,16 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import { Pool, type Dispatcher } from 'undici';
+import { Pool } from 'undici';
 import type { ProviderConfig } from '@gateway/config';
 import { upstreamPoolOptions } from '../upstream-pool';
+import { bufferedRequest, streamedRequest, type StreamedBody, type UpstreamResponse } from './dispatch';
 import { fromTransportError, fromUpstreamResponse } from './errors';
 
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
 type Method = 'GET' | 'POST';
 
-/** A whole upstream answer, read without a body stream. */
-export interface BufferedResponse {
-  statusCode: number;
-  headers: IncomingHttpHeaders;
-  body: [Buffer];
-}
-
 /**
  * Pooled keep-alive HTTP to one OpenAI-format upstream. We speak to it with undici's
- * `request()` rather than the `openai` SDK or global fetch: on this gateway's hot path
+ * dispatch API (`./dispatch`) rather than the `openai` SDK or global fetch: on this gateway's hot path
  * the SDK cost ~4x and fetch ~2.5x the CPU per request (see BENCHMARKS.md), and we
  * forward upstream bytes without re-parsing them.
  */
@@ -38,10 +31,10 @@ export class UpstreamClient {
   }
 
   /** Sends one request for a streamed answer; any answer but 200 becomes the GatewayError the client should see. */
-  async send(method: Method, path: string, body: string | undefined, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
-    let res: Dispatcher.ResponseData;
+  async send(method: Method, path: string, body: string | undefined, signal: AbortSignal): Promise<UpstreamResponse<StreamedBody>> {
+    let res: UpstreamResponse<StreamedBody>;
     try {
-      res = await this.pool.request({ method, path: this.pathPrefix + path, headers: this.headers, body, signal });
+      res = await streamedRequest(this.pool, { method, path: this.pathPrefix + path, headers: this.headers, body }, signal);
     } catch (err) {
       throw fromTransportError(this.config.name, err, signal);
     }
@@ -49,13 +42,9 @@ export class UpstreamClient {
     return res;
   }
 
-  /**
-   * Sends one request and returns the whole body of its 200 answer. Read straight from
-   * undici's handler callbacks: `request()`'s body stream and its promise plumbing cost
-   * ~4 KB of garbage and a few µs a request on the JSON hot path (BENCHMARKS.md).
-   */
+  /** Sends one request and returns the whole body of its 200 answer. */
   async sendBuffered(method: Method, path: string, body: string | undefined, signal: AbortSignal): Promise<Buffer> {
-    let res: BufferedResponse;
+    let res: UpstreamResponse<[Buffer]>;
     try {
       res = await bufferedRequest(this.pool, { method, path: this.pathPrefix + path, headers: this.headers, body }, signal);
     } catch (err) {
@@ -68,47 +57,4 @@ export class UpstreamClient {
   close(): Promise<void> {
     return this.pool.close();
   }
-}
-
-/** One request through undici's dispatch API, its answer collected whole; `signal` aborts it at any point. */
-function bufferedRequest(pool: Pool, options: Dispatcher.DispatchOptions, signal: AbortSignal): Promise<BufferedResponse> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    let controller: Dispatcher.DispatchController | undefined;
-    let statusCode = 0;
-    let headers: IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    const onAbort = () => {
-      controller?.abort(signal.reason);
-      reject(signal.reason);
-    };
-    const settle = () => signal.removeEventListener('abort', onAbort);
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      pool.dispatch(options, {
-        onRequestStart(c) {
-          controller = c;
-          if (signal.aborted) c.abort(signal.reason);
-        },
-        onResponseStart(_c, status, responseHeaders) {
-          statusCode = status;
-          headers = responseHeaders;
-        },
-        onResponseData(_c, chunk) {
-          chunks.push(chunk);
-        },
-        onResponseEnd() {
-          settle();
-          resolve({ statusCode, headers, body: [chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)] });
-        },
-        onResponseError(_c, err) {
-          settle();
-          reject(err);
-        },
-      });
-    } catch (err) {
-      settle();
-      reject(err);
-    }
-  });
 }

@@ -1,4 +1,3 @@
-import type { Dispatcher } from 'undici';
 import { GatewayError } from '../gateway-error';
 import type { ChatStream } from '../provider';
 import { fromTransportError } from './errors';
@@ -22,7 +21,12 @@ const EVENT_END = Buffer.from('\n\n');
  * client did not) the usage event is cut out: chunks are then forwarded on event
  * boundaries so that event is always seen whole.
  */
-export function passThroughStream(provider: string, res: Dispatcher.ResponseData, signal: AbortSignal, stripUsage: boolean): ChatStream {
+export function passThroughStream(
+  provider: string,
+  res: { body: AsyncIterable<Buffer> & { destroy(): void } },
+  signal: AbortSignal,
+  stripUsage: boolean,
+): ChatStream {
   const stream: ChatStream = {
     async *[Symbol.asyncIterator]() {
       const tail: Buffer[] = [];
@@ -30,7 +34,7 @@ export function passThroughStream(provider: string, res: Dispatcher.ResponseData
       let carry: Buffer | undefined;
       let finished = false;
       try {
-        for await (const received of res.body as AsyncIterable<Buffer>) {
+        for await (const received of res.body) {
           tail.push(received);
           tailBytes += received.length;
           while (tailBytes - tail[0].length >= TAIL_BYTES) tailBytes -= tail.shift()!.length;

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { Pool } from 'undici';
+import { bufferedRequest, streamedRequest } from '../../libs/providers/src/openai/dispatch';
+
+const CHUNK = Buffer.alloc(64 * 1024, 'x');
+const CHUNKS = 300; // ~19 MB: far more than loopback socket buffers hold
+
+/** Writes CHUNKS chunks, honouring backpressure; records whether it got to the end. */
+function writeMany(res: ServerResponse, state: { finished: boolean; closedEarly: boolean }): void {
+  res.writeHead(200, { 'content-type': 'application/octet-stream' });
+  let i = 0;
+  const next = () => {
+    while (i < CHUNKS) {
+      i++;
+      if (!res.write(CHUNK)) return void res.once('drain', next);
+    }
+    res.end(() => (state.finished = true));
+  };
+  res.on('close', () => (state.closedEarly = !state.finished));
+  next();
+}
+
+describe('upstream requests read from undici dispatch callbacks', () => {
+  let server: Server;
+  let pool: Pool;
+  const state = { finished: false, closedEarly: false };
+
+  before(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/many') return writeMany(res, state);
+      if (req.url === '/error') return void res.writeHead(429, { 'retry-after': '7' }).end('{"error":{"message":"slow down"}}');
+      res.end('{"ok":true}');
+    }).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  });
+  after(async () => {
+    await pool.close();
+    server.close();
+  });
+
+  it('stops reading the socket while the reader falls behind, and then delivers every byte in order', async () => {
+    Object.assign(state, { finished: false, closedEarly: false });
+    const res = await streamedRequest(pool, { method: 'GET', path: '/many' }, new AbortController().signal);
+    assert.equal(res.statusCode, 200);
+    const iterator = res.body[Symbol.asyncIterator]();
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const first = await iterator.next();
+    hash.update(first.value as Buffer);
+    bytes += (first.value as Buffer).length;
+    // Without a pause the whole body would be read into memory within this wait on loopback.
+    await sleep(300);
+    assert.equal(state.finished, false, 'the upstream could write everything: the reader was not holding it back');
+    for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
+      hash.update(r.value);
+      bytes += r.value.length;
+    }
+    assert.equal(bytes, CHUNK.length * CHUNKS);
+    const expected = createHash('sha256');
+    for (let i = 0; i < CHUNKS; i++) expected.update(CHUNK);
+    assert.equal(hash.digest('hex'), expected.digest('hex'));
+  });
+
+  it('an abort mid-body ends the iteration with the abort reason and closes the upstream request', async () => {
+    Object.assign(state, { finished: false, closedEarly: false });
+    const controller = new AbortController();
+    const res = await streamedRequest(pool, { method: 'GET', path: '/many' }, controller.signal);
+    const reason = new Error('deadline');
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of res.body) {
+          assert.ok(chunk.length > 0);
+          controller.abort(reason);
+        }
+      })(),
+      (err) => err === reason,
+    );
+    while (!state.closedEarly) await sleep(10);
+  });
+
+  it('destroy() releases the upstream request when the reader stops early', async () => {
+    Object.assign(state, { finished: false, closedEarly: false });
+    const res = await streamedRequest(pool, { method: 'GET', path: '/many' }, new AbortController().signal);
+    for await (const chunk of res.body) {
+      assert.ok(chunk.length > 0);
+      break;
+    }
+    res.body.destroy();
+    while (!state.closedEarly) await sleep(10);
+  });
+
+  it('collects a whole answer, and gives an error answer its status, headers and body', async () => {
+    const ok = await bufferedRequest(pool, { method: 'GET', path: '/' }, new AbortController().signal);
+    assert.equal(ok.statusCode, 200);
+    assert.equal(ok.body[0].toString(), '{"ok":true}');
+    const limited = await bufferedRequest(pool, { method: 'GET', path: '/error' }, new AbortController().signal);
+    assert.equal(limited.statusCode, 429);
+    assert.equal(limited.headers['retry-after'], '7');
+    assert.match(limited.body[0].toString(), /slow down/);
+  });
+
+  it('refuses at once when the signal is already aborted', async () => {
+    const controller = new AbortController();
+    const reason = new Error('client gone');
+    controller.abort(reason);
+    await assert.rejects(bufferedRequest(pool, { method: 'GET', path: '/' }, controller.signal), (err) => err === reason);
+    await assert.rejects(streamedRequest(pool, { method: 'GET', path: '/' }, controller.signal), (err) => err === reason);
+  });
+});
