@@ -17,7 +17,7 @@ const BY_STATUS: Record<number, Mapping> = {
 const SERVER_ERROR: Mapping = [502, 'upstream_error', 'upstream_error', true];
 const OTHER_CLIENT_ERROR: Mapping = [502, 'upstream_error', 'upstream_error', false];
 
-/** What the mapping reads of an answer: undici's `ResponseData`, or a buffered one. */
+/** What the mapping reads of an error answer, streamed or buffered (`./dispatch`). */
 export interface UpstreamAnswer {
   statusCode: number;
   headers: Record<string, string | string[] | undefined>;
