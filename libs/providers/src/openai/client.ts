@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import type { ProviderConfig } from '@gateway/config';
 import { upstreamPoolOptions } from '../upstream-pool';
 import { bufferedRequest, streamedRequest, type StreamedBody, type UpstreamResponse } from './dispatch';
@@ -31,30 +31,33 @@ export class UpstreamClient {
   }
 
   /** Sends one request for a streamed answer; any answer but 200 becomes the GatewayError the client should see. */
-  async send(method: Method, path: string, body: string | undefined, signal: AbortSignal): Promise<UpstreamResponse<StreamedBody>> {
-    let res: UpstreamResponse<StreamedBody>;
+  send(method: Method, path: string, body: string | undefined, signal: AbortSignal): Promise<UpstreamResponse<StreamedBody>> {
+    return this.call(streamedRequest, method, path, body, signal);
+  }
+
+  /** Sends one request and returns the whole body of its 200 answer. */
+  async sendBuffered(method: Method, path: string, body: string | undefined, signal: AbortSignal): Promise<Buffer> {
+    return (await this.call(bufferedRequest, method, path, body, signal)).body[0];
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  private async call<B extends UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>>(
+    request: (pool: Pool, options: Dispatcher.DispatchOptions, signal: AbortSignal) => Promise<B>,
+    method: Method,
+    path: string,
+    body: string | undefined,
+    signal: AbortSignal,
+  ): Promise<B> {
+    let res: B;
     try {
-      res = await streamedRequest(this.pool, { method, path: this.pathPrefix + path, headers: this.headers, body }, signal);
+      res = await request(this.pool, { method, path: this.pathPrefix + path, headers: this.headers, body }, signal);
     } catch (err) {
       throw fromTransportError(this.config.name, err, signal);
     }
     if (res.statusCode !== 200) throw await fromUpstreamResponse(this.config.name, res);
     return res;
-  }
-
-  /** Sends one request and returns the whole body of its 200 answer. */
-  async sendBuffered(method: Method, path: string, body: string | undefined, signal: AbortSignal): Promise<Buffer> {
-    let res: UpstreamResponse<[Buffer]>;
-    try {
-      res = await bufferedRequest(this.pool, { method, path: this.pathPrefix + path, headers: this.headers, body }, signal);
-    } catch (err) {
-      throw fromTransportError(this.config.name, err, signal);
-    }
-    if (res.statusCode !== 200) throw await fromUpstreamResponse(this.config.name, res);
-    return res.body[0];
-  }
-
-  close(): Promise<void> {
-    return this.pool.close();
   }
 }

@@ -14,30 +14,41 @@ export interface UpstreamResponse<B> {
 }
 
 /** One request, its answer collected whole. */
-export async function bufferedRequest(
-  pool: Pool,
-  options: Dispatcher.DispatchOptions,
-  signal: AbortSignal,
-): Promise<UpstreamResponse<[Buffer]>> {
-  const chunks: Buffer[] = [];
-  const { statusCode, headers, ended } = await dispatch(pool, options, signal, {
-    data: (chunk) => chunks.push(chunk),
-    end: () => {},
-    fail: () => {},
+export function bufferedRequest(pool: Pool, options: Dispatcher.DispatchOptions, signal: AbortSignal): Promise<UpstreamResponse<[Buffer]>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let statusCode = 0;
+    let headers: IncomingHttpHeaders = {};
+    dispatch(pool, options, signal, {
+      start: (_controller, status, responseHeaders) => ((statusCode = status), (headers = responseHeaders)),
+      data: (chunk) => chunks.push(chunk),
+      end: () => resolve({ statusCode, headers, body: [chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)] }),
+      fail: reject,
+    });
   });
-  await ended;
-  return { statusCode, headers, body: [chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)] };
 }
 
 /** One request whose answer is handed over chunk by chunk as it arrives. */
-export async function streamedRequest(
+export function streamedRequest(
   pool: Pool,
   options: Dispatcher.DispatchOptions,
   signal: AbortSignal,
 ): Promise<UpstreamResponse<StreamedBody>> {
-  const body = new StreamedBody();
-  const { statusCode, headers } = await dispatch(pool, options, signal, body);
-  return { statusCode, headers, body };
+  return new Promise((resolve, reject) => {
+    const body = new StreamedBody();
+    dispatch(pool, options, signal, {
+      start: (controller, statusCode, headers) => {
+        body.controller = controller;
+        resolve({ statusCode, headers, body });
+      },
+      data: (chunk) => body.data(chunk),
+      end: () => body.end(),
+      fail: (err) => {
+        reject(err);
+        body.fail(err);
+      },
+    });
+  });
 }
 
 /** Chunks not yet read at which the socket stops being read, and below which it is read again. */
@@ -45,16 +56,12 @@ const HIGH_WATER_CHUNKS = 16;
 const LOW_WATER_CHUNKS = 4;
 
 /** Body chunks from undici's callbacks, read once as an async iterable; `destroy()` aborts the request. */
-export class StreamedBody implements AsyncIterable<Buffer>, Sink {
+export class StreamedBody implements AsyncIterable<Buffer> {
   controller: Dispatcher.DispatchController | undefined;
   private readonly chunks: Buffer[] = [];
   private ended = false;
   private error: Error | undefined;
   private wake: (() => void) | undefined;
-
-  start(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-  }
 
   data(chunk: Buffer): void {
     this.chunks.push(chunk);
@@ -98,67 +105,54 @@ export class StreamedBody implements AsyncIterable<Buffer>, Sink {
   }
 }
 
+/** What `dispatch` reports, in order: `start`, any `data`, then `end`, or `fail` once at any point. */
 interface Sink {
-  start?(controller: Dispatcher.DispatchController): void;
+  start(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void;
   data(chunk: Buffer): void;
   end(): void;
   fail(err: Error): void;
 }
 
-interface Started {
-  statusCode: number;
-  headers: IncomingHttpHeaders;
-  /** Settles when the body has ended (rejects when it broke off). */
-  ended: Promise<void>;
-}
-
-/**
- * Dispatches one request; resolves when its answer starts, then feeds `sink` the body.
- * `signal` aborts it at any point, until the body has ended.
- */
-function dispatch(pool: Pool, options: Dispatcher.DispatchOptions, signal: AbortSignal, sink: Sink): Promise<Started> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    let controller: Dispatcher.DispatchController | undefined;
-    let endedOk: () => void = () => {};
-    let endedFail: (err: Error) => void = () => {};
-    const ended = new Promise<void>((res, rej) => ((endedOk = res), (endedFail = rej)));
-    ended.catch(() => {}); // a stream's consumer learns of the failure from the sink
-    const fail = (err: Error) => {
-      signal.removeEventListener('abort', onAbort);
-      reject(err);
-      sink.fail(err);
-      endedFail(err);
-    };
-    const onAbort = () => {
-      if (controller) controller.abort(signal.reason);
-      else fail(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      pool.dispatch(options, {
-        onRequestStart(c) {
-          controller = c;
-          if (signal.aborted) c.abort(signal.reason);
-        },
-        onResponseStart(c, statusCode, headers) {
-          sink.start?.(c);
-          resolve({ statusCode, headers, ended });
-        },
-        onResponseData(_c, chunk) {
-          sink.data(chunk);
-        },
-        onResponseEnd() {
-          signal.removeEventListener('abort', onAbort);
-          sink.end();
-          endedOk();
-        },
-        onResponseError(_c, err) {
-          fail(err);
-        },
-      });
-    } catch (err) {
-      fail(err as Error);
-    }
-  });
+/** Dispatches one request and reports its answer to `sink`; `signal` aborts it until the body has ended. */
+function dispatch(pool: Pool, options: Dispatcher.DispatchOptions, signal: AbortSignal, sink: Sink): void {
+  if (signal.aborted) return sink.fail(signal.reason);
+  let controller: Dispatcher.DispatchController | undefined;
+  let settled = false;
+  const settle = () => {
+    settled = true;
+    signal.removeEventListener('abort', onAbort);
+  };
+  const fail = (err: Error) => {
+    if (settled) return;
+    settle();
+    sink.fail(err);
+  };
+  // Before undici has started the request there is nothing to abort yet: fail now, and
+  // abort it when it starts.
+  const onAbort = () => (controller ? controller.abort(signal.reason) : fail(signal.reason));
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    pool.dispatch(options, {
+      onRequestStart(c) {
+        controller = c;
+        if (signal.aborted) c.abort(signal.reason);
+      },
+      onResponseStart(c, statusCode, headers) {
+        sink.start(c, statusCode, headers);
+      },
+      onResponseData(_c, chunk) {
+        sink.data(chunk);
+      },
+      onResponseEnd() {
+        if (settled) return;
+        settle();
+        sink.end();
+      },
+      onResponseError(_c, err) {
+        fail(err);
+      },
+    });
+  } catch (err) {
+    fail(err as Error);
+  }
 }

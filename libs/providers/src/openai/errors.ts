@@ -1,4 +1,5 @@
 import { GatewayError, type ErrorType } from '../gateway-error';
+import type { UpstreamResponse } from './dispatch';
 
 /** How an upstream HTTP status reaches the client: [status, type, code, retryable]. */
 type Mapping = [number, ErrorType, string | null, boolean];
@@ -17,13 +18,6 @@ const BY_STATUS: Record<number, Mapping> = {
 const SERVER_ERROR: Mapping = [502, 'upstream_error', 'upstream_error', true];
 const OTHER_CLIENT_ERROR: Mapping = [502, 'upstream_error', 'upstream_error', false];
 
-/** What the mapping reads of an error answer, streamed or buffered (`./dispatch`). */
-export interface UpstreamAnswer {
-  statusCode: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: AsyncIterable<Buffer> | Iterable<Buffer>;
-}
-
 /** Seconds to tell a rate-limited client to wait when the upstream did not say. */
 const DEFAULT_RETRY_AFTER_S = 1;
 
@@ -38,7 +32,10 @@ const AUTH_HINT: Record<string, string> = {
  * upstream caught (400, 422) keep the vendor's message; credential problems become
  * 502 with a hint (never the key); rate limits keep Retry-After.
  */
-export async function fromUpstreamResponse(provider: string, res: UpstreamAnswer): Promise<GatewayError> {
+export async function fromUpstreamResponse(
+  provider: string,
+  res: UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>,
+): Promise<GatewayError> {
   const raw = await readCapped(res.body, 16 * 1024);
   let message = raw.trim().slice(0, 500) || `HTTP ${res.statusCode}`;
   let param: string | null = null;
