@@ -82,6 +82,16 @@ async function run(chunks: Buffer[], stripUsage: boolean) {
   return { bytes: Buffer.concat(out), usage: s.usage };
 }
 
+/** An upstream body that counts its releases (a Readable would release itself at its end). */
+function upstream(chunks: Buffer[], onDestroy: () => void) {
+  return {
+    async *[Symbol.asyncIterator]() {
+      yield* chunks;
+    },
+    destroy: onDestroy,
+  };
+}
+
 describe('OpenAI stream pass-through', () => {
   it('with stripUsage: drops exactly the usage-only events and reads the last usage, however the stream is cut (even a byte at a time)', async () => {
     await fc.assert(
@@ -126,5 +136,59 @@ describe('OpenAI stream pass-through', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('a reader that stops early releases the upstream once; one that reads to the end does not', async () => {
+    await fc.assert(
+      fc.asyncProperty(streams(false), cuts, fc.nat(12), fc.boolean(), async (bytes, at, stopAfter, stripUsage) => {
+        const chunks = chunked(bytes, at);
+        let destroyed = 0;
+        const body = upstream(chunks, () => destroyed++);
+        const s = passThroughStream('p', { body }, new AbortController().signal, stripUsage);
+        let read = 0;
+        let stopped = false;
+        for await (const chunk of s) {
+          assert.ok(chunk.length >= 0);
+          if (++read > stopAfter) {
+            stopped = true;
+            break;
+          }
+        }
+        assert.equal(destroyed, stopped ? 1 : 0);
+        if (!stopped) assert.deepEqual(s.usage, modelUsage(bytes.toString('utf8')));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('an end without [DONE] is a truncated stream, after everything received went out', async () => {
+    const bytes = Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n');
+    const body = upstream([bytes], () => assert.fail('released, though it ended'));
+    const out: Buffer[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of passThroughStream('p', { body }, new AbortController().signal, true)) out.push(chunk as Buffer);
+      })(),
+      (err: Error & { code?: string }) => err.code === 'upstream_stream_truncated',
+    );
+    assert.equal(Buffer.concat(out).toString(), bytes.toString());
+  });
+
+  it('a transport error mid-stream reaches the reader as the provider error, and the upstream is released', async () => {
+    let destroyed = 0;
+    async function* failing() {
+      yield Buffer.from('data: {"choices":[]}\n\n');
+      throw Object.assign(new Error('socket hang up'), { code: 'UND_ERR_SOCKET' });
+    }
+    const body = Object.assign(failing(), { destroy: () => void destroyed++ });
+    const out: Buffer[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of passThroughStream('p', { body }, new AbortController().signal, false)) out.push(chunk as Buffer);
+      })(),
+      (err: Error & { status?: number; code?: string }) => err.status === 502 && err.code === 'upstream_stream_truncated',
+    );
+    assert.equal(out.length, 1);
+    assert.equal(destroyed, 1);
   });
 });

@@ -21,47 +21,93 @@ const EVENT_END = Buffer.from('\n\n');
  * client did not) the usage event is cut out: chunks are then forwarded on event
  * boundaries so that event is always seen whole.
  */
-export function passThroughStream(
-  provider: string,
-  res: { body: AsyncIterable<Buffer> & { destroy(): void } },
-  signal: AbortSignal,
-  stripUsage: boolean,
-): ChatStream {
+export function passThroughStream(provider: string, res: { body: UpstreamBody }, signal: AbortSignal, stripUsage: boolean): ChatStream {
   const stream: ChatStream = {
-    async *[Symbol.asyncIterator]() {
-      const tail: Buffer[] = [];
-      let tailBytes = 0;
-      let carry: Buffer | undefined;
-      let finished = false;
-      try {
-        for await (const received of res.body) {
-          tail.push(received);
-          tailBytes += received.length;
-          while (tailBytes - tail[0].length >= TAIL_BYTES) tailBytes -= tail.shift()!.length;
-          if (!stripUsage) {
-            yield received;
-            continue;
-          }
-          const chunk = carry ? Buffer.concat([carry, received]) : received;
-          const end = chunk.lastIndexOf(EVENT_END);
-          carry = end < 0 ? chunk : end + 2 < chunk.length ? chunk.subarray(end + 2) : undefined;
-          if (end >= 0) yield withoutUsageEvent(chunk.subarray(0, end + 2));
-        }
-        if (carry) yield carry;
-        finished = true;
-      } catch (err) {
-        const error = fromTransportError(provider, err, signal);
-        throw error.code === 'upstream_unreachable' ? truncated(provider) : error;
-      } finally {
-        // The consumer stopped early (client went away): release the upstream socket.
-        if (!finished) res.body.destroy();
-      }
-      const end = Buffer.concat(tail);
-      if (!end.includes('data: [DONE]')) throw truncated(provider);
-      stream.usage = lastUsage(end);
-    },
+    [Symbol.asyncIterator]: () => new PassThrough(provider, res.body, signal, stripUsage, stream),
   };
   return stream;
+}
+
+type UpstreamBody = AsyncIterable<Buffer> & { destroy(): void };
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
+/**
+ * `passThroughStream`'s iterator. A plain iterator, not an async generator: with generators on
+ * the streaming path most of each request's objects reached the old space (BENCHMARKS.md,
+ * "Changes, each measured").
+ */
+class PassThrough implements AsyncIterator<Buffer, undefined> {
+  private readonly source: AsyncIterator<Buffer>;
+  private readonly tail: Buffer[] = [];
+  private tailBytes = 0;
+  private carry: Buffer | undefined;
+  private sourceDone = false;
+  private closed = false;
+
+  constructor(
+    private readonly provider: string,
+    private readonly body: UpstreamBody,
+    private readonly signal: AbortSignal,
+    private readonly stripUsage: boolean,
+    private readonly stream: ChatStream,
+  ) {
+    this.source = body[Symbol.asyncIterator]();
+  }
+
+  async next(): Promise<IteratorResult<Buffer, undefined>> {
+    while (!this.closed && !this.sourceDone) {
+      let step: IteratorResult<Buffer>;
+      try {
+        step = await this.source.next();
+      } catch (err) {
+        this.release();
+        const error = fromTransportError(this.provider, err, this.signal);
+        throw error.code === 'upstream_unreachable' ? truncated(this.provider) : error;
+      }
+      if (step.done) this.sourceDone = true;
+      else {
+        const out = this.forward(step.value);
+        if (out) return { value: out, done: false };
+      }
+    }
+    return this.closed ? DONE : this.finish();
+  }
+
+  /** The consumer stopped early (client went away): release the upstream socket. */
+  async return(): Promise<IteratorResult<Buffer, undefined>> {
+    if (!this.closed) this.release();
+    return DONE;
+  }
+
+  private release(): void {
+    this.closed = true;
+    this.body.destroy();
+  }
+
+  /** What of `received` goes out now, if anything. */
+  private forward(received: Buffer): Buffer | undefined {
+    this.tail.push(received);
+    this.tailBytes += received.length;
+    while (this.tailBytes - this.tail[0].length >= TAIL_BYTES) this.tailBytes -= this.tail.shift()!.length;
+    if (!this.stripUsage) return received;
+    const chunk = this.carry ? Buffer.concat([this.carry, received]) : received;
+    const end = chunk.lastIndexOf(EVENT_END);
+    this.carry = end < 0 ? chunk : end + 2 < chunk.length ? chunk.subarray(end + 2) : undefined;
+    return end >= 0 ? withoutUsageEvent(chunk.subarray(0, end + 2)) : undefined;
+  }
+
+  /** The upstream ended: what was held back goes out, then the end is checked and usage read. */
+  private finish(): IteratorResult<Buffer, undefined> {
+    const carry = this.carry;
+    this.carry = undefined;
+    if (carry) return { value: carry, done: false };
+    this.closed = true;
+    const end = Buffer.concat(this.tail);
+    if (!end.includes('data: [DONE]')) throw truncated(this.provider);
+    this.stream.usage = lastUsage(end);
+    return DONE;
+  }
 }
 
 /**
