@@ -82,13 +82,19 @@ async function run(chunks: Buffer[], stripUsage: boolean) {
   return { bytes: Buffer.concat(out), usage: s.usage };
 }
 
-/** An upstream body that counts its releases (a Readable would release itself at its end). */
-function upstream(chunks: Buffer[], onDestroy: () => void) {
+/** An upstream body that counts its releases (`return()`, as a reader leaving a `for await` early calls it). */
+function upstream(chunks: Buffer[], onRelease: () => void): AsyncIterable<Buffer> {
   return {
-    async *[Symbol.asyncIterator]() {
-      yield* chunks;
+    [Symbol.asyncIterator]() {
+      let next = 0;
+      return {
+        next: async () => (next < chunks.length ? { value: chunks[next++]!, done: false } : { value: undefined, done: true }),
+        return: async () => {
+          onRelease();
+          return { value: undefined, done: true };
+        },
+      };
     },
-    destroy: onDestroy,
   };
 }
 
@@ -174,21 +180,34 @@ describe('OpenAI stream pass-through', () => {
     assert.equal(Buffer.concat(out).toString(), bytes.toString());
   });
 
-  it('a transport error mid-stream reaches the reader as the provider error, and the upstream is released', async () => {
-    let destroyed = 0;
+  it('a transport error mid-stream reaches the reader as a truncated stream, after what came before it', async () => {
     async function* failing() {
       yield Buffer.from('data: {"choices":[]}\n\n');
       throw Object.assign(new Error('socket hang up'), { code: 'UND_ERR_SOCKET' });
     }
-    const body = Object.assign(failing(), { destroy: () => void destroyed++ });
     const out: Buffer[] = [];
     await assert.rejects(
       (async () => {
-        for await (const chunk of passThroughStream('p', { body }, new AbortController().signal, false)) out.push(chunk as Buffer);
+        for await (const chunk of passThroughStream('p', { body: failing() }, new AbortController().signal, false))
+          out.push(chunk as Buffer);
       })(),
       (err: Error & { status?: number; code?: string }) => err.status === 502 && err.code === 'upstream_stream_truncated',
     );
     assert.equal(out.length, 1);
-    assert.equal(destroyed, 1);
+  });
+
+  it('a client that went away makes a mid-stream failure the client-closed error, not an upstream one', async () => {
+    const ac = new AbortController();
+    async function* failing() {
+      yield Buffer.from('data: {"choices":[]}\n\n');
+      ac.abort();
+      throw new Error('aborted');
+    }
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of passThroughStream('p', { body: failing() }, ac.signal, false)) assert.ok(chunk);
+      })(),
+      (err: Error & { code?: string }) => err.code === 'client_closed_request',
+    );
   });
 });

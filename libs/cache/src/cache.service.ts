@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { GatewayConfig, type Price } from '@gateway/config';
 import { MetricsService } from '@gateway/metrics';
-import { bodyText, type ChatCompletionCreateParams, type ChatStream } from '@gateway/providers';
+import { bodyText, type ChatCompletionCreateParams, type ChatStream, mapStream } from '@gateway/providers';
 import { RedisService } from '@gateway/redis';
 import { Executor, RouterService } from '@gateway/router';
 import type { CacheBackend, CachedAnswer } from './backends/backend';
@@ -206,14 +206,18 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const collector = new SseChunkCollector(this.config.maxEntryBytes * STREAM_TEXT_FACTOR);
     const store = (body: string) => this.store(lookup, body);
     const recorded: ChatStream = {
-      async *[Symbol.asyncIterator]() {
-        for await (const chunk of stream) {
-          collector.push(chunk);
-          yield chunk;
-        }
-        recorded.usage = stream.usage;
-        if (collector.complete) void store(JSON.stringify(assembleFromChunks(collector.chunks)));
-      },
+      [Symbol.asyncIterator]: () =>
+        mapStream(stream, {
+          step: (chunk) => {
+            collector.push(chunk);
+            return [chunk];
+          },
+          end: () => {
+            recorded.usage = stream.usage;
+            if (collector.complete) void store(JSON.stringify(assembleFromChunks(collector.chunks)));
+            return [];
+          },
+        }),
     };
     return recorded;
   }

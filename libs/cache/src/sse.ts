@@ -149,8 +149,9 @@ export function replayAsStream(completionJson: string, includeUsage: boolean): C
 
   return {
     usage: completion.usage,
-    async *[Symbol.asyncIterator]() {
-      yield* frames;
+    [Symbol.asyncIterator]() {
+      let next = 0;
+      return { next: async () => (next < frames.length ? { value: frames[next++]!, done: false } : { value: undefined, done: true }) };
     },
   };
 }

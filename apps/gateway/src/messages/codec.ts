@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { bodyText, type ChatCompletion, type ChatStream, type JsonResult } from '@gateway/providers';
+import { bodyText, type ChatCompletion, type ChatStream, type JsonResult, mapStream } from '@gateway/providers';
 import { toMessage } from './response';
 import { chatChunks } from '../pipeline/chat-chunks';
 import { MessageEvents } from './stream';
@@ -19,10 +19,12 @@ export function toMessageStream(frames: ChatStream, thinking: boolean, model: st
     get usage() {
       return frames.usage;
     },
-    async *[Symbol.asyncIterator]() {
+    [Symbol.asyncIterator]() {
       const events = new MessageEvents(thinking);
-      for await (const chunk of chatChunks(frames)) yield* events.push(chunk);
-      yield* events.end(`msg_${randomBytes(12).toString('base64url')}`, model);
+      return mapStream(chatChunks(frames), {
+        step: (chunk) => events.push(chunk),
+        end: () => events.end(`msg_${randomBytes(12).toString('base64url')}`, model),
+      });
     },
   };
 }

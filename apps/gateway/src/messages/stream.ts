@@ -24,39 +24,54 @@ export class MessageEvents {
   private usage: CompletionUsage | undefined;
   /** OpenAI tool call index -> Anthropic block index, for argument fragments. */
   private readonly calls = new Map<number, number>();
+  /** The events made since the last `push` or `end` returned. */
+  private out: string[] = [];
 
   constructor(private readonly thinking: boolean) {}
 
-  *push(chunk: ChatCompletionChunk): Generator<string> {
-    if (!this.started) yield* this.start(chunk.id, chunk.model);
+  /** The events one chunk makes. */
+  push(chunk: ChatCompletionChunk): string[] {
+    this.take(chunk);
+    return this.drain();
+  }
+
+  /** The closing events, once the chat stream ended normally. */
+  end(fallbackId: string, model: string): string[] {
+    if (!this.started) this.start(fallbackId, model);
+    this.close();
+    const usage = anthropicUsage(this.usage);
+    this.out.push(sseEvent('message_delta', { delta: { stop_reason: stopReason(this.finish), stop_sequence: null }, usage }));
+    this.out.push(sseEvent('message_stop', {}));
+    return this.drain();
+  }
+
+  private drain(): string[] {
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  private take(chunk: ChatCompletionChunk): void {
+    if (!this.started) this.start(chunk.id, chunk.model);
     if (chunk.usage) this.usage = chunk.usage;
     const choice = chunk.choices.find((c) => c.index === 0);
     if (!choice) return;
     const delta = (choice.delta ?? {}) as Delta;
     if (delta.reasoning_content && this.thinking) {
-      yield* this.ensure('thinking', { type: 'thinking', thinking: '', signature: '' });
-      yield this.delta({ type: 'thinking_delta', thinking: delta.reasoning_content });
+      this.ensure('thinking', { type: 'thinking', thinking: '', signature: '' });
+      this.out.push(this.delta({ type: 'thinking_delta', thinking: delta.reasoning_content }));
     }
-    if (delta.thinking_blocks && this.thinking) for (const block of delta.thinking_blocks) yield* this.thinkingBlock(block);
+    if (delta.thinking_blocks && this.thinking) for (const block of delta.thinking_blocks) this.thinkingBlock(block);
     const text = delta.content || delta.refusal;
     if (text) {
-      yield* this.ensure('text', { type: 'text', text: '' });
-      yield this.delta({ type: 'text_delta', text });
+      this.ensure('text', { type: 'text', text: '' });
+      this.out.push(this.delta({ type: 'text_delta', text }));
     }
-    for (const call of delta.tool_calls ?? []) yield* this.toolCall(call);
+    for (const call of delta.tool_calls ?? []) this.toolCall(call);
     if (choice.finish_reason) this.finish = choice.finish_reason;
   }
 
-  /** The closing events, once the chat stream ended normally. */
-  *end(fallbackId: string, model: string): Generator<string> {
-    if (!this.started) yield* this.start(fallbackId, model);
-    yield* this.close();
-    const usage = anthropicUsage(this.usage);
-    yield sseEvent('message_delta', { delta: { stop_reason: stopReason(this.finish), stop_sequence: null }, usage });
-    yield sseEvent('message_stop', {});
-  }
-
-  private *start(id: string, model: string): Generator<string> {
+  private start(id: string, model: string): void {
     this.started = true;
     const message = {
       id: messageId(id),
@@ -69,56 +84,56 @@ export class MessageEvents {
       // Most upstreams report usage only at the end; message_delta carries the totals.
       usage: anthropicUsage(undefined),
     };
-    yield sseEvent('message_start', { message });
-    yield sseEvent('ping', {});
+    this.out.push(sseEvent('message_start', { message }));
+    this.out.push(sseEvent('ping', {}));
   }
 
   /** The Anthropic adapter sends a block's signature (or a redacted block) when the block ends. */
-  private *thinkingBlock(block: AnthropicBlock): Generator<string> {
+  private thinkingBlock(block: AnthropicBlock): void {
     if (block.type === 'thinking') {
       if (this.open?.kind !== 'thinking') {
-        yield* this.ensure('thinking', { type: 'thinking', thinking: '', signature: '' });
-        if (block.thinking) yield this.delta({ type: 'thinking_delta', thinking: block.thinking });
+        this.ensure('thinking', { type: 'thinking', thinking: '', signature: '' });
+        if (block.thinking) this.out.push(this.delta({ type: 'thinking_delta', thinking: block.thinking }));
       }
-      if (block.signature) yield this.delta({ type: 'signature_delta', signature: block.signature });
-      return yield* this.close();
+      if (block.signature) this.out.push(this.delta({ type: 'signature_delta', signature: block.signature }));
+      return this.close();
     }
-    yield* this.close();
-    yield* this.openBlock('thinking', block);
-    yield* this.close();
+    this.close();
+    this.openBlock('thinking', block);
+    this.close();
   }
 
-  private *toolCall(call: ChatCompletionChunk.Choice.Delta.ToolCall): Generator<string> {
+  private toolCall(call: ChatCompletionChunk.Choice.Delta.ToolCall): void {
     if (call.id) {
-      yield* this.close();
+      this.close();
       this.calls.set(call.index, this.blocks);
       const block = { type: 'tool_use', id: anthropicTables.toolUseId(call.id), name: call.function?.name ?? '', input: {} };
-      yield* this.openBlock('tool', block, call.index);
+      this.openBlock('tool', block, call.index);
     }
     const args = call.function?.arguments;
     const index = this.calls.get(call.index);
     if (args && index !== undefined)
-      yield sseEvent('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: args } });
+      this.out.push(sseEvent('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: args } }));
   }
 
-  private *ensure(kind: 'text' | 'thinking', block: AnthropicBlock): Generator<string> {
+  private ensure(kind: 'text' | 'thinking', block: AnthropicBlock): void {
     if (this.open?.kind === kind) return;
-    yield* this.close();
-    yield* this.openBlock(kind, block);
+    this.close();
+    this.openBlock(kind, block);
   }
 
-  private *openBlock(kind: 'text' | 'thinking' | 'tool', block: AnthropicBlock, call?: number): Generator<string> {
+  private openBlock(kind: 'text' | 'thinking' | 'tool', block: AnthropicBlock, call?: number): void {
     this.open = { index: this.blocks++, kind, call };
-    yield sseEvent('content_block_start', { index: this.open.index, content_block: block });
+    this.out.push(sseEvent('content_block_start', { index: this.open.index, content_block: block }));
   }
 
   private delta(delta: object): string {
     return sseEvent('content_block_delta', { index: this.open!.index, delta });
   }
 
-  private *close(): Generator<string> {
+  private close(): void {
     if (!this.open) return;
-    yield sseEvent('content_block_stop', { index: this.open.index });
+    this.out.push(sseEvent('content_block_stop', { index: this.open.index }));
     this.open = undefined;
   }
 }

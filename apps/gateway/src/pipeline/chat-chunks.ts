@@ -1,18 +1,24 @@
-import { type ChatCompletionChunk, type ChatStream, GatewayError } from '@gateway/providers';
+import { type ChatCompletionChunk, type ChatStream, GatewayError, mapStream, type StreamSteps } from '@gateway/providers';
 
 /**
  * The chat chunks in the pipeline's OpenAI SSE frames, whatever the read boundaries.
  * An error event inside the stream (OpenAI-format upstreams forward theirs) throws, so
  * a codec's stream ends with its protocol's failure events like any other failure.
  */
-export async function* chatChunks(frames: ChatStream): AsyncGenerator<ChatCompletionChunk> {
-  const decoder = new TextDecoder();
-  let rest = '';
-  for await (const frame of frames) {
-    const events = (rest + (typeof frame === 'string' ? frame : decoder.decode(frame, { stream: true })))
+export function chatChunks(frames: ChatStream): AsyncIterableIterator<ChatCompletionChunk, undefined> {
+  return mapStream(frames, new ChunkReader());
+}
+
+class ChunkReader implements StreamSteps<string | Uint8Array, ChatCompletionChunk> {
+  private readonly decoder = new TextDecoder();
+  private rest = '';
+
+  step(frame: string | Uint8Array): ChatCompletionChunk[] {
+    const events = (this.rest + (typeof frame === 'string' ? frame : this.decoder.decode(frame, { stream: true })))
       .replace(/\r\n?/g, '\n')
       .split('\n\n');
-    rest = events.pop()!;
+    this.rest = events.pop()!;
+    const chunks: ChatCompletionChunk[] = [];
     for (const event of events) {
       for (const line of event.split('\n')) {
         const payload = line.startsWith('data:') ? line.slice(5).trim() : '';
@@ -26,8 +32,9 @@ export async function* chatChunks(frames: ChatStream): AsyncGenerator<ChatComple
             chunk.error.code ?? 'upstream_error',
           );
         }
-        yield chunk;
+        chunks.push(chunk);
       }
     }
+    return chunks;
   }
 }

@@ -2,7 +2,7 @@ import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from 
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from '@gateway/metrics';
-import { bodyText, type ChatCompletion, type ChatStream, GatewayError } from '@gateway/providers';
+import { bodyText, type ChatCompletion, type ChatStream, GatewayError, mapStream } from '@gateway/providers';
 import type { Response, ResponseInputItem } from 'openai/resources/responses/responses';
 import { sendJson } from '../http/describe-run';
 import { requestState, tenantOf } from '../http/request-state';
@@ -61,17 +61,20 @@ export class ResponsesController {
     const encoder = new ResponseEventEncoder(ctx);
     const frames = outcome.frames;
     const events: ChatStream = {
-      async *[Symbol.asyncIterator]() {
-        for await (const event of encoder.encode(chatChunks(frames))) {
-          // Stored before the client hears it is complete, so its next request can continue from it.
-          if (encoder.outcome && (event.type === 'response.completed' || event.type === 'response.incomplete')) {
-            await save(encoder.outcome.response, encoder.outcome.assistant);
-          }
-          if (event.type === 'response.failed') requestState(request).errorCode = encoder.failure?.code ?? encoder.failure?.type;
-          yield `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
-        }
-        events.usage = frames.usage;
-      },
+      [Symbol.asyncIterator]: () =>
+        mapStream(encoder.encode(chatChunks(frames)), {
+          step: (event) => {
+            if (event.type === 'response.failed') requestState(request).errorCode = encoder.failure?.code ?? encoder.failure?.type;
+            const frame = [`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`];
+            // Stored before the client hears it is complete, so its next request can continue from it.
+            const last = event.type === 'response.completed' || event.type === 'response.incomplete';
+            return encoder.outcome && last ? save(encoder.outcome.response, encoder.outcome.assistant).then(() => frame) : frame;
+          },
+          end: () => {
+            events.usage = frames.usage;
+            return [];
+          },
+        }),
     };
     return writeSse(reply, events, this.metrics);
   }

@@ -1,5 +1,4 @@
-import type { ChatCompletionChunk, CompletionUsage } from '@gateway/providers';
-import type { GatewayError } from '@gateway/providers';
+import { type ChatCompletionChunk, type CompletionUsage, type GatewayError, mapStream } from '@gateway/providers';
 import { toGatewayError } from '../http/errors';
 import type { Response, ResponseOutputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { itemId } from './ids';
@@ -55,6 +54,8 @@ export class ResponseEventEncoder {
   private current: OpenItem | undefined;
   /** Tool call index in the chunks -> its item. */
   private readonly calls = new Map<number, OpenItem>();
+  /** The events made since `chunk`, `complete` or `fail` last returned. */
+  private out: ResponseStreamEvent[] = [];
   private finish: ChatCompletionChunk.Choice['finish_reason'] = null;
   private usage: CompletionUsage | undefined;
 
@@ -66,30 +67,36 @@ export class ResponseEventEncoder {
   failure: GatewayError | undefined;
 
   /** The events of a whole chunk stream. */
-  async *encode(chunks: AsyncIterable<ChatCompletionChunk>): AsyncGenerator<ResponseStreamEvent> {
-    try {
-      for await (const chunk of chunks) yield* this.chunk(chunk);
-    } catch (err) {
-      yield* this.fail(err);
-      return;
-    }
-    yield* this.complete();
+  encode(chunks: AsyncIterable<ChatCompletionChunk>): AsyncIterableIterator<ResponseStreamEvent, undefined> {
+    return mapStream(chunks, { step: (chunk) => this.chunk(chunk), end: () => this.complete(), fail: (err) => this.fail(err) });
   }
 
-  *chunk(chunk: ChatCompletionChunk): Generator<ResponseStreamEvent> {
-    yield* this.start(chunk.model);
+  /** The events one chunk makes. */
+  chunk(chunk: ChatCompletionChunk): ResponseStreamEvent[] {
+    this.take(chunk);
+    return this.drain();
+  }
+
+  private drain(): ResponseStreamEvent[] {
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  private take(chunk: ChatCompletionChunk): void {
+    this.start(chunk.model);
     if (chunk.usage) this.usage = chunk.usage;
     const choice = chunk.choices?.find((c) => c.index === 0);
     if (!choice) return;
     const delta = choice.delta as ChatCompletionChunk.Choice.Delta & { reasoning_content?: string | null; thinking_blocks?: unknown[] };
     if (delta.reasoning_content || delta.thinking_blocks?.length) {
-      const item = yield* this.switchTo('reasoning');
+      const item = this.switchTo('reasoning');
       if (delta.thinking_blocks) item.blocks.push(...delta.thinking_blocks);
       if (delta.reasoning_content) {
         if (!item.text)
-          yield this.numbered({ type: 'response.reasoning_summary_part.added', ...this.at(item), summary_index: 0, part: summaryPart('') });
+          this.emit({ type: 'response.reasoning_summary_part.added', ...this.at(item), summary_index: 0, part: summaryPart('') });
         item.text += delta.reasoning_content;
-        yield this.numbered({
+        this.emit({
           type: 'response.reasoning_summary_text.delta',
           ...this.at(item),
           summary_index: 0,
@@ -97,35 +104,35 @@ export class ResponseEventEncoder {
         });
       }
     }
-    if (delta.content) yield* this.messageDelta('output_text', delta.content);
-    if (delta.refusal) yield* this.messageDelta('refusal', delta.refusal);
-    for (const call of delta.tool_calls ?? []) yield* this.toolDelta(call);
+    if (delta.content) this.messageDelta('output_text', delta.content);
+    if (delta.refusal) this.messageDelta('refusal', delta.refusal);
+    for (const call of delta.tool_calls ?? []) this.toolDelta(call);
     if (choice.finish_reason) this.finish = choice.finish_reason;
   }
 
-  private *start(model: string): Generator<ResponseStreamEvent> {
+  private start(model: string): void {
     if (this.shell) return;
     this.shell = responseShell(this.ctx, model);
-    yield this.numbered({ type: 'response.created', response: this.shell });
-    yield this.numbered({ type: 'response.in_progress', response: this.shell });
+    this.emit({ type: 'response.created', response: this.shell });
+    this.emit({ type: 'response.in_progress', response: this.shell });
   }
 
   /** The open item of `kind`, closing the open item of another kind first. */
-  private *switchTo(kind: 'reasoning' | 'message'): Generator<ResponseStreamEvent, OpenItem> {
+  private switchTo(kind: 'reasoning' | 'message'): OpenItem {
     if (this.current?.kind === kind) return this.current;
-    if (this.current && this.current.kind !== 'function_call') yield* this.close(this.current, 'completed');
+    if (this.current && this.current.kind !== 'function_call') this.close(this.current, 'completed');
     const item = this.open(kind, kind === 'reasoning' ? 'rs' : 'msg');
     this.current = item;
-    yield this.numbered({ type: 'response.output_item.added', output_index: item.index, item: this.snapshot(item, 'in_progress') });
+    this.emit({ type: 'response.output_item.added', output_index: item.index, item: this.snapshot(item, 'in_progress') });
     return item;
   }
 
-  private *messageDelta(part: 'output_text' | 'refusal', text: string): Generator<ResponseStreamEvent> {
-    const item = yield* this.switchTo('message');
+  private messageDelta(part: 'output_text' | 'refusal', text: string): void {
+    const item = this.switchTo('message');
     if (item.parts[item.parts.length - 1] !== part) {
-      if (item.parts.length) yield* this.closePart(item);
+      if (item.parts.length) this.closePart(item);
       item.parts.push(part);
-      yield this.numbered({
+      this.emit({
         type: 'response.content_part.added',
         ...this.at(item),
         content_index: item.parts.length - 1,
@@ -135,17 +142,17 @@ export class ResponseEventEncoder {
     const at = { ...this.at(item), content_index: item.parts.length - 1 };
     if (part === 'output_text') {
       item.text += text;
-      yield this.numbered({ type: 'response.output_text.delta', ...at, delta: text, logprobs: [] });
+      this.emit({ type: 'response.output_text.delta', ...at, delta: text, logprobs: [] });
     } else {
       item.refusal += text;
-      yield this.numbered({ type: 'response.refusal.delta', ...at, delta: text });
+      this.emit({ type: 'response.refusal.delta', ...at, delta: text });
     }
   }
 
-  private *toolDelta(call: ToolDelta): Generator<ResponseStreamEvent> {
+  private toolDelta(call: ToolDelta): void {
     let item = this.calls.get(call.index);
     if (!item) {
-      if (this.current && this.current.kind !== 'function_call') yield* this.close(this.current, 'completed');
+      if (this.current && this.current.kind !== 'function_call') this.close(this.current, 'completed');
       item = this.open('function_call', 'fc');
       item.callId = call.id ?? `call_${item.id}`;
       item.name = call.function?.name ?? '';
@@ -153,12 +160,12 @@ export class ResponseEventEncoder {
       if (Object.keys(extra).length) item.extra = extra;
       this.calls.set(call.index, item);
       this.current = item;
-      yield this.numbered({ type: 'response.output_item.added', output_index: item.index, item: this.snapshot(item, 'in_progress') });
+      this.emit({ type: 'response.output_item.added', output_index: item.index, item: this.snapshot(item, 'in_progress') });
     }
     const args = call.function?.arguments;
     if (args) {
       item.text += args;
-      yield this.numbered({ type: 'response.function_call_arguments.delta', ...this.at(item), delta: args });
+      this.emit({ type: 'response.function_call_arguments.delta', ...this.at(item), delta: args });
     }
   }
 
@@ -179,23 +186,23 @@ export class ResponseEventEncoder {
     return item;
   }
 
-  private *closePart(item: OpenItem): Generator<ResponseStreamEvent> {
+  private closePart(item: OpenItem): void {
     const content_index = item.parts.length - 1;
     const at = { ...this.at(item), content_index };
     if (item.parts[content_index] === 'output_text') {
-      yield this.numbered({ type: 'response.output_text.done', ...at, text: item.text, logprobs: [] });
-      yield this.numbered({ type: 'response.content_part.done', ...at, part: contentPart('output_text', item.text) });
+      this.emit({ type: 'response.output_text.done', ...at, text: item.text, logprobs: [] });
+      this.emit({ type: 'response.content_part.done', ...at, part: contentPart('output_text', item.text) });
     } else {
-      yield this.numbered({ type: 'response.refusal.done', ...at, refusal: item.refusal });
-      yield this.numbered({ type: 'response.content_part.done', ...at, part: contentPart('refusal', item.refusal) });
+      this.emit({ type: 'response.refusal.done', ...at, refusal: item.refusal });
+      this.emit({ type: 'response.content_part.done', ...at, part: contentPart('refusal', item.refusal) });
     }
   }
 
-  private *close(item: OpenItem, status: 'completed' | 'incomplete'): Generator<ResponseStreamEvent> {
-    if (item.kind === 'message' && item.parts.length) yield* this.closePart(item);
+  private close(item: OpenItem, status: 'completed' | 'incomplete'): void {
+    if (item.kind === 'message' && item.parts.length) this.closePart(item);
     if (item.kind === 'reasoning' && item.text) {
-      yield this.numbered({ type: 'response.reasoning_summary_text.done', ...this.at(item), summary_index: 0, text: item.text });
-      yield this.numbered({
+      this.emit({ type: 'response.reasoning_summary_text.done', ...this.at(item), summary_index: 0, text: item.text });
+      this.emit({
         type: 'response.reasoning_summary_part.done',
         ...this.at(item),
         summary_index: 0,
@@ -204,36 +211,37 @@ export class ResponseEventEncoder {
     }
     if (item.kind === 'function_call') {
       const name = this.ctx.namespaced?.get(item.name)?.name ?? item.name;
-      yield this.numbered({ type: 'response.function_call_arguments.done', ...this.at(item), name, arguments: item.text });
+      this.emit({ type: 'response.function_call_arguments.done', ...this.at(item), name, arguments: item.text });
     }
     const final = this.snapshot(item, status);
     this.done[item.index] = final;
-    yield this.numbered({ type: 'response.output_item.done', output_index: item.index, item: final });
+    this.emit({ type: 'response.output_item.done', output_index: item.index, item: final });
     if (this.current === item) this.current = undefined;
   }
 
   private complete(): ResponseStreamEvent[] {
-    const events = [...this.start(this.ctx.request.model)];
+    this.start(this.ctx.request.model);
     const status = this.finish === 'length' || this.finish === 'content_filter' ? 'incomplete' : 'completed';
     const last = this.items.length - 1;
-    for (const item of this.items) if (!this.done[item.index]) events.push(...this.close(item, item.index === last ? status : 'completed'));
+    for (const item of this.items) if (!this.done[item.index]) this.close(item, item.index === last ? status : 'completed');
     const response = finishResponse(this.shell!, this.done, this.finish, this.usage);
-    events.push(this.numbered({ type: response.status === 'incomplete' ? 'response.incomplete' : 'response.completed', response }));
+    this.emit({ type: response.status === 'incomplete' ? 'response.incomplete' : 'response.completed', response });
     this.outcome = { response, assistant: this.assistant() };
-    return events;
+    return this.drain();
   }
 
-  private *fail(err: unknown): Generator<ResponseStreamEvent> {
+  private fail(err: unknown): ResponseStreamEvent[] {
     const error = (this.failure = toGatewayError(err));
-    yield* this.start(this.ctx.request.model);
+    this.start(this.ctx.request.model);
     const response: Response = {
       ...this.shell!,
       status: 'failed',
       output: this.items.map((item) => this.done[item.index] ?? this.snapshot(item, 'incomplete')),
       error: { code: (error.code ?? 'server_error') as never, message: error.message },
     };
-    yield this.numbered({ type: 'response.failed', response });
-    yield this.numbered({ type: 'error', code: error.code, message: error.message, param: error.param });
+    this.emit({ type: 'response.failed', response });
+    this.emit({ type: 'error', code: error.code, message: error.message, param: error.param });
+    return this.drain();
   }
 
   /** The chat assistant message this stream amounts to (for previous_response_id). */
@@ -272,8 +280,9 @@ export class ResponseEventEncoder {
     return { item_id: item.id, output_index: item.index };
   }
 
-  private numbered(event: Unnumbered): ResponseStreamEvent {
-    return { ...event, sequence_number: this.sequence++ } as unknown as ResponseStreamEvent;
+  /** Numbers `event` and queues it for the current `chunk`, `complete` or `fail` to return. */
+  private emit(event: Unnumbered): void {
+    this.out.push({ ...event, sequence_number: this.sequence++ } as unknown as ResponseStreamEvent);
   }
 }
 

@@ -1,4 +1,5 @@
 import { GatewayError } from '../gateway-error';
+import { mapStream, type StreamSteps } from '../map-stream';
 import type { ChatStream } from '../provider';
 import { fromTransportError } from './errors';
 
@@ -19,94 +20,56 @@ const EVENT_END = Buffer.from('\n\n');
  * chunks are inspected at the end: to check the stream really finished (`[DONE]`)
  * and to pick up `usage`. With `stripUsage` (the gateway asked for usage, the
  * client did not) the usage event is cut out: chunks are then forwarded on event
- * boundaries so that event is always seen whole.
+ * boundaries so that event is always seen whole. A reader that stops early closes
+ * the body, which releases the upstream socket.
  */
-export function passThroughStream(provider: string, res: { body: UpstreamBody }, signal: AbortSignal, stripUsage: boolean): ChatStream {
+export function passThroughStream(
+  provider: string,
+  res: { body: AsyncIterable<Buffer> },
+  signal: AbortSignal,
+  stripUsage: boolean,
+): ChatStream {
   const stream: ChatStream = {
-    [Symbol.asyncIterator]: () => new PassThrough(provider, res.body, signal, stripUsage, stream),
+    [Symbol.asyncIterator]: () => mapStream(res.body, new PassThrough(provider, signal, stripUsage, stream)),
   };
   return stream;
 }
 
-type UpstreamBody = AsyncIterable<Buffer> & { destroy(): void };
-
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
-
-/**
- * `passThroughStream`'s iterator. A plain iterator, not an async generator: with generators on
- * the streaming path most of each request's objects reached the old space (BENCHMARKS.md,
- * "Changes, each measured").
- */
-class PassThrough implements AsyncIterator<Buffer, undefined> {
-  private readonly source: AsyncIterator<Buffer>;
+class PassThrough implements StreamSteps<Buffer, Buffer> {
   private readonly tail: Buffer[] = [];
   private tailBytes = 0;
   private carry: Buffer | undefined;
-  private sourceDone = false;
-  private closed = false;
 
   constructor(
     private readonly provider: string,
-    private readonly body: UpstreamBody,
     private readonly signal: AbortSignal,
     private readonly stripUsage: boolean,
     private readonly stream: ChatStream,
-  ) {
-    this.source = body[Symbol.asyncIterator]();
-  }
+  ) {}
 
-  async next(): Promise<IteratorResult<Buffer, undefined>> {
-    while (!this.closed && !this.sourceDone) {
-      let step: IteratorResult<Buffer>;
-      try {
-        step = await this.source.next();
-      } catch (err) {
-        this.release();
-        const error = fromTransportError(this.provider, err, this.signal);
-        throw error.code === 'upstream_unreachable' ? truncated(this.provider) : error;
-      }
-      if (step.done) this.sourceDone = true;
-      else {
-        const out = this.forward(step.value);
-        if (out) return { value: out, done: false };
-      }
-    }
-    return this.closed ? DONE : this.finish();
-  }
-
-  /** The consumer stopped early (client went away): release the upstream socket. */
-  async return(): Promise<IteratorResult<Buffer, undefined>> {
-    if (!this.closed) this.release();
-    return DONE;
-  }
-
-  private release(): void {
-    this.closed = true;
-    this.body.destroy();
-  }
-
-  /** What of `received` goes out now, if anything. */
-  private forward(received: Buffer): Buffer | undefined {
+  step(received: Buffer): Buffer[] {
     this.tail.push(received);
     this.tailBytes += received.length;
-    while (this.tailBytes - this.tail[0].length >= TAIL_BYTES) this.tailBytes -= this.tail.shift()!.length;
-    if (!this.stripUsage) return received;
+    while (this.tailBytes - this.tail[0]!.length >= TAIL_BYTES) this.tailBytes -= this.tail.shift()!.length;
+    if (!this.stripUsage) return [received];
     const chunk = this.carry ? Buffer.concat([this.carry, received]) : received;
     const end = chunk.lastIndexOf(EVENT_END);
     this.carry = end < 0 ? chunk : end + 2 < chunk.length ? chunk.subarray(end + 2) : undefined;
-    return end >= 0 ? withoutUsageEvent(chunk.subarray(0, end + 2)) : undefined;
+    return end >= 0 ? [withoutUsageEvent(chunk.subarray(0, end + 2))] : [];
   }
 
-  /** The upstream ended: what was held back goes out, then the end is checked and usage read. */
-  private finish(): IteratorResult<Buffer, undefined> {
-    const carry = this.carry;
-    this.carry = undefined;
-    if (carry) return { value: carry, done: false };
-    this.closed = true;
+  /** The stream is complete only with its `[DONE]`; an incomplete last event is not sent then. */
+  end(): Buffer[] {
     const end = Buffer.concat(this.tail);
     if (!end.includes('data: [DONE]')) throw truncated(this.provider);
     this.stream.usage = lastUsage(end);
-    return DONE;
+    return this.carry ? [this.carry] : [];
+  }
+
+  fail(err: unknown): never {
+    const error = fromTransportError(this.provider, err, this.signal);
+    // The connection broke after the answer began: the stream is incomplete, not unreachable.
+    throw error.code === 'upstream_unreachable' ? truncated(this.provider) : error;
   }
 }
 
