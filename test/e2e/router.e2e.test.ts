@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
 import { RedisServer } from '../support/redis-server';
@@ -16,6 +17,24 @@ async function attemptsOnceSettled(client: OpenAI, model: string): Promise<strin
     if (attempts !== '1') await new Promise((r) => setTimeout(r, 20));
   }
   return attempts;
+}
+
+/**
+ * Polls `check` until it holds, for up to ~30 s: things that happen once a background Redis
+ * connection is up take seconds on a busy machine, and the test fails only if they never come.
+ */
+async function eventually(check: () => Promise<boolean>): Promise<boolean> {
+  for (let i = 0; i < 1_500; i++) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
+/** Whether the process at `opsUrl` shows the breaker of `group`'s first deployment open. */
+async function showsOpen(opsUrl: string, group: string): Promise<boolean> {
+  const metrics = await (await fetch(`${opsUrl}/metrics`)).text();
+  return metrics.includes(`gateway_circuit_breaker_state{deployment="${group}/0"} 2`);
 }
 
 /** A group whose first deployment always fails (breaker after 3 failures), then a healthy backup. */
@@ -242,15 +261,8 @@ describe(
         // A third process started now reads the open breaker from Redis.
         const c = await GatewayProcess.start(config, { env: { REDIS_URL: REDIS_URL! } });
         try {
-          // Start-up does not wait for Redis, so c loads it once its connection is up: on a busy
-          // machine that can take seconds, hence a patient wait (the test only fails if it never comes).
-          const open = new RegExp(`gateway_circuit_breaker_state\\{deployment="${unique}/0"\\} 2`);
-          let loaded = false;
-          for (let i = 0; i < 1_500 && !loaded; i++) {
-            loaded = open.test(await (await fetch(`${c.opsUrl}/metrics`)).text());
-            if (!loaded) await new Promise((r) => setTimeout(r, 20));
-          }
-          assert.ok(loaded, 'c shows the breaker open');
+          // Start-up does not wait for Redis, so c loads it once its connection is up.
+          assert.ok(await eventually(() => showsOpen(c.opsUrl, unique)), 'c shows the breaker open');
           const first = await ask(c.client(), unique);
           assert.equal(first.response.headers.get('x-gateway-attempts'), '1', 'c loaded the open breaker at start-up');
         } finally {
@@ -289,6 +301,40 @@ describe('router: a gateway started while Redis is down joins breaker sharing on
           if (!seen) await new Promise((r) => setTimeout(r, 50));
         }
         assert.ok(seen, 'the early process learnt of the open breaker');
+      } finally {
+        await Promise.all([early.stop(), late?.stop()]);
+        await server.stop();
+      }
+    },
+  );
+
+  it(
+    'shares a breaker it opened while Redis was down once Redis comes up',
+    { skip: !binary && 'TEST_REDIS_SERVER unset (run npm test)' },
+    async () => {
+      const server = await RedisServer.start(binary!);
+      await server.stop();
+      const unique = `opened-offline-${Date.now()}`;
+      const config = brokenThenBackup(unique);
+      const early = await GatewayProcess.start(config, { env: { REDIS_URL: server.url } });
+      let late: GatewayProcess | undefined;
+      try {
+        for (let i = 0; i < 3; i++) await ask(early.client(), unique);
+        assert.ok(await showsOpen(early.opsUrl, unique), 'the early process opened its breaker');
+        await server.start();
+        // The early process reconnects in the background (back-off up to 2 s), then writes the breaker.
+        const redis = new Redis(server.url);
+        try {
+          const stored = await eventually(async () => Number(await redis.get(`{gateway:breakers}:${unique}/0`)) > Date.now());
+          assert.ok(stored, 'the early process stored its open breaker once Redis came up');
+        } finally {
+          redis.disconnect();
+        }
+        late = await GatewayProcess.start(config, { env: { REDIS_URL: server.url } });
+        assert.ok(
+          await eventually(() => showsOpen(late!.opsUrl, unique)),
+          'the late process learnt of the breaker opened before Redis came up',
+        );
       } finally {
         await Promise.all([early.stop(), late?.stop()]);
         await server.stop();

@@ -70,7 +70,12 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
     const { state, until } = change;
     if (state !== 'cooling') this.logger.log(`deployment ${id}: breaker ${state}${until ? ` until ${new Date(until).toISOString()}` : ''}`);
     const client = this.redis.client;
-    if (!client || client.status !== 'ready') return;
+    // Not connected yet: a breaker still open when it connects is shared then (loadShared).
+    if (client?.status === 'ready') this.share(client, id, change);
+  }
+
+  private share(client: RedisClient, id: string, change: HealthChange): void {
+    const { state, until } = change;
     const announcement: Announcement = { ...change, id, from: this.replica };
     const key = KEY_PREFIX + id;
     const ttl = Math.max(1, until - Date.now());
@@ -89,8 +94,12 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
     if (a.state === 'open' || a.state === 'closed' || a.state === 'cooling') this.applyRemote(a.id, { state: a.state, until: a.until });
   }
 
-  /** Breakers opened by other replicas before this one started. */
+  /** On connecting: breakers this replica opened before Redis answered go out, those other replicas opened come in. */
   private async loadShared(client: RedisClient): Promise<void> {
+    const now = Date.now();
+    for (const [id, health] of this.breakers) {
+      if (health.state === 'open' && health.openUntil > now) this.share(client, id, { state: 'open', until: health.openUntil });
+    }
     const ids = this.config.models.flatMap((m) => m.deployments.map((_, i) => deploymentId(m.name, i)));
     if (!ids.length) return;
     const values = await client.mget(ids.map((id) => KEY_PREFIX + id));
