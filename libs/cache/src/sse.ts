@@ -1,4 +1,4 @@
-import type { ChatCompletion, ChatCompletionChunk, ChatStream } from '@gateway/providers';
+import { type ChatCompletion, type ChatCompletionChunk, type ChatStream, DONE } from '@gateway/providers';
 
 type Choice = ChatCompletion['choices'][number];
 type ToolCall = NonNullable<Choice['message']['tool_calls']>[number];
@@ -151,7 +151,7 @@ export function replayAsStream(completionJson: string, includeUsage: boolean): C
     usage: completion.usage,
     [Symbol.asyncIterator]() {
       let next = 0;
-      return { next: async () => (next < frames.length ? { value: frames[next++]!, done: false } : { value: undefined, done: true }) };
+      return { next: async () => (next < frames.length ? { value: frames[next++]!, done: false } : DONE) };
     },
   };
 }

@@ -8,7 +8,8 @@ export interface StreamSteps<I, O> {
   fail?(err: unknown): O[];
 }
 
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+/** The end of a plain async iterator, shared: nothing to allocate per stream. */
+export const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 /**
  * `source` as the outputs of `steps`, read once. A reader that stops early closes the source

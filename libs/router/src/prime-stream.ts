@@ -1,4 +1,4 @@
-import type { ChatStream } from '@gateway/providers';
+import { type ChatStream, DONE } from '@gateway/providers';
 
 type Chunk = string | Uint8Array;
 
@@ -14,8 +14,6 @@ export async function primeStream(pending: Promise<ChatStream>): Promise<ChatStr
   const primed: ChatStream = { [Symbol.asyncIterator]: () => new Primed(source, iterator, first, primed) };
   return primed;
 }
-
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 /**
  * `primeStream`'s iterator. A plain iterator, not an async generator: with generators on the

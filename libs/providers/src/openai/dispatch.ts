@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher, Pool } from 'undici';
+import { DONE } from '../map-stream';
 
 /**
  * Requests through undici's dispatch API, read straight from its handler callbacks.
@@ -54,7 +55,6 @@ export function streamedRequest(
 /** Chunks not yet read at which the socket stops being read, and below which it is read again. */
 const HIGH_WATER_CHUNKS = 16;
 const LOW_WATER_CHUNKS = 4;
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 /**
  * Body chunks from undici's callbacks, read once as an async iterator; `destroy()` (or leaving a
