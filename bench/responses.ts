@@ -1,5 +1,4 @@
 import type { ChatCompletionChunk } from '../libs/providers/src/wire';
-import { chatChunks } from '../apps/gateway/src/pipeline/chat-chunks';
 import { newResponseId } from '../apps/gateway/src/responses/ids';
 import { type ResponsesRequest, toChatParams } from '../apps/gateway/src/responses/request';
 import { type ResponseContext, toResponse } from '../apps/gateway/src/responses/response';
@@ -74,10 +73,9 @@ const CASES: [string, () => unknown][] = [
   [
     `stream: ${frames().length} chat SSE frames -> Responses SSE events`,
     async () => {
-      const encoder = new ResponseEventEncoder(context());
+      const settled = { completed: () => Promise.resolve(), failed: () => {} };
       let bytes = 0;
-      for await (const event of encoder.encode(chatChunks(iterate(frames()))))
-        bytes += `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`.length;
+      for await (const text of new ResponseEventEncoder(context()).encode(iterate(frames()), settled)) bytes += text.length;
       return bytes;
     },
   ],

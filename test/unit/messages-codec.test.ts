@@ -5,6 +5,7 @@ import { DeploymentConfig } from '../../libs/config/src/gateway-config';
 import { GatewayError } from '../../libs/providers/src/gateway-error';
 import type { ChatCompletion, ChatCompletionChunk } from '../../libs/providers/src/wire';
 import { toMessagesRequest } from '../../libs/providers/src/anthropic/request';
+import { toMessageStream } from '../../apps/gateway/src/messages/codec';
 import { ANTHROPIC_ERRORS } from '../../apps/gateway/src/messages/errors';
 import { toChatRequest } from '../../apps/gateway/src/messages/request';
 import { toMessage } from '../../apps/gateway/src/messages/response';
@@ -479,6 +480,28 @@ describe('chat chunks -> Anthropic event stream', () => {
     const events = new MessageEvents(false);
     const types = [...events.end('chatcmpl-z', 'm')].map((f) => f.split('\n')[0]);
     assert.deepEqual(types, ['event: message_start', 'event: ping', 'event: message_delta', 'event: message_stop']);
+  });
+  it('the stream codec sends the events of each upstream read in one write, and the closing ones in another', async () => {
+    const reads = [
+      [chunk({ role: 'assistant', content: '' }), chunk({ content: 'Hel' }), chunk({ content: 'lo' })],
+      [chunk({}, 'stop'), chunk({}, null, { prompt_tokens: 9, completion_tokens: 5 })],
+    ].map((chunks) => chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`).join(''));
+    const frames = (async function* () {
+      yield* [...reads, 'data: [DONE]\n\n'];
+    })();
+    const writes: string[] = [];
+    for await (const write of toMessageStream(frames, false, 'm')) writes.push(String(write));
+    const types = writes.map((w) =>
+      w
+        .split('\n\n')
+        .filter(Boolean)
+        .map((e) => e.slice('event: '.length, e.indexOf('\n'))),
+    );
+    // The second read makes no event (a finish reason and usage are kept for the end): no write.
+    assert.deepEqual(types, [
+      ['message_start', 'ping', 'content_block_start', 'content_block_delta', 'content_block_delta'],
+      ['content_block_stop', 'message_delta', 'message_stop'],
+    ]);
   });
 });
 

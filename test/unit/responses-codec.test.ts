@@ -6,11 +6,11 @@ import type { Response, ResponseStreamEvent } from 'openai/resources/responses/r
 import { GatewayError } from '../../libs/providers/src/gateway-error';
 import { thrown } from '../support/chat';
 import { usageOf } from '../../libs/providers/src/translation/completion';
-import { chatChunks } from '../../apps/gateway/src/pipeline/chat-chunks';
+import { encodeChunks } from '../../apps/gateway/src/pipeline/chat-chunks';
 import { decodeThinking, isResponseId, itemId, newResponseId, responseIdOfItem } from '../../apps/gateway/src/responses/ids';
 import { namespacedTools, type ResponsesRequest, toChatParams } from '../../apps/gateway/src/responses/request';
 import { type ResponseContext, toResponse } from '../../apps/gateway/src/responses/response';
-import { ResponseEventEncoder } from '../../apps/gateway/src/responses/stream';
+import { ResponseEventEncoder, type StreamOutcome } from '../../apps/gateway/src/responses/stream';
 import { MemoryBackend } from '../../apps/gateway/src/responses/store';
 
 const req = (extra: Partial<ResponsesRequest> = {}): ResponsesRequest => ({ model: 'm', input: 'hi', ...extra });
@@ -300,11 +300,36 @@ async function* iterate<T>(items: T[], failAt = -1): AsyncGenerator<T> {
   }
 }
 
-async function encode(ctx: ResponseContext, chunks: AsyncIterable<ChatCompletionChunk>) {
-  const events: ResponseStreamEvent[] = [];
-  const encoder = new ResponseEventEncoder(ctx);
-  for await (const e of encoder.encode(chunks)) events.push(e);
-  return { events, outcome: encoder.outcome };
+/** `value` as it reads once sent as JSON (undefined fields left out). */
+const wire = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+/** The events the encoder makes of `chunks` sent as SSE frames, the upstream failing before frame `failAt`. */
+async function encode(ctx: ResponseContext, chunks: ChatCompletionChunk[], failAt = -1) {
+  const frames = chunks.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`);
+  let outcome: StreamOutcome | undefined;
+  let failure: GatewayError | undefined;
+  const settled = {
+    completed: async (o: StreamOutcome) => {
+      outcome = o;
+    },
+    failed: (e: GatewayError) => {
+      failure = e;
+    },
+  };
+  const texts: string[] = [];
+  for await (const text of new ResponseEventEncoder(ctx).encode(iterate(frames, failAt), settled)) texts.push(String(text));
+  assert.ok(texts.length <= frames.length + 1, `a write per frame at most, plus the end: ${texts.length} for ${frames.length} frames`);
+  const events = texts
+    .join('')
+    .split('\n\n')
+    .filter(Boolean)
+    .map((text) => {
+      const [name, data] = text.split('\n');
+      const event = JSON.parse(data.slice('data: '.length)) as ResponseStreamEvent;
+      assert.equal(name, `event: ${event.type}`);
+      return event;
+    });
+  return { events, outcome, failure };
 }
 
 /**
@@ -361,7 +386,7 @@ describe('chat chunks -> Responses events', () => {
     await fc.assert(
       fc.asyncProperty(answer, fc.array(fc.nat(80), { maxLength: 8 }), async (a, cuts) => {
         const ctx: ResponseContext = { id: newResponseId(), createdAt: 1, request: req(), store: false };
-        const { events, outcome } = await encode(ctx, iterate(chunksOf(a, cuts)));
+        const { events, outcome } = await encode(ctx, chunksOf(a, cuts));
         assert.deepEqual(
           events.map((e) => e.sequence_number),
           events.map((_, i) => i),
@@ -371,12 +396,12 @@ describe('chat chunks -> Responses events', () => {
           ['response.created', 'response.in_progress'],
         );
         const last = events[events.length - 1] as { type: string; response: Response };
-        const expected = toResponse(completionOf(a), ctx);
+        const expected = wire(toResponse(completionOf(a), ctx));
         assert.equal(last.type, expected.status === 'incomplete' ? 'response.incomplete' : 'response.completed');
         assert.deepEqual(last.response.output, expected.output);
         assert.deepEqual({ ...last.response, completed_at: 0 }, { ...expected, completed_at: 0 });
         assert.deepEqual(replay(events), expected.output);
-        assert.deepEqual(outcome?.response, last.response);
+        assert.deepEqual(wire(outcome?.response), last.response, 'the stored response is the one sent');
       }),
       { seed: 15, numRuns: 300 },
     );
@@ -410,7 +435,7 @@ describe('chat chunks -> Responses events', () => {
   it('a failure after the stream began ends it with response.failed and an error event; the items so far are kept', async () => {
     const ctx: ResponseContext = { id: newResponseId(), createdAt: 1, request: req(), store: false };
     const a: Answer = { reasoning: '', blocks: [], text: 'hello world', refusal: '', calls: [], finish: 'stop' };
-    const { events, outcome } = await encode(ctx, iterate(chunksOf(a, [3, 6]), 3));
+    const { events, outcome, failure } = await encode(ctx, chunksOf(a, [3, 6]), 3);
     const types = events.map((e) => e.type);
     assert.deepEqual(types.slice(-2), ['response.failed', 'error']);
     const failed = events[events.length - 2] as { response: Response };
@@ -425,19 +450,27 @@ describe('chat chunks -> Responses events', () => {
       sequence_number: events.length - 1,
     });
     assert.equal(outcome, undefined, 'a failed response is not stored');
+    assert.equal(failure?.code, 'upstream_overloaded', 'the controller accounts the failure');
   });
 });
 
-describe('chat SSE frames -> chunks', () => {
+describe('chat SSE frames -> a protocol`s events (encodeChunks)', () => {
   const frame = (content: string) =>
     `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
-  const read = async (parts: (string | Uint8Array)[]) => {
-    const out: string[] = [];
-    for await (const chunk of chatChunks(iterate(parts))) out.push(chunk.choices[0].delta.content ?? '');
-    return out;
+  /** Each chunk's content as a JSON line, and an end line: what each read of the frames made. */
+  const encoder = {
+    chunk: (chunk: ChatCompletionChunk) => [`${JSON.stringify(chunk.choices[0].delta.content ?? '')}\n`],
+    end: () => ['"end"\n'],
   };
+  const lines = (outputs: string[]) =>
+    outputs.flatMap((o) =>
+      o
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as string),
+    );
 
-  it('any split of the bytes (UTF-8 sequences and CRLF included) gives the same chunks', async () => {
+  it('any split of the bytes (UTF-8 sequences and CRLF included) gives the same chunks, one output per read at most', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.string({ unit: 'grapheme', maxLength: 8 }), { minLength: 1, maxLength: 6 }),
@@ -452,28 +485,40 @@ describe('chat SSE frames -> chunks', () => {
           const bytes = Buffer.from(wire);
           const points = [...new Set(cuts.map((c) => c % bytes.length))].sort((a, b) => a - b);
           const parts = [0, ...points].map((start, i, all) => bytes.subarray(start, all[i + 1] ?? bytes.length));
-          assert.deepEqual(await read(parts), texts);
+          const outputs: string[] = [];
+          for await (const output of encodeChunks(iterate(parts), encoder)) outputs.push(String(output));
+          assert.deepEqual(lines(outputs), [...texts, 'end']);
+          assert.ok(outputs.length <= parts.length + 1, `${outputs.length} outputs for ${parts.length} reads`);
         },
       ),
       { seed: 15, numRuns: 200 },
     );
   });
 
-  it('an error event inside the stream throws, after the chunks before it', async () => {
+  it('the chunks of one read leave as one output', async () => {
+    const outputs: string[] = [];
+    for await (const output of encodeChunks(iterate([frame('a') + frame('b') + frame('c'), frame('d')]), encoder))
+      outputs.push(String(output));
+    assert.deepEqual(outputs, ['"a"\n"b"\n"c"\n', '"d"\n', '"end"\n']);
+  });
+
+  it('an error event inside the stream throws, after the chunks before it; a fail hook ends the stream instead', async () => {
+    const wire = [frame('a'), 'data: {"error":{"message":"overloaded","code":"server_overloaded"}}\n\n', frame('b')];
     const seen: string[] = [];
     const err = await (async () => {
-      for await (const chunk of chatChunks(
-        iterate([frame('a'), 'data: {"error":{"message":"overloaded","code":"server_overloaded"}}\n\n', frame('b')]),
-      )) {
-        seen.push(chunk.choices[0].delta.content ?? '');
-      }
+      for await (const output of encodeChunks(iterate(wire), encoder)) seen.push(String(output));
     })().then(
       () => assert.fail('expected an error'),
       (e: unknown) => e,
     );
-    assert.deepEqual(seen, ['a']);
+    assert.deepEqual(lines(seen), ['a']);
     assert.ok(err instanceof GatewayError);
     assert.deepEqual([err.status, err.message, err.code], [502, 'overloaded', 'server_overloaded']);
+
+    const ended: string[] = [];
+    const failing = { ...encoder, fail: (e: unknown) => [`${JSON.stringify(`failed: ${(e as Error).message}`)}\n`] };
+    for await (const output of encodeChunks(iterate(wire), failing)) ended.push(String(output));
+    assert.deepEqual(lines(ended), ['a', 'failed: overloaded']);
   });
 });
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { bodyText, type ChatCompletion, type ChatStream, type JsonResult, mapStream } from '@gateway/providers';
+import { bodyText, type ChatCompletion, type ChatStream, type JsonResult } from '@gateway/providers';
 import { toMessage } from './response';
-import { chatChunks } from '../pipeline/chat-chunks';
+import { encodeChunks } from '../pipeline/chat-chunks';
 import { MessageEvents } from './stream';
 
 /** A complete chat answer as a Messages API `message`, with the pipeline's usage kept for accounting. */
@@ -10,21 +10,13 @@ export function toMessageResult(result: JsonResult, thinking: boolean): JsonResu
 }
 
 /**
- * A chat stream as Anthropic's event stream. Usage is read through from the chat
- * stream, which fills it in as it ends; an error thrown by it propagates, and the
+ * A chat stream as Anthropic's event stream. An error thrown by it propagates, and the
  * SSE writer sends it as Anthropic's `error` event.
  */
 export function toMessageStream(frames: ChatStream, thinking: boolean, model: string): ChatStream {
-  return {
-    get usage() {
-      return frames.usage;
-    },
-    [Symbol.asyncIterator]() {
-      const events = new MessageEvents(thinking);
-      return mapStream(chatChunks(frames), {
-        step: (chunk) => events.push(chunk),
-        end: () => events.end(`msg_${randomBytes(12).toString('base64url')}`, model),
-      });
-    },
-  };
+  const events = new MessageEvents(thinking);
+  return encodeChunks(frames, {
+    chunk: (chunk) => events.push(chunk),
+    end: () => events.end(`msg_${randomBytes(12).toString('base64url')}`, model),
+  });
 }

@@ -1,15 +1,59 @@
-import { type ChatCompletionChunk, type ChatStream, GatewayError, mapStream, type StreamSteps } from '@gateway/providers';
+import { type ChatCompletionChunk, type ChatStream, GatewayError, mapStream } from '@gateway/providers';
 
-/**
- * The chat chunks in the pipeline's OpenAI SSE frames, whatever the read boundaries.
- * An error event inside the stream (OpenAI-format upstreams forward theirs) throws, so
- * a codec's stream ends with its protocol's failure events like any other failure.
- */
-export function chatChunks(frames: ChatStream): AsyncIterableIterator<ChatCompletionChunk, undefined> {
-  return mapStream(frames, new ChunkReader());
+/** A protocol's stream codec: the SSE events it makes of chat chunks, each event's text whole. */
+export interface ChunkEncoder {
+  /** The events one chunk makes. */
+  chunk(chunk: ChatCompletionChunk): string[];
+  /** The closing events, once the chat stream ended normally. */
+  end(): string[] | Promise<string[]>;
+  /** The events that end a failed stream; without it, the failure propagates. */
+  fail?(err: unknown): string[];
 }
 
-class ChunkReader implements StreamSteps<string | Uint8Array, ChatCompletionChunk> {
+/**
+ * The pipeline's OpenAI SSE frames re-encoded in another protocol, read once: one output
+ * per frame (the events of all its chunks joined), not one per event, so a stream costs
+ * a write per upstream read. An error event inside the stream (OpenAI-format upstreams
+ * forward theirs) throws, so the stream ends with its protocol's failure events like
+ * any other failure. Usage reads through to the frames, which fill it in as they end.
+ */
+export function encodeChunks(frames: ChatStream, encoder: ChunkEncoder): ChatStream {
+  return new EncodedStream(frames, encoder);
+}
+
+/**
+ * A class and not an object literal with `get usage()`: V8 keeps such a literal's accessors
+ * in old space, and everything they close over (the frames, hence the request's upstream
+ * objects) then survives every scavenge until a mark-compact. On the Messages route that
+ * was 130-190 KB promoted a scavenge against 6 KB (BENCHMARKS.md, "Changes, each measured").
+ */
+class EncodedStream implements ChatStream {
+  constructor(
+    private readonly frames: ChatStream,
+    private readonly encoder: ChunkEncoder,
+  ) {}
+
+  get usage() {
+    return this.frames.usage;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<string, undefined> {
+    const reader = new ChunkReader();
+    const encoder = this.encoder;
+    return mapStream<string | Uint8Array, string>(this.frames, {
+      step: (frame) => joined(reader.step(frame).flatMap((chunk) => encoder.chunk(chunk))),
+      end: async () => joined(await encoder.end()),
+      fail: encoder.fail && ((err) => joined(encoder.fail!(err))),
+    });
+  }
+}
+
+function joined(events: string[]): string[] {
+  return events.length ? [events.join('')] : [];
+}
+
+/** The chat chunks in SSE frames, whatever the read boundaries. */
+class ChunkReader {
   private readonly decoder = new TextDecoder();
   private rest = '';
 

@@ -2,13 +2,12 @@ import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from 
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from '@gateway/metrics';
-import { bodyText, type ChatCompletion, type ChatStream, GatewayError, mapStream } from '@gateway/providers';
+import { bodyText, type ChatCompletion, GatewayError } from '@gateway/providers';
 import type { Response, ResponseInputItem } from 'openai/resources/responses/responses';
 import { sendJson } from '../http/describe-run';
 import { requestState, tenantOf } from '../http/request-state';
 import { writeSse } from '../http/sse';
 import { ChatPipeline } from '../pipeline/chat-pipeline';
-import { chatChunks } from '../pipeline/chat-chunks';
 import { isResponseId, newResponseId, responseIdOfItem } from './ids';
 import { namespacedTools, type ResponsesRequest, toChatParams } from './request';
 import { type Assistant, type ResponseContext, toResponse } from './response';
@@ -58,24 +57,12 @@ export class ResponsesController {
       await save(response, completion.choices[0]?.message ?? { role: 'assistant', content: '', refusal: null });
       return sendJson(reply, requestState(request), { body: JSON.stringify(response), usage: outcome.result.usage });
     }
-    const encoder = new ResponseEventEncoder(ctx);
-    const frames = outcome.frames;
-    const events: ChatStream = {
-      [Symbol.asyncIterator]: () =>
-        mapStream(encoder.encode(chatChunks(frames)), {
-          step: (event) => {
-            if (event.type === 'response.failed') requestState(request).errorCode = encoder.failure?.code ?? encoder.failure?.type;
-            const frame = [`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`];
-            // Stored before the client hears it is complete, so its next request can continue from it.
-            const last = event.type === 'response.completed' || event.type === 'response.incomplete';
-            return encoder.outcome && last ? save(encoder.outcome.response, encoder.outcome.assistant).then(() => frame) : frame;
-          },
-          end: () => {
-            events.usage = frames.usage;
-            return [];
-          },
-        }),
-    };
+    const events = new ResponseEventEncoder(ctx).encode(outcome.frames, {
+      completed: ({ response, assistant }) => save(response, assistant),
+      failed: (error) => {
+        requestState(request).errorCode = error.code ?? error.type;
+      },
+    });
     return writeSse(reply, events, this.metrics);
   }
 

@@ -1,5 +1,6 @@
-import { type ChatCompletionChunk, type CompletionUsage, type GatewayError, mapStream } from '@gateway/providers';
+import type { ChatCompletionChunk, ChatStream, CompletionUsage, GatewayError } from '@gateway/providers';
 import { toGatewayError } from '../http/errors';
+import { encodeChunks } from '../pipeline/chat-chunks';
 import type { Response, ResponseOutputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { itemId } from './ids';
 import {
@@ -19,6 +20,12 @@ type Unnumbered = { type: ResponseStreamEvent['type'] } & Record<string, unknown
 export interface StreamOutcome {
   response: Response;
   assistant: Assistant;
+}
+
+/** How a stream ended, told to the controller: the outcome to store, or the failure to account. */
+export interface StreamSettled {
+  completed(outcome: StreamOutcome): Promise<void>;
+  failed(error: GatewayError): void;
 }
 
 type ToolDelta = NonNullable<ChatCompletionChunk.Choice.Delta['tool_calls']>[number];
@@ -61,18 +68,29 @@ export class ResponseEventEncoder {
 
   constructor(private readonly ctx: ResponseContext) {}
 
-  /** Set before the last event (response.completed or response.incomplete) is yielded, so it can be stored first. */
-  outcome: StreamOutcome | undefined;
-  /** Set before response.failed is yielded. */
-  failure: GatewayError | undefined;
-
-  /** The events of a whole chunk stream. */
-  encode(chunks: AsyncIterable<ChatCompletionChunk>): AsyncIterableIterator<ResponseStreamEvent, undefined> {
-    return mapStream(chunks, { step: (chunk) => this.chunk(chunk), end: () => this.complete(), fail: (err) => this.fail(err) });
+  /**
+   * The SSE text of a whole chat frame stream. `settled.completed` runs before the last
+   * event (response.completed or response.incomplete) is sent: the response is stored
+   * before the client hears it is complete, so its next request can continue from it.
+   */
+  encode(frames: ChatStream, settled: StreamSettled): ChatStream {
+    return encodeChunks(frames, {
+      chunk: (chunk) => this.chunk(chunk).map(sseFrame),
+      end: async () => {
+        const { events, outcome } = this.complete();
+        await settled.completed(outcome);
+        return events.map(sseFrame);
+      },
+      fail: (err) => {
+        const error = toGatewayError(err);
+        settled.failed(error);
+        return this.fail(error).map(sseFrame);
+      },
+    });
   }
 
   /** The events one chunk makes. */
-  chunk(chunk: ChatCompletionChunk): ResponseStreamEvent[] {
+  private chunk(chunk: ChatCompletionChunk): ResponseStreamEvent[] {
     this.take(chunk);
     return this.drain();
   }
@@ -219,19 +237,17 @@ export class ResponseEventEncoder {
     if (this.current === item) this.current = undefined;
   }
 
-  private complete(): ResponseStreamEvent[] {
+  private complete(): { events: ResponseStreamEvent[]; outcome: StreamOutcome } {
     this.start(this.ctx.request.model);
     const status = this.finish === 'length' || this.finish === 'content_filter' ? 'incomplete' : 'completed';
     const last = this.items.length - 1;
     for (const item of this.items) if (!this.done[item.index]) this.close(item, item.index === last ? status : 'completed');
     const response = finishResponse(this.shell!, this.done, this.finish, this.usage);
     this.emit({ type: response.status === 'incomplete' ? 'response.incomplete' : 'response.completed', response });
-    this.outcome = { response, assistant: this.assistant() };
-    return this.drain();
+    return { events: this.drain(), outcome: { response, assistant: this.assistant() } };
   }
 
-  private fail(err: unknown): ResponseStreamEvent[] {
-    const error = (this.failure = toGatewayError(err));
+  private fail(error: GatewayError): ResponseStreamEvent[] {
     this.start(this.ctx.request.model);
     const response: Response = {
       ...this.shell!,
@@ -284,6 +300,10 @@ export class ResponseEventEncoder {
   private emit(event: Unnumbered): void {
     this.out.push({ ...event, sequence_number: this.sequence++ } as unknown as ResponseStreamEvent);
   }
+}
+
+function sseFrame(event: ResponseStreamEvent): string {
+  return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
 function contentPart(type: 'output_text' | 'refusal', text: string) {
