@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { JSON_OBJECT_INSTRUCTION } from '../../libs/providers/src/anthropic/request';
 import { apiError, collect, CONVERSATION, PNG_DATA_URL, TIME_TOOL, WEATHER_TOOL } from '../support/chat';
 import { FakeAnthropic, WEATHER_ARGS } from '../support/fake-anthropic';
+import { configWith, GatewayProcess } from '../support/gateway';
 import { model, streamingContract, toolChoiceContract, useVendorGateway, type VendorUnderTest } from '../support/vendor-contract';
 
 const KEY = 'sk-ant-upstream-secret-42';
@@ -481,5 +483,57 @@ describe('Anthropic provider through the gateway (real @anthropic-ai/sdk, fake M
       assert.equal(err.status, 400);
       assert.match(err.message, /no embeddings API/);
     });
+  });
+});
+
+describe('the Anthropic SDK`s console warnings', () => {
+  it('a deprecated model and thinking "enabled" where the SDK warns: one JSON log line each, no stderr text a request', async () => {
+    const upstream = new FakeAnthropic(KEY);
+    const baseUrl = await upstream.start();
+    const gateway = await GatewayProcess.start(
+      configWith({
+        providers: [{ name: 'main', type: 'anthropic', baseUrl, apiKeyEnv: 'FAKE_VENDOR_KEY' }],
+        models: [
+          // Both in the SDK's own lists: DEPRECATED_MODELS, MODELS_TO_WARN_WITH_THINKING_ENABLED.
+          { name: 'old', deployments: [{ provider: 'main', model: 'claude-sonnet-4-5' }] },
+          {
+            name: 'think',
+            deployments: [
+              { provider: 'main', model: 'claude-opus-4-6', thinking: 'budget', maxOutputTokens: 4000, capabilities: ['reasoning'] },
+            ],
+          },
+        ],
+      }),
+      { env: { FAKE_VENDOR_KEY: KEY } },
+    );
+    try {
+      const openai = gateway.client();
+      const anthropic = new Anthropic({ baseURL: gateway.url, apiKey: 'unused', maxRetries: 0 });
+      const messages = [{ role: 'user' as const, content: 'Hi' }];
+      for (let i = 0; i < 3; i++) {
+        await openai.chat.completions.create({ model: 'old', messages });
+        await collect(await openai.chat.completions.create({ model: 'old', messages, stream: true }));
+        await anthropic.messages.create({ model: 'old', max_tokens: 64, messages });
+        await openai.chat.completions.create({ model: 'think', messages, reasoning_effort: 'low' });
+      }
+      assert.equal(upstream.received.length, 12, 'every request reached the upstream');
+      // The log is written in batches: wait for a third warning, which must not come.
+      const warnings = await gateway.logged(/^SDK warning/, { count: 3, timeoutMs: 1_500 });
+      assert.deepEqual(
+        gateway.rawOutput.filter((line) => !line.startsWith('{')),
+        [],
+        'no plain-text lines: the SDK wrote none to stderr',
+      );
+      assert.deepEqual(
+        warnings.map((l) => [l.level, l.context, /deprecated/.test(String(l.msg)), /thinking\.type=enabled/.test(String(l.msg))]),
+        [
+          [40, 'Provider main', true, false],
+          [40, 'Provider main', true, true],
+        ],
+      );
+    } finally {
+      await gateway.stop();
+      await upstream.stop();
+    }
   });
 });

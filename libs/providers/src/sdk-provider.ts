@@ -1,8 +1,11 @@
+import { Logger } from '@nestjs/common';
 import type { ProviderConfig, ProviderType } from '@gateway/config';
 import type { GatewayError } from './gateway-error';
 import type { CallContext, ChatStream, JsonResult, ModelInfo, Provider } from './provider';
 import { PooledFetch } from './translation/transport';
 import type { ChatCompletionCreateParams, EmbeddingCreateParams } from './wire';
+
+const MAX_WARNINGS = 100;
 
 /**
  * What the adapters built on a vendor SDK share: the SDK client, built once over
@@ -14,12 +17,16 @@ export abstract class SdkProvider<Sdk> implements Provider {
   abstract readonly type: ProviderType;
   protected readonly sdk: Sdk;
   private readonly transport: PooledFetch;
+  private readonly logger: Logger;
+  /** The SDK warnings logged so far (bounded: their text comes from the deployments' models). */
+  private readonly warned = new Set<string>();
 
   /** `createSdk` builds the vendor's client once, over the provider's transport. */
   constructor(config: ProviderConfig, createSdk: (fetch: typeof globalThis.fetch) => Sdk) {
     this.name = config.name;
     this.transport = new PooledFetch(config);
     this.sdk = createSdk(this.transport.fetch);
+    this.logger = new Logger(`Provider ${config.name}`);
   }
 
   abstract chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult>;
@@ -30,13 +37,36 @@ export abstract class SdkProvider<Sdk> implements Provider {
   /** The vendor's error mapping: whatever its SDK threw, as the error the client should see. */
   protected abstract toError(err: unknown, signal: AbortSignal): GatewayError;
 
-  /** Runs one SDK call; anything it throws leaves as a GatewayError. */
+  /**
+   * Runs one SDK call; anything it throws leaves as a GatewayError. The SDK's own console
+   * warnings are logged once each by the gateway's logger instead: the Anthropic SDK writes
+   * one to stderr on every request for a deprecated model or `thinking.type: 'enabled'`: a
+   * plain-text line a request among the JSON logs (and 64 µs a request in console calls in a
+   * CPU profile). SDK methods warn before their first await, and `console.warn` is restored
+   * as soon as the call returns its promise, before any other code runs.
+   */
   protected async call<T>(signal: AbortSignal, run: () => Promise<T>): Promise<T> {
     try {
-      return await run();
+      return await this.warningsLogged(run);
     } catch (err) {
       throw this.toError(err, signal);
     }
+  }
+
+  private warningsLogged<T>(start: () => T): T {
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => this.warnOnce(args.join(' '));
+    try {
+      return start();
+    } finally {
+      console.warn = warn;
+    }
+  }
+
+  private warnOnce(text: string): void {
+    if (this.warned.has(text) || this.warned.size >= MAX_WARNINGS) return;
+    this.warned.add(text);
+    this.logger.warn(`SDK warning (logged once): ${text}`);
   }
 
   close(): Promise<void> {
