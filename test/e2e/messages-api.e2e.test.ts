@@ -63,10 +63,12 @@ const WEATHER: Anthropic.Tool = {
 };
 
 let gateway: GatewayProcess;
+let anthropicUrl = '';
 let client: Anthropic;
 
 before(async () => {
   const [oaUrl, antUrl, gemUrl] = await Promise.all([openai.start(), anthropic.start(), gemini.start()]);
+  anthropicUrl = antUrl;
   const deploy = (name: string, provider: string, model: string) => ({
     name,
     deployments: [{ provider, model, capabilities: ['tools', 'json', 'vision', 'reasoning'] }],
@@ -87,6 +89,14 @@ before(async () => {
         deploy('claude-tool', 'ant', 'claude-tool'),
         deploy('claude-think', 'ant', 'claude-think'),
         deploy('claude-midstream', 'ant', 'claude-midstream-error'),
+        deploy('claude-cut', 'ant', 'claude-cut'),
+        {
+          name: 'claude-early-then-echo',
+          deployments: [
+            { provider: 'ant', model: 'claude-early-error' },
+            { provider: 'oa', model: 'ok' },
+          ],
+        },
         deploy('claude-overloaded', 'ant', 'claude-error-overloaded_error'),
         deploy('gemini-echo', 'gem', 'gemini-echo'),
         deploy('gemini-tool', 'gem', 'gemini-tool'),
@@ -161,7 +171,9 @@ for (const vendor of VENDORS) {
       stream.on('streamEvent', (event) => types.push(event.type));
       const final = await stream.finalMessage();
       assert.match(streamed, vendor.answer);
-      assert.deepEqual(final.content, [{ type: 'text', text: streamed }]);
+      // An Anthropic upstream's stream is passed through as sent: its text blocks carry `citations: null`, as Anthropic's do.
+      const block = vendor.upstream() === anthropic ? { type: 'text', text: streamed, citations: null } : { type: 'text', text: streamed };
+      assert.deepEqual(final.content, [block]);
       assert.equal(final.stop_reason, 'end_turn');
       assert.ok(final.usage.output_tokens > 0);
       assert.deepEqual([types[0], types.at(-2), types.at(-1)], ['message_start', 'message_delta', 'message_stop']);
@@ -253,17 +265,90 @@ describe('Messages API: Anthropic upstreams get the client`s own body', () => {
       messages: [{ role: 'user' as const, content: 'Six times seven?' }],
     };
     const created = await client.messages.create(params);
-    for (const message of [created, await client.messages.stream(params).finalMessage()]) {
-      assert.deepEqual(message.content, [
-        { type: 'thinking', thinking: 'Six times seven is forty-two.', signature: 'sig-fake-123' },
-        { type: 'text', text: '42' },
-      ]);
-    }
+    const streamed = await client.messages.stream(params).finalMessage();
+    const thought = { type: 'thinking', thinking: 'Six times seven is forty-two.', signature: 'sig-fake-123' };
+    // Both as the upstream sent them (its streamed text block carries `citations: null`).
+    assert.deepEqual(created.content, [thought, { type: 'text', text: '42' }]);
+    assert.deepEqual(streamed.content, [thought, { type: 'text', text: '42', citations: null }]);
     await client.messages.create({
       ...params,
       messages: [...params.messages, { role: 'assistant', content: created.content }, { role: 'user', content: 'And times eight?' }],
     });
     assert.deepEqual((anthropic.last().body.messages as Anthropic.MessageParam[])[1].content, created.content);
+  });
+});
+
+describe('Messages API: an Anthropic upstream`s answer is passed through', () => {
+  /** The same request sent to the fake directly and through the gateway: the bodies the client reads. */
+  const both = async (body: object) => {
+    const send = (url: string, headers: Record<string, string>) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...headers },
+        body: JSON.stringify(body),
+      }).then(async (res) => ({ status: res.status, type: res.headers.get('content-type'), text: await res.text() }));
+    const direct = await send(`${anthropicUrl}/v1/messages`, { authorization: `Bearer ${ANTHROPIC_KEY}` });
+    const through = await send(`${gateway.url}/v1/messages`, { authorization: `Bearer ${KEY}` });
+    return { direct, through };
+  };
+  const question = (model: string, stream: boolean) => ({
+    model,
+    max_tokens: 4000,
+    stream,
+    ...(model === 'claude-think' && { thinking: { type: 'enabled', budget_tokens: 2048 } }),
+    messages: [{ role: 'user', content: 'Weather in Paris?' }],
+    tools: [WEATHER],
+  });
+
+  for (const model of ['claude-echo', 'claude-tool', 'claude-think'])
+    for (const stream of [false, true])
+      it(`${model}, ${stream ? 'streamed' : 'created'}: byte for byte what Anthropic sent`, async () => {
+        const { direct, through } = await both(question(model, stream));
+        assert.equal(direct.status, 200, direct.text);
+        assert.equal(through.status, 200, through.text);
+        assert.equal(through.text, direct.text);
+        assert.match(through.type ?? '', stream ? /^text\/event-stream/ : /^application\/json/);
+      });
+
+  it('usage is accounted from the passed-through stream and body', async () => {
+    for (const stream of [false, true]) {
+      const res = await client.messages
+        .create({ model: 'claude-echo', max_tokens: 50, messages: [{ role: 'user', content: `usage ${stream}` }], stream })
+        .asResponse();
+      await res.text();
+      const [line] = await gateway.logged('request', { where: (l) => l.reqId === res.headers.get('x-request-id') });
+      assert.ok(line, `an access line for the ${stream ? 'streamed' : 'created'} request`);
+      // Anthropic counts input, cache reads and cache writes apart; the prompt is their sum (11 + 5 + 2).
+      assert.deepEqual([line.promptTokens, line.completionTokens, line.stream], [18, 7, stream]);
+    }
+  });
+
+  it('a stream cut before message_stop ends with an Anthropic error event; an error as the first event fails over', async () => {
+    const cut = await fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({
+        model: 'claude-cut',
+        max_tokens: 50,
+        stream: true,
+        messages: [{ role: 'user', content: 'hello gateway, how are you?' }],
+      }),
+    }).then((res) => res.text());
+    const events = cut.split('\n\n').filter(Boolean);
+    assert.match(events[0], /^event: message_start/);
+    assert.match(events.at(-1)!, /^event: error\ndata: .*"type":"api_error"/);
+    assert.equal(cut.includes('message_stop'), false);
+
+    const early = await client.messages.create({
+      model: 'claude-early-then-echo',
+      max_tokens: 50,
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
+    let text = '';
+    for await (const event of early)
+      if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+    assert.equal(text, 'fake answer to: hi', 'the OpenAI-family deployment answered after the Anthropic one sent an error event first');
   });
 });
 

@@ -32,6 +32,8 @@ export interface NativeRequest {
 export interface JsonResult {
   body: string | Uint8Array;
   usage?: CompletionUsage;
+  /** Set when the body is the upstream's own answer in the request's protocol (as ChatStream.native). */
+  native?: ProviderType;
 }
 
 /** A JsonResult body as text: upstream bytes are forwarded as they came, so it may be either. */
@@ -46,6 +48,13 @@ export function bodyText(body: JsonResult['body']): string {
  */
 export interface ChatStream extends AsyncIterable<string | Uint8Array> {
   usage?: CompletionUsage;
+  /**
+   * Set when the frames are the upstream's own event stream in the protocol the request
+   * came in (`CallContext.native`), for that protocol's codec to send as they are.
+   * Unset: OpenAI chat SSE frames, what every codec translates from. A cache stores neither
+   * native streams nor native bodies: it replays OpenAI chat answers.
+   */
+  native?: ProviderType;
 }
 
 export interface ModelInfo {

@@ -11,7 +11,7 @@ export async function primeStream(pending: Promise<ChatStream>): Promise<ChatStr
   const source = await pending;
   const iterator = source[Symbol.asyncIterator]();
   const first = await iterator.next();
-  const primed: ChatStream = { [Symbol.asyncIterator]: () => new Primed(source, iterator, first, primed) };
+  const primed: ChatStream = { native: source.native, [Symbol.asyncIterator]: () => new Primed(source, iterator, first, primed) };
   return primed;
 }
 

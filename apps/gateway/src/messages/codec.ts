@@ -4,16 +4,19 @@ import { toMessage } from './response';
 import { encodeChunks } from '../pipeline/chat-chunks';
 import { MessageEvents } from './stream';
 
-/** A complete chat answer as a Messages API `message`, with the pipeline's usage kept for accounting. */
+/** A complete chat answer as a Messages API `message` (an Anthropic upstream's as it is), with the pipeline's usage kept for accounting. */
 export function toMessageResult(result: JsonResult, thinking: boolean): JsonResult {
+  if (result.native === 'anthropic') return result;
   return { body: JSON.stringify(toMessage(JSON.parse(bodyText(result.body)) as ChatCompletion, thinking)), usage: result.usage };
 }
 
 /**
- * A chat stream as Anthropic's event stream. An error thrown by it propagates, and the
- * SSE writer sends it as Anthropic's `error` event.
+ * A chat stream as Anthropic's event stream; an Anthropic upstream's own stream is sent as
+ * it is (ChatStream.native). An error thrown by it propagates, and the SSE writer sends it
+ * as Anthropic's `error` event.
  */
 export function toMessageStream(frames: ChatStream, thinking: boolean, model: string): ChatStream {
+  if (frames.native === 'anthropic') return frames;
   const events = new MessageEvents(thinking);
   return encodeChunks(frames, {
     chunk: (chunk) => events.push(chunk),

@@ -66,11 +66,13 @@ export class ChatPipeline {
         state.timeline,
       );
       describeRun(reply, state, plan, run);
-      return { stream: true, frames: cached ? this.cache.recordStream(cached, run.result) : run.result };
+      // A vendor's own answer (ChatStream.native) is not what the cache replays: not stored.
+      const record = cached && !run.result.native;
+      return { stream: true, frames: record ? this.cache.recordStream(cached, run.result) : run.result };
     }
     const run = await this.executor.run(plan, signal, 'total', (d, s) => d.provider.chat(body, ctx(d, s)), state.timeline);
     describeRun(reply, state, plan, run);
-    if (cached) void this.cache.store(cached, run.result.body);
+    if (cached && !run.result.native) void this.cache.store(cached, run.result.body);
     return { stream: false, result: run.result };
   }
 }

@@ -9,6 +9,7 @@ import { wantsReasoning } from '../translation/params';
 import type { ChatCompletionCreateParams } from '../wire';
 import { anthropicClient } from './client';
 import { fromAnthropicError } from './errors';
+import { nativeStream } from './native-stream';
 import { countTokensRequest, nativeMessagesRequest, toMessagesRequest } from './request';
 import { choiceFrom, usageFrom } from './response';
 import { translateEvents } from './stream';
@@ -22,6 +23,13 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
     const body = this.requestBody(request, ctx);
+    if (ctx.native?.protocol === 'anthropic') {
+      // The answer as Anthropic sent it, for a Messages API client: no field lost to a round trip through chat.
+      const text = await this.call(ctx.signal, async () =>
+        (await this.sdk.messages.create(body, { signal: ctx.signal }).asResponse()).text(),
+      );
+      return { body: text, usage: usageFrom((JSON.parse(text) as Anthropic.Message).usage), native: 'anthropic' };
+    }
     const message = await this.call(ctx.signal, () => this.sdk.messages.create(body, { signal: ctx.signal }));
     const usage = usageFrom(message.usage);
     return { body: completionJson(message.id, message.model, [choiceFrom(message, wantsReasoning(request))], usage), usage };
@@ -29,6 +37,10 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
 
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
     const body = { ...this.requestBody(request, ctx), stream: true as const };
+    if (ctx.native?.protocol === 'anthropic') {
+      const response = await this.call(ctx.signal, () => this.sdk.messages.create(body, { signal: ctx.signal }).asResponse());
+      return nativeStream(this.name, response.body as unknown as AsyncIterable<Uint8Array>, (err) => this.toError(err, ctx.signal));
+    }
     const events = await this.call(ctx.signal, () => this.sdk.messages.create(body, { signal: ctx.signal }));
     const translate = translateEvents({
       provider: this.name,

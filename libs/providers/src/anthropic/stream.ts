@@ -104,7 +104,7 @@ export function translateEvents(options: StreamOptions) {
 }
 
 /** message_delta usage is cumulative; its null fields mean "unchanged since message_start". */
-function mergeUsage(usage: AnthropicUsage, delta: Anthropic.MessageDeltaUsage): AnthropicUsage {
+export function mergeUsage(usage: AnthropicUsage, delta: Anthropic.MessageDeltaUsage): AnthropicUsage {
   const merged = { ...usage } as Record<string, unknown>;
   for (const [key, value] of Object.entries(delta)) if (value != null) merged[key] = value;
   return merged as AnthropicUsage;

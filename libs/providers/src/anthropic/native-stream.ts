@@ -1,0 +1,117 @@
+import type { GatewayError } from '../gateway-error';
+import { mapStream, type StreamSteps } from '../map-stream';
+import { truncated } from '../openai/stream';
+import type { ChatStream } from '../provider';
+import { vendorError } from '../translation/errors';
+import { type AnthropicUsage, usageFrom } from './response';
+import { mergeUsage } from './stream';
+import { ERROR_TYPES } from './tables';
+
+/** How much of the stream's end is kept to find message_stop and the last usage (a message_delta is ~0.3 KB). */
+const TAIL_BYTES = 4096;
+/** message_start is the first event; a head longer than this without one is not Anthropic's stream. */
+const HEAD_BYTES = 64 * 1024;
+const EVENT_END = Buffer.from('\n\n');
+
+/**
+ * Anthropic's event stream as it came, for a client of the Messages API (the request was
+ * native, `CallContext.native`): nothing is translated, so every block and field Claude
+ * streams (server tools, citations, signatures, stop details) reaches the client as sent,
+ * and no chunk is parsed. Only the edges are read: message_start's usage from the first
+ * event; at the end, message_stop (without it the stream was cut) and the last
+ * message_delta's usage. An `error` event as the first event throws before anything is
+ * sent, so the router can fail over; a later one reaches the client as Anthropic sent it,
+ * then the stream fails as the event says (the SSE writer adds the gateway's own error event,
+ * as it does after an OpenAI upstream's).
+ */
+export function nativeStream(provider: string, body: AsyncIterable<Uint8Array>, toError: (err: unknown) => GatewayError): ChatStream {
+  const stream: ChatStream = {
+    native: 'anthropic',
+    [Symbol.asyncIterator]: () => mapStream(body, new NativeEvents(provider, stream, toError)),
+  };
+  return stream;
+}
+
+class NativeEvents implements StreamSteps<Uint8Array, Uint8Array> {
+  /** The bytes before the first event is whole; undefined once it was read. */
+  private head: Buffer | undefined = Buffer.alloc(0);
+  private started: AnthropicUsage = { input_tokens: 0, output_tokens: 0 };
+  private readonly tail: Buffer[] = [];
+  private tailBytes = 0;
+
+  constructor(
+    private readonly provider: string,
+    private readonly stream: ChatStream,
+    private readonly toError: (err: unknown) => GatewayError,
+  ) {}
+
+  step(chunk: Uint8Array): Uint8Array[] {
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.head) this.readHead(bytes);
+    this.tail.push(bytes);
+    this.tailBytes += bytes.length;
+    while (this.tailBytes - this.tail[0]!.length >= TAIL_BYTES) this.tailBytes -= this.tail.shift()!.length;
+    return [chunk];
+  }
+
+  end(): Uint8Array[] {
+    const tail = Buffer.concat(this.tail);
+    const error = lastEvent(tail, 'error') as { error?: { type?: string; message?: string } } | undefined;
+    if (error) throw this.eventError(error);
+    if (!tail.includes('event: message_stop')) throw truncated(this.provider);
+    const delta = lastEvent(tail, 'message_delta') as { usage?: Record<string, number | null> } | undefined;
+    this.stream.usage = usageFrom(delta?.usage ? mergeUsage(this.started, delta.usage as never) : this.started);
+    return [];
+  }
+
+  fail(err: unknown): never {
+    const error = this.toError(err);
+    // The connection broke after the answer began: the stream is incomplete, not unreachable.
+    throw error.code === 'upstream_unreachable' ? truncated(this.provider) : error;
+  }
+
+  private readHead(bytes: Buffer): void {
+    const head = this.head!.length ? Buffer.concat([this.head!, bytes]) : bytes;
+    const end = head.indexOf(EVENT_END);
+    if (end < 0 && head.length < HEAD_BYTES) {
+      this.head = head;
+      return;
+    }
+    this.head = undefined;
+    const first = parseEvent(head.toString('utf8', 0, end < 0 ? head.length : end));
+    if (first?.type === 'error') throw this.eventError(first as never);
+    const usage = (first?.message as { usage?: AnthropicUsage } | undefined)?.usage;
+    if (first?.type === 'message_start' && usage) this.started = usage;
+  }
+
+  private eventError(event: { error?: { type?: string; message?: string } }): GatewayError {
+    const type = event.error?.type ?? 'api_error';
+    return vendorError(
+      this.provider,
+      ERROR_TYPES[type] ?? ERROR_TYPES.api_error!,
+      event.error?.message ?? 'The upstream failed mid-stream.',
+    );
+  }
+}
+
+/** The payload of the last `type` event in `tail`, if one is there whole. */
+function lastEvent(tail: Buffer, type: string): Record<string, unknown> | undefined {
+  const at = tail.lastIndexOf(`event: ${type}\n`);
+  if (at < 0) return undefined;
+  const end = tail.indexOf(EVENT_END, at);
+  return parseEvent(tail.toString('utf8', at, end < 0 ? tail.length : end));
+}
+
+/** An SSE event's `data:` payload, or undefined when it is not JSON. */
+function parseEvent(event: string): Record<string, unknown> | undefined {
+  const data = event
+    .split('\n')
+    .filter((line) => line.startsWith('data:'))
+    .map((line) => line.slice(5).trim())
+    .join('\n');
+  try {
+    return JSON.parse(data) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
