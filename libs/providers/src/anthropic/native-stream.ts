@@ -46,19 +46,21 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array> {
   ) {}
 
   step(chunk: Uint8Array): Uint8Array[] {
-    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (this.head) this.readHead(bytes);
+    let bytes: Buffer | undefined = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    // Nothing is sent before the first event is whole and known not to be an error.
+    if (this.head) bytes = this.readHead(bytes);
+    if (!bytes) return [];
     this.tail.push(bytes);
     this.tailBytes += bytes.length;
     while (this.tailBytes - this.tail[0]!.length >= TAIL_BYTES) this.tailBytes -= this.tail.shift()!.length;
-    return [chunk];
+    return [bytes];
   }
 
   end(): Uint8Array[] {
     const tail = Buffer.concat(this.tail);
     const error = lastEvent(tail, 'error') as { error?: { type?: string; message?: string } } | undefined;
     if (error) throw this.eventError(error);
-    if (!tail.includes('event: message_stop')) throw truncated(this.provider);
+    if (eventAt(tail, 'message_stop') < 0) throw truncated(this.provider);
     const delta = lastEvent(tail, 'message_delta') as { usage?: Record<string, number | null> } | undefined;
     this.stream.usage = usageFrom(delta?.usage ? mergeUsage(this.started, delta.usage as never) : this.started);
     return [];
@@ -70,18 +72,20 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array> {
     throw error.code === 'upstream_unreachable' ? truncated(this.provider) : error;
   }
 
-  private readHead(bytes: Buffer): void {
+  /** The bytes so far once the first event is whole (it throws if that is an error), else undefined. */
+  private readHead(bytes: Buffer): Buffer | undefined {
     const head = this.head!.length ? Buffer.concat([this.head!, bytes]) : bytes;
     const end = head.indexOf(EVENT_END);
     if (end < 0 && head.length < HEAD_BYTES) {
       this.head = head;
-      return;
+      return undefined;
     }
     this.head = undefined;
     const first = parseEvent(head.toString('utf8', 0, end < 0 ? head.length : end));
     if (first?.type === 'error') throw this.eventError(first as never);
     const usage = (first?.message as { usage?: AnthropicUsage } | undefined)?.usage;
     if (first?.type === 'message_start' && usage) this.started = usage;
+    return head;
   }
 
   private eventError(event: { error?: { type?: string; message?: string } }): GatewayError {
@@ -96,10 +100,21 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array> {
 
 /** The payload of the last `type` event in `tail`, if one is there whole. */
 function lastEvent(tail: Buffer, type: string): Record<string, unknown> | undefined {
-  const at = tail.lastIndexOf(`event: ${type}\n`);
+  const at = eventAt(tail, type);
   if (at < 0) return undefined;
   const end = tail.indexOf(EVENT_END, at);
   return parseEvent(tail.toString('utf8', at, end < 0 ? tail.length : end));
+}
+
+/**
+ * Where the last `event: <type>` line starts in `tail`, or -1. At a line start only: the
+ * same words inside a delta's text (JSON, where a newline is `\n`) are not an event.
+ */
+function eventAt(tail: Buffer, type: string): number {
+  const line = `event: ${type}\n`;
+  const at = tail.lastIndexOf(`\n${line}`);
+  if (at >= 0) return at + 1;
+  return tail.subarray(0, line.length).toString() === line ? 0 : -1;
 }
 
 /** An SSE event's `data:` payload, or undefined when it is not JSON. */

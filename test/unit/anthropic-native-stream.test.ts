@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { nativeStream } from '../../libs/providers/src/anthropic/native-stream';
+import { GatewayError } from '../../libs/providers/src/gateway-error';
+
+const SEED = 20261203;
+
+/** An Anthropic event stream as the API sends it: text in pieces, usage at the start and in message_delta. */
+function anthropicStream(pieces: string[], usage: { input: number; cacheRead: number; output: number }, stop = true): string {
+  const event = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+  const start = { input_tokens: usage.input, cache_read_input_tokens: usage.cacheRead, cache_creation_input_tokens: 0, output_tokens: 1 };
+  return [
+    event('message_start', { message: { id: 'msg_1', type: 'message', role: 'assistant', content: [], usage: start } }),
+    event('ping', {}),
+    event('content_block_start', { index: 0, content_block: { type: 'text', text: '', citations: null } }),
+    ...pieces.map((text) => event('content_block_delta', { index: 0, delta: { type: 'text_delta', text } })),
+    event('content_block_stop', { index: 0 }),
+    event('message_delta', { delta: { stop_reason: 'end_turn' }, usage: { output_tokens: usage.output, input_tokens: null } }),
+    ...(stop ? [event('message_stop', {})] : []),
+  ].join('');
+}
+
+/** `wire` cut at `cuts`, read through nativeStream: what it sends, the usage it reports, or what it throws. */
+async function pass(wire: string, cuts: number[]) {
+  const bytes = Buffer.from(wire);
+  const points = [...new Set(cuts.map((c) => c % bytes.length))].sort((a, b) => a - b);
+  const parts = [0, ...points].map((start, i, all) => bytes.subarray(start, all[i + 1] ?? bytes.length));
+  const body = (async function* () {
+    yield* parts;
+  })();
+  const stream = nativeStream('ant', body, (err) =>
+    err instanceof GatewayError ? err : new GatewayError(502, String(err), 'upstream_error'),
+  );
+  const sent: Buffer[] = [];
+  try {
+    for await (const chunk of stream) sent.push(Buffer.from(chunk as Uint8Array));
+    return { sent: Buffer.concat(sent).toString(), usage: stream.usage, error: undefined };
+  } catch (error) {
+    return { sent: Buffer.concat(sent).toString(), usage: stream.usage, error: error as GatewayError };
+  }
+}
+
+const text = fc.array(
+  fc.oneof(fc.string({ unit: 'grapheme', maxLength: 12 }), fc.constantFrom('event: message_stop\n\n', 'data: [DONE]')),
+  {
+    maxLength: 8,
+  },
+);
+const usage = fc.record({ input: fc.nat(5000), cacheRead: fc.nat(5000), output: fc.nat(5000) });
+const cuts = fc.array(fc.nat(4000), { maxLength: 8 });
+
+describe('Anthropic`s own stream passed through (nativeStream)', () => {
+  it('any split: the bytes go out as they came, and the usage is message_start`s and message_delta`s (fast-check)', async () => {
+    await fc.assert(
+      fc.asyncProperty(text, usage, cuts, async (pieces, u, at) => {
+        const wire = anthropicStream(pieces, u);
+        const { sent, usage: counted, error } = await pass(wire, at);
+        assert.equal(error, undefined);
+        assert.equal(sent, wire);
+        assert.equal(counted?.prompt_tokens, u.input + u.cacheRead);
+        assert.equal(counted?.completion_tokens, u.output);
+        assert.equal(counted?.prompt_tokens_details?.cached_tokens, u.cacheRead);
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
+  });
+
+  it('a stream without message_stop is cut, whatever its text says', async () => {
+    await fc.assert(
+      fc.asyncProperty(text, usage, cuts, async (pieces, u, at) => {
+        const { error } = await pass(anthropicStream([...pieces, 'event: message_stop\n'], u, false), at);
+        assert.ok(error instanceof GatewayError);
+        assert.equal(error.code, 'upstream_stream_truncated');
+      }),
+      { seed: SEED, numRuns: 200 },
+    );
+  });
+
+  it('an error as the first event throws before a byte is sent; a later one fails the stream as it says', async () => {
+    const overloaded = `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })}\n\n`;
+    const first = await pass(overloaded, [7]);
+    assert.equal(first.sent, '');
+    assert.deepEqual([first.error?.status, first.error?.code], [503, 'upstream_overloaded']);
+
+    const wire = anthropicStream(['Hel', 'lo'], { input: 3, cacheRead: 0, output: 2 }, false);
+    const cut = wire.indexOf('event: content_block_stop');
+    const later = await pass(wire.slice(0, cut) + overloaded, [50, 400]);
+    assert.equal(later.sent, wire.slice(0, cut) + overloaded, 'the client gets the event as Anthropic sent it');
+    assert.deepEqual([later.error?.status, later.error?.code], [503, 'upstream_overloaded']);
+  });
+});
