@@ -63,7 +63,7 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     const end = Buffer.concat(this.tail);
     if (!end.includes('data: [DONE]')) throw truncated(this.provider);
     this.stream.usage = lastUsage(end);
-    return this.carry ? [this.carry] : [];
+    return this.carry?.length ? [this.carry] : [];
   }
 
   fail(err: unknown): never {
