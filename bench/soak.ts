@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { RedisServer } from '../test/support/redis-server';
 import { ChaosOpenAI } from './soak/chaos-upstream';
 import { GatewayCluster } from './soak/cluster';
-import { BREAKER_COOLDOWN_MS, soakConfig, soakEnv, SOAK_KEYS } from './soak/config';
+import { BREAKER_COOLDOWN_MS, READINESS, soakConfig, soakEnv, SOAK_KEYS } from './soak/config';
 import { LoadDriver } from './soak/driver';
 import { RoundRobinProxy } from './soak/proxy';
 import { report, type SigtermRecord, type WindowRecord } from './soak/report';
@@ -98,7 +98,7 @@ async function main(): Promise<number> {
   flaky.clock = steady.clock = now;
   const config = soakConfig(await flaky.start(), await steady.start(), EMBEDDER, SCENARIO);
   const cluster = new GatewayCluster(config, soakEnv(redis.url), OUT, now);
-  const proxy = new RoundRobinProxy({ probeEveryMs: 1_000, failureThreshold: 2 });
+  const proxy = new RoundRobinProxy(READINESS);
   const proxyUrl = await proxy.start();
   for (const name of ['a', 'b']) {
     const instance = await cluster.start(name);

@@ -66,9 +66,17 @@ export function soakConfig(flakyUrl: string, steadyUrl: string, embedder: 'mock'
   });
 }
 
+/** The proxy's readiness probing, as a kubelet's: every second, out after two failures. */
+export const READINESS = { probeEveryMs: 1_000, failureThreshold: 2 };
+
 export function soakEnv(redisUrl: string): Record<string, string> {
   return {
     REDIS_URL: redisUrl,
+    // As the chart's shutdownDelaySeconds: a gateway keeps accepting after SIGTERM until the
+    // proxy has taken it out, as Kubernetes removes the endpoint first. With no delay (the
+    // tests' default), a connection the kernel completed just as the listener closed was
+    // reset and lost (1 request in a busy CI run).
+    SHUTDOWN_DELAY_MS: String(READINESS.failureThreshold * READINESS.probeEveryMs + 2_000),
     GATEWAY_MASTER_KEY: 'gw-soak-master-0123456789',
     SOAK_UPSTREAM_KEY: 'sk-fake-upstream',
     LOG_LEVEL: 'info',
