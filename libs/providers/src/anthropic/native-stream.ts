@@ -16,8 +16,8 @@ const EVENT_END = Buffer.from('\n\n');
 /**
  * Anthropic's event stream as it came, for a client of the Messages API (the request was
  * native, `CallContext.native`): nothing is translated, so every block and field Claude
- * streams (server tools, citations, signatures, stop details) reaches the client as sent,
- * and no chunk is parsed. Only the edges are read: message_start's usage from the first
+ * streams (citations, signatures, stop details, cache write tokens) reaches the client as
+ * sent, and no chunk is parsed. Only the edges are read: message_start's usage from the first
  * event; at the end, message_stop (without it the stream was cut) and the last
  * message_delta's usage. An `error` event as the first event throws before anything is
  * sent, so the router can fail over; a later one reaches the client as Anthropic sent it,
