@@ -4,7 +4,12 @@ import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { configWith, GatewayProcess } from '../support/gateway';
 
-const REDIS_URL = process.env.TEST_REDIS_URL;
+/**
+ * A database of its own on the shared test Redis: this file starts from an empty one
+ * (`flushdb`), and test files run two at a time; on database 0 the flush wiped another
+ * file's keys mid-test (router.e2e's shared breaker, seen in CI).
+ */
+const REDIS_URL = process.env.TEST_REDIS_URL && `${process.env.TEST_REDIS_URL.replace(/\/\d*$/, '')}/9`;
 const MASTER = 'test-master-key-0123456789';
 const skip = !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)';
 

@@ -9,7 +9,7 @@ import * as acorn from 'acorn';
  * Two constructs there made most of each streamed request's objects reach V8's old space
  * (BENCHMARKS.md, "Changes, each measured"): generators, async or not (the path is built
  * from plain iterators, `mapStream`), and accessors in object literals (`{ get usage() {} }`:
- * V8 keeps them in old space with what they close over; classes' accessors are fine). The
+ * what they close over was promoted instead of dying young; classes' accessors are fine). The
  * vendor stream translations and the mock provider are not listed: their SDK streams are
  * async generators anyway.
  */

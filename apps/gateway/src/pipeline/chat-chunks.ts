@@ -22,10 +22,11 @@ export function encodeChunks(frames: ChatStream, encoder: ChunkEncoder): ChatStr
 }
 
 /**
- * A class and not an object literal with `get usage()`: V8 keeps such a literal's accessors
- * in old space, and everything they close over (the frames, hence the request's upstream
- * objects) then survives every scavenge until a mark-compact. On the Messages route that
- * was 130-190 KB promoted a scavenge against 6 KB (BENCHMARKS.md, "Changes, each measured").
+ * A class and not an object literal with `get usage()`: V8 makes such a literal a
+ * dictionary-mode object, and what its accessor closed over (the frames, hence the request's
+ * upstream objects) was then promoted at scavenges instead of dying young. On the Messages
+ * route that was 130-190 KB promoted a scavenge against 6 KB (BENCHMARKS.md, "Changes, each
+ * measured"); why, inside V8, was not established.
  */
 class EncodedStream implements ChatStream {
   constructor(
