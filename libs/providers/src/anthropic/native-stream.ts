@@ -1,6 +1,6 @@
 import type { GatewayError } from '../gateway-error';
 import { mapStream, type StreamSteps } from '../map-stream';
-import { truncated } from '../openai/stream';
+import { midStreamError, truncated } from '../openai/stream';
 import type { ChatStream } from '../provider';
 import { vendorError } from '../translation/errors';
 import { type AnthropicUsage, usageFrom } from './response';
@@ -67,9 +67,7 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array> {
   }
 
   fail(err: unknown): never {
-    const error = this.toError(err);
-    // The connection broke after the answer began: the stream is incomplete, not unreachable.
-    throw error.code === 'upstream_unreachable' ? truncated(this.provider) : error;
+    throw midStreamError(this.provider, this.toError(err));
   }
 
   /** The bytes so far once the first event is whole (it throws if that is an error), else undefined. */

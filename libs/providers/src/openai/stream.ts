@@ -67,9 +67,7 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
   }
 
   fail(err: unknown): never {
-    const error = fromTransportError(this.provider, err, this.signal);
-    // The connection broke after the answer began: the stream is incomplete, not unreachable.
-    throw error.code === 'upstream_unreachable' ? truncated(this.provider) : error;
+    throw midStreamError(this.provider, fromTransportError(this.provider, err, this.signal));
   }
 }
 
@@ -103,6 +101,11 @@ function withoutUsageEvent(events: Buffer): Buffer {
   if (cursor === 0) return events;
   if (cursor >= 0) kept.push(events.subarray(cursor));
   return Buffer.concat(kept.flatMap((run, i) => (i ? [EVENT_END, run] : [run])));
+}
+
+/** A failure after the answer began: a broken connection leaves the stream incomplete, not the upstream unreachable. */
+export function midStreamError(provider: string, error: GatewayError): GatewayError {
+  return error.code === 'upstream_unreachable' ? truncated(provider) : error;
 }
 
 /** The upstream closed a stream without its end marker. */

@@ -1,5 +1,5 @@
 import type { GatewayError } from '../gateway-error';
-import { truncated } from '../openai/stream';
+import { midStreamError } from '../openai/stream';
 import type { ChatStream } from '../provider';
 import type { CompletionUsage } from '../wire';
 import { type FinishReason, type ToolCallOut, toolCallJson } from './completion';
@@ -84,9 +84,7 @@ export async function openStream<E>(
       try {
         yield* translate(resume(first, events), stream);
       } catch (err) {
-        const error = toError(err);
-        // The connection broke after the answer began: the stream is incomplete, not unreachable.
-        throw error.code === 'upstream_unreachable' ? truncated(provider) : error;
+        throw midStreamError(provider, toError(err));
       }
     },
   };
