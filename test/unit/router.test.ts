@@ -136,6 +136,30 @@ describe('eligibility', () => {
     );
   });
 
+  it('a request only one provider type can serve (NativeRequest.only) goes to those deployments, in order; none is a 400 naming the param', () => {
+    const on = (id: string, type: string) => ({ ...deployment(id, { capabilities: ['tools'] }), provider: { name: id, type } as Provider });
+    const ds = [on('oa', 'openai-compatible'), on('ant-1', 'anthropic'), on('gem', 'gemini'), on('ant-2', 'anthropic')];
+    const only = { reason: "tools[0].type 'web_search_20250305' is Anthropic's", param: 'tools[0].type' };
+    const request = { model: 'x', messages: [{ role: 'user' as const, content: 'x' }] };
+    const profile = profileChat(request, { protocol: 'anthropic', body: {}, only });
+    assert.deepEqual(profile.onlyProvider, { type: 'anthropic', ...only });
+    assert.deepEqual(
+      eligibleDeployments(group(ds), profile, registry(), Date.now()).map((d) => d.id),
+      ['ant-1', 'ant-2'],
+    );
+    // The same request without the mark, or in the vendor's protocol without it, may go anywhere.
+    for (const plain of [profileChat(request), profileChat(request, { protocol: 'anthropic', body: {} })])
+      assert.deepEqual(
+        eligibleDeployments(group(ds), plain, registry(), Date.now()).map((d) => d.id),
+        ['oa', 'ant-1', 'gem', 'ant-2'],
+      );
+    assert.throws(
+      () => eligibleDeployments(group([ds[0], ds[2]]), profile, registry(), Date.now()),
+      (e: { status: number; param: string; message: string }) =>
+        e.status === 400 && e.param === 'tools[0].type' && e.message === `${only.reason}; model g routes to no 'anthropic' deployment.`,
+    );
+  });
+
   it('chat and embeddings are different kinds: a request of the other kind is 400 model_not_supported', () => {
     const chatModel = group([deployment('chat', { capabilities: ['tools'] }), deployment('plain')]);
     const embeddingModel = group([deployment('embed', { capabilities: ['embeddings'] })]);

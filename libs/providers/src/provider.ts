@@ -23,6 +23,18 @@ export interface CallContext {
 export interface NativeRequest {
   protocol: ProviderType;
   body: Record<string, unknown>;
+  /**
+   * Set when the body uses what only that vendor's own API runs (Anthropic's own tools, the
+   * blocks its server tools leave, a code-execution container): no translation carries it,
+   * so routing keeps the request to deployments on a `protocol` provider (RequestProfile.onlyProvider).
+   */
+  only?: NativeOnly;
+}
+
+/** Why a request needs its vendor's own API, and the first param that makes it so (as `tools[0].type`). */
+export interface NativeOnly {
+  reason: string;
+  param: string;
 }
 
 /**

@@ -9,10 +9,11 @@ export const MAX_REQUEST_TOKENS = 2_097_152;
 
 /**
  * Deployments of the group that can serve this request now: of the request's kind
- * (chat or embeddings), the context window (or MAX_REQUEST_TOKENS) holds the prompt plus the completion
- * budget, every needed capability is declared (a deployment that declares none
- * serves text chat only), and its health lets requests through now or within the
- * wait cap. None left is an error that says why.
+ * (chat or embeddings), on the provider type the request is confined to if it is
+ * (RequestProfile.onlyProvider), the context window (or MAX_REQUEST_TOKENS) holds the
+ * prompt plus the completion budget, every needed capability is declared (a deployment
+ * that declares none serves text chat only), and its health lets requests through now or
+ * within the wait cap. None left is an error that says why.
  */
 export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, breakers: BreakerRegistry, now: number): Deployment[] {
   const kind = profile.needs.includes('embeddings') ? 'embeddings' : 'chat';
@@ -23,7 +24,7 @@ export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, 
         : `${group.name} is a chat model: it does not create embeddings.`;
     throw GatewayError.badRequest(message, 'model', 'model_not_supported');
   }
-  const fits = group.deployments.filter(
+  const fits = onProvider(group, profile.onlyProvider).filter(
     (d) => (d.config.contextWindow ?? MAX_REQUEST_TOKENS) >= profile.promptTokens + (profile.maxTokens ?? 0),
   );
   if (!fits.length) {
@@ -45,6 +46,17 @@ export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, 
   const usable = capable.filter((d) => breakers.get(d.id).readyAt(now) <= now + breakers.waitCapMs);
   if (!usable.length) throw unavailable(group.name, capable, breakers, now);
   return usable;
+}
+
+/** The group's deployments on the provider type a request is confined to (all when it is not); none is a 400 naming the param. */
+function onProvider(group: ModelGroup, only: RequestProfile['onlyProvider']): Deployment[] {
+  if (!only) return group.deployments;
+  const served = group.deployments.filter((d) => d.provider.type === only.type);
+  if (!served.length) {
+    const message = `${only.reason}; model ${group.name} routes to no '${only.type}' deployment.`;
+    throw GatewayError.badRequest(message, only.param, 'unsupported_parameter');
+  }
+  return served;
 }
 
 /** 429 when every deployment is waiting out its upstream's Retry-After, else 503; Retry-After says when one is back. */

@@ -1,5 +1,5 @@
-import type { Capability } from '@gateway/config';
-import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '@gateway/providers';
+import type { Capability, ProviderType } from '@gateway/config';
+import type { ChatCompletionCreateParams, ChatCompletionMessageParam, NativeOnly, NativeRequest } from '@gateway/providers';
 
 /** What routing needs to know about a request, computed once. */
 export interface RequestProfile {
@@ -9,6 +9,12 @@ export interface RequestProfile {
   maxTokens: number | undefined;
   /** Capabilities a deployment must have to serve it. */
   needs: Capability[];
+  /**
+   * Set when only a deployment on this type of provider can serve it: the request is in
+   * that vendor's protocol and uses what only its API runs (NativeRequest.only). Not a
+   * capability: no config can declare it, the provider's type is what decides.
+   */
+  onlyProvider?: NativeOnly & { type: ProviderType };
   lastUserText: string;
   hasImages: boolean;
   stream: boolean;
@@ -18,7 +24,8 @@ export interface RequestProfile {
 const IMAGE_TOKENS = 765;
 const MESSAGE_OVERHEAD_TOKENS = 4;
 
-export function profileChat(request: ChatCompletionCreateParams): RequestProfile {
+/** `native`: the request as the client sent it in a vendor's protocol, when it did (see NativeRequest). */
+export function profileChat(request: ChatCompletionCreateParams, native?: NativeRequest): RequestProfile {
   let chars = 0;
   let images = 0;
   let lastUserText = '';
@@ -38,6 +45,7 @@ export function profileChat(request: ChatCompletionCreateParams): RequestProfile
     promptTokens: Math.ceil(chars / 4) + images * IMAGE_TOKENS + request.messages.length * MESSAGE_OVERHEAD_TOKENS,
     maxTokens: request.max_completion_tokens ?? request.max_tokens ?? undefined,
     needs,
+    ...(native?.only && { onlyProvider: { type: native.protocol, ...native.only } }),
     lastUserText,
     hasImages: images > 0,
     stream: request.stream === true,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { GatewayConfig } from '@gateway/config';
-import { type ChatCompletionCreateParams, GatewayError } from '@gateway/providers';
+import { type ChatCompletionCreateParams, GatewayError, type NativeRequest } from '@gateway/providers';
 import { BreakerRegistry } from './breaker-registry';
 import { eligibleDeployments } from './eligibility';
 import { LatencyTracker } from './latency-tracker';
@@ -39,8 +39,9 @@ export class RouterService {
     return [...this.taskRouters.keys()];
   }
 
-  planChat(request: ChatCompletionCreateParams, task: string | undefined): Plan {
-    const profile = profileChat(request);
+  /** `native`: the request in a vendor's own protocol, when it came in one; it may confine the plan to that vendor's deployments. */
+  planChat(request: ChatCompletionCreateParams, task: string | undefined, native?: NativeRequest): Plan {
+    const profile = profileChat(request, native);
     const taskRouter = this.taskRouters.get(request.model);
     if (!taskRouter) return this.plan(this.catalog.resolve(request.model), profile);
     const decision = taskRouter.decide(profile, task);

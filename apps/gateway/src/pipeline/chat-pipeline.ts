@@ -30,15 +30,18 @@ export class ChatPipeline {
   /** `native`: the request in a vendor's own protocol, for that vendor's adapter to send as it is (CallContext). */
   async run(request: FastifyRequest, reply: FastifyReply, body: ChatCompletionCreateParams, native?: NativeRequest): Promise<ChatOutcome> {
     const task = request.headers['x-gateway-task'];
-    const plan = this.router.planChat(body, typeof task === 'string' ? task : undefined);
+    const plan = this.router.planChat(body, typeof task === 'string' ? task : undefined, native);
     const state = requestState(request);
     state.model = plan.group.name;
     state.stream = body.stream === true;
     state.reservation = await this.admission.admit(request, reply, body.model, plan);
 
-    const cached = this.cache.enabled
-      ? await this.cache.lookup(body, this.cache.scope(tenantOf(request), plan.group.name), parseControls(request.headers))
-      : undefined;
+    // A request only its vendor's API can serve (NativeRequest.only) neither reads nor writes the cache:
+    // its chat params are a stand-in (server tools as plain functions) that another request could share.
+    const cached =
+      this.cache.enabled && !native?.only
+        ? await this.cache.lookup(body, this.cache.scope(tenantOf(request), plan.group.name), parseControls(request.headers))
+        : undefined;
     if (cached) {
       state.cache = cached.status;
       reply.header(CACHE_HEADERS.result, cached.header);
