@@ -62,16 +62,39 @@ const WEATHER: Anthropic.Tool = {
   input_schema: { type: 'object', properties: { city: { type: 'string' }, unit: { type: 'string' } }, required: ['city'] },
 };
 
+/** Anthropic's web search, a server tool its API runs. */
+const WEB_SEARCH: Anthropic.WebSearchTool20250305 = { type: 'web_search_20250305', name: 'web_search', max_uses: 2 };
+/** Tools as Claude Code or an SDK user declares them: one Anthropic runs, one whose input it defines, a client tool. */
+const SERVER_TOOLS: Anthropic.ToolUnion[] = [WEB_SEARCH, { type: 'bash_20250124', name: 'bash' }, WEATHER];
+const SEARCH_ANSWER = ['server_tool_use', 'web_search_tool_result', 'text'];
+const searching = (model: string) => ({
+  model,
+  max_tokens: 500,
+  tools: SERVER_TOOLS,
+  messages: [{ role: 'user' as const, content: 'gateway news' }] as Anthropic.MessageParam[],
+});
+
+const CAPABLE = ['tools', 'json', 'vision', 'reasoning'];
+/** A model whose first deployment is an OpenAI-family one and its second an Anthropic one. */
+const OA_THEN_CLAUDE = {
+  name: 'oa-then-claude',
+  deployments: [
+    { provider: 'oa', model: 'ok', capabilities: CAPABLE },
+    { provider: 'ant', model: 'claude-echo', capabilities: CAPABLE },
+  ],
+};
+
 let gateway: GatewayProcess;
+let openaiUrl = '';
 let anthropicUrl = '';
 let client: Anthropic;
 
 before(async () => {
   const [oaUrl, antUrl, gemUrl] = await Promise.all([openai.start(), anthropic.start(), gemini.start()]);
-  anthropicUrl = antUrl;
+  [openaiUrl, anthropicUrl] = [oaUrl, antUrl];
   const deploy = (name: string, provider: string, model: string) => ({
     name,
-    deployments: [{ provider, model, capabilities: ['tools', 'json', 'vision', 'reasoning'] }],
+    deployments: [{ provider, model, capabilities: CAPABLE }],
   });
   gateway = await GatewayProcess.start(
     configWith({
@@ -93,11 +116,12 @@ before(async () => {
         {
           name: 'claude-early-then-echo',
           deployments: [
-            { provider: 'ant', model: 'claude-early-error' },
-            { provider: 'oa', model: 'ok' },
+            { provider: 'ant', model: 'claude-early-error', capabilities: CAPABLE },
+            { provider: 'oa', model: 'ok', capabilities: CAPABLE },
           ],
         },
         deploy('claude-overloaded', 'ant', 'claude-error-overloaded_error'),
+        OA_THEN_CLAUDE,
         deploy('gemini-echo', 'gem', 'gemini-echo'),
         deploy('gemini-tool', 'gem', 'gemini-tool'),
       ],
@@ -278,19 +302,20 @@ describe('Messages API: Anthropic upstreams get the client`s own body', () => {
   });
 });
 
+/** The same request sent to the fake directly and through the gateway: the bodies the client reads. */
+async function both(body: object) {
+  const send = (url: string, headers: Record<string, string>) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...headers },
+      body: JSON.stringify(body),
+    }).then(async (res) => ({ status: res.status, type: res.headers.get('content-type'), text: await res.text() }));
+  const direct = await send(`${anthropicUrl}/v1/messages`, { authorization: `Bearer ${ANTHROPIC_KEY}` });
+  const through = await send(`${gateway.url}/v1/messages`, { authorization: `Bearer ${KEY}` });
+  return { direct, through };
+}
+
 describe('Messages API: an Anthropic upstream`s answer is passed through', () => {
-  /** The same request sent to the fake directly and through the gateway: the bodies the client reads. */
-  const both = async (body: object) => {
-    const send = (url: string, headers: Record<string, string>) =>
-      fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...headers },
-        body: JSON.stringify(body),
-      }).then(async (res) => ({ status: res.status, type: res.headers.get('content-type'), text: await res.text() }));
-    const direct = await send(`${anthropicUrl}/v1/messages`, { authorization: `Bearer ${ANTHROPIC_KEY}` });
-    const through = await send(`${gateway.url}/v1/messages`, { authorization: `Bearer ${KEY}` });
-    return { direct, through };
-  };
   const question = (model: string, stream: boolean) => ({
     model,
     max_tokens: 4000,
@@ -352,6 +377,93 @@ describe('Messages API: an Anthropic upstream`s answer is passed through', () =>
   });
 });
 
+describe('Messages API: Anthropic`s server tools, served by Anthropic deployments only', () => {
+  const types = (message: Anthropic.Message) => message.content.map((b) => b.type);
+
+  it('created and streamed: the search Anthropic ran comes back as it sent it; the upstream got the tools as declared', async () => {
+    const created = await client.messages.create(searching('claude-echo'));
+    assert.deepEqual(types(created), SEARCH_ANSWER);
+    assert.deepEqual(anthropic.last().body.tools, SERVER_TOOLS);
+    const streamed = await client.messages.stream(searching('claude-echo')).finalMessage();
+    assert.deepEqual(types(streamed), SEARCH_ANSWER);
+    assert.deepEqual(streamed.content.slice(0, 2), created.content.slice(0, 2));
+    assert.deepEqual(streamed.usage.server_tool_use, { web_search_requests: 1, web_fetch_requests: 0 });
+    assert.deepEqual(anthropic.last().body.tools, SERVER_TOOLS);
+    for (const stream of [false, true]) {
+      const { direct, through } = await both({ ...searching('claude-echo'), stream });
+      assert.equal(through.status, 200, through.text);
+      assert.equal(through.text, direct.text);
+      assert.match(through.text, /"type":"web_search_tool_result"/);
+    }
+  });
+
+  it('a model whose first deployment is OpenAI-family sends it to its Anthropic one, and count_tokens asks that one', async () => {
+    const plain = await client.messages.create({ ...searching('oa-then-claude'), tools: [WEATHER] }).withResponse();
+    assert.equal(plain.response.headers.get('x-gateway-deployment'), 'oa-then-claude/0', 'without server tools the first one answers');
+    const asked = openai.received.length;
+    for (const stream of [false, true]) {
+      const { data, response } = await client.messages.create({ ...searching('oa-then-claude'), stream }).withResponse();
+      assert.equal(response.headers.get('x-gateway-deployment'), 'oa-then-claude/1');
+      if (!stream) assert.deepEqual(types(data as Anthropic.Message), SEARCH_ANSWER);
+      else for await (const _ of data as AsyncIterable<unknown>);
+    }
+    assert.equal(openai.received.length, asked, 'the OpenAI-family deployment was not asked');
+    const counted = await client.messages
+      .countTokens({ model: 'oa-then-claude', tools: SERVER_TOOLS, messages: searching('x').messages })
+      .withResponse();
+    assert.equal(counted.response.headers.get('x-gateway-token-count'), 'upstream; deployment=oa-then-claude/1');
+    assert.ok(counted.data.input_tokens > COUNT_TOKENS_BASE);
+    assert.deepEqual(anthropic.last().body.tools, SERVER_TOOLS);
+  });
+
+  it('fallbacks stay on Anthropic deployments: an Anthropic failure is not answered by the OpenAI-family one after it', async () => {
+    const asked = openai.received.length;
+    await assert.rejects(
+      client.messages.create({ ...searching('claude-early-then-echo'), stream: true }),
+      (err: unknown) => err instanceof Anthropic.APIError && err.status === 529,
+    );
+    assert.equal(openai.received.length, asked);
+  });
+
+  it('a model with no Anthropic deployment: a 400 in Anthropic`s shape naming the tool (messages and count_tokens)', async () => {
+    for (const path of ['/v1/messages', '/v1/messages/count_tokens']) {
+      const res = await post(path, searching('oa-echo'));
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.deepEqual([res.body.type, res.body.error.type], ['error', 'invalid_request_error']);
+      assert.match(
+        res.body.error.message,
+        /^tools\[0\]\.type 'web_search_20250305' .*; model oa-echo routes to no 'anthropic' deployment\.$/,
+      );
+    }
+    // A history with a server tool's blocks, the tool no longer declared: named at its first block.
+    const first = await client.messages.create(searching('claude-echo'));
+    const res = await post('/v1/messages', {
+      model: 'gemini-echo',
+      max_tokens: 50,
+      messages: [...searching('x').messages, { role: 'assistant', content: first.content }, { role: 'user', content: 'more?' }],
+    });
+    assert.equal(res.status, 400);
+    assert.match(
+      res.body.error.message,
+      /^messages\[1\]\.content\[0\]\.type 'server_tool_use' .*; model gemini-echo routes to no 'anthropic' deployment\.$/,
+    );
+  });
+
+  it('a follow-up turn with the server tool`s blocks is accepted and reaches Anthropic as sent', async () => {
+    const first = await client.messages.create(searching('claude-echo'));
+    for (const tools of [SERVER_TOOLS, undefined]) {
+      const messages: Anthropic.MessageParam[] = [
+        ...searching('claude-echo').messages,
+        { role: 'assistant', content: first.content },
+        { role: 'user', content: 'And older news?' },
+      ];
+      const next = await client.messages.create({ ...searching('claude-echo'), tools, messages });
+      assert.equal(next.stop_reason, 'end_turn');
+      assert.deepEqual(anthropic.last().body.messages, JSON.parse(JSON.stringify(messages)));
+    }
+  });
+});
+
 describe('Messages API: errors in Anthropic`s shape', () => {
   it('a schema violation is a 400 invalid_request_error naming the field', async () => {
     const res = await post('/v1/messages', { model: 'oa-echo', messages: [{ role: 'user', content: 'hi' }] });
@@ -360,6 +472,10 @@ describe('Messages API: errors in Anthropic`s shape', () => {
     assert.equal(res.body.error.type, 'invalid_request_error');
     assert.match(res.body.error.message, /max_tokens/);
     assert.equal(typeof res.body.request_id, 'string');
+    // A client tool (custom) says what input it takes; only Anthropic's own tools (a dated type) go without.
+    const custom = await post('/v1/messages', { ...searching('oa-echo'), tools: [{ type: 'custom', name: 'f' }] });
+    assert.equal(custom.status, 400);
+    assert.match(custom.body.error.message, /input_schema/);
   });
 
   it('a body over the size limit is a 413 request_too_large', async () => {
@@ -575,7 +691,11 @@ describe('Messages API: hostile input (fast-check, fixed seed)', () => {
         (globalThis as any).__st = (globalThis as any).__st ?? {};
         (globalThis as any).__st[res.status] = ((globalThis as any).__st[res.status] ?? 0) + 1;
         assert.ok(res.status < 500, `${res.status} ${text}`);
+        // A server tool is Anthropic's to run, and none of these models has an Anthropic deployment: never a (translated) answer.
+        const serverTool =
+          Array.isArray(body.tools) && (body.tools as ({ type?: string } | null)[]).some((t) => t?.type === 'web_search_20250305');
         if (res.status === 200) {
+          assert.ok(!serverTool, text);
           if (res.headers.get('content-type')?.startsWith('text/event-stream')) assert.match(text, /event: message_stop\n/);
           else assert.equal(JSON.parse(text).type, 'message');
           return;
@@ -593,7 +713,17 @@ describe('Messages API: hostile input (fast-check, fixed seed)', () => {
 describe('Messages API: one cache with the chat route', () => {
   let cached: GatewayProcess;
   before(async () => {
-    cached = await GatewayProcess.start(configWith({ cache: { enabled: true, semantic: { enabled: false } } }));
+    cached = await GatewayProcess.start(
+      configWith({
+        providers: [
+          { name: 'oa', type: 'openai-compatible', baseUrl: openaiUrl, apiKeyEnv: 'FAKE_OA_KEY' },
+          { name: 'ant', type: 'anthropic', baseUrl: anthropicUrl, apiKeyEnv: 'FAKE_ANT_KEY' },
+        ],
+        models: [OA_THEN_CLAUDE],
+        cache: { enabled: true, semantic: { enabled: false } },
+      }),
+      { env: { FAKE_OA_KEY: 'sk-fake-openai', FAKE_ANT_KEY: ANTHROPIC_KEY } },
+    );
   });
   after(() => cached?.stop());
 
@@ -614,5 +744,35 @@ describe('Messages API: one cache with the chat route', () => {
     const final = await streamed.finalMessage();
     assert.equal((await streamed.withResponse()).response.headers.get('x-gateway-cache'), 'hit-exact');
     assert.deepEqual(final.content, first.data.content);
+  });
+
+  it('a server-tool request is not answered from the cache, even where the chat params it translates to have an entry', async () => {
+    // What a web_search request translates to, asked by an OpenAI client: the OpenAI-family deployment answers, the cache stores it.
+    const chat = async () => {
+      const res = await fetch(`${cached.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'oa-then-claude',
+          max_completion_tokens: 500,
+          messages: [{ role: 'user', content: 'gateway news' }],
+          tools: [{ type: 'function', function: { name: 'web_search', parameters: { type: 'object' } } }],
+        }),
+      });
+      await res.text();
+      return res.headers.get('x-gateway-cache');
+    };
+    assert.deepEqual([await chat(), await chat()], ['miss', 'hit-exact']);
+    const sdk = new Anthropic({ baseURL: cached.url, apiKey: 'unused', maxRetries: 0 });
+    const asked = anthropic.received.length;
+    for (let i = 0; i < 2; i++) {
+      const { data, response } = await sdk.messages.create({ ...searching('oa-then-claude'), tools: [WEB_SEARCH] }).withResponse();
+      assert.deepEqual(
+        data.content.map((b) => b.type),
+        SEARCH_ANSWER,
+      );
+      assert.equal(response.headers.get('x-gateway-cache'), null, 'no lookup');
+    }
+    assert.equal(anthropic.received.length, asked + 2, 'both went to Anthropic');
   });
 });

@@ -45,6 +45,8 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  *
  * - `claude-echo` (and unknown ids): text echoing the last user text; after a tool
  *   result, text quoting the tool results;
+ * - any model, when the request declares a web_search server tool: the search Anthropic ran
+ *   (server_tool_use), its results (web_search_tool_result), then text (see webSearch);
  * - `claude-tool`: one tool_use (the forced tool, else the first) with WEATHER_ARGS;
  * - `claude-parallel`: text, then two tool_use blocks;
  * - `claude-noargs`: a tool_use with empty input;
@@ -159,7 +161,8 @@ function reply(model: string, body: Record<string, unknown>): FakeMessage {
   const results = typeof last.content === 'string' ? [] : last.content.filter((b) => b.type === 'tool_result');
   if (results.length)
     return text(`tool results: ${results.map((r) => `${r.tool_use_id}=${textOf(r.content as Block[] | string)}`).join('; ')}`);
-  const tools = (body.tools ?? []) as { name: string }[];
+  const tools = (body.tools ?? []) as { type?: string; name: string }[];
+  if (tools.some((t) => t.type?.startsWith('web_search_'))) return webSearch(textOf(last.content));
   const forced = (body.tool_choice as { name?: string } | undefined)?.name;
   switch (model) {
     case 'claude-tool':
@@ -195,6 +198,26 @@ function reply(model: string, body: Record<string, unknown>): FakeMessage {
   return text(`echo: ${textOf(last.content)}`);
 }
 
+/** A web search Anthropic ran for the query, as its API answers one: the call, the results, the text written from them. */
+function webSearch(query: string): FakeMessage {
+  const result = {
+    type: 'web_search_result',
+    url: 'https://example.com/news',
+    title: 'News',
+    encrypted_content: 'RW5jcnlwdGVk',
+    page_age: null,
+  };
+  return {
+    content: [
+      { type: 'server_tool_use', id: 'srvtoolu_01', name: 'web_search', input: { query }, caller: { type: 'direct' } },
+      { type: 'web_search_tool_result', tool_use_id: 'srvtoolu_01', content: [result], caller: { type: 'direct' } },
+      { type: 'text', text: `found: ${query}` },
+    ],
+    stop_reason: 'end_turn',
+    usage: { ...ANTHROPIC_USAGE, server_tool_use: { web_search_requests: 1, web_fetch_requests: 0 } },
+  };
+}
+
 function text(value: string): FakeMessage {
   return { content: [{ type: 'text', text: value }], stop_reason: 'end_turn' };
 }
@@ -227,7 +250,7 @@ async function stream(res: ServerResponse, model: string, message: FakeMessage):
     return void res.end(
       `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })}\n\n`,
     );
-  const usage = message.usage ?? ANTHROPIC_USAGE;
+  const usage: Record<string, unknown> = message.usage ?? ANTHROPIC_USAGE;
   send('message_start', {
     message: { ...messageJson(model, message), content: [], stop_reason: null, stop_details: null, usage: { ...usage, output_tokens: 1 } },
   });
@@ -248,7 +271,7 @@ async function stream(res: ServerResponse, model: string, message: FakeMessage):
         if (res.destroyed) return;
         send('content_block_delta', { index, delta: { type: 'text_delta', text: piece } });
       }
-    } else if (block.type === 'tool_use') {
+    } else if (block.type === 'tool_use' || block.type === 'server_tool_use') {
       send('content_block_start', { index, content_block: { ...block, input: {} } });
       const json = JSON.stringify(block.input);
       if (json !== '{}')
@@ -259,6 +282,9 @@ async function stream(res: ServerResponse, model: string, message: FakeMessage):
       for (const piece of pieces(String(block.thinking), 8))
         send('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: piece } });
       send('content_block_delta', { index, delta: { type: 'signature_delta', signature: block.signature } });
+    } else {
+      // A server tool's result comes whole in its content_block_start, with no delta.
+      send('content_block_start', { index, content_block: block });
     }
     send('content_block_stop', { index });
   }
@@ -270,7 +296,7 @@ async function stream(res: ServerResponse, model: string, message: FakeMessage):
       input_tokens: null,
       cache_read_input_tokens: null,
       cache_creation_input_tokens: null,
-      server_tool_use: null,
+      server_tool_use: usage.server_tool_use ?? null,
     },
   });
   send('message_stop', {});

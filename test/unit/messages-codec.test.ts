@@ -26,7 +26,7 @@ function badRequest(fn: () => unknown, param: string) {
 
 describe('Messages request -> chat params', () => {
   it('system blocks join into one system message; text, images and documents become parts', () => {
-    const chat = toChatRequest(
+    const { chat } = toChatRequest(
       request({
         system: [
           { type: 'text', text: 'a' },
@@ -62,7 +62,7 @@ describe('Messages request -> chat params', () => {
   });
 
   it('tool_use becomes tool calls, tool_result tool messages ahead of the rest of the turn, tool images follow as the user, in order', () => {
-    const chat = toChatRequest(
+    const { chat } = toChatRequest(
       request({
         messages: [
           { role: 'user', content: 'weather?' },
@@ -110,7 +110,7 @@ describe('Messages request -> chat params', () => {
   });
 
   it('unsigned thinking (another vendor`s reasoning, as the gateway returned it) is not sent back', () => {
-    const chat = toChatRequest(
+    const { chat } = toChatRequest(
       request({
         messages: [
           { role: 'user', content: 'q' },
@@ -141,7 +141,7 @@ describe('Messages request -> chat params', () => {
   ];
   for (const [choice, expected] of choices)
     it(`tool_choice ${JSON.stringify(choice)}`, () => {
-      const chat = toChatRequest(request({ tools, tool_choice: choice }));
+      const { chat } = toChatRequest(request({ tools, tool_choice: choice }));
       assert.deepEqual(
         { tool_choice: chat.tool_choice, ...('parallel_tool_calls' in chat ? { parallel_tool_calls: chat.parallel_tool_calls } : {}) },
         expected,
@@ -159,11 +159,11 @@ describe('Messages request -> chat params', () => {
   ];
   for (const [config, effort] of thinking)
     it(`thinking ${JSON.stringify(config)} -> reasoning_effort ${effort}`, () => {
-      assert.equal(toChatRequest(request({ thinking: config })).reasoning_effort, effort);
+      assert.equal(toChatRequest(request({ thinking: config })).chat.reasoning_effort, effort);
     });
 
   it('adaptive thinking keeps output_config.effort; the sampling, stop, user and stream fields map', () => {
-    const chat = toChatRequest(
+    const { chat } = toChatRequest(
       request({
         thinking: { type: 'adaptive' },
         output_config: { effort: 'low', format: { type: 'json_schema', schema: { type: 'object' } } },
@@ -190,7 +190,11 @@ describe('Messages request -> chat params', () => {
 
   it('refuses what the chat path cannot honour, naming the field', () => {
     badRequest(() => toChatRequest(request({ mcp_servers: [{ url: 'https://x' }] })), 'mcp_servers');
-    badRequest(() => toChatRequest(request({ tools: [{ type: 'web_search_20250305', name: 'web_search' }] })), 'tools[0].type');
+    // Server-tool blocks belong to assistant turns (see the Anthropic-only tests below), not to the user's.
+    badRequest(
+      () => toChatRequest(request({ messages: [{ role: 'user', content: [{ type: 'web_search_tool_result', tool_use_id: 's' }] }] })),
+      'messages[0].content[0].type',
+    );
     badRequest(
       () => toChatRequest(request({ messages: [{ role: 'user', content: [{ type: 'search_result', source: 'x' }] }] })),
       'messages[0].content[0].type',
@@ -199,6 +203,88 @@ describe('Messages request -> chat params', () => {
       () => toChatRequest(request({ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file', file_id: 'f' } }] }] })),
       'messages[0].content[0]',
     );
+  });
+});
+
+describe('Messages request: what only Anthropic`s API runs makes it Anthropic-only, not a 400', () => {
+  const WEB_SEARCH = { type: 'web_search_20250305', name: 'web_search', max_uses: 2 };
+  const WEATHER = { name: 'get_weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } };
+  /** Anthropic's tool in the chat params: a function of its name taking any object. */
+  const standIn = (name: string) => ({ type: 'function', function: { name, parameters: { type: 'object' } } });
+
+  const toolCases: [string, NonNullable<MessagesRequest['tools']>, number, string[]][] = [
+    ['a web_search server tool', [WEB_SEARCH], 0, ['web_search']],
+    ['bash after a client tool', [WEATHER, { type: 'bash_20250124', name: 'bash' }], 1, ['get_weather', 'bash']],
+    [
+      'text_editor before web_search: the first one is named',
+      [{ type: 'text_editor_20250728', name: 'str_replace_based_edit_tool' }, WEB_SEARCH],
+      0,
+      ['str_replace_based_edit_tool', 'web_search'],
+    ],
+    ['a toolset, which has no name', [{ type: 'computer_toolset_20260801' }], 0, ['computer_toolset_20260801']],
+  ];
+  for (const [what, tools, first, names] of toolCases)
+    it(`${what}: marked at tools[${first}].type; a function of its name stands in; the body keeps the tools as sent`, () => {
+      const body = request({ tools, tool_choice: { type: 'auto' } });
+      const { chat, native } = toChatRequest(body);
+      assert.equal(native.only?.param, `tools[${first}].type`);
+      assert.ok(
+        native.only.reason.startsWith(`tools[${first}].type '${tools[first].type}' is a tool Anthropic defines`),
+        native.only.reason,
+      );
+      assert.deepEqual(native.body, body);
+      assert.deepEqual(
+        chat.tools,
+        tools.map((t, i) => (t.type ? standIn(names[i]) : { type: 'function', function: { name: names[i], parameters: t.input_schema } })),
+      );
+    });
+
+  it('client tools (no type, or custom) are not Anthropic-only', () => {
+    for (const tools of [[WEATHER], [{ ...WEATHER, type: 'custom' }]]) {
+      const { chat, native } = toChatRequest(request({ tools }));
+      assert.equal(native.only, undefined);
+      assert.deepEqual(chat.tools, [{ type: 'function', function: { name: 'get_weather', parameters: WEATHER.input_schema } }]);
+    }
+    assert.deepEqual(toChatRequest(request({})).native, { protocol: 'anthropic', body: request({}) });
+  });
+
+  const search = { type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: { query: 'news' } };
+  const results = {
+    type: 'web_search_tool_result',
+    tool_use_id: 'srvtoolu_1',
+    content: [{ type: 'web_search_result', url: 'u', title: 't', encrypted_content: 'e' }],
+  };
+  const history = (assistant: AnthropicBlock[]): MessagesRequest['messages'] => [
+    { role: 'user', content: 'news?' },
+    { role: 'assistant', content: assistant },
+    { role: 'user', content: 'more?' },
+  ];
+
+  it('server-tool history blocks mark it at the first one; in the chat params they are their JSON as assistant text', () => {
+    const { chat, native } = toChatRequest(request({ messages: history([{ type: 'text', text: 'Searching. ' }, search, results]) }));
+    assert.equal(native.only?.param, 'messages[1].content[1].type');
+    assert.ok(native.only.reason.startsWith("messages[1].content[1].type 'server_tool_use' is a block Anthropic's server tools leave"));
+    assert.deepEqual(chat.messages[1], { role: 'assistant', content: `Searching. ${JSON.stringify(search)}${JSON.stringify(results)}` });
+    for (const type of [
+      'web_fetch_tool_result',
+      'code_execution_tool_result',
+      'bash_code_execution_tool_result',
+      'tool_search_tool_result',
+    ])
+      assert.equal(
+        toChatRequest(request({ messages: history([{ type, tool_use_id: 's', content: {} }]) })).native.only?.param,
+        'messages[1].content[0].type',
+        type,
+      );
+  });
+
+  it('a declared server tool is named before the history it left', () => {
+    const { native } = toChatRequest(request({ tools: [WEATHER, WEB_SEARCH], messages: history([search, results]) }));
+    assert.equal(native.only?.param, 'tools[1].type');
+  });
+
+  it('a code-execution container (no beta header needed at the API version the adapter sends) marks it', () => {
+    assert.equal(toChatRequest(request({ container: 'container_1' })).native.only?.param, 'container');
   });
 });
 
@@ -234,7 +320,7 @@ describe('Messages request round trip through the Anthropic adapter', () => {
   it('toChatRequest then the adapter`s toMessagesRequest gives back the conversation (fast-check)', () => {
     fc.assert(
       fc.property(conversation, fc.string({ minLength: 1 }), (messages, system) => {
-        const chat = toChatRequest(request({ system, messages }));
+        const { chat } = toChatRequest(request({ system, messages }));
         const back = toMessagesRequest(chat, 'claude', deployment);
         assert.deepEqual(back.system, [{ type: 'text', text: system }]);
         const expected = messages.map((m) => ({

@@ -60,6 +60,23 @@ const VALID: Record<Name, object[]> = {
       thinking: { type: 'enabled', budget_tokens: 2048 },
       metadata: { user_id: null },
     },
+    {
+      model: 'c',
+      max_tokens: 10,
+      messages: [
+        user,
+        {
+          role: 'assistant',
+          content: [
+            { type: 'server_tool_use', id: 's', name: 'web_search', input: { query: 'q' } },
+            { type: 'web_search_tool_result', tool_use_id: 's', content: [] },
+          ],
+        },
+        user,
+      ],
+      // Anthropic's own tools: fixed names and no input_schema; a toolset has no name at all.
+      tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 2 }, { type: 'computer_toolset_20260801' }],
+    },
   ],
   countTokens: [{ model: 'c', messages: [user] }],
   createResponse: [

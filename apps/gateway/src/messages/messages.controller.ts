@@ -17,7 +17,8 @@ import type { MessagesRequest } from './wire';
  * The Anthropic Messages API: a codec around the one chat pipeline. The request is
  * translated to chat params (routing, limits, cache and accounting see what they see
  * for OpenAI clients); an Anthropic deployment gets the original body as well and
- * sends that upstream, so cache_control and other Anthropic-only fields survive.
+ * sends that upstream, so cache_control and other Anthropic-only fields survive. A
+ * request with what only Anthropic runs (server tools) is routed to Anthropic deployments only.
  */
 @Controller('v1/messages')
 export class MessagesController {
@@ -32,9 +33,9 @@ export class MessagesController {
   @RouteSchema({ body: messagesSchema })
   async create(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const body = request.body as MessagesRequest;
-    const chat = toChatRequest(body);
+    const { chat, native } = toChatRequest(body);
     const thinking = chat.reasoning_effort !== undefined;
-    const outcome = await this.pipeline.run(request, reply, chat, { protocol: 'anthropic', body: { ...body } });
+    const outcome = await this.pipeline.run(request, reply, chat, native);
     if (outcome.stream) return writeSse(reply, toMessageStream(outcome.frames, thinking, body.model), this.metrics);
     sendJson(reply, requestState(request), toMessageResult(outcome.result, thinking));
   }
@@ -42,21 +43,19 @@ export class MessagesController {
   /**
    * The first deployment's own count when its vendor offers one (Anthropic), else (or when
    * that call fails) the router's estimate, about four characters a token. The
-   * `x-gateway-token-count` header says which.
+   * `x-gateway-token-count` header says which. An Anthropic-only request (server tools) is
+   * planned like a message, so its first deployment is an Anthropic one.
    */
   @Post('count_tokens')
   @HttpCode(200)
   @RouteSchema({ body: countTokensSchema })
   async countTokens(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<{ input_tokens: number }> {
-    const body = request.body as MessagesRequest;
-    const chat = toChatRequest(body);
-    const plan = this.router.planChat(chat, undefined);
+    const { chat, native } = toChatRequest(request.body as MessagesRequest);
+    const plan = this.router.planChat(chat, undefined, native);
     const d = plan.deployments[0];
     if (d?.provider.countTokens) {
-      const ctx = { upstreamModel: d.upstreamModel, signal: clientSignal(reply), requestId: request.id, deployment: d.config };
-      const counted = await d.provider
-        .countTokens(chat, { ...ctx, native: { protocol: 'anthropic', body: { ...body } } })
-        .catch(() => undefined);
+      const ctx = { upstreamModel: d.upstreamModel, signal: clientSignal(reply), requestId: request.id, deployment: d.config, native };
+      const counted = await d.provider.countTokens(chat, ctx).catch(() => undefined);
       if (counted !== undefined) {
         reply.header('x-gateway-token-count', `upstream; deployment=${d.id}`);
         return { input_tokens: counted };

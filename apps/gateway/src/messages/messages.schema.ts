@@ -14,7 +14,10 @@ const source = {
   properties: { type: string, media_type: string, data: string, url: string },
 } as const;
 
-/** The fields the codec reads, per block type; other block types are refused by the codec with a 400. */
+/**
+ * The fields the codec reads, per block type. Other block types are refused by the codec with
+ * a 400, but for the blocks Anthropic's server tools leave, which only Anthropic reads (request.ts).
+ */
 const leafRules = [
   when('text', { required: ['text'], properties: { text: string } }),
   when('image', { required: ['source'], properties: { source } }),
@@ -52,7 +55,6 @@ const message = {
 
 const tool = {
   type: 'object',
-  required: ['name'],
   properties: {
     type: { type: 'string' },
     name: { type: 'string', pattern: '^[a-zA-Z0-9_-]{1,128}$' },
@@ -60,8 +62,9 @@ const tool = {
     // Anthropic takes only object schemas here: a tool's input is always a JSON object.
     input_schema: { type: 'object', required: ['type'], properties: { type: { const: 'object' } } },
   },
-  // A client tool (no type, or `custom`) must say what input it takes.
-  if: { not: { required: ['type'] } },
+  // A client tool (no type, or `custom`) must say what it is called and what input it takes. Anthropic's
+  // own tools (a dated type, as web_search_20250305) have fixed names and inputs, and its toolsets no name.
+  if: { properties: { type: { const: 'custom' } } },
   then: { required: ['name', 'input_schema'] },
 } as const;
 

@@ -4,6 +4,8 @@ import {
   type ChatCompletionMessageParam,
   checkParams,
   GatewayError,
+  type NativeOnly,
+  type NativeRequest,
   type ParamRule,
   refuse,
 } from '@gateway/providers';
@@ -11,6 +13,14 @@ import { type AnthropicBlock, type MessagesRequest, type ThinkingParam, TOOL_MOD
 
 type ContentPart = Exclude<Extract<ChatCompletionMessageParam, { role: 'user' }>['content'], string>[number];
 type ToolCall = { id: string; type: 'function'; function: { name: string; arguments: string } };
+/** Notes that the request uses what only Anthropic's API runs, and where (NativeRequest.only); the first note stands. */
+type MarkNative = (reason: string, param: string) => void;
+
+/** A Messages request as the pipeline takes it: chat params for everything the gateway reads, and the body for an Anthropic deployment. */
+export interface MessagesTranslation {
+  chat: ChatCompletionCreateParams;
+  native: NativeRequest;
+}
 
 /**
  * Every Messages API parameter and what becomes of it on the one (OpenAI-shaped) chat
@@ -36,8 +46,13 @@ export const MESSAGES_PARAMS: Record<keyof MessagesRequest, ParamRule> = {
   service_tier: 'dropped',
   inference_geo: 'dropped',
   speed: 'dropped',
-  container: refuse(() => true, 'does not run Anthropic code-execution containers (container).'),
-  mcp_servers: refuse(() => true, 'does not connect Anthropic-side MCP servers (mcp_servers).'),
+  // Reuses an Anthropic code-execution container: no chat param carries it, so the request is Anthropic-only (toChatRequest).
+  container: 'mapped',
+  // Anthropic's MCP connector answers only with its beta header (anthropic-beta), which the gateway does not send upstream.
+  mcp_servers: refuse(
+    () => true,
+    'does not connect Anthropic-side MCP servers (mcp_servers): they need an anthropic-beta header, which it does not send upstream.',
+  ),
   // Clearing old thinking or tool results to save context: an Anthropic-side saving, not part of the answer.
   context_management: 'dropped',
 };
@@ -56,10 +71,25 @@ const SOURCE_READERS: Record<string, (source: Record<string, string>, param: str
   },
 };
 
+/**
+ * The blocks Anthropic's server tools leave in an assistant turn (@anthropic-ai/sdk's
+ * ContentBlockParam): the call Anthropic's API made, and what it got back. Only that API
+ * reads them back, so a history with them is Anthropic-only (see assistantMessages).
+ */
+const SERVER_TOOL_BLOCKS = new Set([
+  'server_tool_use',
+  'web_search_tool_result',
+  'web_fetch_tool_result',
+  'code_execution_tool_result',
+  'bash_code_execution_tool_result',
+  'text_editor_code_execution_tool_result',
+  'tool_search_tool_result',
+]);
+
 /** How each role's turn becomes chat messages. A system turn inside `messages` (newer API versions) stays in place. */
 const TURNS: Record<
   MessagesRequest['messages'][number]['role'],
-  (blocks: AnthropicBlock[], param: string) => ChatCompletionMessageParam[]
+  (blocks: AnthropicBlock[], param: string, mark: MarkNative) => ChatCompletionMessageParam[]
 > = {
   user: userMessages,
   assistant: assistantMessages,
@@ -76,17 +106,25 @@ function textOnly(block: AnthropicBlock, param: string): string {
  * join into one system message, each user turn's tool_result blocks become tool
  * messages (before the rest of the turn, as OpenAI orders them), assistant tool_use
  * blocks become tool calls and thinking blocks travel as `thinking_blocks`, which the
- * Anthropic adapter sends back upstream with their signatures.
+ * Anthropic adapter sends back upstream with their signatures. A request with what only
+ * Anthropic's API runs (its own tools, their history blocks, a container) is marked
+ * Anthropic-only in `native.only`, with the first param that needs it, rather than refused.
  */
-export function toChatRequest(body: MessagesRequest): ChatCompletionCreateParams {
+export function toChatRequest(body: MessagesRequest): MessagesTranslation {
   checkParams(body, MESSAGES_PARAMS, 'The gateway');
+  let only: NativeOnly | undefined;
+  const mark: MarkNative = (reason, param) => void (only ??= { reason, param });
+  // Tools first: a request's own tools, rather than its history, are what a refusal should name.
+  const tools = body.tools?.map((tool, i) => toTool(tool, i, mark));
+  if (body.container != null)
+    mark(`container is an Anthropic code-execution container, which only an Anthropic deployment can use`, 'container');
   const messages: ChatCompletionMessageParam[] = [];
   const system = systemText(body.system);
   if (system) messages.push({ role: 'system', content: system });
   body.messages.forEach((message, i) => {
     const param = `messages[${i}].content`;
     const blocks: AnthropicBlock[] = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content;
-    messages.push(...TURNS[message.role](blocks, param));
+    messages.push(...TURNS[message.role](blocks, param, mark));
   });
 
   const chat: ChatCompletionCreateParams = { model: body.model, messages };
@@ -96,7 +134,7 @@ export function toChatRequest(body: MessagesRequest): ChatCompletionCreateParams
   if (body.temperature != null) chat.temperature = body.temperature;
   if (body.top_p != null) chat.top_p = body.top_p;
   if (body.metadata?.user_id) chat.user = body.metadata.user_id;
-  if (body.tools?.length) chat.tools = body.tools.map(toTool);
+  if (tools?.length) chat.tools = tools;
   Object.assign(chat, toolChoice(body));
   const effort = reasoningEffort(body.thinking, body.output_config?.effort);
   if (effort) chat.reasoning_effort = effort;
@@ -104,7 +142,7 @@ export function toChatRequest(body: MessagesRequest): ChatCompletionCreateParams
   if (format?.type === 'json_schema') {
     chat.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } };
   }
-  return chat;
+  return { chat, native: { protocol: 'anthropic', body: { ...body }, ...(only && { only }) } };
 }
 
 function systemText(system: MessagesRequest['system']): string {
@@ -144,13 +182,21 @@ function contentPart(block: AnthropicBlock, param: string): ContentPart {
   throw GatewayError.badRequest(`Content blocks of type '${block.type}' are not supported here.`, `${param}.type`, 'invalid_value');
 }
 
-function assistantMessages(blocks: AnthropicBlock[], param: string): ChatCompletionMessageParam[] {
+function assistantMessages(blocks: AnthropicBlock[], param: string, mark: MarkNative): ChatCompletionMessageParam[] {
   let text = '';
   const toolCalls: ToolCall[] = [];
   const thinking: AnthropicBlock[] = [];
   blocks.forEach((block, j) => {
     if (block.type === 'text') text += String(block.text ?? '');
-    else if (block.type === 'tool_use') {
+    else if (SERVER_TOOL_BLOCKS.has(block.type)) {
+      mark(
+        `${param}[${j}].type '${block.type}' is a block Anthropic's server tools leave, which only an Anthropic deployment reads`,
+        `${param}[${j}].type`,
+      );
+      // Its JSON as text, not a tool call: Anthropic ran it, so no tool message answers it, and a call
+      // without one is no valid chat history. The text's size stands in for the tokens Anthropic counts.
+      text += JSON.stringify(block);
+    } else if (block.type === 'tool_use') {
       const id = anthropicTables.toolUseId(String(block.id));
       toolCalls.push({ id, type: 'function', function: { name: String(block.name), arguments: JSON.stringify(block.input ?? {}) } });
     } else if (block.type === 'redacted_thinking' || block.type === 'thinking') {
@@ -173,18 +219,22 @@ function assistantMessages(blocks: AnthropicBlock[], param: string): ChatComplet
   ];
 }
 
-function toTool(tool: NonNullable<MessagesRequest['tools']>[number], i: number): NonNullable<ChatCompletionCreateParams['tools']>[number] {
+function toTool(
+  tool: NonNullable<MessagesRequest['tools']>[number],
+  i: number,
+  mark: MarkNative,
+): NonNullable<ChatCompletionCreateParams['tools']>[number] {
   if (tool.type !== undefined && tool.type !== 'custom') {
-    throw GatewayError.badRequest(
-      `Anthropic server tools (type '${tool.type}') are not supported; declare client tools with input_schema.`,
-      `tools[${i}].type`,
-      'invalid_value',
-    );
+    mark(`tools[${i}].type '${tool.type}' is a tool Anthropic defines, which only an Anthropic deployment can serve`, `tools[${i}].type`);
+    // Anthropic's own tool (a server tool it runs, or a client tool whose input it defines): in the chat
+    // params, a function of that name taking any object. Only routing (size, needs) and a tool_choice
+    // naming it read this; the Anthropic deployment gets the tool as the client declared it.
+    return { type: 'function', function: { name: tool.name ?? tool.type, parameters: { type: 'object' } } };
   }
   return {
     type: 'function',
     function: {
-      name: tool.name,
+      name: String(tool.name),
       ...(tool.description ? { description: tool.description } : {}),
       parameters: tool.input_schema,
       ...(tool.strict ? { strict: true } : {}),

@@ -25,7 +25,8 @@ export interface MessagesRequest {
   temperature?: number;
   top_p?: number;
   top_k?: number;
-  tools?: { type?: string; name: string; description?: string; input_schema?: Record<string, unknown>; strict?: boolean }[];
+  /** `name` and `input_schema` are required of client tools (the schema checks); Anthropic's own tools have a dated `type`, and its toolsets no name. */
+  tools?: { type?: string; name?: string; description?: string; input_schema?: Record<string, unknown>; strict?: boolean }[];
   tool_choice?: ToolChoiceParam;
   thinking?: ThinkingParam;
   metadata?: { user_id?: string | null };

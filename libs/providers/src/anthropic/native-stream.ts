@@ -16,13 +16,13 @@ const EVENT_END = Buffer.from('\n\n');
 /**
  * Anthropic's event stream as it came, for a client of the Messages API (the request was
  * native, `CallContext.native`): nothing is translated, so every block and field Claude
- * streams (citations, signatures, stop details, cache write tokens) reaches the client as
- * sent, and no chunk is parsed. Only the edges are read: message_start's usage from the first
- * event; at the end, message_stop (without it the stream was cut) and the last
- * message_delta's usage. An `error` event as the first event throws before anything is
- * sent, so the router can fail over; a later one reaches the client as Anthropic sent it,
- * then the stream fails as the event says (the SSE writer adds the gateway's own error event,
- * as it does after an OpenAI upstream's).
+ * streams (server tool calls and results, citations, signatures, stop details, cache write
+ * tokens) reaches the client as sent, and no chunk is parsed. Only the edges are read:
+ * message_start's usage from the first event; at the end, message_stop (without it the
+ * stream was cut) and the last message_delta's usage. An `error` event as the first event
+ * throws before anything is sent, so the router can fail over; a later one reaches the
+ * client as Anthropic sent it, then the stream fails as the event says (the SSE writer adds
+ * the gateway's own error event, as it does after an OpenAI upstream's).
  */
 export function nativeStream(provider: string, body: AsyncIterable<Uint8Array>, toError: (err: unknown) => GatewayError): ChatStream {
   const stream: ChatStream = {
