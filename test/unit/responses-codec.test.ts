@@ -477,11 +477,7 @@ describe('chat SSE frames -> a protocol`s events (encodeChunks)', () => {
         fc.array(fc.nat(400), { maxLength: 6 }),
         fc.boolean(),
         async (texts, cuts, crlf) => {
-          const wire =
-            texts
-              .map(frame)
-              .join('')
-              .replace(/\n/g, crlf ? '\r\n' : '\n') + 'data: [DONE]\n\n';
+          const wire = (texts.map(frame).join('') + 'data: [DONE]\n\n').replace(/\n/g, crlf ? '\r\n' : '\n');
           const bytes = Buffer.from(wire);
           const points = [...new Set(cuts.map((c) => c % bytes.length))].sort((a, b) => a - b);
           const parts = [0, ...points].map((start, i, all) => bytes.subarray(start, all[i + 1] ?? bytes.length));

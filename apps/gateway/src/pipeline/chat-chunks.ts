@@ -53,33 +53,51 @@ function joined(events: string[]): string[] {
   return events.length ? [events.join('')] : [];
 }
 
-/** The chat chunks in SSE frames, whatever the read boundaries. */
+/**
+ * The chat chunks in SSE frames, whatever the read boundaries. Events and lines are found
+ * with indexOf rather than split: no arrays of events and lines a read, and a frame's text
+ * is copied only when it has CR line ends to normalise (SSE allows them; few send them).
+ */
 class ChunkReader {
   private readonly decoder = new TextDecoder();
   private rest = '';
 
   step(frame: string | Uint8Array): ChatCompletionChunk[] {
-    const events = (this.rest + (typeof frame === 'string' ? frame : this.decoder.decode(frame, { stream: true })))
-      .replace(/\r\n?/g, '\n')
-      .split('\n\n');
-    this.rest = events.pop()!;
+    let text = this.rest + (typeof frame === 'string' ? frame : this.decoder.decode(frame, { stream: true }));
+    if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
     const chunks: ChatCompletionChunk[] = [];
-    for (const event of events) {
-      for (const line of event.split('\n')) {
-        const payload = line.startsWith('data:') ? line.slice(5).trim() : '';
-        if (!payload || payload === '[DONE]') continue;
-        const chunk = JSON.parse(payload) as ChatCompletionChunk & { error?: { message?: string; code?: string | null } };
-        if (chunk.error) {
-          throw new GatewayError(
-            502,
-            chunk.error.message ?? 'The upstream failed mid-stream.',
-            'upstream_error',
-            chunk.error.code ?? 'upstream_error',
-          );
-        }
-        chunks.push(chunk);
-      }
+    let start = 0;
+    for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n', start)) {
+      readEvent(text, start, end, chunks);
+      start = end + 2;
     }
+    this.rest = start ? text.slice(start) : text;
     return chunks;
   }
+}
+
+/** The chunks of the event in text[start, end): each `data:` line but `[DONE]`. */
+function readEvent(text: string, start: number, end: number, chunks: ChatCompletionChunk[]): void {
+  for (let line = start; line < end;) {
+    const newline = text.indexOf('\n', line);
+    const stop = newline < 0 || newline > end ? end : newline;
+    if (text.startsWith('data:', line)) {
+      const payload = text.slice(line + 5, stop).trim();
+      if (payload && payload !== '[DONE]') chunks.push(parseChunk(payload));
+    }
+    line = stop + 1;
+  }
+}
+
+function parseChunk(payload: string): ChatCompletionChunk {
+  const chunk = JSON.parse(payload) as ChatCompletionChunk & { error?: { message?: string; code?: string | null } };
+  if (chunk.error) {
+    throw new GatewayError(
+      502,
+      chunk.error.message ?? 'The upstream failed mid-stream.',
+      'upstream_error',
+      chunk.error.code ?? 'upstream_error',
+    );
+  }
+  return chunk;
 }
