@@ -107,12 +107,13 @@ void build({
  * keepNames' helper, made cheaper for the closures a request creates. It defines `name` only
  * when the function's own differs: most functions already bear the name it sets
  * (declarations esbuild did not rename). And a function without a prototype (an arrow, an
- * async function, a method) whose name has been set NAMED_PER_NAME times is left as it is:
- * that is a closure made per request (Nest's `switchToHttp`, undici's `writeH1`, the
- * executor's callbacks: ~15 a request), whose name nothing reads, while every function made
- * once (module level: decorators, plugins, Nest's helpers) and every class still gets its
- * name. Each redefinition gives a closure a property descriptor and a property array:
- * ~2.4 KB a request of garbage and ~3% of a request's CPU (full JSON c=16).
+ * async function, a method) is left as it is once NAMED_PER_NAME of that name have been
+ * named: a closure made over and over, per request (Nest's `switchToHttp`, undici's
+ * `writeH1`, the executor's callbacks: ~15 a request) or per decorated property at start-up
+ * (class-validator names 250 `validate`), whose name nothing reads. Classes, functions with a
+ * prototype and the first closures of each name keep theirs. Each redefinition gives a
+ * closure a property descriptor and a property array: ~4.6 KB a request of garbage (full JSON
+ * c=16: 53 -> 48 KB) and ~3% of a request's CPU (BENCHMARKS.md, "Changes, each measured").
  */
 const NAMED_PER_NAME = 16;
 
