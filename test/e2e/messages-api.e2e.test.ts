@@ -122,6 +122,17 @@ before(async () => {
         },
         deploy('claude-overloaded', 'ant', 'claude-error-overloaded_error'),
         OA_THEN_CLAUDE,
+        {
+          name: 'claude-priced',
+          deployments: [
+            {
+              provider: 'ant',
+              model: 'claude-echo',
+              capabilities: CAPABLE,
+              price: { input: 3, cachedInput: 0.3, output: 15, webSearch: 10 },
+            },
+          ],
+        },
         deploy('gemini-echo', 'gem', 'gemini-echo'),
         deploy('gemini-tool', 'gem', 'gemini-tool'),
       ],
@@ -447,6 +458,21 @@ describe('Messages API: Anthropic`s server tools, served by Anthropic deployment
       res.body.error.message,
       /^messages\[1\]\.content\[0\]\.type 'server_tool_use' .*; model gemini-echo routes to no 'anthropic' deployment\.$/,
     );
+  });
+
+  it('the searches Anthropic ran are priced on top of the tokens (price.webSearch, USD a thousand)', async () => {
+    // The fake's usage: 11 fresh input, 5 cache reads, 2 cache writes, 7 output tokens; its search answer ran 1 search.
+    const tokens = ((11 + 2) * 3 + 5 * 0.3 + 7 * 15) / 1e6;
+    const cost = async (body: object) =>
+      Number(
+        (await client.messages.create(body as Anthropic.MessageCreateParamsNonStreaming).withResponse()).response.headers.get(
+          'x-gateway-cost-usd',
+        ),
+      );
+    const searched = await cost(searching('claude-priced'));
+    assert.ok(Math.abs(searched - (tokens + 10 / 1000)) < 1e-9, `${searched}`);
+    const plain = await cost({ ...searching('claude-priced'), tools: [WEATHER] });
+    assert.ok(Math.abs(plain - tokens) < 1e-9, `${plain}`);
   });
 
   it('a follow-up turn with the server tool`s blocks is accepted and reaches Anthropic as sent', async () => {

@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import type { UsageCounts } from '@gateway/metrics';
 import { nativeStream } from '../../libs/providers/src/anthropic/native-stream';
 import { GatewayError } from '../../libs/providers/src/gateway-error';
 
 const SEED = 20261203;
 
 /** An Anthropic event stream as the API sends it: text in pieces, usage at the start and in message_delta. */
-function anthropicStream(pieces: string[], usage: { input: number; cacheRead: number; output: number }, stop = true): string {
+function anthropicStream(
+  pieces: string[],
+  usage: { input: number; cacheRead: number; output: number; searches?: number },
+  stop = true,
+): string {
   const event = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
   const start = { input_tokens: usage.input, cache_read_input_tokens: usage.cacheRead, cache_creation_input_tokens: 0, output_tokens: 1 };
   return [
@@ -16,7 +21,10 @@ function anthropicStream(pieces: string[], usage: { input: number; cacheRead: nu
     event('content_block_start', { index: 0, content_block: { type: 'text', text: '', citations: null } }),
     ...pieces.map((text) => event('content_block_delta', { index: 0, delta: { type: 'text_delta', text } })),
     event('content_block_stop', { index: 0 }),
-    event('message_delta', { delta: { stop_reason: 'end_turn' }, usage: { output_tokens: usage.output, input_tokens: null } }),
+    event('message_delta', {
+      delta: { stop_reason: 'end_turn' },
+      usage: { output_tokens: usage.output, input_tokens: null, server_tool_use: { web_search_requests: usage.searches ?? 0 } },
+    }),
     ...(stop ? [event('message_stop', {})] : []),
   ].join('');
 }
@@ -47,7 +55,7 @@ const text = fc.array(
     maxLength: 8,
   },
 );
-const usage = fc.record({ input: fc.nat(5000), cacheRead: fc.nat(5000), output: fc.nat(5000) });
+const usage = fc.record({ input: fc.nat(5000), cacheRead: fc.nat(5000), output: fc.nat(5000), searches: fc.nat(20) });
 const cuts = fc.array(fc.nat(4000), { maxLength: 8 });
 
 describe('Anthropic`s own stream passed through (nativeStream)', () => {
@@ -61,6 +69,8 @@ describe('Anthropic`s own stream passed through (nativeStream)', () => {
         assert.equal(counted?.prompt_tokens, u.input + u.cacheRead);
         assert.equal(counted?.completion_tokens, u.output);
         assert.equal(counted?.prompt_tokens_details?.cached_tokens, u.cacheRead);
+        // The web searches Anthropic ran, priced apart (costOf); absent, not 0, when there were none.
+        assert.deepEqual((counted as UsageCounts).server_tool_use, u.searches ? { web_search_requests: u.searches } : undefined);
       }),
       { seed: SEED, numRuns: 300 },
     );

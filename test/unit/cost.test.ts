@@ -28,6 +28,18 @@ describe('cost from usage and price (USD per 1M tokens)', () => {
     ['embeddings (no completion tokens)', { prompt_tokens: 1000 }, { input: 0.02 }, (1000 * 0.02) / 1e6],
     ['no price configured', usage(1000, 1000), undefined, 0],
     ['cached tokens over the prompt are capped', usage(100, 0, 500), { input: 1, cachedInput: 0.5 }, (100 * 0.5) / 1e6],
+    [
+      'web searches an upstream ran, at their price a thousand',
+      { ...usage(1000, 200), server_tool_use: { web_search_requests: 3 } },
+      { input: 3, output: 15, webSearch: 10 },
+      (1000 * 3 + 200 * 15) / 1e6 + (3 * 10) / 1000,
+    ],
+    [
+      'web searches are free without a price for them',
+      { ...usage(1000, 200), server_tool_use: { web_search_requests: 3 } },
+      { input: 3, output: 15 },
+      (1000 * 3 + 200 * 15) / 1e6,
+    ],
   ];
   for (const [name, u, p, expected] of golden) {
     it(name, () => {
@@ -42,6 +54,7 @@ describe('cost from usage and price (USD per 1M tokens)', () => {
       cachedInputTokens: 400,
       outputTokens: 200,
       reasoningTokens: 300,
+      webSearches: 0,
     });
   });
 });

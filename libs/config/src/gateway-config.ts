@@ -87,6 +87,8 @@ export class Price {
   @IsOptional() @IsNumber() @Min(0) cachedInput?: number;
   /** Reasoning (thinking) tokens, when billed differently from output. */
   @IsOptional() @IsNumber() @Min(0) reasoning?: number;
+  /** USD per 1,000 web searches the upstream ran for the request (Anthropic's web_search server tool), on top of tokens. */
+  @IsOptional() @IsNumber() @Min(0) webSearch?: number;
 }
 
 export class DeploymentConfig {

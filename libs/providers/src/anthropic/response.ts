@@ -19,16 +19,20 @@ export function finishReason(reason: Anthropic.StopReason | null): FinishReason 
 }
 
 export type AnthropicUsage = Pick<Anthropic.Usage, 'input_tokens' | 'output_tokens'> &
-  Partial<Pick<Anthropic.Usage, 'cache_read_input_tokens' | 'cache_creation_input_tokens' | 'output_tokens_details'>>;
+  Partial<Pick<Anthropic.Usage, 'cache_read_input_tokens' | 'cache_creation_input_tokens' | 'output_tokens_details' | 'server_tool_use'>>;
 
 /**
  * OpenAI counts cached tokens inside `prompt_tokens`; Anthropic reports fresh input,
- * cache reads and cache writes apart, so the prompt is their sum.
+ * cache reads and cache writes apart, so the prompt is their sum. The web searches Anthropic
+ * ran (server tools, which only native requests carry) are kept for the price of each
+ * (costOf); OpenAI's usage has no such field, so it is there only when there were some.
  */
 export function usageFrom(usage: AnthropicUsage): CompletionUsage {
   const cached = usage.cache_read_input_tokens ?? 0;
   const prompt = usage.input_tokens + cached + (usage.cache_creation_input_tokens ?? 0);
-  return usageOf(prompt, usage.output_tokens, cached, usage.output_tokens_details?.thinking_tokens ?? 0);
+  const counts = usageOf(prompt, usage.output_tokens, cached, usage.output_tokens_details?.thinking_tokens ?? 0);
+  const searches = usage.server_tool_use?.web_search_requests;
+  return searches ? Object.assign(counts, { server_tool_use: { web_search_requests: searches } }) : counts;
 }
 
 /** Why Claude refused, for OpenAI's `refusal` field. */
