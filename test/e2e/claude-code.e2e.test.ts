@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { FakeAnthropic } from '../support/fake-anthropic';
+import { FakeOpenAI } from '../support/fake-openai';
 import { configWith, GatewayProcess } from '../support/gateway';
 
 const execFileAsync = promisify(execFile);
@@ -15,6 +17,7 @@ const CLAUDE_CODE = '@anthropic-ai/claude-code@2.1.332';
 const INSTALL_DIR = join(tmpdir(), `ai-gateway-${CLAUDE_CODE.replace(/[@/]/g, '_')}`);
 const BIN = join(INSTALL_DIR, 'node_modules', '.bin', 'claude');
 const KEY = 'gw-claude-code-key-0123456789';
+const ANTHROPIC_KEY = 'sk-ant-upstream-secret-42';
 /** strace, when the machine has it: it lists every connection the CLI opens. */
 const STRACE = ['/usr/bin/strace', '/bin/strace'].find((path) => existsSync(path));
 
@@ -22,6 +25,7 @@ interface Result {
   is_error: boolean;
   result: string;
   num_turns: number;
+  modelUsage?: Record<string, { webSearchRequests: number }>;
   api_error_status?: number | null;
 }
 
@@ -31,11 +35,14 @@ interface Result {
  * with its base URL on 127.0.0.1 and telemetry, error reporting and auto-update off.
  * `--bare` skips hooks, plugins and background prefetches; `--tools` picks the built-in
  * tools (the mock model calls the first tool it is offered, so offering Claude Code's
- * whole set would make it spawn sub-agents without end).
+ * whole set would make it spawn sub-agents without end), and `--allowedTools` grants them.
+ * `claude-query` is served by a fake Anthropic upstream (an `anthropic` provider).
  */
 describe('Claude Code (claude -p) through the gateway', { timeout: 600_000 }, () => {
   let gateway: GatewayProcess;
   let work: string;
+  const anthropic = new FakeAnthropic(ANTHROPIC_KEY);
+  const openai = new FakeOpenAI();
 
   before(async () => {
     if (!existsSync(BIN)) {
@@ -46,32 +53,53 @@ describe('Claude Code (claude -p) through the gateway', { timeout: 600_000 }, ()
         timeout: 540_000,
       });
     }
-    gateway = await GatewayProcess.start(configWith({ security: { keys: [{ id: 'cli', keyEnv: 'CLI_KEY' }] } }), {
-      env: { GATEWAY_MASTER_KEY: 'gw-master-key-0123456789', CLI_KEY: KEY },
-    });
+    const [antUrl, oaUrl] = await Promise.all([anthropic.start(), openai.start()]);
+    gateway = await GatewayProcess.start(
+      configWith({
+        providers: [
+          { name: 'ant', type: 'anthropic', baseUrl: antUrl, apiKeyEnv: 'FAKE_ANT_KEY' },
+          { name: 'oa', type: 'openai-compatible', baseUrl: oaUrl, apiKeyEnv: 'FAKE_OA_KEY' },
+        ],
+        models: [
+          { name: 'claude-query', deployments: [{ provider: 'ant', model: 'claude-query', capabilities: ['tools', 'json', 'vision'] }] },
+          { name: 'oa-search', deployments: [{ provider: 'oa', model: 'call-WebSearch', capabilities: ['tools', 'json', 'vision'] }] },
+        ],
+        security: { keys: [{ id: 'cli', keyEnv: 'CLI_KEY' }] },
+      }),
+      { env: { GATEWAY_MASTER_KEY: 'gw-master-key-0123456789', CLI_KEY: KEY, FAKE_ANT_KEY: ANTHROPIC_KEY, FAKE_OA_KEY: 'sk-fake-openai' } },
+    );
     work = mkdtempSync(join(tmpdir(), 'claude-code-work-'));
   });
 
   after(async () => {
     await gateway?.stop();
+    await Promise.all([anthropic.stop(), openai.stop()]);
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  async function claude(prompt: string, tools: string, auth: Record<string, string>, bare = true, trace?: string): Promise<Result> {
+  async function claude(
+    prompt: string,
+    tools: string,
+    auth: Record<string, string>,
+    bare = true,
+    trace?: string,
+    model = 'mock',
+  ): Promise<Result> {
     const env = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: work,
       ANTHROPIC_BASE_URL: gateway.url,
-      ANTHROPIC_MODEL: 'mock',
-      ANTHROPIC_DEFAULT_HAIKU_MODEL: 'mock',
-      ANTHROPIC_SMALL_FAST_MODEL: 'mock',
+      ANTHROPIC_MODEL: model,
+      ANTHROPIC_DEFAULT_HAIKU_MODEL: model,
+      ANTHROPIC_SMALL_FAST_MODEL: model,
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
       DISABLE_AUTOUPDATER: '1',
       DISABLE_TELEMETRY: '1',
       DISABLE_ERROR_REPORTING: '1',
       ...auth,
     };
-    const args = ['-p', prompt, '--model', 'mock', '--tools', tools, ...(bare ? ['--bare'] : []), '--output-format', 'json'];
+    const allowed = tools ? ['--allowedTools', tools] : [];
+    const args = ['-p', prompt, '--model', model, '--tools', tools, ...allowed, ...(bare ? ['--bare'] : []), '--output-format', 'json'];
     const [file, argv] = trace ? [STRACE!, ['-f', '-qq', '-e', 'trace=connect', '-o', trace, BIN, ...args]] : [BIN, args];
     const run = await execFileAsync(file, argv, { cwd: work, env, timeout: 120_000 }).catch((err: { stdout?: string }) => err);
     const lines = String(run.stdout ?? '')
@@ -104,6 +132,52 @@ describe('Claude Code (claude -p) through the gateway', { timeout: 600_000 }, ()
     assert.equal(result.is_error, false, JSON.stringify(result));
     // The mock echoes the last message, which in this mode is Claude Code's own system turn.
     assert.match(result.result, /^\[mock\] This is the gateway's offline mock model\. You said: /);
+  });
+
+  /** The search sub-requests the fake Anthropic received: Messages requests declaring Anthropic's web search. */
+  const searches = () =>
+    anthropic.received.filter((r) => (r.body.tools as { type?: string }[] | undefined)?.some((t) => t.type === 'web_search_20250305'));
+
+  // WebSearch is offered only without --bare. The model calls the client tool WebSearch; Claude
+  // Code then sends its own Messages request, to the same (main) model, declaring the server tool
+  // web_search_20250305 with tool_choice auto, and hands the answer's links and text back as the tool result.
+  it('WebSearch on an Anthropic deployment: the search sub-request reaches Anthropic through the gateway, its answer reaches the result', async () => {
+    const before = searches().length;
+    const result = await claude('gateway news today', 'WebSearch', { ANTHROPIC_AUTH_TOKEN: KEY }, false, undefined, 'claude-query');
+    assert.equal(result.is_error, false, JSON.stringify(result));
+    assert.equal(result.num_turns, 2);
+    // Only the fake's web_search answer writes "found: …"; the links come from its web_search_tool_result.
+    assert.match(result.result, /^tool results: toolu_Q=Web search results for query: "gateway news today"/);
+    assert.match(result.result, /https:\/\/example\.com\/news/);
+    assert.match(result.result, /found: Perform a web search for the query: gateway news today/);
+    assert.equal(result.modelUsage?.['claude-query']?.webSearchRequests, 1);
+    const [search] = searches().slice(before);
+    assert.ok(search, 'the search sub-request reached the Anthropic upstream');
+    assert.equal(search.body.model, 'claude-query');
+    assert.deepEqual(search.body.tools, [{ type: 'web_search_20250305', name: 'web_search', max_uses: 8 }]);
+    // The gateway's key for the Anthropic upstream, not Claude Code's key for the gateway: it came through the gateway.
+    assert.equal(search.headers.authorization, `Bearer ${ANTHROPIC_KEY}`);
+  });
+
+  it('WebSearch on a model with no Anthropic deployment: the search gets the gateway`s 400, the session still ends', async () => {
+    const before = searches().length;
+    const asked = openai.received.length;
+    const result = await claude('gateway news today', 'WebSearch', { ANTHROPIC_AUTH_TOKEN: KEY }, false, undefined, 'oa-search');
+    // Observed: the 400 does not fail the run. Claude Code turns it into WebSearch's tool result
+    // ("API Error: 400 …", the gateway's message), sends that to the model, and the session ends
+    // normally with the model's answer to it.
+    assert.equal(result.is_error, false, JSON.stringify(result));
+    assert.equal(result.num_turns, 2);
+    assert.match(
+      result.result,
+      /^tool results: call_fake_1="API Error: 400 tools\[0\]\.type 'web_search_20250305' .*; model oa-search routes to no 'anthropic' deployment\."$/,
+    );
+    assert.equal(result.modelUsage?.['oa-search']?.webSearchRequests, 0);
+    assert.equal(searches().length, before, 'nothing reached Anthropic');
+    // The main turns reached the OpenAI-family upstream; the search sub-request did not (the gateway answered it).
+    const sent = openai.received.slice(asked);
+    assert.equal(sent.length, 2, JSON.stringify(sent.map((r) => r.body.model)));
+    assert.ok(sent.every((r) => !JSON.stringify(r.body.tools).includes('web_search')));
   });
 
   it(

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FakeUpstream, sendJson as json, sleep } from './fake-upstream';
+import { FakeUpstream, pieces, sendJson as json, sleep } from './fake-upstream';
 
 /**
  * A fake OpenAI upstream on 127.0.0.1 speaking the documented wire format. Its
@@ -9,6 +9,8 @@ import { FakeUpstream, sendJson as json, sleep } from './fake-upstream';
  * - `ok` / anything else: a normal completion (or SSE stream when `stream: true`);
  * - `tool`: answers with a tool call (streamed as fragmented arguments when streaming); after
  *   tool results, text quoting them (`tool results: <id>=<content>; …`);
+ * - `call-<name>`: like `tool`, but a call of the tool <name> with `{ query }`, the last user
+ *   text (the input of a search tool such as Claude Code's WebSearch);
  * - `status-<code>`: an OpenAI error body with that status (429 adds Retry-After: 7);
  * - `slow-<ms>`: waits before answering;
  * - `hang`: never answers (until the client gives up);
@@ -100,13 +102,19 @@ function toolResults(body: Record<string, unknown>): Message[] {
 }
 
 function answerText(body: Record<string, unknown>, model: string): string {
-  const results = model === 'tool' ? toolResults(body) : [];
+  const results = model === 'tool' || model.startsWith('call-') ? toolResults(body) : [];
   if (results.length) return `tool results: ${results.map((r) => `${r.tool_call_id}=${JSON.stringify(r.content)}`).join('; ')}`;
   return `fake answer to: ${lastUserText(body)}`;
 }
 
 function callsTool(body: Record<string, unknown>, model: string): boolean {
-  return model === 'tool' && toolResults(body).length === 0;
+  return (model === 'tool' || model.startsWith('call-')) && toolResults(body).length === 0;
+}
+
+/** The call a tool-calling model makes, its arguments in the pieces a stream sends. */
+function toolCall(body: Record<string, unknown>, model: string): { name: string; pieces: string[] } {
+  if (!model.startsWith('call-')) return { name: 'get_weather', pieces: ['{"ci', 'ty":"Pa', 'ris","unit', '":"celsius"}'] };
+  return { name: model.slice(5), pieces: pieces(JSON.stringify({ query: lastUserText(body) }), 16) };
 }
 
 function completion(body: Record<string, unknown>, model: string) {
@@ -115,7 +123,11 @@ function completion(body: Record<string, unknown>, model: string) {
         role: 'assistant',
         content: null,
         tool_calls: [
-          { id: 'call_fake_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' } },
+          {
+            id: 'call_fake_1',
+            type: 'function',
+            function: { name: toolCall(body, model).name, arguments: toolCall(body, model).pieces.join('') },
+          },
         ],
       }
     : { role: 'assistant', content: answerText(body, model) };
@@ -139,11 +151,13 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
     send([
       {
         index: 0,
-        delta: { tool_calls: [{ index: 0, id: 'call_fake_1', type: 'function', function: { name: 'get_weather', arguments: '' } }] },
+        delta: {
+          tool_calls: [{ index: 0, id: 'call_fake_1', type: 'function', function: { name: toolCall(body, model).name, arguments: '' } }],
+        },
         finish_reason: null,
       },
     ]);
-    for (const part of ['{"ci', 'ty":"Pa', 'ris","unit', '":"celsius"}']) {
+    for (const part of toolCall(body, model).pieces) {
       send([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: part } }] }, finish_reason: null }]);
     }
   } else {
