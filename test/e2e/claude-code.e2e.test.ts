@@ -36,7 +36,8 @@ interface Result {
  * `--bare` skips hooks, plugins and background prefetches; `--tools` picks the built-in
  * tools (the mock model calls the first tool it is offered, so offering Claude Code's
  * whole set would make it spawn sub-agents without end), and `--allowedTools` grants them.
- * `claude-query` is served by a fake Anthropic upstream (an `anthropic` provider).
+ * `oa-then-claude` has an OpenAI-family deployment (fake OpenAI, calling WebSearch) first and a fake
+ * Anthropic one second; `oa-search` has only the OpenAI-family one.
  */
 describe('Claude Code (claude -p) through the gateway', { timeout: 600_000 }, () => {
   let gateway: GatewayProcess;
@@ -61,7 +62,13 @@ describe('Claude Code (claude -p) through the gateway', { timeout: 600_000 }, ()
           { name: 'oa', type: 'openai-compatible', baseUrl: oaUrl, apiKeyEnv: 'FAKE_OA_KEY' },
         ],
         models: [
-          { name: 'claude-query', deployments: [{ provider: 'ant', model: 'claude-query', capabilities: ['tools', 'json', 'vision'] }] },
+          {
+            name: 'oa-then-claude',
+            deployments: [
+              { provider: 'oa', model: 'call-WebSearch', capabilities: ['tools', 'json', 'vision'] },
+              { provider: 'ant', model: 'claude-echo', capabilities: ['tools', 'json', 'vision'] },
+            ],
+          },
           { name: 'oa-search', deployments: [{ provider: 'oa', model: 'call-WebSearch', capabilities: ['tools', 'json', 'vision'] }] },
         ],
         security: { keys: [{ id: 'cli', keyEnv: 'CLI_KEY' }] },
@@ -141,22 +148,27 @@ describe('Claude Code (claude -p) through the gateway', { timeout: 600_000 }, ()
   // WebSearch is offered only without --bare. The model calls the client tool WebSearch; Claude
   // Code then sends its own Messages request, to the same (main) model, declaring the server tool
   // web_search_20250305 with tool_choice auto, and hands the answer's links and text back as the tool result.
-  it('WebSearch on an Anthropic deployment: the search sub-request reaches Anthropic through the gateway, its answer reaches the result', async () => {
+  it('WebSearch past an OpenAI-family first deployment: the search sub-request goes to the Anthropic one, its answer reaches the result', async () => {
     const before = searches().length;
-    const result = await claude('gateway news today', 'WebSearch', { ANTHROPIC_AUTH_TOKEN: KEY }, false, undefined, 'claude-query');
+    const asked = openai.received.length;
+    const result = await claude('gateway news today', 'WebSearch', { ANTHROPIC_AUTH_TOKEN: KEY }, false, undefined, 'oa-then-claude');
     assert.equal(result.is_error, false, JSON.stringify(result));
     assert.equal(result.num_turns, 2);
-    // Only the fake's web_search answer writes "found: …"; the links come from its web_search_tool_result.
-    assert.match(result.result, /^tool results: toolu_Q=Web search results for query: "gateway news today"/);
+    // Only the fake Anthropic's web_search answer writes "found: …"; the links come from its web_search_tool_result.
+    assert.match(result.result, /^tool results: call_fake_1="Web search results for query: \\"gateway news today\\"/);
     assert.match(result.result, /https:\/\/example\.com\/news/);
     assert.match(result.result, /found: Perform a web search for the query: gateway news today/);
-    assert.equal(result.modelUsage?.['claude-query']?.webSearchRequests, 1);
+    assert.equal(result.modelUsage?.['oa-then-claude']?.webSearchRequests, 1);
     const [search] = searches().slice(before);
     assert.ok(search, 'the search sub-request reached the Anthropic upstream');
-    assert.equal(search.body.model, 'claude-query');
+    assert.equal(search.body.model, 'claude-echo');
     assert.deepEqual(search.body.tools, [{ type: 'web_search_20250305', name: 'web_search', max_uses: 8 }]);
     // The gateway's key for the Anthropic upstream, not Claude Code's key for the gateway: it came through the gateway.
     assert.equal(search.headers.authorization, `Bearer ${ANTHROPIC_KEY}`);
+    // The main turns (no server tool) were served by the first, OpenAI-family deployment.
+    const main = openai.received.slice(asked);
+    assert.ok(main.length >= 2, JSON.stringify(main.map((r) => r.body.model)));
+    assert.ok(main.every((r) => !JSON.stringify(r.body.tools).includes('web_search')));
   });
 
   it('WebSearch on a model with no Anthropic deployment: the search gets the gateway`s 400, the session still ends', async () => {

@@ -48,8 +48,6 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  * - any model, when the request declares a web_search server tool: the search Anthropic ran
  *   (server_tool_use), its results (web_search_tool_result), then text (see webSearch);
  * - `claude-tool`: one tool_use (the forced tool, else the first) with WEATHER_ARGS;
- * - `claude-query`: one tool_use of the first tool not deferred with `{ query }`, the last
- *   text block of the last message (the input of a search tool such as Claude Code's WebSearch);
  * - `claude-parallel`: text, then two tool_use blocks;
  * - `claude-noargs`: a tool_use with empty input;
  * - `claude-think`: a signed thinking block, then text;
@@ -169,12 +167,6 @@ function reply(model: string, body: Record<string, unknown>): FakeMessage {
   switch (model) {
     case 'claude-tool':
       return { content: [toolUse('toolu_01', forced ?? tools[0]?.name ?? 'get_weather', WEATHER_ARGS)], stop_reason: 'tool_use' };
-    case 'claude-query': {
-      const texts =
-        typeof last.content === 'string' ? [last.content] : last.content.filter((b) => b.type === 'text').map((b) => String(b.text));
-      const tool = tools.find((t) => !(t as { defer_loading?: boolean }).defer_loading) ?? tools[0];
-      return { content: [toolUse('toolu_Q', tool?.name ?? 'search', { query: texts.at(-1) ?? '' })], stop_reason: 'tool_use' };
-    }
     case 'claude-parallel':
       return {
         content: [

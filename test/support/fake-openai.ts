@@ -9,8 +9,8 @@ import { FakeUpstream, pieces, sendJson as json, sleep } from './fake-upstream';
  * - `ok` / anything else: a normal completion (or SSE stream when `stream: true`);
  * - `tool`: answers with a tool call (streamed as fragmented arguments when streaming); after
  *   tool results, text quoting them (`tool results: <id>=<content>; …`);
- * - `call-<name>`: like `tool`, but a call of the tool <name> with `{ query }`, the last user
- *   text (the input of a search tool such as Claude Code's WebSearch);
+ * - `call-<name>`: like `tool`, but a call of the tool <name> with `{ query }`, the last line of
+ *   the last user message (the input of a search tool such as Claude Code's WebSearch);
  * - `status-<code>`: an OpenAI error body with that status (429 adds Retry-After: 7);
  * - `slow-<ms>`: waits before answering;
  * - `hang`: never answers (until the client gives up);
@@ -114,7 +114,12 @@ function callsTool(body: Record<string, unknown>, model: string): boolean {
 /** The call a tool-calling model makes, its arguments in the pieces a stream sends. */
 function toolCall(body: Record<string, unknown>, model: string): { name: string; pieces: string[] } {
   if (!model.startsWith('call-')) return { name: 'get_weather', pieces: ['{"ci', 'ty":"Pa', 'ris","unit', '":"celsius"}'] };
-  return { name: model.slice(5), pieces: pieces(JSON.stringify({ query: lastUserText(body) }), 16) };
+  const user = ((body.messages ?? []) as Message[]).filter((m) => m.role === 'user').pop();
+  const query = lastUserText({ messages: user ? [user] : [] })
+    .trim()
+    .split('\n')
+    .pop();
+  return { name: model.slice(5), pieces: pieces(JSON.stringify({ query }), 16) };
 }
 
 function completion(body: Record<string, unknown>, model: string) {
