@@ -475,6 +475,35 @@ describe('Messages API: Anthropic`s server tools, served by Anthropic deployment
     assert.ok(Math.abs(plain - tokens) < 1e-9, `${plain}`);
   });
 
+  it('the client`s anthropic-beta header goes to Anthropic with its body (created, streamed, counted); MCP servers reach it too', async () => {
+    const betas: Anthropic.Beta.AnthropicBeta[] = ['interleaved-thinking-2025-05-14', 'mcp-client-2025-04-04'];
+    const mcp = [{ type: 'url' as const, url: 'https://mcp.example.com/sse', name: 'example' }];
+    const body = { model: 'oa-then-claude', max_tokens: 100, messages: searching('x').messages, mcp_servers: mcp, betas };
+    const created = await client.beta.messages.create(body).withResponse();
+    assert.equal(created.response.headers.get('x-gateway-deployment'), 'oa-then-claude/1', 'mcp_servers: the Anthropic deployment');
+    assert.equal(anthropic.last().headers['anthropic-beta'], betas.join(','));
+    assert.deepEqual(anthropic.last().body.mcp_servers, mcp);
+    await client.beta.messages.stream(body).finalMessage();
+    assert.equal(anthropic.last().headers['anthropic-beta'], betas.join(','));
+    // The SDK's count adds its own beta (token-counting) to the client's list: the list goes along as the client sent it.
+    await client.beta.messages.countTokens({ model: 'claude-echo', messages: body.messages, betas });
+    assert.deepEqual(String(anthropic.last().headers['anthropic-beta']).split(',').slice(0, 2), betas);
+    // Without one, none; and the header is never sent to another vendor's deployment.
+    await client.messages.create(searching('claude-echo'));
+    assert.equal(anthropic.last().headers['anthropic-beta'], undefined);
+    const asked = openai.received.length;
+    await client.beta.messages.create({ model: 'oa-echo', max_tokens: 50, messages: body.messages, betas });
+    assert.equal(openai.received.length, asked + 1);
+    assert.equal(openai.last().headers['anthropic-beta'], undefined);
+    const bad = await fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'anthropic-beta': 'a;b' },
+      body: JSON.stringify(searching('claude-echo')),
+    });
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: { message: string } }).error.message, /anthropic-beta/);
+  });
+
   it('a follow-up turn with the server tool`s blocks is accepted and reaches Anthropic as sent', async () => {
     const first = await client.messages.create(searching('claude-echo'));
     for (const tools of [SERVER_TOOLS, undefined]) {

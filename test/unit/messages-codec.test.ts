@@ -20,7 +20,7 @@ function request(extra: Partial<MessagesRequest>): MessagesRequest {
   return { model: 'claude', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], ...extra };
 }
 
-function badRequest(fn: () => unknown, param: string) {
+function badRequest(fn: () => unknown, param: string | null) {
   assert.throws(fn, (err: unknown) => err instanceof GatewayError && err.status === 400 && err.param === param);
 }
 
@@ -189,7 +189,6 @@ describe('Messages request -> chat params', () => {
   });
 
   it('refuses what the chat path cannot honour, naming the field', () => {
-    badRequest(() => toChatRequest(request({ mcp_servers: [{ url: 'https://x' }] })), 'mcp_servers');
     // Server-tool blocks belong to assistant turns (see the Anthropic-only tests below), not to the user's.
     badRequest(
       () => toChatRequest(request({ messages: [{ role: 'user', content: [{ type: 'web_search_tool_result', tool_use_id: 's' }] }] })),
@@ -285,6 +284,20 @@ describe('Messages request: what only Anthropic`s API runs makes it Anthropic-on
 
   it('a code-execution container (no beta header needed at the API version the adapter sends) marks it', () => {
     assert.equal(toChatRequest(request({ container: 'container_1' })).native.only?.param, 'container');
+  });
+
+  it('MCP servers Anthropic connects, and the blocks they leave, mark it', () => {
+    assert.equal(toChatRequest(request({ mcp_servers: [{ type: 'url', url: 'https://x', name: 'x' }] })).native.only?.param, 'mcp_servers');
+    const used = { type: 'mcp_tool_use', id: 'mcptoolu_1', name: 'echo', server_name: 'x', input: {} };
+    const result = { type: 'mcp_tool_result', tool_use_id: 'mcptoolu_1', is_error: false, content: [{ type: 'text', text: 'ok' }] };
+    assert.equal(toChatRequest(request({ messages: history([used, result]) })).native.only?.param, 'messages[1].content[0].type');
+  });
+
+  it('the client`s anthropic-beta header goes along as it is; one that is no list of beta names is a 400', () => {
+    const betas = 'interleaved-thinking-2025-05-14, mcp-client-2025-04-04';
+    assert.deepEqual(toChatRequest(request({}), betas).native.headers, { 'anthropic-beta': betas });
+    assert.equal(toChatRequest(request({})).native.headers, undefined);
+    for (const bad of ['', 'a,,b', 'x\u0000y', 'beta; drop', 'a'.repeat(1025)]) badRequest(() => toChatRequest(request({}), bad), null);
   });
 });
 

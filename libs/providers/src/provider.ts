@@ -29,6 +29,12 @@ export interface NativeRequest {
    * so routing keeps the request to deployments on a `protocol` provider (RequestProfile.onlyProvider).
    */
   only?: NativeOnly;
+  /**
+   * The client's headers of that protocol to send along, as it sent them (Anthropic's
+   * `anthropic-beta`: the betas Claude Code turns on, such as interleaved thinking, and what
+   * mcp_servers needs). Only that vendor's adapter sends them, and only with `body`.
+   */
+  headers?: Record<string, string>;
 }
 
 /** Why a request needs its vendor's own API, and the first param that makes it so (as `tools[0].type`). */

@@ -33,7 +33,7 @@ export class MessagesController {
   @RouteSchema({ body: messagesSchema })
   async create(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const body = request.body as MessagesRequest;
-    const { chat, native } = toChatRequest(body);
+    const { chat, native } = toChatRequest(body, betaHeader(request));
     const thinking = chat.reasoning_effort !== undefined;
     const outcome = await this.pipeline.run(request, reply, chat, native);
     if (outcome.stream) return writeSse(reply, toMessageStream(outcome.frames, thinking, body.model), this.metrics);
@@ -50,7 +50,7 @@ export class MessagesController {
   @HttpCode(200)
   @RouteSchema({ body: countTokensSchema })
   async countTokens(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<{ input_tokens: number }> {
-    const { chat, native } = toChatRequest(request.body as MessagesRequest);
+    const { chat, native } = toChatRequest(request.body as MessagesRequest, betaHeader(request));
     const plan = this.router.planChat(chat, undefined, native);
     const d = plan.deployments[0];
     if (d?.provider.countTokens) {
@@ -64,4 +64,10 @@ export class MessagesController {
     reply.header('x-gateway-token-count', 'estimate');
     return { input_tokens: plan.profile.promptTokens };
   }
+}
+
+/** The client's anthropic-beta header, repeated ones joined as one list. */
+function betaHeader(request: FastifyRequest): string | undefined {
+  const value = request.headers['anthropic-beta'];
+  return Array.isArray(value) ? value.join(',') : value;
 }

@@ -7,7 +7,6 @@ import {
   type NativeOnly,
   type NativeRequest,
   type ParamRule,
-  refuse,
 } from '@gateway/providers';
 import { type AnthropicBlock, type MessagesRequest, type ThinkingParam, TOOL_MODES } from './wire';
 
@@ -48,11 +47,8 @@ export const MESSAGES_PARAMS: Record<keyof MessagesRequest, ParamRule> = {
   speed: 'dropped',
   // Reuses an Anthropic code-execution container: no chat param carries it, so the request is Anthropic-only (toChatRequest).
   container: 'mapped',
-  // Anthropic's MCP connector answers only with its beta header (anthropic-beta), which the gateway does not send upstream.
-  mcp_servers: refuse(
-    () => true,
-    'does not connect Anthropic-side MCP servers (mcp_servers): they need an anthropic-beta header, which it does not send upstream.',
-  ),
+  // Anthropic-side MCP servers (its connector, behind the client's anthropic-beta header, which goes along): Anthropic-only too.
+  mcp_servers: 'mapped',
   // Clearing old thinking or tool results to save context: an Anthropic-side saving, not part of the answer.
   context_management: 'dropped',
 };
@@ -84,6 +80,8 @@ const SERVER_TOOL_BLOCKS = new Set([
   'bash_code_execution_tool_result',
   'text_editor_code_execution_tool_result',
   'tool_search_tool_result',
+  'mcp_tool_use',
+  'mcp_tool_result',
 ]);
 
 /** How each role's turn becomes chat messages. A system turn inside `messages` (newer API versions) stays in place. */
@@ -107,10 +105,11 @@ function textOnly(block: AnthropicBlock, param: string): string {
  * messages (before the rest of the turn, as OpenAI orders them), assistant tool_use
  * blocks become tool calls and thinking blocks travel as `thinking_blocks`, which the
  * Anthropic adapter sends back upstream with their signatures. A request with what only
- * Anthropic's API runs (its own tools, their history blocks, a container) is marked
- * Anthropic-only in `native.only`, with the first param that needs it, rather than refused.
+ * Anthropic's API runs (its own tools, their history blocks, a container, MCP servers) is
+ * marked Anthropic-only in `native.only`, with the first param that needs it, rather than
+ * refused. `beta`, the client's anthropic-beta header, goes along to Anthropic deployments.
  */
-export function toChatRequest(body: MessagesRequest): MessagesTranslation {
+export function toChatRequest(body: MessagesRequest, beta?: string): MessagesTranslation {
   checkParams(body, MESSAGES_PARAMS, 'The gateway');
   let only: NativeOnly | undefined;
   const mark: MarkNative = (reason, param) => void (only ??= { reason, param });
@@ -118,6 +117,8 @@ export function toChatRequest(body: MessagesRequest): MessagesTranslation {
   const tools = body.tools?.map((tool, i) => toTool(tool, i, mark));
   if (body.container != null)
     mark(`container is an Anthropic code-execution container, which only an Anthropic deployment can use`, 'container');
+  if (body.mcp_servers != null)
+    mark(`mcp_servers are connected by Anthropic's MCP connector, which only an Anthropic deployment runs`, 'mcp_servers');
   const messages: ChatCompletionMessageParam[] = [];
   const system = systemText(body.system);
   if (system) messages.push({ role: 'system', content: system });
@@ -142,7 +143,19 @@ export function toChatRequest(body: MessagesRequest): MessagesTranslation {
   if (format?.type === 'json_schema') {
     chat.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } };
   }
-  return { chat, native: { protocol: 'anthropic', body: { ...body }, ...(only && { only }) } };
+  const headers = beta === undefined ? undefined : { 'anthropic-beta': betaNames(beta) };
+  return { chat, native: { protocol: 'anthropic', body: { ...body }, ...(only && { only }), ...(headers && { headers }) } };
+}
+
+/** Beta names as Anthropic documents them (`interleaved-thinking-2025-05-14`), comma-separated. */
+const BETA_NAMES = /^[A-Za-z0-9._-]+(?: *, *[A-Za-z0-9._-]+)*$/;
+
+/** The client's `anthropic-beta` header, sent along to Anthropic deployments as it is once it reads as beta names. */
+function betaNames(value: string): string {
+  if (value.length > 1024 || !BETA_NAMES.test(value)) {
+    throw GatewayError.badRequest('The anthropic-beta header must be a comma-separated list of beta names.', null, 'invalid_header');
+  }
+  return value;
 }
 
 function systemText(system: MessagesRequest['system']): string {

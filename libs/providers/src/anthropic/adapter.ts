@@ -14,6 +14,12 @@ import { countTokensRequest, nativeMessagesRequest, toMessagesRequest } from './
 import { choiceFrom, usageFrom } from './response';
 import { translateEvents } from './stream';
 
+/** The SDK's request options: the client's own Anthropic headers go with its own body (NativeRequest.headers). */
+function nativeOptions(ctx: CallContext): Anthropic.RequestOptions {
+  const headers = ctx.native?.protocol === 'anthropic' ? ctx.native.headers : undefined;
+  return headers ? { signal: ctx.signal, headers } : { signal: ctx.signal };
+}
+
 /** Claude through the Messages API, translated to and from the OpenAI format. */
 export class AnthropicProvider extends SdkProvider<Anthropic> {
   readonly type = 'anthropic' as const;
@@ -25,9 +31,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
     const body = this.requestBody(request, ctx);
     if (ctx.native?.protocol === 'anthropic') {
       // The answer as Anthropic sent it, for a Messages API client: no field lost to a round trip through chat.
-      const text = await this.call(ctx.signal, async () =>
-        (await this.sdk.messages.create(body, { signal: ctx.signal }).asResponse()).text(),
-      );
+      const text = await this.call(ctx.signal, async () => (await this.sdk.messages.create(body, nativeOptions(ctx)).asResponse()).text());
       return { body: text, usage: usageFrom((JSON.parse(text) as Anthropic.Message).usage), native: 'anthropic' };
     }
     const message = await this.call(ctx.signal, () => this.sdk.messages.create(body, { signal: ctx.signal }));
@@ -38,7 +42,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
     const body = { ...this.requestBody(request, ctx), stream: true as const };
     if (ctx.native?.protocol === 'anthropic') {
-      const response = await this.call(ctx.signal, () => this.sdk.messages.create(body, { signal: ctx.signal }).asResponse());
+      const response = await this.call(ctx.signal, () => this.sdk.messages.create(body, nativeOptions(ctx)).asResponse());
       return nativeStream(this.name, response.body as unknown as AsyncIterable<Uint8Array>, (err) => this.toError(err, ctx.signal));
     }
     const events = await this.call(ctx.signal, () => this.sdk.messages.create(body, { signal: ctx.signal }));
@@ -52,7 +56,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
 
   async countTokens(request: ChatCompletionCreateParams, ctx: CallContext): Promise<number> {
     const body = countTokensRequest(this.requestBody(request, ctx), ctx.upstreamModel);
-    const counted = await this.call(ctx.signal, () => this.sdk.messages.countTokens(body, { signal: ctx.signal }));
+    const counted = await this.call(ctx.signal, () => this.sdk.messages.countTokens(body, nativeOptions(ctx)));
     return counted.input_tokens;
   }
 
