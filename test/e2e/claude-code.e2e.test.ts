@@ -145,51 +145,54 @@ describe('Claude Code (claude -p) through the gateway', { timeout: 600_000 }, ()
   const searches = () =>
     anthropic.received.filter((r) => (r.body.tools as { type?: string }[] | undefined)?.some((t) => t.type === 'web_search_20250305'));
 
+  /**
+   * Claude Code asked to search on `model`: its result, which ends normally after 2 turns, with the
+   * search sub-requests the fake Anthropic and the requests the fake OpenAI received meanwhile
+   * (none of the latter declaring a web search).
+   */
+  async function searchOn(model: string) {
+    const [searched, asked] = [searches().length, openai.received.length];
+    const result = await claude('gateway news today', 'WebSearch', { ANTHROPIC_AUTH_TOKEN: KEY }, false, undefined, model);
+    assert.equal(result.is_error, false, JSON.stringify(result));
+    assert.equal(result.num_turns, 2);
+    const main = openai.received.slice(asked);
+    assert.ok(main.every((r) => !JSON.stringify(r.body.tools).includes('web_search')));
+    return { result, searched: searches().slice(searched), main };
+  }
+
   // WebSearch is offered only without --bare. The model calls the client tool WebSearch; Claude
   // Code then sends its own Messages request, to the same (main) model, declaring the server tool
   // web_search_20250305 with tool_choice auto, and hands the answer's links and text back as the tool result.
   it('WebSearch past an OpenAI-family first deployment: the search sub-request goes to the Anthropic one, its answer reaches the result', async () => {
-    const before = searches().length;
-    const asked = openai.received.length;
-    const result = await claude('gateway news today', 'WebSearch', { ANTHROPIC_AUTH_TOKEN: KEY }, false, undefined, 'oa-then-claude');
-    assert.equal(result.is_error, false, JSON.stringify(result));
-    assert.equal(result.num_turns, 2);
+    const { result, searched, main } = await searchOn('oa-then-claude');
     // Only the fake Anthropic's web_search answer writes "found: …"; the links come from its web_search_tool_result.
     assert.match(result.result, /^tool results: call_fake_1="Web search results for query: \\"gateway news today\\"/);
     assert.match(result.result, /https:\/\/example\.com\/news/);
     assert.match(result.result, /found: Perform a web search for the query: gateway news today/);
     assert.equal(result.modelUsage?.['oa-then-claude']?.webSearchRequests, 1);
-    const [search] = searches().slice(before);
+    const [search] = searched;
     assert.ok(search, 'the search sub-request reached the Anthropic upstream');
     assert.equal(search.body.model, 'claude-echo');
     assert.deepEqual(search.body.tools, [{ type: 'web_search_20250305', name: 'web_search', max_uses: 8 }]);
     // The gateway's key for the Anthropic upstream, not Claude Code's key for the gateway: it came through the gateway.
     assert.equal(search.headers.authorization, `Bearer ${ANTHROPIC_KEY}`);
     // The main turns (no server tool) were served by the first, OpenAI-family deployment.
-    const main = openai.received.slice(asked);
     assert.ok(main.length >= 2, JSON.stringify(main.map((r) => r.body.model)));
-    assert.ok(main.every((r) => !JSON.stringify(r.body.tools).includes('web_search')));
   });
 
   it('WebSearch on a model with no Anthropic deployment: the search gets the gateway`s 400, the session still ends', async () => {
-    const before = searches().length;
-    const asked = openai.received.length;
-    const result = await claude('gateway news today', 'WebSearch', { ANTHROPIC_AUTH_TOKEN: KEY }, false, undefined, 'oa-search');
     // Observed: the 400 does not fail the run. Claude Code turns it into WebSearch's tool result
     // ("API Error: 400 …", the gateway's message), sends that to the model, and the session ends
     // normally with the model's answer to it.
-    assert.equal(result.is_error, false, JSON.stringify(result));
-    assert.equal(result.num_turns, 2);
+    const { result, searched, main } = await searchOn('oa-search');
     assert.match(
       result.result,
       /^tool results: call_fake_1="API Error: 400 tools\[0\]\.type 'web_search_20250305' .*; model oa-search routes to no 'anthropic' deployment\."$/,
     );
     assert.equal(result.modelUsage?.['oa-search']?.webSearchRequests, 0);
-    assert.equal(searches().length, before, 'nothing reached Anthropic');
+    assert.deepEqual(searched, [], 'nothing reached Anthropic');
     // The main turns reached the OpenAI-family upstream; the search sub-request did not (the gateway answered it).
-    const sent = openai.received.slice(asked);
-    assert.equal(sent.length, 2, JSON.stringify(sent.map((r) => r.body.model)));
-    assert.ok(sent.every((r) => !JSON.stringify(r.body.tools).includes('web_search')));
+    assert.equal(main.length, 2, JSON.stringify(main.map((r) => r.body.model)));
   });
 
   it(

@@ -123,17 +123,12 @@ function toolCall(body: Record<string, unknown>, model: string): { name: string;
 }
 
 function completion(body: Record<string, unknown>, model: string) {
-  const message = callsTool(body, model)
+  const call = callsTool(body, model) ? toolCall(body, model) : undefined;
+  const message = call
     ? {
         role: 'assistant',
         content: null,
-        tool_calls: [
-          {
-            id: 'call_fake_1',
-            type: 'function',
-            function: { name: toolCall(body, model).name, arguments: toolCall(body, model).pieces.join('') },
-          },
-        ],
+        tool_calls: [{ id: 'call_fake_1', type: 'function', function: { name: call.name, arguments: call.pieces.join('') } }],
       }
     : { role: 'assistant', content: answerText(body, model) };
   return {
@@ -151,18 +146,16 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
   const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model };
   const send = (choices: unknown[], usage: unknown = null) => res.write(`data: ${JSON.stringify({ ...base, choices, usage })}\n\n`);
   send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
-  const tool = callsTool(body, model);
+  const tool = callsTool(body, model) ? toolCall(body, model) : undefined;
   if (tool) {
     send([
       {
         index: 0,
-        delta: {
-          tool_calls: [{ index: 0, id: 'call_fake_1', type: 'function', function: { name: toolCall(body, model).name, arguments: '' } }],
-        },
+        delta: { tool_calls: [{ index: 0, id: 'call_fake_1', type: 'function', function: { name: tool.name, arguments: '' } }] },
         finish_reason: null,
       },
     ]);
-    for (const part of toolCall(body, model).pieces) {
+    for (const part of tool.pieces) {
       send([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: part } }] }, finish_reason: null }]);
     }
   } else {

@@ -66,8 +66,7 @@ export class MessagesController {
   }
 }
 
-/** The client's anthropic-beta header, repeated ones joined as one list. */
+/** The client's anthropic-beta header (Node joins a repeated one into one list, with ', '). */
 function betaHeader(request: FastifyRequest): string | undefined {
-  const value = request.headers['anthropic-beta'];
-  return Array.isArray(value) ? value.join(',') : value;
+  return request.headers['anthropic-beta'] as string | undefined;
 }
