@@ -2,16 +2,21 @@
 # Benchmark, all in one run: a fake OpenAI upstream (nginx) called DIRECTLY, through this gateway
 # LEAN (no auth, no Redis) and FULL (the production shape: a gateway key with RPM/TPM limits and a
 # budget, Redis of its own for limits and spend, prices, metrics, the access log), and through
-# PORTKEY (the peer, @portkey-ai/gateway from npm, installed by this script into bench/.peer).
+# PORTKEY (the peer, @portkey-ai/gateway from npm, installed by this script into bench/.peer), and
+# two floors on the gateways' core: NGINX-PROXY (nginx as a reverse proxy: what the host charges any
+# proxy) and NODE-FLOOR (a bare Fastify + undici forwarder, bench/floor.cjs: what Node charges).
 # See bench/README.md. Everything binds to 127.0.0.1; every step has a time limit, the whole run
 # too (MAX_SECONDS); the EXIT trap stops every process this script started.
 #
 # Environment (all optional):
 #   DURATION=5s WARMUP=2s   measured / discarded warm-up time per run (integer with s/m suffix)
 #   REPEATS=3               runs per row; the table shows medians and the min–max spread
-#   CONCURRENCY="1 16 64"   MODES="nonstream stream"   TARGETS="direct lean full portkey"
+#   CONCURRENCY="1 16 64"   MODES="nonstream stream"
+#   TARGETS="direct nginx-proxy node-floor lean full portkey"
 #   UPSTREAM_PORT=18080 LEAN_PORT=18081 FULL_PORT=18083 PEER_PORT=18084 REDIS_PORT=18082
-#   PIN=1                   taskset: gateways on GATEWAY_CPUS=0; nginx, wrk, redis on LOADGEN_CPUS=1
+#   PROXY_PORT=18085 FLOOR_PORT=18086
+#   PIN=1                   taskset: gateways and floors on GATEWAY_CPUS=0; the fake upstream, wrk and
+#                           Redis on LOADGEN_CPUS=1
 #   BUILD=1                 force `npm run build` (otherwise only when dist/gateway.js is missing)
 #   PEER_VERSION=1.15.2     @portkey-ai/gateway version, run on its own Node 20 (npm package `node@20`):
 #                           its streaming fails on Node 24's fetch and with @hono/node-server > 1.14.1
@@ -32,12 +37,14 @@ WARMUP=${WARMUP:-2s}
 REPEATS=${REPEATS:-3}
 CONCURRENCY=${CONCURRENCY:-"1 16 64"}
 MODES=${MODES:-"nonstream stream"}
-TARGETS=${TARGETS:-"direct lean full portkey"}
+TARGETS=${TARGETS:-"direct nginx-proxy node-floor lean full portkey"}
 UPSTREAM_PORT=${UPSTREAM_PORT:-18080}
 LEAN_PORT=${LEAN_PORT:-18081}
 REDIS_PORT=${REDIS_PORT:-18082}
 FULL_PORT=${FULL_PORT:-18083}
 PEER_PORT=${PEER_PORT:-18084}
+PROXY_PORT=${PROXY_PORT:-18085}
+FLOOR_PORT=${FLOOR_PORT:-18086}
 PIN=${PIN:-1}
 GATEWAY_CPUS=${GATEWAY_CPUS:-0}
 LOADGEN_CPUS=${LOADGEN_CPUS:-1}
@@ -67,14 +74,14 @@ to_secs() { # "10s" -> 10, "2m" -> 120
 DUR_S=$(to_secs "$DURATION")
 WARM_S=$(to_secs "$WARMUP")
 for m in $MODES; do case $m in nonstream | stream) ;; *) die "unknown mode '$m'" ;; esac; done
-for t in $TARGETS; do case $t in direct | lean | full | portkey) ;; *) die "unknown target '$t'" ;; esac; done
+for t in $TARGETS; do case $t in direct | nginx-proxy | node-floor | lean | full | portkey) ;; *) die "unknown target '$t'" ;; esac; done
 for tool in nginx wrk curl timeout; do
   command -v "$tool" >/dev/null || die "'$tool' not found (apt-get install -y nginx-light wrk curl redis-server)"
 done
 has full "$TARGETS" && { command -v redis-server >/dev/null || die "'redis-server' not found (apt-get install -y redis-server)"; }
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$UPSTREAM_PORT" "$LEAN_PORT" "$FULL_PORT" "$PEER_PORT" "$REDIS_PORT"; do
+for p in "$UPSTREAM_PORT" "$LEAN_PORT" "$FULL_PORT" "$PEER_PORT" "$REDIS_PORT" "$PROXY_PORT" "$FLOOR_PORT"; do
   port_busy "$p" && die "port $p is already in use (see the *_PORT variables)"
 done
 
@@ -84,7 +91,7 @@ PIN_GW=() PIN_LG=()
 if [ "$PIN" = 1 ] && [ "$NCPU" -ge 2 ] && command -v taskset >/dev/null; then
   PIN_GW=(taskset -c "$GATEWAY_CPUS")
   PIN_LG=(taskset -c "$LOADGEN_CPUS")
-  PIN_DESC="gateways (node) on CPU $GATEWAY_CPUS; nginx, wrk and Redis on CPU $LOADGEN_CPUS (taskset)"
+  PIN_DESC="gateways (node) and floors on CPU $GATEWAY_CPUS; the fake upstream (nginx), wrk and Redis on CPU $LOADGEN_CPUS (taskset)"
 else
   PIN_DESC="none (all processes share the $NCPU CPU(s))"
 fi
@@ -137,10 +144,19 @@ PIDS+=($!)
 NGINX_PID=$!
 wait_http "http://127.0.0.1:$UPSTREAM_PORT/health" 10 "$NGINX_PID" ||
   { cat "$TMP/nginx.out" "$TMP/nginx-error.log" >&2 2>/dev/null || true; die "nginx did not start"; }
+if has nginx-proxy "$TARGETS"; then
+  sed -e "s|@PORT@|$PROXY_PORT|g" -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|g" -e "s|@TMP@|$TMP|g" \
+    -e "s|@USER_LINE@|$USER_LINE|g" "$BENCH_DIR/upstream/nginx-proxy.conf.template" >"$TMP/nginx-proxy.conf"
+  "${PIN_GW[@]}" nginx -p "$TMP" -c "$TMP/nginx-proxy.conf" -e "$TMP/nginx-proxy-error.log" >"$TMP/nginx-proxy.out" 2>&1 &
+  PIDS+=($!)
+  PROXY_PID=$!
+  wait_http "http://127.0.0.1:$PROXY_PORT/health" 10 "$PROXY_PID" ||
+    { cat "$TMP/nginx-proxy.out" "$TMP/nginx-proxy-error.log" >&2 2>/dev/null || true; die "the nginx proxy did not start"; }
+fi
 
 # ---- Node, the gateway build, the peer -------------------------------------------------------
 NODE_VERSION="-"
-if has lean "$TARGETS" || has full "$TARGETS" || has portkey "$TARGETS"; then
+if has lean "$TARGETS" || has full "$TARGETS" || has node-floor "$TARGETS" || has portkey "$TARGETS"; then
   # shellcheck source=/dev/null
   source "$ROOT/scripts/node-env.sh"
   NODE_VERSION=$(node --version)
@@ -211,7 +227,9 @@ EOF
 # ---- processes ------------------------------------------------------------------------------
 declare -A PID_OF PORT_OF
 PORT_OF[direct]=$UPSTREAM_PORT PORT_OF[lean]=$LEAN_PORT PORT_OF[full]=$FULL_PORT PORT_OF[portkey]=$PEER_PORT
+PORT_OF[nginx-proxy]=$PROXY_PORT PORT_OF[node-floor]=$FLOOR_PORT
 PID_OF[direct]=$NGINX_PID
+has nginx-proxy "$TARGETS" && PID_OF[nginx-proxy]=$PROXY_PID
 
 if has full "$TARGETS"; then
   "${PIN_LG[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" \
@@ -227,16 +245,22 @@ start_node() { # target -> starts it, waits for it
     full) envs+=(GATEWAY_CONFIG="$TMP/full.yaml" REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
       GATEWAY_MASTER_KEY="master-$BENCH_KEY" BENCH_GATEWAY_KEY="$BENCH_KEY") ;;
   esac
-  if [ "$target" = portkey ]; then
-    args=("$peer_main" "--port=$port" --headless)
-    node=$peer_node
-    envs+=(BENCH_FORCE_LOOPBACK=1 NODE_ENV=production)
-  else
-    # shellcheck disable=SC2206 # flags are words
-    args=($GATEWAY_NODE_FLAGS "$ROOT/$GATEWAY_MAIN")
-    # shellcheck disable=SC2206 # NAME=value words
-    envs+=(NODE_ENV=production PORT="$port" HOST=127.0.0.1 METRICS_PORT=0 LOG_LEVEL=info $GATEWAY_ENV)
-  fi
+  case $target in
+    portkey)
+      args=("$peer_main" "--port=$port" --headless)
+      node=$peer_node
+      envs+=(BENCH_FORCE_LOOPBACK=1 NODE_ENV=production) ;;
+    node-floor) # the gateways' node flags and environment, so only the work per request differs
+      # shellcheck disable=SC2206 # flags and NAME=value pairs are words
+      args=($GATEWAY_NODE_FLAGS "$BENCH_DIR/floor.cjs")
+      # shellcheck disable=SC2206
+      envs+=(NODE_ENV=production PORT="$port" HOST=127.0.0.1 UPSTREAM="http://127.0.0.1:$UPSTREAM_PORT" $GATEWAY_ENV) ;;
+    *)
+      # shellcheck disable=SC2206 # flags are words
+      args=($GATEWAY_NODE_FLAGS "$ROOT/$GATEWAY_MAIN")
+      # shellcheck disable=SC2206 # NAME=value words
+      envs+=(NODE_ENV=production PORT="$port" HOST=127.0.0.1 METRICS_PORT=0 LOG_LEVEL=info $GATEWAY_ENV) ;;
+  esac
   # stdout goes to a file, so the access log stays on as in production.
   (cd "$ROOT" && exec env "${envs[@]}" "${PIN_GW[@]}" "$node" -r "$BENCH_DIR/probe.cjs" "${args[@]}") >>"$TMP/$target.log" 2>&1 &
   PID_OF[$target]=$!
@@ -250,13 +274,15 @@ start_node() { # target -> starts it, waits for it
   fi
   log "$target on 127.0.0.1:$port (pid ${PID_OF[$target]})"
 }
-for t in lean full portkey; do has "$t" "$TARGETS" && start_node "$t"; done
+for t in node-floor lean full portkey; do has "$t" "$TARGETS" && start_node "$t"; done
 
 # ---- requests --------------------------------------------------------------------------------
 url_for() { # target mode
   case "$1/$2" in
     direct/nonstream) echo "http://127.0.0.1:$UPSTREAM_PORT/v1/chat/completions" ;;
     direct/stream) echo "http://127.0.0.1:$UPSTREAM_PORT/stream/v1/chat/completions" ;;
+    nginx-proxy/nonstream) echo "http://127.0.0.1:$PROXY_PORT/v1/chat/completions" ;;
+    nginx-proxy/stream) echo "http://127.0.0.1:$PROXY_PORT/stream/v1/chat/completions" ;;
     *) echo "http://127.0.0.1:${PORT_OF[$1]}/v1/chat/completions" ;;
   esac
 }
@@ -304,14 +330,15 @@ sanity_check() { # target mode
   if [ "$ok" != 1 ]; then
     log "sanity check failed for $1/$2: POST $url -> HTTP $code; body:"
     head -c 2000 "$out" >&2 || true; echo >&2
-    [ "$1" != direct ] && { tail -n 20 "$TMP/$1.log" >&2 || true; }
+    [ -f "$TMP/$1.log" ] && { tail -n 20 "$TMP/$1.log" >&2 || true; }
     exit 1
   fi
 }
 
 lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+no_probe() { case $1 in direct | nginx-proxy) return 0 ;; *) return 1 ;; esac; } # nginx: no Node probe
 probe() { # target -> signal the in-process probe, print its JSON line ("" for nginx)
-  [ "$1" = direct ] && return 0
+  no_probe "$1" && return 0
   local f="$TMP/probe-$1.jsonl" n
   n=$(lines "$f")
   kill -USR2 "${PID_OF[$1]}"
@@ -387,6 +414,9 @@ med() { agg "$@" | cut -d' ' -f1; }
 fmt_rps() { awk -v m="$1" -v lo="$2" -v hi="$3" 'BEGIN { printf "%.0f (%.0f–%.0f)", m, lo, hi }'; }
 ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.2f", v / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "-" || a == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+cpu_over() { # mode c target base -> the target's median CPU µs a request minus base
+  awk -v a="$(med "$1" "$2" "$3" cpu)" -v b="$4" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%+.0f", a - b }'
+}
 mode_label() { [ "$1" = stream ] && echo "SSE" || echo "JSON"; }
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no commit")
 [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null | head -n 1)" ] && commit="$commit (+ uncommitted changes)"
@@ -411,7 +441,7 @@ has portkey "$TARGETS" && peer_ver="; Portkey $PEER_VERSION on node $("$peer_nod
     eld=$(med "$mode" "$c" "$t" eld) rss=$(agg "$mode" "$c" "$t" rss | cut -d' ' -f3) cpu=$(med "$mode" "$c" "$t" cpu)
     errs=0
     for r in $(seq "$REPEATS"); do errs=$((errs + ${R["$mode|$c|$t|$r|errors"]:-0})); done
-    [ "$t" = direct ] && eld=- rss=- cpu=-
+    no_probe "$t" && eld=- rss=- cpu=-
     echo "| $(mode_label "$mode") | $c | $t | $(fmt_rps "$m" "$lo" "$hi") | $(ms "$p50") | $(ms "$p99") | $(ratio "$p99" "$p50") | $cpu | ${eld:--} | $rss | $errs |"
   done; done; done
   echo
@@ -423,6 +453,21 @@ has portkey "$TARGETS" && peer_ver="; Portkey $PEER_VERSION on node $("$peer_nod
     l=$(med "$mode" "$c" lean rps) f=$(med "$mode" "$c" full rps) p=$(med "$mode" "$c" portkey rps)
     echo "| $(mode_label "$mode") | $c | $(ratio "$l" "$p") | $(ratio "$f" "$p") | $(ratio "$f" "$l") |"
   done; done
+  if has node-floor "$TARGETS"; then
+    echo
+    echo "Against the floors on the same core (nginx-proxy: what the host charges any proxy; node-floor: a bare Fastify + undici forwarder, what Node charges): p99/p50 of each, and the gateways' CPU a request over node-floor's:"
+    echo
+    echo "| Mode | c | p99/p50 nginx-proxy | node-floor | lean | full | CPU µs/req node-floor | lean − node-floor | full − node-floor |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for mode in $MODES; do for c in $CONCURRENCY; do
+      tails=""
+      for t in nginx-proxy node-floor lean full; do
+        tails="$tails | $(ratio "$(med "$mode" "$c" "$t" p99_us)" "$(med "$mode" "$c" "$t" p50_us)")"
+      done
+      fc=$(med "$mode" "$c" node-floor cpu)
+      echo "| $(mode_label "$mode") | $c$tails | $fc | $(cpu_over "$mode" "$c" lean "$fc") | $(cpu_over "$mode" "$c" full "$fc") |"
+    done; done
+  fi
   first_c=${CONCURRENCY%% *}
   if has direct "$TARGETS"; then
     echo
