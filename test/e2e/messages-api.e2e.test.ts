@@ -10,6 +10,8 @@ import { configWith, GatewayProcess } from '../support/gateway';
 const KEY = 'gw-team-key-0123456789';
 const NARROW_KEY = 'gw-narrow-key-0123456789';
 const TIGHT_KEY = 'gw-tight-key-0123456789';
+/** A monthly budget of $0.015: a search request's tokens fit in it, not with its searches. */
+const THRIFTY_KEY = 'gw-thrifty-key-0123456789';
 const ANTHROPIC_KEY = 'sk-ant-upstream-secret-42';
 const GEMINI_KEY = 'gemini-upstream-secret-42';
 
@@ -142,6 +144,7 @@ before(async () => {
           { id: 'team', keyEnv: 'TEAM_KEY' },
           { id: 'narrow', keyEnv: 'NARROW_KEY', models: ['oa-echo'] },
           { id: 'tight', keyEnv: 'TIGHT_KEY', rpm: 2 },
+          { id: 'thrifty', keyEnv: 'THRIFTY_KEY', budget: { usd: 0.015, period: 'monthly' } },
         ],
       },
     }),
@@ -151,6 +154,7 @@ before(async () => {
         TEAM_KEY: KEY,
         NARROW_KEY,
         TIGHT_KEY,
+        THRIFTY_KEY,
         FAKE_OA_KEY: 'sk-fake-openai',
         FAKE_ANT_KEY: ANTHROPIC_KEY,
         FAKE_GEM_KEY: GEMINI_KEY,
@@ -469,10 +473,28 @@ describe('Messages API: Anthropic`s server tools, served by Anthropic deployment
           'x-gateway-cost-usd',
         ),
       );
+    const searches = () => gateway.metric('gateway_web_searches_total', 'provider="ant",model="claude-priced",key="team"');
+    const before = await searches();
     const searched = await cost(searching('claude-priced'));
     assert.ok(Math.abs(searched - (tokens + 10 / 1000)) < 1e-9, `${searched}`);
     const plain = await cost({ ...searching('claude-priced'), tools: [WEATHER] });
     assert.ok(Math.abs(plain - tokens) < 1e-9, `${plain}`);
+    // The access hook records after the answer is sent: wait for the count rather than race it.
+    for (let i = 0; i < 50 && (await searches()) === before; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await searches(), before + 1, 'gateway_web_searches_total counts the search, not the plain request');
+  });
+
+  it('a key`s budget holds the searches a request may run (max_uses at price.webSearch) before any upstream call', async () => {
+    const thrifty = new Anthropic({ baseURL: gateway.url, apiKey: THRIFTY_KEY, maxRetries: 0 });
+    const asked = anthropic.received.length;
+    // Its worst case: under $0.01 of tokens (500 output tokens at $15 a million), plus 2 searches at $10 a thousand.
+    await assert.rejects(
+      thrifty.messages.create(searching('claude-priced')),
+      (err: unknown) => err instanceof Anthropic.RateLimitError && /lower max_tokens or the web search tool's max_uses/.test(err.message),
+    );
+    assert.equal(anthropic.received.length, asked, 'refused before the upstream was asked');
+    const plain = await thrifty.messages.create({ ...searching('claude-priced'), tools: [WEATHER] });
+    assert.equal(plain.type, 'message', 'the tokens alone fit');
   });
 
   it('the client`s anthropic-beta header goes to Anthropic with its body (created, streamed, counted); MCP servers reach it too', async () => {

@@ -122,6 +122,13 @@ export class GatewayProcess {
     return this.exited;
   }
 
+  /** The value of one sample on the ops listener's `/metrics` (`labels` as exposed, in order), 0 when there is none yet. */
+  async metric(name: string, labels: string): Promise<number> {
+    const text = await (await fetch(`${this.opsUrl}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
+    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+
   /**
    * Log entries whose message is `msg` (and that match `where`), waiting until there are
    * `count` of them or `timeoutMs` passed: the gateway writes its log in batches.

@@ -293,6 +293,16 @@ describe('Messages request: what only Anthropic`s API runs makes it Anthropic-on
     assert.equal(toChatRequest(request({ messages: history([used, result]) })).native.only?.param, 'messages[1].content[0].type');
   });
 
+  it('web search tools bound the searches a budget holds: max_uses, else 5 for an unbounded one; other tools none', () => {
+    const searches = (...tools: NonNullable<MessagesRequest['tools']>) => toChatRequest(request({ tools })).native.webSearches;
+    assert.equal(searches(WEB_SEARCH), 2);
+    assert.equal(searches({ type: 'web_search_20260209', name: 'web_search' }), 5, 'a later version, no max_uses');
+    for (const max_uses of [0, -1, 2.5, '3', null]) assert.equal(searches({ ...WEB_SEARCH, max_uses }), 5, `max_uses ${max_uses}`);
+    assert.equal(searches(WEB_SEARCH, { type: 'web_search_20260209', name: 'web_search_2', max_uses: 8 }), 10, 'each tool counts');
+    assert.equal(searches({ type: 'web_fetch_20250910', name: 'web_fetch', max_uses: 3 }, WEATHER), undefined);
+    assert.equal(toChatRequest(request({})).native.webSearches, undefined);
+  });
+
   it('the client`s anthropic-beta header goes along as it is; one that is no list of beta names is a 400', () => {
     const betas = 'interleaved-thinking-2025-05-14, mcp-client-2025-04-04';
     assert.deepEqual(toChatRequest(request({}), betas).native.headers, { 'anthropic-beta': betas });

@@ -34,6 +34,8 @@ export interface CompletionSample {
   inputTokens: number;
   outputTokens: number;
   costUsd: number;
+  /** Searches the upstream ran (Anthropic's web search server tool). */
+  webSearches: number;
   seconds: number;
   ttftSeconds?: number;
 }
@@ -54,6 +56,7 @@ export class MetricsService {
   private readonly ttft: HistogramFamily;
   private readonly perToken: HistogramFamily;
   private readonly cost: CounterFamily;
+  private readonly webSearches: CounterFamily;
   private readonly fallbacks: Counter<'model' | 'reason'>;
   private readonly retries: Counter<'model' | 'provider'>;
   private readonly breakerState: Gauge<'deployment'>;
@@ -114,6 +117,11 @@ export class MetricsService {
     this.cost = new CounterFamily(this.registry, {
       name: 'gateway_cost_usd_total',
       help: 'Spend in USD from actual (or, when the upstream omitted it, estimated) usage',
+      labelNames: ['provider', 'model', 'key'],
+    });
+    this.webSearches = new CounterFamily(this.registry, {
+      name: 'gateway_web_searches_total',
+      help: "Web searches upstreams ran for requests (Anthropic's web search server tool), priced in gateway_cost_usd_total",
       labelNames: ['provider', 'model', 'key'],
     });
     this.fallbacks = new Counter({
@@ -180,6 +188,7 @@ export class MetricsService {
       }
     }
     if (c.costUsd > 0) this.cost.with(c.provider, c.requestModel, c.key).inc(c.costUsd);
+    if (c.webSearches > 0) this.webSearches.with(c.provider, c.requestModel, c.key).inc(c.webSearches);
   }
 
   /** `reason` is a GatewayError code: a bounded set. */

@@ -35,6 +35,11 @@ export interface NativeRequest {
    * mcp_servers needs). Only that vendor's adapter sends them, and only with `body`.
    */
   headers?: Record<string, string>;
+  /**
+   * The most web searches the vendor may run for the request (Anthropic's web search tools'
+   * `max_uses`), so a key's budget holds their price (`price.webSearch`) with the tokens'.
+   */
+  webSearches?: number;
 }
 
 /** Why a request needs its vendor's own API, and the first param that makes it so (as `tools[0].type`). */

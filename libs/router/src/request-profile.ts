@@ -15,6 +15,8 @@ export interface RequestProfile {
    * capability: no config can declare it, the provider's type is what decides.
    */
   onlyProvider?: NativeOnly & { type: ProviderType };
+  /** The most web searches an upstream may run for it (NativeRequest.webSearches). */
+  webSearches?: number;
   lastUserText: string;
   hasImages: boolean;
   stream: boolean;
@@ -46,6 +48,7 @@ export function profileChat(request: ChatCompletionCreateParams, native?: Native
     maxTokens: request.max_completion_tokens ?? request.max_tokens ?? undefined,
     needs,
     ...(native?.only && { onlyProvider: { type: native.protocol, ...native.only } }),
+    ...(native?.webSearches !== undefined && { webSearches: native.webSearches }),
     lastUserText,
     hasImages: images > 0,
     stream: request.stream === true,

@@ -43,17 +43,20 @@ export class AdmissionService {
 /**
  * Tokens and USD the request can use at most: the prompt estimate plus its
  * completion budget (`max_tokens`, else the deployment's `maxOutputTokens`, else
- * 256) for each of its `n` choices, priced at the dearest deployment it may be sent to.
+ * 256) for each of its `n` choices, and the web searches it may run, priced at the
+ * dearest deployment it may be sent to.
  */
 function worstCase(plan: Plan, choices: number): Demand {
-  const prompt = plan.profile.promptTokens;
+  const { promptTokens: prompt, webSearches = 0 } = plan.profile;
   let tokens = 0;
   let usd = 0;
   for (const d of plan.deployments) {
     const completion = choices * (plan.profile.maxTokens ?? d.config.maxOutputTokens ?? DEFAULT_COMPLETION_RESERVE);
     tokens = Math.max(tokens, prompt + completion);
     const price = d.config.price;
-    if (price) usd = Math.max(usd, (prompt * price.input + completion * Math.max(price.output, price.reasoning ?? 0)) / 1e6);
+    if (!price) continue;
+    const searchUsd = (webSearches * (price.webSearch ?? 0)) / 1000;
+    usd = Math.max(usd, (prompt * price.input + completion * Math.max(price.output, price.reasoning ?? 0)) / 1e6 + searchUsd);
   }
-  return { tokens, usd };
+  return { tokens, usd, ...(webSearches > 0 && { webSearches }) };
 }

@@ -45,6 +45,8 @@ export interface Usage {
 export interface Demand {
   tokens: number;
   usd: number;
+  /** Web searches `usd` holds the price of (RequestProfile.webSearches), named when it is too much. */
+  webSearches?: number;
 }
 
 /**
@@ -139,7 +141,7 @@ export class LimitsService implements BeforeApplicationShutdown {
           : `${tpm} per minute`;
       throw this.limited('tpm', `Rate limit reached for tokens: ${why}.`, headers, outcome.tpm.resetMs);
     }
-    if (outcome.refused === 'budget') throw this.overBudget(budget!, demand.usd, outcome, headers);
+    if (outcome.refused === 'budget') throw this.overBudget(budget!, demand, outcome, headers);
     if (tpm !== undefined) reservation.tokens = demand.tokens;
     if (hold) reservation.hold = hold;
     if (outcome.ticket) {
@@ -212,7 +214,7 @@ export class LimitsService implements BeforeApplicationShutdown {
 
   private overBudget(
     budget: NonNullable<KeyRecord['budget']>,
-    reserveUsd: number,
+    { usd: reserveUsd, webSearches }: Demand,
     outcome: AdmitOutcome,
     headers: Record<string, string>,
   ): GatewayError {
@@ -226,7 +228,7 @@ export class LimitsService implements BeforeApplicationShutdown {
     const message = transient
       ? `Requests in flight hold $${usd(outcome.heldUsd)} of this key's remaining ${budget.period} budget of $${budget.usd}; this one could cost up to $${usd(reserveUsd)}. Retry shortly.`
       : reserveUsd > budget.usd
-        ? `This request could cost up to $${usd(reserveUsd)}, more than the key's ${budget.period} budget of $${budget.usd}; lower max_tokens.`
+        ? `This request could cost up to $${usd(reserveUsd)}, more than the key's ${budget.period} budget of $${budget.usd}; lower max_tokens${webSearches ? " or the web search tool's max_uses" : ''}.`
         : `This key has used its ${budget.period} budget of $${budget.usd} ($${usd(outcome.spentUsd)} spent, this request could cost up to $${usd(reserveUsd)}); it resets in ${Math.ceil(periodEnd / 1000)} s.`;
     return transient
       ? new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, headers)

@@ -23,7 +23,8 @@ function settle(state: RequestState): Bill {
     const completion = Math.ceil((state.bytesOut ?? 0) / (state.stream ? BYTES_PER_TOKEN_SSE : BYTES_PER_TOKEN_JSON));
     usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   }
-  return { usage, estimated, costUsd: costOf(usage, state.price).usd };
+  const { usd, webSearches } = costOf(usage, state.price);
+  return { usage, estimated, costUsd: usd, webSearches };
 }
 
 /** Cost as a header value: plain decimal, no exponent, trailing zeros dropped. */

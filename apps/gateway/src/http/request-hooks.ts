@@ -73,6 +73,7 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
       inputTokens: b.usage.prompt_tokens,
       outputTokens: b.usage.completion_tokens ?? 0,
       costUsd: b.costUsd,
+      webSearches: b.webSearches,
       // Non-streamed: the router's run is the generation; streamed: everything from the call on.
       seconds: (state.stream ? ms : (state.upstreamMs ?? ms)) / 1000,
       ttftSeconds: state.stream ? state.upstreamMs! / 1000 : undefined,

@@ -10,6 +10,8 @@ export interface Bill {
   /** True when the upstream reported no usage and it was estimated. */
   estimated: boolean;
   costUsd: number;
+  /** Web searches the upstream ran for it (priced in costUsd). */
+  webSearches: number;
 }
 
 /** What the handler learnt about a request, for the access log, metrics and cost. */

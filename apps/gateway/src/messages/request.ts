@@ -144,7 +144,37 @@ export function toChatRequest(body: MessagesRequest, beta?: string): MessagesTra
     chat.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } };
   }
   const headers = beta === undefined ? undefined : { 'anthropic-beta': betaNames(beta) };
-  return { chat, native: { protocol: 'anthropic', body: { ...body }, ...(only && { only }), ...(headers && { headers }) } };
+  const searches = webSearches(body.tools);
+  return {
+    chat,
+    native: {
+      protocol: 'anthropic',
+      body: { ...body },
+      ...(only && { only }),
+      ...(headers && { headers }),
+      ...(searches > 0 && { webSearches: searches }),
+    },
+  };
+}
+
+/** Anthropic's web search tool, any version (web_search_20250305, web_search_20260209). */
+const WEB_SEARCH_TOOL = /^web_search_\d{8}$/;
+/**
+ * Searches held for a web search tool without `max_uses`, which Anthropic then does not bound: a
+ * hold must assume some number, and a handful keeps a key near its budget usable. The budget
+ * settles on the searches Anthropic reports.
+ */
+const UNBOUNDED_WEB_SEARCHES = 5;
+
+/** The most web searches Anthropic may run for the request (NativeRequest.webSearches). */
+function webSearches(tools: MessagesRequest['tools']): number {
+  let searches = 0;
+  for (const tool of tools ?? []) {
+    if (!tool.type || !WEB_SEARCH_TOOL.test(tool.type)) continue;
+    const max = tool.max_uses;
+    searches += typeof max === 'number' && Number.isInteger(max) && max > 0 ? max : UNBOUNDED_WEB_SEARCHES;
+  }
+  return searches;
 }
 
 /** Beta names as Anthropic documents them (`interleaved-thinking-2025-05-14`), comma-separated. */

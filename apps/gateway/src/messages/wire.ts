@@ -26,7 +26,15 @@ export interface MessagesRequest {
   top_p?: number;
   top_k?: number;
   /** `name` and `input_schema` are required of client tools (the schema checks); Anthropic's own tools have a dated `type`, and its toolsets no name. */
-  tools?: { type?: string; name?: string; description?: string; input_schema?: Record<string, unknown>; strict?: boolean }[];
+  tools?: {
+    type?: string;
+    name?: string;
+    description?: string;
+    input_schema?: Record<string, unknown>;
+    strict?: boolean;
+    /** Anthropic's server tools: how many times the model may use it in the request (Anthropic checks it). */
+    max_uses?: unknown;
+  }[];
   tool_choice?: ToolChoiceParam;
   thinking?: ThinkingParam;
   metadata?: { user_id?: string | null };
