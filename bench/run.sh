@@ -24,6 +24,7 @@
 #                           No registry access: the peer is skipped with a note.
 #   GATEWAY_NODE_FLAGS="--max-semi-space-size=4"   node flags for lean and full (the Dockerfile's CMD)
 #   GATEWAY_ENV="MALLOC_ARENA_MAX=2"   extra environment for lean and full (the Dockerfile's ENV)
+#   SEQ=1                   also time the c=1 rows with bench/seq-client.py (python3), a second client
 #   MAX_SECONDS=2400        the whole run is stopped after this long
 #   OUT=bench/results/latest.md   UPDATE_DOC=1 also replaces the generated block in BENCHMARKS.md
 #   KEEP_TMP=1              keeps the scratch dir (configs, logs, probe samples)
@@ -55,6 +56,7 @@ MAX_SECONDS=${MAX_SECONDS:-2400}
 GATEWAY_NODE_FLAGS=${GATEWAY_NODE_FLAGS---max-semi-space-size=4}
 GATEWAY_ENV=${GATEWAY_ENV-MALLOC_ARENA_MAX=2}
 KEEP_TMP=${KEEP_TMP:-0}
+SEQ=${SEQ:-1}
 OUT=${OUT:-$BENCH_DIR/results/latest.md}
 UPDATE_DOC=${UPDATE_DOC:-1}
 GATEWAY_MAIN=dist/gateway.js # what npm run start:prod and the image run
@@ -78,6 +80,7 @@ for t in $TARGETS; do case $t in direct | nginx-proxy | node-floor | lean | full
 for tool in nginx wrk curl timeout; do
   command -v "$tool" >/dev/null || die "'$tool' not found (apt-get install -y nginx-light wrk curl redis-server)"
 done
+[ "$SEQ" = 1 ] && ! command -v python3 >/dev/null && { printf '[bench] no python3: the second c=1 client is skipped\n' >&2; SEQ=0; }
 has full "$TARGETS" && { command -v redis-server >/dev/null || die "'redis-server' not found (apt-get install -y redis-server)"; }
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -359,6 +362,13 @@ run_wrk() { # target mode conns secs -> BENCH_RESULT line
   [ "$wrc" = 0 ] || { cat "$out" >&2; die "wrk failed ($1 $2 c=$3), exit code $wrc"; }
   grep '^BENCH_RESULT ' "$out" || { cat "$out" >&2; die "no result from wrk ($1 $2 c=$3)"; }
 }
+run_seq() { # target mode secs -> BENCH_SEQ line: the same row timed by the second client, one request at a time
+  local url=$(url_for "$1" "$2") port path
+  port=${url#http://127.0.0.1:} && port=${port%%/*} && path=/${url#http://127.0.0.1:*/}
+  BENCH_BODY=$(body_for "$1" "$2") BENCH_AUTH=$(auth_for "$1") BENCH_HEADERS=$(headers_for "$1" "$2") \
+    timeout -k 5 $(($3 + 30)) "${PIN_LG[@]}" python3 "$BENCH_DIR/seq-client.py" "$port" "$path" "$3" ||
+    die "the second client failed ($1 $2)"
+}
 rss_peak() { # pid -> samples VmRSS every 0.25 s until killed, keeps the peak (KiB) in $TMP/rss
   local peak=0 v
   while :; do
@@ -382,6 +392,10 @@ measure() { # target mode conns rep
   R["$k|rss"]=$(($(cat "$TMP/rss") / 1024))
   R["$k|eld"]=$(json_field "$s" eldP99)
   R["$k|eldmax"]=$(json_field "$s" eldMax)
+  if [ "$SEQ" = 1 ] && [ "$3" = 1 ]; then # after the probe's sample, so its window holds wrk's run only
+    line=$(run_seq "$1" "$2" "$DUR_S")
+    R["$k|seq50"]=$(sed -n 's/.*p50_us=\([0-9]*\).*/\1/p' <<<"$line") R["$k|seq99"]=$(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$line")
+  fi
   R["$k|cpu"]=$(awk -v c="$(json_field "$s" cpuUs)" -v n="${R["$k|requests"]}" 'BEGIN { if (c == "" || n == 0) print ""; else printf "%.0f", c / n }')
   log "$(printf '%-9s c=%-3s %-7s #%s %9.0f req/s  p50 %6s us  p99 %7s us  eld p99 %5s ms  cpu %4s us/req  rss %4s MiB  errors %s' \
     "$2" "$3" "$1" "$4" "${R["$k|rps"]}" "${R["$k|p50_us"]}" "${R["$k|p99_us"]}" "${R["$k|eld"]:--}" "${R["$k|cpu"]:--}" "${R["$k|rss"]}" "${R["$k|errors"]}")"
@@ -417,6 +431,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "-" || a == "-" || b == 0) p
 cpu_over() { # mode c target base -> the target's median CPU µs a request minus base
   awk -v a="$(med "$1" "$2" "$3" cpu)" -v b="$4" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%+.0f", a - b }'
 }
+added() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%+.2f", (a - b) / 1000 }'; } # µs, µs -> ms
 mode_label() { [ "$1" = stream ] && echo "SSE" || echo "JSON"; }
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no commit")
 [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null | head -n 1)" ] && commit="$commit (+ uncommitted changes)"
@@ -479,7 +494,19 @@ has portkey "$TARGETS" && peer_ver="; Portkey $PEER_VERSION on node $("$peer_nod
       [ "$t" = direct ] || [ -n "${SKIP["$t|$mode"]:-}" ] && continue
       d50=$(med "$mode" "$first_c" direct p50_us) d99=$(med "$mode" "$first_c" direct p99_us)
       g50=$(med "$mode" "$first_c" "$t" p50_us) g99=$(med "$mode" "$first_c" "$t" p99_us)
-      echo "| $(mode_label "$mode") | $t | $(awk -v a="$g50" -v b="$d50" 'BEGIN { printf "%+.2f", (a - b) / 1000 }') | $(awk -v a="$g99" -v b="$d99" 'BEGIN { printf "%+.2f", (a - b) / 1000 }') |"
+      echo "| $(mode_label "$mode") | $t | $(added "$g50" "$d50") | $(added "$g99" "$d99") |"
+    done; done
+  fi
+  if [ "$SEQ" = 1 ] && has direct "$TARGETS" && has 1 "$CONCURRENCY"; then
+    echo
+    echo "The c=1 rows timed again by a second client (\`bench/seq-client.py\`: blocking sockets, one request after another, run right after wrk's), target minus direct, medians:"
+    echo
+    echo "| Mode | Target | p50 ms | p99 ms | direct p50 / p99 ms |"
+    echo "|---|---|---:|---:|---:|"
+    for mode in $MODES; do for t in $TARGETS; do
+      [ "$t" = direct ] || [ -n "${SKIP["$t|$mode"]:-}" ] && continue
+      d50=$(med "$mode" 1 direct seq50) d99=$(med "$mode" 1 direct seq99)
+      echo "| $(mode_label "$mode") | $t | $(added "$(med "$mode" 1 "$t" seq50)" "$d50") | $(added "$(med "$mode" 1 "$t" seq99)" "$d99") | $(ms "$d50") / $(ms "$d99") |"
     done; done
   fi
 } >"$TMP/report.md"
