@@ -13,7 +13,8 @@ const upstream = new Pool(process.env.UPSTREAM, { connections: 128 });
 
 fastify.get('/health', async () => ({ status: 'ok' }));
 fastify.post('/v1/chat/completions', async (req, reply) => {
-  const path = req.body.stream === true ? '/stream/v1/chat/completions' : '/v1/chat/completions';
+  const stream = req.body.stream === true;
+  const path = stream ? '/stream/v1/chat/completions' : '/v1/chat/completions';
   const res = await upstream.request({
     method: 'POST',
     path,
@@ -23,7 +24,7 @@ fastify.post('/v1/chat/completions', async (req, reply) => {
   reply.code(res.statusCode).header('content-type', res.headers['content-type']);
   // JSON read whole, then sent in one write (lighter than piping it: fewer tails in an A/B);
   // SSE piped as it comes.
-  return reply.send(req.body.stream === true ? res.body : Buffer.from(await res.body.arrayBuffer()));
+  return reply.send(stream ? res.body : Buffer.from(await res.body.arrayBuffer()));
 });
 
 fastify.listen({ port: Number(process.env.PORT), host: process.env.HOST }).catch((err) => {

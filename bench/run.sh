@@ -280,14 +280,10 @@ start_node() { # target -> starts it, waits for it
 for t in node-floor lean full portkey; do has "$t" "$TARGETS" && start_node "$t"; done
 
 # ---- requests --------------------------------------------------------------------------------
-url_for() { # target mode
-  case "$1/$2" in
-    direct/nonstream) echo "http://127.0.0.1:$UPSTREAM_PORT/v1/chat/completions" ;;
-    direct/stream) echo "http://127.0.0.1:$UPSTREAM_PORT/stream/v1/chat/completions" ;;
-    nginx-proxy/nonstream) echo "http://127.0.0.1:$PROXY_PORT/v1/chat/completions" ;;
-    nginx-proxy/stream) echo "http://127.0.0.1:$PROXY_PORT/stream/v1/chat/completions" ;;
-    *) echo "http://127.0.0.1:${PORT_OF[$1]}/v1/chat/completions" ;;
-  esac
+url_for() { # target mode (nginx serves SSE on its own path; the Node targets pick by model and body)
+  local path=/v1/chat/completions
+  case $1/$2 in direct/stream | nginx-proxy/stream) path=/stream/v1/chat/completions ;; esac
+  echo "http://127.0.0.1:${PORT_OF[$1]}$path"
 }
 body_for() { # target mode
   local model=gpt-4o-mini stream=""
@@ -363,10 +359,8 @@ run_wrk() { # target mode conns secs -> BENCH_RESULT line
   grep '^BENCH_RESULT ' "$out" || { cat "$out" >&2; die "no result from wrk ($1 $2 c=$3)"; }
 }
 run_seq() { # target mode secs -> BENCH_SEQ line: the same row timed by the second client, one request at a time
-  local url=$(url_for "$1" "$2") port path
-  port=${url#http://127.0.0.1:} && port=${port%%/*} && path=/${url#http://127.0.0.1:*/}
   BENCH_BODY=$(body_for "$1" "$2") BENCH_AUTH=$(auth_for "$1") BENCH_HEADERS=$(headers_for "$1" "$2") \
-    timeout -k 5 $(($3 + 30)) "${PIN_LG[@]}" python3 "$BENCH_DIR/seq-client.py" "$port" "$path" "$3" ||
+    timeout -k 5 $(($3 + 30)) "${PIN_LG[@]}" python3 "$BENCH_DIR/seq-client.py" "$(url_for "$1" "$2")" "$3" ||
     die "the second client failed ($1 $2)"
 }
 rss_peak() { # pid -> samples VmRSS every 0.25 s until killed, keeps the peak (KiB) in $TMP/rss
@@ -433,6 +427,17 @@ cpu_over() { # mode c target base -> the target's median CPU µs a request minus
 }
 added() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%+.2f", (a - b) / 1000 }'; } # µs, µs -> ms
 mode_label() { [ "$1" = stream ] && echo "SSE" || echo "JSON"; }
+added_table() { # c p50-field p99-field -> each target's medians minus direct's, per mode, and direct's own
+  local mode t d50 d99
+  echo
+  echo "| Mode | Target | p50 ms | p99 ms | direct p50 / p99 ms |"
+  echo "|---|---|---:|---:|---:|"
+  for mode in $MODES; do for t in $TARGETS; do
+    [ "$t" = direct ] || [ -n "${SKIP["$t|$mode"]:-}" ] && continue
+    d50=$(med "$mode" "$1" direct "$2") d99=$(med "$mode" "$1" direct "$3")
+    echo "| $(mode_label "$mode") | $t | $(added "$(med "$mode" "$1" "$t" "$2")" "$d50") | $(added "$(med "$mode" "$1" "$t" "$3")" "$d99") | $(ms "$d50") / $(ms "$d99") |"
+  done; done
+}
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no commit")
 [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null | head -n 1)" ] && commit="$commit (+ uncommitted changes)"
 peer_ver=""
@@ -487,27 +492,12 @@ has portkey "$TARGETS" && peer_ver="; Portkey $PEER_VERSION on node $("$peer_nod
   if has direct "$TARGETS"; then
     echo
     echo "Added latency at c=$first_c (target minus direct, medians; targets: p50 ≤ 0.3 ms, p99 ≤ 2 ms):"
-    echo
-    echo "| Mode | Target | p50 ms | p99 ms |"
-    echo "|---|---|---:|---:|"
-    for mode in $MODES; do for t in $TARGETS; do
-      [ "$t" = direct ] || [ -n "${SKIP["$t|$mode"]:-}" ] && continue
-      d50=$(med "$mode" "$first_c" direct p50_us) d99=$(med "$mode" "$first_c" direct p99_us)
-      g50=$(med "$mode" "$first_c" "$t" p50_us) g99=$(med "$mode" "$first_c" "$t" p99_us)
-      echo "| $(mode_label "$mode") | $t | $(added "$g50" "$d50") | $(added "$g99" "$d99") |"
-    done; done
+    added_table "$first_c" p50_us p99_us
   fi
   if [ "$SEQ" = 1 ] && has direct "$TARGETS" && has 1 "$CONCURRENCY"; then
     echo
     echo "The c=1 rows timed again by a second client (\`bench/seq-client.py\`: blocking sockets, one request after another, run right after wrk's), target minus direct, medians:"
-    echo
-    echo "| Mode | Target | p50 ms | p99 ms | direct p50 / p99 ms |"
-    echo "|---|---|---:|---:|---:|"
-    for mode in $MODES; do for t in $TARGETS; do
-      [ "$t" = direct ] || [ -n "${SKIP["$t|$mode"]:-}" ] && continue
-      d50=$(med "$mode" 1 direct seq50) d99=$(med "$mode" 1 direct seq99)
-      echo "| $(mode_label "$mode") | $t | $(added "$(med "$mode" 1 "$t" seq50)" "$d50") | $(added "$(med "$mode" 1 "$t" seq99)" "$d99") | $(ms "$d50") / $(ms "$d99") |"
-    done; done
+    added_table 1 seq50 seq99
   fi
 } >"$TMP/report.md"
 

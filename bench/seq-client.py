@@ -2,17 +2,19 @@
 # sockets, one request after another, each timed from its send to its last byte. At c=1 it
 # cross-checks wrk's latency tail, which on this project's host is higher than this client's for
 # the same Node servers (BENCHMARKS.md, "Stalls and memory").
-#   seq-client.py PORT PATH SECONDS   with BENCH_BODY, BENCH_AUTH and BENCH_HEADERS as for bench/wrk/post.lua
+#   seq-client.py URL SECONDS   with BENCH_BODY, BENCH_AUTH and BENCH_HEADERS as for bench/wrk/post.lua
 # Prints one line: "BENCH_SEQ requests=N p50_us=X p99_us=Y".
 import os
 import socket
 import sys
 import time
+from urllib.parse import urlsplit
 
-port, path, seconds = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+url, seconds = urlsplit(sys.argv[1]), float(sys.argv[2])
+path = url.path
 body = os.environ['BENCH_BODY'].encode()
 auth = os.environ.get('BENCH_AUTH', '')
-head = 'POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n' % (path, len(body))
+head = 'POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n' % (path, url.netloc, len(body))
 if auth:
     head += 'Authorization: %s\r\n' % auth
 for pair in filter(None, os.environ.get('BENCH_HEADERS', '').split('|')):
@@ -37,7 +39,7 @@ def read_response(sock, buf):
         return status, buf[n:]
     while b'\r\n0\r\n\r\n' not in buf and not buf.startswith(b'0\r\n\r\n'):
         buf += recv(sock)
-    i = buf.find(b'0\r\n\r\n') if buf.startswith(b'0\r\n\r\n') else buf.index(b'\r\n0\r\n\r\n') + 2
+    i = 0 if buf.startswith(b'0\r\n\r\n') else buf.index(b'\r\n0\r\n\r\n') + 2
     return status, buf[i + 5:]
 
 
@@ -48,7 +50,7 @@ def recv(sock):
     return data
 
 
-sock = socket.create_connection(('127.0.0.1', port))
+sock = socket.create_connection((url.hostname, url.port))
 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 latencies, buf, deadline = [], b'', time.monotonic() + seconds
 while time.monotonic() < deadline:
