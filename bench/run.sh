@@ -363,6 +363,20 @@ run_seq() { # target mode secs -> BENCH_SEQ line: the same row timed by the seco
     timeout -k 5 $(($3 + 30)) "${PIN_LG[@]}" python3 "$BENCH_DIR/seq-client.py" "$(url_for "$1" "$2")" "$3" ||
     die "the second client failed ($1 $2)"
 }
+STEAL_CPUS=("cpu$GATEWAY_CPUS" "cpu$LOADGEN_CPUS") STEAL_LABEL="CPU $GATEWAY_CPUS / $LOADGEN_CPUS" # /proc/stat lines read around each run
+[ ${#PIN_GW[@]} = 0 ] && STEAL_CPUS=(cpu) STEAL_LABEL="all CPUs"
+cpu_ticks() { # -> "steal total" for each of STEAL_CPUS, from /proc/stat (user .. steal; guest time is inside user)
+  local c
+  for c in "${STEAL_CPUS[@]}"; do awk -v c="$c" '$1 == c { print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; done
+}
+steal_pct() { # "before" "after" (cpu_ticks outputs) -> the hypervisor's steal as % of each CPU's time, one a line
+  paste -d' ' <(echo "$1") <(echo "$2") | awk '{ t = $4 - $2; printf "%.1f\n", (t > 0 ? 100 * ($3 - $1) / t : 0) }'
+}
+steal_of() { # "mode|c|target|rep" -> that run's steal, "a / b" (one figure a sampled CPU)
+  local i out=""
+  for i in "${!STEAL_CPUS[@]}"; do out="$out${out:+ / }${R["$1|steal$i"]}"; done
+  echo "$out"
+}
 rss_peak() { # pid -> samples VmRSS every 0.25 s until killed, keeps the peak (KiB) in $TMP/rss
   local peak=0 v
   while :; do
@@ -372,13 +386,16 @@ rss_peak() { # pid -> samples VmRSS every 0.25 s until killed, keeps the peak (K
   done
 }
 measure() { # target mode conns rep
-  local k="$2|$3|$1|$4" line s sampler
+  local k="$2|$3|$1|$4" line s sampler ticks i v
   [ "$WARM_S" -gt 0 ] && run_wrk "$1" "$2" "$3" "$WARM_S" >/dev/null
   probe "$1" >/dev/null
   echo 0 >"$TMP/rss"
   rss_peak "${PID_OF[$1]}" &
   sampler=$!
+  ticks=$(cpu_ticks)
   line=$(run_wrk "$1" "$2" "$3" "$DUR_S")
+  i=0
+  while read -r v; do R["$k|steal$i"]=$v i=$((i + 1)); done < <(steal_pct "$ticks" "$(cpu_ticks)")
   s=$(probe "$1")
   kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
   for kv in ${line#BENCH_RESULT }; do R["$k|${kv%%=*}"]=${kv#*=}; done
@@ -391,8 +408,8 @@ measure() { # target mode conns rep
     R["$k|seq50"]=$(sed -n 's/.*p50_us=\([0-9]*\).*/\1/p' <<<"$line") R["$k|seq99"]=$(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$line")
   fi
   R["$k|cpu"]=$(awk -v c="$(json_field "$s" cpuUs)" -v n="${R["$k|requests"]}" 'BEGIN { if (c == "" || n == 0) print ""; else printf "%.0f", c / n }')
-  log "$(printf '%-9s c=%-3s %-7s #%s %9.0f req/s  p50 %6s us  p99 %7s us  eld p99 %5s ms  cpu %4s us/req  rss %4s MiB  errors %s' \
-    "$2" "$3" "$1" "$4" "${R["$k|rps"]}" "${R["$k|p50_us"]}" "${R["$k|p99_us"]}" "${R["$k|eld"]:--}" "${R["$k|cpu"]:--}" "${R["$k|rss"]}" "${R["$k|errors"]}")"
+  log "$(printf '%-9s c=%-3s %-7s #%s %9.0f req/s  p50 %6s us  p99 %7s us  eld p99 %5s ms  cpu %4s us/req  rss %4s MiB  steal %s %%  errors %s' \
+    "$2" "$3" "$1" "$4" "${R["$k|rps"]}" "${R["$k|p50_us"]}" "${R["$k|p99_us"]}" "${R["$k|eld"]:--}" "${R["$k|cpu"]:--}" "${R["$k|rss"]}" "$(steal_of "$k")" "${R["$k|errors"]}")"
   [ "${R["$k|errors"]}" = 0 ] || log "WARNING: ${R["$k|errors"]} errors (non-2xx: ${R["$k|err_status"]}) in $1 $2 c=$3"
 }
 
@@ -450,10 +467,11 @@ has portkey "$TARGETS" && peer_ver="; Portkey $PEER_VERSION on node $("$peer_nod
   echo "- $REPEATS repeats of ${WARM_S}s warm-up + ${DUR_S}s per row, interleaved; req/s: median (min–max); p50/p99: medians; latency until the whole response (SSE: through \`[DONE]\`)."
   echo "- CPU µs/req: the process's CPU time (user + system) during the run over the requests served (median): the figure least moved by other work on the machine."
   echo "- ELD p99: event-loop delay p99 inside the process during the run (perf_hooks, 5 ms resolution); RSS: peak during the run (highest of the repeats)."
+  echo "- Steal % ($STEAL_LABEL): the share of the CPU's time during the run that the hypervisor gave to other guests (\`/proc/stat\`), median: time this machine could not run at all, whatever ran on it."
   [ -n "$PEER_NOTE" ] && printf '%s\n' "${PEER_NOTE%$'\n'}"
   echo
-  echo "| Mode | c | Target | req/s | p50 ms | p99 ms | p99/p50 | CPU µs/req | ELD p99 ms | RSS MiB | Errors |"
-  echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| Mode | c | Target | req/s | p50 ms | p99 ms | p99/p50 | CPU µs/req | ELD p99 ms | RSS MiB | Steal % $STEAL_LABEL | Errors |"
+  echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for mode in $MODES; do for c in $CONCURRENCY; do for t in $TARGETS; do
     [ -n "${SKIP["$t|$mode"]:-}" ] && continue
     read -r m lo hi <<<"$(agg "$mode" "$c" "$t" rps)"
@@ -462,7 +480,9 @@ has portkey "$TARGETS" && peer_ver="; Portkey $PEER_VERSION on node $("$peer_nod
     errs=0
     for r in $(seq "$REPEATS"); do errs=$((errs + ${R["$mode|$c|$t|$r|errors"]:-0})); done
     no_probe "$t" && eld=- rss=- cpu=-
-    echo "| $(mode_label "$mode") | $c | $t | $(fmt_rps "$m" "$lo" "$hi") | $(ms "$p50") | $(ms "$p99") | $(ratio "$p99" "$p50") | $cpu | ${eld:--} | $rss | $errs |"
+    steal=""
+    for i in "${!STEAL_CPUS[@]}"; do steal="$steal${steal:+ / }$(awk -v v="$(med "$mode" "$c" "$t" "steal$i")" 'BEGIN { printf "%.1f", v }')"; done
+    echo "| $(mode_label "$mode") | $c | $t | $(fmt_rps "$m" "$lo" "$hi") | $(ms "$p50") | $(ms "$p99") | $(ratio "$p99" "$p50") | $cpu | ${eld:--} | $rss | $steal | $errs |"
   done; done; done
   echo
   echo "Ratios of req/s medians in this run (targets: full ≥ 8× Portkey JSON c=16, ≥ 5× SSE c=16; full ≥ 0.8× lean):"

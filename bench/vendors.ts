@@ -23,11 +23,13 @@ import type { ChatCompletionCreateParams } from '../libs/providers/src/wire';
  * the adapter case is the translation; the two SDK cases differ only in transport
  * (the SDK's default global fetch, or the provider's PooledFetch).
  *
- *   npm run build:test && node dist/bench/vendors.js [requests=2000] [concurrency=16] [rounds=3]
+ *   npm run build:test && node dist/bench/vendors.js [requests=2000] [concurrency=16] [rounds=3] [cases=regex]
  */
 const REQUESTS = Number(process.argv[2] ?? 2000);
 const CONCURRENCY = Number(process.argv[3] ?? 16);
 const ROUNDS = Number(process.argv[4] ?? 3);
+/** Only the cases whose names match (to profile one: `node --cpu-prof dist/bench/vendors.js 2000 16 1 'gemini.*streamed'`). */
+const ONLY = new RegExp(process.argv[5] ?? '');
 const WARMUP = 300;
 const KEY = 'bench-key';
 
@@ -71,7 +73,7 @@ interface Case {
 const cases: Case[] = [];
 
 function add(name: string, call: () => Promise<unknown>): void {
-  cases.push({ name, call, rates: [], cpu: [] });
+  if (ONLY.test(name)) cases.push({ name, call, rates: [], cpu: [] });
 }
 
 async function measure(entry: Case): Promise<void> {
