@@ -497,6 +497,25 @@ describe('Messages API: Anthropic`s server tools, served by Anthropic deployment
     assert.equal(plain.type, 'message', 'the tokens alone fit');
   });
 
+  it('a Messages API request reaches Anthropic with the headers the SDK sends for a translated chat request', async () => {
+    const chat = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ model: 'claude-echo', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    assert.equal(chat.status, 200, await chat.text());
+    const { 'content-length': _sdkLength, ...bySdk } = anthropic.last().headers;
+    for (const send of [
+      () => client.messages.create(searching('claude-echo')),
+      () => client.messages.stream(searching('claude-echo')).finalMessage(),
+    ]) {
+      await send();
+      const { 'content-length': _length, ...native } = anthropic.last().headers;
+      assert.deepEqual(native, bySdk);
+    }
+    assert.match(String(bySdk['user-agent']), /^Anthropic\/JS /, 'the SDK`s own headers');
+  });
+
   it('the client`s anthropic-beta header goes to Anthropic with its body (created, streamed, counted); MCP servers reach it too', async () => {
     const betas: Anthropic.Beta.AnthropicBeta[] = ['interleaved-thinking-2025-05-14', 'mcp-client-2025-04-04'];
     const mcp = [{ type: 'url' as const, url: 'https://mcp.example.com/sse', name: 'example' }];

@@ -16,7 +16,7 @@ export abstract class SdkProvider<Sdk> implements Provider {
   readonly name: string;
   abstract readonly type: ProviderType;
   protected readonly sdk: Sdk;
-  private readonly transport: PooledFetch;
+  protected readonly transport: PooledFetch;
   private readonly logger: Logger;
   /** The SDK warnings logged so far (bounded: their text comes from the deployments' models). */
   private readonly warned = new Set<string>();

@@ -9,29 +9,37 @@ import { wantsReasoning } from '../translation/params';
 import type { ChatCompletionCreateParams } from '../wire';
 import { anthropicClient } from './client';
 import { fromAnthropicError } from './errors';
+import { NativeMessages } from './native-client';
 import { nativeStream } from './native-stream';
 import { countTokensRequest, nativeMessagesRequest, toMessagesRequest } from './request';
 import { choiceFrom, usageFrom } from './response';
 import { translateEvents } from './stream';
 
-/** The SDK's request options: the client's own Anthropic headers go with its own body (NativeRequest.headers). */
+/** The client's own Anthropic headers, which go with its own body (NativeRequest.headers). */
+function nativeHeaders(ctx: CallContext): Record<string, string> | undefined {
+  return ctx.native?.protocol === 'anthropic' ? ctx.native.headers : undefined;
+}
+
+/** The SDK's request options for a native body (count_tokens). */
 function nativeOptions(ctx: CallContext): Anthropic.RequestOptions {
-  const headers = ctx.native?.protocol === 'anthropic' ? ctx.native.headers : undefined;
+  const headers = nativeHeaders(ctx);
   return headers ? { signal: ctx.signal, headers } : { signal: ctx.signal };
 }
 
 /** Claude through the Messages API, translated to and from the OpenAI format. */
 export class AnthropicProvider extends SdkProvider<Anthropic> {
   readonly type = 'anthropic' as const;
+  private readonly native: NativeMessages;
   constructor(config: ProviderConfig, apiKey: string | undefined) {
     super(config, (fetch) => anthropicClient(config, apiKey, fetch));
+    this.native = new NativeMessages(this.sdk, this.transport.dispatcher);
   }
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
     const body = this.requestBody(request, ctx);
     if (ctx.native?.protocol === 'anthropic') {
       // The answer as Anthropic sent it, for a Messages API client: no field lost to a round trip through chat.
-      const text = await this.call(ctx.signal, async () => (await this.sdk.messages.create(body, nativeOptions(ctx)).asResponse()).text());
+      const text = await this.call(ctx.signal, () => this.native.message(body, nativeHeaders(ctx), ctx.signal));
       return { body: text, usage: usageFrom((JSON.parse(text) as Anthropic.Message).usage), native: 'anthropic' };
     }
     const message = await this.call(ctx.signal, () => this.sdk.messages.create(body, { signal: ctx.signal }));
@@ -42,8 +50,8 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
     const body = { ...this.requestBody(request, ctx), stream: true as const };
     if (ctx.native?.protocol === 'anthropic') {
-      const response = await this.call(ctx.signal, () => this.sdk.messages.create(body, nativeOptions(ctx)).asResponse());
-      return nativeStream(this.name, response.body as unknown as AsyncIterable<Uint8Array>, (err) => this.toError(err, ctx.signal));
+      const events = await this.call(ctx.signal, () => this.native.stream(body, nativeHeaders(ctx), ctx.signal));
+      return nativeStream(this.name, events, (err) => this.toError(err, ctx.signal));
     }
     const events = await this.call(ctx.signal, () => this.sdk.messages.create(body, { signal: ctx.signal }));
     const translate = translateEvents({

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import { DONE } from '../map-stream';
 
 /**
@@ -15,7 +15,11 @@ export interface UpstreamResponse<B> {
 }
 
 /** One request, its answer collected whole. */
-export function bufferedRequest(pool: Pool, options: Dispatcher.DispatchOptions, signal: AbortSignal): Promise<UpstreamResponse<[Buffer]>> {
+export function bufferedRequest(
+  pool: Dispatcher,
+  options: Dispatcher.DispatchOptions,
+  signal: AbortSignal,
+): Promise<UpstreamResponse<[Buffer]>> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let statusCode = 0;
@@ -31,7 +35,7 @@ export function bufferedRequest(pool: Pool, options: Dispatcher.DispatchOptions,
 
 /** One request whose answer is handed over chunk by chunk as it arrives. */
 export function streamedRequest(
-  pool: Pool,
+  pool: Dispatcher,
   options: Dispatcher.DispatchOptions,
   signal: AbortSignal,
 ): Promise<UpstreamResponse<StreamedBody>> {
@@ -128,7 +132,7 @@ interface Sink {
 }
 
 /** Dispatches one request and reports its answer to `sink`; `signal` aborts it until the body has ended. */
-function dispatch(pool: Pool, options: Dispatcher.DispatchOptions, signal: AbortSignal, sink: Sink): void {
+function dispatch(pool: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal, sink: Sink): void {
   if (signal.aborted) return sink.fail(signal.reason);
   let controller: Dispatcher.DispatchController | undefined;
   let settled = false;

@@ -110,7 +110,8 @@ export function fromTransportError(provider: string, err: unknown, signal: Abort
   ).from('connection');
 }
 
-async function readCapped(body: AsyncIterable<Buffer> | Iterable<Buffer>, cap: number): Promise<string> {
+/** A body's text, read to its end and kept up to `cap` bytes. */
+export async function readCapped(body: AsyncIterable<Buffer> | Iterable<Buffer>, cap: number): Promise<string> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {

@@ -16,15 +16,16 @@ const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
  */
 export class PooledFetch {
   readonly fetch: typeof globalThis.fetch;
-  private readonly agent: Agent;
+  /** The provider's keep-alive pool, for requests the gateway sends without the SDK. */
+  readonly dispatcher: Agent;
 
   constructor(config: ProviderConfig) {
-    this.agent = new Agent(upstreamPoolOptions(config));
+    this.dispatcher = new Agent(upstreamPoolOptions(config));
     this.fetch = (input, init) => this.send(input, init);
   }
 
   close(): Promise<void> {
-    return this.agent.close();
+    return this.dispatcher.close();
   }
 
   private async send(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
@@ -35,7 +36,7 @@ export class PooledFetch {
     }
     const headers: Record<string, string> = {};
     new Headers(init.headers).forEach((value, name) => (headers[name] = value));
-    const res = await this.agent.request({
+    const res = await this.dispatcher.request({
       origin: url.origin,
       path: url.pathname + url.search,
       method: (init.method ?? 'GET') as 'GET',

@@ -1,0 +1,90 @@
+import { APIError } from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
+import type { Dispatcher } from 'undici';
+import { bufferedRequest, streamedRequest, type StreamedBody, type UpstreamResponse } from '../openai/dispatch';
+import { readCapped } from '../openai/errors';
+
+const MESSAGES_PATH = '/v1/messages';
+/** What of a failed answer's body is read for its error (Anthropic's error objects are a few hundred bytes). */
+const ERROR_BODY_BYTES = 16 * 1024;
+
+interface Template {
+  origin: string;
+  path: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Sends Messages API bodies that a Messages API client wrote (`CallContext.native`) to
+ * Anthropic on the provider's pool, and reads the answers from undici's callbacks as the
+ * OpenAI-format pass-through does. The SDK builds the request once: its URL and headers (its
+ * `anthropic-version`, user agent, the key, the provider's own headers), which are the same
+ * for every such request; each request adds only the client's `anthropic-beta`. Per request,
+ * the SDK's request building and its fetch `Response` cost more than everything else the
+ * gateway does for the request (BENCHMARKS.md, "Changes, each measured"). A failed answer
+ * becomes the `APIError` the SDK would have thrown for it, so it maps to the same client error.
+ */
+export class NativeMessages {
+  private template: Template | undefined;
+
+  constructor(
+    private readonly sdk: Anthropic,
+    private readonly dispatcher: Dispatcher,
+  ) {}
+
+  /** A streamed answer's body, once Anthropic answered 200. */
+  async stream(body: object, headers: Record<string, string> | undefined, signal: AbortSignal): Promise<StreamedBody> {
+    return (await this.send(streamedRequest, body, headers, signal)).body;
+  }
+
+  /** A whole answer's text, once Anthropic answered 200. */
+  async message(body: object, headers: Record<string, string> | undefined, signal: AbortSignal): Promise<string> {
+    return (await this.send(bufferedRequest, body, headers, signal)).body[0].toString('utf8');
+  }
+
+  private async send<B extends UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>>(
+    request: (dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal) => Promise<B>,
+    body: object,
+    headers: Record<string, string> | undefined,
+    signal: AbortSignal,
+  ): Promise<B> {
+    const template = this.template ?? (this.template = await this.build());
+    const res = await request(
+      this.dispatcher,
+      {
+        origin: template.origin,
+        path: template.path,
+        method: 'POST',
+        headers: headers ? { ...template.headers, ...headers } : template.headers,
+        body: JSON.stringify(body),
+      },
+      signal,
+    );
+    if (res.statusCode !== 200) throw await statusError(res);
+    return res;
+  }
+
+  private async build(): Promise<Template> {
+    const { url, req } = await this.sdk.buildRequest({ method: 'post', path: MESSAGES_PATH, body: {} });
+    const headers: Record<string, string> = {};
+    new Headers(req.headers).forEach((value, name) => (headers[name] = value));
+    const { origin, pathname, search } = new URL(url);
+    return { origin, path: pathname + search, headers };
+  }
+}
+
+/** The SDK's error for a failed answer: the same class, message and headers its own client makes. */
+async function statusError(res: UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>): Promise<APIError> {
+  const text = await readCapped(res.body, ERROR_BODY_BYTES);
+  let json: object | undefined;
+  try {
+    json = JSON.parse(text) as object;
+  } catch {
+    // Not JSON (a proxy's page): the SDK keeps the text as the message.
+  }
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(res.headers)) {
+    for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, item);
+  }
+  return APIError.generate(res.statusCode, json, json ? undefined : text, headers);
+}
