@@ -73,7 +73,7 @@ export class NativeMessages {
   }
 }
 
-/** The SDK's error for a failed answer: the same class, message and headers its own client makes. */
+/** The SDK's error for a failed answer, as `APIError.generate` makes it from the status, body and headers. */
 async function statusError(res: UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>): Promise<APIError> {
   const text = await readCapped(res.body, ERROR_BODY_BYTES);
   let json: object | undefined;

@@ -16,7 +16,7 @@ export interface UpstreamResponse<B> {
 
 /** One request, its answer collected whole. */
 export function bufferedRequest(
-  pool: Dispatcher,
+  dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
   signal: AbortSignal,
 ): Promise<UpstreamResponse<[Buffer]>> {
@@ -24,7 +24,7 @@ export function bufferedRequest(
     const chunks: Buffer[] = [];
     let statusCode = 0;
     let headers: IncomingHttpHeaders = {};
-    dispatch(pool, options, signal, {
+    dispatch(dispatcher, options, signal, {
       start: (_controller, status, responseHeaders) => ((statusCode = status), (headers = responseHeaders)),
       data: (chunk) => chunks.push(chunk),
       end: () => resolve({ statusCode, headers, body: [chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)] }),
@@ -35,13 +35,13 @@ export function bufferedRequest(
 
 /** One request whose answer is handed over chunk by chunk as it arrives. */
 export function streamedRequest(
-  pool: Dispatcher,
+  dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
   signal: AbortSignal,
 ): Promise<UpstreamResponse<StreamedBody>> {
   return new Promise((resolve, reject) => {
     const body = new StreamedBody();
-    dispatch(pool, options, signal, {
+    dispatch(dispatcher, options, signal, {
       start: (controller, statusCode, headers) => {
         body.controller = controller;
         resolve({ statusCode, headers, body });
@@ -132,7 +132,7 @@ interface Sink {
 }
 
 /** Dispatches one request and reports its answer to `sink`; `signal` aborts it until the body has ended. */
-function dispatch(pool: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal, sink: Sink): void {
+function dispatch(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal, sink: Sink): void {
   if (signal.aborted) return sink.fail(signal.reason);
   let controller: Dispatcher.DispatchController | undefined;
   let settled = false;
@@ -150,7 +150,7 @@ function dispatch(pool: Dispatcher, options: Dispatcher.DispatchOptions, signal:
   const onAbort = () => (controller ? controller.abort(signal.reason) : fail(signal.reason));
   signal.addEventListener('abort', onAbort, { once: true });
   try {
-    pool.dispatch(options, {
+    dispatcher.dispatch(options, {
       onRequestStart(c) {
         controller = c;
         if (signal.aborted) c.abort(signal.reason);
