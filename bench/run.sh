@@ -372,11 +372,12 @@ cpu_ticks() { # -> "steal total" for each of STEAL_CPUS, from /proc/stat (user .
 steal_pct() { # "before" "after" (cpu_ticks outputs) -> the hypervisor's steal as % of each CPU's time, one a line
   paste -d' ' <(echo "$1") <(echo "$2") | awk '{ t = $4 - $2; printf "%.1f\n", (t > 0 ? 100 * ($3 - $1) / t : 0) }'
 }
-steal_of() { # "mode|c|target|rep" -> that run's steal, "a / b" (one figure a sampled CPU)
+steal_of() { # getter args... -> "a / b": the getter's figure (args, then the field steal<i>) for each of STEAL_CPUS
   local i out=""
-  for i in "${!STEAL_CPUS[@]}"; do out="$out${out:+ / }${R["$1|steal$i"]}"; done
+  for i in "${!STEAL_CPUS[@]}"; do out="$out${out:+ / }$("$@" "steal$i")"; done
   echo "$out"
 }
+run_field() { echo "${R["$1|$2"]}"; } # "mode|c|target|rep" field -> that run's figure
 rss_peak() { # pid -> samples VmRSS every 0.25 s until killed, keeps the peak (KiB) in $TMP/rss
   local peak=0 v
   while :; do
@@ -409,7 +410,7 @@ measure() { # target mode conns rep
   fi
   R["$k|cpu"]=$(awk -v c="$(json_field "$s" cpuUs)" -v n="${R["$k|requests"]}" 'BEGIN { if (c == "" || n == 0) print ""; else printf "%.0f", c / n }')
   log "$(printf '%-9s c=%-3s %-7s #%s %9.0f req/s  p50 %6s us  p99 %7s us  eld p99 %5s ms  cpu %4s us/req  rss %4s MiB  steal %s %%  errors %s' \
-    "$2" "$3" "$1" "$4" "${R["$k|rps"]}" "${R["$k|p50_us"]}" "${R["$k|p99_us"]}" "${R["$k|eld"]:--}" "${R["$k|cpu"]:--}" "${R["$k|rss"]}" "$(steal_of "$k")" "${R["$k|errors"]}")"
+    "$2" "$3" "$1" "$4" "${R["$k|rps"]}" "${R["$k|p50_us"]}" "${R["$k|p99_us"]}" "${R["$k|eld"]:--}" "${R["$k|cpu"]:--}" "${R["$k|rss"]}" "$(steal_of run_field "$k")" "${R["$k|errors"]}")"
   [ "${R["$k|errors"]}" = 0 ] || log "WARNING: ${R["$k|errors"]} errors (non-2xx: ${R["$k|err_status"]}) in $1 $2 c=$3"
 }
 
@@ -436,6 +437,7 @@ agg() { # mode c target field -> "median min max" over the repeats
     m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[1], v[NR] }'
 }
 med() { agg "$@" | cut -d' ' -f1; }
+med_pct() { awk -v v="$(med "$@")" 'BEGIN { printf "%.1f", v }'; }
 fmt_rps() { awk -v m="$1" -v lo="$2" -v hi="$3" 'BEGIN { printf "%.0f (%.0f–%.0f)", m, lo, hi }'; }
 ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.2f", v / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "-" || a == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
@@ -480,8 +482,7 @@ has portkey "$TARGETS" && peer_ver="; Portkey $PEER_VERSION on node $("$peer_nod
     errs=0
     for r in $(seq "$REPEATS"); do errs=$((errs + ${R["$mode|$c|$t|$r|errors"]:-0})); done
     no_probe "$t" && eld=- rss=- cpu=-
-    steal=""
-    for i in "${!STEAL_CPUS[@]}"; do steal="$steal${steal:+ / }$(awk -v v="$(med "$mode" "$c" "$t" "steal$i")" 'BEGIN { printf "%.1f", v }')"; done
+    steal=$(steal_of med_pct "$mode" "$c" "$t")
     echo "| $(mode_label "$mode") | $c | $t | $(fmt_rps "$m" "$lo" "$hi") | $(ms "$p50") | $(ms "$p99") | $(ratio "$p99" "$p50") | $cpu | ${eld:--} | $rss | $steal | $errs |"
   done; done; done
   echo
