@@ -19,9 +19,10 @@ import type { ChatCompletionCreateParams } from '../libs/providers/src/wire';
  * in a child process (so only the gateway side's CPU is counted). Each case runs
  * REQUESTS calls at CONCURRENCY after a warm-up, in ROUNDS interleaved rounds (the
  * machine is shared); the medians of requests/s and CPU microseconds per request
- * are printed. "SDK only" cases send a prebuilt vendor request, so the difference to
- * the adapter case is the translation; the two SDK cases differ only in transport
- * (the SDK's default global fetch, or the provider's PooledFetch).
+ * are printed. "SDK only" cases send a prebuilt vendor request through the SDK; the two
+ * differ only in transport (the SDK's default global fetch, or the provider's PooledFetch).
+ * The Gemini adapter adds its translation to the second; the Anthropic adapter sends its
+ * translation without the SDK (NativeMessages), so its difference is the SDK's own cost.
  *
  *   npm run build:test && node dist/bench/vendors.js [requests=2000] [concurrency=16] [rounds=3] [cases=regex]
  */
@@ -127,6 +128,7 @@ async function main(): Promise<void> {
     {
       name: 'anthropic',
       upstream: 'claude-echo',
+      path: 'translation + native request on the pool',
       config: provider('anthropic', 'anthropic', urls.anthropic),
       adapter: AnthropicProvider,
       sdkCall(fetch?: typeof globalThis.fetch) {
@@ -138,6 +140,7 @@ async function main(): Promise<void> {
     {
       name: 'gemini',
       upstream: 'gemini-echo',
+      path: 'translation + SDK + PooledFetch',
       config: provider('gemini', 'gemini', urls.gemini),
       adapter: GeminiProvider,
       sdkCall(fetch?: typeof globalThis.fetch) {
@@ -154,7 +157,7 @@ async function main(): Promise<void> {
     closing.push(pooled, adapter);
     add(`${vendor.name}: SDK only, global fetch (SDK default)`, vendor.sdkCall());
     add(`${vendor.name}: SDK only, PooledFetch (undici request)`, vendor.sdkCall(pooled.fetch));
-    add(`${vendor.name} adapter (translation + SDK + PooledFetch)`, () => adapter.chat(REQUEST, ctx(vendor.upstream)));
+    add(`${vendor.name} adapter (${vendor.path})`, () => adapter.chat(REQUEST, ctx(vendor.upstream)));
     add(`${vendor.name} adapter, streamed`, async () =>
       drain(await adapter.chatStream({ ...REQUEST, stream: true }, ctx(vendor.upstream))),
     );

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import fc from 'fast-check';
+import { ProviderConfig } from '../../libs/config/src/gateway-config';
+import { anthropicClient } from '../../libs/providers/src/anthropic/client';
+import { PooledFetch } from '../../libs/providers/src/translation/transport';
 import { COUNT_TOKENS_BASE, FakeAnthropic } from '../support/fake-anthropic';
 import { FakeGemini } from '../support/fake-gemini';
 import { FakeOpenAI } from '../support/fake-openai';
@@ -497,21 +500,38 @@ describe('Messages API: Anthropic`s server tools, served by Anthropic deployment
     assert.equal(plain.type, 'message', 'the tokens alone fit');
   });
 
-  it('a Messages API request reaches Anthropic with the headers the SDK sends for a translated chat request', async () => {
-    const chat = await fetch(`${gateway.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-      body: JSON.stringify({ model: 'claude-echo', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }),
-    });
-    assert.equal(chat.status, 200, await chat.text());
+  it('Messages API and chat requests, whole and streamed, reach Anthropic with the headers the SDK itself sends', async () => {
+    // The reference: the SDK built as the gateway builds it for provider `ant` (anthropicClient
+    // over the provider's transport), called from here.
+    const config = Object.assign(new ProviderConfig(), { name: 'ant', type: 'anthropic', baseUrl: anthropicUrl });
+    const transport = new PooledFetch(config);
+    try {
+      await anthropicClient(config, ANTHROPIC_KEY, transport.fetch).messages.create({
+        model: 'claude-echo',
+        max_tokens: 50,
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+    } finally {
+      await transport.close();
+    }
     const { 'content-length': _sdkLength, ...bySdk } = anthropic.last().headers;
+    const chat = (stream: boolean) => () =>
+      fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+        body: JSON.stringify({ model: 'claude-echo', max_tokens: 50, stream, messages: [{ role: 'user', content: 'hi' }] }),
+      }).then(async (res) => assert.equal(res.status, 200, await res.text()));
     for (const send of [
       () => client.messages.create(searching('claude-echo')),
       () => client.messages.stream(searching('claude-echo')).finalMessage(),
+      chat(false),
+      chat(true),
     ]) {
+      const asked = anthropic.received.length;
       await send();
-      const { 'content-length': _length, ...native } = anthropic.last().headers;
-      assert.deepEqual(native, bySdk);
+      assert.equal(anthropic.received.length, asked + 1);
+      const { 'content-length': _length, ...sent } = anthropic.last().headers;
+      assert.deepEqual(sent, bySdk);
     }
     assert.match(String(bySdk['user-agent']), /^Anthropic\/JS /, 'the SDK`s own headers');
   });

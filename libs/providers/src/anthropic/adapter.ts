@@ -9,7 +9,8 @@ import { wantsReasoning } from '../translation/params';
 import type { ChatCompletionCreateParams } from '../wire';
 import { anthropicClient } from './client';
 import { fromAnthropicError } from './errors';
-import { NativeMessages } from './native-client';
+import { messageEvents } from './events';
+import { headersOf, NativeMessages } from './native-client';
 import { nativeStream } from './native-stream';
 import { countTokensRequest, nativeMessagesRequest, toMessagesRequest } from './request';
 import { choiceFrom, usageFrom } from './response';
@@ -20,16 +21,25 @@ function nativeHeaders(ctx: CallContext): Record<string, string> | undefined {
   return ctx.native?.protocol === 'anthropic' ? ctx.native.headers : undefined;
 }
 
+/** Lets the SDK's `messages.create` start without sending anything (see sdkWarnings). */
+const NOT_SENT = AbortSignal.abort();
+/** Models (with or without thinking "enabled") whose SDK warnings were looked for; bounded, as the names come from requests. */
+const MAX_CHECKED = 1_000;
+
 /** The SDK's request options for a native body (count_tokens). */
 function nativeOptions(ctx: CallContext): Anthropic.RequestOptions {
   const headers = nativeHeaders(ctx);
   return headers ? { signal: ctx.signal, headers } : { signal: ctx.signal };
 }
 
-/** Claude through the Messages API, translated to and from the OpenAI format. */
+/**
+ * Claude through the Messages API, translated to and from the OpenAI format. Messages are sent
+ * without the SDK per request (NativeMessages); the SDK counts tokens and lists models.
+ */
 export class AnthropicProvider extends SdkProvider<Anthropic> {
   readonly type = 'anthropic' as const;
   private readonly native: NativeMessages;
+  private readonly checked = new Set<string>();
   constructor(config: ProviderConfig, apiKey: string | undefined) {
     super(config, (fetch) => anthropicClient(config, apiKey, fetch));
     this.native = new NativeMessages(this.sdk, this.transport.dispatcher);
@@ -37,35 +47,48 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
     const body = this.requestBody(request, ctx);
-    if (ctx.native?.protocol === 'anthropic') {
-      // The answer as Anthropic sent it, for a Messages API client: no field lost to a round trip through chat.
-      const text = await this.call(ctx.signal, () => this.native.message(body, nativeHeaders(ctx), ctx.signal));
-      return { body: text, usage: usageFrom((JSON.parse(text) as Anthropic.Message).usage), native: 'anthropic' };
-    }
-    const message = await this.call(ctx.signal, () => this.sdk.messages.create(body, { signal: ctx.signal }));
+    this.sdkWarnings(body);
+    const [text, message] = await this.call(ctx.signal, async () => {
+      const answer = await this.native.message(body, nativeHeaders(ctx), ctx.signal);
+      return [answer, JSON.parse(answer) as Anthropic.Message] as const;
+    });
     const usage = usageFrom(message.usage);
+    // The answer as Anthropic sent it, for a Messages API client: no field lost to a round trip through chat.
+    if (ctx.native?.protocol === 'anthropic') return { body: text, usage, native: 'anthropic' };
     return { body: completionJson(message.id, message.model, [choiceFrom(message, wantsReasoning(request))], usage), usage };
   }
 
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
     const body = { ...this.requestBody(request, ctx), stream: true as const };
-    if (ctx.native?.protocol === 'anthropic') {
-      const events = await this.call(ctx.signal, () => this.native.stream(body, nativeHeaders(ctx), ctx.signal));
-      return nativeStream(this.name, events, (err) => this.toError(err, ctx.signal));
-    }
-    const events = await this.call(ctx.signal, () => this.sdk.messages.create(body, { signal: ctx.signal }));
+    this.sdkWarnings(body);
+    const res = await this.call(ctx.signal, () => this.native.stream(body, nativeHeaders(ctx), ctx.signal));
+    const toError = (err: unknown) => this.toError(err, ctx.signal);
+    if (ctx.native?.protocol === 'anthropic') return nativeStream(this.name, res.body, toError);
     const translate = translateEvents({
       provider: this.name,
       exposeReasoning: wantsReasoning(request),
       includeUsage: request.stream_options?.include_usage === true,
     });
-    return openStream(this.name, events[Symbol.asyncIterator](), translate, (err) => this.toError(err, ctx.signal));
+    return openStream(this.name, messageEvents(res.body, headersOf(res)), translate, toError);
   }
 
   async countTokens(request: ChatCompletionCreateParams, ctx: CallContext): Promise<number> {
     const body = countTokensRequest(this.requestBody(request, ctx), ctx.upstreamModel);
     const counted = await this.call(ctx.signal, () => this.sdk.messages.countTokens(body, nativeOptions(ctx)));
     return counted.input_tokens;
+  }
+
+  /**
+   * The SDK's warnings for a body's model (deprecated; thinking "enabled" where it should be
+   * "adaptive"), logged once each (SdkProvider.call), though messages are not sent through the
+   * SDK: the first body of each model and thinking type is handed to `messages.create` with an
+   * aborted signal. It warns as it starts, from its own lists, and stops before sending.
+   */
+  private sdkWarnings(body: Anthropic.MessageCreateParams): void {
+    const key = `${body.thinking?.type === 'enabled'} ${body.model}`;
+    if (this.checked.has(key) || this.checked.size >= MAX_CHECKED) return;
+    this.checked.add(key);
+    this.call(NOT_SENT, () => this.sdk.messages.create(body, { signal: NOT_SENT })).catch(() => undefined);
   }
 
   /** The client's own Messages API body when it sent one (see NativeRequest), else the translation. */

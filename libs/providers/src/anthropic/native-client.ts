@@ -15,9 +15,9 @@ interface Template {
 }
 
 /**
- * Sends Messages API bodies that a Messages API client wrote (`CallContext.native`) to
- * Anthropic on the provider's pool, and reads the answers from undici's callbacks as the
- * OpenAI-format pass-through does. The SDK builds the request once: its URL and headers (its
+ * Sends Messages API bodies (a Messages API client's own, `CallContext.native`, or a chat
+ * request's translation) to Anthropic on the provider's pool, and reads the answers from
+ * undici's callbacks as the OpenAI-format pass-through does. The SDK builds the request once: its URL and headers (its
  * `anthropic-version`, user agent, the key, the provider's own headers), which are the same
  * for every such request; each request adds only the client's `anthropic-beta`. Per request,
  * the SDK's request building and its fetch `Response` cost more than everything else the
@@ -32,9 +32,9 @@ export class NativeMessages {
     private readonly dispatcher: Dispatcher,
   ) {}
 
-  /** A streamed answer's body, once Anthropic answered 200. */
-  async stream(body: object, headers: Record<string, string> | undefined, signal: AbortSignal): Promise<StreamedBody> {
-    return (await this.send(streamedRequest, body, headers, signal)).body;
+  /** A streamed answer, once Anthropic answered 200: its headers, and its body as it comes. */
+  stream(body: object, headers: Record<string, string> | undefined, signal: AbortSignal): Promise<UpstreamResponse<StreamedBody>> {
+    return this.send(streamedRequest, body, headers, signal);
   }
 
   /** A whole answer's text, once Anthropic answered 200. */
@@ -82,9 +82,14 @@ async function statusError(res: UpstreamResponse<AsyncIterable<Buffer> | Iterabl
   } catch {
     // Not JSON (a proxy's page): the SDK keeps the text as the message.
   }
+  return APIError.generate(res.statusCode, json, json ? undefined : text, headersOf(res));
+}
+
+/** An answer's headers as the fetch `Headers` the SDK's errors carry. */
+export function headersOf(res: UpstreamResponse<unknown>): Headers {
   const headers = new Headers();
   for (const [name, value] of Object.entries(res.headers)) {
     for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, item);
   }
-  return APIError.generate(res.statusCode, json, json ? undefined : text, headers);
+  return headers;
 }
