@@ -4,13 +4,13 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from '@anthropic-ai/sdk';
 import { DeploymentConfig } from '../../libs/config/src/gateway-config';
 import { GatewayError } from '../../libs/providers/src/gateway-error';
-import type { ChatStream } from '../../libs/providers/src/provider';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../../libs/providers/src/wire';
 import { planTools } from '../../libs/providers/src/translation/tools';
 import { fromAnthropicError } from '../../libs/providers/src/anthropic/errors';
 import { toMessages, toMessagesRequest, toToolChoice } from '../../libs/providers/src/anthropic/request';
 import { choiceFrom, finishReason, usageFrom } from '../../libs/providers/src/anthropic/response';
 import { translateEvents } from '../../libs/providers/src/anthropic/stream';
+import { translated } from '../support/translate';
 
 const deployment = Object.assign(new DeploymentConfig(), { provider: 'p', model: 'm' });
 const live = new AbortController().signal;
@@ -454,17 +454,12 @@ describe('Anthropic stream translation', () => {
     ] as unknown as Event[];
 
   async function run(events: Event[], options = { exposeReasoning: false, includeUsage: true }) {
-    const stream: ChatStream = { [Symbol.asyncIterator]: () => undefined as never };
-    const frames: Record<string, unknown>[] = [];
-    let done = false;
-    async function* source() {
-      yield* events;
-    }
-    for await (const frame of translateEvents({ provider: 'claude', ...options })(source(), stream)) {
-      if (frame === 'data: [DONE]\n\n') done = true;
-      else frames.push(JSON.parse(frame.slice(6)));
-    }
-    return { frames, done, usage: stream.usage };
+    const { frames: all, usage } = await translated(translateEvents({ provider: 'claude', ...options }), events);
+    const done = all.at(-1) === 'data: [DONE]\n\n';
+    const frames = all
+      .filter((frame) => frame !== 'data: [DONE]\n\n')
+      .map((frame) => JSON.parse(frame.slice(6)) as Record<string, unknown>);
+    return { frames, done, usage };
   }
 
   it('reassembles tool arguments split across many input_json_delta events, for parallel calls', async () => {

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApiError, type GenerateContentResponse } from '@google/genai';
 import { GatewayError } from '../../libs/providers/src/gateway-error';
-import type { ChatStream } from '../../libs/providers/src/provider';
 import type { ChatCompletionMessageParam } from '../../libs/providers/src/wire';
 import { fromGeminiError } from '../../libs/providers/src/gemini/errors';
 import { SKIP_SIGNATURE, toContents } from '../../libs/providers/src/gemini/request';
 import { checkPromptFeedback, choiceFrom, FAILED_FINISHES, FINISH_REASONS, usageFrom } from '../../libs/providers/src/gemini/response';
 import { toGeminiSchema } from '../../libs/providers/src/gemini/schema';
 import { translateChunks } from '../../libs/providers/src/gemini/stream';
+import { translated } from '../support/translate';
 
 const live = new AbortController().signal;
 const call = (id: string, name: string, args = '{}', signature?: string) => ({
@@ -403,14 +403,15 @@ describe('Gemini errors', () => {
 
 describe('Gemini stream translation', () => {
   async function run(chunks: object[], maxToolCalls = Infinity) {
-    const stream: ChatStream = { [Symbol.asyncIterator]: () => undefined as never };
-    const frames: { choices: { index: number; delta: Record<string, unknown>; finish_reason: string | null }[] }[] = [];
-    async function* source() {
-      yield* chunks as GenerateContentResponse[];
-    }
     const translate = translateChunks({ provider: 'gem', model: 'fallback', includeUsage: true, exposeReasoning: true, maxToolCalls });
-    for await (const frame of translate(source(), stream)) if (frame !== 'data: [DONE]\n\n') frames.push(JSON.parse(frame.slice(6)));
-    return { frames, usage: stream.usage };
+    const { frames: all, usage } = await translated(translate, chunks as GenerateContentResponse[]);
+    const frames = all
+      .filter((frame) => frame !== 'data: [DONE]\n\n')
+      .map(
+        (frame) =>
+          JSON.parse(frame.slice(6)) as { choices: { index: number; delta: Record<string, unknown>; finish_reason: string | null }[] },
+      );
+    return { frames, usage };
   }
   const cand = (index: number, parts: object[], finishReason?: string) => ({
     index,

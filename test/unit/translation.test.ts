@@ -288,9 +288,7 @@ describe('openStream', () => {
       yield item;
     }
   }
-  const translate = async function* (source: AsyncIterable<number>) {
-    for await (const n of source) yield `n${n}`;
-  };
+  const translate = () => ({ step: (n: number) => [`n${n}`] });
   const toError = (err: unknown) =>
     err instanceof GatewayError ? err : new GatewayError(502, String((err as Error).message), 'upstream_error', 'upstream_unreachable');
 

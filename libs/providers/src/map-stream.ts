@@ -1,11 +1,11 @@
 /** How `mapStream` turns a source's chunks into outputs. */
 export interface StreamSteps<I, O> {
   /** The outputs of one chunk. A throw ends the stream; the source is closed first. */
-  step(chunk: I): O[] | Promise<O[]>;
+  step(chunk: I): readonly O[] | Promise<readonly O[]>;
   /** The outputs once the source has ended. */
-  end?(): O[] | Promise<O[]>;
+  end?(): readonly O[] | Promise<readonly O[]>;
   /** A failure of the source or of a step: the outputs that end the stream, or a throw. Rethrown without it. */
-  fail?(err: unknown): O[];
+  fail?(err: unknown): readonly O[];
 }
 
 /** The end of a plain async iterator, shared: nothing to allocate per stream. */
@@ -24,7 +24,7 @@ export function mapStream<I, O>(source: AsyncIterable<I>, steps: StreamSteps<I, 
 }
 
 class MappedStream<I, O> implements AsyncIterableIterator<O, undefined> {
-  private out: O[] = [];
+  private out: readonly O[] = [];
   private at = 0;
   /** The source has not ended, failed or been closed. */
   private reading = true;
@@ -57,7 +57,7 @@ class MappedStream<I, O> implements AsyncIterableIterator<O, undefined> {
   }
 
   /** The outputs of the source's next chunk, or of its end or failure. */
-  private async pull(): Promise<O[]> {
+  private async pull(): Promise<readonly O[]> {
     let stepping = false;
     try {
       const next = await this.source.next();

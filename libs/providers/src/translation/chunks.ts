@@ -1,4 +1,5 @@
 import type { GatewayError } from '../gateway-error';
+import { DONE, mapStream, type StreamSteps } from '../map-stream';
 import { midStreamError } from '../openai/stream';
 import type { ChatStream } from '../provider';
 import type { CompletionUsage } from '../wire';
@@ -54,8 +55,16 @@ export class ChunkFrames {
   }
 }
 
-/** Turns vendor events into OpenAI frames; sets `stream.usage` before it ends. */
-export type Translate<E> = (events: AsyncIterable<E>, stream: ChatStream) => AsyncGenerator<string>;
+/**
+ * Turns one stream's vendor events into OpenAI frames (its state lives in the steps); `end`
+ * sets `stream.usage`, or throws when the stream was cut. Steps, not a generator: with async
+ * generators on the streaming path most of each request's objects reached the old space (see
+ * mapStream).
+ */
+export type Translate<E> = (stream: ChatStream) => StreamSteps<E, string>;
+
+/** What a step returns when an event makes no frame. */
+export const NO_FRAMES: readonly string[] = Object.freeze([]);
 
 /**
  * Opens a translated stream. The first vendor event is awaited here (and passed to
@@ -80,24 +89,40 @@ export async function openStream<E>(
     throw toError(err);
   }
   const stream: ChatStream = {
-    async *[Symbol.asyncIterator]() {
-      try {
-        yield* translate(resume(first, events), stream);
-      } catch (err) {
-        throw midStreamError(provider, toError(err));
-      }
+    [Symbol.asyncIterator]: () => {
+      const steps = translate(stream);
+      return mapStream(new Resumed(first, events), {
+        step: (event) => steps.step(event),
+        end: () => steps.end?.() ?? NO_FRAMES,
+        fail: (err) => {
+          throw midStreamError(provider, toError(err));
+        },
+      });
     },
   };
   return stream;
 }
 
 /** The peeked first event, then the rest; closing it early closes the upstream. */
-async function* resume<E>(first: IteratorResult<E>, rest: AsyncIterator<E>): AsyncGenerator<E> {
-  try {
-    if (first.done) return;
-    yield first.value;
-    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
-  } finally {
-    await rest.return?.();
+class Resumed<E> implements AsyncIterableIterator<E, undefined> {
+  constructor(
+    private first: IteratorResult<E> | undefined,
+    private readonly rest: AsyncIterator<E>,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<E, undefined>> {
+    const first = this.first;
+    this.first = undefined;
+    return first ? Promise.resolve(first) : this.rest.next();
+  }
+
+  async return(): Promise<IteratorResult<E, undefined>> {
+    this.first = undefined;
+    await this.rest.return?.();
+    return DONE;
   }
 }
