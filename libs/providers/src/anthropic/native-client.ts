@@ -17,12 +17,13 @@ interface Template {
 /**
  * Sends Messages API bodies (a Messages API client's own, `CallContext.native`, or a chat
  * request's translation) to Anthropic on the provider's pool, and reads the answers from
- * undici's callbacks as the OpenAI-format pass-through does. The SDK builds the request once: its URL and headers (its
- * `anthropic-version`, user agent, the key, the provider's own headers), which are the same
- * for every such request; each request adds only the client's `anthropic-beta`. Per request,
- * the SDK's request building and its fetch `Response` cost more than everything else the
- * gateway does for the request (BENCHMARKS.md, "Changes, each measured"). A failed answer
- * becomes the `APIError` the SDK would have thrown for it, so it maps to the same client error.
+ * undici's callbacks as the OpenAI-format pass-through does. The SDK builds the request
+ * once: its URL and headers (its `anthropic-version`, user agent, the key, the provider's own
+ * headers), which are the same for every such request; each request adds only the client's
+ * `anthropic-beta`. Per request, the SDK's request building and its fetch `Response` cost
+ * more than everything else the gateway does for the request (BENCHMARKS.md, "Changes, each
+ * measured"). A failed answer becomes the `APIError` the SDK would have thrown for it, so it
+ * maps to the same client error.
  */
 export class NativeMessages {
   private template: Template | undefined;
