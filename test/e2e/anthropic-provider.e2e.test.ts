@@ -20,6 +20,7 @@ const MODELS = [
   'claude-midstream-error',
   'claude-cut',
   'claude-slow-3000',
+  'claude-proxy-page',
 ];
 const STOP_REASONS: [string, string][] = [
   ['end_turn', 'stop'],
@@ -64,6 +65,13 @@ describe('Anthropic provider through the gateway (real @anthropic-ai/sdk, fake M
       name: 'claude-failover',
       deployments: [
         { provider: 'main', model: 'claude-error-overloaded_error' },
+        { provider: 'main', model: 'claude-echo' },
+      ],
+    },
+    {
+      name: 'claude-proxy-then-echo',
+      deployments: [
+        { provider: 'main', model: 'claude-proxy-page' },
         { provider: 'main', model: 'claude-echo' },
       ],
     },
@@ -445,6 +453,21 @@ describe('Anthropic provider through the gateway (real @anthropic-ai/sdk, fake M
       // Two attempts on the overloaded deployment (one retry by default), then the next one.
       assert.equal(res.response.headers.get('x-gateway-attempts'), '3');
       assert.match(res.response.headers.get('x-gateway-fallbacks') ?? '', /upstream_overloaded/);
+    });
+
+    it('a 200 that is no Messages answer (a proxy`s HTML page) is a retryable 502 before any byte, whole or streamed; the router fails over', async () => {
+      const messages = [{ role: 'user' as const, content: 'through the proxy' }];
+      for (const stream of [false, true]) {
+        const err = await apiError(client().chat.completions.create({ model: 'claude-proxy-page', messages, stream }));
+        assert.equal(err.status, 502, `stream: ${stream}`);
+        assert.equal(err.code, stream ? 'upstream_stream_truncated' : 'upstream_invalid_response', `stream: ${stream}`);
+      }
+      const whole = await client().chat.completions.create({ model: 'claude-proxy-then-echo', messages }).withResponse();
+      assert.equal(whole.data.choices[0].message.content, 'echo: through the proxy');
+      assert.match(whole.response.headers.get('x-gateway-fallbacks') ?? '', /upstream_invalid_response/);
+      const streamed = await client().chat.completions.create({ model: 'claude-proxy-then-echo', messages, stream: true }).withResponse();
+      assert.equal((await collect(streamed.data)).text, 'echo: through the proxy');
+      assert.match(streamed.response.headers.get('x-gateway-fallbacks') ?? '', /upstream_stream_truncated/);
     });
 
     it('an error event before the first chunk is a plain HTTP error, not a broken stream', async () => {

@@ -57,6 +57,7 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  * - `claude-early-error`: a stream whose first event is an overloaded `error` event;
  * - `claude-midstream-error`: an `error` event after some text;
  * - `claude-cut`: a stream that dies before message_stop;
+ * - `claude-proxy-page`: a 200 with an HTML page, as a misconfigured proxy answers, streamed or not;
  * - `claude-slow-<ms>`: waits, then echoes;
  * - `claude-drip-<ms>`: streams the echo with that pause between text pieces.
  */
@@ -85,6 +86,10 @@ export class FakeAnthropic extends FakeUpstream {
     if (model.startsWith('claude-error-')) {
       const type = model.slice(13);
       return error(res, type, `fake ${type}`, type === 'rate_limit_error' ? { 'retry-after': '13' } : {});
+    }
+    if (model === 'claude-proxy-page') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      return void res.end('<html><body>Welcome to the proxy: nothing for you here.</body></html>\n');
     }
     if (body.stream) return stream(res, model, reply(model, body));
     sendJson(res, 200, messageJson(model, reply(model, body)));

@@ -59,6 +59,11 @@ export class GatewayError extends Error {
     return new GatewayError(499, 'The client closed the request.', 'invalid_request_error', 'client_closed_request');
   }
 
+  /** A 200 whose body is not the answer it should be: retryable, so the router tries another deployment. */
+  static invalidResponse(message: string): GatewayError {
+    return new GatewayError(502, message, 'upstream_error', 'upstream_invalid_response', null, {}, true).from(502);
+  }
+
   static modelNotFound(model: string, why = 'does not exist'): GatewayError {
     return new GatewayError(404, `The model \`${model}\` ${why}.`, 'invalid_request_error', 'model_not_found', 'model');
   }

@@ -50,7 +50,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
     this.sdkWarnings(body);
     const [text, message] = await this.call(ctx.signal, async () => {
       const answer = await this.native.message(body, nativeHeaders(ctx), ctx.signal);
-      return [answer, JSON.parse(answer) as Anthropic.Message] as const;
+      return [answer, this.messageOf(answer)] as const;
     });
     const usage = usageFrom(message.usage);
     // The answer as Anthropic sent it, for a Messages API client: no field lost to a round trip through chat.
@@ -76,6 +76,18 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
     const body = countTokensRequest(this.requestBody(request, ctx), ctx.upstreamModel);
     const counted = await this.call(ctx.signal, () => this.sdk.messages.countTokens(body, nativeOptions(ctx)));
     return counted.input_tokens;
+  }
+
+  /** A whole answer's message; a 200 that is not one (a proxy's page) fails like any invalid answer. */
+  private messageOf(text: string): Anthropic.Message {
+    let message: Anthropic.Message | undefined;
+    try {
+      message = JSON.parse(text) as Anthropic.Message;
+    } catch {
+      // Not JSON: refused below.
+    }
+    if (message?.type !== 'message') throw GatewayError.invalidResponse(`Provider ${this.name} returned a response that is not a message.`);
+    return message;
   }
 
   /**

@@ -58,15 +58,7 @@ export function checkPromptFeedback(provider: string, response: GenerateContentR
     );
   }
   if (!response.candidates?.length) {
-    throw new GatewayError(
-      502,
-      `Provider ${provider} returned no answer (no candidates).`,
-      'upstream_error',
-      'upstream_invalid_response',
-      null,
-      {},
-      true,
-    ).from(502);
+    throw GatewayError.invalidResponse(`Provider ${provider} returned no answer (no candidates).`);
   }
 }
 
@@ -76,15 +68,7 @@ export function checkPromptFeedback(provider: string, response: GenerateContentR
  * tried), never an empty 200 and never a stream that starts and then breaks.
  */
 export function noAnswer(provider: string): GatewayError {
-  return new GatewayError(
-    502,
-    `Provider ${provider} returned a candidate with no content and no finish reason.`,
-    'upstream_error',
-    'upstream_invalid_response',
-    null,
-    {},
-    true,
-  ).from(502);
+  return GatewayError.invalidResponse(`Provider ${provider} returned a candidate with no content and no finish reason.`);
 }
 
 /** True for a candidate that says nothing: no parts and no finish reason. */

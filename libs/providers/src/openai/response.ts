@@ -10,15 +10,7 @@ const USAGE_KEY = Buffer.from('"usage"');
  */
 export function readJsonResult(provider: string, body: Buffer, expect: string): JsonResult {
   if (body[0] !== 0x7b /* { */ || !(body.includes(`"object":"${expect}"`) || body.includes(`"object": "${expect}"`))) {
-    throw new GatewayError(
-      502,
-      `Provider ${provider} returned a response that is not a ${expect}.`,
-      'upstream_error',
-      'upstream_invalid_response',
-      null,
-      {},
-      true,
-    ).from(502);
+    throw GatewayError.invalidResponse(`Provider ${provider} returned a response that is not a ${expect}.`);
   }
   return { body, usage: usageOf(body) };
 }
