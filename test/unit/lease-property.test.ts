@@ -238,6 +238,49 @@ describe('leased admission (Redis)', { skip: !REDIS_URL && 'TEST_REDIS_URL unset
     assert.ok((await admit()).rpm.resetMs > 50_000, 'ended 5 s ago: its replica died');
   });
 
+  it('spend alone (a key without limits) goes to Redis once a lease period, not per settlement, and adds up exactly across replicas', async () => {
+    const { store, client, sent } = await countingStore();
+    const stores = [store, leaseStore(clients[1]), leaseStore(clients[2])];
+    const keyId = `lease-spend-${Date.now()}`;
+    let total = 0;
+    let calls: number;
+    let before: number;
+    try {
+      for (let i = 0; i < 3_000; i++) {
+        const usd = (i % 7) * UNIT;
+        total += usd;
+        await stores[i % 3].settle({ keyId, spend: { model: i % 2 ? 'a' : 'b', usd } });
+      }
+      calls = sent();
+      before = (await redisState(keyId)).spent;
+    } finally {
+      for (const s of stores) await s.close();
+      client.disconnect();
+    }
+    assert.equal(calls, 0, `${calls} Redis commands for 1,000 settlements`);
+    assert.equal(before, 0, 'nothing written before the sync');
+    assert.equal((await redisState(keyId)).spent, total, 'every settlement counted once, at close');
+  });
+
+  it('spend alone is written by the sync a lease period later, without a close', async () => {
+    const store = leaseStore(clients[0], 100);
+    const keyId = `lease-spend-timer-${Date.now()}`;
+    let spent = 0;
+    try {
+      await store.settle({ keyId, spend: { model: 'm', usd: 3 * UNIT } });
+      await store.settle({ keyId, spend: { model: 'm', usd: 5 * UNIT } });
+      for (let i = 0; i < 100 && spent === 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        spent = (await redisState(keyId)).spent;
+      }
+      await store.settle({ keyId, spend: { model: 'm', usd: UNIT } });
+    } finally {
+      await store.close();
+    }
+    assert.equal(spent, 8 * UNIT, 'written by the timer');
+    assert.equal((await redisState(keyId)).spent, 9 * UNIT, 'and the rest at close');
+  });
+
   it('a key near its limit is admitted one request at a time, without a lease attempt per request', async () => {
     const { store, client, sent } = await countingStore();
     const verdicts: (string | undefined)[] = [];

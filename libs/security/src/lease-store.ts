@@ -201,6 +201,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
 
   async settle(input: SettleInput): Promise<void> {
     const ticket = input.ticket;
+    if (!ticket && !this.closed && !input.hold && input.tokenDelta === undefined && input.spend) return this.owe(input.keyId, input.spend);
     const account = ticket && this.accounts.get(input.keyId);
     // After close, spend goes to Redis directly (the in-flight hold lapses).
     if (!ticket || !account || this.closed) return this.exact.settle(input);
@@ -213,6 +214,20 @@ export class LeasedAdmissionStore implements AdmissionStore {
     if (delta === 0 || ticket.tpmEnd !== account.tpmEnd) return;
     if (account.lease && !account.syncing) account.lease.tpm -= delta;
     else account.tokenAdjust += delta;
+  }
+
+  /**
+   * Spend alone (a key with no limits, or anonymous requests): nothing to check against, so it
+   * is summed here and written with the account's next sync, within a lease period, as leased
+   * requests' spend is, instead of a Redis script call for every event-loop turn's settlements.
+   */
+  private owe(keyId: string, spend: NonNullable<SettleInput['spend']>): void {
+    if (spend.usd <= 0) return;
+    const account = this.account(keyId);
+    const first = account.spend.size === 0;
+    account.spend.set(spend.model, (account.spend.get(spend.model) ?? 0) + spend.usd);
+    // A sync is due already when a lease is open or one is under way (schedule() runs after it).
+    if (first && !account.lease && !account.syncing) this.schedule(account);
   }
 
   async close(): Promise<void> {
@@ -370,7 +385,8 @@ export class LeasedAdmissionStore implements AdmissionStore {
     if (reply[0] === 0) {
       account.inFlightMember = reply[1];
       account.leaseMember = '';
-      account.exactUntil = Date.now() + this.options.leaseMs;
+      // Refused: too close to a limit. A call that asked for no lease (spend written, a lease given back) was not.
+      if (lease.want) account.exactUntil = Date.now() + this.options.leaseMs;
       return;
     }
     const [, rpm, rpmUsed, rpmTtl, rpmEnd, tpm, tpmUsed, tpmTtl, tpmEnd, leaseMember, spent, held, inFlightMember] = reply;
