@@ -8,12 +8,13 @@ import { messageEvents } from '../../libs/providers/src/anthropic/events';
 /** What reading a stream gave: its events, and how it failed, if it did. */
 interface Outcome {
   events: unknown[];
-  error?: { name: string; message: string; status?: unknown; type?: unknown; error?: unknown };
+  error?: { name: string; message: string; status?: unknown; type?: unknown; error?: unknown; requestID?: unknown };
 }
 
 function failure(err: unknown): Outcome['error'] {
-  const e = err as Error & { status?: unknown; type?: unknown; error?: unknown };
-  return { name: e.constructor.name, message: e.message, status: e.status, type: e.type, error: e.error };
+  const e = err as Error & { status?: unknown; type?: unknown; error?: unknown; requestID?: unknown };
+  // requestID comes from the answer's headers: it shows they reached the error.
+  return { name: e.constructor.name, message: e.message, status: e.status, type: e.type, error: e.error, requestID: e.requestID };
 }
 
 /** Only for its logger, which stays quiet about the invalid JSON the property sends. */
@@ -41,7 +42,7 @@ async function byGateway(chunks: Uint8Array[], headers: Headers): Promise<Outcom
     yield* chunks;
   }
   const events: unknown[] = [];
-  const iterator = messageEvents(source(), headers);
+  const iterator = messageEvents(source(), () => headers);
   try {
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) events.push(next.value);
     return { events };

@@ -69,7 +69,12 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
       exposeReasoning: wantsReasoning(request),
       includeUsage: request.stream_options?.include_usage === true,
     });
-    return openStream(this.name, messageEvents(res.body, headersOf(res)), translate, toError);
+    return openStream(
+      this.name,
+      messageEvents(res.body, () => headersOf(res)),
+      translate,
+      toError,
+    );
   }
 
   async countTokens(request: ChatCompletionCreateParams, ctx: CallContext): Promise<number> {

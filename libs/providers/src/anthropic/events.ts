@@ -13,7 +13,7 @@ type Event = Anthropic.RawMessageStreamEvent;
  * events without a name skipped, an `error` event thrown as the SDK's `APIError`, any other
  * event's data parsed as JSON (an empty one skipped; an invalid one throws).
  */
-export function messageEvents(body: AsyncIterable<Uint8Array>, headers: Headers): AsyncIterator<Event> {
+export function messageEvents(body: AsyncIterable<Uint8Array>, headers: () => Headers): AsyncIterator<Event> {
   const items = mapStream(body, new EventReader(headers));
   const close = async (): Promise<IteratorResult<Event, undefined>> => {
     await items.return?.();
@@ -45,7 +45,8 @@ class EventReader implements StreamSteps<Uint8Array, Event | Failure> {
   private event: string | null = null;
   private data: string[] = [];
 
-  constructor(private readonly headers: Headers) {}
+  /** The answer's headers, for an `error` event's APIError: built only then. */
+  constructor(private readonly headers: () => Headers) {}
 
   step(chunk: Uint8Array): (Event | Failure)[] {
     const text = this.rest + this.decoder.decode(chunk, { stream: true });
@@ -108,7 +109,7 @@ class EventReader implements StreamSteps<Uint8Array, Event | Failure> {
         // Not JSON: the SDK keeps the text.
       }
       const type = (body as { error?: { type?: Anthropic.ErrorType } } | undefined)?.error?.type;
-      throw new APIError(undefined, body as object, undefined, this.headers, type);
+      throw new APIError(undefined, body as object, undefined, this.headers(), type);
     }
     if (data) events.push(JSON.parse(data) as Event);
   }
