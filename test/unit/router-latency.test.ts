@@ -30,8 +30,8 @@ async function simulate(): Promise<{ at: number; to: string }[]> {
   for (let at = 0; at < 45_000; at += INTERVAL_MS) {
     await clock.drain(at);
     const to = STRATEGY_ORDER.latency(ds, ctx)[0].id;
-    const end = latency.start(to, 'total');
-    clock.after(costOf(to, at), () => end(true));
+    const attempt = latency.start(to, 'total');
+    clock.after(costOf(to, at), () => latency.end(to, 'total', attempt, true));
     sent.push({ at, to });
   }
   await clock.drain();

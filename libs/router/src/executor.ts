@@ -104,7 +104,7 @@ export class Executor {
             limit < timeouts.attemptMs ? deadlineError(timeouts.deadlineMs) : attemptTimeout(limit),
           );
           const timing = timeline && start(timeline, deployment, now);
-          const measured = this.latency.start(deployment.id, kind);
+          const latencyId = this.latency.start(deployment.id, kind);
           let verdict: Verdict = { kind: 'no-verdict' };
           let error: GatewayError;
           try {
@@ -119,7 +119,7 @@ export class Executor {
           } finally {
             // Every way out of an attempt lands here: the probe slot, if it held one, is released.
             ticket.end(verdict, this.clock.now());
-            measured(verdict.kind === 'answered');
+            this.latency.end(deployment.id, kind, latencyId, verdict.kind === 'answered');
             attemptSignal.clear();
           }
           if (verdict.kind === 'no-verdict' || !this.fallbackOn.has(error.upstreamStatus)) throw error;

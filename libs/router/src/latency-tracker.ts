@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { GatewayConfig } from '@gateway/config';
 import { Clock } from './clock';
+import { InFlight } from './in-flight';
 
 export type LatencyKind = 'total' | 'ttft';
 
@@ -21,9 +22,9 @@ interface Average {
  */
 @Injectable()
 export class LatencyTracker {
-  private readonly averages = new Map<string, Average>();
-  /** Start times of attempts in flight, oldest first (Set keeps insertion order). */
-  private readonly pending = new Map<string, Set<{ at: number }>>();
+  // By kind, then deployment id: no key string built per attempt.
+  private readonly averages = { total: new Map<string, Average>(), ttft: new Map<string, Average>() };
+  private readonly pending = { total: new Map<string, InFlight>(), ttft: new Map<string, InFlight>() };
   private readonly alpha: number;
   private readonly staleAfterMs: number;
 
@@ -34,35 +35,38 @@ export class LatencyTracker {
     ({ alpha: this.alpha, staleAfterMs: this.staleAfterMs } = config.router.latency);
   }
 
-  /** Marks an attempt in flight; call the result when it ends, with `true` when it succeeded (then it is measured). */
-  start(deploymentId: string, kind: LatencyKind): (succeeded: boolean) => void {
-    const key = `${kind}:${deploymentId}`;
-    const entry = { at: this.clock.now() };
-    let set = this.pending.get(key);
-    if (!set) this.pending.set(key, (set = new Set()));
-    set.add(entry);
-    return (succeeded) => {
-      if (!set.delete(entry)) return;
-      if (succeeded) this.observe(deploymentId, kind, this.clock.now() - entry.at);
-    };
+  /** Marks an attempt in flight; returns its id, for `end`. */
+  start(deploymentId: string, kind: LatencyKind): number {
+    let inFlight = this.pending[kind].get(deploymentId);
+    if (!inFlight) this.pending[kind].set(deploymentId, (inFlight = new InFlight()));
+    return inFlight.start(this.clock.now());
+  }
+
+  /** Ends attempt `id`; when it `succeeded`, its time is measured. */
+  end(deploymentId: string, kind: LatencyKind, id: number, succeeded: boolean): void {
+    const at = this.pending[kind].get(deploymentId)?.end(id);
+    if (at !== undefined && succeeded) this.observe(deploymentId, kind, this.clock.now() - at);
   }
 
   observe(deploymentId: string, kind: LatencyKind, ms: number): void {
-    const key = `${kind}:${deploymentId}`;
     const now = this.clock.now();
-    const previous = this.averages.get(key);
-    const keep = previous ? (1 - this.alpha) * this.freshness(previous, now) : 0;
-    this.averages.set(key, { ms: previous ? keep * previous.ms + (1 - keep) * ms : ms, at: now });
+    const previous = this.averages[kind].get(deploymentId);
+    if (!previous) {
+      this.averages[kind].set(deploymentId, { ms, at: now });
+      return;
+    }
+    const keep = (1 - this.alpha) * this.freshness(previous, now);
+    previous.ms = keep * previous.ms + (1 - keep) * ms;
+    previous.at = now;
   }
 
   /** The latency to expect, or undefined when unknown (never measured, or stale with nothing in flight). */
   get(deploymentId: string, kind: LatencyKind): number | undefined {
-    const key = `${kind}:${deploymentId}`;
     const now = this.clock.now();
-    const average = this.averages.get(key);
-    const oldest = this.pending.get(key)?.values().next().value;
-    if (!oldest) return average && this.freshness(average, now) > 0 ? average.ms : undefined;
-    return Math.max(average?.ms ?? 0, now - oldest.at);
+    const average = this.averages[kind].get(deploymentId);
+    const oldest = this.pending[kind].get(deploymentId)?.oldest();
+    if (oldest === undefined) return average && this.freshness(average, now) > 0 ? average.ms : undefined;
+    return Math.max(average?.ms ?? 0, now - oldest);
   }
 
   /** 1 for a fresh average, falling to 0 at `staleAfterMs`. */
