@@ -26,19 +26,39 @@ function writeMany(res: ServerResponse, state: { finished: boolean; closedEarly:
   next();
 }
 
+/** DRIPS chunks, one every DRIP_MS: longer in all than the timeout the test gives, never idle that long. */
+const DRIPS = 12;
+const DRIP_MS = 150;
+function drip(res: ServerResponse): void {
+  res.writeHead(200);
+  let sent = 0;
+  const timer = setInterval(() => {
+    res.write(`${sent},`);
+    if (++sent === DRIPS) {
+      clearInterval(timer);
+      res.end('end');
+    }
+  }, DRIP_MS);
+}
+
 describe('upstream requests read from undici dispatch callbacks', () => {
   let server: Server;
   let pool: Pool;
   const state = { finished: false, closedEarly: false };
+  const hangsClosed: string[] = [];
 
   before(async () => {
     server = createServer((req, res) => {
       if (req.url === '/many') return writeMany(res, state);
       if (req.url === '/error') return void res.writeHead(429, { 'retry-after': '7' }).end('{"error":{"message":"slow down"}}');
+      if (req.url === '/hang') return void res.on('close', () => hangsClosed.push('headers'));
+      if (req.url === '/stall') return void res.writeHead(200).write('{"partial":', () => res.on('close', () => hangsClosed.push('body')));
+      if (req.url === '/drip') return drip(res);
       res.end('{"ok":true}');
     }).listen(0, '127.0.0.1');
     await once(server, 'listening');
-    pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    // undici's own timers far beyond any test: only bufferedRequest's timeout can end a hung answer.
+    pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { headersTimeout: 600_000, bodyTimeout: 600_000 });
   });
   after(async () => {
     await pool.close();
@@ -47,7 +67,7 @@ describe('upstream requests read from undici dispatch callbacks', () => {
 
   it('stops reading the socket while the reader falls behind, and then delivers every byte in order', async () => {
     Object.assign(state, { finished: false, closedEarly: false });
-    const res = await streamedRequest(pool, { method: 'GET', path: '/many' }, new AbortController().signal);
+    const res = await streamedRequest(pool, { method: 'GET', path: '/many' }, new AbortController().signal, 60_000);
     assert.equal(res.statusCode, 200);
     const iterator = res.body[Symbol.asyncIterator]();
     const hash = createHash('sha256');
@@ -71,7 +91,7 @@ describe('upstream requests read from undici dispatch callbacks', () => {
   it('an abort mid-body ends the iteration with the abort reason and closes the upstream request', async () => {
     Object.assign(state, { finished: false, closedEarly: false });
     const controller = new AbortController();
-    const res = await streamedRequest(pool, { method: 'GET', path: '/many' }, controller.signal);
+    const res = await streamedRequest(pool, { method: 'GET', path: '/many' }, controller.signal, 60_000);
     const reason = new Error('deadline');
     await assert.rejects(
       (async () => {
@@ -87,7 +107,7 @@ describe('upstream requests read from undici dispatch callbacks', () => {
 
   it('destroy() releases the upstream request when the reader stops early', async () => {
     Object.assign(state, { finished: false, closedEarly: false });
-    const res = await streamedRequest(pool, { method: 'GET', path: '/many' }, new AbortController().signal);
+    const res = await streamedRequest(pool, { method: 'GET', path: '/many' }, new AbortController().signal, 60_000);
     for await (const chunk of res.body) {
       assert.ok(chunk.length > 0);
       break;
@@ -97,20 +117,47 @@ describe('upstream requests read from undici dispatch callbacks', () => {
   });
 
   it('collects a whole answer, and gives an error answer its status, headers and body', async () => {
-    const ok = await bufferedRequest(pool, { method: 'GET', path: '/' }, new AbortController().signal);
+    const ok = await bufferedRequest(pool, { method: 'GET', path: '/' }, new AbortController().signal, 60_000);
     assert.equal(ok.statusCode, 200);
     assert.equal(ok.body[0].toString(), '{"ok":true}');
-    const limited = await bufferedRequest(pool, { method: 'GET', path: '/error' }, new AbortController().signal);
+    const limited = await bufferedRequest(pool, { method: 'GET', path: '/error' }, new AbortController().signal, 60_000);
     assert.equal(limited.statusCode, 429);
     assert.equal(limited.headers['retry-after'], '7');
     assert.match(limited.body[0].toString(), /slow down/);
+  });
+
+  it('no headers within the timeout, then no body chunk within it: undici`s own timeout errors, and the upstream request is closed', async () => {
+    hangsClosed.length = 0;
+    const code = (expected: string) => (err: Error & { code?: string }) => (assert.equal(err.code, expected), true);
+    const signal = new AbortController().signal;
+    await assert.rejects(bufferedRequest(pool, { method: 'GET', path: '/hang' }, signal, 200), code('UND_ERR_HEADERS_TIMEOUT'));
+    await assert.rejects(bufferedRequest(pool, { method: 'GET', path: '/stall' }, signal, 200), code('UND_ERR_BODY_TIMEOUT'));
+    const stream = await streamedRequest(pool, { method: 'GET', path: '/stall' }, signal, 200);
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of stream.body) assert.ok(chunk.length > 0);
+      })(),
+      code('UND_ERR_BODY_TIMEOUT'),
+    );
+    while (hangsClosed.length < 3) await sleep(10);
+    assert.deepEqual(hangsClosed, ['headers', 'body', 'body']);
+  });
+
+  it('the timeout is the idle time between chunks, not the whole answer`s', async () => {
+    const timeoutMs = 1_000; // the answer takes DRIPS * DRIP_MS = 1.8 s
+    const whole = await bufferedRequest(pool, { method: 'GET', path: '/drip' }, new AbortController().signal, timeoutMs);
+    assert.match(whole.body[0].toString(), /^0,1,.*,11,end$/);
+    const stream = await streamedRequest(pool, { method: 'GET', path: '/drip' }, new AbortController().signal, timeoutMs);
+    let text = '';
+    for await (const chunk of stream.body) text += chunk.toString();
+    assert.equal(text, whole.body[0].toString());
   });
 
   it('refuses at once when the signal is already aborted', async () => {
     const controller = new AbortController();
     const reason = new Error('client gone');
     controller.abort(reason);
-    await assert.rejects(bufferedRequest(pool, { method: 'GET', path: '/' }, controller.signal), (err) => err === reason);
-    await assert.rejects(streamedRequest(pool, { method: 'GET', path: '/' }, controller.signal), (err) => err === reason);
+    await assert.rejects(bufferedRequest(pool, { method: 'GET', path: '/' }, controller.signal, 60_000), (err) => err === reason);
+    await assert.rejects(streamedRequest(pool, { method: 'GET', path: '/' }, controller.signal, 60_000), (err) => err === reason);
   });
 });

@@ -42,7 +42,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
   private readonly checked = new Set<string>();
   constructor(config: ProviderConfig, apiKey: string | undefined) {
     super(config, (fetch) => anthropicClient(config, apiKey, fetch));
-    this.native = new NativeMessages(this.sdk, this.transport.dispatcher);
+    this.native = new NativeMessages(this.sdk, this.transport.dispatcher, config.timeoutMs);
   }
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {

@@ -31,6 +31,7 @@ export class NativeMessages {
   constructor(
     private readonly sdk: Anthropic,
     private readonly dispatcher: Dispatcher,
+    private readonly timeoutMs: number,
   ) {}
 
   /** A streamed answer, once Anthropic answered 200: its headers, and its body as it comes. */
@@ -44,7 +45,7 @@ export class NativeMessages {
   }
 
   private async send<B extends UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>>(
-    request: (dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal) => Promise<B>,
+    request: (dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal, timeoutMs: number) => Promise<B>,
     body: object,
     headers: Record<string, string> | undefined,
     signal: AbortSignal,
@@ -60,6 +61,7 @@ export class NativeMessages {
         body: JSON.stringify(body),
       },
       signal,
+      this.timeoutMs,
     );
     if (res.statusCode !== 200) throw await statusError(res);
     return res;

@@ -45,7 +45,7 @@ export class UpstreamClient {
   }
 
   private async call<B extends UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>>(
-    request: (pool: Pool, options: Dispatcher.DispatchOptions, signal: AbortSignal) => Promise<B>,
+    request: (pool: Pool, options: Dispatcher.DispatchOptions, signal: AbortSignal, timeoutMs: number) => Promise<B>,
     method: Method,
     path: string,
     body: string | undefined,
@@ -53,7 +53,7 @@ export class UpstreamClient {
   ): Promise<B> {
     let res: B;
     try {
-      res = await request(this.pool, { method, path: this.pathPrefix + path, headers: this.headers, body }, signal);
+      res = await request(this.pool, { method, path: this.pathPrefix + path, headers: this.headers, body }, signal, this.config.timeoutMs);
     } catch (err) {
       throw fromTransportError(this.config.name, err, signal);
     }

@@ -1,11 +1,17 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Dispatcher } from 'undici';
+import { type Dispatcher, errors } from 'undici';
 import { DONE } from '../map-stream';
 
 /**
  * Requests through undici's dispatch API, read straight from its handler callbacks.
  * `request()` wraps every answer in a Node stream with its own promise plumbing: ~4 KB of
  * garbage and a few µs a request on the hot path (BENCHMARKS.md, "Changes, each measured").
+ *
+ * The provider's `timeoutMs` is kept here as undici keeps its headers and body timeouts (the
+ * wait for the headers, then the idle time between body chunks), with one native timer a request,
+ * checked lazily. undici's own are FastTimers that stay in its list until its next tick (~0.5 s)
+ * after they are cleared: every request's outlived two scavenges and was promoted, ~90 bytes of
+ * old space a request, 40% of all a request promoted (BENCHMARKS.md, "Changes, each measured").
  */
 
 export interface UpstreamResponse<B> {
@@ -19,12 +25,13 @@ export function bufferedRequest(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
   signal: AbortSignal,
+  timeoutMs: number,
 ): Promise<UpstreamResponse<[Buffer]>> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let statusCode = 0;
     let headers: IncomingHttpHeaders = {};
-    dispatch(dispatcher, options, signal, {
+    dispatch(dispatcher, options, signal, timeoutMs, {
       start: (_controller, status, responseHeaders) => ((statusCode = status), (headers = responseHeaders)),
       data: (chunk) => chunks.push(chunk),
       end: () => resolve({ statusCode, headers, body: [chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)] }),
@@ -38,10 +45,11 @@ export function streamedRequest(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
   signal: AbortSignal,
+  timeoutMs: number,
 ): Promise<UpstreamResponse<StreamedBody>> {
   return new Promise((resolve, reject) => {
     const body = new StreamedBody();
-    dispatch(dispatcher, options, signal, {
+    dispatch(dispatcher, options, signal, timeoutMs, {
       start: (controller, statusCode, headers) => {
         body.controller = controller;
         resolve({ statusCode, headers, body });
@@ -131,14 +139,21 @@ interface Sink {
   fail(err: Error): void;
 }
 
-/** Dispatches one request and reports its answer to `sink`; `signal` aborts it until the body has ended. */
-function dispatch(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal, sink: Sink): void {
+/**
+ * Dispatches one request and reports its answer to `sink`; `signal` aborts it until the body has
+ * ended. So does `timeoutMs` without headers (undici's `HeadersTimeoutError`), and then without a
+ * body chunk (`BodyTimeoutError`): the errors undici's own timeouts raise.
+ */
+function dispatch(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal, timeoutMs: number, sink: Sink): void {
   if (signal.aborted) return sink.fail(signal.reason);
   let controller: Dispatcher.DispatchController | undefined;
   let settled = false;
+  let started = false;
+  let lastActivity = performance.now();
   const settle = () => {
     settled = true;
     signal.removeEventListener('abort', onAbort);
+    clearTimeout(timer);
   };
   const fail = (err: Error) => {
     if (settled) return;
@@ -147,18 +162,34 @@ function dispatch(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, s
   };
   // Before undici has started the request there is nothing to abort yet: fail now, and
   // abort it when it starts.
-  const onAbort = () => (controller ? controller.abort(signal.reason) : fail(signal.reason));
+  let stopped: Error | undefined;
+  const abort = (reason: Error) => {
+    if (controller) return controller.abort(reason);
+    stopped = reason;
+    fail(reason);
+  };
+  const onAbort = () => abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
+  // Activity only moves a timestamp; the timer, when it fires, sets itself again for what is left.
+  const checkIdle = () => {
+    const idle = performance.now() - lastActivity;
+    if (idle < timeoutMs) timer = setTimeout(checkIdle, timeoutMs - idle);
+    else abort(started ? new errors.BodyTimeoutError() : new errors.HeadersTimeoutError());
+  };
+  let timer = setTimeout(checkIdle, timeoutMs);
   try {
-    dispatcher.dispatch(options, {
+    dispatcher.dispatch(withoutUndiciTimers(options), {
       onRequestStart(c) {
         controller = c;
-        if (signal.aborted) c.abort(signal.reason);
+        if (stopped) c.abort(stopped);
       },
       onResponseStart(c, statusCode, headers) {
+        started = true;
+        lastActivity = performance.now();
         sink.start(c, statusCode, headers);
       },
       onResponseData(_c, chunk) {
+        lastActivity = performance.now();
         sink.data(chunk);
       },
       onResponseEnd() {
@@ -173,4 +204,9 @@ function dispatch(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, s
   } catch (err) {
     fail(err as Error);
   }
+}
+
+/** The request without undici's timers: `dispatch` keeps the timeout. */
+function withoutUndiciTimers(options: Dispatcher.DispatchOptions): Dispatcher.DispatchOptions {
+  return { ...options, headersTimeout: 0, bodyTimeout: 0 };
 }
