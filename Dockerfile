@@ -56,5 +56,7 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
 # and streams for shutdownGraceMs (SHUTDOWN_GRACE_MS), then exits 0.
 STOPSIGNAL SIGTERM
 # A young generation of 2 x 4 MiB instead of V8's default 2 x 32 MiB on a large host: ~90 MiB less
-# RSS under load, the same CPU per request (BENCHMARKS.md, "Memory"). Same as npm run start:prod.
-CMD ["node", "--max-semi-space-size=4", "dist/gateway.js"]
+# RSS under load, the same CPU per request (BENCHMARKS.md, "Memory"). Old space grows by half its live
+# size between mark-compacts instead of up to 4x as V8 decides: RSS at c=64 held at 135-142 MiB where it
+# settled anywhere from 130 to 205 MiB (BENCHMARKS.md, "Stalls and memory"). Same as npm run start:prod.
+CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=50", "dist/gateway.js"]

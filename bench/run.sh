@@ -22,7 +22,7 @@
 #                           its streaming fails on Node 24's fetch and with @hono/node-server > 1.14.1
 #                           (Portkey-AI/gateway#1389), pinned by an npm override (nested copies too).
 #                           No registry access: the peer is skipped with a note.
-#   GATEWAY_NODE_FLAGS="--max-semi-space-size=4"   node flags for lean and full (the Dockerfile's CMD)
+#   GATEWAY_NODE_FLAGS="--max-semi-space-size=4 --heap-growing-percent=50"   node flags for lean and full (the Dockerfile's CMD)
 #   GATEWAY_ENV="MALLOC_ARENA_MAX=2"   extra environment for lean and full (the Dockerfile's ENV)
 #   SEQ=1                   also time the c=1 rows with bench/seq-client.py (python3), a second client
 #   MAX_SECONDS=2400        the whole run is stopped after this long
@@ -53,7 +53,7 @@ BUILD=${BUILD:-0}
 PEER_VERSION=${PEER_VERSION:-1.15.2}
 PEER_DIR=${PEER_DIR:-$BENCH_DIR/.peer}
 MAX_SECONDS=${MAX_SECONDS:-2400}
-GATEWAY_NODE_FLAGS=${GATEWAY_NODE_FLAGS---max-semi-space-size=4}
+GATEWAY_NODE_FLAGS=${GATEWAY_NODE_FLAGS---max-semi-space-size=4 --heap-growing-percent=50}
 GATEWAY_ENV=${GATEWAY_ENV-MALLOC_ARENA_MAX=2}
 KEEP_TMP=${KEEP_TMP:-0}
 SEQ=${SEQ:-1}

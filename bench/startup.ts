@@ -57,7 +57,7 @@ function cpuMs(pid: number): number {
 async function start(v: Variant): Promise<{ wall: number; cpu: number }> {
   const port = await freePort();
   const began = performance.now();
-  const child = spawn('taskset', ['-c', '0', process.execPath, '--max-semi-space-size=4', v.main], {
+  const child = spawn('taskset', ['-c', '0', process.execPath, '--max-semi-space-size=4', '--heap-growing-percent=50', v.main], {
     env: {
       PATH: process.env.PATH,
       GATEWAY_CONFIG: config,

@@ -13,4 +13,4 @@ if [ ! -f dist/gateway.js ] || [ -n "$(find apps libs -name '*.ts' -newer dist/g
   npm run --silent build
 fi
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} # as the Dockerfile's ENV
-exec node --max-semi-space-size=4 dist/gateway.js # as the Dockerfile's CMD
+exec node --max-semi-space-size=4 --heap-growing-percent=50 dist/gateway.js # as the Dockerfile's CMD
