@@ -1,8 +1,11 @@
+/** Ended slots tolerated beyond the open ones before a compaction: keeps compactions rare at small sizes. */
+const COMPACT_SLACK = 32;
+
 /**
  * Start times of one deployment's attempts in flight, oldest first, in two growing arrays
  * instead of a Set of `{ at }` objects: an attempt allocates nothing. (The Set's entries and
  * the tables it rebuilt as attempts came and went outlived scavenges and were promoted:
- * ~40 bytes of old space a request at c=16.)
+ * ~15-20 bytes of old space a request at c=16, BENCHMARKS.md "Changes, each measured".)
  *
  * Attempts are numbered in start order, so `ids` is sorted and an end finds its slot by
  * binary search. An ended slot is marked NaN; the oldest open slot is `head`. One attempt
@@ -81,6 +84,3 @@ export class InFlight {
     this.head = 0;
   }
 }
-
-/** Ended slots tolerated beyond the open ones before a compaction: keeps compactions rare at small sizes. */
-const COMPACT_SLACK = 32;
