@@ -17,6 +17,7 @@ const BEHAVIOURS = [
   'hang',
   'reset',
   'cut',
+  'stall',
   'html-502',
   'drip-200',
 ];
@@ -221,6 +222,28 @@ describe('OpenAI-compatible provider through the gateway', () => {
       assert.equal(text, 'fake answer ');
       assert.ok(err instanceof OpenAI.APIError, String(err));
       assert.match(err.message, /provider fake/i);
+    });
+
+    it('a stream whose upstream goes silent mid-way ends with a timeout error event, and the upstream request is closed', async () => {
+      const abortedBefore = upstream.aborted;
+      const stream = await client.chat.completions.create({
+        model: 'fake-stall',
+        messages: [{ role: 'user', content: 'one two three four five' }],
+        stream: true,
+      });
+      let text = '';
+      const err = await (async () => {
+        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      })().then(
+        () => assert.fail('expected the stream to fail'),
+        (e: unknown) => e,
+      );
+      assert.equal(text, 'fake answer ');
+      assert.ok(err instanceof OpenAI.APIError, String(err));
+      assert.match(err.message, /provider fake timed out/i);
+      const deadline = Date.now() + 2_000;
+      while (upstream.aborted === abortedBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(upstream.aborted, abortedBefore + 1);
     });
 
     it('an upstream error before the stream starts is a plain JSON error', async () => {

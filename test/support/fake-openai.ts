@@ -16,6 +16,7 @@ import { FakeUpstream, pieces, sendJson as json, sleep } from './fake-upstream';
  * - `hang`: never answers (until the client gives up);
  * - `reset`: destroys the socket without answering;
  * - `cut`: starts a stream, sends two chunks, then destroys the socket;
+ * - `stall`: starts a stream, sends two chunks, then goes silent with the connection open;
  * - `html-502`: a proxy's HTML error page;
  * - `no-usage`: like `ok` but never reports usage (not even when a stream asks);
  * - `reasoning`: usage with cached prompt tokens and reasoning tokens;
@@ -165,6 +166,7 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
         await sleep(50); // let the first chunks leave before the connection dies
         return void res.destroy();
       }
+      if (model === 'stall' && i === 2) return;
       if (model.startsWith('drip-')) await sleep(Number(model.slice(5)));
       if (res.destroyed) return;
       send([{ index: 0, delta: { content: words[i] }, finish_reason: null }]);

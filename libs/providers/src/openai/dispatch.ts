@@ -142,7 +142,8 @@ interface Sink {
 /**
  * Dispatches one request and reports its answer to `sink`; `signal` aborts it until the body has
  * ended. So does `timeoutMs` without headers (undici's `HeadersTimeoutError`), and then without a
- * body chunk (`BodyTimeoutError`): the errors undici's own timeouts raise.
+ * body chunk (`BodyTimeoutError`): the errors undici's own timeouts raise. The wait for headers
+ * counts from the dispatch, so a request queued for one of the pool's connections is bounded too.
  */
 function dispatch(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal, timeoutMs: number, sink: Sink): void {
   if (signal.aborted) return sink.fail(signal.reason);
