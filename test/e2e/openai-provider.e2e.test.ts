@@ -206,9 +206,10 @@ describe('OpenAI-compatible provider through the gateway', () => {
       assert.equal(err.param, 'temperature');
     });
 
-    it('a stream whose upstream dies mid-way ends with an error event', async () => {
+    /** A stream of `model` that breaks off: the text that came before, and the error it ended with. */
+    async function brokenStream(model: string): Promise<{ text: string; err: unknown }> {
       const stream = await client.chat.completions.create({
-        model: 'fake-cut',
+        model,
         messages: [{ role: 'user', content: 'one two three four five' }],
         stream: true,
       });
@@ -219,6 +220,11 @@ describe('OpenAI-compatible provider through the gateway', () => {
         () => assert.fail('expected the stream to fail'),
         (e: unknown) => e,
       );
+      return { text, err };
+    }
+
+    it('a stream whose upstream dies mid-way ends with an error event', async () => {
+      const { text, err } = await brokenStream('fake-cut');
       assert.equal(text, 'fake answer ');
       assert.ok(err instanceof OpenAI.APIError, String(err));
       assert.match(err.message, /provider fake/i);
@@ -226,18 +232,7 @@ describe('OpenAI-compatible provider through the gateway', () => {
 
     it('a stream whose upstream goes silent mid-way ends with a timeout error event, and the upstream request is closed', async () => {
       const abortedBefore = upstream.aborted;
-      const stream = await client.chat.completions.create({
-        model: 'fake-stall',
-        messages: [{ role: 'user', content: 'one two three four five' }],
-        stream: true,
-      });
-      let text = '';
-      const err = await (async () => {
-        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
-      })().then(
-        () => assert.fail('expected the stream to fail'),
-        (e: unknown) => e,
-      );
+      const { text, err } = await brokenStream('fake-stall');
       assert.equal(text, 'fake answer ');
       assert.ok(err instanceof OpenAI.APIError, String(err));
       assert.match(err.message, /provider fake timed out/i);
