@@ -153,6 +153,17 @@ describe('upstream requests read from undici dispatch callbacks', () => {
     assert.equal(text, whole.body[0].toString());
   });
 
+  it('a reader holding the body back longer than the timeout is not timed out: the wait restarts while paused, as undici`s', async () => {
+    Object.assign(state, { finished: false, closedEarly: false });
+    const res = await streamedRequest(pool, { method: 'GET', path: '/many' }, new AbortController().signal, 200);
+    const iterator = res.body[Symbol.asyncIterator]();
+    let bytes = ((await iterator.next()).value as Buffer).length;
+    await sleep(700);
+    assert.equal(state.finished, false, 'the upstream could write everything: the body was never paused');
+    for (let r = await iterator.next(); !r.done; r = await iterator.next()) bytes += r.value.length;
+    assert.equal(bytes, CHUNK.length * CHUNKS);
+  });
+
   it('refuses at once when the signal is already aborted', async () => {
     const controller = new AbortController();
     const reason = new Error('client gone');

@@ -60,6 +60,9 @@ export function streamedRequest(
         reject(err);
         body.fail(err);
       },
+      get resumedAt() {
+        return body.resumedAt;
+      },
     });
   });
 }
@@ -80,6 +83,8 @@ export class StreamedBody implements AsyncIterableIterator<Buffer> {
   private ended = false;
   private error: Error | undefined;
   private wake: (() => void) | undefined;
+  /** When the reader last let a paused socket be read again (performance.now()); 0 when never. */
+  resumedAt = 0;
 
   data(chunk: Buffer): void {
     this.chunks.push(chunk);
@@ -111,7 +116,10 @@ export class StreamedBody implements AsyncIterableIterator<Buffer> {
   next(): Promise<IteratorResult<Buffer, undefined>> {
     const chunk = this.chunks.shift();
     if (chunk) {
-      if (this.chunks.length < LOW_WATER_CHUNKS && this.controller?.paused) this.controller.resume();
+      if (this.chunks.length < LOW_WATER_CHUNKS && this.controller?.paused) {
+        this.resumedAt = performance.now();
+        this.controller.resume();
+      }
       return Promise.resolve({ value: chunk, done: false });
     }
     if (this.error) return Promise.reject(this.error);
@@ -137,6 +145,8 @@ interface Sink {
   data(chunk: Buffer): void;
   end(): void;
   fail(err: Error): void;
+  /** When a reader that paused the body let it go on (the idle time counts from then). */
+  readonly resumedAt?: number;
 }
 
 /**
@@ -172,8 +182,12 @@ function dispatch(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, s
   const onAbort = () => abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
   // Activity only moves a timestamp; the timer, when it fires, sets itself again for what is left.
+  // A reader holding the body back is not the upstream idling: as undici's body timeout, the
+  // wait restarts while the body is paused, and counts again from its resumption.
   const checkIdle = () => {
-    const idle = performance.now() - lastActivity;
+    const now = performance.now();
+    if (controller?.paused) lastActivity = now;
+    const idle = now - Math.max(lastActivity, sink.resumedAt ?? 0);
     if (idle < timeoutMs) timer = setTimeout(checkIdle, timeoutMs - idle);
     else abort(started ? new errors.BodyTimeoutError() : new errors.HeadersTimeoutError());
   };
