@@ -96,6 +96,16 @@ describe('config', () => {
       (c) => ((c.models[0].deployments[0] as Record<string, unknown>).thinking = 'deep'),
       /models\[0\]\.deployments\[0\]\.thinking/,
     ],
+    [
+      'a provider timeout longer than a Node timer holds (it would fire after 1 ms)',
+      (c) => ((c.providers[0] as Record<string, unknown>).timeoutMs = 2 ** 31),
+      /providers\[0\]\.timeoutMs: .*2147483647/,
+    ],
+    [
+      'an attempt timeout longer than a Node timer holds',
+      (c) => Object.assign(c, { router: { timeouts: { attemptMs: 30 * 24 * 3600 * 1000 } } }),
+      /router\.timeouts\.attemptMs: .*2147483647/,
+    ],
   ];
   for (const [name, mutate, message] of bad) {
     it(`rejects ${name}, naming the key`, () => {

@@ -17,6 +17,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { MAX_TIMER_MS } from './timer-limit';
 import { RouterConfig, STRATEGIES, type Strategy, VirtualModelConfig } from './router-config';
 import { SecurityConfig } from './security-config';
 import { CacheConfig } from './cache-config';
@@ -49,7 +50,7 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 /** Behaviour of a `mock` provider: an offline model for demos, tests and load tests. */
 export class MockBehaviour {
   /** Delay before the whole (non-streamed) answer, or before the first chunk when streaming. */
-  @IsOptional() @IsInt() @Min(0) latencyMs = 0;
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) latencyMs = 0;
   /** Streaming: tokens emitted per second after the first (0 = as fast as possible). */
   @IsOptional() @IsNumber() @Min(0) tokensPerSecond = 0;
   /** Injected failure: the HTTP status returned with probability `failRate`. */
@@ -71,8 +72,8 @@ export class ProviderConfig {
   @IsOptional() @IsString() @Matches(ENV_NAME) apiKeyEnv?: string;
   /** Name of an environment variable that, when set, overrides `baseUrl` (applied when the config loads). */
   @IsOptional() @IsString() @Matches(ENV_NAME) baseUrlEnv?: string;
-  @IsOptional() @IsInt() @Min(1) timeoutMs = 600_000;
-  @IsOptional() @IsInt() @Min(1) connectTimeoutMs = 10_000;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) timeoutMs = 600_000;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) connectTimeoutMs = 10_000;
   /** Keep-alive connections kept open to this upstream. */
   @IsOptional() @IsInt() @Min(1) @Max(4096) maxConnections = 256;
   /** Extra headers sent upstream (e.g. OpenAI-Organization). Values are not secrets. */
@@ -137,11 +138,11 @@ export class ServerConfig {
    * On SIGTERM, /ready fails at once but the gateway keeps accepting for this long, so
    * requests routed here before the endpoint is removed are served (matches the chart's preStop).
    */
-  @IsOptional() @IsInt() @Min(0) shutdownDelayMs = 5_000;
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) shutdownDelayMs = 5_000;
   /** Then, with no new connections accepted, in-flight requests and streams get this long to finish. */
-  @IsOptional() @IsInt() @Min(0) shutdownGraceMs = 30_000;
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) shutdownGraceMs = 30_000;
   /** Idle keep-alive timeout for client connections. */
-  @IsOptional() @IsInt() @Min(1) keepAliveTimeoutMs = 72_000;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) keepAliveTimeoutMs = 72_000;
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) logLevel = 'info';
   /** Log prompt and completion bodies. Off by default: prompts are user data. */
   @IsOptional() @IsBoolean() logBodies = false;

@@ -12,6 +12,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { MAX_TIMER_MS } from './timer-limit';
 
 export const STRATEGIES = ['priority', 'weighted', 'latency', 'cost'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -24,19 +25,19 @@ export class RetryConfig {
   /** Attempts on one deployment before moving to the next (1 = no retry on the same one). */
   @IsOptional() @IsInt() @Min(1) @Max(10) attemptsPerDeployment = 2;
   /** First backoff; doubles per retry, with full jitter, up to `maxBackoffMs`. */
-  @IsOptional() @IsInt() @Min(0) backoffMs = 100;
-  @IsOptional() @IsInt() @Min(0) maxBackoffMs = 2_000;
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) backoffMs = 100;
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) maxBackoffMs = 2_000;
   /** A Retry-After up to this long is waited out on the same deployment; longer moves on. */
-  @IsOptional() @IsInt() @Min(0) retryAfterCapMs = 5_000;
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) retryAfterCapMs = 5_000;
   /** HTTP statuses (as the upstream sent them), `timeout` and `connection`. */
   @IsOptional() @IsArray() fallbackOn: FallbackTrigger[] = DEFAULT_FALLBACK_ON;
 }
 
 export class TimeoutConfig {
   /** One attempt; for streams, until the first chunk arrives. */
-  @IsOptional() @IsInt() @Min(1) attemptMs = 120_000;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) attemptMs = 120_000;
   /** The whole request, every attempt and backoff included (streams: until the first chunk). */
-  @IsOptional() @IsInt() @Min(1) deadlineMs = 300_000;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) deadlineMs = 300_000;
 }
 
 export class BreakerConfig {
@@ -45,9 +46,9 @@ export class BreakerConfig {
   /** Or: this failure rate over `windowMs`, once `minRequests` were seen in it. */
   @IsOptional() @IsNumber() @Min(0) @Max(1) failureRate = 0.5;
   @IsOptional() @IsInt() @Min(1) minRequests = 20;
-  @IsOptional() @IsInt() @Min(100) windowMs = 60_000;
+  @IsOptional() @IsInt() @Min(100) @Max(MAX_TIMER_MS) windowMs = 60_000;
   /** How long an open breaker waits before letting one probe through. */
-  @IsOptional() @IsInt() @Min(0) cooldownMs = 30_000;
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) cooldownMs = 30_000;
 }
 
 export class LatencyConfig {

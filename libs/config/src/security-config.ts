@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
-import { IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Min, ValidateNested } from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { MAX_TIMER_MS } from './timer-limit';
 
 export const BUDGET_PERIODS = ['daily', 'monthly'] as const;
 export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
@@ -70,7 +71,7 @@ export class SecurityConfig {
    * With Redis, each replica admits a busy key's requests from a slice of its limits
    * leased for this long (no Redis call per request); 0 = every request asks Redis.
    */
-  @IsOptional() @IsInt() @Min(0) limitLeaseMs = 1_000;
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) limitLeaseMs = 1_000;
   /** Browser origins allowed by CORS; empty keeps CORS off. */
   @IsOptional() @IsArray() @IsString({ each: true }) corsOrigins: string[] = [];
   /** Deepest JSON nesting accepted in a request body. */
