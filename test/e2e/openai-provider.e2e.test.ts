@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
+import { abortAfter, assertAbortReachesUpstream, assertUpstreamCutOnce } from '../support/chat';
 
 /** Public model name -> fake upstream behaviour (the upstream model id). */
 const BEHAVIOURS = [
@@ -236,9 +237,7 @@ describe('OpenAI-compatible provider through the gateway', () => {
       assert.equal(text, 'fake answer ');
       assert.ok(err instanceof OpenAI.APIError, String(err));
       assert.match(err.message, /provider fake timed out/i);
-      const deadline = Date.now() + 2_000;
-      while (upstream.aborted === abortedBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      assert.equal(upstream.aborted, abortedBefore + 1);
+      await assertUpstreamCutOnce(upstream, abortedBefore);
     });
 
     it('an upstream error before the stream starts is a plain JSON error', async () => {
@@ -254,36 +253,22 @@ describe('OpenAI-compatible provider through the gateway', () => {
   });
 
   it('a client that disconnects aborts the upstream request', async () => {
-    const abortedBefore = upstream.aborted;
-    const controller = new AbortController();
-    const pending = client.chat.completions.create(
-      { model: 'fake-slow-3000', messages: [{ role: 'user', content: 'x' }] },
-      { signal: controller.signal },
-    );
-    await new Promise((r) => setTimeout(r, 300));
-    controller.abort();
-    await pending.catch(() => undefined);
-    const deadline = Date.now() + 2_000;
-    while (upstream.aborted === abortedBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(upstream.aborted, abortedBefore + 1);
+    await assertAbortReachesUpstream(upstream, async (signal, abort) => {
+      const pending = client.chat.completions.create({ model: 'fake-slow-3000', messages: [{ role: 'user', content: 'x' }] }, { signal });
+      await new Promise((r) => setTimeout(r, 300));
+      abort();
+      await pending;
+    });
   });
 
   it('a client that disconnects mid-stream aborts the upstream stream', async () => {
-    const abortedBefore = upstream.aborted;
-    const controller = new AbortController();
-    const stream = await client.chat.completions.create(
-      { model: 'fake-drip-200', messages: [{ role: 'user', content: 'a b c d e f g h i j' }], stream: true },
-      { signal: controller.signal },
-    );
-    let seen = 0;
-    await (async () => {
-      for await (const chunk of stream) {
-        if (chunk.choices[0]?.delta.content && ++seen === 2) controller.abort();
-      }
-    })().catch(() => undefined);
-    const deadline = Date.now() + 2_000;
-    while (upstream.aborted === abortedBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(upstream.aborted, abortedBefore + 1);
+    await assertAbortReachesUpstream(upstream, async (signal, abort) => {
+      const stream = await client.chat.completions.create(
+        { model: 'fake-drip-200', messages: [{ role: 'user', content: 'a b c d e f g h i j' }], stream: true },
+        { signal },
+      );
+      await abortAfter(stream, 2, abort);
+    });
     const records = await gateway.logged('request', { where: (l) => l.status === 499 });
     assert.ok(records.length >= 1, 'the aborted request is logged as 499');
   });

@@ -124,6 +124,11 @@ export async function assertAbortReachesUpstream(
   const before = upstream.aborted;
   const controller = new AbortController();
   await call(controller.signal, () => controller.abort()).catch(() => undefined);
+  await assertUpstreamCutOnce(upstream, before);
+}
+
+/** Checks that the fake upstream saw exactly one more request cut off than `before` (it may take a moment to see it). */
+export async function assertUpstreamCutOnce(upstream: FakeUpstream, before: number): Promise<void> {
   for (let waited = 0; upstream.aborted === before && waited < 2_000; waited += 20) await sleep(20);
   assert.equal(upstream.aborted, before + 1);
 }
