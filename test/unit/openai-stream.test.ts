@@ -16,13 +16,13 @@ const SMALL = 4096;
 
 function modelStrip(text: string): string {
   return text
-    .split('\n\n')
+    .split(/\r\n\r\n|\n\n/)
     .filter((event) => !(event.includes('"usage":{') && event.includes('"choices":[]')))
     .join('\n\n');
 }
 
 function modelUsage(text: string): unknown {
-  const events = text.split('\n\n');
+  const events = text.split(/\r\n\r\n|\n\n/);
   for (let i = events.length - 1; i >= 0; i--) {
     const event = events[i]!.trim();
     if (!event.startsWith('data: {') || !event.includes('"usage"')) continue;
@@ -137,16 +137,50 @@ describe('OpenAI stream pass-through', () => {
     assert.deepEqual(got, { prompt_tokens: 3, completion_tokens: 4 });
   });
 
-  it('without stripUsage: forwards every byte as it came', async () => {
+  it('without stripUsage: forwards every byte as it came, in whole events (the last chunk aside)', async () => {
     await fc.assert(
       fc.asyncProperty(streams(true), cuts, async (bytes, at) => {
-        const { bytes: out, usage: got } = await run(chunked(bytes, at), false);
-        assert.ok(out.equals(bytes));
-        assert.deepEqual(got, modelUsage(bytes.toString('utf8')));
+        const res = { body: Readable.from(chunked(bytes, at)) } as unknown as Dispatcher.ResponseData;
+        const s = passThroughStream('p', res, new AbortController().signal, false);
+        const out: Buffer[] = [];
+        for await (const chunk of s) out.push(chunk as Buffer);
+        assert.ok(Buffer.concat(out).equals(bytes));
+        for (const chunk of out.slice(0, -1)) assert.match(chunk.toString('latin1'), /(\n\n|\r\n\r\n)$/);
+        assert.deepEqual(s.usage, modelUsage(bytes.toString('utf8')));
       }),
       { numRuns: 200 },
     );
   });
+
+  // Found by an independent check: forwarded as received, half an event went out before
+  // the error event (the client's SDK failed to parse it), and a stream that broke inside its
+  // first event counted as started, so it could not fall back.
+  for (const stripUsage of [false, true]) {
+    it(`a failure inside an event sends the whole events before it and nothing of that one (stripUsage ${stripUsage})`, async () => {
+      async function* failing() {
+        yield Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\ndata: {"id":"c","object":"chat.compl');
+        throw Object.assign(new Error('socket hang up'), { code: 'UND_ERR_SOCKET' });
+      }
+      const out: Buffer[] = [];
+      await assert.rejects(
+        (async () => {
+          for await (const chunk of passThroughStream('p', { body: failing() }, new AbortController().signal, stripUsage))
+            out.push(chunk as Buffer);
+        })(),
+        (err: Error & { code?: string }) => err.code === 'upstream_stream_truncated',
+      );
+      assert.equal(Buffer.concat(out).toString(), 'data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\n');
+    });
+
+    it(`a stream that fails inside its first event yields nothing before the error (stripUsage ${stripUsage})`, async () => {
+      async function* failing() {
+        yield Buffer.from('data: {"id":');
+        throw Object.assign(new Error('socket hang up'), { code: 'UND_ERR_SOCKET' });
+      }
+      const iterator = passThroughStream('p', { body: failing() }, new AbortController().signal, stripUsage)[Symbol.asyncIterator]();
+      await assert.rejects(iterator.next(), (err: Error & { code?: string }) => err.code === 'upstream_stream_truncated');
+    });
+  }
 
   it('a reader that stops before the upstream ended releases it once; one that reads to its end does not', async () => {
     await fc.assert(

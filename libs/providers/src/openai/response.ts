@@ -5,14 +5,26 @@ const USAGE_KEY = Buffer.from('"usage"');
 
 /**
  * Reads a successful JSON answer. The bytes are forwarded as they came and are not
- * parsed whole (embeddings answers run to megabytes): we check the object type and
- * parse only the `usage` object, found from the end where OpenAI-format servers put it.
+ * parsed whole (embeddings answers run to megabytes): we check that they open and close
+ * as an object (a body cut short mid-value is refused, so the router tries elsewhere) and
+ * the object type, and parse only the `usage` object, found from the end where
+ * OpenAI-format servers put it.
  */
 export function readJsonResult(provider: string, body: Buffer, expect: string): JsonResult {
-  if (body[0] !== 0x7b /* { */ || !(body.includes(`"object":"${expect}"`) || body.includes(`"object": "${expect}"`))) {
+  if (
+    body[0] !== 0x7b /* { */ ||
+    body[lastNonSpace(body)] !== 0x7d /* } */ ||
+    !(body.includes(`"object":"${expect}"`) || body.includes(`"object": "${expect}"`))
+  ) {
     throw GatewayError.invalidResponse(`Provider ${provider} returned a response that is not a ${expect}.`);
   }
   return { body, usage: usageOf(body) };
+}
+
+function lastNonSpace(body: Buffer): number {
+  let i = body.length - 1;
+  while (i > 0 && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i--;
+  return i;
 }
 
 /** The `usage` object of a JSON answer, or undefined when it has none (cost is then estimated). */

@@ -14,14 +14,17 @@ const USAGE_MARK = Buffer.from('"usage":{');
 const USAGE_KEY = Buffer.from('"usage"');
 const EMPTY_CHOICES = Buffer.from('"choices":[]');
 const EVENT_END = Buffer.from('\n\n');
+const EVENT_END_CRLF = Buffer.from('\r\n\r\n');
 
 /**
- * Forwards an OpenAI SSE body chunk by chunk without parsing it. Only the last few
- * chunks are inspected at the end: to check the stream really finished (`[DONE]`)
- * and to pick up `usage`. With `stripUsage` (the gateway asked for usage, the
- * client did not) the usage event is cut out: chunks are then forwarded on event
- * boundaries so that event is always seen whole. A reader that stops early closes
- * the body, which releases the upstream socket.
+ * Forwards an OpenAI SSE body without parsing it, on event boundaries: what follows the
+ * last blank line of a chunk waits for the next one. So an upstream that breaks off
+ * mid-event never leaves half an event before the error event, and a stream that fails
+ * before its first whole event can still fall back (the router starts a stream at its
+ * first chunk). Only the last few chunks are inspected at the end: to check the stream
+ * really finished (`[DONE]`) and to pick up `usage`. With `stripUsage` (the gateway asked
+ * for usage, the client did not) the usage event is cut out. A reader that stops early
+ * closes the body, which releases the upstream socket.
  */
 export function passThroughStream(
   provider: string,
@@ -51,11 +54,12 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     this.tail.push(received);
     this.tailBytes += received.length;
     while (this.tailBytes - this.tail[0]!.length >= TAIL_BYTES) this.tailBytes -= this.tail.shift()!.length;
-    if (!this.stripUsage) return [received];
     const chunk = this.carry ? Buffer.concat([this.carry, received]) : received;
-    const end = chunk.lastIndexOf(EVENT_END);
-    this.carry = end < 0 ? chunk : end + 2 < chunk.length ? chunk.subarray(end + 2) : undefined;
-    return end >= 0 ? [withoutUsageEvent(chunk.subarray(0, end + 2))] : [];
+    const end = eventsEnd(chunk);
+    this.carry = end < chunk.length ? chunk.subarray(end) : undefined;
+    if (end === 0) return [];
+    const events = end < chunk.length ? chunk.subarray(0, end) : chunk;
+    return [this.stripUsage ? withoutUsageEvent(events) : events];
   }
 
   /** The stream is complete only with its `[DONE]`; an incomplete last event is not sent then. */
@@ -71,36 +75,45 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
   }
 }
 
+/** Where the chunk's last whole event ends (after its blank line, LF or CRLF), 0 when none does. */
+function eventsEnd(chunk: Buffer): number {
+  const lf = chunk.lastIndexOf(EVENT_END);
+  const crlf = chunk.lastIndexOf(EVENT_END_CRLF);
+  return Math.max(lf < 0 ? 0 : lf + EVENT_END.length, crlf < 0 ? 0 : crlf + EVENT_END_CRLF.length);
+}
+
+/** The end of the event starting at `from` and where the next one starts (after the blank line, LF or CRLF). */
+function eventAt(bytes: Buffer, from: number): { end: number; next: number } {
+  const lf = bytes.indexOf(EVENT_END, from);
+  const crlf = bytes.indexOf(EVENT_END_CRLF, from);
+  if (crlf >= 0 && (lf < 0 || crlf < lf)) return { end: crlf, next: crlf + EVENT_END_CRLF.length };
+  return lf >= 0 ? { end: lf, next: lf + EVENT_END.length } : { end: bytes.length, next: bytes.length };
+}
+
 /**
- * Drops the `choices: []` + usage event the client did not ask for; other events pass
- * untouched, byte for byte. Works on the bytes: only the events around a usage mark are
- * looked at, and what is kept is copied once (no decoding and re-encoding of the chunk).
- * Events are split as `String.split('\n\n')` would, and joined back the same way.
+ * Drops the `choices: []` + usage event the client did not ask for, with its blank line;
+ * other events pass untouched, byte for byte. Works on the bytes (no decoding and
+ * re-encoding of the chunk), and only when the chunk holds a usage mark at all.
  */
 function withoutUsageEvent(events: Buffer): Buffer {
-  let mark = events.indexOf(USAGE_MARK);
-  if (mark < 0) return events;
   const kept: Buffer[] = [];
-  let cursor = 0; // start of the first event not yet kept or dropped; -1 once none is left
-  let start = 0; // start of the event being looked at
-  let end = events.indexOf(EVENT_END);
-  while (mark >= 0) {
-    while (end >= 0 && end < mark) {
-      start = end + 2;
-      end = events.indexOf(EVENT_END, start);
+  let cursor = 0; // the first byte not yet kept or dropped
+  let mark = events.indexOf(USAGE_MARK);
+  for (let start = 0; mark >= 0 && start < events.length;) {
+    const { end, next } = eventAt(events, start);
+    if (mark < end) {
+      const choices = events.indexOf(EMPTY_CHOICES, start);
+      if (choices >= 0 && choices + EMPTY_CHOICES.length <= end) {
+        if (start > cursor) kept.push(events.subarray(cursor, start));
+        cursor = next;
+      }
+      mark = events.indexOf(USAGE_MARK, next);
     }
-    const stop = end < 0 ? events.length : end;
-    const choices = events.indexOf(EMPTY_CHOICES, start);
-    if (choices >= 0 && choices + EMPTY_CHOICES.length <= stop) {
-      if (start > cursor) kept.push(events.subarray(cursor, start - 2));
-      cursor = end < 0 ? -1 : end + 2;
-    }
-    if (end < 0) break;
-    mark = events.indexOf(USAGE_MARK, end);
+    start = next;
   }
   if (cursor === 0) return events;
-  if (cursor >= 0) kept.push(events.subarray(cursor));
-  return Buffer.concat(kept.flatMap((run, i) => (i ? [EVENT_END, run] : [run])));
+  if (cursor < events.length) kept.push(events.subarray(cursor));
+  return kept.length === 1 ? kept[0]! : Buffer.concat(kept);
 }
 
 /** A failure after the answer began: a broken connection leaves the stream incomplete, not the upstream unreachable. */
@@ -125,10 +138,8 @@ export function truncated(provider: string): GatewayError {
 function lastUsage(tail: Buffer): ChatStream['usage'] {
   let at = tail.lastIndexOf(USAGE_KEY);
   while (at >= 0) {
-    const before = tail.lastIndexOf(EVENT_END, at);
-    const start = before < 0 ? 0 : before + 2;
-    const after = tail.indexOf(EVENT_END, at);
-    const event = tail.toString('utf8', start, after < 0 ? tail.length : after).trim();
+    const start = eventsEnd(tail.subarray(0, at));
+    const event = tail.toString('utf8', start, eventAt(tail, at).end).trim();
     if (event.startsWith('data: {')) {
       try {
         const usage = JSON.parse(event.slice(6)).usage;
