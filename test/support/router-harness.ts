@@ -24,6 +24,8 @@ export interface Answer {
   status: number;
   /** What the call returned (the tests' calls return the deployment id). */
   result?: string;
+  /** The error's response headers, when it failed. */
+  headers?: Record<string, string>;
   start: number;
   end: number;
 }
@@ -56,7 +58,7 @@ export function routerHarness(config: GatewayConfig, size = 2) {
       return { status: 200, result: run.result, start, end: clock.now() };
     } catch (err) {
       if (!(err instanceof GatewayError)) throw err;
-      return { status: err.status, start, end: clock.now() };
+      return { status: err.status, headers: err.headers, start, end: clock.now() };
     } finally {
       cancel();
     }

@@ -103,6 +103,45 @@ describe('executor', () => {
     assert.equal((await settle(h, h.send(call))).status, 200, 'the next request probes again');
   });
 
+  // Found by an independent check: only 500/502/503/504/529 fell back by default, so a 501 or a
+  // CDN's 520-524 returned at once although the README promises every 5xx (and the breaker
+  // counted them as failures all the same).
+  it('falls back on any 5xx by default, and only on the listed statuses when fallbackOn lists them', async () => {
+    for (const status of [501, 505, 520, 522, 524, 599]) {
+      const h = routerHarness(config(), 2);
+      const { log, call } = scripted(h, { 'g/0': [await upstream(status), await upstream(status)], 'g/1': [] });
+      const answer = await settle(h, h.send(call));
+      assert.equal(answer.result, 'g/1', `status ${status}`);
+      assert.deepEqual(
+        log.map((l) => l.id),
+        ['g/0', 'g/0', 'g/1'],
+      );
+    }
+    const h = routerHarness(config({ fallbackOn: [500, 'timeout'] }), 2);
+    const { log, call } = scripted(h, { 'g/0': [await upstream(520)], 'g/1': [] });
+    assert.equal((await settle(h, h.send(call))).status, 502);
+    assert.equal(log.length, 1);
+  });
+
+  // Found by an independent check: the client was handed the upstream's "retry after a day"
+  // while the gateway itself asks that deployment again after its capped cool-down.
+  it("tells the client to come back no later than the gateway asks the upstream again, not the upstream's uncapped Retry-After", async () => {
+    const h = routerHarness(config(), 1);
+    const limited = await upstream(429, { 'retry-after': '86400' });
+    let calls = 0;
+    const answer = await settle(
+      h,
+      h.send(async () => {
+        calls++;
+        throw limited;
+      }),
+    );
+    assert.equal(answer.status, 429);
+    const seconds = Number(answer.headers?.['retry-after']);
+    assert.ok(seconds >= 1 && seconds <= 30, `retry-after ${answer.headers?.['retry-after']} (breaker cooldownMs is 30 s)`);
+    assert.equal(calls, 1);
+  });
+
   it('counts a retry on the same deployment as a retry and the move to the backup as one fallback', async () => {
     const h = routerHarness(config(), 2);
     const { call } = scripted(h, { 'g/0': [await upstream(500), await upstream(502)], 'g/1': [] });

@@ -28,7 +28,7 @@ type Outcome =
 
 type Event =
   | { gapMs: number; kind: 'request'; abortAfterMs?: number }
-  | { gapMs: number; kind: 'remote'; target: number; state: 'open' | 'closed' | 'cooling'; forMs: number };
+  | { gapMs: number; kind: 'remote'; target: number; state: 'open' | 'closed' | 'cooling'; forMs: number; limited: boolean };
 
 interface Scenario {
   attemptsPerDeployment: number;
@@ -72,6 +72,7 @@ const event: fc.Arbitrary<Event> = fc.oneof(
       target: fc.integer({ min: 0, max: 1 }),
       state: fc.constantFrom('open' as const, 'closed' as const, 'cooling' as const),
       forMs: fc.integer({ min: 0, max: COOLDOWN_MS }),
+      limited: fc.boolean(),
     }),
   },
 );
@@ -137,6 +138,8 @@ async function check(s: Scenario): Promise<string | undefined> {
     at += e.gapMs;
     clock.after(at, () => {
       if (e.kind === 'request') answers.push(send(e.abortAfterMs));
+      else if (e.state === 'cooling')
+        breakers.applyRemote(ds[e.target].id, { state: e.state, until: clock.now() + e.forMs, limited: e.limited });
       else breakers.applyRemote(ds[e.target].id, { state: e.state, until: e.state === 'closed' ? 0 : clock.now() + e.forMs });
     });
   }

@@ -193,6 +193,33 @@ describe('eligibility', () => {
     );
   });
 
+  // Found by an independent check: a 503's Retry-After (maintenance) made the group answer 429
+  // "rate limited upstream", as a 429's does.
+  it("a 503's or 529's Retry-After is an outage: the group answers 503, not 429; a later 429 makes it 429", () => {
+    const breakers = registry();
+    const now = Date.now();
+    fail(breakers.get('a'), now, 20_000);
+    const refusal = (at: number) => {
+      try {
+        eligibleDeployments(group([deployment('a')]), chat('x'), breakers, at);
+      } catch (e) {
+        return e as { status: number; code: string; headers: Record<string, string> };
+      }
+      assert.fail('no refusal');
+    };
+    const outage = refusal(now);
+    assert.equal(outage.status, 503);
+    assert.equal(outage.code, 'no_healthy_deployment');
+    assert.equal(outage.headers['retry-after'], '20');
+    const other = registry();
+    rateLimit(other.get('a'), now, 20_000);
+    fail(other.get('a'), now, 10_000); // a shorter 503 wait inside the 429's does not change what the wait is
+    assert.throws(
+      () => eligibleDeployments(group([deployment('a')]), chat('x'), other, now),
+      (e: { status: number }) => e.status === 429,
+    );
+  });
+
   it('keeps a deployment that is back within the wait cap, so the executor can wait for it', () => {
     const breakers = registry();
     rateLimit(breakers.get('a'), Date.now(), 2_000);

@@ -145,8 +145,9 @@ function checkReferences(config: GatewayConfig, source: string): void {
     }
   });
   config.router.retry.fallbackOn.forEach((t, i) => {
-    const ok = t === 'timeout' || t === 'connection' || (Number.isInteger(t) && (t as number) >= 400 && (t as number) <= 599);
-    if (!ok) fail(`router.retry.fallbackOn[${i}]: expected an HTTP status 400-599, "timeout" or "connection"`);
+    const ok =
+      t === 'timeout' || t === 'connection' || t === '5xx' || (Number.isInteger(t) && (t as number) >= 400 && (t as number) <= 599);
+    if (!ok) fail(`router.retry.fallbackOn[${i}]: expected an HTTP status 400-599, "5xx", "timeout" or "connection"`);
   });
   const semantic = config.cache.semantic;
   if (semantic.embeddingModel && !names.has(semantic.embeddingModel))

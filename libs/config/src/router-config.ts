@@ -17,9 +17,12 @@ import { MAX_TIMER_MS } from './timer-limit';
 export const STRATEGIES = ['priority', 'weighted', 'latency', 'cost'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
-/** Upstream outcomes that send a request on to another attempt; anything else returns at once. */
-export type FallbackTrigger = number | 'timeout' | 'connection';
-export const DEFAULT_FALLBACK_ON: FallbackTrigger[] = [408, 409, 429, 500, 502, 503, 504, 529, 'timeout', 'connection'];
+/**
+ * Upstream outcomes that send a request on to another attempt; anything else returns at once.
+ * `5xx` is every status from 500 to 599 (a CDN's 520-524 in front of a provider as well).
+ */
+export type FallbackTrigger = number | '5xx' | 'timeout' | 'connection';
+export const DEFAULT_FALLBACK_ON: FallbackTrigger[] = [408, 409, 429, '5xx', 'timeout', 'connection'];
 
 export class RetryConfig {
   /** Attempts on one deployment before moving to the next (1 = no retry on the same one). */
@@ -29,7 +32,7 @@ export class RetryConfig {
   @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) maxBackoffMs = 2_000;
   /** A Retry-After up to this long is waited out on the same deployment; longer moves on. */
   @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) retryAfterCapMs = 5_000;
-  /** HTTP statuses (as the upstream sent them), `timeout` and `connection`. */
+  /** HTTP statuses (as the upstream sent them), `5xx`, `timeout` and `connection`. */
   @IsOptional() @IsArray() fallbackOn: FallbackTrigger[] = DEFAULT_FALLBACK_ON;
 }
 

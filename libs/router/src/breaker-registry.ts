@@ -91,7 +91,8 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     if (a.from === this.replica || typeof a.id !== 'string' || typeof a.until !== 'number') return;
-    if (a.state === 'open' || a.state === 'closed' || a.state === 'cooling') this.applyRemote(a.id, { state: a.state, until: a.until });
+    if (a.state === 'cooling') this.applyRemote(a.id, { state: a.state, until: a.until, limited: a.limited !== false });
+    else if (a.state === 'open' || a.state === 'closed') this.applyRemote(a.id, { state: a.state, until: a.until });
   }
 
   /** On connecting: breakers this replica opened before Redis answered go out, those other replicas opened come in. */

@@ -31,7 +31,7 @@ const RATE_LIMIT_ALPHA = 0.1;
 const RATE_LIMITED_SHARE = 0.8;
 
 /** A change other replicas should hear about: the breaker opened or closed, or a cool-down started. */
-export type HealthChange = { state: 'open' | 'closed'; until: number } | { state: 'cooling'; until: number };
+export type HealthChange = { state: 'open' | 'closed'; until: number } | { state: 'cooling'; until: number; limited: boolean };
 
 /**
  * One deployment's health, as a small state machine plus one time:
@@ -53,6 +53,8 @@ export class DeploymentHealth {
   openUntil = 0;
   /** No attempt starts before this (the upstream's Retry-After). */
   coolUntil = 0;
+  /** The part of `coolUntil` a 429 set: only that wait is the upstream rate limiting us. */
+  private limitedUntil = 0;
   /** The probe in flight, if any: only its ticket may resolve the half-open state. */
   private probe: object | undefined;
   private consecutive = 0;
@@ -80,9 +82,12 @@ export class DeploymentHealth {
     return Math.max(now, this.coolUntil, breakerAt);
   }
 
-  /** True when every reason to wait is a Retry-After (the group then answers 429 rather than 503). */
+  /**
+   * True when every reason to wait is a 429's Retry-After (the group then answers 429 rather
+   * than 503; a 503's or 529's Retry-After is an outage, not a rate limit).
+   */
   rateLimited(now: number): boolean {
-    return this.coolUntil > now && this.readyAt(now) === this.coolUntil;
+    return this.limitedUntil > now && this.readyAt(now) === this.limitedUntil;
   }
 
   /** A ticket for one attempt now, or undefined when the deployment must not be asked. */
@@ -99,6 +104,7 @@ export class DeploymentHealth {
   applyRemote(change: HealthChange): void {
     if (change.state === 'cooling') {
       this.coolUntil = Math.max(this.coolUntil, change.until);
+      if (change.limited) this.limitedUntil = Math.max(this.limitedUntil, change.until);
       return;
     }
     this.probe = undefined;
@@ -131,11 +137,11 @@ export class DeploymentHealth {
         return;
       case 'rate-limited':
         this.limitedShare += RATE_LIMIT_ALPHA * (1 - this.limitedShare);
-        if (wasProbe || this.limitedShare >= RATE_LIMITED_SHARE) this.coolDown(now, verdict.retryAfterMs);
+        if (wasProbe || this.limitedShare >= RATE_LIMITED_SHARE) this.coolDown(now, verdict.retryAfterMs, true);
         if (wasProbe) this.close();
         return;
       case 'failed': {
-        if (verdict.retryAfterMs) this.coolDown(now, verdict.retryAfterMs);
+        if (verdict.retryAfterMs) this.coolDown(now, verdict.retryAfterMs, false);
         this.window.record(now, true);
         this.consecutive++;
         const { total, failures } = this.window.counts(now);
@@ -151,13 +157,14 @@ export class DeploymentHealth {
   }
 
   /** Retry-After, capped at the breaker's cool-down so no upstream can park a deployment for long. */
-  private coolDown(now: number, retryAfterMs: number): void {
+  private coolDown(now: number, retryAfterMs: number, limited: boolean): void {
     const until = now + Math.min(retryAfterMs, this.config.cooldownMs);
+    if (limited) this.limitedUntil = Math.max(this.limitedUntil, until);
     if (until <= this.coolUntil) return;
     const fresh = this.coolUntil <= now;
     this.coolUntil = until;
     // Announce a new cool-down, not every extension of one: a storm of 429s stays one message a second.
-    if (fresh) this.onChange({ state: 'cooling', until });
+    if (fresh) this.onChange({ state: 'cooling', until, limited });
   }
 
   private open(until: number): void {

@@ -122,7 +122,7 @@ export class Executor {
             this.latency.end(deployment.id, kind, latencyId, verdict.kind === 'answered');
             attemptSignal.clear();
           }
-          if (verdict.kind === 'no-verdict' || !this.fallbackOn.has(error.upstreamStatus)) throw error;
+          if (verdict.kind === 'no-verdict' || !this.fallsBack(error.upstreamStatus)) throw error;
           last = error;
           failures.push({ deployment: deployment.id, reason: error.code ?? error.type });
           const retryAfterMs = verdict.kind === 'rate-limited' || verdict.kind === 'failed' ? verdict.retryAfterMs : undefined;
@@ -140,12 +140,30 @@ export class Executor {
       const now = this.clock.now();
       const earliest = Math.min(...plan.deployments.filter(triesLeft).map((d) => readyAt(d, now)));
       if (!(earliest < deadline) || earliest - now > waitBudget) {
-        throw last ?? unavailable(plan.group.name, plan.deployments, this.breakers, now);
+        throw last
+          ? this.retryNoLaterThanBack(last, plan.deployments, now)
+          : unavailable(plan.group.name, plan.deployments, this.breakers, now);
       }
       waitBudget -= earliest - now;
       await this.clock.sleep(earliest - now, signal);
       if (signal.aborted) throw GatewayError.clientClosed();
     }
+  }
+
+  /**
+   * The upstream's Retry-After, but no later than when the gateway asks one of the deployments
+   * again: every cool-down is capped (breaker `cooldownMs`), so a client told "a day" by the
+   * upstream would wait far longer than the gateway does. The same as `unavailable` says.
+   */
+  private retryNoLaterThanBack(error: GatewayError, deployments: Deployment[], now: number): GatewayError {
+    const back = Math.min(...deployments.map((d) => this.breakers.get(d.id).readyAt(now)));
+    const seconds = Math.max(1, Math.ceil((back - now) / 1000));
+    if (Number.isFinite(back) && Number(error.headers['retry-after']) > seconds) error.headers['retry-after'] = String(seconds);
+    return error;
+  }
+
+  private fallsBack(status: GatewayError['upstreamStatus']): boolean {
+    return this.fallbackOn.has(status) || (typeof status === 'number' && status >= 500 && status <= 599 && this.fallbackOn.has('5xx'));
   }
 
   /** What an attempt's error says about the deployment. */
