@@ -203,6 +203,45 @@ describe('Messages request -> chat params', () => {
       'messages[0].content[0]',
     );
   });
+
+  // Found by an independent check: an empty user turn was dropped (the model then saw a
+  // conversation ending on the assistant), and a base64 image without data went upstream as
+  // `data:undefined;base64,undefined`.
+  it('refuses empty content except on a final assistant turn, and a base64 source without its media type or data', () => {
+    const turns = (last: 'user' | 'assistant', content: string | AnthropicBlock[]) =>
+      request({
+        messages: [
+          { role: 'user', content: 'Say A' },
+          { role: 'assistant', content: 'A' },
+          ...(last === 'user'
+            ? [{ role: 'user' as const, content }]
+            : [
+                { role: 'user' as const, content: 'go on' },
+                { role: 'assistant' as const, content },
+              ]),
+        ],
+      });
+    badRequest(() => toChatRequest(turns('user', [])), 'messages[2].content');
+    badRequest(() => toChatRequest(turns('user', '')), 'messages[2].content');
+    badRequest(
+      () =>
+        toChatRequest(
+          request({
+            messages: [
+              { role: 'assistant', content: [] },
+              { role: 'user', content: 'x' },
+            ],
+          }),
+        ),
+      'messages[0].content',
+    );
+    assert.equal(toChatRequest(turns('assistant', [])).chat.messages.length, 4, 'a final empty assistant turn is allowed');
+    const image = (source: object) => request({ messages: [{ role: 'user', content: [{ type: 'image', source }] }] });
+    badRequest(() => toChatRequest(image({ type: 'base64' })), 'messages[0].content[0].source.media_type');
+    badRequest(() => toChatRequest(image({ type: 'base64', media_type: 'image/png' })), 'messages[0].content[0].source.data');
+    const ok = toChatRequest(image({ type: 'base64', media_type: 'image/png', data: 'iVBOR' })).chat.messages[0] as { content: unknown };
+    assert.deepEqual(ok.content, [{ type: 'image_url', image_url: { url: 'data:image/png;base64,iVBOR' } }]);
+  });
 });
 
 describe('Messages request: what only Anthropic`s API runs makes it Anthropic-only, not a 400', () => {
@@ -434,7 +473,13 @@ describe('chat completion -> Messages API message', () => {
 type Segment =
   | { kind: 'text'; pieces: string[] }
   | { kind: 'reasoning'; pieces: string[] }
-  | { kind: 'tool'; name: string; args: object; cuts: number[] };
+  | { kind: 'tool'; name: string; args: object; cuts: number[]; form: ToolForm };
+
+/**
+ * How an upstream fragments a tool call: id and name in the first fragment (OpenAI), both
+ * repeated in every fragment, the name only in the second, or no id at all (some servers).
+ */
+type ToolForm = 'first' | 'repeated' | 'late-name' | 'no-id';
 
 function chunk(delta: object, finish: string | null = null, usage?: object): ChatCompletionChunk {
   return {
@@ -458,8 +503,18 @@ function chunksFor(segments: Segment[]): ChatCompletionChunk[] {
       const json = JSON.stringify(s.args);
       const cuts = [...new Set(s.cuts.map((c) => c % (json.length + 1)))].sort((a, b) => a - b);
       const pieces = [0, ...cuts].map((from, i, all) => json.slice(from, all[i + 1] ?? json.length));
-      out.push(chunk({ tool_calls: [{ index: call, id: `call_${call}`, type: 'function', function: { name: s.name, arguments: '' } }] }));
-      for (const p of pieces) out.push(chunk({ tool_calls: [{ index: call, function: { arguments: p } }] }));
+      const id = s.form === 'no-id' ? {} : { id: `call_${call}` };
+      const named = { function: { name: s.name, arguments: '' } };
+      out.push(
+        chunk({
+          tool_calls: [{ index: call, ...id, type: 'function', ...(s.form === 'late-name' ? { function: { arguments: '' } } : named) }],
+        }),
+      );
+      pieces.forEach((p, i) => {
+        const again =
+          s.form === 'repeated' || (s.form === 'late-name' && i === 0) ? { ...id, function: { name: s.name, arguments: p } } : {};
+        out.push(chunk({ tool_calls: [{ index: call, function: { arguments: p }, ...again }] }));
+      });
       call++;
     }
   }
@@ -518,7 +573,8 @@ function expectedBlocks(segments: Segment[], thinking: boolean) {
   let call = 0;
   for (const s of segments) {
     if (s.kind === 'tool') {
-      blocks.push({ type: 'tool_use', id: `call_${call++}`, name: s.name, input: s.args });
+      blocks.push({ type: 'tool_use', id: s.form === 'no-id' ? 'generated' : `call_${call}`, name: s.name, input: s.args });
+      call++;
       continue;
     }
     const text = s.pieces.join('');
@@ -544,6 +600,7 @@ const segment: fc.Arbitrary<Segment> = fc.oneof(
       noNullPrototype: true,
     }),
     cuts: fc.array(fc.nat(40), { maxLength: 4 }),
+    form: fc.constantFrom<ToolForm>('first', 'repeated', 'late-name', 'no-id'),
   }),
 );
 
@@ -555,6 +612,7 @@ describe('chat chunks -> Anthropic event stream', () => {
         const frames = chunksFor(segments).flatMap((c) => [...events.push(c)]);
         frames.push(...events.end('x', 'm'));
         const { blocks, end } = replay(frames);
+        for (const b of blocks) if (typeof b.id === 'string' && /^toolu_[A-Za-z0-9_-]{16}$/.test(b.id)) b.id = 'generated';
         assert.deepEqual(blocks, expectedBlocks(segments, thinking));
         const hasTool = segments.some((s) => s.kind === 'tool');
         assert.deepEqual(end.delta, { stop_reason: hasTool ? 'tool_use' : 'end_turn', stop_sequence: null });
@@ -583,6 +641,70 @@ describe('chat chunks -> Anthropic event stream', () => {
       'content_block_start',
       'text_delta',
     ]);
+  });
+
+  // Found by an independent check: a call without an id crashed the non-streamed answer (500) and
+  // was dropped when streamed; one without `type` was dropped from the non-streamed answer.
+  it('a non-streamed tool call without id or type is still a tool_use block', () => {
+    const completion = {
+      id: 'chatcmpl-t',
+      object: 'chat.completion',
+      created: 0,
+      model: 'm',
+      choices: [
+        {
+          index: 0,
+          finish_reason: 'tool_calls',
+          logprobs: null,
+          message: {
+            role: 'assistant',
+            content: null,
+            refusal: null,
+            tool_calls: [{ function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+          },
+        },
+      ],
+    } as unknown as ChatCompletion;
+    const message = toMessage(completion, false);
+    assert.equal(message.content.length, 1);
+    const block = message.content[0] as Record<string, unknown>;
+    assert.match(String(block.id), /^toolu_[A-Za-z0-9_-]{16}$/);
+    assert.deepEqual({ ...block, id: 'x' }, { type: 'tool_use', id: 'x', name: 'get_weather', input: { city: 'Paris' } });
+    assert.equal(message.stop_reason, 'tool_use');
+  });
+
+  // Found by an independent check: fragments of parallel calls that an upstream interleaves went
+  // to blocks already stopped.
+  it('parallel tool calls whose fragments interleave: each block gets all of its own deltas, between its start and stop', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(0, 1, 2), { minLength: 3, maxLength: 30 }), (order) => {
+        const json = ['{"city":"Paris"}', '{"tz":"CET"}', '{}'];
+        const sent = [0, 0, 0];
+        const events = new MessageEvents(false);
+        const frames = [chunk({ content: 'Let me check.' })].flatMap((c) => [...events.push(c)]);
+        for (const call of [0, 1, 2]) {
+          const opening = { index: call, id: `call_${call}`, type: 'function', function: { name: `f${call}`, arguments: '' } };
+          frames.push(...events.push(chunk({ tool_calls: [opening] })));
+        }
+        for (const call of order) {
+          const piece = json[call].slice(sent[call], sent[call] + 3);
+          sent[call] += piece.length;
+          frames.push(...events.push(chunk({ tool_calls: [{ index: call, function: { arguments: piece } }] })));
+        }
+        for (const call of [0, 1, 2]) {
+          frames.push(...events.push(chunk({ tool_calls: [{ index: call, function: { arguments: json[call].slice(sent[call]) } }] })));
+        }
+        frames.push(...events.push(chunk({}, 'tool_calls')), ...events.end('x', 'm'));
+        const { blocks } = replay(frames);
+        assert.deepEqual(blocks, [
+          { type: 'text', text: 'Let me check.' },
+          { type: 'tool_use', id: 'call_0', name: 'f0', input: { city: 'Paris' } },
+          { type: 'tool_use', id: 'call_1', name: 'f1', input: { tz: 'CET' } },
+          { type: 'tool_use', id: 'call_2', name: 'f2', input: {} },
+        ]);
+      }),
+      { seed: SEED, numRuns: 100 },
+    );
   });
 
   it('an empty chat stream still opens and closes the message', () => {

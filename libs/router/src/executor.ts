@@ -140,9 +140,7 @@ export class Executor {
       const now = this.clock.now();
       const earliest = Math.min(...plan.deployments.filter(triesLeft).map((d) => readyAt(d, now)));
       if (!(earliest < deadline) || earliest - now > waitBudget) {
-        throw last
-          ? this.retryNoLaterThanBack(last, plan.deployments, now)
-          : unavailable(plan.group.name, plan.deployments, this.breakers, now);
+        throw last ? this.retryWithinCooldown(last) : unavailable(plan.group.name, plan.deployments, this.breakers, now);
       }
       waitBudget -= earliest - now;
       await this.clock.sleep(earliest - now, signal);
@@ -151,14 +149,12 @@ export class Executor {
   }
 
   /**
-   * The upstream's Retry-After, but no later than when the gateway asks one of the deployments
-   * again: every cool-down is capped (breaker `cooldownMs`), so a client told "a day" by the
-   * upstream would wait far longer than the gateway does. The same as `unavailable` says.
+   * The upstream's Retry-After, capped as the gateway caps its own wait (breaker `cooldownMs`):
+   * a client told "a day" by the upstream would wait far longer than the gateway does.
    */
-  private retryNoLaterThanBack(error: GatewayError, deployments: Deployment[], now: number): GatewayError {
-    const back = Math.min(...deployments.map((d) => this.breakers.get(d.id).readyAt(now)));
-    const seconds = Math.max(1, Math.ceil((back - now) / 1000));
-    if (Number.isFinite(back) && Number(error.headers['retry-after']) > seconds) error.headers['retry-after'] = String(seconds);
+  private retryWithinCooldown(error: GatewayError): GatewayError {
+    const cap = Math.max(1, Math.ceil(this.config.router.breaker.cooldownMs / 1000));
+    if (Number(error.headers['retry-after']) > cap) error.headers['retry-after'] = String(cap);
     return error;
   }
 

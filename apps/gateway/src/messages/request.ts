@@ -53,10 +53,18 @@ export const MESSAGES_PARAMS: Record<keyof MessagesRequest, ParamRule> = {
   context_management: 'dropped',
 };
 
+/** A base64 source's media type, once it has one and its data. */
+function mediaOf(source: Record<string, string>, param: string): string {
+  for (const field of ['media_type', 'data'])
+    if (typeof source[field] !== 'string' || !source[field])
+      throw GatewayError.badRequest(`A base64 source needs its ${field}.`, `${param}.source.${field}`, 'missing_required_parameter');
+  return source.media_type!;
+}
+
 /** How each kind of Anthropic media source becomes an OpenAI content part; other kinds are a 400. */
 const SOURCE_READERS: Record<string, (source: Record<string, string>, param: string) => ContentPart> = {
-  base64: (source) =>
-    source.media_type === 'application/pdf'
+  base64: (source, param) =>
+    mediaOf(source, param) === 'application/pdf'
       ? { type: 'file', file: { file_data: `data:application/pdf;base64,${source.data}`, filename: 'document.pdf' } }
       : { type: 'image_url', image_url: { url: `data:${source.media_type};base64,${source.data}` } },
   // A remote image or PDF: the Anthropic adapter reads the type back from the URL's extension.
@@ -124,6 +132,11 @@ export function toChatRequest(body: MessagesRequest, beta?: string): MessagesTra
   if (system) messages.push({ role: 'system', content: system });
   body.messages.forEach((message, i) => {
     const param = `messages[${i}].content`;
+    // Anthropic's own rule (dropping such a turn would change the conversation the model sees).
+    if (message.content.length === 0 && !(message.role === 'assistant' && i === body.messages.length - 1)) {
+      const why = 'all messages must have non-empty content except for the optional final assistant message';
+      throw GatewayError.badRequest(`messages.${i}: ${why}`, param, 'invalid_value');
+    }
     const blocks: AnthropicBlock[] = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content;
     messages.push(...TURNS[message.role](blocks, param, mark));
   });

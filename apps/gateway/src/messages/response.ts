@@ -1,5 +1,5 @@
-import { anthropicTables, type ChatCompletion, type CompletionUsage, GatewayError } from '@gateway/providers';
-import { type AnthropicBlock, messageId, STOP_REASONS } from './wire';
+import { type ChatCompletion, type CompletionUsage, GatewayError } from '@gateway/providers';
+import { type AnthropicBlock, messageId, STOP_REASONS, toolUseIdOf } from './wire';
 
 type AssistantMessage = ChatCompletion.Choice['message'] & { reasoning_content?: string; thinking_blocks?: AnthropicBlock[] };
 
@@ -29,10 +29,11 @@ export function toMessage(completion: ChatCompletion, thinking: boolean) {
   const text = message.content || message.refusal;
   if (text) content.push({ type: 'text', text });
   for (const call of message.tool_calls ?? []) {
-    if (call.type !== 'function') continue;
+    // Some OpenAI-compatible servers leave out `type` (and `id`); a custom tool call is not translated.
+    if (call.type !== undefined && call.type !== 'function') continue;
     content.push({
       type: 'tool_use',
-      id: anthropicTables.toolUseId(call.id),
+      id: toolUseIdOf(call.id),
       name: call.function.name,
       input: toolInput(call.function.arguments),
     });

@@ -1,8 +1,12 @@
-import { anthropicTables, type ChatCompletionChunk, type CompletionUsage } from '@gateway/providers';
+import type { ChatCompletionChunk, CompletionUsage } from '@gateway/providers';
 import { anthropicUsage, stopReason } from './response';
-import { type AnthropicBlock, messageId } from './wire';
+import { type AnthropicBlock, messageId, toolUseIdOf } from './wire';
 
 type Delta = ChatCompletionChunk.Choice.Delta & { reasoning_content?: string; thinking_blocks?: AnthropicBlock[] };
+
+function jsonDelta(index: number, partial_json: string): string {
+  return sseEvent('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json } });
+}
 
 /** One Anthropic SSE event: the `event:` line repeats the payload's `type`. */
 export function sseEvent(type: string, data: object): string {
@@ -24,6 +28,12 @@ export class MessageEvents {
   private usage: CompletionUsage | undefined;
   /** OpenAI tool call index -> Anthropic block index, for argument fragments. */
   private readonly calls = new Map<number, number>();
+  /**
+   * Tool calls not started yet: seen before their name (content_block_start needs it), or while
+   * another call's block is open (a block's deltas must come before its stop, and an upstream
+   * may interleave the fragments of parallel calls). Sent whole when the open block ends.
+   */
+  private readonly waiting = new Map<number, { id?: string; name?: string; args: string }>();
   /** The events made since the last `push` or `end` returned. */
   private out: string[] = [];
 
@@ -38,7 +48,7 @@ export class MessageEvents {
   /** The closing events, once the chat stream ended normally. */
   end(fallbackId: string, model: string): string[] {
     if (!this.started) this.start(fallbackId, model);
-    this.close();
+    this.closeAll();
     const usage = anthropicUsage(this.usage);
     this.out.push(sseEvent('message_delta', { delta: { stop_reason: stopReason(this.finish), stop_sequence: null }, usage }));
     this.out.push(sseEvent('message_stop', {}));
@@ -98,27 +108,55 @@ export class MessageEvents {
       if (block.signature) this.out.push(this.delta({ type: 'signature_delta', signature: block.signature }));
       return this.close();
     }
-    this.close();
+    this.closeAll();
     this.openBlock('thinking', block);
     this.close();
   }
 
+  /**
+   * Fragments belong together by `index`, as OpenAI's SDK merges them: some servers repeat the
+   * id in every fragment, some send none, a few send the name after the first fragment. The
+   * first call streams as it comes; a call that starts while it is open waits (see `waiting`).
+   */
   private toolCall(call: ChatCompletionChunk.Choice.Delta.ToolCall): void {
-    if (call.id) {
-      this.close();
-      this.calls.set(call.index, this.blocks);
-      const block = { type: 'tool_use', id: anthropicTables.toolUseId(call.id), name: call.function?.name ?? '', input: {} };
-      this.openBlock('tool', block, call.index);
+    const args = call.function?.arguments ?? '';
+    const block = this.calls.get(call.index);
+    if (block !== undefined) {
+      if (args) this.out.push(jsonDelta(block, args));
+      return;
     }
-    const args = call.function?.arguments;
-    const index = this.calls.get(call.index);
-    if (args && index !== undefined)
-      this.out.push(sseEvent('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: args } }));
+    const held = this.waiting.get(call.index) ?? { args: '' };
+    held.id ||= call.id;
+    held.name ||= call.function?.name;
+    held.args += args;
+    if (!held.name || this.open?.kind === 'tool') {
+      this.waiting.set(call.index, held);
+      return;
+    }
+    this.waiting.delete(call.index);
+    this.openCall(call.index, held);
+  }
+
+  private openCall(call: number, { id, name, args }: { id?: string; name?: string; args: string }): void {
+    this.close();
+    this.calls.set(call, this.blocks);
+    this.openBlock('tool', { type: 'tool_use', id: toolUseIdOf(id), name: name ?? '', input: {} }, call);
+    if (args) this.out.push(jsonDelta(this.open!.index, args));
+  }
+
+  /** Closes the open block, then sends the waiting calls whole (one never named, too: its arguments are not lost). */
+  private closeAll(): void {
+    this.close();
+    for (const [index, call] of this.waiting) {
+      this.openCall(index, call);
+      this.close();
+    }
+    this.waiting.clear();
   }
 
   private ensure(kind: 'text' | 'thinking', block: AnthropicBlock): void {
     if (this.open?.kind === kind) return;
-    this.close();
+    this.closeAll();
     this.openBlock(kind, block);
   }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { anthropicTables } from '@gateway/providers';
 
 /** A content block as clients send it; the JSON schema has checked `type`, the codec reads the rest. */
@@ -67,4 +68,9 @@ export const STOP_REASONS: Record<string, string> = { ...inverse(anthropicTables
 /** A gateway id as a Messages API id (`msg_…`), unchanged when the upstream already made one. */
 export function messageId(id: string): string {
   return id.startsWith('msg_') ? id : `msg_${id.replace(/^chatcmpl-/, '')}`;
+}
+
+/** The tool_use id of an upstream tool call: its own id (in Anthropic's alphabet), or a fresh one when it sent none. */
+export function toolUseIdOf(id: string | undefined): string {
+  return id ? anthropicTables.toolUseId(id) : `toolu_${randomBytes(12).toString('base64url')}`;
 }
