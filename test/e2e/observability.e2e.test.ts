@@ -160,6 +160,43 @@ describe('metrics, cost and access log after scripted traffic', () => {
   });
 });
 
+// Found by an independent check: the request was billed when the client's connection closed,
+// before the stream loop had recorded the bytes sent, so completion tokens counted as zero.
+describe('a client that leaves mid-stream', () => {
+  const setup = gatewayWithFakeUpstream((baseUrl) =>
+    configWith({
+      providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
+      models: [{ name: 'stalled', deployments: [{ provider: 'fake', model: 'stall', price: PRICE }] }],
+    }),
+  );
+
+  it('is billed for the completion it received (estimated from the bytes), not zero', async () => {
+    const gateway = setup.gateway;
+    const ac = new AbortController();
+    const stream = await gateway
+      .client()
+      .chat.completions.create(
+        { model: 'stalled', stream: true, messages: [{ role: 'user', content: 'count me' }] },
+        { signal: ac.signal },
+      );
+    let text = '';
+    try {
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta.content ?? '';
+        if (text) ac.abort(); // the upstream stalls after two words: leave once one arrived
+      }
+    } catch {
+      // The SDK may end the loop of an aborted stream with an error or without one.
+    }
+    assert.ok(text.length > 0);
+    const [line] = await gateway.logged('request', { where: (l) => l.model === 'stalled', timeoutMs: 10_000 });
+    assert.equal(line.status, 499);
+    assert.equal(line.usageEstimated, true);
+    assert.ok((line.completionTokens as number) > 0, `completionTokens ${line.completionTokens}`);
+    assert.ok((line.costUsd as number) > 0);
+  });
+});
+
 describe('metric label values stay bounded', () => {
   it('never turns request input into a label', async () => {
     const gateway = await GatewayProcess.start(configWith());

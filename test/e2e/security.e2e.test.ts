@@ -181,6 +181,15 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
       assert.equal(denied.status, 403, 'the allow-list still holds');
       assert.equal((await errorOf(denied)).code, 'model_not_allowed');
     }
+    // A budget sent without its period changes the amount only (found by an independent check:
+    // the period fell back to monthly, so a $5/day cap raised to $7 became $7/month).
+    const budget = await admin(a, 'PATCH', `/${id}`, { budget: { usd: 7 } });
+    assert.deepEqual(budget.body.budget, { usd: 7, period: 'daily' });
+    assert.deepEqual((await admin(a, 'PATCH', `/${id}`, { budget: { usd: 7, period: 'monthly' } })).body.budget, {
+      usd: 7,
+      period: 'monthly',
+    });
+    assert.deepEqual((await admin(a, 'PATCH', `/${id}`, { budget: { usd: 5, period: 'daily' } })).body.budget, fields.budget);
     // null clears exactly the field named.
     const cleared = await admin(b, 'PATCH', `/${id}`, { owner: null });
     assert.equal(cleared.body.owner, undefined);

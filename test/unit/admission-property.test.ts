@@ -176,6 +176,47 @@ async function play(store: AdmissionStore, keyId: string, ops: Turn, together: b
 /** What must match between the two runs (the reset times depend on when each ran). */
 const comparable = (o: AdmitOutcome) => [o.refused ?? 'ok', o.rpm.used, o.tpm.used, o.spentUsd.toFixed(9), o.heldUsd.toFixed(9)];
 
+// Found by an independent check: a request that outlived its TPM window gave its unused tokens
+// to the next window, which then admitted more than its limit.
+describe('a settlement gives unused tokens back to the window they were reserved in only', () => {
+  for (const [name, make] of variants) {
+    it(`${name}: a request that outlives its window leaves the next window's count alone`, async () => {
+      const [store] = make();
+      const keyId = `boundary-${process.pid}-${Date.now()}-${name.length}`;
+      // The first window is short and surely over after the pause; the next one outlasts the test.
+      const ask = (tokens: number, windowMs = 60_000) => store.admit({ keyId, windowMs, tpm: 1_000, tokens });
+      const first = await ask(910, 100);
+      assert.equal(first.refused, undefined);
+      assert.ok(first.tpmEnd, 'an admission with tokens says which window they went into');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const second = await ask(910);
+      assert.equal(second.refused, undefined, 'a new window');
+      assert.notEqual(second.tpmEnd, first.tpmEnd);
+      await store.settle({ keyId, tokenDelta: 15 - 910, tpmEnd: first.tpmEnd });
+      assert.equal((await ask(910)).refused, 'tpm', 'the first request`s give-back did not reach the second window');
+      await store.settle({ keyId, tokenDelta: 10 - 910, tpmEnd: second.tpmEnd });
+      assert.equal((await ask(910)).refused, undefined, 'its own window takes it back');
+    });
+  }
+});
+
+// Found by an independent check: an RPM refusal reported an empty TPM window.
+describe('a refusal reports both windows', () => {
+  for (const [name, make] of variants) {
+    it(`${name}: an RPM refusal carries the TPM window's use`, async () => {
+      const [store] = make();
+      const keyId = `both-${process.pid}-${Date.now()}-${name.length}`;
+      const ask = () => store.admit({ keyId, windowMs: 60_000, rpm: 2, tpm: 1_000, tokens: 210 });
+      await ask();
+      await ask();
+      const refused = await ask();
+      assert.equal(refused.refused, 'rpm');
+      assert.equal(refused.tpm.used, 420);
+      assert.ok(refused.tpm.resetMs <= 60_000);
+    });
+  }
+});
+
 describe('Redis admission batching', { skip: !clients.length && 'TEST_REDIS_URL unset (run npm test)' }, () => {
   it('a turn of operations sent as one script call ends exactly as when sent one by one (fast-check, fixed seed)', async () => {
     const store = new RedisAdmissionStore(clients[0]);

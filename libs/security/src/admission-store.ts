@@ -51,6 +51,8 @@ export interface AdmitOutcome {
   heldUsd: number;
   /** Set when admitted from this replica's lease (lease-store.ts): hand it back to settle. */
   ticket?: LeaseTicket;
+  /** When admitted with tokens counted against TPM: the end of the window they went into (store time). */
+  tpmEnd?: number;
 }
 
 /** What a finished request gives back: unused tokens, its hold, and what it really cost. */
@@ -58,6 +60,12 @@ export interface SettleInput {
   keyId: string;
   /** Actual minus reserved tokens, when tokens were reserved. */
   tokenDelta?: number;
+  /**
+   * The admission's `tpmEnd`: the delta goes to that window only (without it, to the window open
+   * now). A request that outlives its window must not give its unused tokens to the next one,
+   * which never counted them.
+   */
+  tpmEnd?: number;
   spend?: { model: string; usd: number };
   hold?: { member: string; usd: number };
   ticket?: LeaseTicket;
@@ -78,7 +86,7 @@ export interface AdmissionStore {
 /** Most operations one script call carries: bounds the time Redis spends in one script. */
 const MAX_BATCH = 128;
 /** Values an admission returns in the script's reply. */
-const ADMIT_REPLY_SIZE = 7;
+const ADMIT_REPLY_SIZE = 8;
 
 /**
  * How long Redis keeps a batch's record: a batch whose answer was lost (a timeout, a
@@ -92,7 +100,7 @@ const RETRY_LOST_MS = 1_000;
 // if each had been sent alone. KEYS: rpm, tpm, held, holds, leases, the batch's record, then the
 // spend hashes the batch uses. ARGV[1] is the spend retention, ARGV[2] how long the record is kept; then each operation:
 //   'a' windowMs rpm tokens tpm budgetUsd('' = none) reserveUsd member now until spendKeyIndex
-//   's' tokenDelta model usd holdMember dayKeyIndex monthKeyIndex (the hold's USD is in its member)
+//   's' tokenDelta tpmEnd model usd holdMember dayKeyIndex monthKeyIndex (the hold's USD is in its member)
 // Windows start at their first use and end windowMs later. Refused requests count nothing.
 // Holds of dead replicas are released by admissions, a bounded number per call.
 // A batch runs at most once: it records what it counted (RPM and TPM with their windows, its holds)
@@ -103,13 +111,12 @@ local counted = {rpm = 0, tpm = 0, holds = {}}
 local function admit(a)
   local window, rpmLimit, tokens, tpmLimit = tonumber(a[1]), tonumber(a[2]), tonumber(a[3]), tonumber(a[4])
   local rpmUsed, rpmTtl, tpmUsed, tpmTtl = 0, window, 0, window
-  if rpmLimit > 0 then
-    rpmUsed, rpmTtl = state(KEYS[1], window)
-    if rpmUsed + 1 > rpmLimit then return {'rpm', rpmUsed, waitFor(KEYS[5], rpmTtl), tpmUsed, tpmTtl, '0', '0'} end
-  end
-  if tpmLimit > 0 then
-    tpmUsed, tpmTtl = state(KEYS[2], window)
-    if tpmUsed + tokens > tpmLimit then return {'tpm', rpmUsed, rpmTtl, tpmUsed, waitFor(KEYS[5], tpmTtl), '0', '0'} end
+  -- Both windows are read first: a refusal reports both (its rate-limit headers).
+  if rpmLimit > 0 then rpmUsed, rpmTtl = state(KEYS[1], window) end
+  if tpmLimit > 0 then tpmUsed, tpmTtl = state(KEYS[2], window) end
+  if rpmLimit > 0 and rpmUsed + 1 > rpmLimit then return {'rpm', rpmUsed, waitFor(KEYS[5], rpmTtl), tpmUsed, tpmTtl, '0', '0', 0} end
+  if tpmLimit > 0 and tpmUsed + tokens > tpmLimit then
+    return {'tpm', rpmUsed, rpmTtl, tpmUsed, waitFor(KEYS[5], tpmTtl), '0', '0', 0}
   end
   local spent, held = 0, 0
   if a[5] ~= '' then
@@ -118,26 +125,31 @@ local function admit(a)
     held = heldIn(KEYS[3])
     local reserve = tonumber(a[6])
     if spent + held + reserve > tonumber(a[5]) then
-      return {'budget', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held)}
+      return {'budget', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held), 0}
     end
     held = held + reserve
     addHold(KEYS[4], KEYS[3], a[7], reserve, tonumber(a[8]), tonumber(a[9]))
     counted.holds[#counted.holds + 1] = a[7]
   end
   if rpmLimit > 0 then add(KEYS[1], 1, window); rpmUsed = rpmUsed + 1; counted.rpm = counted.rpm + 1 end
-  if tpmLimit > 0 then add(KEYS[2], tokens, window); tpmUsed = tpmUsed + tokens; counted.tpm = counted.tpm + tokens end
-  return {'ok', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held)}
+  local tpmEnd = 0
+  if tpmLimit > 0 then
+    add(KEYS[2], tokens, window); tpmUsed = tpmUsed + tokens; counted.tpm = counted.tpm + tokens
+    tpmEnd = redis.call('PEXPIRETIME', KEYS[2])
+  end
+  return {'ok', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held), tpmEnd}
 end
 local function settle(s)
   local delta = tonumber(s[1])
-  if delta ~= 0 and redis.call('EXISTS', KEYS[2]) == 1 then
+  local tpmEnd, ends = tonumber(s[2]), redis.call('PEXPIRETIME', KEYS[2])
+  if delta ~= 0 and ends > 0 and (tpmEnd == 0 or ends == tpmEnd) then
     if redis.call('INCRBY', KEYS[2], delta) < 0 then redis.call('SET', KEYS[2], 0, 'KEEPTTL') end
   end
-  local usd = tonumber(s[3])
+  local usd = tonumber(s[4])
   if usd > 0 then
-    for _, i in ipairs({tonumber(s[5]), tonumber(s[6])}) do addSpend(KEYS[i], s[2], usd, ARGV[1]) end
+    for _, i in ipairs({tonumber(s[6]), tonumber(s[7])}) do addSpend(KEYS[i], s[3], usd, ARGV[1]) end
   end
-  releaseHold(KEYS[4], KEYS[3], s[4])
+  releaseHold(KEYS[4], KEYS[3], s[5])
 end
 local out, i = {}, 3
 while i <= #ARGV do
@@ -145,8 +157,8 @@ while i <= #ARGV do
     for _, v in ipairs(admit({unpack(ARGV, i + 1, i + 10)})) do out[#out + 1] = v end
     i = i + 11
   else
-    settle({unpack(ARGV, i + 1, i + 6)})
-    i = i + 7
+    settle({unpack(ARGV, i + 1, i + 7)})
+    i = i + 8
   end
 end
 local function expiry(key, amount) return amount > 0 and redis.call('PEXPIRETIME', key) or 0 end
@@ -257,8 +269,8 @@ export class RedisAdmissionStore implements AdmissionStore {
         args.push('a', windowMs, rpm ?? 0, tokens, tpm ?? 0, b ? b.usd : '', b?.reserveUsd ?? 0, b?.member ?? '', b?.now ?? 0);
         args.push(b?.until ?? 0, b ? spendKeyIndex(b.period) : 0);
       } else {
-        const { tokenDelta, spend, hold } = op.input;
-        args.push('s', tokenDelta ?? 0, spend?.model ?? '', spend?.usd ?? 0, hold?.member ?? '');
+        const { tokenDelta, tpmEnd, spend, hold } = op.input;
+        args.push('s', tokenDelta ?? 0, tpmEnd ?? op.input.ticket?.tpmEnd ?? 0, spend?.model ?? '', spend?.usd ?? 0, hold?.member ?? '');
         args.push(spendKeyIndex(day), spendKeyIndex(day.slice(0, 7)));
       }
     }
@@ -294,13 +306,14 @@ export class RedisAdmissionStore implements AdmissionStore {
         op.resolve();
         continue;
       }
-      const [verdict, rpmUsed, rpmTtl, tpmUsed, tpmTtl, spent, held] = reply.slice(at, (at += ADMIT_REPLY_SIZE));
+      const [verdict, rpmUsed, rpmTtl, tpmUsed, tpmTtl, spent, held, tpmEnd] = reply.slice(at, (at += ADMIT_REPLY_SIZE));
       op.resolve({
         refused: verdict === 'ok' ? undefined : (verdict as AdmitOutcome['refused']),
         rpm: { used: Number(rpmUsed), resetMs: Number(rpmTtl) },
         tpm: { used: Number(tpmUsed), resetMs: Number(tpmTtl) },
         spentUsd: Number(spent),
         heldUsd: Number(held),
+        ...(Number(tpmEnd) > 0 && { tpmEnd: Number(tpmEnd) }),
       });
     }
   }
@@ -368,14 +381,16 @@ export class MemoryAdmissionStore implements AdmissionStore {
       this.holds.set(keys.held, held);
     }
     if (input.rpm !== undefined) rpm.used += 1;
-    if (input.tpm !== undefined) tpm.used += input.tokens;
-    return outcome(undefined, spent, held);
+    if (input.tpm === undefined) return outcome(undefined, spent, held);
+    tpm.used += input.tokens;
+    return { ...outcome(undefined, spent, held), tpmEnd: tpm.resetAt };
   }
 
   async settle(input: SettleInput): Promise<void> {
     const keys = limitKeys(input.keyId);
     const tpm = this.windows.current(keys.tpm);
-    if (input.tokenDelta && tpm) tpm.used = Math.max(0, tpm.used + input.tokenDelta);
+    const end = input.tpmEnd ?? input.ticket?.tpmEnd;
+    if (input.tokenDelta && tpm && (end === undefined || tpm.resetAt === end)) tpm.used = Math.max(0, tpm.used + input.tokenDelta);
     if (input.spend && input.spend.usd > 0) {
       const day = utcDay();
       for (const period of [day, day.slice(0, 7)]) {

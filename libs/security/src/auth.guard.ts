@@ -2,6 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import type { FastifyRequest } from 'fastify';
 import { GatewayConfig } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
+import { bearerToken } from './bearer';
 import { ANONYMOUS } from './key-record';
 import { KeyStore } from './key-store.service';
 import { LimitsService } from './limits.service';
@@ -11,8 +12,8 @@ export const isApiRoute = (request: FastifyRequest) => request.routeOptions.url?
 
 /** The gateway key: OpenAI clients send it as a bearer token, Anthropic clients may send `x-api-key`. */
 function presentedKey(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (header?.startsWith('Bearer ')) return header.slice(7).trim() || undefined;
+  const bearer = bearerToken(request.headers.authorization);
+  if (bearer) return bearer;
   const apiKey = request.headers['x-api-key'];
   return typeof apiKey === 'string' ? apiKey.trim() || undefined : undefined;
 }

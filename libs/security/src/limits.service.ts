@@ -28,6 +28,8 @@ export interface Reservation {
   keyId: string;
   /** Tokens reserved against the TPM window, when the key has one. */
   tokens?: number;
+  /** The end of the TPM window they were reserved in (AdmitOutcome.tpmEnd). */
+  tpmEnd?: number;
   /** USD held against the budget, when the key has one. */
   hold?: { member: string; usd: number };
   /** Set when admitted from this replica's lease. */
@@ -142,7 +144,10 @@ export class LimitsService implements BeforeApplicationShutdown {
       throw this.limited('tpm', `Rate limit reached for tokens: ${why}.`, headers, outcome.tpm.resetMs);
     }
     if (outcome.refused === 'budget') throw this.overBudget(budget!, demand, outcome, headers);
-    if (tpm !== undefined) reservation.tokens = demand.tokens;
+    if (tpm !== undefined) {
+      reservation.tokens = demand.tokens;
+      reservation.tpmEnd = outcome.tpmEnd;
+    }
     if (hold) reservation.hold = hold;
     if (outcome.ticket) {
       reservation.ticket = outcome.ticket;
@@ -163,6 +168,7 @@ export class LimitsService implements BeforeApplicationShutdown {
       .settle({
         keyId: reservation.keyId,
         tokenDelta,
+        tpmEnd: reservation.tpmEnd,
         spend: usage && { model: usage.model, usd: usage.usd },
         hold: reservation.hold,
         ticket: reservation.ticket,

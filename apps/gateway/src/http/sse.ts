@@ -40,6 +40,8 @@ export async function writeSse(reply: FastifyReply, stream: ChatStream, metrics:
         state.ttftMs = reply.elapsedTime;
       }
       bytes += chunk.length;
+      // Kept current: a client that leaves mid-stream is billed at the close, before this loop ends.
+      state.bytesOut = bytes;
       if (!res.write(chunk)) await drainedOrClosed(res);
     }
   } catch (err) {
@@ -49,7 +51,6 @@ export async function writeSse(reply: FastifyReply, stream: ChatStream, metrics:
   } finally {
     clearImmediate(flushHeaders);
     inflightStreams.dec();
-    state.bytesOut = bytes;
     state.usage = stream.usage;
   }
   if (!res.destroyed) res.end();

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { type AdminRole, GatewayConfig } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import { LimitsService } from '../limits.service';
+import { bearerToken } from '../bearer';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -47,8 +48,7 @@ export class AdminGuard implements CanActivate {
     }
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     this.limits.checkBlocked(request.ip);
-    const header = request.headers.authorization ?? '';
-    const presented = digest(header.startsWith('Bearer ') ? header.slice(7).trim() : '');
+    const presented = digest(bearerToken(request.headers.authorization) ?? '');
     // Every credential is compared, so the time taken does not say which one matched.
     const matches = this.credentials.filter((c) => timingSafeEqual(presented, c.digest));
     const credential = matches[0];

@@ -1,3 +1,4 @@
+import { BudgetConfig } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import type { KeyRecord } from '../key-record';
 import type { KeyFieldsDto } from './key.dto';
@@ -9,19 +10,25 @@ type KeyField = (typeof KEY_FIELDS)[number];
 const METADATA_ENTRIES = 50;
 const METADATA_VALUE_CHARS = 500;
 
-/** The fields the request sent: `null` (clear) kept, fields left out dropped. */
+/**
+ * The fields the request sent: `null` (clear) kept, fields left out dropped. Within `budget`
+ * too: a budget sent without its period changes the amount and keeps the key's period.
+ */
 export function sentFields(body: KeyFieldsDto, raw: unknown): Partial<Record<KeyField, unknown>> {
   const given = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
   const fields: Partial<Record<KeyField, unknown>> = {};
   for (const field of KEY_FIELDS) if (field in given) fields[field] = given[field] === null ? null : body[field];
+  const budget = given.budget;
+  if (body.budget && budget && typeof budget === 'object' && !('period' in budget)) fields.budget = { usd: body.budget.usd };
   return fields;
 }
 
-/** `record` with `change` applied; `null` removes a field. */
+/** `record` with `change` applied; `null` removes a field. A budget keeps its period unless the change names one. */
 export function applyChange(record: KeyRecord, change: Partial<Record<KeyField, unknown>>): KeyRecord {
   const next: Record<string, unknown> = { ...record };
   for (const [field, value] of Object.entries(change)) {
     if (value === null) delete next[field];
+    else if (field === 'budget') next.budget = { ...Object.assign(new BudgetConfig(), record.budget, value) };
     else next[field] = value;
   }
   return next as unknown as KeyRecord;
