@@ -16,7 +16,7 @@ import { MemoryBackend } from '../../apps/gateway/src/responses/store';
 const req = (extra: Partial<ResponsesRequest> = {}): ResponsesRequest => ({ model: 'm', input: 'hi', ...extra });
 
 describe('Responses request -> chat params', () => {
-  it('string input and instructions become a system and a user message; settings map to their chat names', () => {
+  it('string input and instructions become a system and a user message; settings map to their chat names; metadata stays here', () => {
     const params = toChatParams(
       req({
         instructions: 'be brief',
@@ -38,7 +38,7 @@ describe('Responses request -> chat params', () => {
       max_completion_tokens: 50,
       temperature: 0.3,
       top_p: 0.9,
-      metadata: { a: 'b' },
+      // Not sent on: Chat Completions refuses `metadata` without `store` (found by an independent check).
       reasoning_effort: 'low',
       verbosity: 'low',
       user: 'u1',
@@ -151,7 +151,7 @@ describe('Responses request -> chat params', () => {
         blocks: [],
         text: '',
         refusal: '',
-        calls: [{ id: 'c', name: 'agents__spawn', args: '{}' }],
+        calls: [{ id: 'c', name: 'agents__spawn', args: '{}', form: 'first' }],
         finish: 'tool_calls',
       }),
       ctx,
@@ -231,7 +231,8 @@ interface Answer {
   blocks: unknown[];
   text: string;
   refusal: string;
-  calls: { id: string; name: string; args: string }[];
+  /** `form`: how the upstream fragments the call: name and id first (OpenAI), the name in a later fragment, or both repeated in every fragment. */
+  calls: { id: string; name: string; args: string; form: 'first' | 'late-name' | 'repeated' }[];
   finish: 'stop' | 'length' | 'tool_calls' | 'content_filter';
 }
 
@@ -285,8 +286,17 @@ function chunksOf(a: Answer, cuts: number[]): ChatCompletionChunk[] {
   for (const piece of split(a.refusal, cuts)) out.push(chunk({ refusal: piece }));
   a.calls.forEach((c, index) => {
     const [first = '', ...rest] = split(c.args, cuts);
-    out.push(chunk({ tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: first } }] }));
-    for (const piece of rest) out.push(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }));
+    const late = c.form === 'late-name';
+    const again = c.form === 'repeated';
+    out.push(
+      chunk({ tool_calls: [{ index, id: c.id, type: 'function', function: { ...(!late && { name: c.name }), arguments: first } }] }),
+    );
+    if (late) out.push(chunk({ tool_calls: [{ index, function: { name: c.name, arguments: '' } }] }));
+    for (const piece of rest) {
+      out.push(
+        chunk({ tool_calls: [{ index, ...(again && { id: c.id }), function: { ...(again && { name: c.name }), arguments: piece } }] }),
+      );
+    }
   });
   out.push(chunk({}, a.finish));
   out.push({ ...chunk({}), choices: [], usage: USAGE } as ChatCompletionChunk);
@@ -373,6 +383,8 @@ const answer = fc.record({
       id: fc.stringMatching(/^call_[a-z0-9]{1,8}$/),
       name: fc.constantFrom('get_weather', 'get_time'),
       args: fc.json({ maxDepth: 2 }),
+      // Found by an independent check: a name after the first fragment was lost ('late-name').
+      form: fc.constantFrom('first' as const, 'late-name' as const, 'repeated' as const),
     }),
     {
       maxLength: 3,

@@ -31,6 +31,8 @@ const RESPONSES_PARAMS: ParamTable<ResponseCreateParamsBase> = {
   max_output_tokens: 'mapped',
   temperature: 'mapped',
   top_p: 'mapped',
+  // Echoed on the response (response.ts), not sent upstream: Chat Completions takes `metadata`
+  // only with `store`, which would store the completion at the provider.
   metadata: 'mapped',
   user: 'mapped',
   safety_identifier: 'mapped',
@@ -79,7 +81,6 @@ export function toChatParams(body: ResponsesRequest, history: ChatCompletionMess
   set('max_completion_tokens', body.max_output_tokens);
   set('temperature', body.temperature);
   set('top_p', body.top_p);
-  set('metadata', body.metadata);
   set('user', body.user);
   set('safety_identifier', body.safety_identifier);
   set('prompt_cache_key', body.prompt_cache_key);

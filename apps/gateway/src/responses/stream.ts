@@ -29,6 +29,7 @@ export interface StreamSettled {
 }
 
 type ToolDelta = NonNullable<ChatCompletionChunk.Choice.Delta['tool_calls']>[number];
+type HeldCall = { id?: string; name?: string; args: string; extra?: Record<string, unknown> };
 
 /** An output item being streamed. */
 interface OpenItem {
@@ -61,6 +62,8 @@ export class ResponseEventEncoder {
   private current: OpenItem | undefined;
   /** Tool call index in the chunks -> its item. */
   private readonly calls = new Map<number, OpenItem>();
+  /** Tool calls seen before their name: announced once it comes (or at the end, nameless, so nothing is lost). */
+  private readonly unnamed = new Map<number, HeldCall>();
   /** The events made since `chunk`, `complete` or `fail` last returned. */
   private out: ResponseStreamEvent[] = [];
   private finish: ChatCompletionChunk.Choice['finish_reason'] = null;
@@ -167,24 +170,44 @@ export class ResponseEventEncoder {
     }
   }
 
+  /**
+   * Fragments belong together by `index`, as OpenAI's SDK merges them; the id or the name may
+   * come after the first fragment (some servers), so the item is announced once its name is
+   * known, with the arguments held until then.
+   */
   private toolDelta(call: ToolDelta): void {
-    let item = this.calls.get(call.index);
-    if (!item) {
-      if (this.current && this.current.kind !== 'function_call') this.close(this.current, 'completed');
-      item = this.open('function_call', 'fc');
-      item.callId = call.id ?? `call_${item.id}`;
-      item.name = call.function?.name ?? '';
-      const { index: _i, id: _id, type: _t, function: _f, ...extra } = call as ToolDelta & Record<string, unknown>;
-      if (Object.keys(extra).length) item.extra = extra;
-      this.calls.set(call.index, item);
-      this.current = item;
-      this.emit({ type: 'response.output_item.added', output_index: item.index, item: this.snapshot(item, 'in_progress') });
+    const item = this.calls.get(call.index);
+    const args = call.function?.arguments ?? '';
+    if (item) {
+      if (args) this.argumentsDelta(item, args);
+      return;
     }
-    const args = call.function?.arguments;
-    if (args) {
-      item.text += args;
-      this.emit({ type: 'response.function_call_arguments.delta', ...this.at(item), delta: args });
-    }
+    const held = this.unnamed.get(call.index) ?? { args: '' };
+    const { index: _i, id: _id, type: _t, function: _f, ...extra } = call as ToolDelta & Record<string, unknown>;
+    held.id ||= call.id;
+    held.name ||= call.function?.name;
+    held.args += args;
+    if (Object.keys(extra).length) held.extra = { ...held.extra, ...extra };
+    if (!held.name) return void this.unnamed.set(call.index, held);
+    this.unnamed.delete(call.index);
+    this.openCall(call.index, held);
+  }
+
+  private openCall(index: number, held: HeldCall): void {
+    if (this.current && this.current.kind !== 'function_call') this.close(this.current, 'completed');
+    const item = this.open('function_call', 'fc');
+    item.callId = held.id ?? `call_${item.id}`;
+    item.name = held.name ?? '';
+    if (held.extra) item.extra = held.extra;
+    this.calls.set(index, item);
+    this.current = item;
+    this.emit({ type: 'response.output_item.added', output_index: item.index, item: this.snapshot(item, 'in_progress') });
+    if (held.args) this.argumentsDelta(item, held.args);
+  }
+
+  private argumentsDelta(item: OpenItem, args: string): void {
+    item.text += args;
+    this.emit({ type: 'response.function_call_arguments.delta', ...this.at(item), delta: args });
   }
 
   private open(kind: OpenItem['kind'], prefix: 'rs' | 'msg' | 'fc'): OpenItem {
@@ -239,6 +262,8 @@ export class ResponseEventEncoder {
 
   private complete(): { events: ResponseStreamEvent[]; outcome: StreamOutcome } {
     this.start(this.ctx.request.model);
+    for (const [index, held] of this.unnamed) this.openCall(index, held);
+    this.unnamed.clear();
     const status = this.finish === 'length' || this.finish === 'content_filter' ? 'incomplete' : 'completed';
     const last = this.items.length - 1;
     for (const item of this.items) if (!this.done[item.index]) this.close(item, item.index === last ? status : 'completed');
