@@ -73,6 +73,7 @@ export class ProviderConfig {
   /** Name of an environment variable that, when set, overrides `baseUrl` (applied when the config loads). */
   @IsOptional() @IsString() @Matches(ENV_NAME) baseUrlEnv?: string;
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) timeoutMs = 600_000;
+  /** Kept by undici's coarse timer (ticks of ~0.5 s): it fires up to ~1 s late, and under 1 s acts as about 1 s. */
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) connectTimeoutMs = 10_000;
   /** Keep-alive connections kept open to this upstream. */
   @IsOptional() @IsInt() @Min(1) @Max(4096) maxConnections = 256;
