@@ -140,9 +140,10 @@ local function admit(a)
   return {'ok', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held), tpmEnd}
 end
 local function settle(s)
-  local delta = tonumber(s[1])
-  local tpmEnd, ends = tonumber(s[2]), redis.call('PEXPIRETIME', KEYS[2])
-  if delta ~= 0 and ends > 0 and (tpmEnd == 0 or ends == tpmEnd) then
+  local delta, tpmEnd = tonumber(s[1]), tonumber(s[2])
+  -- Only into the window the tokens were reserved in (tpmEnd 0: the caller does not know it).
+  local ends = delta ~= 0 and redis.call('PEXPIRETIME', KEYS[2]) or -2
+  if ends > 0 and (tpmEnd == 0 or ends == tpmEnd) then
     if redis.call('INCRBY', KEYS[2], delta) < 0 then redis.call('SET', KEYS[2], 0, 'KEEPTTL') end
   end
   local usd = tonumber(s[4])
