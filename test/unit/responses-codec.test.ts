@@ -16,6 +16,16 @@ import { MemoryBackend } from '../../apps/gateway/src/responses/store';
 const req = (extra: Partial<ResponsesRequest> = {}): ResponsesRequest => ({ model: 'm', input: 'hi', ...extra });
 
 describe('Responses request -> chat params', () => {
+  // Found by an independent check: `max_tokens` was dropped silently (no cap on the answer).
+  it('refuses Chat Completions parameters, as OpenAI does, naming them', () => {
+    for (const key of ['max_tokens', 'stop', 'seed', 'messages', 'response_format']) {
+      assert.throws(
+        () => toChatParams({ ...req(), [key]: 3 } as ResponsesRequest),
+        (err: GatewayError) => err.status === 400 && err.param === key && err.code === 'unknown_parameter',
+      );
+    }
+  });
+
   it('string input and instructions become a system and a user message; settings map to their chat names; metadata stays here', () => {
     const params = toChatParams(
       req({

@@ -63,11 +63,38 @@ const RESPONSES_PARAMS: ParamTable<ResponseCreateParamsBase> = {
 const VENDOR = 'This gateway';
 
 /**
+ * Chat Completions parameters a client may send here by mistake. OpenAI refuses them (as every
+ * parameter it does not define), and dropping one silently (`max_tokens`, `stop`) would change
+ * the answer. Other unknown parameters are ignored: the API grows faster than this table.
+ */
+const CHAT_ONLY = [
+  'messages',
+  'max_tokens',
+  'max_completion_tokens',
+  'stop',
+  'seed',
+  'n',
+  'response_format',
+  'presence_penalty',
+  'frequency_penalty',
+  'logit_bias',
+  'logprobs',
+  'functions',
+  'function_call',
+  'modalities',
+  'audio',
+  'prediction',
+  'web_search_options',
+  'reasoning_effort',
+];
+
+/**
  * A Responses API request as the chat completion the pipeline runs. `history` is the
  * conversation of `previous_response_id` (without its instructions, as OpenAI does);
  * `item_reference` items must already be replaced by the items they name.
  */
 export function toChatParams(body: ResponsesRequest, history: ChatCompletionMessageParam[] = []): ChatCompletionCreateParams {
+  for (const key of CHAT_ONLY) if (key in body) throw GatewayError.badRequest(`Unknown parameter: '${key}'.`, key, 'unknown_parameter');
   checkParams(body, RESPONSES_PARAMS, VENDOR);
   const messages: ChatCompletionMessageParam[] = [];
   if (body.instructions) messages.push({ role: 'system', content: body.instructions });
