@@ -429,6 +429,40 @@ describe('chat chunks -> Responses events', () => {
     );
   });
 
+  // Found by an independent check: text, refusal, then text again opened a third part whose
+  // done event carried all the text, and the final item had two parts.
+  it('text and refusal deltas that alternate each go to their own part; each done event carries its own text', async () => {
+    const ctx: ResponseContext = { id: newResponseId(), createdAt: 1, request: req(), store: false };
+    const chunk = (delta: object, finish: string | null = null) =>
+      ({
+        id: 'c',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: 'up',
+        choices: [{ index: 0, delta, finish_reason: finish }],
+      }) as ChatCompletionChunk;
+    const { events } = await encode(ctx, [
+      chunk({ content: 'Sure: ' }),
+      chunk({ refusal: 'actually no' }),
+      chunk({ content: ' ok fine' }),
+      chunk({}, 'stop'),
+    ]);
+    const output = replay(events);
+    const content = [
+      { type: 'output_text', text: 'Sure:  ok fine', annotations: [], logprobs: [] },
+      { type: 'refusal', refusal: 'actually no' },
+    ];
+    assert.deepEqual((output[0] as { content: unknown[] }).content, content);
+    const done = events.filter((e) => e.type === 'response.output_text.done' || e.type === 'response.refusal.done');
+    assert.deepEqual(
+      done.map((e) => [e.content_index, (e as { text?: string }).text ?? (e as { refusal?: string }).refusal]),
+      [
+        [0, 'Sure:  ok fine'],
+        [1, 'actually no'],
+      ],
+    );
+  });
+
   it('maps usage, finish reasons and thinking blocks', () => {
     const ctx: ResponseContext = { id: newResponseId(), createdAt: 1, request: req(), store: true };
     const blocks = [{ type: 'thinking', thinking: 'hmm', signature: 'sig' }];

@@ -110,10 +110,11 @@ export function outputItems(ctx: ResponseContext, message: Assistant, status: St
 
 type Status = 'in_progress' | 'completed' | 'incomplete';
 
-export function messageItem(id: string, text: string, refusal: string | null, status: Status): ResponseOutputMessage {
+/** `refusalFirst`: a stream whose refusal began before its text lists its parts in that order. */
+export function messageItem(id: string, text: string, refusal: string | null, status: Status, refusalFirst = false): ResponseOutputMessage {
   const content: ResponseOutputMessage['content'] = [];
   if (text || !refusal) content.push({ type: 'output_text', text, annotations: [], logprobs: [] });
-  if (refusal) content.push({ type: 'refusal', refusal });
+  if (refusal) content[refusalFirst ? 'unshift' : 'push']({ type: 'refusal', refusal });
   return { id, type: 'message', role: 'assistant', status, content };
 }
 

@@ -39,7 +39,10 @@ interface OpenItem {
   text: string;
   refusal: string;
   blocks: unknown[];
-  /** Message content parts opened so far ('output_text' / 'refusal'), in order. */
+  /**
+   * Message content parts opened so far, in order: at most one of each kind, both open until the
+   * item closes, so text and refusal deltas that alternate each go to their own part.
+   */
   parts: ('output_text' | 'refusal')[];
   callId: string;
   name: string;
@@ -150,17 +153,12 @@ export class ResponseEventEncoder {
 
   private messageDelta(part: 'output_text' | 'refusal', text: string): void {
     const item = this.switchTo('message');
-    if (item.parts[item.parts.length - 1] !== part) {
-      if (item.parts.length) this.closePart(item);
-      item.parts.push(part);
-      this.emit({
-        type: 'response.content_part.added',
-        ...this.at(item),
-        content_index: item.parts.length - 1,
-        part: contentPart(part, ''),
-      });
+    let content_index = item.parts.indexOf(part);
+    if (content_index < 0) {
+      content_index = item.parts.push(part) - 1;
+      this.emit({ type: 'response.content_part.added', ...this.at(item), content_index, part: contentPart(part, '') });
     }
-    const at = { ...this.at(item), content_index: item.parts.length - 1 };
+    const at = { ...this.at(item), content_index };
     if (part === 'output_text') {
       item.text += text;
       this.emit({ type: 'response.output_text.delta', ...at, delta: text, logprobs: [] });
@@ -227,8 +225,7 @@ export class ResponseEventEncoder {
     return item;
   }
 
-  private closePart(item: OpenItem): void {
-    const content_index = item.parts.length - 1;
+  private closePart(item: OpenItem, content_index: number): void {
     const at = { ...this.at(item), content_index };
     if (item.parts[content_index] === 'output_text') {
       this.emit({ type: 'response.output_text.done', ...at, text: item.text, logprobs: [] });
@@ -240,7 +237,7 @@ export class ResponseEventEncoder {
   }
 
   private close(item: OpenItem, status: 'completed' | 'incomplete'): void {
-    if (item.kind === 'message' && item.parts.length) this.closePart(item);
+    if (item.kind === 'message') item.parts.forEach((_, i) => this.closePart(item, i));
     if (item.kind === 'reasoning' && item.text) {
       this.emit({ type: 'response.reasoning_summary_text.done', ...this.at(item), summary_index: 0, text: item.text });
       this.emit({
@@ -314,7 +311,7 @@ export class ResponseEventEncoder {
       return functionCallItem(item.id, item.callId, item.name, building ? '' : item.text, status, this.ctx.namespaced);
     }
     if (building) return { id: item.id, type: 'message', role: 'assistant', status, content: [] };
-    return messageItem(item.id, item.text, item.refusal || null, status);
+    return messageItem(item.id, item.text, item.refusal || null, status, item.parts[0] === 'refusal');
   }
 
   private at(item: OpenItem) {
