@@ -280,15 +280,17 @@ function split(text: string, cuts: number[]): string[] {
   return out;
 }
 
+function chunk(delta: object, finish: string | null = null): ChatCompletionChunk {
+  return {
+    id: 'c',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'up',
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  } as ChatCompletionChunk;
+}
+
 function chunksOf(a: Answer, cuts: number[]): ChatCompletionChunk[] {
-  const chunk = (delta: object, finish: string | null = null): ChatCompletionChunk =>
-    ({
-      id: 'c',
-      object: 'chat.completion.chunk',
-      created: 1,
-      model: 'up',
-      choices: [{ index: 0, delta, finish_reason: finish }],
-    }) as ChatCompletionChunk;
   const out = [chunk({ role: 'assistant', content: '' })];
   for (const piece of split(a.reasoning, cuts)) out.push(chunk({ reasoning_content: piece }));
   if (a.blocks.length) out.push(chunk({ thinking_blocks: a.blocks }));
@@ -433,14 +435,6 @@ describe('chat chunks -> Responses events', () => {
   // done event carried all the text, and the final item had two parts.
   it('text and refusal deltas that alternate each go to their own part; each done event carries its own text', async () => {
     const ctx: ResponseContext = { id: newResponseId(), createdAt: 1, request: req(), store: false };
-    const chunk = (delta: object, finish: string | null = null) =>
-      ({
-        id: 'c',
-        object: 'chat.completion.chunk',
-        created: 1,
-        model: 'up',
-        choices: [{ index: 0, delta, finish_reason: finish }],
-      }) as ChatCompletionChunk;
     const { events } = await encode(ctx, [
       chunk({ content: 'Sure: ' }),
       chunk({ refusal: 'actually no' }),
