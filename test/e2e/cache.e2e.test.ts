@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { ask, askStream, embedderLoaded, metric, settle } from '../support/cache';
-import { configWith, GatewayProcess } from '../support/gateway';
+import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
 
 const MASTER = 'cache-master-key-0123456789';
 const KEYS = { ALICE_KEY: 'alice-key-0123456789', BOB_KEY: 'bob-key-0123456789' };
@@ -196,6 +196,44 @@ describe('response cache, in process, with the offline embedder', () => {
     assert.ok((await metric(gateway, 'gateway_cache_lookups_total{result="miss"}')) >= 1);
     assert.ok((await metric(gateway, 'gateway_cache_saved_tokens_total{kind="completion"}')) >= usage.completion_tokens);
     assert.ok((await metric(gateway, 'gateway_cache_semantic_similarity_count')) >= 1);
+  });
+});
+
+// Found by an independent check: the gateway asks an OpenAI upstream for usage and cuts that
+// event out for a client that did not ask, so the stored answer had none and every hit on it
+// reported no usage; a non-streamed hit carried no cost header.
+describe('response cache over an OpenAI-format upstream', () => {
+  const PRICE = { input: 0.15, output: 0.6 };
+  const setup = gatewayWithFakeUpstream((baseUrl) =>
+    configWith({
+      providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
+      models: [{ name: 'priced', deployments: [{ provider: 'fake', model: 'ok', price: PRICE }] }],
+      cache: { enabled: true, semantic: { enabled: false } },
+    }),
+  );
+
+  it('a stream stored without usage for its client still has it for later hits; a hit costs 0', async () => {
+    const client = setup.gateway.client();
+    const streamed = await askStream(client, 'Stream me, without usage.', false, {}, 'priced');
+    assert.equal(streamed.cache, 'miss');
+    assert.ok(
+      streamed.chunks.every((c) => !c.usage),
+      'the client did not ask for usage',
+    );
+    await settle();
+    const whole = await client.chat.completions
+      .create({ model: 'priced', messages: [{ role: 'user', content: 'Stream me, without usage.' }] })
+      .withResponse();
+    assert.equal(whole.response.headers.get('x-gateway-cache'), 'hit-exact');
+    assert.deepEqual(
+      [whole.data.usage?.prompt_tokens, whole.data.usage?.completion_tokens],
+      [11, 7],
+      'the upstream`s usage (fake-openai: 11 prompt, 7 completion tokens)',
+    );
+    assert.equal(whole.response.headers.get('x-gateway-cost-usd'), '0');
+    const again = await askStream(client, 'Stream me, without usage.', true, {}, 'priced');
+    assert.equal(again.cache, 'hit-exact');
+    assert.equal(again.chunks.at(-1)!.usage?.completion_tokens, 7);
   });
 });
 

@@ -20,12 +20,15 @@ export async function ask(
 }
 
 /** A streamed chat completion: the chunks and the `x-gateway-cache` header. */
-export async function askStream(client: OpenAI, content: string, includeUsage = true, headers: Record<string, string> = {}) {
+export async function askStream(
+  client: OpenAI,
+  content: string,
+  includeUsage = true,
+  headers: Record<string, string> = {},
+  model = 'mock',
+) {
   const { data, response } = await client.chat.completions
-    .create(
-      { model: 'mock', stream: true, stream_options: { include_usage: includeUsage }, messages: [{ role: 'user', content }] },
-      { headers },
-    )
+    .create({ model, stream: true, stream_options: { include_usage: includeUsage }, messages: [{ role: 'user', content }] }, { headers })
     .withResponse();
   const chunks: OpenAI.ChatCompletionChunk[] = [];
   for await (const chunk of data) chunks.push(chunk);

@@ -76,6 +76,25 @@ describe('cache keys', () => {
     assert.notEqual(other.exact, base.exact);
   });
 
+  // Found by an independent check: a user named bob got the answer stored for alice (same text),
+  // and Anthropic requests that differ in top_k or thinking budget shared an entry.
+  it("the last message's other fields (name) and what the protocol's own params add (keyExtras) separate namespaces", () => {
+    const named = (name: string) => {
+      const request = ask('What is my name?');
+      request.messages[request.messages.length - 1] = { role: 'user', name, content: 'What is my name?' };
+      return cacheKeys(request, scope);
+    };
+    assert.notEqual(named('alice').namespace, named('bob').namespace);
+    assert.equal(named('alice').namespace, named('alice').namespace);
+    const base = cacheKeys(ask('hi'), scope);
+    assert.notEqual(cacheKeys(ask('hi'), { ...scope, extras: { top_k: 1 } }).namespace, base.namespace);
+    assert.notEqual(
+      cacheKeys(ask('hi'), { ...scope, extras: { thinking_budget: 1024 } }).namespace,
+      cacheKeys(ask('hi'), { ...scope, extras: { thinking_budget: 1500 } }).namespace,
+    );
+    assert.equal(cacheKeys(ask('hi'), { ...scope, extras: undefined }).namespace, base.namespace);
+  });
+
   it('only a plain-text last user message is offered to the semantic layer', () => {
     assert.equal(cacheKeys(ask('a'), scope).prompt, 'a');
     const parts = ask('x');

@@ -207,6 +207,13 @@ describe('Messages request -> chat params', () => {
   // Found by an independent check: an empty user turn was dropped (the model then saw a
   // conversation ending on the assistant), and a base64 image without data went upstream as
   // `data:undefined;base64,undefined`.
+  it('top_k and a thinking budget, which the chat params lose, are handed to the cache key (keyExtras)', () => {
+    assert.equal(toChatRequest(request({})).native.keyExtras, undefined);
+    assert.deepEqual(toChatRequest(request({ top_k: 1 })).native.keyExtras, { top_k: 1, thinking_budget: undefined });
+    const thinking = { type: 'enabled' as const, budget_tokens: 1500 };
+    assert.deepEqual(toChatRequest(request({ max_tokens: 4000, thinking })).native.keyExtras, { top_k: undefined, thinking_budget: 1500 });
+  });
+
   it('refuses empty content except on a final assistant turn, and a base64 source without its media type or data', () => {
     const turns = (last: 'user' | 'assistant', content: string | AnthropicBlock[]) =>
       request({

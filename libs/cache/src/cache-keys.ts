@@ -7,13 +7,15 @@ export interface CacheScope {
   tenant: string;
   /** The resolved public model group (aliases share one cache). */
   modelGroup: string;
+  /** What the client's protocol asked that the chat params do not carry (NativeRequest.keyExtras). */
+  extras?: Record<string, unknown>;
 }
 
 export interface CacheKeys {
   /**
-   * Everything but the last message: tenant, model group, system prompt, tools,
-   * response_format, every output-changing parameter and the earlier turns. A
-   * semantic hit is only possible inside one namespace.
+   * Everything but the last message's content: tenant, model group, system prompt, tools,
+   * response_format, every output-changing parameter, the earlier turns and the last
+   * message's other fields (its `name`). A semantic hit is only possible inside one namespace.
    */
   namespace: string;
   /** The namespace plus the last message: the exact layer's key. */
@@ -49,7 +51,8 @@ export function cacheKeys(request: ChatCompletionCreateParams, scope: CacheScope
   }
   const messages = request.messages;
   const last = messages[messages.length - 1];
-  const namespace = sha256(canonicalJson([scope.tenant, scope.modelGroup, params, messages.slice(0, -1)]));
+  const { content: _content, ...lastFields } = last;
+  const namespace = sha256(canonicalJson([scope.tenant, scope.modelGroup, params, messages.slice(0, -1), lastFields, scope.extras]));
   const exact = sha256(`${namespace}:${canonicalJson(last)}`);
   return { namespace, exact, prompt: last.role === 'user' ? plainText(last) : undefined };
 }

@@ -138,8 +138,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    * Whose cache a request uses: with `scope: key` its gateway key id (`anonymous` when
    * auth is off), so callers with different keys never share answers; with `shared`, everyone.
    */
-  scope(keyId: string, modelGroup: string): CacheScope {
-    return { tenant: this.config.scope === 'shared' ? 'shared' : `key:${keyId}`, modelGroup };
+  scope(keyId: string, modelGroup: string, extras?: Record<string, unknown>): CacheScope {
+    return { tenant: this.config.scope === 'shared' ? 'shared' : `key:${keyId}`, modelGroup, extras };
   }
 
   /** Finds a cached answer for the request. Never throws: a broken backend is a miss. */
@@ -214,7 +214,12 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
           },
           end: () => {
             recorded.usage = stream.usage;
-            if (collector.complete) void store(JSON.stringify(assembleFromChunks(collector.chunks)));
+            if (collector.complete) {
+              // The usage event the gateway asked for was cut out before the client (and the collector) saw it.
+              const completion = assembleFromChunks(collector.chunks);
+              if (!completion.usage && stream.usage) completion.usage = stream.usage;
+              void store(JSON.stringify(completion));
+            }
             return [];
           },
         }),

@@ -23,6 +23,11 @@ export function cacheableCompletion(body: string, config: CacheConfig): { prompt
   for (const choice of completion.choices) {
     const reason = choice.finish_reason;
     if (!COMPLETE.has(reason) && !(config.toolCallResponses && TOOL_CALLS.has(reason))) return undefined;
+    // By what the answer holds, not only by its finish reason: some servers end tool calls with
+    // `stop` (and one cut short by `length` is no call to replay). A refusal is not replayed either.
+    const message = choice.message as (typeof choice.message & { function_call?: unknown }) | undefined;
+    const calls = Boolean(message?.tool_calls?.length || message?.function_call);
+    if (message?.refusal || (calls && (!config.toolCallResponses || reason === 'length'))) return undefined;
   }
   return { promptTokens: completion.usage?.prompt_tokens ?? 0, completionTokens: completion.usage?.completion_tokens ?? 0 };
 }

@@ -40,6 +40,11 @@ export interface NativeRequest {
    * `max_uses`), so a key's budget holds their price (`price.webSearch`) with the tokens'.
    */
   webSearches?: number;
+  /**
+   * What of the body can change the answer but has no chat parameter (Anthropic's `top_k`, a
+   * thinking budget that maps to one reasoning effort): part of the response cache's key.
+   */
+  keyExtras?: Record<string, unknown>;
 }
 
 /** Why a request needs its vendor's own API, and the first param that makes it so (as `tools[0].type`). */

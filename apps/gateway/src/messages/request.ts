@@ -166,8 +166,16 @@ export function toChatRequest(body: MessagesRequest, beta?: string): MessagesTra
       ...(only && { only }),
       ...(headers && { headers }),
       ...(searches > 0 && { webSearches: searches }),
+      ...keyExtras(body),
     },
   };
+}
+
+/** Fields an Anthropic deployment honours that the chat params lose (NativeRequest.keyExtras), when sent. */
+function keyExtras(body: MessagesRequest): { keyExtras?: Record<string, unknown> } {
+  const budget = body.thinking?.type === 'enabled' ? body.thinking.budget_tokens : undefined;
+  if (body.top_k == null && budget === undefined) return {};
+  return { keyExtras: { top_k: body.top_k ?? undefined, thinking_budget: budget } };
 }
 
 /** Anthropic's web search tool, any version (web_search_20250305, web_search_20260209). */

@@ -40,7 +40,11 @@ export class ChatPipeline {
     // its chat params are a stand-in (server tools as plain functions) that another request could share.
     const cached =
       this.cache.enabled && !native?.only
-        ? await this.cache.lookup(body, this.cache.scope(tenantOf(request), plan.group.name), parseControls(request.headers))
+        ? await this.cache.lookup(
+            body,
+            this.cache.scope(tenantOf(request), plan.group.name, native?.keyExtras),
+            parseControls(request.headers),
+          )
         : undefined;
     if (cached) {
       state.cache = cached.status;

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CacheConfig } from '../../libs/config/src/cache-config';
+import { cacheableCompletion } from '../../libs/cache/src/policy';
+
+function answer(message: object, finish_reason: string): string {
+  const usage = { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 };
+  return JSON.stringify({
+    id: 'c',
+    object: 'chat.completion',
+    created: 1,
+    model: 'm',
+    choices: [{ index: 0, message, finish_reason }],
+    usage,
+  });
+}
+
+const CALL = { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } };
+
+// Found by an independent check: an answer was judged by its finish reason alone, so tool calls
+// a server ended with `stop` were stored and replayed (stale call ids), and so were refusals.
+describe('what the cache stores', () => {
+  const config = new CacheConfig();
+  const withTools = Object.assign(new CacheConfig(), { toolCallResponses: true });
+
+  it('stores a complete text answer, and one cut at its length limit', () => {
+    assert.deepEqual(cacheableCompletion(answer({ role: 'assistant', content: 'Hi' }, 'stop'), config), {
+      promptTokens: 5,
+      completionTokens: 3,
+    });
+    assert.ok(cacheableCompletion(answer({ role: 'assistant', content: 'Hi, I' }, 'length'), config));
+  });
+
+  it('never stores tool calls by default, whatever the finish reason; with toolCallResponses, only complete ones', () => {
+    for (const finish of ['stop', 'tool_calls', 'length']) {
+      assert.equal(
+        cacheableCompletion(answer({ role: 'assistant', content: null, tool_calls: [CALL] }, finish), config),
+        undefined,
+        finish,
+      );
+    }
+    assert.equal(
+      cacheableCompletion(answer({ role: 'assistant', content: null, function_call: CALL.function }, 'stop'), config),
+      undefined,
+    );
+    assert.ok(cacheableCompletion(answer({ role: 'assistant', content: null, tool_calls: [CALL] }, 'tool_calls'), withTools));
+    assert.ok(cacheableCompletion(answer({ role: 'assistant', content: null, tool_calls: [CALL] }, 'stop'), withTools));
+    assert.equal(cacheableCompletion(answer({ role: 'assistant', content: null, tool_calls: [CALL] }, 'length'), withTools), undefined);
+  });
+
+  it('never stores a refusal', () => {
+    assert.equal(
+      cacheableCompletion(answer({ role: 'assistant', content: null, refusal: "I can't help with that" }, 'stop'), config),
+      undefined,
+    );
+  });
+});
