@@ -49,6 +49,40 @@ function assertOpenAIError(body: unknown, code?: string): void {
   if (code) assert.equal(error.code, code);
 }
 
+// Found by an independent check: a malformed request pipelined behind a streamed answer had its
+// 400 written into the middle of that answer's chunked body.
+describe('a malformed request pipelined behind a stream', () => {
+  let gateway: GatewayProcess;
+  before(async () => {
+    gateway = await GatewayProcess.start(
+      configWith({
+        providers: [{ name: 'slow', type: 'mock', mock: { tokensPerSecond: 20 } }],
+        models: [{ name: 'slow-1', deployments: [{ provider: 'slow', model: 'slow-1' }] }],
+      }),
+    );
+  });
+  after(() => gateway?.stop());
+
+  it('closes the connection without writing into the streamed answer', async () => {
+    const body = '{"model":"slow-1","stream":true,"messages":[{"role":"user","content":"Tell me a story"}]}';
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect(Number(new URL(gateway.url).port), '127.0.0.1');
+      let text = '';
+      socket.on('data', (d) => (text += d.toString('latin1')));
+      socket.on('close', () => resolve(text));
+      socket.setTimeout(10_000, () => socket.destroy());
+      socket.write(
+        `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
+      // Once the stream has begun, a request Node's parser refuses.
+      socket.once('data', () => socket.write('THIS IS NOT HTTP\r\n\r\n'));
+    });
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    assert.match(answer, /data: /, 'the stream had begun');
+    assert.equal(answer.match(/HTTP\/1\.1 /g)?.length, 1, 'no second status line inside the first answer');
+  });
+});
+
 describe('hostile-input findings (issue #18)', () => {
   let gateway: GatewayProcess;
   before(async () => {
@@ -156,6 +190,40 @@ describe('hostile-input findings (issue #18)', () => {
     assert.equal(body.type, 'error');
     assert.equal(body.error.type, 'invalid_request_error');
     assert.equal(typeof body.error.message, 'string');
+  });
+
+  // Found by an independent check: errors Node's parser raises came in OpenAI's shape on
+  // /v1/messages; a DELETE with a JSON content type and no body (openai-python sends that header
+  // on every call) was refused as invalid JSON.
+  it('4d. errors Node raises before any route are Anthropic-shaped on /v1/messages (or with anthropic-version)', async () => {
+    const cases: [string, string][] = [
+      ['long URL', `POST /v1/messages?${'q'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`],
+      ['big header', `POST /v1/messages HTTP/1.1\r\nHost: x\r\nX-Big: ${'h'.repeat(20_000)}\r\n\r\n`],
+      ['two framings', 'POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}'],
+      [
+        'anthropic-version, bad framing',
+        'POST /v1/x HTTP/1.1\r\nHost: x\r\nanthropic-version: 2023-06-01\r\nContent-Length: 2, 3\r\n\r\n{}',
+      ],
+    ];
+    for (const [name, text] of cases) {
+      const answer = parseRaw(await raw(gateway.url, text));
+      assert.ok(answer.status >= 400 && answer.status < 500, `${name}: ${answer.status}`);
+      const body = answer.body as { type?: string; error?: { type?: string; message?: string } } | undefined;
+      assert.equal(body?.type, 'error', `${name}: ${answer.text}`);
+      assert.equal(typeof body?.error?.type, 'string');
+      assert.doesNotMatch(answer.text, /qqqqq|hhhhh/, `${name}: no echo`);
+    }
+    // The same on an OpenAI route stays OpenAI-shaped.
+    assertOpenAIError(parseRaw(await raw(gateway.url, `GET /v1/models?${'q'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`)).body);
+  });
+
+  it('4e. a DELETE with a JSON content type and an empty body is a DELETE without one', async () => {
+    const res = await fetch(`${gateway.url}/v1/responses/resp_${'0'.repeat(48)}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+    });
+    assert.equal(res.status, 404, 'the route ran (an unknown id), not a 400 for the empty body');
+    assertOpenAIError(await res.json());
   });
 
   it('4c. a 10,000-item stop array is refused for its size, not its type', async () => {

@@ -21,12 +21,24 @@ const PARSER_ERRORS: Record<string, () => GatewayError> = {
     new GatewayError(431, 'The request line or headers are too large.', 'invalid_request_error', 'request_header_fields_too_large'),
 };
 
-/** A request Node's HTTP parser rejected (malformed request line, oversized headers, slow client). */
+/**
+ * A request Node's HTTP parser rejected (malformed request line, oversized headers, slow client).
+ * Its protocol is read from what was received of it (the request line's path, an
+ * `anthropic-version` header): no request object exists yet.
+ */
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const error =
     PARSER_ERRORS[err.code ?? '']?.() ?? GatewayError.badRequest('The HTTP request is malformed.', null, 'malformed_http_request');
-  writeToSocket(socket, error);
+  const packet = (err as { rawPacket?: Buffer }).rawPacket;
+  writeToSocket(socket, error, packet && receivedRequest(packet));
+}
+
+/** What the parser had received of the request: enough to tell its protocol (errorShape), never echoed. */
+function receivedRequest(packet: Buffer): { url?: string; headers: { 'anthropic-version'?: string } } {
+  const head = packet.toString('latin1', 0, Math.min(packet.length, 16 * 1024));
+  const url = /^[A-Z]+ (\S+)/.exec(head)?.[1];
+  return { url, headers: /\r?\nanthropic-version:/i.test(head) ? { 'anthropic-version': '' } : {} };
 }
 
 /** Fastify's router errors (a path that is not valid percent-encoding, a path parameter too long). */
@@ -70,12 +82,17 @@ export function installHttpGuards(fastify: FastifyInstance): void {
   });
 }
 
-/** Writes a whole response on a socket no HTTP response object owns, then closes it. */
-function writeToSocket(socket: Socket, error: GatewayError, req?: IncomingMessage): void {
+/**
+ * Writes a whole response on a socket no HTTP response object owns, then closes it. Not while an
+ * earlier request's response is under way on it (a pipelined request after a streamed one): that
+ * response's framing comes first, so the connection is only closed, as Node does.
+ */
+function writeToSocket(socket: Socket, error: GatewayError, req?: { url?: string; headers: IncomingMessage['headers'] }): void {
   const shape = errorShape(req);
   const body = JSON.stringify(shape.body(error));
   const status = shape.status(error);
-  if (!socket.writable) return void socket.destroy();
+  const busy = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage?.headersSent;
+  if (!socket.writable || busy) return void socket.destroy();
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );

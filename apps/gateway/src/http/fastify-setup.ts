@@ -8,6 +8,8 @@ import { type AccessDeps, installRequestHooks } from './request-hooks';
 export const HEADERS_TIMEOUT_MS = 10_000;
 /** Slow-loris guard: the whole request (headers and body) must arrive in time. */
 export const REQUEST_TIMEOUT_MS = 60_000;
+/** How often Node checks those two: they fire at most this late (Node's default, 30 s, let them drift by 30 s). */
+export const TIMEOUT_CHECK_MS = 1_000;
 
 /**
  * Fastify-level set-up that Nest does not cover: timeouts, one JSON parser (any
@@ -16,10 +18,15 @@ export const REQUEST_TIMEOUT_MS = 60_000;
  */
 export function configureFastify(fastify: FastifyInstance, deps: AccessDeps, maxJsonDepth: number): void {
   fastify.server.headersTimeout = HEADERS_TIMEOUT_MS;
+  // Read by Node when the server starts listening (http.createServer's option of the same name).
+  Object.assign(fastify.server, { connectionsCheckingInterval: TIMEOUT_CHECK_MS });
   fastify.removeAllContentTypeParsers();
   // Fastify's own parser refuses `__proto__` / `constructor` poisoning; we add a depth limit.
   const parse = fastify.getDefaultJsonParser('error', 'error');
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    // A DELETE or GET takes no body: an empty one under a JSON content type (openai-python sends
+    // that header on every call) is no body, not invalid JSON.
+    if (body === '' && (request.method === 'DELETE' || request.method === 'GET')) return done(null, undefined);
     if (nestsDeeperThan(body as string, maxJsonDepth)) {
       return done(GatewayError.badRequest(`JSON nesting is deeper than ${maxJsonDepth} levels.`, null, 'json_too_deep'), undefined);
     }

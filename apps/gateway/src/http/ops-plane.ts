@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '@gateway/providers';
 import { clientErrorHandler, guardServer } from './client-error';
 import { sendError } from './send-error';
+import { TIMEOUT_CHECK_MS } from './fastify-setup';
 
 /** Routes only the ops listener serves: scrapes (per-key spend) and key management. */
 function isOpsRoute(route: string): boolean {
@@ -25,7 +26,7 @@ export class OpsPlane {
 
   constructor(fastify: FastifyInstance, timeouts: { keepAliveTimeout: number; headersTimeout: number; requestTimeout: number }) {
     this.server = createServer((req: IncomingMessage, res: ServerResponse) => fastify.routing(req, res));
-    Object.assign(this.server, timeouts);
+    Object.assign(this.server, timeouts, { connectionsCheckingInterval: TIMEOUT_CHECK_MS });
     this.server.on('connection', (socket: Socket) => this.sockets.add(socket));
     this.server.on('clientError', clientErrorHandler);
     guardServer(this.server);
