@@ -12,15 +12,17 @@ import { configWith, GatewayProcess } from '../support/gateway';
 const MASTER = 'regress-master-key-0123456789';
 
 /** One request written on a raw socket; the whole answer (status line, headers, body). */
-function raw(url: string, text: string): Promise<string> {
+/** `keepOpen`: the request is written without closing the sending side (Node aborts the requests of a connection the client ended). */
+function raw(url: string, text: string, { timeoutMs = 5_000, keepOpen = false } = {}): Promise<string> {
   return new Promise((resolve) => {
     const socket = connect(Number(new URL(url).port), '127.0.0.1');
     let answer = '';
     socket.on('data', (d) => (answer += d.toString('latin1')));
     socket.on('close', () => resolve(answer));
     socket.on('error', () => resolve(answer));
-    socket.setTimeout(5_000, () => socket.destroy());
-    socket.end(text);
+    socket.setTimeout(timeoutMs, () => socket.destroy());
+    if (keepOpen) socket.write(text);
+    else socket.end(text);
   });
 }
 
@@ -80,6 +82,28 @@ describe('a malformed request pipelined behind a stream', () => {
     assert.match(answer, /^HTTP\/1\.1 200 /);
     assert.match(answer, /data: /, 'the stream had begun');
     assert.equal(answer.match(/HTTP\/1\.1 /g)?.length, 1, 'no second status line inside the first answer');
+  });
+
+  // Found by the same check: 40 connections that pipelined 30 embeddings requests each and never
+  // read took the process from 143 MB to ~1 GB: every request parsed from one read ran at once.
+  it('runs the requests of one connection one after the other; past 16 waiting, a 429 closes it', async () => {
+    const request = (model: string) => {
+      const body = `{"model":"${model}","messages":[{"role":"user","content":"Tell me a story"}]}`;
+      return `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    };
+    // The slow first answer keeps the other 17 waiting behind it.
+    const answer = await raw(gateway.url, request('slow-1') + request('mock-1').repeat(17), { timeoutMs: 30_000, keepOpen: true });
+    const statuses = [...answer.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+    assert.deepEqual(statuses.slice(0, 17), [...Array(16).fill(200), 429], answer.slice(0, 300));
+    assert.match(answer, /"code":"too_many_pipelined_requests"/);
+    // A new connection is served as usual.
+    const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"model":"mock-1","messages":[{"role":"user","content":"Tell me a story"}]}',
+    });
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
   });
 });
 
