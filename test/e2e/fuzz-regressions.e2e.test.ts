@@ -241,6 +241,18 @@ describe('hostile-input findings (issue #18)', () => {
     assertOpenAIError(parseRaw(await raw(gateway.url, `GET /v1/models?${'q'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`)).body);
   });
 
+  it('4f. a compressed request body is a 415 saying so, not a JSON error (or, mislabelled, accepted)', async () => {
+    for (const coding of ['gzip', 'br', 'deflate']) {
+      const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json', 'content-encoding': coding },
+        body: JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'x' }] }),
+      });
+      assert.equal(res.status, 415, coding);
+      assertOpenAIError(await res.json(), 'unsupported_content_encoding');
+    }
+  });
+
   it('4e. a DELETE with a JSON content type and an empty body is a DELETE without one', async () => {
     const res = await fetch(`${gateway.url}/v1/responses/resp_${'0'.repeat(48)}`, {
       method: 'DELETE',

@@ -27,6 +27,13 @@ export function configureFastify(fastify: FastifyInstance, deps: AccessDeps, max
     // A DELETE or GET takes no body: an empty one under a JSON content type (openai-python sends
     // that header on every call) is no body, not invalid JSON.
     if (body === '' && (request.method === 'DELETE' || request.method === 'GET')) return done(null, undefined);
+    // Bodies are read as sent: a compressed one would only fail as JSON, a mislabelled one pass.
+    const coding = request.headers['content-encoding'];
+    if (coding !== undefined && coding.toLowerCase() !== 'identity') {
+      const why = 'Request bodies must not be compressed (Content-Encoding).';
+      const headers = { 'accept-encoding': 'identity' };
+      return done(new GatewayError(415, why, 'invalid_request_error', 'unsupported_content_encoding', null, headers), undefined);
+    }
     if (nestsDeeperThan(body as string, maxJsonDepth)) {
       return done(GatewayError.badRequest(`JSON nesting is deeper than ${maxJsonDepth} levels.`, null, 'json_too_deep'), undefined);
     }
