@@ -29,6 +29,10 @@ describe('semantic guard', () => {
     ["What are Newton's laws?", "How many of Newton's laws are there?", 'question'],
     ['What is an iPhone?', 'How much does an iPhone cost?', 'question'],
     ['What is 2 + 2 * 3?', 'What is (2 + 2) * 3?', 'numbers'],
+    // Found by an independent check (session 11): opposites the table lacked.
+    ['When did World War I start?', 'When did World War I end?', 'negation'],
+    ['Is it true that vaccines cause autism?', 'Is it false that vaccines cause autism?', 'negation'],
+    ['When does the school year begin?', 'When does the school year end?', 'negation'],
   ];
   for (const [cached, query, reason] of refusals) {
     it(`refuses "${query}" for "${cached}" (${reason})`, () => assert.equal(verdict(cached, query), reason));
