@@ -188,6 +188,8 @@ describe('hostile-input findings (issue #18)', () => {
       ['long path parameter', `GET /v1/models/${'m'.repeat(500)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 414],
       ['long URL', `GET /v1/models?${'q'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 431],
       ['CONNECT', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 405],
+      // Found by an independent check (session 11): an unknown method was a 400, RFC 9110 says 501.
+      ['unknown method', 'BREW /v1/models HTTP/1.1\r\nHost: x\r\n\r\n', 501],
     ];
     for (const [name, text, status] of cases) {
       for (const url of [gateway.url, gateway.opsUrl]) {
@@ -251,6 +253,18 @@ describe('hostile-input findings (issue #18)', () => {
       assert.equal(res.status, 415, coding);
       assertOpenAIError(await res.json(), 'unsupported_content_encoding');
     }
+  });
+
+  it('4g. /v1/messages max_tokens has the documented ceiling (1,048,576), refused in Anthropic`s shape', async () => {
+    const res = await fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': MASTER, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'mock', max_tokens: 1_048_577, messages: [{ role: 'user', content: 'x' }] }),
+    });
+    assert.equal(res.status, 400);
+    const body = (await res.json()) as { type: string; error: { type: string; message: string } };
+    assert.equal(body.type, 'error');
+    assert.match(body.error.message, /max_tokens/);
   });
 
   it('4e. a DELETE with a JSON content type and an empty body is a DELETE without one', async () => {

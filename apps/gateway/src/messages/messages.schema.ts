@@ -3,6 +3,8 @@
  * time like the chat schema: what the codec relies on and the documented
  * ranges. A failure is a 400 in Anthropic's shape (http/error-shapes.ts).
  */
+import { MAX_COMPLETION_TOKENS } from '../chat/chat.schema';
+
 const string = { type: 'string' } as const;
 
 /** A rule for one block type: `then` applies when the block's `type` is `type`. */
@@ -108,7 +110,7 @@ export const messagesSchema = {
   required: ['model', 'messages', 'max_tokens'],
   properties: {
     ...prompt,
-    max_tokens: { type: 'integer', minimum: 1 },
+    max_tokens: { type: 'integer', minimum: 1, maximum: MAX_COMPLETION_TOKENS },
     stream: { type: 'boolean' },
     stop_sequences: { type: 'array', items: { type: 'string' } },
     temperature: { type: 'number', minimum: 0, maximum: 1 },
