@@ -19,9 +19,6 @@ const PARSER_ERRORS: Record<string, () => GatewayError> = {
     new GatewayError(408, 'The request was not received in time.', 'invalid_request_error', 'request_timeout'),
   HPE_HEADER_OVERFLOW: () =>
     new GatewayError(431, 'The request line or headers are too large.', 'invalid_request_error', 'request_header_fields_too_large'),
-  // RFC 9110, 9.1: a method the server does not recognise is a 501.
-  HPE_INVALID_METHOD: () =>
-    new GatewayError(501, 'The request method is not implemented.', 'invalid_request_error', 'method_not_implemented'),
 };
 
 /**
