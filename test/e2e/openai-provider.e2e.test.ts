@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
-import { abortAfter, assertAbortReachesUpstream, assertUpstreamCutOnce } from '../support/chat';
+import { abortAfter, assertAbortReachesUpstream, assertUpstreamCut, upstreamMark } from '../support/chat';
 
 /** Public model name -> fake upstream behaviour (the upstream model id). */
 const BEHAVIOURS = [
@@ -232,12 +232,12 @@ describe('OpenAI-compatible provider through the gateway', () => {
     });
 
     it('a stream whose upstream goes silent mid-way ends with a timeout error event, and the upstream request is closed', async () => {
-      const abortedBefore = upstream.aborted;
+      const mark = upstreamMark(upstream);
       const { text, err } = await brokenStream('fake-stall');
       assert.equal(text, 'fake answer ');
       assert.ok(err instanceof OpenAI.APIError, String(err));
       assert.match(err.message, /provider fake timed out/i);
-      await assertUpstreamCutOnce(upstream, abortedBefore);
+      await assertUpstreamCut(upstream, mark);
     });
 
     it('an upstream error before the stream starts is a plain JSON error', async () => {
