@@ -74,6 +74,8 @@ before(async () => {
       models: [
         on('oai', 'ok', 'oai-echo'),
         on('oai', 'tool', 'oai-tool'),
+        on('oai', 'invalid-max_completion_tokens', 'oai-invalid-max'),
+        on('oai', 'invalid-messages[1].content', 'oai-invalid-content'),
         on('anthropic', 'claude-echo'),
         on('anthropic', 'claude-tool'),
         on('anthropic', 'claude-json'),
@@ -294,6 +296,19 @@ describe('Responses API: errors, storage and the mock model', () => {
       [{ input: 'x' }, 400, 'model'],
       [{ model: 'mock', input: [{ type: 'item_reference', id: 'msg_unknown' }] }, 404, 'input[0].id'],
       [{ model: 'no-such-model', input: 'x' }, 404, 'model'],
+      // Errors the chat translation raises name the Responses parameter the client sent.
+      [{ model: 'oai-invalid-max', input: 'x', max_output_tokens: 10 }, 400, 'max_output_tokens'],
+      [{ model: 'oai-invalid-content', input: 'x' }, 400, 'input'],
+      [
+        { model: 'claude-echo', input: [{ role: 'system', content: [{ type: 'input_image', image_url: 'https://example.com/a.png' }] }] },
+        400,
+        'input',
+      ],
+      [
+        { model: 'gemini-json', input: 'x', text: { format: { type: 'json_schema', name: 'a', schema: { $ref: '#' } } } },
+        400,
+        'text.format',
+      ],
     ];
     for (const [body, status, param] of cases) {
       const res = await fetch(`${gateway.url}/v1/responses`, {

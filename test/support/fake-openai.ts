@@ -12,6 +12,7 @@ import { FakeUpstream, pieces, sendJson as json, sleep } from './fake-upstream';
  * - `call-<name>`: like `tool`, but a call of the tool <name> with `{ query }`, the last line of
  *   the last user message (the input of a search tool such as Claude Code's WebSearch);
  * - `status-<code>`: an OpenAI error body with that status (429 adds Retry-After: 7);
+ * - `invalid-<param>`: a 400 naming that parameter;
  * - `slow-<ms>`: waits before answering;
  * - `hang`: never answers (until the client gives up);
  * - `reset`: destroys the socket without answering;
@@ -40,6 +41,12 @@ export class FakeOpenAI extends FakeUpstream {
       return void res.end('<html><body>Bad Gateway</body></html>');
     }
     if (model.startsWith('status-')) return errorResponse(res, Number(model.slice(7)));
+    if (model.startsWith('invalid-')) {
+      const param = model.slice(8);
+      return json(res, 400, {
+        error: { message: `Invalid value for '${param}'.`, type: 'invalid_request_error', param, code: 'invalid_value' },
+      });
+    }
     if (model.startsWith('once-429-') && !this.seen.has(model)) {
       this.seen.add(model);
       return json(

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { GatewayError } from '@gateway/providers';
 import { ANTHROPIC_ERRORS, isAnthropicRequest } from '../messages/errors';
+import { isResponsesRequest, RESPONSES_ERRORS } from '../responses/errors';
 
 /** How one ingress protocol writes an error: as a response, and as the frame that ends a broken stream. */
 export interface ErrorShape {
@@ -20,7 +21,10 @@ const OPENAI_ERRORS: ErrorShape = {
 type RequestLike = { url?: string; headers: IncomingHttpHeaders };
 
 /** Protocols whose clients expect their own error shape, by how their requests are recognised; OpenAI's otherwise. */
-const PROTOCOLS: [(request: RequestLike) => boolean, ErrorShape][] = [[isAnthropicRequest, ANTHROPIC_ERRORS]];
+const PROTOCOLS: [(request: RequestLike) => boolean, ErrorShape][] = [
+  [isAnthropicRequest, ANTHROPIC_ERRORS],
+  [isResponsesRequest, RESPONSES_ERRORS],
+];
 
 /** The error shape of the protocol the caller speaks (OpenAI's when nothing is known of the request). */
 export function errorShape(request?: RequestLike): ErrorShape {

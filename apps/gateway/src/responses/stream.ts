@@ -2,6 +2,7 @@ import type { ChatCompletionChunk, ChatStream, CompletionUsage, GatewayError } f
 import { toGatewayError } from '../http/errors';
 import { encodeChunks } from '../pipeline/chat-chunks';
 import type { Response, ResponseOutputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import { responsesParam } from './errors';
 import { itemId } from './ids';
 import {
   type Assistant,
@@ -278,7 +279,7 @@ export class ResponseEventEncoder {
       error: { code: (error.code ?? 'server_error') as never, message: error.message },
     };
     this.emit({ type: 'response.failed', response });
-    this.emit({ type: 'error', code: error.code, message: error.message, param: error.param });
+    this.emit({ type: 'error', code: error.code, message: error.message, param: responsesParam(error.param) });
     return this.drain();
   }
 

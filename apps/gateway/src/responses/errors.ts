@@ -1,0 +1,36 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { GatewayError } from '@gateway/providers';
+
+/**
+ * Chat Completions parameter names, as the pipeline and the upstream name them in errors, and
+ * the Responses parameter each came from. Indexes into `messages` and `tools` do not survive the
+ * translation (instructions, history and namespaces shift them), so those name the whole list.
+ */
+const PARAMS: [RegExp, string][] = [
+  [/^messages(?:[[.].*)?$/, 'input'],
+  [/^max_(?:completion_)?tokens$/, 'max_output_tokens'],
+  [/^response_format(?:[[.].*)?$/, 'text.format'],
+  [/^reasoning_effort$/, 'reasoning.effort'],
+  [/^verbosity$/, 'text.verbosity'],
+  [/^tools\[\d+\]\.function(?:\..*)?$/, 'tools'],
+];
+
+export function isResponsesRequest(request: { url?: string; headers: IncomingHttpHeaders }): boolean {
+  return (request.url ?? '').startsWith('/v1/responses');
+}
+
+/** A Chat Completions parameter name as the client's Responses request names it. */
+export function responsesParam(param: string | null): string | null {
+  return (param && PARAMS.find(([pattern]) => pattern.test(param))?.[1]) ?? param;
+}
+
+/** OpenAI's error shape and statuses, with Responses parameter names. */
+export const RESPONSES_ERRORS = {
+  status: (error: GatewayError) => error.status,
+  body: (error: GatewayError) => {
+    const body = error.toJSON();
+    body.error.param = responsesParam(body.error.param);
+    return body;
+  },
+  streamFrame: (error: GatewayError) => `data: ${JSON.stringify(RESPONSES_ERRORS.body(error))}\n\n`,
+};
