@@ -1,4 +1,5 @@
 import type { ChatCompletionChunk, CompletionUsage } from '@gateway/providers';
+import { type HeldCall, HeldCalls, type ToolDelta } from '../pipeline/held-calls';
 import { anthropicUsage, stopReason } from './response';
 import { type AnthropicBlock, messageId, toolUseIdOf } from './wire';
 
@@ -33,7 +34,7 @@ export class MessageEvents {
    * another call's block is open (a block's deltas must come before its stop, and an upstream
    * may interleave the fragments of parallel calls). Sent whole when the open block ends.
    */
-  private readonly waiting = new Map<number, { id?: string; name?: string; args: string }>();
+  private readonly waiting = new HeldCalls();
   /** The events made since the last `push` or `end` returned. */
   private out: string[] = [];
 
@@ -114,30 +115,23 @@ export class MessageEvents {
   }
 
   /**
-   * Fragments belong together by `index`, as OpenAI's SDK merges them: some servers repeat the
-   * id in every fragment, some send none, a few send the name after the first fragment. The
-   * first call streams as it comes; a call that starts while it is open waits (see `waiting`).
+   * Fragments are merged by `index` (held-calls.ts). The first call streams as it comes once
+   * named; a call that starts while it is open waits (see `waiting`).
    */
-  private toolCall(call: ChatCompletionChunk.Choice.Delta.ToolCall): void {
+  private toolCall(call: ToolDelta): void {
     const args = call.function?.arguments ?? '';
     const block = this.calls.get(call.index);
     if (block !== undefined) {
       if (args) this.out.push(jsonDelta(block, args));
       return;
     }
-    const held = this.waiting.get(call.index) ?? { args: '' };
-    held.id ||= call.id;
-    held.name ||= call.function?.name;
-    held.args += args;
-    if (!held.name || this.open?.kind === 'tool') {
-      this.waiting.set(call.index, held);
-      return;
-    }
+    const held = this.waiting.merge(call);
+    if (!held.name || this.open?.kind === 'tool') return;
     this.waiting.delete(call.index);
     this.openCall(call.index, held);
   }
 
-  private openCall(call: number, { id, name, args }: { id?: string; name?: string; args: string }): void {
+  private openCall(call: number, { id, name, args }: HeldCall): void {
     this.close();
     this.calls.set(call, this.blocks);
     this.openBlock('tool', { type: 'tool_use', id: toolUseIdOf(id), name: name ?? '', input: {} }, call);

@@ -1,6 +1,7 @@
 import type { ChatCompletionChunk, ChatStream, CompletionUsage, GatewayError } from '@gateway/providers';
 import { toGatewayError } from '../http/errors';
 import { encodeChunks } from '../pipeline/chat-chunks';
+import { type HeldCall, HeldCalls, type ToolDelta } from '../pipeline/held-calls';
 import type { Response, ResponseOutputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { responsesParam } from './errors';
 import { itemId } from './ids';
@@ -28,9 +29,6 @@ export interface StreamSettled {
   completed(outcome: StreamOutcome): Promise<void>;
   failed(error: GatewayError): void;
 }
-
-type ToolDelta = NonNullable<ChatCompletionChunk.Choice.Delta['tool_calls']>[number];
-type HeldCall = { id?: string; name?: string; args: string; extra?: Record<string, unknown> };
 
 /** An output item being streamed. */
 interface OpenItem {
@@ -67,7 +65,7 @@ export class ResponseEventEncoder {
   /** Tool call index in the chunks -> its item. */
   private readonly calls = new Map<number, OpenItem>();
   /** Tool calls seen before their name: announced once it comes (or at the end, nameless, so nothing is lost). */
-  private readonly unnamed = new Map<number, HeldCall>();
+  private readonly unnamed = new HeldCalls();
   /** The events made since `chunk`, `complete` or `fail` last returned. */
   private out: ResponseStreamEvent[] = [];
   private finish: ChatCompletionChunk.Choice['finish_reason'] = null;
@@ -170,8 +168,7 @@ export class ResponseEventEncoder {
   }
 
   /**
-   * Fragments belong together by `index`, as OpenAI's SDK merges them; the id or the name may
-   * come after the first fragment (some servers), so the item is announced once its name is
+   * Fragments are merged by `index` (held-calls.ts); the item is announced once its name is
    * known, with the arguments held until then.
    */
   private toolDelta(call: ToolDelta): void {
@@ -181,13 +178,8 @@ export class ResponseEventEncoder {
       if (args) this.argumentsDelta(item, args);
       return;
     }
-    const held = this.unnamed.get(call.index) ?? { args: '' };
-    const { index: _i, id: _id, type: _t, function: _f, ...extra } = call as ToolDelta & Record<string, unknown>;
-    held.id ||= call.id;
-    held.name ||= call.function?.name;
-    held.args += args;
-    if (Object.keys(extra).length) held.extra = { ...held.extra, ...extra };
-    if (!held.name) return void this.unnamed.set(call.index, held);
+    const held = this.unnamed.merge(call);
+    if (!held.name) return;
     this.unnamed.delete(call.index);
     this.openCall(call.index, held);
   }
