@@ -185,6 +185,7 @@ describe('hostile-input findings (issue #18)', () => {
     const cases: [string, string, number][] = [
       ['Expect: bogus', 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: bogus\r\nContent-Length: 2\r\n\r\n{}', 417],
       ['no Host', 'GET /v1/models HTTP/1.1\r\nConnection: close\r\n\r\n', 400],
+      ['two Hosts', 'GET /v1/models HTTP/1.1\r\nHost: x\r\nhost: example.com\r\nConnection: close\r\n\r\n', 400],
       ['long path parameter', `GET /v1/models/${'m'.repeat(500)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 414],
       ['long URL', `GET /v1/models?${'q'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 431],
       ['CONNECT', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 405],

@@ -78,8 +78,18 @@ export function installHttpGuards(fastify: FastifyInstance): void {
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
       return sendError(reply, GatewayError.badRequest('HTTP/1.1 requests must carry a Host header.', null, 'missing_host_header'));
     }
+    // RFC 9112 3.2: Node keeps the first of several Host lines; a proxy in front may have routed by another.
+    if (hostLines(request.raw.rawHeaders) > 1) {
+      return sendError(reply, GatewayError.badRequest('A request must carry one Host header.', null, 'duplicate_host_header'));
+    }
     done();
   });
+}
+
+function hostLines(rawHeaders: string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].length === 4 && rawHeaders[i].toLowerCase() === 'host') count++;
+  return count;
 }
 
 /**
