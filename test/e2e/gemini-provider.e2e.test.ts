@@ -20,6 +20,7 @@ const MODELS = [
   'gemini-cut',
   'gemini-slow-3000',
 ];
+const PRICE = { input: 1, output: 2 };
 const FINISHES: [string, string | null, number | null][] = [
   // Gemini finishReason -> OpenAI finish_reason, or the HTTP status of the error it becomes.
   ['STOP', 'stop', null],
@@ -59,7 +60,11 @@ describe('Gemini provider through the gateway (real @google/genai, fake Gemini A
     ...FINISHES.map(([r]) => model(`gemini-finish-${r}`)),
     ...ERRORS.map(([s]) => model(`gemini-error-${s}`)),
     { name: 'gemini-budget', deployments: [{ provider: 'main', model: 'gemini-think', thinking: 'budget' }] },
-    { name: 'gemini-embed', deployments: [{ provider: 'main', model: 'gemini-embedding-001', capabilities: ['embeddings'] }] },
+    {
+      name: 'gemini-embed',
+      deployments: [{ provider: 'main', model: 'gemini-embedding-001', capabilities: ['embeddings'], price: PRICE }],
+    },
+    model('gemini-no-usage', { price: PRICE }),
   ]);
   const sent = () => upstream.last().body as Sent;
   const vendor: VendorUnderTest = {
@@ -500,19 +505,48 @@ describe('Gemini provider through the gateway (real @google/genai, fake Gemini A
     assert.equal(err.param, 'logprobs');
   });
 
+  it('usage Gemini leaves out is estimated, never billed as zero, streamed or not', async () => {
+    const messages = [{ role: 'user' as const, content: 'x'.repeat(4000) }];
+    const { data, response } = await client().chat.completions.create({ model: 'gemini-no-usage', messages }).withResponse();
+    assert.equal(data.usage, undefined, 'no usage invented in the body');
+    assert.match(response.headers.get('x-gateway-cost-usd')!, /; estimated$/);
+    assert.ok(
+      parseFloat(response.headers.get('x-gateway-cost-usd')!) >= 0.001,
+      `about 1,000 prompt tokens at $1 a million: ${response.headers.get('x-gateway-cost-usd')}`,
+    );
+    const chunks = [];
+    for await (const chunk of await client().chat.completions.create({
+      model: 'gemini-no-usage',
+      messages,
+      stream: true,
+      stream_options: { include_usage: true },
+    }))
+      chunks.push(chunk);
+    assert.ok(chunks.some((c) => c.choices[0]?.finish_reason === 'stop'));
+    assert.ok(
+      chunks.every((c) => !c.usage),
+      'no usage chunk of zeros',
+    );
+  });
+
   it('serves /v1/embeddings with batchEmbedContents, dimensions, unit vectors, float and base64', async () => {
     const floats = await client().embeddings.create({ model: 'gemini-embed', input: ['a', 'bb'], dimensions: 4, encoding_format: 'float' });
     assert.equal(floats.data.length, 2);
     assert.equal(floats.data[1].index, 1);
     assert.equal(floats.data[0].embedding.length, 4);
     for (const { embedding } of floats.data) assert.ok(Math.abs(Math.hypot(...embedding) - 1) < 1e-6, 'unit length');
-    assert.deepEqual(floats.usage, { prompt_tokens: 6, total_tokens: 6 });
+    // Google reports no usage for embeddings: the body and the bill carry the gateway's estimate, never 0.
+    assert.deepEqual(floats.usage, { prompt_tokens: 2, total_tokens: 2 });
     const { path, body } = upstream.last();
     assert.equal(path, '/v1beta/models/gemini-embedding-001:batchEmbedContents');
     assert.deepEqual(body.requests, [
       { model: 'models/gemini-embedding-001', content: { parts: [{ text: 'a' }], role: 'user' }, outputDimensionality: 4 },
       { model: 'models/gemini-embedding-001', content: { parts: [{ text: 'bb' }], role: 'user' }, outputDimensionality: 4 },
     ]);
+    const { response } = await client()
+      .embeddings.create({ model: 'gemini-embed', input: 'x'.repeat(400) })
+      .withResponse();
+    assert.equal(response.headers.get('x-gateway-cost-usd'), '0.0001; estimated', '100 estimated prompt tokens at $1 a million');
     // The openai SDK asks for base64 by default and decodes it.
     const decoded = await client().embeddings.create({ model: 'gemini-embed', input: 'a', dimensions: 4 });
     assert.equal(upstream.last().path, '/v1beta/models/gemini-embedding-001:batchEmbedContents');

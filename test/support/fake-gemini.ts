@@ -44,7 +44,10 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  * - `gemini-midstream-error`: an error object inside the stream after some text;
  * - `gemini-cut`: a stream that dies before any finishReason;
  * - `gemini-slow-<ms>`: waits, then echoes;
- * - `gemini-drip-<ms>`: streams the echo with that pause between text pieces.
+ * - `gemini-drip-<ms>`: streams the echo with that pause between text pieces;
+ * - `gemini-no-usage`: the echo without any usageMetadata.
+ *
+ * batchEmbedContents answers with the embeddings only: the documented response has no usage.
  */
 export class FakeGemini extends FakeUpstream {
   constructor(private readonly apiKey: string) {
@@ -186,6 +189,7 @@ function reply(model: string, body: Record<string, unknown>) {
       };
   }
   if (model.startsWith('gemini-finish-')) return response([candidate([{ text: 'partial' }], model.slice(14))]);
+  if (model === 'gemini-no-usage') return { ...response([candidate([{ text: `echo: ${textOf(last)}` }])]), usageMetadata: undefined };
   const count = config.candidateCount ?? 1;
   return response(
     Array.from({ length: count }, (_, i) => candidate([{ text: `echo${count > 1 ? ` ${i}` : ''}: ${textOf(last)}` }], 'STOP', i)),
@@ -217,7 +221,7 @@ async function stream(res: ServerResponse, model: string, answer: ReturnType<typ
           candidates: [{ content: { role: 'model', parts: [piece] }, index }],
           modelVersion,
           responseId,
-          usageMetadata: { promptTokenCount: 12 },
+          ...(usageMetadata && { usageMetadata: { promptTokenCount: 12 } }),
         });
       }
     }
@@ -237,5 +241,5 @@ function embed(res: ServerResponse, body: Record<string, unknown>): void {
   const embeddings = requests.map((r) => ({
     values: Array.from({ length: r.outputDimensionality ?? 8 }, (_, i) => (i % 2 ? -1 : 1) * (i + textOf(r.content).length)),
   }));
-  sendJson(res, 200, { embeddings, usageMetadata: { promptTokenCount: 6, totalTokenCount: 6 } });
+  sendJson(res, 200, { embeddings });
 }

@@ -94,6 +94,29 @@ describe('Anthropic request: each message kind', () => {
       },
     ],
     [
+      // Anthropic refuses a text block of whitespace only (400 "text content blocks must contain non-whitespace text").
+      'whitespace-only text is left out: a system message, text beside tool calls, a text part',
+      [
+        { role: 'system', content: '\n' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: ' ' },
+            { type: 'text', text: 'a' },
+          ],
+        },
+        { role: 'assistant', content: '\n\n', tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 't1', content: 'r' },
+      ],
+      {
+        messages: [
+          { role: 'user', content: [{ type: 'text', text: 'a' }] },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'f', input: {} }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: 'r' }] },
+        ],
+      },
+    ],
+    [
       'assistant tool calls and grouped tool results, then a user message in the same turn',
       [
         { role: 'user', content: 'a' },

@@ -20,7 +20,9 @@ function settle(state: RequestState): Bill {
   const estimated = !usage;
   if (!usage) {
     const prompt = state.promptEstimate ?? 0;
-    const completion = Math.ceil((state.bytesOut ?? 0) / (state.stream ? BYTES_PER_TOKEN_SSE : BYTES_PER_TOKEN_JSON));
+    const completion = state.embeddings
+      ? 0
+      : Math.ceil((state.bytesOut ?? 0) / (state.stream ? BYTES_PER_TOKEN_SSE : BYTES_PER_TOKEN_JSON));
     usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   }
   const { usd, webSearches } = costOf(usage, state.price);

@@ -16,6 +16,7 @@ export function describeRun(reply: FastifyReply, state: RequestState, plan: Plan
   state.attempts = run.attempts;
   state.price = d.config.price;
   state.promptEstimate = plan.profile.promptTokens;
+  state.embeddings = plan.profile.needs.includes('embeddings');
   state.upstreamMs = run.elapsedMs;
   reply.header('x-gateway-model-group', plan.group.name);
   reply.header('x-gateway-deployment', d.id);

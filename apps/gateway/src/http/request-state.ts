@@ -36,6 +36,8 @@ export interface RequestState {
   price?: Price;
   /** Prompt size estimated before the call, for usage the upstream did not report. */
   promptEstimate?: number;
+  /** An embeddings request: it generates no completion tokens, whatever its answer's size. */
+  embeddings?: boolean;
   /** Body bytes sent to the client, for completion usage the upstream did not report. */
   bytesOut?: number;
   /** Streams: time from request received to the first byte sent. */

@@ -153,8 +153,9 @@ function assistantBlocks(message: AssistantMessage, param: string): Block[] {
   return blocks;
 }
 
+/** Text of whitespace only is left out: Anthropic refuses such a block (OpenAI clients echo them, e.g. beside tool calls). */
 function toBlock(part: MediaPart): Block[] {
-  if (part.kind === 'text') return part.text ? [{ type: 'text', text: part.text }] : [];
+  if (part.kind === 'text') return part.text.trim() ? [{ type: 'text', text: part.text }] : [];
   const isPdf = part.mediaType === 'application/pdf';
   if (part.kind === 'url')
     return [

@@ -1,4 +1,5 @@
 import type { EmbedContentParameters, EmbedContentResponse } from '@google/genai';
+import { embeddingInputs, embeddingTokens } from '../embedding-inputs';
 import { GatewayError } from '../gateway-error';
 import type { JsonResult } from '../provider';
 import type { CreateEmbeddingResponse, EmbeddingCreateParams } from '../wire';
@@ -31,9 +32,15 @@ export function toEmbeddingsResult(response: EmbedContentResponse, request: Embe
       embedding: (base64 ? Buffer.from(vector.buffer).toString('base64') : Array.from(vector)) as number[],
     };
   });
-  const tokens = response.usageMetadata?.promptTokenCount ?? 0;
+  // batchEmbedContents reports no usage: the body (whose usage OpenAI clients read) gets the
+  // estimate the gateway bills, marked estimated there (accounting.ts).
+  const reported = response.usageMetadata?.promptTokenCount;
+  const tokens = reported ?? embeddingInputs(request.input).reduce((sum, input) => sum + embeddingTokens(input), 0);
   const body: CreateEmbeddingResponse = { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } };
-  return { body: JSON.stringify(body), usage: { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens } };
+  return {
+    body: JSON.stringify(body),
+    usage: reported === undefined ? undefined : { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens },
+  };
 }
 
 function unit(values: number[]): Float32Array {

@@ -38,10 +38,12 @@ export const FAILED_FINISHES: Record<string, ErrorMapping> = {
 };
 
 /** Gemini counts cached tokens inside promptTokenCount, as OpenAI does; thinking is billed as output. */
-export function usageFrom(usage: GenerateContentResponseUsageMetadata | undefined): CompletionUsage {
-  const thoughts = usage?.thoughtsTokenCount ?? 0;
-  const prompt = (usage?.promptTokenCount ?? 0) + (usage?.toolUsePromptTokenCount ?? 0);
-  return usageOf(prompt, (usage?.candidatesTokenCount ?? 0) + thoughts, usage?.cachedContentTokenCount ?? 0, thoughts);
+/** Undefined when Gemini reported none: the gateway then estimates it (accounting.ts), never bills zero. */
+export function usageFrom(usage: GenerateContentResponseUsageMetadata | undefined): CompletionUsage | undefined {
+  if (!usage) return undefined;
+  const thoughts = usage.thoughtsTokenCount ?? 0;
+  const prompt = (usage.promptTokenCount ?? 0) + (usage.toolUsePromptTokenCount ?? 0);
+  return usageOf(prompt, (usage.candidatesTokenCount ?? 0) + thoughts, usage.cachedContentTokenCount ?? 0, thoughts);
 }
 
 /** A prompt Gemini refused to answer at all is a 400 (as OpenAI's content filter does), never an empty 200. */

@@ -79,7 +79,7 @@ class ChunkTranslation implements StreamSteps<GenerateContentResponse, string> {
     if (!frames || states.some(([, state]) => !state.finish)) throw truncated(options.provider);
     const out = states.map(([index, state]) => frames.finish(state.finish!, index));
     const usage = (this.stream.usage = usageFrom(this.usage));
-    if (options.includeUsage) out.push(frames.usage(usage));
+    if (options.includeUsage && usage) out.push(frames.usage(usage));
     out.push(DONE_FRAME);
     return out;
   }

@@ -44,7 +44,7 @@ export function toolCallJson(call: ToolCallOut) {
 }
 
 /** A `chat.completion` body. `reasoning_content` is the field DeepSeek and others use for thinking. */
-export function completionJson(id: string, model: string, choices: ChoiceOut[], usage: CompletionUsage): string {
+export function completionJson(id: string, model: string, choices: ChoiceOut[], usage: CompletionUsage | undefined): string {
   return JSON.stringify({
     id,
     object: 'chat.completion',

@@ -43,7 +43,7 @@ export function toTurns<Block>(
       case 'system':
       case 'developer': {
         const text = textOf(message, param);
-        if (text) system.push(text);
+        if (text.trim()) system.push(text);
         break;
       }
       case 'user':
