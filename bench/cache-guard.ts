@@ -17,7 +17,14 @@ import { guard, promptFacts } from '../libs/cache/src/guard';
 import { dot } from '../libs/cache/src/vector';
 import { loadPromptPairs, type PromptPair } from '../test/support/cache-pairs';
 
-const FILES = ['cache-eval-tune.tsv', 'cache-eval-holdout.tsv', 'cache-pairs.tsv', 'cache-pairs-holdout.tsv'];
+const FILES = [
+  'cache-eval-tune.tsv',
+  'cache-eval-holdout.tsv',
+  'cache-pairs.tsv',
+  'cache-pairs-holdout.tsv',
+  'cache-fresh-tune.tsv',
+  'cache-fresh-holdout.tsv',
+];
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
   options: { embedder: { type: 'string', default: 'use' }, threshold: { type: 'string' } },
