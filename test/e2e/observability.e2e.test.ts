@@ -160,6 +160,66 @@ describe('metrics, cost and access log after scripted traffic', () => {
   });
 });
 
+// Found by an independent check: usage without prompt_tokens made the cost NaN, and the NaN
+// reached Redis, where the settlement script failed; the batch was taken as lost and sent again
+// without end, and other requests' spend was lost or counted many times.
+describe('usage an upstream reports malformed', () => {
+  /** A database of its own: the spend it checks is the anonymous tenant's, as above. */
+  const OWN_DB = REDIS_URL && `${REDIS_URL.replace(/\/\d*$/, '')}/8`;
+  const setup = gatewayWithFakeUpstream(
+    (baseUrl) =>
+      configWith({
+        providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
+        models: [
+          { name: 'whole', deployments: [{ provider: 'fake', model: 'ok', price: PRICE }] },
+          { name: 'total-only', deployments: [{ provider: 'fake', model: 'total-only-usage', price: PRICE }] },
+          { name: 'groq', deployments: [{ provider: 'fake', model: 'groq-usage', price: PRICE }] },
+        ],
+      }),
+    { env: OWN_DB ? { REDIS_URL: OWN_DB } : {} },
+  );
+
+  it('is estimated and marked so, and never spoils the spend of other requests', async () => {
+    const redis = OWN_DB ? new Redis(OWN_DB) : undefined;
+    await redis?.flushdb();
+    const client = setup.gateway.client();
+    const messages = [{ role: 'user' as const, content: 'count me' }];
+    const ask = (model: string) => client.chat.completions.create({ model, messages }).withResponse();
+    const askStream = async (model: string) => {
+      for await (const _ of await client.chat.completions.create({
+        model,
+        messages,
+        stream: true,
+        stream_options: { include_usage: true },
+      }));
+    };
+    for (const model of ['total-only', 'groq']) {
+      const { response } = await ask(model);
+      assert.match(response.headers.get('x-gateway-cost-usd') ?? '', /^0\.\d+; estimated$/, model);
+      await askStream(model);
+    }
+    for (let i = 0; i < 3; i++) await ask('whole');
+    const lines = await setup.gateway.logged('request', { where: (l) => l.route === '/v1/chat/completions', count: 7 });
+    for (const line of lines.filter((l) => l.model !== 'whole')) {
+      assert.equal(line.usageEstimated, true, JSON.stringify(line));
+      assert.ok(Number.isFinite(line.costUsd) && (line.costUsd as number) > 0, JSON.stringify(line));
+    }
+    if (!redis) return;
+    try {
+      const key = `gateway:{anonymous}:spend:${new Date().toISOString().slice(0, 10)}`;
+      let spend: Record<string, string> = {};
+      for (let i = 0; i < 60 && !(Number(spend.whole) >= 3 * OK_COST - 1e-12); i++) {
+        if (i) await new Promise((r) => setTimeout(r, 50));
+        spend = await redis.hgetall(key);
+      }
+      assert.ok(Math.abs(Number(spend.whole) - 3 * OK_COST) < 1e-12, `whole: ${spend.whole}`);
+      for (const [field, usd] of Object.entries(spend)) assert.ok(Number.isFinite(Number(usd)), `${field}: ${usd}`);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
 // Found by an independent check: the request was billed when the client's connection closed,
 // before the stream loop had recorded the bytes sent, so completion tokens counted as zero.
 describe('a client that leaves mid-stream', () => {

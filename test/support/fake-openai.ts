@@ -21,6 +21,8 @@ import { FakeUpstream, pieces, sendJson as json, sleep } from './fake-upstream';
  * - `html-502`: a proxy's HTML error page;
  * - `no-usage`: like `ok` but never reports usage (not even when a stream asks);
  * - `reasoning`: usage with cached prompt tokens and reasoning tokens;
+ * - `total-only-usage`: usage with `total_tokens` alone;
+ * - `groq-usage`: `"usage": null` followed by a server's own object (Groq's `x_groq`);
  * - `once-429-<tag>`: a 429 with Retry-After: 1 the first time that exact model id is asked, then success.
  */
 export class FakeOpenAI extends FakeUpstream {
@@ -87,8 +89,11 @@ const REASONING_USAGE = {
   completion_tokens_details: { reasoning_tokens: 300 },
 };
 
-function usageFor(model: string) {
-  return model === 'no-usage' ? undefined : model === 'reasoning' ? REASONING_USAGE : USAGE;
+function usageFor(model: string): object | null | undefined {
+  if (model === 'no-usage') return undefined;
+  if (model === 'total-only-usage') return { total_tokens: 1500 };
+  if (model === 'groq-usage') return null;
+  return model === 'reasoning' ? REASONING_USAGE : USAGE;
 }
 
 function lastUserText(body: Record<string, unknown>): string {
@@ -146,6 +151,7 @@ function completion(body: Record<string, unknown>, model: string) {
     model,
     choices: [{ index: 0, message, finish_reason: callsTool(body, model) ? 'tool_calls' : 'stop', logprobs: null }],
     usage: usageFor(model),
+    ...(model === 'groq-usage' && { x_groq: { id: 'req_fake', usage: { queue_time: 0.01, prompt_time: 0.002 } } }),
   };
 }
 

@@ -39,4 +39,20 @@ describe('OpenAI JSON answers (readJsonResult)', () => {
       (err: Error & { code?: string }) => err.code === 'upstream_invalid_response',
     );
   });
+
+  // Found by an independent check: `"usage":null,"x_groq":{…}` read the server's own object as
+  // the usage (NaN cost), and a space after the colon is JSON too.
+  it('reads usage only where "usage" holds an object, whatever the JSON whitespace', () => {
+    const answer = (tail: string) => Buffer.from(`{"object":"chat.completion","choices":[]${tail}}`);
+    const cases: [string, number | undefined][] = [
+      [',"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}', 3],
+      [', "usage" : {"prompt_tokens": 5, "total_tokens": 5}', 5],
+      [',\n  "usage":\n    {"prompt_tokens":7}', 7],
+      [',"usage":null,"x_groq":{"id":"req_1","prompt_tokens":99}', undefined],
+      [',"usage": null', undefined],
+      ['', undefined],
+    ];
+    for (const [tail, prompt] of cases)
+      assert.equal(readJsonResult('p', answer(tail), 'chat.completion').usage?.prompt_tokens, prompt, tail);
+  });
 });

@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions, ReplyError } from 'ioredis';
 import { ConfigError, GatewayConfig } from '@gateway/config';
 
 /** Far above a healthy Redis round trip (well under a millisecond on the same network). */
@@ -55,6 +55,14 @@ export function connectRedis(config: GatewayConfig): RedisClient {
  */
 export function sendsNow(client: RedisClient): boolean {
   return client.status === 'ready' || client.options.enableOfflineQueue !== false;
+}
+
+/**
+ * Redis answered the command with an error (a failing script, a wrong type, OOM): the answer
+ * is not lost, so sending the command again cannot be told apart from running it twice.
+ */
+export function isReplyError(error: unknown): boolean {
+  return error instanceof ReplyError;
 }
 
 const ignore = () => undefined;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type RedisClient, sendsNow } from '@gateway/redis';
+import { isReplyError, type RedisClient, sendsNow } from '@gateway/redis';
 import { SPEND_RETENTION_SECONDS, spendKey, utcDay } from '@gateway/metrics';
 import { limitKeys } from './limit-keys';
 import { LIMIT_LUA } from './limit-lua';
@@ -291,6 +291,12 @@ export class RedisAdmissionStore implements AdmissionStore {
       );
       if (!reply) throw new Error('admission batch cancelled'); // only a lost call's give-back cancels it
     } catch (error) {
+      if (isReplyError(error)) {
+        // Redis answered with an error: the batch is not lost (a failing script even keeps what
+        // ran before the failure), and sending its settlements again could count them twice.
+        for (const op of ops) op.reject(error);
+        return;
+      }
       const settling: Settling[] = [];
       for (const op of ops) {
         if (op.kind === 'admit') op.reject(error);

@@ -1,4 +1,5 @@
-import { costOf } from '@gateway/metrics';
+import { costOf, type UsageCounts } from '@gateway/metrics';
+import type { CompletionUsage } from '@gateway/providers';
 import type { Bill, RequestState } from './request-state';
 
 /** Bytes of JSON or SSE framing per generated token, for the rough estimate below. */
@@ -16,7 +17,7 @@ export function bill(state: RequestState): Bill | undefined {
 }
 
 function settle(state: RequestState): Bill {
-  let usage = state.usage;
+  let usage = wellFormed(state.usage);
   const estimated = !usage;
   if (!usage) {
     const prompt = state.promptEstimate ?? 0;
@@ -27,6 +28,25 @@ function settle(state: RequestState): Bill {
   }
   const { usd, webSearches } = costOf(usage, state.price);
   return { usage, estimated, costUsd: usd, webSearches };
+}
+
+const isCount = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+const isCountOrNone = (n: unknown) => n == null || isCount(n);
+
+/**
+ * Usage an upstream reported, when its counts are counts: `{"total_tokens":1500}` alone or a
+ * string or NaN where a number belongs is as good as none (estimated), and never reaches a
+ * cost, a key's limits or Redis as NaN.
+ */
+function wellFormed(usage: CompletionUsage | undefined): CompletionUsage | undefined {
+  const ok =
+    usage &&
+    isCount(usage.prompt_tokens) &&
+    isCountOrNone(usage.completion_tokens) &&
+    isCountOrNone(usage.prompt_tokens_details?.cached_tokens) &&
+    isCountOrNone(usage.completion_tokens_details?.reasoning_tokens) &&
+    isCountOrNone((usage as UsageCounts).server_tool_use?.web_search_requests);
+  return ok ? usage : undefined;
 }
 
 /** Cost as a header value: plain decimal, no exponent, trailing zeros dropped. */

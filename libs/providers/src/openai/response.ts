@@ -21,17 +21,32 @@ export function readJsonResult(provider: string, body: Buffer, expect: string): 
   return { body, usage: usageOf(body) };
 }
 
+/** Where the value after a key ending at `from` starts (past the colon and JSON whitespace), or -1. */
+export function valueAt(bytes: Buffer, from: number): number {
+  let i = from;
+  while (isSpace(bytes[i])) i++;
+  if (bytes[i] !== 0x3a /* : */) return -1;
+  i++;
+  while (isSpace(bytes[i])) i++;
+  return i < bytes.length ? i : -1;
+}
+
+function isSpace(byte: number | undefined): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
 function lastNonSpace(body: Buffer): number {
   let i = body.length - 1;
-  while (i > 0 && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i--;
+  while (i > 0 && isSpace(body[i])) i--;
   return i;
 }
 
 /** The `usage` object of a JSON answer, or undefined when it has none (cost is then estimated). */
 export function usageOf(body: Buffer): JsonResult['usage'] {
   const key = body.lastIndexOf(USAGE_KEY);
-  const start = key < 0 ? -1 : body.indexOf(0x7b, key);
-  if (start < 0) return undefined;
+  const start = key < 0 ? -1 : valueAt(body, key + USAGE_KEY.length);
+  // `"usage":null` (and a server's own fields after it) is no usage.
+  if (start < 0 || body[start] !== 0x7b /* { */) return undefined;
   let depth = 0;
   for (let i = start; i < body.length; i++) {
     if (body[i] === 0x7b) depth++;
