@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -43,6 +44,10 @@ const NAMESPACE = 'ai';
 const LIVENESS_PATH = '/health';
 const READINESS_PATH = '/ready';
 const REDIS_URL = process.env.TEST_REDIS_URL;
+/** GKE's Application Load Balancers keep idle connections to backends this long (fixed by Google). */
+const GKE_LB_BACKEND_KEEPALIVE_MS = 600_000;
+/** The ports behind Memorystore for Redis Cluster's endpoints that the discovery endpoint sends clients to. */
+const MEMORYSTORE_SHARD_PORTS = { port: 11000, endPort: 13047, protocol: 'TCP' };
 
 type Labels = Record<string, string>;
 
@@ -283,7 +288,8 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
           publicRule.ports.map((p: any) => p.port),
           [port],
         );
-        const scrapes = r.all('PodMonitoring').length > 0 || name === 'memorystore-cluster';
+        // A self-managed Prometheus (networkPolicy.metricsFrom) in these two.
+        const scrapes = r.all('PodMonitoring').length > 0 || name === 'memorystore-cluster' || name === 'internal-lb';
         if (!scrapes) assert.equal(metricsRule, undefined, 'nobody reaches the metrics port');
         else {
           assert.deepEqual(
@@ -321,6 +327,8 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         assert.ok(redisRule, `egress to Redis port ${redisUrl.port}`);
         if (!sts) {
           assert.match(redisRule.to[0].ipBlock.cidr, /^10\.(20|30)\.0\.0\/24$/);
+          const shardPorts = redisRule.ports.filter((p: any) => p.endPort);
+          assert.deepEqual(shardPorts, name === 'memorystore-cluster' ? [MEMORYSTORE_SHARD_PORTS] : [], 'the shards of a Redis Cluster');
           assert.equal(r.all('NetworkPolicy').length, 1);
           return;
         }
@@ -522,6 +530,7 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         targetRef,
       });
       assert.ok(backend.spec.default.timeoutSec >= 300, 'long streams outlive the 30 s default backend timeout');
+      assert.ok(effectiveConfig(r).server.keepAliveTimeoutMs > GKE_LB_BACKEND_KEEPALIVE_MS, 'no 502s from a race on idle connections');
       // PodMonitoring (monitoring.googleapis.com/v1): no published JSON schema offline, so its fields one by one.
       const monitoring = r.one('PodMonitoring');
       assert.equal(monitoring.apiVersion, 'monitoring.googleapis.com/v1');
@@ -557,10 +566,26 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       assert.equal(shared.all('HealthCheckPolicy').length, 1);
     });
 
-    it('ServiceMonitor only where its CRD exists, through a metrics-only Service', () => {
-      const asked = { set: { ...DEFAULTS.set, 'metrics.serviceMonitor.enabled': 'true' } };
+    it('ServiceMonitor only where its CRD exists, through a metrics-only Service, scraped by the peers metricsFrom admits', () => {
+      const prometheus = { podSelector: { matchLabels: { app: 'prometheus' } } };
+      const monitorSet = { ...DEFAULTS.set, 'metrics.serviceMonitor.enabled': 'true' };
+      const asked = { set: { ...monitorSet, 'networkPolicy.metricsFrom[0].podSelector.matchLabels.app': 'prometheus' } };
       assert.equal(helmTemplate(asked).all('ServiceMonitor').length, 0, 'no CRD: nothing that would fail the install');
       const r = helmTemplate({ ...asked, apiVersions: ['monitoring.coreos.com/v1/ServiceMonitor'] });
+      const metricsRule = r
+        .one('NetworkPolicy', gatewayServiceName(r))
+        .spec.ingress.find((rule: any) => rule.ports.some((p: any) => p.port === effectiveConfig(r).server.metricsPort));
+      assert.deepEqual(metricsRule?.from, [prometheus], 'the NetworkPolicy lets the scraper in');
+      // Without metricsFrom the NetworkPolicy would drop every scrape: refused, unless there is no NetworkPolicy.
+      assert.match(
+        helmTemplateError({ set: monitorSet }),
+        /metrics\.serviceMonitor needs networkPolicy\.metricsFrom .* every scrape would time out/,
+      );
+      const noPolicy = helmTemplate({
+        set: { ...monitorSet, 'networkPolicy.enabled': 'false' },
+        apiVersions: ['monitoring.coreos.com/v1/ServiceMonitor'],
+      });
+      assert.equal(noPolicy.all('ServiceMonitor').length, 1, 'no NetworkPolicy: nothing to admit the scraper through');
       const monitor = r.one('ServiceMonitor');
       const scraped = r.all('Service').filter((s) => selects(monitor.spec.selector.matchLabels, s.metadata.labels));
       assert.deepEqual(
@@ -584,6 +609,81 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       assert.match(helmTemplateError({}), /secrets\.masterKey or secrets\.existingSecret is required/);
       const managed = helmTemplate({ files: ['ci/existing-secret-values.yaml'] });
       assert.equal(gatewayDeployment(managed).spec.template.metadata.annotations['checksum/secret'], undefined);
+    });
+
+    it('a new Redis password restarts Redis with the gateway pods; other Secret changes leave Redis running', () => {
+      const annotation = (r: Rendered) => redisStatefulSet(r)!.spec.template.metadata.annotations?.['checksum/redis-password'];
+      const password = (r: Rendered) => Buffer.from(r.one('Secret').data!.REDIS_PASSWORD, 'base64').toString();
+      const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+      const base = helmTemplate(DEFAULTS);
+      assert.equal(annotation(base), sha256(password(base)), 'the hash of the password the Secret holds, not the password');
+      const changes: Record<string, string>[] = [
+        { 'secrets.masterKey': `${MASTER_KEY}-rotated` },
+        { 'redis.password': 'another-redis-password' },
+      ];
+      for (const change of changes) {
+        const changed = helmTemplate({ set: { ...DEFAULTS.set, ...change } });
+        assert.notEqual(password(changed), password(base), JSON.stringify(change));
+        // redis-server reads --requirepass only at start: an unchanged pod template would keep the old password.
+        assert.equal(annotation(changed), sha256(password(changed)), JSON.stringify(change));
+      }
+      const providerKey = helmTemplate({ set: { ...DEFAULTS.set, 'secrets.providerKeys.OPENAI_API_KEY': 'sk-provider' } });
+      assert.deepEqual(redisStatefulSet(providerKey)!.spec.template, redisStatefulSet(base)!.spec.template, 'Redis keeps running');
+      const managed = helmTemplate({ files: ['ci/existing-secret-values.yaml'] });
+      assert.equal(annotation(managed), undefined, "an existingSecret's value is not the chart's to see (README: restart Redis)");
+    });
+
+    it("with gatewayApi the gateway's keep-alive outlasts the load balancer's 600 s; an explicit longer one is kept", () => {
+      const keepAlive = (values: ValueSet) => effectiveConfig(helmTemplate(values)).server.keepAliveTimeoutMs;
+      const gatewayApi = { ...DEFAULTS.set, 'gatewayApi.enabled': 'true', 'gatewayApi.tls.certificateMap': 'm' };
+      assert.ok(keepAlive({ set: gatewayApi }) > GKE_LB_BACKEND_KEEPALIVE_MS, 'the load balancer closes idle connections, not the gateway');
+      assert.equal(keepAlive({ set: { ...gatewayApi, 'config.server.keepAliveTimeoutMs': '900000' } }), 900000);
+      assert.equal(keepAlive(DEFAULTS), 72000, "without a load balancer in front, the gateway's own default");
+    });
+
+    it('every object name stays valid with the longest fullnameOverride and release name the chart accepts', () => {
+      const everything = {
+        ...DEFAULTS.set,
+        'metrics.serviceMonitor.enabled': 'true',
+        'networkPolicy.metricsFrom[0].podSelector.matchLabels.app': 'prometheus',
+        'metrics.grafanaDashboard.enabled': 'true',
+        'loadBalancer.enabled': 'true',
+      };
+      const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+      const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+      const renders = [
+        helmTemplate({
+          set: { ...everything, fullnameOverride: 'f'.repeat(57) },
+          apiVersions: ['monitoring.coreos.com/v1/ServiceMonitor'],
+        }),
+        // Helm's longest release name: 53 characters.
+        helmTemplate({ set: everything, apiVersions: ['monitoring.coreos.com/v1/ServiceMonitor'] }, 'r'.repeat(53), NAMESPACE),
+      ];
+      for (const r of renders) {
+        for (const m of r.manifests) {
+          const { name } = m.metadata;
+          const where = `${m.kind} ${name} (${name.length})`;
+          if (m.kind === 'Service') assert.ok(name.length <= 63 && DNS_LABEL.test(name), `${where}: a DNS label`);
+          else assert.ok(name.length <= 253 && DNS_SUBDOMAIN.test(name), `${where}: a DNS subdomain`);
+          // Its pods carry controller-revision-hash=<name>-<hash of up to 10 characters>, a label value (63 at most).
+          if (m.kind === 'StatefulSet') assert.ok(`${name}-0123456789`.length <= 63, `${where}: its pods' revision label`);
+          const labels = { ...m.metadata.labels, ...(m.spec?.template?.metadata.labels ?? {}) };
+          for (const [key, value] of Object.entries(labels)) assert.ok(String(value).length <= 63, `${where}: label ${key}`);
+        }
+      }
+    });
+
+    it('docs/deploy-gke.md: both build paths of step 3 set the DIGEST that steps 8 and 11 deploy', () => {
+      const doc = readFileSync(resolve(REPO_ROOT, 'docs/deploy-gke.md'), 'utf8');
+      const step = (n: number) => doc.split(/^## /m).find((section) => section.startsWith(`${n}. `))!;
+      const shellBlocks = (text: string) => [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+      const builds = shellBlocks(step(3)).filter((block) => /gcloud builds submit|docker push/.test(block));
+      assert.equal(builds.length, 2, 'Cloud Build and a local Docker');
+      for (const block of builds)
+        assert.match(block, /^export DIGEST=\$\(gcloud artifacts docker images describe \$IMAGE:\$VERSION /m, block);
+      // An empty image.digest falls back to the tag of the chart's appVersion, which nobody pushed.
+      const deployed = [8, 11].map((n) => [...step(n).matchAll(/image\.digest=\$(\w+)/g)].map((m) => m[1]));
+      assert.deepEqual(deployed, [['DIGEST'], ['DIGEST']]);
     });
 
     it('Redis: maxmemory is the given share of the memory limit, the digest pins the image', () => {
@@ -707,6 +807,11 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         [{ set: { metricsPort: '3000' } }, /metricsPort must differ from containerPort/],
         [{ set: { 'loadBalancer.enabled': 'true', 'loadBalancer.internal': 'false' } }, /needs loadBalancer.sourceRanges/],
         [{ set: { 'gatewayApi.enabled': 'true' } }, /gatewayApi.createGateway needs TLS/],
+        [
+          { set: { 'gatewayApi.enabled': 'true', 'gatewayApi.tls.certificateMap': 'm', 'config.server.keepAliveTimeoutMs': '600000' } },
+          /config.server.keepAliveTimeoutMs \(600000\) must exceed 600000 with gatewayApi/,
+        ],
+        [{ set: { 'env.KEEP_ALIVE_TIMEOUT_MS': '1000' } }, /KEEP_ALIVE_TIMEOUT_MS|propertyNames|env/],
         [{ set: { 'secrets.masterKey': 'short' } }, /masterKey/],
         [{ set: { 'secrets.providerKeys.REDIS_PASSWORD': 'x' } }, /providerKeys|REDIS_PASSWORD/],
       ];

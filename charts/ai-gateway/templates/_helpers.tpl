@@ -36,8 +36,27 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: redis
 {{- end }}
 
+{{/*
+"<fullname>-<suffix>" in at most <max> characters: the base is cut, never the suffix. Usage:
+include "ai-gateway.suffixedName" (list . "metrics" 63).
+*/}}
+{{- define "ai-gateway.suffixedName" -}}
+{{- $suffix := index . 1 }}
+{{- $base := include "ai-gateway.fullname" (index . 0) | trunc (int (sub (index . 2) (add1 (len $suffix)))) | trimSuffix "-" }}
+{{- printf "%s-%s" $base $suffix }}
+{{- end }}
+
+{{/*
+52, not 63: a StatefulSet's pods carry the label controller-revision-hash=<name>-<hash of up to
+10 characters>, and a label value over 63 characters keeps the pod from ever being created.
+*/}}
 {{- define "ai-gateway.redis.fullname" -}}
-{{- printf "%s-redis" (include "ai-gateway.fullname" .) }}
+{{- include "ai-gateway.suffixedName" (list . "redis" 52) }}
+{{- end }}
+
+{{/* A Service name: a DNS label, 63 characters at most. */}}
+{{- define "ai-gateway.metrics.fullname" -}}
+{{- include "ai-gateway.suffixedName" (list . "metrics" 63) }}
 {{- end }}
 
 {{- define "ai-gateway.serviceAccountName" -}}
@@ -50,6 +69,21 @@ app.kubernetes.io/component: redis
 
 {{- define "ai-gateway.secretName" -}}
 {{- default (include "ai-gateway.fullname" .) .Values.secrets.existingSecret }}
+{{- end }}
+
+{{/*
+GATEWAY_MASTER_KEY of the chart's Secret: secrets.masterKey, else (an upgrade) the key the release's
+Secret already holds. Never random: a generated key would change on every `helm template` or GitOps
+sync and roll the pods with a new key.
+*/}}
+{{- define "ai-gateway.masterKey" -}}
+{{- $current := (lookup "v1" "Secret" .Release.Namespace (include "ai-gateway.fullname" .)).data | default dict }}
+{{- .Values.secrets.masterKey | default (get $current "GATEWAY_MASTER_KEY" | b64dec) }}
+{{- end }}
+
+{{/* REDIS_PASSWORD of the chart's Secret: redis.password, else derived from the master key (stable across renders). */}}
+{{- define "ai-gateway.redisPassword" -}}
+{{- .Values.redis.password | default (printf "ai-gateway-redis:%s" (include "ai-gateway.masterKey" .) | sha256sum) }}
 {{- end }}
 
 {{- define "ai-gateway.image" -}}
@@ -122,7 +156,19 @@ CA file of a TLS Redis and cluster mode. Nothing when no Redis is configured.
 {{/* The gateway.yaml the pods read: the repository defaults, then values.config, then what the chart owns. */}}
 {{- define "ai-gateway.gatewayConfig" -}}
 {{- $config := mustMergeOverwrite (fromYaml (.Files.Get "files/gateway.yaml")) (deepCopy .Values.config) }}
-{{- $_ := set $config "server" (mustMergeOverwrite (default (dict) $config.server) (dict "host" "0.0.0.0" "port" (int .Values.containerPort))) }}
+{{- $server := mustMergeOverwrite (default (dict) $config.server) (dict "host" "0.0.0.0" "port" (int .Values.containerPort)) }}
+{{- if .Values.gatewayApi.enabled }}
+{{- /*
+GKE's Application Load Balancers keep idle connections to the pods for 600 s (fixed): a pod that
+closes one sooner races the load balancer reusing it, and the client gets a 502.
+*/}}
+{{- if not (hasKey $server "keepAliveTimeoutMs") }}
+{{- $_ := set $server "keepAliveTimeoutMs" 620000 }}
+{{- else if le (int $server.keepAliveTimeoutMs) 600000 }}
+{{- fail (printf "config.server.keepAliveTimeoutMs (%v) must exceed 600000 with gatewayApi: GKE's load balancers keep idle backend connections for 600 s, and a gateway that closes them first causes sporadic 502s" $server.keepAliveTimeoutMs) }}
+{{- end }}
+{{- end }}
+{{- $_ := set $config "server" $server }}
 {{- toYaml $config }}
 {{- end }}
 
