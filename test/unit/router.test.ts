@@ -474,4 +474,31 @@ describe('task rules', () => {
       assert.deepEqual(router.decide(profile, task), { model, rule });
     });
   }
+
+  // Found by an independent check: `ai` fired on "said" and "email", `bug` on "debug".
+  it('keywords match whole words or phrases, case-insensitive, in any script', () => {
+    const keywords = ['ai', 'bug', 'stack trace', 'c++', 'café', '错误', 'ошибка'];
+    const topic = new TaskRouter(
+      Object.assign(new VirtualModelConfig(), {
+        name: 'auto',
+        default: 'other',
+        rules: [{ name: 'kw', match: { keywords }, model: 'hit' }],
+      }),
+    );
+    const fires = (text: string) => topic.decide(chat(text), undefined).rule === 'kw';
+    for (const text of [
+      'Tell me about AI.',
+      "AI's future",
+      'a bug.',
+      'BUG-123',
+      'a Stack\n  Trace here',
+      'C++ templates',
+      'Café au lait',
+      '这个错误很严重',
+      'Ошибка в коде',
+    ])
+      assert.ok(fires(text), `fires on ${JSON.stringify(text)}`);
+    for (const text of ['She said the email was fine.', 'debug it', 'bugs', 'stack tracer', 'the stacktrace', 'cafés', 'ошибками'])
+      assert.ok(!fires(text), `does not fire on ${JSON.stringify(text)}`);
+  });
 });
