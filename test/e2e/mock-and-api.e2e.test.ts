@@ -29,6 +29,7 @@ describe('API surface with the offline mock model', () => {
           { name: 'mock-cut', deployments: [{ provider: 'cutter', model: 'm' }] },
           { name: 'keyless', deployments: [{ provider: 'needs-key', model: 'gpt-4o' }] },
         ],
+        virtualModels: [{ name: 'auto-keyless', default: 'keyless', rules: [{ name: 'r', match: { task: 'x' }, model: 'keyless' }] }],
       }),
     );
     client = gateway.client();
@@ -155,6 +156,22 @@ describe('API surface with the offline mock model', () => {
     const one = await client.models.retrieve('mock');
     assert.equal(one.id, 'mock');
     assert.equal(one.object, 'model');
+  });
+
+  // Found by an independent check: a virtual model routing only to unservable models was listed, and
+  // retrieved with a 200, while every request to it was a 404.
+  it('a virtual model none of whose models can serve is neither listed nor retrievable, as its requests are 404', async () => {
+    const ids = (await client.models.list()).data.map((m) => m.id);
+    assert.ok(!ids.includes('auto-keyless'), ids.join(', '));
+    const retrieved = await client.models.retrieve('auto-keyless').catch((e: unknown) => e);
+    assert.ok(retrieved instanceof OpenAI.NotFoundError);
+    assert.equal(retrieved.code, 'model_not_found');
+    assert.match(retrieved.message, /`auto-keyless` is configured but none of the models it routes to can serve \(keyless\)/);
+    const chat = await client.chat.completions
+      .create({ model: 'auto-keyless', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    assert.ok(chat instanceof OpenAI.NotFoundError);
+    assert.equal(chat.code, 'model_not_found');
   });
 
   it('falls back to the next deployment when the first fails', async () => {

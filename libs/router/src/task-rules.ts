@@ -18,9 +18,12 @@ export interface TaskDecision {
 /** A virtual model (e.g. `auto`): routes each request to a model group by what it is. */
 export class TaskRouter {
   private readonly rules: CompiledRule[];
+  /** Every model it may route to: the rules' and the default. */
+  readonly targets: string[];
 
   constructor(private readonly config: VirtualModelConfig) {
     this.rules = config.rules.map((r) => ({ name: r.name, model: r.model, test: compile(r.match) }));
+    this.targets = [...new Set([...config.rules.map((r) => r.model), config.default])];
   }
 
   decide(profile: RequestProfile, task: string | undefined): TaskDecision {
