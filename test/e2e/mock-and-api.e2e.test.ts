@@ -271,13 +271,19 @@ describe('API surface with the offline mock model', () => {
       assert.match(((await res.json()) as { error: { message: string } }).error.message, /SURELY_UNSET_KEY_FOR_TEST/);
     });
 
-    it('an injected upstream 503 -> 502 with the OpenAI error shape', async () => {
-      const err = await client.chat.completions
-        .create({ model: 'mock-flaky', messages: [{ role: 'user', content: 'x' }] })
-        .catch((e: unknown) => e);
-      assert.ok(err instanceof OpenAI.APIError);
-      assert.equal(err.status, 502);
-      assert.equal(err.type, 'upstream_error');
+    // Found by an independent check: a request that failed after several attempts said nothing of them.
+    it('an injected upstream 503 -> 502 with the OpenAI error shape, saying how the run went', async () => {
+      for (const stream of [false, true]) {
+        const err = await client.chat.completions
+          .create({ model: 'mock-flaky', stream, messages: [{ role: 'user', content: 'x' }] })
+          .catch((e: unknown) => e);
+        assert.ok(err instanceof OpenAI.APIError);
+        assert.equal(err.status, 502);
+        assert.equal(err.type, 'upstream_error');
+        assert.equal(err.headers?.get('x-gateway-model-group'), 'mock-flaky');
+        assert.equal(err.headers?.get('x-gateway-attempts'), '2');
+        assert.equal(err.headers?.get('x-gateway-fallbacks'), 'mock-flaky/0=upstream_error, mock-flaky/0=upstream_error');
+      }
     });
 
     it('an unknown route -> 404 JSON', async () => {
