@@ -29,6 +29,7 @@ describe('API surface with the offline mock model', () => {
           { name: 'mock-cut', deployments: [{ provider: 'cutter', model: 'm' }] },
           { name: 'keyless', deployments: [{ provider: 'needs-key', model: 'gpt-4o' }] },
         ],
+        virtualModels: [{ name: 'auto-keyless', default: 'keyless', rules: [{ name: 'r', match: { task: 'x' }, model: 'keyless' }] }],
       }),
     );
     client = gateway.client();
@@ -157,6 +158,22 @@ describe('API surface with the offline mock model', () => {
     assert.equal(one.object, 'model');
   });
 
+  // Found by an independent check: a virtual model routing only to unservable models was listed, and
+  // retrieved with a 200, while every request to it was a 404.
+  it('a virtual model none of whose models can serve is neither listed nor retrievable, as its requests are 404', async () => {
+    const ids = (await client.models.list()).data.map((m) => m.id);
+    assert.ok(!ids.includes('auto-keyless'), ids.join(', '));
+    const retrieved = await client.models.retrieve('auto-keyless').catch((e: unknown) => e);
+    assert.ok(retrieved instanceof OpenAI.NotFoundError);
+    assert.equal(retrieved.code, 'model_not_found');
+    assert.match(retrieved.message, /`auto-keyless` is configured but none of the models it routes to can serve \(keyless\)/);
+    const chat = await client.chat.completions
+      .create({ model: 'auto-keyless', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    assert.ok(chat instanceof OpenAI.NotFoundError);
+    assert.equal(chat.code, 'model_not_found');
+  });
+
   it('falls back to the next deployment when the first fails', async () => {
     const res = await client.chat.completions.create({ model: 'mock-then-ok', messages: [{ role: 'user', content: 'x' }] }).withResponse();
     assert.equal(res.response.headers.get('x-gateway-upstream-model'), 'backup');
@@ -254,13 +271,19 @@ describe('API surface with the offline mock model', () => {
       assert.match(((await res.json()) as { error: { message: string } }).error.message, /SURELY_UNSET_KEY_FOR_TEST/);
     });
 
-    it('an injected upstream 503 -> 502 with the OpenAI error shape', async () => {
-      const err = await client.chat.completions
-        .create({ model: 'mock-flaky', messages: [{ role: 'user', content: 'x' }] })
-        .catch((e: unknown) => e);
-      assert.ok(err instanceof OpenAI.APIError);
-      assert.equal(err.status, 502);
-      assert.equal(err.type, 'upstream_error');
+    // Found by an independent check: a request that failed after several attempts said nothing of them.
+    it('an injected upstream 503 -> 502 with the OpenAI error shape, saying how the run went', async () => {
+      for (const stream of [false, true]) {
+        const err = await client.chat.completions
+          .create({ model: 'mock-flaky', stream, messages: [{ role: 'user', content: 'x' }] })
+          .catch((e: unknown) => e);
+        assert.ok(err instanceof OpenAI.APIError);
+        assert.equal(err.status, 502);
+        assert.equal(err.type, 'upstream_error');
+        assert.equal(err.headers?.get('x-gateway-model-group'), 'mock-flaky');
+        assert.equal(err.headers?.get('x-gateway-attempts'), '2');
+        assert.equal(err.headers?.get('x-gateway-fallbacks'), 'mock-flaky/0=upstream_error, mock-flaky/0=upstream_error');
+      }
     });
 
     it('an unknown route -> 404 JSON', async () => {

@@ -86,6 +86,14 @@ describe('router: fallbacks, retries, deadlines and task routing', () => {
         { name: 'cheap-chat', deployments: [{ provider: 'mock', model: 'cheap' }] },
         { name: 'strong-code', deployments: [{ provider: 'mock', model: 'strong' }] },
         { name: 'long-context', deployments: [{ provider: 'mock', model: 'long', contextWindow: 1_000_000 }] },
+        {
+          name: 'agent',
+          deployments: [
+            { provider: 'mock', model: 'small', contextWindow: 1_000, capabilities: ['tools'] },
+            { provider: 'mock', model: 'large', contextWindow: 200_000, capabilities: ['tools'] },
+          ],
+        },
+        { name: 'agent-small', deployments: [{ provider: 'mock', model: 'small', contextWindow: 1_000, capabilities: ['tools'] }] },
       ],
       router: { retry: { attemptsPerDeployment: 1, retryAfterCapMs: 2_000 }, timeouts: { attemptMs: 1_000, deadlineMs: 1_500 } },
       virtualModels: [
@@ -172,6 +180,33 @@ describe('router: fallbacks, retries, deadlines and task routing', () => {
       (e: unknown) => e,
     );
     assert.ok(err instanceof OpenAI.APIError, 'the stream ends with an error event');
+  });
+
+  // Found by an independent check: tool-call arguments counted nothing against contextWindow.
+  it('an agent history of ~10,000 tokens of tool-call arguments goes to the deployment that holds it; none does: 400', async () => {
+    const history = (model: string) =>
+      client.chat.completions
+        .create({
+          model,
+          tools: [{ type: 'function', function: { name: 'write_file', parameters: { type: 'object' } } }],
+          messages: [
+            { role: 'user', content: 'write the file' },
+            {
+              role: 'assistant',
+              content: null,
+              tool_calls: [
+                { id: 'c1', type: 'function', function: { name: 'write_file', arguments: JSON.stringify({ text: 'x'.repeat(40_000) }) } },
+              ],
+            },
+            { role: 'tool', tool_call_id: 'c1', content: 'ok' },
+          ],
+        })
+        .withResponse();
+    assert.equal((await history('agent')).response.headers.get('x-gateway-upstream-model'), 'large');
+    const err = await history('agent-small').catch((e: unknown) => e);
+    assert.ok(err instanceof OpenAI.APIError);
+    assert.equal(err.status, 400);
+    assert.equal(err.code, 'context_length_exceeded');
   });
 
   it('routes the virtual model by task rules and says which rule fired', async () => {

@@ -102,6 +102,14 @@ describe('config', () => {
       /providers\[0\]\.timeoutMs: .*2147483647/,
     ],
     [
+      'a blank task-rule keyword (it would match every message)',
+      (c) =>
+        Object.assign(c, {
+          virtualModels: [{ name: 'auto', default: 'm', rules: [{ name: 'r', match: { keywords: ['bug', ' '] }, model: 'm' }] }],
+        }),
+      /virtualModels\[0\]\.rules\[0\]\.match\.keywords\[1\]: a keyword is a word or phrase, not blank/,
+    ],
+    [
       'an attempt timeout longer than a Node timer holds',
       (c) => Object.assign(c, { router: { timeouts: { attemptMs: 30 * 24 * 3600 * 1000 } } }),
       /router\.timeouts\.attemptMs: .*2147483647/,

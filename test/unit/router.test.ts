@@ -2,13 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BreakerConfig, DeploymentConfig, GatewayConfig, parseConfig, VirtualModelConfig } from '@gateway/config';
 import { MetricsService } from '@gateway/metrics';
-import type { Provider } from '@gateway/providers';
+import type { ChatCompletionMessageParam, Provider } from '@gateway/providers';
 import type { RedisService } from '@gateway/redis';
 import { Clock, type Deployment, DeploymentHealth, profileChat, STRATEGY_ORDER, type StrategyContext, TaskRouter } from '@gateway/router';
 import { profileEmbeddings } from '../../libs/router/src/request-profile';
 import { BreakerRegistry } from '../../libs/router/src/breaker-registry';
 import { eligibleDeployments } from '../../libs/router/src/eligibility';
 import { LatencyTracker } from '../../libs/router/src/latency-tracker';
+import { toChatRequest } from '../../apps/gateway/src/messages/request';
+import { toChatParams } from '../../apps/gateway/src/responses/request';
 import { random as seeded } from '../support/vectors';
 
 function deployment(id: string, config: Partial<DeploymentConfig> = {}): Deployment {
@@ -111,6 +113,111 @@ describe('eligibility', () => {
       () => eligibleDeployments(group([ds[0]]), chat('x'.repeat(8_000)), registry(), Date.now()),
       (e: { status: number; code: string }) => e.status === 400 && e.code === 'context_length_exceeded',
     );
+  });
+
+  // Found by an independent check: tool-call arguments, file and audio parts counted nothing, so an
+  // agent's long history went to the 1,000-token deployment (or was served where none fits).
+  it('counts every part of the prompt: tool calls, tool results, refusals, files and audio', () => {
+    const big = 'x'.repeat(40_000);
+    const base64 = Buffer.from(big).toString('base64');
+    const messages = (history: ChatCompletionMessageParam[]) => profileChat({ model: 'x', messages: history });
+    const baseline = messages([{ role: 'user', content: 'write the file' }]).promptTokens;
+    const grown: [string, ChatCompletionMessageParam, number][] = [
+      [
+        'tool call arguments',
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'write', arguments: big } }] },
+        10_000,
+      ],
+      ['an older function_call', { role: 'assistant', content: null, function_call: { name: 'write', arguments: big } }, 10_000],
+      ['a tool result', { role: 'tool', tool_call_id: 'c', content: [{ type: 'text', text: big }] }, 10_000],
+      ['a refusal', { role: 'assistant', content: null, refusal: big }, 10_000],
+      ['a refusal part', { role: 'assistant', content: [{ type: 'refusal', refusal: big }] }, 10_000],
+      // 40,000 bytes of PDF at 16 bytes a token; the same whether a data URL or bare base64 with a filename.
+      [
+        'a file (data URL)',
+        { role: 'user', content: [{ type: 'file', file: { file_data: `data:application/pdf;base64,${base64}` } }] },
+        2_500,
+      ],
+      ['a file (base64)', { role: 'user', content: [{ type: 'file', file: { file_data: base64, filename: 'a.pdf' } }] }, 2_500],
+      // 40,000 bytes: 1.25 s of 16 kHz wav, 2.5 s of 128 kbit/s mp3, at 32 tokens a second.
+      ['wav audio', { role: 'user', content: [{ type: 'input_audio', input_audio: { data: base64, format: 'wav' } }] }, 40],
+      ['mp3 audio', { role: 'user', content: [{ type: 'input_audio', input_audio: { data: base64, format: 'mp3' } }] }, 80],
+      // A format no vendor takes (the adapter refuses it) still gets a number, not NaN.
+      [
+        'audio of another format',
+        { role: 'user', content: [{ type: 'input_audio', input_audio: { data: base64, format: 'toString' as 'mp3' } }] },
+        80,
+      ],
+    ];
+    for (const [what, message, tokens] of grown) {
+      const profile = messages([{ role: 'user', content: 'write the file' }, message]);
+      const added = profile.promptTokens - baseline - 4; // 4: the message's own overhead
+      assert.ok(added >= tokens && added <= tokens + 5, `${what}: ${added} tokens, expected ~${tokens}`);
+    }
+    const agent = messages([{ role: 'user', content: 'write the file' }, grown[0][1], { role: 'user', content: 'thanks' }]);
+    const ds = [deployment('small', { contextWindow: 1_000 }), deployment('large', { contextWindow: 200_000 })];
+    assert.deepEqual(
+      eligibleDeployments(group(ds), agent, registry(), Date.now()).map((d) => d.id),
+      ['large'],
+    );
+    assert.throws(
+      () => eligibleDeployments(group([ds[0]]), agent, registry(), Date.now()),
+      (e: { status: number; code: string }) => e.status === 400 && e.code === 'context_length_exceeded',
+    );
+  });
+
+  it('the Responses and Messages APIs, translated to chat params, get the same estimate', () => {
+    const args = JSON.stringify({ text: 'x'.repeat(40_000) });
+    const pdf = Buffer.from('x'.repeat(40_000)).toString('base64');
+    const viaChat = profileChat({
+      model: 'x',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'summarise' },
+            { type: 'file', file: { file_data: `data:application/pdf;base64,${pdf}` } },
+          ],
+        },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'write', arguments: args } }] },
+        { role: 'tool', tool_call_id: 'c', content: 'ok' },
+      ],
+    }).promptTokens;
+    const viaResponses = profileChat(
+      toChatParams({
+        model: 'x',
+        input: [
+          {
+            role: 'user',
+            content: [
+              { type: 'input_text', text: 'summarise' },
+              { type: 'input_file', file_data: `data:application/pdf;base64,${pdf}`, filename: 'a.pdf' },
+            ],
+          },
+          { type: 'function_call', call_id: 'c', name: 'write', arguments: args },
+          { type: 'function_call_output', call_id: 'c', output: 'ok' },
+        ],
+      }),
+    ).promptTokens;
+    const viaMessages = profileChat(
+      toChatRequest({
+        model: 'x',
+        max_tokens: 100,
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'summarise' },
+              { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: pdf } },
+            ],
+          },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'c', name: 'write', input: JSON.parse(args) }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'c', content: 'ok' }] },
+        ],
+      }).chat,
+    ).promptTokens;
+    assert.ok(viaChat >= 12_500, `${viaChat}: 10,000 for the arguments, 2,500 for the PDF`);
+    assert.deepEqual([viaResponses, viaMessages], [viaChat, viaChat]);
   });
 
   it('needs tools, vision and json capabilities when the request uses them; a deployment that declares none serves text chat only', () => {
@@ -367,4 +474,31 @@ describe('task rules', () => {
       assert.deepEqual(router.decide(profile, task), { model, rule });
     });
   }
+
+  // Found by an independent check: `ai` fired on "said" and "email", `bug` on "debug".
+  it('keywords match whole words or phrases, case-insensitive, in any script', () => {
+    const keywords = ['ai', 'bug', 'stack trace', 'c++', 'café', '错误', 'ошибка'];
+    const topic = new TaskRouter(
+      Object.assign(new VirtualModelConfig(), {
+        name: 'auto',
+        default: 'other',
+        rules: [{ name: 'kw', match: { keywords }, model: 'hit' }],
+      }),
+    );
+    const fires = (text: string) => topic.decide(chat(text), undefined).rule === 'kw';
+    for (const text of [
+      'Tell me about AI.',
+      "AI's future",
+      'a bug.',
+      'BUG-123',
+      'a Stack\n  Trace here',
+      'C++ templates',
+      'Café au lait',
+      '这个错误很严重',
+      'Ошибка в коде',
+    ])
+      assert.ok(fires(text), `fires on ${JSON.stringify(text)}`);
+    for (const text of ['She said the email was fine.', 'debug it', 'bugs', 'stack tracer', 'the stacktrace', 'cafés', 'ошибками'])
+      assert.ok(!fires(text), `does not fire on ${JSON.stringify(text)}`);
+  });
 });

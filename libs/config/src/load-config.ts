@@ -121,6 +121,9 @@ function checkReferences(config: GatewayConfig, source: string): void {
       } catch (err) {
         fail(`virtualModels[${i}].rules[${j}].match.pattern: ${(err as Error).message}`);
       }
+      r.match.keywords?.forEach((keyword, k) => {
+        if (!keyword.trim()) fail(`virtualModels[${i}].rules[${j}].match.keywords[${k}]: a keyword is a word or phrase, not blank`);
+      });
     });
   });
   if (!config.masterKey && !isLoopback(config.server.host)) {

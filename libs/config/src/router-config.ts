@@ -74,7 +74,7 @@ export class RouterConfig {
 export class TaskMatch {
   /** Regular expression tested against the last user message (case-insensitive). */
   @IsOptional() @IsString() pattern?: string;
-  /** Any of these words or phrases in the last user message (case-insensitive). */
+  /** Any of these whole words or phrases in the last user message (case-insensitive; see task-rules.ts). */
   @IsOptional() @IsArray() @IsString({ each: true }) keywords?: string[];
   @IsOptional() @IsInt() @Min(0) minPromptTokens?: number;
   @IsOptional() @IsInt() @Min(0) maxPromptTokens?: number;

@@ -17,6 +17,16 @@ export interface FailedAttempt {
   reason: string;
 }
 
+/** The attempts a run made and why each failed one moved on; for a run that failed, all it got to. */
+export type RunAttempts = Pick<Attempted<unknown>, 'attempts' | 'failures'>;
+
+const failedRuns = new WeakMap<GatewayError, RunAttempts>();
+
+/** The run an error thrown by Executor.run ended, if it is one. */
+export function failedRunOf(error: unknown): RunAttempts | undefined {
+  return error instanceof GatewayError ? failedRuns.get(error) : undefined;
+}
+
 export interface Attempted<T> {
   result: T;
   deployment: Deployment;
@@ -81,70 +91,76 @@ export class Executor {
     let attempts = 0;
     let waitBudget = retry.retryAfterCapMs;
 
-    for (;;) {
-      for (const deployment of plan.deployments) {
-        const health = this.breakers.get(deployment.id);
-        while (triesLeft(deployment)) {
-          const now = this.clock.now();
-          if (now >= deadline) throw last ?? deadlineError(timeouts.deadlineMs);
-          const ticket = (notBefore.get(deployment) ?? 0) <= now ? health.admit(now) : undefined;
-          if (!ticket) {
-            if (!tries.has(deployment) && !failures.some((f) => f.deployment === deployment.id))
-              failures.push({ deployment: deployment.id, reason: health.rateLimited(now) ? 'cooling_down' : 'breaker_open' });
-            break;
-          }
-          const attempt = (tries.get(deployment) ?? 0) + 1;
-          tries.set(deployment, attempt);
-          attempts++;
-          if (attempt > 1) this.metrics.recordRetry(plan.group.name, deployment.provider.name);
-          else if (last) this.metrics.recordFallback(plan.group.name, last.code ?? last.type);
+    try {
+      for (;;) {
+        for (const deployment of plan.deployments) {
+          const health = this.breakers.get(deployment.id);
+          while (triesLeft(deployment)) {
+            const now = this.clock.now();
+            if (now >= deadline) throw last ?? deadlineError(timeouts.deadlineMs);
+            const ticket = (notBefore.get(deployment) ?? 0) <= now ? health.admit(now) : undefined;
+            if (!ticket) {
+              if (!tries.has(deployment) && !failures.some((f) => f.deployment === deployment.id))
+                failures.push({ deployment: deployment.id, reason: health.rateLimited(now) ? 'cooling_down' : 'breaker_open' });
+              break;
+            }
+            const attempt = (tries.get(deployment) ?? 0) + 1;
+            tries.set(deployment, attempt);
+            attempts++;
+            if (attempt > 1) this.metrics.recordRetry(plan.group.name, deployment.provider.name);
+            else if (last) this.metrics.recordFallback(plan.group.name, last.code ?? last.type);
 
-          const limit = Math.min(timeouts.attemptMs, deadline - now);
-          const attemptSignal = this.withTimeout(signal, limit, () =>
-            limit < timeouts.attemptMs ? deadlineError(timeouts.deadlineMs) : attemptTimeout(limit),
-          );
-          const timing = timeline && start(timeline, deployment, now);
-          const latencyId = this.latency.start(deployment.id, kind);
-          let verdict: Verdict = { kind: 'no-verdict' };
-          let error: GatewayError;
-          try {
-            const result = await call(deployment, attemptSignal.signal);
-            verdict = { kind: 'answered' };
-            if (timing) timing.endedAt = this.clock.now();
-            return { result, deployment, attempts, failures, elapsedMs: performance.now() - runStarted };
-          } catch (err) {
-            error = asGatewayError(err, attemptSignal.signal);
-            verdict = this.verdict(error, signal);
-            if (timing) Object.assign(timing, { endedAt: this.clock.now(), error: error.code ?? error.type });
-          } finally {
-            // Every way out of an attempt lands here: the probe slot, if it held one, is released.
-            ticket.end(verdict, this.clock.now());
-            this.latency.end(deployment.id, kind, latencyId, verdict.kind === 'answered');
-            attemptSignal.clear();
+            const limit = Math.min(timeouts.attemptMs, deadline - now);
+            const attemptSignal = this.withTimeout(signal, limit, () =>
+              limit < timeouts.attemptMs ? deadlineError(timeouts.deadlineMs) : attemptTimeout(limit),
+            );
+            const timing = timeline && start(timeline, deployment, now);
+            const latencyId = this.latency.start(deployment.id, kind);
+            let verdict: Verdict = { kind: 'no-verdict' };
+            let error: GatewayError;
+            try {
+              const result = await call(deployment, attemptSignal.signal);
+              verdict = { kind: 'answered' };
+              if (timing) timing.endedAt = this.clock.now();
+              return { result, deployment, attempts, failures, elapsedMs: performance.now() - runStarted };
+            } catch (err) {
+              error = asGatewayError(err, attemptSignal.signal);
+              verdict = this.verdict(error, signal);
+              if (timing) Object.assign(timing, { endedAt: this.clock.now(), error: error.code ?? error.type });
+            } finally {
+              // Every way out of an attempt lands here: the probe slot, if it held one, is released.
+              ticket.end(verdict, this.clock.now());
+              this.latency.end(deployment.id, kind, latencyId, verdict.kind === 'answered');
+              attemptSignal.clear();
+            }
+            if (verdict.kind === 'no-verdict' || !this.fallsBack(error.upstreamStatus)) throw error;
+            last = error;
+            failures.push({ deployment: deployment.id, reason: error.code ?? error.type });
+            const retryAfterMs = verdict.kind === 'rate-limited' || verdict.kind === 'failed' ? verdict.retryAfterMs : undefined;
+            if (retryAfterMs) notBefore.set(deployment, this.clock.now() + retryAfterMs);
+            // A Retry-After, a cool-down or an open breaker: the next deployment gets the request now.
+            if (readyAt(deployment, this.clock.now()) > this.clock.now() || !triesLeft(deployment)) break;
+            const wait = backoff(attempt, retry.backoffMs, retry.maxBackoffMs);
+            if (this.clock.now() + wait >= deadline) break;
+            await this.clock.sleep(wait, signal);
+            if (signal.aborted) throw GatewayError.clientClosed();
           }
-          if (verdict.kind === 'no-verdict' || !this.fallsBack(error.upstreamStatus)) throw error;
-          last = error;
-          failures.push({ deployment: deployment.id, reason: error.code ?? error.type });
-          const retryAfterMs = verdict.kind === 'rate-limited' || verdict.kind === 'failed' ? verdict.retryAfterMs : undefined;
-          if (retryAfterMs) notBefore.set(deployment, this.clock.now() + retryAfterMs);
-          // A Retry-After, a cool-down or an open breaker: the next deployment gets the request now.
-          if (readyAt(deployment, this.clock.now()) > this.clock.now() || !triesLeft(deployment)) break;
-          const wait = backoff(attempt, retry.backoffMs, retry.maxBackoffMs);
-          if (this.clock.now() + wait >= deadline) break;
-          await this.clock.sleep(wait, signal);
-          if (signal.aborted) throw GatewayError.clientClosed();
         }
-      }
 
-      // Nothing answered in this pass: wait for the earliest deployment that still has tries left.
-      const now = this.clock.now();
-      const earliest = Math.min(...plan.deployments.filter(triesLeft).map((d) => readyAt(d, now)));
-      if (!(earliest < deadline) || earliest - now > waitBudget) {
-        throw last ? this.retryWithinCooldown(last) : unavailable(plan.group.name, plan.deployments, this.breakers, now);
+        // Nothing answered in this pass: wait for the earliest deployment that still has tries left.
+        const now = this.clock.now();
+        const earliest = Math.min(...plan.deployments.filter(triesLeft).map((d) => readyAt(d, now)));
+        if (!(earliest < deadline) || earliest - now > waitBudget) {
+          throw last ? this.retryWithinCooldown(last) : unavailable(plan.group.name, plan.deployments, this.breakers, now);
+        }
+        waitBudget -= earliest - now;
+        await this.clock.sleep(earliest - now, signal);
+        if (signal.aborted) throw GatewayError.clientClosed();
       }
-      waitBudget -= earliest - now;
-      await this.clock.sleep(earliest - now, signal);
-      if (signal.aborted) throw GatewayError.clientClosed();
+    } catch (err) {
+      // The run's course so far goes with its error, for the failure's response headers and log.
+      if (err instanceof GatewayError) failedRuns.set(err, { attempts, failures });
+      throw err;
     }
   }
 

@@ -54,6 +54,11 @@ export class ModelCatalog {
     return this.groups.filter((g) => g.deployments.length > 0);
   }
 
+  /** Whether a public name or alias is a group that can serve requests now. */
+  serves(model: string): boolean {
+    return (this.byName.get(model)?.deployments.length ?? 0) > 0;
+  }
+
   /** The group for a public name or alias; 404 when unknown or when none of its providers is enabled. */
   resolve(model: string): ModelGroup {
     const group = this.byName.get(model);

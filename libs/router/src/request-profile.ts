@@ -3,7 +3,7 @@ import type { ChatCompletionCreateParams, ChatCompletionMessageParam, NativeOnly
 
 /** What routing needs to know about a request, computed once. */
 export interface RequestProfile {
-  /** Rough prompt size (about four characters a token, images at a flat rate). */
+  /** Rough prompt size: about four characters a token, media at the rates below. */
   promptTokens: number;
   /** The completion budget the request asks for, if any. */
   maxTokens: number | undefined;
@@ -24,33 +24,53 @@ export interface RequestProfile {
 
 /** Tokens charged for an image when we cannot see its size (OpenAI's high-detail tile estimate). */
 const IMAGE_TOKENS = 765;
+/**
+ * Bytes of a file (a PDF: the one kind the vendors take as a file part) per token. Vendors
+ * charge by the page: OpenAI and Anthropic its text plus an image of it, ~2,500 tokens; a page
+ * is ~8 KB of a text PDF and 50-200 KB of a scanned or figure-heavy one, so 3 to 80 bytes a
+ * token. 16 is the geometric middle: off by at most ~5x either way. A text-rate 4 would refuse
+ * (context_length_exceeded) a few-MB scanned PDF that a 200k-token model reads.
+ */
+const FILE_BYTES_PER_TOKEN = 16;
+/** Audio at Gemini's published 32 tokens a second, for speech-typical wav (16 kHz, 16-bit mono) and mp3 (128 kbit/s). */
+const AUDIO_BYTES_PER_TOKEN = new Map<unknown, number>([
+  ['wav', 32_000 / 32],
+  ['mp3', 16_000 / 32],
+]);
 const MESSAGE_OVERHEAD_TOKENS = 4;
+
+/** What a request sends upstream, measured: characters of text, and media already in tokens. */
+interface Size {
+  chars: number;
+  mediaTokens: number;
+  images: number;
+}
+
+type Part = { type: string; [field: string]: unknown };
 
 /** `native`: the request as the client sent it in a vendor's protocol, when it did (see NativeRequest). */
 export function profileChat(request: ChatCompletionCreateParams, native?: NativeRequest): RequestProfile {
-  let chars = 0;
-  let images = 0;
+  const size: Size = { chars: 0, mediaTokens: 0, images: 0 };
   let lastUserText = '';
   for (const message of request.messages) {
-    const text = textAndImages(message);
-    chars += text.chars;
-    images += text.images;
-    if (message.role === 'user') lastUserText = text.text;
+    const text = measureMessage(message, size);
+    if (message.role === 'user') lastUserText = text;
   }
-  if (request.tools) chars += JSON.stringify(request.tools).length;
+  if (request.tools) size.chars += JSON.stringify(request.tools).length;
   const needs: Capability[] = [];
   if (request.tools?.length) needs.push('tools');
-  if (images) needs.push('vision');
+  if (size.images) needs.push('vision');
   const format = request.response_format?.type;
   if (format === 'json_object' || format === 'json_schema') needs.push('json');
   return {
-    promptTokens: Math.ceil(chars / 4) + images * IMAGE_TOKENS + request.messages.length * MESSAGE_OVERHEAD_TOKENS,
+    promptTokens:
+      Math.ceil(size.chars / 4) + size.images * IMAGE_TOKENS + size.mediaTokens + request.messages.length * MESSAGE_OVERHEAD_TOKENS,
     maxTokens: request.max_completion_tokens ?? request.max_tokens ?? undefined,
     needs,
     ...(native?.only && { onlyProvider: { type: native.protocol, ...native.only } }),
     ...(native?.webSearches !== undefined && { webSearches: native.webSearches }),
     lastUserText,
-    hasImages: images > 0,
+    hasImages: size.images > 0,
     stream: request.stream === true,
   };
 }
@@ -68,15 +88,69 @@ export function profileEmbeddings(input: unknown): RequestProfile {
   };
 }
 
-function textAndImages(message: ChatCompletionMessageParam): { text: string; chars: number; images: number } {
+/**
+ * Adds everything of one message that goes upstream to `size`: its content, an assistant's
+ * refusal and tool calls (an agent's history is mostly their arguments). Returns the text
+ * parts, joined, for task rules. Fields the request schema leaves unchecked are read only
+ * when they are strings.
+ */
+function measureMessage(message: ChatCompletionMessageParam, size: Size): string {
   const content = message.content;
-  if (typeof content === 'string') return { text: content, chars: content.length, images: 0 };
-  if (!Array.isArray(content)) return { text: '', chars: 0, images: 0 };
   let text = '';
-  let images = 0;
-  for (const part of content) {
-    if (part.type === 'text') text += (text ? ' ' : '') + part.text;
-    else if (part.type === 'image_url') images++;
+  if (typeof content === 'string') text = content;
+  else if (Array.isArray(content)) {
+    for (const part of content as unknown as Part[]) {
+      if (part.type === 'text') text += (text ? ' ' : '') + part.text;
+      else measurePart(part, size);
+    }
   }
-  return { text, chars: text.length, images };
+  size.chars += text.length;
+  if (message.role !== 'assistant') return text;
+  size.chars += lengthOf(message.refusal);
+  for (const call of message.tool_calls ?? []) size.chars += callLength((call as { function?: FunctionCall }).function);
+  size.chars += callLength(message.function_call);
+  return text;
+}
+
+type FunctionCall = { name?: unknown; arguments?: unknown } | null | undefined;
+
+/** A function call's name and arguments, as the assistant made it (tool_calls, or the older function_call). */
+function callLength(call: FunctionCall): number {
+  return call ? lengthOf(call.name) + lengthOf(call.arguments) : 0;
+}
+
+/** A content part other than text: a refusal as text, images at a flat rate, files and audio by their size. */
+function measurePart(part: Part, size: Size): void {
+  switch (part.type) {
+    case 'refusal':
+      size.chars += lengthOf(part.refusal);
+      break;
+    case 'image_url':
+      size.images++;
+      break;
+    case 'file': {
+      // A file sent by id (OpenAI's Files API) has no size here, so it counts nothing.
+      const data = (part.file as { file_data?: unknown } | undefined)?.file_data;
+      size.mediaTokens += Math.ceil(base64Bytes(data) / FILE_BYTES_PER_TOKEN);
+      break;
+    }
+    case 'input_audio': {
+      const audio = (part.input_audio ?? {}) as { data?: unknown; format?: unknown };
+      // A format the vendors do not take is refused by the adapter; counted here at mp3's (higher) rate.
+      const bytesPerToken = AUDIO_BYTES_PER_TOKEN.get(audio.format) ?? AUDIO_BYTES_PER_TOKEN.get('mp3')!;
+      size.mediaTokens += Math.ceil(base64Bytes(audio.data) / bytesPerToken);
+      break;
+    }
+  }
+}
+
+/** Bytes encoded in base64 data or a `data:` URL, from its length alone (nothing is decoded). */
+function base64Bytes(data: unknown): number {
+  if (typeof data !== 'string') return 0;
+  const start = data.startsWith('data:') ? data.indexOf(',') + 1 : 0;
+  return Math.floor(((data.length - start) * 3) / 4);
+}
+
+function lengthOf(value: unknown): number {
+  return typeof value === 'string' ? value.length : 0;
 }

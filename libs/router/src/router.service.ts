@@ -22,6 +22,8 @@ export interface Plan {
 @Injectable()
 export class RouterService {
   private readonly taskRouters = new Map<string, TaskRouter>();
+  /** Virtual models that can serve: one of their models has an enabled provider (else every request is a 404). */
+  private readonly servingVirtualModels: string[];
   /** Replaceable so tests can make weighted and exploring choices reproducible. */
   random: () => number = Math.random;
 
@@ -32,11 +34,23 @@ export class RouterService {
     private readonly latency: LatencyTracker,
   ) {
     for (const v of config.virtualModels) this.taskRouters.set(v.name, new TaskRouter(v));
+    this.servingVirtualModels = [...this.taskRouters]
+      .filter(([, router]) => router.targets.some((model) => catalog.serves(model)))
+      .map(([name]) => name);
   }
 
-  /** Public names clients can use: groups that can serve, plus virtual models. */
+  /** The virtual models clients can use (GET /v1/models lists them beside the groups that can serve). */
   virtualModelNames(): string[] {
-    return [...this.taskRouters.keys()];
+    return this.servingVirtualModels;
+  }
+
+  /** Whether `name` is a virtual model; 404 when none of the models it routes to can serve, as ModelCatalog.resolve for a group. */
+  isVirtualModel(name: string): boolean {
+    const router = this.taskRouters.get(name);
+    if (!router) return false;
+    if (!this.servingVirtualModels.includes(name))
+      throw GatewayError.modelNotFound(name, `is configured but none of the models it routes to can serve (${router.targets.join(', ')})`);
+    return true;
   }
 
   /** `native`: the request in a vendor's own protocol, when it came in one; it may confine the plan to that vendor's deployments. */

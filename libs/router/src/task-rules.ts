@@ -18,9 +18,12 @@ export interface TaskDecision {
 /** A virtual model (e.g. `auto`): routes each request to a model group by what it is. */
 export class TaskRouter {
   private readonly rules: CompiledRule[];
+  /** Every model it may route to: the rules' and the default. */
+  readonly targets: string[];
 
   constructor(private readonly config: VirtualModelConfig) {
     this.rules = config.rules.map((r) => ({ name: r.name, model: r.model, test: compile(r.match) }));
+    this.targets = [...new Set([...config.rules.map((r) => r.model), config.default])];
   }
 
   decide(profile: RequestProfile, task: string | undefined): TaskDecision {
@@ -38,11 +41,8 @@ function compile(match: TaskMatch): CompiledRule['test'] {
     checks.push((p) => re.test(p.lastUserText));
   }
   if (match.keywords?.length) {
-    const words = match.keywords.map((k) => k.toLowerCase());
-    checks.push((p) => {
-      const text = p.lastUserText.toLowerCase();
-      return words.some((w) => text.includes(w));
-    });
+    const re = keywordPattern(match.keywords);
+    checks.push((p) => re.test(p.lastUserText));
   }
   if (match.minPromptTokens !== undefined) checks.push((p) => p.promptTokens >= match.minPromptTokens!);
   if (match.maxPromptTokens !== undefined) checks.push((p) => p.promptTokens <= match.maxPromptTokens!);
@@ -50,4 +50,30 @@ function compile(match: TaskMatch): CompiledRule['test'] {
   if (match.images !== undefined) checks.push((p) => p.hasImages === match.images);
   if (match.responseFormat !== undefined) checks.push((p) => p.needs.includes('json') === match.responseFormat);
   return (profile, task) => checks.every((check) => check(profile, task));
+}
+
+/** A letter, combining mark, digit or underscore: what a word is made of. */
+const WORD_CHAR = String.raw`[\p{L}\p{M}\p{N}_]`;
+/** Scripts written without spaces between words: a keyword in them may sit next to any letter. */
+const UNSPACED = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}]/u;
+
+/**
+ * Any of the keywords as a whole word or phrase, case-insensitive: `bug` matches "a bug." but
+ * not "debug", `stack trace` any spacing of the two words. A keyword's end that is not part
+ * of a word (`c++`) or is in a script without spaces (Chinese, Japanese, Thai…) needs no
+ * boundary there.
+ */
+function keywordPattern(keywords: string[]): RegExp {
+  const wordChar = new RegExp(WORD_CHAR, 'u');
+  const needsBoundary = (c: string) => wordChar.test(c) && !UNSPACED.test(c);
+  const alternatives = keywords.map((keyword) => {
+    const chars = [...keyword.trim()];
+    const phrase = keyword
+      .trim()
+      .split(/\s+/u)
+      .map((word) => word.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
+      .join('\\s+');
+    return (needsBoundary(chars[0]) ? `(?<!${WORD_CHAR})` : '') + phrase + (needsBoundary(chars.at(-1)!) ? `(?!${WORD_CHAR})` : '');
+  });
+  return new RegExp(alternatives.join('|'), 'iu');
 }

@@ -5,7 +5,7 @@ import { checkEmbeddingSize, type EmbeddingCreateParams, embeddingInputs } from 
 import { AdmissionService } from '@gateway/security';
 import { Executor, RouterService } from '@gateway/router';
 import { clientSignal } from '../http/client-signal';
-import { describeRun, sendJson } from '../http/describe-run';
+import { describedRun, sendJson } from '../http/describe-run';
 import { requestState } from '../http/request-state';
 import { embeddingsSchema } from './embeddings.schema';
 
@@ -28,14 +28,18 @@ export class EmbeddingsController {
     state.model = plan.group.name;
     state.reservation = await this.admission.admit(request, reply, body.model, plan);
     const signal = clientSignal(reply);
-    const run = await this.executor.run(
+    const run = await describedRun(
+      reply,
+      state,
       plan,
-      signal,
-      'total',
-      (d, s) => d.provider.embeddings(body, { upstreamModel: d.upstreamModel, signal: s, requestId: request.id, deployment: d.config }),
-      state.timeline,
+      this.executor.run(
+        plan,
+        signal,
+        'total',
+        (d, s) => d.provider.embeddings(body, { upstreamModel: d.upstreamModel, signal: s, requestId: request.id, deployment: d.config }),
+        state.timeline,
+      ),
     );
-    describeRun(reply, state, plan, run);
     sendJson(reply, state, run.result);
   }
 }

@@ -1,27 +1,54 @@
 import type { FastifyReply } from 'fastify';
 import { bodyText, type JsonResult } from '@gateway/providers';
-import type { Attempted, Plan } from '@gateway/router';
+import { type Attempted, failedRunOf, type Plan, type RunAttempts } from '@gateway/router';
 import { bill, formatUsd } from './accounting';
 import type { RequestState } from './request-state';
+
+/**
+ * Runs a plan (`run`: the executor's promise) and says in the response headers how it went,
+ * whether a deployment answered or the run failed: a client debugging a failure needs the
+ * attempts and why each moved on as much as one reading an answer.
+ */
+export async function describedRun<T>(
+  reply: FastifyReply,
+  state: RequestState,
+  plan: Plan,
+  run: Promise<Attempted<T>>,
+): Promise<Attempted<T>> {
+  try {
+    const answered = await run;
+    describeRun(reply, state, plan, answered);
+    return answered;
+  } catch (err) {
+    const failed = failedRunOf(err);
+    if (failed) describeAttempts(reply, state, plan, failed);
+    throw err;
+  }
+}
 
 /**
  * Response headers saying how the request was served (group, deployment, provider,
  * attempts, why earlier attempts failed, the task rule), also kept for the access log.
  */
-export function describeRun(reply: FastifyReply, state: RequestState, plan: Plan, run: Attempted<unknown>): void {
+function describeRun(reply: FastifyReply, state: RequestState, plan: Plan, run: Attempted<unknown>): void {
   const d = run.deployment;
   state.provider = d.provider.name;
   state.deployment = d.id;
   state.upstreamModel = d.upstreamModel;
-  state.attempts = run.attempts;
   state.price = d.config.price;
   state.promptEstimate = plan.profile.promptTokens;
   state.embeddings = plan.profile.needs.includes('embeddings');
   state.upstreamMs = run.elapsedMs;
-  reply.header('x-gateway-model-group', plan.group.name);
   reply.header('x-gateway-deployment', d.id);
   reply.header('x-gateway-provider', d.provider.name);
   reply.header('x-gateway-upstream-model', d.upstreamModel);
+  describeAttempts(reply, state, plan, run);
+}
+
+/** The group, the attempts, why failed ones moved on (on a failure: every one that could), the task rule. */
+function describeAttempts(reply: FastifyReply, state: RequestState, plan: Plan, run: RunAttempts): void {
+  state.attempts = run.attempts;
+  reply.header('x-gateway-model-group', plan.group.name);
   reply.header('x-gateway-attempts', String(run.attempts));
   if (run.failures.length) {
     const fallbacks = run.failures.map((f) => `${f.deployment}=${f.reason}`).join(', ');

@@ -11,7 +11,7 @@ interface ModelObject {
 
 /**
  * GET /v1/models: what clients can ask for now: models with an enabled provider,
- * and virtual models (task routers), which are owned by the gateway. Anthropic
+ * and virtual models (task routers) that route to one, which are owned by the gateway. Anthropic
  * SDKs (they send `anthropic-version`) get the list in Anthropic's shape.
  */
 @Controller('v1/models')
@@ -33,7 +33,7 @@ export class ModelsController {
 
   @Get(':id')
   get(@Param('id') id: string, @Headers('anthropic-version') anthropic?: string) {
-    const model = this.router.virtualModelNames().includes(id)
+    const model = this.router.isVirtualModel(id)
       ? this.toModel(id, 'ai-gateway')
       : this.toModel(id, this.catalog.resolve(id).deployments[0].provider.name);
     return anthropic === undefined ? model : anthropicModel(model);

@@ -5,7 +5,7 @@ import type { ChatCompletionCreateParams, ChatStream, JsonResult, NativeRequest 
 import { type Deployment, Executor, primeStream, RouterService } from '@gateway/router';
 import { AdmissionService } from '@gateway/security';
 import { clientSignal } from '../http/client-signal';
-import { describeRun } from '../http/describe-run';
+import { describedRun } from '../http/describe-run';
 import { requestState, tenantOf } from '../http/request-state';
 
 /** A complete OpenAI `chat.completion`, or a stream of OpenAI SSE frames, for a codec to send. */
@@ -65,20 +65,22 @@ export class ChatPipeline {
       native,
     });
     if (body.stream) {
-      const run = await this.executor.run(
+      const run = await describedRun(
+        reply,
+        state,
         plan,
-        signal,
-        'ttft',
-        (d, s) => primeStream(d.provider.chatStream(body, ctx(d, s))),
-        state.timeline,
+        this.executor.run(plan, signal, 'ttft', (d, s) => primeStream(d.provider.chatStream(body, ctx(d, s))), state.timeline),
       );
-      describeRun(reply, state, plan, run);
       // A vendor's own answer (ChatStream.native) is not what the cache replays: not stored.
       const record = cached && !run.result.native;
       return { stream: true, frames: record ? this.cache.recordStream(cached, run.result) : run.result };
     }
-    const run = await this.executor.run(plan, signal, 'total', (d, s) => d.provider.chat(body, ctx(d, s)), state.timeline);
-    describeRun(reply, state, plan, run);
+    const run = await describedRun(
+      reply,
+      state,
+      plan,
+      this.executor.run(plan, signal, 'total', (d, s) => d.provider.chat(body, ctx(d, s)), state.timeline),
+    );
     if (cached && !run.result.native) void this.cache.store(cached, run.result.body);
     return { stream: false, result: run.result };
   }
