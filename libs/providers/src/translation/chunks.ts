@@ -3,7 +3,7 @@ import { DONE, mapStream, type StreamSteps } from '../map-stream';
 import { midStreamError } from '../openai/stream';
 import type { ChatStream } from '../provider';
 import type { CompletionUsage } from '../wire';
-import { type FinishReason, type ToolCallOut, toolCallJson } from './completion';
+import { clientUsage, type FinishReason, type ToolCallOut, toolCallJson } from './completion';
 
 export const DONE_FRAME = 'data: [DONE]\n\n';
 
@@ -57,7 +57,7 @@ export class ChunkFrames {
   }
 
   usage(usage: CompletionUsage): string {
-    return `data: ${this.head}[],"usage":${JSON.stringify(usage)}}\n\n`;
+    return `data: ${this.head}[],"usage":${JSON.stringify(clientUsage(usage))}}\n\n`;
   }
 }
 
