@@ -56,6 +56,7 @@ describe('Anthropic provider through the gateway (real @anthropic-ai/sdk, fake M
   const upstream = new FakeAnthropic(KEY);
   const client = useVendorGateway('anthropic', upstream, KEY, 'claude', [
     ...MODELS.map((m) => model(m, { maxOutputTokens: 1234 })),
+    model('claude-cache-write', { maxOutputTokens: 1234, price: { input: 3, cachedInput: 0.3, output: 15 } }),
     ...STOP_REASONS.map(([r]) => model(`claude-stop-${r}`)),
     ...ERRORS.map(([t]) => model(`claude-error-${t}`)),
     { name: 'claude-default-max', deployments: [{ provider: 'main', model: 'claude-echo' }] },
@@ -86,12 +87,35 @@ describe('Anthropic provider through the gateway (real @anthropic-ai/sdk, fake M
       prompt_tokens: 18,
       completion_tokens: 7,
       total_tokens: 25,
-      prompt_tokens_details: { cached_tokens: 5 },
+      prompt_tokens_details: { cached_tokens: 5, cache_write_tokens: 2 },
       completion_tokens_details: { reasoning_tokens: 0 },
     },
     overloaded: /Overloaded/,
     partial: 'echo',
   };
+
+  it('prices cache writes at Anthropic`s rates (1.25x input, 2x for the 1-hour cache) and reports them as cache_write_tokens', async () => {
+    // Found by an independent check: cache writes were billed as plain input.
+    const ask = { model: 'claude-cache-write', messages: [{ role: 'user' as const, content: 'cache me' }] };
+    const { data, response } = await client().chat.completions.create(ask).withResponse();
+    // CACHE_WRITE_USAGE: 11 fresh input, 5 cache reads, 1,000 tokens written to the 5-minute cache and 3,000 to the 1-hour one, 7 output.
+    const usd = (11 * 3 + 5 * 0.3 + 1000 * 3.75 + 3000 * 6 + 7 * 15) / 1e6;
+    const cost = Number(response.headers.get('x-gateway-cost-usd'));
+    assert.ok(Math.abs(cost - usd) < 1e-9, `${cost} != ${usd}`);
+    // OpenAI's usage, with OpenAI's cache_write_tokens; the 1-hour split is the gateway's own and not sent.
+    const usage = {
+      prompt_tokens: 4016,
+      completion_tokens: 7,
+      total_tokens: 4023,
+      prompt_tokens_details: { cached_tokens: 5, cache_write_tokens: 4000 },
+      completion_tokens_details: { reasoning_tokens: 0 },
+    };
+    assert.deepEqual(data.usage, usage);
+    const streamed = await collect(
+      await client().chat.completions.create({ ...ask, stream: true, stream_options: { include_usage: true } }),
+    );
+    assert.deepEqual(streamed.usage, usage);
+  });
 
   it('translates a conversation and answers like an OpenAI model', async () => {
     const res = await client().chat.completions.create({

@@ -352,10 +352,11 @@ describe('Gemini provider through the gateway (real @google/genai, fake Gemini A
       properties: {
         answer: { type: 'integer' },
         note: { type: ['string', 'null'] },
+        unit: { type: ['string', 'null'], enum: ['c', 'f', null] },
         kind: { const: 'final' },
         tags: { type: 'array', items: { $ref: '#/$defs/tag' } },
       },
-      required: ['answer', 'note', 'kind', 'tags'],
+      required: ['answer', 'note', 'unit', 'kind', 'tags'],
       additionalProperties: false,
       $defs: { tag: { type: 'string', description: 'a tag' } },
     };
@@ -371,11 +372,12 @@ describe('Gemini provider through the gateway (real @google/genai, fake Gemini A
       properties: {
         answer: { type: 'INTEGER' },
         note: { type: 'STRING', nullable: true },
+        unit: { type: 'STRING', nullable: true, enum: ['c', 'f'] },
         kind: { enum: ['final'] },
         tags: { type: 'ARRAY', items: { type: 'STRING', description: 'a tag' } },
       },
-      propertyOrdering: ['answer', 'note', 'kind', 'tags'],
-      required: ['answer', 'note', 'kind', 'tags'],
+      propertyOrdering: ['answer', 'note', 'unit', 'kind', 'tags'],
+      required: ['answer', 'note', 'unit', 'kind', 'tags'],
     });
     await client().chat.completions.create({
       model: 'gemini-json',

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { ProviderConfig } from '../../libs/config/src/gateway-config';
 import { anthropicClient } from '../../libs/providers/src/anthropic/client';
 import { PooledFetch } from '../../libs/providers/src/translation/transport';
-import { COUNT_TOKENS_BASE, FakeAnthropic } from '../support/fake-anthropic';
+import { CACHE_WRITE_USAGE, COUNT_TOKENS_BASE, FakeAnthropic } from '../support/fake-anthropic';
 import { FakeGemini } from '../support/fake-gemini';
 import { FakeOpenAI } from '../support/fake-openai';
 import { configWith, GatewayProcess } from '../support/gateway';
@@ -136,6 +136,12 @@ before(async () => {
               capabilities: CAPABLE,
               price: { input: 3, cachedInput: 0.3, output: 15, webSearch: 10 },
             },
+          ],
+        },
+        {
+          name: 'claude-cache-priced',
+          deployments: [
+            { provider: 'ant', model: 'claude-cache-write', capabilities: CAPABLE, price: { input: 3, cachedInput: 0.3, output: 15 } },
           ],
         },
         deploy('gemini-echo', 'gem', 'gemini-echo'),
@@ -468,8 +474,8 @@ describe('Messages API: Anthropic`s server tools, served by Anthropic deployment
   });
 
   it('the searches Anthropic ran are priced on top of the tokens (price.webSearch, USD a thousand)', async () => {
-    // The fake's usage: 11 fresh input, 5 cache reads, 2 cache writes, 7 output tokens; its search answer ran 1 search.
-    const tokens = ((11 + 2) * 3 + 5 * 0.3 + 7 * 15) / 1e6;
+    // The fake's usage: 11 fresh input, 5 cache reads, 2 cache writes (at 1.25x input), 7 output tokens; its search answer ran 1 search.
+    const tokens = (11 * 3 + 2 * 3.75 + 5 * 0.3 + 7 * 15) / 1e6;
     const cost = async (body: object) =>
       Number(
         (await client.messages.create(body as Anthropic.MessageCreateParamsNonStreaming).withResponse()).response.headers.get(
@@ -485,6 +491,35 @@ describe('Messages API: Anthropic`s server tools, served by Anthropic deployment
     // The access hook records after the answer is sent: wait for the count rather than race it.
     for (let i = 0; i < 50 && (await searches()) === before; i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(await searches(), before + 1, 'gateway_web_searches_total counts the search, not the plain request');
+  });
+
+  it('cache writes are priced at Anthropic`s rates (1.25x input, 2x for the 1-hour cache), whole and streamed', async () => {
+    // Found by an independent check: cache writes were billed as plain input.
+    // CACHE_WRITE_USAGE: 11 fresh input, 5 cache reads, 1,000 tokens written to the 5-minute cache and 3,000 to the 1-hour one, 7 output.
+    const usd = (11 * 3 + 5 * 0.3 + 1000 * 3.75 + 3000 * 6 + 7 * 15) / 1e6;
+    const ask = {
+      model: 'claude-cache-priced',
+      max_tokens: 50,
+      system: [{ type: 'text' as const, text: 'Long shared prefix', cache_control: { type: 'ephemeral' as const, ttl: '1h' as const } }],
+      messages: [{ role: 'user' as const, content: 'x' }],
+    };
+    const { data, response } = await client.messages.create(ask).withResponse();
+    assert.deepEqual(data.usage.cache_creation, CACHE_WRITE_USAGE.cache_creation, 'Anthropic`s own usage reaches the client');
+    const whole = Number(response.headers.get('x-gateway-cost-usd'));
+    assert.ok(Math.abs(whole - usd) < 1e-9, `${whole} != ${usd}`);
+    const spent = () => gateway.metric('gateway_cost_usd_total', 'provider="ant",model="claude-cache-priced",key="team"');
+    const before = await spent();
+    for await (const event of await client.messages.create({ ...ask, stream: true })) assert.ok(event.type);
+    // The access hook records after the answer is sent: wait for the sum rather than race it.
+    for (let i = 0; i < 50 && (await spent()) === before; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(Math.abs((await spent()) - before - usd) < 1e-9, `streamed: ${(await spent()) - before} != ${usd}`);
+  });
+
+  it('a key`s budget holds the prompt at its dearest price: all of it written to the 1-hour cache', async () => {
+    const thrifty = new Anthropic({ baseURL: gateway.url, apiKey: THRIFTY_KEY, maxRetries: 0 });
+    // About 3,500 prompt tokens: $0.0105 at the $3 input price fits in $0.015, $0.021 at the 1-hour cache's $6 does not.
+    const long = { model: 'claude-priced', max_tokens: 1, messages: [{ role: 'user' as const, content: 'word '.repeat(2800) }] };
+    await assert.rejects(thrifty.messages.create(long), (err: unknown) => err instanceof Anthropic.RateLimitError);
   });
 
   it('a key`s budget holds the searches a request may run (max_uses at price.webSearch) before any upstream call', async () => {

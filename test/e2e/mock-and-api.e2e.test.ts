@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
+import { assertUsageFields } from '../support/chat';
 import { configWith, GatewayProcess } from '../support/gateway';
 
 describe('API surface with the offline mock model', () => {
@@ -87,6 +88,15 @@ describe('API surface with the offline mock model', () => {
     assert.equal(chunks[chunks.length - 2].choices[0].finish_reason, 'stop');
     assert.deepEqual(chunks[chunks.length - 1].choices, []);
     assert.deepEqual(chunks[chunks.length - 1].usage, whole.usage);
+    assertUsageFields(chunks, true);
+    const unasked = await client.chat.completions.create({
+      model: 'mock',
+      stream: true,
+      messages: [{ role: 'user', content: 'hello stream' }],
+    });
+    const plain: OpenAI.ChatCompletionChunk[] = [];
+    for await (const chunk of unasked) plain.push(chunk);
+    assertUsageFields(plain, false);
   });
 
   it('calls a tool, then answers from the tool result', async () => {

@@ -54,6 +54,17 @@ export interface Collected {
   firstDeltas: Record<string, unknown>[];
 }
 
+/**
+ * OpenAI's `stream_options.include_usage`: asked, the last chunk carries the usage and "all other
+ * chunks will also include a usage field, but with a null value"; not asked, no chunk has the field.
+ */
+export function assertUsageFields(chunks: OpenAI.ChatCompletionChunk[], includeUsage: boolean): void {
+  const before = includeUsage ? chunks.slice(0, -1) : chunks;
+  const wrong = before.filter((chunk) => (includeUsage ? chunk.usage !== null : 'usage' in chunk));
+  assert.deepEqual(wrong, [], includeUsage ? 'every chunk before the usage chunk has "usage": null' : 'no chunk has a usage field');
+  if (includeUsage) assert.ok(chunks.at(-1)?.usage, 'the last chunk carries the usage');
+}
+
 /** Reads a stream the way an OpenAI client does: deltas merged by choice and tool-call index. */
 export async function collect(stream: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise<Collected> {
   const out: Collected = {

@@ -20,6 +20,13 @@ export const ANTHROPIC_USAGE = {
   output_tokens_details: { thinking_tokens: 0 },
 };
 
+/** `claude-cache-write`'s usage: the prompt written to both caches, 1,000 tokens to the 5-minute one and 3,000 to the 1-hour one. */
+export const CACHE_WRITE_USAGE = {
+  ...ANTHROPIC_USAGE,
+  cache_creation_input_tokens: 4000,
+  cache_creation: { ephemeral_5m_input_tokens: 1000, ephemeral_1h_input_tokens: 3000 },
+};
+
 /** Anthropic error types and their HTTP statuses, as documented. */
 export const ANTHROPIC_ERRORS: Record<string, number> = {
   invalid_request_error: 400,
@@ -52,6 +59,7 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  * - `claude-noargs`: a tool_use with empty input;
  * - `claude-think`: a signed thinking block, then text;
  * - `claude-json`: a JSON object as text;
+ * - `claude-cache-write`: the echo, with cache writes to both caches in its usage (CACHE_WRITE_USAGE);
  * - `claude-stop-<reason>`: text ending with that stop_reason (refusal has stop_details);
  * - `claude-error-<type>`: that documented error (rate_limit_error adds retry-after: 13);
  * - `claude-early-error`: a stream whose first event is an overloaded `error` event;
@@ -194,6 +202,8 @@ function reply(model: string, body: Record<string, unknown>): FakeMessage {
       };
     case 'claude-json':
       return text('{"answer":42}');
+    case 'claude-cache-write':
+      return { ...text(`echo: ${textOf(last.content)}`), usage: CACHE_WRITE_USAGE };
   }
   if (model.startsWith('claude-stop-')) {
     const reason = model.slice(12);

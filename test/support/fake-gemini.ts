@@ -122,6 +122,9 @@ function schemaProblem(schema: Record<string, unknown>): string | undefined {
   if (schema.type === 'OBJECT' && schema.properties && !Object.keys(schema.properties).length)
     return 'properties: should be non-empty for OBJECT type';
   if (schema.type && schema.anyOf) return 'type and anyOf cannot be both populated';
+  // Schema.enum is a list of strings: null or a number there fails to parse.
+  const notString = ((schema.enum ?? []) as unknown[]).find((v) => typeof v !== 'string');
+  if (notString !== undefined) return `Invalid value at 'enum' (TYPE_STRING), ${JSON.stringify(notString)}`;
   const children = [...Object.values((schema.properties ?? {}) as object), schema.items, ...((schema.anyOf as object[]) ?? [])];
   for (const child of children) {
     const problem = child && typeof child === 'object' ? schemaProblem(child as Record<string, unknown>) : undefined;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import type OpenAI from 'openai';
-import { abortAfter, apiError, assertAbortReachesUpstream, collect, TIME_TOOL, WEATHER_TOOL } from './chat';
+import { abortAfter, apiError, assertAbortReachesUpstream, assertUsageFields, collect, TIME_TOOL, WEATHER_TOOL } from './chat';
 import type { FakeUpstream } from './fake-upstream';
 import { configWith, GatewayProcess } from './gateway';
 
@@ -97,6 +97,18 @@ export function streamingContract(v: VendorUnderTest): void {
     assert.deepEqual(got.chunks[got.chunks.length - 1].choices, []);
     assert.deepEqual(got.usage, v.usage);
     assert.ok(got.chunks.length > 6, `text arrives in many chunks (${got.chunks.length})`);
+    assertUsageFields(got.chunks, true);
+  });
+
+  it('streams without a usage field on any chunk when the client did not ask for usage', async () => {
+    const stream = await v.client().chat.completions.create({
+      model: `${v.prefix}-echo`,
+      messages: [{ role: 'user', content: 'stream me please' }],
+      stream: true,
+    });
+    const got = await collect(stream);
+    assert.equal(got.text, 'echo: stream me please');
+    assertUsageFields(got.chunks, false);
   });
 
   for (const [kind, message] of [

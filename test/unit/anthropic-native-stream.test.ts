@@ -10,11 +10,18 @@ const SEED = 20261203;
 /** An Anthropic event stream as the API sends it: text in pieces, usage at the start and in message_delta. */
 function anthropicStream(
   pieces: string[],
-  usage: { input: number; cacheRead: number; output: number; searches?: number },
+  usage: { input: number; cacheRead: number; output: number; searches?: number; writes5m?: number; writes1h?: number },
   stop = true,
 ): string {
   const event = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
-  const start = { input_tokens: usage.input, cache_read_input_tokens: usage.cacheRead, cache_creation_input_tokens: 0, output_tokens: 1 };
+  const [writes5m, writes1h] = [usage.writes5m ?? 0, usage.writes1h ?? 0];
+  const start = {
+    input_tokens: usage.input,
+    cache_read_input_tokens: usage.cacheRead,
+    cache_creation_input_tokens: writes5m + writes1h,
+    cache_creation: { ephemeral_5m_input_tokens: writes5m, ephemeral_1h_input_tokens: writes1h },
+    output_tokens: 1,
+  };
   return [
     event('message_start', { message: { id: 'msg_1', type: 'message', role: 'assistant', content: [], usage: start } }),
     event('ping', {}),
@@ -55,7 +62,14 @@ const text = fc.array(
     maxLength: 8,
   },
 );
-const usage = fc.record({ input: fc.nat(5000), cacheRead: fc.nat(5000), output: fc.nat(5000), searches: fc.nat(20) });
+const usage = fc.record({
+  input: fc.nat(5000),
+  cacheRead: fc.nat(5000),
+  output: fc.nat(5000),
+  searches: fc.nat(20),
+  writes5m: fc.nat(5000),
+  writes1h: fc.nat(5000),
+});
 const cuts = fc.array(fc.nat(4000), { maxLength: 8 });
 
 describe('Anthropic`s own stream passed through (nativeStream)', () => {
@@ -66,9 +80,12 @@ describe('Anthropic`s own stream passed through (nativeStream)', () => {
         const { sent, usage: counted, error } = await pass(wire, at);
         assert.equal(error, undefined);
         assert.equal(sent, wire);
-        assert.equal(counted?.prompt_tokens, u.input + u.cacheRead);
+        assert.equal(counted?.prompt_tokens, u.input + u.cacheRead + u.writes5m + u.writes1h);
         assert.equal(counted?.completion_tokens, u.output);
         assert.equal(counted?.prompt_tokens_details?.cached_tokens, u.cacheRead);
+        // Cache writes, priced above input (costOf), with the 1-hour ones apart (absent when none).
+        assert.equal(counted?.prompt_tokens_details?.cache_write_tokens, u.writes5m + u.writes1h);
+        assert.equal((counted as UsageCounts).cache_write_1h_tokens, u.writes1h || undefined);
         // The web searches Anthropic ran, priced apart (costOf); absent, not 0, when there were none.
         assert.deepEqual((counted as UsageCounts).server_tool_use, u.searches ? { web_search_requests: u.searches } : undefined);
       }),

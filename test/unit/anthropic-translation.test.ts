@@ -5,6 +5,8 @@ import { APIConnectionError, APIConnectionTimeoutError, APIError } from '@anthro
 import { DeploymentConfig } from '../../libs/config/src/gateway-config';
 import { GatewayError } from '../../libs/providers/src/gateway-error';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../../libs/providers/src/wire';
+import { ChunkFrames } from '../../libs/providers/src/translation/chunks';
+import { completionJson, usageOf } from '../../libs/providers/src/translation/completion';
 import { planTools } from '../../libs/providers/src/translation/tools';
 import { fromAnthropicError } from '../../libs/providers/src/anthropic/errors';
 import { toMessages, toMessagesRequest, toToolChoice } from '../../libs/providers/src/anthropic/request';
@@ -286,7 +288,7 @@ describe('Anthropic response', () => {
         prompt_tokens: 10,
         completion_tokens: 5,
         total_tokens: 15,
-        prompt_tokens_details: { cached_tokens: 0 },
+        prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
         completion_tokens_details: { reasoning_tokens: 0 },
       },
     ],
@@ -297,9 +299,20 @@ describe('Anthropic response', () => {
         prompt_tokens: 130,
         completion_tokens: 5,
         total_tokens: 135,
-        prompt_tokens_details: { cached_tokens: 100 },
+        prompt_tokens_details: { cached_tokens: 100, cache_write_tokens: 20 },
         completion_tokens_details: { reasoning_tokens: 0 },
       },
+    ],
+    [
+      // Anthropic bills 1-hour cache writes dearer (costOf): the gateway keeps their count, OpenAI has no field for it.
+      'writes to the 1-hour cache are kept apart',
+      {
+        input_tokens: 10,
+        output_tokens: 5,
+        cache_creation_input_tokens: 50,
+        cache_creation: { ephemeral_5m_input_tokens: 20, ephemeral_1h_input_tokens: 30 },
+      },
+      { ...usageOf(60, 5, 0, 0), prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 50 }, cache_write_1h_tokens: 30 },
     ],
     [
       'thinking tokens are reasoning tokens',
@@ -308,12 +321,25 @@ describe('Anthropic response', () => {
         prompt_tokens: 1,
         completion_tokens: 50,
         total_tokens: 51,
-        prompt_tokens_details: { cached_tokens: 0 },
+        prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
         completion_tokens_details: { reasoning_tokens: 30 },
       },
     ],
   ];
   for (const [name, usage, expected] of usages) it(`usage: ${name}`, () => assert.deepEqual(usageFrom(usage), expected));
+
+  it('clients get OpenAI usage only: neither the 1-hour cache writes nor the web searches the gateway keeps for the price', () => {
+    const kept = usageFrom({
+      input_tokens: 1,
+      output_tokens: 2,
+      cache_creation_input_tokens: 3,
+      cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 3 },
+      server_tool_use: { web_search_requests: 1, web_fetch_requests: 0 },
+    });
+    const sent = JSON.parse(completionJson('m', 'x', [], kept)).usage;
+    assert.deepEqual(sent, { ...usageOf(4, 2, 0, 0), prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 3 } });
+    assert.deepEqual(JSON.parse(new ChunkFrames('m', 'x', true).usage(kept).slice(6)).usage, sent);
+  });
 
   it('a message becomes a choice: text, tool calls, thinking (exposed only on request), refusal', () => {
     const message = {
@@ -530,7 +556,13 @@ describe('Anthropic stream translation', () => {
 
   it('starts with the role, keeps one id, ends with finish and usage merged from message_delta', async () => {
     const events = [
-      start({ input_tokens: 9, output_tokens: 1, cache_read_input_tokens: 3 } as never),
+      start({
+        input_tokens: 9,
+        output_tokens: 1,
+        cache_read_input_tokens: 3,
+        cache_creation_input_tokens: 5,
+        cache_creation: { ephemeral_5m_input_tokens: 1, ephemeral_1h_input_tokens: 4 },
+      } as never),
       { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
       { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hel' } },
       { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'lo' } },
@@ -548,12 +580,11 @@ describe('Anthropic stream translation', () => {
       'Hello',
     );
     assert.equal((frames[3].choices as { finish_reason: string }[])[0].finish_reason, 'length');
+    // message_delta's null cache fields leave message_start's, with its 5-minute/1-hour split.
     assert.deepEqual(usage, {
-      prompt_tokens: 12,
-      completion_tokens: 42,
-      total_tokens: 54,
-      prompt_tokens_details: { cached_tokens: 3 },
-      completion_tokens_details: { reasoning_tokens: 0 },
+      ...usageOf(17, 42, 3, 0),
+      prompt_tokens_details: { cached_tokens: 3, cache_write_tokens: 5 },
+      cache_write_1h_tokens: 4,
     });
     assert.deepEqual(frames[4].choices, []);
   });

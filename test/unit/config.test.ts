@@ -40,6 +40,29 @@ describe('config', () => {
     assert.equal(config.providers[0].timeoutMs, 600_000);
   });
 
+  it('Anthropic deployments bill cache writes at 1.25x input (5-minute cache) and 2x (1-hour) unless their price says otherwise', () => {
+    const config = parseConfig(
+      {
+        providers: [
+          { name: 'claude', type: 'anthropic', apiKeyEnv: 'ANTHROPIC_API_KEY' },
+          { name: 'mock', type: 'mock' },
+        ],
+        models: [
+          { name: 'sonnet', deployments: [{ provider: 'claude', model: 's', price: { input: 3, output: 15 } }] },
+          { name: 'own', deployments: [{ provider: 'claude', model: 'o', price: { input: 3, cacheWrite: 4 } }] },
+          { name: 'unpriced', deployments: [{ provider: 'claude', model: 'u' }] },
+          { name: 'other', deployments: [{ provider: 'mock', model: 'm', price: { input: 3 } }] },
+        ],
+      },
+      {},
+    );
+    const price = (name: string) => config.models.find((m) => m.name === name)!.deployments[0].price;
+    assert.deepEqual([price('sonnet')!.cacheWrite, price('sonnet')!.cacheWrite1h], [3.75, 6]);
+    assert.deepEqual([price('own')!.cacheWrite, price('own')!.cacheWrite1h], [4, 6]);
+    assert.equal(price('unpriced'), undefined);
+    assert.deepEqual([price('other')!.cacheWrite, price('other')!.cacheWrite1h], [undefined, undefined]);
+  });
+
   const bad: [string, (c: ReturnType<typeof minimal>) => unknown, RegExp][] = [
     ['an unknown provider type', (c) => ((c.providers[0] as { type: string }).type = 'skynet'), /providers\[0\]\.type/],
     ['an unknown key (typo)', (c) => ((c.providers[0] as Record<string, unknown>).apiKeyEnvv = 'X'), /providers\[0\]\.apiKeyEnvv/],
@@ -55,6 +78,11 @@ describe('config', () => {
       'a negative price',
       (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: -1 }),
       /models\[0\]\.deployments\[0\]\.price\.input/,
+    ],
+    [
+      'a cache-write price that is not a number',
+      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, cacheWrite1h: 'double' }),
+      /models\[0\]\.deployments\[0\]\.price\.cacheWrite1h/,
     ],
     [
       'an openai-compatible provider without a base URL',

@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Price } from '@gateway/config';
-import { costOf, type UsageCounts } from '@gateway/metrics';
+import { costOf, dearestPromptPrice, type UsageCounts } from '@gateway/metrics';
 
 const price = (p: Partial<Price>) => Object.assign(new Price(), p);
-const usage = (prompt: number, completion: number, cached = 0, reasoning = 0): UsageCounts => ({
+const usage = (prompt: number, completion: number, cached = 0, reasoning = 0, writes = 0): UsageCounts => ({
   prompt_tokens: prompt,
   completion_tokens: completion,
-  prompt_tokens_details: { cached_tokens: cached },
+  prompt_tokens_details: { cached_tokens: cached, cache_write_tokens: writes },
   completion_tokens_details: { reasoning_tokens: reasoning },
 });
+/** Anthropic's Sonnet prices with its cache-write rates, as applyVendorPrices fills them in. */
+const SONNET = { input: 3, cachedInput: 0.3, output: 15, cacheWrite: 3.75, cacheWrite1h: 6 };
 
 describe('cost from usage and price (USD per 1M tokens)', () => {
   const golden: [string, UsageCounts, Partial<Price> | undefined, number][] = [
@@ -40,6 +42,27 @@ describe('cost from usage and price (USD per 1M tokens)', () => {
       { input: 3, output: 15 },
       (1000 * 3 + 200 * 15) / 1e6,
     ],
+    // Found by an independent check: cache writes were billed as plain input.
+    ['cache writes at the cache-write price', usage(10_000, 0, 0, 0, 10_000), SONNET, (10_000 * 3.75) / 1e6],
+    [
+      '1-hour cache writes at their own price, the rest of the writes at the 5-minute one',
+      { ...usage(1000, 100, 200, 0, 500), cache_write_1h_tokens: 300 },
+      SONNET,
+      (300 * 3 + 200 * 0.3 + 200 * 3.75 + 300 * 6 + 100 * 15) / 1e6,
+    ],
+    ['cache writes at the input price when no cache-write price', usage(1000, 0, 0, 0, 600), { input: 2 }, (1000 * 2) / 1e6],
+    [
+      '1-hour writes at the cache-write price when no 1-hour price',
+      { ...usage(1000, 0, 0, 0, 600), cache_write_1h_tokens: 100 },
+      { input: 2, cacheWrite: 2.5 },
+      (400 * 2 + 600 * 2.5) / 1e6,
+    ],
+    [
+      'writes are capped by the prompt left after cache reads, 1-hour ones by the writes',
+      { ...usage(100, 0, 60, 0, 500), cache_write_1h_tokens: 900 },
+      SONNET,
+      (60 * 0.3 + 40 * 6) / 1e6,
+    ],
   ];
   for (const [name, u, p, expected] of golden) {
     it(name, () => {
@@ -48,13 +71,20 @@ describe('cost from usage and price (USD per 1M tokens)', () => {
   }
 
   it('reports the token breakdown', () => {
-    assert.deepEqual(costOf(usage(1000, 500, 400, 300), price({ input: 1 })), {
+    assert.deepEqual(costOf(usage(1000, 500, 400, 300, 100), price({ input: 1 })), {
       usd: (600 + 400) / 1e6,
-      inputTokens: 600,
+      inputTokens: 500,
       cachedInputTokens: 400,
+      cacheWriteTokens: 100,
       outputTokens: 200,
       reasoningTokens: 300,
       webSearches: 0,
     });
+  });
+
+  it('a budget hold prices the prompt at the dearest of input, cache reads and cache writes', () => {
+    assert.equal(dearestPromptPrice(price(SONNET)), 6);
+    assert.equal(dearestPromptPrice(price({ input: 2, cacheWrite: 2.5 })), 2.5);
+    assert.equal(dearestPromptPrice(price({ input: 2, cachedInput: 0.5 })), 2);
   });
 });

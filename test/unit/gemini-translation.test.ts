@@ -162,6 +162,15 @@ describe('JSON Schema -> Gemini Schema', () => {
     ['oneOf -> anyOf', { oneOf: [{ type: 'string' }, { type: 'integer' }] }, { anyOf: [{ type: 'STRING' }, { type: 'INTEGER' }] }],
     ['const -> one-value enum', { type: 'string', const: 'x' }, { type: 'STRING', enum: ['x'] }],
     ['a numeric enum -> a note', { type: 'integer', enum: [1, 2] }, { type: 'INTEGER', description: '(one of: 1, 2)' }],
+    // OpenAI structured outputs write an optional choice this way (found by an independent check: the enum became a note).
+    [
+      'a nullable string enum keeps its enum',
+      { type: ['string', 'null'], enum: ['c', 'f', null] },
+      { type: 'STRING', nullable: true, enum: ['c', 'f'] },
+    ],
+    ['null in an untyped enum -> nullable', { enum: ['c', null] }, { nullable: true, enum: ['c'] }],
+    ['null outside the type is left out of the enum', { type: 'string', enum: ['c', null] }, { type: 'STRING', enum: ['c'] }],
+    ['a const null -> a note', { type: 'null', const: null }, { nullable: true, description: '(one of: null)' }],
     [
       'supported and unsupported formats',
       {

@@ -5,10 +5,11 @@ import { DeploymentConfig } from '../../libs/config/src/gateway-config';
 import { GatewayError } from '../../libs/providers/src/gateway-error';
 import type { ChatCompletion, ChatCompletionChunk } from '../../libs/providers/src/wire';
 import { toMessagesRequest } from '../../libs/providers/src/anthropic/request';
+import { usageOf } from '../../libs/providers/src/translation/completion';
 import { toMessageStream } from '../../apps/gateway/src/messages/codec';
 import { ANTHROPIC_ERRORS } from '../../apps/gateway/src/messages/errors';
 import { toChatRequest } from '../../apps/gateway/src/messages/request';
-import { toMessage } from '../../apps/gateway/src/messages/response';
+import { anthropicUsage, toMessage } from '../../apps/gateway/src/messages/response';
 import { MessageEvents } from '../../apps/gateway/src/messages/stream';
 import type { AnthropicBlock, MessagesRequest } from '../../apps/gateway/src/messages/wire';
 
@@ -440,6 +441,16 @@ describe('chat completion -> Messages API message', () => {
       stop_reason: 'tool_use',
       stop_sequence: null,
       usage: { input_tokens: 7, output_tokens: 4, cache_read_input_tokens: 3, cache_creation_input_tokens: 0 },
+    });
+  });
+
+  it('cache writes (OpenAI `cache_write_tokens`) are cache_creation_input_tokens, apart from fresh input', () => {
+    const usage = { ...usageOf(100, 4, 30, 0), prompt_tokens_details: { cached_tokens: 30, cache_write_tokens: 50 } };
+    assert.deepEqual(anthropicUsage(usage), {
+      input_tokens: 20,
+      output_tokens: 4,
+      cache_read_input_tokens: 30,
+      cache_creation_input_tokens: 50,
     });
   });
 

@@ -9,7 +9,7 @@ import { usageOf } from '../../libs/providers/src/translation/completion';
 import { encodeChunks } from '../../apps/gateway/src/pipeline/chat-chunks';
 import { decodeThinking, isResponseId, itemId, newResponseId, responseIdOfItem } from '../../apps/gateway/src/responses/ids';
 import { namespacedTools, type ResponsesRequest, toChatParams } from '../../apps/gateway/src/responses/request';
-import { type ResponseContext, toResponse } from '../../apps/gateway/src/responses/response';
+import { type ResponseContext, responseUsage, toResponse } from '../../apps/gateway/src/responses/response';
 import { ResponseEventEncoder, type StreamOutcome } from '../../apps/gateway/src/responses/stream';
 import { MemoryBackend } from '../../apps/gateway/src/responses/store';
 
@@ -455,6 +455,11 @@ describe('chat chunks -> Responses events', () => {
         [1, 'actually no'],
       ],
     );
+  });
+
+  it('reports the prompt tokens written to the cache (cache_write_tokens)', () => {
+    const usage = { ...usageOf(100, 4, 30, 0), prompt_tokens_details: { cached_tokens: 30, cache_write_tokens: 50 } };
+    assert.deepEqual(responseUsage(usage)?.input_tokens_details, { cached_tokens: 30, cache_write_tokens: 50 });
   });
 
   it('maps usage, finish reasons and thinking blocks', () => {

@@ -242,7 +242,7 @@ describe('tool plans', () => {
 });
 
 describe('chunk frames', () => {
-  const frames = new ChunkFrames('id-1', 'model-x');
+  const frames = new ChunkFrames('id-1', 'model-x', false);
   const parse = (frame: string) => {
     assert.match(frame, /^data: .*\n\n$/s);
     return JSON.parse(frame.slice(6));
@@ -278,6 +278,19 @@ describe('chunk frames', () => {
     assert.deepEqual(last.choices, []);
     assert.deepEqual(last.usage, usage);
     assert.equal(DONE_FRAME, 'data: [DONE]\n\n');
+  });
+
+  it('with include_usage, every chunk but the usage chunk says "usage": null, as OpenAI streams; without it, none has the field', () => {
+    const asked = new ChunkFrames('id-1', 'model-x', true);
+    for (const frame of [
+      asked.role(),
+      asked.content('x'),
+      asked.toolCall(0, { id: 'c', name: 'f' }),
+      asked.delta({}),
+      asked.finish('stop'),
+    ])
+      assert.equal(parse(frame).usage, null, frame);
+    for (const frame of [frames.role(), frames.content('x'), frames.finish('stop')]) assert.ok(!('usage' in parse(frame)), frame);
   });
 });
 

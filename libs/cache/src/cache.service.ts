@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { GatewayConfig, type Price } from '@gateway/config';
 import { MetricsService } from '@gateway/metrics';
-import { bodyText, type ChatCompletionCreateParams, type ChatStream, mapStream } from '@gateway/providers';
+import { bodyText, type ChatCompletionCreateParams, type ChatStream, clientUsage, mapStream } from '@gateway/providers';
 import { RedisService } from '@gateway/redis';
 import { Executor, RouterService } from '@gateway/router';
 import type { CacheBackend, CachedAnswer } from './backends/backend';
@@ -217,7 +217,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
             if (collector.complete) {
               // The usage event the gateway asked for was cut out before the client (and the collector) saw it.
               const completion = assembleFromChunks(collector.chunks);
-              if (!completion.usage && stream.usage) completion.usage = stream.usage;
+              if (!completion.usage && stream.usage) completion.usage = clientUsage(stream.usage);
               void store(JSON.stringify(completion));
             }
             return [];

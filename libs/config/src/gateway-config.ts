@@ -87,6 +87,13 @@ export class Price {
   @IsOptional() @IsNumber() @Min(0) input = 0;
   @IsOptional() @IsNumber() @Min(0) output = 0;
   @IsOptional() @IsNumber() @Min(0) cachedInput?: number;
+  /**
+   * Prompt tokens written to the cache (`prompt_tokens_details.cache_write_tokens`; Anthropic's
+   * 5-minute cache). Unset: 1.25x input on Anthropic deployments (applyVendorPrices), else input.
+   */
+  @IsOptional() @IsNumber() @Min(0) cacheWrite?: number;
+  /** Prompt tokens written to Anthropic's 1-hour cache. Unset: 2x input on Anthropic deployments, else `cacheWrite`. */
+  @IsOptional() @IsNumber() @Min(0) cacheWrite1h?: number;
   /** Reasoning (thinking) tokens, when billed differently from output. */
   @IsOptional() @IsNumber() @Min(0) reasoning?: number;
   /** USD per 1,000 web searches the upstream ran for the request (Anthropic's web_search server tool), on top of tokens. */

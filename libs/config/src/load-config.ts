@@ -5,6 +5,7 @@ import { validateSync, ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { CHAT_CAPABILITIES, deploymentKind, GatewayConfig, type ModelKind } from './gateway-config';
 import { redisFromEnv } from './redis-config';
+import { applyVendorPrices } from './vendor-prices';
 
 export const DEFAULT_CONFIG_PATH = 'config/gateway.yaml';
 
@@ -63,6 +64,7 @@ export function parseConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv
   const errors = validateSync(config, { whitelist: true, forbidNonWhitelisted: true });
   if (errors.length) throw new ConfigError(`invalid gateway config (${source}): ${describe(errors)}`);
   checkReferences(config, source);
+  applyVendorPrices(config);
   return config;
 }
 

@@ -4,6 +4,7 @@ export * from './map-stream';
 export * from './provider';
 export * from './providers.module';
 export * from './providers.service';
+export { clientUsage } from './translation/completion';
 export { checkParams, refuse, type ParamRule, type ParamTable } from './translation/params';
 export type * from './wire';
 /** The Anthropic tables, for the Messages API ingress codec, which reads them in reverse. */

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { dearestPromptPrice } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import type { Plan } from '@gateway/router';
 import { type Demand, LimitsService, type Reservation, type Usage } from './limits.service';
@@ -44,7 +45,8 @@ export class AdmissionService {
  * Tokens and USD the request can use at most: the prompt estimate plus its
  * completion budget (`max_tokens`, else the deployment's `maxOutputTokens`, else
  * 256) for each of its `n` choices, and the web searches it may run, priced at the
- * dearest deployment it may be sent to.
+ * dearest deployment it may be sent to. The prompt is priced as if all of it were
+ * written to the dearest cache, since only the answer says what was.
  */
 function worstCase(plan: Plan, choices: number): Demand {
   const { promptTokens: prompt, webSearches = 0 } = plan.profile;
@@ -56,7 +58,7 @@ function worstCase(plan: Plan, choices: number): Demand {
     const price = d.config.price;
     if (!price) continue;
     const searchUsd = (webSearches * (price.webSearch ?? 0)) / 1000;
-    usd = Math.max(usd, (prompt * price.input + completion * Math.max(price.output, price.reasoning ?? 0)) / 1e6 + searchUsd);
+    usd = Math.max(usd, (prompt * dearestPromptPrice(price) + completion * Math.max(price.output, price.reasoning ?? 0)) / 1e6 + searchUsd);
   }
   return { tokens, usd, ...(webSearches > 0 && { webSearches }) };
 }

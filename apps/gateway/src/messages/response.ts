@@ -3,14 +3,15 @@ import { type AnthropicBlock, messageId, STOP_REASONS, toolUseIdOf } from './wir
 
 type AssistantMessage = ChatCompletion.Choice['message'] & { reasoning_content?: string; thinking_blocks?: AnthropicBlock[] };
 
-/** Anthropic's usage object from OpenAI's: cached tokens are counted apart from fresh input. */
+/** Anthropic's usage object from OpenAI's: cache reads and writes are counted apart from fresh input. */
 export function anthropicUsage(usage: CompletionUsage | undefined) {
   const cached = usage?.prompt_tokens_details?.cached_tokens ?? 0;
+  const writes = usage?.prompt_tokens_details?.cache_write_tokens ?? 0;
   return {
-    input_tokens: (usage?.prompt_tokens ?? 0) - cached,
+    input_tokens: (usage?.prompt_tokens ?? 0) - cached - writes,
     output_tokens: usage?.completion_tokens ?? 0,
     cache_read_input_tokens: cached,
-    cache_creation_input_tokens: 0,
+    cache_creation_input_tokens: writes,
   };
 }
 

@@ -19,20 +19,38 @@ export function finishReason(reason: Anthropic.StopReason | null): FinishReason 
 }
 
 export type AnthropicUsage = Pick<Anthropic.Usage, 'input_tokens' | 'output_tokens'> &
-  Partial<Pick<Anthropic.Usage, 'cache_read_input_tokens' | 'cache_creation_input_tokens' | 'output_tokens_details' | 'server_tool_use'>>;
+  Partial<
+    Pick<
+      Anthropic.Usage,
+      'cache_read_input_tokens' | 'cache_creation_input_tokens' | 'cache_creation' | 'output_tokens_details' | 'server_tool_use'
+    >
+  >;
 
 /**
  * OpenAI counts cached tokens inside `prompt_tokens`; Anthropic reports fresh input,
- * cache reads and cache writes apart, so the prompt is their sum. The web searches Anthropic
- * ran (server tools, which only native requests carry) are kept for the price of each
- * (costOf); OpenAI's usage has no such field, so it is there only when there were some.
+ * cache reads and cache writes apart, so the prompt is their sum, with the reads as
+ * `cached_tokens` and the writes as `cache_write_tokens` (OpenAI's fields). Anthropic bills
+ * each differently (costOf), its 1-hour cache writes dearer still: those, and the web
+ * searches Anthropic ran (server tools, which only native requests carry), are kept for
+ * the price only when there were some; OpenAI's usage has no field for them (clientUsage).
  */
 export function usageFrom(usage: AnthropicUsage): CompletionUsage {
   const cached = usage.cache_read_input_tokens ?? 0;
-  const prompt = usage.input_tokens + cached + (usage.cache_creation_input_tokens ?? 0);
-  const counts = usageOf(prompt, usage.output_tokens, cached, usage.output_tokens_details?.thinking_tokens ?? 0);
+  const writes = usage.cache_creation_input_tokens ?? 0;
+  const counts = usageOf(
+    usage.input_tokens + cached + writes,
+    usage.output_tokens,
+    cached,
+    usage.output_tokens_details?.thinking_tokens ?? 0,
+  );
+  counts.prompt_tokens_details!.cache_write_tokens = writes;
+  const writes1h = Math.min(writes, usage.cache_creation?.ephemeral_1h_input_tokens ?? 0);
   const searches = usage.server_tool_use?.web_search_requests;
-  return searches ? Object.assign(counts, { server_tool_use: { web_search_requests: searches } }) : counts;
+  return {
+    ...counts,
+    ...(writes1h > 0 && { cache_write_1h_tokens: writes1h }),
+    ...(searches ? { server_tool_use: { web_search_requests: searches } } : {}),
+  };
 }
 
 /** Why Claude refused, for OpenAI's `refusal` field. */

@@ -47,7 +47,7 @@ class EventFrames implements StreamSteps<Event, string> {
 
   step(event: Event): readonly string[] {
     if (event.type === 'message_start') {
-      this.frames = new ChunkFrames(event.message.id, event.message.model);
+      this.frames = new ChunkFrames(event.message.id, event.message.model, this.options.includeUsage);
       this.usage = event.message.usage;
       return [this.frames.role()];
     }

@@ -37,7 +37,7 @@ const MAX_SCHEMA_NODES = 10_000;
  * Translates a JSON Schema (the dialect OpenAI tools and response formats use) into
  * Gemini's Schema, a subset of OpenAPI 3.0: `$ref`s into `$defs` are inlined,
  * `type` arrays and null variants become `nullable`, `oneOf` becomes `anyOf`,
- * `const` becomes a one-value enum, non-string enums and unsupported formats become
+ * `const` becomes a one-value enum (a null value makes it `nullable`), non-string enums and unsupported formats become
  * notes in the description, and keywords Gemini rejects (`additionalProperties`,
  * `$schema`, `examples`, ...) are left out. Recursive schemas cannot be inlined: a 400.
  */
@@ -100,7 +100,11 @@ function convert(node: JsonSchema, ctx: Context): Schema {
   }
   const values = node.const !== undefined ? [node.const] : (node.enum as unknown[] | undefined);
   if (values) {
-    if (values.every((v) => typeof v === 'string')) out.enum = values as string[];
+    // A null value is Gemini's `nullable` (already set when the type allows null; null outside
+    // the type is no answer), not an enum value: Gemini's enum holds strings only.
+    const choices = values.filter((v) => v !== null);
+    if (choices.length < values.length && !types.length) out.nullable = true;
+    if (choices.length && choices.every((v) => typeof v === 'string')) out.enum = choices as string[];
     else notes.push(`one of: ${values.map((v) => JSON.stringify(v)).join(', ')}`);
   }
   if (Array.isArray(node.examples) && node.examples.length) out.example = node.examples[0];

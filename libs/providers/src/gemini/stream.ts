@@ -41,7 +41,11 @@ class ChunkTranslation implements StreamSteps<GenerateContentResponse, string> {
 
   step(chunk: GenerateContentResponse): readonly string[] {
     const { options, choices } = this;
-    const frames = (this.frames ??= new ChunkFrames(chunk.responseId || completionId(), chunk.modelVersion || options.model));
+    const frames = (this.frames ??= new ChunkFrames(
+      chunk.responseId || completionId(),
+      chunk.modelVersion || options.model,
+      options.includeUsage,
+    ));
     // Each chunk's usage is the running total so far.
     if (chunk.usageMetadata) this.usage = chunk.usageMetadata;
     const out: string[] = [];

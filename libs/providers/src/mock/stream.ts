@@ -26,8 +26,9 @@ export function streamAnswer(
     model,
     system_fingerprint: MOCK_FINGERPRINT,
   };
+  // OpenAI: with include_usage, every chunk has a usage field (null but on the usage chunk); without it, none has.
   const frame = (choices: ChatCompletionChunk['choices'], usage: ChatCompletionChunk['usage'] = null) =>
-    `data: ${JSON.stringify({ ...base, choices, usage } satisfies ChatCompletionChunk)}\n\n`;
+    `data: ${JSON.stringify((includeUsage ? { ...base, choices, usage } : { ...base, choices }) satisfies ChatCompletionChunk)}\n\n`;
   const gap = behaviour.tokensPerSecond > 0 ? 1000 / behaviour.tokensPerSecond : 0;
   const usage = usageOfChoices(answer, n);
 

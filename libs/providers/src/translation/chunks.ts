@@ -3,7 +3,7 @@ import { DONE, mapStream, type StreamSteps } from '../map-stream';
 import { midStreamError } from '../openai/stream';
 import type { ChatStream } from '../provider';
 import type { CompletionUsage } from '../wire';
-import { type FinishReason, type ToolCallOut, toolCallJson } from './completion';
+import { clientUsage, type FinishReason, type ToolCallOut, toolCallJson } from './completion';
 
 export const DONE_FRAME = 'data: [DONE]\n\n';
 
@@ -16,9 +16,15 @@ export const DONE_FRAME = 'data: [DONE]\n\n';
 export class ChunkFrames {
   /** The JSON every chunk starts with, serialised once per stream. */
   private readonly head: string;
+  /**
+   * What closes every chunk but the usage chunk. OpenAI, with `include_usage`: "All other
+   * chunks will also include a usage field, but with a null value"; without it, no field.
+   */
+  private readonly tail: string;
 
-  constructor(id: string, model: string) {
+  constructor(id: string, model: string, includeUsage: boolean) {
     this.head = `{"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${Math.floor(Date.now() / 1000)},"model":${JSON.stringify(model)},"choices":`;
+    this.tail = includeUsage ? ',"usage":null}' : '}';
   }
 
   role(choice = 0): string {
@@ -43,15 +49,15 @@ export class ChunkFrames {
   }
 
   delta(delta: object, choice = 0): string {
-    return `data: ${this.head}[{"index":${choice},"delta":${JSON.stringify(delta)},"logprobs":null,"finish_reason":null}]}\n\n`;
+    return `data: ${this.head}[{"index":${choice},"delta":${JSON.stringify(delta)},"logprobs":null,"finish_reason":null}]${this.tail}\n\n`;
   }
 
   finish(reason: FinishReason, choice = 0): string {
-    return `data: ${this.head}[{"index":${choice},"delta":{},"logprobs":null,"finish_reason":"${reason}"}]}\n\n`;
+    return `data: ${this.head}[{"index":${choice},"delta":{},"logprobs":null,"finish_reason":"${reason}"}]${this.tail}\n\n`;
   }
 
   usage(usage: CompletionUsage): string {
-    return `data: ${this.head}[],"usage":${JSON.stringify(usage)}}\n\n`;
+    return `data: ${this.head}[],"usage":${JSON.stringify(clientUsage(usage))}}\n\n`;
   }
 }
 

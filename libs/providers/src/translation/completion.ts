@@ -39,6 +39,15 @@ export function usageOf(prompt: number, completion: number, cached: number, reas
   };
 }
 
+/**
+ * The usage a client is sent: without what the gateway keeps only to price the request
+ * (Anthropic's 1-hour cache writes, its web searches), which OpenAI's usage has no field for.
+ */
+export function clientUsage(usage: CompletionUsage): CompletionUsage {
+  const { cache_write_1h_tokens: _writes1h, server_tool_use: _searches, ...sent } = usage as CompletionUsage & Record<string, unknown>;
+  return sent;
+}
+
 export function toolCallJson(call: ToolCallOut) {
   return { id: call.id, type: 'function' as const, function: { name: call.name, arguments: call.arguments }, ...call.extra };
 }
@@ -64,6 +73,6 @@ export function completionJson(id: string, model: string, choices: ChoiceOut[], 
       finish_reason: choice.finishReason,
       logprobs: null,
     })),
-    usage,
+    usage: usage && clientUsage(usage),
   });
 }
