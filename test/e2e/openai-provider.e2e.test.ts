@@ -33,6 +33,9 @@ describe('OpenAI-compatible provider through the gateway', () => {
           { name: 'fake-embed', deployments: [{ provider: 'fake', model: 'ok', capabilities: ['embeddings'] }] },
           // A second group on the same upstream model: the first one's 429 cooldown does not touch it.
           { name: 'fake-429-stream', deployments: [{ provider: 'fake', model: 'status-429' }] },
+          // Upstream model ids Node would refuse in a header as they are (the fake answers any id).
+          { name: 'fake-unicode', deployments: [{ provider: 'fake', model: 'usage-模型 100%' }] },
+          { name: 'fake-newline', deployments: [{ provider: 'fake', model: 'two\nlines' }] },
         ],
       }),
     { env: { FAKE_UPSTREAM_KEY: 'sk-upstream-secret-123' } },
@@ -61,6 +64,25 @@ describe('OpenAI-compatible provider through the gateway', () => {
     assert.equal(res.response.headers.get('x-gateway-provider'), 'fake');
     assert.equal(res.response.headers.get('x-gateway-upstream-model'), 'ok');
     assert.match(res.response.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+  });
+
+  it('percent-encodes an upstream model id that is not visible ASCII in x-gateway-upstream-model, and keeps serving', async () => {
+    for (const [model, id] of [
+      ['fake-unicode', 'usage-模型 100%'],
+      ['fake-newline', 'two\nlines'],
+    ]) {
+      const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      assert.equal(res.status, 200);
+      assert.equal(upstream.last().body.model, id);
+      const header = res.headers.get('x-gateway-upstream-model') ?? '';
+      assert.match(header, /^[\x20-\x7e]+$/);
+      assert.equal(decodeURIComponent(header), id);
+    }
+    assert.equal(gateway.exitCode, null);
   });
 
   it('keeps a client-supplied x-request-id', async () => {
