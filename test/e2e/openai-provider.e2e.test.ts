@@ -196,18 +196,19 @@ describe('OpenAI-compatible provider through the gateway', () => {
   });
 
   describe('upstream failures become OpenAI errors', () => {
-    const cases: [string, number, string | null, RegExp][] = [
-      ['fake-status-400', 400, null, /Invalid value for 'temperature'/],
-      ['fake-status-401', 502, 'upstream_auth_failed', /rejected the gateway's API key/],
-      ['fake-status-404', 502, 'upstream_not_found', /check the deployment/],
-      ['fake-status-429', 429, 'rate_limit_exceeded', /rate limiting/],
-      ['fake-status-500', 502, 'upstream_error', /HTTP 500/],
-      ['fake-status-503', 502, 'upstream_error', /HTTP 503/],
-      ['fake-html-502', 502, 'upstream_error', /Bad Gateway/],
-      ['fake-reset', 502, 'upstream_unreachable', /Could not reach provider fake/],
-      ['fake-hang', 504, 'upstream_timeout', /timed out/],
+    /** Model, status, code, message, and `x-should-retry` (false where an SDK would retry in vain). */
+    const cases: [string, number, string | null, RegExp, string | null][] = [
+      ['fake-status-400', 400, null, /Invalid value for 'temperature'/, null],
+      ['fake-status-401', 502, 'upstream_auth_failed', /rejected the gateway's API key/, 'false'],
+      ['fake-status-404', 502, 'upstream_not_found', /check the deployment/, 'false'],
+      ['fake-status-429', 429, 'rate_limit_exceeded', /rate limiting/, null],
+      ['fake-status-500', 502, 'upstream_error', /HTTP 500/, null],
+      ['fake-status-503', 502, 'upstream_error', /HTTP 503/, null],
+      ['fake-html-502', 502, 'upstream_error', /Bad Gateway/, null],
+      ['fake-reset', 502, 'upstream_unreachable', /Could not reach provider fake/, null],
+      ['fake-hang', 504, 'upstream_timeout', /timed out/, null],
     ];
-    for (const [model, status, code, message] of cases) {
+    for (const [model, status, code, message, shouldRetry] of cases) {
       it(`${model} -> ${status}`, async () => {
         const err = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] }).then(
           () => assert.fail('expected an error'),
@@ -219,8 +220,19 @@ describe('OpenAI-compatible provider through the gateway', () => {
         assert.match(err.message, message);
         assert.doesNotMatch(err.message, /sk-upstream-secret/);
         if (status === 429) assert.equal(err.headers?.get('retry-after'), '7');
+        assert.equal(err.headers?.get('x-should-retry') ?? null, shouldRetry);
       });
     }
+
+    it("the SDK's own retries (2 by default) do not repeat an error no retry can fix", async () => {
+      const mark = upstreamMark(upstream);
+      const retrying = gateway.client({ maxRetries: 2 });
+      const err = await retrying.chat.completions
+        .create({ model: 'fake-status-401', messages: [{ role: 'user', content: 'x' }] })
+        .catch((e) => e);
+      assert.equal((err as InstanceType<typeof OpenAI.APIError>).status, 502);
+      assert.equal(upstream.received.length - mark.received, 1);
+    });
 
     it('keeps the vendor param on a 400', async () => {
       const err = (await client.chat.completions

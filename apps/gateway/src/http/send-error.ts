@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { errorShape } from './error-shapes';
 import { toGatewayError } from './errors';
 import { requestState } from './request-state';
+import { retryAdvice } from './retry-advice';
 
 const logger = new Logger('Errors');
 
@@ -21,10 +22,11 @@ export function sendError(reply: FastifyReply, err: unknown): void {
     return;
   }
   const shape = errorShape(reply.request);
+  const status = shape.status(error);
   try {
     reply
-      .code(shape.status(error))
-      .headers(error.headers)
+      .code(status)
+      .headers({ ...error.headers, ...retryAdvice(error, status) })
       .type('application/json')
       .send(JSON.stringify(shape.body(error, reply.request.id)));
   } catch (err) {
