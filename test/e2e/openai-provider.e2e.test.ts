@@ -14,6 +14,7 @@ const BEHAVIOURS = [
   'status-429',
   'status-500',
   'status-503',
+  'quota',
   'slow-3000',
   'hang',
   'reset',
@@ -204,6 +205,7 @@ describe('OpenAI-compatible provider through the gateway', () => {
       ['fake-status-429', 429, 'rate_limit_exceeded', /rate limiting/, null],
       ['fake-status-500', 502, 'upstream_error', /HTTP 500/, null],
       ['fake-status-503', 502, 'upstream_error', /HTTP 503/, null],
+      ['fake-quota', 502, 'upstream_quota_exceeded', /Provider fake has no quota left/, 'false'],
       ['fake-html-502', 502, 'upstream_error', /Bad Gateway/, null],
       ['fake-reset', 502, 'upstream_unreachable', /Could not reach provider fake/, null],
       ['fake-hang', 504, 'upstream_timeout', /timed out/, null],
@@ -219,7 +221,7 @@ describe('OpenAI-compatible provider through the gateway', () => {
         assert.equal(err.code ?? null, code);
         assert.match(err.message, message);
         assert.doesNotMatch(err.message, /sk-upstream-secret/);
-        if (status === 429) assert.equal(err.headers?.get('retry-after'), '7');
+        assert.equal(err.headers?.get('retry-after') ?? null, status === 429 ? '7' : null);
         assert.equal(err.headers?.get('x-should-retry') ?? null, shouldRetry);
       });
     }

@@ -11,8 +11,9 @@ function sdkRetries(status: number): boolean {
 /**
  * `x-should-retry: false` on an error sent with a `status` the SDKs would retry when a retry
  * cannot fix it: an upstream answer the router judged permanent (the provider rejected the
- * gateway's key or does not know the model: the gateway did not retry it either), or a
- * permanent code of the gateway's own. The SDKs' own rules decide the rest.
+ * gateway's key, does not know the model, has no quota left: the gateway did not ask that
+ * deployment again either), or a permanent code of the gateway's own. The SDKs' own rules
+ * decide the rest.
  */
 export function retryAdvice(error: GatewayError, status: number): Record<string, string> {
   if (!sdkRetries(status)) return {};
