@@ -278,7 +278,7 @@ describe('metric label values stay bounded', () => {
 });
 
 describe('prompt and completion logging (LOG_BODIES)', () => {
-  const secretPrompt = 'my key is sk-abcdefghijklmnopqrstuvwx, password: hunter2, order ACME-1234';
+  const secretPrompt = 'my key is sk-abcdefghijklmnopqrstuvwx, password: hunter2, order ACME-1234, config {"api_key": "k3y-in-JSON"}';
 
   it('is off by default', async () => {
     const gateway = await GatewayProcess.start(configWith());
@@ -302,7 +302,8 @@ describe('prompt and completion logging (LOG_BODIES)', () => {
       assert.match(String(line.prompt), /my key is \[redacted\], password: \[redacted\], order \[redacted\]/);
       // The mock echoes the prompt, so the completion carries the same secrets.
       assert.match(String(line.completion), /You said: my key is \[redacted\]/);
-      assert.doesNotMatch(gateway.rawOutput.join('\n'), /ACME-1234|hunter2|sk-abcdefghijklmnop/);
+      assert.match(String(line.prompt), /config \{\\"api_key\\": \\"\[redacted\]\\"\}/);
+      assert.doesNotMatch(gateway.rawOutput.join('\n'), /ACME-1234|hunter2|sk-abcdefghijklmnop|k3y-in-JSON/);
     } finally {
       await gateway.stop();
     }

@@ -14,6 +14,7 @@ const BEHAVIOURS = [
   'status-429',
   'status-500',
   'status-503',
+  'quota',
   'slow-3000',
   'hang',
   'reset',
@@ -33,6 +34,9 @@ describe('OpenAI-compatible provider through the gateway', () => {
           { name: 'fake-embed', deployments: [{ provider: 'fake', model: 'ok', capabilities: ['embeddings'] }] },
           // A second group on the same upstream model: the first one's 429 cooldown does not touch it.
           { name: 'fake-429-stream', deployments: [{ provider: 'fake', model: 'status-429' }] },
+          // Upstream model ids Node would refuse in a header as they are (the fake answers any id).
+          { name: 'fake-unicode', deployments: [{ provider: 'fake', model: 'usage-模型 100%' }] },
+          { name: 'fake-newline', deployments: [{ provider: 'fake', model: 'two\nlines' }] },
         ],
       }),
     { env: { FAKE_UPSTREAM_KEY: 'sk-upstream-secret-123' } },
@@ -61,6 +65,25 @@ describe('OpenAI-compatible provider through the gateway', () => {
     assert.equal(res.response.headers.get('x-gateway-provider'), 'fake');
     assert.equal(res.response.headers.get('x-gateway-upstream-model'), 'ok');
     assert.match(res.response.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+  });
+
+  it('percent-encodes an upstream model id that is not visible ASCII in x-gateway-upstream-model, and keeps serving', async () => {
+    for (const [model, id] of [
+      ['fake-unicode', 'usage-模型 100%'],
+      ['fake-newline', 'two\nlines'],
+    ]) {
+      const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      assert.equal(res.status, 200);
+      assert.equal(upstream.last().body.model, id);
+      const header = res.headers.get('x-gateway-upstream-model') ?? '';
+      assert.match(header, /^[\x20-\x7e]+$/);
+      assert.equal(decodeURIComponent(header), id);
+    }
+    assert.equal(gateway.exitCode, null);
   });
 
   it('keeps a client-supplied x-request-id', async () => {
@@ -174,18 +197,20 @@ describe('OpenAI-compatible provider through the gateway', () => {
   });
 
   describe('upstream failures become OpenAI errors', () => {
-    const cases: [string, number, string | null, RegExp][] = [
-      ['fake-status-400', 400, null, /Invalid value for 'temperature'/],
-      ['fake-status-401', 502, 'upstream_auth_failed', /rejected the gateway's API key/],
-      ['fake-status-404', 502, 'upstream_not_found', /check the deployment/],
-      ['fake-status-429', 429, 'rate_limit_exceeded', /rate limiting/],
-      ['fake-status-500', 502, 'upstream_error', /HTTP 500/],
-      ['fake-status-503', 502, 'upstream_error', /HTTP 503/],
-      ['fake-html-502', 502, 'upstream_error', /Bad Gateway/],
-      ['fake-reset', 502, 'upstream_unreachable', /Could not reach provider fake/],
-      ['fake-hang', 504, 'upstream_timeout', /timed out/],
+    /** Model, status, code, message, and `x-should-retry` (false where an SDK would retry in vain). */
+    const cases: [string, number, string | null, RegExp, string | null][] = [
+      ['fake-status-400', 400, null, /Invalid value for 'temperature'/, null],
+      ['fake-status-401', 502, 'upstream_auth_failed', /rejected the gateway's API key/, 'false'],
+      ['fake-status-404', 502, 'upstream_not_found', /check the deployment/, 'false'],
+      ['fake-status-429', 429, 'rate_limit_exceeded', /rate limiting/, null],
+      ['fake-status-500', 502, 'upstream_error', /HTTP 500/, null],
+      ['fake-status-503', 502, 'upstream_error', /HTTP 503/, null],
+      ['fake-quota', 502, 'upstream_quota_exceeded', /Provider fake has no quota left/, 'false'],
+      ['fake-html-502', 502, 'upstream_error', /Bad Gateway/, null],
+      ['fake-reset', 502, 'upstream_unreachable', /Could not reach provider fake/, null],
+      ['fake-hang', 504, 'upstream_timeout', /timed out/, null],
     ];
-    for (const [model, status, code, message] of cases) {
+    for (const [model, status, code, message, shouldRetry] of cases) {
       it(`${model} -> ${status}`, async () => {
         const err = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] }).then(
           () => assert.fail('expected an error'),
@@ -196,9 +221,20 @@ describe('OpenAI-compatible provider through the gateway', () => {
         assert.equal(err.code ?? null, code);
         assert.match(err.message, message);
         assert.doesNotMatch(err.message, /sk-upstream-secret/);
-        if (status === 429) assert.equal(err.headers?.get('retry-after'), '7');
+        assert.equal(err.headers?.get('retry-after') ?? null, status === 429 ? '7' : null);
+        assert.equal(err.headers?.get('x-should-retry') ?? null, shouldRetry);
       });
     }
+
+    it("the SDK's own retries (2 by default) do not repeat an error no retry can fix", async () => {
+      const mark = upstreamMark(upstream);
+      const retrying = gateway.client({ maxRetries: 2 });
+      const err = await retrying.chat.completions
+        .create({ model: 'fake-status-401', messages: [{ role: 'user', content: 'x' }] })
+        .catch((e) => e);
+      assert.equal((err as InstanceType<typeof OpenAI.APIError>).status, 502);
+      assert.equal(upstream.received.length - mark.received, 1);
+    });
 
     it('keeps the vendor param on a 400', async () => {
       const err = (await client.chat.completions

@@ -27,6 +27,44 @@ describe('the ops plane: /metrics and /admin on their own listener, never on the
     });
   }
 
+  /** Status and `Allow` of `method path` on `base`, sent with the master key. */
+  async function answer(base: string, method: string, path: string): Promise<[number, string | null]> {
+    const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${MASTER}` } });
+    await res.arrayBuffer();
+    return [res.status, res.headers.get('allow')];
+  }
+
+  it('the public port answers another method on an ops route with a 404 too, naming no ops route', async () => {
+    for (const [method, path] of [
+      ['PUT', '/metrics'],
+      ['DELETE', '/admin/keys'],
+      ['PUT', '/admin/keys/abc'],
+      ['POST', '/admin/keys/abc/usage'],
+      ['PUT', '/%61dmin/keys'],
+    ]) {
+      assert.deepEqual(await answer(gateway.url, method, path), [404, null], `${method} ${path}`);
+    }
+  });
+
+  it("a 405's Allow names only routes of the listener the request came in on", async () => {
+    assert.deepEqual(await answer(gateway.opsUrl, 'PUT', '/metrics'), [405, 'GET']);
+    assert.deepEqual(await answer(gateway.opsUrl, 'PUT', '/admin/keys/abc'), [405, 'GET, PATCH, DELETE']);
+    assert.deepEqual(await answer(gateway.url, 'DELETE', '/v1/models'), [405, 'GET']);
+    assert.deepEqual(await answer(gateway.opsUrl, 'DELETE', '/v1/models'), [404, null]);
+  });
+
+  it('a path with an empty segment is a 404 under any method, not a 405', async () => {
+    for (const [base, method, path] of [
+      [gateway.url, 'GET', '/v1/models/'],
+      [gateway.url, 'POST', '/v1/models/'],
+      [gateway.opsUrl, 'GET', '/admin/keys//usage'],
+      [gateway.opsUrl, 'GET', '/admin/keys/'],
+      [gateway.opsUrl, 'DELETE', '/admin/keys/'],
+    ]) {
+      assert.deepEqual(await answer(base, method, path), [404, null], `${method} ${path}`);
+    }
+  });
+
   it('the ops port serves the Prometheus scrape without a key', async () => {
     const res = await fetch(`${gateway.opsUrl}/metrics`);
     assert.equal(res.status, 200);

@@ -72,9 +72,19 @@ describe('router: fallbacks, retries, deadlines and task routing', () => {
         { name: 'slow', type: 'mock', mock: { latencyMs: 2_000 } },
       ],
       models: [
-        ...['status-408', 'status-409', 'status-429', 'status-500', 'status-503', 'reset', 'hang', 'status-400', 'status-401', 'cut'].map(
-          (b) => fallbackTo(`fb-${b}`, b),
-        ),
+        ...[
+          'status-408',
+          'status-409',
+          'status-429',
+          'status-500',
+          'status-503',
+          'reset',
+          'hang',
+          'status-400',
+          'status-401',
+          'cut',
+          'quota',
+        ].map((b) => fallbackTo(`fb-${b}`, b)),
         {
           name: 'limited-then-ok',
           deployments: [
@@ -148,6 +158,15 @@ describe('router: fallbacks, retries, deadlines and task routing', () => {
     }
     assert.ok(skipped, 'once most of its answers are 429s, the deployment cools down and is skipped');
     assert.match(skipped.response.headers.get('x-gateway-fallbacks') ?? '', /cooling_down/);
+  });
+
+  it('a deployment out of quota falls back, and is skipped by the next request (cool-down)', async () => {
+    const res = await ask(client, 'fb-quota');
+    assert.equal(res.response.headers.get('x-gateway-upstream-model'), 'backup');
+    assert.equal(res.response.headers.get('x-gateway-fallbacks'), 'fb-quota/0=upstream_quota_exceeded');
+    const next = await ask(client, 'fb-quota');
+    assert.equal(next.response.headers.get('x-gateway-upstream-model'), 'backup');
+    assert.equal(next.response.headers.get('x-gateway-attempts'), '1', 'out of the plan while it cools down');
   });
 
   it('respects the request deadline', async () => {

@@ -325,7 +325,10 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
       assert.ok(Number(refused.headers.get('retry-after')) >= 1);
       assert.equal(refused.headers.get('x-ratelimit-limit-budget'), String(budget));
       assert.match(refused.headers.get('x-ratelimit-reset-budget') ?? '', /^\d+s$/);
-      assert.ok(['insufficient_quota', 'rate_limit_exceeded'].includes((await errorOf(refused)).code));
+      const { code } = await errorOf(refused);
+      assert.ok(['insufficient_quota', 'rate_limit_exceeded'].includes(code));
+      // Held by requests in flight, the budget frees up: SDKs may retry that one.
+      assert.equal(refused.headers.get('x-should-retry'), code === 'insufficient_quota' ? 'false' : null);
     }
     // Settled: the spend recorded is what passed, and it stays within the budget plus one request.
     let spent = 0;
@@ -340,6 +343,7 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     const error = await errorOf(after);
     assert.deepEqual([error.type, error.code], ['insufficient_quota', 'insufficient_quota']);
     assert.ok(Number(after.headers.get('retry-after')) > 1, 'spent for the day: retry when the period ends');
+    assert.equal(after.headers.get('x-should-retry'), 'false', 'not before then: SDKs must not retry it at once');
   });
 
   it('a request whose worst case exceeds what is left of the budget is refused before any upstream call', async () => {

@@ -9,8 +9,8 @@ import { fromUpstreamResponse } from '../../libs/providers/src/openai/errors';
 import { routerConfig, routerHarness } from '../support/router-harness';
 
 /** An OpenAI-format upstream error, mapped by the real adapter code. */
-function upstream(status: number, headers: Record<string, string> = {}): Promise<GatewayError> {
-  const res = { statusCode: status, headers, body: Readable.from([Buffer.from('{"error":{"message":"no"}}')]) };
+function upstream(status: number, headers: Record<string, string> = {}, body = '{"error":{"message":"no"}}'): Promise<GatewayError> {
+  const res = { statusCode: status, headers, body: Readable.from([Buffer.from(body)]) };
   return fromUpstreamResponse('p', res as unknown as Dispatcher.ResponseData);
 }
 
@@ -147,6 +147,34 @@ describe('executor', () => {
       }),
     );
     assert.equal(shorter.headers?.['retry-after'], '13', 'a Retry-After within the cap goes through as it came');
+  });
+
+  // Found by an independent check: an upstream 429 insufficient_quota (the provider account out of
+  // credit) was an ordinary rate limit: that deployment was asked again a second later, by this
+  // request and the next ones, and the client was told to retry after 1 s.
+  it('a deployment out of quota is left at once for the next, and for the cool-down; alone, its error is final', async () => {
+    const quota = () =>
+      upstream(429, {}, '{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}');
+    const h = routerHarness(config(), 2);
+    const { log, call } = scripted(h, { 'g/0': [await quota(), await quota()], 'g/1': [] });
+    assert.equal((await settle(h, h.send(call))).result, 'g/1');
+    assert.equal((await settle(h, h.send(call))).result, 'g/1');
+    await h.clock.drain(h.clock.now() + 30_000);
+    assert.equal((await settle(h, h.send(call))).result, 'g/1', 'after the cool-down g/0 is asked once more');
+    assert.deepEqual(
+      log.map((l) => l.id),
+      ['g/0', 'g/1', 'g/1', 'g/0', 'g/1'],
+    );
+
+    const alone = routerHarness(config(), 1);
+    const only = scripted(alone, { 'g/0': [await quota()] });
+    const answer = await settle(alone, alone.send(only.call));
+    assert.equal(answer.status, 502);
+    assert.equal(answer.headers?.['retry-after'], undefined, 'not a rate limit: nothing to wait for');
+    assert.equal(only.log.length, 1, 'not asked again, and no wait for it');
+    assert.equal(answer.end - answer.start, 5);
+    assert.equal((await settle(alone, alone.send(only.call))).status, 503, 'the next request is refused without asking it');
+    assert.equal(only.log.length, 1);
   });
 
   it('counts a retry on the same deployment as a retry and the move to the backup as one fallback', async () => {

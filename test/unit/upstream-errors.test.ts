@@ -39,6 +39,19 @@ describe('upstream error mapping (OpenAI format)', () => {
     });
   }
 
+  it('a 429 insufficient_quota is the provider account out of credit: a final 502 without Retry-After, not a rate limit', async () => {
+    const body = JSON.stringify({
+      error: { message: 'You exceeded your current quota', type: 'insufficient_quota', code: 'insufficient_quota' },
+    });
+    const err = await fromUpstreamResponse('p', response(429, body, { 'retry-after': '20' }));
+    assert.deepEqual(
+      [err.status, err.type, err.code, err.retryable, err.upstreamStatus],
+      [502, 'upstream_error', 'upstream_quota_exceeded', false, 429],
+    );
+    assert.deepEqual(err.headers, {});
+    assert.match(err.message, /^Provider p has no quota left for the gateway's account; .*You exceeded your current quota/);
+  });
+
   it('keeps the vendor code and param of a client error', async () => {
     const err = await fromUpstreamResponse('p', response(400, openaiError('bad temp', 'invalid_value', 'temperature')));
     assert.equal(err.code, 'invalid_value');

@@ -1,16 +1,41 @@
 /**
- * Patterns removed from prompt and completion bodies before they are logged (only
- * when LOG_BODIES is on): common API key shapes, bearer tokens, and `key: value`
- * pairs whose key names a secret. Configured patterns (`server.redactPatterns`) add to these.
+ * A quote as it stands in the logged text, which is JSON: `"` or `'`, after the backslashes
+ * that escape it once per level of JSON it sits in (a prompt's `password: "x"` is logged as
+ * `password: \"x\"`, JSON pasted into a prompt as `{\"api_key\": \"x\"}`).
+ */
+const QUOTE = String.raw`\\*["']`;
+
+/**
+ * `<key>: <value>` (or `=`), the key quoted or not, naming a secret: `password`, `api_key`,
+ * `client_secret`, `AWS_SECRET_ACCESS_KEY`, `auth_token`, `Authorization`… The key and quotes
+ * are kept; the value goes, whole when quoted (spaces and all), else up to the next space,
+ * quote or delimiter, with an auth scheme before it (`Basic …`).
+ */
+const SECRET_ASSIGNMENT = new RegExp(
+  String.raw`(?<keep>\b[\w-]{0,32}?(?:api[_-]?key|access[_-]?key|private[_-]?key|passw(?:or)?d|secret|token|credentials?|authorization)(?:${QUOTE})?\s*[:=]\s*)` +
+    String.raw`(?:(?<q>${QUOTE})(?:(?!\k<q>)[^\r\n]){1,256}\k<q>|(?:(?:bearer|basic|token)\s+)?[^\s"'\\,;}\]]+)`,
+  'gi',
+);
+
+/**
+ * Patterns removed from prompt and completion bodies before they are logged (only when
+ * LOG_BODIES is on): secret assignments first (so the auth scheme goes with its token), then
+ * credential shapes wherever they appear. Configured patterns (`server.redactPatterns`) add to
+ * these. Named groups say what stays: `keep` before the redaction, `q` around it.
  */
 const SECRET_PATTERNS = [
+  SECRET_ASSIGNMENT,
+  /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi,
+  /(?<keep>\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@"'\\]*:)[^\s/@"'\\]+(?=@)/gi, // the password in scheme://user:password@host
   /\bsk-[A-Za-z0-9_-]{16,}/g, // OpenAI, Anthropic (sk-ant-…) and gateway-style keys
   /\bgw-[A-Za-z0-9_-]{16,}/g, // gateway virtual keys
   /\bAIza[0-9A-Za-z_-]{35}\b/g, // Google API keys
-  /\bAKIA[0-9A-Z]{16}\b/g, // AWS access key ids
+  /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, // AWS access key ids (long-term, temporary)
   /\bgh[pousr]_[A-Za-z0-9]{36,}\b/g, // GitHub tokens
-  /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi,
-  /("?(?:api[_-]?key|password|passwd|secret|token)"?\s*[:=]\s*"?)[^"\s,}]+/gi,
+  /\bxox[abposr]-[A-Za-z0-9-]{10,}/g, // Slack tokens
+  /\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}/g, // Stripe keys
+  /\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*/g, // JWTs
+  /-----BEGIN[A-Z ]* PRIVATE KEY-----[\s\S]*?-----END[A-Z ]* PRIVATE KEY-----/g,
 ];
 
 export const REDACTED = '[redacted]';
@@ -22,12 +47,17 @@ export class BodyRedactor {
     this.patterns = [...SECRET_PATTERNS, ...extra.map((p) => new RegExp(p, 'g'))];
   }
 
+  /** `text` (a body as JSON text) without the secrets it holds, however deeply they are escaped. */
   redact(text: string): string {
     return this.patterns.reduce(
       (out, re) =>
-        out.replace(re, (match, keyPart?: string) =>
-          typeof keyPart === 'string' && match.startsWith(keyPart) ? keyPart + REDACTED : REDACTED,
-        ),
+        out.replace(re, (...args: unknown[]) => {
+          // With named groups, the last argument holds them; without, it is the whole text.
+          const groups = args.at(-1) as { keep?: string; q?: string } | string;
+          if (typeof groups === 'string') return REDACTED;
+          const q = groups.q ?? '';
+          return `${groups.keep ?? ''}${q}${REDACTED}${q}`;
+        }),
       text,
     );
   }

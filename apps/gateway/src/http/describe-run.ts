@@ -2,6 +2,7 @@ import type { FastifyReply } from 'fastify';
 import { bodyText, type JsonResult } from '@gateway/providers';
 import { type Attempted, failedRunOf, type Plan, type RunAttempts } from '@gateway/router';
 import { bill, formatUsd } from './accounting';
+import { headerValue } from './header-value';
 import type { RequestState } from './request-state';
 
 /**
@@ -29,6 +30,7 @@ export async function describedRun<T>(
 /**
  * Response headers saying how the request was served (group, deployment, provider,
  * attempts, why earlier attempts failed, the task rule), also kept for the access log.
+ * Values from config or the upstream go through headerValue(): the log keeps them as they are.
  */
 function describeRun(reply: FastifyReply, state: RequestState, plan: Plan, run: Attempted<unknown>): void {
   const d = run.deployment;
@@ -41,7 +43,7 @@ function describeRun(reply: FastifyReply, state: RequestState, plan: Plan, run: 
   state.upstreamMs = run.elapsedMs;
   reply.header('x-gateway-deployment', d.id);
   reply.header('x-gateway-provider', d.provider.name);
-  reply.header('x-gateway-upstream-model', d.upstreamModel);
+  reply.header('x-gateway-upstream-model', headerValue(d.upstreamModel));
   describeAttempts(reply, state, plan, run);
 }
 
@@ -53,11 +55,11 @@ function describeAttempts(reply: FastifyReply, state: RequestState, plan: Plan, 
   if (run.failures.length) {
     const fallbacks = run.failures.map((f) => `${f.deployment}=${f.reason}`).join(', ');
     state.fallbacks = fallbacks;
-    reply.header('x-gateway-fallbacks', fallbacks);
+    reply.header('x-gateway-fallbacks', headerValue(fallbacks));
   }
   if (plan.route) {
     state.taskRoute = `${plan.route.virtualModel}:${plan.route.rule}`;
-    reply.header('x-gateway-route', `${plan.route.virtualModel}; rule=${plan.route.rule}`);
+    reply.header('x-gateway-route', headerValue(`${plan.route.virtualModel}; rule=${plan.route.rule}`));
   }
 }
 

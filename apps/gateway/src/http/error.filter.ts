@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, Logger, ServiceUnavailableExcept
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '@gateway/providers';
 import { toGatewayError } from './errors';
+import { servedOnListener } from './ops-plane';
 import { sendError } from './send-error';
 
 /** How much of an oversized body we read and discard so the client sees our 413, not a reset. */
@@ -38,15 +39,16 @@ export class OpenAIErrorFilter implements ExceptionFilter {
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
-/** A 405 with `Allow` when the path exists under other methods (Fastify's router says 404 for both). */
+/**
+ * A 405 with `Allow` when the path exists under other methods on the listener the request came
+ * in on (Fastify's router says 404 for both). A path with an empty segment (`/v1/models/`)
+ * matches a route only through an empty parameter, which Nest answers 404 under every method;
+ * one that exists under the request's own method missed for another reason: both stay 404.
+ */
 function wrongMethod(request: FastifyRequest): GatewayError | undefined {
-  const allowed = METHODS.filter((method) => {
-    try {
-      return request.server.findRoute({ method, url: request.url }) !== null;
-    } catch {
-      return false; // a path the router cannot parse is unknown under every method
-    }
-  });
+  const path = routerPath(request.url);
+  if (/.\/$|\/\//.test(path) || routeExists(request, request.method) || !servedOnListener(request, path)) return undefined;
+  const allowed = METHODS.filter((method) => routeExists(request, method));
   if (!allowed.length) return undefined;
   return new GatewayError(
     405,
@@ -58,6 +60,24 @@ function wrongMethod(request: FastifyRequest): GatewayError | undefined {
       allow: allowed.join(', '),
     },
   );
+}
+
+function routeExists(request: FastifyRequest, method: string): boolean {
+  try {
+    return request.server.findRoute({ method, url: request.url }) !== null;
+  } catch {
+    return false; // a path the router cannot parse is unknown under every method
+  }
+}
+
+/** The request's path as the router matches it: without the query, percent-decoded (`/%61dmin` is `/admin`). */
+function routerPath(url: string): string {
+  const path = url.split('?', 1)[0];
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
 
 function isFailedHealthCheck(exception: unknown): exception is ServiceUnavailableException {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GatewayError } from '@gateway/providers';
 import { clientErrorHandler, guardServer } from './client-error';
 import { sendError } from './send-error';
@@ -14,6 +14,17 @@ function isOpsRoute(route: string): boolean {
 /** Routes both listeners serve: probes, so the kubelet may use either port. */
 const PROBES = new Set(['/health', '/ready']);
 
+/** Connections to the ops listener. */
+const OPS_SOCKETS = new WeakSet<Socket>();
+
+/**
+ * True when the listener `request` came in on serves `route`: a route's path, or a request's
+ * decoded path (the ops routes are a path and a prefix, so both classify alike).
+ */
+export function servedOnListener(request: FastifyRequest, route: string): boolean {
+  return OPS_SOCKETS.has(request.raw.socket) ? isOpsRoute(route) || PROBES.has(route) : !isOpsRoute(route);
+}
+
 /**
  * The second listener (METRICS_PORT) for what must not share the public port:
  * `/metrics` and `/admin/*`. Both listeners feed the same Fastify instance; a hook
@@ -22,19 +33,17 @@ const PROBES = new Set(['/health', '/ready']);
  */
 export class OpsPlane {
   readonly server: Server;
-  private readonly sockets = new WeakSet<Socket>();
 
   constructor(fastify: FastifyInstance, timeouts: { keepAliveTimeout: number; headersTimeout: number; requestTimeout: number }) {
     this.server = createServer((req: IncomingMessage, res: ServerResponse) => fastify.routing(req, res));
     Object.assign(this.server, timeouts, { connectionsCheckingInterval: TIMEOUT_CHECK_MS });
-    this.server.on('connection', (socket: Socket) => this.sockets.add(socket));
+    this.server.on('connection', (socket: Socket) => OPS_SOCKETS.add(socket));
     this.server.on('clientError', clientErrorHandler);
     guardServer(this.server);
     fastify.addHook('onRequest', (request, reply, done) => {
       const route = request.routeOptions.url;
-      if (route === undefined) return done(); // unmatched: the not-found path answers
-      const onOps = this.sockets.has(request.raw.socket);
-      if (onOps ? isOpsRoute(route) || PROBES.has(route) : !isOpsRoute(route)) return done();
+      // Unmatched: the not-found path answers (error.filter.ts), naming only this listener's routes.
+      if (route === undefined || servedOnListener(request, route)) return done();
       sendError(reply, new GatewayError(404, 'Unknown route.', 'not_found_error', 'not_found'));
     });
   }

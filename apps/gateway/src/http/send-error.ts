@@ -1,7 +1,11 @@
+import { Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { errorShape } from './error-shapes';
 import { toGatewayError } from './errors';
 import { requestState } from './request-state';
+import { retryAdvice } from './retry-advice';
+
+const logger = new Logger('Errors');
 
 /** Sends `err` as the caller's protocol's error JSON (error-shapes.ts), or ends an already started SSE stream with it. */
 export function sendError(reply: FastifyReply, err: unknown): void {
@@ -18,9 +22,18 @@ export function sendError(reply: FastifyReply, err: unknown): void {
     return;
   }
   const shape = errorShape(reply.request);
-  reply
-    .code(shape.status(error))
-    .headers(error.headers)
-    .type('application/json')
-    .send(JSON.stringify(shape.body(error, reply.request.id)));
+  const status = shape.status(error);
+  try {
+    reply
+      .code(status)
+      .headers({ ...error.headers, ...retryAdvice(error, status) })
+      .type('application/json')
+      .send(JSON.stringify(shape.body(error, reply.request.id)));
+  } catch (err) {
+    // Node refused the response (a header it will not write, set before the error): no answer can
+    // go out on this connection, and a throw from here would escape the error filter and end the
+    // process, with every other request in flight.
+    logger.error({ err, route: reply.request.routeOptions?.url }, 'could not send the error response; connection closed');
+    reply.raw.destroy();
+  }
 }

@@ -15,6 +15,12 @@ const BY_STATUS: Record<number, Mapping> = {
   422: [422, 'invalid_request_error', null, false],
   429: [429, 'rate_limit_error', 'rate_limit_exceeded', true],
 };
+/**
+ * Vendor error codes that say more than their status. A 429 `insufficient_quota` is the gateway's
+ * provider account out of credit: no wait clears it, so it is not a rate limit (no Retry-After);
+ * another deployment may still answer, and the router keeps this one out for its breaker's cool-down.
+ */
+const BY_CODE = new Map<string, Mapping>([['insufficient_quota', [502, 'upstream_error', 'upstream_quota_exceeded', false]]]);
 const SERVER_ERROR: Mapping = [502, 'upstream_error', 'upstream_error', true];
 const OTHER_CLIENT_ERROR: Mapping = [502, 'upstream_error', 'upstream_error', false];
 
@@ -25,12 +31,13 @@ const AUTH_HINT: Record<string, string> = {
   upstream_auth_failed: "rejected the gateway's API key; check the key configured for this provider",
   upstream_permission_denied: "refused access with the gateway's API key; check the key's permissions",
   upstream_not_found: "does not know this model or endpoint; check the deployment's upstream model id",
+  upstream_quota_exceeded: "has no quota left for the gateway's account; check the provider account's plan and billing",
 };
 
 /**
  * Maps an upstream error response to the error the client sees. Client mistakes the
- * upstream caught (400, 422) keep the vendor's message; credential problems become
- * 502 with a hint (never the key); rate limits keep Retry-After.
+ * upstream caught (400, 422) keep the vendor's message; credential and account problems
+ * become 502 with a hint (never the key); rate limits keep Retry-After.
  */
 export async function fromUpstreamResponse(
   provider: string,
@@ -51,9 +58,10 @@ export async function fromUpstreamResponse(
   } catch {
     // Not JSON (a proxy's HTML page, say): keep the trimmed text.
   }
-  const [status, type, code, retryable] = BY_STATUS[res.statusCode] ?? (res.statusCode >= 500 ? SERVER_ERROR : OTHER_CLIENT_ERROR);
+  const [status, type, code, retryable] =
+    BY_CODE.get(vendorCode ?? '') ?? BY_STATUS[res.statusCode] ?? (res.statusCode >= 500 ? SERVER_ERROR : OTHER_CLIENT_ERROR);
   const headers: Record<string, string> = {};
-  if (res.statusCode === 429) headers['retry-after'] = String(retryAfterSeconds(res.headers) ?? DEFAULT_RETRY_AFTER_S);
+  if (status === 429) headers['retry-after'] = String(retryAfterSeconds(res.headers) ?? DEFAULT_RETRY_AFTER_S);
   // An overloaded upstream's Retry-After (503, 529) is honoured by the router like a 429's.
   else if (res.statusCode === 503 || res.statusCode === 529) {
     const seconds = retryAfterSeconds(res.headers);
