@@ -14,10 +14,14 @@ import { passThroughStream } from '../../libs/providers/src/openai/stream';
  */
 const SMALL = 4096;
 
+/** JSON whitespace may stand around the colons (Python's json.dumps writes `"usage": {`). */
+const USAGE_OBJECT = /"usage"[ \t\r\n]*:[ \t\r\n]*\{/;
+const NO_CHOICES = /"choices"[ \t\r\n]*:[ \t\r\n]*\[[ \t\r\n]*\]/;
+
 function modelStrip(text: string): string {
   return text
     .split(/\r\n\r\n|\n\n/)
-    .filter((event) => !(event.includes('"usage":{') && event.includes('"choices":[]')))
+    .filter((event) => !(USAGE_OBJECT.test(event) && NO_CHOICES.test(event)))
     .join('\n\n');
 }
 
@@ -25,9 +29,9 @@ function modelUsage(text: string): unknown {
   const events = text.split(/\r\n\r\n|\n\n/);
   for (let i = events.length - 1; i >= 0; i--) {
     const event = events[i]!.trim();
-    if (!event.startsWith('data: {') || !event.includes('"usage"')) continue;
+    if (!event.startsWith('data:') || !event.includes('"usage"')) continue;
     try {
-      const usage = JSON.parse(event.slice(6)).usage;
+      const usage = JSON.parse(event.slice(5)).usage;
       if (usage) return usage;
     } catch {
       // partial event
@@ -36,7 +40,17 @@ function modelUsage(text: string): unknown {
   return undefined;
 }
 
-const unit = ['a', 'é', '😀', '"', '\\', ' ', '{', '}', ':', 'usage', '"usage":{', '"choices":[]'];
+const unit = ['a', 'é', '😀', '"', '\\', ' ', '{', '}', ':', 'usage', '"usage":{', '"choices":[]', '"usage" : {', '"choices": [ ]'];
+
+/** JSON as Python's json.dumps writes it by default: a space after every `:` and `,`. */
+function pythonJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(pythonJson).join(', ')}]`;
+  if (value && typeof value === 'object')
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)}: ${pythonJson(v)}`)
+      .join(', ')}}`;
+  return JSON.stringify(value);
+}
 const usage = fc.record({ prompt_tokens: fc.nat(99), completion_tokens: fc.nat(99) });
 
 /** Streams of OpenAI-like events; `odd` adds raw newlines in events and blank-line runs between them. */
@@ -46,6 +60,8 @@ function streams(odd: boolean) {
     text.map((t) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: t } }] })}`),
     usage.map((u) => `data: ${JSON.stringify({ id: 'c', choices: [], usage: u })}`),
     usage.map((u) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: {} }], usage: u })}`),
+    usage.map((u) => `data: ${pythonJson({ id: 'c', choices: [], usage: u })}`),
+    usage.map((u) => `data:${pythonJson({ choices: [{ index: 0, delta: { content: 'x' } }], usage: null })}`),
     fc.constant('data: {"choices":[],"usage":null}'),
     fc.constant(': keep-alive'),
     text,
@@ -209,6 +225,16 @@ describe('OpenAI stream pass-through', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  // Found by an independent check: `data:[DONE]` (no space: valid SSE) was called truncated
+  // after a whole answer, and the usage event written `data:{…}` was not read.
+  it('ends at data:[DONE] without a space too, and reads usage from data:{…}', async () => {
+    const text =
+      'data:{"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\ndata:{"choices":[],"usage":{"prompt_tokens":3}}\n\ndata:[DONE]\n\n';
+    const { bytes, usage: got } = await run([Buffer.from(text)], true);
+    assert.equal(bytes.toString(), 'data:{"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\ndata:[DONE]\n\n');
+    assert.deepEqual(got, { prompt_tokens: 3 });
   });
 
   it('an end without [DONE] is a truncated stream, after everything received went out', async () => {

@@ -1,5 +1,6 @@
 import { GatewayError } from '../gateway-error';
 import type { JsonResult } from '../provider';
+import { isSpace, valueAt } from './json-bytes';
 
 const USAGE_KEY = Buffer.from('"usage"');
 
@@ -19,20 +20,6 @@ export function readJsonResult(provider: string, body: Buffer, expect: string): 
     throw GatewayError.invalidResponse(`Provider ${provider} returned a response that is not a ${expect}.`);
   }
   return { body, usage: usageOf(body) };
-}
-
-/** Where the value after a key ending at `from` starts (past the colon and JSON whitespace), or -1. */
-export function valueAt(bytes: Buffer, from: number): number {
-  let i = from;
-  while (isSpace(bytes[i])) i++;
-  if (bytes[i] !== 0x3a /* : */) return -1;
-  i++;
-  while (isSpace(bytes[i])) i++;
-  return i < bytes.length ? i : -1;
-}
-
-function isSpace(byte: number | undefined): boolean {
-  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }
 
 function lastNonSpace(body: Buffer): number {

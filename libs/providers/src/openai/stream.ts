@@ -2,6 +2,7 @@ import { GatewayError } from '../gateway-error';
 import { mapStream, type StreamSteps } from '../map-stream';
 import type { ChatStream } from '../provider';
 import { fromTransportError } from './errors';
+import { isSpace, keyWithValue, valueAt } from './json-bytes';
 
 /**
  * How much of the stream's end we keep to find `[DONE]` and the usage event: the last
@@ -10,9 +11,10 @@ import { fromTransportError } from './errors';
  * `data: [DONE]` out of the tail and the stream would be called truncated.
  */
 const TAIL_BYTES = 4096;
-const USAGE_MARK = Buffer.from('"usage":{');
 const USAGE_KEY = Buffer.from('"usage"');
-const EMPTY_CHOICES = Buffer.from('"choices":[]');
+const CHOICES_KEY = Buffer.from('"choices"');
+const OBJECT = 0x7b; // {
+const ARRAY = 0x5b; // [
 const EVENT_END = Buffer.from('\n\n');
 const EVENT_END_CRLF = Buffer.from('\r\n\r\n');
 
@@ -65,7 +67,8 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
   /** The stream is complete only with its `[DONE]`; an incomplete last event is not sent then. */
   end(): Buffer[] {
     const end = Buffer.concat(this.tail);
-    if (!end.includes('data: [DONE]')) throw truncated(this.provider);
+    // SSE drops one space after the colon, if there is one: `data:[DONE]` ends a stream too.
+    if (!end.includes('data: [DONE]') && !end.includes('data:[DONE]')) throw truncated(this.provider);
     this.stream.usage = lastUsage(end);
     return this.carry?.length ? [this.carry] : [];
   }
@@ -93,27 +96,38 @@ function eventAt(bytes: Buffer, from: number): { end: number; next: number } {
 /**
  * Drops the `choices: []` + usage event the client did not ask for, with its blank line;
  * other events pass untouched, byte for byte. Works on the bytes (no decoding and
- * re-encoding of the chunk), and only when the chunk holds a usage mark at all.
+ * re-encoding of the chunk), JSON whitespace allowed around the colons (Python servers
+ * write `"usage": {`), and only when the chunk holds a usage object at all (not the
+ * `"usage":null` of every other chunk).
  */
 function withoutUsageEvent(events: Buffer): Buffer {
   const kept: Buffer[] = [];
   let cursor = 0; // the first byte not yet kept or dropped
-  let mark = events.indexOf(USAGE_MARK);
+  let mark = keyWithValue(events, USAGE_KEY, OBJECT, 0, events.length);
   for (let start = 0; mark >= 0 && start < events.length;) {
     const { end, next } = eventAt(events, start);
     if (mark < end) {
-      const choices = events.indexOf(EMPTY_CHOICES, start);
-      if (choices >= 0 && choices + EMPTY_CHOICES.length <= end) {
+      if (keyWithValue(events, USAGE_KEY, OBJECT, start, end) >= 0 && hasNoChoices(events, start, end)) {
         if (start > cursor) kept.push(events.subarray(cursor, start));
         cursor = next;
       }
-      mark = events.indexOf(USAGE_MARK, next);
+      mark = keyWithValue(events, USAGE_KEY, OBJECT, next, events.length);
     }
     start = next;
   }
   if (cursor === 0) return events;
   if (cursor < events.length) kept.push(events.subarray(cursor));
   return kept.length === 1 ? kept[0]! : Buffer.concat(kept);
+}
+
+/** Whether the event in [start, end) has `"choices": []`. */
+function hasNoChoices(events: Buffer, start: number, end: number): boolean {
+  for (let at = keyWithValue(events, CHOICES_KEY, ARRAY, start, end); at >= 0; at = keyWithValue(events, CHOICES_KEY, ARRAY, at + 1, end)) {
+    let i = valueAt(events, at + CHOICES_KEY.length, end) + 1;
+    while (i < end && isSpace(events[i])) i++;
+    if (events[i] === 0x5d /* ] */ && i < end) return true;
+  }
+  return false;
 }
 
 /** A failure after the answer began: a broken connection leaves the stream incomplete, not the upstream unreachable. */
@@ -140,9 +154,9 @@ function lastUsage(tail: Buffer): ChatStream['usage'] {
   while (at >= 0) {
     const start = eventsEnd(tail.subarray(0, at));
     const event = tail.toString('utf8', start, eventAt(tail, at).end).trim();
-    if (event.startsWith('data: {')) {
+    if (event.startsWith('data:')) {
       try {
-        const usage = JSON.parse(event.slice(6)).usage;
+        const usage = JSON.parse(event.slice(5)).usage;
         if (usage) return usage;
       } catch {
         // A partial event at the start of the tail: nothing to read there.
