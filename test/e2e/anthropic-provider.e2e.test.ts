@@ -76,6 +76,13 @@ describe('Anthropic provider through the gateway (real @anthropic-ai/sdk, fake M
         { provider: 'main', model: 'claude-echo' },
       ],
     },
+    {
+      name: 'claude-overloaded-then-echo',
+      deployments: [
+        { provider: 'main', model: 'claude-overloaded-after-start' },
+        { provider: 'main', model: 'claude-echo' },
+      ],
+    },
   ]);
   const sent = () => upstream.last().body as Sent;
   const vendor: VendorUnderTest = {
@@ -492,6 +499,18 @@ describe('Anthropic provider through the gateway (real @anthropic-ai/sdk, fake M
       const streamed = await client().chat.completions.create({ model: 'claude-proxy-then-echo', messages, stream: true }).withResponse();
       assert.equal((await collect(streamed.data)).text, 'echo: through the proxy');
       assert.match(streamed.response.headers.get('x-gateway-fallbacks') ?? '', /upstream_stream_truncated/);
+    });
+
+    // Found by an independent check: the role chunk of message_start counted as the stream's
+    // start, so an overloaded error right after it (as Anthropic sends one) reached the client.
+    it('an overloaded error after message_start, before any content, falls back', async () => {
+      const messages = [{ role: 'user' as const, content: 'after the start' }];
+      const streamed = await client()
+        .chat.completions.create({ model: 'claude-overloaded-then-echo', messages, stream: true })
+        .withResponse();
+      const { text } = await collect(streamed.data);
+      assert.equal(text, 'echo: after the start');
+      assert.match(streamed.response.headers.get('x-gateway-fallbacks') ?? '', /claude-overloaded-then-echo\/0=/);
     });
 
     it('an error event before the first chunk is a plain HTTP error, not a broken stream', async () => {

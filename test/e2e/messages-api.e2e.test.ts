@@ -125,6 +125,13 @@ before(async () => {
             { provider: 'oa', model: 'ok', capabilities: CAPABLE },
           ],
         },
+        {
+          name: 'claude-overloaded-then-echo',
+          deployments: [
+            { provider: 'ant', model: 'claude-overloaded-after-start', capabilities: CAPABLE },
+            { provider: 'oa', model: 'ok', capabilities: CAPABLE },
+          ],
+        },
         deploy('claude-overloaded', 'ant', 'claude-error-overloaded_error'),
         OA_THEN_CLAUDE,
         {
@@ -398,6 +405,17 @@ describe('Messages API: an Anthropic upstream`s answer is passed through', () =>
     for await (const event of early)
       if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
     assert.equal(text, 'fake answer to: hi', 'the OpenAI-family deployment answered after the Anthropic one sent an error event first');
+
+    // Found by an independent check: an overloaded error after message_start (as Anthropic sends
+    // one) reached the client, the message_start already sent.
+    const overloaded = await client.messages
+      .create({ model: 'claude-overloaded-then-echo', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }], stream: true })
+      .withResponse();
+    text = '';
+    for await (const event of overloaded.data)
+      if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+    assert.equal(text, 'fake answer to: hi');
+    assert.match(overloaded.response.headers.get('x-gateway-fallbacks') ?? '', /claude-overloaded-then-echo\/0=/);
   });
 });
 

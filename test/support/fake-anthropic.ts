@@ -63,6 +63,8 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  * - `claude-stop-<reason>`: text ending with that stop_reason (refusal has stop_details);
  * - `claude-error-<type>`: that documented error (rate_limit_error adds retry-after: 13);
  * - `claude-early-error`: a stream whose first event is an overloaded `error` event;
+ * - `claude-overloaded-after-start`: message_start and a ping, then an overloaded `error` event
+ *   (how Anthropic reports overload on a stream it has begun);
  * - `claude-midstream-error`: an `error` event after some text;
  * - `claude-cut`: a stream that dies before message_stop;
  * - `claude-proxy-page`: a 200 with an HTML page, as a misconfigured proxy answers, streamed or not;
@@ -270,6 +272,10 @@ async function stream(res: ServerResponse, model: string, message: FakeMessage):
     message: { ...messageJson(model, message), content: [], stop_reason: null, stop_details: null, usage: { ...usage, output_tokens: 1 } },
   });
   send('ping', {});
+  if (model === 'claude-overloaded-after-start')
+    return void res.end(
+      `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })}\n\n`,
+    );
   for (const [index, block] of message.content.entries()) {
     if (block.type === 'text') {
       send('content_block_start', { index, content_block: { type: 'text', text: '', citations: null } });

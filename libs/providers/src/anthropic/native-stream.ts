@@ -19,8 +19,9 @@ const EVENT_END = Buffer.from('\n\n');
  * streams (server tool calls and results, citations, signatures, stop details, cache write
  * tokens) reaches the client as sent, and no chunk is parsed. Only the edges are read:
  * message_start's usage from the first event; at the end, message_stop (without it the
- * stream was cut) and the last message_delta's usage. An `error` event as the first event
- * throws before anything is sent, so the router can fail over; a later one reaches the
+ * stream was cut) and the last message_delta's usage. An `error` event before the answer
+ * begins (as the first event, or after message_start and pings) throws before anything is
+ * sent, so the router can fail over; a later one reaches the
  * client as Anthropic sent it, then the stream fails as the event says (the SSE writer adds
  * the gateway's own error event, as it does after an OpenAI upstream's).
  */
@@ -33,8 +34,10 @@ export function nativeStream(provider: string, body: AsyncIterable<Uint8Array>, 
 }
 
 class NativeEvents implements StreamSteps<Uint8Array, Uint8Array> {
-  /** The bytes before the first event is whole; undefined once it was read. */
+  /** The bytes before the answer's first event (past message_start and pings) is whole; undefined once it was read. */
   private head: Buffer | undefined = Buffer.alloc(0);
+  /** Where the first head event not yet read starts. */
+  private headRead = 0;
   private started: AnthropicUsage = { input_tokens: 0, output_tokens: 0 };
   private readonly tail: Buffer[] = [];
   private tailBytes = 0;
@@ -47,7 +50,7 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array> {
 
   step(chunk: Uint8Array): Uint8Array[] {
     let bytes: Buffer | undefined = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    // Nothing is sent before the first event is whole and known not to be an error.
+    // Nothing is sent before the answer's first event is whole and known not to be an error.
     if (this.head) bytes = this.readHead(bytes);
     if (!bytes) return [];
     this.tail.push(bytes);
@@ -70,19 +73,28 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array> {
     throw midStreamError(this.provider, this.toError(err));
   }
 
-  /** The bytes so far once the first event is whole (it throws if that is an error), else undefined. */
+  /**
+   * The bytes so far once the answer's first event is whole, else undefined. Anthropic sends
+   * message_start (and pings) before it knows whether it can answer: an `error` among them or
+   * right after them throws, so the router can still fail over.
+   */
   private readHead(bytes: Buffer): Buffer | undefined {
     const head = this.head!.length ? Buffer.concat([this.head!, bytes]) : bytes;
-    const end = head.indexOf(EVENT_END);
-    if (end < 0 && head.length < HEAD_BYTES) {
-      this.head = head;
-      return undefined;
+    for (let from = this.headRead; ;) {
+      const end = head.indexOf(EVENT_END, from);
+      if (end < 0 && head.length < HEAD_BYTES) {
+        this.head = head;
+        this.headRead = from;
+        return undefined;
+      }
+      const event = parseEvent(head.toString('utf8', from, end < 0 ? head.length : end));
+      if (event?.type === 'error') throw this.eventError(event as never);
+      const usage = (event?.message as { usage?: AnthropicUsage } | undefined)?.usage;
+      if (event?.type === 'message_start' && usage) this.started = usage;
+      if (end < 0 || (event?.type !== 'message_start' && event?.type !== 'ping')) break;
+      from = end + EVENT_END.length;
     }
     this.head = undefined;
-    const first = parseEvent(head.toString('utf8', 0, end < 0 ? head.length : end));
-    if (first?.type === 'error') throw this.eventError(first as never);
-    const usage = (first?.message as { usage?: AnthropicUsage } | undefined)?.usage;
-    if (first?.type === 'message_start' && usage) this.started = usage;
     return head;
   }
 

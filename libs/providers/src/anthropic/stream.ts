@@ -23,7 +23,7 @@ export interface StreamOptions {
 
 /**
  * Anthropic's event sequence as OpenAI chunks: message_start opens the stream
- * (role delta), text_delta / thinking_delta / input_json_delta become content,
+ * (its role delta leaves with the first content, see `roleSent`), text_delta / thinking_delta / input_json_delta become content,
  * reasoning_content and tool-call argument deltas, message_delta carries the
  * stop reason and final usage, message_stop ends it. The event reader drops `ping`
  * and throws on `error` events (events.ts). A stream that ends without message_stop was cut.
@@ -39,6 +39,13 @@ class EventFrames implements StreamSteps<Event, string> {
   private stopped = false;
   private calls = 0;
   private readonly blocks = new Map<number, OpenBlock>();
+  /**
+   * The role delta goes with the first frame after message_start, not alone: Anthropic sends
+   * message_start (and pings) before it knows whether it can answer, and an overloaded `error`
+   * can follow. Until a frame leaves, that error can still fall back (the router starts a
+   * stream at its first chunk).
+   */
+  private roleSent = false;
 
   constructor(
     private readonly options: StreamOptions,
@@ -46,10 +53,20 @@ class EventFrames implements StreamSteps<Event, string> {
   ) {}
 
   step(event: Event): readonly string[] {
+    return this.withRole(this.translate(event));
+  }
+
+  private withRole(out: readonly string[]): readonly string[] {
+    if (this.roleSent || !out.length) return out;
+    this.roleSent = true;
+    return [this.frames!.role(), ...out];
+  }
+
+  private translate(event: Event): readonly string[] {
     if (event.type === 'message_start') {
       this.frames = new ChunkFrames(event.message.id, event.message.model, this.options.includeUsage);
       this.usage = event.message.usage;
-      return [this.frames.role()];
+      return NO_FRAMES;
     }
     const frames = this.frames;
     if (!frames) return NO_FRAMES;
@@ -112,9 +129,9 @@ class EventFrames implements StreamSteps<Event, string> {
     const frames = this.frames;
     if (!frames || !this.stopped) throw truncated(this.options.provider);
     const usage = (this.stream.usage = usageFrom(this.usage));
-    return this.options.includeUsage
-      ? [frames.finish(this.finish), frames.usage(usage), DONE_FRAME]
-      : [frames.finish(this.finish), DONE_FRAME];
+    return this.withRole(
+      this.options.includeUsage ? [frames.finish(this.finish), frames.usage(usage), DONE_FRAME] : [frames.finish(this.finish), DONE_FRAME],
+    );
   }
 }
 
