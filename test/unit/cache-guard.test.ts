@@ -33,6 +33,12 @@ describe('semantic guard', () => {
     ['When did World War I start?', 'When did World War I end?', 'negation'],
     ['Is it true that vaccines cause autism?', 'Is it false that vaccines cause autism?', 'negation'],
     ['When does the school year begin?', 'When does the school year end?', 'negation'],
+    // Found in the fresh tuning set (test/data/cache-fresh-tune.tsv).
+    ['When did World War I start?', 'When did World War II start?', 'numbers'],
+    ['Who was Henry VII?', 'Who was Henry VIII?', 'numbers'],
+    ['How do I turn on location services on my iPhone?', 'How do I turn off location services on my iPhone?', 'negation'],
+    ['How do I show a div with JavaScript?', 'How do I hide a div with JavaScript?', 'negation'],
+    ['How do I allow pop-ups in Firefox?', 'How do I block pop-ups in Firefox?', 'negation'],
   ];
   for (const [cached, query, reason] of refusals) {
     it(`refuses "${query}" for "${cached}" (${reason})`, () => assert.equal(verdict(cached, query), reason));
@@ -55,6 +61,11 @@ describe('semantic guard', () => {
     ['Explain quantum computing to a 10 year old', 'Explain quantum computing to a 10-year-old'],
     ['What is the virtual DOM in React?', "Explain React's virtual DOM"],
     ['How do I reverse a list?', 'How do I reverse a list in Python?'],
+    // A Roman numeral is a number after a name only: "IV" alone is a word on both sides.
+    ['When should a patient get IV fluids?', 'When does a patient need IV fluids?'],
+    ['Who was Louis XIV?', 'Tell me who Louis XIV was'],
+    // The same word on both sides as often: no opposite, however many times each occurs.
+    ['Turn on the lights on the porch', 'turn on the porch lights'],
   ];
   for (const [cached, query] of allowed) {
     it(`allows "${query}" for "${cached}"`, () => assert.equal(verdict(cached, query), undefined));

@@ -194,6 +194,8 @@ const OPPOSITE_PAIRS = [
   ['include', 'exclude'],
   ['accept', 'reject'],
   ['allow', 'deny'],
+  ['allow', 'block'],
+  ['show', 'hide'],
   ['legal', 'illegal'],
   ['safe', 'dangerous'],
   ['cheap', 'expensive'],

@@ -37,8 +37,8 @@ export interface PromptFacts {
   questions: Set<string>;
   /** The same kinds, asked by a noun ("the number of", "in what year"). */
   askedNouns: Set<string>;
-  /** Every word, lower-cased and stemmed. */
-  words: Set<string>;
+  /** Every word, lower-cased and stemmed, with how many times it occurs. */
+  words: Map<string, number>;
 }
 
 /**
@@ -79,7 +79,7 @@ export function promptFacts(text: string): PromptFacts {
     anchors: new Set(),
     questions: new Set(),
     askedNouns: new Set(),
-    words: new Set(),
+    words: new Map(),
   };
   const tokens = [...expanded.matchAll(TOKEN)];
   // Operators count only in a prompt with numbers: "add a column" and "initializer/loader" are not arithmetic.
@@ -94,13 +94,17 @@ export function promptFacts(text: string): PromptFacts {
     const raw = match[0];
     const lower = lowered[i];
     const word = stem(lower);
-    facts.words.add(word);
+    facts.words.set(word, (facts.words.get(word) ?? 0) + 1);
     if (isEntity(raw, expanded, match.index)) facts.entities.push(word);
     const question = QUESTION_PHRASES.get(`${lower} ${lowered[i + 1] ?? ''}`) ?? QUESTION_PHRASES.get(lower);
     if (question) facts.questions.add(question);
     const asked = ASKED_NOUNS.get(word);
     if (asked) facts.askedNouns.add(asked);
-    const number = /^\d/.test(raw) ? normaliseNumber(raw) : lower === 'one' && !counting ? undefined : NUMBER_WORDS.get(lower);
+    const number = /^\d/.test(raw)
+      ? normaliseNumber(raw)
+      : lower === 'one' && !counting
+        ? undefined
+        : (NUMBER_WORDS.get(lower) ?? regnalNumber(raw, tokens[i - 1]?.[0]));
     const operator = arithmetic ? (OPERATORS.get(lower) ?? OPERATORS.get(plural(lower))) : undefined;
     const unit = UNITS.get(lower) ?? UNITS.get(plural(lower));
     if (number || operator) facts.numbers.push((number ?? operator)!);
@@ -118,6 +122,39 @@ export function promptFacts(text: string): PromptFacts {
     }
   }
   return facts;
+}
+
+const ROMAN = [
+  'I',
+  'II',
+  'III',
+  'IV',
+  'V',
+  'VI',
+  'VII',
+  'VIII',
+  'IX',
+  'X',
+  'XI',
+  'XII',
+  'XIII',
+  'XIV',
+  'XV',
+  'XVI',
+  'XVII',
+  'XVIII',
+  'XIX',
+  'XX',
+];
+
+/**
+ * A Roman numeral of two letters or more after a capitalised word, as in "World War II",
+ * "Henry VIII", "Rocky IV": its value. Alone ("IV fluids", "the vi editor") it is a word.
+ */
+function regnalNumber(raw: string, before: string | undefined): string | undefined {
+  if (raw.length < 2 || !before || !/^\p{Lu}/u.test(before)) return undefined;
+  const value = ROMAN.indexOf(raw) + 1;
+  return value > 1 ? String(value) : undefined;
 }
 
 /**
@@ -143,9 +180,12 @@ function sameEntities(a: PromptFacts, b: PromptFacts): boolean {
   return !(missing(a, b) && missing(b, a));
 }
 
-/** One side has a word, the other its opposite and not the word: enable/disable, install/uninstall. */
+/**
+ * One side has a word more often than the other, the other its opposite: enable/disable,
+ * install/uninstall, "turn on X on my phone" / "turn off X on my phone".
+ */
 function opposed(a: PromptFacts, b: PromptFacts): boolean {
-  const only = (x: PromptFacts, y: PromptFacts) => [...x.words].filter((w) => !y.words.has(w));
+  const only = (x: PromptFacts, y: PromptFacts) => [...x.words].filter(([w, n]) => n > (y.words.get(w) ?? 0)).map(([w]) => w);
   const onlyB = only(b, a);
   return only(a, b).some((w) => onlyB.some((v) => isOpposite(w, v) || isOpposite(v, w)));
 }
