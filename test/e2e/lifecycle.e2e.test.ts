@@ -189,13 +189,71 @@ describe('health, readiness, metrics and shutdown', () => {
     }
   });
 
-  it('a bad config fails fast, naming the key', async () => {
-    const gateway = await GatewayProcess.start(
+  const badConfigs: [string, object, Record<string, string>, RegExp][] = [
+    [
+      'an invalid value',
       { providers: [{ name: 'x', type: 'openai-compatible', timeoutMs: -5 }], models: [] },
-      { expectExit: true },
+      {},
+      /providers\[0\]\.timeoutMs: timeoutMs must not be less than 1/,
+    ],
+    ['a section given as a list', configWith({ router: [] }), {}, /router: router must be a mapping/],
+    [
+      'a task rule without match',
+      configWith({ virtualModels: [{ name: 'auto', default: 'mock-1', rules: [{ name: 'r', model: 'mock-1' }] }] }),
+      {},
+      /virtualModels\[0\]\.rules\[0\]\.match: match must be a mapping/,
+    ],
+    [
+      'provider headers given as a string',
+      configWith({ providers: [{ name: 'm2', type: 'mock', headers: 'OpenAI-Organization: org-1' }] }),
+      {},
+      /providers\[1\]\.headers: headers must be a mapping/,
+    ],
+    [
+      'two declared keys with one id',
+      configWith({
+        security: {
+          keys: [
+            { id: 'team', keyEnv: 'K1' },
+            { id: 'team', keyEnv: 'K2' },
+          ],
+        },
+      }),
+      {},
+      /security\.keys\[1\]\.id: "team" is also security\.keys\[0\]\.id/,
+    ],
+    [
+      'a REDIS_URL that is not a URL',
+      configWith(),
+      { REDIS_URL: 'redis//oops:6379' },
+      /redisUrl: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/,
+    ],
+    ['LOG_BODIES=yes', configWith(), { LOG_BODIES: 'yes' }, /LOG_BODIES: expected true, false, 1 or 0, got "yes"/],
+  ];
+  for (const [name, config, env, message] of badConfigs) {
+    it(`a bad config fails fast with exit 78 and one line naming the key: ${name}`, async () => {
+      const gateway = await GatewayProcess.start(config, { expectExit: true, env });
+      // Listening instead means the config was accepted: stopped, it exits 0 and the test fails.
+      if (gateway.exitCode === null) await gateway.stop();
+      assert.equal(await gateway.waitForExit(), 78);
+      assert.equal(gateway.rawOutput.length, 1, `one line, no stack trace:\n${gateway.rawOutput.join('\n')}`);
+      assert.match(gateway.rawOutput[0], /^ai-gateway: invalid gateway config \(\S+gateway\.yaml\): /);
+      assert.match(gateway.rawOutput[0], message);
+    });
+  }
+
+  it('empty sections (every child commented out: YAML null) start with their defaults and serve', async () => {
+    const empty = { retry: null, timeouts: null, breaker: null, latency: null };
+    const gateway = await GatewayProcess.start(
+      configWith({ virtualModels: null, router: empty, security: null, cache: null, responses: null, server: { redactPatterns: null } }),
     );
-    assert.equal(await gateway.waitForExit(), 78);
-    assert.match(gateway.rawOutput.join('\n'), /invalid gateway config .*providers\[0\]\.timeoutMs: timeoutMs must not be less than 1/);
+    try {
+      assert.equal((await fetch(`${gateway.url}/ready`)).status, 200);
+      const res = await gateway.client().chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'defaults' }] });
+      assert.match(res.choices[0].message.content ?? '', /defaults/);
+    } finally {
+      await gateway.stop();
+    }
   });
 
   it('a provider without its key is disabled with one warning, not a crash', async () => {

@@ -1,12 +1,23 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { ConfigError, loadConfig, parseConfig } from '@gateway/config';
 
 const minimal = () => ({
   providers: [{ name: 'mock', type: 'mock' }],
   models: [{ name: 'm', deployments: [{ provider: 'mock', model: 'm' }] }],
 });
+const virtualModel = (name: string) => ({ name, default: 'm', rules: [{ name: 'r', match: { task: 't' }, model: 'm' }] });
+const key = (id: string, keyEnv: string) => ({ id, keyEnv, budget: { usd: 5 } });
+const adminKey = (id: string, keyEnv: string) => ({ id, keyEnv, role: 'read' });
+/** minimal() with a virtual model, a declared key and an admin key. */
+const complete = () => ({
+  ...minimal(),
+  virtualModels: [virtualModel('auto')],
+  security: { keys: [key('team', 'K1')], adminKeys: [adminKey('ops', 'A1')] },
+});
+const header = (c: ReturnType<typeof minimal>, headers: unknown) => Object.assign(c.providers[0], { headers });
 
 describe('config', () => {
   it('the shipped default config loads with no environment at all', () => {
@@ -73,7 +84,82 @@ describe('config', () => {
     ],
     ['a model without deployments', (c) => (c.models[0].deployments = []), /models\[0\]\.deployments/],
     ['a duplicate model name', (c) => c.models.push({ ...c.models[0] }), /declared twice/],
-    ['a duplicate provider', (c) => c.providers.push({ ...c.providers[0] }), /duplicate provider "mock"/],
+    ['a duplicate provider', (c) => c.providers.push({ ...c.providers[0] }), /providers\[1\]\.name: "mock" is also providers\[0\]\.name/],
+    [
+      'two declared keys with one id (their limits, spend and metrics would merge)',
+      (c) => Object.assign(c, { security: { keys: [key('team', 'K1'), key('team', 'K2')] } }),
+      /security\.keys\[1\]\.id: "team" is also security\.keys\[0\]\.id/,
+    ],
+    [
+      'two admin keys with one id',
+      (c) => Object.assign(c, { security: { adminKeys: [adminKey('ops', 'A1'), adminKey('ops', 'A2')] } }),
+      /security\.adminKeys\[1\]\.id: "ops" is also security\.adminKeys\[0\]\.id/,
+    ],
+    [
+      'two virtual models with one name (the first would be dropped)',
+      (c) => Object.assign(c, { virtualModels: [virtualModel('auto'), virtualModel('auto')] }),
+      /virtualModels\[1\]\.name: "auto" is also virtualModels\[0\]\.name/,
+    ],
+    ['a section given as a list', (c) => Object.assign(c, { router: [] }), /^[^:]+: router: router must be a mapping$/],
+    ['a section given as a number', (c) => Object.assign(c, { server: 5 }), /^[^:]+: server: server must be a mapping$/],
+    ['a list item given as a list', (c) => c.providers.push([] as never), /providers: each item of providers must be a mapping/],
+    [
+      'a task rule without match',
+      (c) => Object.assign(c, { virtualModels: [{ name: 'auto', default: 'm', rules: [{ name: 'r', model: 'm' }] }] }),
+      /^[^:]+: virtualModels\[0\]\.rules\[0\]\.match: match must be a mapping$/,
+    ],
+    ['headers given as a string', (c) => header(c, 'OpenAI-Organization: org-1'), /providers\[0\]\.headers: headers must be a mapping/],
+    [
+      'a header value that is a mapping',
+      (c) => header(c, { 'OpenAI-Organization': { id: 'org-1' } }),
+      /providers\[0\]\.headers: header "OpenAI-Organization": the value must be a string/,
+    ],
+    [
+      'a header value that is a number',
+      (c) => header(c, { 'X-Version': 1.1 }),
+      /providers\[0\]\.headers: header "X-Version": the value must be a string/,
+    ],
+    [
+      'a header name with a space',
+      (c) => header(c, { 'Open AI-Org': 'org-1' }),
+      /providers\[0\]\.headers: header name "Open AI-Org" is not an HTTP token/,
+    ],
+    [
+      'a header value with a line break',
+      (c) => header(c, { 'X-Org': 'a\r\nX-Injected: 1' }),
+      /providers\[0\]\.headers: header "X-Org": the value contains a line break/,
+    ],
+    [
+      'an attempt timeout longer than the deadline',
+      (c) => Object.assign(c, { router: { timeouts: { attemptMs: 90_000, deadlineMs: 60_000 } } }),
+      /router\.timeouts\.attemptMs: 90000 is longer than deadlineMs \(60000\)/,
+    ],
+    [
+      'a task rule whose minPromptTokens is above its maxPromptTokens',
+      (c) =>
+        Object.assign(c, {
+          virtualModels: [
+            { name: 'auto', default: 'm', rules: [{ name: 'r', model: 'm', match: { minPromptTokens: 100, maxPromptTokens: 10 } }] },
+          ],
+        }),
+      /virtualModels\[0\]\.rules\[0\]\.match\.minPromptTokens: 100 is above maxPromptTokens \(10\)/,
+    ],
+    [
+      'a weighted group whose weights are all 0',
+      (c) => Object.assign(c.models[0], { strategy: 'weighted', deployments: [{ provider: 'mock', model: 'm', weight: 0 }] }),
+      /models\[0\]\.deployments: every weight is 0/,
+    ],
+    [
+      'an empty alias',
+      (c) => Object.assign(c.models[0], { aliases: ['fast', ''] }),
+      /models\[0\]\.aliases: each value in aliases must match/,
+    ],
+    ['a blank alias', (c) => Object.assign(c.models[0], { aliases: [' '] }), /models\[0\]\.aliases: each value in aliases must match/],
+    [
+      'an empty upstream model id',
+      (c) => (c.models[0].deployments[0].model = ''),
+      /models\[0\]\.deployments\[0\]\.model: model must be the upstream model id/,
+    ],
     [
       'a negative price',
       (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: -1 }),
@@ -154,6 +240,88 @@ describe('config', () => {
     });
   }
 
+  // What YAML gives for a key whose children are all commented out: null, meaning the section's defaults.
+  const emptySections = [
+    'virtualModels:',
+    'router:',
+    'router: { retry: }',
+    'router: { timeouts: }',
+    'router: { breaker: }',
+    'router: { latency: }',
+    'security:',
+    'security: { keys: }',
+    'security: { failOpen: }',
+    'cache:',
+    'cache: { semantic: }',
+    'responses:',
+    'redis:',
+    'server:',
+    'server: { redactPatterns: }',
+  ];
+  for (const yaml of emptySections) {
+    it(`takes an empty section (\`${yaml}\`) as that section's defaults`, () => {
+      const config = parseConfig({ ...minimal(), ...parseYaml(yaml) }, {});
+      assert.deepEqual(config, parseConfig(minimal(), {}));
+    });
+  }
+
+  it('a deadline set alone bounds the default attempt timeout instead of contradicting it', () => {
+    const { timeouts } = parseConfig({ ...minimal(), router: { timeouts: { deadlineMs: 60_000 } } }, {}).router;
+    assert.deepEqual([timeouts.attemptMs, timeouts.deadlineMs], [60_000, 60_000]);
+    assert.equal(parseConfig(minimal(), {}).router.timeouts.attemptMs, 120_000);
+  });
+
+  it('applies the environment to an empty server section', () => {
+    assert.equal(parseConfig({ ...minimal(), server: null }, { PORT: '8080' }).server.port, 8080);
+  });
+
+  // Every key a config class declares without @IsOptional: left out, or left empty (null), it is refused by name.
+  const required: (string | number)[][] = [
+    ['providers'],
+    ['providers', 0, 'name'],
+    ['providers', 0, 'type'],
+    ['models'],
+    ['models', 0, 'name'],
+    ['models', 0, 'deployments'],
+    ['models', 0, 'deployments', 0, 'provider'],
+    ['models', 0, 'deployments', 0, 'model'],
+    ['virtualModels', 0, 'name'],
+    ['virtualModels', 0, 'default'],
+    ['virtualModels', 0, 'rules'],
+    ['virtualModels', 0, 'rules', 0, 'name'],
+    ['virtualModels', 0, 'rules', 0, 'match'],
+    ['virtualModels', 0, 'rules', 0, 'model'],
+    ['security', 'keys', 0, 'id'],
+    ['security', 'keys', 0, 'keyEnv'],
+    ['security', 'keys', 0, 'budget', 'usd'],
+    ['security', 'adminKeys', 0, 'id'],
+    ['security', 'adminKeys', 0, 'keyEnv'],
+    ['security', 'adminKeys', 0, 'role'],
+  ];
+  it('accepts the complete config the required-key cases start from', () => {
+    assert.ok(parseConfig(complete(), {}));
+  });
+  for (const path of required) {
+    const key = path
+      .map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`))
+      .join('')
+      .slice(1);
+    for (const value of [undefined, null]) {
+      it(`refuses ${key} ${value === undefined ? 'left out' : 'left empty'}, naming it`, () => {
+        const config = complete();
+        const parent = path
+          .slice(0, -1)
+          .reduce((o: Record<string | number, unknown>, k) => o[k] as Record<string | number, unknown>, config);
+        if (value === undefined) delete parent[path.at(-1)!];
+        else parent[path.at(-1)!] = value;
+        assert.throws(
+          () => parseConfig(config, {}),
+          (err: unknown) => err instanceof ConfigError && err.message.includes(`: ${key}: `) && !/Cannot read|TypeError/.test(err.message),
+        );
+      });
+    }
+  }
+
   it('refuses to listen beyond loopback without a master key (auth would be off)', () => {
     assert.throws(() => parseConfig(minimal(), { HOST: '0.0.0.0' }), /server\.host: listening on 0\.0\.0\.0 needs GATEWAY_MASTER_KEY/);
     assert.throws(
@@ -177,8 +345,54 @@ describe('config', () => {
     assert.throws(() => parseConfig(withEnvUrl(), { LOCAL_BASE_URL: 'not a url' }), /providers\[0\]\.baseUrl/);
   });
 
-  it('rejects a bad PORT from the environment, naming it', () => {
-    assert.throws(() => parseConfig(minimal(), { PORT: 'eighty' }), /server\.port/);
+  const badEnv: [Record<string, string>, RegExp][] = [
+    [{ PORT: 'eighty' }, /: PORT: expected an integer, got "eighty"$/],
+    // Number(" ") is 0: a random port.
+    [{ PORT: ' ' }, /: PORT: expected an integer, got " "$/],
+    [{ METRICS_PORT: '9464.5' }, /: METRICS_PORT: expected an integer/],
+    [{ LOG_BODIES: 'yes' }, /: LOG_BODIES: expected true, false, 1 or 0, got "yes"$/],
+    [{ REDIS_CLUSTER: 'yes' }, /: REDIS_CLUSTER: expected true, false, 1 or 0, got "yes"$/],
+    [{ REDIS_URL: 'redis//oops:6379' }, /: redisUrl: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
+    [{ REDIS_URL: 'http://r:6379' }, /: redisUrl: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
+    [{ REDIS_URL: 'redis://:pw@' }, /: redisUrl: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL with a host/],
+  ];
+  for (const [env, message] of badEnv) {
+    it(`rejects ${JSON.stringify(env)} from the environment, naming the variable`, () => {
+      assert.throws(
+        () => parseConfig(minimal(), env),
+        (err: unknown) => err instanceof ConfigError && message.test(err.message),
+      );
+    });
+  }
+
+  it('leaves the value of a bad REDIS_URL out of the message (it may hold the password)', () => {
+    assert.throws(
+      () => parseConfig(minimal(), { REDIS_URL: 'redis//:hunter2@r:6379' }),
+      (err: Error) => !err.message.includes('hunter2'),
+    );
+  });
+
+  it('accepts redis:// and rediss:// URLs with a password and a database', () => {
+    assert.equal(parseConfig(minimal(), { REDIS_URL: 'rediss://:pw@r.example:6380/2' }).redisUrl, 'rediss://:pw@r.example:6380/2');
+  });
+
+  it('reads true, false, 1 and 0 in any case for the boolean variables', () => {
+    for (const [text, value] of [
+      ['TRUE', true],
+      ['False', false],
+      ['1', true],
+      ['0', false],
+    ] as const) {
+      const config = parseConfig(minimal(), { LOG_BODIES: text, REDIS_CLUSTER: text });
+      assert.equal(config.server.logBodies, value, `LOG_BODIES=${text}`);
+      assert.equal(config.redis.cluster, value, `REDIS_CLUSTER=${text}`);
+    }
+  });
+
+  it('sends a header map of HTTP token names and one-line string values as written', () => {
+    const config = minimal();
+    header(config, { 'OpenAI-Organization': 'org-1', 'X-Title': 'My app: v2' });
+    assert.deepEqual(parseConfig(config, {}).providers[0].headers, { 'OpenAI-Organization': 'org-1', 'X-Title': 'My app: v2' });
   });
 
   it('a missing file is a ConfigError with the path', () => {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { Nested } from './nested';
 
 /**
  * The semantic layer: an embedding of the last user message, searched among earlier
@@ -77,7 +77,7 @@ export class CacheConfig {
   @IsOptional() @IsBoolean() toolCallResponses = false;
   /** Answers larger than this are not stored. */
   @IsOptional() @IsInt() @Min(1024) maxEntryBytes = 256 * 1024;
-  @IsOptional() @ValidateNested() @Type(() => SemanticCacheConfig) semantic: SemanticCacheConfig = new SemanticCacheConfig();
-  @IsOptional() @ValidateNested() @Type(() => RedisCacheConfig) redis: RedisCacheConfig = new RedisCacheConfig();
-  @IsOptional() @ValidateNested() @Type(() => EmbeddedCacheConfig) embedded: EmbeddedCacheConfig = new EmbeddedCacheConfig();
+  @IsOptional() @Nested(() => SemanticCacheConfig) semantic: SemanticCacheConfig = new SemanticCacheConfig();
+  @IsOptional() @Nested(() => RedisCacheConfig) redis: RedisCacheConfig = new RedisCacheConfig();
+  @IsOptional() @Nested(() => EmbeddedCacheConfig) embedded: EmbeddedCacheConfig = new EmbeddedCacheConfig();
 }

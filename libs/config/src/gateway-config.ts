@@ -1,6 +1,5 @@
 // class-validator/class-transformer decorators read design-time metadata.
 import 'reflect-metadata';
-import { Type } from 'class-transformer';
 import {
   ArrayNotEmpty,
   IsArray,
@@ -15,13 +14,14 @@ import {
   MinLength,
   Max,
   Min,
-  ValidateNested,
 } from 'class-validator';
+import { IsHeaderMap } from './header-map';
+import { Nested, NestedList } from './nested';
 import { MAX_TIMER_MS } from './timer-limit';
 import { RouterConfig, STRATEGIES, type Strategy, VirtualModelConfig } from './router-config';
 import { SecurityConfig } from './security-config';
 import { CacheConfig } from './cache-config';
-import { RedisConfig } from './redis-config';
+import { IsRedisUrl, RedisConfig } from './redis-config';
 import { ResponsesConfig } from './responses-config';
 
 export const PROVIDER_TYPES = ['openai', 'openai-compatible', 'anthropic', 'gemini', 'mock'] as const;
@@ -78,8 +78,8 @@ export class ProviderConfig {
   /** Keep-alive connections kept open to this upstream. */
   @IsOptional() @IsInt() @Min(1) @Max(4096) maxConnections = 256;
   /** Extra headers sent upstream (e.g. OpenAI-Organization). Values are not secrets. */
-  @IsOptional() headers?: Record<string, string>;
-  @IsOptional() @ValidateNested() @Type(() => MockBehaviour) mock?: MockBehaviour;
+  @IsOptional() @IsHeaderMap() headers?: Record<string, string>;
+  @IsOptional() @Nested(() => MockBehaviour) mock?: MockBehaviour;
 }
 
 /** USD per one million tokens. */
@@ -103,8 +103,8 @@ export class Price {
 export class DeploymentConfig {
   @IsString() provider!: string;
   /** The model id sent upstream. */
-  @IsString() model!: string;
-  @IsOptional() @ValidateNested() @Type(() => Price) price?: Price;
+  @IsString() @Matches(/\S/, { message: 'model must be the upstream model id, not empty' }) model!: string;
+  @IsOptional() @Nested(() => Price) price?: Price;
   @IsOptional() @IsInt() @Min(1) contextWindow?: number;
   /** `max_tokens` when the client sends none: required by Anthropic, a cap for Gemini. */
   @IsOptional() @IsInt() @Min(1) maxOutputTokens?: number;
@@ -122,14 +122,11 @@ export class DeploymentConfig {
 
 export class ModelConfig {
   @IsString() @Matches(NAME) name!: string;
-  @IsOptional() @IsArray() @IsString({ each: true }) aliases?: string[];
+  /** Other names clients may send, spelled like `name`. */
+  @IsOptional() @IsArray() @Matches(NAME, { each: true }) aliases?: string[];
   /** How the group orders its deployments for each request (see README, Routing). */
   @IsOptional() @IsIn(STRATEGIES as unknown as string[]) strategy: Strategy = 'priority';
-  @IsArray()
-  @ArrayNotEmpty()
-  @ValidateNested({ each: true })
-  @Type(() => DeploymentConfig)
-  deployments!: DeploymentConfig[];
+  @NestedList(() => DeploymentConfig) @ArrayNotEmpty() deployments!: DeploymentConfig[];
 }
 
 export class ServerConfig {
@@ -159,24 +156,20 @@ export class ServerConfig {
 }
 
 export class GatewayConfig {
-  @IsOptional() @ValidateNested() @Type(() => ServerConfig) server: ServerConfig = new ServerConfig();
-  @IsArray() @ValidateNested({ each: true }) @Type(() => ProviderConfig) providers!: ProviderConfig[];
-  @IsArray() @ValidateNested({ each: true }) @Type(() => ModelConfig) models!: ModelConfig[];
-  @IsOptional()
-  @IsArray()
-  @ValidateNested({ each: true })
-  @Type(() => VirtualModelConfig)
-  virtualModels: VirtualModelConfig[] = [];
-  @IsOptional() @ValidateNested() @Type(() => RouterConfig) router: RouterConfig = new RouterConfig();
-  @IsOptional() @ValidateNested() @Type(() => SecurityConfig) security: SecurityConfig = new SecurityConfig();
+  @IsOptional() @Nested(() => ServerConfig) server: ServerConfig = new ServerConfig();
+  @NestedList(() => ProviderConfig) providers!: ProviderConfig[];
+  @NestedList(() => ModelConfig) models!: ModelConfig[];
+  @IsOptional() @NestedList(() => VirtualModelConfig) virtualModels: VirtualModelConfig[] = [];
+  @IsOptional() @Nested(() => RouterConfig) router: RouterConfig = new RouterConfig();
+  @IsOptional() @Nested(() => SecurityConfig) security: SecurityConfig = new SecurityConfig();
   /** Set from REDIS_URL; Redis-backed features are off without it. */
-  @IsOptional() @IsString() redisUrl?: string;
+  @IsOptional() @IsRedisUrl() redisUrl?: string;
   /** Cluster mode and TLS CA for that Redis (libs/redis); see redis-config.ts. */
-  @IsOptional() @ValidateNested() @Type(() => RedisConfig) redis: RedisConfig = new RedisConfig();
+  @IsOptional() @Nested(() => RedisConfig) redis: RedisConfig = new RedisConfig();
   /** Set from GATEWAY_MASTER_KEY only; when set, every /v1 request needs a key. */
   @IsOptional() @IsString() @MinLength(16, { message: 'GATEWAY_MASTER_KEY must be at least 16 characters' }) masterKey?: string;
   /** Exact and semantic response cache (libs/cache); see cache-config.ts. */
-  @IsOptional() @ValidateNested() @Type(() => CacheConfig) cache: CacheConfig = new CacheConfig();
+  @IsOptional() @Nested(() => CacheConfig) cache: CacheConfig = new CacheConfig();
   /** Stored responses of the Responses API (apps/gateway/src/responses); see responses-config.ts. */
-  @IsOptional() @ValidateNested() @Type(() => ResponsesConfig) responses: ResponsesConfig = new ResponsesConfig();
+  @IsOptional() @Nested(() => ResponsesConfig) responses: ResponsesConfig = new ResponsesConfig();
 }

@@ -4,7 +4,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { CHAT_CAPABILITIES, deploymentKind, GatewayConfig, type ModelKind } from './gateway-config';
-import { redisFromEnv } from './redis-config';
+import { REDIS_ENV, SERVER_ENV, withEnvOverrides } from './env-overrides';
 import { applyVendorPrices } from './vendor-prices';
 
 export const DEFAULT_CONFIG_PATH = 'config/gateway.yaml';
@@ -13,20 +13,6 @@ export const DEFAULT_CONFIG_PATH = 'config/gateway.yaml';
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
-
-/** Environment variables that override the file, as `ENV -> server.<key>` with its parser. */
-const SERVER_ENV: Record<string, [keyof GatewayConfig['server'], (v: string) => unknown]> = {
-  PORT: ['port', Number],
-  HOST: ['host', String],
-  METRICS_PORT: ['metricsPort', Number],
-  METRICS_HOST: ['metricsHost', String],
-  LOG_LEVEL: ['logLevel', String],
-  BODY_LIMIT_BYTES: ['bodyLimitBytes', Number],
-  SHUTDOWN_GRACE_MS: ['shutdownGraceMs', Number],
-  SHUTDOWN_DELAY_MS: ['shutdownDelayMs', Number],
-  KEEP_ALIVE_TIMEOUT_MS: ['keepAliveTimeoutMs', Number],
-  LOG_BODIES: ['logBodies', (v) => v === 'true' || v === '1'],
-};
 
 /**
  * Reads, overrides from the environment and validates the gateway config.
@@ -44,28 +30,46 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   return parseConfig(raw as Record<string, unknown>, env, path);
 }
 
-export function parseConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, source = 'config'): GatewayConfig {
-  const server = { ...((raw.server as object) ?? {}) } as Record<string, unknown>;
-  for (const [name, [key, parse]] of Object.entries(SERVER_ENV)) {
-    if (env[name] !== undefined && env[name] !== '') server[key] = parse(env[name]!);
-  }
-  if ('masterKey' in raw)
-    throw new ConfigError(`invalid gateway config (${source}): masterKey: set GATEWAY_MASTER_KEY in the environment, not in the file`);
+export function parseConfig(file: Record<string, unknown>, env: NodeJS.ProcessEnv, source = 'config'): GatewayConfig {
+  const fail = (msg: string): never => {
+    throw new ConfigError(`invalid gateway config (${source}): ${msg}`);
+  };
+  if ('masterKey' in file) fail('masterKey: set GATEWAY_MASTER_KEY in the environment, not in the file');
+  const raw = withoutNulls(file) as Record<string, unknown>;
   const merged = {
     ...raw,
-    server,
+    server: withEnvOverrides(raw.server, SERVER_ENV, env, fail),
     providers: withBaseUrlOverrides(raw.providers, env),
     redisUrl: env.REDIS_URL || raw.redisUrl || undefined,
-    redis: redisFromEnv(raw.redis, env),
+    redis: withEnvOverrides(raw.redis, REDIS_ENV, env, fail),
     masterKey: env.GATEWAY_MASTER_KEY || undefined,
   };
 
   const config = plainToInstance(GatewayConfig, merged, { exposeDefaultValues: true });
   const errors = validateSync(config, { whitelist: true, forbidNonWhitelisted: true });
-  if (errors.length) throw new ConfigError(`invalid gateway config (${source}): ${describe(errors)}`);
-  checkReferences(config, source);
+  if (errors.length) fail(describe(errors));
+  // A deadline set alone lowers the attempt timeout's default with it; both set must agree.
+  const timeouts = config.router.timeouts;
+  const attemptSet = (raw.router as { timeouts?: { attemptMs?: unknown } } | undefined)?.timeouts?.attemptMs !== undefined;
+  if (!attemptSet) timeouts.attemptMs = Math.min(timeouts.attemptMs, timeouts.deadlineMs);
+  checkAcrossKeys(config, fail);
   applyVendorPrices(config);
   return config;
+}
+
+/**
+ * `value` without the null-valued keys of its mappings, at any depth. YAML gives null for a
+ * key whose children are all commented out (`router:`); it means the section's defaults, as
+ * an absent key does, and defaults only fill keys that are absent.
+ */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => [k, withoutNulls(v)]),
+  );
 }
 
 /** A provider's `baseUrlEnv`, when set in the environment, replaces its `baseUrl` (validated like it). */
@@ -76,14 +80,14 @@ function withBaseUrlOverrides(providers: unknown, env: NodeJS.ProcessEnv): unkno
   );
 }
 
-function checkReferences(config: GatewayConfig, source: string): void {
-  const fail = (msg: string) => {
-    throw new ConfigError(`invalid gateway config (${source}): ${msg}`);
-  };
-  const providers = new Set<string>();
+/** What one key cannot say alone: references between sections, duplicates, pairs of limits. */
+function checkAcrossKeys(config: GatewayConfig, fail: (msg: string) => never): void {
+  refuseDuplicates(config.providers, 'providers', 'name', fail);
+  refuseDuplicates(config.virtualModels, 'virtualModels', 'name', fail);
+  refuseDuplicates(config.security.keys, 'security.keys', 'id', fail);
+  refuseDuplicates(config.security.adminKeys, 'security.adminKeys', 'id', fail);
+  const providers = new Set(config.providers.map((p) => p.name));
   config.providers.forEach((p, i) => {
-    if (providers.has(p.name)) fail(`providers[${i}].name: duplicate provider "${p.name}"`);
-    providers.add(p.name);
     if (p.type === 'openai-compatible' && !p.baseUrl) {
       fail(`providers[${i}].baseUrl: required for type openai-compatible (in the file, or through baseUrlEnv)`);
     }
@@ -95,6 +99,9 @@ function checkReferences(config: GatewayConfig, source: string): void {
   const names = new Set<string>();
   const kinds = new Map<string, ModelKind>();
   config.models.forEach((m, i) => {
+    // Weighted picks would find no share to draw from and fall back to the reverse of the listed order.
+    if (m.strategy === 'weighted' && m.deployments.every((d) => d.weight === 0))
+      fail(`models[${i}].deployments: every weight is 0; the weighted strategy needs one above 0`);
     for (const name of [m.name, ...(m.aliases ?? [])]) {
       if (names.has(name)) fail(`models[${i}]: model name or alias "${name}" is declared twice`);
       names.add(name);
@@ -117,14 +124,16 @@ function checkReferences(config: GatewayConfig, source: string): void {
       if (!names.has(target)) fail(`virtualModels[${i}].${key}: unknown model "${target}"`);
       if (kinds.get(target) !== 'chat') fail(`virtualModels[${i}].${key}: "${target}" is an embeddings model; virtual models route chat`);
     }
-    v.rules.forEach((r, j) => {
-      try {
-        if (r.match.pattern) new RegExp(r.match.pattern, 'i');
-      } catch (err) {
-        fail(`virtualModels[${i}].rules[${j}].match.pattern: ${(err as Error).message}`);
-      }
-      r.match.keywords?.forEach((keyword, k) => {
-        if (!keyword.trim()) fail(`virtualModels[${i}].rules[${j}].match.keywords[${k}]: a keyword is a word or phrase, not blank`);
+    v.rules.forEach(({ match }, j) => {
+      const where = `virtualModels[${i}].rules[${j}].match`;
+      const patternProblem = match.pattern && regExpProblem(match.pattern, 'i');
+      if (patternProblem) fail(`${where}.pattern: ${patternProblem}`);
+      if (match.minPromptTokens !== undefined && match.maxPromptTokens !== undefined && match.minPromptTokens > match.maxPromptTokens)
+        fail(
+          `${where}.minPromptTokens: ${match.minPromptTokens} is above maxPromptTokens (${match.maxPromptTokens}), so the rule never matches`,
+        );
+      match.keywords?.forEach((keyword, k) => {
+        if (!keyword.trim()) fail(`${where}.keywords[${k}]: a keyword is a word or phrase, not blank`);
       });
     });
   });
@@ -143,12 +152,14 @@ function checkReferences(config: GatewayConfig, source: string): void {
     }
   });
   config.server.redactPatterns.forEach((pattern, i) => {
-    try {
-      new RegExp(pattern);
-    } catch (err) {
-      fail(`server.redactPatterns[${i}]: ${(err as Error).message}`);
-    }
+    const problem = regExpProblem(pattern);
+    if (problem) fail(`server.redactPatterns[${i}]: ${problem}`);
   });
+  const { attemptMs, deadlineMs } = config.router.timeouts;
+  if (attemptMs > deadlineMs)
+    fail(
+      `router.timeouts.attemptMs: ${attemptMs} is longer than deadlineMs (${deadlineMs}), which bounds every attempt (lower attemptMs with it)`,
+    );
   config.router.retry.fallbackOn.forEach((t, i) => {
     const ok =
       t === 'timeout' || t === 'connection' || t === '5xx' || (Number.isInteger(t) && (t as number) >= 400 && (t as number) <= 599);
@@ -167,10 +178,31 @@ function describe(errors: ValidationError[], prefix = ''): string {
   const parts: string[] = [];
   for (const e of errors) {
     const key = /^\d+$/.test(e.property) ? `${prefix}[${e.property}]` : prefix ? `${prefix}.${e.property}` : e.property;
-    if (e.constraints) parts.push(`${key}: ${Object.values(e.constraints).join('; ')}`);
+    // A Set: two validators may say the same (a scalar where a section goes is neither a mapping nor nested).
+    if (e.constraints) parts.push(`${key}: ${[...new Set(Object.values(e.constraints))].join('; ')}`);
     if (e.children?.length) parts.push(describe(e.children, key));
   }
   return parts.join(', ');
+}
+
+/** Items of `list` whose `key` is one an earlier item has: the second is refused, naming the first. */
+function refuseDuplicates<T>(list: T[], path: string, key: keyof T & string, fail: (msg: string) => never): void {
+  const seen = new Map<unknown, number>();
+  list.forEach((item, i) => {
+    const first = seen.get(item[key]);
+    if (first !== undefined) fail(`${path}[${i}].${key}: "${String(item[key])}" is also ${path}[${first}].${key}`);
+    seen.set(item[key], i);
+  });
+}
+
+/** Why `source` is not a regular expression, or undefined when it is one. */
+function regExpProblem(source: string, flags?: string): string | undefined {
+  try {
+    new RegExp(source, flags);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 function isLoopback(host: string): boolean {

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { IsBoolean, IsOptional, IsString } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, ValidateBy } from 'class-validator';
 
 /**
  * How the gateway connects to the Redis named by REDIS_URL (`redisUrl`): a single
@@ -16,10 +16,20 @@ export class RedisConfig {
   @IsOptional() @IsString() tlsCaFile?: string;
 }
 
-/** Environment variables that override `redis.*`. */
-export function redisFromEnv(raw: unknown, env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const redis = { ...((raw as object) ?? {}) } as Record<string, unknown>;
-  if (env.REDIS_CLUSTER) redis.cluster = env.REDIS_CLUSTER === 'true' || env.REDIS_CLUSTER === '1';
-  if (env.REDIS_TLS_CA_FILE) redis.tlsCaFile = env.REDIS_TLS_CA_FILE;
-  return redis;
+/** What connectRedis can connect to: a URL with a host, `rediss:` for TLS. */
+function isRedisUrl(value: unknown): boolean {
+  if (typeof value !== 'string' || !URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+}
+
+/** The message leaves the value out: it may hold the Redis password. */
+export function IsRedisUrl(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isRedisUrl',
+    validator: {
+      validate: isRedisUrl,
+      defaultMessage: () => 'REDIS_URL must be a redis:// or rediss:// URL with a host (redis://[:password@]host[:port][/db])',
+    },
+  });
 }

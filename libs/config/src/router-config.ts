@@ -1,17 +1,5 @@
-import { Type } from 'class-transformer';
-import {
-  ArrayNotEmpty,
-  IsArray,
-  IsBoolean,
-  IsInt,
-  IsNumber,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  Min,
-  ValidateNested,
-} from 'class-validator';
+import { ArrayNotEmpty, IsArray, IsBoolean, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { Nested, NestedList } from './nested';
 import { MAX_TIMER_MS } from './timer-limit';
 
 export const STRATEGIES = ['priority', 'weighted', 'latency', 'cost'] as const;
@@ -64,10 +52,10 @@ export class LatencyConfig {
 }
 
 export class RouterConfig {
-  @IsOptional() @ValidateNested() @Type(() => RetryConfig) retry: RetryConfig = new RetryConfig();
-  @IsOptional() @ValidateNested() @Type(() => TimeoutConfig) timeouts: TimeoutConfig = new TimeoutConfig();
-  @IsOptional() @ValidateNested() @Type(() => BreakerConfig) breaker: BreakerConfig = new BreakerConfig();
-  @IsOptional() @ValidateNested() @Type(() => LatencyConfig) latency: LatencyConfig = new LatencyConfig();
+  @IsOptional() @Nested(() => RetryConfig) retry: RetryConfig = new RetryConfig();
+  @IsOptional() @Nested(() => TimeoutConfig) timeouts: TimeoutConfig = new TimeoutConfig();
+  @IsOptional() @Nested(() => BreakerConfig) breaker: BreakerConfig = new BreakerConfig();
+  @IsOptional() @Nested(() => LatencyConfig) latency: LatencyConfig = new LatencyConfig();
 }
 
 /** Conditions of a task rule; all that are given must hold. */
@@ -87,7 +75,7 @@ export class TaskMatch {
 
 export class TaskRule {
   @IsString() name!: string;
-  @ValidateNested() @Type(() => TaskMatch) match!: TaskMatch;
+  @Nested(() => TaskMatch) match!: TaskMatch;
   /** The public model (group) this rule sends requests to. */
   @IsString() model!: string;
 }
@@ -95,7 +83,7 @@ export class TaskRule {
 /** A model name clients can ask for whose requests are routed by rules: first match wins. */
 export class VirtualModelConfig {
   @IsString() @Matches(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/) name!: string;
-  @IsArray() @ArrayNotEmpty() @ValidateNested({ each: true }) @Type(() => TaskRule) rules!: TaskRule[];
+  @NestedList(() => TaskRule) @ArrayNotEmpty() rules!: TaskRule[];
   /** Where a request goes when no rule matches. */
   @IsString() default!: string;
 }

@@ -1,5 +1,5 @@
-import { Type } from 'class-transformer';
-import { IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { Nested, NestedList } from './nested';
 import { MAX_TIMER_MS } from './timer-limit';
 
 export const BUDGET_PERIODS = ['daily', 'monthly'] as const;
@@ -19,7 +19,7 @@ export class KeyLimits {
   @IsOptional() @IsInt() @Min(1) rpm?: number;
   /** Tokens per minute (prompt estimate plus max_tokens reserved, reconciled after). */
   @IsOptional() @IsInt() @Min(1) tpm?: number;
-  @IsOptional() @ValidateNested() @Type(() => BudgetConfig) budget?: BudgetConfig;
+  @IsOptional() @Nested(() => BudgetConfig) budget?: BudgetConfig;
 }
 
 /** A key declared in the config file: the key itself lives in an environment variable. */
@@ -51,9 +51,9 @@ export class FailOpenConfig {
 }
 
 export class SecurityConfig {
-  @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => StaticKeyConfig) keys: StaticKeyConfig[] = [];
+  @IsOptional() @NestedList(() => StaticKeyConfig) keys: StaticKeyConfig[] = [];
   /** Role-scoped keys for the admin API, besides the master key (which can do everything). */
-  @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => AdminKeyConfig) adminKeys: AdminKeyConfig[] = [];
+  @IsOptional() @NestedList(() => AdminKeyConfig) adminKeys: AdminKeyConfig[] = [];
   /** Applied to keys that set no limit of their own. */
   @IsOptional() @IsInt() @Min(1) defaultRpm?: number;
   @IsOptional() @IsInt() @Min(1) defaultTpm?: number;
@@ -66,7 +66,7 @@ export class SecurityConfig {
    * record (revoked stays revoked); older or never-seen keys get 503. 0 = fail closed.
    */
   @IsOptional() @IsInt() @Min(0) keyStaleMaxMs = 3_600_000;
-  @IsOptional() @ValidateNested() @Type(() => FailOpenConfig) failOpen: FailOpenConfig = new FailOpenConfig();
+  @IsOptional() @Nested(() => FailOpenConfig) failOpen: FailOpenConfig = new FailOpenConfig();
   /**
    * With Redis, each replica admits a busy key's requests from a slice of its limits
    * leased for this long (no Redis call per request); 0 = every request asks Redis.
