@@ -82,6 +82,8 @@ describe('router: fallbacks, retries, deadlines and task routing', () => {
           'hang',
           'status-400',
           'status-401',
+          'status-403',
+          'status-404',
           'cut',
           'quota',
         ].map((b) => fallbackTo(`fb-${b}`, b)),
@@ -125,7 +127,20 @@ describe('router: fallbacks, retries, deadlines and task routing', () => {
     client = gateway.client();
   });
 
-  for (const behaviour of ['status-408', 'status-409', 'status-429', 'status-500', 'status-503', 'reset', 'hang']) {
+  // An upstream 401-404 is the deployment's (its key, billing, model id), so another may answer;
+  // the fake upstream answers every status-<code> model so, whatever is asked.
+  for (const behaviour of [
+    'status-401',
+    'status-403',
+    'status-404',
+    'status-408',
+    'status-409',
+    'status-429',
+    'status-500',
+    'status-503',
+    'reset',
+    'hang',
+  ]) {
     it(`falls back on ${behaviour}`, async () => {
       const res = await ask(client, `fb-${behaviour}`);
       assert.equal(res.response.headers.get('x-gateway-upstream-model'), 'backup');
@@ -134,16 +149,18 @@ describe('router: fallbacks, retries, deadlines and task routing', () => {
     });
   }
 
-  for (const [behaviour, status] of [
-    ['status-400', 400],
-    ['status-401', 502],
-  ] as const) {
-    it(`does not fall back on a client-side ${behaviour}`, async () => {
-      const err = await ask(client, `fb-${behaviour}`).catch((e: unknown) => e);
-      assert.ok(err instanceof OpenAI.APIError);
-      assert.equal(err.status, status);
-    });
-  }
+  it('does not fall back on the client`s own mistake (an upstream 400)', async () => {
+    const err = await ask(client, 'fb-status-400').catch((e: unknown) => e);
+    assert.ok(err instanceof OpenAI.APIError);
+    assert.equal(err.status, 400);
+  });
+
+  it('after an upstream 401 the deployment stays out: the next request goes straight to the backup', async () => {
+    await ask(client, 'fb-status-401');
+    const next = await ask(client, 'fb-status-401');
+    assert.equal(next.response.headers.get('x-gateway-upstream-model'), 'backup');
+    assert.equal(next.response.headers.get('x-gateway-attempts'), '1');
+  });
 
   it('one 429 moves that request on; a deployment that keeps answering 429 is cooled down for its Retry-After and skipped', async () => {
     const res = await ask(client, 'limited-then-ok');

@@ -10,7 +10,8 @@ export type Strategy = (typeof STRATEGIES)[number];
  * `5xx` is every status from 500 to 599 (a CDN's 520-524 in front of a provider as well).
  */
 export type FallbackTrigger = number | '5xx' | 'timeout' | 'connection';
-export const DEFAULT_FALLBACK_ON: FallbackTrigger[] = [408, 409, 429, '5xx', 'timeout', 'connection'];
+/** 401-404 from an upstream are the deployment's (its key, billing, access, model id): another may answer. */
+export const DEFAULT_FALLBACK_ON: FallbackTrigger[] = [401, 402, 403, 404, 408, 409, 429, '5xx', 'timeout', 'connection'];
 
 export class RetryConfig {
   /** Attempts on one deployment before moving to the next (1 = no retry on the same one). */

@@ -184,8 +184,10 @@ export class Executor {
     // The client left, the deadline passed, or the gateway itself failed: the upstream was not judged.
     if (clientSignal.aborted || status === undefined) return { kind: 'no-verdict' };
     const retryAfterMs = RETRY_AFTER_STATUSES.has(status) ? Number(error.headers['retry-after']) * 1000 || undefined : undefined;
-    // A 429 no wait clears (the provider account's quota is spent): the deployment is out, as after a failure.
-    if (status === 429 && !error.retryable) return { kind: 'failed', retryAfterMs: this.config.router.breaker.cooldownMs };
+    // An upstream 4xx the client is not to blame for (a rejected key, no billing or quota, an unknown
+    // model id: the client sees a 5xx) is the deployment's; no wait clears it: it is out, as after a failure.
+    if (typeof status === 'number' && status < 500 && error.status >= 500 && !error.retryable)
+      return { kind: 'failed', retryAfterMs: this.config.router.breaker.cooldownMs };
     if (status === 429) return { kind: 'rate-limited', retryAfterMs: retryAfterMs ?? DEFAULT_RATE_LIMIT_MS };
     // A client error is the upstream judging the request: it is up.
     if (typeof status === 'number' && status < 500) return { kind: 'answered' };
