@@ -63,6 +63,23 @@ const fallbackTo = (name: string, behaviour: string) => ({
   ],
 });
 
+/**
+ * Upstream behaviours (fake-openai.ts) another deployment should answer for. An upstream 401-404
+ * is the deployment's trouble (its key, billing, model id), not the client's.
+ */
+const FALLS_BACK = [
+  'status-401',
+  'status-403',
+  'status-404',
+  'status-408',
+  'status-409',
+  'status-429',
+  'status-500',
+  'status-503',
+  'reset',
+  'hang',
+];
+
 describe('router: fallbacks, retries, deadlines and task routing', () => {
   const setup = gatewayWithFakeUpstream((baseUrl) =>
     configWith({
@@ -72,21 +89,7 @@ describe('router: fallbacks, retries, deadlines and task routing', () => {
         { name: 'slow', type: 'mock', mock: { latencyMs: 2_000 } },
       ],
       models: [
-        ...[
-          'status-408',
-          'status-409',
-          'status-429',
-          'status-500',
-          'status-503',
-          'reset',
-          'hang',
-          'status-400',
-          'status-401',
-          'status-403',
-          'status-404',
-          'cut',
-          'quota',
-        ].map((b) => fallbackTo(`fb-${b}`, b)),
+        ...[...FALLS_BACK, 'status-400', 'cut', 'quota'].map((b) => fallbackTo(`fb-${b}`, b)),
         {
           name: 'limited-then-ok',
           deployments: [
@@ -127,20 +130,7 @@ describe('router: fallbacks, retries, deadlines and task routing', () => {
     client = gateway.client();
   });
 
-  // An upstream 401-404 is the deployment's (its key, billing, model id), so another may answer;
-  // the fake upstream answers every status-<code> model so, whatever is asked.
-  for (const behaviour of [
-    'status-401',
-    'status-403',
-    'status-404',
-    'status-408',
-    'status-409',
-    'status-429',
-    'status-500',
-    'status-503',
-    'reset',
-    'hang',
-  ]) {
+  for (const behaviour of FALLS_BACK) {
     it(`falls back on ${behaviour}`, async () => {
       const res = await ask(client, `fb-${behaviour}`);
       assert.equal(res.response.headers.get('x-gateway-upstream-model'), 'backup');
