@@ -18,10 +18,13 @@ const SMALL = 4096;
 const USAGE_OBJECT = /"usage"[ \t\r\n]*:[ \t\r\n]*\{/;
 const NO_CHOICES = /"choices"[ \t\r\n]*:[ \t\r\n]*\[[ \t\r\n]*\]/;
 
+/** A usage object is looked for where it is compact or holds a prompt_tokens count (stream.ts). */
+const mayHoldUsage = (event: string) => event.includes('"usage":{') || event.includes('"prompt_tokens"');
+
 function modelStrip(text: string): string {
   return text
     .split(/\r\n\r\n|\n\n/)
-    .filter((event) => !(USAGE_OBJECT.test(event) && NO_CHOICES.test(event)))
+    .filter((event) => !(mayHoldUsage(event) && USAGE_OBJECT.test(event) && NO_CHOICES.test(event)))
     .join('\n\n');
 }
 

@@ -10,21 +10,19 @@ import type { RequestState } from './request-state';
  * whether a deployment answered or the run failed: a client debugging a failure needs the
  * attempts and why each moved on as much as one reading an answer.
  */
-export async function describedRun<T>(
-  reply: FastifyReply,
-  state: RequestState,
-  plan: Plan,
-  run: Promise<Attempted<T>>,
-): Promise<Attempted<T>> {
-  try {
-    const answered = await run;
-    describeRun(reply, state, plan, answered);
-    return answered;
-  } catch (err) {
-    const failed = failedRunOf(err);
-    if (failed) describeAttempts(reply, state, plan, failed);
-    throw err;
-  }
+export function describedRun<T>(reply: FastifyReply, state: RequestState, plan: Plan, run: Promise<Attempted<T>>): Promise<Attempted<T>> {
+  // then(), not an async function: one promise on the request path, not two and their ticks.
+  return run.then(
+    (answered) => {
+      describeRun(reply, state, plan, answered);
+      return answered;
+    },
+    (err: unknown) => {
+      const failed = failedRunOf(err);
+      if (failed) describeAttempts(reply, state, plan, failed);
+      throw err;
+    },
+  );
 }
 
 /**

@@ -12,6 +12,8 @@ import { isSpace, keyWithValue, valueAt } from './json-bytes';
  */
 const TAIL_BYTES = 4096;
 const USAGE_KEY = Buffer.from('"usage"');
+const COMPACT_USAGE = Buffer.from('"usage":{');
+const PROMPT_TOKENS = Buffer.from('"prompt_tokens"');
 const CHOICES_KEY = Buffer.from('"choices"');
 const OBJECT = 0x7b; // {
 const ARRAY = 0x5b; // [
@@ -97,27 +99,32 @@ function eventAt(bytes: Buffer, from: number): { end: number; next: number } {
  * Drops the `choices: []` + usage event the client did not ask for, with its blank line;
  * other events pass untouched, byte for byte. Works on the bytes (no decoding and
  * re-encoding of the chunk), JSON whitespace allowed around the colons (Python servers
- * write `"usage": {`), and only when the chunk holds a usage object at all (not the
- * `"usage":null` of every other chunk).
+ * write `"usage": {`). Only the events a usage object may be in are looked at: those with a
+ * compact `"usage":{` or a `"prompt_tokens"` (spaced JSON), each found by one search, not
+ * the `"usage":null` of every other event.
  */
 function withoutUsageEvent(events: Buffer): Buffer {
   const kept: Buffer[] = [];
   let cursor = 0; // the first byte not yet kept or dropped
-  let mark = keyWithValue(events, USAGE_KEY, OBJECT, 0, events.length);
-  for (let start = 0; mark >= 0 && start < events.length;) {
+  for (let mark = usageCandidate(events, 0); mark >= 0;) {
+    const start = eventsEnd(events.subarray(0, mark));
     const { end, next } = eventAt(events, start);
-    if (mark < end) {
-      if (keyWithValue(events, USAGE_KEY, OBJECT, start, end) >= 0 && hasNoChoices(events, start, end)) {
-        if (start > cursor) kept.push(events.subarray(cursor, start));
-        cursor = next;
-      }
-      mark = keyWithValue(events, USAGE_KEY, OBJECT, next, events.length);
+    if (keyWithValue(events, USAGE_KEY, OBJECT, start, end) >= 0 && hasNoChoices(events, start, end)) {
+      if (start > cursor) kept.push(events.subarray(cursor, start));
+      cursor = next;
     }
-    start = next;
+    mark = next < events.length ? usageCandidate(events, next) : -1;
   }
   if (cursor === 0) return events;
   if (cursor < events.length) kept.push(events.subarray(cursor));
   return kept.length === 1 ? kept[0]! : Buffer.concat(kept);
+}
+
+/** The next place at or after `from` a usage object may be, or -1. */
+function usageCandidate(events: Buffer, from: number): number {
+  const compact = events.indexOf(COMPACT_USAGE, from);
+  const spaced = events.indexOf(PROMPT_TOKENS, from);
+  return compact < 0 ? spaced : spaced < 0 ? compact : Math.min(compact, spaced);
 }
 
 /** Whether the event in [start, end) has `"choices": []`. */
