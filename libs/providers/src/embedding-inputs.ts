@@ -31,9 +31,11 @@ export function embeddingInputs(input: EmbeddingCreateParams['input']): Embeddin
   );
 }
 
-/** Rough token count of one input (about four characters a token). */
-export function embeddingTokens(input: EmbeddingInput): number {
-  return typeof input === 'string' ? Math.max(1, Math.ceil(input.length / 4)) : input.length;
+/** Rough token count of the inputs (about four characters a token; a token-id list, its length). */
+export function embeddingTokens(inputs: EmbeddingInput[]): number {
+  let tokens = 0;
+  for (const input of inputs) tokens += typeof input === 'string' ? Math.max(1, Math.ceil(input.length / 4)) : input.length;
+  return tokens;
 }
 
 /** Refuses a request whose inputs together exceed MAX_EMBEDDING_REQUEST_TOKENS. */
@@ -45,7 +47,7 @@ export function checkEmbeddingSize(inputs: EmbeddingInput[]): void {
       'invalid_value',
     );
   }
-  const tokens = inputs.reduce((sum, input) => sum + embeddingTokens(input), 0);
+  const tokens = embeddingTokens(inputs);
   if (tokens > MAX_EMBEDDING_REQUEST_TOKENS) {
     throw GatewayError.badRequest(
       `Invalid value for 'input': about ${tokens} tokens in total; at most ${MAX_EMBEDDING_REQUEST_TOKENS} per request.`,

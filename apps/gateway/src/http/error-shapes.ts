@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { GatewayError } from '@gateway/providers';
 import { ANTHROPIC_ERRORS, isAnthropicRequest } from '../messages/errors';
-import { isResponsesRequest, RESPONSES_ERRORS } from '../responses/errors';
+import { isResponsesRequest, responsesParam } from '../responses/errors';
 
 /** How one ingress protocol writes an error: as a response, and as the frame that ends a broken stream. */
 export interface ErrorShape {
@@ -11,11 +11,17 @@ export interface ErrorShape {
   streamFrame(error: GatewayError, requestId: string): string;
 }
 
-const OPENAI_ERRORS: ErrorShape = {
-  status: (error) => error.status,
-  body: (error) => error.toJSON(),
-  streamFrame: (error) => `data: ${JSON.stringify(error.toJSON())}\n\n`,
-};
+/** OpenAI's error JSON and statuses; `param` names the parameter as the caller's API does (the Responses API's own names). */
+function openAiErrors(param?: (name: string | null) => string | null): ErrorShape {
+  const body = (error: GatewayError) => {
+    const json = error.toJSON();
+    if (param) json.error.param = param(json.error.param);
+    return json;
+  };
+  return { status: (error) => error.status, body, streamFrame: (error) => `data: ${JSON.stringify(body(error))}\n\n` };
+}
+
+const OPENAI_ERRORS = openAiErrors();
 
 /** What a request is recognised by: a Fastify request, or Node's own before any route runs. */
 type RequestLike = { url?: string; headers: IncomingHttpHeaders };
@@ -23,7 +29,7 @@ type RequestLike = { url?: string; headers: IncomingHttpHeaders };
 /** Protocols whose clients expect their own error shape, by how their requests are recognised; OpenAI's otherwise. */
 const PROTOCOLS: [(request: RequestLike) => boolean, ErrorShape][] = [
   [isAnthropicRequest, ANTHROPIC_ERRORS],
-  [isResponsesRequest, RESPONSES_ERRORS],
+  [isResponsesRequest, openAiErrors(responsesParam)],
 ];
 
 /** The error shape of the protocol the caller speaks (OpenAI's when nothing is known of the request). */

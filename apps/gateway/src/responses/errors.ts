@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { GatewayError } from '@gateway/providers';
 
 /**
  * Chat Completions parameter names, as the pipeline and the upstream name them in errors, and
@@ -23,14 +22,3 @@ export function isResponsesRequest(request: { url?: string; headers: IncomingHtt
 export function responsesParam(param: string | null): string | null {
   return (param && PARAMS.find(([pattern]) => pattern.test(param))?.[1]) ?? param;
 }
-
-/** OpenAI's error shape and statuses, with Responses parameter names. */
-export const RESPONSES_ERRORS = {
-  status: (error: GatewayError) => error.status,
-  body: (error: GatewayError) => {
-    const body = error.toJSON();
-    body.error.param = responsesParam(body.error.param);
-    return body;
-  },
-  streamFrame: (error: GatewayError) => `data: ${JSON.stringify(RESPONSES_ERRORS.body(error))}\n\n`,
-};

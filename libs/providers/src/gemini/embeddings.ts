@@ -35,7 +35,7 @@ export function toEmbeddingsResult(response: EmbedContentResponse, request: Embe
   // batchEmbedContents reports no usage: the body (whose usage OpenAI clients read) gets the
   // estimate the gateway bills, marked estimated there (accounting.ts).
   const reported = response.usageMetadata?.promptTokenCount;
-  const tokens = reported ?? embeddingInputs(request.input).reduce((sum, input) => sum + embeddingTokens(input), 0);
+  const tokens = reported ?? embeddingTokens(embeddingInputs(request.input));
   const body: CreateEmbeddingResponse = { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } };
   return {
     body: JSON.stringify(body),

@@ -59,6 +59,6 @@ export async function toEmbeddingResponse(
     const embedding = base64 ? Buffer.from(vector.buffer).toString('base64') : Array.from(vector);
     data.push({ object: 'embedding', index, embedding: embedding as number[] });
   }
-  const tokens = inputs.reduce((sum, input) => sum + embeddingTokens(input), 0);
+  const tokens = embeddingTokens(inputs);
   return { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } };
 }

@@ -129,10 +129,12 @@ function usageCandidate(events: Buffer, from: number): number {
 
 /** Whether the event in [start, end) has `"choices": []`. */
 function hasNoChoices(events: Buffer, start: number, end: number): boolean {
-  for (let at = keyWithValue(events, CHOICES_KEY, ARRAY, start, end); at >= 0; at = keyWithValue(events, CHOICES_KEY, ARRAY, at + 1, end)) {
-    let i = valueAt(events, at + CHOICES_KEY.length, end) + 1;
-    while (i < end && isSpace(events[i])) i++;
-    if (events[i] === 0x5d /* ] */ && i < end) return true;
+  for (let at = events.indexOf(CHOICES_KEY, start); at >= 0 && at < end; at = events.indexOf(CHOICES_KEY, at + 1)) {
+    let i = valueAt(events, at + CHOICES_KEY.length, end);
+    if (i < 0 || events[i] !== ARRAY) continue;
+    do i++;
+    while (i < end && isSpace(events[i]));
+    if (i < end && events[i] === 0x5d /* ] */) return true;
   }
   return false;
 }
