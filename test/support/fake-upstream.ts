@@ -7,6 +7,8 @@ export interface Received {
   path: string;
   headers: IncomingMessage['headers'];
   body: Record<string, unknown>;
+  /** Set when the client went away before the fake finished answering it. */
+  cut?: boolean;
 }
 
 /**
@@ -15,8 +17,6 @@ export interface Received {
  */
 export abstract class FakeUpstream {
   readonly received: Received[] = [];
-  /** Requests whose client went away before the fake finished answering. */
-  aborted = 0;
   /** False for long runs (soak): requests are then not kept in `received`. */
   protected keepReceived = true;
   private server: Server | undefined;
@@ -69,9 +69,10 @@ export abstract class FakeUpstream {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
     const body = text ? JSON.parse(text) : {};
-    if (this.keepReceived) this.received.push({ method: req.method!, path: req.url!, headers: req.headers, body });
+    const received: Received = { method: req.method!, path: req.url!, headers: req.headers, body };
+    if (this.keepReceived) this.received.push(received);
     res.on('close', () => {
-      if (!res.writableFinished) this.aborted++;
+      if (!res.writableFinished) received.cut = true;
     });
     await this.handle(req, res, body);
   }
