@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import type Anthropic from '@anthropic-ai/sdk';
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from '@anthropic-ai/sdk';
 import { DeploymentConfig } from '../../libs/config/src/gateway-config';
@@ -9,7 +10,7 @@ import { ChunkFrames } from '../../libs/providers/src/translation/chunks';
 import { completionJson, usageOf } from '../../libs/providers/src/translation/completion';
 import { planTools } from '../../libs/providers/src/translation/tools';
 import { fromAnthropicError } from '../../libs/providers/src/anthropic/errors';
-import { toMessages, toMessagesRequest, toToolChoice } from '../../libs/providers/src/anthropic/request';
+import { toMessages, toMessagesRequest, toolUseId, toToolChoice } from '../../libs/providers/src/anthropic/request';
 import { choiceFrom, finishReason, usageFrom } from '../../libs/providers/src/anthropic/response';
 import { translateEvents } from '../../libs/providers/src/anthropic/stream';
 import { translated } from '../support/translate';
@@ -187,6 +188,43 @@ describe('Anthropic request: each message kind', () => {
       assert.deepEqual(out.system, expected.system ?? []);
     });
   }
+
+  it('tool ids Anthropic cannot take become valid ids, still one per call, each result paired with its call', () => {
+    const call = (id: string) => ({ id, type: 'function' as const, function: { name: 'f', arguments: '{}' } });
+    const out = toMessages([
+      { role: 'user', content: 'a' },
+      { role: 'assistant', content: null, tool_calls: [call('call.1'), call('call:1'), call('call_1')] },
+      { role: 'tool', tool_call_id: 'call:1', content: 'colon' },
+      { role: 'tool', tool_call_id: 'call.1', content: 'dot' },
+      { role: 'tool', tool_call_id: 'call_1', content: 'plain' },
+    ]);
+    const ids = (out.messages[1].content as Anthropic.ToolUseBlockParam[]).map((b) => b.id);
+    assert.equal(new Set(ids).size, 3, `one id per call: ${ids.join(', ')}`);
+    assert.equal(ids[2], 'call_1', 'a valid id is kept');
+    const results = out.messages[2].content as Anthropic.ToolResultBlockParam[];
+    assert.deepEqual(
+      results.map((r) => [r.tool_use_id, r.content]),
+      [
+        [ids[1], 'colon'],
+        [ids[0], 'dot'],
+        [ids[2], 'plain'],
+      ],
+    );
+  });
+
+  it('the tool id mapping: valid for Anthropic, the identity on valid ids (so applying it twice changes nothing), no two mapped ids alike', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ minLength: 1, maxLength: 40 }), (a, b) => {
+        const id = toolUseId(a);
+        assert.match(id, /^[A-Za-z0-9_-]+$/);
+        assert.equal(toolUseId(id), id);
+        // (A client could still pick a valid id equal to another's mapping: its own conversation only.)
+        const mapped = (x: string) => !/^[A-Za-z0-9_-]+$/.test(x);
+        if (a !== b && mapped(a) && mapped(b)) assert.notEqual(toolUseId(b), id);
+      }),
+      { numRuns: 2000 },
+    );
+  });
 
   it('refuses deprecated function messages and bad arguments, naming them', () => {
     assert.throws(

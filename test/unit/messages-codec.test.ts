@@ -429,6 +429,9 @@ describe('chat completion -> Messages API message', () => {
       ),
       false,
     );
+    // An id Anthropic cannot take is mapped to its characters, with a hash of the original.
+    const id = (message.content[1] as { id: string }).id;
+    assert.match(id, /^call_1_[A-Za-z0-9_-]{12}$/);
     assert.deepEqual(message, {
       id: 'msg_1',
       type: 'message',
@@ -436,7 +439,7 @@ describe('chat completion -> Messages API message', () => {
       model: 'm',
       content: [
         { type: 'text', text: 'hi' },
-        { type: 'tool_use', id: 'call_1', name: 'f', input: { a: 1 } },
+        { type: 'tool_use', id, name: 'f', input: { a: 1 } },
       ],
       stop_reason: 'tool_use',
       stop_sequence: null,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type Anthropic from '@anthropic-ai/sdk';
 import type { DeploymentConfig } from '@gateway/config';
 import { GatewayError } from '../gateway-error';
@@ -166,9 +167,14 @@ function toBlock(part: MediaPart): Block[] {
   return [{ type: 'image', source: { type: 'base64', media_type: mediaType, data: part.data } }];
 }
 
-/** Anthropic ids allow only [A-Za-z0-9_-]; ids from other vendors are mapped the same way on both sides. */
+/**
+ * Anthropic ids allow only [A-Za-z0-9_-]; ids from other vendors are mapped the same way on both
+ * sides (the call and its result). A mapped id carries a hash of the original, so two ids that
+ * differ only in the replaced characters ("call.1", "call:1") stay two calls; a valid id is kept.
+ */
 export function toolUseId(id: string): string {
-  return id.replace(/[^A-Za-z0-9_-]/g, '_');
+  const valid = id.replace(/[^A-Za-z0-9_-]/g, '_');
+  return valid === id ? id : `${valid}_${createHash('sha256').update(id).digest('base64url').slice(0, 12)}`;
 }
 
 function toTool(tool: ToolPlan['tools'][number]): Anthropic.Tool {
