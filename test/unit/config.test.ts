@@ -191,6 +191,11 @@ describe('config', () => {
       /providers\[1\]\.apiKeyEnv: required for type gemini/,
     ],
     [
+      'a mock block on a provider that is not a mock (it would do nothing)',
+      (c) => c.providers.push({ name: 'o', type: 'openai', mock: { failRate: 0.5 } } as never),
+      /providers\[1\]\.mock: only a provider of type mock takes a mock block \(this one is openai\)/,
+    ],
+    [
       'an embeddings deployment that declares chat capabilities',
       (c) => ((c.models[0].deployments[0] as Record<string, unknown>).capabilities = ['embeddings', 'tools']),
       /models\[0\]\.deployments\[0\]\.capabilities: an embeddings deployment declares no chat capabilities/,

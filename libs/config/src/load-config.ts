@@ -95,6 +95,8 @@ function checkAcrossKeys(config: GatewayConfig, fail: (msg: string) => never): v
     if ((p.type === 'anthropic' || p.type === 'gemini') && !p.apiKeyEnv) {
       fail(`providers[${i}].apiKeyEnv: required for type ${p.type}`);
     }
+    // Only a mock provider reads it: on a real one it would be a test setting that silently does nothing.
+    if (p.mock && p.type !== 'mock') fail(`providers[${i}].mock: only a provider of type mock takes a mock block (this one is ${p.type})`);
   });
   const names = new Set<string>();
   const kinds = new Map<string, ModelKind>();
