@@ -430,7 +430,7 @@ describe('chat completion -> Messages API message', () => {
       false,
     );
     // An id Anthropic cannot take is mapped to its characters, with a hash of the original.
-    const id = (message.content[1] as { id: string }).id;
+    const id = (message.content[1] as unknown as { id: string }).id;
     assert.match(id, /^call_1_[A-Za-z0-9_-]{12}$/);
     assert.deepEqual(message, {
       id: 'msg_1',
