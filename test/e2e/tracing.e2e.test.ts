@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { FakeAnthropic } from '../support/fake-anthropic';
+import { FakeGemini } from '../support/fake-gemini';
+import { FakeOpenAI } from '../support/fake-openai';
 import { configWith, GatewayProcess } from '../support/gateway';
 
 interface OtlpSpan {
@@ -87,6 +90,49 @@ describe('OpenTelemetry traces', () => {
     );
   });
 
+  it("continues the caller's trace: the request's span under the caller's, each upstream request naming its attempt's span", async () => {
+    const upstream = new FakeOpenAI();
+    const url = await upstream.start();
+    const gateway = await GatewayProcess.start(
+      configWith({
+        providers: [{ name: 'oa', type: 'openai-compatible', baseUrl: url }],
+        models: [
+          {
+            name: 'propagated',
+            deployments: [
+              { provider: 'oa', model: 'status-503' },
+              { provider: 'oa', model: 'ok' },
+            ],
+          },
+        ],
+        router: { retry: { attemptsPerDeployment: 1 } },
+      }),
+      { env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_BSP_SCHEDULE_DELAY: '50' } },
+    );
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const callerSpan = '00f067aa0ba902b7';
+    try {
+      await gateway
+        .client({ defaultHeaders: { traceparent: `00-${traceId}-${callerSpan}-01`, tracestate: 'vendor=opaque' } })
+        .chat.completions.create({ model: 'propagated', messages: [{ role: 'user', content: 'trace me too' }] });
+      for (let i = 0; i < 100 && !receiver.spans.some((s) => s.traceId === traceId && s.name === 'chat ok'); i++)
+        await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      await gateway.stop();
+      await upstream.stop();
+    }
+    const spans = receiver.spans.filter((s) => s.traceId === traceId);
+    const server = spans.find((s) => s.name === 'chat propagated');
+    assert.ok(server, `spans of the caller's trace: ${spans.map((s) => s.name).join(', ')}`);
+    assert.equal(server.parentSpanId, callerSpan);
+    const attempts = ['chat status-503', 'chat ok'].map((name) => spans.find((s) => s.name === name && s.parentSpanId === server.spanId));
+    assert.ok(attempts.every(Boolean), `attempt spans: ${spans.map((s) => `${s.name} < ${s.parentSpanId}`).join(', ')}`);
+    assert.deepEqual(
+      upstream.received.map((r) => [r.headers.traceparent, r.headers.tracestate]),
+      attempts.map((a) => [`00-${traceId}-${a!.spanId}-01`, 'vendor=opaque']),
+    );
+  });
+
   it('exports nothing and loads no SDK when tracing is off', async () => {
     const before = receiver.spans.length;
     const gateway = await GatewayProcess.start(config, { env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SDK_DISABLED: 'true' } });
@@ -98,5 +144,65 @@ describe('OpenTelemetry traces', () => {
       await gateway.stop();
     }
     assert.equal(receiver.spans.length, before);
+  });
+});
+
+describe('trace context passed on while the gateway does not trace (W3C Trace Context)', () => {
+  const openai = new FakeOpenAI();
+  const anthropic = new FakeAnthropic('sk-ant-fake');
+  const gemini = new FakeGemini('gemini-fake');
+  let gateway: GatewayProcess;
+  before(async () => {
+    const [oa, ant, gem] = await Promise.all([openai.start(), anthropic.start(), gemini.start()]);
+    gateway = await GatewayProcess.start(
+      configWith({
+        providers: [
+          { name: 'oa', type: 'openai-compatible', baseUrl: oa },
+          { name: 'ant', type: 'anthropic', baseUrl: ant, apiKeyEnv: 'FAKE_ANT_KEY' },
+          { name: 'gem', type: 'gemini', baseUrl: gem, apiKeyEnv: 'FAKE_GEM_KEY' },
+        ],
+        models: [
+          { name: 'via-openai', deployments: [{ provider: 'oa', model: 'ok' }] },
+          { name: 'via-anthropic', deployments: [{ provider: 'ant', model: 'claude-echo' }] },
+          { name: 'via-gemini', deployments: [{ provider: 'gem', model: 'gemini-echo' }] },
+          { name: 'embed-openai', deployments: [{ provider: 'oa', model: 'ok', capabilities: ['embeddings'] }] },
+        ],
+      }),
+      { env: { FAKE_ANT_KEY: 'sk-ant-fake', FAKE_GEM_KEY: 'gemini-fake' } },
+    );
+  });
+  after(async () => {
+    await gateway.stop();
+    await Promise.all([openai.stop(), anthropic.stop(), gemini.stop()]);
+  });
+
+  const upstreams = { 'via-openai': openai, 'via-anthropic': anthropic, 'via-gemini': gemini };
+  for (const [model, upstream] of Object.entries(upstreams)) {
+    it(`${model}: the caller's traceparent and tracestate reach the upstream as they came, streamed or not`, async () => {
+      const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      const client = gateway.client({ defaultHeaders: { traceparent, tracestate: 'congo=t61rcWkgMzE' } });
+      const from = upstream.received.length;
+      await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
+      for await (const _ of await client.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] }));
+      const sent = upstream.received.slice(from);
+      assert.equal(sent.length, 2);
+      for (const r of sent) assert.deepEqual([r.headers.traceparent, r.headers.tracestate], [traceparent, 'congo=t61rcWkgMzE']);
+    });
+  }
+
+  it('embeddings pass it on too; no traceparent, or an invalid one, sends none', async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00';
+    const from = openai.received.length;
+    await gateway.client({ defaultHeaders: { traceparent } }).embeddings.create({ model: 'embed-openai', input: 'x' });
+    await gateway.client().chat.completions.create({ model: 'via-openai', messages: [{ role: 'user', content: 'hi' }] });
+    // Version ff is forbidden; an all-zero trace id is invalid.
+    for (const bad of ['ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', `00-${'0'.repeat(32)}-b7ad6b7169203331-01`])
+      await gateway
+        .client({ defaultHeaders: { traceparent: bad } })
+        .chat.completions.create({ model: 'via-openai', messages: [{ role: 'user', content: 'hi' }] });
+    assert.deepEqual(
+      openai.received.slice(from).map((r) => r.headers.traceparent),
+      [traceparent, undefined, undefined, undefined],
+    );
   });
 });

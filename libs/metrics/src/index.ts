@@ -3,4 +3,5 @@ export * from './metrics.module';
 export * from './event-loop-delay';
 export * from './metrics.service';
 export * from './spend.service';
+export * from './trace-context';
 export * from './tracing.service';

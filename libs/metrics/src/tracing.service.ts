@@ -1,9 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { Attributes, Tracer } from '@opentelemetry/api';
 import type { TracerProvider } from '@opentelemetry/sdk-trace';
+import type { TraceContext } from './trace-context';
 
 /** One upstream attempt, timed by the router. */
 export interface AttemptTiming {
+  /** Its span's id, made when the attempt starts so the upstream request can carry it (traceHeaders). */
+  spanId: string;
   deployment: string;
   provider: string;
   upstreamModel: string;
@@ -19,6 +23,8 @@ export interface RequestTrace {
   startedAt: number;
   endedAt: number;
   status: number;
+  /** The request's trace (the caller's, continued, or one started here) and its span's id. */
+  trace: TraceContext;
   attributes: Attributes;
   attempts: AttemptTiming[];
 }
@@ -34,6 +40,7 @@ export class TracingService implements OnApplicationShutdown {
   readonly enabled: boolean;
   private readonly provider: TracerProvider | undefined;
   private readonly tracer: Tracer | undefined;
+  private readonly ids = new PresetIds();
 
   constructor() {
     const env = process.env;
@@ -45,6 +52,7 @@ export class TracingService implements OnApplicationShutdown {
       require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
     const { resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
     this.provider = new sdk.TracerProvider({
+      idGenerator: this.ids,
       resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || 'ai-gateway' }),
       spanProcessors: [
         new sdk.BatchSpanProcessor({
@@ -60,28 +68,47 @@ export class TracingService implements OnApplicationShutdown {
   record(t: RequestTrace): void {
     const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
     const model = t.attributes['gen_ai.request.model'] ?? '';
-    const span = this.tracer!.startSpan(`${t.operation} ${model}`, {
-      kind: api.SpanKind.SERVER,
-      startTime: t.startedAt,
-      attributes: { 'gen_ai.operation.name': t.operation, 'http.response.status_code': t.status, ...t.attributes },
-    });
+    const { trace } = t;
+    // Under the caller's span when it sent one (its trace id is then the span's), else a trace of our own.
+    const caller = trace.parentSpanId
+      ? api.trace.setSpanContext(api.ROOT_CONTEXT, {
+          traceId: trace.traceId,
+          spanId: trace.parentSpanId,
+          traceFlags: parseInt(trace.flags, 16),
+          isRemote: true,
+          ...(trace.tracestate ? { traceState: api.createTraceState(trace.tracestate) } : {}),
+        })
+      : api.ROOT_CONTEXT;
+    const span = this.ids.with(trace.traceId, trace.spanId, () =>
+      this.tracer!.startSpan(
+        `${t.operation} ${model}`,
+        {
+          kind: api.SpanKind.SERVER,
+          startTime: t.startedAt,
+          attributes: { 'gen_ai.operation.name': t.operation, 'http.response.status_code': t.status, ...t.attributes },
+        },
+        caller,
+      ),
+    );
     if (t.status >= 500) span.setStatus({ code: api.SpanStatusCode.ERROR });
     const parent = api.trace.setSpan(api.context.active(), span);
     for (const a of t.attempts) {
-      const child = this.tracer!.startSpan(
-        `${t.operation} ${a.upstreamModel}`,
-        {
-          kind: api.SpanKind.CLIENT,
-          startTime: a.startedAt,
-          attributes: {
-            'gen_ai.operation.name': t.operation,
-            'gen_ai.provider.name': a.provider,
-            'gen_ai.request.model': a.upstreamModel,
-            'gateway.deployment': a.deployment,
-            ...(a.error ? { 'error.type': a.error } : {}),
+      const child = this.ids.with(trace.traceId, a.spanId, () =>
+        this.tracer!.startSpan(
+          `${t.operation} ${a.upstreamModel}`,
+          {
+            kind: api.SpanKind.CLIENT,
+            startTime: a.startedAt,
+            attributes: {
+              'gen_ai.operation.name': t.operation,
+              'gen_ai.provider.name': a.provider,
+              'gen_ai.request.model': a.upstreamModel,
+              'gateway.deployment': a.deployment,
+              ...(a.error ? { 'error.type': a.error } : {}),
+            },
           },
-        },
-        parent,
+          parent,
+        ),
       );
       if (a.error) child.setStatus({ code: api.SpanStatusCode.ERROR, message: a.error });
       child.end(a.endedAt);
@@ -91,5 +118,33 @@ export class TracingService implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.provider?.shutdown();
+  }
+}
+
+/**
+ * The SDK's id source, told which ids the next span takes: the ids the request already used
+ * (its `traceparent` to the upstream names the attempt's span). Spans are made after the
+ * response, one at a time and synchronously, so a preset cannot reach another span.
+ */
+class PresetIds {
+  private traceId = '';
+  private spanId = '';
+
+  with<T>(traceId: string, spanId: string, make: () => T): T {
+    this.traceId = traceId;
+    this.spanId = spanId;
+    try {
+      return make();
+    } finally {
+      this.traceId = this.spanId = '';
+    }
+  }
+
+  generateTraceId(): string {
+    return this.traceId || randomBytes(16).toString('hex');
+  }
+
+  generateSpanId(): string {
+    return this.spanId || randomBytes(8).toString('hex');
   }
 }

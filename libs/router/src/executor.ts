@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { GatewayConfig } from '@gateway/config';
-import { type AttemptTiming, MetricsService } from '@gateway/metrics';
+import { type AttemptTiming, MetricsService, newSpanId } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import { BreakerRegistry } from './breaker-registry';
 import { Clock } from './clock';
@@ -38,7 +38,8 @@ export interface Attempted<T> {
 }
 
 /** A call to one deployment; it must settle once the answer has started (streams: first chunk). */
-export type AttemptCall<T> = (deployment: Deployment, signal: AbortSignal) => Promise<T>;
+/** `timing`: the attempt's entry in the run's timeline, when there is one (traces). */
+export type AttemptCall<T> = (deployment: Deployment, signal: AbortSignal, timing?: AttemptTiming) => Promise<T>;
 
 /** Statuses whose Retry-After cools the deployment down. */
 const RETRY_AFTER_STATUSES = new Set<unknown>([429, 503, 529]);
@@ -119,7 +120,7 @@ export class Executor {
             let verdict: Verdict = { kind: 'no-verdict' };
             let error: GatewayError;
             try {
-              const result = await call(deployment, attemptSignal.signal);
+              const result = await call(deployment, attemptSignal.signal, timing);
               verdict = { kind: 'answered' };
               if (timing) timing.endedAt = this.clock.now();
               return { result, deployment, attempts, failures, elapsedMs: performance.now() - runStarted };
@@ -209,7 +210,14 @@ export class Executor {
 }
 
 function start(timeline: AttemptTiming[], d: Deployment, now: number): AttemptTiming {
-  const timing = { deployment: d.id, provider: d.provider.name, upstreamModel: d.upstreamModel, startedAt: now, endedAt: now };
+  const timing = {
+    spanId: newSpanId(),
+    deployment: d.id,
+    provider: d.provider.name,
+    upstreamModel: d.upstreamModel,
+    startedAt: now,
+    endedAt: now,
+  };
   timeline.push(timing);
   return timing;
 }

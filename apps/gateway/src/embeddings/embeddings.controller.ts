@@ -6,7 +6,7 @@ import { AdmissionService } from '@gateway/security';
 import { Executor, RouterService } from '@gateway/router';
 import { clientSignal } from '../http/client-signal';
 import { describedRun, sendJson } from '../http/describe-run';
-import { requestState } from '../http/request-state';
+import { requestState, upstreamTraceHeaders } from '../http/request-state';
 import { embeddingsSchema } from './embeddings.schema';
 
 @Controller('v1')
@@ -36,7 +36,14 @@ export class EmbeddingsController {
         plan,
         signal,
         'total',
-        (d, s) => d.provider.embeddings(body, { upstreamModel: d.upstreamModel, signal: s, requestId: request.id, deployment: d.config }),
+        (d, s, t) =>
+          d.provider.embeddings(body, {
+            upstreamModel: d.upstreamModel,
+            signal: s,
+            requestId: request.id,
+            deployment: d.config,
+            traceHeaders: upstreamTraceHeaders(request, t),
+          }),
         state.timeline,
       ),
     );

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { MetricsService, TracingService } from '@gateway/metrics';
+import { type MetricsService, requestTrace, type TracingService } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import type { AdmissionService } from '@gateway/security';
 import { bill } from './accounting';
@@ -51,7 +51,7 @@ export function installRequestHooks(fastify: FastifyInstance, deps: AccessDeps):
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     deps.metrics.inflightRequests.inc();
-    if (deps.tracing.enabled) requestState(request).timeline = [];
+    if (deps.tracing.enabled) Object.assign(requestState(request), { timeline: [], trace: requestTrace(request.headers) });
     if (deps.bodies) requestState(request).keepBody = true;
     const pipeline = ((request.raw.socket as PipelinedSocket)[PIPELINE] ??= { inFlight: 0, waiting: [] });
     pipeline.inFlight++;
@@ -109,13 +109,14 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
     const tokens = b ? b.usage.prompt_tokens + (b.usage.completion_tokens ?? 0) : 0;
     admission.settle(state.reservation, b && { model: state.model!, tokens, usd: b.costUsd });
   }
-  if (tracing.enabled && state.model) {
+  if (tracing.enabled && state.model && state.trace) {
     const endedAt = Date.now();
     tracing.record({
       operation: route === '/v1/embeddings' ? 'embeddings' : 'chat',
       startedAt: endedAt - ms,
       endedAt,
       status,
+      trace: state.trace,
       attempts: state.timeline ?? [],
       attributes: {
         'gen_ai.request.model': state.model,

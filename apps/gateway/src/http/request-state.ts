@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Price } from '@gateway/config';
-import type { AttemptTiming } from '@gateway/metrics';
+import { type AttemptTiming, incomingTrace, type TraceContext, traceHeaders } from '@gateway/metrics';
 import type { CompletionUsage } from '@gateway/providers';
 import type { Reservation } from '@gateway/security';
 
@@ -54,6 +54,8 @@ export interface RequestState {
   bill?: Bill;
   /** Upstream attempts, collected only while tracing is on. */
   timeline?: AttemptTiming[];
+  /** The request's trace, only while tracing is on. */
+  trace?: TraceContext;
 }
 
 declare module 'fastify' {
@@ -70,4 +72,17 @@ export function tenantOf(request: FastifyRequest): string {
 
 export function requestState(request: FastifyRequest): RequestState {
   return (request.gatewayState ??= {});
+}
+
+/**
+ * The trace headers of an upstream attempt: its own span's id under the request's span when
+ * tracing is on, else the caller's `traceparent` passed on as it came (what a proxy that does not
+ * trace does), so a traced upstream still joins the caller's trace.
+ */
+export function upstreamTraceHeaders(request: FastifyRequest, timing: AttemptTiming | undefined): Record<string, string> | undefined {
+  const trace = request.gatewayState?.trace;
+  if (trace && timing) return traceHeaders(trace, timing.spanId);
+  if (request.headers.traceparent === undefined) return undefined;
+  const caller = incomingTrace(request.headers);
+  return caller && traceHeaders(caller, caller.parentSpanId!);
 }

@@ -3,10 +3,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CACHE_HEADERS, CacheService, parseControls, replayAsStream } from '@gateway/cache';
 import type { ChatCompletionCreateParams, ChatStream, JsonResult, NativeRequest } from '@gateway/providers';
 import { type Deployment, Executor, primeStream, RouterService } from '@gateway/router';
+import type { AttemptTiming } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
 import { clientSignal } from '../http/client-signal';
 import { describedRun } from '../http/describe-run';
-import { requestState, tenantOf } from '../http/request-state';
+import { requestState, tenantOf, upstreamTraceHeaders } from '../http/request-state';
 
 /** A complete OpenAI `chat.completion`, or a stream of OpenAI SSE frames, for a codec to send. */
 export type ChatOutcome = { stream: false; result: JsonResult } | { stream: true; frames: ChatStream };
@@ -57,19 +58,20 @@ export class ChatPipeline {
     }
 
     const signal = clientSignal(reply);
-    const ctx = (d: Deployment, attemptSignal: AbortSignal) => ({
+    const ctx = (d: Deployment, attemptSignal: AbortSignal, timing?: AttemptTiming) => ({
       upstreamModel: d.upstreamModel,
       signal: attemptSignal,
       requestId: request.id,
       deployment: d.config,
       native,
+      traceHeaders: upstreamTraceHeaders(request, timing),
     });
     if (body.stream) {
       const run = await describedRun(
         reply,
         state,
         plan,
-        this.executor.run(plan, signal, 'ttft', (d, s) => primeStream(d.provider.chatStream(body, ctx(d, s))), state.timeline),
+        this.executor.run(plan, signal, 'ttft', (d, s, t) => primeStream(d.provider.chatStream(body, ctx(d, s, t))), state.timeline),
       );
       // A vendor's own answer (ChatStream.native) is not what the cache replays: not stored.
       const record = cached && !run.result.native;
@@ -79,7 +81,7 @@ export class ChatPipeline {
       reply,
       state,
       plan,
-      this.executor.run(plan, signal, 'total', (d, s) => d.provider.chat(body, ctx(d, s)), state.timeline),
+      this.executor.run(plan, signal, 'total', (d, s, t) => d.provider.chat(body, ctx(d, s, t)), state.timeline),
     );
     if (cached && !run.result.native) void this.cache.store(cached, run.result.body);
     return { stream: false, result: run.result };

@@ -16,9 +16,10 @@ import { countTokensRequest, nativeMessagesRequest, toMessagesRequest } from './
 import { choiceFrom, usageFrom } from './response';
 import { translateEvents } from './stream';
 
-/** The client's own Anthropic headers, which go with its own body (NativeRequest.headers). */
+/** The request's own headers: the client's Anthropic headers, which go with its own body (NativeRequest.headers), and the trace context. */
 function nativeHeaders(ctx: CallContext): Record<string, string> | undefined {
-  return ctx.native?.protocol === 'anthropic' ? ctx.native.headers : undefined;
+  const client = ctx.native?.protocol === 'anthropic' ? ctx.native.headers : undefined;
+  return client && ctx.traceHeaders ? { ...client, ...ctx.traceHeaders } : (client ?? ctx.traceHeaders);
 }
 
 /** Lets the SDK's `messages.create` start without sending anything (see sdkWarnings). */

@@ -14,6 +14,11 @@ import { toGenerateRequest } from './request';
 import { checkPromptFeedback, choiceFrom, type ChoiceOptions, usageFrom } from './response';
 import { translateChunks } from './stream';
 
+/** A call's SDK config: the request's own, with the signal that cancels it and its trace headers. */
+function requestConfig<C extends object | undefined>(config: C, ctx: CallContext) {
+  return { ...config, abortSignal: ctx.signal, ...(ctx.traceHeaders && { httpOptions: { headers: ctx.traceHeaders } }) };
+}
+
 /** Gemini through generateContent / streamGenerateContent, translated to and from the OpenAI format. */
 export class GeminiProvider extends SdkProvider<GoogleGenAI> {
   readonly type = 'gemini' as const;
@@ -24,7 +29,7 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
     const params = toGenerateRequest(request, ctx.upstreamModel, ctx.deployment);
     const response = await this.call(ctx.signal, () =>
-      this.sdk.models.generateContent({ ...params, config: { ...params.config, abortSignal: ctx.signal } }),
+      this.sdk.models.generateContent({ ...params, config: requestConfig(params.config, ctx) }),
     );
     checkPromptFeedback(this.name, response);
     const options = this.choiceOptions(request);
@@ -45,7 +50,7 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
     const params = toGenerateRequest(request, ctx.upstreamModel, ctx.deployment);
     const chunks = await this.call(ctx.signal, () =>
-      this.sdk.models.generateContentStream({ ...params, config: { ...params.config, abortSignal: ctx.signal } }),
+      this.sdk.models.generateContentStream({ ...params, config: requestConfig(params.config, ctx) }),
     );
     const translate = translateChunks({
       ...this.choiceOptions(request),
@@ -65,7 +70,7 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
   async embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult> {
     const params = toEmbedRequest(request, ctx.upstreamModel);
     const response = await this.call(ctx.signal, () =>
-      this.sdk.models.embedContent({ ...params, config: { ...params.config, abortSignal: ctx.signal } }),
+      this.sdk.models.embedContent({ ...params, config: requestConfig(params.config, ctx) }),
     );
     return toEmbeddingsResult(response, request, ctx.upstreamModel);
   }

@@ -19,23 +19,23 @@ export class OpenAIProvider implements Provider {
   }
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
-    const body = await this.client.sendBuffered('POST', '/chat/completions', toUpstreamChat(request, ctx.upstreamModel), ctx.signal);
+    const body = await this.client.sendBuffered('/chat/completions', toUpstreamChat(request, ctx.upstreamModel), ctx);
     return readJsonResult(this.name, body, 'chat.completion');
   }
 
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
-    const res = await this.client.send('POST', '/chat/completions', toUpstreamChat(request, ctx.upstreamModel), ctx.signal);
+    const res = await this.client.send('/chat/completions', toUpstreamChat(request, ctx.upstreamModel), ctx);
     return passThroughStream(this.name, res, ctx.signal, request.stream_options?.include_usage !== true);
   }
 
   /** OpenAI-format upstreams handle float and base64 encodings themselves. */
   async embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult> {
-    const body = await this.client.sendBuffered('POST', '/embeddings', toUpstreamBody(request, ctx.upstreamModel), ctx.signal);
+    const body = await this.client.sendBuffered('/embeddings', toUpstreamBody(request, ctx.upstreamModel), ctx);
     return readJsonResult(this.name, body, 'list');
   }
 
   async listModels(signal: AbortSignal): Promise<ModelInfo[]> {
-    const body = await this.client.sendBuffered('GET', '/models', undefined, signal);
+    const body = await this.client.sendBuffered('/models', undefined, { signal });
     return (JSON.parse(body.toString('utf8')) as { data?: ModelInfo[] }).data ?? [];
   }
 

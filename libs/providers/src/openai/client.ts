@@ -1,12 +1,14 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { ProviderConfig } from '@gateway/config';
+import type { CallContext } from '../provider';
 import { upstreamPoolOptions } from '../upstream-pool';
 import { bufferedRequest, streamedRequest, type StreamedBody, type UpstreamResponse } from './dispatch';
 import { fromTransportError, fromUpstreamResponse } from './errors';
 
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
-type Method = 'GET' | 'POST';
+/** A request's own: what cancels it, and its trace headers (sent beside the provider's). GET without a body, else POST. */
+type UpstreamCall = Pick<CallContext, 'signal' | 'traceHeaders'>;
 
 /**
  * Pooled keep-alive HTTP to one OpenAI-format upstream. We speak to it with undici's
@@ -31,13 +33,13 @@ export class UpstreamClient {
   }
 
   /** Sends one request for a streamed answer; any answer but 200 becomes the GatewayError the client should see. */
-  send(method: Method, path: string, body: string | undefined, signal: AbortSignal): Promise<UpstreamResponse<StreamedBody>> {
-    return this.call(streamedRequest, method, path, body, signal);
+  send(path: string, body: string | undefined, call: UpstreamCall): Promise<UpstreamResponse<StreamedBody>> {
+    return this.call(streamedRequest, path, body, call);
   }
 
   /** Sends one request and returns the whole body of its 200 answer. */
-  async sendBuffered(method: Method, path: string, body: string | undefined, signal: AbortSignal): Promise<Buffer> {
-    return (await this.call(bufferedRequest, method, path, body, signal)).body[0];
+  async sendBuffered(path: string, body: string | undefined, call: UpstreamCall): Promise<Buffer> {
+    return (await this.call(bufferedRequest, path, body, call)).body[0];
   }
 
   close(): Promise<void> {
@@ -46,14 +48,15 @@ export class UpstreamClient {
 
   private async call<B extends UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>>(
     request: (pool: Pool, options: Dispatcher.DispatchOptions, signal: AbortSignal, timeoutMs: number) => Promise<B>,
-    method: Method,
     path: string,
     body: string | undefined,
-    signal: AbortSignal,
+    { signal, traceHeaders }: UpstreamCall,
   ): Promise<B> {
     let res: B;
     try {
-      res = await request(this.pool, { method, path: this.pathPrefix + path, headers: this.headers, body }, signal, this.config.timeoutMs);
+      const headers = traceHeaders ? { ...this.headers, ...traceHeaders } : this.headers;
+      const options = { method: body === undefined ? 'GET' : 'POST', path: this.pathPrefix + path, headers, body } as const;
+      res = await request(this.pool, options, signal, this.config.timeoutMs);
     } catch (err) {
       throw fromTransportError(this.config.name, err, signal);
     }
