@@ -97,10 +97,12 @@ let client: Anthropic;
 before(async () => {
   const [oaUrl, antUrl, gemUrl] = await Promise.all([openai.start(), anthropic.start(), gemini.start()]);
   [openaiUrl, anthropicUrl] = [oaUrl, antUrl];
-  const deploy = (name: string, provider: string, model: string) => ({
+  /** A model whose deployments are tried in order, each a [provider, upstream model]. */
+  const chain = (name: string, ...deployments: [string, string][]) => ({
     name,
-    deployments: [{ provider, model, capabilities: CAPABLE }],
+    deployments: deployments.map(([provider, model]) => ({ provider, model, capabilities: CAPABLE })),
   });
+  const deploy = (name: string, provider: string, model: string) => chain(name, [provider, model]);
   gateway = await GatewayProcess.start(
     configWith({
       providers: [
@@ -118,20 +120,8 @@ before(async () => {
         deploy('claude-think', 'ant', 'claude-think'),
         deploy('claude-midstream', 'ant', 'claude-midstream-error'),
         deploy('claude-cut', 'ant', 'claude-cut'),
-        {
-          name: 'claude-early-then-echo',
-          deployments: [
-            { provider: 'ant', model: 'claude-early-error', capabilities: CAPABLE },
-            { provider: 'oa', model: 'ok', capabilities: CAPABLE },
-          ],
-        },
-        {
-          name: 'claude-overloaded-then-echo',
-          deployments: [
-            { provider: 'ant', model: 'claude-overloaded-after-start', capabilities: CAPABLE },
-            { provider: 'oa', model: 'ok', capabilities: CAPABLE },
-          ],
-        },
+        chain('claude-early-then-echo', ['ant', 'claude-early-error'], ['oa', 'ok']),
+        chain('claude-overloaded-then-echo', ['ant', 'claude-overloaded-after-start'], ['oa', 'ok']),
         deploy('claude-overloaded', 'ant', 'claude-error-overloaded_error'),
         OA_THEN_CLAUDE,
         {
@@ -148,11 +138,16 @@ before(async () => {
         {
           name: 'claude-cache-priced',
           deployments: [
-            { provider: 'ant', model: 'claude-cache-write', capabilities: CAPABLE, price: { input: 3, cachedInput: 0.3, output: 15 } },
+            // Cache reads and writes at Anthropic's rates, which the config fills in (0.1x, 1.25x, 2x input).
+            { provider: 'ant', model: 'claude-cache-write', capabilities: CAPABLE, price: { input: 3, output: 15 } },
           ],
         },
         deploy('gemini-echo', 'gem', 'gemini-echo'),
         deploy('gemini-tool', 'gem', 'gemini-tool'),
+        deploy('gemini-think', 'gem', 'gemini-think'),
+        // An Anthropic deployment that fails (a 500: the next one answers), then another vendor's.
+        chain('claude-then-strict', ['ant', 'claude-error-api_error'], ['oa', 'strict']),
+        chain('claude-then-gemini', ['ant', 'claude-error-api_error'], ['gem', 'gemini-echo']),
       ],
       cache: { enabled: false },
       security: {
@@ -297,7 +292,7 @@ const HISTORY: Anthropic.MessageParam[] = [
 ];
 
 describe('Messages API: Anthropic upstreams get the client`s own body', () => {
-  it('cache_control, top_k and is_error reach the Anthropic API intact; sampling fields it refuses are dropped', async () => {
+  it('cache_control and is_error reach the Anthropic API intact; the sampling fields it refuses (temperature, top_k) are dropped', async () => {
     await client.messages.create({
       model: 'claude-echo',
       max_tokens: 50,
@@ -330,6 +325,59 @@ describe('Messages API: Anthropic upstreams get the client`s own body', () => {
       messages: [...params.messages, { role: 'assistant', content: created.content }, { role: 'user', content: 'And times eight?' }],
     });
     assert.deepEqual((anthropic.last().body.messages as Anthropic.MessageParam[])[1].content, created.content);
+  });
+
+  // Found by an independent check: the unsigned block went to Anthropic as the client sent it back
+  // (Claude Code does), and Anthropic answered 400 "Invalid signature" to that turn and every later one.
+  it('thinking another vendor did comes back unsigned, and is left out when a later turn goes to Anthropic (messages and count)', async () => {
+    const thinking = { type: 'enabled' as const, budget_tokens: 2048 };
+    const ask: Anthropic.MessageParam[] = [{ role: 'user', content: 'Six times seven?' }];
+    const other = await client.messages.create({ model: 'gemini-think', max_tokens: 4000, thinking, messages: ask });
+    assert.deepEqual(other.content[0], { type: 'thinking', thinking: 'Six times seven is forty-two.', signature: '' });
+    const signed = await client.messages.create({ model: 'claude-think', max_tokens: 4000, thinking, messages: ask });
+    const messages: Anthropic.MessageParam[] = [
+      ...ask,
+      { role: 'assistant', content: other.content },
+      { role: 'user', content: 'And times eight?' },
+      { role: 'assistant', content: signed.content },
+      { role: 'user', content: 'And times nine?' },
+    ];
+    const sent = () => anthropic.last().body.messages as Anthropic.MessageParam[];
+    for (const send of [
+      () => client.messages.create({ model: 'claude-think', max_tokens: 4000, thinking, messages }),
+      () => client.messages.stream({ model: 'claude-think', max_tokens: 4000, thinking, messages }).finalMessage(),
+      () => client.messages.countTokens({ model: 'claude-think', thinking, messages }),
+    ]) {
+      await send();
+      assert.deepEqual(sent()[1].content, other.content.slice(1), 'the unsigned block is left out');
+      assert.deepEqual(sent()[3].content, signed.content, 'signed thinking goes back as it came');
+    }
+  });
+});
+
+describe('Messages API: Claude`s signed thinking never reaches another vendor', () => {
+  // Found by an independent check: on a fallback from an Anthropic deployment, the history's signed
+  // thinking went to the OpenAI-format one as a `thinking_blocks` message field, which strict servers
+  // refuse (OpenAI 400, Mistral 422 extra_forbidden), and a 4xx does not fall back.
+  it('a turn that falls back from Anthropic to an OpenAI-format or Gemini deployment sends the history without it', async () => {
+    const thinking = { type: 'enabled' as const, budget_tokens: 2048 };
+    const ask: Anthropic.MessageParam[] = [{ role: 'user', content: 'Six times seven?' }];
+    const signed = await client.messages.create({ model: 'claude-think', max_tokens: 4000, thinking, messages: ask });
+    const messages: Anthropic.MessageParam[] = [
+      ...ask,
+      { role: 'assistant', content: signed.content },
+      { role: 'user', content: 'And eight?' },
+    ];
+    for (const stream of [false, true]) {
+      const { data, response } = await client.messages
+        .create({ model: 'claude-then-strict', max_tokens: 4000, thinking, messages, stream })
+        .withResponse();
+      if (stream) for await (const _ of data as AsyncIterable<unknown>);
+      assert.equal(response.headers.get('x-gateway-deployment'), 'claude-then-strict/1');
+      assert.deepEqual((openai.last().body.messages as object[])[1], { role: 'assistant', content: '42' });
+    }
+    await client.messages.create({ model: 'claude-then-gemini', max_tokens: 4000, thinking, messages });
+    assert.equal(JSON.stringify(gemini.last().body).includes('sig-fake-123'), false);
   });
 });
 
@@ -491,6 +539,39 @@ describe('Messages API: Anthropic`s server tools, served by Anthropic deployment
     );
   });
 
+  // Found by an independent check: these were refused with a 400 even on a model served by Anthropic alone,
+  // and a document by URL went to OpenAI-format upstreams as an image_url part (OpenAI 400s).
+  it('content only Anthropic reads goes to its Anthropic deployment as sent; a model with none: a 400 naming the block', async () => {
+    const content: [Anthropic.ContentBlockParam, string][] = [
+      [
+        { type: 'search_result', source: 'https://docs.example/a', title: 'A', content: [{ type: 'text', text: 'fact' }] },
+        "type 'search_result'",
+      ],
+      [{ type: 'document', source: { type: 'content', content: [{ type: 'text', text: 'chunk 1' }] } }, "source.type 'content'"],
+      [{ type: 'document', source: { type: 'url', url: 'https://example.com/annual-report.pdf' } }, "source.type 'url'"],
+      [{ type: 'document', source: { type: 'file', file_id: 'file_011CNha8iCJcU1wXNR6q4V8w' } }, "source.type 'file'"],
+      [{ type: 'image', source: { type: 'file', file_id: 'file_011CNha8iCJcU1wXNR6q4V8x' } }, "source.type 'file'"],
+    ];
+    const asked = openai.received.length;
+    for (const [block, named] of content) {
+      const messages: Anthropic.MessageParam[] = [{ role: 'user', content: [block, { type: 'text', text: 'use it' }] }];
+      const { response } = await client.messages
+        .create({ model: 'oa-then-claude', max_tokens: 50, messages }, { headers: { 'anthropic-beta': 'files-api-2025-04-14' } })
+        .withResponse();
+      assert.equal(response.headers.get('x-gateway-deployment'), 'oa-then-claude/1', named);
+      assert.deepEqual(anthropic.last().body.messages, messages);
+      const refused = await post('/v1/messages', { model: 'oa-echo', max_tokens: 50, messages });
+      assert.equal(refused.status, 400, JSON.stringify(refused.body));
+      const message: string = refused.body.error.message;
+      assert.ok(message.startsWith(`messages[0].content[0].${named} is `), message);
+      assert.ok(
+        message.endsWith(", which only an Anthropic deployment reads; model oa-echo routes to no 'anthropic' deployment."),
+        message,
+      );
+    }
+    assert.equal(openai.received.length, asked, 'the OpenAI-family deployment was not asked');
+  });
+
   it('the searches Anthropic ran are priced on top of the tokens (price.webSearch, USD a thousand)', async () => {
     // The fake's usage: 11 fresh input, 5 cache reads, 2 cache writes (at 1.25x input), 7 output tokens; its search answer ran 1 search.
     const tokens = (11 * 3 + 2 * 3.75 + 5 * 0.3 + 7 * 15) / 1e6;
@@ -511,7 +592,7 @@ describe('Messages API: Anthropic`s server tools, served by Anthropic deployment
     assert.equal(await searches(), before + 1, 'gateway_web_searches_total counts the search, not the plain request');
   });
 
-  it('cache writes are priced at Anthropic`s rates (1.25x input, 2x for the 1-hour cache), whole and streamed', async () => {
+  it('cache reads and writes are priced at Anthropic`s rates (0.1x input, 1.25x, 2x for the 1-hour cache), whole and streamed', async () => {
     // Found by an independent check: cache writes were billed as plain input.
     // CACHE_WRITE_USAGE: 11 fresh input, 5 cache reads, 1,000 tokens written to the 5-minute cache and 3,000 to the 1-hour one, 7 output.
     const usd = (11 * 3 + 5 * 0.3 + 1000 * 3.75 + 3000 * 6 + 7 * 15) / 1e6;

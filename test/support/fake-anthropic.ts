@@ -46,7 +46,8 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
 /**
  * A fake Anthropic Messages API (POST /v1/messages, GET /v1/models) on 127.0.0.1.
  * It checks what the real API checks on the gateway's requests (the key, API version
- * 2026-10-21 refusing sampling parameters, max_tokens, tool_use/tool_result pairing),
+ * 2026-10-21 refusing sampling parameters, max_tokens, tool_use/tool_result pairing,
+ * thinking sent back without its signature),
  * answers by the requested model id, and streams any answer as the documented event
  * sequence (message_start, content_block_*, ping, message_delta, message_stop):
  *
@@ -143,8 +144,10 @@ function validate(body: Record<string, unknown>): string | undefined {
     const { role, content } = messages[i];
     if (role !== 'user' && role !== 'assistant') return `messages.${i}.role: Input should be 'user' or 'assistant'`;
     const blocks = typeof content === 'string' ? [] : content;
-    for (const block of blocks) {
+    for (const [j, block] of blocks.entries()) {
       if (block.type === 'text' && !block.text) return `messages.${i}: text content blocks must be non-empty`;
+      // The real API checks each signature; the fake refuses only what no signature can be.
+      if (block.type === 'thinking' && !block.signature) return `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`;
       if (block.type === 'tool_use' && !/^[a-zA-Z0-9_-]+$/.test(String(block.id)))
         return `messages.${i}: tool_use.id: String should match pattern`;
     }

@@ -24,7 +24,9 @@ import { FakeUpstream, pieces, sendJson as json, sleep } from './fake-upstream';
  * - `reasoning`: usage with cached prompt tokens and reasoning tokens;
  * - `total-only-usage`: usage with `total_tokens` alone;
  * - `groq-usage`: `"usage": null` followed by a server's own object (Groq's `x_groq`);
- * - `once-429-<tag>`: a 429 with Retry-After: 1 the first time that exact model id is asked, then success.
+ * - `once-429-<tag>`: a 429 with Retry-After: 1 the first time that exact model id is asked, then success;
+ * - `strict`: like `ok`, but a message with a field OpenAI does not define is a 400, as OpenAI
+ *   answers one (Mistral: 422 extra_forbidden).
  */
 export class FakeOpenAI extends FakeUpstream {
   private readonly seen = new Set<string>();
@@ -63,6 +65,11 @@ export class FakeOpenAI extends FakeUpstream {
         { 'retry-after': '1' },
       );
     }
+    const extra = model === 'strict' ? extraMessageField(body) : undefined;
+    if (extra) {
+      const message = `Additional properties are not allowed ('${extra.field}' was unexpected) - '${extra.param}'`;
+      return json(res, 400, { error: { message, type: 'invalid_request_error', param: extra.param, code: null } });
+    }
     if (req.url === '/v1/embeddings') return json(res, 200, embeddings(body));
     if (body.stream) return stream(res, body, model);
     return json(res, 200, completion(body, model));
@@ -77,6 +84,17 @@ const ERROR_TYPES: Record<number, [string, string | null]> = {
   500: ['server_error', null],
   503: ['server_error', null],
 };
+
+/** The fields of a chat message, any role, in OpenAI's API reference. */
+const MESSAGE_FIELDS = new Set(['role', 'content', 'name', 'tool_calls', 'tool_call_id', 'refusal', 'audio', 'function_call']);
+
+function extraMessageField(body: Record<string, unknown>): { field: string; param: string } | undefined {
+  for (const [i, message] of ((body.messages ?? []) as object[]).entries()) {
+    const field = Object.keys(message).find((key) => !MESSAGE_FIELDS.has(key));
+    if (field) return { field, param: `messages.${i}` };
+  }
+  return undefined;
+}
 
 function errorResponse(res: ServerResponse, status: number): void {
   const [type, code] = ERROR_TYPES[status] ?? ['server_error', null];

@@ -51,7 +51,8 @@ describe('config', () => {
     assert.equal(config.providers[0].timeoutMs, 600_000);
   });
 
-  it('Anthropic deployments bill cache writes at 1.25x input (5-minute cache) and 2x (1-hour) unless their price says otherwise', () => {
+  // Cache reads found by an independent check: they defaulted to the plain input price, ten times Anthropic's.
+  it('Anthropic deployments bill cache reads at 0.1x input, writes at 1.25x (5-minute cache) and 2x (1-hour) unless their price says otherwise', () => {
     const config = parseConfig(
       {
         providers: [
@@ -60,7 +61,7 @@ describe('config', () => {
         ],
         models: [
           { name: 'sonnet', deployments: [{ provider: 'claude', model: 's', price: { input: 3, output: 15 } }] },
-          { name: 'own', deployments: [{ provider: 'claude', model: 'o', price: { input: 3, cacheWrite: 4 } }] },
+          { name: 'own', deployments: [{ provider: 'claude', model: 'o', price: { input: 3, cachedInput: 0.5, cacheWrite: 4 } }] },
           { name: 'unpriced', deployments: [{ provider: 'claude', model: 'u' }] },
           { name: 'other', deployments: [{ provider: 'mock', model: 'm', price: { input: 3 } }] },
         ],
@@ -68,10 +69,11 @@ describe('config', () => {
       {},
     );
     const price = (name: string) => config.models.find((m) => m.name === name)!.deployments[0].price;
-    assert.deepEqual([price('sonnet')!.cacheWrite, price('sonnet')!.cacheWrite1h], [3.75, 6]);
-    assert.deepEqual([price('own')!.cacheWrite, price('own')!.cacheWrite1h], [4, 6]);
+    const cache = (name: string) => [price(name)!.cachedInput, price(name)!.cacheWrite, price(name)!.cacheWrite1h];
+    assert.deepEqual(cache('sonnet'), [3 * 0.1, 3.75, 6]);
+    assert.deepEqual(cache('own'), [0.5, 4, 6]);
     assert.equal(price('unpriced'), undefined);
-    assert.deepEqual([price('other')!.cacheWrite, price('other')!.cacheWrite1h], [undefined, undefined]);
+    assert.deepEqual(cache('other'), [undefined, undefined, undefined]);
   });
 
   const bad: [string, (c: ReturnType<typeof minimal>) => unknown, RegExp][] = [

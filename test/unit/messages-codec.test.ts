@@ -196,12 +196,12 @@ describe('Messages request -> chat params', () => {
       'messages[0].content[0].type',
     );
     badRequest(
-      () => toChatRequest(request({ messages: [{ role: 'user', content: [{ type: 'search_result', source: 'x' }] }] })),
+      () => toChatRequest(request({ messages: [{ role: 'user', content: [{ type: 'citations_delta' }] }] })),
       'messages[0].content[0].type',
     );
     badRequest(
-      () => toChatRequest(request({ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file', file_id: 'f' } }] }] })),
-      'messages[0].content[0]',
+      () => toChatRequest(request({ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'gcs', uri: 'g' } }] }] })),
+      'messages[0].content[0].source.type',
     );
   });
 
@@ -322,6 +322,40 @@ describe('Messages request: what only Anthropic`s API runs makes it Anthropic-on
         'messages[1].content[0].type',
         type,
       );
+  });
+
+  // Found by an independent check: these were refused with a 400 even on a model served by Anthropic alone.
+  it('content only Anthropic reads marks it at its block (user turns and tool results); in the chat params its JSON as text', () => {
+    const cases: [AnthropicBlock, string, string][] = [
+      [
+        { type: 'search_result', source: 'https://d.test/a', title: 'A', content: [{ type: 'text', text: 'fact' }] },
+        '.type',
+        'search_result',
+      ],
+      [{ type: 'document', source: { type: 'content', content: [{ type: 'text', text: 'chunk' }] } }, '.source.type', 'content'],
+      [{ type: 'document', source: { type: 'url', url: 'https://d.test/report.pdf' } }, '.source.type', 'url'],
+      [{ type: 'document', source: { type: 'file', file_id: 'file_011' } }, '.source.type', 'file'],
+    ];
+    for (const [block, at, value] of cases) {
+      const { chat, native } = toChatRequest(request({ messages: [{ role: 'user', content: [{ type: 'text', text: 'see' }, block] }] }));
+      assert.equal(native.only?.param, `messages[0].content[1]${at}`);
+      assert.ok(native.only.reason.startsWith(`messages[0].content[1]${at} '${value}' is `), native.only.reason);
+      assert.ok(native.only.reason.endsWith(', which only an Anthropic deployment reads'), native.only.reason);
+      assert.deepEqual(chat.messages[0].content, [
+        { type: 'text', text: 'see' },
+        { type: 'text', text: JSON.stringify(block) },
+      ]);
+      const result = { type: 'tool_result', tool_use_id: 'toolu_1', content: [block] };
+      const nested = toChatRequest(request({ messages: [{ role: 'user', content: [result] }] }));
+      assert.equal(nested.native.only?.param, `messages[0].content[0].content[0]${at}`);
+    }
+    // A Files API image stays an image for routing (vision, its rate); a URL image is no Anthropic-only content.
+    const file = { type: 'image', source: { type: 'file', file_id: 'file_012' } };
+    const { chat, native } = toChatRequest(request({ messages: [{ role: 'user', content: [file] }] }));
+    assert.equal(native.only?.param, 'messages[0].content[0].source.type');
+    assert.deepEqual(chat.messages[0].content, [{ type: 'image_url', image_url: { url: 'file_012' } }]);
+    const url = { type: 'image', source: { type: 'url', url: 'https://x.test/a.jpg' } };
+    assert.equal(toChatRequest(request({ messages: [{ role: 'user', content: [url] }] })).native.only, undefined);
   });
 
   it('a declared server tool is named before the history it left', () => {

@@ -86,6 +86,7 @@ export class ProviderConfig {
 export class Price {
   @IsOptional() @IsNumber() @Min(0) input = 0;
   @IsOptional() @IsNumber() @Min(0) output = 0;
+  /** Prompt tokens read from the cache. Unset: 0.1x input on Anthropic deployments (applyVendorPrices), else input. */
   @IsOptional() @IsNumber() @Min(0) cachedInput?: number;
   /**
    * Prompt tokens written to the cache (`prompt_tokens_details.cache_write_tokens`; Anthropic's

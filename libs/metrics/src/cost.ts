@@ -49,9 +49,9 @@ export function dearestPromptPrice(price: Price): number {
  * tokens. Cached input is billed at `cachedInput` (input price when unset); prompt
  * tokens written to the cache at `cacheWrite`, those of Anthropic's 1-hour cache at
  * `cacheWrite1h` (unset: `cacheWrite`, then input; Anthropic deployments get Anthropic's
- * rates when the config loads); reasoning tokens, part of completion tokens, at
- * `reasoning` (output price when unset); web searches an upstream ran at `webSearch`
- * a thousand (free when unset).
+ * rates for cache reads and writes when the config loads); reasoning tokens, part of
+ * completion tokens, at `reasoning` (output price when unset); web searches an upstream
+ * ran at `webSearch` a thousand (free when unset).
  */
 export function costOf(usage: UsageCounts, price: Price | undefined): CostBreakdown {
   const cached = Math.min(usage.prompt_tokens, usage.prompt_tokens_details?.cached_tokens ?? 0);

@@ -18,7 +18,7 @@ const source = {
 
 /**
  * The fields the codec reads, per block type. Other block types are refused by the codec with
- * a 400, but for the blocks Anthropic's server tools leave, which only Anthropic reads (request.ts).
+ * a 400, but for what only Anthropic reads: the blocks its server tools leave, search results (request.ts).
  */
 const leafRules = [
   when('text', { required: ['text'], properties: { text: string } }),

@@ -24,7 +24,8 @@ export interface MessagesTranslation {
 /**
  * Every Messages API parameter and what becomes of it on the one (OpenAI-shaped) chat
  * path. `dropped` are hints that cannot change the shape of the answer; they still reach
- * an Anthropic upstream, which gets the original body (see messages.controller.ts).
+ * an Anthropic upstream, which gets the original body (see messages.controller.ts), except
+ * `top_k`, which API version 2026-10-21 refuses (nativeMessagesRequest removes it).
  */
 export const MESSAGES_PARAMS: Record<keyof MessagesRequest, ParamRule> = {
   model: 'mapped',
@@ -61,19 +62,34 @@ function mediaOf(source: Record<string, string>, param: string): string {
   return source.media_type!;
 }
 
-/** How each kind of Anthropic media source becomes an OpenAI content part; other kinds are a 400. */
+/**
+ * How each kind of Anthropic media source becomes an OpenAI content part; other kinds are a 400.
+ * What only Anthropic reads (ANTHROPIC_ONLY_CONTENT) never gets here.
+ */
 const SOURCE_READERS: Record<string, (source: Record<string, string>, param: string) => ContentPart> = {
   base64: (source, param) =>
     mediaOf(source, param) === 'application/pdf'
       ? { type: 'file', file: { file_data: `data:application/pdf;base64,${source.data}`, filename: 'document.pdf' } }
       : { type: 'image_url', image_url: { url: `data:${source.media_type};base64,${source.data}` } },
-  // A remote image or PDF: the Anthropic adapter reads the type back from the URL's extension.
+  // A remote image (a document by URL is Anthropic-only).
   url: (source) => ({ type: 'image_url', image_url: { url: source.url } }),
   text: (source) => ({ type: 'text', text: source.data }),
-  file: (_source, param) => {
-    throw GatewayError.badRequest('Anthropic Files API ids are not supported; send the file inline (base64).', param, 'invalid_value');
-  },
 };
+
+/**
+ * User content only Anthropic's API reads, by block type or by block and source type, and
+ * what it is. No chat part carries it: a search result or a document of content blocks is
+ * cited by Anthropic alone; a Files API id names a file in the Anthropic account; no other
+ * vendor takes a PDF by URL (OpenAI reads an image_url part as an image, and 400s). A request
+ * with any is Anthropic-only (see toChatRequest), like one with Anthropic's own tools.
+ */
+const ANTHROPIC_ONLY_CONTENT = new Map([
+  ['search_result', 'a search result for Anthropic to cite'],
+  ['document.content', 'a document of content blocks for Anthropic to cite'],
+  ['document.url', 'a document by URL for Anthropic to fetch'],
+  ['document.file', "a file in Anthropic's Files API"],
+  ['image.file', "a file in Anthropic's Files API"],
+]);
 
 /**
  * The blocks Anthropic's server tools leave in an assistant turn (@anthropic-ai/sdk's
@@ -113,7 +129,8 @@ function textOnly(block: AnthropicBlock, param: string): string {
  * messages (before the rest of the turn, as OpenAI orders them), assistant tool_use
  * blocks become tool calls and thinking blocks travel as `thinking_blocks`, which the
  * Anthropic adapter sends back upstream with their signatures. A request with what only
- * Anthropic's API runs (its own tools, their history blocks, a container, MCP servers) is
+ * Anthropic's API runs (its own tools, their history blocks, a container, MCP servers) or
+ * reads (ANTHROPIC_ONLY_CONTENT: search results, Files API ids, documents by URL…) is
  * marked Anthropic-only in `native.only`, with the first param that needs it, rather than
  * refused. `beta`, the client's anthropic-beta header, goes along to Anthropic deployments.
  */
@@ -215,15 +232,15 @@ function systemText(system: MessagesRequest['system']): string {
   return system.map((block) => block.text).join('\n\n');
 }
 
-function userMessages(blocks: AnthropicBlock[], param: string): ChatCompletionMessageParam[] {
+function userMessages(blocks: AnthropicBlock[], param: string, mark: MarkNative): ChatCompletionMessageParam[] {
   const results: ChatCompletionMessageParam[] = [];
   const parts: ContentPart[] = [];
   blocks.forEach((block, j) => {
     const at = `${param}[${j}]`;
-    if (block.type !== 'tool_result') return void parts.push(contentPart(block, at));
+    if (block.type !== 'tool_result') return void parts.push(contentPart(block, at, mark));
     const content: AnthropicBlock[] =
       typeof block.content === 'string' ? [{ type: 'text', text: block.content }] : ((block.content ?? []) as AnthropicBlock[]);
-    const read = content.map((b, k) => contentPart(b, `${at}.content[${k}]`));
+    const read = content.map((b, k) => contentPart(b, `${at}.content[${k}]`, mark));
     const text = read.filter((p) => p.type === 'text').map((p) => (p as { text: string }).text);
     results.push({ role: 'tool', tool_call_id: anthropicTables.toolUseId(String(block.tool_use_id)), content: text.join('\n') });
     // OpenAI tool messages hold text only: images a tool returned follow as the user's.
@@ -234,8 +251,14 @@ function userMessages(blocks: AnthropicBlock[], param: string): ChatCompletionMe
   return results;
 }
 
-function contentPart(block: AnthropicBlock, param: string): ContentPart {
+function contentPart(block: AnthropicBlock, param: string, mark: MarkNative): ContentPart {
   if (block.type === 'text') return { type: 'text', text: String(block.text ?? '') };
+  if (anthropicOnly(block, param, mark)) {
+    // For routing's estimate: an image stays an image (vision, its flat rate; the URL is never
+    // sent, only an Anthropic deployment gets the request), anything else its JSON as text.
+    if (block.type === 'image') return { type: 'image_url', image_url: { url: String((block.source as { file_id?: unknown }).file_id) } };
+    return { type: 'text', text: JSON.stringify(block) };
+  }
   if (block.type === 'image' || block.type === 'document') {
     const source = (block.source ?? {}) as Record<string, string>;
     const reader = SOURCE_READERS[source.type];
@@ -244,6 +267,17 @@ function contentPart(block: AnthropicBlock, param: string): ContentPart {
     return reader(source, param);
   }
   throw GatewayError.badRequest(`Content blocks of type '${block.type}' are not supported here.`, `${param}.type`, 'invalid_value');
+}
+
+/** Marks the request Anthropic-only when the block is content only Anthropic reads (ANTHROPIC_ONLY_CONTENT), and says whether it is. */
+function anthropicOnly(block: AnthropicBlock, param: string, mark: MarkNative): boolean {
+  const source = String((block.source as { type?: unknown } | undefined)?.type);
+  const byBlock = ANTHROPIC_ONLY_CONTENT.get(block.type);
+  const what = byBlock ?? ANTHROPIC_ONLY_CONTENT.get(`${block.type}.${source}`);
+  if (what === undefined) return false;
+  const at = byBlock ? `${param}.type` : `${param}.source.type`;
+  mark(`${at} '${byBlock ? block.type : source}' is ${what}, which only an Anthropic deployment reads`, at);
+  return true;
 }
 
 function assistantMessages(blocks: AnthropicBlock[], param: string, mark: MarkNative): ChatCompletionMessageParam[] {
@@ -265,7 +299,7 @@ function assistantMessages(blocks: AnthropicBlock[], param: string, mark: MarkNa
       toolCalls.push({ id, type: 'function', function: { name: String(block.name), arguments: JSON.stringify(block.input ?? {}) } });
     } else if (block.type === 'redacted_thinking' || block.type === 'thinking') {
       // Unsigned thinking is another vendor's reasoning text (see response.ts): no upstream reads it back.
-      if (block.type === 'redacted_thinking' || block.signature) thinking.push(block);
+      if (anthropicTables.isSignedThinking(block)) thinking.push(block);
     } else
       throw GatewayError.badRequest(
         `Assistant content blocks of type '${block.type}' are not supported here.`,

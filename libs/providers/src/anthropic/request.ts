@@ -102,7 +102,36 @@ export function toMessagesRequest(request: ChatCompletionCreateParams, model: st
  */
 export function nativeMessagesRequest(native: Record<string, unknown>, model: string): Body {
   const { temperature: _t, top_p: _p, top_k: _k, stream: _s, ...body } = native;
-  return { ...body, model } as unknown as Body;
+  return { ...body, messages: withoutUnsignedThinking(body.messages as Turn[]), model } as unknown as Body;
+}
+
+/** A block and a turn as the client sent them (the ingress's JSON schema has checked their shape). */
+type ClientBlock = { type: string } & Record<string, unknown>;
+type Turn = { role: string; content: string | ClientBlock[] };
+
+/**
+ * Whether Anthropic can check a thinking block sent back to it: a thinking block's signature,
+ * a redacted one's encrypted data. The Messages API answers another vendor's reasoning as
+ * thinking with an empty signature (apps/gateway/src/messages/response.ts), and Claude Code
+ * sends it back next turn; Anthropic refuses the whole request for it (400 "Invalid
+ * `signature` in `thinking` block", which does not fail over), so it is left out.
+ */
+export function isSignedThinking(block: ClientBlock): boolean {
+  const proof = block.type === 'redacted_thinking' ? block.data : block.signature;
+  return typeof proof === 'string' && proof !== '';
+}
+
+const isUnsignedThinking = (block: ClientBlock) =>
+  (block.type === 'thinking' || block.type === 'redacted_thinking') && !isSignedThinking(block);
+
+const hasUnsignedThinking = (turn: Turn) => typeof turn.content !== 'string' && turn.content.some(isUnsignedThinking);
+
+/** The client's turns without thinking Anthropic cannot check (see isSignedThinking); the same array when there is none. */
+function withoutUnsignedThinking(messages: Turn[]): Turn[] {
+  if (!messages.some(hasUnsignedThinking)) return messages;
+  return messages.map((turn) =>
+    hasUnsignedThinking(turn) ? { ...turn, content: (turn.content as ClientBlock[]).filter((b) => !isUnsignedThinking(b)) } : turn,
+  );
 }
 
 /** The fields of a Messages API body that count_tokens takes (it refuses the others). */

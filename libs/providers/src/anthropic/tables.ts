@@ -5,7 +5,7 @@
  */
 import type { ErrorMapping } from '../translation/errors';
 
-export { DEFAULT_MAX_TOKENS, EFFORT, TOOL_CHOICE, toolUseId } from './request';
+export { DEFAULT_MAX_TOKENS, EFFORT, isSignedThinking, TOOL_CHOICE, toolUseId } from './request';
 export { FINISH_REASONS } from './response';
 export { THINKING_BUDGET } from '../translation/params';
 

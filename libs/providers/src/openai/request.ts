@@ -1,4 +1,4 @@
-import type { ChatCompletionCreateParams, EmbeddingCreateParams } from '../wire';
+import type { ChatCompletionCreateParams, ChatCompletionMessageParam, EmbeddingCreateParams } from '../wire';
 
 /**
  * OpenAI-format upstreams take the client's request as it is; only the model id
@@ -13,6 +13,23 @@ export function toUpstreamBody(request: EmbeddingCreateParams, upstreamModel: st
  * when the client did not ask; stream.ts strips that chunk again for such clients.
  */
 export function toUpstreamChat(request: ChatCompletionCreateParams, upstreamModel: string): string {
-  if (!request.stream || request.stream_options?.include_usage) return JSON.stringify({ ...request, model: upstreamModel });
-  return JSON.stringify({ ...request, model: upstreamModel, stream_options: { ...request.stream_options, include_usage: true } });
+  const body = { ...request, model: upstreamModel, messages: withoutThinkingBlocks(request.messages) };
+  if (request.stream && !request.stream_options?.include_usage) body.stream_options = { ...request.stream_options, include_usage: true };
+  return JSON.stringify(body);
+}
+
+type WithThinking = ChatCompletionMessageParam & { thinking_blocks?: unknown };
+
+/**
+ * Claude's signed thinking rides in assistant history as `thinking_blocks` (the gateway's
+ * answers from Anthropic carry it, and clients send it back) for Anthropic deployments alone:
+ * it is no OpenAI field, and strict servers refuse a message that has one (Mistral: 422
+ * extra_forbidden; a 4xx does not fail over), so it never leaves for an OpenAI-format upstream.
+ */
+function withoutThinkingBlocks(messages: ChatCompletionMessageParam[]): ChatCompletionMessageParam[] {
+  if (!messages.some((message) => (message as WithThinking).thinking_blocks !== undefined)) return messages;
+  return messages.map((message) => {
+    const { thinking_blocks: _, ...rest } = message as WithThinking;
+    return rest as ChatCompletionMessageParam;
+  });
 }
