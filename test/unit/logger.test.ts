@@ -3,7 +3,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { isoTime } from '../../apps/gateway/src/logger';
+import pino from 'pino';
+import { AccessLog, type AccessFields, isoTime } from '../../apps/gateway/src/logger';
 
 const LOGGER = resolve(__dirname, '../../apps/gateway/src/logger.js');
 
@@ -30,7 +31,7 @@ describe('logs written in batches', () => {
     const lines = runLogging(`
 let i = 0;
 function burst() {
-  for (let n = 0; n < 500; n++, i++) loggers.access.info({ i, pad: 'x'.repeat(i % 300) }, 'request');
+  for (let n = 0; n < 500; n++, i++) loggers.access.write('info', { i, pad: 'x'.repeat(i % 300) });
   if (i < 6000) return setImmediate(burst);
   loggers.app.info('stopped');
   process.exit(0);
@@ -45,7 +46,7 @@ burst();`);
   });
 
   it('a quiet process writes its lines within the flush interval, not only at exit', async () => {
-    const child = spawn(process.execPath, ['-e', `${PRELUDE}loggers.access.info({ n: 1 }, 'request'); setTimeout(() => {}, 30000);`]);
+    const child = spawn(process.execPath, ['-e', `${PRELUDE}loggers.access.write('info', { n: 1 }); setTimeout(() => {}, 30000);`]);
     try {
       const first = await new Promise<string>((done, fail) => {
         child.stdout.once('data', (chunk: Buffer) => done(chunk.toString()));
@@ -68,7 +69,7 @@ fs.writeSync = function (fd, ...rest) { if (fd === 1) writes++; return writeSync
 process.on('exit', () => process.stderr.write('writes=' + writes));
 `;
     const lines = runLogging(
-      `for (let i = 0; i < 3000; i++) loggers.access.info({ i, pad: 'x'.repeat(300) }, 'request');
+      `for (let i = 0; i < 3000; i++) loggers.access.write('info', { i, pad: 'x'.repeat(300) });
 `,
       countWrites,
     );
@@ -85,7 +86,7 @@ process.on('exit', () => process.stderr.write('writes=' + writes));
 const sizes = [];
 for (let i = 0; i < 400; i++) sizes.push(i % 97 === 0 ? 30000 + i : (i * 37) % 1200);
 sizes.push(100000);
-sizes.forEach((n, i) => loggers.access.info({ i, text: 'a'.repeat(i % 7) + 'é€😀x'.repeat(n) }, 'request'));
+sizes.forEach((n, i) => loggers.access.write('info', { i, text: 'a'.repeat(i % 7) + 'é€😀x'.repeat(n) }));
 `);
     assert.equal(lines.length, 401);
     lines.forEach((line, i) => {
@@ -102,7 +103,7 @@ sizes.forEach((n, i) => loggers.access.info({ i, text: 'a'.repeat(i % 7) + 'é�
     const child = spawn(process.execPath, [
       '-e',
       `new (require('node:net').Socket)({ fd: 1, readable: false });
-${PRELUDE}for (let i = 0; i < 5000; i++) loggers.access.info({ i, pad: 'x'.repeat(400) }, 'request');
+${PRELUDE}for (let i = 0; i < 5000; i++) loggers.access.write('info', { i, pad: 'x'.repeat(400) });
 process.exit(0);`,
     ]);
     child.stdout.pause();
@@ -130,6 +131,47 @@ process.exit(0);`,
   it('redacts secrets in the app logger', () => {
     const [line] = runLogging(`loggers.app.info({ authorization: 'Bearer sk-secret' }, 'x'); `);
     assert.equal(JSON.parse(line!).authorization, '[redacted]');
+  });
+
+  it('writes the access line pino would: the same fields in the same order, undefined ones left out (fast-check, fixed seed)', () => {
+    const value = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc.double(),
+      fc.constantFrom(Number.NaN, Infinity, -Infinity, -0),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(undefined),
+    );
+    const key = fc.stringMatching(/^[a-zA-Z][a-zA-Z0-9]{0,12}$/);
+    const level = fc.constantFrom('debug' as const, 'info' as const, 'warn' as const);
+    fc.assert(
+      fc.property(fc.dictionary(key, value), level, (fields, at) => {
+        const ours: string[] = [];
+        const theirs: string[] = [];
+        new AccessLog('debug', { write: (line: string) => ours.push(line) }).write(at, fields as AccessFields);
+        const time = isoTime();
+        pino({ level: 'debug', base: { service: 'ai-gateway' }, timestamp: () => time }, { write: (line: string) => theirs.push(line) })[
+          at
+        ](fields, 'request');
+        assert.equal(ours.length, 1);
+        assert.ok(ours[0].endsWith('\n'));
+        const parsed = [JSON.parse(ours[0]), JSON.parse(theirs[0])];
+        parsed[0].time = parsed[1].time; // made a moment apart
+        assert.deepEqual(parsed[0], parsed[1]);
+        assert.deepEqual(Object.keys(parsed[0]), Object.keys(parsed[1]));
+      }),
+      { seed: 23, numRuns: 500 },
+    );
+  });
+
+  it('the access line follows LOG_LEVEL: probes at debug, requests at info, failures at warn', () => {
+    const at = (level: string) =>
+      (['debug', 'info', 'warn'] as const).filter((l) => new AccessLog(level, { write: () => true }).enabled(l));
+    assert.deepEqual(at('debug'), ['debug', 'info', 'warn']);
+    assert.deepEqual(at('info'), ['info', 'warn']);
+    assert.deepEqual(at('warn'), ['warn']);
+    assert.deepEqual(at('error'), []);
+    assert.deepEqual(at('silent'), []);
   });
 
   it("stamps pino's ISO time exactly, whatever the sequence of clock readings (fast-check, fixed seed)", () => {

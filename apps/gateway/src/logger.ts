@@ -17,11 +17,44 @@ const REDACT = [
 export interface Loggers {
   /** Nest's logger and everything else: secret-looking paths are redacted. */
   app: Logger;
-  /**
-   * The per-request access line. Its fields are fixed by the access hook and never
-   * carry secrets, so it skips the redaction pass (a few percent of a request's CPU).
-   */
-  access: Logger;
+  /** The per-request access line (AccessLog). */
+  access: AccessLog;
+}
+
+/** pino's numbers for the level names LOG_LEVEL takes. */
+const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+
+export type AccessFields = Record<string, string | number | boolean | undefined>;
+
+/**
+ * The per-request access line, in pino's format (level, time, service, the fields, msg), made
+ * here rather than by pino: its fields are fixed by the access hook and never carry secrets, so
+ * it needs neither the redaction pass nor pino's generic serialiser, and this costs about a
+ * third of a pino line (BENCHMARKS.md). Fields left undefined are left out, as pino does.
+ */
+export class AccessLog {
+  private readonly threshold: number;
+
+  constructor(
+    level: string,
+    private readonly destination: { write(line: string): unknown },
+  ) {
+    this.threshold = LEVELS[level] ?? LEVELS.info;
+  }
+
+  enabled(level: 'debug' | 'info' | 'warn'): boolean {
+    return LEVELS[level] >= this.threshold;
+  }
+
+  write(level: 'debug' | 'info' | 'warn', fields: AccessFields): void {
+    let line = `{"level":${LEVELS[level]}${isoTime()},"service":"ai-gateway"`;
+    for (const key in fields) {
+      const value = fields[key];
+      if (value === undefined) continue;
+      line += `,"${key}":${typeof value === 'string' ? JSON.stringify(value) : typeof value === 'number' && !Number.isFinite(value) ? 'null' : value}`;
+    }
+    this.destination.write(`${line},"msg":"request"}\n`);
+  }
 }
 
 /**
@@ -120,6 +153,6 @@ export function createLoggers(config: GatewayConfig): Loggers {
   const options = { level: config.server.logLevel, base: { service: 'ai-gateway' }, timestamp: () => isoTime() };
   return {
     app: pino({ ...options, redact: { paths: REDACT, censor: '[redacted]' } }, destination),
-    access: pino(options, destination),
+    access: new AccessLog(config.server.logLevel, destination),
   };
 }

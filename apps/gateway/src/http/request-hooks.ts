@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
 import { type MetricsService, requestTrace, type TracingService } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import type { AdmissionService } from '@gateway/security';
+import type { AccessLog } from '../logger';
 import { bill } from './accounting';
 import type { BodyRedactor } from './body-redaction';
 import { type RequestState, requestState, tenantOf } from './request-state';
@@ -35,7 +35,7 @@ const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics']);
 export interface AccessDeps {
   metrics: MetricsService;
   tracing: TracingService;
-  log: Logger;
+  log: AccessLog;
   /** Set only when LOG_BODIES is on: prompts and completions are then logged, redacted. */
   bodies?: BodyRedactor;
   admission: AdmissionService;
@@ -130,34 +130,31 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
     });
   }
   const level = QUIET_ROUTES.has(route) ? 'debug' : status >= 500 ? 'warn' : 'info';
-  if (!log.isLevelEnabled(level)) return;
-  log[level](
-    {
-      reqId: request.id,
-      method: request.method,
-      route,
-      status,
-      ms: round(ms),
-      keyId,
-      model: state.model,
-      deployment: state.deployment,
-      provider: state.provider,
-      upstreamModel: state.upstreamModel,
-      stream: state.stream,
-      ttftMs: state.ttftMs !== undefined ? round(state.ttftMs) : undefined,
-      attempts: state.attempts,
-      fallbacks: state.fallbacks,
-      taskRoute: state.taskRoute,
-      cache: state.cache,
-      promptTokens: b?.usage.prompt_tokens,
-      completionTokens: b?.usage.completion_tokens,
-      costUsd: b?.costUsd,
-      usageEstimated: b?.estimated || undefined,
-      error: state.errorCode,
-      ...(bodies && loggedBodies(request, state, bodies)),
-    },
-    'request',
-  );
+  if (!log.enabled(level)) return;
+  log.write(level, {
+    reqId: request.id,
+    method: request.method,
+    route,
+    status,
+    ms: round(ms),
+    keyId,
+    model: state.model,
+    deployment: state.deployment,
+    provider: state.provider,
+    upstreamModel: state.upstreamModel,
+    stream: state.stream,
+    ttftMs: state.ttftMs !== undefined ? round(state.ttftMs) : undefined,
+    attempts: state.attempts,
+    fallbacks: state.fallbacks,
+    taskRoute: state.taskRoute,
+    cache: state.cache,
+    promptTokens: b?.usage.prompt_tokens,
+    completionTokens: b?.usage.completion_tokens,
+    costUsd: b?.costUsd,
+    usageEstimated: b?.estimated || undefined,
+    error: state.errorCode,
+    ...(bodies && loggedBodies(request, state, bodies)),
+  });
 }
 
 function loggedBodies(request: FastifyRequest, state: RequestState, bodies: BodyRedactor) {
