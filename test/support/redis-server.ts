@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './free-port';
 
-/** A throwaway redis-server (TEST_REDIS_SERVER) on a fixed loopback port that a test can stop and start again. */
+/**
+ * A throwaway redis-server (TEST_REDIS_SERVER) on a fixed loopback port that a test can stop and
+ * start again; with `persist`, it starts again with its data (an append-only file synced at every write).
+ */
 export class RedisServer {
   private child?: ChildProcess;
   private readonly dir = mkdtempSync(join(tmpdir(), 'gateway-redis-'));
@@ -14,10 +17,11 @@ export class RedisServer {
   private constructor(
     private readonly binary: string,
     readonly port: number,
+    private readonly persist: boolean,
   ) {}
 
-  static async start(binary: string): Promise<RedisServer> {
-    const server = new RedisServer(binary, await freePort());
+  static async start(binary: string, { persist = false } = {}): Promise<RedisServer> {
+    const server = new RedisServer(binary, await freePort(), persist);
     await server.start();
     return server;
   }
@@ -33,7 +37,10 @@ export class RedisServer {
   async start(): Promise<void> {
     this.child = spawn(
       this.binary,
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir],
+      [
+        ...['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir],
+        ...(this.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+      ],
       { stdio: 'ignore' },
     );
     const probe = new Redis(this.port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });

@@ -256,18 +256,19 @@ describe('Redis admission batching', { skip: !clients.length && 'TEST_REDIS_URL 
     assert.ok(scriptCalls >= 3 && scriptCalls <= 6, `${scriptCalls} script calls for 300 admissions`);
   });
 
-  it('when Redis cannot answer, every operation of the turn fails (the caller applies its fail-open or fail-closed rule)', async () => {
+  it('when Redis is not connected, the admissions fail (the caller applies its fail-open or fail-closed rule); settlements wait for it, until shutdown', async () => {
     const down = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     const store = new RedisAdmissionStore(down);
     const keyId = 'batch-down';
-    const results = await Promise.allSettled([
+    const settled = store.settle({ keyId, tokenDelta: -1 });
+    const admitted = await Promise.allSettled([
       store.admit({ keyId, windowMs: 60_000, rpm: 1, tokens: 1 }),
-      store.settle({ keyId, tokenDelta: -1 }),
       store.admit({ keyId: 'batch-down-2', windowMs: 60_000, rpm: 1, tokens: 1 }),
     ]);
+    await store.close();
     down.disconnect();
     assert.deepEqual(
-      results.map((r) => r.status),
+      [...admitted, ...(await Promise.allSettled([settled]))].map((r) => r.status),
       ['rejected', 'rejected', 'rejected'],
     );
   });

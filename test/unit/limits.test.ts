@@ -114,24 +114,25 @@ for (const [name, make] of stores) {
 }
 
 if (redis) {
-  it('a hold nobody settles (its replica died) lapses and frees the budget', async () => {
+  it('a hold nobody settles (its replica died) lapses: no longer held, charged at its worst case', async () => {
     const store = new RedisAdmissionStore(redis);
     const id = `test-lapse-${Date.now()}`;
     const day = new Date().toISOString().slice(0, 10);
     const now = Date.now();
-    const hold = (member: string, at: number) => ({
+    const hold = (member: string, at: number, reserveUsd = 0.04) => ({
       usd: 0.05,
       period: day,
-      reserveUsd: 0.04,
-      member: `${member}:0.04`,
+      reserveUsd,
+      member: `${member}:${reserveUsd}`,
       now: at,
       until: at + 1_000,
     });
     assert.equal((await store.admit({ keyId: id, windowMs: 60_000, tokens: 1, budget: hold('dead', now) })).refused, undefined);
     assert.equal((await store.admit({ keyId: id, windowMs: 60_000, tokens: 1, budget: hold('blocked', now + 500) })).refused, 'budget');
-    const later = await store.admit({ keyId: id, windowMs: 60_000, tokens: 1, budget: hold('after', now + 2_000) });
+    const later = await store.admit({ keyId: id, windowMs: 60_000, tokens: 1, budget: hold('after', now + 2_000, 0.01) });
     assert.equal(later.refused, undefined, 'the dead hold was released');
-    assert.ok(Math.abs(later.heldUsd - 0.04) < 1e-9);
+    assert.deepEqual([later.spentUsd, later.heldUsd], [0.04, 0.01], 'and charged: its request may have been answered');
+    assert.equal(await redis.hget(spendKey(id, day), '_lapsed'), '0.04');
   });
 }
 

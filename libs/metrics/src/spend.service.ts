@@ -4,6 +4,8 @@ import { RedisService } from '@gateway/redis';
 /** How long a spend hash is kept: a month and a bit, for budgets and reports. */
 export const SPEND_RETENTION_SECONDS = 40 * 24 * 3600;
 export const SPEND_TOTAL_FIELD = '_total';
+/** Worst-case cost charged for budget holds whose replica died before settling them (see LIMIT_LUA's releaseLapsed). */
+export const SPEND_LAPSED_FIELD = '_lapsed';
 
 /**
  * `gateway:{<key id>}:spend:<period>`: one hash per key and UTC day (`yyyy-mm-dd`) or

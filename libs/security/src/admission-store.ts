@@ -95,12 +95,19 @@ const ADMIT_REPLY_SIZE = 8;
 const RECORD_MS = 60_000;
 /** The first wait before the give-back of a lost batch is tried again, doubled each time. */
 const RETRY_LOST_MS = 1_000;
+/**
+ * Settlements that wait for Redis to reconnect, at most (a few MB). Past this a settlement is
+ * dropped: its hold is charged at its worst case when it lapses, its tokens stay counted until
+ * their window ends, and the spend of a request admitted without a hold (fail open) is lost.
+ */
+const MAX_UNSENT_SETTLEMENTS = 10_000;
 
 // One script runs a batch of one key's admissions and settlements in arrival order, exactly as
-// if each had been sent alone. KEYS: rpm, tpm, held, holds, leases, the batch's record, then the
-// spend hashes the batch uses. ARGV[1] is the spend retention, ARGV[2] how long the record is kept; then each operation:
+// if each had been sent alone. KEYS: rpm, tpm, held, holds, leases, the batch's record, the spend
+// hashes of today and this month (settlements and lapsed holds go there), then those of the budget
+// periods the admissions name. ARGV[1] is the spend retention, ARGV[2] how long the record is kept; then each operation:
 //   'a' windowMs rpm tokens tpm budgetUsd('' = none) reserveUsd member now until spendKeyIndex
-//   's' tokenDelta tpmEnd model usd holdMember dayKeyIndex monthKeyIndex (the hold's USD is in its member)
+//   's' tokenDelta tpmEnd model usd holdMember (the hold's USD is in its member)
 // Windows start at their first use and end windowMs later. Refused requests count nothing.
 // Holds of dead replicas are released by admissions, a bounded number per call.
 // A batch runs at most once: it records what it counted (RPM and TPM with their windows, its holds)
@@ -120,7 +127,7 @@ local function admit(a)
   end
   local spent, held = 0, 0
   if a[5] ~= '' then
-    releaseLapsed(KEYS[4], KEYS[3], a[8])
+    releaseLapsed(KEYS[4], KEYS[3], a[8], KEYS[7], KEYS[8], ARGV[1])
     spent = spentIn(KEYS[tonumber(a[10])])
     held = heldIn(KEYS[3])
     local reserve = tonumber(a[6])
@@ -148,7 +155,7 @@ local function settle(s)
   end
   local usd = tonumber(s[4])
   if usd > 0 then
-    for _, i in ipairs({tonumber(s[6]), tonumber(s[7])}) do addSpend(KEYS[i], s[3], usd, ARGV[1]) end
+    for _, key in ipairs({KEYS[7], KEYS[8]}) do addSpend(key, s[3], usd, ARGV[1]) end
   end
   releaseHold(KEYS[4], KEYS[3], s[5])
 end
@@ -158,8 +165,8 @@ while i <= #ARGV do
     for _, v in ipairs(admit({unpack(ARGV, i + 1, i + 10)})) do out[#out + 1] = v end
     i = i + 11
   else
-    settle({unpack(ARGV, i + 1, i + 7)})
-    i = i + 8
+    settle({unpack(ARGV, i + 1, i + 5)})
+    i = i + 6
   end
 end
 local function expiry(key, amount) return amount > 0 and redis.call('PEXPIRETIME', key) or 0 end
@@ -200,7 +207,9 @@ type Settling = Extract<Pending, { kind: 'settle' }>;
  * run, or run later: its admissions are answered as failed at once, and what it
  * counted is given back (`resolveLost`), so a slow Redis never leaves phantom
  * requests in a key's windows or holds. Its settlements are sent again when it is
- * known never to run.
+ * known never to run. Settlements made while Redis is disconnected wait for it to
+ * reconnect: a request that ends during an outage is still charged, and its hold
+ * released, instead of blocking the budget until the hold lapses.
  */
 export class RedisAdmissionStore implements AdmissionStore {
   private pending = new Map<string, Pending[]>();
@@ -209,11 +218,19 @@ export class RedisAdmissionStore implements AdmissionStore {
   private readonly id = randomBytes(6).toString('hex');
   private seq = 0;
   private readonly resolving = new Set<Promise<void>>();
+  /** Settlements never sent (Redis was disconnected), sent when it is ready again. */
+  private unsent: Settling[] = [];
+  private readonly sendUnsent = () => {
+    const unsent = this.unsent;
+    this.unsent = [];
+    for (const op of unsent) this.enqueue(op);
+  };
   private closed = false;
 
   constructor(private readonly client: RedisClient) {
     client.defineCommand('gatewayAdmission', { lua: BATCH_SCRIPT });
     client.defineCommand('gatewayGiveBack', { numberOfKeys: 5, lua: GIVE_BACK_SCRIPT });
+    client.on('ready', this.sendUnsent);
   }
 
   admit(input: AdmitInput): Promise<AdmitOutcome> {
@@ -224,9 +241,12 @@ export class RedisAdmissionStore implements AdmissionStore {
     return new Promise((resolve, reject) => this.enqueue({ kind: 'settle', input, resolve, reject }));
   }
 
-  /** Waits for lost calls to be settled: one more try each when Redis does not answer. */
+  /** Waits for lost calls to be settled, one more try each when Redis does not answer; drops settlements still waiting for it. */
   async close(): Promise<void> {
     this.closed = true;
+    this.client.off('ready', this.sendUnsent);
+    const error = new Error('Redis is not connected at shutdown');
+    for (const op of this.unsent.splice(0)) op.reject(error);
     while (this.resolving.size) await Promise.allSettled([...this.resolving]);
   }
 
@@ -249,21 +269,24 @@ export class RedisAdmissionStore implements AdmissionStore {
 
   private async send(keyId: string, ops: Pending[]): Promise<void> {
     if (!sendsNow(this.client)) {
-      // Never sent: nothing to give back.
+      // Never sent: nothing to give back. An admission fails now (the caller applies the fail-open policy).
       const error = new Error('Redis is not connected');
-      for (const op of ops) op.reject(error);
+      for (const op of ops) {
+        if (op.kind === 'settle' && !this.closed && this.unsent.length < MAX_UNSENT_SETTLEMENTS) this.unsent.push(op);
+        else op.reject(error);
+      }
       return;
     }
     const keys = limitKeys(keyId);
     const record = keys.call(`${this.id}.${++this.seq}`);
-    const spendKeys: string[] = [];
+    const day = utcDay();
+    const spendKeys = [spendKey(keyId, day), spendKey(keyId, day.slice(0, 7))];
     const spendKeyIndex = (period: string) => {
       const key = spendKey(keyId, period);
       const at = spendKeys.indexOf(key);
       return 7 + (at >= 0 ? at : spendKeys.push(key) - 1); // Lua's KEYS index: after the six fixed keys
     };
     const args: (string | number)[] = [SPEND_RETENTION_SECONDS, RECORD_MS];
-    const day = utcDay();
     for (const op of ops) {
       if (op.kind === 'admit') {
         const { windowMs, rpm, tokens, tpm, budget: b } = op.input;
@@ -272,7 +295,6 @@ export class RedisAdmissionStore implements AdmissionStore {
       } else {
         const { tokenDelta, tpmEnd, spend, hold } = op.input;
         args.push('s', tokenDelta ?? 0, tpmEnd ?? op.input.ticket?.tpmEnd ?? 0, spend?.model ?? '', spend?.usd ?? 0, hold?.member ?? '');
-        args.push(spendKeyIndex(day), spendKeyIndex(day.slice(0, 7)));
       }
     }
     const call = this.client as unknown as { gatewayAdmission(...args: (string | number)[]): Promise<(string | number)[] | null> };

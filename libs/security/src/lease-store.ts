@@ -20,7 +20,7 @@ export interface LeaseOptions {
   replica: string;
   /** How long a lease lasts; its unused part then goes back to Redis. */
   leaseMs: number;
-  /** When the hold of requests in flight lapses if the replica dies (longer than any request). */
+  /** When this replica's holds (requests in flight, its lease) lapse if it dies (longer than any request). */
   holdLapseMs: number;
 }
 
@@ -75,9 +75,12 @@ interface Account {
 // KEYS: rpm, tpm, held, holds, spend day, spend month, spend of the budget's period, leases, the call's record.
 // A call runs once: sent again (its answer was lost), it answers what it answered the first time.
 // ARGV: 1 windowMs, 2 rpmEnd, 3 rpm back, 4 tpmEnd, 5 tpm back, 6 old in-flight member, 7 old lease member,
-//   8 member prefix, 9 in-flight USD, 10 now, 11 in-flight lapse, 12 lease lapse, 13 grant ('1'/'0'),
-//   14 rpm limit (0 = none), 15 rpm wanted, 16 rpm least, 17 tpm limit, 18 tpm wanted, 19 tpm least,
-//   20 budget USD ('' = none), 21 USD wanted, 22 USD least, 23 spend retention, 24 leaseMs, then model/USD pairs.
+//   8 member prefix, 9 in-flight USD, 10 now, 11 hold lapse, 12 grant ('1'/'0'),
+//   13 rpm limit (0 = none), 14 rpm wanted, 15 rpm least, 16 tpm limit, 17 tpm wanted, 18 tpm least,
+//   19 budget USD ('' = none), 20 USD wanted, 21 USD least, 22 spend retention, 23 leaseMs, then model/USD pairs.
+// Both holds (requests in flight, the lease) lapse, and are charged as spent, only after the hold lapse:
+// the lease hold also covers the requests settled from it since, whose spend this replica has not
+// written yet; released sooner when the replica dies, that spend would be neither charged nor held.
 // A window is named by when it expires (PEXPIRETIME, fixed for its life): what is given back goes only to the
 // window it was taken from. Needs Redis 7.0.
 const LEASE_SCRIPT = `${LIMIT_LUA}
@@ -92,13 +95,13 @@ giveBack(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 giveBack(KEYS[2], tonumber(ARGV[4]), tonumber(ARGV[5]))
 local replica = string.match(ARGV[8], '^(%x+)-')
 redis.call('HDEL', KEYS[8], replica)
-for i = 25, #ARGV, 2 do
-  addSpend(KEYS[5], ARGV[i], ARGV[i + 1], ARGV[23])
-  addSpend(KEYS[6], ARGV[i], ARGV[i + 1], ARGV[23])
+for i = 24, #ARGV, 2 do
+  addSpend(KEYS[5], ARGV[i], ARGV[i + 1], ARGV[22])
+  addSpend(KEYS[6], ARGV[i], ARGV[i + 1], ARGV[22])
 end
 releaseHold(KEYS[4], KEYS[3], ARGV[6])
 releaseHold(KEYS[4], KEYS[3], ARGV[7])
-releaseLapsed(KEYS[4], KEYS[3], now)
+releaseLapsed(KEYS[4], KEYS[3], now, KEYS[5], KEYS[6], ARGV[22])
 local inFlight, inFlightMember = tonumber(ARGV[9]), ''
 if inFlight > 0 then
   inFlightMember = ARGV[8] .. ':f:' .. ARGV[9]
@@ -110,35 +113,35 @@ local function room(key, limit, wanted, least)
   return g >= least and g or -1, used, ttl
 end
 local rpm, rpmUsed, rpmTtl, tpm, tpmUsed, tpmTtl, usd, spent, held = 0, 0, 0, 0, 0, 0, 0, 0, 0
-local granted = ARGV[13] == '1'
-if granted and tonumber(ARGV[14]) > 0 then
-  rpm, rpmUsed, rpmTtl = room(KEYS[1], tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16]))
+local granted = ARGV[12] == '1'
+if granted and tonumber(ARGV[13]) > 0 then
+  rpm, rpmUsed, rpmTtl = room(KEYS[1], tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15]))
   granted = rpm >= 0
 end
-if granted and tonumber(ARGV[17]) > 0 then
-  tpm, tpmUsed, tpmTtl = room(KEYS[2], tonumber(ARGV[17]), tonumber(ARGV[18]), tonumber(ARGV[19]))
+if granted and tonumber(ARGV[16]) > 0 then
+  tpm, tpmUsed, tpmTtl = room(KEYS[2], tonumber(ARGV[16]), tonumber(ARGV[17]), tonumber(ARGV[18]))
   granted = tpm >= 0
 end
-if granted and ARGV[20] ~= '' then
+if granted and ARGV[19] ~= '' then
   spent, held = spentIn(KEYS[7]), heldIn(KEYS[3])
-  usd = math.min(tonumber(ARGV[21]), (tonumber(ARGV[20]) - spent - held) / ${LEASE_SHARE})
-  granted = usd >= tonumber(ARGV[22])
+  usd = math.min(tonumber(ARGV[20]), (tonumber(ARGV[19]) - spent - held) / ${LEASE_SHARE})
+  granted = usd >= tonumber(ARGV[21])
 end
 if not granted then return answer({0, inFlightMember}) end
 local leaseMember = ''
-if tonumber(ARGV[14]) > 0 then add(KEYS[1], rpm, window); rpmUsed = rpmUsed + rpm end
-if tonumber(ARGV[17]) > 0 then add(KEYS[2], tpm, window); tpmUsed = tpmUsed + tpm end
+if tonumber(ARGV[13]) > 0 then add(KEYS[1], rpm, window); rpmUsed = rpmUsed + rpm end
+if tonumber(ARGV[16]) > 0 then add(KEYS[2], tpm, window); tpmUsed = tpmUsed + tpm end
 if usd > 0 then
   leaseMember = ARGV[8] .. ':l:' .. string.format('%.17g', usd)
-  addHold(KEYS[4], KEYS[3], leaseMember, holdUsd(leaseMember), now, now + tonumber(ARGV[12]))
+  addHold(KEYS[4], KEYS[3], leaseMember, holdUsd(leaseMember), now, now + tonumber(ARGV[11]))
   held = held + holdUsd(leaseMember)
 end
 local rpmEnd, tpmEnd = 0, 0
-if tonumber(ARGV[14]) > 0 then rpmTtl = redis.call('PTTL', KEYS[1]); rpmEnd = redis.call('PEXPIRETIME', KEYS[1]) end
-if tonumber(ARGV[17]) > 0 then tpmTtl = redis.call('PTTL', KEYS[2]); tpmEnd = redis.call('PEXPIRETIME', KEYS[2]) end
+if tonumber(ARGV[13]) > 0 then rpmTtl = redis.call('PTTL', KEYS[1]); rpmEnd = redis.call('PEXPIRETIME', KEYS[1]) end
+if tonumber(ARGV[16]) > 0 then tpmTtl = redis.call('PTTL', KEYS[2]); tpmEnd = redis.call('PEXPIRETIME', KEYS[2]) end
 if rpmEnd > 0 or tpmEnd > 0 then
   -- Refusals elsewhere tell their clients to retry when this lease ends (waitFor).
-  local leaseEnd = redisNow() + tonumber(ARGV[24])
+  local leaseEnd = redisNow() + tonumber(ARGV[23])
   for _, e in ipairs({rpmEnd, tpmEnd}) do if e > 0 and e < leaseEnd then leaseEnd = e end end
   redis.call('HSET', KEYS[8], replica, leaseEnd)
   redis.call('PEXPIRE', KEYS[8], window)
@@ -344,7 +347,6 @@ export class LeasedAdmissionStore implements AdmissionStore {
       account.inFlightUsd,
       now,
       this.options.holdLapseMs,
-      3 * this.options.leaseMs,
       want ? '1' : '0',
       want?.rpm ?? 0,
       rpmWanted,

@@ -1,4 +1,4 @@
-import { SPEND_TOTAL_FIELD } from '@gateway/metrics';
+import { SPEND_LAPSED_FIELD, SPEND_TOTAL_FIELD } from '@gateway/metrics';
 
 /** How long after its end a replica's lease counts as being given back (see waitFor). */
 const LEASE_RETURN_GRACE_MS = 2_000;
@@ -34,13 +34,6 @@ local function releaseHold(holds, held, member)
     if tonumber(redis.call('INCRBYFLOAT', held, -holdUsd(member))) < 0 then redis.call('SET', held, 0, 'KEEPTTL') end
   end
 end
--- Holds of replicas that died before settling, a bounded number per call.
-local function releaseLapsed(holds, held, now)
-  for _, m in ipairs(redis.call('ZRANGEBYSCORE', holds, '-inf', now, 'LIMIT', 0, 100)) do
-    redis.call('ZREM', holds, m)
-    redis.call('INCRBYFLOAT', held, -holdUsd(m))
-  end
-end
 local function addHold(holds, held, member, usd, now, untilMs)
   redis.call('INCRBYFLOAT', held, usd)
   redis.call('ZADD', holds, untilMs, member)
@@ -53,6 +46,16 @@ local function addSpend(key, model, usd, retention)
   redis.call('HINCRBYFLOAT', key, model, usd)
   redis.call('HINCRBYFLOAT', key, '${SPEND_TOTAL_FIELD}', usd)
   redis.call('EXPIRE', key, retention)
+end
+-- Holds of replicas that died before settling, a bounded number per call. Each is charged as spent
+-- at its worst case: the requests it covers may have been answered (a replica's leased requests are
+-- reported a lease period late), and freeing it uncharged could let the budget be spent twice.
+local function releaseLapsed(holds, held, now, day, month, retention)
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', holds, '-inf', now, 'LIMIT', 0, 100)) do
+    redis.call('ZREM', holds, m)
+    redis.call('INCRBYFLOAT', held, -holdUsd(m))
+    for _, key in ipairs({day, month}) do addSpend(key, '${SPEND_LAPSED_FIELD}', holdUsd(m), retention) end
+  end
 end
 local function spentIn(key)
   return tonumber(redis.call('HGET', key, '${SPEND_TOTAL_FIELD}') or '0')

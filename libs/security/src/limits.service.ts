@@ -10,11 +10,11 @@ import { LeasedAdmissionStore } from './lease-store';
 import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter } from './window-counter';
 
 const MINUTE = 60_000;
-/** Warnings about Redis failing open are logged at most this often. */
+/** Warnings about Redis failing are logged at most this often. */
 const WARN_EVERY_MS = 10_000;
 /**
- * A budget hold not settled after this long is released by the next admission:
- * the replica that made it died. Longer than any request can last (the longest
+ * A budget hold not settled after this long is released by the next admission and
+ * charged as spent at its worst case: the replica that made it died. Longer than any request can last (the longest
  * provider timeout, 600 s by default, plus a margin).
  */
 export const HOLD_LAPSE_MS = 15 * MINUTE;
@@ -159,7 +159,9 @@ export class LimitsService implements BeforeApplicationShutdown {
   /**
    * Gives back what the request did not use: the TPM window keeps its actual
    * tokens, its budget hold becomes its actual cost, added to the key's spend.
-   * Off the request path: a failure loses the figures (the hold lapses), not the answer.
+   * Off the request path: while Redis is disconnected the store keeps it until
+   * Redis is back; a failure loses the figures (the hold is charged at its worst
+   * case when it lapses), not the answer.
    */
   settle(reservation: Reservation, usage: Usage | undefined): void {
     if (!usage && reservation.tokens === undefined && !reservation.hold) return;
@@ -173,7 +175,9 @@ export class LimitsService implements BeforeApplicationShutdown {
         hold: reservation.hold,
         ticket: reservation.ticket,
       })
-      .catch(() => undefined); // Redis down: admission already counts and reports the outage
+      .catch((error: Error) =>
+        this.warn(`A settlement did not reach Redis (${error.message}): its hold is charged at its worst case when it lapses`),
+      );
   }
 
   /** Leased limits go back to Redis before it disconnects. */
@@ -243,13 +247,17 @@ export class LimitsService implements BeforeApplicationShutdown {
 
   private unavailable(kind: LimitKind): void {
     this.metrics.recordLimiterUnavailable(kind);
+    const { rateLimits, budgets } = this.config.security.failOpen;
+    this.warn(
+      `Redis unavailable for ${kind} limits (rate limits fail ${rateLimits ? 'open' : 'closed'}, budgets ${budgets ? 'open' : 'closed'})`,
+    );
+  }
+
+  private warn(message: string): void {
     const now = Date.now();
     if (now - this.lastWarning < WARN_EVERY_MS) return;
     this.lastWarning = now;
-    const { rateLimits, budgets } = this.config.security.failOpen;
-    this.logger.warn(
-      `Redis unavailable for ${kind} limits (rate limits fail ${rateLimits ? 'open' : 'closed'}, budgets ${budgets ? 'open' : 'closed'})`,
-    );
+    this.logger.warn(message);
   }
 
   private limited(kind: LimitKind, message: string, headers: Record<string, string>, resetMs: number): GatewayError {

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import type { GatewayConfig } from '../../libs/config/src';
+import { connectRedis, type RedisClient } from '../../libs/redis/src/redis.service';
+import { type AdmitInput, RedisAdmissionStore } from '../../libs/security/src/admission-store';
+import { LeasedAdmissionStore } from '../../libs/security/src/lease-store';
+import { limitKeys } from '../../libs/security/src/limit-keys';
+import { RedisServer } from '../support/redis-server';
+import { UNIT } from '../support/limit-requests';
+
+const REDIS_SERVER = process.env.TEST_REDIS_SERVER;
+const REDIS_URL = process.env.TEST_REDIS_URL;
+const HOLD_LAPSE_MS = 600_000;
+const day = () => new Date().toISOString().slice(0, 10);
+
+/** A replica's client, configured as the gateway configures it (fails fast while disconnected). */
+const connect = async (url: string): Promise<RedisClient> => {
+  const client = connectRedis({ redisUrl: url, redis: { cluster: false } } as GatewayConfig);
+  client.on('error', () => undefined);
+  // Not events.once: it rejects on the 'error' events of reconnection attempts.
+  if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+  return client;
+};
+const leaseStore = (client: RedisClient, leaseMs: number) =>
+  new LeasedAdmissionStore(client, new RedisAdmissionStore(client), {
+    replica: randomBytes(6).toString('hex'),
+    leaseMs,
+    holdLapseMs: HOLD_LAPSE_MS,
+  });
+
+/** A request of `keyId` reserving 100 tokens and 8 UNITs; it will use 10 tokens and 5 UNITs. */
+const request = (keyId: string, budgetUnits: number, seq: number, now = Date.now()): AdmitInput => ({
+  keyId,
+  windowMs: 60_000,
+  rpm: 10_000,
+  tpm: 1_000_000,
+  tokens: 100,
+  budget: {
+    usd: budgetUnits * UNIT,
+    period: day(),
+    reserveUsd: 8 * UNIT,
+    member: `${keyId}-${seq}:${8 * UNIT}`,
+    now,
+    until: now + HOLD_LAPSE_MS,
+  },
+});
+
+async function figures(redis: Redis, keyId: string) {
+  const keys = limitKeys(keyId);
+  return {
+    tpm: Number((await redis.get(keys.tpm)) ?? 0),
+    spentUnits: Number((await redis.hget(`gateway:{${keyId}}:spend:${day()}`, '_total')) ?? 0) / UNIT,
+    held: Number((await redis.get(keys.held)) ?? 0),
+    holds: await redis.zcard(keys.holds),
+  };
+}
+
+/**
+ * Requests admitted before Redis went down that end while it is down: their settlements wait for
+ * it, so once it is back (with its data) they are charged and their holds released. Found by an
+ * independent check: the settlements were dropped, nothing was charged, and the holds blocked the
+ * budget for 15 minutes ("Requests in flight hold …" with nothing in flight).
+ */
+describe('settlements during a Redis outage', { skip: !REDIS_SERVER && 'TEST_REDIS_SERVER unset (run npm test)' }, () => {
+  let server: RedisServer;
+  const clients: RedisClient[] = [];
+  after(async () => {
+    for (const client of clients) client.disconnect();
+    await server?.stop();
+  });
+
+  // A budget of 100 UNITs is too small to lease (the exact store admits); 10,000 UNITs is leased.
+  for (const [name, leased, budgetUnits] of [
+    ['one step per request', false, 100],
+    ['leases, the key close to its budget', true, 100],
+    ['leases', true, 10_000],
+  ] as const) {
+    it(`${name}: charged and released once Redis is back`, async () => {
+      server ??= await RedisServer.start(REDIS_SERVER!, { persist: true });
+      const client = await connect(server.url);
+      const direct = new Redis(server.url);
+      direct.on('error', () => undefined);
+      clients.push(client, direct);
+      const store = leased ? leaseStore(client, 1_000) : new RedisAdmissionStore(client);
+      const keyId = `outage-${randomBytes(6).toString('hex')}`;
+      const admitted = await Promise.all([1, 2, 3].map((seq) => store.admit(request(keyId, budgetUnits, seq))));
+      assert.deepEqual(
+        admitted.map((o) => o.refused),
+        [undefined, undefined, undefined],
+      );
+      assert.equal(
+        admitted.every((o) => o.ticket),
+        leased && budgetUnits > 100,
+        'the path under test was taken',
+      );
+
+      const closed = new Promise((resolve) => client.once('close', resolve));
+      await server.stop();
+      await closed;
+      const settled = admitted.map((outcome, i) =>
+        store.settle({
+          keyId,
+          tokenDelta: 10 - 100,
+          tpmEnd: outcome.tpmEnd,
+          spend: { model: 'm', usd: 5 * UNIT },
+          hold: { member: `${keyId}-${i + 1}:${8 * UNIT}`, usd: 8 * UNIT },
+          ticket: outcome.ticket,
+        }),
+      );
+      await server.start();
+      await Promise.all(settled);
+      if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+      await store.close?.();
+      assert.deepEqual(await figures(direct, keyId), { tpm: 30, spentUnits: 15, held: 0, holds: 0 });
+    });
+  }
+});
+
+/**
+ * A replica killed (SIGKILL, an OOM kill) before it wrote the spend of the requests it served from
+ * its lease: the lease's hold must keep covering them until it lapses, and then be charged, or
+ * another replica could spend the same budget again. Found by an independent check: the hold lapsed
+ * after 3 lease periods, uncharged, and the budget was overspent by what the dead replica had served.
+ */
+describe('a replica killed with leased requests', { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' }, () => {
+  const direct = REDIS_URL ? new Redis(REDIS_URL) : undefined;
+  after(() => direct?.disconnect());
+
+  it('what it served stays held, then is charged at the lease: the budget is never spent twice', async () => {
+    const keyId = `killed-${randomBytes(6).toString('hex')}`;
+    const budgetUnits = 10_000;
+    // Its lease outlasts the test (no sync writes its spend), and would have lapsed after 3 of them, before the holds lapse.
+    const leaseMs = HOLD_LAPSE_MS / 6;
+    const dead = await connect(REDIS_URL!);
+    const replica = leaseStore(dead, leaseMs);
+    const served = await Promise.all(Array.from({ length: 20 }, (_, i) => replica.admit(request(keyId, budgetUnits, i))));
+    assert.ok(
+      served.every((o) => !o.refused && o.ticket),
+      'served from its lease',
+    );
+    for (const [i, outcome] of served.entries())
+      await replica.settle({
+        keyId,
+        tokenDelta: 10 - 100,
+        spend: { model: 'm', usd: 5 * UNIT },
+        hold: { member: `${keyId}-${i}:${8 * UNIT}`, usd: 8 * UNIT },
+        ticket: outcome.ticket,
+      });
+    const leaseUnits = Number((await direct!.get(limitKeys(keyId).held)) ?? 0) / UNIT;
+    dead.disconnect(); // killed: nothing more reaches Redis from it
+    const servedUnits = 20 * 5;
+
+    // Another replica's admissions, as Redis' clock moves on (their `now` is when holds lapse).
+    const other = new RedisAdmissionStore(direct!);
+    const probe = async (later: number, seq: number) => {
+      const outcome = await other.admit({ ...request(keyId, budgetUnits, 1000 + seq, Date.now() + later), tokens: 0 });
+      await other.settle({ keyId, hold: { member: `${keyId}-${1000 + seq}:${8 * UNIT}`, usd: 8 * UNIT } });
+      return { spentUnits: outcome.spentUsd / UNIT, heldUnits: outcome.heldUsd / UNIT - 8 };
+    };
+    const soon = await probe(3 * leaseMs + 1, 1);
+    assert.equal(soon.spentUnits, 0, 'not written by the dead replica');
+    assert.ok(soon.heldUnits >= servedUnits, `held ${soon.heldUnits} UNITs covers the ${servedUnits} it served`);
+    const lapsed = await probe(HOLD_LAPSE_MS + 1, 2);
+    assert.deepEqual(lapsed, { spentUnits: leaseUnits, heldUnits: 0 }, 'the lease is charged whole: served and unused');
+    assert.ok(lapsed.spentUnits >= servedUnits);
+  });
+});
