@@ -6,6 +6,8 @@ import { msUntilPeriodEnd } from '@gateway/security';
 import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter } from '../../libs/security/src/window-counter';
 import { type AdmissionStore, type AdmitInput, MemoryAdmissionStore, RedisAdmissionStore } from '../../libs/security/src/admission-store';
 import { limitKeys } from '../../libs/security/src/limit-keys';
+import { holdLapseMs } from '../../libs/security/src/limits.service';
+import type { GatewayConfig } from '../../libs/config/src/gateway-config';
 import { nestsDeeperThan } from '../../apps/gateway/src/http/json-depth';
 
 describe('budget periods', () => {
@@ -135,6 +137,13 @@ if (redis) {
     assert.equal(await redis.hget(spendKey(id, day), '_lapsed'), '0.04');
   });
 }
+
+it("a hold outlasts any request: it lapses (and is charged) 15 minutes on, or a minute after the router's deadline when that is later", () => {
+  const lapse = (deadlineMs: number) => holdLapseMs({ router: { timeouts: { deadlineMs } } } as GatewayConfig);
+  assert.equal(lapse(300_000), 15 * 60_000);
+  // A request may run for its whole deadline: a hold that lapsed under it would be charged at the lapse and again when it settles.
+  assert.equal(lapse(40 * 60_000), 41 * 60_000);
+});
 
 describe('JSON depth check', () => {
   it('counts nesting outside strings only', () => {

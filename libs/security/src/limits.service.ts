@@ -14,10 +14,13 @@ const MINUTE = 60_000;
 const WARN_EVERY_MS = 10_000;
 /**
  * A budget hold not settled after this long is released by the next admission and
- * charged as spent at its worst case: the replica that made it died. Longer than any request can last (the longest
- * provider timeout, 600 s by default, plus a margin).
+ * charged as spent at its worst case: the replica that made it died. It must outlast any
+ * request (a live request's hold that lapsed would be charged twice, at the lapse and when it
+ * settles): 15 minutes, or the router's deadline and a minute when that is longer.
  */
-export const HOLD_LAPSE_MS = 15 * MINUTE;
+export function holdLapseMs(config: GatewayConfig): number {
+  return Math.max(15 * MINUTE, config.router.timeouts.deadlineMs + MINUTE);
+}
 /** Blocked addresses remembered in process; the oldest is forgotten first (the Redis count still holds). */
 const MAX_BLOCKED_IPS = 10_000;
 
@@ -68,6 +71,7 @@ export class LimitsService implements BeforeApplicationShutdown {
   private lastWarning = 0;
   /** Prefix of hold ids: unique per process, so replicas never collide. */
   private readonly holdPrefix = randomBytes(6).toString('hex');
+  private readonly holdLapse: number;
   private holdSeq = 0;
   /** Addresses over the failed-authentication limit, until their window ends. */
   private readonly blockedIps = new Map<string, number>();
@@ -77,13 +81,14 @@ export class LimitsService implements BeforeApplicationShutdown {
     redis: RedisService,
     private readonly metrics: MetricsService,
   ) {
+    this.holdLapse = holdLapseMs(config);
     if (redis.client) {
       this.counter = new RedisWindowCounter(redis.client);
       const exact = new RedisAdmissionStore(redis.client);
       const leaseMs = config.security.limitLeaseMs;
       this.store =
         leaseMs > 0
-          ? new LeasedAdmissionStore(redis.client, exact, { replica: this.holdPrefix, leaseMs, holdLapseMs: HOLD_LAPSE_MS })
+          ? new LeasedAdmissionStore(redis.client, exact, { replica: this.holdPrefix, leaseMs, holdLapseMs: this.holdLapse })
           : exact;
     } else {
       const windows = new MemoryWindowCounter();
@@ -120,7 +125,7 @@ export class LimitsService implements BeforeApplicationShutdown {
           reserveUsd: demand.usd,
           member: hold!.member,
           now,
-          until: now + HOLD_LAPSE_MS,
+          until: now + this.holdLapse,
         },
       });
     } catch {
