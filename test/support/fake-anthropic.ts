@@ -70,7 +70,8 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  * - `claude-cut`: a stream that dies before message_stop;
  * - `claude-proxy-page`: a 200 with an HTML page, as a misconfigured proxy answers, streamed or not;
  * - `claude-slow-<ms>`: waits, then echoes;
- * - `claude-drip-<ms>`: streams the echo with that pause between text pieces.
+ * - `claude-drip-<ms>`: streams the echo with that pause between text pieces;
+ * - `claude-neverclose`: streams the echo through message_stop, and never ends the response.
  */
 export class FakeAnthropic extends FakeUpstream {
   constructor(private readonly apiKey: string) {
@@ -324,5 +325,5 @@ async function stream(res: ServerResponse, model: string, message: FakeMessage):
     },
   });
   send('message_stop', {});
-  res.end();
+  if (model !== 'claude-neverclose') res.end();
 }

@@ -26,7 +26,10 @@ import { FakeUpstream, pieces, sendJson as json, sleep } from './fake-upstream';
  * - `groq-usage`: `"usage": null` followed by a server's own object (Groq's `x_groq`);
  * - `once-429-<tag>`: a 429 with Retry-After: 1 the first time that exact model id is asked, then success;
  * - `strict`: like `ok`, but a message with a field OpenAI does not define is a 400, as OpenAI
- *   answers one (Mistral: 422 extra_forbidden).
+ *   answers one (Mistral: 422 extra_forbidden);
+ * - `neverclose`: a whole stream, through `[DONE]`, whose response is never ended;
+ * - `pings-<n>`: `: ping` SSE comments only, `n` of them 100 ms apart, then the connection is dropped;
+ * - `unframed`: a 200 event stream whose body (9 MiB) holds no blank line, the response never ended.
  */
 export class FakeOpenAI extends FakeUpstream {
   private readonly seen = new Set<string>();
@@ -70,6 +73,8 @@ export class FakeOpenAI extends FakeUpstream {
       const message = `Additional properties are not allowed ('${extra.field}' was unexpected) - '${extra.param}'`;
       return json(res, 400, { error: { message, type: 'invalid_request_error', param: extra.param, code: null } });
     }
+    if (model.startsWith('pings-')) return pings(res, Number(model.slice(6)));
+    if (model === 'unframed') return unframed(res);
     if (req.url === '/v1/embeddings') return json(res, 200, embeddings(body));
     if (body.stream) return stream(res, body, model);
     return json(res, 200, completion(body, model));
@@ -211,7 +216,23 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
   send([{ index: 0, delta: {}, finish_reason: tool ? 'tool_calls' : 'stop' }]);
   const usage = usageFor(model);
   if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage && usage) send([], usage);
+  if (model === 'neverclose') return void res.write('data: [DONE]\n\n');
   res.end('data: [DONE]\n\n');
+}
+
+async function pings(res: ServerResponse, count: number): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  for (let i = 0; i < count && !res.destroyed; i++) {
+    res.write(': ping\n\n');
+    await sleep(100);
+  }
+  res.destroy();
+}
+
+function unframed(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const line = Buffer.alloc(64 * 1024, 'x');
+  for (let i = 0; i < 9 * 16; i++) res.write(line);
 }
 
 function embeddings(body: Record<string, unknown>) {

@@ -109,6 +109,15 @@ function cut(bytes: Buffer, at: number[]): Uint8Array[] {
   return chunks;
 }
 
+/**
+ * The SDK reads on after message_stop; the gateway stops there, as an upstream may keep the
+ * connection open after a complete answer: the events up to the first message_stop, no failure after it.
+ */
+function toMessageStop(outcome: Outcome): Outcome {
+  const stop = outcome.events.findIndex((e) => (e as { type?: unknown }).type === 'message_stop');
+  return stop < 0 ? outcome : { events: outcome.events.slice(0, stop + 1) };
+}
+
 describe('messageEvents: the Messages API event stream read as the Anthropic SDK reads it', () => {
   const headers = new Headers({ 'request-id': 'req_1', 'content-type': 'text/event-stream' });
 
@@ -116,7 +125,7 @@ describe('messageEvents: the Messages API event stream read as the Anthropic SDK
     await fc.assert(
       fc.asyncProperty(stream, cuts, async (shape, at) => {
         const chunks = cut(bytesOf(shape), at);
-        assert.deepEqual(await byGateway(chunks, headers), await bySdk(chunks, headers));
+        assert.deepEqual(await byGateway(chunks, headers), toMessageStop(await bySdk(chunks, headers)));
       }),
       { numRuns: 400 },
     );

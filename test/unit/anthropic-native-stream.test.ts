@@ -36,13 +36,17 @@ function anthropicStream(
   ].join('');
 }
 
-/** `wire` cut at `cuts`, read through nativeStream: what it sends, the usage it reports, or what it throws. */
-async function pass(wire: string, cuts: number[]) {
+/**
+ * `wire` cut at `cuts`, read through nativeStream: what it sends, the usage it reports, or what it
+ * throws. `keptOpen`: the upstream does not end its body after `wire`; reading on meets its idle timeout.
+ */
+async function pass(wire: string, cuts: number[], keptOpen = false) {
   const bytes = Buffer.from(wire);
   const points = [...new Set(cuts.map((c) => c % bytes.length))].sort((a, b) => a - b);
   const parts = [0, ...points].map((start, i, all) => bytes.subarray(start, all[i + 1] ?? bytes.length));
   const body = (async function* () {
     yield* parts;
+    if (keptOpen) throw Object.assign(new Error('Body Timeout Error'), { code: 'UND_ERR_BODY_TIMEOUT' });
   })();
   const stream = nativeStream('ant', body, (err) =>
     err instanceof GatewayError ? err : new GatewayError(502, String(err), 'upstream_error'),
@@ -93,6 +97,21 @@ describe('Anthropic`s own stream passed through (nativeStream)', () => {
     );
   });
 
+  // Found by an independent check: the stream waited for the upstream to close after
+  // message_stop, and failed at the provider's idle timeout though the message was whole.
+  it('an upstream that keeps the connection open after message_stop: the stream ends there, whole, with its usage', async () => {
+    await fc.assert(
+      fc.asyncProperty(text, usage, cuts, async (pieces, u, at) => {
+        const wire = anthropicStream(pieces, u);
+        const { sent, usage: counted, error } = await pass(wire, at, true);
+        assert.equal(error, undefined);
+        assert.equal(sent, wire);
+        assert.equal(counted?.completion_tokens, u.output);
+      }),
+      { seed: SEED, numRuns: 100 },
+    );
+  });
+
   it('a stream without message_stop is cut, whatever its text says', async () => {
     await fc.assert(
       fc.asyncProperty(text, usage, cuts, async (pieces, u, at) => {
@@ -109,6 +128,10 @@ describe('Anthropic`s own stream passed through (nativeStream)', () => {
     const first = await pass(overloaded, [7]);
     assert.equal(first.sent, '');
     assert.deepEqual([first.error?.status, first.error?.code], [503, 'upstream_overloaded']);
+    // Found by an independent check: a proxy's `: ping` comment before message_start was the answer's start.
+    const pinged = await pass(`: ping\n\n: ping\n\n${overloaded}`, [8]);
+    assert.equal(pinged.sent, '');
+    assert.deepEqual([pinged.error?.status, pinged.error?.code], [503, 'upstream_overloaded']);
 
     const wire = anthropicStream(['Hel', 'lo'], { input: 3, cacheRead: 0, output: 2 }, false);
     const cut = wire.indexOf('event: content_block_stop');

@@ -21,8 +21,19 @@ const NO_CHOICES = /"choices"[ \t\r\n]*:[ \t\r\n]*\[[ \t\r\n]*\]/;
 /** A usage object is looked for where it is compact or holds a prompt_tokens count (stream.ts). */
 const mayHoldUsage = (event: string) => event.includes('"usage":{') || event.includes('"prompt_tokens"');
 
+/**
+ * The stream from its first event with a data line: the events before it (comments, empty or
+ * unnamed fields) are no answer and are not sent.
+ */
+function fromFirstData(text: string): string {
+  const data = /(?<=^|\n)data:/.exec(text);
+  if (!data) return '';
+  const before = text.slice(0, data.index);
+  return text.slice(/^[\s\S]*(?:\n\n|\r\n\r\n)/.exec(before)?.[0].length ?? 0);
+}
+
 function modelStrip(text: string): string {
-  return text
+  return fromFirstData(text)
     .split(/\r\n\r\n|\n\n/)
     .filter((event) => !(mayHoldUsage(event) && USAGE_OBJECT.test(event) && NO_CHOICES.test(event)))
     .join('\n\n');
@@ -101,12 +112,16 @@ async function run(chunks: Buffer[], stripUsage: boolean) {
   return { bytes: Buffer.concat(out), usage: s.usage };
 }
 
-/** An upstream body that counts its releases (`return()`, as a reader leaving a `for await` early calls it). */
-function upstream(chunks: Buffer[], onRelease: () => void, onEnd = () => {}): AsyncIterable<Buffer> {
+/**
+ * An upstream body that counts how it was let go of: `return()` (a reader leaving a `for await`
+ * early), and, when `onDone` is given, `release()` (the stream read to its end marker).
+ */
+function upstream(chunks: Buffer[], onRelease: () => void, onEnd = () => {}, onDone?: () => void): AsyncIterable<Buffer> {
   return {
     [Symbol.asyncIterator]() {
       let next = 0;
       return {
+        ...(onDone && { release: onDone }),
         next: async () => {
           if (next < chunks.length) return { value: chunks[next++]!, done: false };
           onEnd();
@@ -163,7 +178,7 @@ describe('OpenAI stream pass-through', () => {
         const s = passThroughStream('p', res, new AbortController().signal, false);
         const out: Buffer[] = [];
         for await (const chunk of s) out.push(chunk as Buffer);
-        assert.ok(Buffer.concat(out).equals(bytes));
+        assert.equal(Buffer.concat(out).toString('utf8'), fromFirstData(bytes.toString('utf8')));
         for (const chunk of out.slice(0, -1)) assert.match(chunk.toString('latin1'), /(\n\n|\r\n\r\n)$/);
         assert.deepEqual(s.usage, modelUsage(bytes.toString('utf8')));
       }),
@@ -201,16 +216,18 @@ describe('OpenAI stream pass-through', () => {
     });
   }
 
-  it('a reader that stops before the upstream ended releases it once; one that reads to its end does not', async () => {
+  it('a reader that stops before [DONE] abandons the upstream once; one that reads to [DONE] releases it there, without reading on', async () => {
     await fc.assert(
       fc.asyncProperty(streams(false), cuts, fc.nat(12), fc.boolean(), async (bytes, at, stopAfter, stripUsage) => {
         const chunks = chunked(bytes, at);
         let destroyed = 0;
+        let released = 0;
         let ended = false;
         const body = upstream(
           chunks,
           () => destroyed++,
           () => (ended = true),
+          () => released++,
         );
         const s = passThroughStream('p', { body }, new AbortController().signal, stripUsage);
         let read = 0;
@@ -222,9 +239,13 @@ describe('OpenAI stream pass-through', () => {
             break;
           }
         }
-        // Stopping on the outputs of the end (the upstream already ended) leaves nothing to release.
-        assert.equal(destroyed, stopped && !ended ? 1 : 0);
-        if (!stopped) assert.deepEqual(s.usage, modelUsage(bytes.toString('utf8')));
+        // Stopping on the outputs of the [DONE] chunk: it was released already.
+        assert.equal(destroyed + released, 1);
+        assert.equal(ended, false);
+        if (!stopped) {
+          assert.equal(released, 1);
+          assert.deepEqual(s.usage, modelUsage(bytes.toString('utf8')));
+        }
       }),
       { numRuns: 200 },
     );
@@ -267,6 +288,98 @@ describe('OpenAI stream pass-through', () => {
       (err: Error & { status?: number; code?: string }) => err.status === 502 && err.code === 'upstream_stream_truncated',
     );
     assert.equal(out.length, 1);
+  });
+
+  // Found by an independent check: the stream waited for the upstream to close after [DONE], and
+  // failed with upstream_timeout at the provider's idle timeout, after the client had [DONE].
+  it('an upstream that keeps the connection open after [DONE]: the stream ends there, whole, with its usage', async () => {
+    await fc.assert(
+      fc.asyncProperty(streams(false), cuts, fc.boolean(), async (bytes, at, stripUsage) => {
+        const chunks = chunked(bytes, at);
+        async function* keptOpen() {
+          yield* chunks;
+          throw Object.assign(new Error('Body Timeout Error'), { code: 'UND_ERR_BODY_TIMEOUT' });
+        }
+        const s = passThroughStream('p', { body: keptOpen() }, new AbortController().signal, stripUsage);
+        const out: Buffer[] = [];
+        for await (const chunk of s) out.push(chunk as Buffer);
+        const text = bytes.toString('utf8');
+        assert.equal(Buffer.concat(out).toString('utf8'), stripUsage ? modelStrip(text) : fromFirstData(text));
+        assert.deepEqual(s.usage, modelUsage(text));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  // Found by an independent check: a `: ping` comment was forwarded as the stream's first chunk, so
+  // the router counted the stream as started: no fallback, no attempt timeout.
+  it('comments before the first data are no output: pings then a cut yield nothing before the error', async () => {
+    async function* pingsThenCut() {
+      yield Buffer.from(': ping\n\n');
+      yield Buffer.from(': ping\n\n\n\n');
+      throw Object.assign(new Error('socket hang up'), { code: 'UND_ERR_SOCKET' });
+    }
+    const iterator = passThroughStream('p', { body: pingsThenCut() }, new AbortController().signal, false)[Symbol.asyncIterator]();
+    await assert.rejects(iterator.next(), (err: Error & { code?: string }) => err.code === 'upstream_stream_truncated');
+  });
+
+  describe('an event not yet whole (found by an independent check: carried and copied whole on every chunk, with no bound)', () => {
+    const KIB = 1024;
+    /** Runs `fn` and counts the bytes Buffer.concat and Buffer.allocUnsafe allocated meanwhile. */
+    async function allocated(fn: () => Promise<void>): Promise<number> {
+      const { concat, allocUnsafe } = Buffer;
+      let bytes = 0;
+      Buffer.concat = (list, length) => {
+        const out = concat(list, length);
+        bytes += out.length;
+        return out;
+      };
+      Buffer.allocUnsafe = (size) => ((bytes += size), allocUnsafe(size));
+      try {
+        await fn();
+      } finally {
+        Object.assign(Buffer, { concat, allocUnsafe });
+      }
+      return bytes;
+    }
+    const inChunks = (bytes: Buffer, size: number) =>
+      Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size));
+
+    it('a 5 MiB event in 16 KiB chunks goes out whole, its bytes copied a bounded number of times', async () => {
+      const event = Buffer.from(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'x'.repeat(5 * KIB * KIB) } }] })}\n\n`);
+      const bytes = Buffer.concat([event, Buffer.from('data: [DONE]\n\n')]);
+      const out: Buffer[] = [];
+      const copied = await allocated(async () => {
+        for await (const chunk of passThroughStream(
+          'p',
+          { body: Readable.from(inChunks(bytes, 16 * KIB)) },
+          new AbortController().signal,
+          false,
+        ))
+          out.push(chunk as Buffer);
+      });
+      assert.ok(Buffer.concat(out).equals(bytes));
+      // Doubling the carried bytes' buffer allocates less than twice the largest; copying all carried
+      // bytes on every chunk allocated ~800 MB here.
+      assert.ok(copied < 4 * bytes.length, `${copied} bytes allocated for a ${bytes.length}-byte stream`);
+    });
+
+    it('a body with no blank line in 8 MiB fails as an invalid answer, before any output, and is let go of', async () => {
+      const chunks = inChunks(Buffer.alloc(9 * KIB * KIB, 'x'), 64 * KIB);
+      let read = 0;
+      let abandoned = 0;
+      const body = upstream(chunks, () => abandoned++);
+      const counted: AsyncIterable<Buffer> = {
+        [Symbol.asyncIterator]: () => {
+          const it = body[Symbol.asyncIterator]();
+          return { next: () => (read++, it.next()), return: () => it.return!() };
+        },
+      };
+      const iterator = passThroughStream('p', { body: counted }, new AbortController().signal, false)[Symbol.asyncIterator]();
+      await assert.rejects(iterator.next(), (err: Error & { code?: string }) => err.code === 'upstream_invalid_response');
+      assert.equal(abandoned, 1);
+      assert.ok(read < chunks.length, `read ${read} of ${chunks.length} chunks`);
+    });
   });
 
   it('a client that went away makes a mid-stream failure the client-closed error, not an upstream one', async () => {

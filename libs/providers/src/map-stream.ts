@@ -6,6 +6,20 @@ export interface StreamSteps<I, O> {
   end?(): readonly O[] | Promise<readonly O[]>;
   /** A failure of the source or of a step: the outputs that end the stream, or a throw. Rethrown without it. */
   fail?(err: unknown): readonly O[];
+  /**
+   * Set by `step` once its chunk held the stream's end marker (`[DONE]`, `message_stop`): the
+   * stream ends there, with `end`'s outputs, whether or not the source ends. An upstream may
+   * keep its connection open after a complete answer.
+   */
+  readonly complete?: boolean;
+}
+
+/**
+ * A source that can be let go of once read to its end marker, as opposed to abandoned
+ * (`return()`): an upstream body then keeps its connection for reuse when its end follows.
+ */
+export interface Releasable {
+  release(): void;
 }
 
 /** The end of a plain async iterator, shared: nothing to allocate per stream. */
@@ -66,8 +80,9 @@ class MappedStream<I, O> implements AsyncIterableIterator<O, undefined> {
         return (await this.steps.end?.()) ?? [];
       }
       stepping = true;
-      const out = this.steps.step(next.value);
-      return out instanceof Promise ? await out : out;
+      const step = this.steps.step(next.value);
+      const out = step instanceof Promise ? await step : step;
+      return this.steps.complete ? await this.complete(out) : out;
     } catch (err) {
       const closeSource = stepping && this.reading;
       this.reading = false;
@@ -75,5 +90,15 @@ class MappedStream<I, O> implements AsyncIterableIterator<O, undefined> {
       if (!this.steps.fail) throw err;
       return this.steps.fail(err);
     }
+  }
+
+  /** The last chunk's outputs and `end`'s, the source no longer read. */
+  private async complete(out: readonly O[]): Promise<readonly O[]> {
+    this.reading = false;
+    const source = this.source as AsyncIterator<I> & Partial<Releasable>;
+    if (source.release) source.release();
+    else await source.return?.();
+    const rest = (await this.steps.end?.()) ?? [];
+    return rest.length ? [...out, ...rest] : out;
   }
 }

@@ -11,7 +11,8 @@ type Event = Anthropic.RawMessageStreamEvent;
  * CR, a BOM dropped, `event:` and `data:` fields only (several `data:` lines joined by LF), an
  * event dispatched by a blank line (and by the end of the stream after a line end); `ping` and
  * events without a name skipped, an `error` event thrown as the SDK's `APIError`, any other
- * event's data parsed as JSON (an empty one skipped; an invalid one throws).
+ * event's data parsed as JSON (an empty one skipped; an invalid one throws). message_stop is the
+ * last event read: the body is released then, without waiting for its end.
  */
 export function messageEvents(body: AsyncIterable<Uint8Array>, headers: () => Headers): AsyncIterator<Event> {
   const items = mapStream(body, new EventReader(headers));
@@ -44,6 +45,8 @@ class EventReader implements StreamSteps<Uint8Array, Event | Failure> {
   private rest = '';
   private event: string | null = null;
   private data: string[] = [];
+  /** message_stop came: the answer is whole, whatever follows (an upstream may keep the connection open). */
+  complete = false;
 
   /** The answer's headers, for an `error` event's APIError: built only then. */
   constructor(private readonly headers: () => Headers) {}
@@ -57,7 +60,7 @@ class EventReader implements StreamSteps<Uint8Array, Event | Failure> {
       if (char !== 0x0a && char !== 0x0d) continue;
       // A CR last in the text may be the first half of a CRLF: read again with what follows.
       if (char === 0x0d && i + 1 === text.length) break;
-      if (!this.line(text.slice(start, i), events)) return events;
+      if (!this.line(text.slice(start, i), events) || this.complete) return events;
       if (char === 0x0d && text.charCodeAt(i + 1) === 0x0a) i++;
       start = i + 1;
     }
@@ -66,6 +69,7 @@ class EventReader implements StreamSteps<Uint8Array, Event | Failure> {
   }
 
   end(): (Event | Failure)[] {
+    if (this.complete) return [];
     const text = this.rest + this.decoder.decode();
     const events: (Event | Failure)[] = [];
     if (text) for (const line of text.replace(/\r$/, '').split(/\r\n|[\n\r]/)) if (!this.line(line, events)) break;
@@ -111,6 +115,9 @@ class EventReader implements StreamSteps<Uint8Array, Event | Failure> {
       const type = (body as { error?: { type?: Anthropic.ErrorType } } | undefined)?.error?.type;
       throw new APIError(undefined, body as object, undefined, this.headers(), type);
     }
-    if (data) events.push(JSON.parse(data) as Event);
+    if (!data) return;
+    const parsed = JSON.parse(data) as Event;
+    events.push(parsed);
+    if (parsed.type === 'message_stop') this.complete = true;
   }
 }

@@ -12,6 +12,9 @@ const TAIL_BYTES = 4096;
 /** message_start is the first event; a head longer than this without one is not Anthropic's stream. */
 const HEAD_BYTES = 64 * 1024;
 const EVENT_END = Buffer.from('\n\n');
+/** How message_stop's event ends: its data, which is nothing but its type, and the blank line. */
+const STOP_END = Buffer.from('{"type":"message_stop"}\n\n');
+const DATA_LINE = /^data:/m;
 
 /**
  * Anthropic's event stream as it came, for a client of the Messages API (the request was
@@ -19,7 +22,8 @@ const EVENT_END = Buffer.from('\n\n');
  * streams (server tool calls and results, citations, signatures, stop details, cache write
  * tokens) reaches the client as sent, and no chunk is parsed. Only the edges are read:
  * message_start's usage from the first event; at the end, message_stop (without it the
- * stream was cut) and the last message_delta's usage. An `error` event before the answer
+ * stream was cut; with it the stream ends, even if the upstream keeps the connection open) and
+ * the last message_delta's usage. An `error` event before the answer
  * begins (as the first event, or after message_start and pings) throws before anything is
  * sent, so the router can fail over; a later one reaches the
  * client as Anthropic sent it, then the stream fails as the event says (the SSE writer adds
@@ -41,6 +45,7 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array> {
   private started: AnthropicUsage = { input_tokens: 0, output_tokens: 0 };
   private readonly tail: Buffer[] = [];
   private tailBytes = 0;
+  complete = false;
 
   constructor(
     private readonly provider: string,
@@ -56,6 +61,8 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array> {
     this.tail.push(bytes);
     this.tailBytes += bytes.length;
     while (this.tailBytes - this.tail[0]!.length >= TAIL_BYTES) this.tailBytes -= this.tail.shift()!.length;
+    // message_stop ends the answer even when the upstream keeps the connection open after it.
+    this.complete = endsWith(this.tail, STOP_END);
     return [bytes];
   }
 
@@ -87,11 +94,14 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array> {
         this.headRead = from;
         return undefined;
       }
-      const event = parseEvent(head.toString('utf8', from, end < 0 ? head.length : end));
+      const text = head.toString('utf8', from, end < 0 ? head.length : end);
+      const event = parseEvent(text);
       if (event?.type === 'error') throw this.eventError(event as never);
       const usage = (event?.message as { usage?: AnthropicUsage } | undefined)?.usage;
       if (event?.type === 'message_start' && usage) this.started = usage;
-      if (end < 0 || (event?.type !== 'message_start' && event?.type !== 'ping')) break;
+      // Events without data (`: ping` comments a proxy sends while it waits) are no answer either.
+      const beforeAnswer = event ? event.type === 'message_start' || event.type === 'ping' : !DATA_LINE.test(text);
+      if (end < 0 || !beforeAnswer) break;
       from = end + EVENT_END.length;
     }
     this.head = undefined;
@@ -106,6 +116,19 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array> {
       event.error?.message ?? 'The upstream failed mid-stream.',
     );
   }
+}
+
+/** Whether the bytes of `parts`, one after the other, end with `suffix`; compared from the end, without joining them. */
+function endsWith(parts: Buffer[], suffix: Buffer): boolean {
+  let s = suffix.length;
+  for (let p = parts.length - 1; p >= 0; p--) {
+    const part = parts[p]!;
+    for (let i = part.length - 1; i >= 0; i--) {
+      if (part[i] !== suffix[--s]) return false;
+      if (s === 0) return true;
+    }
+  }
+  return false;
 }
 
 /** The payload of the last `type` event in `tail`, if one is there whole. */

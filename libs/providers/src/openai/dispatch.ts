@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { type Dispatcher, errors } from 'undici';
-import { DONE } from '../map-stream';
+import { DONE, type Releasable } from '../map-stream';
 
 /**
  * Requests through undici's dispatch API, read straight from its handler callbacks.
@@ -70,6 +70,12 @@ export function streamedRequest(
 /** Chunks not yet read at which the socket stops being read, and below which it is read again. */
 const HIGH_WATER_CHUNKS = 16;
 const LOW_WATER_CHUNKS = 4;
+/**
+ * How long a released body (its stream's end marker read) may take to end: read to its end,
+ * its connection serves the next request (servers such as uvicorn send the chunked body's end
+ * in a packet of its own, after the last event). One that does not end by then is aborted.
+ */
+const RELEASE_GRACE_MS = 1_000;
 
 /**
  * Body chunks from undici's callbacks, read once as an async iterator; `destroy()` (or leaving a
@@ -77,29 +83,42 @@ const LOW_WATER_CHUNKS = 4;
  * generators on the streaming path most of each request's objects reached the old space
  * (BENCHMARKS.md, "Changes, each measured").
  */
-export class StreamedBody implements AsyncIterableIterator<Buffer> {
+export class StreamedBody implements AsyncIterableIterator<Buffer>, Releasable {
   controller: Dispatcher.DispatchController | undefined;
   private readonly chunks: Buffer[] = [];
   private ended = false;
   private error: Error | undefined;
   private wake: (() => void) | undefined;
+  /** Set once released: the abort, if the body does not end in time. */
+  private releaseTimer: NodeJS.Timeout | undefined;
   /** When the reader last let a paused socket be read again (performance.now()); 0 when never. */
   resumedAt = 0;
 
   data(chunk: Buffer): void {
+    if (this.releaseTimer) return;
     this.chunks.push(chunk);
     if (this.chunks.length >= HIGH_WATER_CHUNKS) this.controller?.pause();
     this.notify();
   }
 
   end(): void {
+    clearTimeout(this.releaseTimer);
     this.ended = true;
     this.notify();
   }
 
   fail(err: Error): void {
+    clearTimeout(this.releaseTimer);
     this.error ??= err;
     this.notify();
+  }
+
+  /** The reader has the whole answer: what else comes is dropped while the body gets RELEASE_GRACE_MS to end. */
+  release(): void {
+    this.chunks.length = 0;
+    if (this.ended || this.error || this.releaseTimer) return;
+    this.releaseTimer = setTimeout(() => this.destroy(), RELEASE_GRACE_MS);
+    if (this.controller?.paused) this.controller.resume();
   }
 
   destroy(): void {

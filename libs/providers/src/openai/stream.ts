@@ -3,6 +3,7 @@ import { mapStream, type StreamSteps } from '../map-stream';
 import type { ChatStream } from '../provider';
 import { fromTransportError } from './errors';
 import { isSpace, keyWithValue, valueAt } from './json-bytes';
+import { eventsEnd, PartialEvent } from './partial-event';
 
 /**
  * How much of the stream's end we keep to find `[DONE]` and the usage event: the last
@@ -19,6 +20,11 @@ const OBJECT = 0x7b; // {
 const ARRAY = 0x5b; // [
 const EVENT_END = Buffer.from('\n\n');
 const EVENT_END_CRLF = Buffer.from('\r\n\r\n');
+const DATA_FIELD = Buffer.from('data:');
+const DONE_VALUE = Buffer.from('[DONE]');
+const LF = 0x0a;
+const CR = 0x0d;
+const NO_OUTPUT: Buffer[] = [];
 
 /**
  * Forwards an OpenAI SSE body without parsing it, on event boundaries: what follows the
@@ -45,24 +51,36 @@ export function passThroughStream(
 class PassThrough implements StreamSteps<Buffer, Buffer> {
   private readonly tail: Buffer[] = [];
   private tailBytes = 0;
-  private carry: Buffer | undefined;
+  private readonly partial: PartialEvent;
+  /** An event with data came: the answer began. */
+  private started = false;
+  complete = false;
 
   constructor(
     private readonly provider: string,
     private readonly signal: AbortSignal,
     private readonly stripUsage: boolean,
     private readonly stream: ChatStream,
-  ) {}
+  ) {
+    this.partial = new PartialEvent(provider);
+  }
 
   step(received: Buffer): Buffer[] {
     this.tail.push(received);
     this.tailBytes += received.length;
     while (this.tailBytes - this.tail[0]!.length >= TAIL_BYTES) this.tailBytes -= this.tail.shift()!.length;
-    const chunk = this.carry ? Buffer.concat([this.carry, received]) : received;
-    const end = eventsEnd(chunk);
-    this.carry = end < chunk.length ? chunk.subarray(end) : undefined;
-    if (end === 0) return [];
-    const events = end < chunk.length ? chunk.subarray(0, end) : chunk;
+    let events = this.partial.events(received);
+    if (!events) return NO_OUTPUT;
+    if (!this.started) {
+      events = fromFirstData(events);
+      if (!events) return NO_OUTPUT;
+      this.started = true;
+    }
+    // `[DONE]` ends the answer even when the upstream keeps the connection open after it.
+    if (endsWithDone(events)) {
+      this.complete = true;
+      this.partial.clear();
+    }
     return [this.stripUsage ? withoutUsageEvent(events) : events];
   }
 
@@ -72,7 +90,8 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     // SSE drops one space after the colon, if there is one: `data:[DONE]` ends a stream too.
     if (!end.includes('data: [DONE]') && !end.includes('data:[DONE]')) throw truncated(this.provider);
     this.stream.usage = lastUsage(end);
-    return this.carry?.length ? [this.carry] : [];
+    const rest = this.partial.rest();
+    return rest ? [rest] : NO_OUTPUT;
   }
 
   fail(err: unknown): never {
@@ -80,11 +99,35 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
   }
 }
 
-/** Where the chunk's last whole event ends (after its blank line, LF or CRLF), 0 when none does. */
-function eventsEnd(chunk: Buffer): number {
-  const lf = chunk.lastIndexOf(EVENT_END);
-  const crlf = chunk.lastIndexOf(EVENT_END_CRLF);
-  return Math.max(lf < 0 ? 0 : lf + EVENT_END.length, crlf < 0 ? 0 : crlf + EVENT_END_CRLF.length);
+/**
+ * `events` from the first one with a `data:` line, undefined when none has one. Events without
+ * data (`: ping` comments, which proxies and some servers send while the model is queued) are no
+ * answer: the attempt's timeout and fallback still apply, as before any byte. Once the answer
+ * began, comments pass through as the upstream sent them (keep-alives for the client's proxies).
+ */
+function fromFirstData(events: Buffer): Buffer | undefined {
+  for (let at = events.indexOf(DATA_FIELD); at >= 0; at = events.indexOf(DATA_FIELD, at + 1)) {
+    if (at > 0 && events[at - 1] !== LF && events[at - 1] !== CR) continue;
+    const start = eventsEnd(events.subarray(0, at));
+    return start ? events.subarray(start) : events;
+  }
+  return undefined;
+}
+
+/**
+ * Whether the last of `events` (whole events, their blank line last) is `data: [DONE]` (or
+ * `data:[DONE]`). Read backwards from the end, a few bytes: no search on a stream's every chunk.
+ */
+function endsWithDone(events: Buffer): boolean {
+  let at = events.length - (events[events.length - 2] === CR ? EVENT_END_CRLF.length : EVENT_END.length);
+  if (events[at - 1] !== DONE_VALUE[DONE_VALUE.length - 1]) return false;
+  at -= DONE_VALUE.length;
+  if (at < 0 || events.compare(DONE_VALUE, 0, DONE_VALUE.length, at, at + DONE_VALUE.length) !== 0) return false;
+  if (events[at - 1] === 0x20) at--;
+  at -= DATA_FIELD.length;
+  return (
+    at >= 0 && events.compare(DATA_FIELD, 0, DATA_FIELD.length, at, at + DATA_FIELD.length) === 0 && (at === 0 || events[at - 1] === LF)
+  );
 }
 
 /** The end of the event starting at `from` and where the next one starts (after the blank line, LF or CRLF). */

@@ -1,0 +1,94 @@
+import { GatewayError } from '../gateway-error';
+
+const EVENT_END = Buffer.from('\n\n');
+const EVENT_END_CRLF = Buffer.from('\r\n\r\n');
+/** A blank line split between the bytes carried and a chunk starts in their last 3 bytes (`\r\n\r|\n`). */
+const SPLIT_END = EVENT_END_CRLF.length - 1;
+
+/**
+ * The most one SSE event may hold before it is whole. Events can be large: some OpenAI-compatible
+ * servers send a tool call's arguments (a file a coding agent writes) in one event, and image
+ * models a base64 image (a few MB) in one delta. A body without a blank line in 8 MiB is not an
+ * event stream (a proxy's page, a server streaming something else), and carrying more would
+ * only grow the gateway's memory until the upstream's deadline.
+ */
+export const MAX_EVENT_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The bytes after a chunk's last whole event, carried until the event is whole, so the stream
+ * is forwarded on event boundaries. A chunk appended to them is copied once: the carried bytes
+ * live in a buffer that grows by doubling (an event spread over many chunks costs linear, not
+ * quadratic, copying), and only the new bytes are searched for the blank line.
+ */
+export class PartialEvent {
+  /** The bytes carried: `length` bytes of a buffer of its own, or of the last chunk when not `owned`. */
+  private bytes: Buffer | undefined;
+  private length = 0;
+  private owned = false;
+
+  constructor(private readonly provider: string) {}
+
+  /** The whole events among the bytes carried and `received`, undefined when none is whole yet. */
+  events(received: Buffer): Buffer | undefined {
+    if (!this.length) return this.split(received, eventsEnd(received));
+    const searchFrom = Math.max(0, this.length - SPLIT_END);
+    const bytes = this.append(received);
+    const end = eventsEnd(bytes.subarray(searchFrom));
+    if (end) return this.split(bytes, searchFrom + end);
+    if (this.length > MAX_EVENT_BYTES) throw eventTooLarge(this.provider);
+    return undefined;
+  }
+
+  /** The bytes carried, once the stream ended without the event they begin becoming whole. */
+  rest(): Buffer | undefined {
+    return this.length ? this.bytes!.subarray(0, this.length) : undefined;
+  }
+
+  /** Drops what is carried: nothing after the stream's end marker is sent. */
+  clear(): void {
+    this.bytes = undefined;
+    this.length = 0;
+  }
+
+  /** `bytes` up to `end`, whole events (undefined when 0); the rest is carried. */
+  private split(bytes: Buffer, end: number): Buffer | undefined {
+    const rest = bytes.length - end;
+    if (rest > MAX_EVENT_BYTES) throw eventTooLarge(this.provider);
+    this.bytes = rest ? (end ? bytes.subarray(end) : bytes) : undefined;
+    this.length = rest;
+    // A view (of the chunk, or of a buffer whose head leaves as events): the next append copies it.
+    this.owned = false;
+    if (!end) return undefined;
+    return rest ? bytes.subarray(0, end) : bytes;
+  }
+
+  /** The carried bytes and `received` in one buffer, copied into a larger one only when they do not fit. */
+  private append(received: Buffer): Buffer {
+    const length = this.length + received.length;
+    let storage = this.bytes!;
+    if (!this.owned || storage.length < length) {
+      const grown = Buffer.allocUnsafe(this.owned ? Math.max(length, Math.min(2 * storage.length, MAX_EVENT_BYTES)) : length);
+      storage.copy(grown, 0, 0, this.length);
+      storage = grown;
+    }
+    received.copy(storage, this.length);
+    this.bytes = storage;
+    this.length = length;
+    this.owned = true;
+    return storage.subarray(0, length);
+  }
+}
+
+/** Where the last whole event in `chunk` ends (after its blank line, LF or CRLF), 0 when none does. */
+export function eventsEnd(chunk: Buffer): number {
+  const lf = chunk.lastIndexOf(EVENT_END);
+  const crlf = chunk.lastIndexOf(EVENT_END_CRLF);
+  return Math.max(lf < 0 ? 0 : lf + EVENT_END.length, crlf < 0 ? 0 : crlf + EVENT_END_CRLF.length);
+}
+
+/** An upstream body whose event outgrew MAX_EVENT_BYTES: not an answer, so another deployment may give one. */
+function eventTooLarge(provider: string): GatewayError {
+  return GatewayError.invalidResponse(
+    `Provider ${provider} sent more than ${MAX_EVENT_BYTES / 1024 / 1024} MiB without ending an event: not an SSE stream.`,
+  );
+}
