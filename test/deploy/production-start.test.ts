@@ -214,6 +214,8 @@ describe('production start outside Docker', { timeout: 600_000 }, () => {
         // Loopback only in tests; the image's HOST=0.0.0.0 is checked above.
         HOST: '127.0.0.1',
         PORT: String(port),
+        // A free port, not the image's 9464: another process on the machine may hold that one.
+        METRICS_PORT: '0',
         OPENAI_API_KEY: PROVIDER_KEY,
         GATEWAY_MASTER_KEY: 'sk-gw-test-master-key',
         ...(REDIS_URL ? { REDIS_URL } : {}),
