@@ -309,3 +309,29 @@ describe('prompt and completion logging (LOG_BODIES)', () => {
     }
   });
 });
+
+// Found by an independent check: a stream that broke after its first chunk was counted as a 200
+// and nothing in /metrics showed it.
+describe('a stream that fails after its first chunk', () => {
+  const setup = gatewayWithFakeUpstream((baseUrl) =>
+    configWith({
+      providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
+      models: [{ name: 'breaks', deployments: [{ provider: 'fake', model: 'cut' }] }],
+    }),
+  );
+
+  it('is counted in gateway_stream_errors_total by its error code, its status staying 200', async () => {
+    const gateway = setup.gateway;
+    const stream = await gateway
+      .client()
+      .chat.completions.create({ model: 'breaks', stream: true, messages: [{ role: 'user', content: 'x' }] });
+    await assert.rejects(async () => {
+      for await (const _ of stream);
+    });
+    const [line] = await gateway.logged('request', { where: (l) => l.model === 'breaks' });
+    assert.equal(line.status, 200);
+    assert.ok(line.error, 'the access line names the error');
+    const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
+    assert.equal(metricValue(metrics, 'gateway_stream_errors_total', `model="breaks",provider="fake",reason="${String(line.error)}"`), 1);
+  });
+});

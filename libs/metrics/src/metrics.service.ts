@@ -59,6 +59,7 @@ export class MetricsService {
   private readonly webSearches: CounterFamily;
   private readonly fallbacks: Counter<'model' | 'reason'>;
   private readonly retries: Counter<'model' | 'provider'>;
+  private readonly streamErrors: Counter<'model' | 'provider' | 'reason'>;
   private readonly breakerState: Gauge<'deployment'>;
   private readonly rateLimited: Counter<'limit'>;
   private readonly limiterUnavailable: Counter<'limit'>;
@@ -136,6 +137,12 @@ export class MetricsService {
       labelNames: ['model', 'provider'],
       registers,
     });
+    this.streamErrors = new Counter({
+      name: 'gateway_stream_errors_total',
+      help: 'Streams that failed after their first chunk (the client had a 200 and got an error event), by the error code',
+      labelNames: ['model', 'provider', 'reason'],
+      registers,
+    });
     this.breakerState = new Gauge({
       name: 'gateway_circuit_breaker_state',
       help: 'Circuit breaker per deployment: 0 closed, 1 half-open, 2 open',
@@ -198,6 +205,11 @@ export class MetricsService {
 
   recordRetry(model: string, provider: string): void {
     this.retries.inc({ model, provider });
+  }
+
+  /** `reason` is a GatewayError code: a bounded set. */
+  recordStreamError(model: string, provider: string, reason: string): void {
+    this.streamErrors.inc({ model, provider, reason });
   }
 
   setBreakerState(deployment: string, state: 'closed' | 'half-open' | 'open'): void {

@@ -47,7 +47,11 @@ export async function writeSse(reply: FastifyReply, stream: ChatStream, metrics:
   } catch (err) {
     const error = toGatewayError(err);
     state.errorCode = error.code ?? error.type;
-    if (!res.destroyed) res.write(errorShape(reply.request).streamFrame(error, reply.request.id));
+    // The status stays 200 (sent with the first chunk): only this counter shows the failure in /metrics.
+    if (!res.destroyed) {
+      metrics.recordStreamError(state.model ?? 'none', state.provider ?? 'none', state.errorCode);
+      res.write(errorShape(reply.request).streamFrame(error, reply.request.id));
+    }
   } finally {
     clearImmediate(flushHeaders);
     inflightStreams.dec();
