@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import fc from 'fast-check';
+import OpenAI from 'openai';
 import { ProviderConfig } from '../../libs/config/src/gateway-config';
 import { anthropicClient } from '../../libs/providers/src/anthropic/client';
 import { PooledFetch } from '../../libs/providers/src/translation/transport';
@@ -15,6 +16,9 @@ const NARROW_KEY = 'gw-narrow-key-0123456789';
 const TIGHT_KEY = 'gw-tight-key-0123456789';
 /** A monthly budget of $0.015: a search request's tokens fit in it, not with its searches. */
 const THRIFTY_KEY = 'gw-thrifty-key-0123456789';
+/** Allowed one priced Claude model, 2 requests a minute and a budget no message fits in. */
+const COUNTED_KEY = 'gw-counted-key-0123456789';
+const OPENAI_KEY = 'sk-fake-openai';
 const ANTHROPIC_KEY = 'sk-ant-upstream-secret-42';
 const GEMINI_KEY = 'gemini-upstream-secret-42';
 
@@ -89,6 +93,16 @@ const OA_THEN_CLAUDE = {
   ],
 };
 
+/** Upstream errors that repeat the key they were sent: [provider, upstream model, the provider's key]. */
+const ECHO_KEY: [string, string, string][] = [
+  ...['echo-key-400', 'echo-key-401', 'echo-key-500'].map((model): [string, string, string] => ['oa', model, OPENAI_KEY]),
+  ['ant', 'claude-echo-key-authentication_error', ANTHROPIC_KEY],
+  ['ant', 'claude-echo-key-invalid_request_error', ANTHROPIC_KEY],
+  ['gem', 'gemini-echo-key-UNAUTHENTICATED', GEMINI_KEY],
+  ['gem', 'gemini-echo-key-INVALID_ARGUMENT', GEMINI_KEY],
+];
+const ECHO_KEY_ASKS = ['chat', 'chat-stream', 'messages', 'messages-stream'] as const;
+
 let gateway: GatewayProcess;
 let openaiUrl = '';
 let anthropicUrl = '';
@@ -123,6 +137,9 @@ before(async () => {
         chain('claude-early-then-echo', ['ant', 'claude-early-error'], ['oa', 'ok']),
         chain('claude-overloaded-then-echo', ['ant', 'claude-overloaded-after-start'], ['oa', 'ok']),
         deploy('claude-overloaded', 'ant', 'claude-error-overloaded_error'),
+        // Upstream errors that repeat the provider key they were sent: one model for each way of
+        // asking, since an auth failure cools its deployment down.
+        ...ECHO_KEY.flatMap(([provider, model]) => ECHO_KEY_ASKS.map((ask) => deploy(`${model}-${ask}`, provider, model))),
         OA_THEN_CLAUDE,
         {
           name: 'claude-priced',
@@ -156,6 +173,7 @@ before(async () => {
           { id: 'narrow', keyEnv: 'NARROW_KEY', models: ['oa-echo'] },
           { id: 'tight', keyEnv: 'TIGHT_KEY', rpm: 2 },
           { id: 'thrifty', keyEnv: 'THRIFTY_KEY', budget: { usd: 0.015, period: 'monthly' } },
+          { id: 'counted', keyEnv: 'COUNTED_KEY', models: ['claude-priced'], rpm: 2, budget: { usd: 0.000001, period: 'monthly' } },
         ],
       },
     }),
@@ -166,7 +184,8 @@ before(async () => {
         NARROW_KEY,
         TIGHT_KEY,
         THRIFTY_KEY,
-        FAKE_OA_KEY: 'sk-fake-openai',
+        COUNTED_KEY,
+        FAKE_OA_KEY: OPENAI_KEY,
         FAKE_ANT_KEY: ANTHROPIC_KEY,
         FAKE_GEM_KEY: GEMINI_KEY,
       },
@@ -768,6 +787,57 @@ describe('Messages API: errors in Anthropic`s shape', () => {
     );
   });
 
+  // Found by an independent check: count_tokens checked neither, and asked Anthropic with the gateway's key.
+  it('count_tokens checks the key as a message does: its models (a 403 that reaches no upstream), and its RPM, not its budget', async () => {
+    const counted = new Anthropic({ baseURL: gateway.url, apiKey: COUNTED_KEY, maxRetries: 0 });
+    const messages: Anthropic.MessageParam[] = [{ role: 'user', content: 'hello gateway, count me' }];
+    const counts = () => anthropic.received.filter((r) => r.path === '/v1/messages/count_tokens').length;
+    const before = counts();
+    await assert.rejects(
+      counted.messages.countTokens({ model: 'claude-echo', messages }),
+      (err: unknown) => err instanceof Anthropic.PermissionDeniedError && err.type === 'permission_error',
+    );
+    assert.equal(counts(), before, 'a forbidden model reaches no upstream');
+    // The budget refuses any message (counting nothing); a count costs nothing, so it is not checked against it.
+    await assert.rejects(counted.messages.create({ model: 'claude-priced', max_tokens: 20, messages }), (err: unknown) =>
+      /budget/.test((err as Error).message),
+    );
+    for (let i = 0; i < 2; i++) {
+      assert.ok((await counted.messages.countTokens({ model: 'claude-priced', messages })).input_tokens > COUNT_TOKENS_BASE);
+    }
+    await assert.rejects(
+      counted.messages.countTokens({ model: 'claude-priced', messages }),
+      (err: unknown) => err instanceof Anthropic.RateLimitError && Number(err.headers?.get('retry-after')) > 0,
+    );
+    assert.equal(counts(), before + 2, 'the third count, over the RPM, reaches no upstream');
+  });
+
+  // Found by an independent check: LiteLLM-style proxies put the key they were sent in their errors.
+  it('an upstream error repeating the provider key reaches neither client nor log with it, for each vendor and both protocols', async () => {
+    const chat = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: KEY, maxRetries: 0 });
+    const messages = [{ role: 'user' as const, content: 'hi' }];
+    const asks: Record<(typeof ECHO_KEY_ASKS)[number], (model: string) => Promise<unknown>> = {
+      chat: (model) => chat.chat.completions.create({ model, messages }),
+      'chat-stream': (model) => chat.chat.completions.create({ model, messages, stream: true }),
+      messages: (model) => client.messages.create({ model, max_tokens: 20, messages }),
+      'messages-stream': (model) => client.messages.create({ model, max_tokens: 20, messages, stream: true }),
+    };
+    for (const [, upstreamModel, providerKey] of ECHO_KEY) {
+      for (const ask of ECHO_KEY_ASKS) {
+        const model = `${upstreamModel}-${ask}`;
+        const err = await asks[ask](model).then(
+          () => assert.fail(`${model} answered`),
+          (e: unknown) => e as InstanceType<typeof OpenAI.APIError> | InstanceType<typeof Anthropic.APIError>,
+        );
+        const text = `${err.message} ${JSON.stringify(err.error)}`;
+        assert.ok(err.status && err.status >= 400, `${model}: ${text}`);
+        assert.ok(!text.includes(providerKey), `${model}: ${text}`);
+        assert.match(text, /\[provider key\]/, `${model}: the rest of the upstream's text is kept`);
+      }
+    }
+    assert.ok(!gateway.rawOutput.some((line) => [OPENAI_KEY, ANTHROPIC_KEY, GEMINI_KEY].some((k) => line.includes(k))), 'nor logged');
+  });
+
   it('the key`s request limit applies to the Messages route: over it, a 429 rate_limit_error with retry-after', async () => {
     const tight = new Anthropic({ baseURL: gateway.url, apiKey: TIGHT_KEY, maxRetries: 0 });
     const ask = () => tight.messages.create({ model: 'mock', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] });
@@ -830,6 +900,36 @@ describe('GET /v1/models for Anthropic clients', () => {
     assert.ok(ids.includes('claude-echo') && ids.includes('oa-echo') && ids.includes('gemini-echo'), ids.join());
     const one = await client.models.retrieve('gemini-echo');
     assert.deepEqual([one.type, one.id], ['model', 'gemini-echo']);
+  });
+
+  // Found by an independent check: every model was listed, whatever the key.
+  it('a key lists only the models it may use; any other is a 404 as an unknown model is (both SDKs)', async () => {
+    const narrow = new Anthropic({ baseURL: gateway.url, apiKey: NARROW_KEY, maxRetries: 0 });
+    const ids: string[] = [];
+    for await (const model of narrow.models.list()) ids.push(model.id);
+    assert.deepEqual(ids, ['oa-echo']);
+    assert.equal((await narrow.models.retrieve('oa-echo')).id, 'oa-echo');
+    await assert.rejects(narrow.models.retrieve('claude-echo'), Anthropic.NotFoundError);
+    const narrowChat = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: NARROW_KEY, maxRetries: 0 });
+    assert.deepEqual(
+      (await narrowChat.models.list()).data.map((m) => m.id),
+      ['oa-echo'],
+    );
+    assert.equal((await narrowChat.models.retrieve('oa-echo')).id, 'oa-echo');
+    const [forbidden, unknown] = await Promise.all(
+      ['claude-echo', 'no-such-model'].map((id) =>
+        narrowChat.models.retrieve(id).then(
+          () => assert.fail(`${id} answered`),
+          (err: unknown) => err as InstanceType<typeof OpenAI.NotFoundError>,
+        ),
+      ),
+    );
+    assert.ok(forbidden instanceof OpenAI.NotFoundError);
+    assert.deepEqual(
+      forbidden.error,
+      { ...(unknown.error as object), message: 'The model `claude-echo` does not exist.' },
+      'nothing tells them apart',
+    );
   });
 
   it('OpenAI clients (no anthropic-version) still get the OpenAI list', async () => {

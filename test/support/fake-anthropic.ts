@@ -63,6 +63,7 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  * - `claude-cache-write`: the echo, with cache writes to both caches in its usage (CACHE_WRITE_USAGE);
  * - `claude-stop-<reason>`: text ending with that stop_reason (refusal has stop_details);
  * - `claude-error-<type>`: that documented error (rate_limit_error adds retry-after: 13);
+ * - `claude-echo-key-<type>`: that error, its message repeating the key it was sent (as some proxies do);
  * - `claude-early-error`: a stream whose first event is an overloaded `error` event;
  * - `claude-overloaded-after-start`: message_start and a ping, then an overloaded `error` event
  *   (how Anthropic reports overload on a stream it has begun);
@@ -95,6 +96,7 @@ export class FakeAnthropic extends FakeUpstream {
 
     const model = String(body.model);
     if (model.startsWith('claude-slow-')) await sleep(Number(model.slice(12)));
+    if (model.startsWith('claude-echo-key-')) return error(res, model.slice(16), `invalid key: ${req.headers.authorization}`);
     if (model.startsWith('claude-error-')) {
       const type = model.slice(13);
       return error(res, type, `fake ${type}`, type === 'rate_limit_error' ? { 'retry-after': '13' } : {});

@@ -41,6 +41,7 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  * - `gemini-empty-stop`: a candidate with no parts that finished with STOP;
  * - `gemini-blocked`: no candidates, promptFeedback.blockReason SAFETY;
  * - `gemini-error-<STATUS>`: that error (RESOURCE_EXHAUSTED carries RetryInfo 17s);
+ * - `gemini-echo-key-<STATUS>`: that error, its message repeating the key it was sent (as some proxies do);
  * - `gemini-midstream-error`: an error object inside the stream after some text;
  * - `gemini-cut`: a stream that dies before any finishReason;
  * - `gemini-slow-<ms>`: waits, then echoes;
@@ -70,6 +71,7 @@ export class FakeGemini extends FakeUpstream {
 
     if (model.startsWith('gemini-slow-')) await sleep(Number(model.slice(12)));
     if (model.startsWith('gemini-error-')) return error(res, model.slice(13), `fake ${model.slice(13)}`);
+    if (model.startsWith('gemini-echo-key-')) return error(res, model.slice(16), `key ${this.apiKey} refused`);
     const invalid = validate(body);
     if (invalid) return error(res, 'INVALID_ARGUMENT', invalid);
     const answer = reply(model, body);

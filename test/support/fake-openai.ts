@@ -12,6 +12,8 @@ import { FakeUpstream, pieces, sendJson as json, sleep } from './fake-upstream';
  * - `call-<name>`: like `tool`, but a call of the tool <name> with `{ query }`, the last line of
  *   the last user message (the input of a search tool such as Claude Code's WebSearch);
  * - `status-<code>`: an OpenAI error body with that status (429 adds Retry-After: 7);
+ * - `echo-key-<code>`: an error with that status whose message repeats the credential it was sent, as
+ *   LiteLLM-style proxies do (`Received API Key = sk-…`);
  * - `quota`: OpenAI's 429 `insufficient_quota` (the account is out of credit), with Retry-After: 7;
  * - `invalid-<param>`: a 400 naming that parameter;
  * - `slow-<ms>`: waits before answering;
@@ -49,6 +51,10 @@ export class FakeOpenAI extends FakeUpstream {
       return void res.end('<html><body>Bad Gateway</body></html>');
     }
     if (model.startsWith('status-')) return errorResponse(res, Number(model.slice(7)));
+    if (model.startsWith('echo-key-')) {
+      const message = `Authentication Error, Received API Key = ${String(req.headers.authorization).slice(7)}`;
+      return json(res, Number(model.slice(9)), { error: { message, type: 'auth_error', param: null, code: null } });
+    }
     if (model === 'quota') {
       const error = { message: 'You exceeded your current quota.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' };
       return json(res, 429, { error }, { 'retry-after': '7' });

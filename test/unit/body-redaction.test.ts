@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { BodyRedactor } from '../../apps/gateway/src/http/body-redaction';
 
 /**
@@ -84,5 +85,71 @@ describe('body redaction (LOG_BODIES)', () => {
     assert.doesNotMatch(redactor.redact(JSON.stringify([call])), /hunter2/);
     const completion = { choices: [{ message: { content: 'Use {"api_key": "k3y-OUT"}' } }] };
     assert.doesNotMatch(redactor.redact(JSON.stringify(completion)), /k3y-OUT/);
+  });
+
+  // Found by an independent check: the URL pattern on `a.a.a…` and the JWT pattern on `eyJ-eyJ-…`
+  // backtracked from every start to the end of the text, so an 80 KB prompt held the event loop
+  // for seconds and a 4 MB one would have held it for hours.
+  describe('runs in time linear in the text', () => {
+    /**
+     * A megabyte of each repetition that made a pattern rescan the rest of the text from every
+     * start (the URL, JWT and PEM patterns did), or that would if one were written that way. A
+     * quadratic pattern takes ~10^12 steps on one of them: hours; a linear one, well under a
+     * second. Pass or fail by finishing: each runs in a worker (unref'd), so one that never ends
+     * is failed by the test runner's timeout rather than blocking the runner's own thread.
+     */
+    const SIZE = 1 << 20;
+    const REPEATED = [
+      'a.', // a URL scheme that never reaches ://
+      'eyJ-', // JWT headers that never reach a dot
+      'eyJaaaaaaaaaaa.eyJ-', // a JWT's second part that never ends
+      '-----BEGIN PRIVATE KEY-----', // PEM blocks that never end
+      '-----BEGIN RSA PRIVATE KEY-----\nMIIE-', // a PEM body that never ends
+      'a://u:p', // URL passwords without their @
+      'password: ', // assignments without a value
+      "password='", // quoted values that never close
+      'Bearer ',
+      'sk-',
+      'xoxb-',
+      'ghp_a',
+      'AKIA',
+    ];
+    const redactIn = (unit: string) =>
+      new Promise<number>((done, fail) => {
+        const worker = new Worker(
+          `const { workerData: w, parentPort } = require('node:worker_threads');
+           const { BodyRedactor } = require(w.module);
+           parentPort.postMessage(new BodyRedactor([], ['known-secret-0123456789']).redact(w.unit.repeat(w.times)).length);`,
+          {
+            eval: true,
+            workerData: {
+              module: require.resolve('../../apps/gateway/src/http/body-redaction'),
+              unit,
+              times: Math.ceil(SIZE / unit.length),
+            },
+          },
+        );
+        worker.unref();
+        worker.once('message', done);
+        worker.once('error', fail);
+      });
+    for (const unit of REPEATED) {
+      it(JSON.stringify(unit), async () => {
+        assert.ok((await redactIn(unit)) > 0);
+      });
+    }
+  });
+
+  // Found by an independent check: a key the gateway holds, in no known shape, was logged as sent.
+  it('removes the secrets the gateway holds (master, config, admin and provider keys), whatever their shape', () => {
+    const known = ['MASTER-of-no-known-shape-1', 'tenant-key-no-shape-22', 'ollama-like'];
+    const withKnown = new BodyRedactor([], [...known, 'none']);
+    const line = withKnown.redact(JSON.stringify([{ role: 'user', content: `keys ${known.join(' and ')}, or none` }]));
+    for (const secret of known) assert.ok(!line.includes(secret), line);
+    assert.match(
+      line,
+      /keys \[redacted\] and \[redacted\] and \[redacted\], or none/,
+      'a placeholder shorter than 8 characters is no secret',
+    );
   });
 });

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, loadConfig, parseConfig } from '@gateway/config';
+import { ConfigError, configSecrets, loadConfig, parseConfig } from '@gateway/config';
 
 const minimal = () => ({
   providers: [{ name: 'mock', type: 'mock' }],
@@ -335,6 +337,76 @@ describe('config', () => {
       () => parseConfig(minimal(), { HOST: '0.0.0.0', GATEWAY_MASTER_KEY: 'short' }),
       /masterKey: GATEWAY_MASTER_KEY must be at least 16 characters/,
     );
+  });
+
+  // Found by an independent check: any name starting with "127." passed (127.attacker.example resolves anywhere).
+  it('without a master key, listens only on loopback addresses or localhost: never a name that looks like one', () => {
+    for (const host of ['127.0.0.1', '127.12.0.3', '::1', '0:0:0:0:0:0:0:1', 'localhost']) {
+      assert.equal(parseConfig(minimal(), { HOST: host }).server.host, host);
+    }
+    for (const host of ['127.attacker.example', '127.0.0.1.nip.io', '127', '10.0.0.1', '::', 'localhost.example']) {
+      assert.throws(
+        () => parseConfig(minimal(), { HOST: host }),
+        new RegExp(`server\\.host: listening on ${host.replace(/\./g, '\\.')} needs`),
+      );
+    }
+    assert.throws(
+      () => parseConfig(minimal(), { METRICS_HOST: '127.attacker.example' }),
+      /server\.metricsHost: listening on 127\.attacker/,
+    );
+    assert.throws(() => parseConfig(minimal(), { METRICS_HOST: '0.0.0.0' }), /server\.metricsHost: .* needs GATEWAY_MASTER_KEY/);
+    assert.equal(parseConfig(minimal(), { METRICS_HOST: '0.0.0.0', GATEWAY_MASTER_KEY: 'x'.repeat(16) }).server.metricsHost, '0.0.0.0');
+  });
+
+  // Found by an independent check: YAML reads them as keys, the config's classes never look at them.
+  it('refuses __proto__, constructor and prototype keys anywhere in the YAML file, naming the path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'config-test-'));
+    const cases: [string, string][] = [
+      ['security: { keys: [ { id: y, keyEnv: KY, __proto__: { models: [m] } } ] }', 'security.keys[0].__proto__'],
+      ['server: { constructor: { port: 1 } }', 'server.constructor'],
+      ['prototype: 1', 'prototype'],
+      [
+        'models: [ { name: m, deployments: [ { provider: mock, model: m, price: { __proto__: 1 } } ] } ]',
+        'models[0].deployments[0].price.__proto__',
+      ],
+    ];
+    for (const [yaml, path] of cases) {
+      const file = join(dir, 'gateway.yaml');
+      writeFileSync(
+        file,
+        `providers: [ { name: mock, type: mock } ]\n${yaml.startsWith('models') ? '' : 'models: [ { name: m, deployments: [ { provider: mock, model: m } ] } ]\n'}${yaml}\n`,
+      );
+      assert.throws(
+        () => loadConfig({ GATEWAY_CONFIG: file }),
+        (err: unknown) => err instanceof ConfigError && err.message.includes(`: ${path}: `),
+        path,
+      );
+    }
+  });
+
+  it('refuses a config or admin key shorter than 16 characters, naming it; the master key has the same floor', () => {
+    assert.throws(() => parseConfig(complete(), { K1: 'short-key' }), /security\.keys\[0\]\.keyEnv: K1 holds a key of 9 characters/);
+    assert.throws(() => parseConfig(complete(), { A1: 'x'.repeat(15) }), /security\.adminKeys\[0\]\.keyEnv: A1 holds a key of 15/);
+    assert.ok(parseConfig(complete(), { K1: 'k'.repeat(16), A1: 'a'.repeat(16) }));
+  });
+
+  it('configSecrets: the master key and the values of every key variable the config names, set ones only', () => {
+    const config = parseConfig(
+      {
+        ...complete(),
+        providers: [
+          { name: 'mock', type: 'mock' },
+          { name: 'o', type: 'openai', apiKeyEnv: 'O_KEY' },
+        ],
+      },
+      { GATEWAY_MASTER_KEY: 'm'.repeat(16), K1: 'k'.repeat(16), O_KEY: 'sk-o' },
+    );
+    assert.deepEqual(configSecrets(config, { K1: 'k'.repeat(16), A1: 'a'.repeat(16), O_KEY: 'sk-o' }), [
+      'm'.repeat(16),
+      'k'.repeat(16),
+      'a'.repeat(16),
+      'sk-o',
+    ]);
   });
 
   it('refuses a master key written into the file', () => {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
-import { ConfigError, loadConfig } from '@gateway/config';
+import { ConfigError, configSecrets, loadConfig } from '@gateway/config';
 import { MetricsService, TracingService } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
 import { AppModule } from './app.module';
@@ -57,7 +57,7 @@ async function bootstrap(): Promise<void> {
       metrics: app.get(MetricsService),
       tracing: app.get(TracingService),
       log: access,
-      bodies: server.logBodies ? new BodyRedactor(server.redactPatterns) : undefined,
+      bodies: server.logBodies ? new BodyRedactor(server.redactPatterns, configSecrets(config)) : undefined,
       admission: app.get(AdmissionService),
     },
     config.security.maxJsonDepth,

@@ -6,3 +6,4 @@ export * from './security-config';
 export * from './redis-config';
 export * from './load-config';
 export * from './config.module';
+export * from './config-secrets';

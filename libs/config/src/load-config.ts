@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
@@ -35,6 +36,7 @@ export function parseConfig(file: Record<string, unknown>, env: NodeJS.ProcessEn
     throw new ConfigError(`invalid gateway config (${source}): ${msg}`);
   };
   if ('masterKey' in file) fail('masterKey: set GATEWAY_MASTER_KEY in the environment, not in the file');
+  refusePrototypeKeys(file, '', fail);
   const raw = withoutNulls(file) as Record<string, unknown>;
   const merged = {
     ...raw,
@@ -53,6 +55,7 @@ export function parseConfig(file: Record<string, unknown>, env: NodeJS.ProcessEn
   const attemptSet = (raw.router as { timeouts?: { attemptMs?: unknown } } | undefined)?.timeouts?.attemptMs !== undefined;
   if (!attemptSet) timeouts.attemptMs = Math.min(timeouts.attemptMs, timeouts.deadlineMs);
   checkAcrossKeys(config, fail);
+  checkKeyLengths(config, env, fail);
   applyVendorPrices(config);
   return config;
 }
@@ -139,10 +142,15 @@ function checkAcrossKeys(config: GatewayConfig, fail: (msg: string) => never): v
       });
     });
   });
-  if (!config.masterKey && !isLoopback(config.server.host)) {
-    fail(
-      `server.host: listening on ${config.server.host} needs GATEWAY_MASTER_KEY (auth is off without it, so the gateway only listens on loopback)`,
-    );
+  for (const [key, host] of [
+    ['host', config.server.host],
+    ['metricsHost', config.server.metricsHost],
+  ] as const) {
+    if (!config.masterKey && !isLoopback(host)) {
+      fail(
+        `server.${key}: listening on ${host} needs GATEWAY_MASTER_KEY (auth is off without it, so the gateway only listens on loopback: 127.0.0.0/8, ::1 or localhost)`,
+      );
+    }
   }
   const { port, metricsPort } = config.server;
   if (port !== 0 && port === metricsPort)
@@ -207,6 +215,45 @@ function regExpProblem(source: string, flags?: string): string | undefined {
   }
 }
 
+/**
+ * Keys a YAML mapping can hold that a JavaScript object cannot mean: the config's classes
+ * would never read them, so a setting under one would be silently ignored.
+ */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+function refusePrototypeKeys(value: unknown, path: string, fail: (msg: string) => never): void {
+  if (typeof value !== 'object' || value === null) return;
+  for (const [key, child] of Object.entries(value)) {
+    const at = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+    if (!Array.isArray(value) && PROTOTYPE_KEYS.has(key)) fail(`${at}: "${key}" is not a setting`);
+    refusePrototypeKeys(child, at, fail);
+  }
+}
+
+/** The length GATEWAY_MASTER_KEY needs, asked of every key given in the environment (the admin API makes its own). */
+const MIN_KEY_LENGTH = 16;
+
+/** Keys of `security.keys` and `security.adminKeys` short enough to be guessed, despite the per-address failure limit. */
+function checkKeyLengths(config: GatewayConfig, env: NodeJS.ProcessEnv, fail: (msg: string) => never): void {
+  for (const [list, keys] of [
+    ['security.keys', config.security.keys],
+    ['security.adminKeys', config.security.adminKeys],
+  ] as const) {
+    keys.forEach(({ keyEnv }, i) => {
+      const length = env[keyEnv]?.length;
+      if (length && length < MIN_KEY_LENGTH)
+        fail(`${list}[${i}].keyEnv: ${keyEnv} holds a key of ${length} characters; a key is at least ${MIN_KEY_LENGTH}`);
+    });
+  }
+}
+
+/** IP literals in 127.0.0.0/8 or ::1 (an IPv4-mapped 127.x too). */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** Loopback by its address, or `localhost`: a name such as `127.example.com` can resolve anywhere. */
 function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+  const family = isIP(host);
+  return host === 'localhost' || (family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6'));
 }

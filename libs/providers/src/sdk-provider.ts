@@ -3,6 +3,7 @@ import type { ProviderConfig, ProviderType } from '@gateway/config';
 import type { GatewayError } from './gateway-error';
 import type { CallContext, ChatStream, JsonResult, ModelInfo, Provider } from './provider';
 import { PooledFetch } from './translation/transport';
+import { withoutKey } from './without-key';
 import type { ChatCompletionCreateParams, EmbeddingCreateParams } from './wire';
 
 const MAX_WARNINGS = 100;
@@ -22,7 +23,11 @@ export abstract class SdkProvider<Sdk> implements Provider {
   private readonly warned = new Set<string>();
 
   /** `createSdk` builds the vendor's client once, over the provider's transport. */
-  constructor(config: ProviderConfig, createSdk: (fetch: typeof globalThis.fetch) => Sdk) {
+  constructor(
+    config: ProviderConfig,
+    private readonly apiKey: string | undefined,
+    createSdk: (fetch: typeof globalThis.fetch) => Sdk,
+  ) {
     this.name = config.name;
     this.transport = new PooledFetch(config);
     this.sdk = createSdk(this.transport.fetch);
@@ -35,7 +40,14 @@ export abstract class SdkProvider<Sdk> implements Provider {
   abstract listModels(signal: AbortSignal): Promise<ModelInfo[]>;
 
   /** The vendor's error mapping: whatever its SDK threw, as the error the client should see. */
-  protected abstract toError(err: unknown, signal: AbortSignal): GatewayError;
+  protected abstract mapError(err: unknown, signal: AbortSignal): GatewayError;
+
+  /** `mapError`, without the provider's key in the upstream's text (some upstreams repeat it). */
+  protected toError(err: unknown, signal: AbortSignal): GatewayError {
+    const error = this.mapError(err, signal);
+    error.message = withoutKey(error.message, this.apiKey);
+    return error;
+  }
 
   /**
    * Runs one SDK call; anything it throws leaves as a GatewayError. The SDK's own console

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { dearestPromptPrice } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import type { Plan } from '@gateway/router';
+import { type KeyRecord, mayUseModel } from './key-record';
 import { type Demand, LimitsService, type Reservation, type Usage } from './limits.service';
 
 /** Tokens reserved for the completion when neither the request nor the deployment bounds it. */
@@ -20,24 +21,43 @@ export class AdmissionService {
   async admit(request: FastifyRequest, reply: FastifyReply, requestedModel: string, plan: Plan): Promise<Reservation | undefined> {
     const key = request.gatewayKey;
     if (!key) return undefined;
-    if (key.models && !key.models.includes(requestedModel) && !key.models.includes(plan.group.name)) {
-      throw new GatewayError(
-        403,
-        `This API key may not use the model \`${requestedModel}\`.`,
-        'permission_error',
-        'model_not_allowed',
-        'model',
-      );
-    }
+    allowModel(key, requestedModel, plan);
     const choices = (request.body as { n?: unknown } | undefined)?.n;
     const { reservation, headers } = await this.limits.admit(key, worstCase(plan, typeof choices === 'number' ? choices : 1));
     for (const [name, value] of Object.entries(headers)) reply.header(name, value);
     return reservation;
   }
 
+  /**
+   * A token count (the Messages API's count_tokens): the model must be one the key may use,
+   * and the count is a request against its RPM, since it may call the vendor with the
+   * gateway's key; not against TPM or the budget, as counting uses no tokens and costs nothing.
+   * Nothing to settle.
+   */
+  async admitTokenCount(request: FastifyRequest, reply: FastifyReply, requestedModel: string, plan: Plan): Promise<void> {
+    const key = request.gatewayKey;
+    if (!key) return;
+    allowModel(key, requestedModel, plan);
+    const { headers } = await this.limits.admitFree(key);
+    for (const [name, value] of Object.entries(headers)) reply.header(name, value);
+  }
+
   /** Settles a reservation with what the request really used (nothing when no upstream answered). */
   settle(reservation: Reservation, usage: Usage | undefined): void {
     this.limits.settle(reservation, usage);
+  }
+}
+
+/** 403 unless the key may use the model, by the name the client sent or the group it resolved to. */
+function allowModel(key: KeyRecord, requestedModel: string, plan: Plan): void {
+  if (!mayUseModel(key, requestedModel, plan.group.name)) {
+    throw new GatewayError(
+      403,
+      `This API key may not use the model \`${requestedModel}\`.`,
+      'permission_error',
+      'model_not_allowed',
+      'model',
+    );
   }
 }
 

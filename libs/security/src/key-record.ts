@@ -19,6 +19,11 @@ export interface KeyRecord {
   source: 'config' | 'admin' | 'master' | 'anonymous';
 }
 
+/** Whether `key` may use the model a client asked for by `name` (a name or alias of `group`). */
+export function mayUseModel(key: KeyRecord, name: string, group: string): boolean {
+  return !key.models || key.models.includes(name) || key.models.includes(group);
+}
+
 /** Who a request is, when auth is off (no master key: local use on loopback). */
 export const ANONYMOUS: KeyRecord = { id: 'anonymous', source: 'anonymous' };
 

@@ -46,6 +46,12 @@ export interface Usage {
   usd: number;
 }
 
+/** What an admission holds, and the `x-ratelimit-*` headers for the answer. */
+export interface Admitted {
+  reservation: Reservation;
+  headers: Record<string, string>;
+}
+
 /** The worst case of one request, reserved before any upstream call. */
 export interface Demand {
   tokens: number;
@@ -103,10 +109,25 @@ export class LimitsService implements BeforeApplicationShutdown {
    * would pass its limit (nothing is counted then). Returns what to settle and
    * the `x-ratelimit-*` headers for the answer.
    */
-  async admit(key: KeyRecord, demand: Demand): Promise<{ reservation: Reservation; headers: Record<string, string> }> {
+  admit(key: KeyRecord, demand: Demand): Promise<Admitted> {
+    const { defaultRpm, defaultTpm } = this.config.security;
+    return this.admitWithin(key, demand, { rpm: key.rpm ?? defaultRpm, tpm: key.tpm ?? defaultTpm, budget: key.budget });
+  }
+
+  /**
+   * A request that uses no tokens and costs nothing (a token count), counted against the
+   * key's RPM alone: a TPM or budget check would only refuse it for what others used.
+   */
+  admitFree(key: KeyRecord): Promise<Admitted> {
     const rpm = key.rpm ?? this.config.security.defaultRpm;
-    const tpm = key.tpm ?? this.config.security.defaultTpm;
-    const budget = key.budget;
+    return this.admitWithin(key, { tokens: 0, usd: 0 }, { rpm, tpm: undefined, budget: undefined });
+  }
+
+  private async admitWithin(
+    key: KeyRecord,
+    demand: Demand,
+    { rpm, tpm, budget }: { rpm: number | undefined; tpm: number | undefined; budget: KeyRecord['budget'] },
+  ): Promise<Admitted> {
     const reservation: Reservation = { keyId: key.id };
     if (rpm === undefined && tpm === undefined && !budget) return { reservation, headers: {} };
     const now = Date.now();

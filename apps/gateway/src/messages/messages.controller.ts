@@ -3,6 +3,7 @@ import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from '@gateway/metrics';
 import { RouterService } from '@gateway/router';
+import { AdmissionService } from '@gateway/security';
 import { clientSignal } from '../http/client-signal';
 import { sendJson } from '../http/describe-run';
 import { requestState } from '../http/request-state';
@@ -26,6 +27,7 @@ export class MessagesController {
     private readonly pipeline: ChatPipeline,
     private readonly router: RouterService,
     private readonly metrics: MetricsService,
+    private readonly admission: AdmissionService,
   ) {}
 
   @Post()
@@ -44,7 +46,8 @@ export class MessagesController {
    * The first deployment's own count when its vendor offers one (Anthropic), else (or when
    * that call fails) the router's estimate, about four characters a token. The
    * `x-gateway-token-count` header says which. An Anthropic-only request (server tools) is
-   * planned like a message, so its first deployment is an Anthropic one.
+   * planned like a message, so its first deployment is an Anthropic one. The key is checked
+   * as for a message: its models, and its RPM (AdmissionService.admitTokenCount).
    */
   @Post('count_tokens')
   @HttpCode(200)
@@ -52,6 +55,7 @@ export class MessagesController {
   async countTokens(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<{ input_tokens: number }> {
     const { chat, native } = toChatRequest(request.body as MessagesRequest, betaHeader(request));
     const plan = this.router.planChat(chat, undefined, native);
+    await this.admission.admitTokenCount(request, reply, chat.model, plan);
     const d = plan.deployments[0];
     if (d?.provider.countTokens) {
       const ctx = { upstreamModel: d.upstreamModel, signal: clientSignal(reply), requestId: request.id, deployment: d.config, native };

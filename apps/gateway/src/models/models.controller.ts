@@ -1,5 +1,8 @@
-import { Controller, Get, Headers, Param } from '@nestjs/common';
+import { Controller, Get, Headers, Param, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { GatewayError } from '@gateway/providers';
 import { ModelCatalog, RouterService } from '@gateway/router';
+import { mayUseModel } from '@gateway/security';
 import { anthropicModel, anthropicModelList } from '../messages/models';
 
 interface ModelObject {
@@ -10,7 +13,7 @@ interface ModelObject {
 }
 
 /**
- * GET /v1/models: what clients can ask for now: models with an enabled provider,
+ * GET /v1/models: what the caller's key can ask for now: models with an enabled provider,
  * and virtual models (task routers) that route to one, which are owned by the gateway. Anthropic
  * SDKs (they send `anthropic-version`) get the list in Anthropic's shape.
  */
@@ -24,18 +27,23 @@ export class ModelsController {
   ) {}
 
   @Get()
-  list(@Headers('anthropic-version') anthropic?: string) {
+  list(@Req() request: FastifyRequest, @Headers('anthropic-version') anthropic?: string) {
+    const key = request.gatewayKey;
     const groups = this.catalog.available().map((g) => this.toModel(g.name, g.deployments[0].provider.name));
     const virtual = this.router.virtualModelNames().map((name) => this.toModel(name, 'ai-gateway'));
-    const data = [...groups, ...virtual];
+    // As OpenAI lists them: only what the key may use, under the names that pass its check.
+    const data = [...groups, ...virtual].filter((m) => !key || mayUseModel(key, m.id, m.id));
     return anthropic === undefined ? { object: 'list', data } : anthropicModelList(data);
   }
 
+  /** A model the key may not use is unknown to it: the same 404 as a model that does not exist, as OpenAI answers. */
   @Get(':id')
-  get(@Param('id') id: string, @Headers('anthropic-version') anthropic?: string) {
-    const model = this.router.isVirtualModel(id)
-      ? this.toModel(id, 'ai-gateway')
-      : this.toModel(id, this.catalog.resolve(id).deployments[0].provider.name);
+  get(@Req() request: FastifyRequest, @Param('id') id: string, @Headers('anthropic-version') anthropic?: string) {
+    const virtual = this.router.isVirtualModel(id);
+    const group = virtual ? undefined : this.catalog.resolve(id);
+    const key = request.gatewayKey;
+    if (key && !mayUseModel(key, id, group?.name ?? id)) throw GatewayError.modelNotFound(id);
+    const model = this.toModel(id, group ? group.deployments[0].provider.name : 'ai-gateway');
     return anthropic === undefined ? model : anthropicModel(model);
   }
 

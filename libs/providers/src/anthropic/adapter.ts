@@ -42,7 +42,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
   private readonly native: NativeMessages;
   private readonly checked = new Set<string>();
   constructor(config: ProviderConfig, apiKey: string | undefined) {
-    super(config, (fetch) => anthropicClient(config, apiKey, fetch));
+    super(config, apiKey, (fetch) => anthropicClient(config, apiKey, fetch));
     this.native = new NativeMessages(this.sdk, this.transport.dispatcher, config.timeoutMs);
   }
 
@@ -131,7 +131,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
     });
   }
 
-  protected toError(err: unknown, signal: AbortSignal): GatewayError {
+  protected mapError(err: unknown, signal: AbortSignal): GatewayError {
     return fromAnthropicError(this.name, err, signal);
   }
 }

@@ -23,7 +23,7 @@ function requestConfig<C extends object | undefined>(config: C, ctx: CallContext
 export class GeminiProvider extends SdkProvider<GoogleGenAI> {
   readonly type = 'gemini' as const;
   constructor(config: ProviderConfig, apiKey: string | undefined) {
-    super(config, (fetch) => geminiClient(config, apiKey, fetch));
+    super(config, apiKey, (fetch) => geminiClient(config, apiKey, fetch));
   }
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
@@ -85,7 +85,7 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
     });
   }
 
-  protected toError(err: unknown, signal: AbortSignal): GatewayError {
+  protected mapError(err: unknown, signal: AbortSignal): GatewayError {
     return fromGeminiError(this.name, err, signal);
   }
 

@@ -23,7 +23,7 @@ export class UpstreamClient {
 
   constructor(
     private readonly config: ProviderConfig,
-    apiKey: string | undefined,
+    private readonly apiKey: string | undefined,
   ) {
     const base = new URL(config.baseUrl ?? OPENAI_BASE_URL);
     this.pathPrefix = base.pathname.replace(/\/+$/, '');
@@ -60,7 +60,7 @@ export class UpstreamClient {
     } catch (err) {
       throw fromTransportError(this.config.name, err, signal);
     }
-    if (res.statusCode !== 200) throw await fromUpstreamResponse(this.config.name, res);
+    if (res.statusCode !== 200) throw await fromUpstreamResponse(this.config.name, res, this.apiKey);
     return res;
   }
 }

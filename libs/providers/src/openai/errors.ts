@@ -1,4 +1,5 @@
 import { GatewayError, type ErrorType } from '../gateway-error';
+import { withoutKey } from '../without-key';
 import type { UpstreamResponse } from './dispatch';
 
 /** How an upstream HTTP status reaches the client: [status, type, code, retryable]. */
@@ -37,13 +38,15 @@ const AUTH_HINT: Record<string, string> = {
 /**
  * Maps an upstream error response to the error the client sees. Client mistakes the
  * upstream caught (400, 422) keep the vendor's message; credential and account problems
- * become 502 with a hint (never the key); rate limits keep Retry-After.
+ * become 502 with a hint; rate limits keep Retry-After. The provider's key (`apiKey`) is taken
+ * out of the text wherever the upstream repeated it.
  */
 export async function fromUpstreamResponse(
   provider: string,
   res: UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>,
+  apiKey?: string,
 ): Promise<GatewayError> {
-  const raw = await readCapped(res.body, 16 * 1024);
+  const raw = withoutKey(await readCapped(res.body, 16 * 1024), apiKey);
   let message = raw.trim().slice(0, 500) || `HTTP ${res.statusCode}`;
   let param: string | null = null;
   let vendorCode: string | null = null;
@@ -58,6 +61,8 @@ export async function fromUpstreamResponse(
   } catch {
     // Not JSON (a proxy's HTML page, say): keep the trimmed text.
   }
+  // The key escaped in JSON (`\/` for `/`) is the key once parsed.
+  message = withoutKey(message, apiKey);
   const [status, type, code, retryable] =
     BY_CODE.get(vendorCode ?? '') ?? BY_STATUS[res.statusCode] ?? (res.statusCode >= 500 ? SERVER_ERROR : OTHER_CLIENT_ERROR);
   const headers: Record<string, string> = {};
