@@ -299,6 +299,10 @@ describe('Responses API: errors, storage and the mock model', () => {
       // Errors the chat translation raises name the Responses parameter the client sent.
       [{ model: 'oai-invalid-max', input: 'x', max_output_tokens: 10 }, 400, 'max_output_tokens'],
       [{ model: 'oai-invalid-content', input: 'x' }, 400, 'input'],
+      // A Chat Completions parameter sent to /v1/responses is refused under its own name (found by an independent check).
+      [{ model: 'mock', input: 'x', max_tokens: 10 }, 400, 'max_tokens'],
+      [{ model: 'mock', input: 'x', response_format: { type: 'json_object' } }, 400, 'response_format'],
+      [{ model: 'mock', messages: [{ role: 'user', content: 'x' }] }, 400, 'messages'],
       [
         { model: 'claude-echo', input: [{ role: 'system', content: [{ type: 'input_image', image_url: 'https://example.com/a.png' }] }] },
         400,

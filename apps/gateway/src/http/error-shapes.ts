@@ -11,11 +11,14 @@ export interface ErrorShape {
   streamFrame(error: GatewayError, requestId: string): string;
 }
 
-/** OpenAI's error JSON and statuses; `param` names the parameter as the caller's API does (the Responses API's own names). */
+/**
+ * OpenAI's error JSON and statuses; `param` names the parameter as the caller's API does (the
+ * Responses API's own names), except in an unknown-parameter error, which names what the caller sent.
+ */
 function openAiErrors(param?: (name: string | null) => string | null): ErrorShape {
   const body = (error: GatewayError) => {
     const json = error.toJSON();
-    if (param) json.error.param = param(json.error.param);
+    if (param && error.code !== 'unknown_parameter') json.error.param = param(json.error.param);
     return json;
   };
   return { status: (error) => error.status, body, streamFrame: (error) => `data: ${JSON.stringify(body(error))}\n\n` };

@@ -259,7 +259,7 @@ function toChatTools(tool: Tool, i: number): ChatCompletionTool[] {
 function chatFunction(tool: Tool, path: string, namespace?: string): ChatCompletionTool {
   if (tool.type !== 'function') {
     throw GatewayError.badRequest(
-      `Tools of type '${tool.type}' are OpenAI-hosted; this gateway forwards function tools only.`,
+      `Tools of type '${tool.type}' are not supported: this gateway forwards function tools only (OpenAI's hosted tools run on OpenAI's side; custom tools take free text no other vendor's tool calls carry).`,
       `${path}.type`,
       'unsupported_value',
     );
@@ -305,7 +305,7 @@ function toolChoice(choice: ResponsesToolChoice): ChatCompletionToolChoiceOption
     return { type: 'allowed_tools', allowed_tools: { mode: choice.mode, tools } };
   }
   throw GatewayError.badRequest(
-    `tool_choice of type '${choice.type}' names an OpenAI-hosted tool.`,
+    `tool_choice of type '${choice.type}' names a tool that is not a function tool; this gateway forwards function tools only.`,
     'tool_choice.type',
     'unsupported_value',
   );
