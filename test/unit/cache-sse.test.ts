@@ -75,6 +75,49 @@ describe('stream replay and assembly', () => {
     assert.deepEqual(assembleFromChunks(collector.chunks), completion);
   });
 
+  // Found by an independent check: a hit in the other shape (or a stored stream) lost the reasoning,
+  // Anthropic's signed thinking (sent back next turn) and Gemini's thought signatures.
+  it("reasoning, signed thinking blocks and a tool call's thought signature survive a replay and an assembly", async () => {
+    const signed = { type: 'thinking', thinking: 'First I think. '.repeat(6).trim(), signature: 'sig-1' };
+    const redacted = { type: 'redacted_thinking', data: 'opaque' };
+    const withThinking = {
+      ...completion,
+      choices: [
+        {
+          ...completion.choices[0],
+          message: { ...completion.choices[0].message, reasoning_content: signed.thinking, thinking_blocks: [signed, redacted] },
+        },
+        {
+          ...completion.choices[1],
+          message: {
+            ...completion.choices[1].message,
+            reasoning_content: 'Plain reasoning, DeepSeek style.',
+            tool_calls: [
+              {
+                id: 'call_g',
+                type: 'function',
+                function: { name: 'lookup', arguments: '{}' },
+                extra_content: { google: { thought_signature: 'c2ln' } },
+              },
+            ],
+          },
+        },
+      ],
+    } as unknown as ChatCompletion;
+    const out = await frames(JSON.stringify(withThinking), true);
+    const collector = new SseChunkCollector(1 << 20);
+    for (const frame of out) collector.push(frame);
+    assert.deepEqual(assembleFromChunks(collector.chunks), withThinking);
+    // In the stream, each signed block comes after its own text and before the answer's text.
+    const deltas = out
+      .slice(0, -1)
+      .map((f) => JSON.parse(f.slice(6)).choices[0])
+      .filter((c) => c?.index === 0)
+      .map((c) => Object.keys(c.delta).find((k) => k !== 'role') ?? 'finish');
+    const order = deltas.filter((k, i) => k !== deltas[i - 1]);
+    assert.deepEqual(order, ['content', 'reasoning_content', 'thinking_blocks', 'content', 'finish']);
+  });
+
   it('reads chunks split at arbitrary byte boundaries, multi-byte characters included', async () => {
     const text = {
       ...completion,

@@ -2,6 +2,14 @@ import { type ChatCompletion, type ChatCompletionChunk, type ChatStream, DONE } 
 
 type Choice = ChatCompletion['choices'][number];
 type ToolCall = NonNullable<Choice['message']['tool_calls']>[number];
+/**
+ * What answers carry beyond OpenAI's fields and a hit must give back in either shape: the
+ * reasoning text (`reasoning_content`, as DeepSeek names it), Anthropic's signed thinking blocks
+ * (the next turn sends them back), a Gemini tool call's thought signature (`extra_content`).
+ */
+type Message = Choice['message'] & { reasoning_content?: string; thinking_blocks?: ThinkingBlock[] };
+type ThinkingBlock = { type: string; thinking?: string };
+type Delta = ChatCompletionChunk['choices'][number]['delta'] & { reasoning_content?: string | null; thinking_blocks?: ThinkingBlock[] };
 
 /**
  * Reads the JSON chunks out of an OpenAI SSE stream as it is forwarded, whatever
@@ -75,8 +83,10 @@ export function assembleFromChunks(chunks: readonly ChatCompletionChunk[]): Chat
         };
         choices.set(part.index, choice);
       }
-      const { message } = choice;
-      const delta = part.delta ?? {};
+      const message: Message = choice.message;
+      const delta: Delta = part.delta ?? {};
+      if (delta.reasoning_content) message.reasoning_content = (message.reasoning_content ?? '') + delta.reasoning_content;
+      if (delta.thinking_blocks?.length) (message.thinking_blocks ??= []).push(...delta.thinking_blocks);
       if (delta.content) message.content = (message.content ?? '') + delta.content;
       if (delta.refusal) message.refusal = (message.refusal ?? '') + delta.refusal;
       for (const call of delta.tool_calls ?? []) mergeToolCall((message.tool_calls ??= []), call);
@@ -106,6 +116,8 @@ function mergeToolCall(calls: ToolCall[], delta: ToolCallDelta): void {
   const position = delta.index ?? calls.length;
   const call = (calls[position] ??= { id: '', type: 'function', function: { name: '', arguments: '' } } as ToolCall);
   if (delta.id) call.id = delta.id;
+  const extra = (delta as { extra_content?: unknown }).extra_content;
+  if (extra !== undefined) (call as { extra_content?: unknown }).extra_content = extra;
   if (call.type === 'function' && delta.function) {
     if (delta.function.name) call.function.name += delta.function.name;
     if (delta.function.arguments) call.function.arguments += delta.function.arguments;
@@ -116,8 +128,9 @@ function mergeToolCall(calls: ToolCall[], delta: ToolCallDelta): void {
 const REPLAY_PIECE_CHARS = 48;
 
 /**
- * A cached completion as a well-formed OpenAI stream: for each choice a role delta,
- * content pieces, tool calls and a finish chunk; then a usage chunk when asked; then `[DONE]`.
+ * A cached completion as a well-formed OpenAI stream: for each choice a role delta, its
+ * reasoning (each signed thinking block after its own text, as Anthropic's translation streams
+ * them), content pieces, tool calls and a finish chunk; then a usage chunk when asked; then `[DONE]`.
  */
 export function replayAsStream(completionJson: string, includeUsage: boolean): ChatStream {
   const completion = JSON.parse(completionJson) as ChatCompletion;
@@ -132,16 +145,24 @@ export function replayAsStream(completionJson: string, includeUsage: boolean): C
     `data: ${JSON.stringify(includeUsage ? { ...base, choices, usage } : { ...base, choices })}\n\n`;
 
   const frames: string[] = [];
-  for (const { index, message, finish_reason, logprobs } of completion.choices) {
-    frames.push(frame([{ index, delta: { role: 'assistant', content: '' }, finish_reason: null, logprobs: null }]));
+  for (const { index, message, finish_reason, logprobs } of completion.choices as (Choice & { message: Message })[]) {
+    const delta = (d: Delta) => frames.push(frame([{ index, delta: d, finish_reason: null, logprobs: null }]));
+    delta({ role: 'assistant', content: '' });
+    const reasoning = (text: string | undefined) => {
+      if (message.reasoning_content !== undefined) for (const piece of splitText(text ?? '')) delta({ reasoning_content: piece });
+    };
+    if (message.thinking_blocks?.length) {
+      for (const block of message.thinking_blocks) {
+        reasoning(block.thinking);
+        delta({ thinking_blocks: [block] });
+      }
+    } else reasoning(message.reasoning_content);
     const pieces = splitText(message.content ?? '');
     pieces.forEach((content, i) =>
       frames.push(frame([{ index, delta: { content }, finish_reason: null, logprobs: i === 0 ? logprobs : null }])),
     );
-    if (message.refusal) frames.push(frame([{ index, delta: { refusal: message.refusal }, finish_reason: null, logprobs: null }]));
-    (message.tool_calls ?? []).forEach((call, position) =>
-      frames.push(frame([{ index, delta: { tool_calls: [{ index: position, ...call }] }, finish_reason: null, logprobs: null }])),
-    );
+    if (message.refusal) delta({ refusal: message.refusal });
+    (message.tool_calls ?? []).forEach((call, position) => delta({ tool_calls: [{ index: position, ...call }] } as Delta));
     frames.push(frame([{ index, delta: {}, finish_reason, logprobs: null }]));
   }
   if (includeUsage && completion.usage) frames.push(frame([], completion.usage));
