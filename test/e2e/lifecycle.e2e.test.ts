@@ -272,6 +272,32 @@ describe('health, readiness, metrics and shutdown', () => {
       await gateway.stop();
     }
   });
+
+  it('start-up warns of each deployment without a price (billed $0, not held against budgets) and of a provider no model uses', async () => {
+    const gateway = await GatewayProcess.start(
+      configWith({
+        providers: [
+          { name: 'vendor', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1' },
+          { name: 'idle', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1' },
+        ],
+        models: [
+          { name: 'priced', deployments: [{ provider: 'vendor', model: 'm', price: { input: 1, output: 2 } }] },
+          { name: 'free', deployments: [{ provider: 'vendor', model: 'local', price: { input: 0, output: 0 } }] },
+          { name: 'unpriced', deployments: [{ provider: 'vendor', model: 'm' }] },
+        ],
+        security: { keys: [{ id: 'team', keyEnv: 'TEAM_KEY_FOR_TEST', budget: { usd: 1 } }] },
+      }),
+    );
+    try {
+      const warnings = gateway.logs.map((l) => String(l.msg)).filter((m) => / has no price| no model uses it/.test(m));
+      assert.deepEqual(warnings, [
+        'deployment unpriced/0 (vendor m) has no price: it costs $0, not held against budgets; the budgets of keys team do not limit it',
+        'provider idle is enabled but no model uses it: add a models entry with a deployment on it',
+      ]);
+    } finally {
+      await gateway.stop();
+    }
+  });
 });
 
 /** POSTs JSON through `agent` (so a kept-alive connection is reused) and reads the whole answer. */
