@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -242,6 +243,24 @@ describe('health, readiness, metrics and shutdown', () => {
     });
   }
 
+  for (const variable of ['PORT', 'METRICS_PORT']) {
+    it(`a ${variable} already taken stops start-up with exit 78 and one line naming it, no stack trace`, async () => {
+      const taken = await holdPort();
+      const port = String((taken.address() as { port: number }).port);
+      try {
+        const gateway = await GatewayProcess.start(configWith(), { expectExit: true, env: { [variable]: port } });
+        if (gateway.exitCode === null) await gateway.stop();
+        assert.equal(await gateway.waitForExit(), 78);
+        const notJson = gateway.rawOutput.filter((line) => !line.startsWith('{'));
+        assert.deepEqual(notJson, [
+          `ai-gateway: cannot listen on 127.0.0.1:${port}: it is already in use; set ${variable} (or ${variable.replace('PORT', 'HOST')}) to another`,
+        ]);
+      } finally {
+        taken.close();
+      }
+    });
+  }
+
   it('empty sections (every child commented out: YAML null) start with their defaults and serve', async () => {
     const empty = { retry: null, timeouts: null, breaker: null, latency: null };
     const gateway = await GatewayProcess.start(
@@ -312,5 +331,13 @@ function post(base: string, agent: Agent, body: object): Promise<{ status: numbe
     });
     req.on('error', reject);
     req.end(JSON.stringify(body));
+  });
+}
+
+/** A TCP server holding a free port on 127.0.0.1, as another program would. */
+function holdPort(): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => resolve(server));
+    server.on('error', reject);
   });
 }
