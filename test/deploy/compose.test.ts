@@ -68,7 +68,8 @@ describe('docker-compose.yaml', () => {
     const env = gatewayEnv(undefined);
     const url = new URL(env.REDIS_URL);
     assert.equal(url.hostname, 'redis', 'the compose service name');
-    assert.equal(url.port, redis.ports[0].split(':').pop(), 'the port Redis listens on');
+    assert.equal(url.port, '6379', 'the port Redis listens on');
+    assert.equal(redis.ports, undefined, 'Redis, without a password, is not published on the host');
     assert.equal(gateway.depends_on.redis.condition, 'service_healthy');
     const published = Object.fromEntries(
       (gateway.ports as string[]).map((p) => {

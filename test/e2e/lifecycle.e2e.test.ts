@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -242,6 +243,24 @@ describe('health, readiness, metrics and shutdown', () => {
     });
   }
 
+  for (const variable of ['PORT', 'METRICS_PORT']) {
+    it(`a ${variable} already taken stops start-up with exit 78 and one line naming it, no stack trace`, async () => {
+      const taken = await holdPort();
+      const port = String((taken.address() as { port: number }).port);
+      try {
+        const gateway = await GatewayProcess.start(configWith(), { expectExit: true, env: { [variable]: port } });
+        if (gateway.exitCode === null) await gateway.stop();
+        assert.equal(await gateway.waitForExit(), 78);
+        const notJson = gateway.rawOutput.filter((line) => !line.startsWith('{'));
+        assert.deepEqual(notJson, [
+          `ai-gateway: cannot listen on 127.0.0.1:${port}: it is already in use; set ${variable} (or ${variable.replace('PORT', 'HOST')}) to another`,
+        ]);
+      } finally {
+        taken.close();
+      }
+    });
+  }
+
   it('empty sections (every child commented out: YAML null) start with their defaults and serve', async () => {
     const empty = { retry: null, timeouts: null, breaker: null, latency: null };
     const gateway = await GatewayProcess.start(
@@ -272,6 +291,32 @@ describe('health, readiness, metrics and shutdown', () => {
       await gateway.stop();
     }
   });
+
+  it('start-up warns of each deployment without a price (billed $0, not held against budgets) and of a provider no model uses', async () => {
+    const gateway = await GatewayProcess.start(
+      configWith({
+        providers: [
+          { name: 'vendor', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1' },
+          { name: 'idle', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1' },
+        ],
+        models: [
+          { name: 'priced', deployments: [{ provider: 'vendor', model: 'm', price: { input: 1, output: 2 } }] },
+          { name: 'free', deployments: [{ provider: 'vendor', model: 'local', price: { input: 0, output: 0 } }] },
+          { name: 'unpriced', deployments: [{ provider: 'vendor', model: 'm' }] },
+        ],
+        security: { keys: [{ id: 'team', keyEnv: 'TEAM_KEY_FOR_TEST', budget: { usd: 1 } }] },
+      }),
+    );
+    try {
+      const warnings = gateway.logs.map((l) => String(l.msg)).filter((m) => / has no price| no model uses it/.test(m));
+      assert.deepEqual(warnings, [
+        'deployment unpriced/0 (vendor m) has no price: it costs $0, not held against budgets; the budgets of keys team do not limit it',
+        'provider idle is enabled but no model uses it: add a models entry with a deployment on it',
+      ]);
+    } finally {
+      await gateway.stop();
+    }
+  });
 });
 
 /** POSTs JSON through `agent` (so a kept-alive connection is reused) and reads the whole answer. */
@@ -286,5 +331,13 @@ function post(base: string, agent: Agent, body: object): Promise<{ status: numbe
     });
     req.on('error', reject);
     req.end(JSON.stringify(body));
+  });
+}
+
+/** A TCP server holding a free port on 127.0.0.1, as another program would. */
+function holdPort(): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => resolve(server));
+    server.on('error', reject);
   });
 }

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import OpenAI from 'openai';
 import { ProviderConfig } from '../../libs/config/src/gateway-config';
 import { anthropicClient } from '../../libs/providers/src/anthropic/client';
+import { HOPS_HEADER } from '../../libs/providers/src/gateway-hops';
 import { PooledFetch } from '../../libs/providers/src/translation/transport';
 import { CACHE_WRITE_USAGE, COUNT_TOKENS_BASE, FakeAnthropic } from '../support/fake-anthropic';
 import { FakeGemini } from '../support/fake-gemini';
@@ -653,7 +654,7 @@ describe('Messages API: Anthropic`s server tools, served by Anthropic deployment
     assert.equal(plain.type, 'message', 'the tokens alone fit');
   });
 
-  it('Messages API and chat requests, whole and streamed, reach Anthropic with the headers the SDK itself sends', async () => {
+  it('Messages API and chat requests, whole and streamed, reach Anthropic with the headers the SDK itself sends, and the hop count', async () => {
     // The reference: the SDK built as the gateway builds it for provider `ant` (anthropicClient
     // over the provider's transport), called from here.
     const config = Object.assign(new ProviderConfig(), { name: 'ant', type: 'anthropic', baseUrl: anthropicUrl });
@@ -684,7 +685,8 @@ describe('Messages API: Anthropic`s server tools, served by Anthropic deployment
       await send();
       assert.equal(anthropic.received.length, asked + 1);
       const { 'content-length': _length, ...sent } = anthropic.last().headers;
-      assert.deepEqual(sent, bySdk);
+      // Plus the gateway's own: the request's hop count (loop protection, gateway-hops.ts).
+      assert.deepEqual(sent, { ...bySdk, [HOPS_HEADER]: '1' });
     }
     assert.match(String(bySdk['user-agent']), /^Anthropic\/JS /, 'the SDK`s own headers');
   });

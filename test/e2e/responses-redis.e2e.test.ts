@@ -118,6 +118,11 @@ describe('stored responses in Redis, across two gateway replicas and two tenants
       const err = await apiError(client.responses.create({ model: 'mock', input: 'x', previous_response_id: kept.id }));
       assert.equal(err.status, 503);
       assert.equal(err.code, 'response_store_unavailable');
+      assert.equal(
+        (err.error as { message: string }).message,
+        'The response store is unavailable; stored responses cannot be read or deleted now. Try again shortly.',
+        "no Redis client internals (ioredis's 'Stream isn't writeable…')",
+      );
     } finally {
       await redis.start();
     }

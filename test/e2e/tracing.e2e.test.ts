@@ -145,6 +145,19 @@ describe('OpenTelemetry traces', () => {
     }
     assert.equal(receiver.spans.length, before);
   });
+
+  for (const value of ['TRUE', 'True']) {
+    it(`OTEL_SDK_DISABLED=${value} turns tracing off (the OTel spec reads booleans in any case)`, async () => {
+      const gateway = await GatewayProcess.start(config, { env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SDK_DISABLED: value } });
+      try {
+        // Logged while the app is built, before the listening line the start waited for.
+        assert.equal((await gateway.logged('OpenTelemetry traces on (OTLP/HTTP)', { timeoutMs: 0 })).length, 0);
+        assert.ok(gateway.logs.some((l) => l.msg === 'ai-gateway listening'));
+      } finally {
+        await gateway.stop();
+      }
+    });
+  }
 });
 
 describe('trace context passed on while the gateway does not trace (W3C Trace Context)', () => {

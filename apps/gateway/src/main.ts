@@ -16,6 +16,7 @@ import { OpsPlane } from './http/ops-plane';
 import { requestId } from './http/request-hooks';
 import { precompiledValidators } from './http/request-validation';
 import { createLoggers } from './logger';
+import { exitForConfig, listenOrExit } from './startup-exit';
 
 async function bootstrap(): Promise<void> {
   let config;
@@ -23,8 +24,7 @@ async function bootstrap(): Promise<void> {
     config = loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`ai-gateway: ${err.message}\n`);
-    process.exit(78); // EX_CONFIG
+    exitForConfig(err.message);
   }
   const { app: log, access } = createLoggers(config);
   const server = config.server;
@@ -70,8 +70,13 @@ async function bootstrap(): Promise<void> {
     requestTimeout: REQUEST_TIMEOUT_MS,
   });
 
-  await app.listen(server.port, server.host);
-  const metricsPort = await ops.listen(server.metricsPort, server.metricsHost);
+  await listenOrExit(() => app.listen(server.port, server.host), server.port, server.host, 'PORT (or HOST)');
+  const metricsPort = await listenOrExit(
+    () => ops.listen(server.metricsPort, server.metricsHost),
+    server.metricsPort,
+    server.metricsHost,
+    'METRICS_PORT (or METRICS_HOST)',
+  );
   const { port } = fastify.server.address() as AddressInfo;
   log.info(
     { port, host: server.host, metricsPort, metricsHost: server.metricsHost, auth: config.masterKey ? 'on' : 'off' },

@@ -44,7 +44,9 @@ export class TracingService implements OnApplicationShutdown {
 
   constructor() {
     const env = process.env;
-    this.enabled = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && env.OTEL_SDK_DISABLED !== 'true';
+    // The OTel spec reads boolean variables case-insensitively: TRUE and True disable too.
+    const disabled = env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
+    this.enabled = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && !disabled;
     if (!this.enabled) return;
     // Loaded lazily so a gateway without tracing never loads the SDK.
     const sdk = require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace');

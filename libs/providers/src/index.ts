@@ -1,5 +1,6 @@
 export * from './embedding-inputs';
 export * from './gateway-error';
+export * from './gateway-hops';
 export * from './map-stream';
 export * from './provider';
 export * from './providers.module';

@@ -8,8 +8,8 @@ export interface CallContext {
   /** Aborted when the client disconnects or the deadline passes. */
   signal: AbortSignal;
   requestId: string;
-  /** W3C trace headers (`traceparent`, `tracestate`) to send with the upstream request, when there are any. */
-  traceHeaders?: Record<string, string>;
+  /** The request's own headers for the upstream: its hop count (gateway-hops.ts) and W3C trace context (`traceparent`, `tracestate`). */
+  upstreamHeaders?: Record<string, string>;
   /** The deployment being called: per-model settings such as `maxOutputTokens` and `thinking`. */
   deployment: DeploymentConfig;
   /** The request as the client sent it in a vendor's own protocol, when it did. */

@@ -52,6 +52,11 @@ export class ProvidersService implements OnApplicationShutdown {
     return this.enabled.get(name);
   }
 
+  /** The providers that are enabled, by name. */
+  enabledNames(): string[] {
+    return [...this.enabled.keys()];
+  }
+
   /** Why a configured provider is disabled (for error messages). */
   whyDisabled(name: string): string | undefined {
     return this.disabled.get(name);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { GatewayConfig } from '@gateway/config';
 import { type AttemptTiming, MetricsService, newSpanId } from '@gateway/metrics';
-import { GatewayError } from '@gateway/providers';
+import { GatewayError, LOOP_DETECTED, loopDetected } from '@gateway/providers';
 import { BreakerRegistry } from './breaker-registry';
 import { Clock } from './clock';
 import type { Verdict } from './deployment-health';
@@ -134,6 +134,7 @@ export class Executor {
               this.latency.end(deployment.id, kind, latencyId, verdict.kind === 'answered');
               attemptSignal.clear();
             }
+            if (error.upstreamStatus === LOOP_DETECTED) throw loopDetected();
             if (verdict.kind === 'no-verdict' || !this.fallsBack(error.upstreamStatus)) throw error;
             last = error;
             failures.push({ deployment: deployment.id, reason: error.code ?? error.type });

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { type DeploymentConfig, GatewayConfig, type ModelConfig } from '@gateway/config';
 import { GatewayError, type Provider, ProvidersService } from '@gateway/providers';
+import { catalogWarnings } from './catalog-warnings';
 
 /** `<model group>/<index>`: stable across replicas, bounded, safe as a metric label. */
 export function deploymentId(group: string, index: number): string {
@@ -47,6 +48,8 @@ export class ModelCatalog {
     for (const group of this.groups) {
       for (const name of [group.name, ...(group.config.aliases ?? [])]) this.byName.set(name, group);
     }
+    const logger = new Logger('Models');
+    for (const warning of catalogWarnings(config, this.groups, providers.enabledNames())) logger.warn(warning);
   }
 
   /** Groups that can serve requests now. */

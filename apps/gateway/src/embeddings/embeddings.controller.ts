@@ -6,7 +6,7 @@ import { AdmissionService } from '@gateway/security';
 import { Executor, RouterService } from '@gateway/router';
 import { clientSignal } from '../http/client-signal';
 import { describedRun, sendJson } from '../http/describe-run';
-import { requestState, upstreamTraceHeaders } from '../http/request-state';
+import { requestState, upstreamHeaders } from '../http/request-state';
 import { embeddingsSchema } from './embeddings.schema';
 
 @Controller('v1')
@@ -42,7 +42,7 @@ export class EmbeddingsController {
             signal: s,
             requestId: request.id,
             deployment: d.config,
-            traceHeaders: upstreamTraceHeaders(request, t),
+            upstreamHeaders: upstreamHeaders(request, t),
           }),
         state.timeline,
       ),

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type MetricsService, requestTrace, type TracingService } from '@gateway/metrics';
-import { GatewayError } from '@gateway/providers';
+import { GatewayError, hopsOf, loopDetected, MAX_HOPS } from '@gateway/providers';
 import type { AdmissionService } from '@gateway/security';
 import type { AccessLog } from '../logger';
 import { bill } from './accounting';
@@ -60,6 +60,7 @@ export function installRequestHooks(fastify: FastifyInstance, deps: AccessDeps):
       pipeline.waiting.shift()?.();
       record(request, reply, deps);
     });
+    if (hopsOf(request.headers) >= MAX_HOPS) return sendError(reply, loopDetected());
     if (pipeline.inFlight === 1) return done();
     if (pipeline.inFlight > MAX_PIPELINED) {
       const why = `At most ${MAX_PIPELINED} requests may wait on one connection; wait for the answers or open another.`;

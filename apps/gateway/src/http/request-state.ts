@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Price } from '@gateway/config';
 import { type AttemptTiming, incomingTrace, type TraceContext, traceHeaders } from '@gateway/metrics';
-import type { CompletionUsage } from '@gateway/providers';
+import { type CompletionUsage, nextHop } from '@gateway/providers';
 import type { Reservation } from '@gateway/security';
 
 /** Usage and cost of a request an upstream served (see accounting.ts). */
@@ -75,14 +75,16 @@ export function requestState(request: FastifyRequest): RequestState {
 }
 
 /**
- * The trace headers of an upstream attempt: its own span's id under the request's span when
- * tracing is on, else the caller's `traceparent` passed on as it came (what a proxy that does not
- * trace does), so a traced upstream still joins the caller's trace.
+ * The request's own headers on an upstream attempt: its hop count (gateway-hops.ts) and its
+ * trace context, the attempt's own span under the request's span when tracing is on, else the
+ * caller's `traceparent` passed on as it came (what a proxy that does not trace does), so a
+ * traced upstream still joins the caller's trace.
  */
-export function upstreamTraceHeaders(request: FastifyRequest, timing: AttemptTiming | undefined): Record<string, string> | undefined {
+export function upstreamHeaders(request: FastifyRequest, timing: AttemptTiming | undefined): Record<string, string> {
+  const hop = nextHop(request.headers);
   const trace = request.gatewayState?.trace;
-  if (trace && timing) return traceHeaders(trace, timing.spanId);
-  if (request.headers.traceparent === undefined) return undefined;
+  if (trace && timing) return { ...hop, ...traceHeaders(trace, timing.spanId) };
+  if (request.headers.traceparent === undefined) return hop;
   const caller = incomingTrace(request.headers);
-  return caller && traceHeaders(caller, caller.parentSpanId!);
+  return caller ? { ...hop, ...traceHeaders(caller, caller.parentSpanId!) } : hop;
 }

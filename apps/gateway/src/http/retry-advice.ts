@@ -1,7 +1,10 @@
 import type { GatewayError } from '@gateway/providers';
 
-/** Error codes of the gateway's own that no retry clears: the key's budget is spent until its period resets. */
-const PERMANENT_CODES = new Set(['insufficient_quota']);
+/**
+ * Error codes of the gateway's own that no retry clears: the key's budget is spent until its
+ * period resets; a loop between gateways (gateway-hops.ts) lasts until the config changes.
+ */
+const PERMANENT_CODES = new Set(['insufficient_quota', 'loop_detected']);
 
 /** Statuses the OpenAI and Anthropic SDKs retry on their own (twice by default) unless `x-should-retry` says no. */
 function sdkRetries(status: number): boolean {

@@ -6,7 +6,7 @@ import { RouterService } from '@gateway/router';
 import { AdmissionService } from '@gateway/security';
 import { clientSignal } from '../http/client-signal';
 import { sendJson } from '../http/describe-run';
-import { requestState } from '../http/request-state';
+import { requestState, upstreamHeaders } from '../http/request-state';
 import { writeSse } from '../http/sse';
 import { ChatPipeline } from '../pipeline/chat-pipeline';
 import { toMessageResult, toMessageStream } from './codec';
@@ -58,7 +58,14 @@ export class MessagesController {
     await this.admission.admitTokenCount(request, reply, chat.model, plan);
     const d = plan.deployments[0];
     if (d?.provider.countTokens) {
-      const ctx = { upstreamModel: d.upstreamModel, signal: clientSignal(reply), requestId: request.id, deployment: d.config, native };
+      const ctx = {
+        upstreamModel: d.upstreamModel,
+        signal: clientSignal(reply),
+        requestId: request.id,
+        deployment: d.config,
+        native,
+        upstreamHeaders: upstreamHeaders(request, undefined),
+      };
       const counted = await d.provider.countTokens(chat, ctx).catch(() => undefined);
       if (counted !== undefined) {
         reply.header('x-gateway-token-count', `upstream; deployment=${d.id}`);

@@ -7,7 +7,7 @@ import type { AttemptTiming } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
 import { clientSignal } from '../http/client-signal';
 import { describedRun } from '../http/describe-run';
-import { requestState, tenantOf, upstreamTraceHeaders } from '../http/request-state';
+import { requestState, tenantOf, upstreamHeaders } from '../http/request-state';
 
 /** A complete OpenAI `chat.completion`, or a stream of OpenAI SSE frames, for a codec to send. */
 export type ChatOutcome = { stream: false; result: JsonResult } | { stream: true; frames: ChatStream };
@@ -64,7 +64,7 @@ export class ChatPipeline {
       requestId: request.id,
       deployment: d.config,
       native,
-      traceHeaders: upstreamTraceHeaders(request, timing),
+      upstreamHeaders: upstreamHeaders(request, timing),
     });
     if (body.stream) {
       const run = await describedRun(

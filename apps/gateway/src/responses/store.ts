@@ -38,7 +38,7 @@ export class ResponseStore {
 
   async get(tenant: string, id: string): Promise<StoredResponse | undefined> {
     const json = await this.backend.get(tenant, id).catch((err: Error) => {
-      throw unavailable(err);
+      throw this.unavailable(err);
     });
     return json === undefined ? undefined : (JSON.parse(json) as StoredResponse);
   }
@@ -52,21 +52,23 @@ export class ResponseStore {
 
   delete(tenant: string, id: string): Promise<boolean> {
     return this.backend.delete(tenant, id).catch((err: Error) => {
-      throw unavailable(err);
+      throw this.unavailable(err);
     });
   }
-}
 
-function unavailable(err: Error): GatewayError {
-  return new GatewayError(
-    503,
-    `The response store is unavailable (${err.message}).`,
-    'server_error',
-    'response_store_unavailable',
-    null,
-    {},
-    true,
-  );
+  /** The client's 503 says what failed, not the Redis client's internals ("Stream isn't writeable…"): those go to the log. */
+  private unavailable(err: Error): GatewayError {
+    this.logger.warn(`response store unavailable: ${err.message}`);
+    return new GatewayError(
+      503,
+      'The response store is unavailable; stored responses cannot be read or deleted now. Try again shortly.',
+      'server_error',
+      'response_store_unavailable',
+      null,
+      {},
+      true,
+    );
+  }
 }
 
 /**

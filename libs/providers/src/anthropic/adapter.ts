@@ -16,10 +16,10 @@ import { countTokensRequest, nativeMessagesRequest, toMessagesRequest } from './
 import { choiceFrom, usageFrom } from './response';
 import { translateEvents } from './stream';
 
-/** The request's own headers: the client's Anthropic headers, which go with its own body (NativeRequest.headers), and the trace context. */
+/** The request's own headers: the client's Anthropic headers, which go with its own body (NativeRequest.headers), and CallContext.upstreamHeaders. */
 function nativeHeaders(ctx: CallContext): Record<string, string> | undefined {
   const client = ctx.native?.protocol === 'anthropic' ? ctx.native.headers : undefined;
-  return client && ctx.traceHeaders ? { ...client, ...ctx.traceHeaders } : (client ?? ctx.traceHeaders);
+  return client && ctx.upstreamHeaders ? { ...client, ...ctx.upstreamHeaders } : (client ?? ctx.upstreamHeaders);
 }
 
 /** Lets the SDK's `messages.create` start without sending anything (see sdkWarnings). */

@@ -14,9 +14,9 @@ import { toGenerateRequest } from './request';
 import { checkPromptFeedback, choiceFrom, type ChoiceOptions, usageFrom } from './response';
 import { translateChunks } from './stream';
 
-/** A call's SDK config: the request's own, with the signal that cancels it and its trace headers. */
+/** A call's SDK config: the request's own, with the signal that cancels it and its own upstream headers. */
 function requestConfig<C extends object | undefined>(config: C, ctx: CallContext) {
-  return { ...config, abortSignal: ctx.signal, ...(ctx.traceHeaders && { httpOptions: { headers: ctx.traceHeaders } }) };
+  return { ...config, abortSignal: ctx.signal, ...(ctx.upstreamHeaders && { httpOptions: { headers: ctx.upstreamHeaders } }) };
 }
 
 /** Gemini through generateContent / streamGenerateContent, translated to and from the OpenAI format. */

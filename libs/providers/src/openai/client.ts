@@ -7,8 +7,8 @@ import { fromTransportError, fromUpstreamResponse } from './errors';
 
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
-/** A request's own: what cancels it, and its trace headers (sent beside the provider's). GET without a body, else POST. */
-type UpstreamCall = Pick<CallContext, 'signal' | 'traceHeaders'>;
+/** A request's own: what cancels it, and its own headers (CallContext.upstreamHeaders, sent beside the provider's). GET without a body, else POST. */
+type UpstreamCall = Pick<CallContext, 'signal' | 'upstreamHeaders'>;
 
 /**
  * Pooled keep-alive HTTP to one OpenAI-format upstream. We speak to it with undici's
@@ -50,11 +50,11 @@ export class UpstreamClient {
     request: (pool: Pool, options: Dispatcher.DispatchOptions, signal: AbortSignal, timeoutMs: number) => Promise<B>,
     path: string,
     body: string | undefined,
-    { signal, traceHeaders }: UpstreamCall,
+    { signal, upstreamHeaders }: UpstreamCall,
   ): Promise<B> {
     let res: B;
     try {
-      const headers = traceHeaders ? { ...this.headers, ...traceHeaders } : this.headers;
+      const headers = upstreamHeaders ? { ...this.headers, ...upstreamHeaders } : this.headers;
       const options = { method: body === undefined ? 'GET' : 'POST', path: this.pathPrefix + path, headers, body } as const;
       res = await request(this.pool, options, signal, this.config.timeoutMs);
     } catch (err) {
