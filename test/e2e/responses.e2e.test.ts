@@ -70,9 +70,14 @@ before(async () => {
         { name: 'oai', type: 'openai', baseUrl: oai, apiKeyEnv: 'FAKE_OPENAI_KEY' },
         { name: 'anthropic', type: 'anthropic', baseUrl: anthropic, apiKeyEnv: 'FAKE_ANTHROPIC_KEY' },
         { name: 'gemini', type: 'gemini', baseUrl: gemini, apiKeyEnv: 'FAKE_GEMINI_KEY' },
+        { name: 'compat', type: 'openai-compatible', baseUrl: oai },
+        { name: 'compat-strict', type: 'openai-compatible', baseUrl: oai, omitMessageFields: ['reasoning_content'] },
       ],
       models: [
         on('oai', 'ok', 'oai-echo'),
+        on('oai', 'strict', 'oai-strict'),
+        on('compat', 'ok', 'compat-echo'),
+        on('compat-strict', 'strict', 'compat-strict'),
         on('oai', 'tool', 'oai-tool'),
         on('oai', 'invalid-max_completion_tokens', 'oai-invalid-max'),
         on('oai', 'invalid-messages[1].content', 'oai-invalid-content'),
@@ -102,6 +107,30 @@ const sentLast = (v: Vendor) => JSON.stringify(v.upstream.last().body);
 
 const functionCalls = (output: OpenAI.Responses.ResponseOutputItem[]) =>
   output.filter((o): o is ResponseFunctionToolCall => o.type === 'function_call');
+
+// Found by an independent check: reasoning items came back as `reasoning_content` in assistant
+// history, which servers that refuse fields OpenAI does not define answer with a 4xx (no fallback).
+describe('reasoning replayed as input, to OpenAI-format upstreams', () => {
+  const input: OpenAI.Responses.ResponseInput = [
+    { role: 'user', content: 'question' },
+    { type: 'reasoning', id: 'rs_1', summary: [{ type: 'summary_text', text: 'I thought about it.' }] },
+    { role: 'assistant', content: 'answer' },
+    { role: 'user', content: 'and then?' },
+  ];
+  const assistantSent = () => (VENDORS[0].upstream.last().body.messages as Record<string, unknown>[]).find((m) => m.role === 'assistant')!;
+
+  it('OpenAI itself (type openai) is not sent reasoning_content: a strict server answers', async () => {
+    assert.equal((await client.responses.create({ model: 'oai-strict', input })).status, 'completed');
+    assert.equal('reasoning_content' in assistantSent(), false);
+  });
+
+  it('an OpenAI-compatible server gets it back (DeepSeek, Kimi), unless its provider omits it (omitMessageFields)', async () => {
+    await client.responses.create({ model: 'compat-echo', input });
+    assert.equal(assistantSent().reasoning_content, 'I thought about it.');
+    assert.equal((await client.responses.create({ model: 'compat-strict', input })).status, 'completed');
+    assert.equal('reasoning_content' in assistantSent(), false);
+  });
+});
 
 for (const v of VENDORS) {
   describe(`Responses API over a ${v.name} upstream (official openai client)`, () => {

@@ -79,6 +79,11 @@ export class ProviderConfig {
   @IsOptional() @IsInt() @Min(1) @Max(4096) maxConnections = 256;
   /** Extra headers sent upstream (e.g. OpenAI-Organization). Values are not secrets. */
   @IsOptional() @IsHeaderMap() headers?: Record<string, string>;
+  /**
+   * OpenAI-format providers: assistant-message fields not sent upstream, for servers that refuse
+   * fields OpenAI does not define. Unset: `reasoning_content` for type openai, none otherwise.
+   */
+  @IsOptional() @IsArray() @Matches(/^[a-z][a-z0-9_]*$/, { each: true }) omitMessageFields?: string[];
   @IsOptional() @Nested(() => MockBehaviour) mock?: MockBehaviour;
 }
 
