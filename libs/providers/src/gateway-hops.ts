@@ -15,15 +15,21 @@ export const MAX_HOPS = 4;
 /** HTTP 508 Loop Detected. */
 export const LOOP_DETECTED = 508;
 
-/** The hop count the caller sent (0 when it sent none or no number). */
+/** The hop count the caller sent (0 when it sent none, no number or a negative one, which would lengthen a loop). */
 export function hopsOf(headers: IncomingHttpHeaders): number {
   const value = headers[HOPS_HEADER];
-  return typeof value === 'string' ? Number.parseInt(value, 10) || 0 : 0;
+  const hops = typeof value === 'string' ? Number.parseInt(value, 10) : 0;
+  return hops > 0 ? hops : 0;
 }
 
-/** The request's own header for its upstream calls: one hop more. */
-export function nextHop(headers: IncomingHttpHeaders): Record<string, string> {
-  return { [HOPS_HEADER]: String(hopsOf(headers) + 1) };
+/** The header of each hop count, made once: one object for every request, which the OpenAI client merges once. */
+const NEXT_HOP: readonly Readonly<Record<string, string>>[] = Array.from({ length: MAX_HOPS + 1 }, (_, hops) =>
+  Object.freeze({ [HOPS_HEADER]: String(hops + 1) }),
+);
+
+/** The request's own header for its upstream calls: one hop more (a request past MAX_HOPS is refused before any call). */
+export function nextHop(headers: IncomingHttpHeaders): Readonly<Record<string, string>> {
+  return NEXT_HOP[Math.min(hopsOf(headers), MAX_HOPS)]!;
 }
 
 /**

@@ -9,7 +9,7 @@ export interface CallContext {
   signal: AbortSignal;
   requestId: string;
   /** The request's own headers for the upstream: its hop count (gateway-hops.ts) and W3C trace context (`traceparent`, `tracestate`). */
-  upstreamHeaders?: Record<string, string>;
+  upstreamHeaders?: Readonly<Record<string, string>>;
   /** The deployment being called: per-model settings such as `maxOutputTokens` and `thinking`. */
   deployment: DeploymentConfig;
   /** The request as the client sent it in a vendor's own protocol, when it did. */

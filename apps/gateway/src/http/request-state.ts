@@ -80,7 +80,7 @@ export function requestState(request: FastifyRequest): RequestState {
  * caller's `traceparent` passed on as it came (what a proxy that does not trace does), so a
  * traced upstream still joins the caller's trace.
  */
-export function upstreamHeaders(request: FastifyRequest, timing: AttemptTiming | undefined): Record<string, string> {
+export function upstreamHeaders(request: FastifyRequest, timing: AttemptTiming | undefined): Readonly<Record<string, string>> {
   const hop = nextHop(request.headers);
   const trace = request.gatewayState?.trace;
   if (trace && timing) return { ...hop, ...traceHeaders(trace, timing.spanId) };

@@ -20,6 +20,7 @@ export class UpstreamClient {
   private readonly pool: Pool;
   private readonly pathPrefix: string;
   private readonly headers: Record<string, string>;
+  private readonly merged = new WeakMap<object, Record<string, string>>();
 
   constructor(
     private readonly config: ProviderConfig,
@@ -42,6 +43,17 @@ export class UpstreamClient {
     return (await this.call(bufferedRequest, path, body, call)).body[0];
   }
 
+  /**
+   * The provider's headers with a request's own, merged once per object: the hop header is one
+   * object per hop count (gateway-hops.ts), so on the request path this is a lookup, not a copy.
+   */
+  private withOwn(own: Readonly<Record<string, string>> | undefined): Record<string, string> {
+    if (!own) return this.headers;
+    let merged = this.merged.get(own);
+    if (!merged) this.merged.set(own, (merged = { ...this.headers, ...own }));
+    return merged;
+  }
+
   close(): Promise<void> {
     return this.pool.close();
   }
@@ -54,8 +66,12 @@ export class UpstreamClient {
   ): Promise<B> {
     let res: B;
     try {
-      const headers = upstreamHeaders ? { ...this.headers, ...upstreamHeaders } : this.headers;
-      const options = { method: body === undefined ? 'GET' : 'POST', path: this.pathPrefix + path, headers, body } as const;
+      const options = {
+        method: body === undefined ? 'GET' : 'POST',
+        path: this.pathPrefix + path,
+        headers: this.withOwn(upstreamHeaders),
+        body,
+      } as const;
       res = await request(this.pool, options, signal, this.config.timeoutMs);
     } catch (err) {
       throw fromTransportError(this.config.name, err, signal);
