@@ -1,7 +1,8 @@
 import { GatewayError } from '../gateway-error';
 
-const EVENT_END = Buffer.from('\n\n');
-const EVENT_END_CRLF = Buffer.from('\r\n\r\n');
+/** The blank line that ends an SSE event, LF and CRLF. */
+export const EVENT_END = Buffer.from('\n\n');
+export const EVENT_END_CRLF = Buffer.from('\r\n\r\n');
 /** A blank line split between the bytes carried and a chunk starts in their last 3 bytes (`\r\n\r|\n`). */
 const SPLIT_END = EVENT_END_CRLF.length - 1;
 

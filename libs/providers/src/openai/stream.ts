@@ -3,7 +3,7 @@ import { mapStream, type StreamSteps } from '../map-stream';
 import type { ChatStream } from '../provider';
 import { fromTransportError } from './errors';
 import { isSpace, keyWithValue, valueAt } from './json-bytes';
-import { eventsEnd, PartialEvent } from './partial-event';
+import { EVENT_END, EVENT_END_CRLF, eventsEnd, PartialEvent } from './partial-event';
 
 /**
  * How much of the stream's end we keep to find `[DONE]` and the usage event: the last
@@ -18,8 +18,6 @@ const PROMPT_TOKENS = Buffer.from('"prompt_tokens"');
 const CHOICES_KEY = Buffer.from('"choices"');
 const OBJECT = 0x7b; // {
 const ARRAY = 0x5b; // [
-const EVENT_END = Buffer.from('\n\n');
-const EVENT_END_CRLF = Buffer.from('\r\n\r\n');
 const DATA_FIELD = Buffer.from('data:');
 const DONE_VALUE = Buffer.from('[DONE]');
 const LF = 0x0a;
