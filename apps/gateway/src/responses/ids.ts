@@ -15,6 +15,14 @@ export function itemId(responseId: string, kind: ItemKind, index: number): strin
   return `${kind}_${responseId.slice('resp_'.length)}_${index}`;
 }
 
+/**
+ * Id of a request's input item that came without one (`msg_<response>_in<n>`): apart
+ * from output item ids, so an `item_reference` to it is not taken for an output.
+ */
+export function inputItemId(responseId: string, prefix: string, index: number): string {
+  return `${prefix}_${responseId.slice('resp_'.length)}_in${index}`;
+}
+
 /** The response an item id belongs to, when it is one of ours. */
 export function responseIdOfItem(id: string): string | undefined {
   const m = /^(?:msg|fc|rs)_([0-9a-f]{36})_\d+$/.exec(id);

@@ -3,12 +3,15 @@ import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from '@gateway/metrics';
 import { bodyText, type ChatCompletion, GatewayError } from '@gateway/providers';
+import type { ResponseItemList } from 'openai/resources/responses/input-items';
 import type { Response, ResponseInputItem } from 'openai/resources/responses/responses';
 import { sendJson } from '../http/describe-run';
 import { requestState, tenantOf } from '../http/request-state';
 import { writeSse } from '../http/sse';
 import { ChatPipeline } from '../pipeline/chat-pipeline';
 import { isResponseId, newResponseId, responseIdOfItem } from './ids';
+import { contextItems } from './input-items';
+import { type InputItemsQuery, inputItemsPage } from './input-items-page';
 import { namespacedTools, type ResponsesRequest, toChatParams } from './request';
 import { type Assistant, type ResponseContext, toResponse } from './response';
 import { createResponseSchema } from './responses.schema';
@@ -18,8 +21,8 @@ import { ResponseEventEncoder } from './stream';
 /**
  * The OpenAI Responses API: a codec over the chat pipeline. Requests become chat
  * params (request.ts), answers become a Response (response.ts) or its event stream
- * (stream.ts). Stored responses (store.ts) back previous_response_id, item_reference
- * and GET / DELETE, per tenant (the gateway key).
+ * (stream.ts). Stored responses (store.ts) back previous_response_id, item_reference,
+ * GET / DELETE and the input items list, per tenant (the gateway key).
  */
 @Controller('v1/responses')
 export class ResponsesController {
@@ -48,7 +51,13 @@ export class ResponsesController {
     // What a stored response continues from: the conversation without the instructions.
     const conversation = chat.messages.slice(body.instructions ? 1 : 0);
     const save = (response: Response, assistant: Assistant) =>
-      ctx.store ? this.store.put(tenant, { response, messages: [...conversation, assistant as never] }) : Promise.resolve();
+      ctx.store
+        ? this.store.put(tenant, {
+            response,
+            messages: [...conversation, assistant as never],
+            items: contextItems(ctx.id, input, previous),
+          })
+        : Promise.resolve();
 
     const outcome = await this.pipeline.run(request, reply, chat);
     if (!outcome.stream) {
@@ -71,6 +80,11 @@ export class ResponsesController {
     if (stream === 'true')
       throw GatewayError.badRequest('Streaming a stored response again is not supported.', 'stream', 'unsupported_parameter');
     return (await this.stored(tenantOf(request), id)).response;
+  }
+
+  @Get(':id/input_items')
+  async inputItems(@Req() request: FastifyRequest, @Param('id') id: string, @Query() query: InputItemsQuery): Promise<ResponseItemList> {
+    return inputItemsPage((await this.stored(tenantOf(request), id)).items ?? [], query);
   }
 
   @Delete(':id')

@@ -2,13 +2,15 @@ import { Injectable, Logger } from '@nestjs/common';
 import { GatewayConfig, type ResponsesConfig } from '@gateway/config';
 import { type ChatCompletionMessageParam, GatewayError } from '@gateway/providers';
 import { type RedisClient, RedisService } from '@gateway/redis';
-import type { Response } from 'openai/resources/responses/responses';
+import type { Response, ResponseItem } from 'openai/resources/responses/responses';
 
-/** A stored response and the conversation it ends, for previous_response_id and item_reference. */
+/** A stored response and the conversation it ends, for previous_response_id, item_reference and input_items. */
 export interface StoredResponse {
   response: Response;
   /** The chat messages up to and including this answer, without the instructions (OpenAI does not carry them over). */
   messages: ChatCompletionMessageParam[];
+  /** The items it was generated from (input-items.ts); absent from records stored before they were kept. */
+  items?: ResponseItem[];
 }
 
 /** Where stored responses live; every call is scoped to a tenant (the gateway key id). */

@@ -1,0 +1,38 @@
+import type { ResponseInputItem, ResponseItem } from 'openai/resources/responses/responses';
+import { inputItemId } from './ids';
+import type { ResponsesRequest } from './request';
+import type { StoredResponse } from './store';
+
+/** Id prefixes of the input item types the codec takes (request.ts), as OpenAI names such items. */
+const ID_PREFIX: Record<string, string> = { message: 'msg', function_call: 'fc', function_call_output: 'fco', reasoning: 'rs' };
+
+type InputItem = Exclude<ResponseInputItem, ResponseInputItem.ItemReference> & { id?: string | null; type?: string };
+
+/**
+ * The items a response was generated from, as GET /v1/responses/{id}/input_items lists them
+ * ("items used to generate this response"): the context of the response it continues (its
+ * items, then its output), then this request's `input` as item objects, each with an id.
+ * `input` must have its `item_reference`s resolved (they are listed as the items they name).
+ */
+export function contextItems(responseId: string, input: ResponsesRequest['input'], previous?: StoredResponse): ResponseItem[] {
+  const items: ResponseItem[] = previous ? [...(previous.items ?? []), ...(previous.response.output as ResponseItem[])] : [];
+  const taken = new Set(items.map((item) => item.id));
+  const own = (typeof input === 'string' ? [{ role: 'user', content: input }] : (input ?? [])) as InputItem[];
+  own.forEach((item, i) => {
+    const type = item.type ?? 'message';
+    // Ids are the list's cursors (`after`): a repeated one would send a client paging in circles.
+    const id = item.id && !taken.has(item.id) ? item.id : inputItemId(responseId, ID_PREFIX[type], i);
+    taken.add(id);
+    items.push((type === 'message' ? messageItem(item as MessageInput, id) : { ...item, id }) as ResponseItem);
+  });
+  return items;
+}
+
+type MessageInput = { role: string; content: string | object[]; status?: string };
+
+/** A message as the API lists it: typed, with a status, string content as one text part. */
+function messageItem(item: MessageInput, id: string): object {
+  const text = item.role === 'assistant' ? { type: 'output_text', annotations: [] } : { type: 'input_text' };
+  const content = typeof item.content === 'string' ? [{ ...text, text: item.content }] : item.content;
+  return { ...item, id, type: 'message', status: item.status ?? 'completed', content };
+}
