@@ -124,9 +124,12 @@ before(async () => {
         { name: 'oa', type: 'openai-compatible', baseUrl: oaUrl, apiKeyEnv: 'FAKE_OA_KEY' },
         { name: 'ant', type: 'anthropic', baseUrl: antUrl, apiKeyEnv: 'FAKE_ANT_KEY' },
         { name: 'gem', type: 'gemini', baseUrl: gemUrl, apiKeyEnv: 'FAKE_GEM_KEY' },
+        { name: 'keyless', type: 'openai', apiKeyEnv: 'SURELY_UNSET_KEY_FOR_TEST' },
       ],
       models: [
         deploy('oa-echo', 'oa', 'ok'),
+        // Its only provider is disabled (no key), as is every model the virtual model routes to.
+        deploy('oa-keyless', 'keyless', 'gpt-4o'),
         deploy('oa-tool', 'oa', 'tool'),
         deploy('oa-429', 'oa', 'status-429'),
         deploy('oa-cut', 'oa', 'cut'),
@@ -167,6 +170,7 @@ before(async () => {
         chain('claude-then-strict', ['ant', 'claude-error-api_error'], ['oa', 'strict']),
         chain('claude-then-gemini', ['ant', 'claude-error-api_error'], ['gem', 'gemini-echo']),
       ],
+      virtualModels: [{ name: 'auto-keyless', default: 'oa-keyless', rules: [{ name: 'r', match: { task: 'x' }, model: 'oa-keyless' }] }],
       cache: { enabled: false },
       security: {
         keys: [
@@ -932,6 +936,25 @@ describe('GET /v1/models for Anthropic clients', () => {
       { ...(unknown.error as object), message: 'The model `claude-echo` does not exist.' },
       'nothing tells them apart',
     );
+  });
+
+  // Found by an independent check: a forbidden model whose providers are all disabled (and a virtual
+  // model routing only to such models) answered "is configured but none of its providers is enabled".
+  it('a forbidden model that cannot serve answers exactly as an unknown id of its length: status, body, headers', async () => {
+    const retrieve = async (id: string) => {
+      const res = await fetch(`${gateway.url}/v1/models/${id}`, { headers: { authorization: `Bearer ${NARROW_KEY}` } });
+      const { date: _date, 'x-request-id': _id, ...headers } = Object.fromEntries(res.headers);
+      return { status: res.status, headers, body: (await res.text()).replaceAll(id, '<id>') };
+    };
+    for (const [forbidden, unknown] of [
+      ['oa-keyless', 'oa-nothing'],
+      ['auto-keyless', 'auto-nothing'],
+    ]) {
+      assert.equal(forbidden.length, unknown.length);
+      const [got, expected] = await Promise.all([retrieve(forbidden), retrieve(unknown)]);
+      assert.equal(expected.status, 404);
+      assert.deepEqual(got, expected, forbidden);
+    }
   });
 
   it('OpenAI clients (no anthropic-version) still get the OpenAI list', async () => {
