@@ -133,6 +133,8 @@ before(async () => {
         deploy('oa-tool', 'oa', 'tool'),
         deploy('oa-429', 'oa', 'status-429'),
         deploy('oa-cut', 'oa', 'cut'),
+        deploy('oa-midstream-key-chat', 'oa', 'midstream-echo-key'),
+        deploy('oa-midstream-key-messages', 'oa', 'midstream-echo-key'),
         deploy('claude-echo', 'ant', 'claude-echo'),
         deploy('claude-tool', 'ant', 'claude-tool'),
         deploy('claude-think', 'ant', 'claude-think'),
@@ -842,6 +844,35 @@ describe('Messages API: errors in Anthropic`s shape', () => {
       }
     }
     assert.ok(!gateway.rawOutput.some((line) => [OPENAI_KEY, ANTHROPIC_KEY, GEMINI_KEY].some((k) => line.includes(k))), 'nor logged');
+  });
+
+  // Found by an independent check: an OpenAI-format upstream's error event after the stream began
+  // was passed through as it came, with the key it repeated.
+  it('an error event the upstream sends mid-stream repeating the provider key reaches neither protocol`s client with it', async () => {
+    const chat = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: KEY, maxRetries: 0 });
+    const messages = [{ role: 'user' as const, content: 'hi' }];
+    let text = '';
+    const chatError = await (async () => {
+      for await (const chunk of await chat.chat.completions.create({ model: 'oa-midstream-key-chat', messages, stream: true }))
+        text += chunk.choices[0]?.delta.content ?? '';
+    })().then(
+      () => assert.fail('the stream completed'),
+      (e: unknown) => e as InstanceType<typeof OpenAI.APIError>,
+    );
+    assert.equal(text, 'fake ', 'the error came after the stream began');
+    const messagesError = await (async () => {
+      const stream = await client.messages.create({ model: 'oa-midstream-key-messages', max_tokens: 20, messages, stream: true });
+      for await (const _ of stream);
+    })().then(
+      () => assert.fail('the stream completed'),
+      (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
+    );
+    for (const err of [chatError, messagesError]) {
+      const seen = `${err.message} ${JSON.stringify(err.error)}`;
+      assert.ok(!seen.includes(OPENAI_KEY), seen);
+      assert.match(seen, /Upstream failed\. Received API Key = \[provider key\]/, seen);
+    }
+    assert.ok(!gateway.rawOutput.some((line) => line.includes(OPENAI_KEY)), 'nor logged');
   });
 
   it('the key`s request limit applies to the Messages route: over it, a 429 rate_limit_error with retry-after', async () => {
