@@ -124,12 +124,17 @@ before(async () => {
         { name: 'oa', type: 'openai-compatible', baseUrl: oaUrl, apiKeyEnv: 'FAKE_OA_KEY' },
         { name: 'ant', type: 'anthropic', baseUrl: antUrl, apiKeyEnv: 'FAKE_ANT_KEY' },
         { name: 'gem', type: 'gemini', baseUrl: gemUrl, apiKeyEnv: 'FAKE_GEM_KEY' },
+        { name: 'keyless', type: 'openai', apiKeyEnv: 'SURELY_UNSET_KEY_FOR_TEST' },
       ],
       models: [
         deploy('oa-echo', 'oa', 'ok'),
+        // Its only provider is disabled (no key), as is every model the virtual model routes to.
+        deploy('oa-keyless', 'keyless', 'gpt-4o'),
         deploy('oa-tool', 'oa', 'tool'),
         deploy('oa-429', 'oa', 'status-429'),
         deploy('oa-cut', 'oa', 'cut'),
+        deploy('oa-midstream-key-chat', 'oa', 'midstream-echo-key'),
+        deploy('oa-midstream-key-messages', 'oa', 'midstream-echo-key'),
         deploy('claude-echo', 'ant', 'claude-echo'),
         deploy('claude-tool', 'ant', 'claude-tool'),
         deploy('claude-think', 'ant', 'claude-think'),
@@ -167,6 +172,7 @@ before(async () => {
         chain('claude-then-strict', ['ant', 'claude-error-api_error'], ['oa', 'strict']),
         chain('claude-then-gemini', ['ant', 'claude-error-api_error'], ['gem', 'gemini-echo']),
       ],
+      virtualModels: [{ name: 'auto-keyless', default: 'oa-keyless', rules: [{ name: 'r', match: { task: 'x' }, model: 'oa-keyless' }] }],
       cache: { enabled: false },
       security: {
         keys: [
@@ -840,6 +846,35 @@ describe('Messages API: errors in Anthropic`s shape', () => {
     assert.ok(!gateway.rawOutput.some((line) => [OPENAI_KEY, ANTHROPIC_KEY, GEMINI_KEY].some((k) => line.includes(k))), 'nor logged');
   });
 
+  // Found by an independent check: an OpenAI-format upstream's error event after the stream began
+  // was passed through as it came, with the key it repeated.
+  it('an error event the upstream sends mid-stream repeating the provider key reaches neither protocol`s client with it', async () => {
+    const chat = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: KEY, maxRetries: 0 });
+    const messages = [{ role: 'user' as const, content: 'hi' }];
+    let text = '';
+    const chatError = await (async () => {
+      for await (const chunk of await chat.chat.completions.create({ model: 'oa-midstream-key-chat', messages, stream: true }))
+        text += chunk.choices[0]?.delta.content ?? '';
+    })().then(
+      () => assert.fail('the stream completed'),
+      (e: unknown) => e as InstanceType<typeof OpenAI.APIError>,
+    );
+    assert.equal(text, 'fake ', 'the error came after the stream began');
+    const messagesError = await (async () => {
+      const stream = await client.messages.create({ model: 'oa-midstream-key-messages', max_tokens: 20, messages, stream: true });
+      for await (const _ of stream);
+    })().then(
+      () => assert.fail('the stream completed'),
+      (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
+    );
+    for (const err of [chatError, messagesError]) {
+      const seen = `${err.message} ${JSON.stringify(err.error)}`;
+      assert.ok(!seen.includes(OPENAI_KEY), seen);
+      assert.match(seen, /Upstream failed\. Received API Key = \[provider key\]/, seen);
+    }
+    assert.ok(!gateway.rawOutput.some((line) => line.includes(OPENAI_KEY)), 'nor logged');
+  });
+
   it('the key`s request limit applies to the Messages route: over it, a 429 rate_limit_error with retry-after', async () => {
     const tight = new Anthropic({ baseURL: gateway.url, apiKey: TIGHT_KEY, maxRetries: 0 });
     const ask = () => tight.messages.create({ model: 'mock', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] });
@@ -932,6 +967,25 @@ describe('GET /v1/models for Anthropic clients', () => {
       { ...(unknown.error as object), message: 'The model `claude-echo` does not exist.' },
       'nothing tells them apart',
     );
+  });
+
+  // Found by an independent check: a forbidden model whose providers are all disabled (and a virtual
+  // model routing only to such models) answered "is configured but none of its providers is enabled".
+  it('a forbidden model that cannot serve answers exactly as an unknown id of its length: status, body, headers', async () => {
+    const retrieve = async (id: string) => {
+      const res = await fetch(`${gateway.url}/v1/models/${id}`, { headers: { authorization: `Bearer ${NARROW_KEY}` } });
+      const { date: _date, 'x-request-id': _id, ...headers } = Object.fromEntries(res.headers);
+      return { status: res.status, headers, body: (await res.text()).replaceAll(id, '<id>') };
+    };
+    for (const [forbidden, unknown] of [
+      ['oa-keyless', 'oa-nothing'],
+      ['auto-keyless', 'auto-nothing'],
+    ]) {
+      assert.equal(forbidden.length, unknown.length);
+      const [got, expected] = await Promise.all([retrieve(forbidden), retrieve(unknown)]);
+      assert.equal(expected.status, 404);
+      assert.deepEqual(got, expected, forbidden);
+    }
   });
 
   it('OpenAI clients (no anthropic-version) still get the OpenAI list', async () => {

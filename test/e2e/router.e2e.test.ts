@@ -301,6 +301,59 @@ describe('router: retries on the same deployment', () => {
   });
 });
 
+// Found by an independent check: a stream that failed after its first chunk was counted in
+// gateway_stream_errors_total only; its deployment's breaker took it for an answer.
+describe('router: how a stream ends is its deployment`s outcome', () => {
+  /** A gateway whose group `model` has the fake upstream as `behaviour` first, then the mock. */
+  const gatewayFor = (model: string, behaviour: string) =>
+    gatewayWithFakeUpstream((baseUrl) =>
+      configWith({
+        providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
+        models: [fallbackTo(model, behaviour)],
+        router: { retry: { attemptsPerDeployment: 1 }, breaker: { consecutiveFailures: 3, cooldownMs: 60_000 } },
+      }),
+    );
+  const streamed = (gateway: GatewayProcess, model: string) =>
+    gateway
+      .client()
+      .chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'one two three four five' }] })
+      .withResponse();
+
+  describe('streams that die after their first chunk', () => {
+    const setup = gatewayFor('dies-mid-stream', 'cut');
+    it('open the breaker: the next request goes to the fallback deployment', async () => {
+      for (let i = 0; i < 3; i++) {
+        const { data, response } = await streamed(setup.gateway, 'dies-mid-stream');
+        assert.equal(response.headers.get('x-gateway-upstream-model'), 'cut', `stream ${i + 1} began on the first deployment`);
+        await assert.rejects(
+          (async () => {
+            for await (const _ of data);
+          })(),
+          OpenAI.APIError,
+        );
+      }
+      const next = await ask(setup.gateway.client(), 'dies-mid-stream');
+      assert.equal(next.response.headers.get('x-gateway-upstream-model'), 'backup');
+      assert.equal(next.response.headers.get('x-gateway-attempts'), '1', 'the open deployment is not tried');
+    });
+  });
+
+  describe('streams their client leaves', () => {
+    const setup = gatewayFor('left-mid-stream', 'drip-200');
+    it('are no failure of the deployment', async () => {
+      for (let i = 0; i < 3; i++) {
+        const { data, response } = await streamed(setup.gateway, 'left-mid-stream');
+        assert.equal(response.headers.get('x-gateway-upstream-model'), 'drip-200');
+        for await (const _ of data) break;
+      }
+      // Each of them closed at the gateway (its access log line) before the next request is planned.
+      await setup.gateway.logged('request', { where: (l) => l.model === 'left-mid-stream', count: 3 });
+      const next = await ask(setup.gateway.client(), 'left-mid-stream');
+      assert.equal(next.response.headers.get('x-gateway-upstream-model'), 'drip-200');
+    });
+  });
+});
+
 describe(
   'router: breaker state shared between two gateway processes on one Redis',
   { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' },

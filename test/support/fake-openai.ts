@@ -14,6 +14,8 @@ import { FakeUpstream, pieces, sendJson as json, sleep } from './fake-upstream';
  * - `status-<code>`: an OpenAI error body with that status (429 adds Retry-After: 7);
  * - `echo-key-<code>`: an error with that status whose message repeats the credential it was sent, as
  *   LiteLLM-style proxies do (`Received API Key = sk-…`);
+ * - `midstream-echo-key` (streams): one chunk, then (50 ms later) an error event whose message
+ *   repeats the credential, and the end of the response;
  * - `quota`: OpenAI's 429 `insufficient_quota` (the account is out of credit), with Retry-After: 7;
  * - `invalid-<param>`: a 400 naming that parameter;
  * - `slow-<ms>`: waits before answering;
@@ -55,6 +57,7 @@ export class FakeOpenAI extends FakeUpstream {
       const message = `Authentication Error, Received API Key = ${String(req.headers.authorization).slice(7)}`;
       return json(res, Number(model.slice(9)), { error: { message, type: 'auth_error', param: null, code: null } });
     }
+    if (model === 'midstream-echo-key' && body.stream) return midStreamKeyError(res, String(req.headers.authorization).slice(7));
     if (model === 'quota') {
       const error = { message: 'You exceeded your current quota.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' };
       return json(res, 429, { error }, { 'retry-after': '7' });
@@ -224,6 +227,16 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
   if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage && usage) send([], usage);
   if (model === 'neverclose') return void res.write('data: [DONE]\n\n');
   res.end('data: [DONE]\n\n');
+}
+
+async function midStreamKeyError(res: ServerResponse, key: string): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const delta = { role: 'assistant', content: 'fake ' };
+  const chunk = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, choices: [{ index: 0, delta }] };
+  res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+  await sleep(50); // the chunk leaves on its own, so the error comes after the stream began
+  const error = { message: `Upstream failed. Received API Key = ${key}`, type: 'server_error', param: null, code: 'upstream_failed' };
+  res.end(`data: ${JSON.stringify({ error })}\n\n`);
 }
 
 async function pings(res: ServerResponse, count: number): Promise<void> {

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Dispatcher } from 'undici';
+import type { GatewayError } from '../../libs/providers/src/gateway-error';
 import { passThroughStream } from '../../libs/providers/src/openai/stream';
 
 /**
@@ -215,6 +216,38 @@ describe('OpenAI stream pass-through', () => {
       await assert.rejects(iterator.next(), (err: Error & { code?: string }) => err.code === 'upstream_stream_truncated');
     });
   }
+
+  // Found by an independent check: an upstream's error event was forwarded as it came, with the
+  // provider key some upstreams repeat in it.
+  it('an error event after the answer began ends the stream as the gateway`s error, without the provider key', async () => {
+    const KEY = 'sk-provider-secret';
+    const chunk = 'data: {"choices":[{"index":0,"delta":{"content":"an error, \\"error\\" in text"}}]}\n\n';
+    const shapes = [
+      `data: {"error":{"message":"failed, key ${KEY}","code":"overloaded"}}\n\n`,
+      `event: error\ndata: {"message":"failed, key ${KEY}"}\n\n`,
+      `data: {"object":"error","message":"failed, key ${KEY}","code":"overloaded"}\n\n`,
+      `event: error\r\ndata: {"message":"failed, key ${KEY}"}\r\n\r\n`,
+    ];
+    for (const shape of shapes) {
+      const out: Buffer[] = [];
+      const stream = passThroughStream(
+        'p',
+        { body: Readable.from([Buffer.from(chunk), Buffer.from(shape)]) },
+        new AbortController().signal,
+        false,
+        KEY,
+      );
+      await assert.rejects(
+        (async () => {
+          for await (const part of stream) out.push(part as Buffer);
+        })(),
+        (err: GatewayError) =>
+          err.message === 'Provider p failed mid-stream: failed, key [provider key]' && err.upstreamStatus === 502 && err.retryable,
+        shape,
+      );
+      assert.equal(Buffer.concat(out).toString(), chunk, 'the chunk before it, as it came; nothing of the error event');
+    }
+  });
 
   it('a reader that stops before [DONE] abandons the upstream once; one that reads to [DONE] releases it there, without reading on', async () => {
     await fc.assert(

@@ -413,6 +413,32 @@ describe('deployment health', () => {
     assert.equal(h.state, 'open');
   });
 
+  it('a stream counts once, when it ends: its start closes a probe; a late failure is a failure, a stream read to its end an answer', () => {
+    const h = new DeploymentHealth(cfg, () => undefined);
+    for (let t = 0; t < 3; t++) fail(h, t);
+    const probe = h.admit(1_010)!;
+    probe.started();
+    assert.equal(h.state, 'closed', 'the probe stream began: the deployment is up');
+    assert.equal(h.probing, false);
+    probe.end({ kind: 'failed' }, 1_012);
+    assert.equal(h.state, 'closed', 'the late failure of a probe that closed the breaker is one failure');
+    for (let t = 1_013; t < 1_015; t++) {
+      const stream = h.admit(t)!;
+      stream.started();
+      stream.end({ kind: 'failed' }, t);
+    }
+    assert.equal(h.state, 'open', 'three streams failed after they began, as after three failures');
+    // 5 streams read to their end and 5 that failed late: a failure rate of 1/2 (an answer counted
+    // at the start and again at the end would make it 5/15, and the breaker would stay closed).
+    const rated = new DeploymentHealth({ ...cfg, consecutiveFailures: 100 }, () => undefined);
+    for (let t = 0; t < 10; t++) {
+      const stream = rated.admit(t)!;
+      stream.started();
+      stream.end(t % 2 ? { kind: 'failed' } : { kind: 'answered' }, t);
+    }
+    assert.equal(rated.state, 'open');
+  });
+
   it('a 429 cools the deployment down only while most answers are 429s', () => {
     const h = new DeploymentHealth(cfg, () => undefined);
     for (let t = 0; t < 100; t++) h.admit(t)!.end(t % 3 ? { kind: 'answered' } : { kind: 'rate-limited', retryAfterMs: 1_000 }, t);

@@ -14,9 +14,14 @@ export type Verdict =
   /** The client left or the request's deadline passed: nothing learned. */
   | { kind: 'no-verdict' };
 
-/** Permission for one attempt. `end` must be called once however the attempt ends; later calls do nothing. */
+/**
+ * Permission for one attempt. `end` must be called once however the attempt ends; later calls do nothing.
+ * A stream calls `started` at its first chunk, and `end` when it ends: its outcome is known only then.
+ */
 export interface Ticket {
   readonly probe: boolean;
+  /** The answer began: the deployment is up (a probe closes the breaker and frees its slot); nothing is counted yet. */
+  started(): void;
   end(verdict: Verdict, now: number): void;
 }
 
@@ -38,7 +43,7 @@ export type HealthChange = { state: 'open' | 'closed'; until: number } | { state
  *
  *   closed --(N consecutive failures | failure rate over the window)--> open(until)
  *   open --(until passed, next admit)--> half-open: exactly one probe ticket
- *   half-open --probe answered or rate limited--> closed
+ *   half-open --probe answered (a stream: its first chunk) or rate limited--> closed
  *   half-open --probe failed--> open(now + cooldownMs)
  *   half-open --probe ended without verdict (client gone, deadline)--> half-open, slot free
  *
@@ -115,14 +120,22 @@ export class DeploymentHealth {
 
   private ticket(token: object | undefined): Ticket {
     let ended = false;
+    const releaseProbe = () => {
+      const wasProbe = token !== undefined && this.probe === token;
+      if (wasProbe) this.probe = undefined;
+      return wasProbe;
+    };
     return {
       probe: token !== undefined,
+      started: () => {
+        if (ended) return;
+        releaseProbe();
+        if (this.state !== 'closed') this.close();
+      },
       end: (verdict, now) => {
         if (ended) return;
         ended = true;
-        const wasProbe = token !== undefined && this.probe === token;
-        if (wasProbe) this.probe = undefined;
-        this.settle(verdict, now, wasProbe);
+        this.settle(verdict, now, releaseProbe());
       },
     };
   }

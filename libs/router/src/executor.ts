@@ -1,13 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { GatewayConfig } from '@gateway/config';
 import { type AttemptTiming, MetricsService, newSpanId } from '@gateway/metrics';
-import { GatewayError, LOOP_DETECTED, loopDetected } from '@gateway/providers';
+import { type ChatStream, GatewayError, LOOP_DETECTED, loopDetected } from '@gateway/providers';
 import { BreakerRegistry } from './breaker-registry';
 import { Clock } from './clock';
-import type { Verdict } from './deployment-health';
+import type { Ticket, Verdict } from './deployment-health';
 import { unavailable } from './eligibility';
 import { type LatencyKind, LatencyTracker } from './latency-tracker';
 import type { Deployment } from './model-catalog';
+import { primeStream, type PrimedStream } from './prime-stream';
 import type { Plan } from './router.service';
 
 /** One failed attempt, for the response headers and the access log. */
@@ -41,6 +42,11 @@ export interface Attempted<T> {
 /** `timing`: the attempt's entry in the run's timeline, when there is one (traces). */
 export type AttemptCall<T> = (deployment: Deployment, signal: AbortSignal, timing?: AttemptTiming) => Promise<T>;
 
+/** For an answer that goes on after its attempt (a stream): hands it the ticket its ending settles. */
+type Follow<T> = (answer: T, ticket: Ticket) => void;
+
+const ANSWERED: Verdict = { kind: 'answered' };
+
 /** Statuses whose Retry-After cools the deployment down. */
 const RETRY_AFTER_STATUSES = new Set<unknown>([429, 503, 529]);
 /** Cool-down after a 429 that named no Retry-After. */
@@ -71,13 +77,31 @@ export class Executor {
     this.fallbackOn = new Set(config.router.retry.fallbackOn);
   }
 
-  /** `timeline`, when given, receives every attempt's timing (for traces), even when the run fails. */
+  /**
+   * A stream: it may fall back until its first chunk (primeStream). From then on the deployment is up
+   * (a probe closes its breaker), and how the stream ends is the attempt's outcome for its health:
+   * read to its end, an answer; an upstream failure after it began (cut, timed out, malformed, an
+   * error event), a failure; a client that left, nothing.
+   */
+  runStream(plan: Plan, signal: AbortSignal, open: AttemptCall<ChatStream>, timeline?: AttemptTiming[]): Promise<Attempted<ChatStream>> {
+    const follow: Follow<PrimedStream> = (stream, ticket) => {
+      stream.ended = (err) =>
+        ticket.end(err === undefined ? ANSWERED : this.verdict(asGatewayError(err, signal), signal), this.clock.now());
+    };
+    return this.run(plan, signal, 'ttft', (d, s, t) => primeStream(open(d, s, t)), timeline, follow);
+  }
+
+  /**
+   * `timeline`, when given, receives every attempt's timing (for traces), even when the run fails.
+   * `follow`: the answer goes on after the attempt, and its ending settles the attempt's ticket.
+   */
   async run<T>(
     plan: Plan,
     signal: AbortSignal,
     kind: LatencyKind,
     call: AttemptCall<T>,
     timeline?: AttemptTiming[],
+    follow?: Follow<T>,
   ): Promise<Attempted<T>> {
     const { retry, timeouts } = this.config.router;
     const runStarted = performance.now();
@@ -121,7 +145,8 @@ export class Executor {
             let error: GatewayError;
             try {
               const result = await call(deployment, attemptSignal.signal, timing);
-              verdict = { kind: 'answered' };
+              verdict = ANSWERED;
+              follow?.(result, ticket);
               if (timing) timing.endedAt = this.clock.now();
               return { result, deployment, attempts, failures, elapsedMs: performance.now() - runStarted };
             } catch (err) {
@@ -130,7 +155,8 @@ export class Executor {
               if (timing) Object.assign(timing, { endedAt: this.clock.now(), error: error.code ?? error.type });
             } finally {
               // Every way out of an attempt lands here: the probe slot, if it held one, is released.
-              ticket.end(verdict, this.clock.now());
+              if (follow && verdict === ANSWERED) ticket.started();
+              else ticket.end(verdict, this.clock.now());
               this.latency.end(deployment.id, kind, latencyId, verdict.kind === 'answered');
               attemptSignal.clear();
             }

@@ -62,9 +62,14 @@ export class ModelCatalog {
     return (this.byName.get(model)?.deployments.length ?? 0) > 0;
   }
 
+  /** The group a public name or alias names, whether or not it can serve. */
+  find(model: string): ModelGroup | undefined {
+    return this.byName.get(model);
+  }
+
   /** The group for a public name or alias; 404 when unknown or when none of its providers is enabled. */
   resolve(model: string): ModelGroup {
-    const group = this.byName.get(model);
+    const group = this.find(model);
     if (!group) throw GatewayError.modelNotFound(model);
     if (!group.deployments.length) {
       const why = group.config.deployments.map((d) => `${d.provider}: ${this.providers.whyDisabled(d.provider)}`).join('; ');

@@ -2,16 +2,22 @@ import { type ChatStream, DONE } from '@gateway/providers';
 
 type Chunk = string | Uint8Array;
 
+/** A stream `primeStream` started. */
+export interface PrimedStream extends ChatStream {
+  /** Set before reading: called once, without an error when the stream was read to its end, with it when it failed (not when its reader stopped early). */
+  ended?: (error?: unknown) => void;
+}
+
 /**
  * Waits for a stream's first chunk before the stream counts as started, so a
  * stream that fails before sending anything can still fall back to another
  * deployment. The returned stream yields that chunk, then the rest.
  */
-export async function primeStream(pending: Promise<ChatStream>): Promise<ChatStream> {
+export async function primeStream(pending: Promise<ChatStream>): Promise<PrimedStream> {
   const source = await pending;
   const iterator = source[Symbol.asyncIterator]();
   const first = await iterator.next();
-  const primed: ChatStream = { native: source.native, [Symbol.asyncIterator]: () => new Primed(source, iterator, first, primed) };
+  const primed: PrimedStream = { native: source.native, [Symbol.asyncIterator]: () => new Primed(source, iterator, first, primed) };
   return primed;
 }
 
@@ -27,7 +33,7 @@ class Primed implements AsyncIterator<Chunk, undefined> {
     private readonly source: ChatStream,
     private readonly iterator: AsyncIterator<Chunk>,
     private first: IteratorResult<Chunk> | undefined,
-    private readonly primed: ChatStream,
+    private readonly primed: PrimedStream,
   ) {}
 
   async next(): Promise<IteratorResult<Chunk, undefined>> {
@@ -38,10 +44,12 @@ class Primed implements AsyncIterator<Chunk, undefined> {
       this.first = undefined;
     } catch (err) {
       await this.close();
+      this.primed.ended?.(err);
       throw err;
     }
     if (!step.done) return step;
     await this.close();
+    this.primed.ended?.();
     return DONE;
   }
 

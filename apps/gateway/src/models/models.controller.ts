@@ -39,10 +39,10 @@ export class ModelsController {
   /** A model the key may not use is unknown to it: the same 404 as a model that does not exist, as OpenAI answers. */
   @Get(':id')
   get(@Req() request: FastifyRequest, @Param('id') id: string, @Headers('anthropic-version') anthropic?: string) {
-    const virtual = this.router.isVirtualModel(id);
-    const group = virtual ? undefined : this.catalog.resolve(id);
     const key = request.gatewayKey;
-    if (key && !mayUseModel(key, id, group?.name ?? id)) throw GatewayError.modelNotFound(id);
+    // Before resolving: why a model cannot serve (its providers disabled) is for keys that may use it.
+    if (key && !mayUseModel(key, id, this.catalog.find(id)?.name ?? id)) throw GatewayError.modelNotFound(id);
+    const group = this.router.isVirtualModel(id) ? undefined : this.catalog.resolve(id);
     const model = this.toModel(id, group ? group.deployments[0].provider.name : 'ai-gateway');
     return anthropic === undefined ? model : anthropicModel(model);
   }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CACHE_HEADERS, CacheService, parseControls, replayAsStream } from '@gateway/cache';
 import type { ChatCompletionCreateParams, ChatStream, JsonResult, NativeRequest } from '@gateway/providers';
-import { type Deployment, Executor, primeStream, RouterService } from '@gateway/router';
+import { type Deployment, Executor, RouterService } from '@gateway/router';
 import type { AttemptTiming } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
 import { clientSignal } from '../http/client-signal';
@@ -71,7 +71,7 @@ export class ChatPipeline {
         reply,
         state,
         plan,
-        this.executor.run(plan, signal, 'ttft', (d, s, t) => primeStream(d.provider.chatStream(body, ctx(d, s, t))), state.timeline),
+        this.executor.runStream(plan, signal, (d, s, t) => d.provider.chatStream(body, ctx(d, s, t)), state.timeline),
       );
       // A vendor's own answer (ChatStream.native) is not what the cache replays: not stored.
       const record = cached && !run.result.native;

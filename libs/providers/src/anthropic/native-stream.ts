@@ -1,5 +1,6 @@
 import type { GatewayError } from '../gateway-error';
 import { mapStream, type StreamSteps } from '../map-stream';
+import { parseEvent } from '../parse-event';
 import { midStreamError, truncated } from '../openai/stream';
 import type { ChatStream } from '../provider';
 import { vendorError } from '../translation/errors';
@@ -148,18 +149,4 @@ function eventAt(tail: Buffer, type: string): number {
   const at = tail.lastIndexOf(`\n${line}`);
   if (at >= 0) return at + 1;
   return tail.subarray(0, line.length).toString() === line ? 0 : -1;
-}
-
-/** An SSE event's `data:` payload, or undefined when it is not JSON. */
-function parseEvent(event: string): Record<string, unknown> | undefined {
-  const data = event
-    .split('\n')
-    .filter((line) => line.startsWith('data:'))
-    .map((line) => line.slice(5).trim())
-    .join('\n');
-  try {
-    return JSON.parse(data) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
 }

@@ -13,7 +13,10 @@ export class OpenAIProvider implements Provider {
   private readonly client: UpstreamClient;
   private readonly omit: readonly string[];
 
-  constructor(config: ProviderConfig, apiKey: string | undefined) {
+  constructor(
+    config: ProviderConfig,
+    private readonly apiKey: string | undefined,
+  ) {
     this.name = config.name;
     this.type = config.type;
     this.client = new UpstreamClient(config, apiKey);
@@ -27,7 +30,7 @@ export class OpenAIProvider implements Provider {
 
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
     const res = await this.client.send('/chat/completions', toUpstreamChat(request, ctx.upstreamModel, this.omit), ctx);
-    return passThroughStream(this.name, res, ctx.signal, request.stream_options?.include_usage !== true);
+    return passThroughStream(this.name, res, ctx.signal, request.stream_options?.include_usage !== true, this.apiKey);
   }
 
   /** OpenAI-format upstreams handle float and base64 encodings themselves. */

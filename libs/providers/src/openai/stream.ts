@@ -1,6 +1,7 @@
 import { GatewayError } from '../gateway-error';
 import { mapStream, type StreamSteps } from '../map-stream';
 import type { ChatStream } from '../provider';
+import { upstreamErrorEvent } from './error-event';
 import { fromTransportError } from './errors';
 import { isSpace, keyWithValue, valueAt } from './json-bytes';
 import { EVENT_END, EVENT_END_CRLF, eventsEnd, PartialEvent } from './partial-event';
@@ -31,17 +32,19 @@ const NO_OUTPUT: Buffer[] = [];
  * before its first whole event can still fall back (the router starts a stream at its
  * first chunk). Only the last few chunks are inspected at the end: to check the stream
  * really finished (`[DONE]`) and to pick up `usage`. With `stripUsage` (the gateway asked
- * for usage, the client did not) the usage event is cut out. A reader that stops early
- * closes the body, which releases the upstream socket.
+ * for usage, the client did not) the usage event is cut out. An error event the upstream sends
+ * ends the stream as the gateway's error, without the provider's key (`apiKey`) in its text.
+ * A reader that stops early closes the body, which releases the upstream socket.
  */
 export function passThroughStream(
   provider: string,
   res: { body: AsyncIterable<Buffer> },
   signal: AbortSignal,
   stripUsage: boolean,
+  apiKey?: string,
 ): ChatStream {
   const stream: ChatStream = {
-    [Symbol.asyncIterator]: () => mapStream(res.body, new PassThrough(provider, signal, stripUsage, stream)),
+    [Symbol.asyncIterator]: () => mapStream(res.body, new PassThrough(provider, signal, stripUsage, stream, apiKey)),
   };
   return stream;
 }
@@ -59,6 +62,7 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     private readonly signal: AbortSignal,
     private readonly stripUsage: boolean,
     private readonly stream: ChatStream,
+    private readonly apiKey: string | undefined,
   ) {
     this.partial = new PartialEvent(provider);
   }
@@ -74,6 +78,8 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
       if (!events) return NO_OUTPUT;
       this.started = true;
     }
+    const error = upstreamErrorEvent(this.provider, events, this.apiKey);
+    if (error) throw error;
     // `[DONE]` ends the answer even when the upstream keeps the connection open after it.
     if (endsWithDone(events)) {
       this.complete = true;
