@@ -163,6 +163,7 @@ before(async () => {
         deploy('gemini-echo', 'gem', 'gemini-echo'),
         deploy('gemini-tool', 'gem', 'gemini-tool'),
         deploy('gemini-think', 'gem', 'gemini-think'),
+        deploy('gemini-safety', 'gem', 'gemini-finish-SAFETY'),
         // An Anthropic deployment that fails (a 500: the next one answers), then another vendor's.
         chain('claude-then-strict', ['ant', 'claude-error-api_error'], ['oa', 'strict']),
         chain('claude-then-gemini', ['ant', 'claude-error-api_error'], ['gem', 'gemini-echo']),
@@ -732,6 +733,18 @@ describe('Messages API: Anthropic`s server tools, served by Anthropic deployment
       assert.equal(next.stop_reason, 'end_turn');
       assert.deepEqual(anthropic.last().body.messages, JSON.parse(JSON.stringify(messages)));
     }
+  });
+});
+
+// Found by an independent check: the streamed text had the gateway's refusal note glued to the model's.
+describe('Messages API: an answer a content filter cut off (Gemini SAFETY)', () => {
+  it('reads the same streamed or not: the model`s text, then stop_reason', async () => {
+    const ask = { model: 'gemini-safety', max_tokens: 50, messages: [{ role: 'user' as const, content: 'hi' }] };
+    const message = await client.messages.create(ask);
+    const streamed = await client.messages.stream(ask).finalMessage();
+    assert.deepEqual(message.content, [{ type: 'text', text: 'partial' }]);
+    assert.deepEqual(streamed.content, message.content);
+    assert.equal(streamed.stop_reason, message.stop_reason);
   });
 });
 
