@@ -762,6 +762,14 @@ describe('Messages API: errors in Anthropic`s shape', () => {
     assert.match(custom.body.error.message, /input_schema/);
   });
 
+  it('stop_sequences has a length cap, like every list: more is a 400 naming it', async () => {
+    const ask = { model: 'oa-echo', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] };
+    assert.equal((await post('/v1/messages', { ...ask, stop_sequences: Array(1000).fill('x') })).status, 200);
+    const res = await post('/v1/messages', { ...ask, stop_sequences: Array(1001).fill('x') });
+    assert.deepEqual([res.status, res.body.error.type], [400, 'invalid_request_error']);
+    assert.match(res.body.error.message, /'stop_sequences': must NOT have more than 1000 items/);
+  });
+
   it('a body over the size limit is a 413 request_too_large', async () => {
     const huge = { model: 'oa-echo', max_tokens: 10, messages: [{ role: 'user', content: 'x'.repeat(5 * 1024 * 1024) }] };
     const res = await post('/v1/messages', huge);
