@@ -289,6 +289,20 @@ describe('hostile-input findings (issue #18)', () => {
     assert.match(error.message, /more than 4 items/);
   });
 
+  // Found by an independent check: int64's largest seed went upstream as 9223372036854776000 (outside int64).
+  it('a seed beyond what a JSON number holds exactly is refused naming it, not sent changed', async () => {
+    const ask = (seed: string) =>
+      fetch(gateway.url + '/v1/chat/completions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER}` },
+        body: `{"model":"mock","seed":${seed},"messages":[{"role":"user","content":"x"}]}`,
+      });
+    const res = await ask('9223372036854775807');
+    assert.equal(res.status, 400);
+    assert.equal((await errorJson(res)).error.param, 'seed');
+    assert.equal((await ask(String(Number.MAX_SAFE_INTEGER))).status, 200);
+  });
+
   it('every numeric parameter has a range and every list a cap, refused with the parameter named', async () => {
     const chat = { model: 'mock', messages: [{ role: 'user', content: 'x' }] };
     const refused: [string, Record<string, unknown>, string][] = [
@@ -303,6 +317,9 @@ describe('hostile-input findings (issue #18)', () => {
       ],
       ['/v1/chat/completions', { ...chat, logit_bias: { 50256: 101 } }, 'logit_bias[50256]'],
       ['/v1/chat/completions', { ...chat, seed: 1e20 }, 'seed'],
+      // Past 2^53 a JSON number is already rounded when parsed: it could only go upstream changed.
+      ['/v1/chat/completions', { ...chat, seed: 2 ** 53 }, 'seed'],
+      ['/v1/chat/completions', { ...chat, seed: -(2 ** 53) }, 'seed'],
       ['/v1/embeddings', { model: 'mock-embedding', input: Array(3_000).fill('a') }, 'input'],
       ['/v1/embeddings', { model: 'mock-embedding', input: Array.from({ length: 2_000 }, () => 'word '.repeat(200)) }, 'input'],
       ['/v1/embeddings', { model: 'mock-embedding', input: Array(40_000).fill(1) }, 'input'],

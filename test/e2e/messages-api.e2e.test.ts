@@ -168,6 +168,7 @@ before(async () => {
         deploy('gemini-echo', 'gem', 'gemini-echo'),
         deploy('gemini-tool', 'gem', 'gemini-tool'),
         deploy('gemini-think', 'gem', 'gemini-think'),
+        deploy('gemini-safety', 'gem', 'gemini-finish-SAFETY'),
         // An Anthropic deployment that fails (a 500: the next one answers), then another vendor's.
         chain('claude-then-strict', ['ant', 'claude-error-api_error'], ['oa', 'strict']),
         chain('claude-then-gemini', ['ant', 'claude-error-api_error'], ['gem', 'gemini-echo']),
@@ -741,6 +742,18 @@ describe('Messages API: Anthropic`s server tools, served by Anthropic deployment
   });
 });
 
+// Found by an independent check: the streamed text had the gateway's refusal note glued to the model's.
+describe('Messages API: an answer a content filter cut off (Gemini SAFETY)', () => {
+  it('reads the same streamed or not: the model`s text, then stop_reason', async () => {
+    const ask = { model: 'gemini-safety', max_tokens: 50, messages: [{ role: 'user' as const, content: 'hi' }] };
+    const message = await client.messages.create(ask);
+    const streamed = await client.messages.stream(ask).finalMessage();
+    assert.deepEqual(message.content, [{ type: 'text', text: 'partial' }]);
+    assert.deepEqual(streamed.content, message.content);
+    assert.equal(streamed.stop_reason, message.stop_reason);
+  });
+});
+
 describe('Messages API: errors in Anthropic`s shape', () => {
   it('a schema violation is a 400 invalid_request_error naming the field', async () => {
     const res = await post('/v1/messages', { model: 'oa-echo', messages: [{ role: 'user', content: 'hi' }] });
@@ -753,6 +766,14 @@ describe('Messages API: errors in Anthropic`s shape', () => {
     const custom = await post('/v1/messages', { ...searching('oa-echo'), tools: [{ type: 'custom', name: 'f' }] });
     assert.equal(custom.status, 400);
     assert.match(custom.body.error.message, /input_schema/);
+  });
+
+  it('stop_sequences has a length cap, like every list: more is a 400 naming it', async () => {
+    const ask = { model: 'oa-echo', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] };
+    assert.equal((await post('/v1/messages', { ...ask, stop_sequences: Array(1000).fill('x') })).status, 200);
+    const res = await post('/v1/messages', { ...ask, stop_sequences: Array(1001).fill('x') });
+    assert.deepEqual([res.status, res.body.error.type], [400, 'invalid_request_error']);
+    assert.match(res.body.error.message, /'stop_sequences': must NOT have more than 1000 items/);
   });
 
   it('a body over the size limit is a 413 request_too_large', async () => {

@@ -320,6 +320,9 @@ describe('Responses API: errors, storage and the mock model', () => {
     const cases: [Record<string, unknown>, number, string | null][] = [
       [{ model: 'mock', input: 'x', tools: [{ type: 'web_search' }] }, 400, 'tools[0].type'],
       [{ model: 'mock', input: 'x', background: true }, 400, 'background'],
+      // Log probabilities, asked by include as by top_logprobs (found by an independent check: 200 with none).
+      [{ model: 'mock', input: 'x', include: ['message.output_text.logprobs'] }, 400, 'include'],
+      [{ model: 'mock', input: 'x', top_logprobs: 2 }, 400, 'top_logprobs'],
       [{ model: 'mock', input: [{ type: 'function_call', name: 'f' }] }, 400, 'input[0].call_id'],
       [{ model: 'mock', input: 'x', temperature: 5 }, 400, 'temperature'],
       [{ input: 'x' }, 400, 'model'],
@@ -354,6 +357,11 @@ describe('Responses API: errors, storage and the mock model', () => {
       assert.equal(json.error.param, param, JSON.stringify(json));
       assert.ok(json.error.message && json.error.type, 'OpenAI error shape');
     }
+  });
+
+  it('include values other than log probabilities change nothing', async () => {
+    const res = await client.responses.create({ model: 'mock', input: 'x', include: ['reasoning.encrypted_content'] });
+    assert.equal(res.status, 'completed');
   });
 
   it('odd bodies (fast-check, fixed seed) get a 2xx or a 4xx in OpenAI shape, never a 5xx', async () => {

@@ -31,6 +31,9 @@ import { FakeUpstream, pieces, sendJson as json, sleep } from './fake-upstream';
  * - `once-429-<tag>`: a 429 with Retry-After: 1 the first time that exact model id is asked, then success;
  * - `strict`: like `ok`, but a message with a field OpenAI does not define is a 400, as OpenAI
  *   answers one (Mistral: 422 extra_forbidden);
+ * - `mistral`: like `ok`, but shaped like Mistral's API: a field it does not define (top-level:
+ *   `stream_options`, `max_completion_tokens`, …; in a message: as `strict`) is its 422
+ *   `extra_forbidden`, and a stream reports usage on its finish chunk, unasked;
  * - `neverclose`: a whole stream, through `[DONE]`, whose response is never ended;
  * - `pings-<n>`: `: ping` SSE comments only, `n` of them 100 ms apart, then the connection is dropped;
  * - `unframed`: a 200 event stream whose body (9 MiB) holds no blank line, the response never ended.
@@ -82,6 +85,11 @@ export class FakeOpenAI extends FakeUpstream {
       const message = `Additional properties are not allowed ('${extra.field}' was unexpected) - '${extra.param}'`;
       return json(res, 400, { error: { message, type: 'invalid_request_error', param: extra.param, code: null } });
     }
+    const forbidden = model === 'mistral' ? mistralExtras(body) : [];
+    if (forbidden.length) {
+      const detail = forbidden.map((loc) => ({ type: 'extra_forbidden', loc: ['body', ...loc], msg: 'Extra inputs are not permitted' }));
+      return json(res, 422, { object: 'error', message: { detail }, type: 'invalid_request_error', param: null, code: null });
+    }
     if (model.startsWith('pings-')) return pings(res, Number(model.slice(6)));
     if (model === 'unframed') return unframed(res);
     if (req.url === '/v1/embeddings') return json(res, 200, embeddings(body));
@@ -101,6 +109,38 @@ const ERROR_TYPES: Record<number, [string, string | null]> = {
 
 /** The fields of a chat message, any role, in OpenAI's API reference. */
 const MESSAGE_FIELDS = new Set(['role', 'content', 'name', 'tool_calls', 'tool_call_id', 'refusal', 'audio', 'function_call']);
+
+/** The top-level fields of Mistral's chat completion request, in its API reference. */
+const MISTRAL_FIELDS = new Set([
+  'model',
+  'messages',
+  'temperature',
+  'top_p',
+  'max_tokens',
+  'stream',
+  'stop',
+  'random_seed',
+  'response_format',
+  'tools',
+  'tool_choice',
+  'presence_penalty',
+  'frequency_penalty',
+  'n',
+  'prediction',
+  'parallel_tool_calls',
+  'prompt_mode',
+  'safe_prompt',
+  'metadata',
+]);
+
+/** Where a body has what Mistral does not define: top-level fields, and message fields OpenAI does not define either. */
+function mistralExtras(body: Record<string, unknown>): (string | number)[][] {
+  const extras: (string | number)[][] = Object.keys(body)
+    .filter((key) => !MISTRAL_FIELDS.has(key))
+    .map((key) => [key]);
+  const message = extraMessageField(body);
+  return message ? [...extras, ['messages', Number(message.param.slice('messages.'.length)), message.field]] : extras;
+}
 
 function extraMessageField(body: Record<string, unknown>): { field: string; param: string } | undefined {
   for (const [i, message] of ((body.messages ?? []) as object[]).entries()) {
@@ -222,8 +262,8 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
       send([{ index: 0, delta: { content: words[i] }, finish_reason: null }]);
     }
   }
-  send([{ index: 0, delta: {}, finish_reason: tool ? 'tool_calls' : 'stop' }]);
   const usage = usageFor(model);
+  send([{ index: 0, delta: {}, finish_reason: tool ? 'tool_calls' : 'stop' }], model === 'mistral' ? usage : null);
   if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage && usage) send([], usage);
   if (model === 'neverclose') return void res.write('data: [DONE]\n\n');
   res.end('data: [DONE]\n\n');

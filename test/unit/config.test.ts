@@ -220,6 +220,16 @@ describe('config', () => {
       /models\[0\]\.deployments\[0\]\.thinking/,
     ],
     [
+      'an output-limit field OpenAI does not name, naming the value',
+      (c) => ((c.providers[0] as Record<string, unknown>).maxTokensField = 'max_token'),
+      /providers\[0\]\.maxTokensField: "max_token" is not one of max_tokens, max_completion_tokens/,
+    ],
+    [
+      'a streamOptions that is no boolean, naming the value',
+      (c) => ((c.providers[0] as Record<string, unknown>).streamOptions = 'no'),
+      /providers\[0\]\.streamOptions: "no" is not true or false/,
+    ],
+    [
       'a provider timeout longer than a Node timer holds (it would fire after 1 ms)',
       (c) => ((c.providers[0] as Record<string, unknown>).timeoutMs = 2 ** 31),
       /providers\[0\]\.timeoutMs: .*2147483647/,

@@ -765,6 +765,26 @@ describe('chat chunks -> Anthropic event stream', () => {
     );
   });
 
+  // Found by an independent check: a vendor that stopped for a content filter after some text (Gemini
+  // SAFETY) gave "partial" as JSON, and "partial" glued to the gateway's refusal note when streamed.
+  for (const [name, content, refusal] of [
+    ['text, then a refusal', 'partial', 'Gemini stopped the answer (SAFETY).'],
+    ['a refusal alone', null, "I can't help with that."],
+  ] as const)
+    it(`${name}: the streamed blocks are the non-streamed ones`, () => {
+      const events = new MessageEvents(false);
+      const deltas = [
+        { role: 'assistant', content: '' },
+        ...(content ? [{ content }] : []),
+        { refusal: refusal.slice(0, 9) },
+        { refusal: refusal.slice(9) },
+      ];
+      const frames = [...deltas.map((d) => chunk(d)), chunk({}, 'content_filter')].flatMap((c) => events.push(c));
+      frames.push(...events.end('x', 'm'));
+      assert.deepEqual(replay(frames).blocks, toMessage(completion({ content, refusal }, 'content_filter'), false).content);
+      assert.deepEqual(replay(frames).blocks, [{ type: 'text', text: content ?? refusal }]);
+    });
+
   it('an empty chat stream still opens and closes the message', () => {
     const events = new MessageEvents(false);
     const types = [...events.end('chatcmpl-z', 'm')].map((f) => f.split('\n')[0]);

@@ -27,6 +27,10 @@ import { ResponsesConfig } from './responses-config';
 export const PROVIDER_TYPES = ['openai', 'openai-compatible', 'anthropic', 'gemini', 'mock'] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 
+/** OpenAI's two names for a chat request's output limit (ProviderConfig.maxTokensField). */
+export const MAX_TOKENS_FIELDS = ['max_tokens', 'max_completion_tokens'] as const;
+export type MaxTokensField = (typeof MAX_TOKENS_FIELDS)[number];
+
 export const CAPABILITIES = ['tools', 'vision', 'json', 'embeddings', 'reasoning'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 /** Capabilities of a chat model; a deployment declaring `embeddings` may declare none of them. */
@@ -84,6 +88,23 @@ export class ProviderConfig {
    * fields OpenAI does not define. Unset: `reasoning_content` for type openai, none otherwise.
    */
   @IsOptional() @IsArray() @Matches(/^[a-z][a-z0-9_]*$/, { each: true }) omitMessageFields?: string[];
+  /**
+   * OpenAI-format providers: the field that carries a request's output limit upstream, whichever
+   * of the two the client (or the Messages and Responses codecs) used. Unset: `max_completion_tokens`
+   * for type openai (its reasoning models refuse `max_tokens`), `max_tokens` otherwise (the field
+   * vLLM, Mistral, Groq, Together, DeepSeek and Ollama all take; Mistral refuses the other).
+   */
+  @IsOptional()
+  @IsIn(MAX_TOKENS_FIELDS as unknown as string[], {
+    message: ({ value }) => `${JSON.stringify(value)} is not one of ${MAX_TOKENS_FIELDS.join(', ')}`,
+  })
+  maxTokensField?: MaxTokensField;
+  /**
+   * OpenAI-format providers: whether the upstream takes `stream_options`, with which the gateway
+   * asks every stream for its usage. False (Mistral refuses the field): none is sent, the client's
+   * neither, and usage is read from the stream's last chunk when the server sends it there.
+   */
+  @IsOptional() @IsBoolean({ message: ({ value }) => `${JSON.stringify(value)} is not true or false` }) streamOptions = true;
   @IsOptional() @Nested(() => MockBehaviour) mock?: MockBehaviour;
 }
 

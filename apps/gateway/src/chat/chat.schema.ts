@@ -94,8 +94,9 @@ export const chatCompletionSchema = {
     stop: { type: ['string', 'null', 'array'], maxItems: 4, items: { type: 'string' } },
     presence_penalty: { type: ['number', 'null'], minimum: -2, maximum: 2 },
     frequency_penalty: { type: ['number', 'null'], minimum: -2, maximum: 2 },
-    // OpenAI's seed is a 64-bit integer.
-    seed: { type: ['integer', 'null'], minimum: -9_223_372_036_854_775_808, maximum: 9_223_372_036_854_775_807 },
+    // OpenAI's seed is a 64-bit integer, but a JSON number above 2^53 reaches the gateway already
+    // rounded (9223372036854775807 parses as 2^63, outside int64): it could only be sent changed.
+    seed: { type: ['integer', 'null'], minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
     user: { type: 'string' },
     logprobs: { type: ['boolean', 'null'] },
     top_logprobs: { type: ['integer', 'null'], minimum: 0, maximum: 20 },

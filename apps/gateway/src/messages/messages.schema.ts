@@ -112,7 +112,9 @@ export const messagesSchema = {
     ...prompt,
     max_tokens: { type: 'integer', minimum: 1, maximum: MAX_COMPLETION_TOKENS },
     stream: { type: 'boolean' },
-    stop_sequences: { type: 'array', items: { type: 'string' } },
+    // Capped like this schema's other lists, far above real use (Anthropic's reference states no cap;
+    // OpenAI-format upstreams take 4 and Gemini 5, and refuse more themselves).
+    stop_sequences: { type: 'array', maxItems: 1000, items: { type: 'string' } },
     temperature: { type: 'number', minimum: 0, maximum: 1 },
     top_p: { type: 'number', minimum: 0, maximum: 1 },
     top_k: { type: 'integer', minimum: 0 },

@@ -27,6 +27,14 @@ export class MessageEvents {
   private blocks = 0;
   private finish: string | null = null;
   private usage: CompletionUsage | undefined;
+  /** The model's text began. */
+  private said = false;
+  /**
+   * A refusal (OpenAI's, or the gateway's note that a vendor stopped for a content filter), held:
+   * it is the answer's text only when the model said nothing, as in toMessage (`content || refusal`),
+   * so an answer cut off after some text reads the same streamed or not.
+   */
+  private refusal = '';
   /** OpenAI tool call index -> Anthropic block index, for argument fragments. */
   private readonly calls = new Map<number, number>();
   /**
@@ -49,6 +57,7 @@ export class MessageEvents {
   /** The closing events, once the chat stream ended normally. */
   end(fallbackId: string, model: string): string[] {
     if (!this.started) this.start(fallbackId, model);
+    if (!this.said && this.refusal) this.text(this.refusal);
     this.closeAll();
     const usage = anthropicUsage(this.usage);
     this.out.push(sseEvent('message_delta', { delta: { stop_reason: stopReason(this.finish), stop_sequence: null }, usage }));
@@ -73,13 +82,18 @@ export class MessageEvents {
       this.out.push(this.delta({ type: 'thinking_delta', thinking: delta.reasoning_content }));
     }
     if (delta.thinking_blocks && this.thinking) for (const block of delta.thinking_blocks) this.thinkingBlock(block);
-    const text = delta.content || delta.refusal;
-    if (text) {
-      this.ensure('text', { type: 'text', text: '' });
-      this.out.push(this.delta({ type: 'text_delta', text }));
+    if (delta.content) {
+      this.said = true;
+      this.text(delta.content);
     }
+    if (delta.refusal) this.refusal += delta.refusal;
     for (const call of delta.tool_calls ?? []) this.toolCall(call);
     if (choice.finish_reason) this.finish = choice.finish_reason;
+  }
+
+  private text(text: string): void {
+    this.ensure('text', { type: 'text', text: '' });
+    this.out.push(this.delta({ type: 'text_delta', text }));
   }
 
   private start(id: string, model: string): void {

@@ -42,8 +42,12 @@ const RESPONSES_PARAMS: ParamTable<ResponseCreateParamsBase> = {
   // Handled by the controller (response store).
   store: 'mapped',
   previous_response_id: 'mapped',
-  // The reasoning state is always returned when there is any (see ids.ts), so `include` asks for nothing more.
-  include: 'dropped',
+  // The reasoning state is always returned when there is any (see ids.ts), so `include` asks for
+  // nothing more, but for log probabilities, which the gateway does not return (as top_logprobs).
+  include: refuse(
+    (v) => Array.isArray(v) && v.includes('message.output_text.logprobs'),
+    "does not return log probabilities on /v1/responses (include: 'message.output_text.logprobs').",
+  ),
   stream_options: 'dropped',
   prompt_cache_retention: 'dropped',
   prompt_cache_options: 'dropped',

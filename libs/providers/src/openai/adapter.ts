@@ -2,7 +2,7 @@ import type { ProviderConfig, ProviderType } from '@gateway/config';
 import type { CallContext, ChatStream, JsonResult, ModelInfo, Provider } from '../provider';
 import type { ChatCompletionCreateParams, EmbeddingCreateParams } from '../wire';
 import { UpstreamClient } from './client';
-import { omittedMessageFields, toUpstreamBody, toUpstreamChat } from './request';
+import { type ChatDialect, chatDialect, toUpstreamBody, toUpstreamChat } from './request';
 import { readJsonResult } from './response';
 import { passThroughStream } from './stream';
 
@@ -11,7 +11,7 @@ export class OpenAIProvider implements Provider {
   readonly name: string;
   readonly type: ProviderType;
   private readonly client: UpstreamClient;
-  private readonly omit: readonly string[];
+  private readonly dialect: ChatDialect;
 
   constructor(
     config: ProviderConfig,
@@ -20,16 +20,16 @@ export class OpenAIProvider implements Provider {
     this.name = config.name;
     this.type = config.type;
     this.client = new UpstreamClient(config, apiKey);
-    this.omit = omittedMessageFields(config);
+    this.dialect = chatDialect(config);
   }
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
-    const body = await this.client.sendBuffered('/chat/completions', toUpstreamChat(request, ctx.upstreamModel, this.omit), ctx);
+    const body = await this.client.sendBuffered('/chat/completions', toUpstreamChat(request, ctx.upstreamModel, this.dialect), ctx);
     return readJsonResult(this.name, body, 'chat.completion');
   }
 
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
-    const res = await this.client.send('/chat/completions', toUpstreamChat(request, ctx.upstreamModel, this.omit), ctx);
+    const res = await this.client.send('/chat/completions', toUpstreamChat(request, ctx.upstreamModel, this.dialect), ctx);
     return passThroughStream(this.name, res, ctx.signal, request.stream_options?.include_usage !== true, this.apiKey);
   }
 

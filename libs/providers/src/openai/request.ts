@@ -1,4 +1,5 @@
-import type { ProviderConfig } from '@gateway/config';
+import type { MaxTokensField, ProviderConfig } from '@gateway/config';
+import { maxTokensOf } from '../translation/params';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam, EmbeddingCreateParams } from '../wire';
 
 /**
@@ -9,14 +10,41 @@ export function toUpstreamBody(request: EmbeddingCreateParams, upstreamModel: st
   return JSON.stringify({ ...request, model: upstreamModel });
 }
 
+/** How a provider's upstream wants a chat request written, beyond OpenAI's own format (chatDialect). */
+export interface ChatDialect {
+  /** Message fields it is not sent (see GATEWAY_FIELDS and omittedMessageFields). */
+  omit: readonly string[];
+  /** The field the output limit goes in (ProviderConfig.maxTokensField). */
+  maxTokensField: MaxTokensField;
+  /** Whether it takes `stream_options` (ProviderConfig.streamOptions). */
+  streamOptions: boolean;
+}
+
+export function chatDialect(provider: ProviderConfig): ChatDialect {
+  return {
+    omit: omittedMessageFields(provider),
+    maxTokensField: provider.maxTokensField ?? (provider.type === 'openai' ? 'max_completion_tokens' : 'max_tokens'),
+    streamOptions: provider.streamOptions,
+  };
+}
+
 /**
- * Chat requests also always ask a stream for its usage chunk, so cost is known even
- * when the client did not ask; stream.ts strips that chunk again for such clients.
- * `omit`: message fields this upstream refuses (see GATEWAY_FIELDS and omittedMessageFields).
+ * The client's request as the upstream takes it. The output limit, by either of OpenAI's names (the
+ * Messages and Responses codecs use `max_completion_tokens`), goes in the one field the upstream
+ * reads: strict servers refuse the other (Mistral: 422 extra_forbidden; OpenAI's reasoning models:
+ * 400 on `max_tokens`), and a 4xx does not fail over. Streams also ask for their usage chunk, so
+ * cost is known even when the client did not ask (stream.ts strips that chunk again for such
+ * clients), unless the upstream takes no `stream_options` at all: then none is sent.
  */
-export function toUpstreamChat(request: ChatCompletionCreateParams, upstreamModel: string, omit: readonly string[]): string {
-  const body = { ...request, model: upstreamModel, messages: withoutFields(request.messages, omit) };
-  if (request.stream && !request.stream_options?.include_usage) body.stream_options = { ...request.stream_options, include_usage: true };
+export function toUpstreamChat(request: ChatCompletionCreateParams, upstreamModel: string, dialect: ChatDialect): string {
+  const { max_tokens: _, max_completion_tokens: __, stream_options, ...rest } = request;
+  const body: Record<string, unknown> = { ...rest, model: upstreamModel, messages: withoutFields(request.messages, dialect.omit) };
+  const limit = maxTokensOf(request);
+  if (limit !== undefined) body[dialect.maxTokensField] = limit;
+  if (dialect.streamOptions) {
+    if (stream_options !== undefined) body.stream_options = stream_options;
+    if (request.stream && !stream_options?.include_usage) body.stream_options = { ...stream_options, include_usage: true };
+  }
   return JSON.stringify(body);
 }
 
@@ -35,7 +63,7 @@ const GATEWAY_FIELDS = ['thinking_blocks'];
  * never defined; OpenAI-compatible servers get it, as DeepSeek's and Kimi's thinking models want
  * it back within a tool turn (Cerebras and Mistral refuse it: set `omitMessageFields` for them).
  */
-export function omittedMessageFields(provider: ProviderConfig): readonly string[] {
+function omittedMessageFields(provider: ProviderConfig): readonly string[] {
   return [...GATEWAY_FIELDS, ...(provider.omitMessageFields ?? (provider.type === 'openai' ? ['reasoning_content'] : []))];
 }
 

@@ -31,10 +31,11 @@ const NO_OUTPUT: Buffer[] = [];
  * mid-event never leaves half an event before the error event, and a stream that fails
  * before its first whole event can still fall back (the router starts a stream at its
  * first chunk). Only the last few chunks are inspected at the end: to check the stream
- * really finished (`[DONE]`) and to pick up `usage`. With `stripUsage` (the gateway asked
- * for usage, the client did not) the usage event is cut out. An error event the upstream sends
- * ends the stream as the gateway's error, without the provider's key (`apiKey`) in its text.
- * A reader that stops early closes the body, which releases the upstream socket.
+ * really finished (`[DONE]`) and to pick up `usage`. With `stripUsage` (the client did not ask
+ * for usage: the gateway did, or the server sends it unasked) the usage event is cut out. An
+ * error event the upstream sends ends the stream as the gateway's error, without the provider's
+ * key (`apiKey`) in its text. A reader that stops early closes the body, which releases the
+ * upstream socket.
  */
 export function passThroughStream(
   provider: string,
