@@ -5,6 +5,7 @@ import {
   type GenerateContentParameters,
   type Part,
   ThinkingLevel,
+  Type,
 } from '@google/genai';
 import type { DeploymentConfig } from '@gateway/config';
 import { GatewayError } from '../gateway-error';
@@ -184,12 +185,24 @@ function toPart(part: MediaPart): Part[] {
   return [{ fileData: { fileUri: part.url, ...(part.mediaType ? { mimeType: part.mediaType } : {}) } }];
 }
 
-/** A function with no parameters is declared without a schema: Gemini refuses an empty OBJECT. */
+/**
+ * A function with no parameters is declared without a schema: Gemini refuses an empty OBJECT.
+ * The translated schema tells, not the client's: its properties may sit behind a top-level
+ * `$ref` or `allOf`. Gemini takes a call's arguments as one object, so parameters that are a
+ * choice of schemas (a top-level `anyOf` / `oneOf`) or not an object are a 400 naming the tool.
+ */
 function toDeclaration(tool: ToolPlan['tools'][number], param: string) {
-  const properties = tool.parameters?.properties as object | undefined;
+  const parameters = tool.parameters && toGeminiSchema(tool.parameters, param);
+  if (parameters?.anyOf || (parameters?.type && parameters.type !== Type.OBJECT)) {
+    throw GatewayError.badRequest(
+      `Gemini cannot declare tool '${tool.name}': its parameters must be one object schema, not a top-level anyOf/oneOf or another type.`,
+      param,
+      'invalid_value',
+    );
+  }
   return {
     name: tool.name,
     ...(tool.description ? { description: tool.description } : {}),
-    ...(properties && Object.keys(properties).length ? { parameters: toGeminiSchema(tool.parameters!, param) } : {}),
+    ...(parameters?.properties && Object.keys(parameters.properties).length ? { parameters } : {}),
   };
 }
