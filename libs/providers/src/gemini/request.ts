@@ -24,6 +24,7 @@ import { type AssistantMessage, functionCalls, parseArguments, planTools, type T
 import { toTurns } from '../translation/turns';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../wire';
 import { toGeminiSchema } from './schema';
+import { thoughtSignatureOf } from './signatures';
 
 const VENDOR = 'Gemini';
 
@@ -70,9 +71,6 @@ const MAX_THINKING_BUDGET = 24_576;
  * carry the placeholder Google documents for history from elsewhere.
  */
 export const SKIP_SIGNATURE = 'skip_thought_signature_validator';
-
-/** Where a Gemini thought signature travels on an OpenAI tool call (as Google's OpenAI-compatible API does). */
-type SignedCall = { extra_content?: { google?: { thought_signature?: string } } };
 
 /** Translates an OpenAI chat request into generateContent parameters (the adapter adds the abort signal). */
 export function toGenerateRequest(
@@ -149,10 +147,10 @@ export function toContents(input: ChatCompletionMessageParam[]): { system: Part[
 function modelParts(message: AssistantMessage, param: string, callNames: Map<string, string>): Part[] {
   const parts = partsOf(message, param).flatMap(toPart);
   const calls = functionCalls(message, param);
-  const signed = calls.some((call) => (call as SignedCall).extra_content?.google?.thought_signature);
+  const signed = calls.some((call) => thoughtSignatureOf(call));
   calls.forEach((call, j) => {
     callNames.set(call.id, call.function.name);
-    const signature = (call as SignedCall).extra_content?.google?.thought_signature ?? (signed || j > 0 ? undefined : SKIP_SIGNATURE);
+    const signature = thoughtSignatureOf(call) ?? (signed || j > 0 ? undefined : SKIP_SIGNATURE);
     parts.push({
       functionCall: {
         id: call.id,
