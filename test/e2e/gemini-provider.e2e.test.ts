@@ -388,6 +388,36 @@ describe('Gemini provider through the gateway (real @google/genai, fake Gemini A
     assert.ok(!('responseSchema' in sent().generationConfig!));
   });
 
+  // Found by an independent check: the declaration went out without parameters, silently.
+  it('declares a tool whose properties sit behind a top-level $ref or allOf with them; a top-level anyOf is a 400 naming the tool', async () => {
+    const args = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
+    const declared = {
+      // What zod-to-json-schema writes for a named schema.
+      $ref: { $ref: '#/definitions/Args', definitions: { Args: args } },
+      allOf: { type: 'object', allOf: [args, { properties: { days: { type: 'integer' } } }] },
+    };
+    for (const [name, parameters] of Object.entries(declared)) {
+      await client().chat.completions.create({
+        model: 'gemini-echo',
+        messages: [{ role: 'user', content: 'x' }],
+        tools: [{ type: 'function', function: { name: 'forecast', parameters } }],
+      });
+      const declaration = sent().tools![0].functionDeclarations[0] as { parameters?: { properties?: Record<string, unknown> } };
+      assert.deepEqual(declaration.parameters?.properties?.city, { type: 'STRING' }, name);
+    }
+    const choice = { anyOf: [args, { type: 'object', properties: { zone: { type: 'string' } } }] };
+    const err = await apiError(
+      client().chat.completions.create({
+        model: 'gemini-echo',
+        messages: [{ role: 'user', content: 'x' }],
+        tools: [WEATHER_TOOL, { type: 'function', function: { name: 'forecast', parameters: choice } }],
+      }),
+    );
+    assert.equal(err.status, 400);
+    assert.equal(err.param, 'tools[1].function.parameters');
+    assert.match(err.message, /tool 'forecast'/);
+  });
+
   it('exposes thoughts as reasoning_content when asked, with thinkingLevel or a budget', async () => {
     const res = await client().chat.completions.create({
       model: 'gemini-think',

@@ -169,6 +169,8 @@ before(async () => {
         deploy('gemini-tool', 'gem', 'gemini-tool'),
         deploy('gemini-think', 'gem', 'gemini-think'),
         deploy('gemini-safety', 'gem', 'gemini-finish-SAFETY'),
+        deploy('gemini-signed', 'gem', 'gemini-signed'),
+        deploy('oa-tool-stop', 'oa', 'tool-stop'),
         // An Anthropic deployment that fails (a 500: the next one answers), then another vendor's.
         chain('claude-then-strict', ['ant', 'claude-error-api_error'], ['oa', 'strict']),
         chain('claude-then-gemini', ['ant', 'claude-error-api_error'], ['gem', 'gemini-echo']),
@@ -405,6 +407,73 @@ describe('Messages API: Claude`s signed thinking never reaches another vendor', 
     }
     await client.messages.create({ model: 'claude-then-gemini', max_tokens: 4000, thinking, messages });
     assert.equal(JSON.stringify(gemini.last().body).includes('sig-fake-123'), false);
+  });
+});
+
+// Found by an independent check: the signature was lost, and Gemini got the placeholder every turn.
+describe('Messages API: a Gemini tool call`s thought signature comes back to it', () => {
+  // `gemini-signed` signs its first call only, as Gemini signs parallel calls, and refuses the next
+  // turn unless each call comes back with its own signature (the placeholder, or one on the wrong call, is a 400).
+  it('created and streamed: a thinking block the gateway signed carries it; Anthropic never gets that block', async () => {
+    const TIME = { name: 'get_time', input_schema: { type: 'object' as const, properties: { zone: { type: 'string' } } } };
+    const ask = {
+      model: 'gemini-signed',
+      max_tokens: 200,
+      tools: [WEATHER, TIME],
+      messages: [{ role: 'user' as const, content: 'Both?' }],
+    };
+    for (const first of [await client.messages.create(ask), await client.messages.stream(ask).finalMessage()]) {
+      assert.deepEqual(
+        first.content.map((b) => b.type),
+        ['text', 'thinking', 'tool_use', 'tool_use'],
+      );
+      assert.equal(first.stop_reason, 'tool_use');
+      const signed = first.content[1] as Anthropic.ThinkingBlock;
+      assert.equal(signed.thinking, '');
+      assert.match(signed.signature, /^gateway-gemini:/);
+      const uses = first.content.filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
+      const history: Anthropic.MessageParam[] = [
+        ...ask.messages,
+        { role: 'assistant', content: first.content },
+        { role: 'user', content: uses.map((u) => ({ type: 'tool_result' as const, tool_use_id: u.id, content: `${u.name} done` })) },
+      ];
+      const next = await client.messages.create({ ...ask, messages: history });
+      assert.match((next.content[0] as Anthropic.TextBlock).text, /^tool results: get_weather/);
+      assert.deepEqual(gemini.replayedSignatures(), [['gsig-P', null]]);
+
+      // The same history on an Anthropic deployment: the gateway's signature is no Anthropic one (a 400 there).
+      await client.messages.create({ ...ask, model: 'claude-echo', messages: history });
+      const sent = (anthropic.last().body.messages as Anthropic.MessageParam[])[1].content as Anthropic.ContentBlockParam[];
+      assert.deepEqual(
+        sent.map((b) => b.type),
+        ['text', 'tool_use', 'tool_use'],
+      );
+    }
+  });
+});
+
+// Found by an independent check: end_turn, and a client looping `while stop_reason == "tool_use"` stopped.
+describe('Messages API: stop_reason of a message that calls tools', () => {
+  it('is tool_use when the OpenAI-format upstream finished with stop (a forced named tool_choice), created and streamed', async () => {
+    const ask = {
+      model: 'oa-tool-stop',
+      max_tokens: 200,
+      tools: [WEATHER],
+      tool_choice: { type: 'tool' as const, name: 'get_weather' },
+      messages: [{ role: 'user' as const, content: 'Weather?' }],
+    };
+    for (const message of [await client.messages.create(ask), await client.messages.stream(ask).finalMessage()]) {
+      assert.deepEqual(
+        message.content.map((b) => b.type),
+        ['tool_use'],
+      );
+      assert.equal(message.stop_reason, 'tool_use');
+    }
+    // Chat Completions clients get the OpenAI-format upstream's answer as it was.
+    const chat = await gateway
+      .client({ apiKey: KEY })
+      .chat.completions.create({ model: 'oa-tool-stop', messages: [{ role: 'user', content: 'Weather?' }] });
+    assert.equal(chat.choices[0].finish_reason, 'stop');
   });
 });
 

@@ -90,6 +90,8 @@ before(async () => {
         on('gemini', 'gemini-echo'),
         on('gemini', 'gemini-tool'),
         on('gemini', 'gemini-json'),
+        on('gemini', 'gemini-signed'),
+        on('compat', 'tool-noargs'),
       ],
     }),
     { env: { FAKE_OPENAI_KEY: 'sk-fake-openai', FAKE_ANTHROPIC_KEY: ANTHROPIC_KEY, FAKE_GEMINI_KEY: GEMINI_KEY } },
@@ -513,6 +515,56 @@ describe('Responses API: errors, storage and the mock model', () => {
       reasoning: { effort: 'low' },
     });
     assert.match(JSON.stringify(VENDORS[1].upstream.last().body), /"signature":"sig-fake-123"/);
+  });
+});
+
+// Found by an independent check: the signature was lost, and Gemini got the placeholder every turn.
+describe('Responses API: a Gemini tool call`s thought signature comes back to it', () => {
+  // `gemini-signed` signs its first call only, as Gemini signs parallel calls, and refuses the next
+  // turn unless each call comes back with its own signature (the placeholder, or one on the wrong call, is a 400).
+  it('store: false, created and streamed: a reasoning item`s encrypted_content carries it', async () => {
+    const time = { ...WEATHER, name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string' } } }, strict: false };
+    const ask = { model: 'gemini-signed', store: false, tools: [WEATHER, time], input: [{ role: 'user' as const, content: 'Both?' }] };
+    const streamed = client.responses.stream(ask);
+    for await (const _ of streamed);
+    for (const first of [await client.responses.create(ask), await streamed.finalResponse()]) {
+      assert.deepEqual(
+        first.output.map((o) => o.type),
+        ['message', 'reasoning', 'function_call', 'function_call'],
+      );
+      assert.ok((first.output[1] as OpenAI.Responses.ResponseReasoningItem).encrypted_content);
+      const input: ResponseInputItem[] = [
+        ...ask.input,
+        ...(first.output as ResponseInputItem[]),
+        ...functionCalls(first.output).map((c) => ({
+          type: 'function_call_output' as const,
+          call_id: c.call_id,
+          output: `${c.name} done`,
+        })),
+      ];
+      const next = await client.responses.create({ ...ask, input });
+      assert.match(next.output_text, /^tool results: get_weather/);
+      assert.deepEqual((VENDORS[2].upstream as FakeGemini).replayedSignatures(), [['gsig-P', null]]);
+    }
+  });
+});
+
+// Found by an independent check: `arguments: ""`, which clients JSON.parse.
+describe('Responses API: a call without arguments', () => {
+  it('has arguments "{}" when the upstream sent "" (created) or none (streamed): deltas, done event and item agree', async () => {
+    const listAll = { type: 'function' as const, name: 'list_all', parameters: { type: 'object', properties: {} }, strict: false };
+    const ask = { model: 'tool-noargs', input: 'List them.', tools: [listAll], store: false };
+    const created = await client.responses.create(ask);
+    assert.equal(functionCalls(created.output)[0].arguments, '{}');
+
+    const stream = client.responses.stream(ask);
+    const events: ResponseStreamEvent[] = [];
+    for await (const event of stream) events.push(event);
+    const deltas = events.flatMap((e) => (e.type === 'response.function_call_arguments.delta' ? [e.delta] : []));
+    const done = events.find((e) => e.type === 'response.function_call_arguments.done');
+    assert.equal(deltas.join(''), '{}');
+    assert.equal(done?.type === 'response.function_call_arguments.done' && done.arguments, '{}');
+    assert.equal(functionCalls((await stream.finalResponse()).output)[0].arguments, '{}');
   });
 });
 

@@ -33,7 +33,10 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  *   responses, text quoting them; `candidateCount` candidates;
  * - `gemini-tool`: one functionCall (the allowed one, else the first tool), without
  *   id, with a thought signature;
- * - `gemini-parallel`: text and two functionCalls, the first one signed;
+ * - `gemini-parallel`: text and two functionCalls, the first one signed (as Gemini signs parallel calls);
+ * - `gemini-signed`: the same answer, but a model that needs its reasoning back: a request whose
+ *   replayed calls do not carry the signatures it gave them (the first call its signature, the
+ *   other none; the placeholder for foreign history is no signature of its) is a 400;
  * - `gemini-think`: a thought part, then text;
  * - `gemini-json`: a JSON object as text;
  * - `gemini-finish-<REASON>`: text ending with that finishReason;
@@ -55,6 +58,13 @@ export class FakeGemini extends FakeUpstream {
     super();
   }
 
+  /** The thought signatures on the calls of each model turn the last request replayed (null: none). */
+  replayedSignatures(): (string | null)[][] {
+    return (this.last().body.contents as Content[])
+      .filter((c) => c.role === 'model')
+      .map((c) => c.parts.filter((p) => p.functionCall).map((p) => (p.thoughtSignature as string | undefined) ?? null));
+  }
+
   protected async handle(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): Promise<void> {
     if (req.headers['x-goog-api-key'] !== this.apiKey)
       return error(res, 'UNAUTHENTICATED', 'API key not valid. Please pass a valid API key.');
@@ -72,7 +82,7 @@ export class FakeGemini extends FakeUpstream {
     if (model.startsWith('gemini-slow-')) await sleep(Number(model.slice(12)));
     if (model.startsWith('gemini-error-')) return error(res, model.slice(13), `fake ${model.slice(13)}`);
     if (model.startsWith('gemini-echo-key-')) return error(res, model.slice(16), `key ${this.apiKey} refused`);
-    const invalid = validate(body);
+    const invalid = validate(body) ?? (model === 'gemini-signed' ? signatureProblem(body) : undefined);
     if (invalid) return error(res, 'INVALID_ARGUMENT', invalid);
     const answer = reply(model, body);
     if (method === 'streamGenerateContent') {
@@ -114,6 +124,21 @@ function validate(body: Record<string, unknown>): string | undefined {
   for (const schema of schemas) {
     const problem = schema ? schemaProblem(schema as Record<string, unknown>) : undefined;
     if (problem) return problem;
+  }
+  return undefined;
+}
+
+/** The thought signature `gemini-parallel` and `gemini-signed` put on their first call. */
+const PARALLEL_SIGNATURE = 'gsig-P';
+
+/** How a model turn's replayed calls differ from what `gemini-signed` answered, if they do. */
+function signatureProblem(body: Record<string, unknown>): string | undefined {
+  for (const [i, { role, parts }] of (body.contents as Content[]).entries()) {
+    const signatures = parts.filter((p) => p.functionCall).map((p) => p.thoughtSignature);
+    if (role !== 'model' || !signatures.length) continue;
+    const issued = signatures.map((_, j) => (j === 0 ? PARALLEL_SIGNATURE : undefined));
+    if (JSON.stringify(signatures) !== JSON.stringify(issued))
+      return `Thought signatures of contents[${i}] are not the ones this model gave its calls: ${JSON.stringify(signatures)}.`;
   }
   return undefined;
 }
@@ -168,10 +193,11 @@ function reply(model: string, body: Record<string, unknown>) {
       return response([candidate([{ functionCall: { name, args: { city: 'Paris', unit: 'celsius' } }, thoughtSignature: 'gsig-1' }])]);
     }
     case 'gemini-parallel':
+    case 'gemini-signed':
       return response([
         candidate([
           { text: 'Checking both.' },
-          { functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: 'gsig-P' },
+          { functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: PARALLEL_SIGNATURE },
           { functionCall: { name: 'get_time', args: { zone: 'Europe/Paris' } } },
         ]),
       ]);

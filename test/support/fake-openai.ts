@@ -11,6 +11,10 @@ import { FakeUpstream, pieces, sendJson as json, sleep } from './fake-upstream';
  *   tool results, text quoting them (`tool results: <id>=<content>; …`);
  * - `call-<name>`: like `tool`, but a call of the tool <name> with `{ query }`, the last line of
  *   the last user message (the input of a search tool such as Claude Code's WebSearch);
+ * - `tool-stop`: like `tool`, but finishing with `finish_reason: stop`, as OpenAI does for a call
+ *   forced by a named tool_choice (vLLM too);
+ * - `tool-noargs`: like `tool`, but a call of `list_all` whose arguments are an empty string, or
+ *   (streamed) never sent, as some OpenAI-compatible servers do for a call without arguments;
  * - `status-<code>`: an OpenAI error body with that status (429 adds Retry-After: 7);
  * - `echo-key-<code>`: an error with that status whose message repeats the credential it was sent, as
  *   LiteLLM-style proxies do (`Received API Key = sk-…`);
@@ -191,18 +195,26 @@ function toolResults(body: Record<string, unknown>): Message[] {
   return messages.slice(first);
 }
 
+const callsTools = (model: string) => model === 'tool' || model.startsWith('tool-') || model.startsWith('call-');
+
 function answerText(body: Record<string, unknown>, model: string): string {
-  const results = model === 'tool' || model.startsWith('call-') ? toolResults(body) : [];
+  const results = callsTools(model) ? toolResults(body) : [];
   if (results.length) return `tool results: ${results.map((r) => `${r.tool_call_id}=${JSON.stringify(r.content)}`).join('; ')}`;
   return `fake answer to: ${lastUserText(body)}`;
 }
 
 function callsTool(body: Record<string, unknown>, model: string): boolean {
-  return (model === 'tool' || model.startsWith('call-')) && toolResults(body).length === 0;
+  return callsTools(model) && toolResults(body).length === 0;
+}
+
+/** The finish reason of an answer: OpenAI's for a tool call, or what `tool-stop` says. */
+function finishOf(body: Record<string, unknown>, model: string): string {
+  return callsTool(body, model) && model !== 'tool-stop' ? 'tool_calls' : 'stop';
 }
 
 /** The call a tool-calling model makes, its arguments in the pieces a stream sends. */
 function toolCall(body: Record<string, unknown>, model: string): { name: string; pieces: string[] } {
+  if (model === 'tool-noargs') return { name: 'list_all', pieces: [] };
   if (!model.startsWith('call-')) return { name: 'get_weather', pieces: ['{"ci', 'ty":"Pa', 'ris","unit', '":"celsius"}'] };
   const user = ((body.messages ?? []) as Message[]).filter((m) => m.role === 'user').pop();
   const query = lastUserText({ messages: user ? [user] : [] })
@@ -226,7 +238,7 @@ function completion(body: Record<string, unknown>, model: string) {
     object: 'chat.completion',
     created: 1_700_000_000,
     model,
-    choices: [{ index: 0, message, finish_reason: callsTool(body, model) ? 'tool_calls' : 'stop', logprobs: null }],
+    choices: [{ index: 0, message, finish_reason: finishOf(body, model), logprobs: null }],
     usage: usageFor(model),
     ...(model === 'groq-usage' && { x_groq: { id: 'req_fake', usage: { queue_time: 0.01, prompt_time: 0.002 } } }),
   };
@@ -242,7 +254,16 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
     send([
       {
         index: 0,
-        delta: { tool_calls: [{ index: 0, id: 'call_fake_1', type: 'function', function: { name: tool.name, arguments: '' } }] },
+        delta: {
+          tool_calls: [
+            {
+              index: 0,
+              id: 'call_fake_1',
+              type: 'function',
+              function: { name: tool.name, ...(tool.pieces.length > 0 && { arguments: '' }) },
+            },
+          ],
+        },
         finish_reason: null,
       },
     ]);
@@ -263,7 +284,7 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
     }
   }
   const usage = usageFor(model);
-  send([{ index: 0, delta: {}, finish_reason: tool ? 'tool_calls' : 'stop' }], model === 'mistral' ? usage : null);
+  send([{ index: 0, delta: {}, finish_reason: finishOf(body, model) }], model === 'mistral' ? usage : null);
   if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage && usage) send([], usage);
   if (model === 'neverclose') return void res.write('data: [DONE]\n\n');
   res.end('data: [DONE]\n\n');

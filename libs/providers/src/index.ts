@@ -10,3 +10,5 @@ export { checkParams, refuse, type ParamRule, type ParamTable } from './translat
 export type * from './wire';
 /** The Anthropic tables, for the Messages API ingress codec, which reads them in reverse. */
 export * as anthropicTables from './anthropic/tables';
+/** A Gemini tool call's thought signature, for the ingress codecs whose clients send back no field of a call. */
+export * as geminiSignatures from './gemini/signatures';

@@ -4,6 +4,7 @@ import {
   type ChatCompletionMessageParam,
   checkParams,
   GatewayError,
+  geminiSignatures,
   type NativeOnly,
   type NativeRequest,
   type ParamRule,
@@ -128,7 +129,8 @@ function textOnly(block: AnthropicBlock, param: string): string {
  * join into one system message, each user turn's tool_result blocks become tool
  * messages (before the rest of the turn, as OpenAI orders them), assistant tool_use
  * blocks become tool calls and thinking blocks travel as `thinking_blocks`, which the
- * Anthropic adapter sends back upstream with their signatures. A request with what only
+ * Anthropic adapter sends back upstream with their signatures (a Gemini thought signature the
+ * gateway wrapped in a thinking block goes back on its tool call instead). A request with what only
  * Anthropic's API runs (its own tools, their history blocks, a container, MCP servers) or
  * reads (ANTHROPIC_ONLY_CONTENT: search results, Files API ids, documents by URL…) is
  * marked Anthropic-only in `native.only`, with the first param that needs it, rather than
@@ -284,6 +286,8 @@ function assistantMessages(blocks: AnthropicBlock[], param: string, mark: MarkNa
   let text = '';
   const toolCalls: ToolCall[] = [];
   const thinking: AnthropicBlock[] = [];
+  /** Gemini thought signatures the turn's thinking blocks carry (see response.ts), by tool call id. */
+  const signatures = new Map<string, string>();
   blocks.forEach((block, j) => {
     if (block.type === 'text') text += String(block.text ?? '');
     else if (SERVER_TOOL_BLOCKS.has(block.type)) {
@@ -298,8 +302,10 @@ function assistantMessages(blocks: AnthropicBlock[], param: string, mark: MarkNa
       const id = anthropicTables.toolUseId(String(block.id));
       toolCalls.push({ id, type: 'function', function: { name: String(block.name), arguments: JSON.stringify(block.input ?? {}) } });
     } else if (block.type === 'redacted_thinking' || block.type === 'thinking') {
+      const signed = geminiSignatures.callSignatureOf(block);
+      if (signed) signatures.set(anthropicTables.toolUseId(signed.callId), signed.signature);
       // Unsigned thinking is another vendor's reasoning text (see response.ts): no upstream reads it back.
-      if (anthropicTables.isSignedThinking(block)) thinking.push(block);
+      else if (anthropicTables.isSignedThinking(block)) thinking.push(block);
     } else
       throw GatewayError.badRequest(
         `Assistant content blocks of type '${block.type}' are not supported here.`,
@@ -308,10 +314,14 @@ function assistantMessages(blocks: AnthropicBlock[], param: string, mark: MarkNa
       );
   });
   const message = { role: 'assistant' as const, content: text || (toolCalls.length ? null : '') };
+  const calls = toolCalls.map((call) => {
+    const signature = signatures.get(call.id);
+    return signature ? { ...call, ...geminiSignatures.signedCall(signature) } : call;
+  });
   return [
     {
       ...message,
-      ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+      ...(calls.length ? { tool_calls: calls } : {}),
       ...(thinking.length ? { thinking_blocks: thinking } : {}),
     } as ChatCompletionMessageParam,
   ];

@@ -1,4 +1,4 @@
-import { type ChatCompletion, type CompletionUsage, GatewayError } from '@gateway/providers';
+import { type ChatCompletion, type CompletionUsage, GatewayError, geminiSignatures } from '@gateway/providers';
 import { type AnthropicBlock, messageId, STOP_REASONS, toolUseIdOf } from './wire';
 
 type AssistantMessage = ChatCompletion.Choice['message'] & { reasoning_content?: string; thinking_blocks?: AnthropicBlock[] };
@@ -15,13 +15,29 @@ export function anthropicUsage(usage: CompletionUsage | undefined) {
   };
 }
 
-export function stopReason(finish: string | null | undefined): string {
-  return STOP_REASONS[finish ?? 'stop'] ?? 'end_turn';
+/**
+ * `toolUse`: the message has tool_use blocks. Anthropic then says tool_use, and clients loop on
+ * it; OpenAI says stop for a call forced by a named tool_choice (vLLM too), which is no end_turn.
+ */
+export function stopReason(finish: string | null | undefined, toolUse: boolean): string {
+  const reason = STOP_REASONS[finish ?? 'stop'] ?? 'end_turn';
+  return toolUse && reason === 'end_turn' ? 'tool_use' : reason;
+}
+
+/**
+ * The thinking block that carries a Gemini tool call's thought signature (libs/providers
+ * gemini/signatures.ts), sent ahead of its tool_use block whether or not the client asked for
+ * thinking: it is what the client sends back, and request.ts puts the signature back on the call.
+ */
+export function signatureBlocks(toolUseId: string, call: object | undefined): AnthropicBlock[] {
+  const signature = geminiSignatures.thoughtSignatureOf(call);
+  return signature ? [geminiSignatures.signatureBlock(toolUseId, signature)] : [];
 }
 
 /**
  * A chat completion as a Messages API `message`: thinking first (only when the client
- * asked for it), then text, then tool_use blocks. Choice 0 only: Anthropic has no `n`.
+ * asked for it), then text, then tool_use blocks (each after the block carrying its Gemini
+ * thought signature, if it has one). Choice 0 only: Anthropic has no `n`.
  */
 export function toMessage(completion: ChatCompletion, thinking: boolean) {
   const choice = completion.choices[0];
@@ -29,15 +45,18 @@ export function toMessage(completion: ChatCompletion, thinking: boolean) {
   const content: AnthropicBlock[] = thinking ? thinkingBlocks(message) : [];
   const text = message.content || message.refusal;
   if (text) content.push({ type: 'text', text });
+  let toolUse = false;
   for (const call of message.tool_calls ?? []) {
     // Some OpenAI-compatible servers leave out `type` (and `id`); a custom tool call is not translated.
     if (call.type !== undefined && call.type !== 'function') continue;
-    content.push({
+    const id = toolUseIdOf(call.id);
+    content.push(...signatureBlocks(id, call), {
       type: 'tool_use',
-      id: toolUseIdOf(call.id),
+      id,
       name: call.function.name,
       input: toolInput(call.function.arguments),
     });
+    toolUse = true;
   }
   return {
     id: messageId(completion.id),
@@ -45,7 +64,7 @@ export function toMessage(completion: ChatCompletion, thinking: boolean) {
     role: 'assistant',
     model: completion.model,
     content,
-    stop_reason: stopReason(choice?.finish_reason),
+    stop_reason: stopReason(choice?.finish_reason, toolUse),
     stop_sequence: null,
     usage: anthropicUsage(completion.usage),
   };

@@ -1,6 +1,6 @@
 import type { ChatCompletionChunk, CompletionUsage } from '@gateway/providers';
 import { type HeldCall, HeldCalls, type ToolDelta } from '../pipeline/held-calls';
-import { anthropicUsage, stopReason } from './response';
+import { anthropicUsage, signatureBlocks, stopReason } from './response';
 import { type AnthropicBlock, messageId, toolUseIdOf } from './wire';
 
 type Delta = ChatCompletionChunk.Choice.Delta & { reasoning_content?: string; thinking_blocks?: AnthropicBlock[] };
@@ -19,7 +19,9 @@ export function sseEvent(type: string, data: object): string {
  * then for each content block content_block_start, its deltas (text_delta,
  * thinking_delta + signature_delta, input_json_delta) and content_block_stop, then
  * message_delta with the stop reason and usage, and message_stop. Blocks never
- * overlap: a new kind of content closes the open block. Choice 0 only.
+ * overlap: a new kind of content closes the open block. A tool call with a Gemini
+ * thought signature comes after a thinking block carrying it (response.ts,
+ * signatureBlocks), a signature_delta its only delta. Choice 0 only.
  */
 export class MessageEvents {
   private started = false;
@@ -60,7 +62,8 @@ export class MessageEvents {
     if (!this.said && this.refusal) this.text(this.refusal);
     this.closeAll();
     const usage = anthropicUsage(this.usage);
-    this.out.push(sseEvent('message_delta', { delta: { stop_reason: stopReason(this.finish), stop_sequence: null }, usage }));
+    const stop_reason = stopReason(this.finish, this.calls.size > 0);
+    this.out.push(sseEvent('message_delta', { delta: { stop_reason, stop_sequence: null }, usage }));
     this.out.push(sseEvent('message_stop', {}));
     return this.drain();
   }
@@ -145,10 +148,16 @@ export class MessageEvents {
     this.openCall(call.index, held);
   }
 
-  private openCall(call: number, { id, name, args }: HeldCall): void {
+  private openCall(call: number, { id, name, args, extra }: HeldCall): void {
     this.close();
+    const toolUseId = toolUseIdOf(id);
+    for (const { signature, ...block } of signatureBlocks(toolUseId, extra)) {
+      this.openBlock('thinking', { ...block, signature: '' });
+      this.out.push(this.delta({ type: 'signature_delta', signature }));
+      this.close();
+    }
     this.calls.set(call, this.blocks);
-    this.openBlock('tool', { type: 'tool_use', id: toolUseIdOf(id), name: name ?? '', input: {} }, call);
+    this.openBlock('tool', { type: 'tool_use', id: toolUseId, name: name ?? '', input: {} }, call);
     if (args) this.out.push(jsonDelta(this.open!.index, args));
   }
 

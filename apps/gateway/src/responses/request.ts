@@ -1,4 +1,4 @@
-import { checkParams, type ChatCompletionCreateParams, GatewayError, type ParamTable, refuse } from '@gateway/providers';
+import { checkParams, type ChatCompletionCreateParams, GatewayError, geminiSignatures, type ParamTable, refuse } from '@gateway/providers';
 import type {
   ChatCompletionAssistantMessageParam,
   ChatCompletionContentPart,
@@ -149,6 +149,8 @@ type Item = { type?: string | null };
  */
 class ChatTurns {
   readonly messages: ChatCompletionMessageParam[] = [];
+  /** Gemini thought signatures from reasoning items (response.ts, signatureItem), by the call id they belong to. */
+  readonly signatures = new Map<string, string>();
   private assistant: (ChatCompletionAssistantMessageParam & { reasoning_content?: string; thinking_blocks?: unknown[] }) | undefined;
 
   add(item: Item, path: string): void {
@@ -204,7 +206,13 @@ const ITEM_HANDLERS: Record<string, Handler<never>> = {
   function_call: ((turns, item: FunctionCallItem) => {
     const open = turns.openAssistant();
     const name = chatToolName(item.name, item.namespace);
-    (open.tool_calls ??= []).push({ id: item.call_id, type: 'function', function: { name, arguments: item.arguments } });
+    const signature = turns.signatures.get(item.call_id);
+    (open.tool_calls ??= []).push({
+      id: item.call_id,
+      type: 'function',
+      function: { name, arguments: item.arguments },
+      ...(signature ? geminiSignatures.signedCall(signature) : {}),
+    });
   }) as Handler<never>,
   function_call_output: ((turns, item: FunctionCallOutputItem, path) => {
     const content = typeof item.output === 'string' ? item.output : item.output.map((p, j) => userPart(p, `${path}.output[${j}]`) as never);
@@ -214,8 +222,11 @@ const ITEM_HANDLERS: Record<string, Handler<never>> = {
     const open = turns.openAssistant();
     const text = [...(item.summary ?? []), ...(item.content ?? [])].map((p) => p.text).join('');
     if (text) open.reasoning_content = (open.reasoning_content ?? '') + text;
-    const blocks = decodeThinking(item.encrypted_content);
-    if (blocks) (open.thinking_blocks ??= []).push(...blocks);
+    for (const block of decodeThinking(item.encrypted_content) ?? []) {
+      const signed = geminiSignatures.callSignatureOf(block as object);
+      if (signed) turns.signatures.set(signed.callId, signed.signature);
+      else (open.thinking_blocks ??= []).push(block);
+    }
   }) as Handler<never>,
 };
 

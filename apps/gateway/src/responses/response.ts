@@ -1,4 +1,4 @@
-import type { ChatCompletion, CompletionUsage } from '@gateway/providers';
+import { type ChatCompletion, type CompletionUsage, geminiSignatures } from '@gateway/providers';
 import type {
   Response,
   ResponseFunctionToolCall,
@@ -87,7 +87,14 @@ export function toResponse(completion: ChatCompletion, ctx: ResponseContext): Re
 export type Assistant = ChatCompletion.Choice['message'] & { reasoning_content?: string | null; thinking_blocks?: unknown[] };
 
 /**
- * Output items in OpenAI's order: reasoning, the message, then function calls.
+ * The arguments of a call that has none: OpenAI sends `{}`, and clients JSON.parse them; some
+ * OpenAI-compatible servers send an empty string, or no arguments at all when streaming.
+ */
+export const NO_ARGUMENTS = '{}';
+
+/**
+ * Output items in OpenAI's order: reasoning, the message, then function calls (each after the
+ * reasoning item carrying its Gemini thought signature, if it has one: see signatureItem).
  * `status` is the last item's: a cut-off answer was cut in its last item.
  */
 export function outputItems(ctx: ResponseContext, message: Assistant, status: Status): ResponseOutputItem[] {
@@ -101,8 +108,11 @@ export function outputItems(ctx: ResponseContext, message: Assistant, status: St
   }
   for (const call of message.tool_calls ?? []) {
     if (call.type !== 'function') continue;
+    const signature = signatureItem(itemId(responseId, 'rs', items.length), call.id, call);
+    if (signature) items.push(signature);
     const id = itemId(responseId, 'fc', items.length);
-    items.push(functionCallItem(id, call.id, call.function.name, call.function.arguments, 'completed', ctx.namespaced));
+    const args = call.function.arguments || NO_ARGUMENTS;
+    items.push(functionCallItem(id, call.id, call.function.name, args, 'completed', ctx.namespaced));
   }
   if (items.length) (items[items.length - 1] as { status?: Status }).status = status;
   return items;
@@ -148,6 +158,16 @@ export function reasoningItem(
     summary: text ? [{ type: 'summary_text', text }] : [],
     ...(encrypted ? { encrypted_content: encrypted } : {}),
   };
+}
+
+/**
+ * A Gemini tool call's thought signature as a reasoning item of its own, in `encrypted_content`
+ * (gemini/signatures.ts): what a stateless client (`store: false`) sends back verbatim with the
+ * call, and request.ts puts the signature back on the call with id `callId`.
+ */
+export function signatureItem(id: string, callId: string, call: object | undefined): ResponseReasoningItem | undefined {
+  const signature = geminiSignatures.thoughtSignatureOf(call);
+  return signature ? reasoningItem(id, '', [geminiSignatures.signatureBlock(callId, signature)]) : undefined;
 }
 
 export function responseUsage(usage: CompletionUsage | undefined): ResponseUsage | undefined {

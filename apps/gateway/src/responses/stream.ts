@@ -1,4 +1,4 @@
-import type { ChatCompletionChunk, ChatStream, CompletionUsage, GatewayError } from '@gateway/providers';
+import { type ChatCompletionChunk, type ChatStream, type CompletionUsage, type GatewayError, geminiSignatures } from '@gateway/providers';
 import { toGatewayError } from '../http/errors';
 import { encodeChunks } from '../pipeline/chat-chunks';
 import { type HeldCall, HeldCalls, type ToolDelta } from '../pipeline/held-calls';
@@ -10,9 +10,11 @@ import {
   finishResponse,
   functionCallItem,
   messageItem,
+  NO_ARGUMENTS,
   reasoningItem,
   type ResponseContext,
   responseShell,
+  signatureItem,
 } from './response';
 
 /** An event before its place in the stream is known. */
@@ -186,10 +188,17 @@ export class ResponseEventEncoder {
 
   private openCall(index: number, held: HeldCall): void {
     if (this.current && this.current.kind !== 'function_call') this.close(this.current, 'completed');
+    const signed = geminiSignatures.thoughtSignatureOf(held.extra) ? this.open('reasoning', 'rs') : undefined;
     const item = this.open('function_call', 'fc');
     item.callId = held.id ?? `call_${item.id}`;
     item.name = held.name ?? '';
     if (held.extra) item.extra = held.extra;
+    // Its thought signature first, complete at once; the stored assistant has it on the call (extra).
+    if (signed) {
+      this.emit({ type: 'response.output_item.added', output_index: signed.index, item: this.snapshot(signed, 'in_progress') });
+      this.done[signed.index] = signatureItem(signed.id, item.callId, held.extra)!;
+      this.emit({ type: 'response.output_item.done', output_index: signed.index, item: this.done[signed.index] });
+    }
     this.calls.set(index, item);
     this.current = item;
     this.emit({ type: 'response.output_item.added', output_index: item.index, item: this.snapshot(item, 'in_progress') });
@@ -241,6 +250,7 @@ export class ResponseEventEncoder {
       });
     }
     if (item.kind === 'function_call') {
+      if (!item.text) this.argumentsDelta(item, NO_ARGUMENTS);
       const name = this.ctx.namespaced?.get(item.name)?.name ?? item.name;
       this.emit({ type: 'response.function_call_arguments.done', ...this.at(item), name, arguments: item.text });
     }
@@ -283,8 +293,9 @@ export class ResponseEventEncoder {
         message.content = (message.content ?? '') + item.text;
         if (item.refusal) message.refusal = item.refusal;
       } else if (item.kind === 'reasoning') {
-        message.reasoning_content = item.text;
-        if (item.blocks.length) message.thinking_blocks = item.blocks;
+        // Each reasoning item adds its own (one with a thought signature, nothing: see openCall).
+        if (item.text) message.reasoning_content = (message.reasoning_content ?? '') + item.text;
+        if (item.blocks.length) (message.thinking_blocks ??= []).push(...item.blocks);
       } else {
         (message.tool_calls ??= []).push({
           id: item.callId,

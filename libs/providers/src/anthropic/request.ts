@@ -18,6 +18,7 @@ import {
 import { type AssistantMessage, functionCalls, parseArguments, planTools, type ToolMode, type ToolPlan } from '../translation/tools';
 import { toTurns } from '../translation/turns';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../wire';
+import { isGatewaySignature } from '../gemini/signatures';
 
 type Body = Anthropic.MessageCreateParamsNonStreaming;
 type Block = Anthropic.ContentBlockParam;
@@ -112,13 +113,14 @@ type Turn = { role: string; content: string | ClientBlock[] };
 /**
  * Whether Anthropic can check a thinking block sent back to it: a thinking block's signature,
  * a redacted one's encrypted data. The Messages API answers another vendor's reasoning as
- * thinking with an empty signature (apps/gateway/src/messages/response.ts), and Claude Code
- * sends it back next turn; Anthropic refuses the whole request for it (400 "Invalid
- * `signature` in `thinking` block", which does not fail over), so it is left out.
+ * thinking with an empty signature (apps/gateway/src/messages/response.ts), and a Gemini tool
+ * call's thought signature as thinking signed by the gateway (gemini/signatures.ts); Claude Code
+ * sends them back next turn, and Anthropic refuses the whole request for either (400 "Invalid
+ * `signature` in `thinking` block", which does not fail over), so they are left out.
  */
 export function isSignedThinking(block: ClientBlock): boolean {
   const proof = block.type === 'redacted_thinking' ? block.data : block.signature;
-  return typeof proof === 'string' && proof !== '';
+  return typeof proof === 'string' && proof !== '' && !isGatewaySignature(proof);
 }
 
 const isUnsignedThinking = (block: ClientBlock) =>

@@ -5,6 +5,7 @@ import {
   type GenerateContentParameters,
   type Part,
   ThinkingLevel,
+  Type,
 } from '@google/genai';
 import type { DeploymentConfig } from '@gateway/config';
 import { GatewayError } from '../gateway-error';
@@ -23,6 +24,7 @@ import { type AssistantMessage, functionCalls, parseArguments, planTools, type T
 import { toTurns } from '../translation/turns';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../wire';
 import { toGeminiSchema } from './schema';
+import { thoughtSignatureOf } from './signatures';
 
 const VENDOR = 'Gemini';
 
@@ -69,9 +71,6 @@ const MAX_THINKING_BUDGET = 24_576;
  * carry the placeholder Google documents for history from elsewhere.
  */
 export const SKIP_SIGNATURE = 'skip_thought_signature_validator';
-
-/** Where a Gemini thought signature travels on an OpenAI tool call (as Google's OpenAI-compatible API does). */
-type SignedCall = { extra_content?: { google?: { thought_signature?: string } } };
 
 /** Translates an OpenAI chat request into generateContent parameters (the adapter adds the abort signal). */
 export function toGenerateRequest(
@@ -148,10 +147,10 @@ export function toContents(input: ChatCompletionMessageParam[]): { system: Part[
 function modelParts(message: AssistantMessage, param: string, callNames: Map<string, string>): Part[] {
   const parts = partsOf(message, param).flatMap(toPart);
   const calls = functionCalls(message, param);
-  const signed = calls.some((call) => (call as SignedCall).extra_content?.google?.thought_signature);
+  const signed = calls.some((call) => thoughtSignatureOf(call));
   calls.forEach((call, j) => {
     callNames.set(call.id, call.function.name);
-    const signature = (call as SignedCall).extra_content?.google?.thought_signature ?? (signed || j > 0 ? undefined : SKIP_SIGNATURE);
+    const signature = thoughtSignatureOf(call) ?? (signed || j > 0 ? undefined : SKIP_SIGNATURE);
     parts.push({
       functionCall: {
         id: call.id,
@@ -184,12 +183,24 @@ function toPart(part: MediaPart): Part[] {
   return [{ fileData: { fileUri: part.url, ...(part.mediaType ? { mimeType: part.mediaType } : {}) } }];
 }
 
-/** A function with no parameters is declared without a schema: Gemini refuses an empty OBJECT. */
+/**
+ * A function with no parameters is declared without a schema: Gemini refuses an empty OBJECT.
+ * The translated schema tells, not the client's: its properties may sit behind a top-level
+ * `$ref` or `allOf`. Gemini takes a call's arguments as one object, so parameters that are a
+ * choice of schemas (a top-level `anyOf` / `oneOf`) or not an object are a 400 naming the tool.
+ */
 function toDeclaration(tool: ToolPlan['tools'][number], param: string) {
-  const properties = tool.parameters?.properties as object | undefined;
+  const parameters = tool.parameters && toGeminiSchema(tool.parameters, param);
+  if (parameters?.anyOf || (parameters?.type && parameters.type !== Type.OBJECT)) {
+    throw GatewayError.badRequest(
+      `Gemini cannot declare tool '${tool.name}': its parameters must be one object schema, not a top-level anyOf/oneOf or another type.`,
+      param,
+      'invalid_value',
+    );
+  }
   return {
     name: tool.name,
     ...(tool.description ? { description: tool.description } : {}),
-    ...(properties && Object.keys(properties).length ? { parameters: toGeminiSchema(tool.parameters!, param) } : {}),
+    ...(parameters?.properties && Object.keys(parameters.properties).length ? { parameters } : {}),
   };
 }

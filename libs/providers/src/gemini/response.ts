@@ -4,6 +4,7 @@ import { GatewayError } from '../gateway-error';
 import { type ChoiceOut, type FinishReason, type ToolCallOut, usageOf } from '../translation/completion';
 import { type ErrorMapping, vendorError } from '../translation/errors';
 import type { CompletionUsage } from '../wire';
+import { signedCall } from './signatures';
 
 /** Gemini `finishReason` -> OpenAI `finish_reason`, for answers the client can use. */
 export const FINISH_REASONS: Record<string, FinishReason> = {
@@ -101,7 +102,7 @@ export function toolCallOf(call: FunctionCall, part: Part): ToolCallOut {
     id: call.id || `call_${randomBytes(12).toString('base64url')}`,
     name: call.name ?? '',
     arguments: JSON.stringify(call.args ?? {}),
-    ...(part.thoughtSignature ? { extra: { extra_content: { google: { thought_signature: part.thoughtSignature } } } } : {}),
+    ...(part.thoughtSignature ? { extra: signedCall(part.thoughtSignature) } : {}),
   };
 }
 
