@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { JSON_OBJECT_INSTRUCTION } from '../../libs/providers/src/anthropic/request';
-import { apiError, collect, CONVERSATION, PNG_DATA_URL, TIME_TOOL, WEATHER_TOOL } from '../support/chat';
+import { apiError, collect, CONVERSATION, ECHOED_HISTORY, PNG_DATA_URL, TIME_TOOL, WEATHER_TOOL } from '../support/chat';
 import { FakeAnthropic, WEATHER_ARGS } from '../support/fake-anthropic';
 import { configWith, GatewayProcess } from '../support/gateway';
 import { model, streamingContract, toolChoiceContract, useVendorGateway, type VendorUnderTest } from '../support/vendor-contract';
@@ -167,6 +167,36 @@ describe('Anthropic provider through the gateway (real @anthropic-ai/sdk, fake M
     assert.deepEqual(body.stop_sequences, ['END']);
     assert.deepEqual(body.metadata, { user_id: 'user-123' });
     for (const dropped of ['temperature', 'top_p', 'seed', 'stream']) assert.ok(!(dropped in body), `${dropped} is not sent`);
+  });
+
+  it('carries history as clients send it back: system parts apart, a refusal as the assistant turn, image/jpg as image/jpeg', async () => {
+    await client().chat.completions.create({ model: 'claude-echo', messages: ECHOED_HISTORY });
+    assert.deepEqual(sent().system, [
+      { type: 'text', text: 'Answer in French' },
+      { type: 'text', text: 'Never use emoji' },
+    ]);
+    assert.deepEqual(sent().messages, [
+      { role: 'user', content: [{ type: 'text', text: 'Q1' }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'I cannot help with that.' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'Q2' },
+          { type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: '/9j/4AAQ' } },
+        ],
+      },
+    ]);
+  });
+
+  it('answers system messages alone as the user`s turn (as OpenAI does), and refuses a conversation with nothing to send', async () => {
+    const res = await client().chat.completions.create({ model: 'claude-echo', messages: [{ role: 'system', content: 'You are terse.' }] });
+    assert.equal(res.choices[0].message.content, 'echo: You are terse.');
+    assert.deepEqual(sent().messages, [{ role: 'user', content: [{ type: 'text', text: 'You are terse.' }] }]);
+    assert.equal(sent().system, undefined);
+    const seen = upstream.received.length;
+    const err = await apiError(client().chat.completions.create({ model: 'claude-echo', messages: [{ role: 'user', content: '' }] }));
+    assert.deepEqual([err.status, err.param], [400, 'messages']);
+    assert.equal(upstream.received.length, seen, 'nothing reached Anthropic');
   });
 
   it('sends max_tokens from the client, else the deployment, else 8192', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { SKIP_SIGNATURE } from '../../libs/providers/src/gemini/request';
-import { apiError, collect, CONVERSATION, PNG_DATA_URL, TIME_TOOL, WEATHER_TOOL } from '../support/chat';
+import { apiError, collect, CONVERSATION, ECHOED_HISTORY, PNG_DATA_URL, TIME_TOOL, WEATHER_TOOL } from '../support/chat';
 import { FakeGemini } from '../support/fake-gemini';
 import { model, streamingContract, toolChoiceContract, useVendorGateway, type VendorUnderTest } from '../support/vendor-contract';
 
@@ -19,6 +19,7 @@ const MODELS = [
   'gemini-midstream-error',
   'gemini-cut',
   'gemini-slow-3000',
+  'gemini-not-json',
 ];
 const PRICE = { input: 1, output: 2 };
 const FINISHES: [string, string | null, number | null][] = [
@@ -65,6 +66,8 @@ describe('Gemini provider through the gateway (real @google/genai, fake Gemini A
       deployments: [{ provider: 'main', model: 'gemini-embedding-001', capabilities: ['embeddings'], price: PRICE }],
     },
     model('gemini-no-usage', { price: PRICE }),
+    // Its own deployment, so the breaker the test watches is not another test's.
+    { name: 'gemini-breaker', deployments: [{ provider: 'main', model: 'gemini-echo' }] },
   ]);
   const sent = () => upstream.last().body as Sent;
   const vendor: VendorUnderTest = {
@@ -311,6 +314,52 @@ describe('Gemini provider through the gateway (real @google/genai, fake Gemini A
     );
     assert.equal(err.status, 400);
     assert.equal(err.param, 'messages[1].tool_call_id');
+  });
+
+  // Found by an independent check: empty contents went to the SDK, which refused them before sending; that
+  // counted as the deployment being unreachable, so five such requests opened its breaker for every client.
+  it('a conversation with nothing to send is the caller`s 400, never sent and no strike against the deployment; system messages alone are answered', async () => {
+    const seen = upstream.received.length;
+    for (let i = 0; i < 6; i++) {
+      const err = await apiError(client().chat.completions.create({ model: 'gemini-breaker', messages: [{ role: 'user', content: '' }] }));
+      assert.deepEqual([err.status, err.param], [400, 'messages']);
+    }
+    assert.equal(upstream.received.length, seen, 'nothing reached Gemini');
+    const res = await client().chat.completions.create({
+      model: 'gemini-breaker',
+      messages: [{ role: 'system', content: 'You are terse.' }],
+    });
+    assert.equal(res.choices[0].message.content, 'echo: You are terse.');
+    assert.deepEqual(sent().contents, [{ role: 'user', parts: [{ text: 'You are terse.' }] }]);
+    assert.equal(sent().systemInstruction, undefined);
+  });
+
+  // Found by an independent check: it read "Could not reach provider", though Gemini had answered.
+  it('a 200 that is not JSON is an invalid answer (retryable 502), whole or streamed', async () => {
+    for (const stream of [false, true]) {
+      const err = await apiError(
+        client().chat.completions.create({ model: 'gemini-not-json', messages: [{ role: 'user', content: 'x' }], stream }),
+      );
+      assert.deepEqual([err.status, err.code], [502, 'upstream_invalid_response'], `stream: ${stream}`);
+      assert.doesNotMatch(err.message, /Could not reach/);
+    }
+  });
+
+  it('carries history as clients send it back: system parts apart, a refusal as the model turn, image/jpg as image/jpeg', async () => {
+    await client().chat.completions.create({ model: 'gemini-echo', messages: ECHOED_HISTORY });
+    assert.deepEqual(sent().systemInstruction, { parts: [{ text: 'Answer in French' }, { text: 'Never use emoji' }] });
+    assert.deepEqual(sent().contents, [
+      { role: 'user', parts: [{ text: 'Q1' }] },
+      { role: 'model', parts: [{ text: 'I cannot help with that.' }] },
+      { role: 'user', parts: [{ text: 'Q2' }, { inlineData: { mimeType: 'image/jpeg', data: '/9j/4AAQ' } }] },
+    ]);
+  });
+
+  it('refuses a seed Gemini cannot take (it is 32-bit, OpenAI`s 64-bit), naming it', async () => {
+    const err = await apiError(
+      client().chat.completions.create({ model: 'gemini-echo', messages: [{ role: 'user', content: 'x' }], seed: 2 ** 31 }),
+    );
+    assert.deepEqual([err.status, err.param], [400, 'seed']);
   });
 
   it('sends images, PDFs and audio inline, https URLs as fileData', async () => {

@@ -37,6 +37,30 @@ export const CONVERSATION: OpenAI.ChatCompletionMessageParam[] = [
   },
 ];
 
+/**
+ * History as clients send it back, which an independent check found lost or garbled on the way to
+ * Claude and Gemini: system text in parts, a refusal as the OpenAI SDK returns one (content null),
+ * an image as a data:image/jpg URL (an alias OpenAI accepts).
+ */
+export const ECHOED_HISTORY: OpenAI.ChatCompletionMessageParam[] = [
+  {
+    role: 'system',
+    content: [
+      { type: 'text', text: 'Answer in French' },
+      { type: 'text', text: 'Never use emoji' },
+    ],
+  },
+  { role: 'user', content: 'Q1' },
+  { role: 'assistant', content: null, refusal: 'I cannot help with that.' },
+  {
+    role: 'user',
+    content: [
+      { type: 'text', text: 'Q2' },
+      { type: 'image_url', image_url: { url: 'data:image/jpg;base64,/9j/4AAQ' } },
+    ],
+  },
+];
+
 /** A 1x1 PNG as a data URL. */
 export const PNG_DATA_URL =
   'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';

@@ -49,7 +49,8 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  * - `gemini-cut`: a stream that dies before any finishReason;
  * - `gemini-slow-<ms>`: waits, then echoes;
  * - `gemini-drip-<ms>`: streams the echo with that pause between text pieces;
- * - `gemini-no-usage`: the echo without any usageMetadata.
+ * - `gemini-no-usage`: the echo without any usageMetadata;
+ * - `gemini-not-json`: a 200 whose body (or stream event) is not JSON, as a misbehaving proxy sends.
  *
  * batchEmbedContents answers with the embeddings only: the documented response has no usage.
  */
@@ -82,6 +83,7 @@ export class FakeGemini extends FakeUpstream {
     if (model.startsWith('gemini-slow-')) await sleep(Number(model.slice(12)));
     if (model.startsWith('gemini-error-')) return error(res, model.slice(13), `fake ${model.slice(13)}`);
     if (model.startsWith('gemini-echo-key-')) return error(res, model.slice(16), `key ${this.apiKey} refused`);
+    if (model === 'gemini-not-json') return notJson(res, method);
     const invalid = validate(body) ?? (model === 'gemini-signed' ? signatureProblem(body) : undefined);
     if (invalid) return error(res, 'INVALID_ARGUMENT', invalid);
     const answer = reply(model, body);
@@ -97,6 +99,15 @@ function error(res: ServerResponse, status: string, message: string): void {
   const code = GEMINI_ERRORS[status] ?? 500;
   const details = status === 'RESOURCE_EXHAUSTED' ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '17s' }] : [];
   sendJson(res, code, { error: { code, message, status, details } });
+}
+
+function notJson(res: ServerResponse, method: string): void {
+  if (method === 'streamGenerateContent') {
+    openSse(res);
+    return void res.end('data: <html>proxy error</html>\r\n\r\n');
+  }
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end('<html>proxy error</html>');
 }
 
 function validate(body: Record<string, unknown>): string | undefined {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type Anthropic from '@anthropic-ai/sdk';
-import { APIConnectionError, APIConnectionTimeoutError, APIError } from '@anthropic-ai/sdk';
+import { AnthropicError, APIConnectionError, APIConnectionTimeoutError, APIError } from '@anthropic-ai/sdk';
 import { DeploymentConfig } from '../../libs/config/src/gateway-config';
 import { GatewayError } from '../../libs/providers/src/gateway-error';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../../libs/providers/src/wire';
@@ -180,6 +180,77 @@ describe('Anthropic request: each message kind', () => {
         ],
       },
     ],
+    // Found by an independent check: the parts ran together ("Answer in FrenchNever use emoji").
+    [
+      'system and tool result parts stay separate blocks',
+      [
+        {
+          role: 'system',
+          content: [
+            { type: 'text', text: 'Answer in French' },
+            { type: 'text', text: 'Never use emoji' },
+          ],
+        },
+        { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+        {
+          role: 'tool',
+          tool_call_id: 't1',
+          content: [
+            { type: 'text', text: 'line one' },
+            { type: 'text', text: 'line two' },
+          ],
+        },
+      ],
+      {
+        system: [
+          { type: 'text', text: 'Answer in French' },
+          { type: 'text', text: 'Never use emoji' },
+        ],
+        messages: [
+          { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'f', input: {} }] },
+          {
+            role: 'user',
+            content: [
+              {
+                type: 'tool_result',
+                tool_use_id: 't1',
+                content: [
+                  { type: 'text', text: 'line one' },
+                  { type: 'text', text: 'line two' },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+    [
+      'system messages alone become the user turn (OpenAI answers them; Anthropic needs a message)',
+      [{ role: 'system', content: 'You are terse.' }],
+      { messages: [{ role: 'user', content: [{ type: 'text', text: 'You are terse.' }] }] },
+    ],
+    [
+      'a refusal echoed in history (content null) stays the assistant turn',
+      [
+        { role: 'user', content: 'Q1' },
+        { role: 'assistant', content: null, refusal: 'I cannot help with that.' },
+        { role: 'user', content: 'Q2' },
+      ],
+      {
+        messages: [
+          { role: 'user', content: [{ type: 'text', text: 'Q1' }] },
+          { role: 'assistant', content: [{ type: 'text', text: 'I cannot help with that.' }] },
+          { role: 'user', content: [{ type: 'text', text: 'Q2' }] },
+        ],
+      },
+    ],
+    [
+      'image/jpg (an alias OpenAI accepts) as image/jpeg',
+      [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/jpg;base64,/9j/' } }] }],
+      {
+        messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: '/9j/' } }] }],
+      },
+    ],
   ];
   for (const [name, input, expected] of table) {
     it(name, () => {
@@ -224,6 +295,15 @@ describe('Anthropic request: each message kind', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('refuses a conversation with nothing to send, naming messages', () => {
+    for (const input of [[{ role: 'user', content: '' }], [{ role: 'system', content: ' ' }]] as ChatCompletionMessageParam[][]) {
+      assert.throws(
+        () => toMessages(input),
+        (e: GatewayError) => e.status === 400 && e.param === 'messages',
+      );
+    }
   });
 
   it('refuses deprecated function messages and bad arguments, naming them', () => {
@@ -506,6 +586,16 @@ describe('Anthropic errors', () => {
       true,
     ],
     ['the SDK timeout', new APIConnectionTimeoutError(), 504, 'timeout_error', 'upstream_timeout', true],
+    // Found by an independent check: both read "Could not reach provider" and counted against the deployment as unreachable.
+    ['a body that is not JSON', new SyntaxError('Unexpected token < in JSON'), 502, 'upstream_error', 'upstream_invalid_response', true],
+    [
+      'the SDK refusing the request before sending it',
+      new AnthropicError('Streaming is required'),
+      500,
+      'server_error',
+      'internal_error',
+      false,
+    ],
   ];
   for (const [name, thrownErr, status, type, code, retryable] of table) {
     it(`${name} -> ${status} ${code ?? type}`, () => {
@@ -517,6 +607,10 @@ describe('Anthropic errors', () => {
   it('keeps the vendor message for client errors and Retry-After for rate limits', () => {
     assert.equal(fromAnthropicError('claude', table[0][1], live).message, 'says invalid_request_error');
     assert.equal(fromAnthropicError('claude', table[6][1], live).headers['retry-after'], '30');
+  });
+
+  it('what the SDK refuses before sending is no outcome of the deployment (no breaker count, no failover)', () => {
+    assert.equal(fromAnthropicError('claude', new AnthropicError('Streaming is required'), live).upstreamStatus, undefined);
   });
 
   it('an abort is the client going away (or the deadline), never an upstream error', () => {

@@ -123,6 +123,61 @@ describe('Gemini request: each message kind', () => {
         ],
       },
     ],
+    // Found by an independent check: the parts ran together ("Answer in FrenchNever use emoji").
+    [
+      'system parts stay separate parts; tool result parts are joined by a blank line',
+      [
+        {
+          role: 'system',
+          content: [
+            { type: 'text', text: 'Answer in French' },
+            { type: 'text', text: 'Never use emoji' },
+          ],
+        },
+        { role: 'assistant', content: null, tool_calls: [call('c1', 'f')] },
+        {
+          role: 'tool',
+          tool_call_id: 'c1',
+          content: [
+            { type: 'text', text: 'line one' },
+            { type: 'text', text: 'line two' },
+          ],
+        },
+      ],
+      {
+        system: [{ text: 'Answer in French' }, { text: 'Never use emoji' }],
+        contents: [
+          { role: 'model', parts: [{ functionCall: { id: 'c1', name: 'f', args: {} }, thoughtSignature: SKIP_SIGNATURE }] },
+          { role: 'user', parts: [{ functionResponse: { id: 'c1', name: 'f', response: { output: 'line one\n\nline two' } } }] },
+        ],
+      },
+    ],
+    // Found by an independent check: empty contents, refused by the SDK before sending, counted as the deployment failing.
+    [
+      'system messages alone become the user turn (OpenAI answers them; Gemini needs contents)',
+      [{ role: 'system', content: 'You are terse.' }],
+      { contents: [{ role: 'user', parts: [{ text: 'You are terse.' }] }] },
+    ],
+    [
+      'a refusal echoed in history (content null) stays the model turn',
+      [
+        { role: 'user', content: 'Q1' },
+        { role: 'assistant', content: null, refusal: 'I cannot help with that.' },
+        { role: 'user', content: 'Q2' },
+      ],
+      {
+        contents: [
+          { role: 'user', parts: [{ text: 'Q1' }] },
+          { role: 'model', parts: [{ text: 'I cannot help with that.' }] },
+          { role: 'user', parts: [{ text: 'Q2' }] },
+        ],
+      },
+    ],
+    [
+      'image/jpg (an alias OpenAI accepts) as image/jpeg',
+      [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/jpg;base64,/9j/' } }] }],
+      { contents: [{ role: 'user', parts: [{ inlineData: { mimeType: 'image/jpeg', data: '/9j/' } }] }] },
+    ],
   ];
   for (const [name, input, expected] of table) {
     it(name, () => {
@@ -131,6 +186,15 @@ describe('Gemini request: each message kind', () => {
       assert.deepEqual(out.system, expected.system ?? []);
     });
   }
+
+  it('refuses a conversation with nothing to send, naming messages', () => {
+    for (const input of [[{ role: 'user', content: '' }], [{ role: 'system', content: ' ' }]] as ChatCompletionMessageParam[][]) {
+      assert.throws(
+        () => toContents(input),
+        (e: GatewayError) => e.status === 400 && e.param === 'messages',
+      );
+    }
+  });
 
   it('refuses a tool message that answers no earlier call', () => {
     assert.throws(
@@ -381,6 +445,9 @@ describe('Gemini errors', () => {
       'upstream_stream_truncated',
       true,
     ],
+    // Found by an independent check: both read "Could not reach provider" and counted against the deployment as unreachable.
+    ['a body that is not JSON', new SyntaxError('Unexpected token < in JSON'), 502, 'upstream_error', 'upstream_invalid_response', true],
+    ['the SDK refusing the request before sending it', new Error('contents are required'), 500, 'server_error', 'internal_error', false],
   ];
   for (const [name, thrownErr, status, type, code, retryable] of table) {
     it(`${name} -> ${status} ${code ?? type}`, () => {
@@ -388,6 +455,10 @@ describe('Gemini errors', () => {
       assert.deepEqual([err.status, err.type, err.code, err.retryable], [status, type, code, retryable]);
     });
   }
+
+  it('what the SDK refuses before sending is no outcome of the deployment (no breaker count, no failover)', () => {
+    assert.equal(fromGeminiError('gem', new Error('contents are required'), live).upstreamStatus, undefined);
+  });
 
   it('keeps the vendor message for client errors, and takes Retry-After from RetryInfo', () => {
     assert.equal(fromGeminiError('gem', table[0][1], live).message, 'says INVALID_ARGUMENT');

@@ -4,7 +4,7 @@ import { GatewayError } from '../../libs/providers/src/gateway-error';
 import { thrown } from '../support/chat';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../../libs/providers/src/wire';
 import { ChunkFrames, DONE_FRAME, openStream } from '../../libs/providers/src/translation/chunks';
-import { partsOf, readPart, textOf } from '../../libs/providers/src/translation/content';
+import { partsOf, readPart, textsOf } from '../../libs/providers/src/translation/content';
 import { checkParams, COMMON_PARAMS, type ParamTable, outputFormat } from '../../libs/providers/src/translation/params';
 import { parseArguments, planTools } from '../../libs/providers/src/translation/tools';
 import { ANTHROPIC_PARAMS } from '../../libs/providers/src/anthropic/request';
@@ -32,6 +32,10 @@ describe('parameter tables', () => {
     ['temperature', 0, false, false],
     ['top_p', 0.5, false, false],
     ['seed', 1, false, false],
+    ['seed', -(2 ** 31), false, false],
+    ['seed', 2 ** 31 - 1, false, false],
+    ['seed', 2 ** 31, false, true],
+    ['seed', -(2 ** 31) - 1, false, true],
     ['frequency_penalty', 1, false, false],
     ['presence_penalty', 1, false, false],
     ['store', true, false, false],
@@ -71,10 +75,11 @@ describe('parameter tables', () => {
   });
 
   it('classifies the sampling hints per vendor: dropped for Anthropic (API 2026-10-21), mapped for Gemini', () => {
-    for (const key of ['temperature', 'top_p', 'seed', 'frequency_penalty', 'presence_penalty'] as const) {
+    for (const key of ['temperature', 'top_p', 'frequency_penalty', 'presence_penalty'] as const) {
       assert.equal(ANTHROPIC_PARAMS[key], 'dropped');
       assert.equal(GEMINI_PARAMS[key], 'mapped');
     }
+    assert.equal(ANTHROPIC_PARAMS.seed, 'dropped');
     assert.equal(COMMON_PARAMS.tools, 'mapped');
   });
 
@@ -107,6 +112,11 @@ describe('content parts', () => {
       'data URL with parameters',
       { type: 'image_url', image_url: { url: 'data:image/jpeg;name=a.jpg;base64,BBB' } },
       { kind: 'inline', mediaType: 'image/jpeg', data: 'BBB' },
+    ],
+    [
+      'data URL image/jpg (an alias OpenAI accepts) as image/jpeg',
+      { type: 'image_url', image_url: { url: 'data:image/jpg;base64,CCC' } },
+      { kind: 'inline', mediaType: 'image/jpeg', data: 'CCC' },
     ],
     [
       'https image',
@@ -173,25 +183,33 @@ describe('content parts', () => {
     assert.match(err.message, /V does not accept image\/bmp content \(accepted: image\/png\)/);
   });
 
-  it('a system message may only hold text', () => {
-    assert.equal(
-      textOf(
+  it('a system message may only hold text, read one string a part (not run together)', () => {
+    assert.deepEqual(
+      textsOf(
         {
           role: 'system',
           content: [
-            { type: 'text', text: 'a' },
-            { type: 'text', text: 'b' },
+            { type: 'text', text: 'Answer in French' },
+            { type: 'text', text: 'Never use emoji' },
           ],
         },
         'm',
       ),
-      'ab',
+      ['Answer in French', 'Never use emoji'],
     );
     const image = {
       role: 'system',
       content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,A' } }],
     } as unknown as ChatCompletionMessageParam;
-    assert.equal(thrown(() => textOf(image, 'messages[0]')).param, 'messages[0].content');
+    assert.equal(thrown(() => textsOf(image, 'messages[0]')).param, 'messages[0].content');
+  });
+
+  it('an assistant refusal echoed as the SDK returned it (content null) is what the assistant said', () => {
+    const refusal = { role: 'assistant', content: null, refusal: 'I cannot help with that.' } as ChatCompletionMessageParam;
+    assert.deepEqual(partsOf(refusal, 'm'), [{ kind: 'text', text: 'I cannot help with that.' }]);
+    assert.deepEqual(partsOf({ role: 'assistant', content: 'said', refusal: 'ignored' } as ChatCompletionMessageParam, 'm'), [
+      { kind: 'text', text: 'said' },
+    ]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { APIConnectionTimeoutError, APIError } from '@anthropic-ai/sdk';
 import { GatewayError } from '../gateway-error';
 import { retryAfterSeconds } from '../openai/errors';
-import { transportError, UNDOCUMENTED_4XX, vendorError } from '../translation/errors';
+import { sdkError, transportError, UNDOCUMENTED_4XX, vendorError } from '../translation/errors';
 import { ERROR_TYPE_BY_STATUS, ERROR_TYPES } from './tables';
 
 /** Maps whatever the SDK threw (an HTTP error, an `error` stream event, a transport failure). */
@@ -10,7 +10,9 @@ export function fromAnthropicError(provider: string, err: unknown, signal: Abort
   if (err instanceof APIConnectionTimeoutError && !signal.aborted) {
     return new GatewayError(504, `Provider ${provider} timed out.`, 'timeout_error', 'upstream_timeout', null, {}, true).from('timeout');
   }
-  if (!(err instanceof APIError) || (err.status === undefined && err.type === null)) return transportError(provider, err, signal);
+  if (!(err instanceof APIError)) return sdkError(provider, err, signal);
+  // The SDK's connection errors (refused, reset, aborted) are APIErrors without a status.
+  if (err.status === undefined && err.type === null) return transportError(provider, err, signal);
   const known = err.type && ERROR_TYPES[err.type] ? err.type : ERROR_TYPE_BY_STATUS[err.status ?? 0];
   const mapping = (known && ERROR_TYPES[known]) || ((err.status ?? 500) >= 500 ? ERROR_TYPES.api_error : UNDOCUMENTED_4XX);
   const message = err.apiMessage ?? err.message;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type Anthropic from '@anthropic-ai/sdk';
 import type { DeploymentConfig } from '@gateway/config';
 import { GatewayError } from '../gateway-error';
-import { type MediaPart, type MediaRules, partsOf, textOf } from '../translation/content';
+import { type MediaPart, type MediaRules, partsOf, textsOf } from '../translation/content';
 import {
   checkParams,
   COMMON_PARAMS,
@@ -162,12 +162,20 @@ export function toMessages(input: ChatCompletionMessageParam[]): {
   const { system, turns } = toTurns<Block>(input, VENDOR, {
     user: (message, param) => partsOf(message, param, MEDIA).flatMap(toBlock),
     assistant: assistantBlocks,
-    tool: (message, param) => [{ type: 'tool_result', tool_use_id: toolUseId(message.tool_call_id), content: textOf(message, param) }],
+    tool: (message, param) => [
+      { type: 'tool_result', tool_use_id: toolUseId(message.tool_call_id), content: toolResultContent(textsOf(message, param)) },
+    ],
   });
   return {
     system: system.map((text) => ({ type: 'text', text })),
     messages: turns.map(({ side, blocks }) => ({ role: side, content: blocks })),
   };
+}
+
+/** A tool's text as a string, or its parts as text blocks (kept apart, not run together; blank ones left out, see toBlock). */
+function toolResultContent(texts: string[]): Anthropic.ToolResultBlockParam['content'] {
+  if (texts.length <= 1) return texts[0] ?? '';
+  return texts.filter((text) => text.trim()).map((text) => ({ type: 'text', text }));
 }
 
 /** Thinking blocks the client echoed back come first, as Anthropic requires, then text, then tool calls. */

@@ -1,7 +1,7 @@
 import { ApiError } from '@google/genai';
 import { GatewayError } from '../gateway-error';
 import { truncated } from '../openai/stream';
-import { type ErrorMapping, transportError, UNDOCUMENTED_4XX, vendorError } from '../translation/errors';
+import { type ErrorMapping, sdkError, UNDOCUMENTED_4XX, vendorError } from '../translation/errors';
 
 /** Google's canonical error `status` -> what the client sees. */
 export const ERROR_STATUSES: Record<string, ErrorMapping> = {
@@ -49,7 +49,7 @@ export function fromGeminiError(provider: string, err: unknown, signal: AbortSig
   if (!(err instanceof ApiError)) {
     // The SDK's SSE reader found the body ended inside an event.
     if (err instanceof Error && err.message.startsWith('Incomplete JSON segment')) return truncated(provider);
-    return transportError(provider, err, signal);
+    return sdkError(provider, err, signal);
   }
   const body = parseBody(err.message);
   const status = body.status && ERROR_STATUSES[body.status] ? body.status : BY_HTTP[err.status];

@@ -9,7 +9,7 @@ import {
 } from '@google/genai';
 import type { DeploymentConfig } from '@gateway/config';
 import { GatewayError } from '../gateway-error';
-import { type MediaPart, type MediaRules, partsOf, textOf } from '../translation/content';
+import { type MediaPart, type MediaRules, PART_SEPARATOR, partsOf, textsOf } from '../translation/content';
 import {
   checkParams,
   COMMON_PARAMS,
@@ -17,6 +17,7 @@ import {
   maxTokensOf,
   outputFormat,
   type ParamTable,
+  refuse,
   stopSequences,
   THINKING_BUDGET,
 } from '../translation/params';
@@ -27,6 +28,8 @@ import { toGeminiSchema } from './schema';
 import { thoughtSignatureOf } from './signatures';
 
 const VENDOR = 'Gemini';
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
 
 /** Every OpenAI parameter and what becomes of it (see translation/params.ts). */
 export const GEMINI_PARAMS = {
@@ -35,7 +38,8 @@ export const GEMINI_PARAMS = {
   top_p: 'mapped',
   frequency_penalty: 'mapped',
   presence_penalty: 'mapped',
-  seed: 'mapped',
+  // Mapped (toGenerateRequest). Gemini's seed is an int32 where OpenAI's is 64 bits: a larger one is refused here, by name.
+  seed: refuse((v) => typeof v === 'number' && (v < INT32_MIN || v > INT32_MAX), `takes a 32-bit seed (${INT32_MIN} to ${INT32_MAX}).`),
   n: 'mapped',
   // The Gemini API has no end-user field (labels are Vertex AI only).
   user: 'dropped',
@@ -135,7 +139,9 @@ export function toContents(input: ChatCompletionMessageParam[]): { system: Part[
           `${param}.tool_call_id`,
           'invalid_value',
         );
-      return [{ functionResponse: { id: message.tool_call_id, name, response: toolResponse(textOf(message, param)) } }];
+      return [
+        { functionResponse: { id: message.tool_call_id, name, response: toolResponse(textsOf(message, param).join(PART_SEPARATOR)) } },
+      ];
     },
   });
   return {

@@ -26,6 +26,9 @@ const MEDIA_TYPE_BY_EXTENSION: Record<string, string> = {
 
 const AUDIO_MEDIA_TYPE: Record<string, string> = { wav: 'audio/wav', mp3: 'audio/mpeg' };
 
+/** Media type names OpenAI accepts in data URLs that the other vendors know only by their registered name. */
+const MEDIA_TYPE_ALIASES: Record<string, string> = { 'image/jpg': 'image/jpeg' };
+
 /** How each OpenAI part type is read; a type missing here is refused with a 400. */
 const PART_READERS: Record<string, (part: Part, param: string) => MediaPart> = {
   text: (part) => ({ kind: 'text', text: String(part.text ?? '') }),
@@ -59,8 +62,8 @@ export interface MediaRules {
 /** A message's content as parts, whether the client sent a string or an array. */
 export function partsOf(message: ChatCompletionMessageParam, param: string, rules?: MediaRules): MediaPart[] {
   const content = message.content;
-  if (content == null) return [];
-  if (typeof content === 'string') return content ? [{ kind: 'text', text: content }] : [];
+  if (content == null || content === '') return refusalOf(message);
+  if (typeof content === 'string') return [{ kind: 'text', text: content }];
   return (content as unknown as Part[]).map((raw, i) => {
     const at = `${param}.content[${i}]`;
     const part = readPart(raw, at);
@@ -69,18 +72,30 @@ export function partsOf(message: ChatCompletionMessageParam, param: string, rule
   });
 }
 
-/** The text of a message that may only hold text (system, developer, tool); other parts are a 400. */
-export function textOf(message: ChatCompletionMessageParam, param: string): string {
-  const content = message.content;
-  if (typeof content === 'string') return content;
-  let text = '';
-  for (const part of partsOf(message, param)) {
+/**
+ * An assistant message as the OpenAI SDK returns a refusal (`content: null, refusal: '…'`),
+ * echoed back in history: the refusal is what the assistant said, so its turn stays.
+ */
+function refusalOf(message: ChatCompletionMessageParam): MediaPart[] {
+  const refusal = message.role === 'assistant' ? message.refusal : undefined;
+  return refusal ? [{ kind: 'text', text: refusal }] : [];
+}
+
+/**
+ * The text parts of a message that may only hold text (system, developer, tool), one
+ * string a part: joined, "Answer in French" and "Never use emoji" would run together.
+ * Other parts are a 400.
+ */
+export function textsOf(message: ChatCompletionMessageParam, param: string): string[] {
+  return partsOf(message, param).map((part) => {
     if (part.kind !== 'text')
       throw GatewayError.badRequest(`A ${message.role} message may only contain text.`, `${param}.content`, 'invalid_value');
-    text += part.text;
-  }
-  return text;
+    return part.text;
+  });
 }
+
+/** How parts are joined where a vendor takes one string (the Messages API joins system blocks the same way). */
+export const PART_SEPARATOR = '\n\n';
 
 /**
  * Splits a `data:<type>;base64,<data>` URL without copying the payload twice. Remote
@@ -93,7 +108,8 @@ function readUrl(url: string, param: string): MediaPart {
     if (!header.endsWith(';base64')) {
       throw GatewayError.badRequest('A data URL must be base64-encoded (data:<media type>;base64,<data>).', param, 'invalid_value');
     }
-    return { kind: 'inline', mediaType: header.slice(0, header.indexOf(';')).toLowerCase(), data: url.slice(comma + 1) };
+    const mediaType = header.slice(0, header.indexOf(';')).toLowerCase();
+    return { kind: 'inline', mediaType: MEDIA_TYPE_ALIASES[mediaType] ?? mediaType, data: url.slice(comma + 1) };
   }
   if (url.startsWith('https://')) return { kind: 'url', url, mediaType: mediaTypeOfPath(url) };
   throw GatewayError.badRequest('Image URLs must be https:// or data: URLs.', param, 'invalid_value');

@@ -48,12 +48,49 @@ export function vendorError(
   return new GatewayError(status, text, type, code, null, headers, retryable).from(outcome);
 }
 
-/**
- * A failure with no vendor answer (refused connection, timeout, abort). The SDKs wrap
- * the transport's error, so the innermost cause is the one that says what happened.
- */
+type Cause = { cause?: unknown; code?: unknown };
+
+/** The SDKs wrap the transport's error: the innermost cause, with its code, says what happened. */
+function innermost(err: unknown): Cause {
+  let cause = err as Cause;
+  while (cause.cause && typeof cause.code !== 'string') cause = cause.cause as Cause;
+  return cause;
+}
+
+/** A failure with no vendor answer (refused connection, timeout, abort). */
 export function transportError(provider: string, err: unknown, signal: AbortSignal): GatewayError {
-  let cause = err as { cause?: unknown; code?: unknown };
-  while (cause.cause && typeof cause.code !== 'string') cause = cause.cause as typeof cause;
-  return fromTransportError(provider, cause, signal);
+  return fromTransportError(provider, innermost(err), signal);
+}
+
+/**
+ * What an SDK threw that is not the vendor's error answer: a body (or stream event) from
+ * the vendor it could not parse, a transport failure, or its own refusal of the request.
+ */
+export function sdkError(provider: string, err: unknown, signal: AbortSignal): GatewayError {
+  if (err instanceof SyntaxError) return GatewayError.invalidResponse(`Provider ${provider} answered with invalid JSON (${err.message}).`);
+  return isTransportFailure(err, signal) ? transportError(provider, err, signal) : refusedBySdk(provider, err);
+}
+
+/**
+ * Whether an error came from the transport: an abort, or a network error (the pooled
+ * transport's undici and Node's sockets name each with a code). What else an SDK
+ * throws, it threw itself before sending: its own validation of the request.
+ */
+function isTransportFailure(err: unknown, signal: AbortSignal): boolean {
+  return signal.aborted || typeof innermost(err).code === 'string';
+}
+
+/**
+ * The vendor's SDK refused the gateway's translated request before sending it: the
+ * gateway's failure, not the deployment's. No upstream outcome, so the router neither
+ * counts it against the deployment's breaker nor tries another with the same request.
+ */
+function refusedBySdk(provider: string, err: unknown): GatewayError {
+  const message = err instanceof Error ? err.message : String(err);
+  return new GatewayError(
+    500,
+    `The SDK of provider ${provider} refused the request before sending it: ${message}`,
+    'server_error',
+    'internal_error',
+  );
 }

@@ -1,6 +1,6 @@
 import { GatewayError } from '../gateway-error';
 import type { ChatCompletionMessageParam } from '../wire';
-import { textOf } from './content';
+import { textsOf } from './content';
 import type { AssistantMessage } from './tools';
 
 type Message<R extends string> = Extract<ChatCompletionMessageParam, { role: R }>;
@@ -19,10 +19,15 @@ export interface Turn<Block> {
 }
 
 /**
- * Walks OpenAI messages into what both vendors want: system and developer
- * messages gathered (in order) as the system prompt, and turns alternating
- * user/assistant, consecutive messages of one side merged, which groups the
- * results of one round of tool calls into a single user turn.
+ * Walks OpenAI messages into what both vendors want: the text parts of system and
+ * developer messages gathered (in order, one string a part) as the system prompt, and
+ * turns alternating user/assistant, consecutive messages of one side merged, which
+ * groups the results of one round of tool calls into a single user turn.
+ *
+ * Both vendors need at least one turn, where OpenAI answers system messages alone:
+ * those then become the user's turn, as the only instructions the model is given. A
+ * conversation with nothing to send is the caller's 400, never a request the vendor
+ * (or the Gemini SDK, before sending) refuses as if the deployment had failed.
  */
 export function toTurns<Block>(
   input: ChatCompletionMessageParam[],
@@ -42,8 +47,7 @@ export function toTurns<Block>(
     switch (message.role) {
       case 'system':
       case 'developer': {
-        const text = textOf(message, param);
-        if (text.trim()) system.push(text);
+        system.push(...textsOf(message, param).filter((text) => text.trim()));
         break;
       }
       case 'user':
@@ -63,5 +67,13 @@ export function toTurns<Block>(
         );
     }
   });
-  return { system, turns };
+  if (turns.length) return { system, turns };
+  if (!system.length)
+    throw GatewayError.badRequest(
+      `The conversation has no content to send to ${vendor}: every message is empty.`,
+      'messages',
+      'invalid_value',
+    );
+  add('user', build.user({ role: 'user', content: system.map((text) => ({ type: 'text', text })) }, 'messages'));
+  return { system: [], turns };
 }
