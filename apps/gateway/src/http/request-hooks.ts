@@ -29,7 +29,10 @@ export const MAX_PIPELINED = 16;
 const PIPELINE = Symbol('pipeline');
 type PipelinedSocket = Socket & { [PIPELINE]?: { inFlight: number; waiting: (() => void)[] } };
 
-/** Probes and scrapes are logged at debug so they do not drown the access log. */
+/**
+ * Probes and scrapes: logged at debug so they do not drown the access log, and not counted in
+ * flight (a scrape would read itself, and an idle gateway never show 0).
+ */
 const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics']);
 
 export interface AccessDeps {
@@ -50,12 +53,14 @@ export function installRequestHooks(fastify: FastifyInstance, deps: AccessDeps):
   fastify.decorateRequest('gatewayState', null);
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
-    deps.metrics.inflightRequests.inc();
+    const counted = !QUIET_ROUTES.has(request.routeOptions.url ?? '');
+    if (counted) deps.metrics.inflightRequests.inc();
     if (deps.tracing.enabled) Object.assign(requestState(request), { timeline: [], trace: requestTrace(request.headers) });
     if (deps.bodies) requestState(request).keepBody = true;
     const pipeline = ((request.raw.socket as PipelinedSocket)[PIPELINE] ??= { inFlight: 0, waiting: [] });
     pipeline.inFlight++;
     reply.raw.once('close', () => {
+      if (counted) deps.metrics.inflightRequests.dec();
       pipeline.inFlight--;
       pipeline.waiting.shift()?.();
       record(request, reply, deps);
@@ -73,7 +78,6 @@ export function installRequestHooks(fastify: FastifyInstance, deps: AccessDeps):
 }
 
 function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing, log, bodies, admission }: AccessDeps): void {
-  metrics.inflightRequests.dec();
   const status = reply.raw.writableFinished ? reply.raw.statusCode : 499;
   const route = request.routeOptions.url ?? 'unmatched';
   const state = requestState(request);
