@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
 import { Redis } from 'ioredis';
 import { parseConfig } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import { MetricsService } from '../../libs/metrics/src/metrics.service';
 import { RedisService } from '../../libs/redis/src/redis.service';
-import { KeyStore } from '../../libs/security/src/key-store.service';
+import { hashKey, KeyStore, NEGATIVE_CACHE_MAX } from '../../libs/security/src/key-store.service';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
 
@@ -63,5 +63,31 @@ describe('key revocation under concurrent changes', { skip: !REDIS_URL && 'TEST_
     const stored = await store.get(record.id);
     assert.equal(stored?.revoked, true);
     assert.equal(stored?.rpm, 1012, 'applied to the record the last competing change left');
+  });
+
+  it('remembers a bounded number of unknown keys: the oldest guess is forgotten, not kept for the life of the process', async () => {
+    // The clock stands still, so only the bound (never the 1 s expiry) can make a guess be forgotten.
+    mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    const client = redis.client!;
+    const get = client.get.bind(client);
+    const reads = new Map<string, number>();
+    client.get = ((key: string) => {
+      reads.set(key, (reads.get(key) ?? 0) + 1);
+      return get(key);
+    }) as typeof client.get;
+    try {
+      const readsOf = (guess: string) => reads.get(`gateway:key:${hashKey(guess)}`) ?? 0;
+      assert.equal(await store.lookup('guess-first'), undefined);
+      assert.equal(await store.lookup('guess-first'), undefined);
+      assert.equal(readsOf('guess-first'), 1, 'an unknown key is remembered');
+      await Promise.all(Array.from({ length: NEGATIVE_CACHE_MAX }, (_, i) => store.lookup(`guess-${i}`)));
+      assert.equal(await store.lookup(`guess-${NEGATIVE_CACHE_MAX - 1}`), undefined);
+      assert.equal(readsOf(`guess-${NEGATIVE_CACHE_MAX - 1}`), 1, 'the latest guesses are still remembered');
+      assert.equal(await store.lookup('guess-first'), undefined);
+      assert.equal(readsOf('guess-first'), 2, 'the oldest guess was forgotten to make room');
+    } finally {
+      client.get = get;
+      mock.timers.reset();
+    }
   });
 });
