@@ -92,18 +92,39 @@ function hostLines(rawHeaders: string[]): number {
   return count;
 }
 
+type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
+
+/** Sockets whose closing answer is written or waiting: the parser reports its error again on each later read. */
+const CLOSING = new WeakSet<Socket>();
+
 /**
- * Writes a whole response on a socket no HTTP response object owns, then closes it. Not while an
- * earlier request's response is under way on it (a pipelined request after a streamed one): that
- * response's framing comes first, so the connection is only closed, as Node does.
+ * Writes a whole response on a socket no HTTP response object owns, then closes it. The answers
+ * owed to the complete requests before it on the connection (pipelined: running, waiting or
+ * streaming) go out first, whole: this one follows them, never in their place or inside their
+ * framing. A request cut short by the error (a bad chunk in its body) gets it as its answer,
+ * unless its answer has begun: then the connection is only closed.
  */
 function writeToSocket(socket: Socket, error: GatewayError, req?: { url?: string; headers: IncomingMessage['headers'] }): void {
+  if (CLOSING.has(socket)) return;
+  CLOSING.add(socket);
   const shape = errorShape(req);
   const body = JSON.stringify(shape.body(error));
   const status = shape.status(error);
-  const busy = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage?.headersSent;
-  if (!socket.writable || busy) return void socket.destroy();
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  afterAnswersOwed(socket as HttpSocket, () => {
+    if (!socket.writable || (socket as HttpSocket)._httpMessage?.headersSent) return void socket.destroy();
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+}
+
+/**
+ * Runs `then` once no response to a complete request owns the socket. Node hands the socket to the
+ * next pipelined response when one finishes, before listeners added later run; one that never
+ * finishes closed the socket.
+ */
+function afterAnswersOwed(socket: HttpSocket, then: () => void): void {
+  const response = socket._httpMessage;
+  if (!response?.req.complete) return then();
+  response.once('finish', () => afterAnswersOwed(socket, then));
 }
