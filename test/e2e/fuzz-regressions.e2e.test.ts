@@ -108,15 +108,18 @@ describe('a malformed request pipelined behind a stream', () => {
 });
 
 // Found by an independent check with raw sockets (fast-check and pipelined packets).
-describe('one connection, answers in order: a malformed request', () => {
+describe('one connection, answers in order: a malformed request, Expect and an oversized body', () => {
+  const LIMIT = 64 * 1024;
   let gateway: GatewayProcess;
   before(async () => {
-    gateway = await GatewayProcess.start(configWith());
+    gateway = await GatewayProcess.start(configWith({ server: { bodyLimitBytes: LIMIT } }));
   });
   after(() => gateway?.stop());
 
   const chat = '{"model":"mock-1","messages":[{"role":"user","content":"hi"}]}';
   const chatRequest = `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${chat.length}\r\n\r\n${chat}`;
+  const head = (length: number, expect = '') =>
+    `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${expect}Content-Length: ${length}\r\n\r\n`;
 
   it('a malformed request pipelined behind a valid one in the same packet is answered after it, not in its place', async () => {
     const connection = new RawConnection(gateway.url);
@@ -136,6 +139,37 @@ describe('one connection, answers in order: a malformed request', () => {
     const answer = await connection.untilClosed();
     assert.deepEqual(connection.statuses(), [400], answer.slice(0, 300));
     assert.match(answer, /"code":"malformed_http_request"/);
+  });
+
+  it('Expect: 100-continue over the body limit gets its 413 at once, without inviting the upload', async () => {
+    const connection = new RawConnection(gateway.url);
+    connection.write(head(LIMIT + 1, 'Expect: 100-continue\r\n'));
+    const answer = await connection.untilClosed();
+    // Before the fix: 100 Continue, then the 413 once the drain had waited for a body that never came.
+    assert.deepEqual(connection.statuses(), [413], answer.slice(0, 300));
+    assert.match(answer, /"code":"request_too_large"/);
+  });
+
+  it('Expect: 100-continue within the limit is invited and served', async () => {
+    const connection = new RawConnection(gateway.url);
+    connection.write(head(chat.length, 'Expect: 100-continue\r\n'));
+    await connection.until(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
+    connection.write(chat);
+    await connection.until(/"object":"chat\.completion"[^]*\}$/);
+    assert.deepEqual(connection.statuses(), [100, 200]);
+    connection.close();
+  });
+
+  it('a Content-Length over the limit is a 413 before the body is sent; the body is read and the connection serves on', async () => {
+    const connection = new RawConnection(gateway.url);
+    connection.write(head(2 * LIMIT));
+    // Before the fix the 413 waited for the body (or 5 s), then closed the connection.
+    await connection.until(/"code":"request_too_large"[^]*\}$/);
+    connection.write(Buffer.alloc(2 * LIMIT, 'x'));
+    connection.write(chatRequest);
+    await connection.until(/"object":"chat\.completion"[^]*\}$/);
+    assert.deepEqual(connection.statuses(), [413, 200]);
+    connection.close();
   });
 });
 
