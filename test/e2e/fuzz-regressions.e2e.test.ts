@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { configWith, GatewayProcess } from '../support/gateway';
+import { RawConnection } from '../support/raw-connection';
 
 /**
  * The findings of the hostile-input probe (issue #18), one test each: a request
@@ -65,23 +66,22 @@ describe('a malformed request pipelined behind a stream', () => {
   });
   after(() => gateway?.stop());
 
-  it('closes the connection without writing into the streamed answer', async () => {
+  it('answers it after the streamed answer, whole, and closes the connection', async () => {
     const body = '{"model":"slow-1","stream":true,"messages":[{"role":"user","content":"Tell me a story"}]}';
-    const answer = await new Promise<string>((resolve) => {
-      const socket = connect(Number(new URL(gateway.url).port), '127.0.0.1');
-      let text = '';
-      socket.on('data', (d) => (text += d.toString('latin1')));
-      socket.on('close', () => resolve(text));
-      socket.setTimeout(10_000, () => socket.destroy());
-      socket.write(
-        `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
-      );
-      // Once the stream has begun, a request Node's parser refuses.
-      socket.once('data', () => socket.write('THIS IS NOT HTTP\r\n\r\n'));
-    });
-    assert.match(answer, /^HTTP\/1\.1 200 /);
-    assert.match(answer, /data: /, 'the stream had begun');
-    assert.equal(answer.match(/HTTP\/1\.1 /g)?.length, 1, 'no second status line inside the first answer');
+    const connection = new RawConnection(gateway.url);
+    connection.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    // Once the stream has begun, a request Node's parser refuses.
+    await connection.until(/data: /);
+    connection.write('THIS IS NOT HTTP\r\n\r\n');
+    const answer = await connection.untilClosed();
+    assert.deepEqual(connection.statuses(), [200, 400], answer.slice(0, 300));
+    // Until a later check the connection was cut mid-stream; the 400 now follows the stream's last chunk.
+    const streamEnd = answer.indexOf('data: [DONE]');
+    assert.ok(streamEnd > 0, 'the stream ran to its end');
+    assert.ok(answer.indexOf('\r\n0\r\n\r\n', streamEnd) < answer.indexOf('HTTP/1.1 400'), 'the 400 after the last chunk');
+    assert.match(answer, /"code":"malformed_http_request"\}\}$/);
   });
 
   // Found by the same check: 40 connections that pipelined 30 embeddings requests each and never
@@ -104,6 +104,72 @@ describe('a malformed request pipelined behind a stream', () => {
     });
     assert.equal(res.status, 200);
     await res.arrayBuffer();
+  });
+});
+
+// Found by an independent check with raw sockets (fast-check and pipelined packets).
+describe('one connection, answers in order: a malformed request, Expect and an oversized body', () => {
+  const LIMIT = 64 * 1024;
+  let gateway: GatewayProcess;
+  before(async () => {
+    gateway = await GatewayProcess.start(configWith({ server: { bodyLimitBytes: LIMIT } }));
+  });
+  after(() => gateway?.stop());
+
+  const chat = '{"model":"mock-1","messages":[{"role":"user","content":"hi"}]}';
+  const chatRequest = `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${chat.length}\r\n\r\n${chat}`;
+  const head = (length: number, expect = '') =>
+    `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${expect}Content-Length: ${length}\r\n\r\n`;
+
+  it('a malformed request pipelined behind a valid one in the same packet is answered after it, not in its place', async () => {
+    const connection = new RawConnection(gateway.url);
+    connection.write(chatRequest + 'GARBAGE\r\n\r\n');
+    const answer = await connection.untilClosed();
+    // Before the fix only the 400 went out: the chat answer was lost, though the upstream had served it.
+    assert.deepEqual(connection.statuses(), [200, 400], answer.slice(0, 300));
+    assert.match(answer, /"object":"chat\.completion"/);
+    assert.match(answer, /"code":"malformed_http_request"\}\}$/);
+  });
+
+  it('a bad chunk inside a request body is that request’s 400, at once', async () => {
+    const connection = new RawConnection(gateway.url);
+    connection.write(
+      'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n',
+    );
+    const answer = await connection.untilClosed();
+    assert.deepEqual(connection.statuses(), [400], answer.slice(0, 300));
+    assert.match(answer, /"code":"malformed_http_request"/);
+  });
+
+  it('Expect: 100-continue over the body limit gets its 413 at once, without inviting the upload', async () => {
+    const connection = new RawConnection(gateway.url);
+    connection.write(head(LIMIT + 1, 'Expect: 100-continue\r\n'));
+    const answer = await connection.untilClosed();
+    // Before the fix: 100 Continue, then the 413 once the drain had waited for a body that never came.
+    assert.deepEqual(connection.statuses(), [413], answer.slice(0, 300));
+    assert.match(answer, /"code":"request_too_large"/);
+  });
+
+  it('Expect: 100-continue within the limit is invited and served', async () => {
+    const connection = new RawConnection(gateway.url);
+    connection.write(head(chat.length, 'Expect: 100-continue\r\n'));
+    await connection.until(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
+    connection.write(chat);
+    await connection.until(/"object":"chat\.completion"[^]*\}$/);
+    assert.deepEqual(connection.statuses(), [100, 200]);
+    connection.close();
+  });
+
+  it('a Content-Length over the limit is a 413 before the body is sent; the body is read and the connection serves on', async () => {
+    const connection = new RawConnection(gateway.url);
+    connection.write(head(2 * LIMIT));
+    // Before the fix the 413 waited for the body (or 5 s), then closed the connection.
+    await connection.until(/"code":"request_too_large"[^]*\}$/);
+    connection.write(Buffer.alloc(2 * LIMIT, 'x'));
+    connection.write(chatRequest);
+    await connection.until(/"object":"chat\.completion"[^]*\}$/);
+    assert.deepEqual(connection.statuses(), [413, 200]);
+    connection.close();
   });
 });
 

@@ -15,7 +15,7 @@ describe('mock structured output (valueFor)', () => {
   it('produces a value every generated schema validates (600 schemas, fixed seed)', () => {
     fc.assert(
       fc.property(jsonSchemas(), fc.string({ maxLength: 30 }), (schema, text) => {
-        const value = valueFor(schema, text);
+        const value = valueFor(schema, text, 'p');
         const validate = ajv.compile(schema);
         assert.ok(validate(value), `${JSON.stringify(value)} fails ${JSON.stringify(validate.errors)} for ${JSON.stringify(schema)}`);
       }),
@@ -28,9 +28,31 @@ describe('mock structured output (valueFor)', () => {
       $ref: '#/$defs/Node',
       $defs: { Node: { type: 'object', properties: { children: { type: 'array', items: { $ref: '#/$defs/Node' } } } } },
     };
-    assert.ok(ajv.compile(tree)(valueFor(tree, 'x')));
-    const value = valueFor(doublingSchema(40), 'x');
+    assert.ok(ajv.compile(tree)(valueFor(tree, 'x', 'p')));
+    const value = valueFor(doublingSchema(40), 'x', 'p');
     assert.ok(JSON.stringify(value).length < 5_000_000, 'bounded');
+  });
+
+  // Found by an independent check: a $ref to itself overflowed the stack (a 500).
+  it('refuses a schema with no finite value with a 400 naming the parameter', () => {
+    const endless = [
+      { $ref: '#/$defs/a', $defs: { a: { $ref: '#/$defs/a' } } },
+      { $ref: '#/$defs/a', $defs: { a: { $ref: '#/$defs/b' }, b: { $ref: '#/$defs/a' } } },
+      { allOf: [{ $ref: '#' }] },
+      { anyOf: [{ $ref: '#' }] },
+      { type: 'object', required: ['self'], properties: { self: { $ref: '#' } } },
+    ];
+    for (const schema of endless) {
+      assert.throws(
+        () => valueFor(schema, 'x', 'response_format.json_schema.schema'),
+        (err) =>
+          err instanceof GatewayError &&
+          err.status === 400 &&
+          err.param === 'response_format.json_schema.schema' &&
+          /recurses without end/.test(err.message),
+        JSON.stringify(schema),
+      );
+    }
   });
 });
 

@@ -12,6 +12,8 @@
  * value gets the error of the shape it has (a 10,000-item `stop` is "too many
  * items", not "expected string").
  */
+import { when } from '../http/schema-rules';
+
 const nonEmptyString = { type: 'string', minLength: 1 } as const;
 
 /** The largest completion budget any deployment can be asked for. */
@@ -54,6 +56,13 @@ const message = {
   then: { required: ['role', 'tool_call_id'] },
 } as const;
 
+/** A reference to a function by name: a named tool_choice, an entry of allowed_tools. */
+const functionReference = when('function', {
+  required: ['function'],
+  properties: { function: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } },
+});
+
+// Other tool types (custom, and whatever OpenAI adds) pass to OpenAI-format upstreams as sent.
 const tool = {
   type: 'object',
   required: ['type'],
@@ -70,6 +79,38 @@ const tool = {
       },
     },
   },
+  allOf: [when('function', { required: ['function'] })],
+} as const;
+
+/** A tool_choice object: the function it forces, or the tools it allows (OpenAI's allowed_tools). */
+const toolChoiceObject = {
+  required: ['type'],
+  properties: { type: { type: 'string' } },
+  allOf: [
+    functionReference,
+    when('allowed_tools', {
+      required: ['allowed_tools'],
+      properties: {
+        allowed_tools: {
+          type: 'object',
+          required: ['mode', 'tools'],
+          properties: {
+            mode: { enum: ['auto', 'required'] },
+            tools: {
+              type: 'array',
+              maxItems: 512,
+              items: {
+                type: 'object',
+                required: ['type'],
+                properties: { type: { type: 'string' } },
+                allOf: [functionReference],
+              },
+            },
+          },
+        },
+      },
+    }),
+  ],
 } as const;
 
 const completionBudget = { type: ['integer', 'null'], minimum: 1, maximum: MAX_COMPLETION_TOKENS } as const;
@@ -112,7 +153,7 @@ export const chatCompletionSchema = {
       type: ['string', 'object'],
       if: { type: 'string' },
       then: { enum: ['none', 'auto', 'required'] },
-      else: { required: ['type'], properties: { type: { type: 'string' } } },
+      else: toolChoiceObject,
     },
     parallel_tool_calls: { type: 'boolean' },
     response_format: {

@@ -49,10 +49,11 @@ export function frameworkErrors(err: Error & { code?: string }, _request: Fastif
 /**
  * What Node answers on its own otherwise, on `server` (each listener): a CONNECT
  * (socket closed without a word), an `Expect` other than 100-continue (an empty
- * 417) and an HTTP/1.1 request without `Host` (an empty 400; let through here and
+ * 417), `100 Continue` to an upload over `bodyLimit` (inviting a body only to refuse
+ * it) and an HTTP/1.1 request without `Host` (an empty 400; let through here and
  * refused by the hook in installHttpGuards, so it is logged like any request).
  */
-export function guardServer(server: Server): void {
+export function guardServer(server: Server, bodyLimit: number): void {
   // Read by Node on each request (http.createServer's option of the same name); untyped on the instance.
   (server as Server & { requireHostHeader: boolean }).requireHostHeader = false;
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
@@ -65,6 +66,12 @@ export function guardServer(server: Server): void {
     });
     res.end(body);
   });
+  // A declared size over the limit is not invited: the request goes on without `100 Continue`, its
+  // 413 leaves at once, and Node closes the connection after a final answer the client did not wait for.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (!(Number(req.headers['content-length']) > bodyLimit)) res.writeContinue();
+    server.emit('request', req, res);
+  });
   server.on('connect', (req: IncomingMessage, socket: Socket) => {
     const error = new GatewayError(405, 'CONNECT is not supported: this is not a proxy.', 'invalid_request_error', 'method_not_allowed');
     writeToSocket(socket, error, req);
@@ -73,7 +80,7 @@ export function guardServer(server: Server): void {
 
 /** guardServer on the public listener, and the Host check for every listener. */
 export function installHttpGuards(fastify: FastifyInstance): void {
-  guardServer(fastify.server);
+  guardServer(fastify.server, fastify.initialConfig.bodyLimit!);
   fastify.addHook('onRequest', (request, reply, done) => {
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
       return sendError(reply, GatewayError.badRequest('HTTP/1.1 requests must carry a Host header.', null, 'missing_host_header'));
@@ -92,18 +99,39 @@ function hostLines(rawHeaders: string[]): number {
   return count;
 }
 
+type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
+
+/** Sockets whose closing answer is written or waiting: the parser reports its error again on each later read. */
+const CLOSING = new WeakSet<Socket>();
+
 /**
- * Writes a whole response on a socket no HTTP response object owns, then closes it. Not while an
- * earlier request's response is under way on it (a pipelined request after a streamed one): that
- * response's framing comes first, so the connection is only closed, as Node does.
+ * Writes a whole response on a socket no HTTP response object owns, then closes it. The answers
+ * owed to the complete requests before it on the connection (pipelined: running, waiting or
+ * streaming) go out first, whole: this one follows them, never in their place or inside their
+ * framing. A request cut short by the error (a bad chunk in its body) gets it as its answer,
+ * unless its answer has begun: then the connection is only closed.
  */
 function writeToSocket(socket: Socket, error: GatewayError, req?: { url?: string; headers: IncomingMessage['headers'] }): void {
+  if (CLOSING.has(socket)) return;
+  CLOSING.add(socket);
   const shape = errorShape(req);
   const body = JSON.stringify(shape.body(error));
   const status = shape.status(error);
-  const busy = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage?.headersSent;
-  if (!socket.writable || busy) return void socket.destroy();
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  afterAnswersOwed(socket as HttpSocket, () => {
+    if (!socket.writable || (socket as HttpSocket)._httpMessage?.headersSent) return void socket.destroy();
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+}
+
+/**
+ * Runs `then` once no response to a complete request owns the socket. Node hands the socket to the
+ * next pipelined response when one finishes, before listeners added later run; one that never
+ * finishes closed the socket.
+ */
+function afterAnswersOwed(socket: HttpSocket, then: () => void): void {
+  const response = socket._httpMessage;
+  if (!response?.req.complete) return then();
+  response.once('finish', () => afterAnswersOwed(socket, then));
 }

@@ -5,7 +5,10 @@ import { toGatewayError } from './errors';
 import { servedOnListener } from './ops-plane';
 import { sendError } from './send-error';
 
-/** How much of an oversized body we read and discard so the client sees our 413, not a reset. */
+/**
+ * How much of an oversized body we read and discard after its 413, so the client sees that answer
+ * rather than a reset (closing with unread bytes resets the connection).
+ */
 const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
 const DRAIN_LIMIT_MS = 5_000;
 
@@ -30,7 +33,7 @@ export class OpenAIErrorFilter implements ExceptionFilter {
     const error = toGatewayError(exception);
     // The client gets a bare 500; the operator gets what was thrown (an error, never the request).
     if (error.code === 'internal_error') this.logger.error({ err: exception, route: request.routeOptions?.url }, 'unexpected error');
-    if (error.status === 413) await drainBody(request, reply);
+    if (error.status === 413) discardRestOfBody(request, reply);
     // A request no route matched may still name a path that exists under other methods.
     const unmatched = request.routeOptions?.url === undefined;
     sendError(reply, unmatched && error.status === 404 ? (wrongMethod(request) ?? error) : error);
@@ -85,26 +88,36 @@ function isFailedHealthCheck(exception: unknown): exception is ServiceUnavailabl
   return typeof body === 'object' && body !== null && 'details' in body && 'status' in body;
 }
 
-/** Reads and discards the rest of a rejected body, within limits, then closes the connection. */
-async function drainBody(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+/**
+ * Reads and discards the rest of a rejected body while its 413 goes out: the answer does not wait
+ * for the body (a client that sends it slowly, or not before an answer, would wait out the limits).
+ * A body that ends within the limits leaves the connection ready for the next request; one that
+ * does not ends the connection once the answer is written.
+ */
+function discardRestOfBody(request: FastifyRequest, reply: FastifyReply): void {
   const raw = request.raw;
-  reply.header('connection', 'close');
   if (raw.complete || raw.destroyed) return;
-  await new Promise<void>((resolve) => {
-    let seen = 0;
-    const done = () => {
-      clearTimeout(timer);
-      raw.removeListener('data', onData);
-      resolve();
-    };
-    const onData = (chunk: Buffer) => {
-      seen += chunk.length;
-      if (seen > DRAIN_LIMIT_BYTES) done();
-    };
-    const timer = setTimeout(done, DRAIN_LIMIT_MS);
-    raw.on('data', onData);
-    raw.once('end', done);
-    raw.once('close', done);
-    raw.resume();
-  });
+  // Fastify asks to close the connection after the answer; with the body still arriving that close
+  // would reset it, and the client might never read the 413. It closes below if the body does not end.
+  reply.removeHeader('connection');
+  let seen = 0;
+  const stop = () => {
+    clearTimeout(timer);
+    raw.removeListener('data', onData);
+    raw.removeListener('end', stop);
+    raw.removeListener('close', stop);
+  };
+  const giveUp = () => {
+    stop();
+    raw.socket.destroySoon();
+  };
+  const onData = (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > DRAIN_LIMIT_BYTES) giveUp();
+  };
+  const timer = setTimeout(giveUp, DRAIN_LIMIT_MS);
+  raw.on('data', onData);
+  raw.once('end', stop);
+  raw.once('close', stop);
+  raw.resume();
 }

@@ -39,7 +39,7 @@ export class OpsPlane {
     Object.assign(this.server, timeouts, { connectionsCheckingInterval: TIMEOUT_CHECK_MS });
     this.server.on('connection', (socket: Socket) => OPS_SOCKETS.add(socket));
     this.server.on('clientError', clientErrorHandler);
-    guardServer(this.server);
+    guardServer(this.server, fastify.initialConfig.bodyLimit!);
     fastify.addHook('onRequest', (request, reply, done) => {
       const route = request.routeOptions.url;
       // Unmatched: the not-found path answers (error.filter.ts), naming only this listener's routes.

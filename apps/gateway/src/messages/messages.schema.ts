@@ -4,11 +4,9 @@
  * ranges. A failure is a 400 in Anthropic's shape (http/error-shapes.ts).
  */
 import { MAX_COMPLETION_TOKENS } from '../chat/chat.schema';
+import { when } from '../http/schema-rules';
 
 const string = { type: 'string' } as const;
-
-/** A rule for one block type: `then` applies when the block's `type` is `type`. */
-const when = (type: string, then: object) => ({ if: { properties: { type: { const: type } } }, then });
 
 const source = {
   type: 'object',

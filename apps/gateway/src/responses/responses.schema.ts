@@ -4,12 +4,10 @@
  * the gateway can honour is request.ts's parameter table (a 400 naming the parameter).
  */
 import { MAX_COMPLETION_TOKENS } from '../chat/chat.schema';
+import { when } from '../http/schema-rules';
 
 const text = { type: 'string' } as const;
 const nullableText = { type: ['string', 'null'] } as const;
-
-/** `then` applies to objects whose `type` is `type`. */
-const when = (type: string, then: object) => ({ if: { properties: { type: { const: type } }, required: ['type'] }, then });
 
 const part = {
   type: 'object',

@@ -25,13 +25,20 @@ export function planReply(request: ChatCompletionCreateParams): MockPlan {
     return {
       kind: 'tool_call',
       name: tool.function.name,
-      arguments: JSON.stringify(valueFor(argumentsSchema(tool), clip(textOf(last), 60))),
+      arguments: JSON.stringify(
+        valueFor(argumentsSchema(tool), clip(textOf(last), 60), `tools[${request.tools!.indexOf(tool)}].function.parameters`),
+      ),
     };
   }
 
   const prompt = clip(textOf(last), 200);
   const format = request.response_format;
-  if (format?.type === 'json_schema') return { kind: 'text', text: JSON.stringify(valueFor(format.json_schema?.schema, clip(prompt, 60))) };
+  if (format?.type === 'json_schema') {
+    return {
+      kind: 'text',
+      text: JSON.stringify(valueFor(format.json_schema?.schema, clip(prompt, 60), 'response_format.json_schema.schema')),
+    };
+  }
   if (format?.type === 'json_object') return { kind: 'text', text: JSON.stringify({ mock: true, echo: prompt }) };
   return { kind: 'text', text: `${MOCK_PREFIX} This is the gateway's offline mock model. You said: ${prompt}` };
 }

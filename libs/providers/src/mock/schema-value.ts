@@ -1,7 +1,15 @@
+import { GatewayError } from '../gateway-error';
+
 type JsonSchema = Record<string, unknown>;
 
-/** Nesting followed before a recursive schema is closed with its smallest value. */
+/** Steps into subschemas ($refs and combinators count) before a recursive schema is closed with its smallest value. */
 const MAX_DEPTH = 12;
+/**
+ * Steps past which a schema is refused: only one with no finite value gets this deep (a $ref
+ * that leads back to itself, a required property that contains itself), and following it
+ * without end overflowed the stack.
+ */
+const MAX_NESTING = 256;
 /** Values built for one schema: `$ref`s and `minItems` cannot make the work grow without bound. */
 const MAX_NODES = 5_000;
 /** Items made for an array, whatever its `minItems` says. */
@@ -27,6 +35,8 @@ const FORMATTED: Record<string, string> = {
 interface Context {
   root: JsonSchema;
   text: string;
+  /** The request parameter the schema came in, for the 400. */
+  param: string;
   depth: number;
   nodes: { count: number };
 }
@@ -37,21 +47,26 @@ interface Context {
  * items, anyOf/oneOf/allOf, local $refs, lengths and numeric ranges), with `text`
  * in its strings, so structured-output clients can parse what the mock answers.
  * Work and size are bounded (MAX_NODES, MAX_DEPTH, MAX_ITEMS, MAX_STRING); `pattern` is not honoured.
+ * A schema with no finite value is a 400 naming `param` (MAX_NESTING).
  */
-export function valueFor(schema: unknown, text: string): unknown {
+export function valueFor(schema: unknown, text: string, param: string): unknown {
   const root = isSchema(schema) ? schema : {};
-  return build(root, { root, text, depth: 0, nodes: { count: 0 } });
+  return build(root, { root, text, param, depth: 0, nodes: { count: 0 } });
 }
 
 function build(schema: JsonSchema, ctx: Context): unknown {
   if (++ctx.nodes.count > MAX_NODES) return null;
+  if (ctx.depth > MAX_NESTING) {
+    const why = `The schema recurses without end (a $ref that leads back to itself, or a required property that contains itself).`;
+    throw GatewayError.badRequest(why, ctx.param, 'invalid_value');
+  }
   const deeper = { ...ctx, depth: ctx.depth + 1 };
-  if (typeof schema.$ref === 'string') return build(resolve(schema.$ref, ctx.root), ctx);
+  if (typeof schema.$ref === 'string') return build(resolve(schema.$ref, ctx.root), deeper);
   if ('const' in schema) return schema.const;
   if (Array.isArray(schema.enum) && schema.enum.length) return schema.enum[0];
   const variants = (schema.anyOf ?? schema.oneOf) as unknown[] | undefined;
-  if (Array.isArray(variants) && variants.length) return build(pickVariant(variants, ctx), ctx);
-  if (Array.isArray(schema.allOf)) return build(mergeAll(schema, schema.allOf, ctx.root), ctx);
+  if (Array.isArray(variants) && variants.length) return build(pickVariant(variants, ctx), deeper);
+  if (Array.isArray(schema.allOf)) return build(mergeAll(schema, schema.allOf, ctx.root), deeper);
 
   const types = ([] as unknown[]).concat(schema.type ?? inferType(schema));
   // Past the depth limit a recursive schema ends with null where allowed, else an empty container.

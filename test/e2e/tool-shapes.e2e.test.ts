@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { FakeAnthropic } from '../support/fake-anthropic';
+import { configWith, GatewayProcess } from '../support/gateway';
+import { model } from '../support/vendor-contract';
+
+/**
+ * Tools and tool_choice in every shape, whole and with parts missing or of the wrong type, on the
+ * three APIs that take them and on deployments that translate them (the mock; Anthropic through
+ * its fake): a 2xx or a 4xx error naming what is wrong, never a 5xx. Found by an independent
+ * check: a chat tool without its `function` object, and an allowed_tools choice without its
+ * tool list, were 500s (the translators read what the schema had not required).
+ * FUZZ_RUNS (default 300 a route) and FUZZ_SEED change the run; a failure prints the seed.
+ */
+const SEED = Number(process.env.FUZZ_SEED ?? 20261205);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+const KEY = 'sk-ant-tool-shapes-42';
+const MODELS = ['mock-1', 'claude-echo'];
+
+const anyJson = fc.jsonValue({ maxDepth: 2 });
+/** Mostly `arb`, now and then missing (undefined drops the key) or any JSON value instead. */
+const part = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ weight: 12, arbitrary: arb }, fc.constant(undefined), anyJson);
+const name = fc.oneof({ weight: 8, arbitrary: fc.constantFrom('f', 'get_weather') }, fc.constantFrom('bad name!', ''));
+const toolType = fc.oneof(
+  { weight: 6, arbitrary: fc.constant('function') },
+  fc.constantFrom('custom', 'allowed_tools', 'web_search', 'namespace', 'web_search_20250305', 'mcp'),
+);
+const parameters = fc.oneof(
+  { weight: 6, arbitrary: fc.constant({ type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }) },
+  fc.constantFrom({ type: 'string' }, { $ref: '#/$defs/a', $defs: { a: { $ref: '#/$defs/a' } } }, {}),
+);
+const schema = part(parameters);
+/** A function by name, as a named tool_choice or an allowed_tools entry has it (chat's nested form or the flat one). */
+const functionRef = fc.record({ type: part(toolType), function: part(fc.record({ name: part(name) })), name: part(name) });
+
+const chatTool = fc.record({
+  type: part(toolType),
+  function: part(fc.record({ name: part(name), description: part(fc.string()), parameters: schema, strict: part(fc.boolean()) })),
+  custom: part(fc.record({ name: part(name) })),
+});
+const chatChoice = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('none', 'auto', 'required', 'any') },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      type: part(toolType),
+      function: part(fc.record({ name: part(name) })),
+      custom: part(fc.record({ name: part(name) })),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      type: fc.constant('allowed_tools'),
+      allowed_tools: part(fc.record({ mode: part(fc.constantFrom('auto', 'required', 'none')), tools: part(fc.array(part(functionRef))) })),
+    }),
+  },
+  anyJson,
+);
+
+const responsesTool = fc.record({
+  type: part(toolType),
+  name: part(name),
+  parameters: schema,
+  tools: part(fc.array(part(fc.record({ type: part(toolType), name: part(name), parameters: schema })), { maxLength: 2 })),
+});
+const responsesChoice = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('none', 'auto', 'required', 'any') },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      type: part(toolType),
+      name: part(name),
+      mode: part(fc.constantFrom('auto', 'required')),
+      tools: part(fc.array(part(functionRef))),
+    }),
+  },
+  anyJson,
+);
+
+// A client tool has no type (or `custom`); Anthropic's own tools a dated one.
+const messagesType = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(undefined) },
+  part(fc.constantFrom('custom', 'web_search_20250305', 'function')),
+);
+const messagesTool = fc.record({ type: messagesType, name: part(name), input_schema: schema, description: part(fc.string()) });
+const messagesChoice = fc.oneof(
+  { weight: 9, arbitrary: fc.record({ type: part(fc.constantFrom('auto', 'any', 'tool', 'none', 'function')), name: part(name) }) },
+  anyJson,
+);
+
+/** The protocol's body with generated tools and tool_choice (either may be absent). */
+const ROUTES: { path: string; body: fc.Arbitrary<Record<string, unknown>> }[] = [
+  {
+    path: '/v1/chat/completions',
+    body: fc.record({ tools: part(fc.array(chatTool, { maxLength: 3 })), tool_choice: part(chatChoice) }).map((t) => ({
+      messages: [{ role: 'user', content: 'weather in Paris?' }],
+      ...t,
+    })),
+  },
+  {
+    path: '/v1/responses',
+    body: fc.record({ tools: part(fc.array(responsesTool, { maxLength: 3 })), tool_choice: part(responsesChoice) }).map((t) => ({
+      input: 'weather in Paris?',
+      store: false,
+      ...t,
+    })),
+  },
+  {
+    path: '/v1/messages',
+    body: fc.record({ tools: part(fc.array(messagesTool, { maxLength: 3 })), tool_choice: part(messagesChoice) }).map((t) => ({
+      max_tokens: 64,
+      messages: [{ role: 'user', content: 'weather in Paris?' }],
+      ...t,
+    })),
+  },
+];
+
+/** The error object of a 4xx in either protocol (Anthropic's wraps it with `type: 'error'`). */
+function errorOf(body: unknown): { message?: unknown; param?: unknown } | undefined {
+  return (body as { error?: { message?: unknown; param?: unknown } } | undefined)?.error;
+}
+
+describe('tools and tool_choice in any shape: never a 5xx', () => {
+  const upstream = new FakeAnthropic(KEY);
+  let gateway: GatewayProcess;
+  before(async () => {
+    const provider = { name: 'main', type: 'anthropic', baseUrl: await upstream.start(), apiKeyEnv: 'FAKE_VENDOR_KEY' };
+    gateway = await GatewayProcess.start(configWith({ providers: [provider], models: [model('claude-echo')] }), {
+      env: { FAKE_VENDOR_KEY: KEY },
+    });
+  });
+  after(async () => {
+    await gateway?.stop();
+    await upstream.stop();
+  });
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(gateway.url + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as unknown };
+  };
+
+  it('a chat tool without its function object is a 400 naming it; other tool types still pass the schema', async () => {
+    for (const m of MODELS) {
+      const res = await post('/v1/chat/completions', {
+        model: m,
+        messages: [{ role: 'user', content: 'hi' }],
+        tools: [{ type: 'function' }],
+      });
+      assert.equal(res.status, 400, `${m}: ${JSON.stringify(res.body)}`);
+      assert.equal(errorOf(res.body)?.param, 'tools[0].function');
+    }
+    const custom = { messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'custom', custom: { name: 'grep' } }] };
+    assert.equal((await post('/v1/chat/completions', { model: 'mock-1', ...custom })).status, 200);
+    // Anthropic has no custom tools: the translation refuses the type, naming it (the schema let it by).
+    const refused = await post('/v1/chat/completions', { model: 'claude-echo', ...custom });
+    assert.equal(refused.status, 400);
+    assert.equal(errorOf(refused.body)?.param, 'tools[0].type');
+  });
+
+  it('an allowed_tools tool_choice without a mode or a list of tool references is a 400 naming it', async () => {
+    const base = { messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'f' } }] };
+    const cases: [object, string][] = [
+      [{ mode: 'auto' }, 'tool_choice.allowed_tools.tools'],
+      [{ mode: 'auto', tools: 'x' }, 'tool_choice.allowed_tools.tools'],
+      [{ mode: 'auto', tools: [null] }, 'tool_choice.allowed_tools.tools[0]'],
+      [{ mode: 'auto', tools: [{ type: 'function' }] }, 'tool_choice.allowed_tools.tools[0].function'],
+      [{ mode: 'sometimes', tools: [] }, 'tool_choice.allowed_tools.mode'],
+      [{ tools: [] }, 'tool_choice.allowed_tools.mode'],
+      [{ mode: 'auto', tools: Array(513).fill({ type: 'function', function: { name: 'f' } }) }, 'tool_choice.allowed_tools.tools'],
+    ];
+    for (const m of MODELS) {
+      for (const [allowed, param] of cases) {
+        const res = await post('/v1/chat/completions', {
+          model: m,
+          ...base,
+          tool_choice: { type: 'allowed_tools', allowed_tools: allowed },
+        });
+        assert.equal(res.status, 400, `${m} ${JSON.stringify(allowed).slice(0, 80)}: ${JSON.stringify(res.body)}`);
+        assert.equal(errorOf(res.body)?.param, param);
+      }
+      const missing = await post('/v1/chat/completions', { model: m, ...base, tool_choice: { type: 'allowed_tools' } });
+      assert.equal(errorOf(missing.body)?.param, 'tool_choice.allowed_tools');
+      const named = await post('/v1/chat/completions', { model: m, ...base, tool_choice: { type: 'function', function: 'f' } });
+      assert.equal(errorOf(named.body)?.param, 'tool_choice.function');
+      const allowed = {
+        type: 'allowed_tools',
+        allowed_tools: { mode: 'required', tools: [{ type: 'function', function: { name: 'f' } }] },
+      };
+      assert.equal((await post('/v1/chat/completions', { model: m, ...base, tool_choice: allowed })).status, 200, m);
+    }
+  });
+
+  for (const route of ROUTES) {
+    it(`${route.path}: generated tools and tool_choice (${RUNS} requests, fixed seed)`, async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...MODELS), route.body, async (m, body) => {
+          const res = await post(route.path, { model: m, ...body });
+          assert.ok(res.status < 500, `${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+          if (res.status >= 400) assert.equal(typeof errorOf(res.body)?.message, 'string', JSON.stringify(res.body));
+        }),
+        { seed: SEED, numRuns: RUNS },
+      );
+    });
+  }
+});
