@@ -32,6 +32,8 @@ const config = configWith({
     },
   ],
   router: { retry: { attemptsPerDeployment: 1 }, breaker: { consecutiveFailures: 3, cooldownMs: 60_000 } },
+  // Revoked keys are refused many times over from this one address: a 401 each, not a block.
+  security: { ipFailuresPerMinute: 0 },
   cache: {
     enabled: true,
     semantic: { embeddingModel: 'mock-embedding', embeddingDimensions: 64, threshold: 0.9 },
@@ -40,14 +42,7 @@ const config = configWith({
 });
 const env = { REDIS_URL: CLUSTER_URL!, REDIS_CLUSTER: 'true', GATEWAY_MASTER_KEY: MASTER };
 
-async function admin(gateway: GatewayProcess, method: string, path: string, body?: object) {
-  const res = await fetch(`${gateway.opsUrl}/admin/keys${path}`, {
-    method,
-    headers: { authorization: `Bearer ${MASTER}`, ...(body && { 'content-type': 'application/json' }) },
-    body: body && JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
-}
+const admin = (gateway: GatewayProcess, method: string, path: string, body?: object) => gateway.adminKeys(MASTER, method, path, body);
 
 /** A chat completion with a prompt of its own, so the cache never answers it. */
 const chat = (gateway: GatewayProcess, key: string, model = 'mock') =>
@@ -130,6 +125,25 @@ describe(
         (s) => s[0] === 401 && s[1] === 401,
       );
       assert.deepEqual(statuses, [401, 401]);
+    });
+
+    it('keys: a PATCH or revocation one gateway answered is in force at the very next request to the other', async () => {
+      // Each gateway's subscriber sits on any node and a PUBLISH goes to any node: announced on one
+      // node only, the change reaches b's over the cluster bus after the admin call answered.
+      const late: string[] = [];
+      for (let round = 0; round < 50; round++) {
+        const { status, body } = await admin(a, 'POST', '', { name: `cluster-at-once-${round}` });
+        assert.equal(status, 201, JSON.stringify(body));
+        assert.equal((await chat(b, body.key)).status, 200, 'b has the key cached');
+        assert.equal((await admin(a, 'PATCH', `/${body.id}`, { models: ['metered'] })).status, 200);
+        const patched = (await chat(b, body.key)).status;
+        if (patched !== 403) late.push(`round ${round}: PATCH answered, then ${patched}`);
+        assert.equal((await chat(b, body.key, 'metered')).status, 200, 'b has the patched key cached');
+        assert.equal((await admin(a, 'DELETE', `/${body.id}`)).status, 200);
+        const revoked = (await chat(b, body.key, 'metered')).status;
+        if (revoked !== 401) late.push(`round ${round}: DELETE answered, then ${revoked}`);
+      }
+      assert.deepEqual(late, []);
     });
 
     it('limits: one RPM window across both gateways', async () => {

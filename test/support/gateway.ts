@@ -108,6 +108,16 @@ export class GatewayProcess {
     return new OpenAI({ baseURL: `${this.url}/v1`, apiKey: 'test-client-key', maxRetries: 0, ...options });
   }
 
+  /** A call to the admin API's `/admin/keys{path}` on the ops listener, authorized by `key` (the master key or an admin key). */
+  async adminKeys(key: string, method: string, path: string, body?: object): Promise<{ status: number; body: Record<string, any> }> {
+    const res = await fetch(`${this.opsUrl}/admin/keys${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body && { 'content-type': 'application/json' }) },
+      body: body && JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  }
+
   /** Sends a signal and waits for the exit code. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     if (this.exitCode === null && !this.child.killed) this.child.kill(signal);

@@ -151,6 +151,31 @@ export class RedisService implements OnApplicationShutdown {
     return subscriber;
   }
 
+  /**
+   * PUBLISH that Redis has sent to every subscriber of `channel` when it resolves. A node writes a
+   * PUBLISH's answer before the messages to its subscribers (in the same pass, but a publisher
+   * may act on the answer in between): a PING answered after it means the pass is over. On a
+   * Redis Cluster a node sends it only to its own subscribers, those of other nodes get it over
+   * the cluster bus later, and each subscriber sits on any node (see `subscribe`): so it goes to
+   * every node, and subscribers get it once per node (their handlers must be idempotent). A node
+   * that fails is warned of (its subscribers hear of it over the bus, later); it fails only when
+   * every node does.
+   */
+  async publishToAll(channel: string, message: string): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    const nodes = client instanceof Cluster ? client.nodes('all') : [client];
+    const results = await Promise.allSettled(
+      nodes.map(async (node) => {
+        await node.publish(channel, message);
+        await node.ping();
+      }),
+    );
+    const failed = results.filter((result) => result.status === 'rejected');
+    if (failed.length === nodes.length) throw failed[0]?.reason ?? new Error('Redis: no node to publish to');
+    if (failed.length) this.logger.warn(`PUBLISH ${channel} failed on ${failed.length} of ${nodes.length} cluster nodes`);
+  }
+
   /** True when Redis is configured and answers PING within the timeout. */
   async ping(timeoutMs: number): Promise<boolean> {
     if (!this.client) return false;

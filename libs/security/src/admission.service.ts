@@ -80,5 +80,6 @@ function worstCase(plan: Plan, choices: number): Demand {
     const searchUsd = (webSearches * (price.webSearch ?? 0)) / 1000;
     usd = Math.max(usd, (prompt * dearestPromptPrice(price) + completion * Math.max(price.output, price.reasoning ?? 0)) / 1e6 + searchUsd);
   }
-  return { tokens, usd, ...(webSearches > 0 && { webSearches }) };
+  const unbounded = plan.profile.maxTokens === undefined && { unboundedCompletion: tokens - prompt };
+  return { tokens, usd, ...unbounded, ...(webSearches > 0 && { webSearches }) };
 }

@@ -24,6 +24,16 @@ export function mayUseModel(key: KeyRecord, name: string, group: string): boolea
   return !key.models || key.models.includes(name) || key.models.includes(group);
 }
 
+/**
+ * The names a model list shows `key` for the model `group` (with `aliases`): the group's own name
+ * when the key may use it (it may then use every alias too), else the aliases it is allowed by;
+ * none when it may use neither. Every name listed passes mayUseModel. No key (auth off): the group.
+ */
+export function listedNames(key: KeyRecord | null, group: string, aliases: readonly string[] = []): string[] {
+  if (!key || mayUseModel(key, group, group)) return [group];
+  return aliases.filter((alias) => mayUseModel(key, alias, group));
+}
+
 /** Who a request is, when auth is off (no master key: local use on loopback). */
 export const ANONYMOUS: KeyRecord = { id: 'anonymous', source: 'anonymous' };
 

@@ -190,7 +190,8 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       const set = await (client as unknown as Cas).gatewayKeyCas(RECORD_PREFIX + hash, raw, JSON.stringify(after));
       if (set !== 1) continue;
       this.forget(hash);
-      await client.publish(CHANNEL, hash);
+      // Every replica has been sent the change before the caller hears it is made.
+      await this.redis.publishToAll(CHANNEL, hash);
       return { before, after };
     }
     throw new GatewayError(409, `Key ${id} is being changed concurrently; try again.`, 'invalid_request_error', 'key_changed');

@@ -58,6 +58,11 @@ export interface Demand {
   usd: number;
   /** Web searches `usd` holds the price of (RequestProfile.webSearches), named when it is too much. */
   webSearches?: number;
+  /**
+   * Of `tokens`, the completion the request did not bound (no `max_tokens`: the deployment's
+   * default): the TPM reservation holds only as much of it as the limit can (see tpmReservation).
+   */
+  unboundedCompletion?: number;
 }
 
 /**
@@ -110,8 +115,15 @@ export class LimitsService implements BeforeApplicationShutdown {
    * the `x-ratelimit-*` headers for the answer.
    */
   admit(key: KeyRecord, demand: Demand): Promise<Admitted> {
+    const { rpm, tpm } = this.limitsOf(key);
+    const tokens = tpmReservation(demand, tpm);
+    return this.admitWithin(key, tokens === demand.tokens ? demand : { ...demand, tokens }, { rpm, tpm, budget: key.budget });
+  }
+
+  /** The RPM and TPM `key` is held to: its own, else the configured defaults (undefined: none). */
+  limitsOf(key: KeyRecord): { rpm: number | undefined; tpm: number | undefined } {
     const { defaultRpm, defaultTpm } = this.config.security;
-    return this.admitWithin(key, demand, { rpm: key.rpm ?? defaultRpm, tpm: key.tpm ?? defaultTpm, budget: key.budget });
+    return { rpm: key.rpm ?? defaultRpm, tpm: key.tpm ?? defaultTpm };
   }
 
   /**
@@ -119,8 +131,7 @@ export class LimitsService implements BeforeApplicationShutdown {
    * key's RPM alone: a TPM or budget check would only refuse it for what others used.
    */
   admitFree(key: KeyRecord): Promise<Admitted> {
-    const rpm = key.rpm ?? this.config.security.defaultRpm;
-    return this.admitWithin(key, { tokens: 0, usd: 0 }, { rpm, tpm: undefined, budget: undefined });
+    return this.admitWithin(key, { tokens: 0, usd: 0 }, { rpm: this.limitsOf(key).rpm, tpm: undefined, budget: undefined });
   }
 
   private async admitWithin(
@@ -163,11 +174,8 @@ export class LimitsService implements BeforeApplicationShutdown {
     if (outcome.refused === 'rpm')
       throw this.limited('rpm', `Rate limit reached for requests: ${rpm} per minute.`, headers, outcome.rpm.resetMs);
     if (outcome.refused === 'tpm') {
-      const why =
-        demand.tokens > tpm!
-          ? `this request needs about ${demand.tokens} tokens, more than the limit of ${tpm} per minute`
-          : `${tpm} per minute`;
-      throw this.limited('tpm', `Rate limit reached for tokens: ${why}.`, headers, outcome.tpm.resetMs);
+      if (demand.tokens > tpm!) throw this.tooLargeForTpm(demand.tokens, tpm!, headers);
+      throw this.limited('tpm', `Rate limit reached for tokens: ${tpm} per minute.`, headers, outcome.tpm.resetMs);
     }
     if (outcome.refused === 'budget') throw this.overBudget(budget!, demand, outcome, headers);
     if (tpm !== undefined) {
@@ -271,6 +279,16 @@ export class LimitsService implements BeforeApplicationShutdown {
       : new GatewayError(429, message, 'insufficient_quota', 'insufficient_quota', null, headers);
   }
 
+  /**
+   * A request that alone needs more tokens than the key's TPM: no window ever admits it, so no
+   * Retry-After, and a code retry-advice.ts marks permanent (`x-should-retry: false`).
+   */
+  private tooLargeForTpm(tokens: number, tpm: number, headers: Record<string, string>): GatewayError {
+    this.metrics.recordRateLimited('tpm');
+    const message = `Request too large for this key's token limit: it needs about ${tokens} tokens, more than the limit of ${tpm} per minute; shorten the prompt or lower max_tokens.`;
+    return new GatewayError(429, message, 'rate_limit_error', 'request_exceeds_tpm', null, headers);
+  }
+
   private unavailable(kind: LimitKind): void {
     this.metrics.recordLimiterUnavailable(kind);
     const { rateLimits, budgets } = this.config.security.failOpen;
@@ -317,6 +335,18 @@ function rateHeaders(
   headers[remainingName] = format(Math.max(0, remaining));
   headers[resetName] = `${Math.max(0, Math.ceil(resetMs / 1000))}s`;
   return headers;
+}
+
+/**
+ * The tokens a request reserves against `tpm`: its worst case, except that a completion it did not
+ * bound is reserved only up to what the limit can hold (never below the rest of the request, which
+ * is then refused as too large if over). Without the cap such a request would need the deployment's
+ * `maxOutputTokens` and could never pass a smaller TPM, however short its answer; with it, it may
+ * take the window past its limit by what its answer uses beyond the reservation, as a prompt
+ * denser than estimated does (the window counts the actual tokens when it settles).
+ */
+function tpmReservation({ tokens, unboundedCompletion = 0 }: Demand, tpm: number | undefined): number {
+  return tpm === undefined ? tokens : Math.max(tokens - unboundedCompletion, Math.min(tokens, tpm));
 }
 
 function storeUnavailable(): GatewayError {

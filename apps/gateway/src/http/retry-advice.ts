@@ -2,9 +2,10 @@ import type { GatewayError } from '@gateway/providers';
 
 /**
  * Error codes of the gateway's own that no retry clears: the key's budget is spent until its
- * period resets; a loop between gateways (gateway-hops.ts) lasts until the config changes.
+ * period resets; a request needing more tokens than the key's TPM never fits in a window; a loop
+ * between gateways (gateway-hops.ts) lasts until the config changes.
  */
-const PERMANENT_CODES = new Set(['insufficient_quota', 'loop_detected']);
+const PERMANENT_CODES = new Set(['insufficient_quota', 'request_exceeds_tpm', 'loop_detected']);
 
 /** Statuses the OpenAI and Anthropic SDKs retry on their own (twice by default) unless `x-should-retry` says no. */
 function sdkRetries(status: number): boolean {

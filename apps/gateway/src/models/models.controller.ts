@@ -2,7 +2,7 @@ import { Controller, Get, Headers, Param, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '@gateway/providers';
 import { ModelCatalog, RouterService } from '@gateway/router';
-import { mayUseModel } from '@gateway/security';
+import { listedNames, mayUseModel } from '@gateway/security';
 import { anthropicModel, anthropicModelList } from '../messages/models';
 
 interface ModelObject {
@@ -29,10 +29,12 @@ export class ModelsController {
   @Get()
   list(@Req() request: FastifyRequest, @Headers('anthropic-version') anthropic?: string) {
     const key = request.gatewayKey;
-    const groups = this.catalog.available().map((g) => this.toModel(g.name, g.deployments[0].provider.name));
-    const virtual = this.router.virtualModelNames().map((name) => this.toModel(name, 'ai-gateway'));
     // As OpenAI lists them: only what the key may use, under the names that pass its check.
-    const data = [...groups, ...virtual].filter((m) => !key || mayUseModel(key, m.id, m.id));
+    const groups = this.catalog
+      .available()
+      .flatMap((g) => listedNames(key, g.name, g.config.aliases).map((name) => this.toModel(name, g.deployments[0].provider.name)));
+    const virtual = this.router.virtualModelNames().flatMap((name) => listedNames(key, name).map((id) => this.toModel(id, 'ai-gateway')));
+    const data = [...groups, ...virtual];
     return anthropic === undefined ? { object: 'list', data } : anthropicModelList(data);
   }
 

@@ -13,6 +13,7 @@ import {
   UsePipes,
   ValidationPipe,
 } from '@nestjs/common';
+import type { ValidationError } from 'class-validator';
 import type { FastifyRequest } from 'fastify';
 import { SpendService, utcDay } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
@@ -23,6 +24,20 @@ import { LimitsService } from '../limits.service';
 import { adminActor, AdminGuard } from './admin.guard';
 import { applyChange, checkRecord, diff, sentFields } from './key-changes';
 import { KeyFieldsDto } from './key.dto';
+
+/**
+ * Checks of what kind a value is. A value of the wrong kind (or none) fails its range and length
+ * checks too, whose messages would then name the wrong problem: these are reported first.
+ */
+const KIND_CHECKS = ['isString', 'isInt', 'isNumber', 'isArray', 'isObject', 'isIso8601', 'nestedValidation'];
+
+/** What is wrong with the value of one field: missing, of the wrong kind, else its first failed check. */
+function problemOf(error: ValidationError | undefined): string {
+  if (!error?.constraints) return 'is invalid';
+  if (error.value === undefined) return `${error.property} is required`;
+  const kind = KIND_CHECKS.find((check) => check in error.constraints!);
+  return error.constraints[kind ?? Object.keys(error.constraints)[0]];
+}
 
 /** Validation failures become OpenAI-shaped 400s naming the field. */
 const validation = new ValidationPipe({
@@ -36,8 +51,7 @@ const validation = new ValidationPipe({
       error = error.children[0];
       param += `.${error.property}`;
     }
-    const problem = Object.values(error?.constraints ?? { invalid: 'is invalid' })[0];
-    return GatewayError.badRequest(`Invalid value for '${param}': ${problem}.`, param || null, 'invalid_value');
+    return GatewayError.badRequest(`Invalid value for '${param}': ${problemOf(error)}.`, param || null, 'invalid_value');
   },
 });
 
@@ -112,11 +126,13 @@ export class AdminController {
       this.limits.counter.peek(counters.rpm),
       this.limits.counter.peek(counters.tpm),
     ]);
+    // The limits the key is held to: its own, else security.defaultRpm / defaultTpm.
+    const limits = this.limits.limitsOf(key);
     return {
       id,
       spendUsd: { day, today, month: { period: day.slice(0, 7), ...month } },
       budget: key.budget ?? null,
-      currentMinute: { requests: rpm, tokens: tpm, rpmLimit: key.rpm ?? null, tpmLimit: key.tpm ?? null },
+      currentMinute: { requests: rpm, tokens: tpm, rpmLimit: limits.rpm ?? null, tpmLimit: limits.tpm ?? null },
     };
   }
 
