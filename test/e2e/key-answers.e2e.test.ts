@@ -155,4 +155,31 @@ describe('what a key is told', { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run 
       assert.match(res.body.error.message, problem, JSON.stringify(body));
     }
   });
+
+  it('a body that is no object of key fields creates or changes no key: null, or the names of Object methods', async () => {
+    const { id } = await createKey({ name: 'kept' });
+    const keysBefore = (await admin(gateway, 'GET', '')).body.data.length;
+    const cases: [string, string | null][] = [
+      ['null', null],
+      ['{"toString":1}', 'toString'],
+      ['{"name":"x","hasOwnProperty":1}', 'hasOwnProperty'],
+    ];
+    for (const [method, path] of [
+      ['POST', ''],
+      ['PATCH', `/${id}`],
+    ]) {
+      for (const [raw, param] of cases) {
+        const res = await fetch(`${gateway.opsUrl}/admin/keys${path}`, {
+          method,
+          headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+          body: raw,
+        });
+        const body = (await res.json()) as { error: { param: string | null } };
+        assert.equal(res.status, 400, `${method} ${raw}`);
+        assert.equal(body.error.param, param, `${method} ${raw}`);
+      }
+    }
+    assert.equal((await admin(gateway, 'GET', '')).body.data.length, keysBefore, 'no key was created');
+    assert.equal((await admin(gateway, 'GET', `/${id}`)).body.name, 'kept', 'the key was not changed');
+  });
 });

@@ -15,7 +15,14 @@ const METADATA_VALUE_CHARS = 500;
  * too: a budget sent without its period changes the amount and keeps the key's period.
  */
 export function sentFields(body: KeyFieldsDto, raw: unknown): Partial<Record<KeyField, unknown>> {
-  const given = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  // The validation pipe lets `null` through, and does not check names of Object's methods
+  // (`toString`, `hasOwnProperty`) against the fields: a key was created from either.
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw GatewayError.badRequest('The body must be a JSON object of key fields.', null, 'invalid_value');
+  const given = raw as Record<string, unknown>;
+  const unknown = Object.keys(given).find((field) => !(KEY_FIELDS as readonly string[]).includes(field));
+  if (unknown)
+    throw GatewayError.badRequest(`Invalid value for '${unknown}': property ${unknown} should not exist.`, unknown, 'invalid_value');
   const fields: Partial<Record<KeyField, unknown>> = {};
   for (const field of KEY_FIELDS) if (field in given) fields[field] = given[field] === null ? null : body[field];
   const budget = given.budget;
