@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import OpenAI from 'openai';
 import type { ResponseFunctionToolCall, ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
-import { apiError, assertAbortReachesUpstream } from '../support/chat';
+import { apiError, assertAbortReachesUpstream, PNG_DATA_URL } from '../support/chat';
 import { FakeAnthropic } from '../support/fake-anthropic';
 import { FakeGemini } from '../support/fake-gemini';
 import { FakeOpenAI } from '../support/fake-openai';
@@ -566,6 +566,67 @@ describe('Responses API: a call without arguments', () => {
     assert.equal(done?.type === 'response.function_call_arguments.done' && done.arguments, '{}');
     assert.equal(functionCalls((await stream.finalResponse()).output)[0].arguments, '{}');
   });
+});
+
+// Found by an independent check: an image a tool returned (the Agents SDK's ToolOutputImage) was a 400
+// on Claude and Gemini ("A tool message may only contain text"); OpenAI-format upstreams got image
+// parts in a tool message, where Chat Completions takes text parts only.
+describe('Responses API: a function_call_output with images and files', () => {
+  const pdf = 'data:application/pdf;base64,JVBERi0xLjQK';
+  const input: ResponseInputItem[] = [
+    { role: 'user', content: 'Screenshots of both?' },
+    { type: 'function_call', call_id: 'call_a', name: 'get_weather', arguments: '{"city":"Oslo"}' },
+    { type: 'function_call', call_id: 'call_b', name: 'get_weather', arguments: '{"city":"Rome"}' },
+    {
+      type: 'function_call_output',
+      call_id: 'call_a',
+      output: [
+        { type: 'input_text', text: 'Oslo shot' },
+        { type: 'input_image', image_url: PNG_DATA_URL },
+        { type: 'input_file', file_data: pdf, filename: 'oslo.pdf' },
+      ],
+    },
+    { type: 'function_call_output', call_id: 'call_b', output: [{ type: 'input_image', image_url: PNG_DATA_URL, detail: 'auto' }] },
+  ];
+
+  it('OpenAI-format upstreams: text in the tool messages, the images and files in one user message after the round', async () => {
+    const res = await client.responses.create({ model: 'oai-tool', tools: [WEATHER], input });
+    assert.equal(res.status, 'completed');
+    assert.deepEqual((VENDORS[0].upstream.last().body.messages as object[]).slice(2), [
+      { role: 'tool', tool_call_id: 'call_a', content: 'Oslo shot' },
+      { role: 'tool', tool_call_id: 'call_b', content: '' },
+      {
+        role: 'user',
+        content: [
+          { type: 'image_url', image_url: { url: PNG_DATA_URL } },
+          { type: 'file', file: { file_data: pdf, filename: 'oslo.pdf' } },
+          { type: 'image_url', image_url: { url: PNG_DATA_URL, detail: 'auto' } },
+        ],
+      },
+    ]);
+  });
+
+  /** The last user turn as each vendor got it: its blocks' types (Anthropic), its parts' kinds (Gemini). */
+  const lastTurn: [Vendor, () => string[], string[]][] = [
+    [
+      VENDORS[1],
+      () => (VENDORS[1].upstream.last().body.messages as { content: { type: string }[] }[]).at(-1)!.content.map((b) => b.type),
+      ['tool_result', 'tool_result', 'image', 'document', 'image'],
+    ],
+    [
+      VENDORS[2],
+      () => (VENDORS[2].upstream.last().body.contents as { parts: object[] }[]).at(-1)!.parts.map((p) => Object.keys(p)[0]),
+      ['functionResponse', 'functionResponse', 'inlineData', 'inlineData', 'inlineData'],
+    ],
+  ];
+  for (const [v, sent, expected] of lastTurn) {
+    it(`${v.name}: answered, the tool results first in the user turn, then the images and the file`, async () => {
+      const res = await client.responses.create({ model: v.tool, tools: [WEATHER], input });
+      assert.equal(res.status, 'completed');
+      assert.match(res.output_text, /^tool results: /);
+      assert.deepEqual(sent(), expected);
+    });
+  }
 });
 
 describe('Responses API and the response cache', () => {
