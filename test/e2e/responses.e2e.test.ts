@@ -551,8 +551,9 @@ describe('Responses API: a Gemini tool call`s thought signature comes back to it
 
 // Found by an independent check: `arguments: ""`, which clients JSON.parse.
 describe('Responses API: a call without arguments', () => {
+  const listAll = { type: 'function' as const, name: 'list_all', parameters: { type: 'object', properties: {} }, strict: false };
+
   it('has arguments "{}" when the upstream sent "" (created) or none (streamed): deltas, done event and item agree', async () => {
-    const listAll = { type: 'function' as const, name: 'list_all', parameters: { type: 'object', properties: {} }, strict: false };
     const ask = { model: 'tool-noargs', input: 'List them.', tools: [listAll], store: false };
     const created = await client.responses.create(ask);
     assert.equal(functionCalls(created.output)[0].arguments, '{}');
@@ -565,6 +566,22 @@ describe('Responses API: a call without arguments', () => {
     assert.equal(deltas.join(''), '{}');
     assert.equal(done?.type === 'response.function_call_arguments.done' && done.arguments, '{}');
     assert.equal(functionCalls((await stream.finalResponse()).output)[0].arguments, '{}');
+  });
+
+  // Found by an independent check: the non-streamed path stored the upstream's "" and sent it back.
+  it('previous_response_id sends upstream the "{}" the client was shown, created or streamed', async () => {
+    const ask = { model: 'tool-noargs', input: 'List them.', tools: [listAll] };
+    const streamed = client.responses.stream(ask);
+    for await (const _ of streamed);
+    for (const first of [await client.responses.create(ask), await streamed.finalResponse()]) {
+      const call = functionCalls(first.output)[0];
+      const output: ResponseInputItem = { type: 'function_call_output', call_id: call.call_id, output: 'a, b' };
+      await client.responses.create({ ...ask, previous_response_id: first.id, input: [output] });
+      const replayed = (VENDORS[0].upstream.last().body.messages as { tool_calls?: { function: { arguments: string } }[] }[]).find(
+        (m) => m.tool_calls,
+      );
+      assert.equal(replayed?.tool_calls?.[0].function.arguments, '{}');
+    }
   });
 });
 

@@ -13,7 +13,7 @@ import { isResponseId, newResponseId, responseIdOfItem } from './ids';
 import { contextItems } from './input-items';
 import { type InputItemsQuery, inputItemsPage } from './input-items-page';
 import { namespacedTools, type ResponsesRequest, toChatParams } from './request';
-import { type Assistant, type ResponseContext, toResponse } from './response';
+import { answerOf, type Assistant, type ResponseContext, toResponse } from './response';
 import { createResponseSchema } from './responses.schema';
 import { ResponseStore, type StoredResponse } from './store';
 import { ResponseEventEncoder } from './stream';
@@ -63,7 +63,7 @@ export class ResponsesController {
     if (!outcome.stream) {
       const completion = JSON.parse(bodyText(outcome.result.body)) as ChatCompletion;
       const response = toResponse(completion, ctx);
-      await save(response, completion.choices[0]?.message ?? { role: 'assistant', content: '', refusal: null });
+      await save(response, answerOf(completion) ?? { role: 'assistant', content: '', refusal: null });
       return sendJson(reply, requestState(request), { body: JSON.stringify(response), usage: outcome.result.usage });
     }
     const events = new ResponseEventEncoder(ctx).encode(outcome.frames, {
