@@ -105,7 +105,11 @@ export class ResponsesController {
     });
   }
 
-  /** `item_reference` items replaced by the stored output items they name. */
+  /**
+   * `item_reference` items replaced by the stored items they name: a response's output items, or the
+   * input items it lists (input-items.ts) under an id the gateway gave. Other ids name no stored
+   * response: the gateway keeps no index of items.
+   */
   private async resolveReferences(tenant: string, input: ResponsesRequest['input']): Promise<ResponsesRequest['input']> {
     if (!Array.isArray(input) || !input.some(isReference)) return input;
     const loaded = new Map<string, StoredResponse | undefined>();
@@ -117,12 +121,17 @@ export class ResponsesController {
       }
       const responseId = responseIdOfItem(item.id);
       if (responseId && !loaded.has(responseId)) loaded.set(responseId, await this.store.get(tenant, responseId));
-      const found = responseId ? loaded.get(responseId)?.response.output.find((o) => o.id === item.id) : undefined;
+      const found = responseId ? storedItem(loaded.get(responseId), item.id) : undefined;
       if (!found) throw notFound(`Item with id '${item.id}' not found.`, `input[${i}].id`);
       resolved.push(found as ResponseInputItem);
     }
     return resolved;
   }
+}
+
+function storedItem(stored: StoredResponse | undefined, id: string): object | undefined {
+  const items: { id?: string | null }[] = stored ? [...stored.response.output, ...(stored.items ?? [])] : [];
+  return items.find((item) => item.id === id);
 }
 
 function isReference(item: ResponseInputItem): item is ResponseInputItem.ItemReference & { id: string } {
