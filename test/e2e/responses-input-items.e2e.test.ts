@@ -167,6 +167,37 @@ function inputItemsContract(store: string, env: () => Record<string, string>, pr
       assert.equal(new Set(items.map(idOf)).size, input.length);
     });
 
+    // Found by an independent check: only output item ids resolved, so ids this list shows were a 404.
+    it('an item_reference to an input item the list shows resolves to it, for the same key; a client-given id stays a 404', async () => {
+      const output = [{ type: 'input_text' as const, text: 'rain' }];
+      const first = await a.responses.create({
+        model: 'oai-echo',
+        input: [
+          { role: 'user', content: 'first question' },
+          { type: 'message', id: 'msg_client_2', role: 'user', content: 'own id' } as ResponseInputItem,
+          { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo"}' },
+          { type: 'function_call_output', call_id: 'call_1', output },
+        ],
+      });
+      const [question, own, , toolOutput] = await listAll(a, first.id, { order: 'asc' });
+      const refs: ResponseInputItem[] = [idOf(question), idOf(toolOutput)].map((id) => ({ type: 'item_reference', id }));
+      const next = await a.responses.create({ model: 'oai-echo', input: [...refs, { role: 'user', content: 'and again' }] });
+      assert.deepEqual(upstream.last().body.messages, [
+        { role: 'user', content: [{ type: 'text', text: 'first question' }] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'rain' },
+        { role: 'user', content: 'and again' },
+      ]);
+      const listed = await listAll(a, next.id, { order: 'asc' });
+      assert.deepEqual(listed.slice(0, 2), [question, toolOutput], 'listed as the items they name');
+
+      const foreign = await apiError(b.responses.create({ model: 'oai-echo', input: [refs[0]] }));
+      assert.equal(foreign.status, 404, 'another gateway key');
+      const clientGiven = await apiError(a.responses.create({ model: 'oai-echo', input: [{ type: 'item_reference', id: idOf(own) }] }));
+      assert.equal(clientGiven.status, 404);
+      assert.equal(clientGiven.message, `404 Item with id 'msg_client_2' not found.`);
+      assert.equal(clientGiven.param, 'input[0].id');
+    });
+
     it('pages by limit and after, both orders, as the auto-paging iterator walks them', async () => {
       const input = Array.from({ length: 25 }, (_, i) => ({ role: 'user' as const, content: `line ${i}` }));
       const res = await a.responses.create({ model: 'oai-echo', input });

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import OpenAI from 'openai';
 import type { ResponseFunctionToolCall, ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
-import { apiError, assertAbortReachesUpstream } from '../support/chat';
+import { apiError, assertAbortReachesUpstream, PNG_DATA_URL } from '../support/chat';
 import { FakeAnthropic } from '../support/fake-anthropic';
 import { FakeGemini } from '../support/fake-gemini';
 import { FakeOpenAI } from '../support/fake-openai';
@@ -551,8 +551,9 @@ describe('Responses API: a Gemini tool call`s thought signature comes back to it
 
 // Found by an independent check: `arguments: ""`, which clients JSON.parse.
 describe('Responses API: a call without arguments', () => {
+  const listAll = { type: 'function' as const, name: 'list_all', parameters: { type: 'object', properties: {} }, strict: false };
+
   it('has arguments "{}" when the upstream sent "" (created) or none (streamed): deltas, done event and item agree', async () => {
-    const listAll = { type: 'function' as const, name: 'list_all', parameters: { type: 'object', properties: {} }, strict: false };
     const ask = { model: 'tool-noargs', input: 'List them.', tools: [listAll], store: false };
     const created = await client.responses.create(ask);
     assert.equal(functionCalls(created.output)[0].arguments, '{}');
@@ -566,6 +567,83 @@ describe('Responses API: a call without arguments', () => {
     assert.equal(done?.type === 'response.function_call_arguments.done' && done.arguments, '{}');
     assert.equal(functionCalls((await stream.finalResponse()).output)[0].arguments, '{}');
   });
+
+  // Found by an independent check: the non-streamed path stored the upstream's "" and sent it back.
+  it('previous_response_id sends upstream the "{}" the client was shown, created or streamed', async () => {
+    const ask = { model: 'tool-noargs', input: 'List them.', tools: [listAll] };
+    const streamed = client.responses.stream(ask);
+    for await (const _ of streamed);
+    for (const first of [await client.responses.create(ask), await streamed.finalResponse()]) {
+      const call = functionCalls(first.output)[0];
+      const output: ResponseInputItem = { type: 'function_call_output', call_id: call.call_id, output: 'a, b' };
+      await client.responses.create({ ...ask, previous_response_id: first.id, input: [output] });
+      const replayed = (VENDORS[0].upstream.last().body.messages as { tool_calls?: { function: { arguments: string } }[] }[]).find(
+        (m) => m.tool_calls,
+      );
+      assert.equal(replayed?.tool_calls?.[0].function.arguments, '{}');
+    }
+  });
+});
+
+// Found by an independent check: an image a tool returned (the Agents SDK's ToolOutputImage) was a 400
+// on Claude and Gemini ("A tool message may only contain text"); OpenAI-format upstreams got image
+// parts in a tool message, where Chat Completions takes text parts only.
+describe('Responses API: a function_call_output with images and files', () => {
+  const pdf = 'data:application/pdf;base64,JVBERi0xLjQK';
+  const input: ResponseInputItem[] = [
+    { role: 'user', content: 'Screenshots of both?' },
+    { type: 'function_call', call_id: 'call_a', name: 'get_weather', arguments: '{"city":"Oslo"}' },
+    { type: 'function_call', call_id: 'call_b', name: 'get_weather', arguments: '{"city":"Rome"}' },
+    {
+      type: 'function_call_output',
+      call_id: 'call_a',
+      output: [
+        { type: 'input_text', text: 'Oslo shot' },
+        { type: 'input_image', image_url: PNG_DATA_URL },
+        { type: 'input_file', file_data: pdf, filename: 'oslo.pdf' },
+      ],
+    },
+    { type: 'function_call_output', call_id: 'call_b', output: [{ type: 'input_image', image_url: PNG_DATA_URL, detail: 'auto' }] },
+  ];
+
+  it('OpenAI-format upstreams: text in the tool messages, the images and files in one user message after the round', async () => {
+    const res = await client.responses.create({ model: 'oai-tool', tools: [WEATHER], input });
+    assert.equal(res.status, 'completed');
+    assert.deepEqual((VENDORS[0].upstream.last().body.messages as object[]).slice(2), [
+      { role: 'tool', tool_call_id: 'call_a', content: 'Oslo shot' },
+      { role: 'tool', tool_call_id: 'call_b', content: '' },
+      {
+        role: 'user',
+        content: [
+          { type: 'image_url', image_url: { url: PNG_DATA_URL } },
+          { type: 'file', file: { file_data: pdf, filename: 'oslo.pdf' } },
+          { type: 'image_url', image_url: { url: PNG_DATA_URL, detail: 'auto' } },
+        ],
+      },
+    ]);
+  });
+
+  /** The last user turn as each vendor got it: its blocks' types (Anthropic), its parts' kinds (Gemini). */
+  const lastTurn: [Vendor, () => string[], string[]][] = [
+    [
+      VENDORS[1],
+      () => (VENDORS[1].upstream.last().body.messages as { content: { type: string }[] }[]).at(-1)!.content.map((b) => b.type),
+      ['tool_result', 'tool_result', 'image', 'document', 'image'],
+    ],
+    [
+      VENDORS[2],
+      () => (VENDORS[2].upstream.last().body.contents as { parts: object[] }[]).at(-1)!.parts.map((p) => Object.keys(p)[0]),
+      ['functionResponse', 'functionResponse', 'inlineData', 'inlineData', 'inlineData'],
+    ],
+  ];
+  for (const [v, sent, expected] of lastTurn) {
+    it(`${v.name}: answered, the tool results first in the user turn, then the images and the file`, async () => {
+      const res = await client.responses.create({ model: v.tool, tools: [WEATHER], input });
+      assert.equal(res.status, 'completed');
+      assert.match(res.output_text, /^tool results: /);
+      assert.deepEqual(sent(), expected);
+    });
+  }
 });
 
 describe('Responses API and the response cache', () => {

@@ -90,7 +90,7 @@ describe('Responses request -> chat params', () => {
         ],
       },
       { role: 'tool', tool_call_id: 'c1', content: 'sunny' },
-      { role: 'tool', tool_call_id: 'c2', content: [{ type: 'text', text: 'noon' }] },
+      { role: 'tool', tool_call_id: 'c2', content: 'noon' },
     ]);
     assert.deepEqual(params.tools, [
       { type: 'function', function: { name: 'get_weather', parameters: { type: 'object' }, strict: true, description: 'w' } },

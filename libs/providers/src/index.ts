@@ -7,6 +7,7 @@ export * from './providers.module';
 export * from './providers.service';
 export { clientUsage } from './translation/completion';
 export { checkParams, refuse, type ParamRule, type ParamTable } from './translation/params';
+export { toolResult } from './translation/tool-results';
 export type * from './wire';
 /** The Anthropic tables, for the Messages API ingress codec, which reads them in reverse. */
 export * as anthropicTables from './anthropic/tables';

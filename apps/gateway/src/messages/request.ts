@@ -8,6 +8,7 @@ import {
   type NativeOnly,
   type NativeRequest,
   type ParamRule,
+  toolResult,
 } from '@gateway/providers';
 import { type AnthropicBlock, type MessagesRequest, type ThinkingParam, TOOL_MODES } from './wire';
 
@@ -243,10 +244,9 @@ function userMessages(blocks: AnthropicBlock[], param: string, mark: MarkNative)
     const content: AnthropicBlock[] =
       typeof block.content === 'string' ? [{ type: 'text', text: block.content }] : ((block.content ?? []) as AnthropicBlock[]);
     const read = content.map((b, k) => contentPart(b, `${at}.content[${k}]`, mark));
-    const text = read.filter((p) => p.type === 'text').map((p) => (p as { text: string }).text);
-    results.push({ role: 'tool', tool_call_id: anthropicTables.toolUseId(String(block.tool_use_id)), content: text.join('\n') });
-    // OpenAI tool messages hold text only: images a tool returned follow as the user's.
-    parts.push(...read.filter((p) => p.type !== 'text'));
+    const { message, media } = toolResult(anthropicTables.toolUseId(String(block.tool_use_id)), read);
+    results.push(message);
+    parts.push(...media);
   });
   // One text block is sent as a plain string, the form every OpenAI-compatible server reads.
   if (parts.length) results.push({ role: 'user', content: parts.length === 1 && parts[0].type === 'text' ? parts[0].text : parts });

@@ -17,15 +17,16 @@ export function itemId(responseId: string, kind: ItemKind, index: number): strin
 
 /**
  * Id of a request's input item that came without one (`msg_<response>_in<n>`): apart
- * from output item ids, so an `item_reference` to it is not taken for an output.
+ * from output item ids, and carrying its response's id too, so an `item_reference`
+ * to an item the input items list shows finds it.
  */
 export function inputItemId(responseId: string, prefix: string, index: number): string {
   return `${prefix}_${responseId.slice('resp_'.length)}_in${index}`;
 }
 
-/** The response an item id belongs to, when it is one of ours. */
+/** The response an item id belongs to (as an output or an input item), when it is one of ours. */
 export function responseIdOfItem(id: string): string | undefined {
-  const m = /^(?:msg|fc|rs)_([0-9a-f]{36})_\d+$/.exec(id);
+  const m = /^(?:msg|fc|fco|rs)_([0-9a-f]{36})_(?:in)?\d+$/.exec(id);
   return m ? `resp_${m[1]}` : undefined;
 }
 

@@ -1,4 +1,12 @@
-import { checkParams, type ChatCompletionCreateParams, GatewayError, geminiSignatures, type ParamTable, refuse } from '@gateway/providers';
+import {
+  checkParams,
+  type ChatCompletionCreateParams,
+  GatewayError,
+  geminiSignatures,
+  type ParamTable,
+  refuse,
+  toolResult,
+} from '@gateway/providers';
 import type {
   ChatCompletionAssistantMessageParam,
   ChatCompletionContentPart,
@@ -138,20 +146,24 @@ export function inputMessages(input: ResponsesRequest['input']): ChatCompletionM
   if (typeof input === 'string') return [{ role: 'user', content: input }];
   const out = new ChatTurns();
   input.forEach((item, i) => out.add(item as Item, `input[${i}]`));
-  return out.messages;
+  return out.finish();
 }
 
 type Item = { type?: string | null };
 
 /**
  * Builds chat messages item by item: consecutive assistant pieces (text, reasoning,
- * function calls) become one assistant message, as chat completions expect.
+ * function calls) become one assistant message, as chat completions expect; the images
+ * and files tools returned follow the round's tool messages as one user message.
  */
+type OpenAssistant = ChatCompletionAssistantMessageParam & { reasoning_content?: string; thinking_blocks?: unknown[] };
+
 class ChatTurns {
-  readonly messages: ChatCompletionMessageParam[] = [];
+  private readonly messages: ChatCompletionMessageParam[] = [];
+  private toolMedia: ChatCompletionContentPart[] = [];
   /** Gemini thought signatures from reasoning items (response.ts, signatureItem), by the call id they belong to. */
   readonly signatures = new Map<string, string>();
-  private assistant: (ChatCompletionAssistantMessageParam & { reasoning_content?: string; thinking_blocks?: unknown[] }) | undefined;
+  private assistant: OpenAssistant | undefined;
 
   add(item: Item, path: string): void {
     const kind = item.type ?? 'message';
@@ -169,15 +181,34 @@ class ChatTurns {
   /** The open assistant message, started when the previous message is not one. */
   openAssistant() {
     if (!this.assistant) {
-      this.assistant = { role: 'assistant', content: null };
-      this.messages.push(this.assistant);
+      const open: OpenAssistant = { role: 'assistant', content: null };
+      this.push(open);
+      this.assistant = open;
     }
     return this.assistant;
   }
 
   push(message: ChatCompletionMessageParam): void {
+    if (message.role !== 'tool') this.endToolRound();
     this.assistant = undefined;
     this.messages.push(message);
+  }
+
+  /** A tool's output: its text as the tool message, its images and files for the user message after the round. */
+  pushToolOutput(callId: string, parts: ChatCompletionContentPart[]): void {
+    const { message, media } = toolResult(callId, parts);
+    this.push(message);
+    this.toolMedia.push(...media);
+  }
+
+  finish(): ChatCompletionMessageParam[] {
+    this.endToolRound();
+    return this.messages;
+  }
+
+  private endToolRound(): void {
+    if (this.toolMedia.length) this.messages.push({ role: 'user', content: this.toolMedia });
+    this.toolMedia = [];
   }
 }
 
@@ -215,8 +246,11 @@ const ITEM_HANDLERS: Record<string, Handler<never>> = {
     });
   }) as Handler<never>,
   function_call_output: ((turns, item: FunctionCallOutputItem, path) => {
-    const content = typeof item.output === 'string' ? item.output : item.output.map((p, j) => userPart(p, `${path}.output[${j}]`) as never);
-    turns.push({ role: 'tool', tool_call_id: item.call_id, content });
+    const parts =
+      typeof item.output === 'string'
+        ? [{ type: 'text' as const, text: item.output }]
+        : item.output.map((p, j) => userPart(p, `${path}.output[${j}]`));
+    turns.pushToolOutput(item.call_id, parts);
   }) as Handler<never>,
   reasoning: ((turns, item: ReasoningItem) => {
     const open = turns.openAssistant();

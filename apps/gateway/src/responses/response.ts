@@ -1,4 +1,5 @@
 import { type ChatCompletion, type CompletionUsage, geminiSignatures } from '@gateway/providers';
+import type { ChatCompletionMessageToolCall } from 'openai/resources/chat/completions';
 import type {
   Response,
   ResponseFunctionToolCall,
@@ -76,11 +77,22 @@ export function finishResponse(shell: Response, output: ResponseOutputItem[], fi
 
 /** A non-streamed chat completion as the Responses API answer. */
 export function toResponse(completion: ChatCompletion, ctx: ResponseContext): Response {
-  const choice = completion.choices[0];
-  const finish = choice?.finish_reason ?? null;
-  const message = choice?.message as Assistant | undefined;
+  const finish = completion.choices[0]?.finish_reason ?? null;
+  const message = answerOf(completion);
   const output = message ? outputItems(ctx, message, finish && INCOMPLETE[finish] ? 'incomplete' : 'completed') : [];
   return finishResponse(responseShell(ctx, completion.model), output, finish, completion.usage);
+}
+
+/**
+ * The completion's assistant message as the response shows it (a call without arguments has
+ * `{}`): what is stored, so previous_response_id sends upstream what the client saw.
+ */
+export function answerOf(completion: ChatCompletion): Assistant | undefined {
+  const message = completion.choices[0]?.message as Assistant | undefined;
+  if (!message?.tool_calls) return message;
+  const withArguments = (call: ChatCompletionMessageToolCall) =>
+    call.type === 'function' && !call.function.arguments ? { ...call, function: { ...call.function, arguments: NO_ARGUMENTS } } : call;
+  return { ...message, tool_calls: message.tool_calls.map(withArguments) };
 }
 
 /** A chat assistant message, with the thinking fields the gateway's translators add. */
@@ -111,8 +123,7 @@ export function outputItems(ctx: ResponseContext, message: Assistant, status: St
     const signature = signatureItem(itemId(responseId, 'rs', items.length), call.id, call);
     if (signature) items.push(signature);
     const id = itemId(responseId, 'fc', items.length);
-    const args = call.function.arguments || NO_ARGUMENTS;
-    items.push(functionCallItem(id, call.id, call.function.name, args, 'completed', ctx.namespaced));
+    items.push(functionCallItem(id, call.id, call.function.name, call.function.arguments, 'completed', ctx.namespaced));
   }
   if (items.length) (items[items.length - 1] as { status?: Status }).status = status;
   return items;

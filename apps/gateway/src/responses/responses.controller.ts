@@ -13,7 +13,7 @@ import { isResponseId, newResponseId, responseIdOfItem } from './ids';
 import { contextItems } from './input-items';
 import { type InputItemsQuery, inputItemsPage } from './input-items-page';
 import { namespacedTools, type ResponsesRequest, toChatParams } from './request';
-import { type Assistant, type ResponseContext, toResponse } from './response';
+import { answerOf, type Assistant, type ResponseContext, toResponse } from './response';
 import { createResponseSchema } from './responses.schema';
 import { ResponseStore, type StoredResponse } from './store';
 import { ResponseEventEncoder } from './stream';
@@ -63,7 +63,7 @@ export class ResponsesController {
     if (!outcome.stream) {
       const completion = JSON.parse(bodyText(outcome.result.body)) as ChatCompletion;
       const response = toResponse(completion, ctx);
-      await save(response, completion.choices[0]?.message ?? { role: 'assistant', content: '', refusal: null });
+      await save(response, answerOf(completion) ?? { role: 'assistant', content: '', refusal: null });
       return sendJson(reply, requestState(request), { body: JSON.stringify(response), usage: outcome.result.usage });
     }
     const events = new ResponseEventEncoder(ctx).encode(outcome.frames, {
@@ -105,7 +105,11 @@ export class ResponsesController {
     });
   }
 
-  /** `item_reference` items replaced by the stored output items they name. */
+  /**
+   * `item_reference` items replaced by the stored items they name: a response's output items, or the
+   * input items it lists (input-items.ts) under an id the gateway gave. Other ids name no stored
+   * response: the gateway keeps no index of items.
+   */
   private async resolveReferences(tenant: string, input: ResponsesRequest['input']): Promise<ResponsesRequest['input']> {
     if (!Array.isArray(input) || !input.some(isReference)) return input;
     const loaded = new Map<string, StoredResponse | undefined>();
@@ -117,12 +121,17 @@ export class ResponsesController {
       }
       const responseId = responseIdOfItem(item.id);
       if (responseId && !loaded.has(responseId)) loaded.set(responseId, await this.store.get(tenant, responseId));
-      const found = responseId ? loaded.get(responseId)?.response.output.find((o) => o.id === item.id) : undefined;
+      const found = responseId ? storedItem(loaded.get(responseId), item.id) : undefined;
       if (!found) throw notFound(`Item with id '${item.id}' not found.`, `input[${i}].id`);
       resolved.push(found as ResponseInputItem);
     }
     return resolved;
   }
+}
+
+function storedItem(stored: StoredResponse | undefined, id: string): object | undefined {
+  const items: { id?: string | null }[] = stored ? [...stored.response.output, ...(stored.items ?? [])] : [];
+  return items.find((item) => item.id === id);
 }
 
 function isReference(item: ResponseInputItem): item is ResponseInputItem.ItemReference & { id: string } {
