@@ -30,6 +30,8 @@ describe('cache config', () => {
     assert.equal(config.cache.semantic.guard, true);
     assert.equal(config.cache.semantic.embedder, 'use');
     assert.equal(config.cache.redis.timeoutMs, 50);
+    assert.equal(config.cache.semantic.embeddingQueueSize, 10);
+    assert.equal(config.cache.semantic.embeddingTimeoutMs, undefined, 'unset: the embedder kind picks it');
     assert.equal(config.cache.embedded.maxMemoryMb, 256);
     assert.equal(config.cache.toolCallResponses, false);
   });
@@ -40,6 +42,9 @@ describe('cache config', () => {
     ['an unknown offline embedder', { semantic: { embedder: 'bert' } }, /cache\.semantic\.embedder/],
     ['an unknown scope', { scope: 'everyone' }, /cache\.scope/],
     ['a zero Redis budget', { redis: { timeoutMs: 0 } }, /cache\.redis\.timeoutMs/],
+    ['a zero embedding wait', { semantic: { embeddingTimeoutMs: 0 } }, /cache\.semantic\.embeddingTimeoutMs/],
+    ['an empty embedder queue', { semantic: { embeddingQueueSize: 0 } }, /cache\.semantic\.embeddingQueueSize/],
+    ['a fractional embedder queue', { semantic: { embeddingQueueSize: 2.5 } }, /cache\.semantic\.embeddingQueueSize/],
     [
       'an embedding model that is not configured',
       { semantic: { embeddingModel: 'ghost', embeddingDimensions: 8 } },

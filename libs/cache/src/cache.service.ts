@@ -44,6 +44,9 @@ interface PendingStore {
 
 const BYPASS: CacheLookup = Object.freeze({ status: 'bypass', header: 'bypass' });
 const READY_WAIT_MS = 2_000;
+/** Defaults of cache.semantic.embeddingTimeoutMs (see SemanticCacheConfig). */
+const OFFLINE_EMBEDDING_TIMEOUT_MS = 250;
+const PROVIDER_EMBEDDING_TIMEOUT_MS = 1_000;
 /** Ceiling for a completion collected from a stream: stream text is a few times the completion JSON. */
 const STREAM_TEXT_FACTOR = 4;
 
@@ -63,6 +66,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private readonly embedded: EmbeddedBackend;
   private readonly redis?: RedisBackend;
   private readonly embedder?: Embedder;
+  private readonly embeddingTimeoutMs: number;
   private readonly recent: RecentEmbeddings;
   private readonly prices = new Map<string, Price>();
 
@@ -83,15 +87,17 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       const price = model.deployments.find((d) => d.price)?.price;
       if (price) this.prices.set(model.name, price);
     }
+    const semantic = this.config.semantic;
+    this.embeddingTimeoutMs =
+      semantic.embeddingTimeoutMs ?? (semantic.embeddingModel ? PROVIDER_EMBEDDING_TIMEOUT_MS : OFFLINE_EMBEDDING_TIMEOUT_MS);
     if (!this.enabled) return;
 
-    const semantic = this.config.semantic;
     if (semantic.enabled) {
       this.embedder = semantic.embeddingModel
         ? new ProviderEmbedder(semantic.embeddingModel, semantic.embeddingDimensions!, router, executor)
         : semantic.embedder === 'minilm'
-          ? new MiniLmEmbedder()
-          : new LocalUseEmbedder();
+          ? new MiniLmEmbedder(semantic.embeddingQueueSize)
+          : new LocalUseEmbedder(semantic.embeddingQueueSize);
     }
     if (redisService.client) {
       const space = this.embedder?.id ?? 'exact';
@@ -242,7 +248,11 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   ): Promise<{ answer: CachedAnswer; similarity: number } | undefined> {
     const prompt = pending.semanticPrompt!;
     pending.vector = await this.embed(prompt);
-    if (!pending.vector) return undefined;
+    if (!pending.vector) {
+      // The embedder failed or is saturated: storing must not queue the prompt again.
+      pending.semanticPrompt = undefined;
+      return undefined;
+    }
     const backend = this.semanticBackend();
     const neighbours = await this.call(
       backend,
@@ -267,12 +277,22 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     return undefined;
   }
 
-  /** The prompt's unit vector, or undefined when the embedder fails (counted, logged, rate-limited). */
+  /**
+   * The prompt's unit vector, or undefined when the embedder fails, is saturated or does not answer
+   * within embeddingTimeoutMs (counted, logged, rate-limited): a semantic layer slower than the
+   * traffic must not queue every request behind it.
+   */
   private async embed(text: string): Promise<Float32Array | undefined> {
     const known = this.recent.get(text);
     if (known) return known;
     const started = performance.now();
-    const vector = await this.failOpen.run('embedder', 'embed', undefined, () => this.embedder!.embed(text), undefined);
+    const vector = await this.failOpen.run(
+      'embedder',
+      'embed',
+      undefined,
+      () => this.embedder!.embed(text, AbortSignal.timeout(this.embeddingTimeoutMs)),
+      undefined,
+    );
     if (!vector) return undefined;
     this.metrics.embeddingSeconds.observe((performance.now() - started) / 1000);
     this.recent.set(text, vector);

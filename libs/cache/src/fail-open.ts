@@ -4,10 +4,25 @@ import type { CacheMetrics } from './metrics';
 const WARN_EVERY_MS = 30_000;
 
 /**
- * Runs backend calls so that a slow or broken cache never fails a request: past the
- * time budget or on any error the caller gets the fallback, a metric counts it and a
- * warning is logged at most every 30 s. Nothing is latched: the next call tries again,
- * so caching resumes by itself when the backend returns.
+ * Why a call was given up (the `reason` label of gateway_cache_backend_errors_total), by the error's
+ * name: the worker embedder is loaded beside the bundle, with its own copy of Overloaded. A
+ * TimeoutError is a budget running out, ours or an AbortSignal.timeout's; anything else is `error`.
+ */
+const REASONS = new Map([
+  ['TimeoutError', 'timeout'],
+  ['Overloaded', 'overloaded'],
+]);
+
+/** Thrown by a backend that turns work away at once because it could not do it in time (a full queue). */
+export class Overloaded extends Error {
+  override readonly name = 'Overloaded';
+}
+
+/**
+ * Runs backend calls so that a slow, busy or broken cache never fails a request: past the
+ * time budget, when turned away (Overloaded) or on any error the caller gets the fallback,
+ * a metric counts it and a warning is logged at most every 30 s. Nothing is latched: the
+ * next call tries again, so caching resumes by itself when the backend returns.
  */
 export class FailOpen {
   private lastWarning = 0;
@@ -23,7 +38,7 @@ export class FailOpen {
     try {
       if (budgetMs === undefined) return await work();
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${budgetMs} ms`)), budgetMs);
+        timer = setTimeout(() => reject(new DOMException(`no answer within ${budgetMs} ms`, 'TimeoutError')), budgetMs);
       });
       return await Promise.race([work(), timeout]);
     } catch (err) {
@@ -35,15 +50,19 @@ export class FailOpen {
   }
 
   private failed(backend: string, operation: string, err: unknown): void {
-    this.metrics.backendErrors.labels(backend, operation).inc();
+    this.metrics.backendErrors.labels(backend, operation, reasonOf(err)).inc();
     const now = Date.now();
     if (now - this.lastWarning < WARN_EVERY_MS) {
       this.suppressed++;
       return;
     }
     const more = this.suppressed ? ` (${this.suppressed} more failures since the last warning)` : '';
-    this.logger.warn(`cache ${backend} ${operation} failed, serving uncached: ${(err as Error).message}${more}`);
+    this.logger.warn(`cache ${backend} ${operation} failed, going on without it: ${(err as Error).message}${more}`);
     this.lastWarning = now;
     this.suppressed = 0;
   }
+}
+
+function reasonOf(err: unknown): string {
+  return REASONS.get((err as Error | undefined)?.name ?? '') ?? 'error';
 }

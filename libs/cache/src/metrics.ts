@@ -17,7 +17,7 @@ export class CacheMetrics {
   readonly stores: Counter<'result'>;
   readonly savedTokens: Counter<'kind'>;
   readonly savedUsd: Counter;
-  readonly backendErrors: Counter<'backend' | 'operation'>;
+  readonly backendErrors: Counter<'backend' | 'operation' | 'reason'>;
   /** Label children bound once: a lookup costs two updates, not two label look-ups. */
   private readonly byResult = new Map<LookupResult, { count: Counter.Internal; seconds: Histogram.Internal<'result'> }>();
 
@@ -73,8 +73,8 @@ export class CacheMetrics {
     });
     this.backendErrors = new Counter({
       name: 'gateway_cache_backend_errors_total',
-      help: 'Cache backend calls that failed or ran out of time (the request went on uncached)',
-      labelNames: ['backend', 'operation'],
+      help: 'Cache backend calls given up (the request went on without that layer), by reason: timeout, overloaded (a full queue) or error',
+      labelNames: ['backend', 'operation', 'reason'],
       registers,
     });
   }

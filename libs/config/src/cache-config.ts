@@ -41,6 +41,18 @@ export class SemanticCacheConfig {
   @IsOptional() @IsInt() @Min(1) maxPromptChars = 2_000;
   /** Recent embeddings kept in process, by text. */
   @IsOptional() @IsInt() @Min(0) embeddingCacheSize = 1_000;
+  /**
+   * Longest a request waits for its prompt's embedding, queue included; past it the request skips
+   * the semantic layer (lookup and store) and goes on as a miss. Unset: 250 ms for the offline
+   * embedder (10 queued prompts and a running batch of 10, at USE lite's ~80–90 prompts/s batched),
+   * 1,000 ms with `embeddingModel` (a network round trip).
+   */
+  @IsOptional() @IsInt() @Min(1) @Max(60_000) embeddingTimeoutMs?: number;
+  /**
+   * Prompts that may wait for the offline embedder besides the batch it is running; a prompt beyond
+   * them skips the semantic layer at once. At ~80–90 prompts/s, 10 drain in about 120 ms.
+   */
+  @IsOptional() @IsInt() @Min(1) @Max(10_000) embeddingQueueSize = 10;
 }
 
 /** Redis (Stack) backend, used when REDIS_URL is set. */

@@ -5,7 +5,8 @@ export interface Embedder {
   readonly dimensions: number;
   /** False while the model loads; lookups skip the semantic layer meanwhile. */
   readonly ready: boolean;
-  embed(text: string): Promise<Float32Array>;
+  /** Rejects with `signal`'s reason once it aborts: the caller has stopped waiting. */
+  embed(text: string, signal?: AbortSignal): Promise<Float32Array>;
   close(): Promise<void>;
 }
 

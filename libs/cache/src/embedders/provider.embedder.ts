@@ -3,8 +3,6 @@ import type { Executor, RouterService } from '@gateway/router';
 import { normalise } from '../vector';
 import type { Embedder } from './embedder';
 
-const EMBEDDING_TIMEOUT_MS = 10_000;
-
 /**
  * Embeddings from a configured model group (OpenAI text-embedding-3-*, Gemini, any
  * OpenAI-compatible server, or the mock provider), through the same providers and
@@ -23,15 +21,20 @@ export class ProviderEmbedder implements Embedder {
     this.id = `${model.replace(/[^A-Za-z0-9.-]/g, '_')}-${dimensions}`;
   }
 
-  async embed(text: string): Promise<Float32Array> {
+  /** `signal`: the caller's wait (cache.semantic.embeddingTimeoutMs); its abort cancels the upstream call. */
+  async embed(text: string, signal: AbortSignal): Promise<Float32Array> {
     const plan = this.router.planEmbeddings(this.model, text);
-    const signal = AbortSignal.timeout(EMBEDDING_TIMEOUT_MS);
-    const run = await this.executor.run(plan, signal, 'total', (d, attemptSignal) =>
-      d.provider.embeddings(
-        { model: d.upstreamModel, input: text, dimensions: this.dimensions, encoding_format: 'float' },
-        { upstreamModel: d.upstreamModel, signal: attemptSignal, requestId: 'cache-embedding', deployment: d.config },
-      ),
-    );
+    const run = await this.executor
+      .run(plan, signal, 'total', (d, attemptSignal) =>
+        d.provider.embeddings(
+          { model: d.upstreamModel, input: text, dimensions: this.dimensions, encoding_format: 'float' },
+          { upstreamModel: d.upstreamModel, signal: attemptSignal, requestId: 'cache-embedding', deployment: d.config },
+        ),
+      )
+      .catch((err: unknown) => {
+        // The executor reports the abort as a client that left; the fail-open metric counts a timeout.
+        throw signal.aborted ? signal.reason : err;
+      });
     const body = JSON.parse(bodyText(run.result.body)) as CreateEmbeddingResponse;
     const values = body.data?.[0]?.embedding;
     if (!Array.isArray(values) || values.length !== this.dimensions) {

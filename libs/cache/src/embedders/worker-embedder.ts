@@ -1,5 +1,6 @@
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { Overloaded } from '../fail-open';
 import { normalise } from '../vector';
 import type { Embedder } from './embedder';
 
@@ -23,7 +24,10 @@ interface Waiting {
 
 /**
  * An offline embedder whose model runs in a worker thread, so the event loop never waits on a
- * model run. Prompts that arrive while a batch runs are embedded together in the next one.
+ * model run. Prompts that arrive while a batch runs are embedded together in the next one. The
+ * worker embeds a fixed number of prompts a second, so under more traffic a queue would grow
+ * without end: at most `maxQueued` prompts wait, a prompt beyond them is refused at once
+ * (Overloaded), and a prompt whose caller stopped waiting leaves the queue unembedded.
  */
 export class WorkerEmbedder implements Embedder {
   ready = false;
@@ -34,13 +38,18 @@ export class WorkerEmbedder implements Embedder {
   private running = new Map<number, Waiting[]>();
   private nextId = 0;
 
-  /** `script`: the worker's file name beside this one. */
+  /**
+   * `script`: the worker's file, a name beside this one or an absolute path. `maxQueued`: prompts
+   * that may wait besides the running batch; unbounded for batch jobs (the benches), which want every
+   * prompt embedded however long it takes.
+   */
   constructor(
     script: string,
     readonly id: string,
     readonly dimensions: number,
+    private readonly maxQueued = Infinity,
   ) {
-    this.worker = new Worker(join(__dirname, script));
+    this.worker = new Worker(resolve(__dirname, script));
     // An idle worker must not keep the process alive.
     this.worker.unref();
     this.loaded = new Promise((resolve, reject) => {
@@ -58,9 +67,24 @@ export class WorkerEmbedder implements Embedder {
     this.worker.on('error', (err) => this.failAll(err));
   }
 
-  embed(text: string): Promise<Float32Array> {
+  embed(text: string, signal?: AbortSignal): Promise<Float32Array> {
+    if (this.queue.length >= this.maxQueued)
+      return Promise.reject(new Overloaded(`${this.queue.length} prompts already wait for the ${this.id} embedder`));
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      this.queue.push({ text, resolve, reject });
+      const giveUp = () => {
+        // Dropped while still queued, the prompt costs the worker nothing (a running batch cannot be stopped).
+        const at = this.queue.indexOf(waiting);
+        if (at >= 0) this.queue.splice(at, 1);
+        reject(signal!.reason);
+      };
+      const waiting: Waiting = {
+        text,
+        resolve: (vector) => (signal?.removeEventListener('abort', giveUp), resolve(vector)),
+        reject: (err) => (signal?.removeEventListener('abort', giveUp), reject(err)),
+      };
+      signal?.addEventListener('abort', giveUp, { once: true });
+      this.queue.push(waiting);
       this.flush();
     });
   }
@@ -95,14 +119,14 @@ export class WorkerEmbedder implements Embedder {
 
 /** The offline default: Universal Sentence Encoder lite, 512 dimensions (use.worker.ts). */
 export class LocalUseEmbedder extends WorkerEmbedder {
-  constructor() {
-    super('use.worker.js', 'use-lite-512', 512);
+  constructor(maxQueued?: number) {
+    super('use.worker.js', 'use-lite-512', 512, maxQueued);
   }
 }
 
 /** all-MiniLM-L6-v2, 384 dimensions (minilm.worker.ts; model files from scripts/minilm-model.sh). */
 export class MiniLmEmbedder extends WorkerEmbedder {
-  constructor() {
-    super('minilm.worker.js', 'minilm-l6-384', 384);
+  constructor(maxQueued?: number) {
+    super('minilm.worker.js', 'minilm-l6-384', 384, maxQueued);
   }
 }
