@@ -167,3 +167,40 @@ describe('a replica killed with leased requests', { skip: !REDIS_URL && 'TEST_RE
     assert.ok(lapsed.spentUnits >= servedUnits);
   });
 });
+
+/**
+ * A replica that stops while leased requests are still running (cut at the end of the grace period):
+ * closing gives its lease back and keeps their in-flight hold, so each settlement after close must
+ * shrink that hold. Found by an independent check: they were charged while the hold stayed, to be
+ * charged again when it lapsed.
+ */
+describe('leased requests settled after the store closed', { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' }, () => {
+  const direct = REDIS_URL ? new Redis(REDIS_URL) : undefined;
+  after(() => direct?.disconnect());
+
+  it('release their share of the in-flight hold: Redis ends holding nothing, with their spend', async () => {
+    const keyId = `closed-${randomBytes(6).toString('hex')}`;
+    const client = await connect(REDIS_URL!);
+    const store = leaseStore(client, 60_000);
+    try {
+      const admitted = await Promise.all([1, 2, 3].map((seq) => store.admit(request(keyId, 10_000, seq))));
+      assert.ok(
+        admitted.every((o) => o.ticket),
+        'served from a lease',
+      );
+      await store.close();
+      assert.equal((await figures(direct!, keyId)).held, 24 * UNIT, 'closing keeps the hold of the 3 in flight');
+      for (const [i, outcome] of admitted.entries())
+        await store.settle({
+          keyId,
+          tokenDelta: 10 - 100,
+          spend: { model: 'm', usd: 5 * UNIT },
+          hold: { member: `${keyId}-${i + 1}:${8 * UNIT}`, usd: 8 * UNIT },
+          ticket: outcome.ticket,
+        });
+      assert.deepEqual(await figures(direct!, keyId), { tpm: 30, spentUnits: 15, held: 0, holds: 0 });
+    } finally {
+      client.disconnect();
+    }
+  });
+});

@@ -86,7 +86,7 @@ async function bootstrap(): Promise<void> {
 
   drainOnSignals({
     state: app.get(ShutdownState),
-    close: () => Promise.all([app.close(), ops.close()]).then(() => undefined),
+    close: () => app.close(),
     servers: [fastify.server, ops.server],
     delayMs: server.shutdownDelayMs,
     graceMs: server.shutdownGraceMs,

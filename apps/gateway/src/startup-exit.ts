@@ -12,6 +12,8 @@ const LISTEN_FAILURES: Record<string, string> = {
   EADDRINUSE: 'is already in use',
   EACCES: 'needs privileges this process does not have',
   EADDRNOTAVAIL: 'names an address this machine does not have',
+  ENOTFOUND: 'names a host that does not resolve',
+  EAI_AGAIN: 'names a host DNS could not resolve now',
 };
 
 /**

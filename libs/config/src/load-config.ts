@@ -21,14 +21,33 @@ export class ConfigError extends Error {
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const path = resolve(env.GATEWAY_CONFIG || DEFAULT_CONFIG_PATH);
-  let raw: unknown;
+  let text: string;
   try {
-    raw = parseYaml(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError(`cannot read gateway config ${path}: ${(err as Error).message}`);
   }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    // The YAML library's message goes on with a multi-line excerpt of the file; its first line names the line and column.
+    throw new ConfigError(`invalid YAML in gateway config ${path}: ${(err as Error).message.split('\n')[0].replace(/:$/, '')}`);
+  }
   if (!raw || typeof raw !== 'object') throw new ConfigError(`gateway config ${path} is empty or not a mapping`);
-  return parseConfig(raw as Record<string, unknown>, env, path);
+  const config = parseConfig(raw as Record<string, unknown>, env, path);
+  // Read now, so that one that cannot be read stops start-up as a config error, not from inside the app's construction.
+  if (config.redis.tlsCaFile) readTlsCa(config.redis.tlsCaFile);
+  return config;
+}
+
+/** The PEM file `redis.tlsCaFile` names (REDIS_TLS_CA_FILE). */
+export function readTlsCa(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(`redis.tlsCaFile (REDIS_TLS_CA_FILE): cannot read ${path}: ${(err as Error).message}`);
+  }
 }
 
 export function parseConfig(file: Record<string, unknown>, env: NodeJS.ProcessEnv, source = 'config'): GatewayConfig {

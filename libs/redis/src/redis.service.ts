@@ -1,8 +1,7 @@
 import type { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions, ReplyError } from 'ioredis';
-import { ConfigError, GatewayConfig } from '@gateway/config';
+import { GatewayConfig, readTlsCa } from '@gateway/config';
 
 /** Far above a healthy Redis round trip (well under a millisecond on the same network). */
 const COMMAND_TIMEOUT_MS = 500;
@@ -34,7 +33,7 @@ const retry = (times: number) => Math.min(times * 200, 2_000);
  */
 export function connectRedis(config: GatewayConfig): RedisClient {
   const url = new URL(config.redisUrl!);
-  const tls = url.protocol === 'rediss:' ? { ca: config.redis.tlsCaFile ? readCa(config.redis.tlsCaFile) : undefined } : undefined;
+  const tls = url.protocol === 'rediss:' ? { ca: config.redis.tlsCaFile ? readTlsCa(config.redis.tlsCaFile) : undefined } : undefined;
   if (!config.redis.cluster) return new Redis(config.redisUrl!, { ...CONNECTION, enableOfflineQueue: false, retryStrategy: retry, tls });
   return new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
     enableOfflineQueue: false,
@@ -80,14 +79,6 @@ export function absorbLateSocketErrors(client: RedisClient): void {
   };
   if (client instanceof Cluster) client.on('node error', () => client.nodes().forEach((node) => absorb(node.stream)));
   else client.on('error', () => absorb(client.stream));
-}
-
-function readCa(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new ConfigError(`redis.tlsCaFile (REDIS_TLS_CA_FILE): cannot read ${path}: ${(err as Error).message}`);
-  }
 }
 
 /**

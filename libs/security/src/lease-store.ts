@@ -206,17 +206,25 @@ export class LeasedAdmissionStore implements AdmissionStore {
     const ticket = input.ticket;
     if (!ticket && !this.closed && !input.hold && input.tokenDelta === undefined && input.spend) return this.owe(input.keyId, input.spend);
     const account = ticket && this.accounts.get(input.keyId);
-    // After close, spend goes to Redis directly (the in-flight hold lapses).
-    if (!ticket || !account || this.closed) return this.exact.settle(input);
+    if (!ticket || !account) return this.exact.settle(input);
     account.inFlight -= 1;
     // Sums of decimal prices drift: none in flight holds exactly nothing.
     account.inFlightUsd = account.inFlight === 0 ? 0 : account.inFlightUsd - ticket.usd;
     if (input.spend && input.spend.usd > 0)
       account.spend.set(input.spend.model, (account.spend.get(input.spend.model) ?? 0) + input.spend.usd);
     const delta = input.tokenDelta ?? 0;
-    if (delta === 0 || ticket.tpmEnd !== account.tpmEnd) return;
-    if (account.lease && !account.syncing) account.lease.tpm -= delta;
-    else account.tokenAdjust += delta;
+    if (delta !== 0 && ticket.tpmEnd === account.tpmEnd) {
+      if (account.lease && !account.syncing) account.lease.tpm -= delta;
+      else account.tokenAdjust += delta;
+    }
+    // Closed, no lease sync follows: the in-flight hold close() left must shrink by this request now, or it lapses and is charged.
+    if (this.closed) await this.syncAfterClose(account);
+  }
+
+  /** One sync carrying every settlement made until it starts, after the one under way. */
+  private async syncAfterClose(account: Account): Promise<void> {
+    await account.syncing?.catch(() => undefined);
+    await (account.syncing ?? this.sync(account));
   }
 
   /**

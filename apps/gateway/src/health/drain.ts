@@ -8,9 +8,12 @@ const SWEEP_MS = 100;
 
 export interface Drain {
   state: ShutdownState;
-  /** Stops every listener and waits for in-flight requests (the Nest app's close). */
+  /**
+   * Runs once no request is in flight any more (the Nest app's close): its shutdown hooks give
+   * leased limits back to Redis, so a request still running then would leave its hold behind.
+   */
   close: () => Promise<void>;
-  /** Every listener (public and ops), for closing idle and, after the grace, all connections. */
+  /** Every listener (public and ops): closed, then their idle and, after the grace, all connections. */
   servers: Server[];
   /** How long the gateway keeps accepting after SIGTERM while reporting not ready. */
   delayMs: number;
@@ -36,19 +39,20 @@ export function closeConnectionsWhileDraining(fastify: FastifyInstance, state: S
  * once (the endpoint goes away only once the kubelet sees that, or the pod is
  * deleted) but keeps accepting for `delayMs`, so no request routed here meanwhile
  * is refused; then it stops accepting and gives in-flight requests and streams
- * `graceMs`. SIGINT (a developer's Ctrl-C) skips the delay.
+ * `graceMs`. SIGINT (a developer's Ctrl-C) skips the delay. A signal during the drain changes
+ * nothing (a repeated SIGTERM must not cut the streams the drain waits for): the grace bounds it.
  */
 export function drainOnSignals(drain: Drain): void {
   const { state, log } = drain;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (state.draining) return;
+    if (state.draining) return log.info({ signal }, 'already draining: the signal changes nothing');
     state.draining = true;
     const delayMs = signal === 'SIGTERM' ? drain.delayMs : 0;
     log.info({ signal, delayMs, graceMs: drain.graceMs }, 'draining: not ready, still serving until the delay is over');
     setTimeout(() => stopAccepting(drain), delayMs);
   };
-  process.once('SIGTERM', () => onSignal('SIGTERM'));
-  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
 }
 
 function stopAccepting({ close, servers, graceMs, log, exit }: Drain): void {
@@ -62,7 +66,13 @@ function stopAccepting({ close, servers, graceMs, log, exit }: Drain): void {
   }, graceMs);
   sweep.unref();
   force.unref();
-  close()
+  Promise.all(servers.map(closed))
+    .then(close)
     .catch((err) => log.error({ err }, 'error during shutdown'))
     .finally(exit);
+}
+
+/** Stops `server` accepting; resolves once its last connection has ended, every request on it answered. */
+function closed(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
 }

@@ -1,4 +1,4 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { RedisService } from '@gateway/redis';
 import { ShutdownState } from './shutdown-state';
@@ -22,9 +22,13 @@ export class HealthController {
     private readonly shutdown: ShutdownState,
   ) {}
 
-  /** Load balancers' default health-check path (a GKE L7 check asks for `/`). */
+  /**
+   * Load balancers' default health-check path (a GKE L7 check asks for `/`): it follows the drain as
+   * `/ready` does, so a load balancer checking only `/` takes the replica out during the delay too.
+   */
   @Get()
   root() {
+    if (this.shutdown.draining) throw new ServiceUnavailableException('Draining for shutdown.');
     return { status: 'ok' };
   }
 

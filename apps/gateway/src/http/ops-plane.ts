@@ -57,8 +57,4 @@ export class OpsPlane {
       });
     });
   }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
 }

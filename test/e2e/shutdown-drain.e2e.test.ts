@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { FakeOpenAI } from '../support/fake-openai';
+import { configWith, GatewayProcess } from '../support/gateway';
+
+const REDIS_URL = process.env.TEST_REDIS_URL;
+const TEAM_KEY = 'team-drain-secret-key-value';
+/** The fake upstream's usage: 7 completion tokens at $2000 per million, input free; max_tokens 7 reserves exactly that. */
+const REQUEST_USD = (7 * 2000) / 1e6;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The gateway, with a budgeted key, in front of the fake upstream (its `slow-<ms>` model answers late). */
+async function startGateway(upstreamUrl: string, keyId: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
+  const config = configWith({
+    providers: [{ name: 'up', type: 'openai-compatible', baseUrl: upstreamUrl, apiKeyEnv: 'FAKE_UP_KEY' }],
+    models: [
+      { name: 'quick', deployments: [{ provider: 'up', model: 'ok', price: { input: 0, output: 2000 } }] },
+      { name: 'slow', deployments: [{ provider: 'up', model: 'slow-1500', price: { input: 0, output: 2000 } }] },
+    ],
+    security: { keys: [{ id: keyId, keyEnv: 'TEAM_KEY', budget: { usd: 10, period: 'daily' } }] },
+  });
+  return GatewayProcess.start(config, {
+    env: { FAKE_UP_KEY: 'sk-fake', GATEWAY_MASTER_KEY: 'drain-master-key-0123456789', TEAM_KEY, ...env },
+  });
+}
+
+const chat = (gateway: GatewayProcess, model: string, stream = false) =>
+  fetch(`${gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TEAM_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model, max_tokens: 7, stream, messages: [{ role: 'user', content: 'hello' }] }),
+  }).then(async (res) => ({ status: res.status, body: await res.text() }));
+
+describe('shutdown drain', () => {
+  const upstream = new FakeOpenAI();
+  let upstreamUrl = '';
+  before(async () => {
+    upstreamUrl = await upstream.start();
+  });
+  after(() => upstream.stop());
+
+  it(
+    'SIGTERM with leased requests in flight gives everything back: Redis ends holding nothing, with their exact spend',
+    { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' },
+    async () => {
+      const keyId = `drain-${randomBytes(6).toString('hex')}`;
+      const redis = new Redis(REDIS_URL!);
+      try {
+        // limitLeaseMs is left at its default (leased admission).
+        const gateway = await startGateway(upstreamUrl, keyId, { SHUTDOWN_DELAY_MS: '0', REDIS_URL: REDIS_URL! });
+        for (let i = 0; i < 3; i++) assert.equal((await chat(gateway, 'quick')).status, 200);
+        const before = upstream.received.length;
+        const inFlight = [chat(gateway, 'slow', true), chat(gateway, 'slow', true), chat(gateway, 'slow')];
+        // Admitted once the upstream has them.
+        while (upstream.received.length < before + 3) await sleep(10);
+        gateway.signal('SIGTERM');
+        const answers = await Promise.all(inFlight);
+        assert.deepEqual(
+          answers.map((a) => a.status),
+          [200, 200, 200],
+        );
+        assert.equal(await gateway.waitForExit(), 0);
+
+        // Found by an independent check: the lease store closed before the HTTP drain ended, so the
+        // in-flight hold it kept was never released, and was charged again when it lapsed.
+        assert.equal(Number((await redis.get(`gateway:{${keyId}}:held`)) ?? 0), 0, 'nothing held');
+        assert.deepEqual(await redis.zrange(`gateway:{${keyId}}:holds`, '0', '-1'), [], 'no hold left to lapse');
+        const spent = Number(await redis.hget(`gateway:{${keyId}}:spend:${new Date().toISOString().slice(0, 10)}`, '_total'));
+        assert.ok(Math.abs(spent - 6 * REQUEST_USD) < 1e-9, `spent ${spent}, the cost of the 6 requests`);
+      } finally {
+        redis.disconnect();
+      }
+    },
+  );
+
+  it("GET / (load balancers' default health check) answers 503 while draining, as /ready does", async () => {
+    const gateway = await startGateway(upstreamUrl, 'root', { SHUTDOWN_DELAY_MS: '60000' });
+    assert.equal((await fetch(`${gateway.url}/`)).status, 200);
+    gateway.signal('SIGTERM');
+    let ready = 200;
+    while (ready === 200) ready = (await fetch(`${gateway.url}/ready`)).status;
+    assert.equal((await fetch(`${gateway.url}/`)).status, 503);
+    gateway.signal('SIGKILL');
+    await gateway.waitForExit();
+  });
+
+  it('a second SIGTERM during the drain is logged and the drain goes on: the stream finishes, exit 0', async () => {
+    const gateway = await startGateway(upstreamUrl, 'twice', { SHUTDOWN_DELAY_MS: '0' });
+    const before = upstream.received.length;
+    const stream = chat(gateway, 'slow', true);
+    while (upstream.received.length < before + 1) await sleep(10);
+    gateway.signal('SIGTERM');
+    await gateway.logged('draining: no new connections, finishing in-flight requests');
+    gateway.signal('SIGTERM');
+    await gateway.logged('already draining: the signal changes nothing');
+    const answer = await stream;
+    assert.equal(answer.status, 200);
+    assert.match(answer.body, /data: \[DONE\]/);
+    assert.equal(await gateway.waitForExit(), 0);
+  });
+});

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { configWith, GatewayProcess } from '../support/gateway';
+
+const dir = mkdtempSync(join(tmpdir(), 'gateway-startup-exit-'));
+const badYaml = join(dir, 'bad.yaml');
+writeFileSync(badYaml, 'server:\n  port: [\n');
+
+/**
+ * Start-up failures the configuration causes stop with exit 78 and one line naming what to change, no
+ * stack trace. Found by an independent check: these three exited 1 with a stack trace or a code frame.
+ */
+describe('start-up failures the configuration can fix: exit 78, one line', () => {
+  const cases: [string, Record<string, string>, RegExp][] = [
+    [
+      'an unreadable REDIS_TLS_CA_FILE',
+      { REDIS_URL: 'rediss://127.0.0.1:1', REDIS_TLS_CA_FILE: join(dir, 'missing-ca.pem') },
+      /^ai-gateway: redis\.tlsCaFile \(REDIS_TLS_CA_FILE\): cannot read \S+missing-ca\.pem: ENOENT/,
+    ],
+    ['invalid YAML', { GATEWAY_CONFIG: badYaml }, /^ai-gateway: invalid YAML in gateway config \S+bad\.yaml: .* at line 3, column 1$/],
+    [
+      'a HOST that does not resolve',
+      { HOST: 'no-such-host.invalid', GATEWAY_MASTER_KEY: 'startup-master-key-0123456789' },
+      /^ai-gateway: cannot listen on no-such-host\.invalid:0: it names a host (that does not resolve|DNS could not resolve now); set PORT \(or HOST\) to another$/,
+    ],
+  ];
+  for (const [name, env, line] of cases) {
+    it(name, async () => {
+      const gateway = await GatewayProcess.start(configWith(), { expectExit: true, env });
+      if (gateway.exitCode === null) await gateway.stop();
+      assert.equal(await gateway.waitForExit(), 78);
+      const notJson = gateway.rawOutput.filter((l) => !l.startsWith('{'));
+      assert.equal(notJson.length, 1, `one line, no stack trace:\n${gateway.rawOutput.join('\n')}`);
+      assert.match(notJson[0], line);
+    });
+  }
+});
