@@ -56,6 +56,8 @@ export interface RequestState {
   timeline?: AttemptTiming[];
   /** The request's trace, only while tracing is on. */
   trace?: TraceContext;
+  /** The router's run, settled or not, only while tracing is on: the trace is written once it has settled. */
+  running?: Promise<void>;
 }
 
 declare module 'fastify' {
