@@ -309,6 +309,22 @@ describe('trace context passed on while the gateway does not trace (W3C Trace Co
     });
   }
 
+  it("a later version's traceparent goes on verbatim, its extra fields and flags too", async () => {
+    const from = openai.received.length;
+    const later = [
+      '01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-ff',
+      'cc-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-03-extra',
+    ];
+    for (const traceparent of later)
+      await gateway
+        .client({ defaultHeaders: { traceparent } })
+        .chat.completions.create({ model: 'via-openai', messages: [{ role: 'user', content: 'hi' }] });
+    assert.deepEqual(
+      openai.received.slice(from).map((r) => r.headers.traceparent),
+      later,
+    );
+  });
+
   it('embeddings pass it on too; no traceparent, or an invalid one, sends none', async () => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00';
     const from = openai.received.length;
