@@ -12,8 +12,14 @@ interface OtlpSpan {
   traceId: string;
   spanId: string;
   parentSpanId?: string;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  /** 2: ERROR. */
+  status?: { code?: number };
   attributes: { key: string; value: Record<string, unknown> }[];
 }
+
+const endMs = (span: OtlpSpan) => Number(BigInt(span.endTimeUnixNano) / 1_000_000n);
 
 /** An OTLP/HTTP (JSON) receiver on 127.0.0.1 that keeps every span it is sent. */
 class OtlpReceiver {
@@ -160,6 +166,106 @@ describe('OpenTelemetry traces', () => {
   }
 });
 
+describe('attempt spans last as long as the attempt, however it ends', () => {
+  const receiver = new OtlpReceiver();
+  const upstream = new FakeOpenAI();
+  let gateway: GatewayProcess;
+  before(async () => {
+    const [endpoint, url] = await Promise.all([receiver.start(), upstream.start()]);
+    gateway = await GatewayProcess.start(
+      configWith({
+        providers: [{ name: 'oa', type: 'openai-compatible', baseUrl: url }],
+        models: ['drip-20', 'cut', 'hang'].map((model) => ({ name: model, deployments: [{ provider: 'oa', model }] })),
+        router: { retry: { attemptsPerDeployment: 1 } },
+      }),
+      { env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_BSP_SCHEDULE_DELAY: '50' } },
+    );
+  });
+  after(async () => {
+    await gateway.stop();
+    await Promise.all([upstream.stop(), receiver.stop()]);
+  });
+
+  /** The request span named `name` and its one attempt span, once exported. */
+  async function spansOf(name: string): Promise<{ server: OtlpSpan; attempt: OtlpSpan }> {
+    const find = () => {
+      const server = receiver.spans.find((s) => s.name === name && !s.parentSpanId);
+      return { server: server!, attempt: receiver.spans.find((s) => server && s.parentSpanId === server.spanId)! };
+    };
+    for (let i = 0; i < 200 && !find().attempt; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(find().attempt, `spans: ${receiver.spans.map((s) => s.name).join(', ')}`);
+    return find();
+  }
+
+  it("a streamed attempt's span ends when its stream does, not at the first chunk", async () => {
+    let secondChunkAt = 0;
+    let chunks = 0;
+    const stream = await gateway
+      .client()
+      .chat.completions.create({ model: 'drip-20', stream: true, messages: [{ role: 'user', content: 'a b c' }] });
+    for await (const _ of stream) if (++chunks === 2) secondChunkAt = Date.now();
+    const { attempt } = await spansOf('chat drip-20');
+    assert.ok(endMs(attempt) >= secondChunkAt, `attempt ended at ${endMs(attempt)}, the second chunk came at ${secondChunkAt}`);
+    assert.equal(attr(attempt, 'error.type'), undefined);
+  });
+
+  it('a stream the upstream cuts after its first chunk: its attempt span and the request span are errors', async () => {
+    const stream = await gateway
+      .client()
+      .chat.completions.create({ model: 'cut', stream: true, messages: [{ role: 'user', content: 'a b c d' }] });
+    await assert.rejects(async () => {
+      for await (const _ of stream);
+    });
+    const { server, attempt } = await spansOf('chat cut');
+    assert.equal(attempt.status?.code, 2);
+    assert.ok(attr(attempt, 'error.type'));
+    assert.equal(attr(server, 'http.response.status_code'), 200);
+    assert.equal(server.status?.code, 2);
+  });
+
+  it('a client that leaves while a non-streamed attempt is in flight: the attempt ends then, cancelled, and is counted', async () => {
+    const ac = new AbortController();
+    const from = upstream.received.length;
+    const call = gateway
+      .client()
+      .chat.completions.create({ model: 'hang', messages: [{ role: 'user', content: 'x' }] }, { signal: ac.signal });
+    while (upstream.received.length === from) await new Promise((r) => setTimeout(r, 10));
+    const leftAt = Date.now();
+    ac.abort();
+    await assert.rejects(call);
+    const { server, attempt } = await spansOf('chat hang');
+    assert.ok(endMs(attempt) >= leftAt, `attempt ended at ${endMs(attempt)}, the client left at ${leftAt}`);
+    assert.equal(attr(attempt, 'error.type'), 'client_closed_request');
+    assert.equal(attr(server, 'gateway.attempts'), 1);
+    assert.notEqual(server.status?.code, 2);
+  });
+
+  it("requests refused before a model is resolved (400, 404) still get a span in the caller's trace", async () => {
+    const traceIds = ['1'.repeat(32), '2'.repeat(32)];
+    const refused = [
+      { model: 'hang', messages: [] },
+      { model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] },
+    ];
+    for (const [i, body] of refused.entries()) {
+      const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', traceparent: `00-${traceIds[i]}-00f067aa0ba902b7-01` },
+        body: JSON.stringify(body),
+      });
+      assert.equal(res.status, [400, 404][i]);
+    }
+    const refusedSpans = () => traceIds.map((id) => receiver.spans.find((s) => s.traceId === id));
+    for (let i = 0; i < 200 && !refusedSpans().every(Boolean); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(
+      refusedSpans().map((s) => s && [s.name, attr(s, 'http.response.status_code'), s.status?.code ?? 0]),
+      [
+        ['chat', 400, 0],
+        ['chat', 404, 0],
+      ],
+    );
+  });
+});
+
 describe('trace context passed on while the gateway does not trace (W3C Trace Context)', () => {
   const openai = new FakeOpenAI();
   const anthropic = new FakeAnthropic('sk-ant-fake');
@@ -202,6 +308,22 @@ describe('trace context passed on while the gateway does not trace (W3C Trace Co
       for (const r of sent) assert.deepEqual([r.headers.traceparent, r.headers.tracestate], [traceparent, 'congo=t61rcWkgMzE']);
     });
   }
+
+  it("a later version's traceparent goes on verbatim, its extra fields and flags too", async () => {
+    const from = openai.received.length;
+    const later = [
+      '01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-ff',
+      'cc-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-03-extra',
+    ];
+    for (const traceparent of later)
+      await gateway
+        .client({ defaultHeaders: { traceparent } })
+        .chat.completions.create({ model: 'via-openai', messages: [{ role: 'user', content: 'hi' }] });
+    assert.deepEqual(
+      openai.received.slice(from).map((r) => r.headers.traceparent),
+      later,
+    );
+  });
 
   it('embeddings pass it on too; no traceparent, or an invalid one, sends none', async () => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00';

@@ -28,6 +28,18 @@ describe('W3C traceparent, as the Trace Context spec reads it', () => {
     });
   }
 
+  it('only the sampled flag is kept: flags this version does not define are cleared before they go on', () => {
+    for (const [flags, kept] of [
+      ['ff', '01'],
+      ['fe', '00'],
+      ['03', '01'],
+    ])
+      assert.equal(
+        traceHeaders(incomingTrace({ traceparent: `00-${TRACE}-${SPAN}-${flags}` })!, SPAN).traceparent,
+        `00-${TRACE}-${SPAN}-${kept}`,
+      );
+  });
+
   it('tracestate is kept when there is a valid traceparent, and only then', () => {
     assert.equal(incomingTrace({ traceparent: `00-${TRACE}-${SPAN}-01`, tracestate: 'a=1,b=2' })?.tracestate, 'a=1,b=2');
     assert.equal(incomingTrace({ tracestate: 'a=1' }), undefined);

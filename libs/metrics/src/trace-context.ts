@@ -11,7 +11,7 @@ export interface TraceContext {
   parentSpanId?: string;
   /** The gateway's span for the request. */
   spanId: string;
-  /** `01` sampled, `00` not: the caller's decision, or ours (sampled) when the trace starts here. */
+  /** `01` sampled, `00` not (other bits cleared): the caller's decision, or ours (sampled) when the trace starts here. */
   flags: string;
   /** Vendors' own entries, passed on as they came. */
   tracestate?: string;
@@ -31,7 +31,8 @@ export function incomingTrace(headers: IncomingHttpHeaders): Omit<TraceContext, 
   return {
     traceId: m[2],
     parentSpanId: m[3],
-    flags: m[4],
+    // Only the sampled bit is defined here (Level 1); a participant MUST zero the flags it does not know.
+    flags: parseInt(m[4], 16) & 1 ? '01' : '00',
     ...(typeof tracestate === 'string' && tracestate ? { tracestate } : {}),
   };
 }

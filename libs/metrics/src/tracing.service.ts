@@ -12,7 +12,8 @@ export interface AttemptTiming {
   provider: string;
   upstreamModel: string;
   startedAt: number;
-  endedAt: number;
+  /** Unset while the attempt goes on (a stream: until it ended); one still open when the request ended ends with it. */
+  endedAt?: number;
   /** Error code when the attempt failed. */
   error?: string;
 }
@@ -83,7 +84,7 @@ export class TracingService implements OnApplicationShutdown {
       : api.ROOT_CONTEXT;
     const span = this.ids.with(trace.traceId, trace.spanId, () =>
       this.tracer!.startSpan(
-        `${t.operation} ${model}`,
+        model ? `${t.operation} ${model}` : t.operation,
         {
           kind: api.SpanKind.SERVER,
           startTime: t.startedAt,
@@ -92,7 +93,10 @@ export class TracingService implements OnApplicationShutdown {
         caller,
       ),
     );
-    if (t.status >= 500) span.setStatus({ code: api.SpanStatusCode.ERROR });
+    // OTel HTTP server spans: a 5xx is an error, a 4xx the caller's; a failure after the response began
+    // (a stream cut after its first chunk: status 200) is one too. A client that left (499) is not.
+    if (t.status >= 500 || (t.status < 400 && t.attributes['error.type']))
+      span.setStatus({ code: api.SpanStatusCode.ERROR, message: String(t.attributes['error.type'] ?? t.status) });
     const parent = api.trace.setSpan(api.context.active(), span);
     for (const a of t.attempts) {
       const child = this.ids.with(trace.traceId, a.spanId, () =>
@@ -113,7 +117,7 @@ export class TracingService implements OnApplicationShutdown {
         ),
       );
       if (a.error) child.setStatus({ code: api.SpanStatusCode.ERROR, message: a.error });
-      child.end(a.endedAt);
+      child.end(a.endedAt ?? t.endedAt);
     }
     span.end(t.endedAt);
   }

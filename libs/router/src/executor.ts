@@ -42,8 +42,8 @@ export interface Attempted<T> {
 /** `timing`: the attempt's entry in the run's timeline, when there is one (traces). */
 export type AttemptCall<T> = (deployment: Deployment, signal: AbortSignal, timing?: AttemptTiming) => Promise<T>;
 
-/** For an answer that goes on after its attempt (a stream): hands it the ticket its ending settles. */
-type Follow<T> = (answer: T, ticket: Ticket) => void;
+/** For an answer that goes on after its attempt (a stream): hands it the ticket and the timing its ending settles. */
+type Follow<T> = (answer: T, ticket: Ticket, timing: AttemptTiming | undefined) => void;
 
 const ANSWERED: Verdict = { kind: 'answered' };
 
@@ -84,9 +84,13 @@ export class Executor {
    * error event), a failure; a client that left, nothing.
    */
   runStream(plan: Plan, signal: AbortSignal, open: AttemptCall<ChatStream>, timeline?: AttemptTiming[]): Promise<Attempted<ChatStream>> {
-    const follow: Follow<PrimedStream> = (stream, ticket) => {
-      stream.ended = (err) =>
-        ticket.end(err === undefined ? ANSWERED : this.verdict(asGatewayError(err, signal), signal), this.clock.now());
+    const follow: Follow<PrimedStream> = (stream, ticket, timing) => {
+      stream.ended = (err) => {
+        const error = err === undefined ? undefined : asGatewayError(err, signal);
+        ticket.end(error ? this.verdict(error, signal) : ANSWERED, this.clock.now());
+        // A client that left failed nothing upstream: its attempt just ends.
+        if (timing) endAttempt(timing, this.clock.now(), signal.aborted ? undefined : error);
+      };
     };
     return this.run(plan, signal, 'ttft', (d, s, t) => primeStream(open(d, s, t)), timeline, follow);
   }
@@ -146,13 +150,14 @@ export class Executor {
             try {
               const result = await call(deployment, attemptSignal.signal, timing);
               verdict = ANSWERED;
-              follow?.(result, ticket);
-              if (timing) timing.endedAt = this.clock.now();
+              // A stream's attempt goes on until the stream ends (follow); any other ends here.
+              if (follow) follow(result, ticket, timing);
+              else if (timing) endAttempt(timing, this.clock.now());
               return { result, deployment, attempts, failures, elapsedMs: performance.now() - runStarted };
             } catch (err) {
               error = asGatewayError(err, attemptSignal.signal);
               verdict = this.verdict(error, signal);
-              if (timing) Object.assign(timing, { endedAt: this.clock.now(), error: error.code ?? error.type });
+              if (timing) endAttempt(timing, this.clock.now(), error);
             } finally {
               // Every way out of an attempt lands here: the probe slot, if it held one, is released.
               if (follow && verdict === ANSWERED) ticket.started();
@@ -243,10 +248,14 @@ function start(timeline: AttemptTiming[], d: Deployment, now: number): AttemptTi
     provider: d.provider.name,
     upstreamModel: d.upstreamModel,
     startedAt: now,
-    endedAt: now,
   };
   timeline.push(timing);
   return timing;
+}
+
+function endAttempt(timing: AttemptTiming, now: number, error?: GatewayError): void {
+  timing.endedAt = now;
+  if (error) timing.error = error.code ?? error.type;
 }
 
 /** Full jitter: a random wait between 0 and the capped exponential step. */

@@ -12,7 +12,7 @@ import type { RequestState } from './request-state';
  */
 export function describedRun<T>(reply: FastifyReply, state: RequestState, plan: Plan, run: Promise<Attempted<T>>): Promise<Attempted<T>> {
   // then(), not an async function: one promise on the request path, not two and their ticks.
-  return run.then(
+  const described = run.then(
     (answered) => {
       describeRun(reply, state, plan, answered);
       return answered;
@@ -23,7 +23,12 @@ export function describedRun<T>(reply: FastifyReply, state: RequestState, plan: 
       throw err;
     },
   );
+  // A client that leaves mid-attempt ends the request before the run: its trace waits for the run's outcome.
+  if (state.timeline) state.running = described.then(settled, settled);
+  return described;
 }
+
+function settled(): void {}
 
 /**
  * Response headers saying how the request was served (group, deployment, provider,

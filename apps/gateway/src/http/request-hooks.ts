@@ -55,7 +55,7 @@ export function installRequestHooks(fastify: FastifyInstance, deps: AccessDeps):
     reply.header('x-request-id', request.id);
     const counted = !QUIET_ROUTES.has(request.routeOptions.url ?? '');
     if (counted) deps.metrics.inflightRequests.inc();
-    if (deps.tracing.enabled) Object.assign(requestState(request), { timeline: [], trace: requestTrace(request.headers) });
+    if (deps.tracing.enabled && counted) Object.assign(requestState(request), { timeline: [], trace: requestTrace(request.headers) });
     if (deps.bodies) requestState(request).keepBody = true;
     const pipeline = ((request.raw.socket as PipelinedSocket)[PIPELINE] ??= { inFlight: 0, waiting: [] });
     pipeline.inFlight++;
@@ -114,26 +114,7 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
     const tokens = b ? b.usage.prompt_tokens + (b.usage.completion_tokens ?? 0) : 0;
     admission.settle(state.reservation, b && { model: state.model!, tokens, usd: b.costUsd });
   }
-  if (tracing.enabled && state.model && state.trace) {
-    const endedAt = Date.now();
-    tracing.record({
-      operation: route === '/v1/embeddings' ? 'embeddings' : 'chat',
-      startedAt: endedAt - ms,
-      endedAt,
-      status,
-      trace: state.trace,
-      attempts: state.timeline ?? [],
-      attributes: {
-        'gen_ai.request.model': state.model,
-        ...(state.provider && { 'gen_ai.provider.name': state.provider, 'gen_ai.response.model': state.upstreamModel }),
-        ...(b && { 'gen_ai.usage.input_tokens': b.usage.prompt_tokens, 'gen_ai.usage.output_tokens': b.usage.completion_tokens ?? 0 }),
-        'gateway.cache': state.cache ?? 'none',
-        'gateway.attempts': state.attempts ?? 0,
-        ...(state.fallbacks && { 'gateway.fallbacks': state.fallbacks }),
-        ...(state.errorCode && { 'error.type': state.errorCode }),
-      },
-    });
-  }
+  if (tracing.enabled && state.trace) traceRequest(tracing, state, route, status, ms);
   const level = QUIET_ROUTES.has(route) ? 'debug' : status >= 500 ? 'warn' : 'info';
   if (!log.enabled(level)) return;
   log.write(level, {
@@ -159,6 +140,31 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
     usageEstimated: b?.estimated || undefined,
     error: state.errorCode,
     ...(bodies && loggedBodies(request, state, bodies)),
+  });
+}
+
+/** The request's span, written once its run settled (attempts and their endings are then known). */
+function traceRequest(tracing: TracingService, state: RequestState, route: string, status: number, ms: number): void {
+  const endedAt = Date.now();
+  void (state.running ?? Promise.resolve()).then(() => {
+    const b = bill(state);
+    tracing.record({
+      operation: route === '/v1/embeddings' ? 'embeddings' : 'chat',
+      startedAt: endedAt - ms,
+      endedAt,
+      status,
+      trace: state.trace!,
+      attempts: state.timeline ?? [],
+      attributes: {
+        ...(state.model && { 'gen_ai.request.model': state.model }),
+        ...(state.provider && { 'gen_ai.provider.name': state.provider, 'gen_ai.response.model': state.upstreamModel }),
+        ...(b && { 'gen_ai.usage.input_tokens': b.usage.prompt_tokens, 'gen_ai.usage.output_tokens': b.usage.completion_tokens ?? 0 }),
+        'gateway.cache': state.cache ?? 'none',
+        'gateway.attempts': state.attempts ?? 0,
+        ...(state.fallbacks && { 'gateway.fallbacks': state.fallbacks }),
+        ...(state.errorCode && { 'error.type': state.errorCode }),
+      },
+    });
   });
 }
 

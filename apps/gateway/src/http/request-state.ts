@@ -56,6 +56,8 @@ export interface RequestState {
   timeline?: AttemptTiming[];
   /** The request's trace, only while tracing is on. */
   trace?: TraceContext;
+  /** The router's run, settled or not, only while tracing is on: the trace is written once it has settled. */
+  running?: Promise<void>;
 }
 
 declare module 'fastify' {
@@ -84,7 +86,8 @@ export function upstreamHeaders(request: FastifyRequest, timing: AttemptTiming |
   const hop = nextHop(request.headers);
   const trace = request.gatewayState?.trace;
   if (trace && timing) return { ...hop, ...traceHeaders(trace, timing.spanId) };
-  if (request.headers.traceparent === undefined) return hop;
-  const caller = incomingTrace(request.headers);
-  return caller ? { ...hop, ...traceHeaders(caller, caller.parentSpanId!) } : hop;
+  const { traceparent, tracestate } = request.headers;
+  if (!incomingTrace(request.headers)) return hop;
+  // Verbatim: a later version's fields and flags are the caller's to send, not ours to rewrite.
+  return { ...hop, traceparent: traceparent as string, ...(typeof tracestate === 'string' && tracestate ? { tracestate } : {}) };
 }
