@@ -2,8 +2,12 @@ import { GatewayError } from '../gateway-error';
 import { parseEvent } from '../parse-event';
 import { withoutKey } from '../without-key';
 
-/** In every error event (`event: error`, `data: {"error": …}`, `"object": "error"`), and in few others. */
-const ERROR_WORD = Buffer.from('error');
+/**
+ * In every error event (`event: error`, `data: {"error": …}`, `"object": "error"`), and in few others.
+ * Without its `e`: the search runs from one occurrence of the first byte to the next, and `e` is the
+ * commonest letter of the text it looks through (1.5 µs against 0.55 µs over the bench's 3.8 KB stream).
+ */
+const ERROR_WORD = Buffer.from('rror');
 const EVENT_SEPARATOR = /\r?\n\r?\n/;
 const ERROR_TYPE_LINE = /^event: ?error\r?$/m;
 
@@ -12,7 +16,7 @@ const ERROR_TYPE_LINE = /^event: ?error\r?$/m;
  * as the gateway's error: the stream then ends with the gateway's own error event, whose text has
  * the provider's key (`apiKey`) taken out, as an error answer's has (some upstreams repeat the key
  * they were sent). Forwarded as it came, the upstream's event reached the client with the key in it.
- * A chunk without the word `error` costs one search; only those with it are parsed.
+ * A chunk without the word costs one search; only those with it are parsed.
  */
 export function upstreamErrorEvent(provider: string, events: Buffer, apiKey: string | undefined): GatewayError | undefined {
   if (events.indexOf(ERROR_WORD) < 0) return undefined;
