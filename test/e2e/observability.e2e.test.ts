@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
+import { FakeVendors } from '../support/fake-vendors';
 import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
@@ -108,12 +109,12 @@ describe('metrics, cost and access log after scripted traffic', () => {
       ),
       1,
     );
-    const genAi = 'gen_ai_provider_name="fake",gen_ai_request_model="priced",gen_ai_response_model="ok"';
+    const genAi = 'gen_ai_operation_name="chat",gen_ai_provider_name="fake",gen_ai_request_model="priced",gen_ai_response_model="ok"';
     assert.equal(metricValue(metrics, 'gen_ai_client_token_usage_sum', `gen_ai_token_type="input",${genAi}`), 33);
     assert.equal(metricValue(metrics, 'gen_ai_client_token_usage_sum', `gen_ai_token_type="output",${genAi}`), 21);
     assert.equal(metricValue(metrics, 'gen_ai_client_token_usage_count', `gen_ai_token_type="input",${genAi}`), 3);
     assert.equal(metricValue(metrics, 'gen_ai_server_time_to_first_token_seconds_count', genAi), 1);
-    assert.equal(metricValue(metrics, 'gen_ai_server_request_duration_seconds_count', genAi), 3);
+    assert.equal(metricValue(metrics, 'gen_ai_server_request_duration_seconds_count', `${genAi},error_type=""`), 3);
     const cost = metricValue(metrics, 'gateway_cost_usd_total', 'provider="fake",model="priced",key="anonymous"');
     assert.ok(Math.abs(cost - 3 * OK_COST) < 1e-12, `${cost}`);
     const thinker = metricValue(metrics, 'gateway_cost_usd_total', 'provider="fake",model="thinker",key="anonymous"');
@@ -333,5 +334,63 @@ describe('a stream that fails after its first chunk', () => {
     assert.ok(line.error, 'the access line names the error');
     const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
     assert.equal(metricValue(metrics, 'gateway_stream_errors_total', `model="breaks",provider="fake",reason="${String(line.error)}"`), 1);
+  });
+});
+
+/** Model groups, each on one deployment (provider, upstream id), and the operation and gen_ai_provider_name it is metered as. */
+const GEN_AI_SERIES = [
+  { group: 'compatible', provider: 'oa', upstream: 'ok', operation: 'chat', genAiProvider: 'oa' },
+  { group: 'openai', provider: 'oai', upstream: 'ok', operation: 'chat', genAiProvider: 'openai' },
+  { group: 'claude', provider: 'ant', upstream: 'claude-echo', operation: 'chat', genAiProvider: 'anthropic' },
+  { group: 'gemini', provider: 'gem', upstream: 'gemini-echo', operation: 'chat', genAiProvider: 'gcp.gemini' },
+  { group: 'embed', provider: 'oa', upstream: 'ok', operation: 'embeddings', genAiProvider: 'oa' },
+  { group: 'down', provider: 'oa', upstream: 'status-503', operation: 'chat', genAiProvider: 'oa' },
+];
+
+describe('GenAI metrics on the OpenTelemetry conventions: operation, well-known provider names, failed operations', () => {
+  const vendors = new FakeVendors();
+  let metrics = '';
+
+  before(async () => {
+    const providers = await vendors.start();
+    // The same fake as `oa`, as an `openai` provider: its type names the vendor.
+    providers.push({ name: 'oai', type: 'openai', baseUrl: providers[0].baseUrl, apiKeyEnv: 'FAKE_OPENAI_KEY' });
+    const gateway = await GatewayProcess.start(
+      configWith({
+        providers,
+        models: GEN_AI_SERIES.map((s) => ({
+          name: s.group,
+          deployments: [{ provider: s.provider, model: s.upstream, ...(s.operation === 'embeddings' && { capabilities: ['embeddings'] }) }],
+        })),
+        router: { retry: { attemptsPerDeployment: 1 } },
+      }),
+      { env: { FAKE_OPENAI_KEY: 'sk-fake-openai', ...vendors.env } },
+    );
+    try {
+      const client = gateway.client();
+      for (const model of ['compatible', 'openai', 'claude', 'gemini'])
+        await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'count me' }] });
+      await client.embeddings.create({ model: 'embed', input: 'x' });
+      await assert.rejects(client.chat.completions.create({ model: 'down', messages: [{ role: 'user', content: 'fail me' }] }));
+      await gateway.logged('request', { where: (l) => l.model === 'down' });
+      metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
+    } finally {
+      await gateway.stop();
+      await vendors.stop();
+    }
+  });
+
+  it('labels every series with gen_ai_operation_name and the well-known provider name its type fixes', () => {
+    for (const s of GEN_AI_SERIES.filter((s) => s.group !== 'down')) {
+      const genAi = `gen_ai_operation_name="${s.operation}",gen_ai_provider_name="${s.genAiProvider}",gen_ai_request_model="${s.group}",gen_ai_response_model="${s.upstream}"`;
+      assert.equal(metricValue(metrics, 'gen_ai_client_token_usage_count', `gen_ai_token_type="input",${genAi}`), 1);
+      assert.equal(metricValue(metrics, 'gen_ai_server_request_duration_seconds_count', `${genAi},error_type=""`), 1);
+    }
+  });
+
+  it('records a failed operation in gen_ai_server_request_duration_seconds with its error_type', () => {
+    const failed = 'gen_ai_operation_name="chat",gen_ai_provider_name="oa",gen_ai_request_model="down",gen_ai_response_model=""';
+    assert.equal(metricValue(metrics, 'gen_ai_server_request_duration_seconds_count', `${failed},error_type="upstream_error"`), 1);
+    assert.doesNotMatch(metrics, /gen_ai_client_token_usage_count\{[^}]*gen_ai_request_model="down"/);
   });
 });

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { FakeAnthropic } from '../support/fake-anthropic';
-import { FakeGemini } from '../support/fake-gemini';
 import { FakeOpenAI } from '../support/fake-openai';
+import { FakeVendors } from '../support/fake-vendors';
 import { configWith, GatewayProcess } from '../support/gateway';
 
 interface OtlpSpan {
@@ -267,19 +267,13 @@ describe('attempt spans last as long as the attempt, however it ends', () => {
 });
 
 describe('trace context passed on while the gateway does not trace (W3C Trace Context)', () => {
-  const openai = new FakeOpenAI();
-  const anthropic = new FakeAnthropic('sk-ant-fake');
-  const gemini = new FakeGemini('gemini-fake');
+  const vendors = new FakeVendors();
+  const { openai, anthropic, gemini } = vendors;
   let gateway: GatewayProcess;
   before(async () => {
-    const [oa, ant, gem] = await Promise.all([openai.start(), anthropic.start(), gemini.start()]);
     gateway = await GatewayProcess.start(
       configWith({
-        providers: [
-          { name: 'oa', type: 'openai-compatible', baseUrl: oa },
-          { name: 'ant', type: 'anthropic', baseUrl: ant, apiKeyEnv: 'FAKE_ANT_KEY' },
-          { name: 'gem', type: 'gemini', baseUrl: gem, apiKeyEnv: 'FAKE_GEM_KEY' },
-        ],
+        providers: await vendors.start(),
         models: [
           { name: 'via-openai', deployments: [{ provider: 'oa', model: 'ok' }] },
           { name: 'via-anthropic', deployments: [{ provider: 'ant', model: 'claude-echo' }] },
@@ -287,12 +281,12 @@ describe('trace context passed on while the gateway does not trace (W3C Trace Co
           { name: 'embed-openai', deployments: [{ provider: 'oa', model: 'ok', capabilities: ['embeddings'] }] },
         ],
       }),
-      { env: { FAKE_ANT_KEY: 'sk-ant-fake', FAKE_GEM_KEY: 'gemini-fake' } },
+      { env: vendors.env },
     );
   });
   after(async () => {
     await gateway.stop();
-    await Promise.all([openai.stop(), anthropic.stop(), gemini.stop()]);
+    await vendors.stop();
   });
 
   const upstreams = { 'via-openai': openai, 'via-anthropic': anthropic, 'via-gemini': gemini };
@@ -339,5 +333,106 @@ describe('trace context passed on while the gateway does not trace (W3C Trace Co
       openai.received.slice(from).map((r) => r.headers.traceparent),
       [traceparent, undefined, undefined, undefined],
     );
+  });
+});
+
+describe('GenAI span attributes: the model that answered, the conventions’ provider names, count_tokens', () => {
+  const receiver = new OtlpReceiver();
+  const vendors = new FakeVendors();
+  const { anthropic } = vendors;
+  let gateway: GatewayProcess;
+  before(async () => {
+    const [endpoint, providers] = await Promise.all([receiver.start(), vendors.start()]);
+    gateway = await GatewayProcess.start(
+      configWith({
+        providers,
+        models: [
+          { name: 'via-openai', deployments: [{ provider: 'oa', model: 'dated' }] },
+          { name: 'via-anthropic', deployments: [{ provider: 'ant', model: 'claude-dated' }] },
+          { name: 'via-gemini', deployments: [{ provider: 'gem', model: 'gemini-echo' }] },
+        ],
+      }),
+      { env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_BSP_SCHEDULE_DELAY: '50', ...vendors.env } },
+    );
+  });
+  after(async () => {
+    await gateway.stop();
+    await Promise.all([receiver.stop(), vendors.stop()]);
+  });
+
+  /** The request span of trace `traceId` and its attempt spans, once `count` spans of it were exported. */
+  async function trace(traceId: string, count = 2): Promise<{ server: OtlpSpan; attempts: OtlpSpan[] }> {
+    const of = () => receiver.spans.filter((s) => s.traceId === traceId);
+    for (let i = 0; i < 200 && of().length < count; i++) await new Promise((r) => setTimeout(r, 20));
+    const server = of().find((s) => s.parentSpanId === '00f067aa0ba902b7');
+    assert.ok(
+      server,
+      `spans of ${traceId}: ${of()
+        .map((s) => s.name)
+        .join(', ')}`,
+    );
+    return { server, attempts: of().filter((s) => s.parentSpanId === server.spanId) };
+  }
+
+  const cases = [
+    ['via-openai', 'dated-2024-07-18', 'oa', ['plain', 'stream']],
+    ['via-anthropic', 'claude-dated-20250101', 'anthropic', ['plain']],
+    ['via-gemini', 'gemini-fake-001', 'gcp.gemini', ['plain', 'stream']],
+  ] as const;
+  for (const [model, answered, provider, ways] of cases) {
+    it(`${model}: gen_ai.response.model is the model the answer named (${answered}), gen_ai.provider.name ${provider}`, async () => {
+      for (const way of ways) {
+        const traceId = randomBytes(16).toString('hex');
+        const client = gateway.client({ defaultHeaders: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+        const messages = [{ role: 'user' as const, content: 'which model?' }];
+        let seen: string | undefined;
+        if (way === 'stream')
+          for await (const chunk of await client.chat.completions.create({ model, messages, stream: true })) seen ??= chunk.model;
+        else seen = (await client.chat.completions.create({ model, messages })).model;
+        assert.equal(seen, answered, 'what the client saw');
+        const { server, attempts } = await trace(traceId);
+        assert.deepEqual(
+          [
+            way,
+            attr(server, 'gen_ai.response.model'),
+            attr(server, 'gen_ai.provider.name'),
+            attempts.map((a) => attr(a, 'gen_ai.provider.name')),
+          ],
+          [way, answered, provider, [provider]],
+        );
+      }
+    });
+  }
+
+  it("count_tokens: its own operation, an attempt span for the upstream count, and the count's traceparent names it", async () => {
+    const from = anthropic.received.length;
+    const traceId = 'c'.repeat(32);
+    for (const traceparent of [`00-${traceId}-00f067aa0ba902b7-01`, undefined]) {
+      const res = await fetch(`${gateway.url}/v1/messages/count_tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(traceparent && { traceparent }) },
+        body: JSON.stringify({ model: 'via-anthropic', messages: [{ role: 'user', content: 'count me' }] }),
+      });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('x-gateway-token-count') ?? '', /^upstream;/);
+    }
+    const { server, attempts } = await trace(traceId);
+    assert.deepEqual(
+      [server.name, attr(server, 'gen_ai.operation.name'), attr(server, 'gen_ai.provider.name')],
+      ['count_tokens via-anthropic', 'count_tokens', 'anthropic'],
+    );
+    assert.deepEqual(
+      attempts.map((a) => [a.name, attr(a, 'gen_ai.operation.name'), attr(a, 'gen_ai.provider.name')]),
+      [['count_tokens claude-dated', 'count_tokens', 'anthropic']],
+    );
+    const [traced, untraced] = anthropic.received.slice(from).map((r) => String(r.headers.traceparent));
+    assert.equal(traced, `00-${traceId}-${attempts[0].spanId}-01`);
+    // A request without a traceparent starts a trace: its count still names its own attempt's span.
+    const ownSpan = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(untraced);
+    assert.ok(ownSpan, `untraced count's traceparent: ${untraced}`);
+    for (let i = 0; i < 200 && !receiver.spans.some((s) => s.spanId === ownSpan[2]); i++) await new Promise((r) => setTimeout(r, 20));
+    const attempt = receiver.spans.find((s) => s.spanId === ownSpan[2]);
+    assert.equal(attempt?.name, 'count_tokens claude-dated');
+    assert.equal(attempt.traceId, ownSpan[1]);
   });
 });

@@ -72,7 +72,8 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  * - `claude-proxy-page`: a 200 with an HTML page, as a misconfigured proxy answers, streamed or not;
  * - `claude-slow-<ms>`: waits, then echoes;
  * - `claude-drip-<ms>`: streams the echo with that pause between text pieces;
- * - `claude-neverclose`: streams the echo through message_stop, and never ends the response.
+ * - `claude-neverclose`: streams the echo through message_stop, and never ends the response;
+ * - `claude-dated`: the echo, its message naming the dated version that answered (`claude-dated-20250101`).
  */
 export class FakeAnthropic extends FakeUpstream {
   constructor(private readonly apiKey: string) {
@@ -254,7 +255,7 @@ function messageJson(model: string, message: FakeMessage) {
     id: 'msg_fake_1',
     type: 'message',
     role: 'assistant',
-    model,
+    model: model === 'claude-dated' ? 'claude-dated-20250101' : model,
     content: message.content,
     stop_reason: message.stop_reason,
     stop_sequence: null,

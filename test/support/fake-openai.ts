@@ -40,7 +40,8 @@ import { FakeUpstream, pieces, sendJson as json, sleep } from './fake-upstream';
  *   `extra_forbidden`, and a stream reports usage on its finish chunk, unasked;
  * - `neverclose`: a whole stream, through `[DONE]`, whose response is never ended;
  * - `pings-<n>`: `: ping` SSE comments only, `n` of them 100 ms apart, then the connection is dropped;
- * - `unframed`: a 200 event stream whose body (9 MiB) holds no blank line, the response never ended.
+ * - `unframed`: a 200 event stream whose body (9 MiB) holds no blank line, the response never ended;
+ * - `dated`: like `ok`, but the answer names the dated version that answered (`dated-2024-07-18`), as OpenAI does.
  */
 export class FakeOpenAI extends FakeUpstream {
   private readonly seen = new Set<string>();
@@ -224,6 +225,11 @@ function toolCall(body: Record<string, unknown>, model: string): { name: string;
   return { name: model.slice(5), pieces: pieces(JSON.stringify({ query }), 16) };
 }
 
+/** The model an answer names: the id asked for, but `dated` names its dated version. */
+function answeredAs(model: string): string {
+  return model === 'dated' ? 'dated-2024-07-18' : model;
+}
+
 function completion(body: Record<string, unknown>, model: string) {
   const call = callsTool(body, model) ? toolCall(body, model) : undefined;
   const message = call
@@ -237,7 +243,7 @@ function completion(body: Record<string, unknown>, model: string) {
     id: 'chatcmpl-fake',
     object: 'chat.completion',
     created: 1_700_000_000,
-    model,
+    model: answeredAs(model),
     choices: [{ index: 0, message, finish_reason: finishOf(body, model), logprobs: null }],
     usage: usageFor(model),
     ...(model === 'groq-usage' && { x_groq: { id: 'req_fake', usage: { queue_time: 0.01, prompt_time: 0.002 } } }),
@@ -246,7 +252,7 @@ function completion(body: Record<string, unknown>, model: string) {
 
 async function stream(res: ServerResponse, body: Record<string, unknown>, model: string): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-  const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model };
+  const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model: answeredAs(model) };
   const send = (choices: unknown[], usage: unknown = null) => res.write(`data: ${JSON.stringify({ ...base, choices, usage })}\n\n`);
   send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
   const tool = callsTool(body, model) ? toolCall(body, model) : undefined;

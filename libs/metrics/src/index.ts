@@ -1,6 +1,7 @@
 export * from './cost';
 export * from './metrics.module';
 export * from './event-loop-delay';
+export * from './genai-names';
 export * from './metrics.service';
 export * from './spend.service';
 export * from './trace-context';

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { CounterFamily, HistogramFamily } from './families';
 import { EventLoopDelayHistogram } from './event-loop-delay';
+import type { GenAiOperation } from './genai-names';
 
 /** Seconds: LLM calls take from milliseconds (cache, mock) to minutes (long generations). */
 const LLM_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320];
@@ -27,6 +28,10 @@ export interface RequestSample {
 
 /** One completion served by an upstream, for the GenAI metrics and cost. */
 export interface CompletionSample {
+  operation: GenAiOperation;
+  /** `gen_ai.provider.name` (genAiProviderName), for the GenAI metrics. */
+  genAiProvider: string;
+  /** The configured provider, for the gateway's own metrics. */
   provider: string;
   requestModel: string;
   responseModel: string;
@@ -38,6 +43,17 @@ export interface CompletionSample {
   webSearches: number;
   seconds: number;
   ttftSeconds?: number;
+  /** Set when the operation ended in an error after it began (a stream cut after its first chunk). */
+  errorType?: string;
+}
+
+/** An operation whose run failed after trying an upstream, for the GenAI duration's error series. */
+export interface FailedOperationSample {
+  operation: GenAiOperation;
+  genAiProvider: string;
+  requestModel: string;
+  errorType: string;
+  seconds: number;
 }
 
 /**
@@ -90,7 +106,8 @@ export class MetricsService {
       labelNames: ['route'],
       buckets: OVERHEAD_SECONDS,
     });
-    const genAi = ['gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model'];
+    // gen_ai.response.model is the configured upstream id, not the one the answer named: the label stays bounded.
+    const genAi = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model'];
     this.tokens = new HistogramFamily(this.registry, {
       name: 'gen_ai_client_token_usage',
       help: 'Tokens used per request (gen_ai.client.token.usage)',
@@ -99,8 +116,8 @@ export class MetricsService {
     });
     this.upstreamDuration = new HistogramFamily(this.registry, {
       name: 'gen_ai_server_request_duration_seconds',
-      help: 'Upstream generation time per request (gen_ai.server.request.duration)',
-      labelNames: genAi,
+      help: 'Upstream generation time per request, failed ones with their error_type (gen_ai.server.request.duration)',
+      labelNames: [...genAi, 'error_type'],
       buckets: LLM_SECONDS,
     });
     this.ttft = new HistogramFamily(this.registry, {
@@ -184,18 +201,25 @@ export class MetricsService {
   }
 
   recordCompletion(c: CompletionSample): void {
-    this.tokens.with('input', c.provider, c.requestModel, c.responseModel).observe(c.inputTokens);
-    this.tokens.with('output', c.provider, c.requestModel, c.responseModel).observe(c.outputTokens);
-    this.upstreamDuration.with(c.provider, c.requestModel, c.responseModel).observe(c.seconds);
+    const genAi = [c.operation, c.genAiProvider, c.requestModel, c.responseModel];
+    this.tokens.with('input', ...genAi).observe(c.inputTokens);
+    this.tokens.with('output', ...genAi).observe(c.outputTokens);
+    // An empty label is no label (Prometheus): answered operations have no error_type series.
+    this.upstreamDuration.with(...genAi, c.errorType ?? '').observe(c.seconds);
     if (c.ttftSeconds !== undefined) {
-      this.ttft.with(c.provider, c.requestModel, c.responseModel).observe(c.ttftSeconds);
+      this.ttft.with(...genAi).observe(c.ttftSeconds);
       if (c.outputTokens > 1) {
         const perToken = (c.seconds - c.ttftSeconds) / (c.outputTokens - 1);
-        this.perToken.with(c.provider, c.requestModel, c.responseModel).observe(Math.max(0, perToken));
+        this.perToken.with(...genAi).observe(Math.max(0, perToken));
       }
     }
     if (c.costUsd > 0) this.cost.with(c.provider, c.requestModel, c.key).inc(c.costUsd);
     if (c.webSearches > 0) this.webSearches.with(c.provider, c.requestModel, c.key).inc(c.webSearches);
+  }
+
+  /** No answer, so no response model (an empty label is none); `errorType` is a GatewayError code. */
+  recordFailedOperation(f: FailedOperationSample): void {
+    this.upstreamDuration.with(f.operation, f.genAiProvider, f.requestModel, '', f.errorType).observe(f.seconds);
   }
 
   /** `reason` is a GatewayError code: a bounded set. */

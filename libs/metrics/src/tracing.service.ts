@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { Attributes, Tracer } from '@opentelemetry/api';
 import type { TracerProvider } from '@opentelemetry/sdk-trace';
+import type { GenAiOperation } from './genai-names';
 import type { TraceContext } from './trace-context';
 
 /** One upstream attempt, timed by the router. */
@@ -20,7 +21,7 @@ export interface AttemptTiming {
 
 /** A finished request, as the access hook knows it, with times in epoch milliseconds. */
 export interface RequestTrace {
-  operation: 'chat' | 'embeddings';
+  operation: GenAiOperation;
   startedAt: number;
   endedAt: number;
   status: number;

@@ -1,3 +1,4 @@
+export * from './answered-model';
 export * from './embedding-inputs';
 export * from './gateway-error';
 export * from './gateway-hops';

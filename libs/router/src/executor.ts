@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { GatewayConfig } from '@gateway/config';
-import { type AttemptTiming, MetricsService, newSpanId } from '@gateway/metrics';
+import { type AttemptTiming, MetricsService } from '@gateway/metrics';
 import { type ChatStream, GatewayError, LOOP_DETECTED, loopDetected } from '@gateway/providers';
+import { endAttempt, startAttempt } from './attempt-timing';
 import { BreakerRegistry } from './breaker-registry';
 import { Clock } from './clock';
 import type { Ticket, Verdict } from './deployment-health';
@@ -19,7 +20,10 @@ export interface FailedAttempt {
 }
 
 /** The attempts a run made and why each failed one moved on; for a run that failed, all it got to. */
-export type RunAttempts = Pick<Attempted<unknown>, 'attempts' | 'failures'>;
+export type RunAttempts = Pick<Attempted<unknown>, 'attempts' | 'failures'> & {
+  /** A failed run's last attempt's deployment; unset when it made none (every deployment cooling down). */
+  lastTried?: Deployment;
+};
 
 const failedRuns = new WeakMap<GatewayError, RunAttempts>();
 
@@ -83,7 +87,7 @@ export class Executor {
    * read to its end, an answer; an upstream failure after it began (cut, timed out, malformed, an
    * error event), a failure; a client that left, nothing.
    */
-  runStream(plan: Plan, signal: AbortSignal, open: AttemptCall<ChatStream>, timeline?: AttemptTiming[]): Promise<Attempted<ChatStream>> {
+  runStream(plan: Plan, signal: AbortSignal, open: AttemptCall<ChatStream>, timeline?: AttemptTiming[]): Promise<Attempted<PrimedStream>> {
     const follow: Follow<PrimedStream> = (stream, ticket, timing) => {
       stream.ended = (err) => {
         const error = err === undefined ? undefined : asGatewayError(err, signal);
@@ -118,6 +122,7 @@ export class Executor {
     const readyAt = (d: Deployment, now: number) => Math.max(this.breakers.get(d.id).readyAt(now), notBefore.get(d) ?? 0);
     let last: GatewayError | undefined;
     let attempts = 0;
+    let lastTried: Deployment | undefined;
     let waitBudget = retry.retryAfterCapMs;
 
     try {
@@ -136,6 +141,7 @@ export class Executor {
             const attempt = (tries.get(deployment) ?? 0) + 1;
             tries.set(deployment, attempt);
             attempts++;
+            lastTried = deployment;
             if (attempt > 1) this.metrics.recordRetry(plan.group.name, deployment.provider.name);
             else if (last) this.metrics.recordFallback(plan.group.name, last.code ?? last.type);
 
@@ -143,7 +149,7 @@ export class Executor {
             const attemptSignal = this.withTimeout(signal, limit, () =>
               limit < timeouts.attemptMs ? deadlineError(timeouts.deadlineMs) : attemptTimeout(limit),
             );
-            const timing = timeline && start(timeline, deployment, now);
+            const timing = timeline && startAttempt(timeline, deployment, now);
             const latencyId = this.latency.start(deployment.id, kind);
             let verdict: Verdict = { kind: 'no-verdict' };
             let error: GatewayError;
@@ -192,7 +198,7 @@ export class Executor {
       }
     } catch (err) {
       // The run's course so far goes with its error, for the failure's response headers and log.
-      if (err instanceof GatewayError) failedRuns.set(err, { attempts, failures });
+      if (err instanceof GatewayError) failedRuns.set(err, { attempts, failures, lastTried });
       throw err;
     }
   }
@@ -239,23 +245,6 @@ export class Executor {
     const cancel = this.clock.after(ms, () => ac.abort(reason()));
     return { signal: ac.signal, clear: cancel };
   }
-}
-
-function start(timeline: AttemptTiming[], d: Deployment, now: number): AttemptTiming {
-  const timing = {
-    spanId: newSpanId(),
-    deployment: d.id,
-    provider: d.provider.name,
-    upstreamModel: d.upstreamModel,
-    startedAt: now,
-  };
-  timeline.push(timing);
-  return timing;
-}
-
-function endAttempt(timing: AttemptTiming, now: number, error?: GatewayError): void {
-  timing.endedAt = now;
-  if (error) timing.error = error.code ?? error.type;
 }
 
 /** Full jitter: a random wait between 0 and the capped exponential step. */

@@ -1,3 +1,4 @@
+export * from './attempt-timing';
 export * from './breaker-registry';
 export * from './clock';
 export * from './deployment-health';

@@ -6,6 +6,8 @@ type Chunk = string | Uint8Array;
 export interface PrimedStream extends ChatStream {
   /** Set before reading: called once, without an error when the stream was read to its end, with it when it failed (not when its reader stopped early). */
   ended?: (error?: unknown) => void;
+  /** The first chunk (already read, and yielded first): where the upstream names the model that answers. */
+  readonly opening?: Chunk;
 }
 
 /**
@@ -17,7 +19,11 @@ export async function primeStream(pending: Promise<ChatStream>): Promise<PrimedS
   const source = await pending;
   const iterator = source[Symbol.asyncIterator]();
   const first = await iterator.next();
-  const primed: PrimedStream = { native: source.native, [Symbol.asyncIterator]: () => new Primed(source, iterator, first, primed) };
+  const primed: PrimedStream = {
+    native: source.native,
+    opening: first.value,
+    [Symbol.asyncIterator]: () => new Primed(source, iterator, first, primed),
+  };
   return primed;
 }
 

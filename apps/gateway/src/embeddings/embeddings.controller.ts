@@ -1,7 +1,7 @@
 import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { checkEmbeddingSize, type EmbeddingCreateParams, embeddingInputs } from '@gateway/providers';
+import { answeredModel, checkEmbeddingSize, type EmbeddingCreateParams, embeddingInputs } from '@gateway/providers';
 import { AdmissionService } from '@gateway/security';
 import { Executor, RouterService } from '@gateway/router';
 import { clientSignal } from '../http/client-signal';
@@ -47,6 +47,7 @@ export class EmbeddingsController {
         state.timeline,
       ),
     );
+    if (state.trace) state.responseModel = answeredModel(run.result.body);
     sendJson(reply, state, run.result);
   }
 }

@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { genAiProviderName } from '@gateway/metrics';
 import { bodyText, type JsonResult } from '@gateway/providers';
 import { type Attempted, failedRunOf, type Plan, type RunAttempts } from '@gateway/router';
 import { bill, formatUsd } from './accounting';
@@ -20,6 +21,7 @@ export function describedRun<T>(reply: FastifyReply, state: RequestState, plan: 
     (err: unknown) => {
       const failed = failedRunOf(err);
       if (failed) describeAttempts(reply, state, plan, failed);
+      if (failed?.lastTried) state.genAiProvider = genAiProviderName(failed.lastTried.provider);
       throw err;
     },
   );
@@ -38,6 +40,7 @@ function settled(): void {}
 function describeRun(reply: FastifyReply, state: RequestState, plan: Plan, run: Attempted<unknown>): void {
   const d = run.deployment;
   state.provider = d.provider.name;
+  state.genAiProvider = genAiProviderName(d.provider);
   state.deployment = d.id;
   state.upstreamModel = d.upstreamModel;
   state.price = d.config.price;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type MetricsService, requestTrace, type TracingService } from '@gateway/metrics';
+import { type GenAiOperation, type MetricsService, requestTrace, type TracingService } from '@gateway/metrics';
 import { GatewayError, hopsOf, loopDetected, MAX_HOPS } from '@gateway/providers';
 import type { AdmissionService } from '@gateway/security';
 import type { AccessLog } from '../logger';
@@ -34,6 +34,12 @@ type PipelinedSocket = Socket & { [PIPELINE]?: { inFlight: number; waiting: (() 
  * flight (a scrape would read itself, and an idle gateway never show 0).
  */
 const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics']);
+
+/** `gen_ai.operation.name` by route; every other API route (chat completions, messages, responses) is a chat. */
+const OPERATIONS: Readonly<Record<string, GenAiOperation>> = {
+  '/v1/embeddings': 'embeddings',
+  '/v1/messages/count_tokens': 'count_tokens',
+};
 
 export interface AccessDeps {
   metrics: MetricsService;
@@ -94,9 +100,12 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
     seconds: ms / 1000,
     overheadSeconds: served !== undefined ? Math.max(0, served - state.upstreamMs!) / 1000 : undefined,
   });
+  const operation = Object.hasOwn(OPERATIONS, route) ? OPERATIONS[route] : 'chat';
   const b = bill(state);
   if (b) {
     metrics.recordCompletion({
+      operation,
+      genAiProvider: state.genAiProvider!,
       provider: state.provider!,
       requestModel: state.model!,
       responseModel: state.upstreamModel!,
@@ -108,13 +117,23 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
       // Non-streamed: the router's run is the generation; streamed: everything from the call on.
       seconds: (state.stream ? ms : (state.upstreamMs ?? ms)) / 1000,
       ttftSeconds: state.stream ? state.upstreamMs! / 1000 : undefined,
+      errorType: state.errorCode,
+    });
+  } else if (state.genAiProvider && state.errorCode) {
+    // The run failed after trying an upstream: the whole request is the operation's time.
+    metrics.recordFailedOperation({
+      operation,
+      genAiProvider: state.genAiProvider,
+      requestModel: state.model!,
+      errorType: state.errorCode,
+      seconds: ms / 1000,
     });
   }
   if (state.reservation) {
     const tokens = b ? b.usage.prompt_tokens + (b.usage.completion_tokens ?? 0) : 0;
     admission.settle(state.reservation, b && { model: state.model!, tokens, usd: b.costUsd });
   }
-  if (tracing.enabled && state.trace) traceRequest(tracing, state, route, status, ms);
+  if (tracing.enabled && state.trace) traceRequest(tracing, state, operation, status, ms);
   const level = QUIET_ROUTES.has(route) ? 'debug' : status >= 500 ? 'warn' : 'info';
   if (!log.enabled(level)) return;
   log.write(level, {
@@ -144,12 +163,12 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
 }
 
 /** The request's span, written once its run settled (attempts and their endings are then known). */
-function traceRequest(tracing: TracingService, state: RequestState, route: string, status: number, ms: number): void {
+function traceRequest(tracing: TracingService, state: RequestState, operation: GenAiOperation, status: number, ms: number): void {
   const endedAt = Date.now();
   void (state.running ?? Promise.resolve()).then(() => {
     const b = bill(state);
     tracing.record({
-      operation: route === '/v1/embeddings' ? 'embeddings' : 'chat',
+      operation,
       startedAt: endedAt - ms,
       endedAt,
       status,
@@ -157,7 +176,9 @@ function traceRequest(tracing: TracingService, state: RequestState, route: strin
       attempts: state.timeline ?? [],
       attributes: {
         ...(state.model && { 'gen_ai.request.model': state.model }),
-        ...(state.provider && { 'gen_ai.provider.name': state.provider, 'gen_ai.response.model': state.upstreamModel }),
+        ...(state.genAiProvider && { 'gen_ai.provider.name': state.genAiProvider }),
+        // The model the answer named (a dated version, Gemini's modelVersion), else the id it was asked for.
+        ...(state.provider && { 'gen_ai.response.model': state.responseModel ?? state.upstreamModel }),
         ...(b && { 'gen_ai.usage.input_tokens': b.usage.prompt_tokens, 'gen_ai.usage.output_tokens': b.usage.completion_tokens ?? 0 }),
         'gateway.cache': state.cache ?? 'none',
         'gateway.attempts': state.attempts ?? 0,

@@ -21,6 +21,13 @@ export interface RequestState {
   provider?: string;
   deployment?: string;
   upstreamModel?: string;
+  /** The model the upstream's answer named (`gen_ai.response.model` on the span), read only while tracing. */
+  responseModel?: string;
+  /**
+   * `gen_ai.provider.name` (genAiProviderName) of the deployment that answered, or of a failed
+   * run's last attempt (its duration goes to the GenAI metrics with its error).
+   */
+  genAiProvider?: string;
   stream?: boolean;
   attempts?: number;
   /** `<deployment>=<reason>, …` for attempts that failed before the one that answered. */

@@ -1,8 +1,8 @@
 import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { MetricsService } from '@gateway/metrics';
-import { RouterService } from '@gateway/router';
+import { genAiProviderName, MetricsService } from '@gateway/metrics';
+import { asGatewayError, endAttempt, RouterService, startAttempt } from '@gateway/router';
 import { AdmissionService } from '@gateway/security';
 import { clientSignal } from '../http/client-signal';
 import { sendJson } from '../http/describe-run';
@@ -55,18 +55,33 @@ export class MessagesController {
   async countTokens(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<{ input_tokens: number }> {
     const { chat, native } = toChatRequest(request.body as MessagesRequest, betaHeader(request));
     const plan = this.router.planChat(chat, undefined, native);
+    const state = requestState(request);
+    state.model = plan.group.name;
     await this.admission.admitTokenCount(request, reply, chat.model, plan);
     const d = plan.deployments[0];
     if (d?.provider.countTokens) {
+      const signal = clientSignal(reply);
+      state.genAiProvider = genAiProviderName(d.provider);
+      // Timed as a router attempt is, so the upstream call has its span and its traceparent names it.
+      const timing = state.timeline && startAttempt(state.timeline, d, Date.now());
       const ctx = {
         upstreamModel: d.upstreamModel,
-        signal: clientSignal(reply),
+        signal,
         requestId: request.id,
         deployment: d.config,
         native,
-        upstreamHeaders: upstreamHeaders(request, undefined),
+        upstreamHeaders: upstreamHeaders(request, timing),
       };
-      const counted = await d.provider.countTokens(chat, ctx).catch(() => undefined);
+      const counted = await d.provider.countTokens(chat, ctx).then(
+        (tokens) => {
+          if (timing) endAttempt(timing, Date.now());
+          return tokens;
+        },
+        (err: unknown) => {
+          if (timing) endAttempt(timing, Date.now(), asGatewayError(err, signal));
+          return undefined;
+        },
+      );
       if (counted !== undefined) {
         reply.header('x-gateway-token-count', `upstream; deployment=${d.id}`);
         return { input_tokens: counted };

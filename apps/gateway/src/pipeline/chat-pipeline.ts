@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CACHE_HEADERS, CacheService, parseControls, replayAsStream } from '@gateway/cache';
-import type { ChatCompletionCreateParams, ChatStream, JsonResult, NativeRequest } from '@gateway/providers';
+import { answeredModel, type ChatCompletionCreateParams, type ChatStream, type JsonResult, type NativeRequest } from '@gateway/providers';
 import { type Deployment, Executor, RouterService } from '@gateway/router';
 import type { AttemptTiming } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
@@ -73,6 +73,7 @@ export class ChatPipeline {
         plan,
         this.executor.runStream(plan, signal, (d, s, t) => d.provider.chatStream(body, ctx(d, s, t)), state.timeline),
       );
+      if (state.trace) state.responseModel = answeredModel(run.result.opening);
       // A vendor's own answer (ChatStream.native) is not what the cache replays: not stored.
       const record = cached && !run.result.native;
       return { stream: true, frames: record ? this.cache.recordStream(cached, run.result) : run.result };
@@ -83,6 +84,7 @@ export class ChatPipeline {
       plan,
       this.executor.run(plan, signal, 'total', (d, s, t) => d.provider.chat(body, ctx(d, s, t)), state.timeline),
     );
+    if (state.trace) state.responseModel = answeredModel(run.result.body);
     if (cached && !run.result.native) void this.cache.store(cached, run.result.body);
     return { stream: false, result: run.result };
   }
