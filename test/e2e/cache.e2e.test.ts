@@ -72,6 +72,24 @@ describe('response cache, in process, with the offline embedder', () => {
     assert.ok((await metric(gateway, 'gateway_cache_guard_rejections_total{reason="numbers"}')) > rejectedBefore);
   });
 
+  // Found by an independent check: USE lite has no Chinese, Japanese or Korean in its vocabulary, so
+  // every such prompt embedded alike (similarity 1) and got any other's answer; Cyrillic nearly so.
+  it('serves no prompt the embedder cannot represent from another, and counts the skip', async () => {
+    const skipped = 'gateway_cache_backend_errors_total{backend="embedder",operation="embed",reason="unrepresented"}';
+    const before = await metric(gateway, skipped);
+    for (const [cached, asked] of [
+      ['日本の首都はどこですか？', '猫にチョコレートをあげてもいいですか？'],
+      ['Как сварить борщ?', 'Сколько стоит билет в Москву?'],
+    ]) {
+      await ask(client, cached);
+      await settle();
+      const answer = await ask(client, asked);
+      assert.equal(answer.cache, 'miss', asked);
+    }
+    assert.equal((await metric(gateway, skipped)) - before, 4);
+    assert.equal((await ask(client, '日本の首都はどこですか？')).cache, 'hit-exact', 'the exact layer still serves it');
+  });
+
   it('one tenant (API key) never receives another tenant’s answer', async () => {
     const alice = gateway.client({ apiKey: KEYS.ALICE_KEY });
     const bob = gateway.client({ apiKey: KEYS.BOB_KEY });

@@ -20,6 +20,6 @@ port.on('message', (request: EmbedRequest) => {
 channel.onmessage = () => {
   for (const { id, texts } of held.splice(0)) {
     const vectors = new Float32Array(texts.length * DIMENSIONS).fill(1);
-    port.postMessage({ id, vectors } satisfies EmbedReply, [vectors.buffer]);
+    port.postMessage({ id, vectors, unrepresented: [] } satisfies EmbedReply, [vectors.buffer]);
   }
 };

@@ -79,6 +79,15 @@ describe('semantic guard', () => {
     assert.equal(verdict('How many people live in Canada?', 'Who lives in Canada?'), 'question');
   });
 
+  // Found by an independent check: a sentence in a script written without spaces was one token,
+  // so no check could see which of its words differ.
+  it('reads Han, kana and Thai letter by letter', () => {
+    assert.deepEqual(promptFacts('日本の首都はどこ？').terms, ['日', '本', 'の', '首', '都', 'は', 'ど', 'こ']);
+    assert.deepEqual(promptFacts('What does 你好 mean?').terms, ['你', '好']);
+    assert.deepEqual(promptFacts('สวัสดี').terms, ['ส', 'วั', 'ส', 'ดี']);
+    assert.equal(verdict('日本の首都はどこですか？', '日本の首都は何ですか？'), 'substitution');
+  });
+
   it('a substitution is served only at or above the substitution threshold', () => {
     const [a, b] = [promptFacts('How do I protect my credit score?'), promptFacts('How do I see my credit score?')];
     assert.equal(guard(b, a, 0.9, 0.95), 'substitution');

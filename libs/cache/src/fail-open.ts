@@ -7,15 +7,23 @@ const WARN_EVERY_MS = 30_000;
  * Why a call was given up (the `reason` label of gateway_cache_backend_errors_total), by the error's
  * name: the worker embedder is loaded beside the bundle, with its own copy of Overloaded. A
  * TimeoutError is a budget running out, ours or an AbortSignal.timeout's; anything else is `error`.
+ * `warn`: false for a refusal by design, which is no failure to log.
  */
 const REASONS = new Map([
-  ['TimeoutError', 'timeout'],
-  ['Overloaded', 'overloaded'],
+  ['TimeoutError', { reason: 'timeout', warn: true }],
+  ['Overloaded', { reason: 'overloaded', warn: true }],
+  ['Unrepresentable', { reason: 'unrepresented', warn: false }],
 ]);
+const OTHER = { reason: 'error', warn: true };
 
 /** Thrown by a backend that turns work away at once because it could not do it in time (a full queue). */
 export class Overloaded extends Error {
   override readonly name = 'Overloaded';
+}
+
+/** Thrown by an embedder for a prompt its model cannot represent (a script outside its vocabulary). */
+export class Unrepresentable extends Error {
+  override readonly name = 'Unrepresentable';
 }
 
 /**
@@ -50,7 +58,9 @@ export class FailOpen {
   }
 
   private failed(backend: string, operation: string, err: unknown): void {
-    this.metrics.backendErrors.labels(backend, operation, reasonOf(err)).inc();
+    const { reason, warn } = REASONS.get((err as Error | undefined)?.name ?? '') ?? OTHER;
+    this.metrics.backendErrors.labels(backend, operation, reason).inc();
+    if (!warn) return;
     const now = Date.now();
     if (now - this.lastWarning < WARN_EVERY_MS) {
       this.suppressed++;
@@ -61,8 +71,4 @@ export class FailOpen {
     this.lastWarning = now;
     this.suppressed = 0;
   }
-}
-
-function reasonOf(err: unknown): string {
-  return REASONS.get((err as Error | undefined)?.name ?? '') ?? 'error';
 }

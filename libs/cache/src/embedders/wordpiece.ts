@@ -3,17 +3,23 @@
  * lower-case, strip accents, split on whitespace and punctuation, then greedy longest-match
  * sub-words from the model's vocab.txt.
  */
+import { countLetters, representable } from './vocabulary-coverage';
+
 const MAX_WORD_CHARS = 100;
 
 export class WordPiece {
   private readonly ids = new Map<string, number>();
+  private readonly tokens: string[] = [];
   readonly cls: number;
   readonly sep: number;
   private readonly unk: number;
 
   /** `vocab`: vocab.txt's contents, one token a line, id = line number. */
   constructor(vocab: string) {
-    vocab.split('\n').forEach((token, id) => token && this.ids.set(token.trimEnd(), id));
+    vocab.split('\n').forEach((token, id) => {
+      this.tokens[id] = token.trimEnd();
+      if (token) this.ids.set(this.tokens[id], id);
+    });
     const id = (token: string) => {
       const found = this.ids.get(token);
       if (found === undefined) throw new Error(`vocab.txt has no ${token}`);
@@ -28,6 +34,16 @@ export class WordPiece {
   encode(text: string, maxTokens: number): number[] {
     const ids = words(text).flatMap((w) => this.pieces(w));
     return [this.cls, ...ids.slice(0, maxTokens - 2), this.sep];
+  }
+
+  /** Whether the model sees enough of `text` to place it (vocabulary-coverage.ts). */
+  represents(text: string): boolean {
+    const all = words(text);
+    const known = all
+      .map((w) => this.pieces(w))
+      .filter((ids) => ids[0] !== this.unk)
+      .flatMap((ids) => ids.map((id, i) => ({ text: this.tokens[id].replace(/^##/, ''), startsWord: i === 0 })));
+    return representable(countLetters(all.join('')), known);
   }
 
   private pieces(word: string): number[] {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Overloaded } from '../fail-open';
+import { Overloaded, Unrepresentable } from '../fail-open';
 import { normalise } from '../vector';
 import type { Embedder } from './embedder';
 
@@ -9,8 +9,11 @@ export interface EmbedRequest {
   id: number;
   texts: string[];
 }
-/** `vectors`: one row of `dimensions` per text, not necessarily unit length. */
-export type EmbedReply = { id: number; vectors: Float32Array } | { id: number; error: string };
+/**
+ * `vectors`: one row of `dimensions` per text but the `unrepresented` ones (their indices: texts the
+ * model cannot represent, vocabulary-coverage.ts), not necessarily unit length.
+ */
+export type EmbedReply = { id: number; vectors: Float32Array; unrepresented: number[] } | { id: number; error: string };
 export type WorkerStatus = { ready: true; dimensions: number } | { ready: false; error: string };
 
 /** Prompts per model call: large enough to amortise a call, small enough to bound the worker's tensors. */
@@ -107,7 +110,14 @@ export class WorkerEmbedder implements Embedder {
     this.running.delete(reply.id);
     if (!batch) return;
     if ('error' in reply) batch.forEach((w) => w.reject(new Error(reply.error)));
-    else batch.forEach((w, i) => w.resolve(normalise(reply.vectors.slice(i * this.dimensions, (i + 1) * this.dimensions))));
+    else {
+      let row = 0;
+      for (const [i, w] of batch.entries()) {
+        if (reply.unrepresented.includes(i))
+          w.reject(new Unrepresentable(`the ${this.id} embedder does not represent this prompt's script`));
+        else w.resolve(normalise(reply.vectors.slice(row * this.dimensions, ++row * this.dimensions)));
+      }
+    }
     this.flush();
   }
 
