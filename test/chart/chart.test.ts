@@ -7,7 +7,8 @@ import { join, resolve } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { parse as parseYaml } from 'yaml';
-import { parseConfig, type GatewayConfig } from '@gateway/config';
+import { GatewayConfig, parseConfig, ServerConfig } from '@gateway/config';
+import { FakeKubeApi } from '../support/fake-kube-api';
 import { GatewayProcess } from '../support/gateway';
 import { freePort } from '../support/free-port';
 import {
@@ -15,6 +16,7 @@ import {
   helmLint,
   helmTemplate,
   helmTemplateError,
+  helmUpgradeRender,
   kubernetesValidate,
   kubeStrict,
   MISSING_TOOLS,
@@ -616,7 +618,8 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       const password = (r: Rendered) => Buffer.from(r.one('Secret').data!.REDIS_PASSWORD, 'base64').toString();
       const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
       const base = helmTemplate(DEFAULTS);
-      assert.equal(annotation(base), sha256(password(base)), 'the hash of the password the Secret holds, not the password');
+      const chosen = helmTemplate({ set: { ...DEFAULTS.set, 'redis.password': 'summer2026' } });
+      assert.notEqual(annotation(chosen), sha256('summer2026'), 'salted: no dictionary attack on a chosen password from `get pods`');
       const changes: Record<string, string>[] = [
         { 'secrets.masterKey': `${MASTER_KEY}-rotated` },
         { 'redis.password': 'another-redis-password' },
@@ -625,7 +628,7 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         const changed = helmTemplate({ set: { ...DEFAULTS.set, ...change } });
         assert.notEqual(password(changed), password(base), JSON.stringify(change));
         // redis-server reads --requirepass only at start: an unchanged pod template would keep the old password.
-        assert.equal(annotation(changed), sha256(password(changed)), JSON.stringify(change));
+        assert.notEqual(annotation(changed), annotation(base), JSON.stringify(change));
       }
       const providerKey = helmTemplate({ set: { ...DEFAULTS.set, 'secrets.providerKeys.OPENAI_API_KEY': 'sk-provider' } });
       assert.deepEqual(redisStatefulSet(providerKey)!.spec.template, redisStatefulSet(base)!.spec.template, 'Redis keeps running');
@@ -814,11 +817,147 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         [{ set: { 'env.KEEP_ALIVE_TIMEOUT_MS': '1000' } }, /KEEP_ALIVE_TIMEOUT_MS|propertyNames|env/],
         [{ set: { 'secrets.masterKey': 'short' } }, /masterKey/],
         [{ set: { 'secrets.providerKeys.REDIS_PASSWORD': 'x' } }, /providerKeys|REDIS_PASSWORD/],
+        // Through envFrom these would override the config the chart checks (or sets): refused as provider keys.
+        [{ set: { 'secrets.providerKeys.SHUTDOWN_GRACE_MS': 'x' } }, /SHUTDOWN_GRACE_MS/],
+        [{ set: { 'secrets.providerKeys.KEEP_ALIVE_TIMEOUT_MS': 'x' } }, /KEEP_ALIVE_TIMEOUT_MS/],
+        [{ set: { 'secrets.providerKeys.LOG_LEVEL': 'x' } }, /LOG_LEVEL/],
+        // A misspelt config key would render and the pods would exit 78 at start.
+        [{ set: { 'config.server.shutdownGraceMS': '60000' } }, /additional properties 'shutdownGraceMS' not allowed/],
+        [{ set: { 'config.servr.logLevel': 'debug' } }, /additional properties 'servr' not allowed/],
+        [{ set: { 'podDisruptionBudget.maxUnavailable': 'abc' } }, /maxUnavailable/],
+        [
+          {
+            set: {
+              'redis.persistence.enabled': 'false',
+              'redis.resources.limits.ephemeral-storage': '128Mi',
+              'redis.resources.requests.ephemeral-storage': '128Mi',
+            },
+          },
+          /redis.resources.limits.ephemeral-storage \(128Mi\) must be at least 192Mi with redis.persistence.enabled=false/,
+        ],
       ];
       for (const [values, message] of cases) {
         const set = { ...DEFAULTS.set, ...values.set };
         assert.match(helmTemplateError({ ...values, set }), message, JSON.stringify(values));
       }
+    });
+
+    it('the values schema accepts every key of the config sections it closes (libs/config), and PDB percentages', () => {
+      const chartOwned = ['host', 'port', 'metricsPort', 'metricsHost', 'shutdownDelayMs'];
+      const server = Object.entries(new ServerConfig()).filter(([key]) => !chartOwned.includes(key));
+      const set: Record<string, string> = { ...DEFAULTS.set, 'podDisruptionBudget.maxUnavailable': '25%' };
+      for (const [key, value] of server) set[`config.server.${key}`] = Array.isArray(value) ? '{secret-[0-9]+}' : String(value);
+      const config = effectiveConfig(helmTemplate({ set }));
+      for (const [key, value] of server)
+        assert.deepEqual(config.server[key as keyof ServerConfig], Array.isArray(value) ? ['secret-[0-9]+'] : value, key);
+      const sections = Object.entries(new GatewayConfig()).filter(([key, value]) => key !== 'server' && typeof value === 'object');
+      assert.ok(sections.length >= 5, sections.map(([key]) => key).join());
+      for (const [key, value] of sections) {
+        const path = Array.isArray(value) ? `config.${key}[0].name` : `config.${key}.name`;
+        helmTemplate({ set: { ...DEFAULTS.set, [path]: 'x' } });
+      }
+    });
+
+    it('secrets.existingSecret with a master key, provider keys or a Redis password is refused, not silently dropped', () => {
+      const changes: Record<string, string>[] = [
+        { 'secrets.masterKey': MASTER_KEY },
+        { 'secrets.providerKeys.OPENAI_API_KEY': 'sk-provider' },
+        { 'redis.password': 'another-redis-password' },
+      ];
+      for (const change of changes) {
+        assert.match(
+          helmTemplateError({ set: { 'secrets.existingSecret': 'keys', ...change } }),
+          /secrets.existingSecret \(keys\) is set, so the chart creates no Secret and would drop/,
+          JSON.stringify(change),
+        );
+      }
+    });
+
+    it('the grace and keep-alive the chart checks are set in env, which a Secret key of the same name (envFrom) cannot override', () => {
+      const r = helmTemplate({
+        files: ['ci/existing-secret-values.yaml'],
+        set: { 'gatewayApi.enabled': 'true', 'gatewayApi.tls.certificateMap': 'm' },
+      });
+      const env = containerEnv(gatewayContainer(r));
+      assert.equal(env.SHUTDOWN_GRACE_MS, String(effectiveConfig(r).server.shutdownGraceMs));
+      assert.equal(env.KEEP_ALIVE_TIMEOUT_MS, String(effectiveConfig(r).server.keepAliveTimeoutMs));
+      assert.ok(effectiveConfig(r).server.keepAliveTimeoutMs > GKE_LB_BACKEND_KEEPALIVE_MS);
+      assert.ok(
+        gatewayContainer(r).envFrom.some((e: any) => e.secretRef),
+        'the Secret still comes in through envFrom, under env',
+      );
+    });
+
+    it('Redis without persistence: no RDB or AOF writes, and /data has a sizeLimit inside the ephemeral-storage limit', () => {
+      const args = (r: Rendered) => containerEnv(redisStatefulSet(r)!.spec.template.spec.containers[0]).REDIS_ARGS;
+      const bytes = (q: string) => Number(/^\d+/.exec(q)![0]) * { Mi: 1024 ** 2, Gi: 1024 ** 3 }[q.replace(/^\d+/, '') as 'Mi' | 'Gi'];
+      const off = helmTemplate({ set: { ...DEFAULTS.set, 'redis.persistence.enabled': 'false' } });
+      // Redis takes the last of repeated options: these win over redis.args' --appendonly yes.
+      assert.match(args(off), / --save '' --appendonly no$/);
+      const spec = redisStatefulSet(off)!.spec.template.spec;
+      const volumes = spec.volumes.map((v: any) => bytes(v.emptyDir.sizeLimit));
+      const limit = bytes(spec.containers[0].resources.limits['ephemeral-storage']);
+      assert.ok(volumes.reduce((a: number, b: number) => a + b) < limit, `${JSON.stringify(spec.volumes)} within ${limit}`);
+      assert.doesNotMatch(args(helmTemplate(DEFAULTS)), /--save ''|--appendonly no/, 'with persistence Redis keeps its AOF');
+    });
+
+    describe('upgrades, with lookup reading the live objects (a fake API server on 127.0.0.1)', () => {
+      const live = (kind: string, name: string, spec: object): Manifest => ({
+        apiVersion: 'apps/v1',
+        kind,
+        metadata: { name, namespace: NAMESPACE },
+        spec,
+      });
+      async function upgrade(objects: Manifest[], set: Record<string, string>) {
+        const api = await new FakeKubeApi(objects).start();
+        try {
+          return await helmUpgradeRender(api.kubeconfig, { set: { ...DEFAULTS.set, ...set } }, NAMESPACE);
+        } finally {
+          await api.stop();
+        }
+      }
+      const rendered = (r: Rendered | { error: string }) => {
+        if ('error' in r) assert.fail(r.error);
+        return r;
+      };
+
+      it('turning autoscaling on keeps the live replica count (within the HPA range) instead of dropping to 1', async () => {
+        const deployment = (replicas: number) => [live('Deployment', 'gw-ai-gateway', { replicas })];
+        const replicas = async (objects: Manifest[], set: Record<string, string> = {}) =>
+          gatewayDeployment(rendered(await upgrade(objects, set))).spec.replicas;
+        assert.equal(await replicas(deployment(4)), 4, 'a fixed 4-pod Deployment keeps 4 pods when the HPA takes over');
+        assert.equal(await replicas(deployment(1)), 2, 'at least autoscaling.minReplicas');
+        assert.equal(await replicas(deployment(30)), 10, 'at most autoscaling.maxReplicas');
+        assert.equal(await replicas([]), undefined, 'install: the HPA sets the count');
+        assert.equal(await replicas(deployment(4), { 'autoscaling.enabled': 'false', replicaCount: '3' }), 3);
+      });
+
+      it('a change to redis.persistence fails with the procedure, not on the immutable volumeClaimTemplates', async () => {
+        const claim = { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '8Gi' } } } };
+        const withClaim = [live('StatefulSet', 'gw-ai-gateway-redis', { replicas: 1, volumeClaimTemplates: [claim] })];
+        const noClaim = [live('StatefulSet', 'gw-ai-gateway-redis', { replicas: 1 })];
+        const procedure =
+          /cannot change.*patch pvc data-gw-ai-gateway-redis-0.*delete statefulset gw-ai-gateway-redis --cascade=orphan.*helm upgrade/;
+        const error = async (objects: Manifest[], set: Record<string, string>) => {
+          const r = await upgrade(objects, set);
+          assert.ok('error' in r, `${JSON.stringify(set)} rendered`);
+          return r.error;
+        };
+        const size = await error(withClaim, { 'redis.persistence.size': '16Gi' });
+        assert.match(size, /redis.persistence.size changed \(8Gi -> 16Gi\)/);
+        assert.match(size, procedure);
+        assert.match(
+          await error(withClaim, { 'redis.persistence.storageClassName': 'premium-rwo' }),
+          /redis.persistence.storageClassName changed \( -> premium-rwo\)/,
+        );
+        assert.match(
+          await error(withClaim, { 'redis.persistence.enabled': 'false' }),
+          /redis.persistence.enabled changed \(true -> false\)/,
+        );
+        assert.match(await error(noClaim, {}), /redis.persistence.enabled changed \(false -> true\)/);
+        rendered(await upgrade(withClaim, {}));
+        rendered(await upgrade(noClaim, { 'redis.persistence.enabled': 'false' }));
+      });
     });
 
     it(

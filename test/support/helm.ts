@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -50,14 +50,29 @@ function valueFlags(values: ValueSet): string[] {
 }
 
 export function helmTemplate(values: ValueSet = {}, release = 'gw', namespace = 'ai'): Rendered {
-  const text = execFileSync(
-    HELM!,
-    ['template', release, CHART_DIR, '--namespace', namespace, '--kube-version', KUBE_VERSION, ...valueFlags(values)],
-    {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+  const text = execFileSync(HELM!, templateArgs(values, release, namespace), {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return parseRendered(text);
+}
+
+function templateArgs(values: ValueSet, release: string, namespace: string): string[] {
+  return ['template', release, CHART_DIR, '--namespace', namespace, '--kube-version', KUBE_VERSION, ...valueFlags(values)];
+}
+
+/**
+ * An upgrade's render against a cluster (`--dry-run=server --is-upgrade`): `lookup` reads the live
+ * objects from `kubeconfig` (test/support/fake-kube-api.ts). The rendered manifests, or helm's error.
+ */
+export function helmUpgradeRender(kubeconfig: string, values: ValueSet, namespace: string): Promise<Rendered | { error: string }> {
+  const args = [...templateArgs(values, 'gw', namespace), '--dry-run=server', '--is-upgrade', '--kubeconfig', kubeconfig];
+  return new Promise((done) =>
+    execFile(HELM!, args, { encoding: 'utf8' }, (err, stdout, stderr) => done(err ? { error: stderr } : parseRendered(stdout))),
   );
+}
+
+function parseRendered(text: string): Rendered {
   const manifests = parseAllDocuments(text)
     .map((d) => d.toJS() as Manifest | null)
     .filter((m): m is Manifest => !!m);

@@ -211,3 +211,20 @@ explicitly. The kubelet counts the preStop hook inside the grace period.
 {{- .Values.terminationGracePeriodSeconds }}
 {{- end }}
 {{- end }}
+
+{{/*
+The Deployment's replicas. Autoscaling off: replicaCount. On: none on install (the HPA sets the
+count), but on an upgrade the live count, clamped to the HPA's range: a manifest without replicas
+makes Helm's three-way patch remove the field, and the API server defaults it to 1 pod until the
+HPA reacts. lookup finds nothing under helm template or on install.
+*/}}
+{{- define "ai-gateway.replicas" -}}
+{{- $autoscaling := .Values.autoscaling }}
+{{- if not $autoscaling.enabled }}
+{{- .Values.replicaCount }}
+{{- else }}
+{{- with (lookup "apps/v1" "Deployment" .Release.Namespace (include "ai-gateway.fullname" .)).spec }}
+{{- min (max (int .replicas) (int $autoscaling.minReplicas)) (int $autoscaling.maxReplicas) }}
+{{- end }}
+{{- end }}
+{{- end }}
