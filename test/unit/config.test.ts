@@ -54,7 +54,8 @@ describe('config', () => {
   });
 
   // Cache reads found by an independent check: they defaulted to the plain input price, ten times Anthropic's.
-  it('Anthropic deployments bill cache reads at 0.1x input, writes at 1.25x (5-minute cache) and 2x (1-hour) unless their price says otherwise', () => {
+  // Web searches found by an independent check: the shipped config billed them at $0.
+  it('Anthropic deployments bill cache reads at 0.1x input, writes at 1.25x (5-minute cache) and 2x (1-hour), web searches at $10 per 1,000, unless their price says otherwise', () => {
     const config = parseConfig(
       {
         providers: [
@@ -65,6 +66,7 @@ describe('config', () => {
           { name: 'sonnet', deployments: [{ provider: 'claude', model: 's', price: { input: 3, output: 15 } }] },
           { name: 'own', deployments: [{ provider: 'claude', model: 'o', price: { input: 3, cachedInput: 0.5, cacheWrite: 4 } }] },
           { name: 'unpriced', deployments: [{ provider: 'claude', model: 'u' }] },
+          { name: 'no-search-fee', deployments: [{ provider: 'claude', model: 'n', price: { input: 3, webSearch: 0 } }] },
           { name: 'other', deployments: [{ provider: 'mock', model: 'm', price: { input: 3 } }] },
         ],
       },
@@ -76,6 +78,8 @@ describe('config', () => {
     assert.deepEqual(cache('own'), [0.5, 4, 6]);
     assert.equal(price('unpriced'), undefined);
     assert.deepEqual(cache('other'), [undefined, undefined, undefined]);
+    const webSearch = (name: string) => price(name)!.webSearch;
+    assert.deepEqual([webSearch('sonnet'), webSearch('no-search-fee'), webSearch('other')], [10, 0, undefined]);
   });
 
   const bad: [string, (c: ReturnType<typeof minimal>) => unknown, RegExp][] = [

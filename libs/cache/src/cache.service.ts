@@ -212,6 +212,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const collector = new SseChunkCollector(this.config.maxEntryBytes * STREAM_TEXT_FACTOR);
     const store = (body: string) => this.store(lookup, body);
     const recorded: ChatStream = {
+      runningUsage: stream.runningUsage,
       [Symbol.asyncIterator]: () =>
         mapStream(stream, {
           step: (chunk) => {

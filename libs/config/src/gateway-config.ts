@@ -123,7 +123,10 @@ export class Price {
   @IsOptional() @IsNumber() @Min(0) cacheWrite1h?: number;
   /** Reasoning (thinking) tokens, when billed differently from output. */
   @IsOptional() @IsNumber() @Min(0) reasoning?: number;
-  /** USD per 1,000 web searches the upstream ran for the request (Anthropic's web_search server tool), on top of tokens. */
+  /**
+   * USD per 1,000 web searches the upstream ran for the request (Anthropic's web_search server tool), on top
+   * of tokens. Unset: 10 on Anthropic deployments (applyVendorPrices), else free.
+   */
   @IsOptional() @IsNumber() @Min(0) webSearch?: number;
 }
 

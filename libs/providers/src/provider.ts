@@ -79,12 +79,28 @@ export function bodyText(body: JsonResult['body']): string {
 export interface ChatStream extends AsyncIterable<string | Uint8Array> {
   usage?: CompletionUsage;
   /**
+   * Set once iteration starts, by upstreams that report usage while they stream (Anthropic's
+   * prompt in message_start, Gemini's running counts): what was known of `usage` before it is
+   * set, for a stream that ends early (a client that leaves, an upstream that cuts it).
+   */
+  runningUsage?: RunningUsage;
+  /**
    * Set when the frames are the upstream's own event stream in the protocol the request
    * came in (`CallContext.native`), for that protocol's codec to send as they are.
    * Unset: OpenAI chat SSE frames, what every codec translates from. A cache stores neither
    * native streams nor native bodies: it replays OpenAI chat answers.
    */
   native?: ProviderType;
+}
+
+/** Usage an upstream has reported while its stream runs (ChatStream.runningUsage). */
+export interface RunningUsage {
+  /**
+   * The usage reported so far, undefined before any. Read only when a stream ends early, so it is
+   * built then, not per chunk. Its prompt counts are exact; its output counts are only once
+   * `outputCounted` (Anthropic's message_start carries a placeholder output count).
+   */
+  soFar(): { usage: CompletionUsage; outputCounted: boolean } | undefined;
 }
 
 export interface ModelInfo {

@@ -21,6 +21,7 @@ export async function primeStream(pending: Promise<ChatStream>): Promise<PrimedS
   const first = await iterator.next();
   const primed: PrimedStream = {
     native: source.native,
+    runningUsage: source.runningUsage,
     opening: first.value,
     [Symbol.asyncIterator]: () => new Primed(source, iterator, first, primed),
   };

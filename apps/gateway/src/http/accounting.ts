@@ -9,7 +9,9 @@ const BYTES_PER_TOKEN_SSE = 160;
 /**
  * Usage and cost of a request an upstream served. Usage the upstream did not report
  * is estimated (prompt from the request, completion from the bytes sent) and marked
- * as such, never counted as zero.
+ * as such, never counted as zero. A stream that ended early (a client that left) is billed
+ * for what its upstream had reported by then: Anthropic's message_start has the prompt's
+ * counts, cache reads and writes included, and Gemini repeats its running counts.
  */
 export function bill(state: RequestState): Bill | undefined {
   if (!state.deployment) return undefined;
@@ -17,15 +19,19 @@ export function bill(state: RequestState): Bill | undefined {
 }
 
 function settle(state: RequestState): Bill {
-  let usage = wellFormed(state.usage);
-  const estimated = !usage;
-  if (!usage) {
-    const prompt = state.promptEstimate ?? 0;
-    const completion = state.embeddings
-      ? 0
-      : Math.ceil((state.bytesOut ?? 0) / (state.stream ? BYTES_PER_TOKEN_SSE : BYTES_PER_TOKEN_JSON));
-    usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
-  }
+  const reported = wellFormed(state.usage);
+  if (reported) return priced(reported, false, state);
+  const soFar = state.runningUsage?.soFar();
+  const prompt = soFar && wellFormed(soFar.usage);
+  if (prompt && soFar.outputCounted) return priced(prompt, false, state);
+  const completion = state.embeddings ? 0 : Math.ceil((state.bytesOut ?? 0) / (state.stream ? BYTES_PER_TOKEN_SSE : BYTES_PER_TOKEN_JSON));
+  const usage: CompletionUsage = prompt
+    ? { ...prompt, completion_tokens: completion, total_tokens: prompt.prompt_tokens + completion, completion_tokens_details: undefined }
+    : { prompt_tokens: state.promptEstimate ?? 0, completion_tokens: completion, total_tokens: (state.promptEstimate ?? 0) + completion };
+  return priced(usage, true, state);
+}
+
+function priced(usage: CompletionUsage, estimated: boolean, state: RequestState): Bill {
   const { usd, webSearches } = costOf(usage, state.price);
   return { usage, estimated, costUsd: usd, webSearches };
 }

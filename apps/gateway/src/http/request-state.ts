@@ -1,13 +1,13 @@
 import type { FastifyRequest } from 'fastify';
 import type { Price } from '@gateway/config';
 import { type AttemptTiming, incomingTrace, type TraceContext, traceHeaders } from '@gateway/metrics';
-import { type CompletionUsage, nextHop } from '@gateway/providers';
+import { type CompletionUsage, nextHop, type RunningUsage } from '@gateway/providers';
 import type { Reservation } from '@gateway/security';
 
 /** Usage and cost of a request an upstream served (see accounting.ts). */
 export interface Bill {
   usage: CompletionUsage;
-  /** True when the upstream reported no usage and it was estimated. */
+  /** True when some of the usage was estimated: the upstream reported none, or (a stream that ended early) not its output. */
   estimated: boolean;
   costUsd: number;
   /** Web searches the upstream ran for it (priced in costUsd). */
@@ -39,6 +39,8 @@ export interface RequestState {
   errorCode?: string;
   /** Usage as the upstream reported it. */
   usage?: CompletionUsage;
+  /** Streams: the usage the upstream reported while streaming, for one that ends before `usage` is set. */
+  runningUsage?: RunningUsage;
   /** The deployment's price, for cost. */
   price?: Price;
   /** Prompt size estimated before the call, for usage the upstream did not report. */

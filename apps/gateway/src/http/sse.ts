@@ -32,6 +32,8 @@ export async function writeSse(reply: FastifyReply, stream: ChatStream, metrics:
   const { inflightStreams } = metrics;
   inflightStreams.inc();
   let bytes = 0;
+  // A client that leaves mid-stream is billed at the close, from what the upstream reported so far.
+  state.runningUsage = stream.runningUsage;
   try {
     for await (const chunk of stream) {
       if (res.destroyed) break;

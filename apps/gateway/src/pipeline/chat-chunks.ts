@@ -15,7 +15,8 @@ export interface ChunkEncoder {
  * per frame (the events of all its chunks joined), not one per event, so a stream costs
  * a write per upstream read. An error event inside the stream (OpenAI-format upstreams
  * forward theirs) throws, so the stream ends with its protocol's failure events like
- * any other failure. Usage reads through to the frames, which fill it in as they end.
+ * any other failure. Usage reads through to the frames, which fill it in as they end
+ * (and what was reported of it so far, for a stream that ends early).
  */
 export function encodeChunks(frames: ChatStream, encoder: ChunkEncoder): ChatStream {
   return new EncodedStream(frames, encoder);
@@ -36,6 +37,10 @@ class EncodedStream implements ChatStream {
 
   get usage() {
     return this.frames.usage;
+  }
+
+  get runningUsage() {
+    return this.frames.runningUsage;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<string, undefined> {

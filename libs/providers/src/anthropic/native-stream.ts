@@ -1,8 +1,9 @@
+import type Anthropic from '@anthropic-ai/sdk';
 import type { GatewayError } from '../gateway-error';
 import { mapStream, type StreamSteps } from '../map-stream';
 import { parseEvent } from '../parse-event';
 import { midStreamError, truncated } from '../openai/stream';
-import type { ChatStream } from '../provider';
+import type { ChatStream, RunningUsage } from '../provider';
 import { vendorError } from '../translation/errors';
 import { type AnthropicUsage, usageFrom } from './response';
 import { mergeUsage } from './stream';
@@ -16,6 +17,7 @@ const EVENT_END = Buffer.from('\n\n');
 /** How message_stop's event ends: its data, which is nothing but its type, and the blank line. */
 const STOP_END = Buffer.from('{"type":"message_stop"}\n\n');
 const DATA_LINE = /^data:/m;
+const NO_USAGE: AnthropicUsage = { input_tokens: 0, output_tokens: 0 };
 
 /**
  * Anthropic's event stream as it came, for a client of the Messages API (the request was
@@ -38,12 +40,13 @@ export function nativeStream(provider: string, body: AsyncIterable<Uint8Array>, 
   return stream;
 }
 
-class NativeEvents implements StreamSteps<Uint8Array, Uint8Array> {
+class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage {
   /** The bytes before the answer's first event (past message_start and pings) is whole; undefined once it was read. */
   private head: Buffer | undefined = Buffer.alloc(0);
   /** Where the first head event not yet read starts. */
   private headRead = 0;
-  private started: AnthropicUsage = { input_tokens: 0, output_tokens: 0 };
+  /** message_start's usage, once it came. */
+  private started: AnthropicUsage | undefined;
   private readonly tail: Buffer[] = [];
   private tailBytes = 0;
   complete = false;
@@ -52,7 +55,9 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array> {
     private readonly provider: string,
     private readonly stream: ChatStream,
     private readonly toError: (err: unknown) => GatewayError,
-  ) {}
+  ) {
+    stream.runningUsage = this;
+  }
 
   step(chunk: Uint8Array): Uint8Array[] {
     let bytes: Buffer | undefined = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -72,9 +77,20 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array> {
     const error = lastEvent(tail, 'error') as { error?: { type?: string; message?: string } } | undefined;
     if (error) throw this.eventError(error);
     if (eventAt(tail, 'message_stop') < 0) throw truncated(this.provider);
-    const delta = lastEvent(tail, 'message_delta') as { usage?: Record<string, number | null> } | undefined;
-    this.stream.usage = usageFrom(delta?.usage ? mergeUsage(this.started, delta.usage as never) : this.started);
+    this.stream.usage = usageFrom(this.usageWith(lastDeltaUsage(tail)));
     return [];
+  }
+
+  soFar() {
+    if (!this.started) return undefined;
+    const delta = lastDeltaUsage(Buffer.concat(this.tail));
+    return { usage: usageFrom(this.usageWith(delta)), outputCounted: delta !== undefined };
+  }
+
+  /** message_start's usage, with a message_delta's output counts (they are cumulative). */
+  private usageWith(delta: Anthropic.MessageDeltaUsage | undefined): AnthropicUsage {
+    const started = this.started ?? NO_USAGE;
+    return delta ? mergeUsage(started, delta) : started;
   }
 
   fail(err: unknown): never {
@@ -130,6 +146,11 @@ function endsWith(parts: Buffer[], suffix: Buffer): boolean {
     }
   }
   return false;
+}
+
+/** The usage of the last message_delta in `tail`, if one is there whole. */
+function lastDeltaUsage(tail: Buffer): Anthropic.MessageDeltaUsage | undefined {
+  return (lastEvent(tail, 'message_delta') as { usage?: Anthropic.MessageDeltaUsage } | undefined)?.usage;
 }
 
 /** The payload of the last `type` event in `tail`, if one is there whole. */

@@ -1,7 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { StreamSteps } from '../map-stream';
 import { truncated } from '../openai/stream';
-import type { ChatStream } from '../provider';
+import type { ChatStream, RunningUsage } from '../provider';
 import { ChunkFrames, DONE_FRAME, NO_FRAMES, type Translate } from '../translation/chunks';
 import type { FinishReason } from '../translation/completion';
 import { type AnthropicUsage, finishReason, refusalOf, usageFrom } from './response';
@@ -32,9 +32,11 @@ export function translateEvents(options: StreamOptions): Translate<Event> {
   return (stream) => new EventFrames(options, stream);
 }
 
-class EventFrames implements StreamSteps<Event, string> {
+class EventFrames implements StreamSteps<Event, string>, RunningUsage {
   private frames: ChunkFrames | undefined;
   private usage: AnthropicUsage = { input_tokens: 0, output_tokens: 0 };
+  /** A message_delta came: `usage` counts the output so far, not message_start's placeholder. */
+  private outputCounted = false;
   private finish: FinishReason = 'stop';
   private stopped = false;
   private calls = 0;
@@ -50,7 +52,9 @@ class EventFrames implements StreamSteps<Event, string> {
   constructor(
     private readonly options: StreamOptions,
     private readonly stream: ChatStream,
-  ) {}
+  ) {
+    stream.runningUsage = this;
+  }
 
   step(event: Event): readonly string[] {
     return this.withRole(this.translate(event));
@@ -114,6 +118,7 @@ class EventFrames implements StreamSteps<Event, string> {
       case 'message_delta': {
         this.finish = finishReason(event.delta.stop_reason);
         this.usage = mergeUsage(this.usage, event.usage);
+        this.outputCounted = true;
         const refusal = refusalOf(event.delta.stop_reason, event.delta.stop_details);
         return refusal ? [frames.delta({ refusal })] : NO_FRAMES;
       }
@@ -123,6 +128,10 @@ class EventFrames implements StreamSteps<Event, string> {
       default:
         return NO_FRAMES;
     }
+  }
+
+  soFar() {
+    return this.frames && { usage: usageFrom(this.usage), outputCounted: this.outputCounted };
   }
 
   end(): readonly string[] {

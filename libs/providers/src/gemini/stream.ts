@@ -1,7 +1,7 @@
 import type { GenerateContentResponse, GenerateContentResponseUsageMetadata } from '@google/genai';
 import type { StreamSteps } from '../map-stream';
 import { truncated } from '../openai/stream';
-import type { ChatStream } from '../provider';
+import type { ChatStream, RunningUsage } from '../provider';
 import { ChunkFrames, DONE_FRAME, type Translate } from '../translation/chunks';
 import { completionId, type FinishReason } from '../translation/completion';
 import { type ChoiceOptions, finishOf, isEmptyCandidate, noAnswer, refusalOf, toolCallOf, usageFrom } from './response';
@@ -29,7 +29,7 @@ export function translateChunks(options: StreamOptions): Translate<GenerateConte
   return (stream) => new ChunkTranslation(options, stream);
 }
 
-class ChunkTranslation implements StreamSteps<GenerateContentResponse, string> {
+class ChunkTranslation implements StreamSteps<GenerateContentResponse, string>, RunningUsage {
   private frames: ChunkFrames | undefined;
   private usage: GenerateContentResponseUsageMetadata | undefined;
   private readonly choices = new Map<number, ChoiceState>();
@@ -37,7 +37,9 @@ class ChunkTranslation implements StreamSteps<GenerateContentResponse, string> {
   constructor(
     private readonly options: StreamOptions,
     private readonly stream: ChatStream,
-  ) {}
+  ) {
+    stream.runningUsage = this;
+  }
 
   step(chunk: GenerateContentResponse): readonly string[] {
     const { options, choices } = this;
@@ -74,6 +76,13 @@ class ChunkTranslation implements StreamSteps<GenerateContentResponse, string> {
       }
     }
     return out;
+  }
+
+  soFar() {
+    const usage = usageFrom(this.usage);
+    // Chunks before the last may carry the prompt's counts alone.
+    const outputCounted = this.usage?.candidatesTokenCount != null || this.usage?.thoughtsTokenCount != null;
+    return usage && { usage, outputCounted };
   }
 
   end(): readonly string[] {
