@@ -68,6 +68,10 @@ describe('config', () => {
           { name: 'unpriced', deployments: [{ provider: 'claude', model: 'u' }] },
           { name: 'no-search-fee', deployments: [{ provider: 'claude', model: 'n', price: { input: 3, webSearch: 0 } }] },
           { name: 'other', deployments: [{ provider: 'mock', model: 'm', price: { input: 3 } }] },
+          {
+            name: 'long',
+            deployments: [{ provider: 'claude', model: 'l', price: { input: 1, output: 5, longContext: { above: 100_000, input: 5, output: 25 } } }],
+          },
         ],
       },
       {},
@@ -80,6 +84,8 @@ describe('config', () => {
     assert.deepEqual(cache('other'), [undefined, undefined, undefined]);
     const webSearch = (name: string) => price(name)!.webSearch;
     assert.deepEqual([webSearch('sonnet'), webSearch('no-search-fee'), webSearch('other')], [10, 0, undefined]);
+    const tier = price('long')!.longContext!;
+    assert.deepEqual([tier.cachedInput, tier.cacheWrite, tier.cacheWrite1h], [5 * 0.1, 5 * 1.25, 5 * 2], 'a long-context tier derives its own');
   });
 
   const bad: [string, (c: ReturnType<typeof minimal>) => unknown, RegExp][] = [
@@ -172,6 +178,11 @@ describe('config', () => {
       'a negative price',
       (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: -1 }),
       /models\[0\]\.deployments\[0\]\.price\.input/,
+    ],
+    [
+      'a long-context tier without its length',
+      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, longContext: { input: 2, output: 3 } }),
+      /models\[0\]\.deployments\[0\]\.price\.longContext\.above/,
     ],
     [
       'a cache-write price that is not a number',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Price } from '@gateway/config';
-import { costOf, dearestPromptPrice, type UsageCounts } from '@gateway/metrics';
+import { costOf, dearestCompletionPrice, dearestPromptPrice, type UsageCounts } from '@gateway/metrics';
 
 const price = (p: Partial<Price>) => Object.assign(new Price(), p);
 const usage = (prompt: number, completion: number, cached = 0, reasoning = 0, writes = 0): UsageCounts => ({
@@ -12,6 +12,8 @@ const usage = (prompt: number, completion: number, cached = 0, reasoning = 0, wr
 });
 /** Anthropic's Sonnet prices with its cache-write rates, as applyVendorPrices fills them in. */
 const SONNET = { input: 3, cachedInput: 0.3, output: 15, cacheWrite: 3.75, cacheWrite1h: 6 };
+/** Gemini 3.1 Pro as the shipped config prices it: dearer over 200K prompt tokens (found by an independent check: billed flat). */
+const GEMINI_PRO = { input: 2, cachedInput: 0.2, output: 12, longContext: { above: 200_000, input: 4, cachedInput: 0.4, output: 18 } };
 
 describe('cost from usage and price (USD per 1M tokens)', () => {
   const golden: [string, UsageCounts, Partial<Price> | undefined, number][] = [
@@ -63,6 +65,19 @@ describe('cost from usage and price (USD per 1M tokens)', () => {
       SONNET,
       (60 * 0.3 + 40 * 6) / 1e6,
     ],
+    [
+      'a prompt over the long-context length: the whole request at the long-context rates',
+      usage(250_075, 1000, 4000),
+      GEMINI_PRO,
+      (246_075 * 4 + 4000 * 0.4 + 1000 * 18) / 1e6,
+    ],
+    ['a prompt of exactly the long-context length: the base rates', usage(200_000, 1000, 4000), GEMINI_PRO, (196_000 * 2 + 4000 * 0.2 + 1000 * 12) / 1e6],
+    [
+      'long-context reasoning and cache reads default as the base ones do: output and input',
+      usage(300_000, 1000, 1000, 600),
+      { input: 1, output: 5, longContext: { above: 100, input: 2, output: 10 } },
+      (299_000 * 2 + 1000 * 2 + 1000 * 10) / 1e6,
+    ],
   ];
   for (const [name, u, p, expected] of golden) {
     it(name, () => {
@@ -86,5 +101,11 @@ describe('cost from usage and price (USD per 1M tokens)', () => {
     assert.equal(dearestPromptPrice(price(SONNET)), 6);
     assert.equal(dearestPromptPrice(price({ input: 2, cacheWrite: 2.5 })), 2.5);
     assert.equal(dearestPromptPrice(price({ input: 2, cachedInput: 0.5 })), 2);
+  });
+
+  it('a budget hold prices at the long-context rates too: the prompt is only estimated', () => {
+    assert.equal(dearestPromptPrice(price(GEMINI_PRO)), 4);
+    assert.equal(dearestCompletionPrice(price(GEMINI_PRO)), 18);
+    assert.equal(dearestCompletionPrice(price({ input: 1, output: 4, reasoning: 10 })), 10);
   });
 });

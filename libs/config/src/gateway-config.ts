@@ -108,6 +108,21 @@ export class ProviderConfig {
   @IsOptional() @Nested(() => MockBehaviour) mock?: MockBehaviour;
 }
 
+/**
+ * A vendor's long-context rates (Gemini's Pro models over 200K prompt tokens, Claude Haiku 5.5 over
+ * 100K): a request whose prompt is over `above` tokens, cache reads and writes included, is billed
+ * whole at them. Unset cache and reasoning rates derive from these as the base price's do from its own.
+ */
+export class LongContextPrice {
+  @IsInt() @Min(1) above!: number;
+  @IsNumber() @Min(0) input!: number;
+  @IsNumber() @Min(0) output!: number;
+  @IsOptional() @IsNumber() @Min(0) cachedInput?: number;
+  @IsOptional() @IsNumber() @Min(0) cacheWrite?: number;
+  @IsOptional() @IsNumber() @Min(0) cacheWrite1h?: number;
+  @IsOptional() @IsNumber() @Min(0) reasoning?: number;
+}
+
 /** USD per one million tokens. */
 export class Price {
   @IsOptional() @IsNumber() @Min(0) input = 0;
@@ -128,6 +143,8 @@ export class Price {
    * of tokens. Unset: 10 on Anthropic deployments (applyVendorPrices), else free.
    */
   @IsOptional() @IsNumber() @Min(0) webSearch?: number;
+  /** Rates for prompts over a length, where the vendor prices by prompt length (unset: one rate for every length). */
+  @IsOptional() @Nested(() => LongContextPrice) longContext?: LongContextPrice;
 }
 
 export class DeploymentConfig {

@@ -21,14 +21,16 @@ const VENDOR_FEES: Partial<Record<ProviderType, Record<VendorFee, number>>> = {
   anthropic: { webSearch: 10 },
 };
 
-/** Fills the cache and tool prices a deployment's file entry leaves unset with its vendor's. */
+/** Fills the cache and tool prices a deployment's file entry leaves unset (its long-context tier's cache prices too) with its vendor's. */
 export function applyVendorPrices(config: GatewayConfig): void {
   const types = new Map(config.providers.map((p) => [p.name, p.type]));
   for (const model of config.models) {
     for (const { provider, price } of model.deployments) {
       const type = types.get(provider)!;
       if (!price) continue;
-      for (const [field, rate] of Object.entries(VENDOR_RATES[type] ?? {}) as [DerivedPrice, number][]) price[field] ??= price.input * rate;
+      for (const prices of price.longContext ? [price, price.longContext] : [price]) {
+        for (const [field, rate] of Object.entries(VENDOR_RATES[type] ?? {}) as [DerivedPrice, number][]) prices[field] ??= prices.input * rate;
+      }
       for (const [field, usd] of Object.entries(VENDOR_FEES[type] ?? {}) as [VendorFee, number][]) price[field] ??= usd;
     }
   }

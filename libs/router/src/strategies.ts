@@ -1,4 +1,5 @@
 import type { Strategy } from '@gateway/config';
+import { ratesFor } from '@gateway/metrics';
 import type { LatencyTracker } from './latency-tracker';
 import type { Deployment } from './model-catalog';
 import type { RequestProfile } from './request-profile';
@@ -37,7 +38,8 @@ export function estimatedCost(d: Deployment, profile: RequestProfile): number {
   const price = d.config.price;
   if (!price) return Number.POSITIVE_INFINITY;
   const output = profile.maxTokens ?? DEFAULT_OUTPUT_TOKENS;
-  return (profile.promptTokens * price.input + output * price.output) / 1e6;
+  const rates = ratesFor(price, profile.promptTokens);
+  return (profile.promptTokens * rates.input + output * rates.output) / 1e6;
 }
 
 /** Weighted random order without replacement: each pick is proportional to the remaining weights. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { dearestPromptPrice } from '@gateway/metrics';
+import { dearestCompletionPrice, dearestPromptPrice } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import type { Plan } from '@gateway/router';
 import { type KeyRecord, mayUseModel } from './key-record';
@@ -78,7 +78,7 @@ function worstCase(plan: Plan, choices: number): Demand {
     const price = d.config.price;
     if (!price) continue;
     const searchUsd = (webSearches * (price.webSearch ?? 0)) / 1000;
-    usd = Math.max(usd, (prompt * dearestPromptPrice(price) + completion * Math.max(price.output, price.reasoning ?? 0)) / 1e6 + searchUsd);
+    usd = Math.max(usd, (prompt * dearestPromptPrice(price) + completion * dearestCompletionPrice(price)) / 1e6 + searchUsd);
   }
   const unbounded = plan.profile.maxTokens === undefined && { unboundedCompletion: tokens - prompt };
   return { tokens, usd, ...unbounded, ...(webSearches > 0 && { webSearches }) };

@@ -37,8 +37,17 @@ export function chatDialect(provider: ProviderConfig): ChatDialect {
  * clients), unless the upstream takes no `stream_options` at all: then none is sent.
  */
 export function toUpstreamChat(request: ChatCompletionCreateParams, upstreamModel: string, dialect: ChatDialect): string {
-  const { max_tokens: _, max_completion_tokens: __, stream_options, ...rest } = request;
-  const body: Record<string, unknown> = { ...rest, model: upstreamModel, messages: withoutFields(request.messages, dialect.omit) };
+  const { stream_options } = request;
+  // One copy of the request, the fields written below cleared in it (JSON leaves undefined out):
+  // a rest pattern and a spread copied every request twice.
+  const body: Record<string, unknown> = {
+    ...request,
+    model: upstreamModel,
+    messages: withoutFields(request.messages, dialect.omit),
+    max_tokens: undefined,
+    max_completion_tokens: undefined,
+    stream_options: undefined,
+  };
   const limit = maxTokensOf(request);
   if (limit !== undefined) body[dialect.maxTokensField] = limit;
   if (dialect.streamOptions) {
