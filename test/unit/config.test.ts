@@ -70,7 +70,9 @@ describe('config', () => {
           { name: 'other', deployments: [{ provider: 'mock', model: 'm', price: { input: 3 } }] },
           {
             name: 'long',
-            deployments: [{ provider: 'claude', model: 'l', price: { input: 1, output: 5, longContext: { above: 100_000, input: 5, output: 25 } } }],
+            deployments: [
+              { provider: 'claude', model: 'l', price: { input: 1, output: 5, longContext: { above: 100_000, input: 5, output: 25 } } },
+            ],
           },
         ],
       },
@@ -85,7 +87,11 @@ describe('config', () => {
     const webSearch = (name: string) => price(name)!.webSearch;
     assert.deepEqual([webSearch('sonnet'), webSearch('no-search-fee'), webSearch('other')], [10, 0, undefined]);
     const tier = price('long')!.longContext!;
-    assert.deepEqual([tier.cachedInput, tier.cacheWrite, tier.cacheWrite1h], [5 * 0.1, 5 * 1.25, 5 * 2], 'a long-context tier derives its own');
+    assert.deepEqual(
+      [tier.cachedInput, tier.cacheWrite, tier.cacheWrite1h],
+      [5 * 0.1, 5 * 1.25, 5 * 2],
+      'a long-context tier derives its own',
+    );
   });
 
   const bad: [string, (c: ReturnType<typeof minimal>) => unknown, RegExp][] = [

@@ -71,7 +71,12 @@ describe('cost from usage and price (USD per 1M tokens)', () => {
       GEMINI_PRO,
       (246_075 * 4 + 4000 * 0.4 + 1000 * 18) / 1e6,
     ],
-    ['a prompt of exactly the long-context length: the base rates', usage(200_000, 1000, 4000), GEMINI_PRO, (196_000 * 2 + 4000 * 0.2 + 1000 * 12) / 1e6],
+    [
+      'a prompt of exactly the long-context length: the base rates',
+      usage(200_000, 1000, 4000),
+      GEMINI_PRO,
+      (196_000 * 2 + 4000 * 0.2 + 1000 * 12) / 1e6,
+    ],
     [
       'long-context reasoning and cache reads default as the base ones do: output and input',
       usage(300_000, 1000, 1000, 600),

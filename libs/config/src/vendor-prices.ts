@@ -29,7 +29,8 @@ export function applyVendorPrices(config: GatewayConfig): void {
       const type = types.get(provider)!;
       if (!price) continue;
       for (const prices of price.longContext ? [price, price.longContext] : [price]) {
-        for (const [field, rate] of Object.entries(VENDOR_RATES[type] ?? {}) as [DerivedPrice, number][]) prices[field] ??= prices.input * rate;
+        for (const [field, rate] of Object.entries(VENDOR_RATES[type] ?? {}) as [DerivedPrice, number][])
+          prices[field] ??= prices.input * rate;
       }
       for (const [field, usd] of Object.entries(VENDOR_FEES[type] ?? {}) as [VendorFee, number][]) price[field] ??= usd;
     }
