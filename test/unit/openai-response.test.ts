@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { readJsonResult } from '../../libs/providers/src/openai/response';
+import fc from 'fast-check';
+import { readJsonResult, usageOf } from '../../libs/providers/src/openai/response';
 
 const ROOT = join(__dirname, '../../..');
 const BODY = readFileSync(join(ROOT, 'bench/upstream/bodies/chat_completion.json'));
@@ -54,5 +55,56 @@ describe('OpenAI JSON answers (readJsonResult)', () => {
     ];
     for (const [tail, prompt] of cases)
       assert.equal(readJsonResult('p', answer(tail), 'chat.completion').usage?.prompt_tokens, prompt, tail);
+  });
+});
+
+describe('usage read from the bytes (usageAt)', () => {
+  const counts = fc.letrec((tie) => ({
+    object: fc.dictionary(
+      fc.string({ maxLength: 12 }),
+      fc.oneof({ depthSize: 'small' }, fc.nat(), fc.maxSafeNat(), fc.constant(null), tie('object')),
+      {
+        maxKeys: 6,
+      },
+    ),
+  })).object;
+  const anything = fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 });
+  const spaces = fc.constantFrom(undefined, 1, 2, '\t');
+  const usageOfText = (text: string) =>
+    readJsonResult('p', Buffer.from(`{"object":"chat.completion","choices":[],"usage":${text}}`), 'chat.completion').usage;
+
+  // The reader parses counts itself and hands anything else to JSON.parse: either way the
+  // result must be JSON.parse's, key for key (a hand parser that drifted would misbill).
+  it("gives JSON.parse's result for any object, of counts or not, pretty or compact", () => {
+    fc.assert(
+      fc.property(fc.oneof(counts, anything), spaces, (usage, space) => {
+        const text = JSON.stringify(usage, null, space);
+        assert.deepStrictEqual(usageOfText(text), JSON.parse(text));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('is no usage when the object is cut short or is not JSON', () => {
+    const text = JSON.stringify({ prompt_tokens: 12, prompt_tokens_details: { cached_tokens: 3 }, total_tokens: 20 }, null, 1);
+    for (let end = 1; end < text.length; end++)
+      assert.equal(usageOf(Buffer.from(`{"usage":${text.slice(0, end)}`)), undefined, `cut at ${end}`);
+    assert.equal(usageOf(Buffer.from(`{"usage":${text}`))?.total_tokens, 20);
+    for (const bad of ['{"a":01}', '{"a":1,}', '{"a" 1}', '{"a":nul}', '{"a":-}', '{,}']) assert.equal(usageOfText(bad), undefined, bad);
+  });
+
+  it('keeps `__proto__` an own property, as JSON.parse does', () => {
+    const usage = usageOfText('{"__proto__":{"polluted":1},"prompt_tokens":2}') as unknown as Record<string, unknown>;
+    assert.deepStrictEqual(Object.getPrototypeOf(usage), Object.prototype);
+    assert.equal((usage as { polluted?: number }).polluted, undefined);
+    assert.deepStrictEqual(usage, JSON.parse('{"__proto__":{"polluted":1},"prompt_tokens":2}'));
+  });
+
+  it('finds the object type whatever the whitespace around its colon, and only as a key', () => {
+    const body = (text: string) => Buffer.from(`{${text},"choices":[]}`);
+    for (const ok of ['"object" : "chat.completion"', '"object":\n"chat.completion"', '"x":"object","object":"chat.completion"'])
+      assert.equal(readJsonResult('p', body(ok), 'chat.completion').body.length > 0, true, ok);
+    for (const bad of ['"object":"chat.completion.chunk"', '"x":"object","y":"chat.completion"', '"object":"chat.complet'])
+      assert.throws(() => readJsonResult('p', body(bad), 'chat.completion'), /not a chat.completion/, bad);
   });
 });

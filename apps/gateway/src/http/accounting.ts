@@ -57,5 +57,10 @@ function wellFormed(usage: CompletionUsage | undefined): CompletionUsage | undef
 
 /** Cost as a header value: plain decimal, no exponent, trailing zeros dropped. */
 export function formatUsd(usd: number): string {
-  return usd.toFixed(10).replace(/\.?0+$/, '') || '0';
+  // Trimmed by hand: the regular expression this replaces cost as much as toFixed itself.
+  const fixed = usd.toFixed(10);
+  let end = fixed.length;
+  while (fixed.charCodeAt(end - 1) === 0x30 /* 0 */) end--;
+  if (fixed.charCodeAt(end - 1) === 0x2e /* . */) end--;
+  return fixed.slice(0, end);
 }

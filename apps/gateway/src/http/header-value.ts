@@ -9,5 +9,14 @@ const UNSAFE = /[^\x20-\x24\x26-\x7e]/gu;
  * break or a character beyond Latin-1, which would fail the response.
  */
 export function headerValue(value: string): string {
-  return value.replace(UNSAFE, (c) => Buffer.from(c).toString('hex').toUpperCase().replace(/../g, '%$&'));
+  return isSafe(value) ? value : value.replace(UNSAFE, (c) => Buffer.from(c).toString('hex').toUpperCase().replace(/../g, '%$&'));
+}
+
+// The usual value needs no escape: a loop tells so for less than the replace's setup.
+function isSafe(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x25 /* % */) return false;
+  }
+  return true;
 }

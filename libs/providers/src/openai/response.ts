@@ -1,8 +1,11 @@
 import { GatewayError } from '../gateway-error';
 import type { JsonResult } from '../provider';
 import { isSpace, valueAt } from './json-bytes';
+import { usageAt } from './usage-bytes';
 
 const USAGE_KEY = Buffer.from('"usage"');
+const OBJECT_KEY = Buffer.from('"object"');
+const objectValues = new Map<string, Buffer>();
 
 /**
  * Reads a successful JSON answer. The bytes are forwarded as they came and are not
@@ -12,14 +15,22 @@ const USAGE_KEY = Buffer.from('"usage"');
  * OpenAI-format servers put it.
  */
 export function readJsonResult(provider: string, body: Buffer, expect: string): JsonResult {
-  if (
-    body[0] !== 0x7b /* { */ ||
-    body[lastNonSpace(body)] !== 0x7d /* } */ ||
-    !(body.includes(`"object":"${expect}"`) || body.includes(`"object": "${expect}"`))
-  ) {
+  if (body[0] !== 0x7b /* { */ || body[lastNonSpace(body)] !== 0x7d /* } */ || !isObjectOf(body, expect)) {
     throw GatewayError.invalidResponse(`Provider ${provider} returned a response that is not a ${expect}.`);
   }
   return { body, usage: usageOf(body) };
+}
+
+/** Whether an `"object"` key has the string value `expect`. */
+function isObjectOf(body: Buffer, expect: string): boolean {
+  let value = objectValues.get(expect);
+  if (!value) objectValues.set(expect, (value = Buffer.from(JSON.stringify(expect))));
+  for (let at = body.indexOf(OBJECT_KEY); at >= 0; at = body.indexOf(OBJECT_KEY, at + OBJECT_KEY.length)) {
+    const start = valueAt(body, at + OBJECT_KEY.length);
+    if (start >= 0 && start + value.length <= body.length && body.compare(value, 0, value.length, start, start + value.length) === 0)
+      return true;
+  }
+  return false;
 }
 
 function lastNonSpace(body: Buffer): number {
@@ -34,16 +45,5 @@ export function usageOf(body: Buffer): JsonResult['usage'] {
   const start = key < 0 ? -1 : valueAt(body, key + USAGE_KEY.length);
   // `"usage":null` (and a server's own fields after it) is no usage.
   if (start < 0 || body[start] !== 0x7b /* { */) return undefined;
-  let depth = 0;
-  for (let i = start; i < body.length; i++) {
-    if (body[i] === 0x7b) depth++;
-    else if (body[i] === 0x7d && --depth === 0) {
-      try {
-        return JSON.parse(body.toString('utf8', start, i + 1));
-      } catch {
-        return undefined;
-      }
-    }
-  }
-  return undefined;
+  return usageAt(body, start);
 }
