@@ -72,6 +72,29 @@ describe('response cache, in process, with the offline embedder', () => {
     assert.ok((await metric(gateway, 'gateway_cache_guard_rejections_total{reason="numbers"}')) > rejectedBefore);
   });
 
+  // Found by an independent check: USE lite reads these symbols as its unknown token, so each pair
+  // embedded identically and the second prompt was served the first one's answer (similarity=1).
+  it('serves no prompt the answer of one that differs only in a symbol; the same symbols still hit', async () => {
+    const refused = 'gateway_cache_guard_rejections_total{reason="symbols"}';
+    const before = await metric(gateway, refused);
+    const pairs = [
+      ['Is x ≤ y in this proof?', 'Is x ≥ y in this proof?'],
+      ['Explain the ∑ symbol in math', 'Explain the ∏ symbol in math'],
+      ['Translate 🐶 into French', 'Translate 🐱 into French'],
+      ['What does the emoji 😀 mean?', 'What does the emoji 😡 mean?'],
+    ];
+    for (const [cached] of pairs) assert.equal((await ask(client, cached)).cache, 'miss', cached);
+    await settle();
+    for (const [cached, asked] of pairs) {
+      const answer = await ask(client, asked);
+      assert.equal(answer.cache, 'miss', asked);
+      assert.match(answer.completion.choices[0].message.content ?? '', new RegExp(asked.replace(/[?]/g, '\\$&')));
+      assert.equal((await ask(client, cached)).cache, 'hit-exact', cached);
+    }
+    assert.equal((await metric(gateway, refused)) - before, 4);
+    assert.match((await ask(client, 'Translate 🐶 to French')).cache ?? '', /^hit-semantic/);
+  });
+
   // Found by an independent check: USE lite has no Chinese, Japanese or Korean in its vocabulary, so
   // every such prompt embedded alike (similarity 1) and got any other's answer; Cyrillic nearly so.
   it('serves no prompt the embedder cannot represent from another, and counts the skip', async () => {

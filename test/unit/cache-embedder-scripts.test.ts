@@ -26,6 +26,16 @@ describe('embedders refuse prompts their vocabulary cannot represent', () => {
     }
   });
 
+  // Found by an independent check: a prompt of emoji or math symbols is only USE lite's unknown token.
+  it('USE lite: a prompt mostly of symbols it cannot read is refused; a few among words are embedded', async () => {
+    for (const prompt of ['😀', '🐶 🐱', '∑ ∏ ∫', 'ok 😂😂😂']) {
+      await assert.rejects(use.embed(prompt), { name: 'Unrepresentable' }, prompt);
+    }
+    for (const prompt of ['What does 😀 mean?', 'Is x ≤ y in this proof?', '2 + 2', 'What is 10 € in £?']) {
+      assert.equal((await use.embed(prompt)).length, 512, prompt);
+    }
+  });
+
   it('a batch with both kinds resolves each prompt with its own vector', async () => {
     const [a, b, c] = await Promise.allSettled(['How are you?', '你好吗？', 'How old are you?'].map((p) => use.embed(p)));
     assert.equal(b.status, 'rejected');
@@ -39,5 +49,7 @@ describe('embedders refuse prompts their vocabulary cannot represent', () => {
     assert.equal(tokenizer.represents('How are you?'), true);
     assert.equal(tokenizer.represents('как как?'), false);
     assert.equal(tokenizer.represents('how are 日本?'), false);
+    assert.equal(tokenizer.represents('😀 ∑'), false);
+    assert.equal(tokenizer.represents('how are you 😀?'), true);
   });
 });

@@ -13,15 +13,27 @@ import {
   SYNONYMS,
   UNITS,
 } from './guard-tables';
+import { SYMBOL } from './symbols';
 
 /** Why the guard refused a semantic neighbour. */
-export type GuardReason = 'numbers' | 'units' | 'negation' | 'entities' | 'direction' | 'question' | 'substitution';
-export const GUARD_REASONS: readonly GuardReason[] = ['numbers', 'units', 'negation', 'entities', 'direction', 'question', 'substitution'];
+export type GuardReason = 'numbers' | 'symbols' | 'units' | 'negation' | 'entities' | 'direction' | 'question' | 'substitution';
+export const GUARD_REASONS: readonly GuardReason[] = [
+  'numbers',
+  'symbols',
+  'units',
+  'negation',
+  'entities',
+  'direction',
+  'question',
+  'substitution',
+];
 
 /** What the guard compares, read once per text. */
 export interface PromptFacts {
   /** Numbers (and, in a prompt with numbers, operators) in order: "2+2" → 2 + 2; "two plus two" too. */
   numbers: string[];
+  /** Symbols not read as an operator or unit (≤, ∑, 🐶, "<" without numbers…: symbols.ts), sorted: compared as a multiset. */
+  symbols: string[];
   /** "first", "second", "last": compared only when both prompts have one. */
   ordinals: string[];
   /** Units in order ("5 miles to km" ≠ "5 km to miles"). */
@@ -44,7 +56,7 @@ export interface PromptFacts {
 /**
  * The second check before a semantic hit is served. Vectors of "what is 2+2" and
  * "what is 2+3" are almost equal; their answers are not. The guard refuses only
- * concrete contradictions: different numbers, operators or units, a negation or an
+ * concrete contradictions: different numbers, operators, symbols or units, a negation or an
  * opposite (enable/disable), different named entities, the same words in swapped
  * direction, a different kind of question (how many vs what). Different wording is
  * the embedder's call: the similarity threshold decides it.
@@ -52,6 +64,7 @@ export interface PromptFacts {
  */
 export function guard(query: PromptFacts, cached: PromptFacts, similarity = 1, substitutionThreshold = 0): GuardReason | undefined {
   if (!sameList(query.numbers, cached.numbers)) return 'numbers';
+  if (!sameList(query.symbols, cached.symbols)) return 'symbols';
   if (query.ordinals.length && cached.ordinals.length && !sameList(query.ordinals, cached.ordinals)) return 'numbers';
   if (query.units.length && cached.units.length && !sameList(query.units, cached.units)) return 'units';
   if (query.negations !== cached.negations || opposed(query, cached)) return 'negation';
@@ -67,9 +80,10 @@ export function guard(query: PromptFacts, cached: PromptFacts, similarity = 1, s
  * and tone marks) is a token, so the checks see which differ. */
 const UNSPACED = String.raw`\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}`;
 const TOKEN = new RegExp(
-  String.raw`°[CFcf]?|\d+(?:[.,:]\d+)*|[\p{L}&&[${UNSPACED}]]\p{M}*|[\p{L}--[${UNSPACED}]][[\p{L}\p{N}\-]--[${UNSPACED}]]*|[+\-*\/^=<>%$€£¥×÷\(\)]`,
+  String.raw`°[CFcf]?|\d+(?:[.,:]\d+)*|[\p{L}&&[${UNSPACED}]]\p{M}*|[\p{L}--[${UNSPACED}]][[\p{L}\p{N}\-]--[${UNSPACED}]]*|[+\-*\/^=<>%$€£¥×÷\(\)]|(?:${SYMBOL})`,
   'gv',
 );
+const SYMBOL_TOKEN = new RegExp(`^(?:${SYMBOL})$`, 'v');
 
 export function promptFacts(text: string): PromptFacts {
   let expanded = text.normalize('NFKC');
@@ -78,6 +92,7 @@ export function promptFacts(text: string): PromptFacts {
   expanded = expanded.replace(/([\p{L}\d])-(?=\p{L})/gu, '$1 ');
   const facts: PromptFacts = {
     numbers: [],
+    symbols: [],
     ordinals: [],
     units: [],
     negations: 0,
@@ -117,6 +132,8 @@ export function promptFacts(text: string): PromptFacts {
     if (number || operator) facts.numbers.push((number ?? operator)!);
     else if (ORDINAL_WORDS.has(lower)) facts.ordinals.push(lower);
     else if (unit) facts.units.push(unit);
+    // The embedder may not see it at all (its unknown token): only the guard can tell ≤ from ≥.
+    else if (SYMBOL_TOKEN.test(raw)) facts.symbols.push(raw);
     else if (NEGATIONS.has(lower)) facts.negations++;
     else if (DIRECTION_MARKERS.has(lower)) {
       if (facts.terms.length) facts.anchors.add(facts.terms[facts.terms.length - 1]);
@@ -128,6 +145,7 @@ export function promptFacts(text: string): PromptFacts {
       anchorNext = false;
     }
   }
+  facts.symbols.sort();
   return facts;
 }
 

