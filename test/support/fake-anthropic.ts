@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FakeUpstream, openSse, pieces, sendJson, sleep } from './fake-upstream';
+import { FakeUpstream, openSse, PATCH, pieces, sendJson, sleep } from './fake-upstream';
 
 type Block = Record<string, unknown> & { type: string };
 type MessageParam = { role: string; content: string | Block[] };
@@ -58,11 +58,13 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  * - `claude-tool`: one tool_use (the forced tool, else the first) with WEATHER_ARGS;
  * - `claude-parallel`: text, then two tool_use blocks;
  * - `claude-noargs`: a tool_use with empty input;
+ * - `claude-patch`: a signed thinking block, then a tool_use of `apply_patch` with `{ input: PATCH }` (a custom tool's function);
  * - `claude-think`: a signed thinking block, then text;
  * - `claude-json`: a JSON object as text;
  * - `claude-cache-write`: the echo, with cache writes to both caches in its usage (CACHE_WRITE_USAGE);
  * - `claude-stop-<reason>`: text ending with that stop_reason (refusal has stop_details);
  * - `claude-error-<type>`: that documented error (rate_limit_error adds retry-after: 13);
+ * - `claude-too-long`: Anthropic's 400 for a prompt over the context window;
  * - `claude-echo-key-<type>`: that error, its message repeating the key it was sent (as some proxies do);
  * - `claude-early-error`: a stream whose first event is an overloaded `error` event;
  * - `claude-overloaded-after-start`: message_start and a ping, then an overloaded `error` event
@@ -102,6 +104,7 @@ export class FakeAnthropic extends FakeUpstream {
       const type = model.slice(13);
       return error(res, type, `fake ${type}`, type === 'rate_limit_error' ? { 'retry-after': '13' } : {});
     }
+    if (model === 'claude-too-long') return error(res, 'invalid_request_error', 'prompt is too long: 208310 tokens > 200000 maximum');
     if (model === 'claude-proxy-page') {
       res.writeHead(200, { 'content-type': 'text/html' });
       return void res.end('<html><body>Welcome to the proxy: nothing for you here.</body></html>\n');
@@ -200,6 +203,14 @@ function reply(model: string, body: Record<string, unknown>): FakeMessage {
       };
     case 'claude-noargs':
       return { content: [toolUse('toolu_N', 'ping', {})], stop_reason: 'tool_use' };
+    case 'claude-patch':
+      return {
+        content: [
+          { type: 'thinking', thinking: 'A patch will do.', signature: 'sig-patch' },
+          toolUse('toolu_P', 'apply_patch', { input: PATCH }),
+        ],
+        stop_reason: 'tool_use',
+      };
     case 'claude-think':
       return {
         content: [

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FakeUpstream, openSse, pieces, sendJson, sleep } from './fake-upstream';
+import { FakeUpstream, openSse, PATCH, pieces, sendJson, sleep } from './fake-upstream';
 
 type Part = Record<string, unknown>;
 type Content = { role: string; parts: Part[] };
@@ -33,6 +33,7 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  *   responses, text quoting them; `candidateCount` candidates;
  * - `gemini-tool`: one functionCall (the allowed one, else the first tool), without
  *   id, with a thought signature;
+ * - `gemini-patch`: a signed functionCall of `apply_patch` with `{ input: PATCH }` (a custom tool's function);
  * - `gemini-parallel`: text and two functionCalls, the first one signed (as Gemini signs parallel calls);
  * - `gemini-signed`: the same answer, but a model that needs its reasoning back: a request whose
  *   replayed calls do not carry the signatures it gave them (the first call its signature, the
@@ -44,6 +45,7 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  * - `gemini-empty-stop`: a candidate with no parts that finished with STOP;
  * - `gemini-blocked`: no candidates, promptFeedback.blockReason SAFETY;
  * - `gemini-error-<STATUS>`: that error (RESOURCE_EXHAUSTED carries RetryInfo 17s);
+ * - `gemini-too-long`: Gemini's 400 for a prompt over the context window;
  * - `gemini-echo-key-<STATUS>`: that error, its message repeating the key it was sent (as some proxies do);
  * - `gemini-midstream-error`: an error object inside the stream after some text;
  * - `gemini-cut`: a stream that dies before any finishReason;
@@ -84,6 +86,8 @@ export class FakeGemini extends FakeUpstream {
     if (model.startsWith('gemini-error-')) return error(res, model.slice(13), `fake ${model.slice(13)}`);
     if (model.startsWith('gemini-echo-key-')) return error(res, model.slice(16), `key ${this.apiKey} refused`);
     if (model === 'gemini-not-json') return notJson(res, method);
+    if (model === 'gemini-too-long')
+      return error(res, 'INVALID_ARGUMENT', 'The input token count (1200293) exceeds the maximum number of tokens allowed (1048576).');
     const invalid = validate(body) ?? (model === 'gemini-signed' ? signatureProblem(body) : undefined);
     if (invalid) return error(res, 'INVALID_ARGUMENT', invalid);
     const answer = reply(model, body);
@@ -203,6 +207,8 @@ function reply(model: string, body: Record<string, unknown>) {
       const name = toolConfig?.functionCallingConfig?.allowedFunctionNames?.[0] ?? declared[0]?.name ?? 'get_weather';
       return response([candidate([{ functionCall: { name, args: { city: 'Paris', unit: 'celsius' } }, thoughtSignature: 'gsig-1' }])]);
     }
+    case 'gemini-patch':
+      return response([candidate([{ functionCall: { name: 'apply_patch', args: { input: PATCH } }, thoughtSignature: 'gsig-patch' }])]);
     case 'gemini-parallel':
     case 'gemini-signed':
       return response([

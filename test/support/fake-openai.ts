@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FakeUpstream, pieces, sendJson as json, sleep } from './fake-upstream';
+import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-upstream';
 
 /**
  * A fake OpenAI upstream on 127.0.0.1 speaking the documented wire format. Its
@@ -13,6 +13,9 @@ import { FakeUpstream, pieces, sendJson as json, sleep } from './fake-upstream';
  *   the last user message (the input of a search tool such as Claude Code's WebSearch);
  * - `tool-stop`: like `tool`, but finishing with `finish_reason: stop`, as OpenAI does for a call
  *   forced by a named tool_choice (vLLM too);
+ * - `tool-patch`: like `tool`, but a call of `apply_patch` with `{ input: PATCH }` (a custom tool's
+ *   function), non-ASCII escaped as Python's json.dumps writes it (vLLM), streamed in 7-character
+ *   pieces that split the escapes;
  * - `tool-noargs`: like `tool`, but a call of `list_all` whose arguments are an empty string, or
  *   (streamed) never sent, as some OpenAI-compatible servers do for a call without arguments;
  * - `status-<code>`: an OpenAI error body with that status (429 adds Retry-After: 7);
@@ -216,6 +219,7 @@ function finishOf(body: Record<string, unknown>, model: string): string {
 /** The call a tool-calling model makes, its arguments in the pieces a stream sends. */
 function toolCall(body: Record<string, unknown>, model: string): { name: string; pieces: string[] } {
   if (model === 'tool-noargs') return { name: 'list_all', pieces: [] };
+  if (model === 'tool-patch') return { name: 'apply_patch', pieces: pieces(asciiJson({ input: PATCH }), 7) };
   if (!model.startsWith('call-')) return { name: 'get_weather', pieces: ['{"ci', 'ty":"Pa', 'ris","unit', '":"celsius"}'] };
   const user = ((body.messages ?? []) as Message[]).filter((m) => m.role === 'user').pop();
   const query = lastUserText({ messages: user ? [user] : [] })
@@ -223,6 +227,11 @@ function toolCall(body: Record<string, unknown>, model: string): { name: string;
     .split('\n')
     .pop();
   return { name: model.slice(5), pieces: pieces(JSON.stringify({ query }), 16) };
+}
+
+/** JSON with every non-ASCII UTF-16 unit escaped (`\u00e9`, a surrogate pair as two escapes). */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** The model an answer names: the id asked for, but `dated` names its dated version. */

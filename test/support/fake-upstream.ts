@@ -92,6 +92,12 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * What the fakes' `*-patch` models call Codex's `apply_patch` tool with (`{ input: PATCH }`): the text
+ * of a patch, with newlines, quotes and non-ASCII that JSON escapes or a stream may split.
+ */
+export const PATCH = '*** Begin Patch\n*** Update File: hello.txt\n@@\n-hello world\n+héllo "wörld" 👋\n*** End Patch\n';
+
 /** Splits text into pieces of about `size` characters, as a model streams tokens. */
 export function pieces(text: string, size: number): string[] {
   const out: string[] = [];

@@ -8,7 +8,7 @@ import { thrown } from '../support/chat';
 import { usageOf } from '../../libs/providers/src/translation/completion';
 import { encodeChunks } from '../../apps/gateway/src/pipeline/chat-chunks';
 import { decodeThinking, isResponseId, itemId, newResponseId, responseIdOfItem } from '../../apps/gateway/src/responses/ids';
-import { namespacedTools, type ResponsesRequest, toChatParams } from '../../apps/gateway/src/responses/request';
+import { callNames, type ResponsesRequest, toChatParams } from '../../apps/gateway/src/responses/request';
 import { type ResponseContext, responseUsage, toResponse } from '../../apps/gateway/src/responses/response';
 import { ResponseEventEncoder, type StreamOutcome } from '../../apps/gateway/src/responses/stream';
 import { MemoryBackend } from '../../apps/gateway/src/responses/store';
@@ -153,7 +153,7 @@ describe('Responses request -> chat params', () => {
       createdAt: 1,
       request: req({ tools }),
       store: false,
-      namespaced: namespacedTools(tools),
+      callNames: callNames(tools),
     };
     const r = toResponse(
       completionOf({
@@ -363,7 +363,12 @@ function replay(events: ResponseStreamEvent[]): Response['output'] {
   const finished = new Set<number>();
   const open = (i: number) => {
     assert.ok(output[i] && !finished.has(i), `event for output ${i} outside its item`);
-    return output[i] as { content: { text?: string; refusal?: string }[]; arguments: string; summary: { text: string }[] };
+    return output[i] as {
+      content: { text?: string; refusal?: string }[];
+      arguments: string;
+      input: string;
+      summary: { text: string }[];
+    };
   };
   for (const e of events) {
     if (e.type === 'response.output_item.added') output[e.output_index] = structuredClone(e.item) as never;
@@ -371,6 +376,7 @@ function replay(events: ResponseStreamEvent[]): Response['output'] {
     if (e.type === 'response.output_text.delta') open(e.output_index).content[e.content_index].text += e.delta;
     if (e.type === 'response.refusal.delta') open(e.output_index).content[e.content_index].refusal += e.delta;
     if (e.type === 'response.function_call_arguments.delta') open(e.output_index).arguments += e.delta;
+    if (e.type === 'response.custom_tool_call_input.delta') open(e.output_index).input += e.delta;
     if (e.type === 'response.reasoning_summary_part.added') open(e.output_index).summary[e.summary_index] = structuredClone(e.part);
     if (e.type === 'response.reasoning_summary_text.delta') open(e.output_index).summary[e.summary_index].text += e.delta;
     if (e.type === 'response.output_item.done') {
@@ -391,13 +397,22 @@ const answer = fc.record({
   text: fc.string({ maxLength: 60, unit: 'grapheme' }),
   refusal: fc.constantFrom('', 'I cannot.'),
   calls: fc.array(
-    fc.record({
-      id: fc.stringMatching(/^call_[a-z0-9]{1,8}$/),
-      name: fc.constantFrom('get_weather', 'get_time'),
-      args: fc.json({ maxDepth: 2 }),
-      // Found by an independent check: a name after the first fragment was lost ('late-name').
-      form: fc.constantFrom('first' as const, 'late-name' as const, 'repeated' as const),
-    }),
+    fc.oneof(
+      fc.record({
+        id: fc.stringMatching(/^call_[a-z0-9]{1,8}$/),
+        name: fc.constantFrom('get_weather', 'get_time'),
+        args: fc.json({ maxDepth: 2 }),
+        // Found by an independent check: a name after the first fragment was lost ('late-name').
+        form: fc.constantFrom('first' as const, 'late-name' as const, 'repeated' as const),
+      }),
+      // A custom tool's call (ctx: CUSTOM_TOOLS): its input streams as custom_tool_call_input deltas.
+      fc.record({
+        id: fc.stringMatching(/^call_[a-z0-9]{1,8}$/),
+        name: fc.constant('apply_patch'),
+        args: fc.string({ maxLength: 40, unit: 'grapheme' }).map((input) => JSON.stringify({ input })),
+        form: fc.constantFrom('first' as const, 'late-name' as const, 'repeated' as const),
+      }),
+    ),
     {
       maxLength: 3,
     },
@@ -405,11 +420,13 @@ const answer = fc.record({
   finish: fc.constantFrom('stop', 'length', 'tool_calls', 'content_filter'),
 }) as fc.Arbitrary<Answer>;
 
+const CUSTOM_TOOLS = callNames([{ type: 'custom', name: 'apply_patch' }]);
+
 describe('chat chunks -> Responses events', () => {
   it('any chunking of an answer streams the same output a non-streamed request returns, numbered 0..n-1', async () => {
     await fc.assert(
       fc.asyncProperty(answer, fc.array(fc.nat(80), { maxLength: 8 }), async (a, cuts) => {
-        const ctx: ResponseContext = { id: newResponseId(), createdAt: 1, request: req(), store: false };
+        const ctx: ResponseContext = { id: newResponseId(), createdAt: 1, request: req(), store: false, callNames: CUSTOM_TOOLS };
         const { events, outcome } = await encode(ctx, chunksOf(a, cuts));
         assert.deepEqual(
           events.map((e) => e.sequence_number),

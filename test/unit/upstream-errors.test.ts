@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { APIError as AnthropicError } from '@anthropic-ai/sdk';
+import { ApiError as GeminiError } from '@google/genai';
 import type { Dispatcher } from 'undici';
+import { fromAnthropicError } from '../../libs/providers/src/anthropic/errors';
+import { fromGeminiError } from '../../libs/providers/src/gemini/errors';
 import { fromTransportError, fromUpstreamResponse, retryAfterSeconds } from '../../libs/providers/src/openai/errors';
 import { usageOf as usageFromBody } from '../../libs/providers/src/openai/response';
 
@@ -106,4 +110,42 @@ describe('reading usage from an OpenAI-format answer without parsing it whole', 
     assert.equal(usageOf('{"object":"chat.completion","usage":null}'), undefined);
     assert.equal(usageOf('{"object":"chat.completion","usage":{"prompt_tokens":'), undefined);
   });
+});
+
+// Found by an independent check: OpenAI says `context_length_exceeded` for a prompt over the context
+// window, and clients act on it (Codex compacts its conversation); the vendors' own 400s said nothing.
+describe('a vendor`s context-window error is context_length_exceeded, as OpenAI reports it', () => {
+  const signal = new AbortController().signal;
+  const anthropic = (message: string) =>
+    fromAnthropicError(
+      'ant',
+      new AnthropicError(400, { type: 'error', error: { type: 'invalid_request_error', message } }, undefined, new Headers()),
+      signal,
+    );
+  const gemini = (message: string) =>
+    fromGeminiError(
+      'gem',
+      new GeminiError({ status: 400, message: JSON.stringify({ error: { code: 400, message, status: 'INVALID_ARGUMENT' } }) }),
+      signal,
+    );
+  // [vendor, the vendor's message, the code the client gets]
+  const table: [typeof anthropic, string, string | null][] = [
+    [anthropic, 'prompt is too long: 208310 tokens > 200000 maximum', 'context_length_exceeded'],
+    [
+      anthropic,
+      'input length and `max_tokens` exceed context limit: 197779 + 21333 > 200000, decrease input length or `max_tokens` and try again',
+      'context_length_exceeded',
+    ],
+    [gemini, 'The input token count (1200293) exceeds the maximum number of tokens allowed (1048576).', 'context_length_exceeded'],
+    [gemini, 'The input token count (81881) exceeds the maximum number of tokens allowed (65536).', 'context_length_exceeded'],
+    // The output limit, not the prompt: no code, as before.
+    [anthropic, 'max_tokens: 64001 > 64000, which is the maximum allowed number of output tokens for claude-sonnet-4-5', null],
+    [gemini, 'Please use a valid role: user, model.', null],
+  ];
+  for (const [vendor, message, code] of table) {
+    it(`${vendor === anthropic ? 'Anthropic' : 'Gemini'}: "${message.slice(0, 40)}…" -> 400 invalid_request_error, code ${code}`, () => {
+      const err = vendor(message);
+      assert.deepEqual([err.status, err.type, err.code, err.message], [400, 'invalid_request_error', code, message]);
+    });
+  }
 });

@@ -1,10 +1,17 @@
 import type { ResponseInputItem, ResponseItem } from 'openai/resources/responses/responses';
 import { inputItemId } from './ids';
-import type { ResponsesRequest } from './request';
+import { itemType, type ResponsesRequest } from './request';
 import type { StoredResponse } from './store';
 
 /** Id prefixes of the input item types the codec takes (request.ts), as OpenAI names such items. */
-const ID_PREFIX: Record<string, string> = { message: 'msg', function_call: 'fc', function_call_output: 'fco', reasoning: 'rs' };
+const ID_PREFIX: Record<string, string> = {
+  message: 'msg',
+  function_call: 'fc',
+  function_call_output: 'fco',
+  custom_tool_call: 'ctc',
+  custom_tool_call_output: 'ctco',
+  reasoning: 'rs',
+};
 
 type InputItem = Exclude<ResponseInputItem, ResponseInputItem.ItemReference> & { id?: string | null; type?: string };
 
@@ -19,7 +26,7 @@ export function contextItems(responseId: string, input: ResponsesRequest['input'
   const taken = new Set(items.map((item) => item.id));
   const own = (typeof input === 'string' ? [{ role: 'user', content: input }] : (input ?? [])) as InputItem[];
   own.forEach((item, i) => {
-    const type = item.type ?? 'message';
+    const type = itemType(item);
     // Ids are the list's cursors (`after`): a repeated one would send a client paging in circles.
     const id = item.id && !taken.has(item.id) ? item.id : inputItemId(responseId, ID_PREFIX[type], i);
     taken.add(id);

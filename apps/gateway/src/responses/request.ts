@@ -15,6 +15,7 @@ import type {
   ChatCompletionToolChoiceOption,
 } from 'openai/resources/chat/completions';
 import type { ResponseCreateParamsBase, Tool } from 'openai/resources/responses/responses';
+import { customArguments, customToolFunction } from './custom-tools';
 import { decodeThinking } from './ids';
 
 /** A Responses API request body as the gateway accepts it (`model` is required here). */
@@ -151,6 +152,11 @@ export function inputMessages(input: ResponsesRequest['input']): ChatCompletionM
 
 type Item = { type?: string | null };
 
+/** An input item's type: a message when it has none; OpenAI's spec lets an item_reference alone say `type: null`. */
+export function itemType(item: Item): string {
+  return item.type === null ? 'item_reference' : (item.type ?? 'message');
+}
+
 /**
  * Builds chat messages item by item: consecutive assistant pieces (text, reasoning,
  * function calls) become one assistant message, as chat completions expect; the images
@@ -166,11 +172,11 @@ class ChatTurns {
   private assistant: OpenAssistant | undefined;
 
   add(item: Item, path: string): void {
-    const kind = item.type ?? 'message';
+    const kind = itemType(item);
     const handler = ITEM_HANDLERS[kind];
     if (!handler) {
       throw GatewayError.badRequest(
-        `Input items of type '${kind}' are not supported by this gateway; send messages, function_call and function_call_output items.`,
+        `Input items of type '${kind}' are not supported by this gateway; send messages, function and custom tool calls, their outputs, reasoning and item_reference items.`,
         `${path}.type`,
         'unsupported_value',
       );
@@ -214,9 +220,32 @@ class ChatTurns {
 
 type Handler<T> = (turns: ChatTurns, item: T, path: string) => void;
 type MessageItem = { role: string; content: string | { type: string; [key: string]: unknown }[] };
-type FunctionCallItem = { call_id: string; name: string; namespace?: string; arguments: string };
-type FunctionCallOutputItem = { call_id: string; output: string | { type: string; [key: string]: unknown }[] };
-type ReasoningItem = { summary?: { text: string }[]; content?: { text: string }[]; encrypted_content?: string | null };
+type FunctionCallItem = { call_id: string; name: string; namespace?: string | null; arguments: string };
+type CustomToolCallItem = { call_id: string; name: string; namespace?: string | null; input: string };
+type ToolOutputItem = { call_id: string; output: string | { type: string; [key: string]: unknown }[] };
+// Codex sends `content: null` on every reasoning item it sends back.
+type ReasoningItem = { summary?: { text: string }[]; content?: { text: string }[] | null; encrypted_content?: string | null };
+
+/** A call from history, function or custom, as a tool call of the open assistant message. */
+function addCall(turns: ChatTurns, callId: string, name: string, args: string): void {
+  const open = turns.openAssistant();
+  const signature = turns.signatures.get(callId);
+  (open.tool_calls ??= []).push({
+    id: callId,
+    type: 'function',
+    function: { name, arguments: args },
+    ...(signature ? geminiSignatures.signedCall(signature) : {}),
+  });
+}
+
+/** A tool's output, function or custom, as the tool message of its call. */
+const toolOutput = ((turns, item: ToolOutputItem, path) => {
+  const parts =
+    typeof item.output === 'string'
+      ? [{ type: 'text' as const, text: item.output }]
+      : item.output.map((p, j) => userPart(p, `${path}.output[${j}]`));
+  turns.pushToolOutput(item.call_id, parts);
+}) as Handler<never>;
 
 /** How each input item type becomes part of the chat conversation. */
 const ITEM_HANDLERS: Record<string, Handler<never>> = {
@@ -235,23 +264,13 @@ const ITEM_HANDLERS: Record<string, Handler<never>> = {
     turns.push({ role: item.role, content } as ChatCompletionMessageParam);
   }) as Handler<never>,
   function_call: ((turns, item: FunctionCallItem) => {
-    const open = turns.openAssistant();
-    const name = chatToolName(item.name, item.namespace);
-    const signature = turns.signatures.get(item.call_id);
-    (open.tool_calls ??= []).push({
-      id: item.call_id,
-      type: 'function',
-      function: { name, arguments: item.arguments },
-      ...(signature ? geminiSignatures.signedCall(signature) : {}),
-    });
+    addCall(turns, item.call_id, chatToolName(item.name, item.namespace), item.arguments);
   }) as Handler<never>,
-  function_call_output: ((turns, item: FunctionCallOutputItem, path) => {
-    const parts =
-      typeof item.output === 'string'
-        ? [{ type: 'text' as const, text: item.output }]
-        : item.output.map((p, j) => userPart(p, `${path}.output[${j}]`));
-    turns.pushToolOutput(item.call_id, parts);
+  custom_tool_call: ((turns, item: CustomToolCallItem) => {
+    addCall(turns, item.call_id, chatToolName(item.name, item.namespace), customArguments(item.input));
   }) as Handler<never>,
+  function_call_output: toolOutput,
+  custom_tool_call_output: toolOutput,
   reasoning: ((turns, item: ReasoningItem) => {
     const open = turns.openAssistant();
     const text = [...(item.summary ?? []), ...(item.content ?? [])].map((p) => p.text).join('');
@@ -297,7 +316,7 @@ function assistantText(part: { type: string; [key: string]: unknown }, path: str
   throw GatewayError.badRequest(`Assistant content of type '${part.type}' is not supported.`, `${path}.type`, 'unsupported_value');
 }
 
-/** A function tool, or each function of a namespace tool (chat tools have no namespaces), as chat tools. */
+/** A function or custom tool, or each tool of a namespace tool (chat tools have no namespaces), as chat tools. */
 function toChatTools(tool: Tool, i: number): ChatCompletionTool[] {
   if (tool.type === 'namespace') {
     return tool.tools.map((inner, j) => chatFunction(inner as unknown as Tool, `tools[${i}].tools[${j}]`, tool.name));
@@ -306,9 +325,10 @@ function toChatTools(tool: Tool, i: number): ChatCompletionTool[] {
 }
 
 function chatFunction(tool: Tool, path: string, namespace?: string): ChatCompletionTool {
+  if (tool.type === 'custom') return customToolFunction(tool, chatToolName(tool.name, namespace));
   if (tool.type !== 'function') {
     throw GatewayError.badRequest(
-      `Tools of type '${tool.type}' are not supported: this gateway forwards function tools only (OpenAI's hosted tools run on OpenAI's side; custom tools take free text no other vendor's tool calls carry).`,
+      `Tools of type '${tool.type}' are not supported: this gateway forwards function and custom tools only (OpenAI's hosted tools run on OpenAI's side).`,
       `${path}.type`,
       'unsupported_value',
     );
@@ -329,12 +349,27 @@ function chatToolName(name: string, namespace?: string | null): string {
   return namespace ? `${namespace}__${name}` : name;
 }
 
-/** Chat names of namespaced functions -> their Responses name and namespace, to name the calls the model makes. */
-export function namespacedTools(tools: Tool[] | undefined): Map<string, { name: string; namespace: string }> {
-  const names = new Map<string, { name: string; namespace: string }>();
+/** How the response names a call of a namespaced or custom tool (custom ones are `custom_tool_call` items). */
+export interface CallName {
+  name: string;
+  namespace?: string;
+  custom?: true;
+}
+
+/** The chat names of the request's namespaced and custom tools -> how the response names the calls the model makes. */
+export function callNames(tools: Tool[] | undefined): Map<string, CallName> {
+  const names = new Map<string, CallName>();
+  const add = (tool: { type: string; name: string }, namespace?: string) => {
+    if (!namespace && tool.type !== 'custom') return;
+    names.set(chatToolName(tool.name, namespace), {
+      name: tool.name,
+      ...(namespace && { namespace }),
+      ...(tool.type === 'custom' && { custom: true as const }),
+    });
+  };
   for (const tool of tools ?? []) {
-    if (tool.type !== 'namespace') continue;
-    for (const inner of tool.tools) names.set(chatToolName(inner.name, tool.name), { name: inner.name, namespace: tool.name });
+    if (tool.type === 'namespace') for (const inner of tool.tools) add(inner, tool.name);
+    else if (tool.type === 'function' || tool.type === 'custom') add(tool);
   }
   return names;
 }
@@ -343,18 +378,23 @@ type ResponsesToolChoice = ResponsesRequest['tool_choice'];
 
 function toolChoice(choice: ResponsesToolChoice): ChatCompletionToolChoiceOption | undefined {
   if (choice == null || typeof choice === 'string') return choice ?? undefined;
-  if (choice.type === 'function') return { type: 'function', function: { name: choice.name } };
+  // A custom tool is a function upstream (custom-tools.ts).
+  if (choice.type === 'function' || choice.type === 'custom') return { type: 'function', function: { name: choice.name } };
   if (choice.type === 'allowed_tools') {
     const tools = choice.tools.map((t, i) => {
-      if (t.type !== 'function' || typeof t.name !== 'string') {
-        throw GatewayError.badRequest('allowed_tools may name function tools only.', `tool_choice.tools[${i}]`, 'unsupported_value');
+      if ((t.type !== 'function' && t.type !== 'custom') || typeof t.name !== 'string') {
+        throw GatewayError.badRequest(
+          'allowed_tools may name function and custom tools only.',
+          `tool_choice.tools[${i}]`,
+          'unsupported_value',
+        );
       }
       return { type: 'function' as const, function: { name: t.name } };
     });
     return { type: 'allowed_tools', allowed_tools: { mode: choice.mode, tools } };
   }
   throw GatewayError.badRequest(
-    `tool_choice of type '${choice.type}' names a tool that is not a function tool; this gateway forwards function tools only.`,
+    `tool_choice of type '${choice.type}' names a tool that is not a function or custom tool; this gateway forwards those only.`,
     'tool_choice.type',
     'unsupported_value',
   );

@@ -2,14 +2,16 @@ import { type ChatCompletion, type CompletionUsage, geminiSignatures } from '@ga
 import type { ChatCompletionMessageToolCall } from 'openai/resources/chat/completions';
 import type {
   Response,
+  ResponseCustomToolCallItem,
   ResponseFunctionToolCall,
   ResponseOutputItem,
   ResponseOutputMessage,
   ResponseReasoningItem,
   ResponseUsage,
 } from 'openai/resources/responses/responses';
+import { customInput } from './custom-tools';
 import { encodeThinking, itemId } from './ids';
-import type { ResponsesRequest } from './request';
+import type { CallName, ResponsesRequest } from './request';
 
 /** What a response knows before the model answers: its id, time and the request it echoes. */
 export interface ResponseContext {
@@ -18,8 +20,8 @@ export interface ResponseContext {
   request: ResponsesRequest;
   /** Whether the response is kept for previous_response_id and GET (see store.ts). */
   store: boolean;
-  /** Chat names of the request's namespaced functions (request.ts, namespacedTools). */
-  namespaced?: Map<string, { name: string; namespace: string }>;
+  /** How calls of the request's namespaced and custom tools are named, by chat name (request.ts, callNames). */
+  callNames?: Map<string, CallName>;
 }
 
 type FinishReason = ChatCompletion.Choice['finish_reason'] | null;
@@ -105,7 +107,7 @@ export type Assistant = ChatCompletion.Choice['message'] & { reasoning_content?:
 export const NO_ARGUMENTS = '{}';
 
 /**
- * Output items in OpenAI's order: reasoning, the message, then function calls (each after the
+ * Output items in OpenAI's order: reasoning, the message, then tool calls (each after the
  * reasoning item carrying its Gemini thought signature, if it has one: see signatureItem).
  * `status` is the last item's: a cut-off answer was cut in its last item.
  */
@@ -122,8 +124,8 @@ export function outputItems(ctx: ResponseContext, message: Assistant, status: St
     if (call.type !== 'function') continue;
     const signature = signatureItem(itemId(responseId, 'rs', items.length), call.id, call);
     if (signature) items.push(signature);
-    const id = itemId(responseId, 'fc', items.length);
-    items.push(functionCallItem(id, call.id, call.function.name, call.function.arguments, 'completed', ctx.namespaced));
+    const id = itemId(responseId, callPrefix(call.function.name, ctx.callNames), items.length);
+    items.push(toolCallItem(id, call.id, call.function.name, call.function.arguments, 'completed', ctx.callNames));
   }
   if (items.length) (items[items.length - 1] as { status?: Status }).status = status;
   return items;
@@ -139,16 +141,24 @@ export function messageItem(id: string, text: string, refusal: string | null, st
   return { id, type: 'message', role: 'assistant', status, content };
 }
 
-export function functionCallItem(
+/** The id prefix of a call's item: a custom tool's call or a function call. */
+export function callPrefix(chatName: string, names: ResponseContext['callNames']): 'ctc' | 'fc' {
+  return names?.get(chatName)?.custom ? 'ctc' : 'fc';
+}
+
+/** A chat tool call as its output item: a `custom_tool_call` when it calls a custom tool's function, else a `function_call`. */
+export function toolCallItem(
   id: string,
   callId: string,
   chatName: string,
   args: string,
   status: Status,
-  namespaced?: ResponseContext['namespaced'],
-): ResponseFunctionToolCall {
-  const named = namespaced?.get(chatName) ?? { name: chatName };
-  return { id, type: 'function_call', status, call_id: callId, ...named, arguments: args };
+  names?: ResponseContext['callNames'],
+): ResponseFunctionToolCall | ResponseCustomToolCallItem {
+  const { name, namespace, custom } = names?.get(chatName) ?? { name: chatName };
+  const named = { call_id: callId, name, ...(namespace && { namespace }) };
+  if (custom) return { id, type: 'custom_tool_call', status, ...named, input: customInput(args) };
+  return { id, type: 'function_call', status, ...named, arguments: args };
 }
 
 /**

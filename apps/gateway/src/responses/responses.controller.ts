@@ -12,7 +12,7 @@ import { ChatPipeline } from '../pipeline/chat-pipeline';
 import { isResponseId, newResponseId, responseIdOfItem } from './ids';
 import { contextItems } from './input-items';
 import { type InputItemsQuery, inputItemsPage } from './input-items-page';
-import { namespacedTools, type ResponsesRequest, toChatParams } from './request';
+import { callNames, itemType, type ResponsesRequest, toChatParams } from './request';
 import { answerOf, type Assistant, type ResponseContext, toResponse } from './response';
 import { createResponseSchema } from './responses.schema';
 import { ResponseStore, type StoredResponse } from './store';
@@ -46,7 +46,7 @@ export class ResponsesController {
       createdAt: Math.floor(Date.now() / 1000),
       request: body,
       store: body.store ?? this.store.settings.storeByDefault,
-      namespaced: namespacedTools(body.tools),
+      callNames: callNames(body.tools),
     };
     // What a stored response continues from: the conversation without the instructions.
     const conversation = chat.messages.slice(body.instructions ? 1 : 0);
@@ -135,7 +135,7 @@ function storedItem(stored: StoredResponse | undefined, id: string): object | un
 }
 
 function isReference(item: ResponseInputItem): item is ResponseInputItem.ItemReference & { id: string } {
-  return item.type === 'item_reference';
+  return itemType(item) === 'item_reference';
 }
 
 function notFound(message: string, param: string | null): GatewayError {

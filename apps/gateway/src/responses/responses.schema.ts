@@ -12,17 +12,23 @@ const nullableText = { type: ['string', 'null'] } as const;
 const part = {
   type: 'object',
   required: ['type'],
-  properties: { type: text, text, image_url: nullableText, file_data: text, refusal: text },
+  properties: { type: text, text, image_url: nullableText, file_data: nullableText, refusal: text },
 };
 // One type list rather than anyOf, so a bad part is reported as itself.
 const content = { type: ['string', 'array'], maxItems: 1000, items: part } as const;
 const texts = { type: 'array', maxItems: 1000, items: { type: 'object', properties: { text } } } as const;
 const message = { required: ['role', 'content'], properties: { role: text, content } };
+const itemReference = { required: ['id'], properties: { id: text } };
 
-/** Input items: the fields each type the codec translates must have (the default type is a message). */
+const toolOutput = { required: ['call_id', 'output'], properties: { call_id: text, output: content } };
+
+/**
+ * Input items: the fields each type the codec translates must have (the default type is a message).
+ * A field OpenAI documents as nullable takes null (an item_reference's `type` among them).
+ */
 const item = {
   type: 'object',
-  properties: { type: text },
+  properties: { type: nullableText },
   allOf: [
     { if: { not: { required: ['type'] } }, then: message },
     when('message', message),
@@ -30,19 +36,47 @@ const item = {
       required: ['call_id', 'name', 'arguments'],
       properties: { call_id: text, name: text, arguments: text, namespace: nullableText },
     }),
-    when('function_call_output', { required: ['call_id', 'output'], properties: { call_id: text, output: content } }),
-    when('reasoning', { properties: { summary: texts, content: texts, encrypted_content: nullableText } }),
-    when('item_reference', { required: ['id'], properties: { id: text } }),
+    when('custom_tool_call', {
+      required: ['call_id', 'name', 'input'],
+      properties: { call_id: text, name: text, input: text, namespace: nullableText },
+    }),
+    when('function_call_output', toolOutput),
+    when('custom_tool_call_output', toolOutput),
+    // Codex sends `content: null` back on every reasoning item (OpenAI takes it; its spec says an array).
+    when('reasoning', { properties: { summary: texts, content: { ...texts, type: ['array', 'null'] }, encrypted_content: nullableText } }),
+    when('item_reference', itemReference),
+    when(null, itemReference),
   ],
 } as const;
 
-const functionTool = { required: ['type', 'name'], properties: { name: { type: 'string', pattern: '^[a-zA-Z0-9_-]{1,64}$' } } };
+const toolName = { type: 'string', pattern: '^[a-zA-Z0-9_-]{1,64}$' } as const;
+const functionTool = { required: ['type', 'name'], properties: { name: toolName } };
+/** Free-text input, or text a grammar (Lark or a regex) defines. */
+const customTool = {
+  required: ['type', 'name'],
+  properties: {
+    name: toolName,
+    description: text,
+    format: {
+      type: 'object',
+      required: ['type'],
+      properties: { type: { enum: ['text', 'grammar'] } },
+      allOf: [
+        when('grammar', {
+          required: ['type', 'syntax', 'definition'],
+          properties: { syntax: { enum: ['lark', 'regex'] }, definition: text },
+        }),
+      ],
+    },
+  },
+};
 const tool = {
   type: 'object',
   required: ['type'],
   properties: { type: text },
   allOf: [
     when('function', functionTool),
+    when('custom', customTool),
     when('namespace', {
       required: ['type', 'name', 'tools'],
       properties: {
@@ -50,13 +84,20 @@ const tool = {
         tools: {
           type: 'array',
           maxItems: 512,
-          items: { type: 'object', required: ['type'], properties: { type: text, name: text }, allOf: [when('function', functionTool)] },
+          items: {
+            type: 'object',
+            required: ['type'],
+            properties: { type: text, name: text },
+            allOf: [when('function', functionTool), when('custom', customTool)],
+          },
         },
       },
     }),
   ],
 } as const;
 
+/** A tool_choice that forces the tool it names. */
+const namedChoice = { required: ['type', 'name'], properties: { name: text } };
 const toolChoice = {
   type: ['string', 'object'],
   if: { type: 'string' },
@@ -65,7 +106,8 @@ const toolChoice = {
     required: ['type'],
     properties: { type: text },
     allOf: [
-      when('function', { required: ['type', 'name'], properties: { name: text } }),
+      when('function', namedChoice),
+      when('custom', namedChoice),
       when('allowed_tools', {
         required: ['type', 'mode', 'tools'],
         properties: {

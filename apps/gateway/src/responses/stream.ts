@@ -3,18 +3,20 @@ import { toGatewayError } from '../http/errors';
 import { encodeChunks } from '../pipeline/chat-chunks';
 import { type HeldCall, HeldCalls, type ToolDelta } from '../pipeline/held-calls';
 import type { Response, ResponseOutputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import { CustomInputStream, customInput } from './custom-tools';
 import { responsesParam } from './errors';
-import { itemId } from './ids';
+import { type ItemKind, itemId } from './ids';
 import {
   type Assistant,
+  callPrefix,
   finishResponse,
-  functionCallItem,
   messageItem,
   NO_ARGUMENTS,
   reasoningItem,
   type ResponseContext,
   responseShell,
   signatureItem,
+  toolCallItem,
 } from './response';
 
 /** An event before its place in the stream is known. */
@@ -36,6 +38,7 @@ export interface StreamSettled {
 interface OpenItem {
   id: string;
   index: number;
+  /** `function_call` is any tool call: a custom tool's (with `custom`) too. */
   kind: 'reasoning' | 'message' | 'function_call';
   text: string;
   refusal: string;
@@ -49,6 +52,8 @@ interface OpenItem {
   name: string;
   /** Vendor state on a tool call (Gemini's thought signature), kept for previous_response_id. */
   extra?: Record<string, unknown>;
+  /** A custom tool's call: its input decoded from the arguments as they come, and the part of it sent. */
+  custom?: { input: CustomInputStream; sent: string };
 }
 
 /**
@@ -189,9 +194,12 @@ export class ResponseEventEncoder {
   private openCall(index: number, held: HeldCall): void {
     if (this.current && this.current.kind !== 'function_call') this.close(this.current, 'completed');
     const signed = geminiSignatures.thoughtSignatureOf(held.extra) ? this.open('reasoning', 'rs') : undefined;
-    const item = this.open('function_call', 'fc');
+    const name = held.name ?? '';
+    const prefix = callPrefix(name, this.ctx.callNames);
+    const item = this.open('function_call', prefix);
     item.callId = held.id ?? `call_${item.id}`;
-    item.name = held.name ?? '';
+    item.name = name;
+    if (prefix === 'ctc') item.custom = { input: new CustomInputStream(), sent: '' };
     if (held.extra) item.extra = held.extra;
     // Its thought signature first, complete at once; the stored assistant has it on the call (extra).
     if (signed) {
@@ -207,10 +215,17 @@ export class ResponseEventEncoder {
 
   private argumentsDelta(item: OpenItem, args: string): void {
     item.text += args;
-    this.emit({ type: 'response.function_call_arguments.delta', ...this.at(item), delta: args });
+    if (item.custom) this.inputDelta(item, item.custom.input.push(args));
+    else this.emit({ type: 'response.function_call_arguments.delta', ...this.at(item), delta: args });
   }
 
-  private open(kind: OpenItem['kind'], prefix: 'rs' | 'msg' | 'fc'): OpenItem {
+  private inputDelta(item: OpenItem, text: string): void {
+    if (!text) return;
+    item.custom!.sent += text;
+    this.emit({ type: 'response.custom_tool_call_input.delta', ...this.at(item), delta: text });
+  }
+
+  private open(kind: OpenItem['kind'], prefix: ItemKind): OpenItem {
     const index = this.items.length;
     const item: OpenItem = {
       id: itemId(this.ctx.id, prefix, index),
@@ -251,8 +266,15 @@ export class ResponseEventEncoder {
     }
     if (item.kind === 'function_call') {
       if (!item.text) this.argumentsDelta(item, NO_ARGUMENTS);
-      const name = this.ctx.namespaced?.get(item.name)?.name ?? item.name;
-      this.emit({ type: 'response.function_call_arguments.done', ...this.at(item), name, arguments: item.text });
+      if (item.custom) {
+        // What the stream could not decode (arguments that are no JSON string) comes whole at the end.
+        const input = customInput(item.text);
+        if (input.startsWith(item.custom.sent)) this.inputDelta(item, input.slice(item.custom.sent.length));
+        this.emit({ type: 'response.custom_tool_call_input.done', ...this.at(item), input });
+      } else {
+        const name = this.ctx.callNames?.get(item.name)?.name ?? item.name;
+        this.emit({ type: 'response.function_call_arguments.done', ...this.at(item), name, arguments: item.text });
+      }
     }
     const final = this.snapshot(item, status);
     this.done[item.index] = final;
@@ -312,7 +334,7 @@ export class ResponseEventEncoder {
     const building = status === 'in_progress';
     if (item.kind === 'reasoning') return reasoningItem(item.id, building ? '' : item.text, building ? undefined : item.blocks, status);
     if (item.kind === 'function_call') {
-      return functionCallItem(item.id, item.callId, item.name, building ? '' : item.text, status, this.ctx.namespaced);
+      return toolCallItem(item.id, item.callId, item.name, building ? '' : item.text, status, this.ctx.callNames);
     }
     if (building) return { id: item.id, type: 'message', role: 'assistant', status, content: [] };
     return messageItem(item.id, item.text, item.refusal || null, status, item.parts[0] === 'refusal');
