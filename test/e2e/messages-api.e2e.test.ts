@@ -9,7 +9,7 @@ import { HOPS_HEADER } from '../../libs/providers/src/gateway-hops';
 import { PooledFetch } from '../../libs/providers/src/translation/transport';
 import { CACHE_WRITE_USAGE, COUNT_TOKENS_BASE, FakeAnthropic } from '../support/fake-anthropic';
 import { FakeGemini } from '../support/fake-gemini';
-import { FakeOpenAI } from '../support/fake-openai';
+import { FakeOpenAI, THOUGHT } from '../support/fake-openai';
 import { configWith, GatewayProcess } from '../support/gateway';
 
 const KEY = 'gw-team-key-0123456789';
@@ -125,6 +125,7 @@ before(async () => {
         { name: 'ant', type: 'anthropic', baseUrl: antUrl, apiKeyEnv: 'FAKE_ANT_KEY' },
         { name: 'gem', type: 'gemini', baseUrl: gemUrl, apiKeyEnv: 'FAKE_GEM_KEY' },
         { name: 'keyless', type: 'openai', apiKeyEnv: 'SURELY_UNSET_KEY_FOR_TEST' },
+        { name: 'oa-omit', type: 'openai-compatible', baseUrl: oaUrl, apiKeyEnv: 'FAKE_OA_KEY', omitMessageFields: ['reasoning_content'] },
       ],
       models: [
         deploy('oa-echo', 'oa', 'ok'),
@@ -171,6 +172,8 @@ before(async () => {
         deploy('gemini-safety', 'gem', 'gemini-finish-SAFETY'),
         deploy('gemini-signed', 'gem', 'gemini-signed'),
         deploy('oa-tool-stop', 'oa', 'tool-stop'),
+        deploy('oa-think-tool', 'oa', 'tool-think'),
+        deploy('oa-omit-strict', 'oa-omit', 'strict'),
         // An Anthropic deployment that fails (a 500: the next one answers), then another vendor's.
         chain('claude-then-strict', ['ant', 'claude-error-api_error'], ['oa', 'strict']),
         chain('claude-then-gemini', ['ant', 'claude-error-api_error'], ['gem', 'gemini-echo']),
@@ -407,6 +410,44 @@ describe('Messages API: Claude`s signed thinking never reaches another vendor', 
     }
     await client.messages.create({ model: 'claude-then-gemini', max_tokens: 4000, thinking, messages });
     assert.equal(JSON.stringify(gemini.last().body).includes('sig-fake-123'), false);
+  });
+});
+
+// Found by an independent check with the Claude Code CLI: DeepSeek's (and Kimi's) thinking mode answers
+// with reasoning_content, which comes to the client as unsigned thinking; the gateway left it out of the
+// next turn, and DeepSeek refuses a tool-call turn without it (400 "Missing reasoning_content field"), so
+// every Claude Code tool loop on it failed at its second step.
+describe('Messages API: another vendor`s reasoning goes back to OpenAI-format upstreams', () => {
+  const thinking = { type: 'enabled' as const, budget_tokens: 2048 };
+  const ask: Anthropic.MessageParam[] = [{ role: 'user', content: 'Weather in Paris?' }];
+  const request = (model: string, messages: Anthropic.MessageParam[]) => ({
+    model,
+    max_tokens: 4000,
+    thinking,
+    tools: [WEATHER],
+    messages,
+  });
+  const assistantSent = () => (openai.last().body.messages as Record<string, unknown>[]).find((m) => m.role === 'assistant')!;
+
+  it('created and streamed: the unsigned thinking block returns as its turn`s reasoning_content; the tool loop goes on', async () => {
+    for (const stream of [false, true]) {
+      const first = stream
+        ? await client.messages.stream(request('oa-think-tool', ask)).finalMessage()
+        : await client.messages.create(request('oa-think-tool', ask));
+      assert.deepEqual(first.content[0], { type: 'thinking', thinking: THOUGHT, signature: '' });
+      const call = first.content.find((b) => b.type === 'tool_use')!;
+      const messages: Anthropic.MessageParam[] = [
+        ...ask,
+        { role: 'assistant', content: first.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: 'sunny' }] },
+      ];
+      const next = await client.messages.create(request('oa-think-tool', messages));
+      assert.equal(next.stop_reason, 'end_turn', stream ? 'streamed' : 'created');
+      assert.equal(assistantSent().reasoning_content, THOUGHT);
+      // A provider whose server refuses the field (omitMessageFields) is not sent it.
+      await client.messages.create(request('oa-omit-strict', messages));
+      assert.equal('reasoning_content' in assistantSent(), false);
+    }
   });
 });
 

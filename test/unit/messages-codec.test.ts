@@ -110,7 +110,7 @@ describe('Messages request -> chat params', () => {
     ]);
   });
 
-  it('unsigned thinking (another vendor`s reasoning, as the gateway returned it) is not sent back', () => {
+  it('unsigned thinking (another vendor`s reasoning, as the gateway returned it) goes back as reasoning_content', () => {
     const { chat } = toChatRequest(
       request({
         messages: [
@@ -118,15 +118,16 @@ describe('Messages request -> chat params', () => {
           {
             role: 'assistant',
             content: [
-              { type: 'thinking', thinking: 'r', signature: '' },
+              { type: 'thinking', thinking: 'r1 ', signature: '' },
               { type: 'text', text: 'a' },
+              { type: 'thinking', thinking: 'r2' },
             ],
           },
           { role: 'user', content: 'q2' },
         ],
       }),
     );
-    assert.deepEqual(chat.messages[1], { role: 'assistant', content: 'a' });
+    assert.deepEqual(chat.messages[1], { role: 'assistant', content: 'a', reasoning_content: 'r1 r2' });
   });
 
   const tools = [{ name: 'f', input_schema: { type: 'object' } }];
