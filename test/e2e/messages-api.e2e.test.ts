@@ -297,6 +297,42 @@ for (const vendor of VENDORS) {
       if (vendor.upstream() !== gemini) assert.ok(sent.includes(use.id), sent);
     });
 
+    // Found by an independent check with the Claude Code CLI, which defers some of its tools (WebFetch,
+    // WebSearch, …) behind its ToolSearch tool: the tool_reference blocks it returns were a 400 everywhere.
+    it('tool search: a tool_result of tool_reference blocks goes on; the deferred tool reaches the upstream', async () => {
+      const search: Anthropic.Tool = { name: 'ToolSearch', input_schema: { type: 'object', properties: { query: { type: 'string' } } } };
+      const cron: Anthropic.Tool = {
+        name: 'CronList',
+        description: 'Lists cron jobs',
+        input_schema: { type: 'object' },
+        defer_loading: true,
+      };
+      const found: Anthropic.ToolResultBlockParam = {
+        type: 'tool_result',
+        tool_use_id: 'toolu_01search',
+        content: [{ type: 'tool_reference', tool_name: 'CronList' }],
+      };
+      const messages: Anthropic.MessageParam[] = [
+        { role: 'user', content: 'List my cron jobs' },
+        {
+          role: 'assistant',
+          content: [{ type: 'tool_use', id: 'toolu_01search', name: 'ToolSearch', input: { query: 'select:CronList' } }],
+        },
+        { role: 'user', content: [found] },
+      ];
+      const beta = { headers: { 'anthropic-beta': 'advanced-tool-use-2025-11-20' } };
+      const answer = await client.messages.create({ model: vendor.echo, max_tokens: 200, tools: [search, cron], messages }, beta);
+      assert.equal(answer.stop_reason, 'end_turn');
+      const sent = vendor.upstream().last().body;
+      if (vendor.upstream() === anthropic) {
+        assert.deepEqual((sent.messages as Anthropic.MessageParam[])[2].content, [found], 'Anthropic gets the block as sent');
+        assert.deepEqual((sent.tools as Anthropic.Tool[])[1], cron);
+      } else {
+        assert.match(JSON.stringify(sent), /Tool loaded: CronList/);
+        assert.match(JSON.stringify(sent), /Lists cron jobs/, 'the deferred tool is declared');
+      }
+    });
+
     it('countTokens: the vendor`s count where it has one (Anthropic), else the gateway`s estimate', async () => {
       const params = {
         model: vendor.echo,

@@ -110,6 +110,18 @@ describe('Messages request -> chat params', () => {
     ]);
   });
 
+  it('tool_reference blocks in a tool_result (tool search) name the loaded tool; elsewhere they are a 400', () => {
+    const call = { role: 'assistant' as const, content: [{ type: 'tool_use', id: 'toolu_1', name: 'ToolSearch', input: {} }] };
+    const result = (content: object[]) => ({ role: 'user' as const, content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content }] });
+    const found = [
+      { type: 'tool_reference', tool_name: 'CronList' },
+      { type: 'tool_reference', tool_name: 'WebFetch' },
+    ];
+    const { chat } = toChatRequest(request({ messages: [{ role: 'user', content: 'q' }, call, result(found)] }));
+    assert.deepEqual(chat.messages[2], { role: 'tool', tool_call_id: 'toolu_1', content: 'Tool loaded: CronList\nTool loaded: WebFetch' });
+    badRequest(() => toChatRequest(request({ messages: [{ role: 'user', content: [found[0]] }] })), 'messages[0].content[0].type');
+  });
+
   it('unsigned thinking (another vendor`s reasoning, as the gateway returned it) goes back as reasoning_content', () => {
     const { chat } = toChatRequest(
       request({

@@ -244,7 +244,7 @@ function userMessages(blocks: AnthropicBlock[], param: string, mark: MarkNative)
     if (block.type !== 'tool_result') return void parts.push(contentPart(block, at, mark));
     const content: AnthropicBlock[] =
       typeof block.content === 'string' ? [{ type: 'text', text: block.content }] : ((block.content ?? []) as AnthropicBlock[]);
-    const read = content.map((b, k) => contentPart(b, `${at}.content[${k}]`, mark));
+    const read = content.map((b, k) => toolResultPart(b, `${at}.content[${k}]`, mark));
     const { message, media } = toolResult(anthropicTables.toolUseId(String(block.tool_use_id)), read);
     results.push(message);
     parts.push(...media);
@@ -252,6 +252,17 @@ function userMessages(blocks: AnthropicBlock[], param: string, mark: MarkNative)
   // One text block is sent as a plain string, the form every OpenAI-compatible server reads.
   if (parts.length) results.push({ role: 'user', content: parts.length === 1 && parts[0].type === 'text' ? parts[0].text : parts });
   return results;
+}
+
+/**
+ * A tool_reference block (Anthropic's tool search: a search tool's result naming a `defer_loading`
+ * tool, which Anthropic's API then loads) as text naming the tool. Other vendors are sent every
+ * declared tool, deferred or not (toTool), so the model can call it next; an Anthropic deployment
+ * gets the block as sent.
+ */
+function toolResultPart(block: AnthropicBlock, param: string, mark: MarkNative): ContentPart {
+  if (block.type === 'tool_reference') return { type: 'text', text: `Tool loaded: ${String(block.tool_name)}` };
+  return contentPart(block, param, mark);
 }
 
 function contentPart(block: AnthropicBlock, param: string, mark: MarkNative): ContentPart {
