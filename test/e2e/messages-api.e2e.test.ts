@@ -900,6 +900,41 @@ describe('Messages API: an answer a content filter cut off (Gemini SAFETY)', () 
   });
 });
 
+// Found by an independent check: only x-request-id was sent, so the SDKs' ids were all null.
+describe('Messages API: the request id in Anthropic`s `request-id` header', () => {
+  it('answers, streams, counts and errors carry it (the SDKs` _request_id, requestID); OpenAI clients do not get it', async () => {
+    const ask = (model: string) => ({ model, max_tokens: 20, messages: [{ role: 'user' as const, content: 'hi' }] });
+    for (const model of ['claude-echo', 'oa-echo']) {
+      const { response } = await client.messages.create(ask(model)).withResponse();
+      assert.equal(response.headers.get('request-id'), response.headers.get('x-request-id'), model);
+      assert.match(String((await client.messages.create(ask(model)))._request_id), /^[0-9a-f-]{36}$/, model);
+      const streamed = await client.messages.create({ ...ask(model), stream: true }).withResponse();
+      for await (const _ of streamed.data);
+      assert.equal(streamed.response.headers.get('request-id'), streamed.response.headers.get('x-request-id'), `${model} streamed`);
+    }
+    const counted = await client.messages.countTokens({ model: 'claude-echo', messages: ask('').messages }).withResponse();
+    assert.equal(counted.response.headers.get('request-id'), counted.response.headers.get('x-request-id'));
+    for (const [failing, sdk] of [
+      [ask('no-such-model'), client],
+      [ask('claude-overloaded'), client],
+      [ask('claude-echo'), new Anthropic({ baseURL: gateway.url, apiKey: 'gw-wrong-key-0123456789', maxRetries: 0 })],
+    ] as const) {
+      const err = await sdk.messages.create(failing).then(
+        () => assert.fail('expected an error'),
+        (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
+      );
+      assert.match(String(err.requestID), /^[0-9a-f-]{36}$/, `${failing.model}: ${err.status}`);
+      assert.equal(err.requestID, err.headers?.get('x-request-id'));
+    }
+    const chat = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ model: 'oa-echo', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    assert.equal(chat.headers.get('request-id'), null);
+  });
+});
+
 describe('Messages API: errors in Anthropic`s shape', () => {
   it('a schema violation is a 400 invalid_request_error naming the field', async () => {
     const res = await post('/v1/messages', { model: 'oa-echo', messages: [{ role: 'user', content: 'hi' }] });
