@@ -337,6 +337,66 @@ describe('a stream that fails after its first chunk', () => {
   });
 });
 
+// Found by an independent check with the Claude Code CLI: a request refused with no_healthy_deployment
+// (every deployment's breaker open) was logged without its model and counted under model="none",
+// though the refusal names the group.
+describe('a request refused before any attempt is logged and counted under its model group', () => {
+  const KEY = 'gw-team-key-0123456789';
+  const ONCE_KEY = 'gw-once-key-0123456789';
+  const setup = gatewayWithFakeUpstream(
+    (baseUrl) =>
+      configWith({
+        providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
+        models: [
+          { name: 'fails', deployments: [{ provider: 'fake', model: 'status-500' }] },
+          { name: 'small', deployments: [{ provider: 'fake', model: 'ok', contextWindow: 100 }] },
+          { name: 'plain', deployments: [{ provider: 'fake', model: 'ok' }] },
+        ],
+        router: { retry: { attemptsPerDeployment: 1 }, breaker: { consecutiveFailures: 1, cooldownMs: 600_000 } },
+        security: {
+          keys: [
+            { id: 'team', keyEnv: 'TEAM_KEY' },
+            { id: 'once', keyEnv: 'ONCE_KEY', rpm: 1 },
+          ],
+        },
+      }),
+    { env: { GATEWAY_MASTER_KEY: 'gw-master-key-0123456789', TEAM_KEY: KEY, ONCE_KEY } },
+  );
+
+  it('no healthy deployment, a prompt too long for every one, and the key`s request limit', async () => {
+    const gateway = setup.gateway;
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: KEY, maxRetries: 0 });
+    const once = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: ONCE_KEY, maxRetries: 0 });
+    await once.chat.completions.create({ model: 'plain', messages: [{ role: 'user', content: 'x' }] });
+    const refusals: [OpenAI, string, string, number, string][] = [
+      // client, model group, prompt, status, error code
+      [client, 'fails', 'x', 502, 'upstream_error'],
+      [client, 'fails', 'x', 503, 'no_healthy_deployment'],
+      [client, 'small', 'x'.repeat(2_000), 400, 'context_length_exceeded'],
+      [once, 'plain', 'x', 429, 'rate_limit_exceeded'],
+    ];
+    for (const [client, model, prompt, status, code] of refusals) {
+      const err = await client.chat.completions.create({ model, messages: [{ role: 'user', content: prompt }] }).then(
+        () => assert.fail(`${model}: expected ${status}`),
+        (e: unknown) => e as InstanceType<typeof OpenAI.APIError>,
+      );
+      assert.deepEqual([err.status, err.code], [status, code], model);
+      const id = err.headers?.get('x-request-id');
+      const [line] = await gateway.logged('request', { where: (l) => l.reqId === id });
+      assert.deepEqual([line.model, line.error, line.status], [model, code, status]);
+    }
+    const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
+    const refused = (model: string, status: number) =>
+      metricValue(
+        metrics,
+        'gateway_requests_total',
+        `route="/v1/chat/completions",model="${model}",deployment="none",provider="none",status="${status}",cache="none"`,
+      );
+    assert.deepEqual([refused('fails', 503), refused('small', 400), refused('plain', 429)], [1, 1, 1]);
+    assert.doesNotMatch(metrics, /gateway_requests_total\{[^}]*model="none"/);
+  });
+});
+
 /** Model groups, each on one deployment (provider, upstream id), and the operation and gen_ai_provider_name it is metered as. */
 const GEN_AI_SERIES = [
   { group: 'compatible', provider: 'oa', upstream: 'ok', operation: 'chat', genAiProvider: 'oa' },
