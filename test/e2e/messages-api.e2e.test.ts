@@ -144,6 +144,11 @@ before(async () => {
         chain('claude-early-then-echo', ['ant', 'claude-early-error'], ['oa', 'ok']),
         chain('claude-overloaded-then-echo', ['ant', 'claude-overloaded-after-start'], ['oa', 'ok']),
         deploy('claude-overloaded', 'ant', 'claude-error-overloaded_error'),
+        // Overloaded upstreams, each vendor's way, on models no other test uses (failures open breakers).
+        deploy('oa-503', 'oa', 'status-503'),
+        deploy('oa-529', 'oa', 'status-529'),
+        deploy('claude-529', 'ant', 'claude-error-overloaded_error'),
+        deploy('gemini-unavailable', 'gem', 'gemini-error-UNAVAILABLE'),
         // Upstream errors that repeat the provider key they were sent: one model for each way of
         // asking, since an auth failure cools its deployment down.
         ...ECHO_KEY.flatMap(([provider, model]) => ECHO_KEY_ASKS.map((ask) => deploy(`${model}-${ask}`, provider, model))),
@@ -1096,6 +1101,32 @@ describe('Messages API: errors in Anthropic`s shape', () => {
       ask('claude-overloaded'),
       (err: unknown) => err instanceof Anthropic.APIError && err.status === 529 && err.type === 'overloaded_error',
     );
+  });
+
+  // Found by an independent check: an OpenAI-format upstream's 503 or 529 reached Messages clients as a
+  // 500 api_error (and chat clients as a 502), where Anthropic's and Gemini's were 529 overloaded_error.
+  it('an overloaded upstream of any vendor is a 529 overloaded_error, and a 503 upstream_overloaded to OpenAI clients', async () => {
+    const overloaded: [string, string][] = [
+      // model, what its upstream answered
+      ['oa-503', 'OpenAI-format 503'],
+      ['oa-529', 'OpenAI-format 529'],
+      ['claude-529', 'Anthropic 529 overloaded_error'],
+      ['gemini-unavailable', 'Gemini 503 UNAVAILABLE'],
+    ];
+    const chat = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: KEY, maxRetries: 0 });
+    for (const [model, upstream] of overloaded) {
+      const messages = [{ role: 'user' as const, content: 'hi' }];
+      const anthropicErr = await client.messages.create({ model, max_tokens: 20, messages }).then(
+        () => assert.fail(upstream),
+        (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
+      );
+      assert.deepEqual([anthropicErr.status, anthropicErr.type], [529, 'overloaded_error'], upstream);
+      const openaiErr = await chat.chat.completions.create({ model, messages }).then(
+        () => assert.fail(upstream),
+        (e: unknown) => e as InstanceType<typeof OpenAI.APIError>,
+      );
+      assert.deepEqual([openaiErr.status, openaiErr.code], [503, 'upstream_overloaded'], upstream);
+    }
   });
 
   it('a failure after the stream began ends it with an Anthropic `error` event, which the SDK raises', async () => {

@@ -119,7 +119,7 @@ describe('metrics, cost and access log after scripted traffic', () => {
     assert.ok(Math.abs(cost - 3 * OK_COST) < 1e-12, `${cost}`);
     const thinker = metricValue(metrics, 'gateway_cost_usd_total', 'provider="fake",model="thinker",key="anonymous"');
     assert.ok(Math.abs(thinker - REASONING_COST) < 1e-12);
-    assert.equal(metricValue(metrics, 'gateway_fallbacks_total', 'model="flaky",reason="upstream_error"'), 1);
+    assert.equal(metricValue(metrics, 'gateway_fallbacks_total', 'model="flaky",reason="upstream_overloaded"'), 1);
     assert.equal(metricValue(metrics, 'gateway_overhead_seconds_count', route), 6);
     assert.match(metrics, /\ngateway_inflight_streams 0\n/);
     assert.match(metrics, /\ngateway_inflight_requests 0\n/, 'an idle gateway: the scrape does not count itself');
@@ -135,7 +135,7 @@ describe('metrics, cost and access log after scripted traffic', () => {
     assert.equal(thinker.keyId, 'anonymous');
     assert.equal(lines.find((l) => l.model === 'silent')!.usageEstimated, true);
     const flaky = lines.find((l) => l.model === 'flaky')!;
-    assert.equal(flaky.fallbacks, 'flaky/0=upstream_error');
+    assert.equal(flaky.fallbacks, 'flaky/0=upstream_overloaded');
     assert.equal(flaky.attempts, 2);
     const stream = lines.find((l) => l.stream === true)!;
     assert.equal(typeof stream.ttftMs, 'number');
@@ -450,7 +450,7 @@ describe('GenAI metrics on the OpenTelemetry conventions: operation, well-known 
 
   it('records a failed operation in gen_ai_server_request_duration_seconds with its error_type', () => {
     const failed = 'gen_ai_operation_name="chat",gen_ai_provider_name="oa",gen_ai_request_model="down",gen_ai_response_model=""';
-    assert.equal(metricValue(metrics, 'gen_ai_server_request_duration_seconds_count', `${failed},error_type="upstream_error"`), 1);
+    assert.equal(metricValue(metrics, 'gen_ai_server_request_duration_seconds_count', `${failed},error_type="upstream_overloaded"`), 1);
     assert.doesNotMatch(metrics, /gen_ai_client_token_usage_count\{[^}]*gen_ai_request_model="down"/);
   });
 });
