@@ -206,12 +206,12 @@ describe('response cache, in process, with the offline embedder', () => {
     assert.equal((await ask(client, 'Be creative', { temperature: 1.5 })).cache, 'bypass');
     await assert.rejects(
       ask(client, 'This fails upstream', { model: 'mock-flaky' }),
-      (err: unknown) => (err as { status?: number }).status === 502,
+      (err: unknown) => (err as { status?: number }).status === 503,
     );
     await settle();
     await assert.rejects(
       ask(client, 'This fails upstream', { model: 'mock-flaky' }),
-      (err: unknown) => (err as { status?: number }).status === 502,
+      (err: unknown) => (err as { status?: number }).status === 503,
     );
   });
 

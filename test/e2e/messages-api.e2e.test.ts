@@ -9,7 +9,7 @@ import { HOPS_HEADER } from '../../libs/providers/src/gateway-hops';
 import { PooledFetch } from '../../libs/providers/src/translation/transport';
 import { CACHE_WRITE_USAGE, COUNT_TOKENS_BASE, FakeAnthropic } from '../support/fake-anthropic';
 import { FakeGemini } from '../support/fake-gemini';
-import { FakeOpenAI } from '../support/fake-openai';
+import { FakeOpenAI, THOUGHT } from '../support/fake-openai';
 import { configWith, GatewayProcess } from '../support/gateway';
 
 const KEY = 'gw-team-key-0123456789';
@@ -125,6 +125,7 @@ before(async () => {
         { name: 'ant', type: 'anthropic', baseUrl: antUrl, apiKeyEnv: 'FAKE_ANT_KEY' },
         { name: 'gem', type: 'gemini', baseUrl: gemUrl, apiKeyEnv: 'FAKE_GEM_KEY' },
         { name: 'keyless', type: 'openai', apiKeyEnv: 'SURELY_UNSET_KEY_FOR_TEST' },
+        { name: 'oa-omit', type: 'openai-compatible', baseUrl: oaUrl, apiKeyEnv: 'FAKE_OA_KEY', omitMessageFields: ['reasoning_content'] },
       ],
       models: [
         deploy('oa-echo', 'oa', 'ok'),
@@ -143,6 +144,11 @@ before(async () => {
         chain('claude-early-then-echo', ['ant', 'claude-early-error'], ['oa', 'ok']),
         chain('claude-overloaded-then-echo', ['ant', 'claude-overloaded-after-start'], ['oa', 'ok']),
         deploy('claude-overloaded', 'ant', 'claude-error-overloaded_error'),
+        // Overloaded upstreams, each vendor's way, on models no other test uses (failures open breakers).
+        deploy('oa-503', 'oa', 'status-503'),
+        deploy('oa-529', 'oa', 'status-529'),
+        deploy('claude-529', 'ant', 'claude-error-overloaded_error'),
+        deploy('gemini-unavailable', 'gem', 'gemini-error-UNAVAILABLE'),
         // Upstream errors that repeat the provider key they were sent: one model for each way of
         // asking, since an auth failure cools its deployment down.
         ...ECHO_KEY.flatMap(([provider, model]) => ECHO_KEY_ASKS.map((ask) => deploy(`${model}-${ask}`, provider, model))),
@@ -171,6 +177,8 @@ before(async () => {
         deploy('gemini-safety', 'gem', 'gemini-finish-SAFETY'),
         deploy('gemini-signed', 'gem', 'gemini-signed'),
         deploy('oa-tool-stop', 'oa', 'tool-stop'),
+        deploy('oa-think-tool', 'oa', 'tool-think'),
+        deploy('oa-omit-strict', 'oa-omit', 'strict'),
         // An Anthropic deployment that fails (a 500: the next one answers), then another vendor's.
         chain('claude-then-strict', ['ant', 'claude-error-api_error'], ['oa', 'strict']),
         chain('claude-then-gemini', ['ant', 'claude-error-api_error'], ['gem', 'gemini-echo']),
@@ -294,6 +302,42 @@ for (const vendor of VENDORS) {
       if (vendor.upstream() !== gemini) assert.ok(sent.includes(use.id), sent);
     });
 
+    // Found by an independent check with the Claude Code CLI, which defers some of its tools (WebFetch,
+    // WebSearch, …) behind its ToolSearch tool: the tool_reference blocks it returns were a 400 everywhere.
+    it('tool search: a tool_result of tool_reference blocks goes on; the deferred tool reaches the upstream', async () => {
+      const search: Anthropic.Tool = { name: 'ToolSearch', input_schema: { type: 'object', properties: { query: { type: 'string' } } } };
+      const cron: Anthropic.Tool = {
+        name: 'CronList',
+        description: 'Lists cron jobs',
+        input_schema: { type: 'object' },
+        defer_loading: true,
+      };
+      const found: Anthropic.ToolResultBlockParam = {
+        type: 'tool_result',
+        tool_use_id: 'toolu_01search',
+        content: [{ type: 'tool_reference', tool_name: 'CronList' }],
+      };
+      const messages: Anthropic.MessageParam[] = [
+        { role: 'user', content: 'List my cron jobs' },
+        {
+          role: 'assistant',
+          content: [{ type: 'tool_use', id: 'toolu_01search', name: 'ToolSearch', input: { query: 'select:CronList' } }],
+        },
+        { role: 'user', content: [found] },
+      ];
+      const beta = { headers: { 'anthropic-beta': 'advanced-tool-use-2025-11-20' } };
+      const answer = await client.messages.create({ model: vendor.echo, max_tokens: 200, tools: [search, cron], messages }, beta);
+      assert.equal(answer.stop_reason, 'end_turn');
+      const sent = vendor.upstream().last().body;
+      if (vendor.upstream() === anthropic) {
+        assert.deepEqual((sent.messages as Anthropic.MessageParam[])[2].content, [found], 'Anthropic gets the block as sent');
+        assert.deepEqual((sent.tools as Anthropic.Tool[])[1], cron);
+      } else {
+        assert.match(JSON.stringify(sent), /Tool loaded: CronList/);
+        assert.match(JSON.stringify(sent), /Lists cron jobs/, 'the deferred tool is declared');
+      }
+    });
+
     it('countTokens: the vendor`s count where it has one (Anthropic), else the gateway`s estimate', async () => {
       const params = {
         model: vendor.echo,
@@ -407,6 +451,44 @@ describe('Messages API: Claude`s signed thinking never reaches another vendor', 
     }
     await client.messages.create({ model: 'claude-then-gemini', max_tokens: 4000, thinking, messages });
     assert.equal(JSON.stringify(gemini.last().body).includes('sig-fake-123'), false);
+  });
+});
+
+// Found by an independent check with the Claude Code CLI: DeepSeek's (and Kimi's) thinking mode answers
+// with reasoning_content, which comes to the client as unsigned thinking; the gateway left it out of the
+// next turn, and DeepSeek refuses a tool-call turn without it (400 "Missing reasoning_content field"), so
+// every Claude Code tool loop on it failed at its second step.
+describe('Messages API: another vendor`s reasoning goes back to OpenAI-format upstreams', () => {
+  const thinking = { type: 'enabled' as const, budget_tokens: 2048 };
+  const ask: Anthropic.MessageParam[] = [{ role: 'user', content: 'Weather in Paris?' }];
+  const request = (model: string, messages: Anthropic.MessageParam[]) => ({
+    model,
+    max_tokens: 4000,
+    thinking,
+    tools: [WEATHER],
+    messages,
+  });
+  const assistantSent = () => (openai.last().body.messages as Record<string, unknown>[]).find((m) => m.role === 'assistant')!;
+
+  it('created and streamed: the unsigned thinking block returns as its turn`s reasoning_content; the tool loop goes on', async () => {
+    for (const stream of [false, true]) {
+      const first = stream
+        ? await client.messages.stream(request('oa-think-tool', ask)).finalMessage()
+        : await client.messages.create(request('oa-think-tool', ask));
+      assert.deepEqual(first.content[0], { type: 'thinking', thinking: THOUGHT, signature: '' });
+      const call = first.content.find((b) => b.type === 'tool_use')!;
+      const messages: Anthropic.MessageParam[] = [
+        ...ask,
+        { role: 'assistant', content: first.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: 'sunny' }] },
+      ];
+      const next = await client.messages.create(request('oa-think-tool', messages));
+      assert.equal(next.stop_reason, 'end_turn', stream ? 'streamed' : 'created');
+      assert.equal(assistantSent().reasoning_content, THOUGHT);
+      // A provider whose server refuses the field (omitMessageFields) is not sent it.
+      await client.messages.create(request('oa-omit-strict', messages));
+      assert.equal('reasoning_content' in assistantSent(), false);
+    }
   });
 });
 
@@ -823,6 +905,41 @@ describe('Messages API: an answer a content filter cut off (Gemini SAFETY)', () 
   });
 });
 
+// Found by an independent check: only x-request-id was sent, so the SDKs' ids were all null.
+describe('Messages API: the request id in Anthropic`s `request-id` header', () => {
+  it('answers, streams, counts and errors carry it (the SDKs` _request_id, requestID); OpenAI clients do not get it', async () => {
+    const ask = (model: string) => ({ model, max_tokens: 20, messages: [{ role: 'user' as const, content: 'hi' }] });
+    for (const model of ['claude-echo', 'oa-echo']) {
+      const { response } = await client.messages.create(ask(model)).withResponse();
+      assert.equal(response.headers.get('request-id'), response.headers.get('x-request-id'), model);
+      assert.match(String((await client.messages.create(ask(model)))._request_id), /^[0-9a-f-]{36}$/, model);
+      const streamed = await client.messages.create({ ...ask(model), stream: true }).withResponse();
+      for await (const _ of streamed.data);
+      assert.equal(streamed.response.headers.get('request-id'), streamed.response.headers.get('x-request-id'), `${model} streamed`);
+    }
+    const counted = await client.messages.countTokens({ model: 'claude-echo', messages: ask('').messages }).withResponse();
+    assert.equal(counted.response.headers.get('request-id'), counted.response.headers.get('x-request-id'));
+    for (const [failing, sdk] of [
+      [ask('no-such-model'), client],
+      [ask('claude-overloaded'), client],
+      [ask('claude-echo'), new Anthropic({ baseURL: gateway.url, apiKey: 'gw-wrong-key-0123456789', maxRetries: 0 })],
+    ] as const) {
+      const err = await sdk.messages.create(failing).then(
+        () => assert.fail('expected an error'),
+        (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
+      );
+      assert.match(String(err.requestID), /^[0-9a-f-]{36}$/, `${failing.model}: ${err.status}`);
+      assert.equal(err.requestID, err.headers?.get('x-request-id'));
+    }
+    const chat = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ model: 'oa-echo', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    assert.equal(chat.headers.get('request-id'), null);
+  });
+});
+
 describe('Messages API: errors in Anthropic`s shape', () => {
   it('a schema violation is a 400 invalid_request_error naming the field', async () => {
     const res = await post('/v1/messages', { model: 'oa-echo', messages: [{ role: 'user', content: 'hi' }] });
@@ -984,6 +1101,32 @@ describe('Messages API: errors in Anthropic`s shape', () => {
       ask('claude-overloaded'),
       (err: unknown) => err instanceof Anthropic.APIError && err.status === 529 && err.type === 'overloaded_error',
     );
+  });
+
+  // Found by an independent check: an OpenAI-format upstream's 503 or 529 reached Messages clients as a
+  // 500 api_error (and chat clients as a 502), where Anthropic's and Gemini's were 529 overloaded_error.
+  it('an overloaded upstream of any vendor is a 529 overloaded_error, and a 503 upstream_overloaded to OpenAI clients', async () => {
+    const overloaded: [string, string][] = [
+      // model, what its upstream answered
+      ['oa-503', 'OpenAI-format 503'],
+      ['oa-529', 'OpenAI-format 529'],
+      ['claude-529', 'Anthropic 529 overloaded_error'],
+      ['gemini-unavailable', 'Gemini 503 UNAVAILABLE'],
+    ];
+    const chat = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: KEY, maxRetries: 0 });
+    for (const [model, upstream] of overloaded) {
+      const messages = [{ role: 'user' as const, content: 'hi' }];
+      const anthropicErr = await client.messages.create({ model, max_tokens: 20, messages }).then(
+        () => assert.fail(upstream),
+        (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
+      );
+      assert.deepEqual([anthropicErr.status, anthropicErr.type], [529, 'overloaded_error'], upstream);
+      const openaiErr = await chat.chat.completions.create({ model, messages }).then(
+        () => assert.fail(upstream),
+        (e: unknown) => e as InstanceType<typeof OpenAI.APIError>,
+      );
+      assert.deepEqual([openaiErr.status, openaiErr.code], [503, 'upstream_overloaded'], upstream);
+    }
   });
 
   it('a failure after the stream began ends it with an Anthropic `error` event, which the SDK raises', async () => {

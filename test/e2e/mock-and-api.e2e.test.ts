@@ -189,7 +189,7 @@ describe('API surface with the offline mock model', () => {
     assert.equal(res.response.headers.get('x-gateway-upstream-model'), 'backup');
     // Two attempts on the failing deployment (one retry), then the backup.
     assert.equal(res.response.headers.get('x-gateway-attempts'), '3');
-    assert.equal(res.response.headers.get('x-gateway-fallbacks'), 'mock-then-ok/0=upstream_error, mock-then-ok/0=upstream_error');
+    assert.equal(res.response.headers.get('x-gateway-fallbacks'), 'mock-then-ok/0=upstream_overloaded, mock-then-ok/0=upstream_overloaded');
   });
 
   it('an injected mid-stream cut ends the stream with an error event', async () => {
@@ -282,17 +282,17 @@ describe('API surface with the offline mock model', () => {
     });
 
     // Found by an independent check: a request that failed after several attempts said nothing of them.
-    it('an injected upstream 503 -> 502 with the OpenAI error shape, saying how the run went', async () => {
+    it('an injected upstream 503 -> 503 upstream_overloaded with the OpenAI error shape, saying how the run went', async () => {
       for (const stream of [false, true]) {
         const err = await client.chat.completions
           .create({ model: 'mock-flaky', stream, messages: [{ role: 'user', content: 'x' }] })
           .catch((e: unknown) => e);
         assert.ok(err instanceof OpenAI.APIError);
-        assert.equal(err.status, 502);
-        assert.equal(err.type, 'upstream_error');
+        assert.equal(err.status, 503);
+        assert.equal(err.code, 'upstream_overloaded');
         assert.equal(err.headers?.get('x-gateway-model-group'), 'mock-flaky');
         assert.equal(err.headers?.get('x-gateway-attempts'), '2');
-        assert.equal(err.headers?.get('x-gateway-fallbacks'), 'mock-flaky/0=upstream_error, mock-flaky/0=upstream_error');
+        assert.equal(err.headers?.get('x-gateway-fallbacks'), 'mock-flaky/0=upstream_overloaded, mock-flaky/0=upstream_overloaded');
       }
     });
 

@@ -119,7 +119,7 @@ describe('metrics, cost and access log after scripted traffic', () => {
     assert.ok(Math.abs(cost - 3 * OK_COST) < 1e-12, `${cost}`);
     const thinker = metricValue(metrics, 'gateway_cost_usd_total', 'provider="fake",model="thinker",key="anonymous"');
     assert.ok(Math.abs(thinker - REASONING_COST) < 1e-12);
-    assert.equal(metricValue(metrics, 'gateway_fallbacks_total', 'model="flaky",reason="upstream_error"'), 1);
+    assert.equal(metricValue(metrics, 'gateway_fallbacks_total', 'model="flaky",reason="upstream_overloaded"'), 1);
     assert.equal(metricValue(metrics, 'gateway_overhead_seconds_count', route), 6);
     assert.match(metrics, /\ngateway_inflight_streams 0\n/);
     assert.match(metrics, /\ngateway_inflight_requests 0\n/, 'an idle gateway: the scrape does not count itself');
@@ -135,7 +135,7 @@ describe('metrics, cost and access log after scripted traffic', () => {
     assert.equal(thinker.keyId, 'anonymous');
     assert.equal(lines.find((l) => l.model === 'silent')!.usageEstimated, true);
     const flaky = lines.find((l) => l.model === 'flaky')!;
-    assert.equal(flaky.fallbacks, 'flaky/0=upstream_error');
+    assert.equal(flaky.fallbacks, 'flaky/0=upstream_overloaded');
     assert.equal(flaky.attempts, 2);
     const stream = lines.find((l) => l.stream === true)!;
     assert.equal(typeof stream.ttftMs, 'number');
@@ -337,6 +337,66 @@ describe('a stream that fails after its first chunk', () => {
   });
 });
 
+// Found by an independent check with the Claude Code CLI: a request refused with no_healthy_deployment
+// (every deployment's breaker open) was logged without its model and counted under model="none",
+// though the refusal names the group.
+describe('a request refused before any attempt is logged and counted under its model group', () => {
+  const KEY = 'gw-team-key-0123456789';
+  const ONCE_KEY = 'gw-once-key-0123456789';
+  const setup = gatewayWithFakeUpstream(
+    (baseUrl) =>
+      configWith({
+        providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
+        models: [
+          { name: 'fails', deployments: [{ provider: 'fake', model: 'status-500' }] },
+          { name: 'small', deployments: [{ provider: 'fake', model: 'ok', contextWindow: 100 }] },
+          { name: 'plain', deployments: [{ provider: 'fake', model: 'ok' }] },
+        ],
+        router: { retry: { attemptsPerDeployment: 1 }, breaker: { consecutiveFailures: 1, cooldownMs: 600_000 } },
+        security: {
+          keys: [
+            { id: 'team', keyEnv: 'TEAM_KEY' },
+            { id: 'once', keyEnv: 'ONCE_KEY', rpm: 1 },
+          ],
+        },
+      }),
+    { env: { GATEWAY_MASTER_KEY: 'gw-master-key-0123456789', TEAM_KEY: KEY, ONCE_KEY } },
+  );
+
+  it('no healthy deployment, a prompt too long for every one, and the key`s request limit', async () => {
+    const gateway = setup.gateway;
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: KEY, maxRetries: 0 });
+    const once = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: ONCE_KEY, maxRetries: 0 });
+    await once.chat.completions.create({ model: 'plain', messages: [{ role: 'user', content: 'x' }] });
+    const refusals: [OpenAI, string, string, number, string][] = [
+      // client, model group, prompt, status, error code
+      [client, 'fails', 'x', 502, 'upstream_error'],
+      [client, 'fails', 'x', 503, 'no_healthy_deployment'],
+      [client, 'small', 'x'.repeat(2_000), 400, 'context_length_exceeded'],
+      [once, 'plain', 'x', 429, 'rate_limit_exceeded'],
+    ];
+    for (const [client, model, prompt, status, code] of refusals) {
+      const err = await client.chat.completions.create({ model, messages: [{ role: 'user', content: prompt }] }).then(
+        () => assert.fail(`${model}: expected ${status}`),
+        (e: unknown) => e as InstanceType<typeof OpenAI.APIError>,
+      );
+      assert.deepEqual([err.status, err.code], [status, code], model);
+      const id = err.headers?.get('x-request-id');
+      const [line] = await gateway.logged('request', { where: (l) => l.reqId === id });
+      assert.deepEqual([line.model, line.error, line.status], [model, code, status]);
+    }
+    const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
+    const refused = (model: string, status: number) =>
+      metricValue(
+        metrics,
+        'gateway_requests_total',
+        `route="/v1/chat/completions",model="${model}",deployment="none",provider="none",status="${status}",cache="none"`,
+      );
+    assert.deepEqual([refused('fails', 503), refused('small', 400), refused('plain', 429)], [1, 1, 1]);
+    assert.doesNotMatch(metrics, /gateway_requests_total\{[^}]*model="none"/);
+  });
+});
+
 /** Model groups, each on one deployment (provider, upstream id), and the operation and gen_ai_provider_name it is metered as. */
 const GEN_AI_SERIES = [
   { group: 'compatible', provider: 'oa', upstream: 'ok', operation: 'chat', genAiProvider: 'oa' },
@@ -390,7 +450,7 @@ describe('GenAI metrics on the OpenTelemetry conventions: operation, well-known 
 
   it('records a failed operation in gen_ai_server_request_duration_seconds with its error_type', () => {
     const failed = 'gen_ai_operation_name="chat",gen_ai_provider_name="oa",gen_ai_request_model="down",gen_ai_response_model=""';
-    assert.equal(metricValue(metrics, 'gen_ai_server_request_duration_seconds_count', `${failed},error_type="upstream_error"`), 1);
+    assert.equal(metricValue(metrics, 'gen_ai_server_request_duration_seconds_count', `${failed},error_type="upstream_overloaded"`), 1);
     assert.doesNotMatch(metrics, /gen_ai_client_token_usage_count\{[^}]*gen_ai_request_model="down"/);
   });
 });

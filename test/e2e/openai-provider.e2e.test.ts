@@ -204,7 +204,7 @@ describe('OpenAI-compatible provider through the gateway', () => {
       ['fake-status-404', 502, 'upstream_not_found', /check the deployment/, 'false'],
       ['fake-status-429', 429, 'rate_limit_exceeded', /rate limiting/, null],
       ['fake-status-500', 502, 'upstream_error', /HTTP 500/, null],
-      ['fake-status-503', 502, 'upstream_error', /HTTP 503/, null],
+      ['fake-status-503', 503, 'upstream_overloaded', /HTTP 503/, null],
       ['fake-quota', 502, 'upstream_quota_exceeded', /Provider fake has no quota left/, 'false'],
       ['fake-html-502', 502, 'upstream_error', /Bad Gateway/, null],
       ['fake-reset', 502, 'upstream_unreachable', /Could not reach provider fake/, null],

@@ -92,7 +92,7 @@ describe('OpenTelemetry traces', () => {
         children.find((c) => c.name === 'chat down')!,
         'error.type',
       ),
-      'upstream_error',
+      'upstream_overloaded',
     );
   });
 

@@ -16,6 +16,8 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `tool-patch`: like `tool`, but a call of `apply_patch` with `{ input: PATCH }` (a custom tool's
  *   function), non-ASCII escaped as Python's json.dumps writes it (vLLM), streamed in 7-character
  *   pieces that split the escapes;
+ * - `tool-think`: like `tool`, answering as DeepSeek's thinking mode does: with `reasoning_content`
+ *   (THOUGHT), and a 400 for history with an assistant tool-call message that does not send it back;
  * - `tool-noargs`: like `tool`, but a call of `list_all` whose arguments are an empty string, or
  *   (streamed) never sent, as some OpenAI-compatible servers do for a call without arguments;
  * - `status-<code>`: an OpenAI error body with that status (429 adds Retry-After: 7);
@@ -93,6 +95,11 @@ export class FakeOpenAI extends FakeUpstream {
       const message = `Additional properties are not allowed ('${extra.field}' was unexpected) - '${extra.param}'`;
       return json(res, 400, { error: { message, type: 'invalid_request_error', param: extra.param, code: null } });
     }
+    const unreasoned = model === 'tool-think' ? callWithoutReasoning(body) : -1;
+    if (unreasoned >= 0) {
+      const message = `Missing \`reasoning_content\` field in the assistant message at message index ${unreasoned}.`;
+      return json(res, 400, { error: { message, type: 'invalid_request_error', param: null, code: 'invalid_request_error' } });
+    }
     const forbidden = model === 'mistral' ? mistralExtras(body) : [];
     if (forbidden.length) {
       const detail = forbidden.map((loc) => ({ type: 'extra_forbidden', loc: ['body', ...loc], msg: 'Extra inputs are not permitted' }));
@@ -156,6 +163,16 @@ function extraMessageField(body: Record<string, unknown>): { field: string; para
     if (field) return { field, param: `messages.${i}` };
   }
   return undefined;
+}
+
+/** The reasoning `tool-think` answers with. */
+export const THOUGHT = 'The weather needs a lookup.';
+
+/** The index of the first assistant message with tool calls but no reasoning_content, or -1. */
+function callWithoutReasoning(body: Record<string, unknown>): number {
+  return ((body.messages ?? []) as Record<string, unknown>[]).findIndex(
+    (m) => m.role === 'assistant' && m.tool_calls !== undefined && m.reasoning_content === undefined,
+  );
 }
 
 function errorResponse(res: ServerResponse, status: number): void {
@@ -248,6 +265,7 @@ function completion(body: Record<string, unknown>, model: string) {
         tool_calls: [{ id: 'call_fake_1', type: 'function', function: { name: call.name, arguments: call.pieces.join('') } }],
       }
     : { role: 'assistant', content: answerText(body, model) };
+  if (model === 'tool-think') Object.assign(message, { reasoning_content: THOUGHT });
   return {
     id: 'chatcmpl-fake',
     object: 'chat.completion',
@@ -264,6 +282,7 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
   const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model: answeredAs(model) };
   const send = (choices: unknown[], usage: unknown = null) => res.write(`data: ${JSON.stringify({ ...base, choices, usage })}\n\n`);
   send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
+  if (model === 'tool-think') send([{ index: 0, delta: { reasoning_content: THOUGHT }, finish_reason: null }]);
   const tool = callsTool(body, model) ? toolCall(body, model) : undefined;
   if (tool) {
     send([

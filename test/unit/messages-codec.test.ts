@@ -110,7 +110,19 @@ describe('Messages request -> chat params', () => {
     ]);
   });
 
-  it('unsigned thinking (another vendor`s reasoning, as the gateway returned it) is not sent back', () => {
+  it('tool_reference blocks in a tool_result (tool search) name the loaded tool; elsewhere they are a 400', () => {
+    const call = { role: 'assistant' as const, content: [{ type: 'tool_use', id: 'toolu_1', name: 'ToolSearch', input: {} }] };
+    const result = (content: object[]) => ({ role: 'user' as const, content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content }] });
+    const found = [
+      { type: 'tool_reference', tool_name: 'CronList' },
+      { type: 'tool_reference', tool_name: 'WebFetch' },
+    ];
+    const { chat } = toChatRequest(request({ messages: [{ role: 'user', content: 'q' }, call, result(found)] }));
+    assert.deepEqual(chat.messages[2], { role: 'tool', tool_call_id: 'toolu_1', content: 'Tool loaded: CronList\nTool loaded: WebFetch' });
+    badRequest(() => toChatRequest(request({ messages: [{ role: 'user', content: [found[0]] }] })), 'messages[0].content[0].type');
+  });
+
+  it('unsigned thinking (another vendor`s reasoning, as the gateway returned it) goes back as reasoning_content', () => {
     const { chat } = toChatRequest(
       request({
         messages: [
@@ -118,15 +130,16 @@ describe('Messages request -> chat params', () => {
           {
             role: 'assistant',
             content: [
-              { type: 'thinking', thinking: 'r', signature: '' },
+              { type: 'thinking', thinking: 'r1 ', signature: '' },
               { type: 'text', text: 'a' },
+              { type: 'thinking', thinking: 'r2' },
             ],
           },
           { role: 'user', content: 'q2' },
         ],
       }),
     );
-    assert.deepEqual(chat.messages[1], { role: 'assistant', content: 'a' });
+    assert.deepEqual(chat.messages[1], { role: 'assistant', content: 'a', reasoning_content: 'r1 r2' });
   });
 
   const tools = [{ name: 'f', input_schema: { type: 'object' } }];

@@ -28,8 +28,8 @@ describe('upstream error mapping (OpenAI format)', () => {
     [422, 422, 'invalid_request_error', null, false],
     [429, 429, 'rate_limit_error', 'rate_limit_exceeded', true],
     [500, 502, 'upstream_error', 'upstream_error', true],
-    [503, 502, 'upstream_error', 'upstream_error', true],
-    [529, 502, 'upstream_error', 'upstream_error', true],
+    [503, 503, 'upstream_error', 'upstream_overloaded', true],
+    [529, 503, 'upstream_error', 'upstream_overloaded', true],
     [418, 502, 'upstream_error', 'upstream_error', false],
   ];
   for (const [upstream, status, type, code, retryable] of table) {

@@ -18,6 +18,14 @@ export interface Plan {
   route?: TaskDecision & { virtualModel: string };
 }
 
+/** eligibleDeployments' refusals, by the model group they refused: the request is still that group's in logs and metrics. */
+const refusedGroups = new WeakMap<GatewayError, string>();
+
+/** The model group a plan was refused for (no deployment of it can serve the request), if `error` is such a refusal. */
+export function refusedGroupOf(error: unknown): string | undefined {
+  return error instanceof GatewayError ? refusedGroups.get(error) : undefined;
+}
+
 /** Turns a request into a plan: task rules, then eligibility, then the group's strategy. */
 @Injectable()
 export class RouterService {
@@ -68,7 +76,13 @@ export class RouterService {
   }
 
   private plan(group: ModelGroup, profile: RequestProfile): Plan {
-    const eligible = eligibleDeployments(group, profile, this.breakers, Date.now());
+    let eligible: Deployment[];
+    try {
+      eligible = eligibleDeployments(group, profile, this.breakers, Date.now());
+    } catch (err) {
+      if (err instanceof GatewayError) refusedGroups.set(err, group.name);
+      throw err;
+    }
     const order = STRATEGY_ORDER[group.config.strategy];
     const deployments = order(eligible, {
       profile,

@@ -6,6 +6,7 @@ import { type GenAiOperation, type MetricsService, requestTrace, type TracingSer
 import { GatewayError, hopsOf, loopDetected, MAX_HOPS } from '@gateway/providers';
 import type { AdmissionService } from '@gateway/security';
 import type { AccessLog } from '../logger';
+import { isAnthropicRequest } from '../messages/errors';
 import { bill } from './accounting';
 import type { BodyRedactor } from './body-redaction';
 import { type RequestState, requestState, tenantOf } from './request-state';
@@ -51,14 +52,16 @@ export interface AccessDeps {
 }
 
 /**
- * One hook for the whole per-request bookkeeping: echo the request id, then when
- * the response closes (finished or client gone) record the metrics, the cost and
- * one access-log line. Prompts and headers are never part of the line.
+ * One hook for the whole per-request bookkeeping: echo the request id (also as `request-id` to
+ * Anthropic clients), then when the response closes (finished or client gone) record the
+ * metrics, the cost and one access-log line. Prompts and headers are never part of the line.
  */
 export function installRequestHooks(fastify: FastifyInstance, deps: AccessDeps): void {
   fastify.decorateRequest('gatewayState', null);
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    // Anthropic's SDKs read a request's id from Anthropic's own header (message._request_id, error.requestID).
+    if (isAnthropicRequest(request)) reply.header('request-id', request.id);
     const counted = !QUIET_ROUTES.has(request.routeOptions.url ?? '');
     if (counted) deps.metrics.inflightRequests.inc();
     if (deps.tracing.enabled && counted) Object.assign(requestState(request), { timeline: [], trace: requestTrace(request.headers) });

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { refusedGroupOf } from '@gateway/router';
 import { errorShape } from './error-shapes';
 import { toGatewayError } from './errors';
 import { requestState } from './request-state';
@@ -10,7 +11,10 @@ const logger = new Logger('Errors');
 /** Sends `err` as the caller's protocol's error JSON (error-shapes.ts), or ends an already started SSE stream with it. */
 export function sendError(reply: FastifyReply, err: unknown): void {
   const error = toGatewayError(err);
-  requestState(reply.request).errorCode = error.code ?? error.type;
+  const state = requestState(reply.request);
+  state.errorCode = error.code ?? error.type;
+  // A request refused before any attempt (its group cooling down, too long for it…) still has a model group.
+  state.model ??= refusedGroupOf(error);
   if (error.status === 499 || reply.raw.destroyed) {
     // The client is gone: nothing to send; record the outcome for logs and metrics.
     reply.raw.statusCode = 499;

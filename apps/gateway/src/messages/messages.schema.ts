@@ -25,6 +25,7 @@ const leafRules = [
   when('tool_use', { required: ['id', 'name'], properties: { id: string, name: string, input: { type: 'object' } } }),
   when('thinking', { required: ['thinking'], properties: { thinking: string, signature: string } }),
   when('redacted_thinking', { required: ['data'], properties: { data: string } }),
+  when('tool_reference', { required: ['tool_name'], properties: { tool_name: string } }),
 ];
 
 const leaf = { type: 'object', required: ['type'], properties: { type: string }, allOf: leafRules } as const;

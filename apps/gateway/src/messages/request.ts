@@ -129,9 +129,10 @@ function textOnly(block: AnthropicBlock, param: string): string {
  * Translates a Messages API request into the gateway's chat request: system blocks
  * join into one system message, each user turn's tool_result blocks become tool
  * messages (before the rest of the turn, as OpenAI orders them), assistant tool_use
- * blocks become tool calls and thinking blocks travel as `thinking_blocks`, which the
+ * blocks become tool calls and signed thinking blocks travel as `thinking_blocks`, which the
  * Anthropic adapter sends back upstream with their signatures (a Gemini thought signature the
- * gateway wrapped in a thinking block goes back on its tool call instead). A request with what only
+ * gateway wrapped in a thinking block goes back on its tool call instead; unsigned thinking, another
+ * vendor's reasoning, as `reasoning_content`). A request with what only
  * Anthropic's API runs (its own tools, their history blocks, a container, MCP servers) or
  * reads (ANTHROPIC_ONLY_CONTENT: search results, Files API ids, documents by URL…) is
  * marked Anthropic-only in `native.only`, with the first param that needs it, rather than
@@ -243,7 +244,7 @@ function userMessages(blocks: AnthropicBlock[], param: string, mark: MarkNative)
     if (block.type !== 'tool_result') return void parts.push(contentPart(block, at, mark));
     const content: AnthropicBlock[] =
       typeof block.content === 'string' ? [{ type: 'text', text: block.content }] : ((block.content ?? []) as AnthropicBlock[]);
-    const read = content.map((b, k) => contentPart(b, `${at}.content[${k}]`, mark));
+    const read = content.map((b, k) => toolResultPart(b, `${at}.content[${k}]`, mark));
     const { message, media } = toolResult(anthropicTables.toolUseId(String(block.tool_use_id)), read);
     results.push(message);
     parts.push(...media);
@@ -251,6 +252,17 @@ function userMessages(blocks: AnthropicBlock[], param: string, mark: MarkNative)
   // One text block is sent as a plain string, the form every OpenAI-compatible server reads.
   if (parts.length) results.push({ role: 'user', content: parts.length === 1 && parts[0].type === 'text' ? parts[0].text : parts });
   return results;
+}
+
+/**
+ * A tool_reference block (Anthropic's tool search: a search tool's result naming a `defer_loading`
+ * tool, which Anthropic's API then loads) as text naming the tool. Other vendors are sent every
+ * declared tool, deferred or not (toTool), so the model can call it next; an Anthropic deployment
+ * gets the block as sent.
+ */
+function toolResultPart(block: AnthropicBlock, param: string, mark: MarkNative): ContentPart {
+  if (block.type === 'tool_reference') return { type: 'text', text: `Tool loaded: ${String(block.tool_name)}` };
+  return contentPart(block, param, mark);
 }
 
 function contentPart(block: AnthropicBlock, param: string, mark: MarkNative): ContentPart {
@@ -288,6 +300,7 @@ function assistantMessages(blocks: AnthropicBlock[], param: string, mark: MarkNa
   const thinking: AnthropicBlock[] = [];
   /** Gemini thought signatures the turn's thinking blocks carry (see response.ts), by tool call id. */
   const signatures = new Map<string, string>();
+  let reasoning = '';
   blocks.forEach((block, j) => {
     if (block.type === 'text') text += String(block.text ?? '');
     else if (SERVER_TOOL_BLOCKS.has(block.type)) {
@@ -304,8 +317,10 @@ function assistantMessages(blocks: AnthropicBlock[], param: string, mark: MarkNa
     } else if (block.type === 'redacted_thinking' || block.type === 'thinking') {
       const signed = geminiSignatures.callSignatureOf(block);
       if (signed) signatures.set(anthropicTables.toolUseId(signed.callId), signed.signature);
-      // Unsigned thinking is another vendor's reasoning text (see response.ts): no upstream reads it back.
       else if (anthropicTables.isSignedThinking(block)) thinking.push(block);
+      // Unsigned thinking is another vendor's reasoning text (see response.ts): back as reasoning_content, the
+      // field it came in, which DeepSeek and Kimi require on a turn with tool calls (only OpenAI-format upstreams read it).
+      else if (block.type === 'thinking') reasoning += String(block.thinking ?? '');
     } else
       throw GatewayError.badRequest(
         `Assistant content blocks of type '${block.type}' are not supported here.`,
@@ -323,6 +338,7 @@ function assistantMessages(blocks: AnthropicBlock[], param: string, mark: MarkNa
       ...message,
       ...(calls.length ? { tool_calls: calls } : {}),
       ...(thinking.length ? { thinking_blocks: thinking } : {}),
+      ...(reasoning ? { reasoning_content: reasoning } : {}),
     } as ChatCompletionMessageParam,
   ];
 }

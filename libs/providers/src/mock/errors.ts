@@ -1,5 +1,6 @@
 import type { MockBehaviour } from '@gateway/config';
 import { GatewayError } from '../gateway-error';
+import { statusMapping } from '../openai/errors';
 
 /**
  * The mock's injected failures, shaped like what a real upstream failure becomes
@@ -13,7 +14,10 @@ export function injectedFailure(provider: string, behaviour: MockBehaviour, rand
     const retryAfter = String(behaviour.retryAfterSeconds);
     return new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, { 'retry-after': retryAfter }, true).from(429);
   }
-  if (status >= 500) return new GatewayError(502, message, 'upstream_error', 'upstream_error', null, {}, true).from(status);
+  if (status >= 500) {
+    const [mapped, type, code, retryable] = statusMapping(status);
+    return new GatewayError(mapped, message, type, code, null, {}, retryable).from(status);
+  }
   return new GatewayError(status, message, 'invalid_request_error', 'mock_injected_failure').from(status);
 }
 

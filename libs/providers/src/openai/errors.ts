@@ -5,6 +5,9 @@ import type { UpstreamResponse } from './dispatch';
 /** How an upstream HTTP status reaches the client: [status, type, code, retryable]. */
 type Mapping = [number, ErrorType, string | null, boolean];
 
+/** No capacity upstream now (503, or 529 as Anthropic says it): as the Anthropic and Gemini adapters map theirs. */
+const OVERLOADED: Mapping = [503, 'upstream_error', 'upstream_overloaded', true];
+
 const BY_STATUS: Record<number, Mapping> = {
   400: [400, 'invalid_request_error', null, false],
   401: [502, 'upstream_error', 'upstream_auth_failed', false],
@@ -15,6 +18,8 @@ const BY_STATUS: Record<number, Mapping> = {
   413: [413, 'invalid_request_error', 'request_too_large', false],
   422: [422, 'invalid_request_error', null, false],
   429: [429, 'rate_limit_error', 'rate_limit_exceeded', true],
+  503: OVERLOADED,
+  529: OVERLOADED,
 };
 /**
  * Vendor error codes that say more than their status. A 429 `insufficient_quota` is the gateway's
@@ -63,8 +68,7 @@ export async function fromUpstreamResponse(
   }
   // The key escaped in JSON (`\/` for `/`) is the key once parsed.
   message = withoutKey(message, apiKey);
-  const [status, type, code, retryable] =
-    BY_CODE.get(vendorCode ?? '') ?? BY_STATUS[res.statusCode] ?? (res.statusCode >= 500 ? SERVER_ERROR : OTHER_CLIENT_ERROR);
+  const [status, type, code, retryable] = BY_CODE.get(vendorCode ?? '') ?? statusMapping(res.statusCode);
   const headers: Record<string, string> = {};
   if (status === 429) headers['retry-after'] = String(retryAfterSeconds(res.headers) ?? DEFAULT_RETRY_AFTER_S);
   // An overloaded upstream's Retry-After (503, 529) is honoured by the router like a 429's.
@@ -83,6 +87,11 @@ export async function fromUpstreamResponse(
       ? `Provider ${provider} is rate limiting the gateway: ${message}`
       : `Provider ${provider} failed with HTTP ${res.statusCode}: ${message}`;
   return new GatewayError(status, text, type, code, null, headers, retryable).from(res.statusCode);
+}
+
+/** How an upstream's HTTP status reaches the client (the mock's injected failures take the same shape). */
+export function statusMapping(status: number): Mapping {
+  return BY_STATUS[status] ?? (status >= 500 ? SERVER_ERROR : OTHER_CLIENT_ERROR);
 }
 
 /** Retry-After in whole seconds, from `retry-after-ms`, `retry-after` seconds or an HTTP date. */
