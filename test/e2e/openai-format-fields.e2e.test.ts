@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import type OpenAI from 'openai';
 import { parse as parseYaml } from 'yaml';
+import { signatureBlock } from '../../libs/providers/src/gemini/signatures';
 import { FakeOpenAI } from '../support/fake-openai';
 import { configWith, GatewayProcess } from '../support/gateway';
 
@@ -29,6 +30,7 @@ describe('the fields OpenAI-format upstreams are sent (maxTokensField, streamOpt
   let client: OpenAI;
   let claude: Anthropic;
   const sent = () => upstream.last().body;
+  const sentMessage = (i: number) => (sent().messages as Record<string, unknown>[])[i];
   const ask = [{ role: 'user' as const, content: 'say hello' }];
 
   before(async () => {
@@ -120,6 +122,73 @@ describe('the fields OpenAI-format upstreams are sent (maxTokensField, streamOpt
       ];
       assert.equal((await client.responses.create({ model: 'm-mistral', input })).output_text, 'fake answer to: say hello');
     });
+
+    // Found by an independent check: the stored turn of a stream carried `refusal: null`, and of a
+    // non-streamed answer whatever the upstream's message had (OpenAI's `refusal: null`,
+    // `annotations: []`), so a chain's second turn on Mistral was its 422.
+    it('a /v1/responses chain continues on Mistral after a streamed turn and after an OpenAI answer', async () => {
+      const streamed = await client.responses.stream({ model: 'm-mistral', input: 'first' }).finalResponse();
+      const fromOpenAI = await client.responses.create({ model: 'm-oai', input: 'first' });
+      for (const previous of [streamed, fromOpenAI]) {
+        const next = await client.responses.create({ model: 'm-mistral', previous_response_id: previous.id, input: 'say hello' });
+        assert.equal(next.output_text, 'fake answer to: say hello');
+        assert.deepEqual(sentMessage(1), { role: 'assistant', content: 'fake answer to: first' });
+      }
+    });
+
+    // Found by an independent check: the call's `extra_content` was Mistral's 422 whenever a
+    // conversation that began on Gemini (or a model group's Gemini deployment) went on on Mistral.
+    it('a Gemini thought signature on a tool call is not sent, from any of the three APIs', async () => {
+      const call = { id: 'call_1', type: 'function' as const, function: { name: 'get', arguments: '{"a":1}' } };
+      const signed = { ...call, extra_content: { google: { thought_signature: 'SIG' } } };
+      const chat = await client.chat.completions.create({
+        model: 'm-mistral',
+        messages: [
+          ...ask,
+          { role: 'assistant', content: null, tool_calls: [signed] },
+          { role: 'tool', tool_call_id: 'call_1', content: '42' },
+        ],
+      });
+      assert.equal(chat.choices[0].message.content, 'fake answer to: 42');
+      assert.deepEqual(sentMessage(1).tool_calls, [call]);
+
+      const thinking = signatureBlock('call_1', 'SIG');
+      await claude.messages.create({
+        model: 'm-mistral',
+        max_tokens: 64,
+        messages: [
+          ...ask,
+          { role: 'assistant', content: [thinking, { type: 'tool_use', id: 'call_1', name: 'get', input: { a: 1 } }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_1', content: '42' }] },
+        ],
+      });
+      assert.deepEqual(sentMessage(1).tool_calls, [call]);
+
+      const encrypted_content = Buffer.from(JSON.stringify([thinking])).toString('base64url');
+      await client.responses.create({
+        model: 'm-mistral',
+        input: [
+          ...ask,
+          { type: 'reasoning', id: 'rs_1', summary: [], encrypted_content },
+          { type: 'function_call', call_id: 'call_1', name: 'get', arguments: '{"a":1}' },
+          { type: 'function_call_output', call_id: 'call_1', output: '42' },
+        ],
+      });
+      assert.deepEqual(sentMessage(1).tool_calls, [call]);
+    });
+
+    // Found by an independent check: Claude Code sends metadata.user_id with every request, and
+    // Mistral defines no `user`.
+    it('/v1/messages with metadata.user_id: no `user` (omitRequestFields)', async () => {
+      const message = await claude.messages.create({ model: 'm-mistral', max_tokens: 64, metadata: { user_id: 'u1' }, messages: ask });
+      assert.equal((message.content[0] as Anthropic.TextBlock).text, 'fake answer to: say hello');
+      assert.equal('user' in sent(), false);
+    });
+  });
+
+  it('by default an OpenAI-compatible server gets the `user` the Messages API`s metadata.user_id becomes', async () => {
+    await claude.messages.create({ model: 'm-compat', max_tokens: 64, metadata: { user_id: 'u1' }, messages: ask });
+    assert.equal(sent().user, 'u1');
   });
 
   it('by default an OpenAI-compatible server gets max_tokens (either name sent) and is asked for stream usage', async () => {

@@ -131,6 +131,22 @@ for (const v of VENDORS) {
       include: ['reasoning.encrypted_content' as const],
     };
 
+    /** Codex's request after `first`'s custom call: its reasoning items (content: null), the call, and `output` as its result. */
+    const codexNext = (first: OpenAI.Responses.Response, output: string) => {
+      const call = first.output.find((o): o is ResponseCustomToolCall => o.type === 'custom_tool_call')!;
+      return {
+        ...ask,
+        tool_choice: 'auto' as const,
+        input: [
+          ...ask.input,
+          // Codex's own shape of a reasoning item it keeps, even with nothing in it.
+          { type: 'reasoning', id: 'rs_codex', summary: [], content: null, encrypted_content: null } as never,
+          ...first.output.map(asCodexSendsIt),
+          { type: 'custom_tool_call_output' as const, call_id: call.call_id, output },
+        ],
+      };
+    };
+
     it('a custom tool reaches the upstream as a function of one string, `input`, with its grammar; tool_choice custom forces it', async () => {
       await client.responses.create(ask);
       const sent = v.upstream().last().body as Body;
@@ -165,24 +181,78 @@ for (const v of VENDORS) {
 
     it('Codex`s next request (reasoning with content: null, the custom call and its output) continues the loop', async () => {
       const first = await client.responses.create(ask);
-      const call = first.output.find((o): o is ResponseCustomToolCall => o.type === 'custom_tool_call')!;
-      const next = await client.responses.create({
-        ...ask,
-        tool_choice: 'auto',
-        input: [
-          ...ask.input,
-          // Codex's own shape of a reasoning item it keeps, even with nothing in it.
-          { type: 'reasoning', id: 'rs_codex', summary: [], content: null, encrypted_content: null } as never,
-          ...first.output.map(asCodexSendsIt),
-          { type: 'custom_tool_call_output', call_id: call.call_id, output: 'Success. Updated hello.txt' },
-        ],
-      });
+      const next = await client.responses.create(codexNext(first, 'Success. Updated hello.txt'));
       const sent = v.upstream().last().body as Body;
       assert.deepEqual(v.call(sent), { input: PATCH });
       assert.match(JSON.stringify(v.result(sent)), /Success\. Updated hello\.txt/);
       assert.match(next.output_text, /^tool results: /);
       if (v.name === 'anthropic') assert.match(JSON.stringify(sent.messages), /"signature":"sig-patch"/);
       if (v.name === 'gemini') assert.deepEqual(vendors.gemini.replayedSignatures(), [['gsig-patch']]);
+    });
+
+    /** What the upstream must be sent of a stored custom call: the call as the function's, with its signature. */
+    const sentBack = (sent: Body, output: string) => {
+      assert.deepEqual(v.call(sent), { input: PATCH });
+      assert.ok(JSON.stringify(v.result(sent)).includes(output), JSON.stringify(v.result(sent)));
+      if (v.name === 'anthropic') assert.match(JSON.stringify(sent.messages), /"signature":"sig-patch"/);
+      if (v.name === 'gemini') assert.deepEqual(vendors.gemini.replayedSignatures()[0], ['gsig-patch']);
+      if (v.name === 'openai-compatible') {
+        // Only what a client's replay gives: nothing the upstream answered with, no custom-tool fields.
+        const assistant = sent.messages.find((m: Body) => m.tool_calls);
+        assert.deepEqual(Object.keys(assistant).sort(), ['content', 'role', 'tool_calls']);
+        assert.deepEqual(assistant.tool_calls, [
+          {
+            id: assistant.tool_calls[0].id,
+            type: 'function',
+            function: { name: 'apply_patch', arguments: JSON.stringify({ input: PATCH }) },
+          },
+        ]);
+        assert.deepEqual(
+          sent.messages.find((m: Body) => m.role === 'tool'),
+          {
+            role: 'tool',
+            tool_call_id: assistant.tool_calls[0].id,
+            content: output,
+          },
+        );
+      }
+    };
+
+    // The stored turn is the output items read as a client sends them back (response.ts, answerMessages).
+    for (const streamed of [false, true]) {
+      it(`previous_response_id after a ${streamed ? 'streamed' : 'created'} custom_tool_call sends it as the function's call with {"input"}, custom_tool_call_output as its result`, async () => {
+        const stored = { ...ask, store: true };
+        const first = streamed ? await client.responses.stream(stored).finalResponse() : await client.responses.create(stored);
+        const output: OpenAI.Responses.ResponseOutputItem[] = first.output;
+        const call = output.find((o): o is ResponseCustomToolCall => o.type === 'custom_tool_call')!;
+        assert.ok(call, JSON.stringify(output));
+        const next = await client.responses.create({
+          model: v.model,
+          instructions: ask.instructions,
+          tools: ask.tools,
+          previous_response_id: first.id,
+          input: [{ type: 'custom_tool_call_output', call_id: call.call_id, output: 'Success. Updated hello.txt' }],
+        });
+        sentBack(v.upstream().last().body as Body, 'Success. Updated hello.txt');
+        assert.match(next.output_text, /^tool results: /);
+      });
+    }
+
+    it('Codex`s request (reasoning with content: null), stored and continued by previous_response_id, sends the same conversation', async () => {
+      const first = await client.responses.create(ask);
+      const replayed = await client.responses.create({ ...codexNext(first, 'Applied.'), store: true });
+      const listed = await client.responses.inputItems.list(replayed.id, { order: 'asc' });
+      assert.ok(listed.data.some((item) => item.type === 'reasoning' && (item as { content?: unknown }).content === null));
+      await client.responses.create({
+        model: v.model,
+        instructions: ask.instructions,
+        tools: ask.tools,
+        previous_response_id: replayed.id,
+        input: 'Thanks. Now check it.',
+      });
+      const sent = v.upstream().last().body as Body;
+      sentBack(sent, 'Applied.');
+      assert.match(JSON.stringify(sent), /tool results: /, 'the stored answer');
     });
   });
 }

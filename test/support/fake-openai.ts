@@ -41,8 +41,9 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `strict`: like `ok`, but a message with a field OpenAI does not define is a 400, as OpenAI
  *   answers one (Mistral: 422 extra_forbidden);
  * - `mistral`: like `ok`, but shaped like Mistral's API: a field it does not define (top-level:
- *   `stream_options`, `max_completion_tokens`, …; in a message: as `strict`) is its 422
- *   `extra_forbidden`, and a stream reports usage on its finish chunk, unasked;
+ *   `stream_options`, `max_completion_tokens`, `user`, …; in a message or a tool call: `refusal`,
+ *   `extra_content`, …) is its 422 `extra_forbidden`, and a stream reports usage on its finish
+ *   chunk, unasked;
  * - `neverclose`: a whole stream, through `[DONE]`, whose response is never ended;
  * - `pings-<n>`: `: ping` SSE comments only, `n` of them 100 ms apart, then the connection is dropped;
  * - `unframed`: a 200 event stream whose body (9 MiB) holds no blank line, the response never ended;
@@ -148,13 +149,29 @@ const MISTRAL_FIELDS = new Set([
   'metadata',
 ]);
 
-/** Where a body has what Mistral does not define: top-level fields, and message fields OpenAI does not define either. */
+/** The fields of each role's message, and of a tool call, in Mistral's API reference (its SDK's request models). */
+const MISTRAL_MESSAGE_FIELDS: Record<string, Set<string>> = {
+  system: new Set(['role', 'content']),
+  user: new Set(['role', 'content']),
+  assistant: new Set(['role', 'content', 'tool_calls', 'prefix']),
+  tool: new Set(['role', 'content', 'tool_call_id', 'name']),
+};
+const MISTRAL_CALL_FIELDS = new Set(['id', 'type', 'function', 'index']);
+
+/** Where a body has what Mistral does not define, as its 422 locates them (after `body`). */
 function mistralExtras(body: Record<string, unknown>): (string | number)[][] {
   const extras: (string | number)[][] = Object.keys(body)
     .filter((key) => !MISTRAL_FIELDS.has(key))
     .map((key) => [key]);
-  const message = extraMessageField(body);
-  return message ? [...extras, ['messages', Number(message.param.slice('messages.'.length)), message.field]] : extras;
+  ((body.messages ?? []) as { role: string; tool_calls?: object[] }[]).forEach((message, i) => {
+    const at = ['messages', i, message.role];
+    const fields = MISTRAL_MESSAGE_FIELDS[message.role] ?? new Set();
+    for (const key of Object.keys(message)) if (!fields.has(key)) extras.push([...at, key]);
+    (message.tool_calls ?? []).forEach((call, j) => {
+      for (const key of Object.keys(call)) if (!MISTRAL_CALL_FIELDS.has(key)) extras.push([...at, 'tool_calls', j, key]);
+    });
+  });
+  return extras;
 }
 
 function extraMessageField(body: Record<string, unknown>): { field: string; param: string } | undefined {
@@ -256,15 +273,20 @@ function answeredAs(model: string): string {
   return model === 'dated' ? 'dated-2024-07-18' : model;
 }
 
+/** What OpenAI's answers carry on every message beside the answer itself. */
+const OPENAI_MESSAGE_EXTRAS = { refusal: null, annotations: [] };
+
 function completion(body: Record<string, unknown>, model: string) {
+  const extras = model === 'mistral' ? {} : OPENAI_MESSAGE_EXTRAS;
   const call = callsTool(body, model) ? toolCall(body, model) : undefined;
   const message = call
     ? {
         role: 'assistant',
         content: null,
         tool_calls: [{ id: 'call_fake_1', type: 'function', function: { name: call.name, arguments: call.pieces.join('') } }],
+        ...extras,
       }
-    : { role: 'assistant', content: answerText(body, model) };
+    : { role: 'assistant', content: answerText(body, model), ...extras };
   if (model === 'tool-think') Object.assign(message, { reasoning_content: THOUGHT });
   return {
     id: 'chatcmpl-fake',

@@ -10,7 +10,7 @@ import { encodeChunks } from '../../apps/gateway/src/pipeline/chat-chunks';
 import { decodeThinking, isResponseId, itemId, newResponseId, responseIdOfItem } from '../../apps/gateway/src/responses/ids';
 import { callNames, type ResponsesRequest, toChatParams } from '../../apps/gateway/src/responses/request';
 import { type ResponseContext, responseUsage, toResponse } from '../../apps/gateway/src/responses/response';
-import { ResponseEventEncoder, type StreamOutcome } from '../../apps/gateway/src/responses/stream';
+import { ResponseEventEncoder } from '../../apps/gateway/src/responses/stream';
 import { MemoryBackend } from '../../apps/gateway/src/responses/store';
 
 const req = (extra: Partial<ResponsesRequest> = {}): ResponsesRequest => ({ model: 'm', input: 'hi', ...extra });
@@ -328,11 +328,11 @@ const wire = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 /** The events the encoder makes of `chunks` sent as SSE frames, the upstream failing before frame `failAt`. */
 async function encode(ctx: ResponseContext, chunks: ChatCompletionChunk[], failAt = -1) {
   const frames = chunks.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`);
-  let outcome: StreamOutcome | undefined;
+  let stored: Response | undefined;
   let failure: GatewayError | undefined;
   const settled = {
-    completed: async (o: StreamOutcome) => {
-      outcome = o;
+    completed: async (response: Response) => {
+      stored = response;
     },
     failed: (e: GatewayError) => {
       failure = e;
@@ -351,7 +351,7 @@ async function encode(ctx: ResponseContext, chunks: ChatCompletionChunk[], failA
       assert.equal(name, `event: ${event.type}`);
       return event;
     });
-  return { events, outcome, failure };
+  return { events, stored, failure };
 }
 
 /**
@@ -427,7 +427,7 @@ describe('chat chunks -> Responses events', () => {
     await fc.assert(
       fc.asyncProperty(answer, fc.array(fc.nat(80), { maxLength: 8 }), async (a, cuts) => {
         const ctx: ResponseContext = { id: newResponseId(), createdAt: 1, request: req(), store: false, callNames: CUSTOM_TOOLS };
-        const { events, outcome } = await encode(ctx, chunksOf(a, cuts));
+        const { events, stored } = await encode(ctx, chunksOf(a, cuts));
         assert.deepEqual(
           events.map((e) => e.sequence_number),
           events.map((_, i) => i),
@@ -442,7 +442,7 @@ describe('chat chunks -> Responses events', () => {
         assert.deepEqual(last.response.output, expected.output);
         assert.deepEqual({ ...last.response, completed_at: 0 }, { ...expected, completed_at: 0 });
         assert.deepEqual(replay(events), expected.output);
-        assert.deepEqual(wire(outcome?.response), last.response, 'the stored response is the one sent');
+        assert.deepEqual(wire(stored), last.response, 'the stored response is the one sent');
       }),
       { seed: 15, numRuns: 300 },
     );
@@ -507,7 +507,7 @@ describe('chat chunks -> Responses events', () => {
   it('a failure after the stream began ends it with response.failed and an error event; the items so far are kept', async () => {
     const ctx: ResponseContext = { id: newResponseId(), createdAt: 1, request: req(), store: false };
     const a: Answer = { reasoning: '', blocks: [], text: 'hello world', refusal: '', calls: [], finish: 'stop' };
-    const { events, outcome, failure } = await encode(ctx, chunksOf(a, [3, 6]), 3);
+    const { events, stored, failure } = await encode(ctx, chunksOf(a, [3, 6]), 3);
     const types = events.map((e) => e.type);
     assert.deepEqual(types.slice(-2), ['response.failed', 'error']);
     const failed = events[events.length - 2] as { response: Response };
@@ -521,7 +521,7 @@ describe('chat chunks -> Responses events', () => {
       param: null,
       sequence_number: events.length - 1,
     });
-    assert.equal(outcome, undefined, 'a failed response is not stored');
+    assert.equal(stored, undefined, 'a failed response is not stored');
     assert.equal(failure?.code, 'upstream_overloaded', 'the controller accounts the failure');
   });
 });

@@ -89,6 +89,12 @@ export class ProviderConfig {
    */
   @IsOptional() @IsArray() @Matches(/^[a-z][a-z0-9_]*$/, { each: true }) omitMessageFields?: string[];
   /**
+   * OpenAI-format providers: request fields not sent upstream, for servers that refuse fields the
+   * gateway writes from another API's parameters (Mistral has no `user`, which the Messages API's
+   * `metadata.user_id` becomes). Unset: none.
+   */
+  @IsOptional() @IsArray() @Matches(/^[a-z][a-z0-9_]*$/, { each: true }) omitRequestFields?: string[];
+  /**
    * OpenAI-format providers: the field that carries a request's output limit upstream, whichever
    * of the two the client (or the Messages and Responses codecs) used. Unset: `max_completion_tokens`
    * for type openai (its reasoning models refuse `max_tokens`), `max_tokens` otherwise (the field

@@ -1,9 +1,10 @@
 import { type ChatCompletion, type CompletionUsage, geminiSignatures } from '@gateway/providers';
-import type { ChatCompletionMessageToolCall } from 'openai/resources/chat/completions';
+import type { ChatCompletionMessageParam, ChatCompletionMessageToolCall } from 'openai/resources/chat/completions';
 import type {
   Response,
   ResponseCustomToolCallItem,
   ResponseFunctionToolCall,
+  ResponseInputItem,
   ResponseOutputItem,
   ResponseOutputMessage,
   ResponseReasoningItem,
@@ -11,7 +12,7 @@ import type {
 } from 'openai/resources/responses/responses';
 import { customInput } from './custom-tools';
 import { encodeThinking, itemId } from './ids';
-import type { CallName, ResponsesRequest } from './request';
+import { type CallName, inputMessages, type ResponsesRequest } from './request';
 
 /** What a response knows before the model answers: its id, time and the request it echoes. */
 export interface ResponseContext {
@@ -85,11 +86,8 @@ export function toResponse(completion: ChatCompletion, ctx: ResponseContext): Re
   return finishResponse(responseShell(ctx, completion.model), output, finish, completion.usage);
 }
 
-/**
- * The completion's assistant message as the response shows it (a call without arguments has
- * `{}`): what is stored, so previous_response_id sends upstream what the client saw.
- */
-export function answerOf(completion: ChatCompletion): Assistant | undefined {
+/** The completion's assistant message as the response shows it (a call without arguments has `{}`). */
+function answerOf(completion: ChatCompletion): Assistant | undefined {
   const message = completion.choices[0]?.message as Assistant | undefined;
   if (!message?.tool_calls) return message;
   const withArguments = (call: ChatCompletionMessageToolCall) =>
@@ -97,8 +95,19 @@ export function answerOf(completion: ChatCompletion): Assistant | undefined {
   return { ...message, tool_calls: message.tool_calls.map(withArguments) };
 }
 
+/**
+ * The chat turn a response's output amounts to, stored for previous_response_id: the output items
+ * read as a client sends them back (request.ts), so a chain sends upstream what a stateless client
+ * would, streamed or not, and none of the fields the upstream answered with (`refusal: null`,
+ * `annotations`), which strict servers refuse in a request (Mistral: 422 extra_forbidden).
+ */
+export function answerMessages(output: ResponseOutputItem[]): ChatCompletionMessageParam[] {
+  const messages = inputMessages(output as ResponseInputItem[]);
+  return messages.length ? messages : [{ role: 'assistant', content: '' }];
+}
+
 /** A chat assistant message, with the thinking fields the gateway's translators add. */
-export type Assistant = ChatCompletion.Choice['message'] & { reasoning_content?: string | null; thinking_blocks?: unknown[] };
+type Assistant = ChatCompletion.Choice['message'] & { reasoning_content?: string | null; thinking_blocks?: unknown[] };
 
 /**
  * The arguments of a call that has none: OpenAI sends `{}`, and clients JSON.parse them; some

@@ -13,7 +13,7 @@ import { isResponseId, newResponseId, responseIdOfItem } from './ids';
 import { contextItems } from './input-items';
 import { type InputItemsQuery, inputItemsPage } from './input-items-page';
 import { callNames, itemType, type ResponsesRequest, toChatParams } from './request';
-import { answerOf, type Assistant, type ResponseContext, toResponse } from './response';
+import { answerMessages, type ResponseContext, toResponse } from './response';
 import { createResponseSchema } from './responses.schema';
 import { ResponseStore, type StoredResponse } from './store';
 import { ResponseEventEncoder } from './stream';
@@ -50,11 +50,11 @@ export class ResponsesController {
     };
     // What a stored response continues from: the conversation without the instructions.
     const conversation = chat.messages.slice(body.instructions ? 1 : 0);
-    const save = (response: Response, assistant: Assistant) =>
+    const save = (response: Response) =>
       ctx.store
         ? this.store.put(tenant, {
             response,
-            messages: [...conversation, assistant as never],
+            messages: [...conversation, ...answerMessages(response.output)],
             items: contextItems(ctx.id, input, previous),
           })
         : Promise.resolve();
@@ -63,11 +63,11 @@ export class ResponsesController {
     if (!outcome.stream) {
       const completion = JSON.parse(bodyText(outcome.result.body)) as ChatCompletion;
       const response = toResponse(completion, ctx);
-      await save(response, answerOf(completion) ?? { role: 'assistant', content: '', refusal: null });
+      await save(response);
       return sendJson(reply, requestState(request), { body: JSON.stringify(response), usage: outcome.result.usage });
     }
     const events = new ResponseEventEncoder(ctx).encode(outcome.frames, {
-      completed: ({ response, assistant }) => save(response, assistant),
+      completed: save,
       failed: (error) => {
         requestState(request).errorCode = error.code ?? error.type;
       },

@@ -7,7 +7,6 @@ import { CustomInputStream, customInput } from './custom-tools';
 import { responsesParam } from './errors';
 import { type ItemKind, itemId } from './ids';
 import {
-  type Assistant,
   callPrefix,
   finishResponse,
   messageItem,
@@ -22,15 +21,9 @@ import {
 /** An event before its place in the stream is known. */
 type Unnumbered = { type: ResponseStreamEvent['type'] } & Record<string, unknown>;
 
-/** What a finished stream produced, for the response store. */
-export interface StreamOutcome {
-  response: Response;
-  assistant: Assistant;
-}
-
-/** How a stream ended, told to the controller: the outcome to store, or the failure to account. */
+/** How a stream ended, told to the controller: the response to store, or the failure to account. */
 export interface StreamSettled {
-  completed(outcome: StreamOutcome): Promise<void>;
+  completed(response: Response): Promise<void>;
   failed(error: GatewayError): void;
 }
 
@@ -50,8 +43,6 @@ interface OpenItem {
   parts: ('output_text' | 'refusal')[];
   callId: string;
   name: string;
-  /** Vendor state on a tool call (Gemini's thought signature), kept for previous_response_id. */
-  extra?: Record<string, unknown>;
   /** A custom tool's call: its input decoded from the arguments as they come, and the part of it sent. */
   custom?: { input: CustomInputStream; sent: string };
 }
@@ -89,8 +80,8 @@ export class ResponseEventEncoder {
     return encodeChunks(frames, {
       chunk: (chunk) => this.chunk(chunk).map(sseFrame),
       end: async () => {
-        const { events, outcome } = this.complete();
-        await settled.completed(outcome);
+        const { events, response } = this.complete();
+        await settled.completed(response);
         return events.map(sseFrame);
       },
       fail: (err) => {
@@ -200,8 +191,7 @@ export class ResponseEventEncoder {
     item.callId = held.id ?? `call_${item.id}`;
     item.name = name;
     if (prefix === 'ctc') item.custom = { input: new CustomInputStream(), sent: '' };
-    if (held.extra) item.extra = held.extra;
-    // Its thought signature first, complete at once; the stored assistant has it on the call (extra).
+    // Its thought signature first, complete at once.
     if (signed) {
       this.emit({ type: 'response.output_item.added', output_index: signed.index, item: this.snapshot(signed, 'in_progress') });
       this.done[signed.index] = signatureItem(signed.id, item.callId, held.extra)!;
@@ -282,7 +272,7 @@ export class ResponseEventEncoder {
     if (this.current === item) this.current = undefined;
   }
 
-  private complete(): { events: ResponseStreamEvent[]; outcome: StreamOutcome } {
+  private complete(): { events: ResponseStreamEvent[]; response: Response } {
     this.start(this.ctx.request.model);
     for (const [index, held] of this.unnamed) this.openCall(index, held);
     this.unnamed.clear();
@@ -291,7 +281,7 @@ export class ResponseEventEncoder {
     for (const item of this.items) if (!this.done[item.index]) this.close(item, item.index === last ? status : 'completed');
     const response = finishResponse(this.shell!, this.done, this.finish, this.usage);
     this.emit({ type: response.status === 'incomplete' ? 'response.incomplete' : 'response.completed', response });
-    return { events: this.drain(), outcome: { response, assistant: this.assistant() } };
+    return { events: this.drain(), response };
   }
 
   private fail(error: GatewayError): ResponseStreamEvent[] {
@@ -305,29 +295,6 @@ export class ResponseEventEncoder {
     this.emit({ type: 'response.failed', response });
     this.emit({ type: 'error', code: error.code, message: error.message, param: responsesParam(error.param) });
     return this.drain();
-  }
-
-  /** The chat assistant message this stream amounts to (for previous_response_id). */
-  private assistant(): Assistant {
-    const message: Assistant = { role: 'assistant', content: null, refusal: null };
-    for (const item of this.items) {
-      if (item.kind === 'message') {
-        message.content = (message.content ?? '') + item.text;
-        if (item.refusal) message.refusal = item.refusal;
-      } else if (item.kind === 'reasoning') {
-        // Each reasoning item adds its own (one with a thought signature, nothing: see openCall).
-        if (item.text) message.reasoning_content = (message.reasoning_content ?? '') + item.text;
-        if (item.blocks.length) (message.thinking_blocks ??= []).push(...item.blocks);
-      } else {
-        (message.tool_calls ??= []).push({
-          id: item.callId,
-          type: 'function',
-          function: { name: item.name, arguments: item.text },
-          ...item.extra,
-        });
-      }
-    }
-    return message;
   }
 
   private snapshot(item: OpenItem, status: 'in_progress' | 'completed' | 'incomplete'): ResponseOutputItem {

@@ -14,6 +14,8 @@ export function toUpstreamBody(request: EmbeddingCreateParams, upstreamModel: st
 export interface ChatDialect {
   /** Message fields it is not sent (see GATEWAY_FIELDS and omittedMessageFields). */
   omit: readonly string[];
+  /** Request fields it is not sent (ProviderConfig.omitRequestFields). */
+  omitRequest: readonly string[];
   /** The field the output limit goes in (ProviderConfig.maxTokensField). */
   maxTokensField: MaxTokensField;
   /** Whether it takes `stream_options` (ProviderConfig.streamOptions). */
@@ -23,6 +25,7 @@ export interface ChatDialect {
 export function chatDialect(provider: ProviderConfig): ChatDialect {
   return {
     omit: omittedMessageFields(provider),
+    omitRequest: provider.omitRequestFields ?? [],
     maxTokensField: provider.maxTokensField ?? (provider.type === 'openai' ? 'max_completion_tokens' : 'max_tokens'),
     streamOptions: provider.streamOptions,
   };
@@ -48,6 +51,7 @@ export function toUpstreamChat(request: ChatCompletionCreateParams, upstreamMode
     max_completion_tokens: undefined,
     stream_options: undefined,
   };
+  for (const field of dialect.omitRequest) body[field] = undefined;
   const limit = maxTokensOf(request);
   if (limit !== undefined) body[dialect.maxTokensField] = limit;
   if (dialect.streamOptions) {
@@ -76,13 +80,34 @@ function omittedMessageFields(provider: ProviderConfig): readonly string[] {
   return [...GATEWAY_FIELDS, ...(provider.omitMessageFields ?? (provider.type === 'openai' ? ['reasoning_content'] : []))];
 }
 
+/**
+ * A Gemini tool call's thought signature rides on the call as `extra_content` (gemini/signatures.ts)
+ * for the gemini adapter alone, which reads it from the chat request: a signature means nothing to
+ * another model, and strict servers refuse the field (Mistral: 422 extra_forbidden on
+ * `tool_calls[0].extra_content`). The same request goes to every deployment of a model group, so it
+ * is left out here, where a request leaves for an OpenAI-format upstream.
+ */
+const GATEWAY_CALL_FIELDS = ['extra_content'];
+
+const hasCallFields = (message: ChatCompletionMessageParam) =>
+  message.role === 'assistant' && !!message.tool_calls?.some((call) => GATEWAY_CALL_FIELDS.some((field) => field in call));
+
 function withoutFields(messages: ChatCompletionMessageParam[], omit: readonly string[]): ChatCompletionMessageParam[] {
-  const has = (message: ChatCompletionMessageParam) => omit.some((field) => field in message);
+  const has = (message: ChatCompletionMessageParam) => omit.some((field) => field in message) || hasCallFields(message);
   if (!messages.some(has)) return messages;
   return messages.map((message) => {
     if (!has(message)) return message;
-    const kept: Record<string, unknown> = { ...message };
-    for (const field of omit) delete kept[field];
-    return kept as unknown as ChatCompletionMessageParam;
+    const kept = without(message, omit) as unknown as ChatCompletionMessageParam;
+    if (hasCallFields(message))
+      Object.assign(kept, {
+        tool_calls: (message as { tool_calls: object[] }).tool_calls.map((call) => without(call, GATEWAY_CALL_FIELDS)),
+      });
+    return kept;
   });
+}
+
+function without(object: object, fields: readonly string[]): Record<string, unknown> {
+  const kept: Record<string, unknown> = { ...object };
+  for (const field of fields) delete kept[field];
+  return kept;
 }
