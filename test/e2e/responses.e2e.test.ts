@@ -456,6 +456,49 @@ describe('Responses API: errors, storage and the mock model', () => {
     );
   });
 
+  // Found by an independent check: an encrypted_content that decoded to `[null]` was a 500 on every provider.
+  it('any encrypted_content (fast-check, fixed seed) gets a 2xx or a 4xx, on the mock and on each vendor; altered blocks a 400 naming it', async () => {
+    const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const signature = fc.oneof(
+      fc.jsonValue(),
+      fc.jsonValue().map((v) => `gateway-gemini:${b64(v)}`),
+    );
+    const block = fc.record(
+      { type: fc.constantFrom('thinking', 'redacted_thinking', 'x'), thinking: fc.jsonValue(), signature, data: fc.jsonValue() },
+      { requiredKeys: ['type'] },
+    );
+    const encrypted = fc.oneof(fc.string(), fc.jsonValue().map(b64), fc.array(fc.oneof(block, fc.jsonValue()), { maxLength: 3 }).map(b64));
+    const ask = (model: string, encrypted_content: string) =>
+      fetch(`${gateway.url}/v1/responses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model,
+          store: false,
+          input: [
+            { role: 'user', content: 'hi' },
+            { type: 'reasoning', id: 'rs_1', summary: [], encrypted_content },
+            { role: 'assistant', content: 'hello' },
+            { role: 'user', content: 'again' },
+          ],
+        }),
+      });
+    const models = ['mock', 'oai-echo', 'claude-echo', 'gemini-echo'];
+    for (const model of models) {
+      const res = await ask(model, b64([null]));
+      const { error } = (await res.json()) as { error: { param: string } };
+      assert.deepEqual([res.status, error.param], [400, 'input[1].encrypted_content'], model);
+    }
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...models), encrypted, async (model, encrypted_content) => {
+        const res = await ask(model, encrypted_content);
+        const text = await res.text();
+        assert.ok(res.status < 500, `${res.status} on ${model} for ${encrypted_content}: ${text}`);
+      }),
+      { seed: 15, numRuns: 300 },
+    );
+  });
+
   it('a stream that fails after it began ends with response.failed and an error event; the client gets an APIError', async () => {
     const res = await fetch(`${gateway.url}/v1/responses`, {
       method: 'POST',

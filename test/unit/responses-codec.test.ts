@@ -230,8 +230,8 @@ describe('response ids', () => {
   });
 
   it('encrypted_content from elsewhere is ignored, ours round-trips', () => {
-    assert.equal(decodeThinking('gAAAAABo-not-ours'), undefined);
-    assert.equal(decodeThinking(Buffer.from('{"a":1}').toString('base64url')), undefined);
+    assert.equal(decodeThinking('gAAAAABo-not-ours', 'p'), undefined);
+    assert.equal(decodeThinking(Buffer.from('{"a":1}').toString('base64url'), 'p'), undefined);
   });
 });
 
@@ -499,7 +499,7 @@ describe('chat chunks -> Responses events', () => {
         ['message', itemId(ctx.id, 'msg', 1), 'incomplete'],
       ],
     );
-    assert.deepEqual(decodeThinking((r.output[0] as { encrypted_content?: string }).encrypted_content), blocks);
+    assert.deepEqual(decodeThinking((r.output[0] as { encrypted_content?: string }).encrypted_content, 'p'), blocks);
     const params = toChatParams(req({ input: [r.output[0] as never, { role: 'user', content: 'go on' }] }));
     assert.deepEqual(params.messages[0], { role: 'assistant', content: null, reasoning_content: 'hmm', thinking_blocks: blocks });
   });

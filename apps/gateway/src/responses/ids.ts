@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { GatewayError } from '@gateway/providers';
 
 /**
  * Ids of a response and of its output items. An item id carries its response's
@@ -45,13 +46,40 @@ export function encodeThinking(blocks: unknown[] | undefined): string | undefine
   return blocks?.length ? Buffer.from(JSON.stringify(blocks)).toString('base64url') : undefined;
 }
 
-export function decodeThinking(encrypted: string | null | undefined): unknown[] | undefined {
+/**
+ * The blocks in `encrypted` (at `param` in the request), or undefined when it is not the gateway's
+ * (OpenAI's own, say): nothing to replay. JSON that decodes to an array is the gateway's format, so a
+ * block in it of another shape was altered, and a 400 naming the parameter, not a failure further in.
+ */
+export function decodeThinking(encrypted: string | null | undefined, param: string): unknown[] | undefined {
   if (!encrypted) return undefined;
+  let blocks: unknown;
   try {
-    const blocks = JSON.parse(Buffer.from(encrypted, 'base64url').toString('utf8'));
-    return Array.isArray(blocks) ? blocks : undefined;
+    blocks = JSON.parse(Buffer.from(encrypted, 'base64url').toString('utf8'));
   } catch {
     // Someone else's encrypted content (e.g. from OpenAI itself): nothing we can replay.
     return undefined;
   }
+  if (!Array.isArray(blocks)) return undefined;
+  if (!blocks.every(isThinkingBlock)) {
+    throw GatewayError.badRequest(`Invalid '${param}': it is not encrypted content this gateway returned.`, param, 'invalid_value');
+  }
+  return blocks;
+}
+
+/** The block types encodeThinking is given (Anthropic's, and gemini/signatures.ts's), and their string fields. */
+const BLOCK_FIELDS: Record<string, { required: string[]; optional: string[] }> = {
+  thinking: { required: ['thinking'], optional: ['signature'] },
+  redacted_thinking: { required: ['data'], optional: [] },
+};
+
+function isThinkingBlock(block: unknown): boolean {
+  if (typeof block !== 'object' || block === null) return false;
+  const fields = BLOCK_FIELDS[(block as { type?: unknown }).type as string];
+  const value = (field: string) => (block as Record<string, unknown>)[field];
+  return (
+    fields !== undefined &&
+    fields.required.every((field) => typeof value(field) === 'string') &&
+    fields.optional.every((field) => value(field) === undefined || typeof value(field) === 'string')
+  );
 }

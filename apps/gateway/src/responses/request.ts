@@ -271,11 +271,11 @@ const ITEM_HANDLERS: Record<string, Handler<never>> = {
   }) as Handler<never>,
   function_call_output: toolOutput,
   custom_tool_call_output: toolOutput,
-  reasoning: ((turns, item: ReasoningItem) => {
+  reasoning: ((turns, item: ReasoningItem, path) => {
     const open = turns.openAssistant();
     const text = [...(item.summary ?? []), ...(item.content ?? [])].map((p) => p.text).join('');
     if (text) open.reasoning_content = (open.reasoning_content ?? '') + text;
-    for (const block of decodeThinking(item.encrypted_content) ?? []) {
+    for (const block of decodeThinking(item.encrypted_content, `${path}.encrypted_content`) ?? []) {
       const signed = geminiSignatures.callSignatureOf(block as object);
       if (signed) turns.signatures.set(signed.callId, signed.signature);
       else (open.thinking_blocks ??= []).push(block);
