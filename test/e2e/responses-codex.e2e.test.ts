@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import type { ResponseCustomToolCall, ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import { responseIdOfItem } from '../../apps/gateway/src/responses/ids';
 import { apiError } from '../support/chat';
 import { FakeVendors } from '../support/fake-vendors';
 import { PATCH } from '../support/fake-upstream';
@@ -313,6 +314,8 @@ describe('an item_reference with type: null (OpenAI documents the type as nullab
       items.data.map((item) => item.type),
       ['message', 'message'],
     );
-    assert.equal(items.data[0].id, first.output[0].id);
+    // Listed under an id naming the listed response (input-items.ts), as the item it named.
+    assert.deepEqual({ ...items.data[0], id: undefined }, { ...first.output[0], id: undefined });
+    assert.equal(responseIdOfItem(items.data[0].id!), next.id);
   });
 });

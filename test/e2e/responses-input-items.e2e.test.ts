@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import type OpenAI from 'openai';
 import type { ResponseItemList } from 'openai/resources/responses/input-items';
 import type { ResponseFunctionToolCall, ResponseInputItem, ResponseItem } from 'openai/resources/responses/responses';
+import { responseIdOfItem } from '../../apps/gateway/src/responses/ids';
 import { apiError, PNG_DATA_URL } from '../support/chat';
 import { FakeOpenAI } from '../support/fake-openai';
 import { configWith, GatewayProcess } from '../support/gateway';
@@ -133,7 +134,12 @@ function inputItemsContract(store: string, env: () => Record<string, string>, pr
         ['message', 'function_call', 'function_call_output'],
       );
       assert.deepEqual((asc[0] as { content: unknown }).content, [{ type: 'input_text', text: 'Weather in Paris?' }]);
-      assert.deepEqual(asc[1], call, "the earlier response's output, as it was answered");
+      assert.deepEqual({ ...asc[1], id: undefined }, { ...call, id: undefined }, "the earlier response's output, as it was answered");
+      assert.deepEqual(
+        asc.map((item) => responseIdOfItem(idOf(item))),
+        [second.id, second.id, second.id],
+        'ids naming the listed response',
+      );
       assert.deepEqual(
         { ...asc[2], id: undefined },
         { id: undefined, type: 'function_call_output', call_id: call.call_id, output: 'sunny-42' },
@@ -188,7 +194,8 @@ function inputItemsContract(store: string, env: () => Record<string, string>, pr
         { role: 'user', content: 'and again' },
       ]);
       const listed = await listAll(a, next.id, { order: 'asc' });
-      assert.deepEqual(listed.slice(0, 2), [question, toolOutput], 'listed as the items they name');
+      const withoutId = (item: ResponseItem) => ({ ...item, id: undefined });
+      assert.deepEqual(listed.slice(0, 2).map(withoutId), [question, toolOutput].map(withoutId), 'listed as the items they name');
 
       const foreign = await apiError(b.responses.create({ model: 'oai-echo', input: [refs[0]] }));
       assert.equal(foreign.status, 404, 'another gateway key');
@@ -196,6 +203,22 @@ function inputItemsContract(store: string, env: () => Record<string, string>, pr
       assert.equal(clientGiven.status, 404);
       assert.equal(clientGiven.message, `404 Item with id 'msg_client_2' not found.`);
       assert.equal(clientGiven.param, 'input[0].id');
+    });
+
+    // Found by an independent check: the list showed the continued response's ids, which were a 404
+    // once that response was deleted (or expired: the same lookup).
+    it('every id a chained response lists resolves while it is stored, the response it continued deleted', async () => {
+      const first = await a.responses.create({ model: 'oai-echo', input: 'first question' });
+      const second = await a.responses.create({ model: 'oai-echo', previous_response_id: first.id, input: 'second' });
+      await a.responses.delete(first.id);
+      const listed = await listAll(a, second.id, { order: 'asc' });
+      const refs: ResponseInputItem[] = listed.map((item) => ({ type: 'item_reference', id: idOf(item) }));
+      await a.responses.create({ model: 'oai-echo', input: refs });
+      assert.deepEqual(upstream.last().body.messages, [
+        { role: 'user', content: [{ type: 'text', text: 'first question' }] },
+        { role: 'assistant', content: 'fake answer to: first question' },
+        { role: 'user', content: [{ type: 'text', text: 'second' }] },
+      ]);
     });
 
     it('pages by limit and after, both orders, as the auto-paging iterator walks them', async () => {

@@ -17,9 +17,9 @@ export function itemId(responseId: string, kind: ItemKind, index: number): strin
 }
 
 /**
- * Id of a request's input item that came without one (`msg_<response>_in<n>`): apart
- * from output item ids, and carrying its response's id too, so an `item_reference`
- * to an item the input items list shows finds it.
+ * Id of the item at `index` in a response's input items list that has no id of the client's
+ * (`msg_<response>_in<n>`, input-items.ts): apart from output item ids, and carrying its
+ * response's id too, so an `item_reference` to an item the list shows finds it.
  */
 export function inputItemId(responseId: string, prefix: string, index: number): string {
   return `${prefix}_${responseId.slice('resp_'.length)}_in${index}`;

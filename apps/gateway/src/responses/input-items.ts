@@ -1,5 +1,5 @@
 import type { ResponseInputItem, ResponseItem } from 'openai/resources/responses/responses';
-import { inputItemId } from './ids';
+import { inputItemId, responseIdOfItem } from './ids';
 import { itemType, type ResponsesRequest } from './request';
 import type { StoredResponse } from './store';
 
@@ -20,26 +20,30 @@ type InputItem = Exclude<ResponseInputItem, ResponseInputItem.ItemReference> & {
  * ("items used to generate this response"): the context of the response it continues (its
  * items, then its output), then this request's `input` as item objects, each with an id.
  * `input` must have its `item_reference`s resolved (they are listed as the items they name).
+ * An item keeps a client's id; one the gateway gave (which names the response holding the item,
+ * ids.ts) is given anew, naming this response: its record holds the item, so a reference to any id
+ * the list shows resolves for as long as the list does, after the earlier response is deleted or
+ * expired too.
  */
 export function contextItems(responseId: string, input: ResponsesRequest['input'], previous?: StoredResponse): ResponseItem[] {
-  const items: ResponseItem[] = previous ? [...(previous.items ?? []), ...(previous.response.output as ResponseItem[])] : [];
-  const taken = new Set(items.map((item) => item.id));
+  const carried = previous ? [...(previous.items ?? []), ...(previous.response.output as ResponseItem[])] : [];
   const own = (typeof input === 'string' ? [{ role: 'user', content: input }] : (input ?? [])) as InputItem[];
-  own.forEach((item, i) => {
-    const type = itemType(item);
+  const listed = [...carried, ...own.map((item) => (itemType(item) === 'message' ? messageItem(item as MessageInput) : item))];
+  const taken = new Set<string>();
+  return (listed as Listed[]).map((item, i) => {
     // Ids are the list's cursors (`after`): a repeated one would send a client paging in circles.
-    const id = item.id && !taken.has(item.id) ? item.id : inputItemId(responseId, ID_PREFIX[type], i);
+    const id = item.id && !responseIdOfItem(item.id) && !taken.has(item.id) ? item.id : inputItemId(responseId, ID_PREFIX[item.type], i);
     taken.add(id);
-    items.push((type === 'message' ? messageItem(item as MessageInput, id) : { ...item, id }) as ResponseItem);
+    return { ...item, id } as ResponseItem;
   });
-  return items;
 }
 
+type Listed = { id?: string | null; type: string };
 type MessageInput = { role: string; content: string | object[]; status?: string };
 
 /** A message as the API lists it: typed, with a status, string content as one text part. */
-function messageItem(item: MessageInput, id: string): object {
+function messageItem(item: MessageInput): ResponseItem {
   const text = item.role === 'assistant' ? { type: 'output_text', annotations: [] } : { type: 'input_text' };
   const content = typeof item.content === 'string' ? [{ ...text, text: item.content }] : item.content;
-  return { ...item, id, type: 'message', status: item.status ?? 'completed', content };
+  return { ...item, type: 'message', status: item.status ?? 'completed', content } as ResponseItem;
 }
