@@ -107,4 +107,14 @@ describe('usage read from the bytes (usageAt)', () => {
     for (const bad of ['"object":"chat.completion.chunk"', '"x":"object","y":"chat.completion"', '"object":"chat.complet'])
       assert.throws(() => readJsonResult('p', body(bad), 'chat.completion'), /not a chat.completion/, bad);
   });
+
+  // DeepSeek names its cache hits `prompt_cache_hit_tokens`: billed at the full input price before.
+  it("reads DeepSeek's prompt_cache_hit_tokens as cached tokens, and leaves a server's own cached_tokens alone", () => {
+    const deepseek = { prompt_tokens: 100, completion_tokens: 5, prompt_cache_hit_tokens: 64, prompt_cache_miss_tokens: 36 };
+    assert.deepStrictEqual(usageOfText(JSON.stringify(deepseek))?.prompt_tokens_details, { cached_tokens: 64 });
+    const both = { ...deepseek, prompt_tokens_details: { cached_tokens: 60, audio_tokens: 0 } };
+    assert.deepStrictEqual(usageOfText(JSON.stringify(both))?.prompt_tokens_details, { cached_tokens: 60, audio_tokens: 0 });
+    const nullDetails = { ...deepseek, prompt_tokens_details: null };
+    assert.equal(usageOfText(JSON.stringify(nullDetails))?.prompt_tokens_details?.cached_tokens, 64);
+  });
 });

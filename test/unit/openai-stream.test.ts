@@ -430,3 +430,18 @@ describe('OpenAI stream pass-through', () => {
     );
   });
 });
+
+describe('OpenAI stream usage from DeepSeek', () => {
+  // DeepSeek names its cache hits `prompt_cache_hit_tokens`: billed at the full input price before.
+  it('reads prompt_cache_hit_tokens as cached tokens unless the server reports cached_tokens too', async () => {
+    const stream = (usage: object) =>
+      Buffer.from(
+        `data: {"choices":[{"index":0,"delta":{"content":"x"}}]}\n\ndata: ${JSON.stringify({ choices: [], usage })}\n\ndata: [DONE]\n\n`,
+      );
+    const deepseek = { prompt_tokens: 100, completion_tokens: 5, prompt_cache_hit_tokens: 64, prompt_cache_miss_tokens: 36 };
+    assert.equal((await run([stream(deepseek)], false)).usage?.prompt_tokens_details?.cached_tokens, 64);
+    const both = { ...deepseek, prompt_tokens_details: { cached_tokens: 60 } };
+    assert.equal((await run([stream(both)], false)).usage?.prompt_tokens_details?.cached_tokens, 60);
+    assert.equal((await run([stream({ prompt_tokens: 3 })], false)).usage?.prompt_tokens_details, undefined);
+  });
+});

@@ -1,7 +1,7 @@
 import { GatewayError } from '../gateway-error';
 import type { JsonResult } from '../provider';
 import { isSpace, valueAt } from './json-bytes';
-import { usageAt } from './usage-bytes';
+import { usageAt, withCacheHits } from './usage-bytes';
 
 const USAGE_KEY = Buffer.from('"usage"');
 const OBJECT_KEY = Buffer.from('"object"');
@@ -45,5 +45,5 @@ export function usageOf(body: Buffer): JsonResult['usage'] {
   const start = key < 0 ? -1 : valueAt(body, key + USAGE_KEY.length);
   // `"usage":null` (and a server's own fields after it) is no usage.
   if (start < 0 || body[start] !== 0x7b /* { */) return undefined;
-  return usageAt(body, start);
+  return withCacheHits(usageAt(body, start));
 }

@@ -5,6 +5,7 @@ import { upstreamErrorEvent } from './error-event';
 import { fromTransportError } from './errors';
 import { isSpace, keyWithValue, valueAt } from './json-bytes';
 import { EVENT_END, EVENT_END_CRLF, eventsEnd, PartialEvent } from './partial-event';
+import { withCacheHits } from './usage-bytes';
 
 /**
  * How much of the stream's end we keep to find `[DONE]` and the usage event: the last
@@ -219,7 +220,7 @@ function lastUsage(tail: Buffer): ChatStream['usage'] {
     if (event.startsWith('data:')) {
       try {
         const usage = JSON.parse(event.slice(5)).usage;
-        if (usage) return usage;
+        if (usage) return withCacheHits(usage);
       } catch {
         // A partial event at the start of the tail: nothing to read there.
       }

@@ -119,3 +119,15 @@ function parsedAt(body: Buffer, start: number): CompletionUsage | undefined {
   }
   return undefined;
 }
+
+/**
+ * DeepSeek reports the prompt tokens its context cache served as `prompt_cache_hit_tokens`, not
+ * as OpenAI's `prompt_tokens_details.cached_tokens`: read as OpenAI's, so they are billed at the
+ * deployment's `cachedInput` price and reported as cached to every client protocol (they were
+ * billed at the full input price, ~4x DeepSeek's cache-hit price).
+ */
+export function withCacheHits<T extends CompletionUsage | undefined>(usage: T): T {
+  const hits = (usage as { prompt_cache_hit_tokens?: unknown } | undefined)?.prompt_cache_hit_tokens;
+  if (!usage || typeof hits !== 'number' || usage.prompt_tokens_details?.cached_tokens != null) return usage;
+  return { ...usage, prompt_tokens_details: { ...usage.prompt_tokens_details, cached_tokens: hits } };
+}
