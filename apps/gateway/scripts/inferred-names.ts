@@ -18,9 +18,14 @@ type Cut = { from: number; to: number };
 export function withoutInferredNames(source: string): string {
   const cuts: Cut[] = [];
   visit(acorn.parse(source, { ecmaVersion: 'latest', sourceType: 'script' }) as unknown as Node, undefined, cuts);
-  let out = source;
-  for (const cut of cuts.sort((a, b) => b.from - a.from)) out = out.slice(0, cut.from) + out.slice(cut.to);
-  return out;
+  const kept: string[] = [];
+  let from = 0;
+  for (const cut of cuts.sort((a, b) => a.from - b.from)) {
+    kept.push(source.slice(from, cut.from));
+    from = cut.to;
+  }
+  kept.push(source.slice(from));
+  return kept.join('');
 }
 
 function visit(node: Node, parent: Node | undefined, cuts: Cut[]): void {
