@@ -1385,6 +1385,27 @@ describe('Messages API: one cache with the chat route', () => {
     assert.deepEqual(final.content, first.data.content);
   });
 
+  // Found by an independent check: Messages writes its limit as max_completion_tokens, chat clients
+  // send max_tokens, and the two never shared an entry though the upstream receives the same limit.
+  it('a chat client`s max_tokens and Messages` max_tokens are one cache entry, either asked first', async () => {
+    const sdk = new Anthropic({ baseURL: cached.url, apiKey: 'unused', maxRetries: 0 });
+    const chat = async (content: string) => {
+      const res = await fetch(`${cached.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'mock', max_tokens: 64, messages: [{ role: 'user', content }] }),
+      });
+      await res.text();
+      return res.headers.get('x-gateway-cache');
+    };
+    const messages = async (content: string) =>
+      (
+        await sdk.messages.create({ model: 'mock', max_tokens: 64, messages: [{ role: 'user', content }] }).withResponse()
+      ).response.headers.get('x-gateway-cache');
+    assert.deepEqual([await messages('Messages first, chat second'), await chat('Messages first, chat second')], ['miss', 'hit-exact']);
+    assert.deepEqual([await chat('Chat first, Messages second'), await messages('Chat first, Messages second')], ['miss', 'hit-exact']);
+  });
+
   it('a server-tool request is not answered from the cache, even where the chat params it translates to have an entry', async () => {
     // What a web_search request translates to, asked by an OpenAI client: the OpenAI-family deployment answers, the cache stores it.
     const chat = async () => {

@@ -61,6 +61,18 @@ describe('cache keys', () => {
     assert.equal(cacheKeys(ask('hi', { temperature: null }), scope).exact, base.exact);
   });
 
+  // Found by an independent check: a /v1/messages request (its codec writes max_completion_tokens)
+  // and a chat request with max_tokens never shared an entry, though the upstream gets one limit.
+  it('max_tokens and max_completion_tokens are one parameter, the one the upstream receives', () => {
+    const chat = cacheKeys(ask('hi', { max_tokens: 100 }), scope);
+    const messages = cacheKeys(ask('hi', { max_completion_tokens: 100 }), scope);
+    assert.deepEqual(messages, chat);
+    assert.notEqual(cacheKeys(ask('hi', { max_completion_tokens: 200 }), scope).exact, chat.exact);
+    // Both given: the upstream gets max_completion_tokens (maxTokensOf), and so does the key.
+    assert.deepEqual(cacheKeys(ask('hi', { max_tokens: 5, max_completion_tokens: 100 }), scope), chat);
+    assert.notEqual(cacheKeys(ask('hi', { max_tokens: 100, max_completion_tokens: 5 }), scope).exact, chat.exact);
+  });
+
   it('namespaces separate tenants, model groups, system prompts and conversations; the last message only changes the exact key', () => {
     const base = cacheKeys(ask('hi'), scope);
     assert.notEqual(cacheKeys(ask('hi'), { ...scope, tenant: 'key:b' }).namespace, base.namespace);

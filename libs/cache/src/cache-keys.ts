@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '@gateway/providers';
+import { type ChatCompletionCreateParams, type ChatCompletionMessageParam, maxTokensOf } from '@gateway/providers';
 
 /** Whose cache a request may use: one tenant never receives another's answer. */
 export interface CacheScope {
@@ -43,12 +43,21 @@ const NOT_IN_KEY = new Set([
   'prompt_cache_retention',
 ]);
 
+/**
+ * OpenAI's two names of the output limit. The upstream receives one of them (maxTokensOf), so a
+ * chat client's `max_tokens` and the `max_completion_tokens` the Messages and Responses codecs
+ * write ask the same: the key holds the limit once, under one name.
+ */
+const OUTPUT_LIMIT = new Set(['max_tokens', 'max_completion_tokens']);
+
 export function cacheKeys(request: ChatCompletionCreateParams, scope: CacheScope): CacheKeys {
   const params: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(request)) {
     // An explicit null means "the default", as an absent field does.
-    if (!NOT_IN_KEY.has(key) && value !== null && value !== undefined) params[key] = value;
+    if (!NOT_IN_KEY.has(key) && !OUTPUT_LIMIT.has(key) && value !== null && value !== undefined) params[key] = value;
   }
+  const limit = maxTokensOf(request);
+  if (limit !== undefined) params.max_completion_tokens = limit;
   const messages = request.messages;
   const last = messages[messages.length - 1];
   const { content: _content, ...lastFields } = last;

@@ -7,7 +7,7 @@ export * from './provider';
 export * from './providers.module';
 export * from './providers.service';
 export { clientUsage } from './translation/completion';
-export { checkParams, refuse, type ParamRule, type ParamTable } from './translation/params';
+export { checkParams, maxTokensOf, refuse, type ParamRule, type ParamTable } from './translation/params';
 export { toolResult } from './translation/tool-results';
 export type * from './wire';
 /** The Anthropic tables, for the Messages API ingress codec, which reads them in reverse. */
