@@ -13,6 +13,8 @@ import { random, randomUnit } from '../support/vectors';
 const REDIS_URL = process.env.TEST_REDIS_URL;
 const REDIS_SERVER = process.env.TEST_REDIS_SERVER;
 const REDIS_STACK_URL = process.env.REDIS_STACK_URL;
+const REDIS_STACK_SERVER = process.env.REDIS_STACK_SERVER;
+const REDIS_STACK_MODULE = process.env.REDIS_STACK_MODULE;
 const TENANT_KEYS = { alice: 'alice-stack-key-0123456789', bob: 'bob-stack-key-0123456789' };
 const alice = { apiKey: TENANT_KEYS.alice };
 const bob = { apiKey: TENANT_KEYS.bob };
@@ -162,6 +164,27 @@ describe('response cache fails open when Redis stops, and recovers when it retur
     }
     assert.ok(recovered, 'caching resumed after Redis came back');
   });
+
+  // Found by an independent check: stores_total{result="stored"} counted every answer offered, before
+  // the write, so a full Redis (maxmemory, noeviction) showed 60 stored where 1 was.
+  it('an answer a full Redis refuses counts as failed, not stored', async () => {
+    const admin = new Redis(server.url);
+    const series = (result: string) => metric(gateway, `gateway_cache_stores_total{result="${result}"}`);
+    try {
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1');
+      const [stored, failed] = [await series('stored'), await series('failed')];
+      assert.equal((await ask(gateway.client(), 'Refused by a full Redis')).cache, 'miss');
+      for (let i = 0; i < 100 && (await series('failed')) === failed; i++) await settle(20);
+      assert.deepEqual([(await series('stored')) - stored, (await series('failed')) - failed], [0, 1]);
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      admin.disconnect();
+    }
+    await ask(gateway.client(), 'Stored by a Redis with room');
+    await settle();
+    assert.equal((await ask(gateway.client(), 'Stored by a Redis with room')).cache, 'hit-exact');
+  });
 });
 
 describe('response cache on Redis Stack (FT.SEARCH KNN)', () => {
@@ -245,12 +268,25 @@ describe('response cache on Redis Stack (FT.SEARCH KNN)', () => {
 });
 
 describe('Redis Stack backend: hybrid policy per namespace, cap kept by a one-key script', () => {
-  if (!REDIS_STACK_URL) return skipLoudly('Redis Stack backend tests', 'REDIS_STACK_URL');
-  const prefix = `policy:${randomUUID().slice(0, 8)}:`;
+  // A server of its own: INFO commandstats counts every client's FT.SEARCH.
+  if (!REDIS_STACK_SERVER || !REDIS_STACK_MODULE) return skipLoudly('Redis Stack backend tests', 'REDIS_STACK_SERVER');
+  const prefix = 'policy:';
   const rand = random(7);
   const vectors = Array.from({ length: 8 }, () => randomUnit(rand, 16));
+  let server: RedisServer;
   let redis: Redis;
   let backend: RedisBackend;
+  const warnings: string[] = [];
+  const logger = Object.assign(new Logger('test'), { warn: (message: string) => void warnings.push(message) });
+  const options = {
+    keyPrefix: prefix,
+    indexName: `${prefix}idx`,
+    dimensions: 16,
+    maxEntries: 6,
+    hnswM: 8,
+    hnswEfConstruction: 50,
+    hnswEfRuntime: 20,
+  };
   const entry = (namespace: string, i: number) => ({
     namespace,
     body: `answer ${i}`,
@@ -264,43 +300,95 @@ describe('Redis Stack backend: hybrid policy per namespace, cap kept by a one-ke
     if (info[info.indexOf('ALGORITHM') + 1] === 'TIERED') info = info[info.indexOf('BACKEND_INDEX') + 1] as unknown[];
     return String(info[info.indexOf('LAST_SEARCH_MODE') + 1]);
   };
+  const searches = async () => {
+    const stats = String(await redis.info('commandstats'));
+    return Number(/cmdstat_FT\.SEARCH:calls=(\d+)/i.exec(stats)?.[1] ?? 0);
+  };
 
   before(async () => {
-    redis = new Redis(REDIS_STACK_URL);
-    const options = { keyPrefix: prefix, indexName: `${prefix}idx`, dimensions: 16, maxEntries: 6, hnswM: 8 };
-    backend = new RedisBackend(redis, { ...options, hnswEfConstruction: 50, hnswEfRuntime: 20, batchesFrom: 4 }, new Logger('test'));
+    server = await RedisServer.start(REDIS_STACK_SERVER, { module: REDIS_STACK_MODULE });
+    redis = new Redis(server.url);
+    backend = new RedisBackend(redis, { ...options, batchesFrom: 4 }, logger);
     await backend.prepare();
     for (let i = 0; i < 5; i++) await backend.put(`big${i}`, entry('big', i), 60);
     await backend.put('small5', entry('small', 5), 60);
   });
   after(async () => {
-    await redis.call('FT.DROPINDEX', `${prefix}idx`, 'DD').catch(() => {});
-    await redis.del(`${prefix}expiry`);
-    redis.disconnect();
+    redis?.disconnect();
+    await server?.stop();
   });
 
-  it('walks the graph in batches for a namespace holding most of the index, and leaves small ones to the planner', async () => {
-    const big = await backend.nearest('big', vectors[2], 2);
-    assert.equal(big[0].key, 'big2');
-    assert.ok(big.every((n) => n.key.startsWith('big')));
+  // Found by an independent check: the first lookup in a namespace (every turn of a conversation is
+  // one) counted the namespace and the whole index first: three round trips in the 50 ms budget, and
+  // at 100,000 entries ~15 times the Redis time of the search itself.
+  it('a lookup in a new namespace is one FT.SEARCH', async () => {
+    const before = await searches();
+    for (let i = 0; i < 10; i++) assert.deepEqual(await backend.nearest(`turn${i}`, vectors[1], 2), []);
+    assert.equal((await searches()) - before, 10);
+  });
+
+  it('walks the graph in batches for a namespace holding most of the index once counted, and leaves small ones to the planner', async () => {
+    const first = await backend.nearest('big', vectors[2], 2);
+    assert.equal(first[0].key, 'big2');
+    assert.ok(first.every((n) => n.key.startsWith('big')));
+    assert.notEqual(await lastSearchMode(), 'HYBRID_BATCHES', 'not counted yet: the planner');
+    // The first search filled k, so the namespace was counted in the background, on this connection
+    // before the FT.DEBUG above: its next search knows it is large.
+    assert.equal((await backend.nearest('big', vectors[2], 2))[0].key, 'big2');
     assert.equal(await lastSearchMode(), 'HYBRID_BATCHES');
-    const small = await backend.nearest('small', vectors[2], 2);
-    assert.deepEqual(
-      small.map((n) => n.key),
-      ['small5'],
-    );
-    assert.notEqual(await lastSearchMode(), 'HYBRID_BATCHES');
+    for (let i = 0; i < 2; i++) {
+      const small = await backend.nearest('small', vectors[2], 2);
+      assert.deepEqual(
+        small.map((n) => n.key),
+        ['small5'],
+      );
+      assert.notEqual(await lastSearchMode(), 'HYBRID_BATCHES');
+    }
+  });
+
+  // Found by an independent check: each put waited for the entry's transaction before sending the
+  // cap script, two round trips: with Redis 30 ms away, past the 50 ms budget and counted failed.
+  it('a put sends the entry and the cap script in one round trip', async () => {
+    const sent: string[] = [];
+    const send = redis.sendCommand.bind(redis);
+    redis.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
+      sent.push(command.name);
+      return (send as (...a: unknown[]) => unknown)(command, ...rest);
+    }) as typeof redis.sendCommand;
+    try {
+      const put = backend.put('small6', entry('small', 6), 60);
+      // Nothing has been answered yet (replies are read on a later turn of the event loop).
+      assert.ok(sent.includes('exec') && sent.some((name) => /^eval/.test(name)), sent.join(' '));
+      await put;
+    } finally {
+      redis.sendCommand = send;
+    }
+    assert.equal(await redis.hget(`${prefix}e:small6`, 'body'), 'answer 6');
   });
 
   it('over the cap, the script pops the entries closest to expiry and the backend deletes them', async () => {
     await backend.put('big6', entry('big', 6), 120);
     await backend.put('big7', entry('big', 7), 120);
     assert.equal(await redis.zcard(`${prefix}expiry`), 6);
-    // Same TTL for the first six: the two popped are among them; the two longer-lived entries stay.
+    // Same TTL for the first ones: the popped are among them; the two longer-lived entries stay.
     const left = await redis.keys(`${prefix}e:*`);
     assert.equal(left.length, 6);
     assert.ok(left.includes(`${prefix}e:big6`) && left.includes(`${prefix}e:big7`));
     assert.equal(searchTotal(await redis.call('FT.SEARCH', `${prefix}idx`, '*', 'NOCONTENT', 'LIMIT', '0', '0')), 6);
+  });
+
+  // Found by an independent check: an index under the gateway's name with another dimension was
+  // trusted by its name: no entry could be indexed, and nothing said so.
+  it('an index of that name with another vector dimension is not used: one warning, semantic caching in process', async () => {
+    const foreign = new RedisBackend(redis, { ...options, indexName: `${prefix}idx`, dimensions: 32 }, logger);
+    await foreign.prepare();
+    await foreign.prepare();
+    assert.equal(foreign.searchAvailable, false);
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0], /DIM 16 COSINE.*DIM 32 COSINE/);
+    assert.equal(backend.searchAvailable, true, 'the index fits the backend that made it');
+    await backend.prepare();
+    assert.equal(backend.searchAvailable, true);
   });
 });
 

@@ -278,6 +278,49 @@ describe('response cache over an OpenAI-format upstream', () => {
   });
 });
 
+// Found by an independent check: streamed answers were measured by their SSE text (a chunk of a few
+// characters is ~200 bytes of JSON), so those over ~15 KB were never cached, and nothing counted it;
+// and answers were measured in UTF-16 units, so a CJK answer three times the limit was stored.
+describe('response cache: maxEntryBytes is the answer`s size in bytes', () => {
+  const setup = gatewayWithFakeUpstream((baseUrl) =>
+    configWith({
+      providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
+      models: [{ name: 'fake', deployments: [{ provider: 'fake', model: 'ok' }] }],
+      cache: { enabled: true, maxEntryBytes: 4096, semantic: { enabled: false } },
+    }),
+  );
+  const tooLarge = () => metric(setup.gateway, 'gateway_cache_stores_total{result="too_large"}');
+
+  it('a streamed answer under the limit is stored, however many chunks carry it', async () => {
+    // The fake upstream streams its answer ("fake answer to: " and the prompt) a word a chunk: ~1,200
+    // chunks of ~150 bytes, 45 times the 4 KB limit, for 2.4 KB of answer.
+    const prompt = 'ab '.repeat(800);
+    const streamed = await askStream(setup.gateway.client(), prompt, true, {}, 'fake');
+    assert.equal(streamed.cache, 'miss');
+    assert.ok(streamed.chunks.length > 800);
+    await settle();
+    assert.equal((await ask(setup.gateway.client(), prompt, { model: 'fake' })).cache, 'hit-exact');
+  });
+
+  it('an answer over the limit in UTF-8 bytes is not stored and counts as too_large, whole or streamed', async () => {
+    // 1,800 characters of Japanese: 5,400 bytes, under 4,096 UTF-16 units.
+    const prompt = 'キャッシュ'.repeat(360);
+    const counted = async (expected: number) => {
+      for (let i = 0; i < 100 && (await tooLarge()) < expected; i++) await settle(20);
+      assert.equal(await tooLarge(), expected);
+    };
+    const before = await tooLarge();
+    assert.equal((await ask(setup.gateway.client(), prompt, { model: 'fake' })).cache, 'miss');
+    await counted(before + 1);
+    assert.equal((await ask(setup.gateway.client(), prompt, { model: 'fake' })).cache, 'miss');
+    await counted(before + 2);
+    const streamed = `${prompt} (streamed)`;
+    assert.equal((await askStream(setup.gateway.client(), streamed, true, {}, 'fake')).cache, 'miss');
+    await counted(before + 3);
+    assert.equal((await ask(setup.gateway.client(), streamed, { model: 'fake' })).cache, 'miss');
+  });
+});
+
 describe('response cache, off', () => {
   it('sends no cache header when the cache section is absent', async () => {
     const gateway = await GatewayProcess.start(configWith());

@@ -8,7 +8,8 @@ import { freePort } from './free-port';
 
 /**
  * A throwaway redis-server (TEST_REDIS_SERVER) on a fixed loopback port that a test can stop and
- * start again; with `persist`, it starts again with its data (an append-only file synced at every write).
+ * start again; with `persist`, it starts again with its data (an append-only file synced at every write);
+ * with `module`, it loads that module (REDIS_STACK_MODULE: the search module).
  */
 export class RedisServer {
   private child?: ChildProcess;
@@ -18,10 +19,11 @@ export class RedisServer {
     private readonly binary: string,
     readonly port: number,
     private readonly persist: boolean,
+    private readonly module?: string,
   ) {}
 
-  static async start(binary: string, { persist = false } = {}): Promise<RedisServer> {
-    const server = new RedisServer(binary, await freePort(), persist);
+  static async start(binary: string, { persist = false, module = undefined as string | undefined } = {}): Promise<RedisServer> {
+    const server = new RedisServer(binary, await freePort(), persist, module);
     await server.start();
     return server;
   }
@@ -40,6 +42,7 @@ export class RedisServer {
       [
         ...['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir],
         ...(this.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+        ...(this.module ? ['--loadmodule', this.module] : []),
       ],
       { stdio: 'ignore' },
     );

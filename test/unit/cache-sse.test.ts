@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assembleFromChunks, replayAsStream } from '@gateway/cache';
-import type { ChatCompletion } from '@gateway/providers';
-import { SseChunkCollector } from '../../libs/cache/src/sse';
+import { replayAsStream } from '@gateway/cache';
+import type { ChatCompletion, ChatCompletionChunk } from '@gateway/providers';
+import { CompletionAssembler, SseChunkCollector } from '../../libs/cache/src/sse';
 
 const completion: ChatCompletion = {
   id: 'chatcmpl-1',
@@ -72,7 +72,7 @@ describe('stream replay and assembly', () => {
     const collector = new SseChunkCollector(1 << 20);
     for (const frame of await frames(JSON.stringify(completion), true)) collector.push(frame);
     assert.ok(collector.complete);
-    assert.deepEqual(assembleFromChunks(collector.chunks), completion);
+    assert.deepEqual(collector.completion(), completion);
   });
 
   // Found by an independent check: a hit in the other shape (or a stored stream) lost the reasoning,
@@ -107,7 +107,7 @@ describe('stream replay and assembly', () => {
     const out = await frames(JSON.stringify(withThinking), true);
     const collector = new SseChunkCollector(1 << 20);
     for (const frame of out) collector.push(frame);
-    assert.deepEqual(assembleFromChunks(collector.chunks), withThinking);
+    assert.deepEqual(collector.completion(), withThinking);
     // In the stream, each signed block comes after its own text and before the answer's text.
     const deltas = out
       .slice(0, -1)
@@ -127,12 +127,13 @@ describe('stream replay and assembly', () => {
     const collector = new SseChunkCollector(1 << 20);
     for (let i = 0; i < bytes.length; i += 7) collector.push(bytes.subarray(i, i + 7));
     assert.ok(collector.complete);
-    assert.equal(assembleFromChunks(collector.chunks).choices[0].message.content, 'Grüße 👋 aus Köln');
+    assert.equal(collector.completion().choices[0].message.content, 'Grüße 👋 aus Köln');
   });
 
   it('merges tool-call fragments streamed by index', () => {
     const base = { id: 'x', object: 'chat.completion.chunk' as const, created: 1, model: 'm' };
-    const result = assembleFromChunks([
+    const assembler = new CompletionAssembler();
+    const chunks: ChatCompletionChunk[] = [
       {
         ...base,
         choices: [
@@ -149,7 +150,9 @@ describe('stream replay and assembly', () => {
       { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }, finish_reason: null }] },
       { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }, finish_reason: null }] },
       { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] },
-    ]);
+    ];
+    for (const chunk of chunks) assembler.add(chunk);
+    const result = assembler.completion();
     assert.deepEqual(result.choices[0].message.tool_calls, [
       { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
     ]);
@@ -165,11 +168,50 @@ describe('stream replay and assembly', () => {
     const cut = new SseChunkCollector(1 << 20);
     cut.push(ok);
     assert.equal(cut.complete, false);
-    const big = new SseChunkCollector(50);
-    big.push(ok + 'data: [DONE]\n\n');
+    const big = new SseChunkCollector(1024);
+    big.push(ok + contentFrames('x'.repeat(1025), 4) + 'data: [DONE]\n\n');
     assert.equal(big.complete, false);
+    assert.equal(big.tooLarge, true);
     const done = new SseChunkCollector(1 << 20);
     done.push(ok + 'data: [DONE]\n\n');
     assert.equal(done.complete, true);
   });
+
+  // Found by an independent check: the limit applied to the SSE text, ~50 times the answer when a
+  // chunk carries 4 characters (OpenAI's pace), so streamed answers over ~15 KB were never cached.
+  it('the limit is on the answer, in UTF-8 bytes, not on the stream carrying it', () => {
+    const answer = 'Grüße '.repeat(400); // 3,200 bytes in 2,400 UTF-16 units
+    const stream = contentFrames(answer, 4) + 'data: [DONE]\n\n';
+    assert.ok(stream.length > 40 * answer.length);
+    const fits = new SseChunkCollector(3_300);
+    fits.push(stream);
+    assert.ok(fits.complete && !fits.tooLarge);
+    assert.equal(fits.completion().choices[0].message.content, answer);
+    const over = new SseChunkCollector(3_000);
+    over.push(stream);
+    assert.ok(!over.complete && over.tooLarge);
+    // One unfinished event longer than the limit is not buffered on.
+    const endless = new SseChunkCollector(1_024);
+    endless.push(`data: {"choices":[{"index":0,"delta":{"content":"${'x'.repeat(2_000)}`);
+    assert.ok(endless.tooLarge);
+  });
 });
+
+/** An answer streamed `size` characters a chunk, as OpenAI does, each chunk a full ~200-byte frame. */
+function contentFrames(text: string, size: number): string {
+  let out = '';
+  for (let i = 0; i < text.length; i += size) {
+    const chunk = {
+      id: 'chatcmpl-1',
+      object: 'chat.completion.chunk',
+      created: 1700000000,
+      model: 'gpt-4o-mini',
+      system_fingerprint: 'fp_1',
+      choices: [
+        { index: 0, delta: { content: text.slice(i, i + size) }, logprobs: null, finish_reason: i + size >= text.length ? 'stop' : null },
+      ],
+    };
+    out += `data: ${JSON.stringify(chunk)}\n\n`;
+  }
+  return out;
+}

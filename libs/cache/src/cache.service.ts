@@ -17,7 +17,7 @@ import { FailOpen } from './fail-open';
 import { guard, promptFacts } from './guard';
 import { CacheMetrics, type LookupResult } from './metrics';
 import { cacheableCompletion, cacheableRequest } from './policy';
-import { assembleFromChunks, SseChunkCollector } from './sse';
+import { SseChunkCollector } from './sse';
 
 export type CacheStatus = 'hit-exact' | 'hit-semantic' | 'miss' | 'bypass';
 
@@ -47,8 +47,6 @@ const READY_WAIT_MS = 2_000;
 /** Defaults of cache.semantic.embeddingTimeoutMs (see SemanticCacheConfig). */
 const OFFLINE_EMBEDDING_TIMEOUT_MS = 250;
 const PROVIDER_EMBEDDING_TIMEOUT_MS = 1_000;
-/** Ceiling for a completion collected from a stream: stream text is a few times the completion JSON. */
-const STREAM_TEXT_FACTOR = 4;
 
 /**
  * The response cache: an exact layer (hash of the canonical request) and a semantic
@@ -186,9 +184,10 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const pending = lookup.pending;
     if (!pending) return;
     const body = bodyText(completion);
+    // In bytes, as the setting says: what Redis and memory hold (a CJK character is three of them).
+    if (Buffer.byteLength(body) > this.config.maxEntryBytes) return this.metrics.offered('too_large');
     const usage = cacheableCompletion(body, this.config);
-    this.metrics.stores.labels(usage ? 'stored' : 'not_cacheable').inc();
-    if (!usage) return;
+    if (!usage) return this.metrics.offered('not_cacheable');
     if (pending.semanticPrompt && !pending.vector && this.embedder?.ready) pending.vector = await this.embed(pending.semanticPrompt);
     const entry = {
       namespace: pending.keys.namespace,
@@ -196,11 +195,14 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       ...usage,
       ...(pending.vector ? { prompt: pending.semanticPrompt, vector: pending.vector } : {}),
     };
+    const put = (backend: CacheBackend) =>
+      this.call(backend, 'put', (b) => b.put(pending.keys.exact, entry, pending.ttlSeconds).then(() => true), false);
     const exact = this.exactBackend();
-    await this.call(exact, 'put', (b) => b.put(pending.keys.exact, entry, pending.ttlSeconds), undefined);
+    let stored = await put(exact);
     const semantic = this.semanticBackend();
-    if (entry.vector && semantic !== exact)
-      await this.call(semantic, 'put', (b) => b.put(pending.keys.exact, entry, pending.ttlSeconds), undefined);
+    if (entry.vector && semantic !== exact) stored = (await put(semantic)) && stored;
+    // Counted by the outcome: a write Redis refused (maxmemory, an outage) stored nothing.
+    this.metrics.offered(stored ? 'stored' : 'failed');
   }
 
   /**
@@ -209,7 +211,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    */
   recordStream(lookup: CacheLookup, stream: ChatStream): ChatStream {
     if (!lookup.pending) return stream;
-    const collector = new SseChunkCollector(this.config.maxEntryBytes * STREAM_TEXT_FACTOR);
+    const collector = new SseChunkCollector(this.config.maxEntryBytes);
     const store = (body: string) => this.store(lookup, body);
     const recorded: ChatStream = {
       runningUsage: stream.runningUsage,
@@ -221,9 +223,10 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
           },
           end: () => {
             recorded.usage = stream.usage;
-            if (collector.complete) {
+            if (collector.tooLarge) this.metrics.offered('too_large');
+            else if (collector.complete) {
               // The usage event the gateway asked for was cut out before the client (and the collector) saw it.
-              const completion = assembleFromChunks(collector.chunks);
+              const completion = collector.completion();
               if (!completion.usage && stream.usage) completion.usage = clientUsage(stream.usage);
               void store(JSON.stringify(completion));
             }

@@ -2,4 +2,4 @@ export * from './cache.module';
 export * from './cache.service';
 export type { CacheScope } from './cache-keys';
 export * from './controls';
-export { assembleFromChunks, replayAsStream } from './sse';
+export { replayAsStream } from './sse';

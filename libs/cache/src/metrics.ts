@@ -2,6 +2,8 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { GuardReason } from './guard';
 
 export type LookupResult = 'hit_exact' | 'hit_semantic' | 'miss' | 'bypass';
+/** What became of an answer offered to the cache: written, a write that failed, over maxEntryBytes, or refused by policy. */
+export type StoreResult = 'stored' | 'failed' | 'too_large' | 'not_cacheable';
 
 const SIMILARITY_BUCKETS = [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.96, 0.98, 0.99, 1];
 /** Seconds: an exact hit takes well under a millisecond, an embedding tens of them. */
@@ -14,7 +16,7 @@ export class CacheMetrics {
   readonly similarity: Histogram;
   readonly embeddingSeconds: Histogram;
   readonly guardRejections: Counter<'reason'>;
-  readonly stores: Counter<'result'>;
+  private readonly stores: Counter<'result'>;
   readonly savedTokens: Counter<'kind'>;
   readonly savedUsd: Counter;
   readonly backendErrors: Counter<'backend' | 'operation' | 'reason'>;
@@ -56,7 +58,7 @@ export class CacheMetrics {
     });
     this.stores = new Counter({
       name: 'gateway_cache_stores_total',
-      help: 'Answers offered to the cache: stored, or not cacheable',
+      help: 'Answers offered to the cache: stored, failed (a backend write failed), too_large (over cache.maxEntryBytes) or not_cacheable',
       labelNames: ['result'],
       registers,
     });
@@ -84,6 +86,10 @@ export class CacheMetrics {
     if (!series) this.byResult.set(result, (series = { count: this.lookups.labels(result), seconds: this.lookupSeconds.labels(result) }));
     series.count.inc();
     series.seconds.observe(seconds);
+  }
+
+  offered(result: StoreResult): void {
+    this.stores.labels(result).inc();
   }
 
   rejected(reason: GuardReason): void {

@@ -12,7 +12,6 @@ export function cacheableRequest(request: ChatCompletionCreateParams, config: Ca
 
 /** The usage of a completion that may be stored, or undefined when it must not be. */
 export function cacheableCompletion(body: string, config: CacheConfig): { promptTokens: number; completionTokens: number } | undefined {
-  if (body.length > config.maxEntryBytes) return undefined;
   let completion: ChatCompletion;
   try {
     completion = JSON.parse(body);

@@ -12,31 +12,40 @@ type ThinkingBlock = { type: string; thinking?: string };
 type Delta = ChatCompletionChunk['choices'][number]['delta'] & { reasoning_content?: string | null; thinking_blocks?: ThinkingBlock[] };
 
 /**
- * Reads the JSON chunks out of an OpenAI SSE stream as it is forwarded, whatever
- * the read boundaries. `complete` is true once `[DONE]` arrived after no error event.
+ * Reads the JSON chunks out of an OpenAI SSE stream as it is forwarded, whatever the read
+ * boundaries, and assembles the completion as they come. `complete` is true once `[DONE]` arrived
+ * after no error event. The limit applies to what is kept (the assembled text), not to the stream:
+ * OpenAI streams a few characters a chunk in ~250 bytes of JSON, so a 20 KB answer is ~1 MB of SSE.
  */
 export class SseChunkCollector {
-  readonly chunks: ChatCompletionChunk[] = [];
+  /** Set once the answer grew past `maxBytes`: too large to cache, dropped. */
+  tooLarge = false;
+  private readonly assembler = new CompletionAssembler();
   private rest = '';
-  private size = 0;
   private done = false;
   private broken = false;
   private readonly decoder = new TextDecoder();
 
-  /** `maxBytes`: beyond this much stream text the answer is too large to cache and is dropped. */
+  /** `maxBytes`: the most answer text (UTF-8) kept; beyond it the answer is dropped. */
   constructor(private readonly maxBytes: number) {}
 
   get complete(): boolean {
     return this.done && !this.broken;
   }
 
+  /** The `chat.completion` a non-streamed request would have returned. */
+  completion(): ChatCompletion {
+    return this.assembler.completion();
+  }
+
   push(data: string | Uint8Array): void {
     if (this.broken) return;
     const text = typeof data === 'string' ? data : this.decoder.decode(data, { stream: true });
-    this.size += text.length;
-    if (this.size > this.maxBytes) return this.drop();
     const events = (this.rest + text).replace(/\r\n?/g, '\n').split('\n\n');
     this.rest = events.pop()!;
+    // An unfinished event longer than the limit carries more than an entry may hold (UTF-8 takes at
+    // least a byte per UTF-16 unit); buffering it further would only grow memory.
+    if (this.rest.length > this.maxBytes) return this.drop(true);
     for (const event of events) this.read(event);
   }
 
@@ -55,25 +64,30 @@ export class SseChunkCollector {
         return this.drop();
       }
       if (chunk.error) return this.drop();
-      this.chunks.push(chunk);
+      this.assembler.add(chunk);
+      if (this.assembler.bytes > this.maxBytes) return this.drop(true);
     }
   }
 
-  private drop(): void {
+  private drop(tooLarge = false): void {
     this.broken = true;
-    this.chunks.length = 0;
+    this.tooLarge = tooLarge;
   }
 }
 
-/** Joins streamed chunks into the `chat.completion` a non-streamed request would have returned. */
-export function assembleFromChunks(chunks: readonly ChatCompletionChunk[]): ChatCompletion {
-  const first = chunks[0];
-  const choices = new Map<number, Choice>();
-  let usage: ChatCompletion['usage'];
-  for (const chunk of chunks) {
-    if (chunk.usage) usage = chunk.usage;
+/** Joins streamed chunks, one at a time, into the `chat.completion` a non-streamed request would have returned. */
+export class CompletionAssembler {
+  /** UTF-8 bytes of what the chunks added: texts, tool calls, thinking blocks, logprobs. */
+  bytes = 0;
+  private first?: ChatCompletionChunk;
+  private usage: ChatCompletion['usage'];
+  private readonly choices = new Map<number, Choice>();
+
+  add(chunk: ChatCompletionChunk): void {
+    this.first ??= chunk;
+    if (chunk.usage) this.usage = chunk.usage;
     for (const part of chunk.choices ?? []) {
-      let choice = choices.get(part.index);
+      let choice = this.choices.get(part.index);
       if (!choice) {
         choice = {
           index: part.index,
@@ -81,32 +95,48 @@ export function assembleFromChunks(chunks: readonly ChatCompletionChunk[]): Chat
           finish_reason: null as never,
           logprobs: null,
         };
-        choices.set(part.index, choice);
+        this.choices.set(part.index, choice);
       }
       const message: Message = choice.message;
       const delta: Delta = part.delta ?? {};
-      if (delta.reasoning_content) message.reasoning_content = (message.reasoning_content ?? '') + delta.reasoning_content;
-      if (delta.thinking_blocks?.length) (message.thinking_blocks ??= []).push(...delta.thinking_blocks);
-      if (delta.content) message.content = (message.content ?? '') + delta.content;
-      if (delta.refusal) message.refusal = (message.refusal ?? '') + delta.refusal;
-      for (const call of delta.tool_calls ?? []) mergeToolCall((message.tool_calls ??= []), call);
+      if (delta.reasoning_content) message.reasoning_content = (message.reasoning_content ?? '') + this.counted(delta.reasoning_content);
+      if (delta.thinking_blocks?.length) {
+        this.counted(JSON.stringify(delta.thinking_blocks));
+        (message.thinking_blocks ??= []).push(...delta.thinking_blocks);
+      }
+      if (delta.content) message.content = (message.content ?? '') + this.counted(delta.content);
+      if (delta.refusal) message.refusal = (message.refusal ?? '') + this.counted(delta.refusal);
+      for (const call of delta.tool_calls ?? []) {
+        this.counted(JSON.stringify(call));
+        mergeToolCall((message.tool_calls ??= []), call);
+      }
       if (part.finish_reason) choice.finish_reason = part.finish_reason;
       if (part.logprobs) {
+        this.counted(JSON.stringify(part.logprobs));
         const into = (choice.logprobs ??= { content: null, refusal: null });
         if (part.logprobs.content) into.content = [...(into.content ?? []), ...part.logprobs.content];
         if (part.logprobs.refusal) into.refusal = [...(into.refusal ?? []), ...part.logprobs.refusal];
       }
     }
   }
-  return {
-    id: first?.id ?? '',
-    object: 'chat.completion',
-    created: first?.created ?? Math.floor(Date.now() / 1000),
-    model: first?.model ?? '',
-    ...(first?.system_fingerprint ? { system_fingerprint: first.system_fingerprint } : {}),
-    choices: [...choices.values()].sort((a, b) => a.index - b.index),
-    ...(usage ? { usage } : {}),
-  };
+
+  completion(): ChatCompletion {
+    const first = this.first;
+    return {
+      id: first?.id ?? '',
+      object: 'chat.completion',
+      created: first?.created ?? Math.floor(Date.now() / 1000),
+      model: first?.model ?? '',
+      ...(first?.system_fingerprint ? { system_fingerprint: first.system_fingerprint } : {}),
+      choices: [...this.choices.values()].sort((a, b) => a.index - b.index),
+      ...(this.usage ? { usage: this.usage } : {}),
+    };
+  }
+
+  private counted(text: string): string {
+    this.bytes += Buffer.byteLength(text);
+    return text;
+  }
 }
 
 type ToolCallDelta = NonNullable<ChatCompletionChunk['choices'][number]['delta']['tool_calls']>[number];

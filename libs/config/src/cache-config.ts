@@ -89,7 +89,7 @@ export class CacheConfig {
   @IsOptional() @IsNumber() @Min(0) @Max(2) maxTemperature = 1;
   /** Cache answers that are tool calls (finish_reason `tool_calls`). */
   @IsOptional() @IsBoolean() toolCallResponses = false;
-  /** Answers larger than this are not stored. */
+  /** Answers larger than this many bytes (UTF-8 JSON of the completion, streamed ones assembled) are not stored. */
   @IsOptional() @IsInt() @Min(1024) maxEntryBytes = 256 * 1024;
   @IsOptional() @Nested(() => SemanticCacheConfig) semantic: SemanticCacheConfig = new SemanticCacheConfig();
   @IsOptional() @Nested(() => RedisCacheConfig) redis: RedisCacheConfig = new RedisCacheConfig();

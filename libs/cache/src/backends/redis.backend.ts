@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { CacheBackend, CachedAnswer, CacheEntry, Neighbour } from './backend';
 import type { RedisClient } from '@gateway/redis';
-import { parseSearchReply, searchTotal } from './search-reply';
+import { indexAttribute, indexSize, parseSearchReply, searchTotal } from './search-reply';
 
 export interface RedisBackendOptions {
   /** Prefix of this cache's keys, already carrying the embedder id. */
@@ -18,7 +18,7 @@ export interface RedisBackendOptions {
   batchesFrom?: number;
 }
 
-/** How long a namespace's size (which picks the hybrid policy) is reused before it is counted again. */
+/** How long a namespace's size (which picks the hybrid policy) is reused before it may be counted again. */
 const SIZE_TTL_MS = 30_000;
 const MAX_SIZES_KEPT = 10_000;
 
@@ -54,7 +54,9 @@ export class RedisBackend implements CacheBackend {
   private readonly expiryKey: string;
   private readonly client: WithTrack;
   private warnedNoSearch = false;
+  private warnedSchema = false;
   private preparing: Promise<void> | undefined;
+  /** Namespaces whose size is known (or being counted): whether each holds most of the index. */
   private readonly namespaceSizes = new Map<string, { large: boolean; at: number }>();
 
   constructor(
@@ -97,17 +99,22 @@ export class RedisBackend implements CacheBackend {
     }
     const entryKey = this.entryPrefix + key;
     // One key per transaction: a reader sees the old entry or the new one, never a half-written one.
-    const written = await this.client
-      .multi()
-      .del(entryKey)
-      .hset(entryKey, ...fields)
-      .pexpire(entryKey, ttlMs)
-      .exec();
+    // The transaction and the cap script go out together: one round trip within the budget, not two
+    // (the script only scores the key; an entry it pops is deleted after the write, below).
+    const [written, evicted] = await Promise.all([
+      this.client
+        .multi()
+        .del(entryKey)
+        .hset(entryKey, ...fields)
+        .pexpire(entryKey, ttlMs)
+        .exec(),
+      this.client.gatewayCacheTrack(this.expiryKey, now, now + ttlMs, entryKey, this.options.maxEntries),
+    ]);
     const failed = written?.find(([err]) => err);
     if (failed) throw failed[0];
-    const evicted = await this.client.gatewayCacheTrack(this.expiryKey, now, now + ttlMs, entryKey, this.options.maxEntries);
-    // [member, score, member, score, …]; on a cluster the members live on other nodes.
-    await Promise.all(evicted.filter((_, i) => i % 2 === 0).map((evictedKey) => this.client.unlink(evictedKey)));
+    // [member, score, member, score, …]; on a cluster the members live on other nodes. Not awaited:
+    // the entry is written, and an evicted entry left behind by a failed UNLINK still expires by its TTL.
+    for (const evictedKey of evicted.filter((_, i) => i % 2 === 0)) this.client.unlink(evictedKey).catch(() => {});
   }
 
   async nearest(namespace: string, vector: Float32Array, k: number): Promise<Neighbour[]> {
@@ -115,7 +122,7 @@ export class RedisBackend implements CacheBackend {
     const blob = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
     let reply: unknown;
     try {
-      const policy = (await this.large(namespace)) ? ' HYBRID_POLICY BATCHES' : '';
+      const policy = this.knownLarge(namespace) ? ' HYBRID_POLICY BATCHES' : '';
       const query = `(@ns:{${namespace}})=>[KNN ${k} @vec $v EF_RUNTIME ${this.options.hnswEfRuntime}${policy} AS score]`;
       reply = await this.client.call(
         'FT.SEARCH',
@@ -142,8 +149,10 @@ export class RedisBackend implements CacheBackend {
       if (/no such index|unknown index/i.test((err as Error).message)) void this.prepare();
       throw err;
     }
+    const hits = parseSearchReply(reply);
+    this.learnSize(namespace, hits.length < k);
     // COSINE scores are distances: 0 = same direction.
-    return parseSearchReply(reply).map(({ key, fields }) => ({
+    return hits.map(({ key, fields }) => ({
       key: key.slice(this.entryPrefix.length),
       similarity: 1 - Number(fields.score),
       prompt: fields.prompt ?? '',
@@ -151,21 +160,43 @@ export class RedisBackend implements CacheBackend {
   }
 
   /**
-   * Whether the namespace holds most of the index. RediSearch then may still pick an ad-hoc brute
-   * force over the namespace (1.7 ms of server time per lookup at 10,000 entries, BENCHMARKS.md)
-   * where walking the HNSW graph in batches and filtering costs a fraction; for a small namespace
-   * the brute force is the cheap choice and RediSearch's own planner is kept.
+   * Whether the namespace is known to hold most of the index. RediSearch then may still pick an
+   * ad-hoc brute force over the namespace (1.7 ms of server time per lookup at 10,000 entries,
+   * BENCHMARKS.md) where walking the HNSW graph in batches and filtering costs a fraction; for a
+   * small namespace the brute force is the cheap choice and RediSearch's own planner is kept. An
+   * unknown namespace gets the planner: counting first would cost the lookup two more round trips,
+   * and every turn of a conversation is a namespace of its own.
    */
-  private async large(namespace: string): Promise<boolean> {
+  private knownLarge(namespace: string): boolean {
     const known = this.namespaceSizes.get(namespace);
-    if (known && Date.now() - known.at < SIZE_TTL_MS) return known.large;
-    const count = async (query: string) =>
-      searchTotal(await this.client.call('FT.SEARCH', this.options.indexName, query, 'NOCONTENT', 'LIMIT', '0', '0', 'DIALECT', '2'));
-    const [entries, all] = [await count(`@ns:{${namespace}}`), await count('*')];
-    const large = entries >= (this.options.batchesFrom ?? 1_000) && entries * 10 >= all;
+    return known !== undefined && Date.now() - known.at < SIZE_TTL_MS && known.large;
+  }
+
+  /**
+   * After a lookup: fewer hits than asked for means the namespace is smaller than that (the common
+   * case, a new conversation), so nothing needs counting. After a full answer the namespace is
+   * counted in the background, for its next lookups. A failed count leaves the planner's choice
+   * until the next one.
+   */
+  private learnSize(namespace: string, fewerThanAsked: boolean): void {
+    const known = this.namespaceSizes.get(namespace);
+    if (known && Date.now() - known.at < SIZE_TTL_MS) return;
     if (this.namespaceSizes.size >= MAX_SIZES_KEPT) this.namespaceSizes.clear();
-    this.namespaceSizes.set(namespace, { large, at: Date.now() });
-    return large;
+    const remember = (large: boolean) => this.namespaceSizes.set(namespace, { large, at: Date.now() });
+    remember(false);
+    if (fewerThanAsked) return;
+    const { indexName, batchesFrom = 1_000 } = this.options;
+    // The index's size from FT.INFO, which keeps it: counting '*' walks every entry (~15 times the
+    // search's time at 100,000).
+    void Promise.all([
+      this.client.call('FT.SEARCH', indexName, `@ns:{${namespace}}`, 'NOCONTENT', 'LIMIT', '0', '0', 'DIALECT', '2'),
+      this.client.call('FT.INFO', indexName),
+    ])
+      .then(([reply, info]) => {
+        const entries = searchTotal(reply);
+        remember(entries >= batchesFrom && entries * 10 >= indexSize(info));
+      })
+      .catch(() => {});
   }
 
   private async detect(): Promise<void> {
@@ -185,7 +216,28 @@ export class RedisBackend implements CacheBackend {
       return;
     }
     if (!indexes.includes(this.options.indexName)) await this.createIndex();
-    this.searchAvailable = true;
+    this.searchAvailable = await this.schemaFits();
+  }
+
+  /**
+   * Whether the index under our name has the vector field we write. One made by hand or by other
+   * software may not (another dimension: every entry fails to index and the semantic layer never
+   * serves, silently), so it is not used: semantic caching goes in process, as without the module.
+   * FT.INFO of RediSearch 2.6 lists no vector parameters: then the name is trusted.
+   */
+  private async schemaFits(): Promise<boolean> {
+    const { indexName, dimensions } = this.options;
+    const vector = indexAttribute(await this.client.call('FT.INFO', indexName), 'vec');
+    const dim = vector?.dim ?? String(dimensions);
+    const metric = (vector?.distance_metric ?? 'COSINE').toUpperCase();
+    if (dim === String(dimensions) && metric === 'COSINE') return true;
+    if (!this.warnedSchema) {
+      this.logger.warn(
+        `Redis index ${indexName} has vector field DIM ${dim} ${metric}, the embedder needs DIM ${dimensions} COSINE: semantic caching in process. Drop the index (FT.DROPINDEX ${indexName}) to let the gateway create it again.`,
+      );
+      this.warnedSchema = true;
+    }
+    return false;
   }
 
   private async createIndex(): Promise<void> {

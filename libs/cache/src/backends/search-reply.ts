@@ -41,3 +41,22 @@ export function searchTotal(reply: unknown): number {
   if (Array.isArray(reply) && typeof reply[0] === 'number') return reply[0];
   return Number(pairs(reply, false).total_results ?? 0);
 }
+
+/**
+ * One field's schema in an FT.INFO reply (`attributes`: a list of [identifier, …, dim, 512,
+ * distance_metric, COSINE, …] lists, or maps in RESP3), keys lower-cased; undefined when absent.
+ */
+export function indexAttribute(info: unknown, name: string): Record<string, string> | undefined {
+  const attributes = pairs(info, false).attributes;
+  if (!Array.isArray(attributes)) return undefined;
+  for (const attribute of attributes) {
+    const fields = Object.fromEntries(Object.entries(pairs(attribute)).map(([k, v]) => [k.toLowerCase(), String(v)]));
+    if (fields.attribute === name || fields.identifier === name) return fields;
+  }
+  return undefined;
+}
+
+/** The number of documents in an FT.INFO reply (`num_docs`). */
+export function indexSize(info: unknown): number {
+  return Number(pairs(info, false).num_docs ?? 0);
+}
