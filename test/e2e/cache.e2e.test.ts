@@ -243,6 +243,47 @@ describe('response cache, in process, with the offline embedder', () => {
 // Found by an independent check: the gateway asks an OpenAI upstream for usage and cuts that
 // event out for a client that did not ask, so the stored answer had none and every hit on it
 // reported no usage; a non-streamed hit carried no cost header.
+describe('response cache shared by tenants', () => {
+  let gateway: GatewayProcess;
+
+  before(async () => {
+    gateway = await GatewayProcess.start(
+      {
+        ...configWith({}),
+        cache: { enabled: true, scope: 'shared', semantic: { threshold: 0.85 } },
+        security: {
+          keys: [
+            { id: 'alice', keyEnv: 'ALICE_KEY' },
+            { id: 'bob', keyEnv: 'BOB_KEY' },
+          ],
+        },
+      },
+      { env: { GATEWAY_MASTER_KEY: MASTER, ...KEYS } },
+    );
+    await embedderLoaded(gateway);
+  });
+  after(() => gateway?.stop());
+
+  // Found by an independent check: bob sent x-gateway-cache-threshold: 0 and was served alice's private answer.
+  it('a client threshold below the configured one is ignored; one above it still applies', async () => {
+    const alice = gateway.client({ apiKey: KEYS.ALICE_KEY });
+    const bob = gateway.client({ apiKey: KEYS.BOB_KEY });
+    await ask(alice, 'Draft an apology email to Maria Lopez about her declined loan application and unpaid debts.');
+    await ask(alice, 'How do I reverse a list in Python?');
+    await settle();
+    const loosened = await ask(bob, 'Draft an email.', {}, { 'x-gateway-cache-threshold': '0' });
+    assert.equal(loosened.cache, 'miss');
+    const stricter = await ask(
+      bob,
+      'How can I reverse a list in Python?',
+      {},
+      { 'x-gateway-cache-threshold': '0.999', 'x-gateway-cache-skip-store': 'true' },
+    );
+    assert.equal(stricter.cache, 'miss');
+    assert.match((await ask(bob, 'How can I reverse a list in Python?')).cache ?? '', /^hit-semantic/, 'the cache is shared');
+  });
+});
+
 describe('response cache over an OpenAI-format upstream', () => {
   const PRICE = { input: 0.15, output: 0.6 };
   const setup = gatewayWithFakeUpstream((baseUrl) =>

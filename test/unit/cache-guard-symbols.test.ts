@@ -35,6 +35,15 @@ describe('semantic guard: symbols', () => {
     ['Explain A ∪ B', 'Explain A ∩ B'],
     ['Is 👍🏻 rude?', 'Is 👍🏿 rude?'],
     ['What does ✓ mean on a form?', 'What does ✗ mean on a form?'],
+    // Found by an independent check (heldout4); these examples are ours. The same symbols, operands swapped:
+    ['Why is x > y here?', 'Why is y > x here?'],
+    ['What does c = a % b compute?', 'What does c = b % a compute?'],
+    ['What does `--x` do in JavaScript?', 'What does `x--` do in JavaScript?'],
+    ['What does git log origin..HEAD list?', 'What does git log HEAD..origin list?'],
+    // …and code that differs in case only.
+    ['What does grep -i do?', 'What does grep -I do?'],
+    ['Explain the regex \\s*', 'Explain the regex \\S*'],
+    ['What does `Object.keys` return?', 'What does `object.keys` return?'],
   ];
   for (const [cached, query] of refused) {
     it(`refuses "${query}" for "${cached}"`, () => assert.equal(verdict(cached, query), 'symbols'));

@@ -39,6 +39,25 @@ describe('semantic guard', () => {
     ['How do I turn on location services on my iPhone?', 'How do I turn off location services on my iPhone?', 'negation'],
     ['How do I show a div with JavaScript?', 'How do I hide a div with JavaScript?', 'negation'],
     ['How do I allow pop-ups in Firefox?', 'How do I block pop-ups in Firefox?', 'negation'],
+    // Found by an independent check (heldout4); these examples are ours, in its categories.
+    // Numbers as written: versions, leading zeros, integers beyond 2^53.
+    ['What is new in Angular 17.10?', 'What is new in Angular 17.1?', 'numbers'],
+    ['Is invoice 0042 paid?', 'Is invoice 42 paid?', 'numbers'],
+    ['Track parcel 123456789012345678901', 'Track parcel 123456789012345678902', 'numbers'],
+    // A condition or qualifier added on one side.
+    ['Can I drink coffee?', 'Can I drink coffee while breastfeeding?', 'qualifier'],
+    ['Is it safe to take aspirin?', 'Is it safe to take aspirin during chemotherapy?', 'qualifier'],
+    ['Can I take antihistamines?', 'Can I take antihistamines with alcohol?', 'qualifier'],
+    ['What are the risks of warfarin?', 'What are the risks of mixing warfarin?', 'qualifier'],
+    ['Is a handshake agreement enforceable?', 'Is a handshake agreement enforceable for the purchase of a house?', 'qualifier'],
+    // Direction: "X in Y" between names or units, relative time in / ago.
+    ['What is 3 pm GMT in JST?', 'What is 3 pm JST in GMT?', 'direction'],
+    ['What will the date be in 3 weeks?', 'What was the date 3 weeks ago?', 'direction'],
+    ['Which month will it be in a few months?', 'Which month was it a few months ago?', 'direction'],
+    // Opposite particles after the same word.
+    ['How do I sign in to Slack?', 'How do I sign out of Slack?', 'negation'],
+    ['How do I opt in to marketing emails?', 'How do I opt out of marketing emails?', 'negation'],
+    ['What time should I clock in?', 'What time should I clock out?', 'negation'],
   ];
   for (const [cached, query, reason] of refusals) {
     it(`refuses "${query}" for "${cached}" (${reason})`, () => assert.equal(verdict(cached, query), reason));
@@ -50,7 +69,8 @@ describe('semantic guard', () => {
     ['How do I create a new branch in Git?', 'Create a new branch in git'],
     ['Who painted the Mona Lisa?', 'Who is the painter of the Mona Lisa?'],
     ['How do I fix a flat tire?', 'How can I repair a flat tire?'],
-    ['Is 1,000 more than 999.50?', 'is 1000 more than 999.5'],
+    ['Is 1,000 more than 999.50?', 'is 1000 more than 999.50'],
+    ['Is 2,5 kg more than 2.5 kg?', 'is 2.5 kg more than 2.5 kg'],
     // Issue #13: "constructor" is not a number word (the lookup read Object.prototype.constructor).
     ['How do I call a constructor with 2 arguments in Java?', 'How do I call a 2 argument constructor in Java?'],
     // Issue #13: "/" between words is not division.
@@ -66,9 +86,33 @@ describe('semantic guard', () => {
     ['Who was Louis XIV?', 'Tell me who Louis XIV was'],
     // The same word on both sides as often: no opposite, however many times each occurs.
     ['Turn on the lights on the porch', 'turn on the porch lights'],
+    // Framing words added on one side are no qualifier; neither is an added name ("in Python", above).
+    ['Can I take aspirin?', 'Can you please tell me quickly if I can take aspirin?'],
+    ['What is the capital of Peru?', 'Tell me exactly what the capital of Peru is'],
+    ['Why is 1 < 2?', 'why is 1 < 2'],
+    ['What is C++?', 'what is c++'],
+    ['Donate to a non-profit', 'Donate to a nonprofit'],
+    ['How do I log in to Jira?', 'How can I log in to Jira?'],
   ];
   for (const [cached, query] of allowed) {
     it(`allows "${query}" for "${cached}"`, () => assert.equal(verdict(cached, query), undefined));
+  }
+
+  // Found by an independent check (heldout4): negation was read in English only.
+  const negations: [string, string, string][] = [
+    ['de', 'Kann ich das Abo kündigen?', 'Kann ich das Abo nicht kündigen?'],
+    ['de', 'Gibt es eine Gebühr?', 'Gibt es keine Gebühr?'],
+    ['fr', 'Pourquoi ma carte fonctionne ?', 'Pourquoi ma carte ne fonctionne pas ?'],
+    ['fr', "Pourquoi l'application s'ouvre ?", "Pourquoi l'application ne s'ouvre jamais ?"],
+    ['es', '¿Por qué funciona mi tarjeta?', '¿Por qué no funciona mi tarjeta?'],
+    ['es', '¿Por qué llega tarde el paquete?', '¿Por qué nunca llega el paquete?'],
+    ['pt', 'Por que o aplicativo abre?', 'Por que o aplicativo não abre?'],
+    ['pt', 'Tenho algum desconto?', 'Não tenho nenhum desconto?'],
+    ['it', 'Perché il treno arriva in orario?', 'Perché il treno non arriva in orario?'],
+    ['it', 'Ho ricevuto il rimborso?', 'Non ho mai ricevuto il rimborso?'],
+  ];
+  for (const [language, cached, query] of negations) {
+    it(`refuses "${query}" for "${cached}" (negation, ${language})`, () => assert.equal(verdict(cached, query), 'negation'));
   }
 
   it('the three bugs of issue #13 each still refuse what they should', () => {

@@ -163,7 +163,9 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     if (exact) return this.finish('hit_exact', started, { status: 'hit-exact', header: 'hit-exact', body: exact.body }, exact, scope);
 
     if (pending.semanticPrompt && this.embedder?.ready) {
-      const hit = await this.semanticLookup(pending, controls.threshold ?? semantic.threshold);
+      // A client may make matching stricter, never looser: with scope shared, a lower threshold would
+      // serve it other tenants' answers to unrelated prompts.
+      const hit = await this.semanticLookup(pending, Math.max(controls.threshold ?? 0, semantic.threshold));
       if (hit) {
         const similarity = Math.round(hit.similarity * 1000) / 1000;
         const header = `hit-semantic; similarity=${similarity}`;

@@ -8,7 +8,7 @@ export interface CacheControls {
   /** False: do not store the answer (skip-store, `Cache-Control: no-store`, TTL 0). */
   store: boolean;
   ttlSeconds?: number;
-  /** Semantic similarity threshold for this request. */
+  /** Semantic similarity threshold for this request: applied only when above the configured one. */
   threshold?: number;
 }
 

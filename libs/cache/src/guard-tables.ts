@@ -16,8 +16,28 @@ export const FRAME_WORDS = new Set(
   hi hello hey thanks thank ok okay yes`.split(/\s+/),
 );
 
-/** Negation markers (after contractions are expanded: can't → can not). */
-export const NEGATIONS = new Set(['not', 'no', 'never', 'none', 'nothing', 'nobody', 'nowhere', 'neither', 'nor', 'without', 'cannot']);
+/**
+ * Words that open a condition or qualifier: the content word after one, added on one side only,
+ * changes the answer ("Can I take ibuprofen while pregnant?", "…with metformin", "…for the sale of land").
+ */
+export const QUALIFIERS = new Set(['while', 'during', 'with', 'without', 'for', 'of', 'unless', 'since', 'after', 'before']);
+/** Words between a qualifier and its noun: "for the sale of land", "with my metformin". */
+export const DETERMINERS = new Set('a an the my your our their his her its this that these those some any'.split(' '));
+
+/**
+ * Negation markers (after contractions are expanded: can't → can not), by language. French counts
+ * the second part only ("pas", "jamais"): "ne" / "n'" comes with it, and spoken French drops it.
+ */
+const NEGATIONS_BY_LANGUAGE: Record<string, string> = {
+  en: 'not no never none nothing nobody nowhere neither nor without cannot',
+  de: 'nicht kein keine keinen keinem keiner keines nie niemals nichts niemand ohne',
+  fr: 'pas jamais aucun aucune rien sans',
+  es: 'no nunca ningún ninguno ninguna nada nadie jamás tampoco',
+  pt: 'não nunca nenhum nenhuma nada ninguém jamais',
+  it: 'non mai nessun nessuno nessuna niente senza',
+  nl: 'niet geen nooit niets',
+};
+export const NEGATIONS = new Set(Object.values(NEGATIONS_BY_LANGUAGE).flatMap((words) => words.split(' ')));
 
 /**
  * Number words, as the digits they stand for. Maps, not object literals: a lookup of
@@ -153,6 +173,27 @@ export const QUESTION_NOUNS = new Map<string, string>([
 /** Words that make word order matter: "string to int" ≠ "int to string", "A bigger than B" ≠ "B bigger than A". */
 export const DIRECTION_MARKERS = new Set(['to', 'into', 'onto', 'from', 'than', 'versus', 'vs']);
 
+/**
+ * Words that make word order matter between two names or units only: "9 am PST in EST" ≠ "EST in PST",
+ * "React in Next.js" ≠ "Next.js in React"; "a list in Python" is no direction.
+ */
+export const DIRECTION_MARKERS_BETWEEN_NAMES = new Set(['in']);
+
+/**
+ * Which way from now a relative time points, and on which side of its amount of time the word stands:
+ * "in 10 days" / "10 days ago". Compared only when both prompts have one.
+ */
+export const TIME_DIRECTIONS = new Map<string, { points: 'past' | 'future'; amount: 'after' | 'before' }>([
+  ['in', { points: 'future', amount: 'after' }],
+  ['within', { points: 'future', amount: 'after' }],
+  ['ago', { points: 'past', amount: 'before' }],
+  ['earlier', { points: 'past', amount: 'before' }],
+  ['later', { points: 'future', amount: 'before' }],
+]);
+/** Units of time (UNITS' names) and the words that stand for an amount without a number ("in a week", "in a few days"). */
+export const TIME_UNITS = new Set(['s', 'min', 'h', 'day', 'week', 'month', 'year']);
+export const VAGUE_AMOUNTS = new Set(['a', 'an', 'few', 'couple', 'several']);
+
 /** Opposites that are not a prefix apart (those are found by NEGATING_PREFIXES), both ways. */
 const OPPOSITE_PAIRS = [
   ['enable', 'disable'],
@@ -185,6 +226,7 @@ const OPPOSITE_PAIRS = [
   ['win', 'lose'],
   ['won', 'lost'],
   ['advantage', 'disadvantage'],
+  ['login', 'logout'],
   ['benefit', 'risk'],
   ['pro', 'con'],
   ['upgrade', 'downgrade'],
@@ -203,10 +245,23 @@ const OPPOSITE_PAIRS = [
   ['past', 'future'],
   ['male', 'female'],
 ];
-export const OPPOSITES: [string, string][] = OPPOSITE_PAIRS.flatMap(([a, b]) => [
-  [a, b],
-  [b, a],
-]) as [string, string][];
+export const OPPOSITES: [string, string][] = bothWays(OPPOSITE_PAIRS);
+
+/**
+ * Particles that are opposites after the same word only: "log in" / "log out", "check in" / "check out",
+ * "zoom in" / "zoom out" ("in" alone frames: "a list in Python"). on/off and up/down are OPPOSITE_PAIRS.
+ */
+export const PARTICLE_OPPOSITES: [string, string][] = bothWays([
+  ['in', 'out'],
+  ['into', 'out'],
+]);
+
+function bothWays(pairs: string[][]): [string, string][] {
+  return pairs.flatMap(([a, b]) => [
+    [a, b],
+    [b, a],
+  ]) as [string, string][];
+}
 
 /** "install"/"uninstall", "like"/"dislike", "legal"/"illegal". */
 export const NEGATING_PREFIXES = ['un', 'dis', 'de', 'non', 'il', 'im', 'ir', 'in'];
@@ -353,6 +408,8 @@ export const SYNONYMS = new Map<string, string>(SYNONYM_GROUPS.flatMap((group) =
 
 /** Contractions expanded before tokenising, so negation and frame words are seen as words. */
 export const CONTRACTIONS: [RegExp, string][] = [
+  // "non-profit" is "nonprofit" (an opposite of "profit" by its prefix), not the Italian "non".
+  [/\bnon-(?=\p{L})/giu, 'non'],
   [/\bcan['’]t\b/gi, 'can not'],
   [/\bwon['’]t\b/gi, 'will not'],
   [/\bshan['’]t\b/gi, 'shall not'],

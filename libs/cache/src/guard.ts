@@ -1,6 +1,8 @@
 import {
   CONTRACTIONS,
+  DETERMINERS,
   DIRECTION_MARKERS,
+  DIRECTION_MARKERS_BETWEEN_NAMES,
   FRAME_WORDS,
   NEGATING_PREFIXES,
   NEGATIONS,
@@ -8,15 +10,22 @@ import {
   OPERATORS,
   OPPOSITES,
   ORDINAL_WORDS,
+  PARTICLE_OPPOSITES,
   QUESTION_NOUNS,
+  QUALIFIERS,
   QUESTION_PHRASES,
   SYNONYMS,
+  TIME_DIRECTIONS,
+  TIME_UNITS,
   UNITS,
+  VAGUE_AMOUNTS,
 } from './guard-tables';
+import { type CodeFacts, readCode } from './code';
 import { SYMBOL } from './symbols';
 
 /** Why the guard refused a semantic neighbour. */
-export type GuardReason = 'numbers' | 'symbols' | 'units' | 'negation' | 'entities' | 'direction' | 'question' | 'substitution';
+export type GuardReason =
+  'numbers' | 'symbols' | 'units' | 'negation' | 'entities' | 'direction' | 'question' | 'qualifier' | 'substitution';
 export const GUARD_REASONS: readonly GuardReason[] = [
   'numbers',
   'symbols',
@@ -25,6 +34,7 @@ export const GUARD_REASONS: readonly GuardReason[] = [
   'entities',
   'direction',
   'question',
+  'qualifier',
   'substitution',
 ];
 
@@ -34,15 +44,21 @@ export interface PromptFacts {
   numbers: string[];
   /** Symbols not read as an operator or unit (≤, ∑, 🐶, "<" without numbers…: symbols.ts), sorted: compared as a multiset. */
   symbols: string[];
+  /** Operators with their operands and backtick code, where order and case count (code.ts). */
+  code: CodeFacts;
   /** "first", "second", "last": compared only when both prompts have one. */
   ordinals: string[];
   /** Units in order ("5 miles to km" ≠ "5 km to miles"). */
   units: string[];
+  /** Which way relative times point ("in 10 days": future, "10 days ago": past): compared only when both prompts have one. */
+  times: string[];
   negations: number;
   /** Proper names, acronyms, versioned names: lower-cased, in order. */
   entities: string[];
   /** Content words in order: not framing, stemmed, synonyms folded. */
   terms: string[];
+  /** The terms that open a condition or qualifier ("while pregnant", "for the sale of land", "of stopping metformin"). */
+  qualifiers: Set<string>;
   /** The content words next to a "to", "from", "than"…: their order matters ("string to int" ≠ "int to string"). */
   anchors: Set<string>;
   /** What kind of answer the question words ask for (how many → quantity, who → person…); empty for plain what/how. */
@@ -51,6 +67,8 @@ export interface PromptFacts {
   askedNouns: Set<string>;
   /** Every word, lower-cased and stemmed, with how many times it occurs. */
   words: Map<string, number>;
+  /** A word and the particle after it ("log in", "zoom out"), for PARTICLE_OPPOSITES. */
+  particles: Set<string>;
 }
 
 /**
@@ -64,14 +82,15 @@ export interface PromptFacts {
  */
 export function guard(query: PromptFacts, cached: PromptFacts, similarity = 1, substitutionThreshold = 0): GuardReason | undefined {
   if (!sameList(query.numbers, cached.numbers)) return 'numbers';
-  if (!sameList(query.symbols, cached.symbols)) return 'symbols';
+  if (!sameList(query.symbols, cached.symbols) || differentCode(query.code, cached.code)) return 'symbols';
   if (query.ordinals.length && cached.ordinals.length && !sameList(query.ordinals, cached.ordinals)) return 'numbers';
   if (query.units.length && cached.units.length && !sameList(query.units, cached.units)) return 'units';
   if (query.negations !== cached.negations || opposed(query, cached)) return 'negation';
   if (!sameEntities(query, cached)) return 'entities';
-  if (swapped(query, cached)) return 'direction';
+  if (swapped(query, cached) || (query.times.length && cached.times.length && !sameList(query.times, cached.times))) return 'direction';
   if (differentQuestion(query, cached)) return 'question';
   if (similarity < substitutionThreshold && substituted(query.terms, cached.terms)) return 'substitution';
+  if (addedQualifier(query, cached)) return 'qualifier';
   return undefined;
 }
 
@@ -93,15 +112,19 @@ export function promptFacts(text: string): PromptFacts {
   const facts: PromptFacts = {
     numbers: [],
     symbols: [],
+    code: readCode(expanded),
     ordinals: [],
     units: [],
+    times: [],
     negations: 0,
     entities: [],
     terms: [],
+    qualifiers: new Set(),
     anchors: new Set(),
     questions: new Set(),
     askedNouns: new Set(),
     words: new Map(),
+    particles: new Set(),
   };
   const tokens = [...expanded.matchAll(TOKEN)];
   // Operators count only in a prompt with numbers: "add a column" and "initializer/loader" are not arithmetic.
@@ -112,6 +135,7 @@ export function promptFacts(text: string): PromptFacts {
     lowered.some((w) => OPERATORS.has(w) && !/^[a-z]/.test(w)) ||
     lowered.some((w) => w !== 'one' && (/^\d/.test(w) || NUMBER_WORDS.has(w)));
   let anchorNext = false;
+  let qualifyNext = false;
   for (const [i, match] of tokens.entries()) {
     const raw = match[0];
     const lower = lowered[i];
@@ -122,28 +146,38 @@ export function promptFacts(text: string): PromptFacts {
     if (question) facts.questions.add(question);
     const asked = ASKED_NOUNS.get(word);
     if (asked) facts.askedNouns.add(asked);
+    if (PARTICLES.has(lower) && i > 0) facts.particles.add(`${stem(lowered[i - 1])} ${lower}`);
+    const time = TIME_DIRECTIONS.get(lower);
+    if (time && (time.amount === 'after' ? amountOfTime(lowered, i + 1) : TIME_UNITS.has(unitOf(lowered[i - 1])))) {
+      facts.times.push(time.points);
+    }
     const number = /^\d/.test(raw)
       ? normaliseNumber(raw)
       : lower === 'one' && !counting
         ? undefined
         : (NUMBER_WORDS.get(lower) ?? regnalNumber(raw, tokens[i - 1]?.[0]));
     const operator = arithmetic ? (OPERATORS.get(lower) ?? OPERATORS.get(plural(lower))) : undefined;
-    const unit = UNITS.get(lower) ?? UNITS.get(plural(lower));
+    const unit = unitOf(lower);
     if (number || operator) facts.numbers.push((number ?? operator)!);
     else if (ORDINAL_WORDS.has(lower)) facts.ordinals.push(lower);
     else if (unit) facts.units.push(unit);
     // The embedder may not see it at all (its unknown token): only the guard can tell ≤ from ≥.
     else if (SYMBOL_TOKEN.test(raw)) facts.symbols.push(raw);
     else if (NEGATIONS.has(lower)) facts.negations++;
-    else if (DIRECTION_MARKERS.has(lower)) {
+    else if (DIRECTION_MARKERS.has(lower) || (DIRECTION_MARKERS_BETWEEN_NAMES.has(lower) && betweenNames(tokens, i, expanded))) {
       if (facts.terms.length) facts.anchors.add(facts.terms[facts.terms.length - 1]);
       anchorNext = true;
     } else if (!FRAME_WORDS.has(lower) && !FRAME_WORDS.has(plural(lower))) {
       const term = stem(SYNONYMS.get(plural(lower)) ?? lower);
       facts.terms.push(term);
       if (anchorNext) facts.anchors.add(term);
+      if (qualifyNext) facts.qualifiers.add(term);
       anchorNext = false;
+      qualifyNext = false;
     }
+    // The qualifier's noun comes after determiners only: "for the sale", not "for me, tails I win".
+    if (QUALIFIERS.has(lower)) qualifyNext = true;
+    else if (FRAME_WORDS.has(lower) && !DETERMINERS.has(lower)) qualifyNext = false;
   }
   facts.symbols.sort();
   return facts;
@@ -207,12 +241,19 @@ function sameEntities(a: PromptFacts, b: PromptFacts): boolean {
 
 /**
  * One side has a word more often than the other, the other its opposite: enable/disable,
- * install/uninstall, "turn on X on my phone" / "turn off X on my phone".
+ * install/uninstall, "turn on X on my phone" / "turn off X on my phone"; or the same word with
+ * opposite particles after it ("log in" / "log out").
  */
 function opposed(a: PromptFacts, b: PromptFacts): boolean {
   const only = (x: PromptFacts, y: PromptFacts) => [...x.words].filter(([w, n]) => n > (y.words.get(w) ?? 0)).map(([w]) => w);
   const onlyB = only(b, a);
-  return only(a, b).some((w) => onlyB.some((v) => isOpposite(w, v) || isOpposite(v, w)));
+  return only(a, b).some((w) => onlyB.some((v) => isOpposite(w, v) || isOpposite(v, w))) || oppositeParticles(a, b);
+}
+
+function oppositeParticles(a: PromptFacts, b: PromptFacts): boolean {
+  const only = (x: PromptFacts, y: PromptFacts) => [...x.particles].filter((p) => !y.particles.has(p)).map((p) => p.split(' '));
+  const onlyB = only(b, a);
+  return only(a, b).some(([word, particle]) => onlyB.some(([other, o]) => word === other && OPPOSITE_PARTICLES.has(`${particle} ${o}`)));
 }
 
 function isOpposite(word: string, other: string): boolean {
@@ -221,8 +262,29 @@ function isOpposite(word: string, other: string): boolean {
   return NEGATING_PREFIXES.some((prefix) => other === prefix + word);
 }
 
+/** A name or a unit on either side of token i: "PST in EST", "euros in dollars". */
+function betweenNames(tokens: RegExpExecArray[], i: number, text: string): boolean {
+  const named = (token: RegExpExecArray | undefined) =>
+    !!token && (isEntity(token[0], text, token.index) || !!unitOf(token[0].toLowerCase()));
+  return named(tokens[i - 1]) && named(tokens[i + 1]);
+}
+
+/** An amount of time starting at words[at]: "10 days", "a week", "a few months". */
+function amountOfTime(words: string[], at: number): boolean {
+  const amount = words[at] ?? '';
+  if (!/^\d/.test(amount) && !NUMBER_WORDS.has(amount) && !VAGUE_AMOUNTS.has(amount)) return false;
+  return TIME_UNITS.has(unitOf(words[at + 1])) || (VAGUE_AMOUNTS.has(words[at + 1]) && TIME_UNITS.has(unitOf(words[at + 2])));
+}
+
+function unitOf(word: string | undefined): string {
+  return word === undefined ? '' : (UNITS.get(word) ?? UNITS.get(plural(word)) ?? '');
+}
+
 /** QUESTION_NOUNS by stem, as prompt words are compared. */
 const ASKED_NOUNS = new Map([...QUESTION_NOUNS].map(([noun, kind]) => [stem(noun), kind]));
+
+const PARTICLES = new Set(PARTICLE_OPPOSITES.map(([particle]) => particle));
+const OPPOSITE_PARTICLES = new Set(PARTICLE_OPPOSITES.map(([p, q]) => `${p} ${q}`));
 
 /** OPPOSITES as "stem stem" strings, since prompt words are compared stemmed. */
 const OPPOSITE_STEMS = new Set(OPPOSITES.map(([a, b]) => `${stem(a)} ${stem(b)}`));
@@ -235,6 +297,18 @@ const OPPOSITE_STEMS = new Set(OPPOSITES.map(([a, b]) => `${stem(a)} ${stem(b)}`
 function substituted(a: string[], b: string[]): boolean {
   const unaligned = (x: string[], y: string[]) => x.some((w) => !y.some((v) => aligned(w, v)));
   return unaligned(a, b) && unaligned(b, a);
+}
+
+/**
+ * A condition or qualifier on one side only, opened by a word such as while, during, with, for or of:
+ * "Can I take ibuprofen" / "…while pregnant", "side effects of metformin" / "…of stopping metformin".
+ * Other words added on one side ("tell me the capital" / "the capital city") are framing.
+ */
+function addedQualifier(a: PromptFacts, b: PromptFacts): boolean {
+  const added = (x: PromptFacts, y: PromptFacts) => x.terms.filter((w) => !y.terms.some((v) => aligned(w, v)));
+  const [addedA, addedB] = [added(a, b), added(b, a)];
+  if (addedA.length && addedB.length) return false;
+  return addedA.some((w) => a.qualifiers.has(w)) || addedB.some((w) => b.qualifiers.has(w));
 }
 
 function aligned(a: string, b: string): boolean {
@@ -301,11 +375,24 @@ function stem(word: string): string {
   return base.length > 3 ? base.replace(/e$/, '') : base;
 }
 
+/**
+ * A number as the digits written, never through Number(): "3.10" is not "3.1" (versions), "00123" not
+ * "123" (account numbers), and 22-digit tracking numbers do not round to one float. Only a thousands
+ * separator is dropped ("1,000" = "1000") and a decimal comma read as a point ("1,5" = "1.5").
+ */
 function normaliseNumber(raw: string): string {
-  if (raw.includes(':')) return raw;
-  const plain = /^\d{1,3}(,\d{3})+(\.\d+)?$/.test(raw) ? raw.replace(/,/g, '') : raw.replace(',', '.');
-  const value = Number(plain);
-  return Number.isFinite(value) ? String(value) : raw;
+  if (/^\d{1,3}(,\d{3})+(\.\d+)?$/.test(raw)) return raw.replace(/,/g, '');
+  return /^\d+,\d+$/.test(raw) ? raw.replace(',', '.') : raw;
+}
+
+/**
+ * The same operators with other operands on either side ("a < b" / "b < a", "\d" / "\D"), or the same
+ * backtick code in another case (`Foo` / `foo`).
+ */
+function differentCode(a: CodeFacts, b: CodeFacts): boolean {
+  if (sameList(a.operators, b.operators) && !sameList(a.operations, b.operations)) return true;
+  const folded = (spans: string[]) => spans.map((s) => s.toLowerCase()).sort();
+  return sameList(folded(a.spans), folded(b.spans)) && !sameList(a.spans, b.spans);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
