@@ -15,7 +15,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { withoutInferredNames } from './inferred-names';
 
 const DIST = resolve(__dirname, '../../..');
 const OUT = resolve(DIST, 'gateway.bundle.js');
@@ -48,8 +47,7 @@ void build({
   format: 'cjs',
   // Class names as written: Nest names modules and log contexts after their classes, and
   // esbuild renames a class whose name another module's uses ("RouterModule3"). The cost:
-  // every named closure is wrapped in a call that sets its name (see withoutInferredNames and
-  // cheaperNames).
+  // every named closure is wrapped in a call that sets its name (see cheaperNames).
   keepNames: true,
   // V8 keeps a script's source in the heap for the life of the process (functions compile
   // lazily from it): without comments and whitespace, and ASCII only (asciiOnly), the
@@ -101,7 +99,7 @@ void build({
   ],
   logLevel: 'warning',
 }).then(() => {
-  writeFileSync(OUT, asciiOnly(cheaperNames(withoutInferredNames(readFileSync(OUT, 'utf8')))));
+  writeFileSync(OUT, asciiOnly(cheaperNames(readFileSync(OUT, 'utf8'))));
   writeFileSync(resolve(DIST, 'gateway.js'), LAUNCHER);
 });
 
