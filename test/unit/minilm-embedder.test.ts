@@ -65,6 +65,15 @@ describe('MiniLmEmbedder', () => {
     }
   });
 
+  // USE lite embedded every CJK prompt alike (found by an independent check); all-MiniLM-L6-v2 was
+  // trained on English too, and its vocabulary spells these scripts a character at a time.
+  it('refuses Chinese, Japanese, Korean and Cyrillic prompts as unrepresentable, with its own vocabulary', async () => {
+    for (const prompt of ['如何学习英语？', '日本の首都はどこですか？', '비밀번호를 재설정하려면?', 'Как сварить борщ?']) {
+      await assert.rejects(embedder.embed(prompt), { name: 'Unrepresentable' }, prompt);
+    }
+    assert.equal((await embedder.embed("Pouvez-vous m'aider à réserver un vol ?")).length, 384);
+  });
+
   it('embeds a prompt the same alone and in a batch with longer ones (padding is masked out)', async () => {
     const alone = await embedder.embed('Reset my password');
     // The first call occupies the worker; the two after it queue up and run as one padded batch.
