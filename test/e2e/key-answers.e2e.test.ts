@@ -110,9 +110,11 @@ describe('what a key is told', { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run 
       ['mock'],
     );
     assert.equal((await client.models.retrieve('mock')).id, 'mock');
+    // Each request made only when awaited: a second one refused while the first was awaited had no
+    // handler yet, an unhandled rejection that failed the test whenever it answered first.
     for (const refused of [
-      client.models.retrieve('mock-1'),
-      client.chat.completions.create({ model: 'mock-1', messages: [{ role: 'user', content: 'hi' }] }),
+      () => client.models.retrieve('mock-1'),
+      () => client.chat.completions.create({ model: 'mock-1', messages: [{ role: 'user', content: 'hi' }] }),
     ]) {
       await assert.rejects(refused, (e: InstanceType<typeof OpenAI.APIError>) => e.status === 404 || e.status === 403);
     }
