@@ -1,5 +1,5 @@
 import type { CompletionUsage } from '../wire';
-import { isSpace } from './json-bytes';
+import { isSpace, valueAt } from './json-bytes';
 
 type Counts = { [key: string]: number | null | Counts };
 
@@ -61,9 +61,8 @@ function readCounts(body: Buffer, reader: { at: number }): Counts | undefined {
     for (let k = i + 1; k < keyEnd; k++) if (body[k] === 0x5c /* \ */ || body[k] >= 0x80) return undefined;
     const key = keyAt(body, i + 1, keyEnd);
     if (key === '__proto__') return undefined; // an own property for JSON.parse, the prototype here
-    i = skipSpace(body, keyEnd + 1);
-    if (body[i] !== 0x3a /* : */) return undefined;
-    i = skipSpace(body, i + 1);
+    i = valueAt(body, keyEnd + 1);
+    if (i < 0) return undefined;
     const first = body[i];
     if (first === 0x7b /* { */) {
       reader.at = i;
