@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
+import { eventually } from '../support/eventually';
 import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
 import { RedisServer } from '../support/redis-server';
 
@@ -17,18 +18,6 @@ async function attemptsOnceSettled(client: OpenAI, model: string): Promise<strin
     if (attempts !== '1') await new Promise((r) => setTimeout(r, 20));
   }
   return attempts;
-}
-
-/**
- * Polls `check` until it holds, for up to ~30 s: things that happen once a background Redis
- * connection is up take seconds on a busy machine, and the test fails only if they never come.
- */
-async function eventually(check: () => Promise<boolean>): Promise<boolean> {
-  for (let i = 0; i < 1_500; i++) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return false;
 }
 
 /** Whether the process at `opsUrl` shows the breaker of `group`'s first deployment open. */

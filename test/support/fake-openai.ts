@@ -28,6 +28,8 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `quota`: OpenAI's 429 `insufficient_quota` (the account is out of credit), with Retry-After: 7;
  * - `invalid-<param>`: a 400 naming that parameter;
  * - `slow-<ms>`: waits before answering;
+ * - `held-<tag>`: waits until the test calls `release(tag, status)`, then answers as `ok` or, given a
+ *   status, with its error; once released, the tag answers at once, as `ok`;
  * - `hang`: never answers (until the client gives up);
  * - `reset`: destroys the socket without answering;
  * - `cut`: starts a stream, sends two chunks, then destroys the socket;
@@ -51,6 +53,24 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  */
 export class FakeOpenAI extends FakeUpstream {
   private readonly seen = new Set<string>();
+  private readonly holds = new Map<string, { released: Promise<number | undefined>; release: (status?: number) => void }>();
+  private readonly released = new Set<string>();
+
+  /** Answers the requests held for `held-<tag>` (with `status`'s error when given) and every later one at once. */
+  release(tag: string, status?: number): void {
+    this.released.add(tag);
+    this.hold(tag).release(status);
+  }
+
+  private hold(tag: string) {
+    let hold = this.holds.get(tag);
+    if (!hold) {
+      let release!: (status?: number) => void;
+      const released = new Promise<number | undefined>((r) => (release = r));
+      this.holds.set(tag, (hold = { released, release }));
+    }
+    return hold;
+  }
 
   override async start(): Promise<string> {
     return `${await super.start()}/v1`;
@@ -60,6 +80,10 @@ export class FakeOpenAI extends FakeUpstream {
     const model = String(body.model ?? '');
     if (req.url === '/v1/models') return json(res, 200, { object: 'list', data: [{ id: 'ok', object: 'model', owned_by: 'fake' }] });
     if (model.startsWith('slow-')) await sleep(Number(model.slice(5)));
+    if (model.startsWith('held-') && !this.released.has(model.slice(5))) {
+      const status = await this.hold(model.slice(5)).released;
+      if (status) return errorResponse(res, status);
+    }
     if (model === 'hang') return;
     if (model === 'reset') return void req.socket.destroy();
     if (model === 'html-502') {

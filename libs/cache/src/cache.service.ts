@@ -15,11 +15,12 @@ import { LocalUseEmbedder, MiniLmEmbedder, WorkerEmbedder } from './embedders/wo
 import { ProviderEmbedder } from './embedders/provider.embedder';
 import { FailOpen } from './fail-open';
 import { guard, promptFacts } from './guard';
+import { InFlight, type Settle } from './in-flight';
 import { CacheMetrics, type LookupResult } from './metrics';
 import { cacheableCompletion, cacheableRequest } from './policy';
 import { SseChunkCollector } from './sse';
 
-export type CacheStatus = 'hit-exact' | 'hit-semantic' | 'miss' | 'bypass';
+export type CacheStatus = 'hit-exact' | 'hit-semantic' | 'hit-coalesced' | 'miss' | 'bypass';
 
 /** What a lookup found; hand it back to store() or recordStream() after a miss. */
 export interface CacheLookup {
@@ -40,6 +41,8 @@ interface PendingStore {
   /** Set when the semantic layer applies; `vector` once embedded. */
   semanticPrompt?: string;
   vector?: Float32Array;
+  /** Set when identical requests wait for this one's answer (cache.coalesce). */
+  settle?: Settle;
 }
 
 const BYPASS: CacheLookup = Object.freeze({ status: 'bypass', header: 'bypass' });
@@ -67,6 +70,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private readonly embeddingTimeoutMs: number;
   private readonly recent: RecentEmbeddings;
   private readonly prices = new Map<string, Price>();
+  private readonly inFlight = new InFlight();
 
   constructor(
     gateway: GatewayConfig,
@@ -161,12 +165,29 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
 
     const exact = await this.call(this.exactBackend(), 'get', (b) => b.get(keys.exact), undefined);
     if (exact) return this.finish('hit_exact', started, { status: 'hit-exact', header: 'hit-exact', body: exact.body }, exact, scope);
+    const earlier = this.config.coalesce ? this.inFlight.answerOf(keys.exact) : undefined;
+    if (earlier) {
+      // One wait at most: after a request that had no answer to share (it failed, or its answer may
+      // not be stored) this one goes upstream itself, so an outage does not line identical requests up.
+      this.metrics.waiting.inc();
+      const answer = await earlier;
+      this.metrics.waiting.dec();
+      if (answer)
+        return this.finish(
+          'hit_coalesced',
+          started,
+          { status: 'hit-coalesced', header: 'hit-coalesced', body: answer.body },
+          answer,
+          scope,
+        );
+    } else if (stored && this.config.coalesce) pending.settle = this.inFlight.lead(keys.exact);
 
     if (pending.semanticPrompt && this.embedder?.ready) {
       // A client may make matching stricter, never looser: with scope shared, a lower threshold would
       // serve it other tenants' answers to unrelated prompts.
       const hit = await this.semanticLookup(pending, Math.max(controls.threshold ?? 0, semantic.threshold));
       if (hit) {
+        pending.settle?.(hit.answer);
         const similarity = Math.round(hit.similarity * 1000) / 1000;
         const header = `hit-semantic; similarity=${similarity}`;
         return this.finish(
@@ -187,9 +208,11 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     if (!pending) return;
     const body = bodyText(completion);
     // In bytes, as the setting says: what Redis and memory hold (a CJK character is three of them).
-    if (Buffer.byteLength(body) > this.config.maxEntryBytes) return this.metrics.offered('too_large');
-    const usage = cacheableCompletion(body, this.config);
-    if (!usage) return this.metrics.offered('not_cacheable');
+    const tooLarge = Buffer.byteLength(body) > this.config.maxEntryBytes;
+    const usage = tooLarge ? undefined : cacheableCompletion(body, this.config);
+    // Before any write: the requests waiting for this answer need not wait for Redis or the embedder.
+    pending.settle?.(usage && { body, ...usage });
+    if (!usage) return this.metrics.offered(tooLarge ? 'too_large' : 'not_cacheable');
     if (pending.semanticPrompt && !pending.vector && this.embedder?.ready) pending.vector = await this.embed(pending.semanticPrompt);
     const entry = {
       namespace: pending.keys.namespace,
@@ -205,6 +228,14 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     if (entry.vector && semantic !== exact) stored = (await put(semantic)) && stored;
     // Counted by the outcome: a write Redis refused (maxmemory, an outage) stored nothing.
     this.metrics.offered(stored ? 'stored' : 'failed');
+  }
+
+  /**
+   * The request will store no answer (it failed, was cut short, or its answer is a vendor's own):
+   * identical requests waiting for it go upstream themselves. Safe to call more than once, and after store().
+   */
+  release(lookup: CacheLookup): void {
+    lookup.pending?.settle?.(undefined);
   }
 
   /**
@@ -225,8 +256,10 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
           },
           end: () => {
             recorded.usage = stream.usage;
-            if (collector.tooLarge) this.metrics.offered('too_large');
-            else if (collector.complete) {
+            if (collector.tooLarge) {
+              this.release(lookup);
+              this.metrics.offered('too_large');
+            } else if (collector.complete) {
               // The usage event the gateway asked for was cut out before the client (and the collector) saw it.
               const completion = collector.completion();
               if (!completion.usage && stream.usage) completion.usage = clientUsage(stream.usage);

@@ -19,7 +19,7 @@ export const CACHE_HEADERS = {
   refresh: 'x-gateway-cache-refresh',
   ttl: 'x-gateway-cache-ttl',
   threshold: 'x-gateway-cache-threshold',
-  /** Response header: hit-exact | hit-semantic; similarity=0.97 | miss | bypass. */
+  /** Response header: hit-exact | hit-semantic; similarity=0.97 | hit-coalesced | miss | bypass. */
   result: 'x-gateway-cache',
 } as const;
 

@@ -1,7 +1,7 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { GuardReason } from './guard';
 
-export type LookupResult = 'hit_exact' | 'hit_semantic' | 'miss' | 'bypass';
+export type LookupResult = 'hit_exact' | 'hit_semantic' | 'hit_coalesced' | 'miss' | 'bypass';
 /** What became of an answer offered to the cache: written, a write that failed, over maxEntryBytes, or refused by policy. */
 export type StoreResult = 'stored' | 'failed' | 'too_large' | 'not_cacheable';
 
@@ -20,6 +20,7 @@ export class CacheMetrics {
   readonly savedTokens: Counter<'kind'>;
   readonly savedUsd: Counter;
   readonly backendErrors: Counter<'backend' | 'operation' | 'reason'>;
+  readonly waiting: Gauge;
   /** Label children bound once: a lookup costs two updates, not two label look-ups. */
   private readonly byResult = new Map<LookupResult, { count: Counter.Internal; seconds: Histogram.Internal<'result'> }>();
 
@@ -27,7 +28,7 @@ export class CacheMetrics {
     const registers = [registry];
     this.lookups = new Counter({
       name: 'gateway_cache_lookups_total',
-      help: 'Cache lookups by result (hit_exact, hit_semantic, miss, bypass)',
+      help: 'Cache lookups by result (hit_exact, hit_semantic, hit_coalesced: the answer of an identical request in flight, miss, bypass)',
       labelNames: ['result'],
       registers,
     });
@@ -77,6 +78,11 @@ export class CacheMetrics {
       name: 'gateway_cache_backend_errors_total',
       help: 'Cache backend calls given up (the request went on without that layer), by reason: timeout, overloaded (a full queue) or error',
       labelNames: ['backend', 'operation', 'reason'],
+      registers,
+    });
+    this.waiting = new Gauge({
+      name: 'gateway_cache_waiting_requests',
+      help: 'Requests waiting for the answer of an identical request in flight (cache.coalesce)',
       registers,
     });
   }

@@ -91,6 +91,12 @@ export class CacheConfig {
   @IsOptional() @IsBoolean() toolCallResponses = false;
   /** Answers larger than this many bytes (UTF-8 JSON of the completion, streamed ones assembled) are not stored. */
   @IsOptional() @IsInt() @Min(1024) maxEntryBytes = 256 * 1024;
+  /**
+   * An identical request (same exact key: tenant, model group, messages, parameters) arriving while
+   * an earlier one is still on its way upstream waits for that answer instead of calling the upstream
+   * too. Per replica; a streamed request waiting so gets the whole answer at once when it is complete.
+   */
+  @IsOptional() @IsBoolean() coalesce = true;
   @IsOptional() @Nested(() => SemanticCacheConfig) semantic: SemanticCacheConfig = new SemanticCacheConfig();
   @IsOptional() @Nested(() => RedisCacheConfig) redis: RedisCacheConfig = new RedisCacheConfig();
   @IsOptional() @Nested(() => EmbeddedCacheConfig) embedded: EmbeddedCacheConfig = new EmbeddedCacheConfig();

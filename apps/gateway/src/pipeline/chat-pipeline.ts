@@ -56,6 +56,8 @@ export class ChatPipeline {
         ? { stream: true, frames: replayAsStream(cached.body, body.stream_options?.include_usage === true) }
         : { stream: false, result: { body: cached.body } };
     }
+    // Whatever becomes of this request, identical ones waiting for its answer must not wait longer.
+    if (cached?.pending) reply.raw.once('close', () => this.cache.release(cached));
 
     const signal = clientSignal(reply);
     const ctx = (d: Deployment, attemptSignal: AbortSignal, timing?: AttemptTiming) => ({
@@ -76,6 +78,7 @@ export class ChatPipeline {
       if (state.trace) state.responseModel = answeredModel(run.result.opening);
       // A vendor's own answer (ChatStream.native) is not what the cache replays: not stored.
       const record = cached && !run.result.native;
+      if (cached && !record) this.cache.release(cached);
       return { stream: true, frames: record ? this.cache.recordStream(cached, run.result) : run.result };
     }
     const run = await describedRun(
@@ -86,6 +89,7 @@ export class ChatPipeline {
     );
     if (state.trace) state.responseModel = answeredModel(run.result.body);
     if (cached && !run.result.native) void this.cache.store(cached, run.result.body);
+    else if (cached) this.cache.release(cached);
     return { stream: false, result: run.result };
   }
 }

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ask, askStream, metric } from '../support/cache';
+import { eventually } from '../support/eventually';
+import { configWith, gatewayWithFakeUpstream } from '../support/gateway';
+
+const MASTER = 'coalesce-master-key-0123456789';
+const KEYS = { ALICE_KEY: 'coalesce-alice-0123456789', BOB_KEY: 'coalesce-bob-0123456789' };
+/** One model group a case, each on its own held upstream model (FakeOpenAI's `held-<tag>`). */
+const CASES = ['shared', 'failed', 'cut', 'tenants'];
+
+// Twenty identical concurrent requests made twenty upstream calls: the cache only helps once an
+// answer is stored. An identical request arriving while one is on its way now waits for its answer.
+describe('response cache: identical requests in flight share one upstream call', () => {
+  const setup = gatewayWithFakeUpstream(
+    (baseUrl) =>
+      configWith({
+        providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
+        models: CASES.map((tag) => ({ name: `c-${tag}`, deployments: [{ provider: 'fake', model: `held-${tag}` }] })),
+        cache: { enabled: true, semantic: { enabled: false } },
+        security: {
+          keys: [
+            { id: 'alice', keyEnv: 'ALICE_KEY' },
+            { id: 'bob', keyEnv: 'BOB_KEY' },
+          ],
+        },
+      }),
+    { env: { GATEWAY_MASTER_KEY: MASTER, ...KEYS } },
+  );
+  const calls = (tag: string) => setup.upstream.received.filter((r) => r.body.model === `held-${tag}`).length;
+  const waiting = () => metric(setup.gateway, 'gateway_cache_waiting_requests');
+  const coalesced = () => metric(setup.gateway, 'gateway_cache_lookups_total{result="hit_coalesced"}');
+
+  it('streamed and JSON requests waiting for a streamed answer get it, and the upstream is called once', async () => {
+    const client = setup.gateway.client({ apiKey: MASTER });
+    const before = await coalesced();
+    const first = askStream(client, 'What is the tallest mountain?', true, {}, 'c-shared');
+    assert.ok(await eventually(async () => calls('shared') === 1));
+    const json = [1, 2].map(() => ask(client, 'What is the tallest mountain?', { model: 'c-shared' }));
+    const streamed = [true, false].map((usage) => askStream(client, 'What is the tallest mountain?', usage, {}, 'c-shared'));
+    assert.ok(await eventually(async () => (await waiting()) === 4));
+    setup.upstream.release('shared');
+    const answered = await first;
+    assert.equal(answered.cache, 'miss');
+    const [json1, json2] = await Promise.all(json);
+    const [stream1, stream2] = await Promise.all(streamed);
+    for (const follower of [json1, json2, stream1, stream2]) assert.equal(follower.cache, 'hit-coalesced');
+    assert.equal(json1.completion.choices[0].message.content, answered.text);
+    assert.equal(json2.completion.choices[0].message.content, answered.text);
+    assert.equal(stream1.text, answered.text);
+    assert.equal(stream2.text, answered.text);
+    assert.ok(stream1.chunks.at(-1)?.usage, 'a follower that asked for usage gets it');
+    assert.ok(!stream2.chunks.some((c) => c.usage), 'and one that did not, does not');
+    assert.equal(calls('shared'), 1);
+    assert.equal((await coalesced()) - before, 4);
+    assert.equal(await waiting(), 0);
+  });
+
+  it('when the request waited for fails, the waiting ones go upstream themselves', async () => {
+    const client = setup.gateway.client({ apiKey: MASTER });
+    const first = ask(client, 'Which river is the longest?', { model: 'c-failed' }).catch((err: { status?: number }) => err);
+    assert.ok(await eventually(async () => calls('failed') === 1));
+    const followers = [1, 2].map(() => ask(client, 'Which river is the longest?', { model: 'c-failed' }));
+    assert.ok(await eventually(async () => (await waiting()) === 2));
+    setup.upstream.release('failed', 400);
+    assert.equal(((await first) as { status?: number }).status, 400);
+    for (const follower of await Promise.all(followers)) {
+      assert.equal(follower.cache, 'miss');
+      assert.match(follower.completion.choices[0].message.content ?? '', /Which river is the longest\?/);
+    }
+    assert.equal(calls('failed'), 3);
+  });
+
+  it('when the client of the request waited for goes away, the waiting ones go upstream themselves', async () => {
+    const client = setup.gateway.client({ apiKey: MASTER });
+    const gone = new AbortController();
+    const first = client.chat.completions
+      .create({ model: 'c-cut', messages: [{ role: 'user', content: 'How deep is the ocean?' }] }, { signal: gone.signal, maxRetries: 0 })
+      .catch((err: Error) => err);
+    assert.ok(await eventually(async () => calls('cut') === 1));
+    const followers = [1, 2].map(() => ask(client, 'How deep is the ocean?', { model: 'c-cut' }));
+    assert.ok(await eventually(async () => (await waiting()) === 2));
+    gone.abort();
+    assert.ok((await first) instanceof Error);
+    assert.ok(await eventually(async () => calls('cut') === 3));
+    setup.upstream.release('cut');
+    for (const follower of await Promise.all(followers)) assert.equal(follower.cache, 'miss');
+  });
+
+  it('a request never waits for another tenant’s answer', async () => {
+    const alice = setup.gateway.client({ apiKey: KEYS.ALICE_KEY });
+    const bob = setup.gateway.client({ apiKey: KEYS.BOB_KEY });
+    const first = ask(alice, 'Name a prime number.', { model: 'c-tenants' });
+    assert.ok(await eventually(async () => calls('tenants') === 1));
+    const other = ask(bob, 'Name a prime number.', { model: 'c-tenants' });
+    assert.ok(await eventually(async () => calls('tenants') === 2));
+    const same = askStream(alice, 'Name a prime number.', true, {}, 'c-tenants');
+    assert.ok(await eventually(async () => (await waiting()) === 1));
+    setup.upstream.release('tenants');
+    assert.equal((await first).cache, 'miss');
+    assert.equal((await other).cache, 'miss');
+    const follower = await same;
+    assert.equal(follower.cache, 'hit-coalesced');
+    assert.equal(follower.text, (await first).completion.choices[0].message.content);
+    assert.equal(calls('tenants'), 2);
+  });
+});
