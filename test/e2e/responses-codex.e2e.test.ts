@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import type { ResponseCustomToolCall, ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import type { ResponseCustomToolCall, ResponseInputItem } from 'openai/resources/responses/responses';
 import { responseIdOfItem } from '../../apps/gateway/src/responses/ids';
-import { apiError } from '../support/chat';
+import { apiError, streamedResponse } from '../support/chat';
 import { FakeVendors } from '../support/fake-vendors';
 import { PATCH } from '../support/fake-upstream';
-import { configWith, GatewayProcess } from '../support/gateway';
+import { asCodexSendsIt } from '../support/codex-items';
 
 /**
  * Found by an independent check that drove the Codex CLI (0.171.0) through /v1/responses: Codex
@@ -17,8 +17,6 @@ import { configWith, GatewayProcess } from '../support/gateway';
  * which vendors' context-window errors did not carry.
  */
 const vendors = new FakeVendors();
-let gateway: GatewayProcess;
-let client: OpenAI;
 
 const EXEC = {
   type: 'function' as const,
@@ -81,7 +79,7 @@ const FORCED: Record<string, unknown> = {
   'openai-compatible': { type: 'function', function: { name: 'apply_patch' } },
 };
 
-/** [provider, the fake's model, the gateway's name for it] */
+/** The models `served` serves (fake-vendors.ts, serve). */
 const MODELS = [
   ['ant', 'claude-patch', 'codex-ant'],
   ['gem', 'gemini-patch', 'codex-gem'],
@@ -90,35 +88,7 @@ const MODELS = [
   ['gem', 'gemini-too-long', 'too-long-gem'],
 ];
 
-before(async () => {
-  const providers = await vendors.start();
-  const on = (provider: string, model: string, name: string) => ({
-    name,
-    deployments: [{ provider, model, maxOutputTokens: 1000, capabilities: ['tools', 'json', 'vision'] }],
-  });
-  gateway = await GatewayProcess.start(
-    configWith({
-      providers,
-      models: MODELS.map(([provider, model, name]) => on(provider, model, name)),
-    }),
-    { env: vendors.env },
-  );
-  client = gateway.client();
-});
-
-after(async () => {
-  await gateway?.stop();
-  await vendors.stop();
-});
-
-/** An output item as Codex sends it back: no id or status, a reasoning item's `content` null. */
-function asCodexSendsIt(item: OpenAI.Responses.ResponseOutputItem): ResponseInputItem {
-  if (item.type === 'reasoning') {
-    return { type: 'reasoning', summary: item.summary, content: null, encrypted_content: item.encrypted_content ?? null } as never;
-  }
-  if (item.type === 'custom_tool_call') return { type: 'custom_tool_call', call_id: item.call_id, name: item.name, input: item.input };
-  throw new Error(`unexpected ${item.type}`);
-}
+const served = vendors.serve(MODELS);
 
 for (const v of VENDORS) {
   describe(`Codex over /v1/responses, ${v.name} upstream (official openai client)`, () => {
@@ -149,7 +119,7 @@ for (const v of VENDORS) {
     };
 
     it('a custom tool reaches the upstream as a function of one string, `input`, with its grammar; tool_choice custom forces it', async () => {
-      await client.responses.create(ask);
+      await served.client.responses.create(ask);
       const sent = v.upstream().last().body as Body;
       const { description, schema } = v.toolOf(v.tool(sent));
       assert.ok(description.startsWith(APPLY_PATCH.description));
@@ -160,15 +130,12 @@ for (const v of VENDORS) {
     });
 
     it('the call comes back as a custom_tool_call; streamed, as custom_tool_call_input deltas adding up to its input', async () => {
-      const created = await client.responses.create(ask);
+      const created = await served.client.responses.create(ask);
       const call = created.output.find((o): o is ResponseCustomToolCall => o.type === 'custom_tool_call');
       assert.ok(call, JSON.stringify(created.output));
       assert.deepEqual({ name: call.name, input: call.input, id: call.id?.slice(0, 4) }, { name: 'apply_patch', input: PATCH, id: 'ctc_' });
 
-      const events: ResponseStreamEvent[] = [];
-      const stream = client.responses.stream(ask);
-      for await (const event of stream) events.push(event);
-      const final = await stream.finalResponse();
+      const { events, final } = await streamedResponse(served.client, ask);
       const streamedCall = final.output.find((o) => o.type === 'custom_tool_call');
       // Gemini's calls have no id: the gateway makes one per answer.
       assert.deepEqual(streamedCall && { ...streamedCall, id: 0, call_id: 0 }, { ...call, id: 0, call_id: 0 });
@@ -181,8 +148,8 @@ for (const v of VENDORS) {
     });
 
     it('Codex`s next request (reasoning with content: null, the custom call and its output) continues the loop', async () => {
-      const first = await client.responses.create(ask);
-      const next = await client.responses.create(codexNext(first, 'Success. Updated hello.txt'));
+      const first = await served.client.responses.create(ask);
+      const next = await served.client.responses.create(codexNext(first, 'Success. Updated hello.txt'));
       const sent = v.upstream().last().body as Body;
       assert.deepEqual(v.call(sent), { input: PATCH });
       assert.match(JSON.stringify(v.result(sent)), /Success\. Updated hello\.txt/);
@@ -223,11 +190,13 @@ for (const v of VENDORS) {
     for (const streamed of [false, true]) {
       it(`previous_response_id after a ${streamed ? 'streamed' : 'created'} custom_tool_call sends it as the function's call with {"input"}, custom_tool_call_output as its result`, async () => {
         const stored = { ...ask, store: true };
-        const first = streamed ? await client.responses.stream(stored).finalResponse() : await client.responses.create(stored);
+        const first = streamed
+          ? await served.client.responses.stream(stored).finalResponse()
+          : await served.client.responses.create(stored);
         const output: OpenAI.Responses.ResponseOutputItem[] = first.output;
         const call = output.find((o): o is ResponseCustomToolCall => o.type === 'custom_tool_call')!;
         assert.ok(call, JSON.stringify(output));
-        const next = await client.responses.create({
+        const next = await served.client.responses.create({
           model: v.model,
           instructions: ask.instructions,
           tools: ask.tools,
@@ -240,11 +209,11 @@ for (const v of VENDORS) {
     }
 
     it('Codex`s request (reasoning with content: null), stored and continued by previous_response_id, sends the same conversation', async () => {
-      const first = await client.responses.create(ask);
-      const replayed = await client.responses.create({ ...codexNext(first, 'Applied.'), store: true });
-      const listed = await client.responses.inputItems.list(replayed.id, { order: 'asc' });
+      const first = await served.client.responses.create(ask);
+      const replayed = await served.client.responses.create({ ...codexNext(first, 'Applied.'), store: true });
+      const listed = await served.client.responses.inputItems.list(replayed.id, { order: 'asc' });
       assert.ok(listed.data.some((item) => item.type === 'reasoning' && (item as { content?: unknown }).content === null));
-      await client.responses.create({
+      await served.client.responses.create({
         model: v.model,
         instructions: ask.instructions,
         tools: ask.tools,
@@ -265,10 +234,10 @@ describe('a vendor`s context-window error reaches OpenAI clients as context_leng
   ] as const) {
     it(`${model}: chat completions and responses (created and streamed) say code context_length_exceeded`, async () => {
       const calls = [
-        () => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }),
-        () => client.responses.create({ model, input: 'hi' }),
+        () => served.client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }),
+        () => served.client.responses.create({ model, input: 'hi' }),
         async () => {
-          for await (const _ of await client.responses.create({ model, input: 'hi', stream: true }));
+          for await (const _ of await served.client.responses.create({ model, input: 'hi', stream: true }));
         },
       ];
       for (const call of calls) {
@@ -287,7 +256,7 @@ describe('a vendor`s context-window error reaches OpenAI clients as context_leng
   }
 
   it('the Anthropic ingress keeps Anthropic`s shape: invalid_request_error with the message', async () => {
-    const anthropic = new Anthropic({ baseURL: gateway.url, apiKey: 'test-client-key', maxRetries: 0 });
+    const anthropic = new Anthropic({ baseURL: served.gateway.url, apiKey: 'test-client-key', maxRetries: 0 });
     const err = await anthropic.messages
       .create({ model: 'too-long-ant', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] })
       .then(
@@ -304,12 +273,12 @@ describe('a vendor`s context-window error reaches OpenAI clients as context_leng
 
 describe('an item_reference with type: null (OpenAI documents the type as nullable)', () => {
   it('is resolved from the store like one typed item_reference', async () => {
-    const first = await client.responses.create({ model: 'mock-1', input: 'Hello there' });
-    const next = await client.responses.create({
+    const first = await served.client.responses.create({ model: 'mock-1', input: 'Hello there' });
+    const next = await served.client.responses.create({
       model: 'mock-1',
       input: [{ type: null, id: first.output[0].id } as never, { role: 'user', content: 'And again?' }],
     });
-    const items = await client.responses.inputItems.list(next.id, { order: 'asc' });
+    const items = await served.client.responses.inputItems.list(next.id, { order: 'asc' });
     assert.deepEqual(
       items.data.map((item) => item.type),
       ['message', 'message'],

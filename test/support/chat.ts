@@ -127,6 +127,17 @@ export async function collect(stream: AsyncIterable<OpenAI.ChatCompletionChunk>)
   return out;
 }
 
+/** A streamed response's events, and the response the SDK made of them. */
+export async function streamedResponse(
+  client: OpenAI,
+  params: Parameters<OpenAI['responses']['stream']>[0],
+): Promise<{ events: OpenAI.Responses.ResponseStreamEvent[]; final: OpenAI.Responses.Response }> {
+  const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+  const stream = client.responses.stream(params);
+  for await (const event of stream) events.push(event);
+  return { events, final: await stream.finalResponse() };
+}
+
 /** Awaits a call expected to fail and returns the OpenAI error it failed with. */
 export async function apiError(call: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
   const err = await call.then(

@@ -1,6 +1,9 @@
+import { after, before } from 'node:test';
+import type OpenAI from 'openai';
 import { FakeAnthropic } from './fake-anthropic';
 import { FakeGemini } from './fake-gemini';
 import { FakeOpenAI } from './fake-openai';
+import { configWith, GatewayProcess } from './gateway';
 
 const ANTHROPIC_KEY = 'sk-ant-fake';
 const GEMINI_KEY = 'gemini-fake';
@@ -30,6 +33,29 @@ export class FakeVendors {
       { name: 'ant', type: 'anthropic', baseUrl: ant, apiKeyEnv: 'FAKE_ANT_KEY' },
       { name: 'gem', type: 'gemini', baseUrl: gem, apiKeyEnv: 'FAKE_GEM_KEY' },
     ];
+  }
+
+  /**
+   * Registers hooks that start the fakes and a gateway serving `models` ([provider, the fake's model,
+   * the gateway's name for it]) before the tests, and stop them after; what they started is in the
+   * object returned, once started.
+   */
+  serve(models: string[][]): { gateway: GatewayProcess; client: OpenAI } {
+    const served = {} as { gateway: GatewayProcess; client: OpenAI };
+    before(async () => {
+      const providers = await this.start();
+      const on = ([provider, model, name]: string[]) => ({
+        name,
+        deployments: [{ provider, model, maxOutputTokens: 1000, capabilities: ['tools', 'json', 'vision'] }],
+      });
+      served.gateway = await GatewayProcess.start(configWith({ providers, models: models.map(on) }), { env: this.env });
+      served.client = served.gateway.client();
+    });
+    after(async () => {
+      await served.gateway?.stop();
+      await this.stop();
+    });
+    return served;
   }
 
   async stop(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { ChatCompletionTool } from 'openai/resources/chat/completions';
+import type { ChatCompletionFunctionTool } from 'openai/resources/chat/completions';
 import type { CustomTool } from 'openai/resources/responses/responses';
 
 /**
@@ -10,7 +10,7 @@ import type { CustomTool } from 'openai/resources/responses/responses';
  */
 const INPUT = 'input';
 
-export function customToolFunction(tool: CustomTool, chatName: string): ChatCompletionTool {
+export function customToolFunction(tool: CustomTool, chatName: string): ChatCompletionFunctionTool {
   const description = [tool.description, formatNote(tool.format)].filter(Boolean).join('\n\n');
   return {
     type: 'function',

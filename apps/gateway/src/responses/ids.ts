@@ -10,7 +10,7 @@ export function newResponseId(): string {
   return `resp_${randomBytes(18).toString('hex')}`;
 }
 
-export type ItemKind = 'msg' | 'fc' | 'ctc' | 'rs';
+export type ItemKind = 'msg' | 'fc' | 'ctc' | 'tsc' | 'rs';
 
 export function itemId(responseId: string, kind: ItemKind, index: number): string {
   return `${kind}_${responseId.slice('resp_'.length)}_${index}`;
@@ -27,7 +27,7 @@ export function inputItemId(responseId: string, prefix: string, index: number): 
 
 /** The response an item id belongs to (as an output or an input item), when it is one of ours. */
 export function responseIdOfItem(id: string): string | undefined {
-  const m = /^(?:msg|fc|fco|ctc|ctco|rs)_([0-9a-f]{36})_(?:in)?\d+$/.exec(id);
+  const m = /^(?:msg|fc|fco|ctc|ctco|tsc|tso|rs)_([0-9a-f]{36})_(?:in)?\d+$/.exec(id);
   return m ? `resp_${m[1]}` : undefined;
 }
 

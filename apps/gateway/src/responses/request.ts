@@ -10,13 +10,14 @@ import {
 import type {
   ChatCompletionAssistantMessageParam,
   ChatCompletionContentPart,
+  ChatCompletionFunctionTool,
   ChatCompletionMessageParam,
-  ChatCompletionTool,
   ChatCompletionToolChoiceOption,
 } from 'openai/resources/chat/completions';
 import type { ResponseCreateParamsBase, Tool } from 'openai/resources/responses/responses';
 import { customArguments, customToolFunction } from './custom-tools';
 import { decodeThinking } from './ids';
+import { searchArguments, searchedTools, searchResultText, TOOL_SEARCH, toolSearchFunction } from './tool-search';
 
 /** A Responses API request body as the gateway accepts it (`model` is required here). */
 export type ResponsesRequest = ResponseCreateParamsBase & { model: string };
@@ -103,10 +104,15 @@ const CHAT_ONLY = [
 
 /**
  * A Responses API request as the chat completion the pipeline runs. `history` is the
- * conversation of `previous_response_id` (without its instructions, as OpenAI does);
- * `item_reference` items must already be replaced by the items they name.
+ * conversation of `previous_response_id` (without its instructions, as OpenAI does), and
+ * `searched` the tools its tool searches loaded (tool-search.ts); `item_reference` items must
+ * already be replaced by the items they name.
  */
-export function toChatParams(body: ResponsesRequest, history: ChatCompletionMessageParam[] = []): ChatCompletionCreateParams {
+export function toChatParams(
+  body: ResponsesRequest,
+  history: ChatCompletionMessageParam[] = [],
+  searched: Tool[] = [],
+): ChatCompletionCreateParams {
   for (const key of CHAT_ONLY) if (key in body) throw GatewayError.badRequest(`Unknown parameter: '${key}'.`, key, 'unknown_parameter');
   checkParams(body, RESPONSES_PARAMS, VENDOR);
   const messages: ChatCompletionMessageParam[] = [];
@@ -128,8 +134,9 @@ export function toChatParams(body: ResponsesRequest, history: ChatCompletionMess
   set('reasoning_effort', body.reasoning?.effort);
   set('verbosity', body.text?.verbosity);
   set('response_format', responseFormat(body.text?.format));
-  if (body.tools?.length) {
-    params.tools = body.tools.flatMap(toChatTools);
+  const tools = chatTools(body.tools ?? [], [...searched, ...searchedTools(body.input)]);
+  if (tools.length) {
+    params.tools = tools;
     set('parallel_tool_calls', body.parallel_tool_calls);
   }
   set('tool_choice', toolChoice(body.tool_choice));
@@ -176,7 +183,7 @@ class ChatTurns {
     const handler = ITEM_HANDLERS[kind];
     if (!handler) {
       throw GatewayError.badRequest(
-        `Input items of type '${kind}' are not supported by this gateway; send messages, function and custom tool calls, their outputs, reasoning and item_reference items.`,
+        `Input items of type '${kind}' are not supported by this gateway; send messages, function, custom tool and tool search calls, their outputs, reasoning and item_reference items.`,
         `${path}.type`,
         'unsupported_value',
       );
@@ -225,6 +232,8 @@ type CustomToolCallItem = { call_id: string; name: string; namespace?: string | 
 type ToolOutputItem = { call_id: string; output: string | { type: string; [key: string]: unknown }[] };
 // Codex sends `content: null` on every reasoning item it sends back.
 type ReasoningItem = { summary?: { text: string }[]; content?: { text: string }[] | null; encrypted_content?: string | null };
+type ToolSearchCallItem = { call_id: string; arguments: unknown };
+type ToolSearchOutputItem = { call_id: string; tools: Tool[] };
 
 /** A call from history, function or custom, as a tool call of the open assistant message. */
 function addCall(turns: ChatTurns, callId: string, name: string, args: string): void {
@@ -269,8 +278,16 @@ const ITEM_HANDLERS: Record<string, Handler<never>> = {
   custom_tool_call: ((turns, item: CustomToolCallItem) => {
     addCall(turns, item.call_id, chatToolName(item.name, item.namespace), customArguments(item.input));
   }) as Handler<never>,
+  tool_search_call: ((turns, item: ToolSearchCallItem) => {
+    addCall(turns, item.call_id, TOOL_SEARCH, searchArguments(item.arguments));
+  }) as Handler<never>,
   function_call_output: toolOutput,
   custom_tool_call_output: toolOutput,
+  // The tools themselves are declared with the request's (toChatParams).
+  tool_search_output: ((turns, item: ToolSearchOutputItem, path) => {
+    const names = item.tools.flatMap((tool, j) => toChatTools(tool, `${path}.tools[${j}]`)).map((tool) => tool.function.name);
+    turns.pushToolOutput(item.call_id, [{ type: 'text', text: searchResultText(names) }]);
+  }) as Handler<never>,
   reasoning: ((turns, item: ReasoningItem, path) => {
     const open = turns.openAssistant();
     const text = [...(item.summary ?? []), ...(item.content ?? [])].map((p) => p.text).join('');
@@ -316,19 +333,35 @@ function assistantText(part: { type: string; [key: string]: unknown }, path: str
   throw GatewayError.badRequest(`Assistant content of type '${part.type}' is not supported.`, `${path}.type`, 'unsupported_value');
 }
 
-/** A function or custom tool, or each tool of a namespace tool (chat tools have no namespaces), as chat tools. */
-function toChatTools(tool: Tool, i: number): ChatCompletionTool[] {
-  if (tool.type === 'namespace') {
-    return tool.tools.map((inner, j) => chatFunction(inner as unknown as Tool, `tools[${i}].tools[${j}]`, tool.name));
+/**
+ * The request's tools, then those tool searches loaded, as chat tools. A searched tool already
+ * declared (found by two searches, say) is declared once: vendors refuse a name twice.
+ */
+function chatTools(declared: Tool[], searched: Tool[]): ChatCompletionFunctionTool[] {
+  const tools = declared.flatMap((tool, i) => toChatTools(tool, `tools[${i}]`));
+  const names = new Set(tools.map((tool) => tool.function.name));
+  for (const tool of searched.flatMap((t, i) => toChatTools(t, `tool_search_output.tools[${i}]`))) {
+    if (names.has(tool.function.name)) continue;
+    names.add(tool.function.name);
+    tools.push(tool);
   }
-  return [chatFunction(tool, `tools[${i}]`)];
+  return tools;
 }
 
-function chatFunction(tool: Tool, path: string, namespace?: string): ChatCompletionTool {
+/** A function or custom tool, or each tool of a namespace tool (chat tools have no namespaces), as chat tools. */
+function toChatTools(tool: Tool, path: string): ChatCompletionFunctionTool[] {
+  if (tool.type === 'namespace') {
+    return tool.tools.map((inner, j) => chatFunction(inner as unknown as Tool, `${path}.tools[${j}]`, tool.name));
+  }
+  return [chatFunction(tool, path)];
+}
+
+function chatFunction(tool: Tool, path: string, namespace?: string): ChatCompletionFunctionTool {
   if (tool.type === 'custom') return customToolFunction(tool, chatToolName(tool.name, namespace));
+  if (tool.type === 'tool_search') return toolSearchFunction(tool, path);
   if (tool.type !== 'function') {
     throw GatewayError.badRequest(
-      `Tools of type '${tool.type}' are not supported: this gateway forwards function and custom tools only (OpenAI's hosted tools run on OpenAI's side).`,
+      `Tools of type '${tool.type}' are not supported: this gateway forwards function, custom and client-executed tool_search tools only (OpenAI's hosted tools run on OpenAI's side).`,
       `${path}.type`,
       'unsupported_value',
     );
@@ -349,14 +382,20 @@ function chatToolName(name: string, namespace?: string | null): string {
   return namespace ? `${namespace}__${name}` : name;
 }
 
-/** How the response names a call of a namespaced or custom tool (custom ones are `custom_tool_call` items). */
+/**
+ * How the response names a call of a namespaced, custom or tool search tool (custom ones are
+ * `custom_tool_call` items, tool search ones `tool_search_call` items).
+ */
 export interface CallName {
   name: string;
   namespace?: string;
-  custom?: true;
+  kind?: 'custom' | 'tool_search';
 }
 
-/** The chat names of the request's namespaced and custom tools -> how the response names the calls the model makes. */
+/**
+ * The chat names of the namespaced, custom and tool search tools among `tools` (the request's,
+ * and those tool searches loaded) -> how the response names the calls the model makes.
+ */
 export function callNames(tools: Tool[] | undefined): Map<string, CallName> {
   const names = new Map<string, CallName>();
   const add = (tool: { type: string; name: string }, namespace?: string) => {
@@ -364,12 +403,13 @@ export function callNames(tools: Tool[] | undefined): Map<string, CallName> {
     names.set(chatToolName(tool.name, namespace), {
       name: tool.name,
       ...(namespace && { namespace }),
-      ...(tool.type === 'custom' && { custom: true as const }),
+      ...(tool.type === 'custom' && { kind: 'custom' as const }),
     });
   };
   for (const tool of tools ?? []) {
     if (tool.type === 'namespace') for (const inner of tool.tools) add(inner, tool.name);
     else if (tool.type === 'function' || tool.type === 'custom') add(tool);
+    else if (tool.type === 'tool_search') names.set(TOOL_SEARCH, { name: TOOL_SEARCH, kind: 'tool_search' });
   }
   return names;
 }

@@ -8,11 +8,13 @@ import type {
   ResponseOutputItem,
   ResponseOutputMessage,
   ResponseReasoningItem,
+  ResponseToolSearchCall,
   ResponseUsage,
 } from 'openai/resources/responses/responses';
 import { customInput } from './custom-tools';
-import { encodeThinking, itemId } from './ids';
+import { encodeThinking, type ItemKind, itemId } from './ids';
 import { type CallName, inputMessages, type ResponsesRequest } from './request';
+import { toolSearchCallItem } from './tool-search';
 
 /** What a response knows before the model answers: its id, time and the request it echoes. */
 export interface ResponseContext {
@@ -21,7 +23,7 @@ export interface ResponseContext {
   request: ResponsesRequest;
   /** Whether the response is kept for previous_response_id and GET (see store.ts). */
   store: boolean;
-  /** How calls of the request's namespaced and custom tools are named, by chat name (request.ts, callNames). */
+  /** How calls of the request's namespaced, custom and tool search tools are named, by chat name (request.ts, callNames). */
   callNames?: Map<string, CallName>;
 }
 
@@ -150,12 +152,18 @@ export function messageItem(id: string, text: string, refusal: string | null, st
   return { id, type: 'message', role: 'assistant', status, content };
 }
 
-/** The id prefix of a call's item: a custom tool's call or a function call. */
-export function callPrefix(chatName: string, names: ResponseContext['callNames']): 'ctc' | 'fc' {
-  return names?.get(chatName)?.custom ? 'ctc' : 'fc';
+/** The id prefix of each kind of call's item; a function call's is `fc`. */
+const CALL_PREFIX: Record<NonNullable<CallName['kind']>, ItemKind> = { custom: 'ctc', tool_search: 'tsc' };
+
+export function callPrefix(chatName: string, names: ResponseContext['callNames']): ItemKind {
+  const kind = names?.get(chatName)?.kind;
+  return kind ? CALL_PREFIX[kind] : 'fc';
 }
 
-/** A chat tool call as its output item: a `custom_tool_call` when it calls a custom tool's function, else a `function_call`. */
+/**
+ * A chat tool call as its output item: a `custom_tool_call` when it calls a custom tool's function,
+ * a `tool_search_call` when it calls `tool_search`, else a `function_call`.
+ */
 export function toolCallItem(
   id: string,
   callId: string,
@@ -163,10 +171,11 @@ export function toolCallItem(
   args: string,
   status: Status,
   names?: ResponseContext['callNames'],
-): ResponseFunctionToolCall | ResponseCustomToolCallItem {
-  const { name, namespace, custom } = names?.get(chatName) ?? { name: chatName };
+): ResponseFunctionToolCall | ResponseCustomToolCallItem | ResponseToolSearchCall {
+  const { name, namespace, kind } = names?.get(chatName) ?? { name: chatName };
+  if (kind === 'tool_search') return toolSearchCallItem(id, callId, args, status);
   const named = { call_id: callId, name, ...(namespace && { namespace }) };
-  if (custom) return { id, type: 'custom_tool_call', status, ...named, input: customInput(args) };
+  if (kind === 'custom') return { id, type: 'custom_tool_call', status, ...named, input: customInput(args) };
   return { id, type: 'function_call', status, ...named, arguments: args };
 }
 

@@ -17,6 +17,7 @@ import { answerMessages, type ResponseContext, toResponse } from './response';
 import { createResponseSchema } from './responses.schema';
 import { ResponseStore, type StoredResponse } from './store';
 import { ResponseEventEncoder } from './stream';
+import { searchedTools } from './tool-search';
 
 /**
  * The OpenAI Responses API: a codec over the chat pipeline. Requests become chat
@@ -40,13 +41,15 @@ export class ResponsesController {
     const tenant = tenantOf(request);
     const previous = body.previous_response_id ? await this.previous(tenant, body.previous_response_id) : undefined;
     const input = await this.resolveReferences(tenant, body.input);
-    const chat = toChatParams({ ...body, input }, previous?.messages);
+    // Tools the conversation's tool searches loaded stay callable (tool-search.ts).
+    const searched = searchedTools(previous?.items);
+    const chat = toChatParams({ ...body, input }, previous?.messages, searched);
     const ctx: ResponseContext = {
       id: newResponseId(),
       createdAt: Math.floor(Date.now() / 1000),
       request: body,
       store: body.store ?? this.store.settings.storeByDefault,
-      callNames: callNames(body.tools),
+      callNames: callNames([...(body.tools ?? []), ...searched, ...searchedTools(input)]),
     };
     // What a stored response continues from: the conversation without the instructions.
     const conversation = chat.messages.slice(body.instructions ? 1 : 0);

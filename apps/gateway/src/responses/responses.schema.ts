@@ -20,35 +20,6 @@ const texts = { type: 'array', maxItems: 1000, items: { type: 'object', properti
 const message = { required: ['role', 'content'], properties: { role: text, content } };
 const itemReference = { required: ['id'], properties: { id: text } };
 
-const toolOutput = { required: ['call_id', 'output'], properties: { call_id: text, output: content } };
-
-/**
- * Input items: the fields each type the codec translates must have (the default type is a message).
- * A field OpenAI documents as nullable takes null (an item_reference's `type` among them).
- */
-const item = {
-  type: 'object',
-  properties: { type: nullableText },
-  allOf: [
-    { if: { not: { required: ['type'] } }, then: message },
-    when('message', message),
-    when('function_call', {
-      required: ['call_id', 'name', 'arguments'],
-      properties: { call_id: text, name: text, arguments: text, namespace: nullableText },
-    }),
-    when('custom_tool_call', {
-      required: ['call_id', 'name', 'input'],
-      properties: { call_id: text, name: text, input: text, namespace: nullableText },
-    }),
-    when('function_call_output', toolOutput),
-    when('custom_tool_call_output', toolOutput),
-    // Codex sends `content: null` back on every reasoning item (OpenAI takes it; its spec says an array).
-    when('reasoning', { properties: { summary: texts, content: { ...texts, type: ['array', 'null'] }, encrypted_content: nullableText } }),
-    when('item_reference', itemReference),
-    when(null, itemReference),
-  ],
-} as const;
-
 const toolName = { type: 'string', pattern: '^[a-zA-Z0-9_-]{1,64}$' } as const;
 const functionTool = { required: ['type', 'name'], properties: { name: toolName } };
 /** Free-text input, or text a grammar (Lark or a regex) defines. */
@@ -93,6 +64,44 @@ const tool = {
         },
       },
     }),
+    when('tool_search', {
+      properties: { execution: { enum: ['server', 'client'] }, description: nullableText, parameters: { type: ['object', 'null'] } },
+    }),
+  ],
+} as const;
+
+const toolOutput = { required: ['call_id', 'output'], properties: { call_id: text, output: content } };
+
+/**
+ * Input items: the fields each type the codec translates must have (the default type is a message).
+ * A field OpenAI documents as nullable takes null (an item_reference's `type` among them).
+ */
+const item = {
+  type: 'object',
+  properties: { type: nullableText },
+  allOf: [
+    { if: { not: { required: ['type'] } }, then: message },
+    when('message', message),
+    when('function_call', {
+      required: ['call_id', 'name', 'arguments'],
+      properties: { call_id: text, name: text, arguments: text, namespace: nullableText },
+    }),
+    when('custom_tool_call', {
+      required: ['call_id', 'name', 'input'],
+      properties: { call_id: text, name: text, input: text, namespace: nullableText },
+    }),
+    // A client-executed search's call and output (tool-search.ts) carry its call id; OpenAI's hosted one's do not.
+    when('tool_search_call', { required: ['call_id', 'arguments'], properties: { call_id: text } }),
+    when('function_call_output', toolOutput),
+    when('custom_tool_call_output', toolOutput),
+    when('tool_search_output', {
+      required: ['call_id', 'tools'],
+      properties: { call_id: text, tools: { type: 'array', maxItems: 512, items: tool } },
+    }),
+    // Codex sends `content: null` back on every reasoning item (OpenAI takes it; its spec says an array).
+    when('reasoning', { properties: { summary: texts, content: { ...texts, type: ['array', 'null'] }, encrypted_content: nullableText } }),
+    when('item_reference', itemReference),
+    when(null, itemReference),
   ],
 } as const;
 

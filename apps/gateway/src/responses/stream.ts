@@ -31,7 +31,7 @@ export interface StreamSettled {
 interface OpenItem {
   id: string;
   index: number;
-  /** `function_call` is any tool call: a custom tool's (with `custom`) too. */
+  /** `function_call` is any tool call: a custom tool's (with `custom`) and a tool search (`searching`) too. */
   kind: 'reasoning' | 'message' | 'function_call';
   text: string;
   refusal: string;
@@ -45,6 +45,8 @@ interface OpenItem {
   name: string;
   /** A custom tool's call: its input decoded from the arguments as they come, and the part of it sent. */
   custom?: { input: CustomInputStream; sent: string };
+  /** A tool search call: its arguments come whole in output_item.done, as there are no events for their parts. */
+  searching?: true;
 }
 
 /**
@@ -191,6 +193,7 @@ export class ResponseEventEncoder {
     item.callId = held.id ?? `call_${item.id}`;
     item.name = name;
     if (prefix === 'ctc') item.custom = { input: new CustomInputStream(), sent: '' };
+    if (prefix === 'tsc') item.searching = true;
     // Its thought signature first, complete at once.
     if (signed) {
       this.emit({ type: 'response.output_item.added', output_index: signed.index, item: this.snapshot(signed, 'in_progress') });
@@ -206,7 +209,7 @@ export class ResponseEventEncoder {
   private argumentsDelta(item: OpenItem, args: string): void {
     item.text += args;
     if (item.custom) this.inputDelta(item, item.custom.input.push(args));
-    else this.emit({ type: 'response.function_call_arguments.delta', ...this.at(item), delta: args });
+    else if (!item.searching) this.emit({ type: 'response.function_call_arguments.delta', ...this.at(item), delta: args });
   }
 
   private inputDelta(item: OpenItem, text: string): void {
@@ -261,7 +264,7 @@ export class ResponseEventEncoder {
         const input = customInput(item.text);
         if (input.startsWith(item.custom.sent)) this.inputDelta(item, input.slice(item.custom.sent.length));
         this.emit({ type: 'response.custom_tool_call_input.done', ...this.at(item), input });
-      } else {
+      } else if (!item.searching) {
         const name = this.ctx.callNames?.get(item.name)?.name ?? item.name;
         this.emit({ type: 'response.function_call_arguments.done', ...this.at(item), name, arguments: item.text });
       }
