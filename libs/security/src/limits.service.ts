@@ -7,6 +7,7 @@ import { RedisService } from '@gateway/redis';
 import { type AdmissionStore, type AdmitOutcome, type LeaseTicket, MemoryAdmissionStore, RedisAdmissionStore } from './admission-store';
 import type { KeyRecord } from './key-record';
 import { LeasedAdmissionStore } from './lease-store';
+import { OPENAI_RATE_HEADERS, type RateHeaderDialect, rateHeaders } from './rate-headers';
 import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter } from './window-counter';
 
 const MINUTE = 60_000;
@@ -46,7 +47,7 @@ export interface Usage {
   usd: number;
 }
 
-/** What an admission holds, and the `x-ratelimit-*` headers for the answer. */
+/** What an admission holds, and the rate-limit headers for the answer. */
 export interface Admitted {
   reservation: Reservation;
   headers: Record<string, string>;
@@ -112,12 +113,12 @@ export class LimitsService implements BeforeApplicationShutdown {
    * Counts the request against the key's RPM, reserves its tokens against the TPM
    * and holds its worst-case cost against the budget, atomically; 429 when any
    * would pass its limit (nothing is counted then). Returns what to settle and
-   * the `x-ratelimit-*` headers for the answer.
+   * the rate-limit headers for the answer, the key's RPM and TPM named in `dialect`.
    */
-  admit(key: KeyRecord, demand: Demand): Promise<Admitted> {
+  admit(key: KeyRecord, demand: Demand, dialect: RateHeaderDialect): Promise<Admitted> {
     const { rpm, tpm } = this.limitsOf(key);
     const tokens = tpmReservation(demand, tpm);
-    return this.admitWithin(key, tokens === demand.tokens ? demand : { ...demand, tokens }, { rpm, tpm, budget: key.budget });
+    return this.admitWithin(key, tokens === demand.tokens ? demand : { ...demand, tokens }, { rpm, tpm, budget: key.budget }, dialect);
   }
 
   /** The RPM and TPM `key` is held to: its own, else the configured defaults (undefined: none). */
@@ -130,14 +131,15 @@ export class LimitsService implements BeforeApplicationShutdown {
    * A request that uses no tokens and costs nothing (a token count), counted against the
    * key's RPM alone: a TPM or budget check would only refuse it for what others used.
    */
-  admitFree(key: KeyRecord): Promise<Admitted> {
-    return this.admitWithin(key, { tokens: 0, usd: 0 }, { rpm: this.limitsOf(key).rpm, tpm: undefined, budget: undefined });
+  admitFree(key: KeyRecord, dialect: RateHeaderDialect): Promise<Admitted> {
+    return this.admitWithin(key, { tokens: 0, usd: 0 }, { rpm: this.limitsOf(key).rpm, tpm: undefined, budget: undefined }, dialect);
   }
 
   private async admitWithin(
     key: KeyRecord,
     demand: Demand,
     { rpm, tpm, budget }: { rpm: number | undefined; tpm: number | undefined; budget: KeyRecord['budget'] },
+    dialect: RateHeaderDialect,
   ): Promise<Admitted> {
     const reservation: Reservation = { keyId: key.id };
     if (rpm === undefined && tpm === undefined && !budget) return { reservation, headers: {} };
@@ -169,15 +171,15 @@ export class LimitsService implements BeforeApplicationShutdown {
       return { reservation, headers: {} };
     }
     const headers: Record<string, string> = {};
-    if (rpm !== undefined) rateHeaders(headers, 'requests', rpm, rpm - outcome.rpm.used, outcome.rpm.resetMs);
-    if (tpm !== undefined) rateHeaders(headers, 'tokens', tpm, tpm - outcome.tpm.used, outcome.tpm.resetMs);
+    if (rpm !== undefined) rateHeaders(headers, dialect, 'requests', rpm, rpm - outcome.rpm.used, outcome.rpm.resetMs, now);
+    if (tpm !== undefined) rateHeaders(headers, dialect, 'tokens', tpm, tpm - outcome.tpm.used, outcome.tpm.resetMs, now);
     if (outcome.refused === 'rpm')
       throw this.limited('rpm', `Rate limit reached for requests: ${rpm} per minute.`, headers, outcome.rpm.resetMs);
     if (outcome.refused === 'tpm') {
       if (demand.tokens > tpm!) throw this.tooLargeForTpm(demand.tokens, tpm!, headers);
       throw this.limited('tpm', `Rate limit reached for tokens: ${tpm} per minute.`, headers, outcome.tpm.resetMs);
     }
-    if (outcome.refused === 'budget') throw this.overBudget(budget!, demand, outcome, headers);
+    if (outcome.refused === 'budget') throw this.overBudget(budget!, demand, outcome, headers, now);
     if (tpm !== undefined) {
       reservation.tokens = demand.tokens;
       reservation.tpmEnd = outcome.tpmEnd;
@@ -252,7 +254,7 @@ export class LimitsService implements BeforeApplicationShutdown {
 
   private ipLimited(used: number, resetMs: number): GatewayError {
     const limit = this.config.security.ipFailuresPerMinute;
-    const headers = rateHeaders({}, 'auth-failures', limit, limit - Math.max(used, limit), resetMs);
+    const headers = rateHeaders({}, OPENAI_RATE_HEADERS, 'auth-failures', limit, limit - Math.max(used, limit), resetMs, Date.now());
     return this.limited('ip', 'Too many failed authentication attempts from this address.', headers, resetMs);
   }
 
@@ -261,6 +263,7 @@ export class LimitsService implements BeforeApplicationShutdown {
     { usd: reserveUsd, webSearches }: Demand,
     outcome: AdmitOutcome,
     headers: Record<string, string>,
+    now: number,
   ): GatewayError {
     this.metrics.recordRateLimited('budget');
     const remaining = Math.max(0, budget.usd - outcome.spentUsd);
@@ -268,7 +271,9 @@ export class LimitsService implements BeforeApplicationShutdown {
     // In-flight requests hold the rest: it frees up as they finish, so retry soon.
     const transient = outcome.spentUsd + reserveUsd <= budget.usd;
     const resetMs = transient ? 1_000 : periodEnd;
-    rateHeaders(headers, 'budget', budget.usd, remaining, periodEnd, usd)['retry-after'] = String(Math.ceil(resetMs / 1000));
+    rateHeaders(headers, OPENAI_RATE_HEADERS, 'budget', budget.usd, remaining, periodEnd, now, usd)['retry-after'] = String(
+      Math.ceil(resetMs / 1000),
+    );
     const message = transient
       ? `Requests in flight hold $${usd(outcome.heldUsd)} of this key's remaining ${budget.period} budget of $${budget.usd}; this one could cost up to $${usd(reserveUsd)}. Retry shortly.`
       : reserveUsd > budget.usd
@@ -309,32 +314,6 @@ export class LimitsService implements BeforeApplicationShutdown {
     const retryAfter = String(Math.max(1, Math.ceil(resetMs / 1000)));
     return new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, { ...headers, 'retry-after': retryAfter });
   }
-}
-
-type RateHeaderSubject = 'requests' | 'tokens' | 'auth-failures' | 'budget';
-
-// Built once: header names made per request are fresh strings V8 must internalize as property keys.
-const RATE_HEADER_NAMES = Object.fromEntries(
-  (['requests', 'tokens', 'auth-failures', 'budget'] as const).map((what) => [
-    what,
-    [`x-ratelimit-limit-${what}`, `x-ratelimit-remaining-${what}`, `x-ratelimit-reset-${what}`] as const,
-  ]),
-) as Record<RateHeaderSubject, readonly [string, string, string]>;
-
-/** Adds OpenAI's `x-ratelimit-{limit,remaining,reset}-<what>` headers to `headers`. */
-function rateHeaders(
-  headers: Record<string, string>,
-  what: RateHeaderSubject,
-  limit: number,
-  remaining: number,
-  resetMs: number,
-  format: (n: number) => string = String,
-): Record<string, string> {
-  const [limitName, remainingName, resetName] = RATE_HEADER_NAMES[what];
-  headers[limitName] = format(limit);
-  headers[remainingName] = format(Math.max(0, remaining));
-  headers[resetName] = `${Math.max(0, Math.ceil(resetMs / 1000))}s`;
-  return headers;
 }
 
 /**
