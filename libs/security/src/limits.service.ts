@@ -7,7 +7,7 @@ import { RedisService } from '@gateway/redis';
 import { type AdmissionStore, type AdmitOutcome, type LeaseTicket, MemoryAdmissionStore, RedisAdmissionStore } from './admission-store';
 import type { KeyRecord } from './key-record';
 import { LeasedAdmissionStore } from './lease-store';
-import { OPENAI_RATE_HEADERS, type RateHeaderDialect, rateHeaders } from './rate-headers';
+import { OPENAI_RATE_HEADERS, type RateHeaderDialect, rateHeaders, utcSecond } from './rate-headers';
 import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter } from './window-counter';
 
 const MINUTE = 60_000;
@@ -258,6 +258,11 @@ export class LimitsService implements BeforeApplicationShutdown {
     return this.limited('ip', 'Too many failed authentication attempts from this address.', headers, resetMs);
   }
 
+  /**
+   * 429 over budget, with Retry-After when waiting helps: a second while only the holds of
+   * requests in flight are in the way, until the period resets (UTC) once it is spent, and none
+   * for a request dearer than the whole budget, which no period admits.
+   */
   private overBudget(
     budget: NonNullable<KeyRecord['budget']>,
     { usd: reserveUsd, webSearches }: Demand,
@@ -266,22 +271,22 @@ export class LimitsService implements BeforeApplicationShutdown {
     now: number,
   ): GatewayError {
     this.metrics.recordRateLimited('budget');
-    const remaining = Math.max(0, budget.usd - outcome.spentUsd);
-    const periodEnd = msUntilPeriodEnd(budget.period);
-    // In-flight requests hold the rest: it frees up as they finish, so retry soon.
-    const transient = outcome.spentUsd + reserveUsd <= budget.usd;
-    const resetMs = transient ? 1_000 : periodEnd;
-    rateHeaders(headers, OPENAI_RATE_HEADERS, 'budget', budget.usd, remaining, periodEnd, now, usd)['retry-after'] = String(
-      Math.ceil(resetMs / 1000),
-    );
-    const message = transient
-      ? `Requests in flight hold $${usd(outcome.heldUsd)} of this key's remaining ${budget.period} budget of $${budget.usd}; this one could cost up to $${usd(reserveUsd)}. Retry shortly.`
-      : reserveUsd > budget.usd
-        ? `This request could cost up to $${usd(reserveUsd)}, more than the key's ${budget.period} budget of $${budget.usd}; lower max_tokens${webSearches ? " or the web search tool's max_uses" : ''}.`
-        : `This key has used its ${budget.period} budget of $${budget.usd} ($${usd(outcome.spentUsd)} spent, this request could cost up to $${usd(reserveUsd)}); it resets in ${Math.ceil(periodEnd / 1000)} s.`;
-    return transient
-      ? new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, headers)
-      : new GatewayError(429, message, 'insufficient_quota', 'insufficient_quota', null, headers);
+    const { period, usd: limit } = budget;
+    const periodEnd = msUntilPeriodEnd(period, new Date(now));
+    rateHeaders(headers, OPENAI_RATE_HEADERS, 'budget', limit, limit - outcome.spentUsd, periodEnd, now, usd);
+    if (outcome.spentUsd + reserveUsd <= limit) {
+      headers['retry-after'] = '1';
+      const message = `Requests in flight hold $${usd(outcome.heldUsd)} of this key's remaining ${period} budget of $${limit}; this one could cost up to $${usd(reserveUsd)}. Retry shortly.`;
+      return new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, headers);
+    }
+    if (reserveUsd > limit) {
+      const message = `This request could cost up to $${usd(reserveUsd)}, more than the key's ${period} budget of $${limit}; lower max_tokens${webSearches ? " or the web search tool's max_uses" : ''}.`;
+      return new GatewayError(429, message, 'insufficient_quota', 'insufficient_quota', null, headers);
+    }
+    const seconds = Math.ceil(periodEnd / 1000);
+    headers['retry-after'] = String(seconds);
+    const message = `This key has used its ${period} budget of $${limit} ($${usd(outcome.spentUsd)} spent, this request could cost up to $${usd(reserveUsd)}); it resets at ${utcSecond(now + periodEnd)} (in ${seconds} s).`;
+    return new GatewayError(429, message, 'insufficient_quota', 'insufficient_quota', null, headers);
   }
 
   /**

@@ -41,8 +41,13 @@ export const ANTHROPIC_RATE_HEADERS: RateHeaderDialect = {
     `anthropic-ratelimit-${what}-remaining`,
     `anthropic-ratelimit-${what}-reset`,
   ]),
-  reset: (resetMs, now) => new Date(Math.ceil((now + Math.max(0, resetMs)) / 1000) * 1000).toISOString().replace('.000Z', 'Z'),
+  reset: (resetMs, now) => utcSecond(now + Math.max(0, resetMs)),
 };
+
+/** `ms` (since the epoch) in RFC 3339, UTC, to the second, rounded up: `2026-12-06T00:00:00Z`. */
+export function utcSecond(ms: number): string {
+  return new Date(Math.ceil(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
 
 /** Adds a limit's three headers in `dialect` to `headers`. */
 export function rateHeaders<S extends string>(
