@@ -172,6 +172,34 @@ describe('what a key is told', { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run 
     assert.ok(Number(refused.headers?.get('retry-after')) >= 1);
   });
 
+  it('a models entry ending in * allows the models whose names start with the rest; * elsewhere is refused, naming models', async () => {
+    // `mock` is an alias of `mock-1`; `long` another model.
+    const { key } = await createKey({ name: 'prefix', models: ['mock*'] });
+    const client = gateway.client({ apiKey: key });
+    assert.deepEqual(
+      (await client.models.list()).data.map((m) => m.id),
+      ['mock-1', 'mock-embedding'],
+    );
+    for (const model of ['mock', 'mock-1']) {
+      assert.ok((await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] })).id, model);
+    }
+    await assert.rejects(
+      () => client.chat.completions.create({ model: 'long', messages: [{ role: 'user', content: 'hi' }] }),
+      (e: InstanceType<typeof OpenAI.APIError>) => e.status === 403 && e.code === 'model_not_allowed',
+    );
+    const every = await createKey({ name: 'every', models: ['*'] });
+    assert.ok(
+      (await gateway.client({ apiKey: every.key }).chat.completions.create({ model: 'long', messages: [{ role: 'user', content: 'hi' }] }))
+        .id,
+    );
+    for (const models of [['gpt-*-mini'], ['**'], ['*mock']]) {
+      const res = await admin(gateway, 'POST', '', { name: 'bad-wildcard', models });
+      assert.equal(res.status, 400, JSON.stringify(models));
+      assert.equal(res.body.error.param, 'models', JSON.stringify(models));
+      assert.match(res.body.error.message, /a prefix ending in \* .*\* only ends a value/, JSON.stringify(models));
+    }
+  });
+
   it('the usage report names the limits in force: the defaults for a key without its own', async () => {
     const plain = await createKey({ name: 'defaults' });
     assert.deepEqual(
