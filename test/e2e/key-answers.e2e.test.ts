@@ -126,6 +126,80 @@ describe('what a key is told', { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run 
     );
   });
 
+  it("a Messages API client is told the key's limits in Anthropic's headers, an OpenAI client in OpenAI's", async () => {
+    const { key } = await createKey({ name: 'anthropic-headers', rpm: 3, tpm: 5000 });
+    const claude = new Anthropic({ baseURL: gateway.url, apiKey: key, maxRetries: 0 });
+    const windowStart = Math.floor(Date.now() / 1000) * 1000;
+    const params = { model: 'mock', max_tokens: 100, messages: [{ role: 'user' as const, content: 'hi' }] };
+    const { response } = await claude.messages.create(params).withResponse();
+    const windowEnd = Date.now() + 61_000;
+    const anthropic = (name: string) => response.headers.get(`anthropic-ratelimit-${name}`);
+    assert.deepEqual(['requests-limit', 'requests-remaining', 'tokens-limit'].map(anthropic), ['3', '2', '5000']);
+    assert.ok(Number(anthropic('tokens-remaining')) < 5000, 'the request reserved tokens');
+    for (const reset of [anthropic('requests-reset'), anthropic('tokens-reset')]) {
+      // RFC 3339 to the second, as Anthropic sends it: the end of the key's minute window.
+      assert.match(reset ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      assert.ok(Date.parse(reset!) >= windowStart && Date.parse(reset!) <= windowEnd, reset!);
+    }
+    assert.deepEqual(
+      [...response.headers.keys()].filter((name) => name.startsWith('x-ratelimit-')),
+      [],
+      'not OpenAI names on the Messages API',
+    );
+
+    // A token count is a request against the RPM only: its headers, none for tokens.
+    const counted = await claude.messages.countTokens({ model: 'mock', messages: params.messages }).withResponse();
+    assert.equal(counted.response.headers.get('anthropic-ratelimit-requests-remaining'), '1');
+    assert.equal(counted.response.headers.get('anthropic-ratelimit-tokens-limit'), null);
+
+    const openai = await gateway
+      .client({ apiKey: key })
+      .chat.completions.create({ model: 'mock', messages: params.messages })
+      .withResponse();
+    assert.deepEqual(
+      [openai.response.headers.get('x-ratelimit-limit-requests'), openai.response.headers.get('x-ratelimit-remaining-requests')],
+      ['3', '0'],
+    );
+    assert.equal(openai.response.headers.get('anthropic-ratelimit-requests-limit'), null, 'OpenAI names only on the OpenAI API');
+
+    const refused = await claude.messages.create(params).then(
+      () => assert.fail('admitted past the RPM'),
+      (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
+    );
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers?.get('anthropic-ratelimit-requests-remaining'), '0');
+    assert.match(refused.headers?.get('anthropic-ratelimit-requests-reset') ?? '', /Z$/);
+    assert.ok(Number(refused.headers?.get('retry-after')) >= 1);
+  });
+
+  it('a models entry ending in * allows the models whose names start with the rest; * elsewhere is refused, naming models', async () => {
+    // `mock` is an alias of `mock-1`; `long` another model.
+    const { key } = await createKey({ name: 'prefix', models: ['mock*'] });
+    const client = gateway.client({ apiKey: key });
+    assert.deepEqual(
+      (await client.models.list()).data.map((m) => m.id),
+      ['mock-1', 'mock-embedding'],
+    );
+    for (const model of ['mock', 'mock-1']) {
+      assert.ok((await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] })).id, model);
+    }
+    await assert.rejects(
+      () => client.chat.completions.create({ model: 'long', messages: [{ role: 'user', content: 'hi' }] }),
+      (e: InstanceType<typeof OpenAI.APIError>) => e.status === 403 && e.code === 'model_not_allowed',
+    );
+    const every = await createKey({ name: 'every', models: ['*'] });
+    assert.ok(
+      (await gateway.client({ apiKey: every.key }).chat.completions.create({ model: 'long', messages: [{ role: 'user', content: 'hi' }] }))
+        .id,
+    );
+    for (const models of [['gpt-*-mini'], ['**'], ['*mock']]) {
+      const res = await admin(gateway, 'POST', '', { name: 'bad-wildcard', models });
+      assert.equal(res.status, 400, JSON.stringify(models));
+      assert.equal(res.body.error.param, 'models', JSON.stringify(models));
+      assert.match(res.body.error.message, /a prefix ending in \* .*\* only ends a value/, JSON.stringify(models));
+    }
+  });
+
   it('the usage report names the limits in force: the defaults for a key without its own', async () => {
     const plain = await createKey({ name: 'defaults' });
     assert.deepEqual(

@@ -255,6 +255,11 @@ describe('health, readiness, metrics and shutdown', () => {
         assert.deepEqual(notJson, [
           `ai-gateway: cannot listen on 127.0.0.1:${port}: it is already in use; set ${variable} (or ${variable.replace('PORT', 'HOST')}) to another`,
         ]);
+        // Nothing else about it: Nest's own listen error line followed the documented one (found by an independent check).
+        assert.deepEqual(
+          gateway.logs.filter((entry) => (entry.level as number) >= 50 || JSON.stringify(entry).includes(port)),
+          [],
+        );
       } finally {
         taken.close();
       }

@@ -338,11 +338,21 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     }
     assert.ok(Math.abs(spent - passed * REQUEST_USD) < 1e-9, `spent ${spent}`);
     assert.ok(spent <= budget + REQUEST_USD);
+    const asked = Date.now();
     const after = await chat(b, body.key, 'metered', { max_tokens: 5 });
+    const answered = Date.now();
     assert.equal(after.status, 429);
-    const error = await errorOf(after);
-    assert.deepEqual([error.type, error.code], ['insufficient_quota', 'insufficient_quota']);
-    assert.ok(Number(after.headers.get('retry-after')) > 1, 'spent for the day: retry when the period ends');
+    const error = (await after.json()) as { error: { type: string; code: string; message: string } };
+    assert.deepEqual([error.error.type, error.error.code], ['insufficient_quota', 'insufficient_quota']);
+    // Spent for the day: Retry-After is the wait until the next UTC midnight, which the message names.
+    const midnight = new Date(answered);
+    midnight.setUTCHours(24, 0, 0, 0);
+    const retryAfter = Number(after.headers.get('retry-after'));
+    assert.ok(
+      retryAfter >= Math.ceil((midnight.getTime() - answered) / 1000) && retryAfter <= Math.ceil((midnight.getTime() - asked) / 1000),
+      `Retry-After ${retryAfter} s, midnight ${midnight.toISOString()}`,
+    );
+    assert.match(error.error.message, new RegExp(`resets at ${midnight.toISOString().replace('.000Z', 'Z')} \\(in ${retryAfter} s\\)`));
     assert.equal(after.headers.get('x-should-retry'), 'false', 'not before then: SDKs must not retry it at once');
   });
 
@@ -352,6 +362,9 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     const res = await chat(a, body.key, 'priced');
     assert.equal(res.status, 429);
     assert.match(((await res.json()) as { error: { message: string } }).error.message, /lower max_tokens/);
+    // Dearer than the whole budget, it fits in no period: waiting does not help, so no Retry-After.
+    assert.equal(res.headers.get('retry-after'), null);
+    assert.equal(res.headers.get('x-should-retry'), 'false');
     assert.equal((await admin(a, 'GET', `/${body.id}/usage`)).body.spendUsd.month._total, undefined, 'nothing spent');
   });
 

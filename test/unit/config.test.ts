@@ -103,6 +103,17 @@ describe('config', () => {
       /models\[0\]\.deployments\[0\]\.provider: unknown provider "ghost"/,
     ],
     ['a model without deployments', (c) => (c.models[0].deployments = []), /models\[0\]\.deployments/],
+    // Found by an independent check: a `*` anywhere but the end was taken literally and matched no model.
+    [
+      'a key models entry with * before its end',
+      (c) => Object.assign(c, { security: { keys: [{ ...key('team', 'K1'), models: ['m*x'] }] } }),
+      /security\.keys\[0\]\.models: each value in models must be a model name, or a prefix ending in \*/,
+    ],
+    [
+      'a key models prefix no model starts with',
+      (c) => Object.assign(c, { security: { keys: [{ ...key('team', 'K1'), models: ['gpt-*'] }] } }),
+      /security\.keys\[0\]\.models: no model matches "gpt-\*"/,
+    ],
     ['a duplicate model name', (c) => c.models.push({ ...c.models[0] }), /declared twice/],
     ['a duplicate provider', (c) => c.providers.push({ ...c.providers[0] }), /providers\[1\]\.name: "mock" is also providers\[0\]\.name/],
     [
@@ -279,6 +290,13 @@ describe('config', () => {
       );
     });
   }
+
+  it('a key models entry ending in * allows every model whose name starts with the rest; * alone, every model', () => {
+    for (const models of [['m*'], ['*'], ['m']]) {
+      const config = parseConfig({ ...minimal(), security: { keys: [{ ...key('team', 'K1'), models }] } }, {});
+      assert.deepEqual(config.security.keys[0].models, models);
+    }
+  });
 
   // What YAML gives for a key whose children are all commented out: null, meaning the section's defaults.
   const emptySections = [

@@ -70,7 +70,10 @@ async function bootstrap(): Promise<void> {
     requestTimeout: REQUEST_TIMEOUT_MS,
   });
 
-  await listenOrExit(() => app.listen(server.port, server.host), server.port, server.host, 'PORT (or HOST)');
+  // Not app.listen: it logs a listen error as an error line of its own before rejecting, so a
+  // port already taken printed a JSON error after listenOrExit's one documented line.
+  await app.init();
+  await listenOrExit(() => fastify.listen({ port: server.port, host: server.host }), server.port, server.host, 'PORT (or HOST)');
   const metricsPort = await listenOrExit(
     () => ops.listen(server.metricsPort, server.metricsHost),
     server.metricsPort,

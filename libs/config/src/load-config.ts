@@ -6,6 +6,7 @@ import { validateSync, ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { CHAT_CAPABILITIES, deploymentKind, GatewayConfig, type ModelKind } from './gateway-config';
 import { REDIS_ENV, SERVER_ENV, withEnvOverrides } from './env-overrides';
+import { allowsModel } from './security-config';
 import { applyVendorPrices } from './vendor-prices';
 
 export const DEFAULT_CONFIG_PATH = 'config/gateway.yaml';
@@ -174,10 +175,11 @@ function checkAcrossKeys(config: GatewayConfig, fail: (msg: string) => never): v
   const { port, metricsPort } = config.server;
   if (port !== 0 && port === metricsPort)
     fail(`server.metricsPort: ${metricsPort} is also server.port; the ops listener needs a port of its own`);
+  const modelNames = [...names, ...config.virtualModels.map((v) => v.name)];
   config.security.keys.forEach((k, i) => {
-    for (const model of k.models ?? []) {
-      if (!names.has(model) && !config.virtualModels.some((v) => v.name === model))
-        fail(`security.keys[${i}].models: unknown model "${model}"`);
+    for (const allowed of k.models ?? []) {
+      if (!modelNames.some((name) => allowsModel(allowed, name)))
+        fail(`security.keys[${i}].models: ${allowed.endsWith('*') ? 'no model matches' : 'unknown model'} "${allowed}"`);
     }
   });
   config.server.redactPatterns.forEach((pattern, i) => {

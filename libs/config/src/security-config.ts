@@ -11,10 +11,24 @@ export class BudgetConfig {
   @IsOptional() @IsIn(BUDGET_PERIODS as unknown as string[]) period: BudgetPeriod = 'monthly';
 }
 
+/** A key's `models` entry: a name, or a prefix ending in `*` (`claude-*`); `*` elsewhere would be taken literally. */
+export const MODEL_ALLOWED = /^[^*]*\*?$/;
+export const MODEL_ALLOWED_MESSAGE =
+  'each value in $property must be a model name, or a prefix ending in * (gpt-*; * alone allows every model): * only ends a value';
+
+/** Whether the `models` entry `allowed` names `model`: the same name, or a prefix ending in `*` that it starts with. */
+export function allowsModel(allowed: string, model: string): boolean {
+  return allowed.endsWith('*') ? model.startsWith(allowed.slice(0, -1)) : allowed === model;
+}
+
 /** Limits a gateway key can carry; unset means unlimited (or the configured default). */
 export class KeyLimits {
-  /** Public models (or virtual models) the key may use; unset allows all. */
-  @IsOptional() @IsArray() @IsString({ each: true }) models?: string[];
+  /** Public models (or virtual models) the key may use, by name or prefix (MODEL_ALLOWED); unset allows all. */
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  @Matches(MODEL_ALLOWED, { each: true, message: MODEL_ALLOWED_MESSAGE })
+  models?: string[];
   /** Requests per minute. */
   @IsOptional() @IsInt() @Min(1) rpm?: number;
   /** Tokens per minute (prompt estimate plus max_tokens reserved, reconciled after). */

@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import type { ProviderType } from '@gateway/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { dearestCompletionPrice, dearestPromptPrice } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import type { Plan } from '@gateway/router';
 import { type KeyRecord, mayUseModel } from './key-record';
 import { type Demand, LimitsService, type Reservation, type Usage } from './limits.service';
+import { ANTHROPIC_RATE_HEADERS, rateHeadersOf } from './rate-headers';
 
 /** Tokens reserved for the completion when neither the request nor the deployment bounds it. */
 const DEFAULT_COMPLETION_RESERVE = 256;
@@ -13,17 +15,26 @@ const DEFAULT_COMPLETION_RESERVE = 256;
  * Checks a planned request against its key before any upstream call: the model is
  * allowed (403 otherwise), then RPM, TPM and budget in one atomic step (429 when
  * over), reserving the request's worst case until it settles with actual usage.
+ * The answer tells the key's limits in the headers of the request's protocol.
  */
 @Injectable()
 export class AdmissionService {
   constructor(private readonly limits: LimitsService) {}
 
-  async admit(request: FastifyRequest, reply: FastifyReply, requestedModel: string, plan: Plan): Promise<Reservation | undefined> {
+  /** `protocol`: the request's own when not OpenAI's (NativeRequest.protocol). */
+  async admit(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestedModel: string,
+    plan: Plan,
+    protocol?: ProviderType,
+  ): Promise<Reservation | undefined> {
     const key = request.gatewayKey;
     if (!key) return undefined;
     allowModel(key, requestedModel, plan);
     const choices = (request.body as { n?: unknown } | undefined)?.n;
-    const { reservation, headers } = await this.limits.admit(key, worstCase(plan, typeof choices === 'number' ? choices : 1));
+    const demand = worstCase(plan, typeof choices === 'number' ? choices : 1);
+    const { reservation, headers } = await this.limits.admit(key, demand, rateHeadersOf(protocol));
     for (const [name, value] of Object.entries(headers)) reply.header(name, value);
     return reservation;
   }
@@ -38,7 +49,7 @@ export class AdmissionService {
     const key = request.gatewayKey;
     if (!key) return;
     allowModel(key, requestedModel, plan);
-    const { headers } = await this.limits.admitFree(key);
+    const { headers } = await this.limits.admitFree(key, ANTHROPIC_RATE_HEADERS);
     for (const [name, value] of Object.entries(headers)) reply.header(name, value);
   }
 

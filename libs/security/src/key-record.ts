@@ -1,11 +1,11 @@
-import type { BudgetConfig } from '@gateway/config';
+import { allowsModel, type BudgetConfig } from '@gateway/config';
 
 /** What the gateway knows about a key. The key itself is never stored, only its SHA-256. */
 export interface KeyRecord {
   id: string;
   name?: string;
   owner?: string;
-  /** Public or virtual models the key may use; unset allows all. */
+  /** Public or virtual models the key may use, by name or by a prefix ending in `*`; unset allows all. */
   models?: string[];
   rpm?: number;
   tpm?: number;
@@ -21,7 +21,7 @@ export interface KeyRecord {
 
 /** Whether `key` may use the model a client asked for by `name` (a name or alias of `group`). */
 export function mayUseModel(key: KeyRecord, name: string, group: string): boolean {
-  return !key.models || key.models.includes(name) || key.models.includes(group);
+  return !key.models || key.models.some((allowed) => allowsModel(allowed, name) || allowsModel(allowed, group));
 }
 
 /**

@@ -7,6 +7,7 @@ import { RedisService } from '@gateway/redis';
 import { type AdmissionStore, type AdmitOutcome, type LeaseTicket, MemoryAdmissionStore, RedisAdmissionStore } from './admission-store';
 import type { KeyRecord } from './key-record';
 import { LeasedAdmissionStore } from './lease-store';
+import { OPENAI_RATE_HEADERS, type RateHeaderDialect, rateHeaders, utcSecond } from './rate-headers';
 import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter } from './window-counter';
 
 const MINUTE = 60_000;
@@ -46,7 +47,7 @@ export interface Usage {
   usd: number;
 }
 
-/** What an admission holds, and the `x-ratelimit-*` headers for the answer. */
+/** What an admission holds, and the rate-limit headers for the answer. */
 export interface Admitted {
   reservation: Reservation;
   headers: Record<string, string>;
@@ -112,12 +113,12 @@ export class LimitsService implements BeforeApplicationShutdown {
    * Counts the request against the key's RPM, reserves its tokens against the TPM
    * and holds its worst-case cost against the budget, atomically; 429 when any
    * would pass its limit (nothing is counted then). Returns what to settle and
-   * the `x-ratelimit-*` headers for the answer.
+   * the rate-limit headers for the answer, the key's RPM and TPM named in `dialect`.
    */
-  admit(key: KeyRecord, demand: Demand): Promise<Admitted> {
+  admit(key: KeyRecord, demand: Demand, dialect: RateHeaderDialect): Promise<Admitted> {
     const { rpm, tpm } = this.limitsOf(key);
     const tokens = tpmReservation(demand, tpm);
-    return this.admitWithin(key, tokens === demand.tokens ? demand : { ...demand, tokens }, { rpm, tpm, budget: key.budget });
+    return this.admitWithin(key, tokens === demand.tokens ? demand : { ...demand, tokens }, { rpm, tpm, budget: key.budget }, dialect);
   }
 
   /** The RPM and TPM `key` is held to: its own, else the configured defaults (undefined: none). */
@@ -130,14 +131,15 @@ export class LimitsService implements BeforeApplicationShutdown {
    * A request that uses no tokens and costs nothing (a token count), counted against the
    * key's RPM alone: a TPM or budget check would only refuse it for what others used.
    */
-  admitFree(key: KeyRecord): Promise<Admitted> {
-    return this.admitWithin(key, { tokens: 0, usd: 0 }, { rpm: this.limitsOf(key).rpm, tpm: undefined, budget: undefined });
+  admitFree(key: KeyRecord, dialect: RateHeaderDialect): Promise<Admitted> {
+    return this.admitWithin(key, { tokens: 0, usd: 0 }, { rpm: this.limitsOf(key).rpm, tpm: undefined, budget: undefined }, dialect);
   }
 
   private async admitWithin(
     key: KeyRecord,
     demand: Demand,
     { rpm, tpm, budget }: { rpm: number | undefined; tpm: number | undefined; budget: KeyRecord['budget'] },
+    dialect: RateHeaderDialect,
   ): Promise<Admitted> {
     const reservation: Reservation = { keyId: key.id };
     if (rpm === undefined && tpm === undefined && !budget) return { reservation, headers: {} };
@@ -169,15 +171,15 @@ export class LimitsService implements BeforeApplicationShutdown {
       return { reservation, headers: {} };
     }
     const headers: Record<string, string> = {};
-    if (rpm !== undefined) rateHeaders(headers, 'requests', rpm, rpm - outcome.rpm.used, outcome.rpm.resetMs);
-    if (tpm !== undefined) rateHeaders(headers, 'tokens', tpm, tpm - outcome.tpm.used, outcome.tpm.resetMs);
+    if (rpm !== undefined) rateHeaders(headers, dialect, 'requests', rpm, rpm - outcome.rpm.used, outcome.rpm.resetMs, now);
+    if (tpm !== undefined) rateHeaders(headers, dialect, 'tokens', tpm, tpm - outcome.tpm.used, outcome.tpm.resetMs, now);
     if (outcome.refused === 'rpm')
       throw this.limited('rpm', `Rate limit reached for requests: ${rpm} per minute.`, headers, outcome.rpm.resetMs);
     if (outcome.refused === 'tpm') {
       if (demand.tokens > tpm!) throw this.tooLargeForTpm(demand.tokens, tpm!, headers);
       throw this.limited('tpm', `Rate limit reached for tokens: ${tpm} per minute.`, headers, outcome.tpm.resetMs);
     }
-    if (outcome.refused === 'budget') throw this.overBudget(budget!, demand, outcome, headers);
+    if (outcome.refused === 'budget') throw this.overBudget(budget!, demand, outcome, headers, now);
     if (tpm !== undefined) {
       reservation.tokens = demand.tokens;
       reservation.tpmEnd = outcome.tpmEnd;
@@ -252,31 +254,39 @@ export class LimitsService implements BeforeApplicationShutdown {
 
   private ipLimited(used: number, resetMs: number): GatewayError {
     const limit = this.config.security.ipFailuresPerMinute;
-    const headers = rateHeaders({}, 'auth-failures', limit, limit - Math.max(used, limit), resetMs);
+    const headers = rateHeaders({}, OPENAI_RATE_HEADERS, 'auth-failures', limit, limit - Math.max(used, limit), resetMs, Date.now());
     return this.limited('ip', 'Too many failed authentication attempts from this address.', headers, resetMs);
   }
 
+  /**
+   * 429 over budget, with Retry-After when waiting helps: a second while only the holds of
+   * requests in flight are in the way, until the period resets (UTC) once it is spent, and none
+   * for a request dearer than the whole budget, which no period admits.
+   */
   private overBudget(
     budget: NonNullable<KeyRecord['budget']>,
     { usd: reserveUsd, webSearches }: Demand,
     outcome: AdmitOutcome,
     headers: Record<string, string>,
+    now: number,
   ): GatewayError {
     this.metrics.recordRateLimited('budget');
-    const remaining = Math.max(0, budget.usd - outcome.spentUsd);
-    const periodEnd = msUntilPeriodEnd(budget.period);
-    // In-flight requests hold the rest: it frees up as they finish, so retry soon.
-    const transient = outcome.spentUsd + reserveUsd <= budget.usd;
-    const resetMs = transient ? 1_000 : periodEnd;
-    rateHeaders(headers, 'budget', budget.usd, remaining, periodEnd, usd)['retry-after'] = String(Math.ceil(resetMs / 1000));
-    const message = transient
-      ? `Requests in flight hold $${usd(outcome.heldUsd)} of this key's remaining ${budget.period} budget of $${budget.usd}; this one could cost up to $${usd(reserveUsd)}. Retry shortly.`
-      : reserveUsd > budget.usd
-        ? `This request could cost up to $${usd(reserveUsd)}, more than the key's ${budget.period} budget of $${budget.usd}; lower max_tokens${webSearches ? " or the web search tool's max_uses" : ''}.`
-        : `This key has used its ${budget.period} budget of $${budget.usd} ($${usd(outcome.spentUsd)} spent, this request could cost up to $${usd(reserveUsd)}); it resets in ${Math.ceil(periodEnd / 1000)} s.`;
-    return transient
-      ? new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, headers)
-      : new GatewayError(429, message, 'insufficient_quota', 'insufficient_quota', null, headers);
+    const { period, usd: limit } = budget;
+    const periodEnd = msUntilPeriodEnd(period, new Date(now));
+    rateHeaders(headers, OPENAI_RATE_HEADERS, 'budget', limit, limit - outcome.spentUsd, periodEnd, now, usd);
+    if (outcome.spentUsd + reserveUsd <= limit) {
+      headers['retry-after'] = '1';
+      const message = `Requests in flight hold $${usd(outcome.heldUsd)} of this key's remaining ${period} budget of $${limit}; this one could cost up to $${usd(reserveUsd)}. Retry shortly.`;
+      return new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, headers);
+    }
+    if (reserveUsd > limit) {
+      const message = `This request could cost up to $${usd(reserveUsd)}, more than the key's ${period} budget of $${limit}; lower max_tokens${webSearches ? " or the web search tool's max_uses" : ''}.`;
+      return new GatewayError(429, message, 'insufficient_quota', 'insufficient_quota', null, headers);
+    }
+    const seconds = Math.ceil(periodEnd / 1000);
+    headers['retry-after'] = String(seconds);
+    const message = `This key has used its ${period} budget of $${limit} ($${usd(outcome.spentUsd)} spent, this request could cost up to $${usd(reserveUsd)}); it resets at ${utcSecond(now + periodEnd)} (in ${seconds} s).`;
+    return new GatewayError(429, message, 'insufficient_quota', 'insufficient_quota', null, headers);
   }
 
   /**
@@ -309,32 +319,6 @@ export class LimitsService implements BeforeApplicationShutdown {
     const retryAfter = String(Math.max(1, Math.ceil(resetMs / 1000)));
     return new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, { ...headers, 'retry-after': retryAfter });
   }
-}
-
-type RateHeaderSubject = 'requests' | 'tokens' | 'auth-failures' | 'budget';
-
-// Built once: header names made per request are fresh strings V8 must internalize as property keys.
-const RATE_HEADER_NAMES = Object.fromEntries(
-  (['requests', 'tokens', 'auth-failures', 'budget'] as const).map((what) => [
-    what,
-    [`x-ratelimit-limit-${what}`, `x-ratelimit-remaining-${what}`, `x-ratelimit-reset-${what}`] as const,
-  ]),
-) as Record<RateHeaderSubject, readonly [string, string, string]>;
-
-/** Adds OpenAI's `x-ratelimit-{limit,remaining,reset}-<what>` headers to `headers`. */
-function rateHeaders(
-  headers: Record<string, string>,
-  what: RateHeaderSubject,
-  limit: number,
-  remaining: number,
-  resetMs: number,
-  format: (n: number) => string = String,
-): Record<string, string> {
-  const [limitName, remainingName, resetName] = RATE_HEADER_NAMES[what];
-  headers[limitName] = format(limit);
-  headers[remainingName] = format(Math.max(0, remaining));
-  headers[resetName] = `${Math.max(0, Math.ceil(resetMs / 1000))}s`;
-  return headers;
 }
 
 /**

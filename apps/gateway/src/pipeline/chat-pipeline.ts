@@ -35,7 +35,7 @@ export class ChatPipeline {
     const state = requestState(request);
     state.model = plan.group.name;
     state.stream = body.stream === true;
-    state.reservation = await this.admission.admit(request, reply, body.model, plan);
+    state.reservation = await this.admission.admit(request, reply, body.model, plan, native?.protocol);
 
     // A request only its vendor's API can serve (NativeRequest.only) neither reads nor writes the cache:
     // its chat params are a stand-in (server tools as plain functions) that another request could share.

@@ -8,11 +8,12 @@ import {
   IsObject,
   IsOptional,
   IsString,
+  Matches,
   MaxLength,
   Min,
   ValidateNested,
 } from 'class-validator';
-import { BudgetConfig } from '@gateway/config';
+import { BudgetConfig, MODEL_ALLOWED, MODEL_ALLOWED_MESSAGE } from '@gateway/config';
 
 /**
  * POST /admin/keys, and PATCH /admin/keys/:id where every field is optional, only
@@ -22,8 +23,14 @@ export class KeyFieldsDto {
   @IsOptional() @IsString() @MaxLength(200) name?: string | null;
   @IsOptional() @IsString() @MaxLength(200) owner?: string | null;
   /** `null` (or leaving it out on create) allows every model; an empty list is refused as a mistake. */
-  @IsOptional() @IsArray() @ArrayNotEmpty() @ArrayMaxSize(1000) @IsString({ each: true }) @MaxLength(200, { each: true }) models?:
-    string[] | null;
+  @IsOptional()
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayMaxSize(1000)
+  @IsString({ each: true })
+  @MaxLength(200, { each: true })
+  @Matches(MODEL_ALLOWED, { each: true, message: MODEL_ALLOWED_MESSAGE })
+  models?: string[] | null;
   @IsOptional() @IsInt() @Min(1) rpm?: number | null;
   @IsOptional() @IsInt() @Min(1) tpm?: number | null;
   @IsOptional() @ValidateNested() @Type(() => BudgetConfig) budget?: BudgetConfig | null;
