@@ -590,6 +590,20 @@ describe('Responses API: a Gemini tool call`s thought signature comes back to it
       assert.deepEqual((VENDORS[2].upstream as FakeGemini).replayedSignatures(), [['gsig-P', null]]);
     }
   });
+
+  // Found by an independent check: LangChain (ChatOpenAI with the Responses API) keeps a streamed reasoning
+  // item as output_item.added shows it; without encrypted_content there, Gemini got the placeholder.
+  it('streamed: the reasoning item is announced with its encrypted_content', async () => {
+    const ask = { model: 'gemini-signed', store: false, tools: [WEATHER], input: [{ role: 'user' as const, content: 'Weather?' }] };
+    const events: ResponseStreamEvent[] = [];
+    for await (const event of client.responses.stream(ask)) events.push(event);
+    const reasoning = (type: string) =>
+      events.flatMap((e) => (e.type === type && 'item' in e && e.item.type === 'reasoning' ? [e.item] : []));
+    const [added] = reasoning('response.output_item.added');
+    const [done] = reasoning('response.output_item.done');
+    assert.ok(done?.type === 'reasoning' && done.encrypted_content);
+    assert.equal(added?.type === 'reasoning' && added.encrypted_content, done.encrypted_content);
+  });
 });
 
 // Found by an independent check: `arguments: ""`, which clients JSON.parse.

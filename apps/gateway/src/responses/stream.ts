@@ -194,11 +194,13 @@ export class ResponseEventEncoder {
     item.name = name;
     if (prefix === 'ctc') item.custom = { input: new CustomInputStream(), sent: '' };
     if (prefix === 'tsc') item.searching = true;
-    // Its thought signature first, complete at once.
+    // Its thought signature first, complete at once: announced with it, as clients that read reasoning
+    // items from output_item.added (LangChain) would otherwise send the call back unsigned.
     if (signed) {
-      this.emit({ type: 'response.output_item.added', output_index: signed.index, item: this.snapshot(signed, 'in_progress') });
-      this.done[signed.index] = signatureItem(signed.id, item.callId, held.extra)!;
-      this.emit({ type: 'response.output_item.done', output_index: signed.index, item: this.done[signed.index] });
+      const reasoning = signatureItem(signed.id, item.callId, held.extra)!;
+      this.emit({ type: 'response.output_item.added', output_index: signed.index, item: { ...reasoning, status: 'in_progress' } });
+      this.done[signed.index] = reasoning;
+      this.emit({ type: 'response.output_item.done', output_index: signed.index, item: reasoning });
     }
     this.calls.set(index, item);
     this.current = item;
