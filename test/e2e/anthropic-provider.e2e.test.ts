@@ -483,6 +483,26 @@ describe('Anthropic provider through the gateway (real @anthropic-ai/sdk, fake M
     assert.deepEqual(sent().messages[1].content, [...thinking, { type: 'tool_use', id: 'toolu_X', name: 'get_weather', input: {} }]);
   });
 
+  it('continues a thinking tool loop whose client sends back reasoning_content but not thinking_blocks (opencode), thinking off for that turn', async () => {
+    const ask = { model: 'claude-tool', tools: [WEATHER_TOOL], reasoning_effort: 'high' as const };
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Weather in Paris?' }];
+    const first = await collect(await client().chat.completions.create({ ...ask, messages, stream: true }));
+    assert.equal(first.reasoning, 'The weather tool knows.');
+    const toolCalls = first.calls.map(({ id, name, arguments: args }) => ({ id, type: 'function', function: { name, arguments: args } }));
+    const echoed = { role: 'assistant', content: first.text, reasoning_content: first.reasoning, tool_calls: toolCalls };
+    messages.push(echoed as OpenAI.ChatCompletionAssistantMessageParam, { role: 'tool', tool_call_id: 'toolu_01', content: 'sunny' });
+
+    const second = await client().chat.completions.create({ ...ask, messages });
+    assert.equal(second.choices[0].message.content, 'tool results: toolu_01=sunny');
+    assert.ok(!('thinking' in sent()), 'the turn without its thinking block goes with thinking off');
+    assert.deepEqual(sent().output_config, { effort: 'high' });
+
+    // A client that sends the signed block back keeps thinking on.
+    const signed = { ...echoed, thinking_blocks: [{ type: 'thinking', thinking: 'The weather tool knows.', signature: 'sig-tool' }] };
+    await client().chat.completions.create({ ...ask, messages: [messages[0], signed as OpenAI.ChatCompletionMessageParam, messages[2]] });
+    assert.deepEqual(sent().thinking, { type: 'adaptive', display: 'summarized' });
+  });
+
   describe('stop_reason -> finish_reason', () => {
     for (const [reason, finish] of STOP_REASONS) {
       it(`${reason} -> ${finish}`, async () => {

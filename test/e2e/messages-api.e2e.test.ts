@@ -182,6 +182,8 @@ before(async () => {
         // An Anthropic deployment that fails (a 500: the next one answers), then another vendor's.
         chain('claude-then-strict', ['ant', 'claude-error-api_error'], ['oa', 'strict']),
         chain('claude-then-gemini', ['ant', 'claude-error-api_error'], ['gem', 'gemini-echo']),
+        // Gemini serves a tool call, then is unavailable: the tool loop's next turn falls back to Claude.
+        chain('gemini-blip-then-claude', ['gem', 'gemini-tool-blip'], ['ant', 'claude-echo']),
       ],
       virtualModels: [{ name: 'auto-keyless', default: 'oa-keyless', rules: [{ name: 'r', match: { task: 'x' }, model: 'oa-keyless' }] }],
       cache: { enabled: false },
@@ -530,6 +532,37 @@ describe('Messages API: a Gemini tool call`s thought signature comes back to it'
         sent.map((b) => b.type),
         ['text', 'tool_use', 'tool_use'],
       );
+    }
+  });
+});
+
+// Found by an independent check: thinking stayed on without a block Anthropic can check (400, which does not fail over).
+describe('Messages API: a thinking tool loop Gemini began and Claude continues after a fallback', () => {
+  it('goes to Claude with thinking off for that turn, created and streamed', async () => {
+    const ask = {
+      model: 'gemini-blip-then-claude',
+      max_tokens: 4000,
+      thinking: { type: 'enabled' as const, budget_tokens: 2048 },
+      tools: [WEATHER],
+      messages: [{ role: 'user' as const, content: 'Weather in Paris?' }] as Anthropic.MessageParam[],
+    };
+    const first = await client.messages.stream(ask).finalMessage();
+    assert.deepEqual(
+      first.content.map((b) => b.type),
+      ['thinking', 'tool_use'],
+    );
+    const use = first.content[1] as Anthropic.ToolUseBlock;
+    const messages: Anthropic.MessageParam[] = [
+      ...ask.messages,
+      { role: 'assistant', content: first.content },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: 'sunny' }] },
+    ];
+    for (const next of [
+      await client.messages.create({ ...ask, messages }),
+      await client.messages.stream({ ...ask, messages }).finalMessage(),
+    ]) {
+      assert.equal((next.content[0] as Anthropic.TextBlock).text, `tool results: ${use.id}=sunny`);
+      assert.ok(!('thinking' in anthropic.last().body), 'the turn has no thinking block Anthropic can check, so no thinking');
     }
   });
 });

@@ -47,7 +47,8 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  * A fake Anthropic Messages API (POST /v1/messages, GET /v1/models) on 127.0.0.1.
  * It checks what the real API checks on the gateway's requests (the key, API version
  * 2026-10-21 refusing sampling parameters, max_tokens, tool_use/tool_result pairing,
- * thinking sent back without its signature),
+ * thinking sent back without its signature, thinking on in a tool loop whose last assistant
+ * message does not start with a thinking block),
  * answers by the requested model id, and streams any answer as the documented event
  * sequence (message_start, content_block_*, ping, message_delta, message_stop):
  *
@@ -55,7 +56,8 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  *   result, text quoting the tool results;
  * - any model, when the request declares a web_search server tool: the search Anthropic ran
  *   (server_tool_use), its results (web_search_tool_result), then text (see webSearch);
- * - `claude-tool`: one tool_use (the forced tool, else the first) with WEATHER_ARGS;
+ * - `claude-tool`: one tool_use (the forced tool, else the first) with WEATHER_ARGS, after a signed
+ *   thinking block when thinking is on;
  * - `claude-parallel`: text, then two tool_use blocks;
  * - `claude-noargs`: a tool_use with empty input;
  * - `claude-patch`: a signed thinking block, then a tool_use of `apply_patch` with `{ input: PATCH }` (a custom tool's function);
@@ -171,10 +173,27 @@ function validate(body: Record<string, unknown>): string | undefined {
       return `messages.${i + 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${calls.join(', ')}`;
     }
   }
+  const answered = messages.at(-2);
+  const lead = typeof answered?.content === 'string' ? undefined : answered?.content[0];
+  if (thinkingOn(body) && hasToolResults(messages.at(-1)) && lead?.type !== 'thinking' && lead?.type !== 'redacted_thinking')
+    return (
+      `messages.${messages.length - 2}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${lead?.type}\`. ` +
+      'When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the lastmost set of ' +
+      '`tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous turns. To avoid this ' +
+      'requirement, disable `thinking`.'
+    );
   const choice = body.tool_choice as { type: string } | undefined;
   if (choice && !['auto', 'any', 'tool', 'none'].includes(choice.type)) return 'tool_choice.type: invalid';
   return undefined;
 }
+
+const thinkingOn = (body: Record<string, unknown>) => {
+  const type = (body.thinking as { type: string } | undefined)?.type;
+  return type !== undefined && type !== 'disabled';
+};
+
+const hasToolResults = (message: MessageParam | undefined) =>
+  typeof message?.content !== 'string' && (message?.content ?? []).some((b) => b.type === 'tool_result');
 
 function textOf(content: string | Block[]): string {
   return typeof content === 'string' ? content : content.map((b) => (b.type === 'text' ? b.text : '')).join('');
@@ -190,8 +209,11 @@ function reply(model: string, body: Record<string, unknown>): FakeMessage {
   if (tools.some((t) => t.type?.startsWith('web_search_'))) return webSearch(textOf(last.content));
   const forced = (body.tool_choice as { name?: string } | undefined)?.name;
   switch (model) {
-    case 'claude-tool':
-      return { content: [toolUse('toolu_01', forced ?? tools[0]?.name ?? 'get_weather', WEATHER_ARGS)], stop_reason: 'tool_use' };
+    case 'claude-tool': {
+      const call = toolUse('toolu_01', forced ?? tools[0]?.name ?? 'get_weather', WEATHER_ARGS);
+      const thought = { type: 'thinking', thinking: 'The weather tool knows.', signature: 'sig-tool' };
+      return { content: thinkingOn(body) ? [thought, call] : [call], stop_reason: 'tool_use' };
+    }
     case 'claude-parallel':
       return {
         content: [

@@ -33,6 +33,7 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  *   responses, text quoting them; `candidateCount` candidates;
  * - `gemini-tool`: one functionCall (the allowed one, else the first tool), without
  *   id, with a thought signature;
+ * - `gemini-tool-blip`: `gemini-tool`'s call; after function responses, 503 UNAVAILABLE (a blip mid tool loop);
  * - `gemini-patch`: a signed functionCall of `apply_patch` with `{ input: PATCH }` (a custom tool's function);
  * - `gemini-parallel`: text and two functionCalls, the first one signed (as Gemini signs parallel calls);
  * - `gemini-signed`: the same answer, but a model that needs its reasoning back: a request whose
@@ -90,6 +91,7 @@ export class FakeGemini extends FakeUpstream {
       return error(res, 'INVALID_ARGUMENT', 'The input token count (1200293) exceeds the maximum number of tokens allowed (1048576).');
     const invalid = validate(body) ?? (model === 'gemini-signed' ? signatureProblem(body) : undefined);
     if (invalid) return error(res, 'INVALID_ARGUMENT', invalid);
+    if (model === 'gemini-tool-blip' && functionResponses(body).length) return error(res, 'UNAVAILABLE', 'The model is overloaded.');
     const answer = reply(model, body);
     if (method === 'streamGenerateContent') {
       if (url.searchParams.get('alt') !== 'sse') return error(res, 'INVALID_ARGUMENT', 'fake only streams SSE');
@@ -189,10 +191,17 @@ function candidate(parts: Part[], finishReason: string | null = 'STOP', index = 
   return { content: { role: 'model', parts }, finishReason, index, safetyRatings: [] };
 }
 
+function functionResponses(body: Record<string, unknown>) {
+  const contents = body.contents as Content[];
+  return contents[contents.length - 1].parts.filter((p) => p.functionResponse) as {
+    functionResponse: { id?: string; name: string; response: unknown };
+  }[];
+}
+
 function reply(model: string, body: Record<string, unknown>) {
   const contents = body.contents as Content[];
   const last = contents[contents.length - 1];
-  const results = last.parts.filter((p) => p.functionResponse) as { functionResponse: { id?: string; name: string; response: unknown } }[];
+  const results = functionResponses(body);
   if (results.length) {
     const said = results
       .map((r) => `${r.functionResponse.name}(${r.functionResponse.id})=${JSON.stringify(r.functionResponse.response)}`)
@@ -203,7 +212,8 @@ function reply(model: string, body: Record<string, unknown>) {
   const toolConfig = body.toolConfig as { functionCallingConfig?: { allowedFunctionNames?: string[] } } | undefined;
   const declared = ((body.tools ?? []) as { functionDeclarations?: { name: string }[] }[]).flatMap((t) => t.functionDeclarations ?? []);
   switch (model) {
-    case 'gemini-tool': {
+    case 'gemini-tool':
+    case 'gemini-tool-blip': {
       const name = toolConfig?.functionCallingConfig?.allowedFunctionNames?.[0] ?? declared[0]?.name ?? 'get_weather';
       return response([candidate([{ functionCall: { name, args: { city: 'Paris', unit: 'celsius' } }, thoughtSignature: 'gsig-1' }])]);
     }

@@ -15,6 +15,7 @@ import { nativeStream } from './native-stream';
 import { countTokensRequest, nativeMessagesRequest, toMessagesRequest } from './request';
 import { choiceFrom, usageFrom } from './response';
 import { translateEvents } from './stream';
+import { withThinkingTheTurnAllows } from './thinking-turn';
 
 /** The request's own headers: the client's Anthropic headers, which go with its own body (NativeRequest.headers), and CallContext.upstreamHeaders. */
 function nativeHeaders(ctx: CallContext): Record<string, string> | undefined {
@@ -109,10 +110,13 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
     this.call(NOT_SENT, () => this.sdk.messages.create(body, { signal: NOT_SENT })).catch(() => undefined);
   }
 
-  /** The client's own Messages API body when it sent one (see NativeRequest), else the translation. */
+  /** The client's own Messages API body when it sent one (see NativeRequest), else the translation; thinking as the turn allows. */
   private requestBody(request: ChatCompletionCreateParams, ctx: CallContext) {
-    if (ctx.native?.protocol === 'anthropic') return nativeMessagesRequest(ctx.native.body, ctx.upstreamModel);
-    return toMessagesRequest(request, ctx.upstreamModel, ctx.deployment);
+    const body =
+      ctx.native?.protocol === 'anthropic'
+        ? nativeMessagesRequest(ctx.native.body, ctx.upstreamModel)
+        : toMessagesRequest(request, ctx.upstreamModel, ctx.deployment);
+    return withThinkingTheTurnAllows(body);
   }
 
   async embeddings(): Promise<JsonResult> {

@@ -118,7 +118,7 @@ type Turn = { role: string; content: string | ClientBlock[] };
  * sends them back next turn, and Anthropic refuses the whole request for either (400 "Invalid
  * `signature` in `thinking` block", which does not fail over), so they are left out.
  */
-export function isSignedThinking(block: ClientBlock): boolean {
+export function isSignedThinking(block: { type: string; data?: unknown; signature?: unknown }): boolean {
   const proof = block.type === 'redacted_thinking' ? block.data : block.signature;
   return typeof proof === 'string' && proof !== '' && !isGatewaySignature(proof);
 }
