@@ -184,6 +184,28 @@ describe('the fields OpenAI-format upstreams are sent (maxTokensField, streamOpt
       assert.equal((message.content[0] as Anthropic.TextBlock).text, 'fake answer to: say hello');
       assert.equal('user' in sent(), false);
     });
+
+    // Found by an independent check: Codex sends prompt_cache_key with every request (and may send
+    // safety_identifier, service_tier, text.verbosity), which the Responses codec maps into the chat
+    // request; Mistral defines prompt_cache_key and reasoning_effort, but not the others (its 422).
+    it('a Codex-shaped /v1/responses request: what Mistral does not define is not sent, what it does is', async () => {
+      const res = await client.responses.create({
+        model: 'm-mistral',
+        input: 'say hello',
+        prompt_cache_key: 'codex-session-1',
+        safety_identifier: 'user-1',
+        service_tier: 'auto',
+        text: { verbosity: 'low' },
+        reasoning: { effort: 'medium' },
+        user: 'u1',
+      });
+      assert.equal(res.output_text, 'fake answer to: say hello');
+      assert.deepEqual(
+        ['user', 'safety_identifier', 'service_tier', 'verbosity'].filter((field) => field in sent()),
+        [],
+      );
+      assert.deepEqual([sent().prompt_cache_key, sent().reasoning_effort], ['codex-session-1', 'medium']);
+    });
   });
 
   it('by default an OpenAI-compatible server gets the `user` the Messages API`s metadata.user_id becomes', async () => {

@@ -195,6 +195,43 @@ describe('tools and tool_choice in any shape: never a 5xx', () => {
     }
   });
 
+  // Found by an independent check: a function and a custom tool (or a client tool search) of one
+  // name went upstream as two functions of that name (Anthropic and Gemini refuse it) and the
+  // model's call came back as the custom one.
+  it('a tool name declared twice is a 400 naming the later declaration, on each API', async () => {
+    const fn = (name: string) => ({ type: 'function', name, parameters: { type: 'object', properties: {} } });
+    const search = { type: 'tool_search', execution: 'client', parameters: { type: 'object', properties: {} } };
+    const namespace = { type: 'namespace', name: 'fs', description: 'files', tools: [fn('read')] };
+    const cases: [string, object, string][] = [
+      ['/v1/responses', { input: 'hi', tools: [{ type: 'custom', name: 'edit' }, fn('edit')] }, 'tools[1].name'],
+      ['/v1/responses', { input: 'hi', tools: [fn('tool_search'), search] }, 'tools[1].type'],
+      ['/v1/responses', { input: 'hi', tools: [fn('fs__read'), namespace] }, 'tools[1].tools[0].name'],
+      [
+        '/v1/chat/completions',
+        { messages: [{ role: 'user', content: 'hi' }], tools: [0, 1].map(() => ({ type: 'function', function: { name: 'f' } })) },
+        'tools[1].function.name',
+      ],
+      [
+        '/v1/messages',
+        {
+          max_tokens: 16,
+          messages: [{ role: 'user', content: 'hi' }],
+          tools: [0, 1].map(() => ({ name: 'f', input_schema: { type: 'object' } })),
+        },
+        'tools[1].name',
+      ],
+    ];
+    for (const m of MODELS) {
+      for (const [path, body, param] of cases) {
+        const res = await post(path, { model: m, ...body });
+        assert.equal(res.status, 400, `${m} ${path}: ${JSON.stringify(res.body)}`);
+        const error = errorOf(res.body);
+        assert.equal(String(error?.message).startsWith(`${param}: tool names must be unique`), true, String(error?.message));
+        if (path !== '/v1/messages') assert.equal(error?.param, param); // Anthropic's errors have no param
+      }
+    }
+  });
+
   for (const route of ROUTES) {
     it(`${route.path}: generated tools and tool_choice (${RUNS} requests, fixed seed)`, async () => {
       await fc.assert(

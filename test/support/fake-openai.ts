@@ -43,7 +43,7 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `strict`: like `ok`, but a message with a field OpenAI does not define is a 400, as OpenAI
  *   answers one (Mistral: 422 extra_forbidden);
  * - `mistral`: like `ok`, but shaped like Mistral's API: a field it does not define (top-level:
- *   `stream_options`, `max_completion_tokens`, `user`, …; in a message or a tool call: `refusal`,
+ *   `stream_options`, `max_completion_tokens`, `user`, `safety_identifier`, `service_tier`, `verbosity`, …; in a message or a tool call: `refusal`,
  *   `extra_content`, …) is its 422 `extra_forbidden`, and a stream reports usage on its finish
  *   chunk, unasked;
  * - `neverclose`: a whole stream, through `[DONE]`, whose response is never ended;
@@ -150,7 +150,7 @@ const ERROR_TYPES: Record<number, [string, string | null]> = {
 /** The fields of a chat message, any role, in OpenAI's API reference. */
 const MESSAGE_FIELDS = new Set(['role', 'content', 'name', 'tool_calls', 'tool_call_id', 'refusal', 'audio', 'function_call']);
 
-/** The top-level fields of Mistral's chat completion request, in its API reference. */
+/** The top-level fields of Mistral's chat completion request, in its API reference (its SDK's ChatCompletionRequest, 2026). */
 const MISTRAL_FIELDS = new Set([
   'model',
   'messages',
@@ -171,6 +171,9 @@ const MISTRAL_FIELDS = new Set([
   'prompt_mode',
   'safe_prompt',
   'metadata',
+  'reasoning_effort',
+  'guardrails',
+  'prompt_cache_key',
 ]);
 
 /** The fields of each role's message, and of a tool call, in Mistral's API reference (its SDK's request models). */

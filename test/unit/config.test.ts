@@ -274,6 +274,13 @@ describe('config', () => {
         }),
       /virtualModels\[0\]\.rules\[0\]\.match\.keywords\[1\]: a keyword is a word or phrase, not blank/,
     ],
+    // Found by an independent check: a key's id is its tenant, so a key `master` read the master
+    // key's stored responses and shared its limit counters, spend and cache namespace.
+    ...['master', 'anonymous'].map((id): [string, (c: ReturnType<typeof minimal>) => unknown, RegExp] => [
+      `a key whose id is the ${id} tenant's (${id})`,
+      (c) => Object.assign(c, { security: { keys: [key('team', 'K1'), key(id, 'K2')] } }),
+      /security\.keys\[1\]\.id: id must not be master or anonymous/,
+    ]),
     [
       'an attempt timeout longer than a Node timer holds',
       (c) => Object.assign(c, { router: { timeouts: { attemptMs: 30 * 24 * 3600 * 1000 } } }),

@@ -52,6 +52,9 @@ describe('OpenAI JSON answers (readJsonResult)', () => {
       [',"usage":null,"x_groq":{"id":"req_1","prompt_tokens":99}', undefined],
       [',"usage": null', undefined],
       ['', undefined],
+      [',"usage":{"prompt_tokens":3},"x_extra":{"usage":{"prompt_tokens":1}}', 3],
+      [',"usage":{"prompt_tokens":3},"note":"usage"', 3],
+      [',"usage":{"prompt_tokens":3},"x":[{"content":"the \\"usage\\": {\\"prompt_tokens\\": 1}"}]', 3],
     ];
     for (const [tail, prompt] of cases)
       assert.equal(readJsonResult('p', answer(tail), 'chat.completion').usage?.prompt_tokens, prompt, tail);
@@ -85,11 +88,41 @@ describe('usage read from the bytes (usageAt)', () => {
     );
   });
 
+  // Found by an independent check: the last `"usage"` anywhere was read, so a server field after
+  // the usage holding an object with its own `usage` was billed, and a later string "usage" (or a
+  // `"usage"` in a message's text after a usage sent first) hid the real one (cost estimated).
+  it('reads the top-level usage, as JSON.parse does, whatever else in the answer says usage', () => {
+    const key = fc.oneof(fc.constant('usage'), fc.string({ maxLength: 8 }));
+    const { value } = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        counts,
+        fc.nat(),
+        fc.constant(null),
+        fc.constantFrom('usage', '"usage":{"prompt_tokens":1}', 'a\\', '\\"usage\\"'),
+        fc.string({ maxLength: 8 }),
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc.dictionary(key, tie('value'), { maxKeys: 4 }),
+      ),
+    }));
+    const colon = fc.constantFrom(':', ' : ', ':\n  ');
+    const members = fc.array(fc.tuple(key, colon, value), { maxLength: 6 });
+    fc.assert(
+      fc.property(members, spaces, (fields, space) => {
+        const body = `{${fields.map(([k, c, v]) => JSON.stringify(k) + c + JSON.stringify(v, null, space)).join(',')}}`;
+        const usage: unknown = JSON.parse(body).usage;
+        const expected = usage && typeof usage === 'object' && !Array.isArray(usage) ? usage : undefined;
+        assert.deepStrictEqual(usageOf(Buffer.from(body)), expected, body);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('is no usage when the object is cut short or is not JSON', () => {
     const text = JSON.stringify({ prompt_tokens: 12, prompt_tokens_details: { cached_tokens: 3 }, total_tokens: 20 }, null, 1);
     for (let end = 1; end < text.length; end++)
       assert.equal(usageOf(Buffer.from(`{"usage":${text.slice(0, end)}`)), undefined, `cut at ${end}`);
-    assert.equal(usageOf(Buffer.from(`{"usage":${text}`))?.total_tokens, 20);
+    assert.equal(usageOf(Buffer.from(`{"usage":${text}}`))?.total_tokens, 20);
     for (const bad of ['{"a":01}', '{"a":1,}', '{"a" 1}', '{"a":nul}', '{"a":-}', '{,}']) assert.equal(usageOfText(bad), undefined, bad);
   });
 

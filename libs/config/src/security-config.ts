@@ -1,4 +1,4 @@
-import { IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsInt, IsNotIn, IsNumber, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { Nested, NestedList } from './nested';
 import { MAX_TIMER_MS } from './timer-limit';
 
@@ -36,9 +36,24 @@ export class KeyLimits {
   @IsOptional() @Nested(() => BudgetConfig) budget?: BudgetConfig;
 }
 
+/** The tenant of requests made with the master key, and of requests when auth is off. */
+export const MASTER_KEY_ID = 'master';
+export const ANONYMOUS_KEY_ID = 'anonymous';
+
+/**
+ * A key's id is its tenant: its stored responses, limit counters, spend and cache namespace are
+ * keyed by it, so a key with one of these ids would share the master key's or auth-off's. Refused
+ * rather than the master key given another id: Redis data and the metrics' `key="master"` keep theirs.
+ */
+const RESERVED_KEY_IDS = [MASTER_KEY_ID, ANONYMOUS_KEY_ID];
+const RESERVED_KEY_ID_MESSAGE = `$property must not be ${RESERVED_KEY_IDS.join(' or ')}: the master key and auth-off requests have those ids`;
+
 /** A key declared in the config file: the key itself lives in an environment variable. */
 export class StaticKeyConfig extends KeyLimits {
-  @IsString() @Matches(/^[A-Za-z0-9._-]{1,64}$/) id!: string;
+  @IsString()
+  @Matches(/^[A-Za-z0-9._-]{1,64}$/)
+  @IsNotIn(RESERVED_KEY_IDS, { message: RESERVED_KEY_ID_MESSAGE })
+  id!: string;
   @IsOptional() @IsString() name?: string;
   @IsOptional() @IsString() owner?: string;
   @IsString() @Matches(/^[A-Z_][A-Z0-9_]*$/) keyEnv!: string;

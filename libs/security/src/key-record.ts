@@ -1,4 +1,4 @@
-import { allowsModel, type BudgetConfig } from '@gateway/config';
+import { allowsModel, ANONYMOUS_KEY_ID, type BudgetConfig } from '@gateway/config';
 
 /** What the gateway knows about a key. The key itself is never stored, only its SHA-256. */
 export interface KeyRecord {
@@ -35,7 +35,7 @@ export function listedNames(key: KeyRecord | null, group: string, aliases: reado
 }
 
 /** Who a request is, when auth is off (no master key: local use on loopback). */
-export const ANONYMOUS: KeyRecord = { id: 'anonymous', source: 'anonymous' };
+export const ANONYMOUS: KeyRecord = { id: ANONYMOUS_KEY_ID, source: 'anonymous' };
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,6 +1,6 @@
 import { hash as digest, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { GatewayConfig } from '@gateway/config';
+import { GatewayConfig, MASTER_KEY_ID } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import { MetricsService } from '@gateway/metrics';
 import { RedisService, type RedisClient } from '@gateway/redis';
@@ -56,7 +56,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     private readonly redis: RedisService,
     private readonly metrics: MetricsService,
   ) {
-    if (config.masterKey) this.fixed.set(hashKey(config.masterKey), { id: 'master', name: 'master key', source: 'master' });
+    if (config.masterKey) this.fixed.set(hashKey(config.masterKey), { id: MASTER_KEY_ID, name: 'master key', source: 'master' });
     for (const k of config.security.keys) {
       const key = process.env[k.keyEnv];
       if (!key) {

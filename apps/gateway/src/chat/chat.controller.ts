@@ -2,7 +2,7 @@ import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from '@gateway/metrics';
-import type { ChatCompletionCreateParams } from '@gateway/providers';
+import { type ChatCompletionCreateParams, refuseDuplicateToolNames } from '@gateway/providers';
 import { sendJson } from '../http/describe-run';
 import { requestState } from '../http/request-state';
 import { writeSse } from '../http/sse';
@@ -21,7 +21,13 @@ export class ChatController {
   @HttpCode(200)
   @RouteSchema({ body: chatCompletionSchema })
   async create(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const outcome = await this.pipeline.run(request, reply, request.body as ChatCompletionCreateParams);
+    const body = request.body as ChatCompletionCreateParams;
+    // Up front, whatever the deployment: a model group may fail over to a vendor that refuses them.
+    refuseDuplicateToolNames(
+      (body.tools ?? []).map((tool) => (tool.type === 'function' ? tool.function.name : undefined)),
+      (i) => `tools[${i}].function.name`,
+    );
+    const outcome = await this.pipeline.run(request, reply, body);
     if (outcome.stream) return writeSse(reply, outcome.frames, this.metrics);
     sendJson(reply, requestState(request), outcome.result);
   }

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { Price } from '@gateway/config';
+import { ANONYMOUS_KEY_ID, type Price } from '@gateway/config';
 import { type AttemptTiming, incomingTrace, type TraceContext, traceHeaders } from '@gateway/metrics';
 import { type CompletionUsage, nextHop, type RunningUsage } from '@gateway/providers';
 import type { Reservation } from '@gateway/security';
@@ -78,7 +78,7 @@ declare module 'fastify' {
 
 /** Whose request this is: the gateway key's id, the cache's and the response store's tenant. */
 export function tenantOf(request: FastifyRequest): string {
-  return request.gatewayKey?.id ?? 'anonymous';
+  return request.gatewayKey?.id ?? ANONYMOUS_KEY_ID;
 }
 
 export function requestState(request: FastifyRequest): RequestState {

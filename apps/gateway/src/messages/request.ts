@@ -8,6 +8,7 @@ import {
   type NativeOnly,
   type NativeRequest,
   type ParamRule,
+  refuseDuplicateToolNames,
   toolResult,
 } from '@gateway/providers';
 import { type AnthropicBlock, type MessagesRequest, type ThinkingParam, TOOL_MODES } from './wire';
@@ -144,6 +145,11 @@ export function toChatRequest(body: MessagesRequest, beta?: string): MessagesTra
   const mark: MarkNative = (reason, param) => void (only ??= { reason, param });
   // Tools first: a request's own tools, rather than its history, are what a refusal should name.
   const tools = body.tools?.map((tool, i) => toTool(tool, i, mark));
+  if (tools)
+    refuseDuplicateToolNames(
+      tools.map((tool) => tool.function.name),
+      (i) => `tools[${i}].name`,
+    );
   if (body.container != null)
     mark(`container is an Anthropic code-execution container, which only an Anthropic deployment can use`, 'container');
   if (body.mcp_servers != null)
@@ -347,7 +353,7 @@ function toTool(
   tool: NonNullable<MessagesRequest['tools']>[number],
   i: number,
   mark: MarkNative,
-): NonNullable<ChatCompletionCreateParams['tools']>[number] {
+): Extract<NonNullable<ChatCompletionCreateParams['tools']>[number], { type: 'function' }> {
   if (tool.type !== undefined && tool.type !== 'custom') {
     mark(`tools[${i}].type '${tool.type}' is a tool Anthropic defines, which only an Anthropic deployment can serve`, `tools[${i}].type`);
     // Anthropic's own tool (a server tool it runs, or a client tool whose input it defines): in the chat

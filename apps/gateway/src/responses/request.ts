@@ -5,6 +5,7 @@ import {
   geminiSignatures,
   type ParamTable,
   refuse,
+  refuseDuplicateToolNames,
   toolResult,
 } from '@gateway/providers';
 import type {
@@ -335,17 +336,29 @@ function assistantText(part: { type: string; [key: string]: unknown }, path: str
 
 /**
  * The request's tools, then those tool searches loaded, as chat tools. A searched tool already
- * declared (found by two searches, say) is declared once: vendors refuse a name twice.
+ * declared (found by two searches, say) is declared once: vendors refuse a name twice. Two of the
+ * request's own tools of one chat name (a function and a custom tool, say) are a 400.
  */
 function chatTools(declared: Tool[], searched: Tool[]): ChatCompletionFunctionTool[] {
   const tools = declared.flatMap((tool, i) => toChatTools(tool, `tools[${i}]`));
+  const paths = declared.flatMap((tool, i) => namePaths(tool, `tools[${i}]`));
   const names = new Set(tools.map((tool) => tool.function.name));
+  refuseDuplicateToolNames(
+    tools.map((tool) => tool.function.name),
+    (k) => paths[k],
+  );
   for (const tool of searched.flatMap((t, i) => toChatTools(t, `tool_search_output.tools[${i}]`))) {
     if (names.has(tool.function.name)) continue;
     names.add(tool.function.name);
     tools.push(tool);
   }
   return tools;
+}
+
+/** Where the request names each chat tool toChatTools makes of `tool` (a tool search has no name: its type). */
+function namePaths(tool: Tool, path: string): string[] {
+  if (tool.type === 'namespace') return tool.tools.map((_, j) => `${path}.tools[${j}].name`);
+  return [tool.type === 'tool_search' ? `${path}.type` : `${path}.name`];
 }
 
 /** A function or custom tool, or each tool of a namespace tool (chat tools have no namespaces), as chat tools. */

@@ -11,7 +11,7 @@ const objectValues = new Map<string, Buffer>();
  * Reads a successful JSON answer. The bytes are forwarded as they came and are not
  * parsed whole (embeddings answers run to megabytes): we check that they open and close
  * as an object (a body cut short mid-value is refused, so the router tries elsewhere) and
- * the object type, and parse only the `usage` object, found from the end where
+ * the object type, and parse only the top-level `usage` object, found from the end where
  * OpenAI-format servers put it.
  */
 export function readJsonResult(provider: string, body: Buffer, expect: string): JsonResult {
@@ -41,9 +41,46 @@ function lastNonSpace(body: Buffer): number {
 
 /** The `usage` object of a JSON answer, or undefined when it has none (cost is then estimated). */
 export function usageOf(body: Buffer): JsonResult['usage'] {
-  const key = body.lastIndexOf(USAGE_KEY);
+  const key = topLevelUsageKey(body);
   const start = key < 0 ? -1 : valueAt(body, key + USAGE_KEY.length);
   // `"usage":null` (and a server's own fields after it) is no usage.
   if (start < 0 || body[start] !== 0x7b /* { */) return undefined;
   return withCacheHits(usageAt(body, start));
+}
+
+/**
+ * Where the answer's own `"usage"` key is: the last one (JSON.parse keeps the last of a key) that
+ * is a key of the top-level object, not one nested in a server's own fields nor a string's text.
+ * Read backwards from the end, where OpenAI-format servers put it, so only the usage object and
+ * what follows it are read, and no further back than the first `"usage"` before the scan.
+ */
+function topLevelUsageKey(body: Buffer): number {
+  let candidate = body.lastIndexOf(USAGE_KEY);
+  let depth = 0;
+  for (let i = lastNonSpace(body); candidate >= 0 && i >= candidate; i--) {
+    const byte = body[i];
+    if (byte === 0x22 /* " */) {
+      const open = openingQuote(body, i);
+      if (depth === 1 && open === candidate && valueAt(body, i + 1) >= 0) return open;
+      i = open;
+      // A negative offset would search from the end.
+      if (candidate >= i) candidate = i > 0 ? body.lastIndexOf(USAGE_KEY, i - 1) : -1;
+    } else if (byte === 0x7d /* } */ || byte === 0x5d /* ] */) depth++;
+    else if (byte === 0x7b /* { */ || byte === 0x5b /* [ */) depth--;
+  }
+  return -1;
+}
+
+/**
+ * The quote opening the string whose closing quote is at `close`: the first before it not escaped.
+ * A loop, not Buffer#lastIndexOf: a native call costs more than the few bytes of a usage key.
+ */
+function openingQuote(body: Buffer, close: number): number {
+  for (let at = close - 1; at >= 0; at--) {
+    if (body[at] !== 0x22 /* " */) continue;
+    let slashes = 0;
+    while (body[at - 1 - slashes] === 0x5c /* \ */) slashes++;
+    if (slashes % 2 === 0) return at;
+  }
+  return -1;
 }

@@ -63,6 +63,25 @@ export function planTools(request: ChatCompletionCreateParams): ToolPlan {
   throw GatewayError.badRequest(`tool_choice of type '${choice.type}' is not supported by this model.`, 'tool_choice', 'invalid_value');
 }
 
+/**
+ * Refuses a tool name declared twice, naming where the later one is declared (`paramOf(i)` for
+ * `names[i]`; undefined for a tool this check does not read): Anthropic and Gemini refuse such a
+ * request, and a call of that name could not say which tool it meant (a function and a custom
+ * tool of one name came back as the custom one).
+ */
+export function refuseDuplicateToolNames(names: readonly (string | undefined)[], paramOf: (i: number) => string): void {
+  const seen = new Set<string>();
+  names.forEach((name, i) => {
+    if (name === undefined) return;
+    if (seen.has(name)) {
+      // The message names the parameter too: Anthropic-shaped errors carry no `param`.
+      const param = paramOf(i);
+      throw GatewayError.badRequest(`${param}: tool names must be unique ('${name}' is declared twice).`, param, 'invalid_value');
+    }
+    seen.add(name);
+  });
+}
+
 /** The arguments of an assistant tool call from history, as the object both vendors want. */
 export function parseArguments(args: string, param: string): Record<string, unknown> {
   let value: unknown;
