@@ -7,6 +7,8 @@
  *   --embedder minilm   all-MiniLM-L6-v2 (scripts/minilm-model.sh) instead of USE lite
  *   --threshold 0.7     the threshold marked and broken down by group (default: the config's)
  * Embeddings are kept in bench/results/cache-guard-vectors[-minilm].json between runs (same texts, same model).
+ * A pair with a prompt the embedder cannot represent is counted and never served: the gateway caches
+ * such a prompt exactly only.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -14,8 +16,8 @@ import { parseArgs } from 'node:util';
 import { SemanticCacheConfig } from '../libs/config/src/cache-config';
 import { LocalUseEmbedder, MiniLmEmbedder } from '../libs/cache/src/embedders/worker-embedder';
 import { guard, promptFacts } from '../libs/cache/src/guard';
-import { dot } from '../libs/cache/src/vector';
 import { loadPromptPairs, type PromptPair } from '../test/support/cache-pairs';
+import { embedPrompts, pairSimilarity, type PromptVector } from './cache-guard/vectors';
 
 const FILES = [
   'cache-eval-tune.tsv',
@@ -37,7 +39,8 @@ const SUBSTITUTION_THRESHOLDS = [0.85, 0.9, 0.95, 1.01];
 const VECTORS_FILE = resolve(__dirname, `../../bench/results/cache-guard-vectors${MINILM ? '-minilm' : ''}.json`);
 
 interface Scored extends PromptPair {
-  similarity: number;
+  /** Undefined for a pair with an unrepresented prompt: never served. */
+  similarity?: number;
   /** The guard's reason at the default substitution threshold. */
   refused?: string;
   refusedAt: (substitutionThreshold: number) => string | undefined;
@@ -52,18 +55,24 @@ async function main(): Promise<void> {
   for (const file of files) report(file, loadPromptPairs(file), vectors);
 }
 
-function report(file: string, pairs: PromptPair[], vectors: Map<string, Float32Array>): void {
+function report(file: string, pairs: PromptPair[], vectors: Map<string, PromptVector>): void {
   const scored: Scored[] = pairs.map((p) => {
-    const similarity = dot(vectors.get(p.a)!, vectors.get(p.b)!);
-    const refusedAt = (st: number) => guard(promptFacts(p.b), promptFacts(p.a), similarity, st);
+    const similarity = pairSimilarity(vectors, p);
+    const refusedAt = (st: number) => guard(promptFacts(p.b), promptFacts(p.a), similarity ?? 0, st);
     return { ...p, similarity, refusedAt, refused: refusedAt(DEFAULTS.substitutionThreshold) };
   });
   const positives = scored.filter((p) => p.kind === 'paraphrase');
   const negatives = scored.filter((p) => p.kind !== 'paraphrase');
-  const served = (list: Scored[], t: number, guarded: boolean) => list.filter((p) => p.similarity >= t && (!guarded || !p.refused));
+  const above = (p: Scored, t: number) => p.similarity !== undefined && p.similarity >= t;
+  const served = (list: Scored[], t: number, guarded: boolean) => list.filter((p) => above(p, t) && (!guarded || !p.refused));
   const pct = (list: Scored[], of: Scored[]) => (of.length ? `${((100 * list.length) / of.length).toFixed(1)}%` : '–');
+  const unrepresented = (list: Scored[]) => list.filter((p) => p.similarity === undefined).length;
 
   console.log(`## ${file}: ${positives.length} paraphrases, ${negatives.length} hard negatives\n`);
+  console.log(
+    `Unrepresented (a prompt the embedder cannot represent: exact cache only, never served here): ` +
+      `${unrepresented(positives)} paraphrases, ${unrepresented(negatives)} hard negatives\n`,
+  );
   console.log(`Substitution threshold ${DEFAULTS.substitutionThreshold} (default):\n`);
   console.log('| threshold | paraphrases served, guard | false hits, guard | paraphrases served, no guard | false hits, no guard |');
   console.log('|---|---:|---:|---:|---:|');
@@ -80,7 +89,7 @@ function report(file: string, pairs: PromptPair[], vectors: Map<string, Float32A
   console.log(`|---|${SUBSTITUTION_THRESHOLDS.map(() => '---:').join('|')}|`);
   for (const t of THRESHOLDS) {
     const cell = (st: number) => {
-      const ok = (list: Scored[]) => list.filter((p) => p.similarity >= t && !p.refusedAt(st));
+      const ok = (list: Scored[]) => list.filter((p) => above(p, t) && !p.refusedAt(st));
       return `${pct(ok(positives), positives)} / ${pct(ok(negatives), negatives)}`;
     };
     console.log(`| ${t.toFixed(2)} | ${SUBSTITUTION_THRESHOLDS.map(cell).join(' | ')} |`);
@@ -102,7 +111,7 @@ function report(file: string, pairs: PromptPair[], vectors: Map<string, Float32A
   for (const [name, list] of groups(positives, style)) row(`paraphrases served, ${name}`, list);
   for (const [kind, list] of groups(negatives, (p) => p.kind)) row(`false hits, ${kind}`, list);
   const reasons = groups(
-    positives.filter((p) => p.similarity >= t && p.refused),
+    positives.filter((p) => above(p, t) && p.refused),
     (p) => p.refused!,
   );
   console.log(
@@ -110,20 +119,20 @@ function report(file: string, pairs: PromptPair[], vectors: Map<string, Float32A
   );
   const falseHits = served(negatives, t, true);
   if (falseHits.length) console.log(`False hits at ${t}:`);
-  for (const p of falseHits) console.log(`  [${p.kind}] ${p.similarity.toFixed(3)}  "${p.a}" / "${p.b}"`);
+  for (const p of falseHits) console.log(`  [${p.kind}] ${p.similarity!.toFixed(3)}  "${p.a}" / "${p.b}"`);
   console.log();
 }
 
-/** Unit vectors by text, from the stored file where present, the rest from the embedder (batched). */
-async function embedAll(texts: string[]): Promise<Map<string, Float32Array>> {
-  const stored: Record<string, number[]> = existsSync(VECTORS_FILE) ? JSON.parse(readFileSync(VECTORS_FILE, 'utf8')) : {};
-  const vectors = new Map<string, Float32Array>(Object.entries(stored).map(([text, v]) => [text, Float32Array.from(v)]));
+/** Unit vectors (null: unrepresented) by text, from the stored file where present, the rest from the embedder. */
+async function embedAll(texts: string[]): Promise<Map<string, PromptVector>> {
+  const stored: Record<string, number[] | null> = existsSync(VECTORS_FILE) ? JSON.parse(readFileSync(VECTORS_FILE, 'utf8')) : {};
+  const vectors = new Map<string, PromptVector>(Object.entries(stored).map(([text, v]) => [text, v && Float32Array.from(v)]));
   const missing = [...new Set(texts)].filter((t) => !vectors.has(t));
   if (!missing.length) return vectors;
   const embedder = MINILM ? new MiniLmEmbedder() : new LocalUseEmbedder();
   await embedder.loaded;
   const started = performance.now();
-  (await Promise.all(missing.map((t) => embedder.embed(t)))).forEach((v, i) => vectors.set(missing[i], v));
+  for (const [text, vector] of await embedPrompts(embedder, missing)) vectors.set(text, vector);
   const seconds = (performance.now() - started) / 1000;
   const rss = Math.round(process.memoryUsage().rss / 2 ** 20);
   console.log(
@@ -131,7 +140,7 @@ async function embedAll(texts: string[]): Promise<Map<string, Float32Array>> {
   );
   await embedder.close();
   mkdirSync(resolve(VECTORS_FILE, '..'), { recursive: true });
-  writeFileSync(VECTORS_FILE, JSON.stringify(Object.fromEntries([...vectors].map(([t, v]) => [t, Array.from(v)]))));
+  writeFileSync(VECTORS_FILE, JSON.stringify(Object.fromEntries([...vectors].map(([t, v]) => [t, v && Array.from(v)]))));
   return vectors;
 }
 

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { parse as parseYaml } from 'yaml';
+import { eventually } from '../support/eventually';
 import { freePort } from '../support/free-port';
 
 /**
@@ -263,7 +264,8 @@ describe('production start outside Docker', { timeout: 600_000 }, () => {
   });
 
   it('is ready with Redis from REDIS_URL', { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' }, async () => {
-    assert.equal((await fetch(`${url}/ready`)).status, 200);
+    // Once the offline embedder of the image's semantic cache has loaded its model.
+    assert.ok(await eventually(async () => (await fetch(`${url}/ready`)).ok));
   });
 
   it('answers /health and a chat completion on the mock model', async () => {

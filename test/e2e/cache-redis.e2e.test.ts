@@ -385,10 +385,40 @@ describe('Redis Stack backend: hybrid policy per namespace, cap kept by a one-ke
     await foreign.prepare();
     assert.equal(foreign.searchAvailable, false);
     assert.equal(warnings.length, 1, warnings.join('\n'));
-    assert.match(warnings[0], /DIM 16 COSINE.*DIM 32 COSINE/);
+    assert.match(warnings[0], /vec dim 16, needs 32/);
     assert.equal(backend.searchAvailable, true, 'the index fits the backend that made it');
     await backend.prepare();
     assert.equal(backend.searchAvailable, true);
+  });
+
+  // Found by an independent check: an index of the right dimension and metric but with FLOAT64
+  // vectors or another PREFIX passed that check: it indexed none of the gateway's entries.
+  it('an index of that name that differs in anything else the gateway relies on is not used either', async () => {
+    const vector = (type = 'FLOAT32', metric = 'COSINE') => `vec VECTOR HNSW 6 TYPE ${type} DIM 16 DISTANCE_METRIC ${metric}`;
+    const foreign: [string, string, RegExp][] = [
+      ['vector type', `ON HASH PREFIX 1 foreign:e: SCHEMA ns TAG ${vector('FLOAT64')}`, /vec data_type FLOAT64, needs FLOAT32/],
+      ['metric', `ON HASH PREFIX 1 foreign:e: SCHEMA ns TAG ${vector('FLOAT32', 'L2')}`, /vec distance_metric L2, needs COSINE/],
+      ['prefix', `ON HASH PREFIX 1 someoneelse: SCHEMA ns TAG ${vector()}`, /prefixes someoneelse:, needs foreign:e:/],
+      ['prefixes', `ON HASH PREFIX 2 foreign:e: other: SCHEMA ns TAG ${vector()}`, /prefixes foreign:e: other:, needs foreign:e:/],
+      ['filter', `ON HASH PREFIX 1 foreign:e: FILTER @pt>0 SCHEMA ns TAG ${vector()}`, /filter @pt>0, needs none/],
+      ['no vector field', 'ON HASH PREFIX 1 foreign:e: SCHEMA ns TAG', /no field vec/],
+      ['namespace type', `ON HASH PREFIX 1 foreign:e: SCHEMA ns TEXT ${vector()}`, /ns type TEXT, needs TAG/],
+      ['namespace alias', `ON HASH PREFIX 1 foreign:e: SCHEMA tenant AS ns TAG ${vector()}`, /ns identifier tenant, needs ns/],
+      ['separator', `ON HASH PREFIX 1 foreign:e: SCHEMA ns TAG SEPARATOR a ${vector()}`, /ns separator a, needs ,/],
+      ['another field', `ON HASH PREFIX 1 foreign:e: SCHEMA ns TAG ${vector()} body NUMERIC`, /field body, needs none/],
+    ];
+    for (const [what, definition, difference] of foreign) {
+      const indexName = `foreign:idx:${what.replace(/ /g, '-')}`;
+      await redis.call('FT.CREATE', indexName, ...definition.split(' '));
+      const seen: string[] = [];
+      const log = Object.assign(new Logger('test'), { warn: (message: string) => void seen.push(message) });
+      const other = new RedisBackend(redis, { ...options, keyPrefix: 'foreign:', indexName }, log);
+      await other.prepare();
+      assert.equal(other.searchAvailable, false, what);
+      assert.equal(seen.length, 1, what);
+      assert.match(seen[0], difference, what);
+      assert.match(seen[0], /semantic caching in process/, what);
+    }
   });
 });
 

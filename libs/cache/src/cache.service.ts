@@ -10,7 +10,7 @@ import { EmbeddedBackend } from './backends/embedded.backend';
 import { RedisBackend } from './backends/redis.backend';
 import { type CacheKeys, cacheKeys, type CacheScope } from './cache-keys';
 import { type CacheControls, DEFAULT_CONTROLS } from './controls';
-import { type Embedder, RecentEmbeddings } from './embedders/embedder';
+import { type Embedder, type EmbedderState, RecentEmbeddings } from './embedders/embedder';
 import { LocalUseEmbedder, MiniLmEmbedder, WorkerEmbedder } from './embedders/worker-embedder';
 import { ProviderEmbedder } from './embedders/provider.embedder';
 import { FailOpen } from './fail-open';
@@ -137,6 +137,11 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     if (client.status === 'ready') await this.prepareRedis();
   }
 
+  /** The semantic layer's embedder (undefined without that layer): readiness waits while it is `loading`. */
+  get embedderState(): EmbedderState | undefined {
+    return this.embedder?.state;
+  }
+
   async onApplicationShutdown(): Promise<void> {
     this.embedded.close();
     await this.embedder?.close();
@@ -159,7 +164,9 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const keys = cacheKeys(request, scope);
     const pending: PendingStore = { keys, ttlSeconds: Math.min(controls.ttlSeconds ?? this.config.ttlSeconds, this.config.maxTtlSeconds) };
     const semantic = this.config.semantic;
-    if (this.embedder && keys.prompt?.trim() && keys.prompt.length <= semantic.maxPromptChars) pending.semanticPrompt = keys.prompt;
+    // While the embedder loads the prompt still goes to it, to be refused at once and counted (`loading`).
+    if (this.embedder && this.embedder.state !== 'failed' && keys.prompt?.trim() && keys.prompt.length <= semantic.maxPromptChars)
+      pending.semanticPrompt = keys.prompt;
     const stored = controls.store ? pending : undefined;
     if (!controls.lookup) return this.finish('bypass', started, { status: 'bypass', header: 'bypass', pending: stored });
 
@@ -182,7 +189,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
         );
     } else if (stored && this.config.coalesce) pending.settle = this.inFlight.lead(keys.exact);
 
-    if (pending.semanticPrompt && this.embedder?.ready) {
+    if (pending.semanticPrompt) {
       // A client may make matching stricter, never looser: with scope shared, a lower threshold would
       // serve it other tenants' answers to unrelated prompts.
       const hit = await this.semanticLookup(pending, Math.max(controls.threshold ?? 0, semantic.threshold));
@@ -213,7 +220,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     // Before any write: the requests waiting for this answer need not wait for Redis or the embedder.
     pending.settle?.(usage && { body, ...usage });
     if (!usage) return this.metrics.offered(tooLarge ? 'too_large' : 'not_cacheable');
-    if (pending.semanticPrompt && !pending.vector && this.embedder?.ready) pending.vector = await this.embed(pending.semanticPrompt);
+    if (pending.semanticPrompt && !pending.vector) pending.vector = await this.embed(pending.semanticPrompt);
     const entry = {
       namespace: pending.keys.namespace,
       body,
@@ -288,7 +295,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const prompt = pending.semanticPrompt!;
     pending.vector = await this.embed(prompt);
     if (!pending.vector) {
-      // The embedder failed or is saturated: storing must not queue the prompt again.
+      // The embedder failed, is saturated or still loading: storing must not queue the prompt again.
       pending.semanticPrompt = undefined;
       return undefined;
     }
@@ -317,9 +324,9 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * The prompt's unit vector, or undefined when the embedder fails, is saturated or does not answer
-   * within embeddingTimeoutMs (counted, logged, rate-limited): a semantic layer slower than the
-   * traffic must not queue every request behind it.
+   * The prompt's unit vector, or undefined when the embedder fails, is saturated, still loading or does
+   * not answer within embeddingTimeoutMs (counted; logged, rate-limited, but for a refusal by design): a
+   * semantic layer slower than the traffic must not queue every request behind it.
    */
   private async embed(text: string): Promise<Float32Array | undefined> {
     const known = this.recent.get(text);

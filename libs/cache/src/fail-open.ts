@@ -13,6 +13,7 @@ const REASONS = new Map([
   ['TimeoutError', { reason: 'timeout', warn: true }],
   ['Overloaded', { reason: 'overloaded', warn: true }],
   ['Unrepresentable', { reason: 'unrepresented', warn: false }],
+  ['Loading', { reason: 'loading', warn: false }],
 ]);
 const OTHER = { reason: 'error', warn: true };
 
@@ -24,6 +25,11 @@ export class Overloaded extends Error {
 /** Thrown by an embedder for a prompt its model cannot represent (a script outside its vocabulary). */
 export class Unrepresentable extends Error {
   override readonly name = 'Unrepresentable';
+}
+
+/** Thrown by an offline embedder asked for a prompt before its model has loaded (the first second after start-up). */
+export class Loading extends Error {
+  override readonly name = 'Loading';
 }
 
 /**

@@ -76,7 +76,7 @@ export class CacheMetrics {
     });
     this.backendErrors = new Counter({
       name: 'gateway_cache_backend_errors_total',
-      help: 'Cache backend calls given up (the request went on without that layer), by reason: timeout, overloaded (a full queue) or error',
+      help: 'Cache backend calls given up (the request went on without that layer), by reason: timeout, overloaded (a full queue), unrepresented (a prompt the embedder cannot represent), loading (the embedder had not loaded yet) or error',
       labelNames: ['backend', 'operation', 'reason'],
       registers,
     });

@@ -1,5 +1,6 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { CacheService } from '@gateway/cache';
 import { RedisService } from '@gateway/redis';
 import { ShutdownState } from './shutdown-state';
 
@@ -12,6 +13,9 @@ const PING_TIMEOUT_MS = 250;
  * is shared by every replica and the gateway serves without it (limits and cache
  * fail open), so failing readiness on it would take every replica out of the
  * Service at once and turn a Redis blip into a full outage (found by bench/soak).
+ * The semantic cache's offline embedder does make it unready while its model loads (the first
+ * second or so): a ready replica serves as configured. One whose model failed to load is ready,
+ * without the semantic layer (logged), rather than never.
  */
 @Controller()
 export class HealthController {
@@ -19,6 +23,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly redis: RedisService,
+    private readonly cache: CacheService,
     private readonly shutdown: ShutdownState,
   ) {}
 
@@ -51,6 +56,14 @@ export class HealthController {
         if (!this.redis.client) return check.up({ configured: false });
         // A short PING: the probe must answer quickly even when Redis hangs.
         return check.up({ reachable: await this.redis.ping(PING_TIMEOUT_MS) });
+      },
+      () => {
+        const check = this.indicators.check('embedder');
+        const state = this.cache.embedderState;
+        if (!state) return check.up({ semantic: 'off' });
+        return state === 'loading'
+          ? check.down({ state, message: 'the semantic cache embedder is loading its model' })
+          : check.up({ state });
       },
     ]);
   }

@@ -1,7 +1,8 @@
 import type { Logger } from '@nestjs/common';
 import type { CacheBackend, CachedAnswer, CacheEntry, Neighbour } from './backend';
 import type { RedisClient } from '@gateway/redis';
-import { indexAttribute, indexSize, parseSearchReply, searchTotal } from './search-reply';
+import { gatewayIndexSchema, schemaDifferences } from './index-schema';
+import { indexSize, parseSearchReply, searchTotal } from './search-reply';
 
 export interface RedisBackendOptions {
   /** Prefix of this cache's keys, already carrying the embedder id. */
@@ -220,20 +221,19 @@ export class RedisBackend implements CacheBackend {
   }
 
   /**
-   * Whether the index under our name has the vector field we write. One made by hand or by other
-   * software may not (another dimension: every entry fails to index and the semantic layer never
-   * serves, silently), so it is not used: semantic caching goes in process, as without the module.
-   * FT.INFO of RediSearch 2.6 lists no vector parameters: then the name is trusted.
+   * Whether the index under our name is the one createIndex makes. One made by hand or by other
+   * software may not be (another dimension, vector type or prefix: no entry is indexed and the
+   * semantic layer never serves, silently), so it is not used: semantic caching goes in process, as
+   * without the module.
    */
   private async schemaFits(): Promise<boolean> {
     const { indexName, dimensions } = this.options;
-    const vector = indexAttribute(await this.client.call('FT.INFO', indexName), 'vec');
-    const dim = vector?.dim ?? String(dimensions);
-    const metric = (vector?.distance_metric ?? 'COSINE').toUpperCase();
-    if (dim === String(dimensions) && metric === 'COSINE') return true;
+    const expected = gatewayIndexSchema(this.entryPrefix, dimensions);
+    const differences = schemaDifferences(await this.client.call('FT.INFO', indexName), expected);
+    if (!differences.length) return true;
     if (!this.warnedSchema) {
       this.logger.warn(
-        `Redis index ${indexName} has vector field DIM ${dim} ${metric}, the embedder needs DIM ${dimensions} COSINE: semantic caching in process. Drop the index (FT.DROPINDEX ${indexName}) to let the gateway create it again.`,
+        `Redis index ${indexName} is not the one the gateway makes (${differences.join('; ')}): semantic caching in process. Drop the index (FT.DROPINDEX ${indexName}) to let the gateway create it again.`,
       );
       this.warnedSchema = true;
     }

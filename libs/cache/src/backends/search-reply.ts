@@ -43,17 +43,18 @@ export function searchTotal(reply: unknown): number {
 }
 
 /**
- * One field's schema in an FT.INFO reply (`attributes`: a list of [identifier, …, dim, 512,
- * distance_metric, COSINE, …] lists, or maps in RESP3), keys lower-cased; undefined when absent.
+ * Every field's schema in an FT.INFO reply (`attributes`: a list of [identifier, …, dim, 512,
+ * distance_metric, COSINE, …] lists, or maps in RESP3), keys lower-cased.
  */
-export function indexAttribute(info: unknown, name: string): Record<string, string> | undefined {
+export function indexAttributes(info: unknown): Record<string, string>[] {
   const attributes = pairs(info, false).attributes;
-  if (!Array.isArray(attributes)) return undefined;
-  for (const attribute of attributes) {
-    const fields = Object.fromEntries(Object.entries(pairs(attribute)).map(([k, v]) => [k.toLowerCase(), String(v)]));
-    if (fields.attribute === name || fields.identifier === name) return fields;
-  }
-  return undefined;
+  if (!Array.isArray(attributes)) return [];
+  return attributes.map((attribute) => Object.fromEntries(Object.entries(pairs(attribute)).map(([k, v]) => [k.toLowerCase(), String(v)])));
+}
+
+/** What an FT.INFO reply says the index covers (`index_definition`: key_type, prefixes, filter…). */
+export function indexDefinition(info: unknown): Record<string, unknown> {
+  return pairs(pairs(info, false).index_definition, false);
 }
 
 /** The number of documents in an FT.INFO reply (`num_docs`). */

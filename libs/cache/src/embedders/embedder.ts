@@ -1,11 +1,16 @@
+/** `loading` until an offline model has loaded (then `ready`), `failed` if it could not: the semantic layer is off. */
+export type EmbedderState = 'loading' | 'ready' | 'failed';
+
 /** Turns a prompt into a unit vector. */
 export interface Embedder {
   /** Names the vector space (model and dimensions), e.g. `use-lite-512`: it names the Redis index. */
   readonly id: string;
   readonly dimensions: number;
-  /** False while the model loads; lookups skip the semantic layer meanwhile. */
-  readonly ready: boolean;
-  /** Rejects with `signal`'s reason once it aborts: the caller has stopped waiting. */
+  readonly state: EmbedderState;
+  /**
+   * Rejects with `signal`'s reason once it aborts: the caller has stopped waiting; at once with
+   * Loading while the model loads.
+   */
   embed(text: string, signal?: AbortSignal): Promise<Float32Array>;
   close(): Promise<void>;
 }

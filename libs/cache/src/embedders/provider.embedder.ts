@@ -10,7 +10,7 @@ import type { Embedder } from './embedder';
  */
 export class ProviderEmbedder implements Embedder {
   readonly id: string;
-  readonly ready = true;
+  readonly state = 'ready';
 
   constructor(
     private readonly model: string,

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Overloaded, Unrepresentable } from '../fail-open';
+import { Loading, Overloaded, Unrepresentable } from '../fail-open';
 import { normalise } from '../vector';
-import type { Embedder } from './embedder';
+import type { Embedder, EmbedderState } from './embedder';
 
 /** Messages between a WorkerEmbedder and its worker script. */
 export interface EmbedRequest {
@@ -30,10 +30,11 @@ interface Waiting {
  * model run. Prompts that arrive while a batch runs are embedded together in the next one. The
  * worker embeds a fixed number of prompts a second, so under more traffic a queue would grow
  * without end: at most `maxQueued` prompts wait, a prompt beyond them is refused at once
- * (Overloaded), and a prompt whose caller stopped waiting leaves the queue unembedded.
+ * (Overloaded), and a prompt whose caller stopped waiting leaves the queue unembedded. Until the
+ * model has loaded a prompt is refused at once too (Loading): a request does not wait for the model.
  */
 export class WorkerEmbedder implements Embedder {
-  ready = false;
+  state: EmbedderState = 'loading';
   /** Resolves once the model is loaded (rejects if it cannot be). */
   readonly loaded: Promise<void>;
   private readonly worker: Worker;
@@ -60,17 +61,18 @@ export class WorkerEmbedder implements Embedder {
         if (!status.ready) return reject(new Error(`local embedder failed to load: ${status.error}`));
         if (status.dimensions !== this.dimensions)
           return reject(new Error(`local embedder: expected ${this.dimensions} dimensions, got ${status.dimensions}`));
-        this.ready = true;
+        this.state = 'ready';
         this.worker.on('message', (reply: EmbedReply) => this.settle(reply));
         resolve();
-        this.flush();
       });
       this.worker.once('error', reject);
     });
+    this.loaded.catch(() => (this.state = 'failed'));
     this.worker.on('error', (err) => this.failAll(err));
   }
 
   embed(text: string, signal?: AbortSignal): Promise<Float32Array> {
+    if (this.state === 'loading') return Promise.reject(new Loading(`the ${this.id} embedder is still loading its model`));
     if (this.queue.length >= this.maxQueued)
       return Promise.reject(new Overloaded(`${this.queue.length} prompts already wait for the ${this.id} embedder`));
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -98,7 +100,7 @@ export class WorkerEmbedder implements Embedder {
   }
 
   private flush(): void {
-    if (!this.ready || this.running.size || !this.queue.length) return;
+    if (this.state !== 'ready' || this.running.size || !this.queue.length) return;
     const batch = this.queue.splice(0, MAX_BATCH);
     const id = this.nextId++;
     this.running.set(id, batch);
