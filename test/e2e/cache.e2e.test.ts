@@ -95,6 +95,41 @@ describe('response cache, in process, with the offline embedder', () => {
     assert.match((await ask(client, 'Translate 🐶 to French')).cache ?? '', /^hit-semantic/);
   });
 
+  // Found by independent checks (heldout5, newest2): each pair embeds at 0.9 or more and its second
+  // prompt was served the first one's answer.
+  it('serves no prompt the answer of one with another scope, ordinal, time of day, tense, role, unit or bracket', async () => {
+    const reasons = ['numbers', 'symbols', 'units', 'entities', 'direction', 'tense', 'scope', 'qualifier', 'substitution'];
+    const refusals = async () => {
+      let sum = 0;
+      for (const reason of reasons) sum += await metric(gateway, `gateway_cache_guard_rejections_total{reason="${reason}"}`);
+      return sum;
+    };
+    const pairs = [
+      ['How do I stash my changes in git?', 'How do I apply my stashed changes in git?'],
+      ['Are all mushrooms poisonous?', 'Are any mushrooms poisonous?'],
+      ['SQL query to get the second highest salary', 'SQL query to get the highest salary'],
+      ["What time is it in Sydney when it's 9am in New York?", "What time is it in Sydney when it's 9pm in New York?"],
+      ["What time is it in Tokyo when it's 9am in London?", "What time is it in London when it's 9am in Tokyo?"],
+      ['Convertir 10 miles en kilomètres', 'Convertir 10 kilomètres en miles'],
+      ['In JavaScript, what is [] + []?', 'In JavaScript, what is [] + {}?'],
+      ['Is Pluto a planet?', 'Was Pluto a planet?'],
+      ['Do you love me?', 'Do I love you?'],
+      ['Find the GCD of 12,18', 'Find the GCD of 12.18'],
+    ];
+    // A namespace (system prompt) per pair: the asked prompt's one neighbour is its pair's.
+    const turn = (i: number, content: string): OpenAI.ChatCompletionMessageParam[] => [
+      { role: 'system', content: `guard pair ${i}` },
+      { role: 'user', content },
+    ];
+    for (const [i, [cached]] of pairs.entries()) assert.equal((await ask(client, turn(i, cached))).cache, 'miss', cached);
+    await settle();
+    for (const [i, [, asked]] of pairs.entries()) {
+      const before = await refusals();
+      assert.equal((await ask(client, turn(i, asked))).cache, 'miss', asked);
+      assert.equal((await refusals()) - before, 1, `${asked}: refused by the guard, not by the threshold`);
+    }
+  });
+
   // Found by an independent check: USE lite has no Chinese, Japanese or Korean in its vocabulary, so
   // every such prompt embedded alike (similarity 1) and got any other's answer; Cyrillic nearly so.
   it('serves no prompt the embedder cannot represent from another, and counts the skip', async () => {

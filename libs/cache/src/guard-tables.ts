@@ -3,26 +3,106 @@
  * before the labelled pairs in test/data/ were, and not tuned on them.
  */
 
-/** Words that carry a prompt's framing, not its subject: a paraphrase may add, drop or swap them. */
-export const FRAME_WORDS = new Set(
-  `a an the and or but so if then than as at by for from in into of on onto to with within upon via
+/**
+ * The same kinds of framing words in the other languages NEGATIONS reads (articles, prepositions,
+ * pronouns, auxiliaries, question words, politeness and request verbs), without those that are English
+ * content words ("die", "war", "son", "leg") or particles that carry a meaning ("an" / "aus", "aan" / "uit").
+ */
+const FRAME_WORDS_BY_LANGUAGE: Record<string, string> = {
+  de: `der das den dem des ein eine einen einem einer eines und oder aber wenn dann als auf bei für mit von vor zum zur im
+    ist sind waren bist sein haben hatte habe kann kannst können könnte muss soll sollte wird werden würde
+    ich mich mir mein meine du dich dir dein deine er sie es wir uns unser ihr ihre was wer wie wo wann warum welche welcher welches
+    bitte sag sagen erkläre erklären erklär zeig zeige gib gibt`,
+  fr: `le la les l un une des du de d et ou mais si alors que qu qui quoi quel quelle quels quelles comment où quand pourquoi
+    est sont était suis être ai as ont avait peux peut puis pouvez pouvons je j me m moi mon ma mes tu te toi ton ta tes
+    il elle on nous vous votre vos ils elles leur leurs ce cette ces c dans au aux pour par avec sur s plaît dis dites
+    explique expliquez expliquer montre donne`,
+  es: `el la los las un una unos unas y o pero si que qué quien quién como cómo donde dónde cuando cuándo por porque de del al
+    es eran fue está están soy estoy puedo puede puedes podría yo me mi mis tu tú te ti su sus nos nosotros usted ustedes lo le
+    les se este esta esto estos estas ese esa hay explica explícame explicame dime muestra dame favor`,
+  pt: `o os as um uma uns umas e ou mas se que quem como onde quando porque por com no na nos nas de do da dos das ao é são foi
+    está estão sou posso pode podes poderia eu me mim meu minha meus minhas você vocês te seu sua seus suas nós ele ela eles
+    elas isso isto este esta esse essa há explique explica diga mostre favor`,
+  it: `il lo la i gli le un uno una e o ma se che chi perché per di del della dei delle da dal al alla è sono sia posso può
+    puoi potrebbe io mi me mio mia miei tu ti te tuo tua lui lei noi ci voi vi loro questo questa quello quella c spiega dimmi
+    mostra dammi favore`,
+  nl: `de het een en of maar als dan dat wat wie hoe waar wanneer waarom welke op van voor met bij is zijn was waren ben
+    heb heeft hebben kan kun kunt kunnen zou moet wil ik me mij mijn je jij jou jouw u uw hij zij ze wij we ons onze er dit deze
+    vertel toon geef alsjeblieft`,
+};
+
+/**
+ * Words that carry a prompt's framing, not its subject: a paraphrase may add, drop or swap them. Only
+ * function words, pronouns, auxiliaries, question words, politeness, request verbs and filler: any other
+ * word added on one side changes the question ("list files" / "list hidden files").
+ */
+export const FRAME_WORDS = new Set([
+  ...`a an the and or but so if then than as at by for from in into of on onto to with within upon via
   i me my mine myself we us our you your yours it its this that these those there here he she they them his her their
   is am are was were be been being do does did done doing have has had having will would shall should can could may might must
   what whats which who whom whose when where why how
   please kindly tell say show give let help explain describe define definition meaning mean means
   know find want need like get got make way ways thing things something anything someone anyone
-  some any all each every much many very really actually just simply simple exactly basically quick quickly briefly short
-  about regarding concerning around also too again still even only
+  very really actually just simply exactly basically quickly briefly
+  about regarding concerning around also too again still even
   hi hello hey thanks thank ok okay yes`.split(/\s+/),
-);
+  ...Object.values(FRAME_WORDS_BY_LANGUAGE).flatMap((words) => words.split(/\s+/)),
+]);
 
 /**
  * Words that open a condition or qualifier: the content word after one, added on one side only,
  * changes the answer ("Can I take ibuprofen while pregnant?", "…with metformin", "…for the sale of land").
  */
 export const QUALIFIERS = new Set(['while', 'during', 'with', 'without', 'for', 'of', 'unless', 'since', 'after', 'before']);
-/** Words between a qualifier and its noun: "for the sale of land", "with my metformin". */
+/** Words between a qualifier or a modifier and its noun: "for the sale of land", "store the cooked rice". */
 export const DETERMINERS = new Set('a an the my your our their his her its this that these those some any'.split(' '));
+
+/**
+ * Quantifiers and scope words, by what they claim: "all mushrooms" / "any mushrooms", "see all invoices" /
+ * "see only…". Compared as a set when both prompts have one ("list all files" may be "list the files").
+ */
+export const QUANTIFIERS = new Map<string, string>([
+  ['all', 'all'],
+  ['every', 'all'],
+  ['each', 'all'],
+  ['both', 'all'],
+  ['any', 'some'],
+  ['some', 'some'],
+  ['either', 'some'],
+  ['only', 'only'],
+  ['most', 'most'],
+  ['few', 'few'],
+  ['much', 'many'],
+  ['many', 'many'],
+]);
+
+/**
+ * The auxiliaries whose tense is the question's ("Is Pluto a planet?" / "Was Pluto a planet?"). Modals
+ * are not here: "could you…" is politeness, not the past.
+ */
+export const AUXILIARY_TENSES = new Map<string, string>([
+  ...'is are am do does has have'.split(' ').map((w): [string, string] => [w, 'present']),
+  ...'was were did had'.split(' ').map((w): [string, string] => [w, 'past']),
+]);
+
+/**
+ * Personal pronouns and possessives, by whom they name: "Who are you?" / "Who am I?" name other people,
+ * "Do you love me?" / "Do I love you?" the same two in swapped roles.
+ */
+const PRONOUNS_BY_PERSON: Record<string, string> = {
+  i: 'i me my mine myself',
+  we: 'we us our ours ourselves',
+  you: 'you your yours yourself yourselves',
+  he: 'he him his himself',
+  she: 'she her hers herself',
+  they: 'they them their theirs themselves',
+};
+export const PERSONS = new Map<string, string>(
+  Object.entries(PRONOUNS_BY_PERSON).flatMap(([person, words]) => words.split(' ').map((w): [string, string] => [w, person])),
+);
+
+/** "9 am" / "9 pm": after a number, a time of day (compared as a unit); elsewhere "am" is a verb. */
+export const TIMES_OF_DAY = new Set(['am', 'pm']);
 
 /**
  * Negation markers (after contractions are expanded: can't → can not), by language. French counts
@@ -80,8 +160,13 @@ export const NUMBER_WORDS = new Map<string, string>([
   ['dozen', '12'],
 ]);
 
-/** Ordinal words: compared only when both prompts have one ("the last commit" may be "the most recent commit"). */
-export const ORDINAL_WORDS = new Set(['first', 'second', 'third', 'fourth', 'fifth', 'last']);
+/**
+ * Ordinal words, compared as a list even when one prompt has none: "the second highest salary" is not
+ * "the highest salary", nor "the first World Cup" "the most recent".
+ */
+export const ORDINAL_WORDS = new Set(
+  'first second third fourth fifth sixth seventh eighth ninth tenth last penultimate next previous'.split(' '),
+);
 
 /** Arithmetic and comparison, in words or symbols, as one symbol each (counted only in a prompt with numbers). */
 export const OPERATORS = new Map<string, string>([
@@ -175,9 +260,20 @@ export const DIRECTION_MARKERS = new Set(['to', 'into', 'onto', 'from', 'than', 
 
 /**
  * Words that make word order matter between two names or units only: "9 am PST in EST" ≠ "EST in PST",
- * "React in Next.js" ≠ "Next.js in React"; "a list in Python" is no direction.
+ * "React in Next.js" ≠ "Next.js in React"; "a list in Python" is no direction. By language, as NEGATIONS.
  */
-export const DIRECTION_MARKERS_BETWEEN_NAMES = new Set(['in']);
+const DIRECTION_MARKERS_BETWEEN_NAMES_BY_LANGUAGE: Record<string, string> = {
+  en: 'in',
+  de: 'in nach zu',
+  fr: 'en à vers',
+  es: 'a en para',
+  pt: 'a em para',
+  it: 'a in',
+  nl: 'in naar',
+};
+export const DIRECTION_MARKERS_BETWEEN_NAMES = new Set(
+  Object.values(DIRECTION_MARKERS_BETWEEN_NAMES_BY_LANGUAGE).flatMap((words) => words.split(' ')),
+);
 
 /**
  * Which way from now a relative time points, and on which side of its amount of time the word stands:
@@ -256,6 +352,9 @@ export const PARTICLE_OPPOSITES: [string, string][] = bothWays([
   ['into', 'out'],
 ]);
 
+/** Particles that make another verb of the one before them: "round up", "pay off", "back out". */
+export const PHRASAL_PARTICLES = new Set(['up', 'down', 'out', 'off', 'over', 'back', 'away']);
+
 function bothWays(pairs: string[][]): [string, string][] {
   return pairs.flatMap(([a, b]) => [
     [a, b],
@@ -266,7 +365,7 @@ function bothWays(pairs: string[][]): [string, string][] {
 /** "install"/"uninstall", "like"/"dislike", "legal"/"illegal". */
 export const NEGATING_PREFIXES = ['un', 'dis', 'de', 'non', 'il', 'im', 'ir', 'in'];
 
-/** Units by their spellings (singular; plurals are stemmed first). */
+/** Units by their English spellings (singular; plurals are stemmed first). */
 const UNIT_SPELLINGS: Record<string, string[]> = {
   mm: ['mm', 'millimeter', 'millimetre'],
   cm: ['cm', 'centimeter', 'centimetre'],
@@ -321,9 +420,39 @@ const UNIT_SPELLINGS: Record<string, string[]> = {
   gbp: ['£', 'pound', 'gbp'],
   jpy: ['¥', 'yen', 'jpy'],
 };
-export const UNITS = new Map<string, string>(
-  Object.entries(UNIT_SPELLINGS).flatMap(([unit, spellings]) => spellings.map((s) => [s, unit])),
-);
+/**
+ * The common units in the other languages NEGATIONS reads, lower-cased, with the plurals not made by a
+ * final -s ("Meilen", "dólares", "chilometri"). Spellings that are also English words ("pie", "once",
+ * "Tag", "an") or another unit or ordinal ("segundo", "mille") are left out. Each entry is a unit (as
+ * UNIT_SPELLINGS names it) and its spellings, entries separated by ";".
+ */
+const UNIT_SPELLINGS_BY_LANGUAGE: Record<string, string> = {
+  de: `km kilometern; m metern; mi meile meilen; ft fuß; in zoll; g gramm; kg kilogramm; lb pfund;
+    l litern; s sekunde sekunden; min minuten; h stunde stunden; week woche wochen;
+    month monat monate monaten; year jahr jahre jahren`,
+  fr: `mm millimètre; cm centimètre; m mètre; km kilomètre; ft pied; in pouce; kg kilogramme; h heure;
+    day jour; week semaine; month mois; year année`,
+  es: `mm milímetro; cm centímetro; m metro; km kilómetro; mi milla; in pulgada; g gramo;
+    kg kilogramo; lb libra; oz onza; l litro; gal galón galones; min minuto; day día; week semana;
+    month meses; year año; usd dólar dólares`,
+  pt: `mm milímetro; cm centímetro; m metro; km quilômetro quilómetro; mi milha; ft pé; in polegada;
+    g grama; kg quilograma quilo; lb libra; oz onça; l litro; gal galão galões; min minuto;
+    day dia; week semana; month mês meses; year ano; usd dólar dólares; brl reais`,
+  it: `mm millimetro millimetri; cm centimetro centimetri; m metro metri; km chilometro chilometri;
+    mi miglio miglia; ft piede piedi; in pollice pollici; g grammo grammi;
+    kg chilogrammo chilogrammi chilo; l litro litri; min minuto minuti; day giorno giorni;
+    week settimana settimane; month mese mesi; year anno anni; usd dollaro dollari`,
+  nl: `mi mijl mijlen; ft voet; h uur; day dag dagen; month maand maanden; year jaar jaren`,
+};
+export const UNITS = new Map<string, string>([
+  ...Object.entries(UNIT_SPELLINGS).flatMap(([unit, spellings]) => spellings.map((s): [string, string] => [s, unit])),
+  ...Object.values(UNIT_SPELLINGS_BY_LANGUAGE).flatMap((table) =>
+    table.split(';').flatMap((entry) => {
+      const [unit, ...spellings] = entry.trim().split(/\s+/);
+      return spellings.map((s): [string, string] => [s, unit]);
+    }),
+  ),
+]);
 
 /**
  * Words that may stand for each other in a paraphrase, by group; the first word

@@ -1,4 +1,5 @@
 import {
+  AUXILIARY_TENSES,
   CONTRACTIONS,
   DETERMINERS,
   DIRECTION_MARKERS,
@@ -11,12 +12,16 @@ import {
   OPPOSITES,
   ORDINAL_WORDS,
   PARTICLE_OPPOSITES,
+  PERSONS,
+  PHRASAL_PARTICLES,
+  QUANTIFIERS,
   QUESTION_NOUNS,
   QUALIFIERS,
   QUESTION_PHRASES,
   SYNONYMS,
   TIME_DIRECTIONS,
   TIME_UNITS,
+  TIMES_OF_DAY,
   UNITS,
   VAGUE_AMOUNTS,
 } from './guard-tables';
@@ -25,7 +30,7 @@ import { SYMBOL } from './symbols';
 
 /** Why the guard refused a semantic neighbour. */
 export type GuardReason =
-  'numbers' | 'symbols' | 'units' | 'negation' | 'entities' | 'direction' | 'question' | 'qualifier' | 'substitution';
+  'numbers' | 'symbols' | 'units' | 'negation' | 'entities' | 'direction' | 'question' | 'tense' | 'scope' | 'qualifier' | 'substitution';
 export const GUARD_REASONS: readonly GuardReason[] = [
   'numbers',
   'symbols',
@@ -34,6 +39,8 @@ export const GUARD_REASONS: readonly GuardReason[] = [
   'entities',
   'direction',
   'question',
+  'tense',
+  'scope',
   'qualifier',
   'substitution',
 ];
@@ -46,9 +53,15 @@ export interface PromptFacts {
   symbols: string[];
   /** Operators with their operands and backtick code, where order and case count (code.ts). */
   code: CodeFacts;
-  /** "first", "second", "last": compared only when both prompts have one. */
+  /** "first", "second", "last", in order. */
   ordinals: string[];
-  /** Units in order ("5 miles to km" ≠ "5 km to miles"). */
+  /** Quantifiers by what they claim (QUANTIFIERS), sorted, once each: compared only when both prompts have one. */
+  quantifiers: string[];
+  /** The tenses of the auxiliaries (is, was, did…). */
+  tenses: Set<string>;
+  /** Whom the pronouns name, in order ("do you love me": you, i). */
+  persons: string[];
+  /** Units in order ("5 miles to km" ≠ "5 km to miles"); "am" / "pm" after a number too. */
   units: string[];
   /** Which way relative times point ("in 10 days": future, "10 days ago": past): compared only when both prompts have one. */
   times: string[];
@@ -57,6 +70,10 @@ export interface PromptFacts {
   entities: string[];
   /** Content words in order: not framing, stemmed, synonyms folded. */
   terms: string[];
+  /** For each term, whether it is attached to the term before: nothing but determiners and numbers between. */
+  attached: boolean[];
+  /** For each term, the word just before it ("in" for "Tokyo" in "the time in Tokyo"). */
+  preceding: string[];
   /** The terms that open a condition or qualifier ("while pregnant", "for the sale of land", "of stopping metformin"). */
   qualifiers: Set<string>;
   /** The content words next to a "to", "from", "than"…: their order matters ("string to int" ≠ "int to string"). */
@@ -83,14 +100,16 @@ export interface PromptFacts {
 export function guard(query: PromptFacts, cached: PromptFacts, similarity = 1, substitutionThreshold = 0): GuardReason | undefined {
   if (!sameList(query.numbers, cached.numbers)) return 'numbers';
   if (!sameList(query.symbols, cached.symbols) || differentCode(query.code, cached.code)) return 'symbols';
-  if (query.ordinals.length && cached.ordinals.length && !sameList(query.ordinals, cached.ordinals)) return 'numbers';
+  if (!sameList(query.ordinals, cached.ordinals)) return 'numbers';
   if (query.units.length && cached.units.length && !sameList(query.units, cached.units)) return 'units';
   if (query.negations !== cached.negations || opposed(query, cached)) return 'negation';
-  if (!sameEntities(query, cached)) return 'entities';
+  if (!sameEntities(query, cached) || otherPeople(query.persons, cached.persons)) return 'entities';
   if (swapped(query, cached) || (query.times.length && cached.times.length && !sameList(query.times, cached.times))) return 'direction';
   if (differentQuestion(query, cached)) return 'question';
+  if (differentTense(query, cached)) return 'tense';
+  if (query.quantifiers.length && cached.quantifiers.length && !sameList(query.quantifiers, cached.quantifiers)) return 'scope';
   if (similarity < substitutionThreshold && substituted(query.terms, cached.terms)) return 'substitution';
-  if (addedQualifier(query, cached)) return 'qualifier';
+  if (addedTerm(query, cached)) return 'qualifier';
   return undefined;
 }
 
@@ -114,11 +133,16 @@ export function promptFacts(text: string): PromptFacts {
     symbols: [],
     code: readCode(expanded),
     ordinals: [],
+    quantifiers: [],
+    tenses: new Set(),
+    persons: [],
     units: [],
     times: [],
     negations: 0,
     entities: [],
     terms: [],
+    attached: [],
+    preceding: [],
     qualifiers: new Set(),
     anchors: new Set(),
     questions: new Set(),
@@ -135,13 +159,21 @@ export function promptFacts(text: string): PromptFacts {
     lowered.some((w) => OPERATORS.has(w) && !/^[a-z]/.test(w)) ||
     lowered.some((w) => w !== 'one' && (/^\d/.test(w) || NUMBER_WORDS.has(w)));
   let anchorNext = false;
+  let attached = false;
   let qualifyNext = false;
   for (const [i, match] of tokens.entries()) {
     const raw = match[0];
     const lower = lowered[i];
     const word = stem(lower);
+    const termsBefore = facts.terms.length;
     facts.words.set(word, (facts.words.get(word) ?? 0) + 1);
-    if (isEntity(raw, expanded, match.index)) facts.entities.push(word);
+    const entity = isEntity(raw, expanded, match.index);
+    if (entity) facts.entities.push(word);
+    const tense = AUXILIARY_TENSES.get(lower);
+    if (tense) facts.tenses.add(tense);
+    // "US" is a country, not "us".
+    const person = entity ? undefined : PERSONS.get(lower);
+    if (person) facts.persons.push(person);
     const question = QUESTION_PHRASES.get(`${lower} ${lowered[i + 1] ?? ''}`) ?? QUESTION_PHRASES.get(lower);
     if (question) facts.questions.add(question);
     const asked = ASKED_NOUNS.get(word);
@@ -157,19 +189,24 @@ export function promptFacts(text: string): PromptFacts {
         ? undefined
         : (NUMBER_WORDS.get(lower) ?? regnalNumber(raw, tokens[i - 1]?.[0]));
     const operator = arithmetic ? (OPERATORS.get(lower) ?? OPERATORS.get(plural(lower))) : undefined;
-    const unit = unitOf(lower);
+    const unit = unitOf(lower) || (TIMES_OF_DAY.has(lower) && /^\d/.test(lowered[i - 1] ?? '') ? lower : '');
+    const quantifier = QUANTIFIERS.get(lower);
     if (number || operator) facts.numbers.push((number ?? operator)!);
     else if (ORDINAL_WORDS.has(lower)) facts.ordinals.push(lower);
     else if (unit) facts.units.push(unit);
+    else if (quantifier) facts.quantifiers.push(quantifier);
     // The embedder may not see it at all (its unknown token): only the guard can tell ≤ from ≥.
     else if (SYMBOL_TOKEN.test(raw)) facts.symbols.push(raw);
     else if (NEGATIONS.has(lower)) facts.negations++;
     else if (DIRECTION_MARKERS.has(lower) || (DIRECTION_MARKERS_BETWEEN_NAMES.has(lower) && betweenNames(tokens, i, expanded))) {
       if (facts.terms.length) facts.anchors.add(facts.terms[facts.terms.length - 1]);
       anchorNext = true;
-    } else if (!FRAME_WORDS.has(lower) && !FRAME_WORDS.has(plural(lower))) {
+    } else if (entity || (!FRAME_WORDS.has(lower) && !FRAME_WORDS.has(plural(lower)))) {
+      // A name is never framing: "EST" is no French "est".
       const term = stem(SYNONYMS.get(plural(lower)) ?? lower);
       facts.terms.push(term);
+      facts.attached.push(attached);
+      facts.preceding.push(lowered[i - 1] ?? '');
       if (anchorNext) facts.anchors.add(term);
       if (qualifyNext) facts.qualifiers.add(term);
       anchorNext = false;
@@ -178,8 +215,10 @@ export function promptFacts(text: string): PromptFacts {
     // The qualifier's noun comes after determiners only: "for the sale", not "for me, tails I win".
     if (QUALIFIERS.has(lower)) qualifyNext = true;
     else if (FRAME_WORDS.has(lower) && !DETERMINERS.has(lower)) qualifyNext = false;
+    if (!DETERMINERS.has(lower) && !number) attached = facts.terms.length > termsBefore;
   }
   facts.symbols.sort();
+  facts.quantifiers = [...new Set(facts.quantifiers)].sort();
   return facts;
 }
 
@@ -237,6 +276,11 @@ function isEntity(raw: string, text: string, at: number): boolean {
 function sameEntities(a: PromptFacts, b: PromptFacts): boolean {
   const missing = (x: PromptFacts, y: PromptFacts) => x.entities.some((e) => !y.words.has(e));
   return !(missing(a, b) && missing(b, a));
+}
+
+/** Pronouns on both sides that name no one in common: "Who are you?" / "Who am I?". */
+function otherPeople(a: string[], b: string[]): boolean {
+  return a.length > 0 && b.length > 0 && !a.some((p) => b.includes(p));
 }
 
 /**
@@ -300,15 +344,28 @@ function substituted(a: string[], b: string[]): boolean {
 }
 
 /**
- * A condition or qualifier on one side only, opened by a word such as while, during, with, for or of:
- * "Can I take ibuprofen" / "…while pregnant", "side effects of metformin" / "…of stopping metformin".
- * Other words added on one side ("tell me the capital" / "the capital city") are framing.
+ * A content word on one side only (the other side adding none; both adding one is a substitution) that
+ * modifies or acts on a word both sides have, standing right before it ("list files" / "list hidden files",
+ * "stash my changes" / "apply my stashed changes", "cook rice" / "store cooked rice"), or that opens a
+ * condition or qualifier ("Can I take ibuprofen" / "…while pregnant", "…for the sale of land"). An added
+ * word that stands apart ("Which city is Canada's capital?") and an added name ("in Python") narrow the
+ * question without changing it.
  */
-function addedQualifier(a: PromptFacts, b: PromptFacts): boolean {
-  const added = (x: PromptFacts, y: PromptFacts) => x.terms.filter((w) => !y.terms.some((v) => aligned(w, v)));
-  const [addedA, addedB] = [added(a, b), added(b, a)];
-  if (addedA.length && addedB.length) return false;
-  return addedA.some((w) => a.qualifiers.has(w)) || addedB.some((w) => b.qualifiers.has(w));
+function addedTerm(a: PromptFacts, b: PromptFacts): boolean {
+  const added = (x: PromptFacts, y: PromptFacts) => {
+    const shared = (k: number) => k >= 0 && k < x.terms.length && y.terms.some((v) => aligned(x.terms[k], v));
+    const modifies = (k: number) => x.attached[k + 1] && shared(k + 1);
+    const particle = (k: number) => PHRASAL_PARTICLES.has(x.terms[k]) && x.attached[k] && shared(k - 1);
+    return x.terms.some(
+      (w, k) => !shared(k) && !x.entities.includes(w) && /\p{L}/u.test(w) && (modifies(k) || particle(k) || x.qualifiers.has(w)),
+    );
+  };
+  return (added(a, b) || added(b, a)) && !substituted(a.terms, b.terms);
+}
+
+/** An auxiliary in the past on one side only, both having one: "Is Pluto a planet?" / "Was Pluto a planet?". */
+function differentTense(a: PromptFacts, b: PromptFacts): boolean {
+  return a.tenses.size > 0 && b.tenses.size > 0 && a.tenses.has('past') !== b.tenses.has('past');
 }
 
 function aligned(a: string, b: string): boolean {
@@ -319,11 +376,14 @@ function aligned(a: string, b: string): boolean {
 
 /**
  * The same content words with two of them swapped across a third ("does the Moon orbit the
- * Earth"; a reordered modifier such as "a 2 argument constructor" is no swap), or words next to
+ * Earth"; a reordered modifier such as "a 2 argument constructor" is no swap) or two names swapped with
+ * any word but a determiner between them ("the time in Tokyo when it is 9 am in London"); the same
+ * people as subject and object in swapped roles ("do you love me" / "do I love you"); or words next to
  * a direction marker, present on both sides, in a different order on each ("bytes to a string").
  */
 function swapped(a: PromptFacts, b: PromptFacts): boolean {
-  if (a.terms.length > 2 && sameList([...a.terms].sort(), [...b.terms].sort()) && swappedAcross(a.terms, b.terms)) return true;
+  if (a.terms.length > 2 && sameList([...a.terms].sort(), [...b.terms].sort()) && swappedAcross(a, b)) return true;
+  if (swappedPersons(a.persons, b.persons)) return true;
   if (!a.anchors.size || !b.anchors.size) return false;
   const anchors = new Set([...a.anchors, ...b.anchors]);
   const shared = (x: string[], y: string[]) => [...new Set(x)].filter((w) => anchors.has(w) && y.includes(w));
@@ -342,12 +402,24 @@ function differentQuestion(a: PromptFacts, b: PromptFacts): boolean {
   return [...onlyA, ...onlyB].includes('quantity');
 }
 
-/** Two words with another between them in both lists, in opposite orders. */
-function swappedAcross(a: string[], b: string[]): boolean {
-  for (let i = 0; i < a.length; i++) {
-    for (let j = i + 2; j < a.length; j++) {
-      const [x, y] = [b.indexOf(a[i]), b.indexOf(a[j])];
-      if (x >= 0 && y >= 0 && x - y >= 2) return true;
+/** The same people, two or more, named in another order: roles swapped. */
+function swappedPersons(a: string[], b: string[]): boolean {
+  return new Set(a).size > 1 && sameList([...a].sort(), [...b].sort()) && !sameList(a, b);
+}
+
+/**
+ * Two terms in opposite orders, apart on both sides: another term between them ("a 2 argument
+ * constructor" is one phrase), or, for two names in the same role, other words ("in Tokyo when it is 9 am
+ * in London"; "the virtual DOM in React" / "React's virtual DOM" is no swap).
+ */
+function swappedAcross(a: PromptFacts, b: PromptFacts): boolean {
+  const apart = (f: PromptFacts, i: number, j: number, names: boolean) =>
+    j - i >= 2 || (names && !f.attached[j] && f.preceding[i] === f.preceding[j]);
+  for (let i = 0; i < a.terms.length; i++) {
+    for (let j = i + 1; j < a.terms.length; j++) {
+      const [x, y] = [b.terms.indexOf(a.terms[i]), b.terms.indexOf(a.terms[j])];
+      const names = a.entities.includes(a.terms[i]) && a.entities.includes(a.terms[j]);
+      if (y >= 0 && x > y && apart(a, i, j, names) && apart(b, y, x, names)) return true;
     }
   }
   return false;
@@ -378,18 +450,20 @@ function stem(word: string): string {
 /**
  * A number as the digits written, never through Number(): "3.10" is not "3.1" (versions), "00123" not
  * "123" (account numbers), and 22-digit tracking numbers do not round to one float. Only a thousands
- * separator is dropped ("1,000" = "1000") and a decimal comma read as a point ("1,5" = "1.5").
+ * separator is dropped ("1,000" = "1000"). Any other comma stays: "12,18" may be two numbers (the GCD of
+ * 12,18) or a decimal comma, and "12.18" is neither for sure.
  */
 function normaliseNumber(raw: string): string {
-  if (/^\d{1,3}(,\d{3})+(\.\d+)?$/.test(raw)) return raw.replace(/,/g, '');
-  return /^\d+,\d+$/.test(raw) ? raw.replace(',', '.') : raw;
+  return /^\d{1,3}(,\d{3})+(\.\d+)?$/.test(raw) ? raw.replace(/,/g, '') : raw;
 }
 
 /**
- * The same operators with other operands on either side ("a < b" / "b < a", "\d" / "\D"), or the same
+ * Other brackets or braces ("[] + []" / "[] + {}"), the same operators with other operands on either side
+ * ("a < b" / "b < a", "\d" / "\D"), or the same
  * backtick code in another case (`Foo` / `foo`).
  */
 function differentCode(a: CodeFacts, b: CodeFacts): boolean {
+  if (!sameList(a.brackets, b.brackets)) return true;
   if (sameList(a.operators, b.operators) && !sameList(a.operations, b.operations)) return true;
   const folded = (spans: string[]) => spans.map((s) => s.toLowerCase()).sort();
   return sameList(folded(a.spans), folded(b.spans)) && !sameList(a.spans, b.spans);
