@@ -30,6 +30,8 @@ describe('semantic guard', () => {
     ["What are Newton's laws?", "How many of Newton's laws are there?", 'question'],
     ['What is an iPhone?', 'How much does an iPhone cost?', 'question'],
     ['What is 2 + 2 * 3?', 'What is (2 + 2) * 3?', 'numbers'],
+    // Found on a held-out set (heldout6): a one-letter argument read as a French elided article.
+    ['What does `=DATEDIF(A1, B1, "m")` return?', 'What does `=DATEDIF(A1, B1, "d")` return?', 'substitution'],
     // Found by an independent check (session 11): opposites the table lacked.
     ['When did World War I start?', 'When did World War I end?', 'negation'],
     ['Is it true that vaccines cause autism?', 'Is it false that vaccines cause autism?', 'negation'],
@@ -155,6 +157,8 @@ describe('semantic guard', () => {
     ['Comment puis-je suivre ma commande ?', 'Comment suivre ma commande ?'],
     ['Wie setze ich mein Passwort zurück?', 'Wie kann ich mein Passwort zurücksetzen?'],
     ['Meeting at 9 am in Berlin', 'meeting at 9am in Berlin'],
+    ["Quelle est la capitale de l'Italie ?", "Quelle est la capitale d'Italie ?"],
+    ["Qual è l'orario d'apertura?", "Qual è l'orario di apertura?"],
   ];
   for (const [cached, query] of allowed) {
     it(`allows "${query}" for "${cached}"`, () => assert.equal(verdict(cached, query), undefined));

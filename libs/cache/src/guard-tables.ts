@@ -6,25 +6,27 @@
 /**
  * The same kinds of framing words in the other languages NEGATIONS reads (articles, prepositions,
  * pronouns, auxiliaries, question words, politeness and request verbs), without those that are English
- * content words ("die", "war", "son", "leg") or particles that carry a meaning ("an" / "aus", "aan" / "uit").
+ * content words ("die", "war", "son", "leg") or particles that carry a meaning ("an" / "aus", "aan" / "uit"), and
+ * without single letters: those read in every prompt, and "m" / "d" can be all a question differs by
+ * (`DATEDIF(A1, B1, "m")`). French and Italian elisions (l', d', qu') are taken out before (CONTRACTIONS).
  */
 const FRAME_WORDS_BY_LANGUAGE: Record<string, string> = {
   de: `der das den dem des ein eine einen einem einer eines und oder aber wenn dann als auf bei für mit von vor zum zur im
     ist sind waren bist sein haben hatte habe kann kannst können könnte muss soll sollte wird werden würde
     ich mich mir mein meine du dich dir dein deine er sie es wir uns unser ihr ihre was wer wie wo wann warum welche welcher welches
     bitte sag sagen erkläre erklären erklär zeig zeige gib gibt`,
-  fr: `le la les l un une des du de d et ou mais si alors que qu qui quoi quel quelle quels quelles comment où quand pourquoi
-    est sont était suis être ai as ont avait peux peut puis pouvez pouvons je j me m moi mon ma mes tu te toi ton ta tes
-    il elle on nous vous votre vos ils elles leur leurs ce cette ces c dans au aux pour par avec sur s plaît dis dites
+  fr: `le la les un une des du de et ou mais si alors que qui quoi quel quelle quels quelles comment où quand pourquoi
+    est sont était suis être ai as ont avait peux peut puis pouvez pouvons je me moi mon ma mes tu te toi ton ta tes
+    il elle on nous vous votre vos ils elles leur leurs ce cette ces dans au aux pour par avec sur plaît dis dites
     explique expliquez expliquer montre donne`,
-  es: `el la los las un una unos unas y o pero si que qué quien quién como cómo donde dónde cuando cuándo por porque de del al
+  es: `el la los las un una unos unas pero si que qué quien quién como cómo donde dónde cuando cuándo por porque de del al
     es eran fue está están soy estoy puedo puede puedes podría yo me mi mis tu tú te ti su sus nos nosotros usted ustedes lo le
     les se este esta esto estos estas ese esa hay explica explícame explicame dime muestra dame favor`,
-  pt: `o os as um uma uns umas e ou mas se que quem como onde quando porque por com no na nos nas de do da dos das ao é são foi
+  pt: `os as um uma uns umas ou mas se que quem como onde quando porque por com no na nos nas de do da dos das ao é são foi
     está estão sou posso pode podes poderia eu me mim meu minha meus minhas você vocês te seu sua seus suas nós ele ela eles
     elas isso isto este esta esse essa há explique explica diga mostre favor`,
-  it: `il lo la i gli le un uno una e o ma se che chi perché per di del della dei delle da dal al alla è sono sia posso può
-    puoi potrebbe io mi me mio mia miei tu ti te tuo tua lui lei noi ci voi vi loro questo questa quello quella c spiega dimmi
+  it: `il lo la gli le un uno una ma se che chi perché per di del della dei delle da dal al alla è sono sia posso può
+    puoi potrebbe io mi me mio mia miei tu ti te tuo tua lui lei noi ci voi vi loro questo questa quello quella spiega dimmi
     mostra dammi favore`,
   nl: `de het een en of maar als dan dat wat wie hoe waar wanneer waarom welke op van voor met bij is zijn was waren ben
     heb heeft hebben kan kun kunt kunnen zou moet wil ik me mij mijn je jij jou jouw u uw hij zij ze wij we ons onze er dit deze
@@ -545,4 +547,6 @@ export const CONTRACTIONS: [RegExp, string][] = [
   [/\bain['’]t\b/gi, 'is not'],
   [/n['’]t\b/gi, ' not'],
   [/['’](s|re|ll|ve|d|m)\b/gi, ''],
+  // French and Italian elisions: the article or pronoun is framing ("l'Italie", "d'un", "c'è", "qu'il").
+  [/\b(?:[cdjlmnst]|qu)['’](?=\p{L})/giu, ''],
 ];
