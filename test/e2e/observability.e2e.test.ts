@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { FakeVendors } from '../support/fake-vendors';
@@ -312,29 +313,59 @@ describe('prompt and completion logging (LOG_BODIES)', () => {
 });
 
 // Found by an independent check: a stream that broke after its first chunk was counted as a 200
-// and nothing in /metrics showed it.
+// and nothing in /metrics showed it. A later check found /v1/responses streams still uncounted: their
+// encoder ended the stream itself, so writeSse, where the counting is, never saw the failure.
 describe('a stream that fails after its first chunk', () => {
+  const PROTOCOLS = ['chat', 'messages', 'responses'] as const;
   const setup = gatewayWithFakeUpstream((baseUrl) =>
     configWith({
       providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
-      models: [{ name: 'breaks', deployments: [{ provider: 'fake', model: 'cut' }] }],
+      // A model group per protocol, so each one's count is its own sample.
+      models: PROTOCOLS.map((protocol) => ({ name: `breaks-${protocol}`, deployments: [{ provider: 'fake', model: 'cut' }] })),
     }),
   );
+  const input = 'x';
+  /** Reads a stream cut upstream after its first chunks through each protocol's SDK, checking it ended in error. */
+  const readCut: Record<(typeof PROTOCOLS)[number], (gateway: GatewayProcess, model: string) => Promise<void>> = {
+    chat: async (gateway, model) => {
+      const stream = await gateway.client().chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: input }] });
+      await assert.rejects(async () => {
+        for await (const _ of stream);
+      });
+    },
+    messages: async (gateway, model) => {
+      const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'unused', maxRetries: 0 });
+      const stream = await claude.messages.create({ model, max_tokens: 64, stream: true, messages: [{ role: 'user', content: input }] });
+      await assert.rejects(async () => {
+        for await (const _ of stream);
+      });
+    },
+    responses: async (gateway, model) => {
+      const stream = await gateway.client().responses.create({ model, stream: true, input });
+      let last = '';
+      // The SDK throws at the `error` event that follows response.failed.
+      await assert.rejects(async () => {
+        for await (const event of stream) last = event.type;
+      });
+      assert.equal(last, 'response.failed');
+    },
+  };
 
-  it('is counted in gateway_stream_errors_total by its error code, its status staying 200', async () => {
-    const gateway = setup.gateway;
-    const stream = await gateway
-      .client()
-      .chat.completions.create({ model: 'breaks', stream: true, messages: [{ role: 'user', content: 'x' }] });
-    await assert.rejects(async () => {
-      for await (const _ of stream);
+  for (const protocol of PROTOCOLS) {
+    it(`is counted in gateway_stream_errors_total by its error code, its status staying 200 (${protocol})`, async () => {
+      const gateway = setup.gateway;
+      const model = `breaks-${protocol}`;
+      await readCut[protocol](gateway, model);
+      const [line] = await gateway.logged('request', { where: (l) => l.model === model });
+      assert.equal(line.status, 200);
+      assert.ok(line.error, 'the access line names the error');
+      const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
+      assert.equal(
+        metricValue(metrics, 'gateway_stream_errors_total', `model="${model}",provider="fake",reason="${String(line.error)}"`),
+        1,
+      );
     });
-    const [line] = await gateway.logged('request', { where: (l) => l.model === 'breaks' });
-    assert.equal(line.status, 200);
-    assert.ok(line.error, 'the access line names the error');
-    const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
-    assert.equal(metricValue(metrics, 'gateway_stream_errors_total', `model="breaks",provider="fake",reason="${String(line.error)}"`), 1);
-  });
+  }
 });
 
 // Found by an independent check with the Claude Code CLI: a request refused with no_healthy_deployment
