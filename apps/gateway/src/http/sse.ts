@@ -39,19 +39,17 @@ export async function writeSse(
   const state = requestState(reply.request);
   const { inflightStreams } = metrics;
   inflightStreams.inc();
-  let bytes = 0;
+  let started = false;
   // A client that leaves mid-stream is billed at the close, from what the upstream reported so far.
   state.runningUsage = stream.runningUsage;
   try {
     for await (const chunk of stream) {
       if (res.destroyed) break;
-      if (bytes === 0) {
+      if (!started) {
+        started = true;
         clearImmediate(flushHeaders);
         state.ttftMs = reply.elapsedTime;
       }
-      bytes += chunk.length;
-      // Kept current: a client that leaves mid-stream is billed at the close, before this loop ends.
-      state.bytesOut = bytes;
       if (!res.write(chunk)) await drainedOrClosed(res);
     }
   } catch (err) {
