@@ -1,22 +1,27 @@
 /**
  * Paraphrases served and hard negatives served (false hits) by the semantic cache per
  * similarity threshold, with and without the guard, on the labelled pairs of test/data/
- * (see its README), with an offline embedder (USE lite by default). Prompt a is cached; prompt b asks.
+ * (see its README), with an offline embedder (USE lite by default) or a gateway's embedding
+ * model. Prompt a is cached; prompt b asks.
  *   node dist/bench/cache-guard.js                         every file: tune, held-out, older sets
  *   node dist/bench/cache-guard.js cache-eval-tune.tsv     one file (while tuning: never the held-out one)
+ *   node dist/bench/cache-guard.js /path/to/pairs.tsv      your own pairs (kind, source, a, b; tab-separated)
  *   --embedder minilm   all-MiniLM-L6-v2 (scripts/minilm-model.sh) instead of USE lite
+ *   --gateway http://127.0.0.1:3000 --embedding-model NAME [--api-key-env VAR] [--dimensions N]
+ *                       the embedding model a running gateway serves (its /v1/embeddings, in batches;
+ *                       the key in the variable VAR), as cache.semantic.embeddingModel embeds
  *   --threshold 0.7     the threshold marked and broken down by group (default: the config's)
- * Embeddings are kept in bench/results/cache-guard-vectors[-minilm].json between runs (same texts, same model).
- * A pair with a prompt the embedder cannot represent is counted and never served: the gateway caches
- * such a prompt exactly only.
+ * Embeddings are kept in bench/results/cache-guard-vectors[-minilm|-gateway-NAME].json between runs
+ * (same texts, same model). A pair with a prompt the embedder cannot represent is counted and never
+ * served: the gateway caches such a prompt exactly only.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SemanticCacheConfig } from '../libs/config/src/cache-config';
-import { LocalUseEmbedder, MiniLmEmbedder } from '../libs/cache/src/embedders/worker-embedder';
 import { guard, promptFacts } from '../libs/cache/src/guard';
 import { loadPromptPairs, type PromptPair } from '../test/support/cache-pairs';
+import { chosenEmbedder } from './cache-guard/embedder';
 import { embedPrompts, pairSimilarity, type PromptVector } from './cache-guard/vectors';
 
 const FILES = [
@@ -29,14 +34,21 @@ const FILES = [
 ];
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
-  options: { embedder: { type: 'string', default: 'use' }, threshold: { type: 'string' } },
+  options: {
+    embedder: { type: 'string' },
+    gateway: { type: 'string' },
+    'embedding-model': { type: 'string' },
+    'api-key-env': { type: 'string' },
+    dimensions: { type: 'string' },
+    threshold: { type: 'string' },
+  },
 });
-const MINILM = opts.embedder === 'minilm';
+const EMBEDDER = chosenEmbedder(opts, fail);
 const DEFAULTS = new SemanticCacheConfig();
 const DEFAULT_THRESHOLD = opts.threshold ? Number(opts.threshold) : DEFAULTS.threshold;
 const THRESHOLDS = [0.6, 0.65, 0.7, 0.72, 0.75, 0.78, 0.8, 0.82, 0.85, 0.88, 0.9];
 const SUBSTITUTION_THRESHOLDS = [0.85, 0.9, 0.95, 1.01];
-const VECTORS_FILE = resolve(__dirname, `../../bench/results/cache-guard-vectors${MINILM ? '-minilm' : ''}.json`);
+const VECTORS_FILE = resolve(__dirname, `../../bench/results/cache-guard-vectors${EMBEDDER.vectorsSuffix}.json`);
 
 interface Scored extends PromptPair {
   /** Undefined for a pair with an unrepresented prompt: never served. */
@@ -49,9 +61,7 @@ interface Scored extends PromptPair {
 async function main(): Promise<void> {
   const files = positionals.length ? positionals : FILES;
   const vectors = await embedAll(files.flatMap((f) => loadPromptPairs(f)).flatMap((p) => [p.a, p.b]));
-  console.log(
-    `embedder ${MINILM ? 'minilm' : 'use'}; threshold ${DEFAULT_THRESHOLD}; hit = paraphrase served, false hit = hard negative served\n`,
-  );
+  console.log(`embedder ${EMBEDDER.name}; threshold ${DEFAULT_THRESHOLD}; hit = paraphrase served, false hit = hard negative served\n`);
   for (const file of files) report(file, loadPromptPairs(file), vectors);
 }
 
@@ -129,7 +139,7 @@ async function embedAll(texts: string[]): Promise<Map<string, PromptVector>> {
   const vectors = new Map<string, PromptVector>(Object.entries(stored).map(([text, v]) => [text, v && Float32Array.from(v)]));
   const missing = [...new Set(texts)].filter((t) => !vectors.has(t));
   if (!missing.length) return vectors;
-  const embedder = MINILM ? new MiniLmEmbedder() : new LocalUseEmbedder();
+  const embedder = EMBEDDER.create();
   await embedder.loaded;
   const started = performance.now();
   for (const [text, vector] of await embedPrompts(embedder, missing)) vectors.set(text, vector);
@@ -144,4 +154,9 @@ async function embedAll(texts: string[]): Promise<Map<string, PromptVector>> {
   return vectors;
 }
 
-void main();
+function fail(message: string): never {
+  console.error(`cache-guard: ${message}`);
+  process.exit(2);
+}
+
+main().catch((err: Error) => fail(err.message));

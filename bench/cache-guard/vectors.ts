@@ -10,7 +10,7 @@ import type { PromptPair } from '../../test/support/cache-pairs';
 export type PromptVector = Float32Array | null;
 
 /** Embeds every text (concurrently: the embedder batches them); any failure but a refused prompt throws. */
-export async function embedPrompts(embedder: Embedder, texts: string[]): Promise<Map<string, PromptVector>> {
+export async function embedPrompts(embedder: Pick<Embedder, 'embed'>, texts: string[]): Promise<Map<string, PromptVector>> {
   const embedded = await Promise.all(
     texts.map((text) =>
       embedder.embed(text).catch((err: unknown) => {

@@ -49,7 +49,7 @@ describe('a stream its client leaves is billed for the usage the upstream had re
     assert.ok(said.length > 0);
     const [line] = await gateway.logged('request', { where: (l) => l.reqId === id, timeoutMs: 10_000 });
     assert.equal(line.status, 499);
-    // The output was not reported yet: it is estimated from the bytes sent, and the bill says so.
+    // The output was not reported yet: it is estimated from the upstream's chunks so far, and the bill says so.
     assert.equal(line.usageEstimated, true);
     assert.ok((line.completionTokens as number) > 0);
     return line as { promptTokens: number; completionTokens: number; costUsd: number };

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { FakeVendors } from '../support/fake-vendors';
@@ -231,7 +232,7 @@ describe('a client that leaves mid-stream', () => {
     }),
   );
 
-  it('is billed for the completion it received (estimated from the bytes), not zero', async () => {
+  it('is billed for the completion it received (estimated from the upstream`s chunks), not zero', async () => {
     const gateway = setup.gateway;
     const ac = new AbortController();
     const stream = await gateway
@@ -312,28 +313,100 @@ describe('prompt and completion logging (LOG_BODIES)', () => {
 });
 
 // Found by an independent check: a stream that broke after its first chunk was counted as a 200
-// and nothing in /metrics showed it.
+// and nothing in /metrics showed it. A later check found /v1/responses streams still uncounted: their
+// encoder ended the stream itself, so writeSse, where the counting is, never saw the failure.
 describe('a stream that fails after its first chunk', () => {
+  const PROTOCOLS = ['chat', 'messages', 'responses'] as const;
   const setup = gatewayWithFakeUpstream((baseUrl) =>
     configWith({
       providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
-      models: [{ name: 'breaks', deployments: [{ provider: 'fake', model: 'cut' }] }],
+      // A model group per protocol, so each one's count is its own sample.
+      models: PROTOCOLS.map((protocol) => ({ name: `breaks-${protocol}`, deployments: [{ provider: 'fake', model: 'cut' }] })),
+    }),
+  );
+  const input = 'x';
+  /** Reads a stream cut upstream after its first chunks through each protocol's SDK, checking it ended in error. */
+  const readCut: Record<(typeof PROTOCOLS)[number], (gateway: GatewayProcess, model: string) => Promise<void>> = {
+    chat: async (gateway, model) => {
+      const stream = await gateway.client().chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: input }] });
+      await assert.rejects(async () => {
+        for await (const _ of stream);
+      });
+    },
+    messages: async (gateway, model) => {
+      const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'unused', maxRetries: 0 });
+      const stream = await claude.messages.create({ model, max_tokens: 64, stream: true, messages: [{ role: 'user', content: input }] });
+      await assert.rejects(async () => {
+        for await (const _ of stream);
+      });
+    },
+    responses: async (gateway, model) => {
+      const stream = await gateway.client().responses.create({ model, stream: true, input });
+      let last = '';
+      // The SDK throws at the `error` event that follows response.failed.
+      await assert.rejects(async () => {
+        for await (const event of stream) last = event.type;
+      });
+      assert.equal(last, 'response.failed');
+    },
+  };
+
+  const logged: Partial<Record<(typeof PROTOCOLS)[number], Record<string, unknown>>> = {};
+  before(async () => {
+    for (const protocol of PROTOCOLS) {
+      await readCut[protocol](setup.gateway, `breaks-${protocol}`);
+      [logged[protocol]] = await setup.gateway.logged('request', { where: (l) => l.model === `breaks-${protocol}` });
+    }
+  });
+
+  for (const protocol of PROTOCOLS) {
+    it(`is counted in gateway_stream_errors_total by its error code, its status staying 200 (${protocol})`, async () => {
+      const line = logged[protocol]!;
+      assert.equal(line.status, 200);
+      assert.ok(line.error, 'the access line names the error');
+      const metrics = await (await fetch(`${setup.gateway.opsUrl}/metrics`)).text();
+      const labels = `model="breaks-${protocol}",provider="fake",reason="${String(line.error)}"`;
+      assert.equal(metricValue(metrics, 'gateway_stream_errors_total', labels), 1);
+    });
+  }
+
+  // Found by an independent check: the output was estimated from the bytes sent to the client, so the
+  // same two chunks were billed 3 tokens on chat, 5 on Messages and 20 on Responses (its envelopes).
+  it('is billed the same estimate of its output whichever API the client reads it in', () => {
+    const billed = PROTOCOLS.map((protocol) => [protocol, logged[protocol]!.usageEstimated, logged[protocol]!.completionTokens]);
+    const completion = billed[0]![2] as number;
+    assert.ok(completion > 0, `completionTokens ${completion}`);
+    assert.deepEqual(
+      billed,
+      PROTOCOLS.map((protocol) => [protocol, true, completion]),
+    );
+  });
+});
+
+// Found with the check above: an answer without usage was estimated from the JSON the client got,
+// the Responses API's envelope included.
+describe('an answer whose upstream reported no usage', () => {
+  const setup = gatewayWithFakeUpstream((baseUrl) =>
+    configWith({
+      providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
+      models: [{ name: 'silent', deployments: [{ provider: 'fake', model: 'no-usage' }] }],
     }),
   );
 
-  it('is counted in gateway_stream_errors_total by its error code, its status staying 200', async () => {
+  it('is estimated from the upstream`s answer, the same whichever API the client speaks', async () => {
     const gateway = setup.gateway;
-    const stream = await gateway
-      .client()
-      .chat.completions.create({ model: 'breaks', stream: true, messages: [{ role: 'user', content: 'x' }] });
-    await assert.rejects(async () => {
-      for await (const _ of stream);
-    });
-    const [line] = await gateway.logged('request', { where: (l) => l.model === 'breaks' });
-    assert.equal(line.status, 200);
-    assert.ok(line.error, 'the access line names the error');
-    const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
-    assert.equal(metricValue(metrics, 'gateway_stream_errors_total', `model="breaks",provider="fake",reason="${String(line.error)}"`), 1);
+    const input = 'count me';
+    await gateway.client().chat.completions.create({ model: 'silent', messages: [{ role: 'user', content: input }] });
+    const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'unused', maxRetries: 0 });
+    await claude.messages.create({ model: 'silent', max_tokens: 64, messages: [{ role: 'user', content: input }] });
+    await gateway.client().responses.create({ model: 'silent', input });
+    const lines = await gateway.logged('request', { where: (l) => l.model === 'silent', count: 3 });
+    const completion = lines[0]!.completionTokens as number;
+    assert.ok(completion > 0, `completionTokens ${completion}`);
+    assert.deepEqual(
+      lines.map((l) => [l.route, l.usageEstimated, l.completionTokens]),
+      ['/v1/chat/completions', '/v1/messages', '/v1/responses'].map((route) => [route, true, completion]),
+    );
   });
 });
 

@@ -267,6 +267,9 @@ function inputItemsContract(store: string, env: () => Record<string, string>, pr
         assert.equal(err.param, param);
         assert.equal(err.type, 'invalid_request_error');
       }
+      // README: a query parameter the gateway does not know is ignored, not refused.
+      const extra = await a.responses.inputItems.list(res.id, {}, { query: { foo: '1' } });
+      assert.equal(extra.data.length, 1);
     });
 
     it('DELETE /v1/responses/{id} takes its input items with it; store: false keeps none', async () => {

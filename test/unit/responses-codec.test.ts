@@ -325,21 +325,25 @@ async function* iterate<T>(items: T[], failAt = -1): AsyncGenerator<T> {
 /** `value` as it reads once sent as JSON (undefined fields left out). */
 const wire = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
-/** The events the encoder makes of `chunks` sent as SSE frames, the upstream failing before frame `failAt`. */
+/**
+ * The events the encoder makes of `chunks` sent as SSE frames, the upstream failing before frame `failAt`
+ * (the stream throws it, and writeSse ends the stream with the encoder's `failure`, as here).
+ */
 async function encode(ctx: ResponseContext, chunks: ChatCompletionChunk[], failAt = -1) {
   const frames = chunks.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`);
   let stored: Response | undefined;
   let failure: GatewayError | undefined;
-  const settled = {
-    completed: async (response: Response) => {
-      stored = response;
-    },
-    failed: (e: GatewayError) => {
-      failure = e;
-    },
+  const completed = async (response: Response) => {
+    stored = response;
   };
+  const encoder = new ResponseEventEncoder(ctx);
   const texts: string[] = [];
-  for await (const text of new ResponseEventEncoder(ctx).encode(iterate(frames, failAt), settled)) texts.push(String(text));
+  try {
+    for await (const text of encoder.encode(iterate(frames, failAt), completed)) texts.push(String(text));
+  } catch (err) {
+    failure = err as GatewayError;
+    texts.push(encoder.failure(failure));
+  }
   assert.ok(texts.length <= frames.length + 1, `a write per frame at most, plus the end: ${texts.length} for ${frames.length} frames`);
   const events = texts
     .join('')
@@ -522,7 +526,7 @@ describe('chat chunks -> Responses events', () => {
       sequence_number: events.length - 1,
     });
     assert.equal(stored, undefined, 'a failed response is not stored');
-    assert.equal(failure?.code, 'upstream_overloaded', 'the controller accounts the failure');
+    assert.equal(failure?.code, 'upstream_overloaded', 'the failure reaches writeSse, which accounts it');
   });
 });
 
@@ -570,7 +574,7 @@ describe('chat SSE frames -> a protocol`s events (encodeChunks)', () => {
     assert.deepEqual(outputs, ['"a"\n"b"\n"c"\n', '"d"\n', '"end"\n']);
   });
 
-  it('an error event inside the stream throws, after the chunks before it; a fail hook ends the stream instead', async () => {
+  it('an error event inside the stream throws, after the chunks before it', async () => {
     const wire = [frame('a'), 'data: {"error":{"message":"overloaded","code":"server_overloaded"}}\n\n', frame('b')];
     const seen: string[] = [];
     const err = await (async () => {
@@ -582,11 +586,6 @@ describe('chat SSE frames -> a protocol`s events (encodeChunks)', () => {
     assert.deepEqual(lines(seen), ['a']);
     assert.ok(err instanceof GatewayError);
     assert.deepEqual([err.status, err.message, err.code], [502, 'overloaded', 'server_overloaded']);
-
-    const ended: string[] = [];
-    const failing = { ...encoder, fail: (e: unknown) => [`${JSON.stringify(`failed: ${(e as Error).message}`)}\n`] };
-    for await (const output of encodeChunks(iterate(wire), failing)) ended.push(String(output));
-    assert.deepEqual(lines(ended), ['a', 'failed: overloaded']);
   });
 });
 

@@ -8,6 +8,12 @@ export interface PrimedStream extends ChatStream {
   ended?: (error?: unknown) => void;
   /** The first chunk (already read, and yielded first): where the upstream names the model that answers. */
   readonly opening?: Chunk;
+  /**
+   * The length of the chunks yielded so far (a string's in UTF-16 units): how much the upstream
+   * produced, for an estimate of its output when it reports none, whatever protocol the client
+   * reads it in (a codec's own framing is no output).
+   */
+  yielded: number;
 }
 
 /**
@@ -23,6 +29,7 @@ export async function primeStream(pending: Promise<ChatStream>): Promise<PrimedS
     native: source.native,
     runningUsage: source.runningUsage,
     opening: first.value,
+    yielded: 0,
     [Symbol.asyncIterator]: () => new Primed(source, iterator, first, primed),
   };
   return primed;
@@ -54,7 +61,10 @@ class Primed implements AsyncIterator<Chunk, undefined> {
       this.primed.ended?.(err);
       throw err;
     }
-    if (!step.done) return step;
+    if (!step.done) {
+      this.primed.yielded += step.value.length;
+      return step;
+    }
     await this.close();
     this.primed.ended?.();
     return DONE;

@@ -2,16 +2,17 @@ import { costOf, type UsageCounts } from '@gateway/metrics';
 import type { CompletionUsage } from '@gateway/providers';
 import type { Bill, RequestState } from './request-state';
 
-/** Bytes of JSON or SSE framing per generated token, for the rough estimate below. */
-const BYTES_PER_TOKEN_JSON = 4;
-const BYTES_PER_TOKEN_SSE = 160;
+/** Characters of a chat completion (JSON) or of its chunks in SSE per generated token, for the rough estimate below. */
+const CHARS_PER_TOKEN_JSON = 4;
+const CHARS_PER_TOKEN_SSE = 160;
 
 /**
  * Usage and cost of a request an upstream served. Usage the upstream did not report
- * is estimated (prompt from the request, completion from the bytes sent) and marked
- * as such, never counted as zero. A stream that ended early (a client that left) is billed
- * for what its upstream had reported by then: Anthropic's message_start has the prompt's
- * counts, cache reads and writes included, and Gemini repeats its running counts.
+ * is estimated (prompt from the request, completion from the length of the upstream's
+ * answer, before any codec re-encoded it) and marked as such, never counted as zero.
+ * A stream that ended early (a client that left) is billed for what its upstream had
+ * reported by then: Anthropic's message_start has the prompt's counts, cache reads and
+ * writes included, and Gemini repeats its running counts.
  */
 export function bill(state: RequestState): Bill | undefined {
   if (!state.deployment) return undefined;
@@ -24,11 +25,17 @@ function settle(state: RequestState): Bill {
   const soFar = state.runningUsage?.soFar();
   const prompt = soFar && wellFormed(soFar.usage);
   if (prompt && soFar.outputCounted) return priced(prompt, false, state);
-  const completion = state.embeddings ? 0 : Math.ceil((state.bytesOut ?? 0) / (state.stream ? BYTES_PER_TOKEN_SSE : BYTES_PER_TOKEN_JSON));
+  const completion = estimatedCompletion(state);
   const usage: CompletionUsage = prompt
     ? { ...prompt, completion_tokens: completion, total_tokens: prompt.prompt_tokens + completion, completion_tokens_details: undefined }
     : { prompt_tokens: state.promptEstimate ?? 0, completion_tokens: completion, total_tokens: (state.promptEstimate ?? 0) + completion };
   return priced(usage, true, state);
+}
+
+function estimatedCompletion(state: RequestState): number {
+  if (state.embeddings) return 0;
+  if (state.stream) return Math.ceil((state.upstreamStream?.yielded ?? 0) / CHARS_PER_TOKEN_SSE);
+  return Math.ceil((state.answerLength ?? 0) / CHARS_PER_TOKEN_JSON);
 }
 
 function priced(usage: CompletionUsage, estimated: boolean, state: RequestState): Bill {

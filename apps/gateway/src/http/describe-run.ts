@@ -72,7 +72,6 @@ function describeAttempts(reply: FastifyReply, state: RequestState, plan: Plan, 
 /** Sends a complete JSON answer with its cost in `x-gateway-cost-usd` (estimated costs say so; a cache hit costs 0). */
 export function sendJson(reply: FastifyReply, state: RequestState, result: JsonResult): void {
   state.usage = result.usage;
-  state.bytesOut = result.body.length;
   if (state.keepBody) state.responseBody = bodyText(result.body);
   const b = bill(state);
   if (b) reply.header('x-gateway-cost-usd', b.estimated ? `${formatUsd(b.costUsd)}; estimated` : formatUsd(b.costUsd));

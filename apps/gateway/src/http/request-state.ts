@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { ANONYMOUS_KEY_ID, type Price } from '@gateway/config';
 import { type AttemptTiming, incomingTrace, type TraceContext, traceHeaders } from '@gateway/metrics';
 import { type CompletionUsage, nextHop, type RunningUsage } from '@gateway/providers';
+import type { PrimedStream } from '@gateway/router';
 import type { Reservation } from '@gateway/security';
 
 /** Usage and cost of a request an upstream served (see accounting.ts). */
@@ -47,8 +48,13 @@ export interface RequestState {
   promptEstimate?: number;
   /** An embeddings request: it generates no completion tokens, whatever its answer's size. */
   embeddings?: boolean;
-  /** Body bytes sent to the client, for completion usage the upstream did not report. */
-  bytesOut?: number;
+  /**
+   * A JSON answer's length as the upstream gave it, for completion usage it did not report: not
+   * what a codec made of it, so the same output is estimated the same whichever API the client speaks.
+   */
+  answerLength?: number;
+  /** A stream as the router reads it (its `yielded` grows as chunks come), for the same estimate as `answerLength`. */
+  upstreamStream?: Pick<PrimedStream, 'yielded'>;
   /** Streams: time from request received to the first byte sent. */
   ttftMs?: number;
   /** Time spent in the router's run (upstream attempts and waits). */

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { MetricsService } from '@gateway/metrics';
-import type { ChatStream } from '@gateway/providers';
+import type { ChatStream, GatewayError } from '@gateway/providers';
 import { errorShape } from './error-shapes';
 import { toGatewayError } from './errors';
 import { requestState } from './request-state';
@@ -14,13 +14,21 @@ const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 };
 
+/** The text that ends a stream failed after its first chunk, for a protocol whose error event depends on what was sent. */
+export type FailureFrame = (error: GatewayError) => string;
+
 /**
  * Writes an OpenAI SSE stream to the client as chunks arrive: headers flushed in
  * the same event-loop turn, backpressure respected, nothing buffered whole. An
  * upstream failure after the first byte ends the stream with an error event in
- * the caller's protocol (no `[DONE]`).
+ * the caller's protocol (no `[DONE]`): `failureFrame`, else the protocol's error shape.
  */
-export async function writeSse(reply: FastifyReply, stream: ChatStream, metrics: MetricsService): Promise<void> {
+export async function writeSse(
+  reply: FastifyReply,
+  stream: ChatStream,
+  metrics: MetricsService,
+  failureFrame?: FailureFrame,
+): Promise<void> {
   const res = reply.raw;
   reply.hijack();
   res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS });
@@ -31,19 +39,17 @@ export async function writeSse(reply: FastifyReply, stream: ChatStream, metrics:
   const state = requestState(reply.request);
   const { inflightStreams } = metrics;
   inflightStreams.inc();
-  let bytes = 0;
+  let started = false;
   // A client that leaves mid-stream is billed at the close, from what the upstream reported so far.
   state.runningUsage = stream.runningUsage;
   try {
     for await (const chunk of stream) {
       if (res.destroyed) break;
-      if (bytes === 0) {
+      if (!started) {
+        started = true;
         clearImmediate(flushHeaders);
         state.ttftMs = reply.elapsedTime;
       }
-      bytes += chunk.length;
-      // Kept current: a client that leaves mid-stream is billed at the close, before this loop ends.
-      state.bytesOut = bytes;
       if (!res.write(chunk)) await drainedOrClosed(res);
     }
   } catch (err) {
@@ -52,7 +58,7 @@ export async function writeSse(reply: FastifyReply, stream: ChatStream, metrics:
     // The status stays 200 (sent with the first chunk): only this counter shows the failure in /metrics.
     if (!res.destroyed) {
       metrics.recordStreamError(state.model ?? 'none', state.provider ?? 'none', state.errorCode);
-      res.write(errorShape(reply.request).streamFrame(error, reply.request.id));
+      res.write(failureFrame ? failureFrame(error) : errorShape(reply.request).streamFrame(error, reply.request.id));
     }
   } finally {
     clearImmediate(flushHeaders);

@@ -6,8 +6,6 @@ export interface ChunkEncoder {
   chunk(chunk: ChatCompletionChunk): string[];
   /** The closing events, once the chat stream ended normally. */
   end(): string[] | Promise<string[]>;
-  /** The events that end a failed stream; without it, the failure propagates. */
-  fail?(err: unknown): string[];
 }
 
 /**
@@ -49,7 +47,6 @@ class EncodedStream implements ChatStream {
     return mapStream<string | Uint8Array, string>(this.frames, {
       step: (frame) => joined(reader.step(frame).flatMap((chunk) => encoder.chunk(chunk))),
       end: async () => joined(await encoder.end()),
-      fail: encoder.fail && ((err) => joined(encoder.fail!(err))),
     });
   }
 }

@@ -76,6 +76,7 @@ export class ChatPipeline {
         this.executor.runStream(plan, signal, (d, s, t) => d.provider.chatStream(body, ctx(d, s, t)), state.timeline),
       );
       if (state.trace) state.responseModel = answeredModel(run.result.opening);
+      state.upstreamStream = run.result;
       // A vendor's own answer (ChatStream.native) is not what the cache replays: not stored.
       const record = cached && !run.result.native;
       if (cached && !record) this.cache.release(cached);
@@ -88,6 +89,7 @@ export class ChatPipeline {
       this.executor.run(plan, signal, 'total', (d, s, t) => d.provider.chat(body, ctx(d, s, t)), state.timeline),
     );
     if (state.trace) state.responseModel = answeredModel(run.result.body);
+    state.answerLength = run.result.body.length;
     if (cached && !run.result.native) void this.cache.store(cached, run.result.body);
     else if (cached) this.cache.release(cached);
     return { stream: false, result: run.result };

@@ -69,13 +69,8 @@ export class ResponsesController {
       await save(response);
       return sendJson(reply, requestState(request), { body: JSON.stringify(response), usage: outcome.result.usage });
     }
-    const events = new ResponseEventEncoder(ctx).encode(outcome.frames, {
-      completed: save,
-      failed: (error) => {
-        requestState(request).errorCode = error.code ?? error.type;
-      },
-    });
-    return writeSse(reply, events, this.metrics);
+    const encoder = new ResponseEventEncoder(ctx);
+    return writeSse(reply, encoder.encode(outcome.frames, save), this.metrics, (error) => encoder.failure(error));
   }
 
   @Get(':id')

@@ -1,5 +1,4 @@
 import { type ChatCompletionChunk, type ChatStream, type CompletionUsage, type GatewayError, geminiSignatures } from '@gateway/providers';
-import { toGatewayError } from '../http/errors';
 import { encodeChunks } from '../pipeline/chat-chunks';
 import { type HeldCall, HeldCalls, type ToolDelta } from '../pipeline/held-calls';
 import type { Response, ResponseOutputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
@@ -20,12 +19,6 @@ import {
 
 /** An event before its place in the stream is known. */
 type Unnumbered = { type: ResponseStreamEvent['type'] } & Record<string, unknown>;
-
-/** How a stream ended, told to the controller: the response to store, or the failure to account. */
-export interface StreamSettled {
-  completed(response: Response): Promise<void>;
-  failed(error: GatewayError): void;
-}
 
 /** An output item being streamed. */
 interface OpenItem {
@@ -54,7 +47,8 @@ interface OpenItem {
  * response.created, response.in_progress, then per output item output_item.added,
  * its part/delta/done events and output_item.done, and response.completed (or
  * response.incomplete). A failure after the stream began ends it with
- * response.failed and an `error` event; `sequence_number` counts every event.
+ * response.failed and an `error` event (`failure`, which writeSse sends where it accounts
+ * every protocol's failed stream); `sequence_number` counts every event.
  */
 export class ResponseEventEncoder {
   private sequence = 0;
@@ -66,7 +60,7 @@ export class ResponseEventEncoder {
   private readonly calls = new Map<number, OpenItem>();
   /** Tool calls seen before their name: announced once it comes (or at the end, nameless, so nothing is lost). */
   private readonly unnamed = new HeldCalls();
-  /** The events made since `chunk`, `complete` or `fail` last returned. */
+  /** The events made since `chunk`, `complete` or `failure` last returned. */
   private out: ResponseStreamEvent[] = [];
   private finish: ChatCompletionChunk.Choice['finish_reason'] = null;
   private usage: CompletionUsage | undefined;
@@ -74,22 +68,18 @@ export class ResponseEventEncoder {
   constructor(private readonly ctx: ResponseContext) {}
 
   /**
-   * The SSE text of a whole chat frame stream. `settled.completed` runs before the last
-   * event (response.completed or response.incomplete) is sent: the response is stored
-   * before the client hears it is complete, so its next request can continue from it.
+   * The SSE text of a whole chat frame stream, which throws where the frames failed.
+   * `completed` runs before the last event (response.completed or response.incomplete)
+   * is sent: the response is stored before the client hears it is complete, so its next
+   * request can continue from it.
    */
-  encode(frames: ChatStream, settled: StreamSettled): ChatStream {
+  encode(frames: ChatStream, completed: (response: Response) => Promise<void>): ChatStream {
     return encodeChunks(frames, {
       chunk: (chunk) => this.chunk(chunk).map(sseFrame),
       end: async () => {
         const { events, response } = this.complete();
-        await settled.completed(response);
+        await completed(response);
         return events.map(sseFrame);
-      },
-      fail: (err) => {
-        const error = toGatewayError(err);
-        settled.failed(error);
-        return this.fail(error).map(sseFrame);
       },
     });
   }
@@ -289,7 +279,8 @@ export class ResponseEventEncoder {
     return { events: this.drain(), response };
   }
 
-  private fail(error: GatewayError): ResponseStreamEvent[] {
+  /** The SSE text that ends the stream once it failed: response.failed with the items so far, and an `error` event. */
+  failure(error: GatewayError): string {
     this.start(this.ctx.request.model);
     const response: Response = {
       ...this.shell!,
@@ -299,7 +290,7 @@ export class ResponseEventEncoder {
     };
     this.emit({ type: 'response.failed', response });
     this.emit({ type: 'error', code: error.code, message: error.message, param: responsesParam(error.param) });
-    return this.drain();
+    return this.drain().map(sseFrame).join('');
   }
 
   private snapshot(item: OpenItem, status: 'in_progress' | 'completed' | 'incomplete'): ResponseOutputItem {
@@ -316,7 +307,7 @@ export class ResponseEventEncoder {
     return { item_id: item.id, output_index: item.index };
   }
 
-  /** Numbers `event` and queues it for the current `chunk`, `complete` or `fail` to return. */
+  /** Numbers `event` and queues it for the current `chunk`, `complete` or `failure` to return. */
   private emit(event: Unnumbered): void {
     this.out.push({ ...event, sequence_number: this.sequence++ } as unknown as ResponseStreamEvent);
   }
