@@ -34,7 +34,7 @@ function settle(state: RequestState): Bill {
 
 function estimatedCompletion(state: RequestState): number {
   if (state.embeddings) return 0;
-  if (state.stream) return Math.ceil((state.upstreamStream?.yielded ?? 0) / CHARS_PER_TOKEN_SSE);
+  if (state.stream) return Math.ceil((state.streamed?.chars ?? 0) / CHARS_PER_TOKEN_SSE);
   return Math.ceil((state.answerLength ?? 0) / CHARS_PER_TOKEN_JSON);
 }
 

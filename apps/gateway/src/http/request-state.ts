@@ -53,8 +53,8 @@ export interface RequestState {
    * what a codec made of it, so the same output is estimated the same whichever API the client speaks.
    */
   answerLength?: number;
-  /** A stream as the router reads it (its `yielded` grows as chunks come), for the same estimate as `answerLength`. */
-  upstreamStream?: Pick<PrimedStream, 'yielded'>;
+  /** A stream's length as the router reads it (PrimedStream.produced, growing as chunks come), for the same estimate as `answerLength`. */
+  streamed?: PrimedStream['produced'];
   /** Streams: time from request received to the first byte sent. */
   ttftMs?: number;
   /** Time spent in the router's run (upstream attempts and waits). */

@@ -76,7 +76,7 @@ export class ChatPipeline {
         this.executor.runStream(plan, signal, (d, s, t) => d.provider.chatStream(body, ctx(d, s, t)), state.timeline),
       );
       if (state.trace) state.responseModel = answeredModel(run.result.opening);
-      state.upstreamStream = run.result;
+      state.streamed = run.result.produced;
       // A vendor's own answer (ChatStream.native) is not what the cache replays: not stored.
       const record = cached && !run.result.native;
       if (cached && !record) this.cache.release(cached);
