@@ -31,7 +31,7 @@ describe('semantic guard', () => {
     ['What is an iPhone?', 'How much does an iPhone cost?', 'question'],
     ['What is 2 + 2 * 3?', 'What is (2 + 2) * 3?', 'numbers'],
     // Found on a held-out set (heldout6): a one-letter argument read as a French elided article.
-    ['What does `=DATEDIF(A1, B1, "m")` return?', 'What does `=DATEDIF(A1, B1, "d")` return?', 'substitution'],
+    ['What does `=DATEDIF(A1, B1, "m")` return?', 'What does `=DATEDIF(A1, B1, "d")` return?', 'symbols'],
     // Found by an independent check (session 11): opposites the table lacked.
     ['When did World War I start?', 'When did World War I end?', 'negation'],
     ['Is it true that vaccines cause autism?', 'Is it false that vaccines cause autism?', 'negation'],
@@ -112,6 +112,32 @@ describe('semantic guard', () => {
     // A comma between digits that is no thousands grouping stays as written.
     ['Find the GCD of 12,18', 'Find the GCD of 12.18', 'numbers'],
     ['Is 2,5 kg more than 2.5 kg?', 'is 2.5 kg more than 2.5 kg', 'numbers'],
+    // Found by an independent check (heldout6); the classes, each with examples of ours.
+    // Code is exact where both prompts have some: operators, backtick spans, fenced blocks.
+    ['In bash, what does `make && make install` do?', 'In bash, what does `make; make install` do?', 'symbols'],
+    ['What does `$@` expand to in bash?', 'What does `$*` expand to in bash?', 'symbols'],
+    ['Does `SELECT COUNT(id) FROM orders` skip NULLs?', 'Does `SELECT COUNT(DISTINCT id) FROM orders` skip NULLs?', 'symbols'],
+    ['Why does this fail?\n```js\nif (ready) start();\n```', 'Why does this fail?\n```js\nif (!ready) start();\n```', 'symbols'],
+    // Which side of an amount its bound is on.
+    ['Can I cancel my subscription within 14 days?', 'Can I cancel my subscription after 14 days?', 'scope'],
+    ['Are children under 12 allowed on the ride?', 'Are children over 12 allowed on the ride?', 'scope'],
+    ['¿Puedo devolver el producto dentro de 30 días?', '¿Puedo devolver el producto después de 30 días?', 'scope'],
+    // The two ends of a range in the other languages.
+    ['Traduce este texto de inglés a francés', 'Traduce este texto de francés a inglés', 'direction'],
+    ['Wie sortiere ich eine Liste von klein bis groß?', 'Wie sortiere ich eine Liste von groß bis klein?', 'direction'],
+    ["Comment traduire une phrase de l'anglais au français ?", "Comment traduire une phrase du français à l'anglais ?", 'direction'],
+    // A word set against another ("instead of", "rather than"), added on one side.
+    [
+      'My blender stopped working after a week. Can I exchange it?',
+      'My blender stopped working after a week. Can I get store credit instead of an exchange?',
+      'qualifier',
+    ],
+    ['Should I drink coffee in the morning?', 'Should I drink tea rather than coffee in the morning?', 'qualifier'],
+    // One word apart: a content word for a framing one, or added right after a content word.
+    ['What is the mean?', 'What is the median?', 'substitution'],
+    ['¿Cómo hago un bucle for en Rust?', '¿Cómo hago un bucle while en Rust?', 'substitution'],
+    ['How many calories are in a potato?', 'How many calories are in a potato skin?', 'qualifier'],
+    ['What is the boiling point of milk?', 'What is the boiling point of milk powder?', 'qualifier'],
   ];
   for (const [cached, query, reason] of refusals) {
     it(`refuses "${query}" for "${cached}" (${reason})`, () => assert.equal(verdict(cached, query), reason));
@@ -159,6 +185,21 @@ describe('semantic guard', () => {
     ['Meeting at 9 am in Berlin', 'meeting at 9am in Berlin'],
     ["Quelle est la capitale de l'Italie ?", "Quelle est la capitale d'Italie ?"],
     ["Qual è l'orario d'apertura?", "Qual è l'orario di apertura?"],
+    // The same code in reworded or re-spaced prose; code on one side only.
+    ['What does `$#` mean in bash?', 'In bash, what does `$#` mean?'],
+    ['Why is `SELECT COUNT( * ) FROM t` slow?', 'Why is `SELECT COUNT(*)  FROM t` slow?'],
+    [
+      'Why does this loop never end?\n```js\nwhile (x) {\n  step();\n}\n```',
+      'Why does this loop never end?\n```js\nwhile (x) { step(); }\n```',
+    ],
+    ['What is 2+2?', 'What is two plus two?'],
+    // The same bound, or a bound on one side only; the same range.
+    ['Can I get a refund within 30 days?', 'Refund within 30 days?'],
+    ['Traduce este texto de inglés a francés', 'Traduce del inglés al francés este texto'],
+    // A word added after a framing word names what the answer is; "qual" and "cuál" are framing.
+    ['What do koalas eat?', 'What food do koalas eat?'],
+    ['Qual é a capital do Peru?', 'Qual cidade é a capital do Peru?'],
+    ['¿Cuál es la capital de Perú?', 'capital de Perú cuál es'],
   ];
   for (const [cached, query] of allowed) {
     it(`allows "${query}" for "${cached}"`, () => assert.equal(verdict(cached, query), undefined));
@@ -212,7 +253,7 @@ describe('semantic guard', () => {
       const char = String.fromCharCode(code);
       assert.ok(classes.filter((c) => c.test(char)).length <= 1, `U+${code.toString(16)} is in two classes`);
     }
-    assert.deepEqual(readCode(`why ${'!'.repeat(20000)}`).operators, []);
+    assert.deepEqual(readCode(`why ${'!'.repeat(20000)}`).operations, []);
     assert.deepEqual(readCode(`a ${'!'.repeat(20000)}= b`).operations, [`a${'!'.repeat(20000)}=b`]);
   });
 

@@ -5,13 +5,11 @@
  * multiset, lower-cased, and ASCII punctuation not at all; all three lose exactly this.
  */
 export interface CodeFacts {
-  /** Operators (a run of ASCII operator characters, or two dots or more), sorted. */
-  operators: string[];
-  /** Each operator with the word on either side of it ("a<b", "i++", "-A", "[]+{}"), sorted. */
+  /** Each operator (a run of ASCII operator characters, or two dots or more) with the word on either side of it ("a<b", "i++", "-A", "[]+{}"), sorted. */
   operations: string[];
   /** Brackets and braces, sorted: "[]" is not "{}". */
   brackets: string[];
-  /** Backtick spans as written, sorted. */
+  /** Backtick spans and fenced blocks as written but for whitespace (spacing), sorted. */
   spans: string[];
 }
 
@@ -35,10 +33,10 @@ export const SEGMENT = new RegExp(
 const OPERAND = new RegExp(`^${SEGMENT_CLASSES.operand}`, 'u');
 const OPERATOR = new RegExp(`^${SEGMENT_CLASSES.operator}`, 'u');
 const SPAN = /`([^`\n]+)`/g;
+const FENCE = '```';
 
 export function readCode(text: string): CodeFacts {
   const segments = text.match(SEGMENT) ?? [];
-  const operators: string[] = [];
   const operations: string[] = [];
   for (const [i, segment] of segments.entries()) {
     if (!isOperator(segment)) continue;
@@ -51,15 +49,28 @@ export function readCode(text: string): CodeFacts {
     // is its meaning; the others are names ("C++" is "c++", "A < B" is "a < b").
     const left = spaceBefore && !spaceAfter ? '' : before.toLowerCase();
     const right = spaceAfter && !spaceBefore ? '' : spaceAfter ? after.toLowerCase() : after;
-    operators.push(segment);
     operations.push(left + segment + right);
   }
+  // Split, not matched: a pattern for fenced blocks rescans the text after each unclosed fence.
+  const parts = text.split(FENCE);
+  const blocks = parts.filter((_, i) => i % 2).map((block) => block.replace(/^[^\n]*\n/, ''));
+  const prose = parts.filter((_, i) => i % 2 === 0).join(' ');
   return {
-    operators: operators.sort(),
     operations: operations.sort(),
     brackets: (text.match(/[[\]{}]/g) ?? []).sort(),
-    spans: [...text.matchAll(SPAN)].map((m) => m[1].trim()).sort(),
+    spans: [...[...prose.matchAll(SPAN)].map((m) => m[1]), ...blocks].map(spacing).sort(),
   };
+}
+
+/**
+ * Code as compared: whitespace is one space between two words ("unsigned int") and none elsewhere
+ * ("COUNT( * )" is "COUNT(*)"), so re-indented or re-spaced code is the same code.
+ */
+function spacing(code: string): string {
+  return code
+    .trim()
+    .replace(/\s+/g, ' ')
+    .replace(/ (?=[^\p{L}\p{N}_])|(?<=[^\p{L}\p{N}_]) /gu, '');
 }
 
 /** "!" and "." alone end sentences; with another operator character ("!=", "..") they are code. */

@@ -19,13 +19,13 @@ const FRAME_WORDS_BY_LANGUAGE: Record<string, string> = {
     est sont était suis être ai as ont avait peux peut puis pouvez pouvons je me moi mon ma mes tu te toi ton ta tes
     il elle on nous vous votre vos ils elles leur leurs ce cette ces dans au aux pour par avec sur plaît dis dites
     explique expliquez expliquer montre donne`,
-  es: `el la los las un una unos unas pero si que qué quien quién como cómo donde dónde cuando cuándo por porque de del al
+  es: `el la los las un una unos unas pero si que qué quien quién cual cuál cuales cuáles como cómo donde dónde cuando cuándo por porque de del al
     es eran fue está están soy estoy puedo puede puedes podría yo me mi mis tu tú te ti su sus nos nosotros usted ustedes lo le
     les se este esta esto estos estas ese esa hay explica explícame explicame dime muestra dame favor`,
-  pt: `os as um uma uns umas ou mas se que quem como onde quando porque por com no na nos nas de do da dos das ao é são foi
+  pt: `os as um uma uns umas ou mas se que quem qual quais como onde quando porque por com no na nos nas de do da dos das ao é são foi
     está estão sou posso pode podes poderia eu me mim meu minha meus minhas você vocês te seu sua seus suas nós ele ela eles
     elas isso isto este esta esse essa há explique explica diga mostre favor`,
-  it: `il lo la gli le un uno una ma se che chi perché per di del della dei delle da dal al alla è sono sia posso può
+  it: `il lo la gli le un uno una ma se che chi cosa quale quali qual quando perché per di del della dei delle da dal al alla è sono sia posso può
     puoi potrebbe io mi me mio mia miei tu ti te tuo tua lui lei noi ci voi vi loro questo questa quello quella spiega dimmi
     mostra dammi favore`,
   nl: `de het een en of maar als dan dat wat wie hoe waar wanneer waarom welke op van voor met bij is zijn was waren ben
@@ -56,6 +56,11 @@ export const FRAME_WORDS = new Set([
  * changes the answer ("Can I take ibuprofen while pregnant?", "…with metformin", "…for the sale of land").
  */
 export const QUALIFIERS = new Set(['while', 'during', 'with', 'without', 'for', 'of', 'unless', 'since', 'after', 'before']);
+/**
+ * Words that set the word before them against another: "a refund instead of a replacement", "tea rather than
+ * coffee". That word, added on one side only, asks for something else.
+ */
+export const CONTRASTS = new Set('instead rather statt anstatt anstelle lieu vez lugar invés invece plaats'.split(' '));
 /** Words between a qualifier or a modifier and its noun: "for the sale of land", "store the cooked rice". */
 export const DETERMINERS = new Set('a an the my your our their his her its this that these those some any'.split(' '));
 
@@ -261,6 +266,22 @@ export const QUESTION_NOUNS = new Map<string, string>([
 export const DIRECTION_MARKERS = new Set(['to', 'into', 'onto', 'from', 'than', 'versus', 'vs']);
 
 /**
+ * The two ends of a range, "from X to Y" in the other languages NEGATIONS reads: the words next to the end
+ * word are ordered when the start word stands two words before it ("de mayor a menor" / "de menor a mayor",
+ * "von Anfang bis Ende"). Alone, each is framing ("de" is also "of").
+ */
+const RANGE_ENDS_BY_LANGUAGE: Record<string, { from: string; to: string }> = {
+  de: { from: 'von vom ab', to: 'bis zum zur nach zu' },
+  fr: { from: 'de du des depuis', to: 'à au aux' },
+  es: { from: 'de del desde', to: 'a al hasta' },
+  pt: { from: 'de do da desde', to: 'a ao à até para' },
+  it: { from: 'da dal dalla dallo di', to: 'a al alla allo fino' },
+  nl: { from: 'van vanaf', to: 'naar tot' },
+};
+export const RANGE_STARTS = new Set(Object.values(RANGE_ENDS_BY_LANGUAGE).flatMap(({ from }) => from.split(' ')));
+export const RANGE_ENDS = new Set(Object.values(RANGE_ENDS_BY_LANGUAGE).flatMap(({ to }) => to.split(' ')));
+
+/**
  * Words that make word order matter between two names or units only: "9 am PST in EST" ≠ "EST in PST",
  * "React in Next.js" ≠ "Next.js in React"; "a list in Python" is no direction. By language, as NEGATIONS.
  */
@@ -288,6 +309,21 @@ export const TIME_DIRECTIONS = new Map<string, { points: 'past' | 'future'; amou
   ['earlier', { points: 'past', amount: 'before' }],
   ['later', { points: 'future', amount: 'before' }],
 ]);
+/**
+ * Words that bound an amount on one side, by which side, before a number or an amount of time (after one
+ * framing word at most: "después de 30 días"): "return an item within 30 days" / "after 30 days", "under 18"
+ * / "over 18". Compared only when both prompts have one ("within 30 days" may be "in the first 30 days").
+ */
+const AMOUNT_BOUNDS_BY_SIDE: Record<string, string> = {
+  // English; German; French; Spanish; Portuguese; Italian; Dutch.
+  'up to': `within before by until till under below; innerhalb binnen bis unter; avant sous; dentro antes hasta bajo;
+    dentro antes até abaixo; entro prima fino sotto; binnen tot onder`,
+  beyond: 'after over beyond past above; nach über ab; après passé; después tras; depois após acima; dopo oltre; na boven',
+};
+export const AMOUNT_BOUNDS = new Map<string, string>(
+  Object.entries(AMOUNT_BOUNDS_BY_SIDE).flatMap(([side, words]) => words.split(/[;\s]+/).map((w): [string, string] => [w, side])),
+);
+
 /** Units of time (UNITS' names) and the words that stand for an amount without a number ("in a week", "in a few days"). */
 export const TIME_UNITS = new Set(['s', 'min', 'h', 'day', 'week', 'month', 'year']);
 export const VAGUE_AMOUNTS = new Set(['a', 'an', 'few', 'couple', 'several']);

@@ -1,6 +1,8 @@
 import {
+  AMOUNT_BOUNDS,
   AUXILIARY_TENSES,
   CONTRACTIONS,
+  CONTRASTS,
   DETERMINERS,
   DIRECTION_MARKERS,
   DIRECTION_MARKERS_BETWEEN_NAMES,
@@ -18,6 +20,8 @@ import {
   QUESTION_NOUNS,
   QUALIFIERS,
   QUESTION_PHRASES,
+  RANGE_ENDS,
+  RANGE_STARTS,
   SYNONYMS,
   TIME_DIRECTIONS,
   TIME_UNITS,
@@ -47,6 +51,8 @@ export const GUARD_REASONS: readonly GuardReason[] = [
 
 /** What the guard compares, read once per text. */
 export interface PromptFacts {
+  /** Every word, number and symbol, lower-cased, in order. */
+  sequence: string[];
   /** Numbers (and, in a prompt with numbers, operators) in order: "2+2" → 2 + 2; "two plus two" too. */
   numbers: string[];
   /** Symbols not read as an operator or unit (≤, ∑, 🐶, "<" without numbers…: symbols.ts), sorted: compared as a multiset. */
@@ -65,6 +71,8 @@ export interface PromptFacts {
   units: string[];
   /** Which way relative times point ("in 10 days": future, "10 days ago": past): compared only when both prompts have one. */
   times: string[];
+  /** Which side of an amount its bounds are on ("within 30 days": up to, "after 30 days": beyond), in order: compared only when both prompts have one. */
+  bounds: string[];
   negations: number;
   /** Proper names, acronyms, versioned names: lower-cased, in order. */
   entities: string[];
@@ -74,7 +82,7 @@ export interface PromptFacts {
   attached: boolean[];
   /** For each term, the word just before it ("in" for "Tokyo" in "the time in Tokyo"). */
   preceding: string[];
-  /** The terms that open a condition or qualifier ("while pregnant", "for the sale of land", "of stopping metformin"). */
+  /** The terms that open a condition or qualifier ("while pregnant", "for the sale of land", "of stopping metformin") or that are set against another ("a refund instead of"). */
   qualifiers: Set<string>;
   /** The content words next to a "to", "from", "than"…: their order matters ("string to int" ≠ "int to string"). */
   anchors: Set<string>;
@@ -101,15 +109,17 @@ export function guard(query: PromptFacts, cached: PromptFacts, similarity = 1, s
   if (!sameList(query.numbers, cached.numbers)) return 'numbers';
   if (!sameList(query.symbols, cached.symbols) || differentCode(query.code, cached.code)) return 'symbols';
   if (!sameList(query.ordinals, cached.ordinals)) return 'numbers';
-  if (query.units.length && cached.units.length && !sameList(query.units, cached.units)) return 'units';
+  if (differWhereBoth(query.units, cached.units)) return 'units';
   if (query.negations !== cached.negations || opposed(query, cached)) return 'negation';
   if (!sameEntities(query, cached) || otherPeople(query.persons, cached.persons)) return 'entities';
-  if (swapped(query, cached) || (query.times.length && cached.times.length && !sameList(query.times, cached.times))) return 'direction';
+  if (swapped(query, cached) || differWhereBoth(query.times, cached.times)) return 'direction';
   if (differentQuestion(query, cached)) return 'question';
   if (differentTense(query, cached)) return 'tense';
-  if (query.quantifiers.length && cached.quantifiers.length && !sameList(query.quantifiers, cached.quantifiers)) return 'scope';
-  if (similarity < substitutionThreshold && substituted(query.terms, cached.terms)) return 'substitution';
-  if (addedTerm(query, cached)) return 'qualifier';
+  if (differWhereBoth(query.quantifiers, cached.quantifiers) || differWhereBoth(query.bounds, cached.bounds)) return 'scope';
+  // One word apart, and the terms differ: a content word added or put for a framing one ("mean" is both).
+  const apart = sameList(query.terms, cached.terms) ? undefined : oneWordApart(query.sequence, cached.sequence);
+  if (similarity < substitutionThreshold && (substituted(query.terms, cached.terms) || (apart && !apart.added))) return 'substitution';
+  if (addedTerm(query, cached) || (apart?.added && compounds(apart.after))) return 'qualifier';
   return undefined;
 }
 
@@ -128,7 +138,10 @@ export function promptFacts(text: string): PromptFacts {
   for (const [pattern, replacement] of CONTRACTIONS) expanded = expanded.replace(pattern, replacement);
   // "two-week", "10-year-old", "Wi-Fi": the parts are words ("two week"), not a minus.
   expanded = expanded.replace(/([\p{L}\d])-(?=\p{L})/gu, '$1 ');
+  const tokens = [...expanded.matchAll(TOKEN)];
+  const lowered = tokens.map((m) => m[0].toLowerCase());
   const facts: PromptFacts = {
+    sequence: lowered,
     numbers: [],
     symbols: [],
     code: readCode(expanded),
@@ -138,6 +151,7 @@ export function promptFacts(text: string): PromptFacts {
     persons: [],
     units: [],
     times: [],
+    bounds: [],
     negations: 0,
     entities: [],
     terms: [],
@@ -150,11 +164,9 @@ export function promptFacts(text: string): PromptFacts {
     words: new Map(),
     particles: new Set(),
   };
-  const tokens = [...expanded.matchAll(TOKEN)];
   // Operators count only in a prompt with numbers: "add a column" and "initializer/loader" are not arithmetic.
-  const lowered = tokens.map((m) => m[0].toLowerCase());
   const arithmetic = lowered.some((w) => /^\d/.test(w) || NUMBER_WORDS.has(w));
-  // "one" is "a" in "one line at a time", "in one mile": a number only next to arithmetic.
+  // "one" is "a" in "one line at a time", "in one mile": a number only next to arithmetic, else framing.
   const counting =
     lowered.some((w) => OPERATORS.has(w) && !/^[a-z]/.test(w)) ||
     lowered.some((w) => w !== 'one' && (/^\d/.test(w) || NUMBER_WORDS.has(w)));
@@ -183,9 +195,13 @@ export function promptFacts(text: string): PromptFacts {
     if (time && (time.amount === 'after' ? amountOfTime(lowered, i + 1) : TIME_UNITS.has(unitOf(lowered[i - 1])))) {
       facts.times.push(time.points);
     }
+    const bound = AMOUNT_BOUNDS.get(lower);
+    if (bound && (amountAt(lowered, i + 1) || (FRAME_WORDS.has(lowered[i + 1]) && amountAt(lowered, i + 2)))) facts.bounds.push(bound);
+    if (CONTRASTS.has(lower) && facts.terms.length) facts.qualifiers.add(facts.terms[facts.terms.length - 1]);
+    const article = lower === 'one' && !counting;
     const number = /^\d/.test(raw)
       ? normaliseNumber(raw)
-      : lower === 'one' && !counting
+      : article
         ? undefined
         : (NUMBER_WORDS.get(lower) ?? regnalNumber(raw, tokens[i - 1]?.[0]));
     const operator = arithmetic ? (OPERATORS.get(lower) ?? OPERATORS.get(plural(lower))) : undefined;
@@ -198,10 +214,14 @@ export function promptFacts(text: string): PromptFacts {
     // The embedder may not see it at all (its unknown token): only the guard can tell ≤ from ≥.
     else if (SYMBOL_TOKEN.test(raw)) facts.symbols.push(raw);
     else if (NEGATIONS.has(lower)) facts.negations++;
-    else if (DIRECTION_MARKERS.has(lower) || (DIRECTION_MARKERS_BETWEEN_NAMES.has(lower) && betweenNames(tokens, i, expanded))) {
+    else if (
+      DIRECTION_MARKERS.has(lower) ||
+      (DIRECTION_MARKERS_BETWEEN_NAMES.has(lower) && betweenNames(tokens, i, expanded)) ||
+      (RANGE_ENDS.has(lower) && RANGE_STARTS.has(lowered[i - 2]))
+    ) {
       if (facts.terms.length) facts.anchors.add(facts.terms[facts.terms.length - 1]);
       anchorNext = true;
-    } else if (entity || (!FRAME_WORDS.has(lower) && !FRAME_WORDS.has(plural(lower)))) {
+    } else if (entity || (!article && !FRAME_WORDS.has(lower) && !FRAME_WORDS.has(plural(lower)))) {
       // A name is never framing: "EST" is no French "est".
       const term = stem(SYNONYMS.get(plural(lower)) ?? lower);
       facts.terms.push(term);
@@ -320,6 +340,12 @@ function amountOfTime(words: string[], at: number): boolean {
   return TIME_UNITS.has(unitOf(words[at + 1])) || (VAGUE_AMOUNTS.has(words[at + 1]) && TIME_UNITS.has(unitOf(words[at + 2])));
 }
 
+/** A number or an amount of time starting at words[at]: "30", "thirty", "a week". */
+function amountAt(words: string[], at: number): boolean {
+  const word = words[at] ?? '';
+  return /^\d/.test(word) || NUMBER_WORDS.has(word) || amountOfTime(words, at);
+}
+
 function unitOf(word: string | undefined): string {
   return word === undefined ? '' : (UNITS.get(word) ?? UNITS.get(plural(word)) ?? '');
 }
@@ -361,6 +387,33 @@ function addedTerm(a: PromptFacts, b: PromptFacts): boolean {
     );
   };
   return (added(a, b) || added(b, a)) && !substituted(a.terms, b.terms);
+}
+
+/**
+ * Where two prompts the same word for word but for one word differ: one word added ("in an egg" / "in an egg
+ * white") or one in place of another ("un ciclo for" / "un ciclo while", "the mean of" / "the median of"),
+ * with the word before it. Undefined for prompts further apart. Prompts so near embed alike whatever the
+ * word; when it is a content word, it is the question.
+ */
+function oneWordApart(a: string[], b: string[]): { added: boolean; after: string } | undefined {
+  const [short, long] = a.length <= b.length ? [a, b] : [b, a];
+  const added = long.length > short.length;
+  if (long.length - short.length > 1) return undefined;
+  let start = 0;
+  while (start < short.length && short[start] === long[start]) start++;
+  let end = 0;
+  while (end < short.length - start && short[short.length - 1 - end] === long[long.length - 1 - end]) end++;
+  const differ = short.length - start - end;
+  return differ === (added ? 0 : 1) ? { added, after: short[start - 1] ?? '' } : undefined;
+}
+
+/**
+ * A word added right after a content word makes a compound or names a part of it ("egg" / "egg white",
+ * "kilowatt" / "kilowatt hour"); after a framing word it names what the answer is ("What food do pandas
+ * eat?", "Quelle ville est la capitale…?").
+ */
+function compounds(after: string): boolean {
+  return /\p{L}/u.test(after) && !FRAME_WORDS.has(after);
 }
 
 /** An auxiliary in the past on one side only, both having one: "Is Pluto a planet?" / "Was Pluto a planet?". */
@@ -415,14 +468,27 @@ function swappedPersons(a: string[], b: string[]): boolean {
 function swappedAcross(a: PromptFacts, b: PromptFacts): boolean {
   const apart = (f: PromptFacts, i: number, j: number, names: boolean) =>
     j - i >= 2 || (names && !f.attached[j] && f.preceding[i] === f.preceding[j]);
+  // A term's second occurrence is compared with the other side's second: "f(x) { g(); }" is no swap of "(" and ")".
+  const places = new Map(occurrences(b.terms).map((key, k) => [key, k]));
+  const keys = occurrences(a.terms);
   for (let i = 0; i < a.terms.length; i++) {
     for (let j = i + 1; j < a.terms.length; j++) {
-      const [x, y] = [b.terms.indexOf(a.terms[i]), b.terms.indexOf(a.terms[j])];
+      const [x, y] = [places.get(keys[i]) ?? -1, places.get(keys[j]) ?? -1];
       const names = a.entities.includes(a.terms[i]) && a.entities.includes(a.terms[j]);
       if (y >= 0 && x > y && apart(a, i, j, names) && apart(b, y, x, names)) return true;
     }
   }
   return false;
+}
+
+/** Each term with how many times it occurred before: "(", "x", ")", "(" → "(#0", "x#0", ")#0", "(#1". */
+function occurrences(terms: string[]): string[] {
+  const seen = new Map<string, number>();
+  return terms.map((t) => {
+    const n = seen.get(t) ?? 0;
+    seen.set(t, n + 1);
+    return `${t}#${n}`;
+  });
 }
 
 /** Plural to singular: "miles" → "mile", "kids" → "kid", "countries" → "country". */
@@ -458,15 +524,21 @@ function normaliseNumber(raw: string): string {
 }
 
 /**
- * Other brackets or braces ("[] + []" / "[] + {}"), the same operators with other operands on either side
- * ("a < b" / "b < a", "\d" / "\D"), or the same
- * backtick code in another case (`Foo` / `foo`).
+ * Other brackets or braces ("[] + []" / "[] + {}"), or other code where both prompts have some: code is
+ * exact, so the operators with their operands, the backtick spans and the fenced blocks are compared as
+ * written but for whitespace ("a < b" / "b < a", "\d" / "\D", `$#` / `$?`, `COUNT(email)` / `COUNT(*)`,
+ * `Foo` / `foo`). The same code in reworded prose passes; so does code on one side only ("2+2" / "two plus two").
  */
 function differentCode(a: CodeFacts, b: CodeFacts): boolean {
   if (!sameList(a.brackets, b.brackets)) return true;
-  if (sameList(a.operators, b.operators) && !sameList(a.operations, b.operations)) return true;
-  const folded = (spans: string[]) => spans.map((s) => s.toLowerCase()).sort();
-  return sameList(folded(a.spans), folded(b.spans)) && !sameList(a.spans, b.spans);
+  const code = (c: CodeFacts) => [...c.operations, ...c.spans].sort();
+  const [x, y] = [code(a), code(b)];
+  return x.length > 0 && y.length > 0 && !sameList(x, y);
+}
+
+/** Lists read only where a prompt has something to read ("in 10 days", "all"): they differ when both have one. */
+function differWhereBoth(a: readonly string[], b: readonly string[]): boolean {
+  return a.length > 0 && b.length > 0 && !sameList(a, b);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
