@@ -483,7 +483,9 @@ describe('Anthropic provider through the gateway (real @anthropic-ai/sdk, fake M
     assert.deepEqual(sent().messages[1].content, [...thinking, { type: 'tool_use', id: 'toolu_X', name: 'get_weather', input: {} }]);
   });
 
-  it('continues a thinking tool loop whose client sends back reasoning_content but not thinking_blocks (opencode), thinking off for that turn', async () => {
+  // Found by an independent check running agents (opencode, llm, qwen-code, LangChain): they send back
+  // reasoning_content and tool_calls, not thinking_blocks; the turn then went with thinking off.
+  it('continues a thinking tool loop whose client sends back reasoning_content but not thinking_blocks (opencode), with the signed blocks kept', async () => {
     const ask = { model: 'claude-tool', tools: [WEATHER_TOOL], reasoning_effort: 'high' as const };
     const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Weather in Paris?' }];
     const first = await collect(await client().chat.completions.create({ ...ask, messages, stream: true }));
@@ -494,13 +496,25 @@ describe('Anthropic provider through the gateway (real @anthropic-ai/sdk, fake M
 
     const second = await client().chat.completions.create({ ...ask, messages });
     assert.equal(second.choices[0].message.content, 'tool results: toolu_01=sunny');
+    assert.deepEqual(sent().thinking, { type: 'adaptive', display: 'summarized' }, 'thinking stays on');
+    const signed = { type: 'thinking', thinking: 'The weather tool knows.', signature: 'sig-tool' };
+    assert.deepEqual(sent().messages[1].content[0], signed, 'the turn starts with the block Claude signed');
+
+    // A tool call the gateway never answered (another vendor's, or one older than the TTL): thinking off for that turn.
+    const foreign = { ...echoed, tool_calls: [{ ...toolCalls[0], id: 'toolu_never_issued' }] };
+    const answer = { role: 'tool' as const, tool_call_id: 'toolu_never_issued', content: 'sunny' };
+    await client().chat.completions.create({ ...ask, messages: [messages[0], foreign as OpenAI.ChatCompletionMessageParam, answer] });
     assert.ok(!('thinking' in sent()), 'the turn without its thinking block goes with thinking off');
     assert.deepEqual(sent().output_config, { effort: 'high' });
 
-    // A client that sends the signed block back keeps thinking on.
-    const signed = { ...echoed, thinking_blocks: [{ type: 'thinking', thinking: 'The weather tool knows.', signature: 'sig-tool' }] };
-    await client().chat.completions.create({ ...ask, messages: [messages[0], signed as OpenAI.ChatCompletionMessageParam, messages[2]] });
-    assert.deepEqual(sent().thinking, { type: 'adaptive', display: 'summarized' });
+    // What the client sends back wins over what was kept.
+    const own = { type: 'thinking', thinking: 'Mine.', signature: 'sig-client' };
+    await client().chat.completions.create({
+      ...ask,
+      messages: [messages[0], { ...echoed, thinking_blocks: [own] } as OpenAI.ChatCompletionMessageParam, messages[2]],
+    });
+    assert.deepEqual(sent().messages[1].content[0], own);
+    assert.equal(sent().messages[1].content[1].type, 'tool_use');
   });
 
   describe('stop_reason -> finish_reason', () => {

@@ -11,6 +11,7 @@ const MODELS = [
   'gemini-echo',
   'gemini-tool',
   'gemini-parallel',
+  'gemini-signed',
   'gemini-think',
   'gemini-json',
   'gemini-blocked',
@@ -300,6 +301,27 @@ describe('Gemini provider through the gateway (real @google/genai, fake Gemini A
       ],
     });
     assert.equal(sent().contents[1].parts[0].thoughtSignature, SKIP_SIGNATURE);
+  });
+
+  // Found by an independent check running agents (opencode, llm, qwen-code): they send tool calls back
+  // without extra_content (no OpenAI field), and Gemini got the placeholder instead of its signature.
+  it('gives calls sent back without extra_content the thought signature Gemini gave them', async () => {
+    const ask = { model: 'gemini-signed', tools: [WEATHER_TOOL, TIME_TOOL] };
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'both?' }];
+    const first = await client().chat.completions.create({ ...ask, messages });
+    const calls = first.choices[0].message.tool_calls!;
+    const bare = calls.map((call) => ({
+      id: call.id,
+      type: 'function' as const,
+      function: (call as OpenAI.ChatCompletionMessageFunctionToolCall).function,
+    }));
+    messages.push(
+      { role: 'assistant', content: first.choices[0].message.content, tool_calls: bare },
+      ...bare.map((call) => ({ role: 'tool' as const, tool_call_id: call.id, content: 'done' })),
+    );
+    const second = await client().chat.completions.create({ ...ask, messages });
+    assert.match(second.choices[0].message.content ?? '', /^tool results: /);
+    assert.deepEqual(upstream.replayedSignatures(), [['gsig-P', null]]);
   });
 
   it('refuses a tool result that answers no call, naming the message', async () => {

@@ -313,6 +313,7 @@ describe('config', () => {
     'router: { timeouts: }',
     'router: { breaker: }',
     'router: { latency: }',
+    'router: { reasoningState: }',
     'security:',
     'security: { keys: }',
     'security: { failOpen: }',
@@ -386,6 +387,23 @@ describe('config', () => {
       });
     }
   }
+
+  it('router.reasoningState: sized or turned off (maxEntries 0), a bad value refused naming its key', () => {
+    assert.deepEqual({ ...parseConfig(minimal(), {}).router.reasoningState }, { maxEntries: 10_000, maxMemoryMb: 32, ttlSeconds: 3_600 });
+    const off = parseConfig({ ...minimal(), router: { reasoningState: { maxEntries: 0 } } }, {});
+    assert.equal(off.router.reasoningState.maxEntries, 0);
+    for (const [field, value] of [
+      ['maxEntries', -1],
+      ['maxMemoryMb', 0],
+      ['ttlSeconds', 86_401],
+      ['ttlSeconds', '1h'],
+    ] as const) {
+      assert.throws(
+        () => parseConfig({ ...minimal(), router: { reasoningState: { [field]: value } } }, {}),
+        new RegExp(`router\\.reasoningState\\.${field}: `),
+      );
+    }
+  });
 
   it('refuses to listen beyond loopback without a master key (auth would be off)', () => {
     assert.throws(() => parseConfig(minimal(), { HOST: '0.0.0.0' }), /server\.host: listening on 0\.0\.0\.0 needs GATEWAY_MASTER_KEY/);

@@ -11,7 +11,7 @@ import { decodeThinking, isResponseId, itemId, newResponseId, responseIdOfItem }
 import { callNames, type ResponsesRequest, toChatParams } from '../../apps/gateway/src/responses/request';
 import { type ResponseContext, responseUsage, toResponse } from '../../apps/gateway/src/responses/response';
 import { ResponseEventEncoder } from '../../apps/gateway/src/responses/stream';
-import { MemoryBackend } from '../../apps/gateway/src/responses/store';
+import { MemoryBackend } from '../../apps/gateway/src/stores/memory-backend';
 
 const req = (extra: Partial<ResponsesRequest> = {}): ResponsesRequest => ({ model: 'm', input: 'hi', ...extra });
 

@@ -18,6 +18,7 @@ import { OpenAIErrorFilter } from './http/error.filter';
 import { MessagesController } from './messages/messages.controller';
 import { ModelsController } from './models/models.controller';
 import { ChatPipeline } from './pipeline/chat-pipeline';
+import { ReasoningStateStore } from './reasoning-state/reasoning-state.store';
 import { ResponsesController } from './responses/responses.controller';
 import { ResponseStore } from './responses/store';
 
@@ -41,7 +42,7 @@ export class AppModule {
         CacheModule,
       ],
       controllers: [ChatController, MessagesController, ResponsesController, EmbeddingsController, ModelsController, HealthController],
-      providers: [ShutdownState, ChatPipeline, ResponseStore, { provide: APP_FILTER, useClass: OpenAIErrorFilter }],
+      providers: [ShutdownState, ChatPipeline, ResponseStore, ReasoningStateStore, { provide: APP_FILTER, useClass: OpenAIErrorFilter }],
     };
   }
 }

@@ -52,11 +52,26 @@ export class LatencyConfig {
   @IsOptional() @IsNumber() @Min(0) @Max(1) exploreRate = 0.05;
 }
 
+/**
+ * The reasoning state the gateway returned with tool calls (Claude's signed thinking blocks, Gemini's
+ * thought signatures), kept per tenant and call id for clients that do not send it back: in process,
+ * and in Redis when REDIS_URL is set so that another replica finds it (apps/gateway/src/reasoning-state).
+ */
+export class ReasoningStateConfig {
+  /** Tool-calling answers kept in process, least recently used dropped first; 0 turns the feature off (Redis included). */
+  @IsOptional() @IsInt() @Min(0) maxEntries = 10_000;
+  /** In-process memory for them (approximate, the state's JSON), least recently used dropped first. */
+  @IsOptional() @IsInt() @Min(1) maxMemoryMb = 32;
+  /** How long a tool call's state can be re-attached, in process and in Redis. */
+  @IsOptional() @IsInt() @Min(1) @Max(86_400) ttlSeconds = 3_600;
+}
+
 export class RouterConfig {
   @IsOptional() @Nested(() => RetryConfig) retry: RetryConfig = new RetryConfig();
   @IsOptional() @Nested(() => TimeoutConfig) timeouts: TimeoutConfig = new TimeoutConfig();
   @IsOptional() @Nested(() => BreakerConfig) breaker: BreakerConfig = new BreakerConfig();
   @IsOptional() @Nested(() => LatencyConfig) latency: LatencyConfig = new LatencyConfig();
+  @IsOptional() @Nested(() => ReasoningStateConfig) reasoningState: ReasoningStateConfig = new ReasoningStateConfig();
 }
 
 /** Conditions of a task rule; all that are given must hold. */

@@ -14,6 +14,21 @@ export interface CallContext {
   deployment: DeploymentConfig;
   /** The request as the client sent it in a vendor's own protocol, when it did. */
   native?: NativeRequest;
+  /** The reasoning state kept for the request's tenant; unset when the feature is off. */
+  reasoning?: ReasoningMemory;
+}
+
+/**
+ * What a vendor returned beside an answer's tool calls that OpenAI-format clients do not send back
+ * (Claude's signed thinking blocks, the `thinking_blocks` no OpenAI field carries; Gemini's thought
+ * signatures in `extra_content`), kept for one tenant by call id so the next request's tool turn gets
+ * it back: thinking stays on for Claude, Gemini gets its own signature. A vendor reads only what it wrote.
+ */
+export interface ReasoningMemory {
+  /** Keeps each call id's state (one write for the answer), in the background: a failure never reaches the answer. */
+  remember(vendor: ProviderType, states: ReadonlyMap<string, unknown>): void;
+  /** The state kept for those call ids that have one; unknown, expired or unreachable ones are left out. */
+  recall(vendor: ProviderType, callIds: readonly string[]): Promise<ReadonlyMap<string, unknown>>;
 }
 
 /**

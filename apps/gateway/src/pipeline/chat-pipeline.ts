@@ -8,6 +8,7 @@ import { AdmissionService } from '@gateway/security';
 import { clientSignal } from '../http/client-signal';
 import { describedRun } from '../http/describe-run';
 import { requestState, tenantOf, upstreamHeaders } from '../http/request-state';
+import { ReasoningStateStore } from '../reasoning-state/reasoning-state.store';
 
 /** A complete OpenAI `chat.completion`, or a stream of OpenAI SSE frames, for a codec to send. */
 export type ChatOutcome = { stream: false; result: JsonResult } | { stream: true; frames: ChatStream };
@@ -26,6 +27,7 @@ export class ChatPipeline {
     private readonly executor: Executor,
     private readonly admission: AdmissionService,
     private readonly cache: CacheService,
+    private readonly reasoningState: ReasoningStateStore,
   ) {}
 
   /** `native`: the request in a vendor's own protocol, for that vendor's adapter to send as it is (CallContext). */
@@ -60,6 +62,7 @@ export class ChatPipeline {
     if (cached?.pending) reply.raw.once('close', () => this.cache.release(cached));
 
     const signal = clientSignal(reply);
+    const reasoning = this.reasoningState.forTenant(tenantOf(request));
     const ctx = (d: Deployment, attemptSignal: AbortSignal, timing?: AttemptTiming) => ({
       upstreamModel: d.upstreamModel,
       signal: attemptSignal,
@@ -67,6 +70,7 @@ export class ChatPipeline {
       deployment: d.config,
       native,
       upstreamHeaders: upstreamHeaders(request, timing),
+      reasoning,
     });
     if (body.stream) {
       const run = await describedRun(

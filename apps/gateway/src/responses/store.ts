@@ -3,6 +3,7 @@ import { GatewayConfig, type ResponsesConfig } from '@gateway/config';
 import { type ChatCompletionMessageParam, GatewayError } from '@gateway/providers';
 import { type RedisClient, RedisService } from '@gateway/redis';
 import type { Response, ResponseItem } from 'openai/resources/responses/responses';
+import { MemoryBackend } from '../stores/memory-backend';
 
 /** A stored response and the conversation it ends, for previous_response_id, item_reference and input_items. */
 export interface StoredResponse {
@@ -98,54 +99,5 @@ class RedisBackend implements Backend {
 
   async delete(tenant: string, id: string): Promise<boolean> {
     return (await this.client.del(this.key(tenant, id))) > 0;
-  }
-}
-
-/** In process: a Map in recency order, evicted oldest first beyond `maxChars` of JSON. */
-export class MemoryBackend implements Backend {
-  private readonly entries = new Map<string, { json: string; expiresAt: number }>();
-  private chars = 0;
-
-  constructor(
-    private readonly maxChars: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  async get(tenant: string, id: string): Promise<string | undefined> {
-    const key = `${tenant}\u0000${id}`;
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    this.remove(key);
-    if (entry.expiresAt <= this.now()) return undefined;
-    this.entries.set(key, entry); // most recently used last
-    this.chars += entry.json.length;
-    return entry.json;
-  }
-
-  async put(tenant: string, id: string, json: string, ttlSeconds: number): Promise<void> {
-    const key = `${tenant}\u0000${id}`;
-    this.remove(key);
-    if (json.length > this.maxChars) return;
-    this.entries.set(key, { json, expiresAt: this.now() + ttlSeconds * 1000 });
-    this.chars += json.length;
-    for (const oldest of this.entries.keys()) {
-      if (this.chars <= this.maxChars) break;
-      this.remove(oldest);
-    }
-  }
-
-  async delete(tenant: string, id: string): Promise<boolean> {
-    return this.remove(`${tenant}\u0000${id}`);
-  }
-
-  private remove(key: string): boolean {
-    const entry = this.entries.get(key);
-    if (!entry) return false;
-    this.chars -= entry.json.length;
-    return this.entries.delete(key);
   }
 }

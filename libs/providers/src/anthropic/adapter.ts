@@ -10,9 +10,10 @@ import type { ChatCompletionCreateParams } from '../wire';
 import { anthropicClient } from './client';
 import { fromAnthropicError } from './errors';
 import { messageEvents } from './events';
+import { recallThinking, rememberThinking, type ThinkingBlock } from './kept-thinking';
 import { headersOf, NativeMessages } from './native-client';
 import { nativeStream } from './native-stream';
-import { countTokensRequest, nativeMessagesRequest, toMessagesRequest } from './request';
+import { countTokensRequest, type KeptThinking, nativeMessagesRequest, toMessagesRequest } from './request';
 import { choiceFrom, usageFrom } from './response';
 import { translateEvents } from './stream';
 import { withThinkingTheTurnAllows } from './thinking-turn';
@@ -48,7 +49,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
   }
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
-    const body = this.requestBody(request, ctx);
+    const body = this.requestBody(request, ctx, await recallThinking(request, ctx));
     this.sdkWarnings(body);
     const [text, message] = await this.call(ctx.signal, async () => {
       const answer = await this.native.message(body, nativeHeaders(ctx), ctx.signal);
@@ -57,11 +58,13 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
     const usage = usageFrom(message.usage);
     // The answer as Anthropic sent it, for a Messages API client: no field lost to a round trip through chat.
     if (ctx.native?.protocol === 'anthropic') return { body: text, usage, native: 'anthropic' };
-    return { body: completionJson(message.id, message.model, [choiceFrom(message, wantsReasoning(request))], usage), usage };
+    const choice = choiceFrom(message, wantsReasoning(request));
+    rememberThinking(ctx, choice.toolCalls[0]?.id, choice.thinkingBlocks as ThinkingBlock[]);
+    return { body: completionJson(message.id, message.model, [choice], usage), usage };
   }
 
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
-    const body = { ...this.requestBody(request, ctx), stream: true as const };
+    const body = { ...this.requestBody(request, ctx, await recallThinking(request, ctx)), stream: true as const };
     this.sdkWarnings(body);
     const res = await this.call(ctx.signal, () => this.native.stream(body, nativeHeaders(ctx), ctx.signal));
     const toError = (err: unknown) => this.toError(err, ctx.signal);
@@ -70,6 +73,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
       provider: this.name,
       exposeReasoning: wantsReasoning(request),
       includeUsage: request.stream_options?.include_usage === true,
+      keep: (firstCallId, blocks) => rememberThinking(ctx, firstCallId, blocks),
     });
     return openStream(
       this.name,
@@ -80,7 +84,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
   }
 
   async countTokens(request: ChatCompletionCreateParams, ctx: CallContext): Promise<number> {
-    const body = countTokensRequest(this.requestBody(request, ctx), ctx.upstreamModel);
+    const body = countTokensRequest(this.requestBody(request, ctx, await recallThinking(request, ctx)), ctx.upstreamModel);
     const counted = await this.call(ctx.signal, () => this.sdk.messages.countTokens(body, nativeOptions(ctx)));
     return counted.input_tokens;
   }
@@ -110,12 +114,15 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
     this.call(NOT_SENT, () => this.sdk.messages.create(body, { signal: NOT_SENT })).catch(() => undefined);
   }
 
-  /** The client's own Messages API body when it sent one (see NativeRequest), else the translation; thinking as the turn allows. */
-  private requestBody(request: ChatCompletionCreateParams, ctx: CallContext) {
+  /**
+   * The client's own Messages API body when it sent one (see NativeRequest), else the translation
+   * with the thinking `kept` for its tool turns (kept-thinking.ts); thinking as the turn allows.
+   */
+  private requestBody(request: ChatCompletionCreateParams, ctx: CallContext, kept: KeptThinking | undefined) {
     const body =
       ctx.native?.protocol === 'anthropic'
         ? nativeMessagesRequest(ctx.native.body, ctx.upstreamModel)
-        : toMessagesRequest(request, ctx.upstreamModel, ctx.deployment);
+        : toMessagesRequest(request, ctx.upstreamModel, ctx.deployment, kept);
     return withThinkingTheTurnAllows(body);
   }
 

@@ -61,10 +61,18 @@ export const EFFORT: Record<Effort, NonNullable<Anthropic.OutputConfig['effort']
 /** Claude has no JSON mode without a schema; json_object is asked for in the system prompt. */
 export const JSON_OBJECT_INSTRUCTION = 'Respond with a single valid JSON object and nothing else: no prose, no code fences.';
 
-/** Translates an OpenAI chat request into a Messages API request (without `stream`). */
-export function toMessagesRequest(request: ChatCompletionCreateParams, model: string, deployment: DeploymentConfig): Body {
+/**
+ * Translates an OpenAI chat request into a Messages API request (without `stream`). `kept`: signed
+ * thinking the gateway kept for tool turns the client sent back without it (kept-thinking.ts).
+ */
+export function toMessagesRequest(
+  request: ChatCompletionCreateParams,
+  model: string,
+  deployment: DeploymentConfig,
+  kept?: KeptThinking,
+): Body {
   checkParams(request, ANTHROPIC_PARAMS, VENDOR);
-  const { system, messages } = toMessages(request.messages);
+  const { system, messages } = toMessages(request.messages, kept);
   const maxTokens = maxTokensOf(request) ?? deployment.maxOutputTokens ?? DEFAULT_MAX_TOKENS;
   const body: Body = { model, max_tokens: maxTokens, messages };
 
@@ -155,13 +163,16 @@ function budgetFor(effort: Effort, maxTokens: number): number {
 }
 
 /** System and developer messages become the top-level `system`; turns keep their sides (see toTurns). */
-export function toMessages(input: ChatCompletionMessageParam[]): {
+export function toMessages(
+  input: ChatCompletionMessageParam[],
+  kept?: KeptThinking,
+): {
   system: Anthropic.TextBlockParam[];
   messages: Anthropic.MessageParam[];
 } {
   const { system, turns } = toTurns<Block>(input, VENDOR, {
     user: (message, param) => partsOf(message, param, MEDIA).flatMap(toBlock),
-    assistant: assistantBlocks,
+    assistant: (message, param) => assistantBlocks(message, param, kept),
     tool: (message, param) => [
       { type: 'tool_result', tool_use_id: toolUseId(message.tool_call_id), content: toolResultContent(textsOf(message, param)) },
     ],
@@ -178,9 +189,22 @@ function toolResultContent(texts: string[]): Anthropic.ToolResultBlockParam['con
   return texts.filter((text) => text.trim()).map((text) => ({ type: 'text', text }));
 }
 
-/** Thinking blocks the client echoed back come first, as Anthropic requires, then text, then tool calls. */
-function assistantBlocks(message: AssistantMessage, param: string): Block[] {
-  const thinking = ((message as { thinking_blocks?: unknown }).thinking_blocks ?? []) as Block[];
+/** Signed thinking blocks kept by the gateway, by the first call id of the answer they came with (kept-thinking.ts). */
+export type KeptThinking = ReadonlyMap<string, unknown>;
+
+/** The thinking blocks an assistant message carries back: the gateway's own `thinking_blocks`, no OpenAI field. */
+export function echoedThinking(message: AssistantMessage): Block[] {
+  return ((message as { thinking_blocks?: unknown }).thinking_blocks ?? []) as Block[];
+}
+
+/**
+ * Thinking blocks come first, as Anthropic requires, then text, then tool calls: those the client
+ * echoed back, after the ones the gateway kept for the turn when the client sent none signed.
+ */
+function assistantBlocks(message: AssistantMessage, param: string, kept: KeptThinking | undefined): Block[] {
+  const echoed = echoedThinking(message);
+  const recalled = kept?.get(message.tool_calls?.[0]?.id ?? '');
+  const thinking = Array.isArray(recalled) && !echoed.some(isSignedThinking) ? [...(recalled as Block[]), ...echoed] : echoed;
   const blocks: Block[] = [...thinking, ...partsOf(message, param).flatMap(toBlock)];
   functionCalls(message, param).forEach((call, j) => {
     blocks.push({

@@ -4,6 +4,7 @@ import { truncated } from '../openai/stream';
 import type { ChatStream, RunningUsage } from '../provider';
 import { ChunkFrames, DONE_FRAME, NO_FRAMES, type Translate } from '../translation/chunks';
 import type { FinishReason } from '../translation/completion';
+import type { ThinkingBlock } from './kept-thinking';
 import { type AnthropicUsage, finishReason, refusalOf, usageFrom } from './response';
 
 type Event = Anthropic.RawMessageStreamEvent;
@@ -19,6 +20,8 @@ export interface StreamOptions {
   provider: string;
   exposeReasoning: boolean;
   includeUsage: boolean;
+  /** Given, once the message is whole, its first tool call's id (if any) and its thinking blocks (rememberThinking). */
+  keep?(firstCallId: string | undefined, blocks: readonly ThinkingBlock[]): void;
 }
 
 /**
@@ -40,6 +43,9 @@ class EventFrames implements StreamSteps<Event, string>, RunningUsage {
   private finish: FinishReason = 'stop';
   private stopped = false;
   private calls = 0;
+  private firstCallId: string | undefined;
+  /** The message's thinking blocks so far, whole: what a client that drops `thinking_blocks` does not send back. */
+  private readonly thinking: ThinkingBlock[] = [];
   private readonly blocks = new Map<number, OpenBlock>();
   /**
    * The role delta goes with the first frame after message_start, not alone: Anthropic sends
@@ -78,6 +84,7 @@ class EventFrames implements StreamSteps<Event, string>, RunningUsage {
       case 'content_block_start': {
         const block = event.content_block;
         if (block.type === 'tool_use') {
+          this.firstCallId ??= block.id;
           this.blocks.set(event.index, { kind: 'tool', call: this.calls, argumentsSent: false });
           return [frames.toolCall(this.calls++, { id: block.id, name: block.name })];
         }
@@ -111,8 +118,8 @@ class EventFrames implements StreamSteps<Event, string>, RunningUsage {
         // OpenAI never leaves a call without arguments: a tool with no input still gets "{}".
         if (open?.kind === 'tool' && !open.argumentsSent) return [frames.toolArguments(open.call, '{}')];
         if (open?.kind === 'thinking')
-          return [frames.delta({ thinking_blocks: [{ type: 'thinking', thinking: open.thinking, signature: open.signature }] })];
-        if (open?.kind === 'redacted') return [frames.delta({ thinking_blocks: [{ type: 'redacted_thinking', data: open.data }] })];
+          return this.thinkingDone(frames, { type: 'thinking', thinking: open.thinking, signature: open.signature });
+        if (open?.kind === 'redacted') return this.thinkingDone(frames, { type: 'redacted_thinking', data: open.data });
         return NO_FRAMES;
       }
       case 'message_delta': {
@@ -130,6 +137,12 @@ class EventFrames implements StreamSteps<Event, string>, RunningUsage {
     }
   }
 
+  /** A whole thinking block: sent as the gateway's `thinking_blocks` delta, and kept for `keep`. */
+  private thinkingDone(frames: ChunkFrames, block: ThinkingBlock): readonly string[] {
+    this.thinking.push(block);
+    return [frames.delta({ thinking_blocks: [block] })];
+  }
+
   soFar() {
     return this.frames && { usage: usageFrom(this.usage), outputCounted: this.outputCounted };
   }
@@ -137,6 +150,7 @@ class EventFrames implements StreamSteps<Event, string>, RunningUsage {
   end(): readonly string[] {
     const frames = this.frames;
     if (!frames || !this.stopped) throw truncated(this.options.provider);
+    this.options.keep?.(this.firstCallId, this.thinking);
     const usage = (this.stream.usage = usageFrom(this.usage));
     return this.withRole(
       this.options.includeUsage ? [frames.finish(this.finish), frames.usage(usage), DONE_FRAME] : [frames.finish(this.finish), DONE_FRAME],

@@ -16,10 +16,11 @@ const startsWithSignedThinking = (message: Message | undefined) => {
  * The body, with thinking off when Anthropic would refuse it on: with thinking on, the assistant
  * message whose tool calls the last tool results answer must start with a signed thinking block
  * (400 "Expected `thinking` or `redacted_thinking`"). OpenAI-format clients send back
- * `reasoning_content`, not the gateway's `thinking_blocks`, and a turn Gemini served has none
- * Anthropic can check (isSignedThinking), so every such tool loop would end there; a 400 does not
- * fail over. Anthropic documents one thinking mode per assistant turn, a tool loop being one, and
- * disabling thinking for a request whose history cannot have it; the next user turn thinks again.
+ * `reasoning_content`, not the gateway's `thinking_blocks`: the blocks the gateway kept for the turn
+ * stand in (kept-thinking.ts), but a turn it kept none for (Gemini served it, the state expired or
+ * is on a replica Redis does not reach) would end the tool loop there; a 400 does not fail over.
+ * Anthropic documents one thinking mode per assistant turn, a tool loop being one, and disabling
+ * thinking for a request whose history cannot have it; the next user turn thinks again.
  */
 export function withThinkingTheTurnAllows(body: Body): Body {
   const { messages } = body;

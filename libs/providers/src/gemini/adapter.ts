@@ -10,6 +10,7 @@ import type { ChatCompletionCreateParams, EmbeddingCreateParams } from '../wire'
 import { geminiClient } from './client';
 import { toEmbeddingsResult, toEmbedRequest } from './embeddings';
 import { fromGeminiError } from './errors';
+import { recallSignatures, rememberSignatures } from './kept-signatures';
 import { toGenerateRequest } from './request';
 import { checkPromptFeedback, choiceFrom, type ChoiceOptions, usageFrom } from './response';
 import { translateChunks } from './stream';
@@ -27,7 +28,7 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
   }
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
-    const params = toGenerateRequest(request, ctx.upstreamModel, ctx.deployment);
+    const params = toGenerateRequest(request, ctx.upstreamModel, ctx.deployment, await recallSignatures(request, ctx));
     const response = await this.call(ctx.signal, () =>
       this.sdk.models.generateContent({ ...params, config: requestConfig(params.config, ctx) }),
     );
@@ -36,19 +37,16 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
     const candidates = [...response.candidates!].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
     const usage = usageFrom(response.usageMetadata);
     const id = response.responseId || completionId();
-    return {
-      body: completionJson(
-        id,
-        response.modelVersion || ctx.upstreamModel,
-        candidates.map((c) => choiceFrom(c, options)),
-        usage,
-      ),
-      usage,
-    };
+    const choices = candidates.map((c) => choiceFrom(c, options));
+    rememberSignatures(
+      ctx,
+      choices.flatMap((choice) => choice.toolCalls),
+    );
+    return { body: completionJson(id, response.modelVersion || ctx.upstreamModel, choices, usage), usage };
   }
 
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
-    const params = toGenerateRequest(request, ctx.upstreamModel, ctx.deployment);
+    const params = toGenerateRequest(request, ctx.upstreamModel, ctx.deployment, await recallSignatures(request, ctx));
     const chunks = await this.call(ctx.signal, () =>
       this.sdk.models.generateContentStream({ ...params, config: requestConfig(params.config, ctx) }),
     );
@@ -56,6 +54,7 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
       ...this.choiceOptions(request),
       model: ctx.upstreamModel,
       includeUsage: request.stream_options?.include_usage === true,
+      keep: (calls) => rememberSignatures(ctx, calls),
     });
     // A blocked prompt arrives as the first chunk: checked before the client sees a 200.
     return openStream(

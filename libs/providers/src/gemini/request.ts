@@ -21,7 +21,15 @@ import {
   stopSequences,
   THINKING_BUDGET,
 } from '../translation/params';
-import { type AssistantMessage, functionCalls, parseArguments, planTools, type ToolMode, type ToolPlan } from '../translation/tools';
+import {
+  type AssistantMessage,
+  functionCalls,
+  parseArguments,
+  planTools,
+  type ToolCallParam,
+  type ToolMode,
+  type ToolPlan,
+} from '../translation/tools';
 import { toTurns } from '../translation/turns';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../wire';
 import { toGeminiSchema } from './schema';
@@ -76,14 +84,18 @@ const MAX_THINKING_BUDGET = 24_576;
  */
 export const SKIP_SIGNATURE = 'skip_thought_signature_validator';
 
-/** Translates an OpenAI chat request into generateContent parameters (the adapter adds the abort signal). */
+/**
+ * Translates an OpenAI chat request into generateContent parameters (the adapter adds the abort
+ * signal). `kept`: thought signatures the gateway kept for calls sent back without one (kept-signatures.ts).
+ */
 export function toGenerateRequest(
   request: ChatCompletionCreateParams,
   model: string,
   deployment: DeploymentConfig,
+  kept?: KeptSignatures,
 ): GenerateContentParameters {
   checkParams(request, GEMINI_PARAMS, VENDOR);
-  const { system, contents } = toContents(request.messages);
+  const { system, contents } = toContents(request.messages, kept);
   const config: GenerateContentConfig = {};
   if (system.length) config.systemInstruction = { parts: system };
   if (request.temperature != null) config.temperature = request.temperature;
@@ -125,12 +137,12 @@ export function toGenerateRequest(
  * System and developer messages become `systemInstruction`; the user side's turns
  * are `user` contents, the assistant's `model` contents (see toTurns).
  */
-export function toContents(input: ChatCompletionMessageParam[]): { system: Part[]; contents: Content[] } {
+export function toContents(input: ChatCompletionMessageParam[], kept?: KeptSignatures): { system: Part[]; contents: Content[] } {
   // Gemini names the function in each response; OpenAI tool messages only carry the call id.
   const callNames = new Map<string, string>();
   const { system, turns } = toTurns<Part>(input, VENDOR, {
     user: (message, param) => partsOf(message, param, MEDIA).flatMap(toPart),
-    assistant: (message, param) => modelParts(message, param, callNames),
+    assistant: (message, param) => modelParts(message, param, callNames, kept),
     tool: (message, param) => {
       const name = callNames.get(message.tool_call_id);
       if (!name)
@@ -150,13 +162,25 @@ export function toContents(input: ChatCompletionMessageParam[]): { system: Part[
   };
 }
 
-function modelParts(message: AssistantMessage, param: string, callNames: Map<string, string>): Part[] {
+/** Thought signatures kept by the gateway, by call id (kept-signatures.ts). */
+export type KeptSignatures = ReadonlyMap<string, unknown>;
+
+/**
+ * A turn's calls with their thought signatures: those the client sent back, else those the gateway
+ * kept for the turn; a turn with neither gets the placeholder on its first call.
+ */
+function modelParts(message: AssistantMessage, param: string, callNames: Map<string, string>, kept: KeptSignatures | undefined): Part[] {
   const parts = partsOf(message, param).flatMap(toPart);
   const calls = functionCalls(message, param);
-  const signed = calls.some((call) => thoughtSignatureOf(call));
+  const echoed = calls.some((call) => thoughtSignatureOf(call));
+  const signatureOf = (call: ToolCallParam) => {
+    const recalled = echoed ? undefined : kept?.get(call.id);
+    return thoughtSignatureOf(call) ?? (typeof recalled === 'string' ? recalled : undefined);
+  };
+  const signed = calls.some(signatureOf);
   calls.forEach((call, j) => {
     callNames.set(call.id, call.function.name);
-    const signature = thoughtSignatureOf(call) ?? (signed || j > 0 ? undefined : SKIP_SIGNATURE);
+    const signature = signatureOf(call) ?? (signed || j > 0 ? undefined : SKIP_SIGNATURE);
     parts.push({
       functionCall: {
         id: call.id,

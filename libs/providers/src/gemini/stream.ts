@@ -3,7 +3,7 @@ import type { StreamSteps } from '../map-stream';
 import { truncated } from '../openai/stream';
 import type { ChatStream, RunningUsage } from '../provider';
 import { ChunkFrames, DONE_FRAME, type Translate } from '../translation/chunks';
-import { completionId, type FinishReason } from '../translation/completion';
+import { completionId, type FinishReason, type ToolCallOut } from '../translation/completion';
 import { type ChoiceOptions, finishOf, isEmptyCandidate, noAnswer, refusalOf, toolCallOf, usageFrom } from './response';
 
 /** Per candidate (OpenAI choice): how many tool calls it opened and how it finished. */
@@ -15,6 +15,8 @@ interface ChoiceState {
 export interface StreamOptions extends ChoiceOptions {
   model: string;
   includeUsage: boolean;
+  /** Given, once the answer is whole, its calls that carry a thought signature (rememberSignatures). */
+  keep?(calls: readonly ToolCallOut[]): void;
 }
 
 /**
@@ -33,6 +35,8 @@ class ChunkTranslation implements StreamSteps<GenerateContentResponse, string>, 
   private frames: ChunkFrames | undefined;
   private usage: GenerateContentResponseUsageMetadata | undefined;
   private readonly choices = new Map<number, ChoiceState>();
+  /** The calls sent so far with a thought signature: what a client that drops `extra_content` does not send back. */
+  private readonly signed: ToolCallOut[] = [];
 
   constructor(
     private readonly options: StreamOptions,
@@ -66,6 +70,7 @@ class ChunkTranslation implements StreamSteps<GenerateContentResponse, string>, 
         } else if (part.functionCall) {
           if (state.calls >= options.maxToolCalls) continue;
           const call = toolCallOf(part.functionCall, part);
+          if (call.extra) this.signed.push(call);
           out.push(frames.toolCall(state.calls, call, index), frames.toolArguments(state.calls++, call.arguments, index));
         } else if (part.text) out.push(frames.content(part.text, index));
       }
@@ -90,6 +95,7 @@ class ChunkTranslation implements StreamSteps<GenerateContentResponse, string>, 
     const states = [...this.choices.entries()].sort(([a], [b]) => a - b);
     if (frames && !states.length) throw noAnswer(options.provider);
     if (!frames || states.some(([, state]) => !state.finish)) throw truncated(options.provider);
+    if (this.signed.length) this.options.keep?.(this.signed);
     const out = states.map(([index, state]) => frames.finish(state.finish!, index));
     const usage = (this.stream.usage = usageFrom(this.usage));
     if (options.includeUsage && usage) out.push(frames.usage(usage));
