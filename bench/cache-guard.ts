@@ -32,17 +32,7 @@ const FILES = [
   'cache-fresh-tune.tsv',
   'cache-fresh-holdout.tsv',
 ];
-const { values: opts, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    embedder: { type: 'string' },
-    gateway: { type: 'string' },
-    'embedding-model': { type: 'string' },
-    'api-key-env': { type: 'string' },
-    dimensions: { type: 'string' },
-    threshold: { type: 'string' },
-  },
-});
+const { values: opts, positionals } = options();
 const EMBEDDER = chosenEmbedder(opts, fail);
 const DEFAULTS = new SemanticCacheConfig();
 const DEFAULT_THRESHOLD = opts.threshold ? Number(opts.threshold) : DEFAULTS.threshold;
@@ -152,6 +142,25 @@ async function embedAll(texts: string[]): Promise<Map<string, PromptVector>> {
   mkdirSync(resolve(VECTORS_FILE, '..'), { recursive: true });
   writeFileSync(VECTORS_FILE, JSON.stringify(Object.fromEntries([...vectors].map(([t, v]) => [t, v && Array.from(v)]))));
   return vectors;
+}
+
+/** The command line; an unknown option or a missing value ends the tool with one line naming it, not a stack trace. */
+function options() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        embedder: { type: 'string' },
+        gateway: { type: 'string' },
+        'embedding-model': { type: 'string' },
+        'api-key-env': { type: 'string' },
+        dimensions: { type: 'string' },
+        threshold: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    return fail(`${(err as Error).message} (usage: the comment at the top of bench/cache-guard.ts)`);
+  }
 }
 
 function fail(message: string): never {

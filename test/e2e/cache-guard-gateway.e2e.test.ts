@@ -69,6 +69,7 @@ describe('the cache-guard calibration tool', () => {
   it('refuses what it cannot do, naming the option, and says why the gateway refused', async () => {
     const url = setup.gateway.url;
     const cases: [string[], Record<string, string>, RegExp][] = [
+      [['--help'], {}, /Unknown option '--help'/],
       [
         ['--embedder', 'text-embedding-3-small'],
         {},
