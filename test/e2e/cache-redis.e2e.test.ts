@@ -198,7 +198,8 @@ describe('response cache on Redis Stack (FT.SEARCH KNN)', () => {
     ...configWith(),
     cache: {
       enabled: true,
-      semantic: { threshold: 0.8 },
+      // A loaded machine can take longer than the default 250 ms to embed: a skipped embedding stores no vector.
+      semantic: { threshold: 0.8, embeddingTimeoutMs: 10_000 },
       redis: { keyPrefix: prefix, timeoutMs: 500, hnswM: 12, hnswEfConstruction: 100 },
     },
     security: { keys: Object.keys(TENANT_KEYS).map((id) => ({ id, keyEnv: `${id.toUpperCase()}_KEY` })) },
