@@ -6,7 +6,7 @@ import { configWith, GatewayProcess } from '../support/gateway';
 
 const EMBEDDED = 'gateway_cache_embedding_duration_seconds_count';
 const LOADING = 'gateway_cache_backend_errors_total{backend="embedder",operation="embed",reason="loading"}';
-const config = { ...configWith(), cache: { enabled: true, semantic: { enabled: true } } };
+const config = { ...configWith(), cache: { enabled: true, semantic: { enabled: true, embeddingTimeoutMs: 10_000 } } };
 
 // Found by an independent check: for about a second after /ready said 200 the offline embedder was
 // still loading, and every prompt then skipped the semantic layer (lookup and store), counted nowhere.

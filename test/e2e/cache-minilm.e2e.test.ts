@@ -8,7 +8,10 @@ describe('response cache with the all-MiniLM-L6-v2 embedder', () => {
   let gateway: GatewayProcess;
 
   before(async () => {
-    gateway = await GatewayProcess.start({ ...configWith({}), cache: { enabled: true, semantic: { embedder: 'minilm' } } });
+    gateway = await GatewayProcess.start({
+      ...configWith({}),
+      cache: { enabled: true, semantic: { embedder: 'minilm', embeddingTimeoutMs: 10_000 } },
+    });
     await embedderLoaded(gateway);
   });
   after(() => gateway?.stop());

@@ -22,7 +22,9 @@ describe('response cache, in process, with the offline embedder', () => {
             { name: 'priced', deployments: [{ provider: 'mock', model: 'p', price: { input: 1, output: 2 } }] },
           ],
         }),
-        cache: { enabled: true, semantic: { threshold: 0.8 } },
+        // Up to 10 s to embed: under a loaded machine's 250 ms default a prompt skips the semantic layer,
+        // and these cases are about what the layer serves, not its time budget.
+        cache: { enabled: true, semantic: { threshold: 0.8, embeddingTimeoutMs: 10_000 } },
         security: {
           keys: [
             { id: 'alice', keyEnv: 'ALICE_KEY' },
@@ -285,7 +287,7 @@ describe('response cache shared by tenants', () => {
     gateway = await GatewayProcess.start(
       {
         ...configWith({}),
-        cache: { enabled: true, scope: 'shared', semantic: { threshold: 0.85 } },
+        cache: { enabled: true, scope: 'shared', semantic: { threshold: 0.85, embeddingTimeoutMs: 10_000 } },
         security: {
           keys: [
             { id: 'alice', keyEnv: 'ALICE_KEY' },
