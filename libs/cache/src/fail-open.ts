@@ -1,5 +1,4 @@
 import type { Logger } from '@nestjs/common';
-import { withinBudget } from '@gateway/redis';
 import type { CacheMetrics } from './metrics';
 
 const WARN_EVERY_MS = 30_000;
@@ -49,11 +48,18 @@ export class FailOpen {
   ) {}
 
   async run<T>(backend: string, operation: string, budgetMs: number | undefined, work: () => Promise<T>, fallback: T): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      return await (budgetMs === undefined ? work() : withinBudget(work(), budgetMs));
+      if (budgetMs === undefined) return await work();
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new DOMException(`no answer within ${budgetMs} ms`, 'TimeoutError')), budgetMs);
+      });
+      return await Promise.race([work(), timeout]);
     } catch (err) {
       this.failed(backend, operation, err);
       return fallback;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -1,3 +1,2 @@
 export * from './redis.module';
 export * from './redis.service';
-export * from './within-budget';
