@@ -1,5 +1,5 @@
 import type { Embedder } from '../../libs/cache/src/embedders/embedder';
-import { Unrepresentable } from '../../libs/cache/src/fail-open';
+import { Unrepresentable } from '../../libs/cache/src/refusals';
 import { dot } from '../../libs/cache/src/vector';
 import type { PromptPair } from '../../test/support/cache-pairs';
 

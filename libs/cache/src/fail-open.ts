@@ -1,4 +1,5 @@
 import type { Logger } from '@nestjs/common';
+import { withinBudget } from '@gateway/redis';
 import type { CacheMetrics } from './metrics';
 
 const WARN_EVERY_MS = 30_000;
@@ -17,21 +18,6 @@ const REASONS = new Map([
 ]);
 const OTHER = { reason: 'error', warn: true };
 
-/** Thrown by a backend that turns work away at once because it could not do it in time (a full queue). */
-export class Overloaded extends Error {
-  override readonly name = 'Overloaded';
-}
-
-/** Thrown by an embedder for a prompt its model cannot represent (a script outside its vocabulary). */
-export class Unrepresentable extends Error {
-  override readonly name = 'Unrepresentable';
-}
-
-/** Thrown by an offline embedder asked for a prompt before its model has loaded (the first second after start-up). */
-export class Loading extends Error {
-  override readonly name = 'Loading';
-}
-
 /**
  * Runs backend calls so that a slow, busy or broken cache never fails a request: past the
  * time budget, when turned away (Overloaded) or on any error the caller gets the fallback,
@@ -48,18 +34,11 @@ export class FailOpen {
   ) {}
 
   async run<T>(backend: string, operation: string, budgetMs: number | undefined, work: () => Promise<T>, fallback: T): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      if (budgetMs === undefined) return await work();
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new DOMException(`no answer within ${budgetMs} ms`, 'TimeoutError')), budgetMs);
-      });
-      return await Promise.race([work(), timeout]);
+      return await (budgetMs === undefined ? work() : withinBudget(work(), budgetMs));
     } catch (err) {
       this.failed(backend, operation, err);
       return fallback;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

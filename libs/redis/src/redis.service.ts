@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions, ReplyError } from 'ioredis';
 import { GatewayConfig, readTlsCa } from '@gateway/config';
+import { withinBudget } from './within-budget';
 
 /** Far above a healthy Redis round trip (well under a millisecond on the same network). */
 const COMMAND_TIMEOUT_MS = 500;
@@ -170,15 +171,10 @@ export class RedisService implements OnApplicationShutdown {
   /** True when Redis is configured and answers PING within the timeout. */
   async ping(timeoutMs: number): Promise<boolean> {
     if (!this.client) return false;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => (timer = setTimeout(resolve, timeoutMs, false)));
-    try {
-      return await Promise.race([this.client.ping().then((r) => r === 'PONG'), timeout]);
-    } catch {
-      return false;
-    } finally {
-      clearTimeout(timer);
-    }
+    return withinBudget(this.client.ping(), timeoutMs).then(
+      (reply) => reply === 'PONG',
+      () => false,
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { GatewayConfig, type ProviderType } from '@gateway/config';
 import type { ReasoningMemory } from '@gateway/providers';
-import { type RedisClient, RedisService } from '@gateway/redis';
+import { type RedisClient, RedisService, withinBudget } from '@gateway/redis';
 import { MemoryBackend } from '../stores/memory-backend';
 
 /** A Redis call that takes longer is given up: the request goes on without the state (Anthropic's floor, Gemini's placeholder). */
@@ -83,17 +83,11 @@ export class ReasoningStateStore {
 
   /** `work`'s answer, or undefined once it failed or took longer than REDIS_BUDGET_MS. */
   private async withinBudget<T>(work: Promise<T>, operation: string): Promise<T | undefined> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${REDIS_BUDGET_MS} ms`)), REDIS_BUDGET_MS);
-    });
     try {
-      return await Promise.race([work, timeout]);
+      return await withinBudget(work, REDIS_BUDGET_MS);
     } catch (err) {
       this.warn(operation, err as Error);
       return undefined;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

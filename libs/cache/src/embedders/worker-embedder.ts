@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Loading, Overloaded, Unrepresentable } from '../fail-open';
+import { Loading, Overloaded, Unrepresentable } from '../refusals';
 import { normalise } from '../vector';
 import type { Embedder, EmbedderState } from './embedder';
 
