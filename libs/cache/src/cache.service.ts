@@ -98,8 +98,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       this.embedder = semantic.embeddingModel
         ? new ProviderEmbedder(semantic.embeddingModel, semantic.embeddingDimensions!, router, executor)
         : semantic.embedder === 'minilm'
-          ? new MiniLmEmbedder(semantic.embeddingQueueSize)
-          : new LocalUseEmbedder(semantic.embeddingQueueSize);
+          ? new MiniLmEmbedder(semantic.embeddingQueueSize, semantic.embedderLoadTimeoutMs)
+          : new LocalUseEmbedder(semantic.embeddingQueueSize, semantic.embedderLoadTimeoutMs);
     }
     if (redisService.client) {
       const space = this.embedder?.id ?? 'exact';

@@ -55,6 +55,12 @@ export class SemanticCacheConfig {
    * them skips the semantic layer at once. At ~80–90 prompts/s, 10 drain in about 120 ms.
    */
   @IsOptional() @IsInt() @Min(1) @Max(10_000) embeddingQueueSize = 10;
+  /**
+   * Longest the offline embedder may take to load its model (about a second on one core); past it the
+   * load counts as failed: the worker is stopped and the replica is ready without the semantic layer,
+   * as when the model cannot load, so a worker that hangs cannot keep a pod unready for ever.
+   */
+  @IsOptional() @IsInt() @Min(1_000) @Max(600_000) embedderLoadTimeoutMs = 60_000;
 }
 
 /** Redis (Stack) backend, used when REDIS_URL is set. */

@@ -45,19 +45,27 @@ export class WorkerEmbedder implements Embedder {
   /**
    * `script`: the worker's file, a name beside this one or an absolute path. `maxQueued`: prompts
    * that may wait besides the running batch; unbounded for batch jobs (the benches), which want every
-   * prompt embedded however long it takes.
+   * prompt embedded however long it takes. `loadLimitMs`: a model not loaded by then counts as failed
+   * to load, and the worker is stopped.
    */
   constructor(
     script: string,
     readonly id: string,
     readonly dimensions: number,
     private readonly maxQueued = Infinity,
+    loadLimitMs = 60_000,
   ) {
     this.worker = new Worker(resolve(__dirname, script));
     // An idle worker must not keep the process alive.
     this.worker.unref();
     this.loaded = new Promise((resolve, reject) => {
+      const limit = setTimeout(() => {
+        this.worker.removeAllListeners('message');
+        reject(new Error(`local embedder did not load its model within ${loadLimitMs} ms`));
+        void this.worker.terminate();
+      }, loadLimitMs).unref();
       this.worker.once('message', (status: WorkerStatus) => {
+        clearTimeout(limit);
         if (!status.ready) return reject(new Error(`local embedder failed to load: ${status.error}`));
         if (status.dimensions !== this.dimensions)
           return reject(new Error(`local embedder: expected ${this.dimensions} dimensions, got ${status.dimensions}`));
@@ -65,7 +73,7 @@ export class WorkerEmbedder implements Embedder {
         this.worker.on('message', (reply: EmbedReply) => this.settle(reply));
         resolve();
       });
-      this.worker.once('error', reject);
+      this.worker.once('error', (err) => (clearTimeout(limit), reject(err)));
     });
     this.loaded.catch(() => (this.state = 'failed'));
     this.worker.on('error', (err) => this.failAll(err));
@@ -73,6 +81,7 @@ export class WorkerEmbedder implements Embedder {
 
   embed(text: string, signal?: AbortSignal): Promise<Float32Array> {
     if (this.state === 'loading') return Promise.reject(new Loading(`the ${this.id} embedder is still loading its model`));
+    if (this.state === 'failed') return Promise.reject(new Error(`the ${this.id} embedder has no model: it failed to load`));
     if (this.queue.length >= this.maxQueued)
       return Promise.reject(new Overloaded(`${this.queue.length} prompts already wait for the ${this.id} embedder`));
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -131,14 +140,14 @@ export class WorkerEmbedder implements Embedder {
 
 /** The offline default: Universal Sentence Encoder lite, 512 dimensions (use.worker.ts). */
 export class LocalUseEmbedder extends WorkerEmbedder {
-  constructor(maxQueued?: number) {
-    super('use.worker.js', 'use-lite-512', 512, maxQueued);
+  constructor(maxQueued?: number, loadLimitMs?: number) {
+    super('use.worker.js', 'use-lite-512', 512, maxQueued, loadLimitMs);
   }
 }
 
 /** all-MiniLM-L6-v2, 384 dimensions (minilm.worker.ts; model files from scripts/minilm-model.sh). */
 export class MiniLmEmbedder extends WorkerEmbedder {
-  constructor(maxQueued?: number) {
-    super('minilm.worker.js', 'minilm-l6-384', 384, maxQueued);
+  constructor(maxQueued?: number, loadLimitMs?: number) {
+    super('minilm.worker.js', 'minilm-l6-384', 384, maxQueued, loadLimitMs);
   }
 }
