@@ -44,7 +44,8 @@ export function routerHarness(config: GatewayConfig, size = 2) {
   const group = { name: 'g', config: {} as never, deployments };
   const profile = profileChat({ model: 'g', messages: [{ role: 'user', content: 'hi' }] });
 
-  const send = async (call: AttemptCall<string>, abortAfterMs?: number): Promise<Answer> => {
+  /** `waitedMs`: what the request spent before the executor (Plan.waitedMs), off its deadline. */
+  const send = async (call: AttemptCall<string>, abortAfterMs?: number, waitedMs?: number): Promise<Answer> => {
     const start = clock.now();
     const ac = new AbortController();
     const cancel = abortAfterMs === undefined ? () => undefined : clock.after(abortAfterMs, () => ac.abort());
@@ -53,6 +54,7 @@ export function routerHarness(config: GatewayConfig, size = 2) {
         group,
         profile,
         deployments: STRATEGY_ORDER.priority(eligibleDeployments(group, profile, breakers, start), {} as never),
+        waitedMs,
       };
       const run = await executor.run(plan, ac.signal, 'total', call);
       return { status: 200, result: run.result, start, end: clock.now() };

@@ -43,6 +43,19 @@ async function settle<T>(h: ReturnType<typeof routerHarness>, pending: Promise<T
 describe('executor', () => {
   before(() => Logger.overrideLogger(false));
 
+  // Found by an independent check: a request that waited for an identical one's answer (cache.coalesce)
+  // then had a whole deadline of its own, up to about twice deadlineMs in all.
+  it('takes the time a request already waited off its deadline', async () => {
+    const h = routerHarness(config(), 1);
+    const hang = async (_d: Deployment, signal: AbortSignal) => {
+      await h.clock.sleep(60_000, signal);
+      throw signal.reason ?? GatewayError.clientClosed();
+    };
+    const answer = await settle(h, h.send(hang, undefined, 9_700));
+    assert.equal(answer.status, 504);
+    assert.equal(answer.end - answer.start, 300, 'the 300 ms left of the 10 s deadline, not a new one');
+  });
+
   for (const status of [503, 529]) {
     it(`honours Retry-After on a ${status}, in seconds and as an HTTP date`, async () => {
       for (const header of ['2', 'date']) {

@@ -18,6 +18,7 @@ import { guard, promptFacts } from './guard';
 import { InFlight, type Settle } from './in-flight';
 import { CacheMetrics, type LookupResult } from './metrics';
 import { cacheableCompletion, cacheableRequest } from './policy';
+import { readAhead } from './read-ahead';
 import { SseChunkCollector } from './sse';
 
 export type CacheStatus = 'hit-exact' | 'hit-semantic' | 'hit-coalesced' | 'miss' | 'bypass';
@@ -33,6 +34,19 @@ export interface CacheLookup {
   header: string;
   /** Present when the answer to this request may be stored. */
   readonly pending?: PendingStore;
+  /** How long the lookup waited for an identical request's answer (cache.coalesce): part of the request's deadline. */
+  waitedMs?: number;
+}
+
+/** How a lookup may wait for identical requests in flight (cache.coalesce). */
+export interface CoalesceOptions {
+  /** The client's: a request whose client has gone stops waiting. */
+  signal?: AbortSignal;
+  /**
+   * False when this request's answer will not be stored whatever it is (a vendor's own answer on a
+   * pass-through route): identical requests would wait for nothing, so none waits for it.
+   */
+  lead?: boolean;
 }
 
 interface PendingStore {
@@ -46,6 +60,23 @@ interface PendingStore {
 }
 
 const BYPASS: CacheLookup = Object.freeze({ status: 'bypass', header: 'bypass' });
+/**
+ * How much of a waited-for stream is read ahead of its client, in entries' worth (maxEntryBytes): its SSE
+ * is some tens of times the answer it assembles, so a stream whose client lags further has its waiting
+ * requests go upstream themselves.
+ */
+const READ_AHEAD_ENTRIES = 16;
+
+/** `answer`, or undefined once `signal` aborts first: a request whose client has gone waits no longer. */
+function untilAborted<T>(answer: Promise<T | undefined>, signal: AbortSignal | undefined): Promise<T | undefined> {
+  if (!signal) return answer;
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const gone = () => resolve(undefined);
+    signal.addEventListener('abort', gone, { once: true });
+    void answer.then((value) => (signal.removeEventListener('abort', gone), resolve(value)));
+  });
+}
 const READY_WAIT_MS = 2_000;
 /** Defaults of cache.semantic.embeddingTimeoutMs (see SemanticCacheConfig). */
 const OFFLINE_EMBEDDING_TIMEOUT_MS = 250;
@@ -156,7 +187,12 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Finds a cached answer for the request. Never throws: a broken backend is a miss. */
-  async lookup(request: ChatCompletionCreateParams, scope: CacheScope, controls: CacheControls = DEFAULT_CONTROLS): Promise<CacheLookup> {
+  async lookup(
+    request: ChatCompletionCreateParams,
+    scope: CacheScope,
+    controls: CacheControls = DEFAULT_CONTROLS,
+    coalesce: CoalesceOptions = {},
+  ): Promise<CacheLookup> {
     const started = performance.now();
     if (!this.enabled || !cacheableRequest(request, this.config) || (!controls.lookup && !controls.store)) {
       return this.finish('bypass', started, BYPASS);
@@ -173,12 +209,15 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const exact = await this.call(this.exactBackend(), 'get', (b) => b.get(keys.exact), undefined);
     if (exact) return this.finish('hit_exact', started, { status: 'hit-exact', header: 'hit-exact', body: exact.body }, exact, scope);
     const earlier = this.config.coalesce ? this.inFlight.answerOf(keys.exact) : undefined;
+    let waitedMs: number | undefined;
     if (earlier) {
       // One wait at most: after a request that had no answer to share (it failed, or its answer may
       // not be stored) this one goes upstream itself, so an outage does not line identical requests up.
+      const waitStarted = performance.now();
       this.metrics.waiting.inc();
-      const answer = await earlier;
+      const answer = await untilAborted(earlier, coalesce.signal);
       this.metrics.waiting.dec();
+      waitedMs = performance.now() - waitStarted;
       if (answer)
         return this.finish(
           'hit_coalesced',
@@ -187,7 +226,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
           answer,
           scope,
         );
-    } else if (stored && this.config.coalesce) pending.settle = this.inFlight.lead(keys.exact);
+    } else if (stored && this.config.coalesce && coalesce.lead !== false) pending.settle = this.inFlight.lead(keys.exact);
 
     if (pending.semanticPrompt) {
       // A client may make matching stricter, never looser: with scope shared, a lower threshold would
@@ -206,7 +245,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
         );
       }
     }
-    return this.finish('miss', started, { status: 'miss', header: 'miss', pending: stored });
+    return this.finish('miss', started, { status: 'miss', header: 'miss', pending: stored, waitedMs });
   }
 
   /** Stores the answer to a missed request when policy allows. Never throws. */
@@ -253,10 +292,14 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     if (!lookup.pending) return stream;
     const collector = new SseChunkCollector(this.config.maxEntryBytes);
     const store = (body: string) => this.store(lookup, body);
+    // Requests wait for this one: its answer is read at the upstream's pace, not its client's.
+    const source = lookup.pending.settle
+      ? readAhead(stream, READ_AHEAD_ENTRIES * this.config.maxEntryBytes, () => this.release(lookup))
+      : stream;
     const recorded: ChatStream = {
       runningUsage: stream.runningUsage,
       [Symbol.asyncIterator]: () =>
-        mapStream(stream, {
+        mapStream(source, {
           step: (chunk) => {
             collector.push(chunk);
             return [chunk];

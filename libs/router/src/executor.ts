@@ -113,7 +113,7 @@ export class Executor {
   ): Promise<Attempted<T>> {
     const { retry, timeouts } = this.config.router;
     const runStarted = performance.now();
-    const deadline = this.clock.now() + timeouts.deadlineMs;
+    const deadline = this.clock.now() + timeouts.deadlineMs - (plan.waitedMs ?? 0);
     const failures: FailedAttempt[] = [];
     const tries = new Map<Deployment, number>();
     const triesLeft = (d: Deployment) => (tries.get(d) ?? 0) < retry.attemptsPerDeployment;

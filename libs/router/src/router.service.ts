@@ -16,6 +16,8 @@ export interface Plan {
   profile: RequestProfile;
   /** Set when the client asked for a virtual model and a task rule picked the group. */
   route?: TaskDecision & { virtualModel: string };
+  /** What the request already spent waiting for an identical one's answer (cache.coalesce): taken off its deadline. */
+  waitedMs?: number;
 }
 
 /** eligibleDeployments' refusals, by the model group they refused: the request is still that group's in logs and metrics. */

@@ -1,7 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CACHE_HEADERS, CacheService, parseControls, replayAsStream } from '@gateway/cache';
-import { answeredModel, type ChatCompletionCreateParams, type ChatStream, type JsonResult, type NativeRequest } from '@gateway/providers';
+import {
+  answeredModel,
+  type ChatCompletionCreateParams,
+  GatewayError,
+  type ChatStream,
+  type JsonResult,
+  type NativeRequest,
+} from '@gateway/providers';
 import { type Deployment, Executor, RouterService } from '@gateway/router';
 import type { AttemptTiming } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
@@ -39,6 +46,7 @@ export class ChatPipeline {
     state.stream = body.stream === true;
     state.reservation = await this.admission.admit(request, reply, body.model, plan, native?.protocol);
 
+    const signal = clientSignal(reply);
     // A request only its vendor's API can serve (NativeRequest.only) neither reads nor writes the cache:
     // its chat params are a stand-in (server tools as plain functions) that another request could share.
     const cached =
@@ -47,10 +55,14 @@ export class ChatPipeline {
             body,
             this.cache.scope(tenantOf(request), plan.group.name, native?.keyExtras),
             parseControls(request.headers),
+            // The first deployment answering in the request's own protocol gives a vendor's answer, never stored.
+            { signal, lead: native?.protocol !== plan.deployments[0]?.provider.type },
           )
         : undefined;
+    if (signal.aborted) throw GatewayError.clientClosed();
     if (cached) {
       state.cache = cached.status;
+      plan.waitedMs = cached.waitedMs;
       reply.header(CACHE_HEADERS.result, cached.header);
     }
     if (cached?.body !== undefined) {
@@ -61,7 +73,6 @@ export class ChatPipeline {
     // Whatever becomes of this request, identical ones waiting for its answer must not wait longer.
     if (cached?.pending) reply.raw.once('close', () => this.cache.release(cached));
 
-    const signal = clientSignal(reply);
     const reasoning = this.reasoningState.forTenant(tenantOf(request));
     const ctx = (d: Deployment, attemptSignal: AbortSignal, timing?: AttemptTiming) => ({
       upstreamModel: d.upstreamModel,
