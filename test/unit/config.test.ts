@@ -320,6 +320,8 @@ describe('config', () => {
     'cache:',
     'cache: { semantic: }',
     'responses:',
+    'messages:',
+    'messages: { threads: }',
     'redis:',
     'server:',
     'server: { redactPatterns: }',

@@ -16,6 +16,8 @@ import { HealthController } from './health/health.controller';
 import { ShutdownState } from './health/shutdown-state';
 import { OpenAIErrorFilter } from './http/error.filter';
 import { MessagesController } from './messages/messages.controller';
+import { ThreadStore } from './messages/threads/thread-store';
+import { MessageThreads } from './messages/threads/threads';
 import { ModelsController } from './models/models.controller';
 import { ChatPipeline } from './pipeline/chat-pipeline';
 import { ReasoningStateStore } from './reasoning-state/reasoning-state.store';
@@ -42,7 +44,15 @@ export class AppModule {
         CacheModule,
       ],
       controllers: [ChatController, MessagesController, ResponsesController, EmbeddingsController, ModelsController, HealthController],
-      providers: [ShutdownState, ChatPipeline, ResponseStore, ReasoningStateStore, { provide: APP_FILTER, useClass: OpenAIErrorFilter }],
+      providers: [
+        ShutdownState,
+        ChatPipeline,
+        ResponseStore,
+        ThreadStore,
+        MessageThreads,
+        ReasoningStateStore,
+        { provide: APP_FILTER, useClass: OpenAIErrorFilter },
+      ],
     };
   }
 }

@@ -22,6 +22,7 @@ import { RouterConfig, STRATEGIES, type Strategy, VirtualModelConfig } from './r
 import { SecurityConfig } from './security-config';
 import { CacheConfig } from './cache-config';
 import { IsRedisUrl, RedisConfig } from './redis-config';
+import { MessagesConfig } from './messages-config';
 import { ResponsesConfig } from './responses-config';
 
 export const PROVIDER_TYPES = ['openai', 'openai-compatible', 'anthropic', 'gemini', 'mock'] as const;
@@ -225,4 +226,6 @@ export class GatewayConfig {
   @IsOptional() @Nested(() => CacheConfig) cache: CacheConfig = new CacheConfig();
   /** Stored responses of the Responses API (apps/gateway/src/responses); see responses-config.ts. */
   @IsOptional() @Nested(() => ResponsesConfig) responses: ResponsesConfig = new ResponsesConfig();
+  /** Message threads of the Messages API (apps/gateway/src/messages/threads); see messages-config.ts. */
+  @IsOptional() @Nested(() => MessagesConfig) messages: MessagesConfig = new MessagesConfig();
 }

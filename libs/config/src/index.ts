@@ -1,5 +1,6 @@
 export * from './cache-config';
 export * from './responses-config';
+export * from './messages-config';
 export * from './gateway-config';
 export * from './router-config';
 export * from './security-config';

@@ -4,10 +4,21 @@ import { toMessage } from './response';
 import { encodeChunks } from '../pipeline/chat-chunks';
 import { MessageEvents } from './stream';
 
-/** A complete chat answer as a Messages API `message` (an Anthropic upstream's as it is), with the pipeline's usage kept for accounting. */
-export function toMessageResult(result: JsonResult, thinking: boolean): JsonResult {
-  if (result.native === 'anthropic') return result;
-  return { body: JSON.stringify(toMessage(JSON.parse(bodyText(result.body)) as ChatCompletion, thinking)), usage: result.usage };
+/**
+ * A complete chat answer as a Messages API `message` (an Anthropic upstream's as it is), with the
+ * pipeline's usage kept for accounting. `id`: the id the answer gets instead of the upstream's
+ * (a thread keeps answers by id, and neither a cached answer's nor every upstream's is unique).
+ */
+export function toMessageResult(result: JsonResult, thinking: boolean, id?: string): JsonResult {
+  if (result.native === 'anthropic' && !id) return result;
+  const text = bodyText(result.body);
+  const message = result.native === 'anthropic' ? (JSON.parse(text) as object) : toMessage(JSON.parse(text) as ChatCompletion, thinking);
+  return { body: JSON.stringify(id ? { ...message, id } : message), usage: result.usage, native: result.native };
+}
+
+/** A fresh Messages API id. */
+export function newMessageId(): string {
+  return `msg_${randomBytes(12).toString('base64url')}`;
 }
 
 /**
@@ -20,6 +31,6 @@ export function toMessageStream(frames: ChatStream, thinking: boolean, model: st
   const events = new MessageEvents(thinking);
   return encodeChunks(frames, {
     chunk: (chunk) => events.push(chunk),
-    end: () => events.end(`msg_${randomBytes(12).toString('base64url')}`, model),
+    end: () => events.end(newMessageId(), model),
   });
 }

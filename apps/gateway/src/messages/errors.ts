@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { anthropicTables, type GatewayError } from '@gateway/providers';
+import { anthropicTables, GatewayError } from '@gateway/providers';
 import { sseEvent } from './stream';
 
 /**
@@ -18,10 +18,26 @@ function status(error: GatewayError): number {
   return STATUS[error.status] ?? error.status;
 }
 
+/**
+ * An error Anthropic's API gives an `error.details` object, whose `error_code` its SDKs act on (the
+ * thread helper replays a conversation on `thread_not_found`, for one).
+ */
+export class DetailedError extends GatewayError {
+  constructor(
+    status: number,
+    message: string,
+    readonly details: { error_code: string } & Record<string, unknown>,
+    param: string | null = null,
+  ) {
+    super(status, message, status === 404 ? 'not_found_error' : 'invalid_request_error', details.error_code, param);
+  }
+}
+
 function errorObject(error: GatewayError) {
   const code = status(error);
   const type = anthropicTables.ERROR_TYPE_BY_STATUS[code] ?? (code >= 500 ? 'api_error' : 'invalid_request_error');
-  return { type: 'error', error: { type, message: error.message } };
+  const details = error instanceof DetailedError ? { details: error.details } : {};
+  return { type: 'error', error: { type, message: error.message, ...details } };
 }
 
 /** `{"type":"error","error":{"type":…,"message":…},"request_id":…}` with Anthropic's statuses. */

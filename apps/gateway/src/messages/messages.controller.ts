@@ -3,15 +3,18 @@ import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { genAiProviderName, MetricsService } from '@gateway/metrics';
 import { asGatewayError, endAttempt, RouterService, startAttempt } from '@gateway/router';
+import { bodyText } from '@gateway/providers';
 import { AdmissionService } from '@gateway/security';
 import { clientSignal } from '../http/client-signal';
 import { sendJson } from '../http/describe-run';
-import { requestState, upstreamHeaders } from '../http/request-state';
+import { requestState, tenantOf, upstreamHeaders } from '../http/request-state';
 import { writeSse } from '../http/sse';
 import { ChatPipeline } from '../pipeline/chat-pipeline';
-import { toMessageResult, toMessageStream } from './codec';
+import { newMessageId, toMessageResult, toMessageStream } from './codec';
 import { countTokensSchema, messagesSchema } from './messages.schema';
 import { toChatRequest } from './request';
+import { keepingReply, type ThreadReply } from './threads/assemble';
+import { MessageThreads, type ThreadedRequest, type ThreadRequest } from './threads/threads';
 import type { MessagesRequest } from './wire';
 
 /**
@@ -20,6 +23,8 @@ import type { MessagesRequest } from './wire';
  * for OpenAI clients); an Anthropic deployment gets the original body as well and
  * sends that upstream, so cache_control and other Anthropic-only fields survive. A
  * request with what only Anthropic runs (server tools) is routed to Anthropic deployments only.
+ * A request on a message thread (`thread`) is made whole first (threads/threads.ts) and its
+ * answer kept for the next turn, whichever vendor served it.
  */
 @Controller('v1/messages')
 export class MessagesController {
@@ -28,18 +33,35 @@ export class MessagesController {
     private readonly router: RouterService,
     private readonly metrics: MetricsService,
     private readonly admission: AdmissionService,
+    private readonly threads: MessageThreads,
   ) {}
 
   @Post()
   @HttpCode(200)
   @RouteSchema({ body: messagesSchema })
   async create(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const body = request.body as MessagesRequest;
-    const { chat, native } = toChatRequest(body, betaHeader(request));
+    const thread = await this.threads.open(tenantOf(request), request.body as ThreadedRequest, betaHeader(request));
+    try {
+      await this.answer(request, reply, thread);
+    } finally {
+      await thread?.settle();
+    }
+  }
+
+  private async answer(request: FastifyRequest, reply: FastifyReply, thread: ThreadRequest | undefined): Promise<void> {
+    const body = thread?.body ?? (request.body as MessagesRequest);
+    const { chat, native } = toChatRequest(body, thread ? thread.beta : betaHeader(request));
     const thinking = chat.reasoning_effort !== undefined;
     const outcome = await this.pipeline.run(request, reply, chat, native);
-    if (outcome.stream) return writeSse(reply, toMessageStream(outcome.frames, thinking, body.model), this.metrics);
-    sendJson(reply, requestState(request), toMessageResult(outcome.result, thinking));
+    // A thread keeps answers by id: each gets a fresh one (a cached answer's would repeat, and not every upstream's is unique).
+    const id = thread && newMessageId();
+    if (outcome.stream) {
+      const frames = toMessageStream(outcome.frames, thinking, body.model);
+      return writeSse(reply, thread ? keepingReply(frames, id!, thread.keep) : frames, this.metrics);
+    }
+    const result = toMessageResult(outcome.result, thinking, id);
+    if (thread) await thread.keep(JSON.parse(bodyText(result.body)) as ThreadReply);
+    sendJson(reply, requestState(request), result);
   }
 
   /**

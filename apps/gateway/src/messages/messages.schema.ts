@@ -118,5 +118,13 @@ export const messagesSchema = {
     top_p: { type: 'number', minimum: 0, maximum: 1 },
     top_k: { type: 'integer', minimum: 0 },
     metadata: { type: 'object', properties: { user_id: { type: ['string', 'null'] } } },
+    // Message threads (threads/threads.ts): create, or continue from a response's id.
+    thread: {
+      type: ['object', 'null'],
+      required: ['type'],
+      properties: { type: { enum: ['create', 'continue'] }, previous_message_id: { type: 'string', minLength: 1 } },
+      if: { properties: { type: { const: 'continue' } } },
+      then: { required: ['type', 'previous_message_id'] },
+    },
   },
 } as const;

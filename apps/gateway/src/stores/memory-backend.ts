@@ -1,8 +1,10 @@
+import type { TenantStore } from './tenant-store';
+
 /**
  * JSON per tenant and id with a TTL, in process: a Map in recency order, evicted oldest first beyond
- * `maxChars` of JSON or `maxEntries` entries. Stored responses and kept reasoning state use it.
+ * `maxChars` of JSON or `maxEntries` entries. Stored responses, Messages API threads and kept reasoning state use it.
  */
-export class MemoryBackend {
+export class MemoryBackend implements TenantStore {
   private readonly entries = new Map<string, { json: string; expiresAt: number }>();
   private chars = 0;
 
@@ -37,6 +39,12 @@ export class MemoryBackend {
       if (this.chars <= this.maxChars && this.entries.size <= this.maxEntries) break;
       this.remove(oldest);
     }
+  }
+
+  async claim(tenant: string, id: string, json: string, ttlSeconds: number): Promise<boolean> {
+    if ((await this.get(tenant, id)) !== undefined) return false;
+    await this.put(tenant, id, json, ttlSeconds);
+    return true;
   }
 
   async delete(tenant: string, id: string): Promise<boolean> {

@@ -1,0 +1,144 @@
+import { Injectable } from '@nestjs/common';
+import { DetailedError } from '../errors';
+import type { AnthropicBlock, MessagesRequest } from '../wire';
+import type { ThreadReply } from './assemble';
+import { type StoredThread, ThreadStore } from './thread-store';
+
+/** The beta header Anthropic's API wants with `thread`; the gateway serves threads itself, so no upstream gets it. */
+export const THREADS_BETA = 'message-threads-2026-08-12';
+
+export type ThreadParam = { type: 'create' } | { type: 'continue'; previous_message_id: string };
+
+/** A Messages request as clients send it, `thread` included. */
+export type ThreadedRequest = MessagesRequest & { thread?: ThreadParam | null };
+
+/**
+ * Fields a continue must send as the thread's create request did (Anthropic's thread fingerprint):
+ * what the model is and how it answers. `system` and `tools` are the thread's own: a continue leaves
+ * them out, and one that sends them must send the thread's.
+ */
+const FIXED_FIELDS = ['model', 'thinking', 'output_config'] as const;
+const THREAD_FIELDS = ['system', 'tools'] as const;
+
+/** A request on a thread, as the pipeline serves it. */
+export interface ThreadRequest {
+  /** The whole conversation (the thread's, then the new messages) with the thread's system and tools, without `thread`. */
+  body: MessagesRequest;
+  /** The client's anthropic-beta header without the threads beta: an Anthropic deployment gets a plain request. */
+  beta: string | undefined;
+  /** Keeps the thread, this answer last, under the answer's id. */
+  keep(reply: ThreadReply): Promise<void>;
+  /** Once the request is over: the response it continued stays continued if its answer was kept, else can be continued again. */
+  settle(): Promise<void>;
+}
+
+/**
+ * Anthropic's message threads (the `thread` parameter), held by the gateway for every provider: a
+ * continue is rebuilt into the whole conversation before anything else reads it, so routing,
+ * fallbacks across vendors, the cache (keyed on the whole conversation) and usage see a plain
+ * request; the answer is then kept under its id with the conversation it ends. Errors are
+ * Anthropic's, with the `error.details.error_code` its SDKs' thread helpers act on.
+ */
+@Injectable()
+export class MessageThreads {
+  constructor(private readonly store: ThreadStore) {}
+
+  /** The request on its thread, or undefined when it has none. */
+  async open(tenant: string, body: ThreadedRequest, beta: string | undefined): Promise<ThreadRequest | undefined> {
+    const { thread, ...request } = body;
+    if (thread == null) return undefined;
+    if (thread.type === 'create') return this.opened(tenant, request, withoutThreadsBeta(beta));
+    const previousId = thread.previous_message_id;
+    const previous = await this.store.get(tenant, previousId);
+    if (!previous) throw notFound(previousId);
+    refuseChangedFields(previous, request);
+    const continuation = await this.store.claim(tenant, previousId);
+    if (continuation) throw continued(continuation, previousId);
+    const whole: MessagesRequest = { ...request, messages: [...previous.messages, ...request.messages] };
+    for (const field of THREAD_FIELDS) {
+      if (previous[field] === undefined) delete whole[field];
+      else Object.assign(whole, { [field]: previous[field] });
+    }
+    return this.opened(tenant, whole, withoutThreadsBeta(beta), previousId);
+  }
+
+  private opened(tenant: string, body: MessagesRequest, beta: string | undefined, continues?: string): ThreadRequest {
+    let kept = false;
+    return {
+      body,
+      beta,
+      keep: async (reply) => {
+        const messages = [...body.messages.map(withoutCacheControl), { role: 'assistant' as const, content: reply.content }];
+        await this.store.put(tenant, reply.id, { system: body.system, tools: body.tools, fingerprint: fingerprint(body), messages });
+        kept = true;
+      },
+      settle: async () => {
+        if (continues) await this.store.settle(tenant, continues, kept);
+      },
+    };
+  }
+}
+
+function fingerprint(body: MessagesRequest): Record<string, string> {
+  return Object.fromEntries(FIXED_FIELDS.map((field) => [field, JSON.stringify(body[field] ?? null)]));
+}
+
+/** thread_fingerprint_mismatch naming each field that differs from the thread's (a `system` or `tools` sent only). */
+function refuseChangedFields(thread: StoredThread, request: MessagesRequest): void {
+  const sent = fingerprint(request);
+  const differing: string[] = FIXED_FIELDS.filter((field) => sent[field] !== thread.fingerprint[field]);
+  for (const field of THREAD_FIELDS) {
+    if (request[field] !== undefined && JSON.stringify(request[field]) !== JSON.stringify(thread[field] ?? null)) differing.push(field);
+  }
+  if (!differing.length) return;
+  throw new DetailedError(
+    400,
+    `A thread's fields must stay the same across its turns; differing field(s): ${differing.join(', ')}. ` +
+      'Send the values the thread was created with, or replay the full conversation with thread: {"type": "create"} to change them.',
+    { error_code: 'thread_fingerprint_mismatch' },
+    differing[0]!,
+  );
+}
+
+function notFound(id: string): DetailedError {
+  return new DetailedError(
+    404,
+    `No thread was found for previous_message_id '${id}' (threads expire 5 minutes after their last response). ` +
+      'Replay the full conversation with thread: {"type": "create"} to start a new thread.',
+    { error_code: 'thread_not_found' },
+    'thread.previous_message_id',
+  );
+}
+
+function continued(continuation: 'in_flight' | 'continued', id: string): DetailedError {
+  const message =
+    continuation === 'continued'
+      ? `The response '${id}' has already been continued, and each response can be continued only once. Continue from the thread's most recent response id.`
+      : `Another request is still continuing from '${id}'. Wait for it to complete and continue from its response id, or replay the full conversation with thread: {"type": "create"}.`;
+  const code = continuation === 'continued' ? 'thread_already_continued' : 'thread_continue_in_flight';
+  return new DetailedError(400, message, { error_code: code }, 'thread.previous_message_id');
+}
+
+function withoutThreadsBeta(beta: string | undefined): string | undefined {
+  const names = beta
+    ?.split(',')
+    .map((name) => name.trim())
+    .filter((name) => name && name !== THREADS_BETA);
+  return names?.length ? names.join(',') : undefined;
+}
+
+/**
+ * A message without the cache breakpoints of its blocks (and of the blocks in its tool results): they
+ * marked the request that first sent it, and a thread that sent every turn's again would soon pass
+ * the four a request may hold. The Anthropic SDK's thread helper drops them on a replay alike.
+ */
+function withoutCacheControl(message: MessagesRequest['messages'][number]): MessagesRequest['messages'][number] {
+  if (typeof message.content === 'string') return message;
+  return { ...message, content: message.content.map(blockWithoutCacheControl) };
+}
+
+function blockWithoutCacheControl(block: AnthropicBlock): AnthropicBlock {
+  const { cache_control: _, ...rest } = block;
+  if (Array.isArray(rest.content)) rest.content = (rest.content as AnthropicBlock[]).map(blockWithoutCacheControl);
+  return rest as AnthropicBlock;
+}

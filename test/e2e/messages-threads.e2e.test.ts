@@ -1,0 +1,217 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
+import { Redis } from 'ioredis';
+import { FakeAnthropic } from '../support/fake-anthropic';
+import { FakeGemini } from '../support/fake-gemini';
+import { FakeOpenAI } from '../support/fake-openai';
+import type { FakeUpstream } from '../support/fake-upstream';
+import { configWith, GatewayProcess } from '../support/gateway';
+import { RedisServer } from '../support/redis-server';
+
+/**
+ * Found by an independent check with @anthropic-ai/sdk 1.17, whose `beta.messages.thread()` and
+ * `toolRunner()` use Anthropic's message threads by default: the first request sends
+ * `thread: {type: "create"}`, each later one only its new messages with `thread: {type: "continue",
+ * previous_message_id}`. The gateway ignored `thread` and translated the new messages alone (GPT: a
+ * 200 that had lost the conversation; Gemini: a 400 naming a tool call id; with the cache on, an exact
+ * hit for the lone new message). The gateway now holds threads itself, for every vendor, per tenant,
+ * in Redis when configured: these run two replicas on one Redis, with the exact cache on.
+ *
+ * The SDK's own helper drives a conversation on each vendor; single turns are sent as it sends them
+ * (`beta.messages.create` with `thread`) to check each error's `error.details.error_code`, which the
+ * helper acts on (thread_not_found, thread_already_continued: replay the conversation with `create`).
+ */
+const SERVER = process.env.TEST_REDIS_SERVER;
+const skip = !SERVER && 'TEST_REDIS_SERVER unset (run npm test)';
+const THREADS_BETA = 'message-threads-2026-08-12';
+const KEYS = { TEAM_A_KEY: 'team-a-secret-key-value', TEAM_B_KEY: 'team-b-secret-key-value' };
+const SYSTEM = 'You are the thread test. Keep replies short.';
+
+const openai = new FakeOpenAI();
+const anthropic = new FakeAnthropic('sk-ant-fake');
+const gemini = new FakeGemini('gemini-fake');
+
+/** Per vendor: the gateway's model (an echo of the last user text) and the fake that serves it. */
+const VENDORS: { model: string; upstream: FakeUpstream }[] = [
+  { model: 'gpt-echo', upstream: openai },
+  { model: 'claude-echo', upstream: anthropic },
+  { model: 'gemini-echo', upstream: gemini },
+];
+
+type Body = Record<string, any>;
+type Thread = { type: 'create' } | { type: 'continue'; previous_message_id: string };
+
+describe('Anthropic message threads, held by the gateway for every vendor', { skip }, () => {
+  let redis: RedisServer;
+  let probe: Redis;
+  let a: GatewayProcess;
+  let b: GatewayProcess;
+
+  before(async () => {
+    const [oa, ant, gem] = await Promise.all([openai.start(), anthropic.start(), gemini.start()]);
+    redis = await RedisServer.start(SERVER!);
+    probe = new Redis(redis.url);
+    const deploy = (name: string, provider: string, model: string) => ({
+      name,
+      deployments: [{ provider, model, maxOutputTokens: 1000, capabilities: ['tools', 'json', 'vision'] }],
+    });
+    const config = configWith({
+      providers: [
+        { name: 'oa', type: 'openai-compatible', baseUrl: oa },
+        { name: 'ant', type: 'anthropic', baseUrl: ant, apiKeyEnv: 'FAKE_ANT_KEY' },
+        { name: 'gem', type: 'gemini', baseUrl: gem, apiKeyEnv: 'FAKE_GEM_KEY' },
+      ],
+      models: [deploy('gpt-echo', 'oa', 'ok'), deploy('claude-echo', 'ant', 'claude-echo'), deploy('gemini-echo', 'gem', 'gemini-echo')],
+      cache: { enabled: true, semantic: { enabled: false } },
+      security: {
+        keys: [
+          { id: 'team-a', keyEnv: 'TEAM_A_KEY' },
+          { id: 'team-b', keyEnv: 'TEAM_B_KEY' },
+        ],
+      },
+    });
+    const env = {
+      REDIS_URL: redis.url,
+      GATEWAY_MASTER_KEY: 'test-master-key-0123456789',
+      FAKE_ANT_KEY: 'sk-ant-fake',
+      FAKE_GEM_KEY: 'gemini-fake',
+      ...KEYS,
+    };
+    [a, b] = await Promise.all([GatewayProcess.start(config, { env }), GatewayProcess.start(config, { env })]);
+  });
+
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    probe?.disconnect();
+    await redis?.stop();
+    await Promise.all([openai.stop(), anthropic.stop(), gemini.stop()]);
+  });
+
+  const client = (gw: GatewayProcess, key = KEYS.TEAM_A_KEY) => new Anthropic({ baseURL: gw.url, apiKey: key, maxRetries: 0 });
+
+  /** One turn as the SDK's thread helper sends it: the threads beta, `thread`, and only what the server lacks. */
+  function turn(gw: GatewayProcess, body: Body, thread: Thread, key?: string) {
+    return client(gw, key).beta.messages.create({ max_tokens: 200, ...body, thread, betas: [THREADS_BETA] } as any) as Promise<Body>;
+  }
+
+  async function streamedTurn(gw: GatewayProcess, body: Body, thread: Thread): Promise<Body> {
+    const stream = client(gw).beta.messages.stream({ max_tokens: 200, ...body, thread, betas: [THREADS_BETA] } as any);
+    return (await stream.finalMessage()) as Body;
+  }
+
+  /** The error a call fails with, as the SDK's thread helper reads it: status and `error.details.error_code`. */
+  async function refusal(call: Promise<unknown>): Promise<{ status: number; code: string; type: string }> {
+    const err = await call.then(
+      () => assert.fail('expected an error'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof Anthropic.APIError, String(err));
+    const body = err.error as { error: { type: string; details?: { error_code: string } } };
+    return { status: err.status!, code: body.error.details?.error_code ?? '', type: body.error.type };
+  }
+
+  /** The user texts of what the upstream was last sent, in order, whatever its wire format. */
+  function userTexts(upstream: FakeUpstream): string[] {
+    return JSON.stringify(upstream.last().body).match(/thread turn \d/g) ?? [];
+  }
+
+  for (const { model, upstream } of VENDORS) {
+    it(`${model}: a thread created on one replica is continued on the other, streamed and not, with the whole conversation upstream`, async () => {
+      const first = await turn(a, { model, system: SYSTEM, messages: [{ role: 'user', content: 'thread turn 1' }] }, { type: 'create' });
+      assert.match(JSON.stringify(first.content), /thread turn 1/);
+
+      const second = await streamedTurn(
+        b,
+        { model, messages: [{ role: 'user', content: 'thread turn 2' }] },
+        {
+          type: 'continue',
+          previous_message_id: first.id,
+        },
+      );
+      assert.deepEqual(userTexts(upstream), ['thread turn 1', 'thread turn 1', 'thread turn 2'], 'turn 1, its answer, turn 2');
+      assert.match(JSON.stringify(upstream.last().body), /You are the thread test/, "the thread's system prompt");
+
+      // The streamed answer was kept: the next turn, back on the first replica, continues from it.
+      const third = await turn(
+        a,
+        { model, messages: [{ role: 'user', content: 'thread turn 3' }] },
+        {
+          type: 'continue',
+          previous_message_id: second.id,
+        },
+      );
+      assert.deepEqual(userTexts(upstream), ['thread turn 1', 'thread turn 1', 'thread turn 2', 'thread turn 2', 'thread turn 3']);
+      assert.match(JSON.stringify(third.content), /thread turn 3/);
+      assert.equal(upstream.last().body.thread, undefined, 'no upstream is sent `thread`');
+      assert.doesNotMatch(String(upstream.last().headers['anthropic-beta'] ?? ''), /message-threads/, 'nor the threads beta');
+    });
+  }
+
+  for (const { model, upstream } of VENDORS) {
+    it(`${model}: the SDK's thread helper continues the gateway's thread, one upstream request a turn`, async () => {
+      const thread = client(b).beta.messages.thread({ model, max_tokens: 200, system: SYSTEM });
+      const before = upstream.received.length;
+      await thread.send({ role: 'user', content: 'thread turn 4' });
+      const answer = await thread.send({ role: 'user', content: 'thread turn 5' });
+      assert.match(JSON.stringify(answer.content), /thread turn 5/);
+      assert.equal(upstream.received.length - before, 2, 'no turn was replayed after a refusal');
+      assert.deepEqual(userTexts(upstream), ['thread turn 4', 'thread turn 4', 'thread turn 5']);
+    });
+  }
+
+  it('an unknown, expired or other tenant`s id is a 404 thread_not_found; a response continues once; the thread`s fields stay', async () => {
+    const model = 'gpt-echo';
+    const first = await turn(a, { model, system: SYSTEM, messages: [{ role: 'user', content: 'thread turn 1' }] }, { type: 'create' });
+    const next = (id: string, extra: Body = {}, gw = b, key?: string) =>
+      turn(
+        gw,
+        { model, messages: [{ role: 'user', content: 'thread turn 2' }], ...extra },
+        { type: 'continue', previous_message_id: id },
+        key,
+      );
+
+    assert.deepEqual(await refusal(next('msg_unknown0123456789')), { status: 404, code: 'thread_not_found', type: 'not_found_error' });
+    assert.deepEqual(await refusal(next(first.id, {}, b, KEYS.TEAM_B_KEY)), {
+      status: 404,
+      code: 'thread_not_found',
+      type: 'not_found_error',
+    });
+    for (const changed of [
+      { model: 'claude-echo' },
+      { system: 'Another prompt.' },
+      { thinking: { type: 'enabled', budget_tokens: 2048 } },
+    ]) {
+      const got = await refusal(next(first.id, changed));
+      assert.deepEqual(got, { status: 400, code: 'thread_fingerprint_mismatch', type: 'invalid_request_error' }, JSON.stringify(changed));
+    }
+
+    const second = await next(first.id, { system: SYSTEM }); // the thread's own system prompt may be sent again
+    assert.deepEqual(await refusal(next(first.id)), { status: 400, code: 'thread_already_continued', type: 'invalid_request_error' });
+
+    // Kept in Redis under the tenant, for Anthropic's 5 minutes after the last response; gone, it is not found.
+    const key = `gw:thread:{team-a}:${second.id}`;
+    const ttl = await probe.ttl(key);
+    assert.ok(ttl > 0 && ttl <= 300, `ttl ${ttl}`);
+    await probe.del(key);
+    assert.deepEqual(await refusal(next(second.id, {}, a)), { status: 404, code: 'thread_not_found', type: 'not_found_error' });
+  });
+
+  it('with the cache on, a continue is keyed on the whole conversation, not on its new messages', async () => {
+    const model = 'gpt-echo';
+    // The lone new message, answered once without a thread: an exact-cache entry of its own.
+    await client(a).messages.create({ model, max_tokens: 200, messages: [{ role: 'user', content: 'thread turn 9' }] });
+    const first = await turn(a, { model, messages: [{ role: 'user', content: 'thread turn 8' }] }, { type: 'create' });
+    const res = await client(b)
+      .beta.messages.create({
+        model,
+        max_tokens: 200,
+        messages: [{ role: 'user', content: 'thread turn 9' }],
+        thread: { type: 'continue', previous_message_id: first.id },
+        betas: [THREADS_BETA],
+      } as any)
+      .withResponse();
+    assert.equal(res.response.headers.get('x-gateway-cache'), 'miss');
+    assert.deepEqual(userTexts(openai), ['thread turn 8', 'thread turn 8', 'thread turn 9']);
+  });
+});
