@@ -35,11 +35,11 @@ export class MessagesController {
   @RouteSchema({ body: messagesSchema })
   async create(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const body = request.body as MessagesRequest;
-    const { chat, native } = toChatRequest(body, betaHeader(request));
+    const { chat, native, toolNames } = toChatRequest(body, betaHeader(request));
     const thinking = chat.reasoning_effort !== undefined;
     const outcome = await this.pipeline.run(request, reply, chat, native);
-    if (outcome.stream) return writeSse(reply, toMessageStream(outcome.frames, thinking, body.model), this.metrics);
-    sendJson(reply, requestState(request), toMessageResult(outcome.result, thinking));
+    if (outcome.stream) return writeSse(reply, toMessageStream(outcome.frames, thinking, body.model, toolNames), this.metrics);
+    sendJson(reply, requestState(request), toMessageResult(outcome.result, thinking, toolNames));
   }
 
   /**
