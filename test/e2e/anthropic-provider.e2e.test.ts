@@ -465,22 +465,49 @@ describe('Anthropic provider through the gateway (real @anthropic-ai/sdk, fake M
     assert.deepEqual(sent().thinking, { type: 'enabled', budget_tokens: 3999, display: 'summarized' });
   });
 
+  /** A weather tool loop whose assistant turn carries `thinking_blocks`. */
+  const toolLoopWith = (thinkingBlocks: unknown): OpenAI.ChatCompletionMessageParam[] => [
+    { role: 'user', content: 'x' },
+    {
+      role: 'assistant',
+      content: null,
+      tool_calls: [{ id: 'toolu_X', type: 'function', function: { name: 'get_weather', arguments: '{}' } }],
+      thinking_blocks: thinkingBlocks,
+    } as OpenAI.ChatCompletionAssistantMessageParam,
+    { role: 'tool', tool_call_id: 'toolu_X', content: 'sunny' },
+  ];
+
   it('sends thinking blocks echoed on an assistant message back first, as Anthropic requires with tools', async () => {
     const thinking = [{ type: 'thinking', thinking: 'hmm', signature: 'sig-1' }];
-    await client().chat.completions.create({
-      model: 'claude-echo',
-      messages: [
-        { role: 'user', content: 'x' },
-        {
-          role: 'assistant',
-          content: null,
-          tool_calls: [{ id: 'toolu_X', type: 'function', function: { name: 'get_weather', arguments: '{}' } }],
-          thinking_blocks: thinking,
-        } as OpenAI.ChatCompletionAssistantMessageParam,
-        { role: 'tool', tool_call_id: 'toolu_X', content: 'sunny' },
-      ],
-    });
+    await client().chat.completions.create({ model: 'claude-echo', messages: toolLoopWith(thinking) });
     assert.deepEqual(sent().messages[1].content, [...thinking, { type: 'tool_use', id: 'toolu_X', name: 'get_weather', input: {} }]);
+  });
+
+  // Found by an independent re-check: a thinking_blocks that is not a list of blocks was cast to one
+  // and answered 500 internal_error (which the OpenAI SDK retries), with or without reasoning_effort.
+  it('refuses thinking_blocks that are not a list of blocks with a 400 naming the field', async () => {
+    for (const [value, effort] of [
+      ['x', 'low'],
+      [5, undefined],
+      [{}, undefined],
+      [true, 'low'],
+      [[null], 'low'],
+      [[{}], undefined],
+    ] as const) {
+      for (const stream of [false, true]) {
+        const err = await apiError(
+          client().chat.completions.create({
+            model: 'claude-tool',
+            tools: [WEATHER_TOOL],
+            ...(effort ? { reasoning_effort: effort } : {}),
+            stream,
+            messages: toolLoopWith(value),
+          }),
+        );
+        assert.equal(err.status, 400, `${JSON.stringify(value)}: ${err.message}`);
+        assert.match(String(err.param), /^messages\[1\]\.thinking_blocks/, JSON.stringify(value));
+      }
+    }
   });
 
   // Found by an independent check running agents (opencode, llm, qwen-code, LangChain): they send back

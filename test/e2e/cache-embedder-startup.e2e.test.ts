@@ -21,7 +21,22 @@ describe('response cache, the offline embedder at start-up', () => {
 
   it('/ready waits for the model: the first prompts once ready go through the semantic layer', async () => {
     const gateway = await start();
-    assert.ok(await eventually(async () => (await fetch(`${gateway.url}/ready`)).ok), 'the replica becomes ready');
+    // `/`, load balancers' default check, follows /ready (found by an independent re-check: it said 200
+    // while the model loaded). The model only ever becomes loaded, so a `/` that said 200 before /ready was asked
+    // means /ready says 200 too; a 503 from `/` names the model loading.
+    const rootFollowsReady = async () => {
+      const root = await fetch(`${gateway.url}/`);
+      const ready = await fetch(`${gateway.url}/ready`);
+      if (root.ok) assert.equal(ready.status, 200, '/ answered 200 while /ready did not');
+      else
+        assert.deepEqual(
+          [root.status, ((await root.json()) as { error: { message: string } }).error.message],
+          [503, 'Not ready: the semantic cache embedder is loading its model.'],
+        );
+      return ready.ok;
+    };
+    assert.ok(await eventually(rootFollowsReady), 'the replica becomes ready');
+    assert.equal((await fetch(`${gateway.url}/`)).status, 200);
     const ready = (await (await fetch(`${gateway.url}/ready`)).json()) as { details: Record<string, unknown> };
     assert.deepEqual(ready.details.embedder, { status: 'up', state: 'ready' });
 

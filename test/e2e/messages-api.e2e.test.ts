@@ -177,6 +177,7 @@ before(async () => {
         deploy('gemini-safety', 'gem', 'gemini-finish-SAFETY'),
         deploy('gemini-signed', 'gem', 'gemini-signed'),
         deploy('oa-tool-stop', 'oa', 'tool-stop'),
+        deploy('oa-tool-first', 'oa', 'tool-first'),
         deploy('oa-think-tool', 'oa', 'tool-think'),
         deploy('oa-omit-strict', 'oa-omit', 'strict'),
         // An Anthropic deployment that fails (a 500: the next one answers), then another vendor's.
@@ -589,6 +590,52 @@ describe('Messages API: stop_reason of a message that calls tools', () => {
       .client({ apiKey: KEY })
       .chat.completions.create({ model: 'oa-tool-stop', messages: [{ role: 'user', content: 'Weather?' }] });
     assert.equal(chat.choices[0].finish_reason, 'stop');
+  });
+});
+
+// Found by an independent re-check: Messages allows tool names of 128 characters, and one of 70 went to an
+// OpenAI-format upstream as it was (OpenAI refuses a function name over 64).
+describe('Messages API: a tool name over 64 characters, on an OpenAI-format upstream', () => {
+  const LONG = `mcp__${'crm_server_'.repeat(5)}lookup_customer_by_id`;
+  const tool = { name: LONG, description: 'Looks up a customer.', input_schema: { type: 'object' as const, properties: {} } };
+  type Sent = { tools: { function: { name: string } }[]; tool_choice?: { function: { name: string } }; messages: Record<string, any>[] };
+
+  it('goes upstream fitted to 64 characters, and the model`s call comes back by the declared name, created and streamed', async () => {
+    assert.ok(LONG.length > 64);
+    const ask = {
+      model: 'oa-tool-first',
+      max_tokens: 200,
+      tools: [WEATHER, tool].reverse(),
+      tool_choice: { type: 'tool' as const, name: LONG },
+      messages: [{ role: 'user' as const, content: 'Customer 7?' }],
+    };
+    for (const message of [await client.messages.create(ask), await client.messages.stream(ask).finalMessage()]) {
+      const sent = openai.last().body as Sent;
+      const fitted = sent.tools[0].function.name;
+      assert.match(fitted, /^[a-zA-Z0-9_-]{1,64}$/);
+      assert.equal(sent.tools[1].function.name, 'get_weather', 'a name that fits is kept');
+      assert.equal(sent.tool_choice?.function.name, fitted);
+      assert.deepEqual(
+        message.content.map((b) => b.type === 'tool_use' && b.name),
+        [LONG],
+      );
+    }
+  });
+
+  it('a call of it in history goes upstream by the same fitted name', async () => {
+    await client.messages.create({
+      model: 'oa-tool-first',
+      max_tokens: 200,
+      tools: [tool],
+      messages: [
+        { role: 'user', content: 'Customer 7?' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: LONG, input: {} }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'Ada' }] },
+      ],
+    });
+    const sent = openai.last().body as Sent;
+    assert.match(sent.messages[1].tool_calls[0].function.name, /^[a-zA-Z0-9_-]{1,64}$/);
+    assert.equal(sent.messages[1].tool_calls[0].function.name, sent.tools[0].function.name);
   });
 });
 

@@ -120,6 +120,7 @@ const VENDORS = [
 const served = vendors.serve([
   ...VENDORS.map((v) => [v.provider, v.fake, v.search]),
   ['oa', 'call-crm__get_customer', 'loaded-oa'],
+  ['oa', 'tool-first', 'first-oa'],
   ['oa', 'echo', 'echo-oa'],
 ]);
 
@@ -276,3 +277,43 @@ describe('tool search: what the gateway cannot honour is a 400 naming it', () =>
     );
   });
 });
+
+/**
+ * Found by an independent re-check: a namespace of 34 characters and a tool of 46 went upstream as one
+ * function name of 82; OpenAI refuses a name over 64, which broke the Codex turn.
+ */
+const LONG_NAMESPACE = `mcp__${'customer_records_'.repeat(2)}`;
+const LONG_TOOL = `look_up_${'customer_record_by_'.repeat(2)}id`;
+const LONG = { ...CRM, name: LONG_NAMESPACE, tools: [{ ...(CRM as { tools: object[] }).tools[0], name: LONG_TOOL }] } as Tool;
+/** Per vendor, the gateway's model that calls the first tool it is given. */
+const CALLS_FIRST: Record<string, string> = { anthropic: 'search-ant', gemini: 'search-gem', 'openai-compatible': 'first-oa' };
+
+for (const v of VENDORS) {
+  describe(`a namespaced tool whose flattened name passes 64 characters, ${v.name} upstream`, () => {
+    const ask = { model: CALLS_FIRST[v.name], input: ASK, tools: [LONG], store: false };
+
+    it('goes upstream fitted to 64 characters, and its call comes back by its own name and namespace, created and streamed', async () => {
+      assert.ok(LONG_NAMESPACE.length + 2 + LONG_TOOL.length > 64);
+      const created = await served.client.responses.create(ask);
+      const [fitted] = v.declared(v.upstream().last().body as Body).map((t) => t.name);
+      assert.match(fitted, /^[a-zA-Z0-9_-]{1,64}$/);
+      const { final } = await streamedResponse(served.client, ask);
+      assert.equal(v.declared(v.upstream().last().body as Body)[0].name, fitted, 'the same name every time');
+      for (const response of [created, final]) {
+        const call = response.output.find((o) => o.type === 'function_call');
+        assert.deepEqual(
+          call && { name: call.name, namespace: call.namespace },
+          { name: LONG_TOOL, namespace: LONG_NAMESPACE },
+          JSON.stringify(response.output),
+        );
+      }
+
+      // Sent back, the call goes upstream by the name the tool is declared under.
+      const call = created.output.find((o) => o.type === 'function_call')!;
+      const { name, namespace, call_id, arguments: args } = call;
+      const sentBack = { type: 'function_call', name, namespace, call_id, arguments: args } as ResponseInputItem;
+      await served.client.responses.create({ ...ask, input: [...ASK, sentBack, { type: 'function_call_output', call_id, output: 'Ada' }] });
+      assert.equal(v.call(v.upstream().last().body as Body)?.name, fitted);
+    });
+  });
+}

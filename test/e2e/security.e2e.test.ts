@@ -27,6 +27,7 @@ const config = configWith({
     { name: 'metered', deployments: [METERED] },
     // Declares no capabilities: text chat only.
     { name: 'slow', deployments: [{ provider: 'slow', model: 'slow' }] },
+    { name: 'slow-metered', deployments: [{ ...METERED, provider: 'slow' }] },
   ],
   security: {
     keys: [{ id: 'team-a', keyEnv: 'TEAM_A_KEY', models: ['mock-1'], rpm: 1000 }],
@@ -354,6 +355,27 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     );
     assert.match(error.error.message, new RegExp(`resets at ${midnight.toISOString().replace('.000Z', 'Z')} \\(in ${retryAfter} s\\)`));
     assert.equal(after.headers.get('x-should-retry'), 'false', 'not before then: SDKs must not retry it at once');
+  });
+
+  // Found by an independent re-check: the message named the whole budget as what was left.
+  it('a budget 429 while holds are in the way names what is left of the budget, as the header does', async () => {
+    const { body } = await admin(a, 'POST', '', { name: 'held', budget: { usd: 2.5 * REQUEST_USD, period: 'daily' } });
+    assert.equal((await chat(a, body.key, 'metered', { max_tokens: 5 })).status, 200);
+    let spent = 0;
+    for (let i = 0; i < 40 && spent < REQUEST_USD; i++) {
+      spent = (await admin(a, 'GET', `/${body.id}/usage`)).body.spendUsd.today._total ?? 0;
+      if (spent < REQUEST_USD) await sleep(50);
+    }
+    assert.equal(spent, REQUEST_USD);
+    const slow = chat(a, body.key, 'slow-metered', { max_tokens: 5 });
+    await sleep(150);
+    const held = await chat(a, body.key, 'metered', { max_tokens: 5 });
+    assert.equal(held.status, 429);
+    assert.equal(held.headers.get('retry-after'), '1');
+    assert.equal(held.headers.get('x-ratelimit-remaining-budget'), '0.015');
+    const { message } = ((await held.json()) as { error: { message: string } }).error;
+    assert.match(message, /hold \$0\.01 of the \$0\.015 left of this key's daily budget of \$0\.025/);
+    assert.equal((await slow).status, 200);
   });
 
   it('a request whose worst case exceeds what is left of the budget is refused before any upstream call', async () => {

@@ -11,6 +11,8 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  *   tool results, text quoting them (`tool results: <id>=<content>; …`);
  * - `call-<name>`: like `tool`, but a call of the tool <name> with `{ query }`, the last line of
  *   the last user message (the input of a search tool such as Claude Code's WebSearch);
+ * - `tool-first`: like `tool`, but a call of the first tool declared, with `{}` (as the Anthropic and
+ *   Gemini fakes' tool models do);
  * - `tool-stop`: like `tool`, but finishing with `finish_reason: stop`, as OpenAI does for a call
  *   forced by a named tool_choice (vLLM too);
  * - `tool-patch`: like `tool`, but a call of `apply_patch` with `{ input: PATCH }` (a custom tool's
@@ -280,6 +282,7 @@ function finishOf(body: Record<string, unknown>, model: string): string {
 /** The call a tool-calling model makes, its arguments in the pieces a stream sends. */
 function toolCall(body: Record<string, unknown>, model: string): { name: string; pieces: string[] } {
   if (model === 'tool-noargs') return { name: 'list_all', pieces: [] };
+  if (model === 'tool-first') return { name: (body.tools as { function: { name: string } }[])[0].function.name, pieces: ['{}'] };
   if (model === 'tool-patch') return { name: 'apply_patch', pieces: pieces(asciiJson({ input: PATCH }), 7) };
   if (!model.startsWith('call-')) return { name: 'get_weather', pieces: ['{"ci', 'ty":"Pa', 'ris","unit', '":"celsius"}'] };
   const user = ((body.messages ?? []) as Message[]).filter((m) => m.role === 'user').pop();

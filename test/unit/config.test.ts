@@ -466,6 +466,37 @@ describe('config', () => {
     assert.ok(parseConfig(complete(), { K1: 'k'.repeat(16), A1: 'a'.repeat(16) }));
   });
 
+  // Found by an independent re-check: both were accepted silently, and one id shadowed the other.
+  it('refuses a config or admin key whose secret is the master key or another key, naming the ids and never the secret', () => {
+    const secret = 'shared-secret-0123456789';
+    const twoKeys = { ...complete(), security: { keys: [key('team', 'K1'), key('other', 'K2')], adminKeys: [adminKey('ops', 'A1')] } };
+    const cases: [Record<string, unknown>, NodeJS.ProcessEnv, RegExp][] = [
+      [
+        complete(),
+        { GATEWAY_MASTER_KEY: secret, K1: secret },
+        /security\.keys\[0\]\.keyEnv: K1 holds the same key as GATEWAY_MASTER_KEY; keys "master" and "team"/,
+      ],
+      [
+        twoKeys,
+        { K1: secret, K2: secret },
+        /security\.keys\[1\]\.keyEnv: K2 holds the same key as security\.keys\[0\]\.keyEnv \(K1\); keys "team" and "other"/,
+      ],
+      [
+        complete(),
+        { K1: secret, A1: secret },
+        /security\.adminKeys\[0\]\.keyEnv: A1 holds the same key as security\.keys\[0\]\.keyEnv \(K1\); keys "team" and "ops"/,
+      ],
+    ];
+    for (const [file, env, message] of cases) {
+      assert.throws(
+        () => parseConfig(file, env),
+        (err: unknown) => err instanceof ConfigError && message.test(err.message) && !err.message.includes(secret),
+        String(message),
+      );
+    }
+    assert.ok(parseConfig(twoKeys, { GATEWAY_MASTER_KEY: 'm'.repeat(16), K1: 'k'.repeat(16), K2: 'l'.repeat(16), A1: 'a'.repeat(16) }));
+  });
+
   it('configSecrets: the master key and the values of every key variable the config names, set ones only', () => {
     const config = parseConfig(
       {

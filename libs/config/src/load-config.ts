@@ -76,6 +76,7 @@ export function parseConfig(file: Record<string, unknown>, env: NodeJS.ProcessEn
   if (!attemptSet) timeouts.attemptMs = Math.min(timeouts.attemptMs, timeouts.deadlineMs);
   checkAcrossKeys(config, fail);
   checkKeyLengths(config, env, fail);
+  refuseSharedSecrets(config, env, fail);
   applyVendorPrices(config);
   return config;
 }
@@ -264,6 +265,31 @@ function checkKeyLengths(config: GatewayConfig, env: NodeJS.ProcessEnv, fail: (m
       const length = env[keyEnv]?.length;
       if (length && length < MIN_KEY_LENGTH)
         fail(`${list}[${i}].keyEnv: ${keyEnv} holds a key of ${length} characters; a key is at least ${MIN_KEY_LENGTH}`);
+    });
+  }
+}
+
+/**
+ * Keys of `security.keys` and `security.adminKeys` whose secret is GATEWAY_MASTER_KEY's or another
+ * key's: a request with it would be taken for one of them only (the master key's requests counted
+ * as a config key's, one id never used). Named by id and variable, never by the secret.
+ */
+function refuseSharedSecrets(config: GatewayConfig, env: NodeJS.ProcessEnv, fail: (msg: string) => never): void {
+  const holders = new Map<string, { name: string; id: string }>();
+  if (config.masterKey) holders.set(config.masterKey, { name: 'GATEWAY_MASTER_KEY', id: 'master' });
+  for (const [list, keys] of [
+    ['security.keys', config.security.keys],
+    ['security.adminKeys', config.security.adminKeys],
+  ] as const) {
+    keys.forEach(({ id, keyEnv }, i) => {
+      const secret = env[keyEnv];
+      if (!secret) return;
+      const first = holders.get(secret);
+      if (first)
+        fail(
+          `${list}[${i}].keyEnv: ${keyEnv} holds the same key as ${first.name}; keys "${first.id}" and "${id}" need secrets of their own`,
+        );
+      holders.set(secret, { name: `${list}[${i}].keyEnv (${keyEnv})`, id });
     });
   }
 }

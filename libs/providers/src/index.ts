@@ -9,7 +9,7 @@ export * from './providers.service';
 export { clientUsage } from './translation/completion';
 export { checkParams, maxTokensOf, refuse, type ParamRule, type ParamTable } from './translation/params';
 export { toolResult } from './translation/tool-results';
-export { refuseDuplicateToolNames } from './translation/tools';
+export { fittedToolName, refuseDuplicateToolNames } from './translation/tools';
 export type * from './wire';
 /** The Anthropic tables, for the Messages API ingress codec, which reads them in reverse. */
 export * as anthropicTables from './anthropic/tables';

@@ -276,7 +276,7 @@ export class LimitsService implements BeforeApplicationShutdown {
     rateHeaders(headers, OPENAI_RATE_HEADERS, 'budget', limit, limit - outcome.spentUsd, periodEnd, now, usd);
     if (outcome.spentUsd + reserveUsd <= limit) {
       headers['retry-after'] = '1';
-      const message = `Requests in flight hold $${usd(outcome.heldUsd)} of this key's remaining ${period} budget of $${limit}; this one could cost up to $${usd(reserveUsd)}. Retry shortly.`;
+      const message = `Requests in flight hold $${usd(outcome.heldUsd)} of the $${usd(limit - outcome.spentUsd)} left of this key's ${period} budget of $${limit}; this one could cost up to $${usd(reserveUsd)}. Retry shortly.`;
       return new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, headers);
     }
     if (reserveUsd > limit) {

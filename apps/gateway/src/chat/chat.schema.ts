@@ -50,6 +50,13 @@ const message = {
         },
       },
     },
+    // The gateway's own field: Claude's signed thinking blocks, sent back first on an Anthropic
+    // deployment (providers/anthropic/request.ts) and dropped for other vendors.
+    thinking_blocks: {
+      type: ['array', 'null'],
+      maxItems: 1000,
+      items: { type: 'object', required: ['type'], properties: { type: { type: 'string' } } },
+    },
   },
   // A tool result must say which call it answers.
   if: { properties: { role: { const: 'tool' } } },

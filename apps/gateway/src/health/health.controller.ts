@@ -5,6 +5,7 @@ import { RedisService } from '@gateway/redis';
 import { ShutdownState } from './shutdown-state';
 
 const PING_TIMEOUT_MS = 250;
+const EMBEDDER_LOADING = 'the semantic cache embedder is loading its model';
 
 /**
  * Kubelet probes. Liveness only says the event loop answers; readiness turns false
@@ -28,12 +29,15 @@ export class HealthController {
   ) {}
 
   /**
-   * Load balancers' default health-check path (a GKE L7 check asks for `/`): it follows the drain as
-   * `/ready` does, so a load balancer checking only `/` takes the replica out during the delay too.
+   * Load balancers' default health-check path (a GKE L7 check asks for `/`): it follows `/ready`
+   * (the drain, the embedder's model loading), so a load balancer checking only `/` takes the
+   * replica out during the drain's delay and sends it nothing before the semantic layer can serve.
+   * Redis is not pinged here: `/ready` reports it without failing on it.
    */
   @Get()
   root() {
     if (this.shutdown.draining) throw new ServiceUnavailableException('Draining for shutdown.');
+    if (this.cache.embedderState === 'loading') throw new ServiceUnavailableException(`Not ready: ${EMBEDDER_LOADING}.`);
     return { status: 'ok' };
   }
 
@@ -61,9 +65,7 @@ export class HealthController {
         const check = this.indicators.check('embedder');
         const state = this.cache.embedderState;
         if (!state) return check.up({ semantic: 'off' });
-        return state === 'loading'
-          ? check.down({ state, message: 'the semantic cache embedder is loading its model' })
-          : check.up({ state });
+        return state === 'loading' ? check.down({ state, message: EMBEDDER_LOADING }) : check.up({ state });
       },
     ]);
   }

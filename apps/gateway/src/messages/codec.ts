@@ -6,13 +6,15 @@ import { MessageEvents } from './stream';
 
 /**
  * A complete chat answer as a Messages API `message` (an Anthropic upstream's as it is), with the
- * pipeline's usage kept for accounting. `id`: the id the answer gets instead of the upstream's
- * (a thread keeps answers by id, and neither a cached answer's nor every upstream's is unique).
+ * pipeline's usage kept for accounting. `toolNames`: the client's names of tools whose names were
+ * fitted for the upstream. `id`: the id the answer gets instead of the upstream's (a thread keeps
+ * answers by id, and neither a cached answer's nor every upstream's is unique).
  */
-export function toMessageResult(result: JsonResult, thinking: boolean, id?: string): JsonResult {
+export function toMessageResult(result: JsonResult, thinking: boolean, toolNames?: ReadonlyMap<string, string>, id?: string): JsonResult {
   if (result.native === 'anthropic' && !id) return result;
   const text = bodyText(result.body);
-  const message = result.native === 'anthropic' ? (JSON.parse(text) as object) : toMessage(JSON.parse(text) as ChatCompletion, thinking);
+  const message =
+    result.native === 'anthropic' ? (JSON.parse(text) as object) : toMessage(JSON.parse(text) as ChatCompletion, thinking, toolNames);
   return { body: JSON.stringify(id ? { ...message, id } : message), usage: result.usage, native: result.native };
 }
 
@@ -26,9 +28,9 @@ export function newMessageId(): string {
  * it is (ChatStream.native). An error thrown by it propagates, and the SSE writer sends it
  * as Anthropic's `error` event.
  */
-export function toMessageStream(frames: ChatStream, thinking: boolean, model: string): ChatStream {
+export function toMessageStream(frames: ChatStream, thinking: boolean, model: string, toolNames?: ReadonlyMap<string, string>): ChatStream {
   if (frames.native === 'anthropic') return frames;
-  const events = new MessageEvents(thinking);
+  const events = new MessageEvents(thinking, toolNames);
   return encodeChunks(frames, {
     chunk: (chunk) => events.push(chunk),
     end: () => events.end(newMessageId(), model),

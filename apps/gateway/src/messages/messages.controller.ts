@@ -50,16 +50,16 @@ export class MessagesController {
 
   private async answer(request: FastifyRequest, reply: FastifyReply, thread: ThreadRequest | undefined): Promise<void> {
     const body = thread?.body ?? (request.body as MessagesRequest);
-    const { chat, native } = toChatRequest(body, thread ? thread.beta : betaHeader(request));
+    const { chat, native, toolNames } = toChatRequest(body, thread ? thread.beta : betaHeader(request));
     const thinking = chat.reasoning_effort !== undefined;
     const outcome = await this.pipeline.run(request, reply, chat, native);
     // A thread keeps answers by id: each gets a fresh one (a cached answer's would repeat, and not every upstream's is unique).
     const id = thread && newMessageId();
     if (outcome.stream) {
-      const frames = toMessageStream(outcome.frames, thinking, body.model);
+      const frames = toMessageStream(outcome.frames, thinking, body.model, toolNames);
       return writeSse(reply, thread ? keepingReply(frames, id!, thread.keep) : frames, this.metrics);
     }
-    const result = toMessageResult(outcome.result, thinking, id);
+    const result = toMessageResult(outcome.result, thinking, toolNames, id);
     if (thread) await thread.keep(JSON.parse(bodyText(result.body)) as ThreadReply);
     sendJson(reply, requestState(request), result);
   }

@@ -8,6 +8,7 @@ import {
   type NativeOnly,
   type NativeRequest,
   type ParamRule,
+  fittedToolName,
   refuseDuplicateToolNames,
   toolResult,
 } from '@gateway/providers';
@@ -22,6 +23,11 @@ type MarkNative = (reason: string, param: string) => void;
 export interface MessagesTranslation {
   chat: ChatCompletionCreateParams;
   native: NativeRequest;
+  /**
+   * Tool names over the 64 characters chat functions allow (Messages allows 128), as the chat
+   * request names them (fittedToolName) -> as the client declared them: the answer's calls go back by it.
+   */
+  toolNames: ReadonlyMap<string, string>;
 }
 
 /**
@@ -145,6 +151,9 @@ export function toChatRequest(body: MessagesRequest, beta?: string): MessagesTra
   const mark: MarkNative = (reason, param) => void (only ??= { reason, param });
   // Tools first: a request's own tools, rather than its history, are what a refusal should name.
   const tools = body.tools?.map((tool, i) => toTool(tool, i, mark));
+  const toolNames = new Map(
+    (body.tools ?? []).flatMap(({ name }) => (name && fittedToolName(name) !== name ? [[fittedToolName(name), name]] : [])),
+  );
   if (tools)
     refuseDuplicateToolNames(
       tools.map((tool) => tool.function.name),
@@ -195,6 +204,7 @@ export function toChatRequest(body: MessagesRequest, beta?: string): MessagesTra
       ...(searches > 0 && { webSearches: searches }),
       ...keyExtras(body),
     },
+    toolNames,
   };
 }
 
@@ -267,7 +277,7 @@ function userMessages(blocks: AnthropicBlock[], param: string, mark: MarkNative)
  * gets the block as sent.
  */
 function toolResultPart(block: AnthropicBlock, param: string, mark: MarkNative): ContentPart {
-  if (block.type === 'tool_reference') return { type: 'text', text: `Tool loaded: ${String(block.tool_name)}` };
+  if (block.type === 'tool_reference') return { type: 'text', text: `Tool loaded: ${fittedToolName(String(block.tool_name))}` };
   return contentPart(block, param, mark);
 }
 
@@ -319,7 +329,8 @@ function assistantMessages(blocks: AnthropicBlock[], param: string, mark: MarkNa
       text += JSON.stringify(block);
     } else if (block.type === 'tool_use') {
       const id = anthropicTables.toolUseId(String(block.id));
-      toolCalls.push({ id, type: 'function', function: { name: String(block.name), arguments: JSON.stringify(block.input ?? {}) } });
+      const name = fittedToolName(String(block.name));
+      toolCalls.push({ id, type: 'function', function: { name, arguments: JSON.stringify(block.input ?? {}) } });
     } else if (block.type === 'redacted_thinking' || block.type === 'thinking') {
       const signed = geminiSignatures.callSignatureOf(block);
       if (signed) signatures.set(anthropicTables.toolUseId(signed.callId), signed.signature);
@@ -364,7 +375,7 @@ function toTool(
   return {
     type: 'function',
     function: {
-      name: String(tool.name),
+      name: fittedToolName(String(tool.name)),
       ...(tool.description ? { description: tool.description } : {}),
       parameters: tool.input_schema,
       ...(tool.strict ? { strict: true } : {}),
@@ -376,7 +387,7 @@ function toolChoice(body: MessagesRequest): Pick<ChatCompletionCreateParams, 'to
   const choice = body.tool_choice;
   if (!choice || !body.tools?.length) return {};
   const single = 'disable_parallel_tool_use' in choice && choice.disable_parallel_tool_use ? { parallel_tool_calls: false } : {};
-  if (choice.type === 'tool') return { tool_choice: { type: 'function', function: { name: choice.name } }, ...single };
+  if (choice.type === 'tool') return { tool_choice: { type: 'function', function: { name: fittedToolName(choice.name) } }, ...single };
   return { tool_choice: TOOL_MODES[choice.type], ...single };
 }
 

@@ -34,12 +34,17 @@ export function signatureBlocks(toolUseId: string, call: object | undefined): An
   return signature ? [geminiSignatures.signatureBlock(toolUseId, signature)] : [];
 }
 
+/** A called tool's name as the client declared it (MessagesTranslation.toolNames: those fitted to 64 characters). */
+export function declaredToolName(name: string, toolNames: ReadonlyMap<string, string> | undefined): string {
+  return toolNames?.get(name) ?? name;
+}
+
 /**
  * A chat completion as a Messages API `message`: thinking first (only when the client
  * asked for it), then text, then tool_use blocks (each after the block carrying its Gemini
- * thought signature, if it has one). Choice 0 only: Anthropic has no `n`.
+ * thought signature, if it has one), named as the client declared them. Choice 0 only: Anthropic has no `n`.
  */
-export function toMessage(completion: ChatCompletion, thinking: boolean) {
+export function toMessage(completion: ChatCompletion, thinking: boolean, toolNames?: ReadonlyMap<string, string>) {
   const choice = completion.choices[0];
   const message = (choice?.message ?? {}) as AssistantMessage;
   const content: AnthropicBlock[] = thinking ? thinkingBlocks(message) : [];
@@ -53,7 +58,7 @@ export function toMessage(completion: ChatCompletion, thinking: boolean) {
     content.push(...signatureBlocks(id, call), {
       type: 'tool_use',
       id,
-      name: call.function.name,
+      name: declaredToolName(call.function.name, toolNames),
       input: toolInput(call.function.arguments),
     });
     toolUse = true;

@@ -1,6 +1,6 @@
 import type { ChatCompletionChunk, CompletionUsage } from '@gateway/providers';
 import { type HeldCall, HeldCalls, type ToolDelta } from '../pipeline/held-calls';
-import { anthropicUsage, signatureBlocks, stopReason } from './response';
+import { anthropicUsage, declaredToolName, signatureBlocks, stopReason } from './response';
 import { type AnthropicBlock, messageId, toolUseIdOf } from './wire';
 
 type Delta = ChatCompletionChunk.Choice.Delta & { reasoning_content?: string; thinking_blocks?: AnthropicBlock[] };
@@ -48,7 +48,11 @@ export class MessageEvents {
   /** The events made since the last `push` or `end` returned. */
   private out: string[] = [];
 
-  constructor(private readonly thinking: boolean) {}
+  constructor(
+    private readonly thinking: boolean,
+    /** Fitted tool names -> declared ones (MessagesTranslation.toolNames). */
+    private readonly toolNames?: ReadonlyMap<string, string>,
+  ) {}
 
   /** The events one chunk makes. */
   push(chunk: ChatCompletionChunk): string[] {
@@ -157,7 +161,7 @@ export class MessageEvents {
       this.close();
     }
     this.calls.set(call, this.blocks);
-    this.openBlock('tool', { type: 'tool_use', id: toolUseId, name: name ?? '', input: {} }, call);
+    this.openBlock('tool', { type: 'tool_use', id: toolUseId, name: declaredToolName(name ?? '', this.toolNames), input: {} }, call);
     if (args) this.out.push(jsonDelta(this.open!.index, args));
   }
 

@@ -5,6 +5,7 @@ import {
   geminiSignatures,
   type ParamTable,
   refuse,
+  fittedToolName,
   refuseDuplicateToolNames,
   toolResult,
 } from '@gateway/providers';
@@ -390,9 +391,12 @@ function chatFunction(tool: Tool, path: string, namespace?: string): ChatComplet
   };
 }
 
-/** The chat name of a function inside a namespace tool. */
+/**
+ * The chat name of a function inside a namespace tool: `<namespace>__<tool>`, fitted to the 64
+ * characters vendors allow (callNames maps the model's calls back).
+ */
 function chatToolName(name: string, namespace?: string | null): string {
-  return namespace ? `${namespace}__${name}` : name;
+  return namespace ? fittedToolName(`${namespace}__${name}`) : name;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { GatewayError } from '../gateway-error';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../wire';
 
@@ -61,6 +62,21 @@ export function planTools(request: ChatCompletionCreateParams): ToolPlan {
     return { ...plan, tools: tools.filter((t) => allowed.has(t.name)), mode: choice.allowed_tools.mode };
   }
   throw GatewayError.badRequest(`tool_choice of type '${choice.type}' is not supported by this model.`, 'tool_choice', 'invalid_value');
+}
+
+/** OpenAI's cap on a function name, which the chat route's schema holds callers to as well. */
+const MAX_TOOL_NAME = 64;
+
+/**
+ * A tool name another API allows (a flattened `<namespace>__<tool>`, a Messages API name of up
+ * to 128 characters) as a chat function name: as it is up to 64 characters, else its first 51
+ * and a hash of the whole. Deterministic, so a request's tools, its history's calls and its
+ * tool_choice name the tool alike, turn after turn; the codec that fitted it maps the model's
+ * calls back to the name the client declared.
+ */
+export function fittedToolName(name: string): string {
+  if (name.length <= MAX_TOOL_NAME) return name;
+  return `${name.slice(0, MAX_TOOL_NAME - 13)}_${createHash('sha256').update(name).digest('hex').slice(0, 12)}`;
 }
 
 /**
