@@ -22,6 +22,14 @@ const CONNECTION: RedisOptions = {
   connectTimeout: 2_000,
   autoResendUnfulfilledCommands: false,
 };
+/**
+ * A connection whose PINGs all time out this many times in a row, one a second, is replaced: a
+ * socket that went silent without closing (a lost NAT or firewall entry, an address moved in a
+ * failover) is otherwise kept until the kernel gives up on it, about 15 minutes, every command
+ * waiting out its timeout meanwhile (limits unchecked, cache off) while a new connection would work.
+ */
+const SILENT_PINGS = 3;
+const WATCH_EVERY_MS = 1_000;
 /** How soon a failed start-up task (see `whenReady`) runs again. */
 const START_UP_RETRY_MS = 1_000;
 const retry = (times: number) => Math.min(times * 200, 2_000);
@@ -105,6 +113,29 @@ export class RedisService implements OnApplicationShutdown {
       if (warned) this.logger.log('Redis connection restored');
       warned = false;
     });
+    const client = this.client;
+    const watch = setInterval(() => {
+      for (const node of client instanceof Cluster ? client.nodes('all') : [client]) this.watch(node);
+    }, WATCH_EVERY_MS).unref();
+    client.once('end', () => clearInterval(watch));
+  }
+
+  private readonly silentPings = new WeakMap<Redis, number>();
+
+  /** One PING on `node`'s connection; the SILENT_PINGS-th timeout in a row replaces the connection. */
+  private watch(node: Redis): void {
+    if (node.status !== 'ready') return void this.silentPings.delete(node);
+    node.ping().then(
+      () => this.silentPings.delete(node),
+      () => {
+        const silent = (this.silentPings.get(node) ?? 0) + 1;
+        this.silentPings.set(node, silent);
+        if (silent < SILENT_PINGS || node.status !== 'ready') return;
+        this.silentPings.delete(node);
+        this.logger.warn(`Redis connection to ${node.options.host}:${node.options.port} answered no PING for ${silent} s: reconnecting`);
+        node.disconnect(true);
+      },
+    );
   }
 
   /**
