@@ -143,6 +143,8 @@ describe('semantic guard', () => {
     ['Can my neighbour sue me?', 'Can I sue my neighbour?', 'direction'],
     ['Does my employer owe me money?', 'Do I owe my employer money?', 'direction'],
     ['Did my cat scratch me?', 'Did I scratch my cat?', 'direction'],
+    // Two names swapped, one of two words, are no phrase moved.
+    ["What time is it in Los Angeles when it's 6 pm in Paris?", "What time is it in Paris when it's 6 pm in Los Angeles?", 'direction'],
     // The shared noun plural on one side, singular before the added word on the other.
     ['Can cats eat onions?', 'Can cats eat onion rings?', 'qualifier'],
     ['How long do I bake potatoes?', 'How long do I bake potato skins?', 'qualifier'],

@@ -500,10 +500,15 @@ function aligned(a: string, b: string): boolean {
  * a direction marker, present on both sides, in a different order on each ("bytes to a string").
  */
 function swapped(a: PromptFacts, b: PromptFacts): boolean {
-  if (a.terms.length > 2 && sameList([...a.terms].sort(), [...b.terms].sort()) && !phraseMoved(a.terms, b.terms) && swappedAcross(a, b)) {
+  if (
+    a.terms.length > 2 &&
+    sameList([...a.terms].sort(), [...b.terms].sort()) &&
+    !phraseMoved(a.terms, b.terms, a.entities) &&
+    swappedAcross(a, b)
+  ) {
     return true;
   }
-  if (swappedPersons(a.persons, b.persons) || swappedRoles(a.roles, b.roles)) return true;
+  if (swappedPersons(a.persons, b.persons) || swappedRoles(a.roles, b.roles, a.entities)) return true;
   if (!a.anchors.size || !b.anchors.size) return false;
   const anchors = new Set([...a.anchors, ...b.anchors]);
   const shared = (x: string[], y: string[]) => [...new Set(x)].filter((w) => anchors.has(w) && y.includes(w));
@@ -526,8 +531,8 @@ function differentQuestion(a: PromptFacts, b: PromptFacts): boolean {
  * The same terms and people, a person on the other side of a term from another term on each ("my landlord
  * sue me" / "I sue my landlord": "I" before "sue" and "landlord" after it), no phrase moved whole.
  */
-function swappedRoles(a: string[], b: string[]): boolean {
-  if (!a.some((r) => PERSON_NAMES.has(r)) || !sameList([...a].sort(), [...b].sort()) || phraseMoved(a, b)) return false;
+function swappedRoles(a: string[], b: string[], names: string[]): boolean {
+  if (!a.some((r) => PERSON_NAMES.has(r)) || !sameList([...a].sort(), [...b].sort()) || phraseMoved(a, b, names)) return false;
   const places = new Map(occurrences(b).map((key, k) => [key, k]));
   const keys = occurrences(a);
   for (let i = 0; i < a.length; i++) {
@@ -545,16 +550,19 @@ const PERSON_NAMES = new Set(PERSONS.values());
 
 /**
  * The same list with one run of two or more in another place, as a paraphrase moves a phrase to the
- * front or the end: "python, read, file" / "read, file, python". Two single words swapped are no moved phrase.
+ * front or the end: "python, read, file" / "read, file, python". Two single words swapped are no moved
+ * phrase, nor two names ("new york, london" / "london, new york").
  */
-function phraseMoved(a: string[], b: string[]): boolean {
+function phraseMoved(a: string[], b: string[], names: string[]): boolean {
   let start = 0;
   while (start < a.length && a[start] === b[start]) start++;
   let end = a.length;
   while (end > start && a[end - 1] === b[end - 1]) end--;
   const [x, y] = [a.slice(start, end), b.slice(start, end)];
   for (let k = 1; k < x.length; k++) {
-    if (Math.max(k, x.length - k) >= 2 && sameList([...x.slice(k), ...x.slice(0, k)], y)) return true;
+    const [front, back] = [x.slice(0, k), x.slice(k)];
+    const named = [front, back].every((run) => run.every((t) => names.includes(t)));
+    if (Math.max(k, x.length - k) >= 2 && !named && sameList([...back, ...front], y)) return true;
   }
   return false;
 }
