@@ -138,6 +138,35 @@ describe('semantic guard', () => {
     ['¿Cómo hago un bucle for en Rust?', '¿Cómo hago un bucle while en Rust?', 'substitution'],
     ['How many calories are in a potato?', 'How many calories are in a potato skin?', 'qualifier'],
     ['What is the boiling point of milk?', 'What is the boiling point of milk powder?', 'qualifier'],
+    // Found by an independent check (heldout8); the classes, each with examples of ours.
+    // A party named by a noun and a person in swapped roles.
+    ['Can my neighbour sue me?', 'Can I sue my neighbour?', 'direction'],
+    ['Does my employer owe me money?', 'Do I owe my employer money?', 'direction'],
+    ['Did my cat scratch me?', 'Did I scratch my cat?', 'direction'],
+    // Two names swapped, one of two words, are no phrase moved.
+    ["What time is it in Los Angeles when it's 6 pm in Paris?", "What time is it in Paris when it's 6 pm in Los Angeles?", 'direction'],
+    // The shared noun plural on one side, singular before the added word on the other.
+    ['Can cats eat onions?', 'Can cats eat onion rings?', 'qualifier'],
+    ['How long do I bake potatoes?', 'How long do I bake potato skins?', 'qualifier'],
+    // A noun added before "of" a word both have.
+    ['How do I delete my account?', 'How do I delete part of my account?', 'qualifier'],
+    // -er makes another word: the one-word-apart check sees it.
+    ['Where can I hire a plumber?', 'Where can I hire a plumbing?', 'substitution'],
+    ['How do I install a scanner?', 'How do I install a scan?', 'substitution'],
+    ['Who is the best teacher?', 'Who is the best teaching?', 'substitution'],
+    // A condition with its own subject and auxiliaries.
+    ['Can I drink coffee?', 'Can I drink coffee while I am breastfeeding?', 'qualifier'],
+    ['Can I get a refund?', 'Can I get a refund after it arrives?', 'qualifier'],
+    ['Can I take aspirin?', 'Can I take aspirin if I am pregnant?', 'qualifier'],
+    // Conditions in the other languages.
+    ['¿Puedo beber café?', '¿Puedo beber café durante la lactancia?', 'qualifier'],
+    ['Puis-je boire du café ?', 'Puis-je boire du café pendant que je suis malade ?', 'qualifier'],
+    ['Darf ich Kaffee trinken?', 'Darf ich Kaffee trinken, wenn ich krank bin?', 'qualifier'],
+    ['Posso bere il caffè?', 'Posso bere il caffè durante la gravidanza?', 'qualifier'],
+    // Two real words a letter swap apart are two words, not a typo.
+    ['How long is the trail?', 'How long is the trial?', 'substitution'],
+    ['Is it casual?', 'Is it causal?', 'substitution'],
+    ['How do I fill in this form?', 'How do I fill in this from?', 'substitution'],
   ];
   for (const [cached, query, reason] of refusals) {
     it(`refuses "${query}" for "${cached}" (${reason})`, () => assert.equal(verdict(cached, query), reason));
@@ -200,6 +229,12 @@ describe('semantic guard', () => {
     ['What do koalas eat?', 'What food do koalas eat?'],
     ['Qual é a capital do Peru?', 'Qual cidade é a capital do Peru?'],
     ['¿Cuál es la capital de Perú?', 'capital de Perú cuál es'],
+    // Found by an independent check (heldout8): a phrase moved to the front or the end is no swap.
+    ['In Rust, how do I read a file into a string?', 'How do I read a file into a string in Rust?'],
+    // Two adjacent letters swapped in a word that is no other word: a typo.
+    ['How do I change my password?', 'how do I chnage my password'],
+    ['How do I bake pancakes?', 'how do i bake pancaeks'],
+    ['What does this error mean?', 'what does this erorr mean'],
   ];
   for (const [cached, query] of allowed) {
     it(`allows "${query}" for "${cached}"`, () => assert.equal(verdict(cached, query), undefined));

@@ -55,12 +55,92 @@ export const FRAME_WORDS = new Set([
  * Words that open a condition or qualifier: the content word after one, added on one side only,
  * changes the answer ("Can I take ibuprofen while pregnant?", "…with metformin", "…for the sale of land").
  */
-export const QUALIFIERS = new Set(['while', 'during', 'with', 'without', 'for', 'of', 'unless', 'since', 'after', 'before']);
+const QUALIFIERS_BY_LANGUAGE: Record<string, string> = {
+  en: 'while during with without for of unless since after before if',
+  de: 'während mit für nach vor seit bei wenn falls nachdem bevor',
+  fr: 'pendant lors avec pour après avant depuis si lorsque',
+  es: 'durante mientras con para después antes desde si',
+  pt: 'durante enquanto com para depois antes desde',
+  it: 'durante mentre con per dopo prima',
+  nl: 'tijdens terwijl met voor sinds',
+};
+export const QUALIFIERS = new Set(Object.values(QUALIFIERS_BY_LANGUAGE).flatMap((words) => words.split(' ')));
+/**
+ * Of QUALIFIERS, those that may open a clause with its own subject: "while I am pregnant", "after it
+ * ships", "wenn ich schwanger bin", "pendant que je suis enceinte". Its subject and auxiliaries
+ * (CLAUSE_WORDS) stand between the opener and the condition's content word.
+ */
+export const CLAUSE_OPENERS = new Set(
+  'while unless since after before if während wenn falls nachdem bevor seit pendant lors après avant depuis si lorsque mientras después antes desde enquanto depois mentre dopo prima terwijl sinds'.split(
+    ' ',
+  ),
+);
+/**
+ * Subject pronouns, auxiliaries, and the "que" of "pendant que" or the "de" of "después de", in the languages
+ * NEGATIONS reads: see CLAUSE_OPENERS.
+ */
+export const CLAUSE_WORDS = new Set(
+  `de di que i you he she it we they am is are was were be been being do does did have has had can could will would shall should may might must
+  ich du er sie es wir ihr bin bist ist sind war waren habe hat haben kann wird werde
+  que je tu il elle on nous vous ils elles suis est sommes êtes sont ai avons avez ont
+  yo él ella nosotros estoy estás está estamos están soy eres somos son he ha hemos han
+  eu ele ela nós estou estamos estão sou é são
+  che io lui lei noi sono sei è siamo ho hai abbiamo
+  dat ik jij hij zij ben bent zijn heb heeft`.split(/\s+/),
+);
+/** Articles and possessives of the other languages, which stand between a qualifier and its noun as DETERMINERS do: "durante el embarazo". */
+export const ARTICLES = new Set(
+  `der das den dem des ein eine einen einem einer eines meine meinem meiner le la les un une du au aux ma mon mes el los las una unos
+  unas mi mis o os um uma umas meu minha lo gli uno il mio mia het een mijn`.split(/\s+/),
+);
+/**
+ * Real English words that are each other with two adjacent letters swapped, the first letter kept
+ * (words of 5 letters or more; every such pair of the american-english word list, wamerican 2020.12.07):
+ * a swap of two letters between these is another word, not a typo ("trial" / "trail", "casual" /
+ * "causal", "angel" / "angle"). Any other such swap is read as a typo: "pancaeks", "chnage", "cancle".
+ */
+export const TRANSPOSED_WORDS = new Set(
+  `
+  accouterments/accoutrements alien/aline aliens/alines amphitheater/amphitheatre amphitheaters/amphitheatres angel/angle
+  angels/angles bards/brads barely/barley barked/braked barking/braking basis/bassi beast/beats beats/betas
+  belated/bleated blankest/blankets blast/blats blots/bolts boast/boats boost/boots briskest/briskets brunt/burnt
+  bugle/bulge bugled/bulged bugles/bulges bugling/bulging calms/clams carbs/crabs carps/craps carted/crated
+  carting/crating carve/crave carved/craved carves/craves carving/craving carvings/cravings casual/causal
+  casually/causally cervices/crevices claps/clasp clods/colds closest/closets clots/colts clxiv/clxvi coals/colas
+  coast/coats codes/coeds compiled/complied compiles/complies complaint/compliant concerted/concreted
+  concerting/concreting consign/consing copes/copse corny/crony coroner/crooner coroners/crooners corps/crops creep/crepe
+  creeps/crepes crust/curst cubist/cubits cures/curse dairies/diaries dairy/diary direr/drier direst/driest
+  discreet/discrete exist/exits farmed/framed farmer/framer farmers/framers farming/framing farts/frats feast/feats
+  fiefs/fifes field/filed fiend/fined filed/flied files/flies fired/fried fires/fries forth/froth freshest/freshets
+  garbs/grabs garter/grater garters/graters gilded/glided gilding/gliding gingko/ginkgo gingkoes/ginkgoes gingkos/ginkgos
+  girds/grids girts/grits goiter/goitre goiters/goitres gores/gorse grist/grits gustier/gutsier gustiest/gutsiest
+  gusty/gutsy infarction/infraction lairs/liars liars/liras liens/lines limpest/limpets lions/loins lotus/louts
+  luster/lustre madrasas/madrassa manes/manse mantel/mantle mantelpiece/mantlepiece mantelpieces/mantlepieces
+  mantels/mantles marital/martial meets/metes miens/mines minuet/minute minuets/minutes mouses/mousse nickel/nickle
+  nickels/nickles ocher/ochre overdoes/overdose pares/parse parted/prated parting/prating pasties/patsies pasty/patsy
+  patios/patois perfect/prefect perfects/prefects piled/plied piles/plies plaint/pliant pluses/pulses poises/posies
+  poses/posse pride/pried quiet/quite repertoires/repertories retired/retried retires/retries reveres/reverse rogue/rouge
+  rogues/rouges roost/roots saber/sabre sabers/sabres sacred/scared salted/slated salting/slating saltpeter/saltpetre
+  salts/slats salve/slave salved/slaved salver/slaver salvers/slavers salves/slaves salving/slaving satin/stain
+  sherd/shred sherds/shreds shriek/shrike shrieks/shrikes signed/singed signer/singer signers/singers signing/singing
+  signs/sings silly/slily silts/slits silver/sliver silvered/slivered silvering/slivering silvers/slivers sites/sties
+  sloes/soles soldier/solider solitaires/solitaries somber/sombre somberly/sombrely spams/spasm spares/sparse spilt/split
+  tarps/traps teazel/teazle teazels/teazles theater/theatre theaters/theatres thees/these there/three thickest/thickets
+  thickest/thickset tiers/tires tilde/tiled tilted/titled tilting/titling timber/timbre timbers/timbres tired/tried
+  tires/tries tiros/trios toady/today torts/trots torus/tours trail/trial trailed/trialed trailing/trialing trails/trials
+  treaties/treatise twist/twits unite/untie united/untied unites/unties waist/waits waiver/wavier warps/wraps whist/whits
+  wield/wiled worth/wroth wrist/writs xxxiv/xxxvi
+`
+    .trim()
+    .split(/[\s/]+/),
+);
 /**
  * Words that set the word before them against another: "a refund instead of a replacement", "tea rather than
  * coffee". That word, added on one side only, asks for something else.
  */
 export const CONTRASTS = new Set('instead rather statt anstatt anstelle lieu vez lugar invés invece plaats'.split(' '));
+/** Nouns that take a part of what follows their "of": "cancel part of my order", "the rest of my files". */
+export const PARTITIVES = new Set('part parts portion piece section share fraction remainder rest bit segment'.split(' '));
 /** Words between a qualifier or a modifier and its noun: "for the sale of land", "store the cooked rice". */
 export const DETERMINERS = new Set('a an the my your our their his her its this that these those some any'.split(' '));
 
@@ -104,6 +184,8 @@ const PRONOUNS_BY_PERSON: Record<string, string> = {
   she: 'she her hers herself',
   they: 'they them their theirs themselves',
 };
+/** Of PERSONS, the possessives: "my landlord" names the landlord, not a party of its own. */
+export const POSSESSIVES = new Set('my mine our ours your yours his her hers their theirs'.split(' '));
 export const PERSONS = new Map<string, string>(
   Object.entries(PRONOUNS_BY_PERSON).flatMap(([person, words]) => words.split(' ').map((w): [string, string] => [w, person])),
 );

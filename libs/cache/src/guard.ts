@@ -1,6 +1,9 @@
 import {
   AMOUNT_BOUNDS,
+  ARTICLES,
   AUXILIARY_TENSES,
+  CLAUSE_OPENERS,
+  CLAUSE_WORDS,
   CONTRACTIONS,
   CONTRASTS,
   DETERMINERS,
@@ -15,7 +18,9 @@ import {
   ORDINAL_WORDS,
   PARTICLE_OPPOSITES,
   PERSONS,
+  PARTITIVES,
   PHRASAL_PARTICLES,
+  POSSESSIVES,
   QUANTIFIERS,
   QUESTION_NOUNS,
   QUALIFIERS,
@@ -26,6 +31,7 @@ import {
   TIME_DIRECTIONS,
   TIME_UNITS,
   TIMES_OF_DAY,
+  TRANSPOSED_WORDS,
   UNITS,
   VAGUE_AMOUNTS,
 } from './guard-tables';
@@ -51,7 +57,7 @@ export const GUARD_REASONS: readonly GuardReason[] = [
 
 /** What the guard compares, read once per text. */
 export interface PromptFacts {
-  /** Every word, number and symbol, lower-cased, in order. */
+  /** Every word, number and symbol, lower-cased and singular ("grapes" is "grape", as "grape seeds" has it), in order. */
   sequence: string[];
   /** Numbers (and, in a prompt with numbers, operators) in order: "2+2" → 2 + 2; "two plus two" too. */
   numbers: string[];
@@ -82,6 +88,10 @@ export interface PromptFacts {
   attached: boolean[];
   /** For each term, the word just before it ("in" for "Tokyo" in "the time in Tokyo"). */
   preceding: string[];
+  /** The terms and, where they stand, the people the pronouns other than possessives name: "can my landlord sue me": landlord, sue, i. */
+  roles: string[];
+  /** The partitive terms right before "of", which take the term after it: "part" in "cancel part of my order". */
+  heads: Set<string>;
   /** The terms that open a condition or qualifier ("while pregnant", "for the sale of land", "of stopping metformin") or that are set against another ("a refund instead of"). */
   qualifiers: Set<string>;
   /** The content words next to a "to", "from", "than"…: their order matters ("string to int" ≠ "int to string"). */
@@ -105,7 +115,8 @@ export interface PromptFacts {
  * the embedder's call: the similarity threshold decides it.
  * Returns the reason for a refusal, or undefined when the pair may share an answer.
  */
-export function guard(query: PromptFacts, cached: PromptFacts, similarity = 1, substitutionThreshold = 0): GuardReason | undefined {
+export function guard(asked: PromptFacts, cached: PromptFacts, similarity = 1, substitutionThreshold = 0): GuardReason | undefined {
+  const query = misspelt(asked, cached);
   if (!sameList(query.numbers, cached.numbers)) return 'numbers';
   if (!sameList(query.symbols, cached.symbols) || differentCode(query.code, cached.code)) return 'symbols';
   if (!sameList(query.ordinals, cached.ordinals)) return 'numbers';
@@ -121,6 +132,41 @@ export function guard(query: PromptFacts, cached: PromptFacts, similarity = 1, s
   if (similarity < substitutionThreshold && (substituted(query.terms, cached.terms) || (apart && !apart.added))) return 'substitution';
   if (addedTerm(query, cached) || (apart?.added && compounds(apart.after))) return 'qualifier';
   return undefined;
+}
+
+/**
+ * The query's facts with each word that is a typo of one of the cached prompt's read as that word: two
+ * adjacent letters swapped, the first kept, in words of five letters or more that are not both English
+ * words ("pancaeks" / "pancakes"; "trial" / "trail" are two words: TRANSPOSED_WORDS). Terms and sequence only:
+ * what the substitution and qualifier checks compare.
+ */
+function misspelt(query: PromptFacts, cached: PromptFacts): PromptFacts {
+  const fixes = new Map<string, string>();
+  for (const word of query.sequence) {
+    if (word.length < 5 || cached.words.has(stem(word))) continue;
+    const meant = cached.sequence.find((other) => transposed(word, other) && !(TRANSPOSED_WORDS.has(word) && TRANSPOSED_WORDS.has(other)));
+    if (meant) fixes.set(word, meant);
+  }
+  if (!fixes.size) return query;
+  // A typo of a framing word ("meanign") is framing too.
+  const terms = new Map([...fixes].map(([word, meant]) => [termOf(word), FRAME_WORDS.has(meant) ? '' : termOf(meant)]));
+  return {
+    ...query,
+    sequence: query.sequence.map((w) => fixes.get(w) ?? w),
+    terms: query.terms.map((t) => terms.get(t) ?? t).filter((t) => t !== ''),
+  };
+}
+
+/** The same letters but two adjacent ones, not the first, swapped: "chnage" / "change". */
+function transposed(a: string, b: string): boolean {
+  if (a.length !== b.length || a[0] !== b[0] || a === b) return false;
+  const at = [...a].findIndex((c, k) => c !== b[k]);
+  return a[at] === b[at + 1] && a[at + 1] === b[at] && a.slice(at + 2) === b.slice(at + 2);
+}
+
+/** A word as PromptFacts.terms holds it. */
+function termOf(lower: string): string {
+  return stem(SYNONYMS.get(plural(lower)) ?? lower);
 }
 
 /**
@@ -141,7 +187,7 @@ export function promptFacts(text: string): PromptFacts {
   const tokens = [...expanded.matchAll(TOKEN)];
   const lowered = tokens.map((m) => m[0].toLowerCase());
   const facts: PromptFacts = {
-    sequence: lowered,
+    sequence: lowered.map(plural),
     numbers: [],
     symbols: [],
     code: readCode(expanded),
@@ -157,6 +203,8 @@ export function promptFacts(text: string): PromptFacts {
     terms: [],
     attached: [],
     preceding: [],
+    roles: [],
+    heads: new Set(),
     qualifiers: new Set(),
     anchors: new Set(),
     questions: new Set(),
@@ -173,6 +221,7 @@ export function promptFacts(text: string): PromptFacts {
   let anchorNext = false;
   let attached = false;
   let qualifyNext = false;
+  let clause = false;
   for (const [i, match] of tokens.entries()) {
     const raw = match[0];
     const lower = lowered[i];
@@ -186,6 +235,9 @@ export function promptFacts(text: string): PromptFacts {
     // "US" is a country, not "us".
     const person = entity ? undefined : PERSONS.get(lower);
     if (person) facts.persons.push(person);
+    if (person && !POSSESSIVES.has(lower)) facts.roles.push(person);
+    // "part of my order" narrows the order; "the type of pets", "the meaning of life" do not.
+    if (lower === 'of' && PARTITIVES.has(lowered[i - 1] ?? '')) facts.heads.add(facts.terms[facts.terms.length - 1]);
     const question = QUESTION_PHRASES.get(`${lower} ${lowered[i + 1] ?? ''}`) ?? QUESTION_PHRASES.get(lower);
     if (question) facts.questions.add(question);
     const asked = ASKED_NOUNS.get(word);
@@ -223,18 +275,24 @@ export function promptFacts(text: string): PromptFacts {
       anchorNext = true;
     } else if (entity || (!article && !FRAME_WORDS.has(lower) && !FRAME_WORDS.has(plural(lower)))) {
       // A name is never framing: "EST" is no French "est".
-      const term = stem(SYNONYMS.get(plural(lower)) ?? lower);
+      const term = termOf(lower);
       facts.terms.push(term);
       facts.attached.push(attached);
       facts.preceding.push(lowered[i - 1] ?? '');
+      facts.roles.push(term);
       if (anchorNext) facts.anchors.add(term);
       if (qualifyNext) facts.qualifiers.add(term);
       anchorNext = false;
       qualifyNext = false;
     }
-    // The qualifier's noun comes after determiners only: "for the sale", not "for me, tails I win".
-    if (QUALIFIERS.has(lower)) qualifyNext = true;
-    else if (FRAME_WORDS.has(lower) && !DETERMINERS.has(lower)) qualifyNext = false;
+    // The qualifier's noun comes after determiners only: "for the sale", not "for me, tails I win"; a
+    // clause's after its subject and auxiliaries: "while I am pregnant", "after it ships".
+    if (QUALIFIERS.has(lower)) {
+      qualifyNext = true;
+      clause = CLAUSE_OPENERS.has(lower);
+    } else if (FRAME_WORDS.has(lower) && !DETERMINERS.has(lower) && !ARTICLES.has(lower) && !(clause && CLAUSE_WORDS.has(lower))) {
+      qualifyNext = false;
+    }
     if (!DETERMINERS.has(lower) && !number) attached = facts.terms.length > termsBefore;
   }
   facts.symbols.sort();
@@ -372,7 +430,8 @@ function substituted(a: string[], b: string[]): boolean {
 /**
  * A content word on one side only (the other side adding none; both adding one is a substitution) that
  * modifies or acts on a word both sides have, standing right before it ("list files" / "list hidden files",
- * "stash my changes" / "apply my stashed changes", "cook rice" / "store cooked rice"), or that opens a
+ * "stash my changes" / "apply my stashed changes", "cook rice" / "store cooked rice") or before its "of"
+ * ("cancel my order" / "cancel part of my order"), or that opens a
  * condition or qualifier ("Can I take ibuprofen" / "…while pregnant", "…for the sale of land"). An added
  * word that stands apart ("Which city is Canada's capital?") and an added name ("in Python") narrow the
  * question without changing it.
@@ -382,8 +441,10 @@ function addedTerm(a: PromptFacts, b: PromptFacts): boolean {
     const shared = (k: number) => k >= 0 && k < x.terms.length && y.terms.some((v) => aligned(x.terms[k], v));
     const modifies = (k: number) => x.attached[k + 1] && shared(k + 1);
     const particle = (k: number) => PHRASAL_PARTICLES.has(x.terms[k]) && x.attached[k] && shared(k - 1);
+    const takes = (k: number) => x.heads.has(x.terms[k]) && shared(k + 1);
     return x.terms.some(
-      (w, k) => !shared(k) && !x.entities.includes(w) && /\p{L}/u.test(w) && (modifies(k) || particle(k) || x.qualifiers.has(w)),
+      (w, k) =>
+        !shared(k) && !x.entities.includes(w) && /\p{L}/u.test(w) && (modifies(k) || particle(k) || takes(k) || x.qualifiers.has(w)),
     );
   };
   return (added(a, b) || added(b, a)) && !substituted(a.terms, b.terms);
@@ -399,10 +460,12 @@ function oneWordApart(a: string[], b: string[]): { added: boolean; after: string
   const [short, long] = a.length <= b.length ? [a, b] : [b, a];
   const added = long.length > short.length;
   if (long.length - short.length > 1) return undefined;
+  // As stems: "potatoes" / "potato skins".
+  const same = (x: string, y: string) => x === y || stem(x) === stem(y);
   let start = 0;
-  while (start < short.length && short[start] === long[start]) start++;
+  while (start < short.length && same(short[start], long[start])) start++;
   let end = 0;
-  while (end < short.length - start && short[short.length - 1 - end] === long[long.length - 1 - end]) end++;
+  while (end < short.length - start && same(short[short.length - 1 - end], long[long.length - 1 - end])) end++;
   const differ = short.length - start - end;
   return differ === (added ? 0 : 1) ? { added, after: short[start - 1] ?? '' } : undefined;
 }
@@ -429,14 +492,23 @@ function aligned(a: string, b: string): boolean {
 
 /**
  * The same content words with two of them swapped across a third ("does the Moon orbit the
- * Earth"; a reordered modifier such as "a 2 argument constructor" is no swap) or two names swapped with
+ * Earth"; a reordered modifier such as "a 2 argument constructor" is no swap, nor a phrase moved whole,
+ * "In Python, how do I read a file?" / "How do I read a file in Python?") or two names swapped with
  * any word but a determiner between them ("the time in Tokyo when it is 9 am in London"); the same
- * people as subject and object in swapped roles ("do you love me" / "do I love you"); or words next to
+ * people as subject and object in swapped roles ("do you love me" / "do I love you"), or a person and a
+ * party named by a noun ("can my landlord sue me" / "can I sue my landlord"); or words next to
  * a direction marker, present on both sides, in a different order on each ("bytes to a string").
  */
 function swapped(a: PromptFacts, b: PromptFacts): boolean {
-  if (a.terms.length > 2 && sameList([...a.terms].sort(), [...b.terms].sort()) && swappedAcross(a, b)) return true;
-  if (swappedPersons(a.persons, b.persons)) return true;
+  if (
+    a.terms.length > 2 &&
+    sameList([...a.terms].sort(), [...b.terms].sort()) &&
+    !phraseMoved(a.terms, b.terms, a.entities) &&
+    swappedAcross(a, b)
+  ) {
+    return true;
+  }
+  if (swappedPersons(a.persons, b.persons) || swappedRoles(a.roles, b.roles, a.entities)) return true;
   if (!a.anchors.size || !b.anchors.size) return false;
   const anchors = new Set([...a.anchors, ...b.anchors]);
   const shared = (x: string[], y: string[]) => [...new Set(x)].filter((w) => anchors.has(w) && y.includes(w));
@@ -453,6 +525,46 @@ function differentQuestion(a: PromptFacts, b: PromptFacts): boolean {
   const onlyB = only(b, a);
   if (onlyA.length && onlyB.length) return true;
   return [...onlyA, ...onlyB].includes('quantity');
+}
+
+/**
+ * The same terms and people, a person on the other side of a term from another term on each ("my landlord
+ * sue me" / "I sue my landlord": "I" before "sue" and "landlord" after it), no phrase moved whole.
+ */
+function swappedRoles(a: string[], b: string[], names: string[]): boolean {
+  if (!a.some((r) => PERSON_NAMES.has(r)) || !sameList([...a].sort(), [...b].sort()) || phraseMoved(a, b, names)) return false;
+  const places = new Map(occurrences(b).map((key, k) => [key, k]));
+  const keys = occurrences(a);
+  for (let i = 0; i < a.length; i++) {
+    for (let j = i + 2; j < a.length; j++) {
+      if (!PERSON_NAMES.has(a[i]) && !PERSON_NAMES.has(a[j])) continue;
+      const [x, y] = [places.get(keys[i])!, places.get(keys[j])!];
+      if (x - y >= 2) return true;
+    }
+  }
+  return false;
+}
+
+/** Whom the pronouns name, as PromptFacts.roles lists them. */
+const PERSON_NAMES = new Set(PERSONS.values());
+
+/**
+ * The same list with one run of two or more in another place, as a paraphrase moves a phrase to the
+ * front or the end: "python, read, file" / "read, file, python". Two single words swapped are no moved
+ * phrase, nor two names ("new york, london" / "london, new york").
+ */
+function phraseMoved(a: string[], b: string[], names: string[]): boolean {
+  let start = 0;
+  while (start < a.length && a[start] === b[start]) start++;
+  let end = a.length;
+  while (end > start && a[end - 1] === b[end - 1]) end--;
+  const [x, y] = [a.slice(start, end), b.slice(start, end)];
+  for (let k = 1; k < x.length; k++) {
+    const [front, back] = [x.slice(0, k), x.slice(k)];
+    const named = [front, back].every((run) => run.every((t) => names.includes(t)));
+    if (Math.max(k, x.length - k) >= 2 && !named && sameList([...back, ...front], y)) return true;
+  }
+  return false;
 }
 
 /** The same people, two or more, named in another order: roles swapped. */
@@ -500,12 +612,13 @@ function plural(word: string): string {
 }
 
 /**
- * A light stem, so word forms compare equal: plural, then -ing / -ed / -er and a final
- * e ("painted", "painter" → "paint"; "writing", "write" → "writ"; "running" → "run").
+ * A light stem, so word forms compare equal: plural, then -ing / -ed and a final e ("painted",
+ * "painting" → "paint"; "writing", "write" → "writ"; "running" → "run"). Not -er: "painter", "driver",
+ * "printer" are other words than "painting", "drive", "print".
  */
 function stem(word: string): string {
   let base = plural(word);
-  const suffix = /(ing|ed|er)$/.exec(base);
+  const suffix = /(ing|ed)$/.exec(base);
   if (suffix && base.length - suffix[0].length >= 4) {
     base = base.slice(0, -suffix[0].length);
     if (/([^aeiouls])\1$/.test(base)) base = base.slice(0, -1);
