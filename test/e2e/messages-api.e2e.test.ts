@@ -172,6 +172,7 @@ before(async () => {
           ],
         },
         deploy('gemini-echo', 'gem', 'gemini-echo'),
+        deploy('gemini-no-usage', 'gem', 'gemini-no-usage'),
         deploy('gemini-tool', 'gem', 'gemini-tool'),
         deploy('gemini-think', 'gem', 'gemini-think'),
         deploy('gemini-safety', 'gem', 'gemini-finish-SAFETY'),
@@ -569,6 +570,44 @@ describe('Messages API: a thinking tool loop Gemini began and Claude continues a
 });
 
 // Found by an independent check: end_turn, and a client looping `while stop_reason == "tool_use"` stopped.
+// Found by an independent check: translated streams said input_tokens 0 in message_start, and
+// LangChain's ChatAnthropic reads the prompt's count only there (Anthropic's own streams carry it).
+describe('Messages API: a translated stream`s message_start carries the prompt`s input_tokens', () => {
+  const PROMPT = 'count the tokens of this prompt, please '.repeat(10);
+  /** message_start's usage and the final message's (message_delta merged in by the SDK). */
+  async function streamedUsage(model: string) {
+    const stream = client.messages.stream({ model, max_tokens: 100, messages: [{ role: 'user', content: PROMPT }] });
+    let start: Anthropic.Usage | undefined;
+    stream.on('streamEvent', (event) => {
+      if (event.type === 'message_start') start = { ...event.message.usage };
+    });
+    const final = await stream.finalMessage();
+    return { start: start!, final: final.usage };
+  }
+  const estimate = async (model: string) =>
+    (await client.messages.countTokens({ model, messages: [{ role: 'user', content: PROMPT }] })).input_tokens;
+
+  it('Gemini: the count of its first chunk; message_delta the exact split (cache reads apart)', async () => {
+    const { start, final } = await streamedUsage('gemini-echo');
+    // The fake's chunks before the last carry promptTokenCount 12 alone; its last 12 with 4 cached.
+    assert.equal(start.input_tokens, 12, JSON.stringify(start));
+    assert.equal(start.output_tokens, 0);
+    assert.equal(final.input_tokens, 8);
+    assert.equal(final.cache_read_input_tokens, 4);
+  });
+
+  it('an upstream that counts at the end (OpenAI-format, Gemini without usage): the gateway`s estimate; message_delta the upstream`s', async () => {
+    const { start, final } = await streamedUsage('oa-echo');
+    const estimated = await estimate('oa-echo');
+    assert.ok(estimated > 20, `${estimated}`);
+    assert.equal(start.input_tokens, estimated, JSON.stringify(start));
+    assert.equal(final.input_tokens, 11, 'the fake`s own prompt_tokens');
+    const uncounted = await streamedUsage('gemini-no-usage');
+    assert.equal(uncounted.start.input_tokens, await estimate('gemini-no-usage'));
+    assert.equal(uncounted.final.input_tokens, uncounted.start.input_tokens, 'no count came: message_delta repeats the estimate, not 0');
+  });
+});
+
 describe('Messages API: stop_reason of a message that calls tools', () => {
   it('is tool_use when the OpenAI-format upstream finished with stop (a forced named tool_choice), created and streamed', async () => {
     const ask = {
@@ -1460,9 +1499,16 @@ describe('Messages API: one cache with the chat route', () => {
     const answer = ((await chat.json()) as { choices: { message: { content: string } }[] }).choices[0].message.content;
     assert.deepEqual(first.data.content, [{ type: 'text', text: answer }]);
     const streamed = sdk.messages.stream(question);
+    let start: Anthropic.Usage | undefined;
+    streamed.on('streamEvent', (event) => {
+      // A copy: the SDK merges message_delta's usage into the message_start it keeps.
+      if (event.type === 'message_start') start = { ...event.message.usage };
+    });
     const final = await streamed.finalMessage();
     assert.equal((await streamed.withResponse()).response.headers.get('x-gateway-cache'), 'hit-exact');
     assert.deepEqual(final.content, first.data.content);
+    // The stored answer's count is known before its first event.
+    assert.equal(start?.input_tokens, first.data.usage.input_tokens);
   });
 
   // Found by an independent check: Messages writes its limit as max_completion_tokens, chat clients

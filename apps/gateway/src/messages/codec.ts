@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { bodyText, type ChatCompletion, type ChatStream, type JsonResult } from '@gateway/providers';
+import { bodyText, type ChatCompletion, type ChatStream, type CompletionUsage, type JsonResult } from '@gateway/providers';
 import { toMessage } from './response';
 import { encodeChunks } from '../pipeline/chat-chunks';
 import { MessageEvents } from './stream';
@@ -26,13 +26,32 @@ export function newMessageId(): string {
 /**
  * A chat stream as Anthropic's event stream; an Anthropic upstream's own stream is sent as
  * it is (ChatStream.native). An error thrown by it propagates, and the SSE writer sends it
- * as Anthropic's `error` event.
+ * as Anthropic's `error` event. `promptEstimate`: the gateway's estimate of the prompt's
+ * tokens (RequestState.promptEstimate), for message_start when the upstream has not counted it.
  */
-export function toMessageStream(frames: ChatStream, thinking: boolean, model: string, toolNames?: ReadonlyMap<string, string>): ChatStream {
+export function toMessageStream(
+  frames: ChatStream,
+  thinking: boolean,
+  model: string,
+  toolNames?: ReadonlyMap<string, string>,
+  promptEstimate?: number,
+): ChatStream {
   if (frames.native === 'anthropic') return frames;
-  const events = new MessageEvents(thinking, toolNames);
+  const events = new MessageEvents(thinking, toolNames, () => promptUsage(frames, promptEstimate));
   return encodeChunks(frames, {
     chunk: (chunk) => events.push(chunk),
     end: () => events.end(newMessageId(), model),
   });
+}
+
+/**
+ * The prompt's usage as known when message_start is written. Anthropic's carries the prompt's
+ * count, and some clients read it only there (LangChain's ChatAnthropic). The upstream's own
+ * count when it has given one by its first chunk (Gemini's usageMetadata, a cache replay's
+ * stored usage), else the estimate TPM admission reserved; message_delta has the exact figures.
+ */
+function promptUsage(frames: ChatStream, estimate: number | undefined): CompletionUsage {
+  const counted = frames.usage ?? frames.runningUsage?.soFar()?.usage;
+  if (counted) return { ...counted, completion_tokens: 0, total_tokens: counted.prompt_tokens, completion_tokens_details: undefined };
+  return { prompt_tokens: estimate ?? 0, completion_tokens: 0, total_tokens: estimate ?? 0 };
 }

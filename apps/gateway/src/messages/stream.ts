@@ -29,6 +29,8 @@ export class MessageEvents {
   private blocks = 0;
   private finish: string | null = null;
   private usage: CompletionUsage | undefined;
+  /** What message_start said of the prompt: message_delta's usage too when the upstream reports none. */
+  private prompt: CompletionUsage | undefined;
   /** The model's text began. */
   private said = false;
   /**
@@ -52,6 +54,8 @@ export class MessageEvents {
     private readonly thinking: boolean,
     /** Fitted tool names -> declared ones (MessagesTranslation.toolNames). */
     private readonly toolNames?: ReadonlyMap<string, string>,
+    /** The prompt's usage as known before the answer (codec.ts, promptUsage), for message_start. */
+    private readonly promptUsage?: () => CompletionUsage,
   ) {}
 
   /** The events one chunk makes. */
@@ -62,10 +66,10 @@ export class MessageEvents {
 
   /** The closing events, once the chat stream ended normally. */
   end(fallbackId: string, model: string): string[] {
-    if (!this.started) this.start(fallbackId, model);
+    if (!this.started) this.start(fallbackId, model, undefined);
     if (!this.said && this.refusal) this.text(this.refusal);
     this.closeAll();
-    const usage = anthropicUsage(this.usage);
+    const usage = anthropicUsage(this.usage ?? this.prompt);
     const stop_reason = stopReason(this.finish, this.calls.size > 0);
     this.out.push(sseEvent('message_delta', { delta: { stop_reason, stop_sequence: null }, usage }));
     this.out.push(sseEvent('message_stop', {}));
@@ -79,7 +83,7 @@ export class MessageEvents {
   }
 
   private take(chunk: ChatCompletionChunk): void {
-    if (!this.started) this.start(chunk.id, chunk.model);
+    if (!this.started) this.start(chunk.id, chunk.model, chunk.usage);
     if (chunk.usage) this.usage = chunk.usage;
     const choice = chunk.choices.find((c) => c.index === 0);
     if (!choice) return;
@@ -103,8 +107,10 @@ export class MessageEvents {
     this.out.push(this.delta({ type: 'text_delta', text }));
   }
 
-  private start(id: string, model: string): void {
+  /** `usage`: the first chunk's, when the upstream reports usage on every chunk (vLLM's continuous usage stats). */
+  private start(id: string, model: string, usage: CompletionUsage | null | undefined): void {
     this.started = true;
+    this.prompt = usage ?? this.promptUsage?.();
     const message = {
       id: messageId(id),
       type: 'message',
@@ -113,8 +119,8 @@ export class MessageEvents {
       content: [],
       stop_reason: null,
       stop_sequence: null,
-      // Most upstreams report usage only at the end; message_delta carries the totals.
-      usage: anthropicUsage(undefined),
+      // The prompt as counted or estimated so far, output none yet (as Anthropic's own has it); message_delta carries the totals.
+      usage: { ...anthropicUsage(this.prompt), output_tokens: 0 },
     };
     this.out.push(sseEvent('message_start', { message }));
     this.out.push(sseEvent('ping', {}));
