@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { JSON_OBJECT_INSTRUCTION } from '../../libs/providers/src/anthropic/request';
-import { apiError, collect, CONVERSATION, ECHOED_HISTORY, PNG_DATA_URL, TIME_TOOL, WEATHER_TOOL } from '../support/chat';
+import { apiError, collect, CONVERSATION, ECHOED_HISTORY, parallelCallForms, PNG_DATA_URL, TIME_TOOL, WEATHER_TOOL } from '../support/chat';
 import { FakeAnthropic, WEATHER_ARGS } from '../support/fake-anthropic';
 import { configWith, GatewayProcess } from '../support/gateway';
 import { model, streamingContract, toolChoiceContract, useVendorGateway, type VendorUnderTest } from '../support/vendor-contract';
@@ -542,6 +542,26 @@ describe('Anthropic provider through the gateway (real @anthropic-ai/sdk, fake M
     });
     assert.deepEqual(sent().messages[1].content[0], own);
     assert.equal(sent().messages[1].content[1].type, 'tool_use');
+  });
+
+  // Found by an independent re-check: the thinking was found by the turn's first call id only, so a
+  // client that sent parallel calls back in another order got the turn with thinking off.
+  it('finds the kept thinking by any call of the turn: parallel calls sent back reversed, or one a message; the blocks once, first', async () => {
+    const ask = { model: 'claude-parallel', tools: [WEATHER_TOOL, TIME_TOOL], reasoning_effort: 'high' as const };
+    const question: OpenAI.ChatCompletionMessageParam = { role: 'user', content: 'Both, in Paris?' };
+    const first = await client().chat.completions.create({ ...ask, messages: [question] });
+    assert.deepEqual(
+      first.choices[0].message.tool_calls?.map((call) => call.id),
+      ['toolu_A', 'toolu_B'],
+    );
+    for (const [form, turn] of Object.entries(parallelCallForms(first))) {
+      await client().chat.completions.create({ ...ask, messages: [question, ...turn] });
+      assert.deepEqual(sent().thinking, { type: 'adaptive', display: 'summarized' }, `${form}: thinking stays on`);
+      const blocks = sent().messages[1].content as { type: string; signature?: string }[];
+      assert.deepEqual(blocks[0], { type: 'thinking', thinking: 'Both tools, at once.', signature: 'sig-parallel' }, form);
+      assert.equal(blocks.filter((block) => block.type === 'thinking').length, 1, `${form}: the signed block once`);
+      assert.equal(blocks.filter((block) => block.type === 'tool_use').length, 2, form);
+    }
   });
 
   describe('stop_reason -> finish_reason', () => {

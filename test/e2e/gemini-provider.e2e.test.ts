@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { SKIP_SIGNATURE } from '../../libs/providers/src/gemini/request';
-import { apiError, collect, CONVERSATION, ECHOED_HISTORY, PNG_DATA_URL, TIME_TOOL, WEATHER_TOOL } from '../support/chat';
+import { apiError, collect, CONVERSATION, ECHOED_HISTORY, parallelCallForms, PNG_DATA_URL, TIME_TOOL, WEATHER_TOOL } from '../support/chat';
 import { FakeGemini } from '../support/fake-gemini';
 import { model, streamingContract, toolChoiceContract, useVendorGateway, type VendorUnderTest } from '../support/vendor-contract';
 
@@ -322,6 +322,26 @@ describe('Gemini provider through the gateway (real @google/genai, fake Gemini A
     const second = await client().chat.completions.create({ ...ask, messages });
     assert.match(second.choices[0].message.content ?? '', /^tool results: /);
     assert.deepEqual(upstream.replayedSignatures(), [['gsig-P', null]]);
+  });
+
+  // Found by an independent re-check: calls split over several assistant messages gave the second
+  // message's call the placeholder; Gemini signs the first of parallel calls and wants it first.
+  it('gives parallel calls sent back reversed, or one a message, the kept signature on the signed call, first; no placeholder', async () => {
+    const ask = { model: 'gemini-signed', tools: [WEATHER_TOOL, TIME_TOOL] };
+    const question: OpenAI.ChatCompletionMessageParam = { role: 'user', content: 'both?' };
+    const first = await client().chat.completions.create({ ...ask, messages: [question] });
+    for (const [form, turn] of Object.entries(parallelCallForms(first))) {
+      // `gemini-signed` refuses a model turn whose calls do not carry the signatures it gave, where it gave them.
+      const second = await client().chat.completions.create({ ...ask, messages: [question, ...turn] });
+      assert.match(second.choices[0].message.content ?? '', /^tool results: /, form);
+      assert.deepEqual(upstream.replayedSignatures(), [['gsig-P', null]], form);
+      const model = (sent().contents as { role: string; parts: { functionCall?: { name: string } }[] }[])[1];
+      assert.deepEqual(
+        model.parts.flatMap((part) => (part.functionCall ? [part.functionCall.name] : [])),
+        ['get_weather', 'get_time'],
+        form,
+      );
+    }
   });
 
   it('refuses a tool result that answers no call, naming the message', async () => {

@@ -62,6 +62,26 @@ export const ECHOED_HISTORY: OpenAI.ChatCompletionMessageParam[] = [
 ];
 
 /** A 1x1 PNG as a data URL. */
+/**
+ * An answer's parallel tool calls as clients send them back in other ways than the answer had them,
+ * each form with the results: the calls reversed in one message; one a message; one a message, reversed.
+ */
+export function parallelCallForms(answer: OpenAI.ChatCompletion): Record<string, OpenAI.ChatCompletionMessageParam[]> {
+  const { content, tool_calls } = answer.choices[0].message;
+  const calls = (tool_calls as OpenAI.ChatCompletionMessageFunctionToolCall[]).map(({ id, function: f }) => ({
+    id,
+    type: 'function' as const,
+    function: f,
+  }));
+  const results = calls.map((call) => ({ role: 'tool' as const, tool_call_id: call.id, content: 'done' }));
+  const forms: Record<string, OpenAI.ChatCompletionAssistantMessageParam[]> = {
+    reversed: [{ role: 'assistant', content, tool_calls: [...calls].reverse() }],
+    split: calls.map((call, i) => ({ role: 'assistant', content: i ? null : content, tool_calls: [call] })),
+    'split and reversed': [...calls].reverse().map((call) => ({ role: 'assistant', content: null, tool_calls: [call] })),
+  };
+  return Object.fromEntries(Object.entries(forms).map(([form, turn]) => [form, [...turn, ...results]]));
+}
+
 export const PNG_DATA_URL =
   'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 

@@ -58,7 +58,7 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  *   (server_tool_use), its results (web_search_tool_result), then text (see webSearch);
  * - `claude-tool`: one tool_use (the forced tool, else the first) with WEATHER_ARGS, after a signed
  *   thinking block when thinking is on;
- * - `claude-parallel`: text, then two tool_use blocks;
+ * - `claude-parallel`: text, then two tool_use blocks (after a signed thinking block when thinking is on);
  * - `claude-noargs`: a tool_use with empty input;
  * - `claude-patch`: a signed thinking block, then a tool_use of `apply_patch` with `{ input: PATCH }` (a custom tool's function);
  * - `claude-think`: a signed thinking block, then text;
@@ -214,15 +214,15 @@ function reply(model: string, body: Record<string, unknown>): FakeMessage {
       const thought = { type: 'thinking', thinking: 'The weather tool knows.', signature: 'sig-tool' };
       return { content: thinkingOn(body) ? [thought, call] : [call], stop_reason: 'tool_use' };
     }
-    case 'claude-parallel':
-      return {
-        content: [
-          { type: 'text', text: 'Checking both.' },
-          toolUse('toolu_A', 'get_weather', { city: 'Paris' }),
-          toolUse('toolu_B', 'get_time', { zone: 'Europe/Paris' }),
-        ],
-        stop_reason: 'tool_use',
-      };
+    case 'claude-parallel': {
+      const thought = { type: 'thinking', thinking: 'Both tools, at once.', signature: 'sig-parallel' };
+      const calls = [
+        { type: 'text', text: 'Checking both.' },
+        toolUse('toolu_A', 'get_weather', { city: 'Paris' }),
+        toolUse('toolu_B', 'get_time', { zone: 'Europe/Paris' }),
+      ];
+      return { content: thinkingOn(body) ? [thought, ...calls] : calls, stop_reason: 'tool_use' };
+    }
     case 'claude-noargs':
       return { content: [toolUse('toolu_N', 'ping', {})], stop_reason: 'tool_use' };
     case 'claude-patch':

@@ -7,16 +7,18 @@ import { echoedThinking, isSignedThinking, type KeptThinking } from './request';
 export type ThinkingBlock = Anthropic.ThinkingBlockParam | Anthropic.RedactedThinkingBlockParam;
 
 /**
- * The first call id of each assistant tool turn sent back without a signed thinking block. Only
- * when the request thinks: with thinking off Anthropic wants no blocks, and a Messages API client
- * (`native`) sends back its own.
+ * The call ids of assistant messages sent back without a signed thinking block: all of them, since
+ * the thinking is kept under the answer's first call and a client may send its calls back in
+ * another order or over several messages (request.ts, withKeptThinking). Only when the request
+ * thinks: with thinking off Anthropic wants no blocks, and a Messages API client (`native`) sends
+ * back its own.
  */
-function turnsWithoutThinking(request: ChatCompletionCreateParams, ctx: CallContext): string[] {
+function callsWithoutThinking(request: ChatCompletionCreateParams, ctx: CallContext): string[] {
   if (ctx.native?.protocol === 'anthropic' || !wantsReasoning(request)) return [];
   const ids: string[] = [];
   for (const message of request.messages) {
-    const first = message.role === 'assistant' ? message.tool_calls?.[0] : undefined;
-    if (first && !echoedThinking(message as Extract<typeof message, { role: 'assistant' }>).some(isSignedThinking)) ids.push(first.id);
+    if (message.role !== 'assistant' || !message.tool_calls?.length || echoedThinking(message).some(isSignedThinking)) continue;
+    for (const call of message.tool_calls) ids.push(call.id);
   }
   return ids;
 }
@@ -29,11 +31,11 @@ function turnsWithoutThinking(request: ChatCompletionCreateParams, ctx: CallCont
  */
 export function recallThinking(request: ChatCompletionCreateParams, ctx: CallContext): Promise<KeptThinking> | undefined {
   if (!ctx.reasoning) return undefined;
-  const ids = turnsWithoutThinking(request, ctx);
+  const ids = callsWithoutThinking(request, ctx);
   return ids.length ? ctx.reasoning.recall('anthropic', ids) : undefined;
 }
 
-/** Keeps an answer's signed thinking under its first tool call, where recallThinking looks for it. */
+/** Keeps an answer's signed thinking under its first tool call, once (recallThinking looks it up by every call of the turn). */
 export function rememberThinking(ctx: CallContext, firstCallId: string | undefined, blocks: readonly ThinkingBlock[]): void {
   if (firstCallId && blocks.length) ctx.reasoning?.remember('anthropic', new Map([[firstCallId, blocks]]));
 }

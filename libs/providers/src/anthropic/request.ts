@@ -172,15 +172,31 @@ export function toMessages(
 } {
   const { system, turns } = toTurns<Block>(input, VENDOR, {
     user: (message, param) => partsOf(message, param, MEDIA).flatMap(toBlock),
-    assistant: (message, param) => assistantBlocks(message, param, kept),
+    assistant: (message, param) => assistantBlocks(message, param),
     tool: (message, param) => [
       { type: 'tool_result', tool_use_id: toolUseId(message.tool_call_id), content: toolResultContent(textsOf(message, param)) },
     ],
   });
   return {
     system: system.map((text) => ({ type: 'text', text })),
-    messages: turns.map(({ side, blocks }) => ({ role: side, content: blocks })),
+    messages: turns.map(({ side, blocks }) => ({ role: side, content: side === 'assistant' ? withKeptThinking(blocks, kept) : blocks })),
   };
+}
+
+/**
+ * An assistant turn with the signed thinking the gateway kept for it, when the client sent none
+ * back: put once at its start, where Anthropic wants it. Kept under the first call of the answer
+ * it came with (kept-thinking.ts), it is found by any call of the turn, which is every assistant
+ * message in a row: a client may send parallel calls back in another order, or one a message.
+ * Anthropic's tool_use ids are valid as they are, so each block's id is the call id it was kept under.
+ */
+function withKeptThinking(blocks: Block[], kept: KeptThinking | undefined): Block[] {
+  if (!kept?.size || blocks.some(isSignedThinking)) return blocks;
+  for (const block of blocks) {
+    const recalled = block.type === 'tool_use' ? kept.get(block.id) : undefined;
+    if (Array.isArray(recalled)) return [...(recalled as Block[]), ...blocks];
+  }
+  return blocks;
 }
 
 /** A tool's text as a string, or its parts as text blocks (kept apart, not run together; blank ones left out, see toBlock). */
@@ -198,14 +214,11 @@ export function echoedThinking(message: AssistantMessage): Block[] {
 }
 
 /**
- * Thinking blocks come first, as Anthropic requires, then text, then tool calls: those the client
- * echoed back, after the ones the gateway kept for the turn when the client sent none signed.
+ * Thinking blocks come first, as Anthropic requires, then text, then tool calls. The thinking is
+ * the client's; the turn's kept thinking is added once the turn is whole (withKeptThinking).
  */
-function assistantBlocks(message: AssistantMessage, param: string, kept: KeptThinking | undefined): Block[] {
-  const echoed = echoedThinking(message);
-  const recalled = kept?.get(message.tool_calls?.[0]?.id ?? '');
-  const thinking = Array.isArray(recalled) && !echoed.some(isSignedThinking) ? [...(recalled as Block[]), ...echoed] : echoed;
-  const blocks: Block[] = [...thinking, ...partsOf(message, param).flatMap(toBlock)];
+function assistantBlocks(message: AssistantMessage, param: string): Block[] {
+  const blocks: Block[] = [...echoedThinking(message), ...partsOf(message, param).flatMap(toBlock)];
   functionCalls(message, param).forEach((call, j) => {
     blocks.push({
       type: 'tool_use',

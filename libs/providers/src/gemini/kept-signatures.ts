@@ -4,7 +4,7 @@ import type { ChatCompletionCreateParams } from '../wire';
 import type { KeptSignatures } from './request';
 import { thoughtSignatureOf } from './signatures';
 
-/** The ids of the calls of assistant turns sent back with no thought signature on any of them. */
+/** The ids of the calls of assistant messages sent back with no thought signature on any of them (request.ts, signedTurn, joins a turn's messages). */
 function unsignedCalls(request: ChatCompletionCreateParams): string[] {
   const ids: string[] = [];
   for (const message of request.messages) {

@@ -142,7 +142,7 @@ export function toContents(input: ChatCompletionMessageParam[], kept?: KeptSigna
   const callNames = new Map<string, string>();
   const { system, turns } = toTurns<Part>(input, VENDOR, {
     user: (message, param) => partsOf(message, param, MEDIA).flatMap(toPart),
-    assistant: (message, param) => modelParts(message, param, callNames, kept),
+    assistant: (message, param) => modelParts(message, param, callNames),
     tool: (message, param) => {
       const name = callNames.get(message.tool_call_id);
       if (!name)
@@ -158,29 +158,21 @@ export function toContents(input: ChatCompletionMessageParam[], kept?: KeptSigna
   });
   return {
     system: system.map((text) => ({ text })),
-    contents: turns.map(({ side, blocks }) => ({ role: side === 'user' ? 'user' : 'model', parts: blocks })),
+    contents: turns.map(({ side, blocks }) =>
+      side === 'user' ? { role: 'user', parts: blocks } : { role: 'model', parts: signedTurn(blocks, kept) },
+    ),
   };
 }
 
 /** Thought signatures kept by the gateway, by call id (kept-signatures.ts). */
 export type KeptSignatures = ReadonlyMap<string, unknown>;
 
-/**
- * A turn's calls with their thought signatures: those the client sent back, else those the gateway
- * kept for the turn; a turn with neither gets the placeholder on its first call.
- */
-function modelParts(message: AssistantMessage, param: string, callNames: Map<string, string>, kept: KeptSignatures | undefined): Part[] {
+/** A message's parts, its calls with the thought signatures the client sent back (signedTurn adds the rest). */
+function modelParts(message: AssistantMessage, param: string, callNames: Map<string, string>): Part[] {
   const parts = partsOf(message, param).flatMap(toPart);
-  const calls = functionCalls(message, param);
-  const echoed = calls.some((call) => thoughtSignatureOf(call));
-  const signatureOf = (call: ToolCallParam) => {
-    const recalled = echoed ? undefined : kept?.get(call.id);
-    return thoughtSignatureOf(call) ?? (typeof recalled === 'string' ? recalled : undefined);
-  };
-  const signed = calls.some(signatureOf);
-  calls.forEach((call, j) => {
+  functionCalls(message, param).forEach((call, j) => {
     callNames.set(call.id, call.function.name);
-    const signature = signatureOf(call) ?? (signed || j > 0 ? undefined : SKIP_SIGNATURE);
+    const signature = thoughtSignatureOf(call);
     parts.push({
       functionCall: {
         id: call.id,
@@ -191,6 +183,30 @@ function modelParts(message: AssistantMessage, param: string, callNames: Map<str
     });
   });
   return parts;
+}
+
+/**
+ * A model turn (every assistant message in a row) with its calls' thought signatures: those the
+ * client sent back, else those the gateway kept for them; a turn with neither gets the placeholder
+ * on its first call. Gemini signs the first of parallel calls and wants it first again: a client
+ * may send them back in another order, or one a message, so the signed call goes where the first was.
+ */
+function signedTurn(parts: Part[], kept: KeptSignatures | undefined): Part[] {
+  const calls = parts.filter((part) => part.functionCall);
+  if (!calls.length) return parts;
+  if (!calls.some((call) => call.thoughtSignature)) {
+    for (const call of calls) {
+      const recalled = kept?.get(call.functionCall!.id!);
+      if (typeof recalled === 'string') call.thoughtSignature = recalled;
+    }
+  }
+  const first = calls[0]!;
+  const signed = calls.find((call) => call.thoughtSignature);
+  if (!signed) first.thoughtSignature = SKIP_SIGNATURE;
+  if (!signed || signed === first) return parts;
+  const reordered = parts.filter((part) => part !== signed);
+  reordered.splice(reordered.indexOf(first), 0, signed);
+  return reordered;
 }
 
 /**
