@@ -197,6 +197,27 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
     assert.deepEqual(await refusal(next(second.id, {}, a)), { status: 404, code: 'thread_not_found', type: 'not_found_error' });
   });
 
+  // Found by an independent check: `<id>:next` (where the gateway kept who continues a response) was read
+  // as a thread (500), a long id was echoed whole, and a paused turn (pause_turn) could not be resumed:
+  // the SDK resumes it with a continue that sends no message, which the schema refused without a code.
+  it('an id the gateway never gave is not found (no 500, not echoed whole); a continue may send no message', async () => {
+    const model = 'gpt-echo';
+    const first = await turn(a, { model, system: SYSTEM, messages: [{ role: 'user', content: 'thread turn 1' }] }, { type: 'create' });
+    const next = (id: string, messages: Body[] = [{ role: 'user', content: 'thread turn 2' }]) =>
+      turn(b, { model, messages }, { type: 'continue', previous_message_id: id });
+    const second = await next(first.id);
+    for (const id of [`${first.id}:next`, `next:${first.id}`, `${second.id}:next`]) {
+      assert.deepEqual(await refusal(next(id)), { status: 404, code: 'thread_not_found', type: 'not_found_error' }, id);
+    }
+    const long = await next(`msg_${'x'.repeat(200)}`).catch((err: InstanceType<typeof Anthropic.APIError>) => err);
+    assert.equal(long.status, 404);
+    assert.ok(!JSON.stringify(long.error).includes('x'.repeat(100)), 'the id is not echoed whole');
+
+    const resumed = await next(second.id, []);
+    assert.match(JSON.stringify(resumed.content), /thread turn 2/);
+    assert.deepEqual(userTexts(openai), ['thread turn 1', 'thread turn 1', 'thread turn 2', 'thread turn 2'], 'the conversation as it was');
+  });
+
   it('with the cache on, a continue is keyed on the whole conversation, not on its new messages', async () => {
     const model = 'gpt-echo';
     // The lone new message, answered once without a thread: an exact-cache entry of its own.

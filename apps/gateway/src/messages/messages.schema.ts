@@ -107,8 +107,12 @@ export const countTokensSchema = { type: 'object', required: ['model', 'messages
 export const messagesSchema = {
   type: 'object',
   required: ['model', 'messages', 'max_tokens'],
+  // A thread's continue may send no message: it resumes a paused turn (stop_reason pause_turn) as it is.
+  if: { required: ['thread'], properties: { thread: { type: 'object', required: ['type'], properties: { type: { const: 'continue' } } } } },
+  else: { properties: { messages: { type: 'array', minItems: 1 } } },
   properties: {
     ...prompt,
+    messages: { ...prompt.messages, minItems: 0 },
     max_tokens: { type: 'integer', minimum: 1, maximum: MAX_COMPLETION_TOKENS },
     stream: { type: 'boolean' },
     // Capped like this schema's other lists, far above real use (Anthropic's reference states no cap;
@@ -122,7 +126,7 @@ export const messagesSchema = {
     thread: {
       type: ['object', 'null'],
       required: ['type'],
-      properties: { type: { enum: ['create', 'continue'] }, previous_message_id: { type: 'string', minLength: 1 } },
+      properties: { type: { enum: ['create', 'continue'] }, previous_message_id: { type: 'string', minLength: 1, maxLength: 256 } },
       if: { properties: { type: { const: 'continue' } } },
       then: { required: ['type', 'previous_message_id'] },
     },

@@ -18,10 +18,19 @@ export interface StoredThread {
 export type Continuation = 'in_flight' | 'continued';
 
 /**
+ * How long a continue's claim on a response holds without being settled. A claim whose answer was
+ * lost (Redis slower than its timeout: the client got a 529 and nothing lets the claim go) or whose
+ * replica died locked the response for the thread's whole TTL; now for this long at most. A continue
+ * still running past it lets another continue the same response too (two branches, each whole).
+ */
+const CLAIM_TTL_SECONDS = 30;
+
+/**
  * Message threads per tenant, with Anthropic's TTL after the last response, in the store
  * machinery stored responses use (Redis when configured, so any replica continues a thread;
- * else this process). Beside each thread, under `<id>:next`, who continues it: claimed with a
- * write-if-absent, so two requests continuing one response, on any replicas, cannot both win.
+ * else this process). Beside each thread, under `next:<id>` (no response id has a colon), who
+ * continues it: claimed with a write-if-absent, so two requests continuing one response, on any
+ * replicas, cannot both win.
  */
 @Injectable()
 export class ThreadStore {
@@ -49,15 +58,15 @@ export class ThreadStore {
 
   /** Marks `id` as being continued: undefined when this request may, else who already does. */
   async claim(tenant: string, id: string): Promise<Continuation | undefined> {
-    const claimed = await this.read(this.backend.claim(tenant, `${id}:next`, '"in_flight"', this.ttlSeconds));
+    const claimed = await this.read(this.backend.claim(tenant, nextOf(id), '"in_flight"', CLAIM_TTL_SECONDS));
     if (claimed) return undefined;
     // Gone in between (a failed continue let go of it): reported as in flight, which the client recovers from as well.
-    return (await this.read(this.backend.get(tenant, `${id}:next`))) === '"continued"' ? 'continued' : 'in_flight';
+    return (await this.read(this.backend.get(tenant, nextOf(id)))) === '"continued"' ? 'continued' : 'in_flight';
   }
 
   /** Settles a claim: `continued` once the continuation's answer is kept, else let go of, so the response can be continued again. */
   async settle(tenant: string, id: string, continued: boolean): Promise<void> {
-    const next = `${id}:next`;
+    const next = nextOf(id);
     const settled = continued ? this.backend.put(tenant, next, '"continued"', this.ttlSeconds) : this.backend.delete(tenant, next);
     await settled.catch((err: Error) => this.logger.warn(`thread ${id} not settled: ${err.message}`));
   }
@@ -69,3 +78,5 @@ export class ThreadStore {
     });
   }
 }
+
+const nextOf = (id: string) => `next:${id}`;

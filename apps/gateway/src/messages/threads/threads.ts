@@ -18,6 +18,8 @@ export type ThreadedRequest = MessagesRequest & { thread?: ThreadParam | null };
  * them out, and one that sends them must send the thread's.
  */
 const FIXED_FIELDS = ['model', 'thinking', 'output_config'] as const;
+/** The ids the gateway gives threaded answers (codec.ts newMessageId). */
+const RESPONSE_ID = /^msg_[A-Za-z0-9_-]{16}$/;
 const THREAD_FIELDS = ['system', 'tools'] as const;
 
 /** A request on a thread, as the pipeline serves it. */
@@ -49,7 +51,8 @@ export class MessageThreads {
     if (thread == null) return undefined;
     if (thread.type === 'create') return this.opened(tenant, request, withoutThreadsBeta(beta));
     const previousId = thread.previous_message_id;
-    const previous = await this.store.get(tenant, previousId);
+    // Every id the gateway keeps a thread under is its own (codec.ts newMessageId): anything else names none.
+    const previous = RESPONSE_ID.test(previousId) ? await this.store.get(tenant, previousId) : undefined;
     if (!previous) throw notFound(previousId);
     refuseChangedFields(previous, request);
     const continuation = await this.store.claim(tenant, previousId);
@@ -103,7 +106,7 @@ function refuseChangedFields(thread: StoredThread, request: MessagesRequest): vo
 function notFound(id: string): DetailedError {
   return new DetailedError(
     404,
-    `No thread was found for previous_message_id '${id}' (threads expire 5 minutes after their last response). ` +
+    `No thread was found for previous_message_id '${id.length > 64 ? `${id.slice(0, 64)}…` : id}' (threads expire 5 minutes after their last response). ` +
       'Replay the full conversation with thread: {"type": "create"} to start a new thread.',
     { error_code: 'thread_not_found' },
     'thread.previous_message_id',
