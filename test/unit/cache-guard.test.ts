@@ -167,6 +167,27 @@ describe('semantic guard', () => {
     ['How long is the trail?', 'How long is the trial?', 'substitution'],
     ['Is it casual?', 'Is it causal?', 'substitution'],
     ['How do I fill in this form?', 'How do I fill in this from?', 'substitution'],
+    // Found by an independent check (heldout9); the classes, each with examples of ours.
+    // One end only, headed the other way: to / from the same thing after the same word.
+    ['Do you deliver to Mexico?', 'Do you deliver from Mexico?', 'direction'],
+    ['How do I move a folder to an external drive?', 'How do I move a folder from an external drive?', 'direction'],
+    ['Livrez-vous au Canada ?', 'Livrez-vous depuis le Canada ?', 'direction'],
+    ['Wie schicke ich ein Paket nach Spanien?', 'Wie schicke ich ein Paket von Spanien?', 'direction'],
+    ['Enviamos paquetes al Brasil', 'Enviamos paquetes desde Brasil', 'direction'],
+    // A British double l is the same word: the swap across a third is seen.
+    ['Will deleting my data cancel my plan?', 'Will cancelling my plan delete my data?', 'direction'],
+    // A unit word with no amount next to "to" / "into" is a type, ordered as a term is.
+    ['How do I turn bytes into a string in Go?', 'How do I turn a string into bytes in Go?', 'direction'],
+    // A word is no form of a longer word its own side has too ("sour", "sourdough").
+    ['My sourdough starter is very runny', 'My sourdough starter is way too sour', 'substitution'],
+    // "Within" as two words: "dans les", "en los", "nei".
+    ['Puis-je annuler ma commande dans les 14 jours ?', 'Puis-je annuler ma commande après 14 jours ?', 'scope'],
+    ['¿Puedo cancelar el pedido en los 14 días?', '¿Puedo cancelar el pedido después de 14 días?', 'scope'],
+    ["Posso annullare l'ordine nei 14 giorni?", "Posso annullare l'ordine dopo 14 giorni?", 'scope'],
+    // A prepositional phrase and a word side by side trade places.
+    ['Can I exchange shoes bought in store online?', 'Can I exchange shoes bought online in store?', 'direction'],
+    // Whose a thing is moves to the other party, and I act on one side only.
+    ['Can my sister use my credit card?', "Can I use my sister's credit card?", 'direction'],
   ];
   for (const [cached, query, reason] of refusals) {
     it(`refuses "${query}" for "${cached}" (${reason})`, () => assert.equal(verdict(cached, query), reason));
@@ -235,6 +256,13 @@ describe('semantic guard', () => {
     ['How do I change my password?', 'how do I chnage my password'],
     ['How do I bake pancakes?', 'how do i bake pancaeks'],
     ['What does this error mean?', 'what does this erorr mean'],
+    // Found by an independent check (heldout9), what the classes above leave alone: the same word spelt
+    // both ways; "X of Y" as "Y's X"; one thing whose owner is named twice.
+    ['Is travelling to Japan expensive?', 'Is traveling to Japan expensive?'],
+    ['Give me a summary of the plot of Macbeth', "Give me a summary of Macbeth's plot"],
+    ['Why does my phone battery drain fast?', "Why does my phone's battery drain fast?"],
+    // A unit of time before "to" is no type ("bytes to a string" is).
+    ['What is the best time to visit Peru?', 'When is the best time of year to visit Peru?'],
   ];
   for (const [cached, query] of allowed) {
     it(`allows "${query}" for "${cached}"`, () => assert.equal(verdict(cached, query), undefined));

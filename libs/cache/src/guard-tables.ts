@@ -348,6 +348,22 @@ export const QUESTION_NOUNS = new Map<string, string>([
 export const DIRECTION_MARKERS = new Set(['to', 'into', 'onto', 'from', 'than', 'versus', 'vs']);
 
 /**
+ * Which way a direction word points, by language, as NEGATIONS: the word after it is where a thing goes
+ * ("ship to Canada", "copy a file to the server") or where it comes from ("ship from Canada", "from the
+ * server"). The same word headed one way on one side and the other way on the other is another question,
+ * though no word order changed. Not "para" ("receta para pastel" is "receta de pastel") nor "di" (of). An
+ * article among them ("du", "aux") heads the term only where no direction word stands before it.
+ */
+const HEADINGS_BY_SIDE: Record<string, string> = {
+  // Without the words that are English ("a", "do", "ai", "van") or another language's article ("das", "dos").
+  toward: 'to into onto toward towards; nach zu zum zur; à au aux vers; al hacia; ao aos à às; al alla agli verso; naar',
+  from: 'from; von vom aus; de du des depuis; de del desde; de da desde; da dal dalla dai dagli; vanaf uit',
+};
+export const HEADINGS = new Map<string, string>(
+  Object.entries(HEADINGS_BY_SIDE).flatMap(([side, words]) => words.split(/[;\s]+/).map((w): [string, string] => [w, side])),
+);
+
+/**
  * The two ends of a range, "from X to Y" in the other languages NEGATIONS reads: the words next to the end
  * word are ordered when the start word stands two words before it ("de mayor a menor" / "de menor a mayor",
  * "von Anfang bis Ende"). Alone, each is framing ("de" is also "of").
@@ -398,12 +414,15 @@ export const TIME_DIRECTIONS = new Map<string, { points: 'past' | 'future'; amou
  */
 const AMOUNT_BOUNDS_BY_SIDE: Record<string, string> = {
   // English; German; French; Spanish; Portuguese; Italian; Dutch.
-  'up to': `within before by until till under below; innerhalb binnen bis unter; avant sous; dentro antes hasta bajo;
-    dentro antes até abaixo; entro prima fino sotto; binnen tot onder`,
+  // A phrase is written with "+": "dans les 30 jours" is "within 30 days", "dans 30 jours" "in 30 days" (TIME_DIRECTIONS' "in").
+  'up to': `within before by until till under below; innerhalb binnen bis unter; avant sous dans+les; dentro antes hasta bajo
+    en+los en+las plazo; dentro antes até abaixo prazo; entro prima fino sotto nei negli; binnen tot onder`,
   beyond: 'after over beyond past above; nach über ab; après passé; después tras; depois após acima; dopo oltre; na boven',
 };
 export const AMOUNT_BOUNDS = new Map<string, string>(
-  Object.entries(AMOUNT_BOUNDS_BY_SIDE).flatMap(([side, words]) => words.split(/[;\s]+/).map((w): [string, string] => [w, side])),
+  Object.entries(AMOUNT_BOUNDS_BY_SIDE).flatMap(([side, words]) =>
+    words.split(/[;\s]+/).map((w): [string, string] => [w.replace('+', ' '), side]),
+  ),
 );
 
 /** Units of time (UNITS' names) and the words that stand for an amount without a number ("in a week", "in a few days"). */

@@ -10,6 +10,7 @@ import {
   DIRECTION_MARKERS,
   DIRECTION_MARKERS_BETWEEN_NAMES,
   FRAME_WORDS,
+  HEADINGS,
   NEGATING_PREFIXES,
   NEGATIONS,
   NUMBER_WORDS,
@@ -94,6 +95,13 @@ export interface PromptFacts {
   heads: Set<string>;
   /** The terms that open a condition or qualifier ("while pregnant", "for the sale of land", "of stopping metformin") or that are set against another ("a refund instead of"). */
   qualifiers: Set<string>;
+  /**
+   * Where a term is headed ("ship to Canada": toward) or comes from ("ship from Canada": from), by the term
+   * before the direction word and the term after it ("ship canada"): "both" when it is both.
+   */
+  headings: Map<string, string>;
+  /** Whose a term is, by term: the person a possessive names or the term before "'s" ("my husband's bank account": husband). */
+  owners: Map<string, string>;
   /** The content words next to a "to", "from", "than"…: their order matters ("string to int" ≠ "int to string"). */
   anchors: Set<string>;
   /** What kind of answer the question words ask for (how many → quantity, who → person…); empty for plain what/how. */
@@ -123,7 +131,8 @@ export function guard(asked: PromptFacts, cached: PromptFacts, similarity = 1, s
   if (differWhereBoth(query.units, cached.units)) return 'units';
   if (query.negations !== cached.negations || opposed(query, cached)) return 'negation';
   if (!sameEntities(query, cached) || otherPeople(query.persons, cached.persons)) return 'entities';
-  if (swapped(query, cached) || differWhereBoth(query.times, cached.times)) return 'direction';
+  if (swapped(query, cached) || headedApart(query, cached) || ownedApart(query, cached) || differWhereBoth(query.times, cached.times))
+    return 'direction';
   if (differentQuestion(query, cached)) return 'question';
   if (differentTense(query, cached)) return 'tense';
   if (differWhereBoth(query.quantifiers, cached.quantifiers) || differWhereBoth(query.bounds, cached.bounds)) return 'scope';
@@ -181,6 +190,10 @@ const SYMBOL_TOKEN = new RegExp(`^(?:${SYMBOL})$`, 'v');
 
 export function promptFacts(text: string): PromptFacts {
   let expanded = text.normalize('NFKC');
+  // "'s" goes with the contractions ("it's", "husband's"); a content word before it is whose the next words are.
+  const possessors = new Set(
+    [...expanded.matchAll(/(\p{L}[\p{L}\p{N}]*)['’]s\b/gu)].map((m) => m[1].toLowerCase()).filter((w) => !FRAME_WORDS.has(w)),
+  );
   for (const [pattern, replacement] of CONTRACTIONS) expanded = expanded.replace(pattern, replacement);
   // "two-week", "10-year-old", "Wi-Fi": the parts are words ("two week"), not a minus.
   expanded = expanded.replace(/([\p{L}\d])-(?=\p{L})/gu, '$1 ');
@@ -206,6 +219,8 @@ export function promptFacts(text: string): PromptFacts {
     roles: [],
     heads: new Set(),
     qualifiers: new Set(),
+    headings: new Map(),
+    owners: new Map(),
     anchors: new Set(),
     questions: new Set(),
     askedNouns: new Set(),
@@ -221,6 +236,9 @@ export function promptFacts(text: string): PromptFacts {
   let anchorNext = false;
   let attached = false;
   let qualifyNext = false;
+  let headingNext = '';
+  let headedFrom = '';
+  let ownerNext = '';
   let clause = false;
   for (const [i, match] of tokens.entries()) {
     const raw = match[0];
@@ -247,8 +265,11 @@ export function promptFacts(text: string): PromptFacts {
     if (time && (time.amount === 'after' ? amountOfTime(lowered, i + 1) : TIME_UNITS.has(unitOf(lowered[i - 1])))) {
       facts.times.push(time.points);
     }
-    const bound = AMOUNT_BOUNDS.get(lower);
-    if (bound && (amountAt(lowered, i + 1) || (FRAME_WORDS.has(lowered[i + 1]) && amountAt(lowered, i + 2)))) facts.bounds.push(bound);
+    // "dans les 30 jours": a bound of two words, the amount after both.
+    const phrase = AMOUNT_BOUNDS.has(`${lower} ${lowered[i + 1]}`) ? 1 : 0;
+    const bound = AMOUNT_BOUNDS.get(phrase ? `${lower} ${lowered[i + 1]}` : lower);
+    const after = i + 1 + phrase;
+    if (bound && (amountAt(lowered, after) || (FRAME_WORDS.has(lowered[after]) && amountAt(lowered, after + 1)))) facts.bounds.push(bound);
     if (CONTRASTS.has(lower) && facts.terms.length) facts.qualifiers.add(facts.terms[facts.terms.length - 1]);
     const article = lower === 'one' && !counting;
     const number = /^\d/.test(raw)
@@ -258,10 +279,19 @@ export function promptFacts(text: string): PromptFacts {
         : (NUMBER_WORDS.get(lower) ?? regnalNumber(raw, tokens[i - 1]?.[0]));
     const operator = arithmetic ? (OPERATORS.get(lower) ?? OPERATORS.get(plural(lower))) : undefined;
     const unit = unitOf(lower) || (TIMES_OF_DAY.has(lower) && /^\d/.test(lowered[i - 1] ?? '') ? lower : '');
+    // A unit in a prompt with no amount, next to a direction word, names a type, whose place in the order
+    // counts as a term's: "convert bytes to a string" / "a string to bytes". Not time: "the time of year to
+    // visit"; not a conversion: "10 euros in pounds".
+    const typeName =
+      !!unit &&
+      !arithmetic &&
+      !TIME_UNITS.has(unit) &&
+      (DIRECTION_MARKERS.has(lowered[i - 1] ?? '') || DIRECTION_MARKERS.has(lowered[i + 1] ?? ''));
+    if (typeName) facts.units.push(unit);
     const quantifier = QUANTIFIERS.get(lower);
     if (number || operator) facts.numbers.push((number ?? operator)!);
     else if (ORDINAL_WORDS.has(lower)) facts.ordinals.push(lower);
-    else if (unit) facts.units.push(unit);
+    else if (unit && !typeName) facts.units.push(unit);
     else if (quantifier) facts.quantifiers.push(quantifier);
     // The embedder may not see it at all (its unknown token): only the guard can tell ≤ from ≥.
     else if (SYMBOL_TOKEN.test(raw)) facts.symbols.push(raw);
@@ -282,15 +312,35 @@ export function promptFacts(text: string): PromptFacts {
       facts.roles.push(term);
       if (anchorNext) facts.anchors.add(term);
       if (qualifyNext) facts.qualifiers.add(term);
+      if (ownerNext) facts.owners.set(term, ownerNext);
+      if (possessors.has(lower)) ownerNext = term;
+      if (headingNext) {
+        const key = `${headedFrom} ${term}`;
+        facts.headings.set(key, facts.headings.has(key) && facts.headings.get(key) !== headingNext ? 'both' : headingNext);
+      }
+      headingNext = '';
       anchorNext = false;
       qualifyNext = false;
     }
+    // A framing word other than an article ends the phrase a word before it opened.
+    const framing = FRAME_WORDS.has(lower) && !DETERMINERS.has(lower) && !ARTICLES.has(lower);
+    // A possessive owns the words after it up to the next framing word: "my bank account".
+    if (POSSESSIVES.has(lower)) ownerNext = PERSONS.get(lower)!;
+    else if (framing) ownerNext = '';
+    // Where a thing goes or comes from is the term after the direction word and its articles: "to a
+    // remote server", "au Canada".
+    const heading = HEADINGS.get(lower);
+    if (heading && !(headingNext && ARTICLES.has(lower))) {
+      headingNext = heading;
+      // The term before the direction word, which may be a term itself ("depuis").
+      headedFrom = facts.terms[termsBefore - 1] ?? '';
+    } else if (!heading && framing) headingNext = '';
     // The qualifier's noun comes after determiners only: "for the sale", not "for me, tails I win"; a
     // clause's after its subject and auxiliaries: "while I am pregnant", "after it ships".
     if (QUALIFIERS.has(lower)) {
       qualifyNext = true;
       clause = CLAUSE_OPENERS.has(lower);
-    } else if (FRAME_WORDS.has(lower) && !DETERMINERS.has(lower) && !ARTICLES.has(lower) && !(clause && CLAUSE_WORDS.has(lower))) {
+    } else if (framing && !(clause && CLAUSE_WORDS.has(lower))) {
       qualifyNext = false;
     }
     if (!DETERMINERS.has(lower) && !number) attached = facts.terms.length > termsBefore;
@@ -423,8 +473,18 @@ const OPPOSITE_STEMS = new Set(OPPOSITES.map(([a, b]) => `${stem(a)} ${stem(b)}`
  * A word added on one side only ("tell me the capital" / "the capital city") is framing.
  */
 function substituted(a: string[], b: string[]): boolean {
-  const unaligned = (x: string[], y: string[]) => x.some((w) => !y.some((v) => aligned(w, v)));
+  const unaligned = (x: string[], y: string[]) => x.some((w) => !counterpart(w, x, y));
   return unaligned(a, b) && unaligned(b, a);
+}
+
+/**
+ * Whether the other side has a counterpart for a term of one side: the same word, a word that begins it
+ * ("painter" / "paint"), or a longer word it begins ("user" / "username") that its own side does not have
+ * too: in "My sourdough is too sour" / "My sourdough is dense", "sourdough" is the counterpart of
+ * "sourdough", not of "sour".
+ */
+function counterpart(term: string, own: string[], other: string[]): boolean {
+  return other.some((v) => v === term || (aligned(term, v) && !(v.length > term.length && own.includes(v))));
 }
 
 /**
@@ -438,7 +498,7 @@ function substituted(a: string[], b: string[]): boolean {
  */
 function addedTerm(a: PromptFacts, b: PromptFacts): boolean {
   const added = (x: PromptFacts, y: PromptFacts) => {
-    const shared = (k: number) => k >= 0 && k < x.terms.length && y.terms.some((v) => aligned(x.terms[k], v));
+    const shared = (k: number) => k >= 0 && k < x.terms.length && counterpart(x.terms[k], x.terms, y.terms);
     const modifies = (k: number) => x.attached[k + 1] && shared(k + 1);
     const particle = (k: number) => PHRASAL_PARTICLES.has(x.terms[k]) && x.attached[k] && shared(k - 1);
     const takes = (k: number) => x.heads.has(x.terms[k]) && shared(k + 1);
@@ -479,6 +539,33 @@ function compounds(after: string): boolean {
   return /\p{L}/u.test(after) && !FRAME_WORDS.has(after);
 }
 
+/**
+ * The same term after the same term on both sides, headed toward it on one side and from it on the other:
+ * "Do you ship to Canada?" / "Do you ship from Canada?", "copy a file to the server" / "from the server".
+ * "disconnect from my phone" / "end the connection to my phone" head the phone from other words.
+ */
+function headedApart(a: PromptFacts, b: PromptFacts): boolean {
+  const ways = new Set(['toward', 'from']);
+  return [...a.headings].some(([term, way]) => {
+    const other = b.headings.get(term);
+    return ways.has(way) && other !== undefined && ways.has(other) && other !== way;
+  });
+}
+
+/**
+ * A term both sides say whose it is, someone else's on each, and a person acting on one side only: "Can my
+ * husband access my bank account?" / "Can I access my husband's bank account?" (the account is mine, then
+ * his; I act in the second). "my phone battery" / "my phone's battery" is one battery: no one else acts.
+ */
+function ownedApart(a: PromptFacts, b: PromptFacts): boolean {
+  const acting = (f: PromptFacts) => f.roles.filter((r) => PERSON_NAMES.has(r)).sort();
+  if (sameList(acting(a), acting(b))) return false;
+  return [...a.owners].some(([term, owner]) => {
+    const other = b.owners.get(term);
+    return other !== undefined && other !== owner;
+  });
+}
+
 /** An auxiliary in the past on one side only, both having one: "Is Pluto a planet?" / "Was Pluto a planet?". */
 function differentTense(a: PromptFacts, b: PromptFacts): boolean {
   return a.tenses.size > 0 && b.tenses.size > 0 && a.tenses.has('past') !== b.tenses.has('past');
@@ -503,7 +590,7 @@ function swapped(a: PromptFacts, b: PromptFacts): boolean {
   if (
     a.terms.length > 2 &&
     sameList([...a.terms].sort(), [...b.terms].sort()) &&
-    !phraseMoved(a.terms, b.terms, a.entities) &&
+    !phraseMoved(a.terms, b.terms, a.entities, [phraseOpenings(a), phraseOpenings(b)]) &&
     swappedAcross(a, b)
   ) {
     return true;
@@ -553,7 +640,7 @@ const PERSON_NAMES = new Set(PERSONS.values());
  * front or the end: "python, read, file" / "read, file, python". Two single words swapped are no moved
  * phrase, nor two names ("new york, london" / "london, new york").
  */
-function phraseMoved(a: string[], b: string[], names: string[]): boolean {
+function phraseMoved(a: string[], b: string[], names: string[], openings?: [boolean[], boolean[]]): boolean {
   let start = 0;
   while (start < a.length && a[start] === b[start]) start++;
   let end = a.length;
@@ -562,9 +649,18 @@ function phraseMoved(a: string[], b: string[], names: string[]): boolean {
   for (let k = 1; k < x.length; k++) {
     const [front, back] = [x.slice(0, k), x.slice(k)];
     const named = [front, back].every((run) => run.every((t) => names.includes(t)));
-    if (Math.max(k, x.length - k) >= 2 && !named && sameList([...back, ...front], y)) return true;
+    // Where the terms' openings are known, a phrase starts after a framing word on one side at least: "…a
+    // string in Rust" / "In Rust, how do I…"; "deleting my account cancel my subscription" / "cancelling my
+    // subscription delete my account" swaps two parts of one clause.
+    const opens = !openings || openings[0][start + k] || openings[1][start + x.length - k];
+    if (Math.max(k, x.length - k) >= 2 && !named && opens && sameList([...back, ...front], y)) return true;
   }
   return false;
+}
+
+/** For each term, whether it can open a phrase: first, or after a framing word ("in" in "in Rust"). */
+function phraseOpenings(f: PromptFacts): boolean[] {
+  return f.preceding.map((word) => word === '' || FRAME_WORDS.has(word));
 }
 
 /** The same people, two or more, named in another order: roles swapped. */
@@ -587,10 +683,27 @@ function swappedAcross(a: PromptFacts, b: PromptFacts): boolean {
     for (let j = i + 1; j < a.terms.length; j++) {
       const [x, y] = [places.get(keys[i]) ?? -1, places.get(keys[j]) ?? -1];
       const names = a.entities.includes(a.terms[i]) && a.entities.includes(a.terms[j]);
-      if (y >= 0 && x > y && apart(a, i, j, names) && apart(b, y, x, names)) return true;
+      if (y >= 0 && x > y && ((apart(a, i, j, names) && apart(b, y, x, names)) || phraseAndWordSwapped(a, b, i, j, y, x))) return true;
     }
   }
   return false;
+}
+
+/**
+ * Two terms side by side in opposite orders, one behind the same preposition on both sides, the other not:
+ * a prepositional phrase and a word traded places ("bought in store online" / "bought online in store"),
+ * but for a possessive ("the plot of Hamlet" / "Hamlet's plot").
+ */
+function phraseAndWordSwapped(a: PromptFacts, b: PromptFacts, i: number, j: number, y: number, x: number): boolean {
+  if (j !== i + 1 || x !== y + 1) return false;
+  // "the plot of Hamlet" / "Hamlet's plot" is the same plot.
+  const owner = (f: PromptFacts, term: string) => [...f.owners.values()].includes(term);
+  if ([a.terms[i], a.terms[j]].some((t) => owner(a, t) || owner(b, t))) return false;
+  // A framing word that is no article, pronoun or auxiliary ("el cielo es azul" / "es azul el cielo" is one question).
+  const preposition = (word: string) =>
+    FRAME_WORDS.has(word) && !DETERMINERS.has(word) && !ARTICLES.has(word) && !CLAUSE_WORDS.has(word) && !PERSONS.has(word);
+  const kept = (k: number, l: number) => a.preceding[k] === b.preceding[l] && preposition(a.preceding[k]);
+  return kept(i, x) !== kept(j, y);
 }
 
 /** Each term with how many times it occurred before: "(", "x", ")", "(" → "(#0", "x#0", ")#0", "(#1". */
@@ -623,6 +736,9 @@ function stem(word: string): string {
     base = base.slice(0, -suffix[0].length);
     if (/([^aeiouls])\1$/.test(base)) base = base.slice(0, -1);
   }
+  // British spelling doubles a final l ("cancelled", "travelling", "modelling"): one l in every long
+  // enough word, so "cancell" is "cancel" as "install" is "instal".
+  if (base.length > 4) base = base.replace(/ll$/, 'l');
   return base.length > 3 ? base.replace(/e$/, '') : base;
 }
 
