@@ -47,8 +47,10 @@ export class MessageThreads {
 
   /** The request on its thread, or undefined when it has none. */
   async open(tenant: string, body: ThreadedRequest, beta: string | undefined): Promise<ThreadRequest | undefined> {
-    const { thread, ...request } = body;
+    // Every Messages request comes here: one without a thread is not copied.
+    const thread = body.thread;
     if (thread == null) return undefined;
+    const { thread: _thread, ...request } = body;
     if (thread.type === 'create') return this.opened(tenant, request, withoutThreadsBeta(beta));
     const previousId = thread.previous_message_id;
     // Every id the gateway keeps a thread under is its own (codec.ts newMessageId): anything else names none.
