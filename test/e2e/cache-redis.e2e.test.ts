@@ -3,10 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { ask, embedderLoaded, metric, settle } from '../support/cache';
+import { eventually } from '../support/eventually';
 import { configWith, GatewayProcess } from '../support/gateway';
 import { RedisServer } from '../support/redis-server';
 import { Logger } from '@nestjs/common';
 import { RedisBackend } from '../../libs/cache/src/backends/redis.backend';
+import { gatewayIndexSchema, schemaDifferences } from '../../libs/cache/src/backends/index-schema';
 import { parseSearchReply, searchTotal } from '../../libs/cache/src/backends/search-reply';
 import { random, randomUnit } from '../support/vectors';
 
@@ -266,6 +268,32 @@ describe('response cache on Redis Stack (FT.SEARCH KNN)', () => {
     await settle(300);
     assert.match((await ask(gateway.client(alice), 'What is the largest planet in the solar system?')).cache ?? '', /^hit-semantic/);
   });
+
+  // Found by an independent check: an index swapped for another while the gateway ran was searched on
+  // (no hit, no warning) until a restart. It is looked at every 10 s.
+  it('leaves an index swapped for a foreign one while it runs (a warning, semantic hits in process), and makes its own again once that one is dropped', async () => {
+    const warned = () => gateway.logs.some((l) => String(l.msg).includes(`Redis index ${index} is not the one the gateway makes`));
+    await redis.call('FT.DROPINDEX', index);
+    await redis.call(
+      'FT.CREATE',
+      index,
+      ...`ON HASH PREFIX 1 ${prefix}use-lite-512:e: SCHEMA ns TAG vec VECTOR HNSW 6 TYPE FLOAT32 DIM 384 DISTANCE_METRIC COSINE`.split(' '),
+    );
+    assert.ok(await eventually(async () => warned()), 'a warning within ~30 s');
+    assert.match(gateway.logs.find((l) => String(l.msg).includes(`Redis index ${index}`))!.msg as string, /vec dim 384, needs 512/);
+    await ask(gateway.client(alice), 'Which ocean is the deepest on Earth?');
+    await settle(300);
+    assert.match(
+      (await ask(gateway.client(alice), 'What is the deepest ocean on Earth?')).cache ?? '',
+      /^hit-semantic/,
+      'served in process',
+    );
+    await redis.call('FT.DROPINDEX', index);
+    const fits = async () =>
+      schemaDifferences(await redis.call('FT.INFO', index).catch(() => []), gatewayIndexSchema(`${prefix}use-lite-512:e:`, 512)).length ===
+      0;
+    assert.ok(await eventually(fits), 'its own index made again within ~30 s');
+  });
 });
 
 describe('Redis Stack backend: hybrid policy per namespace, cap kept by a one-key script', () => {
@@ -420,6 +448,36 @@ describe('Redis Stack backend: hybrid policy per namespace, cap kept by a one-ke
       assert.match(seen[0], difference, what);
       assert.match(seen[0], /semantic caching in process/, what);
     }
+  });
+
+  // Found by an independent check: the index was looked at only at start-up and after a reconnect, so
+  // one swapped for another while the gateway ran was searched on: no hit, no warning, until a restart.
+  it('an index swapped for a foreign one while running is left on the next check, and its own is made again once that one is dropped', async () => {
+    const seen: string[] = [];
+    const log = Object.assign(new Logger('test'), { warn: (message: string) => void seen.push(message) });
+    const swapped = new RedisBackend(redis, { ...options, keyPrefix: 'swap:', indexName: 'swap:idx' }, log);
+    await swapped.prepare();
+    assert.equal(swapped.searchAvailable, true);
+    await redis.call('FT.DROPINDEX', 'swap:idx');
+    await redis.call(
+      'FT.CREATE',
+      'swap:idx',
+      ...'ON HASH PREFIX 1 swap:e: SCHEMA ns TAG vec VECTOR HNSW 6 TYPE FLOAT32 DIM 8 DISTANCE_METRIC COSINE'.split(' '),
+    );
+    await swapped.prepare();
+    await swapped.prepare();
+    assert.equal(swapped.searchAvailable, false);
+    assert.equal(seen.length, 1, seen.join('\n'));
+    assert.match(seen[0], /vec dim 8, needs 16/);
+    await redis.call('FT.DROPINDEX', 'swap:idx');
+    await swapped.prepare();
+    assert.equal(swapped.searchAvailable, true);
+    assert.deepEqual(
+      schemaDifferences(await redis.call('FT.INFO', 'swap:idx'), gatewayIndexSchema('swap:e:', 16)),
+      [],
+      'made again as the gateway makes it',
+    );
+    await redis.call('FT.DROPINDEX', 'swap:idx');
   });
 });
 

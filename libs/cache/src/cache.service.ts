@@ -78,6 +78,8 @@ function untilAborted<T>(answer: Promise<T | undefined>, signal: AbortSignal | u
   });
 }
 const READY_WAIT_MS = 2_000;
+/** How often the vector index is looked at again: it can be dropped or swapped for another while the gateway runs. */
+const INDEX_CHECK_MS = 10_000;
 /** Defaults of cache.semantic.embeddingTimeoutMs (see SemanticCacheConfig). */
 const OFFLINE_EMBEDDING_TIMEOUT_MS = 250;
 const PROVIDER_EMBEDDING_TIMEOUT_MS = 1_000;
@@ -102,6 +104,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private readonly recent: RecentEmbeddings;
   private readonly prices = new Map<string, Price>();
   private readonly inFlight = new InFlight();
+  private indexCheck?: NodeJS.Timeout;
 
   constructor(
     gateway: GatewayConfig,
@@ -166,6 +169,10 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     client.on('ready', () => void this.prepareRedis());
     if (client.status !== 'ready') await Promise.race([once(client, 'ready'), sleep(READY_WAIT_MS)]).catch(() => {});
     if (client.status === 'ready') await this.prepareRedis();
+    if (this.embedder) {
+      this.indexCheck = setInterval(() => client.status === 'ready' && void this.prepareRedis(), INDEX_CHECK_MS);
+      this.indexCheck.unref();
+    }
   }
 
   /** The semantic layer's embedder (undefined without that layer): readiness waits while it is `loading`. */
@@ -174,6 +181,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.indexCheck);
     this.embedded.close();
     await this.embedder?.close();
   }

@@ -49,13 +49,12 @@ type WithTrack = RedisClient & {
  */
 export class RedisBackend implements CacheBackend {
   readonly name = 'redis' as const;
-  /** Undefined until the first successful check; re-checked after every reconnect. */
+  /** Undefined until the first successful check; re-checked after every reconnect and now and then (CacheService). */
   searchAvailable: boolean | undefined;
   private readonly entryPrefix: string;
   private readonly expiryKey: string;
   private readonly client: WithTrack;
   private warnedNoSearch = false;
-  private warnedSchema = false;
   private preparing: Promise<void> | undefined;
   /** Namespaces whose size is known (or being counted): whether each holds most of the index. */
   private readonly namespaceSizes = new Map<string, { large: boolean; at: number }>();
@@ -230,12 +229,15 @@ export class RedisBackend implements CacheBackend {
     const { indexName, dimensions } = this.options;
     const expected = gatewayIndexSchema(this.entryPrefix, dimensions);
     const differences = schemaDifferences(await this.client.call('FT.INFO', indexName), expected);
-    if (!differences.length) return true;
-    if (!this.warnedSchema) {
+    // Told once per change: the index can be swapped or dropped while the gateway runs.
+    if (!differences.length) {
+      if (this.searchAvailable === false) this.logger.log(`Redis index ${indexName} fits again: semantic caching in Redis`);
+      return true;
+    }
+    if (this.searchAvailable !== false) {
       this.logger.warn(
         `Redis index ${indexName} is not the one the gateway makes (${differences.join('; ')}): semantic caching in process. Drop the index (FT.DROPINDEX ${indexName}) to let the gateway create it again.`,
       );
-      this.warnedSchema = true;
     }
     return false;
   }
