@@ -8,6 +8,8 @@ import { FakeOpenAI } from '../support/fake-openai';
 import type { FakeUpstream } from '../support/fake-upstream';
 import { configWith, GatewayProcess } from '../support/gateway';
 import { RedisServer } from '../support/redis-server';
+import { eventually } from '../support/eventually';
+import { sleep } from '../support/fake-upstream';
 
 /**
  * Found by an independent check with @anthropic-ai/sdk 1.17, whose `beta.messages.thread()` and
@@ -27,6 +29,8 @@ const skip = !SERVER && 'TEST_REDIS_SERVER unset (run npm test)';
 const THREADS_BETA = 'message-threads-2026-08-12';
 const KEYS = { TEAM_A_KEY: 'team-a-secret-key-value', TEAM_B_KEY: 'team-b-secret-key-value' };
 const SYSTEM = 'You are the thread test. Keep replies short.';
+/** How long a continue's claim outlives its renewals (30 s by default): short, so a continue can outlast it. */
+const CLAIM_TTL_SECONDS = 2;
 
 const openai = new FakeOpenAI();
 const anthropic = new FakeAnthropic('sk-ant-fake');
@@ -62,7 +66,13 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
         { name: 'ant', type: 'anthropic', baseUrl: ant, apiKeyEnv: 'FAKE_ANT_KEY' },
         { name: 'gem', type: 'gemini', baseUrl: gem, apiKeyEnv: 'FAKE_GEM_KEY' },
       ],
-      models: [deploy('gpt-echo', 'oa', 'ok'), deploy('claude-echo', 'ant', 'claude-echo'), deploy('gemini-echo', 'gem', 'gemini-echo')],
+      models: [
+        deploy('gpt-echo', 'oa', 'ok'),
+        deploy('claude-echo', 'ant', 'claude-echo'),
+        deploy('gemini-echo', 'gem', 'gemini-echo'),
+        deploy('gpt-held', 'oa', 'held-claim'),
+      ],
+      messages: { threads: { claimTtlSeconds: CLAIM_TTL_SECONDS } },
       cache: { enabled: true, semantic: { enabled: false } },
       security: {
         keys: [
@@ -216,6 +226,34 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
     const resumed = await next(second.id, []);
     assert.match(JSON.stringify(resumed.content), /thread turn 2/);
     assert.deepEqual(userTexts(openai), ['thread turn 1', 'thread turn 1', 'thread turn 2', 'thread turn 2'], 'the conversation as it was');
+  });
+
+  // Found by an independent check: a continue's claim on its response lapsed after 30 s while the
+  // continue still ran, and a second continue of the same response went through (two branches). The
+  // claim is renewed while its request runs; here a continue is held upstream for three claim TTLs.
+  it('a continue slower than the claim TTL keeps its response: another is thread_continue_in_flight meanwhile', async () => {
+    const model = 'gpt-held';
+    openai.release('claim'); // the create is answered at once, the continue held until released
+    const first = await turn(a, { model, messages: [{ role: 'user', content: 'thread turn 1' }] }, { type: 'create' });
+    openai.holdAgain('claim');
+    const next = (gw: GatewayProcess) =>
+      turn(gw, { model, messages: [{ role: 'user', content: 'thread turn 2' }] }, { type: 'continue', previous_message_id: first.id });
+    const upstreamBefore = openai.received.length;
+    const slow = next(a);
+    assert.ok(await eventually(async () => openai.received.length > upstreamBefore), 'the continue reached the upstream');
+    await sleep(3 * CLAIM_TTL_SECONDS * 1000);
+    assert.ok((await probe.pttl(`gw:thread:{team-a}:next:${first.id}`)) > 0, 'the claim is still held');
+
+    let settled = false;
+    const second = next(b).finally(() => (settled = true));
+    second.catch(() => {}); // read below
+    await eventually(async () => settled || openai.received.length > upstreamBefore + 1);
+    const upstreamCalls = openai.received.length - upstreamBefore;
+    openai.release('claim');
+    assert.equal(upstreamCalls, 1, 'one continue of the response went upstream, not two');
+    assert.deepEqual(await refusal(second), { status: 400, code: 'thread_continue_in_flight', type: 'invalid_request_error' });
+    assert.match(JSON.stringify((await slow).content), /thread turn 2/);
+    assert.deepEqual(await refusal(next(b)), { status: 400, code: 'thread_already_continued', type: 'invalid_request_error' });
   });
 
   it('with the cache on, a continue is keyed on the whole conversation, not on its new messages', async () => {

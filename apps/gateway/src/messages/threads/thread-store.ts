@@ -17,13 +17,11 @@ export interface StoredThread {
 /** Who continues a response: a request now, or one that has (each response can be continued once, as on Anthropic's API). */
 export type Continuation = 'in_flight' | 'continued';
 
-/**
- * How long a continue's claim on a response holds without being settled. A claim whose answer was
- * lost (Redis slower than its timeout: the client got a 529 and nothing lets the claim go) or whose
- * replica died locked the response for the thread's whole TTL; now for this long at most. A continue
- * still running past it lets another continue the same response too (two branches, each whole).
- */
-const CLAIM_TTL_SECONDS = 30;
+/** A continue's claim on the response it continues, held while the request runs. */
+export interface Claim {
+  /** Once the request is over: `continued` once its answer is kept, else let go of, so the response can be continued again. */
+  settle(continued: boolean): Promise<void>;
+}
 
 /**
  * Message threads per tenant, with Anthropic's TTL after the last response, in the store
@@ -37,10 +35,12 @@ export class ThreadStore {
   private readonly backend: TenantStore;
   private readonly logger = new Logger('ThreadStore');
   private readonly ttlSeconds: number;
+  private readonly claimTtlSeconds: number;
 
   constructor(config: GatewayConfig, redis: RedisService) {
-    const { ttlSeconds, keyPrefix, maxMemoryMb } = config.messages.threads;
+    const { ttlSeconds, claimTtlSeconds, keyPrefix, maxMemoryMb } = config.messages.threads;
     this.ttlSeconds = ttlSeconds;
+    this.claimTtlSeconds = claimTtlSeconds;
     this.backend = tenantStore(redis.client, keyPrefix, maxMemoryMb);
   }
 
@@ -56,19 +56,33 @@ export class ThreadStore {
       .catch((err: Error) => this.logger.warn(`thread ${id} not stored: ${err.message}`));
   }
 
-  /** Marks `id` as being continued: undefined when this request may, else who already does. */
-  async claim(tenant: string, id: string): Promise<Continuation | undefined> {
-    const claimed = await this.read(this.backend.claim(tenant, nextOf(id), '"in_flight"', CLAIM_TTL_SECONDS));
-    if (claimed) return undefined;
-    // Gone in between (a failed continue let go of it): reported as in flight, which the client recovers from as well.
-    return (await this.read(this.backend.get(tenant, nextOf(id)))) === '"continued"' ? 'continued' : 'in_flight';
-  }
-
-  /** Settles a claim: `continued` once the continuation's answer is kept, else let go of, so the response can be continued again. */
-  async settle(tenant: string, id: string, continued: boolean): Promise<void> {
+  /**
+   * Marks `id` as being continued: the claim when this request may, else who already does. The claim
+   * lapses `claimTtlSeconds` after its last renewal, and is renewed every third of that while
+   * the request runs: a continue slower than the TTL keeps others off its response, and only a
+   * replica that died or lost Redis leaves a claim nothing lets go of (a lost answer to the claim
+   * itself, the client's 529, included).
+   */
+  async claim(tenant: string, id: string): Promise<Claim | Continuation> {
     const next = nextOf(id);
-    const settled = continued ? this.backend.put(tenant, next, '"continued"', this.ttlSeconds) : this.backend.delete(tenant, next);
-    await settled.catch((err: Error) => this.logger.warn(`thread ${id} not settled: ${err.message}`));
+    const claimed = await this.read(this.backend.claim(tenant, next, '"in_flight"', this.claimTtlSeconds));
+    if (!claimed) {
+      // Gone in between (a failed continue let go of it): reported as in flight, which the client recovers from as well.
+      return (await this.read(this.backend.get(tenant, next))) === '"continued"' ? 'continued' : 'in_flight';
+    }
+    const renew = () =>
+      this.backend.touch(tenant, next, this.claimTtlSeconds).then(
+        (held) => held || this.logger.warn(`thread ${id}: the claim lapsed while its continue ran`),
+        (err: Error) => this.logger.warn(`thread ${id}: claim not renewed: ${err.message}`),
+      );
+    const renewal = setInterval(() => void renew(), (this.claimTtlSeconds * 1000) / 3).unref();
+    return {
+      settle: async (continued) => {
+        clearInterval(renewal);
+        const settled = continued ? this.backend.put(tenant, next, '"continued"', this.ttlSeconds) : this.backend.delete(tenant, next);
+        await settled.catch((err: Error) => this.logger.warn(`thread ${id} not settled: ${err.message}`));
+      },
+    };
   }
 
   private read<T>(work: Promise<T>): Promise<T> {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DetailedError } from '../errors';
 import type { AnthropicBlock, MessagesRequest } from '../wire';
 import type { ThreadReply } from './assemble';
-import { type StoredThread, ThreadStore } from './thread-store';
+import { type Claim, type StoredThread, ThreadStore } from './thread-store';
 
 /** The beta header Anthropic's API wants with `thread`; the gateway serves threads itself, so no upstream gets it. */
 export const THREADS_BETA = 'message-threads-2026-08-12';
@@ -57,17 +57,17 @@ export class MessageThreads {
     const previous = RESPONSE_ID.test(previousId) ? await this.store.get(tenant, previousId) : undefined;
     if (!previous) throw notFound(previousId);
     refuseChangedFields(previous, request);
-    const continuation = await this.store.claim(tenant, previousId);
-    if (continuation) throw continued(continuation, previousId);
+    const claim = await this.store.claim(tenant, previousId);
+    if (typeof claim === 'string') throw continued(claim, previousId);
     const whole: MessagesRequest = { ...request, messages: [...previous.messages, ...request.messages] };
     for (const field of THREAD_FIELDS) {
       if (previous[field] === undefined) delete whole[field];
       else Object.assign(whole, { [field]: previous[field] });
     }
-    return this.opened(tenant, whole, withoutThreadsBeta(beta), previousId);
+    return this.opened(tenant, whole, withoutThreadsBeta(beta), claim);
   }
 
-  private opened(tenant: string, body: MessagesRequest, beta: string | undefined, continues?: string): ThreadRequest {
+  private opened(tenant: string, body: MessagesRequest, beta: string | undefined, claim?: Claim): ThreadRequest {
     let kept = false;
     return {
       body,
@@ -78,7 +78,7 @@ export class MessageThreads {
         kept = true;
       },
       settle: async () => {
-        if (continues) await this.store.settle(tenant, continues, kept);
+        await claim?.settle(kept);
       },
     };
   }
