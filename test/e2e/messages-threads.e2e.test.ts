@@ -27,7 +27,7 @@ import { sleep } from '../support/fake-upstream';
 const SERVER = process.env.TEST_REDIS_SERVER;
 const skip = !SERVER && 'TEST_REDIS_SERVER unset (run npm test)';
 const THREADS_BETA = 'message-threads-2026-08-12';
-const KEYS = { TEAM_A_KEY: 'team-a-secret-key-value', TEAM_B_KEY: 'team-b-secret-key-value' };
+const KEYS = { TEAM_A_KEY: 'team-a-secret-key-value', TEAM_B_KEY: 'team-b-secret-key-value', TEAM_C_KEY: 'team-c-secret-key-value' };
 const SYSTEM = 'You are the thread test. Keep replies short.';
 /** How long a continue's claim outlives its renewals (30 s by default): short, so a continue can outlast it. */
 const CLAIM_TTL_SECONDS = 2;
@@ -78,6 +78,7 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
         keys: [
           { id: 'team-a', keyEnv: 'TEAM_A_KEY' },
           { id: 'team-b', keyEnv: 'TEAM_B_KEY' },
+          { id: 'team-c', keyEnv: 'TEAM_C_KEY' },
         ],
       },
     });
@@ -254,6 +255,38 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
     assert.deepEqual(await refusal(second), { status: 400, code: 'thread_continue_in_flight', type: 'invalid_request_error' });
     assert.match(JSON.stringify((await slow).content), /thread turn 2/);
     assert.deepEqual(await refusal(next(b)), { status: 400, code: 'thread_already_continued', type: 'invalid_request_error' });
+  });
+
+  // Found by an independent check: every response id kept the whole conversation through it, so Redis
+  // held the square of a thread's length (a 6 MB conversation took 16 MB). The thread is kept once.
+  it('a 20-turn thread is kept once, on either replica, and continues from its latest response only', async () => {
+    const model = 'gpt-echo';
+    const replicas = [a, b];
+    let last: Body | undefined;
+    const ids: string[] = [];
+    for (let i = 1; i <= 20; i++) {
+      const content = `thread turn ${i % 10} ${'lorem ipsum '.repeat(100)}`;
+      const thread: Thread = last ? { type: 'continue', previous_message_id: last.id } : { type: 'create' };
+      last = await turn(replicas[i % 2]!, { model, messages: [{ role: 'user', content }] }, thread, KEYS.TEAM_C_KEY);
+      ids.push(last.id);
+    }
+    const keys = await probe.keys('gw:thread:{team-c}:*');
+    const bytes = (await Promise.all(keys.map((key) => probe.strlen(key)))).reduce((sum, n) => sum + n, 0);
+    const conversation = JSON.stringify(openai.last().body.messages).length; // the 20th request: 39 messages
+    assert.ok(bytes < 1.5 * conversation, `${bytes} bytes kept for a ${conversation}-byte conversation (${keys.length} keys)`);
+
+    const ttl = await probe.ttl(`gw:thread:{team-c}:thread:${ids[0]}`);
+    assert.ok(ttl > 0 && ttl <= 300, `the thread expires 5 minutes after its last response: ttl ${ttl}`);
+    const next = (id: string) =>
+      turn(
+        b,
+        { model, messages: [{ role: 'user', content: 'thread turn 9' }] },
+        { type: 'continue', previous_message_id: id },
+        KEYS.TEAM_C_KEY,
+      );
+    assert.deepEqual(await refusal(next(ids[10]!)), { status: 400, code: 'thread_already_continued', type: 'invalid_request_error' });
+    await next(ids[19]!);
+    assert.equal((openai.last().body.messages as unknown[]).length, 41, 'the 20 turns, their answers and the new message');
   });
 
   it('with the cache on, a continue is keyed on the whole conversation, not on its new messages', async () => {

@@ -4,14 +4,22 @@ import { RedisService } from '@gateway/redis';
 import { storeUnavailable, type TenantStore, tenantStore } from '../../stores/tenant-store';
 import type { MessagesRequest } from '../wire';
 
-/** What a thread keeps under a response id: the create request's fixed fields and the conversation through that response. */
+/**
+ * A thread as it is kept, once: the create request's fixed fields, the conversation through its
+ * latest response, and that response's id (each response can be continued once, so a thread is one
+ * line of turns and only its latest response continues it).
+ */
 export interface StoredThread {
+  /** The thread's own id: its first response's. */
+  id: string;
   system?: MessagesRequest['system'];
   tools?: MessagesRequest['tools'];
-  /** The fields a continue must send unchanged (thread_fingerprint_mismatch), as JSON (`null` when absent). */
+  /** The fields a continue must send unchanged (thread_fingerprint_mismatch), in canonical JSON (`null` when absent). */
   fingerprint: Record<string, string>;
-  /** Every message of the conversation, the response last. */
+  /** Every message of the conversation, the latest response last. */
   messages: MessagesRequest['messages'];
+  /** The latest response's id. */
+  last: string;
 }
 
 /** Who continues a response: a request now, or one that has (each response can be continued once, as on Anthropic's API). */
@@ -26,9 +34,11 @@ export interface Claim {
 /**
  * Message threads per tenant, with Anthropic's TTL after the last response, in the store
  * machinery stored responses use (Redis when configured, so any replica continues a thread;
- * else this process). Beside each thread, under `next:<id>` (no response id has a colon), who
- * continues it: claimed with a write-if-absent, so two requests continuing one response, on any
- * replicas, cannot both win.
+ * else this process). A thread is kept once, under `thread:<id>`, rewritten at each turn; each
+ * response id names its thread (`{"thread": id}`): a conversation kept under every response id
+ * it went through took the square of its length (20 turns: ten times the conversation). Beside
+ * each response, under `next:<id>` (no response id has a colon), who continues it: claimed with
+ * a write-if-absent, so two requests continuing one response, on any replicas, cannot both win.
  */
 @Injectable()
 export class ThreadStore {
@@ -44,16 +54,25 @@ export class ThreadStore {
     this.backend = tenantStore(redis.client, keyPrefix, maxMemoryMb);
   }
 
-  async get(tenant: string, id: string): Promise<StoredThread | undefined> {
-    const json = await this.read(this.backend.get(tenant, id));
+  /** The thread `responseId` belongs to, as of its latest response (which may be a later one). */
+  async get(tenant: string, responseId: string): Promise<StoredThread | undefined> {
+    const pointer = await this.read(this.backend.get(tenant, responseId));
+    const threadId = pointer === undefined ? undefined : (JSON.parse(pointer) as { thread?: unknown }).thread;
+    if (typeof threadId !== 'string') return undefined;
+    const json = await this.read(this.backend.get(tenant, threadOf(threadId)));
     return json === undefined ? undefined : (JSON.parse(json) as StoredThread);
   }
 
-  /** Keeps a thread under its response id; an outage is logged, not the client's failure (the answer is theirs already). */
-  async put(tenant: string, id: string, thread: StoredThread): Promise<void> {
+  /**
+   * Keeps a thread through its latest response, then names it under that response's id (in this
+   * order: a response id is never read before its thread holds it). An outage is logged, not the
+   * client's failure (the answer is theirs already).
+   */
+  async put(tenant: string, thread: StoredThread): Promise<void> {
     await this.backend
-      .put(tenant, id, JSON.stringify(thread), this.ttlSeconds)
-      .catch((err: Error) => this.logger.warn(`thread ${id} not stored: ${err.message}`));
+      .put(tenant, threadOf(thread.id), JSON.stringify(thread), this.ttlSeconds)
+      .then(() => this.backend.put(tenant, thread.last, JSON.stringify({ thread: thread.id }), this.ttlSeconds))
+      .catch((err: Error) => this.logger.warn(`thread ${thread.id} not stored: ${err.message}`));
   }
 
   /**
@@ -94,3 +113,4 @@ export class ThreadStore {
 }
 
 const nextOf = (id: string) => `next:${id}`;
+const threadOf = (id: string) => `thread:${id}`;

@@ -57,6 +57,8 @@ export class MessageThreads {
     const previous = RESPONSE_ID.test(previousId) ? await this.store.get(tenant, previousId) : undefined;
     if (!previous) throw notFound(previousId);
     refuseChangedFields(previous, request);
+    // The thread holds its latest response's conversation only: an earlier response has been continued.
+    if (previous.last !== previousId) throw continued('continued', previousId);
     const claim = await this.store.claim(tenant, previousId);
     if (typeof claim === 'string') throw continued(claim, previousId);
     const whole: MessagesRequest = { ...request, messages: [...previous.messages, ...request.messages] };
@@ -64,21 +66,34 @@ export class MessageThreads {
       if (previous[field] === undefined) delete whole[field];
       else Object.assign(whole, { [field]: previous[field] });
     }
-    return this.opened(tenant, whole, withoutThreadsBeta(beta), claim);
+    return this.opened(tenant, whole, withoutThreadsBeta(beta), { claim, threadId: previous.id });
   }
 
-  private opened(tenant: string, body: MessagesRequest, beta: string | undefined, claim?: Claim): ThreadRequest {
+  private opened(
+    tenant: string,
+    body: MessagesRequest,
+    beta: string | undefined,
+    continues?: { claim: Claim; threadId: string },
+  ): ThreadRequest {
     let kept = false;
     return {
       body,
       beta,
       keep: async (reply) => {
         const messages = [...body.messages.map(withoutCacheControl), { role: 'assistant' as const, content: reply.content }];
-        await this.store.put(tenant, reply.id, { system: body.system, tools: body.tools, fingerprint: fingerprint(body), messages });
+        const id = continues?.threadId ?? reply.id;
+        await this.store.put(tenant, {
+          id,
+          system: body.system,
+          tools: body.tools,
+          fingerprint: fingerprint(body),
+          messages,
+          last: reply.id,
+        });
         kept = true;
       },
       settle: async () => {
-        await claim?.settle(kept);
+        await continues?.claim.settle(kept);
       },
     };
   }
