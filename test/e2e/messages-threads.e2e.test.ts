@@ -289,6 +289,37 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
     assert.equal((openai.last().body.messages as unknown[]).length, 41, 'the 20 turns, their answers and the new message');
   });
 
+  // Found by an independent check: the fingerprint compared JSON text, so the thread's own system prompt
+  // sent as the one text block it stands for, or its tools with their keys in another order, were a change.
+  it('a continue may send the thread`s system and tools in another form of the same value; another value is still refused', async () => {
+    const model = 'gpt-echo';
+    const tool = {
+      name: 'lookup',
+      description: 'Looks a word up.',
+      input_schema: { type: 'object', properties: { word: { type: 'string' } } },
+    };
+    const first = await turn(
+      a,
+      { model, system: SYSTEM, tools: [tool], messages: [{ role: 'user', content: 'thread turn 1' }] },
+      { type: 'create' },
+    );
+    const sameSystem = [{ type: 'text', text: SYSTEM, cache_control: { type: 'ephemeral' } }];
+    const sameTools = [
+      { input_schema: { properties: { word: { type: 'string' } }, type: 'object' }, description: tool.description, name: tool.name },
+    ];
+    const next = (id: string, extra: Body) =>
+      turn(b, { model, messages: [{ role: 'user', content: 'thread turn 2' }], ...extra }, { type: 'continue', previous_message_id: id });
+    for (const changed of [{ system: [{ type: 'text', text: 'Another prompt.' }] }, { tools: [{ ...tool, name: 'other' }] }]) {
+      assert.deepEqual(
+        await refusal(next(first.id, changed)),
+        { status: 400, code: 'thread_fingerprint_mismatch', type: 'invalid_request_error' },
+        JSON.stringify(changed),
+      );
+    }
+    const second = await next(first.id, { system: sameSystem, tools: sameTools });
+    assert.match(JSON.stringify(second.content), /thread turn 2/);
+  });
+
   it('with the cache on, a continue is keyed on the whole conversation, not on its new messages', async () => {
     const model = 'gpt-echo';
     // The lone new message, answered once without a thread: an exact-cache entry of its own.

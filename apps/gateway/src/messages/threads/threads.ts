@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { canonicalJson } from '@gateway/cache';
 import { DetailedError } from '../errors';
 import type { AnthropicBlock, MessagesRequest } from '../wire';
 import type { ThreadReply } from './assemble';
@@ -99,8 +100,19 @@ export class MessageThreads {
   }
 }
 
+/** The fixed fields in canonical JSON: their keys' order is no change. */
 function fingerprint(body: MessagesRequest): Record<string, string> {
-  return Object.fromEntries(FIXED_FIELDS.map((field) => [field, JSON.stringify(body[field] ?? null)]));
+  return Object.fromEntries(FIXED_FIELDS.map((field) => [field, canonicalJson(body[field] ?? null)]));
+}
+
+/**
+ * A `system` or `tools` as compared: canonical JSON, a string prompt as the one text block it
+ * stands for (Anthropic reads them alike), and without cache breakpoints, which mark where a
+ * request may be cached, not what it says (the thread keeps its turns without them too).
+ */
+function comparable(value: MessagesRequest['system'] | MessagesRequest['tools']): string {
+  const blocks = typeof value === 'string' ? [{ type: 'text', text: value }] : value;
+  return canonicalJson(blocks?.map(({ cache_control: _, ...rest }: Record<string, unknown>) => rest) ?? null);
 }
 
 /** thread_fingerprint_mismatch naming each field that differs from the thread's (a `system` or `tools` sent only). */
@@ -108,7 +120,7 @@ function refuseChangedFields(thread: StoredThread, request: MessagesRequest): vo
   const sent = fingerprint(request);
   const differing: string[] = FIXED_FIELDS.filter((field) => sent[field] !== thread.fingerprint[field]);
   for (const field of THREAD_FIELDS) {
-    if (request[field] !== undefined && JSON.stringify(request[field]) !== JSON.stringify(thread[field] ?? null)) differing.push(field);
+    if (request[field] !== undefined && comparable(request[field]) !== comparable(thread[field])) differing.push(field);
   }
   if (!differing.length) return;
   throw new DetailedError(
