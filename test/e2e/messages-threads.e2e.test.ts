@@ -31,6 +31,8 @@ const KEYS = { TEAM_A_KEY: 'team-a-secret-key-value', TEAM_B_KEY: 'team-b-secret
 const SYSTEM = 'You are the thread test. Keep replies short.';
 /** How long a continue's claim outlives its renewals (30 s by default): short, so a continue can outlast it. */
 const CLAIM_TTL_SECONDS = 2;
+/** A body limit a thread reaches in two turns (4 MiB by default). */
+const BODY_LIMIT_BYTES = 100_000;
 
 const openai = new FakeOpenAI();
 const anthropic = new FakeAnthropic('sk-ant-fake');
@@ -73,6 +75,7 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
         deploy('gpt-held', 'oa', 'held-claim'),
       ],
       messages: { threads: { claimTtlSeconds: CLAIM_TTL_SECONDS } },
+      server: { bodyLimitBytes: BODY_LIMIT_BYTES },
       cache: { enabled: true, semantic: { enabled: false } },
       security: {
         keys: [
@@ -318,6 +321,31 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
     }
     const second = await next(first.id, { system: sameSystem, tools: sameTools });
     assert.match(JSON.stringify(second.content), /thread turn 2/);
+  });
+
+  // Found by an independent check: each request of a thread was within the body limit while the
+  // conversation grew past it, and once the thread expired its replay (the helpers' recovery) was a 413.
+  it('a continue that would make the conversation larger than the body limit is a 413, as its replay would be', async () => {
+    const model = 'gpt-echo';
+    const big = (n: number) => `thread turn ${n} ${'x'.repeat(BODY_LIMIT_BYTES * 0.4)}`;
+    const first = await turn(a, { model, messages: [{ role: 'user', content: big(1) }] }, { type: 'create' }); // kept: twice that, with its echo
+    const next = (content: string) =>
+      turn(b, { model, messages: [{ role: 'user', content }] }, { type: 'continue', previous_message_id: first.id });
+    assert.deepEqual(await refusal(next(big(2))), { status: 413, code: 'thread_too_large', type: 'request_too_large' });
+
+    // The replay the continue stands for is refused alike: the client learns it while it still has the thread.
+    const replay = [
+      { role: 'user', content: big(1) },
+      { role: 'assistant', content: first.content },
+      { role: 'user', content: big(2) },
+    ];
+    assert.deepEqual(await refusal(turn(a, { model, messages: replay }, { type: 'create' })), {
+      status: 413,
+      code: '',
+      type: 'request_too_large',
+    });
+    const second = await next('thread turn 3'); // the thread is as it was, and goes on within the limit
+    assert.match(JSON.stringify(second.content), /thread turn 3/);
   });
 
   it('with the cache on, a continue is keyed on the whole conversation, not on its new messages', async () => {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { canonicalJson } from '@gateway/cache';
+import { GatewayConfig } from '@gateway/config';
 import { DetailedError } from '../errors';
 import type { AnthropicBlock, MessagesRequest } from '../wire';
 import type { ThreadReply } from './assemble';
@@ -44,7 +45,14 @@ export interface ThreadRequest {
  */
 @Injectable()
 export class MessageThreads {
-  constructor(private readonly store: ThreadStore) {}
+  private readonly bodyLimitBytes: number;
+
+  constructor(
+    private readonly store: ThreadStore,
+    config: GatewayConfig,
+  ) {
+    this.bodyLimitBytes = config.server.bodyLimitBytes;
+  }
 
   /** The request on its thread, or undefined when it has none. */
   async open(tenant: string, body: ThreadedRequest, beta: string | undefined): Promise<ThreadRequest | undefined> {
@@ -60,14 +68,34 @@ export class MessageThreads {
     refuseChangedFields(previous, request);
     // The thread holds its latest response's conversation only: an earlier response has been continued.
     if (previous.last !== previousId) throw continued('continued', previousId);
-    const claim = await this.store.claim(tenant, previousId);
-    if (typeof claim === 'string') throw continued(claim, previousId);
     const whole: MessagesRequest = { ...request, messages: [...previous.messages, ...request.messages] };
     for (const field of THREAD_FIELDS) {
       if (previous[field] === undefined) delete whole[field];
       else Object.assign(whole, { [field]: previous[field] });
     }
+    this.refuseOverLimit(whole);
+    const claim = await this.store.claim(tenant, previousId);
+    if (typeof claim === 'string') throw continued(claim, previousId);
     return this.opened(tenant, whole, withoutThreadsBeta(beta), { claim, threadId: previous.id });
+  }
+
+  /**
+   * A thread grows by a turn with each continue, past what one request may carry if nothing stops it,
+   * and once it expires its replay (the helpers' recovery) is a 413: the conversation is lost. So a
+   * continue whose whole request is larger than the body limit is refused as that replay would be,
+   * while the client still has the thread, and what a thread keeps stays within one request's limit
+   * (and the answer to it).
+   */
+  private refuseOverLimit(whole: MessagesRequest): void {
+    const bytes = Buffer.byteLength(JSON.stringify(whole));
+    if (bytes <= this.bodyLimitBytes) return;
+    throw new DetailedError(
+      413,
+      `This continue makes the thread's conversation ${bytes} bytes, more than one request may be (${this.bodyLimitBytes} bytes): ` +
+        'a replay of it would be refused too. Start a new thread with a shorter conversation (summarize or drop earlier turns).',
+      { error_code: 'thread_too_large' },
+      'messages',
+    );
   }
 
   private opened(
