@@ -348,6 +348,42 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
     assert.match(JSON.stringify(second.content), /thread turn 3/);
   });
 
+  // Found by an independent check: count_tokens ignored `thread`, counting a continue's new messages
+  // alone (and sent `thread` and the threads beta to Anthropic, which refuses them).
+  for (const { model, upstream } of VENDORS.slice(0, 2)) {
+    it(`${model}: count_tokens on a continue counts the whole request the continue would send`, async () => {
+      const first = await turn(
+        a,
+        { model, system: SYSTEM, messages: [{ role: 'user', content: `thread turn 1 ${'word '.repeat(2000)}` }] },
+        {
+          type: 'create',
+        },
+      );
+      const count = async (body: Body, thread?: Thread) => {
+        const { data, response } = await client(b)
+          .beta.messages.countTokens({ model, ...body, ...(thread && { thread, betas: [THREADS_BETA] }) } as any)
+          .withResponse();
+        return { tokens: data.input_tokens, by: response.headers.get('x-gateway-token-count')!.split(';')[0] };
+      };
+      const turn2 = { role: 'user', content: 'thread turn 2' };
+      const counted = await count({ messages: [turn2] }, { type: 'continue', previous_message_id: first.id });
+      const replay = await count({
+        system: SYSTEM,
+        messages: [
+          { role: 'user', content: `thread turn 1 ${'word '.repeat(2000)}` },
+          { role: 'assistant', content: first.content },
+          turn2,
+        ],
+      });
+      assert.deepEqual(counted, replay);
+      assert.equal(counted.by, upstream === anthropic ? 'upstream' : 'estimate');
+      assert.ok(counted.tokens > (await count({ messages: [turn2] })).tokens + 1000, 'more than the new message');
+      if (upstream === anthropic) assert.doesNotMatch(String(anthropic.last().headers['anthropic-beta'] ?? ''), /message-threads/);
+      // Nothing was continued: the thread goes on from the same response.
+      await turn(b, { model, messages: [turn2] }, { type: 'continue', previous_message_id: first.id });
+    });
+  }
+
   it('with the cache on, a continue is keyed on the whole conversation, not on its new messages', async () => {
     const model = 'gpt-echo';
     // The lone new message, answered once without a thread: an exact-cache entry of its own.

@@ -62,6 +62,32 @@ export class MessageThreads {
     const { thread: _thread, ...request } = body;
     if (thread.type === 'create') return this.opened(tenant, request, withoutThreadsBeta(beta));
     const previousId = thread.previous_message_id;
+    const { whole, previous } = await this.rebuilt(tenant, request, previousId);
+    this.refuseOverLimit(whole);
+    const claim = await this.store.claim(tenant, previousId);
+    if (typeof claim === 'string') throw continued(claim, previousId);
+    return this.opened(tenant, whole, withoutThreadsBeta(beta), { claim, threadId: previous.id });
+  }
+
+  /**
+   * What a count_tokens request with `thread` counts: the request its continue would send, refused
+   * as that continue would be (the thread not found, already continued, its fields changed), but
+   * continuing nothing. Undefined when it has no thread.
+   */
+  async counted(
+    tenant: string,
+    body: ThreadedRequest,
+    beta: string | undefined,
+  ): Promise<Pick<ThreadRequest, 'body' | 'beta'> | undefined> {
+    const thread = body.thread;
+    if (thread == null) return undefined;
+    const { thread: _thread, ...request } = body;
+    const whole = thread.type === 'create' ? request : (await this.rebuilt(tenant, request, thread.previous_message_id)).whole;
+    return { body: whole, beta: withoutThreadsBeta(beta) };
+  }
+
+  /** A continue's whole request (the thread's `system` and `tools`, its conversation, the new messages) and the thread it continues. */
+  private async rebuilt(tenant: string, request: MessagesRequest, previousId: string) {
     // Every id the gateway keeps a thread under is its own (codec.ts newMessageId): anything else names none.
     const previous = RESPONSE_ID.test(previousId) ? await this.store.get(tenant, previousId) : undefined;
     if (!previous) throw notFound(previousId);
@@ -73,10 +99,7 @@ export class MessageThreads {
       if (previous[field] === undefined) delete whole[field];
       else Object.assign(whole, { [field]: previous[field] });
     }
-    this.refuseOverLimit(whole);
-    const claim = await this.store.claim(tenant, previousId);
-    if (typeof claim === 'string') throw continued(claim, previousId);
-    return this.opened(tenant, whole, withoutThreadsBeta(beta), { claim, threadId: previous.id });
+    return { whole, previous };
   }
 
   /**
