@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { canonicalJson } from '@gateway/cache';
 import { GatewayConfig } from '@gateway/config';
 import { DetailedError } from '../errors';
 import type { AnthropicBlock, MessagesRequest } from '../wire';
 import type { ThreadReply } from './assemble';
-import { type Claim, type StoredThread, ThreadStore } from './thread-store';
+import { fingerprint, refuseChangedFields, THREAD_FIELDS } from './fingerprint';
+import { type Claim, ThreadStore } from './thread-store';
 
 /** The beta header Anthropic's API wants with `thread`; the gateway serves threads itself, so no upstream gets it. */
 export const THREADS_BETA = 'message-threads-2026-08-12';
@@ -14,15 +14,8 @@ export type ThreadParam = { type: 'create' } | { type: 'continue'; previous_mess
 /** A Messages request as clients send it, `thread` included. */
 export type ThreadedRequest = MessagesRequest & { thread?: ThreadParam | null };
 
-/**
- * Fields a continue must send as the thread's create request did (Anthropic's thread fingerprint):
- * what the model is and how it answers. `system` and `tools` are the thread's own: a continue leaves
- * them out, and one that sends them must send the thread's.
- */
-const FIXED_FIELDS = ['model', 'thinking', 'output_config'] as const;
 /** The ids the gateway gives threaded answers (codec.ts newMessageId). */
 const RESPONSE_ID = /^msg_[A-Za-z0-9_-]{16}$/;
-const THREAD_FIELDS = ['system', 'tools'] as const;
 
 /** A request on a thread, as the pipeline serves it. */
 export interface ThreadRequest {
@@ -149,38 +142,6 @@ export class MessageThreads {
       },
     };
   }
-}
-
-/** The fixed fields in canonical JSON: their keys' order is no change. */
-function fingerprint(body: MessagesRequest): Record<string, string> {
-  return Object.fromEntries(FIXED_FIELDS.map((field) => [field, canonicalJson(body[field] ?? null)]));
-}
-
-/**
- * A `system` or `tools` as compared: canonical JSON, a string prompt as the one text block it
- * stands for (Anthropic reads them alike), and without cache breakpoints, which mark where a
- * request may be cached, not what it says (the thread keeps its turns without them too).
- */
-function comparable(value: MessagesRequest['system'] | MessagesRequest['tools']): string {
-  const blocks = typeof value === 'string' ? [{ type: 'text', text: value }] : value;
-  return canonicalJson(blocks?.map(({ cache_control: _, ...rest }: Record<string, unknown>) => rest) ?? null);
-}
-
-/** thread_fingerprint_mismatch naming each field that differs from the thread's (a `system` or `tools` sent only). */
-function refuseChangedFields(thread: StoredThread, request: MessagesRequest): void {
-  const sent = fingerprint(request);
-  const differing: string[] = FIXED_FIELDS.filter((field) => sent[field] !== thread.fingerprint[field]);
-  for (const field of THREAD_FIELDS) {
-    if (request[field] !== undefined && comparable(request[field]) !== comparable(thread[field])) differing.push(field);
-  }
-  if (!differing.length) return;
-  throw new DetailedError(
-    400,
-    `A thread's fields must stay the same across its turns; differing field(s): ${differing.join(', ')}. ` +
-      'Send the values the thread was created with, or replay the full conversation with thread: {"type": "create"} to change them.',
-    { error_code: 'thread_fingerprint_mismatch' },
-    differing[0]!,
-  );
 }
 
 function notFound(id: string): DetailedError {
