@@ -30,7 +30,7 @@ const THREADS_BETA = 'message-threads-2026-08-12';
 const KEYS = { TEAM_A_KEY: 'team-a-secret-key-value', TEAM_B_KEY: 'team-b-secret-key-value', TEAM_C_KEY: 'team-c-secret-key-value' };
 const SYSTEM = 'You are the thread test. Keep replies short.';
 /** How long a continue's claim outlives its renewals (30 s by default): short, so a continue can outlast it. */
-const CLAIM_TTL_SECONDS = 2;
+const CLAIM_TTL_SECONDS = 3;
 /** A body limit a thread reaches in two turns (4 MiB by default). */
 const BODY_LIMIT_BYTES = 100_000;
 
@@ -234,7 +234,7 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
 
   // Found by an independent check: a continue's claim on its response lapsed after 30 s while the
   // continue still ran, and a second continue of the same response went through (two branches). The
-  // claim is renewed while its request runs; here a continue is held upstream for three claim TTLs.
+  // claim is renewed while its request runs; here a continue is held upstream for two claim TTLs.
   it('a continue slower than the claim TTL keeps its response: another is thread_continue_in_flight meanwhile', async () => {
     const model = 'gpt-held';
     openai.release('claim'); // the create is answered at once, the continue held until released
@@ -245,7 +245,7 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
     const upstreamBefore = openai.received.length;
     const slow = next(a);
     assert.ok(await eventually(async () => openai.received.length > upstreamBefore), 'the continue reached the upstream');
-    await sleep(3 * CLAIM_TTL_SECONDS * 1000);
+    await sleep(2 * CLAIM_TTL_SECONDS * 1000);
     assert.ok((await probe.pttl(`gw:thread:{team-a}:next:${first.id}`)) > 0, 'the claim is still held');
 
     let settled = false;
