@@ -8,6 +8,8 @@ import { FakeOpenAI } from '../support/fake-openai';
 import type { FakeUpstream } from '../support/fake-upstream';
 import { configWith, GatewayProcess } from '../support/gateway';
 import { RedisServer } from '../support/redis-server';
+import { eventually } from '../support/eventually';
+import { sleep } from '../support/fake-upstream';
 
 /**
  * Found by an independent check with @anthropic-ai/sdk 1.17, whose `beta.messages.thread()` and
@@ -25,8 +27,12 @@ import { RedisServer } from '../support/redis-server';
 const SERVER = process.env.TEST_REDIS_SERVER;
 const skip = !SERVER && 'TEST_REDIS_SERVER unset (run npm test)';
 const THREADS_BETA = 'message-threads-2026-08-12';
-const KEYS = { TEAM_A_KEY: 'team-a-secret-key-value', TEAM_B_KEY: 'team-b-secret-key-value' };
+const KEYS = { TEAM_A_KEY: 'team-a-secret-key-value', TEAM_B_KEY: 'team-b-secret-key-value', TEAM_C_KEY: 'team-c-secret-key-value' };
 const SYSTEM = 'You are the thread test. Keep replies short.';
+/** How long a continue's claim outlives its renewals (30 s by default): short, so a continue can outlast it. */
+const CLAIM_TTL_SECONDS = 3;
+/** A body limit a thread reaches in two turns (4 MiB by default). */
+const BODY_LIMIT_BYTES = 100_000;
 
 const openai = new FakeOpenAI();
 const anthropic = new FakeAnthropic('sk-ant-fake');
@@ -62,12 +68,20 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
         { name: 'ant', type: 'anthropic', baseUrl: ant, apiKeyEnv: 'FAKE_ANT_KEY' },
         { name: 'gem', type: 'gemini', baseUrl: gem, apiKeyEnv: 'FAKE_GEM_KEY' },
       ],
-      models: [deploy('gpt-echo', 'oa', 'ok'), deploy('claude-echo', 'ant', 'claude-echo'), deploy('gemini-echo', 'gem', 'gemini-echo')],
+      models: [
+        deploy('gpt-echo', 'oa', 'ok'),
+        deploy('claude-echo', 'ant', 'claude-echo'),
+        deploy('gemini-echo', 'gem', 'gemini-echo'),
+        deploy('gpt-held', 'oa', 'held-claim'),
+      ],
+      messages: { threads: { claimTtlSeconds: CLAIM_TTL_SECONDS } },
+      server: { bodyLimitBytes: BODY_LIMIT_BYTES },
       cache: { enabled: true, semantic: { enabled: false } },
       security: {
         keys: [
           { id: 'team-a', keyEnv: 'TEAM_A_KEY' },
           { id: 'team-b', keyEnv: 'TEAM_B_KEY' },
+          { id: 'team-c', keyEnv: 'TEAM_C_KEY' },
         ],
       },
     });
@@ -217,6 +231,158 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
     assert.match(JSON.stringify(resumed.content), /thread turn 2/);
     assert.deepEqual(userTexts(openai), ['thread turn 1', 'thread turn 1', 'thread turn 2', 'thread turn 2'], 'the conversation as it was');
   });
+
+  // Found by an independent check: a continue's claim on its response lapsed after 30 s while the
+  // continue still ran, and a second continue of the same response went through (two branches). The
+  // claim is renewed while its request runs; here a continue is held upstream for two claim TTLs.
+  it('a continue slower than the claim TTL keeps its response: another is thread_continue_in_flight meanwhile', async () => {
+    const model = 'gpt-held';
+    openai.release('claim'); // the create is answered at once, the continue held until released
+    const first = await turn(a, { model, messages: [{ role: 'user', content: 'thread turn 1' }] }, { type: 'create' });
+    openai.holdAgain('claim');
+    const next = (gw: GatewayProcess) =>
+      turn(gw, { model, messages: [{ role: 'user', content: 'thread turn 2' }] }, { type: 'continue', previous_message_id: first.id });
+    const upstreamBefore = openai.received.length;
+    const slow = next(a);
+    assert.ok(await eventually(async () => openai.received.length > upstreamBefore), 'the continue reached the upstream');
+    await sleep(2 * CLAIM_TTL_SECONDS * 1000);
+    assert.ok((await probe.pttl(`gw:thread:{team-a}:next:${first.id}`)) > 0, 'the claim is still held');
+
+    let settled = false;
+    const second = next(b).finally(() => (settled = true));
+    second.catch(() => {}); // read below
+    await eventually(async () => settled || openai.received.length > upstreamBefore + 1);
+    const upstreamCalls = openai.received.length - upstreamBefore;
+    openai.release('claim');
+    assert.equal(upstreamCalls, 1, 'one continue of the response went upstream, not two');
+    assert.deepEqual(await refusal(second), { status: 400, code: 'thread_continue_in_flight', type: 'invalid_request_error' });
+    assert.match(JSON.stringify((await slow).content), /thread turn 2/);
+    assert.deepEqual(await refusal(next(b)), { status: 400, code: 'thread_already_continued', type: 'invalid_request_error' });
+  });
+
+  // Found by an independent check: every response id kept the whole conversation through it, so Redis
+  // held the square of a thread's length (a 6 MB conversation took 16 MB). The thread is kept once.
+  it('a 20-turn thread is kept once, on either replica, and continues from its latest response only', async () => {
+    const model = 'gpt-echo';
+    const replicas = [a, b];
+    let last: Body | undefined;
+    const ids: string[] = [];
+    for (let i = 1; i <= 20; i++) {
+      const content = `thread turn ${i % 10} ${'lorem ipsum '.repeat(100)}`;
+      const thread: Thread = last ? { type: 'continue', previous_message_id: last.id } : { type: 'create' };
+      last = await turn(replicas[i % 2]!, { model, messages: [{ role: 'user', content }] }, thread, KEYS.TEAM_C_KEY);
+      ids.push(last.id);
+    }
+    const keys = await probe.keys('gw:thread:{team-c}:*');
+    const bytes = (await Promise.all(keys.map((key) => probe.strlen(key)))).reduce((sum, n) => sum + n, 0);
+    const conversation = JSON.stringify(openai.last().body.messages).length; // the 20th request: 39 messages
+    assert.ok(bytes < 1.5 * conversation, `${bytes} bytes kept for a ${conversation}-byte conversation (${keys.length} keys)`);
+
+    const ttl = await probe.ttl(`gw:thread:{team-c}:thread:${ids[0]}`);
+    assert.ok(ttl > 0 && ttl <= 300, `the thread expires 5 minutes after its last response: ttl ${ttl}`);
+    const next = (id: string) =>
+      turn(
+        b,
+        { model, messages: [{ role: 'user', content: 'thread turn 9' }] },
+        { type: 'continue', previous_message_id: id },
+        KEYS.TEAM_C_KEY,
+      );
+    assert.deepEqual(await refusal(next(ids[10]!)), { status: 400, code: 'thread_already_continued', type: 'invalid_request_error' });
+    await next(ids[19]!);
+    assert.equal((openai.last().body.messages as unknown[]).length, 41, 'the 20 turns, their answers and the new message');
+  });
+
+  // Found by an independent check: the fingerprint compared JSON text, so the thread's own system prompt
+  // sent as the one text block it stands for, or its tools with their keys in another order, were a change.
+  it('a continue may send the thread`s system and tools in another form of the same value; another value is still refused', async () => {
+    const model = 'gpt-echo';
+    const tool = {
+      name: 'lookup',
+      description: 'Looks a word up.',
+      input_schema: { type: 'object', properties: { word: { type: 'string' } } },
+    };
+    const first = await turn(
+      a,
+      { model, system: SYSTEM, tools: [tool], messages: [{ role: 'user', content: 'thread turn 1' }] },
+      { type: 'create' },
+    );
+    const sameSystem = [{ type: 'text', text: SYSTEM, cache_control: { type: 'ephemeral' } }];
+    const sameTools = [
+      { input_schema: { properties: { word: { type: 'string' } }, type: 'object' }, description: tool.description, name: tool.name },
+    ];
+    const next = (id: string, extra: Body) =>
+      turn(b, { model, messages: [{ role: 'user', content: 'thread turn 2' }], ...extra }, { type: 'continue', previous_message_id: id });
+    for (const changed of [{ system: [{ type: 'text', text: 'Another prompt.' }] }, { tools: [{ ...tool, name: 'other' }] }]) {
+      assert.deepEqual(
+        await refusal(next(first.id, changed)),
+        { status: 400, code: 'thread_fingerprint_mismatch', type: 'invalid_request_error' },
+        JSON.stringify(changed),
+      );
+    }
+    const second = await next(first.id, { system: sameSystem, tools: sameTools });
+    assert.match(JSON.stringify(second.content), /thread turn 2/);
+  });
+
+  // Found by an independent check: each request of a thread was within the body limit while the
+  // conversation grew past it, and once the thread expired its replay (the helpers' recovery) was a 413.
+  it('a continue that would make the conversation larger than the body limit is a 413, as its replay would be', async () => {
+    const model = 'gpt-echo';
+    const big = (n: number) => `thread turn ${n} ${'x'.repeat(BODY_LIMIT_BYTES * 0.4)}`;
+    const first = await turn(a, { model, messages: [{ role: 'user', content: big(1) }] }, { type: 'create' }); // kept: twice that, with its echo
+    const next = (content: string) =>
+      turn(b, { model, messages: [{ role: 'user', content }] }, { type: 'continue', previous_message_id: first.id });
+    assert.deepEqual(await refusal(next(big(2))), { status: 413, code: 'thread_too_large', type: 'request_too_large' });
+
+    // The replay the continue stands for is refused alike: the client learns it while it still has the thread.
+    const replay = [
+      { role: 'user', content: big(1) },
+      { role: 'assistant', content: first.content },
+      { role: 'user', content: big(2) },
+    ];
+    assert.deepEqual(await refusal(turn(a, { model, messages: replay }, { type: 'create' })), {
+      status: 413,
+      code: '',
+      type: 'request_too_large',
+    });
+    const second = await next('thread turn 3'); // the thread is as it was, and goes on within the limit
+    assert.match(JSON.stringify(second.content), /thread turn 3/);
+  });
+
+  // Found by an independent check: count_tokens ignored `thread`, counting a continue's new messages
+  // alone (and sent `thread` and the threads beta to Anthropic, which refuses them).
+  for (const { model, upstream } of VENDORS.slice(0, 2)) {
+    it(`${model}: count_tokens on a continue counts the whole request the continue would send`, async () => {
+      const first = await turn(
+        a,
+        { model, system: SYSTEM, messages: [{ role: 'user', content: `thread turn 1 ${'word '.repeat(2000)}` }] },
+        {
+          type: 'create',
+        },
+      );
+      const count = async (body: Body, thread?: Thread) => {
+        const { data, response } = await client(b)
+          .beta.messages.countTokens({ model, ...body, ...(thread && { thread, betas: [THREADS_BETA] }) } as any)
+          .withResponse();
+        return { tokens: data.input_tokens, by: response.headers.get('x-gateway-token-count')!.split(';')[0] };
+      };
+      const turn2 = { role: 'user', content: 'thread turn 2' };
+      const counted = await count({ messages: [turn2] }, { type: 'continue', previous_message_id: first.id });
+      const replay = await count({
+        system: SYSTEM,
+        messages: [
+          { role: 'user', content: `thread turn 1 ${'word '.repeat(2000)}` },
+          { role: 'assistant', content: first.content },
+          turn2,
+        ],
+      });
+      assert.deepEqual(counted, replay);
+      assert.equal(counted.by, upstream === anthropic ? 'upstream' : 'estimate');
+      assert.ok(counted.tokens > (await count({ messages: [turn2] })).tokens + 1000, 'more than the new message');
+      if (upstream === anthropic) assert.doesNotMatch(String(anthropic.last().headers['anthropic-beta'] ?? ''), /message-threads/);
+      // Nothing was continued: the thread goes on from the same response.
+      await turn(b, { model, messages: [turn2] }, { type: 'continue', previous_message_id: first.id });
+    });
+  }
 
   it('with the cache on, a continue is keyed on the whole conversation, not on its new messages', async () => {
     const model = 'gpt-echo';

@@ -31,7 +31,7 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `invalid-<param>`: a 400 naming that parameter;
  * - `slow-<ms>`: waits before answering;
  * - `held-<tag>`: waits until the test calls `release(tag, status)`, then answers as `ok` or, given a
- *   status, with its error; once released, the tag answers at once, as `ok`;
+ *   status, with its error; once released, the tag answers at once, as `ok` (until `holdAgain(tag)`);
  * - `hang`: never answers (until the client gives up);
  * - `reset`: destroys the socket without answering;
  * - `cut`: starts a stream, sends two chunks, then destroys the socket;
@@ -62,6 +62,12 @@ export class FakeOpenAI extends FakeUpstream {
   release(tag: string, status?: number): void {
     this.released.add(tag);
     this.hold(tag).release(status);
+  }
+
+  /** Holds `held-<tag>` requests again, as before the first `release(tag)`. */
+  holdAgain(tag: string): void {
+    this.released.delete(tag);
+    this.holds.delete(tag);
   }
 
   private hold(tag: string) {

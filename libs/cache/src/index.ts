@@ -1,5 +1,5 @@
 export * from './cache.module';
 export * from './cache.service';
-export type { CacheScope } from './cache-keys';
+export { type CacheScope, canonicalJson } from './cache-keys';
 export * from './controls';
 export { replayAsStream } from './sse';

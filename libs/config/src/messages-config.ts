@@ -10,6 +10,12 @@ import { Nested } from './nested';
 export class ThreadsConfig {
   /** How long a thread can be continued after its last response: 5 minutes, as on Anthropic's API. */
   @IsOptional() @IsInt() @Min(1) @Max(86_400) ttlSeconds = 300;
+  /**
+   * How long a continue's claim on its response outlives the replica holding it (which renews it
+   * while the request runs): a replica that died or lost Redis keeps the response from being
+   * continued this long at most.
+   */
+  @IsOptional() @IsInt() @Min(1) @Max(3_600) claimTtlSeconds = 30;
   /** In-process store only: approximate memory for threads; least recently used go first. */
   @IsOptional() @IsInt() @Min(1) maxMemoryMb = 64;
   /** Redis store: prefix of every key (`<prefix>{<tenant>}:<message id>`). */

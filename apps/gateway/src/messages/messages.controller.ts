@@ -69,13 +69,15 @@ export class MessagesController {
    * that call fails) the router's estimate, about four characters a token. The
    * `x-gateway-token-count` header says which. An Anthropic-only request (server tools) is
    * planned like a message, so its first deployment is an Anthropic one. The key is checked
-   * as for a message: its models, and its RPM (AdmissionService.admitTokenCount).
+   * as for a message: its models, and its RPM (AdmissionService.admitTokenCount). A count on a
+   * message thread (`thread`) counts the request it stands for: a continue's whole conversation.
    */
   @Post('count_tokens')
   @HttpCode(200)
   @RouteSchema({ body: countTokensSchema })
   async countTokens(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<{ input_tokens: number }> {
-    const { chat, native } = toChatRequest(request.body as MessagesRequest, betaHeader(request));
+    const thread = await this.threads.counted(tenantOf(request), request.body as ThreadedRequest, betaHeader(request));
+    const { chat, native } = toChatRequest(thread?.body ?? (request.body as MessagesRequest), thread ? thread.beta : betaHeader(request));
     const plan = this.router.planChat(chat, undefined, native);
     const state = requestState(request);
     state.model = plan.group.name;

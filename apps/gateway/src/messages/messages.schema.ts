@@ -102,14 +102,33 @@ const prompt = {
   },
 } as const;
 
-export const countTokensSchema = { type: 'object', required: ['model', 'messages'], properties: prompt } as const;
+/** Message threads (threads/threads.ts): create, or continue from a response's id. */
+const thread = {
+  type: ['object', 'null'],
+  required: ['type'],
+  properties: { type: { enum: ['create', 'continue'] }, previous_message_id: { type: 'string', minLength: 1, maxLength: 256 } },
+  if: { properties: { type: { const: 'continue' } } },
+  then: { required: ['type', 'previous_message_id'] },
+} as const;
+
+/** With `messages: { minItems: 0 }`: a thread's continue may send no message, as it resumes a paused turn (stop_reason pause_turn) as it is. */
+const threadMessages = {
+  if: { required: ['thread'], properties: { thread: { type: 'object', required: ['type'], properties: { type: { const: 'continue' } } } } },
+  else: { properties: { messages: { type: 'array', minItems: 1 } } },
+} as const;
+
+/** A count of a thread's continue counts the request it stands for (MessageThreads.counted). */
+export const countTokensSchema = {
+  type: 'object',
+  required: ['model', 'messages'],
+  ...threadMessages,
+  properties: { ...prompt, messages: { ...prompt.messages, minItems: 0 }, thread },
+} as const;
 
 export const messagesSchema = {
   type: 'object',
   required: ['model', 'messages', 'max_tokens'],
-  // A thread's continue may send no message: it resumes a paused turn (stop_reason pause_turn) as it is.
-  if: { required: ['thread'], properties: { thread: { type: 'object', required: ['type'], properties: { type: { const: 'continue' } } } } },
-  else: { properties: { messages: { type: 'array', minItems: 1 } } },
+  ...threadMessages,
   properties: {
     ...prompt,
     messages: { ...prompt.messages, minItems: 0 },
@@ -122,13 +141,6 @@ export const messagesSchema = {
     top_p: { type: 'number', minimum: 0, maximum: 1 },
     top_k: { type: 'integer', minimum: 0 },
     metadata: { type: 'object', properties: { user_id: { type: ['string', 'null'] } } },
-    // Message threads (threads/threads.ts): create, or continue from a response's id.
-    thread: {
-      type: ['object', 'null'],
-      required: ['type'],
-      properties: { type: { enum: ['create', 'continue'] }, previous_message_id: { type: 'string', minLength: 1, maxLength: 256 } },
-      if: { properties: { type: { const: 'continue' } } },
-      then: { required: ['type', 'previous_message_id'] },
-    },
+    thread,
   },
 } as const;

@@ -51,6 +51,13 @@ export class MemoryBackend implements TenantStore {
     return this.remove(`${tenant}\u0000${id}`);
   }
 
+  async touch(tenant: string, id: string, ttlSeconds: number): Promise<boolean> {
+    const entry = this.entries.get(`${tenant}\u0000${id}`);
+    if (!entry || entry.expiresAt <= this.now()) return false;
+    entry.expiresAt = this.now() + ttlSeconds * 1000;
+    return true;
+  }
+
   private remove(key: string): boolean {
     const entry = this.entries.get(key);
     if (!entry) return false;

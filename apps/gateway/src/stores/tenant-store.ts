@@ -14,6 +14,8 @@ export interface TenantStore {
   /** Writes the entry only when the id holds none (an expired one counts as none); says whether it did. */
   claim(tenant: string, id: string, json: string, ttlSeconds: number): Promise<boolean>;
   delete(tenant: string, id: string): Promise<boolean>;
+  /** Sets a new TTL on the entry if it is there (it is not written again); says whether it was. */
+  touch(tenant: string, id: string, ttlSeconds: number): Promise<boolean>;
 }
 
 /** In Redis when it is configured (every replica sees the entries), else in this process, bounded by `maxMemoryMb`. */
@@ -31,8 +33,8 @@ export function storeUnavailable(logger: Logger, err: Error, code: string, messa
 }
 
 /**
- * One key per entry, `<prefix>{<tenant>}:<id>`, written with SET … EX (NX for a claim) and read
- * with GET: single-key commands, so it runs on Redis Cluster as is; the tenant is the hash tag,
+ * One key per entry, `<prefix>{<tenant>}:<id>`, written with SET … EX (NX for a claim), read
+ * with GET and renewed with EXPIRE: single-key commands, so it runs on Redis Cluster as is; the tenant is the hash tag,
  * keeping one tenant's entries on one shard.
  */
 class RedisBackend implements TenantStore {
@@ -59,5 +61,9 @@ class RedisBackend implements TenantStore {
 
   async delete(tenant: string, id: string): Promise<boolean> {
     return (await this.client.del(this.key(tenant, id))) > 0;
+  }
+
+  async touch(tenant: string, id: string, ttlSeconds: number): Promise<boolean> {
+    return (await this.client.expire(this.key(tenant, id), ttlSeconds)) === 1;
   }
 }

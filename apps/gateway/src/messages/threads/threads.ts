@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import { GatewayConfig } from '@gateway/config';
 import { DetailedError } from '../errors';
 import type { AnthropicBlock, MessagesRequest } from '../wire';
 import type { ThreadReply } from './assemble';
-import { type StoredThread, ThreadStore } from './thread-store';
+import { fingerprint, refuseChangedFields, THREAD_FIELDS } from './fingerprint';
+import { type Claim, ThreadStore } from './thread-store';
 
 /** The beta header Anthropic's API wants with `thread`; the gateway serves threads itself, so no upstream gets it. */
 export const THREADS_BETA = 'message-threads-2026-08-12';
@@ -12,15 +14,8 @@ export type ThreadParam = { type: 'create' } | { type: 'continue'; previous_mess
 /** A Messages request as clients send it, `thread` included. */
 export type ThreadedRequest = MessagesRequest & { thread?: ThreadParam | null };
 
-/**
- * Fields a continue must send as the thread's create request did (Anthropic's thread fingerprint):
- * what the model is and how it answers. `system` and `tools` are the thread's own: a continue leaves
- * them out, and one that sends them must send the thread's.
- */
-const FIXED_FIELDS = ['model', 'thinking', 'output_config'] as const;
 /** The ids the gateway gives threaded answers (codec.ts newMessageId). */
 const RESPONSE_ID = /^msg_[A-Za-z0-9_-]{16}$/;
-const THREAD_FIELDS = ['system', 'tools'] as const;
 
 /** A request on a thread, as the pipeline serves it. */
 export interface ThreadRequest {
@@ -43,7 +38,14 @@ export interface ThreadRequest {
  */
 @Injectable()
 export class MessageThreads {
-  constructor(private readonly store: ThreadStore) {}
+  private readonly bodyLimitBytes: number;
+
+  constructor(
+    private readonly store: ThreadStore,
+    config: GatewayConfig,
+  ) {
+    this.bodyLimitBytes = config.server.bodyLimitBytes;
+  }
 
   /** The request on its thread, or undefined when it has none. */
   async open(tenant: string, body: ThreadedRequest, beta: string | undefined): Promise<ThreadRequest | undefined> {
@@ -53,56 +55,93 @@ export class MessageThreads {
     const { thread: _thread, ...request } = body;
     if (thread.type === 'create') return this.opened(tenant, request, withoutThreadsBeta(beta));
     const previousId = thread.previous_message_id;
+    const { whole, previous } = await this.rebuilt(tenant, request, previousId);
+    this.refuseOverLimit(whole);
+    const claim = await this.store.claim(tenant, previousId);
+    if (typeof claim === 'string') throw continued(claim, previousId);
+    return this.opened(tenant, whole, withoutThreadsBeta(beta), { claim, threadId: previous.id });
+  }
+
+  /**
+   * What a count_tokens request with `thread` counts: the request its continue would send, refused
+   * as that continue would be (the thread not found, already continued, its fields changed), but
+   * continuing nothing. Undefined when it has no thread.
+   */
+  async counted(
+    tenant: string,
+    body: ThreadedRequest,
+    beta: string | undefined,
+  ): Promise<Pick<ThreadRequest, 'body' | 'beta'> | undefined> {
+    const thread = body.thread;
+    if (thread == null) return undefined;
+    const { thread: _thread, ...request } = body;
+    const whole = thread.type === 'create' ? request : (await this.rebuilt(tenant, request, thread.previous_message_id)).whole;
+    return { body: whole, beta: withoutThreadsBeta(beta) };
+  }
+
+  /** A continue's whole request (the thread's `system` and `tools`, its conversation, the new messages) and the thread it continues. */
+  private async rebuilt(tenant: string, request: MessagesRequest, previousId: string) {
     // Every id the gateway keeps a thread under is its own (codec.ts newMessageId): anything else names none.
     const previous = RESPONSE_ID.test(previousId) ? await this.store.get(tenant, previousId) : undefined;
     if (!previous) throw notFound(previousId);
     refuseChangedFields(previous, request);
-    const continuation = await this.store.claim(tenant, previousId);
-    if (continuation) throw continued(continuation, previousId);
+    // The thread holds its latest response's conversation only: an earlier response has been continued.
+    if (previous.last !== previousId) throw continued('continued', previousId);
     const whole: MessagesRequest = { ...request, messages: [...previous.messages, ...request.messages] };
     for (const field of THREAD_FIELDS) {
       if (previous[field] === undefined) delete whole[field];
       else Object.assign(whole, { [field]: previous[field] });
     }
-    return this.opened(tenant, whole, withoutThreadsBeta(beta), previousId);
+    return { whole, previous };
   }
 
-  private opened(tenant: string, body: MessagesRequest, beta: string | undefined, continues?: string): ThreadRequest {
+  /**
+   * A thread grows by a turn with each continue, past what one request may carry if nothing stops it,
+   * and once it expires its replay (the helpers' recovery) is a 413: the conversation is lost. So a
+   * continue whose whole request is larger than the body limit is refused as that replay would be,
+   * while the client still has the thread, and what a thread keeps stays within one request's limit
+   * (and the answer to it).
+   */
+  private refuseOverLimit(whole: MessagesRequest): void {
+    const bytes = Buffer.byteLength(JSON.stringify(whole));
+    if (bytes <= this.bodyLimitBytes) return;
+    throw new DetailedError(
+      413,
+      `This continue makes the thread's conversation ${bytes} bytes, more than one request may be (${this.bodyLimitBytes} bytes): ` +
+        'a replay of it would be refused too. Start a new thread with a shorter conversation (summarize or drop earlier turns).',
+      { error_code: 'thread_too_large' },
+      'messages',
+    );
+  }
+
+  private opened(
+    tenant: string,
+    body: MessagesRequest,
+    beta: string | undefined,
+    continues?: { claim: Claim; threadId: string },
+  ): ThreadRequest {
     let kept = false;
     return {
       body,
       beta,
       keep: async (reply) => {
         const messages = [...body.messages.map(withoutCacheControl), { role: 'assistant' as const, content: reply.content }];
-        await this.store.put(tenant, reply.id, { system: body.system, tools: body.tools, fingerprint: fingerprint(body), messages });
+        const id = continues?.threadId ?? reply.id;
+        await this.store.put(tenant, {
+          id,
+          system: body.system,
+          tools: body.tools,
+          fingerprint: fingerprint(body),
+          messages,
+          last: reply.id,
+        });
         kept = true;
       },
       settle: async () => {
-        if (continues) await this.store.settle(tenant, continues, kept);
+        await continues?.claim.settle(kept);
       },
     };
   }
-}
-
-function fingerprint(body: MessagesRequest): Record<string, string> {
-  return Object.fromEntries(FIXED_FIELDS.map((field) => [field, JSON.stringify(body[field] ?? null)]));
-}
-
-/** thread_fingerprint_mismatch naming each field that differs from the thread's (a `system` or `tools` sent only). */
-function refuseChangedFields(thread: StoredThread, request: MessagesRequest): void {
-  const sent = fingerprint(request);
-  const differing: string[] = FIXED_FIELDS.filter((field) => sent[field] !== thread.fingerprint[field]);
-  for (const field of THREAD_FIELDS) {
-    if (request[field] !== undefined && JSON.stringify(request[field]) !== JSON.stringify(thread[field] ?? null)) differing.push(field);
-  }
-  if (!differing.length) return;
-  throw new DetailedError(
-    400,
-    `A thread's fields must stay the same across its turns; differing field(s): ${differing.join(', ')}. ` +
-      'Send the values the thread was created with, or replay the full conversation with thread: {"type": "create"} to change them.',
-    { error_code: 'thread_fingerprint_mismatch' },
-    differing[0]!,
-  );
 }
 
 function notFound(id: string): DetailedError {
