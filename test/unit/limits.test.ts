@@ -112,6 +112,22 @@ for (const [name, make] of stores) {
       assert.equal((await store.admit(input(id, { tpm: 1000, tokens: 880 }))).refused, undefined);
       assert.equal((await store.admit(input(id, { tpm: 1000, tokens: 1 }))).refused, 'tpm');
     });
+
+    it('a TPM refusal tells the reservations of requests in flight from settled use, which only the window`s end clears', async () => {
+      const store = make();
+      const id = keyId();
+      const first = await store.admit(input(id, { tpm: 1000, tokens: 900 }));
+      const blocked = await store.admit(input(id, { tpm: 1000, tokens: 300 }));
+      assert.deepEqual([blocked.refused, blocked.tpm.used, blocked.tpm.inFlight], ['tpm', 900, 900], 'all of it in flight');
+      await store.settle({ keyId: id, tokenDelta: 600 - 900, tokens: 900, tpmEnd: first.tpmEnd });
+      const second = await store.admit(input(id, { tpm: 1000, tokens: 300 }));
+      assert.equal(second.refused, undefined);
+      const refused = await store.admit(input(id, { tpm: 1000, tokens: 500 }));
+      assert.deepEqual([refused.refused, refused.tpm.used, refused.tpm.inFlight], ['tpm', 900, 300], '600 settled, 300 in flight');
+      await store.settle({ keyId: id, tokenDelta: 0, tokens: 300, tpmEnd: second.tpmEnd });
+      const settled = await store.admit(input(id, { tpm: 1000, tokens: 500 }));
+      assert.deepEqual([settled.refused, settled.tpm.used, settled.tpm.inFlight], ['tpm', 900, 0], 'all of it settled');
+    });
   });
 }
 

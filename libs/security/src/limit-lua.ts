@@ -26,6 +26,21 @@ local function giveBack(key, at, amount)
   if amount == 0 or at == 0 or redis.call('PEXPIRETIME', key) ~= at then return end
   if redis.call('DECRBY', key, amount) < 0 then redis.call('SET', key, 0, 'KEEPTTL') end
 end
+-- Tokens of the TPM window \`tpm\` reserved and not settled yet, counted in \`flight\` too, which ends with the
+-- window: used minus in flight is settled use, so a refusal knows whether waiting for settlements helps.
+local function reserveInFlight(tpm, flight, amount)
+  redis.call('INCRBY', flight, amount)
+  redis.call('PEXPIREAT', flight, redis.call('PEXPIRETIME', tpm))
+end
+-- Settled (or given back): no longer in flight, in the window named \`at\` only, as giveBack.
+local function releaseInFlight(tpm, flight, at, amount)
+  if amount == 0 or at == 0 or redis.call('PEXPIRETIME', tpm) ~= at then return end
+  if redis.call('DECRBY', flight, amount) < 0 then redis.call('SET', flight, 0) end
+  redis.call('PEXPIREAT', flight, at)
+end
+local function inFlightOf(flight, used)
+  return math.min(used, math.max(0, tonumber(redis.call('GET', flight) or '0')))
+end
 local function holdUsd(member)
   return tonumber(string.match(member, ':([^:]+)$'))
 end
