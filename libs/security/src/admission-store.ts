@@ -3,6 +3,7 @@ import { isReplyError, type RedisClient, sendsNow } from '@gateway/redis';
 import { SPEND_RETENTION_SECONDS, spendKey, utcDay } from '@gateway/metrics';
 import { limitKeys } from './limit-keys';
 import { LIMIT_LUA } from './limit-lua';
+import type { SpendLedger } from './spend-ledger';
 import { MemoryWindowCounter } from './window-counter';
 
 /** What one request asks of its key's limits; a limit left undefined is not checked. */
@@ -238,7 +239,11 @@ export class RedisAdmissionStore implements AdmissionStore {
   };
   private closed = false;
 
-  constructor(private readonly client: RedisClient) {
+  /** `ledger`: where the spend this store writes is recorded once Redis confirmed it (see SpendLedger). */
+  constructor(
+    private readonly client: RedisClient,
+    private readonly ledger?: SpendLedger,
+  ) {
     client.defineCommand('gatewayAdmission', { lua: BATCH_SCRIPT });
     client.defineCommand('gatewayGiveBack', { numberOfKeys: 6, lua: GIVE_BACK_SCRIPT });
     client.on('ready', this.sendUnsent);
@@ -337,7 +342,7 @@ export class RedisAdmissionStore implements AdmissionStore {
         if (op.kind === 'admit') op.reject(error);
         else settling.push(op);
       }
-      const resolving = this.resolveLost(keys, record, settling);
+      const resolving = this.resolveLost(keyId, day, record, settling);
       this.resolving.add(resolving);
       void resolving.finally(() => this.resolving.delete(resolving));
       return;
@@ -345,6 +350,7 @@ export class RedisAdmissionStore implements AdmissionStore {
     let at = 0;
     for (const op of ops) {
       if (op.kind === 'settle') {
+        this.recordSpend(keyId, day, op);
         op.resolve();
         continue;
       }
@@ -366,8 +372,9 @@ export class RedisAdmissionStore implements AdmissionStore {
    * after it; on a new connection the record decides. Gives up after half the
    * record's life (past that, the record may be gone), or after one try once closed.
    */
-  private async resolveLost(keys: ReturnType<typeof limitKeys>, record: string, settling: Settling[]): Promise<void> {
+  private async resolveLost(keyId: string, day: string, record: string, settling: Settling[]): Promise<void> {
     const call = this.client as unknown as { gatewayGiveBack(...args: (string | number)[]): Promise<number> };
+    const keys = limitKeys(keyId);
     const giveUpAt = Date.now() + RECORD_MS / 2;
     for (let wait = RETRY_LOST_MS; ; wait *= 2) {
       const last = this.closed || Date.now() >= giveUpAt;
@@ -375,8 +382,11 @@ export class RedisAdmissionStore implements AdmissionStore {
         const ran = await call.gatewayGiveBack(keys.rpm, keys.tpm, keys.held, keys.holds, record, keys.tpmInFlight, RECORD_MS);
         // Settlements of a call that never runs are still owed.
         for (const op of settling) {
-          if (ran) op.resolve();
-          else this.enqueue(op);
+          if (!ran) this.enqueue(op);
+          else {
+            this.recordSpend(keyId, day, op);
+            op.resolve();
+          }
         }
         return;
       } catch (error) {
@@ -387,6 +397,12 @@ export class RedisAdmissionStore implements AdmissionStore {
         await new Promise((resolve) => setTimeout(resolve, wait).unref());
       }
     }
+  }
+
+  /** A settlement's spend, written to `day`'s hashes (Redis confirmed it). */
+  private recordSpend(keyId: string, day: string, op: Settling): void {
+    const spend = op.input.spend;
+    if (spend) this.ledger?.record(keyId, day, spend.model, spend.usd);
   }
 }
 

@@ -3,6 +3,7 @@ import { SPEND_RETENTION_SECONDS, spendKey, utcDay } from '@gateway/metrics';
 import type { AdmissionStore, AdmitInput, AdmitOutcome, LeaseTicket, SettleInput } from './admission-store';
 import { limitKeys } from './limit-keys';
 import { LIMIT_LUA } from './limit-lua';
+import type { SpendLedger } from './spend-ledger';
 
 /** A lease takes at most this share of what is left of each limit, so the other replicas keep the rest. */
 const LEASE_SHARE = 16;
@@ -22,6 +23,8 @@ export interface LeaseOptions {
   leaseMs: number;
   /** When this replica's holds (requests in flight, its lease) lapse if it dies (longer than any request). */
   holdLapseMs: number;
+  /** Where the spend the calls write is recorded once Redis confirmed it (see SpendLedger). */
+  ledger?: SpendLedger;
 }
 
 /** A slice of a key's limits this replica may use without asking Redis. */
@@ -165,6 +168,9 @@ interface LeaseCall {
   windowMs: number;
   /** When it was first sent; unset while it never was. */
   sentAt?: number;
+  /** The spend it writes, by model, to the hashes of `day` and its month. */
+  spend: Map<string, number>;
+  day: string;
   args: (string | number)[];
 }
 
@@ -385,7 +391,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
     for (const [model, usd] of spend) args.push(model, usd);
     const spendKeys = [spendKey(account.keyId, day), spendKey(account.keyId, day.slice(0, 7)), spendKey(account.keyId, b?.period ?? day)];
     const callKeys = [keys.rpm, keys.tpm, keys.held, keys.holds, ...spendKeys, keys.leases, keys.call(id), keys.tpmInFlight];
-    return { want, windowMs, args: [...callKeys, ...args] };
+    return { want, windowMs, spend, day, args: [...callKeys, ...args] };
   }
 
   /**
@@ -406,6 +412,8 @@ export class LeasedAdmissionStore implements AdmissionStore {
       account.exactUntil = Date.now() + this.options.leaseMs;
       throw error;
     }
+    // Answered (now, or the first time if it was sent again): its spend is written.
+    for (const [model, usd] of lease.spend) this.options.ledger?.record(account.keyId, lease.day, model, usd);
     if (reply[0] === 0) {
       account.inFlightMember = reply[1];
       account.leaseMember = '';

@@ -7,6 +7,8 @@ import { RedisService } from '@gateway/redis';
 import { type AdmissionStore, type AdmitOutcome, type LeaseTicket, MemoryAdmissionStore, RedisAdmissionStore } from './admission-store';
 import type { KeyRecord } from './key-record';
 import { LeasedAdmissionStore } from './lease-store';
+import { SpendLedger } from './spend-ledger';
+import { SpendRecovery } from './spend-recovery';
 import { OPENAI_RATE_HEADERS, type RateHeaderDialect, rateHeaders, utcSecond } from './rate-headers';
 import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter } from './window-counter';
 
@@ -98,11 +100,19 @@ export class LimitsService implements BeforeApplicationShutdown {
     this.holdLapse = holdLapseMs(config);
     if (redis.client) {
       this.counter = new RedisWindowCounter(redis.client);
-      const exact = new RedisAdmissionStore(redis.client);
+      const ledger = new SpendLedger();
+      new SpendRecovery(redis.client, ledger, this.holdPrefix, (restored) => {
+        this.metrics.recordSpendRestore();
+        this.logger.warn(
+          `Redis lost its data (restarted empty): re-added the spend this replica recorded this period, $${usd(restored.usd)} of ${restored.keys} key(s)` +
+            `${restored.failed ? `, ${restored.failed} key(s) not restored (Redis did not take it)` : ''}; spend other replicas recorded they re-add themselves, that of replicas restarted since is lost`,
+        );
+      });
+      const exact = new RedisAdmissionStore(redis.client, ledger);
       const leaseMs = config.security.limitLeaseMs;
       this.store =
         leaseMs > 0
-          ? new LeasedAdmissionStore(redis.client, exact, { replica: this.holdPrefix, leaseMs, holdLapseMs: this.holdLapse })
+          ? new LeasedAdmissionStore(redis.client, exact, { replica: this.holdPrefix, leaseMs, holdLapseMs: this.holdLapse, ledger })
           : exact;
     } else {
       const windows = new MemoryWindowCounter();
