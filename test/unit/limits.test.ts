@@ -7,6 +7,7 @@ import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter } from '../
 import { type AdmissionStore, type AdmitInput, MemoryAdmissionStore, RedisAdmissionStore } from '../../libs/security/src/admission-store';
 import { limitKeys } from '../../libs/security/src/limit-keys';
 import { holdLapseMs } from '../../libs/security/src/limits.service';
+import { SpendLedger } from '../../libs/security/src/spend-ledger';
 import type { GatewayConfig } from '../../libs/config/src/gateway-config';
 import { nestsDeeperThan } from '../../apps/gateway/src/http/json-depth';
 
@@ -28,6 +29,23 @@ describe('budget periods', () => {
     const { call, ...fixed } = limitKeys('team-a');
     const names = [...Object.values(fixed), call('a1b2c3.7'), spendKey('team-a', '2026-11-26'), spendKey('team-a', '2026-11')];
     for (const name of names) assert.equal(name.match(/\{([^}]*)\}/)?.[1], 'team-a', name);
+  });
+});
+
+describe('spend ledger (what a replica writes back when Redis restarted empty)', () => {
+  it('keeps the latest day and month of each key, by model: a new period starts at zero, and older months are forgotten', () => {
+    const ledger = new SpendLedger();
+    const figures = () =>
+      ledger.snapshot('2026-12').map((e) => [e.keyId, e.day, Object.fromEntries(e.dayUsd), e.month, Object.fromEntries(e.monthUsd)]);
+    ledger.record('a', '2026-11-30', 'm', 1);
+    ledger.record('a', '2026-12-01', 'm', 2);
+    ledger.record('a', '2026-12-01', 'n', 4);
+    ledger.record('a', '2026-11-30', 'm', 8); // a lost call sent again a day late: not of the current periods
+    ledger.record('a', '2026-12-01', 'm', 0); // nothing written
+    ledger.record('b', '2026-11-29', 'm', 16);
+    assert.deepEqual(figures(), [['a', '2026-12-01', { m: 2, n: 4 }, '2026-12', { m: 2, n: 4 }]], "b's month is over: forgotten");
+    ledger.record('a', '2026-12-02', 'm', 32);
+    assert.deepEqual(figures(), [['a', '2026-12-02', { m: 32 }, '2026-12', { m: 34, n: 4 }]]);
   });
 });
 
