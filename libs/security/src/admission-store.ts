@@ -152,7 +152,7 @@ local function admit(a)
   if tpmLimit > 0 then
     add(KEYS[2], tokens, window); tpmUsed = tpmUsed + tokens; counted.tpm = counted.tpm + tokens
     tpmEnd = redis.call('PEXPIRETIME', KEYS[2])
-    reserveInFlight(KEYS[2], KEYS[7], tokens)
+    reserveInFlight(KEYS[7], tokens, tpmEnd)
   end
   return {'ok', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held), tpmEnd, 0}
 end
@@ -162,7 +162,7 @@ local function settle(s)
   local ends = (delta ~= 0 or reserved ~= 0) and redis.call('PEXPIRETIME', KEYS[2]) or -2
   if ends > 0 and (tpmEnd == 0 or ends == tpmEnd) then
     if delta ~= 0 and redis.call('INCRBY', KEYS[2], delta) < 0 then redis.call('SET', KEYS[2], 0, 'KEEPTTL') end
-    releaseInFlight(KEYS[2], KEYS[7], ends, reserved)
+    releaseInFlight(KEYS[7], reserved)
   end
   local usd = tonumber(s[5])
   if usd > 0 then
@@ -199,7 +199,7 @@ if record == 'given back' then return 1 end
 local f = {}
 for word in string.gmatch(record, '%S+') do f[#f + 1] = word end
 giveBack(KEYS[1], tonumber(f[2]), tonumber(f[1]))
-releaseInFlight(KEYS[2], KEYS[6], tonumber(f[4]), tonumber(f[3]))
+releaseInFlightOf(KEYS[2], KEYS[6], tonumber(f[4]), tonumber(f[3]))
 giveBack(KEYS[2], tonumber(f[4]), tonumber(f[3]))
 for i = 5, #f do releaseHold(KEYS[4], KEYS[3], f[i]) end
 redis.call('SET', KEYS[5], 'given back', 'KEEPTTL')

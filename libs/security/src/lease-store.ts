@@ -104,7 +104,7 @@ local function answer(reply)
 end
 giveBack(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 giveBack(KEYS[2], tonumber(ARGV[4]), tonumber(ARGV[5]))
-releaseInFlight(KEYS[2], KEYS[10], tonumber(ARGV[4]), tonumber(ARGV[5]) + tonumber(ARGV[24]))
+releaseInFlightOf(KEYS[2], KEYS[10], tonumber(ARGV[4]), tonumber(ARGV[5]) + tonumber(ARGV[24]))
 local replica = string.match(ARGV[8], '^(%x+)-')
 redis.call('HDEL', KEYS[8], replica)
 for i = 25, #ARGV, 2 do
@@ -142,7 +142,10 @@ end
 if not granted then return answer({0, inFlightMember}) end
 local leaseMember = ''
 if tonumber(ARGV[13]) > 0 then add(KEYS[1], rpm, window); rpmUsed = rpmUsed + rpm end
-if tonumber(ARGV[16]) > 0 then add(KEYS[2], tpm, window); reserveInFlight(KEYS[2], KEYS[10], tpm); tpmUsed = tpmUsed + tpm end
+if tonumber(ARGV[16]) > 0 then
+  add(KEYS[2], tpm, window); tpmUsed = tpmUsed + tpm
+  reserveInFlight(KEYS[10], tpm, redis.call('PEXPIRETIME', KEYS[2]))
+end
 if usd > 0 then
   leaseMember = ARGV[8] .. ':l:' .. string.format('%.17g', usd)
   addHold(KEYS[4], KEYS[3], leaseMember, holdUsd(leaseMember), now, now + tonumber(ARGV[11]))
