@@ -293,12 +293,16 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     await new Promise((r) => setTimeout(r, 150));
     const blocked = await chat(b, body.key, 'mock', { max_tokens: 300 });
     assert.equal(blocked.status, 429);
-    assert.match(((await blocked.json()) as { error: { message: string } }).error.message, /tokens/);
-    assert.match(blocked.headers.get('retry-after') ?? '', /^\d+$/);
+    // Only the slow request's reservation is in the way: it comes back when that request ends, not at the window's end.
+    assert.match(
+      ((await blocked.json()) as { error: { message: string } }).error.message,
+      /^Requests in flight reserve 9\d\d of this key's 1000 tokens per minute \(0 used by finished requests\); this one needs up to 3\d\d\. Retry shortly\.$/,
+    );
+    assert.equal(blocked.headers.get('retry-after'), '1');
     assert.equal(blocked.headers.get('x-ratelimit-limit-tokens'), '1000');
     assert.match(blocked.headers.get('x-ratelimit-remaining-tokens') ?? '', /^\d+$/);
     assert.ok(Number(blocked.headers.get('x-ratelimit-remaining-tokens')) < 300);
-    assert.match(blocked.headers.get('x-ratelimit-reset-tokens') ?? '', /^\d+s$/);
+    assert.equal(blocked.headers.get('x-ratelimit-reset-tokens'), '1s');
     const done = await slow;
     assert.equal(done.status, 200);
     assert.equal(done.headers.get('x-ratelimit-limit-tokens'), '1000');
@@ -311,7 +315,24 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
       await new Promise((r) => setTimeout(r, 25));
     }
     assert.equal(used, usage);
-    assert.equal((await chat(b, body.key, 'mock', { max_tokens: 300 })).status, 200);
+    const second = await chat(b, body.key, 'mock', { max_tokens: 300 });
+    assert.equal(second.status, 200);
+    const settled = usage + ((await second.json()) as { usage: { total_tokens: number } }).usage.total_tokens;
+    for (let i = 0; i < 20 && used !== settled; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      used = (await admin(a, 'GET', `/${body.id}/usage`)).body.currentMinute.tokens;
+    }
+    assert.equal(used, settled);
+    // Settled use and this request pass the limit: only the window's end helps, and both headers say when.
+    const spent = await chat(a, body.key, 'mock', { max_tokens: 1000 - settled });
+    assert.equal(spent.status, 429);
+    assert.match(
+      ((await spent.json()) as { error: { message: string } }).error.message,
+      /^Rate limit reached for tokens: 1000 per minute\.$/,
+    );
+    const retryAfter = Number(spent.headers.get('retry-after'));
+    assert.ok(retryAfter > 30 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+    assert.equal(spent.headers.get('x-ratelimit-reset-tokens'), `${retryAfter}s`);
   });
 
   it('20 concurrent requests against a budget of 2.5 requests pass at most 3 across both processes', async () => {

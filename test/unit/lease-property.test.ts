@@ -107,6 +107,7 @@ async function run(stores: AdmissionStore[], keyId: string, s: Scenario, concurr
     await stores[r.replica].settle({
       keyId,
       tokenDelta: r.actualTokens - r.tokens,
+      tokens: r.tokens,
       spend: { model: 'm', usd: r.actualUsd },
       hold: { member: r.member, usd: r.reserve },
       ticket: r.outcome.ticket,
@@ -118,6 +119,15 @@ async function run(stores: AdmissionStore[], keyId: string, s: Scenario, concurr
     assert.ok(admitted <= s.rpm, `${admitted} admitted against ${s.rpm} RPM`);
     const heldTokens = inFlight.reduce((sum, r) => sum + r.tokens, 0);
     assert.ok(settledTokens + heldTokens <= s.tpm, `${settledTokens} + ${heldTokens} tokens against ${s.tpm} TPM`);
+    // What Redis counts as in flight covers every request in flight (a refusal reads the rest as settled
+    // use, and names the window's end only for that), and exactly, leases aside.
+    const window = await redisState(keyId);
+    assert.ok(window.tpmInFlight >= heldTokens, `${window.tpmInFlight} tokens in flight in Redis, ${heldTokens} in fact`);
+    assert.ok(
+      window.tpm - window.tpmInFlight <= settledTokens,
+      `${window.tpm - window.tpmInFlight} settled in Redis, ${settledTokens} in fact`,
+    );
+    if (!stores.some((store) => store instanceof LeasedAdmissionStore)) assert.equal(window.tpmInFlight, heldTokens);
     const heldUsd = inFlight.reduce((sum, r) => sum + r.reserve, 0);
     assert.ok(settledUsd + heldUsd <= s.budgetUnits * UNIT, `$${settledUsd} + $${heldUsd} against $${s.budgetUnits * UNIT}`);
     const done = inFlight.splice(0, Math.floor(inFlight.length * finish));
@@ -135,6 +145,7 @@ async function redisState(keyId: string) {
   return {
     rpm: Number((await c.get(keys.rpm)) ?? 0),
     tpm: Number((await c.get(keys.tpm)) ?? 0),
+    tpmInFlight: Number((await c.get(keys.tpmInFlight)) ?? 0),
     spent,
     held: Number((await c.get(keys.held)) ?? 0),
     holds: await c.zcard(keys.holds),
@@ -172,6 +183,7 @@ describe('leased admission (Redis)', { skip: !REDIS_URL && 'TEST_REDIS_URL unset
         const state = await redisState(id);
         assert.equal(state.rpm, result.admitted, 'RPM window: one per admitted request');
         assert.equal(state.tpm, result.settledTokens, 'TPM window: the tokens actually used');
+        assert.equal(state.tpmInFlight, 0, 'no tokens in flight once every request settled and every lease came back');
         assert.equal(state.spent, result.settledUsd, 'spend: the sum of actual costs');
         assert.deepEqual([state.held, state.holds], [0, 0], 'no hold left');
       }),

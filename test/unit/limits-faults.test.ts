@@ -127,6 +127,7 @@ describe('limits under Redis faults (fast-check, fixed seed)', { skip: !REDIS_UR
       return stores[q.replica].settle({
         keyId,
         tokenDelta: actualTokens - q.tokens,
+        tokens: q.tokens,
         spend: { model: 'm', usd: actualUsd },
         hold: { member, usd: q.reserve * UNIT },
         ticket: outcome.ticket,
@@ -170,11 +171,12 @@ describe('limits under Redis faults (fast-check, fixed seed)', { skip: !REDIS_UR
     const state = {
       rpm: Number((await direct.get(keys.rpm)) ?? 0),
       tpm: Number((await direct.get(keys.tpm)) ?? 0),
+      tpmInFlight: Number((await direct.get(keys.tpmInFlight)) ?? 0),
       spent: Number((await direct.hget(`gateway:{${keyId}}:spend:${day()}`, '_total')) ?? 0),
       held: Number((await direct.get(keys.held)) ?? 0),
       holds: await direct.zcard(keys.holds),
     };
-    assert.deepEqual(state, { rpm: admitted, tpm: settledTokens, spent: settledUsd, held: 0, holds: 0 });
+    assert.deepEqual(state, { rpm: admitted, tpm: settledTokens, tpmInFlight: 0, spent: settledUsd, held: 0, holds: 0 });
     const records = await direct.keys(keys.call('*'));
     for (const value of records.length ? await direct.mget(records) : [])
       if (value && value in lostCalls) lostCalls[value as keyof typeof lostCalls]++;

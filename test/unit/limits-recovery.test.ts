@@ -7,6 +7,8 @@ import { connectRedis, type RedisClient } from '../../libs/redis/src/redis.servi
 import { type AdmitInput, RedisAdmissionStore } from '../../libs/security/src/admission-store';
 import { LeasedAdmissionStore } from '../../libs/security/src/lease-store';
 import { limitKeys } from '../../libs/security/src/limit-keys';
+import { SpendLedger } from '../../libs/security/src/spend-ledger';
+import { SpendRecovery, type SpendRestored } from '../../libs/security/src/spend-recovery';
 import { RedisServer } from '../support/redis-server';
 import { UNIT } from '../support/limit-requests';
 
@@ -201,6 +203,53 @@ describe('leased requests settled after the store closed', { skip: !REDIS_URL &&
       assert.deepEqual(await figures(direct!, keyId), { tpm: 30, spentUnits: 15, held: 0, holds: 0 });
     } finally {
       client.disconnect();
+    }
+  });
+});
+
+/**
+ * The other side of restoring spend after Redis restarted empty (test/e2e/spend-restart.e2e.test.ts):
+ * a Redis that restarts with its data kept must not get the spend again, or it would count twice.
+ */
+describe('spend across a Redis restarted with its data', { skip: !REDIS_SERVER && 'TEST_REDIS_SERVER unset (run npm test)' }, () => {
+  it('is not written again: the marker is still there, nothing was lost', async () => {
+    const server = await RedisServer.start(REDIS_SERVER!, { persist: true });
+    const client = await connect(server.url);
+    const direct = new Redis(server.url);
+    direct.on('error', () => undefined);
+    const restores: SpendRestored[] = [];
+    try {
+      const ledger = new SpendLedger();
+      new SpendRecovery(client, ledger, 'replica-a', (restored) => restores.push(restored));
+      const store = new RedisAdmissionStore(client, ledger);
+      const keyId = `kept-${randomBytes(6).toString('hex')}`;
+      await store.settle({ keyId, spend: { model: 'm', usd: 5 * UNIT } });
+      assert.equal((await figures(direct, keyId)).spentUnits, 5);
+
+      const closed = new Promise((resolve) => client.once('close', resolve));
+      await server.stop();
+      await closed;
+      await server.start();
+      if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+      // The check is the first command on the new connection: a restore would be sent at its answer, before the
+      // answer to a command sent after it, and be answered (a second round trip if the script was not loaded) before two more.
+      await client.get('gateway:data-marker');
+      await client.ping();
+      await client.ping();
+      assert.equal((await figures(direct, keyId)).spentUnits, 5, 'the spend counted once');
+      assert.deepEqual(restores, [], 'no loss seen');
+
+      // Lost after all (FLUSHALL stands in for a restart without the data): the next connection finds it out.
+      await direct.flushall();
+      client.disconnect(true);
+      await new Promise((resolve) => client.once('ready', resolve));
+      for (let i = 0; i < 50 && !restores.length; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(restores, [{ keys: 1, usd: 5 * UNIT, failed: 0 }]);
+      assert.equal((await figures(direct, keyId)).spentUnits, 5, 'written back once');
+    } finally {
+      client.disconnect();
+      direct.disconnect();
+      await server.stop();
     }
   });
 });

@@ -7,6 +7,7 @@ import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter } from '../
 import { type AdmissionStore, type AdmitInput, MemoryAdmissionStore, RedisAdmissionStore } from '../../libs/security/src/admission-store';
 import { limitKeys } from '../../libs/security/src/limit-keys';
 import { holdLapseMs } from '../../libs/security/src/limits.service';
+import { SpendLedger } from '../../libs/security/src/spend-ledger';
 import type { GatewayConfig } from '../../libs/config/src/gateway-config';
 import { nestsDeeperThan } from '../../apps/gateway/src/http/json-depth';
 
@@ -28,6 +29,23 @@ describe('budget periods', () => {
     const { call, ...fixed } = limitKeys('team-a');
     const names = [...Object.values(fixed), call('a1b2c3.7'), spendKey('team-a', '2026-11-26'), spendKey('team-a', '2026-11')];
     for (const name of names) assert.equal(name.match(/\{([^}]*)\}/)?.[1], 'team-a', name);
+  });
+});
+
+describe('spend ledger (what a replica writes back when Redis restarted empty)', () => {
+  it('keeps the latest day and month of each key, by model: a new period starts at zero, and older months are forgotten', () => {
+    const ledger = new SpendLedger();
+    const figures = () =>
+      ledger.snapshot('2026-12').map((e) => [e.keyId, e.day, Object.fromEntries(e.dayUsd), e.month, Object.fromEntries(e.monthUsd)]);
+    ledger.record('a', '2026-11-30', 'm', 1);
+    ledger.record('a', '2026-12-01', 'm', 2);
+    ledger.record('a', '2026-12-01', 'n', 4);
+    ledger.record('a', '2026-11-30', 'm', 8); // a lost call sent again a day late: not of the current periods
+    ledger.record('a', '2026-12-01', 'm', 0); // nothing written
+    ledger.record('b', '2026-11-29', 'm', 16);
+    assert.deepEqual(figures(), [['a', '2026-12-01', { m: 2, n: 4 }, '2026-12', { m: 2, n: 4 }]], "b's month is over: forgotten");
+    ledger.record('a', '2026-12-02', 'm', 32);
+    assert.deepEqual(figures(), [['a', '2026-12-02', { m: 32 }, '2026-12', { m: 34, n: 4 }]]);
   });
 });
 
@@ -111,6 +129,22 @@ for (const [name, make] of stores) {
       await store.settle({ keyId: id, tokenDelta: 120 - 900 });
       assert.equal((await store.admit(input(id, { tpm: 1000, tokens: 880 }))).refused, undefined);
       assert.equal((await store.admit(input(id, { tpm: 1000, tokens: 1 }))).refused, 'tpm');
+    });
+
+    it('a TPM refusal tells the reservations of requests in flight from settled use, which only the window`s end clears', async () => {
+      const store = make();
+      const id = keyId();
+      const first = await store.admit(input(id, { tpm: 1000, tokens: 900 }));
+      const blocked = await store.admit(input(id, { tpm: 1000, tokens: 300 }));
+      assert.deepEqual([blocked.refused, blocked.tpm.used, blocked.tpm.inFlight], ['tpm', 900, 900], 'all of it in flight');
+      await store.settle({ keyId: id, tokenDelta: 600 - 900, tokens: 900, tpmEnd: first.tpmEnd });
+      const second = await store.admit(input(id, { tpm: 1000, tokens: 300 }));
+      assert.equal(second.refused, undefined);
+      const refused = await store.admit(input(id, { tpm: 1000, tokens: 500 }));
+      assert.deepEqual([refused.refused, refused.tpm.used, refused.tpm.inFlight], ['tpm', 900, 300], '600 settled, 300 in flight');
+      await store.settle({ keyId: id, tokenDelta: 0, tokens: 300, tpmEnd: second.tpmEnd });
+      const settled = await store.admit(input(id, { tpm: 1000, tokens: 500 }));
+      assert.deepEqual([settled.refused, settled.tpm.used, settled.tpm.inFlight], ['tpm', 900, 0], 'all of it settled');
     });
   });
 }

@@ -80,6 +80,7 @@ export class MetricsService {
   private readonly rateLimited: Counter<'limit'>;
   private readonly limiterUnavailable: Counter<'limit'>;
   private readonly leasedAdmissions: Counter;
+  private readonly spendRestores: Counter;
   private readonly staleKeyLookups: Counter<'result'>;
   readonly inflightRequests: Gauge;
   readonly inflightStreams: Gauge;
@@ -183,6 +184,11 @@ export class MetricsService {
       help: "Requests admitted from this replica's lease of their key's limits, with no Redis call",
       registers,
     });
+    this.spendRestores = new Counter({
+      name: 'gateway_spend_restores_total',
+      help: 'Times Redis was found restarted empty and this replica re-added the spend it had recorded in the current period',
+      registers,
+    });
     this.staleKeyLookups = new Counter({
       name: 'gateway_key_lookups_stale_total',
       help: 'Key lookups made while Redis was unreachable: served from the last known record, or refused (unknown or too old)',
@@ -250,6 +256,10 @@ export class MetricsService {
 
   recordLeasedAdmission(): void {
     this.leasedAdmissions.inc();
+  }
+
+  recordSpendRestore(): void {
+    this.spendRestores.inc();
   }
 
   /** `served`: the last known record was used; `refused`: none, or older than the staleness bound (503). */

@@ -3,6 +3,7 @@ import { isReplyError, type RedisClient, sendsNow } from '@gateway/redis';
 import { SPEND_RETENTION_SECONDS, spendKey, utcDay } from '@gateway/metrics';
 import { limitKeys } from './limit-keys';
 import { LIMIT_LUA } from './limit-lua';
+import type { SpendLedger } from './spend-ledger';
 import { MemoryWindowCounter } from './window-counter';
 
 /** What one request asks of its key's limits; a limit left undefined is not checked. */
@@ -38,6 +39,11 @@ export interface LeaseTicket {
 export interface WindowState {
   used: number;
   resetMs: number;
+  /**
+   * On a TPM refusal: of `used`, the tokens reserved by requests still in flight (and by leases),
+   * which come back as they settle; the rest is settled use, which only the window's end clears.
+   */
+  inFlight?: number;
 }
 
 export interface AdmitOutcome {
@@ -60,6 +66,8 @@ export interface SettleInput {
   keyId: string;
   /** Actual minus reserved tokens, when tokens were reserved. */
   tokenDelta?: number;
+  /** The tokens reserved at admission: no longer in flight once settled. */
+  tokens?: number;
   /**
    * The admission's `tpmEnd`: the delta goes to that window only (without it, to the window open
    * now). A request that outlives its window must not give its unused tokens to the next one,
@@ -86,7 +94,7 @@ export interface AdmissionStore {
 /** Most operations one script call carries: bounds the time Redis spends in one script. */
 const MAX_BATCH = 128;
 /** Values an admission returns in the script's reply. */
-const ADMIT_REPLY_SIZE = 8;
+const ADMIT_REPLY_SIZE = 9;
 
 /**
  * How long Redis keeps a batch's record: a batch whose answer was lost (a timeout, a
@@ -103,11 +111,11 @@ const RETRY_LOST_MS = 1_000;
 const MAX_UNSENT_SETTLEMENTS = 10_000;
 
 // One script runs a batch of one key's admissions and settlements in arrival order, exactly as
-// if each had been sent alone. KEYS: rpm, tpm, held, holds, leases, the batch's record, the spend
-// hashes of today and this month (settlements and lapsed holds go there), then those of the budget
+// if each had been sent alone. KEYS: rpm, tpm, held, holds, leases, the batch's record, tpm in flight, the
+// spend hashes of today and this month (settlements and lapsed holds go there), then those of the budget
 // periods the admissions name. ARGV[1] is the spend retention, ARGV[2] how long the record is kept; then each operation:
 //   'a' windowMs rpm tokens tpm budgetUsd('' = none) reserveUsd member now until spendKeyIndex
-//   's' tokenDelta tpmEnd model usd holdMember (the hold's USD is in its member)
+//   's' tokenDelta reservedTokens tpmEnd model usd holdMember (the hold's USD is in its member)
 // Windows start at their first use and end windowMs later. Refused requests count nothing.
 // Holds of dead replicas are released by admissions, a bounded number per call.
 // A batch runs at most once: it records what it counted (RPM and TPM with their windows, its holds)
@@ -121,18 +129,19 @@ local function admit(a)
   -- Both windows are read first: a refusal reports both (its rate-limit headers).
   if rpmLimit > 0 then rpmUsed, rpmTtl = state(KEYS[1], window) end
   if tpmLimit > 0 then tpmUsed, tpmTtl = state(KEYS[2], window) end
-  if rpmLimit > 0 and rpmUsed + 1 > rpmLimit then return {'rpm', rpmUsed, waitFor(KEYS[5], rpmTtl), tpmUsed, tpmTtl, '0', '0', 0} end
+  if rpmLimit > 0 and rpmUsed + 1 > rpmLimit then return {'rpm', rpmUsed, waitFor(KEYS[5], rpmTtl), tpmUsed, tpmTtl, '0', '0', 0, 0} end
+  -- Leases of the window count as in flight: a refusal they cause says to retry shortly, as do requests in flight.
   if tpmLimit > 0 and tpmUsed + tokens > tpmLimit then
-    return {'tpm', rpmUsed, rpmTtl, tpmUsed, waitFor(KEYS[5], tpmTtl), '0', '0', 0}
+    return {'tpm', rpmUsed, rpmTtl, tpmUsed, tpmTtl, '0', '0', 0, inFlightOf(KEYS[7], tpmUsed)}
   end
   local spent, held = 0, 0
   if a[5] ~= '' then
-    releaseLapsed(KEYS[4], KEYS[3], a[8], KEYS[7], KEYS[8], ARGV[1])
+    releaseLapsed(KEYS[4], KEYS[3], a[8], KEYS[8], KEYS[9], ARGV[1])
     spent = spentIn(KEYS[tonumber(a[10])])
     held = heldIn(KEYS[3])
     local reserve = tonumber(a[6])
     if spent + held + reserve > tonumber(a[5]) then
-      return {'budget', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held), 0}
+      return {'budget', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held), 0, 0}
     end
     held = held + reserve
     addHold(KEYS[4], KEYS[3], a[7], reserve, tonumber(a[8]), tonumber(a[9]))
@@ -143,21 +152,23 @@ local function admit(a)
   if tpmLimit > 0 then
     add(KEYS[2], tokens, window); tpmUsed = tpmUsed + tokens; counted.tpm = counted.tpm + tokens
     tpmEnd = redis.call('PEXPIRETIME', KEYS[2])
+    reserveInFlight(KEYS[7], tokens, tpmEnd)
   end
-  return {'ok', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held), tpmEnd}
+  return {'ok', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held), tpmEnd, 0}
 end
 local function settle(s)
-  local delta, tpmEnd = tonumber(s[1]), tonumber(s[2])
+  local delta, reserved, tpmEnd = tonumber(s[1]), tonumber(s[2]), tonumber(s[3])
   -- Only into the window the tokens were reserved in (tpmEnd 0: the caller does not know it).
-  local ends = delta ~= 0 and redis.call('PEXPIRETIME', KEYS[2]) or -2
+  local ends = (delta ~= 0 or reserved ~= 0) and redis.call('PEXPIRETIME', KEYS[2]) or -2
   if ends > 0 and (tpmEnd == 0 or ends == tpmEnd) then
-    if redis.call('INCRBY', KEYS[2], delta) < 0 then redis.call('SET', KEYS[2], 0, 'KEEPTTL') end
+    if delta ~= 0 and redis.call('INCRBY', KEYS[2], delta) < 0 then redis.call('SET', KEYS[2], 0, 'KEEPTTL') end
+    releaseInFlight(KEYS[7], reserved)
   end
-  local usd = tonumber(s[4])
+  local usd = tonumber(s[5])
   if usd > 0 then
-    for _, key in ipairs({KEYS[7], KEYS[8]}) do addSpend(key, s[3], usd, ARGV[1]) end
+    for _, key in ipairs({KEYS[8], KEYS[9]}) do addSpend(key, s[4], usd, ARGV[1]) end
   end
-  releaseHold(KEYS[4], KEYS[3], s[5])
+  releaseHold(KEYS[4], KEYS[3], s[6])
 end
 local out, i = {}, 3
 while i <= #ARGV do
@@ -165,8 +176,8 @@ while i <= #ARGV do
     for _, v in ipairs(admit({unpack(ARGV, i + 1, i + 10)})) do out[#out + 1] = v end
     i = i + 11
   else
-    settle({unpack(ARGV, i + 1, i + 5)})
-    i = i + 6
+    settle({unpack(ARGV, i + 1, i + 6)})
+    i = i + 7
   end
 end
 local function expiry(key, amount) return amount > 0 and redis.call('PEXPIRETIME', key) or 0 end
@@ -174,7 +185,7 @@ local record = {counted.rpm, expiry(KEYS[1], counted.rpm), counted.tpm, expiry(K
 redis.call('SET', KEYS[6], table.concat(record, ' '), 'PX', ARGV[2])
 return out`;
 
-// Settles a batch whose answer was lost. KEYS: rpm, tpm, held, holds, the batch's record; ARGV[1]: how long
+// Settles a batch whose answer was lost. KEYS: rpm, tpm, held, holds, the batch's record, tpm in flight; ARGV[1]: how long
 // the record is kept. When the batch ran, what it admitted is given back (its requests were answered as
 // failed) and 1 is answered; when it has not run, a record makes sure it never will, and 0 is answered.
 const GIVE_BACK_SCRIPT = `${LIMIT_LUA}
@@ -188,6 +199,7 @@ if record == 'given back' then return 1 end
 local f = {}
 for word in string.gmatch(record, '%S+') do f[#f + 1] = word end
 giveBack(KEYS[1], tonumber(f[2]), tonumber(f[1]))
+releaseInFlightOf(KEYS[2], KEYS[6], tonumber(f[4]), tonumber(f[3]))
 giveBack(KEYS[2], tonumber(f[4]), tonumber(f[3]))
 for i = 5, #f do releaseHold(KEYS[4], KEYS[3], f[i]) end
 redis.call('SET', KEYS[5], 'given back', 'KEEPTTL')
@@ -227,9 +239,13 @@ export class RedisAdmissionStore implements AdmissionStore {
   };
   private closed = false;
 
-  constructor(private readonly client: RedisClient) {
+  /** `ledger`: where the spend this store writes is recorded once Redis confirmed it (see SpendLedger). */
+  constructor(
+    private readonly client: RedisClient,
+    private readonly ledger?: SpendLedger,
+  ) {
     client.defineCommand('gatewayAdmission', { lua: BATCH_SCRIPT });
-    client.defineCommand('gatewayGiveBack', { numberOfKeys: 5, lua: GIVE_BACK_SCRIPT });
+    client.defineCommand('gatewayGiveBack', { numberOfKeys: 6, lua: GIVE_BACK_SCRIPT });
     client.on('ready', this.sendUnsent);
   }
 
@@ -284,7 +300,7 @@ export class RedisAdmissionStore implements AdmissionStore {
     const spendKeyIndex = (period: string) => {
       const key = spendKey(keyId, period);
       const at = spendKeys.indexOf(key);
-      return 7 + (at >= 0 ? at : spendKeys.push(key) - 1); // Lua's KEYS index: after the six fixed keys
+      return 8 + (at >= 0 ? at : spendKeys.push(key) - 1); // Lua's KEYS index: after the seven fixed keys
     };
     const args: (string | number)[] = [SPEND_RETENTION_SECONDS, RECORD_MS];
     for (const op of ops) {
@@ -293,21 +309,23 @@ export class RedisAdmissionStore implements AdmissionStore {
         args.push('a', windowMs, rpm ?? 0, tokens, tpm ?? 0, b ? b.usd : '', b?.reserveUsd ?? 0, b?.member ?? '', b?.now ?? 0);
         args.push(b?.until ?? 0, b ? spendKeyIndex(b.period) : 0);
       } else {
-        const { tokenDelta, tpmEnd, spend, hold } = op.input;
-        args.push('s', tokenDelta ?? 0, tpmEnd ?? op.input.ticket?.tpmEnd ?? 0, spend?.model ?? '', spend?.usd ?? 0, hold?.member ?? '');
+        const { tokenDelta, tokens, tpmEnd, spend, hold } = op.input;
+        const end = tpmEnd ?? op.input.ticket?.tpmEnd ?? 0;
+        args.push('s', tokenDelta ?? 0, tokens ?? 0, end, spend?.model ?? '', spend?.usd ?? 0, hold?.member ?? '');
       }
     }
     const call = this.client as unknown as { gatewayAdmission(...args: (string | number)[]): Promise<(string | number)[] | null> };
     let reply: (string | number)[] | null;
     try {
       reply = await call.gatewayAdmission(
-        6 + spendKeys.length,
+        7 + spendKeys.length,
         keys.rpm,
         keys.tpm,
         keys.held,
         keys.holds,
         keys.leases,
         record,
+        keys.tpmInFlight,
         ...spendKeys,
         ...args,
       );
@@ -324,7 +342,7 @@ export class RedisAdmissionStore implements AdmissionStore {
         if (op.kind === 'admit') op.reject(error);
         else settling.push(op);
       }
-      const resolving = this.resolveLost(keys, record, settling);
+      const resolving = this.resolveLost(keyId, day, record, settling);
       this.resolving.add(resolving);
       void resolving.finally(() => this.resolving.delete(resolving));
       return;
@@ -332,14 +350,15 @@ export class RedisAdmissionStore implements AdmissionStore {
     let at = 0;
     for (const op of ops) {
       if (op.kind === 'settle') {
+        this.recordSpend(keyId, day, op);
         op.resolve();
         continue;
       }
-      const [verdict, rpmUsed, rpmTtl, tpmUsed, tpmTtl, spent, held, tpmEnd] = reply.slice(at, (at += ADMIT_REPLY_SIZE));
+      const [verdict, rpmUsed, rpmTtl, tpmUsed, tpmTtl, spent, held, tpmEnd, tpmInFlight] = reply.slice(at, (at += ADMIT_REPLY_SIZE));
       op.resolve({
         refused: verdict === 'ok' ? undefined : (verdict as AdmitOutcome['refused']),
         rpm: { used: Number(rpmUsed), resetMs: Number(rpmTtl) },
-        tpm: { used: Number(tpmUsed), resetMs: Number(tpmTtl) },
+        tpm: { used: Number(tpmUsed), resetMs: Number(tpmTtl), ...(verdict === 'tpm' && { inFlight: Number(tpmInFlight) }) },
         spentUsd: Number(spent),
         heldUsd: Number(held),
         ...(Number(tpmEnd) > 0 && { tpmEnd: Number(tpmEnd) }),
@@ -353,17 +372,21 @@ export class RedisAdmissionStore implements AdmissionStore {
    * after it; on a new connection the record decides. Gives up after half the
    * record's life (past that, the record may be gone), or after one try once closed.
    */
-  private async resolveLost(keys: ReturnType<typeof limitKeys>, record: string, settling: Settling[]): Promise<void> {
+  private async resolveLost(keyId: string, day: string, record: string, settling: Settling[]): Promise<void> {
     const call = this.client as unknown as { gatewayGiveBack(...args: (string | number)[]): Promise<number> };
+    const keys = limitKeys(keyId);
     const giveUpAt = Date.now() + RECORD_MS / 2;
     for (let wait = RETRY_LOST_MS; ; wait *= 2) {
       const last = this.closed || Date.now() >= giveUpAt;
       try {
-        const ran = await call.gatewayGiveBack(keys.rpm, keys.tpm, keys.held, keys.holds, record, RECORD_MS);
+        const ran = await call.gatewayGiveBack(keys.rpm, keys.tpm, keys.held, keys.holds, record, keys.tpmInFlight, RECORD_MS);
         // Settlements of a call that never runs are still owed.
         for (const op of settling) {
-          if (ran) op.resolve();
-          else this.enqueue(op);
+          if (!ran) this.enqueue(op);
+          else {
+            this.recordSpend(keyId, day, op);
+            op.resolve();
+          }
         }
         return;
       } catch (error) {
@@ -374,6 +397,12 @@ export class RedisAdmissionStore implements AdmissionStore {
         await new Promise((resolve) => setTimeout(resolve, wait).unref());
       }
     }
+  }
+
+  /** A settlement's spend, written to `day`'s hashes (Redis confirmed it). */
+  private recordSpend(keyId: string, day: string, op: Settling): void {
+    const spend = op.input.spend;
+    if (spend) this.ledger?.record(keyId, day, spend.model, spend.usd);
   }
 }
 
@@ -398,7 +427,8 @@ export class MemoryAdmissionStore implements AdmissionStore {
       heldUsd,
     });
     if (input.rpm !== undefined && rpm.used + 1 > input.rpm) return outcome('rpm');
-    if (input.tpm !== undefined && tpm.used + input.tokens > input.tpm) return outcome('tpm');
+    if (input.tpm !== undefined && tpm.used + input.tokens > input.tpm)
+      return { ...outcome('tpm'), tpm: { ...view(tpm), inFlight: Math.min(tpm.used, tpm.inFlight) } };
     let spent = 0;
     let held = 0;
     const b = input.budget;
@@ -412,6 +442,7 @@ export class MemoryAdmissionStore implements AdmissionStore {
     if (input.rpm !== undefined) rpm.used += 1;
     if (input.tpm === undefined) return outcome(undefined, spent, held);
     tpm.used += input.tokens;
+    tpm.inFlight += input.tokens;
     return { ...outcome(undefined, spent, held), tpmEnd: tpm.resetAt };
   }
 
@@ -419,7 +450,10 @@ export class MemoryAdmissionStore implements AdmissionStore {
     const keys = limitKeys(input.keyId);
     const tpm = this.windows.current(keys.tpm);
     const end = input.tpmEnd ?? input.ticket?.tpmEnd;
-    if (input.tokenDelta && tpm && (end === undefined || tpm.resetAt === end)) tpm.used = Math.max(0, tpm.used + input.tokenDelta);
+    if (tpm && (end === undefined || tpm.resetAt === end)) {
+      if (input.tokenDelta) tpm.used = Math.max(0, tpm.used + input.tokenDelta);
+      if (input.tokens) tpm.inFlight = Math.max(0, tpm.inFlight - input.tokens);
+    }
     if (input.spend && input.spend.usd > 0) {
       const day = utcDay();
       for (const period of [day, day.slice(0, 7)]) {

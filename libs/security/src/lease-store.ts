@@ -3,6 +3,7 @@ import { SPEND_RETENTION_SECONDS, spendKey, utcDay } from '@gateway/metrics';
 import type { AdmissionStore, AdmitInput, AdmitOutcome, LeaseTicket, SettleInput } from './admission-store';
 import { limitKeys } from './limit-keys';
 import { LIMIT_LUA } from './limit-lua';
+import type { SpendLedger } from './spend-ledger';
 
 /** A lease takes at most this share of what is left of each limit, so the other replicas keep the rest. */
 const LEASE_SHARE = 16;
@@ -22,6 +23,8 @@ export interface LeaseOptions {
   leaseMs: number;
   /** When this replica's holds (requests in flight, its lease) lapse if it dies (longer than any request). */
   holdLapseMs: number;
+  /** Where the spend the calls write is recorded once Redis confirmed it (see SpendLedger). */
+  ledger?: SpendLedger;
 }
 
 /** A slice of a key's limits this replica may use without asking Redis. */
@@ -52,6 +55,12 @@ interface Account {
   tpmEnd: number;
   /** Tokens to add to the `tpmEnd` window: settlements of leased requests while no lease was open. */
   tokenAdjust: number;
+  /**
+   * Tokens leased requests settled since the last sync used in the `tpmEnd` window: with what is
+   * given back, what the sync takes off the window's in-flight count (their reservations and the
+   * unused lease).
+   */
+  tokensSettled: number;
   inFlight: number;
   inFlightUsd: number;
   /** Spend of settled leased requests, by model, not yet written to Redis. */
@@ -72,12 +81,14 @@ interface Account {
 
 // One call per sync: gives back the unused lease and writes the spend of settled requests, then
 // grants a new lease, all or nothing, when every limit has room for it.
-// KEYS: rpm, tpm, held, holds, spend day, spend month, spend of the budget's period, leases, the call's record.
+// KEYS: rpm, tpm, held, holds, spend day, spend month, spend of the budget's period, leases, the call's record,
+// tpm in flight (a lease's tokens count as in flight until they are given back or their requests settle).
 // A call runs once: sent again (its answer was lost), it answers what it answered the first time.
 // ARGV: 1 windowMs, 2 rpmEnd, 3 rpm back, 4 tpmEnd, 5 tpm back, 6 old in-flight member, 7 old lease member,
 //   8 member prefix, 9 in-flight USD, 10 now, 11 hold lapse, 12 grant ('1'/'0'),
 //   13 rpm limit (0 = none), 14 rpm wanted, 15 rpm least, 16 tpm limit, 17 tpm wanted, 18 tpm least,
-//   19 budget USD ('' = none), 20 USD wanted, 21 USD least, 22 spend retention, 23 leaseMs, then model/USD pairs.
+//   19 budget USD ('' = none), 20 USD wanted, 21 USD least, 22 spend retention, 23 leaseMs, 24 tokens settled,
+//   then model/USD pairs.
 // Both holds (requests in flight, the lease) lapse, and are charged as spent, only after the hold lapse:
 // the lease hold also covers the requests settled from it since, whose spend this replica has not
 // written yet; released sooner when the replica dies, that spend would be neither charged nor held.
@@ -93,9 +104,10 @@ local function answer(reply)
 end
 giveBack(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 giveBack(KEYS[2], tonumber(ARGV[4]), tonumber(ARGV[5]))
+releaseInFlightOf(KEYS[2], KEYS[10], tonumber(ARGV[4]), tonumber(ARGV[5]) + tonumber(ARGV[24]))
 local replica = string.match(ARGV[8], '^(%x+)-')
 redis.call('HDEL', KEYS[8], replica)
-for i = 24, #ARGV, 2 do
+for i = 25, #ARGV, 2 do
   addSpend(KEYS[5], ARGV[i], ARGV[i + 1], ARGV[22])
   addSpend(KEYS[6], ARGV[i], ARGV[i + 1], ARGV[22])
 end
@@ -130,7 +142,10 @@ end
 if not granted then return answer({0, inFlightMember}) end
 local leaseMember = ''
 if tonumber(ARGV[13]) > 0 then add(KEYS[1], rpm, window); rpmUsed = rpmUsed + rpm end
-if tonumber(ARGV[16]) > 0 then add(KEYS[2], tpm, window); tpmUsed = tpmUsed + tpm end
+if tonumber(ARGV[16]) > 0 then
+  add(KEYS[2], tpm, window); tpmUsed = tpmUsed + tpm
+  reserveInFlight(KEYS[10], tpm, redis.call('PEXPIRETIME', KEYS[2]))
+end
 if usd > 0 then
   leaseMember = ARGV[8] .. ':l:' .. string.format('%.17g', usd)
   addHold(KEYS[4], KEYS[3], leaseMember, holdUsd(leaseMember), now, now + tonumber(ARGV[11]))
@@ -156,6 +171,9 @@ interface LeaseCall {
   windowMs: number;
   /** When it was first sent; unset while it never was. */
   sentAt?: number;
+  /** The spend it writes, by model, to the hashes of `day` and its month. */
+  spend: Map<string, number>;
+  day: string;
   args: (string | number)[];
 }
 
@@ -180,7 +198,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
     private readonly exact: AdmissionStore,
     private readonly options: LeaseOptions,
   ) {
-    client.defineCommand('gatewayLease', { numberOfKeys: 9, lua: LEASE_SCRIPT });
+    client.defineCommand('gatewayLease', { numberOfKeys: 10, lua: LEASE_SCRIPT });
   }
 
   async admit(input: AdmitInput): Promise<AdmitOutcome> {
@@ -213,8 +231,9 @@ export class LeasedAdmissionStore implements AdmissionStore {
     if (input.spend && input.spend.usd > 0)
       account.spend.set(input.spend.model, (account.spend.get(input.spend.model) ?? 0) + input.spend.usd);
     const delta = input.tokenDelta ?? 0;
-    if (delta !== 0 && ticket.tpmEnd === account.tpmEnd) {
-      if (account.lease && !account.syncing) account.lease.tpm -= delta;
+    if (ticket.tpmEnd === account.tpmEnd) {
+      account.tokensSettled += (input.tokens ?? 0) + delta;
+      if (delta !== 0 && account.lease && !account.syncing) account.lease.tpm -= delta;
       else account.tokenAdjust += delta;
     }
     // Closed, no lease sync follows: the in-flight hold close() left must shrink by this request now, or it lapses and is charged.
@@ -260,6 +279,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
         rpmEnd: 0,
         tpmEnd: 0,
         tokenAdjust: 0,
+        tokensSettled: 0,
         inFlight: 0,
         inFlightUsd: 0,
         spend: new Map(),
@@ -329,6 +349,8 @@ export class LeasedAdmissionStore implements AdmissionStore {
     account.spend = new Map();
     const tokenAdjust = account.tokenAdjust;
     account.tokenAdjust = 0;
+    const tokensSettled = account.tokensSettled;
+    account.tokensSettled = 0;
     const taken = account.taken;
     account.taken = { requests: 0, tokens: 0, usd: 0 };
     const keys = limitKeys(account.keyId);
@@ -367,11 +389,12 @@ export class LeasedAdmissionStore implements AdmissionStore {
       usdLeast,
       SPEND_RETENTION_SECONDS,
       this.options.leaseMs,
+      tokensSettled,
     ];
     for (const [model, usd] of spend) args.push(model, usd);
     const spendKeys = [spendKey(account.keyId, day), spendKey(account.keyId, day.slice(0, 7)), spendKey(account.keyId, b?.period ?? day)];
-    const callKeys = [keys.rpm, keys.tpm, keys.held, keys.holds, ...spendKeys, keys.leases, keys.call(id)];
-    return { want, windowMs, args: [...callKeys, ...args] };
+    const callKeys = [keys.rpm, keys.tpm, keys.held, keys.holds, ...spendKeys, keys.leases, keys.call(id), keys.tpmInFlight];
+    return { want, windowMs, spend, day, args: [...callKeys, ...args] };
   }
 
   /**
@@ -392,6 +415,8 @@ export class LeasedAdmissionStore implements AdmissionStore {
       account.exactUntil = Date.now() + this.options.leaseMs;
       throw error;
     }
+    // Answered (now, or the first time if it was sent again): its spend is written.
+    for (const [model, usd] of lease.spend) this.options.ledger?.record(account.keyId, lease.day, model, usd);
     if (reply[0] === 0) {
       account.inFlightMember = reply[1];
       account.leaseMember = '';
@@ -406,6 +431,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
     if (account.tpmEnd !== tpmEnd) {
       // Settled while this call was under way, for the window that just ended.
       account.tokenAdjust = 0;
+      account.tokensSettled = 0;
       account.tpmEnd = tpmEnd;
     }
     const at = Date.now();
@@ -432,7 +458,13 @@ export class LeasedAdmissionStore implements AdmissionStore {
   private schedule(account: Account): void {
     clearTimeout(account.timer);
     if (this.closed) return;
-    const holds = account.lease || account.lost || account.inFlight > 0 || account.spend.size > 0 || account.tokenAdjust !== 0;
+    const holds =
+      account.lease ||
+      account.lost ||
+      account.inFlight > 0 ||
+      account.spend.size > 0 ||
+      account.tokenAdjust !== 0 ||
+      account.tokensSettled !== 0;
     if (!holds && !account.inFlightMember && !account.leaseMember) {
       account.timer = setTimeout(
         () => {

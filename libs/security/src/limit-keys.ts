@@ -8,6 +8,11 @@ export const limitKeys = (keyId: string) => {
   return {
     rpm: `${tag}:rpm`,
     tpm: `${tag}:tpm`,
+    /**
+     * Of the TPM window's count, the tokens reserved by requests in flight and by replicas' leases,
+     * expiring with the window: what is left is settled use, which a refusal tells apart.
+     */
+    tpmInFlight: `${tag}:tpm:inflight`,
     /** Sum of the budget reservations of requests in flight (USD). */
     held: `${tag}:held`,
     /** The same reservations by member `<id>:<usd>`, scored by when they lapse (a replica died before settling). */

@@ -26,6 +26,23 @@ local function giveBack(key, at, amount)
   if amount == 0 or at == 0 or redis.call('PEXPIRETIME', key) ~= at then return end
   if redis.call('DECRBY', key, amount) < 0 then redis.call('SET', key, 0, 'KEEPTTL') end
 end
+-- Tokens of a TPM window reserved and not settled yet, counted in \`flight\` too, which ends with the window
+-- (\`at\`, its PEXPIRETIME): used minus in flight is settled use, so a refusal knows whether waiting for
+-- settlements helps. The count never stays at zero or below (deleted), so a new one gets its expiry.
+local function reserveInFlight(flight, amount, at)
+  if amount ~= 0 and redis.call('INCRBY', flight, amount) == amount then redis.call('PEXPIREAT', flight, at) end
+end
+-- Settled (or given back) in the window the caller checked is still the one they were reserved in.
+local function releaseInFlight(flight, amount)
+  if amount ~= 0 and redis.call('DECRBY', flight, amount) <= 0 then redis.call('DEL', flight) end
+end
+-- The same, checking that the window \`tpm\` is still the one named \`at\`, as giveBack does.
+local function releaseInFlightOf(tpm, flight, at, amount)
+  if at ~= 0 and redis.call('PEXPIRETIME', tpm) == at then releaseInFlight(flight, amount) end
+end
+local function inFlightOf(flight, used)
+  return math.min(used, math.max(0, tonumber(redis.call('GET', flight) or '0')))
+end
 local function holdUsd(member)
   return tonumber(string.match(member, ':([^:]+)$'))
 end

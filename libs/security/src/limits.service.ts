@@ -7,10 +7,14 @@ import { RedisService } from '@gateway/redis';
 import { type AdmissionStore, type AdmitOutcome, type LeaseTicket, MemoryAdmissionStore, RedisAdmissionStore } from './admission-store';
 import type { KeyRecord } from './key-record';
 import { LeasedAdmissionStore } from './lease-store';
+import { SpendLedger } from './spend-ledger';
+import { SpendRecovery } from './spend-recovery';
 import { OPENAI_RATE_HEADERS, type RateHeaderDialect, rateHeaders, utcSecond } from './rate-headers';
 import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter } from './window-counter';
 
 const MINUTE = 60_000;
+/** The wait a 429 names when only reservations of requests in flight are in the way: they free up as those settle. */
+const IN_FLIGHT_RETRY_MS = 1_000;
 /** Warnings about Redis failing are logged at most this often. */
 const WARN_EVERY_MS = 10_000;
 /**
@@ -96,11 +100,19 @@ export class LimitsService implements BeforeApplicationShutdown {
     this.holdLapse = holdLapseMs(config);
     if (redis.client) {
       this.counter = new RedisWindowCounter(redis.client);
-      const exact = new RedisAdmissionStore(redis.client);
+      const ledger = new SpendLedger();
+      new SpendRecovery(redis.client, ledger, this.holdPrefix, (restored) => {
+        this.metrics.recordSpendRestore();
+        this.logger.warn(
+          `Redis lost its data (restarted empty): re-added the spend this replica recorded this period, $${usd(restored.usd)} of ${restored.keys} key(s)` +
+            `${restored.failed ? `, ${restored.failed} key(s) not restored (Redis did not take it)` : ''}; spend other replicas recorded they re-add themselves, that of replicas restarted since is lost`,
+        );
+      });
+      const exact = new RedisAdmissionStore(redis.client, ledger);
       const leaseMs = config.security.limitLeaseMs;
       this.store =
         leaseMs > 0
-          ? new LeasedAdmissionStore(redis.client, exact, { replica: this.holdPrefix, leaseMs, holdLapseMs: this.holdLapse })
+          ? new LeasedAdmissionStore(redis.client, exact, { replica: this.holdPrefix, leaseMs, holdLapseMs: this.holdLapse, ledger })
           : exact;
     } else {
       const windows = new MemoryWindowCounter();
@@ -171,13 +183,21 @@ export class LimitsService implements BeforeApplicationShutdown {
       return { reservation, headers: {} };
     }
     const headers: Record<string, string> = {};
+    // Refused by TPM while settled use leaves room for this request: requests in flight (and other
+    // replicas' leases) hold the rest, which comes back as they settle, not only at the window's end.
+    const settledTokens = outcome.tpm.used - (outcome.tpm.inFlight ?? 0);
+    const inFlightInTheWay = outcome.refused === 'tpm' && settledTokens + demand.tokens <= tpm!;
+    const tpmResetMs = inFlightInTheWay ? Math.min(IN_FLIGHT_RETRY_MS, outcome.tpm.resetMs) : outcome.tpm.resetMs;
     if (rpm !== undefined) rateHeaders(headers, dialect, 'requests', rpm, rpm - outcome.rpm.used, outcome.rpm.resetMs, now);
-    if (tpm !== undefined) rateHeaders(headers, dialect, 'tokens', tpm, tpm - outcome.tpm.used, outcome.tpm.resetMs, now);
+    if (tpm !== undefined) rateHeaders(headers, dialect, 'tokens', tpm, tpm - outcome.tpm.used, tpmResetMs, now);
     if (outcome.refused === 'rpm')
       throw this.limited('rpm', `Rate limit reached for requests: ${rpm} per minute.`, headers, outcome.rpm.resetMs);
     if (outcome.refused === 'tpm') {
       if (demand.tokens > tpm!) throw this.tooLargeForTpm(demand.tokens, tpm!, headers);
-      throw this.limited('tpm', `Rate limit reached for tokens: ${tpm} per minute.`, headers, outcome.tpm.resetMs);
+      const message = inFlightInTheWay
+        ? `Requests in flight reserve ${outcome.tpm.used - settledTokens} of this key's ${tpm} tokens per minute (${settledTokens} used by finished requests); this one needs up to ${demand.tokens}. Retry shortly.`
+        : `Rate limit reached for tokens: ${tpm} per minute.`;
+      throw this.limited('tpm', message, headers, tpmResetMs);
     }
     if (outcome.refused === 'budget') throw this.overBudget(budget!, demand, outcome, headers, now);
     if (tpm !== undefined) {
@@ -206,6 +226,7 @@ export class LimitsService implements BeforeApplicationShutdown {
       .settle({
         keyId: reservation.keyId,
         tokenDelta,
+        tokens: reservation.tokens,
         tpmEnd: reservation.tpmEnd,
         spend: usage && { model: usage.model, usd: usage.usd },
         hold: reservation.hold,

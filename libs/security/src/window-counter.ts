@@ -52,6 +52,8 @@ export class RedisWindowCounter implements WindowCounter {
 interface MemoryWindow {
   used: number;
   resetAt: number;
+  /** Of `used`, what requests in flight reserved (TPM windows; see AdmitOutcome's `tpm.inFlight`). */
+  inFlight: number;
 }
 
 export class MemoryWindowCounter implements WindowCounter {
@@ -74,7 +76,7 @@ export class MemoryWindowCounter implements WindowCounter {
   open(key: string, windowMs: number, now = Date.now()): MemoryWindow {
     this.sweep(now);
     let w = this.windows.get(key);
-    if (!w || w.resetAt <= now) this.windows.set(key, (w = { used: 0, resetAt: now + windowMs }));
+    if (!w || w.resetAt <= now) this.windows.set(key, (w = { used: 0, resetAt: now + windowMs, inFlight: 0 }));
     return w;
   }
 

@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { Cluster } from 'ioredis';
+import { isReplyError, type RedisClient } from '@gateway/redis';
+import { SPEND_RETENTION_SECONDS, spendKey, utcDay } from '@gateway/metrics';
+import { limitKeys } from './limit-keys';
+import { LIMIT_LUA } from './limit-lua';
+import type { KeySpend, SpendLedger } from './spend-ledger';
+
+/**
+ * Written once by the first replica to connect to a Redis, never expiring: the same value for as
+ * long as Redis keeps its data (a restart with its data included), a new one once it lost it.
+ */
+const MARKER_KEY = 'gateway:data-marker';
+/** How long Redis keeps the record that a replica restored a key (its answer may be lost and the call sent again). */
+const RECORD_MS = 60_000;
+const RETRY_MS = 1_000;
+
+// Adds a replica's recorded spend of one key back, once. KEYS: the day's and the month's spend hashes, the
+// restore's record. ARGV: spend retention, record ms, the number of the day's model/USD pairs, then the
+// day's pairs, then the month's.
+const RESTORE_SCRIPT = `${LIMIT_LUA}
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+local dayPairs = tonumber(ARGV[3])
+for i = 4, #ARGV, 2 do
+  addSpend(i < 4 + 2 * dayPairs and KEYS[1] or KEYS[2], ARGV[i], ARGV[i + 1], ARGV[1])
+end
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
+return 1`;
+
+export interface SpendRestored {
+  /** Keys whose spend was written back, and its sum over their months (USD). */
+  keys: number;
+  usd: number;
+  /** Keys Redis did not take it for (no answer for RECORD_MS / 2, or an error). */
+  failed: number;
+}
+
+/**
+ * Finds a Redis that restarted empty (`MARKER_KEY` gone or replaced since this replica last read
+ * it) and writes back, once per loss, the spend this replica recorded in the current period
+ * (SpendLedger): without it the day's and month's spend would start again at zero and budgets
+ * would let it be spent twice. The check is the first command on every new connection, and the
+ * ledger is copied as it is sent: every write confirmed before it ran on the Redis the connection
+ * replaced, every write confirmed after it on the one it checks, so the copy is exactly what that
+ * Redis lost of this replica's spend. A single Redis only: a Redis Cluster's nodes fail over to
+ * replicas that have the data, and one connection per node would not order the check before writes.
+ */
+export class SpendRecovery {
+  /** The marker read at the last answered check; undefined before the first. */
+  private marker?: string;
+  /** The ledger as it was when a check was sent that got no answer yet: still the spend a loss would have taken. */
+  private pending?: KeySpend[];
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly ledger: SpendLedger,
+    private readonly replica: string,
+    private readonly onRestored: (restored: SpendRestored) => void,
+  ) {
+    if (client instanceof Cluster) return;
+    client.defineCommand('gatewaySpendRestore', { numberOfKeys: 3, lua: RESTORE_SCRIPT });
+    // Before any other listener: stores send their writes later (a timer, the next turn), after the check.
+    client.prependListener('ready', this.check);
+    if (client.status === 'ready') this.check();
+  }
+
+  private readonly check = (): void => {
+    const snapshot = (this.pending ??= this.ledger.snapshot(utcDay().slice(0, 7)));
+    const client = this.client;
+    // A new value each time: written only where the marker is missing, it differs from every one seen before.
+    const candidate = randomBytes(9).toString('hex');
+    client.set(MARKER_KEY, candidate, 'NX', 'GET').then(
+      (before) => {
+        const marker = before ?? candidate;
+        const lost = this.marker !== undefined && marker !== this.marker;
+        this.marker = marker;
+        this.pending = undefined;
+        if (lost) void this.restore(marker, snapshot);
+      },
+      (error: unknown) => {
+        // No answer: checked again (the copy kept) on this connection shortly, or first on the next one.
+        if (!isReplyError(error))
+          setTimeout(() => client.status === 'ready' && this.pending === snapshot && this.check(), RETRY_MS).unref();
+      },
+    );
+  };
+
+  private async restore(marker: string, snapshot: KeySpend[]): Promise<void> {
+    const call = this.client as unknown as { gatewaySpendRestore(...args: (string | number)[]): Promise<number> };
+    const restored: SpendRestored = { keys: 0, usd: 0, failed: 0 };
+    for (const entry of snapshot) {
+      const args: (string | number)[] = [SPEND_RETENTION_SECONDS, RECORD_MS, entry.dayUsd.size];
+      for (const map of [entry.dayUsd, entry.monthUsd]) for (const [model, amount] of map) args.push(model, amount);
+      const record = limitKeys(entry.keyId).call(`restore-${this.replica}-${marker}`);
+      const giveUpAt = Date.now() + RECORD_MS / 2;
+      for (;;) {
+        try {
+          await call.gatewaySpendRestore(spendKey(entry.keyId, entry.day), spendKey(entry.keyId, entry.month), record, ...args);
+          restored.keys += 1;
+          for (const amount of entry.monthUsd.values()) restored.usd += amount;
+          break;
+        } catch (error) {
+          if (isReplyError(error) || Date.now() >= giveUpAt || this.client.status === 'end') {
+            restored.failed += 1;
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, RETRY_MS).unref());
+        }
+      }
+    }
+    this.onRestored(restored);
+  }
+}

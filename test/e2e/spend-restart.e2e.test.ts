@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { configWith, GatewayProcess } from '../support/gateway';
+import { RedisServer } from '../support/redis-server';
+
+const REDIS_SERVER = process.env.TEST_REDIS_SERVER;
+const MASTER = 'restart-master-key-0123456789';
+/** Five completion tokens at $2000 per million, free input: $0.01 a request (max_tokens 5). */
+const METERED = { provider: 'mock', model: 'metered', price: { input: 0, output: 2000 } };
+const REQUEST_USD = 0.01;
+/** Room for 35 requests and a half: what sums of decimal prices drift by does not decide. */
+const BUDGET_USD = 0.355;
+const KEYS = { capped: 'capped-key-value-0123456789', free: 'free-key-value-0123456789' };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const day = () => new Date().toISOString().slice(0, 10);
+
+const chat = (gateway: GatewayProcess, key: string) =>
+  fetch(`${gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'metered', max_tokens: 5, messages: [{ role: 'user', content: 'hello' }] }),
+  });
+
+async function restores(gateway: GatewayProcess): Promise<number> {
+  const text = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
+  return Number(/^gateway_spend_restores_total (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
+/**
+ * Redis restarted empty (no persistence, or a lost volume) between two gateway replicas: each
+ * writes back the spend it recorded in the current day and month, so the key's spend and its
+ * budget carry on from where they were instead of starting again at zero. One replica leases
+ * (`limitLeaseMs` 1 s: spend written a lease period late), the other writes one request at a time.
+ */
+describe(
+  'spend across a Redis restarted empty, two gateway replicas',
+  { skip: !REDIS_SERVER && 'TEST_REDIS_SERVER unset (run npm test)' },
+  () => {
+    let server: RedisServer;
+    let redis: Redis;
+    let gateways: GatewayProcess[];
+
+    before(async () => {
+      server = await RedisServer.start(REDIS_SERVER!);
+      redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+      redis.on('error', () => undefined);
+      const config = (limitLeaseMs: number) =>
+        configWith({
+          models: [{ name: 'metered', deployments: [METERED] }],
+          security: {
+            limitLeaseMs,
+            keys: [
+              { id: 'capped', keyEnv: 'CAPPED_KEY', budget: { usd: BUDGET_USD, period: 'daily' } },
+              { id: 'free', keyEnv: 'FREE_KEY' },
+            ],
+            failOpen: { rateLimits: false, budgets: false },
+          },
+        });
+      const env = { REDIS_URL: server.url, GATEWAY_MASTER_KEY: MASTER, CAPPED_KEY: KEYS.capped, FREE_KEY: KEYS.free };
+      gateways = await Promise.all([GatewayProcess.start(config(1_000), { env }), GatewayProcess.start(config(0), { env })]);
+    });
+    after(async () => {
+      await Promise.all(gateways?.map((g) => g.stop()) ?? []);
+      redis?.disconnect();
+      await server?.stop();
+    });
+
+    /** The key's spend in Redis today and this month (USD, `_total`), 0 when there is none. */
+    const spent = async (keyId: string) =>
+      Promise.all(
+        [day(), day().slice(0, 7)].map(async (period) => Number((await redis.hget(`gateway:{${keyId}}:spend:${period}`, '_total')) ?? 0)),
+      );
+
+    /** Polls until both keys' day and month totals are `usd` (leased spend arrives a lease period late), and asserts it. */
+    async function spendIs(usd: number, when: string): Promise<void> {
+      let seen: number[] = [];
+      for (let i = 0; i < 100; i++) {
+        seen = (await Promise.all([spent('capped'), spent('free')])).flat();
+        if (seen.every((v) => Math.abs(v - usd) < 1e-9)) break;
+        await sleep(100);
+      }
+      assert.ok(
+        seen.every((v) => Math.abs(v - usd) < 1e-9),
+        `day and month of both keys ${when}: ${seen.join(', ')}, expected ${usd}`,
+      );
+    }
+
+    /** `n` requests of each key on each replica, one after the other. */
+    async function serve(n: number): Promise<void> {
+      for (let i = 0; i < n; i++)
+        for (const gateway of gateways) for (const key of Object.values(KEYS)) assert.equal((await chat(gateway, key)).status, 200);
+    }
+
+    /** Kills Redis, starts it again empty, and checks that the spend is back and each replica restored it once more (the `times`-th). */
+    async function restartEmpty(usd: number, times: number): Promise<void> {
+      await server.stop();
+      await server.start();
+      for (let i = 0; i < 100 && (await Promise.all(gateways.map(restores))).some((r) => r < times); i++) await sleep(100);
+      await spendIs(usd, `after restart ${times}`);
+      assert.deepEqual(await Promise.all(gateways.map(restores)), [times, times], 'each replica restored once per loss');
+    }
+
+    it("each replica re-adds the spend it recorded: the day's and month's totals, and the budget, carry on", async () => {
+      await serve(10);
+      await spendIs(20 * REQUEST_USD, 'before the restart');
+      await restartEmpty(20 * REQUEST_USD, 1);
+      for (const gateway of gateways) {
+        const warned = await gateway.logged(/^Redis lost its data \(restarted empty\): re-added the spend/);
+        assert.equal(warned.length, 1, 'one warning line per loss');
+        assert.match(String(warned[0].msg), /\$0\.2 of 2 key\(s\)/, 'each replica served half of both keys');
+      }
+
+      // Spend recorded after a restore is restored by the next loss too, and the rest again, once.
+      await serve(5);
+      await spendIs(30 * REQUEST_USD, 'before the second restart');
+      await restartEmpty(30 * REQUEST_USD, 2);
+
+      // The budget counts the restored spend: $0.055 of $0.355 is left, five requests.
+      const statuses: number[] = [];
+      for (let i = 0; i < 10; i++) statuses.push((await chat(gateways[i % 2], KEYS.capped)).status);
+      assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429, 429, 429, 429, 429]);
+    });
+  },
+);
