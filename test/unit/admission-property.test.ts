@@ -111,7 +111,15 @@ describe('admission store properties (fast-check, fixed seed)', () => {
     it(`${name}: concurrent waves never pass the budget beyond estimate misses, nor the RPM; settling leaves no hold`, async () => {
       let n = 0;
       await fc.assert(
-        fc.asyncProperty(scenario, (waves) => run(make(), `prop-${process.pid}-${Date.now()}-${++n}`, waves)),
+        fc.asyncProperty(scenario, async (waves) => {
+          const stores = make();
+          try {
+            await run(stores, `prop-${process.pid}-${Date.now()}-${++n}`, waves);
+          } finally {
+            // Each Redis store listens for its connection's 'ready': closed, it stops (no listener left per run).
+            await Promise.all([...new Set(stores)].map((store) => store.close?.()));
+          }
+        }),
         { seed: 14, numRuns: name === 'in process' ? 200 : 60 },
       );
     });

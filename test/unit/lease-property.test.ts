@@ -163,7 +163,9 @@ describe('leased admission (Redis)', { skip: !REDIS_URL && 'TEST_REDIS_URL unset
         const store = leased(1)[0];
         const withLeases = await run([store], id, { ...s, waves: one }, false);
         await store.close();
-        const exact = await run([new RedisAdmissionStore(clients[0])], `${id}-exact`, { ...s, waves: one }, false);
+        const oneByOne = new RedisAdmissionStore(clients[0]);
+        const exact = await run([oneByOne], `${id}-exact`, { ...s, waves: one }, false);
+        await oneByOne.close();
         assert.deepEqual(withLeases.verdicts, exact.verdicts);
         assert.deepEqual(await redisState(id), await redisState(`${id}-exact`));
       }),
