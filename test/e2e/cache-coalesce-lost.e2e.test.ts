@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ask, askStream, coalescingGateway, metric } from '../support/cache';
+import { WEATHER_TOOL } from '../support/chat';
 import { eventually } from '../support/eventually';
 import { configWith, gatewayWithFakeUpstream } from '../support/gateway';
 
 const MASTER = 'coalesce-lost-master-key-0123456789';
 /** One model group a case, each on its own held upstream model (FakeOpenAI's `held-<tag>`). */
-const CASES = ['once', 'once-stream', 'always', 'always-stream'];
+const CASES = ['once', 'once-stream', 'always', 'always-stream', 'tool-unshared'];
 type Failed = { status?: number };
 
 const sorted = (results: { cache: string | null }[]) => results.map((r) => r.cache).sort();
@@ -21,8 +22,8 @@ describe('response cache: after the request waited for fails, one waiting reques
     { router: { retry: { attemptsPerDeployment: 1 }, breaker: { consecutiveFailures: 100 } } },
     { env: { GATEWAY_MASTER_KEY: MASTER } },
   );
-  /** Answers the requests held for `tag` now with `status`'s error; later ones are held until the next release. */
-  const releaseHeld = (tag: string, status: number) => {
+  /** Answers the requests held for `tag` now (with `status`'s error when given); later ones are held until the next release. */
+  const releaseHeld = (tag: string, status?: number) => {
     setup.upstream.release(tag, status);
     setup.upstream.holdAgain(tag);
   };
@@ -58,6 +59,22 @@ describe('response cache: after the request waited for fails, one waiting reques
     assert.deepEqual(sorted([a, b, c]), ['hit-coalesced', 'hit-coalesced', 'miss']);
     for (const text of [a.text, b.text, c.completion.choices[0].message.content]) assert.equal(text, `fake answer to: ${question}`);
     assert.equal(calls('once-stream'), 2);
+  });
+
+  // Not a failure: another lead would most likely get a tool call too, and the waiting ones would only wait for it in turn.
+  it('an answer that may not be shared (a tool call): the waiting requests all go upstream at once', async () => {
+    const client = setup.gateway.client({ apiKey: MASTER });
+    const params = { model: 'c-tool-unshared', tools: [WEATHER_TOOL] };
+    const first = ask(client, 'Weather in Paris?', params);
+    assert.ok(await eventually(async () => calls('tool-unshared') === 1));
+    const followers = [1, 2].map(() => ask(client, 'Weather in Paris?', params));
+    assert.ok(await eventually(async () => (await waiting()) === 2));
+    releaseHeld('tool-unshared');
+    assert.equal((await first).completion.choices[0].finish_reason, 'tool_calls');
+    // Held upstream now: both are there at once, neither waits for the other.
+    assert.ok(await eventually(async () => calls('tool-unshared') === 3 && (await waiting()) === 0), `calls ${calls('tool-unshared')}`);
+    setup.upstream.release('tool-unshared');
+    for (const follower of await Promise.all(followers)) assert.equal(follower.cache, 'miss');
   });
 
   for (const stream of [false, true]) {

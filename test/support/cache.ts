@@ -67,7 +67,11 @@ export function coalescingGateway(tags: readonly string[], config: object, optio
     (baseUrl) =>
       configWith({
         providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
-        models: tags.map((tag) => ({ name: `c-${tag}`, deployments: [{ provider: 'fake', model: `held-${tag}` }] })),
+        models: tags.map((tag) => ({
+          name: `c-${tag}`,
+          // `held-tool-<tag>` answers with a tool call.
+          deployments: [{ provider: 'fake', model: `held-${tag}`, ...(tag.startsWith('tool-') && { capabilities: ['tools'] }) }],
+        })),
         cache: { enabled: true, semantic: { enabled: false } },
         ...config,
       }),
