@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -145,5 +146,38 @@ describe('reasoning state kept in Redis: bounded per tenant', { skip: !REDIS_URL
     assert.equal(await probe.zcard('gw:reasoning:{flood}:index'), 20);
     assert.equal(await probe.hlen('gw:reasoning:{flood}:sizes'), 20);
     assert.ok(values.includes('gw:reasoning:{flood}:gemini:last'));
+  });
+});
+
+const CLUSTER_URL = process.env.TEST_REDIS_CLUSTER_URL;
+
+// Every key of a tenant carries its hash tag: a write (one script) and a read (one MGET) stay on one shard.
+describe('reasoning state kept in Redis Cluster', { skip: !CLUSTER_URL && 'TEST_REDIS_CLUSTER_URL unset (run npm test)' }, () => {
+  const config = configWith({ tenantMaxEntries: 3 }, { REDIS_URL: CLUSTER_URL!, REDIS_CLUSTER: 'true' });
+  const services: RedisService[] = [];
+  const replica = async () => {
+    const redis = new RedisService(config);
+    services.push(redis);
+    if (redis.client!.status !== 'ready') await once(redis.client!, 'ready');
+    return { store: new ReasoningStateStore(config, redis, new MetricsService()), client: redis.client! };
+  };
+  after(() => Promise.all(services.map((s) => s.onApplicationShutdown())));
+
+  it('bounded per tenant, read back by another replica, for tenants spread over the shards by their hash tags', async () => {
+    const writer = await replica();
+    const reader = await replica();
+    const run = randomUUID();
+    const tenants = ['alice', 'bob', 'carol', 'dave'].map((name) => `${name}-${run}`);
+    for (const tenant of tenants) {
+      for (const i of [1, 2, 3, 4, 5]) {
+        writer.store.forTenant(tenant)!.remember('anthropic', new Map([[`toolu_${i}`, [{ signature: `sig-${i}` }]]]));
+        const key = `gw:reasoning:{${tenant}}:anthropic:toolu_${i}`;
+        assert.ok(await eventually(async () => (await writer.client.exists(key)) === 1), key);
+      }
+    }
+    for (const tenant of tenants) {
+      const found = await reader.store.forTenant(tenant)!.recall('anthropic', ['toolu_1', 'toolu_2', 'toolu_3', 'toolu_4', 'toolu_5']);
+      assert.deepEqual([...found.keys()], ['toolu_3', 'toolu_4', 'toolu_5'], tenant);
+    }
   });
 });
