@@ -1,5 +1,5 @@
 import type OpenAI from 'openai';
-import type { GatewayProcess } from './gateway';
+import { configWith, type GatewayOptions, type GatewayProcess, gatewayWithFakeUpstream } from './gateway';
 
 type Params = Omit<OpenAI.ChatCompletionCreateParamsNonStreaming, 'model' | 'messages'>;
 
@@ -55,4 +55,31 @@ export async function metric(gateway: GatewayProcess, series: string): Promise<n
   const text = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
+/**
+ * A gateway with the exact cache on in front of a FakeOpenAI, for cases of identical requests in flight
+ * (cache.coalesce): one model group `c-<tag>` a case, on its own held upstream model (`held-<tag>`).
+ * `config`: more of the gateway's config; `calls(tag)`: the upstream calls of one case.
+ */
+export function coalescingGateway(tags: readonly string[], config: object, options: GatewayOptions) {
+  const setup = gatewayWithFakeUpstream(
+    (baseUrl) =>
+      configWith({
+        providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
+        models: tags.map((tag) => ({
+          name: `c-${tag}`,
+          // `held-tool-<tag>` answers with a tool call.
+          deployments: [{ provider: 'fake', model: `held-${tag}`, ...(tag.startsWith('tool-') && { capabilities: ['tools'] }) }],
+        })),
+        cache: { enabled: true, semantic: { enabled: false } },
+        ...config,
+      }),
+    options,
+  );
+  return {
+    setup,
+    calls: (tag: string) => setup.upstream.received.filter((r) => r.body.model === `held-${tag}`).length,
+    waiting: () => metric(setup.gateway, 'gateway_cache_waiting_requests'),
+  };
 }

@@ -32,6 +32,7 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `slow-<ms>`: waits before answering;
  * - `held-<tag>`: waits until the test calls `release(tag, status)`, then answers as `ok` or, given a
  *   status, with its error; once released, the tag answers at once, as `ok` (until `holdAgain(tag)`);
+ *   `held-tool-<tag>` answers as `tool`;
  * - `hang`: never answers (until the client gives up);
  * - `reset`: destroys the socket without answering;
  * - `cut`: starts a stream, sends two chunks, then destroys the socket;
@@ -268,7 +269,8 @@ function toolResults(body: Record<string, unknown>): Message[] {
   return messages.slice(first);
 }
 
-const callsTools = (model: string) => model === 'tool' || model.startsWith('tool-') || model.startsWith('call-');
+const callsTools = (model: string) =>
+  model === 'tool' || model.startsWith('tool-') || model.startsWith('call-') || model.startsWith('held-tool-');
 
 function answerText(body: Record<string, unknown>, model: string): string {
   const results = callsTools(model) ? toolResults(body) : [];

@@ -391,7 +391,10 @@ describe('config', () => {
   }
 
   it('router.reasoningState: sized or turned off (maxEntries 0), a bad value refused naming its key', () => {
-    assert.deepEqual({ ...parseConfig(minimal(), {}).router.reasoningState }, { maxEntries: 10_000, maxMemoryMb: 32, ttlSeconds: 3_600 });
+    assert.deepEqual(
+      { ...parseConfig(minimal(), {}).router.reasoningState },
+      { maxEntries: 10_000, maxMemoryMb: 32, ttlSeconds: 3_600, maxEntryBytes: 1_048_576, tenantMaxEntries: 10_000, tenantMaxMemoryMb: 32 },
+    );
     const off = parseConfig({ ...minimal(), router: { reasoningState: { maxEntries: 0 } } }, {});
     assert.equal(off.router.reasoningState.maxEntries, 0);
     for (const [field, value] of [
@@ -399,12 +402,20 @@ describe('config', () => {
       ['maxMemoryMb', 0],
       ['ttlSeconds', 86_401],
       ['ttlSeconds', '1h'],
+      ['maxEntryBytes', 0],
+      ['tenantMaxEntries', 0],
+      ['tenantMaxMemoryMb', 0],
     ] as const) {
       assert.throws(
         () => parseConfig({ ...minimal(), router: { reasoningState: { [field]: value } } }, {}),
         new RegExp(`router\\.reasoningState\\.${field}: `),
       );
     }
+    // A state the tenant's bound could not hold would be dropped as it is written.
+    assert.throws(
+      () => parseConfig({ ...minimal(), router: { reasoningState: { maxEntryBytes: 2 * 1024 * 1024, tenantMaxMemoryMb: 1 } } }, {}),
+      /router\.reasoningState\.maxEntryBytes: 2097152 is more than tenantMaxMemoryMb \(1 MiB\)/,
+    );
   });
 
   it('refuses to listen beyond loopback without a master key (auth would be off)', () => {

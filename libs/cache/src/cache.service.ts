@@ -15,7 +15,7 @@ import { LocalUseEmbedder, MiniLmEmbedder, WorkerEmbedder } from './embedders/wo
 import { ProviderEmbedder } from './embedders/provider.embedder';
 import { FailOpen } from './fail-open';
 import { guard, promptFacts } from './guard';
-import { InFlight, type Settle } from './in-flight';
+import { InFlight, type LeadOutcome, type Settle } from './in-flight';
 import { CacheMetrics, type LookupResult } from './metrics';
 import { cacheableCompletion, cacheableRequest } from './policy';
 import { readAhead } from './read-ahead';
@@ -34,7 +34,7 @@ export interface CacheLookup {
   header: string;
   /** Present when the answer to this request may be stored. */
   readonly pending?: PendingStore;
-  /** How long the lookup waited for an identical request's answer (cache.coalesce): part of the request's deadline. */
+  /** How long the lookup waited for identical requests' answers (cache.coalesce): part of the request's deadline. */
   waitedMs?: number;
 }
 
@@ -62,19 +62,37 @@ interface PendingStore {
 const BYPASS: CacheLookup = Object.freeze({ status: 'bypass', header: 'bypass' });
 /**
  * How much of a waited-for stream is read ahead of its client, in entries' worth (maxEntryBytes): its SSE
- * is some tens of times the answer it assembles, so a stream whose client lags further has its waiting
- * requests go upstream themselves.
+ * is some tens of times the answer it assembles, so a stream whose client lags further is given up as
+ * a lead (`lost`): one of its waiting requests takes over.
  */
 const READ_AHEAD_ENTRIES = 16;
 
-/** `answer`, or undefined once `signal` aborts first: a request whose client has gone waits no longer. */
-function untilAborted<T>(answer: Promise<T | undefined>, signal: AbortSignal | undefined): Promise<T | undefined> {
-  if (!signal) return answer;
-  if (signal.aborted) return Promise.resolve(undefined);
+/**
+ * How many leads a request waits for at most: after a lead that brought no answer one follower takes
+ * over and the rest wait for it; after a second, the upstream is likely failing for everyone and each
+ * request goes itself (it gets its own attempt, as without coalescing, rather than a third wait).
+ */
+const MAX_WAITS = 2;
+
+/** What a request that waited for identical ones in flight came away with. */
+interface Coalesced {
+  answer?: CachedAnswer;
+  waitedMs?: number;
+  /** Set when it leads: identical requests wait for its answer. */
+  settle?: Settle;
+}
+
+/**
+ * `outcome`, or `gone` once `signal` aborts or `ms` pass first: a request whose client has gone or whose
+ * deadline has passed waits no longer.
+ */
+function untilGone(outcome: Promise<LeadOutcome>, signal: AbortSignal | undefined, ms: number): Promise<LeadOutcome | 'gone'> {
+  if (signal?.aborted || ms <= 0) return Promise.resolve('gone');
   return new Promise((resolve) => {
-    const gone = () => resolve(undefined);
-    signal.addEventListener('abort', gone, { once: true });
-    void answer.then((value) => (signal.removeEventListener('abort', gone), resolve(value)));
+    const gone = () => (clearTimeout(late), resolve('gone'));
+    const late = setTimeout(gone, ms);
+    signal?.addEventListener('abort', gone, { once: true });
+    void outcome.then((value) => (clearTimeout(late), signal?.removeEventListener('abort', gone), resolve(value)));
   });
 }
 const READY_WAIT_MS = 2_000;
@@ -105,6 +123,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private readonly prices = new Map<string, Price>();
   private readonly inFlight = new InFlight();
   private indexCheck?: NodeJS.Timeout;
+  /** router.timeouts.deadlineMs: a request waits for identical ones within it. */
+  private readonly deadlineMs: number;
 
   constructor(
     gateway: GatewayConfig,
@@ -114,6 +134,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     executor: Executor,
   ) {
     this.config = gateway.cache;
+    this.deadlineMs = gateway.router.timeouts.deadlineMs;
     this.enabled = this.config.enabled;
     this.metrics = new CacheMetrics(metricsService.registry);
     this.failOpen = new FailOpen(this.logger, this.metrics);
@@ -216,25 +237,12 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
 
     const exact = await this.call(this.exactBackend(), 'get', (b) => b.get(keys.exact), undefined);
     if (exact) return this.finish('hit_exact', started, { status: 'hit-exact', header: 'hit-exact', body: exact.body }, exact, scope);
-    const earlier = this.config.coalesce ? this.inFlight.answerOf(keys.exact) : undefined;
-    let waitedMs: number | undefined;
-    if (earlier) {
-      // One wait at most: after a request that had no answer to share (it failed, or its answer may
-      // not be stored) this one goes upstream itself, so an outage does not line identical requests up.
-      const waitStarted = performance.now();
-      this.metrics.waiting.inc();
-      const answer = await untilAborted(earlier, coalesce.signal);
-      this.metrics.waiting.dec();
-      waitedMs = performance.now() - waitStarted;
-      if (answer)
-        return this.finish(
-          'hit_coalesced',
-          started,
-          { status: 'hit-coalesced', header: 'hit-coalesced', body: answer.body },
-          answer,
-          scope,
-        );
-    } else if (stored && this.config.coalesce && coalesce.lead !== false) pending.settle = this.inFlight.lead(keys.exact);
+    const { answer, waitedMs, settle } = this.config.coalesce
+      ? await this.coalesce(keys.exact, coalesce.signal, stored !== undefined && coalesce.lead !== false)
+      : ({} as Coalesced);
+    if (answer)
+      return this.finish('hit_coalesced', started, { status: 'hit-coalesced', header: 'hit-coalesced', body: answer.body }, answer, scope);
+    pending.settle = settle;
 
     if (pending.semanticPrompt) {
       // A client may make matching stricter, never looser: with scope shared, a lower threshold would
@@ -265,7 +273,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const tooLarge = Buffer.byteLength(body) > this.config.maxEntryBytes;
     const usage = tooLarge ? undefined : cacheableCompletion(body, this.config);
     // Before any write: the requests waiting for this answer need not wait for Redis or the embedder.
-    pending.settle?.(usage && { body, ...usage });
+    pending.settle?.(usage ? { body, ...usage } : 'unshareable');
     if (!usage) return this.metrics.offered(tooLarge ? 'too_large' : 'not_cacheable');
     if (pending.semanticPrompt && !pending.vector) pending.vector = await this.embed(pending.semanticPrompt);
     const entry = {
@@ -285,11 +293,12 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * The request will store no answer (it failed, was cut short, or its answer is a vendor's own):
-   * identical requests waiting for it go upstream themselves. Safe to call more than once, and after store().
+   * The request will store no answer: it failed or was cut short (`lost`: one identical request waiting
+   * for it takes over, the rest wait for that one), or its answer may not be shared (`unshareable`, a
+   * vendor's own: they all go upstream). Safe to call more than once, and after store().
    */
-  release(lookup: CacheLookup): void {
-    lookup.pending?.settle?.(undefined);
+  release(lookup: CacheLookup, outcome: 'lost' | 'unshareable' = 'lost'): void {
+    lookup.pending?.settle?.(outcome);
   }
 
   /**
@@ -315,7 +324,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
           end: () => {
             recorded.usage = stream.usage;
             if (collector.tooLarge) {
-              this.release(lookup);
+              this.release(lookup, 'unshareable');
               this.metrics.offered('too_large');
             } else if (collector.complete) {
               // The usage event the gateway asked for was cut out before the client (and the collector) saw it.
@@ -328,6 +337,31 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
         }),
     };
     return recorded;
+  }
+
+  /**
+   * Waits for identical requests in flight (cache.coalesce): their answer, or this request's lead when
+   * none is in flight and it may lead. After a lead that brought no answer (`lost`) the first follower
+   * to resume leads (the lead is gone by then) and the rest wait for it: N identical requests after a
+   * failed one make one more upstream call, not N. MAX_WAITS leads at most, within deadlineMs; one whose
+   * client left or whose deadline passed stops waiting and leads nothing.
+   */
+  private async coalesce(key: string, signal: AbortSignal | undefined, mayLead: boolean): Promise<Coalesced> {
+    let waitedMs: number | undefined;
+    for (let waits = 0; ; waits++) {
+      const earlier = this.inFlight.outcomeOf(key);
+      if (!earlier) return { waitedMs, settle: mayLead ? this.inFlight.lead(key) : undefined };
+      if (waits === MAX_WAITS) return { waitedMs };
+      const waitStarted = performance.now();
+      this.metrics.waiting.inc();
+      const outcome = await untilGone(earlier, signal, this.deadlineMs - (waitedMs ?? 0));
+      this.metrics.waiting.dec();
+      waitedMs = (waitedMs ?? 0) + performance.now() - waitStarted;
+      if (typeof outcome === 'object') return { answer: outcome, waitedMs };
+      // The whole deadline, whatever the timer's jitter: the executor then fails it without an attempt.
+      if (outcome === 'gone') return { waitedMs: signal?.aborted ? waitedMs : Math.max(waitedMs, this.deadlineMs) };
+      if (outcome === 'unshareable') return { waitedMs };
+    }
   }
 
   /** The backend for the semantic layer: Redis when it has the search module, else in process. */

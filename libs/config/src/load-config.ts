@@ -192,6 +192,11 @@ function checkAcrossKeys(config: GatewayConfig, fail: (msg: string) => never): v
     fail(
       `router.timeouts.attemptMs: ${attemptMs} is longer than deadlineMs (${deadlineMs}), which bounds every attempt (lower attemptMs with it)`,
     );
+  const { maxEntryBytes, tenantMaxMemoryMb } = config.router.reasoningState;
+  if (maxEntryBytes > tenantMaxMemoryMb * 1024 * 1024)
+    fail(
+      `router.reasoningState.maxEntryBytes: ${maxEntryBytes} is more than tenantMaxMemoryMb (${tenantMaxMemoryMb} MiB): such a state would be dropped as it is written`,
+    );
   config.router.retry.fallbackOn.forEach((t, i) => {
     const ok =
       t === 'timeout' || t === 'connection' || t === '5xx' || (Number.isInteger(t) && (t as number) >= 400 && (t as number) <= 599);

@@ -64,6 +64,12 @@ export class ReasoningStateConfig {
   @IsOptional() @IsInt() @Min(1) maxMemoryMb = 32;
   /** How long a tool call's state can be re-attached, in process and in Redis. */
   @IsOptional() @IsInt() @Min(1) @Max(86_400) ttlSeconds = 3_600;
+  /** A state whose JSON is larger (bytes) is not kept, in process nor in Redis (counted): that turn goes on as without it. */
+  @IsOptional() @IsInt() @Min(1) maxEntryBytes = 1_048_576;
+  /** In Redis, per tenant: states kept within ttlSeconds; past it the tenant's oldest are dropped. */
+  @IsOptional() @IsInt() @Min(1) tenantMaxEntries = 10_000;
+  /** In Redis, per tenant: memory of its states' JSON; past it the tenant's oldest are dropped. At least maxEntryBytes. */
+  @IsOptional() @IsInt() @Min(1) tenantMaxMemoryMb = 32;
 }
 
 export class RouterConfig {

@@ -94,7 +94,7 @@ export class ChatPipeline {
       state.streamed = run.result.produced;
       // A vendor's own answer (ChatStream.native) is not what the cache replays: not stored.
       const record = cached && !run.result.native;
-      if (cached && !record) this.cache.release(cached);
+      if (cached && !record) this.cache.release(cached, 'unshareable');
       return { stream: true, frames: record ? this.cache.recordStream(cached, run.result) : run.result };
     }
     const run = await describedRun(
@@ -106,7 +106,7 @@ export class ChatPipeline {
     if (state.trace) state.responseModel = answeredModel(run.result.body);
     state.answerLength = run.result.body.length;
     if (cached && !run.result.native) void this.cache.store(cached, run.result.body);
-    else if (cached) this.cache.release(cached);
+    else if (cached) this.cache.release(cached, 'unshareable');
     return { stream: false, result: run.result };
   }
 }

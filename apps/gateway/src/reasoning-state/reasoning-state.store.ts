@@ -1,13 +1,19 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { Counter } from 'prom-client';
 import { GatewayConfig, type ProviderType } from '@gateway/config';
+import { MetricsService } from '@gateway/metrics';
 import type { ReasoningMemory } from '@gateway/providers';
 import { type RedisClient, RedisService, withinBudget } from '@gateway/redis';
 import { MemoryBackend } from '../stores/memory-backend';
+import { TenantBoundedWrites } from './tenant-bounded-writes';
 
 /** A Redis call that takes longer is given up: the request goes on without the state (Anthropic's floor, Gemini's placeholder). */
 const REDIS_BUDGET_MS = 50;
 const WARN_EVERY_MS = 30_000;
-/** Every key is `gw:reasoning:{<tenant>}:<vendor>:<call id>`: the tenant is the hash tag, so one MGET serves a request on Redis Cluster. */
+/**
+ * Every key is `gw:reasoning:{<tenant>}:<vendor>:<call id>` (and the tenant's bookkeeping, TenantBoundedWrites): the
+ * tenant is the hash tag, so one MGET serves a request, and one script a write, on Redis Cluster.
+ */
 const PREFIX = 'gw:reasoning:';
 
 /** A Redis value as the JSON it was written as; undefined for anything else (the call then has no state). */
@@ -22,24 +28,42 @@ function parsed(json: string): unknown {
 /**
  * The reasoning state the gateway returned with tool calls (ReasoningMemory), per tenant: in
  * process, bounded in entries and memory, least recently used first; with Redis, also there with
- * the same TTL, so a tool loop whose next request reaches another replica keeps it. Redis is
- * fail-open: a slow or failed call leaves the request as it would be without the state.
- * A tenant reads only what its own requests were answered (the tenant is in every key).
+ * the same TTL, so a tool loop whose next request reaches another replica keeps it, bounded per
+ * tenant (TenantBoundedWrites): a client cannot make the gateway store without bound. A state over
+ * maxEntryBytes is kept nowhere. Redis is fail-open: a slow or failed call leaves the request as it
+ * would be without the state. A tenant reads only what its own requests were answered (the tenant is
+ * in every key).
  */
 @Injectable()
 export class ReasoningStateStore {
   private readonly memory: MemoryBackend | undefined;
   private readonly redis: RedisClient | undefined;
+  private readonly writes: TenantBoundedWrites | undefined;
   private readonly ttlSeconds: number;
+  private readonly maxEntryBytes: number;
+  private readonly dropped: Counter<'reason'>;
   private readonly logger = new Logger('ReasoningState');
   private lastWarning = 0;
 
-  constructor(config: GatewayConfig, redis: RedisService) {
-    const { maxEntries, maxMemoryMb, ttlSeconds } = config.router.reasoningState;
+  constructor(config: GatewayConfig, redis: RedisService, metrics: MetricsService) {
+    const { maxEntries, maxMemoryMb, ttlSeconds, maxEntryBytes, tenantMaxEntries, tenantMaxMemoryMb } = config.router.reasoningState;
     this.ttlSeconds = ttlSeconds;
+    this.maxEntryBytes = maxEntryBytes;
+    this.dropped = new Counter({
+      name: 'gateway_reasoning_state_dropped_total',
+      help: 'Kept reasoning states dropped: too_large (over maxEntryBytes, not kept), tenant_bound (a tenant`s oldest in Redis, past its bounds)',
+      labelNames: ['reason'],
+      registers: [metrics.registry],
+    });
     if (!maxEntries) return;
     this.memory = new MemoryBackend(maxMemoryMb * 1024 * 1024, Date.now, maxEntries);
     this.redis = redis.client;
+    if (this.redis)
+      this.writes = new TenantBoundedWrites(this.redis, PREFIX, {
+        ttlSeconds,
+        maxEntries: tenantMaxEntries,
+        maxBytes: tenantMaxMemoryMb * 1024 * 1024,
+      });
   }
 
   /** The tenant's memory, for a request's upstream calls (CallContext.reasoning); undefined when the feature is off. */
@@ -52,13 +76,17 @@ export class ReasoningStateStore {
   }
 
   private async remember(tenant: string, vendor: ProviderType, states: ReadonlyMap<string, unknown>): Promise<void> {
-    const writes = [...states].map(([callId, state]) => [`${vendor}:${callId}`, JSON.stringify(state)] as const);
+    const writes: [id: string, json: string][] = [];
+    for (const [callId, state] of states) {
+      const json = JSON.stringify(state);
+      // Kept nowhere: that turn goes on as without its state (Anthropic's floor, Gemini's placeholder).
+      if (Buffer.byteLength(json) > this.maxEntryBytes) this.dropped.inc({ reason: 'too_large' });
+      else writes.push([`${vendor}:${callId}`, json]);
+    }
     for (const [id, json] of writes) await this.memory!.put(tenant, id, json, this.ttlSeconds);
-    if (!this.redis) return;
-    const pipeline = this.redis.pipeline();
-    for (const [id, json] of writes) pipeline.set(`${PREFIX}{${tenant}}:${id}`, json, 'EX', this.ttlSeconds);
-    const failed = await this.withinBudget(pipeline.exec(), 'write').then((results) => results?.find(([err]) => err)?.[0]);
-    if (failed) this.warn('write', failed);
+    if (!this.writes || !writes.length) return;
+    const dropped = await this.withinBudget(this.writes.write(tenant, writes), 'write');
+    if (dropped) this.dropped.inc({ reason: 'tenant_bound' }, dropped);
   }
 
   private async recall(tenant: string, vendor: ProviderType, callIds: readonly string[]): Promise<ReadonlyMap<string, unknown>> {
@@ -69,8 +97,10 @@ export class ReasoningStateStore {
       if (json === undefined) missing.push(callId);
       else found.set(callId, JSON.parse(json));
     }
-    if (!missing.length || !this.redis) return found;
-    const values = await this.withinBudget(this.redis.mget(missing.map((callId) => `${PREFIX}{${tenant}}:${vendor}:${callId}`)), 'read');
+    const writes = this.writes;
+    if (!missing.length || !this.redis || !writes) return found;
+    const keys = missing.map((callId) => writes.key(tenant, `${vendor}:${callId}`));
+    const values = await this.withinBudget(this.redis.mget(keys), 'read');
     for (const [i, json] of (values ?? []).entries()) {
       const state = json === null ? undefined : parsed(json);
       if (state === undefined) continue;
