@@ -269,6 +269,10 @@ describe('semantic guard', () => {
     // A word added after a framing word names what the answer is; "qual" and "cuál" are framing.
     ['What do koalas eat?', 'What food do koalas eat?'],
     ['Qual é a capital do Peru?', 'Qual cidade é a capital do Peru?'],
+    // "Which one" is a pronoun, in a prompt with numbers too.
+    ['I have 2 cats and a dog. Which one needs more sleep?', 'I have 2 cats and a dog. Which needs more sleep?'],
+    // A capital after "¿" or "¡" starts a sentence: no name.
+    ['Hola. ¿Cuál es la moneda de Chile?', 'Hola. ¿Qué moneda se usa en Chile?'],
     ['¿Cuál es la capital de Perú?', 'capital de Perú cuál es'],
     // Found by an independent check (heldout8): a phrase moved to the front or the end is no swap.
     ['In Rust, how do I read a file into a string?', 'How do I read a file into a string in Rust?'],

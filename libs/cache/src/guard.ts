@@ -248,7 +248,8 @@ export function promptFacts(text: string): PromptFacts {
     const skipped = FRAME_WORDS.has(lowered[after]) || CURRENCIES.has(lowered[after]);
     if (bound && (amountAt(lowered, after) || (skipped && amountAt(lowered, after + 1)))) facts.bounds.push(bound);
     if (CONTRASTS.has(lower) && facts.terms.length) facts.qualifiers.add(facts.terms[facts.terms.length - 1]);
-    const article = lower === 'one' && !counting;
+    // "Which one", "this one", "each one": a pronoun, however many numbers the prompt has.
+    const article = lower === 'one' && (!counting || PRONOUN_ONE_AFTER.has(lowered[i - 1] ?? ''));
     const number = /^\d/.test(raw)
       ? normaliseNumber(raw)
       : article
@@ -373,7 +374,8 @@ function isEntity(raw: string, text: string, at: number): boolean {
   if (/\p{Lu}/u.test(raw.slice(1))) return true;
   if (!/^\p{Lu}/u.test(raw) || raw === 'I') return false;
   const before = text.slice(Math.max(0, at - 8), at);
-  const sentenceStart = before.trim() === '' ? at < 8 || before.includes('\n') : /[.!?:;"“(]\s*$/.test(before);
+  // Spanish opens a question or an exclamation with "¿" / "¡": "¿Cuál es…" starts a sentence.
+  const sentenceStart = before.trim() === '' ? at < 8 || before.includes('\n') : /[.!?:;"“(¿¡]\s*$/.test(before);
   return !sentenceStart;
 }
 
@@ -438,6 +440,9 @@ function amountAt(words: string[], at: number): boolean {
 function unitOf(word: string | undefined): string {
   return word === undefined ? '' : (UNITS.get(word) ?? UNITS.get(plural(word)) ?? '');
 }
+
+/** The words after which "one" is a pronoun: "which one would you recommend". */
+const PRONOUN_ONE_AFTER = new Set(['which', 'this', 'that', 'each', 'every', 'any', 'the', 'no', 'another']);
 
 /** Currency symbols, which stand before their amount: "under $50". */
 const CURRENCIES = new Set(['$', '€', '£', '¥']);
