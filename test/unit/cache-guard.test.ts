@@ -294,6 +294,9 @@ describe('semantic guard', () => {
     ['What is the difference between TCP and UDP?', 'whats the diffrence between TCP and UDP'],
     ['How do I cancel my subscription?', 'how do i cancel my subscripton'],
     ['How do I change my address?', 'how do i change my adddress'],
+    // Two letters swapped in a four-letter word that is no other word.
+    ['What is the best pizza in Naples?', 'what is the bset pizza in naples'],
+    ['How do I reverse a list in Go?', 'how do i reverse a lsit in go'],
     // A hand synonym in another form; a WordNet synonym.
     ['I deleted a file by mistake, can I get it back?', 'I removed a file by mistake, can I get it back?'],
     ['How do I mend a torn jacket?', 'How do I repair a torn jacket?'],
