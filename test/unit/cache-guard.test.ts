@@ -205,6 +205,9 @@ describe('semantic guard', () => {
     ['Who was the former owner?', 'Who was the farmer owner?', 'substitution'],
     // A word acting on a term the other side says with a framing word of its group ("show").
     ['How do I show line numbers in vim?', 'How do I stop showing line numbers in vim?', 'qualifier'],
+    // Two nouns a vowel apart are no verb and its form, and outside English no typo either.
+    ['¿Dónde está el puerto?', '¿Dónde está la puerta?', 'substitution'],
+    ['¿Qué le regalo a mi abuelo?', '¿Qué le regalo a mi abuela?', 'substitution'],
     // WordNet's words of one sense are synonyms; co-hyponyms are not.
     ['Can my cat eat grapes?', 'Can my dog eat grapes?', 'substitution'],
     ['Should I paint my kitchen red?', 'Should I paint my kitchen blue?', 'substitution'],
@@ -271,6 +274,9 @@ describe('semantic guard', () => {
     ['Qual é a capital do Peru?', 'Qual cidade é a capital do Peru?'],
     // "Which one" is a pronoun, in a prompt with numbers too.
     ['I have 2 cats and a dog. Which one needs more sleep?', 'I have 2 cats and a dog. Which needs more sleep?'],
+    // An infinitive and a form of the same verb; a framing word for a framing word.
+    ['¿Cómo cancelo mi reserva?', '¿Cómo puedo cancelar mi reserva?'],
+    ['Come posso reimpostare il PIN?', 'come si reimposta il PIN?'],
     // A capital after "¿" or "¡" starts a sentence: no name.
     ['Hola. ¿Cuál es la moneda de Chile?', 'Hola. ¿Qué moneda se usa en Chile?'],
     ['¿Cuál es la capital de Perú?', 'capital de Perú cuál es'],

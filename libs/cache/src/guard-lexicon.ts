@@ -34,5 +34,21 @@ const LEXICON = new Set(
 
 /** Two terms a paraphrase may put for each other (both as termOf reads them). */
 export function synonymous(a: string, b: string): boolean {
-  return LEXICON.has(`${a} ${b}`);
+  return LEXICON.has(`${a} ${b}`) || conjugated(a, b) || conjugated(b, a);
+}
+
+/** Infinitive endings of Spanish, Portuguese, Italian and French verbs. */
+const INFINITIVE = /^(\p{L}{4,}?)(ar|er|ir|are|ere|ire)$/u;
+/**
+ * Endings of their present, past participle and gerund (not a bare stem: "post" / "poster" are two English
+ * words), as "cancelo" / "cancelar", "ordeno" / "ordenar", "cambio" / "cambiar".
+ */
+const CONJUGATED = new Set(
+  'o as a amos an es emos en imos áis éis ís ado ada ido ida ando iendo endo i iamo ate ete ite ono ons ez'.split(' '),
+);
+
+/** An infinitive and a form of the same verb, the root four letters or more: "cancelar" / "cancelo". */
+function conjugated(infinitive: string, form: string): boolean {
+  const root = INFINITIVE.exec(infinitive)?.[1];
+  return !!root && form.startsWith(root) && CONJUGATED.has(form.slice(root.length));
 }

@@ -38,8 +38,8 @@ const FRAME_WORDS_BY_LANGUAGE: Record<string, string> = {
  * function words, pronouns, auxiliaries, question words, politeness, request verbs and filler: any other
  * word added on one side changes the question ("list files" / "list hidden files").
  */
-export const FRAME_WORDS = new Set([
-  ...`a an the and or but so if then than as at by for from in into of on onto to with within upon via between
+const ENGLISH_FRAME_WORDS = new Set(
+  `a an the and or but so if then than as at by for from in into of on onto to with within upon via between
   whether though although
   i me my mine myself we us our you your yours it its this that these those there here he she they them his her their
   is am are was were be been being do does did done doing have has had having will would shall should can could may might must
@@ -49,8 +49,16 @@ export const FRAME_WORDS = new Set([
   very really actually just simply exactly basically quickly briefly
   about regarding concerning around also too again still even
   hi hello hey thanks thank ok okay yes`.split(/\s+/),
+);
+export const FRAME_WORDS = new Set([
+  ...ENGLISH_FRAME_WORDS,
   ...Object.values(FRAME_WORDS_BY_LANGUAGE).flatMap((words) => words.split(/\s+/)),
 ]);
+/**
+ * The framing words of the other languages that are no English ones ("el", "está", "ist"): a prompt with one
+ * is not English. Not one letter: Dutch "u" is chat English too ("can u help").
+ */
+export const FOREIGN_FRAME_WORDS = new Set([...FRAME_WORDS].filter((w) => !ENGLISH_FRAME_WORDS.has(w) && w.length > 1));
 
 /**
  * Words that open a condition or qualifier: the content word after one, added on one side only,

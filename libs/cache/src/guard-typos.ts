@@ -1,6 +1,6 @@
 import type { PromptFacts } from './guard';
 import { termOf } from './guard-lexicon';
-import { FRAME_WORDS, TRANSPOSED_WORDS } from './guard-tables';
+import { FOREIGN_FRAME_WORDS, FRAME_WORDS, TRANSPOSED_WORDS } from './guard-tables';
 import { WORD_FILTER } from './guard-typos-table';
 import { stem } from './guard-words';
 
@@ -14,11 +14,14 @@ import { stem } from './guard-words';
  * sequence only: what the substitution and qualifier checks compare.
  */
 export function misspelt(query: PromptFacts, cached: PromptFacts): PromptFacts {
+  // The word list is English: in another language a letter apart is often another word ("puerto" / "puerta",
+  // "abuelo" / "abuela"), so there only a swap of two letters in a long word is read.
+  const english = ![...query.sequence, ...cached.sequence].some((w) => FOREIGN_FRAME_WORDS.has(w));
   const fixes = new Map<string, string>();
   for (const word of query.sequence) {
     if (word.length < 4 || cached.words.has(stem(word)) || !/^\p{L}+$/u.test(word)) continue;
     // The typo may be on either side: "pasword" asked of "password", or "password" of a cached "pasword".
-    const meant = cached.sequence.find((other) => typo(word, other) || typo(other, word));
+    const meant = cached.sequence.find((other) => typo(word, other, english) || typo(other, word, english));
     if (meant) fixes.set(word, meant);
   }
   if (!fixes.size) return query;
@@ -31,12 +34,13 @@ export function misspelt(query: PromptFacts, cached: PromptFacts): PromptFacts {
   };
 }
 
-function typo(word: string, meant: string): boolean {
+function typo(word: string, meant: string, english: boolean): boolean {
   // Four-letter words are read by the word list ("lsit" / "list"; "form" / "from" are two words).
-  if (transposed(word, meant) && word.length === 4) return /^[a-z]+$/.test(word) && !ENGLISH_WORDS.has(word);
+  if (transposed(word, meant) && word.length === 4) return english && /^[a-z]+$/.test(word) && !ENGLISH_WORDS.has(word);
   if (transposed(word, meant)) return !(TRANSPOSED_WORDS.has(word) && TRANSPOSED_WORDS.has(meant));
-  // English only (the word list's): "lösche" / "löschen" are two forms of one German word.
-  return meant.length >= 6 && /^[a-z]+$/.test(meant) && /^[a-z]+$/.test(word) && oneLetterOff(word, meant) && !ENGLISH_WORDS.has(word);
+  // English letters only too: "lösche" / "löschen" are two forms of one German word.
+  const letters = /^[a-z]+$/.test(meant) && /^[a-z]+$/.test(word);
+  return english && letters && meant.length >= 6 && oneLetterOff(word, meant) && !ENGLISH_WORDS.has(word);
 }
 
 /** The same letters but two adjacent ones, not the first, swapped: "chnage" / "change". */

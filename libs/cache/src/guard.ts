@@ -518,6 +518,8 @@ function oneWordApart(a: string[], b: string[]): { added: boolean; after: string
   let end = 0;
   while (end < short.length - start && same(short[short.length - 1 - end], long[long.length - 1 - end])) end++;
   const differ = short.length - start - end;
+  // A framing word for a framing word is the wording: "come posso reimpostare" / "come si reimposta".
+  if (!added && differ === 1 && FRAME_WORDS.has(short[start]) && FRAME_WORDS.has(long[start])) return undefined;
   return differ === (added ? 0 : 1) ? { added, after: short[start - 1] ?? '' } : undefined;
 }
 
