@@ -203,6 +203,8 @@ describe('semantic guard', () => {
     // A letter dropped or doubled that makes another word is another word, not a typo.
     ['What is the best dessert in Morocco?', 'What is the best desert in Morocco?', 'substitution'],
     ['Who was the former owner?', 'Who was the farmer owner?', 'substitution'],
+    // Two things compared but ordered by "than": a direction.
+    ['Compare Python and Java: is Python faster than Java?', 'Compare Python and Java: is Java faster than Python?', 'direction'],
     // A word acting on a term the other side says with a framing word of its group ("show").
     ['How do I show line numbers in vim?', 'How do I stop showing line numbers in vim?', 'qualifier'],
     // Two nouns a vowel apart are no verb and its form, and outside English no typo either.

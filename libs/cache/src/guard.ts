@@ -601,9 +601,12 @@ function swapped(a: PromptFacts, b: PromptFacts): boolean {
 /** Words that ask how two things compare, by stem: "difference", "differ", "vs", "compare". */
 const COMPARISONS = new Set(['difference', 'differ', 'different', 'vs', 'versus', 'compare', 'comparison'].map(stem));
 
-/** A prompt that asks how two things compare, which it may name in either order. */
+/**
+ * A prompt that asks how two things compare, which it may name in either order, unless "than" orders them
+ * ("is Python faster than Java"; "differ from", "compared to" do not).
+ */
 function comparison(f: PromptFacts): boolean {
-  return [...COMPARISONS].some((w) => f.words.has(w));
+  return [...COMPARISONS].some((w) => f.words.has(w)) && !f.words.has('than');
 }
 
 /**
