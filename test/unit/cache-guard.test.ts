@@ -188,6 +188,31 @@ describe('semantic guard', () => {
     ['Can I exchange shoes bought in store online?', 'Can I exchange shoes bought online in store?', 'direction'],
     // Whose a thing is moves to the other party, and I act on one side only.
     ['Can my sister use my credit card?', "Can I use my sister's credit card?", 'direction'],
+    // Found by an independent check (heldout10); the classes, each with examples of ours.
+    // Two terms side by side trade places between prepositions that stay.
+    ['How do I compile Rust for arm64 on an x86 laptop?', 'How do I compile Rust for x86 on an arm64 laptop?', 'direction'],
+    ['Which users are in staging but not in production?', 'Which users are in production but not in staging?', 'direction'],
+    // A bound before a currency symbol and its amount.
+    ['Is delivery free for orders over $100?', 'Is delivery free for orders under $100?', 'scope'],
+    ['Show me headphones under €40', 'Show me headphones over €40', 'scope'],
+    // Opposites by the prefixes of French, Spanish, Portuguese and Italian.
+    ['Comment activer les sous-titres ?', 'Comment désactiver les sous-titres ?', 'negation'],
+    ['¿Cómo activo el modo avión?', '¿Cómo desactivo el modo avión?', 'negation'],
+    ['Como ativar as notificações?', 'Como desativar as notificações?', 'negation'],
+    ['Come attivare la modalità scura?', 'Come disattivare la modalità scura?', 'negation'],
+    // A letter dropped or doubled that makes another word is another word, not a typo.
+    ['What is the best dessert in Morocco?', 'What is the best desert in Morocco?', 'substitution'],
+    ['Who was the former owner?', 'Who was the farmer owner?', 'substitution'],
+    // Two things compared but ordered by "than": a direction.
+    ['Compare Python and Java: is Python faster than Java?', 'Compare Python and Java: is Java faster than Python?', 'direction'],
+    // A word acting on a term the other side says with a framing word of its group ("show").
+    ['How do I show line numbers in vim?', 'How do I stop showing line numbers in vim?', 'qualifier'],
+    // Two nouns a vowel apart are no verb and its form, and outside English no typo either.
+    ['¿Dónde está el puerto?', '¿Dónde está la puerta?', 'substitution'],
+    ['¿Qué le regalo a mi abuelo?', '¿Qué le regalo a mi abuela?', 'substitution'],
+    // WordNet's words of one sense are synonyms; co-hyponyms are not.
+    ['Can my cat eat grapes?', 'Can my dog eat grapes?', 'substitution'],
+    ['Should I paint my kitchen red?', 'Should I paint my kitchen blue?', 'substitution'],
   ];
   for (const [cached, query, reason] of refusals) {
     it(`refuses "${query}" for "${cached}" (${reason})`, () => assert.equal(verdict(cached, query), reason));
@@ -249,6 +274,13 @@ describe('semantic guard', () => {
     // A word added after a framing word names what the answer is; "qual" and "cuál" are framing.
     ['What do koalas eat?', 'What food do koalas eat?'],
     ['Qual é a capital do Peru?', 'Qual cidade é a capital do Peru?'],
+    // "Which one" is a pronoun, in a prompt with numbers too.
+    ['I have 2 cats and a dog. Which one needs more sleep?', 'I have 2 cats and a dog. Which needs more sleep?'],
+    // An infinitive and a form of the same verb; a framing word for a framing word.
+    ['¿Cómo cancelo mi reserva?', '¿Cómo puedo cancelar mi reserva?'],
+    ['Come posso reimpostare il PIN?', 'come si reimposta il PIN?'],
+    // A capital after "¿" or "¡" starts a sentence: no name.
+    ['Hola. ¿Cuál es la moneda de Chile?', 'Hola. ¿Qué moneda se usa en Chile?'],
     ['¿Cuál es la capital de Perú?', 'capital de Perú cuál es'],
     // Found by an independent check (heldout8): a phrase moved to the front or the end is no swap.
     ['In Rust, how do I read a file into a string?', 'How do I read a file into a string in Rust?'],
@@ -263,6 +295,26 @@ describe('semantic guard', () => {
     ['Why does my phone battery drain fast?', "Why does my phone's battery drain fast?"],
     // A unit of time before "to" is no type ("bytes to a string" is).
     ['What is the best time to visit Peru?', 'When is the best time of year to visit Peru?'],
+    // Found by an independent check (heldout10): synonyms and typos the guard read as other words.
+    // One letter dropped, doubled or wrong, in a word of six letters or more, on either side.
+    ['How do I reset my password?', 'how do i reset my pasword'],
+    ['how do i reset my pasword', 'How do I reset my password?'],
+    ['What is the difference between TCP and UDP?', 'whats the diffrence between TCP and UDP'],
+    ['How do I cancel my subscription?', 'how do i cancel my subscripton'],
+    ['How do I change my address?', 'how do i change my adddress'],
+    // Two letters swapped in a four-letter word that is no other word.
+    ['What is the best pizza in Naples?', 'what is the bset pizza in naples'],
+    ['How do I reverse a list in Go?', 'how do i reverse a lsit in go'],
+    // A hand synonym in another form; a WordNet synonym.
+    ['I deleted a file by mistake, can I get it back?', 'I removed a file by mistake, can I get it back?'],
+    ['How do I mend a torn jacket?', 'How do I repair a torn jacket?'],
+    ['Where can I buy a cheap sofa?', 'Where can I buy a cheap couch?'],
+    // Function words; two things compared, named in either order.
+    ['Write a function that checks whether a number is prime', 'write a function to check if a number is prime'],
+    // A framing word of a synonym group says its content words: "make" is "create".
+    ['How do I create a new Slack channel?', 'how to make a new slack channel'],
+    ['What is the difference between TCP and UDP?', 'UDP vs TCP: how do they differ?'],
+    ['What is the difference between a lease and a rental agreement?', 'Rental agreement vs lease, what is the difference?'],
   ];
   for (const [cached, query] of allowed) {
     it(`allows "${query}" for "${cached}"`, () => assert.equal(verdict(cached, query), undefined));

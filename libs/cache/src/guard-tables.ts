@@ -38,8 +38,9 @@ const FRAME_WORDS_BY_LANGUAGE: Record<string, string> = {
  * function words, pronouns, auxiliaries, question words, politeness, request verbs and filler: any other
  * word added on one side changes the question ("list files" / "list hidden files").
  */
-export const FRAME_WORDS = new Set([
-  ...`a an the and or but so if then than as at by for from in into of on onto to with within upon via
+const ENGLISH_FRAME_WORDS = new Set(
+  `a an the and or but so if then than as at by for from in into of on onto to with within upon via between
+  whether though although
   i me my mine myself we us our you your yours it its this that these those there here he she they them his her their
   is am are was were be been being do does did done doing have has had having will would shall should can could may might must
   what whats which who whom whose when where why how
@@ -48,8 +49,16 @@ export const FRAME_WORDS = new Set([
   very really actually just simply exactly basically quickly briefly
   about regarding concerning around also too again still even
   hi hello hey thanks thank ok okay yes`.split(/\s+/),
+);
+export const FRAME_WORDS = new Set([
+  ...ENGLISH_FRAME_WORDS,
   ...Object.values(FRAME_WORDS_BY_LANGUAGE).flatMap((words) => words.split(/\s+/)),
 ]);
+/**
+ * The framing words of the other languages that are no English ones ("el", "está", "ist"): a prompt with one
+ * is not English. Not one letter: Dutch "u" is chat English too ("can u help").
+ */
+export const FOREIGN_FRAME_WORDS = new Set([...FRAME_WORDS].filter((w) => !ENGLISH_FRAME_WORDS.has(w) && w.length > 1));
 
 /**
  * Words that open a condition or qualifier: the content word after one, added on one side only,
@@ -88,6 +97,20 @@ export const CLAUSE_WORDS = new Set(
   che io lui lei noi sono sei è siamo ho hai abbiamo
   dat ik jij hij zij ben bent zijn heb heeft`.split(/\s+/),
 );
+/**
+ * Prepositions, by language, as NEGATIONS: a term behind one stands in a slot the preposition names ("for
+ * arm64 on an amd64 machine"). Articles are left out: they are read past.
+ */
+const PREPOSITIONS_BY_LANGUAGE: Record<string, string> = {
+  en: 'at by for from in into of on onto to with within upon via over under between',
+  de: 'an auf aus bei für in mit nach von vom vor zu zum zur im über unter zwischen',
+  fr: 'à au aux avec chez dans de du en par pour sur sans vers entre sous',
+  es: 'a al con de del desde en entre hacia para por sin sobre bajo',
+  pt: 'a ao aos com de do da dos das em no na nos nas para por sem sobre entre',
+  it: 'a al alla con da dal dalla di del della in nel nella per su sul tra fra',
+  nl: 'aan bij in met naar op over uit van voor tussen onder',
+};
+export const PREPOSITIONS = new Set(Object.values(PREPOSITIONS_BY_LANGUAGE).flatMap((words) => words.split(' ')));
 /** Articles and possessives of the other languages, which stand between a qualifier and its noun as DETERMINERS do: "durante el embarazo". */
 export const ARTICLES = new Set(
   `der das den dem des ein eine einen einem einer eines meine meinem meiner le la les un une du au aux ma mon mes el los las una unos
@@ -501,8 +524,11 @@ function bothWays(pairs: string[][]): [string, string][] {
   ]) as [string, string][];
 }
 
-/** "install"/"uninstall", "like"/"dislike", "legal"/"illegal". */
-export const NEGATING_PREFIXES = ['un', 'dis', 'de', 'non', 'il', 'im', 'ir', 'in'];
+/**
+ * "install"/"uninstall", "like"/"dislike", "legal"/"illegal"; French, Spanish and Portuguese "des-" / "dés-"
+ * ("désactiver", "desactivar", "desativar"; Italian "disattivare" is "dis-").
+ */
+export const NEGATING_PREFIXES = ['un', 'dis', 'de', 'des', 'dés', 'non', 'il', 'im', 'ir', 'in'];
 
 /** Units by their English spellings (singular; plurals are stemmed first). */
 const UNIT_SPELLINGS: Record<string, string[]> = {

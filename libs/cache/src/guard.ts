@@ -19,6 +19,7 @@ import {
   ORDINAL_WORDS,
   PARTICLE_OPPOSITES,
   PERSONS,
+  PREPOSITIONS,
   PARTITIVES,
   PHRASAL_PARTICLES,
   POSSESSIVES,
@@ -32,12 +33,14 @@ import {
   TIME_DIRECTIONS,
   TIME_UNITS,
   TIMES_OF_DAY,
-  TRANSPOSED_WORDS,
   UNITS,
   VAGUE_AMOUNTS,
 } from './guard-tables';
 import { type CodeFacts, readCode } from './code';
 import { SYMBOL } from './symbols';
+import { synonymous, termOf } from './guard-lexicon';
+import { misspelt } from './guard-typos';
+import { plural, stem } from './guard-words';
 
 /** Why the guard refused a semantic neighbour. */
 export type GuardReason =
@@ -85,10 +88,14 @@ export interface PromptFacts {
   entities: string[];
   /** Content words in order: not framing, stemmed, synonyms folded. */
   terms: string[];
+  /** The terms of the hand synonym groups that a framing word of the prompt is in: "make" says "create", "help" "assist". */
+  framedTerms: Set<string>;
   /** For each term, whether it is attached to the term before: nothing but determiners and numbers between. */
   attached: boolean[];
   /** For each term, the word just before it ("in" for "Tokyo" in "the time in Tokyo"). */
   preceding: string[];
+  /** For each term, the words between it and the term before ("but not in" for "develop" in "in main but not in develop"). */
+  gaps: string[][];
   /** The terms and, where they stand, the people the pronouns other than possessives name: "can my landlord sue me": landlord, sue, i. */
   roles: string[];
   /** The partitive terms right before "of", which take the term after it: "part" in "cancel part of my order". */
@@ -138,44 +145,9 @@ export function guard(asked: PromptFacts, cached: PromptFacts, similarity = 1, s
   if (differWhereBoth(query.quantifiers, cached.quantifiers) || differWhereBoth(query.bounds, cached.bounds)) return 'scope';
   // One word apart, and the terms differ: a content word added or put for a framing one ("mean" is both).
   const apart = sameList(query.terms, cached.terms) ? undefined : oneWordApart(query.sequence, cached.sequence);
-  if (similarity < substitutionThreshold && (substituted(query.terms, cached.terms) || (apart && !apart.added))) return 'substitution';
+  if (similarity < substitutionThreshold && (substituted(query, cached) || (apart && !apart.added))) return 'substitution';
   if (addedTerm(query, cached) || (apart?.added && compounds(apart.after))) return 'qualifier';
   return undefined;
-}
-
-/**
- * The query's facts with each word that is a typo of one of the cached prompt's read as that word: two
- * adjacent letters swapped, the first kept, in words of five letters or more that are not both English
- * words ("pancaeks" / "pancakes"; "trial" / "trail" are two words: TRANSPOSED_WORDS). Terms and sequence only:
- * what the substitution and qualifier checks compare.
- */
-function misspelt(query: PromptFacts, cached: PromptFacts): PromptFacts {
-  const fixes = new Map<string, string>();
-  for (const word of query.sequence) {
-    if (word.length < 5 || cached.words.has(stem(word))) continue;
-    const meant = cached.sequence.find((other) => transposed(word, other) && !(TRANSPOSED_WORDS.has(word) && TRANSPOSED_WORDS.has(other)));
-    if (meant) fixes.set(word, meant);
-  }
-  if (!fixes.size) return query;
-  // A typo of a framing word ("meanign") is framing too.
-  const terms = new Map([...fixes].map(([word, meant]) => [termOf(word), FRAME_WORDS.has(meant) ? '' : termOf(meant)]));
-  return {
-    ...query,
-    sequence: query.sequence.map((w) => fixes.get(w) ?? w),
-    terms: query.terms.map((t) => terms.get(t) ?? t).filter((t) => t !== ''),
-  };
-}
-
-/** The same letters but two adjacent ones, not the first, swapped: "chnage" / "change". */
-function transposed(a: string, b: string): boolean {
-  if (a.length !== b.length || a[0] !== b[0] || a === b) return false;
-  const at = [...a].findIndex((c, k) => c !== b[k]);
-  return a[at] === b[at + 1] && a[at + 1] === b[at] && a.slice(at + 2) === b.slice(at + 2);
-}
-
-/** A word as PromptFacts.terms holds it. */
-function termOf(lower: string): string {
-  return stem(SYNONYMS.get(plural(lower)) ?? lower);
 }
 
 /**
@@ -214,8 +186,10 @@ export function promptFacts(text: string): PromptFacts {
     negations: 0,
     entities: [],
     terms: [],
+    framedTerms: new Set(),
     attached: [],
     preceding: [],
+    gaps: [],
     roles: [],
     heads: new Set(),
     qualifiers: new Set(),
@@ -240,6 +214,7 @@ export function promptFacts(text: string): PromptFacts {
   let headedFrom = '';
   let ownerNext = '';
   let clause = false;
+  let gap: string[] = [];
   for (const [i, match] of tokens.entries()) {
     const raw = match[0];
     const lower = lowered[i];
@@ -269,9 +244,12 @@ export function promptFacts(text: string): PromptFacts {
     const phrase = AMOUNT_BOUNDS.has(`${lower} ${lowered[i + 1]}`) ? 1 : 0;
     const bound = AMOUNT_BOUNDS.get(phrase ? `${lower} ${lowered[i + 1]}` : lower);
     const after = i + 1 + phrase;
-    if (bound && (amountAt(lowered, after) || (FRAME_WORDS.has(lowered[after]) && amountAt(lowered, after + 1)))) facts.bounds.push(bound);
+    // The amount may stand behind a framing word or a currency symbol: "over the 30 days", "under $50".
+    const skipped = FRAME_WORDS.has(lowered[after]) || CURRENCIES.has(lowered[after]);
+    if (bound && (amountAt(lowered, after) || (skipped && amountAt(lowered, after + 1)))) facts.bounds.push(bound);
     if (CONTRASTS.has(lower) && facts.terms.length) facts.qualifiers.add(facts.terms[facts.terms.length - 1]);
-    const article = lower === 'one' && !counting;
+    // "Which one", "this one", "each one": a pronoun, however many numbers the prompt has.
+    const article = lower === 'one' && (!counting || PRONOUN_ONE_AFTER.has(lowered[i - 1] ?? ''));
     const number = /^\d/.test(raw)
       ? normaliseNumber(raw)
       : article
@@ -309,6 +287,8 @@ export function promptFacts(text: string): PromptFacts {
       facts.terms.push(term);
       facts.attached.push(attached);
       facts.preceding.push(lowered[i - 1] ?? '');
+      facts.gaps.push(gap);
+      gap = [];
       facts.roles.push(term);
       if (anchorNext) facts.anchors.add(term);
       if (qualifyNext) facts.qualifiers.add(term);
@@ -343,6 +323,8 @@ export function promptFacts(text: string): PromptFacts {
     } else if (framing && !(clause && CLAUSE_WORDS.has(lower))) {
       qualifyNext = false;
     }
+    if (facts.terms.length === termsBefore) gap.push(lower);
+    if (FRAME_WORDS.has(lower) && SYNONYMS.has(lower)) facts.framedTerms.add(termOf(lower));
     if (!DETERMINERS.has(lower) && !number) attached = facts.terms.length > termsBefore;
   }
   facts.symbols.sort();
@@ -392,7 +374,8 @@ function isEntity(raw: string, text: string, at: number): boolean {
   if (/\p{Lu}/u.test(raw.slice(1))) return true;
   if (!/^\p{Lu}/u.test(raw) || raw === 'I') return false;
   const before = text.slice(Math.max(0, at - 8), at);
-  const sentenceStart = before.trim() === '' ? at < 8 || before.includes('\n') : /[.!?:;"“(]\s*$/.test(before);
+  // Spanish opens a question or an exclamation with "¿" / "¡": "¿Cuál es…" starts a sentence.
+  const sentenceStart = before.trim() === '' ? at < 8 || before.includes('\n') : /[.!?:;"“(¿¡]\s*$/.test(before);
   return !sentenceStart;
 }
 
@@ -458,6 +441,12 @@ function unitOf(word: string | undefined): string {
   return word === undefined ? '' : (UNITS.get(word) ?? UNITS.get(plural(word)) ?? '');
 }
 
+/** The words after which "one" is a pronoun: "which one would you recommend". */
+const PRONOUN_ONE_AFTER = new Set(['which', 'this', 'that', 'each', 'every', 'any', 'the', 'no', 'another']);
+
+/** Currency symbols, which stand before their amount: "under $50". */
+const CURRENCIES = new Set(['$', '€', '£', '¥']);
+
 /** QUESTION_NOUNS by stem, as prompt words are compared. */
 const ASKED_NOUNS = new Map([...QUESTION_NOUNS].map(([noun, kind]) => [stem(noun), kind]));
 
@@ -472,8 +461,8 @@ const OPPOSITE_STEMS = new Set(OPPOSITES.map(([a, b]) => `${stem(a)} ${stem(b)}`
  * or one word the start of the other): "protect my credit score" / "see my credit score".
  * A word added on one side only ("tell me the capital" / "the capital city") is framing.
  */
-function substituted(a: string[], b: string[]): boolean {
-  const unaligned = (x: string[], y: string[]) => x.some((w) => !counterpart(w, x, y));
+function substituted(a: PromptFacts, b: PromptFacts): boolean {
+  const unaligned = (x: PromptFacts, y: PromptFacts) => x.terms.some((w) => !counterpart(w, x.terms, y.terms) && !y.framedTerms.has(w));
   return unaligned(a, b) && unaligned(b, a);
 }
 
@@ -484,7 +473,7 @@ function substituted(a: string[], b: string[]): boolean {
  * "sourdough", not of "sour".
  */
 function counterpart(term: string, own: string[], other: string[]): boolean {
-  return other.some((v) => v === term || (aligned(term, v) && !(v.length > term.length && own.includes(v))));
+  return other.some((v) => v === term || synonymous(term, v) || (aligned(term, v) && !(v.length > term.length && own.includes(v))));
 }
 
 /**
@@ -498,7 +487,9 @@ function counterpart(term: string, own: string[], other: string[]): boolean {
  */
 function addedTerm(a: PromptFacts, b: PromptFacts): boolean {
   const added = (x: PromptFacts, y: PromptFacts) => {
-    const shared = (k: number) => k >= 0 && k < x.terms.length && counterpart(x.terms[k], x.terms, y.terms);
+    // A term the other side says with a framing word of its group ("create" / "make") is shared too.
+    const shared = (k: number) =>
+      k >= 0 && k < x.terms.length && (counterpart(x.terms[k], x.terms, y.terms) || y.framedTerms.has(x.terms[k]));
     const modifies = (k: number) => x.attached[k + 1] && shared(k + 1);
     const particle = (k: number) => PHRASAL_PARTICLES.has(x.terms[k]) && x.attached[k] && shared(k - 1);
     const takes = (k: number) => x.heads.has(x.terms[k]) && shared(k + 1);
@@ -507,7 +498,7 @@ function addedTerm(a: PromptFacts, b: PromptFacts): boolean {
         !shared(k) && !x.entities.includes(w) && /\p{L}/u.test(w) && (modifies(k) || particle(k) || takes(k) || x.qualifiers.has(w)),
     );
   };
-  return (added(a, b) || added(b, a)) && !substituted(a.terms, b.terms);
+  return (added(a, b) || added(b, a)) && !substituted(a, b);
 }
 
 /**
@@ -521,12 +512,14 @@ function oneWordApart(a: string[], b: string[]): { added: boolean; after: string
   const added = long.length > short.length;
   if (long.length - short.length > 1) return undefined;
   // As stems: "potatoes" / "potato skins".
-  const same = (x: string, y: string) => x === y || stem(x) === stem(y);
+  const same = (x: string, y: string) => x === y || stem(x) === stem(y) || synonymous(termOf(x), termOf(y));
   let start = 0;
   while (start < short.length && same(short[start], long[start])) start++;
   let end = 0;
   while (end < short.length - start && same(short[short.length - 1 - end], long[long.length - 1 - end])) end++;
   const differ = short.length - start - end;
+  // A framing word for a framing word is the wording: "come posso reimpostare" / "come si reimposta".
+  if (!added && differ === 1 && FRAME_WORDS.has(short[start]) && FRAME_WORDS.has(long[start])) return undefined;
   return differ === (added ? 0 : 1) ? { added, after: short[start - 1] ?? '' } : undefined;
 }
 
@@ -587,7 +580,10 @@ function aligned(a: string, b: string): boolean {
  * a direction marker, present on both sides, in a different order on each ("bytes to a string").
  */
 function swapped(a: PromptFacts, b: PromptFacts): boolean {
+  // Two things compared are compared in either order: "the difference between X and Y" / "Y vs X".
+  const compared = comparison(a) && comparison(b);
   if (
+    !compared &&
     a.terms.length > 2 &&
     sameList([...a.terms].sort(), [...b.terms].sort()) &&
     !phraseMoved(a.terms, b.terms, a.entities, [phraseOpenings(a), phraseOpenings(b)]) &&
@@ -596,10 +592,21 @@ function swapped(a: PromptFacts, b: PromptFacts): boolean {
     return true;
   }
   if (swappedPersons(a.persons, b.persons) || swappedRoles(a.roles, b.roles, a.entities)) return true;
-  if (!a.anchors.size || !b.anchors.size) return false;
+  if (compared || !a.anchors.size || !b.anchors.size) return false;
   const anchors = new Set([...a.anchors, ...b.anchors]);
   const shared = (x: string[], y: string[]) => [...new Set(x)].filter((w) => anchors.has(w) && y.includes(w));
   return !sameList(shared(a.terms, b.terms), shared(b.terms, a.terms));
+}
+
+/** Words that ask how two things compare, by stem: "difference", "differ", "vs", "compare". */
+const COMPARISONS = new Set(['difference', 'differ', 'different', 'vs', 'versus', 'compare', 'comparison'].map(stem));
+
+/**
+ * A prompt that asks how two things compare, which it may name in either order, unless "than" orders them
+ * ("is Python faster than Java"; "differ from", "compared to" do not).
+ */
+function comparison(f: PromptFacts): boolean {
+  return [...COMPARISONS].some((w) => f.words.has(w)) && !f.words.has('than');
 }
 
 /**
@@ -683,7 +690,9 @@ function swappedAcross(a: PromptFacts, b: PromptFacts): boolean {
     for (let j = i + 1; j < a.terms.length; j++) {
       const [x, y] = [places.get(keys[i]) ?? -1, places.get(keys[j]) ?? -1];
       const names = a.entities.includes(a.terms[i]) && a.entities.includes(a.terms[j]);
-      if (y >= 0 && x > y && ((apart(a, i, j, names) && apart(b, y, x, names)) || phraseAndWordSwapped(a, b, i, j, y, x))) return true;
+      if (y < 0 || x <= y) continue;
+      if ((apart(a, i, j, names) && apart(b, y, x, names)) || phraseAndWordSwapped(a, b, i, j, y, x) || slotsTraded(a, b, i, j, y, x))
+        return true;
     }
   }
   return false;
@@ -699,11 +708,35 @@ function phraseAndWordSwapped(a: PromptFacts, b: PromptFacts, i: number, j: numb
   // "the plot of Hamlet" / "Hamlet's plot" is the same plot.
   const owner = (f: PromptFacts, term: string) => [...f.owners.values()].includes(term);
   if ([a.terms[i], a.terms[j]].some((t) => owner(a, t) || owner(b, t))) return false;
-  // A framing word that is no article, pronoun or auxiliary ("el cielo es azul" / "es azul el cielo" is one question).
-  const preposition = (word: string) =>
-    FRAME_WORDS.has(word) && !DETERMINERS.has(word) && !ARTICLES.has(word) && !CLAUSE_WORDS.has(word) && !PERSONS.has(word);
-  const kept = (k: number, l: number) => a.preceding[k] === b.preceding[l] && preposition(a.preceding[k]);
+  const kept = (k: number, l: number) => a.preceding[k] === b.preceding[l] && isPreposition(a.preceding[k]);
   return kept(i, x) !== kept(j, y);
+}
+
+/**
+ * Two terms side by side in opposite orders, each behind the same preposition on both sides: the terms trade
+ * places between prepositions that stay ("for arm64 on an amd64 machine" / "for amd64 on an arm64 machine",
+ * "in main but not in develop" / "in develop but not in main"). Behind one and the same preposition with
+ * nothing but a conjunction between, they are a list, in either order: "in France and in Spain".
+ */
+function slotsTraded(a: PromptFacts, b: PromptFacts, i: number, j: number, y: number, x: number): boolean {
+  if (j !== i + 1 || x !== y + 1) return false;
+  const [first, second] = [governing(a.gaps[i]), governing(a.gaps[j])];
+  if (!first || !second || first !== governing(b.gaps[y]) || second !== governing(b.gaps[x])) return false;
+  return first !== second || !a.gaps[j].every((w) => w === first || CONJUNCTIONS.has(w) || DETERMINERS.has(w) || ARTICLES.has(w));
+}
+
+/** "and" and "or" in the languages NEGATIONS reads. */
+const CONJUNCTIONS = new Set(['and', 'or', 'und', 'oder', 'et', 'ou', 'y', 'o', 'e', 'ed', 'od']);
+
+/** The preposition a term stands behind: the last of the words before it, but for articles and determiners. */
+function governing(gap: string[]): string | undefined {
+  const word = [...gap].reverse().find((w) => !DETERMINERS.has(w) && !ARTICLES.has(w));
+  return word !== undefined && PREPOSITIONS.has(word) ? word : undefined;
+}
+
+/** A framing word that is no article, pronoun or auxiliary ("el cielo es azul" / "es azul el cielo" is one question). */
+function isPreposition(word: string): boolean {
+  return FRAME_WORDS.has(word) && !DETERMINERS.has(word) && !ARTICLES.has(word) && !CLAUSE_WORDS.has(word) && !PERSONS.has(word);
 }
 
 /** Each term with how many times it occurred before: "(", "x", ")", "(" → "(#0", "x#0", ")#0", "(#1". */
@@ -714,32 +747,6 @@ function occurrences(terms: string[]): string[] {
     seen.set(t, n + 1);
     return `${t}#${n}`;
   });
-}
-
-/** Plural to singular: "miles" → "mile", "kids" → "kid", "countries" → "country". */
-function plural(word: string): string {
-  if (word.length <= 3 || !word.endsWith('s') || /(ss|us|is)$/.test(word)) return word;
-  if (word.endsWith('ies') && word.length > 4) return `${word.slice(0, -3)}y`;
-  if (/(ches|shes|xes|zes|sses)$/.test(word)) return word.slice(0, -2);
-  return word.slice(0, -1);
-}
-
-/**
- * A light stem, so word forms compare equal: plural, then -ing / -ed and a final e ("painted",
- * "painting" → "paint"; "writing", "write" → "writ"; "running" → "run"). Not -er: "painter", "driver",
- * "printer" are other words than "painting", "drive", "print".
- */
-function stem(word: string): string {
-  let base = plural(word);
-  const suffix = /(ing|ed)$/.exec(base);
-  if (suffix && base.length - suffix[0].length >= 4) {
-    base = base.slice(0, -suffix[0].length);
-    if (/([^aeiouls])\1$/.test(base)) base = base.slice(0, -1);
-  }
-  // British spelling doubles a final l ("cancelled", "travelling", "modelling"): one l in every long
-  // enough word, so "cancell" is "cancel" as "install" is "instal".
-  if (base.length > 4) base = base.replace(/ll$/, 'l');
-  return base.length > 3 ? base.replace(/e$/, '') : base;
 }
 
 /**
