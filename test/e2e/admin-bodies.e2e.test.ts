@@ -172,4 +172,19 @@ describe('admin API bodies and budget changes, two processes on one Redis', { sk
       assert.equal((await admin(b, 'PATCH', `/${key.id}`, { models })).status, 200, JSON.stringify(models));
     }
   });
+
+  it("a budget set on a key that just spent elsewhere counts that spend on every replica from the PATCH's answer", async () => {
+    const { body: key } = await admin(a, 'POST', '', { name: 'late budget' });
+    for (let i = 0; i < 5; i++) assert.equal((await chat(a, key.key)).status, 200);
+    // $0.05 spent on a, summed in its process (no limits: written a lease period, here a minute, later).
+    const patched = await admin(b, 'PATCH', `/${key.id}`, { budget: { usd: 0.03, period: 'daily' } });
+    assert.equal(patched.status, 200);
+    const usage = await admin(b, 'GET', `/${key.id}/usage`);
+    assert.ok(Math.abs(usage.body.spendUsd.today._total - 0.05) < 1e-9, `spend written: ${JSON.stringify(usage.body.spendUsd.today)}`);
+    for (const replica of [b, a]) {
+      const res = await chat(replica, key.key);
+      assert.equal(res.status, 429, replica === b ? 'the replica that served none of it' : 'the replica that served it');
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'insufficient_quota');
+    }
+  });
 });

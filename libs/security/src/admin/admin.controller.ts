@@ -115,6 +115,9 @@ export class AdminController {
       return next;
     });
     this.record(request, 'update', id, diff(before, after));
+    // Spend of a key without a budget is written a lease period late: every replica writes it now,
+    // so the budget counts it everywhere from the answer on (not only on the replica that served it).
+    if (change.budget) await this.limits.flushEverywhere(id);
     return after;
   }
 
