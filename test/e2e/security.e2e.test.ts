@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
-import { configWith, GatewayProcess } from '../support/gateway';
+import { configWith, GatewayProcess, twoGatewaysOnRedis } from '../support/gateway';
 
 /**
  * A database of its own on the shared test Redis: this file starts from an empty one
@@ -61,26 +61,16 @@ const chat = (gateway: GatewayProcess, key: string, model = 'mock', extra: objec
   });
 
 describe('keys, limits and budgets across two gateway processes on one Redis', { skip }, () => {
+  const pair = twoGatewaysOnRedis(config, REDIS_URL!, {
+    GATEWAY_MASTER_KEY: MASTER,
+    TEAM_A_KEY: 'team-a-secret-key-value',
+    AUDITOR_KEY: AUDITOR,
+    OPS_BOT_KEY: OPS_BOT,
+  });
   let a: GatewayProcess;
   let b: GatewayProcess;
   let redis: Redis;
-
-  before(async () => {
-    redis = new Redis(REDIS_URL!);
-    await redis.flushdb();
-    const env = {
-      REDIS_URL: REDIS_URL!,
-      GATEWAY_MASTER_KEY: MASTER,
-      TEAM_A_KEY: 'team-a-secret-key-value',
-      AUDITOR_KEY: AUDITOR,
-      OPS_BOT_KEY: OPS_BOT,
-    };
-    [a, b] = await Promise.all([GatewayProcess.start(config, { env }), GatewayProcess.start(config, { env })]);
-  });
-  after(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    redis?.disconnect();
-  });
+  before(() => ({ a, b, redis } = pair));
 
   describe('authentication failures are OpenAI-shaped', () => {
     const cases: [string, Record<string, string>, number, string][] = [

@@ -27,7 +27,7 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  * batchEmbedContents, models) on 127.0.0.1. It checks what the real API checks
  * (the x-goog-api-key, roles, one function response per call with its name, the
  * thought signature Gemini 3 requires on replayed calls, schema keywords the Schema
- * type lacks) and answers by model id, streaming any answer as SSE chunks:
+ * type lacks; a wrong key gets Gemini's 400 with reason API_KEY_INVALID) and answers by model id, streaming any answer as SSE chunks:
  *
  * - `gemini-echo` (and unknown ids): text echoing the last user text; after function
  *   responses, text quoting them; `candidateCount` candidates;
@@ -70,8 +70,7 @@ export class FakeGemini extends FakeUpstream {
   }
 
   protected async handle(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): Promise<void> {
-    if (req.headers['x-goog-api-key'] !== this.apiKey)
-      return error(res, 'UNAUTHENTICATED', 'API key not valid. Please pass a valid API key.');
+    if (req.headers['x-goog-api-key'] !== this.apiKey) return keyRejected(res);
     const url = new URL(req.url!, 'http://fake');
     if (req.method === 'GET' && url.pathname === '/v1beta/models') {
       return sendJson(res, 200, {
@@ -105,6 +104,21 @@ function error(res: ServerResponse, status: string, message: string): void {
   const code = GEMINI_ERRORS[status] ?? 500;
   const details = status === 'RESOURCE_EXHAUSTED' ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '17s' }] : [];
   sendJson(res, code, { error: { code, message, status, details } });
+}
+
+/** What the Gemini API answers a bad, revoked or deleted API key: a 400, its reason in an ErrorInfo (not a 401). */
+function keyRejected(res: ServerResponse): void {
+  const message = 'API key not valid. Please pass a valid API key.';
+  const details = [
+    {
+      '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+      reason: 'API_KEY_INVALID',
+      domain: 'googleapis.com',
+      metadata: { service: 'generativelanguage.googleapis.com' },
+    },
+    { '@type': 'type.googleapis.com/google.rpc.LocalizedMessage', locale: 'en-US', message },
+  ];
+  sendJson(res, 400, { error: { code: 400, message, status: 'INVALID_ARGUMENT', details } });
 }
 
 function notJson(res: ServerResponse, method: string): void {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before } from 'node:test';
+import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { stringify } from 'yaml';
 import { FakeOpenAI } from './fake-openai';
@@ -190,4 +191,24 @@ export function gatewayWithFakeUpstream(makeConfig: (baseUrl: string) => object,
     await upstream.stop();
   });
   return handle;
+}
+
+/**
+ * Registers hooks that start two gateway processes on one Redis database, emptied first (give each
+ * test file a database of its own: files run two at a time), and stop them afterwards; the object
+ * returned holds them and a client of that database once started.
+ */
+export function twoGatewaysOnRedis(config: object, redisUrl: string, env: Record<string, string>) {
+  const pair = {} as { a: GatewayProcess; b: GatewayProcess; redis: Redis };
+  before(async () => {
+    pair.redis = new Redis(redisUrl);
+    await pair.redis.flushdb();
+    const options = { env: { REDIS_URL: redisUrl, ...env } };
+    [pair.a, pair.b] = await Promise.all([GatewayProcess.start(config, options), GatewayProcess.start(config, options)]);
+  });
+  after(async () => {
+    await Promise.all([pair.a?.stop(), pair.b?.stop()]);
+    pair.redis?.disconnect();
+  });
+  return pair;
 }

@@ -9,7 +9,7 @@ import { limitKeys } from '../../libs/security/src/limit-keys';
 import { holdLapseMs } from '../../libs/security/src/limits.service';
 import { SpendLedger } from '../../libs/security/src/spend-ledger';
 import type { GatewayConfig } from '../../libs/config/src/gateway-config';
-import { nestsDeeperThan } from '../../apps/gateway/src/http/json-depth';
+import { jsonShapeProblem, nestsDeeperThan } from '../../apps/gateway/src/http/json-depth';
 
 describe('budget periods', () => {
   it('a daily budget resets at the next UTC midnight, a monthly one on the 1st', () => {
@@ -184,5 +184,14 @@ describe('JSON depth check', () => {
     assert.equal(nestsDeeperThan('{"a":[[[1]]]}', 4), false);
     assert.equal(nestsDeeperThan('{"a":[[[[1]]]]}', 4), true);
     assert.equal(nestsDeeperThan('{"a":"[[[[[[[[[[\\"{{{{{{{{"}', 2), false);
+  });
+
+  it("counts the keys of each object: its own, not its children's, nor colons in strings or array items", () => {
+    assert.equal(jsonShapeProblem('{"a":1,"b":{"c":1,"d":2},"e":[{"f":1},{"g":1}]}', 8, 3), undefined);
+    assert.equal(jsonShapeProblem('{"a":1,"b":2,"c":3,"d":4}', 8, 3), 'too_many_keys');
+    assert.equal(jsonShapeProblem('{"x":{"a":1,"b":2,"c":3,"d":4}}', 8, 3), 'too_many_keys');
+    assert.equal(jsonShapeProblem('{"a":"1:2:3:4:5","b":["c:d","e:f"]}', 8, 3), undefined);
+    assert.equal(jsonShapeProblem('[{"a":1,"b":2,"c":3},{"a":1,"b":2,"c":3}]', 8, 3), undefined);
+    assert.equal(jsonShapeProblem('{"a":[[[[1]]]]}', 4, 3), 'too_deep');
   });
 });

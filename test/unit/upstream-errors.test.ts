@@ -149,3 +149,59 @@ describe('a vendor`s context-window error is context_length_exceeded, as OpenAI 
     });
   }
 });
+
+// Found by an independent check: Gemini answers a bad, revoked or deleted API key with a 400 INVALID_ARGUMENT
+// whose ErrorInfo reason is API_KEY_INVALID; mapped by status alone, the client got a 400 blaming its own
+// request, and the router neither fell back nor cooled the deployment down.
+describe("Gemini's refusals of the gateway's credential, named by ErrorInfo reason", () => {
+  const signal = new AbortController().signal;
+  const refusal = (httpStatus: number, status: string, reason: string, domain = 'googleapis.com') =>
+    fromGeminiError(
+      'gem',
+      new GeminiError({
+        status: httpStatus,
+        message: JSON.stringify({
+          error: {
+            code: httpStatus,
+            message: 'API key not valid. Please pass a valid API key.',
+            status,
+            details: [
+              {
+                '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+                reason,
+                domain,
+                metadata: { service: 'generativelanguage.googleapis.com' },
+              },
+              { '@type': 'type.googleapis.com/google.rpc.LocalizedMessage', locale: 'en-US', message: 'API key not valid.' },
+            ],
+          },
+        }),
+      }),
+      signal,
+    );
+  // [HTTP status, Google status, reason, code the client gets, upstream status the router judges]
+  const table: [number, string, string, string, number][] = [
+    [400, 'INVALID_ARGUMENT', 'API_KEY_INVALID', 'upstream_auth_failed', 401],
+    [401, 'UNAUTHENTICATED', 'ACCESS_TOKEN_EXPIRED', 'upstream_auth_failed', 401],
+    [403, 'PERMISSION_DENIED', 'API_KEY_SERVICE_BLOCKED', 'upstream_permission_denied', 403],
+    [403, 'PERMISSION_DENIED', 'API_KEY_IP_ADDRESS_BLOCKED', 'upstream_permission_denied', 403],
+    [400, 'INVALID_ARGUMENT', 'API_KEY_HTTP_REFERRER_BLOCKED', 'upstream_permission_denied', 403],
+    [403, 'PERMISSION_DENIED', 'SERVICE_DISABLED', 'upstream_permission_denied', 403],
+    [400, 'FAILED_PRECONDITION', 'BILLING_DISABLED', 'upstream_permission_denied', 403],
+  ];
+  for (const [httpStatus, status, reason, code, outcome] of table) {
+    it(`${httpStatus} ${status} with ${reason} -> 502 ${code}, judged as an upstream ${outcome}`, () => {
+      const err = refusal(httpStatus, status, reason);
+      assert.deepEqual([err.status, err.type, err.code, err.retryable, err.upstreamStatus], [502, 'upstream_error', code, false, outcome]);
+      assert.match(err.message, /Provider gem .*check the key/);
+    });
+  }
+
+  it('a reason of another domain, or one about the request, leaves the 400 to the client', () => {
+    for (const err of [
+      refusal(400, 'INVALID_ARGUMENT', 'API_KEY_INVALID', 'example.com'),
+      refusal(400, 'INVALID_ARGUMENT', 'RATE_LIMIT_EXCEEDED'),
+    ])
+      assert.deepEqual([err.status, err.type, err.code], [400, 'invalid_request_error', null]);
+  });
+});

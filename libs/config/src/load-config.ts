@@ -6,7 +6,7 @@ import { validateSync, ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { CHAT_CAPABILITIES, deploymentKind, GatewayConfig, type ModelKind } from './gateway-config';
 import { REDIS_ENV, SERVER_ENV, withEnvOverrides } from './env-overrides';
-import { allowsModel } from './security-config';
+import { unmatchedModel } from './security-config';
 import { applyVendorPrices } from './vendor-prices';
 
 export const DEFAULT_CONFIG_PATH = 'config/gateway.yaml';
@@ -49,6 +49,11 @@ export function readTlsCa(path: string): Buffer {
   } catch (err) {
     throw new ConfigError(`redis.tlsCaFile (REDIS_TLS_CA_FILE): cannot read ${path}: ${(err as Error).message}`);
   }
+}
+
+/** The names a request may ask for: models, their aliases, virtual models. */
+export function servedModelNames(config: GatewayConfig): string[] {
+  return [...config.models.flatMap((m) => [m.name, ...(m.aliases ?? [])]), ...config.virtualModels.map((v) => v.name)];
 }
 
 export function parseConfig(file: Record<string, unknown>, env: NodeJS.ProcessEnv, source = 'config'): GatewayConfig {
@@ -176,12 +181,10 @@ function checkAcrossKeys(config: GatewayConfig, fail: (msg: string) => never): v
   const { port, metricsPort } = config.server;
   if (port !== 0 && port === metricsPort)
     fail(`server.metricsPort: ${metricsPort} is also server.port; the ops listener needs a port of its own`);
-  const modelNames = [...names, ...config.virtualModels.map((v) => v.name)];
+  const modelNames = servedModelNames(config);
   config.security.keys.forEach((k, i) => {
-    for (const allowed of k.models ?? []) {
-      if (!modelNames.some((name) => allowsModel(allowed, name)))
-        fail(`security.keys[${i}].models: ${allowed.endsWith('*') ? 'no model matches' : 'unknown model'} "${allowed}"`);
-    }
+    const unmatched = unmatchedModel(k.models ?? [], modelNames);
+    if (unmatched) fail(`security.keys[${i}].models: ${unmatched.problem}`);
   });
   config.server.redactPatterns.forEach((pattern, i) => {
     const problem = regExpProblem(pattern);

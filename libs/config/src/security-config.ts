@@ -21,6 +21,14 @@ export function allowsModel(allowed: string, model: string): boolean {
   return allowed.endsWith('*') ? model.startsWith(allowed.slice(0, -1)) : allowed === model;
 }
 
+/** The first entry of a key's `models` that allows none of `served` (names, aliases, virtual models), and what is wrong with it. */
+export function unmatchedModel(allowed: readonly string[], served: readonly string[]): { index: number; problem: string } | undefined {
+  const index = allowed.findIndex((entry) => !served.some((name) => allowsModel(entry, name)));
+  if (index < 0) return undefined;
+  const entry = allowed[index];
+  return { index, problem: `${entry.endsWith('*') ? 'no model matches' : 'unknown model'} "${entry}"` };
+}
+
 /** Limits a gateway key can carry; unset means unlimited (or the configured default). */
 export class KeyLimits {
   /** Public models (or virtual models) the key may use, by name or prefix (MODEL_ALLOWED); unset allows all. */

@@ -182,21 +182,24 @@ export class RedisService implements OnApplicationShutdown {
    * the cluster bus later, and each subscriber sits on any node (see `subscribe`): so it goes to
    * every node, and subscribers get it once per node (their handlers must be idempotent). A node
    * that fails is warned of (its subscribers hear of it over the bus, later); it fails only when
-   * every node does.
+   * every node does. Resolves to how many subscribers it reached: each node counts only its own
+   * subscribers, so the sum over the nodes counts each subscriber once.
    */
-  async publishToAll(channel: string, message: string): Promise<void> {
+  async publishToAll(channel: string, message: string): Promise<number> {
     const client = this.client;
-    if (!client) return;
+    if (!client) return 0;
     const nodes = client instanceof Cluster ? client.nodes('all') : [client];
     const results = await Promise.allSettled(
       nodes.map(async (node) => {
-        await node.publish(channel, message);
+        const receivers = await node.publish(channel, message);
         await node.ping();
+        return receivers;
       }),
     );
     const failed = results.filter((result) => result.status === 'rejected');
     if (failed.length === nodes.length) throw failed[0]?.reason ?? new Error('Redis: no node to publish to');
     if (failed.length) this.logger.warn(`PUBLISH ${channel} failed on ${failed.length} of ${nodes.length} cluster nodes`);
+    return results.reduce((sum, result) => sum + (result.status === 'fulfilled' ? result.value : 0), 0);
   }
 
   /** True when Redis is configured and answers PING within the timeout. */

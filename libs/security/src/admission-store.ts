@@ -89,6 +89,8 @@ export interface AdmissionStore {
   settle(input: SettleInput): Promise<void>;
   /** Gives back what the store holds in advance (leases); called once at shutdown. */
   close?(): Promise<void>;
+  /** Writes what the store owes Redis for one key now (its spend summed in process), instead of at its next sync. */
+  writeOwed?(keyId: string): Promise<void>;
 }
 
 /** Most operations one script call carries: bounds the time Redis spends in one script. */

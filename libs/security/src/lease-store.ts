@@ -237,11 +237,11 @@ export class LeasedAdmissionStore implements AdmissionStore {
       else account.tokenAdjust += delta;
     }
     // Closed, no lease sync follows: the in-flight hold close() left must shrink by this request now, or it lapses and is charged.
-    if (this.closed) await this.syncAfterClose(account);
+    if (this.closed) await this.syncNext(account);
   }
 
   /** One sync carrying every settlement made until it starts, after the one under way. */
-  private async syncAfterClose(account: Account): Promise<void> {
+  private async syncNext(account: Account): Promise<void> {
     await account.syncing?.catch(() => undefined);
     await (account.syncing ?? this.sync(account));
   }
@@ -258,6 +258,15 @@ export class LeasedAdmissionStore implements AdmissionStore {
     account.spend.set(spend.model, (account.spend.get(spend.model) ?? 0) + spend.usd);
     // A sync is due already when a lease is open or one is under way (schedule() runs after it).
     if (first && !account.lease && !account.syncing) this.schedule(account);
+  }
+
+  /**
+   * The account's next sync, now: it writes the spend owed and gives back the lease (a change of
+   * the key's limits ends it anyway). Nothing owed or held: nothing to do.
+   */
+  async writeOwed(keyId: string): Promise<void> {
+    const account = this.accounts.get(keyId);
+    if (account && (account.lease || account.syncing || account.spend.size > 0 || account.tokenAdjust !== 0)) await this.syncNext(account);
   }
 
   async close(): Promise<void> {

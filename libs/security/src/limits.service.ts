@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { type BudgetPeriod, GatewayConfig } from '@gateway/config';
 import { MetricsService, utcDay } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
-import { RedisService } from '@gateway/redis';
+import { type RedisClient, RedisService } from '@gateway/redis';
 import { type AdmissionStore, type AdmitOutcome, type LeaseTicket, MemoryAdmissionStore, RedisAdmissionStore } from './admission-store';
 import type { KeyRecord } from './key-record';
 import { LeasedAdmissionStore } from './lease-store';
@@ -26,6 +26,15 @@ const WARN_EVERY_MS = 10_000;
 export function holdLapseMs(config: GatewayConfig): number {
   return Math.max(15 * MINUTE, config.router.timeouts.deadlineMs + MINUTE);
 }
+/** Where a replica is asked to write a key's spend now: `<key id> <reply set>`. */
+const FLUSH_CHANNEL = 'gateway:limits:flush';
+/**
+ * How long a change of a key's budget waits for every replica to write the key's spend. One lease
+ * call each, milliseconds; a replica that does not answer in time (Redis trouble) writes it at its next sync.
+ */
+export const FLUSH_WAIT_MS = 1_000;
+const FLUSH_POLL_MS = 5;
+
 /** Blocked addresses remembered in process; the oldest is forgotten first (the Redis count still holds). */
 const MAX_BLOCKED_IPS = 10_000;
 
@@ -79,7 +88,7 @@ export interface Demand {
  * On a Redis outage each kind fails open or closed as configured.
  */
 @Injectable()
-export class LimitsService implements BeforeApplicationShutdown {
+export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
   /** Failed authentications per IP, and the current-minute figures of the usage report. */
   readonly counter: WindowCounter;
   private readonly store: AdmissionStore;
@@ -91,10 +100,11 @@ export class LimitsService implements BeforeApplicationShutdown {
   private holdSeq = 0;
   /** Addresses over the failed-authentication limit, until their window ends. */
   private readonly blockedIps = new Map<string, number>();
+  private flushSubscriber: RedisClient | undefined;
 
   constructor(
     private readonly config: GatewayConfig,
-    redis: RedisService,
+    private readonly redis: RedisService,
     private readonly metrics: MetricsService,
   ) {
     this.holdLapse = holdLapseMs(config);
@@ -239,7 +249,48 @@ export class LimitsService implements BeforeApplicationShutdown {
 
   /** Leased limits go back to Redis before it disconnects. */
   async beforeApplicationShutdown(): Promise<void> {
+    this.flushSubscriber?.disconnect();
     await this.store.close?.();
+  }
+
+  onModuleInit(): void {
+    if (!this.store.writeOwed) return;
+    this.flushSubscriber = this.redis.subscribe(FLUSH_CHANNEL, (message) => {
+      const [keyId, replies] = message.split(' ');
+      // Not written (Redis failing): no acknowledgement; the change's wait runs out and says so.
+      this.store.writeOwed!(keyId)
+        .then(() =>
+          this.redis
+            .client!.multi()
+            .sadd(replies, this.holdPrefix)
+            .pexpire(replies, 10 * FLUSH_WAIT_MS)
+            .exec(),
+        )
+        .catch((error: Error) => this.warn(`The spend of key ${keyId} was not written when asked (${error.message})`));
+    });
+  }
+
+  /**
+   * Every replica writes the spend it summed in process for `keyId` (requests of a key without a
+   * budget, written a lease period later) before this resolves, or FLUSH_WAIT_MS passes (false):
+   * a budget set on a key that just spent is then checked against all of it on every replica.
+   * PUBLISH says how many replicas heard the request; each adds itself to a reply set once written.
+   */
+  async flushEverywhere(keyId: string): Promise<boolean> {
+    const client = this.redis.client;
+    if (!client || !this.store.writeOwed) return true;
+    const replies = `gateway:limits:flushed:{${keyId}}:${randomBytes(6).toString('hex')}`;
+    const receivers = await this.redis.publishToAll(FLUSH_CHANNEL, `${keyId} ${replies}`);
+    const deadline = Date.now() + FLUSH_WAIT_MS;
+    for (;;) {
+      if ((await client.scard(replies)) >= receivers) return true;
+      if (Date.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, FLUSH_POLL_MS));
+    }
+    this.logger.warn(
+      `Key ${keyId}: ${receivers - (await client.scard(replies))} of ${receivers} replicas did not write its spend within ${FLUSH_WAIT_MS} ms`,
+    );
+    return false;
   }
 
   /**

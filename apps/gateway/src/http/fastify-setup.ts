@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '@gateway/providers';
 import { installHttpGuards } from './client-error';
-import { nestsDeeperThan } from './json-depth';
+import { forbiddenKeyError } from './forbidden-keys';
+import { jsonShapeProblem, MAX_JSON_KEYS } from './json-depth';
 import { type AccessDeps, installRequestHooks } from './request-hooks';
 
 /** Time a client gets to send its request headers (slow-loris guard). */
@@ -21,7 +22,8 @@ export function configureFastify(fastify: FastifyInstance, deps: AccessDeps, max
   // Read by Node when the server starts listening (http.createServer's option of the same name).
   Object.assign(fastify.server, { connectionsCheckingInterval: TIMEOUT_CHECK_MS });
   fastify.removeAllContentTypeParsers();
-  // Fastify's own parser refuses `__proto__` / `constructor` poisoning; we add a depth limit.
+  // Fastify's own parser refuses `__proto__` / `constructor.prototype` (prototype poisoning); we
+  // add limits on depth and keys per object, and name the field it refused.
   const parse = fastify.getDefaultJsonParser('error', 'error');
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     // A DELETE or GET takes no body: an empty one under a JSON content type (openai-python sends
@@ -34,10 +36,15 @@ export function configureFastify(fastify: FastifyInstance, deps: AccessDeps, max
       const headers = { 'accept-encoding': 'identity' };
       return done(new GatewayError(415, why, 'invalid_request_error', 'unsupported_content_encoding', null, headers), undefined);
     }
-    if (nestsDeeperThan(body as string, maxJsonDepth)) {
+    const shape = jsonShapeProblem(body as string, maxJsonDepth);
+    if (shape === 'too_deep') {
       return done(GatewayError.badRequest(`JSON nesting is deeper than ${maxJsonDepth} levels.`, null, 'json_too_deep'), undefined);
     }
-    parse(request, body as string, done);
+    if (shape === 'too_many_keys') {
+      const why = `A JSON object of the body has more than ${MAX_JSON_KEYS} keys.`;
+      return done(GatewayError.badRequest(why, null, 'json_too_many_keys'), undefined);
+    }
+    parse(request, body as string, (err, parsed) => done(err && (forbiddenKeyError(err, body as string) ?? err), parsed));
   });
   fastify.decorateRequest('gatewayKey', null);
   installRequestHooks(fastify, deps);

@@ -33,11 +33,37 @@ const BY_HTTP: Record<number, string> = {
   504: 'DEADLINE_EXCEEDED',
 };
 
+/**
+ * Google's `ErrorInfo.reason`s (domain googleapis.com, google/api/error_reason.proto) that say the
+ * gateway's credential or its project was refused, whatever the status beside them: Gemini answers
+ * a bad, revoked or deleted API key with `400 INVALID_ARGUMENT` and `API_KEY_INVALID`, which
+ * mapped by status alone blamed the client (a 400) and neither fell back nor cooled the deployment
+ * down. Each counts as the upstream status the router treats as the deployment's own trouble.
+ */
+const REASONS: Record<string, { status: 'UNAUTHENTICATED' | 'PERMISSION_DENIED'; outcome: 401 | 403 }> = {
+  API_KEY_INVALID: { status: 'UNAUTHENTICATED', outcome: 401 },
+  ACCESS_TOKEN_EXPIRED: { status: 'UNAUTHENTICATED', outcome: 401 },
+  ACCESS_TOKEN_TYPE_UNSUPPORTED: { status: 'UNAUTHENTICATED', outcome: 401 },
+  CREDENTIALS_MISSING: { status: 'UNAUTHENTICATED', outcome: 401 },
+  ACCOUNT_STATE_INVALID: { status: 'UNAUTHENTICATED', outcome: 401 },
+  API_KEY_SERVICE_BLOCKED: { status: 'PERMISSION_DENIED', outcome: 403 },
+  API_KEY_HTTP_REFERRER_BLOCKED: { status: 'PERMISSION_DENIED', outcome: 403 },
+  API_KEY_IP_ADDRESS_BLOCKED: { status: 'PERMISSION_DENIED', outcome: 403 },
+  API_KEY_ANDROID_APP_BLOCKED: { status: 'PERMISSION_DENIED', outcome: 403 },
+  API_KEY_IOS_APP_BLOCKED: { status: 'PERMISSION_DENIED', outcome: 403 },
+  ACCESS_TOKEN_SCOPE_INSUFFICIENT: { status: 'PERMISSION_DENIED', outcome: 403 },
+  SERVICE_DISABLED: { status: 'PERMISSION_DENIED', outcome: 403 },
+  BILLING_DISABLED: { status: 'PERMISSION_DENIED', outcome: 403 },
+  CONSUMER_SUSPENDED: { status: 'PERMISSION_DENIED', outcome: 403 },
+  CONSUMER_INVALID: { status: 'PERMISSION_DENIED', outcome: 403 },
+  USER_PROJECT_DENIED: { status: 'PERMISSION_DENIED', outcome: 403 },
+};
+
 interface GoogleError {
   code?: number;
   message?: string;
   status?: string;
-  details?: { '@type'?: string; retryDelay?: string }[];
+  details?: { '@type'?: string; retryDelay?: string; reason?: string; domain?: string }[];
 }
 
 /**
@@ -52,6 +78,8 @@ export function fromGeminiError(provider: string, err: unknown, signal: AbortSig
     return sdkError(provider, err, signal);
   }
   const body = parseBody(err.message);
+  const refused = credentialReason(body);
+  if (refused) return vendorError(provider, ERROR_STATUSES[refused.status], body.message ?? err.message, undefined, refused.outcome);
   const status = body.status && ERROR_STATUSES[body.status] ? body.status : BY_HTTP[err.status];
   const mapping = ERROR_STATUSES[status] ?? (err.status >= 500 ? ERROR_STATUSES.INTERNAL : UNDOCUMENTED_4XX);
   return vendorError(provider, mapping, body.message ?? err.message, retryDelaySeconds(body), err.status);
@@ -64,6 +92,15 @@ function parseBody(message: string): GoogleError {
   } catch {
     return {};
   }
+}
+
+/** What an ErrorInfo detail says about the gateway's credential, when it says it was refused. */
+function credentialReason(error: GoogleError): (typeof REASONS)[string] | undefined {
+  for (const d of error.details ?? []) {
+    if (d['@type']?.endsWith('google.rpc.ErrorInfo') && d.domain === 'googleapis.com' && d.reason && Object.hasOwn(REASONS, d.reason))
+      return REASONS[d.reason];
+  }
+  return undefined;
 }
 
 /** Google says when to retry in a RetryInfo detail ("30s", "1.5s"), not in a header. */

@@ -15,6 +15,7 @@ import {
 } from '@nestjs/common';
 import type { ValidationError } from 'class-validator';
 import type { FastifyRequest } from 'fastify';
+import { GatewayConfig, servedModelNames } from '@gateway/config';
 import { SpendService, utcDay } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import type { KeyRecord } from '../key-record';
@@ -22,7 +23,8 @@ import { KeyStore } from '../key-store.service';
 import { limitKeys } from '../limit-keys';
 import { LimitsService } from '../limits.service';
 import { adminActor, AdminGuard } from './admin.guard';
-import { applyChange, checkRecord, diff, sentFields } from './key-changes';
+import { AdminBodyShapePipe } from './body-shape.pipe';
+import { applyChange, checkModels, checkRecord, diff, sentFields } from './key-changes';
 import { KeyFieldsDto } from './key.dto';
 
 /**
@@ -62,21 +64,28 @@ const validation = new ValidationPipe({
  */
 @Controller('admin/keys')
 @UseGuards(AdminGuard)
-@UsePipes(validation)
+// The shape first: what the validation pipe walks is then bounded (body-shape.pipe.ts).
+@UsePipes(AdminBodyShapePipe, validation)
 export class AdminController {
   private readonly audit = new Logger('Audit');
+  /** What a key's `models` may name. */
+  private readonly served: string[];
 
   constructor(
+    config: GatewayConfig,
     private readonly keys: KeyStore,
     private readonly spend: SpendService,
     private readonly limits: LimitsService,
-  ) {}
+  ) {
+    this.served = servedModelNames(config);
+  }
 
   /** The new key is in the answer once; only its hash is stored. */
   @Post()
   @HttpCode(201)
   async create(@Body() body: KeyFieldsDto, @Req() request: FastifyRequest): Promise<KeyRecord & { key: string }> {
     const change = sentFields(body, request.body);
+    checkModels(change, this.served);
     const fields = applyChange({} as KeyRecord, change);
     checkRecord(fields, change);
     const { key, record } = await this.keys.create(fields);
@@ -94,16 +103,21 @@ export class AdminController {
     return (await this.keys.get(id)) ?? notFound(id);
   }
 
-  /** Only the fields sent change; `null` clears one. */
+  /** Only the fields sent change; `null` clears one. A revoked key is not changed (409). */
   @Patch(':id')
   async update(@Param('id') id: string, @Body() body: KeyFieldsDto, @Req() request: FastifyRequest): Promise<KeyRecord> {
     const change = sentFields(body, request.body);
+    checkModels(change, this.served);
     const { before, after } = await this.keys.update(id, (record) => {
+      if (record.revoked) throw revoked(id);
       const next = applyChange(record, change);
       checkRecord(next, change);
       return next;
     });
     this.record(request, 'update', id, diff(before, after));
+    // Spend of a key without a budget is written a lease period late: every replica writes it now,
+    // so the budget counts it everywhere from the answer on (not only on the replica that served it).
+    if (change.budget) await this.limits.flushEverywhere(id);
     return after;
   }
 
@@ -139,6 +153,11 @@ export class AdminController {
   private record(request: FastifyRequest, action: 'create' | 'update' | 'revoke', keyId: string, changes: Record<string, unknown>): void {
     this.audit.log({ msg: 'admin change', actor: adminActor(request), action, keyId, changes });
   }
+}
+
+/** Revocation is final: a PATCH that would edit a revoked key's record (limits no request uses) is refused instead. */
+function revoked(id: string): GatewayError {
+  return new GatewayError(409, `Key ${id} is revoked; a revoked key cannot be changed.`, 'invalid_request_error', 'key_revoked', 'id');
 }
 
 function notFound(id: string): never {

@@ -1,4 +1,4 @@
-import { BudgetConfig } from '@gateway/config';
+import { BudgetConfig, unmatchedModel } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import type { KeyRecord } from '../key-record';
 import type { KeyFieldsDto } from './key.dto';
@@ -7,24 +7,20 @@ import type { KeyFieldsDto } from './key.dto';
 export const KEY_FIELDS = ['name', 'owner', 'models', 'rpm', 'tpm', 'budget', 'expiresAt', 'metadata'] as const;
 type KeyField = (typeof KEY_FIELDS)[number];
 
-const METADATA_ENTRIES = 50;
+export const METADATA_ENTRIES = 50;
 const METADATA_VALUE_CHARS = 500;
 
 /**
  * The fields the request sent: `null` (clear) kept, fields left out dropped. Within `budget`
  * too: a budget sent without its period changes the amount and keeps the key's period.
+ * `raw` is the body AdminBodyShapePipe passed: an object of known fields only.
  */
 export function sentFields(body: KeyFieldsDto, raw: unknown): Partial<Record<KeyField, unknown>> {
-  // The validation pipe lets `null` through, and does not check names of Object's methods
-  // (`toString`, `hasOwnProperty`) against the fields: a key was created from either.
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
-    throw GatewayError.badRequest('The body must be a JSON object of key fields.', null, 'invalid_value');
   const given = raw as Record<string, unknown>;
-  const unknown = Object.keys(given).find((field) => !(KEY_FIELDS as readonly string[]).includes(field));
-  if (unknown)
-    throw GatewayError.badRequest(`Invalid value for '${unknown}': property ${unknown} should not exist.`, unknown, 'invalid_value');
   const fields: Partial<Record<KeyField, unknown>> = {};
-  for (const field of KEY_FIELDS) if (field in given) fields[field] = given[field] === null ? null : body[field];
+  for (const field of KEY_FIELDS) if (Object.hasOwn(given, field)) fields[field] = given[field] === null ? null : body[field];
+  // As sent: class-transformer drops entries named like Object.prototype's members (`toString`).
+  if (given.metadata) fields.metadata = { ...(given.metadata as Record<string, string>) };
   const budget = given.budget;
   if (body.budget && budget && typeof budget === 'object' && !('period' in budget)) fields.budget = { usd: body.budget.usd };
   return fields;
@@ -65,6 +61,15 @@ export function checkRecord(record: KeyRecord, change: Partial<Record<KeyField, 
   }
 }
 
+/**
+ * A `models` list names what the gateway serves, as config keys must: each entry a model name,
+ * alias or virtual model of `served`, or a prefix (`gpt-*`) that matches one. 400 naming the first that does not.
+ */
+export function checkModels(change: Partial<Record<KeyField, unknown>>, served: readonly string[]): void {
+  const unmatched = unmatchedModel((change.models as string[] | null | undefined) ?? [], served);
+  if (unmatched) throw invalid(`models[${unmatched.index}]`, unmatched.problem);
+}
+
 /** Field by field, what changed, for the audit line: values only, never a secret (records hold none). */
 export function diff(before: KeyRecord | undefined, after: KeyRecord): Record<string, { from: unknown; to: unknown }> {
   const changes: Record<string, { from: unknown; to: unknown }> = {};
@@ -77,6 +82,6 @@ export function diff(before: KeyRecord | undefined, after: KeyRecord): Record<st
   return changes;
 }
 
-function invalid(param: string, problem: string): GatewayError {
+export function invalid(param: string, problem: string): GatewayError {
   return GatewayError.badRequest(`Invalid value for '${param}': ${problem}.`, param, 'invalid_value');
 }

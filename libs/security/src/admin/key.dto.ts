@@ -9,11 +9,15 @@ import {
   IsOptional,
   IsString,
   Matches,
+  Max,
   MaxLength,
   Min,
   ValidateNested,
 } from 'class-validator';
 import { BudgetConfig, MODEL_ALLOWED, MODEL_ALLOWED_MESSAGE } from '@gateway/config';
+
+/** Entries of a key's `models` list. */
+export const MAX_MODELS = 1000;
 
 /**
  * POST /admin/keys, and PATCH /admin/keys/:id where every field is optional, only
@@ -26,13 +30,14 @@ export class KeyFieldsDto {
   @IsOptional()
   @IsArray()
   @ArrayNotEmpty()
-  @ArrayMaxSize(1000)
+  @ArrayMaxSize(MAX_MODELS)
   @IsString({ each: true })
   @MaxLength(200, { each: true })
   @Matches(MODEL_ALLOWED, { each: true, message: MODEL_ALLOWED_MESSAGE })
   models?: string[] | null;
-  @IsOptional() @IsInt() @Min(1) rpm?: number | null;
-  @IsOptional() @IsInt() @Min(1) tpm?: number | null;
+  /** At most 2^53-1: a JSON number past it is rounded when read, so it would be stored changed. */
+  @IsOptional() @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER) rpm?: number | null;
+  @IsOptional() @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER) tpm?: number | null;
   @IsOptional() @ValidateNested() @Type(() => BudgetConfig) budget?: BudgetConfig | null;
   @IsOptional() @IsISO8601({ strict: true }) expiresAt?: string | null;
   @IsOptional() @IsObject() metadata?: Record<string, string> | null;
