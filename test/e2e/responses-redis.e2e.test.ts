@@ -63,8 +63,7 @@ describe('stored responses in Redis, across two gateway replicas and two tenants
     const other = as(b, KEYS.TEAM_B_KEY);
     assert.equal((await apiError(other.responses.retrieve(first.id))).status, 404);
     const err = await apiError(other.responses.create({ model: 'mock', input: 'x', previous_response_id: first.id }));
-    assert.equal(err.status, 404);
-    assert.equal(err.param, 'previous_response_id');
+    assert.deepEqual([err.status, err.code, err.param], [400, 'previous_response_not_found', 'previous_response_id']);
     assert.equal((await apiError(other.responses.delete(first.id))).status, 404);
     await as(a, KEYS.TEAM_A_KEY).responses.retrieve(first.id); // still there: team-b could not delete it
   });

@@ -5,8 +5,9 @@ import fc from 'fast-check';
 import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import OpenAI from 'openai';
 import type { ResponseFunctionToolCall, ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import { ASSISTANT_MESSAGES_IN_A_ROW, ASSISTANT_TEXTS } from '../support/assistant-items';
 import { apiError, assertAbortReachesUpstream, PNG_DATA_URL } from '../support/chat';
-import { FakeAnthropic } from '../support/fake-anthropic';
+import { COUNT_TOKENS_BASE, FakeAnthropic } from '../support/fake-anthropic';
 import { FakeGemini } from '../support/fake-gemini';
 import { FakeOpenAI } from '../support/fake-openai';
 import type { FakeUpstream } from '../support/fake-upstream';
@@ -218,6 +219,18 @@ for (const v of VENDORS) {
       assert.deepEqual(res.text?.format, ANSWER_FORMAT);
     });
 
+    it('consecutive assistant messages (an item_reference among them) reach the vendor as separate texts', async () => {
+      const earlier = await client.responses.create({ model: v.echo, input: 'say something', store: true });
+      const said = earlier.output.find((o) => o.type === 'message')!;
+      await client.responses.create({
+        model: v.echo,
+        input: [...ASSISTANT_MESSAGES_IN_A_ROW, { type: 'item_reference', id: said.id }, { role: 'user', content: 'go on' }],
+      });
+      const sent = sentLast(v);
+      for (const text of [...ASSISTANT_TEXTS, earlier.output_text])
+        assert.ok(sent.includes(`"text":${JSON.stringify(text)}`), `${JSON.stringify(text)} is a text of its own in ${sent}`);
+    });
+
     it('previous_response_id continues a stored conversation (streamed turn included)', async () => {
       const first = await client.responses.create({ model: v.echo, input: 'My name is Zed.', store: true, instructions: 'Be kind.' });
       const stream = client.responses.stream({ model: v.echo, previous_response_id: first.id, input: 'What is my name?' });
@@ -308,14 +321,69 @@ describe('Responses API: errors, storage and the mock model', () => {
     assert.equal((await apiError(client.responses.delete(created.id))).status, 404);
   });
 
-  it('store: false is not kept; an unknown previous_response_id is a 404 naming it', async () => {
+  // Found by an independent check: these were 404 `not_found`, and clients recover (resend the whole
+  // conversation) only on OpenAI's 400 `previous_response_not_found`.
+  it('store: false is not kept; continuing an unknown, unstored or deleted response is a 400 previous_response_not_found', async () => {
     const res = await client.responses.create({ model: 'mock', input: 'forget me', store: false });
     assert.equal((res as { store?: boolean }).store, false);
     assert.equal((await apiError(client.responses.retrieve(res.id))).status, 404);
-    const err = await apiError(client.responses.create({ model: 'mock', input: 'x', previous_response_id: res.id }));
-    assert.equal(err.status, 404);
-    assert.equal(err.param, 'previous_response_id');
-    assert.equal(err.type, 'invalid_request_error');
+    const deleted = await client.responses.create({ model: 'mock', input: 'delete me', store: true });
+    await client.responses.delete(deleted.id);
+    for (const id of [res.id, deleted.id, 'resp_unknown']) {
+      for (const stream of [false, true]) {
+        const err = await apiError(client.responses.create({ model: 'mock', input: 'x', previous_response_id: id, stream }));
+        assert.ok(err instanceof OpenAI.BadRequestError, `${id} stream ${stream}: ${err.status}`);
+        assert.deepEqual(
+          [err.code, err.param, err.type, (err.error as { message: string }).message],
+          ['previous_response_not_found', 'previous_response_id', 'invalid_request_error', `Previous response with id '${id}' not found.`],
+        );
+      }
+    }
+  });
+
+  // Found by an independent check: safety_identifier and prompt_cache_key were not echoed.
+  it('user, safety_identifier, prompt_cache_key and metadata (keys up to 64 characters) are echoed, streamed or not, and on GET', async () => {
+    const settings = { user: 'u-1', safety_identifier: 'sid-1', prompt_cache_key: 'pck-1', metadata: { ['k'.repeat(64)]: 'v' } };
+    const echoed = (r: OpenAI.Responses.Response) => ({
+      user: r.user,
+      safety_identifier: r.safety_identifier,
+      prompt_cache_key: r.prompt_cache_key,
+      metadata: r.metadata,
+    });
+    const created = await client.responses.create({ model: 'mock', input: 'x', ...settings });
+    const streamed = await client.responses.stream({ model: 'mock', input: 'x', ...settings }).finalResponse();
+    for (const r of [created, streamed, await client.responses.retrieve(created.id), await client.responses.retrieve(streamed.id)])
+      assert.deepEqual(echoed(r), settings);
+  });
+
+  // Found by an independent check: the key count and value length were checked, the key length was not.
+  it('a metadata key over 64 characters is a 400 naming metadata and the key, as on OpenAI', async () => {
+    const err = await apiError(client.responses.create({ model: 'mock', input: 'x', metadata: { ['k'.repeat(65)]: 'v' } }));
+    assert.deepEqual([err.status, err.param, err.code], [400, 'metadata', 'invalid_value']);
+    assert.match(err.message, /Invalid key 'k{64}…' in 'metadata': must NOT have more than 64 characters/);
+  });
+
+  // Found by an independent check: both were read as response ids and answered 405 "use GET or DELETE".
+  it('input_tokens counts the prompt a create would send (Anthropic counts it, else the estimate); compact is a 404 naming it', async () => {
+    const first = await client.responses.create({ model: 'claude-echo', input: 'My name is Zed.', store: true });
+    const body = { model: 'claude-echo', instructions: 'Be brief.', previous_response_id: first.id, input: 'What is my name?' };
+    const counted = await client.responses.inputTokens.count(body).withResponse();
+    assert.equal(counted.data.object, 'response.input_tokens');
+    assert.match(counted.response.headers.get('x-gateway-token-count') ?? '', /^upstream; deployment=claude-echo/);
+    const sent = VENDORS[1].upstream.last();
+    assert.equal(sent.path, '/v1/messages/count_tokens');
+    assert.match(JSON.stringify(sent.body), /My name is Zed\..*What is my name\?.*"system":\[\{"type":"text","text":"Be brief\."\}\]/);
+    assert.ok(counted.data.input_tokens > COUNT_TOKENS_BASE, 'the fake counted it');
+
+    const estimate = await client.responses.inputTokens.count({ model: 'mock', input: 'count these words please' }).withResponse();
+    assert.equal(estimate.response.headers.get('x-gateway-token-count'), 'estimate');
+    assert.ok(estimate.data.input_tokens > 0);
+    const err = await apiError(client.responses.inputTokens.count({ model: 'mock', input: 'x', previous_response_id: 'resp_unknown' }));
+    assert.deepEqual([err.status, err.code], [400, 'previous_response_not_found']);
+
+    const compact = await apiError(client.responses.compact({ model: 'mock', input: 'x' }));
+    assert.deepEqual([compact.status, compact.code, compact.type], [404, 'unsupported_endpoint', 'invalid_request_error']);
+    assert.match(compact.message, /\/v1\/responses\/compact .*not supported/);
   });
 
   it('bad requests get OpenAI errors naming the parameter', async () => {

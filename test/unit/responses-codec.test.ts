@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { Response, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { GatewayError } from '../../libs/providers/src/gateway-error';
+import { ASSISTANT_MESSAGES_IN_A_ROW, ASSISTANT_TEXTS } from '../support/assistant-items';
 import { thrown } from '../support/chat';
 import { usageOf } from '../../libs/providers/src/translation/completion';
 import { encodeChunks } from '../../apps/gateway/src/pipeline/chat-chunks';
@@ -97,6 +98,27 @@ describe('Responses request -> chat params', () => {
     ]);
     assert.deepEqual(params.tool_choice, { type: 'function', function: { name: 'get_weather' } });
     assert.equal(params.parallel_tool_calls, false);
+  });
+
+  it('assistant texts in a row are separate text parts of the one assistant turn, its calls included', () => {
+    const params = toChatParams(
+      req({
+        input: [
+          ...ASSISTANT_MESSAGES_IN_A_ROW,
+          { role: 'assistant', content: '' },
+          { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{}' },
+          { role: 'assistant', content: 'Third.' },
+        ],
+      }),
+    );
+    assert.deepEqual(params.messages, [
+      { role: 'user', content: 'Q' },
+      {
+        role: 'assistant',
+        content: [...ASSISTANT_TEXTS, 'Third.'].map((text) => ({ type: 'text', text })),
+        tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+      },
+    ]);
   });
 
   it('text.format json_schema and json_object become response_format; stream asks for usage', () => {

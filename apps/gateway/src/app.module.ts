@@ -20,6 +20,7 @@ import { ThreadStore } from './messages/threads/thread-store';
 import { MessageThreads } from './messages/threads/threads';
 import { ModelsController } from './models/models.controller';
 import { ChatPipeline } from './pipeline/chat-pipeline';
+import { TokenCounter } from './pipeline/token-count';
 import { ReasoningStateStore } from './reasoning-state/reasoning-state.store';
 import { ResponsesController } from './responses/responses.controller';
 import { ResponseStore } from './responses/store';
@@ -47,6 +48,7 @@ export class AppModule {
       providers: [
         ShutdownState,
         ChatPipeline,
+        TokenCounter,
         ResponseStore,
         ThreadStore,
         MessageThreads,

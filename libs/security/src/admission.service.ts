@@ -6,7 +6,7 @@ import { GatewayError } from '@gateway/providers';
 import type { Plan } from '@gateway/router';
 import { type KeyRecord, mayUseModel } from './key-record';
 import { type Demand, LimitsService, type Reservation, type Usage } from './limits.service';
-import { ANTHROPIC_RATE_HEADERS, rateHeadersOf } from './rate-headers';
+import { rateHeadersOf } from './rate-headers';
 
 /** Tokens reserved for the completion when neither the request nor the deployment bounds it. */
 const DEFAULT_COMPLETION_RESERVE = 256;
@@ -40,16 +40,22 @@ export class AdmissionService {
   }
 
   /**
-   * A token count (the Messages API's count_tokens): the model must be one the key may use,
-   * and the count is a request against its RPM, since it may call the vendor with the
-   * gateway's key; not against TPM or the budget, as counting uses no tokens and costs nothing.
-   * Nothing to settle.
+   * A token count (the Messages API's count_tokens, the Responses API's input_tokens): the model
+   * must be one the key may use, and the count is a request against its RPM, since it may call
+   * the vendor with the gateway's key; not against TPM or the budget, as counting uses no tokens
+   * and costs nothing. Nothing to settle. `protocol` as for admit.
    */
-  async admitTokenCount(request: FastifyRequest, reply: FastifyReply, requestedModel: string, plan: Plan): Promise<void> {
+  async admitTokenCount(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requestedModel: string,
+    plan: Plan,
+    protocol?: ProviderType,
+  ): Promise<void> {
     const key = request.gatewayKey;
     if (!key) return;
     allowModel(key, requestedModel, plan);
-    const { headers } = await this.limits.admitFree(key, ANTHROPIC_RATE_HEADERS);
+    const { headers } = await this.limits.admitFree(key, rateHeadersOf(protocol));
     for (const [name, value] of Object.entries(headers)) reply.header(name, value);
   }
 

@@ -5,7 +5,8 @@ import { GatewayError } from '@gateway/providers';
 interface FastifyLikeError {
   code?: string;
   statusCode?: number;
-  validation?: { instancePath: string; keyword: string; message?: string; params: Record<string, unknown> }[];
+  // `propertyName`: the key whose name broke a `propertyNames` rule (the error's path is its object's).
+  validation?: { instancePath: string; keyword: string; message?: string; params: Record<string, unknown>; propertyName?: string }[];
   validationContext?: string;
 }
 
@@ -85,8 +86,15 @@ function fromValidation(v: AjvError, context = 'body'): GatewayError {
         ? `Invalid type for '${name}': expected ${oneOf(String(v.params.type).split(','))}.`
         : v.keyword === 'additionalProperties'
           ? `Unrecognized request argument supplied: '${name}'.`
-          : `Invalid value for '${name}': ${v.message}.`;
+          : v.propertyName !== undefined
+            ? `Invalid key '${shortened(v.propertyName)}' in '${name}': ${v.message}.`
+            : `Invalid value for '${name}': ${v.message}.`;
   return GatewayError.badRequest(message, param, v.keyword === 'required' ? 'missing_required_parameter' : 'invalid_value');
+}
+
+/** A client's key as an error message quotes it: the start of it, as the key may be as long as the body. */
+function shortened(key: string): string {
+  return key.length > 64 ? `${key.slice(0, 64)}…` : key;
 }
 
 /** ['string', 'null', 'array'] -> "string, null or array". */

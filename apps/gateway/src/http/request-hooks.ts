@@ -40,6 +40,7 @@ const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics']);
 const OPERATIONS: Readonly<Record<string, GenAiOperation>> = {
   '/v1/embeddings': 'embeddings',
   '/v1/messages/count_tokens': 'count_tokens',
+  '/v1/responses/input_tokens': 'count_tokens',
 };
 
 export interface AccessDeps {

@@ -1,15 +1,13 @@
 import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { genAiProviderName, MetricsService } from '@gateway/metrics';
-import { asGatewayError, endAttempt, RouterService, startAttempt } from '@gateway/router';
+import { MetricsService } from '@gateway/metrics';
 import { bodyText } from '@gateway/providers';
-import { AdmissionService } from '@gateway/security';
-import { clientSignal } from '../http/client-signal';
 import { sendJson } from '../http/describe-run';
-import { requestState, tenantOf, upstreamHeaders } from '../http/request-state';
+import { requestState, tenantOf } from '../http/request-state';
 import { writeSse } from '../http/sse';
 import { ChatPipeline } from '../pipeline/chat-pipeline';
+import { TokenCounter } from '../pipeline/token-count';
 import { newMessageId, toMessageResult, toMessageStream } from './codec';
 import { countTokensSchema, messagesSchema } from './messages.schema';
 import { toChatRequest } from './request';
@@ -30,9 +28,8 @@ import type { MessagesRequest } from './wire';
 export class MessagesController {
   constructor(
     private readonly pipeline: ChatPipeline,
-    private readonly router: RouterService,
+    private readonly tokens: TokenCounter,
     private readonly metrics: MetricsService,
-    private readonly admission: AdmissionService,
     private readonly threads: MessageThreads,
   ) {}
 
@@ -65,12 +62,10 @@ export class MessagesController {
   }
 
   /**
-   * The first deployment's own count when its vendor offers one (Anthropic), else (or when
-   * that call fails) the router's estimate, about four characters a token. The
-   * `x-gateway-token-count` header says which. An Anthropic-only request (server tools) is
-   * planned like a message, so its first deployment is an Anthropic one. The key is checked
-   * as for a message: its models, and its RPM (AdmissionService.admitTokenCount). A count on a
-   * message thread (`thread`) counts the request it stands for: a continue's whole conversation.
+   * The prompt's tokens as TokenCounter counts them (Anthropic's own count on an Anthropic
+   * deployment, else the gateway's estimate). An Anthropic-only request (server tools) is planned
+   * like a message, so its first deployment is an Anthropic one. A count on a message thread
+   * (`thread`) counts the request it stands for: a continue's whole conversation.
    */
   @Post('count_tokens')
   @HttpCode(200)
@@ -78,41 +73,7 @@ export class MessagesController {
   async countTokens(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<{ input_tokens: number }> {
     const thread = await this.threads.counted(tenantOf(request), request.body as ThreadedRequest, betaHeader(request));
     const { chat, native } = toChatRequest(thread?.body ?? (request.body as MessagesRequest), thread ? thread.beta : betaHeader(request));
-    const plan = this.router.planChat(chat, undefined, native);
-    const state = requestState(request);
-    state.model = plan.group.name;
-    await this.admission.admitTokenCount(request, reply, chat.model, plan);
-    const d = plan.deployments[0];
-    if (d?.provider.countTokens) {
-      const signal = clientSignal(reply);
-      state.genAiProvider = genAiProviderName(d.provider);
-      // Timed as a router attempt is, so the upstream call has its span and its traceparent names it.
-      const timing = state.timeline && startAttempt(state.timeline, d, Date.now());
-      const ctx = {
-        upstreamModel: d.upstreamModel,
-        signal,
-        requestId: request.id,
-        deployment: d.config,
-        native,
-        upstreamHeaders: upstreamHeaders(request, timing),
-      };
-      const counted = await d.provider.countTokens(chat, ctx).then(
-        (tokens) => {
-          if (timing) endAttempt(timing, Date.now());
-          return tokens;
-        },
-        (err: unknown) => {
-          if (timing) endAttempt(timing, Date.now(), asGatewayError(err, signal));
-          return undefined;
-        },
-      );
-      if (counted !== undefined) {
-        reply.header('x-gateway-token-count', `upstream; deployment=${d.id}`);
-        return { input_tokens: counted };
-      }
-    }
-    reply.header('x-gateway-token-count', 'estimate');
-    return { input_tokens: plan.profile.promptTokens };
+    return { input_tokens: await this.tokens.count(request, reply, chat, 'anthropic', native) };
   }
 }
 

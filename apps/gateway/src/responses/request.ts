@@ -203,6 +203,23 @@ class ChatTurns {
     return this.assistant;
   }
 
+  /**
+   * Assistant text joins the open assistant message (text and the calls after it are one chat
+   * turn), each text as its own part: two assistant messages in a row (a commentary message and
+   * the answer, an item_reference and the message after it) reach the vendor as two texts (two
+   * Anthropic text blocks, two Gemini parts), not one string with their sentences run together.
+   * A single text stays a string, as before.
+   */
+  addAssistantText(texts: string[]): void {
+    const open = this.openAssistant();
+    const said =
+      typeof open.content === 'string'
+        ? [open.content]
+        : (open.content ?? []).map((part) => (part.type === 'text' ? part.text : part.refusal));
+    const all = [...said, ...texts].filter((text) => text !== '');
+    open.content = all.length > 1 ? all.map((text) => ({ type: 'text' as const, text })) : (all[0] ?? '');
+  }
+
   push(message: ChatCompletionMessageParam): void {
     if (message.role !== 'tool') this.endToolRound();
     this.assistant = undefined;
@@ -262,10 +279,9 @@ const toolOutput = ((turns, item: ToolOutputItem, path) => {
 const ITEM_HANDLERS: Record<string, Handler<never>> = {
   message: ((turns, item: MessageItem, path) => {
     if (item.role === 'assistant') {
-      const text =
-        typeof item.content === 'string' ? item.content : item.content.map((p, j) => assistantText(p, `${path}.content[${j}]`)).join('');
-      const open = turns.openAssistant();
-      open.content = (typeof open.content === 'string' ? open.content : '') + text;
+      turns.addAssistantText(
+        typeof item.content === 'string' ? [item.content] : item.content.map((p, j) => assistantText(p, `${path}.content[${j}]`)),
+      );
       return;
     }
     if (!['user', 'system', 'developer'].includes(item.role)) {

@@ -62,6 +62,8 @@ export function responseShell(ctx: ResponseContext, model: string): Response {
     truncation: 'disabled',
     usage: undefined,
     user: r.user,
+    safety_identifier: r.safety_identifier,
+    prompt_cache_key: r.prompt_cache_key,
     metadata: r.metadata ?? {},
     // `output_text` is computed by the SDKs, not sent by the API.
   } as unknown as Response;

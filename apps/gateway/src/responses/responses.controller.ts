@@ -9,6 +9,7 @@ import { sendJson } from '../http/describe-run';
 import { requestState, tenantOf } from '../http/request-state';
 import { writeSse } from '../http/sse';
 import { ChatPipeline } from '../pipeline/chat-pipeline';
+import { TokenCounter } from '../pipeline/token-count';
 import { isResponseId, newResponseId, responseIdOfItem } from './ids';
 import { contextItems } from './input-items';
 import { type InputItemsQuery, inputItemsPage } from './input-items-page';
@@ -29,6 +30,7 @@ import { searchedTools } from './tool-search';
 export class ResponsesController {
   constructor(
     private readonly pipeline: ChatPipeline,
+    private readonly tokens: TokenCounter,
     private readonly store: ResponseStore,
     private readonly metrics: MetricsService,
   ) {}
@@ -39,11 +41,7 @@ export class ResponsesController {
   async create(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const body = request.body as ResponsesRequest;
     const tenant = tenantOf(request);
-    const previous = body.previous_response_id ? await this.previous(tenant, body.previous_response_id) : undefined;
-    const input = await this.resolveReferences(tenant, body.input);
-    // Tools the conversation's tool searches loaded stay callable (tool-search.ts).
-    const searched = searchedTools(previous?.items);
-    const chat = toChatParams({ ...body, input }, previous?.messages, searched);
+    const { previous, input, searched, chat } = await this.translate(tenant, body);
     const ctx: ResponseContext = {
       id: newResponseId(),
       createdAt: Math.floor(Date.now() / 1000),
@@ -73,6 +71,38 @@ export class ResponsesController {
     return writeSse(reply, encoder.encode(outcome.frames, save), this.metrics, (error) => encoder.failure(error));
   }
 
+  /**
+   * OpenAI's input token count (`client.responses.inputTokens.count()`): the prompt a create with
+   * this body would send (previous_response_id and item_reference resolved), counted as the
+   * Messages API's count_tokens counts (TokenCounter).
+   */
+  @Post('input_tokens')
+  @HttpCode(200)
+  @RouteSchema({ body: createResponseSchema })
+  async inputTokens(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ object: 'response.input_tokens'; input_tokens: number }> {
+    const { chat } = await this.translate(tenantOf(request), request.body as ResponsesRequest);
+    return { object: 'response.input_tokens', input_tokens: await this.tokens.count(request, reply, chat, 'openai') };
+  }
+
+  /**
+   * OpenAI's conversation compaction is a model call whose output (an encrypted `compaction` item)
+   * only OpenAI reads back: not served here. Without this route the path read as a response id,
+   * and the 405 told the client to use GET or DELETE.
+   */
+  @Post('compact')
+  compact(): never {
+    throw new GatewayError(
+      404,
+      'POST /v1/responses/compact (compacting a conversation) is not supported by this gateway.',
+      'invalid_request_error',
+      'unsupported_endpoint',
+      null,
+    );
+  }
+
   @Get(':id')
   async retrieve(@Req() request: FastifyRequest, @Param('id') id: string, @Query('stream') stream?: string): Promise<Response> {
     if (stream === 'true')
@@ -91,15 +121,30 @@ export class ResponsesController {
     return { id, object: 'response', deleted: true };
   }
 
-  private async stored(tenant: string, id: string, param: string | null = null): Promise<StoredResponse> {
+  /** The request as chat params, with the stored response it continues and the items it references resolved. */
+  private async translate(tenant: string, body: ResponsesRequest) {
+    const previous = body.previous_response_id ? await this.previous(tenant, body.previous_response_id) : undefined;
+    const input = await this.resolveReferences(tenant, body.input);
+    // Tools the conversation's tool searches loaded stay callable (tool-search.ts).
+    const searched = searchedTools(previous?.items);
+    return { previous, input, searched, chat: toChatParams({ ...body, input }, previous?.messages, searched) };
+  }
+
+  private async stored(tenant: string, id: string): Promise<StoredResponse> {
     const found = isResponseId(id) ? await this.store.get(tenant, id) : undefined;
-    if (!found) throw notFound(`Response with id '${id}' not found.`, param);
+    if (!found) throw notFound(`Response with id '${id}' not found.`, null);
     return found;
   }
 
+  /**
+   * A continuation of a response the gateway cannot find (unknown, `store: false`, deleted, expired,
+   * another key's) is OpenAI's 400 `previous_response_not_found`, not the 404 of GET: clients such as
+   * Codex recover on that code by sending the whole conversation again.
+   */
   private previous(tenant: string, id: string): Promise<StoredResponse> {
-    return this.stored(tenant, id, 'previous_response_id').catch((err: GatewayError) => {
-      throw err.status === 404 ? notFound(`Previous response with id '${id}' not found.`, 'previous_response_id') : err;
+    return this.stored(tenant, id).catch((err: GatewayError) => {
+      if (err.status !== 404) throw err;
+      throw GatewayError.badRequest(`Previous response with id '${id}' not found.`, 'previous_response_id', 'previous_response_not_found');
     });
   }
 

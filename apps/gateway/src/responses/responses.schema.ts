@@ -142,7 +142,13 @@ export const createResponseSchema = {
     top_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
     max_output_tokens: { type: ['integer', 'null'], minimum: 1, maximum: MAX_COMPLETION_TOKENS },
     parallel_tool_calls: { type: ['boolean', 'null'] },
-    metadata: { type: ['object', 'null'], maxProperties: 16, additionalProperties: { type: 'string', maxLength: 512 } },
+    // OpenAI's limits: 16 pairs, keys up to 64 characters, values up to 512.
+    metadata: {
+      type: ['object', 'null'],
+      maxProperties: 16,
+      propertyNames: { maxLength: 64 },
+      additionalProperties: { type: 'string', maxLength: 512 },
+    },
     user: text,
     tools: { type: 'array', maxItems: 512, items: tool },
     tool_choice: toolChoice,
