@@ -9,6 +9,7 @@ import { AdmissionService } from '@gateway/security';
 import { AppModule } from './app.module';
 import { closeConnectionsWhileDraining, drainOnSignals } from './health/drain';
 import { ShutdownState } from './health/shutdown-state';
+import { UnusedConnections } from './health/unused-connections';
 import { BodyRedactor } from './http/body-redaction';
 import { clientErrorHandler, frameworkErrors } from './http/client-error';
 import { configureFastify, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './http/fastify-setup';
@@ -69,6 +70,8 @@ async function bootstrap(): Promise<void> {
     headersTimeout: HEADERS_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
   });
+  const servers = [fastify.server, ops.server];
+  const unused = new UnusedConnections(servers);
 
   // Not app.listen: it logs a listen error as an error line of its own before rejecting, so a
   // port already taken printed a JSON error after listenOrExit's one documented line.
@@ -90,7 +93,8 @@ async function bootstrap(): Promise<void> {
   drainOnSignals({
     state: app.get(ShutdownState),
     close: () => app.close(),
-    servers: [fastify.server, ops.server],
+    servers,
+    unused,
     delayMs: server.shutdownDelayMs,
     graceMs: server.shutdownGraceMs,
     log,

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ShutdownState } from './shutdown-state';
+import type { UnusedConnections } from './unused-connections';
 
 /** Sweep interval for keep-alive sockets that went idle during the drain. */
 const SWEEP_MS = 100;
@@ -15,6 +16,8 @@ export interface Drain {
   close: () => Promise<void>;
   /** Every listener (public and ops): closed, then their idle and, after the grace, all connections. */
   servers: Server[];
+  /** The listeners' connections that carry no request yet: closed with the idle ones. */
+  unused: UnusedConnections;
   /** How long the gateway keeps accepting after SIGTERM while reporting not ready. */
   delayMs: number;
   /** How long in-flight requests and streams get once it stops accepting. */
@@ -55,11 +58,14 @@ export function drainOnSignals(drain: Drain): void {
   process.on('SIGINT', () => onSignal('SIGINT'));
 }
 
-function stopAccepting({ close, servers, graceMs, log, exit }: Drain): void {
+function stopAccepting({ close, servers, unused, graceMs, log, exit }: Drain): void {
   log.info('draining: no new connections, finishing in-flight requests');
-  // Keep-alive sockets that go idle once their response is done would otherwise
-  // hold the drain open until the client's own idle timeout.
-  const sweep = setInterval(() => servers.forEach((s) => s.closeIdleConnections()), SWEEP_MS);
+  // Keep-alive sockets that go idle once their response is done, and connections never used,
+  // would otherwise hold the drain open until the client's own idle timeout.
+  const sweep = setInterval(() => {
+    servers.forEach((s) => s.closeIdleConnections());
+    unused.close();
+  }, SWEEP_MS);
   const force = setTimeout(() => {
     log.warn('grace period over: closing remaining connections');
     servers.forEach((s) => s.closeAllConnections());

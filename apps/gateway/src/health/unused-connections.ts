@@ -1,0 +1,31 @@
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+
+/**
+ * The open connections of some listeners, to close those that have not sent a byte yet.
+ *
+ * Node counts a connection as busy from the moment it is accepted (so `headersTimeout` covers a
+ * client that connects and sends nothing), and `closeIdleConnections()` skips it (nodejs/node#63452):
+ * one such connection held a drain open for the whole grace. Clients leave them: undici (Node's
+ * `fetch`, the official OpenAI SDK) reconnects after a streamed response is aborted and keeps that
+ * connection unused in its pool when it has another one to the host (nodejs/undici#5845); browsers
+ * and load balancers open connections ahead of requests. None has a request to wait for.
+ * Create before listening, so every connection is seen.
+ */
+export class UnusedConnections {
+  private readonly open = new Set<Socket>();
+
+  constructor(servers: Server[]) {
+    for (const server of servers) server.on('connection', (socket: Socket) => this.track(socket));
+  }
+
+  /** Closes every connection that has sent nothing; one with a request, even half sent, stays. */
+  close(): void {
+    for (const socket of this.open) if (socket.bytesRead === 0) socket.destroy();
+  }
+
+  private track(socket: Socket): void {
+    this.open.add(socket);
+    socket.once('close', () => this.open.delete(socket));
+  }
+}

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { describe, it } from 'node:test';
+import { UnusedConnections } from '../../apps/gateway/src/health/unused-connections';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('UnusedConnections (what the drain closes besides idle keep-alive connections)', () => {
+  it('closes only the connections that sent nothing: one sending its request head, or waiting for its answer, stays', async () => {
+    const server = createServer(() => {
+      // Never answered: a request in flight.
+    });
+    const accepted: Socket[] = [];
+    server.on('connection', (socket: Socket) => accepted.push(socket));
+    const unused = new UnusedConnections([server]);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const open = async (bytes: string) => {
+      const socket = connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      if (bytes) socket.write(bytes);
+      return socket.resume();
+    };
+    try {
+      const silent = await open('');
+      await open('POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\n');
+      await open('GET / HTTP/1.1\r\nHost: gw\r\n\r\n');
+      // The server has read what each sent (three accepted, two of them with bytes in).
+      while (accepted.length < 3 || accepted.filter((s) => s.bytesRead > 0).length < 2) await sleep(5);
+      const silentClosed = once(silent, 'close');
+
+      unused.close();
+
+      assert.deepEqual(
+        accepted.map((s) => s.destroyed),
+        [true, false, false],
+      );
+      await silentClosed;
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
