@@ -162,6 +162,16 @@ export const TRANSPOSED_WORDS = new Set(
  * coffee". That word, added on one side only, asks for something else.
  */
 export const CONTRASTS = new Set('instead rather statt anstatt anstelle lieu vez lugar invés invece plaats'.split(' '));
+/**
+ * Words that leave out the term after them, as a negation does: "all logs except errors", "tous sauf les
+ * pommes". With NEGATIONS and CONTRASTS they order the terms either side ("shoes but not socks" is not
+ * "socks but not shoes"). Single words only; "other than", "apart from" by EXCLUDING_PHRASES.
+ */
+export const EXCLUSIONS = new Set(
+  'except excluding excepting sauf excepté hormis außer ausgenommen excepto salvo sin exceto sem tranne eccetto behalve zonder'.split(' '),
+);
+/** Two-word exclusions, by their first word and the word after it. */
+export const EXCLUDING_PHRASES = new Set(['other than', 'apart from', 'aside from']);
 /** Nouns that take a part of what follows their "of": "cancel part of my order", "the rest of my files". */
 export const PARTITIVES = new Set('part parts portion piece section share fraction remainder rest bit segment'.split(' '));
 /** Words between a qualifier or a modifier and its noun: "for the sale of land", "store the cooked rice". */

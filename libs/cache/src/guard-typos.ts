@@ -11,7 +11,7 @@ import { stem } from './guard-words';
  * ENGLISH_WORDS), or, in a word of six letters
  * or more, one letter dropped, doubled or wrong, where the typo is no English word itself ("pasword",
  * "diffrence", "passsword"; "desert" / "dessert", "former" / "farmer" are words: ENGLISH_WORDS). Terms and
- * sequence only: what the substitution and qualifier checks compare.
+ * sequence (and the terms a negation orders), what the substitution, qualifier and exclusion checks compare.
  */
 export function misspelt(query: PromptFacts, cached: PromptFacts): PromptFacts {
   // The word list is English: in another language a letter apart is often another word ("puerto" / "puerta",
@@ -31,6 +31,10 @@ export function misspelt(query: PromptFacts, cached: PromptFacts): PromptFacts {
     ...query,
     sequence: query.sequence.map((w) => fixes.get(w) ?? w),
     terms: query.terms.map((t) => terms.get(t) ?? t).filter((t) => t !== ''),
+    exclusions: query.exclusions.map(({ left, before }) => ({
+      left: terms.get(left) ?? left,
+      before: before.map((t) => terms.get(t) ?? t),
+    })),
   };
 }
 

@@ -9,6 +9,8 @@ import {
   DETERMINERS,
   DIRECTION_MARKERS,
   DIRECTION_MARKERS_BETWEEN_NAMES,
+  EXCLUDING_PHRASES,
+  EXCLUSIONS,
   FRAME_WORDS,
   HEADINGS,
   NEGATING_PREFIXES,
@@ -40,6 +42,7 @@ import { type CodeFacts, readCode } from './code';
 import { SYMBOL } from './symbols';
 import { synonymous, termOf } from './guard-lexicon';
 import { misspelt } from './guard-typos';
+import { readFormats } from './guard-formats';
 import { plural, stem } from './guard-words';
 
 /** Why the guard refused a semantic neighbour. */
@@ -69,6 +72,8 @@ export interface PromptFacts {
   symbols: string[];
   /** Operators with their operands and backtick code, where order and case count (code.ts). */
   code: CodeFacts;
+  /** Date and time formats as written, in order ("YYYY-MM-DD", "HH:mm"): guard-formats.ts. */
+  formats: string[];
   /** "first", "second", "last", in order. */
   ordinals: string[];
   /** Quantifiers by what they claim (QUANTIFIERS), sorted, once each: compared only when both prompts have one. */
@@ -100,6 +105,12 @@ export interface PromptFacts {
   roles: string[];
   /** The partitive terms right before "of", which take the term after it: "part" in "cancel part of my order". */
   heads: Set<string>;
+  /**
+   * For each negation or exclusion with a term after it, the term it leaves out and the terms before it: sock
+   * after [customer, bought, shoe] in "customers who bought shoes but not socks", develop after [commit, main]
+   * in "commits in main that are not in develop", coffee after [tea] in "tea rather than coffee".
+   */
+  exclusions: Exclusion[];
   /** The terms that open a condition or qualifier ("while pregnant", "for the sale of land", "of stopping metformin") or that are set against another ("a refund instead of"). */
   qualifiers: Set<string>;
   /**
@@ -121,6 +132,12 @@ export interface PromptFacts {
   particles: Set<string>;
 }
 
+/** A term a negation or an exclusion leaves out, and the terms before it. */
+export interface Exclusion {
+  left: string;
+  before: string[];
+}
+
 /**
  * The second check before a semantic hit is served. Vectors of "what is 2+2" and
  * "what is 2+3" are almost equal; their answers are not. The guard refuses only
@@ -133,12 +150,19 @@ export interface PromptFacts {
 export function guard(asked: PromptFacts, cached: PromptFacts, similarity = 1, substitutionThreshold = 0): GuardReason | undefined {
   const query = misspelt(asked, cached);
   if (!sameList(query.numbers, cached.numbers)) return 'numbers';
-  if (!sameList(query.symbols, cached.symbols) || differentCode(query.code, cached.code)) return 'symbols';
+  if (!sameList(query.symbols, cached.symbols) || differentCode(query.code, cached.code) || differWhereBoth(query.formats, cached.formats))
+    return 'symbols';
   if (!sameList(query.ordinals, cached.ordinals)) return 'numbers';
   if (differWhereBoth(query.units, cached.units)) return 'units';
   if (query.negations !== cached.negations || opposed(query, cached)) return 'negation';
   if (!sameEntities(query, cached) || otherPeople(query.persons, cached.persons)) return 'entities';
-  if (swapped(query, cached) || headedApart(query, cached) || ownedApart(query, cached) || differWhereBoth(query.times, cached.times))
+  if (
+    swapped(query, cached) ||
+    exclusionsTraded(query, cached) ||
+    headedApart(query, cached) ||
+    ownedApart(query, cached) ||
+    differWhereBoth(query.times, cached.times)
+  )
     return 'direction';
   if (differentQuestion(query, cached)) return 'question';
   if (differentTense(query, cached)) return 'tense';
@@ -176,6 +200,7 @@ export function promptFacts(text: string): PromptFacts {
     numbers: [],
     symbols: [],
     code: readCode(expanded),
+    formats: readFormats(text.normalize('NFKC')),
     ordinals: [],
     quantifiers: [],
     tenses: new Set(),
@@ -192,6 +217,7 @@ export function promptFacts(text: string): PromptFacts {
     gaps: [],
     roles: [],
     heads: new Set(),
+    exclusions: [],
     qualifiers: new Set(),
     headings: new Map(),
     owners: new Map(),
@@ -215,6 +241,9 @@ export function promptFacts(text: string): PromptFacts {
   let ownerNext = '';
   let clause = false;
   let gap: string[] = [];
+  // Whether a negation or an exclusion has come with no term after it yet, and how many terms were before it.
+  let excluding = false;
+  let excludedAfter = 0;
   for (const [i, match] of tokens.entries()) {
     const raw = match[0];
     const lower = lowered[i];
@@ -324,6 +353,15 @@ export function promptFacts(text: string): PromptFacts {
       qualifyNext = false;
     }
     if (facts.terms.length === termsBefore) gap.push(lower);
+    // The first term after a negation or an exclusion is the one left out.
+    if (excluding && facts.terms.length > termsBefore) {
+      facts.exclusions.push({ left: facts.terms[termsBefore], before: facts.terms.slice(0, excludedAfter) });
+      excluding = false;
+    }
+    if (NEGATIONS.has(lower) || EXCLUSIONS.has(lower) || CONTRASTS.has(lower) || EXCLUDING_PHRASES.has(`${lower} ${lowered[i + 1]}`)) {
+      excluding = true;
+      excludedAfter = termsBefore;
+    }
     if (FRAME_WORDS.has(lower) && SYNONYMS.has(lower)) facts.framedTerms.add(termOf(lower));
     if (!DETERMINERS.has(lower) && !number) attached = facts.terms.length > termsBefore;
   }
@@ -596,6 +634,23 @@ function swapped(a: PromptFacts, b: PromptFacts): boolean {
   const anchors = new Set([...a.anchors, ...b.anchors]);
   const shared = (x: string[], y: string[]) => [...new Set(x)].filter((w) => anchors.has(w) && y.includes(w));
   return !sameList(shared(a.terms, b.terms), shared(b.terms, a.terms));
+}
+
+/**
+ * Two terms that trade places across a negation or an exclusion: each side leaves out a term the other side
+ * says before its own, and neither leaves out the other's: "customers who bought shoes but not socks" / "…socks
+ * but not shoes", "commits in main that are not in develop" / "…in develop that are not in main", "on Wi-Fi but
+ * not on mobile data" / "on mobile data but not on Wi-Fi", "Französisch aber nicht Deutsch". Which one is left
+ * out is the question, whatever the words around them. A negation moved whole with its term ("Without eggs, how
+ * do I bake a cake?") and sentences in another order ("I can't log in. Why is my password not working?") leave
+ * out the same terms.
+ */
+function exclusionsTraded(a: PromptFacts, b: PromptFacts): boolean {
+  const leftOut = (f: PromptFacts) => new Set(f.exclusions.map((e) => e.left));
+  const [x, y] = [leftOut(a), leftOut(b)];
+  return a.exclusions.some(
+    (e) => !y.has(e.left) && b.exclusions.some((o) => !x.has(o.left) && o.before.includes(e.left) && e.before.includes(o.left)),
+  );
 }
 
 /** Words that ask how two things compare, by stem: "difference", "differ", "vs", "compare". */
