@@ -119,3 +119,53 @@ describe('a chat file part whose fields are not strings: a 400 at the edge for e
     });
   }
 });
+
+// Found by the same check: a declared charset was ignored and the body read as UTF-8, so an
+// ISO-8859-1 "é" reached the model as U+FFFD with a 200, the prompt changed without an error.
+describe('a body declared in a charset other than UTF-8', () => {
+  const post = (path: string, contentType: string, body: Buffer) =>
+    fetch(`${served.gateway.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': contentType, ...(path.startsWith('/v1/messages') && { 'anthropic-version': '2023-06-01' }) },
+      body,
+    });
+  const latin1 = (json: string) => Buffer.from(json, 'latin1');
+
+  it('is a 415 unsupported_charset on OpenAI routes, and Anthropic`s invalid_request_error on /v1/messages', async () => {
+    const chat = latin1(JSON.stringify({ model: 'gpt-x', messages: [{ role: 'user', content: 'héllo' }] }));
+    for (const charset of ['iso-8859-1', 'utf-16', '"windows-1252"', 'klingon']) {
+      const res = await post('/v1/chat/completions', `application/json; charset=${charset}`, chat);
+      assert.equal(res.status, 415, charset);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(error.code, 'unsupported_charset');
+      assert.match(error.message, /UTF-8/);
+    }
+    const messages = latin1(JSON.stringify({ model: 'claude-x', max_tokens: 10, messages: [{ role: 'user', content: 'héllo' }] }));
+    const res = await post('/v1/messages', 'application/json; charset=ISO-8859-1', messages);
+    assert.equal(res.status, 400, 'Anthropic answers 400 where OpenAI answers 415');
+    const body = (await res.json()) as { type: string; error: { type: string; message: string } };
+    assert.equal(body.type, 'error');
+    assert.equal(body.error.type, 'invalid_request_error');
+    assert.match(body.error.message, /UTF-8/);
+  });
+
+  it('bytes that are not UTF-8 under no charset (or utf-8) are a 400 invalid_utf8, not U+FFFD in the prompt', async () => {
+    const chat = latin1(JSON.stringify({ model: 'gpt-x', messages: [{ role: 'user', content: 'héllo' }] }));
+    for (const contentType of ['application/json', 'application/json; charset=utf-8']) {
+      const res = await post('/v1/chat/completions', contentType, chat);
+      assert.equal(res.status, 400, contentType);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(error.code, 'invalid_utf8');
+    }
+  });
+
+  it('utf-8 (any case, quoted or not) and us-ascii are read as before', async () => {
+    const chat = Buffer.from(JSON.stringify({ model: 'gpt-x', messages: [{ role: 'user', content: 'héllo' }] }), 'utf8');
+    for (const charset of ['utf-8', 'UTF-8', '"utf-8"', 'utf8', 'us-ascii']) {
+      const res = await post('/v1/chat/completions', `application/json; charset=${charset}`, chat);
+      assert.equal(res.status, 200, `${charset}: ${await res.clone().text()}`);
+      const sent = vendors.openai.last().body as { messages: { content: string }[] };
+      assert.equal(sent.messages[0].content, 'héllo', `${charset}: the prompt arrives as sent`);
+    }
+  });
+});
