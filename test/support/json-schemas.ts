@@ -55,3 +55,40 @@ export function doublingSchema(depth: number): Record<string, unknown> {
   );
   return { $ref: '#/$defs/d0', $defs };
 }
+
+/**
+ * Schemas whose keywords hold any JSON value, not only what JSON Schema allows (a `type` of 5,
+ * a `required` of "a", a null in an `anyOf`, a `$ref` with a malformed escape), for the schema
+ * translators: each must give its result or a 400, never another error.
+ */
+export function misshapenSchemas(): fc.Arbitrary<Record<string, unknown>> {
+  const keywords = [
+    'type',
+    'required',
+    'properties',
+    'items',
+    'prefixItems',
+    'anyOf',
+    'oneOf',
+    'allOf',
+    'enum',
+    'const',
+    '$ref',
+    '$defs',
+    'format',
+    'minLength',
+  ];
+  const { schema } = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.constantFrom('object', 'string', 'null', ['string', 'null'], '#/$defs/a', '#/$defs/%', '#/%', ['a'], 'toString', 5),
+      tie('schema'),
+      fc.array(tie('value'), { maxLength: 3 }),
+      fc.dictionary(fc.constantFrom('a', 'b'), tie('value'), { maxKeys: 2 }),
+    ),
+    schema: fc.dictionary(fc.constantFrom(...keywords), tie('value'), { maxKeys: 4 }),
+  }));
+  // As the gateway reads them: JSON.parse's plain objects (fast-check may make null-prototype ones).
+  return schema.map((s) => JSON.parse(JSON.stringify(s)) as Record<string, unknown>);
+}

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApiError, type GenerateContentResponse } from '@google/genai';
+import fc from 'fast-check';
 import { GatewayError } from '../../libs/providers/src/gateway-error';
 import type { ChatCompletionMessageParam } from '../../libs/providers/src/wire';
 import { fromGeminiError } from '../../libs/providers/src/gemini/errors';
@@ -8,6 +9,7 @@ import { SKIP_SIGNATURE, toContents } from '../../libs/providers/src/gemini/requ
 import { checkPromptFeedback, choiceFrom, FAILED_FINISHES, FINISH_REASONS, usageFrom } from '../../libs/providers/src/gemini/response';
 import { toGeminiSchema } from '../../libs/providers/src/gemini/schema';
 import { translateChunks } from '../../libs/providers/src/gemini/stream';
+import { misshapenSchemas } from '../support/json-schemas';
 import { translated } from '../support/translate';
 
 const live = new AbortController().signal;
@@ -305,6 +307,60 @@ describe('JSON Schema -> Gemini Schema', () => {
     const selfAllOf = { $ref: '#/$defs/a', $defs: { a: { allOf: [{ $ref: '#/$defs/a' }] } } };
     assert.throws(() => toGeminiSchema(selfAllOf, 'p'), /recursive/);
     assert.throws(() => toGeminiSchema({ $ref: 'https://x.test/s.json' }, 'p'), /cannot be resolved/);
+  });
+
+  // Found by a fuzzing check: these threw a TypeError, which the client saw as a bare 500.
+  const misshapen: [string, Record<string, unknown>, RegExp][] = [
+    [
+      'a type that is a number',
+      { type: 'object', properties: { a: { type: 5 } } },
+      /'type' at properties\.a must be a string or an array of strings/,
+    ],
+    ['a type list with a number in it', { type: ['string', 5] }, /'type' must be a string or an array of strings/],
+    ['a type that is an object', { type: { x: 1 } }, /'type' must be/],
+    [
+      'a required that is a string',
+      { type: 'object', properties: { a: { type: 'string' } }, required: 'a' },
+      /'required' must be an array of strings/,
+    ],
+    ['an enum that is a string', { type: 'string', enum: 'abc' }, /'enum' must be an array/],
+    ['an anyOf that is a string', { anyOf: 'abc' }, /'anyOf' must be an array of schemas/],
+    ['an anyOf with a null member', { items: { anyOf: [null, { type: 'string' }] } }, /'anyOf' at items must be an array of schemas/],
+    ['an allOf with a number member', { allOf: [5] }, /'allOf' must be an array of schemas/],
+    ['an allOf member with a misshapen required', { allOf: [{ required: 5 }] }, /'required' at allOf\[0\] must be/],
+    [
+      'an allOf member whose $ref leads to a misshapen required',
+      { allOf: [{ $ref: '#/$defs/a' }], $defs: { a: { required: 'x' } } },
+      /'required' at allOf\[0\]/,
+    ],
+    ['a oneOf variant with a misshapen type', { oneOf: [{ type: 'string' }, { type: 7 }] }, /'type' at oneOf\[1\] must be/],
+  ];
+  for (const [name, schema, message] of misshapen) {
+    it(`refuses ${name} with a 400 naming the parameter and the place`, () => {
+      assert.throws(
+        () => toGeminiSchema(schema, 'tools[0].function.parameters'),
+        (e: unknown) =>
+          e instanceof GatewayError && e.status === 400 && e.param === 'tools[0].function.parameters' && message.test(e.message),
+      );
+    });
+  }
+
+  it('refuses a $ref with a malformed escape or naming an inherited property as unresolvable', () => {
+    assert.throws(() => toGeminiSchema({ $ref: '#/$defs/%E0%A4%A' }, 'p'), /cannot be resolved/);
+    assert.throws(() => toGeminiSchema({ $ref: '#/$defs/constructor' }, 'p'), /cannot be resolved/);
+  });
+
+  it('any JSON value in any schema keyword gives a Gemini schema or a 400, never another error (fast-check)', () => {
+    fc.assert(
+      fc.property(misshapenSchemas(), (s) => {
+        try {
+          toGeminiSchema(s as Record<string, unknown>, 'p');
+        } catch (e) {
+          assert.ok(e instanceof GatewayError && e.status === 400 && e.param === 'p', `threw ${String(e)} for ${JSON.stringify(s)}`);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

@@ -9,7 +9,7 @@ import { limitKeys } from '../../libs/security/src/limit-keys';
 import { holdLapseMs } from '../../libs/security/src/limits.service';
 import { SpendLedger } from '../../libs/security/src/spend-ledger';
 import type { GatewayConfig } from '../../libs/config/src/gateway-config';
-import { jsonShapeProblem, nestsDeeperThan } from '../../apps/gateway/src/http/json-depth';
+import { jsonShapeProblem } from '../../apps/gateway/src/http/json-depth';
 
 describe('budget periods', () => {
   it('a daily budget resets at the next UTC midnight, a monthly one on the 1st', () => {
@@ -181,9 +181,9 @@ it("a hold outlasts any request: it lapses (and is charged) 15 minutes on, or a 
 
 describe('JSON depth check', () => {
   it('counts nesting outside strings only', () => {
-    assert.equal(nestsDeeperThan('{"a":[[[1]]]}', 4), false);
-    assert.equal(nestsDeeperThan('{"a":[[[[1]]]]}', 4), true);
-    assert.equal(nestsDeeperThan('{"a":"[[[[[[[[[[\\"{{{{{{{{"}', 2), false);
+    assert.equal(jsonShapeProblem('{"a":[[[1]]]}', 4), undefined);
+    assert.equal(jsonShapeProblem('{"a":[[[[1]]]]}', 4), 'too_deep');
+    assert.equal(jsonShapeProblem('{"a":"[[[[[[[[[[\\"{{{{{{{{"}', 2), undefined);
   });
 
   it("counts the keys of each object: its own, not its children's, nor colons in strings or array items", () => {

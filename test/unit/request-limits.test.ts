@@ -7,7 +7,7 @@ import { GatewayError } from '../../libs/providers/src/gateway-error';
 import { toGeminiSchema } from '../../libs/providers/src/gemini/schema';
 import { embed } from '../../libs/providers/src/mock/embeddings';
 import { valueFor } from '../../libs/providers/src/mock/schema-value';
-import { doublingSchema, jsonSchemas } from '../support/json-schemas';
+import { doublingSchema, jsonSchemas, misshapenSchemas } from '../support/json-schemas';
 
 describe('mock structured output (valueFor)', () => {
   const ajv = addFormats(new Ajv2020({ strict: false }));
@@ -53,6 +53,30 @@ describe('mock structured output (valueFor)', () => {
         JSON.stringify(schema),
       );
     }
+  });
+});
+
+// Found by auditing after a fuzzing check: a misshapen keyword threw a TypeError or URIError in the
+// mock (a bare 500). The mock reads such a keyword as absent, as it already did for a non-list `required`.
+describe('mock structured output from a schema that is not JSON Schema', () => {
+  it('a required that is no list inside allOf, a $ref with a malformed escape, a format named like an Object method', () => {
+    assert.deepEqual(valueFor({ type: 'object', allOf: [{ required: 5 }] }, 'x', 'p'), {});
+    assert.equal(valueFor({ $ref: '#/$defs/%E0' }, 'x', 'p'), 'x');
+    assert.equal(valueFor({ type: 'string', format: 'toString', minLength: 3 }, 'x', 'p'), 'x..');
+    assert.equal(valueFor({ type: 'string', format: 'constructor' }, 'x', 'p'), 'x');
+  });
+
+  it('any JSON value in any keyword gives a value or a 400, never another error (fast-check)', () => {
+    fc.assert(
+      fc.property(misshapenSchemas(), (schema) => {
+        try {
+          valueFor(schema, 'x', 'p');
+        } catch (e) {
+          assert.ok(e instanceof GatewayError && e.status === 400 && e.param === 'p', `threw ${String(e)} for ${JSON.stringify(schema)}`);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

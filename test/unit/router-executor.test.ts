@@ -4,7 +4,7 @@ import { before, describe, it } from 'node:test';
 import { Logger } from '@nestjs/common';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '@gateway/providers';
-import type { Deployment } from '@gateway/router';
+import { asGatewayError, type Deployment } from '@gateway/router';
 import { fromUpstreamResponse } from '../../libs/providers/src/openai/errors';
 import { routerConfig, routerHarness } from '../support/router-harness';
 
@@ -42,6 +42,17 @@ async function settle<T>(h: ReturnType<typeof routerHarness>, pending: Promise<T
 
 describe('executor', () => {
   before(() => Logger.overrideLogger(false));
+
+  // Found by a fuzzing check: a TypeError thrown while translating a request became a bare 500
+  // whose log line named only asGatewayError; what was thrown is now the 500's cause, and the log shows it.
+  it('an unexpected error in an attempt is a 500 internal_error that keeps what was thrown as its cause', () => {
+    const thrown = new TypeError("Cannot read properties of undefined (reading 'x')");
+    const error = asGatewayError(thrown, new AbortController().signal);
+    assert.equal(error.status, 500);
+    assert.equal(error.code, 'internal_error');
+    assert.equal(error.message, 'Internal gateway error.', 'the client sees no internals');
+    assert.equal(error.cause, thrown);
+  });
 
   // Found by an independent check: a request that waited for an identical one's answer (cache.coalesce)
   // then had a whole deadline of its own, up to about twice deadlineMs in all.

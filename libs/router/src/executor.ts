@@ -272,5 +272,8 @@ export function asGatewayError(err: unknown, signal: AbortSignal): GatewayError 
   if (err instanceof GatewayError) return err;
   if (signal.aborted && signal.reason instanceof GatewayError) return signal.reason;
   if (signal.aborted) return GatewayError.clientClosed();
-  return new GatewayError(500, 'Internal gateway error.', 'server_error', 'internal_error');
+  // The client sees a bare 500; the log (error.filter.ts) shows what was thrown, as its cause.
+  const internal = new GatewayError(500, 'Internal gateway error.', 'server_error', 'internal_error');
+  internal.cause = err;
+  return internal;
 }

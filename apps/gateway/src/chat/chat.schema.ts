@@ -19,10 +19,17 @@ const nonEmptyString = { type: 'string', minLength: 1 } as const;
 /** The largest completion budget any deployment can be asked for. */
 export const MAX_COMPLETION_TOKENS = 1_048_576;
 
+const nullableString = { type: ['string', 'null'] } as const;
+
+/** The fields of media parts the translation for other vendors reads as strings (translation/content.ts). */
 const contentPart = {
   type: 'object',
   required: ['type'],
-  properties: { type: { type: 'string' } },
+  properties: {
+    type: { type: 'string' },
+    file: { type: 'object', properties: { file_data: nullableString, file_id: nullableString, filename: nullableString } },
+    input_audio: { type: 'object', properties: { data: nullableString, format: nullableString } },
+  },
 } as const;
 
 const message = {

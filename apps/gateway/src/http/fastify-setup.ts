@@ -12,6 +12,30 @@ export const REQUEST_TIMEOUT_MS = 60_000;
 /** How often Node checks those two: they fire at most this late (Node's default, 30 s, let them drift by 30 s). */
 export const TIMEOUT_CHECK_MS = 1_000;
 
+/** Charsets a JSON body may declare: JSON is UTF-8 (RFC 8259), and ASCII is a subset of it. */
+const UTF8_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii']);
+
+/**
+ * The `charset` a Content-Type declares, lower-cased, if any. The body is read as UTF-8 whatever it
+ * says: another charset's bytes would reach the model as U+FFFD, the prompt changed without an error.
+ */
+function declaredCharset(contentType: string | undefined): string | undefined {
+  const match = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType ?? '');
+  return match ? (match[1] ?? match[2]).toLowerCase() : undefined;
+}
+
+/** Strict UTF-8: bytes that are not UTF-8 are refused rather than read as U+FFFD. The BOM is left to the JSON parser, which skips it. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The body as text, or undefined when it is not UTF-8 (another charset undeclared, or corrupt). */
+function utf8Text(bytes: Buffer): string | undefined {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Fastify-level set-up that Nest does not cover: timeouts, one JSON parser (any
  * other content type is a 415), the per-request hook for logs and metrics, and
@@ -25,10 +49,10 @@ export function configureFastify(fastify: FastifyInstance, deps: AccessDeps, max
   // Fastify's own parser refuses `__proto__` / `constructor.prototype` (prototype poisoning); we
   // add limits on depth and keys per object, and name the field it refused.
   const parse = fastify.getDefaultJsonParser('error', 'error');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes, done) => {
     // A DELETE or GET takes no body: an empty one under a JSON content type (openai-python sends
     // that header on every call) is no body, not invalid JSON.
-    if (body === '' && (request.method === 'DELETE' || request.method === 'GET')) return done(null, undefined);
+    if (bytes.length === 0 && (request.method === 'DELETE' || request.method === 'GET')) return done(null, undefined);
     // Bodies are read as sent: a compressed one would only fail as JSON, a mislabelled one pass.
     const coding = request.headers['content-encoding'];
     if (coding !== undefined && coding.toLowerCase() !== 'identity') {
@@ -36,7 +60,16 @@ export function configureFastify(fastify: FastifyInstance, deps: AccessDeps, max
       const headers = { 'accept-encoding': 'identity' };
       return done(new GatewayError(415, why, 'invalid_request_error', 'unsupported_content_encoding', null, headers), undefined);
     }
-    const shape = jsonShapeProblem(body as string, maxJsonDepth);
+    const charset = declaredCharset(request.headers['content-type']);
+    if (charset !== undefined && !UTF8_CHARSETS.has(charset)) {
+      const why = `Request bodies must be UTF-8 JSON; charset=${charset.slice(0, 40)} is not accepted.`;
+      return done(new GatewayError(415, why, 'invalid_request_error', 'unsupported_charset'), undefined);
+    }
+    const body = utf8Text(bytes as Buffer);
+    if (body === undefined) {
+      return done(GatewayError.badRequest('The request body is not valid UTF-8.', null, 'invalid_utf8'), undefined);
+    }
+    const shape = jsonShapeProblem(body, maxJsonDepth);
     if (shape === 'too_deep') {
       return done(GatewayError.badRequest(`JSON nesting is deeper than ${maxJsonDepth} levels.`, null, 'json_too_deep'), undefined);
     }
@@ -44,7 +77,7 @@ export function configureFastify(fastify: FastifyInstance, deps: AccessDeps, max
       const why = `A JSON object of the body has more than ${MAX_JSON_KEYS} keys.`;
       return done(GatewayError.badRequest(why, null, 'json_too_many_keys'), undefined);
     }
-    parse(request, body as string, (err, parsed) => done(err && (forbiddenKeyError(err, body as string) ?? err), parsed));
+    parse(request, body, (err, parsed) => done(err && (forbiddenKeyError(err, body) ?? err), parsed));
   });
   fastify.decorateRequest('gatewayKey', null);
   installRequestHooks(fastify, deps);

@@ -33,8 +33,3 @@ export function jsonShapeProblem(text: string, maxDepth: number, maxKeys = MAX_J
   }
   return undefined;
 }
-
-/** True when `text` nests objects and arrays deeper than `max` (see jsonShapeProblem). */
-export function nestsDeeperThan(text: string, max: number): boolean {
-  return jsonShapeProblem(text, max, Infinity) === 'too_deep';
-}

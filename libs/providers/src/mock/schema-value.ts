@@ -110,7 +110,8 @@ function objectFor(schema: JsonSchema, ctx: Context): Record<string, unknown> {
 }
 
 function stringFor(schema: JsonSchema, text: string): string {
-  const formatted = typeof schema.format === 'string' ? FORMATTED[schema.format] : undefined;
+  // Own entries only: a format named `toString` is no format the mock knows, not Object's method.
+  const formatted = typeof schema.format === 'string' && Object.hasOwn(FORMATTED, schema.format) ? FORMATTED[schema.format] : undefined;
   let value = formatted ?? text;
   const min = Number(schema.minLength) || 0;
   const max = Number.isFinite(Number(schema.maxLength)) ? Number(schema.maxLength) : Infinity;
@@ -149,7 +150,8 @@ function mergeAll(schema: JsonSchema, members: unknown[], root: JsonSchema): Jso
     const target = typeof member.$ref === 'string' ? resolve(member.$ref, root) : member;
     for (const [key, value] of Object.entries(target)) {
       if (key === 'properties') merged.properties = { ...(merged.properties as object), ...(value as object) };
-      else if (key === 'required') merged.required = [...((merged.required as string[]) ?? []), ...(value as string[])];
+      // A `required` that is no list requires nothing, as objectFor reads it.
+      else if (key === 'required') merged.required = [...listOf(merged.required), ...listOf(value)];
       else merged[key] ??= value;
     }
   }
@@ -161,10 +163,24 @@ function resolve(ref: string, root: JsonSchema): JsonSchema {
   if (!ref.startsWith('#')) return {};
   let node: unknown = root;
   for (const segment of ref.slice(1).split('/').filter(Boolean)) {
-    const key = decodeURIComponent(segment).replace(/~1/g, '/').replace(/~0/g, '~');
+    const key = decoded(segment)?.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (key === undefined) return {};
     node = isSchema(node) ? node[key] : undefined;
   }
   return isSchema(node) ? node : {};
+}
+
+/** A percent-encoded pointer segment, decoded; a malformed escape names nothing. */
+function decoded(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+function listOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
 }
 
 function isSchema(value: unknown): value is JsonSchema {

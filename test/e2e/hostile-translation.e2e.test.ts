@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
+import type OpenAI from 'openai';
+import { apiError } from '../support/chat';
+import { FakeVendors } from '../support/fake-vendors';
+
+/**
+ * Found by a fuzzing check: input that passes the edge schema but that a vendor translation
+ * read as another shape threw a TypeError there, and the caller got a bare 500 `internal_error`
+ * (Anthropic's `api_error`) with the cause in no log. Each is a 400 naming the parameter, in the
+ * caller's protocol, on every ingress, through the official SDKs.
+ */
+const vendors = new FakeVendors();
+const served = vendors.serve([
+  ['gem', 'gemini-echo', 'gem-x'],
+  ['ant', 'claude-echo', 'claude-x'],
+  ['oa', 'gpt-echo', 'gpt-x'],
+]);
+const ask: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'hi' }];
+/** Parameters that are not JSON Schema: a `type` that is a number, a `required` that is a string. */
+const typeIsNumber = { type: 'object', properties: { a: { type: 5 } } };
+const requiredIsString = { type: 'object', properties: { a: { type: 'string' } }, required: 'a' };
+
+async function assertBadRequest(call: Promise<unknown>, param: string, message: RegExp): Promise<void> {
+  const err = await apiError(call);
+  assert.equal(err.status, 400, `${err.status} ${err.message}`);
+  assert.equal((err.error as { param?: string }).param, param);
+  assert.match(err.message, message);
+}
+
+describe('a tool or output schema that is not JSON Schema, to a Gemini model: a 400 naming it, on every ingress', () => {
+  it('chat: tools[].function.parameters and response_format.json_schema.schema', async () => {
+    const chat = served.client.chat.completions;
+    const tool = (parameters: Record<string, unknown>) => [{ type: 'function' as const, function: { name: 'f', parameters } }];
+    await assertBadRequest(
+      chat.create({ model: 'gem-x', messages: ask, tools: tool(typeIsNumber) }),
+      'tools[0].function.parameters',
+      /'type' at properties\.a must be a string or an array of strings/,
+    );
+    await assertBadRequest(
+      chat.create({ model: 'gem-x', messages: ask, tools: tool(requiredIsString) }),
+      'tools[0].function.parameters',
+      /'required' must be an array of strings/,
+    );
+    await assertBadRequest(
+      chat.create({
+        model: 'gem-x',
+        messages: ask,
+        stream: true,
+        response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 5 } } },
+      }),
+      'response_format.json_schema.schema',
+      /'type' must be/,
+    );
+  });
+
+  it('Responses: tools[].parameters and text.format.schema, named as the Responses request names them', async () => {
+    const responses = served.client.responses;
+    await assertBadRequest(
+      responses.create({
+        model: 'gem-x',
+        store: false,
+        input: 'hi',
+        tools: [{ type: 'function', name: 'f', strict: false, parameters: typeIsNumber }],
+      }),
+      'tools',
+      /'type' at properties\.a must be/,
+    );
+    const format = { type: 'json_schema' as const, name: 'x', schema: { type: 'object', properties: { a: { type: ['string', 5] } } } };
+    await assertBadRequest(
+      responses.create({ model: 'gem-x', store: false, input: 'hi', text: { format } }),
+      'text.format',
+      /'type' at properties\.a/,
+    );
+  });
+
+  it('Messages: tools[].input_schema, as an Anthropic invalid_request_error', async () => {
+    const client = new Anthropic({ baseURL: served.gateway.url, apiKey: 'test-client-key', maxRetries: 0 });
+    const err = await client.messages
+      .create({
+        model: 'gem-x',
+        max_tokens: 10,
+        messages: [{ role: 'user', content: 'hi' }],
+        tools: [{ name: 'f', input_schema: { type: 'object', properties: { a: { type: 0 } } } as Anthropic.Tool.InputSchema }],
+      })
+      .then(
+        () => assert.fail('expected an error'),
+        (e: unknown) => e,
+      );
+    assert.ok(err instanceof Anthropic.BadRequestError, String(err));
+    assert.equal((err.error as { error: { type: string } }).error.type, 'invalid_request_error');
+    assert.match(err.message, /'type' at properties\.a must be a string or an array of strings/);
+  });
+});
+
+describe('a chat file part whose fields are not strings: a 400 at the edge for every vendor', () => {
+  for (const model of ['gem-x', 'claude-x', 'gpt-x']) {
+    it(`${model}: file_data 0, {} or []; file_id and filename a number`, async () => {
+      const bad: Record<string, unknown>[] = [
+        { file_data: 0 },
+        { file_data: {} },
+        { file_data: [] },
+        { file_id: 5 },
+        { filename: 5, file_data: 'JVBERi0=' },
+      ];
+      for (const file of bad) {
+        const content = [
+          { type: 'text', text: 'read this' },
+          { type: 'file', file: { filename: 'a.pdf', ...file } },
+        ];
+        const [field] = Object.keys(file).filter((key) => typeof file[key] !== 'string');
+        await assertBadRequest(
+          served.client.chat.completions.create({ model, messages: [{ role: 'user', content } as OpenAI.ChatCompletionMessageParam] }),
+          `messages[0].content[1].file.${field}`,
+          /string/,
+        );
+      }
+    });
+  }
+});
+
+// Found by the same check: a declared charset was ignored and the body read as UTF-8, so an
+// ISO-8859-1 "é" reached the model as U+FFFD with a 200, the prompt changed without an error.
+describe('a body declared in a charset other than UTF-8', () => {
+  const post = (path: string, contentType: string, body: Buffer) =>
+    fetch(`${served.gateway.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': contentType, ...(path.startsWith('/v1/messages') && { 'anthropic-version': '2023-06-01' }) },
+      body,
+    });
+  const latin1 = (json: string) => Buffer.from(json, 'latin1');
+
+  it('is a 415 unsupported_charset on OpenAI routes, and Anthropic`s invalid_request_error on /v1/messages', async () => {
+    const chat = latin1(JSON.stringify({ model: 'gpt-x', messages: [{ role: 'user', content: 'héllo' }] }));
+    for (const charset of ['iso-8859-1', 'utf-16', '"windows-1252"', 'klingon']) {
+      const res = await post('/v1/chat/completions', `application/json; charset=${charset}`, chat);
+      assert.equal(res.status, 415, charset);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(error.code, 'unsupported_charset');
+      assert.match(error.message, /UTF-8/);
+    }
+    const messages = latin1(JSON.stringify({ model: 'claude-x', max_tokens: 10, messages: [{ role: 'user', content: 'héllo' }] }));
+    const res = await post('/v1/messages', 'application/json; charset=ISO-8859-1', messages);
+    assert.equal(res.status, 400, 'Anthropic answers 400 where OpenAI answers 415');
+    const body = (await res.json()) as { type: string; error: { type: string; message: string } };
+    assert.equal(body.type, 'error');
+    assert.equal(body.error.type, 'invalid_request_error');
+    assert.match(body.error.message, /UTF-8/);
+  });
+
+  it('bytes that are not UTF-8 under no charset (or utf-8) are a 400 invalid_utf8, not U+FFFD in the prompt', async () => {
+    const chat = latin1(JSON.stringify({ model: 'gpt-x', messages: [{ role: 'user', content: 'héllo' }] }));
+    for (const contentType of ['application/json', 'application/json; charset=utf-8']) {
+      const res = await post('/v1/chat/completions', contentType, chat);
+      assert.equal(res.status, 400, contentType);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(error.code, 'invalid_utf8');
+    }
+  });
+
+  it('utf-8 (any case, quoted or not) and us-ascii are read as before', async () => {
+    const chat = Buffer.from(JSON.stringify({ model: 'gpt-x', messages: [{ role: 'user', content: 'héllo' }] }), 'utf8');
+    for (const charset of ['utf-8', 'UTF-8', '"utf-8"', 'utf8', 'us-ascii']) {
+      const res = await post('/v1/chat/completions', `application/json; charset=${charset}`, chat);
+      assert.equal(res.status, 200, `${charset}: ${await res.clone().text()}`);
+      const sent = vendors.openai.last().body as { messages: { content: string }[] };
+      assert.equal(sent.messages[0].content, 'héllo', `${charset}: the prompt arrives as sent`);
+    }
+  });
+});
