@@ -21,12 +21,13 @@ const OTHER = { reason: 'error', warn: true };
 /**
  * Runs backend calls so that a slow, busy or broken cache never fails a request: past the
  * time budget, when turned away (Overloaded) or on any error the caller gets the fallback,
- * a metric counts it and a warning is logged at most every 30 s. Nothing is latched: the
- * next call tries again, so caching resumes by itself when the backend returns.
+ * a metric counts it and a warning is logged at most every 30 s per backend (one slot for all let
+ * a Redis outage be told as the embedder's failures). Nothing is latched: the next call tries
+ * again, so caching resumes by itself when the backend returns.
  */
 export class FailOpen {
-  private lastWarning = 0;
-  private suppressed = 0;
+  /** By backend: when its last warning was logged, and the failures not logged since. */
+  private readonly warnings = new Map<string, { at: number; suppressed: number }>();
 
   constructor(
     private readonly logger: Logger,
@@ -47,13 +48,13 @@ export class FailOpen {
     this.metrics.backendErrors.labels(backend, operation, reason).inc();
     if (!warn) return;
     const now = Date.now();
-    if (now - this.lastWarning < WARN_EVERY_MS) {
-      this.suppressed++;
+    const last = this.warnings.get(backend);
+    if (last && now - last.at < WARN_EVERY_MS) {
+      last.suppressed++;
       return;
     }
-    const more = this.suppressed ? ` (${this.suppressed} more failures since the last warning)` : '';
+    const more = last?.suppressed ? ` (${last.suppressed} more ${backend} failures since its last warning)` : '';
     this.logger.warn(`cache ${backend} ${operation} failed, going on without it: ${(err as Error).message}${more}`);
-    this.lastWarning = now;
-    this.suppressed = 0;
+    this.warnings.set(backend, { at: now, suppressed: 0 });
   }
 }
