@@ -332,6 +332,14 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
     const next = (content: string) =>
       turn(b, { model, messages: [{ role: 'user', content }] }, { type: 'continue', previous_message_id: first.id });
     assert.deepEqual(await refusal(next(big(2))), { status: 413, code: 'thread_too_large', type: 'request_too_large' });
+    // Found by an independent check: its count was a 200, where the README says a count is refused as its continue would be.
+    const countTooLarge = client(b).beta.messages.countTokens({
+      model,
+      messages: [{ role: 'user', content: big(2) }],
+      thread: { type: 'continue', previous_message_id: first.id },
+      betas: [THREADS_BETA],
+    } as any);
+    assert.deepEqual(await refusal(countTooLarge), { status: 413, code: 'thread_too_large', type: 'request_too_large' });
 
     // The replay the continue stands for is refused alike: the client learns it while it still has the thread.
     const replay = [

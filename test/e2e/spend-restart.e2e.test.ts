@@ -122,5 +122,39 @@ describe(
       for (let i = 0; i < 10; i++) statuses.push((await chat(gateways[i % 2], KEYS.capped)).status);
       assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429, 429, 429, 429, 429]);
     });
+
+    // Found by an independent check: a FLUSHALL was found only at the next reconnect, and then each
+    // replica wrote back its whole ledger, the spend written since the flush included: counted twice.
+    it('a FLUSHALL is found without a reconnect, and what is written after it is not written back again', async () => {
+      const freeIs = async (usd: number, when: string) => {
+        let seen: number[] = [];
+        for (let i = 0; i < 100 && !seen.every((v) => Math.abs(v - usd) < 1e-9); i++) {
+          if (i) await sleep(100);
+          seen = await spent('free');
+        }
+        assert.ok(
+          seen.every((v) => Math.abs(v - usd) < 1e-9),
+          `free key's day and month ${when}: ${seen.join(', ')}, expected ${usd}`,
+        );
+      };
+      const serveFree = async () => {
+        for (const gateway of gateways) assert.equal((await chat(gateway, KEYS.free)).status, 200);
+      };
+      await freeIs(30 * REQUEST_USD, 'before');
+      await serveFree();
+      await freeIs(32 * REQUEST_USD, 'before the flush');
+      await sleep(1_500); // a check of each replica has seen those writes
+      await redis.flushall();
+      for (let i = 0; i < 100 && (await Promise.all(gateways.map(restores))).some((r) => r < 3); i++) await sleep(100);
+      assert.deepEqual(await Promise.all(gateways.map(restores)), [3, 3], 'each replica found the flush, on a connection that stayed up');
+      await freeIs(32 * REQUEST_USD, 'after the flush');
+
+      await serveFree();
+      await freeIs(34 * REQUEST_USD, 'after more requests');
+      await redis.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'); // every replica reconnects
+      await sleep(2_000);
+      await freeIs(34 * REQUEST_USD, 'after the reconnect');
+      assert.deepEqual(await Promise.all(gateways.map(restores)), [3, 3], 'nothing written back at the reconnect');
+    });
   },
 );

@@ -71,7 +71,7 @@ async function bootstrap(): Promise<void> {
     requestTimeout: REQUEST_TIMEOUT_MS,
   });
   const servers = [fastify.server, ops.server];
-  const unused = new UnusedConnections(servers);
+  const unused = new UnusedConnections(servers, HEADERS_TIMEOUT_MS);
 
   // Not app.listen: it logs a listen error as an error line of its own before rejecting, so a
   // port already taken printed a JSON error after listenOrExit's one documented line.

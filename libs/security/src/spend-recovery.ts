@@ -14,6 +14,7 @@ const MARKER_KEY = 'gateway:data-marker';
 /** How long Redis keeps the record that a replica restored a key (its answer may be lost and the call sent again). */
 const RECORD_MS = 60_000;
 const RETRY_MS = 1_000;
+const LIVE_CHECK_MS = 1_000;
 
 // Adds a replica's recorded spend of one key back, once. KEYS: the day's and the month's spend hashes, the
 // restore's record. ARGV: spend retention, record ms, the number of the day's model/USD pairs, then the
@@ -44,12 +45,20 @@ export interface SpendRestored {
  * replaced, every write confirmed after it on the one it checks, so the copy is exactly what that
  * Redis lost of this replica's spend. A single Redis only: a Redis Cluster's nodes fail over to
  * replicas that have the data, and one connection per node would not order the check before writes.
+ *
+ * Data lost without a reconnect (FLUSHALL) is found by the same check every LIVE_CHECK_MS. Writes
+ * confirmed since the last check may have landed before the loss or after it, so such a loss writes
+ * back the ledger as it was when the last check that found the marker was sent: at most LIVE_CHECK_MS
+ * of this replica's spend goes unrestored, and none is written twice (writing the whole ledger back
+ * at the next reconnect counted the spend since the flush twice).
  */
 export class SpendRecovery {
   /** The marker read at the last answered check; undefined before the first. */
   private marker?: string;
   /** The ledger as it was when a check was sent that got no answer yet: still the spend a loss would have taken. */
   private pending?: KeySpend[];
+  /** The ledger as it was when the last check that found the marker was sent: all of it is in that Redis. */
+  private confirmed?: KeySpend[];
 
   constructor(
     private readonly client: RedisClient,
@@ -62,6 +71,7 @@ export class SpendRecovery {
     // Before any other listener: stores send their writes later (a timer, the next turn), after the check.
     client.prependListener('ready', this.check);
     if (client.status === 'ready') this.check();
+    setInterval(() => client.status === 'ready' && this.checkLive(), LIVE_CHECK_MS).unref();
   }
 
   private readonly check = (): void => {
@@ -75,6 +85,7 @@ export class SpendRecovery {
         const lost = this.marker !== undefined && marker !== this.marker;
         this.marker = marker;
         this.pending = undefined;
+        this.confirmed = snapshot;
         if (lost) void this.restore(marker, snapshot);
       },
       (error: unknown) => {
@@ -84,6 +95,25 @@ export class SpendRecovery {
       },
     );
   };
+
+  /** The check on a connection that stays up: a loss found so writes back only what was certainly lost. */
+  private checkLive(): void {
+    if (this.pending || this.marker === undefined) return;
+    const snapshot = this.ledger.snapshot(utcDay().slice(0, 7));
+    const candidate = randomBytes(9).toString('hex');
+    this.client.set(MARKER_KEY, candidate, 'NX', 'GET').then(
+      (before) => {
+        const marker = before ?? candidate;
+        if (this.pending) return; // a reconnect's check is under way: it decides
+        if (marker === this.marker) return void (this.confirmed = snapshot);
+        const lost = this.confirmed;
+        this.marker = marker;
+        this.confirmed = snapshot;
+        if (lost) void this.restore(marker, lost);
+      },
+      () => undefined, // checked again in a moment, or on the next connection
+    );
+  }
 
   private async restore(marker: string, snapshot: KeySpend[]): Promise<void> {
     const call = this.client as unknown as { gatewaySpendRestore(...args: (string | number)[]): Promise<number> };

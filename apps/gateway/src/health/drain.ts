@@ -62,9 +62,10 @@ function stopAccepting({ close, servers, unused, graceMs, log, exit }: Drain): v
   log.info('draining: no new connections, finishing in-flight requests');
   // Keep-alive sockets that go idle once their response is done, and connections never used,
   // would otherwise hold the drain open until the client's own idle timeout.
+  const started = Date.now();
   const sweep = setInterval(() => {
     servers.forEach((s) => s.closeIdleConnections());
-    unused.close();
+    unused.close(Date.now() - started);
   }, SWEEP_MS);
   const force = setTimeout(() => {
     log.warn('grace period over: closing remaining connections');

@@ -15,13 +15,24 @@ import type { Socket } from 'node:net';
 export class UnusedConnections {
   private readonly open = new Set<Socket>();
 
-  constructor(servers: Server[]) {
+  constructor(
+    servers: Server[],
+    private readonly headersTimeoutMs: number,
+  ) {
     for (const server of servers) server.on('connection', (socket: Socket) => this.track(socket));
   }
 
-  /** Closes every connection that has sent nothing; one with a request, even half sent, stays. */
-  close(): void {
-    for (const socket of this.open) if (socket.bytesRead === 0) socket.destroy();
+  /**
+   * Closes every connection that has sent nothing, and, once the drain has lasted `headersTimeoutMs`,
+   * every one with no request being answered: a request still half sent by then would have had its
+   * 408 outside a drain, but `server.close()` stops Node's check of that timeout. A connection whose
+   * request is being answered (a response assigned to it: `_httpMessage`, Node's own link) stays.
+   */
+  close(drainingMs: number): void {
+    const stalledToo = drainingMs >= this.headersTimeoutMs;
+    for (const socket of this.open) {
+      if (socket.bytesRead === 0 || (stalledToo && !(socket as Socket & { _httpMessage?: unknown })._httpMessage)) socket.destroy();
+    }
   }
 
   private track(socket: Socket): void {

@@ -75,7 +75,9 @@ export class MessageThreads {
     const thread = body.thread;
     if (thread == null) return undefined;
     const { thread: _thread, ...request } = body;
-    const whole = thread.type === 'create' ? request : (await this.rebuilt(tenant, request, thread.previous_message_id)).whole;
+    if (thread.type === 'create') return { body: request, beta: withoutThreadsBeta(beta) };
+    const { whole } = await this.rebuilt(tenant, request, thread.previous_message_id);
+    this.refuseOverLimit(whole);
     return { body: whole, beta: withoutThreadsBeta(beta) };
   }
 
