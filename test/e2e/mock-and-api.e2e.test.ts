@@ -249,8 +249,8 @@ describe('API surface with the offline mock model', () => {
         '{"model":"mock","__proto__":{"x":1},"messages":[{"role":"user","content":"x"}]}',
         undefined,
         400,
-        'invalid_json',
-        null,
+        'forbidden_key',
+        '__proto__',
       ],
       ['an unknown model', '{"model":"gpt-99","messages":[{"role":"user","content":"x"}]}', undefined, 404, 'model_not_found', 'model'],
       [
