@@ -19,12 +19,12 @@ const KEPT = [
   'default',
 ] as const;
 
-/** `format` values Gemini accepts, by type; others become a note in the description. */
-const FORMATS: Record<string, ReadonlySet<string>> = {
-  string: new Set(['enum', 'date-time']),
-  number: new Set(['float', 'double']),
-  integer: new Set(['int32', 'int64']),
-};
+/** `format` values Gemini accepts, by type; others become a note in the description. A Map: a `type` named like an Object method ("toString") finds nothing. */
+const FORMATS = new Map<string, ReadonlySet<string>>([
+  ['string', new Set(['enum', 'date-time'])],
+  ['number', new Set(['float', 'double'])],
+  ['integer', new Set(['int32', 'int64'])],
+]);
 
 /**
  * Most nodes one translated schema may have. Inlining `$ref`s can multiply a small
@@ -109,7 +109,7 @@ function convert(node: JsonSchema, ctx: Context): Schema {
 
   const type = named.length === 1 ? named[0] : undefined;
   if (typeof node.format === 'string') {
-    if (type && FORMATS[type]?.has(node.format)) out.format = node.format;
+    if (type && FORMATS.get(type)?.has(node.format)) out.format = node.format;
     else notes.push(`format: ${node.format}`);
   }
   const values = node.const !== undefined ? [node.const] : (node.enum as unknown[] | undefined);
