@@ -77,11 +77,8 @@ export class SpendRecovery {
   private readonly check = (): void => {
     const snapshot = (this.pending ??= this.ledger.snapshot(utcDay().slice(0, 7)));
     const client = this.client;
-    // A new value each time: written only where the marker is missing, it differs from every one seen before.
-    const candidate = randomBytes(9).toString('hex');
-    client.set(MARKER_KEY, candidate, 'NX', 'GET').then(
-      (before) => {
-        const marker = before ?? candidate;
+    this.readMarker().then(
+      (marker) => {
         const lost = this.marker !== undefined && marker !== this.marker;
         this.marker = marker;
         this.pending = undefined;
@@ -100,10 +97,8 @@ export class SpendRecovery {
   private checkLive(): void {
     if (this.pending || this.marker === undefined) return;
     const snapshot = this.ledger.snapshot(utcDay().slice(0, 7));
-    const candidate = randomBytes(9).toString('hex');
-    this.client.set(MARKER_KEY, candidate, 'NX', 'GET').then(
-      (before) => {
-        const marker = before ?? candidate;
+    this.readMarker().then(
+      (marker) => {
         if (this.pending) return; // a reconnect's check is under way: it decides
         if (marker === this.marker) return void (this.confirmed = snapshot);
         const lost = this.confirmed;
@@ -113,6 +108,12 @@ export class SpendRecovery {
       },
       () => undefined, // checked again in a moment, or on the next connection
     );
+  }
+
+  /** The marker Redis holds, written first where it is missing: a new value each time, so it differs from every one seen before. */
+  private async readMarker(): Promise<string> {
+    const candidate = randomBytes(9).toString('hex');
+    return (await this.client.set(MARKER_KEY, candidate, 'NX', 'GET')) ?? candidate;
   }
 
   private async restore(marker: string, snapshot: KeySpend[]): Promise<void> {
