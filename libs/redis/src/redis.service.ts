@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions, ReplyError } from 'ioredis';
 import { GatewayConfig, readTlsCa } from '@gateway/config';
 import { withinBudget } from './within-budget';
@@ -33,6 +33,8 @@ const WATCH_EVERY_MS = 1_000;
 /** How soon a failed start-up task (see `whenReady`) runs again. */
 const START_UP_RETRY_MS = 1_000;
 const retry = (times: number) => Math.min(times * 200, 2_000);
+/** Start-up waits this long at most for the first connection (the connect timeout). */
+const FIRST_CONNECT_WAIT_MS = CONNECTION.connectTimeout!;
 
 /**
  * The client for `config.redisUrl`. A cluster is discovered from that one node (keys
@@ -95,7 +97,7 @@ export function absorbLateSocketErrors(client: RedisClient): void {
  * Redis must work (or fail open, as each documents) when `client` is undefined or down.
  */
 @Injectable()
-export class RedisService implements OnApplicationShutdown {
+export class RedisService implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly client: RedisClient | undefined;
   private readonly logger = new Logger('Redis');
 
@@ -209,6 +211,27 @@ export class RedisService implements OnApplicationShutdown {
       (reply) => reply === 'PONG',
       () => false,
     );
+  }
+
+  /**
+   * Start-up (before the port opens) waits for the first connection, until it is ready, fails,
+   * or FIRST_CONNECT_WAIT_MS passed: a replica that opened its port first answered its first
+   * requests 503 redis_unavailable (key lookups, the admin API) on a loaded machine, where a
+   * moment later it would have served them (seen in CI). A Redis that refuses or does not
+   * answer is not waited for longer: the gateway starts without it, as it runs without it.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    const client = this.client;
+    if (!client || client.status === 'ready') return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        client.off('ready', done).off('error', done);
+        resolve();
+      };
+      const timer = setTimeout(done, FIRST_CONNECT_WAIT_MS);
+      client.once('ready', done).once('error', done);
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
