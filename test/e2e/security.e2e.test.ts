@@ -471,6 +471,8 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     assert.equal(created.status, 201);
     const [line] = await a.logged('admin change', { where: (l) => l.action === 'create' && l.keyId === created.body.id });
     assert.equal(line.actor, 'ops-bot');
+    const [access] = await a.logged('request', { where: (l) => l.route === '/admin/keys' && l.method === 'POST' && l.status === 201 });
+    assert.deepEqual([access?.actor, access?.keyId], ['ops-bot', 'anonymous'], 'the access line names who made an admin request');
     assert.equal((await admin(b, 'GET', '', undefined, AUDITOR)).status, 200);
     assert.equal((await admin(b, 'GET', `/${created.body.id}/usage`, undefined, AUDITOR)).status, 200);
     for (const [method, path, body] of [

@@ -1,4 +1,5 @@
 export * from './admission.service';
+export { adminActor } from './admin/admin.guard';
 export * from './key-record';
 export * from './key-store.service';
 export * from './limits.service';

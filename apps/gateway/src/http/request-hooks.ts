@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type GenAiOperation, type MetricsService, requestTrace, type TracingService } from '@gateway/metrics';
 import { GatewayError, hopsOf, loopDetected, MAX_HOPS } from '@gateway/providers';
-import type { AdmissionService } from '@gateway/security';
+import { type AdmissionService, adminActor } from '@gateway/security';
 import type { AccessLog } from '../logger';
 import { isAnthropicRequest } from '../messages/errors';
 import { bill } from './accounting';
@@ -147,6 +147,8 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
     status,
     ms: round(ms),
     keyId,
+    // An admin request has no gateway key: who made it (the master key or an admin key's id).
+    actor: adminActor(request),
     model: state.model,
     deployment: state.deployment,
     provider: state.provider,

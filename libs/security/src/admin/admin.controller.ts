@@ -151,7 +151,7 @@ export class AdminController {
   }
 
   private record(request: FastifyRequest, action: 'create' | 'update' | 'revoke', keyId: string, changes: Record<string, unknown>): void {
-    this.audit.log({ msg: 'admin change', actor: adminActor(request), action, keyId, changes });
+    this.audit.log({ msg: 'admin change', actor: adminActor(request) ?? 'unknown', action, keyId, changes });
   }
 }
 

@@ -15,9 +15,9 @@ interface AdminCredential {
   role: AdminRole;
 }
 
-/** The actor of each admin request, set by the guard for the audit line. */
+/** The actor of each admin request, set by the guard for the audit line and the access line. */
 const actors = new WeakMap<FastifyRequest['raw'], string>();
-export const adminActor = (request: FastifyRequest): string => actors.get(request.raw) ?? 'unknown';
+export const adminActor = (request: FastifyRequest): string | undefined => actors.get(request.raw);
 
 /**
  * The admin API answers to `Authorization: Bearer <GATEWAY_MASTER_KEY>` or to an
