@@ -73,6 +73,7 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
         deploy('claude-echo', 'ant', 'claude-echo'),
         deploy('gemini-echo', 'gem', 'gemini-echo'),
         deploy('gpt-held', 'oa', 'held-claim'),
+        deploy('gpt-lapse', 'oa', 'held-lapse'),
       ],
       messages: { threads: { claimTtlSeconds: CLAIM_TTL_SECONDS } },
       server: { bodyLimitBytes: BODY_LIMIT_BYTES },
@@ -128,6 +129,22 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
   /** The user texts of what the upstream was last sent, in order, whatever its wire format. */
   function userTexts(upstream: FakeUpstream): string[] {
     return JSON.stringify(upstream.last().body).match(/thread turn \d/g) ?? [];
+  }
+
+  /**
+   * How `call` (a continue sent while the upstream holds `tag`'s requests, `held` of them) ends: how
+   * many requests the upstream holds once it was answered or went upstream itself (then `tag` is
+   * released, so it ends), and its refusal.
+   */
+  async function refusedWhileHeld(call: Promise<Body>, held: number, tag: string) {
+    let settled = false;
+    const tracked = call.finally(() => (settled = true));
+    tracked.catch(() => {}); // read below
+    const before = openai.received.length - held;
+    await eventually(async () => settled || openai.received.length > before + held);
+    const upstreamCalls = openai.received.length - before;
+    openai.release(tag);
+    return { upstreamCalls, refused: await refusal(tracked) };
   }
 
   for (const { model, upstream } of VENDORS) {
@@ -248,16 +265,72 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
     await sleep(2 * CLAIM_TTL_SECONDS * 1000);
     assert.ok((await probe.pttl(`gw:thread:{team-a}:next:${first.id}`)) > 0, 'the claim is still held');
 
-    let settled = false;
-    const second = next(b).finally(() => (settled = true));
-    second.catch(() => {}); // read below
-    await eventually(async () => settled || openai.received.length > upstreamBefore + 1);
-    const upstreamCalls = openai.received.length - upstreamBefore;
-    openai.release('claim');
-    assert.equal(upstreamCalls, 1, 'one continue of the response went upstream, not two');
-    assert.deepEqual(await refusal(second), { status: 400, code: 'thread_continue_in_flight', type: 'invalid_request_error' });
+    const second = await refusedWhileHeld(next(b), openai.received.length - upstreamBefore, 'claim');
+    assert.equal(second.upstreamCalls, 1, 'one continue of the response went upstream, not two');
+    assert.deepEqual(second.refused, { status: 400, code: 'thread_continue_in_flight', type: 'invalid_request_error' });
     assert.match(JSON.stringify((await slow).content), /thread turn 2/);
     assert.deepEqual(await refusal(next(b)), { status: 400, code: 'thread_already_continued', type: 'invalid_request_error' });
+  });
+
+  // Found by a review: a claim was renewed and settled whoever held it by then. A continue whose claim
+  // lapsed (its replica paused past the claim TTL, forced here by deleting the claim) and was taken
+  // by a second continue let go of the second's claim when it failed, and a third went upstream too.
+  it('a continue whose claim lapsed and was taken does not let go of the other`s claim', async () => {
+    const model = 'gpt-lapse';
+    openai.release('lapse');
+    const first = await turn(a, { model, messages: [{ role: 'user', content: 'thread turn 1' }] }, { type: 'create' });
+    openai.holdAgain('lapse');
+    const claimKey = `gw:thread:{team-a}:next:${first.id}`;
+    const next = (gw: GatewayProcess, signal?: AbortSignal) =>
+      client(gw).beta.messages.create(
+        {
+          model,
+          max_tokens: 200,
+          messages: [{ role: 'user', content: 'thread turn 2' }],
+          thread: { type: 'continue', previous_message_id: first.id },
+          betas: [THREADS_BETA],
+        } as any,
+        { signal },
+      ) as Promise<Body>;
+    const upstreamBefore = openai.received.length;
+    const stopped = new AbortController();
+    const firstContinue = next(a, stopped.signal).catch(() => 'aborted');
+    assert.ok(await eventually(async () => openai.received.length > upstreamBefore), 'the first continue is upstream');
+    await probe.del(claimKey); // its claim lapsed
+    const secondContinue = next(b);
+    assert.ok(await eventually(async () => openai.received.length > upstreamBefore + 1), 'the second claimed the response and is upstream');
+    stopped.abort(); // the first fails: it lets go of its claim, which is no longer its
+    assert.equal(await firstContinue, 'aborted');
+    // Its settle has run once it logged that its claim lapsed (before the fix: nothing logged, the wait runs out).
+    await eventually(async () => a.logs.some((l) => /the claim lapsed/.test(String(l.msg))));
+
+    const third = await refusedWhileHeld(next(b), openai.received.length - upstreamBefore, 'lapse');
+    assert.equal(third.upstreamCalls, 2, 'the third continue did not go upstream while the second ran');
+    assert.deepEqual(third.refused, { status: 400, code: 'thread_continue_in_flight', type: 'invalid_request_error' });
+    assert.match(JSON.stringify((await secondContinue).content), /thread turn 2/);
+    assert.equal(await probe.get(claimKey), '"continued"', 'settled by its holder, the second');
+  });
+
+  // The threads beta is what makes `thread` a parameter on Anthropic's API, which refuses a beta field
+  // sent without its beta (a 400 invalid_request_error); the gateway served it anyway.
+  it('`thread` without the threads beta is a 400 naming the beta; with it (as the SDK helpers send it) it is served', async () => {
+    const model = 'gpt-echo';
+    const plain = { model, max_tokens: 200, messages: [{ role: 'user', content: 'thread turn 1' }], thread: { type: 'create' } };
+    for (const call of [() => client(a).messages.create(plain as any), () => client(a).messages.countTokens(plain as any)]) {
+      const err = await call().then(
+        () => assert.fail('expected a 400'),
+        (e: InstanceType<typeof Anthropic.APIError>) => e,
+      );
+      assert.equal(err.status, 400);
+      const body = err.error as { error: { type: string; message: string } };
+      assert.equal(body.error.type, 'invalid_request_error');
+      assert.match(body.error.message, /anthropic-beta: message-threads-2026-08-12/);
+    }
+    const other = await client(a).messages.create({ ...plain, thread: null } as any);
+    assert.match(JSON.stringify(other.content), /thread turn 1/, 'no thread, no beta needed');
+    const helper = client(a).beta.messages.thread({ model, max_tokens: 200 });
+    await helper.send({ role: 'user', content: 'thread turn 1' });
+    assert.match(JSON.stringify((await helper.send({ role: 'user', content: 'thread turn 2' })).content), /thread turn 2/);
   });
 
   // Found by an independent check: every response id kept the whole conversation through it, so Redis
@@ -267,19 +340,42 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
     const replicas = [a, b];
     let last: Body | undefined;
     const ids: string[] = [];
+    // What each turn sends Redis for the thread (MONITOR: the bytes of every command on its keys).
+    const monitor = await probe.monitor();
+    let written = 0;
+    const seen = new Set<string>();
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source === 'lua') return; // run inside a script: nothing sent
+      if (args[0]?.toLowerCase() === 'echo') seen.add(args[1]!);
+      if (args.some((arg) => arg.startsWith('gw:thread:{team-c}'))) written += args.reduce((sum, arg) => sum + Buffer.byteLength(arg), 0);
+    });
+    const perTurn: number[] = [];
     for (let i = 1; i <= 20; i++) {
       const content = `thread turn ${i % 10} ${'lorem ipsum '.repeat(100)}`;
       const thread: Thread = last ? { type: 'continue', previous_message_id: last.id } : { type: 'create' };
+      const before = written;
       last = await turn(replicas[i % 2]!, { model, messages: [{ role: 'user', content }] }, thread, KEYS.TEAM_C_KEY);
+      await probe.echo(`gw:thread:{team-c}:turn ${i}`);
+      assert.ok(await eventually(async () => seen.has(`gw:thread:{team-c}:turn ${i}`)), 'MONITOR has shown every command of the turn');
+      perTurn.push(written - before - Buffer.byteLength(`echo gw:thread:{team-c}:turn ${i}`));
       ids.push(last.id);
     }
+    monitor.disconnect();
+    console.log(`thread bytes written to Redis per turn: ${perTurn.join(' ')}; total ${written}`);
+    const turnBytes = 2 * Buffer.byteLength(JSON.stringify('lorem ipsum '.repeat(100))); // a turn's message and its echo
+    assert.ok(
+      perTurn[19]! < 3 * turnBytes,
+      `the 20th turn wrote ${perTurn[19]} bytes for a turn of ~${turnBytes}: the turn, not the thread`,
+    );
     const keys = await probe.keys('gw:thread:{team-c}:*');
-    const bytes = (await Promise.all(keys.map((key) => probe.strlen(key)))).reduce((sum, n) => sum + n, 0);
+    const bytes = (await Promise.all(keys.map((key) => probe.memory('USAGE', key)))).reduce<number>((sum, n) => sum + Number(n), 0);
     const conversation = JSON.stringify(openai.last().body.messages).length; // the 20th request: 39 messages
     assert.ok(bytes < 1.5 * conversation, `${bytes} bytes kept for a ${conversation}-byte conversation (${keys.length} keys)`);
 
-    const ttl = await probe.ttl(`gw:thread:{team-c}:thread:${ids[0]}`);
-    assert.ok(ttl > 0 && ttl <= 300, `the thread expires 5 minutes after its last response: ttl ${ttl}`);
+    for (const key of keys) {
+      const ttl = await probe.ttl(key);
+      assert.ok(ttl > 0 && ttl <= 300, `every key of the thread expires 5 minutes after its last response: ${key} ttl ${ttl}`);
+    }
     const next = (id: string) =>
       turn(
         b,
@@ -408,5 +504,73 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
       .withResponse();
     assert.equal(res.response.headers.get('x-gateway-cache'), 'miss');
     assert.deepEqual(userTexts(openai), ['thread turn 8', 'thread turn 8', 'thread turn 9']);
+  });
+});
+
+/**
+ * Found by a review: without Redis, a thread larger than `messages.threads.maxMemoryMb` was silently
+ * not kept, its client getting a bare thread_not_found at its next continue. A turn that cannot be
+ * kept is now refused before it runs, one whose answer made the thread too large says so at the next
+ * continue, and threads evicted for room are logged and counted.
+ */
+describe('Anthropic message threads in process (no Redis), within maxMemoryMb', () => {
+  const fake = new FakeOpenAI();
+  let gw: GatewayProcess;
+  const MB = 1024 * 1024;
+
+  before(async () => {
+    const config = configWith({
+      providers: [{ name: 'oa', type: 'openai-compatible', baseUrl: await fake.start() }],
+      models: [{ name: 'gpt-echo', deployments: [{ provider: 'oa', model: 'ok', maxOutputTokens: 1000 }] }],
+      messages: { threads: { maxMemoryMb: 1 } },
+    });
+    gw = await GatewayProcess.start(config);
+  });
+
+  after(async () => {
+    await gw?.stop();
+    await fake.stop();
+  });
+
+  const turn = (content: string, thread: Thread) =>
+    new Anthropic({ baseURL: gw.url, apiKey: 'x', maxRetries: 0 }).beta.messages.create({
+      model: 'gpt-echo',
+      max_tokens: 200,
+      messages: [{ role: 'user', content }],
+      thread,
+      betas: [THREADS_BETA],
+    } as any) as Promise<Body>;
+  const refused = (call: Promise<unknown>) =>
+    call.then(
+      () => assert.fail('expected an error'),
+      (err: InstanceType<typeof Anthropic.APIError>) => ({
+        status: err.status,
+        code: (err.error as { error: { details?: { error_code: string } } }).error.details?.error_code,
+        message: (err.error as { error: { message: string } }).error.message,
+      }),
+    );
+
+  it('a turn the store cannot hold is refused; one whose answer outgrew it says so; evictions are logged and counted', async () => {
+    // Each answer echoes its message: a thread holds twice what its turns send.
+    const first = await turn(`thread turn 1 ${'x'.repeat(0.3 * MB)}`, { type: 'create' });
+    const tooBig = await refused(turn(`thread turn 2 ${'x'.repeat(0.5 * MB)}`, { type: 'continue', previous_message_id: first.id }));
+    assert.equal(tooBig.status, 413);
+    assert.equal(tooBig.code, 'thread_too_large');
+    assert.match(tooBig.message, /maxMemoryMb/);
+
+    const outgrown = await turn(`thread turn 2 ${'x'.repeat(0.22 * MB)}`, { type: 'continue', previous_message_id: first.id });
+    const lost = await refused(turn('thread turn 3', { type: 'continue', previous_message_id: outgrown.id }));
+    assert.equal(lost.status, 413, 'not a bare thread_not_found');
+    assert.equal(lost.code, 'thread_too_large');
+    assert.match(lost.message, /was not kept.*maxMemoryMb/);
+
+    const older = await turn(`thread turn 4 ${'x'.repeat(0.3 * MB)}`, { type: 'create' });
+    await turn(`thread turn 5 ${'x'.repeat(0.3 * MB)}`, { type: 'create' }); // room for it: the older thread goes
+    assert.deepEqual(
+      { ...(await refused(turn('thread turn 6', { type: 'continue', previous_message_id: older.id }))), message: '' },
+      { status: 404, code: 'thread_not_found', message: '' },
+    );
+    assert.ok(await eventually(async () => gw.logs.some((l) => /evicted for room/.test(String(l.msg)))), 'the eviction is logged');
+    assert.match(await (await fetch(`${gw.opsUrl}/metrics`)).text(), /gateway_message_threads_evicted_total 1/);
   });
 });

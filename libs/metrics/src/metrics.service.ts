@@ -82,6 +82,7 @@ export class MetricsService {
   private readonly leasedAdmissions: Counter;
   private readonly spendRestores: Counter;
   private readonly staleKeyLookups: Counter<'result'>;
+  private readonly threadsEvicted: Counter;
   readonly inflightRequests: Gauge;
   readonly inflightStreams: Gauge;
   readonly eventLoopDelay: EventLoopDelayHistogram;
@@ -195,6 +196,11 @@ export class MetricsService {
       labelNames: ['result'],
       registers,
     });
+    this.threadsEvicted = new Counter({
+      name: 'gateway_message_threads_evicted_total',
+      help: 'Message threads the in-process store (no Redis) dropped before their TTL to make room for another (messages.threads.maxMemoryMb)',
+      registers,
+    });
     this.inflightRequests = new Gauge({ name: 'gateway_inflight_requests', help: 'Requests being handled', registers });
     this.inflightStreams = new Gauge({ name: 'gateway_inflight_streams', help: 'SSE streams being written', registers });
   }
@@ -265,6 +271,10 @@ export class MetricsService {
   /** `served`: the last known record was used; `refused`: none, or older than the staleness bound (503). */
   recordStaleKeyLookup(result: 'served' | 'refused'): void {
     this.staleKeyLookups.inc({ result });
+  }
+
+  recordThreadsEvicted(threads: number): void {
+    this.threadsEvicted.inc(threads);
   }
 
   text(): Promise<string> {

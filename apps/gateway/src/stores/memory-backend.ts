@@ -2,7 +2,7 @@ import type { TenantStore } from './tenant-store';
 
 /**
  * JSON per tenant and id with a TTL, in process: a Map in recency order, evicted oldest first beyond
- * `maxChars` of JSON or `maxEntries` entries. Stored responses, Messages API threads and kept reasoning state use it.
+ * `maxChars` of JSON or `maxEntries` entries. Stored responses and kept reasoning state use it.
  */
 export class MemoryBackend implements TenantStore {
   private readonly entries = new Map<string, { json: string; expiresAt: number }>();
@@ -41,21 +41,8 @@ export class MemoryBackend implements TenantStore {
     }
   }
 
-  async claim(tenant: string, id: string, json: string, ttlSeconds: number): Promise<boolean> {
-    if ((await this.get(tenant, id)) !== undefined) return false;
-    await this.put(tenant, id, json, ttlSeconds);
-    return true;
-  }
-
   async delete(tenant: string, id: string): Promise<boolean> {
     return this.remove(`${tenant}\u0000${id}`);
-  }
-
-  async touch(tenant: string, id: string, ttlSeconds: number): Promise<boolean> {
-    const entry = this.entries.get(`${tenant}\u0000${id}`);
-    if (!entry || entry.expiresAt <= this.now()) return false;
-    entry.expiresAt = this.now() + ttlSeconds * 1000;
-    return true;
   }
 
   private remove(key: string): boolean {

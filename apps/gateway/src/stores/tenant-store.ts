@@ -4,18 +4,14 @@ import type { RedisClient } from '@gateway/redis';
 import { MemoryBackend } from './memory-backend';
 
 /**
- * JSON per tenant and id with a TTL: what stored responses and Messages API threads keep. Every
+ * JSON per tenant and id with a TTL: what stored responses keep. Every
  * call is scoped to a tenant (the gateway key id), which is in every key, so a tenant never reads
  * another's entries.
  */
 export interface TenantStore {
   get(tenant: string, id: string): Promise<string | undefined>;
   put(tenant: string, id: string, json: string, ttlSeconds: number): Promise<void>;
-  /** Writes the entry only when the id holds none (an expired one counts as none); says whether it did. */
-  claim(tenant: string, id: string, json: string, ttlSeconds: number): Promise<boolean>;
   delete(tenant: string, id: string): Promise<boolean>;
-  /** Sets a new TTL on the entry if it is there (it is not written again); says whether it was. */
-  touch(tenant: string, id: string, ttlSeconds: number): Promise<boolean>;
 }
 
 /** In Redis when it is configured (every replica sees the entries), else in this process, bounded by `maxMemoryMb`. */
@@ -33,8 +29,7 @@ export function storeUnavailable(logger: Logger, err: Error, code: string, messa
 }
 
 /**
- * One key per entry, `<prefix>{<tenant>}:<id>`, written with SET … EX (NX for a claim), read
- * with GET and renewed with EXPIRE: single-key commands, so it runs on Redis Cluster as is; the tenant is the hash tag,
+ * One key per entry, `<prefix>{<tenant>}:<id>`, written with SET … EX and read with GET: single-key commands, so it runs on Redis Cluster as is; the tenant is the hash tag,
  * keeping one tenant's entries on one shard.
  */
 class RedisBackend implements TenantStore {
@@ -55,15 +50,7 @@ class RedisBackend implements TenantStore {
     await this.client.set(this.key(tenant, id), json, 'EX', ttlSeconds);
   }
 
-  async claim(tenant: string, id: string, json: string, ttlSeconds: number): Promise<boolean> {
-    return (await this.client.set(this.key(tenant, id), json, 'EX', ttlSeconds, 'NX')) === 'OK';
-  }
-
   async delete(tenant: string, id: string): Promise<boolean> {
     return (await this.client.del(this.key(tenant, id))) > 0;
-  }
-
-  async touch(tenant: string, id: string, ttlSeconds: number): Promise<boolean> {
-    return (await this.client.expire(this.key(tenant, id), ttlSeconds)) === 1;
   }
 }

@@ -1,8 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { GatewayConfig } from '@gateway/config';
+import { MetricsService } from '@gateway/metrics';
 import { RedisService } from '@gateway/redis';
-import { storeUnavailable, type TenantStore, tenantStore } from '../../stores/tenant-store';
+import { storeUnavailable } from '../../stores/tenant-store';
 import type { MessagesRequest } from '../wire';
+import { MemoryThreads } from './memory-threads';
+import { RedisThreads } from './redis-threads';
+import { type Appended, CONTINUED, type ThreadBackend } from './thread-backend';
 
 /**
  * A thread as it is kept, once: the create request's fixed fields, the conversation through its
@@ -32,74 +37,99 @@ export interface Claim {
 }
 
 /**
- * Message threads per tenant, with Anthropic's TTL after the last response, in the store
- * machinery stored responses use (Redis when configured, so any replica continues a thread;
- * else this process). A thread is kept once, under `thread:<id>`, rewritten at each turn; each
- * response id names its thread (`{"thread": id}`): a conversation kept under every response id
- * it went through took the square of its length (20 turns: ten times the conversation). Beside
- * each response, under `next:<id>` (no response id has a colon), who continues it: claimed with
- * a write-if-absent, so two requests continuing one response, on any replicas, cannot both win.
+ * Message threads per tenant, with Anthropic's TTL after the last response, in Redis when configured
+ * (so any replica continues a thread) else in this process (memory-threads.ts, `maxMemoryMb`). A
+ * thread is kept once, a turn at a time: each turn appends the messages it adds (a 20-turn thread
+ * rewritten whole at each turn wrote ten times the conversation), and each response id names its
+ * thread. Beside each response, who continues it: claimed with a write-if-absent, so two requests
+ * continuing one response, on any replicas, cannot both win, and changed only by its holder.
  */
 @Injectable()
 export class ThreadStore {
-  private readonly backend: TenantStore;
+  private readonly backend: ThreadBackend;
   private readonly logger = new Logger('ThreadStore');
   private readonly ttlSeconds: number;
   private readonly claimTtlSeconds: number;
 
-  constructor(config: GatewayConfig, redis: RedisService) {
+  constructor(config: GatewayConfig, redis: RedisService, metrics: MetricsService) {
     const { ttlSeconds, claimTtlSeconds, keyPrefix, maxMemoryMb } = config.messages.threads;
     this.ttlSeconds = ttlSeconds;
     this.claimTtlSeconds = claimTtlSeconds;
-    this.backend = tenantStore(redis.client, keyPrefix, maxMemoryMb);
+    this.backend = redis.client
+      ? new RedisThreads(redis.client, keyPrefix)
+      : new MemoryThreads(maxMemoryMb * 1024 * 1024, (threads) => {
+          metrics.recordThreadsEvicted(threads);
+          this.logger.warn(`${threads} thread(s) evicted for room (messages.threads.maxMemoryMb): their next continue is thread_not_found`);
+        });
   }
 
-  /** The thread `responseId` belongs to, as of its latest response (which may be a later one). */
-  async get(tenant: string, responseId: string): Promise<StoredThread | undefined> {
-    const pointer = await this.read(this.backend.get(tenant, responseId));
-    const threadId = pointer === undefined ? undefined : (JSON.parse(pointer) as { thread?: unknown }).thread;
-    if (typeof threadId !== 'string') return undefined;
-    const json = await this.read(this.backend.get(tenant, threadOf(threadId)));
-    return json === undefined ? undefined : (JSON.parse(json) as StoredThread);
+  /** The in-process store's bound in JSON characters (a thread larger is not kept); undefined with Redis. */
+  get capacity(): number | undefined {
+    return this.backend.capacity;
   }
 
   /**
-   * Keeps a thread through its latest response, then names it under that response's id (in this
-   * order: a response id is never read before its thread holds it). An outage is logged, not the
-   * client's failure (the answer is theirs already).
+   * The thread `responseId` belongs to, as of its latest response (which may be a later one);
+   * `dropped` when the in-process store could not hold it.
    */
-  async put(tenant: string, thread: StoredThread): Promise<void> {
-    await this.backend
-      .put(tenant, threadOf(thread.id), JSON.stringify(thread), this.ttlSeconds)
-      .then(() => this.backend.put(tenant, thread.last, JSON.stringify({ thread: thread.id }), this.ttlSeconds))
-      .catch((err: Error) => this.logger.warn(`thread ${thread.id} not stored: ${err.message}`));
+  async get(tenant: string, responseId: string): Promise<StoredThread | 'dropped' | undefined> {
+    const found = await this.read(this.backend.read(tenant, responseId));
+    if (found === undefined || found === 'dropped') return found;
+    const fixed = JSON.parse(found.fixed) as Pick<StoredThread, 'system' | 'tools' | 'fingerprint'>;
+    const messages = found.turns.flatMap((turn) => JSON.parse(turn) as StoredThread['messages']);
+    return { id: found.id, ...fixed, messages, last: found.last };
+  }
+
+  /**
+   * Keeps a thread through its latest response: the messages after the first `kept` (those the thread
+   * held already when its continue read it from response `after`) as one more turn, or the whole
+   * thread for a create or when the thread expired while its continue ran. An outage is logged, not
+   * the client's failure (the answer is theirs already).
+   */
+  async put(tenant: string, thread: StoredThread, continued?: { after: string; kept: number }): Promise<void> {
+    const fixed = JSON.stringify({ system: thread.system, tools: thread.tools, fingerprint: thread.fingerprint });
+    const whole = { threadId: thread.id, fixed, turn: JSON.stringify(thread.messages), last: thread.last };
+    const append = async (): Promise<Appended> => {
+      if (!continued) return this.backend.append(tenant, whole, this.ttlSeconds);
+      const turn = JSON.stringify(thread.messages.slice(continued.kept));
+      const appended = await this.backend.append(tenant, { ...whole, turn, after: continued.after }, this.ttlSeconds);
+      return appended === 'gone' ? this.backend.append(tenant, whole, this.ttlSeconds) : appended;
+    };
+    const appended = await append().catch((err: Error) => this.logger.warn(`thread ${thread.id} not stored: ${err.message}`));
+    if (appended === 'moved') this.logger.warn(`thread ${thread.id}: ${thread.last} not kept: the thread went on from another continue`);
+    if (appended === 'too_large') this.logger.warn(`thread ${thread.id}: not kept, larger than messages.threads.maxMemoryMb`);
   }
 
   /**
    * Marks `id` as being continued: the claim when this request may, else who already does. The claim
    * lapses `claimTtlSeconds` after its last renewal, and is renewed every third of that while
    * the request runs: a continue slower than the TTL keeps others off its response, and only a
-   * replica that died or lost Redis leaves a claim nothing lets go of (a lost answer to the claim
-   * itself, the client's 529, included).
+   * replica that paused, died or lost Redis leaves a claim nothing lets go of (a lost answer to the
+   * claim itself, the client's 529, included). Each claim holds a token of its own, and is renewed
+   * and settled only while it holds it: one that lapsed and was taken by another continue is that
+   * continue's, which a late settle would otherwise delete (letting a third in) or overwrite.
    */
   async claim(tenant: string, id: string): Promise<Claim | Continuation> {
-    const next = nextOf(id);
-    const claimed = await this.read(this.backend.claim(tenant, next, '"in_flight"', this.claimTtlSeconds));
+    const holder = JSON.stringify(`in_flight:${randomUUID()}`);
+    const claimed = await this.read(this.backend.claim(tenant, id, holder, this.claimTtlSeconds));
     if (!claimed) {
       // Gone in between (a failed continue let go of it): reported as in flight, which the client recovers from as well.
-      return (await this.read(this.backend.get(tenant, next))) === '"continued"' ? 'continued' : 'in_flight';
+      return (await this.read(this.backend.marked(tenant, id))) === CONTINUED ? 'continued' : 'in_flight';
     }
+    const lapsed = () => this.logger.warn(`thread ${id}: the claim lapsed while its continue ran`);
     const renew = () =>
-      this.backend.touch(tenant, next, this.claimTtlSeconds).then(
-        (held) => held || this.logger.warn(`thread ${id}: the claim lapsed while its continue ran`),
+      this.backend.renew(tenant, id, holder, this.claimTtlSeconds).then(
+        (held) => held || lapsed(),
         (err: Error) => this.logger.warn(`thread ${id}: claim not renewed: ${err.message}`),
       );
     const renewal = setInterval(() => void renew(), (this.claimTtlSeconds * 1000) / 3).unref();
     return {
       settle: async (continued) => {
         clearInterval(renewal);
-        const settled = continued ? this.backend.put(tenant, next, '"continued"', this.ttlSeconds) : this.backend.delete(tenant, next);
-        await settled.catch((err: Error) => this.logger.warn(`thread ${id} not settled: ${err.message}`));
+        await this.backend.release(tenant, id, holder, continued ? CONTINUED : undefined, this.ttlSeconds).then(
+          (held) => held || lapsed(),
+          (err: Error) => this.logger.warn(`thread ${id} not settled: ${err.message}`),
+        );
       },
     };
   }
@@ -111,6 +141,3 @@ export class ThreadStore {
     });
   }
 }
-
-const nextOf = (id: string) => `next:${id}`;
-const threadOf = (id: string) => `thread:${id}`;

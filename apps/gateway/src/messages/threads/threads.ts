@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { GatewayConfig } from '@gateway/config';
+import { GatewayError } from '@gateway/providers';
 import { DetailedError } from '../errors';
 import type { AnthropicBlock, MessagesRequest } from '../wire';
 import type { ThreadReply } from './assemble';
@@ -52,14 +53,23 @@ export class MessageThreads {
     // Every Messages request comes here: one without a thread is not copied.
     const thread = body.thread;
     if (thread == null) return undefined;
+    refuseWithoutBeta(beta);
     const { thread: _thread, ...request } = body;
-    if (thread.type === 'create') return this.opened(tenant, request, withoutThreadsBeta(beta));
+    if (thread.type === 'create') {
+      this.refuseOverCapacity(JSON.stringify(request).length);
+      return this.opened(tenant, request, withoutThreadsBeta(beta));
+    }
     const previousId = thread.previous_message_id;
     const { whole, previous } = await this.rebuilt(tenant, request, previousId);
     this.refuseOverLimit(whole);
     const claim = await this.store.claim(tenant, previousId);
     if (typeof claim === 'string') throw continued(claim, previousId);
-    return this.opened(tenant, whole, withoutThreadsBeta(beta), { claim, threadId: previous.id });
+    return this.opened(tenant, whole, withoutThreadsBeta(beta), {
+      claim,
+      threadId: previous.id,
+      after: previousId,
+      kept: previous.messages.length,
+    });
   }
 
   /**
@@ -74,6 +84,7 @@ export class MessageThreads {
   ): Promise<Pick<ThreadRequest, 'body' | 'beta'> | undefined> {
     const thread = body.thread;
     if (thread == null) return undefined;
+    refuseWithoutBeta(beta);
     const { thread: _thread, ...request } = body;
     if (thread.type === 'create') return { body: request, beta: withoutThreadsBeta(beta) };
     const { whole } = await this.rebuilt(tenant, request, thread.previous_message_id);
@@ -85,6 +96,7 @@ export class MessageThreads {
   private async rebuilt(tenant: string, request: MessagesRequest, previousId: string) {
     // Every id the gateway keeps a thread under is its own (codec.ts newMessageId): anything else names none.
     const previous = RESPONSE_ID.test(previousId) ? await this.store.get(tenant, previousId) : undefined;
+    if (previous === 'dropped') throw tooLargeToKeep(previousId, this.store.capacity!);
     if (!previous) throw notFound(previousId);
     refuseChangedFields(previous, request);
     // The thread holds its latest response's conversation only: an earlier response has been continued.
@@ -105,7 +117,9 @@ export class MessageThreads {
    * (and the answer to it).
    */
   private refuseOverLimit(whole: MessagesRequest): void {
-    const bytes = Buffer.byteLength(JSON.stringify(whole));
+    const json = JSON.stringify(whole);
+    this.refuseOverCapacity(json.length);
+    const bytes = Buffer.byteLength(json);
     if (bytes <= this.bodyLimitBytes) return;
     throw new DetailedError(
       413,
@@ -116,11 +130,29 @@ export class MessageThreads {
     );
   }
 
+  /**
+   * The in-process store (no Redis) holds at most `maxMemoryMb` of threads: a turn whose request alone
+   * is larger could not be kept, and its client would find its thread gone at the next continue with
+   * nothing saying why. Refused before it runs (its answer can still make the thread too large; that
+   * answer's id then says so: tooLargeToKeep).
+   */
+  private refuseOverCapacity(chars: number): void {
+    const capacity = this.store.capacity;
+    if (capacity === undefined || chars <= capacity) return;
+    throw new DetailedError(
+      413,
+      `This thread's conversation is ${chars} characters of JSON, more than the gateway's thread store holds (${capacity}, messages.threads.maxMemoryMb): ` +
+        'it could not be kept for the next turn. Shorten the conversation, or send it without thread.',
+      { error_code: 'thread_too_large' },
+      'messages',
+    );
+  }
+
   private opened(
     tenant: string,
     body: MessagesRequest,
     beta: string | undefined,
-    continues?: { claim: Claim; threadId: string },
+    continues?: { claim: Claim; threadId: string; after: string; kept: number },
   ): ThreadRequest {
     let kept = false;
     return {
@@ -129,14 +161,8 @@ export class MessageThreads {
       keep: async (reply) => {
         const messages = [...body.messages.map(withoutCacheControl), { role: 'assistant' as const, content: reply.content }];
         const id = continues?.threadId ?? reply.id;
-        await this.store.put(tenant, {
-          id,
-          system: body.system,
-          tools: body.tools,
-          fingerprint: fingerprint(body),
-          messages,
-          last: reply.id,
-        });
+        const thread = { id, system: body.system, tools: body.tools, fingerprint: fingerprint(body), messages, last: reply.id };
+        await this.store.put(tenant, thread, continues);
         kept = true;
       },
       settle: async () => {
@@ -153,6 +179,32 @@ function notFound(id: string): DetailedError {
       'Replay the full conversation with thread: {"type": "create"} to start a new thread.',
     { error_code: 'thread_not_found' },
     'thread.previous_message_id',
+  );
+}
+
+/** A thread whose latest answer made it larger than the in-process store holds: not kept, and its client told so. */
+function tooLargeToKeep(id: string, capacity: number): DetailedError {
+  return new DetailedError(
+    413,
+    `The thread ending in '${id}' was not kept: with its last answer it became larger than the gateway's thread store holds ` +
+      `(${capacity} characters of JSON, messages.threads.maxMemoryMb). Shorten the conversation and replay it, or send it without thread.`,
+    { error_code: 'thread_too_large' },
+    'thread.previous_message_id',
+  );
+}
+
+/**
+ * `thread` is a beta parameter of Anthropic's API, which refuses it without its beta in `anthropic-beta`
+ * (as it refuses any beta field: a 400 invalid_request_error). The SDK helpers always send it.
+ */
+function refuseWithoutBeta(beta: string | undefined): void {
+  if (beta?.split(',').some((name) => name.trim() === THREADS_BETA)) return;
+  throw new GatewayError(
+    400,
+    `thread: this parameter is part of the message threads beta; send the header 'anthropic-beta: ${THREADS_BETA}' to use it.`,
+    'invalid_request_error',
+    null,
+    'thread',
   );
 }
 

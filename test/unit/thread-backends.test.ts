@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { MemoryThreads } from '../../apps/gateway/src/messages/threads/memory-threads';
+import { RedisThreads } from '../../apps/gateway/src/messages/threads/redis-threads';
+import { CONTINUED, type ThreadBackend } from '../../apps/gateway/src/messages/threads/thread-backend';
+import { eventually } from '../support/eventually';
+
+/**
+ * The two homes of message threads (Redis, and this process without it), driven alike. Found by a
+ * review: a continue's claim on its response was renewed and settled whoever held it by then, so a
+ * claim that lapsed (its replica paused) and was taken by a second continue was deleted by the first
+ * one's late settle (letting a third continue in) or overwritten; and each turn rewrote the thread.
+ */
+const REDIS_URL = process.env.TEST_REDIS_URL;
+
+interface Home {
+  backend: ThreadBackend;
+  /** Makes the claim on `id` lapse, as it does when its holder stops renewing it. */
+  lapse(tenant: string, id: string): Promise<void>;
+}
+
+const homes: { name: string; skip: string | false; open(): Promise<Home>; close(): Promise<void> }[] = [];
+let now = 0;
+homes.push({
+  name: 'in process',
+  skip: false,
+  open: async () => ({
+    backend: new MemoryThreads(
+      10_000,
+      () => {},
+      () => now,
+    ),
+    lapse: async () => void (now += 2_000),
+  }),
+  close: async () => {},
+});
+let redis: Redis | undefined;
+homes.push({
+  name: 'in Redis',
+  skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)',
+  open: async () => {
+    redis = new Redis(REDIS_URL!);
+    const prefix = `test:threads:${randomUUID()}:`;
+    return {
+      backend: new RedisThreads(redis, prefix),
+      // The claim's short TTL (1 s, given below) runs out.
+      lapse: async (tenant, id) => void (await eventually(async () => (await redis!.exists(`${prefix}{${tenant}}:next:${id}`)) === 0)),
+    };
+  },
+  close: async () => void redis?.disconnect(),
+});
+
+const turn = (text: string, answer: string) =>
+  JSON.stringify([
+    { role: 'user', content: text },
+    { role: 'assistant', content: answer },
+  ]);
+
+for (const home of homes) {
+  describe(`message threads ${home.name}`, { skip: home.skip }, () => {
+    let h: Home;
+    before(async () => (h = await home.open()));
+    after(() => home.close());
+
+    it('a claim is changed only by its holder: a lapsed one taken by another is not released, renewed or settled by the first', async () => {
+      const { backend } = h;
+      assert.equal(await backend.claim('t1', 'msg_r1', 'first', 1), true);
+      assert.equal(await backend.claim('t1', 'msg_r1', 'second', 1), false, 'held');
+      await h.lapse('t1', 'msg_r1');
+      assert.equal(await backend.claim('t1', 'msg_r1', 'second', 30), true, 'lapsed: another continue takes it');
+      assert.equal(await backend.renew('t1', 'msg_r1', 'first', 30), false);
+      assert.equal(
+        await backend.release('t1', 'msg_r1', 'first', undefined, 30),
+        false,
+        "the first's failure does not let go of the second's claim",
+      );
+      assert.equal(await backend.release('t1', 'msg_r1', 'first', CONTINUED, 30), false, 'nor does its success overwrite it');
+      assert.equal(await backend.marked('t1', 'msg_r1'), 'second');
+      assert.equal(await backend.claim('t1', 'msg_r1', 'third', 30), false, 'a third is kept off');
+      assert.equal(await backend.renew('t1', 'msg_r1', 'second', 30), true);
+      assert.equal(await backend.release('t1', 'msg_r1', 'second', CONTINUED, 30), true);
+      assert.equal(await backend.marked('t1', 'msg_r1'), CONTINUED);
+    });
+
+    it('a thread grows a turn at a time, only from its latest response; a read sees whole turns', async () => {
+      const { backend } = h;
+      const fixed = JSON.stringify({ fingerprint: {} });
+      const first = { threadId: 'msg_a1', fixed, turn: turn('one', 'ONE'), last: 'msg_a1' };
+      assert.equal(await backend.append('t2', first, 300), 'kept');
+      assert.equal(await backend.append('t2', { ...first, turn: turn('two', 'TWO'), last: 'msg_a2', after: 'msg_a1' }, 300), 'kept');
+      assert.equal(
+        await backend.append('t2', { ...first, turn: turn('two again', 'X'), last: 'msg_a3', after: 'msg_a1' }, 300),
+        'moved',
+        'the thread went on from msg_a2: one line of turns, not two',
+      );
+      for (const id of ['msg_a1', 'msg_a2']) {
+        assert.deepEqual(
+          await backend.read('t2', id),
+          { id: 'msg_a1', fixed, last: 'msg_a2', turns: [turn('one', 'ONE'), turn('two', 'TWO')] },
+          id,
+        );
+      }
+      assert.equal(await backend.read('t2', 'msg_a3'), undefined);
+      assert.equal(await backend.read('t3', 'msg_a1'), undefined, "another tenant's");
+      assert.equal(await backend.append('t2', { ...first, threadId: 'msg_zz', after: 'msg_zz', last: 'msg_a4' }, 300), 'gone');
+    });
+  });
+}
+
+describe('message threads in process, within maxMemoryMb', () => {
+  it('evicts the least recently used threads for room, and marks a thread larger than the store as not kept', async () => {
+    const evicted: number[] = [];
+    const backend = new MemoryThreads(1_000, (n) => evicted.push(n));
+    const fixed = '{}';
+    const kept = (id: string, size: number) => backend.append('t', { threadId: id, fixed, turn: 'x'.repeat(size), last: id }, 300);
+    assert.equal(await kept('msg_b1', 300), 'kept');
+    assert.equal(await kept('msg_b2', 300), 'kept');
+    assert.equal(await kept('msg_b3', 300), 'kept');
+    assert.deepEqual(evicted, [1], 'the oldest went for the third');
+    assert.equal(await backend.read('t', 'msg_b1'), undefined);
+    assert.equal(await kept('msg_b4', 2_000), 'too_large');
+    assert.equal(await backend.read('t', 'msg_b4'), 'dropped', 'its id says why it is not found');
+    assert.notEqual(await backend.read('t', 'msg_b3'), undefined, 'nothing was evicted for a thread that would not fit anyway');
+  });
+});
