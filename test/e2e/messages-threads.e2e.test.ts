@@ -308,7 +308,8 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
     assert.equal(third.upstreamCalls, 2, 'the third continue did not go upstream while the second ran');
     assert.deepEqual(third.refused, { status: 400, code: 'thread_continue_in_flight', type: 'invalid_request_error' });
     assert.match(JSON.stringify((await secondContinue).content), /thread turn 2/);
-    assert.equal(await probe.get(claimKey), '"continued"', 'settled by its holder, the second');
+    // Kept once the answer is through: the settle may land just after the client has it.
+    assert.ok(await eventually(async () => (await probe.get(claimKey)) === '"continued"'), 'settled by its holder, the second');
   });
 
   // The threads beta is what makes `thread` a parameter on Anthropic's API, which refuses a beta field
