@@ -287,17 +287,19 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         assert.deepEqual(policy.spec.policyTypes, ['Ingress', 'Egress']);
         const [publicRule, metricsRule, ...more] = policy.spec.ingress;
         assert.deepEqual(more, []);
+        // Named, so each pod's own port (an upgrade changing the port does not cut off the old pods mid-rollout).
+        const gateway = gatewayContainer(r);
         assert.deepEqual(
-          publicRule.ports.map((p: any) => p.port),
-          [port],
+          publicRule.ports.map((p: any) => [typeof p.port, containerPort(gateway, p.port)]),
+          [['string', port]],
         );
         // A self-managed Prometheus (networkPolicy.metricsFrom) in these two.
         const scrapes = r.all('PodMonitoring').length > 0 || name === 'memorystore-cluster' || name === 'internal-lb';
         if (!scrapes) assert.equal(metricsRule, undefined, 'nobody reaches the metrics port');
         else {
           assert.deepEqual(
-            metricsRule.ports.map((p: any) => p.port),
-            [metricsPort],
+            metricsRule.ports.map((p: any) => [typeof p.port, containerPort(gateway, p.port)]),
+            [['string', metricsPort]],
           );
           assert.ok(metricsRule.from?.length > 0, 'the metrics port is never open to all');
           const namespaces = metricsRule.from.flatMap(
@@ -343,7 +345,7 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         const [from] = redisPolicy.spec.ingress[0].from;
         assert.ok(selects(from.podSelector.matchLabels, gatewayLabels), 'gateway pods may connect');
         assert.ok(!selects(from.podSelector.matchLabels, podLabels(r.one('Pod'))), 'the helm test pod may not');
-        assert.equal(redisPolicy.spec.ingress[0].ports[0].port, containerPort(sts.spec.template.spec.containers[0], 'redis'));
+        assert.equal(containerPort(sts.spec.template.spec.containers[0], redisPolicy.spec.ingress[0].ports[0].port), Number(redisUrl.port));
       });
 
       it('no container runs as root; all are locked down with requests equal to limits', () => {
@@ -580,7 +582,9 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       const r = helmTemplate({ ...asked, apiVersions: ['monitoring.coreos.com/v1/ServiceMonitor'] });
       const metricsRule = r
         .one('NetworkPolicy', gatewayServiceName(r))
-        .spec.ingress.find((rule: any) => rule.ports.some((p: any) => p.port === effectiveConfig(r).server.metricsPort));
+        .spec.ingress.find((rule: any) =>
+          rule.ports.some((p: any) => containerPort(gatewayContainer(r), p.port) === effectiveConfig(r).server.metricsPort),
+        );
       assert.deepEqual(metricsRule?.from, [prometheus], 'the NetworkPolicy lets the scraper in');
       // Without metricsFrom the NetworkPolicy would drop every scrape: refused, unless there is no NetworkPolicy.
       assert.match(
@@ -693,6 +697,35 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       assert.deepEqual(deployed, [['DIGEST'], ['DIGEST']]);
     });
 
+    // Found by an independent check: the test pod (the gateway's image) had neither the pull secret nor the
+    // node selection of the gateway's pods, and the NetworkPolicy the README advises for GKE's load balancers shut it out.
+    it('the helm test pod pulls, schedules and is admitted as the gateway pods are', () => {
+      const r = helmTemplate({
+        set: {
+          ...DEFAULTS.set,
+          'imagePullSecrets[0].name': 'registry-pull',
+          'nodeSelector.kubernetes\\.io/arch': 'arm64',
+          'tolerations[0].key': 'kubernetes.io/arch',
+          'tolerations[0].operator': 'Exists',
+          'networkPolicy.ingressFrom[0].ipBlock.cidr': '35.191.0.0/16',
+        },
+      });
+      const test = r.one('Pod');
+      const gateway = podSpec(gatewayDeployment(r));
+      for (const field of ['imagePullSecrets', 'nodeSelector', 'tolerations'])
+        assert.deepEqual([field, test.spec[field]], [field, gateway[field]]);
+      assert.deepEqual(test.spec.nodeSelector, { 'kubernetes.io/arch': 'arm64' });
+      const [publicRule] = r.one('NetworkPolicy', gatewayServiceName(r)).spec.ingress;
+      assert.ok(
+        publicRule.from.some((peer: any) => peer.podSelector && selects(peer.podSelector.matchLabels, podLabels(test))),
+        'the test pod reaches the public port',
+      );
+      assert.ok(
+        !publicRule.from.some((peer: any) => peer.podSelector && selects(peer.podSelector.matchLabels, podLabels(redisStatefulSet(r)!))),
+        'no other pod of the release does',
+      );
+    });
+
     it('Redis: maxmemory is the given share of the memory limit, the digest pins the image', () => {
       const args = (r: Rendered) => containerEnv(redisStatefulSet(r)!.spec.template.spec.containers[0]).REDIS_ARGS;
       const maxmemory = (r: Rendered) => Number(/--maxmemory (\d+)/.exec(args(r))![1]);
@@ -715,22 +748,24 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       'Redis: the rendered arguments, readiness probe and gateway URL on a real redis-server (PONG ready, error replies not)',
       { skip: !process.env.TEST_REDIS_SERVER && 'TEST_REDIS_SERVER unset (run npm test)' },
       async () => {
-        const r = helmTemplate(DEFAULTS);
+        // Not the default port: the rendered arguments must make Redis listen where the probes, the Service and
+        // the gateway's URL look (found by an independent check: redis.port reached everything but redis-server).
+        const port = await freePort();
+        const r = helmTemplate({ set: { ...DEFAULTS.set, 'redis.port': String(port) } });
         const container = redisStatefulSet(r)!.spec.template.spec.containers[0];
         const password = Buffer.from(r.one('Secret').data!.REDIS_PASSWORD, 'base64').toString();
         const args = containerEnv(container).REDIS_ARGS.replace(`secret.${gatewayServiceName(r)}.REDIS_PASSWORD`, password);
-        const port = await freePort();
         const dir = mkdtempSync(join(tmpdir(), 'chart-redis-'));
         const server = spawn(
           process.env.TEST_REDIS_SERVER!,
           // Its own directory: the rendered arguments turn the append-only file on.
-          ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...args.split(' ')],
+          ['--bind', '127.0.0.1', '--save', '', '--dir', dir, ...args.split(' ')],
           {
             stdio: 'ignore',
           },
         );
         try {
-          const probe = container.readinessProbe.exec.command[2].replace(`-p ${container.ports[0].containerPort}`, `-p ${port}`);
+          const probe = container.readinessProbe.exec.command[2];
           const run = (auth: string) => spawnSync('sh', ['-c', probe], { env: { PATH: process.env.PATH, REDISCLI_AUTH: auth } });
           for (let i = 0; i < 100 && run(password).status !== 0; i++) await new Promise((done) => setTimeout(done, 50));
           assert.equal(run(password).status, 0, 'PONG: ready');
@@ -745,7 +780,8 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
           // The gateway's REDIS_URL as the kubelet expands it, pointed at this server: a key stored through the admin API.
           const rendered = new URL(containerEnv(gatewayContainer(r)).REDIS_URL);
           assert.equal(rendered.password, `secret.${gatewayServiceName(r)}.REDIS_PASSWORD`);
-          const url = `redis://:${password}@127.0.0.1:${port}${rendered.pathname}`;
+          assert.equal(Number(rendered.port), port);
+          const url = `redis://:${password}@127.0.0.1:${rendered.port}${rendered.pathname}`;
           const yaml = r.one('ConfigMap', gatewayServiceName(r)).data!['gateway.yaml'];
           const gateway = await GatewayProcess.start(parseYaml(yaml), { env: { REDIS_URL: url, GATEWAY_MASTER_KEY: MASTER_KEY } });
           try {
