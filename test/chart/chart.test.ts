@@ -700,16 +700,13 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
     // Found by an independent check: the test pod (the gateway's image) had neither the pull secret nor the
     // node selection of the gateway's pods, and the NetworkPolicy the README advises for GKE's load balancers shut it out.
     it('the helm test pod pulls, schedules and is admitted as the gateway pods are', () => {
-      const r = helmTemplate({
-        set: {
-          ...DEFAULTS.set,
-          'imagePullSecrets[0].name': 'registry-pull',
-          'nodeSelector.kubernetes\\.io/arch': 'arm64',
-          'tolerations[0].key': 'kubernetes.io/arch',
-          'tolerations[0].operator': 'Exists',
-          'networkPolicy.ingressFrom[0].ipBlock.cidr': '35.191.0.0/16',
-        },
-      });
+      const placement = {
+        'imagePullSecrets[0].name': 'registry-pull',
+        'nodeSelector.kubernetes\\.io/arch': 'arm64',
+        'tolerations[0].key': 'kubernetes.io/arch',
+        'tolerations[0].operator': 'Exists',
+      };
+      const r = helmTemplate({ set: { ...DEFAULTS.set, ...placement, 'networkPolicy.ingressFrom[0].ipBlock.cidr': '35.191.0.0/16' } });
       const test = r.one('Pod');
       const gateway = podSpec(gatewayDeployment(r));
       for (const field of ['imagePullSecrets', 'nodeSelector', 'tolerations'])
