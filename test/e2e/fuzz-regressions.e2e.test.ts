@@ -369,6 +369,23 @@ describe('hostile-input findings (issue #18)', () => {
     assert.equal((await ask(String(Number.MAX_SAFE_INTEGER))).status, 200);
   });
 
+  // Found by an independent check: 2,048 inputs over the token total were all validated (~250 ms of blocked loop) before the 400.
+  it('embeddings over the input count or the token total are refused for that before any input is validated', async () => {
+    // The last input alone breaks the schema (an empty token-id list; a number in a list of texts): the caps answer first.
+    const cases: [unknown[], RegExp][] = [
+      [[...Array(3_000).fill([1]), []], /at most 2048 inputs per request, got 3001/],
+      [[...Array.from({ length: 2_000 }, () => 'word '.repeat(200)), 'x'.repeat(131_073)], /tokens in total; at most 300000/],
+    ];
+    for (const [input, message] of cases) {
+      const res = await post('/v1/embeddings', { model: 'mock-embedding', input });
+      assert.equal(res.status, 400);
+      const json = await errorJson(res);
+      assertOpenAIError(json);
+      assert.deepEqual([json.error.param, json.error.code], ['input', 'invalid_value']);
+      assert.match(json.error.message, message);
+    }
+  });
+
   it('every numeric parameter has a range and every list a cap, refused with the parameter named', async () => {
     const chat = { model: 'mock', messages: [{ role: 'user', content: 'x' }] };
     const refused: [string, Record<string, unknown>, string][] = [

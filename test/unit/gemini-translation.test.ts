@@ -298,6 +298,14 @@ describe('JSON Schema -> Gemini Schema', () => {
   ];
   for (const [name, schema, expected] of table) it(name, () => assert.deepEqual(toGeminiSchema(schema, 'p'), expected));
 
+  it('keeps a property named __proto__ as a property, not as the prototype of the properties', () => {
+    const schema = JSON.parse('{"type":"object","properties":{"__proto__":{"type":"string"},"b":{"type":"integer"}}}');
+    const { properties } = toGeminiSchema(schema, 'p');
+    assert.deepEqual(Object.keys(properties!), ['__proto__', 'b']);
+    assert.equal(Object.getPrototypeOf(properties), Object.prototype);
+    assert.deepEqual(JSON.parse(JSON.stringify(properties)).__proto__, { type: 'STRING' });
+  });
+
   it('refuses recursive and non-local references with a 400', () => {
     const recursive = { $ref: '#/$defs/node', $defs: { node: { type: 'object', properties: { next: { $ref: '#/$defs/node' } } } } };
     assert.throws(
@@ -331,7 +339,12 @@ describe('JSON Schema -> Gemini Schema', () => {
     [
       'an allOf member whose $ref leads to a misshapen required',
       { allOf: [{ $ref: '#/$defs/a' }], $defs: { a: { required: 'x' } } },
-      /'required' at allOf\[0\]/,
+      /'required' at allOf\[0\]\(#\/\$defs\/a\) must be/,
+    ],
+    [
+      'a misshapen type deep inside properties, items and anyOf',
+      { type: 'object', properties: { a: { type: 'array', items: { anyOf: [{ type: 'string' }, { type: 7 }] } } } },
+      /'type' at properties\.a\.items\.anyOf\[1\] must be/,
     ],
     ['a oneOf variant with a misshapen type', { oneOf: [{ type: 'string' }, { type: 7 }] }, /'type' at oneOf\[1\] must be/],
   ];

@@ -186,6 +186,14 @@ describe('JSON depth check', () => {
     assert.equal(jsonShapeProblem('{"a":"[[[[[[[[[[\\"{{{{{{{{"}', 2), undefined);
   });
 
+  it('ends a string at the first quote after an even run of backslashes, wherever it is', () => {
+    // An escaped quote (odd run) keeps the string open; an escaped backslash (even run) does not.
+    assert.equal(jsonShapeProblem('{"a":"\\\\","b":[[[[1]]]]}', 4), 'too_deep');
+    assert.equal(jsonShapeProblem('{"a":"\\\\\\"[[[[[[","b":[[[1]]]}', 4), undefined);
+    assert.equal(jsonShapeProblem(`{"a":"${'x'.repeat(100_000)}\\\\","b":[[[[1]]]]}`, 4), 'too_deep');
+    assert.equal(jsonShapeProblem('{"a":"\\"}', 4), undefined);
+  });
+
   it("counts the keys of each object: its own, not its children's, nor colons in strings or array items", () => {
     assert.equal(jsonShapeProblem('{"a":1,"b":{"c":1,"d":2},"e":[{"f":1},{"g":1}]}', 8, 3), undefined);
     assert.equal(jsonShapeProblem('{"a":1,"b":2,"c":3,"d":4}', 8, 3), 'too_many_keys');

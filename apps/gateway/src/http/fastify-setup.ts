@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '@gateway/providers';
+import { installEmbeddingsCaps } from '../embeddings/embeddings-caps';
 import { installHttpGuards } from './client-error';
 import { forbiddenKeyError } from './forbidden-keys';
 import { jsonShapeProblem, MAX_JSON_KEYS } from './json-depth';
@@ -38,8 +39,9 @@ function utf8Text(bytes: Buffer): string | undefined {
 
 /**
  * Fastify-level set-up that Nest does not cover: timeouts, one JSON parser (any
- * other content type is a 415), the per-request hook for logs and metrics, and
- * JSON answers where Node would answer on its own (client-error.ts).
+ * other content type is a 415), the per-request hook for logs and metrics, the
+ * embeddings caps applied before validation (embeddings-caps.ts), and JSON answers
+ * where Node would answer on its own (client-error.ts).
  */
 export function configureFastify(fastify: FastifyInstance, deps: AccessDeps, maxJsonDepth: number): void {
   fastify.server.headersTimeout = HEADERS_TIMEOUT_MS;
@@ -82,4 +84,5 @@ export function configureFastify(fastify: FastifyInstance, deps: AccessDeps, max
   fastify.decorateRequest('gatewayKey', null);
   installRequestHooks(fastify, deps);
   installHttpGuards(fastify);
+  installEmbeddingsCaps(fastify);
 }

@@ -4,7 +4,7 @@ import { GatewayError } from '../gateway-error';
 type JsonSchema = Record<string, unknown>;
 
 /** Annotations Gemini's Schema shares with JSON Schema, copied as they are. */
-const KEPT = [
+const KEPT = new Set([
   'description',
   'title',
   'pattern',
@@ -17,7 +17,7 @@ const KEPT = [
   'minProperties',
   'maxProperties',
   'default',
-] as const;
+]);
 
 /** `format` values Gemini accepts, by type; others become a note in the description. A Map: a `type` named like an Object method ("toString") finds nothing. */
 const FORMATS = new Map<string, ReadonlySet<string>>([
@@ -25,6 +25,9 @@ const FORMATS = new Map<string, ReadonlySet<string>>([
   ['number', new Set(['float', 'double'])],
   ['integer', new Set(['int32', 'int64'])],
 ]);
+
+/** Gemini's names of JSON Schema's types, looked up rather than upper-cased for every node. */
+const GEMINI_TYPES = new Map(['string', 'number', 'integer', 'boolean', 'array', 'object'].map((t) => [t, t.toUpperCase()]));
 
 /**
  * Most nodes one translated schema may have. Inlining `$ref`s can multiply a small
@@ -46,21 +49,53 @@ const MAX_SCHEMA_NODES = 10_000;
  */
 export function toGeminiSchema(schema: JsonSchema, param: string): Schema {
   const defs = { ...(schema.definitions as object), ...(schema.$defs as object) } as Record<string, JsonSchema>;
-  return convert(schema, { defs, param, path: '', refs: [], nodes: { count: 0 } });
+  return convert(schema, { defs, param, refs: [], nodes: { count: 0 } }, undefined);
 }
 
 interface Context {
   defs: Record<string, JsonSchema>;
   param: string;
-  /** Where the node is inside the schema (`.properties.a.items`), for the 400. */
-  path: string;
   /** The $refs being inlined, outermost first, to refuse a cycle. */
   refs: string[];
   /** Nodes converted so far, shared by the whole translation. */
   nodes: { count: number };
 }
 
-function convert(node: JsonSchema, ctx: Context): Schema {
+/**
+ * Where a node is inside the schema, for the 400: the place of its parent and the step from
+ * there (`properties` + `a`, `anyOf` + 1, `items`, or `$ref` + the reference inlined). Kept as
+ * links and made into text (`.properties.a.items`) only when a 400 needs it: a path string and a
+ * context copy per node were most of the translation's cost on large tool schemas.
+ */
+interface Place {
+  readonly up: Place | undefined;
+  readonly keyword: string;
+  readonly key?: string | number;
+}
+
+function placeIn(up: Place | undefined, keyword: string, key?: string | number): Place {
+  return { up, keyword, key };
+}
+
+/** The place as text, `.properties.a.anyOf[1]`; empty at the root. */
+function pathOf(place: Place | undefined): string {
+  let path = '';
+  for (let at = place; at; at = at.up) {
+    const { keyword, key } = at;
+    const step =
+      keyword === '$ref'
+        ? `(${key})`
+        : key === undefined
+          ? `.${keyword}`
+          : typeof key === 'number'
+            ? `.${keyword}[${key}]`
+            : `.${keyword}.${key}`;
+    path = step + path;
+  }
+  return path;
+}
+
+function convert(node: JsonSchema, ctx: Context, place: Place | undefined): Schema {
   if (typeof node !== 'object' || node === null) return {};
   if (++ctx.nodes.count > MAX_SCHEMA_NODES) {
     throw GatewayError.badRequest(
@@ -69,43 +104,43 @@ function convert(node: JsonSchema, ctx: Context): Schema {
       'invalid_value',
     );
   }
-  checkShape(node, ctx);
-  if (typeof node.$ref === 'string') return convert(inlineRef(node, ctx), { ...ctx, refs: [...ctx.refs, node.$ref] });
+  checkShape(node, ctx, place);
+  if (typeof node.$ref === 'string') return convert(inlineRef(node, ctx), { ...ctx, refs: [...ctx.refs, node.$ref] }, place);
   if (Array.isArray(node.allOf)) {
     const { allOf, ...rest } = node;
     let refs = ctx.refs;
     const members = (allOf as JsonSchema[]).map((member, i) => {
       if (typeof member !== 'object') return {};
-      const at = { ...ctx, refs, path: `${ctx.path}.allOf[${i}]` };
-      checkShape(member, at);
+      const at = { ...ctx, refs };
+      const memberPlace = placeIn(place, 'allOf', i);
+      checkShape(member, at, memberPlace);
       if (typeof member.$ref !== 'string') return member;
       const target = inlineRef(member, at);
       refs = [...refs, member.$ref];
       // What the $ref led to is merged as it is: its shape is checked here, not by a later convert.
-      if (typeof target === 'object' && target !== null) checkShape(target, { ...at, path: `${at.path}(${member.$ref})` });
+      if (typeof target === 'object' && target !== null) checkShape(target, at, placeIn(memberPlace, '$ref', member.$ref));
       return target;
     });
-    return convert(mergeAll(rest, members), { ...ctx, refs });
+    return convert(mergeAll(rest, members), { ...ctx, refs }, place);
   }
 
   const out: Schema = {};
-  for (const key of KEPT) if (node[key] !== undefined) (out as Record<string, unknown>)[key] = node[key];
+  // A node has a few keys and KEPT a dozen: looking its own keys up in KEPT is the cheaper way round.
+  for (const key of Object.keys(node)) if (KEPT.has(key) && node[key] !== undefined) (out as Record<string, unknown>)[key] = node[key];
   const notes: string[] = [];
 
   const variants = (node.anyOf ?? node.oneOf) as JsonSchema[] | undefined;
-  const types = ([] as unknown[]).concat(node.type ?? []) as string[];
+  const types = (Array.isArray(node.type) ? node.type : node.type == null ? [] : [node.type]) as string[];
   if (types.includes('null') || variants?.some((v) => v.type === 'null')) out.nullable = true;
   const keyword = node.anyOf != null ? 'anyOf' : 'oneOf';
-  const nonNull = variants
-    ?.map((v, i) => ({ v, at: { ...ctx, path: `${ctx.path}.${keyword}[${i}]` } }))
-    .filter(({ v }) => v.type !== 'null');
-  if (nonNull?.length === 1) return { ...convert({ ...nonNull[0].v }, nonNull[0].at), ...out };
-  if (nonNull?.length) out.anyOf = nonNull.map(({ v, at }) => convert(v, at));
+  const nonNull = variants?.map((v, i) => ({ v, at: placeIn(place, keyword, i) })).filter(({ v }) => v.type !== 'null');
+  if (nonNull?.length === 1) return { ...convert({ ...nonNull[0].v }, ctx, nonNull[0].at), ...out };
+  if (nonNull?.length) out.anyOf = nonNull.map(({ v, at }) => convert(v, ctx, at));
 
   // Gemini refuses `type` next to `anyOf`; the variants carry the types.
   const named = types.filter((t) => t !== 'null');
-  if (named.length > 1) out.anyOf = named.map((t) => convert({ ...node, type: t, anyOf: undefined, oneOf: undefined }, ctx));
-  else if (named.length === 1 && !out.anyOf) out.type = named[0].toUpperCase() as Schema['type'];
+  if (named.length > 1) out.anyOf = named.map((t) => convert({ ...node, type: t, anyOf: undefined, oneOf: undefined }, ctx, place));
+  else if (named.length === 1 && !out.anyOf) out.type = (GEMINI_TYPES.get(named[0]) ?? named[0].toUpperCase()) as Schema['type'];
 
   const type = named.length === 1 ? named[0] : undefined;
   if (typeof node.format === 'string') {
@@ -125,18 +160,24 @@ function convert(node: JsonSchema, ctx: Context): Schema {
 
   if (node.properties && typeof node.properties === 'object') {
     const properties = node.properties as Record<string, JsonSchema>;
-    out.properties = Object.fromEntries(
-      Object.entries(properties).map(([name, sub]) => [name, convert(sub, { ...ctx, path: `${ctx.path}.properties.${name}` })]),
-    );
     const names = Object.keys(properties);
+    const converted: Record<string, Schema> = {};
+    for (const name of names) {
+      const sub = convert(properties[name], ctx, placeIn(place, 'properties', name));
+      // A property named __proto__ is a property like any other, not the object's prototype.
+      if (name === '__proto__')
+        Object.defineProperty(converted, name, { value: sub, enumerable: true, writable: true, configurable: true });
+      else converted[name] = sub;
+    }
+    out.properties = converted;
     // Gemini answers in this order; JSON Schema clients expect the order they declared.
     if (names.length > 1) out.propertyOrdering = names;
     const required = (node.required as string[] | undefined)?.filter((name) => name in properties);
     if (required?.length) out.required = required;
   }
-  if (node.items && typeof node.items === 'object') out.items = convert(node.items as JsonSchema, { ...ctx, path: `${ctx.path}.items` });
+  if (node.items && typeof node.items === 'object') out.items = convert(node.items as JsonSchema, ctx, placeIn(place, 'items'));
   else if (Array.isArray(node.prefixItems)) {
-    out.items = { anyOf: (node.prefixItems as JsonSchema[]).map((v, i) => convert(v, { ...ctx, path: `${ctx.path}.prefixItems[${i}]` })) };
+    out.items = { anyOf: (node.prefixItems as JsonSchema[]).map((v, i) => convert(v, ctx, placeIn(place, 'prefixItems', i))) };
   }
 
   if (notes.length) out.description = [out.description, `(${notes.join('; ')})`].filter(Boolean).join(' ');
@@ -148,23 +189,29 @@ function convert(node: JsonSchema, ctx: Context): Schema {
  * Schema's shapes (a `type` of 5 or a `required` of "a" is no schema), with JSON null taken as
  * absent, as the translation always has. Members of a list of schemas are objects or booleans.
  */
-function checkShape(node: JsonSchema, ctx: Context): void {
-  const refuse = (keyword: string, shape: string) =>
-    GatewayError.badRequest(
-      `Invalid JSON Schema: '${keyword}' ${ctx.path ? `at ${ctx.path.slice(1)} ` : ''}must be ${shape}.`,
-      ctx.param,
-      'invalid_value',
-    );
-  const isString = (v: unknown) => typeof v === 'string';
+function checkShape(node: JsonSchema, ctx: Context, place: Place | undefined): void {
   if (node.type != null && !isString(node.type) && !(Array.isArray(node.type) && node.type.every(isString)))
-    throw refuse('type', 'a string or an array of strings');
+    throw misshapen('type', 'a string or an array of strings', ctx, place);
   if (node.required != null && !(Array.isArray(node.required) && node.required.every(isString)))
-    throw refuse('required', 'an array of strings');
-  if (node.enum != null && !Array.isArray(node.enum)) throw refuse('enum', 'an array');
-  for (const keyword of ['anyOf', 'oneOf', 'allOf'] as const) {
+    throw misshapen('required', 'an array of strings', ctx, place);
+  if (node.enum != null && !Array.isArray(node.enum)) throw misshapen('enum', 'an array', ctx, place);
+  for (const keyword of SCHEMA_LISTS) {
     const list = node[keyword];
-    if (list != null && !(Array.isArray(list) && list.every(isSubschema))) throw refuse(keyword, 'an array of schemas');
+    if (list != null && !(Array.isArray(list) && list.every(isSubschema))) throw misshapen(keyword, 'an array of schemas', ctx, place);
   }
+}
+
+const SCHEMA_LISTS = ['anyOf', 'oneOf', 'allOf'] as const;
+
+/** The 400 for a keyword not shaped as JSON Schema says, naming where it is (the path is built here, on this path only). */
+function misshapen(keyword: string, shape: string, ctx: Context, place: Place | undefined): GatewayError {
+  const path = pathOf(place);
+  const where = path ? `at ${path.slice(1)} ` : '';
+  return GatewayError.badRequest(`Invalid JSON Schema: '${keyword}' ${where}must be ${shape}.`, ctx.param, 'invalid_value');
+}
+
+function isString(value: unknown): boolean {
+  return typeof value === 'string';
 }
 
 /** A schema where one is expected: an object, or JSON Schema's boolean schemas. */
