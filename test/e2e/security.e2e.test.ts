@@ -483,6 +483,12 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
       const res = await admin(b, method, path, body, AUDITOR);
       assert.deepEqual([res.status, res.body.error.code], [403, 'admin_read_only'], method);
     }
+    const refused = await b.logged('request', { where: (l) => l.status === 403 && l.error === 'admin_read_only', count: 3 });
+    assert.deepEqual(
+      refused.map((l) => l.actor),
+      ['auditor', 'auditor', 'auditor'],
+      'the access line of a refused change names who tried it',
+    );
     assert.equal((await admin(b, 'GET', `/${created.body.id}`)).body.revoked, undefined, 'the read key changed nothing');
   });
 

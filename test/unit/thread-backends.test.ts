@@ -109,6 +109,33 @@ for (const home of homes) {
   });
 }
 
+// Found by an independent re-check: a thread whose turns were evicted (volatile-lru under maxmemory) while a
+// continue ran was cut to that continue's turn, and its next continue sent the model 3 messages of 11.
+describe('message threads in Redis, a turn list lost', { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' }, () => {
+  const client = new Redis(REDIS_URL ?? 'redis://127.0.0.1:1', { lazyConnect: true });
+  after(() => client.disconnect());
+
+  it('is not appended to: the continue finds it gone and the thread is written anew, whole', async () => {
+    await client.connect();
+    const prefix = `test:threads:${randomUUID()}:`;
+    const backend = new RedisThreads(client, prefix);
+    const fixed = JSON.stringify({ fingerprint: {} });
+    const first = { threadId: 'msg_b1', fixed, turn: turn('one', 'ONE'), last: 'msg_b1' };
+    assert.equal(await backend.append('t', first, 300), 'kept');
+    assert.equal(await backend.append('t', { ...first, turn: turn('two', 'TWO'), last: 'msg_b2', after: 'msg_b1' }, 300), 'kept');
+    await client.del(`${prefix}{t}:thread:msg_b1:turns`);
+    const third = { ...first, turn: turn('three', 'THREE'), last: 'msg_b3', after: 'msg_b2' };
+    assert.equal(await backend.append('t', third, 300), 'gone');
+    const whole = JSON.stringify([
+      ...JSON.parse(turn('one', 'ONE')),
+      ...JSON.parse(turn('two', 'TWO')),
+      ...JSON.parse(turn('three', 'THREE')),
+    ]);
+    assert.equal(await backend.append('t', { ...first, turn: whole, last: 'msg_b3' }, 300), 'kept', 'written anew');
+    assert.deepEqual(await backend.read('t', 'msg_b3'), { id: 'msg_b1', fixed, last: 'msg_b3', turns: [whole] });
+  });
+});
+
 describe('message threads in process, within maxMemoryMb', () => {
   it('evicts the least recently used threads for room, and marks a thread larger than the store as not kept', async () => {
     const evicted: number[] = [];

@@ -56,10 +56,11 @@ export class AdminGuard implements CanActivate {
       await this.limits.failedAuth(request.ip);
       throw new GatewayError(401, 'The admin API needs the master key or an admin key.', 'invalid_request_error', 'invalid_api_key');
     }
+    // Before the role check: the access line of a refused change names who tried it.
+    actors.set(request.raw, credential.actor);
     if (credential.role === 'read' && request.method !== 'GET') {
       throw new GatewayError(403, `Admin key ${credential.actor} may only read.`, 'permission_error', 'admin_read_only');
     }
-    actors.set(request.raw, credential.actor);
     return true;
   }
 }

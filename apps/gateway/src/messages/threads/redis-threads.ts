@@ -26,7 +26,7 @@ return out`;
  * to it, the answer's id naming the thread; then every key of the thread (the ids of its earlier
  * responses and their marks included) expires TTL seconds from now. Conditional: on a create, that
  * the thread is new; else that its latest response is the one continued (`moved` if not, `gone` if
- * the thread expired). KEYS: head (hash: fixed, last, count), turns (list), ids (list), the
+ * the thread expired or lost turns: the caller then writes it whole). KEYS: head (hash: fixed, last, count), turns (list), ids (list), the
  * answer's key. ARGV: the tenant's key prefix, the response continued ('' on a create), fixed, the
  * turn, the answer's id, TTL, the answer's key's value.
  */
@@ -38,9 +38,15 @@ if after == '' then
   redis.call('DEL', turns, ids)
   redis.call('HSET', head, 'fixed', ARGV[3])
 else
-  local last = redis.call('HGET', head, 'last')
-  if not last then return 'gone' end
-  if last ~= after then return 'moved' end
+  local last = redis.call('HMGET', head, 'last', 'count')
+  if not last[1] then return 'gone' end
+  if last[1] ~= after then return 'moved' end
+  -- Turns lost (a key evicted under maxmemory): appending would cut the thread to this turn. What is left
+  -- goes, and the caller writes the thread anew from the whole conversation its continue sent.
+  if redis.call('LLEN', turns) ~= tonumber(last[2]) then
+    redis.call('DEL', head, turns, ids)
+    return 'gone'
+  end
 end
 local count = redis.call('RPUSH', turns, ARGV[4])
 redis.call('RPUSH', ids, ARGV[5])
