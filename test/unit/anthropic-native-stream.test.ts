@@ -7,13 +7,23 @@ import { GatewayError } from '../../libs/providers/src/gateway-error';
 
 const SEED = 20261203;
 
-/** An Anthropic event stream as the API sends it: text in pieces, usage at the start and in message_delta. */
+/** How an upstream writes SSE: Anthropic's own is LF, `event: ` and compact JSON; compatible servers vary, as SSE allows. */
+interface Form {
+  eol: string;
+  space: boolean;
+  compact: boolean;
+}
+const ANTHROPIC: Form = { eol: '\n', space: true, compact: true };
+
+/** An Anthropic event stream as the API sends it (or `form`): text in pieces, usage at the start and in message_delta. */
 function anthropicStream(
   pieces: string[],
   usage: { input: number; cacheRead: number; output: number; searches?: number; writes5m?: number; writes1h?: number },
   stop = true,
+  { eol, space, compact }: Form = ANTHROPIC,
 ): string {
-  const event = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+  const json = (data: object) => (compact ? JSON.stringify(data) : JSON.stringify(data, null, 1).replace(/\n\s*/g, ' '));
+  const event = (type: string, data: object) => `event:${space ? ' ' : ''}${type}${eol}data: ${json({ type, ...data })}${eol}${eol}`;
   const [writes5m, writes1h] = [usage.writes5m ?? 0, usage.writes1h ?? 0];
   const start = {
     input_tokens: usage.input,
@@ -75,12 +85,17 @@ const usage = fc.record({
   writes1h: fc.nat(5000),
 });
 const cuts = fc.array(fc.nat(4000), { maxLength: 8 });
+// Found by an independent check: CRLF or CR line ends, or `event:` without its space, failed every stream as cut (a 500).
+const form = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(ANTHROPIC) },
+  { weight: 3, arbitrary: fc.record({ eol: fc.constantFrom('\n', '\r\n', '\r'), space: fc.boolean(), compact: fc.boolean() }) },
+);
 
 describe('Anthropic`s own stream passed through (nativeStream)', () => {
   it('any split: the bytes go out as they came, and the usage is message_start`s and message_delta`s (fast-check)', async () => {
     await fc.assert(
-      fc.asyncProperty(text, usage, cuts, async (pieces, u, at) => {
-        const wire = anthropicStream(pieces, u);
+      fc.asyncProperty(text, usage, cuts, form, async (pieces, u, at, f) => {
+        const wire = anthropicStream(pieces, u, true, f);
         const { sent, usage: counted, error } = await pass(wire, at);
         assert.equal(error, undefined);
         assert.equal(sent, wire);
@@ -101,8 +116,8 @@ describe('Anthropic`s own stream passed through (nativeStream)', () => {
   // message_stop, and failed at the provider's idle timeout though the message was whole.
   it('an upstream that keeps the connection open after message_stop: the stream ends there, whole, with its usage', async () => {
     await fc.assert(
-      fc.asyncProperty(text, usage, cuts, async (pieces, u, at) => {
-        const wire = anthropicStream(pieces, u);
+      fc.asyncProperty(text, usage, cuts, form, async (pieces, u, at, f) => {
+        const wire = anthropicStream(pieces, u, true, f);
         const { sent, usage: counted, error } = await pass(wire, at, true);
         assert.equal(error, undefined);
         assert.equal(sent, wire);
@@ -114,8 +129,8 @@ describe('Anthropic`s own stream passed through (nativeStream)', () => {
 
   it('a stream without message_stop is cut, whatever its text says', async () => {
     await fc.assert(
-      fc.asyncProperty(text, usage, cuts, async (pieces, u, at) => {
-        const { error } = await pass(anthropicStream([...pieces, 'event: message_stop\n'], u, false), at);
+      fc.asyncProperty(text, usage, cuts, form, async (pieces, u, at, f) => {
+        const { error } = await pass(anthropicStream([...pieces, 'event: message_stop\n'], u, false, f), at);
         assert.ok(error instanceof GatewayError);
         assert.equal(error.code, 'upstream_stream_truncated');
       }),

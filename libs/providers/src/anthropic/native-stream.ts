@@ -13,9 +13,9 @@ import { ERROR_TYPES } from './tables';
 const TAIL_BYTES = 4096;
 /** message_start is the first event; a head longer than this without one is not Anthropic's stream. */
 const HEAD_BYTES = 64 * 1024;
-const EVENT_END = Buffer.from('\n\n');
-/** How message_stop's event ends: its data, which is nothing but its type, and the blank line. */
+/** How message_stop's event ends as Anthropic sends it: its data, nothing but its type, and the blank line. */
 const STOP_END = Buffer.from('{"type":"message_stop"}\n\n');
+const STOP = Buffer.from('message_stop');
 const DATA_LINE = /^data:/m;
 const NO_USAGE: AnthropicUsage = { input_tokens: 0, output_tokens: 0 };
 
@@ -43,12 +43,12 @@ export function nativeStream(provider: string, body: AsyncIterable<Uint8Array>, 
 class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage {
   /** The bytes before the answer's first event (past message_start and pings) is whole; undefined once it was read. */
   private head: Buffer | undefined = Buffer.alloc(0);
-  /** Where the first head event not yet read starts. */
-  private headRead = 0;
   /** message_start's usage, once it came. */
   private started: AnthropicUsage | undefined;
   private readonly tail: Buffer[] = [];
   private tailBytes = 0;
+  /** The words message_stop came by: an event's end is then looked for in any form SSE allows. */
+  private stopNamed = false;
   complete = false;
 
   constructor(
@@ -67,13 +67,16 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
     this.tail.push(bytes);
     this.tailBytes += bytes.length;
     while (this.tailBytes - this.tail[0]!.length >= TAIL_BYTES) this.tailBytes -= this.tail.shift()!.length;
-    // message_stop ends the answer even when the upstream keeps the connection open after it.
-    this.complete = endsWith(this.tail, STOP_END);
+    // message_stop ends the answer even when the upstream keeps the connection open after it. As
+    // Anthropic sends it, a byte compare finds it; CRLF or CR line ends, `event:` without its space or
+    // data not written compact (Anthropic-compatible upstreams) are read from the tail's text.
+    this.stopNamed ||= bytes.includes(STOP);
+    this.complete = endsWith(this.tail, STOP_END) || (this.stopNamed && endsWithStop(tailText(this.tail)));
     return [bytes];
   }
 
   end(): Uint8Array[] {
-    const tail = Buffer.concat(this.tail);
+    const tail = tailText(this.tail);
     const error = lastEvent(tail, 'error') as { error?: { type?: string; message?: string } } | undefined;
     if (error) throw this.eventError(error);
     if (eventAt(tail, 'message_stop') < 0) throw truncated(this.provider);
@@ -83,7 +86,7 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
 
   soFar() {
     if (!this.started) return undefined;
-    const delta = lastDeltaUsage(Buffer.concat(this.tail));
+    const delta = lastDeltaUsage(tailText(this.tail));
     return { usage: usageFrom(this.usageWith(delta)), outputCounted: delta !== undefined };
   }
 
@@ -104,14 +107,15 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
    */
   private readHead(bytes: Buffer): Buffer | undefined {
     const head = this.head!.length ? Buffer.concat([this.head!, bytes]) : bytes;
-    for (let from = this.headRead; ;) {
-      const end = head.indexOf(EVENT_END, from);
+    // Read from its start at each read: it is at most HEAD_BYTES, and whole after a read or two.
+    const all = withLf(head.toString('utf8'));
+    for (let from = 0; ;) {
+      const end = all.indexOf('\n\n', from);
       if (end < 0 && head.length < HEAD_BYTES) {
         this.head = head;
-        this.headRead = from;
         return undefined;
       }
-      const text = head.toString('utf8', from, end < 0 ? head.length : end);
+      const text = all.slice(from, end < 0 ? all.length : end);
       const event = parseEvent(text);
       if (event?.type === 'error') throw this.eventError(event as never);
       const usage = (event?.message as { usage?: AnthropicUsage } | undefined)?.usage;
@@ -119,7 +123,7 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
       // Events without data (`: ping` comments a proxy sends while it waits) are no answer either.
       const beforeAnswer = event ? event.type === 'message_start' || event.type === 'ping' : !DATA_LINE.test(text);
       if (end < 0 || !beforeAnswer) break;
-      from = end + EVENT_END.length;
+      from = end + 2;
     }
     this.head = undefined;
     return head;
@@ -148,26 +152,46 @@ function endsWith(parts: Buffer[], suffix: Buffer): boolean {
   return false;
 }
 
+/** SSE lines may end with CRLF, LF or CR: what is inspected is read with LF only (the bytes go on as they came). */
+function withLf(text: string): string {
+  return text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
+}
+
+/** The tail's text, line ends as LF. */
+function tailText(tail: Buffer[]): string {
+  return withLf(Buffer.concat(tail).toString('utf8'));
+}
+
+/** Whether `tail` ends with a whole message_stop event (then nothing but blank lines). */
+function endsWithStop(tail: string): boolean {
+  const at = eventAt(tail, 'message_stop');
+  if (at < 0) return false;
+  const end = tail.indexOf('\n\n', at);
+  return end >= 0 && /^\n*$/.test(tail.slice(end));
+}
+
 /** The usage of the last message_delta in `tail`, if one is there whole. */
-function lastDeltaUsage(tail: Buffer): Anthropic.MessageDeltaUsage | undefined {
+function lastDeltaUsage(tail: string): Anthropic.MessageDeltaUsage | undefined {
   return (lastEvent(tail, 'message_delta') as { usage?: Anthropic.MessageDeltaUsage } | undefined)?.usage;
 }
 
 /** The payload of the last `type` event in `tail`, if one is there whole. */
-function lastEvent(tail: Buffer, type: string): Record<string, unknown> | undefined {
+function lastEvent(tail: string, type: string): Record<string, unknown> | undefined {
   const at = eventAt(tail, type);
   if (at < 0) return undefined;
-  const end = tail.indexOf(EVENT_END, at);
-  return parseEvent(tail.toString('utf8', at, end < 0 ? tail.length : end));
+  const end = tail.indexOf('\n\n', at);
+  return parseEvent(tail.slice(at, end < 0 ? tail.length : end));
 }
 
 /**
- * Where the last `event: <type>` line starts in `tail`, or -1. At a line start only: the
- * same words inside a delta's text (JSON, where a newline is `\n`) are not an event.
+ * Where the last `event: <type>` line (the space is optional in SSE) starts in `tail`, or -1. At a
+ * line start only: the same words inside a delta's text (JSON, where a newline is `\n`) are not an event.
  */
-function eventAt(tail: Buffer, type: string): number {
-  const line = `event: ${type}\n`;
-  const at = tail.lastIndexOf(`\n${line}`);
-  if (at >= 0) return at + 1;
-  return tail.subarray(0, line.length).toString() === line ? 0 : -1;
+function eventAt(tail: string, type: string): number {
+  let last = -1;
+  for (const line of [`event: ${type}\n`, `event:${type}\n`]) {
+    const at = tail.lastIndexOf(`\n${line}`);
+    last = Math.max(last, at >= 0 ? at + 1 : tail.startsWith(line) ? 0 : -1);
+  }
+  return last;
 }
