@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { SKIP_SIGNATURE } from '../../libs/providers/src/gemini/request';
 import { apiError, collect, CONVERSATION, ECHOED_HISTORY, parallelCallForms, PNG_DATA_URL, TIME_TOOL, WEATHER_TOOL } from '../support/chat';
-import { FakeGemini } from '../support/fake-gemini';
+import { burstPart, FakeGemini } from '../support/fake-gemini';
 import { model, streamingContract, toolChoiceContract, useVendorGateway, type VendorUnderTest } from '../support/vendor-contract';
 
 const KEY = 'AIza-upstream-secret-77';
@@ -21,6 +21,7 @@ const MODELS = [
   'gemini-cut',
   'gemini-slow-3000',
   'gemini-not-json',
+  'gemini-burst-10000',
 ];
 const PRICE = { input: 1, output: 2 };
 const FINISHES: [string, string | null, number | null][] = [
@@ -385,6 +386,46 @@ describe('Gemini provider through the gateway (real @google/genai, fake Gemini A
       assert.deepEqual([err.status, err.code], [502, 'upstream_invalid_response'], `stream: ${stream}`);
       assert.doesNotMatch(err.message, /Could not reach/);
     }
+  });
+
+  // Found by an independent check: the SDK's reader took a burst in microtasks alone, 1-4 s of held loop.
+  it('reads a burst of 10,000 events between turns of the event loop: /health answers within its first quarter, the text exact', async () => {
+    const health = new URL('/health', client().baseURL);
+    // Its connection open beforehand: the second /health waits for nothing but the gateway.
+    assert.equal((await fetch(health)).status, 200);
+    // Thoughts the client did not ask for make no frames, and the answer is read as bytes, at once: a full
+    // socket buffer towards the client would let the loop turn, whatever the reader does.
+    const res = await fetch(new URL('chat/completions', `${client().baseURL}/`), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${client().apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gemini-burst-10000', messages: [{ role: 'user', content: 'x' }], stream: true }),
+    });
+    assert.equal(res.status, 200);
+    const body: Uint8Array[] = [];
+    /** The text frames (one per 100 events) the client had when /health answered. */
+    let framesBeforeHealth: number | undefined;
+    let answered: Promise<void> | undefined;
+    for await (const bytes of res.body!) {
+      // Sent once the stream is under way: while the gateway reads the burst.
+      answered ??= fetch(health).then((answer) => {
+        assert.equal(answer.status, 200);
+        framesBeforeHealth = Buffer.concat(body).toString('utf8').split('"content":"w').length - 1;
+      });
+      body.push(bytes);
+    }
+    await answered;
+    // Before the fix: after 31-49 of the 100 (the SDK read all a network read held without a turn between).
+    assert.ok(framesBeforeHealth! < 25, `/health answered after ${framesBeforeHealth} of the 100 text frames`);
+    const chunks = Buffer.concat(body)
+      .toString('utf8')
+      .split('\n\n')
+      .filter((event) => event.startsWith('data: {'))
+      .map((event) => JSON.parse(event.slice(6)) as OpenAI.ChatCompletionChunk);
+    const text = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
+    const visible = Array.from({ length: 10_000 }, (_, i) => burstPart(i)).filter((part) => !part.thought);
+    assert.equal(text, visible.map((part) => part.text).join(''));
+    assert.ok(chunks.every((chunk) => !(chunk.choices[0]?.delta as { reasoning_content?: string } | undefined)?.reasoning_content));
+    assert.equal(chunks.at(-1)?.choices[0]?.finish_reason, 'stop');
   });
 
   it('carries history as clients send it back: system parts apart, a refusal as the model turn, image/jpg as image/jpeg', async () => {

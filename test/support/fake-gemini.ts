@@ -53,7 +53,9 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  * - `gemini-slow-<ms>`: waits, then echoes;
  * - `gemini-drip-<ms>`: streams the echo with that pause between text pieces;
  * - `gemini-no-usage`: the echo without any usageMetadata;
- * - `gemini-not-json`: a 200 whose body (or stream event) is not JSON, as a misbehaving proxy sends.
+ * - `gemini-not-json`: a 200 whose body (or stream event) is not JSON, as a misbehaving proxy sends;
+ * - `gemini-burst-<n>`: streamed, n events (`burstPart`: thoughts, every 100th a text) and the finish written at once, as a
+ *   buffering proxy lets them go; the thoughts make no frames for a client that did not ask for them.
  *
  * batchEmbedContents answers with the embeddings only: the documented response has no usage.
  */
@@ -86,6 +88,7 @@ export class FakeGemini extends FakeUpstream {
     if (model.startsWith('gemini-error-')) return error(res, model.slice(13), `fake ${model.slice(13)}`);
     if (model.startsWith('gemini-echo-key-')) return error(res, model.slice(16), `key ${this.apiKey} refused`);
     if (model === 'gemini-not-json') return notJson(res, method);
+    if (model.startsWith('gemini-burst-')) return burst(res, Number(model.slice(13)));
     if (model === 'gemini-too-long')
       return error(res, 'INVALID_ARGUMENT', 'The input token count (1200293) exceeds the maximum number of tokens allowed (1048576).');
     const invalid = validate(body) ?? (model === 'gemini-signed' ? signatureProblem(body) : undefined);
@@ -128,6 +131,21 @@ function notJson(res: ServerResponse, method: string): void {
   }
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end('<html>proxy error</html>');
+}
+
+/** The part of event `i` of `gemini-burst-<n>`: a thought, but every 100th a text. */
+export function burstPart(i: number): Part {
+  return i % 100 ? { text: `thought ${i} `, thought: true } : { text: `w${i} ` };
+}
+
+/** Each event in its own chunk of the chunked body, all written at once (as a buffering proxy lets them go). */
+function burst(res: ServerResponse, events: number): void {
+  openSse(res);
+  const send = (candidate: object) =>
+    res.write(`data: ${JSON.stringify({ candidates: [candidate], modelVersion: 'gemini-fake-001' })}\r\n\r\n`);
+  for (let i = 0; i < events; i++) send({ content: { role: 'model', parts: [burstPart(i)] }, index: 0 });
+  send({ content: { role: 'model', parts: [] }, finishReason: 'STOP', index: 0 });
+  res.end();
 }
 
 function validate(body: Record<string, unknown>): string | undefined {

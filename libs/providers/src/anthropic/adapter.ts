@@ -1,6 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { ProviderConfig } from '@gateway/config';
 import { GatewayError } from '../gateway-error';
+import { headersOf } from '../openai/dispatch';
 import type { CallContext, ChatStream, JsonResult, ModelInfo } from '../provider';
 import { SdkProvider } from '../sdk-provider';
 import { openStream } from '../translation/chunks';
@@ -11,7 +12,7 @@ import { anthropicClient } from './client';
 import { fromAnthropicError } from './errors';
 import { messageEvents } from './events';
 import { recallThinking, rememberThinking, type ThinkingBlock } from './kept-thinking';
-import { headersOf, NativeMessages } from './native-client';
+import { NativeMessages } from './native-client';
 import { nativeStream } from './native-stream';
 import { countTokensRequest, type KeptThinking, nativeMessagesRequest, toMessagesRequest } from './request';
 import { choiceFrom, usageFrom } from './response';

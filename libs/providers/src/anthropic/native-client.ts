@@ -1,7 +1,7 @@
 import { APIError } from '@anthropic-ai/sdk';
 import type Anthropic from '@anthropic-ai/sdk';
 import type { Dispatcher } from 'undici';
-import { bufferedRequest, streamedRequest, type StreamedBody, type UpstreamResponse } from '../openai/dispatch';
+import { bufferedRequest, headersOf, streamedRequest, type StreamedBody, type UpstreamResponse } from '../openai/dispatch';
 import { readCapped } from '../openai/errors';
 
 const MESSAGES_PATH = '/v1/messages';
@@ -86,13 +86,4 @@ async function statusError(res: UpstreamResponse<AsyncIterable<Buffer> | Iterabl
     // Not JSON (a proxy's page): the SDK keeps the text as the message.
   }
   return APIError.generate(res.statusCode, json, json ? undefined : text, headersOf(res));
-}
-
-/** An answer's headers as the fetch `Headers` the SDK's errors carry. */
-export function headersOf(res: UpstreamResponse<unknown>): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(res.headers)) {
-    for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, item);
-  }
-  return headers;
 }

@@ -1,6 +1,7 @@
-import type { GoogleGenAI } from '@google/genai';
+import type { GenerateContentParameters, GenerateContentResponse, GoogleGenAI } from '@google/genai';
 import type { ProviderConfig } from '@gateway/config';
 import type { GatewayError } from '../gateway-error';
+import { headersOf, type StreamedBody } from '../openai/dispatch';
 import type { CallContext, ChatStream, JsonResult, ModelInfo } from '../provider';
 import { SdkProvider } from '../sdk-provider';
 import { openStream } from '../translation/chunks';
@@ -10,6 +11,7 @@ import type { ChatCompletionCreateParams, EmbeddingCreateParams } from '../wire'
 import { geminiClient } from './client';
 import { toEmbeddingsResult, toEmbedRequest } from './embeddings';
 import { fromGeminiError } from './errors';
+import { chunkEvents } from './events';
 import { recallSignatures, rememberSignatures } from './kept-signatures';
 import { toGenerateRequest } from './request';
 import { checkPromptFeedback, choiceFrom, type ChoiceOptions, usageFrom } from './response';
@@ -23,8 +25,12 @@ function requestConfig<C extends object | undefined>(config: C, ctx: CallContext
 /** Gemini through generateContent / streamGenerateContent, translated to and from the OpenAI format. */
 export class GeminiProvider extends SdkProvider<GoogleGenAI> {
   readonly type = 'gemini' as const;
+  /** The provider's upstream timeout, for the streams the gateway reads itself (openStream). */
+  private readonly timeoutMs: number;
+
   constructor(config: ProviderConfig, apiKey: string | undefined) {
     super(config, apiKey, (fetch) => geminiClient(config, apiKey, fetch));
+    this.timeoutMs = config.timeoutMs;
   }
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
@@ -47,9 +53,7 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
 
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
     const params = toGenerateRequest(request, ctx.upstreamModel, ctx.deployment, await recallSignatures(request, ctx));
-    const chunks = await this.call(ctx.signal, () =>
-      this.sdk.models.generateContentStream({ ...params, config: requestConfig(params.config, ctx) }),
-    );
+    const chunks = await this.call(ctx.signal, () => this.openStream(params, ctx));
     const translate = translateChunks({
       ...this.choiceOptions(request),
       model: ctx.upstreamModel,
@@ -64,6 +68,28 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
       (err) => this.toError(err, ctx.signal),
       (first) => checkPromptFeedback(this.name, first),
     );
+  }
+
+  /**
+   * The SDK builds the request and turns a failed answer into its ApiError; the gateway sends it
+   * and reads a 200's body itself (chunkEvents). The SDK is handed an empty 200 then, in a stream
+   * it never starts: its reader cost 6-8x the CPU of the OpenAI-format path and held the event loop
+   * through a burst. Its automatic continuation (re-requesting after a cut, which only its reader
+   * drives) is off: the router retries.
+   */
+  private async openStream(params: GenerateContentParameters, ctx: CallContext): Promise<AsyncIterator<GenerateContentResponse>> {
+    let body: StreamedBody | undefined;
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const answer = await this.transport.streamed(input, init ?? {}, ctx.signal, this.timeoutMs);
+      if (answer.statusCode === 200) return ((body = answer.body), new Response(null));
+      return new Response(ReadableStream.from(answer.body), { status: answer.statusCode, headers: headersOf(answer) });
+    };
+    const config = requestConfig(params.config, ctx);
+    await this.sdk.models.generateContentStream({
+      ...params,
+      config: { ...config, automaticContinuation: false, httpOptions: { ...config.httpOptions, fetch } },
+    });
+    return chunkEvents(body!);
   }
 
   async embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult> {

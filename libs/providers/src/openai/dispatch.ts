@@ -20,6 +20,15 @@ export interface UpstreamResponse<B> {
   body: B;
 }
 
+/** An answer's headers as the fetch `Headers` the SDKs' errors carry. */
+export function headersOf(res: UpstreamResponse<unknown>): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(res.headers)) {
+    for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, item);
+  }
+  return headers;
+}
+
 /** One request, its answer collected whole. */
 export function bufferedRequest(
   dispatcher: Dispatcher,

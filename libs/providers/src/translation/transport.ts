@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import type { ProviderConfig } from '@gateway/config';
+import { type StreamedBody, streamedRequest, type UpstreamResponse } from '../openai/dispatch';
 import { upstreamPoolOptions } from '../upstream-pool';
 
 /** Statuses whose responses carry no body; a Response refuses one for them. */
@@ -28,22 +29,22 @@ export class PooledFetch {
     return this.dispatcher.close();
   }
 
+  /**
+   * What the SDK asked `fetch` for, sent on the pool with the answer's body read from undici's
+   * callbacks (a Response's web stream over `request()`'s Node stream cost more per chunk than
+   * the events in it: a paused body made undici copy all it had buffered again at every resume).
+   */
+  streamed(
+    input: string | URL | Request,
+    init: RequestInit,
+    signal: AbortSignal,
+    timeoutMs: number,
+  ): Promise<UpstreamResponse<StreamedBody>> {
+    return streamedRequest(this.dispatcher, dispatchOptions(input, init), signal, timeoutMs);
+  }
+
   private async send(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
-    const url = new URL(typeof input === 'object' && 'url' in input ? input.url : input);
-    const body = init.body;
-    if (body != null && typeof body !== 'string' && !(body instanceof Uint8Array)) {
-      throw new TypeError('PooledFetch sends string or byte bodies only');
-    }
-    const headers: Record<string, string> = {};
-    new Headers(init.headers).forEach((value, name) => (headers[name] = value));
-    const res = await this.dispatcher.request({
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method: (init.method ?? 'GET') as 'GET',
-      headers,
-      body,
-      signal: init.signal ?? undefined,
-    });
+    const res = await this.dispatcher.request({ ...dispatchOptions(input, init), signal: init.signal ?? undefined });
     const responseHeaders: [string, string][] = [];
     for (const [name, value] of Object.entries(res.headers)) {
       if (Array.isArray(value)) for (const item of value) responseHeaders.push([name, item]);
@@ -55,4 +56,16 @@ export class PooledFetch {
     }
     return new Response(Readable.toWeb(res.body) as ReadableStream, { status: res.statusCode, headers: responseHeaders });
   }
+}
+
+/** A fetch call's URL and init as undici's request options. */
+function dispatchOptions(input: string | URL | Request, init: RequestInit) {
+  const url = new URL(typeof input === 'object' && 'url' in input ? input.url : input);
+  const body = init.body;
+  if (body != null && typeof body !== 'string' && !(body instanceof Uint8Array)) {
+    throw new TypeError('PooledFetch sends string or byte bodies only');
+  }
+  const headers: Record<string, string> = {};
+  new Headers(init.headers).forEach((value, name) => (headers[name] = value));
+  return { origin: url.origin, path: url.pathname + url.search, method: (init.method ?? 'GET') as 'GET', headers, body };
 }
