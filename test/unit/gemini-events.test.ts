@@ -85,4 +85,21 @@ describe("Gemini's SSE body read by the gateway (chunkEvents)", () => {
     assert.deepEqual(events, [ONE]);
     assert.ok(error instanceof SyntaxError);
   });
+  // Found by an independent check: the SDK's reader handed on a burst (10,000 events a proxy had buffered) in
+  // microtasks alone, and /health waited 1-4 s for the whole of it. Ordering, not timing: a macrotask queued
+  // before the read runs once the reader has handed on at most one turn's worth of events.
+  it('hands a burst on between turns of the event loop', async () => {
+    const event = (i: number) => `data: {"candidates":[{"content":{"parts":[{"text":"${i}"}]}}]}\r\n\r\n`;
+    const iterator = chunkEvents(
+      (async function* () {
+        yield ENCODER.encode(Array.from({ length: 1_000 }, (_, i) => event(i)).join(''));
+      })(),
+    );
+    let handed = 0;
+    let atTurn: number | undefined;
+    setImmediate(() => (atTurn = handed));
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) handed++;
+    assert.equal(handed, 1_000);
+    assert.ok(atTurn !== undefined && atTurn <= 65, `the loop turned after ${atTurn} of 1,000 events`);
+  });
 });
