@@ -375,6 +375,10 @@ describe('hostile-input findings (issue #18)', () => {
     const cases: [unknown[], RegExp][] = [
       [[...Array(3_000).fill([1]), []], /at most 2048 inputs per request, got 3001/],
       [[...Array.from({ length: 2_000 }, () => 'word '.repeat(200)), 'x'.repeat(131_073)], /tokens in total; at most 300000/],
+      // Found by the re-check: an item of no input's form (null, an object, a number among texts) skipped the early caps.
+      [[...Array(3_000).fill('a'), null], /at most 2048 inputs per request, got 3001/],
+      [[...Array.from({ length: 2_000 }, () => 'word '.repeat(200)), {}], /tokens in total; at most 300000/],
+      [[7, ...Array(3_000).fill('a')], /at most 2048 inputs per request, got 3001/],
     ];
     for (const [input, message] of cases) {
       const res = await post('/v1/embeddings', { model: 'mock-embedding', input });

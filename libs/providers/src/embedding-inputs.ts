@@ -61,11 +61,12 @@ export function checkEmbeddingSize(inputs: EmbeddingInput[]): void {
  * The count and token-total caps of checkEmbeddingSize, applied to an `input` not yet validated
  * (any JSON), so a request over them is refused before the schema's per-element work: 2,048
  * texts of 2,000 characters took ~250 ms to validate (each length is counted in code points)
- * before the total refused them. Only a list of texts or token-id lists is checked here; a
- * single text or token-id list is within the caps once the schema has bounded its length.
+ * before the total refused them. A single text, or a list of numbers (one token-id input), is
+ * within the caps once the schema has bounded its length; any other list is one input per item,
+ * and an item of no input's form (null, an object) counts as an empty text here: the schema
+ * refuses it, after these caps.
  */
 export function checkEmbeddingCapsEarly(input: unknown): void {
-  if (Array.isArray(input) && input.every((item) => typeof item === 'string' || Array.isArray(item))) {
-    checkEmbeddingSize(input as EmbeddingInput[]);
-  }
+  if (!Array.isArray(input) || input.every((item) => typeof item === 'number')) return;
+  checkEmbeddingSize(input.map((item: unknown) => (typeof item === 'string' || Array.isArray(item) ? item : '')) as EmbeddingInput[]);
 }

@@ -47,8 +47,10 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
   private started: AnthropicUsage | undefined;
   private readonly tail: Buffer[] = [];
   private tailBytes = 0;
-  /** The words message_stop came by: an event's end is then looked for in any form SSE allows. */
+  /** The word message_stop came by: an event's end is then looked for in any form SSE allows. */
   private stopNamed = false;
+  /** The end of the bytes before, where the word may have begun. */
+  private carry = Buffer.alloc(0);
   complete = false;
 
   constructor(
@@ -70,7 +72,8 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
     // message_stop ends the answer even when the upstream keeps the connection open after it. As
     // Anthropic sends it, a byte compare finds it; CRLF or CR line ends, `event:` without its space or
     // data not written compact (Anthropic-compatible upstreams) are read from the tail's text.
-    this.stopNamed ||= bytes.includes(STOP);
+    this.stopNamed ||= bytes.includes(STOP) || Buffer.concat([this.carry, bytes.subarray(0, STOP.length - 1)]).includes(STOP);
+    this.carry = Buffer.from(bytes.subarray(Math.max(0, bytes.length - (STOP.length - 1))));
     this.complete = endsWith(this.tail, STOP_END) || (this.stopNamed && endsWithStop(tailText(this.tail)));
     return [bytes];
   }
@@ -162,12 +165,12 @@ function tailText(tail: Buffer[]): string {
   return withLf(Buffer.concat(tail).toString('utf8'));
 }
 
-/** Whether `tail` ends with a whole message_stop event (then nothing but blank lines). */
+/** Whether `tail` ends with a whole message_stop event (then nothing but blank lines and comments, a proxy's keep-alives). */
 function endsWithStop(tail: string): boolean {
   const at = eventAt(tail, 'message_stop');
   if (at < 0) return false;
   const end = tail.indexOf('\n\n', at);
-  return end >= 0 && /^\n*$/.test(tail.slice(end));
+  return end >= 0 && /^(\n|:[^\n]*(\n|$))*$/.test(tail.slice(end));
 }
 
 /** The usage of the last message_delta in `tail`, if one is there whole. */
