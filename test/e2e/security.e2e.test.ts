@@ -44,10 +44,15 @@ const config = configWith({
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; param: string | null; type: string } }).error;
 
-async function admin(gateway: GatewayProcess, method: string, path: string, body?: object, key = MASTER) {
+/** `requestId`: how the access line names the request. */
+async function admin(gateway: GatewayProcess, method: string, path: string, body?: object, key = MASTER, requestId?: string) {
   const res = await fetch(`${gateway.opsUrl}/admin/keys${path}`, {
     method,
-    headers: { authorization: `Bearer ${key}`, ...(body && { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(body && { 'content-type': 'application/json' }),
+      ...(requestId && { 'x-request-id': requestId }),
+    },
     body: body && JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
@@ -467,15 +472,12 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
   });
 
   it('role-scoped admin keys: read keys only read, manage keys manage, and the audit line names them', async () => {
-    // Access lines of this test only: the file's other tests make admin requests too.
-    const [fromA, fromB] = [a.logs.length, b.logs.length];
-    const created = await admin(a, 'POST', '', { name: 'by-bot' }, OPS_BOT);
+    // Access lines found by request id: log lines come in batches, a previous test's may come after this one starts.
+    const created = await admin(a, 'POST', '', { name: 'by-bot' }, OPS_BOT, 'actor-create');
     assert.equal(created.status, 201);
     const [line] = await a.logged('admin change', { where: (l) => l.action === 'create' && l.keyId === created.body.id });
     assert.equal(line.actor, 'ops-bot');
-    const [access] = await a.logged('request', {
-      where: (l) => a.logs.indexOf(l) >= fromA && l.route === '/admin/keys' && l.method === 'POST' && l.status === 201,
-    });
+    const [access] = await a.logged('request', { where: (l) => l.reqId === 'actor-create' });
     assert.deepEqual([access?.actor, access?.keyId], ['ops-bot', 'anonymous'], 'the access line names who made an admin request');
     assert.equal((await admin(b, 'GET', '', undefined, AUDITOR)).status, 200);
     assert.equal((await admin(b, 'GET', `/${created.body.id}/usage`, undefined, AUDITOR)).status, 200);
@@ -484,16 +486,17 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
       ['PATCH', `/${created.body.id}`, { rpm: 5 }],
       ['DELETE', `/${created.body.id}`, undefined],
     ] as const) {
-      const res = await admin(b, method, path, body, AUDITOR);
+      const res = await admin(b, method, path, body, AUDITOR, `actor-refused-${method}`);
       assert.deepEqual([res.status, res.body.error.code], [403, 'admin_read_only'], method);
     }
-    const refused = await b.logged('request', {
-      where: (l) => b.logs.indexOf(l) >= fromB && l.status === 403 && l.error === 'admin_read_only',
-      count: 3,
-    });
+    const refused = await b.logged('request', { where: (l) => String(l.reqId).startsWith('actor-refused-'), count: 3 });
     assert.deepEqual(
-      refused.map((l) => l.actor),
-      ['auditor', 'auditor', 'auditor'],
+      refused.map((l) => [l.status, l.actor]),
+      [
+        [403, 'auditor'],
+        [403, 'auditor'],
+        [403, 'auditor'],
+      ],
       'the access line of a refused change names who tried it',
     );
     assert.equal((await admin(b, 'GET', `/${created.body.id}`)).body.revoked, undefined, 'the read key changed nothing');
