@@ -1,6 +1,7 @@
 import { APIError } from '@anthropic-ai/sdk';
 import type Anthropic from '@anthropic-ai/sdk';
 import { DONE, mapStream, type StreamSteps } from '../map-stream';
+import { SseLines } from '../sse-lines';
 
 type Event = Anthropic.RawMessageStreamEvent;
 
@@ -41,13 +42,7 @@ class Failure {
 
 class EventReader implements StreamSteps<Uint8Array, Event | Failure> {
   private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-  /**
-   * The text after the last whole line, in the pieces it came in: no piece holds a line end but
-   * for a CR last in the last one (maybe half a CRLF). Joined only once a line end comes, so a
-   * long event (a base64 image, a tool call's arguments: up to 8 MiB) is scanned once, not again
-   * with every chunk (that cost grew with the square of its length: 4 MB, ~3 s of CPU).
-   */
-  private pending: string[] = [];
+  private readonly lines = new SseLines();
   private event: string | null = null;
   private data: string[] = [];
   /** message_stop came: the answer is whole, whatever follows (an upstream may keep the connection open). */
@@ -57,36 +52,18 @@ class EventReader implements StreamSteps<Uint8Array, Event | Failure> {
   constructor(private readonly headers: () => Headers) {}
 
   step(chunk: Uint8Array): (Event | Failure)[] {
-    const fresh = this.decoder.decode(chunk, { stream: true });
-    const held = this.pending.at(-1);
-    const heldCr = held !== undefined && held.charCodeAt(held.length - 1) === 0x0d;
-    if (!heldCr && fresh.indexOf('\n') < 0 && fresh.indexOf('\r') < 0) {
-      if (fresh) this.pending.push(fresh);
-      return [];
-    }
-    const text = this.pending.join('') + fresh;
-    this.pending = [];
     const events: (Event | Failure)[] = [];
-    let start = 0;
-    // What was pending holds no line end (but its held CR): the scan starts where it did.
-    for (let i = text.length - fresh.length - (heldCr ? 1 : 0); i < text.length; i++) {
-      const char = text.charCodeAt(i);
-      if (char !== 0x0a && char !== 0x0d) continue;
-      // A CR last in the text may be the first half of a CRLF: read again with what follows.
-      if (char === 0x0d && i + 1 === text.length) break;
-      if (!this.line(text.slice(start, i), events) || this.complete) return events;
-      if (char === 0x0d && text.charCodeAt(i + 1) === 0x0a) i++;
-      start = i + 1;
-    }
-    if (start < text.length) this.pending.push(text.slice(start));
+    this.lines.read(this.decoder.decode(chunk, { stream: true }), (line) => this.line(line, events) && !this.complete);
     return events;
   }
 
   end(): (Event | Failure)[] {
     if (this.complete) return [];
-    const text = this.pending.join('') + this.decoder.decode();
     const events: (Event | Failure)[] = [];
-    if (text) for (const line of text.replace(/\r$/, '').split(/\r\n|[\n\r]/)) if (!this.line(line, events)) break;
+    let read = true;
+    this.lines.read(this.decoder.decode(), (line) => (read = this.line(line, events)));
+    const rest = this.lines.rest();
+    if (read && rest) this.line(rest, events);
     return events;
   }
 

@@ -1,5 +1,6 @@
 import { ApiError, type GenerateContentResponse } from '@google/genai';
 import { DONE } from '../map-stream';
+import { SseLines } from '../sse-lines';
 
 /**
  * Events handed on between turns of the event loop: a burst the upstream (or a buffering proxy)
@@ -8,8 +9,6 @@ import { DONE } from '../map-stream';
  * setImmediate per this many events costs nothing next to the events' own work.
  */
 const EVENTS_PER_TURN = 64;
-const LF = 0x0a;
-const CR = 0x0d;
 
 /**
  * The chunks of a `streamGenerateContent?alt=sse` answer (each a partial GenerateContentResponse)
@@ -75,48 +74,26 @@ class ChunkEvents implements AsyncIterator<GenerateContentResponse, undefined> {
   }
 }
 
-/** Splits SSE text into events; each chunk's text is scanned once, a long line kept in pieces. */
+/** SSE lines (sse-lines.ts) read into events. */
 class EventLines {
   private readonly decoder = new TextDecoder('utf-8');
-  /** The start of a line that has not ended yet, in pieces. */
-  private pieces: string[] = [];
+  private readonly lines = new SseLines();
   /** The event's `data:` values so far. */
   private data: string[] = [];
   /** The event's other lines: a bare JSON error's, should the body end with one. */
   private other: string[] = [];
-  /** The last text ended with CR: an LF first in the next one ends nothing. */
-  private afterCr = false;
 
   read(chunk: Uint8Array, events: GenerateContentResponse[]): void {
-    this.scan(this.decoder.decode(chunk, { stream: true }), events);
+    this.lines.read(this.decoder.decode(chunk, { stream: true }), (line) => this.line(line, events));
   }
 
   end(events: GenerateContentResponse[]): void {
-    this.scan(this.decoder.decode(), events);
-    const other = [...this.other, ...this.pieces].join('\n');
+    this.lines.read(this.decoder.decode(), (line) => this.line(line, events));
+    const other = [...this.other, this.lines.rest()].join('\n');
     if (!this.data.length && !other.trim()) return;
     // What the SDK checks every network chunk for: an error object sent without `data:`.
     if (!this.data.length) throwIfError(parseOrUndefined(other));
     throw new Error('Incomplete JSON segment at the end');
-  }
-
-  private scan(text: string, events: GenerateContentResponse[]): void {
-    let start = this.afterCr && text.charCodeAt(0) === LF ? 1 : 0;
-    this.afterCr = false;
-    for (let i = start; i < text.length; i++) {
-      const char = text.charCodeAt(i);
-      if (char !== LF && char !== CR) continue;
-      const tail = text.slice(start, i);
-      const line = this.pieces.length ? this.pieces.join('') + tail : tail;
-      this.pieces = [];
-      if (char === CR) {
-        if (i + 1 === text.length) this.afterCr = true;
-        else if (text.charCodeAt(i + 1) === LF) i++;
-      }
-      start = i + 1;
-      this.line(line, events);
-    }
-    if (start < text.length) this.pieces.push(text.slice(start));
   }
 
   private line(line: string, events: GenerateContentResponse[]): void {
