@@ -15,6 +15,11 @@ const MODELS = [
   'gemini-think',
   'gemini-json',
   'gemini-blocked',
+  'gemini-lead-empty',
+  'gemini-lead-usage',
+  'gemini-lead-blocked',
+  'gemini-usage-only',
+  'gemini-multiline',
   'gemini-empty',
   'gemini-empty-stop',
   'gemini-midstream-error',
@@ -62,6 +67,8 @@ describe('Gemini provider through the gateway (real @google/genai, fake Gemini A
     ...MODELS.map((m) => model(m, { maxOutputTokens: 2048 })),
     ...FINISHES.map(([r]) => model(`gemini-finish-${r}`)),
     ...ERRORS.map(([s]) => model(`gemini-error-${s}`)),
+    // One deployment per status and way, so the cooldown an error starts is not another case's.
+    ...ERRORS.flatMap(([s]) => [model(`gemini-listed-error-${s}`), model(`gemini-listed-streamed-error-${s}`)]),
     { name: 'gemini-budget', deployments: [{ provider: 'main', model: 'gemini-think', thinking: 'budget' }] },
     {
       name: 'gemini-embed',
@@ -610,6 +617,42 @@ describe('Gemini provider through the gateway (real @google/genai, fake Gemini A
     }
   });
 
+  // Found by an independent check: a first chunk without candidates (usage or model version
+  // alone, as Gemini sends with grounding and thinking) was a 502 "no candidates"; the SDK reads on.
+  it('a stream whose first chunk has no candidates reads on to the answer', async () => {
+    for (const lead of ['gemini-lead-empty', 'gemini-lead-usage']) {
+      const streamed = await collect(
+        await client().chat.completions.create({ model: lead, messages: [{ role: 'user', content: 'late' }], stream: true }),
+      );
+      assert.equal(streamed.text, 'echo: late', lead);
+      assert.equal(streamed.finish, 'stop', lead);
+    }
+  });
+
+  it('a prompt block after a chunk without candidates is still the 400; no candidate ever is a retryable 502, streamed or not', async () => {
+    const blocked = await apiError(
+      client().chat.completions.create({ model: 'gemini-lead-blocked', messages: [{ role: 'user', content: 'x' }], stream: true }),
+    );
+    assert.equal(blocked.status, 400);
+    assert.equal(blocked.code, 'content_filter');
+    for (const stream of [false, true]) {
+      const err = await apiError(
+        client().chat.completions.create({ model: 'gemini-usage-only', messages: [{ role: 'user', content: 'x' }], stream }),
+      );
+      assert.equal(err.status, 502, `stream: ${stream}`);
+      assert.equal(err.code, 'upstream_invalid_response', `stream: ${stream}`);
+      assert.match(err.message, /no candidates/, `stream: ${stream}`);
+    }
+  });
+
+  it('reads an event whose JSON spans several data: lines (SSE joins them with a line feed)', async () => {
+    const streamed = await collect(
+      await client().chat.completions.create({ model: 'gemini-multiline', messages: [{ role: 'user', content: 'lines' }], stream: true }),
+    );
+    assert.equal(streamed.text, 'echo: lines');
+    assert.equal(streamed.finish, 'stop');
+  });
+
   it('a candidate with no content and no finish reason is a retryable 502 before any byte, streamed or not', async () => {
     for (const stream of [false, true]) {
       const err = await apiError(
@@ -643,6 +686,27 @@ describe('Gemini provider through the gateway (real @google/genai, fake Gemini A
         if (httpStatus === 429) assert.equal(err.headers?.get('retry-after'), '17', 'from RetryInfo');
       });
     }
+
+    // Found by an independent check: an error body that is a JSON array reached the client as its raw text.
+    it('an error sent as the one item of a JSON array is read as the object, streamed or not', async () => {
+      for (const [status, httpStatus, code] of ERRORS) {
+        for (const stream of [false, true]) {
+          const err = await apiError(
+            client().chat.completions.create({
+              model: `gemini-listed-${stream ? 'streamed-' : ''}error-${status}`,
+              messages: [{ role: 'user', content: 'x' }],
+              stream,
+            }),
+          );
+          const label = `${status}, stream: ${stream}`;
+          assert.equal(err.status, httpStatus, label);
+          assert.equal(err.code ?? null, code, label);
+          assert.match(err.message, new RegExp(`fake ${status}`), label);
+          assert.doesNotMatch(err.message, /[[{]/, `${label}: the message, not the body's JSON`);
+          if (httpStatus === 429) assert.equal(err.headers?.get('retry-after'), '17', `${label}: from RetryInfo`);
+        }
+      }
+    });
 
     it('an invalid request keeps the vendor message (INVALID_ARGUMENT -> 400)', async () => {
       const err = await apiError(
@@ -718,5 +782,21 @@ describe('Gemini provider through the gateway (real @google/genai, fake Gemini A
     decoded.data[0].embedding.forEach((v, i) => assert.ok(Math.abs(v - floats.data[0].embedding[i]) < 1e-6));
     const err = await apiError(client().embeddings.create({ model: 'gemini-embed', input: [1, 2, 3] }));
     assert.equal(err.status, 400);
+  });
+});
+
+// Found by an independent check: with a one-letter provider key every occurrence of that letter in
+// an upstream's message became "[provider key]". A key that short guards nothing; the message stays whole.
+describe('a provider key shorter than 8 characters is left in upstream messages', () => {
+  const SHORT_KEY = 'fake';
+  const client = useVendorGateway('gemini', new FakeGemini(SHORT_KEY), SHORT_KEY, 'gemini', [model('gemini-error-INVALID_ARGUMENT')]);
+
+  it('the message reads as the upstream wrote it', async () => {
+    const err = await apiError(
+      client().chat.completions.create({ model: 'gemini-error-INVALID_ARGUMENT', messages: [{ role: 'user', content: 'x' }] }),
+    );
+    assert.equal(err.status, 400);
+    assert.match(err.message, /fake INVALID_ARGUMENT/);
+    assert.doesNotMatch(err.message, /\[provider key\]/);
   });
 });

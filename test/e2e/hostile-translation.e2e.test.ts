@@ -21,6 +21,8 @@ const ask: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'hi' 
 /** Parameters that are not JSON Schema: a `type` that is a number, a `required` that is a string. */
 const typeIsNumber = { type: 'object', properties: { a: { type: 5 } } };
 const requiredIsString = { type: 'object', properties: { a: { type: 'string' } }, required: 'a' };
+/** A `type` naming no JSON Schema type. */
+const typeMisspelt = { type: 'object', properties: { a: { type: 'strnig' } } };
 
 async function assertBadRequest(call: Promise<unknown>, param: string, message: RegExp): Promise<void> {
   const err = await apiError(call);
@@ -37,6 +39,12 @@ describe('a tool or output schema that is not JSON Schema, to a Gemini model: a 
       chat.create({ model: 'gem-x', messages: ask, tools: tool(typeIsNumber) }),
       'tools[0].function.parameters',
       /'type' at properties\.a must be a string or an array of strings/,
+    );
+    // Found by an independent check: an unknown type name was sent on upper-cased, for Gemini to refuse.
+    await assertBadRequest(
+      chat.create({ model: 'gem-x', messages: ask, tools: tool(typeMisspelt) }),
+      'tools[0].function.parameters',
+      /'type' at properties\.a must be a JSON Schema type \(string, number, integer, boolean, object, array, null\) or an array of them, not 'strnig'/,
     );
     await assertBadRequest(
       chat.create({ model: 'gem-x', messages: ask, tools: tool(requiredIsString) }),
@@ -91,6 +99,20 @@ describe('a tool or output schema that is not JSON Schema, to a Gemini model: a 
     assert.ok(err instanceof Anthropic.BadRequestError, String(err));
     assert.equal((err.error as { error: { type: string } }).error.type, 'invalid_request_error');
     assert.match(err.message, /'type' at properties\.a must be a string or an array of strings/);
+    const misspelt = await client.messages
+      .create({
+        model: 'gem-x',
+        max_tokens: 10,
+        messages: [{ role: 'user', content: 'hi' }],
+        tools: [{ name: 'f', input_schema: typeMisspelt as Anthropic.Tool.InputSchema }],
+      })
+      .then(
+        () => assert.fail('expected an error'),
+        (e: unknown) => e,
+      );
+    assert.ok(misspelt instanceof Anthropic.BadRequestError, String(misspelt));
+    assert.equal((misspelt.error as { error: { type: string } }).error.type, 'invalid_request_error');
+    assert.match(misspelt.message, /'type' at properties\.a must be a JSON Schema type .* not 'strnig'/);
   });
 });
 

@@ -45,7 +45,14 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  * - `gemini-empty`: a candidate with no parts and no finishReason;
  * - `gemini-empty-stop`: a candidate with no parts that finished with STOP;
  * - `gemini-blocked`: no candidates, promptFeedback.blockReason SAFETY;
+ * - `gemini-lead-empty`, `gemini-lead-usage`: streamed, the echo after a first chunk without candidates
+ *   (`candidates: []`; usage and model version alone, as Gemini sends with grounding and thinking);
+ *   `gemini-lead-blocked`: `gemini-blocked`'s chunk after such a usage chunk;
+ * - `gemini-usage-only`: usage and model version, never a candidate;
+ * - `gemini-multiline`: streamed, each event's JSON spread over several `data:` lines (SSE joins them with LF);
  * - `gemini-error-<STATUS>`: that error (RESOURCE_EXHAUSTED carries RetryInfo 17s);
+ *   `gemini-listed-error-<STATUS>` (and `gemini-listed-streamed-error-<STATUS>`, a deployment of its own): the same error
+ *   object as the one item of a JSON array, as Google's endpoints also answer;
  * - `gemini-too-long`: Gemini's 400 for a prompt over the context window;
  * - `gemini-echo-key-<STATUS>`: that error, its message repeating the key it was sent (as some proxies do);
  * - `gemini-midstream-error`: an error object inside the stream after some text;
@@ -86,6 +93,8 @@ export class FakeGemini extends FakeUpstream {
 
     if (model.startsWith('gemini-slow-')) await sleep(Number(model.slice(12)));
     if (model.startsWith('gemini-error-')) return error(res, model.slice(13), `fake ${model.slice(13)}`);
+    const listed = /^gemini-listed-(?:streamed-)?error-(.+)$/.exec(model)?.[1];
+    if (listed) return error(res, listed, `fake ${listed}`, true);
     if (model.startsWith('gemini-echo-key-')) return error(res, model.slice(16), `key ${this.apiKey} refused`);
     if (model === 'gemini-not-json') return notJson(res, method);
     if (model.startsWith('gemini-burst-')) return burst(res, Number(model.slice(13)));
@@ -103,10 +112,11 @@ export class FakeGemini extends FakeUpstream {
   }
 }
 
-function error(res: ServerResponse, status: string, message: string): void {
+function error(res: ServerResponse, status: string, message: string, listed = false): void {
   const code = GEMINI_ERRORS[status] ?? 500;
   const details = status === 'RESOURCE_EXHAUSTED' ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '17s' }] : [];
-  sendJson(res, code, { error: { code, message, status, details } });
+  const body = { error: { code, message, status, details } };
+  sendJson(res, code, listed ? [body] : body);
 }
 
 /** What the Gemini API answers a bad, revoked or deleted API key: a 400, its reason in an ErrorInfo (not a 401). */
@@ -273,11 +283,14 @@ function reply(model: string, body: Record<string, unknown>) {
     case 'gemini-empty-stop':
       return response([candidate([])]);
     case 'gemini-blocked':
+    case 'gemini-lead-blocked':
       return {
         promptFeedback: { blockReason: 'SAFETY', blockReasonMessage: 'The prompt was blocked.', safetyRatings: [] },
         usageMetadata: { promptTokenCount: 12, totalTokenCount: 12 },
       };
   }
+  if (model === 'gemini-usage-only')
+    return { usageMetadata: { promptTokenCount: 12, totalTokenCount: 12 }, modelVersion: 'gemini-fake-001' };
   if (model.startsWith('gemini-finish-')) return response([candidate([{ text: 'partial' }], model.slice(14))]);
   if (model === 'gemini-no-usage') return { ...response([candidate([{ text: `echo: ${textOf(last)}` }])]), usageMetadata: undefined };
   const count = config.candidateCount ?? 1;
@@ -286,10 +299,27 @@ function reply(model: string, body: Record<string, unknown>) {
   );
 }
 
+/** The first chunk of `gemini-lead-*` streams: no candidates. */
+const LEADS: Record<string, object> = {
+  'gemini-lead-empty': { candidates: [], modelVersion: 'gemini-fake-001' },
+  'gemini-lead-usage': { usageMetadata: { promptTokenCount: 12 }, modelVersion: 'gemini-fake-001' },
+  'gemini-lead-blocked': { usageMetadata: { promptTokenCount: 12 }, modelVersion: 'gemini-fake-001' },
+};
+
 /** Streams the answer as Gemini does: text in small pieces, each call whole, finishReason and usage last. */
 async function stream(res: ServerResponse, model: string, answer: ReturnType<typeof reply>): Promise<void> {
   openSse(res);
-  const send = (chunk: object) => res.write(`data: ${JSON.stringify(chunk)}\r\n\r\n`);
+  const send = (chunk: object) =>
+    res.write(
+      model === 'gemini-multiline'
+        ? `${JSON.stringify(chunk, null, 1)
+            .split('\n')
+            .map((line) => `data: ${line}\r\n`)
+            .join('')}\r\n`
+        : `data: ${JSON.stringify(chunk)}\r\n\r\n`,
+    );
+  const lead = LEADS[model];
+  if (lead) send(lead);
   if (!('candidates' in answer)) return void res.end(`data: ${JSON.stringify(answer)}\r\n\r\n`);
   const { candidates, usageMetadata, modelVersion, responseId } = answer;
   for (const { content, index } of candidates) {

@@ -327,6 +327,13 @@ describe('JSON Schema -> Gemini Schema', () => {
     ['a type list with a number in it', { type: ['string', 5] }, /'type' must be a string or an array of strings/],
     ['a type that is an object', { type: { x: 1 } }, /'type' must be/],
     [
+      'a type that names no JSON Schema type',
+      { type: 'object', properties: { a: { type: 'strnig' } } },
+      /'type' at properties\.a must be a JSON Schema type \(string, number, integer, boolean, object, array, null\) or an array of them, not 'strnig'/,
+    ],
+    ['a type list with an unknown name in it', { type: ['string', 'nul'] }, /'type' must be a JSON Schema type .* not 'nul'/],
+    ["Gemini's spelling of a type", { type: 'STRING' }, /not 'STRING'/],
+    [
       'a required that is a string',
       { type: 'object', properties: { a: { type: 'string' } }, required: 'a' },
       /'required' must be an array of strings/,
@@ -362,7 +369,11 @@ describe('JSON Schema -> Gemini Schema', () => {
     assert.throws(() => toGeminiSchema({ $ref: '#/$defs/%E0%A4%A' }, 'p'), /cannot be resolved/);
     assert.throws(() => toGeminiSchema({ $ref: '#/$defs/constructor' }, 'p'), /cannot be resolved/);
     // Found by the property below in a CI run (a random seed then): a type named like an Object method threw a TypeError.
-    assert.doesNotThrow(() => toGeminiSchema({ type: 'toString', format: 'object' }, 'p'));
+    // It names no JSON Schema type: the 400 for that.
+    assert.throws(
+      () => toGeminiSchema({ type: 'toString', format: 'object' }, 'p'),
+      (e: GatewayError) => e.status === 400 && /not 'toString'/.test(e.message),
+    );
   });
 
   it('any JSON value in any schema keyword gives a Gemini schema or a 400, never another error (fast-check)', () => {

@@ -60,14 +60,8 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
       includeUsage: request.stream_options?.include_usage === true,
       keep: (calls) => rememberSignatures(ctx, calls),
     });
-    // A blocked prompt arrives as the first chunk: checked before the client sees a 200.
-    return openStream(
-      this.name,
-      chunks,
-      translate,
-      (err) => this.toError(err, ctx.signal),
-      (first) => checkPromptFeedback(this.name, first),
-    );
+    // A blocked prompt is found by the translation before its first frame: before the client sees a 200.
+    return openStream(this.name, chunks, translate, (err) => this.toError(err, ctx.signal));
   }
 
   /**

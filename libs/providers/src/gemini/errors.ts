@@ -85,10 +85,17 @@ export function fromGeminiError(provider: string, err: unknown, signal: AbortSig
   return vendorError(provider, mapping, body.message ?? err.message, retryDelaySeconds(body), err.status);
 }
 
+/**
+ * The error object in the ApiError's JSON text: `{"error":{...}}`, or such objects in a list,
+ * as Google's endpoints also answer (`[{"error":{...}}]`), read as its first.
+ */
 function parseBody(message: string): GoogleError {
+  const start = message.search(/[[{]/);
+  if (start < 0) return {};
   try {
-    const parsed = JSON.parse(message.slice(message.indexOf('{')));
-    return (parsed?.error ?? {}) as GoogleError;
+    const parsed: unknown = JSON.parse(message.slice(start));
+    const body = (Array.isArray(parsed) ? parsed[0] : parsed) as { error?: unknown } | null | undefined;
+    return body?.error !== null && typeof body?.error === 'object' ? (body.error as GoogleError) : {};
   } catch {
     return {};
   }

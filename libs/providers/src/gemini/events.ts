@@ -19,8 +19,11 @@ const EVENTS_PER_TURN = 64;
  * SyntaxError); one that is an error object with an HTTP code throws the SDK's ApiError, after
  * the events before it; a body that ends inside an event throws "Incomplete JSON segment", unless
  * what is left is such an error object sent bare. Lines end with LF, CRLF or CR, `data:` lines
- * are joined by LF, other fields are ignored. The SDK's converter only copies these fields, so
- * the parsed JSON is the chunk. Closing it early closes the body.
+ * are joined by LF, other fields are ignored. There SSE is followed where the SDK is not (it takes
+ * `data:` off an event's first line only and parses the rest): several `data:` lines are one JSON
+ * text (the SDK fails on them), and JSON continued on lines without `data:` is not read (the SDK
+ * reads it; Google sends each event's JSON on one line). The SDK's converter only copies these
+ * fields, so the parsed JSON is the chunk. Closing it early closes the body.
  */
 export function chunkEvents(body: AsyncIterable<Uint8Array>): AsyncIterator<GenerateContentResponse, undefined> {
   return new ChunkEvents(body[Symbol.asyncIterator]());

@@ -48,21 +48,28 @@ export function usageFrom(usage: GenerateContentResponseUsageMetadata | undefine
 }
 
 /** A prompt Gemini refused to answer at all is a 400 (as OpenAI's content filter does), never an empty 200. */
-export function checkPromptFeedback(provider: string, response: GenerateContentResponse): void {
+export function checkPromptBlocked(response: GenerateContentResponse): void {
   const blocked = response.promptFeedback?.blockReason;
-  if (blocked && !response.candidates?.length) {
-    const why = response.promptFeedback?.blockReasonMessage;
-    throw new GatewayError(
-      400,
-      `Gemini blocked the prompt (${blocked})${why ? `: ${why}` : '.'}`,
-      'invalid_request_error',
-      'content_filter',
-      'messages',
-    );
-  }
-  if (!response.candidates?.length) {
-    throw GatewayError.invalidResponse(`Provider ${provider} returned no answer (no candidates).`);
-  }
+  if (!blocked || response.candidates?.length) return;
+  const why = response.promptFeedback?.blockReasonMessage;
+  throw new GatewayError(
+    400,
+    `Gemini blocked the prompt (${blocked})${why ? `: ${why}` : '.'}`,
+    'invalid_request_error',
+    'content_filter',
+    'messages',
+  );
+}
+
+/** A whole answer: a blocked prompt (checkPromptBlocked), else an answer without candidates is none (noCandidates). */
+export function checkPromptFeedback(provider: string, response: GenerateContentResponse): void {
+  checkPromptBlocked(response);
+  if (!response.candidates?.length) throw noCandidates(provider);
+}
+
+/** An answer, or a stream read to its end, that never had a candidate: a retryable 502. */
+export function noCandidates(provider: string): GatewayError {
+  return GatewayError.invalidResponse(`Provider ${provider} returned no answer (no candidates).`);
 }
 
 /**

@@ -26,7 +26,11 @@ const FORMATS = new Map<string, ReadonlySet<string>>([
   ['integer', new Set(['int32', 'int64'])],
 ]);
 
-/** Gemini's names of JSON Schema's types, looked up rather than upper-cased for every node. */
+/** JSON Schema's type names: a `type` naming another (`"strnig"`, `"STRING"`) is a 400, not sent on for Gemini to refuse. */
+const JSON_TYPES: ReadonlySet<unknown> = new Set(['string', 'number', 'integer', 'boolean', 'object', 'array', 'null']);
+const TYPE_NAMES = `a JSON Schema type (${[...JSON_TYPES].join(', ')})`;
+
+/** Gemini's names of JSON Schema's types (null is `nullable`), looked up rather than upper-cased for every node. */
 const GEMINI_TYPES = new Map(['string', 'number', 'integer', 'boolean', 'array', 'object'].map((t) => [t, t.toUpperCase()]));
 
 /**
@@ -44,7 +48,7 @@ const MAX_SCHEMA_NODES = 10_000;
  * notes in the description, and keywords Gemini rejects (`additionalProperties`,
  * `$schema`, `examples`, ...) are left out. Recursive schemas cannot be inlined: a 400.
  * A keyword the translation reads that is not shaped as JSON Schema says (a `type` that is
- * not a string, a `required` that is not a list, ...) is a 400 naming `param` and where in
+ * not a string or names no JSON Schema type, a `required` that is not a list, ...) is a 400 naming `param` and where in
  * the schema it is: the schema comes from the client, and other vendors' APIs refuse it too.
  */
 export function toGeminiSchema(schema: JsonSchema, param: string): Schema {
@@ -140,7 +144,7 @@ function convert(node: JsonSchema, ctx: Context, place: Place | undefined): Sche
   // Gemini refuses `type` next to `anyOf`; the variants carry the types.
   const named = types.filter((t) => t !== 'null');
   if (named.length > 1) out.anyOf = named.map((t) => convert({ ...node, type: t, anyOf: undefined, oneOf: undefined }, ctx, place));
-  else if (named.length === 1 && !out.anyOf) out.type = (GEMINI_TYPES.get(named[0]) ?? named[0].toUpperCase()) as Schema['type'];
+  else if (named.length === 1 && !out.anyOf) out.type = GEMINI_TYPES.get(named[0]) as Schema['type'];
 
   const type = named.length === 1 ? named[0] : undefined;
   if (typeof node.format === 'string') {
@@ -192,6 +196,8 @@ function convert(node: JsonSchema, ctx: Context, place: Place | undefined): Sche
 function checkShape(node: JsonSchema, ctx: Context, place: Place | undefined): void {
   if (node.type != null && !isString(node.type) && !(Array.isArray(node.type) && node.type.every(isString)))
     throw misshapen('type', 'a string or an array of strings', ctx, place);
+  const unknownType = node.type == null ? undefined : (Array.isArray(node.type) ? node.type : [node.type]).find((t) => !JSON_TYPES.has(t));
+  if (unknownType !== undefined) throw misshapen('type', `${TYPE_NAMES} or an array of them, not '${String(unknownType)}'`, ctx, place);
   if (node.required != null && !(Array.isArray(node.required) && node.required.every(isString)))
     throw misshapen('required', 'an array of strings', ctx, place);
   if (node.enum != null && !Array.isArray(node.enum)) throw misshapen('enum', 'an array', ctx, place);

@@ -4,7 +4,17 @@ import { truncated } from '../openai/stream';
 import type { ChatStream, RunningUsage } from '../provider';
 import { ChunkFrames, DONE_FRAME, type Translate } from '../translation/chunks';
 import { completionId, type FinishReason, type ToolCallOut } from '../translation/completion';
-import { type ChoiceOptions, finishOf, isEmptyCandidate, noAnswer, refusalOf, toolCallOf, usageFrom } from './response';
+import {
+  checkPromptBlocked,
+  type ChoiceOptions,
+  finishOf,
+  isEmptyCandidate,
+  noAnswer,
+  noCandidates,
+  refusalOf,
+  toolCallOf,
+  usageFrom,
+} from './response';
 
 /** Per candidate (OpenAI choice): how many tool calls it opened and how it finished. */
 interface ChoiceState {
@@ -25,7 +35,11 @@ export interface StreamOptions extends ChoiceOptions {
  * parts as content, reasoning_content and tool-call deltas (Gemini sends each call
  * whole: it opens with id and name, then one arguments fragment), a finish chunk
  * per candidate, then usage. A stream where no candidate finished was cut; one
- * whose candidates never had a part or a finish reason is no answer (noAnswer).
+ * whose candidates never had a part or a finish reason is no answer (noAnswer), as is one
+ * that never had a candidate (noCandidates). Chunks without candidates (usage or model
+ * version alone, as Gemini sends with grounding and thinking) are read on, the first one
+ * too; until a choice opened, one that says the prompt was blocked is the 400 for it
+ * (checkPromptBlocked), thrown before any frame, so before the client's 200.
  */
 export function translateChunks(options: StreamOptions): Translate<GenerateContentResponse> {
   return (stream) => new ChunkTranslation(options, stream);
@@ -35,6 +49,8 @@ class ChunkTranslation implements StreamSteps<GenerateContentResponse, string>, 
   private frames: ChunkFrames | undefined;
   private usage: GenerateContentResponseUsageMetadata | undefined;
   private readonly choices = new Map<number, ChoiceState>();
+  /** Some chunk had a candidate, empty or not: which of the two errors a stream with no choice ends with. */
+  private candidates = false;
   /** The calls sent so far with a thought signature: what a client that drops `extra_content` does not send back. */
   private readonly signed: ToolCallOut[] = [];
 
@@ -54,6 +70,8 @@ class ChunkTranslation implements StreamSteps<GenerateContentResponse, string>, 
     ));
     // Each chunk's usage is the running total so far.
     if (chunk.usageMetadata) this.usage = chunk.usageMetadata;
+    if (!choices.size) checkPromptBlocked(chunk);
+    if (chunk.candidates?.length) this.candidates = true;
     const out: string[] = [];
     for (const candidate of chunk.candidates ?? []) {
       const index = candidate.index ?? 0;
@@ -93,7 +111,7 @@ class ChunkTranslation implements StreamSteps<GenerateContentResponse, string>, 
   end(): readonly string[] {
     const { frames, options } = this;
     const states = [...this.choices.entries()].sort(([a], [b]) => a - b);
-    if (frames && !states.length) throw noAnswer(options.provider);
+    if (frames && !states.length) throw this.candidates ? noAnswer(options.provider) : noCandidates(options.provider);
     if (!frames || states.some(([, state]) => !state.finish)) throw truncated(options.provider);
     if (this.signed.length) this.options.keep?.(this.signed);
     const out = states.map(([index, state]) => frames.finish(state.finish!, index));

@@ -73,9 +73,8 @@ export type Translate<E> = (stream: ChatStream) => StreamSteps<E, string>;
 export const NO_FRAMES: readonly string[] = Object.freeze([]);
 
 /**
- * Opens a translated stream. The first vendor event is awaited here (and passed to
- * `inspect`, which may throw), so an error the upstream reports at once (an error
- * event, a blocked prompt) is thrown before any byte reaches the client: it becomes
+ * Opens a translated stream. The first vendor event is awaited here, so an error the
+ * upstream reports at once (an error event) is thrown before any byte reaches the client: it becomes
  * a plain HTTP error the router can fail over from. Later failures are thrown from
  * the iteration, as GatewayErrors.
  */
@@ -84,12 +83,10 @@ export async function openStream<E>(
   events: AsyncIterator<E>,
   translate: Translate<E>,
   toError: (err: unknown) => GatewayError,
-  inspect?: (first: E) => void,
 ): Promise<ChatStream> {
   let first: IteratorResult<E>;
   try {
     first = await events.next();
-    if (!first.done) inspect?.(first.value);
   } catch (err) {
     await events.return?.();
     throw toError(err);
