@@ -74,6 +74,7 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
         deploy('gemini-echo', 'gem', 'gemini-echo'),
         deploy('gpt-held', 'oa', 'held-claim'),
         deploy('gpt-lapse', 'oa', 'held-lapse'),
+        deploy('gpt-race', 'oa', 'held-race'),
       ],
       messages: { threads: { claimTtlSeconds: CLAIM_TTL_SECONDS } },
       server: { bodyLimitBytes: BODY_LIMIT_BYTES },
@@ -310,6 +311,81 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
     assert.match(JSON.stringify((await secondContinue).content), /thread turn 2/);
     // Kept once the answer is through: the settle may land just after the client has it.
     assert.ok(await eventually(async () => (await probe.get(claimKey)) === '"continued"'), 'settled by its holder, the second');
+  });
+
+  // Found by an independent re-check: a continue that lost the race for its response (its claim lapsed,
+  // here deleted, and another continue of the response was kept first) got a plain 200 whose id then
+  // answered 404 thread_not_found, with only a warning logged. Its answer now says it was not kept
+  // (x-gateway-thread-kept: false; streamed, on message_stop), and it is counted.
+  it('a continue whose answer was not kept, another continue of its response kept first, says so and is counted', async () => {
+    const model = 'gpt-race';
+    const body = (previous: string) => ({
+      model,
+      max_tokens: 200,
+      messages: [{ role: 'user', content: 'thread turn 2' }],
+      thread: { type: 'continue', previous_message_id: previous },
+      betas: [THREADS_BETA],
+    });
+    const continued = (gw: GatewayProcess, previous: string) =>
+      client(gw)
+        .beta.messages.create(body(previous) as any)
+        .withResponse();
+    const streamed = async (gw: GatewayProcess, previous: string) => {
+      const events: Body[] = [];
+      for await (const event of (await client(gw).beta.messages.create({ ...body(previous), stream: true } as any)) as any)
+        events.push(event);
+      return events;
+    };
+    /** `loser` continues `previous` on replica a, held upstream; its claim lapses, and a continue on b is kept first. */
+    async function raced<T>(previous: string, loser: (previous: string) => Promise<T>) {
+      openai.holdAgain('race');
+      const upstreamBefore = openai.received.length;
+      const lost = loser(previous);
+      lost.catch(() => {}); // read below
+      assert.ok(await eventually(async () => openai.received.length > upstreamBefore), 'the loser is upstream');
+      await probe.del(`gw:thread:{team-a}:next:${previous}`); // its claim lapsed
+      const answerLoser = openai.holdAgain('race');
+      const winning = continued(b, previous);
+      assert.ok(await eventually(async () => openai.received.length > upstreamBefore + 1), 'the winner is upstream');
+      openai.release('race');
+      const winner = await winning;
+      assert.equal(winner.response.headers.get('x-gateway-thread-kept'), 'true', 'the winner was kept');
+      answerLoser();
+      return { winner: winner.data as unknown as Body, lost: await lost };
+    }
+
+    openai.release('race');
+    const created = await client(a)
+      .beta.messages.create({
+        model,
+        max_tokens: 200,
+        messages: [{ role: 'user', content: 'thread turn 1' }],
+        thread: { type: 'create' },
+        betas: [THREADS_BETA],
+      } as any)
+      .withResponse();
+    assert.equal(created.response.headers.get('x-gateway-thread-kept'), 'true');
+
+    const first = await raced(created.data.id, (previous) => continued(a, previous));
+    assert.equal(first.lost.response.status, 200, 'the answer is served: the model ran');
+    assert.equal(first.lost.response.headers.get('x-gateway-thread-kept'), 'false');
+    assert.deepEqual(
+      await refusal(continued(a, first.lost.data.id)),
+      { status: 404, code: 'thread_not_found', type: 'not_found_error' },
+      'what the mark warned of',
+    );
+
+    const second = await raced(first.winner.id, (previous) => streamed(a, previous));
+    assert.deepEqual(
+      second.lost.find((event) => event.type === 'message_stop'),
+      { type: 'message_stop', gateway_thread_kept: false },
+    );
+    const winnerStream = await streamed(b, second.winner.id);
+    assert.deepEqual(
+      winnerStream.find((event) => event.type === 'message_stop'),
+      { type: 'message_stop', gateway_thread_kept: true },
+    );
+    assert.match(await (await fetch(`${a.opsUrl}/metrics`)).text(), /gateway_message_threads_not_kept_total\{reason="raced"\} 2/);
   });
 
   // The threads beta is what makes `thread` a parameter on Anthropic's API, which refuses a beta field
@@ -573,5 +649,35 @@ describe('Anthropic message threads in process (no Redis), within maxMemoryMb', 
     );
     assert.ok(await eventually(async () => gw.logs.some((l) => /evicted for room/.test(String(l.msg)))), 'the eviction is logged');
     assert.match(await (await fetch(`${gw.opsUrl}/metrics`)).text(), /gateway_message_threads_evicted_total 1/);
+  });
+
+  // Found by an independent re-check: the store's bound counted JSON characters, so a create of
+  // 600,000 'é' (1.2 MB of UTF-8) was served and kept by a 1 MB store.
+  it('a turn is measured in UTF-8 bytes against maxMemoryMb', async () => {
+    const tooBig = await refused(turn('é'.repeat(600_000), { type: 'create' }));
+    assert.equal(tooBig.status, 413);
+    assert.equal(tooBig.code, 'thread_too_large');
+    assert.match(tooBig.message, /\d+ bytes of JSON.*maxMemoryMb/);
+  });
+
+  // Found by an independent re-check: an empty `anthropic-beta:` was a 400 ("must be a comma-separated
+  // list of beta names"); Anthropic reads it as no beta.
+  it('an empty or blank anthropic-beta header is no header', async () => {
+    const send = (beta: string, body: Body) =>
+      fetch(`${gw.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'anthropic-beta': beta },
+        body: JSON.stringify({ model: 'gpt-echo', max_tokens: 200, messages: [{ role: 'user', content: 'hi' }], ...body }),
+      });
+    for (const beta of ['', '  ']) {
+      assert.equal((await send(beta, {})).status, 200, JSON.stringify(beta));
+      const threaded = await send(beta, { thread: { type: 'create' } });
+      assert.equal(threaded.status, 400);
+      assert.match(
+        ((await threaded.json()) as Body).error.message,
+        /send the header 'anthropic-beta: message-threads/,
+        'as without the header',
+      );
+    }
   });
 });

@@ -65,10 +65,15 @@ export class FakeOpenAI extends FakeUpstream {
     this.hold(tag).release(status);
   }
 
-  /** Holds `held-<tag>` requests again, as before the first `release(tag)`. */
-  holdAgain(tag: string): void {
+  /**
+   * Holds `held-<tag>` requests again, as before the first `release(tag)`; returns what answers those
+   * held until now (`release` then answers only the later ones).
+   */
+  holdAgain(tag: string): (status?: number) => void {
+    const held = this.hold(tag);
     this.released.delete(tag);
     this.holds.delete(tag);
+    return held.release;
   }
 
   private hold(tag: string) {

@@ -401,7 +401,12 @@ describe('Messages request: what only Anthropic`s API runs makes it Anthropic-on
     const betas = 'interleaved-thinking-2025-05-14, mcp-client-2025-04-04';
     assert.deepEqual(toChatRequest(request({}), betas).native.headers, { 'anthropic-beta': betas });
     assert.equal(toChatRequest(request({})).native.headers, undefined);
-    for (const bad of ['', 'a,,b', 'x\u0000y', 'beta; drop', 'a'.repeat(1025)]) badRequest(() => toChatRequest(request({}), bad), null);
+    for (const bad of ['a,,b', 'x\u0000y', 'beta; drop', 'a'.repeat(1025)]) badRequest(() => toChatRequest(request({}), bad), null);
+  });
+
+  // Found by an independent re-check: an empty `anthropic-beta:` was a 400; Anthropic reads it as no beta.
+  it('an empty or blank anthropic-beta header is no header: nothing goes along, nothing is refused', () => {
+    for (const blank of ['', ' ', '\t ']) assert.equal(toChatRequest(request({}), blank).native.headers, undefined, JSON.stringify(blank));
   });
 });
 

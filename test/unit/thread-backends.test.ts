@@ -152,3 +152,46 @@ describe('message threads in process, within maxMemoryMb', () => {
     assert.notEqual(await backend.read('t', 'msg_b3'), undefined, 'nothing was evicted for a thread that would not fit anyway');
   });
 });
+
+// Found by an independent re-check: the bound counted JSON characters, so 600,000 'é' (1.2 MB of UTF-8) were kept in a 1 MB store.
+describe('message threads in process, sizes in UTF-8 bytes', () => {
+  it('a turn of two-byte characters counts twice its length', async () => {
+    const backend = new MemoryThreads(1_000, () => {});
+    const turn = { threadId: 'msg_e1', fixed: '{}', turn: 'é'.repeat(450), last: 'msg_e1' };
+    assert.equal(await backend.append('t', turn, 300), 'too_large', '450 characters, 900 bytes, with its marks over 1,000');
+    assert.equal(await backend.append('t', { ...turn, threadId: 'msg_e2', last: 'msg_e2', turn: 'e'.repeat(450) }, 300), 'kept');
+  });
+});
+
+// Found by an independent re-check: eviction was one LRU over every key's threads, so one key creating
+// threads evicted every other key's. Room is now made from the key holding the most.
+describe('message threads in process, each key its share', () => {
+  it('one key filling the store evicts its own threads, not another key`s; a key over another gives room back first', async () => {
+    const evicted: number[] = [];
+    // 430 bytes a thread (2 fixed, 300 turn, 128 marks): 6 fit in 3,000.
+    const backend = new MemoryThreads(3_000, (n) => evicted.push(n));
+    const create = (tenant: string, id: string) =>
+      backend.append(tenant, { threadId: id, fixed: '{}', turn: 'x'.repeat(300), last: id }, 300);
+    const held = async (tenant: string, ids: string[]) => {
+      const found: string[] = [];
+      for (const id of ids) if ((await backend.read(tenant, id)) !== undefined) found.push(id);
+      return found;
+    };
+    await create('a', 'msg_a1');
+    await create('a', 'msg_a2');
+    const flood = Array.from({ length: 10 }, (_, i) => `msg_b${i}`);
+    for (const id of flood) assert.equal(await create('b', id), 'kept');
+    assert.deepEqual(await held('a', ['msg_a1', 'msg_a2']), ['msg_a1', 'msg_a2'], 'the flood did not evict key a');
+    assert.deepEqual(await held('b', flood), flood.slice(6), 'key b evicted its own least recently used');
+    assert.equal(
+      evicted.reduce((sum, n) => sum + n, 0),
+      6,
+    );
+
+    await create('a', 'msg_a3'); // a holds 2 of 6, b 4: b gives the room
+    assert.deepEqual(await held('b', flood), flood.slice(7));
+    await create('a', 'msg_a4'); // a would hold 4, b 3: a makes room from its own
+    assert.deepEqual(await held('a', ['msg_a1', 'msg_a2', 'msg_a3', 'msg_a4']), ['msg_a2', 'msg_a3', 'msg_a4']);
+    assert.deepEqual(await held('b', flood), flood.slice(7), 'b keeps its share');
+  });
+});

@@ -83,6 +83,7 @@ export class MetricsService {
   private readonly spendRestores: Counter;
   private readonly staleKeyLookups: Counter<'result'>;
   private readonly threadsEvicted: Counter;
+  private readonly threadsNotKept: Counter;
   readonly inflightRequests: Gauge;
   readonly inflightStreams: Gauge;
   readonly eventLoopDelay: EventLoopDelayHistogram;
@@ -201,6 +202,14 @@ export class MetricsService {
       help: 'Message threads the in-process store (no Redis) dropped before their TTL to make room for another (messages.threads.maxMemoryMb)',
       registers,
     });
+    this.threadsNotKept = new Counter({
+      name: 'gateway_message_threads_not_kept_total',
+      help:
+        'Answers on a message thread served but not kept (x-gateway-thread-kept: false), by reason: raced (another continue of the same response was kept first), ' +
+        'too_large (the in-process store could not hold the thread), store_error (the thread store failed)',
+      labelNames: ['reason'],
+      registers,
+    });
     this.inflightRequests = new Gauge({ name: 'gateway_inflight_requests', help: 'Requests being handled', registers });
     this.inflightStreams = new Gauge({ name: 'gateway_inflight_streams', help: 'SSE streams being written', registers });
   }
@@ -275,6 +284,10 @@ export class MetricsService {
 
   recordThreadsEvicted(threads: number): void {
     this.threadsEvicted.inc(threads);
+  }
+
+  recordThreadNotKept(reason: 'raced' | 'too_large' | 'store_error'): void {
+    this.threadsNotKept.inc({ reason });
   }
 
   text(): Promise<string> {

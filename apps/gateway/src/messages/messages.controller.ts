@@ -11,7 +11,7 @@ import { TokenCounter } from '../pipeline/token-count';
 import { newMessageId, toMessageResult, toMessageStream } from './codec';
 import { countTokensSchema, messagesSchema } from './messages.schema';
 import { toChatRequest } from './request';
-import { keepingReply, type ThreadReply } from './threads/assemble';
+import { keepingReply, THREAD_KEPT_HEADER, type ThreadReply } from './threads/assemble';
 import { MessageThreads, type ThreadedRequest, type ThreadRequest } from './threads/threads';
 import type { MessagesRequest } from './wire';
 
@@ -57,7 +57,7 @@ export class MessagesController {
       return writeSse(reply, thread ? keepingReply(frames, id!, thread.keep) : frames, this.metrics);
     }
     const result = toMessageResult(outcome.result, thinking, toolNames, id);
-    if (thread) await thread.keep(JSON.parse(bodyText(result.body)) as ThreadReply);
+    if (thread) reply.header(THREAD_KEPT_HEADER, String(await thread.keep(JSON.parse(bodyText(result.body)) as ThreadReply)));
     sendJson(reply, requestState(request), result);
   }
 

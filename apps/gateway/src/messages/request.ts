@@ -192,7 +192,8 @@ export function toChatRequest(body: MessagesRequest, beta?: string): MessagesTra
   if (format?.type === 'json_schema') {
     chat.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } };
   }
-  const headers = beta === undefined ? undefined : { 'anthropic-beta': betaNames(beta) };
+  // An empty (or blank) header names no beta: Anthropic reads it as absent, and so does the gateway.
+  const headers = beta?.trim() ? { 'anthropic-beta': betaNames(beta) } : undefined;
   const searches = webSearches(body.tools);
   return {
     chat,

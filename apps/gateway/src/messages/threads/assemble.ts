@@ -1,6 +1,15 @@
 import { type ChatStream, mapStream } from '@gateway/providers';
 import type { AnthropicBlock } from '../wire';
 
+/**
+ * Whether a threaded answer was kept, its id continuing the thread: `false` when another continue of
+ * the same response was kept first (this one's claim had lapsed) or the store could not keep it. The
+ * answer is served all the same (the model ran, and is paid for); its id then continues nothing
+ * (thread_not_found, or thread_too_large for a thread the in-process store could not hold).
+ * A stream's headers are gone by then: its `message_stop` event says it (`gateway_thread_kept`).
+ */
+export const THREAD_KEPT_HEADER = 'x-gateway-thread-kept';
+
 /** A Messages API response as a thread keeps it: its id, and the assistant turn it adds. */
 export interface ThreadReply {
   id: string;
@@ -30,16 +39,17 @@ class MessageAssembler {
 
   constructor(private readonly id: string) {}
 
-  /** The whole events read so far, as sent but for message_start's id. */
-  feed(frame: string | Uint8Array): string {
+  /** The whole events read so far, each without its blank line. */
+  feed(frame: string | Uint8Array): string[] {
     let text = this.rest + (typeof frame === 'string' ? frame : this.decoder.decode(frame, { stream: true }));
     if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
     const events = text.split('\n\n');
     this.rest = events.pop() ?? '';
-    return events.map((event) => `${this.read(event)}\n\n`).join('');
+    return events;
   }
 
-  private read(event: string): string {
+  /** An event taken in, as sent but for message_start's id. */
+  read(event: string): string {
     const lines = event.split('\n');
     for (const [i, line] of lines.entries()) {
       if (!line.startsWith('data:')) continue;
@@ -84,9 +94,9 @@ class MessageAssembler {
 /**
  * `stream` (Anthropic's events) with the message id `id`, and `keep` called on its message once
  * `message_stop` went by, before that event reaches the client: a client that continues the
- * thread as soon as the stream ends finds it.
+ * thread as soon as the stream ends finds it, and the event says whether it was kept.
  */
-export function keepingReply(stream: ChatStream, id: string, keep: (reply: ThreadReply) => Promise<void>): ChatStream {
+export function keepingReply(stream: ChatStream, id: string, keep: (reply: ThreadReply) => Promise<boolean>): ChatStream {
   return new KeepingStream(stream, id, keep);
 }
 
@@ -95,7 +105,7 @@ class KeepingStream implements ChatStream {
   constructor(
     private readonly frames: ChatStream,
     private readonly id: string,
-    private readonly keep: (reply: ThreadReply) => Promise<void>,
+    private readonly keep: (reply: ThreadReply) => Promise<boolean>,
   ) {}
 
   get usage() {
@@ -115,13 +125,26 @@ class KeepingStream implements ChatStream {
     let kept = false;
     return mapStream<string | Uint8Array, string>(this.frames, {
       step: async (frame) => {
-        const events = assembler.feed(frame);
-        if (assembler.reply && !kept) {
-          kept = true;
-          await this.keep(assembler.reply);
+        let events = '';
+        for (const event of assembler.feed(frame)) {
+          const read = assembler.read(event);
+          if (!assembler.reply || kept) {
+            events += `${read}\n\n`;
+            continue;
+          }
+          kept = true; // the message_stop event, which says whether its message was
+          events += `${withData(read, { gateway_thread_kept: await this.keep(assembler.reply) })}\n\n`;
         }
         return events ? [events] : [];
       },
     });
   }
+}
+
+/** An event with `fields` added to its data. */
+function withData(event: string, fields: Record<string, unknown>): string {
+  return event
+    .split('\n')
+    .map((line) => (line.startsWith('data:') ? `data: ${JSON.stringify({ ...JSON.parse(line.slice(5)), ...fields })}` : line))
+    .join('\n');
 }

@@ -3,29 +3,38 @@ import { type Appended, CONTINUED, type Found, type KeptThread, type NewTurn, ty
 interface Held extends KeptThread {
   /** Its answers' ids, oldest first: the marks it takes with it when it goes. */
   ids: string[];
-  chars: number;
+  bytes: number;
   expiresAt: number;
 }
 
-/** What a response id and its claim take beside their thread, in characters: counted in the thread's size. */
-const MARKS_CHARS = 128;
+/** A key's threads, least recently used first, and their size. */
+interface Share {
+  threads: Map<string, Held>;
+  bytes: number;
+}
+
+/** What a response id and its claim take beside their thread, in bytes: counted in the thread's size. */
+const MARKS_BYTES = 128;
 /** The mark of a response whose thread was too large to keep (memory-threads only). */
 const DROPPED = '\u0000dropped';
 
 /**
- * Threads in this process, within `maxChars` of JSON: threads in recency order, the least recently
- * used evicted first when a turn needs the room (`onEvicted` is told how many: their clients' next
- * continue is thread_not_found, and the SDK helpers replay). A thread that alone is larger than the
- * store is dropped, and its latest answer's id marked so (`dropped`): its client is told why on its next
- * continue instead of a bare thread_not_found. Each call runs to its end without yielding, so each is
- * one step, as a Redis script is.
+ * Threads in this process, within `capacity` bytes of JSON (UTF-8, as the 413 before a turn counts
+ * them): when a turn needs room, threads are evicted from the key holding the most (the key adding the
+ * turn counted with it, and its own threads taken on a tie), its least recently used first. A key alone
+ * may fill the store, but one key's threads cannot push out another key holding less: each key keeps at
+ * least an even share of the store once others need room (`onEvicted` is told how many went: their
+ * clients' next continue is thread_not_found, and the SDK helpers replay). A thread that alone is
+ * larger than the store is dropped, and its latest answer's id marked so (`dropped`): its client is
+ * told why on its next continue instead of a bare thread_not_found. Each call runs to its end without
+ * yielding, so each is one step, as a Redis script is.
  */
 export class MemoryThreads implements ThreadBackend {
-  /** `<tenant>\0<thread id>`, least recently used first. */
-  private readonly threads = new Map<string, Held>();
+  /** Per tenant, its threads by id. */
+  private readonly shares = new Map<string, Share>();
   /** `<tenant>\0<response id>` (its thread's id, or DROPPED) and `<tenant>\0next:<response id>` (who continues it). */
   private readonly marks = new Map<string, { value: string; expiresAt: number }>();
-  private chars = 0;
+  private bytes = 0;
 
   constructor(
     readonly capacity: number,
@@ -38,35 +47,42 @@ export class MemoryThreads implements ThreadBackend {
     if (threadId === DROPPED) return 'dropped';
     const thread = threadId === undefined ? undefined : this.live(tenant, threadId);
     if (!thread) return undefined;
-    this.threads.delete(`${tenant}\u0000${threadId}`); // most recently used last
-    this.threads.set(`${tenant}\u0000${threadId}`, thread);
+    const { threads } = this.shares.get(tenant)!;
+    threads.delete(thread.id); // most recently used last
+    threads.set(thread.id, thread);
     return { id: thread.id, fixed: thread.fixed, last: thread.last, turns: [...thread.turns] };
   }
 
   async append(tenant: string, turn: NewTurn, ttlSeconds: number): Promise<Appended> {
-    const key = `${tenant}\u0000${turn.threadId}`;
     const held = this.live(tenant, turn.threadId);
     if (turn.after === undefined ? held : !held) return turn.after === undefined ? 'moved' : 'gone';
     if (held && held.last !== turn.after) return 'moved';
-    const thread = held ?? { id: turn.threadId, fixed: turn.fixed, last: '', turns: [], ids: [], chars: turn.fixed.length, expiresAt: 0 };
-    const chars = thread.chars + turn.turn.length + MARKS_CHARS;
-    if (chars > this.capacity) {
+    const thread = held ?? {
+      id: turn.threadId,
+      fixed: turn.fixed,
+      last: '',
+      turns: [],
+      ids: [],
+      bytes: Buffer.byteLength(turn.fixed),
+      expiresAt: 0,
+    };
+    const bytes = thread.bytes + Buffer.byteLength(turn.turn) + MARKS_BYTES;
+    if (bytes > this.capacity) {
       const claim = this.marks.get(`${tenant}\u0000next:${turn.after}`);
-      this.forget(tenant, key);
+      this.forget(tenant, turn.threadId);
       if (claim) this.marks.set(`${tenant}\u0000next:${turn.after}`, claim); // its continue's, settled when that ends
       this.marks.set(`${tenant}\u0000${turn.last}`, { value: DROPPED, expiresAt: this.now() + ttlSeconds * 1000 });
       return 'too_large';
     }
-    if (held) {
-      this.threads.delete(key); // re-added below, most recently used last
-      this.chars -= held.chars;
-    }
-    this.evict(chars);
-    Object.assign(thread, { last: turn.last, chars, expiresAt: this.now() + ttlSeconds * 1000 });
+    if (held) this.detach(tenant, held); // re-added below, most recently used last
+    this.evict(tenant, bytes);
+    Object.assign(thread, { last: turn.last, bytes, expiresAt: this.now() + ttlSeconds * 1000 });
     thread.turns.push(turn.turn);
     thread.ids.push(turn.last);
-    this.threads.set(key, thread);
-    this.chars += chars;
+    const share = this.shares.get(tenant) ?? this.shares.set(tenant, { threads: new Map(), bytes: 0 }).get(tenant)!;
+    share.threads.set(thread.id, thread);
+    share.bytes += bytes;
+    this.bytes += bytes;
     this.marks.set(`${tenant}\u0000${turn.last}`, { value: turn.threadId, expiresAt: thread.expiresAt });
     // Every key of the thread expires with it, as in Redis: an earlier response stays "already continued".
     for (const id of thread.ids) {
@@ -109,33 +125,46 @@ export class MemoryThreads implements ThreadBackend {
   }
 
   private live(tenant: string, threadId: string): Held | undefined {
-    const key = `${tenant}\u0000${threadId}`;
-    const thread = this.threads.get(key);
-    if (thread && thread.expiresAt <= this.now()) this.forget(tenant, key);
+    const thread = this.shares.get(tenant)?.threads.get(threadId);
+    if (thread && thread.expiresAt <= this.now()) this.forget(tenant, threadId);
     return thread && thread.expiresAt > this.now() ? thread : undefined;
   }
 
-  /** Removes the least recently used threads until `chars` more fit. */
-  private evict(chars: number): void {
+  /** Removes threads until `bytes` more fit for `tenant`: from the key holding the most (see the class). */
+  private evict(tenant: string, bytes: number): void {
     let evicted = 0;
-    for (const key of this.threads.keys()) {
-      if (this.chars + chars <= this.capacity) break;
-      const expired = this.threads.get(key)!.expiresAt <= this.now();
-      this.forget(key.slice(0, key.indexOf('\u0000')), key);
-      if (!expired) evicted++;
+    while (this.bytes + bytes > this.capacity) {
+      let from: string | undefined;
+      let most = -1;
+      for (const [key, share] of this.shares) {
+        const holds = share.bytes + (key === tenant ? bytes : 0);
+        if (holds > most || (holds === most && key === tenant)) [from, most] = [key, holds];
+      }
+      const oldest = from === undefined ? undefined : this.shares.get(from)!.threads.values().next().value;
+      if (!oldest) break;
+      if (oldest.expiresAt > this.now()) evicted++;
+      this.forget(from!, oldest.id);
     }
     if (evicted) this.onEvicted(evicted);
   }
 
   /** Removes a thread with the marks of its responses. */
-  private forget(tenant: string, key: string): void {
-    const thread = this.threads.get(key);
+  private forget(tenant: string, threadId: string): void {
+    const thread = this.shares.get(tenant)?.threads.get(threadId);
     if (!thread) return;
-    this.threads.delete(key);
-    this.chars -= thread.chars;
+    this.detach(tenant, thread);
     for (const id of thread.ids) {
       this.marks.delete(`${tenant}\u0000${id}`);
       this.marks.delete(`${tenant}\u0000next:${id}`);
     }
+  }
+
+  /** Takes a thread out of its key's share (a share left empty goes: eviction looks only at keys holding threads). */
+  private detach(tenant: string, thread: Held): void {
+    const share = this.shares.get(tenant)!;
+    share.threads.delete(thread.id);
+    share.bytes -= thread.bytes;
+    this.bytes -= thread.bytes;
+    if (!share.threads.size) this.shares.delete(tenant);
   }
 }

@@ -51,7 +51,11 @@ export class ThreadStore {
   private readonly ttlSeconds: number;
   private readonly claimTtlSeconds: number;
 
-  constructor(config: GatewayConfig, redis: RedisService, metrics: MetricsService) {
+  constructor(
+    config: GatewayConfig,
+    redis: RedisService,
+    private readonly metrics: MetricsService,
+  ) {
     const { ttlSeconds, claimTtlSeconds, keyPrefix, maxMemoryMb } = config.messages.threads;
     this.ttlSeconds = ttlSeconds;
     this.claimTtlSeconds = claimTtlSeconds;
@@ -63,7 +67,7 @@ export class ThreadStore {
         });
   }
 
-  /** The in-process store's bound in JSON characters (a thread larger is not kept); undefined with Redis. */
+  /** The in-process store's bound in bytes of UTF-8 JSON (a thread larger is not kept); undefined with Redis. */
   get capacity(): number | undefined {
     return this.backend.capacity;
   }
@@ -83,10 +87,11 @@ export class ThreadStore {
   /**
    * Keeps a thread through its latest response: the messages after the first `kept` (those the thread
    * held already when its continue read it from response `after`) as one more turn, or the whole
-   * thread for a create or when the thread expired while its continue ran. An outage is logged, not
-   * the client's failure (the answer is theirs already).
+   * thread for a create or when the thread expired while its continue ran. Says whether it was kept:
+   * an answer not kept (another continue of the same response kept first, too large for the in-process
+   * store, an outage) is logged and counted, not the client's failure (the answer is theirs already).
    */
-  async put(tenant: string, thread: StoredThread, continued?: { after: string; kept: number }): Promise<void> {
+  async put(tenant: string, thread: StoredThread, continued?: { after: string; kept: number }): Promise<boolean> {
     const fixed = JSON.stringify({ system: thread.system, tools: thread.tools, fingerprint: thread.fingerprint });
     const whole = { threadId: thread.id, fixed, turn: JSON.stringify(thread.messages), last: thread.last };
     const append = async (): Promise<Appended> => {
@@ -95,9 +100,15 @@ export class ThreadStore {
       const appended = await this.backend.append(tenant, { ...whole, turn, after: continued.after }, this.ttlSeconds);
       return appended === 'gone' ? this.backend.append(tenant, whole, this.ttlSeconds) : appended;
     };
-    const appended = await append().catch((err: Error) => this.logger.warn(`thread ${thread.id} not stored: ${err.message}`));
+    const appended = await append().catch((err: Error) => {
+      this.logger.warn(`thread ${thread.id} not stored: ${err.message}`);
+      return 'store_error' as const;
+    });
+    if (appended === 'kept') return true;
     if (appended === 'moved') this.logger.warn(`thread ${thread.id}: ${thread.last} not kept: the thread went on from another continue`);
     if (appended === 'too_large') this.logger.warn(`thread ${thread.id}: not kept, larger than messages.threads.maxMemoryMb`);
+    this.metrics.recordThreadNotKept(appended === 'moved' ? 'raced' : appended === 'too_large' ? 'too_large' : 'store_error');
+    return false;
   }
 
   /**

@@ -24,8 +24,11 @@ export interface ThreadRequest {
   body: MessagesRequest;
   /** The client's anthropic-beta header without the threads beta: an Anthropic deployment gets a plain request. */
   beta: string | undefined;
-  /** Keeps the thread, this answer last, under the answer's id. */
-  keep(reply: ThreadReply): Promise<void>;
+  /**
+   * Keeps the thread, this answer last, under the answer's id; says whether it was (not when another
+   * continue of the same response was kept first, or the store could not keep it: its client is told).
+   */
+  keep(reply: ThreadReply): Promise<boolean>;
   /** Once the request is over: the response it continued stays continued if its answer was kept, else can be continued again. */
   settle(): Promise<void>;
 }
@@ -56,7 +59,7 @@ export class MessageThreads {
     refuseWithoutBeta(beta);
     const { thread: _thread, ...request } = body;
     if (thread.type === 'create') {
-      this.refuseOverCapacity(JSON.stringify(request).length);
+      this.refuseOverCapacity(Buffer.byteLength(JSON.stringify(request)));
       return this.opened(tenant, request, withoutThreadsBeta(beta));
     }
     const previousId = thread.previous_message_id;
@@ -117,9 +120,8 @@ export class MessageThreads {
    * (and the answer to it).
    */
   private refuseOverLimit(whole: MessagesRequest): void {
-    const json = JSON.stringify(whole);
-    this.refuseOverCapacity(json.length);
-    const bytes = Buffer.byteLength(json);
+    const bytes = Buffer.byteLength(JSON.stringify(whole));
+    this.refuseOverCapacity(bytes);
     if (bytes <= this.bodyLimitBytes) return;
     throw new DetailedError(
       413,
@@ -136,12 +138,12 @@ export class MessageThreads {
    * nothing saying why. Refused before it runs (its answer can still make the thread too large; that
    * answer's id then says so: tooLargeToKeep).
    */
-  private refuseOverCapacity(chars: number): void {
+  private refuseOverCapacity(bytes: number): void {
     const capacity = this.store.capacity;
-    if (capacity === undefined || chars <= capacity) return;
+    if (capacity === undefined || bytes <= capacity) return;
     throw new DetailedError(
       413,
-      `This thread's conversation is ${chars} characters of JSON, more than the gateway's thread store holds (${capacity}, messages.threads.maxMemoryMb): ` +
+      `This thread's conversation is ${bytes} bytes of JSON, more than the gateway's thread store holds (${capacity} bytes, messages.threads.maxMemoryMb): ` +
         'it could not be kept for the next turn. Shorten the conversation, or send it without thread.',
       { error_code: 'thread_too_large' },
       'messages',
@@ -162,8 +164,8 @@ export class MessageThreads {
         const messages = [...body.messages.map(withoutCacheControl), { role: 'assistant' as const, content: reply.content }];
         const id = continues?.threadId ?? reply.id;
         const thread = { id, system: body.system, tools: body.tools, fingerprint: fingerprint(body), messages, last: reply.id };
-        await this.store.put(tenant, thread, continues);
-        kept = true;
+        kept = await this.store.put(tenant, thread, continues);
+        return kept;
       },
       settle: async () => {
         await continues?.claim.settle(kept);
@@ -187,7 +189,7 @@ function tooLargeToKeep(id: string, capacity: number): DetailedError {
   return new DetailedError(
     413,
     `The thread ending in '${id}' was not kept: with its last answer it became larger than the gateway's thread store holds ` +
-      `(${capacity} characters of JSON, messages.threads.maxMemoryMb). Shorten the conversation and replay it, or send it without thread.`,
+      `(${capacity} bytes of JSON, messages.threads.maxMemoryMb). Shorten the conversation and replay it, or send it without thread.`,
     { error_code: 'thread_too_large' },
     'thread.previous_message_id',
   );
