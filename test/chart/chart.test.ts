@@ -15,9 +15,11 @@ import { freePort } from '../support/free-port';
 import {
   CHART_DIR,
   helmLint,
+  helmNotes,
   helmTemplate,
   helmTemplateError,
   helmUpgradeRender,
+  kubernetesSchemaDirs,
   kubernetesValidate,
   kubeStrict,
   MISSING_TOOLS,
@@ -37,7 +39,7 @@ const VALUE_SETS: [string, ValueSet][] = [
   ['gke', { files: ['values-gke.yaml'] }],
 ];
 /** Kubernetes releases the chart supports (Chart.yaml kubeVersion >=1.30) that kubernetes-validate checks against. */
-const KUBERNETES_VERSIONS = ['1.30.0', '1.33.0', '1.35.0'];
+const KUBERNETES_VERSIONS = ['1.30.0', '1.33.0', '1.35.0', '1.37.0'];
 /** Custom resources: no schema in Kubernetes' own OpenAPI documents. */
 /** CRDs kube-strict has no Go type for (GKE policies, Managed Prometheus, prometheus-operator); Gateway API it decodes. */
 const NO_GO_TYPE = /^(monitoring\.coreos\.com|monitoring\.googleapis\.com|networking\.gke\.io)\//;
@@ -127,7 +129,7 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         assert.match(lint.output, /1 chart\(s\) linted, 0 chart\(s\) failed/);
       });
 
-      it('every manifest validates against the Kubernetes API schemas of 1.30, 1.33 and 1.35 (kubernetes-validate, strict)', () => {
+      it('every manifest validates against the Kubernetes API schemas of 1.30, 1.33, 1.35 and 1.37 (kubernetes-validate, strict)', () => {
         for (const version of KUBERNETES_VERSIONS) {
           const results = kubernetesValidate(r.text, version);
           assert.equal(results.length, r.manifests.length, `${version}: one verdict per manifest`);
@@ -513,6 +515,7 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       const backends = route.spec.rules.flatMap((rule: any) => rule.backendRefs);
       assert.deepEqual(backends, [{ name: service.metadata.name, port: service.spec.ports[0].port }]);
       assert.deepEqual(servicePorts(r, service), [effectiveConfig(r).server.port], 'the route reaches the public port only');
+      assert.equal(service.spec.ports[0].targetPort, 'http', "named: each endpoint carries its own pod's port");
       // The whole spec of each GKE policy: their JSON schemas accept unknown fields, so every
       // field name here is checked against the CRD's (@kubernetes-models/gke types).
       const targetRef = { group: '', kind: 'Service', name: service.metadata.name };
@@ -524,7 +527,9 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
           unhealthyThreshold: 2,
           config: {
             type: 'HTTP',
-            httpHealthCheck: { portSpecification: 'USE_FIXED_PORT', port: effectiveConfig(r).server.port, requestPath: READINESS_PATH },
+            // Each endpoint's own port (the NEG's, from the Service's named targetPort): a rollout that changes
+            // containerPort keeps the old pods healthy until they are replaced.
+            httpHealthCheck: { portSpecification: 'USE_SERVING_PORT', requestPath: READINESS_PATH },
           },
         },
         targetRef,
@@ -697,6 +702,94 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       assert.deepEqual(deployed, [['DIGEST'], ['DIGEST']]);
     });
 
+    // Found by an independent check: the step named `helm rollback`, which re-applies the revision's stored
+    // replica count (Helm's three-way patch) and so can cut an HPA's pods; an upgrade renders the live count.
+    it("docs/deploy-gke.md: step 11 goes back with an upgrade to the earlier revision's values, not helm rollback's stored replica count", () => {
+      const doc = readFileSync(resolve(REPO_ROOT, 'docs/deploy-gke.md'), 'utf8');
+      const step = doc.split(/^## /m).find((section) => section.startsWith('11. '))!;
+      const commands = [...step.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).join('');
+      assert.doesNotMatch(commands, /^helm rollback/m);
+      assert.match(commands, /^helm get values gw -n \$NAMESPACE --revision \$REVISION -o yaml > previous-values\.yaml$/m);
+      assert.match(commands, /^helm upgrade gw charts\/ai-gateway -n \$NAMESPACE -f previous-values\.yaml /m);
+      assert.match(step, /helm rollback.*replica/s, 'what helm rollback would do is said');
+    });
+
+    // Found by an independent check: an internal Application Load Balancer (gke-l7-rilb) proxies from the
+    // region's proxy-only subnet, which an ingressFrom list naming only Google's front ends shuts out.
+    it('an ingressFrom list is documented to need the proxy-only subnet behind a regional Gateway (gke-l7-rilb)', () => {
+      const readme = readFileSync(resolve(CHART_DIR, 'README.md'), 'utf8');
+      const row = readme.split('\n').find((line) => line.startsWith('| `networkPolicy.ingressFrom` |'))!;
+      assert.match(row, /gke-l7-rilb.*proxy-only subnet/);
+      const values = readFileSync(resolve(CHART_DIR, 'values.yaml'), 'utf8');
+      assert.match(values.slice(0, values.indexOf('  ingressFrom:')), /proxy-only subnet[^\n]*\n(\s*#[^\n]*\n)*$/);
+      assert.match(readFileSync(resolve(REPO_ROOT, 'docs/deploy-gke.md'), 'utf8'), /gke-l7-rilb[^.]*proxy-only subnet/);
+    });
+
+    // Found by an independent check: with one pod the PodDisruptionBudget (maxUnavailable 1) lets every node
+    // upgrade evict it, and nothing said so.
+    it('NOTES warn when the gateway can run as one pod: no PodDisruptionBudget keeps a single pod up through node upgrades', () => {
+      const warning = /WARNING: the gateway can run as a single pod/;
+      assert.match(helmNotes({ set: { ...DEFAULTS.set, 'autoscaling.enabled': 'false', replicaCount: '1' } }), warning);
+      assert.match(helmNotes({ set: { ...DEFAULTS.set, 'autoscaling.minReplicas': '1' } }), warning);
+      assert.doesNotMatch(helmNotes(DEFAULTS), warning);
+      assert.doesNotMatch(helmNotes({ set: { ...DEFAULTS.set, 'autoscaling.enabled': 'false', replicaCount: '2' } }), warning);
+    });
+
+    // Found by an independent check: the security contexts were open (`runAsUsr`, `readOnlyRootFileSystem` passed).
+    it("the values schema's security contexts name exactly the Kubernetes fields (1.30 to the newest kubernetes-validate has), closed at every level", () => {
+      type Node = { $ref?: string; properties?: Record<string, Node>; items?: Node; additionalProperties?: unknown };
+      /** Property names of each object under `node`, by path; `closed` checks additionalProperties: false. */
+      const shape = (node: Node, deref: (ref: string) => Node, closed: boolean, path = '', out = new Map<string, Set<string>>()) => {
+        const resolved = node.$ref ? deref(node.$ref) : node;
+        if (!resolved.properties) return out;
+        if (closed) assert.equal(resolved.additionalProperties, false, `${path || '/'} is closed`);
+        const names = out.get(path) ?? new Set<string>();
+        out.set(path, names);
+        for (const [name, child] of Object.entries(resolved.properties)) {
+          names.add(name);
+          shape(child.items ?? child, deref, closed, `${path}.${name}${child.items ? '[]' : ''}`, out);
+        }
+        return out;
+      };
+      const sorted = (m: Map<string, Set<string>>) => Object.fromEntries([...m].map(([k, v]) => [k, [...v].sort()]).sort());
+      const versions = kubernetesSchemaDirs().filter(({ version }) => Number(version.split('.')[1]) >= 30);
+      assert.ok(versions.some(({ version }) => version === '1.30.0') && versions.length >= 2, versions.map((v) => v.version).join());
+      const values = JSON.parse(readFileSync(resolve(CHART_DIR, 'values.schema.json'), 'utf8'));
+      const chartRef = (ref: string) => values.definitions[ref.replace('#/definitions/', '')];
+      for (const [kind, chartNodes] of [
+        ['podsecuritycontext', [values.properties.podSecurityContext, values.properties.redis.properties.podSecurityContext]],
+        ['securitycontext', [values.properties.securityContext, values.properties.redis.properties.securityContext]],
+      ] as const) {
+        const kubernetes = new Map<string, Set<string>>();
+        for (const { dir } of versions) {
+          const defs = JSON.parse(readFileSync(join(dir, '_definitions.json'), 'utf8')).$defs;
+          const root = JSON.parse(readFileSync(join(dir, `${kind}-v1.json`), 'utf8'));
+          shape(root, (ref) => defs[ref.split('#/$defs/')[1]], false, '', kubernetes);
+        }
+        for (const node of chartNodes) assert.deepEqual(sorted(shape(node, chartRef, true)), sorted(kubernetes), kind);
+      }
+    });
+
+    it('autopilot: requests within 1-6.5 GiB per vCPU render; off, or on a compute class (ratios of its own), the ratio is not checked', () => {
+      const autopilot = { ...DEFAULTS.set, autopilot: 'true' };
+      const memory = (q: string) => ({ 'resources.requests.memory': q, 'resources.limits.memory': q });
+      const cpu = (q: string) => ({ 'resources.requests.cpu': q, 'resources.limits.cpu': q });
+      for (const [set, rendered] of [
+        [autopilot, '1Gi'],
+        [{ ...autopilot, ...cpu('1'), ...memory('6.5Gi') }, '6.5Gi'],
+        [{ ...autopilot, ...cpu('2'), ...memory('2Gi') }, '2Gi'],
+      ] as const)
+        assert.equal(gatewayContainer(helmTemplate({ set })).resources.requests.memory, rendered);
+      assert.match(helmTemplateError({ set: { ...autopilot, ...cpu('1'), ...memory('7Gi') } }), /7 GiB per vCPU/);
+      helmTemplate({ set: { ...DEFAULTS.set, ...memory('8Gi') } });
+      helmTemplate({ set: { ...autopilot, ...memory('8Gi'), 'nodeSelector.cloud\\.google\\.com/compute-class': 'Balanced' } });
+      assert.equal(
+        parseYaml(readFileSync(resolve(CHART_DIR, 'values-gke.yaml'), 'utf8')).autopilot,
+        true,
+        'the GKE Autopilot values check it',
+      );
+    });
+
     // Found by an independent check: the test pod (the gateway's image) had neither the pull secret nor the
     // node selection of the gateway's pods, and the NetworkPolicy the README advises for GKE's load balancers shut it out.
     it('the helm test pod pulls, schedules and is admitted as the gateway pods are', () => {
@@ -705,13 +798,28 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         'nodeSelector.kubernetes\\.io/arch': 'arm64',
         'tolerations[0].key': 'kubernetes.io/arch',
         'tolerations[0].operator': 'Exists',
+        'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key': 'pool',
+        'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator': 'In',
+        'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values[0]': 'llm',
+        priorityClassName: 'gateway-critical',
+        // What admission (a mesh, a policy engine) keys on.
+        'podLabels.team': 'ml-platform',
+        'podAnnotations.policy\\.example\\.com/tier': 'gateway',
       };
       const r = helmTemplate({ set: { ...DEFAULTS.set, ...placement, 'networkPolicy.ingressFrom[0].ipBlock.cidr': '35.191.0.0/16' } });
       const test = r.one('Pod');
       const gateway = podSpec(gatewayDeployment(r));
-      for (const field of ['imagePullSecrets', 'nodeSelector', 'tolerations'])
+      for (const field of ['imagePullSecrets', 'nodeSelector', 'tolerations', 'affinity', 'priorityClassName'])
         assert.deepEqual([field, test.spec[field]], [field, gateway[field]]);
       assert.deepEqual(test.spec.nodeSelector, { 'kubernetes.io/arch': 'arm64' });
+      assert.equal(test.spec.priorityClassName, 'gateway-critical');
+      assert.equal(test.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms.length, 1);
+      assert.equal(test.metadata.labels?.team, 'ml-platform');
+      assert.equal(test.metadata.labels?.['app.kubernetes.io/component'], 'test', 'still not a gateway pod to the selectors');
+      assert.deepEqual(
+        [test.metadata.annotations?.['policy.example.com/tier'], test.metadata.annotations?.['helm.sh/hook']],
+        ['gateway', 'test'],
+      );
       const [publicRule] = r.one('NetworkPolicy', gatewayServiceName(r)).spec.ingress;
       assert.ok(
         publicRule.from.some((peer: any) => peer.podSelector && selects(peer.podSelector.matchLabels, podLabels(test))),
@@ -862,6 +970,36 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         [{ set: { 'config.server.shutdownGraceMS': '60000' } }, /additional properties 'shutdownGraceMS' not allowed/],
         [{ set: { 'config.servr.logLevel': 'debug' } }, /additional properties 'servr' not allowed/],
         [{ set: { 'podDisruptionBudget.maxUnavailable': 'abc' } }, /maxUnavailable/],
+        // Found by an independent check: 0 blocks every voluntary eviction (node upgrades wait, then drain anyway).
+        [
+          { set: { 'podDisruptionBudget.maxUnavailable': '0' } },
+          /podDisruptionBudget.maxUnavailable \(0\) blocks every voluntary eviction/,
+        ],
+        [
+          { set: { 'podDisruptionBudget.maxUnavailable': '0%' } },
+          /podDisruptionBudget.maxUnavailable \(0%\) blocks every voluntary eviction/,
+        ],
+        // Misspelt security fields were passed through (and dropped or refused only by the API server).
+        [{ set: { 'podSecurityContext.runAsUsr': '10001' } }, /additional properties 'runAsUsr' not allowed/],
+        [{ set: { 'securityContext.readOnlyRootFileSystem': 'true' } }, /additional properties 'readOnlyRootFileSystem' not allowed/],
+        [{ set: { 'securityContext.seccompProfile.typ': 'RuntimeDefault' } }, /additional properties 'typ' not allowed/],
+        [{ set: { 'securityContext.capabilities.dorp[0]': 'ALL' } }, /additional properties 'dorp' not allowed/],
+        [{ set: { 'redis.podSecurityContext.fsGrup': '999' } }, /additional properties 'fsGrup' not allowed/],
+        // GKE Autopilot's general-purpose pods: 1 to 6.5 GiB of memory per vCPU.
+        [
+          {
+            set: {
+              autopilot: 'true',
+              'resources.requests.memory': '8Gi',
+              'resources.limits.memory': '8Gi',
+            },
+          },
+          /resources: 8Gi of memory for 500m CPU is 16 GiB per vCPU; GKE Autopilot's general-purpose pods take 1 to 6.5/,
+        ],
+        [
+          { set: { autopilot: 'true', 'redis.resources.requests.cpu': '2', 'redis.resources.limits.cpu': '2' } },
+          /redis.resources: 1Gi of memory for 2 CPU is 0.5 GiB per vCPU; GKE Autopilot's general-purpose pods take 1 to 6.5/,
+        ],
         [
           {
             set: {

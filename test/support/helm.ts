@@ -1,7 +1,7 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
@@ -83,6 +83,43 @@ function parseRendered(text: string): Rendered {
     return found[0];
   };
   return { text, manifests, one, all };
+}
+
+/**
+ * templates/NOTES.txt as `helm install` prints it. `helm template` never renders the notes, so this
+ * renders a copy of the chart in which a ConfigMap template holds them (`tpl` of the same file, with
+ * the same values, release and capabilities).
+ */
+export function helmNotes(values: ValueSet = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'chart-notes-'));
+  try {
+    const chart = join(dir, 'ai-gateway');
+    cpSync(CHART_DIR, chart, { recursive: true, dereference: true });
+    writeFileSync(join(chart, 'files/NOTES.txt'), readFileSync(join(CHART_DIR, 'templates/NOTES.txt')));
+    writeFileSync(
+      join(chart, 'templates/notes-as-configmap.yaml'),
+      '{ apiVersion: v1, kind: ConfigMap, metadata: { name: notes }, data: { notes: {{ tpl (.Files.Get "files/NOTES.txt") . | toJson }} } }\n',
+    );
+    const args = ['template', 'gw', chart, '--namespace', 'ai', '--kube-version', KUBE_VERSION, ...valueFlags(values)];
+    const text = execFileSync(HELM!, [...args, '--show-only', 'templates/notes-as-configmap.yaml'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return parseRendered(text).one('ConfigMap', 'notes').data!.notes;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The strict JSON schemas of one Kubernetes release that kubernetes-validate ships (`v1.30.0-local-strict`...). */
+export function kubernetesSchemaDirs(): { version: string; dir: string }[] {
+  const venv = dirname(dirname(KUBERNETES_VALIDATE!));
+  const python = readdirSync(join(venv, 'lib')).find((d) => d.startsWith('python'))!;
+  const root = join(venv, 'lib', python, 'site-packages/kubernetes_validate/kubernetes-json-schema');
+  return readdirSync(root)
+    .map((d) => /^v(\d+\.\d+\.\d+)-local-strict$/.exec(d))
+    .filter((m): m is RegExpExecArray => !!m)
+    .map((m) => ({ version: m[1], dir: join(root, m[0]) }));
 }
 
 /** helm template expected to fail: returns its error output. */

@@ -197,6 +197,27 @@ A Kubernetes quantity ("500m", "1Gi", "2", "1e3" is not supported) as a float in
 {{- end }}
 
 {{/*
+With autopilot: true, fails unless the pod's CPU and memory requests (the limits where a request is
+unset, as Kubernetes defaults them) keep the 1 to 6.5 GiB of memory per vCPU of GKE Autopilot's
+general-purpose pods: outside it Autopilot raises the smaller request, and the bill, without a word.
+A compute class (nodeSelector cloud.google.com/compute-class) has ratios of its own: not checked.
+Usage: include "ai-gateway.checkAutopilotRatio" (list $ "resources" .Values.resources .Values.nodeSelector)
+*/}}
+{{- define "ai-gateway.checkAutopilotRatio" -}}
+{{- $where := index . 1 }}
+{{- $resources := index . 2 }}
+{{- if and (index . 0).Values.autopilot (not (hasKey (index . 3 | default dict) "cloud.google.com/compute-class")) }}
+{{- $requests := mergeOverwrite (deepCopy ($resources.limits | default dict)) ($resources.requests | default dict) }}
+{{- if and $requests.cpu $requests.memory }}
+{{- $gibPerCpu := divf (divf (float64 (include "ai-gateway.quantity" $requests.memory)) 1073741824.0) (float64 (include "ai-gateway.quantity" $requests.cpu)) }}
+{{- if or (lt $gibPerCpu 1.0) (gt $gibPerCpu 6.5) }}
+{{- fail (printf "%s: %v of memory for %v CPU is %v GiB per vCPU; GKE Autopilot's general-purpose pods take 1 to 6.5 GiB per vCPU and Autopilot would raise the smaller request (and the bill). Change %s, pick a compute class (nodeSelector cloud.google.com/compute-class), or set autopilot=false off Autopilot" $where $requests.memory $requests.cpu (round $gibPerCpu 2) $where) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 Grace: preStop pause + the gateway's not-ready delay + its drain + 10 s for exit, unless set
 explicitly. The kubelet counts the preStop hook inside the grace period.
 */}}
