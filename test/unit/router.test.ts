@@ -494,6 +494,8 @@ describe('task rules', () => {
     ['JSON extraction', chat('read this invoice', { response_format: { type: 'json_object' } }), undefined, 'extract', 'json'],
     ['JSON without keyword', chat('list colours', { response_format: { type: 'json_object' } }), undefined, 'cheap-chat', 'default'],
     ['the x-gateway-task header', chat('hi'), 'summarize', 'long-context', 'explicit'],
+    // Found by an independent check: the header was matched case-sensitively, unlike keywords and patterns.
+    ['the x-gateway-task header in another case, spaced', chat('hi'), ' SUMMARIZE ', 'long-context', 'explicit'],
   ];
   for (const [name, profile, task, model, rule] of cases) {
     it(`routes ${name} to ${model} (rule ${rule})`, () => {

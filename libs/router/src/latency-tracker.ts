@@ -13,9 +13,8 @@ interface Average {
 /**
  * Recent latency per deployment (total time for whole responses, time to first
  * token for streams) as an exponentially weighted moving average that fades with
- * age: the old average's weight falls linearly to zero over `staleAfterMs`, so a
- * deployment not measured for that long is "unknown" again and the next request
- * measures it (at most one at a time: see `estimate`). Requests still in flight
+ * age: the old average's weight falls linearly to zero over `staleAfterMs`, so the
+ * first measurement after that long replaces it. Requests still in flight
  * count too: a deployment whose oldest pending request is older than its average
  * is judged by that age, so one that turns slow loses traffic before any slow
  * answer comes back.
@@ -60,13 +59,17 @@ export class LatencyTracker {
     previous.at = now;
   }
 
-  /** The latency to expect, or undefined when unknown (never measured, or stale with nothing in flight). */
+  /**
+   * The latency to expect, or undefined when never measured (nothing in flight). An average past
+   * `staleAfterMs` still ranks its deployment by what was last seen (the next measurement replaces it
+   * whole): read as unknown, it put a slow deployment first again whenever traffic was sparser than one
+   * request per `staleAfterMs`. Slower deployments are re-measured by exploration (`exploreRate`).
+   */
   get(deploymentId: string, kind: LatencyKind): number | undefined {
-    const now = this.clock.now();
     const average = this.averages[kind].get(deploymentId);
     const oldest = this.pending[kind].get(deploymentId)?.oldest();
-    if (oldest === undefined) return average && this.freshness(average, now) > 0 ? average.ms : undefined;
-    return Math.max(average?.ms ?? 0, now - oldest);
+    if (oldest === undefined) return average?.ms;
+    return Math.max(average?.ms ?? 0, this.clock.now() - oldest);
   }
 
   /** 1 for a fresh average, falling to 0 at `staleAfterMs`. */

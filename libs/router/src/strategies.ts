@@ -22,7 +22,7 @@ export const STRATEGY_ORDER: Record<Strategy, Order> = {
   weighted: (deployments, { random }) => weightedShuffle(deployments, random),
   latency: (deployments, ctx) => {
     const kind = ctx.profile.stream ? 'ttft' : 'total';
-    // Unmeasured deployments sort first, so each gets measured.
+    // Never-measured deployments sort first, so each gets measured; exploration re-measures the slower ones.
     const sorted = [...deployments].sort((a, b) => (ctx.latency.get(a.id, kind) ?? -1) - (ctx.latency.get(b.id, kind) ?? -1));
     if (sorted.length > 1 && ctx.random() < ctx.exploreRate) {
       const pick = 1 + Math.floor(ctx.random() * (sorted.length - 1));

@@ -35,7 +35,10 @@ export class TaskRouter {
 /** Every condition given must hold; an empty match always holds. */
 function compile(match: TaskMatch): CompiledRule['test'] {
   const checks: CompiledRule['test'][] = [];
-  if (match.task !== undefined) checks.push((_, task) => task === match.task);
+  if (match.task !== undefined) {
+    const wanted = match.task.toLowerCase();
+    checks.push((_, task) => task?.trim().toLowerCase() === wanted);
+  }
   if (match.pattern) {
     const re = new RegExp(match.pattern, 'i');
     checks.push((p) => re.test(p.lastUserText));
