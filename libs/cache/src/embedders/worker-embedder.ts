@@ -41,6 +41,7 @@ export class WorkerEmbedder implements Embedder {
   private readonly queue: Waiting[] = [];
   private running = new Map<number, Waiting[]>();
   private nextId = 0;
+  private failure = 'it failed to load';
 
   /**
    * `script`: the worker's file, a name beside this one or an absolute path. `maxQueued`: prompts
@@ -74,14 +75,25 @@ export class WorkerEmbedder implements Embedder {
         resolve();
       });
       this.worker.once('error', (err) => (clearTimeout(limit), reject(err)));
+      // A worker that ends without a word (an abort in the model's WebAssembly, say) fails the load at once, not at the limit.
+      this.worker.once(
+        'exit',
+        (code) => (clearTimeout(limit), reject(new Error(`local embedder's worker exited (code ${code}) before its model loaded`))),
+      );
     });
     this.loaded.catch(() => (this.state = 'failed'));
     this.worker.on('error', (err) => this.failAll(err));
+    this.worker.once('exit', (code) => {
+      // Prompts posted to a worker that is gone would never be answered: none are from now on.
+      if (this.state === 'ready') this.failure = `its worker exited (code ${code})`;
+      this.state = 'failed';
+      this.failAll(new Error(`the ${this.id} embedder's worker exited (code ${code})`));
+    });
   }
 
   embed(text: string, signal?: AbortSignal): Promise<Float32Array> {
     if (this.state === 'loading') return Promise.reject(new Loading(`the ${this.id} embedder is still loading its model`));
-    if (this.state === 'failed') return Promise.reject(new Error(`the ${this.id} embedder has no model: it failed to load`));
+    if (this.state === 'failed') return Promise.reject(new Error(`the ${this.id} embedder has no model: ${this.failure}`));
     if (this.queue.length >= this.maxQueued)
       return Promise.reject(new Overloaded(`${this.queue.length} prompts already wait for the ${this.id} embedder`));
     if (signal?.aborted) return Promise.reject(signal.reason);
