@@ -759,13 +759,17 @@ describe('Gemini provider through the gateway (real @google/genai, fake Gemini A
   });
 
   it('serves /v1/embeddings with batchEmbedContents, dimensions, unit vectors, float and base64', async () => {
-    const floats = await client().embeddings.create({ model: 'gemini-embed', input: ['a', 'bb'], dimensions: 4, encoding_format: 'float' });
+    const { data: floats, response: priced } = await client()
+      .embeddings.create({ model: 'gemini-embed', input: ['a', 'bb'], dimensions: 4, encoding_format: 'float' })
+      .withResponse();
     assert.equal(floats.data.length, 2);
     assert.equal(floats.data[1].index, 1);
     assert.equal(floats.data[0].embedding.length, 4);
     for (const { embedding } of floats.data) assert.ok(Math.abs(Math.hypot(...embedding) - 1) < 1e-6, 'unit length');
     // Google reports no usage for embeddings: the body and the bill carry the gateway's estimate, never 0.
     assert.deepEqual(floats.usage, { prompt_tokens: 2, total_tokens: 2 });
+    // One estimate, shown and billed (the bill's was of the inputs joined: 1 token). Found by an independent check.
+    assert.equal(priced.headers.get('x-gateway-cost-usd'), '0.000002; estimated', 'the 2 tokens the body says, at $1 a million');
     const { path, body } = upstream.last();
     assert.equal(path, '/v1beta/models/gemini-embedding-001:batchEmbedContents');
     assert.deepEqual(body.requests, [

@@ -404,6 +404,13 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     assert.equal(res.headers.get('retry-after'), null);
     assert.equal(res.headers.get('x-should-retry'), 'false');
     assert.equal((await admin(a, 'GET', `/${body.id}/usage`)).body.spendUsd.month._total, undefined, 'nothing spent');
+    // The refusal names the fields the request's own API bounds its cost with (found by an independent check).
+    const several = await chat(a, body.key, 'priced', { max_tokens: 100, n: 3 });
+    assert.match(((await several.json()) as { error: { message: string } }).error.message, /lower max_tokens or n\.$/);
+    await assert.rejects(
+      a.client({ apiKey: body.key, maxRetries: 0 }).responses.create({ model: 'priced', input: 'hello', max_output_tokens: 100 }),
+      (err: Error) => /lower max_output_tokens\.$/.test(err.message),
+    );
   });
 
   it('requests of the wrong kind, or needing a capability no deployment declares, get 400', async () => {

@@ -41,6 +41,8 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `no-usage`: like `ok` but never reports usage (not even when a stream asks);
  * - `reasoning`: usage with cached prompt tokens and reasoning tokens;
  * - `total-only-usage`: usage with `total_tokens` alone;
+ * - `usage-<kind>`: usage that is not to be believed (BAD_USAGE: negative, fractional, a negative cache
+ *   write, 1e15 output tokens), or (`usage-dscache`) DeepSeek's `prompt_cache_hit_tokens` alone;
  * - `groq-usage`: `"usage": null` followed by a server's own object (Groq's `x_groq`);
  * - `once-429-<tag>`: a 429 with Retry-After: 1 the first time that exact model id is asked, then success;
  * - `strict`: like `ok`, but a message with a field OpenAI does not define is a 400, as OpenAI
@@ -249,7 +251,28 @@ const REASONING_USAGE = {
   completion_tokens_details: { reasoning_tokens: 300 },
 };
 
+/** The usages of `usage-<kind>` models. */
+const BAD_USAGE: Record<string, object> = {
+  'usage-negative': { prompt_tokens: -5, completion_tokens: 7, total_tokens: 2 },
+  'usage-fraction': { prompt_tokens: 1000.5, completion_tokens: 7, total_tokens: 1007.5 },
+  'usage-neg-write': {
+    prompt_tokens: 1000,
+    completion_tokens: 7,
+    total_tokens: 1007,
+    prompt_tokens_details: { cache_write_tokens: -1000 },
+  },
+  'usage-huge': { prompt_tokens: 11, completion_tokens: 1e15, total_tokens: 1e15 + 11 },
+  'usage-dscache': {
+    prompt_tokens: 1000,
+    completion_tokens: 7,
+    total_tokens: 1007,
+    prompt_cache_hit_tokens: 400,
+    prompt_cache_miss_tokens: 600,
+  },
+};
+
 function usageFor(model: string): object | null | undefined {
+  if (Object.hasOwn(BAD_USAGE, model)) return BAD_USAGE[model];
   if (model === 'no-usage') return undefined;
   if (model === 'total-only-usage') return { total_tokens: 1500 };
   if (model === 'groq-usage') return null;

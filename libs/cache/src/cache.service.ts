@@ -1,8 +1,15 @@
 import { once } from 'node:events';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { GatewayConfig, type Price } from '@gateway/config';
-import { MetricsService } from '@gateway/metrics';
-import { bodyText, type ChatCompletionCreateParams, type ChatStream, clientUsage, mapStream } from '@gateway/providers';
+import { costOf, MetricsService, type UsageCounts } from '@gateway/metrics';
+import {
+  bodyText,
+  type ChatCompletionCreateParams,
+  type ChatStream,
+  clientUsage,
+  type CompletionUsage,
+  mapStream,
+} from '@gateway/providers';
 import { RedisService } from '@gateway/redis';
 import { Executor, RouterService } from '@gateway/router';
 import type { CacheBackend, CachedAnswer } from './backends/backend';
@@ -30,6 +37,8 @@ export interface CacheLookup {
   similarity?: number;
   /** The cached `chat.completion` JSON, on a hit. */
   body?: string;
+  /** The usage a hit replays (what its answer was billed with), for the access log. */
+  usage?: UsageCounts;
   /** Value for the `x-gateway-cache` response header. */
   header: string;
   /** Present when the answer to this request may be stored. */
@@ -48,6 +57,12 @@ export interface CoalesceOptions {
    */
   lead?: boolean;
 }
+
+/**
+ * The usage an answer is billed with, from what its upstream reported (the gateway's accounting):
+ * what is stored with it, so a hit replays and counts that, never counts the bill did not believe.
+ */
+export type BilledUsage = (reported: CompletionUsage | undefined) => { usage: CompletionUsage; estimated: boolean };
 
 interface PendingStore {
   keys: CacheKeys;
@@ -264,14 +279,22 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     return this.finish('miss', started, { status: 'miss', header: 'miss', pending: stored, waitedMs });
   }
 
-  /** Stores the answer to a missed request when policy allows. Never throws. */
-  async store(lookup: CacheLookup, completion: string | Uint8Array): Promise<void> {
+  /**
+   * Stores the answer to a missed request when policy allows, with the usage it was billed with
+   * (`billed`, from the upstream's `reported` usage). Never throws.
+   */
+  async store(lookup: CacheLookup, completion: string | Uint8Array, reported?: CompletionUsage, billed?: BilledUsage): Promise<void> {
     const pending = lookup.pending;
     if (!pending) return;
-    const body = bodyText(completion);
+    const bill = billed?.(reported);
+    const body = bill?.estimated ? withUsage(bodyText(completion), bill.usage) : bodyText(completion);
     // In bytes, as the setting says: what Redis and memory hold (a CJK character is three of them).
     const tooLarge = Buffer.byteLength(body) > this.config.maxEntryBytes;
-    const usage = tooLarge ? undefined : cacheableCompletion(body, this.config);
+    const counted = tooLarge ? undefined : cacheableCompletion(body, this.config);
+    const usage =
+      counted && bill
+        ? { promptTokens: bill.usage.prompt_tokens, completionTokens: bill.usage.completion_tokens ?? 0, usage: bill.usage }
+        : counted;
     // Before any write: the requests waiting for this answer need not wait for Redis or the embedder.
     pending.settle?.(usage ? { body, ...usage } : 'unshareable');
     if (!usage) return this.metrics.offered(tooLarge ? 'too_large' : 'not_cacheable');
@@ -305,10 +328,10 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    * Passes a streamed answer through unchanged and, once it has ended complete
    * (`[DONE]`, no error), stores the completion assembled from its chunks.
    */
-  recordStream(lookup: CacheLookup, stream: ChatStream): ChatStream {
+  recordStream(lookup: CacheLookup, stream: ChatStream, billed?: BilledUsage): ChatStream {
     if (!lookup.pending) return stream;
     const collector = new SseChunkCollector(this.config.maxEntryBytes);
-    const store = (body: string) => this.store(lookup, body);
+    const store = (body: string) => this.store(lookup, body, stream.usage, billed);
     // Requests wait for this one: its answer is read at the upstream's pace, not its client's.
     const source = lookup.pending.settle
       ? readAhead(stream, READ_AHEAD_ENTRIES * this.config.maxEntryBytes, () => this.release(lookup))
@@ -441,15 +464,51 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
 
   private finish(result: LookupResult, started: number, lookup: CacheLookup, saved?: CachedAnswer, scope?: CacheScope): CacheLookup {
     this.metrics.lookedUp(result, (performance.now() - started) / 1000);
-    if (saved && scope) this.recordSavings(saved, scope.modelGroup);
-    return lookup;
+    if (!saved || !scope) return lookup;
+    const usage = savedUsage(saved);
+    this.recordSavings(usage, scope.modelGroup);
+    return { ...lookup, usage };
   }
 
-  private recordSavings(answer: CachedAnswer, modelGroup: string): void {
-    this.metrics.savedTokens.labels('prompt').inc(answer.promptTokens);
-    this.metrics.savedTokens.labels('completion').inc(answer.completionTokens);
+  /** What a hit saved: its answer's billed usage, priced as the bill prices it (costOf), at the group's first priced deployment. */
+  private recordSavings(usage: UsageCounts, modelGroup: string): void {
+    this.metrics.savedTokens.labels('prompt').inc(usage.prompt_tokens);
+    this.metrics.savedTokens.labels('completion').inc(usage.completion_tokens ?? 0);
     const price = this.prices.get(modelGroup);
-    if (price) this.metrics.savedUsd.inc((answer.promptTokens * price.input + answer.completionTokens * price.output) / 1e6);
+    const usd = price ? costOf(usage, price).usd : 0;
+    // A counter throws on a negative or non-finite increment: never on a request's path.
+    if (usd > 0 && Number.isFinite(usd)) this.metrics.savedUsd.inc(usd);
+  }
+}
+
+const count = (n: unknown): number => (Number.isSafeInteger(n) && (n as number) > 0 ? (n as number) : 0);
+
+/**
+ * A hit's usage: the billed usage it was stored with, else (an entry stored before that was kept) its
+ * answer's counts. Any count that is not one (an entry stored while the gateway still kept the
+ * upstream's malformed usage) is 0: a counter throws on a negative or non-finite one.
+ */
+function savedUsage(answer: CachedAnswer): UsageCounts {
+  const u = answer.usage;
+  if (!u) return { prompt_tokens: count(answer.promptTokens), completion_tokens: count(answer.completionTokens) };
+  return {
+    prompt_tokens: count(u.prompt_tokens),
+    completion_tokens: count(u.completion_tokens),
+    prompt_tokens_details: {
+      cached_tokens: count(u.prompt_tokens_details?.cached_tokens),
+      cache_write_tokens: count(u.prompt_tokens_details?.cache_write_tokens),
+    },
+    completion_tokens_details: { reasoning_tokens: count(u.completion_tokens_details?.reasoning_tokens) },
+    cache_write_1h_tokens: count(u.cache_write_1h_tokens),
+  };
+}
+
+/** The completion JSON with `usage` in place of its own (the client's view of it: clientUsage); as it is when not JSON (never stored). */
+function withUsage(body: string, usage: CompletionUsage): string {
+  try {
+    return JSON.stringify({ ...(JSON.parse(body) as object), usage: clientUsage(usage) });
+  } catch {
+    return body;
   }
 }
 

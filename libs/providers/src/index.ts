@@ -7,6 +7,7 @@ export * from './provider';
 export * from './providers.module';
 export * from './providers.service';
 export { clientUsage } from './translation/completion';
+export { withCacheHits } from './openai/usage-bytes';
 export { checkParams, maxTokensOf, refuse, type ParamRule, type ParamTable } from './translation/params';
 export { toolResult } from './translation/tool-results';
 export { fittedToolName, refuseDuplicateToolNames } from './translation/tools';

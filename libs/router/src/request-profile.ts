@@ -1,5 +1,13 @@
 import type { Capability, ProviderType } from '@gateway/config';
-import type { ChatCompletionCreateParams, ChatCompletionMessageParam, NativeOnly, NativeRequest } from '@gateway/providers';
+import {
+  type ChatCompletionCreateParams,
+  type ChatCompletionMessageParam,
+  type EmbeddingCreateParams,
+  embeddingInputs,
+  embeddingTokens,
+  type NativeOnly,
+  type NativeRequest,
+} from '@gateway/providers';
 
 /** What routing needs to know about a request, computed once. */
 export interface RequestProfile {
@@ -75,11 +83,13 @@ export function profileChat(request: ChatCompletionCreateParams, native?: Native
   };
 }
 
-/** A profile for embeddings: only the size matters, and that it needs an embeddings model. */
-export function profileEmbeddings(input: unknown): RequestProfile {
-  const text = Array.isArray(input) ? input.join(' ') : String(input);
+/**
+ * A profile for embeddings: only the size matters, and that it needs an embeddings model. The size is
+ * embeddingTokens', the estimate a vendor without usage (Gemini) answers with: one estimate, billed and shown.
+ */
+export function profileEmbeddings(input: EmbeddingCreateParams['input']): RequestProfile {
   return {
-    promptTokens: Math.ceil(text.length / 4),
+    promptTokens: embeddingTokens(embeddingInputs(input)),
     maxTokens: 0,
     needs: ['embeddings'],
     lastUserText: '',

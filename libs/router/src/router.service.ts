@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { GatewayConfig } from '@gateway/config';
-import { type ChatCompletionCreateParams, GatewayError, type NativeRequest } from '@gateway/providers';
+import { type ChatCompletionCreateParams, type EmbeddingCreateParams, GatewayError, type NativeRequest } from '@gateway/providers';
 import { BreakerRegistry } from './breaker-registry';
 import { eligibleDeployments } from './eligibility';
 import { LatencyTracker } from './latency-tracker';
@@ -72,7 +72,7 @@ export class RouterService {
     return { ...this.plan(this.catalog.resolve(decision.model), profile), route: { ...decision, virtualModel: request.model } };
   }
 
-  planEmbeddings(model: string, input: unknown): Plan {
+  planEmbeddings(model: string, input: EmbeddingCreateParams['input']): Plan {
     if (this.taskRouters.has(model)) throw GatewayError.badRequest(`${model} routes chat completions only.`, 'model');
     return this.plan(this.catalog.resolve(model), profileEmbeddings(input));
   }

@@ -32,8 +32,9 @@ export class AdmissionService {
     const key = request.gatewayKey;
     if (!key) return undefined;
     allowModel(key, requestedModel, plan);
-    const choices = (request.body as { n?: unknown } | undefined)?.n;
-    const demand = worstCase(plan, typeof choices === 'number' ? choices : 1);
+    const body = request.body as { n?: unknown; max_completion_tokens?: unknown } | undefined;
+    const choices = typeof body?.n === 'number' ? body.n : 1;
+    const demand = { ...worstCase(plan, choices), levers: levers(request, body, choices) };
     const { reservation, headers } = await this.limits.admit(key, demand, rateHeadersOf(protocol));
     for (const [name, value] of Object.entries(headers)) reply.header(name, value);
     return reservation;
@@ -76,6 +77,17 @@ function allowModel(key: KeyRecord, requestedModel: string, plan: Plan): void {
       'model',
     );
   }
+}
+
+/** What a refusal tells the client to lower (Demand.levers): the fields of its own API. */
+function levers(request: FastifyRequest, body: { max_completion_tokens?: unknown } | undefined, choices: number): string {
+  const field =
+    request.routeOptions.url === '/v1/responses'
+      ? 'max_output_tokens'
+      : body?.max_completion_tokens !== undefined
+        ? 'max_completion_tokens'
+        : 'max_tokens';
+  return choices > 1 ? `${field} or n` : field;
 }
 
 /**

@@ -73,6 +73,11 @@ export interface Demand {
   /** Web searches `usd` holds the price of (RequestProfile.webSearches), named when it is too much. */
   webSearches?: number;
   /**
+   * The request's own fields that bound its completion, as its API names them (`max_output_tokens`
+   * on the Responses API; `or n` when it asks for several choices), named in a refusal. Unset: `max_tokens`.
+   */
+  levers?: string;
+  /**
    * Of `tokens`, the completion the request did not bound (no `max_tokens`: the deployment's
    * default): the TPM reservation holds only as much of it as the limit can (see tpmReservation).
    */
@@ -203,7 +208,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     if (outcome.refused === 'rpm')
       throw this.limited('rpm', `Rate limit reached for requests: ${rpm} per minute.`, headers, outcome.rpm.resetMs);
     if (outcome.refused === 'tpm') {
-      if (demand.tokens > tpm!) throw this.tooLargeForTpm(demand.tokens, tpm!, headers);
+      if (demand.tokens > tpm!) throw this.tooLargeForTpm(demand, tpm!, headers);
       const message = inFlightInTheWay
         ? `Requests in flight reserve ${outcome.tpm.used - settledTokens} of this key's ${tpm} tokens per minute (${settledTokens} used by finished requests); this one needs up to ${demand.tokens}. Retry shortly.`
         : `Rate limit reached for tokens: ${tpm} per minute.`;
@@ -337,7 +342,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
    */
   private overBudget(
     budget: NonNullable<KeyRecord['budget']>,
-    { usd: reserveUsd, webSearches }: Demand,
+    { usd: reserveUsd, webSearches, levers = 'max_tokens' }: Demand,
     outcome: AdmitOutcome,
     headers: Record<string, string>,
     now: number,
@@ -352,7 +357,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
       return new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, headers);
     }
     if (reserveUsd > limit) {
-      const message = `This request could cost up to $${usd(reserveUsd)}, more than the key's ${period} budget of $${limit}; lower max_tokens${webSearches ? " or the web search tool's max_uses" : ''}.`;
+      const message = `This request could cost up to $${usd(reserveUsd)}, more than the key's ${period} budget of $${limit}; lower ${levers}${webSearches ? " or the web search tool's max_uses" : ''}.`;
       return new GatewayError(429, message, 'insufficient_quota', 'insufficient_quota', null, headers);
     }
     const seconds = Math.ceil(periodEnd / 1000);
@@ -365,9 +370,9 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
    * A request that alone needs more tokens than the key's TPM: no window ever admits it, so no
    * Retry-After, and a code retry-advice.ts marks permanent (`x-should-retry: false`).
    */
-  private tooLargeForTpm(tokens: number, tpm: number, headers: Record<string, string>): GatewayError {
+  private tooLargeForTpm({ tokens, levers = 'max_tokens' }: Demand, tpm: number, headers: Record<string, string>): GatewayError {
     this.metrics.recordRateLimited('tpm');
-    const message = `Request too large for this key's token limit: it needs about ${tokens} tokens, more than the limit of ${tpm} per minute; shorten the prompt or lower max_tokens.`;
+    const message = `Request too large for this key's token limit: it needs about ${tokens} tokens, more than the limit of ${tpm} per minute; shorten the prompt or lower ${levers}.`;
     return new GatewayError(429, message, 'rate_limit_error', 'request_exceeds_tpm', null, headers);
   }
 

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { costOf, type UsageCounts } from '@gateway/metrics';
 import type { CompletionUsage } from '@gateway/providers';
 import type { Bill, RequestState } from './request-state';
@@ -19,17 +20,30 @@ export function bill(state: RequestState): Bill | undefined {
   return (state.bill ??= settle(state));
 }
 
+/**
+ * The usage a complete answer is billed with, `reported` checked (else estimated): what the cache
+ * stores with the answer, so a hit replays it. Not the request's bill (bill() settles that once).
+ */
+export function billedUsage(state: RequestState, reported: CompletionUsage | undefined): { usage: CompletionUsage; estimated: boolean } {
+  const checked = believable(wellFormed(reported), state);
+  return checked ? { usage: checked, estimated: false } : { usage: estimatedUsage(state, undefined), estimated: true };
+}
+
 function settle(state: RequestState): Bill {
-  const reported = wellFormed(state.usage);
+  const reported = believable(wellFormed(state.usage), state);
   if (reported) return priced(reported, false, state);
   const soFar = state.runningUsage?.soFar();
-  const prompt = soFar && wellFormed(soFar.usage);
+  const prompt = soFar && believable(wellFormed(soFar.usage), state);
   if (prompt && soFar.outputCounted) return priced(prompt, false, state);
+  return priced(estimatedUsage(state, prompt), true, state);
+}
+
+/** The usage of an answer whose upstream reported none believable: the prompt's (as reported, else estimated) and its length's. */
+function estimatedUsage(state: RequestState, prompt: CompletionUsage | undefined): CompletionUsage {
   const completion = estimatedCompletion(state);
-  const usage: CompletionUsage = prompt
+  return prompt
     ? { ...prompt, completion_tokens: completion, total_tokens: prompt.prompt_tokens + completion, completion_tokens_details: undefined }
     : { prompt_tokens: state.promptEstimate ?? 0, completion_tokens: completion, total_tokens: (state.promptEstimate ?? 0) + completion };
-  return priced(usage, true, state);
 }
 
 function estimatedCompletion(state: RequestState): number {
@@ -43,23 +57,51 @@ function priced(usage: CompletionUsage, estimated: boolean, state: RequestState)
   return { usage, estimated, costUsd: usd, webSearches };
 }
 
-const isCount = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+const isCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
 const isCountOrNone = (n: unknown) => n == null || isCount(n);
 
 /**
- * Usage an upstream reported, when its counts are counts: `{"total_tokens":1500}` alone or a
- * string or NaN where a number belongs is as good as none (estimated), and never reaches a
- * cost, a key's limits or Redis as NaN.
+ * Usage an upstream reported, when every count the cost reads is a count: `{"total_tokens":1500}`
+ * alone, or a string, NaN, a negative number or a fraction where a count belongs, is as good as
+ * none (estimated), and never reaches a cost, a key's limits, the cache or Redis.
  */
 function wellFormed(usage: CompletionUsage | undefined): CompletionUsage | undefined {
+  const counts = usage as UsageCounts | undefined;
   const ok =
-    usage &&
-    isCount(usage.prompt_tokens) &&
-    isCountOrNone(usage.completion_tokens) &&
-    isCountOrNone(usage.prompt_tokens_details?.cached_tokens) &&
-    isCountOrNone(usage.completion_tokens_details?.reasoning_tokens) &&
-    isCountOrNone((usage as UsageCounts).server_tool_use?.web_search_requests);
+    counts &&
+    isCount(counts.prompt_tokens) &&
+    isCountOrNone(counts.completion_tokens) &&
+    isCountOrNone(counts.prompt_tokens_details?.cached_tokens) &&
+    isCountOrNone(counts.prompt_tokens_details?.cache_write_tokens) &&
+    isCountOrNone(counts.cache_write_1h_tokens) &&
+    isCountOrNone(counts.completion_tokens_details?.reasoning_tokens) &&
+    isCountOrNone(counts.server_tool_use?.web_search_requests);
   return ok ? usage : undefined;
+}
+
+const logger = new Logger('Cost');
+/** Deployments whose unbelievable usage was logged: once each, not once a request. */
+const warned = new Set<string>();
+
+/**
+ * Usage no answer could have: a prompt over the deployment's context window, or an output over the
+ * completion budget of the request's choices (usageLimits), each past a slack (twice the limit and
+ * 1,024 more: tokenizers and thinking budgets differ by vendor). One faulty upstream must not bill
+ * 1e15 tokens, lock a key's budget for its period and spoil the cost dashboards: such usage is as
+ * good as none (estimated), logged once per deployment as a warning.
+ */
+function believable(usage: CompletionUsage | undefined, state: RequestState): CompletionUsage | undefined {
+  const limits = state.usageLimits;
+  if (!usage || !limits) return usage;
+  const over = (count: number | undefined, limit: number | undefined) => limit !== undefined && (count ?? 0) > 2 * limit + 1024;
+  if (!over(usage.prompt_tokens, limits.prompt) && !over(usage.completion_tokens, limits.completion)) return usage;
+  if (!warned.has(state.deployment!)) {
+    warned.add(state.deployment!);
+    logger.warn(
+      `${state.deployment} reported ${usage.prompt_tokens} prompt and ${usage.completion_tokens} completion tokens, beyond what the request allows (prompt ${limits.prompt ?? 'unbounded'}, completion ${limits.completion ?? 'unbounded'}): billed as estimated (logged once for this deployment)`,
+    );
+  }
+  return undefined;
 }
 
 /** Cost as a header value: plain decimal, no exponent, trailing zeros dropped. */

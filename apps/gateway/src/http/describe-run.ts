@@ -46,11 +46,22 @@ function describeRun(reply: FastifyReply, state: RequestState, plan: Plan, run: 
   state.price = d.config.price;
   state.promptEstimate = plan.profile.promptTokens;
   state.embeddings = plan.profile.needs.includes('embeddings');
+  if (!state.embeddings) state.usageLimits = usageLimits(plan, d, reply.request.body);
   state.upstreamMs = run.elapsedMs;
   reply.header('x-gateway-deployment', d.id);
   reply.header('x-gateway-provider', d.provider.name);
   reply.header('x-gateway-upstream-model', headerValue(d.upstreamModel));
   describeAttempts(reply, state, plan, run);
+}
+
+/** What the request allows its answer (RequestState.usageLimits), where configured. */
+function usageLimits(plan: Plan, d: Attempted<unknown>['deployment'], body: unknown): RequestState['usageLimits'] {
+  const choices = (body as { n?: unknown } | undefined)?.n;
+  const perChoice = plan.profile.maxTokens ?? d.config.maxOutputTokens;
+  return {
+    prompt: d.config.contextWindow,
+    completion: perChoice === undefined ? undefined : perChoice * (typeof choices === 'number' && choices > 1 ? choices : 1),
+  };
 }
 
 /** The group, the attempts, why failed ones moved on (on a failure: every one that could), the task rule. */

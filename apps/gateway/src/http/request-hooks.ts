@@ -159,9 +159,10 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
     fallbacks: state.fallbacks,
     taskRoute: state.taskRoute,
     cache: state.cache,
-    promptTokens: b?.usage.prompt_tokens,
-    completionTokens: b?.usage.completion_tokens,
-    costUsd: b?.costUsd,
+    // A cache hit's line: the usage it replays, at no cost (no upstream was paid).
+    promptTokens: b ? b.usage.prompt_tokens : state.replayed?.prompt_tokens,
+    completionTokens: b ? b.usage.completion_tokens : state.replayed?.completion_tokens,
+    costUsd: b ? b.costUsd : state.replayed && 0,
     usageEstimated: b?.estimated || undefined,
     error: state.errorCode,
     ...(bodies && loggedBodies(request, state, bodies)),

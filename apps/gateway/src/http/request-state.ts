@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { ANONYMOUS_KEY_ID, type Price } from '@gateway/config';
-import { type AttemptTiming, incomingTrace, type TraceContext, traceHeaders } from '@gateway/metrics';
+import { type AttemptTiming, incomingTrace, type TraceContext, traceHeaders, type UsageCounts } from '@gateway/metrics';
 import { type CompletionUsage, nextHop, type RunningUsage } from '@gateway/providers';
 import type { PrimedStream } from '@gateway/router';
 import type { Reservation } from '@gateway/security';
@@ -46,6 +46,11 @@ export interface RequestState {
   price?: Price;
   /** Prompt size estimated before the call, for usage the upstream did not report. */
   promptEstimate?: number;
+  /**
+   * The most prompt (the deployment's contextWindow) and completion (max tokens, else the deployment's
+   * maxOutputTokens, times `n`) tokens the request allows, where configured: usage far beyond is not believed (accounting.ts).
+   */
+  usageLimits?: { prompt?: number; completion?: number };
   /** An embeddings request: it generates no completion tokens, whatever its answer's size. */
   embeddings?: boolean;
   /**
@@ -65,6 +70,8 @@ export interface RequestState {
   responseBody?: string;
   /** Tokens reserved against the key's TPM, reconciled when the request ends. */
   reservation?: Reservation;
+  /** The usage a cache hit replays (the billed usage of the answer it serves), for the access log: a hit costs 0. */
+  replayed?: UsageCounts;
   /** Computed once, when the answer is complete (bill() in accounting.ts). */
   bill?: Bill;
   /** Upstream attempts, collected only while tracing is on. */

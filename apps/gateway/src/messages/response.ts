@@ -1,10 +1,14 @@
-import { type ChatCompletion, type CompletionUsage, GatewayError, geminiSignatures } from '@gateway/providers';
+import { type ChatCompletion, type CompletionUsage, GatewayError, geminiSignatures, withCacheHits } from '@gateway/providers';
 import { type AnthropicBlock, messageId, STOP_REASONS, toolUseIdOf } from './wire';
 
 type AssistantMessage = ChatCompletion.Choice['message'] & { reasoning_content?: string; thinking_blocks?: AnthropicBlock[] };
 
-/** Anthropic's usage object from OpenAI's: cache reads and writes are counted apart from fresh input. */
-export function anthropicUsage(usage: CompletionUsage | undefined) {
+/**
+ * Anthropic's usage object from OpenAI's: cache reads and writes are counted apart from fresh input.
+ * Cache reads as the bill reads them (DeepSeek's `prompt_cache_hit_tokens` too: withCacheHits).
+ */
+export function anthropicUsage(reported: CompletionUsage | undefined) {
+  const usage = withCacheHits(reported);
   const cached = usage?.prompt_tokens_details?.cached_tokens ?? 0;
   const writes = usage?.prompt_tokens_details?.cache_write_tokens ?? 0;
   return {

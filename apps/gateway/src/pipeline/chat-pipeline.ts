@@ -6,12 +6,14 @@ import {
   type ChatCompletionCreateParams,
   GatewayError,
   type ChatStream,
+  type CompletionUsage,
   type JsonResult,
   type NativeRequest,
 } from '@gateway/providers';
 import { type Deployment, Executor, RouterService } from '@gateway/router';
 import type { AttemptTiming } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
+import { billedUsage } from '../http/accounting';
 import { clientSignal } from '../http/client-signal';
 import { describedRun } from '../http/describe-run';
 import { requestState, tenantOf, upstreamHeaders } from '../http/request-state';
@@ -66,12 +68,15 @@ export class ChatPipeline {
       reply.header(CACHE_HEADERS.result, cached.header);
     }
     if (cached?.body !== undefined) {
+      state.replayed = cached.usage;
       return body.stream
         ? { stream: true, frames: replayAsStream(cached.body, body.stream_options?.include_usage === true) }
         : { stream: false, result: { body: cached.body } };
     }
     // Whatever becomes of this request, identical ones waiting for its answer must not wait longer.
     if (cached?.pending) reply.raw.once('close', () => this.cache.release(cached));
+    // A stored answer keeps the usage it was billed with: not counts the bill did not believe.
+    const billed = (reported: CompletionUsage | undefined) => billedUsage(state, reported);
 
     const reasoning = this.reasoningState.forTenant(tenantOf(request));
     const ctx = (d: Deployment, attemptSignal: AbortSignal, timing?: AttemptTiming) => ({
@@ -95,7 +100,7 @@ export class ChatPipeline {
       // A vendor's own answer (ChatStream.native) is not what the cache replays: not stored.
       const record = cached && !run.result.native;
       if (cached && !record) this.cache.release(cached, 'unshareable');
-      return { stream: true, frames: record ? this.cache.recordStream(cached, run.result) : run.result };
+      return { stream: true, frames: record ? this.cache.recordStream(cached, run.result, billed) : run.result };
     }
     const run = await describedRun(
       reply,
@@ -105,7 +110,7 @@ export class ChatPipeline {
     );
     if (state.trace) state.responseModel = answeredModel(run.result.body);
     state.answerLength = run.result.body.length;
-    if (cached && !run.result.native) void this.cache.store(cached, run.result.body);
+    if (cached && !run.result.native) void this.cache.store(cached, run.result.body, run.result.usage, billed);
     else if (cached) this.cache.release(cached, 'unshareable');
     return { stream: false, result: run.result };
   }

@@ -1,4 +1,4 @@
-import { type ChatCompletion, type CompletionUsage, geminiSignatures } from '@gateway/providers';
+import { type ChatCompletion, type CompletionUsage, geminiSignatures, withCacheHits } from '@gateway/providers';
 import type { ChatCompletionMessageParam, ChatCompletionMessageToolCall } from 'openai/resources/chat/completions';
 import type {
   Response,
@@ -211,7 +211,9 @@ export function signatureItem(id: string, callId: string, call: object | undefin
   return signature ? reasoningItem(id, '', [geminiSignatures.signatureBlock(callId, signature)]) : undefined;
 }
 
-export function responseUsage(usage: CompletionUsage | undefined): ResponseUsage | undefined {
+/** Cache reads as the bill reads them (DeepSeek's `prompt_cache_hit_tokens` too: withCacheHits). */
+export function responseUsage(reported: CompletionUsage | undefined): ResponseUsage | undefined {
+  const usage = withCacheHits(reported);
   if (!usage) return undefined;
   return {
     input_tokens: usage.prompt_tokens,

@@ -1,9 +1,13 @@
+import type { UsageCounts } from '@gateway/metrics';
+
 /** What a hit serves: the stored completion and the usage it saved. */
 export interface CachedAnswer {
-  /** The `chat.completion` JSON as first returned. */
+  /** The `chat.completion` JSON as first returned (its usage the billed one when the upstream's was not believed). */
   body: string;
   promptTokens: number;
   completionTokens: number;
+  /** The usage the answer was billed with, for what a hit saved; absent from entries stored before it was kept. */
+  usage?: UsageCounts;
 }
 
 export interface CacheEntry extends CachedAnswer {

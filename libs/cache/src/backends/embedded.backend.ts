@@ -45,7 +45,7 @@ export class EmbeddedBackend implements CacheBackend {
     // Re-inserting moves the entry to the recent end of the Map.
     this.entries.delete(key);
     this.entries.set(key, entry);
-    return { body: entry.body, promptTokens: entry.promptTokens, completionTokens: entry.completionTokens };
+    return { body: entry.body, promptTokens: entry.promptTokens, completionTokens: entry.completionTokens, usage: entry.usage };
   }
 
   async put(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { CacheBackend, CachedAnswer, CacheEntry, Neighbour } from './backend';
+import type { UsageCounts } from '@gateway/metrics';
 import type { RedisClient } from '@gateway/redis';
 import { gatewayIndexSchema, schemaDifferences } from './index-schema';
 import { indexSize, parseSearchReply, searchTotal } from './search-reply';
@@ -77,8 +78,10 @@ export class RedisBackend implements CacheBackend {
   }
 
   async get(key: string): Promise<CachedAnswer | undefined> {
-    const [body, pt, ct] = await this.client.hmget(this.entryPrefix + key, 'body', 'pt', 'ct');
-    return body === null ? undefined : { body, promptTokens: Number(pt) || 0, completionTokens: Number(ct) || 0 };
+    const [body, pt, ct, usage] = await this.client.hmget(this.entryPrefix + key, 'body', 'pt', 'ct', 'usage');
+    return body === null
+      ? undefined
+      : { body, promptTokens: Number(pt) || 0, completionTokens: Number(ct) || 0, usage: parsedUsage(usage) };
   }
 
   async put(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void> {
@@ -94,6 +97,7 @@ export class RedisBackend implements CacheBackend {
       'ct',
       entry.completionTokens,
     ];
+    if (entry.usage) fields.push('usage', JSON.stringify(entry.usage));
     if (this.searchAvailable && entry.vector && entry.prompt !== undefined) {
       fields.push('prompt', entry.prompt, 'vec', Buffer.from(entry.vector.buffer, entry.vector.byteOffset, entry.vector.byteLength));
     }
@@ -276,5 +280,15 @@ export class RedisBackend implements CacheBackend {
       // Another gateway instance created it first.
       if (!/already exists/i.test((err as Error).message)) throw err;
     }
+  }
+}
+
+/** The billed usage an entry keeps (CachedAnswer.usage), or undefined for one without it or not JSON. */
+function parsedUsage(json: string | null): UsageCounts | undefined {
+  if (json === null) return undefined;
+  try {
+    return JSON.parse(json) as UsageCounts;
+  } catch {
+    return undefined;
   }
 }
