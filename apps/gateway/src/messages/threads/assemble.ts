@@ -1,4 +1,4 @@
-import { type ChatStream, mapStream } from '@gateway/providers';
+import { type ChatStream, mapStream, SseEvents } from '@gateway/providers';
 import type { AnthropicBlock } from '../wire';
 
 /** A Messages API response as a thread keeps it: its id, and the assistant turn it adds. */
@@ -23,24 +23,21 @@ type StreamEvent = {
  */
 class MessageAssembler {
   reply: ThreadReply | undefined;
-  private readonly decoder = new TextDecoder();
-  private rest = '';
+  private readonly events = new SseEvents();
   private readonly content: AnthropicBlock[] = [];
   private readonly json = new Map<number, string>();
 
   constructor(private readonly id: string) {}
 
-  /** The whole events read so far, as sent but for message_start's id. */
+  /** The whole events `frame` ended, as sent (LF line ends) but for message_start's id. */
   feed(frame: string | Uint8Array): string {
-    let text = this.rest + (typeof frame === 'string' ? frame : this.decoder.decode(frame, { stream: true }));
-    if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
-    const events = text.split('\n\n');
-    this.rest = events.pop() ?? '';
-    return events.map((event) => `${this.read(event)}\n\n`).join('');
+    let events = '';
+    // A blank line that ends no event is passed on too: the text is the stream's, event for event.
+    this.events.read(frame, (lines) => void (events += lines.length ? `${this.read(lines)}\n\n` : '\n'));
+    return events;
   }
 
-  private read(event: string): string {
-    const lines = event.split('\n');
+  private read(lines: string[]): string {
     for (const [i, line] of lines.entries()) {
       if (!line.startsWith('data:')) continue;
       const data = JSON.parse(line.slice(5)) as StreamEvent;
