@@ -429,6 +429,22 @@ describe('OpenAI stream pass-through', () => {
       (err: Error & { code?: string }) => err.code === 'client_closed_request',
     );
   });
+  // Found by an independent check: a burst of 10,000 chunks an OpenAI-format upstream had sent at once (undici
+  // hands over each HTTP chunk as a read) was forwarded in microtasks alone, and /health waited ~200 ms for the
+  // whole of it. Ordering, not timing: a macrotask queued before the read runs once the stream has forwarded
+  // at most one turn's worth of reads (event-turns.ts), long before the read ends.
+  it('forwards a burst of reads between turns of the event loop', async () => {
+    const body = (async function* () {
+      for (let i = 0; i < 1_000; i++) yield Buffer.from(`data: {"choices":[{"index":0,"delta":{"content":"${i}"}}]}\n\n`);
+      yield Buffer.from('data: [DONE]\n\n');
+    })();
+    let forwarded = 0;
+    let atTurn: number | undefined;
+    setImmediate(() => (atTurn = forwarded));
+    for await (const _ of passThroughStream('p', { body }, new AbortController().signal, false)) forwarded++;
+    assert.equal(forwarded, 1_001);
+    assert.ok(atTurn !== undefined && atTurn <= 65, `the loop turned after ${atTurn} of 1,001 reads`);
+  });
 });
 
 describe('OpenAI stream usage from DeepSeek', () => {

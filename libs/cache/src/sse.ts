@@ -1,4 +1,4 @@
-import { type ChatCompletion, type ChatCompletionChunk, type ChatStream, DONE } from '@gateway/providers';
+import { type ChatCompletion, type ChatCompletionChunk, type ChatStream, dataOf, DONE, SseEvents } from '@gateway/providers';
 
 type Choice = ChatCompletion['choices'][number];
 type ToolCall = NonNullable<Choice['message']['tool_calls']>[number];
@@ -21,10 +21,9 @@ export class SseChunkCollector {
   /** Set once the answer grew past `maxBytes`: too large to cache, dropped. */
   tooLarge = false;
   private readonly assembler = new CompletionAssembler();
-  private rest = '';
+  private readonly events = new SseEvents();
   private done = false;
   private broken = false;
-  private readonly decoder = new TextDecoder();
 
   /** `maxBytes`: the most answer text (UTF-8) kept; beyond it the answer is dropped. */
   constructor(private readonly maxBytes: number) {}
@@ -40,19 +39,17 @@ export class SseChunkCollector {
 
   push(data: string | Uint8Array): void {
     if (this.broken) return;
-    const text = typeof data === 'string' ? data : this.decoder.decode(data, { stream: true });
-    const events = (this.rest + text).replace(/\r\n?/g, '\n').split('\n\n');
-    this.rest = events.pop()!;
+    this.events.read(data, (lines) => this.read(lines));
     // An unfinished event longer than the limit carries more than an entry may hold (UTF-8 takes at
     // least a byte per UTF-16 unit); buffering it further would only grow memory.
-    if (this.rest.length > this.maxBytes) return this.drop(true);
-    for (const event of events) this.read(event);
+    if (!this.broken && this.events.pendingLength > this.maxBytes) this.drop(true);
   }
 
-  private read(event: string): void {
-    for (const line of event.split('\n')) {
-      if (!line.startsWith('data:')) continue;
-      const payload = line.slice(5).trim();
+  /** Reads an event's chunks; false once the answer was dropped (nothing more is read). */
+  private read(lines: string[]): boolean {
+    for (const line of lines) {
+      const payload = dataOf(line);
+      if (payload === undefined) continue;
       if (payload === '[DONE]') {
         this.done = true;
         continue;
@@ -67,11 +64,13 @@ export class SseChunkCollector {
       this.assembler.add(chunk);
       if (this.assembler.bytes > this.maxBytes) return this.drop(true);
     }
+    return true;
   }
 
-  private drop(tooLarge = false): void {
+  private drop(tooLarge = false): false {
     this.broken = true;
     this.tooLarge = tooLarge;
+    return false;
   }
 }
 

@@ -6,6 +6,7 @@ export * from './map-stream';
 export * from './provider';
 export * from './providers.module';
 export * from './providers.service';
+export * from './sse-events';
 export { clientUsage } from './translation/completion';
 export { withCacheHits } from './openai/usage-bytes';
 export { checkParams, maxTokensOf, refuse, type ParamRule, type ParamTable } from './translation/params';

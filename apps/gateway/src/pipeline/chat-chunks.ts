@@ -1,4 +1,4 @@
-import { type ChatCompletionChunk, type ChatStream, GatewayError, mapStream } from '@gateway/providers';
+import { type ChatCompletionChunk, type ChatStream, dataOf, GatewayError, mapStream, SseEvents } from '@gateway/providers';
 
 /** A protocol's stream codec: the SSE events it makes of chat chunks, each event's text whole. */
 export interface ChunkEncoder {
@@ -55,39 +55,19 @@ function joined(events: string[]): string[] {
   return events.length ? [events.join('')] : [];
 }
 
-/**
- * The chat chunks in SSE frames, whatever the read boundaries. Events and lines are found
- * with indexOf rather than split: no arrays of events and lines a read, and a frame's text
- * is copied only when it has CR line ends to normalise (SSE allows them; few send them).
- */
+/** The chat chunks in SSE frames, whatever the read boundaries: each `data:` line's but `[DONE]`'s. */
 class ChunkReader {
-  private readonly decoder = new TextDecoder();
-  private rest = '';
+  private readonly events = new SseEvents();
 
   step(frame: string | Uint8Array): ChatCompletionChunk[] {
-    let text = this.rest + (typeof frame === 'string' ? frame : this.decoder.decode(frame, { stream: true }));
-    if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
     const chunks: ChatCompletionChunk[] = [];
-    let start = 0;
-    for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n', start)) {
-      readEvent(text, start, end, chunks);
-      start = end + 2;
-    }
-    this.rest = start ? text.slice(start) : text;
+    this.events.read(frame, (lines) => {
+      for (const line of lines) {
+        const payload = dataOf(line);
+        if (payload && payload !== '[DONE]') chunks.push(parseChunk(payload));
+      }
+    });
     return chunks;
-  }
-}
-
-/** The chunks of the event in text[start, end): each `data:` line but `[DONE]`. */
-function readEvent(text: string, start: number, end: number, chunks: ChatCompletionChunk[]): void {
-  for (let line = start; line < end;) {
-    const newline = text.indexOf('\n', line);
-    const stop = newline < 0 || newline > end ? end : newline;
-    if (text.startsWith('data:', line)) {
-      const payload = text.slice(line + 5, stop).trim();
-      if (payload && payload !== '[DONE]') chunks.push(parseChunk(payload));
-    }
-    line = stop + 1;
   }
 }
 

@@ -1,14 +1,7 @@
 import { ApiError, type GenerateContentResponse } from '@google/genai';
+import { EventTurns, nextTurn } from '../event-turns';
 import { DONE } from '../map-stream';
 import { SseLines } from '../sse-lines';
-
-/**
- * Events handed on between turns of the event loop: a burst the upstream (or a buffering proxy)
- * delivered at once is otherwise read, parsed and translated in microtasks alone, and `/health`
- * and every other request wait for the whole of it (10,000 events held the loop 1-4 s). One
- * setImmediate per this many events costs nothing next to the events' own work.
- */
-const EVENTS_PER_TURN = 64;
 
 /**
  * The chunks of a `streamGenerateContent?alt=sse` answer (each a partial GenerateContentResponse)
@@ -36,15 +29,13 @@ class ChunkEvents implements AsyncIterator<GenerateContentResponse, undefined> {
   private reading = true;
   /** What the reader threw, thrown once the events read before it were handed on. */
   private failure: { error: unknown } | undefined;
-  private sinceTurn = 0;
+  /** A burst's events handed on between turns of the event loop (event-turns.ts). */
+  private readonly turns = new EventTurns();
 
   constructor(private readonly source: AsyncIterator<Uint8Array>) {}
 
   async next(): Promise<IteratorResult<GenerateContentResponse, undefined>> {
-    if (++this.sinceTurn > EVENTS_PER_TURN) {
-      this.sinceTurn = 0;
-      await new Promise(setImmediate);
-    }
+    if (this.turns.due()) await nextTurn();
     while (this.at >= this.events.length) {
       if (this.failure) {
         const { error } = this.failure;

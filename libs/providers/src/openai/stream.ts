@@ -1,3 +1,4 @@
+import { EventTurns, nextTurn } from '../event-turns';
 import { GatewayError } from '../gateway-error';
 import { mapStream, type StreamSteps } from '../map-stream';
 import type { ChatStream } from '../provider';
@@ -41,7 +42,9 @@ const NO_OUTPUT: Buffer[] = [];
  * for usage: the gateway did, or the server sends it unasked) the usage event is cut out. An
  * error event the upstream sends ends the stream as the gateway's error, without the provider's
  * key (`apiKey`) in its text. A reader that stops early closes the body, which releases the
- * upstream socket.
+ * upstream socket. Every stream from an OpenAI-format upstream (`openai`, `openai-compatible`) is
+ * read here, so this is where a burst is handed on between turns of the event loop (event-turns.ts):
+ * undici hands over each HTTP chunk (an upstream's event, as a rule) as a read of its own.
  */
 export function passThroughStream(
   provider: string,
@@ -62,6 +65,8 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
   private readonly partial: PartialEvent;
   /** An event with data came: the answer began. */
   private started = false;
+  /** Reads counted for turns of the event loop: a burst of buffered reads would go on in microtasks alone. */
+  private readonly turns = new EventTurns();
   complete = false;
 
   constructor(
@@ -74,7 +79,13 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     this.partial = new PartialEvent(provider);
   }
 
-  step(received: Buffer): Buffer[] {
+  step(received: Buffer): Buffer[] | Promise<Buffer[]> {
+    const out = this.forward(received);
+    return this.turns.due() ? nextTurn().then(() => out) : out;
+  }
+
+  /** What a read forwards: the whole events it ends. */
+  private forward(received: Buffer): Buffer[] {
     this.tail.push(received);
     this.tailBytes += received.length;
     while (this.tailBytes - this.tail[0]!.length >= TAIL_BYTES) this.tailBytes -= this.tail.shift()!.length;

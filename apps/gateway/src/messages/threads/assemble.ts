@@ -1,4 +1,4 @@
-import { type ChatStream, mapStream } from '@gateway/providers';
+import { type ChatStream, mapStream, SseEvents } from '@gateway/providers';
 import type { AnthropicBlock } from '../wire';
 
 /**
@@ -32,25 +32,21 @@ type StreamEvent = {
  */
 class MessageAssembler {
   reply: ThreadReply | undefined;
-  private readonly decoder = new TextDecoder();
-  private rest = '';
+  private readonly events = new SseEvents();
   private readonly content: AnthropicBlock[] = [];
   private readonly json = new Map<number, string>();
 
   constructor(private readonly id: string) {}
 
-  /** The whole events read so far, each without its blank line. */
-  feed(frame: string | Uint8Array): string[] {
-    let text = this.rest + (typeof frame === 'string' ? frame : this.decoder.decode(frame, { stream: true }));
-    if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
-    const events = text.split('\n\n');
-    this.rest = events.pop() ?? '';
+  /** The lines of each event `frame` ended, in order: [] for a blank line that ended no event. */
+  feed(frame: string | Uint8Array): string[][] {
+    const events: string[][] = [];
+    this.events.read(frame, (lines) => void events.push(lines));
     return events;
   }
 
-  /** An event taken in, as sent but for message_start's id. */
-  read(event: string): string {
-    const lines = event.split('\n');
+  /** An event taken in, as sent (LF line ends) but for message_start's id. */
+  read(lines: string[]): string {
     for (const [i, line] of lines.entries()) {
       if (!line.startsWith('data:')) continue;
       const data = JSON.parse(line.slice(5)) as StreamEvent;
@@ -126,8 +122,13 @@ class KeepingStream implements ChatStream {
     return mapStream<string | Uint8Array, string>(this.frames, {
       step: async (frame) => {
         let events = '';
-        for (const event of assembler.feed(frame)) {
-          const read = assembler.read(event);
+        for (const lines of assembler.feed(frame)) {
+          // A blank line that ends no event is passed on too: the text is the stream's, event for event.
+          if (!lines.length) {
+            events += '\n';
+            continue;
+          }
+          const read = assembler.read(lines);
           if (!assembler.reply || kept) {
             events += `${read}\n\n`;
             continue;
