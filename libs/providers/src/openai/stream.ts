@@ -130,7 +130,9 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
 function fromFirstData(events: Buffer): Buffer | undefined {
   for (let at = events.indexOf(DATA_FIELD); at >= 0; at = events.indexOf(DATA_FIELD, at + 1)) {
     if (at > 0 && events[at - 1] !== LF && events[at - 1] !== CR) continue;
-    const start = eventsEnd(events.subarray(0, at));
+    let start = eventsEnd(events.subarray(0, at));
+    // Blank lines right before it (an event's end cut between reads left one in this read) are no part of it.
+    while (start < at && (events[start] === LF || events[start] === CR)) start++;
     return start ? events.subarray(start) : events;
   }
   return undefined;
