@@ -5,7 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { ConfigError, configSecrets, loadConfig } from '@gateway/config';
 import { MetricsService, TracingService } from '@gateway/metrics';
-import { AdmissionService } from '@gateway/security';
+import { AdmissionService, ApiAuth } from '@gateway/security';
 import { AppModule } from './app.module';
 import { closeConnectionsWhileDraining, drainOnSignals } from './health/drain';
 import { ShutdownState } from './health/shutdown-state';
@@ -61,6 +61,7 @@ async function bootstrap(): Promise<void> {
       bodies: server.logBodies ? new BodyRedactor(server.redactPatterns, configSecrets(config)) : undefined,
       admission: app.get(AdmissionService),
     },
+    app.get(ApiAuth),
     config.security.maxJsonDepth,
   );
   closeConnectionsWhileDraining(fastify, app.get(ShutdownState));

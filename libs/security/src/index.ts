@@ -1,3 +1,4 @@
+export * from './api-auth';
 export * from './admission.service';
 export { adminActor } from './admin/admin.guard';
 export * from './key-record';

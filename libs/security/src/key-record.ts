@@ -39,7 +39,7 @@ export const ANONYMOUS: KeyRecord = { id: ANONYMOUS_KEY_ID, source: 'anonymous' 
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The authenticated key (ANONYMOUS when auth is off); set by AuthGuard on /v1 routes. */
+    /** The authenticated key (ANONYMOUS when auth is off); set on /v1 routes by ApiAuth's hook, before the body is read. */
     gatewayKey: KeyRecord | null;
   }
 }

@@ -1,9 +1,8 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { AdminController } from './admin/admin.controller';
 import { AdminGuard } from './admin/admin.guard';
 import { AdmissionService } from './admission.service';
-import { AuthGuard } from './auth.guard';
+import { ApiAuth } from './api-auth';
 import { KeyStore } from './key-store.service';
 import { LimitsService } from './limits.service';
 
@@ -14,9 +13,10 @@ import { LimitsService } from './limits.service';
     LimitsService,
     AdmissionService,
     AdminGuard,
-    // Who is calling; how often and how much is checked at admission, once the route is planned.
-    { provide: APP_GUARD, useClass: AuthGuard },
+    // Who is calling: a hook of the /v1 routes (installApiAuth), before the body is read.
+    // How often and how much is checked at admission, once the route is planned.
+    ApiAuth,
   ],
-  exports: [AdmissionService, KeyStore],
+  exports: [AdmissionService, ApiAuth, KeyStore],
 })
 export class SecurityModule {}

@@ -6,8 +6,9 @@ import { servedOnListener } from './ops-plane';
 import { sendError } from './send-error';
 
 /**
- * How much of an oversized body we read and discard after its 413, so the client sees that answer
- * rather than a reset (closing with unread bytes resets the connection).
+ * How much of a refused body we read and discard after its answer (a 413, or a 401 given before the
+ * body was read), so the client sees that answer rather than a reset (closing with unread bytes
+ * resets the connection).
  */
 const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
 const DRAIN_LIMIT_MS = 5_000;
@@ -33,7 +34,8 @@ export class OpenAIErrorFilter implements ExceptionFilter {
     const error = toGatewayError(exception);
     // The client gets a bare 500; the operator gets what was thrown (an error, never the request).
     if (error.code === 'internal_error') this.logger.error({ err: exception, route: request.routeOptions?.url }, 'unexpected error');
-    if (error.status === 413) discardRestOfBody(request, reply);
+    // Refused before its body was read (too large, no valid key...): read no more than the limits allow.
+    discardRestOfBody(request, reply);
     // A request no route matched may still name a path that exists under other methods.
     const unmatched = request.routeOptions?.url === undefined;
     sendError(reply, unmatched && error.status === 404 ? (wrongMethod(request) ?? error) : error);
@@ -89,7 +91,7 @@ function isFailedHealthCheck(exception: unknown): exception is ServiceUnavailabl
 }
 
 /**
- * Reads and discards the rest of a rejected body while its 413 goes out: the answer does not wait
+ * Reads and discards the rest of a refused body while its answer goes out: the answer does not wait
  * for the body (a client that sends it slowly, or not before an answer, would wait out the limits).
  * A body that ends within the limits leaves the connection ready for the next request; one that
  * does not ends the connection once the answer is written.

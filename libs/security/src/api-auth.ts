@@ -1,14 +1,11 @@
-import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
+import { Injectable } from '@nestjs/common';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { GatewayConfig } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import { bearerToken } from './bearer';
 import { ANONYMOUS } from './key-record';
 import { KeyStore } from './key-store.service';
 import { LimitsService } from './limits.service';
-
-/** Routes that serve clients with keys; probes, metrics and the admin API are guarded elsewhere. */
-export const isApiRoute = (request: FastifyRequest) => request.routeOptions.url?.startsWith('/v1/') === true;
 
 /** The gateway key: OpenAI clients send it as a bearer token, Anthropic clients may send `x-api-key`. */
 function presentedKey(request: FastifyRequest): string | undefined {
@@ -24,7 +21,7 @@ function presentedKey(request: FastifyRequest): string | undefined {
  * count against a per-IP limit so keys cannot be guessed at speed.
  */
 @Injectable()
-export class AuthGuard implements CanActivate {
+export class ApiAuth {
   private readonly required: boolean;
 
   constructor(
@@ -35,13 +32,8 @@ export class AuthGuard implements CanActivate {
     this.required = Boolean(config.masterKey);
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
-    if (!isApiRoute(request)) return true;
-    if (!this.required) {
-      request.gatewayKey = ANONYMOUS;
-      return true;
-    }
+  /** Sets `request.gatewayKey`, or throws the 401 (or, past the per-IP limit of failures, the 429). */
+  async authenticate(request: FastifyRequest): Promise<void> {
     const presented = presentedKey(request);
     if (!presented)
       return this.reject(
@@ -54,11 +46,38 @@ export class AuthGuard implements CanActivate {
     if (key.expiresAt && Date.parse(key.expiresAt) <= Date.now())
       return this.reject(request, 'expired_api_key', 'This API key has expired.');
     request.gatewayKey = key;
-    return true;
+  }
+
+  /** The onRequest hook of the /v1 routes: auth off, every request is anonymous (no lookup, no promise). */
+  hook(): onRequestHookHandler {
+    if (!this.required)
+      return (request, _reply, done) => {
+        request.gatewayKey = ANONYMOUS;
+        done();
+      };
+    return (request, _reply, done) => {
+      this.authenticate(request).then(() => done(), done);
+    };
   }
 
   private async reject(request: FastifyRequest, code: string, message: string): Promise<never> {
     await this.limits.failedAuth(request.ip);
     throw new GatewayError(401, message, 'invalid_request_error', code);
   }
+}
+
+/**
+ * Authenticates each /v1 request in its route's onRequest hook, before its body is read, parsed
+ * and checked against the route's schema (a Nest guard ran after all three): a caller without a
+ * valid key gets the 401 whatever its body, every such guess counts toward the per-IP limit, and
+ * a valid key's 400 is logged under its id. A hook of those routes alone (probes, metrics and the
+ * admin API are guarded elsewhere); installed before the routes are (Nest adds them at init).
+ */
+export function installApiAuth(fastify: FastifyInstance, auth: ApiAuth): void {
+  const hook = auth.hook();
+  fastify.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/v1/')) return;
+    const own = route.onRequest;
+    route.onRequest = [hook, ...(own === undefined ? [] : Array.isArray(own) ? own : [own])];
+  });
 }
