@@ -651,13 +651,13 @@ describe('Anthropic message threads in process (no Redis), within maxMemoryMb', 
     assert.match(await (await fetch(`${gw.opsUrl}/metrics`)).text(), /gateway_message_threads_evicted_total 1/);
   });
 
-  // Found by an independent re-check: the store's bound counted JSON characters, so a create of
-  // 600,000 'é' (1.2 MB of UTF-8) was served and kept by a 1 MB store.
-  it('a turn is measured in UTF-8 bytes against maxMemoryMb', async () => {
-    const tooBig = await refused(turn('é'.repeat(600_000), { type: 'create' }));
+  // Found by independent checks: the store's bound counted JSON characters, so a create of 600,000 '’'
+  // (1.2 MB as V8 keeps it) was served and kept by a 1 MB store.
+  it('a turn is measured as V8 keeps it against maxMemoryMb', async () => {
+    const tooBig = await refused(turn('\u2019'.repeat(600_000), { type: 'create' }));
     assert.equal(tooBig.status, 413);
     assert.equal(tooBig.code, 'thread_too_large');
-    assert.match(tooBig.message, /\d+ bytes of JSON.*maxMemoryMb/);
+    assert.match(tooBig.message, /\d+ bytes of memory.*maxMemoryMb/);
   });
 
   // Found by an independent re-check: an empty `anthropic-beta:` was a 400 ("must be a comma-separated

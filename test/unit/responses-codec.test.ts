@@ -12,6 +12,7 @@ import { decodeThinking, isResponseId, itemId, newResponseId, responseIdOfItem }
 import { callNames, type ResponsesRequest, toChatParams } from '../../apps/gateway/src/responses/request';
 import { type ResponseContext, responseUsage, toResponse } from '../../apps/gateway/src/responses/response';
 import { ResponseEventEncoder } from '../../apps/gateway/src/responses/stream';
+import { ENTRY_OVERHEAD_BYTES } from '../../apps/gateway/src/stores/held-bytes';
 import { MemoryBackend } from '../../apps/gateway/src/stores/memory-backend';
 
 const req = (extra: Partial<ResponsesRequest> = {}): ResponsesRequest => ({ model: 'm', input: 'hi', ...extra });
@@ -612,15 +613,18 @@ describe('chat SSE frames -> a protocol`s events (encodeChunks)', () => {
 });
 
 describe('in-process response store', () => {
+  // An entry's cost: its JSON and key (`t1\0a`) at a byte a character, and its bookkeeping.
+  const ENTRY = 10 + 4 + ENTRY_OVERHEAD_BYTES;
+
   it('is per tenant, expires, and evicts the least recently used beyond its memory', async () => {
     let now = 0;
-    const store = new MemoryBackend(30, () => now);
+    const store = new MemoryBackend(3 * ENTRY + 10, () => now);
     await store.put('t1', 'a', '0123456789', 10);
     await store.put('t1', 'b', '0123456789', 10);
     assert.equal(await store.get('t2', 'a'), undefined, 'another tenant does not see it');
     assert.equal(await store.get('t1', 'a'), '0123456789'); // a is now the most recently used
     await store.put('t1', 'c', '0123456789', 10);
-    await store.put('t1', 'd', '0123456789', 10); // 40 chars > 30: b goes first
+    await store.put('t1', 'd', '0123456789', 10); // four entries do not fit: b goes first
     assert.equal(await store.get('t1', 'b'), undefined);
     assert.equal(await store.get('t1', 'a'), '0123456789');
     assert.equal(store.size, 3);
@@ -628,7 +632,21 @@ describe('in-process response store', () => {
     assert.equal(await store.get('t1', 'a'), undefined, 'expired');
     assert.equal(await store.delete('t1', 'c'), true);
     assert.equal(await store.delete('t1', 'c'), false);
-    await store.put('t1', 'huge', 'x'.repeat(31), 10);
+    await store.put('t1', 'huge', 'x'.repeat(3 * ENTRY), 10);
     assert.equal(await store.get('t1', 'huge'), undefined, 'larger than the whole store: not kept');
+  });
+
+  // Found by an independent check: counted in characters, stores of text with one character beyond Latin-1
+  // (which V8 then keeps at two bytes a character) held 2.1-2.2x their maxMemoryMb.
+  it('counts a text with a character beyond Latin-1 at two bytes a character, as V8 keeps it', async () => {
+    const store = new MemoryBackend(2 * ENTRY + 10);
+    await store.put('t1', 'a', '0123456789', 10);
+    await store.put('t1', 'b', '012345678\u2019', 10); // 10 characters, 20 bytes in V8
+    assert.equal(store.size, 2);
+    // 8 characters: with a byte each it would fit beside b once a went; at two bytes b goes too.
+    await store.put('t1', 'c', 'xxxxxxx\u2019', 10);
+    assert.equal(await store.get('t1', 'a'), undefined, 'the oldest went for it');
+    assert.equal(await store.get('t1', 'b'), undefined, 'and the next: it takes twice its length');
+    assert.equal(store.size, 1);
   });
 });

@@ -153,13 +153,20 @@ describe('message threads in process, within maxMemoryMb', () => {
   });
 });
 
-// Found by an independent re-check: the bound counted JSON characters, so 600,000 'é' (1.2 MB of UTF-8) were kept in a 1 MB store.
-describe('message threads in process, sizes in UTF-8 bytes', () => {
-  it('a turn of two-byte characters counts twice its length', async () => {
+// Found by independent checks: the bound counted JSON characters, then UTF-8 bytes; V8 keeps a string with one
+// character beyond Latin-1 at two bytes a character, so such threads took twice the store's bound.
+describe('message threads in process, sizes as V8 keeps them', () => {
+  it('a turn with a character beyond Latin-1 counts two bytes a character, all of them', async () => {
     const backend = new MemoryThreads(1_000, () => {});
-    const turn = { threadId: 'msg_e1', fixed: '{}', turn: 'é'.repeat(450), last: 'msg_e1' };
+    const turn = { threadId: 'msg_e1', fixed: '{}', turn: '\u2019'.repeat(450), last: 'msg_e1' };
     assert.equal(await backend.append('t', turn, 300), 'too_large', '450 characters, 900 bytes, with its marks over 1,000');
-    assert.equal(await backend.append('t', { ...turn, threadId: 'msg_e2', last: 'msg_e2', turn: 'e'.repeat(450) }, 300), 'kept');
+    const mostlyAscii = { ...turn, threadId: 'msg_e2', last: 'msg_e2', turn: `${'x'.repeat(440)}\u2019` };
+    assert.equal(await backend.append('t', mostlyAscii, 300), 'too_large', '441 characters at two bytes: 882, 1,012 with its marks');
+    assert.equal(
+      await backend.append('t', { ...turn, threadId: 'msg_e3', last: 'msg_e3', turn: '\u00e9'.repeat(450) }, 300),
+      'kept',
+      'é is Latin-1: a byte',
+    );
   });
 });
 

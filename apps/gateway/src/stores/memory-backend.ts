@@ -1,15 +1,16 @@
+import { ENTRY_OVERHEAD_BYTES, heldBytes } from './held-bytes';
 import type { TenantStore } from './tenant-store';
 
 /**
  * JSON per tenant and id with a TTL, in process: a Map in recency order, evicted oldest first beyond
- * `maxChars` of JSON or `maxEntries` entries. Stored responses and kept reasoning state use it.
+ * `maxBytes` of memory (held-bytes.ts) or `maxEntries` entries. Stored responses and kept reasoning state use it.
  */
 export class MemoryBackend implements TenantStore {
-  private readonly entries = new Map<string, { json: string; expiresAt: number }>();
-  private chars = 0;
+  private readonly entries = new Map<string, { json: string; bytes: number; expiresAt: number }>();
+  private bytes = 0;
 
   constructor(
-    private readonly maxChars: number,
+    private readonly maxBytes: number,
     private readonly now: () => number = Date.now,
     private readonly maxEntries = Infinity,
   ) {}
@@ -25,18 +26,19 @@ export class MemoryBackend implements TenantStore {
     this.remove(key);
     if (entry.expiresAt <= this.now()) return undefined;
     this.entries.set(key, entry); // most recently used last
-    this.chars += entry.json.length;
+    this.bytes += entry.bytes;
     return entry.json;
   }
 
   async put(tenant: string, id: string, json: string, ttlSeconds: number): Promise<void> {
     const key = `${tenant}\u0000${id}`;
     this.remove(key);
-    if (json.length > this.maxChars) return;
-    this.entries.set(key, { json, expiresAt: this.now() + ttlSeconds * 1000 });
-    this.chars += json.length;
+    const bytes = heldBytes(json) + heldBytes(key) + ENTRY_OVERHEAD_BYTES;
+    if (bytes > this.maxBytes) return;
+    this.entries.set(key, { json, bytes, expiresAt: this.now() + ttlSeconds * 1000 });
+    this.bytes += bytes;
     for (const oldest of this.entries.keys()) {
-      if (this.chars <= this.maxChars && this.entries.size <= this.maxEntries) break;
+      if (this.bytes <= this.maxBytes && this.entries.size <= this.maxEntries) break;
       this.remove(oldest);
     }
   }
@@ -48,7 +50,7 @@ export class MemoryBackend implements TenantStore {
   private remove(key: string): boolean {
     const entry = this.entries.get(key);
     if (!entry) return false;
-    this.chars -= entry.json.length;
+    this.bytes -= entry.bytes;
     return this.entries.delete(key);
   }
 }

@@ -1,3 +1,4 @@
+import { heldBytes } from '../../stores/held-bytes';
 import { type Appended, CONTINUED, type Found, type KeptThread, type NewTurn, type ThreadBackend } from './thread-backend';
 
 interface Held extends KeptThread {
@@ -19,7 +20,7 @@ const MARKS_BYTES = 128;
 const DROPPED = '\u0000dropped';
 
 /**
- * Threads in this process, within `capacity` bytes of JSON (UTF-8, as the 413 before a turn counts
+ * Threads in this process, within `capacity` bytes of memory (held-bytes.ts, as the 413 before a turn counts
  * them): when a turn needs room, threads are evicted from the key holding the most (the key adding the
  * turn counted with it, and its own threads taken on a tie), its least recently used first. A key alone
  * may fill the store, but one key's threads cannot push out another key holding less: each key keeps at
@@ -63,10 +64,10 @@ export class MemoryThreads implements ThreadBackend {
       last: '',
       turns: [],
       ids: [],
-      bytes: Buffer.byteLength(turn.fixed),
+      bytes: heldBytes(turn.fixed),
       expiresAt: 0,
     };
-    const bytes = thread.bytes + Buffer.byteLength(turn.turn) + MARKS_BYTES;
+    const bytes = thread.bytes + heldBytes(turn.turn) + MARKS_BYTES;
     if (bytes > this.capacity) {
       const claim = this.marks.get(`${tenant}\u0000next:${turn.after}`);
       this.forget(tenant, turn.threadId);

@@ -41,7 +41,7 @@ export type Found = KeptThread | 'dropped' | undefined;
  * request that holds it.
  */
 export interface ThreadBackend {
-  /** The in-process store's bound, in bytes of JSON (UTF-8); undefined for Redis. */
+  /** The in-process store's bound, in bytes of memory (held-bytes.ts); undefined for Redis. */
   readonly capacity: number | undefined;
   read(tenant: string, responseId: string): Promise<Found>;
   /** Adds a turn and names the thread under its answer's id; every key of the thread then expires `ttlSeconds` later. */

@@ -67,7 +67,7 @@ export class ThreadStore {
         });
   }
 
-  /** The in-process store's bound in bytes of UTF-8 JSON (a thread larger is not kept); undefined with Redis. */
+  /** The in-process store's bound in bytes of memory (held-bytes.ts) (a thread larger is not kept); undefined with Redis. */
   get capacity(): number | undefined {
     return this.backend.capacity;
   }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { GatewayConfig } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
+import { heldBytes } from '../../stores/held-bytes';
 import { DetailedError } from '../errors';
 import type { AnthropicBlock, MessagesRequest } from '../wire';
 import type { ThreadReply } from './assemble';
@@ -59,7 +60,7 @@ export class MessageThreads {
     refuseWithoutBeta(beta);
     const { thread: _thread, ...request } = body;
     if (thread.type === 'create') {
-      this.refuseOverCapacity(Buffer.byteLength(JSON.stringify(request)));
+      this.refuseOverCapacity(heldBytes(JSON.stringify(request)));
       return this.opened(tenant, request, withoutThreadsBeta(beta));
     }
     const previousId = thread.previous_message_id;
@@ -120,8 +121,9 @@ export class MessageThreads {
    * (and the answer to it).
    */
   private refuseOverLimit(whole: MessagesRequest): void {
-    const bytes = Buffer.byteLength(JSON.stringify(whole));
-    this.refuseOverCapacity(bytes);
+    const json = JSON.stringify(whole);
+    this.refuseOverCapacity(heldBytes(json));
+    const bytes = Buffer.byteLength(json);
     if (bytes <= this.bodyLimitBytes) return;
     throw new DetailedError(
       413,
@@ -143,7 +145,7 @@ export class MessageThreads {
     if (capacity === undefined || bytes <= capacity) return;
     throw new DetailedError(
       413,
-      `This thread's conversation is ${bytes} bytes of JSON, more than the gateway's thread store holds (${capacity} bytes, messages.threads.maxMemoryMb): ` +
+      `This thread's conversation takes ${bytes} bytes of memory, more than the gateway's thread store holds (${capacity} bytes, messages.threads.maxMemoryMb): ` +
         'it could not be kept for the next turn. Shorten the conversation, or send it without thread.',
       { error_code: 'thread_too_large' },
       'messages',
@@ -189,7 +191,7 @@ function tooLargeToKeep(id: string, capacity: number): DetailedError {
   return new DetailedError(
     413,
     `The thread ending in '${id}' was not kept: with its last answer it became larger than the gateway's thread store holds ` +
-      `(${capacity} bytes of JSON, messages.threads.maxMemoryMb). Shorten the conversation and replay it, or send it without thread.`,
+      `(${capacity} bytes, messages.threads.maxMemoryMb). Shorten the conversation and replay it, or send it without thread.`,
     { error_code: 'thread_too_large' },
     'thread.previous_message_id',
   );
