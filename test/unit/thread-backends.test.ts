@@ -201,4 +201,25 @@ describe('message threads in process, each key its share', () => {
     assert.deepEqual(await held('a', ['msg_a1', 'msg_a2', 'msg_a3', 'msg_a4']), ['msg_a2', 'msg_a3', 'msg_a4']);
     assert.deepEqual(await held('b', flood), flood.slice(7), 'b keeps its share');
   });
+
+  // Found by an independent re-check: a key adding its first thread was not counted as holding anything, so
+  // one large thread pushed out the threads of a key holding less (and did again with each continue).
+  it('a key`s first thread larger than what the others hold is not kept, and evicts nothing in vain', async () => {
+    const evicted: number[] = [];
+    // a: 4 threads of 230 bytes (2 fixed, 100 turn, 128 marks) = 920 of 1,000.
+    const backend = new MemoryThreads(1_000, (n) => evicted.push(n));
+    const create = (tenant: string, id: string, size: number) =>
+      backend.append(tenant, { threadId: id, fixed: '{}', turn: 'x'.repeat(size), last: id }, 300);
+    const ids = ['msg_a1', 'msg_a2', 'msg_a3', 'msg_a4'];
+    for (const id of ids) assert.equal(await create('a', id, 100), 'kept');
+    // b's 630 bytes: room would take three of a's threads, leaving a 230 against b's 630.
+    assert.equal(await create('b', 'msg_b1', 500), 'too_large');
+    assert.equal(await backend.read('b', 'msg_b1'), 'dropped', 'its id says why it is not found');
+    for (const id of ids) assert.notEqual(await backend.read('a', id), undefined, `${id} is still kept`);
+    assert.deepEqual(evicted, []);
+    // Half the store is b's share once a holds the other half: room comes from a, which holds more.
+    assert.equal(await create('b', 'msg_b2', 270), 'kept');
+    assert.deepEqual(evicted, [2]);
+    assert.deepEqual(await Promise.all(ids.map(async (id) => (await backend.read('a', id)) !== undefined)), [false, false, true, true]);
+  });
 });

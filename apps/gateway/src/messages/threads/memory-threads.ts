@@ -25,9 +25,9 @@ const DROPPED = '\u0000dropped';
  * turn counted with it, and its own threads taken on a tie), its least recently used first. A key alone
  * may fill the store, but one key's threads cannot push out another key holding less: each key keeps at
  * least an even share of the store once others need room (`onEvicted` is told how many went: their
- * clients' next continue is thread_not_found, and the SDK helpers replay). A thread that alone is
- * larger than the store is dropped, and its latest answer's id marked so (`dropped`): its client is
- * told why on its next continue instead of a bare thread_not_found. Each call runs to its end without
+ * clients' next continue is thread_not_found, and the SDK helpers replay). A thread larger than the
+ * store, or than its key's share while others hold the rest, is dropped, and its latest answer's id
+ * marked so (`dropped`): its client is told why on its next continue instead of a bare thread_not_found. Each call runs to its end without
  * yielding, so each is one step, as a Redis script is.
  */
 export class MemoryThreads implements ThreadBackend {
@@ -68,15 +68,10 @@ export class MemoryThreads implements ThreadBackend {
       expiresAt: 0,
     };
     const bytes = thread.bytes + heldBytes(turn.turn) + MARKS_BYTES;
-    if (bytes > this.capacity) {
-      const claim = this.marks.get(`${tenant}\u0000next:${turn.after}`);
-      this.forget(tenant, turn.threadId);
-      if (claim) this.marks.set(`${tenant}\u0000next:${turn.after}`, claim); // its continue's, settled when that ends
-      this.marks.set(`${tenant}\u0000${turn.last}`, { value: DROPPED, expiresAt: this.now() + ttlSeconds * 1000 });
-      return 'too_large';
-    }
     if (held) this.detach(tenant, held); // re-added below, most recently used last
-    this.evict(tenant, bytes);
+    const evictions = bytes > this.capacity ? undefined : this.evictionsFor(tenant, bytes);
+    if (!evictions) return this.drop(tenant, thread, turn, ttlSeconds);
+    this.evict(evictions);
     Object.assign(thread, { last: turn.last, bytes, expiresAt: this.now() + ttlSeconds * 1000 });
     thread.turns.push(turn.turn);
     thread.ids.push(turn.last);
@@ -131,22 +126,46 @@ export class MemoryThreads implements ThreadBackend {
     return thread && thread.expiresAt > this.now() ? thread : undefined;
   }
 
-  /** Removes threads until `bytes` more fit for `tenant`: from the key holding the most (see the class). */
-  private evict(tenant: string, bytes: number): void {
-    let evicted = 0;
-    while (this.bytes + bytes > this.capacity) {
-      let from: string | undefined;
-      let most = -1;
-      for (const [key, share] of this.shares) {
-        const holds = share.bytes + (key === tenant ? bytes : 0);
-        if (holds > most || (holds === most && key === tenant)) [from, most] = [key, holds];
-      }
-      const oldest = from === undefined ? undefined : this.shares.get(from)!.threads.values().next().value;
-      if (!oldest) break;
-      if (oldest.expiresAt > this.now()) evicted++;
-      this.forget(from!, oldest.id);
+  /**
+   * The threads to evict for `bytes` more for `tenant`, each from the key then holding the most (`tenant`
+   * counted with them, even when it holds nothing else yet, and taken on a tie); undefined when that key
+   * is `tenant` with nothing left to give (its turn is more than its share while others need their room):
+   * then nothing is evicted in vain. Planned before any goes.
+   */
+  private evictionsFor(tenant: string, bytes: number): [string, Held][] | undefined {
+    const plan: [string, Held][] = [];
+    const given = new Map<string, number>();
+    const oldestFirst = new Map<string, Iterator<Held>>();
+    const holds = (key: string) => (this.shares.get(key)?.bytes ?? 0) - (given.get(key) ?? 0);
+    for (let total = this.bytes + bytes; total > this.capacity;) {
+      let [from, most] = [tenant, holds(tenant) + bytes];
+      for (const key of this.shares.keys()) if (key !== tenant && holds(key) > most) [from, most] = [key, holds(key)];
+      if (!oldestFirst.has(from)) oldestFirst.set(from, (this.shares.get(from)?.threads ?? new Map<string, Held>()).values());
+      const oldest = oldestFirst.get(from)!.next();
+      if (oldest.done) return undefined;
+      plan.push([from, oldest.value]);
+      given.set(from, (given.get(from) ?? 0) + oldest.value.bytes);
+      total -= oldest.value.bytes;
     }
+    return plan;
+  }
+
+  private evict(plan: [string, Held][]): void {
+    const evicted = plan.filter(([, thread]) => thread.expiresAt > this.now()).length;
+    for (const [tenant, thread] of plan) this.forget(tenant, thread.id);
     if (evicted) this.onEvicted(evicted);
+  }
+
+  /**
+   * A thread the store cannot hold (larger than the store, or than its key's share once others need the
+   * room): gone, and its latest answer's id marked so (`dropped`) for its next continue.
+   */
+  private drop(tenant: string, thread: Held, turn: NewTurn, ttlSeconds: number): Appended {
+    const claim = this.marks.get(`${tenant}\u0000next:${turn.after}`);
+    this.forgetMarks(tenant, thread);
+    if (claim) this.marks.set(`${tenant}\u0000next:${turn.after}`, claim); // its continue's, settled when that ends
+    this.marks.set(`${tenant}\u0000${turn.last}`, { value: DROPPED, expiresAt: this.now() + ttlSeconds * 1000 });
+    return 'too_large';
   }
 
   /** Removes a thread with the marks of its responses. */
@@ -154,6 +173,10 @@ export class MemoryThreads implements ThreadBackend {
     const thread = this.shares.get(tenant)?.threads.get(threadId);
     if (!thread) return;
     this.detach(tenant, thread);
+    this.forgetMarks(tenant, thread);
+  }
+
+  private forgetMarks(tenant: string, thread: Held): void {
     for (const id of thread.ids) {
       this.marks.delete(`${tenant}\u0000${id}`);
       this.marks.delete(`${tenant}\u0000next:${id}`);

@@ -190,8 +190,8 @@ function notFound(id: string): DetailedError {
 function tooLargeToKeep(id: string, capacity: number): DetailedError {
   return new DetailedError(
     413,
-    `The thread ending in '${id}' was not kept: with its last answer it became larger than the gateway's thread store holds ` +
-      `(${capacity} bytes, messages.threads.maxMemoryMb). Shorten the conversation and replay it, or send it without thread.`,
+    `The thread ending in '${id}' was not kept: with its last answer it became larger than the gateway's thread store could keep for this key ` +
+      `(${capacity} bytes, messages.threads.maxMemoryMb, shared between the gateway keys that use it). Shorten the conversation and replay it, or send it without thread.`,
     { error_code: 'thread_too_large' },
     'thread.previous_message_id',
   );
