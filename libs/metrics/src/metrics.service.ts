@@ -238,12 +238,12 @@ export class MetricsService {
     if (c.webSearches > 0) this.webSearches.with(c.provider, c.requestModel, c.key).inc(c.webSearches);
   }
 
-  /** No answer, so no response model (an empty label is none); `errorType` is a GatewayError code. */
+  /** No answer, so no response model (an empty label is none); `errorType` is an error's label (errorLabel in @gateway/providers): a bounded set. */
   recordFailedOperation(f: FailedOperationSample): void {
     this.upstreamDuration.with(f.operation, f.genAiProvider, f.requestModel, '', f.errorType).observe(f.seconds);
   }
 
-  /** `reason` is a GatewayError code: a bounded set. */
+  /** `reason` is an error's label (errorLabel): a bounded set. */
   recordFallback(model: string, reason: string): void {
     this.fallbacks.inc({ model, reason });
   }
@@ -252,7 +252,7 @@ export class MetricsService {
     this.retries.inc({ model, provider });
   }
 
-  /** `reason` is a GatewayError code: a bounded set. */
+  /** `reason` is an error's label (errorLabel): a bounded set. */
   recordStreamError(model: string, provider: string, reason: string): void {
     this.streamErrors.inc({ model, provider, reason });
   }

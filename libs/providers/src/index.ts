@@ -1,5 +1,6 @@
 export * from './answered-model';
 export * from './embedding-inputs';
+export * from './error-label';
 export * from './gateway-error';
 export * from './gateway-hops';
 export * from './map-stream';

@@ -37,7 +37,10 @@ export interface RequestState {
   taskRoute?: string;
   /** `hit-exact`, `hit-semantic`, `miss` or `bypass`; unset when the route does not cache. */
   cache?: string;
+  /** The error's code as the client got it (the access log's `error`: an upstream's own code included). */
   errorCode?: string;
+  /** The same error as a bounded metric label (errorLabel): never an upstream's own code. */
+  errorLabel?: string;
   /** Usage as the upstream reported it. */
   usage?: CompletionUsage;
   /** Streams: the usage the upstream reported while streaming, for one that ends before `usage` is set. */
