@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { FakeVendors } from '../support/fake-vendors';
 import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
+import { eventually } from '../support/eventually';
 import { RawConnection } from '../support/raw-connection';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
@@ -262,6 +263,37 @@ describe('a client that leaves mid-stream', () => {
     assert.equal(line.usageEstimated, true);
     assert.ok((line.completionTokens as number) > 0, `completionTokens ${line.completionTokens}`);
     assert.ok((line.costUsd as number) > 0);
+  });
+});
+
+// Found by an independent check: a request whose client left before the answer was counted under
+// deployment="none", provider="none", though its upstream had been called.
+describe('a client that leaves before the answer', () => {
+  const setup = gatewayServing('patient', { model: 'hang' });
+
+  it('is logged and counted under the deployment it was sent to (a JSON answer, a stream before its first chunk)', async () => {
+    const { gateway, upstream } = setup;
+    for (const stream of [false, true]) {
+      const ac = new AbortController();
+      const sent = upstream.received.length;
+      const asked = gateway
+        .client()
+        .chat.completions.create({ model: 'patient', stream, messages: [{ role: 'user', content: 'wait' }] }, { signal: ac.signal });
+      assert.ok(await eventually(async () => upstream.received.length > sent), 'the upstream was called');
+      ac.abort();
+      await assert.rejects(asked);
+    }
+    const lines = await gateway.logged('request', { where: (l) => l.model === 'patient', count: 2, timeoutMs: 10_000 });
+    assert.deepEqual(
+      lines.map((l) => [l.status, l.deployment, l.provider]),
+      [
+        [499, 'patient/0', 'fake'],
+        [499, 'patient/0', 'fake'],
+      ],
+    );
+    const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
+    const labels = 'route="/v1/chat/completions",model="patient",deployment="patient/0",provider="fake",status="499",cache="none"';
+    assert.equal(metricValue(metrics, 'gateway_requests_total', labels), 2);
   });
 });
 

@@ -137,8 +137,8 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
   metrics.recordRequest({
     route,
     model: state.model ?? 'none',
-    deployment: state.deployment ?? 'none',
-    provider: state.provider ?? 'none',
+    deployment: state.deployment ?? state.attempting?.id ?? 'none',
+    provider: state.provider ?? state.attempting?.provider.name ?? 'none',
     status,
     cache: state.cache ?? 'none',
     seconds: ms / 1000,
@@ -190,8 +190,8 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
     // An admin request has no gateway key: who made it (the master key or an admin key's id).
     actor: adminActor(request),
     model: state.model,
-    deployment: state.deployment,
-    provider: state.provider,
+    deployment: state.deployment ?? state.attempting?.id,
+    provider: state.provider ?? state.attempting?.provider.name,
     upstreamModel: state.upstreamModel,
     stream: state.stream,
     ttftMs: state.ttftMs !== undefined ? round(state.ttftMs) : undefined,

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { ANONYMOUS_KEY_ID, type Price } from '@gateway/config';
 import { type AttemptTiming, incomingTrace, type TraceContext, traceHeaders, type UsageCounts } from '@gateway/metrics';
 import { type CompletionUsage, nextHop, type RunningUsage } from '@gateway/providers';
-import type { PrimedStream } from '@gateway/router';
+import type { Deployment, PrimedStream } from '@gateway/router';
 import type { Reservation } from '@gateway/security';
 
 /** Usage and cost of a request an upstream served (see accounting.ts). */
@@ -21,6 +21,12 @@ export interface RequestState {
   model?: string;
   provider?: string;
   deployment?: string;
+  /**
+   * The deployment of the attempt under way (or the last one), set as each attempt starts: what
+   * labels the request's metrics and access line when no deployment answered (a client that left
+   * before the answer, a run whose every attempt failed).
+   */
+  attempting?: Deployment;
   upstreamModel?: string;
   /** The model the upstream's answer named (`gen_ai.response.model` on the span), read only while tracing. */
   responseModel?: string;

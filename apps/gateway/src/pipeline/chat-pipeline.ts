@@ -79,15 +79,18 @@ export class ChatPipeline {
     const billed = (reported: CompletionUsage | undefined) => billedUsage(state, reported);
 
     const reasoning = this.reasoningState.forTenant(tenantOf(request));
-    const ctx = (d: Deployment, attemptSignal: AbortSignal, timing?: AttemptTiming) => ({
-      upstreamModel: d.upstreamModel,
-      signal: attemptSignal,
-      requestId: request.id,
-      deployment: d.config,
-      native,
-      upstreamHeaders: upstreamHeaders(request, timing),
-      reasoning,
-    });
+    const ctx = (d: Deployment, attemptSignal: AbortSignal, timing?: AttemptTiming) => {
+      state.attempting = d;
+      return {
+        upstreamModel: d.upstreamModel,
+        signal: attemptSignal,
+        requestId: request.id,
+        deployment: d.config,
+        native,
+        upstreamHeaders: upstreamHeaders(request, timing),
+        reasoning,
+      };
+    };
     if (body.stream) {
       const run = await describedRun(
         reply,
