@@ -398,6 +398,28 @@ describe('requests refused before a route runs', () => {
   }
 });
 
+// Found by an independent check: the dashboard's request panels charted the kubelet's probes and
+// Prometheus's scrapes as traffic.
+describe('probes and scrapes', () => {
+  it('are kept out of gateway_requests_total and gateway_request_duration_seconds; the same paths on the wrong listener are not', async () => {
+    const gateway = await GatewayProcess.start(configWith());
+    try {
+      for (const url of [gateway.url, gateway.opsUrl])
+        for (const path of ['/health', '/ready']) assert.equal((await fetch(url + path)).status, 200);
+      assert.equal((await fetch(`${gateway.url}/metrics`)).status, 404);
+      await fetch(`${gateway.opsUrl}/metrics`);
+      await gateway.client().chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'x' }] });
+      const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
+      assert.doesNotMatch(metrics, /^gateway_request(s_total|_duration_seconds_count)\{route="\/(health|ready)"/m);
+      assert.doesNotMatch(metrics, /^gateway_request(s_total|_duration_seconds_count)\{route="\/metrics",[^}]*status="200"/m);
+      assert.match(metrics, /^gateway_requests_total\{route="\/metrics",[^}]*status="404"[^}]*\} 1$/m);
+      assert.match(metrics, /^gateway_requests_total\{route="\/v1\/chat\/completions",[^}]*status="200"[^}]*\} 1$/m);
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
+
 describe('prompt and completion logging (LOG_BODIES)', () => {
   const secretPrompt = 'my key is sk-abcdefghijklmnopqrstuvwx, password: hunter2, order ACME-1234, config {"api_key": "k3y-in-JSON"}';
 
@@ -639,5 +661,11 @@ describe('GenAI metrics on the OpenTelemetry conventions: operation, well-known 
     const failed = 'gen_ai_operation_name="chat",gen_ai_provider_name="oa",gen_ai_request_model="down",gen_ai_response_model=""';
     assert.equal(metricValue(metrics, 'gen_ai_server_request_duration_seconds_count', `${failed},error_type="upstream_overloaded"`), 1);
     assert.doesNotMatch(metrics, /gen_ai_client_token_usage_count\{[^}]*gen_ai_request_model="down"/);
+  });
+
+  // Found by an independent check: every embeddings call recorded an output-token sample of 0.
+  it('records no output tokens for embeddings (the conventions have input tokens only)', () => {
+    assert.match(metrics, /gen_ai_client_token_usage_count\{gen_ai_token_type="input",gen_ai_operation_name="embeddings"/);
+    assert.doesNotMatch(metrics, /gen_ai_client_token_usage_count\{gen_ai_token_type="output",gen_ai_operation_name="embeddings"/);
   });
 });

@@ -224,7 +224,8 @@ export class MetricsService {
   recordCompletion(c: CompletionSample): void {
     const genAi = [c.operation, c.genAiProvider, c.requestModel, c.responseModel];
     this.tokens.with('input', ...genAi).observe(c.inputTokens);
-    this.tokens.with('output', ...genAi).observe(c.outputTokens);
+    // The conventions record embeddings' input tokens only: a 0 per call would only inflate the output's count.
+    if (c.operation !== 'embeddings') this.tokens.with('output', ...genAi).observe(c.outputTokens);
     // An empty label is no label (Prometheus): answered operations have no error_type series.
     this.upstreamDuration.with(...genAi, c.errorType ?? '').observe(c.seconds);
     if (c.ttftSeconds !== undefined) {

@@ -32,8 +32,9 @@ const PIPELINE = Symbol('pipeline');
 type PipelinedSocket = Socket & { [PIPELINE]?: { inFlight: number; waiting: (() => void)[] } };
 
 /**
- * Probes and scrapes: logged at debug so they do not drown the access log, and not counted in
- * flight (a scrape would read itself, and an idle gateway never show 0).
+ * Probes and scrapes: logged at debug so they do not drown the access log, not counted in flight
+ * (a scrape would read itself, and an idle gateway never show 0), and kept out of the request
+ * metrics, whose rates are the clients' traffic, not the kubelet's and Prometheus's (record()).
  */
 const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics']);
 
@@ -134,16 +135,18 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
   const ms = reply.elapsedTime;
   const keyId = tenantOf(request);
   const served = state.upstreamMs !== undefined ? (state.stream ? state.ttftMs : ms) : undefined;
-  metrics.recordRequest({
-    route,
-    model: state.model ?? 'none',
-    deployment: state.deployment ?? state.attempting?.id ?? 'none',
-    provider: state.provider ?? state.attempting?.provider.name ?? 'none',
-    status,
-    cache: state.cache ?? 'none',
-    seconds: ms / 1000,
-    overheadSeconds: served !== undefined ? Math.max(0, served - state.upstreamMs!) / 1000 : undefined,
-  });
+  // A probe or scrape asked of the wrong listener (404, ops-plane.ts) is no probe: counted.
+  if (!QUIET_ROUTES.has(route) || status === 404)
+    metrics.recordRequest({
+      route,
+      model: state.model ?? 'none',
+      deployment: state.deployment ?? state.attempting?.id ?? 'none',
+      provider: state.provider ?? state.attempting?.provider.name ?? 'none',
+      status,
+      cache: state.cache ?? 'none',
+      seconds: ms / 1000,
+      overheadSeconds: served !== undefined ? Math.max(0, served - state.upstreamMs!) / 1000 : undefined,
+    });
   const operation = Object.hasOwn(OPERATIONS, route) ? OPERATIONS[route] : 'chat';
   const b = bill(state);
   if (b) {
