@@ -544,6 +544,35 @@ describe('an answer whose upstream reported no usage', () => {
       ['/v1/chat/completions', '/v1/messages', '/v1/responses'].map((route) => [route, true, completion]),
     );
   });
+
+  // Found by an independent check: a JSON answer was estimated from its whole body (ids, model, the
+  // usage object), a stream from its SSE length / 160: ~10 times apart for the same answer.
+  it('is estimated from the answer`s content, streamed or not, within a token', async () => {
+    const gateway = setup.gateway;
+    const input = 'count me too';
+    await gateway.client().chat.completions.create({ model: 'silent', messages: [{ role: 'user', content: input }] });
+    const stream = await gateway
+      .client()
+      .chat.completions.create({ model: 'silent', stream: true, messages: [{ role: 'user', content: input }] });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'unused', maxRetries: 0 });
+    for await (const _ of await claude.messages.create({
+      model: 'silent',
+      max_tokens: 64,
+      stream: true,
+      messages: [{ role: 'user', content: input }],
+    }));
+    const lines = await gateway.logged('request', { where: (l) => l.model === 'silent', count: 6 });
+    const [json, ...streamed] = lines.slice(3).map((l) => [l.stream, l.usageEstimated, l.completionTokens as number] as const);
+    assert.deepEqual(json.slice(0, 2), [false, true]);
+    // The content's characters / 4, not the envelope's.
+    assert.equal(json[2], Math.ceil(text.length / 4));
+    for (const [isStream, estimated, tokens] of streamed) {
+      assert.deepEqual([isStream, estimated], [true, true]);
+      assert.ok(Math.abs(tokens - json[2]) <= 1, `streamed ${tokens}, JSON ${json[2]}`);
+    }
+  });
 });
 
 // Found by an independent check with the Claude Code CLI: a request refused with no_healthy_deployment

@@ -1,3 +1,4 @@
+export * from './answer-chars';
 export * from './answered-model';
 export * from './embedding-inputs';
 export * from './error-label';

@@ -63,11 +63,12 @@ export interface RequestState {
   /** An embeddings request: it generates no completion tokens, whatever its answer's size. */
   embeddings?: boolean;
   /**
-   * A JSON answer's length as the upstream gave it, for completion usage it did not report: not
-   * what a codec made of it, so the same output is estimated the same whichever API the client speaks.
+   * The characters of output (answerChars: text, tool-call arguments, refusals) of a JSON answer as
+   * the upstream gave it, for completion usage it did not report: not what a codec made of it, nor
+   * its envelope, so the same output is estimated the same whichever API the client speaks, streamed or not.
    */
-  answerLength?: number;
-  /** A stream's length as the router reads it (PrimedStream.produced, growing as chunks come), for the same estimate as `answerLength`. */
+  answerChars?: number;
+  /** The same of a stream as the router reads it (PrimedStream.produced, growing as chunks come). */
   streamed?: PrimedStream['produced'];
   /** Streams: time from request received to the first byte sent. */
   ttftMs?: number;
