@@ -135,13 +135,16 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
   const ms = reply.elapsedTime;
   const keyId = tenantOf(request);
   const served = state.upstreamMs !== undefined ? (state.stream ? state.ttftMs : ms) : undefined;
+  // The deployment that answered, else the one last tried (a client that left before the answer, a failed run).
+  const deployment = state.deployment ?? state.attempting?.id;
+  const provider = state.provider ?? state.attempting?.provider.name;
   // A probe or scrape asked of the wrong listener (404, ops-plane.ts) is no probe: counted.
   if (!QUIET_ROUTES.has(route) || status === 404)
     metrics.recordRequest({
       route,
       model: state.model ?? 'none',
-      deployment: state.deployment ?? state.attempting?.id ?? 'none',
-      provider: state.provider ?? state.attempting?.provider.name ?? 'none',
+      deployment: deployment ?? 'none',
+      provider: provider ?? 'none',
       status,
       cache: state.cache ?? 'none',
       seconds: ms / 1000,
@@ -193,8 +196,8 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
     // An admin request has no gateway key: who made it (the master key or an admin key's id).
     actor: adminActor(request),
     model: state.model,
-    deployment: state.deployment ?? state.attempting?.id,
-    provider: state.provider ?? state.attempting?.provider.name,
+    deployment,
+    provider,
     upstreamModel: state.upstreamModel,
     stream: state.stream,
     ttftMs: state.ttftMs !== undefined ? round(state.ttftMs) : undefined,
