@@ -1149,6 +1149,13 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         const family = (m: string) => m.replace(/_(bucket|sum|count)$/, '');
         const used = new Set(exprs.flatMap(names).map(family));
         assert.ok(used.has('gateway_requests_total') && used.has('gateway_request_duration_seconds') && used.has('gateway_cost_usd_total'));
+        // Found by an independent check: panels filtered on a job name (empty under fullnameOverride or
+        // another scrape job's name), and the hit rate left out answers shared with identical requests.
+        assert.deepEqual(
+          exprs.filter((e) => /\bjob\b/.test(e)),
+          [],
+        );
+        assert.ok(exprs.some((e) => e.includes('hit_exact|hit_semantic|hit_coalesced')));
         const readme = readFileSync(resolve(CHART_DIR, 'README.md'), 'utf8');
         const named = new Set([...readme.matchAll(/`((?:gateway|gen_ai|process|nodejs)_[a-z0-9_]+)/g)].map((m) => family(m[1])));
         assert.ok(named.size >= 3, `the README names ${[...named].join(', ')}`);

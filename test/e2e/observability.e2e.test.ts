@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { FakeVendors } from '../support/fake-vendors';
 import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
+import { eventually } from '../support/eventually';
+import { RawConnection } from '../support/raw-connection';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
 const PRICE = { input: 0.15, cachedInput: 0.075, output: 0.6, reasoning: 1.2 };
@@ -17,6 +19,16 @@ function metricValue(text: string, name: string, labels: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
   assert.ok(line, `no sample ${name}{${labels}}`);
   return Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+/** A gateway (started before the suite's tests) whose model group `group` has one deployment, on a fake OpenAI-compatible upstream. */
+function gatewayServing(group: string, deployment: { model: string; price?: typeof PRICE }) {
+  return gatewayWithFakeUpstream((baseUrl) =>
+    configWith({
+      providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
+      models: [{ name: group, deployments: [{ provider: 'fake', ...deployment }] }],
+    }),
+  );
 }
 
 describe('metrics, cost and access log after scripted traffic', () => {
@@ -225,12 +237,7 @@ describe('usage an upstream reports malformed', () => {
 // Found by an independent check: the request was billed when the client's connection closed,
 // before the stream loop had recorded the bytes sent, so completion tokens counted as zero.
 describe('a client that leaves mid-stream', () => {
-  const setup = gatewayWithFakeUpstream((baseUrl) =>
-    configWith({
-      providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
-      models: [{ name: 'stalled', deployments: [{ provider: 'fake', model: 'stall', price: PRICE }] }],
-    }),
-  );
+  const setup = gatewayServing('stalled', { model: 'stall', price: PRICE });
 
   it('is billed for the completion it received (estimated from the upstream`s chunks), not zero', async () => {
     const gateway = setup.gateway;
@@ -259,6 +266,37 @@ describe('a client that leaves mid-stream', () => {
   });
 });
 
+// Found by an independent check: a request whose client left before the answer was counted under
+// deployment="none", provider="none", though its upstream had been called.
+describe('a client that leaves before the answer', () => {
+  const setup = gatewayServing('patient', { model: 'hang' });
+
+  it('is logged and counted under the deployment it was sent to (a JSON answer, a stream before its first chunk)', async () => {
+    const { gateway, upstream } = setup;
+    for (const stream of [false, true]) {
+      const ac = new AbortController();
+      const sent = upstream.received.length;
+      const asked = gateway
+        .client()
+        .chat.completions.create({ model: 'patient', stream, messages: [{ role: 'user', content: 'wait' }] }, { signal: ac.signal });
+      assert.ok(await eventually(async () => upstream.received.length > sent), 'the upstream was called');
+      ac.abort();
+      await assert.rejects(asked);
+    }
+    const lines = await gateway.logged('request', { where: (l) => l.model === 'patient', count: 2, timeoutMs: 10_000 });
+    assert.deepEqual(
+      lines.map((l) => [l.status, l.deployment, l.provider]),
+      [
+        [499, 'patient/0', 'fake'],
+        [499, 'patient/0', 'fake'],
+      ],
+    );
+    const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
+    const labels = 'route="/v1/chat/completions",model="patient",deployment="patient/0",provider="fake",status="499",cache="none"';
+    assert.equal(metricValue(metrics, 'gateway_requests_total', labels), 2);
+  });
+});
+
 describe('metric label values stay bounded', () => {
   it('never turns request input into a label', async () => {
     const gateway = await GatewayProcess.start(configWith());
@@ -273,6 +311,109 @@ describe('metric label values stay bounded', () => {
       assert.doesNotMatch(metrics, /evil/);
       assert.doesNotMatch(metrics, /does\/not\/exist/);
       assert.match(metrics, /route="unmatched"/);
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
+
+// Found by an independent check: an OpenAI-compatible upstream's own error code (passed on to the
+// client with its 4xx) became the error_type label, a new histogram for each code the upstream chose.
+describe('an upstream`s own error codes', () => {
+  const setup = gatewayServing('coded', { model: 'own-code' });
+
+  it('reach the client and the access log, but label the metrics by their class', async () => {
+    const gateway = setup.gateway;
+    for (let i = 0; i < 4; i++) {
+      await assert.rejects(
+        gateway.client().chat.completions.create({ model: 'coded', messages: [{ role: 'user', content: `x${i}` }] }),
+        (err: { status?: number; code?: string }) => err.status === 400 && err.code === `vendor_code_${i + 1}`,
+      );
+    }
+    const lines = await gateway.logged('request', { where: (l) => l.model === 'coded', count: 4 });
+    assert.deepEqual(lines.map((l) => l.error).sort(), ['vendor_code_1', 'vendor_code_2', 'vendor_code_3', 'vendor_code_4']);
+    const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
+    assert.doesNotMatch(metrics, /vendor_code/);
+    const failed = 'gen_ai_operation_name="chat",gen_ai_provider_name="fake",gen_ai_request_model="coded",gen_ai_response_model=""';
+    assert.equal(metricValue(metrics, 'gen_ai_server_request_duration_seconds_count', `${failed},error_type="upstream_bad_request"`), 4);
+  });
+});
+
+// Found by an independent check: requests Node or Fastify refused before any route ran got their
+// JSON error but no access line and no gateway_requests_total sample, as if never sent.
+describe('requests refused before a route runs', () => {
+  const CASES: [name: string, listener: 'url' | 'opsUrl', text: string, status: number, error: string, method?: string][] = [
+    ['bad percent-encoding', 'url', 'GET /v1/models/%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 400, 'invalid_url', 'GET'],
+    [
+      'Expect: foo',
+      'url',
+      'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}',
+      417,
+      'expectation_failed',
+      'POST',
+    ],
+    [
+      'headers too large',
+      'url',
+      `GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`,
+      431,
+      'request_header_fields_too_large',
+      'GET',
+    ],
+    [
+      'headers too large, ops port',
+      'opsUrl',
+      `GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`,
+      431,
+      'request_header_fields_too_large',
+      'GET',
+    ],
+    ['malformed request line', 'url', 'GET  HTTP/1.1 nonsense\r\n\r\n', 400, 'malformed_http_request'],
+    ['CONNECT', 'url', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 405, 'method_not_allowed', 'CONNECT'],
+  ];
+  let gateway: GatewayProcess;
+  before(async () => {
+    gateway = await GatewayProcess.start(configWith());
+  });
+  after(() => gateway.stop());
+
+  for (const [name, listener, text, status, error, method] of CASES) {
+    it(`logs and counts one as route "unmatched" with its status: ${name}`, async () => {
+      const unmatched = `gateway_requests_total{route="unmatched",model="none",deployment="none",provider="none",status="${status}",cache="none"}`;
+      const count = async () => {
+        const line = (await (await fetch(`${gateway.opsUrl}/metrics`)).text()).split('\n').find((l) => l.startsWith(unmatched));
+        return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+      };
+      const before = await count();
+      const where = (l: Record<string, unknown>) => l.route === 'unmatched' && l.status === status && l.error === error;
+      const linesBefore = (await gateway.logged('request', { where, count: 0 })).length;
+      const connection = new RawConnection(gateway[listener]);
+      connection.write(text);
+      assert.match(await connection.untilClosed(), new RegExp(`^HTTP/1.1 ${status} `));
+      const lines = await gateway.logged('request', { where, count: linesBefore + 1 });
+      assert.equal(lines.length, linesBefore + 1);
+      assert.equal(lines.at(-1)!.method, method);
+      assert.equal(await count(), before + 1);
+    });
+  }
+});
+
+// Found by an independent check: the dashboard's request panels charted the kubelet's probes and
+// Prometheus's scrapes as traffic.
+describe('probes and scrapes', () => {
+  it('are kept out of gateway_requests_total and gateway_request_duration_seconds; the same paths on the wrong listener are not', async () => {
+    const gateway = await GatewayProcess.start(configWith());
+    try {
+      for (const url of [gateway.url, gateway.opsUrl])
+        for (const path of ['/health', '/ready']) assert.equal((await fetch(url + path)).status, 200);
+      assert.equal((await fetch(`${gateway.url}/metrics`)).status, 404);
+      await fetch(`${gateway.opsUrl}/metrics`);
+      await gateway.client().chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'x' }] });
+      const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
+      assert.doesNotMatch(metrics, /^gateway_request(s_total|_duration_seconds_count)\{route="\/(health|ready)"/m);
+      assert.doesNotMatch(metrics, /^gateway_request(s_total|_duration_seconds_count)\{route="\/metrics",[^}]*status="200"/m);
+      assert.match(metrics, /^gateway_requests_total\{route="\/metrics",[^}]*status="404"[^}]*\} 1$/m);
+      assert.match(metrics, /^gateway_requests_total\{route="\/v1\/chat\/completions",[^}]*status="200"[^}]*\} 1$/m);
     } finally {
       await gateway.stop();
     }
@@ -386,12 +527,7 @@ describe('a stream that fails after its first chunk', () => {
 // Found with the check above: an answer without usage was estimated from the JSON the client got,
 // the Responses API's envelope included.
 describe('an answer whose upstream reported no usage', () => {
-  const setup = gatewayWithFakeUpstream((baseUrl) =>
-    configWith({
-      providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
-      models: [{ name: 'silent', deployments: [{ provider: 'fake', model: 'no-usage' }] }],
-    }),
-  );
+  const setup = gatewayServing('silent', { model: 'no-usage' });
 
   it('is estimated from the upstream`s answer, the same whichever API the client speaks', async () => {
     const gateway = setup.gateway;
@@ -407,6 +543,35 @@ describe('an answer whose upstream reported no usage', () => {
       lines.map((l) => [l.route, l.usageEstimated, l.completionTokens]),
       ['/v1/chat/completions', '/v1/messages', '/v1/responses'].map((route) => [route, true, completion]),
     );
+  });
+
+  // Found by an independent check: a JSON answer was estimated from its whole body (ids, model, the
+  // usage object), a stream from its SSE length / 160: ~10 times apart for the same answer.
+  it('is estimated from the answer`s content, streamed or not, within a token', async () => {
+    const gateway = setup.gateway;
+    const input = 'count me too';
+    await gateway.client().chat.completions.create({ model: 'silent', messages: [{ role: 'user', content: input }] });
+    const stream = await gateway
+      .client()
+      .chat.completions.create({ model: 'silent', stream: true, messages: [{ role: 'user', content: input }] });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'unused', maxRetries: 0 });
+    for await (const _ of await claude.messages.create({
+      model: 'silent',
+      max_tokens: 64,
+      stream: true,
+      messages: [{ role: 'user', content: input }],
+    }));
+    const lines = await gateway.logged('request', { where: (l) => l.model === 'silent', count: 6 });
+    const [json, ...streamed] = lines.slice(3).map((l) => [l.stream, l.usageEstimated, l.completionTokens as number] as const);
+    assert.deepEqual(json.slice(0, 2), [false, true]);
+    // The content's characters / 4, not the envelope's.
+    assert.equal(json[2], Math.ceil(text.length / 4));
+    for (const [isStream, estimated, tokens] of streamed) {
+      assert.deepEqual([isStream, estimated], [true, true]);
+      assert.ok(Math.abs(tokens - json[2]) <= 1, `streamed ${tokens}, JSON ${json[2]}`);
+    }
   });
 });
 
@@ -525,5 +690,11 @@ describe('GenAI metrics on the OpenTelemetry conventions: operation, well-known 
     const failed = 'gen_ai_operation_name="chat",gen_ai_provider_name="oa",gen_ai_request_model="down",gen_ai_response_model=""';
     assert.equal(metricValue(metrics, 'gen_ai_server_request_duration_seconds_count', `${failed},error_type="upstream_overloaded"`), 1);
     assert.doesNotMatch(metrics, /gen_ai_client_token_usage_count\{[^}]*gen_ai_request_model="down"/);
+  });
+
+  // Found by an independent check: every embeddings call recorded an output-token sample of 0.
+  it('records no output tokens for embeddings (the conventions have input tokens only)', () => {
+    assert.match(metrics, /gen_ai_client_token_usage_count\{gen_ai_token_type="input",gen_ai_operation_name="embeddings"/);
+    assert.doesNotMatch(metrics, /gen_ai_client_token_usage_count\{gen_ai_token_type="output",gen_ai_operation_name="embeddings"/);
   });
 });

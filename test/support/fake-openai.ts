@@ -29,6 +29,8 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  *   repeats the credential, and the end of the response;
  * - `quota`: OpenAI's 429 `insufficient_quota` (the account is out of credit), with Retry-After: 7;
  * - `invalid-<param>`: a 400 naming that parameter;
+ * - `own-code`: a 400 whose `error.code` is the server's own and new each time (`vendor_code_<n>`), as
+ *   vLLM and proxies choose theirs;
  * - `slow-<ms>`: waits before answering;
  * - `held-<tag>`: waits until the test calls `release(tag, status)`, then answers as `ok` or, given a
  *   status, with its error; once released, the tag answers at once, as `ok` (until `holdAgain(tag)`);
@@ -58,6 +60,7 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  */
 export class FakeOpenAI extends FakeUpstream {
   private readonly seen = new Set<string>();
+  private ownCodes = 0;
   private readonly holds = new Map<string, { released: Promise<number | undefined>; release: (status?: number) => void }>();
   private readonly released = new Set<string>();
 
@@ -121,6 +124,15 @@ export class FakeOpenAI extends FakeUpstream {
       return json(res, 400, {
         error: { message: `Invalid value for '${param}'.`, type: 'invalid_request_error', param, code: 'invalid_value' },
       });
+    }
+    if (model === 'own-code') {
+      const error = {
+        message: 'Refused by the server.',
+        type: 'invalid_request_error',
+        param: null,
+        code: `vendor_code_${++this.ownCodes}`,
+      };
+      return json(res, 400, { error });
     }
     if (model.startsWith('once-429-') && !this.seen.has(model)) {
       this.seen.add(model);

@@ -224,7 +224,8 @@ export class MetricsService {
   recordCompletion(c: CompletionSample): void {
     const genAi = [c.operation, c.genAiProvider, c.requestModel, c.responseModel];
     this.tokens.with('input', ...genAi).observe(c.inputTokens);
-    this.tokens.with('output', ...genAi).observe(c.outputTokens);
+    // The conventions record embeddings' input tokens only: a 0 per call would only inflate the output's count.
+    if (c.operation !== 'embeddings') this.tokens.with('output', ...genAi).observe(c.outputTokens);
     // An empty label is no label (Prometheus): answered operations have no error_type series.
     this.upstreamDuration.with(...genAi, c.errorType ?? '').observe(c.seconds);
     if (c.ttftSeconds !== undefined) {
@@ -238,12 +239,12 @@ export class MetricsService {
     if (c.webSearches > 0) this.webSearches.with(c.provider, c.requestModel, c.key).inc(c.webSearches);
   }
 
-  /** No answer, so no response model (an empty label is none); `errorType` is a GatewayError code. */
+  /** No answer, so no response model (an empty label is none); `errorType` is an error's label (errorLabel in @gateway/providers): a bounded set. */
   recordFailedOperation(f: FailedOperationSample): void {
     this.upstreamDuration.with(f.operation, f.genAiProvider, f.requestModel, '', f.errorType).observe(f.seconds);
   }
 
-  /** `reason` is a GatewayError code: a bounded set. */
+  /** `reason` is an error's label (errorLabel): a bounded set. */
   recordFallback(model: string, reason: string): void {
     this.fallbacks.inc({ model, reason });
   }
@@ -252,7 +253,7 @@ export class MetricsService {
     this.retries.inc({ model, provider });
   }
 
-  /** `reason` is a GatewayError code: a bounded set. */
+  /** `reason` is an error's label (errorLabel): a bounded set. */
   recordStreamError(model: string, provider: string, reason: string): void {
     this.streamErrors.inc({ model, provider, reason });
   }

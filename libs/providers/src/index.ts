@@ -1,5 +1,7 @@
+export * from './answer-chars';
 export * from './answered-model';
 export * from './embedding-inputs';
+export * from './error-label';
 export * from './gateway-error';
 export * from './gateway-hops';
 export * from './map-stream';

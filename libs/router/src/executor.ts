@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { GatewayConfig } from '@gateway/config';
 import { type AttemptTiming, MetricsService } from '@gateway/metrics';
-import { type ChatStream, GatewayError, LOOP_DETECTED, loopDetected } from '@gateway/providers';
+import { type ChatStream, errorLabel, GatewayError, LOOP_DETECTED, loopDetected } from '@gateway/providers';
 import { endAttempt, startAttempt } from './attempt-timing';
 import { BreakerRegistry } from './breaker-registry';
 import { Clock } from './clock';
@@ -143,7 +143,7 @@ export class Executor {
             attempts++;
             lastTried = deployment;
             if (attempt > 1) this.metrics.recordRetry(plan.group.name, deployment.provider.name);
-            else if (last) this.metrics.recordFallback(plan.group.name, last.code ?? last.type);
+            else if (last) this.metrics.recordFallback(plan.group.name, errorLabel(last));
 
             const limit = Math.min(timeouts.attemptMs, deadline - now);
             const attemptSignal = this.withTimeout(signal, limit, () =>

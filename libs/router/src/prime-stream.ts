@@ -1,4 +1,4 @@
-import { type ChatStream, DONE } from '@gateway/providers';
+import { answerChars, type ChatStream, DONE } from '@gateway/providers';
 
 type Chunk = string | Uint8Array;
 
@@ -9,9 +9,10 @@ export interface PrimedStream extends ChatStream {
   /** The first chunk (already read, and yielded first): where the upstream names the model that answers. */
   readonly opening?: Chunk;
   /**
-   * The length of the chunks yielded so far (a string's in UTF-16 units): how much the upstream
-   * produced, for an estimate of its output when it reports none, whatever protocol the client
-   * reads it in (a codec's own framing is no output). An object of its own, so that whoever keeps
+   * The characters of output in the chunks yielded so far (answerChars: text, tool-call arguments,
+   * refusals, not the events' envelopes): how much the upstream produced, for an estimate of its
+   * output when it reports none, measured as a JSON answer is, whatever protocol the client reads it
+   * in (a codec's own framing is no output). An object of its own, so that whoever keeps
    * the count does not keep the stream: a request state holding the stream kept its buffers alive
    * past their young generation (SSE ~90 µs a request more CPU, BENCHMARKS.md).
    */
@@ -64,7 +65,7 @@ class Primed implements AsyncIterator<Chunk, undefined> {
       throw err;
     }
     if (!step.done) {
-      this.primed.produced.chars += step.value.length;
+      this.primed.produced.chars += answerChars(step.value, this.source.native);
       return step;
     }
     await this.close();

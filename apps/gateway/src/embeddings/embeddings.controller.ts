@@ -36,14 +36,16 @@ export class EmbeddingsController {
         plan,
         signal,
         'total',
-        (d, s, t) =>
-          d.provider.embeddings(body, {
+        (d, s, t) => {
+          state.attempting = d;
+          return d.provider.embeddings(body, {
             upstreamModel: d.upstreamModel,
             signal: s,
             requestId: request.id,
             deployment: d.config,
             upstreamHeaders: upstreamHeaders(request, t),
-          }),
+          });
+        },
         state.timeline,
       ),
     );

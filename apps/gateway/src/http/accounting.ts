@@ -3,14 +3,13 @@ import { costOf, type UsageCounts } from '@gateway/metrics';
 import type { CompletionUsage } from '@gateway/providers';
 import type { Bill, RequestState } from './request-state';
 
-/** Characters of a chat completion (JSON) or of its chunks in SSE per generated token, for the rough estimate below. */
-const CHARS_PER_TOKEN_JSON = 4;
-const CHARS_PER_TOKEN_SSE = 160;
+/** Characters of output (text, tool-call arguments) per generated token, for the rough estimate below. */
+const CHARS_PER_TOKEN = 4;
 
 /**
  * Usage and cost of a request an upstream served. Usage the upstream did not report
- * is estimated (prompt from the request, completion from the length of the upstream's
- * answer, before any codec re-encoded it) and marked as such, never counted as zero.
+ * is estimated (prompt from the request, completion from the characters of output in the
+ * upstream's answer, streamed or not, before any codec re-encoded it) and marked as such, never counted as zero.
  * A stream that ended early (a client that left) is billed for what its upstream had
  * reported by then: Anthropic's message_start has the prompt's counts, cache reads and
  * writes included, and Gemini repeats its running counts.
@@ -48,8 +47,8 @@ function estimatedUsage(state: RequestState, prompt: CompletionUsage | undefined
 
 function estimatedCompletion(state: RequestState): number {
   if (state.embeddings) return 0;
-  if (state.stream) return Math.ceil((state.streamed?.chars ?? 0) / CHARS_PER_TOKEN_SSE);
-  return Math.ceil((state.answerLength ?? 0) / CHARS_PER_TOKEN_JSON);
+  const chars = state.stream ? (state.streamed?.chars ?? 0) : (state.answerChars ?? 0);
+  return Math.ceil(chars / CHARS_PER_TOKEN);
 }
 
 function priced(usage: CompletionUsage, estimated: boolean, state: RequestState): Bill {

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '@gateway/providers';
 import { errorShape } from './error-shapes';
+import { requestState } from './request-state';
 import { sendError } from './send-error';
 
 /**
@@ -24,26 +25,38 @@ const PARSER_ERRORS: Record<string, () => GatewayError> = {
 /**
  * A request Node's HTTP parser rejected (malformed request line, oversized headers, slow client).
  * Its protocol is read from what was received of it (the request line's path, an
- * `anthropic-version` header): no request object exists yet.
+ * `anthropic-version` header): no request object exists yet. Bound to the Fastify instance whose
+ * listener it serves (Fastify binds it so; the ops plane too), which logs and counts it.
  */
-export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const error =
     PARSER_ERRORS[err.code ?? '']?.() ?? GatewayError.badRequest('The HTTP request is malformed.', null, 'malformed_http_request');
   const packet = (err as { rawPacket?: Buffer }).rawPacket;
-  writeToSocket(socket, error, packet && receivedRequest(packet));
+  const received = packet && receivedRequest(packet);
+  const status = writeToSocket(socket, error, received);
+  if (status !== undefined) this.recordRefusal({ method: received?.method, status, error: error.code! });
 }
 
-/** What the parser had received of the request: enough to tell its protocol (errorShape), never echoed. */
-function receivedRequest(packet: Buffer): { url?: string; headers: { 'anthropic-version'?: string } } {
+/** What the parser had received of the request: enough to tell its protocol (errorShape), never echoed; and its method, for the access log. */
+function receivedRequest(packet: Buffer): { method?: string; url?: string; headers: { 'anthropic-version'?: string } } {
   const head = packet.toString('latin1', 0, Math.min(packet.length, 16 * 1024));
-  const url = /^[A-Z]+ (\S+)/.exec(head)?.[1];
-  return { url, headers: /\r?\nanthropic-version:/i.test(head) ? { 'anthropic-version': '' } : {} };
+  // A method is a token (RFC 9110): only a plain one is logged, never whatever the client sent.
+  const [, method, url] = /^([A-Z]{1,16}) (\S+)/.exec(head) ?? [];
+  return { method, url, headers: /\r?\nanthropic-version:/i.test(head) ? { 'anthropic-version': '' } : {} };
 }
 
-/** Fastify's router errors (a path that is not valid percent-encoding, a path parameter too long). */
-export function frameworkErrors(err: Error & { code?: string }, _request: FastifyRequest, reply: FastifyReply): void {
+/** Fastify's router errors (a path that is not valid percent-encoding, a path parameter too long): no hook runs for them. */
+export function frameworkErrors(err: Error & { code?: string }, request: FastifyRequest, reply: FastifyReply): void {
   sendError(reply, err);
+  const { errorCode } = requestState(request);
+  request.server.recordRefusal({
+    reqId: request.id,
+    method: request.method,
+    status: reply.statusCode,
+    error: errorCode!,
+    ms: reply.elapsedTime,
+  });
 }
 
 /**
@@ -53,18 +66,17 @@ export function frameworkErrors(err: Error & { code?: string }, _request: Fastif
  * it) and an HTTP/1.1 request without `Host` (an empty 400; let through here and
  * refused by the hook in installHttpGuards, so it is logged like any request).
  */
-export function guardServer(server: Server, bodyLimit: number): void {
+export function guardServer(server: Server, fastify: FastifyInstance): void {
+  const bodyLimit = fastify.initialConfig.bodyLimit!;
   // Read by Node on each request (http.createServer's option of the same name); untyped on the instance.
   (server as Server & { requireHostHeader: boolean }).requireHostHeader = false;
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     const error = new GatewayError(417, "Only 'Expect: 100-continue' is supported.", 'invalid_request_error', 'expectation_failed');
     const body = JSON.stringify(errorShape(req).body(error));
-    res.writeHead(errorShape(req).status(error), {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
-      connection: 'close',
-    });
+    const status = errorShape(req).status(error);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
     res.end(body);
+    fastify.recordRefusal({ method: req.method, status, error: error.code! });
   });
   // A declared size over the limit is not invited: the request goes on without `100 Continue`, its
   // 413 leaves at once, and Node closes the connection after a final answer the client did not wait for.
@@ -74,13 +86,14 @@ export function guardServer(server: Server, bodyLimit: number): void {
   });
   server.on('connect', (req: IncomingMessage, socket: Socket) => {
     const error = new GatewayError(405, 'CONNECT is not supported: this is not a proxy.', 'invalid_request_error', 'method_not_allowed');
-    writeToSocket(socket, error, req);
+    const status = writeToSocket(socket, error, req);
+    if (status !== undefined) fastify.recordRefusal({ method: req.method, status, error: error.code! });
   });
 }
 
 /** guardServer on the public listener, and the Host check for every listener. */
 export function installHttpGuards(fastify: FastifyInstance): void {
-  guardServer(fastify.server, fastify.initialConfig.bodyLimit!);
+  guardServer(fastify.server, fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
       return sendError(reply, GatewayError.badRequest('HTTP/1.1 requests must carry a Host header.', null, 'missing_host_header'));
@@ -109,10 +122,15 @@ const CLOSING = new WeakSet<Socket>();
  * owed to the complete requests before it on the connection (pipelined: running, waiting or
  * streaming) go out first, whole: this one follows them, never in their place or inside their
  * framing. A request cut short by the error (a bad chunk in its body) gets it as its answer,
- * unless its answer has begun: then the connection is only closed.
+ * unless its answer has begun: then the connection is only closed. Returns the answer's status,
+ * or undefined when the socket already has its closing answer (the parser reports again on each read).
  */
-function writeToSocket(socket: Socket, error: GatewayError, req?: { url?: string; headers: IncomingMessage['headers'] }): void {
-  if (CLOSING.has(socket)) return;
+function writeToSocket(
+  socket: Socket,
+  error: GatewayError,
+  req?: { url?: string; headers: IncomingMessage['headers'] },
+): number | undefined {
+  if (CLOSING.has(socket)) return undefined;
   CLOSING.add(socket);
   const shape = errorShape(req);
   const body = JSON.stringify(shape.body(error));
@@ -123,6 +141,7 @@ function writeToSocket(socket: Socket, error: GatewayError, req?: { url?: string
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });
+  return status;
 }
 
 /**

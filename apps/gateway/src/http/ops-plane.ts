@@ -38,8 +38,8 @@ export class OpsPlane {
     this.server = createServer((req: IncomingMessage, res: ServerResponse) => fastify.routing(req, res));
     Object.assign(this.server, timeouts, { connectionsCheckingInterval: TIMEOUT_CHECK_MS });
     this.server.on('connection', (socket: Socket) => OPS_SOCKETS.add(socket));
-    this.server.on('clientError', clientErrorHandler);
-    guardServer(this.server, fastify.initialConfig.bodyLimit!);
+    this.server.on('clientError', clientErrorHandler.bind(fastify));
+    guardServer(this.server, fastify);
     fastify.addHook('onRequest', (request, reply, done) => {
       const route = request.routeOptions.url;
       // Unmatched: the not-found path answers (error.filter.ts), naming only this listener's routes.

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ANONYMOUS_KEY_ID } from '@gateway/config';
 import { type GenAiOperation, type MetricsService, requestTrace, type TracingService } from '@gateway/metrics';
 import { GatewayError, hopsOf, loopDetected, MAX_HOPS } from '@gateway/providers';
 import { type AdmissionService, adminActor } from '@gateway/security';
@@ -31,8 +32,9 @@ const PIPELINE = Symbol('pipeline');
 type PipelinedSocket = Socket & { [PIPELINE]?: { inFlight: number; waiting: (() => void)[] } };
 
 /**
- * Probes and scrapes: logged at debug so they do not drown the access log, and not counted in
- * flight (a scrape would read itself, and an idle gateway never show 0).
+ * Probes and scrapes: logged at debug so they do not drown the access log, not counted in flight
+ * (a scrape would read itself, and an idle gateway never show 0), and kept out of the request
+ * metrics, whose rates are the clients' traffic, not the kubelet's and Prometheus's (record()).
  */
 const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics']);
 
@@ -59,6 +61,7 @@ export interface AccessDeps {
  */
 export function installRequestHooks(fastify: FastifyInstance, deps: AccessDeps): void {
   fastify.decorateRequest('gatewayState', null);
+  fastify.decorate('recordRefusal', (refusal: Refusal) => recordRefusal(refusal, deps));
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     // Anthropic's SDKs read a request's id from Anthropic's own header (message._request_id, error.requestID).
@@ -87,6 +90,44 @@ export function installRequestHooks(fastify: FastifyInstance, deps: AccessDeps):
   });
 }
 
+/** A request answered before any route ran (client-error.ts): what is known of it. */
+export interface Refusal {
+  /** Absent when the request line itself could not be read. */
+  method?: string;
+  status: number;
+  /** The code of the error it was answered with. */
+  error: string;
+  /** Only when a Fastify request was made for it (a path that is not valid percent-encoding). */
+  reqId?: string;
+  ms?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Logs and counts a request refused before a route ran, as `unmatched` (installRequestHooks). */
+    recordRefusal(refusal: Refusal): void;
+  }
+}
+
+/**
+ * The access line and the request metrics of a request Node or Fastify refused before any hook
+ * (a bad percent-encoding, an `Expect` other than 100-continue, oversized headers, a malformed
+ * request): counted and logged like any other, so a client cannot send these unseen.
+ */
+function recordRefusal({ method, status, error, reqId, ms = 0 }: Refusal, { metrics, log }: AccessDeps): void {
+  metrics.recordRequest({
+    route: 'unmatched',
+    model: 'none',
+    deployment: 'none',
+    provider: 'none',
+    status,
+    cache: 'none',
+    seconds: ms / 1000,
+  });
+  const level = status >= 500 ? 'warn' : 'info';
+  if (log.enabled(level)) log.write(level, { reqId, method, route: 'unmatched', status, ms: round(ms), keyId: ANONYMOUS_KEY_ID, error });
+}
+
 function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing, log, bodies, admission }: AccessDeps): void {
   const status = reply.raw.writableFinished ? reply.raw.statusCode : 499;
   const route = request.routeOptions.url ?? 'unmatched';
@@ -94,16 +135,21 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
   const ms = reply.elapsedTime;
   const keyId = tenantOf(request);
   const served = state.upstreamMs !== undefined ? (state.stream ? state.ttftMs : ms) : undefined;
-  metrics.recordRequest({
-    route,
-    model: state.model ?? 'none',
-    deployment: state.deployment ?? 'none',
-    provider: state.provider ?? 'none',
-    status,
-    cache: state.cache ?? 'none',
-    seconds: ms / 1000,
-    overheadSeconds: served !== undefined ? Math.max(0, served - state.upstreamMs!) / 1000 : undefined,
-  });
+  // The deployment that answered, else the one last tried (a client that left before the answer, a failed run).
+  const deployment = state.deployment ?? state.attempting?.id;
+  const provider = state.provider ?? state.attempting?.provider.name;
+  // A probe or scrape asked of the wrong listener (404, ops-plane.ts) is no probe: counted.
+  if (!QUIET_ROUTES.has(route) || status === 404)
+    metrics.recordRequest({
+      route,
+      model: state.model ?? 'none',
+      deployment: deployment ?? 'none',
+      provider: provider ?? 'none',
+      status,
+      cache: state.cache ?? 'none',
+      seconds: ms / 1000,
+      overheadSeconds: served !== undefined ? Math.max(0, served - state.upstreamMs!) / 1000 : undefined,
+    });
   const operation = Object.hasOwn(OPERATIONS, route) ? OPERATIONS[route] : 'chat';
   const b = bill(state);
   if (b) {
@@ -121,15 +167,15 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
       // Non-streamed: the router's run is the generation; streamed: everything from the call on.
       seconds: (state.stream ? ms : (state.upstreamMs ?? ms)) / 1000,
       ttftSeconds: state.stream ? state.upstreamMs! / 1000 : undefined,
-      errorType: state.errorCode,
+      errorType: state.errorLabel,
     });
-  } else if (state.genAiProvider && state.errorCode) {
+  } else if (state.genAiProvider && state.errorLabel) {
     // The run failed after trying an upstream: the whole request is the operation's time.
     metrics.recordFailedOperation({
       operation,
       genAiProvider: state.genAiProvider,
       requestModel: state.model!,
-      errorType: state.errorCode,
+      errorType: state.errorLabel,
       seconds: ms / 1000,
     });
   }
@@ -150,8 +196,8 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
     // An admin request has no gateway key: who made it (the master key or an admin key's id).
     actor: adminActor(request),
     model: state.model,
-    deployment: state.deployment,
-    provider: state.provider,
+    deployment,
+    provider,
     upstreamModel: state.upstreamModel,
     stream: state.stream,
     ttftMs: state.ttftMs !== undefined ? round(state.ttftMs) : undefined,

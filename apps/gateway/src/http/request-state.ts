@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { ANONYMOUS_KEY_ID, type Price } from '@gateway/config';
 import { type AttemptTiming, incomingTrace, type TraceContext, traceHeaders, type UsageCounts } from '@gateway/metrics';
 import { type CompletionUsage, nextHop, type RunningUsage } from '@gateway/providers';
-import type { PrimedStream } from '@gateway/router';
+import type { Deployment, PrimedStream } from '@gateway/router';
 import type { Reservation } from '@gateway/security';
 
 /** Usage and cost of a request an upstream served (see accounting.ts). */
@@ -21,6 +21,12 @@ export interface RequestState {
   model?: string;
   provider?: string;
   deployment?: string;
+  /**
+   * The deployment of the attempt under way (or the last one), set as each attempt starts: what
+   * labels the request's metrics and access line when no deployment answered (a client that left
+   * before the answer, a run whose every attempt failed).
+   */
+  attempting?: Deployment;
   upstreamModel?: string;
   /** The model the upstream's answer named (`gen_ai.response.model` on the span), read only while tracing. */
   responseModel?: string;
@@ -37,7 +43,10 @@ export interface RequestState {
   taskRoute?: string;
   /** `hit-exact`, `hit-semantic`, `miss` or `bypass`; unset when the route does not cache. */
   cache?: string;
+  /** The error's code as the client got it (the access log's `error`: an upstream's own code included). */
   errorCode?: string;
+  /** The same error as a bounded metric label (errorLabel): never an upstream's own code. */
+  errorLabel?: string;
   /** Usage as the upstream reported it. */
   usage?: CompletionUsage;
   /** Streams: the usage the upstream reported while streaming, for one that ends before `usage` is set. */
@@ -54,11 +63,12 @@ export interface RequestState {
   /** An embeddings request: it generates no completion tokens, whatever its answer's size. */
   embeddings?: boolean;
   /**
-   * A JSON answer's length as the upstream gave it, for completion usage it did not report: not
-   * what a codec made of it, so the same output is estimated the same whichever API the client speaks.
+   * The characters of output (answerChars: text, tool-call arguments, refusals) of a JSON answer as
+   * the upstream gave it, for completion usage it did not report: not what a codec made of it, nor
+   * its envelope, so the same output is estimated the same whichever API the client speaks, streamed or not.
    */
-  answerLength?: number;
-  /** A stream's length as the router reads it (PrimedStream.produced, growing as chunks come), for the same estimate as `answerLength`. */
+  answerChars?: number;
+  /** The same of a stream as the router reads it (PrimedStream.produced, growing as chunks come). */
   streamed?: PrimedStream['produced'];
   /** Streams: time from request received to the first byte sent. */
   ttftMs?: number;

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { errorLabel } from '@gateway/providers';
 import { refusedGroupOf } from '@gateway/router';
 import { errorShape } from './error-shapes';
 import { toGatewayError } from './errors';
@@ -13,6 +14,7 @@ export function sendError(reply: FastifyReply, err: unknown): void {
   const error = toGatewayError(err);
   const state = requestState(reply.request);
   state.errorCode = error.code ?? error.type;
+  state.errorLabel = errorLabel(error);
   // A request refused before any attempt (its group cooling down, too long for it…) still has a model group.
   state.model ??= refusedGroupOf(error);
   if (error.status === 499 || reply.raw.destroyed) {

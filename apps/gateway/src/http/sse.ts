@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { MetricsService } from '@gateway/metrics';
-import type { ChatStream, GatewayError } from '@gateway/providers';
+import { type ChatStream, errorLabel, type GatewayError } from '@gateway/providers';
 import { errorShape } from './error-shapes';
 import { toGatewayError } from './errors';
 import { requestState } from './request-state';
@@ -55,9 +55,10 @@ export async function writeSse(
   } catch (err) {
     const error = toGatewayError(err);
     state.errorCode = error.code ?? error.type;
+    state.errorLabel = errorLabel(error);
     // The status stays 200 (sent with the first chunk): only this counter shows the failure in /metrics.
     if (!res.destroyed) {
-      metrics.recordStreamError(state.model ?? 'none', state.provider ?? 'none', state.errorCode);
+      metrics.recordStreamError(state.model ?? 'none', state.provider ?? 'none', state.errorLabel);
       res.write(failureFrame ? failureFrame(error) : errorShape(reply.request).streamFrame(error, reply.request.id));
     }
   } finally {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CACHE_HEADERS, CacheService, parseControls, replayAsStream } from '@gateway/cache';
 import {
+  answerChars,
   answeredModel,
   type ChatCompletionCreateParams,
   GatewayError,
@@ -79,15 +80,18 @@ export class ChatPipeline {
     const billed = (reported: CompletionUsage | undefined) => billedUsage(state, reported);
 
     const reasoning = this.reasoningState.forTenant(tenantOf(request));
-    const ctx = (d: Deployment, attemptSignal: AbortSignal, timing?: AttemptTiming) => ({
-      upstreamModel: d.upstreamModel,
-      signal: attemptSignal,
-      requestId: request.id,
-      deployment: d.config,
-      native,
-      upstreamHeaders: upstreamHeaders(request, timing),
-      reasoning,
-    });
+    const ctx = (d: Deployment, attemptSignal: AbortSignal, timing?: AttemptTiming) => {
+      state.attempting = d;
+      return {
+        upstreamModel: d.upstreamModel,
+        signal: attemptSignal,
+        requestId: request.id,
+        deployment: d.config,
+        native,
+        upstreamHeaders: upstreamHeaders(request, timing),
+        reasoning,
+      };
+    };
     if (body.stream) {
       const run = await describedRun(
         reply,
@@ -109,7 +113,7 @@ export class ChatPipeline {
       this.executor.run(plan, signal, 'total', (d, s, t) => d.provider.chat(body, ctx(d, s, t)), state.timeline),
     );
     if (state.trace) state.responseModel = answeredModel(run.result.body);
-    state.answerLength = run.result.body.length;
+    state.answerChars = answerChars(run.result.body, run.result.native);
     if (cached && !run.result.native) void this.cache.store(cached, run.result.body, run.result.usage, billed);
     else if (cached) this.cache.release(cached, 'unshareable');
     return { stream: false, result: run.result };
