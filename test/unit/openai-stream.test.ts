@@ -196,6 +196,16 @@ describe('OpenAI stream pass-through', () => {
     assert.equal(Buffer.concat(out).toString('utf8'), 'data: [DONE]\n\n');
   });
 
+  // Found by an independent re-check: a byte-order mark before the first `data:` hid that event (the answer lost its start).
+  it('a byte-order mark opening the stream is dropped, and the first event is forwarded', async () => {
+    const first = 'data: {"choices":[{"index":0,"delta":{"content":"First"}}]}\n\n';
+    const body = [Buffer.from([0xef, 0xbb]), Buffer.from([0xbf]), Buffer.from(`${first}data: [DONE]\n\n`)];
+    const res = { body: Readable.from(body) } as unknown as Dispatcher.ResponseData;
+    const out: Buffer[] = [];
+    for await (const chunk of passThroughStream('p', res, new AbortController().signal, false)) out.push(chunk as Buffer);
+    assert.equal(Buffer.concat(out).toString('utf8'), `${first}data: [DONE]\n\n`);
+  });
+
   // Found by an independent check: forwarded as received, half an event went out before
   // the error event (the client's SDK failed to parse it), and a stream that broke inside its
   // first event counted as started, so it could not fall back.

@@ -128,6 +128,8 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
  * began, comments pass through as the upstream sent them (keep-alives for the client's proxies).
  */
 function fromFirstData(events: Buffer): Buffer | undefined {
+  // A byte-order mark may open the stream (SSE ignores it); read as text before `data:`, it hid the first event.
+  if (events[0] === 0xef && events[1] === 0xbb && events[2] === 0xbf) events = events.subarray(3);
   for (let at = events.indexOf(DATA_FIELD); at >= 0; at = events.indexOf(DATA_FIELD, at + 1)) {
     if (at > 0 && events[at - 1] !== LF && events[at - 1] !== CR) continue;
     let start = eventsEnd(events.subarray(0, at));
