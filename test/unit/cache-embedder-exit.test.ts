@@ -29,5 +29,6 @@ describe('WorkerEmbedder, a worker that exits', () => {
     await assert.rejects(embedder.embed('hello'), /the exits-4 embedder's worker exited \(code 4\)/);
     assert.equal(embedder.state, 'failed');
     await assert.rejects(embedder.embed('again'), /has no model: its worker exited \(code 4\)/);
+    assert.equal(await embedder.stopped, 'its worker exited (code 4)', 'what the cache logs as an error');
   });
 });

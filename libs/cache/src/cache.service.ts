@@ -194,8 +194,12 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     if (!this.enabled) return;
     if (this.embedder instanceof WorkerEmbedder) {
       const started = Date.now();
-      this.embedder.loaded.then(
-        () => this.logger.log(`local embedder ${this.embedder!.id} loaded in ${Date.now() - started} ms`),
+      const embedder = this.embedder;
+      embedder.loaded.then(
+        () => {
+          this.logger.log(`local embedder ${embedder.id} loaded in ${Date.now() - started} ms`);
+          void embedder.stopped.then((why) => this.logger.error(`local embedder ${embedder.id}: ${why}; semantic caching is off`));
+        },
         (err: Error) => this.logger.error(`${err.message}; semantic caching is off`),
       );
     }

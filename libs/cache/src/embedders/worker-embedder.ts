@@ -37,6 +37,9 @@ export class WorkerEmbedder implements Embedder {
   state: EmbedderState = 'loading';
   /** Resolves once the model is loaded (rejects if it cannot be). */
   readonly loaded: Promise<void>;
+  /** Resolves, saying why, if the worker ends after the model loaded (not when closed): the embedder is then `failed`. */
+  readonly stopped: Promise<string>;
+  private closing = false;
   private readonly worker: Worker;
   private readonly queue: Waiting[] = [];
   private running = new Map<number, Waiting[]>();
@@ -83,12 +86,14 @@ export class WorkerEmbedder implements Embedder {
     });
     this.loaded.catch(() => (this.state = 'failed'));
     this.worker.on('error', (err) => this.failAll(err));
-    this.worker.once('exit', (code) => {
-      // Prompts posted to a worker that is gone would never be answered: none are from now on.
-      if (this.state === 'ready') this.failure = `its worker exited (code ${code})`;
-      this.state = 'failed';
-      this.failAll(new Error(`the ${this.id} embedder's worker exited (code ${code})`));
-    });
+    this.stopped = new Promise((stopped) =>
+      this.worker.once('exit', (code) => {
+        // Prompts posted to a worker that is gone would never be answered: none are from now on.
+        if (this.state === 'ready' && !this.closing) stopped((this.failure = `its worker exited (code ${code})`));
+        this.state = 'failed';
+        this.failAll(new Error(`the ${this.id} embedder's worker exited (code ${code})`));
+      }),
+    );
   }
 
   embed(text: string, signal?: AbortSignal): Promise<Float32Array> {
@@ -116,6 +121,7 @@ export class WorkerEmbedder implements Embedder {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.worker.terminate();
     this.failAll(new Error('local embedder closed'));
   }
