@@ -38,7 +38,7 @@ describe('a tool or output schema that is not JSON Schema, to a Gemini model: a 
     await assertBadRequest(
       chat.create({ model: 'gem-x', messages: ask, tools: tool(typeIsNumber) }),
       'tools[0].function.parameters',
-      /'type' at properties\.a must be a string or an array of strings/,
+      /'type' at properties\.a must be a string or a non-empty array of strings/,
     );
     // Found by an independent check: an unknown type name was sent on upper-cased, for Gemini to refuse.
     await assertBadRequest(
@@ -98,7 +98,7 @@ describe('a tool or output schema that is not JSON Schema, to a Gemini model: a 
       );
     assert.ok(err instanceof Anthropic.BadRequestError, String(err));
     assert.equal((err.error as { error: { type: string } }).error.type, 'invalid_request_error');
-    assert.match(err.message, /'type' at properties\.a must be a string or an array of strings/);
+    assert.match(err.message, /'type' at properties\.a must be a string or a non-empty array of strings/);
     const misspelt = await client.messages
       .create({
         model: 'gem-x',

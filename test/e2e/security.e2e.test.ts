@@ -28,6 +28,10 @@ const config = configWith({
     // Declares no capabilities: text chat only.
     { name: 'slow', deployments: [{ provider: 'slow', model: 'slow' }] },
     { name: 'slow-metered', deployments: [{ ...METERED, provider: 'slow' }] },
+    {
+      name: 'priced-embedding',
+      deployments: [{ provider: 'mock', model: 'mock-embedding', capabilities: ['embeddings'], price: { input: 1_000_000, output: 0 } }],
+    },
   ],
   security: {
     keys: [{ id: 'team-a', keyEnv: 'TEAM_A_KEY', models: ['mock-1'], rpm: 1000 }],
@@ -410,6 +414,11 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     await assert.rejects(
       a.client({ apiKey: body.key, maxRetries: 0 }).responses.create({ model: 'priced', input: 'hello', max_output_tokens: 100 }),
       (err: Error) => /lower max_output_tokens\.$/.test(err.message),
+    );
+    // Found by an independent re-check: an embeddings refusal said "lower max_tokens", a field it has not.
+    await assert.rejects(
+      a.client({ apiKey: body.key, maxRetries: 0 }).embeddings.create({ model: 'priced-embedding', input: 'hello there' }),
+      (err: Error) => /lower the number or length of the inputs\.$/.test(err.message),
     );
   });
 

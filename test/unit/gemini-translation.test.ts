@@ -322,9 +322,11 @@ describe('JSON Schema -> Gemini Schema', () => {
     [
       'a type that is a number',
       { type: 'object', properties: { a: { type: 5 } } },
-      /'type' at properties\.a must be a string or an array of strings/,
+      /'type' at properties\.a must be a string or a non-empty array of strings/,
     ],
-    ['a type list with a number in it', { type: ['string', 5] }, /'type' must be a string or an array of strings/],
+    ['a type list with a number in it', { type: ['string', 5] }, /'type' must be a string or a non-empty array of strings/],
+    // Found by an independent re-check: the meta-schema asks for one type at least.
+    ['an empty type list', { type: 'object', properties: { a: { type: [] } } }, /'type' at properties\.a must be a string or a non-empty/],
     ['a type that is an object', { type: { x: 1 } }, /'type' must be/],
     [
       'a type that names no JSON Schema type',

@@ -81,6 +81,8 @@ function allowModel(key: KeyRecord, requestedModel: string, plan: Plan): void {
 
 /** What a refusal tells the client to lower (Demand.levers): the fields of its own API. */
 function levers(request: FastifyRequest, body: { max_completion_tokens?: unknown } | undefined, choices: number): string {
+  // An embedding has no output to bound: its inputs are all it costs.
+  if (request.routeOptions.url === '/v1/embeddings') return 'the number or length of the inputs';
   const field =
     request.routeOptions.url === '/v1/responses'
       ? 'max_output_tokens'

@@ -194,8 +194,9 @@ function convert(node: JsonSchema, ctx: Context, place: Place | undefined): Sche
  * absent, as the translation always has. Members of a list of schemas are objects or booleans.
  */
 function checkShape(node: JsonSchema, ctx: Context, place: Place | undefined): void {
-  if (node.type != null && !isString(node.type) && !(Array.isArray(node.type) && node.type.every(isString)))
-    throw misshapen('type', 'a string or an array of strings', ctx, place);
+  // JSON Schema's meta-schema: a list of types has at least one.
+  if (node.type != null && !isString(node.type) && !(Array.isArray(node.type) && node.type.length && node.type.every(isString)))
+    throw misshapen('type', 'a string or a non-empty array of strings', ctx, place);
   const unknownType = node.type == null ? undefined : (Array.isArray(node.type) ? node.type : [node.type]).find((t) => !JSON_TYPES.has(t));
   if (unknownType !== undefined) throw misshapen('type', `${TYPE_NAMES} or an array of them, not '${String(unknownType)}'`, ctx, place);
   if (node.required != null && !(Array.isArray(node.required) && node.required.every(isString)))
