@@ -57,6 +57,7 @@ describe('Anthropic provider through the gateway (real @anthropic-ai/sdk, fake M
   const client = useVendorGateway('anthropic', upstream, KEY, 'claude', [
     ...MODELS.map((m) => model(m, { maxOutputTokens: 1234 })),
     model('claude-cache-write', { maxOutputTokens: 1234, price: { input: 3, cachedInput: 0.3, output: 15 } }),
+    model('claude-no-usage', { maxOutputTokens: 1234, price: { input: 3, output: 15 } }),
     ...STOP_REASONS.map(([r]) => model(`claude-stop-${r}`)),
     ...ERRORS.map(([t]) => model(`claude-error-${t}`)),
     { name: 'claude-default-max', deployments: [{ provider: 'main', model: 'claude-echo' }] },
@@ -100,6 +101,23 @@ describe('Anthropic provider through the gateway (real @anthropic-ai/sdk, fake M
     overloaded: /Overloaded/,
     partial: 'echo',
   };
+
+  // Found by an independent re-check: a stream whose message_start had no usage killed the gateway (a TypeError
+  // thrown while it was billed, in the response's close listener), and such a JSON answer was a 500.
+  it('an answer without usage is served and billed as estimated, streamed or not, and the gateway lives on', async () => {
+    const ask = { model: 'claude-no-usage', messages: [{ role: 'user' as const, content: 'no usage please' }] };
+    const { data, response } = await client().chat.completions.create(ask).withResponse();
+    assert.equal(data.choices[0].message.content, 'echo: no usage please');
+    assert.match(response.headers.get('x-gateway-cost-usd') ?? '', /; estimated$/);
+    let text = '';
+    const stream = await client().chat.completions.create({ ...ask, stream: true, stream_options: { include_usage: true } });
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    assert.equal(text, 'echo: no usage please');
+    // Alive, and so still answering.
+    const again = await client().chat.completions.create({ ...ask, stream: true });
+    for await (const _ of again);
+    assert.equal((await client().chat.completions.create(ask)).choices[0].message.content, 'echo: no usage please');
+  });
 
   it('prices cache writes at Anthropic`s rates (1.25x input, 2x for the 1-hour cache) and reports them as cache_write_tokens', async () => {
     // Found by an independent check: cache writes were billed as plain input.

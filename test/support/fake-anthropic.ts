@@ -295,7 +295,8 @@ function messageJson(model: string, message: FakeMessage) {
     stop_details: message.stop_details ?? null,
     container: null,
     diagnostics: null,
-    usage: message.usage ?? ANTHROPIC_USAGE,
+    // claude-no-usage: a compatible server's answer without usage (found by an independent re-check to crash the gateway).
+    ...(model !== 'claude-no-usage' && { usage: message.usage ?? ANTHROPIC_USAGE }),
   };
 }
 
@@ -308,9 +309,8 @@ async function stream(res: ServerResponse, model: string, message: FakeMessage):
       `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })}\n\n`,
     );
   const usage: Record<string, unknown> = message.usage ?? ANTHROPIC_USAGE;
-  send('message_start', {
-    message: { ...messageJson(model, message), content: [], stop_reason: null, stop_details: null, usage: { ...usage, output_tokens: 1 } },
-  });
+  const started = { ...messageJson(model, message), content: [], stop_reason: null, stop_details: null };
+  send('message_start', { message: model === 'claude-no-usage' ? started : { ...started, usage: { ...usage, output_tokens: 1 } } });
   send('ping', {});
   if (model === 'claude-overloaded-after-start')
     return void res.end(
@@ -349,17 +349,20 @@ async function stream(res: ServerResponse, model: string, message: FakeMessage):
     }
     send('content_block_stop', { index });
   }
-  send('message_delta', {
-    delta: { stop_reason: message.stop_reason, stop_sequence: null, stop_details: message.stop_details ?? null, container: null },
-    usage: {
-      output_tokens: usage.output_tokens,
-      output_tokens_details: usage.output_tokens_details,
-      input_tokens: null,
-      cache_read_input_tokens: null,
-      cache_creation_input_tokens: null,
-      server_tool_use: usage.server_tool_use ?? null,
-    },
-  });
+  const delta = { stop_reason: message.stop_reason, stop_sequence: null, stop_details: message.stop_details ?? null, container: null };
+  if (model === 'claude-no-usage') send('message_delta', { delta });
+  else
+    send('message_delta', {
+      delta,
+      usage: {
+        output_tokens: usage.output_tokens,
+        output_tokens_details: usage.output_tokens_details,
+        input_tokens: null,
+        cache_read_input_tokens: null,
+        cache_creation_input_tokens: null,
+        server_tool_use: usage.server_tool_use ?? null,
+      },
+    });
   send('message_stop', {});
   if (model !== 'claude-neverclose') res.end();
 }

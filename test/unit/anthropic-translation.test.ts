@@ -456,7 +456,7 @@ describe('Anthropic response', () => {
     });
     const sent = JSON.parse(completionJson('m', 'x', [], kept)).usage;
     assert.deepEqual(sent, { ...usageOf(4, 2, 0, 0), prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 3 } });
-    assert.deepEqual(JSON.parse(new ChunkFrames('m', 'x', true).usage(kept).slice(6)).usage, sent);
+    assert.deepEqual(JSON.parse(new ChunkFrames('m', 'x', true).usage(kept!).slice(6)).usage, sent);
   });
 
   it('a message becomes a choice: text, tool calls, thinking (exposed only on request), refusal', () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ANONYMOUS_KEY_ID } from '@gateway/config';
 import { type GenAiOperation, type MetricsService, requestTrace, type TracingService } from '@gateway/metrics';
@@ -12,6 +13,8 @@ import { bill } from './accounting';
 import type { BodyRedactor } from './body-redaction';
 import { type RequestState, requestState, tenantOf } from './request-state';
 import { sendError } from './send-error';
+
+const logger = new Logger('Requests');
 
 /** Client-supplied request ids are kept when they are short and plain; otherwise we make one. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -76,7 +79,13 @@ export function installRequestHooks(fastify: FastifyInstance, deps: AccessDeps):
       if (counted) deps.metrics.inflightRequests.dec();
       pipeline.inFlight--;
       pipeline.waiting.shift()?.();
-      record(request, reply, deps);
+      // A listener that throws takes the process down: bookkeeping of one request must not (an odd
+      // upstream answer once did, billed at close).
+      try {
+        record(request, reply, deps);
+      } catch (err) {
+        logger.error({ err, route: request.routeOptions?.url }, 'unexpected error while recording a request');
+      }
     });
     if (hopsOf(request.headers) >= MAX_HOPS) return sendError(reply, loopDetected());
     if (pipeline.inFlight === 1) return done();

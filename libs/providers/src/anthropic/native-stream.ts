@@ -17,7 +17,6 @@ const HEAD_BYTES = 64 * 1024;
 const STOP_END = Buffer.from('{"type":"message_stop"}\n\n');
 const STOP = Buffer.from('message_stop');
 const DATA_LINE = /^data:/m;
-const NO_USAGE: AnthropicUsage = { input_tokens: 0, output_tokens: 0 };
 
 /**
  * Anthropic's event stream as it came, for a client of the Messages API (the request was
@@ -90,13 +89,13 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
   soFar() {
     if (!this.started) return undefined;
     const delta = lastDeltaUsage(tailText(this.tail));
-    return { usage: usageFrom(this.usageWith(delta)), outputCounted: delta !== undefined };
+    const usage = usageFrom(this.usageWith(delta));
+    return usage && { usage, outputCounted: delta !== undefined };
   }
 
-  /** message_start's usage, with a message_delta's output counts (they are cumulative). */
-  private usageWith(delta: Anthropic.MessageDeltaUsage | undefined): AnthropicUsage {
-    const started = this.started ?? NO_USAGE;
-    return delta ? mergeUsage(started, delta) : started;
+  /** message_start's usage, with a message_delta's output counts (they are cumulative); none without message_start's. */
+  private usageWith(delta: Anthropic.MessageDeltaUsage | undefined): AnthropicUsage | undefined {
+    return mergeUsage(this.started, delta);
   }
 
   fail(err: unknown): never {

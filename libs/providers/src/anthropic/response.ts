@@ -33,8 +33,11 @@ export type AnthropicUsage = Pick<Anthropic.Usage, 'input_tokens' | 'output_toke
  * each differently (costOf), its 1-hour cache writes dearer still: those, and the web
  * searches Anthropic ran (server tools, which only native requests carry), are kept for
  * the price only when there were some; OpenAI's usage has no field for them (clientUsage).
+ * None when the answer has none.
  */
-export function usageFrom(usage: AnthropicUsage): CompletionUsage {
+export function usageFrom(usage: AnthropicUsage | undefined): CompletionUsage | undefined {
+  // An answer without usage (a compatible server's, a proxy's) is billed as estimated, as any other.
+  if (typeof usage !== 'object' || usage === null) return undefined;
   const cached = usage.cache_read_input_tokens ?? 0;
   const writes = usage.cache_creation_input_tokens ?? 0;
   const counts = usageOf(

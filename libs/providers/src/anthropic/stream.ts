@@ -37,7 +37,7 @@ export function translateEvents(options: StreamOptions): Translate<Event> {
 
 class EventFrames implements StreamSteps<Event, string>, RunningUsage {
   private frames: ChunkFrames | undefined;
-  private usage: AnthropicUsage = { input_tokens: 0, output_tokens: 0 };
+  private usage: AnthropicUsage | undefined;
   /** A message_delta came: `usage` counts the output so far, not message_start's placeholder. */
   private outputCounted = false;
   private finish: FinishReason = 'stop';
@@ -144,7 +144,8 @@ class EventFrames implements StreamSteps<Event, string>, RunningUsage {
   }
 
   soFar() {
-    return this.frames && { usage: usageFrom(this.usage), outputCounted: this.outputCounted };
+    const usage = this.frames && usageFrom(this.usage);
+    return usage && { usage, outputCounted: this.outputCounted };
   }
 
   end(): readonly string[] {
@@ -153,13 +154,17 @@ class EventFrames implements StreamSteps<Event, string>, RunningUsage {
     this.options.keep?.(this.firstCallId, this.thinking);
     const usage = (this.stream.usage = usageFrom(this.usage));
     return this.withRole(
-      this.options.includeUsage ? [frames.finish(this.finish), frames.usage(usage), DONE_FRAME] : [frames.finish(this.finish), DONE_FRAME],
+      this.options.includeUsage && usage
+        ? [frames.finish(this.finish), frames.usage(usage), DONE_FRAME]
+        : [frames.finish(this.finish), DONE_FRAME],
     );
   }
 }
 
 /** message_delta usage is cumulative; its null fields mean "unchanged since message_start". */
-export function mergeUsage(usage: AnthropicUsage, delta: Anthropic.MessageDeltaUsage): AnthropicUsage {
+export function mergeUsage(usage: AnthropicUsage | undefined, delta: Anthropic.MessageDeltaUsage | undefined): AnthropicUsage | undefined {
+  // Without message_start's usage the input is unknown: the whole usage is then estimated.
+  if (typeof usage !== 'object' || usage === null || typeof delta !== 'object' || delta === null) return usage ?? undefined;
   const merged = { ...usage } as Record<string, unknown>;
   for (const [key, value] of Object.entries(delta)) if (value != null) merged[key] = value;
   return merged as AnthropicUsage;
