@@ -651,13 +651,14 @@ describe('Anthropic message threads in process (no Redis), within maxMemoryMb', 
     assert.match(await (await fetch(`${gw.opsUrl}/metrics`)).text(), /gateway_message_threads_evicted_total 1/);
   });
 
-  // Found by independent checks: the store's bound counted JSON characters, so a create of 600,000 '’'
-  // (1.2 MB as V8 keeps it) was served and kept by a 1 MB store.
-  it('a turn is measured as V8 keeps it against maxMemoryMb', async () => {
-    const tooBig = await refused(turn('\u2019'.repeat(600_000), { type: 'create' }));
-    assert.equal(tooBig.status, 413);
-    assert.equal(tooBig.code, 'thread_too_large');
-    assert.match(tooBig.message, /\d+ bytes of memory.*maxMemoryMb/);
+  // Found by independent checks: the store's bound counted JSON characters, so a thread of 400,000 '’' and their
+  // echo (1.6 MB as V8 keeps them) was kept by a 1 MB store.
+  it('a thread is measured as V8 keeps it against maxMemoryMb: one too large is not kept, and its continue says so', async () => {
+    const created = await turn('\u2019'.repeat(400_000), { type: 'create' });
+    const refusal = await refused(turn('and then?', { type: 'continue', previous_message_id: created.id }));
+    assert.equal(refusal.status, 413);
+    assert.equal(refusal.code, 'thread_too_large');
+    assert.match(refusal.message, /was not kept.*maxMemoryMb/);
   });
 
   // Found by an independent re-check: an empty `anthropic-beta:` was a 400 ("must be a comma-separated

@@ -396,6 +396,30 @@ describe('requests refused before a route runs', () => {
       assert.equal(await count(), before + 1);
     });
   }
+
+  // Found by an independent re-check: a body that broke after its route began was logged and counted twice,
+  // as "unmatched" 400 and as the route's own line.
+  it('a request whose body breaks after its route began is logged and counted once', async () => {
+    const total = async () =>
+      (await (await fetch(`${gateway.opsUrl}/metrics`)).text())
+        .split('\n')
+        .filter((l) => l.startsWith('gateway_requests_total{'))
+        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    const before = await total();
+    // The scrapes above have lines of their own: only this request's route, or "unmatched", are counted.
+    const where = (l: Record<string, unknown>) => l.route === '/v1/chat/completions' || l.route === 'unmatched';
+    const linesBefore = (await gateway.logged('request', { where, count: 0 })).length;
+    const connection = new RawConnection(gateway.url);
+    connection.write(
+      'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
+    );
+    connection.write('5\r\n{"a":\r\nZZZ\r\n');
+    await connection.untilClosed();
+    await gateway.logged('request', { where, count: linesBefore + 1 });
+    await new Promise((r) => setTimeout(r, 400)); // a second line would be written by now (batches go every 200 ms)
+    assert.equal((await gateway.logged('request', { where, count: 0 })).length, linesBefore + 1);
+    assert.equal(await total(), before + 1);
+  });
 });
 
 // Found by an independent check: the dashboard's request panels charted the kubelet's probes and

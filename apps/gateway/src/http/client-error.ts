@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '@gateway/providers';
 import { errorShape } from './error-shapes';
+import { answering } from './request-hooks';
 import { requestState } from './request-state';
 import { sendError } from './send-error';
 
@@ -35,7 +36,8 @@ export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoExcep
   const packet = (err as { rawPacket?: Buffer }).rawPacket;
   const received = packet && receivedRequest(packet);
   const status = writeToSocket(socket, error, received);
-  if (status !== undefined) this.recordRefusal({ method: received?.method, status, error: error.code! });
+  // A request whose route had begun (its body broke, or timed out) has a line and a count of its own.
+  if (status !== undefined && !answering(socket)) this.recordRefusal({ method: received?.method, status, error: error.code! });
 }
 
 /** What the parser had received of the request: enough to tell its protocol (errorShape), never echoed; and its method, for the access log. */

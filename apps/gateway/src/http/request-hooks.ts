@@ -34,6 +34,11 @@ export const MAX_PIPELINED = 16;
 const PIPELINE = Symbol('pipeline');
 type PipelinedSocket = Socket & { [PIPELINE]?: { inFlight: number; waiting: (() => void)[] } };
 
+/** Whether a request on `socket` is still being answered: its own access line and count are to come. */
+export function answering(socket: Socket): boolean {
+  return ((socket as PipelinedSocket)[PIPELINE]?.inFlight ?? 0) > 0;
+}
+
 /**
  * Probes and scrapes: logged at debug so they do not drown the access log, not counted in flight
  * (a scrape would read itself, and an idle gateway never show 0), and kept out of the request

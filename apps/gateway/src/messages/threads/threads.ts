@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { GatewayConfig } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
-import { heldBytes } from '../../stores/held-bytes';
 import { DetailedError } from '../errors';
 import type { AnthropicBlock, MessagesRequest } from '../wire';
 import type { ThreadReply } from './assemble';
@@ -60,7 +59,7 @@ export class MessageThreads {
     refuseWithoutBeta(beta);
     const { thread: _thread, ...request } = body;
     if (thread.type === 'create') {
-      this.refuseOverCapacity(heldBytes(JSON.stringify(request)));
+      this.refuseOverCapacity(JSON.stringify(request).length);
       return this.opened(tenant, request, withoutThreadsBeta(beta));
     }
     const previousId = thread.previous_message_id;
@@ -122,7 +121,7 @@ export class MessageThreads {
    */
   private refuseOverLimit(whole: MessagesRequest): void {
     const json = JSON.stringify(whole);
-    this.refuseOverCapacity(heldBytes(json));
+    this.refuseOverCapacity(json.length);
     const bytes = Buffer.byteLength(json);
     if (bytes <= this.bodyLimitBytes) return;
     throw new DetailedError(
@@ -137,15 +136,17 @@ export class MessageThreads {
   /**
    * The in-process store (no Redis) holds at most `maxMemoryMb` of threads: a turn whose request alone
    * is larger could not be kept, and its client would find its thread gone at the next continue with
-   * nothing saying why. Refused before it runs (its answer can still make the thread too large; that
-   * answer's id then says so: tooLargeToKeep).
+   * nothing saying why. Refused before it runs when even at a byte a character (`chars`, the least its
+   * JSON takes) it would not fit; otherwise the store's own count decides after the answer (a thread it
+   * cannot hold is not kept, and that answer's id says so: tooLargeToKeep). Counted at two bytes a
+   * character here, one emoji anywhere refused what the store, keeping turns apart, would hold.
    */
-  private refuseOverCapacity(bytes: number): void {
+  private refuseOverCapacity(chars: number): void {
     const capacity = this.store.capacity;
-    if (capacity === undefined || bytes <= capacity) return;
+    if (capacity === undefined || chars <= capacity) return;
     throw new DetailedError(
       413,
-      `This thread's conversation takes ${bytes} bytes of memory, more than the gateway's thread store holds (${capacity} bytes, messages.threads.maxMemoryMb): ` +
+      `This thread's conversation takes at least ${chars} bytes of memory, more than the gateway's thread store holds (${capacity} bytes, messages.threads.maxMemoryMb): ` +
         'it could not be kept for the next turn. Shorten the conversation, or send it without thread.',
       { error_code: 'thread_too_large' },
       'messages',
