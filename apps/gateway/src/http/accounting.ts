@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { costOf, type UsageCounts } from '@gateway/metrics';
-import type { CompletionUsage } from '@gateway/providers';
+import { answerChars, type CompletionUsage } from '@gateway/providers';
 import type { Bill, RequestState } from './request-state';
 
 /** Characters of output (text, tool-call arguments) per generated token, for the rough estimate below. */
@@ -47,7 +47,7 @@ function estimatedUsage(state: RequestState, prompt: CompletionUsage | undefined
 
 function estimatedCompletion(state: RequestState): number {
   if (state.embeddings) return 0;
-  const chars = state.stream ? (state.streamed?.chars ?? 0) : (state.answerChars ?? 0);
+  const chars = state.stream ? (state.streamed?.chars ?? 0) : state.answer ? answerChars(state.answer.body, state.answer.native) : 0;
   return Math.ceil(chars / CHARS_PER_TOKEN);
 }
 

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { ANONYMOUS_KEY_ID, type Price } from '@gateway/config';
 import { type AttemptTiming, incomingTrace, type TraceContext, traceHeaders, type UsageCounts } from '@gateway/metrics';
-import { type CompletionUsage, nextHop, type RunningUsage } from '@gateway/providers';
+import { type CompletionUsage, type JsonResult, nextHop, type RunningUsage } from '@gateway/providers';
 import type { Deployment, PrimedStream } from '@gateway/router';
 import type { Reservation } from '@gateway/security';
 
@@ -63,11 +63,11 @@ export interface RequestState {
   /** An embeddings request: it generates no completion tokens, whatever its answer's size. */
   embeddings?: boolean;
   /**
-   * The characters of output (answerChars: text, tool-call arguments, refusals) of a JSON answer as
-   * the upstream gave it, for completion usage it did not report: not what a codec made of it, nor
-   * its envelope, so the same output is estimated the same whichever API the client speaks, streamed or not.
+   * A JSON answer as the upstream gave it, for completion usage it did not report: its characters of
+   * output (answerChars: text, tool-call arguments, refusals) are counted only then, not what a codec made
+   * of it, nor its envelope, so the same output is estimated the same whichever API the client speaks, streamed or not.
    */
-  answerChars?: number;
+  answer?: JsonResult;
   /** The same of a stream as the router reads it (PrimedStream.produced, growing as chunks come). */
   streamed?: PrimedStream['produced'];
   /** Streams: time from request received to the first byte sent. */

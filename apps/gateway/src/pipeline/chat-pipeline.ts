@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CACHE_HEADERS, CacheService, parseControls, replayAsStream } from '@gateway/cache';
 import {
-  answerChars,
   answeredModel,
   type ChatCompletionCreateParams,
   GatewayError,
@@ -113,7 +112,7 @@ export class ChatPipeline {
       this.executor.run(plan, signal, 'total', (d, s, t) => d.provider.chat(body, ctx(d, s, t)), state.timeline),
     );
     if (state.trace) state.responseModel = answeredModel(run.result.body);
-    state.answerChars = answerChars(run.result.body, run.result.native);
+    state.answer = run.result;
     if (cached && !run.result.native) void this.cache.store(cached, run.result.body, run.result.usage, billed);
     else if (cached) this.cache.release(cached, 'unshareable');
     return { stream: false, result: run.result };
