@@ -151,12 +151,15 @@ describe('admin API bodies and budget changes, two processes on one Redis', { sk
     assert.deepEqual((await admin(a, 'GET', `/${key.id}`)).body, before);
   });
 
-  it('models entries must name a served model, alias or prefix; limits must be safe integers; budget must be an object', async () => {
+  it('models entries must name a served model, alias or prefix, each once; limits must be safe integers; budget must be an object', async () => {
     const { body: key } = await admin(a, 'POST', '', { name: 'checks' });
     const cases: [string, string, object | string, string, RegExp][] = [
       ['POST', '', { models: ['metered', 'nope-model'] }, 'models[1]', /unknown model "nope-model"/],
       ['PATCH', `/${key.id}`, { models: [''] }, 'models[0]', /unknown model ""/],
       ['POST', '', { models: ['gpt-*'] }, 'models[0]', /no model matches "gpt-\*"/],
+      // Found by an independent check: stored as sent, twice.
+      ['POST', '', { models: ['metered', 'meter*', 'metered'] }, 'models[2]', /"metered" is listed twice \(also models\[0\]\)/],
+      ['PATCH', `/${key.id}`, { models: ['meter*', 'meter*'] }, 'models[1]', /"meter\*" is listed twice/],
       ['POST', '', '{"rpm":9007199254740993}', 'rpm', /must not be greater than 9007199254740991/],
       ['PATCH', `/${key.id}`, '{"tpm":1e308}', 'tpm', /must not be greater than 9007199254740991/],
       ['POST', '', { budget: [] }, 'budget', /must be an object .*got an array/],
@@ -171,6 +174,9 @@ describe('admin API bodies and budget changes, two processes on one Redis', { sk
     for (const models of [['metered', 'metered-alias'], ['meter*'], ['*']]) {
       assert.equal((await admin(b, 'PATCH', `/${key.id}`, { models })).status, 200, JSON.stringify(models));
     }
+    // A budget without a period is monthly, as in config (README, Admin API).
+    const created = await admin(a, 'POST', '', { budget: { usd: 1 } });
+    assert.deepEqual([created.status, created.body.budget], [201, { usd: 1, period: 'monthly' }]);
   });
 
   it("a budget set on a key that just spent elsewhere counts that spend on every replica from the PATCH's answer", async () => {

@@ -518,6 +518,20 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     assert.equal((await admin(b, 'GET', `/${created.body.id}`)).body.revoked, undefined, 'the read key changed nothing');
   });
 
+  // Found by an independent check: 30 revoked keys on /v1 locked the master key out of the admin API from that address.
+  it('failed /v1 authentications count apart from the admin API: past the limit /v1 says 429, the admin API still answers the master key', async () => {
+    let res: Response | undefined;
+    for (let i = 0; i < IP_FAILURES + 5 && res?.status !== 429; i++) res = await chat(i % 2 ? a : b, `gw-wrong-key-${i}`);
+    assert.equal(res!.status, 429);
+    assert.equal(res!.headers.get('x-ratelimit-limit-auth-failures'), String(IP_FAILURES));
+    for (const gateway of [a, b]) {
+      assert.equal((await chat(gateway, 'gw-wrong-key')).status, 429, 'the count is shared through Redis');
+      assert.equal((await admin(gateway, 'GET', '')).status, 200, 'the master key works from that address');
+      const wrong = await fetch(`${gateway.opsUrl}/admin/keys`, { headers: { authorization: 'Bearer wrong-master-key' } });
+      assert.equal(wrong.status, 401, "the admin API's own count is untouched");
+    }
+  });
+
   // Last: blocks this address on the admin API for a minute.
   it('failed admin authentications count per address: 429 with Retry-After, then even the master key waits', async () => {
     let res: Response | undefined;
@@ -533,9 +547,10 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     assert.equal(res!.headers.get('x-ratelimit-remaining-auth-failures'), '0');
     assert.equal((await admin(b, 'GET', '')).status, 429, 'a blocked address learns nothing from a right guess');
     // The count is shared through Redis: the other process refuses the next failure at once.
-    const other = await chat(a, 'gw-wrong-key');
+    const other = await fetch(`${a.opsUrl}/admin/keys`, { headers: { authorization: 'Bearer wrong-master-key' } });
     assert.equal(other.status, 429);
     assert.equal(other.headers.get('x-ratelimit-limit-auth-failures'), String(IP_FAILURES));
+    assert.equal((await admin(a, 'GET', '')).status, 429, 'blocked on both processes');
     // /v1 keys from the same address still work (no NAT lock-out on the public API).
     assert.equal((await chat(a, 'team-a-secret-key-value')).status, 200);
   });

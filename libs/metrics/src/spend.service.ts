@@ -35,7 +35,7 @@ export function utcDay(at: Date = new Date()): string {
 export class SpendService {
   constructor(private readonly redis: RedisService) {}
 
-  /** Spend of one key in a day or month, by model plus `_total`; empty without Redis. */
+  /** Spend of one key in a day or month, by model plus `_total`; empty without Redis (the in-process store keeps it then: LimitsService.spendByModel). */
   async byModel(keyId: string, period: string): Promise<Record<string, number>> {
     const client = this.redis.client;
     if (!client) return {};

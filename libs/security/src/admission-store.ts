@@ -3,7 +3,7 @@ import { isReplyError, type RedisClient, sendsNow } from '@gateway/redis';
 import { SPEND_RETENTION_SECONDS, spendKey, utcDay } from '@gateway/metrics';
 import { limitKeys } from './limit-keys';
 import { LIMIT_LUA } from './limit-lua';
-import type { SpendLedger } from './spend-ledger';
+import { SpendLedger } from './spend-ledger';
 import { MemoryWindowCounter } from './window-counter';
 
 /** What one request asks of its key's limits; a limit left undefined is not checked. */
@@ -410,10 +410,13 @@ export class RedisAdmissionStore implements AdmissionStore {
 
 /** The same semantics in one process, for a gateway without Redis. */
 export class MemoryAdmissionStore implements AdmissionStore {
-  private readonly spent = new Map<string, number>();
   private readonly holds = new Map<string, number>();
 
-  constructor(private readonly windows: MemoryWindowCounter) {}
+  /** `spend`: the spend itself (no Redis holds it), read by the budgets here and by the usage report. */
+  constructor(
+    private readonly windows: MemoryWindowCounter,
+    readonly spend = new SpendLedger(),
+  ) {}
 
   async admit(input: AdmitInput): Promise<AdmitOutcome> {
     const keys = limitKeys(input.keyId);
@@ -435,7 +438,7 @@ export class MemoryAdmissionStore implements AdmissionStore {
     let held = 0;
     const b = input.budget;
     if (b) {
-      spent = this.spent.get(spendKey(input.keyId, b.period)) ?? 0;
+      spent = this.spend.totalOf(input.keyId, b.period);
       held = this.holds.get(keys.held) ?? 0;
       if (spent + held + b.reserveUsd > b.usd) return outcome('budget', spent, held);
       held += b.reserveUsd;
@@ -456,13 +459,7 @@ export class MemoryAdmissionStore implements AdmissionStore {
       if (input.tokenDelta) tpm.used = Math.max(0, tpm.used + input.tokenDelta);
       if (input.tokens) tpm.inFlight = Math.max(0, tpm.inFlight - input.tokens);
     }
-    if (input.spend && input.spend.usd > 0) {
-      const day = utcDay();
-      for (const period of [day, day.slice(0, 7)]) {
-        const key = spendKey(input.keyId, period);
-        this.spent.set(key, (this.spent.get(key) ?? 0) + input.spend.usd);
-      }
-    }
+    if (input.spend) this.spend.record(input.keyId, utcDay(), input.spend.model, input.spend.usd);
     if (input.hold) this.holds.set(keys.held, Math.max(0, (this.holds.get(keys.held) ?? 0) - input.hold.usd));
   }
 }

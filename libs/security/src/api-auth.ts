@@ -61,7 +61,7 @@ export class ApiAuth {
   }
 
   private async reject(request: FastifyRequest, code: string, message: string): Promise<never> {
-    await this.limits.failedAuth(request.ip);
+    await this.limits.failedAuth(request.ip, 'v1');
     throw new GatewayError(401, message, 'invalid_request_error', code);
   }
 }

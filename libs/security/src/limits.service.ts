@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { type BudgetPeriod, GatewayConfig } from '@gateway/config';
-import { MetricsService, utcDay } from '@gateway/metrics';
+import { MetricsService, SpendService, utcDay } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import { type RedisClient, RedisService } from '@gateway/redis';
 import { type AdmissionStore, type AdmitOutcome, type LeaseTicket, MemoryAdmissionStore, RedisAdmissionStore } from './admission-store';
 import type { KeyRecord } from './key-record';
 import { LeasedAdmissionStore } from './lease-store';
+import { KnownSpend } from './known-spend';
 import { SpendLedger } from './spend-ledger';
 import { SpendRecovery } from './spend-recovery';
 import { OPENAI_RATE_HEADERS, type RateHeaderDialect, rateHeaders, utcSecond } from './rate-headers';
@@ -39,6 +40,9 @@ const FLUSH_POLL_MS = 5;
 const MAX_BLOCKED_IPS = 10_000;
 
 export type LimitKind = 'rpm' | 'tpm' | 'budget' | 'ip';
+
+/** Where an authentication failed: each counts its failures per IP apart (see failedAuth). */
+export type AuthPlane = 'v1' | 'admin';
 
 /** What a request holds against its key until it ends (see settle). */
 export interface Reservation {
@@ -106,11 +110,16 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
   /** Addresses over the failed-authentication limit, until their window ends. */
   private readonly blockedIps = new Map<string, number>();
   private flushSubscriber: RedisClient | undefined;
+  /** Without Redis: the spend itself, kept by the in-process store. */
+  private readonly inProcessSpend: SpendLedger | undefined;
+  /** Each budgeted key's spend as this replica knows it, for a Redis outage (see KnownSpend). */
+  private readonly knownSpend = new KnownSpend();
 
   constructor(
     private readonly config: GatewayConfig,
     private readonly redis: RedisService,
     private readonly metrics: MetricsService,
+    private readonly spend: SpendService,
   ) {
     this.holdLapse = holdLapseMs(config);
     if (redis.client) {
@@ -132,8 +141,15 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     } else {
       const windows = new MemoryWindowCounter();
       this.counter = windows;
-      this.store = new MemoryAdmissionStore(windows);
+      const store = new MemoryAdmissionStore(windows);
+      this.inProcessSpend = store.spend;
+      this.store = store;
     }
+  }
+
+  /** Spend of one key in a day or month, by model plus `_total`: the figures its budget is checked against. */
+  async spendByModel(keyId: string, period: string): Promise<Record<string, number>> {
+    return this.inProcessSpend ? this.inProcessSpend.byModel(keyId, period) : this.spend.byModel(keyId, period);
   }
 
   /**
@@ -172,6 +188,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     if (rpm === undefined && tpm === undefined && !budget) return { reservation, headers: {} };
     const now = Date.now();
     const hold = budget && { member: `${this.holdPrefix}-${++this.holdSeq}:${demand.usd}`, usd: demand.usd };
+    const period = budget && periodOf(budget.period);
     let outcome: AdmitOutcome;
     try {
       outcome = await this.store.admit({
@@ -182,7 +199,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
         tokens: demand.tokens,
         budget: budget && {
           usd: budget.usd,
-          period: periodOf(budget.period),
+          period: period!,
           reserveUsd: demand.usd,
           member: hold!.member,
           now,
@@ -194,9 +211,14 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
       if (rpm !== undefined) this.unavailable('rpm');
       if (tpm !== undefined) this.unavailable('tpm');
       if (budget) this.unavailable('budget');
+      // What this replica knows is over budget stays refused, failing open or closed: the spend it
+      // knows is a lower bound of the key's (holds of requests in flight unknown, taken as none).
+      const knownUsd = budget ? this.knownSpend.of(key.id, period!) : 0;
+      if (budget && knownUsd + demand.usd > budget.usd) throw this.overBudget(budget, demand, { spentUsd: knownUsd, heldUsd: 0 }, {}, now);
       if (closed) throw storeUnavailable();
       return { reservation, headers: {} };
     }
+    if (budget) this.knownSpend.reported(key.id, period!, outcome.spentUsd);
     const headers: Record<string, string> = {};
     // Refused by TPM while settled use leaves room for this request: requests in flight (and other
     // replicas' leases) hold the rest, which comes back as they settle, not only at the window's end.
@@ -237,6 +259,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
   settle(reservation: Reservation, usage: Usage | undefined): void {
     if (!usage && reservation.tokens === undefined && !reservation.hold) return;
     const tokenDelta = reservation.tokens !== undefined ? (usage?.tokens ?? 0) - reservation.tokens : undefined;
+    if (usage) this.knownSpend.spent(reservation.keyId, usage.usd);
     this.store
       .settle({
         keyId: reservation.keyId,
@@ -299,11 +322,11 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   /**
-   * 429 when `ip` is blocked for failing authentication too often, before any key
+   * 429 when `ip` is blocked for failing admin authentication too often, before any key
    * is checked, so a blocked address learns nothing from its guesses. The admin API
    * uses it (operators only); /v1 does not, so one client's bad key cannot lock out
    * every client behind the same NAT. Blocks are known in process (no Redis call),
-   * learnt by each replica at its first failure past the limit.
+   * learnt by each replica at its first admin failure past the limit.
    */
   checkBlocked(ip: string): void {
     const until = this.blockedIps.get(ip);
@@ -313,17 +336,22 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     this.blockedIps.delete(ip);
   }
 
-  /** Counts a failed authentication from `ip`; 429 (and a block) once the IP has failed too often. */
-  async failedAuth(ip: string): Promise<void> {
+  /**
+   * Counts a failed authentication from `ip` on `plane`; 429 once the IP has failed too often there
+   * (and on the admin API, a block). Each plane counts apart, to the same limit: failed /v1 keys
+   * (a client behind the operator's NAT or sidecar) must not lock the operator out of the admin API.
+   */
+  async failedAuth(ip: string, plane: AuthPlane): Promise<void> {
     const limit = this.config.security.ipFailuresPerMinute;
     if (!limit) return;
     let result;
     try {
-      result = await this.counter.add(`gateway:authfail:{${ip}}`, 1, limit, MINUTE);
+      result = await this.counter.add(`gateway:authfail:${plane}:{${ip}}`, 1, limit, MINUTE);
     } catch {
       return this.unavailable('ip');
     }
     if (result.ok) return;
+    if (plane === 'v1') throw this.ipLimited(result.used, result.resetMs);
     if (this.blockedIps.size >= MAX_BLOCKED_IPS) this.blockedIps.delete(this.blockedIps.keys().next().value!);
     this.blockedIps.set(ip, Date.now() + result.resetMs);
     throw this.ipLimited(result.used, result.resetMs);
@@ -343,7 +371,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
   private overBudget(
     budget: NonNullable<KeyRecord['budget']>,
     { usd: reserveUsd, webSearches, levers = 'max_tokens' }: Demand,
-    outcome: AdmitOutcome,
+    outcome: Pick<AdmitOutcome, 'spentUsd' | 'heldUsd'>,
     headers: Record<string, string>,
     now: number,
   ): GatewayError {

@@ -16,7 +16,7 @@ import {
 import type { ValidationError } from 'class-validator';
 import type { FastifyRequest } from 'fastify';
 import { GatewayConfig, servedModelNames } from '@gateway/config';
-import { SpendService, utcDay } from '@gateway/metrics';
+import { utcDay } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import type { KeyRecord } from '../key-record';
 import { KeyStore } from '../key-store.service';
@@ -74,7 +74,6 @@ export class AdminController {
   constructor(
     config: GatewayConfig,
     private readonly keys: KeyStore,
-    private readonly spend: SpendService,
     private readonly limits: LimitsService,
   ) {
     this.served = servedModelNames(config);
@@ -135,8 +134,8 @@ export class AdminController {
     const day = utcDay();
     const counters = limitKeys(id);
     const [today, month, rpm, tpm] = await Promise.all([
-      this.spend.byModel(id, day),
-      this.spend.byModel(id, day.slice(0, 7)),
+      this.limits.spendByModel(id, day),
+      this.limits.spendByModel(id, day.slice(0, 7)),
       this.limits.counter.peek(counters.rpm),
       this.limits.counter.peek(counters.tpm),
     ]);

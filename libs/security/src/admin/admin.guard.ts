@@ -22,8 +22,8 @@ export const adminActor = (request: FastifyRequest): string | undefined => actor
 /**
  * The admin API answers to `Authorization: Bearer <GATEWAY_MASTER_KEY>` or to an
  * admin key from `security.adminKeys`, compared in constant time; `read` keys may
- * only GET. Failures count toward the same per-IP limit as /v1, and a blocked
- * address is refused before any comparison, so keys cannot be guessed at speed.
+ * only GET. Failures count per IP toward `ipFailuresPerMinute` (apart from /v1's), and a
+ * blocked address is refused before any comparison, so keys cannot be guessed at speed.
  */
 @Injectable()
 export class AdminGuard implements CanActivate {
@@ -53,7 +53,7 @@ export class AdminGuard implements CanActivate {
     const matches = this.credentials.filter((c) => timingSafeEqual(presented, c.digest));
     const credential = matches[0];
     if (!credential) {
-      await this.limits.failedAuth(request.ip);
+      await this.limits.failedAuth(request.ip, 'admin');
       throw new GatewayError(401, 'The admin API needs the master key or an admin key.', 'invalid_request_error', 'invalid_api_key');
     }
     // Before the role check: the access line of a refused change names who tried it.

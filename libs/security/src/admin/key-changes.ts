@@ -63,11 +63,18 @@ export function checkRecord(record: KeyRecord, change: Partial<Record<KeyField, 
 
 /**
  * A `models` list names what the gateway serves, as config keys must: each entry a model name,
- * alias or virtual model of `served`, or a prefix (`gpt-*`) that matches one. 400 naming the first that does not.
+ * alias or virtual model of `served`, or a prefix (`gpt-*`) that matches one, and each once (an
+ * entry listed twice is a mistake, as an empty list is). 400 naming the first entry that fails.
  */
 export function checkModels(change: Partial<Record<KeyField, unknown>>, served: readonly string[]): void {
-  const unmatched = unmatchedModel((change.models as string[] | null | undefined) ?? [], served);
+  const models = (change.models as string[] | null | undefined) ?? [];
+  const unmatched = unmatchedModel(models, served);
   if (unmatched) throw invalid(`models[${unmatched.index}]`, unmatched.problem);
+  const first = new Map<string, number>();
+  for (const [index, entry] of models.entries()) {
+    if (first.has(entry)) throw invalid(`models[${index}]`, `"${entry}" is listed twice (also models[${first.get(entry)}])`);
+    first.set(entry, index);
+  }
 }
 
 /** Field by field, what changed, for the audit line: values only, never a secret (records hold none). */
