@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '@gateway/providers';
 import { errorShape } from './error-shapes';
-import { answering } from './request-hooks';
+import { answeredOnSocket, answering } from './request-hooks';
 import { requestState } from './request-state';
 import { sendError } from './send-error';
 
@@ -139,6 +139,7 @@ function writeToSocket(
   const status = shape.status(error);
   afterAnswersOwed(socket as HttpSocket, () => {
     if (!socket.writable || (socket as HttpSocket)._httpMessage?.headersSent) return void socket.destroy();
+    answeredOnSocket(socket, { status, error: error.code! });
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
