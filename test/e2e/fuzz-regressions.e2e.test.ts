@@ -423,6 +423,45 @@ describe('hostile-input findings (issue #18)', () => {
   });
 });
 
+// Found by an independent check: with auth on, `Expect: 100-continue` without a valid key got
+// `100 Continue` before its 401, inviting a body the gateway was about to refuse.
+describe('Expect: 100-continue with auth on', () => {
+  let gateway: GatewayProcess;
+  before(async () => {
+    gateway = await GatewayProcess.start(configWith({ security: { ipFailuresPerMinute: 0 } }), { env: { GATEWAY_MASTER_KEY: MASTER } });
+  });
+  after(() => gateway?.stop());
+
+  const chat = '{"model":"mock-1","messages":[{"role":"user","content":"hi"}]}';
+  const head = (auth: string) =>
+    `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${auth}Expect: 100-continue\r\nContent-Length: ${chat.length}\r\n\r\n`;
+
+  for (const [name, auth, code] of [
+    ['no key', '', 'missing_api_key'],
+    ['a wrong key', 'Authorization: Bearer not-a-key-0123456789\r\n', 'invalid_api_key'],
+    ['a wrong x-api-key', 'x-api-key: not-a-key-0123456789\r\n', 'invalid_api_key'],
+  ]) {
+    it(`${name}: the 401, without inviting the body`, async () => {
+      const connection = new RawConnection(gateway.url);
+      connection.write(head(auth));
+      const answer = await connection.until(/"code":"[a-z_]+"\}\}$/);
+      assert.deepEqual(connection.statuses(), [401], answer.slice(0, 300));
+      assert.match(answer, new RegExp(`"code":"${code}"`));
+      connection.close();
+    });
+  }
+
+  it('a valid key: invited, then served', async () => {
+    const connection = new RawConnection(gateway.url);
+    connection.write(head(`Authorization: Bearer ${MASTER}\r\n`));
+    await connection.until(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
+    connection.write(chat);
+    await connection.until(/"object":"chat\.completion"[^]*\}$/);
+    assert.deepEqual(connection.statuses(), [100, 200]);
+    connection.close();
+  });
+});
+
 describe('found by the fuzz: the admin API with Redis not answering', () => {
   let gateway: GatewayProcess;
   before(async () => {

@@ -397,29 +397,46 @@ describe('requests refused before a route runs', () => {
     });
   }
 
-  // Found by an independent re-check: a body that broke after its route began was logged and counted twice,
-  // as "unmatched" 400 and as the route's own line.
-  it('a request whose body breaks after its route began is logged and counted once', async () => {
-    const total = async () =>
-      (await (await fetch(`${gateway.opsUrl}/metrics`)).text())
-        .split('\n')
-        .filter((l) => l.startsWith('gateway_requests_total{'))
-        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-    const before = await total();
-    // The scrapes above have lines of their own: only this request's route, or "unmatched", are counted.
-    const where = (l: Record<string, unknown>) => l.route === '/v1/chat/completions' || l.route === 'unmatched';
-    const linesBefore = (await gateway.logged('request', { where, count: 0 })).length;
-    const connection = new RawConnection(gateway.url);
-    connection.write(
-      'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
-    );
-    connection.write('5\r\n{"a":\r\nZZZ\r\n');
-    await connection.untilClosed();
-    await gateway.logged('request', { where, count: linesBefore + 1 });
-    await new Promise((r) => setTimeout(r, 400)); // a second line would be written by now (batches go every 200 ms)
-    assert.equal((await gateway.logged('request', { where, count: 0 })).length, linesBefore + 1);
-    assert.equal(await total(), before + 1);
-  });
+  // Found by independent re-checks: a body that broke after its route began was logged and counted twice,
+  // as "unmatched" 400 and as the route's own line; then once, but as a 499 while the client got a 400.
+  const BROKEN_BODIES: [name: string, head: string, body: string, halfClose: boolean][] = [
+    ['invalid chunked framing', 'Transfer-Encoding: chunked', '5\r\n{"a":\r\nZZZ\r\n', false],
+    ['fewer bytes than its Content-Length, then a half-close', 'Content-Length: 100', '{"model":', true],
+  ];
+  for (const [name, head, body, halfClose] of BROKEN_BODIES) {
+    it(`a request whose body breaks after its route began is logged and counted once, with the status it got: ${name}`, async () => {
+      const counts = async () => {
+        const samples = (await (await fetch(`${gateway.opsUrl}/metrics`)).text())
+          .split('\n')
+          .filter((l) => l.startsWith('gateway_requests_total{'));
+        const sum = (lines: string[]) => lines.reduce((total, l) => total + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+        return {
+          all: sum(samples),
+          routeAt400: sum(samples.filter((l) => l.includes('route="/v1/chat/completions"') && l.includes('status="400"'))),
+        };
+      };
+      const before = await counts();
+      // The scrapes above have lines of their own: only this request's route, or "unmatched", are counted.
+      const where = (l: Record<string, unknown>) => l.route === '/v1/chat/completions' || l.route === 'unmatched';
+      const linesBefore = (await gateway.logged('request', { where, count: 0 })).length;
+      const connection = new RawConnection(gateway.url);
+      connection.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${head}\r\n\r\n`);
+      connection.write(body);
+      if (halfClose) connection.end();
+      await connection.untilClosed();
+      assert.deepEqual(connection.statuses(), [400]);
+      await gateway.logged('request', { where, count: linesBefore + 1 });
+      await new Promise((r) => setTimeout(r, 400)); // a second line would be written by now (batches go every 200 ms)
+      const lines = await gateway.logged('request', { where, count: 0 });
+      assert.equal(lines.length, linesBefore + 1);
+      assert.deepEqual(
+        { route: lines.at(-1)!.route, status: lines.at(-1)!.status, error: lines.at(-1)!.error },
+        { route: '/v1/chat/completions', status: 400, error: 'malformed_http_request' },
+      );
+      const after = await counts();
+      assert.deepEqual({ all: after.all - before.all, routeAt400: after.routeAt400 - before.routeAt400 }, { all: 1, routeAt400: 1 });
+    });
+  }
 });
 
 // Found by an independent check: the dashboard's request panels charted the kubelet's probes and

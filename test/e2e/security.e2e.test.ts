@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
+import { eventually } from '../support/eventually';
 import { configWith, GatewayProcess, twoGatewaysOnRedis } from '../support/gateway';
 
 /**
@@ -151,6 +152,25 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
       if (statusA !== 401 || statusB !== 401) await new Promise((r) => setTimeout(r, 50));
     }
     assert.deepEqual([statusA, statusB], [401, 401]);
+  });
+
+  // Found by an independent check: a revoked key's cost series stayed in /metrics until a restart.
+  it("a revoked key's per-key series leave /metrics: at once where it was revoked, soon on the other process", async () => {
+    const { body } = await admin(a, 'POST', '', { name: 'series' });
+    assert.equal((await chat(a, body.key, 'priced')).status, 200);
+    assert.equal((await chat(b, body.key, 'priced')).status, 200);
+    const series = async (gateway: GatewayProcess) =>
+      (await (await fetch(`${gateway.opsUrl}/metrics`)).text()).split('\n').filter((l) => l.includes(`key="${body.id}"`));
+    assert.equal((await series(a)).length, 1, 'gateway_cost_usd_total of the key on a');
+    assert.equal((await series(b)).length, 1, 'gateway_cost_usd_total of the key on b');
+    assert.equal((await admin(a, 'DELETE', `/${body.id}`)).status, 200);
+    assert.deepEqual(await series(a), []);
+    assert.ok(await eventually(async () => (await series(b)).length === 0), 'b drops them once it hears of the revocation');
+    assert.equal((await chat(a, MASTER, 'priced')).status, 200);
+    assert.ok(
+      (await series(a)).length === 0 && (await (await fetch(`${a.opsUrl}/metrics`)).text()).includes('key="master"'),
+      'other keys keep theirs',
+    );
   });
 
   it('PATCH of one field leaves every other field unchanged, field by field and by behaviour on both processes', async () => {

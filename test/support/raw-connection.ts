@@ -43,6 +43,11 @@ export class RawConnection {
     return this.text;
   }
 
+  /** Half-closes the connection: nothing more is sent, answers are still read. */
+  end(): void {
+    this.socket.end();
+  }
+
   close(): void {
     this.socket.destroy();
   }

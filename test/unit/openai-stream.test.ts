@@ -93,8 +93,8 @@ function lines(text: string): string[] {
 }
 const cuts = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 40 });
 
-function chunked(bytes: Buffer, at: number[]): Buffer[] {
-  const points = [...new Set(at.map((f) => Math.floor(f * bytes.length)))].filter((p) => p > 0).sort((a, b) => a - b);
+function chunked(bytes: Buffer, at: number[], alsoAt: number[] = []): Buffer[] {
+  const points = [...new Set([...at.map((f) => Math.floor(f * bytes.length)), ...alsoAt])].filter((p) => p > 0).sort((a, b) => a - b);
   const chunks: Buffer[] = [];
   let from = 0;
   for (const p of points) {
@@ -137,6 +137,72 @@ function upstream(chunks: Buffer[], onRelease: () => void, onEnd = () => {}, onD
   };
 }
 
+/**
+ * What SSE reads (the spec, the whole text at once): lines end with CRLF, LF or CR alone, a blank
+ * line ends an event, an event with no line is none, and the text after the last blank line is none.
+ */
+function sseEvents(text: string): string[][] {
+  const events: string[][] = [];
+  let event: string[] = [];
+  for (const line of text.split(/\r\n|\r|\n/).slice(0, -1)) {
+    if (line) event.push(line);
+    else if (event.length) [events[events.length], event] = [event, []];
+  }
+  return events;
+}
+
+/** What the pass-through forwards of `text`, as SSE events: from the first with data up to `[DONE]`, usage-only ones out with `stripUsage`. */
+function modelEvents(text: string, stripUsage: boolean): string[][] {
+  let events = sseEvents(text);
+  const first = events.findIndex((event) => event.some((line) => line.startsWith('data:')));
+  events = first < 0 ? [] : events.slice(first);
+  const done = events.findIndex((event) => event.includes('data: [DONE]'));
+  if (done >= 0) events = events.slice(0, done + 1);
+  if (!stripUsage) return events;
+  return events.filter((event) => {
+    const text = event.join('\n');
+    return !(mayHoldUsage(text) && USAGE_OBJECT.test(text) && NO_CHOICES.test(text));
+  });
+}
+
+/** The usage of the last single-line event whose data carries one. */
+function usageOfEvents(events: string[][]): unknown {
+  for (const event of events.toReversed()) {
+    if (event.length !== 1 || !event[0]!.startsWith('data:')) continue;
+    try {
+      const usage = JSON.parse(event[0]!.slice(5)).usage;
+      if (usage) return usage;
+    } catch {
+      // not JSON ([DONE], a comment's text)
+    }
+  }
+  return undefined;
+}
+
+/** Streams whose every line, blank ones included, ends with LF, CRLF or CR alone (SSE allows each). */
+function mixedLineEnds() {
+  const ending = fc.constantFrom('\n', '\r\n', '\r');
+  const line = fc.oneof(
+    fc.string({ unit: fc.constantFrom(...unit) }).map((t) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: t } }] })}`),
+    usage.map((u) => `data: ${JSON.stringify({ id: 'c', choices: [], usage: u })}`),
+    usage.map((u) => `data: ${pythonJson({ id: 'c', choices: [], usage: u })}`),
+    usage.map((u) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: {} }], usage: u })}`),
+    fc.constant(': keep-alive'),
+  );
+  // An event: a line, or a comment before a content line; then its blank line.
+  const event = fc.tuple(fc.option(fc.constant(': note'), { nil: undefined }), line, ending, ending, ending);
+  return fc
+    .array(event, { maxLength: 12 })
+    .map((events) =>
+      Buffer.from(
+        events
+          .map(([note, line, noteEnd, end, blank]) => (note && line.includes('"delta"') ? note + noteEnd : '') + line + end + blank)
+          .join('') + 'data: [DONE]\n\n',
+      ),
+    )
+    .filter((bytes) => bytes.length < SMALL);
+}
+
 describe('OpenAI stream pass-through', () => {
   it('with stripUsage: drops exactly the usage-only events and reads the last usage, however the stream is cut (even a byte at a time)', async () => {
     await fc.assert(
@@ -157,6 +223,37 @@ describe('OpenAI stream pass-through', () => {
         const { bytes: out, usage: got } = await run(chunked(bytes, at), true);
         assert.deepEqual(lines(out.toString('utf8')), lines(modelStrip(bytes.toString('utf8'))));
         assert.deepEqual(got, modelUsage(bytes.toString('utf8')));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  // Found by an independent check: a stream whose lines end with CR alone (legal in SSE) went out
+  // only at its end, whole (the pass-through found events by LF and CRLF blank lines only).
+  it('lines ending with CR alone, LF or CRLF, mixed: each event goes out with the read that ends it, as SSE reads them, with the usage', async () => {
+    await fc.assert(
+      fc.asyncProperty(mixedLineEnds(), cuts, fc.boolean(), fc.boolean(), async (bytes, at, stripUsage, afterEachCr) => {
+        // Cut after every CR too, at times: between a CRLF's two bytes, where a read may end a line with CR alone.
+        const afterCrs = afterEachCr ? [...bytes.keys()].filter((i) => bytes[i] === 0x0d).map((i) => i + 1) : [];
+        const chunks = chunked(bytes, at, afterCrs);
+        let pulled = 0;
+        async function* body() {
+          for (const chunk of chunks) {
+            pulled += chunk.length;
+            yield chunk;
+          }
+        }
+        const s = passThroughStream('p', { body: body() }, new AbortController().signal, stripUsage);
+        const out: Buffer[] = [];
+        for await (const chunk of s) {
+          out.push(chunk as Buffer);
+          // Everything the reads so far ended, and nothing more.
+          const sent = sseEvents(Buffer.concat(out).toString('utf8'));
+          assert.deepEqual(sent, modelEvents(bytes.subarray(0, pulled).toString('utf8'), stripUsage));
+        }
+        const whole = modelEvents(bytes.toString('utf8'), stripUsage);
+        assert.deepEqual(sseEvents(Buffer.concat(out).toString('utf8')), whole);
+        assert.deepEqual(s.usage, usageOfEvents(modelEvents(bytes.toString('utf8'), false)));
       }),
       { numRuns: 400 },
     );

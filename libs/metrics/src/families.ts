@@ -57,6 +57,18 @@ abstract class Family<C> {
     this.children.length = 0;
   }
 
+  /** Drops every child whose `label` is `value` (a revoked key's): its series leave the next scrape. */
+  remove(label: string, value: string): void {
+    const depth = this.labelNames.indexOf(label);
+    const prune = (level: Map<string, unknown>, at: number): void => {
+      if (at === depth) return void level.delete(value);
+      for (const next of level.values()) prune(next as Map<string, unknown>, at + 1);
+    };
+    prune(this.tree, 0);
+    const kept = this.children.filter(({ labels }) => labels[label] !== value);
+    this.children.splice(0, this.children.length, ...kept);
+  }
+
   protected abstract create(): C;
   protected abstract export(labels: Labels, child: C, into: Sample[]): void;
 }

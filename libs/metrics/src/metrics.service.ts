@@ -239,6 +239,15 @@ export class MetricsService {
     if (c.webSearches > 0) this.webSearches.with(c.provider, c.requestModel, c.key).inc(c.webSearches);
   }
 
+  /**
+   * A revoked key's series (its cost and web searches) leave the scrape: no request will add to
+   * them again, and an operator's churn of keys must not grow every scrape until a restart.
+   */
+  forgetKey(keyId: string): void {
+    this.cost.remove('key', keyId);
+    this.webSearches.remove('key', keyId);
+  }
+
   /** No answer, so no response model (an empty label is none); `errorType` is an error's label (errorLabel in @gateway/providers): a bounded set. */
   recordFailedOperation(f: FailedOperationSample): void {
     this.upstreamDuration.with(f.operation, f.genAiProvider, f.requestModel, '', f.errorType).observe(f.seconds);

@@ -10,6 +10,12 @@ const RECORD_PREFIX = 'gateway:key:';
 const ID_PREFIX = 'gateway:keyid:';
 const IDS = 'gateway:keys';
 const CHANNEL = 'gateway:keys:changed';
+/**
+ * A revocation is also announced on CHANNEL by key id, after the hash that drops the cached copies,
+ * so every replica drops the key's metric series. A replica of an earlier version takes it for a
+ * hash and forgets nothing: a rolling upgrade mixes them safely.
+ */
+const REVOKED_PREFIX = 'revoked:';
 const CAS_ATTEMPTS = 5;
 /**
  * A revocation retries far longer: every attempt it loses is another change that landed, and
@@ -72,7 +78,9 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     this.redis.client?.defineCommand('gatewayKeyCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
     // A changed key is forgotten entirely: if Redis goes away now, it fails closed
     // rather than working on the record from before the change.
-    this.subscriber = this.redis.subscribe(CHANNEL, (hash) => this.forget(hash));
+    this.subscriber = this.redis.subscribe(CHANNEL, (message) =>
+      message.startsWith(REVOKED_PREFIX) ? this.metrics.forgetKey(message.slice(REVOKED_PREFIX.length)) : this.forget(message),
+    );
   }
 
   onApplicationShutdown(): void {
@@ -197,9 +205,15 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     throw new GatewayError(409, `Key ${id} is being changed concurrently; try again.`, 'invalid_request_error', 'key_changed');
   }
 
-  /** Marks a stored key revoked; every replica drops its cached copy at once. */
-  revoke(id: string): Promise<{ before: KeyRecord; after: KeyRecord }> {
-    return this.update(id, (record) => ({ ...record, revoked: true }), REVOKE_CAS_ATTEMPTS);
+  /** Marks a stored key revoked; every replica drops its cached copy at once, and its metric series. */
+  async revoke(id: string): Promise<{ before: KeyRecord; after: KeyRecord }> {
+    const change = await this.update(id, (record) => ({ ...record, revoked: true }), REVOKE_CAS_ATTEMPTS);
+    this.metrics.forgetKey(id);
+    // The revocation is made: Redis failing now leaves other replicas its series until they restart, not the key usable.
+    await this.redis.publishToAll(CHANNEL, REVOKED_PREFIX + id).catch((err: Error) => {
+      this.logger.warn(`key ${id} revoked; other replicas keep its metric series (announcing it failed: ${err.message})`);
+    });
+    return change;
   }
 
   private configKeys(): KeyRecord[] {

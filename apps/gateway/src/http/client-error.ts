@@ -1,10 +1,10 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import { GatewayError } from '@gateway/providers';
 import { errorShape } from './error-shapes';
-import { answering } from './request-hooks';
+import { answeredOnSocket, answering } from './request-hooks';
 import { requestState } from './request-state';
 import { sendError } from './send-error';
 
@@ -61,15 +61,18 @@ export function frameworkErrors(err: Error & { code?: string }, request: Fastify
   });
 }
 
+/** Responses to `Expect: 100-continue` whose `100 Continue` waits for the request's onRequest hooks (inviteBody). */
+const CONTINUE_OWED = new WeakSet<ServerResponse>();
+
 /**
  * What Node answers on its own otherwise, on `server` (each listener): a CONNECT
  * (socket closed without a word), an `Expect` other than 100-continue (an empty
- * 417), `100 Continue` to an upload over `bodyLimit` (inviting a body only to refuse
- * it) and an HTTP/1.1 request without `Host` (an empty 400; let through here and
+ * 417), `100 Continue` at once to every `Expect: 100-continue` (inviting a body
+ * the request's key, or its size, is about to have refused: left to inviteBody)
+ * and an HTTP/1.1 request without `Host` (an empty 400; let through here and
  * refused by the hook in installHttpGuards, so it is logged like any request).
  */
 export function guardServer(server: Server, fastify: FastifyInstance): void {
-  const bodyLimit = fastify.initialConfig.bodyLimit!;
   // Read by Node on each request (http.createServer's option of the same name); untyped on the instance.
   (server as Server & { requireHostHeader: boolean }).requireHostHeader = false;
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
@@ -80,10 +83,9 @@ export function guardServer(server: Server, fastify: FastifyInstance): void {
     res.end(body);
     fastify.recordRefusal({ method: req.method, status, error: error.code! });
   });
-  // A declared size over the limit is not invited: the request goes on without `100 Continue`, its
-  // 413 leaves at once, and Node closes the connection after a final answer the client did not wait for.
+  // With this listener Node writes no `100 Continue` itself (the Node docs: the listener must call writeContinue).
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-    if (!(Number(req.headers['content-length']) > bodyLimit)) res.writeContinue();
+    CONTINUE_OWED.add(res);
     server.emit('request', req, res);
   });
   server.on('connect', (req: IncomingMessage, socket: Socket) => {
@@ -106,6 +108,25 @@ export function installHttpGuards(fastify: FastifyInstance): void {
     }
     done();
   });
+  fastify.addHook('preParsing', inviteBody);
+}
+
+/**
+ * `100 Continue` once the request's onRequest hooks all passed (the key checked, a pipelined
+ * request's turn come), just before its body is read: a request they refused (a /v1 key's 401,
+ * the per-IP 429, too many pipelined) gets its answer uninvited. Nor is a declared size over the
+ * route's limit invited: its 413 leaves at once. Node closes the connection after a final answer
+ * to a body it did not invite.
+ */
+function inviteBody(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  payload: RequestPayload,
+  done: (err: null, body: RequestPayload) => void,
+): void {
+  if (CONTINUE_OWED.has(reply.raw) && !(Number(request.headers['content-length']) > request.routeOptions.bodyLimit))
+    reply.raw.writeContinue();
+  done(null, payload);
 }
 
 function hostLines(rawHeaders: string[]): number {
@@ -139,6 +160,7 @@ function writeToSocket(
   const status = shape.status(error);
   afterAnswersOwed(socket as HttpSocket, () => {
     if (!socket.writable || (socket as HttpSocket)._httpMessage?.headersSent) return void socket.destroy();
+    answeredOnSocket(socket, { status, error: error.code! });
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );

@@ -32,11 +32,26 @@ export function requestId(req: IncomingMessage): string {
  */
 export const MAX_PIPELINED = 16;
 const PIPELINE = Symbol('pipeline');
-type PipelinedSocket = Socket & { [PIPELINE]?: { inFlight: number; waiting: (() => void)[] } };
+/** The answer client-error.ts wrote straight to a socket, whose parser failed on a request's body. */
+const WRITTEN = Symbol('answerWrittenOnSocket');
+interface SocketAnswer {
+  status: number;
+  error: string;
+}
+type PipelinedSocket = Socket & { [PIPELINE]?: { inFlight: number; waiting: (() => void)[] }; [WRITTEN]?: SocketAnswer };
 
 /** Whether a request on `socket` is still being answered: its own access line and count are to come. */
 export function answering(socket: Socket): boolean {
   return ((socket as PipelinedSocket)[PIPELINE]?.inFlight ?? 0) > 0;
+}
+
+/**
+ * Notes the error answer written on `socket` outside any response object (client-error.ts): the
+ * request whose body broke, cut short with its route begun, is logged and counted with what its
+ * client got, not as a client that left (499).
+ */
+export function answeredOnSocket(socket: Socket, answer: SocketAnswer): void {
+  (socket as PipelinedSocket)[WRITTEN] = answer;
 }
 
 /**
@@ -142,10 +157,22 @@ function recordRefusal({ method, status, error, reqId, ms = 0 }: Refusal, { metr
   if (log.enabled(level)) log.write(level, { reqId, method, route: 'unmatched', status, ms: round(ms), keyId: ANONYMOUS_KEY_ID, error });
 }
 
+/**
+ * The status the client got: its response's, else the error written on the socket for the one
+ * request whose body the parser could not finish (the earlier ones of a pipeline are complete),
+ * else none (499: it left, or its connection was closed, before an answer).
+ */
+function answered(request: FastifyRequest, reply: FastifyReply): { status: number; error?: string } {
+  if (reply.raw.writableFinished) return { status: reply.raw.statusCode };
+  const written = request.raw.complete ? undefined : (request.raw.socket as PipelinedSocket | null)?.[WRITTEN];
+  return written ?? { status: 499 };
+}
+
 function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing, log, bodies, admission }: AccessDeps): void {
-  const status = reply.raw.writableFinished ? reply.raw.statusCode : 499;
+  const { status, error } = answered(request, reply);
   const route = request.routeOptions.url ?? 'unmatched';
   const state = requestState(request);
+  if (error) state.errorCode = error;
   const ms = reply.elapsedTime;
   const keyId = tenantOf(request);
   const served = state.upstreamMs !== undefined ? (state.stream ? state.ttftMs : ms) : undefined;

@@ -1,9 +1,12 @@
 import { GatewayError } from '../gateway-error';
 
-/** The blank line that ends an SSE event, LF and CRLF. */
+/**
+ * The end of an SSE event: a line's end, then a blank line's. No CR ends a line alone here
+ * (lone-crs.ts made it an LF), so each line ends with an LF: an LF, then LF or CRLF.
+ */
 export const EVENT_END = Buffer.from('\n\n');
-export const EVENT_END_CRLF = Buffer.from('\r\n\r\n');
-/** A blank line split between the bytes carried and a chunk starts in their last 3 bytes (`\r\n\r|\n`). */
+export const EVENT_END_CRLF = Buffer.from('\n\r\n');
+/** A blank line split between the bytes carried and a chunk starts in their last 2 bytes (`\n\r|\n`). */
 const SPLIT_END = EVENT_END_CRLF.length - 1;
 
 /**

@@ -5,6 +5,7 @@ import type { ChatStream } from '../provider';
 import { upstreamErrorEvent } from './error-event';
 import { fromTransportError } from './errors';
 import { isSpace, keyWithValue, valueAt } from './json-bytes';
+import { LoneCrs } from './lone-crs';
 import { EVENT_END, EVENT_END_CRLF, eventsEnd, PartialEvent } from './partial-event';
 import { withCacheHits } from './usage-bytes';
 
@@ -63,6 +64,7 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
   private readonly tail: Buffer[] = [];
   private tailBytes = 0;
   private readonly partial: PartialEvent;
+  private readonly lineEnds = new LoneCrs();
   /** An event with data came: the answer began. */
   private started = false;
   /** Reads counted for turns of the event loop: a burst of buffered reads would go on in microtasks alone. */
@@ -85,7 +87,8 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
   }
 
   /** What a read forwards: the whole events it ends. */
-  private forward(received: Buffer): Buffer[] {
+  private forward(read: Buffer): Buffer[] {
+    const received = this.lineEnds.toLf(read);
     this.tail.push(received);
     this.tailBytes += received.length;
     while (this.tailBytes - this.tail[0]!.length >= TAIL_BYTES) this.tailBytes -= this.tail.shift()!.length;
@@ -145,7 +148,12 @@ function fromFirstData(events: Buffer): Buffer | undefined {
  * `data:[DONE]`). Read backwards from the end, a few bytes: no search on a stream's every chunk.
  */
 function endsWithDone(events: Buffer): boolean {
-  let at = events.length - (events[events.length - 2] === CR ? EVENT_END_CRLF.length : EVENT_END.length);
+  // Back over the blank line and the line end before it, each an LF or a CRLF.
+  let at = events.length;
+  for (let lineEnds = 0; lineEnds < 2; lineEnds++) {
+    if (events[at - 1] === LF) at--;
+    if (events[at - 1] === CR) at--;
+  }
   if (events[at - 1] !== DONE_VALUE[DONE_VALUE.length - 1]) return false;
   at -= DONE_VALUE.length;
   if (at < 0 || events.compare(DONE_VALUE, 0, DONE_VALUE.length, at, at + DONE_VALUE.length) !== 0) return false;
@@ -156,12 +164,13 @@ function endsWithDone(events: Buffer): boolean {
   );
 }
 
-/** The end of the event starting at `from` and where the next one starts (after the blank line, LF or CRLF). */
+/** The end of the event starting at `from` (its last line's end excluded) and where the next one starts (after the blank line, LF or CRLF). */
 function eventAt(bytes: Buffer, from: number): { end: number; next: number } {
   const lf = bytes.indexOf(EVENT_END, from);
   const crlf = bytes.indexOf(EVENT_END_CRLF, from);
-  if (crlf >= 0 && (lf < 0 || crlf < lf)) return { end: crlf, next: crlf + EVENT_END_CRLF.length };
-  return lf >= 0 ? { end: lf, next: lf + EVENT_END.length } : { end: bytes.length, next: bytes.length };
+  const at = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf : lf;
+  if (at < 0) return { end: bytes.length, next: bytes.length };
+  return { end: bytes[at - 1] === CR ? at - 1 : at, next: at + (at === lf ? EVENT_END.length : EVENT_END_CRLF.length) };
 }
 
 /**
