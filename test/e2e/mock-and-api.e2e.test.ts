@@ -299,7 +299,8 @@ describe('API surface with the offline mock model', () => {
     it('an unknown route -> 404 JSON', async () => {
       const res = await fetch(`${gateway.url}/v1/nothing-here`);
       assert.equal(res.status, 404);
-      assert.equal(((await res.json()) as { error: { type: string } }).error.type, 'not_found_error');
+      // OpenAI's type on OpenAI's paths (Anthropic's not_found_error is for /v1/messages).
+      assert.equal(((await res.json()) as { error: { type: string } }).error.type, 'invalid_request_error');
     });
 
     it('an over-limit body -> 413, read and answered rather than reset', async () => {

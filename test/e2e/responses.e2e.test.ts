@@ -80,6 +80,7 @@ before(async () => {
         on('compat', 'ok', 'compat-echo'),
         on('compat-strict', 'strict', 'compat-strict'),
         on('oai', 'tool', 'oai-tool'),
+        on('oai', 'tool-cut', 'oai-tool-cut'),
         on('oai', 'invalid-max_completion_tokens', 'oai-invalid-max'),
         on('oai', 'invalid-messages[1].content', 'oai-invalid-content'),
         on('anthropic', 'claude-echo'),
@@ -567,14 +568,15 @@ describe('Responses API: errors, storage and the mock model', () => {
     );
   });
 
-  it('a stream that fails after it began ends with response.failed and an error event; the client gets an APIError', async () => {
+  /** The events of a streamed create, read whole (the SDK throws at the `error` event, before handing it out). */
+  const streamedEvents = async (body: Record<string, unknown>) => {
     const res = await fetch(`${gateway.url}/v1/responses`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'claude-midstream-error', input: 'a long enough prompt', stream: true }),
+      body: JSON.stringify({ ...body, stream: true }),
     });
     const text = await res.text();
-    const events = text
+    return text
       .trim()
       .split('\n\n')
       .map(
@@ -584,8 +586,15 @@ describe('Responses API: errors, storage and the mock model', () => {
               .split('\n')
               .find((l) => l.startsWith('data: '))!
               .slice(6),
-          ) as { type: string; response?: { status: string } },
+          ) as ResponseStreamEvent,
       );
+  };
+
+  it('a stream that fails after it began ends with response.failed and an error event; the client gets an APIError', async () => {
+    const events = (await streamedEvents({ model: 'claude-midstream-error', input: 'a long enough prompt' })) as {
+      type: string;
+      response?: { status: string };
+    }[];
     assert.deepEqual(
       events.slice(-2).map((e) => e.type),
       ['response.failed', 'error'],
@@ -601,6 +610,83 @@ describe('Responses API: errors, storage and the mock model', () => {
       })(),
     );
     assert.match(err.message, /overloaded/i);
+  });
+
+  // Found by an independent check: a response that failed after response.created was never stored (GET
+  // 404), and its response.error.code was the gateway's own (`upstream_overloaded`), outside OpenAI's enum.
+  it('a response that fails mid-stream is stored as failed (unless store: false), with its items so far; it cannot be continued', async () => {
+    const failing = (store?: boolean) => streamedEvents({ model: 'claude-midstream-error', input: 'a long enough prompt', store });
+    const events = await failing();
+    const failed = events.find((e) => e.type === 'response.failed')!.response;
+    const errorEvent = events.find((e) => e.type === 'error')!;
+    assert.deepEqual([failed.status, failed.error?.code, errorEvent.code], ['failed', 'server_error', 'upstream_overloaded']);
+    const fetched = await client.responses.retrieve(failed.id);
+    assert.deepEqual({ ...fetched, output_text: undefined }, { ...failed, output_text: undefined });
+    assert.equal(fetched.output[0].type, 'message', 'the text received before the failure');
+    assert.deepEqual(
+      (await client.responses.inputItems.list(failed.id)).data.map((i) => i.type),
+      ['message'],
+    );
+    const err = await apiError(client.responses.create({ model: 'claude-echo', input: 'go on', previous_response_id: failed.id }));
+    assert.deepEqual([err.status, err.param, err.code], [400, 'previous_response_id', 'invalid_value']);
+    assert.match(err.message, /failed and cannot be continued/);
+
+    const unstored = (await failing(false)).find((e) => e.type === 'response.failed')!.response;
+    assert.equal((await apiError(client.responses.retrieve(unstored.id))).status, 404);
+  });
+
+  // Found by an independent check: a call cut by max_output_tokens (or a model's bad JSON) was stored, and
+  // continuing it on Anthropic or Gemini was a 400 blaming the client's `input` for the gateway's own item.
+  it('a stored call whose arguments are no JSON object continues on Anthropic and Gemini, its text under raw_arguments', async () => {
+    const cut = await client.responses.create({ model: 'oai-tool-cut', input: 'Weather in Paris?', tools: [WEATHER] });
+    assert.equal(cut.status, 'incomplete');
+    const [call] = functionCalls(cut.output);
+    assert.equal(call.arguments, '{"city":"Paris, Fran');
+    for (const [v, model] of [
+      [VENDORS[1], 'claude-echo'],
+      [VENDORS[2], 'gemini-echo'],
+    ] as const) {
+      const next = await client.responses.create({
+        model,
+        previous_response_id: cut.id,
+        input: [{ type: 'function_call_output', call_id: call.call_id, output: 'sunny' }],
+        tools: [WEATHER],
+      });
+      assert.equal(next.status, 'completed', model);
+      assert.ok(sentLast(v).includes(JSON.stringify({ raw_arguments: '{"city":"Paris, Fran' })), `${model}: ${sentLast(v)}`);
+    }
+  });
+
+  // Found by an independent check: forwarded, each upstream answered it its own way (or ignored it).
+  it('a tool_choice naming a tool not in tools is a 400 naming tool_choice on every vendor, not sent upstream', async () => {
+    for (const v of VENDORS) {
+      const before = v.upstream.received.length;
+      for (const tool_choice of [
+        { type: 'function' as const, name: 'get_time' },
+        { type: 'custom' as const, name: 'apply_patch' },
+      ]) {
+        const err = await apiError(client.responses.create({ model: v.tool, input: 'x', tools: [WEATHER], tool_choice }));
+        assert.deepEqual(
+          [err.status, err.param, err.code, err.type],
+          [400, 'tool_choice', 'invalid_value', 'invalid_request_error'],
+          v.name,
+        );
+        assert.match(err.message, new RegExp(`'${tool_choice.name}', which is not in 'tools'`));
+      }
+      assert.equal(v.upstream.received.length, before, `${v.name}: nothing sent upstream`);
+    }
+  });
+
+  // Found by an independent check: `not_found_error` (Anthropic's type) on OpenAI's paths.
+  it('POST /v1/responses/{id}/cancel and other unknown OpenAI routes are 404s of OpenAI`s invalid_request_error', async () => {
+    const created = await client.responses.create({ model: 'mock', input: 'x' });
+    const err = await apiError(client.responses.cancel(created.id));
+    assert.deepEqual([err.status, err.type], [404, 'invalid_request_error']);
+    for (const path of ['/v1/responses/x/y/z', '/v1/nothing-here']) {
+      const res = await fetch(`${gateway.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      assert.equal(res.status, 404, path);
+      assert.equal(((await res.json()) as { error: { type: string } }).error.type, 'invalid_request_error', path);
+    }
   });
 
   it('a client that leaves a stream aborts the upstream request', async () => {

@@ -324,12 +324,15 @@ function callsTool(body: Record<string, unknown>, model: string): boolean {
 
 /** The finish reason of an answer: OpenAI's for a tool call, or what `tool-stop` says. */
 function finishOf(body: Record<string, unknown>, model: string): string {
+  if (model === 'tool-cut' && callsTool(body, model)) return 'length';
   return callsTool(body, model) && model !== 'tool-stop' ? 'tool_calls' : 'stop';
 }
 
 /** The call a tool-calling model makes, its arguments in the pieces a stream sends. */
 function toolCall(body: Record<string, unknown>, model: string): { name: string; pieces: string[] } {
   if (model === 'tool-noargs') return { name: 'list_all', pieces: [] };
+  // Cut by the output limit mid-arguments (finishOf: length).
+  if (model === 'tool-cut') return { name: 'get_weather', pieces: ['{"city":"Pa', 'ris, Fran'] };
   if (model === 'tool-first') return { name: (body.tools as { function: { name: string } }[])[0].function.name, pieces: ['{}'] };
   if (model === 'tool-patch') return { name: 'apply_patch', pieces: pieces(asciiJson({ input: PATCH }), 7) };
   if (!model.startsWith('call-')) return { name: 'get_weather', pieces: ['{"ci', 'ty":"Pa', 'ris","unit', '":"celsius"}'] };

@@ -314,12 +314,25 @@ function chunk(delta: object, finish: string | null = null): ChatCompletionChunk
 }
 
 function chunksOf(a: Answer, cuts: number[]): ChatCompletionChunk[] {
-  const out = [chunk({ role: 'assistant', content: '' })];
-  for (const piece of split(a.reasoning, cuts)) out.push(chunk({ reasoning_content: piece }));
-  if (a.blocks.length) out.push(chunk({ thinking_blocks: a.blocks }));
-  for (const piece of split(a.text, cuts)) out.push(chunk({ content: piece }));
-  for (const piece of split(a.refusal, cuts)) out.push(chunk({ refusal: piece }));
+  return [chunk({ role: 'assistant', content: '' }), ...chunkSources(a, cuts).flat(), ...endOf(a)];
+}
+
+function endOf(a: Answer): ChatCompletionChunk[] {
+  return [chunk({}, a.finish), { ...chunk({}), choices: [], usage: USAGE } as ChatCompletionChunk];
+}
+
+/** The chunks of each part of an answer, in order: reasoning, text, refusal, then each call's. */
+function chunkSources(a: Answer, cuts: number[]): ChatCompletionChunk[][] {
+  const reasoning = split(a.reasoning, cuts).map((piece) => chunk({ reasoning_content: piece }));
+  if (a.blocks.length) reasoning.push(chunk({ thinking_blocks: a.blocks }));
+  const sources = [
+    reasoning,
+    split(a.text, cuts).map((piece) => chunk({ content: piece })),
+    split(a.refusal, cuts).map((piece) => chunk({ refusal: piece })),
+  ];
   a.calls.forEach((c, index) => {
+    const out: ChatCompletionChunk[] = [];
+    sources.push(out);
     const [first = '', ...rest] = split(c.args, cuts);
     const late = c.form === 'late-name';
     const again = c.form === 'repeated';
@@ -333,9 +346,51 @@ function chunksOf(a: Answer, cuts: number[]): ChatCompletionChunk[] {
       );
     }
   });
-  out.push(chunk({}, a.finish));
-  out.push({ ...chunk({}), choices: [], usage: USAGE } as ChatCompletionChunk);
+  return sources;
+}
+
+/** The sources' chunks interleaved as `picks` say, each source's own order kept. */
+function interleaved(sources: ChatCompletionChunk[][], picks: number[]): ChatCompletionChunk[] {
+  const queues = sources.map((source) => [...source]).filter((q) => q.length);
+  const out: ChatCompletionChunk[] = [];
+  for (let i = 0; queues.length; i++) {
+    const at = (picks[i] ?? 0) % queues.length;
+    out.push(queues[at].shift()!);
+    if (!queues[at].length) queues.splice(at, 1);
+  }
   return out;
+}
+
+/**
+ * Checks that the events nest as OpenAI's do: an item is done before the next is added, a content
+ * (or summary) part before the next part is added, and every other event is for the open item and part.
+ */
+function assertNested(events: ResponseStreamEvent[]): void {
+  let item: number | undefined;
+  let part: number | undefined;
+  let summary: number | undefined;
+  for (const e of events as (ResponseStreamEvent & { output_index?: number; content_index?: number; summary_index?: number })[]) {
+    const where = `event ${e.sequence_number} (${e.type})`;
+    if (e.type === 'response.output_item.added') {
+      assert.equal(item, undefined, `${where}: item ${item} is not done`);
+      item = e.output_index;
+    } else if (e.output_index !== undefined) assert.equal(e.output_index, item, `${where}: not the open item`);
+    if (e.type === 'response.output_item.done') {
+      assert.deepEqual([part, summary], [undefined, undefined], `${where}: a part is not done`);
+      item = undefined;
+    }
+    if (e.type === 'response.content_part.added') {
+      assert.equal(part, undefined, `${where}: part ${part} is not done`);
+      part = e.content_index;
+    } else if (e.content_index !== undefined) assert.equal(e.content_index, part, `${where}: not the open part`);
+    if (e.type === 'response.content_part.done') part = undefined;
+    if (e.type === 'response.reasoning_summary_part.added') {
+      assert.equal(summary, undefined, `${where}: summary part ${summary} is not done`);
+      summary = e.summary_index;
+    } else if (e.summary_index !== undefined) assert.equal(e.summary_index, summary, `${where}: not the open summary part`);
+    if (e.type === 'response.reasoning_summary_part.done') summary = undefined;
+  }
+  assert.equal(item, undefined, 'an item is left open');
 }
 
 async function* iterate<T>(items: T[], failAt = -1): AsyncGenerator<T> {
@@ -365,7 +420,7 @@ async function encode(ctx: ResponseContext, chunks: ChatCompletionChunk[], failA
     for await (const text of encoder.encode(iterate(frames, failAt), completed)) texts.push(String(text));
   } catch (err) {
     failure = err as GatewayError;
-    texts.push(encoder.failure(failure));
+    texts.push(await encoder.failure(failure));
   }
   assert.ok(texts.length <= frames.length + 1, `a write per frame at most, plus the end: ${texts.length} for ${frames.length} frames`);
   const events = texts
@@ -470,8 +525,44 @@ describe('chat chunks -> Responses events', () => {
         assert.deepEqual({ ...last.response, completed_at: 0 }, { ...expected, completed_at: 0 });
         assert.deepEqual(replay(events), expected.output);
         assert.deepEqual(wire(stored), last.response, 'the stored response is the one sent');
+        assertNested(events);
       }),
       { seed: 15, numRuns: 300 },
+    );
+  });
+
+  // Found by an independent check: a parallel call was added before the call before it was done, and a
+  // refusal part before the text part was done; OpenAI finishes one item (and part) before the next.
+  it('however the upstream interleaves an answer`s parts (parallel calls, text after a call), items and parts nest, nothing is lost', async () => {
+    await fc.assert(
+      fc.asyncProperty(answer, fc.array(fc.nat(80), { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 40 }), async (a, cuts, picks) => {
+        a = { ...a, calls: a.calls.map((c, i) => ({ ...c, id: `call_${i}` })) };
+        const ctx: ResponseContext = { id: newResponseId(), createdAt: 1, request: req(), store: false, callNames: CUSTOM_TOOLS };
+        const chunks = [chunk({ role: 'assistant', content: '' }), ...interleaved(chunkSources(a, cuts), picks), ...endOf(a)];
+        const { events } = await encode(ctx, chunks);
+        assertNested(events);
+        const last = events[events.length - 1] as { response: Response };
+        const output = replay(events);
+        assert.deepEqual(wire(last.response.output), wire(output));
+        const all = (type: string, key: string) =>
+          output.flatMap((o) =>
+            ((o as { content?: Record<string, string>[] }).content ?? []).filter((p) => p.type === type).map((p) => p[key]),
+          );
+        assert.equal(all('output_text', 'text').join(''), a.text);
+        assert.equal(all('refusal', 'refusal').join(''), a.refusal);
+        const summaries = output.flatMap((o) => (o.type === 'reasoning' ? o.summary.map((p) => p.text) : []));
+        assert.equal(summaries.join(''), a.reasoning);
+        const calls = output.filter((o) => o.type === 'function_call' || o.type === 'custom_tool_call');
+        assert.deepEqual(
+          calls.map((c) => c.call_id).sort(),
+          a.calls.map((c) => c.id),
+        );
+        for (const c of calls) {
+          const sent = a.calls.find((x) => x.id === c.call_id)!;
+          assert.equal(c.type === 'function_call' ? c.arguments : JSON.stringify({ input: c.input }), sent.args);
+        }
+      }),
+      { seed: 21, numRuns: 300 },
     );
   });
 
@@ -531,7 +622,9 @@ describe('chat chunks -> Responses events', () => {
     assert.deepEqual(params.messages[0], { role: 'assistant', content: null, reasoning_content: 'hmm', thinking_blocks: blocks });
   });
 
-  it('a failure after the stream began ends it with response.failed and an error event; the items so far are kept', async () => {
+  // Found by an independent check: the failed response was not stored (GET gave 404), and its error code
+  // (`upstream_overloaded`) was not one of the codes OpenAI documents for `response.error.code`.
+  it('a failure after the stream began ends it with response.failed and an error event; the items so far are kept and stored', async () => {
     const ctx: ResponseContext = { id: newResponseId(), createdAt: 1, request: req(), store: false };
     const a: Answer = { reasoning: '', blocks: [], text: 'hello world', refusal: '', calls: [], finish: 'stop' };
     const { events, stored, failure } = await encode(ctx, chunksOf(a, [3, 6]), 3);
@@ -539,7 +632,7 @@ describe('chat chunks -> Responses events', () => {
     assert.deepEqual(types.slice(-2), ['response.failed', 'error']);
     const failed = events[events.length - 2] as { response: Response };
     assert.equal(failed.response.status, 'failed');
-    assert.deepEqual(failed.response.error, { code: 'upstream_overloaded', message: 'upstream overloaded' });
+    assert.deepEqual(failed.response.error, { code: 'server_error', message: 'upstream overloaded' });
     assert.equal((failed.response.output[0] as { content: { text: string }[] }).content[0].text, 'hello ');
     assert.deepEqual(events[events.length - 1], {
       type: 'error',
@@ -548,7 +641,7 @@ describe('chat chunks -> Responses events', () => {
       param: null,
       sequence_number: events.length - 1,
     });
-    assert.equal(stored, undefined, 'a failed response is not stored');
+    assert.deepEqual(wire(stored), failed.response, 'the failed response is stored (unless store: false, which the store callback checks)');
     assert.equal(failure?.code, 'upstream_overloaded', 'the failure reaches writeSse, which accounts it');
   });
 });
@@ -634,6 +727,32 @@ describe('in-process response store', () => {
     assert.equal(await store.delete('t1', 'c'), false);
     await store.put('t1', 'huge', 'x'.repeat(3 * ENTRY), 10);
     assert.equal(await store.get('t1', 'huge'), undefined, 'larger than the whole store: not kept');
+  });
+
+  // Found by an independent check: one global LRU, so one key storing large responses evicted another
+  // key's small ones (whose continue then failed). Each key now keeps an even share, as message threads do.
+  it('one tenant filling the store evicts its own entries, not another tenant`s holding less than an even share', async () => {
+    const store = new MemoryBackend(4 * ENTRY + 10);
+    await store.put('t2', 'a', '0123456789', 10);
+    for (const id of ['b', 'c', 'd', 'e', 'f']) await store.put('t1', id, '0123456789', 10);
+    assert.equal(await store.get('t2', 'a'), '0123456789', 'the quiet tenant keeps its entry');
+    assert.deepEqual(
+      await Promise.all(['b', 'c', 'd', 'e', 'f'].map((id) => store.get('t1', id))),
+      [undefined, undefined, '0123456789', '0123456789', '0123456789'],
+      'the busy tenant`s oldest went',
+    );
+    // Alone, a tenant may fill the store; a newcomer then takes its share back from it.
+    await store.delete('t2', 'a');
+    await store.put('t1', 'g', '0123456789', 10);
+    assert.equal(store.size, 4);
+    await store.put('t3', 'x', '0123456789', 10);
+    assert.equal(await store.get('t3', 'x'), '0123456789');
+    assert.equal(await store.get('t1', 'd'), undefined, 't1`s oldest made the room');
+    // At most `maxEntries` entries, shared the same way.
+    const counted = new MemoryBackend(1_000_000, Date.now, 2);
+    await counted.put('t2', 'a', 'x', 10);
+    for (const id of ['b', 'c', 'd']) await counted.put('t1', id, 'x', 10);
+    assert.deepEqual([await counted.get('t2', 'a'), await counted.get('t1', 'c'), await counted.get('t1', 'd')], ['x', undefined, 'x']);
   });
 
   // Found by an independent check: counted in characters, stores of text with one character beyond Latin-1

@@ -14,11 +14,14 @@ export interface ErrorShape {
 /**
  * OpenAI's error JSON and statuses; `param` names the parameter as the caller's API does (the
  * Responses API's own names), except in an unknown-parameter error, which names what the caller sent.
+ * OpenAI has no `not_found_error` type (Anthropic's, which the gateway's own 404s carry): an
+ * unknown route or object is its `invalid_request_error`.
  */
 function openAiErrors(param?: (name: string | null) => string | null): ErrorShape {
   const body = (error: GatewayError) => {
     const json = error.toJSON();
     if (param && error.code !== 'unknown_parameter') json.error.param = param(json.error.param);
+    if (json.error.type === 'not_found_error') json.error.type = 'invalid_request_error';
     return json;
   };
   return { status: (error) => error.status, body, streamFrame: (error) => `data: ${JSON.stringify(body(error))}\n\n` };

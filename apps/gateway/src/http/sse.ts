@@ -14,8 +14,11 @@ const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 };
 
-/** The text that ends a stream failed after its first chunk, for a protocol whose error event depends on what was sent. */
-export type FailureFrame = (error: GatewayError) => string;
+/**
+ * The text that ends a stream failed after its first chunk, for a protocol whose error event depends on what was sent
+ * (a promise when the protocol keeps the failed answer first: the Responses API stores it).
+ */
+export type FailureFrame = (error: GatewayError) => string | Promise<string>;
 
 /**
  * Writes an OpenAI SSE stream to the client as chunks arrive: headers flushed in
@@ -59,7 +62,8 @@ export async function writeSse(
     // The status stays 200 (sent with the first chunk): only this counter shows the failure in /metrics.
     if (!res.destroyed) {
       metrics.recordStreamError(state.model ?? 'none', state.provider ?? 'none', state.errorLabel);
-      res.write(failureFrame ? failureFrame(error) : errorShape(reply.request).streamFrame(error, reply.request.id));
+      const frame = failureFrame ? await failureFrame(error) : errorShape(reply.request).streamFrame(error, reply.request.id);
+      if (!res.destroyed) res.write(frame);
     }
   } finally {
     clearImmediate(flushHeaders);

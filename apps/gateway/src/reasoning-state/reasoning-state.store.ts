@@ -27,7 +27,7 @@ function parsed(json: string): unknown {
 
 /**
  * The reasoning state the gateway returned with tool calls (ReasoningMemory), per tenant: in
- * process, bounded in entries and memory, least recently used first; with Redis, also there with
+ * process, bounded in entries and memory, the tenant holding the most giving its least recently used first (memory-backend.ts); with Redis, also there with
  * the same TTL, so a tool loop whose next request reaches another replica keeps it, bounded per
  * tenant (TenantBoundedWrites): a client cannot make the gateway store without bound. A state over
  * maxEntryBytes is kept nowhere. Redis is fail-open: a slow or failed call leaves the request as it

@@ -141,7 +141,7 @@ export function toChatParams(
     params.tools = tools;
     set('parallel_tool_calls', body.parallel_tool_calls);
   }
-  set('tool_choice', toolChoice(body.tool_choice));
+  set('tool_choice', toolChoice(body.tool_choice, tools));
   if (body.stream) {
     params.stream = true;
     // response.completed carries usage, so the stream must report it.
@@ -449,10 +449,23 @@ export function callNames(tools: Tool[] | undefined): Map<string, CallName> {
 
 type ResponsesToolChoice = ResponsesRequest['tool_choice'];
 
-function toolChoice(choice: ResponsesToolChoice): ChatCompletionToolChoiceOption | undefined {
+/**
+ * The chat tool_choice; one naming a tool that is not in `tools` is refused here, as OpenAI refuses
+ * it, on every vendor (forwarded, each upstream answered it its own way, or not at all).
+ */
+function toolChoice(choice: ResponsesToolChoice, tools: ChatCompletionFunctionTool[]): ChatCompletionToolChoiceOption | undefined {
   if (choice == null || typeof choice === 'string') return choice ?? undefined;
   // A custom tool is a function upstream (custom-tools.ts).
-  if (choice.type === 'function' || choice.type === 'custom') return { type: 'function', function: { name: choice.name } };
+  if (choice.type === 'function' || choice.type === 'custom') {
+    if (!tools.some((tool) => tool.function.name === choice.name)) {
+      throw GatewayError.badRequest(
+        `Tool choice names the ${choice.type} tool '${choice.name}', which is not in 'tools'.`,
+        'tool_choice',
+        'invalid_value',
+      );
+    }
+    return { type: 'function', function: { name: choice.name } };
+  }
   if (choice.type === 'allowed_tools') {
     const tools = choice.tools.map((t, i) => {
       if ((t.type !== 'function' && t.type !== 'custom') || typeof t.name !== 'string') {

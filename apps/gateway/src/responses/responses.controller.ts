@@ -141,11 +141,21 @@ export class ResponsesController {
    * another key's) is OpenAI's 400 `previous_response_not_found`, not the 404 of GET: clients such as
    * Codex recover on that code by sending the whole conversation again.
    */
-  private previous(tenant: string, id: string): Promise<StoredResponse> {
-    return this.stored(tenant, id).catch((err: GatewayError) => {
+  private async previous(tenant: string, id: string): Promise<StoredResponse> {
+    const found = await this.stored(tenant, id).catch((err: GatewayError) => {
       if (err.status !== 404) throw err;
       throw GatewayError.badRequest(`Previous response with id '${id}' not found.`, 'previous_response_id', 'previous_response_not_found');
     });
+    // A failed response is kept to be read (GET), not continued: its output stopped anywhere, a call
+    // without its arguments' end or a message cut mid-word. Continue from the one before it instead.
+    if (found.response.status === 'failed') {
+      throw GatewayError.badRequest(
+        `Previous response with id '${id}' failed and cannot be continued; continue from the response before it, or send the conversation again.`,
+        'previous_response_id',
+        'invalid_value',
+      );
+    }
+    return found;
   }
 
   /**

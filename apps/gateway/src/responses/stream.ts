@@ -1,7 +1,7 @@
 import { type ChatCompletionChunk, type ChatStream, type CompletionUsage, type GatewayError, geminiSignatures } from '@gateway/providers';
 import { encodeChunks } from '../pipeline/chat-chunks';
 import { type HeldCall, HeldCalls, type ToolDelta } from '../pipeline/held-calls';
-import type { Response, ResponseOutputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import type { Response, ResponseError, ResponseOutputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { CustomInputStream, customInput } from './custom-tools';
 import { responsesParam } from './errors';
 import { type ItemKind, itemId } from './ids';
@@ -20,6 +20,8 @@ import {
 /** An event before its place in the stream is known. */
 type Unnumbered = { type: ResponseStreamEvent['type'] } & Record<string, unknown>;
 
+type Delta = ChatCompletionChunk.Choice.Delta & { reasoning_content?: string | null; thinking_blocks?: unknown[] };
+
 /** An output item being streamed. */
 interface OpenItem {
   id: string;
@@ -30,8 +32,9 @@ interface OpenItem {
   refusal: string;
   blocks: unknown[];
   /**
-   * Message content parts opened so far, in order: at most one of each kind, both open until the
-   * item closes, so text and refusal deltas that alternate each go to their own part.
+   * Message content parts opened so far, in order: the first kind streams; the other kind's text is
+   * kept and sent as a second part when the item closes (after the first part's done events, as OpenAI
+   * finishes a part before it starts the next), so text and refusal deltas that alternate each go to their own part.
    */
   parts: ('output_text' | 'refusal')[];
   callId: string;
@@ -46,7 +49,10 @@ interface OpenItem {
  * Turns chat completion chunks (choice 0) into the Responses API event sequence:
  * response.created, response.in_progress, then per output item output_item.added,
  * its part/delta/done events and output_item.done, and response.completed (or
- * response.incomplete). A failure after the stream began ends it with
+ * response.incomplete). As on OpenAI, one item (and one content part) is done before the next
+ * is added: what the upstream sends for another item while a tool call streams (a parallel
+ * call, text after the call) waits (`deferred`) until the end, when the call is known to be
+ * whole, as a call's fragments may come until then. A failure after the stream began ends it with
  * response.failed and an `error` event (`failure`, which writeSse sends where it accounts
  * every protocol's failed stream); `sequence_number` counts every event.
  */
@@ -62,8 +68,12 @@ export class ResponseEventEncoder {
   private readonly unnamed = new HeldCalls();
   /** The events made since `chunk`, `complete` or `failure` last returned. */
   private out: ResponseStreamEvent[] = [];
+  /** What came for other items while a tool call was streaming, in order: sent once the call is done. */
+  private deferred: Delta[] = [];
   private finish: ChatCompletionChunk.Choice['finish_reason'] = null;
   private usage: CompletionUsage | undefined;
+  /** Stores a finished or failed response (unless the request said `store: false`). */
+  private save: (response: Response) => Promise<void> = async () => {};
 
   constructor(private readonly ctx: ResponseContext) {}
 
@@ -74,6 +84,7 @@ export class ResponseEventEncoder {
    * request can continue from it.
    */
   encode(frames: ChatStream, completed: (response: Response) => Promise<void>): ChatStream {
+    this.save = completed;
     return encodeChunks(frames, {
       chunk: (chunk) => this.chunk(chunk).map(sseFrame),
       end: async () => {
@@ -101,8 +112,27 @@ export class ResponseEventEncoder {
     if (chunk.usage) this.usage = chunk.usage;
     const choice = chunk.choices?.find((c) => c.index === 0);
     if (!choice) return;
-    const delta = choice.delta as ChatCompletionChunk.Choice.Delta & { reasoning_content?: string | null; thinking_blocks?: unknown[] };
-    if (delta.reasoning_content || delta.thinking_blocks?.length) {
+    const delta = choice.delta as Delta;
+    if (delta.reasoning_content || delta.thinking_blocks?.length)
+      this.route({ reasoning_content: delta.reasoning_content, thinking_blocks: delta.thinking_blocks });
+    if (delta.content) this.route({ content: delta.content });
+    if (delta.refusal) this.route({ refusal: delta.refusal });
+    for (const call of delta.tool_calls ?? []) this.route({ tool_calls: [call] });
+    if (choice.finish_reason) this.finish = choice.finish_reason;
+  }
+
+  /** One piece of a delta: streamed, unless a tool call is streaming and it is not that call's (then deferred). */
+  private route(delta: Delta): void {
+    const call = delta.tool_calls?.[0];
+    const current = this.current?.kind === 'function_call' ? this.current : undefined;
+    if (current && (!call || this.calls.get(call.index) !== current)) {
+      this.deferred.push(delta);
+      return;
+    }
+    if (call) this.toolDelta(call);
+    else if (delta.content) this.messageDelta('output_text', delta.content);
+    else if (delta.refusal) this.messageDelta('refusal', delta.refusal);
+    else {
       const item = this.switchTo('reasoning');
       if (delta.thinking_blocks) item.blocks.push(...delta.thinking_blocks);
       if (delta.reasoning_content) {
@@ -117,10 +147,6 @@ export class ResponseEventEncoder {
         });
       }
     }
-    if (delta.content) this.messageDelta('output_text', delta.content);
-    if (delta.refusal) this.messageDelta('refusal', delta.refusal);
-    for (const call of delta.tool_calls ?? []) this.toolDelta(call);
-    if (choice.finish_reason) this.finish = choice.finish_reason;
   }
 
   private start(model: string): void {
@@ -133,7 +159,7 @@ export class ResponseEventEncoder {
   /** The open item of `kind`, closing the open item of another kind first. */
   private switchTo(kind: 'reasoning' | 'message'): OpenItem {
     if (this.current?.kind === kind) return this.current;
-    if (this.current && this.current.kind !== 'function_call') this.close(this.current, 'completed');
+    if (this.current) this.close(this.current, 'completed');
     const item = this.open(kind, kind === 'reasoning' ? 'rs' : 'msg');
     this.current = item;
     this.emit({ type: 'response.output_item.added', output_index: item.index, item: this.snapshot(item, 'in_progress') });
@@ -142,19 +168,20 @@ export class ResponseEventEncoder {
 
   private messageDelta(part: 'output_text' | 'refusal', text: string): void {
     const item = this.switchTo('message');
-    let content_index = item.parts.indexOf(part);
-    if (content_index < 0) {
-      content_index = item.parts.push(part) - 1;
-      this.emit({ type: 'response.content_part.added', ...this.at(item), content_index, part: contentPart(part, '') });
+    if (part === 'output_text') item.text += text;
+    else item.refusal += text;
+    if (!item.parts.length) {
+      item.parts.push(part);
+      this.emit({ type: 'response.content_part.added', ...this.at(item), content_index: 0, part: contentPart(part, '') });
     }
+    // The other kind is kept for a second part, sent when the item closes.
+    if (item.parts[0] === part) this.partDelta(item, 0, text);
+  }
+
+  private partDelta(item: OpenItem, content_index: number, text: string): void {
     const at = { ...this.at(item), content_index };
-    if (part === 'output_text') {
-      item.text += text;
-      this.emit({ type: 'response.output_text.delta', ...at, delta: text, logprobs: [] });
-    } else {
-      item.refusal += text;
-      this.emit({ type: 'response.refusal.delta', ...at, delta: text });
-    }
+    if (item.parts[content_index] === 'output_text') this.emit({ type: 'response.output_text.delta', ...at, delta: text, logprobs: [] });
+    else this.emit({ type: 'response.refusal.delta', ...at, delta: text });
   }
 
   /**
@@ -175,7 +202,7 @@ export class ResponseEventEncoder {
   }
 
   private openCall(index: number, held: HeldCall): void {
-    if (this.current && this.current.kind !== 'function_call') this.close(this.current, 'completed');
+    if (this.current) this.close(this.current, 'completed');
     const signed = geminiSignatures.thoughtSignatureOf(held.extra) ? this.open('reasoning', 'rs') : undefined;
     const name = held.name ?? '';
     const prefix = callPrefix(name, this.ctx.callNames);
@@ -239,7 +266,17 @@ export class ResponseEventEncoder {
   }
 
   private close(item: OpenItem, status: 'completed' | 'incomplete'): void {
-    if (item.kind === 'message') item.parts.forEach((_, i) => this.closePart(item, i));
+    if (item.kind === 'message') {
+      this.closePart(item, 0);
+      const second = item.parts[0] === 'output_text' ? 'refusal' : 'output_text';
+      const text = second === 'output_text' ? item.text : item.refusal;
+      if (text) {
+        item.parts.push(second);
+        this.emit({ type: 'response.content_part.added', ...this.at(item), content_index: 1, part: contentPart(second, '') });
+        this.partDelta(item, 1, text);
+        this.closePart(item, 1);
+      }
+    }
     if (item.kind === 'reasoning' && item.text) {
       this.emit({ type: 'response.reasoning_summary_text.done', ...this.at(item), summary_index: 0, text: item.text });
       this.emit({
@@ -269,6 +306,13 @@ export class ResponseEventEncoder {
 
   private complete(): { events: ResponseStreamEvent[]; response: Response } {
     this.start(this.ctx.request.model);
+    // The streaming call is whole now: what waited for it goes, and may wait again for a call it opens.
+    while (this.deferred.length) {
+      const deferred = this.deferred;
+      this.deferred = [];
+      this.close(this.current!, 'completed');
+      for (const delta of deferred) this.route(delta);
+    }
     for (const [index, held] of this.unnamed) this.openCall(index, held);
     this.unnamed.clear();
     const status = this.finish === 'length' || this.finish === 'content_filter' ? 'incomplete' : 'completed';
@@ -279,15 +323,20 @@ export class ResponseEventEncoder {
     return { events: this.drain(), response };
   }
 
-  /** The SSE text that ends the stream once it failed: response.failed with the items so far, and an `error` event. */
-  failure(error: GatewayError): string {
+  /**
+   * The SSE text that ends the stream once it failed: response.failed with the items so far, and an
+   * `error` event with the gateway's own code. The failed response is stored first (as OpenAI keeps
+   * failed responses: GET shows what failed), unless the request said `store: false`.
+   */
+  async failure(error: GatewayError): Promise<string> {
     this.start(this.ctx.request.model);
     const response: Response = {
       ...this.shell!,
       status: 'failed',
       output: this.items.map((item) => this.done[item.index] ?? this.snapshot(item, 'incomplete')),
-      error: { code: (error.code ?? 'server_error') as never, message: error.message },
+      error: { code: responseErrorCode(error), message: error.message },
     };
+    await this.save(response);
     this.emit({ type: 'response.failed', response });
     this.emit({ type: 'error', code: error.code, message: error.message, param: responsesParam(error.param) });
     return this.drain().map(sseFrame).join('');
@@ -311,6 +360,16 @@ export class ResponseEventEncoder {
   private emit(event: Unnumbered): void {
     this.out.push({ ...event, sequence_number: this.sequence++ } as unknown as ResponseStreamEvent);
   }
+}
+
+/**
+ * A failure as one of the codes OpenAI documents for `response.error.code` (a closed enum, which
+ * clients generated from its spec decode strictly): the gateway's own code goes in the `error` event.
+ */
+function responseErrorCode(error: GatewayError): ResponseError['code'] {
+  if (error.status === 429) return 'rate_limit_exceeded';
+  if (error.status === 400) return 'invalid_prompt';
+  return 'server_error';
 }
 
 function sseFrame(event: ResponseStreamEvent): string {

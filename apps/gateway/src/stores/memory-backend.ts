@@ -1,13 +1,27 @@
+import { BY_COUNT, fairEvictions, type Share } from './fair-share';
 import { ENTRY_OVERHEAD_BYTES, heldBytes } from './held-bytes';
 import type { TenantStore } from './tenant-store';
 
+interface Entry {
+  id: string;
+  json: string;
+  bytes: number;
+  expiresAt: number;
+}
+
 /**
- * JSON per tenant and id with a TTL, in process: a Map in recency order, evicted oldest first beyond
- * `maxBytes` of memory (held-bytes.ts) or `maxEntries` entries. Stored responses and kept reasoning state use it.
+ * JSON per tenant and id with a TTL, in process, within `maxBytes` of memory (held-bytes.ts) and
+ * `maxEntries` entries. When an entry needs room, entries go from the tenant holding the most (the
+ * tenant adding it counted with it), its least recently used first, as the message threads' store
+ * does (fair-share.ts): one key cannot push out another key's entries holding less than an even share.
+ * An entry larger than the store, or than its tenant's share while others hold the rest, is not kept.
+ * Stored responses and kept reasoning state use it.
  */
 export class MemoryBackend implements TenantStore {
-  private readonly entries = new Map<string, { json: string; bytes: number; expiresAt: number }>();
+  /** Per tenant, its entries by id. */
+  private readonly shares = new Map<string, Share<Entry>>();
   private bytes = 0;
+  private count = 0;
 
   constructor(
     private readonly maxBytes: number,
@@ -16,41 +30,57 @@ export class MemoryBackend implements TenantStore {
   ) {}
 
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 
   async get(tenant: string, id: string): Promise<string | undefined> {
-    const key = `${tenant}\u0000${id}`;
-    const entry = this.entries.get(key);
+    const entry = this.shares.get(tenant)?.entries.get(id);
     if (!entry) return undefined;
-    this.remove(key);
+    this.remove(tenant, id);
     if (entry.expiresAt <= this.now()) return undefined;
-    this.entries.set(key, entry); // most recently used last
-    this.bytes += entry.bytes;
+    this.add(tenant, entry); // most recently used last
     return entry.json;
   }
 
   async put(tenant: string, id: string, json: string, ttlSeconds: number): Promise<void> {
-    const key = `${tenant}\u0000${id}`;
-    this.remove(key);
-    const bytes = heldBytes(json) + heldBytes(key) + ENTRY_OVERHEAD_BYTES;
+    this.remove(tenant, id);
+    const bytes = heldBytes(json) + heldBytes(`${tenant}\u0000${id}`) + ENTRY_OVERHEAD_BYTES;
     if (bytes > this.maxBytes) return;
-    this.entries.set(key, { json, bytes, expiresAt: this.now() + ttlSeconds * 1000 });
-    this.bytes += bytes;
-    for (const oldest of this.entries.keys()) {
-      if (this.bytes <= this.maxBytes && this.entries.size <= this.maxEntries) break;
-      this.remove(oldest);
-    }
+    const byBytes = fairEvictions(this.shares, tenant, bytes, this.bytes + bytes - this.maxBytes);
+    if (!byBytes) return;
+    this.evict(byBytes);
+    const byCount = fairEvictions<Entry>(this.shares, tenant, 1, this.count + 1 - this.maxEntries, BY_COUNT);
+    if (!byCount) return;
+    this.evict(byCount);
+    this.add(tenant, { id, json, bytes, expiresAt: this.now() + ttlSeconds * 1000 });
   }
 
   async delete(tenant: string, id: string): Promise<boolean> {
-    return this.remove(`${tenant}\u0000${id}`);
+    return this.remove(tenant, id);
   }
 
-  private remove(key: string): boolean {
-    const entry = this.entries.get(key);
-    if (!entry) return false;
+  private evict(plan: [string, Entry][]): void {
+    for (const [tenant, entry] of plan) this.remove(tenant, entry.id);
+  }
+
+  private add(tenant: string, entry: Entry): void {
+    const share = this.shares.get(tenant) ?? this.shares.set(tenant, { entries: new Map(), bytes: 0 }).get(tenant)!;
+    share.entries.set(entry.id, entry);
+    share.bytes += entry.bytes;
+    this.bytes += entry.bytes;
+    this.count++;
+  }
+
+  /** Takes an entry out (a tenant left with none goes: eviction looks only at tenants holding entries). */
+  private remove(tenant: string, id: string): boolean {
+    const share = this.shares.get(tenant);
+    const entry = share?.entries.get(id);
+    if (!share || !entry) return false;
+    share.entries.delete(id);
+    share.bytes -= entry.bytes;
     this.bytes -= entry.bytes;
-    return this.entries.delete(key);
+    this.count--;
+    if (!share.entries.size) this.shares.delete(tenant);
+    return true;
   }
 }

@@ -219,12 +219,12 @@ export function echoedThinking(message: AssistantMessage): Block[] {
  */
 function assistantBlocks(message: AssistantMessage, param: string): Block[] {
   const blocks: Block[] = [...echoedThinking(message), ...partsOf(message, param).flatMap(toBlock)];
-  functionCalls(message, param).forEach((call, j) => {
+  functionCalls(message, param).forEach((call) => {
     blocks.push({
       type: 'tool_use',
       id: toolUseId(call.id),
       name: call.function.name,
-      input: parseArguments(call.function.arguments, `${param}.tool_calls[${j}].function.arguments`),
+      input: parseArguments(call.function.arguments),
     });
   });
   return blocks;

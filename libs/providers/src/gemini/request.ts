@@ -170,14 +170,14 @@ export type KeptSignatures = ReadonlyMap<string, unknown>;
 /** A message's parts, its calls with the thought signatures the client sent back (signedTurn adds the rest). */
 function modelParts(message: AssistantMessage, param: string, callNames: Map<string, string>): Part[] {
   const parts = partsOf(message, param).flatMap(toPart);
-  functionCalls(message, param).forEach((call, j) => {
+  functionCalls(message, param).forEach((call) => {
     callNames.set(call.id, call.function.name);
     const signature = thoughtSignatureOf(call);
     parts.push({
       functionCall: {
         id: call.id,
         name: call.function.name,
-        args: parseArguments(call.function.arguments, `${param}.tool_calls[${j}].function.arguments`),
+        args: parseArguments(call.function.arguments),
       },
       ...(signature ? { thoughtSignature: signature } : {}),
     });

@@ -98,18 +98,24 @@ export function refuseDuplicateToolNames(names: readonly (string | undefined)[],
   });
 }
 
-/** The arguments of an assistant tool call from history, as the object both vendors want. */
-export function parseArguments(args: string, param: string): Record<string, unknown> {
+/** The key under which arguments that are no JSON object go to a vendor that wants an object (parseArguments). */
+export const RAW_ARGUMENTS = 'raw_arguments';
+
+/**
+ * The arguments of an assistant tool call from history, as the object Anthropic and Gemini want.
+ * Arguments that are no JSON object (a call cut by the output limit, a model's bad JSON) are the
+ * model's own words, not the client's mistake: refusing them would refuse every later turn of the
+ * conversation (a stored response's, too). They go as their text under `raw_arguments`, so the model
+ * sees what it wrote.
+ */
+export function parseArguments(args: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(args || '{}');
   } catch {
-    throw GatewayError.badRequest('Tool call arguments must be a JSON object.', param, 'invalid_value');
+    return { [RAW_ARGUMENTS]: args };
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    throw GatewayError.badRequest('Tool call arguments must be a JSON object.', param, 'invalid_value');
-  }
-  return value as Record<string, unknown>;
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : { [RAW_ARGUMENTS]: args };
 }
 
 export type AssistantMessage = Extract<ChatCompletionMessageParam, { role: 'assistant' }>;

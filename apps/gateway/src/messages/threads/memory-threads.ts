@@ -1,3 +1,4 @@
+import { fairEvictions, type Share } from '../../stores/fair-share';
 import { heldBytes } from '../../stores/held-bytes';
 import { type Appended, CONTINUED, type Found, type KeptThread, type NewTurn, type ThreadBackend } from './thread-backend';
 
@@ -8,12 +9,6 @@ interface Held extends KeptThread {
   expiresAt: number;
 }
 
-/** A key's threads, least recently used first, and their size. */
-interface Share {
-  threads: Map<string, Held>;
-  bytes: number;
-}
-
 /** What a response id and its claim take beside their thread, in bytes: counted in the thread's size. */
 const MARKS_BYTES = 128;
 /** The mark of a response whose thread was too large to keep (memory-threads only). */
@@ -22,7 +17,7 @@ const DROPPED = '\u0000dropped';
 /**
  * Threads in this process, within `capacity` bytes of memory (held-bytes.ts, as the 413 before a turn counts
  * them): when a turn needs room, threads are evicted from the key holding the most (the key adding the
- * turn counted with it, and its own threads taken on a tie), its least recently used first. A key alone
+ * turn counted with it, and its own threads taken on a tie), its least recently used first (fair-share.ts). A key alone
  * may fill the store, but one key's threads cannot push out another key holding less: each key keeps at
  * least an even share of the store once others need room (`onEvicted` is told how many went: their
  * clients' next continue is thread_not_found, and the SDK helpers replay). A thread larger than the
@@ -32,7 +27,7 @@ const DROPPED = '\u0000dropped';
  */
 export class MemoryThreads implements ThreadBackend {
   /** Per tenant, its threads by id. */
-  private readonly shares = new Map<string, Share>();
+  private readonly shares = new Map<string, Share<Held>>();
   /** `<tenant>\0<response id>` (its thread's id, or DROPPED) and `<tenant>\0next:<response id>` (who continues it). */
   private readonly marks = new Map<string, { value: string; expiresAt: number }>();
   private bytes = 0;
@@ -48,7 +43,7 @@ export class MemoryThreads implements ThreadBackend {
     if (threadId === DROPPED) return 'dropped';
     const thread = threadId === undefined ? undefined : this.live(tenant, threadId);
     if (!thread) return undefined;
-    const { threads } = this.shares.get(tenant)!;
+    const threads = this.shares.get(tenant)!.entries;
     threads.delete(thread.id); // most recently used last
     threads.set(thread.id, thread);
     return { id: thread.id, fixed: thread.fixed, last: thread.last, turns: [...thread.turns] };
@@ -69,14 +64,14 @@ export class MemoryThreads implements ThreadBackend {
     };
     const bytes = thread.bytes + heldBytes(turn.turn) + MARKS_BYTES;
     if (held) this.detach(tenant, held); // re-added below, most recently used last
-    const evictions = bytes > this.capacity ? undefined : this.evictionsFor(tenant, bytes);
+    const evictions = bytes > this.capacity ? undefined : fairEvictions(this.shares, tenant, bytes, this.bytes + bytes - this.capacity);
     if (!evictions) return this.drop(tenant, thread, turn, ttlSeconds);
     this.evict(evictions);
     Object.assign(thread, { last: turn.last, bytes, expiresAt: this.now() + ttlSeconds * 1000 });
     thread.turns.push(turn.turn);
     thread.ids.push(turn.last);
-    const share = this.shares.get(tenant) ?? this.shares.set(tenant, { threads: new Map(), bytes: 0 }).get(tenant)!;
-    share.threads.set(thread.id, thread);
+    const share = this.shares.get(tenant) ?? this.shares.set(tenant, { entries: new Map(), bytes: 0 }).get(tenant)!;
+    share.entries.set(thread.id, thread);
     share.bytes += bytes;
     this.bytes += bytes;
     this.marks.set(`${tenant}\u0000${turn.last}`, { value: turn.threadId, expiresAt: thread.expiresAt });
@@ -121,33 +116,9 @@ export class MemoryThreads implements ThreadBackend {
   }
 
   private live(tenant: string, threadId: string): Held | undefined {
-    const thread = this.shares.get(tenant)?.threads.get(threadId);
+    const thread = this.shares.get(tenant)?.entries.get(threadId);
     if (thread && thread.expiresAt <= this.now()) this.forget(tenant, threadId);
     return thread && thread.expiresAt > this.now() ? thread : undefined;
-  }
-
-  /**
-   * The threads to evict for `bytes` more for `tenant`, each from the key then holding the most (`tenant`
-   * counted with them, even when it holds nothing else yet, and taken on a tie); undefined when that key
-   * is `tenant` with nothing left to give (its turn is more than its share while others need their room):
-   * then nothing is evicted in vain. Planned before any goes.
-   */
-  private evictionsFor(tenant: string, bytes: number): [string, Held][] | undefined {
-    const plan: [string, Held][] = [];
-    const given = new Map<string, number>();
-    const oldestFirst = new Map<string, Iterator<Held>>();
-    const holds = (key: string) => (this.shares.get(key)?.bytes ?? 0) - (given.get(key) ?? 0);
-    for (let total = this.bytes + bytes; total > this.capacity;) {
-      let [from, most] = [tenant, holds(tenant) + bytes];
-      for (const key of this.shares.keys()) if (key !== tenant && holds(key) > most) [from, most] = [key, holds(key)];
-      if (!oldestFirst.has(from)) oldestFirst.set(from, (this.shares.get(from)?.threads ?? new Map<string, Held>()).values());
-      const oldest = oldestFirst.get(from)!.next();
-      if (oldest.done) return undefined;
-      plan.push([from, oldest.value]);
-      given.set(from, (given.get(from) ?? 0) + oldest.value.bytes);
-      total -= oldest.value.bytes;
-    }
-    return plan;
   }
 
   private evict(plan: [string, Held][]): void {
@@ -170,7 +141,7 @@ export class MemoryThreads implements ThreadBackend {
 
   /** Removes a thread with the marks of its responses. */
   private forget(tenant: string, threadId: string): void {
-    const thread = this.shares.get(tenant)?.threads.get(threadId);
+    const thread = this.shares.get(tenant)?.entries.get(threadId);
     if (!thread) return;
     this.detach(tenant, thread);
     this.forgetMarks(tenant, thread);
@@ -186,9 +157,9 @@ export class MemoryThreads implements ThreadBackend {
   /** Takes a thread out of its key's share (a share left empty goes: eviction looks only at keys holding threads). */
   private detach(tenant: string, thread: Held): void {
     const share = this.shares.get(tenant)!;
-    share.threads.delete(thread.id);
+    share.entries.delete(thread.id);
     share.bytes -= thread.bytes;
     this.bytes -= thread.bytes;
-    if (!share.threads.size) this.shares.delete(tenant);
+    if (!share.entries.size) this.shares.delete(tenant);
   }
 }
