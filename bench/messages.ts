@@ -105,7 +105,7 @@ async function streamOnce(): Promise<void> {
       yield* FRAMES;
     },
   };
-  for await (const _ of toMessageStream(frames, false, 'bench'));
+  for await (const _ of toMessageStream({ frames }, false, 'bench'));
 }
 
 async function measure(name: string, call: () => unknown): Promise<void> {

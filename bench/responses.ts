@@ -74,7 +74,8 @@ const CASES: [string, () => unknown][] = [
     `stream: ${frames().length} chat SSE frames -> Responses SSE events`,
     async () => {
       let bytes = 0;
-      for await (const text of new ResponseEventEncoder(context()).encode(iterate(frames()), () => Promise.resolve())) bytes += text.length;
+      for await (const text of new ResponseEventEncoder(context()).encode({ frames: iterate(frames()) }, () => Promise.resolve()))
+        bytes += text.length;
       return bytes;
     },
   ],

@@ -187,7 +187,8 @@ describe('Claude Code (claude -p) through the gateway', { timeout: 600_000 }, ()
     const { result, searched, main } = await searchOn('oa-search');
     assert.match(
       result.result,
-      /^tool results: call_fake_1="API Error: 400 tools\[0\]\.type 'web_search_20250305' .*; model oa-search routes to no 'anthropic' deployment\."$/,
+      // `Error: `: Claude Code marks the result is_error, which an OpenAI-format model reads in the text.
+      /^tool results: call_fake_1="Error: API Error: 400 tools\[0\]\.type 'web_search_20250305' .*; model oa-search routes to no 'anthropic' deployment\."$/,
     );
     assert.equal(result.modelUsage?.['oa-search']?.webSearchRequests, 0);
     assert.deepEqual(searched, [], 'nothing reached Anthropic');

@@ -38,6 +38,9 @@ describe('stream ends with misbehaving upstreams', () => {
           deploy('pings-then-ok', ['oa', 'pings-3'], ['oa', 'ok']),
           deploy('pings-only', ['oa', 'pings-60']),
           deploy('unframed-then-ok', ['oa', 'unframed'], ['oa', 'ok']),
+          deploy('garbage-first-then-ok', ['oa', 'garbage-first'], ['oa', 'ok']),
+          deploy('garbage-first', ['oa', 'garbage-first']),
+          deploy('garbage-mid', ['oa', 'garbage-mid']),
         ],
         router: { timeouts: { attemptMs: 2_000, deadlineMs: 2_000 }, retry: { attemptsPerDeployment: 1 } },
       }),
@@ -51,6 +54,8 @@ describe('stream ends with misbehaving upstreams', () => {
 
   const post = (path: string, body: object) =>
     fetch(`${gateway.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  /** A streamed chat completion of `model` saying hi. */
+  const streamChat = (model: string) => post('/v1/chat/completions', { model, stream: true, messages: [{ role: 'user', content: 'hi' }] });
   const accessLine = async (res: Response) =>
     (await gateway.logged('request', { where: (l) => l.reqId === res.headers.get('x-request-id') }))[0];
 
@@ -101,7 +106,7 @@ describe('stream ends with misbehaving upstreams', () => {
 
   describe('SSE comments are no first chunk', () => {
     it('a deployment that sends `: ping` comments and then drops falls back to the next one', async () => {
-      const res = await post('/v1/chat/completions', { model: 'pings-then-ok', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+      const res = await streamChat('pings-then-ok');
       const text = await res.text();
       assert.equal(res.status, 200);
       assert.ok(text.endsWith('data: [DONE]\n\n'));
@@ -110,20 +115,90 @@ describe('stream ends with misbehaving upstreams', () => {
     });
 
     it('a stream of comments only is ended by the attempt`s timeout, before anything is sent', async () => {
-      const res = await post('/v1/chat/completions', { model: 'pings-only', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+      const res = await streamChat('pings-only');
       assert.equal(res.status, 504, await res.text());
     });
   });
 
   it('a body with no event boundary in its first 8 MiB is an invalid answer: the next deployment answers', async () => {
-    const res = await post('/v1/chat/completions', {
-      model: 'unframed-then-ok',
-      stream: true,
-      messages: [{ role: 'user', content: 'hi' }],
-    });
+    const res = await streamChat('unframed-then-ok');
     const text = await res.text();
     assert.equal(res.status, 200);
     assert.ok(text.endsWith('data: [DONE]\n\n'));
     assert.match(res.headers.get('x-gateway-fallbacks') ?? '', /unframed-then-ok\/0=upstream_invalid_response/);
+  });
+
+  // Found by an independent check: the translating codecs' parse of such an event threw a bare SyntaxError,
+  // which the HTTP layer took for the client's body ("We could not parse the JSON body of your request"),
+  // and a first event that was not JSON started the stream (a 200 with only an error event, no fallback).
+  describe('an event from an OpenAI-format upstream that is not JSON is the upstream`s invalid answer', () => {
+    const INVALID = /Provider oa answered with invalid JSON/;
+
+    it('as the first event, it fails the attempt: the next deployment answers, on each API', async () => {
+      const res = await streamChat('garbage-first-then-ok');
+      const text = await res.text();
+      assert.equal(res.status, 200);
+      assert.ok(text.endsWith('data: [DONE]\n\n'), text);
+      assert.equal(text.includes('not json'), false, text);
+      assert.match(res.headers.get('x-gateway-fallbacks') ?? '', /garbage-first-then-ok\/0=upstream_invalid_response/);
+
+      const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'x', maxRetries: 0 });
+      const message = await claude.messages
+        .stream({ model: 'garbage-first-then-ok', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] })
+        .finalMessage();
+      assert.equal(message.stop_reason, 'end_turn');
+
+      const types: string[] = [];
+      for await (const event of gateway.client().responses.stream({ model: 'garbage-first-then-ok', input: 'hi', store: false }))
+        types.push(event.type);
+      assert.equal(types.at(-1), 'response.completed');
+    });
+
+    it('as the first event with no deployment left, it is a plain error status in each protocol, not a 200', async () => {
+      const chat = await streamChat('garbage-first');
+      const chatBody = (await chat.json()) as { error: { code: string; message: string } };
+      assert.deepEqual([chat.status, chatBody.error.code], [502, 'upstream_invalid_response']);
+      assert.match(chatBody.error.message, INVALID);
+
+      const messages = await post('/v1/messages', {
+        model: 'garbage-first',
+        max_tokens: 50,
+        stream: true,
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      const messagesBody = (await messages.json()) as { error: { type: string; message: string } };
+      assert.deepEqual([messages.status, messagesBody.error.type], [500, 'api_error']);
+      assert.match(messagesBody.error.message, INVALID);
+
+      const responses = await post('/v1/responses', { model: 'garbage-first', stream: true, input: 'hi', store: false });
+      const responsesBody = (await responses.json()) as { error: { code: string } };
+      assert.deepEqual([responses.status, responsesBody.error.code], [502, 'upstream_invalid_response']);
+    });
+
+    it('after the stream began, the Anthropic SDK gets an api_error naming the provider, not an invalid_request_error', async () => {
+      const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'x', maxRetries: 0 });
+      const err = await claude.messages
+        .stream({ model: 'garbage-mid', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] })
+        .finalMessage()
+        .then(
+          () => assert.fail('the stream completed'),
+          (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
+        );
+      assert.ok(err instanceof Anthropic.APIError, String(err));
+      const error = (err.error as { error: { type: string; message: string } }).error;
+      assert.equal(error.type, 'api_error');
+      assert.match(error.message, INVALID);
+    });
+
+    it('after the stream began, the Responses API ends with response.failed and the upstream`s error code', async () => {
+      const events: { type: string; response?: { error?: { code: string; message: string } | null } }[] = [];
+      await (async () => {
+        for await (const event of gateway.client().responses.stream({ model: 'garbage-mid', input: 'hi', store: false }))
+          events.push(event);
+      })().catch(() => undefined);
+      const failed = events.find((e) => e.type === 'response.failed');
+      assert.equal(failed?.response?.error?.code, 'upstream_invalid_response', JSON.stringify(events.at(-1)));
+      assert.match(failed?.response?.error?.message ?? '', INVALID);
+    });
   });
 });

@@ -56,6 +56,11 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `neverclose`: a whole stream, through `[DONE]`, whose response is never ended;
  * - `pings-<n>`: `: ping` SSE comments only, `n` of them 100 ms apart, then the connection is dropped;
  * - `unframed`: a 200 event stream whose body (9 MiB) holds no blank line, the response never ended;
+ * - `garbage-first`: a 200 event stream whose first (and only) event's data is not JSON, then `[DONE]`;
+ * - `garbage-mid`: a stream of two chunks, then an event whose data is not JSON, then the rest through `[DONE]`;
+ * - `refusal`: the model refuses: `message.refusal` (a stream: `delta.refusal`), no content, `finish_reason: stop`;
+ * - `midstream-<code>`: a stream that sends a chunk, then an error event with that `code` (a number: vLLM's
+ *   `{"object": "error", "code": n}`);
  * - `dated`: like `ok`, but the answer names the dated version that answered (`dated-2024-07-18`), as OpenAI does.
  */
 export class FakeOpenAI extends FakeUpstream {
@@ -160,6 +165,8 @@ export class FakeOpenAI extends FakeUpstream {
     }
     if (model.startsWith('pings-')) return pings(res, Number(model.slice(6)));
     if (model === 'unframed') return unframed(res);
+    if (model === 'garbage-first') return sse(res, ['data: {not json\n\n', 'data: [DONE]\n\n']);
+    if (model.startsWith('midstream-') && body.stream) return midStreamError(res, model.slice(10));
     if (req.url === '/v1/embeddings') return json(res, 200, embeddings(body));
     if (body.stream) return stream(res, body, model);
     return json(res, 200, completion(body, model));
@@ -354,6 +361,9 @@ function answeredAs(model: string): string {
   return model === 'dated' ? 'dated-2024-07-18' : model;
 }
 
+/** The `refusal` model's answer. */
+export const REFUSAL = "I'm sorry, I can't help with that request.";
+
 /** What OpenAI's answers carry on every message beside the answer itself. */
 const OPENAI_MESSAGE_EXTRAS = { refusal: null, annotations: [] };
 
@@ -369,6 +379,7 @@ function completion(body: Record<string, unknown>, model: string) {
       }
     : { role: 'assistant', content: answerText(body, model), ...extras };
   if (model === 'tool-think') Object.assign(message, { reasoning_content: THOUGHT });
+  if (model === 'refusal') Object.assign(message, { content: null, refusal: REFUSAL });
   return {
     id: 'chatcmpl-fake',
     object: 'chat.completion',
@@ -386,6 +397,11 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
   const send = (choices: unknown[], usage: unknown = null) => res.write(`data: ${JSON.stringify({ ...base, choices, usage })}\n\n`);
   send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
   if (model === 'tool-think') send([{ index: 0, delta: { reasoning_content: THOUGHT }, finish_reason: null }]);
+  if (model === 'refusal') {
+    for (const part of pieces(REFUSAL, 10)) send([{ index: 0, delta: { refusal: part }, finish_reason: null }]);
+    send([{ index: 0, delta: {}, finish_reason: 'stop' }]);
+    return void res.end('data: [DONE]\n\n');
+  }
   const tool = callsTool(body, model) ? toolCall(body, model) : undefined;
   if (tool) {
     send([
@@ -415,6 +431,10 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
         return void res.destroy();
       }
       if (model === 'stall' && i === 2) return;
+      if (model === 'garbage-mid' && i === 2) {
+        await sleep(50); // the first chunks leave on their own: the bad event comes after the stream began
+        res.write('data: {not json\n\n');
+      }
       if (model.startsWith('drip-')) await sleep(Number(model.slice(5)));
       if (res.destroyed) return;
       send([{ index: 0, delta: { content: words[i] }, finish_reason: null }]);
@@ -435,6 +455,31 @@ async function midStreamKeyError(res: ServerResponse, key: string): Promise<void
   await sleep(50); // the chunk leaves on its own, so the error comes after the stream began
   const error = { message: `Upstream failed. Received API Key = ${key}`, type: 'server_error', param: null, code: 'upstream_failed' };
   res.end(`data: ${JSON.stringify({ error })}\n\n`);
+}
+
+/** An event stream of `events`, each written on its own, 20 ms apart. */
+async function sse(res: ServerResponse, events: string[]): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  for (const event of events) {
+    if (res.destroyed) return;
+    res.write(event);
+    await sleep(20);
+  }
+  res.end();
+}
+
+/** A chunk, then an error event with `code` (a number: vLLM's shape, the code its HTTP status). */
+async function midStreamError(res: ServerResponse, code: string): Promise<void> {
+  const chunk = {
+    id: 'chatcmpl-fake',
+    object: 'chat.completion.chunk',
+    created: 1_700_000_000,
+    choices: [{ index: 0, delta: { role: 'assistant', content: 'fake ' } }],
+  };
+  const error = /^\d+$/.test(code)
+    ? { object: 'error', message: 'The server failed.', type: 'BadRequestError', code: Number(code) }
+    : { error: { message: 'The server failed.', type: 'server_error', param: null, code } };
+  await sse(res, [`data: ${JSON.stringify(chunk)}\n\n`, `data: ${JSON.stringify(error)}\n\n`]);
 }
 
 async function pings(res: ServerResponse, count: number): Promise<void> {

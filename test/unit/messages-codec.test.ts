@@ -817,7 +817,7 @@ describe('chat chunks -> Anthropic event stream', () => {
       yield* [...reads, 'data: [DONE]\n\n'];
     })();
     const writes: string[] = [];
-    for await (const write of toMessageStream(frames, false, 'm')) writes.push(String(write));
+    for await (const write of toMessageStream({ frames }, false, 'm')) writes.push(String(write));
     const types = writes.map((w) =>
       w
         .split('\n\n')

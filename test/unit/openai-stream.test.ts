@@ -358,7 +358,10 @@ describe('OpenAI stream pass-through', () => {
           for await (const part of stream) out.push(part as Buffer);
         })(),
         (err: GatewayError) =>
-          err.message === 'Provider p failed mid-stream: failed, key [provider key]' && err.upstreamStatus === 502 && err.retryable,
+          err.message === 'Provider p failed mid-stream: failed, key [provider key]' &&
+          // An overload stands for a 503 (its Anthropic client gets overloaded_error); an event that says nothing of its kind, a 502.
+          err.upstreamStatus === (shape.includes('overloaded') ? 503 : 502) &&
+          err.retryable,
         shape,
       );
       assert.equal(Buffer.concat(out).toString(), chunk, 'the chunk before it, as it came; nothing of the error event');

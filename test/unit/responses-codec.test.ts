@@ -417,7 +417,7 @@ async function encode(ctx: ResponseContext, chunks: ChatCompletionChunk[], failA
   const encoder = new ResponseEventEncoder(ctx);
   const texts: string[] = [];
   try {
-    for await (const text of encoder.encode(iterate(frames, failAt), completed)) texts.push(String(text));
+    for await (const text of encoder.encode({ frames: iterate(frames, failAt) }, completed)) texts.push(String(text));
   } catch (err) {
     failure = err as GatewayError;
     texts.push(await encoder.failure(failure));

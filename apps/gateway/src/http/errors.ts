@@ -40,7 +40,10 @@ const REDIS_UNAVAILABLE = /^(Command timed out|Stream isn't writeable|Connection
 /**
  * Whatever was thrown, as the gateway error to send. Unknown errors become a bare
  * 500 and unknown client errors a message from their status alone: no stack, no
- * message that could leak internals or repeat the request.
+ * message that could leak internals or repeat the request. A bare SyntaxError is one of
+ * those: the client's body that is not JSON comes with Fastify's code (FST_ERR_CTP_INVALID_JSON_BODY),
+ * and one thrown elsewhere parsed text the gateway got from an upstream or its stores, no
+ * fault of the client's (read as the body's, an upstream's bad event was a 400 to the client).
  */
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
@@ -48,7 +51,6 @@ export function toGatewayError(err: unknown): GatewayError {
   if (e.validation?.length) return fromValidation(e.validation[0], e.validationContext);
   const known = e.code && FASTIFY_ERRORS[e.code];
   if (known) return known(e);
-  if (err instanceof SyntaxError) return FASTIFY_ERRORS.FST_ERR_CTP_INVALID_JSON_BODY(e);
   if (err instanceof HttpException) {
     // Nest wraps Fastify's own errors (parse, size, schema); the original says more.
     if (err.cause) return toGatewayError(err.cause);

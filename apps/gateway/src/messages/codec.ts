@@ -28,9 +28,10 @@ export function newMessageId(): string {
  * it is (ChatStream.native). An error thrown by it propagates, and the SSE writer sends it
  * as Anthropic's `error` event. `promptEstimate`: the gateway's estimate of the prompt's
  * tokens (RequestState.promptEstimate), for message_start when the upstream has not counted it.
+ * `provider`: whose stream it is (ChatOutcome.provider).
  */
 export function toMessageStream(
-  frames: ChatStream,
+  { frames, provider }: { frames: ChatStream; provider?: string },
   thinking: boolean,
   model: string,
   toolNames?: ReadonlyMap<string, string>,
@@ -38,10 +39,14 @@ export function toMessageStream(
 ): ChatStream {
   if (frames.native === 'anthropic') return frames;
   const events = new MessageEvents(thinking, toolNames, () => promptUsage(frames, promptEstimate));
-  return encodeChunks(frames, {
-    chunk: (chunk) => events.push(chunk),
-    end: () => events.end(newMessageId(), model),
-  });
+  return encodeChunks(
+    frames,
+    {
+      chunk: (chunk) => events.push(chunk),
+      end: () => events.end(newMessageId(), model),
+    },
+    provider,
+  );
 }
 
 /**

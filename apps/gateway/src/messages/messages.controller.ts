@@ -53,7 +53,7 @@ export class MessagesController {
     // A thread keeps answers by id: each gets a fresh one (a cached answer's would repeat, and not every upstream's is unique).
     const id = thread && newMessageId();
     if (outcome.stream) {
-      const frames = toMessageStream(outcome.frames, thinking, body.model, toolNames, requestState(request).promptEstimate);
+      const frames = toMessageStream(outcome, thinking, body.model, toolNames, requestState(request).promptEstimate);
       return writeSse(reply, thread ? keepingReply(frames, id!, thread.keep) : frames, this.metrics);
     }
     const result = toMessageResult(outcome.result, thinking, toolNames, id);

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import {
   anthropicTables,
   type ChatCompletionCreateParams,
@@ -12,7 +13,7 @@ import {
   refuseDuplicateToolNames,
   toolResult,
 } from '@gateway/providers';
-import { type AnthropicBlock, type MessagesRequest, type ThinkingParam, TOOL_MODES } from './wire';
+import { type AnthropicBlock, type MessagesRequest, type OutputFormatParam, type ThinkingParam, TOOL_MODES } from './wire';
 
 type ContentPart = Exclude<Extract<ChatCompletionMessageParam, { role: 'user' }>['content'], string>[number];
 type ToolCall = { id: string; type: 'function'; function: { name: string; arguments: string } };
@@ -61,6 +62,20 @@ export const MESSAGES_PARAMS: Record<keyof MessagesRequest, ParamRule> = {
   mcp_servers: 'mapped',
   // Clearing old thinking or tool results to save context: an Anthropic-side saving, not part of the answer.
   context_management: 'dropped',
+  // Anthropic's deprecated name for output_config.format, mapped like it (structuredOutput).
+  output_format: 'mapped',
+  // Anthropic-side settings that do not shape the answer: its compaction of long contexts (like
+  // context_management), its cache-miss diagnostics, its own model fallbacks and their credit, its
+  // billing and workspace, the end user's profile (like metadata.user_id).
+  compaction: 'dropped',
+  diagnostics: 'dropped',
+  fallbacks: 'dropped',
+  fallback_credit_token: 'dropped',
+  billing_policy: 'dropped',
+  workspace_id: 'dropped',
+  user_profile_id: 'dropped',
+  // Message threads: taken off the request before it is translated (threads/threads.ts); a `null` one is no thread.
+  thread: 'mapped',
 };
 
 /** A base64 source's media type, once it has one and its data. */
@@ -149,6 +164,7 @@ export function toChatRequest(body: MessagesRequest, beta?: string): MessagesTra
   checkParams(body, MESSAGES_PARAMS, 'The gateway');
   let only: NativeOnly | undefined;
   const mark: MarkNative = (reason, param) => void (only ??= { reason, param });
+  markUnknownParams(body, mark);
   // Tools first: a request's own tools, rather than its history, are what a refusal should name.
   const tools = body.tools?.map((tool, i) => toTool(tool, i, mark));
   const toolNames = new Map(
@@ -188,7 +204,7 @@ export function toChatRequest(body: MessagesRequest, beta?: string): MessagesTra
   Object.assign(chat, toolChoice(body));
   const effort = reasoningEffort(body.thinking, body.output_config?.effort);
   if (effort) chat.reasoning_effort = effort;
-  const format = body.output_config?.format;
+  const format = structuredOutput(body);
   if (format?.type === 'json_schema') {
     chat.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } };
   }
@@ -207,6 +223,38 @@ export function toChatRequest(body: MessagesRequest, beta?: string): MessagesTra
     },
     toolNames,
   };
+}
+
+/**
+ * A top-level field the table does not know: Anthropic refuses such a field ("Extra inputs are not
+ * permitted") unless it is one of its own newer than this table, so an Anthropic deployment, which
+ * gets the body as sent, answers for it; no other deployment can take it, and dropping it could
+ * change the answer unseen. So the request is Anthropic-only, and a model without an Anthropic
+ * deployment answers a 400 naming the field, as Anthropic would.
+ */
+function markUnknownParams(body: MessagesRequest, mark: MarkNative): void {
+  for (const key of Object.keys(body))
+    if (!Object.hasOwn(MESSAGES_PARAMS, key))
+      mark(`${key}: Extra inputs are not permitted (the gateway does not translate this field for other vendors)`, key);
+}
+
+/**
+ * The structured-output format asked for: `output_config.format`, or `output_format`, its deprecated
+ * name (clients other than the current SDKs send it as it is). Both, and different, is a 400: which
+ * one the client meant is not known.
+ */
+function structuredOutput(body: MessagesRequest): OutputFormatParam | null | undefined {
+  const format = body.output_config?.format;
+  const legacy = body.output_format;
+  if (legacy == null) return format;
+  if (legacy.type !== 'json_schema' || typeof legacy.schema !== 'object' || legacy.schema === null) {
+    throw GatewayError.badRequest("output_format: expected {type: 'json_schema', schema: {...}}.", 'output_format', 'invalid_value');
+  }
+  if (format != null && !isDeepStrictEqual(format, legacy)) {
+    const why = 'output_format and output_config.format were both given, and differ: send output_config.format only.';
+    throw GatewayError.badRequest(why, 'output_format', 'invalid_value');
+  }
+  return legacy;
 }
 
 /** Fields an Anthropic deployment honours that the chat params lose (NativeRequest.keyExtras), when sent. */
@@ -258,11 +306,11 @@ function userMessages(blocks: AnthropicBlock[], param: string, mark: MarkNative)
   const parts: ContentPart[] = [];
   blocks.forEach((block, j) => {
     const at = `${param}[${j}]`;
-    if (block.type !== 'tool_result') return void parts.push(contentPart(block, at, mark));
+    if (block.type !== 'tool_result') return void parts.push(...contentParts(block, at, mark));
     const content: AnthropicBlock[] =
       typeof block.content === 'string' ? [{ type: 'text', text: block.content }] : ((block.content ?? []) as AnthropicBlock[]);
-    const read = content.map((b, k) => toolResultPart(b, `${at}.content[${k}]`, mark));
-    const { message, media } = toolResult(anthropicTables.toolUseId(String(block.tool_use_id)), read);
+    const read = content.flatMap((b, k) => toolResultParts(b, `${at}.content[${k}]`, mark));
+    const { message, media } = toolResult(anthropicTables.toolUseId(String(block.tool_use_id)), read, block.is_error === true);
     results.push(message);
     parts.push(...media);
   });
@@ -277,31 +325,52 @@ function userMessages(blocks: AnthropicBlock[], param: string, mark: MarkNative)
  * declared tool, deferred or not (toTool), so the model can call it next; an Anthropic deployment
  * gets the block as sent.
  */
-function toolResultPart(block: AnthropicBlock, param: string, mark: MarkNative): ContentPart {
-  if (block.type === 'tool_reference') return { type: 'text', text: `Tool loaded: ${fittedToolName(String(block.tool_name))}` };
-  return contentPart(block, param, mark);
+function toolResultParts(block: AnthropicBlock, param: string, mark: MarkNative): ContentPart[] {
+  if (block.type === 'tool_reference') return [{ type: 'text', text: `Tool loaded: ${fittedToolName(String(block.tool_name))}` }];
+  return contentParts(block, param, mark);
 }
 
-function contentPart(block: AnthropicBlock, param: string, mark: MarkNative): ContentPart {
-  if (block.type === 'text') return { type: 'text', text: String(block.text ?? '') };
+function contentParts(block: AnthropicBlock, param: string, mark: MarkNative): ContentPart[] {
+  if (block.type === 'text') return [{ type: 'text', text: String(block.text ?? '') }];
   if (anthropicOnly(block, param, mark)) {
     // For routing's estimate: an image stays an image (vision, its flat rate; the URL is never
     // sent, only an Anthropic deployment gets the request), anything else its JSON as text.
-    if (block.type === 'image') return { type: 'image_url', image_url: { url: String((block.source as { file_id?: unknown }).file_id) } };
-    return { type: 'text', text: JSON.stringify(block) };
+    if (block.type === 'image') return [{ type: 'image_url', image_url: { url: String((block.source as { file_id?: unknown }).file_id) } }];
+    return [{ type: 'text', text: JSON.stringify(block) }];
   }
   if (block.type === 'image' || block.type === 'document') {
     const source = (block.source ?? {}) as Record<string, string>;
     const reader = SOURCE_READERS[source.type];
     if (!reader)
       throw GatewayError.badRequest(`Unsupported ${block.type} source type '${source.type}'.`, `${param}.source.type`, 'invalid_value');
-    return reader(source, param);
+    const about = block.type === 'document' ? documentAbout(block) : undefined;
+    return about ? [{ type: 'text', text: about }, reader(source, param)] : [reader(source, param)];
   }
   throw GatewayError.badRequest(`Content blocks of type '${block.type}' are not supported here.`, `${param}.type`, 'invalid_value');
 }
 
-/** Marks the request Anthropic-only when the block is content only Anthropic reads (ANTHROPIC_ONLY_CONTENT), and says whether it is. */
+/**
+ * A document's `title` and `context` (what Anthropic's model reads about the document beside it), as
+ * the text before the document for other vendors, which have no such fields; undefined without either.
+ */
+function documentAbout(block: AnthropicBlock): string | undefined {
+  const lines = [
+    typeof block.title === 'string' && block.title ? `Document title: ${block.title}` : '',
+    typeof block.context === 'string' && block.context ? `Document context: ${block.context}` : '',
+  ].filter(Boolean);
+  return lines.length ? lines.join('\n') : undefined;
+}
+
+/**
+ * Marks the request Anthropic-only when the block is content only Anthropic reads (ANTHROPIC_ONLY_CONTENT,
+ * or a document Anthropic is asked to cite: no other vendor returns citations), and says whether it is.
+ */
 function anthropicOnly(block: AnthropicBlock, param: string, mark: MarkNative): boolean {
+  if (block.type === 'document' && (block.citations as { enabled?: unknown } | undefined)?.enabled === true) {
+    const at = `${param}.citations`;
+    mark(`${at}: a document with citations enabled is for Anthropic to cite, which only an Anthropic deployment does`, at);
+    return true;
+  }
   const source = String((block.source as { type?: unknown } | undefined)?.type);
   const byBlock = ANTHROPIC_ONLY_CONTENT.get(block.type);
   const what = byBlock ?? ANTHROPIC_ONLY_CONTENT.get(`${block.type}.${source}`);

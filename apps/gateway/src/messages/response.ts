@@ -22,10 +22,13 @@ export function anthropicUsage(reported: CompletionUsage | undefined) {
 /**
  * `toolUse`: the message has tool_use blocks. Anthropic then says tool_use, and clients loop on
  * it; OpenAI says stop for a call forced by a named tool_choice (vLLM too), which is no end_turn.
+ * `refused`: the answer is a refusal (OpenAI's `refusal`, no content), which OpenAI ends with `stop`:
+ * Anthropic's `refusal`, so a client can tell it from an answer.
  */
-export function stopReason(finish: string | null | undefined, toolUse: boolean): string {
+export function stopReason(finish: string | null | undefined, toolUse: boolean, refused = false): string {
   const reason = STOP_REASONS[finish ?? 'stop'] ?? 'end_turn';
-  return toolUse && reason === 'end_turn' ? 'tool_use' : reason;
+  if (reason !== 'end_turn') return reason;
+  return toolUse ? 'tool_use' : refused ? 'refusal' : reason;
 }
 
 /**
@@ -52,6 +55,7 @@ export function toMessage(completion: ChatCompletion, thinking: boolean, toolNam
   const choice = completion.choices[0];
   const message = (choice?.message ?? {}) as AssistantMessage;
   const content: AnthropicBlock[] = thinking ? thinkingBlocks(message) : [];
+  const refused = !message.content && !!message.refusal;
   const text = message.content || message.refusal;
   if (text) content.push({ type: 'text', text });
   let toolUse = false;
@@ -73,7 +77,7 @@ export function toMessage(completion: ChatCompletion, thinking: boolean, toolNam
     role: 'assistant',
     model: completion.model,
     content,
-    stop_reason: stopReason(choice?.finish_reason, toolUse),
+    stop_reason: stopReason(choice?.finish_reason, toolUse, refused),
     stop_sequence: null,
     usage: anthropicUsage(completion.usage),
   };

@@ -67,10 +67,11 @@ export class MessageEvents {
   /** The closing events, once the chat stream ended normally. */
   end(fallbackId: string, model: string): string[] {
     if (!this.started) this.start(fallbackId, model, undefined);
-    if (!this.said && this.refusal) this.text(this.refusal);
+    const refused = !this.said && !!this.refusal;
+    if (refused) this.text(this.refusal);
     this.closeAll();
     const usage = anthropicUsage(this.usage ?? this.prompt);
-    const stop_reason = stopReason(this.finish, this.calls.size > 0);
+    const stop_reason = stopReason(this.finish, this.calls.size > 0, refused);
     this.out.push(sseEvent('message_delta', { delta: { stop_reason, stop_sequence: null }, usage }));
     this.out.push(sseEvent('message_stop', {}));
     return this.drain();

@@ -39,7 +39,9 @@ export interface MessagesRequest {
   tool_choice?: ToolChoiceParam;
   thinking?: ThinkingParam;
   metadata?: { user_id?: string | null };
-  output_config?: { effort?: string | null; format?: { type: 'json_schema'; schema: Record<string, unknown> } | null };
+  output_config?: { effort?: string | null; format?: OutputFormatParam | null };
+  /** Anthropic's earlier name for `output_config.format` (deprecated, still taken). */
+  output_format?: OutputFormatParam | null;
   cache_control?: unknown;
   service_tier?: string;
   inference_geo?: string;
@@ -47,6 +49,21 @@ export interface MessagesRequest {
   container?: unknown;
   mcp_servers?: unknown;
   context_management?: unknown;
+  diagnostics?: unknown;
+  compaction?: unknown;
+  fallbacks?: unknown;
+  fallback_credit_token?: unknown;
+  billing_policy?: unknown;
+  user_profile_id?: unknown;
+  workspace_id?: unknown;
+  /** Message threads (threads/threads.ts), taken off the request before it is translated; `null` stays. */
+  thread?: unknown;
+}
+
+/** A structured-output format (`output_config.format`, `output_format`). */
+export interface OutputFormatParam {
+  type: 'json_schema';
+  schema: Record<string, unknown>;
 }
 
 /** The reverse of a many-to-one vendor table: each value's first key, so declaration order picks. */

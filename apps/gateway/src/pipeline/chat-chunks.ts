@@ -1,4 +1,4 @@
-import { type ChatCompletionChunk, type ChatStream, dataOf, GatewayError, mapStream, SseEvents } from '@gateway/providers';
+import { type ChatCompletionChunk, type ChatStream, dataOf, GatewayError, invalidJson, mapStream, SseEvents } from '@gateway/providers';
 
 /** A protocol's stream codec: the SSE events it makes of chat chunks, each event's text whole. */
 export interface ChunkEncoder {
@@ -16,8 +16,8 @@ export interface ChunkEncoder {
  * any other failure. Usage reads through to the frames, which fill it in as they end
  * (and what was reported of it so far, for a stream that ends early).
  */
-export function encodeChunks(frames: ChatStream, encoder: ChunkEncoder): ChatStream {
-  return new EncodedStream(frames, encoder);
+export function encodeChunks(frames: ChatStream, encoder: ChunkEncoder, provider = 'upstream'): ChatStream {
+  return new EncodedStream(frames, encoder, provider);
 }
 
 /**
@@ -31,6 +31,7 @@ class EncodedStream implements ChatStream {
   constructor(
     private readonly frames: ChatStream,
     private readonly encoder: ChunkEncoder,
+    private readonly provider: string,
   ) {}
 
   get usage() {
@@ -42,7 +43,7 @@ class EncodedStream implements ChatStream {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<string, undefined> {
-    const reader = new ChunkReader();
+    const reader = new ChunkReader(this.provider);
     const encoder = this.encoder;
     return mapStream<string | Uint8Array, string>(this.frames, {
       step: (frame) => joined(reader.step(frame).flatMap((chunk) => encoder.chunk(chunk))),
@@ -55,24 +56,35 @@ function joined(events: string[]): string[] {
   return events.length ? [events.join('')] : [];
 }
 
-/** The chat chunks in SSE frames, whatever the read boundaries: each `data:` line's but `[DONE]`'s. */
+/**
+ * The chat chunks in SSE frames, whatever the read boundaries: each `data:` line's but `[DONE]`'s.
+ * `provider`: whose frames they are, named when one is not JSON (an OpenAI-format upstream's events
+ * pass through unread after the first, passThroughStream).
+ */
 class ChunkReader {
   private readonly events = new SseEvents();
+
+  constructor(private readonly provider: string) {}
 
   step(frame: string | Uint8Array): ChatCompletionChunk[] {
     const chunks: ChatCompletionChunk[] = [];
     this.events.read(frame, (lines) => {
       for (const line of lines) {
         const payload = dataOf(line);
-        if (payload && payload !== '[DONE]') chunks.push(parseChunk(payload));
+        if (payload && payload !== '[DONE]') chunks.push(parseChunk(this.provider, payload));
       }
     });
     return chunks;
   }
 }
 
-function parseChunk(payload: string): ChatCompletionChunk {
-  const chunk = JSON.parse(payload) as ChatCompletionChunk & { error?: { message?: string; code?: string | null } };
+function parseChunk(provider: string, payload: string): ChatCompletionChunk {
+  let chunk: ChatCompletionChunk & { error?: { message?: string; code?: string | null } };
+  try {
+    chunk = JSON.parse(payload) as typeof chunk;
+  } catch (err) {
+    throw invalidJson(provider, err as Error);
+  }
   if (chunk.error) {
     throw new GatewayError(
       502,

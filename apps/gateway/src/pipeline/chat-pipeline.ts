@@ -19,8 +19,12 @@ import { describedRun } from '../http/describe-run';
 import { requestState, tenantOf, upstreamHeaders } from '../http/request-state';
 import { ReasoningStateStore } from '../reasoning-state/reasoning-state.store';
 
-/** A complete OpenAI `chat.completion`, or a stream of OpenAI SSE frames, for a codec to send. */
-export type ChatOutcome = { stream: false; result: JsonResult } | { stream: true; frames: ChatStream };
+/**
+ * A complete OpenAI `chat.completion`, or a stream of OpenAI SSE frames, for a codec to send;
+ * `provider`: the name of the provider whose stream it is (none for a cache's replay), for the
+ * codecs to name when its events are not what they should be.
+ */
+export type ChatOutcome = { stream: false; result: JsonResult } | { stream: true; frames: ChatStream; provider?: string };
 
 /**
  * The one path every chat-shaped request takes, whatever protocol it arrived in:
@@ -103,7 +107,8 @@ export class ChatPipeline {
       // A vendor's own answer (ChatStream.native) is not what the cache replays: not stored.
       const record = cached && !run.result.native;
       if (cached && !record) this.cache.release(cached, 'unshareable');
-      return { stream: true, frames: record ? this.cache.recordStream(cached, run.result, billed) : run.result };
+      const frames = record ? this.cache.recordStream(cached, run.result, billed) : run.result;
+      return { stream: true, frames, provider: run.deployment.provider.name };
     }
     const run = await describedRun(
       reply,

@@ -68,7 +68,7 @@ export class ResponsesController {
       return sendJson(reply, requestState(request), { body: JSON.stringify(response), usage: outcome.result.usage });
     }
     const encoder = new ResponseEventEncoder(ctx);
-    return writeSse(reply, encoder.encode(outcome.frames, save), this.metrics, (error) => encoder.failure(error));
+    return writeSse(reply, encoder.encode(outcome, save), this.metrics, (error) => encoder.failure(error));
   }
 
   /**

@@ -78,21 +78,25 @@ export class ResponseEventEncoder {
   constructor(private readonly ctx: ResponseContext) {}
 
   /**
-   * The SSE text of a whole chat frame stream, which throws where the frames failed.
+   * The SSE text of a whole chat frame stream (of `provider`'s, ChatOutcome.provider), which throws where the frames failed.
    * `completed` runs before the last event (response.completed or response.incomplete)
    * is sent: the response is stored before the client hears it is complete, so its next
    * request can continue from it.
    */
-  encode(frames: ChatStream, completed: (response: Response) => Promise<void>): ChatStream {
+  encode({ frames, provider }: { frames: ChatStream; provider?: string }, completed: (response: Response) => Promise<void>): ChatStream {
     this.save = completed;
-    return encodeChunks(frames, {
-      chunk: (chunk) => this.chunk(chunk).map(sseFrame),
-      end: async () => {
-        const { events, response } = this.complete();
-        await completed(response);
-        return events.map(sseFrame);
+    return encodeChunks(
+      frames,
+      {
+        chunk: (chunk) => this.chunk(chunk).map(sseFrame),
+        end: async () => {
+          const { events, response } = this.complete();
+          await completed(response);
+          return events.map(sseFrame);
+        },
       },
-    });
+      provider,
+    );
   }
 
   /** The events one chunk makes. */

@@ -30,6 +30,7 @@ import {
   type ToolMode,
   type ToolPlan,
 } from '../translation/tools';
+import { TOOL_ERROR_MARK } from '../translation/tool-results';
 import { toTurns } from '../translation/turns';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../wire';
 import { toGeminiSchema } from './schema';
@@ -211,9 +212,12 @@ function signedTurn(parts: Part[], kept: KeptSignatures | undefined): Part[] {
 
 /**
  * A tool result as Gemini's `response` object: a JSON object is the response itself;
- * anything else (plain text, an array, a number) goes under `output`, as Google documents.
+ * anything else (plain text, an array, a number) goes under `output`, as Google documents,
+ * and a failed tool's (a text that starts with TOOL_ERROR_MARK) under `error`, as Google documents for
+ * errors.
  */
 function toolResponse(text: string): Record<string, unknown> {
+  if (text.startsWith(TOOL_ERROR_MARK)) return { error: text.slice(TOOL_ERROR_MARK.length) };
   try {
     const value: unknown = JSON.parse(text);
     if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;

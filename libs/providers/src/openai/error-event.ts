@@ -1,6 +1,7 @@
 import { GatewayError } from '../gateway-error';
 import { parseEvent } from '../parse-event';
 import { withoutKey } from '../without-key';
+import { errorMapping } from './errors';
 
 /**
  * In every error event (`event: error`, `data: {"error": …}`, `"object": "error"`), and in few others.
@@ -36,16 +37,50 @@ function errorOf(body: unknown): unknown {
   return error || (object === 'error' ? body : undefined);
 }
 
+/**
+ * The HTTP status an error event's code stands for (an event has no status of its own): OpenAI's
+ * codes and types, and the `overloaded` of servers that pass Anthropic's errors on.
+ */
+const STATUS_BY_CODE: Record<string, number> = {
+  rate_limit_exceeded: 429,
+  insufficient_quota: 429,
+  overloaded: 503,
+  overloaded_error: 503,
+  server_overloaded: 503,
+  context_length_exceeded: 400,
+  invalid_request_error: 400,
+  timeout: 408,
+};
+
+/** The status an error event stands for: its own (`status`, or vLLM's numeric `code`), or its code's or type's; undefined when none says. */
+function eventStatus({ status, code, type }: Record<string, unknown>): number | undefined {
+  for (const value of [status, code]) if (typeof value === 'number' && value >= 400 && value < 600) return value;
+  return (typeof code === 'string' && STATUS_BY_CODE[code]) || (typeof type === 'string' && STATUS_BY_CODE[type]) || undefined;
+}
+
+/**
+ * An error event as the gateway's error, classed as an error answer with the status its code stands
+ * for would be (a rate limit a 429, an overload a 503…), so each protocol's client gets its own type
+ * for it (Anthropic's rate_limit_error, overloaded_error…); an event that says nothing of its kind
+ * is the upstream's failure (502), which another deployment may answer before the stream began.
+ */
 function eventError(provider: string, error: unknown, apiKey: string | undefined): GatewayError {
-  const { message, code } = (typeof error === 'object' && error !== null ? error : { message: error }) as Record<string, unknown>;
+  const fields = (typeof error === 'object' && error !== null ? error : { message: error }) as Record<string, unknown>;
+  const { message, code } = fields;
   const detail = typeof message === 'string' && message ? message : 'no message';
+  const vendorCode = typeof code === 'string' && code ? withoutKey(code, apiKey) : null;
+  const upstreamStatus = eventStatus(fields);
+  const [status, type, mappedCode, retryable] = upstreamStatus ? errorMapping(upstreamStatus, vendorCode) : UPSTREAM_FAILED;
   return new GatewayError(
-    502,
+    status,
     withoutKey(`Provider ${provider} failed mid-stream: ${detail}`, apiKey),
-    'upstream_error',
-    typeof code === 'string' && code ? withoutKey(code, apiKey) : 'upstream_error',
+    type,
+    vendorCode ?? mappedCode ?? 'upstream_error',
     null,
     {},
-    true,
-  ).from(502);
+    retryable,
+  ).from(upstreamStatus ?? 502);
 }
+
+/** An error event that does not say what kind it is: the upstream failed. */
+const UPSTREAM_FAILED: ReturnType<typeof errorMapping> = [502, 'upstream_error', 'upstream_error', true];

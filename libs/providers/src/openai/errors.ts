@@ -68,7 +68,7 @@ export async function fromUpstreamResponse(
   }
   // The key escaped in JSON (`\/` for `/`) is the key once parsed.
   message = withoutKey(message, apiKey);
-  const [status, type, code, retryable] = BY_CODE.get(vendorCode ?? '') ?? statusMapping(res.statusCode);
+  const [status, type, code, retryable] = errorMapping(res.statusCode, vendorCode);
   const headers: Record<string, string> = {};
   if (status === 429) headers['retry-after'] = String(retryAfterSeconds(res.headers) ?? DEFAULT_RETRY_AFTER_S);
   // An overloaded upstream's Retry-After (503, 529) is honoured by the router like a 429's.
@@ -87,6 +87,11 @@ export async function fromUpstreamResponse(
       ? `Provider ${provider} is rate limiting the gateway: ${message}`
       : `Provider ${provider} failed with HTTP ${res.statusCode}: ${message}`;
   return new GatewayError(status, text, type, code, null, headers, retryable).from(res.statusCode);
+}
+
+/** How an upstream's error reaches the client: by its code when that says more than its status (BY_CODE), else by its status. */
+export function errorMapping(status: number, vendorCode: string | null): Mapping {
+  return BY_CODE.get(vendorCode ?? '') ?? statusMapping(status);
 }
 
 /** How an upstream's HTTP status reaches the client (the mock's injected failures take the same shape). */

@@ -1,8 +1,10 @@
 import { EventTurns, nextTurn } from '../event-turns';
 import { GatewayError } from '../gateway-error';
 import { mapStream, type StreamSteps } from '../map-stream';
+import { eventData } from '../parse-event';
 import type { ChatStream } from '../provider';
 import { upstreamErrorEvent } from './error-event';
+import { invalidJson } from '../translation/errors';
 import { fromTransportError } from './errors';
 import { isSpace, keyWithValue, valueAt } from './json-bytes';
 import { LoneCrs } from './lone-crs';
@@ -67,6 +69,8 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
   private readonly lineEnds = new LoneCrs();
   /** An event with data came: the answer began. */
   private started = false;
+  /** The first event with data was checked to be JSON (checkFirstEvent). */
+  private checked = false;
   /** Reads counted for turns of the event loop: a burst of buffered reads would go on in microtasks alone. */
   private readonly turns = new EventTurns();
   complete = false;
@@ -101,6 +105,10 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     }
     const error = upstreamErrorEvent(this.provider, events, this.apiKey);
     if (error) throw error;
+    if (!this.checked) {
+      this.checked = true;
+      checkFirstEvent(this.provider, events, this.apiKey);
+    }
     // `[DONE]` ends the answer even when the upstream keeps the connection open after it.
     if (endsWithDone(events)) {
       this.complete = true;
@@ -141,6 +149,28 @@ function fromFirstData(events: Buffer): Buffer | undefined {
     return start ? events.subarray(start) : events;
   }
   return undefined;
+}
+
+/**
+ * Throws when the first event of `events` (which starts with an event with data) is not JSON (nor
+ * `[DONE]`): the upstream's invalid answer, before anything is sent, so the attempt fails and another
+ * deployment may answer, as after an HTTP error. Only the first: the events after it are forwarded
+ * unread (a check of each costs the hot path more than it is worth, docs/providers.md); the codecs
+ * that translate a stream parse every event and report one that is not JSON as this does.
+ */
+function checkFirstEvent(provider: string, events: Buffer, apiKey: string | undefined): void {
+  // Its end: a blank line, LF or CRLF, searched for within the event only (not the whole read's bytes).
+  const lf = events.indexOf(EVENT_END);
+  const crlf = events.subarray(0, lf < 0 ? events.length : lf).indexOf(EVENT_END_CRLF);
+  const event = events.toString('utf8', 0, crlf >= 0 ? crlf : lf < 0 ? events.length : lf);
+  // The usual event is one `data:` line: its value as it is, without splitting it into lines.
+  const data = event.startsWith('data:') && !event.includes('\n') ? event.slice(5).trim() : eventData(event);
+  if (data === '[DONE]') return;
+  try {
+    JSON.parse(data);
+  } catch (err) {
+    throw invalidJson(provider, err as Error, apiKey);
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { type ErrorType, GatewayError } from '../gateway-error';
 import { fromTransportError } from '../openai/errors';
+import { withoutKey } from '../without-key';
 
 /** How a vendor error class reaches the client: [status, type, code, retryable]. */
 export type ErrorMapping = [number, ErrorType, string | null, boolean];
@@ -82,11 +83,20 @@ export function transportError(provider: string, err: unknown, signal: AbortSign
 }
 
 /**
+ * A body or stream event from the vendor that is not JSON: the upstream's fault (502, retryable), never
+ * the client's (a bare SyntaxError reaching the HTTP layer would not say whose text it was).
+ * `apiKey`: the provider's key, taken out of the parser's message, which quotes the text.
+ */
+export function invalidJson(provider: string, err: Error, apiKey?: string): GatewayError {
+  return GatewayError.invalidResponse(withoutKey(`Provider ${provider} answered with invalid JSON (${err.message}).`, apiKey));
+}
+
+/**
  * What an SDK threw that is not the vendor's error answer: a body (or stream event) from
  * the vendor it could not parse, a transport failure, or its own refusal of the request.
  */
 export function sdkError(provider: string, err: unknown, signal: AbortSignal): GatewayError {
-  if (err instanceof SyntaxError) return GatewayError.invalidResponse(`Provider ${provider} answered with invalid JSON (${err.message}).`);
+  if (err instanceof SyntaxError) return invalidJson(provider, err);
   return isTransportFailure(err, signal) ? transportError(provider, err, signal) : refusedBySdk(provider, err);
 }
 
