@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Cluster } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { hashKey } from '@gateway/security';
 import { ask, settle } from '../support/cache';
 import { configWith, GatewayProcess } from '../support/gateway';
 
@@ -220,6 +221,42 @@ describe(
       assert.equal(fetched.id, first.id);
       const continued = await client(b).responses.create({ model: 'mock', input: 'And its name?', previous_response_id: first.id });
       assert.equal(continued.status, 'completed');
+    });
+
+    // A node that did not confirm the PUBLISH (paused, unreachable) was warned of, and the admin call
+    // still answered as if every replica's subscriber had the change.
+    it('keys: a change a node did not confirm says so (header and log); a short pause is waited out', async () => {
+      const { status, body } = await admin(a, 'POST', '', { name: 'cluster-unconfirmed' });
+      assert.equal(status, 201, JSON.stringify(body));
+      // A master holding neither the id's nor the record's key, so the change itself goes through.
+      const slots = await Promise.all(
+        [`gateway:keyid:${body.id}`, `gateway:key:${hashKey(body.key)}`].map((k) => cluster.cluster('KEYSLOT', k)),
+      );
+      const owners = await cluster.cluster('SLOTS');
+      const busy = new Set(slots.map((slot) => owners.find(([from, to]) => from <= Number(slot) && Number(slot) <= to)![2][1]));
+      const idle = cluster.nodes('master').find((n) => !busy.has(n.options.port!))!;
+      const pause = async (ms: number) => {
+        const paused = new Redis({ host: '127.0.0.1', port: idle.options.port!, password: new URL(CLUSTER_URL!).password });
+        await paused.client('PAUSE', ms, 'ALL'); // commands wait; the cluster bus runs on, no failover
+        paused.disconnect();
+      };
+      await pause(1_000);
+      const waited = await fetch(`${a.opsUrl}/admin/keys/${body.id}`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ rpm: 7 }),
+      });
+      assert.equal(waited.status, 200);
+      assert.equal(waited.headers.get('x-gateway-unconfirmed-nodes'), null, 'the paused node confirmed once resumed');
+      await pause(4_000);
+      const unconfirmed = await fetch(`${a.opsUrl}/admin/keys/${body.id}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${MASTER}` },
+      });
+      assert.equal(unconfirmed.status, 200, 'the revocation is made');
+      assert.equal(unconfirmed.headers.get('x-gateway-unconfirmed-nodes'), '1');
+      assert.equal((await a.logged(new RegExp(`key ${body.id} changed, but 1 Redis node\\(s\\) did not confirm`))).length, 1);
+      await settle(2_500); // the pause is over before the next test
     });
 
     it('data spreads over the masters, and no command was refused for crossing slots', async () => {

@@ -552,6 +552,13 @@ describe('config', () => {
     [{ REDIS_URL: 'redis//oops:6379' }, /: redisUrl: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
     [{ REDIS_URL: 'http://r:6379' }, /: redisUrl: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
     [{ REDIS_URL: 'redis://:pw@' }, /: redisUrl: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL with a host/],
+    // Several seed nodes are a cluster's: one server has one URL, and the nodes share scheme and credentials.
+    [
+      { REDIS_URL: 'redis://a:6379,redis://b:6379' },
+      /: REDIS_URL: several URLs \(comma-separated\) name the seed nodes of a Redis Cluster/,
+    ],
+    [{ REDIS_URL: 'redis://:pw@a:6379,redis://:other@b:6379', REDIS_CLUSTER: 'true' }, /: redisUrl: .*same scheme and credentials/],
+    [{ REDIS_URL: 'redis://a:6379,rediss://b:6379', REDIS_CLUSTER: 'true' }, /: redisUrl: .*same scheme and credentials/],
   ];
   for (const [env, message] of badEnv) {
     it(`rejects ${JSON.stringify(env)} from the environment, naming the variable`, () => {
@@ -571,6 +578,11 @@ describe('config', () => {
 
   it('accepts redis:// and rediss:// URLs with a password and a database', () => {
     assert.equal(parseConfig(minimal(), { REDIS_URL: 'rediss://:pw@r.example:6380/2' }).redisUrl, 'rediss://:pw@r.example:6380/2');
+  });
+
+  it('accepts several comma-separated seed nodes for a Redis Cluster', () => {
+    const urls = 'rediss://:pw@10.0.0.1:6379, rediss://:pw@10.0.0.2:6379';
+    assert.equal(parseConfig(minimal(), { REDIS_URL: urls, REDIS_CLUSTER: 'true' }).redisUrl, urls);
   });
 
   it('reads true, false, 1 and 0 in any case for the boolean variables', () => {

@@ -125,9 +125,14 @@ CA file of a TLS Redis and cluster mode. Nothing when no Redis is configured.
     secretKeyRef:
       name: {{ $external.passwordSecret.name }}
       key: {{ required "externalRedis.passwordSecret.key is required with passwordSecret.name" $external.passwordSecret.key }}
-{{- $url := splitList "://" $external.url }}
+{{- /* Each of several comma-separated seed nodes (cluster) gets the password. */}}
+{{- $urls := list }}
+{{- range splitList "," $external.url }}
+{{- $url := splitList "://" (trim .) }}
+{{- $urls = append $urls (printf "%s://:$(REDIS_PASSWORD)@%s" (first $url) (last $url)) }}
+{{- end }}
 - name: REDIS_URL
-  value: {{ printf "%s://:$(REDIS_PASSWORD)@%s" (first $url) (last $url) | quote }}
+  value: {{ join "," $urls | quote }}
 {{- else }}
 - name: REDIS_URL
   value: {{ $external.url | quote }}
@@ -143,12 +148,12 @@ CA file of a TLS Redis and cluster mode. Nothing when no Redis is configured.
 {{- end }}
 {{- end }}
 
-{{/* Port of the Redis the gateway talks to, for the NetworkPolicy. */}}
+{{/* Port of the Redis the gateway talks to (the first seed node's), for the NetworkPolicy. */}}
 {{- define "ai-gateway.redisPort" -}}
 {{- if .Values.redis.enabled }}
 {{- .Values.redis.port }}
 {{- else }}
-{{- $host := (urlParse .Values.externalRedis.url).host }}
+{{- $host := (urlParse (trim (first (splitList "," .Values.externalRedis.url)))).host }}
 {{- if contains ":" $host }}{{ last (splitList ":" $host) }}{{ else }}6379{{ end }}
 {{- end }}
 {{- end }}

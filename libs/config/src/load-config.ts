@@ -6,6 +6,7 @@ import { validateSync, ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { CHAT_CAPABILITIES, deploymentKind, GatewayConfig, type ModelKind } from './gateway-config';
 import { REDIS_ENV, SERVER_ENV, withEnvOverrides } from './env-overrides';
+import { redisUrls } from './redis-config';
 import { unmatchedModel } from './security-config';
 import { applyVendorPrices } from './vendor-prices';
 
@@ -111,6 +112,10 @@ function withBaseUrlOverrides(providers: unknown, env: NodeJS.ProcessEnv): unkno
 
 /** What one key cannot say alone: references between sections, duplicates, pairs of limits. */
 function checkAcrossKeys(config: GatewayConfig, fail: (msg: string) => never): void {
+  // A single Redis is one server: a second URL would be ignored, or taken for a cluster it is not.
+  if (config.redisUrl && redisUrls(config.redisUrl).length > 1 && !config.redis.cluster) {
+    fail('REDIS_URL: several URLs (comma-separated) name the seed nodes of a Redis Cluster: set REDIS_CLUSTER=true, or give one URL');
+  }
   refuseDuplicates(config.providers, 'providers', 'name', fail);
   refuseDuplicates(config.virtualModels, 'virtualModels', 'name', fail);
   refuseDuplicates(config.security.keys, 'security.keys', 'id', fail);

@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions, ReplyError } from 'ioredis';
-import { GatewayConfig, readTlsCa } from '@gateway/config';
+import { GatewayConfig, readTlsCa, redisUrls } from '@gateway/config';
 import { withinBudget } from './within-budget';
 
 /** Far above a healthy Redis round trip (well under a millisecond on the same network). */
@@ -30,6 +30,13 @@ const CONNECTION: RedisOptions = {
  */
 const SILENT_PINGS = 3;
 const WATCH_EVERY_MS = 1_000;
+/**
+ * A node that did not confirm a PUBLISH is tried again every PUBLISH_RETRY_EVERY_MS for this long
+ * (a pause shorter than a failover's detection, a connection being replaced) before the publish is
+ * reported unconfirmed there: an admin change then answers at most this much later.
+ */
+const PUBLISH_CONFIRM_MS = 2_000;
+const PUBLISH_RETRY_EVERY_MS = 100;
 /** How soon a failed start-up task (see `whenReady`) runs again. */
 const START_UP_RETRY_MS = 1_000;
 const retry = (times: number) => Math.min(times * 200, 2_000);
@@ -37,18 +44,38 @@ const retry = (times: number) => Math.min(times * 200, 2_000);
 const FIRST_CONNECT_WAIT_MS = CONNECTION.connectTimeout!;
 
 /**
- * The client for `config.redisUrl`. A cluster is discovered from that one node (keys
- * then live on the node owning their hash slot, so every multi-key command and script
- * must keep its keys in one slot). `rediss://` verifies the server against
+ * A Redis Cluster's slot map is read again this often, whatever else happened: a pool that lost
+ * the connection to a slot's owner (see `watch`) or a map left stale by a run of failovers mends
+ * itself within this time instead of waiting for a MOVED that may never come. One CLUSTER SLOTS.
+ */
+const SLOTS_REFRESH_MS = 5_000;
+/**
+ * A multi-key script whose slot is migrating gets TRYAGAIN until the migration ends (its keys are
+ * not all on one node, or some do not exist yet, as the admission scripts' call records never do):
+ * ioredis would retry every 100 ms until the command's timeout, each request waiting ~500 ms
+ * before its limits fail open. Retried at once instead, the command gives up after
+ * `maxRedirections` (16) round trips, a few milliseconds, and still passes a split that lasts
+ * only as long as a batch of keys is in flight.
+ */
+const TRYAGAIN_RETRY_MS = 0;
+
+/**
+ * The client for `config.redisUrl`. A cluster is discovered from the first of its nodes that
+ * answers (keys then live on the node owning their hash slot, so every multi-key command and
+ * script must keep its keys in one slot). `rediss://` verifies the server against
  * `redis.tlsCaFile` when set, else the system CAs.
  */
 export function connectRedis(config: GatewayConfig): RedisClient {
-  const url = new URL(config.redisUrl!);
+  const urls = redisUrls(config.redisUrl!).map((url) => new URL(url));
+  const url = urls[0]; // several share the scheme and credentials (checked by the config)
   const tls = url.protocol === 'rediss:' ? { ca: config.redis.tlsCaFile ? readTlsCa(config.redis.tlsCaFile) : undefined } : undefined;
   if (!config.redis.cluster) return new Redis(config.redisUrl!, { ...CONNECTION, enableOfflineQueue: false, retryStrategy: retry, tls });
-  return new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
+  const seeds = urls.map((seed) => ({ host: seed.hostname, port: Number(seed.port || 6379) }));
+  return new Cluster(seeds, {
     enableOfflineQueue: false,
     clusterRetryStrategy: retry,
+    slotsRefreshInterval: SLOTS_REFRESH_MS,
+    retryDelayOnTryAgain: TRYAGAIN_RETRY_MS,
     redisOptions: {
       ...CONNECTION,
       username: decodeURIComponent(url.username) || undefined,
@@ -73,6 +100,17 @@ export function sendsNow(client: RedisClient): boolean {
  */
 export function isReplyError(error: unknown): boolean {
   return error instanceof ReplyError;
+}
+
+/** What `publishToAll` did: subscribers reached, and nodes that did not confirm it (0 on a single Redis that answered). */
+export interface Published {
+  receivers: number;
+  unconfirmed: number;
+}
+
+/** The cluster pool's connection to `node`'s address now (a replaced one is a new object), if it has one. */
+function sameNode(cluster: Cluster, node: Redis): Redis | undefined {
+  return cluster.nodes('all').find((other) => other.options.host === node.options.host && other.options.port === node.options.port);
 }
 
 const ignore = () => undefined;
@@ -116,16 +154,19 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
       warned = false;
     });
     const client = this.client;
+    // A cluster's node connection does not reconnect (ioredis' pool ends it and drops the node): once
+    // it has ended, the slot map is read again, which opens a new one to every owner the pool lacks.
+    const replacing = client instanceof Cluster ? (node: Redis) => node.once('end', () => client.refreshSlotsCache()) : () => undefined;
     const watch = setInterval(() => {
-      for (const node of client instanceof Cluster ? client.nodes('all') : [client]) this.watch(node);
+      for (const node of client instanceof Cluster ? client.nodes('all') : [client]) this.watch(node, replacing);
     }, WATCH_EVERY_MS).unref();
     client.once('end', () => clearInterval(watch));
   }
 
   private readonly silentPings = new WeakMap<Redis, number>();
 
-  /** One PING on `node`'s connection; the SILENT_PINGS-th timeout in a row replaces the connection. */
-  private watch(node: Redis): void {
+  /** One PING on `node`'s connection; the SILENT_PINGS-th timeout in a row replaces the connection (`replacing` first). */
+  private watch(node: Redis, replacing: (node: Redis) => void): void {
     if (node.status !== 'ready') return void this.silentPings.delete(node);
     node.ping().then(
       () => this.silentPings.delete(node),
@@ -135,6 +176,7 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
         if (silent < SILENT_PINGS || node.status !== 'ready') return;
         this.silentPings.delete(node);
         this.logger.warn(`Redis connection to ${node.options.host}:${node.options.port} answered no PING for ${silent} s: reconnecting`);
+        replacing(node);
         node.disconnect(true);
       },
     );
@@ -183,25 +225,42 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
    * Redis Cluster a node sends it only to its own subscribers, those of other nodes get it over
    * the cluster bus later, and each subscriber sits on any node (see `subscribe`): so it goes to
    * every node, and subscribers get it once per node (their handlers must be idempotent). A node
-   * that fails is warned of (its subscribers hear of it over the bus, later); it fails only when
-   * every node does. Resolves to how many subscribers it reached: each node counts only its own
-   * subscribers, so the sum over the nodes counts each subscriber once.
+   * that fails is tried again until PUBLISH_CONFIRM_MS have passed (a node paused for a moment, a
+   * connection being replaced); one that never confirms is warned of and counted in `unconfirmed`
+   * (its subscribers hear of it over the bus, later, or not while it stays away), and the publish
+   * fails only when every node does. `receivers`: how many subscribers it reached, each node
+   * counting only its own, so the sum over the nodes counts each subscriber once.
    */
-  async publishToAll(channel: string, message: string): Promise<number> {
+  async publishToAll(channel: string, message: string): Promise<Published> {
     const client = this.client;
-    if (!client) return 0;
+    if (!client) return { receivers: 0, unconfirmed: 0 };
     const nodes = client instanceof Cluster ? client.nodes('all') : [client];
-    const results = await Promise.allSettled(
-      nodes.map(async (node) => {
-        const receivers = await node.publish(channel, message);
-        await node.ping();
-        return receivers;
-      }),
-    );
+    const giveUpAt = Date.now() + PUBLISH_CONFIRM_MS;
+    const confirm = async (node: Redis): Promise<number> => {
+      for (;;) {
+        try {
+          const receivers = await node.publish(channel, message);
+          await node.ping();
+          return receivers;
+        } catch (error) {
+          if (Date.now() + PUBLISH_RETRY_EVERY_MS >= giveUpAt || client.status === 'end') throw error;
+          await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_EVERY_MS));
+          // The watchdog may have replaced this node's connection meanwhile: the pool's current one.
+          if (client instanceof Cluster) node = sameNode(client, node) ?? node;
+        }
+      }
+    };
+    const results = await Promise.allSettled(nodes.map(confirm));
     const failed = results.filter((result) => result.status === 'rejected');
     if (failed.length === nodes.length) throw failed[0]?.reason ?? new Error('Redis: no node to publish to');
-    if (failed.length) this.logger.warn(`PUBLISH ${channel} failed on ${failed.length} of ${nodes.length} cluster nodes`);
-    return results.reduce((sum, result) => sum + (result.status === 'fulfilled' ? result.value : 0), 0);
+    if (failed.length) {
+      const reason = (failed[0].reason as Error)?.message;
+      this.logger.warn(
+        `PUBLISH ${channel} not confirmed by ${failed.length} of ${nodes.length} cluster nodes within ${PUBLISH_CONFIRM_MS} ms (${reason})`,
+      );
+    }
+    const receivers = results.reduce((sum, result) => sum + (result.status === 'fulfilled' ? result.value : 0), 0);
+    return { receivers, unconfirmed: failed.length };
   }
 
   /** True when Redis is configured and answers PING within the timeout. */

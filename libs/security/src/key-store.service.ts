@@ -24,6 +24,12 @@ const CAS_ATTEMPTS = 5;
 const REVOKE_CAS_ATTEMPTS = 100;
 const CAS_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]); return 1 end return 0`;
 type Cas = { gatewayKeyCas(key: string, expected: string, value: string): Promise<number> };
+/** A stored key's change: the record before and after, and how many Redis nodes did not confirm its announcement. */
+export interface KeyChange {
+  before: KeyRecord;
+  after: KeyRecord;
+  unconfirmed: number;
+}
 /** Unknown keys are remembered briefly, so guessing does not hit Redis on every try. */
 const NEGATIVE_CACHE_MS = 1_000;
 /**
@@ -176,11 +182,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    * Applies `edit` to a stored key (the gateway's own fields are kept whatever it
    * returns) and tells every replica to drop its cached copy.
    */
-  async update(
-    id: string,
-    edit: (record: KeyRecord) => KeyRecord,
-    attempts = CAS_ATTEMPTS,
-  ): Promise<{ before: KeyRecord; after: KeyRecord }> {
+  async update(id: string, edit: (record: KeyRecord) => KeyRecord, attempts = CAS_ATTEMPTS): Promise<KeyChange> {
     const client = this.needRedis();
     if (this.configKeys().some((r) => r.id === id)) {
       throw new GatewayError(409, `Key ${id} is declared in the config file; change it there.`, 'invalid_request_error', 'key_in_config');
@@ -198,15 +200,23 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       const set = await (client as unknown as Cas).gatewayKeyCas(RECORD_PREFIX + hash, raw, JSON.stringify(after));
       if (set !== 1) continue;
       this.forget(hash);
-      // Every replica has been sent the change before the caller hears it is made.
-      await this.redis.publishToAll(CHANNEL, hash);
-      return { before, after };
+      // Every replica has been sent the change before the caller hears it is made, or the caller hears
+      // which nodes did not confirm it: replicas subscribed there may use the old record until it
+      // reaches them over the cluster bus, or for keyCacheMs at most.
+      const { unconfirmed } = await this.redis.publishToAll(CHANNEL, hash);
+      if (unconfirmed) {
+        this.logger.warn(
+          `key ${id} changed, but ${unconfirmed} Redis node(s) did not confirm its announcement: ` +
+            `replicas subscribed there may use the old record for up to ${this.config.security.keyCacheMs} ms`,
+        );
+      }
+      return { before, after, unconfirmed };
     }
     throw new GatewayError(409, `Key ${id} is being changed concurrently; try again.`, 'invalid_request_error', 'key_changed');
   }
 
   /** Marks a stored key revoked; every replica drops its cached copy at once, and its metric series. */
-  async revoke(id: string): Promise<{ before: KeyRecord; after: KeyRecord }> {
+  async revoke(id: string): Promise<KeyChange> {
     const change = await this.update(id, (record) => ({ ...record, revoked: true }), REVOKE_CAS_ATTEMPTS);
     this.metrics.forgetKey(id);
     // The revocation is made: Redis failing now leaves other replicas its series until they restart, not the key usable.

@@ -308,7 +308,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     const client = this.redis.client;
     if (!client || !this.store.writeOwed) return true;
     const replies = `gateway:limits:flushed:{${keyId}}:${randomBytes(6).toString('hex')}`;
-    const receivers = await this.redis.publishToAll(FLUSH_CHANNEL, `${keyId} ${replies}`);
+    const { receivers } = await this.redis.publishToAll(FLUSH_CHANNEL, `${keyId} ${replies}`);
     const deadline = Date.now() + FLUSH_WAIT_MS;
     for (;;) {
       if ((await client.scard(replies)) >= receivers) return true;

@@ -33,9 +33,19 @@ const FASTIFY_ERRORS: Record<string, (e: FastifyLikeError) => GatewayError> = {
 /**
  * ioredis' own failures when Redis is away or slow (RedisService fails commands fast
  * instead of queueing them): a path that does not handle them itself (the admin API)
- * answers a retryable 503, as the key lookup does, not a bare 500.
+ * answers a retryable 503, as the key lookup does, not a bare 500. On a Redis Cluster
+ * also the client's (no node reachable yet, slots unknown, redirections or retries of
+ * TRYAGAIN / CLUSTERDOWN used up) and those replies themselves: each passes.
  */
-const REDIS_UNAVAILABLE = /^(Command timed out|Stream isn't writeable|Connection is closed|Reached the max retries per request limit)/;
+const REDIS_UNAVAILABLE = new RegExp(
+  '^(' +
+    [
+      "Command timed out|Stream isn't writeable|Connection is closed|Reached the max retries per request limit",
+      "Cluster isn't ready|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available",
+      'CLUSTERDOWN|TRYAGAIN',
+    ].join('|') +
+    ')',
+);
 
 /**
  * Whatever was thrown, as the gateway error to send. Unknown errors become a bare

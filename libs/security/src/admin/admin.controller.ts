@@ -9,12 +9,13 @@ import {
   Patch,
   Post,
   Req,
+  Res,
   UseGuards,
   UsePipes,
   ValidationPipe,
 } from '@nestjs/common';
 import type { ValidationError } from 'class-validator';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayConfig, servedModelNames } from '@gateway/config';
 import { utcDay } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
@@ -104,16 +105,22 @@ export class AdminController {
 
   /** Only the fields sent change; `null` clears one. A revoked key is not changed (409). */
   @Patch(':id')
-  async update(@Param('id') id: string, @Body() body: KeyFieldsDto, @Req() request: FastifyRequest): Promise<KeyRecord> {
+  async update(
+    @Param('id') id: string,
+    @Body() body: KeyFieldsDto,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<KeyRecord> {
     const change = sentFields(body, request.body);
     checkModels(change, this.served);
-    const { before, after } = await this.keys.update(id, (record) => {
+    const { before, after, unconfirmed } = await this.keys.update(id, (record) => {
       if (record.revoked) throw revoked(id);
       const next = applyChange(record, change);
       checkRecord(next, change);
       return next;
     });
     this.record(request, 'update', id, diff(before, after));
+    announced(reply, unconfirmed);
     // Spend of a key without a budget is written a lease period late: every replica writes it now,
     // so the budget counts it everywhere from the answer on (not only on the replica that served it).
     if (change.budget) await this.limits.flushEverywhere(id);
@@ -122,9 +129,14 @@ export class AdminController {
 
   /** Revocation reaches every replica at once (the key cache is dropped through Redis). */
   @Delete(':id')
-  async revoke(@Param('id') id: string, @Req() request: FastifyRequest): Promise<KeyRecord> {
-    const { before, after } = await this.keys.revoke(id);
+  async revoke(
+    @Param('id') id: string,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<KeyRecord> {
+    const { before, after, unconfirmed } = await this.keys.revoke(id);
     this.record(request, 'revoke', id, diff(before, after));
+    announced(reply, unconfirmed);
     return after;
   }
 
@@ -152,6 +164,14 @@ export class AdminController {
   private record(request: FastifyRequest, action: 'create' | 'update' | 'revoke', keyId: string, changes: Record<string, unknown>): void {
     this.audit.log({ msg: 'admin change', actor: adminActor(request) ?? 'unknown', action, keyId, changes });
   }
+}
+
+/**
+ * The change is made either way; a Redis Cluster node that did not confirm its announcement (paused,
+ * unreachable) is named by count, so the operator knows replicas subscribed there may not have it yet.
+ */
+function announced(reply: FastifyReply, unconfirmed: number): void {
+  if (unconfirmed) reply.header('x-gateway-unconfirmed-nodes', String(unconfirmed));
 }
 
 /** Revocation is final: a PATCH that would edit a revoked key's record (limits no request uses) is refused instead. */
