@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { answerChars } from '@gateway/providers';
 
 const sse = (events: object[]) => events.map((e) => `data: ${JSON.stringify(e)}\n\n`);
@@ -87,5 +88,55 @@ describe('answerChars', () => {
     ]);
     // The tool_use block's opening `input: {}` is two characters more.
     assert.equal(sum(events, 'anthropic'), expected + 2);
+  });
+
+  it('equals a model that parses the JSON, on random answers written compact or indented', () => {
+    const names = {
+      chat: ['content', 'refusal', 'arguments', 'reasoning_content', 'reasoning'],
+      anthropic: ['text', 'thinking', 'partial_json', 'input'],
+    };
+    // What answerChars promises, read from the parsed value: an output key's string counts its code points,
+    // its object the characters it is written with (compact, its strings decoded), and neither is searched
+    // further; any other value is searched for output keys.
+    const model = (value: unknown, wanted: string[]): number => {
+      if (Array.isArray(value)) return value.reduce((n: number, v) => n + model(v, wanted), 0);
+      if (value === null || typeof value !== 'object') return 0;
+      let n = 0;
+      for (const [k, v] of Object.entries(value)) {
+        if (wanted.includes(k) && typeof v === 'string') n += [...v].length;
+        else if (wanted.includes(k) && v !== null && typeof v === 'object' && !Array.isArray(v)) n += written(v);
+        else n += model(v, wanted);
+      }
+      return n;
+    };
+    const written = (v: unknown): number =>
+      typeof v === 'string'
+        ? [...v].length + 2
+        : Array.isArray(v)
+          ? 2 + Math.max(0, v.length - 1) + v.reduce((n: number, x) => n + written(x), 0)
+          : v !== null && typeof v === 'object'
+            ? 2 + Math.max(0, Object.keys(v).length - 1) + Object.entries(v).reduce((n, [k, x]) => n + [...k].length + 3 + written(x), 0)
+            : JSON.stringify(v).length;
+    // Keys from both protocols' lists and others; text with quotes, escapes, keys written inside it, and non-ASCII.
+    const key = fc.constantFrom(...names.chat, ...names.anthropic, 'id', 'role', 'delta', 'content_block', 'x');
+    const text = fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('"content":"x"', '\\"text\\":', 'é😀\n\t\u0000'));
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, text, fc.integer(), fc.boolean(), fc.constant(null), tie('array'), tie('object')),
+      array: fc.array(tie('node'), { maxLength: 4 }),
+      object: fc.dictionary(key, tie('node'), { maxKeys: 5 }),
+    })).object;
+    fc.assert(
+      fc.property(
+        value,
+        fc.constantFrom<'anthropic' | undefined>(undefined, 'anthropic'),
+        fc.constantFrom(0, 2),
+        (answer, protocol, indent) => {
+          const expected = model(answer, names[protocol ?? 'chat']);
+          assert.equal(answerChars(Buffer.from(JSON.stringify(answer, null, indent)), protocol), expected);
+          assert.equal(answerChars(JSON.stringify(answer), protocol), expected);
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

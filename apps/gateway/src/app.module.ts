@@ -44,8 +44,10 @@ export class AppModule {
         SecurityModule,
         CacheModule,
       ],
-      controllers: [ChatController, MessagesController, ResponsesController, EmbeddingsController, ModelsController, HealthController],
+      controllers: [MessagesController, ResponsesController, EmbeddingsController, ModelsController, HealthController],
       providers: [
+        // A Fastify route of its own (chat.controller.ts).
+        ChatController,
         ShutdownState,
         ChatPipeline,
         TokenCounter,

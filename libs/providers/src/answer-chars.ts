@@ -6,17 +6,16 @@ import type { ProviderType } from '@gateway/config';
  * reasoning), or Anthropic's own Messages answer (text and thinking blocks, a tool call's `input`,
  * its stream's `partial_json`). Ids, model names, roles, signatures and usage are not output.
  */
-const OUTPUT_KEYS: Record<'chat' | 'anthropic', readonly Buffer[]> = {
+const OUTPUT_KEYS: Record<'chat' | 'anthropic', RegExp> = {
   chat: keys('content', 'refusal', 'arguments', 'reasoning_content', 'reasoning'),
   anthropic: keys('text', 'thinking', 'partial_json', 'input'),
 };
 
-/** Each key with its opening quote, as bytes. */
-function keys(...names: string[]): Buffer[] {
-  return names.map((name) => Buffer.from(`"${name}`));
+/** The keys as written, quotes and colon: `"content":` (global: the search starts at `lastIndex`). */
+function keys(...names: string[]): RegExp {
+  return new RegExp(`"(?:${names.join('|')})":`, 'g');
 }
 
-const COLON = 0x3a;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;
@@ -28,40 +27,30 @@ const CLOSE_BRACE = 0x7d;
  * code point), and of a tool call's `input` object as written. A stream's chunks and the JSON
  * answer of the same output measure alike, so an estimate from them (accounting.ts) does not
  * depend on streaming, nor on the envelope (ids, model, usage) around the output. Reads bytes
- * without parsing: a key is found by its closing `":`, which cannot occur inside a JSON string (its
+ * without parsing: a key is found as `"name":`, which cannot occur inside a JSON string (its
  * quotes are escaped there); a key written with a space before its colon is not read (no server we
  * know writes one). A chunk the gateway wrote as a string is read as its UTF-8 bytes, one code path.
+ *
+ * Keys are found by a regular expression over the bytes read as Latin-1 (a character a byte, so
+ * its offsets are the bytes'), not by a loop of our own over every byte: the bytes are mostly
+ * envelope, and that loop was ~35 µs of CPU per streamed answer of the benchmark (13 chunks of
+ * 3.7 KB; ~19 µs this way in a loop on the same host, ~30 by Buffer#indexOf, a native call a key).
  */
 export function answerChars(text: string | Uint8Array, protocol: ProviderType | undefined): number {
   const bytes =
     typeof text === 'string' ? Buffer.from(text) : Buffer.isBuffer(text) ? text : Buffer.from(text.buffer, text.byteOffset, text.length);
-  const wanted = OUTPUT_KEYS[protocol === 'anthropic' ? 'anthropic' : 'chat'];
+  const key = OUTPUT_KEYS[protocol === 'anthropic' ? 'anthropic' : 'chat'];
+  const latin1 = bytes.toString('latin1');
   const count = { chars: 0 };
-  // A loop of our own, not Buffer.indexOf: a chunk holds a dozen keys, and a native call each cost more than the scan.
-  let i = 1;
-  while (i < bytes.length) {
-    if (bytes[i] !== COLON || bytes[i - 1] !== QUOTE || !isOutputKey(bytes, i - 1, wanted)) {
-      i++;
-      continue;
-    }
-    i++;
+  key.lastIndex = 0;
+  while (key.exec(latin1) !== null) {
+    let i = key.lastIndex;
     while (i < bytes.length && isJsonSpace(bytes[i])) i++;
     if (bytes[i] === QUOTE) i = stringValue(bytes, i, count);
     else if (bytes[i] === OPEN_BRACE) i = objectValue(bytes, i, count);
+    key.lastIndex = i;
   }
   return count.chars;
-}
-
-/** True when one of `wanted` (with its opening quote) ends at `quote`, the key's closing quote. */
-function isOutputKey(bytes: Buffer, quote: number, wanted: readonly Buffer[]): boolean {
-  for (const key of wanted) {
-    const start = quote - key.length;
-    if (start < 0) continue;
-    let i = 0;
-    while (i < key.length && bytes[start + i] === key[i]) i++;
-    if (i === key.length) return true;
-  }
-  return false;
 }
 
 function isJsonSpace(byte: number): boolean {

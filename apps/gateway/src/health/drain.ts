@@ -32,8 +32,10 @@ export interface Drain {
  * connections reconnect, and reach another replica. Register before listening.
  */
 export function closeConnectionsWhileDraining(fastify: FastifyInstance, state: ShutdownState): void {
-  fastify.addHook('onRequest', async (_request, reply) => {
+  // A callback, not an async function: Fastify waits for an async hook's promise, a tick on every request.
+  fastify.addHook('onRequest', (_request, reply, done) => {
     if (state.draining) reply.header('connection', 'close');
+    done();
   });
 }
 
