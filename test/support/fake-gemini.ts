@@ -89,7 +89,7 @@ export class FakeGemini extends FakeUpstream {
     const match = /^\/v1beta\/models\/([^:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/.exec(url.pathname);
     if (!match) return error(res, 'NOT_FOUND', `Not found: ${url.pathname}`);
     const [, model, method] = match;
-    if (method === 'batchEmbedContents') return embed(res, body);
+    if (method === 'batchEmbedContents') return embed(res, model, body);
 
     if (model.startsWith('gemini-slow-')) await sleep(Number(model.slice(12)));
     if (model.startsWith('gemini-error-')) return error(res, model.slice(13), `fake ${model.slice(13)}`);
@@ -355,11 +355,22 @@ async function stream(res: ServerResponse, model: string, answer: ReturnType<typ
   res.end();
 }
 
-/** Deterministic, deliberately not unit-length vectors, so the gateway's normalising shows. */
-function embed(res: ServerResponse, body: Record<string, unknown>): void {
+/**
+ * Deterministic, deliberately not unit-length vectors, so the gateway's normalising shows (input
+ * texts of different lengths get different vectors). More than 100 requests is Google's 400.
+ * `gemini-embed-short` answers one embedding fewer, `gemini-embed-no-values` embeddings without
+ * values, `gemini-embed-wide` 8 dimensions whatever was asked.
+ */
+function embed(res: ServerResponse, model: string, body: Record<string, unknown>): void {
   const requests = body.requests as { content: Content; outputDimensionality?: number }[];
+  if (requests.length > 100)
+    return error(res, 'INVALID_ARGUMENT', '* BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch\n');
   const embeddings = requests.map((r) => ({
-    values: Array.from({ length: r.outputDimensionality ?? 8 }, (_, i) => (i % 2 ? -1 : 1) * (i + textOf(r.content).length)),
+    values: Array.from(
+      { length: model === 'gemini-embed-wide' ? 8 : (r.outputDimensionality ?? 8) },
+      (_, i) => (i % 2 ? -1 : 1) * (i + textOf(r.content).length),
+    ),
   }));
-  sendJson(res, 200, { embeddings });
+  if (model === 'gemini-embed-short') embeddings.pop();
+  sendJson(res, 200, { embeddings: model === 'gemini-embed-no-values' ? embeddings.map(() => ({})) : embeddings });
 }

@@ -62,6 +62,13 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `midstream-<code>`: a stream that sends a chunk, then an error event with that `code` (a number: vLLM's
  *   `{"object": "error", "code": n}`);
  * - `dated`: like `ok`, but the answer names the dated version that answered (`dated-2024-07-18`), as OpenAI does.
+ *
+ * Embeddings: every model answers [0.5, -0.25, 0.125] for each input, but `embed-<shape>`, whose input i
+ * gets [i + 1, 1, 1, …], `dimensions` wide (else 3), and usage of a token an input, in the answer `shape`
+ * says: `embed-ok` as asked; `embed-short` one vector fewer; `embed-extra` one more; `embed-empty-vector`,
+ * `embed-text-vector` the first vector empty, or with a string in it; `embed-no-data`, `embed-empty-data`
+ * no `data`, or an empty one; `embed-reversed` in reverse order (their `index` kept); `embed-wide` 3
+ * dimensions whatever was asked; `embed-no-usage` without usage; `embed-huge-usage` 100,000,002 prompt tokens.
  */
 export class FakeOpenAI extends FakeUpstream {
   private readonly seen = new Set<string>();
@@ -498,12 +505,28 @@ function unframed(res: ServerResponse): void {
 }
 
 function embeddings(body: Record<string, unknown>) {
-  const inputs = Array.isArray(body.input) ? body.input : [body.input];
-  const vector = [0.5, -0.25, 0.125];
-  const data = inputs.map((_, index) => ({
+  const model = String(body.model);
+  const inputs = Array.isArray(body.input) && !body.input.every((item) => typeof item === 'number') ? body.input : [body.input];
+  const encode = (vector: number[]) =>
+    body.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
+  if (!model.startsWith('embed-')) {
+    const data = inputs.map((_, index) => ({ object: 'embedding', index, embedding: encode([0.5, -0.25, 0.125]) }));
+    return { object: 'list', data, model: body.model, usage: { prompt_tokens: 3, total_tokens: 3 } };
+  }
+  // The `embed-*` models: input i's vector is [i + 1, 1, 1, …], `dimensions` wide (else 3), then shaped as the model says.
+  const width = model === 'embed-wide' ? 3 : ((body.dimensions as number | undefined) ?? 3);
+  let data: object[] = inputs.map((_, index) => ({
     object: 'embedding',
     index,
-    embedding: body.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector,
+    embedding: encode(Array.from({ length: width }, (_, k) => (k ? 1 : index + 1))),
   }));
-  return { object: 'list', data, model: body.model, usage: { prompt_tokens: 3, total_tokens: 3 } };
+  if (model === 'embed-short') data.pop();
+  if (model === 'embed-extra') data.push({ ...data[0], index: data.length });
+  if (model === 'embed-empty-vector') data[0] = { ...data[0], embedding: [] };
+  if (model === 'embed-text-vector') data[0] = { ...data[0], embedding: ['x', 1, 1] };
+  if (model === 'embed-reversed') data.reverse();
+  if (model === 'embed-no-data') return { object: 'list', model: body.model, usage: { prompt_tokens: 3, total_tokens: 3 } };
+  if (model === 'embed-empty-data') data = [];
+  const usage = { prompt_tokens: model === 'embed-huge-usage' ? 100_000_002 : inputs.length, total_tokens: inputs.length };
+  return { object: 'list', data, model: body.model, ...(model !== 'embed-no-usage' && { usage }) };
 }

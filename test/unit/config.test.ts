@@ -237,6 +237,15 @@ describe('config', () => {
       /models\[0\]\.deployments\[0\]\.capabilities: an embeddings deployment declares no chat capabilities/,
     ],
     [
+      'an embeddings deployment on an anthropic provider (Anthropic has no embeddings API)',
+      (c) => {
+        c.providers.push({ name: 'ant', type: 'anthropic', apiKeyEnv: 'ANT_KEY' } as never);
+        (c.models[0].deployments[0] as Record<string, unknown>).provider = 'ant';
+        (c.models[0].deployments[0] as Record<string, unknown>).capabilities = ['embeddings'];
+      },
+      /models\[0\]\.deployments\[0\]\.capabilities: provider "ant" is of type anthropic, which has no embeddings API/,
+    ],
+    [
       'a model mixing chat and embeddings deployments',
       (c) => c.models[0].deployments.push({ provider: 'mock', model: 'e', capabilities: ['embeddings'] } as never),
       /models\[0\]\.deployments\[1\]\.capabilities: every deployment of a model is the same kind/,

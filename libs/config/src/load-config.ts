@@ -120,7 +120,7 @@ function checkAcrossKeys(config: GatewayConfig, fail: (msg: string) => never): v
   refuseDuplicates(config.virtualModels, 'virtualModels', 'name', fail);
   refuseDuplicates(config.security.keys, 'security.keys', 'id', fail);
   refuseDuplicates(config.security.adminKeys, 'security.adminKeys', 'id', fail);
-  const providers = new Set(config.providers.map((p) => p.name));
+  const providers = new Map(config.providers.map((p) => [p.name, p.type]));
   config.providers.forEach((p, i) => {
     if (p.type === 'openai-compatible' && !p.baseUrl) {
       fail(`providers[${i}].baseUrl: required for type openai-compatible (in the file, or through baseUrlEnv)`);
@@ -147,6 +147,8 @@ function checkAcrossKeys(config: GatewayConfig, fail: (msg: string) => never): v
       if (!providers.has(d.provider)) fail(`models[${i}].deployments[${j}].provider: unknown provider "${d.provider}"`);
       const where = `models[${i}].deployments[${j}].capabilities`;
       const kind = deploymentKind(d);
+      if (kind === 'embeddings' && providers.get(d.provider) === 'anthropic')
+        fail(`${where}: provider "${d.provider}" is of type anthropic, which has no embeddings API`);
       if (kind === 'embeddings' && d.capabilities!.some((c) => CHAT_CAPABILITIES.includes(c)))
         fail(`${where}: an embeddings deployment declares no chat capabilities (${CHAT_CAPABILITIES.join(', ')})`);
       if (kind !== deploymentKind(m.deployments[0]))

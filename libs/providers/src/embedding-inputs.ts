@@ -34,7 +34,22 @@ export function embeddingInputs(input: EmbeddingCreateParams['input']): Embeddin
 /** Rough token count of the inputs (about four characters a token; a token-id list, its length). */
 export function embeddingTokens(inputs: EmbeddingInput[]): number {
   let tokens = 0;
-  for (const input of inputs) tokens += typeof input === 'string' ? Math.max(1, Math.ceil(input.length / 4)) : input.length;
+  for (const input of inputs) tokens += inputTokens(input);
+  return tokens;
+}
+
+/** Rough token count of one input, as embeddingTokens counts it. */
+export function inputTokens(input: EmbeddingInput): number {
+  return typeof input === 'string' ? Math.max(1, Math.ceil(input.length / 4)) : input.length;
+}
+
+/**
+ * The most tokens the inputs can be: a token per character (tokenizers make fewer; the usage check
+ * allows twice this and more, accounting.ts) or per id. An upstream that reports more is not believed.
+ */
+export function embeddingTokensAtMost(inputs: EmbeddingInput[]): number {
+  let tokens = 0;
+  for (const input of inputs) tokens += input.length;
   return tokens;
 }
 

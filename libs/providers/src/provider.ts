@@ -135,6 +135,8 @@ export interface Provider {
   /** Resolves once the upstream has accepted the stream; errors before that throw. */
   chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream>;
   embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult>;
+  /** Set when its embeddings API takes text alone, no token ids (Gemini): routing passes it over for token-id inputs. */
+  readonly embedsTextOnly?: boolean;
   /** The prompt's input tokens by the vendor's own count, where the vendor offers one (Anthropic). */
   countTokens?(request: ChatCompletionCreateParams, ctx: CallContext): Promise<number>;
   /** Models the upstream offers, for diagnostics; the public list comes from config. */

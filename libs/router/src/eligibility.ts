@@ -11,8 +11,9 @@ export const MAX_REQUEST_TOKENS = 2_097_152;
  * Deployments of the group that can serve this request now: of the request's kind
  * (chat or embeddings), on the provider type the request is confined to if it is
  * (RequestProfile.onlyProvider), the context window (or MAX_REQUEST_TOKENS) holds the
- * prompt plus the completion budget, every needed capability is declared (a deployment
- * that declares none serves text chat only), and its health lets requests through now or
+ * prompt plus the completion budget (embeddings: the largest input), every needed capability
+ * is declared (a deployment that declares none serves text chat only), it takes the request's
+ * kind of input (token ids: not a text-only embedder), and its health lets requests through now or
  * within the wait cap. None left is an error that says why.
  */
 export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, breakers: BreakerRegistry, now: number): Deployment[] {
@@ -24,16 +25,10 @@ export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, 
         : `${group.name} is a chat model: it does not create embeddings.`;
     throw GatewayError.badRequest(message, 'model', 'model_not_supported');
   }
-  const fits = onProvider(group, profile.onlyProvider).filter(
-    (d) => (d.config.contextWindow ?? MAX_REQUEST_TOKENS) >= profile.promptTokens + (profile.maxTokens ?? 0),
-  );
-  if (!fits.length) {
-    throw GatewayError.badRequest(
-      `This request (about ${profile.promptTokens} prompt tokens plus ${profile.maxTokens ?? 0} for the completion) exceeds the context window of every deployment of ${group.name}.`,
-      'messages',
-      'context_length_exceeded',
-    );
-  }
+  // Embeddings: each input is embedded on its own, so the window holds the largest, not the sum.
+  const needed = profile.largestInput?.tokens ?? profile.promptTokens + (profile.maxTokens ?? 0);
+  const fits = onProvider(group, profile.onlyProvider).filter((d) => (d.config.contextWindow ?? MAX_REQUEST_TOKENS) >= needed);
+  if (!fits.length) throw tooLong(group.name, profile);
   const capable = fits.filter((d) => profile.needs.every((n) => d.config.capabilities?.includes(n)));
   if (!capable.length) {
     throw GatewayError.badRequest(
@@ -42,10 +37,28 @@ export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, 
       'unsupported_capability',
     );
   }
+  // Like a missing capability: a text-only embedder is passed over for token ids, so the next deployment answers.
+  const takesInput = profile.tokenIds ? capable.filter((d) => !d.provider.embedsTextOnly) : capable;
+  if (!takesInput.length) {
+    throw GatewayError.badRequest(
+      `No deployment of ${group.name} embeds token ids (${capable[0].provider.type} embeds text only); send strings.`,
+      'input',
+      'invalid_value',
+    );
+  }
   // One that is back within the wait cap stays in the plan: the executor waits for it if nothing else answers.
-  const usable = capable.filter((d) => breakers.get(d.id).readyAt(now) <= now + breakers.waitCapMs);
-  if (!usable.length) throw unavailable(group.name, capable, breakers, now);
+  const usable = takesInput.filter((d) => breakers.get(d.id).readyAt(now) <= now + breakers.waitCapMs);
+  if (!usable.length) throw unavailable(group.name, takesInput, breakers, now);
   return usable;
+}
+
+/** A prompt (embeddings: an input) no deployment's context window holds: a 400 naming the param it is in. */
+function tooLong(group: string, profile: RequestProfile): GatewayError {
+  const input = profile.largestInput;
+  const message = input
+    ? `Input ${input.param} (about ${input.tokens} tokens) exceeds the context window of every deployment of ${group}.`
+    : `This request (about ${profile.promptTokens} prompt tokens plus ${profile.maxTokens ?? 0} for the completion) exceeds the context window of every deployment of ${group}.`;
+  return GatewayError.badRequest(message, input?.param ?? 'messages', 'context_length_exceeded');
 }
 
 /** The group's deployments on the provider type a request is confined to (all when it is not); none is a 400 naming the param. */

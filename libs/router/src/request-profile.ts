@@ -5,6 +5,8 @@ import {
   type EmbeddingCreateParams,
   embeddingInputs,
   embeddingTokens,
+  embeddingTokensAtMost,
+  inputTokens,
   type NativeOnly,
   type NativeRequest,
 } from '@gateway/providers';
@@ -25,6 +27,15 @@ export interface RequestProfile {
   onlyProvider?: NativeOnly & { type: ProviderType };
   /** The most web searches an upstream may run for it (NativeRequest.webSearches). */
   webSearches?: number;
+  /**
+   * Embeddings: the largest input (its estimate, and the param naming it). A model embeds each
+   * input on its own, so its context window must hold the largest, not their sum.
+   */
+  largestInput?: { tokens: number; param: string };
+  /** Embeddings given as token ids, which a text-only embedder (Provider.embedsTextOnly) cannot take. */
+  tokenIds?: boolean;
+  /** The most tokens the prompt can be, where known (embeddings: embeddingTokensAtMost); usage reported beyond is not believed. */
+  promptTokensAtMost?: number;
   lastUserText: string;
   hasImages: boolean;
   stream: boolean;
@@ -88,10 +99,19 @@ export function profileChat(request: ChatCompletionCreateParams, native?: Native
  * embeddingTokens', the estimate a vendor without usage (Gemini) answers with: one estimate, billed and shown.
  */
 export function profileEmbeddings(input: EmbeddingCreateParams['input']): RequestProfile {
+  const inputs = embeddingInputs(input);
+  let largest = 0;
+  inputs.forEach((item, i) => {
+    if (inputTokens(item) > inputTokens(inputs[largest])) largest = i;
+  });
   return {
-    promptTokens: embeddingTokens(embeddingInputs(input)),
+    promptTokens: embeddingTokens(inputs),
     maxTokens: 0,
     needs: ['embeddings'],
+    // `input` itself when it is one text or one token-id list, else the item.
+    largestInput: { tokens: inputTokens(inputs[largest]), param: inputs[0] === input ? 'input' : `input[${largest}]` },
+    tokenIds: typeof inputs[0] !== 'string',
+    promptTokensAtMost: embeddingTokensAtMost(inputs),
     lastUserText: '',
     hasImages: false,
     stream: false,

@@ -46,7 +46,8 @@ function describeRun(reply: FastifyReply, state: RequestState, plan: Plan, run: 
   state.price = d.config.price;
   state.promptEstimate = plan.profile.promptTokens;
   state.embeddings = plan.profile.needs.includes('embeddings');
-  if (!state.embeddings) state.usageLimits = usageLimits(plan, d, reply.request.body);
+  // An embeddings deployment's window holds one input, not the request's prompt: its bound is the inputs' own.
+  state.usageLimits = state.embeddings ? { prompt: plan.profile.promptTokensAtMost } : usageLimits(plan, d, reply.request.body);
   state.upstreamMs = run.elapsedMs;
   reply.header('x-gateway-deployment', d.id);
   reply.header('x-gateway-provider', d.provider.name);

@@ -1,5 +1,6 @@
 import type { GenerateContentParameters, GenerateContentResponse, GoogleGenAI } from '@google/genai';
 import type { ProviderConfig } from '@gateway/config';
+import { boundedMap } from '../bounded-map';
 import type { GatewayError } from '../gateway-error';
 import { headersOf, type StreamedBody } from '../openai/dispatch';
 import type { CallContext, ChatStream, JsonResult, ModelInfo } from '../provider';
@@ -9,7 +10,7 @@ import { completionId, completionJson } from '../translation/completion';
 import { wantsReasoning } from '../translation/params';
 import type { ChatCompletionCreateParams, EmbeddingCreateParams } from '../wire';
 import { geminiClient } from './client';
-import { toEmbeddingsResult, toEmbedRequest } from './embeddings';
+import { toEmbeddingsResult, toEmbedRequests } from './embeddings';
 import { fromGeminiError } from './errors';
 import { chunkEvents } from './events';
 import { recallSignatures, rememberSignatures } from './kept-signatures';
@@ -22,9 +23,16 @@ function requestConfig<C extends object | undefined>(config: C, ctx: CallContext
   return { ...config, abortSignal: ctx.signal, ...(ctx.upstreamHeaders && { httpOptions: { headers: ctx.upstreamHeaders } }) };
 }
 
+/**
+ * The batchEmbedContents calls of one request in flight at once: a 2,048-input request is 21
+ * calls, and one request should not take the provider's whole connection pool (nor its rate limit).
+ */
+const CONCURRENT_EMBED_BATCHES = 4;
+
 /** Gemini through generateContent / streamGenerateContent, translated to and from the OpenAI format. */
 export class GeminiProvider extends SdkProvider<GoogleGenAI> {
   readonly type = 'gemini' as const;
+  readonly embedsTextOnly = true;
   /** The provider's upstream timeout, for the streams the gateway reads itself (openStream). */
   private readonly timeoutMs: number;
 
@@ -86,12 +94,12 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
     return chunkEvents(body!);
   }
 
+  /** One batchEmbedContents call per GEMINI_EMBED_BATCH inputs, CONCURRENT_EMBED_BATCHES at a time. */
   async embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult> {
-    const params = toEmbedRequest(request, ctx.upstreamModel);
-    const response = await this.call(ctx.signal, () =>
-      this.sdk.models.embedContent({ ...params, config: requestConfig(params.config, ctx) }),
+    const responses = await boundedMap(toEmbedRequests(request, ctx.upstreamModel), CONCURRENT_EMBED_BATCHES, (params) =>
+      this.call(ctx.signal, () => this.sdk.models.embedContent({ ...params, config: requestConfig(params.config, ctx) })),
     );
-    return toEmbeddingsResult(response, request, ctx.upstreamModel);
+    return toEmbeddingsResult(this.name, responses, request, ctx.upstreamModel);
   }
 
   listModels(signal: AbortSignal): Promise<ModelInfo[]> {

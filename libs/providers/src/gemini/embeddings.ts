@@ -1,31 +1,52 @@
-import type { EmbedContentParameters, EmbedContentResponse } from '@google/genai';
-import { embeddingInputs, embeddingTokens } from '../embedding-inputs';
+import type { ContentEmbedding, EmbedContentParameters, EmbedContentResponse } from '@google/genai';
+import { checkedVectors, estimatedEmbeddingUsage } from '../embedding-answer';
 import { GatewayError } from '../gateway-error';
 import type { JsonResult } from '../provider';
 import type { CreateEmbeddingResponse, EmbeddingCreateParams } from '../wire';
 
+/** Google's limit on one batchEmbedContents call: "at most 100 requests can be in one batch" (a 400 beyond). */
+export const GEMINI_EMBED_BATCH = 100;
+
 /**
- * An OpenAI embeddings request as one batchEmbedContents call (the SDK's
- * embedContent sends a batch to the Gemini API). `dimensions` is Gemini's
- * outputDimensionality; token-id inputs have no Gemini equivalent.
+ * An OpenAI embeddings request as batchEmbedContents calls (the SDK's embedContent sends a batch
+ * to the Gemini API) of at most GEMINI_EMBED_BATCH inputs each, in input order: OpenAI takes
+ * 2,048 inputs in one request (LangChain sends 512). `dimensions` is Gemini's outputDimensionality;
+ * token-id inputs have no Gemini equivalent.
  */
-export function toEmbedRequest(request: EmbeddingCreateParams, model: string): EmbedContentParameters {
+export function toEmbedRequests(request: EmbeddingCreateParams, model: string): EmbedContentParameters[] {
   const inputs = typeof request.input === 'string' ? [request.input] : request.input;
   if (!inputs.every((input): input is string => typeof input === 'string')) {
     throw GatewayError.badRequest('Gemini embeds text only; send strings, not token ids.', 'input', 'invalid_value');
   }
-  return { model, contents: inputs, config: request.dimensions ? { outputDimensionality: request.dimensions } : {} };
+  const config = request.dimensions ? { outputDimensionality: request.dimensions } : {};
+  const batches: EmbedContentParameters[] = [];
+  for (let start = 0; start < inputs.length; start += GEMINI_EMBED_BATCH) {
+    batches.push({ model, contents: inputs.slice(start, start + GEMINI_EMBED_BATCH), config });
+  }
+  return batches;
 }
 
 /**
- * Gemini's vectors as an OpenAI list. Google returns only the full-size vector
- * normalised; shortened ones are scaled to unit length here, as OpenAI's always are.
+ * Gemini's vectors (the answers to toEmbedRequests' batches, in their order) as an OpenAI list, once
+ * checked (checkedVectors: one per input, numeric, of the width asked). Google returns only the
+ * full-size vector normalised; shortened ones are scaled to unit length here, as OpenAI's always are.
  * base64 is what the openai SDK asks for by default: little-endian float32, as OpenAI sends.
  */
-export function toEmbeddingsResult(response: EmbedContentResponse, request: EmbeddingCreateParams, model: string): JsonResult {
+export function toEmbeddingsResult(
+  provider: string,
+  responses: EmbedContentResponse[],
+  request: EmbeddingCreateParams,
+  model: string,
+): JsonResult {
+  const embeddings = responses.flatMap((response) => response.embeddings ?? []);
+  const items = checkedVectors<{ embedding: ContentEmbedding['values'] }>(
+    provider,
+    embeddings.map((embedding) => ({ embedding: embedding.values })),
+    request,
+  );
   const base64 = request.encoding_format === 'base64';
-  const data = (response.embeddings ?? []).map((embedding, index) => {
-    const vector = unit(embedding.values ?? []);
+  const data = items.map(({ embedding }, index) => {
+    const vector = unit(embedding!);
     return {
       object: 'embedding' as const,
       index,
@@ -33,13 +54,15 @@ export function toEmbeddingsResult(response: EmbedContentResponse, request: Embe
     };
   });
   // batchEmbedContents reports no usage: the body (whose usage OpenAI clients read) gets the
-  // estimate the gateway bills, marked estimated there (accounting.ts).
-  const reported = response.usageMetadata?.promptTokenCount;
-  const tokens = reported ?? embeddingTokens(embeddingInputs(request.input));
-  const body: CreateEmbeddingResponse = { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } };
+  // estimate the gateway bills, marked estimated there (accounting.ts). Counts reported by every
+  // batch are added up.
+  const reported = responses.map((response) => response.usageMetadata?.promptTokenCount);
+  const counted = reported.every((count) => count !== undefined) ? reported.reduce((sum: number, count) => sum + count!, 0) : undefined;
+  const usage = counted === undefined ? estimatedEmbeddingUsage(request) : { prompt_tokens: counted, total_tokens: counted };
+  const body: CreateEmbeddingResponse = { object: 'list', data, model, usage };
   return {
     body: JSON.stringify(body),
-    usage: reported === undefined ? undefined : { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens },
+    usage: counted === undefined ? undefined : { prompt_tokens: counted, completion_tokens: 0, total_tokens: counted },
   };
 }
 

@@ -1,4 +1,5 @@
 import type { ProviderConfig, ProviderType } from '@gateway/config';
+import { checkedEmbeddingsAnswer } from '../embedding-answer';
 import type { CallContext, ChatStream, JsonResult, ModelInfo, Provider } from '../provider';
 import type { ChatCompletionCreateParams, EmbeddingCreateParams } from '../wire';
 import { UpstreamClient } from './client';
@@ -33,10 +34,10 @@ export class OpenAIProvider implements Provider {
     return passThroughStream(this.name, res, ctx.signal, request.stream_options?.include_usage !== true, this.apiKey);
   }
 
-  /** OpenAI-format upstreams handle float and base64 encodings themselves. */
+  /** OpenAI-format upstreams handle float and base64 encodings themselves; their answer is checked (checkedEmbeddingsAnswer). */
   async embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult> {
-    const body = await this.client.sendBuffered('/embeddings', toUpstreamBody(request, ctx.upstreamModel), ctx);
-    return readJsonResult(this.name, body, 'list');
+    const body = await this.client.sendBuffered('/embeddings', toUpstreamBody(request, ctx.upstreamModel, this.dialect), ctx);
+    return checkedEmbeddingsAnswer(this.name, readJsonResult(this.name, body, 'list'), request);
   }
 
   async listModels(signal: AbortSignal): Promise<ModelInfo[]> {

@@ -3,11 +3,15 @@ import { maxTokensOf } from '../translation/params';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam, EmbeddingCreateParams } from '../wire';
 
 /**
- * OpenAI-format upstreams take the client's request as it is; only the model id
- * changes (public name -> upstream id). Every other parameter passes through.
+ * OpenAI-format upstreams take the client's embeddings request as it is; only the model id
+ * changes (public name -> upstream id), and the provider's `omitRequestFields` are left out, as
+ * from chat requests (Mistral's embeddings API defines no `user` nor `dimensions`, and answers
+ * 422 extra_forbidden to them). Every other parameter passes through.
  */
-export function toUpstreamBody(request: EmbeddingCreateParams, upstreamModel: string): string {
-  return JSON.stringify({ ...request, model: upstreamModel });
+export function toUpstreamBody(request: EmbeddingCreateParams, upstreamModel: string, dialect: ChatDialect): string {
+  const body: Record<string, unknown> = { ...request, model: upstreamModel };
+  for (const field of dialect.omitRequest) body[field] = undefined;
+  return JSON.stringify(body);
 }
 
 /** How a provider's upstream wants a chat request written, beyond OpenAI's own format (chatDialect). */
