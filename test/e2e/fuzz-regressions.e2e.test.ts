@@ -310,6 +310,24 @@ describe('hostile-input findings (issue #18)', () => {
     assertOpenAIError(parseRaw(await raw(gateway.url, `GET /v1/models?${'q'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`)).body);
   });
 
+  // Found by an independent check: these errors carry no packet (or only the body's last), so their
+  // shape fell back to OpenAI's on /v1/messages; Node's 408s for a body too slow take the same path.
+  it('4h. a /v1/messages request the client cut short is answered in Anthropic`s shape', async () => {
+    const body = JSON.stringify({ model: 'mock-1', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
+    const head = (length: number) =>
+      `POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${MASTER}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+    const assertAnthropic = (name: string, answer: ReturnType<typeof parseRaw>) => {
+      assert.equal(answer.status, 400, `${name}: ${answer.text}`);
+      const json = answer.body as { type?: string; error?: { type?: string; message?: string } } | undefined;
+      assert.equal(json?.type, 'error', `${name}: ${answer.text}`);
+      assert.equal(json?.error?.type, 'invalid_request_error');
+    };
+    // The client ends the connection (half-close) with the body short of its Content-Length, or mid-chunk.
+    assertAnthropic('EOF mid-body', parseRaw(await raw(gateway.url, head(body.length + 10) + body)));
+    const chunked = head(0).replace('Content-Length: 0', 'Transfer-Encoding: chunked');
+    assertAnthropic('EOF mid-chunk', parseRaw(await raw(gateway.url, `${chunked}${body.length.toString(16)}\r\n${body.slice(0, 10)}`)));
+  });
+
   it('4f. a compressed request body is a 415 saying so, not a JSON error (or, mislabelled, accepted)', async () => {
     for (const coding of ['gzip', 'br', 'deflate']) {
       const res = await fetch(`${gateway.url}/v1/chat/completions`, {

@@ -24,20 +24,38 @@ const PARSER_ERRORS: Record<string, () => GatewayError> = {
 };
 
 /**
- * A request Node's HTTP parser rejected (malformed request line, oversized headers, slow client).
- * Its protocol is read from what was received of it (the request line's path, an
- * `anthropic-version` header): no request object exists yet. Bound to the Fastify instance whose
- * listener it serves (Fastify binds it so; the ops plane too), which logs and counts it.
+ * A request Node's HTTP parser rejected (malformed request line, oversized headers, slow client,
+ * a client that ended the connection mid-request). Its protocol (errorShape) is read from what
+ * is known of it (knownRequest). Bound to the Fastify instance whose listener it serves (Fastify
+ * binds it so; the ops plane too), which logs and counts it.
  */
 export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const error =
     PARSER_ERRORS[err.code ?? '']?.() ?? GatewayError.badRequest('The HTTP request is malformed.', null, 'malformed_http_request');
-  const packet = (err as { rawPacket?: Buffer }).rawPacket;
-  const received = packet && receivedRequest(packet);
+  const received = knownRequest(err, socket as ParsedSocket);
   const status = writeToSocket(socket, error, received);
   // A request whose route had begun (its body broke, or timed out) has a line and a count of its own.
   if (status !== undefined && !answering(socket)) this.recordRefusal({ method: received?.method, status, error: error.code! });
+}
+
+/** A socket as Node's HTTP server keeps it: its parser, and the request it is parsing (null between requests). */
+type ParsedSocket = Socket & { parser?: { incoming?: IncomingMessage | null } | null };
+
+/**
+ * What is known of the request an error cut short: the request in progress (its headers parsed,
+ * its body broken off, cut by the client's end or too slow: such errors carry no packet, or only
+ * the body's last), else the packet the parser refused (its request line and headers). Nothing of
+ * a request cut before its headers ended: Node's parser hands over none of them until they end.
+ */
+function knownRequest(
+  err: Error,
+  socket: ParsedSocket,
+): { method?: string; url?: string; headers: IncomingMessage['headers'] } | undefined {
+  const incoming = socket.parser?.incoming;
+  if (incoming && !incoming.complete) return incoming;
+  const packet = (err as { rawPacket?: Buffer }).rawPacket;
+  return packet && receivedRequest(packet);
 }
 
 /** What the parser had received of the request: enough to tell its protocol (errorShape), never echoed; and its method, for the access log. */
