@@ -113,17 +113,15 @@ export function guardServer(server: Server, fastify: FastifyInstance): void {
   });
 }
 
-/** guardServer on the public listener, and the Host check for every listener. */
+/** guardServer on the public listener, and the Host and single-header checks for every listener (before a /v1 route's key check). */
 export function installHttpGuards(fastify: FastifyInstance): void {
   guardServer(fastify.server, fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
       return sendError(reply, GatewayError.badRequest('HTTP/1.1 requests must carry a Host header.', null, 'missing_host_header'));
     }
-    // RFC 9112 3.2: Node keeps the first of several Host lines; a proxy in front may have routed by another.
-    if (hostLines(request.raw.rawHeaders) > 1) {
-      return sendError(reply, GatewayError.badRequest('A request must carry one Host header.', null, 'duplicate_host_header'));
-    }
+    const repeated = repeatedHeader(request.raw.rawHeaders);
+    if (repeated) return sendError(reply, GatewayError.badRequest(repeated.message, null, repeated.code));
     done();
   });
   fastify.addHook('preParsing', inviteBody);
@@ -147,10 +145,36 @@ function inviteBody(
   done(null, payload);
 }
 
-function hostLines(rawHeaders: string[]): number {
-  let count = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].length === 4 && rawHeaders[i].toLowerCase() === 'host') count++;
-  return count;
+/** A header a request may carry once: its bit among those seen, and the 400 for more. */
+interface OnceHeader {
+  bit: number;
+  message: string;
+  code: string;
+}
+/**
+ * Headers a request may carry once, by lower-case name. Node keeps the first of several Host or
+ * Authorization lines (and joins `x-api-key`s), and a proxy in front may have routed (RFC 9112
+ * 3.2), or authorised, by another.
+ */
+const ONCE = new Map<string, OnceHeader>([
+  ['host', { bit: 1, message: 'A request must carry one Host header.', code: 'duplicate_host_header' }],
+  ['authorization', { bit: 2, message: 'A request must carry at most one Authorization header.', code: 'duplicate_authorization_header' }],
+  ['x-api-key', { bit: 4, message: 'A request must carry at most one x-api-key header.', code: 'duplicate_api_key_header' }],
+]);
+/** Their names' lengths: any other header is passed over without lower-casing its name. */
+const ONCE_LENGTHS = new Set([...ONCE.keys()].map((name) => name.length));
+
+/** The first header of ONCE that `rawHeaders` carries more than once, if any (nothing allocated but the names looked up). */
+function repeatedHeader(rawHeaders: string[]): OnceHeader | undefined {
+  let seen = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (!ONCE_LENGTHS.has(rawHeaders[i].length)) continue;
+    const once = ONCE.get(rawHeaders[i].toLowerCase());
+    if (!once) continue;
+    if (seen & once.bit) return once;
+    seen |= once.bit;
+  }
+  return undefined;
 }
 
 type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
