@@ -78,7 +78,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
     });
     return openStream(
       this.name,
-      messageEvents(res.body, () => headersOf(res)),
+      messageEvents(this.name, res.body, () => headersOf(res)),
       translate,
       toError,
     );

@@ -83,7 +83,7 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
       ...params,
       config: { ...config, automaticContinuation: false, httpOptions: { ...config.httpOptions, fetch } },
     });
-    return chunkEvents(body!);
+    return chunkEvents(this.name, body!);
   }
 
   async embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult> {
