@@ -12,8 +12,9 @@ import { configWith, GatewayProcess } from '../support/gateway';
 const CAP = 1024 * 1024;
 /**
  * What the upstream may have written past the cap before the gateway's abort reached it: what
- * loopback's socket buffers hold (tcp_rmem's ceiling is 32 MiB on common kernels) and a read in
- * flight. Without the cap the upstream writes until the attempt's timeout: gigabytes.
+ * loopback's socket buffers may hold (net.ipv4.tcp_rmem's ceiling: 32 MiB on the development host;
+ * 3-4 MB past the cap was measured there) and a read in flight. Without the cap the upstream
+ * writes until the attempt's timeout: gigabytes.
  */
 const SLACK = 48 * 1024 * 1024;
 const PIECE = Buffer.alloc(256 * 1024, 'B');
