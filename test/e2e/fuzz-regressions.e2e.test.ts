@@ -310,6 +310,49 @@ describe('hostile-input findings (issue #18)', () => {
     assertOpenAIError(parseRaw(await raw(gateway.url, `GET /v1/models?${'q'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`)).body);
   });
 
+  // Found by an independent check: these errors carry no packet (or only the body's last), so their
+  // shape fell back to OpenAI's on /v1/messages; Node's 408s for a body too slow take the same path.
+  it('4h. a /v1/messages request the client cut short is answered in Anthropic`s shape', async () => {
+    const body = JSON.stringify({ model: 'mock-1', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
+    const head = (length: number) =>
+      `POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${MASTER}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+    const assertAnthropic = (name: string, answer: ReturnType<typeof parseRaw>) => {
+      assert.equal(answer.status, 400, `${name}: ${answer.text}`);
+      const json = answer.body as { type?: string; error?: { type?: string; message?: string } } | undefined;
+      assert.equal(json?.type, 'error', `${name}: ${answer.text}`);
+      assert.equal(json?.error?.type, 'invalid_request_error');
+    };
+    // The client ends the connection (half-close) with the body short of its Content-Length, or mid-chunk.
+    assertAnthropic('EOF mid-body', parseRaw(await raw(gateway.url, head(body.length + 10) + body)));
+    const chunked = head(0).replace('Content-Length: 0', 'Transfer-Encoding: chunked');
+    assertAnthropic('EOF mid-chunk', parseRaw(await raw(gateway.url, `${chunked}${body.length.toString(16)}\r\n${body.slice(0, 10)}`)));
+  });
+
+  // Found by an independent check: with two, Node used the first; a proxy in front that authorised by the last would disagree.
+  it('4i. two Authorization or two x-api-key headers are a 400 in the caller`s shape, as two Hosts are, even when the first key is valid', async () => {
+    const body = JSON.stringify({ model: 'mock-1', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
+    const twice = (name: string) =>
+      `${name}: ${name === 'Authorization' ? 'Bearer ' : ''}${MASTER}\r\n${name}: other-key-0123456789abcdef\r\n`;
+    for (const [name, code] of [
+      ['Authorization', 'duplicate_authorization_header'],
+      ['x-api-key', 'duplicate_api_key_header'],
+    ]) {
+      const models = parseRaw(await raw(gateway.url, `GET /v1/models HTTP/1.1\r\nHost: x\r\n${twice(name)}Connection: close\r\n\r\n`));
+      assert.equal(models.status, 400, `${name} on /v1/models: ${models.text}`);
+      assertOpenAIError(models.body, code);
+      const messages = parseRaw(
+        await raw(
+          gateway.url,
+          `POST /v1/messages HTTP/1.1\r\nHost: x\r\n${twice(name)}Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+        ),
+      );
+      assert.equal(messages.status, 400, `${name} on /v1/messages: ${messages.text}`);
+      const json = messages.body as { type?: string; error?: { type?: string; message?: string } } | undefined;
+      assert.equal(json?.type, 'error', messages.text);
+      assert.match(json?.error?.message ?? '', new RegExp(`at most one ${name} header`));
+    }
+  });
+
   it('4f. a compressed request body is a 415 saying so, not a JSON error (or, mislabelled, accepted)', async () => {
     for (const coding of ['gzip', 'br', 'deflate']) {
       const res = await fetch(`${gateway.url}/v1/chat/completions`, {

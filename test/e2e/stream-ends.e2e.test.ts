@@ -38,6 +38,7 @@ describe('stream ends with misbehaving upstreams', () => {
           deploy('pings-then-ok', ['oa', 'pings-3'], ['oa', 'ok']),
           deploy('pings-only', ['oa', 'pings-60']),
           deploy('unframed-then-ok', ['oa', 'unframed'], ['oa', 'ok']),
+          deploy('a-unframed-then-echo', ['ant', 'claude-unframed'], ['ant', 'claude-echo']),
           deploy('garbage-first-then-ok', ['oa', 'garbage-first'], ['oa', 'ok']),
           deploy('garbage-first', ['oa', 'garbage-first']),
           deploy('garbage-mid', ['oa', 'garbage-mid']),
@@ -126,6 +127,19 @@ describe('stream ends with misbehaving upstreams', () => {
     assert.equal(res.status, 200);
     assert.ok(text.endsWith('data: [DONE]\n\n'));
     assert.match(res.headers.get('x-gateway-fallbacks') ?? '', /unframed-then-ok\/0=upstream_invalid_response/);
+  });
+
+  // Found by an independent check: the Messages API pass-through relayed such a body (no event ended
+  // in its first 64 KiB) as the answer, a 200 of gigabytes, with no fallback.
+  it('an Anthropic body whose first event does not end within 64 KiB is an invalid answer on /v1/messages: the next deployment answers', async () => {
+    const anthropicClient = new Anthropic({ baseURL: gateway.url, apiKey: 'unused', maxRetries: 0 });
+    const { data: stream, response } = await anthropicClient.messages
+      .create({ model: 'a-unframed-then-echo', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hi' }] })
+      .withResponse();
+    const types: string[] = [];
+    for await (const event of stream) types.push(event.type);
+    assert.equal(types.at(-1), 'message_stop');
+    assert.match(response.headers.get('x-gateway-fallbacks') ?? '', /a-unframed-then-echo\/0=upstream_invalid_response/);
   });
 
   // Found by an independent check: the translating codecs' parse of such an event threw a bare SyntaxError,

@@ -77,6 +77,7 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  * - `claude-slow-<ms>`: waits, then echoes;
  * - `claude-drip-<ms>`: streams the echo with that pause between text pieces;
  * - `claude-neverclose`: streams the echo through message_stop, and never ends the response;
+ * - `claude-unframed`: a 200 event stream whose body (1 MiB) ends no event, the response never ended;
  * - `claude-dated`: the echo, its message naming the dated version that answered (`claude-dated-20250101`).
  */
 export class FakeAnthropic extends FakeUpstream {
@@ -110,6 +111,10 @@ export class FakeAnthropic extends FakeUpstream {
     if (model === 'claude-proxy-page') {
       res.writeHead(200, { 'content-type': 'text/html' });
       return void res.end('<html><body>Welcome to the proxy: nothing for you here.</body></html>\n');
+    }
+    if (model === 'claude-unframed') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      return void res.write(`event: message_start\ndata: {"type":"message_start","message":{"id":"${'D'.repeat(1024 * 1024)}`);
     }
     if (body.stream) return stream(res, model, reply(model, body));
     sendJson(res, 200, messageJson(model, reply(model, body)));

@@ -4,6 +4,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { Stream } from '@anthropic-ai/sdk/core/streaming';
 import fc from 'fast-check';
 import { messageEvents } from '../../libs/providers/src/anthropic/events';
+import { assertUnendedEventRefused } from '../support/unended-event';
 
 /** What reading a stream gave: its events, and how it failed, if it did. */
 interface Outcome {
@@ -42,7 +43,7 @@ async function byGateway(chunks: Uint8Array[], headers: Headers): Promise<Outcom
     yield* chunks;
   }
   const events: unknown[] = [];
-  const iterator = messageEvents(source(), () => headers);
+  const iterator = messageEvents('ant', source(), () => headers);
   try {
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) events.push(next.value);
     return { events };
@@ -146,5 +147,17 @@ describe('messageEvents: the Messages API event stream read as the Anthropic SDK
     assert.equal(outcome.error?.name, 'APIError');
     assert.equal(outcome.error?.type, 'overloaded_error');
     assert.deepEqual(outcome, await bySdk([Buffer.from(sse)], headers));
+  });
+  // Found by an independent check (the pass-through's bound did not cover this reader): an upstream
+  // that never ended an event took the gateway past 1.5 GB in 9 s. The body here stops at 64 MiB, so
+  // a reader without the bound ends (the unfinished event dropped, as SSE has it) instead of failing.
+  it('an event not ended within 8 MiB (one long line, or many data lines) is the provider`s invalid answer, read no further', async () => {
+    // Lines of other fields are not kept: only data lines count.
+    await assertUnendedEventRefused(
+      'ant',
+      'event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"text":"',
+      (body) => messageEvents('ant', body, () => new Headers()),
+      ['one line', 'many data lines'],
+    );
   });
 });

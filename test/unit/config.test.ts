@@ -51,6 +51,7 @@ describe('config', () => {
     assert.equal(config.server.shutdownGraceMs, 5000);
     assert.equal(config.redisUrl, 'redis://r:6379');
     assert.equal(config.providers[0].timeoutMs, 600_000);
+    assert.equal(config.providers[0].maxResponseBytes, 256 * 1024 * 1024);
   });
 
   // Cache reads found by an independent check: they defaulted to the plain input price, ten times Anthropic's.
@@ -274,6 +275,16 @@ describe('config', () => {
       'a provider timeout longer than a Node timer holds (it would fire after 1 ms)',
       (c) => ((c.providers[0] as Record<string, unknown>).timeoutMs = 2 ** 31),
       /providers\[0\]\.timeoutMs: .*2147483647/,
+    ],
+    [
+      'a maxResponseBytes past V8`s longest string (no answer that long could be read)',
+      (c) => ((c.providers[0] as Record<string, unknown>).maxResponseBytes = 2 ** 29),
+      /providers\[0\]\.maxResponseBytes: maxResponseBytes must not be greater than 536870888/,
+    ],
+    [
+      'a maxResponseBytes under 1 KiB',
+      (c) => ((c.providers[0] as Record<string, unknown>).maxResponseBytes = 0),
+      /providers\[0\]\.maxResponseBytes: maxResponseBytes must not be less than 1024/,
     ],
     [
       'a blank task-rule keyword (it would match every message)',

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { ApiError } from '@google/genai';
 import fc from 'fast-check';
 import { chunkEvents } from '../../libs/providers/src/gemini/events';
+import { assertUnendedEventRefused } from '../support/unended-event';
 
 const ENCODER = new TextEncoder();
 
@@ -10,6 +11,7 @@ const ENCODER = new TextEncoder();
 async function read(pieces: (string | Uint8Array)[]): Promise<{ events: unknown[]; error?: unknown }> {
   const events: unknown[] = [];
   const iterator = chunkEvents(
+    'gem',
     (async function* () {
       for (const piece of pieces) yield typeof piece === 'string' ? ENCODER.encode(piece) : piece;
     })(),
@@ -91,6 +93,7 @@ describe("Gemini's SSE body read by the gateway (chunkEvents)", () => {
   it('hands a burst on between turns of the event loop', async () => {
     const event = (i: number) => `data: {"candidates":[{"content":{"parts":[{"text":"${i}"}]}}]}\r\n\r\n`;
     const iterator = chunkEvents(
+      'gem',
       (async function* () {
         yield ENCODER.encode(Array.from({ length: 1_000 }, (_, i) => event(i)).join(''));
       })(),
@@ -101,5 +104,10 @@ describe("Gemini's SSE body read by the gateway (chunkEvents)", () => {
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) handed++;
     assert.equal(handed, 1_000);
     assert.ok(atTurn !== undefined && atTurn <= 65, `the loop turned after ${atTurn} of 1,000 events`);
+  });
+  // Found by an independent check (the pass-through's bound did not cover this reader); the body stops at
+  // 64 MiB, so a reader without the bound ends ("Incomplete JSON segment") instead of naming the cause.
+  it('an event not ended within 8 MiB (one long line, many data lines, or lines of no field) is the provider`s invalid answer, read no further', async () => {
+    await assertUnendedEventRefused('gem', 'data: {"candidates":[{"content":{"parts":[{"text":"', (body) => chunkEvents('gem', body));
   });
 });

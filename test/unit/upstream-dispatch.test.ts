@@ -6,10 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Pool } from 'undici';
-import { bufferedRequest, streamedRequest } from '../../libs/providers/src/openai/dispatch';
+import { AnswerTooLarge, bufferedRequest, streamedRequest } from '../../libs/providers/src/openai/dispatch';
 
 const CHUNK = Buffer.alloc(64 * 1024, 'x');
 const CHUNKS = 300; // ~19 MB: far more than loopback socket buffers hold
+/** What a whole answer may hold in the tests that are not about that cap. */
+const MAX_BYTES = 1024 * 1024;
 
 /** Writes CHUNKS chunks, honouring backpressure; records whether it got to the end. */
 function writeMany(res: ServerResponse, state: { finished: boolean; closedEarly: boolean }): void {
@@ -54,6 +56,7 @@ describe('upstream requests read from undici dispatch callbacks', () => {
       if (req.url === '/hang') return void res.on('close', () => hangsClosed.push('headers'));
       if (req.url === '/stall') return void res.writeHead(200).write('{"partial":', () => res.on('close', () => hangsClosed.push('body')));
       if (req.url === '/drip') return drip(res);
+      if (req.url === '/sized') return void res.writeHead(200, { 'content-length': 2 * MAX_BYTES }).write('{"a":"');
       res.end('{"ok":true}');
     }).listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -117,21 +120,47 @@ describe('upstream requests read from undici dispatch callbacks', () => {
   });
 
   it('collects a whole answer, and gives an error answer its status, headers and body', async () => {
-    const ok = await bufferedRequest(pool, { method: 'GET', path: '/' }, new AbortController().signal, 60_000);
+    const ok = await bufferedRequest(pool, { method: 'GET', path: '/' }, new AbortController().signal, 60_000, MAX_BYTES);
     assert.equal(ok.statusCode, 200);
     assert.equal(ok.body[0].toString(), '{"ok":true}');
-    const limited = await bufferedRequest(pool, { method: 'GET', path: '/error' }, new AbortController().signal, 60_000);
+    const limited = await bufferedRequest(pool, { method: 'GET', path: '/error' }, new AbortController().signal, 60_000, MAX_BYTES);
     assert.equal(limited.statusCode, 429);
     assert.equal(limited.headers['retry-after'], '7');
     assert.match(limited.body[0].toString(), /slow down/);
+  });
+
+  it('an answer larger than maxBytes is aborted there, read no further: by its Content-Length, or as it grows', async () => {
+    Object.assign(state, { finished: false, closedEarly: false });
+    const tooLarge = (err: unknown) => err instanceof AnswerTooLarge && err.maxBytes === MAX_BYTES;
+    // ~19 MB sent with backpressure, no Content-Length: aborted once past 1 MiB, and the upstream's request closed.
+    await assert.rejects(
+      bufferedRequest(pool, { method: 'GET', path: '/many' }, new AbortController().signal, 60_000, MAX_BYTES),
+      tooLarge,
+    );
+    while (!state.closedEarly) await sleep(10);
+    assert.equal(state.finished, false);
+    // A declared length over the cap: refused before any of the body is read.
+    await assert.rejects(
+      bufferedRequest(pool, { method: 'GET', path: '/sized' }, new AbortController().signal, 60_000, MAX_BYTES),
+      tooLarge,
+    );
+    // Exactly the cap is an answer.
+    const whole = await bufferedRequest(
+      pool,
+      { method: 'GET', path: '/many' },
+      new AbortController().signal,
+      60_000,
+      CHUNK.length * CHUNKS,
+    );
+    assert.equal(whole.body[0].length, CHUNK.length * CHUNKS);
   });
 
   it('no headers within the timeout, then no body chunk within it: undici`s own timeout errors, and the upstream request is closed', async () => {
     hangsClosed.length = 0;
     const code = (expected: string) => (err: Error & { code?: string }) => (assert.equal(err.code, expected), true);
     const signal = new AbortController().signal;
-    await assert.rejects(bufferedRequest(pool, { method: 'GET', path: '/hang' }, signal, 200), code('UND_ERR_HEADERS_TIMEOUT'));
-    await assert.rejects(bufferedRequest(pool, { method: 'GET', path: '/stall' }, signal, 200), code('UND_ERR_BODY_TIMEOUT'));
+    await assert.rejects(bufferedRequest(pool, { method: 'GET', path: '/hang' }, signal, 200, MAX_BYTES), code('UND_ERR_HEADERS_TIMEOUT'));
+    await assert.rejects(bufferedRequest(pool, { method: 'GET', path: '/stall' }, signal, 200, MAX_BYTES), code('UND_ERR_BODY_TIMEOUT'));
     const stream = await streamedRequest(pool, { method: 'GET', path: '/stall' }, signal, 200);
     await assert.rejects(
       (async () => {
@@ -145,7 +174,7 @@ describe('upstream requests read from undici dispatch callbacks', () => {
 
   it('the timeout is the idle time between chunks, not the whole answer`s', async () => {
     const timeoutMs = 1_000; // the answer takes DRIPS * DRIP_MS = 1.8 s
-    const whole = await bufferedRequest(pool, { method: 'GET', path: '/drip' }, new AbortController().signal, timeoutMs);
+    const whole = await bufferedRequest(pool, { method: 'GET', path: '/drip' }, new AbortController().signal, timeoutMs, MAX_BYTES);
     assert.match(whole.body[0].toString(), /^0,1,.*,11,end$/);
     const stream = await streamedRequest(pool, { method: 'GET', path: '/drip' }, new AbortController().signal, timeoutMs);
     let text = '';
@@ -168,7 +197,10 @@ describe('upstream requests read from undici dispatch callbacks', () => {
     const controller = new AbortController();
     const reason = new Error('client gone');
     controller.abort(reason);
-    await assert.rejects(bufferedRequest(pool, { method: 'GET', path: '/' }, controller.signal, 60_000), (err) => err === reason);
+    await assert.rejects(
+      bufferedRequest(pool, { method: 'GET', path: '/' }, controller.signal, 60_000, MAX_BYTES),
+      (err) => err === reason,
+    );
     await assert.rejects(streamedRequest(pool, { method: 'GET', path: '/' }, controller.signal, 60_000), (err) => err === reason);
   });
 });

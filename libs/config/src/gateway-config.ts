@@ -50,6 +50,8 @@ export const THINKING_STYLES = ['adaptive', 'budget'] as const;
 export type ThinkingStyle = (typeof THINKING_STYLES)[number];
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
+/** V8's longest string (2^29 - 24 UTF-16 units): an answer is parsed as text, so no longer body can be read. */
+const MAX_STRING_LENGTH = 2 ** 29 - 24;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 
 /** Behaviour of a `mock` provider: an offline model for demos, tests and load tests. */
@@ -82,6 +84,14 @@ export class ProviderConfig {
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) connectTimeoutMs = 10_000;
   /** Keep-alive connections kept open to this upstream. */
   @IsOptional() @IsInt() @Min(1) @Max(4096) maxConnections = 256;
+  /**
+   * The largest non-streamed answer read from this upstream (its body, in bytes): past it the
+   * request is aborted and the answer is a 502 `upstream_invalid_response`, so an upstream that
+   * never ends its body cannot grow the gateway's memory until the timeout. The default holds the
+   * largest answer the gateway's request limits allow: embeddings of 2,048 inputs at 3,072
+   * dimensions as pretty-printed floats, ~190 MB. At most V8's longest string, which a body is read as.
+   */
+  @IsOptional() @IsInt() @Min(1024) @Max(MAX_STRING_LENGTH) maxResponseBytes = 256 * 1024 * 1024;
   /** Extra headers sent upstream (e.g. OpenAI-Organization). Values are not secrets. */
   @IsOptional() @IsHeaderMap() headers?: Record<string, string>;
   /**

@@ -24,20 +24,38 @@ const PARSER_ERRORS: Record<string, () => GatewayError> = {
 };
 
 /**
- * A request Node's HTTP parser rejected (malformed request line, oversized headers, slow client).
- * Its protocol is read from what was received of it (the request line's path, an
- * `anthropic-version` header): no request object exists yet. Bound to the Fastify instance whose
- * listener it serves (Fastify binds it so; the ops plane too), which logs and counts it.
+ * A request Node's HTTP parser rejected (malformed request line, oversized headers, slow client,
+ * a client that ended the connection mid-request). Its protocol (errorShape) is read from what
+ * is known of it (knownRequest). Bound to the Fastify instance whose listener it serves (Fastify
+ * binds it so; the ops plane too), which logs and counts it.
  */
 export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const error =
     PARSER_ERRORS[err.code ?? '']?.() ?? GatewayError.badRequest('The HTTP request is malformed.', null, 'malformed_http_request');
-  const packet = (err as { rawPacket?: Buffer }).rawPacket;
-  const received = packet && receivedRequest(packet);
+  const received = knownRequest(err, socket as ParsedSocket);
   const status = writeToSocket(socket, error, received);
   // A request whose route had begun (its body broke, or timed out) has a line and a count of its own.
   if (status !== undefined && !answering(socket)) this.recordRefusal({ method: received?.method, status, error: error.code! });
+}
+
+/** A socket as Node's HTTP server keeps it: its parser, and the request it is parsing (null between requests). */
+type ParsedSocket = Socket & { parser?: { incoming?: IncomingMessage | null } | null };
+
+/**
+ * What is known of the request an error cut short: the request in progress (its headers parsed,
+ * its body broken off, cut by the client's end or too slow: such errors carry no packet, or only
+ * the body's last), else the packet the parser refused (its request line and headers). Nothing of
+ * a request cut before its headers ended: Node's parser hands over none of them until they end.
+ */
+function knownRequest(
+  err: Error,
+  socket: ParsedSocket,
+): { method?: string; url?: string; headers: IncomingMessage['headers'] } | undefined {
+  const incoming = socket.parser?.incoming;
+  if (incoming && !incoming.complete) return incoming;
+  const packet = (err as { rawPacket?: Buffer }).rawPacket;
+  return packet && receivedRequest(packet);
 }
 
 /** What the parser had received of the request: enough to tell its protocol (errorShape), never echoed; and its method, for the access log. */
@@ -95,17 +113,15 @@ export function guardServer(server: Server, fastify: FastifyInstance): void {
   });
 }
 
-/** guardServer on the public listener, and the Host check for every listener. */
+/** guardServer on the public listener, and the Host and single-header checks for every listener (before a /v1 route's key check). */
 export function installHttpGuards(fastify: FastifyInstance): void {
   guardServer(fastify.server, fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
       return sendError(reply, GatewayError.badRequest('HTTP/1.1 requests must carry a Host header.', null, 'missing_host_header'));
     }
-    // RFC 9112 3.2: Node keeps the first of several Host lines; a proxy in front may have routed by another.
-    if (hostLines(request.raw.rawHeaders) > 1) {
-      return sendError(reply, GatewayError.badRequest('A request must carry one Host header.', null, 'duplicate_host_header'));
-    }
+    const repeated = repeatedHeader(request.raw.rawHeaders);
+    if (repeated) return sendError(reply, GatewayError.badRequest(repeated.message, null, repeated.code));
     done();
   });
   fastify.addHook('preParsing', inviteBody);
@@ -129,10 +145,36 @@ function inviteBody(
   done(null, payload);
 }
 
-function hostLines(rawHeaders: string[]): number {
-  let count = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].length === 4 && rawHeaders[i].toLowerCase() === 'host') count++;
-  return count;
+/** A header a request may carry once: its bit among those seen, and the 400 for more. */
+interface OnceHeader {
+  bit: number;
+  message: string;
+  code: string;
+}
+/**
+ * Headers a request may carry once, by lower-case name. Node keeps the first of several Host or
+ * Authorization lines (and joins `x-api-key`s), and a proxy in front may have routed (RFC 9112
+ * 3.2), or authorised, by another.
+ */
+const ONCE = new Map<string, OnceHeader>([
+  ['host', { bit: 1, message: 'A request must carry one Host header.', code: 'duplicate_host_header' }],
+  ['authorization', { bit: 2, message: 'A request must carry at most one Authorization header.', code: 'duplicate_authorization_header' }],
+  ['x-api-key', { bit: 4, message: 'A request must carry at most one x-api-key header.', code: 'duplicate_api_key_header' }],
+]);
+/** Their names' lengths: any other header is passed over without lower-casing its name. */
+const ONCE_LENGTHS = new Set([...ONCE.keys()].map((name) => name.length));
+
+/** The first header of ONCE that `rawHeaders` carries more than once, if any (nothing allocated but the names looked up). */
+function repeatedHeader(rawHeaders: string[]): OnceHeader | undefined {
+  let seen = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (!ONCE_LENGTHS.has(rawHeaders[i].length)) continue;
+    const once = ONCE.get(rawHeaders[i].toLowerCase());
+    if (!once) continue;
+    if (seen & once.bit) return once;
+    seen |= once.bit;
+  }
+  return undefined;
 }
 
 type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };

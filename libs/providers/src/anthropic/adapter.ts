@@ -46,7 +46,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
   private readonly checked = new Set<string>();
   constructor(config: ProviderConfig, apiKey: string | undefined) {
     super(config, apiKey, (fetch) => anthropicClient(config, apiKey, fetch));
-    this.native = new NativeMessages(this.sdk, this.transport.dispatcher, config.timeoutMs);
+    this.native = new NativeMessages(this.sdk, this.transport.dispatcher, config.timeoutMs, config.maxResponseBytes);
   }
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
@@ -78,7 +78,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
     });
     return openStream(
       this.name,
-      messageEvents(res.body, () => headersOf(res)),
+      messageEvents(this.name, res.body, () => headersOf(res)),
       translate,
       toError,
     );

@@ -1,6 +1,7 @@
 import { APIError } from '@anthropic-ai/sdk';
 import type Anthropic from '@anthropic-ai/sdk';
 import { DONE, mapStream, type StreamSteps } from '../map-stream';
+import { oversizedEvent } from '../openai/partial-event';
 import { SseLines } from '../sse-lines';
 
 type Event = Anthropic.RawMessageStreamEvent;
@@ -13,10 +14,11 @@ type Event = Anthropic.RawMessageStreamEvent;
  * event dispatched by a blank line (and by the end of the stream after a line end); `ping` and
  * events without a name skipped, an `error` event thrown as the SDK's `APIError`, any other
  * event's data parsed as JSON (an empty one skipped; an invalid one throws). message_stop is the
- * last event read: the body is released then, without waiting for its end.
+ * last event read: the body is released then, without waiting for its end. An event not ended
+ * within 8 MiB (MAX_EVENT_BYTES) fails the stream as `provider`'s invalid answer.
  */
-export function messageEvents(body: AsyncIterable<Uint8Array>, headers: () => Headers): AsyncIterator<Event> {
-  const items = mapStream(body, new EventReader(headers));
+export function messageEvents(provider: string, body: AsyncIterable<Uint8Array>, headers: () => Headers): AsyncIterator<Event> {
+  const items = mapStream(body, new EventReader(provider, headers));
   const close = async (): Promise<IteratorResult<Event, undefined>> => {
     await items.return?.();
     return DONE;
@@ -45,15 +47,22 @@ class EventReader implements StreamSteps<Uint8Array, Event | Failure> {
   private readonly lines = new SseLines();
   private event: string | null = null;
   private data: string[] = [];
+  /** The length of the lines `data`'s values came in, line ends counted: about their bytes. */
+  private dataLength = 0;
   /** message_stop came: the answer is whole, whatever follows (an upstream may keep the connection open). */
   complete = false;
 
   /** The answer's headers, for an `error` event's APIError: built only then. */
-  constructor(private readonly headers: () => Headers) {}
+  constructor(
+    private readonly provider: string,
+    private readonly headers: () => Headers,
+  ) {}
 
   step(chunk: Uint8Array): (Event | Failure)[] {
     const events: (Event | Failure)[] = [];
     this.lines.read(this.decoder.decode(chunk, { stream: true }), (line) => this.line(line, events) && !this.complete);
+    const oversized = oversizedEvent(this.provider, this.dataLength + this.lines.pendingLength);
+    if (oversized) events.push(new Failure(oversized));
     return events;
   }
 
@@ -76,6 +85,7 @@ class EventReader implements StreamSteps<Uint8Array, Event | Failure> {
       const [event, data] = [this.event, this.data.join('\n')];
       this.event = null;
       this.data = [];
+      this.dataLength = 0;
       try {
         this.dispatch(event, data, events);
       } catch (err) {
@@ -90,7 +100,10 @@ class EventReader implements StreamSteps<Uint8Array, Event | Failure> {
     if (field !== 'event' && field !== 'data') return true;
     const value = colon < 0 ? '' : line.slice(line.charCodeAt(colon + 1) === 0x20 ? colon + 2 : colon + 1);
     if (field === 'event') this.event = value;
-    else this.data.push(value);
+    else {
+      this.data.push(value);
+      this.dataLength += line.length + 1;
+    }
     return true;
   }
 

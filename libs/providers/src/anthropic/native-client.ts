@@ -32,6 +32,7 @@ export class NativeMessages {
     private readonly sdk: Anthropic,
     private readonly dispatcher: Dispatcher,
     private readonly timeoutMs: number,
+    private readonly maxBytes: number,
   ) {}
 
   /** A streamed answer, once Anthropic answered 200: its headers, and its body as it comes. */
@@ -45,7 +46,13 @@ export class NativeMessages {
   }
 
   private async send<B extends UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>>(
-    request: (dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal, timeoutMs: number) => Promise<B>,
+    request: (
+      dispatcher: Dispatcher,
+      options: Dispatcher.DispatchOptions,
+      signal: AbortSignal,
+      timeoutMs: number,
+      maxBytes: number,
+    ) => Promise<B>,
     body: object,
     headers: Record<string, string> | undefined,
     signal: AbortSignal,
@@ -62,6 +69,7 @@ export class NativeMessages {
       },
       signal,
       this.timeoutMs,
+      this.maxBytes,
     );
     if (res.statusCode !== 200) throw await statusError(res);
     return res;

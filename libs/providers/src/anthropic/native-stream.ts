@@ -1,5 +1,5 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { GatewayError } from '../gateway-error';
+import { GatewayError } from '../gateway-error';
 import { mapStream, type StreamSteps } from '../map-stream';
 import { parseEvent } from '../parse-event';
 import { midStreamError, truncated } from '../openai/stream';
@@ -117,6 +117,9 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
         this.head = head;
         return undefined;
       }
+      // Not one event ended in HEAD_BYTES: no event stream (a server streaming something else),
+      // refused before anything is sent, so the router may fail over (it was relayed as the answer).
+      if (end < 0 && from === 0) throw notAStream(this.provider);
       const text = all.slice(from, end < 0 ? all.length : end);
       const event = parseEvent(text);
       if (event?.type === 'error') throw this.eventError(event as never);
@@ -139,6 +142,13 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
       event.error?.message ?? 'The upstream failed mid-stream.',
     );
   }
+}
+
+/** A body whose first event did not end within HEAD_BYTES: not an answer, so another deployment may give one. */
+function notAStream(provider: string): GatewayError {
+  return GatewayError.invalidResponse(
+    `Provider ${provider} sent more than ${HEAD_BYTES / 1024} KiB without ending its first event: not an SSE stream.`,
+  );
 }
 
 /** Whether the bytes of `parts`, one after the other, end with `suffix`; compared from the end, without joining them. */

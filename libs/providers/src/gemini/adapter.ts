@@ -91,7 +91,7 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
       ...params,
       config: { ...config, automaticContinuation: false, httpOptions: { ...config.httpOptions, fetch } },
     });
-    return chunkEvents(body!);
+    return chunkEvents(this.name, body!);
   }
 
   /** One batchEmbedContents call per GEMINI_EMBED_BATCH inputs, CONCURRENT_EMBED_BATCHES at a time. */

@@ -1,6 +1,7 @@
 import { ApiError, type GenerateContentResponse } from '@google/genai';
 import { EventTurns, nextTurn } from '../event-turns';
 import { DONE } from '../map-stream';
+import { oversizedEvent } from '../openai/partial-event';
 import { SseLines } from '../sse-lines';
 
 /**
@@ -16,14 +17,14 @@ import { SseLines } from '../sse-lines';
  * `data:` off an event's first line only and parses the rest): several `data:` lines are one JSON
  * text (the SDK fails on them), and JSON continued on lines without `data:` is not read (the SDK
  * reads it; Google sends each event's JSON on one line). The SDK's converter only copies these
- * fields, so the parsed JSON is the chunk. Closing it early closes the body.
+ * fields, so the parsed JSON is the chunk. Closing it early closes the body. An event not ended
+ * within 8 MiB (MAX_EVENT_BYTES) fails it as `provider`'s invalid answer.
  */
-export function chunkEvents(body: AsyncIterable<Uint8Array>): AsyncIterator<GenerateContentResponse, undefined> {
-  return new ChunkEvents(body[Symbol.asyncIterator]());
+export function chunkEvents(provider: string, body: AsyncIterable<Uint8Array>): AsyncIterator<GenerateContentResponse, undefined> {
+  return new ChunkEvents(body[Symbol.asyncIterator](), new EventLines(provider));
 }
 
 class ChunkEvents implements AsyncIterator<GenerateContentResponse, undefined> {
-  private readonly lines = new EventLines();
   private events: GenerateContentResponse[] = [];
   private at = 0;
   private reading = true;
@@ -32,7 +33,10 @@ class ChunkEvents implements AsyncIterator<GenerateContentResponse, undefined> {
   /** A burst's events handed on between turns of the event loop (event-turns.ts). */
   private readonly turns = new EventTurns();
 
-  constructor(private readonly source: AsyncIterator<Uint8Array>) {}
+  constructor(
+    private readonly source: AsyncIterator<Uint8Array>,
+    private readonly lines: EventLines,
+  ) {}
 
   async next(): Promise<IteratorResult<GenerateContentResponse, undefined>> {
     if (this.turns.due()) await nextTurn();
@@ -76,9 +80,15 @@ class EventLines {
   private data: string[] = [];
   /** The event's other lines: a bare JSON error's, should the body end with one. */
   private other: string[] = [];
+  /** The length of `data`'s and `other`'s lines, line ends counted: about their bytes. */
+  private length = 0;
+
+  constructor(private readonly provider: string) {}
 
   read(chunk: Uint8Array, events: GenerateContentResponse[]): void {
     this.lines.read(this.decoder.decode(chunk, { stream: true }), (line) => this.line(line, events));
+    const oversized = oversizedEvent(this.provider, this.length + this.lines.pendingLength);
+    if (oversized) throw oversized;
   }
 
   end(events: GenerateContentResponse[]): void {
@@ -93,6 +103,7 @@ class EventLines {
   private line(line: string, events: GenerateContentResponse[]): void {
     if (!line) {
       this.other = [];
+      this.length = 0;
       if (!this.data.length) return;
       const data = this.data.join('\n');
       this.data = [];
@@ -102,6 +113,7 @@ class EventLines {
       events.push(event);
       return;
     }
+    this.length += line.length + 1;
     if (line.startsWith('data:')) this.data.push(line.slice(line.charCodeAt(5) === 0x20 ? 6 : 5));
     else this.other.push(line);
   }

@@ -38,7 +38,7 @@ export class UpstreamClient {
     return this.call(streamedRequest, path, body, call);
   }
 
-  /** Sends one request and returns the whole body of its 200 answer. */
+  /** Sends one request and returns the whole body of its 200 answer (at most the provider's `maxResponseBytes`). */
   async sendBuffered(path: string, body: string | undefined, call: UpstreamCall): Promise<Buffer> {
     return (await this.call(bufferedRequest, path, body, call)).body[0];
   }
@@ -59,7 +59,7 @@ export class UpstreamClient {
   }
 
   private async call<B extends UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>>(
-    request: (pool: Pool, options: Dispatcher.DispatchOptions, signal: AbortSignal, timeoutMs: number) => Promise<B>,
+    request: (pool: Pool, options: Dispatcher.DispatchOptions, signal: AbortSignal, timeoutMs: number, maxBytes: number) => Promise<B>,
     path: string,
     body: string | undefined,
     { signal, upstreamHeaders }: UpstreamCall,
@@ -72,7 +72,7 @@ export class UpstreamClient {
         headers: this.withOwn(upstreamHeaders),
         body,
       } as const;
-      res = await request(this.pool, options, signal, this.config.timeoutMs);
+      res = await request(this.pool, options, signal, this.config.timeoutMs, this.config.maxResponseBytes);
     } catch (err) {
       throw fromTransportError(this.config.name, err, signal);
     }

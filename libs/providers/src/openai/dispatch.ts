@@ -29,20 +29,53 @@ export function headersOf(res: UpstreamResponse<unknown>): Headers {
   return headers;
 }
 
-/** One request, its answer collected whole. */
+/**
+ * An answer whose body outgrew what the request may read (`maxBytes`, the provider's
+ * `maxResponseBytes`): the request is aborted there. Its code marks it a transport failure for
+ * the SDKs' error mapping (translation/errors.ts); fromTransportError names the provider.
+ */
+export class AnswerTooLarge extends Error {
+  readonly code = 'GW_ANSWER_TOO_LARGE';
+
+  constructor(readonly maxBytes: number) {
+    super(`answer larger than ${maxBytes} bytes`);
+  }
+}
+
+/**
+ * One request, its answer collected whole, up to `maxBytes`: a body declared or grown past them is
+ * aborted (AnswerTooLarge), so an upstream that never ends its body holds no more than that.
+ */
 export function bufferedRequest(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
   signal: AbortSignal,
   timeoutMs: number,
+  maxBytes: number,
 ): Promise<UpstreamResponse<[Buffer]>> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
+    let bytes = 0;
+    let controller: Dispatcher.DispatchController | undefined;
     let statusCode = 0;
     let headers: IncomingHttpHeaders = {};
+    const tooLarge = () => {
+      chunks.length = 0;
+      controller!.abort(new AnswerTooLarge(maxBytes));
+    };
     dispatch(dispatcher, options, signal, timeoutMs, {
-      start: (_controller, status, responseHeaders) => ((statusCode = status), (headers = responseHeaders)),
-      data: (chunk) => chunks.push(chunk),
+      start: (c, status, responseHeaders) => {
+        controller = c;
+        statusCode = status;
+        headers = responseHeaders;
+        if (Number(responseHeaders['content-length']) > maxBytes) tooLarge();
+      },
+      data: (chunk) => {
+        if (controller!.aborted) return;
+        bytes += chunk.length;
+        if (bytes > maxBytes) return tooLarge();
+        chunks.push(chunk);
+      },
       end: () => resolve({ statusCode, headers, body: [chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)] }),
       fail: reject,
     });

@@ -1,6 +1,6 @@
 import { GatewayError, type ErrorType } from '../gateway-error';
 import { withoutKey } from '../without-key';
-import type { UpstreamResponse } from './dispatch';
+import { AnswerTooLarge, type UpstreamResponse } from './dispatch';
 
 /** How an upstream HTTP status reaches the client: [status, type, code, retryable]. */
 type Mapping = [number, ErrorType, string | null, boolean];
@@ -121,6 +121,11 @@ export function fromTransportError(provider: string, err: unknown, signal: Abort
   if (err instanceof GatewayError) return err;
   if (signal.aborted) {
     return signal.reason instanceof GatewayError ? signal.reason : GatewayError.clientClosed();
+  }
+  if (err instanceof AnswerTooLarge) {
+    return GatewayError.invalidResponse(
+      `Provider ${provider} sent an answer larger than ${err.maxBytes} bytes (its maxResponseBytes): it was not read further.`,
+    );
   }
   const code = (err as { code?: string }).code ?? '';
   if (TIMEOUT_CODES.has(code)) {

@@ -90,6 +90,16 @@ export function eventsEnd(chunk: Buffer): number {
   return Math.max(lf < 0 ? 0 : lf + EVENT_END.length, crlf < 0 ? 0 : crlf + EVENT_END_CRLF.length);
 }
 
+/**
+ * The error for an event a reader of decoded SSE text holds unfinished (`pending`: its lines so
+ * far and the line not ended, in UTF-16 units) once it is over MAX_EVENT_BYTES; undefined within.
+ * The Anthropic and Gemini stream readers' bound, as PartialEvent is the pass-through's: without
+ * it an upstream that never ends an event grew the gateway's memory until the timeout.
+ */
+export function oversizedEvent(provider: string, pending: number): GatewayError | undefined {
+  return pending > MAX_EVENT_BYTES ? eventTooLarge(provider) : undefined;
+}
+
 /** An upstream body whose event outgrew MAX_EVENT_BYTES: not an answer, so another deployment may give one. */
 function eventTooLarge(provider: string): GatewayError {
   return GatewayError.invalidResponse(

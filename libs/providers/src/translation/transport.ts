@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import type { ProviderConfig } from '@gateway/config';
-import { type StreamedBody, streamedRequest, type UpstreamResponse } from '../openai/dispatch';
+import { AnswerTooLarge, type StreamedBody, streamedRequest, type UpstreamResponse } from '../openai/dispatch';
 import { upstreamPoolOptions } from '../upstream-pool';
 
 /** Statuses whose responses carry no body; a Response refuses one for them. */
@@ -13,15 +13,18 @@ const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
  * `connectTimeoutMs` and `timeoutMs` apply to the SDKs as to OpenAI-format
  * upstreams, and it costs about half the CPU per request of the SDKs' default
  * global fetch (bench/vendors.ts; docs/providers.md has the numbers). It supports
- * what the SDKs send: string or byte bodies, no redirects.
+ * what the SDKs send: string or byte bodies, no redirects. A body the SDK reads whole
+ * (every answer but a stream, which `streamed` reads) ends at `maxResponseBytes`.
  */
 export class PooledFetch {
   readonly fetch: typeof globalThis.fetch;
   /** The provider's keep-alive pool, for requests the gateway sends without the SDK. */
   readonly dispatcher: Agent;
+  private readonly maxBytes: number;
 
   constructor(config: ProviderConfig) {
     this.dispatcher = new Agent(upstreamPoolOptions(config));
+    this.maxBytes = config.maxResponseBytes;
     this.fetch = (input, init) => this.send(input, init);
   }
 
@@ -54,8 +57,23 @@ export class PooledFetch {
       res.body.resume();
       return new Response(null, { status: res.statusCode, headers: responseHeaders });
     }
-    return new Response(Readable.toWeb(res.body) as ReadableStream, { status: res.statusCode, headers: responseHeaders });
+    const body = Readable.toWeb(res.body) as ReadableStream;
+    capBody(res.body, this.maxBytes);
+    return new Response(body, { status: res.statusCode, headers: responseHeaders });
   }
+}
+
+/**
+ * Ends `body` with AnswerTooLarge once more than `maxBytes` came: destroyed, undici aborts the
+ * request, and the SDK reading it whole gets the error (and then the client a 502) instead of
+ * holding all an upstream that never ends its body sends until the timeout.
+ */
+function capBody(body: Readable, maxBytes: number): void {
+  let bytes = 0;
+  body.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes > maxBytes) body.destroy(new AnswerTooLarge(maxBytes));
+  });
 }
 
 /** A fetch call's URL and init as undici's request options. */
