@@ -73,6 +73,17 @@ describe('Messages API translation fidelity', () => {
       }
     });
 
+    // Found by an independent re-check: the table's lookup read Object.prototype's members, so these
+    // were a 500 (valueOf: a TypeError) or a garbled 400 ("The gateway 1" for constructor).
+    it('one named like an Object.prototype member is refused the same way, or sent to Anthropic', async () => {
+      for (const field of ['valueOf', 'hasOwnProperty', 'constructor', 'toString', '__defineGetter__']) {
+        const refused = await ask('m-oai', { [field]: 1 });
+        assert.equal(refused.status, 400, `${field}: ${JSON.stringify(refused.body)}`);
+        assert.match((refused.body as AnthropicError).error.message, new RegExp(`^${field}: Extra inputs are not permitted`));
+        assert.equal((await ask('m-ant', { [field]: 1 })).status, 200, field);
+      }
+    });
+
     it('an Anthropic deployment gets it as sent (a field newer than the gateway`s table is Anthropic`s to judge)', async () => {
       assert.equal((await ask('m-ant', { foo: 1 })).status, 200);
       assert.equal(sentTo(anthropic).foo, 1);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, configSecrets, loadConfig, parseConfig } from '@gateway/config';
+import { ConfigError, configSecrets, loadConfig, parseConfig, redisUrls } from '@gateway/config';
 
 const minimal = () => ({
   providers: [{ name: 'mock', type: 'mock' }],
@@ -598,6 +598,13 @@ describe('config', () => {
 
   it('accepts redis:// and rediss:// URLs with a password and a database', () => {
     assert.equal(parseConfig(minimal(), { REDIS_URL: 'rediss://:pw@r.example:6380/2' }).redisUrl, 'rediss://:pw@r.example:6380/2');
+  });
+
+  // Found by an independent re-check: the seed list split at every comma, and a password may hold one.
+  it('reads one URL whose password holds a comma as one URL, with or without cluster mode', () => {
+    const url = 'redis://:pa,ss@r.example:6379';
+    assert.equal(parseConfig(minimal(), { REDIS_URL: url }).redisUrl, url);
+    assert.deepEqual(redisUrls(`${url},redis://:pa,ss@r2.example:6379`), [url, 'redis://:pa,ss@r2.example:6379']);
   });
 
   it('accepts several comma-separated seed nodes for a Redis Cluster', () => {

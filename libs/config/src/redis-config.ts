@@ -21,10 +21,11 @@ export class RedisConfig {
 
 /**
  * The URLs of REDIS_URL: one, or on a Redis Cluster several seed nodes separated by commas, so a
- * gateway finds the cluster while one of them is down (ioredis tries them in turn).
+ * gateway finds the cluster while one of them is down (ioredis tries them in turn). Split only at a
+ * comma that starts another URL: a password may hold a comma (`redis://:a,b@host`).
  */
 export function redisUrls(value: string): string[] {
-  return value.split(',').map((url) => url.trim());
+  return value.split(/,(?=\s*rediss?:\/\/)/i).map((url) => url.trim());
 }
 
 /**

@@ -63,7 +63,8 @@ export const COMMON_PARAMS = {
  */
 export function checkParams<T extends object>(request: T, table: ParamTable<T>, vendor: string): void {
   for (const key of Object.keys(request) as (keyof T)[]) {
-    const rule = table[key];
+    // Own entries only: a field named like an Object.prototype member (`valueOf`, `constructor`) is not a rule.
+    const rule = Object.hasOwn(table, key) ? table[key] : undefined;
     const value = request[key];
     if (typeof rule !== 'function' || value == null) continue;
     const why = rule(value);
