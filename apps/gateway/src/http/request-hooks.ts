@@ -7,6 +7,7 @@ import { ANONYMOUS_KEY_ID } from '@gateway/config';
 import { type GenAiOperation, type MetricsService, requestTrace, type TracingService } from '@gateway/metrics';
 import { GatewayError, hopsOf, loopDetected, MAX_HOPS } from '@gateway/providers';
 import { type AdmissionService, adminActor } from '@gateway/security';
+import type { ShutdownState } from '../health/shutdown-state';
 import type { AccessLog } from '../logger';
 import { isAnthropicRequest } from '../messages/errors';
 import { bill } from './accounting';
@@ -75,7 +76,15 @@ export interface AccessDeps {
   /** Set only when LOG_BODIES is on: prompts and completions are then logged, redacted. */
   bodies?: BodyRedactor;
   admission: AdmissionService;
+  /** Tells a request the drain cut at the end of its grace from one whose client left. */
+  shutdown: ShutdownState;
 }
+
+/**
+ * The error code of a request still unanswered when the drain's grace ran out and closed its
+ * connection: a server-side failure (503, or a stream's 200 cut short), never a client's 499.
+ */
+export const SHUTDOWN_CUT = 'shutdown_cut';
 
 /**
  * One hook for the whole per-request bookkeeping: echo the request id (also as `request-id` to
@@ -160,19 +169,28 @@ function recordRefusal({ method, status, error, reqId, ms = 0 }: Refusal, { metr
 /**
  * The status the client got: its response's, else the error written on the socket for the one
  * request whose body the parser could not finish (the earlier ones of a pipeline are complete),
- * else none (499: it left, or its connection was closed, before an answer).
+ * else, once the drain's grace is over, the drain's cut (503, or the 200 a stream had already
+ * sent), else none (499: it left, or its connection was closed, before an answer).
  */
-function answered(request: FastifyRequest, reply: FastifyReply): { status: number; error?: string } {
+function answered(request: FastifyRequest, reply: FastifyReply, shutdown: ShutdownState): { status: number; error?: string } {
   if (reply.raw.writableFinished) return { status: reply.raw.statusCode };
   const written = request.raw.complete ? undefined : (request.raw.socket as PipelinedSocket | null)?.[WRITTEN];
-  return written ?? { status: 499 };
+  if (written) return written;
+  if (shutdown.graceOver) return { status: reply.raw.headersSent ? reply.raw.statusCode : 503, error: SHUTDOWN_CUT };
+  return { status: 499 };
 }
 
-function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing, log, bodies, admission }: AccessDeps): void {
-  const { status, error } = answered(request, reply);
+function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing, log, bodies, admission, shutdown }: AccessDeps): void {
+  const { status, error } = answered(request, reply, shutdown);
   const route = request.routeOptions.url ?? 'unmatched';
   const state = requestState(request);
   if (error) state.errorCode = error;
+  const cut = error === SHUTDOWN_CUT;
+  if (cut) {
+    shutdown.cut++;
+    // A stream that had begun: its 200 is all the status shows, as for an upstream failing mid-stream (sse.ts).
+    if (reply.raw.headersSent && state.stream) metrics.recordStreamError(state.model ?? 'none', state.provider ?? 'none', SHUTDOWN_CUT);
+  }
   const ms = reply.elapsedTime;
   const keyId = tenantOf(request);
   const served = state.upstreamMs !== undefined ? (state.stream ? state.ttftMs : ms) : undefined;
@@ -225,7 +243,7 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
     admission.settle(state.reservation, b && { model: state.model!, tokens, usd: b.costUsd });
   }
   if (tracing.enabled && state.trace) traceRequest(tracing, state, operation, status, ms);
-  const level = QUIET_ROUTES.has(route) ? 'debug' : status >= 500 ? 'warn' : 'info';
+  const level = QUIET_ROUTES.has(route) ? 'debug' : status >= 500 || cut ? 'warn' : 'info';
   if (!log.enabled(level)) return;
   log.write(level, {
     reqId: request.id,
