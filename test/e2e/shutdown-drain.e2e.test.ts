@@ -184,6 +184,32 @@ describe('shutdown drain', () => {
     }
   });
 
+  it('a request whose body stopped coming gets its 408 once the drain has lasted the 10 s headers timeout, not the whole grace', async () => {
+    const gateway = await startGateway(upstreamUrl, 'stalled', { SHUTDOWN_DELAY_MS: '0', SHUTDOWN_GRACE_MS: String(GRACE_MS) });
+    const socket = connect(Number(new URL(gateway.url).port), '127.0.0.1');
+    await once(socket, 'connect');
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (text: string) => (answer += text));
+    const closed = once(socket, 'close');
+    // Whole headers, then 5 of the 100 bytes announced.
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${TEAM_KEY}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mod',
+    );
+    // Once a connection opened after it is answered, its headers have been read.
+    assert.equal(await healthOnNewConnection(gateway), 200);
+
+    const drain = await drainTimed(gateway);
+    await closed;
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.match(answer, /"code":"request_timeout"/);
+    assert.equal(drain.code, 0);
+    assert.equal(drain.graceOver, false, 'the drain closed it before the grace ran out');
+    const [line] = gateway.logs.filter((l) => l.msg === 'request' && l.route === '/v1/chat/completions');
+    assert.equal(line?.status, 408, 'its route logs the 408 its client got');
+    assert.ok(drain.ms < GRACE_MS, `exited after ${drain.ms} ms`);
+  });
+
   it('a connection that never sent a byte is closed by the drain, which still waits for the stream in flight', async () => {
     const gateway = await startGateway(upstreamUrl, 'preconnect', { SHUTDOWN_DELAY_MS: '0', SHUTDOWN_GRACE_MS: String(GRACE_MS) });
     // As a browser's or load balancer's connection opened ahead of a request.

@@ -16,7 +16,7 @@ export interface Drain {
   close: () => Promise<void>;
   /** Every listener (public and ops): closed, then their idle and, after the grace, all connections. */
   servers: Server[];
-  /** The listeners' connections that carry no request yet: closed with the idle ones. */
+  /** The listeners' connections: those that carry no request yet closed with the idle ones; all awaited before `close`. */
   unused: UnusedConnections;
   /** How long the gateway keeps accepting after SIGTERM while reporting not ready. */
   delayMs: number;
@@ -77,6 +77,7 @@ function stopAccepting({ state, close, servers, unused, graceMs, log, exit }: Dr
   sweep.unref();
   force.unref();
   Promise.all(servers.map(closed))
+    .then(() => unused.allClosed())
     .then(close)
     .catch((err) => log.error({ err }, 'error during shutdown'))
     .finally(() => {
