@@ -320,7 +320,7 @@ describe('config', () => {
 
   it('a key models entry ending in * allows every model whose name starts with the rest; * alone, every model', () => {
     for (const models of [['m*'], ['*'], ['m']]) {
-      const config = parseConfig({ ...minimal(), security: { keys: [{ ...key('team', 'K1'), models }] } }, {});
+      const config = parseConfig({ ...minimal(), security: { keys: [{ ...key('team', 'K1'), models }] } }, { K1: 'k'.repeat(16) });
       assert.deepEqual(config.security.keys[0].models, models);
     }
   });
@@ -387,7 +387,7 @@ describe('config', () => {
     ['security', 'adminKeys', 0, 'role'],
   ];
   it('accepts the complete config the required-key cases start from', () => {
-    assert.ok(parseConfig(complete(), {}));
+    assert.ok(parseConfig(complete(), { K1: 'k'.repeat(16) }));
   });
   for (const path of required) {
     const key = path
@@ -493,8 +493,17 @@ describe('config', () => {
 
   it('refuses a config or admin key shorter than 16 characters, naming it; the master key has the same floor', () => {
     assert.throws(() => parseConfig(complete(), { K1: 'short-key' }), /security\.keys\[0\]\.keyEnv: K1 holds a key of 9 characters/);
-    assert.throws(() => parseConfig(complete(), { A1: 'x'.repeat(15) }), /security\.adminKeys\[0\]\.keyEnv: A1 holds a key of 15/);
+    assert.throws(
+      () => parseConfig(complete(), { K1: 'k'.repeat(16), A1: 'x'.repeat(15) }),
+      /security\.adminKeys\[0\]\.keyEnv: A1 holds a key of 15/,
+    );
     assert.ok(parseConfig(complete(), { K1: 'k'.repeat(16), A1: 'a'.repeat(16) }));
+  });
+
+  it('refuses a config key whose variable is unset or empty, naming the entry and the variable; an unset admin key is only disabled', () => {
+    for (const env of [{}, { K1: '' }])
+      assert.throws(() => parseConfig(complete(), env), /security\.keys\[0\]\.keyEnv: K1 is not set; key "team" needs its key there/);
+    assert.ok(parseConfig(complete(), { K1: 'k'.repeat(16) }));
   });
 
   // Found by an independent re-check: both were accepted silently, and one id shadowed the other.

@@ -81,7 +81,7 @@ export function parseConfig(file: Record<string, unknown>, env: NodeJS.ProcessEn
   const attemptSet = (raw.router as { timeouts?: { attemptMs?: unknown } } | undefined)?.timeouts?.attemptMs !== undefined;
   if (!attemptSet) timeouts.attemptMs = Math.min(timeouts.attemptMs, timeouts.deadlineMs);
   checkAcrossKeys(config, fail);
-  checkKeyLengths(config, env, fail);
+  checkKeySecrets(config, env, fail);
   refuseSharedSecrets(config, env, fail);
   applyVendorPrices(config);
   return config;
@@ -270,8 +270,17 @@ function refusePrototypeKeys(value: unknown, path: string, fail: (msg: string) =
 /** The length GATEWAY_MASTER_KEY needs, asked of every key given in the environment (the admin API makes its own). */
 const MIN_KEY_LENGTH = 16;
 
-/** Keys of `security.keys` and `security.adminKeys` short enough to be guessed, despite the per-address failure limit. */
-function checkKeyLengths(config: GatewayConfig, env: NodeJS.ProcessEnv, fail: (msg: string) => never): void {
+/**
+ * Keys of `security.keys` and `security.adminKeys` short enough to be guessed, despite the per-address
+ * failure limit, and keys of `security.keys` whose variable is unset or empty: a Secret that lacks one
+ * team's entry would otherwise roll out healthy, that team refused with 401s. (An admin key left unset
+ * is only disabled, with a warning: the master key still reaches the admin API.)
+ */
+function checkKeySecrets(config: GatewayConfig, env: NodeJS.ProcessEnv, fail: (msg: string) => never): void {
+  config.security.keys.forEach(({ id, keyEnv }, i) => {
+    if (!env[keyEnv])
+      fail(`security.keys[${i}].keyEnv: ${keyEnv} is not set; key "${id}" needs its key there (at least ${MIN_KEY_LENGTH} characters)`);
+  });
   for (const [list, keys] of [
     ['security.keys', config.security.keys],
     ['security.adminKeys', config.security.adminKeys],
