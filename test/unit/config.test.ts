@@ -156,6 +156,16 @@ describe('config', () => {
       (c) => header(c, { 'Open AI-Org': 'org-1' }),
       /providers\[0\]\.headers: header name "Open AI-Org" is not an HTTP token/,
     ],
+    // Found by an independent ops check: it replaced the apiKeyEnv key upstream, and an upstream echoing it reached the client.
+    ...['Authorization', 'x-api-key', 'X-Goog-Api-Key', 'api-key', 'Proxy-Authorization'].map(
+      (name): [string, (c: ReturnType<typeof minimal>) => unknown, RegExp] => [
+        `a credential in the upstream headers (${name})`,
+        (c) => header(c, { [name]: 'Bearer sk-proj-in-the-yaml' }),
+        new RegExp(
+          `providers\\[0\\]\\.headers: header "${name}" carries a credential: secrets never live in the config; put the key in the variable apiKeyEnv names$`,
+        ),
+      ],
+    ),
     [
       'a header value with a line break',
       (c) => header(c, { 'X-Org': 'a\r\nX-Injected: 1' }),
