@@ -578,7 +578,11 @@ describe('config', () => {
     });
     assert.equal(parseConfig(withEnvUrl(), {}).providers[0].baseUrl, 'http://127.0.0.1:11434/v1');
     assert.equal(parseConfig(withEnvUrl(), { LOCAL_BASE_URL: 'http://10.1.2.3:8000/v1' }).providers[0].baseUrl, 'http://10.1.2.3:8000/v1');
-    assert.throws(() => parseConfig(withEnvUrl(), { LOCAL_BASE_URL: 'not a url' }), /providers\[0\]\.baseUrl/);
+    // Named by the variable: the file's baseUrl is fine (found by an independent ops check).
+    assert.throws(
+      () => parseConfig(withEnvUrl(), { LOCAL_BASE_URL: 'api.example.com/v1' }),
+      /: LOCAL_BASE_URL \(providers\[0\]\.baseUrl\): /,
+    );
   });
 
   const badEnv: [Record<string, string>, RegExp][] = [
@@ -587,6 +591,12 @@ describe('config', () => {
     [{ PORT: ' ' }, /: PORT: expected an integer, got " "$/],
     [{ METRICS_PORT: '9464.5' }, /: METRICS_PORT: expected an integer/],
     [{ LOG_BODIES: 'yes' }, /: LOG_BODIES: expected true, false, 1 or 0, got "yes"$/],
+    // Values that parse but are refused by validation: named by the variable too, not only the key
+    // whose value in the file is fine (found by an independent ops check).
+    [{ LOG_LEVEL: 'verbose' }, /: LOG_LEVEL \(server\.logLevel\): logLevel must be one of/],
+    [{ PORT: '99999' }, /: PORT \(server\.port\): port must not be greater than 65535$/],
+    [{ SHUTDOWN_DELAY_MS: '-1' }, /: SHUTDOWN_DELAY_MS \(server\.shutdownDelayMs\): /],
+    [{ SHUTDOWN_GRACE_MS: '9999999999' }, /: SHUTDOWN_GRACE_MS \(server\.shutdownGraceMs\): /],
     [{ REDIS_CLUSTER: 'yes' }, /: REDIS_CLUSTER: expected true, false, 1 or 0, got "yes"$/],
     [{ REDIS_URL: 'redis//oops:6379' }, /: redisUrl: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
     [{ REDIS_URL: 'http://r:6379' }, /: redisUrl: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
