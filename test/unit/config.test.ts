@@ -598,6 +598,14 @@ describe('config', () => {
     [{ SHUTDOWN_DELAY_MS: '-1' }, /: SHUTDOWN_DELAY_MS \(server\.shutdownDelayMs\): /],
     [{ SHUTDOWN_GRACE_MS: '9999999999' }, /: SHUTDOWN_GRACE_MS \(server\.shutdownGraceMs\): /],
     [{ REDIS_CLUSTER: 'yes' }, /: REDIS_CLUSTER: expected true, false, 1 or 0, got "yes"$/],
+    // Found by an independent ops check: started, exported nothing and said nothing.
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: '127.0.0.1:4318' }, /: OTEL_EXPORTER_OTLP_ENDPOINT: expected an http:\/\/ or https:\/\/ URL/],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'otel-collector:4318' }, /: OTEL_EXPORTER_OTLP_ENDPOINT: expected an http:\/\/ or https:\/\/ URL/],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' }, /: OTEL_EXPORTER_OTLP_ENDPOINT: expected an http:\/\/ or https:\/\/ URL/],
+    [
+      { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'ftp://c/v1/traces' },
+      /: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: expected an http:\/\/ or https:\/\/ URL/,
+    ],
     [{ REDIS_URL: 'redis//oops:6379' }, /: redisUrl: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
     [{ REDIS_URL: 'http://r:6379' }, /: redisUrl: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
     [{ REDIS_URL: 'redis://:pw@' }, /: redisUrl: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL with a host/],
@@ -617,6 +625,14 @@ describe('config', () => {
       );
     });
   }
+
+  it('accepts OTLP endpoints that are http:// or https:// URLs', () => {
+    const env = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://c.example/v1/traces',
+    };
+    assert.ok(parseConfig(minimal(), env));
+  });
 
   it('leaves the value of a bad REDIS_URL out of the message (it may hold the password)', () => {
     assert.throws(

@@ -83,6 +83,7 @@ export function parseConfig(file: Record<string, unknown>, env: NodeJS.ProcessEn
   if (!attemptSet) timeouts.attemptMs = Math.min(timeouts.attemptMs, timeouts.deadlineMs);
   checkAcrossKeys(config, fail);
   checkKeySecrets(config, env, fail);
+  checkOtlpEndpoints(env, fail);
   refuseSharedSecrets(config, env, fail);
   applyVendorPrices(config);
   return config;
@@ -320,6 +321,21 @@ function refuseSharedSecrets(config: GatewayConfig, env: NodeJS.ProcessEnv, fail
         );
       holders.set(secret, { name: `${list}[${i}].keyEnv (${keyEnv})`, id });
     });
+  }
+}
+
+/**
+ * The OTLP/HTTP endpoints tracing exports to: an http:// or https:// URL. The usual slip,
+ * `otel-collector:4318` without its scheme, is a URL of scheme `otel-collector:` (or none at all,
+ * `127.0.0.1:4318`): the exporter then sent nothing, and said nothing, for the process's life.
+ */
+function checkOtlpEndpoints(env: NodeJS.ProcessEnv, fail: (msg: string) => never): void {
+  for (const name of ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']) {
+    const value = env[name];
+    if (!value) continue;
+    const url = URL.parse(value);
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname)
+      fail(`${name}: expected an http:// or https:// URL (such as http://otel-collector:4318)`);
   }
 }
 
