@@ -59,8 +59,17 @@ export function answeredOnSocket(socket: Socket, answer: SocketAnswer): void {
  * Probes and scrapes: logged at debug so they do not drown the access log, not counted in flight
  * (a scrape would read itself, and an idle gateway never show 0), and kept out of the request
  * metrics, whose rates are the clients' traffic, not the kubelet's and Prometheus's (record()).
+ * `GET /` is the load balancers' default health check (health.controller.ts), a probe too.
  */
-const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics']);
+const QUIET_ROUTES = new Set(['/', '/health', '/ready', '/metrics']);
+
+/**
+ * A probe or scrape answered on its listener. The same path asked of the wrong one (a 404,
+ * ops-plane.ts: `/metrics` through the load balancer) is no probe: counted and logged at info.
+ */
+function probe(route: string, status: number): boolean {
+  return QUIET_ROUTES.has(route) && status !== 404;
+}
 
 /** `gen_ai.operation.name` by route; every other API route (chat completions, messages, responses) is a chat. */
 const OPERATIONS: Readonly<Record<string, GenAiOperation>> = {
@@ -197,8 +206,7 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
   // The deployment that answered, else the one last tried (a client that left before the answer, a failed run).
   const deployment = state.deployment ?? state.attempting?.id;
   const provider = state.provider ?? state.attempting?.provider.name;
-  // A probe or scrape asked of the wrong listener (404, ops-plane.ts) is no probe: counted.
-  if (!QUIET_ROUTES.has(route) || status === 404)
+  if (!probe(route, status))
     metrics.recordRequest({
       route,
       model: state.model ?? 'none',
@@ -243,7 +251,7 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
     admission.settle(state.reservation, b && { model: state.model!, tokens, usd: b.costUsd });
   }
   if (tracing.enabled && state.trace) traceRequest(tracing, state, operation, status, ms);
-  const level = QUIET_ROUTES.has(route) ? 'debug' : status >= 500 || cut ? 'warn' : 'info';
+  const level = probe(route, status) ? 'debug' : status >= 500 || cut ? 'warn' : 'info';
   if (!log.enabled(level)) return;
   log.write(level, {
     reqId: request.id,
