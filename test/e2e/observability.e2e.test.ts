@@ -506,6 +506,59 @@ describe('prompt and completion logging (LOG_BODIES)', () => {
       await gateway.stop();
     }
   });
+
+  // Found by an independent ops check: a streamed answer (what Claude Code, Codex and chat UIs ask
+  // for) was never logged, nor Messages' system prompt or Responses' instructions.
+  it('when on, logs a streamed answer as its text, and the system prompt, on chat, messages and responses', async () => {
+    const gateway = await GatewayProcess.start(configWith({ server: { redactPatterns: ['ACME-\\d{4}'] } }), {
+      env: { LOG_BODIES: 'true' },
+    });
+    const system = 'Be terse; the vault password: hunter2';
+    try {
+      const chat = await gateway.client().chat.completions.create({
+        model: 'mock',
+        stream: true,
+        messages: [{ role: 'user', content: `chat ${secretPrompt}` }],
+      });
+      for await (const _ of chat);
+      const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'unused', maxRetries: 0 });
+      const messages = await claude.messages.create({
+        model: 'mock',
+        max_tokens: 256,
+        stream: true,
+        system,
+        messages: [{ role: 'user', content: `messages ${secretPrompt}` }],
+      });
+      for await (const _ of messages);
+      const responses = await gateway.client().responses.create({
+        model: 'mock',
+        stream: true,
+        instructions: system,
+        input: `responses ${secretPrompt}`,
+      });
+      for await (const _ of responses);
+
+      for (const [route, protocol] of [
+        ['/v1/chat/completions', 'chat'],
+        ['/v1/messages', 'messages'],
+        ['/v1/responses', 'responses'],
+      ]) {
+        const [line] = await gateway.logged('request', { where: (l) => l.route === route });
+        assert.equal(line.stream, true, route);
+        // The mock echoes the prompt: the assembled text, not the events' envelopes.
+        assert.match(
+          String(line.completion),
+          new RegExp(`You said: ${protocol} my key is \\[redacted\\], password: \\[redacted\\]`),
+          route,
+        );
+        assert.doesNotMatch(String(line.completion), /"type"|data:|chat\.completion\.chunk/, route);
+        if (protocol !== 'chat') assert.equal(line.system, '"Be terse; the vault password: [redacted]"', route);
+      }
+      assert.doesNotMatch(gateway.rawOutput.join('\n'), /ACME-1234|hunter2|sk-abcdefghijklmnop|k3y-in-JSON/);
+    } finally {
+      await gateway.stop();
+    }
+  });
 });
 
 // Found by an independent check: a stream that broke after its first chunk was counted as a 200

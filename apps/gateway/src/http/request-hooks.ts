@@ -309,12 +309,20 @@ function traceRequest(tracing: TracingService, state: RequestState, operation: G
   });
 }
 
+/**
+ * The prompt (chat's and Messages' `messages`, Responses' `input`), its system prompt where the
+ * protocol keeps it apart (Messages' `system`, Responses' `instructions`) and the answer (a JSON
+ * body, or a stream's text as written), redacted.
+ */
 function loggedBodies(request: FastifyRequest, state: RequestState, bodies: BodyRedactor) {
-  const body = request.body as { messages?: unknown; input?: unknown } | undefined;
+  const body = request.body as { messages?: unknown; input?: unknown; system?: unknown; instructions?: unknown } | undefined;
   const prompt = body?.messages ?? body?.input;
+  const system = body?.system ?? body?.instructions;
+  const completion = state.responseBody ?? state.transcript?.text;
   return {
+    system: system === undefined ? undefined : bodies.redact(JSON.stringify(system)),
     prompt: prompt === undefined ? undefined : bodies.redact(JSON.stringify(prompt)),
-    completion: state.responseBody === undefined ? undefined : bodies.redact(state.responseBody),
+    completion: completion === undefined ? undefined : bodies.redact(completion),
   };
 }
 
