@@ -47,6 +47,12 @@ describe('StreamTranscript (LOG_BODIES: a streamed answer as its text)', () => {
       ],
     ],
   ];
+  it('keeps at most its bound, saying it cut the rest', () => {
+    const transcript = new StreamTranscript(8);
+    transcript.add(frames(protocols[0][1]));
+    assert.equal(transcript.text, 'Grüß dic[truncated at 8 characters]');
+  });
+
   for (const [protocol, events] of protocols) {
     it(`assembles the text deltas of ${protocol} frames, whole or split at any byte`, () => {
       assert.equal(
