@@ -224,6 +224,13 @@ describe('health, readiness, metrics and shutdown', () => {
       /security\.keys\[1\]\.id: "team" is also security\.keys\[0\]\.id/,
     ],
     [
+      // Found by an independent ops check: it started, that team refused with 401s.
+      'a declared key whose variable is unset',
+      configWith({ security: { keys: [{ id: 'team', keyEnv: 'TEAM_KEY_TYPO' }] } }),
+      {},
+      /security\.keys\[0\]\.keyEnv: TEAM_KEY_TYPO is not set; key "team" needs its key there/,
+    ],
+    [
       'a REDIS_URL that is not a URL',
       configWith(),
       { REDIS_URL: 'redis//oops:6379' },
@@ -311,6 +318,7 @@ describe('health, readiness, metrics and shutdown', () => {
         ],
         security: { keys: [{ id: 'team', keyEnv: 'TEAM_KEY_FOR_TEST', budget: { usd: 1 } }] },
       }),
+      { env: { TEAM_KEY_FOR_TEST: 'team-key-for-the-price-warnings' } },
     );
     try {
       const warnings = gateway.logs.map((l) => String(l.msg)).filter((m) => / has no price| no model uses it/.test(m));

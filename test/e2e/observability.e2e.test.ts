@@ -447,14 +447,28 @@ describe('probes and scrapes', () => {
     try {
       for (const url of [gateway.url, gateway.opsUrl])
         for (const path of ['/health', '/ready']) assert.equal((await fetch(url + path)).status, 200);
+      // GET /: the load balancers' default health check.
+      assert.equal((await fetch(`${gateway.url}/`)).status, 200);
       assert.equal((await fetch(`${gateway.url}/metrics`)).status, 404);
       await fetch(`${gateway.opsUrl}/metrics`);
       await gateway.client().chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: 'x' }] });
       const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
-      assert.doesNotMatch(metrics, /^gateway_request(s_total|_duration_seconds_count)\{route="\/(health|ready)"/m);
+      assert.doesNotMatch(metrics, /^gateway_request(s_total|_duration_seconds_count)\{route="\/(health|ready)?"/m);
       assert.doesNotMatch(metrics, /^gateway_request(s_total|_duration_seconds_count)\{route="\/metrics",[^}]*status="200"/m);
       assert.match(metrics, /^gateway_requests_total\{route="\/metrics",[^}]*status="404"[^}]*\} 1$/m);
       assert.match(metrics, /^gateway_requests_total\{route="\/v1\/chat\/completions",[^}]*status="200"[^}]*\} 1$/m);
+      // Access lines likewise (found by an independent ops check: an outsider probing /metrics through
+      // the load balancer had no line at info): probes at debug, the wrong listener's 404 at info.
+      const lines = await gateway.logged('request', { where: (l) => l.route === '/metrics' || l.route === '/', count: 4 });
+      assert.deepEqual(
+        lines.map((l) => [l.route, l.status, l.level]),
+        [
+          ['/', 200, 20],
+          ['/metrics', 404, 30],
+          ['/metrics', 200, 20],
+          ['/metrics', 200, 20],
+        ],
+      );
     } finally {
       await gateway.stop();
     }
@@ -487,6 +501,59 @@ describe('prompt and completion logging (LOG_BODIES)', () => {
       // The mock echoes the prompt, so the completion carries the same secrets.
       assert.match(String(line.completion), /You said: my key is \[redacted\]/);
       assert.match(String(line.prompt), /config \{\\"api_key\\": \\"\[redacted\]\\"\}/);
+      assert.doesNotMatch(gateway.rawOutput.join('\n'), /ACME-1234|hunter2|sk-abcdefghijklmnop|k3y-in-JSON/);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  // Found by an independent ops check: a streamed answer (what Claude Code, Codex and chat UIs ask
+  // for) was never logged, nor Messages' system prompt or Responses' instructions.
+  it('when on, logs a streamed answer as its text, and the system prompt, on chat, messages and responses', async () => {
+    const gateway = await GatewayProcess.start(configWith({ server: { redactPatterns: ['ACME-\\d{4}'] } }), {
+      env: { LOG_BODIES: 'true' },
+    });
+    const system = 'Be terse; the vault password: hunter2';
+    try {
+      const chat = await gateway.client().chat.completions.create({
+        model: 'mock',
+        stream: true,
+        messages: [{ role: 'user', content: `chat ${secretPrompt}` }],
+      });
+      for await (const _ of chat);
+      const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'unused', maxRetries: 0 });
+      const messages = await claude.messages.create({
+        model: 'mock',
+        max_tokens: 256,
+        stream: true,
+        system,
+        messages: [{ role: 'user', content: `messages ${secretPrompt}` }],
+      });
+      for await (const _ of messages);
+      const responses = await gateway.client().responses.create({
+        model: 'mock',
+        stream: true,
+        instructions: system,
+        input: `responses ${secretPrompt}`,
+      });
+      for await (const _ of responses);
+
+      for (const [route, protocol] of [
+        ['/v1/chat/completions', 'chat'],
+        ['/v1/messages', 'messages'],
+        ['/v1/responses', 'responses'],
+      ]) {
+        const [line] = await gateway.logged('request', { where: (l) => l.route === route });
+        assert.equal(line.stream, true, route);
+        // The mock echoes the prompt: the assembled text, not the events' envelopes.
+        assert.match(
+          String(line.completion),
+          new RegExp(`You said: ${protocol} my key is \\[redacted\\], password: \\[redacted\\]`),
+          route,
+        );
+        assert.doesNotMatch(String(line.completion), /"type"|data:|chat\.completion\.chunk/, route);
+        if (protocol !== 'chat') assert.equal(line.system, '"Be terse; the vault password: [redacted]"', route);
+      }
       assert.doesNotMatch(gateway.rawOutput.join('\n'), /ACME-1234|hunter2|sk-abcdefghijklmnop|k3y-in-JSON/);
     } finally {
       await gateway.stop();

@@ -27,6 +27,7 @@ async function startGateway(upstreamUrl: string, keyId: string, env: Record<stri
       { name: 'slow', deployments: [{ provider: 'up', model: 'slow-1500', price: { input: 0, output: 2000 } }] },
       // Two chunks, then silence: a stream still open when its client aborts it.
       { name: 'stall', deployments: [{ provider: 'up', model: 'stall' }] },
+      { name: 'stuck', deployments: [{ provider: 'up', model: 'hang' }] },
     ],
     security: { keys: [{ id: keyId, keyEnv: 'TEAM_KEY', budget: { usd: 10, period: 'daily' } }] },
   });
@@ -125,6 +126,30 @@ describe('shutdown drain', () => {
     assert.equal(await gateway.waitForExit(), 0);
   });
 
+  it('requests the grace cuts are logged as cut by the drain (warn, shutdown_cut), not as clients that left (499), and tallied at exit', async () => {
+    const gateway = await startGateway(upstreamUrl, 'cut', { SHUTDOWN_DELAY_MS: '0', SHUTDOWN_GRACE_MS: '500' });
+    const before = upstream.received.length;
+    // A stream that has sent its first chunks, and a JSON request whose upstream answers long after the grace.
+    const stream = chat(gateway, 'stall', true).catch((err: Error) => err);
+    const json = chat(gateway, 'stuck').catch((err: Error) => err);
+    while (upstream.received.length < before + 2) await sleep(10);
+    await sleep(200);
+    const drain = await drainTimed(gateway);
+    assert.ok(drain.graceOver);
+    assert.ok((await stream) instanceof Error, 'the stream was cut');
+    assert.ok((await json) instanceof Error, 'the JSON request was cut');
+    // No promise in the README of another code for a drain that had to cut: 0, with the warn tally.
+    assert.equal(drain.code, 0);
+    const lines = gateway.logs.filter((l) => l.msg === 'request' && l.route === '/v1/chat/completions');
+    assert.deepEqual(lines.map((l) => [l.model, l.status, l.error, l.level]).sort(), [
+      ['stall', 200, 'shutdown_cut', 40],
+      ['stuck', 503, 'shutdown_cut', 40],
+    ]);
+    const tally = gateway.logs.find((l) => l.msg === '2 requests cut: still in flight when the grace ran out');
+    assert.equal(tally?.level, 40);
+    assert.equal(tally?.cut, 2);
+  });
+
   it('a stream the OpenAI SDK aborted leaves no connection holding the drain: it ends at once, not after the grace', async (t) => {
     const gateway = await startGateway(upstreamUrl, 'aborted', { SHUTDOWN_DELAY_MS: '0', SHUTDOWN_GRACE_MS: String(GRACE_MS) });
     const port = Number(new URL(gateway.url).port);
@@ -157,6 +182,32 @@ describe('shutdown drain', () => {
     } finally {
       unsubscribe('undici:client:connected', onConnected);
     }
+  });
+
+  it('a request whose body stopped coming gets its 408 once the drain has lasted the 10 s headers timeout, not the whole grace', async () => {
+    const gateway = await startGateway(upstreamUrl, 'stalled', { SHUTDOWN_DELAY_MS: '0', SHUTDOWN_GRACE_MS: String(GRACE_MS) });
+    const socket = connect(Number(new URL(gateway.url).port), '127.0.0.1');
+    await once(socket, 'connect');
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (text: string) => (answer += text));
+    const closed = once(socket, 'close');
+    // Whole headers, then 5 of the 100 bytes announced.
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${TEAM_KEY}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mod',
+    );
+    // Once a connection opened after it is answered, its headers have been read.
+    assert.equal(await healthOnNewConnection(gateway), 200);
+
+    const drain = await drainTimed(gateway);
+    await closed;
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.match(answer, /"code":"request_timeout"/);
+    assert.equal(drain.code, 0);
+    assert.equal(drain.graceOver, false, 'the drain closed it before the grace ran out');
+    const [line] = gateway.logs.filter((l) => l.msg === 'request' && l.route === '/v1/chat/completions');
+    assert.equal(line?.status, 408, 'its route logs the 408 its client got');
+    assert.ok(drain.ms < GRACE_MS, `exited after ${drain.ms} ms`);
   });
 
   it('a connection that never sent a byte is closed by the drain, which still waits for the stream in flight', async () => {

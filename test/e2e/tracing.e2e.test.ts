@@ -435,4 +435,36 @@ describe('GenAI span attributes: the model that answered, the conventions’ pro
     assert.equal(attempt?.name, 'count_tokens claude-dated');
     assert.equal(attempt.traceId, ownSpan[1]);
   });
+
+  // Found by an independent ops check: exports to a collector that refused them failed without a word, ever.
+  it('a collector refusing exports is logged once while it does (not once per batch), and once when exports work again', async () => {
+    let refusing = true;
+    let exports = 0;
+    const collector = createServer((req, res) => {
+      exports++;
+      req.resume().on('end', () => res.writeHead(refusing ? 400 : 200, { 'content-type': 'application/json' }).end('{}'));
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    const gateway = await GatewayProcess.start(config, { env: { OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_BSP_SCHEDULE_DELAY: '50' } });
+    const failing = (l: Record<string, unknown>) => String(l.msg).startsWith(`trace export to ${url} failing`);
+    try {
+      const chat = () => gateway.client().chat.completions.create({ model: 'traced', messages: [{ role: 'user', content: 'trace me' }] });
+      await chat();
+      const [warning] = await gateway.logged(/^trace export to .* failing/, { timeoutMs: 30_000 });
+      assert.equal(warning.level, 40);
+      // Two more batches refused after the first.
+      for (const seen = exports; exports < seen + 2;) {
+        await chat();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      refusing = false;
+      await chat();
+      assert.equal((await gateway.logged(`trace export to ${url} works again`, { timeoutMs: 30_000 })).length, 1);
+      assert.equal(gateway.logs.filter(failing).length, 1, 'one warning for the whole outage');
+    } finally {
+      await gateway.stop();
+      collector.close();
+    }
+  });
 });

@@ -156,6 +156,16 @@ describe('config', () => {
       (c) => header(c, { 'Open AI-Org': 'org-1' }),
       /providers\[0\]\.headers: header name "Open AI-Org" is not an HTTP token/,
     ],
+    // Found by an independent ops check: it replaced the apiKeyEnv key upstream, and an upstream echoing it reached the client.
+    ...['Authorization', 'x-api-key', 'X-Goog-Api-Key', 'api-key', 'Proxy-Authorization'].map(
+      (name): [string, (c: ReturnType<typeof minimal>) => unknown, RegExp] => [
+        `a credential in the upstream headers (${name})`,
+        (c) => header(c, { [name]: 'Bearer sk-proj-in-the-yaml' }),
+        new RegExp(
+          `providers\\[0\\]\\.headers: header "${name}" carries a credential: secrets never live in the config; put the key in the variable apiKeyEnv names$`,
+        ),
+      ],
+    ),
     [
       'a header value with a line break',
       (c) => header(c, { 'X-Org': 'a\r\nX-Injected: 1' }),
@@ -320,7 +330,7 @@ describe('config', () => {
 
   it('a key models entry ending in * allows every model whose name starts with the rest; * alone, every model', () => {
     for (const models of [['m*'], ['*'], ['m']]) {
-      const config = parseConfig({ ...minimal(), security: { keys: [{ ...key('team', 'K1'), models }] } }, {});
+      const config = parseConfig({ ...minimal(), security: { keys: [{ ...key('team', 'K1'), models }] } }, { K1: 'k'.repeat(16) });
       assert.deepEqual(config.security.keys[0].models, models);
     }
   });
@@ -387,7 +397,7 @@ describe('config', () => {
     ['security', 'adminKeys', 0, 'role'],
   ];
   it('accepts the complete config the required-key cases start from', () => {
-    assert.ok(parseConfig(complete(), {}));
+    assert.ok(parseConfig(complete(), { K1: 'k'.repeat(16) }));
   });
   for (const path of required) {
     const key = path
@@ -493,8 +503,17 @@ describe('config', () => {
 
   it('refuses a config or admin key shorter than 16 characters, naming it; the master key has the same floor', () => {
     assert.throws(() => parseConfig(complete(), { K1: 'short-key' }), /security\.keys\[0\]\.keyEnv: K1 holds a key of 9 characters/);
-    assert.throws(() => parseConfig(complete(), { A1: 'x'.repeat(15) }), /security\.adminKeys\[0\]\.keyEnv: A1 holds a key of 15/);
+    assert.throws(
+      () => parseConfig(complete(), { K1: 'k'.repeat(16), A1: 'x'.repeat(15) }),
+      /security\.adminKeys\[0\]\.keyEnv: A1 holds a key of 15/,
+    );
     assert.ok(parseConfig(complete(), { K1: 'k'.repeat(16), A1: 'a'.repeat(16) }));
+  });
+
+  it('refuses a config key whose variable is unset or empty, naming the entry and the variable; an unset admin key is only disabled', () => {
+    for (const env of [{}, { K1: '' }])
+      assert.throws(() => parseConfig(complete(), env), /security\.keys\[0\]\.keyEnv: K1 is not set; key "team" needs its key there/);
+    assert.ok(parseConfig(complete(), { K1: 'k'.repeat(16) }));
   });
 
   // Found by an independent re-check: both were accepted silently, and one id shadowed the other.
@@ -559,7 +578,11 @@ describe('config', () => {
     });
     assert.equal(parseConfig(withEnvUrl(), {}).providers[0].baseUrl, 'http://127.0.0.1:11434/v1');
     assert.equal(parseConfig(withEnvUrl(), { LOCAL_BASE_URL: 'http://10.1.2.3:8000/v1' }).providers[0].baseUrl, 'http://10.1.2.3:8000/v1');
-    assert.throws(() => parseConfig(withEnvUrl(), { LOCAL_BASE_URL: 'not a url' }), /providers\[0\]\.baseUrl/);
+    // Named by the variable: the file's baseUrl is fine (found by an independent ops check).
+    assert.throws(
+      () => parseConfig(withEnvUrl(), { LOCAL_BASE_URL: 'api.example.com/v1' }),
+      /: LOCAL_BASE_URL \(providers\[0\]\.baseUrl\): /,
+    );
   });
 
   const badEnv: [Record<string, string>, RegExp][] = [
@@ -568,7 +591,21 @@ describe('config', () => {
     [{ PORT: ' ' }, /: PORT: expected an integer, got " "$/],
     [{ METRICS_PORT: '9464.5' }, /: METRICS_PORT: expected an integer/],
     [{ LOG_BODIES: 'yes' }, /: LOG_BODIES: expected true, false, 1 or 0, got "yes"$/],
+    // Values that parse but are refused by validation: named by the variable too, not only the key
+    // whose value in the file is fine (found by an independent ops check).
+    [{ LOG_LEVEL: 'verbose' }, /: LOG_LEVEL \(server\.logLevel\): logLevel must be one of/],
+    [{ PORT: '99999' }, /: PORT \(server\.port\): port must not be greater than 65535$/],
+    [{ SHUTDOWN_DELAY_MS: '-1' }, /: SHUTDOWN_DELAY_MS \(server\.shutdownDelayMs\): /],
+    [{ SHUTDOWN_GRACE_MS: '9999999999' }, /: SHUTDOWN_GRACE_MS \(server\.shutdownGraceMs\): /],
     [{ REDIS_CLUSTER: 'yes' }, /: REDIS_CLUSTER: expected true, false, 1 or 0, got "yes"$/],
+    // Found by an independent ops check: started, exported nothing and said nothing.
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: '127.0.0.1:4318' }, /: OTEL_EXPORTER_OTLP_ENDPOINT: expected an http:\/\/ or https:\/\/ URL/],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'otel-collector:4318' }, /: OTEL_EXPORTER_OTLP_ENDPOINT: expected an http:\/\/ or https:\/\/ URL/],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' }, /: OTEL_EXPORTER_OTLP_ENDPOINT: expected an http:\/\/ or https:\/\/ URL/],
+    [
+      { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'ftp://c/v1/traces' },
+      /: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: expected an http:\/\/ or https:\/\/ URL/,
+    ],
     [{ REDIS_URL: 'redis//oops:6379' }, /: redisUrl: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
     [{ REDIS_URL: 'http://r:6379' }, /: redisUrl: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
     [{ REDIS_URL: 'redis://:pw@' }, /: redisUrl: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL with a host/],
@@ -588,6 +625,14 @@ describe('config', () => {
       );
     });
   }
+
+  it('accepts OTLP endpoints that are http:// or https:// URLs', () => {
+    const env = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://c.example/v1/traces',
+    };
+    assert.ok(parseConfig(minimal(), env));
+  });
 
   it('leaves the value of a bad REDIS_URL out of the message (it may hold the password)', () => {
     assert.throws(

@@ -46,7 +46,8 @@ describe('key hashes kept for keys the store knows', () => {
         models: [{ name: 'm', deployments: [{ provider: 'mock', model: 'm' }] }],
         security: { keys: [{ id: 'team', keyEnv: 'KEY_HASHES_TEST_KEY' }] },
       },
-      {},
+      // A declared key's variable must be set (else start-up stops).
+      { KEY_HASHES_TEST_KEY: 'sk-team-key-hashes-test' },
     );
     process.env.KEY_HASHES_TEST_KEY = 'sk-team-key-hashes-test';
     try {

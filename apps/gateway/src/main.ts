@@ -60,6 +60,7 @@ async function bootstrap(): Promise<void> {
       log: access,
       bodies: server.logBodies ? new BodyRedactor(server.redactPatterns, configSecrets(config)) : undefined,
       admission: app.get(AdmissionService),
+      shutdown: app.get(ShutdownState),
     },
     app.get(ApiAuth),
     config.security.maxJsonDepth,

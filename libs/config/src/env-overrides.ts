@@ -33,10 +33,25 @@ export const REDIS_ENV: Overrides = {
 };
 
 /**
- * `section` of the file with the variables of `overrides` that are set (and not empty)
- * applied. A section that is not a mapping is returned as it is, for validation to refuse.
+ * Where a config value came from: `set(key, variable)` for each key a variable overrode, so that a
+ * value refused later (out of range, not one of the allowed) is named by the variable that holds
+ * it, not by a key whose value in the file is fine.
  */
-export function withEnvOverrides(section: unknown, overrides: Overrides, env: NodeJS.ProcessEnv, fail: (msg: string) => never): unknown {
+export type EnvSources = Map<string, string>;
+
+/**
+ * `section` (at `path` in the config) of the file with the variables of `overrides` that are set
+ * (and not empty) applied, each noted in `sources`. A section that is not a mapping is returned as
+ * it is, for validation to refuse.
+ */
+export function withEnvOverrides(
+  section: unknown,
+  path: string,
+  overrides: Overrides,
+  env: NodeJS.ProcessEnv,
+  fail: (msg: string) => never,
+  sources: EnvSources,
+): unknown {
   if (section !== undefined && !isObject(section)) return section;
   const result: Record<string, unknown> = { ...section };
   for (const [name, [key, kind]] of Object.entries(overrides)) {
@@ -45,6 +60,7 @@ export function withEnvOverrides(section: unknown, overrides: Overrides, env: No
     const value = KINDS[kind].parse(text);
     if (value === undefined) fail(`${name}: expected ${KINDS[kind].expected}, got "${text}"`);
     result[key] = value;
+    sources.set(`${path}.${key}`, name);
   }
   return result;
 }

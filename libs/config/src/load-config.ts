@@ -5,7 +5,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { CHAT_CAPABILITIES, deploymentKind, GatewayConfig, type ModelKind } from './gateway-config';
-import { REDIS_ENV, SERVER_ENV, withEnvOverrides } from './env-overrides';
+import { type EnvSources, REDIS_ENV, SERVER_ENV, withEnvOverrides } from './env-overrides';
 import { redisUrls } from './redis-config';
 import { unmatchedModel } from './security-config';
 import { applyVendorPrices } from './vendor-prices';
@@ -64,24 +64,26 @@ export function parseConfig(file: Record<string, unknown>, env: NodeJS.ProcessEn
   if ('masterKey' in file) fail('masterKey: set GATEWAY_MASTER_KEY in the environment, not in the file');
   refusePrototypeKeys(file, '', fail);
   const raw = withoutNulls(file) as Record<string, unknown>;
+  const sources: EnvSources = new Map();
   const merged = {
     ...raw,
-    server: withEnvOverrides(raw.server, SERVER_ENV, env, fail),
-    providers: withBaseUrlOverrides(raw.providers, env),
+    server: withEnvOverrides(raw.server, 'server', SERVER_ENV, env, fail, sources),
+    providers: withBaseUrlOverrides(raw.providers, env, sources),
     redisUrl: env.REDIS_URL || raw.redisUrl || undefined,
-    redis: withEnvOverrides(raw.redis, REDIS_ENV, env, fail),
+    redis: withEnvOverrides(raw.redis, 'redis', REDIS_ENV, env, fail, sources),
     masterKey: env.GATEWAY_MASTER_KEY || undefined,
   };
 
   const config = plainToInstance(GatewayConfig, merged, { exposeDefaultValues: true });
   const errors = validateSync(config, { whitelist: true, forbidNonWhitelisted: true });
-  if (errors.length) fail(describe(errors));
+  if (errors.length) fail(describe(errors, sources));
   // A deadline set alone lowers the attempt timeout's default with it; both set must agree.
   const timeouts = config.router.timeouts;
   const attemptSet = (raw.router as { timeouts?: { attemptMs?: unknown } } | undefined)?.timeouts?.attemptMs !== undefined;
   if (!attemptSet) timeouts.attemptMs = Math.min(timeouts.attemptMs, timeouts.deadlineMs);
   checkAcrossKeys(config, fail);
-  checkKeyLengths(config, env, fail);
+  checkKeySecrets(config, env, fail);
+  checkOtlpEndpoints(env, fail);
   refuseSharedSecrets(config, env, fail);
   applyVendorPrices(config);
   return config;
@@ -103,11 +105,13 @@ function withoutNulls(value: unknown): unknown {
 }
 
 /** A provider's `baseUrlEnv`, when set in the environment, replaces its `baseUrl` (validated like it). */
-function withBaseUrlOverrides(providers: unknown, env: NodeJS.ProcessEnv): unknown {
+function withBaseUrlOverrides(providers: unknown, env: NodeJS.ProcessEnv, sources: EnvSources): unknown {
   if (!Array.isArray(providers)) return providers;
-  return providers.map((p: { baseUrlEnv?: unknown }) =>
-    p && typeof p.baseUrlEnv === 'string' && env[p.baseUrlEnv] ? { ...p, baseUrl: env[p.baseUrlEnv] } : p,
-  );
+  return providers.map((p: { baseUrlEnv?: unknown }, i) => {
+    if (!p || typeof p.baseUrlEnv !== 'string' || !env[p.baseUrlEnv]) return p;
+    sources.set(`providers[${i}].baseUrl`, p.baseUrlEnv);
+    return { ...p, baseUrl: env[p.baseUrlEnv] };
+  });
 }
 
 /** What one key cannot say alone: references between sections, duplicates, pairs of limits. */
@@ -221,13 +225,15 @@ function checkAcrossKeys(config: GatewayConfig, fail: (msg: string) => never): v
 }
 
 /** Flattens class-validator's error tree into `a.b[0].c: problem` strings. */
-function describe(errors: ValidationError[], prefix = ''): string {
+function describe(errors: ValidationError[], sources: EnvSources, prefix = ''): string {
   const parts: string[] = [];
   for (const e of errors) {
     const key = /^\d+$/.test(e.property) ? `${prefix}[${e.property}]` : prefix ? `${prefix}.${e.property}` : e.property;
+    // A value a variable gave is named by the variable first: the key's value in the file may be fine.
+    const named = sources.has(key) ? `${sources.get(key)} (${key})` : key;
     // A Set: two validators may say the same (a scalar where a section goes is neither a mapping nor nested).
-    if (e.constraints) parts.push(`${key}: ${[...new Set(Object.values(e.constraints))].join('; ')}`);
-    if (e.children?.length) parts.push(describe(e.children, key));
+    if (e.constraints) parts.push(`${named}: ${[...new Set(Object.values(e.constraints))].join('; ')}`);
+    if (e.children?.length) parts.push(describe(e.children, sources, key));
   }
   return parts.join(', ');
 }
@@ -270,8 +276,17 @@ function refusePrototypeKeys(value: unknown, path: string, fail: (msg: string) =
 /** The length GATEWAY_MASTER_KEY needs, asked of every key given in the environment (the admin API makes its own). */
 const MIN_KEY_LENGTH = 16;
 
-/** Keys of `security.keys` and `security.adminKeys` short enough to be guessed, despite the per-address failure limit. */
-function checkKeyLengths(config: GatewayConfig, env: NodeJS.ProcessEnv, fail: (msg: string) => never): void {
+/**
+ * Keys of `security.keys` and `security.adminKeys` short enough to be guessed, despite the per-address
+ * failure limit, and keys of `security.keys` whose variable is unset or empty: a Secret that lacks one
+ * team's entry would otherwise roll out healthy, that team refused with 401s. (An admin key left unset
+ * is only disabled, with a warning: the master key still reaches the admin API.)
+ */
+function checkKeySecrets(config: GatewayConfig, env: NodeJS.ProcessEnv, fail: (msg: string) => never): void {
+  config.security.keys.forEach(({ id, keyEnv }, i) => {
+    if (!env[keyEnv])
+      fail(`security.keys[${i}].keyEnv: ${keyEnv} is not set; key "${id}" needs its key there (at least ${MIN_KEY_LENGTH} characters)`);
+  });
   for (const [list, keys] of [
     ['security.keys', config.security.keys],
     ['security.adminKeys', config.security.adminKeys],
@@ -306,6 +321,21 @@ function refuseSharedSecrets(config: GatewayConfig, env: NodeJS.ProcessEnv, fail
         );
       holders.set(secret, { name: `${list}[${i}].keyEnv (${keyEnv})`, id });
     });
+  }
+}
+
+/**
+ * The OTLP/HTTP endpoints tracing exports to: an http:// or https:// URL. The usual slip,
+ * `otel-collector:4318` without its scheme, is a URL of scheme `otel-collector:` (or none at all,
+ * `127.0.0.1:4318`): the exporter then sent nothing, and said nothing, for the process's life.
+ */
+function checkOtlpEndpoints(env: NodeJS.ProcessEnv, fail: (msg: string) => never): void {
+  for (const name of ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']) {
+    const value = env[name];
+    if (!value) continue;
+    const url = URL.parse(value);
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname)
+      fail(`${name}: expected an http:// or https:// URL (such as http://otel-collector:4318)`);
   }
 }
 

@@ -3,6 +3,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { Attributes, Tracer } from '@opentelemetry/api';
 import type { TracerProvider } from '@opentelemetry/sdk-trace';
 import type { GenAiOperation } from './genai-names';
+import { reportingFailures } from './span-export-failures';
 import type { TraceContext } from './trace-context';
 
 /** One upstream attempt, timed by the router. */
@@ -48,8 +49,11 @@ export class TracingService implements OnApplicationShutdown {
     const env = process.env;
     // The OTel spec reads boolean variables case-insensitively: TRUE and True disable too.
     const disabled = env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
-    this.enabled = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && !disabled;
-    if (!this.enabled) return;
+    // Checked at config load (an http:// or https:// URL, else exit 78 naming the variable).
+    const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    this.enabled = Boolean(endpoint) && !disabled;
+    if (!this.enabled || !endpoint) return;
+    const logger = new Logger('Tracing');
     // Loaded lazily so a gateway without tracing never loads the SDK.
     const sdk = require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace');
     const { OTLPTraceExporter } =
@@ -60,13 +64,13 @@ export class TracingService implements OnApplicationShutdown {
       resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || 'ai-gateway' }),
       spanProcessors: [
         new sdk.BatchSpanProcessor({
-          exporter: new OTLPTraceExporter(),
+          exporter: reportingFailures(new OTLPTraceExporter(), endpoint, logger),
           scheduledDelayMillis: Number(env.OTEL_BSP_SCHEDULE_DELAY) || 5_000,
         }),
       ],
     });
     this.tracer = this.provider.getTracer('ai-gateway');
-    new Logger('Tracing').log('OpenTelemetry traces on (OTLP/HTTP)');
+    logger.log('OpenTelemetry traces on (OTLP/HTTP)');
   }
 
   record(t: RequestTrace): void {

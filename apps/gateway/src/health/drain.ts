@@ -16,7 +16,7 @@ export interface Drain {
   close: () => Promise<void>;
   /** Every listener (public and ops): closed, then their idle and, after the grace, all connections. */
   servers: Server[];
-  /** The listeners' connections that carry no request yet: closed with the idle ones. */
+  /** The listeners' connections: those that carry no request yet closed with the idle ones; all awaited before `close`. */
   unused: UnusedConnections;
   /** How long the gateway keeps accepting after SIGTERM while reporting not ready. */
   delayMs: number;
@@ -60,7 +60,7 @@ export function drainOnSignals(drain: Drain): void {
   process.on('SIGINT', () => onSignal('SIGINT'));
 }
 
-function stopAccepting({ close, servers, unused, graceMs, log, exit }: Drain): void {
+function stopAccepting({ state, close, servers, unused, graceMs, log, exit }: Drain): void {
   log.info('draining: no new connections, finishing in-flight requests');
   // Keep-alive sockets that go idle once their response is done, and connections never used,
   // would otherwise hold the drain open until the client's own idle timeout.
@@ -71,14 +71,20 @@ function stopAccepting({ close, servers, unused, graceMs, log, exit }: Drain): v
   }, SWEEP_MS);
   const force = setTimeout(() => {
     log.warn('grace period over: closing remaining connections');
+    state.graceOver = true;
     servers.forEach((s) => s.closeAllConnections());
   }, graceMs);
   sweep.unref();
   force.unref();
   Promise.all(servers.map(closed))
+    .then(() => unused.allClosed())
     .then(close)
     .catch((err) => log.error({ err }, 'error during shutdown'))
-    .finally(exit);
+    .finally(() => {
+      // Each cut request has its own warn line (request-hooks.ts); this is the rollout's tally.
+      if (state.cut) log.warn({ cut: state.cut }, `${state.cut} requests cut: still in flight when the grace ran out`);
+      exit();
+    });
 }
 
 /** Stops `server` accepting; resolves once its last connection has ended, every request on it answered. */

@@ -7,6 +7,7 @@ import { ANONYMOUS_KEY_ID } from '@gateway/config';
 import { type GenAiOperation, type MetricsService, requestTrace, type TracingService } from '@gateway/metrics';
 import { GatewayError, hopsOf, loopDetected, MAX_HOPS } from '@gateway/providers';
 import { type AdmissionService, adminActor } from '@gateway/security';
+import type { ShutdownState } from '../health/shutdown-state';
 import type { AccessLog } from '../logger';
 import { isAnthropicRequest } from '../messages/errors';
 import { bill } from './accounting';
@@ -58,8 +59,17 @@ export function answeredOnSocket(socket: Socket, answer: SocketAnswer): void {
  * Probes and scrapes: logged at debug so they do not drown the access log, not counted in flight
  * (a scrape would read itself, and an idle gateway never show 0), and kept out of the request
  * metrics, whose rates are the clients' traffic, not the kubelet's and Prometheus's (record()).
+ * `GET /` is the load balancers' default health check (health.controller.ts), a probe too.
  */
-const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics']);
+const QUIET_ROUTES = new Set(['/', '/health', '/ready', '/metrics']);
+
+/**
+ * A probe or scrape answered on its listener. The same path asked of the wrong one (a 404,
+ * ops-plane.ts: `/metrics` through the load balancer) is no probe: counted and logged at info.
+ */
+function probe(route: string, status: number): boolean {
+  return QUIET_ROUTES.has(route) && status !== 404;
+}
 
 /** `gen_ai.operation.name` by route; every other API route (chat completions, messages, responses) is a chat. */
 const OPERATIONS: Readonly<Record<string, GenAiOperation>> = {
@@ -75,7 +85,15 @@ export interface AccessDeps {
   /** Set only when LOG_BODIES is on: prompts and completions are then logged, redacted. */
   bodies?: BodyRedactor;
   admission: AdmissionService;
+  /** Tells a request the drain cut at the end of its grace from one whose client left. */
+  shutdown: ShutdownState;
 }
+
+/**
+ * The error code of a request still unanswered when the drain's grace ran out and closed its
+ * connection: a server-side failure (503, or a stream's 200 cut short), never a client's 499.
+ */
+export const SHUTDOWN_CUT = 'shutdown_cut';
 
 /**
  * One hook for the whole per-request bookkeeping: echo the request id (also as `request-id` to
@@ -160,27 +178,35 @@ function recordRefusal({ method, status, error, reqId, ms = 0 }: Refusal, { metr
 /**
  * The status the client got: its response's, else the error written on the socket for the one
  * request whose body the parser could not finish (the earlier ones of a pipeline are complete),
- * else none (499: it left, or its connection was closed, before an answer).
+ * else, once the drain's grace is over, the drain's cut (503, or the 200 a stream had already
+ * sent), else none (499: it left, or its connection was closed, before an answer).
  */
-function answered(request: FastifyRequest, reply: FastifyReply): { status: number; error?: string } {
+function answered(request: FastifyRequest, reply: FastifyReply, shutdown: ShutdownState): { status: number; error?: string } {
   if (reply.raw.writableFinished) return { status: reply.raw.statusCode };
   const written = request.raw.complete ? undefined : (request.raw.socket as PipelinedSocket | null)?.[WRITTEN];
-  return written ?? { status: 499 };
+  if (written) return written;
+  if (shutdown.graceOver) return { status: reply.raw.headersSent ? reply.raw.statusCode : 503, error: SHUTDOWN_CUT };
+  return { status: 499 };
 }
 
-function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing, log, bodies, admission }: AccessDeps): void {
-  const { status, error } = answered(request, reply);
+function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing, log, bodies, admission, shutdown }: AccessDeps): void {
+  const { status, error } = answered(request, reply, shutdown);
   const route = request.routeOptions.url ?? 'unmatched';
   const state = requestState(request);
   if (error) state.errorCode = error;
+  const cut = error === SHUTDOWN_CUT;
+  if (cut) {
+    shutdown.cut++;
+    // A stream that had begun: its 200 is all the status shows, as for an upstream failing mid-stream (sse.ts).
+    if (reply.raw.headersSent && state.stream) metrics.recordStreamError(state.model ?? 'none', state.provider ?? 'none', SHUTDOWN_CUT);
+  }
   const ms = reply.elapsedTime;
   const keyId = tenantOf(request);
   const served = state.upstreamMs !== undefined ? (state.stream ? state.ttftMs : ms) : undefined;
   // The deployment that answered, else the one last tried (a client that left before the answer, a failed run).
   const deployment = state.deployment ?? state.attempting?.id;
   const provider = state.provider ?? state.attempting?.provider.name;
-  // A probe or scrape asked of the wrong listener (404, ops-plane.ts) is no probe: counted.
-  if (!QUIET_ROUTES.has(route) || status === 404)
+  if (!probe(route, status))
     metrics.recordRequest({
       route,
       model: state.model ?? 'none',
@@ -225,7 +251,7 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
     admission.settle(state.reservation, b && { model: state.model!, tokens, usd: b.costUsd });
   }
   if (tracing.enabled && state.trace) traceRequest(tracing, state, operation, status, ms);
-  const level = QUIET_ROUTES.has(route) ? 'debug' : status >= 500 ? 'warn' : 'info';
+  const level = probe(route, status) ? 'debug' : status >= 500 || cut ? 'warn' : 'info';
   if (!log.enabled(level)) return;
   log.write(level, {
     reqId: request.id,
@@ -283,12 +309,20 @@ function traceRequest(tracing: TracingService, state: RequestState, operation: G
   });
 }
 
+/**
+ * The prompt (chat's and Messages' `messages`, Responses' `input`), its system prompt where the
+ * protocol keeps it apart (Messages' `system`, Responses' `instructions`) and the answer (a JSON
+ * body, or a stream's text as written), redacted.
+ */
 function loggedBodies(request: FastifyRequest, state: RequestState, bodies: BodyRedactor) {
-  const body = request.body as { messages?: unknown; input?: unknown } | undefined;
+  const body = request.body as { messages?: unknown; input?: unknown; system?: unknown; instructions?: unknown } | undefined;
   const prompt = body?.messages ?? body?.input;
+  const system = body?.system ?? body?.instructions;
+  const completion = state.responseBody ?? state.transcript?.text;
   return {
+    system: system === undefined ? undefined : bodies.redact(JSON.stringify(system)),
     prompt: prompt === undefined ? undefined : bodies.redact(JSON.stringify(prompt)),
-    completion: state.responseBody === undefined ? undefined : bodies.redact(state.responseBody),
+    completion: completion === undefined ? undefined : bodies.redact(completion),
   };
 }
 

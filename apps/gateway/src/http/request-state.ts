@@ -4,6 +4,7 @@ import { type AttemptTiming, incomingTrace, type TraceContext, traceHeaders, typ
 import { type CompletionUsage, type JsonResult, nextHop, type RunningUsage } from '@gateway/providers';
 import type { Deployment, PrimedStream } from '@gateway/router';
 import type { Reservation } from '@gateway/security';
+import type { StreamTranscript } from './stream-transcript';
 
 /** Usage and cost of a request an upstream served (see accounting.ts). */
 export interface Bill {
@@ -76,8 +77,10 @@ export interface RequestState {
   upstreamMs?: number;
   /** Set when LOG_BODIES is on, so the JSON answer is kept for the access log. */
   keepBody?: boolean;
-  /** The JSON answer, kept only when LOG_BODIES is on (streams are not kept). */
+  /** The JSON answer, kept only when LOG_BODIES is on. */
   responseBody?: string;
+  /** A streamed answer's text as it is written, kept only when LOG_BODIES is on. */
+  transcript?: StreamTranscript;
   /** Tokens reserved against the key's TPM, reconciled when the request ends. */
   reservation?: Reservation;
   /** The usage a cache hit replays (the billed usage of the answer it serves), for the access log: a hit costs 0. */

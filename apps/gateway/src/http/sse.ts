@@ -6,6 +6,7 @@ import { type ChatStream, errorLabel, type GatewayError } from '@gateway/provide
 import { errorShape } from './error-shapes';
 import { toGatewayError } from './errors';
 import { requestState } from './request-state';
+import { StreamTranscript } from './stream-transcript';
 
 const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -45,9 +46,11 @@ export async function writeSse(
   let started = false;
   // A client that leaves mid-stream is billed at the close, from what the upstream reported so far.
   state.runningUsage = stream.runningUsage;
+  const transcript = state.keepBody ? (state.transcript = new StreamTranscript()) : undefined;
   try {
     for await (const chunk of stream) {
       if (res.destroyed) break;
+      transcript?.add(chunk);
       if (!started) {
         started = true;
         clearImmediate(flushHeaders);
