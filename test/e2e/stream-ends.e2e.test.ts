@@ -42,6 +42,8 @@ describe('stream ends with misbehaving upstreams', () => {
           deploy('garbage-first-then-ok', ['oa', 'garbage-first'], ['oa', 'ok']),
           deploy('garbage-first', ['oa', 'garbage-first']),
           deploy('garbage-mid', ['oa', 'garbage-mid']),
+          deploy('first-null-then-ok', ['oa', 'first-null'], ['oa', 'ok']),
+          ...['first-empty', 'first-no-choices', 'first-unnamed', 'first-choices-string'].map((model) => deploy(model, ['oa', model])),
         ],
         router: { timeouts: { attemptMs: 2_000, deadlineMs: 2_000 }, retry: { attemptsPerDeployment: 1 } },
       }),
@@ -140,6 +142,55 @@ describe('stream ends with misbehaving upstreams', () => {
     for await (const event of stream) types.push(event.type);
     assert.equal(types.at(-1), 'message_stop');
     assert.match(response.headers.get('x-gateway-fallbacks') ?? '', /a-unframed-then-echo\/0=upstream_invalid_response/);
+  });
+
+  // Found by an independent check: such a first event passed the first-event check (any JSON did), then
+  // the codecs threw a TypeError on it: a 200 holding only "Internal gateway error", no fallback, nothing logged.
+  describe('a first event from an OpenAI-format upstream that is JSON but no whole chunk', () => {
+    /** Each API's path, a streamed request's body and the event that ends its complete answer. */
+    const API_CALLS: [string, object, string][] = [
+      ['/v1/chat/completions', { stream: true, messages: [{ role: 'user', content: 'hi' }] }, 'data: [DONE]'],
+      ['/v1/messages', { stream: true, max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }, 'event: message_stop'],
+      ['/v1/responses', { stream: true, input: 'hi', store: false }, 'event: response.completed'],
+    ];
+
+    for (const [path, body, end] of API_CALLS)
+      it(`\`null\` fails the attempt like an event that is not JSON: the next deployment answers (${path})`, async () => {
+        const res = await post(path, { model: 'first-null-then-ok', ...body });
+        const text = await res.text();
+        assert.equal(res.status, 200);
+        assert.match(res.headers.get('x-gateway-fallbacks') ?? '', /first-null-then-ok\/0=upstream_invalid_response/);
+        assert.ok(text.includes(end) && !text.includes('"error":{'), text);
+      });
+
+    for (const model of ['first-empty', 'first-no-choices', 'first-unnamed'])
+      it(`the answer after it is served whole on each API (${model})`, async () => {
+        const chat = await streamChat(model);
+        const chatText = await chat.text();
+        assert.ok(chatText.endsWith('data: [DONE]\n\n') && !chatText.includes('"error"'), chatText);
+
+        const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'x', maxRetries: 0 });
+        const message = await claude.messages.stream({ model, max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }).finalMessage();
+        assert.equal(message.content.map((b) => (b.type === 'text' ? b.text : '')).join(''), 'fake answer to: hi');
+        assert.match(message.id, /^msg_[A-Za-z0-9_-]+$/);
+        assert.equal(message.model, model);
+
+        const response = await gateway.client().responses.stream({ model, input: 'hi', store: false }).finalResponse();
+        assert.equal(response.output_text, 'fake answer to: hi');
+      });
+
+    // `{"choices":"x"}` still throws a TypeError in the Messages codec: here it stands for any error the gateway did not expect.
+    it('an unexpected error after the stream began is logged once at error level, with its stack', async () => {
+      const res = await post('/v1/messages', { model: 'first-choices-string', ...API_CALLS[1]![1] });
+      const text = await res.text();
+      assert.match(text, /Internal gateway error/);
+      const reqId = res.headers.get('x-request-id');
+      // Waits for a second line that should never come: the error is logged once.
+      const logged = await gateway.logged('unexpected error in a stream', { where: (l) => l.reqId === reqId, count: 2, timeoutMs: 1_000 });
+      assert.equal(logged.length, 1, JSON.stringify(gateway.logs.slice(-5)));
+      assert.equal(logged[0]!.level, 50);
+      assert.match(JSON.stringify(logged[0]), /TypeError[^"]*\\n\s+at /);
+    });
   });
 
   // Found by an independent check: the translating codecs' parse of such an event threw a bare SyntaxError,
