@@ -14,7 +14,7 @@ export { withCacheHits } from './openai/usage-bytes';
 export { checkParams, maxTokensOf, refuse, type ParamRule, type ParamTable } from './translation/params';
 export { checkObject, invalidJson } from './translation/errors';
 export { toolResult } from './translation/tool-results';
-export { fittedToolName, refuseDuplicateToolNames } from './translation/tools';
+export { fittedToolName, refuseAbsentAllowedTools, refuseDuplicateToolNames } from './translation/tools';
 export type * from './wire';
 /** The Anthropic tables, for the Messages API ingress codec, which reads them in reverse. */
 export * as anthropicTables from './anthropic/tables';
