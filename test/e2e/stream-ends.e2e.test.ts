@@ -43,6 +43,7 @@ describe('stream ends with misbehaving upstreams', () => {
           deploy('garbage-first', ['oa', 'garbage-first']),
           deploy('garbage-mid', ['oa', 'garbage-mid']),
           deploy('first-null-then-ok', ['oa', 'first-null'], ['oa', 'ok']),
+          deploy('null-mid', ['oa', 'null-mid']),
           ...['first-empty', 'first-no-choices', 'first-unnamed', 'first-choices-string'].map((model) => deploy(model, ['oa', model])),
         ],
         router: { timeouts: { attemptMs: 2_000, deadlineMs: 2_000 }, retry: { attemptsPerDeployment: 1 } },
@@ -178,6 +179,19 @@ describe('stream ends with misbehaving upstreams', () => {
         const response = await gateway.client().responses.stream({ model, input: 'hi', store: false }).finalResponse();
         assert.equal(response.output_text, 'fake answer to: hi');
       });
+
+    it('after the stream began, `null` ends it as the upstream`s invalid answer (api_error naming the provider), not the gateway`s error', async () => {
+      const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'x', maxRetries: 0 });
+      const err = await claude.messages
+        .stream({ model: 'null-mid', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] })
+        .finalMessage()
+        .then(
+          () => assert.fail('the stream completed'),
+          (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
+        );
+      const error = (err.error as { error: { type: string; message: string } }).error;
+      assert.deepEqual([error.type, error.message], ['api_error', 'Provider oa sent a stream event that is not a JSON object.']);
+    });
 
     // `{"choices":"x"}` still throws a TypeError in the Messages codec: here it stands for any error the gateway did not expect.
     it('an unexpected error after the stream began is logged once at error level, with its stack', async () => {

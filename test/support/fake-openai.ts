@@ -58,6 +58,7 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `unframed`: a 200 event stream whose body (9 MiB) holds no blank line, the response never ended;
  * - `garbage-first`: a 200 event stream whose first (and only) event's data is not JSON, then `[DONE]`;
  * - `garbage-mid`: a stream of two chunks, then an event whose data is not JSON, then the rest through `[DONE]`;
+ * - `null-mid`: the same with `data: null` (JSON, but no chunk) for that event;
  * - `first-null`, `first-empty`, `first-no-choices`, `first-unnamed`, `first-choices-string`: like `ok`, but the stream
  *   opens with an event that is JSON yet no whole chunk (ODD_FIRST_EVENTS);
  * - `refusal`: the model refuses: `message.refusal` (a stream: `delta.refusal`), no content, `finish_reason: stop`;
@@ -453,9 +454,9 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
         return void res.destroy();
       }
       if (model === 'stall' && i === 2) return;
-      if (model === 'garbage-mid' && i === 2) {
+      if ((model === 'garbage-mid' || model === 'null-mid') && i === 2) {
         await sleep(50); // the first chunks leave on their own: the bad event comes after the stream began
-        res.write('data: {not json\n\n');
+        res.write(model === 'null-mid' ? 'data: null\n\n' : 'data: {not json\n\n');
       }
       if (model.startsWith('drip-')) await sleep(Number(model.slice(5)));
       if (res.destroyed) return;
