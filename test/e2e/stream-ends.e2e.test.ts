@@ -60,6 +60,19 @@ describe('stream ends with misbehaving upstreams', () => {
     fetch(`${gateway.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   /** A streamed chat completion of `model` saying hi. */
   const streamChat = (model: string) => post('/v1/chat/completions', { model, stream: true, messages: [{ role: 'user', content: 'hi' }] });
+  /** The Anthropic error with which the Anthropic SDK's stream of `model` ends. */
+  const messagesStreamError = async (model: string) => {
+    const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'x', maxRetries: 0 });
+    const err = await claude.messages
+      .stream({ model, max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] })
+      .finalMessage()
+      .then(
+        () => assert.fail('the stream completed'),
+        (e: unknown) => e,
+      );
+    assert.ok(err instanceof Anthropic.APIError, String(err));
+    return (err.error as { error: { type: string; message: string } }).error;
+  };
   const accessLine = async (res: Response) =>
     (await gateway.logged('request', { where: (l) => l.reqId === res.headers.get('x-request-id') }))[0];
 
@@ -181,15 +194,7 @@ describe('stream ends with misbehaving upstreams', () => {
       });
 
     it('after the stream began, `null` ends it as the upstream`s invalid answer (api_error naming the provider), not the gateway`s error', async () => {
-      const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'x', maxRetries: 0 });
-      const err = await claude.messages
-        .stream({ model: 'null-mid', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] })
-        .finalMessage()
-        .then(
-          () => assert.fail('the stream completed'),
-          (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
-        );
-      const error = (err.error as { error: { type: string; message: string } }).error;
+      const error = await messagesStreamError('null-mid');
       assert.deepEqual([error.type, error.message], ['api_error', 'Provider oa sent a stream event that is not a JSON object.']);
     });
 
@@ -255,16 +260,7 @@ describe('stream ends with misbehaving upstreams', () => {
     });
 
     it('after the stream began, the Anthropic SDK gets an api_error naming the provider, not an invalid_request_error', async () => {
-      const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'x', maxRetries: 0 });
-      const err = await claude.messages
-        .stream({ model: 'garbage-mid', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] })
-        .finalMessage()
-        .then(
-          () => assert.fail('the stream completed'),
-          (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
-        );
-      assert.ok(err instanceof Anthropic.APIError, String(err));
-      const error = (err.error as { error: { type: string; message: string } }).error;
+      const error = await messagesStreamError('garbage-mid');
       assert.equal(error.type, 'api_error');
       assert.match(error.message, INVALID);
     });
