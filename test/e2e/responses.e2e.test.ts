@@ -4,7 +4,12 @@ import { createOpenAI } from '@ai-sdk/openai';
 import fc from 'fast-check';
 import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import OpenAI from 'openai';
-import type { ResponseFunctionToolCall, ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import type {
+  ResponseCreateParams,
+  ResponseFunctionToolCall,
+  ResponseInputItem,
+  ResponseStreamEvent,
+} from 'openai/resources/responses/responses';
 import { ASSISTANT_MESSAGES_IN_A_ROW, ASSISTANT_TEXTS } from '../support/assistant-items';
 import { apiError, assertAbortReachesUpstream, PNG_DATA_URL } from '../support/chat';
 import { COUNT_TOKENS_BASE, FakeAnthropic } from '../support/fake-anthropic';
@@ -657,24 +662,53 @@ describe('Responses API: errors, storage and the mock model', () => {
     }
   });
 
-  // Found by an independent check: forwarded, each upstream answered it its own way (or ignored it).
+  // Found by an independent check: forwarded, each upstream answered it its own way (or ignored it); an
+  // allowed_tools one (found by a later check) left Gemini no tool at all, and it answered in text.
   it('a tool_choice naming a tool not in tools is a 400 naming tool_choice on every vendor, not sent upstream', async () => {
+    const absent = { type: 'function', name: 'get_time' };
     for (const v of VENDORS) {
       const before = v.upstream.received.length;
-      for (const tool_choice of [
-        { type: 'function' as const, name: 'get_time' },
-        { type: 'custom' as const, name: 'apply_patch' },
-      ]) {
+      for (const [tool_choice, name] of [
+        [absent, 'get_time'],
+        [{ type: 'custom', name: 'apply_patch' }, 'apply_patch'],
+        [{ type: 'allowed_tools', mode: 'required', tools: [absent] }, 'get_time'],
+        [{ type: 'allowed_tools', mode: 'auto', tools: [{ type: 'function', name: WEATHER.name }, absent] }, 'get_time'],
+      ] as [NonNullable<ResponseCreateParams['tool_choice']>, string][]) {
         const err = await apiError(client.responses.create({ model: v.tool, input: 'x', tools: [WEATHER], tool_choice }));
         assert.deepEqual(
           [err.status, err.param, err.code, err.type],
           [400, 'tool_choice', 'invalid_value', 'invalid_request_error'],
-          v.name,
+          `${v.name} ${JSON.stringify(tool_choice)}`,
         );
-        assert.match(err.message, new RegExp(`'${tool_choice.name}', which is not in 'tools'`));
+        assert.match(err.message, new RegExp(`'${name}', which is not in 'tools'`));
       }
+      // An allowed_tools one on the chat route too.
+      const chatTools = [{ type: 'function' as const, function: { name: WEATHER.name, parameters: WEATHER.parameters } }];
+      const allowed = { mode: 'required' as const, tools: [{ type: 'function' as const, function: { name: 'get_time' } }] };
+      const err = await apiError(
+        client.chat.completions.create({
+          model: v.tool,
+          messages: [{ role: 'user', content: 'x' }],
+          tools: chatTools,
+          tool_choice: { type: 'allowed_tools', allowed_tools: allowed },
+        }),
+      );
+      assert.deepEqual([err.status, err.param, err.code], [400, 'tool_choice', 'invalid_value'], `${v.name} chat`);
+      assert.match(err.message, /'get_time', which is not in 'tools'/);
       assert.equal(v.upstream.received.length, before, `${v.name}: nothing sent upstream`);
     }
+    // Tools it names that are all declared are served.
+    const chatTools = [{ type: 'function' as const, function: { name: WEATHER.name, parameters: WEATHER.parameters } }];
+    const served = await client.chat.completions.create({
+      model: VENDORS[2]!.tool,
+      messages: [{ role: 'user', content: 'x' }],
+      tools: chatTools,
+      tool_choice: {
+        type: 'allowed_tools',
+        allowed_tools: { mode: 'required', tools: [{ type: 'function', function: { name: WEATHER.name } }] },
+      },
+    });
+    assert.equal(served.choices[0]?.message.tool_calls?.length, 1);
   });
 
   // Found by an independent check: `not_found_error` (Anthropic's type) on OpenAI's paths.

@@ -42,6 +42,9 @@ describe('stream ends with misbehaving upstreams', () => {
           deploy('garbage-first-then-ok', ['oa', 'garbage-first'], ['oa', 'ok']),
           deploy('garbage-first', ['oa', 'garbage-first']),
           deploy('garbage-mid', ['oa', 'garbage-mid']),
+          deploy('first-null-then-ok', ['oa', 'first-null'], ['oa', 'ok']),
+          deploy('null-mid', ['oa', 'null-mid']),
+          ...['first-empty', 'first-no-choices', 'first-unnamed', 'first-choices-string'].map((model) => deploy(model, ['oa', model])),
         ],
         router: { timeouts: { attemptMs: 2_000, deadlineMs: 2_000 }, retry: { attemptsPerDeployment: 1 } },
       }),
@@ -57,6 +60,19 @@ describe('stream ends with misbehaving upstreams', () => {
     fetch(`${gateway.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   /** A streamed chat completion of `model` saying hi. */
   const streamChat = (model: string) => post('/v1/chat/completions', { model, stream: true, messages: [{ role: 'user', content: 'hi' }] });
+  /** The Anthropic error with which the Anthropic SDK's stream of `model` ends. */
+  const messagesStreamError = async (model: string) => {
+    const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'x', maxRetries: 0 });
+    const err = await claude.messages
+      .stream({ model, max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] })
+      .finalMessage()
+      .then(
+        () => assert.fail('the stream completed'),
+        (e: unknown) => e,
+      );
+    assert.ok(err instanceof Anthropic.APIError, String(err));
+    return (err.error as { error: { type: string; message: string } }).error;
+  };
   const accessLine = async (res: Response) =>
     (await gateway.logged('request', { where: (l) => l.reqId === res.headers.get('x-request-id') }))[0];
 
@@ -142,6 +158,60 @@ describe('stream ends with misbehaving upstreams', () => {
     assert.match(response.headers.get('x-gateway-fallbacks') ?? '', /a-unframed-then-echo\/0=upstream_invalid_response/);
   });
 
+  // Found by an independent check: such a first event passed the first-event check (any JSON did), then
+  // the codecs threw a TypeError on it: a 200 holding only "Internal gateway error", no fallback, nothing logged.
+  describe('a first event from an OpenAI-format upstream that is JSON but no whole chunk', () => {
+    /** Each API's path, a streamed request's body and the event that ends its complete answer. */
+    const API_CALLS: [string, object, string][] = [
+      ['/v1/chat/completions', { stream: true, messages: [{ role: 'user', content: 'hi' }] }, 'data: [DONE]'],
+      ['/v1/messages', { stream: true, max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }, 'event: message_stop'],
+      ['/v1/responses', { stream: true, input: 'hi', store: false }, 'event: response.completed'],
+    ];
+
+    for (const [path, body, end] of API_CALLS)
+      it(`\`null\` fails the attempt like an event that is not JSON: the next deployment answers (${path})`, async () => {
+        const res = await post(path, { model: 'first-null-then-ok', ...body });
+        const text = await res.text();
+        assert.equal(res.status, 200);
+        assert.match(res.headers.get('x-gateway-fallbacks') ?? '', /first-null-then-ok\/0=upstream_invalid_response/);
+        assert.ok(text.includes(end) && !text.includes('"error":{'), text);
+      });
+
+    for (const model of ['first-empty', 'first-no-choices', 'first-unnamed'])
+      it(`the answer after it is served whole on each API (${model})`, async () => {
+        const chat = await streamChat(model);
+        const chatText = await chat.text();
+        assert.ok(chatText.endsWith('data: [DONE]\n\n') && !chatText.includes('"error"'), chatText);
+
+        const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'x', maxRetries: 0 });
+        const message = await claude.messages.stream({ model, max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }).finalMessage();
+        assert.equal(message.content.map((b) => (b.type === 'text' ? b.text : '')).join(''), 'fake answer to: hi');
+        assert.match(message.id, /^msg_[A-Za-z0-9_-]+$/);
+        assert.equal(message.model, model);
+
+        const response = await gateway.client().responses.stream({ model, input: 'hi', store: false }).finalResponse();
+        assert.equal(response.output_text, 'fake answer to: hi');
+      });
+
+    it('after the stream began, `null` ends it as the upstream`s invalid answer (api_error naming the provider), not the gateway`s error', async () => {
+      const error = await messagesStreamError('null-mid');
+      assert.deepEqual([error.type, error.message], ['api_error', 'Provider oa sent a stream event that is not a JSON object.']);
+    });
+
+    // `{"choices":"x"}` still throws a TypeError in the Messages codec: here it stands for any error the gateway did not expect.
+    it('an unexpected error after the stream began is logged once at error level, with its stack', async () => {
+      const res = await post('/v1/messages', { model: 'first-choices-string', ...API_CALLS[1]![1] });
+      const text = await res.text();
+      assert.match(text, /Internal gateway error/);
+      const reqId = res.headers.get('x-request-id');
+      // Waits for a second line that should never come: the error is logged once.
+      const logged = await gateway.logged('unexpected error in a stream', { where: (l) => l.reqId === reqId, count: 2, timeoutMs: 1_000 });
+      assert.equal(logged.length, 1, JSON.stringify(gateway.logs.slice(-5)));
+      assert.equal(logged[0]!.level, 50);
+      assert.match(JSON.stringify(logged[0]), /TypeError[^"]*\\n\s+at /);
+    });
+  });
+
   // Found by an independent check: the translating codecs' parse of such an event threw a bare SyntaxError,
   // which the HTTP layer took for the client's body ("We could not parse the JSON body of your request"),
   // and a first event that was not JSON started the stream (a 200 with only an error event, no fallback).
@@ -190,16 +260,7 @@ describe('stream ends with misbehaving upstreams', () => {
     });
 
     it('after the stream began, the Anthropic SDK gets an api_error naming the provider, not an invalid_request_error', async () => {
-      const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'x', maxRetries: 0 });
-      const err = await claude.messages
-        .stream({ model: 'garbage-mid', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] })
-        .finalMessage()
-        .then(
-          () => assert.fail('the stream completed'),
-          (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
-        );
-      assert.ok(err instanceof Anthropic.APIError, String(err));
-      const error = (err.error as { error: { type: string; message: string } }).error;
+      const error = await messagesStreamError('garbage-mid');
       assert.equal(error.type, 'api_error');
       assert.match(error.message, INVALID);
     });

@@ -58,6 +58,9 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `unframed`: a 200 event stream whose body (9 MiB) holds no blank line, the response never ended;
  * - `garbage-first`: a 200 event stream whose first (and only) event's data is not JSON, then `[DONE]`;
  * - `garbage-mid`: a stream of two chunks, then an event whose data is not JSON, then the rest through `[DONE]`;
+ * - `null-mid`: the same with `data: null` (JSON, but no chunk) for that event;
+ * - `first-null`, `first-empty`, `first-no-choices`, `first-unnamed`, `first-choices-string`: like `ok`, but the stream
+ *   opens with an event that is JSON yet no whole chunk (ODD_FIRST_EVENTS);
  * - `refusal`: the model refuses: `message.refusal` (a stream: `delta.refusal`), no content, `finish_reason: stop`;
  * - `midstream-<code>`: a stream that sends a chunk, then an error event with that `code` (a number: vLLM's
  *   `{"object": "error", "code": n}`);
@@ -398,8 +401,21 @@ function completion(body: Record<string, unknown>, model: string) {
   };
 }
 
+/** The first events of the `first-…` models' streams, before the `ok` stream: JSON, but not a whole chunk. */
+const ODD_FIRST_EVENTS: Record<string, string> = {
+  'first-null': 'null',
+  'first-empty': '{}',
+  'first-no-choices': '{"choices":[]}',
+  'first-unnamed': JSON.stringify({
+    object: 'chat.completion.chunk',
+    choices: [{ index: 0, delta: { role: 'assistant' }, finish_reason: null }],
+  }),
+  'first-choices-string': '{"choices":"x"}',
+};
+
 async function stream(res: ServerResponse, body: Record<string, unknown>, model: string): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  if (Object.hasOwn(ODD_FIRST_EVENTS, model)) res.write(`data: ${ODD_FIRST_EVENTS[model]}\n\n`);
   const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model: answeredAs(model) };
   const send = (choices: unknown[], usage: unknown = null) => res.write(`data: ${JSON.stringify({ ...base, choices, usage })}\n\n`);
   send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
@@ -438,9 +454,9 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
         return void res.destroy();
       }
       if (model === 'stall' && i === 2) return;
-      if (model === 'garbage-mid' && i === 2) {
+      if ((model === 'garbage-mid' || model === 'null-mid') && i === 2) {
         await sleep(50); // the first chunks leave on their own: the bad event comes after the stream began
-        res.write('data: {not json\n\n');
+        res.write(model === 'null-mid' ? 'data: null\n\n' : 'data: {not json\n\n');
       }
       if (model.startsWith('drip-')) await sleep(Number(model.slice(5)));
       if (res.destroyed) return;

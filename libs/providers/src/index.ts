@@ -12,9 +12,9 @@ export * from './sse-events';
 export { clientUsage } from './translation/completion';
 export { withCacheHits } from './openai/usage-bytes';
 export { checkParams, maxTokensOf, refuse, type ParamRule, type ParamTable } from './translation/params';
-export { invalidJson } from './translation/errors';
+export { checkObject, invalidJson } from './translation/errors';
 export { toolResult } from './translation/tool-results';
-export { fittedToolName, refuseDuplicateToolNames } from './translation/tools';
+export { fittedToolName, refuseAbsentAllowedTools, refuseDuplicateToolNames } from './translation/tools';
 export type * from './wire';
 /** The Anthropic tables, for the Messages API ingress codec, which reads them in reverse. */
 export * as anthropicTables from './anthropic/tables';

@@ -2,7 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from '@gateway/metrics';
-import { type ChatCompletionCreateParams, refuseDuplicateToolNames } from '@gateway/providers';
+import { type ChatCompletionCreateParams, refuseAbsentAllowedTools, refuseDuplicateToolNames } from '@gateway/providers';
 import { sendJson } from '../http/describe-run';
 import { requestState } from '../http/request-state';
 import { writeSse } from '../http/sse';
@@ -39,6 +39,7 @@ export class ChatController implements OnModuleInit {
       (body.tools ?? []).map((tool) => (tool.type === 'function' ? tool.function.name : undefined)),
       (i) => `tools[${i}].function.name`,
     );
+    refuseAbsentAllowedTools(body.tool_choice, body.tools);
     const outcome = await this.pipeline.run(request, reply, body);
     if (outcome.stream) return writeSse(reply, outcome.frames, this.metrics);
     sendJson(reply, requestState(request), outcome.result);

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
+import { Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { MetricsService } from '@gateway/metrics';
 import { type ChatStream, errorLabel, type GatewayError } from '@gateway/providers';
@@ -7,6 +8,8 @@ import { errorShape } from './error-shapes';
 import { toGatewayError } from './errors';
 import { requestState } from './request-state';
 import { StreamTranscript } from './stream-transcript';
+
+const logger = new Logger('Errors');
 
 const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -60,6 +63,10 @@ export async function writeSse(
     }
   } catch (err) {
     const error = toGatewayError(err);
+    // The client gets "Internal gateway error"; the operator what was thrown, as error.filter.ts logs one before the stream
+    // (with the request's id: the access line of a stream that failed this way says 200).
+    if (error.code === 'internal_error')
+      logger.error({ err, route: reply.request.routeOptions?.url, reqId: reply.request.id }, 'unexpected error in a stream');
     state.errorCode = error.code ?? error.type;
     state.errorLabel = errorLabel(error);
     // The status stays 200 (sent with the first chunk): only this counter shows the failure in /metrics.

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { bodyText, type ChatCompletion, type ChatStream, type CompletionUsage, type JsonResult } from '@gateway/providers';
 import { toMessage } from './response';
 import { encodeChunks } from '../pipeline/chat-chunks';
 import { MessageEvents } from './stream';
+import { newMessageId } from './wire';
 
 /**
  * A complete chat answer as a Messages API `message` (an Anthropic upstream's as it is), with the
@@ -16,11 +16,6 @@ export function toMessageResult(result: JsonResult, thinking: boolean, toolNames
   const message =
     result.native === 'anthropic' ? (JSON.parse(text) as object) : toMessage(JSON.parse(text) as ChatCompletion, thinking, toolNames);
   return { body: JSON.stringify(id ? { ...message, id } : message), usage: result.usage, native: result.native };
-}
-
-/** A fresh Messages API id. */
-export function newMessageId(): string {
-  return `msg_${randomBytes(12).toString('base64url')}`;
 }
 
 /**
@@ -38,7 +33,7 @@ export function toMessageStream(
   promptEstimate?: number,
 ): ChatStream {
   if (frames.native === 'anthropic') return frames;
-  const events = new MessageEvents(thinking, toolNames, () => promptUsage(frames, promptEstimate));
+  const events = new MessageEvents(thinking, toolNames, () => promptUsage(frames, promptEstimate), model);
   return encodeChunks(
     frames,
     {

@@ -8,12 +8,12 @@ import { requestState, tenantOf } from '../http/request-state';
 import { writeSse } from '../http/sse';
 import { ChatPipeline } from '../pipeline/chat-pipeline';
 import { TokenCounter } from '../pipeline/token-count';
-import { newMessageId, toMessageResult, toMessageStream } from './codec';
+import { toMessageResult, toMessageStream } from './codec';
 import { countTokensSchema, messagesSchema } from './messages.schema';
 import { toChatRequest } from './request';
 import { keepingReply, THREAD_KEPT_HEADER, type ThreadReply } from './threads/assemble';
 import { MessageThreads, type ThreadedRequest, type ThreadRequest } from './threads/threads';
-import type { MessagesRequest } from './wire';
+import { type MessagesRequest, newMessageId } from './wire';
 
 /**
  * The Anthropic Messages API: a codec around the one chat pipeline. The request is

@@ -1,7 +1,7 @@
 import type { ChatCompletionChunk, CompletionUsage } from '@gateway/providers';
 import { type HeldCall, HeldCalls, type ToolDelta } from '../pipeline/held-calls';
 import { anthropicUsage, declaredToolName, signatureBlocks, stopReason } from './response';
-import { type AnthropicBlock, messageId, toolUseIdOf } from './wire';
+import { type AnthropicBlock, messageId, newMessageId, toolUseIdOf } from './wire';
 
 type Delta = ChatCompletionChunk.Choice.Delta & { reasoning_content?: string; thinking_blocks?: AnthropicBlock[] };
 
@@ -56,6 +56,8 @@ export class MessageEvents {
     private readonly toolNames?: ReadonlyMap<string, string>,
     /** The prompt's usage as known before the answer (codec.ts, promptUsage), for message_start. */
     private readonly promptUsage?: () => CompletionUsage,
+    /** The model asked for: message_start's when the first chunk names none (as `end` has it for an empty stream). */
+    private readonly requestedModel?: string,
   ) {}
 
   /** The events one chunk makes. */
@@ -86,7 +88,8 @@ export class MessageEvents {
   private take(chunk: ChatCompletionChunk): void {
     if (!this.started) this.start(chunk.id, chunk.model, chunk.usage);
     if (chunk.usage) this.usage = chunk.usage;
-    const choice = chunk.choices.find((c) => c.index === 0);
+    // `choices` missing too: a server's own first event (`{}`) passes through chat completions and Responses as well.
+    const choice = chunk.choices?.find((c) => c.index === 0);
     if (!choice) return;
     const delta = (choice.delta ?? {}) as Delta;
     if (delta.reasoning_content && this.thinking) {
@@ -109,14 +112,15 @@ export class MessageEvents {
   }
 
   /** `usage`: the first chunk's, when the upstream reports usage on every chunk (vLLM's continuous usage stats). */
-  private start(id: string, model: string, usage: CompletionUsage | null | undefined): void {
+  private start(id: string | undefined, model: string | undefined, usage: CompletionUsage | null | undefined): void {
     this.started = true;
     this.prompt = usage ?? this.promptUsage?.();
     const message = {
-      id: messageId(id),
+      // A chunk without id or model (some servers' first, or an Azure-style `""`) still starts a message the SDKs accept.
+      id: id ? messageId(id) : newMessageId(),
       type: 'message',
       role: 'assistant',
-      model,
+      model: model || this.requestedModel,
       content: [],
       stop_reason: null,
       stop_sequence: null,

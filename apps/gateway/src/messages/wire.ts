@@ -87,6 +87,11 @@ export function messageId(id: string): string {
   return id.startsWith('msg_') ? id : `msg_${id.replace(/^chatcmpl-/, '')}`;
 }
 
+/** A fresh Messages API id. */
+export function newMessageId(): string {
+  return `msg_${randomBytes(12).toString('base64url')}`;
+}
+
 /** The tool_use id of an upstream tool call: its own id (in Anthropic's alphabet), or a fresh one when it sent none. */
 export function toolUseIdOf(id: string | undefined): string {
   return id ? anthropicTables.toolUseId(id) : `toolu_${randomBytes(12).toString('base64url')}`;

@@ -1,4 +1,13 @@
-import { type ChatCompletionChunk, type ChatStream, dataOf, GatewayError, invalidJson, mapStream, SseEvents } from '@gateway/providers';
+import {
+  type ChatCompletionChunk,
+  type ChatStream,
+  checkObject,
+  dataOf,
+  GatewayError,
+  invalidJson,
+  mapStream,
+  SseEvents,
+} from '@gateway/providers';
 
 /** A protocol's stream codec: the SSE events it makes of chat chunks, each event's text whole. */
 export interface ChunkEncoder {
@@ -85,6 +94,7 @@ function parseChunk(provider: string, payload: string): ChatCompletionChunk {
   } catch (err) {
     throw invalidJson(provider, err as Error);
   }
+  checkObject(provider, chunk);
   if (chunk.error) {
     throw new GatewayError(
       502,

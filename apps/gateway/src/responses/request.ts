@@ -6,6 +6,7 @@ import {
   type ParamTable,
   refuse,
   fittedToolName,
+  refuseAbsentAllowedTools,
   refuseDuplicateToolNames,
   toolResult,
 } from '@gateway/providers';
@@ -467,7 +468,7 @@ function toolChoice(choice: ResponsesToolChoice, tools: ChatCompletionFunctionTo
     return { type: 'function', function: { name: choice.name } };
   }
   if (choice.type === 'allowed_tools') {
-    const tools = choice.tools.map((t, i) => {
+    const allowed = choice.tools.map((t, i) => {
       if ((t.type !== 'function' && t.type !== 'custom') || typeof t.name !== 'string') {
         throw GatewayError.badRequest(
           'allowed_tools may name function and custom tools only.',
@@ -477,7 +478,9 @@ function toolChoice(choice: ResponsesToolChoice, tools: ChatCompletionFunctionTo
       }
       return { type: 'function' as const, function: { name: t.name } };
     });
-    return { type: 'allowed_tools', allowed_tools: { mode: choice.mode, tools } };
+    const chatChoice: ChatCompletionToolChoiceOption = { type: 'allowed_tools', allowed_tools: { mode: choice.mode, tools: allowed } };
+    refuseAbsentAllowedTools(chatChoice, tools);
+    return chatChoice;
   }
   throw GatewayError.badRequest(
     `tool_choice of type '${choice.type}' names a tool that is not a function or custom tool; this gateway forwards those only.`,

@@ -4,7 +4,7 @@ import { mapStream, type StreamSteps } from '../map-stream';
 import { eventData } from '../parse-event';
 import type { ChatStream } from '../provider';
 import { upstreamErrorEvent } from './error-event';
-import { invalidJson } from '../translation/errors';
+import { checkObject, invalidJson } from '../translation/errors';
 import { fromTransportError } from './errors';
 import { isSpace, keyWithValue, valueAt } from './json-bytes';
 import { LoneCrs } from './lone-crs';
@@ -152,8 +152,8 @@ function fromFirstData(events: Buffer): Buffer | undefined {
 }
 
 /**
- * Throws when the first event of `events` (which starts with an event with data) is not JSON (nor
- * `[DONE]`): the upstream's invalid answer, before anything is sent, so the attempt fails and another
+ * Throws when the first event of `events` (which starts with an event with data) is not a JSON object
+ * (nor `[DONE]`): the upstream's invalid answer, before anything is sent, so the attempt fails and another
  * deployment may answer, as after an HTTP error. Only the first: the events after it are forwarded
  * unread (a check of each costs the hot path more than it is worth, docs/providers.md); the codecs
  * that translate a stream parse every event and report one that is not JSON as this does.
@@ -166,11 +166,13 @@ function checkFirstEvent(provider: string, events: Buffer, apiKey: string | unde
   // The usual event is one `data:` line: its value as it is, without splitting it into lines.
   const data = event.startsWith('data:') && !event.includes('\n') ? event.slice(5).trim() : eventData(event);
   if (data === '[DONE]') return;
+  let value: unknown;
   try {
-    JSON.parse(data);
+    value = JSON.parse(data);
   } catch (err) {
     throw invalidJson(provider, err as Error, apiKey);
   }
+  checkObject(provider, value);
 }
 
 /**

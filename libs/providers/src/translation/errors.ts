@@ -92,6 +92,16 @@ export function invalidJson(provider: string, err: Error, apiKey?: string): Gate
 }
 
 /**
+ * Throws when a parsed stream event from the vendor is JSON but no object (`null`, `0`, `[]`): no chunk
+ * nor error event, so the upstream's invalid answer like one that is not JSON (read as a chunk, it threw a
+ * TypeError, the gateway's "internal error").
+ */
+export function checkObject(provider: string, value: unknown): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw GatewayError.invalidResponse(`Provider ${provider} sent a stream event that is not a JSON object.`);
+}
+
+/**
  * What an SDK threw that is not the vendor's error answer: a body (or stream event) from
  * the vendor it could not parse, a transport failure, or its own refusal of the request.
  */

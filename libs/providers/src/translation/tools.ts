@@ -98,6 +98,32 @@ export function refuseDuplicateToolNames(names: readonly (string | undefined)[],
   });
 }
 
+/** A chat tool, or a reference to one in a tool_choice: a function's (`function.name`) or a custom tool's (`custom.name`). */
+type NamedTool = { function?: { name?: unknown }; custom?: { name?: unknown } };
+
+/**
+ * Refuses a chat `allowed_tools` tool_choice that names a tool not in `tools`, whatever the deployment,
+ * as a named tool_choice is: narrowed to the tools it names, a translated request kept none (Gemini
+ * then answered in text, `required` or not), and an OpenAI-format upstream answered it its own way.
+ */
+export function refuseAbsentAllowedTools(choice: ChatCompletionCreateParams['tool_choice'], tools: readonly NamedTool[] | undefined): void {
+  if (typeof choice !== 'object' || choice?.type !== 'allowed_tools') return;
+  const declared = new Set((tools ?? []).map(toolName));
+  const absent = (choice.allowed_tools.tools as NamedTool[]).map(toolName).find((name) => name !== undefined && !declared.has(name));
+  if (absent === undefined) return;
+  // The message names the parameter too: Anthropic-shaped errors carry no `param`.
+  throw GatewayError.badRequest(
+    `tool_choice: allowed_tools names the tool '${absent}', which is not in 'tools'.`,
+    'tool_choice',
+    'invalid_value',
+  );
+}
+
+function toolName(tool: NamedTool): string | undefined {
+  const name = tool.function?.name ?? tool.custom?.name;
+  return typeof name === 'string' ? name : undefined;
+}
+
 /** The key under which arguments that are no JSON object go to a vendor that wants an object (parseArguments). */
 export const RAW_ARGUMENTS = 'raw_arguments';
 

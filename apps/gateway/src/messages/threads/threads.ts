@@ -15,7 +15,7 @@ export type ThreadParam = { type: 'create' } | { type: 'continue'; previous_mess
 /** A Messages request as clients send it, `thread` included. */
 export type ThreadedRequest = MessagesRequest & { thread?: ThreadParam | null };
 
-/** The ids the gateway gives threaded answers (codec.ts newMessageId). */
+/** The ids the gateway gives threaded answers (wire.ts newMessageId). */
 const RESPONSE_ID = /^msg_[A-Za-z0-9_-]{16}$/;
 
 /** A request on a thread, as the pipeline serves it. */
@@ -97,7 +97,7 @@ export class MessageThreads {
 
   /** A continue's whole request (the thread's `system` and `tools`, its conversation, the new messages) and the thread it continues. */
   private async rebuilt(tenant: string, request: MessagesRequest, previousId: string) {
-    // Every id the gateway keeps a thread under is its own (codec.ts newMessageId): anything else names none.
+    // Every id the gateway keeps a thread under is its own (wire.ts newMessageId): anything else names none.
     const previous = RESPONSE_ID.test(previousId) ? await this.store.get(tenant, previousId) : undefined;
     if (previous === 'dropped') throw tooLargeToKeep(previousId, this.store.capacity!);
     if (!previous) throw notFound(previousId);
