@@ -1,11 +1,10 @@
 import {
   type ChatCompletionChunk,
   type ChatStream,
-  checkObject,
   dataOf,
   GatewayError,
-  invalidJson,
   mapStream,
+  parseEventObject,
   SseEvents,
 } from '@gateway/providers';
 
@@ -88,13 +87,7 @@ class ChunkReader {
 }
 
 function parseChunk(provider: string, payload: string): ChatCompletionChunk {
-  let chunk: ChatCompletionChunk & { error?: { message?: string; code?: string | null } };
-  try {
-    chunk = JSON.parse(payload) as typeof chunk;
-  } catch (err) {
-    throw invalidJson(provider, err as Error);
-  }
-  checkObject(provider, chunk);
+  const chunk = parseEventObject<ChatCompletionChunk & { error?: { message?: string; code?: string | null } }>(provider, payload);
   if (chunk.error) {
     throw new GatewayError(
       502,

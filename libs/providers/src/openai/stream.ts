@@ -4,7 +4,7 @@ import { mapStream, type StreamSteps } from '../map-stream';
 import { eventData } from '../parse-event';
 import type { ChatStream } from '../provider';
 import { upstreamErrorEvent } from './error-event';
-import { checkObject, invalidJson } from '../translation/errors';
+import { parseEventObject } from '../translation/errors';
 import { fromTransportError } from './errors';
 import { isSpace, keyWithValue, valueAt } from './json-bytes';
 import { LoneCrs } from './lone-crs';
@@ -69,8 +69,6 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
   private readonly lineEnds = new LoneCrs();
   /** An event with data came: the answer began. */
   private started = false;
-  /** The first event with data was checked to be JSON (checkFirstEvent). */
-  private checked = false;
   /** Reads counted for turns of the event loop: a burst of buffered reads would go on in microtasks alone. */
   private readonly turns = new EventTurns();
   complete = false;
@@ -98,17 +96,15 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     while (this.tailBytes - this.tail[0]!.length >= TAIL_BYTES) this.tailBytes -= this.tail.shift()!.length;
     let events = this.partial.events(received);
     if (!events) return NO_OUTPUT;
-    if (!this.started) {
+    const first = !this.started;
+    if (first) {
       events = fromFirstData(events);
       if (!events) return NO_OUTPUT;
       this.started = true;
     }
     const error = upstreamErrorEvent(this.provider, events, this.apiKey);
     if (error) throw error;
-    if (!this.checked) {
-      this.checked = true;
-      checkFirstEvent(this.provider, events, this.apiKey);
-    }
+    if (first) checkFirstEvent(this.provider, events, this.apiKey);
     // `[DONE]` ends the answer even when the upstream keeps the connection open after it.
     if (endsWithDone(events)) {
       this.complete = true;
@@ -159,20 +155,10 @@ function fromFirstData(events: Buffer): Buffer | undefined {
  * that translate a stream parse every event and report one that is not JSON as this does.
  */
 function checkFirstEvent(provider: string, events: Buffer, apiKey: string | undefined): void {
-  // Its end: a blank line, LF or CRLF, searched for within the event only (not the whole read's bytes).
-  const lf = events.indexOf(EVENT_END);
-  const crlf = events.subarray(0, lf < 0 ? events.length : lf).indexOf(EVENT_END_CRLF);
-  const event = events.toString('utf8', 0, crlf >= 0 ? crlf : lf < 0 ? events.length : lf);
+  const event = events.toString('utf8', 0, eventAt(events, 0).end);
   // The usual event is one `data:` line: its value as it is, without splitting it into lines.
   const data = event.startsWith('data:') && !event.includes('\n') ? event.slice(5).trim() : eventData(event);
-  if (data === '[DONE]') return;
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch (err) {
-    throw invalidJson(provider, err as Error, apiKey);
-  }
-  checkObject(provider, value);
+  if (data !== '[DONE]') parseEventObject(provider, data, apiKey);
 }
 
 /**

@@ -92,13 +92,20 @@ export function invalidJson(provider: string, err: Error, apiKey?: string): Gate
 }
 
 /**
- * Throws when a parsed stream event from the vendor is JSON but no object (`null`, `0`, `[]`): no chunk
- * nor error event, so the upstream's invalid answer like one that is not JSON (read as a chunk, it threw a
- * TypeError, the gateway's "internal error").
+ * A stream event's data from the vendor, parsed; the upstream's invalid answer (502, retryable) when it
+ * is not JSON, or JSON but no object (`null`, `0`, `[]`: no chunk nor error event; read as a chunk,
+ * it threw a TypeError, the gateway's "internal error").
  */
-export function checkObject(provider: string, value: unknown): void {
+export function parseEventObject<T extends object>(provider: string, data: string, apiKey?: string): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch (err) {
+    throw invalidJson(provider, err as Error, apiKey);
+  }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw GatewayError.invalidResponse(`Provider ${provider} sent a stream event that is not a JSON object.`);
+  return value as T;
 }
 
 /**
