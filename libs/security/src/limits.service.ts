@@ -55,6 +55,8 @@ export interface Reservation {
   hold?: { member: string; usd: number };
   /** Set when admitted from this replica's lease. */
   ticket?: LeaseTicket;
+  /** Set when admitted by this replica's own windows while Redis failed (see `outage`). */
+  local?: boolean;
 }
 
 /** What a finished request used; undefined when no upstream answered. */
@@ -94,7 +96,8 @@ export interface Demand {
  * them leased by this replica (lease-store.ts); otherwise one Redis round trip
  * admits a request (all three limits at once) and one settles it, shared by the
  * requests of one event-loop turn. Without Redis the same rules hold in process.
- * On a Redis outage each kind fails open or closed as configured.
+ * On a Redis outage each kind fails open or closed as configured; RPM and TPM failing open are held
+ * by this replica alone meanwhile.
  */
 @Injectable()
 export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
@@ -114,6 +117,12 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly inProcessSpend: SpendLedger | undefined;
   /** Each budgeted key's spend as this replica knows it, for a Redis outage (see KnownSpend). */
   private readonly knownSpend = new KnownSpend();
+  /**
+   * RPM and TPM failing open while Redis fails (down, frozen, a Redis Cluster slot migrating): held
+   * by this replica alone, in windows that start at its first failed admission of the key, so a
+   * key gets at most its limits from each replica instead of no limit at all.
+   */
+  private readonly outage = new MemoryAdmissionStore(new MemoryWindowCounter());
 
   constructor(
     private readonly config: GatewayConfig,
@@ -190,6 +199,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     const hold = budget && { member: `${this.holdPrefix}-${++this.holdSeq}:${demand.usd}`, usd: demand.usd };
     const period = budget && periodOf(budget.period);
     let outcome: AdmitOutcome;
+    let local = false;
     try {
       outcome = await this.store.admit({
         keyId: key.id,
@@ -216,9 +226,11 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
       const knownUsd = budget ? this.knownSpend.of(key.id, period!) : 0;
       if (budget && knownUsd + demand.usd > budget.usd) throw this.overBudget(budget, demand, { spentUsd: knownUsd, heldUsd: 0 }, {}, now);
       if (closed) throw storeUnavailable();
-      return { reservation, headers: {} };
+      if (rpm === undefined && tpm === undefined) return { reservation, headers: {} };
+      outcome = await this.outage.admit({ keyId: key.id, windowMs: MINUTE, rpm, tpm, tokens: demand.tokens });
+      local = reservation.local = true;
     }
-    if (budget) this.knownSpend.reported(key.id, period!, outcome.spentUsd);
+    if (budget && !local) this.knownSpend.reported(key.id, period!, outcome.spentUsd);
     const headers: Record<string, string> = {};
     // Refused by TPM while settled use leaves room for this request: requests in flight (and other
     // replicas' leases) hold the rest, which comes back as they settle, not only at the window's end.
@@ -241,7 +253,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
       reservation.tokens = demand.tokens;
       reservation.tpmEnd = outcome.tpmEnd;
     }
-    if (hold) reservation.hold = hold;
+    if (hold && !local) reservation.hold = hold;
     if (outcome.ticket) {
       reservation.ticket = outcome.ticket;
       this.metrics.recordLeasedAdmission();
@@ -260,20 +272,28 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     if (!usage && reservation.tokens === undefined && !reservation.hold) return;
     const tokenDelta = reservation.tokens !== undefined ? (usage?.tokens ?? 0) - reservation.tokens : undefined;
     if (usage) this.knownSpend.spent(reservation.keyId, usage.usd);
+    const spend = usage && { model: usage.model, usd: usage.usd };
+    if (reservation.local) {
+      // Tokens counted by this replica's outage windows go back there; the spend still goes to Redis.
+      void this.outage.settle({ keyId: reservation.keyId, tokenDelta, tokens: reservation.tokens, tpmEnd: reservation.tpmEnd });
+      if (spend) this.store.settle({ keyId: reservation.keyId, spend }).catch(this.settlementLost);
+      return;
+    }
     this.store
       .settle({
         keyId: reservation.keyId,
         tokenDelta,
         tokens: reservation.tokens,
         tpmEnd: reservation.tpmEnd,
-        spend: usage && { model: usage.model, usd: usage.usd },
+        spend,
         hold: reservation.hold,
         ticket: reservation.ticket,
       })
-      .catch((error: Error) =>
-        this.warn(`A settlement did not reach Redis (${error.message}): its hold is charged at its worst case when it lapses`),
-      );
+      .catch(this.settlementLost);
   }
+
+  private readonly settlementLost = (error: Error): void =>
+    this.warn(`A settlement did not reach Redis (${error.message}): its hold is charged at its worst case when it lapses`);
 
   /** Leased limits go back to Redis before it disconnects. */
   async beforeApplicationShutdown(): Promise<void> {
