@@ -929,11 +929,12 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
           const yaml = r.one('ConfigMap', gatewayServiceName(r)).data!['gateway.yaml'];
           const gateway = await GatewayProcess.start(parseYaml(yaml), { env: { REDIS_URL: url, GATEWAY_MASTER_KEY: MASTER_KEY } });
           try {
-            // Connected and authenticated: /ready reports Redis reachable (a wrong password never is).
+            // Connected and authenticated: /ready reports Redis reachable (a wrong password never is); with auth on
+            // the details are on the ops port.
             let reachable = false;
             for (let i = 0; i < 300 && !reachable; i++) {
               if (i) await new Promise((done) => setTimeout(done, 100));
-              const ready = (await (await fetch(`${gateway.url}/ready`)).json()) as { info?: { redis?: { reachable?: boolean } } };
+              const ready = (await (await fetch(`${gateway.opsUrl}/ready`)).json()) as { info?: { redis?: { reachable?: boolean } } };
               reachable = ready.info?.redis?.reachable === true;
             }
             const warnings = () => gateway.rawOutput.filter((line) => /"level":(40|50)/.test(line)).join('\n');

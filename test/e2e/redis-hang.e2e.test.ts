@@ -49,9 +49,11 @@ describe('a frozen Redis does not hang requests', { skip: !REDIS_SERVER && 'TEST
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.match(metrics, /gateway_limiter_unavailable_total\{limit="rpm"\} [1-9]/);
-    const ready = await fetch(`${gateway.url}/ready`, { signal: AbortSignal.timeout(2_000) });
+    // The details on the ops port (with auth on the public port gives the status alone).
+    const ready = await fetch(`${gateway.opsUrl}/ready`, { signal: AbortSignal.timeout(2_000) });
     assert.equal(ready.status, 200);
     assert.equal(((await ready.json()) as { details: { redis: { reachable: boolean } } }).details.redis.reachable, false);
+    assert.equal((await fetch(`${gateway.url}/ready`, { signal: AbortSignal.timeout(2_000) })).status, 200);
 
     server.resume();
     assert.match((await ask('after the freeze')).choices[0].message.content ?? '', /after the freeze/);
