@@ -58,9 +58,11 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `unframed`: a 200 event stream whose body (9 MiB) holds no blank line, the response never ended;
  * - `garbage-first`: a 200 event stream whose first (and only) event's data is not JSON, then `[DONE]`;
  * - `garbage-mid`: a stream of two chunks, then an event whose data is not JSON, then the rest through `[DONE]`;
- * - `null-mid`: the same with `data: null` (JSON, but no chunk) for that event;
- * - `first-null`, `first-empty`, `first-no-choices`, `first-unnamed`, `first-choices-string`: like `ok`, but the stream
+ * - `null-mid`, `choices-string-mid`: the same with `data: null` (JSON, but no object), `data: {"choices":"x"}` (an
+ *   object, but no chunk) for that event (MID_EVENTS);
+ * - `first-null`, `first-empty`, `first-no-choices`, `first-unnamed`, `first-call-id-number`: like `ok`, but the stream
  *   opens with an event that is JSON yet no whole chunk (ODD_FIRST_EVENTS);
+ * - `opening` (streams): opens with what the test set in `opening` (raw SSE text), then, if it says so, goes on as `ok`;
  * - `refusal`: the model refuses: `message.refusal` (a stream: `delta.refusal`), no content, `finish_reason: stop`;
  * - `midstream-<code>`: a stream that sends a chunk, then an error event with that `code` (a number: vLLM's
  *   `{"object": "error", "code": n}`);
@@ -78,6 +80,8 @@ export class FakeOpenAI extends FakeUpstream {
   private ownCodes = 0;
   private readonly holds = new Map<string, { released: Promise<number | undefined>; release: (status?: number) => void }>();
   private readonly released = new Set<string>();
+  /** How the `opening` model's stream starts: `text` as it is, then (with `answer`) the `ok` stream, else the end of the response. */
+  opening = { text: '', answer: true };
 
   /** Answers the requests held for `held-<tag>` (with `status`'s error when given) and every later one at once. */
   release(tag: string, status?: number): void {
@@ -176,9 +180,10 @@ export class FakeOpenAI extends FakeUpstream {
     if (model.startsWith('pings-')) return pings(res, Number(model.slice(6)));
     if (model === 'unframed') return unframed(res);
     if (model === 'garbage-first') return sse(res, ['data: {not json\n\n', 'data: [DONE]\n\n']);
+    if (model === 'opening' && body.stream && !this.opening.answer) return sse(res, this.opening.text ? [this.opening.text] : []);
     if (model.startsWith('midstream-') && body.stream) return midStreamError(res, model.slice(10));
     if (req.url === '/v1/embeddings') return json(res, 200, embeddings(body));
-    if (body.stream) return stream(res, body, model);
+    if (body.stream) return stream(res, body, model, model === 'opening' ? this.opening.text : '');
     return json(res, 200, completion(body, model));
   }
 }
@@ -410,12 +415,23 @@ const ODD_FIRST_EVENTS: Record<string, string> = {
     object: 'chat.completion.chunk',
     choices: [{ index: 0, delta: { role: 'assistant' }, finish_reason: null }],
   }),
-  'first-choices-string': '{"choices":"x"}',
+  // A tool call whose id is a number: the Messages codec does not expect it.
+  'first-call-id-number': JSON.stringify({
+    choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 5, type: 'function', function: { name: 'f', arguments: '' } }] } }],
+  }),
 };
 
-async function stream(res: ServerResponse, body: Record<string, unknown>, model: string): Promise<void> {
+/** The data of the event the `…-mid` models send after two chunks, by model. */
+const MID_EVENTS: Record<string, string> = {
+  'garbage-mid': '{not json',
+  'null-mid': 'null',
+  'choices-string-mid': '{"choices":"x"}',
+};
+
+async function stream(res: ServerResponse, body: Record<string, unknown>, model: string, opening = ''): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   if (Object.hasOwn(ODD_FIRST_EVENTS, model)) res.write(`data: ${ODD_FIRST_EVENTS[model]}\n\n`);
+  if (opening) res.write(opening);
   const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model: answeredAs(model) };
   const send = (choices: unknown[], usage: unknown = null) => res.write(`data: ${JSON.stringify({ ...base, choices, usage })}\n\n`);
   send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
@@ -454,9 +470,9 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
         return void res.destroy();
       }
       if (model === 'stall' && i === 2) return;
-      if ((model === 'garbage-mid' || model === 'null-mid') && i === 2) {
+      if (Object.hasOwn(MID_EVENTS, model) && i === 2) {
         await sleep(50); // the first chunks leave on their own: the bad event comes after the stream began
-        res.write(model === 'null-mid' ? 'data: null\n\n' : 'data: {not json\n\n');
+        res.write(`data: ${MID_EVENTS[model]}\n\n`);
       }
       if (model.startsWith('drip-')) await sleep(Number(model.slice(5)));
       if (res.destroyed) return;

@@ -12,7 +12,7 @@ export * from './sse-events';
 export { clientUsage } from './translation/completion';
 export { withCacheHits } from './openai/usage-bytes';
 export { checkParams, maxTokensOf, refuse, type ParamRule, type ParamTable } from './translation/params';
-export { invalidJson, parseEventObject } from './translation/errors';
+export { invalidJson, parseChunkEvent } from './translation/errors';
 export { toolResult } from './translation/tool-results';
 export { fittedToolName, refuseAbsentAllowedTools, refuseDuplicateToolNames } from './translation/tools';
 export type * from './wire';

@@ -7,7 +7,7 @@ import { ANONYMOUS_KEY_ID } from '@gateway/config';
 import { type GenAiOperation, type MetricsService, requestTrace, type TracingService } from '@gateway/metrics';
 import { GatewayError, hopsOf, loopDetected, MAX_HOPS } from '@gateway/providers';
 import { type AdmissionService, adminActor } from '@gateway/security';
-import type { ShutdownState } from '../health/shutdown-state';
+import { SHUTDOWN_CUT, type ShutdownState } from '../health/shutdown-state';
 import type { AccessLog } from '../logger';
 import { isAnthropicRequest } from '../messages/errors';
 import { bill } from './accounting';
@@ -88,12 +88,6 @@ export interface AccessDeps {
   /** Tells a request the drain cut at the end of its grace from one whose client left. */
   shutdown: ShutdownState;
 }
-
-/**
- * The error code of a request still unanswered when the drain's grace ran out and closed its
- * connection: a server-side failure (503, or a stream's 200 cut short), never a client's 499.
- */
-export const SHUTDOWN_CUT = 'shutdown_cut';
 
 /**
  * One hook for the whole per-request bookkeeping: echo the request id (also as `request-id` to

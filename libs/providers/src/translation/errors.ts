@@ -96,16 +96,43 @@ export function invalidJson(provider: string, err: Error, apiKey?: string): Gate
  * is not JSON, or JSON but no object (`null`, `0`, `[]`: no chunk nor error event; read as a chunk,
  * it threw a TypeError, the gateway's "internal error").
  */
-export function parseEventObject<T extends object>(provider: string, data: string, apiKey?: string): T {
+function parseEventObject<T extends object>(provider: string, data: string, apiKey?: string): T {
   let value: unknown;
   try {
     value = JSON.parse(data);
   } catch (err) {
     throw invalidJson(provider, err as Error, apiKey);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw GatewayError.invalidResponse(`Provider ${provider} sent a stream event that is not a JSON object.`);
+  if (!isObject(value)) throw GatewayError.invalidResponse(`Provider ${provider} sent a stream event that is not a JSON object.`);
   return value as T;
+}
+
+/**
+ * A stream event's data from an OpenAI-format vendor, parsed as a chat chunk: `parseEventObject`'s, and
+ * the upstream's invalid answer too when the parts the codecs step into are there but of another type:
+ * `choices` no list, a choice or its `delta` no object, the delta's `tool_calls` no list of objects (read
+ * as a chunk, `{"choices":"x"}` threw a TypeError, the gateway's "internal error"). Missing or `null`,
+ * each is allowed: servers' first and last chunks leave out what they have not got.
+ */
+export function parseChunkEvent<T extends object>(provider: string, data: string, apiKey?: string): T {
+  const chunk = parseEventObject<{ choices?: unknown }>(provider, data, apiKey);
+  const choices = chunk.choices;
+  if (choices != null && !(Array.isArray(choices) && choices.every(isChoice)))
+    throw GatewayError.invalidResponse(`Provider ${provider} sent a chunk that is not a chat completion chunk.`);
+  return chunk as T;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isChoice(choice: unknown): boolean {
+  if (!isObject(choice)) return false;
+  const delta = choice.delta;
+  if (delta == null) return true;
+  if (!isObject(delta)) return false;
+  const calls = delta.tool_calls;
+  return calls == null || (Array.isArray(calls) && calls.every(isObject));
 }
 
 /**
