@@ -11,7 +11,7 @@ export * from './providers.service';
 export * from './sse-events';
 export { clientUsage } from './translation/completion';
 export { withCacheHits } from './openai/usage-bytes';
-export { checkParams, maxTokensOf, refuse, type ParamRule, type ParamTable } from './translation/params';
+export { checkParams, maxTokensOf, refuse, type ParamRule, type ParamTable, wantsReasoning } from './translation/params';
 export { invalidJson, parseChunkEvent } from './translation/errors';
 export { toolResult } from './translation/tool-results';
 export { fittedToolName, refuseAbsentAllowedTools, refuseDuplicateToolNames } from './translation/tools';

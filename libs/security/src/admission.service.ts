@@ -32,9 +32,8 @@ export class AdmissionService {
     const key = request.gatewayKey;
     if (!key) return undefined;
     allowModel(key, requestedModel, plan);
-    const body = request.body as { n?: unknown; max_completion_tokens?: unknown } | undefined;
-    const choices = typeof body?.n === 'number' ? body.n : 1;
-    const demand = { ...worstCase(plan, choices), levers: levers(request, body, choices) };
+    const body = request.body as { max_completion_tokens?: unknown } | undefined;
+    const demand = { ...worstCase(plan), levers: levers(request, body, plan.profile.choices) };
     const { reservation, headers } = await this.limits.admit(key, demand, rateHeadersOf(protocol));
     for (const [name, value] of Object.entries(headers)) reply.header(name, value);
     return reservation;
@@ -99,8 +98,8 @@ function levers(request: FastifyRequest, body: { max_completion_tokens?: unknown
  * dearest deployment it may be sent to. The prompt is priced as if all of it were
  * written to the dearest cache, since only the answer says what was.
  */
-function worstCase(plan: Plan, choices: number): Demand {
-  const { promptTokens: prompt, webSearches = 0 } = plan.profile;
+function worstCase(plan: Plan): Demand {
+  const { promptTokens: prompt, webSearches = 0, choices } = plan.profile;
   let tokens = 0;
   let usd = 0;
   for (const d of plan.deployments) {
