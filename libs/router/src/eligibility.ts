@@ -27,8 +27,9 @@ export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, 
   }
   // Embeddings: each input is embedded on its own, so the window holds the largest, not the sum.
   const needed = profile.largestInput?.tokens ?? profile.promptTokens + (profile.maxTokens ?? 0);
-  const fits = onProvider(group, profile.onlyProvider).filter((d) => (d.config.contextWindow ?? MAX_REQUEST_TOKENS) >= needed);
-  if (!fits.length) throw tooLong(group.name, profile);
+  const served = onProvider(group, profile.onlyProvider);
+  const fits = served.filter((d) => windowOf(d) >= needed);
+  if (!fits.length) throw tooLong(group.name, profile, Math.max(...served.map(windowOf)));
   const capable = fits.filter((d) => profile.needs.every((n) => d.config.capabilities?.includes(n)));
   if (!capable.length) {
     throw GatewayError.badRequest(
@@ -52,13 +53,23 @@ export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, 
   return usable;
 }
 
-/** A prompt (embeddings: an input) no deployment's context window holds: a 400 naming the param it is in. */
-function tooLong(group: string, profile: RequestProfile): GatewayError {
+function windowOf(d: Deployment): number {
+  return d.config.contextWindow ?? MAX_REQUEST_TOKENS;
+}
+
+/**
+ * A prompt (embeddings: an input) no deployment's context window holds: a 400 naming the param it is in.
+ * A chat prompt's figures (the estimate, the completion budget, the largest window) let each ingress
+ * word it as its vendor does (context-overflow.ts).
+ */
+function tooLong(group: string, profile: RequestProfile, window: number): GatewayError {
   const input = profile.largestInput;
-  const message = input
-    ? `Input ${input.param} (about ${input.tokens} tokens) exceeds the context window of every deployment of ${group}.`
-    : `This request (about ${profile.promptTokens} prompt tokens plus ${profile.maxTokens ?? 0} for the completion) exceeds the context window of every deployment of ${group}.`;
-  return GatewayError.badRequest(message, input?.param ?? 'messages', 'context_length_exceeded');
+  if (input) {
+    const message = `Input ${input.param} (about ${input.tokens} tokens) exceeds the context window of every deployment of ${group}.`;
+    return GatewayError.badRequest(message, input.param, 'context_length_exceeded');
+  }
+  const message = `This request (about ${profile.promptTokens} prompt tokens plus ${profile.maxTokens ?? 0} for the completion) exceeds the context window of every deployment of ${group}.`;
+  return GatewayError.contextOverflow(message, 'messages', { prompt: profile.promptTokens, completion: profile.maxTokens, window });
 }
 
 /** The group's deployments on the provider type a request is confined to (all when it is not); none is a 400 naming the param. */
