@@ -40,6 +40,7 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `cut`: starts a stream, sends two chunks, then destroys the socket;
  * - `stall`: starts a stream, sends two chunks, then goes silent with the connection open;
  * - `html-502`: a proxy's HTML error page;
+ * - `too-long`: OpenAI's 400 `context_length_exceeded` for a prompt over the context window;
  * - `no-usage`: like `ok` but never reports usage (not even when a stream asks);
  * - `reasoning`: usage with cached prompt tokens and reasoning tokens;
  * - `total-only-usage`: usage with `total_tokens` alone;
@@ -129,6 +130,11 @@ export class FakeOpenAI extends FakeUpstream {
       return void res.end('<html><body>Bad Gateway</body></html>');
     }
     if (model.startsWith('status-')) return errorResponse(res, Number(model.slice(7)));
+    if (model === 'too-long') {
+      const message =
+        "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens. Please reduce the length of the messages.";
+      return json(res, 400, { error: { message, type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } });
+    }
     if (model.startsWith('echo-key-')) {
       const message = `Authentication Error, Received API Key = ${String(req.headers.authorization).slice(7)}`;
       return json(res, Number(model.slice(9)), { error: { message, type: 'auth_error', param: null, code: null } });

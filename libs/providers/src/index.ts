@@ -1,5 +1,6 @@
 export * from './answer-chars';
 export * from './answered-model';
+export { type ContextOverflow, inAnthropicWords, inOpenAiWords } from './context-overflow';
 export * from './embedding-inputs';
 export * from './error-label';
 export * from './gateway-error';

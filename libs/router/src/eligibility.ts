@@ -46,8 +46,8 @@ export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, 
   }
   // Embeddings: each input is embedded on its own, so the window holds the largest, not the sum.
   const needed = profile.largestInput?.tokens ?? profile.promptTokens + (profile.maxTokens ?? 0);
-  const fits = capable.filter((d) => (d.config.contextWindow ?? MAX_REQUEST_TOKENS) >= needed);
-  if (!fits.length) throw tooLong(group.name, profile, capable.length < served.length ? capable : undefined);
+  const fits = capable.filter((d) => windowOf(d) >= needed);
+  if (!fits.length) throw tooLong(group.name, profile, capable, capable.length < served.length);
   // Like a missing capability: a text-only embedder is passed over for token ids, so the next deployment answers.
   const takesInput = profile.tokenIds ? fits.filter((d) => !d.provider.embedsTextOnly) : fits;
   if (!takesInput.length) {
@@ -73,20 +73,28 @@ function withRoomFor(deployments: Deployment[], maxTokens: number | undefined): 
   return roomy.length ? roomy : deployments;
 }
 
+function windowOf(d: Deployment): number {
+  return d.config.contextWindow ?? MAX_REQUEST_TOKENS;
+}
+
 /**
  * A prompt (embeddings: an input) no capable deployment's context window holds: a 400 naming the param it is in.
- * `narrowed`: the deployments left by the capabilities the request needs, when these left some out.
+ * `narrowed`: the capabilities the request needs left some deployments out. A chat prompt's figures (the
+ * estimate, the completion budget, the largest window) let each ingress word it as its vendor does
+ * (context-overflow.ts).
  */
-function tooLong(group: string, profile: RequestProfile, narrowed?: Deployment[]): GatewayError {
+function tooLong(group: string, profile: RequestProfile, capable: Deployment[], narrowed: boolean): GatewayError {
   const input = profile.largestInput;
-  const largest = narrowed && Math.max(...narrowed.map((d) => d.config.contextWindow ?? MAX_REQUEST_TOKENS));
+  const window = Math.max(...capable.map(windowOf));
   const which = narrowed
-    ? `every deployment of ${group} that supports ${profile.needs.join(', ')} (the largest holds ${largest} tokens)`
+    ? `every deployment of ${group} that supports ${profile.needs.join(', ')} (the largest holds ${window} tokens)`
     : `every deployment of ${group}`;
-  const message = input
-    ? `Input ${input.param} (about ${input.tokens} tokens) exceeds the context window of ${which}.`
-    : `This request (about ${profile.promptTokens} prompt tokens plus ${profile.maxTokens ?? 0} for the completion) exceeds the context window of ${which}.`;
-  return GatewayError.badRequest(message, input?.param ?? 'messages', 'context_length_exceeded');
+  if (input) {
+    const message = `Input ${input.param} (about ${input.tokens} tokens) exceeds the context window of ${which}.`;
+    return GatewayError.badRequest(message, input.param, 'context_length_exceeded');
+  }
+  const message = `This request (about ${profile.promptTokens} prompt tokens plus ${profile.maxTokens ?? 0} for the completion) exceeds the context window of ${which}.`;
+  return GatewayError.contextOverflow(message, 'messages', { prompt: profile.promptTokens, completion: profile.maxTokens, window });
 }
 
 /** The group's deployments on the provider type a request is confined to (all when it is not); none is a 400 naming the param. */
