@@ -356,6 +356,52 @@ describe('response cache over an OpenAI-format upstream', () => {
   });
 });
 
+// Found by an independent check: with toolCallResponses on, a tool call whose arguments were no JSON
+// (a model's glitch) was stored and replayed to every identical retry of the agent's loop for the TTL.
+describe('response cache with toolCallResponses: a tool call is stored only when its arguments parse', () => {
+  const setup = gatewayWithFakeUpstream((baseUrl) =>
+    configWith({
+      providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
+      models: ['tool', 'tool-badargs'].map((model) => ({
+        name: model,
+        deployments: [{ provider: 'fake', model, capabilities: ['tools'] }],
+      })),
+      cache: { enabled: true, toolCallResponses: true, semantic: { enabled: false } },
+    }),
+  );
+  const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }];
+  /** The call's arguments as the client read them, whole or streamed, and the cache's header. */
+  async function call(model: string, content: string, stream: boolean) {
+    const messages = [{ role: 'user' as const, content }];
+    const client = setup.gateway.client();
+    if (!stream) {
+      const { data, response } = await client.chat.completions.create({ model, messages, tools }).withResponse();
+      const fn = data.choices[0].message.tool_calls?.[0];
+      return { cache: response.headers.get('x-gateway-cache'), args: fn?.type === 'function' ? fn.function.arguments : undefined };
+    }
+    const { data, response } = await client.chat.completions.create({ model, messages, tools, stream: true }).withResponse();
+    let args = '';
+    for await (const chunk of data) args += chunk.choices[0]?.delta.tool_calls?.[0]?.function?.arguments ?? '';
+    return { cache: response.headers.get('x-gateway-cache'), args };
+  }
+
+  it('whole or streamed: broken arguments are never replayed (not_cacheable), whole ones are', async () => {
+    const notCacheable = () => metric(setup.gateway, 'gateway_cache_stores_total{result="not_cacheable"}');
+    const before = await notCacheable();
+    for (const stream of [false, true]) {
+      const content = `What is the weather in Paris? (${stream ? 'streamed' : 'whole'})`;
+      const broken = await call('tool-badargs', content, stream);
+      assert.deepEqual(broken, { cache: 'miss', args: '{"city": "Par' });
+      await settle();
+      assert.equal((await call('tool-badargs', content, stream)).cache, 'miss', `stream: ${stream}`);
+      assert.equal((await call('tool', content, stream)).cache, 'miss');
+      await settle();
+      assert.deepEqual(await call('tool', content, stream), { cache: 'hit-exact', args: '{"city":"Paris","unit":"celsius"}' });
+    }
+    assert.equal((await notCacheable()) - before, 4);
+  });
+});
+
 // Found by an independent check: streamed answers were measured by their SSE text (a chunk of a few
 // characters is ~200 bytes of JSON), so those over ~15 KB were never cached, and nothing counted it;
 // and answers were measured in UTF-16 units, so a CJK answer three times the limit was stored.
