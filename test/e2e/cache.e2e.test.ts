@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { ask, askStream, embedderLoaded, metric, settle } from '../support/cache';
 import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
+import { FakeVendors } from '../support/fake-vendors';
 
 const MASTER = 'cache-master-key-0123456789';
 const KEYS = { ALICE_KEY: 'alice-key-0123456789', BOB_KEY: 'bob-key-0123456789' };
@@ -399,6 +400,44 @@ describe('response cache with toolCallResponses: a tool call is stored only when
       assert.deepEqual(await call('tool', content, stream), { cache: 'hit-exact', args: '{"city":"Paris","unit":"celsius"}' });
     }
     assert.equal((await notCacheable()) - before, 4);
+  });
+});
+
+// Found by an independent check: a /v1/messages request to an Anthropic deployment with
+// output_config.effort or an anthropic-beta header, which that deployment gets as sent, was served the
+// answer a plain chat request had stored (and never reached Anthropic).
+describe('response cache: /v1/messages to an Anthropic deployment keys what only Anthropic gets', () => {
+  const vendors = new FakeVendors();
+  const served = vendors.serve([['ant', 'claude-echo', 'claude-x']], { cache: { enabled: true, semantic: { enabled: false } } });
+
+  it('effort, speed, context_management and betas miss the plain entry; neutral fields still share it', async () => {
+    const content = 'Say hi to the cache.';
+    const calls = () => vendors.anthropic.received.filter((r) => r.path === '/v1/messages').length;
+    const messages = async (extra: object, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${served.gateway.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...headers },
+        body: JSON.stringify({ model: 'claude-x', max_tokens: 50, messages: [{ role: 'user', content }], ...extra }),
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      await res.arrayBuffer();
+      return res.headers.get('x-gateway-cache');
+    };
+    const stored = await ask(served.client, content, { model: 'claude-x', max_tokens: 50 });
+    assert.equal(stored.cache, 'miss');
+    await settle();
+    assert.equal(await messages({}), 'hit-exact', 'a plain Messages request shares the chat request`s entry');
+    assert.equal(await messages({ service_tier: 'auto', metadata: { user_id: 'u1' } }), 'hit-exact');
+    const sent = calls();
+    for (const [extra, headers] of [
+      [{ output_config: { effort: 'low' } }, {}],
+      [{ speed: 'fast' }, {}],
+      [{ context_management: { edits: [{ type: 'clear_tool_uses_20250919' }] } }, {}],
+      [{}, { 'anthropic-beta': 'context-1m-2025-08-07' }],
+    ] as const) {
+      assert.equal(await messages(extra, headers), 'miss', JSON.stringify([extra, headers]));
+    }
+    assert.equal(calls() - sent, 4, 'each went to Anthropic');
   });
 });
 
