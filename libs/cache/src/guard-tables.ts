@@ -172,8 +172,17 @@ export const EXCLUSIONS = new Set(
 );
 /** Two-word exclusions, by their first word and the word after it. */
 export const EXCLUDING_PHRASES = new Set(['other than', 'apart from', 'aside from']);
-/** Nouns that take a part of what follows their "of": "cancel part of my order", "the rest of my files". */
-export const PARTITIVES = new Set('part parts portion piece section share fraction remainder rest bit segment'.split(' '));
+/**
+ * Words that take an amount of what follows their "of" without an article before them: a part ("cancel
+ * part of my order", "the rest of my files") or a quantity ("lots of coffee", "half of my order"). A noun
+ * after an indefinite article or a number takes one whatever it is ("a lot of", "a tube of", "two cups
+ * of"), and so does a quantifier that picks some ("most of", "some of"): see amountBefore (guard.ts).
+ */
+export const PARTITIVES = new Set(
+  'part parts portion piece section share fraction remainder rest bit segment half lot lots plenty none majority minority tons loads dozens hundreds thousands'.split(
+    ' ',
+  ),
+);
 /** Words between a qualifier or a modifier and its noun: "for the sale of land", "store the cooked rice". */
 export const DETERMINERS = new Set('a an the my your our their his her its this that these those some any'.split(' '));
 
