@@ -48,7 +48,18 @@ describe('response cache, in process, with the offline embedder', () => {
     const second = await ask(client, 'What is the boiling point of water at sea level?');
     assert.equal(second.cache, 'hit-exact');
     assert.equal(second.provider, null, 'no upstream was called');
-    assert.deepEqual(second.completion, first.completion);
+    // Found by an independent check: a hit replayed the original's id, so clients that log or deduplicate
+    // by id merged the two responses. A hit has a fresh one, as on the Responses and Messages APIs.
+    const { id: firstId, ...original } = first.completion;
+    const { id, ...replayed } = second.completion;
+    assert.match(id, /^chatcmpl-/);
+    assert.notEqual(id, firstId);
+    assert.deepEqual(replayed, original);
+    const streamed = await askStream(client, 'What is the boiling point of water at sea level?');
+    assert.equal(streamed.cache, 'hit-exact');
+    assert.equal(new Set(streamed.chunks.map((c) => c.id)).size, 1, 'one id for every chunk');
+    assert.ok(![firstId, id].includes(streamed.chunks[0].id), 'a fresh one');
+    assert.equal(streamed.text, first.completion.choices[0].message.content);
   });
 
   it('serves a paraphrase semantically, with its similarity', async () => {
