@@ -173,6 +173,10 @@ describe('semantic guard', () => {
     ['Can I drink coffee?', 'Can I drink coffee while I am breastfeeding?', 'qualifier'],
     ['Can I get a refund?', 'Can I get a refund after it arrives?', 'qualifier'],
     ['Can I take aspirin?', 'Can I take aspirin if I am pregnant?', 'qualifier'],
+    // A clause opened by "but" (cache3's pair, then ours).
+    ['How do I undo the last commit?', 'How do I undo the last commit but keep the changes?', 'qualifier'],
+    ['Can I return the shoes?', 'Can I return the shoes but keep the box?', 'qualifier'],
+    ['Wie setze ich mein Handy zurück?', 'Wie setze ich mein Handy zurück, aber behalte die Fotos?', 'qualifier'],
     // Conditions in the other languages.
     ['¿Puedo beber café?', '¿Puedo beber café durante la lactancia?', 'qualifier'],
     ['Puis-je boire du café ?', 'Puis-je boire du café pendant que je suis malade ?', 'qualifier'],
