@@ -20,6 +20,7 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  *   pieces that split the escapes;
  * - `tool-think`: like `tool`, answering as DeepSeek's thinking mode does: with `reasoning_content`
  *   (THOUGHT), and a 400 for history with an assistant tool-call message that does not send it back;
+ * - `tool-badargs`: like `tool`, but the call's arguments are no JSON (`{"city": "Par`), a model's glitch;
  * - `tool-noargs`: like `tool`, but a call of `list_all` whose arguments are an empty string, or
  *   (streamed) never sent, as some OpenAI-compatible servers do for a call without arguments;
  * - `status-<code>`: an OpenAI error body with that status (429 adds Retry-After: 7);
@@ -361,6 +362,7 @@ function toolCall(body: Record<string, unknown>, model: string): { name: string;
   if (model === 'tool-noargs') return { name: 'list_all', pieces: [] };
   // Cut by the output limit mid-arguments (finishOf: length).
   if (model === 'tool-cut') return { name: 'get_weather', pieces: ['{"city":"Pa', 'ris, Fran'] };
+  if (model === 'tool-badargs') return { name: 'get_weather', pieces: ['{"city', '": "Par'] };
   if (model === 'tool-first') return { name: (body.tools as { function: { name: string } }[])[0].function.name, pieces: ['{}'] };
   if (model === 'tool-patch') return { name: 'apply_patch', pieces: pieces(asciiJson({ input: PATCH }), 7) };
   if (!model.startsWith('call-')) return { name: 'get_weather', pieces: ['{"ci', 'ty":"Pa', 'ris","unit', '":"celsius"}'] };

@@ -2,4 +2,4 @@ export * from './cache.module';
 export * from './cache.service';
 export { type CacheScope, canonicalJson } from './cache-keys';
 export * from './controls';
-export { replayAsStream } from './sse';
+export { replayAsStream, withFreshId } from './sse';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CACHE_HEADERS, CacheService, parseControls, replayAsStream } from '@gateway/cache';
+import { CACHE_HEADERS, CacheService, parseControls, replayAsStream, withFreshId } from '@gateway/cache';
 import {
   answeredModel,
   type ChatCompletionCreateParams,
@@ -73,9 +73,10 @@ export class ChatPipeline {
     }
     if (cached?.body !== undefined) {
       state.replayed = cached.usage;
+      const answer = withFreshId(cached.body);
       return body.stream
-        ? { stream: true, frames: replayAsStream(cached.body, body.stream_options?.include_usage === true) }
-        : { stream: false, result: { body: cached.body } };
+        ? { stream: true, frames: replayAsStream(answer, body.stream_options?.include_usage === true) }
+        : { stream: false, result: { body: answer } };
     }
     // Whatever becomes of this request, identical ones waiting for its answer must not wait longer.
     if (cached?.pending) reply.raw.once('close', () => this.cache.release(cached));
