@@ -71,9 +71,12 @@ export interface RequestState {
   answer?: JsonResult;
   /** The same of a stream as the router reads it (PrimedStream.produced, growing as chunks come). */
   streamed?: PrimedStream['produced'];
-  /** Streams: time from request received to the first byte sent. */
+  /**
+   * Streams: time from request received to the first chunk sent once the upstream's output began
+   * (`streamed.outputAfterMs`); unset when none did.
+   */
   ttftMs?: number;
-  /** Time spent in the router's run (upstream attempts and waits). */
+  /** Time spent in the router's run (upstream attempts and waits; streams: until the first chunk). */
   upstreamMs?: number;
   /** Set when LOG_BODIES is on, so the JSON answer is kept for the access log. */
   keepBody?: boolean;

@@ -50,6 +50,7 @@ export async function writeSse(
   // A client that leaves mid-stream is billed at the close, from what the upstream reported so far.
   state.runningUsage = stream.runningUsage;
   const transcript = state.keepBody ? (state.transcript = new StreamTranscript()) : undefined;
+  const output = state.streamed;
   try {
     for await (const chunk of stream) {
       if (res.destroyed) break;
@@ -57,8 +58,10 @@ export async function writeSse(
       if (!started) {
         started = true;
         clearImmediate(flushHeaders);
-        state.ttftMs = reply.elapsedTime;
       }
+      // Time to first token: the first chunk written once the upstream's output began (PrimedStream.produced),
+      // not a role or a filter's verdict sent before it; an answer replayed from the cache has it in its first chunk.
+      if (state.ttftMs === undefined && (output === undefined || output.outputAfterMs !== undefined)) state.ttftMs = reply.elapsedTime;
       if (!res.write(chunk)) await drainedOrClosed(res);
     }
   } catch (err) {
