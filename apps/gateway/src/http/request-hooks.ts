@@ -281,6 +281,7 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
     completionTokens: b ? b.usage.completion_tokens : state.replayed?.completion_tokens,
     costUsd: b ? b.costUsd : state.replayed && 0,
     usageEstimated: b?.estimated || undefined,
+    embeddingCostUsd: state.embeddingCostUsd,
     error: state.errorCode,
     ...(bodies && loggedBodies(request, state, bodies)),
   });

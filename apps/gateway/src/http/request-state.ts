@@ -90,6 +90,8 @@ export interface RequestState {
   replayed?: UsageCounts;
   /** Computed once, when the answer is complete (bill() in accounting.ts). */
   bill?: Bill;
+  /** What the semantic cache's embedding calls for this request cost (cache.semantic.embeddingModel; chargeEmbedding). */
+  embeddingCostUsd?: number;
   /** Upstream attempts, collected only while tracing is on. */
   timeline?: AttemptTiming[];
   /** The request's trace, only while tracing is on. */
