@@ -68,6 +68,8 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `refusal`: the model refuses: `message.refusal` (a stream: `delta.refusal`), no content, `finish_reason: stop`;
  * - `midstream-<code>`: a stream that sends a chunk, then an error event with that `code` (a number: vLLM's
  *   `{"object": "error", "code": n}`);
+ * - `late-<ms>`: like `ok`, but the stream opens with Azure's prompt-filter chunk (`choices: []`) and the role
+ *   chunk, then waits `ms` before the first token;
  * - `dated`: like `ok`, but the answer names the dated version that answered (`dated-2024-07-18`), as OpenAI does.
  *
  * Embeddings: every model answers [0.5, -0.25, 0.125] for each input, but `embed-<shape>`, whose input i
@@ -441,8 +443,11 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
   if (Object.hasOwn(ODD_FIRST_EVENTS, model)) res.write(`data: ${ODD_FIRST_EVENTS[model]}\n\n`);
   if (opening) res.write(opening);
   const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model: answeredAs(model) };
-  const send = (choices: unknown[], usage: unknown = null) => res.write(`data: ${JSON.stringify({ ...base, choices, usage })}\n\n`);
+  const send = (choices: unknown[], usage: unknown = null, extra: object = {}) =>
+    res.write(`data: ${JSON.stringify({ ...base, choices, usage, ...extra })}\n\n`);
+  if (model.startsWith('late-')) send([], null, { prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] });
   send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
+  if (model.startsWith('late-')) await sleep(Number(model.slice(5)));
   if (model === 'tool-think') send([{ index: 0, delta: { reasoning_content: THOUGHT }, finish_reason: null }]);
   if (model === 'refusal') {
     for (const part of pieces(REFUSAL, 10)) send([{ index: 0, delta: { refusal: part }, finish_reason: null }]);

@@ -51,7 +51,8 @@ export function routerHarness(config: GatewayConfig, size = 2) {
   const clock = new FakeClock();
   const metrics = new MetricsService();
   const breakers = new BreakerRegistry(config, { client: undefined } as RedisService, metrics);
-  const executor = new Executor(config, breakers, new LatencyTracker(config, clock), metrics, clock);
+  const latency = new LatencyTracker(config, clock);
+  const executor = new Executor(config, breakers, latency, metrics, clock);
   const deployments = Array.from({ length: size }, (_, i) => deployment(`g/${i}`));
   const group = { name: 'g', config: {} as never, deployments };
   const profile = profileChat({ model: 'g', messages: [{ role: 'user', content: 'hi' }] });
@@ -74,7 +75,7 @@ export function routerHarness(config: GatewayConfig, size = 2) {
       cancel();
     }
   };
-  return { clock, metrics, breakers, executor, deployments, send };
+  return { clock, metrics, breakers, latency, executor, deployments, send };
 }
 
 function fallbacksOf(run: RunAttempts): string[] {

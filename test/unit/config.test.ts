@@ -67,10 +67,13 @@ describe('config', () => {
         ],
         models: [
           { name: 'sonnet', deployments: [{ provider: 'claude', model: 's', price: { input: 3, output: 15 } }] },
-          { name: 'own', deployments: [{ provider: 'claude', model: 'o', price: { input: 3, cachedInput: 0.5, cacheWrite: 4 } }] },
+          {
+            name: 'own',
+            deployments: [{ provider: 'claude', model: 'o', price: { input: 3, output: 15, cachedInput: 0.5, cacheWrite: 4 } }],
+          },
           { name: 'unpriced', deployments: [{ provider: 'claude', model: 'u' }] },
-          { name: 'no-search-fee', deployments: [{ provider: 'claude', model: 'n', price: { input: 3, webSearch: 0 } }] },
-          { name: 'other', deployments: [{ provider: 'mock', model: 'm', price: { input: 3 } }] },
+          { name: 'no-search-fee', deployments: [{ provider: 'claude', model: 'n', price: { input: 3, output: 15, webSearch: 0 } }] },
+          { name: 'other', deployments: [{ provider: 'mock', model: 'm', price: { input: 3, output: 15 } }] },
           {
             name: 'long',
             deployments: [
@@ -94,6 +97,26 @@ describe('config', () => {
       [tier.cachedInput, tier.cacheWrite, tier.cacheWrite1h],
       [5 * 0.1, 5 * 1.25, 5 * 2],
       'a long-context tier derives its own',
+    );
+  });
+
+  it('a price that says each side it bills loads: 0 said explicitly, and an embeddings deployment with input alone', () => {
+    const config = parseConfig(
+      {
+        ...minimal(),
+        models: [
+          { name: 'free', deployments: [{ provider: 'mock', model: 'f', price: { input: 0, output: 0 } }] },
+          { name: 'embed', deployments: [{ provider: 'mock', model: 'e', capabilities: ['embeddings'], price: { input: 0.02 } }] },
+        ],
+      },
+      {},
+    );
+    assert.deepEqual(
+      config.models.map((m) => [m.deployments[0].price!.input, m.deployments[0].price!.output]),
+      [
+        [0, 0],
+        [0.02, 0],
+      ],
     );
   });
 
@@ -211,13 +234,38 @@ describe('config', () => {
     ],
     [
       'a long-context tier without its length',
-      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, longContext: { input: 2, output: 3 } }),
+      (c) =>
+        ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, output: 2, longContext: { input: 2, output: 3 } }),
       /models\[0\]\.deployments\[0\]\.price\.longContext\.above/,
     ],
     [
       'a cache-write price that is not a number',
-      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, cacheWrite1h: 'double' }),
+      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, output: 2, cacheWrite1h: 'double' }),
       /models\[0\]\.deployments\[0\]\.price\.cacheWrite1h/,
+    ],
+    // Found by an independent check: a side left out was billed at $0, silently (no price at all is warned of).
+    ...(
+      [
+        ['output', { input: 1 }],
+        ['input', { output: 1 }],
+        ['input', {}],
+        ['input', { cachedInput: 0.5, webSearch: 10 }],
+      ] as const
+    ).map(([side, price]): [string, (c: ReturnType<typeof minimal>) => unknown, RegExp] => [
+      `a chat deployment's price without ${side} (${JSON.stringify(price)})`,
+      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = price),
+      new RegExp(
+        `models\\[0\\]\\.deployments\\[0\\]\\.price\\.${side}: missing: deployment m/0 \\(mock m\\) would bill its ${side} tokens at \\$0;`,
+      ),
+    ]),
+    [
+      "an embeddings deployment's price without input",
+      (c) =>
+        c.models.push({
+          name: 'e',
+          deployments: [{ provider: 'mock', model: 'e', capabilities: ['embeddings'], price: { output: 0 } }],
+        } as never),
+      /models\[1\]\.deployments\[0\]\.price\.input: missing: deployment e\/0 \(mock e\) would bill its input tokens at \$0;/,
     ],
     [
       'an openai-compatible provider without a base URL',

@@ -83,11 +83,35 @@ export function parseConfig(file: Record<string, unknown>, env: NodeJS.ProcessEn
   const attemptSet = (raw.router as { timeouts?: { attemptMs?: unknown } } | undefined)?.timeouts?.attemptMs !== undefined;
   if (!attemptSet) timeouts.attemptMs = Math.min(timeouts.attemptMs, timeouts.deadlineMs);
   checkAcrossKeys(config, fail);
+  refuseUnpricedSides(raw, config, fail);
   checkKeySecrets(config, env, fail);
   checkOtlpEndpoints(env, fail);
   refuseSharedSecrets(config, env, fail);
   applyVendorPrices(config);
   return config;
+}
+
+/**
+ * A `price` must say every side its deployment bills: a chat deployment's `input` and `output`, an
+ * embeddings deployment's `input` (it generates no output). A side left out would be billed at $0
+ * without a word (no price at all is warned of at start-up); a free side says 0. Read from the file
+ * as written (`raw`, validated): the parsed price has the sides' default, 0, filled in.
+ */
+function refuseUnpricedSides(raw: Record<string, unknown>, config: GatewayConfig, fail: (msg: string) => never): void {
+  const models = raw.models as { deployments: { price?: Record<string, unknown> }[] }[];
+  config.models.forEach((m, i) =>
+    m.deployments.forEach((d, j) => {
+      const price = models[i].deployments[j].price;
+      if (!price) return;
+      for (const side of deploymentKind(d) === 'embeddings' ? ['input'] : ['input', 'output']) {
+        if (price[side] === undefined)
+          fail(
+            `models[${i}].deployments[${j}].price.${side}: missing: deployment ${m.name}/${j} (${d.provider} ${d.model}) would bill its ${side} tokens at $0; ` +
+              `set its rate (USD per million tokens), or ${side}: 0 for a free side`,
+          );
+      }
+    }),
+  );
 }
 
 /**

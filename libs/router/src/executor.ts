@@ -46,8 +46,11 @@ export interface Attempted<T> {
 /** `timing`: the attempt's entry in the run's timeline, when there is one (traces). */
 export type AttemptCall<T> = (deployment: Deployment, signal: AbortSignal, timing?: AttemptTiming) => Promise<T>;
 
-/** For an answer that goes on after its attempt (a stream): hands it the ticket and the timing its ending settles. */
-type Follow<T> = (answer: T, ticket: Ticket, timing: AttemptTiming | undefined) => void;
+/**
+ * For an answer that goes on after its attempt (a stream): hands it the ticket and the timing its ending
+ * settles, and `measured`, which ends the attempt's latency measure (the answer decides when).
+ */
+type Follow<T> = (answer: T, ticket: Ticket, timing: AttemptTiming | undefined, measured: (answered: boolean) => void) => void;
 
 const ANSWERED: Verdict = { kind: 'answered' };
 
@@ -85,10 +88,13 @@ export class Executor {
    * A stream: it may fall back until its first chunk (primeStream). From then on the deployment is up
    * (a probe closes its breaker), and how the stream ends is the attempt's outcome for its health:
    * read to its end, an answer; an upstream failure after it began (cut, timed out, malformed, an
-   * error event), a failure; a client that left, nothing.
+   * error event), a failure; a client that left, nothing. Its latency (the `latency` strategy's time
+   * to first token) is measured to its first chunk of output, not to its first chunk: an OpenAI-format
+   * upstream sends the role alone, or Azure its prompt-filter verdict, before it generates anything.
    */
   runStream(plan: Plan, signal: AbortSignal, open: AttemptCall<ChatStream>, timeline?: AttemptTiming[]): Promise<Attempted<PrimedStream>> {
-    const follow: Follow<PrimedStream> = (stream, ticket, timing) => {
+    const follow: Follow<PrimedStream> = (stream, ticket, timing, measured) => {
+      stream.outputStarted = measured;
       stream.ended = (err) => {
         const error = err === undefined ? undefined : asGatewayError(err, signal);
         ticket.end(error ? this.verdict(error, signal) : ANSWERED, this.clock.now());
@@ -159,12 +165,15 @@ export class Executor {
             const latencyId = this.latency.start(deployment.id, kind);
             let verdict: Verdict = { kind: 'no-verdict' };
             let error: GatewayError;
+            let followed = false;
             try {
               const result = await call(deployment, attemptSignal.signal, timing);
               verdict = ANSWERED;
               // A stream's attempt goes on until the stream ends (follow); any other ends here.
-              if (follow) follow(result, ticket, timing);
-              else if (timing) endAttempt(timing, this.clock.now());
+              if (follow) {
+                follow(result, ticket, timing, (answered) => this.latency.end(deployment.id, kind, latencyId, answered));
+                followed = true;
+              } else if (timing) endAttempt(timing, this.clock.now());
               return { result, deployment, attempts, failures, elapsedMs: performance.now() - runStarted };
             } catch (err) {
               error = asGatewayError(err, attemptSignal.signal);
@@ -174,7 +183,7 @@ export class Executor {
               // Every way out of an attempt lands here: the probe slot, if it held one, is released.
               if (follow && verdict === ANSWERED) ticket.started();
               else ticket.end(verdict, this.clock.now());
-              this.latency.end(deployment.id, kind, latencyId, verdict.kind === 'answered');
+              if (!followed) this.latency.end(deployment.id, kind, latencyId, verdict.kind === 'answered');
               attemptSignal.clear();
             }
             if (error.upstreamStatus === LOOP_DETECTED) throw loopDetected();

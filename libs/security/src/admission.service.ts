@@ -63,6 +63,11 @@ export class AdmissionService {
   settle(reservation: Reservation, usage: Usage | undefined): void {
     this.limits.settle(reservation, usage);
   }
+
+  /** Spend of the request beyond its answer (LimitsService.charge), under its key. */
+  charge(reservation: Reservation, usage: Usage): void {
+    this.limits.charge(reservation.keyId, usage);
+  }
 }
 
 /** 403 unless the key may use the model, by the name the client sent or the group it resolved to. */

@@ -292,6 +292,18 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
       .catch(this.settlementLost);
   }
 
+  /**
+   * Spend of a request beyond its answer (its semantic cache lookup's embedding call): written to the
+   * key's spend as a settlement's is, with nothing reserved or held for it.
+   */
+  charge(keyId: string, usage: Usage): void {
+    if (!(usage.usd > 0)) return;
+    this.knownSpend.spent(keyId, usage.usd);
+    this.store
+      .settle({ keyId, spend: { model: usage.model, usd: usage.usd } })
+      .catch((error: Error) => this.warn(`A charge of key ${keyId} did not reach Redis (${error.message}): it is not in its spend`));
+  }
+
   private readonly settlementLost = (error: Error): void =>
     this.warn(`A settlement did not reach Redis (${error.message}): its hold is charged at its worst case when it lapses`);
 

@@ -76,6 +76,7 @@ export async function writeSse(
     if (!res.destroyed) await new Promise<void>((resolve) => res.write(frame, () => resolve()));
   };
   shutdown.streams.add(cutByDrain);
+  const output = state.streamed;
   try {
     for await (const chunk of stream) {
       if (res.destroyed || cut) break;
@@ -83,8 +84,10 @@ export async function writeSse(
       if (!started) {
         started = true;
         clearImmediate(flushHeaders);
-        state.ttftMs = reply.elapsedTime;
       }
+      // Time to first token: the first chunk written once the upstream's output began (PrimedStream.produced),
+      // not a role or a filter's verdict sent before it; an answer replayed from the cache has it in its first chunk.
+      if (state.ttftMs === undefined && (output === undefined || output.outputAfterMs !== undefined)) state.ttftMs = reply.elapsedTime;
       if (!res.write(chunk)) await drainedOrClosed(res);
     }
   } catch (err) {

@@ -11,11 +11,12 @@ import {
   type NativeRequest,
 } from '@gateway/providers';
 import { type Deployment, Executor, RouterService } from '@gateway/router';
-import type { AttemptTiming } from '@gateway/metrics';
+import { type AttemptTiming, MetricsService } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
 import { billedUsage } from '../http/accounting';
 import { clientSignal } from '../http/client-signal';
 import { describedRun } from '../http/describe-run';
+import { chargeEmbedding } from '../http/embedding-charge';
 import { requestState, tenantOf, upstreamHeaders } from '../http/request-state';
 import { ReasoningStateStore } from '../reasoning-state/reasoning-state.store';
 
@@ -41,6 +42,7 @@ export class ChatPipeline {
     private readonly admission: AdmissionService,
     private readonly cache: CacheService,
     private readonly reasoningState: ReasoningStateStore,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** `native`: the request in a vendor's own protocol, for that vendor's adapter to send as it is (CallContext). */
@@ -62,7 +64,11 @@ export class ChatPipeline {
             this.cache.scope(tenantOf(request), plan.group.name, native?.keyExtras),
             parseControls(request.headers),
             // The first deployment answering in the request's own protocol gives a vendor's answer, never stored.
-            { signal, lead: native?.protocol !== plan.deployments[0]?.provider.type },
+            {
+              signal,
+              lead: native?.protocol !== plan.deployments[0]?.provider.type,
+              embedded: (call) => chargeEmbedding(request, call, this.metrics, this.admission),
+            },
           )
         : undefined;
     if (signal.aborted) throw GatewayError.clientClosed();
