@@ -1094,9 +1094,10 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         assert.match(helmTemplateError(values), new RegExp(`at '${path}': 'not' failed`), JSON.stringify(set));
         assert.match(helmTemplateError({ ...values, skipSchemaValidation: true }), reason, JSON.stringify(set));
       }
-      for (const arg of ['--maxmemory 1gb', '--appendonly yes --requirepass=x', '--requirepass']) {
+      // Redis reads option names in any case, the last one given winning: `--MAXMEMORY` replaced the chart's (found by a re-check).
+      for (const arg of ['--maxmemory 1gb', '--appendonly yes --requirepass=x', '--requirepass', '--MAXMEMORY 1gb', '--RequirePass x']) {
         const values = { set: { ...DEFAULTS.set, 'redis.args': arg } };
-        const option = /--(maxmemory|requirepass)/.exec(arg)![0];
+        const option = /--(maxmemory|requirepass)/i.exec(arg)![0];
         assert.match(
           helmTemplateError(values),
           new RegExp(`at '/redis/args': '${arg}' does not match pattern '\\^\\(set by the chart: remove`),

@@ -312,7 +312,7 @@ refuses them first; these say what to set instead.
 {{- with pick $config "redisUrl" "masterKey" | keys | sortAlpha }}
 {{- fail (printf "config.%s is set by the chart: %s" (first .) (get (dict "redisUrl" "set redis.* or externalRedis.url instead" "masterKey" "set secrets.masterKey or secrets.existingSecret instead") (first .))) }}
 {{- end }}
-{{- with regexFind "--(maxmemory|requirepass)(\\s|=|$)" .Values.redis.args }}
+{{- with regexFind "(?i)--(maxmemory|requirepass)(\\s|=|$)" .Values.redis.args }}
 {{- fail (printf "redis.args (%s): %s is set by the chart: remove it (maxmemory is redis.maxmemoryPercent of redis.resources.limits.memory; requirepass is redis.password)" $.Values.redis.args (trimSuffix "=" (trim .))) }}
 {{- end }}
 {{- end }}
