@@ -108,6 +108,17 @@ function chunked(bytes: Buffer, at: number[], alsoAt: number[] = []): Buffer[] {
   return chunks;
 }
 
+/** The text the pass-through forwards for these reads: a CRLF cut between two of them goes out as one LF. */
+function asForwarded(chunks: Buffer[]): string {
+  let text = '';
+  for (const chunk of chunks) {
+    let read = chunk.toString('latin1');
+    if (text.endsWith('\r') && read.startsWith('\n')) [text, read] = [`${text.slice(0, -1)}\n`, read.slice(1)];
+    text += read;
+  }
+  return Buffer.from(text, 'latin1').toString('utf8');
+}
+
 async function run(chunks: Buffer[], stripUsage: boolean) {
   const res = { body: Readable.from(chunks) } as unknown as Dispatcher.ResponseData;
   const s = passThroughStream('p', res, new AbortController().signal, stripUsage);
@@ -275,18 +286,22 @@ describe('OpenAI stream pass-through', () => {
     assert.deepEqual(got, { prompt_tokens: 3, completion_tokens: 4 });
   });
 
+  // A CRLF cut between two reads goes out as one LF (lone-crs.ts: a CR last in a read ends its line at once); the
+  // property expected every byte as it came, so it failed now and then (once in a session's unit run, 1 in ~200 here).
+  const crlfCut = Buffer.from(`data: {"choices":[]}\r\n\r\n${END}`);
   it('without stripUsage: forwards every byte as it came, in whole events (the last chunk aside)', async () => {
     await fc.assert(
       fc.asyncProperty(streams(true), cuts, async (bytes, at) => {
-        const res = { body: Readable.from(chunked(bytes, at)) } as unknown as Dispatcher.ResponseData;
+        const chunks = chunked(bytes, at);
+        const res = { body: Readable.from(chunks) } as unknown as Dispatcher.ResponseData;
         const s = passThroughStream('p', res, new AbortController().signal, false);
         const out: Buffer[] = [];
         for await (const chunk of s) out.push(chunk as Buffer);
-        assert.equal(Buffer.concat(out).toString('utf8'), fromFirstData(bytes.toString('utf8')));
-        for (const chunk of out.slice(0, -1)) assert.match(chunk.toString('latin1'), /(\n\n|\r\n\r\n)$/);
+        assert.equal(Buffer.concat(out).toString('utf8'), fromFirstData(asForwarded(chunks)));
+        for (const chunk of out.slice(0, -1)) assert.match(chunk.toString('latin1'), /(\r?\n){2}$/);
         assert.deepEqual(s.usage, modelUsage(bytes.toString('utf8')));
       }),
-      { numRuns: 200 },
+      { numRuns: 200, examples: [[crlfCut, [(crlfCut.indexOf('\r\n') + 1.5) / crlfCut.length]]] },
     );
   });
 
