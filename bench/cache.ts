@@ -87,7 +87,7 @@ async function exactHits(redisUrl: string | undefined, size: number): Promise<st
   const metrics = new MetricsService();
   const catalog = new ModelCatalog(config, new ProvidersService(config));
   const clock = new Clock();
-  const [breakers, latency] = [new BreakerRegistry(config, redis, metrics), new LatencyTracker(config, clock)];
+  const [breakers, latency] = [new BreakerRegistry(config, redis, metrics, clock), new LatencyTracker(config, clock)];
   const router = new RouterService(config, catalog, breakers, latency);
   const cache = new CacheService(config, redis, metrics, router, new Executor(config, breakers, latency, metrics, clock));
   await cache.onModuleInit();

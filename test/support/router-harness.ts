@@ -50,7 +50,7 @@ export interface Answer {
 export function routerHarness(config: GatewayConfig, size = 2) {
   const clock = new FakeClock();
   const metrics = new MetricsService();
-  const breakers = new BreakerRegistry(config, { client: undefined } as RedisService, metrics);
+  const breakers = new BreakerRegistry(config, { client: undefined } as RedisService, metrics, clock);
   const latency = new LatencyTracker(config, clock);
   const executor = new Executor(config, breakers, latency, metrics, clock);
   const deployments = Array.from({ length: size }, (_, i) => deployment(`g/${i}`));

@@ -8,6 +8,7 @@ import { parseConfig } from '@gateway/config';
 import { MetricsService } from '../../libs/metrics/src/metrics.service';
 import { RedisService } from '../../libs/redis/src/redis.service';
 import { BreakerRegistry } from '../../libs/router/src/breaker-registry';
+import { Clock } from '../../libs/router/src/clock';
 import { deploymentId } from '../../libs/router/src/model-catalog';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
@@ -21,7 +22,7 @@ describe('breakers shared before start-up', { skip: !REDIS_URL && 'TEST_REDIS_UR
   const id = deploymentId(model, 0);
   const other = new Redis(REDIS_URL!);
   const redis = new RedisService(config);
-  const registry = new BreakerRegistry(config, redis, new MetricsService());
+  const registry = new BreakerRegistry(config, redis, new MetricsService(), new Clock());
   after(async () => {
     await other.del(`{gateway:breakers}:${id}`);
     other.disconnect();

@@ -12,6 +12,9 @@ const OVERHEAD_SECONDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005
 const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304];
 const PER_TOKEN_SECONDS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 1];
 
+export type BreakerStateName = 'closed' | 'half-open' | 'open';
+const BREAKER_STATE_VALUE: Record<BreakerStateName, number> = { closed: 0, 'half-open': 1, open: 2 };
+
 /** One finished request, as the access hook saw it. */
 export interface RequestSample {
   route: string;
@@ -77,6 +80,7 @@ export class MetricsService {
   private readonly retries: Counter<'model' | 'provider'>;
   private readonly streamErrors: Counter<'model' | 'provider' | 'reason'>;
   private readonly breakerState: Gauge<'deployment'>;
+  private breakerStates: () => Iterable<[string, BreakerStateName]> = () => [];
   private readonly rateLimited: Counter<'limit'>;
   private readonly limiterUnavailable: Counter<'limit'>;
   private readonly leasedAdmissions: Counter;
@@ -168,6 +172,11 @@ export class MetricsService {
       help: 'Circuit breaker per deployment: 0 closed, 1 half-open, 2 open',
       labelNames: ['deployment'],
       registers,
+      // Set at scrape time, not on changes: an open breaker's cool-down ends with no event, and reads half-open then.
+      collect: () => {
+        this.breakerState.reset();
+        for (const [deployment, state] of this.breakerStates()) this.breakerState.set({ deployment }, BREAKER_STATE_VALUE[state]);
+      },
     });
     this.rateLimited = new Counter({
       name: 'gateway_rate_limited_total',
@@ -267,8 +276,9 @@ export class MetricsService {
     this.streamErrors.inc({ model, provider, reason });
   }
 
-  setBreakerState(deployment: string, state: 'closed' | 'half-open' | 'open'): void {
-    this.breakerState.set({ deployment }, state === 'closed' ? 0 : state === 'half-open' ? 1 : 2);
+  /** Where the breaker gauge reads each deployment's state when scraped (the router's breakers). */
+  readBreakerStates(read: () => Iterable<[string, BreakerStateName]>): void {
+    this.breakerStates = read;
   }
 
   recordRateLimited(limit: 'rpm' | 'tpm' | 'budget' | 'ip'): void {

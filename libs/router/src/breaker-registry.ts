@@ -2,7 +2,8 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { GatewayConfig } from '@gateway/config';
 import { MetricsService } from '@gateway/metrics';
 import { RedisService, type RedisClient } from '@gateway/redis';
-import { DeploymentHealth, type HealthChange } from './deployment-health';
+import { Clock } from './clock';
+import { type BreakerState, DeploymentHealth, type HealthChange } from './deployment-health';
 import { deploymentId } from './model-catalog';
 
 const CHANNEL = 'gateway:breakers';
@@ -28,17 +29,16 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly config: GatewayConfig,
     private readonly redis: RedisService,
-    private readonly metrics: MetricsService,
-  ) {}
+    metrics: MetricsService,
+    private readonly clock: Clock,
+  ) {
+    metrics.readBreakerStates(() => this.states());
+  }
 
   get(id: string): DeploymentHealth {
     let health = this.breakers.get(id);
     if (!health) {
-      health = new DeploymentHealth(
-        this.config.router.breaker,
-        (change) => this.changed(id, change),
-        (state) => this.metrics.setBreakerState(id, state),
-      );
+      health = new DeploymentHealth(this.config.router.breaker, (change) => this.changed(id, change));
       this.breakers.set(id, health);
     }
     return health;
@@ -47,6 +47,12 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
   /** How long a request may wait for a cooling deployment rather than fail. */
   get waitCapMs(): number {
     return this.config.router.retry.retryAfterCapMs;
+  }
+
+  /** Every deployment's breaker state now, read at scrape time: a cool-down ends with no event to report it. */
+  private *states(): Iterable<[string, BreakerState]> {
+    const now = this.clock.now();
+    for (const [id, health] of this.breakers) yield [id, health.stateAt(now)];
   }
 
   /** A change announced by another replica (public for tests that play one). */

@@ -60,8 +60,8 @@ export class DeploymentHealth {
   coolUntil = 0;
   /** The part of `coolUntil` a 429 set: only that wait is the upstream rate limiting us. */
   private limitedUntil = 0;
-  /** The probe in flight, if any: only its ticket may resolve the half-open state. */
-  private probe: object | undefined;
+  /** The probe in flight, if any: only its ticket may resolve the half-open state; aborted when it ends. */
+  private probe: AbortController | undefined;
   private consecutive = 0;
   /** Share of recent answers that were 429s (moving average). */
   private limitedShare = 0;
@@ -71,7 +71,6 @@ export class DeploymentHealth {
   constructor(
     private readonly config: BreakerConfig,
     private readonly onChange: (change: HealthChange) => void,
-    private readonly onState: (state: BreakerState) => void = () => undefined,
   ) {
     this.window = new OutcomeWindow(config.windowMs);
   }
@@ -79,6 +78,28 @@ export class DeploymentHealth {
   /** True while a probe holds the half-open slot. */
   get probing(): boolean {
     return this.probe !== undefined;
+  }
+
+  /** While a probe is in flight: aborts when it ends, with a verdict or none (requests waiting for it wake then). */
+  get probeEnded(): AbortSignal | undefined {
+    return this.probe?.signal;
+  }
+
+  /**
+   * Whether a request may wait for this deployment: it is back within `waitMs`, or a probe in flight
+   * decides first (an attempt, bounded by `attemptMs`), unless a Retry-After keeps it out longer.
+   */
+  servesWithin(now: number, waitMs: number): boolean {
+    const limit = now + waitMs;
+    return this.readyAt(now) <= limit || (waitMs > 0 && this.probing && this.coolUntil <= limit);
+  }
+
+  /**
+   * The state as of `now`, for the gauge: an open breaker whose cool-down is over lets the next
+   * request probe (half-open), though no request has come to make it so (admit does, lazily).
+   */
+  stateAt(now: number): BreakerState {
+    return this.state === 'open' && this.openUntil <= now ? 'half-open' : this.state;
   }
 
   /** The earliest time an attempt may start: `now` if one may start now; Infinity while a probe decides. */
@@ -109,7 +130,7 @@ export class DeploymentHealth {
     if (this.readyAt(now) > now) return undefined;
     if (this.state === 'open') this.setState('half-open');
     if (this.state === 'closed') return this.ticket(undefined);
-    const token = {};
+    const token = new AbortController();
     this.probe = token;
     return this.ticket(token);
   }
@@ -121,13 +142,15 @@ export class DeploymentHealth {
       if (change.limited) this.limitedUntil = Math.max(this.limitedUntil, change.until);
       return;
     }
+    const probe = this.probe;
     this.probe = undefined;
     this.openUntil = change.state === 'open' ? change.until : 0;
     if (change.state === 'closed') this.reset();
     this.setState(change.state);
+    probe?.abort();
   }
 
-  private ticket(token: object | undefined): Ticket {
+  private ticket(token: AbortController | undefined): Ticket {
     let ended = false;
     const releaseProbe = () => {
       const wasProbe = token !== undefined && this.probe === token;
@@ -138,13 +161,17 @@ export class DeploymentHealth {
       probe: token !== undefined,
       started: () => {
         if (ended) return;
-        releaseProbe();
+        const wasProbe = releaseProbe();
         if (this.state !== 'closed') this.close();
+        // Requests waiting for the probe's verdict wake once it is in the state.
+        if (wasProbe) token?.abort();
       },
       end: (verdict, now) => {
         if (ended) return;
         ended = true;
-        this.settle(verdict, now, releaseProbe());
+        const wasProbe = releaseProbe();
+        this.settle(verdict, now, wasProbe);
+        if (wasProbe) token?.abort();
       },
     };
   }
@@ -210,6 +237,5 @@ export class DeploymentHealth {
 
   private setState(state: BreakerState): void {
     this.state = state;
-    this.onState(state);
   }
 }

@@ -57,8 +57,9 @@ export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, 
       'invalid_value',
     );
   }
-  // One that is back within the wait cap stays in the plan: the executor waits for it if nothing else answers.
-  const usable = takesInput.filter((d) => breakers.get(d.id).readyAt(now) <= now + breakers.waitCapMs);
+  // One that is back within the wait cap, or whose half-open probe may decide within it, stays in the plan:
+  // the executor waits for it if nothing else answers.
+  const usable = takesInput.filter((d) => breakers.get(d.id).servesWithin(now, breakers.waitCapMs));
   if (!usable.length) throw unavailable(group.name, takesInput, breakers, now);
   return { deployments: withRoomFor(usable, profile.maxTokens), out: takesInput.filter((d) => !usable.includes(d)) };
 }

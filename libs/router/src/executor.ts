@@ -66,7 +66,8 @@ const DEFAULT_RATE_LIMIT_MS = 1_000;
  * breaker is open is skipped, and so is one that sent this request a Retry-After
  * that has not passed yet. When a pass ends without an answer, the run waits
  * for the earliest skipped deployment to come back, if that is before the deadline
- * and within `retryAfterCapMs` of waiting in all, and makes another pass. Client
+ * and within `retryAfterCapMs` of waiting in all, or within these bounds for a
+ * half-open probe another request has in flight to end, and makes another pass. Client
  * errors return at once. Each attempt has a timeout and the run a deadline; every
  * attempt's ending, whatever it is, is reported to the deployment's health.
  */
@@ -202,14 +203,19 @@ export class Executor {
           }
         }
 
-        // Nothing answered in this pass: wait for the earliest deployment that still has tries left.
+        // Nothing answered in this pass: wait for the earliest deployment that still has tries left, or,
+        // within the same bounds, for a probe in flight on one to end (it has no time to be back at).
         const now = this.clock.now();
-        const earliest = Math.min(...plan.deployments.filter(triesLeft).map((d) => readyAt(d, now)));
-        if (!(earliest < deadline) || earliest - now > waitBudget) {
+        const left = plan.deployments.filter(triesLeft);
+        const earliest = Math.min(...left.map((d) => readyAt(d, now)));
+        const probes = left.flatMap((d) => this.breakers.get(d.id).probeEnded ?? []);
+        const limit = Math.min(now + waitBudget, deadline);
+        const wakeAt = earliest <= limit && earliest < deadline ? earliest : probes.length && limit > now ? limit : undefined;
+        if (wakeAt === undefined) {
           throw last ? this.retryWithinCooldown(last) : unavailable(plan.group.name, plan.deployments, this.breakers, now);
         }
-        waitBudget -= earliest - now;
-        await this.clock.sleep(earliest - now, signal);
+        await this.clock.sleep(wakeAt - now, probes.length ? AbortSignal.any([signal, ...probes]) : signal);
+        waitBudget -= this.clock.now() - now;
         if (signal.aborted) throw GatewayError.clientClosed();
       }
     } catch (err) {

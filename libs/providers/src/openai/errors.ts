@@ -84,11 +84,16 @@ export function retryAfterSeconds(headers: Record<string, string | string[] | un
   if (ms > 0) return Math.ceil(ms / 1000);
   const value = headers['retry-after'];
   if (typeof value !== 'string') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+  // A wait already over (0, a negative number, a date passed) says no more than none: README's rule then applies.
+  const seconds = HTTP_DATE.test(value) ? (Date.parse(/\d$/.test(value) ? `${value} GMT` : value) - Date.now()) / 1000 : Number(value);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : undefined;
 }
+
+/**
+ * HTTP-date's three forms (RFC 9110 §5.6.7): IMF-fixdate, RFC 850's and asctime's (in GMT, which it
+ * does not say). Only these go to Date.parse, which reads far more: "-5" as the year -5.
+ */
+const HTTP_DATE = /^[A-Za-z]{3,9},? [\dA-Za-z -]+ \d{2}:\d{2}:\d{2} (GMT|\d{4})$/;
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
