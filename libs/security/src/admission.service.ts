@@ -70,7 +70,8 @@ export class AdmissionService {
 
 /** Puts the admission's rate-limit headers on the answer; its reservation. */
 function withHeaders(reply: FastifyReply, { reservation, headers }: Admitted): Reservation {
-  for (const [name, value] of Object.entries(headers)) reply.header(name, value);
+  // for-in, not Object.entries: no array a header.
+  for (const name in headers) reply.header(name, headers[name]);
   return reservation;
 }
 
