@@ -735,6 +735,45 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       assert.doesNotMatch(helmNotes({ set: { ...DEFAULTS.set, 'autoscaling.enabled': 'false', replicaCount: '2' } }), warning);
     });
 
+    // Found by an independent check: a budget of 2 (or 100%) over 2 pods was accepted without a word.
+    it('NOTES warn when podDisruptionBudget.maxUnavailable lets every pod go at once (a percentage rounded up)', () => {
+      const warning = /WARNING: podDisruptionBudget.maxUnavailable \((2|100%|60%)\) lets every gateway pod \(autoscaling.minReplicas=2\)/;
+      for (const maxUnavailable of ['2', '100%', '60%'])
+        assert.match(
+          helmNotes({ set: { ...DEFAULTS.set, 'podDisruptionBudget.maxUnavailable': maxUnavailable } }),
+          warning,
+          maxUnavailable,
+        );
+      const quiet: Record<string, string>[] = [
+        {},
+        { 'podDisruptionBudget.maxUnavailable': '50%' },
+        { 'autoscaling.enabled': 'false', replicaCount: '3', 'podDisruptionBudget.maxUnavailable': '2' },
+        { 'podDisruptionBudget.enabled': 'false', 'podDisruptionBudget.maxUnavailable': '5' },
+      ];
+      for (const set of quiet)
+        assert.doesNotMatch(helmNotes({ set: { ...DEFAULTS.set, ...set } }), /WARNING: podDisruptionBudget/, JSON.stringify(set));
+    });
+
+    // Found by an independent check: with several seed nodes only the first one's port was opened.
+    it("the NetworkPolicy opens every external Redis seed node's port, once each", () => {
+      const cluster = { 'redis.enabled': 'false', 'externalRedis.cluster': 'true', 'externalRedis.cidr': '10.0.0.0/24' };
+      const seeds = 'redis://10.0.0.2:6379\\,redis://10.0.0.3:6380\\,redis://10.0.0.4:6379\\,redis://10.0.0.5';
+      const r = helmTemplate({ set: { ...DEFAULTS.set, ...cluster, 'externalRedis.url': seeds } });
+      const rule = r.one('NetworkPolicy', gatewayServiceName(r)).spec.egress.find((e: any) => e.to?.[0].ipBlock?.cidr === '10.0.0.0/24');
+      assert.deepEqual(
+        rule.ports.filter((p: any) => !p.endPort).map((p: any) => p.port),
+        [6379, 6380],
+      );
+    });
+
+    it('Redis skips the recursive chown of its volume when it is already right; the helm test pod asks for Autopilot minimums', () => {
+      const r = helmTemplate(DEFAULTS);
+      assert.equal(podSpec(redisStatefulSet(r)!).securityContext.fsGroupChangePolicy, 'OnRootMismatch');
+      // GKE Autopilot's general-purpose minimums without bursting: 250m CPU, 512 MiB (below them it raises the requests).
+      const requests = r.one('Pod').spec.containers[0].resources.requests;
+      assert.deepEqual([requests.cpu, requests.memory], ['250m', '512Mi']);
+    });
+
     // Found by an independent check: the security contexts were open (`runAsUsr`, `readOnlyRootFileSystem` passed).
     it("the values schema's security contexts name exactly the Kubernetes fields (1.30 to the newest kubernetes-validate has), closed at every level", () => {
       type Node = { $ref?: string; properties?: Record<string, Node>; items?: Node; additionalProperties?: unknown };
@@ -890,11 +929,12 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
           const yaml = r.one('ConfigMap', gatewayServiceName(r)).data!['gateway.yaml'];
           const gateway = await GatewayProcess.start(parseYaml(yaml), { env: { REDIS_URL: url, GATEWAY_MASTER_KEY: MASTER_KEY } });
           try {
-            // Connected and authenticated: /ready reports Redis reachable (a wrong password never is).
+            // Connected and authenticated: /ready reports Redis reachable (a wrong password never is); with auth on
+            // the details are on the ops port.
             let reachable = false;
             for (let i = 0; i < 300 && !reachable; i++) {
               if (i) await new Promise((done) => setTimeout(done, 100));
-              const ready = (await (await fetch(`${gateway.url}/ready`)).json()) as { info?: { redis?: { reachable?: boolean } } };
+              const ready = (await (await fetch(`${gateway.opsUrl}/ready`)).json()) as { info?: { redis?: { reachable?: boolean } } };
               reachable = ready.info?.redis?.reachable === true;
             }
             const warnings = () => gateway.rawOutput.filter((line) => /"level":(40|50)/.test(line)).join('\n');
@@ -928,14 +968,14 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         [{ set: { 'securityContext.capabilities.add[0]': 'NET_ADMIN' } }, /capabilities\.add|maxItems|add/],
         [{ set: { 'redis.securityContext.capabilities.add[0]': 'NET_RAW' } }, /capabilities\.add|maxItems|add/],
         [{ set: { replicas: '3' } }, /replicas/],
-        [{ set: { 'env.PORT': '8080' } }, /PORT|propertyNames|env/],
-        [{ set: { 'env.METRICS_HOST': '0.0.0.0' } }, /METRICS_HOST|propertyNames|env/],
+        [{ set: { 'env.PORT': '8080' } }, /at '\/env\/PORT': 'not' failed/],
+        [{ set: { 'env.METRICS_HOST': '0.0.0.0' } }, /at '\/env\/METRICS_HOST': 'not' failed/],
         [{ set: { 'externalRedis.url': 'redis://user:pw@host:6379', 'redis.enabled': 'false' } }, /externalRedis/],
         [{ set: { 'externalRedis.url': 'redis://10.0.0.3:6379' } }, /either redis.enabled or externalRedis.url/],
         [{ set: { 'externalRedis.cluster': 'true' } }, /either redis.enabled or externalRedis.url/],
         [{ set: { 'redis.enabled': 'false', 'externalRedis.cluster': 'true' } }, /need externalRedis.url/],
         [{ set: { terminationGracePeriodSeconds: '40' } }, /terminationGracePeriodSeconds \(40\) must exceed .* \(45\)/],
-        [{ set: { 'config.server.shutdownDelayMs': '1000' } }, /server|shutdownDelayMs/],
+        [{ set: { 'config.server.shutdownDelayMs': '1000' } }, /at '\/config\/server\/shutdownDelayMs': 'not' failed/],
         [
           { set: { 'gatewayApi.enabled': 'true', 'gatewayApi.tls.certificateMap': 'm', shutdownDelaySeconds: '4' } },
           /shutdownDelaySeconds \(4\) must cover the load balancer's health check/,
@@ -950,7 +990,10 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
           /redis.resources.requests.cpu \(1\) is above redis.resources.limits.cpu \(500m\)/,
         ],
         [{ set: { 'redis.maxmemoryPercent': '75' } }, /maxmemoryPercent/],
-        [{ set: { 'redis.args': '--maxmemory 2gb' } }, /redis.args|args/],
+        [
+          { set: { 'redis.args': '--maxmemory 2gb' } },
+          /at '\/redis\/args': '--maxmemory 2gb' does not match pattern '\^\(set by the chart: remove/,
+        ],
         [{ set: { 'redis.password': 'has spaces and @' } }, /redis.password|password/],
         [{ set: { metricsPort: '3000' } }, /metricsPort must differ from containerPort/],
         [{ set: { 'loadBalancer.enabled': 'true', 'loadBalancer.internal': 'false' } }, /needs loadBalancer.sourceRanges/],
@@ -959,9 +1002,9 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
           { set: { 'gatewayApi.enabled': 'true', 'gatewayApi.tls.certificateMap': 'm', 'config.server.keepAliveTimeoutMs': '600000' } },
           /config.server.keepAliveTimeoutMs \(600000\) must exceed 600000 with gatewayApi/,
         ],
-        [{ set: { 'env.KEEP_ALIVE_TIMEOUT_MS': '1000' } }, /KEEP_ALIVE_TIMEOUT_MS|propertyNames|env/],
+        [{ set: { 'env.KEEP_ALIVE_TIMEOUT_MS': '1000' } }, /at '\/env\/KEEP_ALIVE_TIMEOUT_MS': 'not' failed/],
         [{ set: { 'secrets.masterKey': 'short' } }, /masterKey/],
-        [{ set: { 'secrets.providerKeys.REDIS_PASSWORD': 'x' } }, /providerKeys|REDIS_PASSWORD/],
+        [{ set: { 'secrets.providerKeys.REDIS_PASSWORD': 'x' } }, /at '\/secrets\/providerKeys\/REDIS_PASSWORD': 'not' failed/],
         // Through envFrom these would override the config the chart checks (or sets): refused as provider keys.
         [{ set: { 'secrets.providerKeys.SHUTDOWN_GRACE_MS': 'x' } }, /SHUTDOWN_GRACE_MS/],
         [{ set: { 'secrets.providerKeys.KEEP_ALIVE_TIMEOUT_MS': 'x' } }, /KEEP_ALIVE_TIMEOUT_MS/],
@@ -1015,6 +1058,84 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         const set = { ...DEFAULTS.set, ...values.set };
         assert.match(helmTemplateError({ ...values, set }), message, JSON.stringify(values));
       }
+    });
+
+    // Found by an independent check: the schema refused these through `not` under `propertyNames`, and Helm
+    // reported "'not' failed" at an unrelated, run-to-run different path, naming neither the value nor why.
+    it('values naming what the chart sets are refused at their own path by the schema, and with what to set instead by the templates', () => {
+      const schema = JSON.parse(readFileSync(resolve(CHART_DIR, 'values.schema.json'), 'utf8'));
+      const ownedEnv = Object.keys(schema.definitions.chartOwnedEnv.properties);
+      assert.ok(ownedEnv.includes('PORT') && ownedEnv.includes('SHUTDOWN_GRACE_MS'), ownedEnv.join());
+      const cases: [Record<string, string>, string, RegExp][] = [
+        ...ownedEnv.flatMap((name): [Record<string, string>, string, RegExp][] => [
+          [{ [`env.${name}`]: '1' }, `/env/${name}`, new RegExp(`env\\.${name} is set by the chart: (set|remove)`)],
+          [
+            { [`secrets.providerKeys.${name}`]: 'x' },
+            `/secrets/providerKeys/${name}`,
+            new RegExp(`secrets\\.providerKeys\\.${name} names a variable the chart sets .*: (set|remove)`),
+          ],
+        ]),
+        [{ 'secrets.providerKeys.LOG_LEVEL': 'debug' }, '/secrets/providerKeys/LOG_LEVEL', /set env.LOG_LEVEL or config.server.logLevel/],
+        [{ 'config.server.port': '1' }, '/config/server/port', /config.server.port is set by the chart: set containerPort instead/],
+        [
+          { 'config.server.metricsPort': '1' },
+          '/config/server/metricsPort',
+          /config.server.metricsPort is set by the chart: set metricsPort/,
+        ],
+        [{ 'config.server.host': 'x' }, '/config/server/host', /config.server.host is set by the chart: remove it/],
+        [{ 'config.server.metricsHost': 'x' }, '/config/server/metricsHost', /config.server.metricsHost is set by the chart: remove it/],
+        [{ 'config.server.shutdownDelayMs': '1' }, '/config/server/shutdownDelayMs', /set shutdownDelaySeconds instead/],
+        [{ 'config.redisUrl': 'redis://x' }, '/config/redisUrl', /config.redisUrl is set by the chart: set redis.\* or externalRedis.url/],
+        [{ 'config.masterKey': 'x' }, '/config/masterKey', /config.masterKey is set by the chart: set secrets.masterKey/],
+      ];
+      for (const [set, path, reason] of cases) {
+        const values = { set: { ...DEFAULTS.set, ...set } };
+        // Helm checks the schema before it renders: its message is the one users see.
+        assert.match(helmTemplateError(values), new RegExp(`at '${path}': 'not' failed`), JSON.stringify(set));
+        assert.match(helmTemplateError({ ...values, skipSchemaValidation: true }), reason, JSON.stringify(set));
+      }
+      for (const arg of ['--maxmemory 1gb', '--appendonly yes --requirepass=x', '--requirepass']) {
+        const values = { set: { ...DEFAULTS.set, 'redis.args': arg } };
+        const option = /--(maxmemory|requirepass)/.exec(arg)![0];
+        assert.match(
+          helmTemplateError(values),
+          new RegExp(`at '/redis/args': '${arg}' does not match pattern '\\^\\(set by the chart: remove`),
+        );
+        assert.match(
+          helmTemplateError({ ...values, skipSchemaValidation: true }),
+          new RegExp(`redis.args \\(${arg}\\): ${option} is set by the chart: remove it`),
+        );
+      }
+      // The schema's unmatchable then-pattern itself (it is only there to quote the value): still refused.
+      const literal = 'set by the chart: remove --maxmemory and --requirepass from redis.args';
+      assert.match(helmTemplateError({ set: { ...DEFAULTS.set, 'redis.args': literal } }), /--maxmemory is set by the chart: remove it/);
+      helmTemplate({ set: { ...DEFAULTS.set, 'redis.args': '--maxmemory-policy allkeys-lru', 'env.LOG_LEVEL': 'debug' } });
+    });
+
+    // Found by an independent check: a selector label or checksum annotation in podLabels / podAnnotations was
+    // rendered twice, which Kubernetes' decoder refuses at install (the schema had let it through).
+    it('podLabels and podAnnotations naming a key the chart sets on the pods are refused, saying which and why', () => {
+      const r = helmTemplate(DEFAULTS);
+      const chartLabels = new Set([...Object.keys(podLabels(gatewayDeployment(r))), ...Object.keys(podLabels(r.one('Pod')))]);
+      assert.ok(chartLabels.has('app.kubernetes.io/component') && chartLabels.has('app.kubernetes.io/instance'), [...chartLabels].join());
+      for (const key of chartLabels)
+        assert.match(
+          helmTemplateError({ set: { ...DEFAULTS.set, [`podLabels.${key.replace(/\./g, '\\.')}`]: 'x' } }),
+          new RegExp(`podLabels.${key} is set by the chart .* remove it from podLabels`),
+          key,
+        );
+      const annotations = Object.keys(gatewayDeployment(r).spec.template.metadata.annotations);
+      assert.deepEqual(annotations.sort(), ['checksum/config', 'checksum/secret']);
+      for (const key of annotations)
+        assert.match(
+          helmTemplateError({ set: { ...DEFAULTS.set, [`podAnnotations.${key}`]: 'x' } }),
+          new RegExp(`podAnnotations.${key} is set by the chart .* remove it from podAnnotations`),
+        );
+      // Keys of one's own render once, on the gateway pods and the test pod, which the strict decoder takes.
+      const own = helmTemplate({ set: { ...DEFAULTS.set, 'podLabels.team': 'ml', 'podAnnotations.example\\.com/tier': 'gw' } });
+      assert.equal(podLabels(gatewayDeployment(own)).team, 'ml');
+      assert.equal(podLabels(own.one('Pod')).team, 'ml');
+      for (const res of kubeStrict(own.text)) assert.equal(res.status, 'ok', `${res.kind} ${res.name}: ${res.error}`);
     });
 
     it('the values schema accepts every key of the config sections it closes (libs/config), and PDB percentages', () => {

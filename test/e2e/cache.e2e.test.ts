@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { ask, askStream, embedderLoaded, metric, settle } from '../support/cache';
 import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
+import { FakeVendors } from '../support/fake-vendors';
 
 const MASTER = 'cache-master-key-0123456789';
 const KEYS = { ALICE_KEY: 'alice-key-0123456789', BOB_KEY: 'bob-key-0123456789' };
@@ -47,7 +48,18 @@ describe('response cache, in process, with the offline embedder', () => {
     const second = await ask(client, 'What is the boiling point of water at sea level?');
     assert.equal(second.cache, 'hit-exact');
     assert.equal(second.provider, null, 'no upstream was called');
-    assert.deepEqual(second.completion, first.completion);
+    // Found by an independent check: a hit replayed the original's id, so clients that log or deduplicate
+    // by id merged the two responses. A hit has a fresh one, as on the Responses and Messages APIs.
+    const { id: firstId, ...original } = first.completion;
+    const { id, ...replayed } = second.completion;
+    assert.match(id, /^chatcmpl-/);
+    assert.notEqual(id, firstId);
+    assert.deepEqual(replayed, original);
+    const streamed = await askStream(client, 'What is the boiling point of water at sea level?');
+    assert.equal(streamed.cache, 'hit-exact');
+    assert.equal(new Set(streamed.chunks.map((c) => c.id)).size, 1, 'one id for every chunk');
+    assert.ok(![firstId, id].includes(streamed.chunks[0].id), 'a fresh one');
+    assert.equal(streamed.text, first.completion.choices[0].message.content);
   });
 
   it('serves a paraphrase semantically, with its similarity', async () => {
@@ -353,6 +365,90 @@ describe('response cache over an OpenAI-format upstream', () => {
     const again = await askStream(client, 'Stream me, without usage.', true, {}, 'priced');
     assert.equal(again.cache, 'hit-exact');
     assert.equal(again.chunks.at(-1)!.usage?.completion_tokens, 7);
+  });
+});
+
+// Found by an independent check: with toolCallResponses on, a tool call whose arguments were no JSON
+// (a model's glitch) was stored and replayed to every identical retry of the agent's loop for the TTL.
+describe('response cache with toolCallResponses: a tool call is stored only when its arguments parse', () => {
+  const setup = gatewayWithFakeUpstream((baseUrl) =>
+    configWith({
+      providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
+      models: ['tool', 'tool-badargs'].map((model) => ({
+        name: model,
+        deployments: [{ provider: 'fake', model, capabilities: ['tools'] }],
+      })),
+      cache: { enabled: true, toolCallResponses: true, semantic: { enabled: false } },
+    }),
+  );
+  const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }];
+  /** The call's arguments as the client read them, whole or streamed, and the cache's header. */
+  async function call(model: string, content: string, stream: boolean) {
+    const messages = [{ role: 'user' as const, content }];
+    const client = setup.gateway.client();
+    if (!stream) {
+      const { data, response } = await client.chat.completions.create({ model, messages, tools }).withResponse();
+      const fn = data.choices[0].message.tool_calls?.[0];
+      return { cache: response.headers.get('x-gateway-cache'), args: fn?.type === 'function' ? fn.function.arguments : undefined };
+    }
+    const { data, response } = await client.chat.completions.create({ model, messages, tools, stream: true }).withResponse();
+    let args = '';
+    for await (const chunk of data) args += chunk.choices[0]?.delta.tool_calls?.[0]?.function?.arguments ?? '';
+    return { cache: response.headers.get('x-gateway-cache'), args };
+  }
+
+  it('whole or streamed: broken arguments are never replayed (not_cacheable), whole ones are', async () => {
+    const notCacheable = () => metric(setup.gateway, 'gateway_cache_stores_total{result="not_cacheable"}');
+    const before = await notCacheable();
+    for (const stream of [false, true]) {
+      const content = `What is the weather in Paris? (${stream ? 'streamed' : 'whole'})`;
+      const broken = await call('tool-badargs', content, stream);
+      assert.deepEqual(broken, { cache: 'miss', args: '{"city": "Par' });
+      await settle();
+      assert.equal((await call('tool-badargs', content, stream)).cache, 'miss', `stream: ${stream}`);
+      assert.equal((await call('tool', content, stream)).cache, 'miss');
+      await settle();
+      assert.deepEqual(await call('tool', content, stream), { cache: 'hit-exact', args: '{"city":"Paris","unit":"celsius"}' });
+    }
+    assert.equal((await notCacheable()) - before, 4);
+  });
+});
+
+// Found by an independent check: a /v1/messages request to an Anthropic deployment with
+// output_config.effort or an anthropic-beta header, which that deployment gets as sent, was served the
+// answer a plain chat request had stored (and never reached Anthropic).
+describe('response cache: /v1/messages to an Anthropic deployment keys what only Anthropic gets', () => {
+  const vendors = new FakeVendors();
+  const served = vendors.serve([['ant', 'claude-echo', 'claude-x']], { cache: { enabled: true, semantic: { enabled: false } } });
+
+  it('effort, speed, context_management and betas miss the plain entry; neutral fields still share it', async () => {
+    const content = 'Say hi to the cache.';
+    const calls = () => vendors.anthropic.received.filter((r) => r.path === '/v1/messages').length;
+    const messages = async (extra: object, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${served.gateway.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...headers },
+        body: JSON.stringify({ model: 'claude-x', max_tokens: 50, messages: [{ role: 'user', content }], ...extra }),
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      await res.arrayBuffer();
+      return res.headers.get('x-gateway-cache');
+    };
+    const stored = await ask(served.client, content, { model: 'claude-x', max_tokens: 50 });
+    assert.equal(stored.cache, 'miss');
+    await settle();
+    assert.equal(await messages({}), 'hit-exact', 'a plain Messages request shares the chat request`s entry');
+    assert.equal(await messages({ service_tier: 'auto', metadata: { user_id: 'u1' } }), 'hit-exact');
+    const sent = calls();
+    for (const [extra, headers] of [
+      [{ output_config: { effort: 'low' } }, {}],
+      [{ speed: 'fast' }, {}],
+      [{ context_management: { edits: [{ type: 'clear_tool_uses_20250919' }] } }, {}],
+      [{}, { 'anthropic-beta': 'context-1m-2025-08-07' }],
+    ] as const) {
+      assert.equal(await messages(extra, headers), 'miss', JSON.stringify([extra, headers]));
+    }
+    assert.equal(calls() - sent, 4, 'each went to Anthropic');
   });
 });
 

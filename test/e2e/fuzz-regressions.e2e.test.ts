@@ -494,6 +494,31 @@ describe('Expect: 100-continue with auth on', () => {
     });
   }
 
+  // Found by an independent re-check: these two were invited before their refusal.
+  for (const [name, request, status, code] of [
+    [
+      'a valid key with a body that is not JSON: the 415',
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nAuthorization: Bearer ${MASTER}\r\nExpect: 100-continue\r\nContent-Length: ${chat.length}\r\n\r\n`,
+      415,
+      'unsupported_media_type',
+    ],
+    [
+      'an unknown route: the 404',
+      `POST /v1/nowhere HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${chat.length}\r\n\r\n`,
+      404,
+      'not_found',
+    ],
+  ] as const) {
+    it(`${name}, without inviting the body`, async () => {
+      const connection = new RawConnection(gateway.url);
+      connection.write(request);
+      const answer = await connection.until(/"code":"[a-z_]+"\}\}$/);
+      assert.deepEqual(connection.statuses(), [status], answer.slice(0, 300));
+      assert.match(answer, new RegExp(`"code":"${code}"`));
+      connection.close();
+    });
+  }
+
   it('a valid key: invited, then served', async () => {
     const connection = new RawConnection(gateway.url);
     connection.write(head(`Authorization: Bearer ${MASTER}\r\n`));

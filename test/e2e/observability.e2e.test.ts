@@ -297,6 +297,39 @@ describe('a client that leaves before the answer', () => {
   });
 });
 
+// Found by an independent check: time to first token was the time to the stream's first chunk, which an
+// OpenAI-format upstream sends before any token (Azure's prompt-filter verdict, the role alone): the access
+// log and the metric said ~10 ms for a first token 600 ms later, on every API the client read it in.
+describe('time to first token of a stream', () => {
+  const FIRST_TOKEN_MS = 600;
+  const setup = gatewayServing('late', { model: `late-${FIRST_TOKEN_MS}`, price: PRICE });
+  const messages = [{ role: 'user' as const, content: 'wait for it' }];
+  const read: Record<string, (gateway: GatewayProcess) => Promise<unknown>> = {
+    chat: async (gateway) => {
+      for await (const _ of await gateway.client().chat.completions.create({ model: 'late', stream: true, messages }));
+    },
+    messages: async (gateway) => {
+      const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'unused', maxRetries: 0 });
+      for await (const _ of await claude.messages.create({ model: 'late', max_tokens: 64, stream: true, messages }));
+    },
+    responses: async (gateway) => {
+      for await (const _ of await gateway.client().responses.create({ model: 'late', stream: true, input: 'wait for it' }));
+    },
+  };
+
+  it('is the time to the first chunk that carries output, in the access log and gen_ai_server_time_to_first_token_seconds', async () => {
+    const { gateway } = setup;
+    for (const api of Object.keys(read)) await read[api]!(gateway);
+    const lines = await gateway.logged('request', { where: (l) => l.model === 'late', count: 3 });
+    for (const line of lines) assert.ok((line.ttftMs as number) >= FIRST_TOKEN_MS, `${line.route}: ttftMs ${line.ttftMs}`);
+    const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
+    const genAi = 'gen_ai_operation_name="chat",gen_ai_provider_name="fake",gen_ai_request_model="late",gen_ai_response_model="late-600"';
+    assert.equal(metricValue(metrics, 'gen_ai_server_time_to_first_token_seconds_count', genAi), 3);
+    // No observation below the first token's time: the bucket under it is empty.
+    assert.equal(metricValue(metrics, 'gen_ai_server_time_to_first_token_seconds_bucket', `le="0.5",${genAi}`), 0);
+  });
+});
+
 describe('metric label values stay bounded', () => {
   it('never turns request input into a label', async () => {
     const gateway = await GatewayProcess.start(configWith());

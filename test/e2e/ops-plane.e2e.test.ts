@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { eventually } from '../support/eventually';
 import { configWith, GatewayProcess } from '../support/gateway';
 
 const MASTER = 'ops-plane-master-key-0123456789';
@@ -87,5 +88,52 @@ describe('the ops plane: /metrics and /admin on their own listener, never on the
       assert.equal((await fetch(`${base}/ready`)).status, 200);
     }
     assert.equal((await fetch(`${gateway.url}/`)).status, 200);
+  });
+});
+
+// Found by an independent check: with auth on, anonymous callers of the public port read internal state from
+// the probes (Redis reachability, the embedder's state); the load balancer's health check needs only the status.
+describe('probes: with auth on, the public port says only up or down; the ops port keeps the details', () => {
+  type Report = { status: string; details?: Record<string, { status: string; [key: string]: unknown }> };
+  const probe = async (url: string): Promise<[number, Report]> => {
+    const res = await fetch(url);
+    return [res.status, (await res.json()) as Report];
+  };
+
+  it('auth on: {"status":"ok"} on the public port, Terminus details on the ops port; the same 503 while draining', async () => {
+    // A drain delay long enough to read the probes during it; the process is killed after.
+    const gateway = await GatewayProcess.start(configWith(), { env: { GATEWAY_MASTER_KEY: MASTER, SHUTDOWN_DELAY_MS: '60000' } });
+    try {
+      for (const path of ['/health', '/ready']) {
+        assert.deepEqual(await probe(`${gateway.url}${path}`), [200, { status: 'ok' }], path);
+        const [status, ops] = await probe(`${gateway.opsUrl}${path}`);
+        assert.equal(status, 200, path);
+        assert.equal(ops.status, 'ok');
+        assert.ok(ops.details && Object.keys(ops.details).length > 0, `${path} details on the ops port`);
+      }
+      const [, ready] = await probe(`${gateway.opsUrl}/ready`);
+      assert.deepEqual(ready.details!.redis, { status: 'up', configured: false });
+      gateway.signal('SIGTERM');
+      assert.ok(await eventually(async () => (await fetch(`${gateway.url}/ready`)).status === 503), 'not ready once draining');
+      assert.deepEqual(await probe(`${gateway.url}/ready`), [503, { status: 'error' }]);
+      const [status, draining] = await probe(`${gateway.opsUrl}/ready`);
+      assert.equal(status, 503);
+      assert.deepEqual(draining.details!.gateway, { status: 'down', message: 'draining for shutdown' });
+      assert.deepEqual(await probe(`${gateway.url}/health`), [200, { status: 'ok' }], 'still live while draining');
+    } finally {
+      gateway.signal('SIGKILL');
+      await gateway.waitForExit();
+    }
+  });
+
+  it('auth off (a laptop, loopback): the public port gives the details too', async () => {
+    const gateway = await GatewayProcess.start(configWith());
+    try {
+      const [status, ready] = await probe(`${gateway.url}/ready`);
+      assert.equal(status, 200);
+      assert.deepEqual(ready.details!.redis, { status: 'up', configured: false });
+    } finally {
+      await gateway.stop();
+    }
   });
 });

@@ -269,6 +269,37 @@ describe(
       const refused = [...a.rawOutput, ...b.rawOutput].filter((line) => CROSS_SLOT.test(line));
       assert.deepEqual(refused, [], 'cluster errors in the gateway logs');
     });
+
+    // Found by an independent check: `/ready` said `reachable: true` while the cluster was down (every key
+    // command refused with CLUSTERDOWN): its nodes answer PING all the same. Last of this block: the
+    // cluster is down for a moment, and up again (every node says so) before the next test.
+    it('readiness reports Redis unreachable while the cluster is down (still ready: the gateway serves without it), and reachable once it is up', async () => {
+      const redisReady = async () => {
+        const res = await fetch(`${a.url}/ready`);
+        return { status: res.status, redis: ((await res.json()) as { details: { redis: object } }).details.redis };
+      };
+      const { password } = new URL(CLUSTER_URL!);
+      const masters = cluster.nodes('master').map((n) => new Redis({ host: '127.0.0.1', port: n.options.port!, password }));
+      const up = { status: 200, redis: { status: 'up', reachable: true, cluster: 'ok' } };
+      try {
+        const [[, , [, ownerPort]]] = (await cluster.cluster('SLOTS')).filter(([from]) => from === 0);
+        const owner = masters.find((n) => n.options.port === ownerPort)!;
+        assert.deepEqual(await redisReady(), up);
+        try {
+          // Slot 0 left without an owner in every node's view: the cluster is down (full coverage required).
+          await Promise.all(masters.map((n) => n.cluster('DELSLOTS', 0)));
+          const down = await eventually(redisReady, (r) => (r.redis as { reachable?: boolean }).reachable === false);
+          assert.deepEqual(down, { status: 200, redis: { status: 'up', reachable: false, cluster: 'fail' } });
+        } finally {
+          await owner.cluster('ADDSLOTS', 0);
+        }
+        const states = () => Promise.all(masters.map(async (n) => /cluster_state:(\w+)/.exec(await n.cluster('INFO'))?.[1]));
+        assert.deepEqual(await eventually(states, (all) => all.every((state) => state === 'ok')), ['ok', 'ok', 'ok']);
+        assert.deepEqual(await redisReady(), up);
+      } finally {
+        masters.forEach((n) => n.disconnect());
+      }
+    });
   },
 );
 

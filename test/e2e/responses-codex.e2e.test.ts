@@ -229,8 +229,12 @@ for (const v of VENDORS) {
 
 describe('a vendor`s context-window error reaches OpenAI clients as context_length_exceeded', () => {
   for (const [model, message] of [
-    ['too-long-ant', /^prompt is too long: 208310 tokens > 200000 maximum/],
-    ['too-long-gem', /^The input token count \(1200293\) exceeds the maximum number of tokens allowed \(1048576\)/],
+    // In OpenAI's words (test/e2e/context-overflow-words.e2e.test.ts), the vendor's after them.
+    ['too-long-ant', /^This model's maximum context length is 200000 tokens\. .* prompt is too long: 208310 tokens > 200000 maximum$/],
+    [
+      'too-long-gem',
+      /^This model's maximum context length is 1048576 tokens\. .* The input token count \(1200293\) exceeds the maximum number of tokens allowed \(1048576\)/,
+    ],
   ] as const) {
     it(`${model}: chat completions and responses (created and streamed) say code context_length_exceeded`, async () => {
       const calls = [

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
 import { eventually } from '../support/eventually';
 import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
 import { RedisServer } from '../support/redis-server';
@@ -98,6 +99,20 @@ describe('router: fallbacks, retries, deadlines and task routing', () => {
           ],
         },
         { name: 'agent-small', deployments: [{ provider: 'mock', model: 'small', contextWindow: 1_000, capabilities: ['tools'] }] },
+        {
+          name: 'reasoning-mix',
+          deployments: [
+            { provider: 'mock', model: 'plain', capabilities: ['tools'] },
+            { provider: 'mock', model: 'thinker', capabilities: ['tools', 'reasoning'] },
+          ],
+        },
+        {
+          name: 'tools-small',
+          deployments: [
+            { provider: 'mock', model: 'big-text', contextWindow: 8_000 },
+            { provider: 'mock', model: 'small-tools', contextWindow: 2_000, capabilities: ['tools', 'json'] },
+          ],
+        },
       ],
       router: { retry: { attemptsPerDeployment: 1, retryAfterCapMs: 2_000 }, timeouts: { attemptMs: 1_000, deadlineMs: 1_500 } },
       virtualModels: [
@@ -239,6 +254,82 @@ describe('router: fallbacks, retries, deadlines and task routing', () => {
     assert.ok(listed.includes('auto'));
     const logged = await gateway.logged('request', { where: (l) => l.taskRoute === 'auto:code' });
     assert.ok(logged.length >= 1, 'the decision is in the access log');
+  });
+
+  // Found by an independent check: a request refused by the group its task rule picked carried no
+  // x-gateway-route, and its log line no taskRoute.
+  it('a refusal by the group a task rule picked still names the rule and the group', async () => {
+    const tools = [{ type: 'function' as const, function: { name: 'f', parameters: { type: 'object' } } }];
+    const err = await client.chat.completions
+      .create({ model: 'auto', messages: [{ role: 'user', content: 'hello there' }], tools })
+      .catch((e: unknown) => e);
+    assert.ok(err instanceof OpenAI.APIError);
+    assert.equal(err.code, 'unsupported_capability');
+    assert.equal(err.headers?.get('x-gateway-route'), 'auto; rule=default');
+    assert.equal(err.headers?.get('x-gateway-model-group'), 'cheap-chat');
+    const logged = await gateway.logged('request', {
+      where: (l) => l.error === 'unsupported_capability' && l.taskRoute === 'auto:default',
+    });
+    assert.equal(logged.length, 1, 'the rule is in the access log');
+  });
+
+  // Found by an independent check: `capabilities: [reasoning]` was declared in the shipped config and ignored by routing.
+  it('a request asking for reasoning goes first to the deployment that declares it, on all three APIs', async () => {
+    const plain = await ask(client, 'reasoning-mix');
+    assert.equal(plain.response.headers.get('x-gateway-upstream-model'), 'plain');
+    const chat = await ask(client, 'reasoning-mix', { reasoning_effort: 'high' });
+    assert.equal(chat.response.headers.get('x-gateway-upstream-model'), 'thinker');
+    const anthropic = new Anthropic({ baseURL: gateway.url, apiKey: 'test-client-key', maxRetries: 0 });
+    for (const thinking of [{ type: 'enabled' as const, budget_tokens: 2_048 }, { type: 'adaptive' as const }]) {
+      const messages = await anthropic.messages
+        .create({ model: 'reasoning-mix', max_tokens: 4_096, thinking, messages: [{ role: 'user', content: 'think' }] })
+        .withResponse();
+      assert.equal(messages.response.headers.get('x-gateway-upstream-model'), 'thinker', `thinking ${thinking.type}`);
+    }
+    const responses = await client.responses
+      .create({ model: 'reasoning-mix', input: 'think', reasoning: { effort: 'high' } })
+      .withResponse();
+    assert.equal(responses.response.headers.get('x-gateway-upstream-model'), 'thinker');
+    // A group with no reasoning deployment serves it as before.
+    const elsewhere = await ask(client, 'cheap-chat', { reasoning_effort: 'high' });
+    assert.equal(elsewhere.response.headers.get('x-gateway-upstream-model'), 'cheap');
+  });
+
+  // Found by an independent check: refused as "declares no such capability" though the group's tools deployment declares tools.
+  it('a tools request too long for the only tools deployment is context_length_exceeded on all three APIs', async () => {
+    const long = 'x'.repeat(12_000);
+    const chat = await client.chat.completions
+      .create({
+        model: 'tools-small',
+        messages: [{ role: 'user', content: long }],
+        tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }],
+      })
+      .catch((e: unknown) => e);
+    assert.ok(chat instanceof OpenAI.APIError);
+    assert.equal(chat.status, 400);
+    assert.equal(chat.code, 'context_length_exceeded');
+    assert.match(chat.message, /every deployment of tools-small that supports tools \(the largest holds 2000 tokens\)/);
+    const responses = await client.responses
+      .create({
+        model: 'tools-small',
+        input: long,
+        tools: [{ type: 'function', name: 'f', parameters: { type: 'object' }, strict: false }],
+      })
+      .catch((e: unknown) => e);
+    assert.ok(responses instanceof OpenAI.APIError);
+    assert.equal(responses.code, 'context_length_exceeded');
+    const anthropic = new Anthropic({ baseURL: gateway.url, apiKey: 'test-client-key', maxRetries: 0 });
+    const messages = await anthropic.messages
+      .create({
+        model: 'tools-small',
+        max_tokens: 100,
+        messages: [{ role: 'user', content: long }],
+        tools: [{ name: 'f', input_schema: { type: 'object' } }],
+      })
+      .catch((e: unknown) => e);
+    assert.ok(messages instanceof Anthropic.APIError);
+    assert.equal(messages.status, 400);
+    assert.match(messages.message, /exceeds the context window of every deployment of tools-small that supports tools/);
   });
 });
 

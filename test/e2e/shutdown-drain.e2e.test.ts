@@ -36,6 +36,18 @@ async function startGateway(upstreamUrl: string, keyId: string, env: Record<stri
   });
 }
 
+/** What a response's body held when it ended, or when its connection closed: the text received up to then. */
+async function received(res: Response): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    for await (const chunk of res.body!) text += decoder.decode(chunk, { stream: true });
+  } catch {
+    // The drain closed the connection: what came before it is the answer.
+  }
+  return text;
+}
+
 const chat = (gateway: GatewayProcess, model: string, stream = false) =>
   fetch(`${gateway.url}/v1/chat/completions`, {
     method: 'POST',
@@ -148,6 +160,44 @@ describe('shutdown drain', () => {
     const tally = gateway.logs.find((l) => l.msg === '2 requests cut: still in flight when the grace ran out');
     assert.equal(tally?.level, 40);
     assert.equal(tally?.cut, 2);
+  });
+
+  // Found by an independent check: a stream the grace cut just stopped, with no event saying why.
+  it('a stream the grace cuts ends with its protocol`s error event saying the gateway is shutting down (chat, Messages, Responses)', async () => {
+    const gateway = await startGateway(upstreamUrl, 'cut-events', { SHUTDOWN_DELAY_MS: '0', SHUTDOWN_GRACE_MS: '500' });
+    const post = (path: string, body: object) =>
+      fetch(`${gateway.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEAM_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'stall', stream: true, ...body }),
+      }).then(received);
+    const before = upstream.received.length;
+    const streams = [
+      post('/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }] }),
+      post('/v1/messages', { max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }),
+      post('/v1/responses', { input: 'hi', store: false }),
+    ];
+    while (upstream.received.length < before + 3) await sleep(10);
+    await sleep(200);
+    assert.ok((await drainTimed(gateway)).graceOver);
+    const [chat, messages, responses] = await Promise.all(streams);
+    const lastData = (text: string) => JSON.parse(/data: (.*)\n\n$/.exec(text)?.[1] ?? 'null');
+    const SHUTTING_DOWN = /gateway is shutting down/;
+
+    assert.equal(lastData(chat).error.code, 'shutdown_cut', chat);
+    assert.match(lastData(chat).error.message, SHUTTING_DOWN);
+    assert.match(messages, /event: error\ndata: [^\n]+\n\n$/, messages);
+    assert.equal(lastData(messages).error.type, 'overloaded_error');
+    assert.match(lastData(messages).error.message, SHUTTING_DOWN);
+    assert.match(responses, /event: response\.failed\n/, responses);
+    assert.equal(lastData(responses).type, 'error');
+    assert.equal(lastData(responses).code, 'shutdown_cut');
+    const lines = gateway.logs.filter((l) => l.msg === 'request' && l.model === 'stall');
+    assert.deepEqual(lines.map((l) => [l.route, l.status, l.error]).sort(), [
+      ['/v1/chat/completions', 200, 'shutdown_cut'],
+      ['/v1/messages', 200, 'shutdown_cut'],
+      ['/v1/responses', 200, 'shutdown_cut'],
+    ]);
   });
 
   it('a stream the OpenAI SDK aborted leaves no connection holding the drain: it ends at once, not after the grace', async (t) => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import fc from 'fast-check';
 import { assertUpstreamCut, upstreamMark } from '../support/chat';
 import { FakeAnthropic } from '../support/fake-anthropic';
 import { FakeOpenAI } from '../support/fake-openai';
@@ -44,9 +45,17 @@ describe('stream ends with misbehaving upstreams', () => {
           deploy('garbage-mid', ['oa', 'garbage-mid']),
           deploy('first-null-then-ok', ['oa', 'first-null'], ['oa', 'ok']),
           deploy('null-mid', ['oa', 'null-mid']),
-          ...['first-empty', 'first-no-choices', 'first-unnamed', 'first-choices-string'].map((model) => deploy(model, ['oa', model])),
+          deploy('opening-then-ok', ['oa', 'opening'], ['oa', 'ok']),
+          deploy('opening', ['oa', 'opening']),
+          deploy('choices-string-mid', ['oa', 'choices-string-mid']),
+          ...['first-empty', 'first-no-choices', 'first-unnamed', 'first-call-id-number'].map((model) => deploy(model, ['oa', model])),
         ],
-        router: { timeouts: { attemptMs: 2_000, deadlineMs: 2_000 }, retry: { attemptsPerDeployment: 1 } },
+        router: {
+          timeouts: { attemptMs: 2_000, deadlineMs: 2_000 },
+          retry: { attemptsPerDeployment: 1 },
+          // The first-event property fails one deployment many times over: its breaker is not what it tests.
+          breaker: { consecutiveFailures: 1_000, minRequests: 1_000 },
+        },
       }),
       { env: { FAKE_OA_KEY: 'sk-oa', FAKE_ANT_KEY: ANTHROPIC_KEY } },
     );
@@ -198,9 +207,15 @@ describe('stream ends with misbehaving upstreams', () => {
       assert.deepEqual([error.type, error.message], ['api_error', 'Provider oa sent a stream event that is not a JSON object.']);
     });
 
-    // `{"choices":"x"}` still throws a TypeError in the Messages codec: here it stands for any error the gateway did not expect.
+    // Found by an independent check: this gave an `internal_error` event (a TypeError in the Messages codec).
+    it('after the stream began, a chunk whose `choices` is no list ends it as the upstream`s invalid answer (api_error naming the provider)', async () => {
+      const error = await messagesStreamError('choices-string-mid');
+      assert.deepEqual([error.type, error.message], ['api_error', 'Provider oa sent a chunk that is not a chat completion chunk.']);
+    });
+
+    // A tool call's id that is a number still throws a TypeError in the Messages codec: here it stands for any error the gateway did not expect.
     it('an unexpected error after the stream began is logged once at error level, with its stack', async () => {
-      const res = await post('/v1/messages', { model: 'first-choices-string', ...API_CALLS[1]![1] });
+      const res = await post('/v1/messages', { model: 'first-call-id-number', ...API_CALLS[1]![1] });
       const text = await res.text();
       assert.match(text, /Internal gateway error/);
       const reqId = res.headers.get('x-request-id');
@@ -209,6 +224,106 @@ describe('stream ends with misbehaving upstreams', () => {
       assert.equal(logged.length, 1, JSON.stringify(gateway.logs.slice(-5)));
       assert.equal(logged[0]!.level, 50);
       assert.match(JSON.stringify(logged[0]), /TypeError[^"]*\\n\s+at /);
+    });
+  });
+
+  // Found by an independent check: a stream holding only `data: [DONE]` was a 200 with an empty stream (no
+  // fallback), and first events that are JSON but no object were forwarded as they were on /v1/chat/completions.
+  describe('the first event of an OpenAI-format upstream`s stream decides whether the attempt answered (fast-check)', () => {
+    /** How the `opening` fake's stream starts, and the failure of the attempt it makes (none: it answers). */
+    type Opening = { text: string; answer: boolean; failure?: string };
+    const CHUNK = { id: 'chatcmpl-opening', object: 'chat.completion.chunk', created: 1, model: 'opening' };
+    const event = (data: string) => `data: ${data}\n\n`;
+    const isJson = (text: string) => {
+      try {
+        JSON.parse(text);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const INVALID = 'upstream_invalid_response';
+    const SHAPES = {
+      // Chunks as servers open their streams: the usual one, a choice without delta, no choices yet (`null`, `[]`, none).
+      chunk: fc
+        .constantFrom<object>(
+          { choices: [{ index: 0, delta: { role: 'assistant' }, finish_reason: null }] },
+          { choices: [{ index: 0, finish_reason: null }] },
+          { choices: [{ index: 0, delta: null, finish_reason: null }] },
+          { choices: null },
+          { choices: [] },
+          {},
+        )
+        .map<Opening>((fields) => ({ text: event(JSON.stringify({ ...CHUNK, ...fields })), answer: true })),
+      notAnObject: fc
+        .jsonValue()
+        .filter((value) => typeof value !== 'object' || value === null || Array.isArray(value))
+        .map<Opening>((value) => ({ text: event(JSON.stringify(value)), answer: true, failure: INVALID })),
+      notJson: fc
+        .string()
+        .filter((data) => !/[\r\n]/.test(data) && !isJson(data) && data.trim() !== '[DONE]')
+        .map<Opening>((data) => ({ text: event(data), answer: true, failure: INVALID })),
+      // Objects the codecs read as chunks though they are none: `choices` no list, a choice or a delta no object, tool calls no list.
+      notAChunk: fc
+        .constantFrom<unknown>(
+          { choices: 'x' },
+          { choices: 1 },
+          { choices: {} },
+          { choices: [1] },
+          { choices: [null] },
+          { choices: ['x'] },
+          { choices: [[]] },
+          { choices: [{ index: 0, delta: 'x' }] },
+          { choices: [{ index: 0, delta: [] }] },
+          { choices: [{ index: 0, delta: { tool_calls: 5 } }] },
+          { choices: [{ index: 0, delta: { tool_calls: [null] } }] },
+        )
+        .map<Opening>((data) => ({ text: event(JSON.stringify({ ...CHUNK, ...(data as object) })), answer: true, failure: INVALID })),
+      doneOnly: fc.constant<Opening>({ text: event('[DONE]'), answer: false, failure: INVALID }),
+      // The response ends (cleanly) before any event: no answer either.
+      eof: fc.constant<Opening>({ text: '', answer: false, failure: INVALID }),
+    };
+    /** Each API's path, a streamed request's body, the event that ends its complete answer, and its failure status before any event. */
+    const APIS: [string, object, string, number][] = [
+      ['/v1/chat/completions', { stream: true, messages: [{ role: 'user', content: 'hi' }] }, 'data: [DONE]', 502],
+      ['/v1/messages', { stream: true, max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }, 'event: message_stop', 500],
+      ['/v1/responses', { stream: true, input: 'hi', store: false }, 'event: response.completed', 502],
+    ];
+
+    it('a chunk starts the answer; non-object JSON, an object that is no chunk, non-JSON, `[DONE]` alone or no event fail the attempt: another deployment answers, or none is left and the protocol`s plain error comes back', async () => {
+      const opening = fc.oneof(...Object.values(SHAPES));
+      const api = fc.constantFrom(...APIS);
+      const examples = [event('true'), event('"x"'), event('1'), event('[]'), event('{"choices":"x"}'), event('{"choices":[null]}')]
+        .map<Opening>((text) => ({ text, answer: true, failure: INVALID }))
+        .concat([
+          { text: event('[DONE]'), answer: false, failure: INVALID },
+          { text: '', answer: false, failure: INVALID },
+          { text: event('{"choices":[{"index":0,"finish_reason":null}]}'), answer: true },
+        ])
+        .flatMap((shape) =>
+          APIS.flatMap((call) => [true, false].map((left): [Opening, (typeof APIS)[number], boolean] => [shape, call, left])),
+        );
+      await fc.assert(
+        fc.asyncProperty(opening, api, fc.boolean(), async (shape, [path, body, end, failureStatus], deploymentLeft) => {
+          openai.opening = shape;
+          const model = deploymentLeft ? 'opening-then-ok' : 'opening';
+          const res = await post(path, { model, ...body });
+          const text = await res.text();
+          const fallbacks = res.headers.get('x-gateway-fallbacks') ?? '';
+          if (!shape.failure || deploymentLeft) {
+            assert.equal(res.status, 200, text);
+            assert.ok(text.includes(end) && !text.includes('"error":{'), text);
+            if (shape.failure) assert.match(fallbacks, new RegExp(`${model}/0=${shape.failure}`));
+            else assert.doesNotMatch(fallbacks, /\/0=/);
+            return;
+          }
+          assert.equal(res.status, failureStatus, text);
+          const error = (JSON.parse(text) as { error: { type: string; code?: string } }).error;
+          if (path === '/v1/messages') assert.equal(error.type, 'api_error');
+          else assert.equal(error.code, shape.failure);
+        }),
+        { seed: 22, numRuns: 60, examples },
+      );
     });
   });
 

@@ -20,6 +20,7 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  *   pieces that split the escapes;
  * - `tool-think`: like `tool`, answering as DeepSeek's thinking mode does: with `reasoning_content`
  *   (THOUGHT), and a 400 for history with an assistant tool-call message that does not send it back;
+ * - `tool-badargs`: like `tool`, but the call's arguments are no JSON (`{"city": "Par`), a model's glitch;
  * - `tool-noargs`: like `tool`, but a call of `list_all` whose arguments are an empty string, or
  *   (streamed) never sent, as some OpenAI-compatible servers do for a call without arguments;
  * - `status-<code>`: an OpenAI error body with that status (429 adds Retry-After: 7);
@@ -40,6 +41,7 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `cut`: starts a stream, sends two chunks, then destroys the socket;
  * - `stall`: starts a stream, sends two chunks, then goes silent with the connection open;
  * - `html-502`: a proxy's HTML error page;
+ * - `too-long`: OpenAI's 400 `context_length_exceeded` for a prompt over the context window;
  * - `no-usage`: like `ok` but never reports usage (not even when a stream asks);
  * - `reasoning`: usage with cached prompt tokens and reasoning tokens;
  * - `total-only-usage`: usage with `total_tokens` alone;
@@ -58,12 +60,16 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `unframed`: a 200 event stream whose body (9 MiB) holds no blank line, the response never ended;
  * - `garbage-first`: a 200 event stream whose first (and only) event's data is not JSON, then `[DONE]`;
  * - `garbage-mid`: a stream of two chunks, then an event whose data is not JSON, then the rest through `[DONE]`;
- * - `null-mid`: the same with `data: null` (JSON, but no chunk) for that event;
- * - `first-null`, `first-empty`, `first-no-choices`, `first-unnamed`, `first-choices-string`: like `ok`, but the stream
+ * - `null-mid`, `choices-string-mid`: the same with `data: null` (JSON, but no object), `data: {"choices":"x"}` (an
+ *   object, but no chunk) for that event (MID_EVENTS);
+ * - `first-null`, `first-empty`, `first-no-choices`, `first-unnamed`, `first-call-id-number`: like `ok`, but the stream
  *   opens with an event that is JSON yet no whole chunk (ODD_FIRST_EVENTS);
+ * - `opening` (streams): opens with what the test set in `opening` (raw SSE text), then, if it says so, goes on as `ok`;
  * - `refusal`: the model refuses: `message.refusal` (a stream: `delta.refusal`), no content, `finish_reason: stop`;
  * - `midstream-<code>`: a stream that sends a chunk, then an error event with that `code` (a number: vLLM's
  *   `{"object": "error", "code": n}`);
+ * - `late-<ms>`: like `ok`, but the stream opens with Azure's prompt-filter chunk (`choices: []`) and the role
+ *   chunk, then waits `ms` before the first token;
  * - `dated`: like `ok`, but the answer names the dated version that answered (`dated-2024-07-18`), as OpenAI does.
  *
  * Embeddings: every model answers [0.5, -0.25, 0.125] for each input, but `embed-<shape>`, whose input i
@@ -78,6 +84,8 @@ export class FakeOpenAI extends FakeUpstream {
   private ownCodes = 0;
   private readonly holds = new Map<string, { released: Promise<number | undefined>; release: (status?: number) => void }>();
   private readonly released = new Set<string>();
+  /** How the `opening` model's stream starts: `text` as it is, then (with `answer`) the `ok` stream, else the end of the response. */
+  opening = { text: '', answer: true };
 
   /** Answers the requests held for `held-<tag>` (with `status`'s error when given) and every later one at once. */
   release(tag: string, status?: number): void {
@@ -125,6 +133,11 @@ export class FakeOpenAI extends FakeUpstream {
       return void res.end('<html><body>Bad Gateway</body></html>');
     }
     if (model.startsWith('status-')) return errorResponse(res, Number(model.slice(7)));
+    if (model === 'too-long') {
+      const message =
+        "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens. Please reduce the length of the messages.";
+      return json(res, 400, { error: { message, type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } });
+    }
     if (model.startsWith('echo-key-')) {
       const message = `Authentication Error, Received API Key = ${String(req.headers.authorization).slice(7)}`;
       return json(res, Number(model.slice(9)), { error: { message, type: 'auth_error', param: null, code: null } });
@@ -176,9 +189,10 @@ export class FakeOpenAI extends FakeUpstream {
     if (model.startsWith('pings-')) return pings(res, Number(model.slice(6)));
     if (model === 'unframed') return unframed(res);
     if (model === 'garbage-first') return sse(res, ['data: {not json\n\n', 'data: [DONE]\n\n']);
+    if (model === 'opening' && body.stream && !this.opening.answer) return sse(res, this.opening.text ? [this.opening.text] : []);
     if (model.startsWith('midstream-') && body.stream) return midStreamError(res, model.slice(10));
     if (req.url === '/v1/embeddings') return json(res, 200, embeddings(body));
-    if (body.stream) return stream(res, body, model);
+    if (body.stream) return stream(res, body, model, model === 'opening' ? this.opening.text : '');
     return json(res, 200, completion(body, model));
   }
 }
@@ -350,6 +364,7 @@ function toolCall(body: Record<string, unknown>, model: string): { name: string;
   if (model === 'tool-noargs') return { name: 'list_all', pieces: [] };
   // Cut by the output limit mid-arguments (finishOf: length).
   if (model === 'tool-cut') return { name: 'get_weather', pieces: ['{"city":"Pa', 'ris, Fran'] };
+  if (model === 'tool-badargs') return { name: 'get_weather', pieces: ['{"city', '": "Par'] };
   if (model === 'tool-first') return { name: (body.tools as { function: { name: string } }[])[0].function.name, pieces: ['{}'] };
   if (model === 'tool-patch') return { name: 'apply_patch', pieces: pieces(asciiJson({ input: PATCH }), 7) };
   if (!model.startsWith('call-')) return { name: 'get_weather', pieces: ['{"ci', 'ty":"Pa', 'ris","unit', '":"celsius"}'] };
@@ -410,15 +425,29 @@ const ODD_FIRST_EVENTS: Record<string, string> = {
     object: 'chat.completion.chunk',
     choices: [{ index: 0, delta: { role: 'assistant' }, finish_reason: null }],
   }),
-  'first-choices-string': '{"choices":"x"}',
+  // A tool call whose id is a number: the Messages codec does not expect it.
+  'first-call-id-number': JSON.stringify({
+    choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 5, type: 'function', function: { name: 'f', arguments: '' } }] } }],
+  }),
 };
 
-async function stream(res: ServerResponse, body: Record<string, unknown>, model: string): Promise<void> {
+/** The data of the event the `…-mid` models send after two chunks, by model. */
+const MID_EVENTS: Record<string, string> = {
+  'garbage-mid': '{not json',
+  'null-mid': 'null',
+  'choices-string-mid': '{"choices":"x"}',
+};
+
+async function stream(res: ServerResponse, body: Record<string, unknown>, model: string, opening = ''): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   if (Object.hasOwn(ODD_FIRST_EVENTS, model)) res.write(`data: ${ODD_FIRST_EVENTS[model]}\n\n`);
+  if (opening) res.write(opening);
   const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model: answeredAs(model) };
-  const send = (choices: unknown[], usage: unknown = null) => res.write(`data: ${JSON.stringify({ ...base, choices, usage })}\n\n`);
+  const send = (choices: unknown[], usage: unknown = null, extra: object = {}) =>
+    res.write(`data: ${JSON.stringify({ ...base, choices, usage, ...extra })}\n\n`);
+  if (model.startsWith('late-')) send([], null, { prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] });
   send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
+  if (model.startsWith('late-')) await sleep(Number(model.slice(5)));
   if (model === 'tool-think') send([{ index: 0, delta: { reasoning_content: THOUGHT }, finish_reason: null }]);
   if (model === 'refusal') {
     for (const part of pieces(REFUSAL, 10)) send([{ index: 0, delta: { refusal: part }, finish_reason: null }]);
@@ -454,9 +483,9 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
         return void res.destroy();
       }
       if (model === 'stall' && i === 2) return;
-      if ((model === 'garbage-mid' || model === 'null-mid') && i === 2) {
+      if (Object.hasOwn(MID_EVENTS, model) && i === 2) {
         await sleep(50); // the first chunks leave on their own: the bad event comes after the stream began
-        res.write(model === 'null-mid' ? 'data: null\n\n' : 'data: {not json\n\n');
+        res.write(`data: ${MID_EVENTS[model]}\n\n`);
       }
       if (model.startsWith('drip-')) await sleep(Number(model.slice(5)));
       if (res.destroyed) return;

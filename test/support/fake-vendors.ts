@@ -38,9 +38,9 @@ export class FakeVendors {
   /**
    * Registers hooks that start the fakes and a gateway serving `models` ([provider, the fake's model,
    * the gateway's name for it]) before the tests, and stop them after; what they started is in the
-   * object returned, once started.
+   * object returned, once started. `config`: more of the gateway's config (`cache`…).
    */
-  serve(models: string[][]): { gateway: GatewayProcess; client: OpenAI } {
+  serve(models: string[][], config: object = {}): { gateway: GatewayProcess; client: OpenAI } {
     const served = {} as { gateway: GatewayProcess; client: OpenAI };
     before(async () => {
       const providers = await this.start();
@@ -48,7 +48,7 @@ export class FakeVendors {
         name,
         deployments: [{ provider, model, maxOutputTokens: 1000, capabilities: ['tools', 'json', 'vision'] }],
       });
-      served.gateway = await GatewayProcess.start(configWith({ providers, models: models.map(on) }), { env: this.env });
+      served.gateway = await GatewayProcess.start(configWith({ providers, models: models.map(on), ...config }), { env: this.env });
       served.client = served.gateway.client();
     });
     after(async () => {

@@ -39,6 +39,8 @@ export interface ValueSet {
   files?: string[];
   set?: Record<string, string>;
   apiVersions?: string[];
+  /** `--skip-schema-validation`: what the template checks say on their own. */
+  skipSchemaValidation?: boolean;
 }
 
 function valueFlags(values: ValueSet): string[] {
@@ -46,6 +48,7 @@ function valueFlags(values: ValueSet): string[] {
     ...(values.files ?? []).flatMap((f) => ['-f', resolve(CHART_DIR, f)]),
     ...Object.entries(values.set ?? {}).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
     ...(values.apiVersions ?? []).flatMap((v) => ['--api-versions', v]),
+    ...(values.skipSchemaValidation ? ['--skip-schema-validation'] : []),
   ];
 }
 

@@ -2,7 +2,17 @@ import { DeploymentConfig, type GatewayConfig, parseConfig } from '@gateway/conf
 import { MetricsService } from '@gateway/metrics';
 import { GatewayError, type Provider } from '@gateway/providers';
 import type { RedisService } from '@gateway/redis';
-import { type AttemptCall, BreakerRegistry, type Deployment, Executor, LatencyTracker, profileChat, STRATEGY_ORDER } from '@gateway/router';
+import {
+  type AttemptCall,
+  BreakerRegistry,
+  type Deployment,
+  Executor,
+  failedRunOf,
+  LatencyTracker,
+  profileChat,
+  type RunAttempts,
+  STRATEGY_ORDER,
+} from '@gateway/router';
 import { eligibleDeployments } from '../../libs/router/src/eligibility';
 import { FakeClock } from './fake-clock';
 
@@ -26,6 +36,8 @@ export interface Answer {
   result?: string;
   /** The error's response headers, when it failed. */
   headers?: Record<string, string>;
+  /** Why each failed or skipped deployment was left, as `x-gateway-fallbacks` says it (`g/0=breaker_open`). */
+  fallbacks?: string[];
   start: number;
   end: number;
 }
@@ -39,7 +51,8 @@ export function routerHarness(config: GatewayConfig, size = 2) {
   const clock = new FakeClock();
   const metrics = new MetricsService();
   const breakers = new BreakerRegistry(config, { client: undefined } as RedisService, metrics);
-  const executor = new Executor(config, breakers, new LatencyTracker(config, clock), metrics, clock);
+  const latency = new LatencyTracker(config, clock);
+  const executor = new Executor(config, breakers, latency, metrics, clock);
   const deployments = Array.from({ length: size }, (_, i) => deployment(`g/${i}`));
   const group = { name: 'g', config: {} as never, deployments };
   const profile = profileChat({ model: 'g', messages: [{ role: 'user', content: 'hi' }] });
@@ -50,20 +63,21 @@ export function routerHarness(config: GatewayConfig, size = 2) {
     const ac = new AbortController();
     const cancel = abortAfterMs === undefined ? () => undefined : clock.after(abortAfterMs, () => ac.abort());
     try {
-      const plan = {
-        group,
-        profile,
-        deployments: STRATEGY_ORDER.priority(eligibleDeployments(group, profile, breakers, start), {} as never),
-        waitedMs,
-      };
+      const eligible = eligibleDeployments(group, profile, breakers, start);
+      const plan = { group, profile, deployments: STRATEGY_ORDER.priority(eligible.deployments, {} as never), out: eligible.out, waitedMs };
       const run = await executor.run(plan, ac.signal, 'total', call);
-      return { status: 200, result: run.result, start, end: clock.now() };
+      return { status: 200, result: run.result, fallbacks: fallbacksOf(run), start, end: clock.now() };
     } catch (err) {
       if (!(err instanceof GatewayError)) throw err;
-      return { status: err.status, headers: err.headers, start, end: clock.now() };
+      const run = failedRunOf(err);
+      return { status: err.status, headers: err.headers, ...(run && { fallbacks: fallbacksOf(run) }), start, end: clock.now() };
     } finally {
       cancel();
     }
   };
-  return { clock, metrics, breakers, executor, deployments, send };
+  return { clock, metrics, breakers, latency, executor, deployments, send };
+}
+
+function fallbacksOf(run: RunAttempts): string[] {
+  return run.failures.map((f) => `${f.deployment}=${f.reason}`);
 }

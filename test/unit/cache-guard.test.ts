@@ -150,6 +150,21 @@ describe('semantic guard', () => {
     ['How long do I bake potatoes?', 'How long do I bake potato skins?', 'qualifier'],
     // A noun added before "of" a word both have.
     ['How do I delete my account?', 'How do I delete part of my account?', 'qualifier'],
+    // Found by an independent check (cache3): an amount added before "of" a word both have, acted on by a
+    // word both have. The checker's pairs, then ours: a quantifier that picks some, a noun after an
+    // indefinite article or a number, a bare amount.
+    ['What should I do if my dog ate chocolate?', 'What should I do if my dog ate a lot of chocolate?', 'qualifier'],
+    ['Is it dangerous if my child swallowed toothpaste?', 'Is it dangerous if my child swallowed a tube of toothpaste?', 'qualifier'],
+    ['How do I refund the payment?', 'How do I refund most of the payment?', 'qualifier'],
+    ['Can I drink coffee while breastfeeding?', 'Can I drink lots of coffee while breastfeeding?', 'qualifier'],
+    ['Is it safe to eat raw cookie dough?', 'Is it safe to eat a bowl of raw cookie dough?', 'qualifier'],
+    ['Can I give my cat milk?', 'Can I give my cat a saucer of milk?', 'qualifier'],
+    ['How do I archive the emails?', 'How do I archive many of the emails?', 'qualifier'],
+    ['Is it bad to drink water before bed?', 'Is it bad to drink plenty of water before bed?', 'qualifier'],
+    ['Can my toddler eat peanut butter?', 'Can my toddler eat a spoonful of peanut butter?', 'qualifier'],
+    // Another amount: a word swapped, refused as any.
+    ['Can I cancel part of my order?', 'Can I cancel most of my order?', 'substitution'],
+    ['My dog ate a bar of chocolate', 'My dog ate a box of chocolate', 'substitution'],
     // -er makes another word: the one-word-apart check sees it.
     ['Where can I hire a plumber?', 'Where can I hire a plumbing?', 'substitution'],
     ['How do I install a scanner?', 'How do I install a scan?', 'substitution'],
@@ -158,6 +173,10 @@ describe('semantic guard', () => {
     ['Can I drink coffee?', 'Can I drink coffee while I am breastfeeding?', 'qualifier'],
     ['Can I get a refund?', 'Can I get a refund after it arrives?', 'qualifier'],
     ['Can I take aspirin?', 'Can I take aspirin if I am pregnant?', 'qualifier'],
+    // A clause opened by "but" (cache3's pair, then ours).
+    ['How do I undo the last commit?', 'How do I undo the last commit but keep the changes?', 'qualifier'],
+    ['Can I return the shoes?', 'Can I return the shoes but keep the box?', 'qualifier'],
+    ['Wie setze ich mein Handy zurück?', 'Wie setze ich mein Handy zurück, aber behalte die Fotos?', 'qualifier'],
     // Conditions in the other languages.
     ['¿Puedo beber café?', '¿Puedo beber café durante la lactancia?', 'qualifier'],
     ['Puis-je boire du café ?', 'Puis-je boire du café pendant que je suis malade ?', 'qualifier'],
@@ -243,6 +262,14 @@ describe('semantic guard', () => {
   }
 
   const allowed: [string, string][] = [
+    // "Of" after no amount, all of it, the question's own "how many", the same amount in other words, or an
+    // amount where the other side has no act on the word: wording.
+    ['How do I delete the emails?', 'How do I delete all of the emails?'],
+    ['How many students passed?', 'How many of the students passed?'],
+    ['Can I drink a lot of coffee?', 'Can I drink lots of coffee?'],
+    ['Give me a summary of the French Revolution', 'Summarize the French Revolution'],
+    ['What is the capital of France?', 'Which city is the capital of France?'],
+    ['List prime numbers', 'Give me a list of prime numbers'],
     ['What is the capital of France?', 'capital of france?'],
     ['What is 2+2?', 'what is two plus two'],
     ['How do I create a new branch in Git?', 'Create a new branch in git'],

@@ -48,6 +48,35 @@ describe('what the cache stores', () => {
     assert.equal(cacheableCompletion(answer({ role: 'assistant', content: null, tool_calls: [CALL] }, 'length'), withTools), undefined);
   });
 
+  // Found by an independent check: a tool call whose arguments were no JSON ('{"city": "Par', a model's
+  // glitch or a cut generation) was stored and replayed to every retry for the whole TTL.
+  it('with toolCallResponses, stores tool calls only when the arguments of every function call are a JSON object (or none)', () => {
+    const call = (args: string, id = 'call_1') => ({ ...CALL, id, function: { ...CALL.function, arguments: args } });
+    for (const bad of ['{"city": "Par', '{}}', 'null', '[1]', '"Paris"']) {
+      assert.equal(
+        cacheableCompletion(answer({ role: 'assistant', content: null, tool_calls: [call(bad)] }, 'tool_calls'), withTools),
+        undefined,
+        bad,
+      );
+      const legacy = { role: 'assistant', content: null, function_call: { name: 'get_weather', arguments: bad } };
+      assert.equal(cacheableCompletion(answer(legacy, 'function_call'), withTools), undefined, bad);
+    }
+    // One broken call among good ones is enough.
+    const mixed = { role: 'assistant', content: null, tool_calls: [call('{}'), call('{"city":', 'call_2')] };
+    assert.equal(cacheableCompletion(answer(mixed, 'tool_calls'), withTools), undefined);
+    assert.ok(
+      cacheableCompletion(
+        answer({ role: 'assistant', content: null, tool_calls: [call('{}'), call(' {"a": [1]} ', 'call_2')] }, 'tool_calls'),
+        withTools,
+      ),
+    );
+    // No arguments at all, as some servers send a call without any (the codecs read it as {}).
+    assert.ok(cacheableCompletion(answer({ role: 'assistant', content: null, tool_calls: [call('')] }, 'tool_calls'), withTools));
+    // A custom tool's call carries free text, not JSON.
+    const custom = { id: 'call_3', type: 'custom', custom: { name: 'shell', input: 'ls -la' } };
+    assert.ok(cacheableCompletion(answer({ role: 'assistant', content: null, tool_calls: [custom] }, 'tool_calls'), withTools));
+  });
+
   it('never stores a refusal', () => {
     assert.equal(
       cacheableCompletion(answer({ role: 'assistant', content: null, refusal: "I can't help with that" }, 'stop'), config),

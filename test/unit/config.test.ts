@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, configSecrets, loadConfig, parseConfig, redisUrls } from '@gateway/config';
+import { profileChat, TaskRouter } from '@gateway/router';
 
 const minimal = () => ({
   providers: [{ name: 'mock', type: 'mock' }],
   models: [{ name: 'm', deployments: [{ provider: 'mock', model: 'm' }] }],
 });
-const virtualModel = (name: string) => ({ name, default: 'm', rules: [{ name: 'r', match: { task: 't' }, model: 'm' }] });
+const rule = (name: string) => ({ name, match: { task: 't' }, model: 'm' });
+const virtualModel = (name: string) => ({ name, default: 'm', rules: [rule('r')] });
 const key = (id: string, keyEnv: string) => ({ id, keyEnv, budget: { usd: 5 } });
 const adminKey = (id: string, keyEnv: string) => ({ id, keyEnv, role: 'read' });
 /** minimal() with a virtual model, a declared key and an admin key. */
@@ -65,10 +67,13 @@ describe('config', () => {
         ],
         models: [
           { name: 'sonnet', deployments: [{ provider: 'claude', model: 's', price: { input: 3, output: 15 } }] },
-          { name: 'own', deployments: [{ provider: 'claude', model: 'o', price: { input: 3, cachedInput: 0.5, cacheWrite: 4 } }] },
+          {
+            name: 'own',
+            deployments: [{ provider: 'claude', model: 'o', price: { input: 3, output: 15, cachedInput: 0.5, cacheWrite: 4 } }],
+          },
           { name: 'unpriced', deployments: [{ provider: 'claude', model: 'u' }] },
-          { name: 'no-search-fee', deployments: [{ provider: 'claude', model: 'n', price: { input: 3, webSearch: 0 } }] },
-          { name: 'other', deployments: [{ provider: 'mock', model: 'm', price: { input: 3 } }] },
+          { name: 'no-search-fee', deployments: [{ provider: 'claude', model: 'n', price: { input: 3, output: 15, webSearch: 0 } }] },
+          { name: 'other', deployments: [{ provider: 'mock', model: 'm', price: { input: 3, output: 15 } }] },
           {
             name: 'long',
             deployments: [
@@ -92,6 +97,26 @@ describe('config', () => {
       [tier.cachedInput, tier.cacheWrite, tier.cacheWrite1h],
       [5 * 0.1, 5 * 1.25, 5 * 2],
       'a long-context tier derives its own',
+    );
+  });
+
+  it('a price that says each side it bills loads: 0 said explicitly, and an embeddings deployment with input alone', () => {
+    const config = parseConfig(
+      {
+        ...minimal(),
+        models: [
+          { name: 'free', deployments: [{ provider: 'mock', model: 'f', price: { input: 0, output: 0 } }] },
+          { name: 'embed', deployments: [{ provider: 'mock', model: 'e', capabilities: ['embeddings'], price: { input: 0.02 } }] },
+        ],
+      },
+      {},
+    );
+    assert.deepEqual(
+      config.models.map((m) => [m.deployments[0].price!.input, m.deployments[0].price!.output]),
+      [
+        [0, 0],
+        [0.02, 0],
+      ],
     );
   });
 
@@ -209,13 +234,38 @@ describe('config', () => {
     ],
     [
       'a long-context tier without its length',
-      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, longContext: { input: 2, output: 3 } }),
+      (c) =>
+        ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, output: 2, longContext: { input: 2, output: 3 } }),
       /models\[0\]\.deployments\[0\]\.price\.longContext\.above/,
     ],
     [
       'a cache-write price that is not a number',
-      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, cacheWrite1h: 'double' }),
+      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, output: 2, cacheWrite1h: 'double' }),
       /models\[0\]\.deployments\[0\]\.price\.cacheWrite1h/,
+    ],
+    // Found by an independent check: a side left out was billed at $0, silently (no price at all is warned of).
+    ...(
+      [
+        ['output', { input: 1 }],
+        ['input', { output: 1 }],
+        ['input', {}],
+        ['input', { cachedInput: 0.5, webSearch: 10 }],
+      ] as const
+    ).map(([side, price]): [string, (c: ReturnType<typeof minimal>) => unknown, RegExp] => [
+      `a chat deployment's price without ${side} (${JSON.stringify(price)})`,
+      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = price),
+      new RegExp(
+        `models\\[0\\]\\.deployments\\[0\\]\\.price\\.${side}: missing: deployment m/0 \\(mock m\\) would bill its ${side} tokens at \\$0;`,
+      ),
+    ]),
+    [
+      "an embeddings deployment's price without input",
+      (c) =>
+        c.models.push({
+          name: 'e',
+          deployments: [{ provider: 'mock', model: 'e', capabilities: ['embeddings'], price: { output: 0 } }],
+        } as never),
+      /models\[1\]\.deployments\[0\]\.price\.input: missing: deployment e\/0 \(mock e\) would bill its input tokens at \$0;/,
     ],
     [
       'an openai-compatible provider without a base URL',
@@ -311,12 +361,61 @@ describe('config', () => {
       (c) => Object.assign(c, { security: { keys: [key('team', 'K1'), key(id, 'K2')] } }),
       /security\.keys\[1\]\.id: id must not be master or anonymous/,
     ]),
+    // Found by an independent check: a rule routing to a declared virtual model was "unknown model".
+    [
+      'a virtual model routing to another virtual model',
+      (c) =>
+        Object.assign(c, { virtualModels: [virtualModel('v1'), virtualModel('v2')].map((v, i) => ({ ...v, default: i ? 'm' : 'v2' })) }),
+      /virtualModels\[0\]\.default: "v2" is a virtual model; a virtual model routes to a model \(models\[\]\.name or an alias\), not to another virtual model$/,
+    ],
+    [
+      'a virtual model routing to itself',
+      (c) => Object.assign(c, { virtualModels: [{ ...virtualModel('v1'), rules: [{ name: 'r', match: { task: 't' }, model: 'v1' }] }] }),
+      /virtualModels\[0\]\.rules\[0\]\.model: "v1" is a virtual model/,
+    ],
+    // Found by an independent check: x-gateway-route names the rule that fired, which two alike (or none) cannot.
+    [
+      'two task rules with one name',
+      (c) => Object.assign(c, { virtualModels: [{ ...virtualModel('auto'), rules: [rule('r'), rule('r')] }] }),
+      /virtualModels\[0\]\.rules\[1\]\.name: "r" is also virtualModels\[0\]\.rules\[0\]\.name$/,
+    ],
+    [
+      'an empty task-rule name',
+      (c) => Object.assign(c, { virtualModels: [{ ...virtualModel('auto'), rules: [rule('')] }] }),
+      /virtualModels\[0\]\.rules\[0\]\.name: name must name the rule, not be empty$/,
+    ],
+    [
+      'a task rule named like the default route',
+      (c) => Object.assign(c, { virtualModels: [{ ...virtualModel('auto'), rules: [rule('default')] }] }),
+      /virtualModels\[0\]\.rules\[0\]\.name: "default" names the route taken when no rule matches$/,
+    ],
+    // Patterns are compiled with the u flag (so \p{…} is a class): one that is no expression under it is refused.
+    [
+      'a task-rule pattern that is no regular expression with the u flag',
+      (c) => Object.assign(c, { virtualModels: [{ ...virtualModel('auto'), rules: [{ ...rule('r'), match: { pattern: 'a\\-b' } }] }] }),
+      /virtualModels\[0\]\.rules\[0\]\.match\.pattern: Invalid regular expression: \/a\\-b\/iu: Invalid escape$/,
+    ],
     [
       'an attempt timeout longer than a Node timer holds',
       (c) => Object.assign(c, { router: { timeouts: { attemptMs: 30 * 24 * 3600 * 1000 } } }),
       /router\.timeouts\.attemptMs: .*2147483647/,
     ],
   ];
+  // Task-rule patterns are compiled with the u flag now: the README's worked example still loads.
+  it("the README's routing example loads, its task-rule pattern included", () => {
+    const readme = readFileSync(resolve(__dirname, '../../../README.md'), 'utf8');
+    const example = /```yaml\n(models:\n[^`]*?\nvirtualModels:[^`]*?)```/.exec(readme);
+    assert.ok(example, 'README has the worked example');
+    const parsed = parseYaml(example[1]) as { models: { deployments: { provider: string }[] }[] };
+    const providers = [...new Set(parsed.models.flatMap((m) => m.deployments.map((d) => d.provider)))].map((name) => ({
+      name,
+      type: 'mock',
+    }));
+    const auto = new TaskRouter(parseConfig({ ...parsed, providers }, {}).virtualModels[0]);
+    const question = profileChat({ model: 'auto', messages: [{ role: 'user', content: 'why does this Python function raise?' }] });
+    assert.deepEqual(auto.decide(question, undefined), { model: 'strong-code', rule: 'code' });
+  });
+
   for (const [name, mutate, message] of bad) {
     it(`rejects ${name}, naming the key`, () => {
       const config = minimal();

@@ -223,9 +223,39 @@ describe('Messages request -> chat params', () => {
   // `data:undefined;base64,undefined`.
   it('top_k and a thinking budget, which the chat params lose, are handed to the cache key (keyExtras)', () => {
     assert.equal(toChatRequest(request({})).native.keyExtras, undefined);
-    assert.deepEqual(toChatRequest(request({ top_k: 1 })).native.keyExtras, { top_k: 1, thinking_budget: undefined });
+    assert.deepEqual(toChatRequest(request({ top_k: 1 })).native.keyExtras, { top_k: 1 });
     const thinking = { type: 'enabled' as const, budget_tokens: 1500 };
-    assert.deepEqual(toChatRequest(request({ max_tokens: 4000, thinking })).native.keyExtras, { top_k: undefined, thinking_budget: 1500 });
+    assert.deepEqual(toChatRequest(request({ max_tokens: 4000, thinking })).native.keyExtras, { thinking_budget: 1500 });
+  });
+
+  // Found by an independent check: a /v1/messages request with output_config.effort (no thinking) or an
+  // anthropic-beta header, which an Anthropic deployment gets as sent, was served the answer a plain
+  // request had stored.
+  it('so is every other field an Anthropic deployment honours that may change the answer, and the betas named', () => {
+    const extras = (extra: Partial<MessagesRequest>, beta?: string) => toChatRequest(request(extra), beta).native.keyExtras;
+    assert.deepEqual(extras({ output_config: { effort: 'low' } }), { effort: 'low' });
+    // Adaptive thinking carries the effort in the chat params (reasoning_effort), which the key holds.
+    assert.equal(extras({ thinking: { type: 'adaptive' }, output_config: { effort: 'low' } }), undefined);
+    assert.equal(toChatRequest(request({ thinking: { type: 'adaptive' }, output_config: { effort: 'low' } })).chat.reasoning_effort, 'low');
+    const shaping = { speed: 'fast', context_management: { edits: [] }, compaction: { enabled: true }, fallbacks: ['claude-x'] };
+    assert.deepEqual(extras(shaping), shaping);
+    assert.deepEqual(
+      extras({ tools: [{ name: 'f', input_schema: { type: 'object' }, input_examples: [{ a: 1 }], cache_control: {} } as never] }),
+      {
+        tool_fields: [{ input_examples: [{ a: 1 }] }],
+      },
+    );
+    assert.deepEqual(extras({}, 'context-1m-2025-08-07, interleaved-thinking-2025-05-14'), {
+      betas: ['context-1m-2025-08-07', 'interleaved-thinking-2025-05-14'],
+    });
+    assert.deepEqual(
+      extras({}, 'interleaved-thinking-2025-05-14,context-1m-2025-08-07'),
+      extras({}, 'context-1m-2025-08-07, interleaved-thinking-2025-05-14'),
+    );
+    // What cannot change the answer stays out, so such requests still share entries with chat requests.
+    const neutral = { cache_control: { type: 'ephemeral' }, service_tier: 'auto', inference_geo: 'us', metadata: { user_id: 'u1' } };
+    assert.equal(extras(neutral), undefined);
+    assert.equal(extras({}, '  '), undefined);
   });
 
   it('refuses empty content except on a final assistant turn, and a base64 source without its media type or data', () => {

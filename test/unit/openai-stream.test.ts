@@ -68,6 +68,9 @@ function pythonJson(value: unknown): string {
 }
 const usage = fc.record({ prompt_tokens: fc.nat(99), completion_tokens: fc.nat(99) });
 
+/** The generated streams' last chunk, before `[DONE]`: a stream of no chunk is no answer (it fails, see below). */
+const END = 'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n';
+
 /** Streams of OpenAI-like events; `odd` adds raw newlines in events and blank-line runs between them. */
 function streams(odd: boolean) {
   const text = fc.string({ unit: fc.constantFrom(...unit, ...(odd ? ['\n'] : [])) });
@@ -83,7 +86,7 @@ function streams(odd: boolean) {
   );
   return fc
     .tuple(fc.array(event, { maxLength: 12 }), fc.constantFrom(...(odd ? ['\n\n', '\n\n\n', '\r\n\r\n'] : ['\n\n'])))
-    .map(([events, gap]) => Buffer.from(events.map((e) => e + gap).join('') + 'data: [DONE]\n\n'))
+    .map(([events, gap]) => Buffer.from(events.map((e) => e + gap).join('') + END))
     .filter((bytes) => bytes.length < SMALL);
 }
 
@@ -200,7 +203,7 @@ function mixedLineEnds() {
       Buffer.from(
         events
           .map(([note, line, noteEnd, end, blank]) => (note && line.includes('"delta"') ? note + noteEnd : '') + line + end + blank)
-          .join('') + 'data: [DONE]\n\n',
+          .join('') + END,
       ),
     )
     .filter((bytes) => bytes.length < SMALL);
@@ -290,10 +293,10 @@ describe('OpenAI stream pass-through', () => {
   // Seen as a rare failure of the property above (2 in ~75 runs): a first read of blank lines alone was dropped,
   // and the next read's leading blank line went out before the first event.
   it('without stripUsage: blank lines before the first event, cut between reads, are not forwarded', async () => {
-    const res = { body: Readable.from([Buffer.from('\n\n'), Buffer.from('\ndata: [DONE]\n\n')]) } as unknown as Dispatcher.ResponseData;
+    const res = { body: Readable.from([Buffer.from('\n\n'), Buffer.from(`\n${END}`)]) } as unknown as Dispatcher.ResponseData;
     const out: Buffer[] = [];
     for await (const chunk of passThroughStream('p', res, new AbortController().signal, false)) out.push(chunk as Buffer);
-    assert.equal(Buffer.concat(out).toString('utf8'), 'data: [DONE]\n\n');
+    assert.equal(Buffer.concat(out).toString('utf8'), END);
   });
 
   // Found by an independent re-check: a byte-order mark before the first `data:` hid that event (the answer lost its start).
@@ -415,6 +418,32 @@ describe('OpenAI stream pass-through', () => {
     assert.equal(bytes.toString(), 'data:{"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\ndata:[DONE]\n\n');
     assert.deepEqual(got, { prompt_tokens: 3 });
   });
+
+  // Found by an independent check: a stream of `[DONE]` alone was a 200 with an empty stream, and no fallback.
+  for (const [what, body] of [
+    ['`[DONE]` alone', 'data: [DONE]\n\n'],
+    ['comments, then `[DONE]`', ': ping\n\ndata:[DONE]\n\n'],
+    ['an end before any event', ''],
+    ['comments alone, then the end', ': ping\n\n'],
+    ['a first chunk whose choices are no list', 'data: {"choices":"x"}\n\ndata: [DONE]\n\n'],
+    ['a first chunk whose choice is no object', 'data: {"choices":[null]}\n\ndata: [DONE]\n\n'],
+  ])
+    it(`a stream without a chunk before anything else is the upstream's invalid answer, nothing sent: ${what}`, async () => {
+      const out: Buffer[] = [];
+      await assert.rejects(
+        (async () => {
+          for await (const chunk of passThroughStream(
+            'p',
+            { body: Readable.from([Buffer.from(body)]) },
+            new AbortController().signal,
+            false,
+          ))
+            out.push(chunk as Buffer);
+        })(),
+        (err: GatewayError) => err.status === 502 && err.code === 'upstream_invalid_response' && err.retryable,
+      );
+      assert.deepEqual(out, []);
+    });
 
   it('an end without [DONE] is a truncated stream, after everything received went out', async () => {
     const bytes = Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n');

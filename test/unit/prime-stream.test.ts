@@ -71,3 +71,68 @@ describe('primeStream', () => {
     assert.equal(log.returns, 1);
   });
 });
+
+/** An OpenAI chunk event whose first choice's delta is `delta` (no choice when undefined), with `extra` fields. */
+const chunk = (delta?: object, extra: object = {}) =>
+  `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: delta ? [{ index: 0, delta, finish_reason: null }] : [], ...extra })}\n\n`;
+/** Chunks that carry no output: a role alone (with an empty content), Azure's prompt-filter verdict, usage alone. */
+const NO_OUTPUT = [
+  chunk({ role: 'assistant', content: '' }),
+  chunk(undefined, { prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] }),
+  chunk(undefined, { usage: { prompt_tokens: 1, completion_tokens: 0, total_tokens: 1 } }),
+];
+/** Chunks that do: text, a refusal, reasoning, a tool call opened (its arguments not begun). */
+const OUTPUT = [
+  chunk({ content: 'Hi' }),
+  chunk({ refusal: 'No' }),
+  chunk({ reasoning_content: 'Hmm' }),
+  chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'f', arguments: '' } }] }),
+];
+
+// Found by an independent check: time to first token was taken at a stream's first chunk, which on
+// OpenAI-format upstreams is often a role alone, or Azure's prompt-filter verdict, sent before any token.
+describe('primeStream: the first chunk of output', () => {
+  it('is the first chunk that carries output, not a role, a filter verdict or usage before it', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(...NO_OUTPUT), { maxLength: 3 }),
+        fc.constantFrom(...OUTPUT),
+        fc.array(fc.constantFrom(...NO_OUTPUT, ...OUTPUT), { maxLength: 3 }),
+        async (before, first, rest) => {
+          const { stream } = source([...before, first, ...rest]);
+          const primed = await primeStream(Promise.resolve(stream));
+          const calls: boolean[] = [];
+          primed.outputStarted = (answered) => calls.push(answered);
+          let read = 0;
+          for await (const c of primed) {
+            read++;
+            const seen = primed.produced.outputAfterMs !== undefined;
+            assert.equal(seen, read > before.length, `after ${read} chunks (${before.length} without output first): ${c}`);
+            assert.deepEqual(calls, seen ? [true] : []);
+          }
+          assert.deepEqual(calls, [true], 'called once');
+          if (before.length === 0) assert.equal(primed.produced.outputAfterMs, 0, 'the first chunk carried it');
+        },
+      ),
+    );
+  });
+
+  it('a stream without output calls outputStarted at its end: answered when read to its end, not when it failed or was left', async () => {
+    const endings: boolean[] = [];
+    for (const [failAfter, stopAt] of [
+      [undefined, undefined],
+      [2, undefined],
+      [undefined, 1],
+    ] as const) {
+      const { stream } = source(NO_OUTPUT, failAfter);
+      const primed = await primeStream(Promise.resolve(stream));
+      primed.outputStarted = (answered) => endings.push(answered);
+      await (async () => {
+        let read = 0;
+        for await (const _ of primed) if (++read === stopAt) break;
+      })().catch(() => undefined);
+      assert.equal(primed.produced.outputAfterMs, undefined);
+    }
+    assert.deepEqual(endings, [true, false, false]);
+  });
+});

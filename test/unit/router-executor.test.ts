@@ -14,11 +14,11 @@ function upstream(status: number, headers: Record<string, string> = {}, body = '
   return fromUpstreamResponse('p', res as unknown as Dispatcher.ResponseData);
 }
 
-const config = (retry: object = {}) =>
+const config = (retry: object = {}, breaker: object = {}) =>
   routerConfig({
     retry: { attemptsPerDeployment: 2, backoffMs: 10, maxBackoffMs: 10, retryAfterCapMs: 5_000, ...retry },
     timeouts: { attemptMs: 1_000, deadlineMs: 10_000 },
-    breaker: { consecutiveFailures: 3, cooldownMs: 30_000 },
+    breaker: { consecutiveFailures: 3, cooldownMs: 30_000, ...breaker },
   });
 
 /** A call that answers each deployment from its own list of outcomes (an error, or success), logging the time. */
@@ -199,6 +199,39 @@ describe('executor', () => {
     assert.equal(answer.end - answer.start, 5);
     assert.equal((await settle(alone, alone.send(only.call))).status, 503, 'the next request is refused without asking it');
     assert.equal(only.log.length, 1);
+  });
+
+  // Found by an independent check: a deployment skipped while it waited out a 503's Retry-After was
+  // listed as `breaker_open`, though its breaker never left closed; one whose breaker stays open past
+  // retryAfterCapMs was dropped by eligibility and not listed at all.
+  it('lists a skipped deployment as cooling_down or breaker_open, as its health says, however long it stays out', async () => {
+    const h = routerHarness(config({ attemptsPerDeployment: 1 }), 2);
+    const { call } = scripted(h, { 'g/0': [await upstream(503, { 'retry-after': '3' })], 'g/1': [] });
+    assert.deepEqual((await settle(h, h.send(call))).fallbacks, ['g/0=upstream_overloaded']);
+    assert.equal(h.breakers.get('g/0').state, 'closed');
+    assert.deepEqual((await settle(h, h.send(call))).fallbacks, ['g/0=cooling_down'], 'its Retry-After keeps it out');
+
+    const open = routerHarness(config({ attemptsPerDeployment: 1 }), 2);
+    const failing = scripted(open, { 'g/0': [await upstream(500), await upstream(500), await upstream(500)], 'g/1': [] });
+    for (let i = 0; i < 3; i++) await settle(open, open.send(failing.call));
+    assert.equal(open.breakers.get('g/0').state, 'open');
+    const skipped = await settle(open, open.send(failing.call));
+    assert.equal(skipped.result, 'g/1');
+    assert.deepEqual(skipped.fallbacks, ['g/0=breaker_open'], 'open for 30 s, past the 5 s wait cap: left out of the plan, and said so');
+  });
+
+  // Found by an independent check: with cooldownMs within retryAfterCapMs, a request whose only
+  // deployment's key was rejected (401) waited the cool-down and sent the same rejected key again.
+  it('a deployment that rejected the key (401, 403) is not waited for nor asked again by the same request', async () => {
+    for (const status of [401, 403]) {
+      // Its cool-down (2 s) is within the wait cap (5 s): a wait that no rejected key outlasts.
+      const h = routerHarness(config({}, { cooldownMs: 2_000 }), 1);
+      const { log, call } = scripted(h, { 'g/0': [await upstream(status), 'ok'] });
+      const answer = await settle(h, h.send(call));
+      assert.equal(answer.status, 502, `upstream ${status}`);
+      assert.equal(log.length, 1, `upstream ${status}: asked once`);
+      assert.equal(answer.end - answer.start, 5, `upstream ${status}: answered at once`);
+    }
   });
 
   it('counts a retry on the same deployment as a retry and the move to the backup as one fallback', async () => {

@@ -4,7 +4,16 @@ import { BreakerConfig, DeploymentConfig, GatewayConfig, parseConfig, VirtualMod
 import { MetricsService } from '@gateway/metrics';
 import type { ChatCompletionMessageParam, Provider } from '@gateway/providers';
 import type { RedisService } from '@gateway/redis';
-import { Clock, type Deployment, DeploymentHealth, profileChat, STRATEGY_ORDER, type StrategyContext, TaskRouter } from '@gateway/router';
+import {
+  Clock,
+  type Deployment,
+  DeploymentHealth,
+  preferDeclaring,
+  profileChat,
+  STRATEGY_ORDER,
+  type StrategyContext,
+  TaskRouter,
+} from '@gateway/router';
 import { profileEmbeddings } from '../../libs/router/src/request-profile';
 import { BreakerRegistry } from '../../libs/router/src/breaker-registry';
 import { eligibleDeployments } from '../../libs/router/src/eligibility';
@@ -98,13 +107,64 @@ describe('routing strategies', () => {
   });
 });
 
+describe('routing strategies: the whole request', () => {
+  // Found by an independent check: `cost` priced max_tokens once for a request asking for n
+  // completions (the budget hold counts n), so it picked the deployment dear on output.
+  it('cost prices the completion budget once per choice (n)', () => {
+    const ds = [
+      deployment('cheap-in', { price: { input: 0.1, output: 10 } }),
+      deployment('cheap-out', { price: { input: 10, output: 0.1 } }),
+    ];
+    const order = (extra: object) =>
+      STRATEGY_ORDER.cost(ds, context({ profile: chat('x'.repeat(4_000), { max_tokens: 500, ...extra }) })).map((d) => d.id);
+    // ~1,000 prompt tokens: 100 + 500 × 10 (cheap-in) against 10,000 + 500 × 0.1; with n = 3, 100 + 15,000 against 10,150.
+    assert.deepEqual(order({}), ['cheap-in', 'cheap-out']);
+    assert.deepEqual(order({ n: 3 }), ['cheap-out', 'cheap-in']);
+  });
+
+  // Found by an independent check: `capabilities: [reasoning]` was accepted and declared on every
+  // reasoning model of the shipped config, and routing ignored it.
+  it('a request asking for reasoning, on any of the three APIs, puts the deployments that declare it first; the others stay as fallbacks', () => {
+    const user = [{ role: 'user' as const, content: 'think' }];
+    const viaMessages = (thinking: object) =>
+      profileChat(toChatRequest({ model: 'x', max_tokens: 4_096, messages: user, thinking } as never).chat).wants;
+    assert.deepEqual(chat('x', { reasoning_effort: 'high' }).wants, ['reasoning']);
+    assert.deepEqual(viaMessages({ type: 'enabled', budget_tokens: 2_048 }), ['reasoning']);
+    assert.deepEqual(viaMessages({ type: 'adaptive' }), ['reasoning']);
+    assert.deepEqual(profileChat(toChatParams({ model: 'x', input: 'think', reasoning: { effort: 'high' } })).wants, ['reasoning']);
+    for (const none of [chat('x'), chat('x', { reasoning_effort: 'none' }), { wants: viaMessages({ type: 'disabled' }) }])
+      assert.deepEqual(none.wants, []);
+
+    const ds = [
+      deployment('plain', { capabilities: ['tools'] }),
+      deployment('thinker', { capabilities: ['tools', 'reasoning'] }),
+      deployment('bare'),
+    ];
+    assert.deepEqual(
+      preferDeclaring(ds, ['reasoning']).map((d) => d.id),
+      ['thinker', 'plain', 'bare'],
+    );
+    assert.deepEqual(
+      preferDeclaring(ds, []).map((d) => d.id),
+      ['plain', 'thinker', 'bare'],
+    );
+    // Not a needed capability: a group that declares no reasoning model serves such a request as before.
+    const breakers = new BreakerRegistry(config(), { client: undefined } as RedisService, new MetricsService());
+    const plainOnly = { name: 'g', config: {} as never, deployments: [ds[0], ds[2]] };
+    assert.deepEqual(
+      eligibleDeployments(plainOnly, chat('x', { reasoning_effort: 'high' }), breakers, Date.now()).deployments.map((d) => d.id),
+      ['plain', 'bare'],
+    );
+  });
+});
+
 describe('eligibility', () => {
   const registry = () => new BreakerRegistry(config(), { client: undefined } as RedisService, new MetricsService());
   const group = (deployments: Deployment[]) => ({ name: 'g', config: {} as never, deployments });
 
   it('skips a deployment whose context window cannot hold prompt plus max_tokens', () => {
     const ds = [deployment('small', { contextWindow: 1_000 }), deployment('large', { contextWindow: 200_000 })];
-    const eligible = eligibleDeployments(group(ds), chat('x'.repeat(8_000), { max_tokens: 10 }), registry(), Date.now());
+    const eligible = eligibleDeployments(group(ds), chat('x'.repeat(8_000), { max_tokens: 10 }), registry(), Date.now()).deployments;
     assert.deepEqual(
       eligible.map((d) => d.id),
       ['large'],
@@ -113,6 +173,48 @@ describe('eligibility', () => {
       () => eligibleDeployments(group([ds[0]]), chat('x'.repeat(8_000)), registry(), Date.now()),
       (e: { status: number; code: string }) => e.status === 400 && e.code === 'context_length_exceeded',
     );
+  });
+
+  // Found by an independent check: the capability was checked among the deployments whose window
+  // held the prompt, so a prompt too long for the only tools deployment was refused as "declares no such capability".
+  it('a request too long for the only deployments with the capability it needs is context_length_exceeded, saying so', () => {
+    const ds = [
+      deployment('big-text', { contextWindow: 8_000 }),
+      deployment('small-tools', { contextWindow: 2_000, capabilities: ['tools', 'json'] }),
+    ];
+    const tools = { tools: [{ type: 'function', function: { name: 'f' } }] };
+    assert.throws(
+      () => eligibleDeployments(group(ds), chat('x'.repeat(12_000), tools), registry(), Date.now()),
+      (e: { status: number; code: string; param: string; message: string }) =>
+        e.status === 400 &&
+        e.code === 'context_length_exceeded' &&
+        e.param === 'messages' &&
+        e.message.endsWith('exceeds the context window of every deployment of g that supports tools (the largest holds 2000 tokens).'),
+    );
+    assert.throws(
+      () => eligibleDeployments(group([ds[0]]), chat('x', tools), registry(), Date.now()),
+      (e: { code: string }) => e.code === 'unsupported_capability',
+    );
+    assert.deepEqual(
+      eligibleDeployments(group(ds), chat('x'.repeat(12_000)), registry(), Date.now()).deployments.map((d) => d.id),
+      ['big-text'],
+    );
+  });
+
+  // Found by an independent check: max_tokens 32000 went to the deployment whose maxOutputTokens is
+  // 4096 (its upstream's 400 returns at once), while the next one in the group could give that many.
+  it('skips a deployment whose maxOutputTokens is below max_tokens when another can give that many; when none can, none is skipped', () => {
+    const ds = [
+      deployment('small-out', { maxOutputTokens: 4_096 }),
+      deployment('big-out', { maxOutputTokens: 64_000 }),
+      deployment('unset'),
+    ];
+    const ids = (profile: ReturnType<typeof chat>, of = ds) =>
+      eligibleDeployments(group(of), profile, registry(), Date.now()).deployments.map((d) => d.id);
+    assert.deepEqual(ids(chat('x', { max_tokens: 32_000 })), ['big-out', 'unset']);
+    assert.deepEqual(ids(chat('x', { max_completion_tokens: 4_096 })), ['small-out', 'big-out', 'unset']);
+    assert.deepEqual(ids(chat('x')), ['small-out', 'big-out', 'unset']);
+    assert.deepEqual(ids(chat('x', { max_tokens: 100_000 }), ds.slice(0, 2)), ['small-out', 'big-out']);
   });
 
   // Found by an independent check: tool-call arguments, file and audio parts counted nothing, so an
@@ -157,7 +259,7 @@ describe('eligibility', () => {
     const agent = messages([{ role: 'user', content: 'write the file' }, grown[0][1], { role: 'user', content: 'thanks' }]);
     const ds = [deployment('small', { contextWindow: 1_000 }), deployment('large', { contextWindow: 200_000 })];
     assert.deepEqual(
-      eligibleDeployments(group(ds), agent, registry(), Date.now()).map((d) => d.id),
+      eligibleDeployments(group(ds), agent, registry(), Date.now()).deployments.map((d) => d.id),
       ['large'],
     );
     assert.throws(
@@ -232,13 +334,13 @@ describe('eligibility', () => {
       tools: [{ type: 'function', function: { name: 'f' } }],
     });
     assert.deepEqual(
-      eligibleDeployments(group(ds), profile, registry(), Date.now()).map((d) => d.id),
+      eligibleDeployments(group(ds), profile, registry(), Date.now()).deployments.map((d) => d.id),
       ['full'],
     );
     assert.throws(() => eligibleDeployments(group([ds[0]]), profile, registry(), Date.now()), /supports tools, vision/);
     assert.throws(() => eligibleDeployments(group([ds[2]]), profile, registry(), Date.now()), /supports tools, vision/);
     assert.deepEqual(
-      eligibleDeployments(group(ds), chat('plain text'), registry(), Date.now()).map((d) => d.id),
+      eligibleDeployments(group(ds), chat('plain text'), registry(), Date.now()).deployments.map((d) => d.id),
       ['text', 'full', 'undeclared'],
     );
   });
@@ -251,13 +353,13 @@ describe('eligibility', () => {
     const profile = profileChat(request, { protocol: 'anthropic', body: {}, only });
     assert.deepEqual(profile.onlyProvider, { type: 'anthropic', ...only });
     assert.deepEqual(
-      eligibleDeployments(group(ds), profile, registry(), Date.now()).map((d) => d.id),
+      eligibleDeployments(group(ds), profile, registry(), Date.now()).deployments.map((d) => d.id),
       ['ant-1', 'ant-2'],
     );
     // The same request without the mark, or in the vendor's protocol without it, may go anywhere.
     for (const plain of [profileChat(request), profileChat(request, { protocol: 'anthropic', body: {} })])
       assert.deepEqual(
-        eligibleDeployments(group(ds), plain, registry(), Date.now()).map((d) => d.id),
+        eligibleDeployments(group(ds), plain, registry(), Date.now()).deployments.map((d) => d.id),
         ['oa', 'ant-1', 'gem', 'ant-2'],
       );
     assert.throws(
@@ -275,7 +377,7 @@ describe('eligibility', () => {
     assert.throws(() => eligibleDeployments(chatModel, profileEmbeddings('x'), registry(), Date.now()), notSupported);
     assert.throws(() => eligibleDeployments(embeddingModel, chat('x'), registry(), Date.now()), notSupported);
     assert.deepEqual(
-      eligibleDeployments(embeddingModel, profileEmbeddings(['a', 'b']), registry(), Date.now()).map((d) => d.id),
+      eligibleDeployments(embeddingModel, profileEmbeddings(['a', 'b']), registry(), Date.now()).deployments.map((d) => d.id),
       ['embed'],
     );
   });
@@ -285,7 +387,7 @@ describe('eligibility', () => {
     const ds = [deployment('a'), deployment('b')];
     rateLimit(breakers.get('a'), Date.now(), 30_000);
     assert.deepEqual(
-      eligibleDeployments(group(ds), chat('x'), breakers, Date.now()).map((d) => d.id),
+      eligibleDeployments(group(ds), chat('x'), breakers, Date.now()).deployments.map((d) => d.id),
       ['b'],
     );
     rateLimit(breakers.get('b'), Date.now(), 20_000);
@@ -331,7 +433,7 @@ describe('eligibility', () => {
     const breakers = registry();
     rateLimit(breakers.get('a'), Date.now(), 2_000);
     assert.deepEqual(
-      eligibleDeployments(group([deployment('a')]), chat('x'), breakers, Date.now()).map((d) => d.id),
+      eligibleDeployments(group([deployment('a')]), chat('x'), breakers, Date.now()).deployments.map((d) => d.id),
       ['a'],
     );
   });
@@ -473,6 +575,13 @@ describe('task rules', () => {
     ],
   });
   const router = new TaskRouter(auto);
+  /** A virtual model of one rule on `match`. */
+  const oneRule = (match: object) =>
+    new TaskRouter(
+      Object.assign(new VirtualModelConfig(), { name: 'auto', default: 'other', rules: [{ name: 'r', match, model: 'hit' }] }),
+    );
+  /** Whether `router`'s rule fires on a message of `text`. */
+  const firesOn = (router: TaskRouter) => (text: string) => router.decide(chat(text), undefined).rule === 'r';
   const cases: [string, ReturnType<typeof chat>, string | undefined, string, string][] = [
     ['small talk', chat('hi, how are you?'), undefined, 'cheap-chat', 'default'],
     ['a coding question', chat('Why does this Python function raise?'), undefined, 'strong-code', 'code'],
@@ -506,14 +615,7 @@ describe('task rules', () => {
   // Found by an independent check: `ai` fired on "said" and "email", `bug` on "debug".
   it('keywords match whole words or phrases, case-insensitive, in any script', () => {
     const keywords = ['ai', 'bug', 'stack trace', 'c++', 'café', '错误', 'ошибка'];
-    const topic = new TaskRouter(
-      Object.assign(new VirtualModelConfig(), {
-        name: 'auto',
-        default: 'other',
-        rules: [{ name: 'kw', match: { keywords }, model: 'hit' }],
-      }),
-    );
-    const fires = (text: string) => topic.decide(chat(text), undefined).rule === 'kw';
+    const fires = firesOn(oneRule({ keywords }));
     for (const text of [
       'Tell me about AI.',
       "AI's future",
@@ -528,5 +630,21 @@ describe('task rules', () => {
       assert.ok(fires(text), `fires on ${JSON.stringify(text)}`);
     for (const text of ['She said the email was fine.', 'debug it', 'bugs', 'stack tracer', 'the stacktrace', 'cafés', 'ошибками'])
       assert.ok(!fires(text), `does not fire on ${JSON.stringify(text)}`);
+  });
+
+  // Found by an independent check: "这个bug怎么办" never matched `bug`: the Han letters beside it counted as part of the word.
+  it('a Latin keyword in Chinese or Japanese text is a whole word there', () => {
+    const fires = firesOn(oneRule({ keywords: ['bug', 'stack trace', 'python'] }));
+    for (const text of ['这个bug怎么办', '我的代码有bug。', 'バグ: bugが出た', '用python写', '看这个stack trace吧'])
+      assert.ok(fires(text), `fires on ${JSON.stringify(text)}`);
+    for (const text of ['请debug一下', '这个bugs', 'bugfix的问题', '用pythonic写法'])
+      assert.ok(!fires(text), `does not fire on ${JSON.stringify(text)}`);
+  });
+
+  // Found by an independent check: compiled without the `u` flag, `\p{Script=Han}` was the text "p{Script=Han}".
+  it('a pattern is compiled with the u flag: Unicode property classes work', () => {
+    const fires = firesOn(oneRule({ pattern: '\\p{Script=Han}' }));
+    assert.ok(fires('请解释一下'));
+    assert.ok(!fires('p{Script=Han}'));
   });
 });

@@ -148,14 +148,18 @@ CA file of a TLS Redis and cluster mode. Nothing when no Redis is configured.
 {{- end }}
 {{- end }}
 
-{{/* Port of the Redis the gateway talks to (the first seed node's), for the NetworkPolicy. */}}
-{{- define "ai-gateway.redisPort" -}}
-{{- if .Values.redis.enabled }}
-{{- .Values.redis.port }}
-{{- else }}
-{{- $host := (urlParse (trim (first (splitList "," .Values.externalRedis.url)))).host }}
-{{- if contains ":" $host }}{{ last (splitList ":" $host) }}{{ else }}6379{{ end }}
+{{/*
+Ports of the external Redis the gateway talks to, for the NetworkPolicy: each seed node's of a
+comma-separated list (a self-managed cluster's nodes may listen on different ports), once each,
+as a JSON list. 6379 where a URL names none.
+*/}}
+{{- define "ai-gateway.externalRedisPorts" -}}
+{{- $ports := list }}
+{{- range splitList "," .Values.externalRedis.url }}
+{{- $host := (urlParse (trim .)).host }}
+{{- $ports = append $ports (ternary (last (splitList ":" $host)) "6379" (contains ":" $host) | int) }}
 {{- end }}
+{{- $ports | uniq | toJson }}
 {{- end }}
 
 {{/* The gateway.yaml the pods read: the repository defaults, then values.config, then what the chart owns. */}}
@@ -251,6 +255,83 @@ HPA reacts. lookup finds nothing under helm template or on install.
 {{- else }}
 {{- with (lookup "apps/v1" "Deployment" .Release.Namespace (include "ai-gateway.fullname" .)).spec }}
 {{- min (max (int .replicas) (int $autoscaling.minReplicas)) (int $autoscaling.maxReplicas) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Environment variables the chart sets itself (or whose config keys it checks), each with what to set
+instead: refused as env and secrets.providerKeys names (env would be rendered twice; a Secret key,
+through envFrom, would override the chart's value). values.schema.json's chartOwnedEnv names the same
+keys and refuses them first, at their own path; these messages say why when the schema is skipped
+(--skip-schema-validation).
+*/}}
+{{- define "ai-gateway.chartOwnedEnv" -}}
+PORT: "set containerPort instead"
+HOST: "remove it: the pods listen on 0.0.0.0"
+GATEWAY_CONFIG: "set config instead (the chart mounts it as gateway.yaml)"
+GATEWAY_MASTER_KEY: "set secrets.masterKey or secrets.existingSecret instead"
+REDIS_URL: "set redis.* or externalRedis.url instead"
+REDIS_PASSWORD: "set redis.password or externalRedis.passwordSecret instead"
+REDIS_CLUSTER: "set externalRedis.cluster instead"
+REDIS_TLS_CA_FILE: "set externalRedis.caSecret instead"
+METRICS_PORT: "set metricsPort instead"
+METRICS_HOST: "remove it: the ops listener is on 0.0.0.0 and networkPolicy.metricsFrom says who reaches it"
+SHUTDOWN_GRACE_MS: "set config.server.shutdownGraceMs instead (the chart checks it against terminationGracePeriodSeconds)"
+SHUTDOWN_DELAY_MS: "set shutdownDelaySeconds instead"
+KEEP_ALIVE_TIMEOUT_MS: "set config.server.keepAliveTimeoutMs instead (the chart checks it against GKE's load balancers)"
+NODE_ENV: "remove it: the pods run in production mode"
+NODE_EXTRA_CA_CERTS: "set externalRedis.caSecret for a Redis CA instead"
+{{- end }}
+
+{{/*
+Fails on values naming what the chart sets itself: env and secrets.providerKeys names, config.server
+keys, config.redisUrl and config.masterKey, and --maxmemory / --requirepass in redis.args. The schema
+refuses them first; these say what to set instead.
+*/}}
+{{- define "ai-gateway.checkChartOwnedValues" -}}
+{{- $owned := include "ai-gateway.chartOwnedEnv" . | fromYaml }}
+{{- range $name := keys (.Values.env | default dict) | sortAlpha }}
+{{- with get $owned $name }}
+{{- fail (printf "env.%s is set by the chart: %s" $name .) }}
+{{- end }}
+{{- end }}
+{{- $providerKeysOwned := merge (dict "LOG_LEVEL" "set env.LOG_LEVEL or config.server.logLevel instead") $owned }}
+{{- range $name := keys (.Values.secrets.providerKeys | default dict) | sortAlpha }}
+{{- with get $providerKeysOwned $name }}
+{{- fail (printf "secrets.providerKeys.%s names a variable the chart sets (through envFrom it would override the chart's value): %s" $name .) }}
+{{- end }}
+{{- end }}
+{{- $config := .Values.config | default dict }}
+{{- $serverOwned := dict "host" "remove it: the pods listen on 0.0.0.0" "port" "set containerPort instead" "metricsPort" "set metricsPort instead" "metricsHost" "remove it: the ops listener is on 0.0.0.0" "shutdownDelayMs" "set shutdownDelaySeconds instead" }}
+{{- range $name := keys ($config.server | default dict) | sortAlpha }}
+{{- with get $serverOwned $name }}
+{{- fail (printf "config.server.%s is set by the chart: %s" $name .) }}
+{{- end }}
+{{- end }}
+{{- with pick $config "redisUrl" "masterKey" | keys | sortAlpha }}
+{{- fail (printf "config.%s is set by the chart: %s" (first .) (get (dict "redisUrl" "set redis.* or externalRedis.url instead" "masterKey" "set secrets.masterKey or secrets.existingSecret instead") (first .))) }}
+{{- end }}
+{{- with regexFind "--(maxmemory|requirepass)(\\s|=|$)" .Values.redis.args }}
+{{- fail (printf "redis.args (%s): %s is set by the chart: remove it (maxmemory is redis.maxmemoryPercent of redis.resources.limits.memory; requirepass is redis.password)" $.Values.redis.args (trimSuffix "=" (trim .))) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Fails when podLabels or podAnnotations name a key the chart sets on the pods: it would be rendered
+twice, which Kubernetes' decoder refuses at install; and were the user's value to win, the pods would
+no longer match the Deployment's selector, the Services, the PodDisruptionBudget and the NetworkPolicies.
+*/}}
+{{- define "ai-gateway.checkPodMetadata" -}}
+{{- $labels := merge (include "ai-gateway.labels" . | fromYaml) (include "ai-gateway.selectorLabels" . | fromYaml) }}
+{{- range $key := keys (.Values.podLabels | default dict) | sortAlpha }}
+{{- if hasKey $labels $key }}
+{{- fail (printf "podLabels.%s is set by the chart (the app.kubernetes.io/ labels select the pods for the Deployment, the Services, the PodDisruptionBudget and the NetworkPolicies): remove it from podLabels and use a key of your own" $key) }}
+{{- end }}
+{{- end }}
+{{- range $key := list "checksum/config" "checksum/secret" }}
+{{- if hasKey ($.Values.podAnnotations | default dict) $key }}
+{{- fail (printf "podAnnotations.%s is set by the chart (it rolls the pods when their config or Secret changes): remove it from podAnnotations" $key) }}
 {{- end }}
 {{- end }}
 {{- end }}

@@ -17,7 +17,7 @@ import { EmbeddedBackend } from './backends/embedded.backend';
 import { RedisBackend } from './backends/redis.backend';
 import { type CacheKeys, cacheKeys, type CacheScope } from './cache-keys';
 import { type CacheControls, DEFAULT_CONTROLS } from './controls';
-import { type Embedder, type EmbedderState, RecentEmbeddings } from './embedders/embedder';
+import { type Embedder, type EmbedderState, type EmbeddingCall, RecentEmbeddings } from './embedders/embedder';
 import { LocalUseEmbedder, MiniLmEmbedder, WorkerEmbedder } from './embedders/worker-embedder';
 import { ProviderEmbedder } from './embedders/provider.embedder';
 import { FailOpen } from './fail-open';
@@ -56,6 +56,8 @@ export interface CoalesceOptions {
    * pass-through route): identical requests would wait for nothing, so none waits for it.
    */
   lead?: boolean;
+  /** Told of each priced embedding call made for this request (its lookup's, or its store's): the request pays it. */
+  embedded?: (call: EmbeddingCall) => void;
 }
 
 /**
@@ -70,6 +72,8 @@ interface PendingStore {
   /** Set when the semantic layer applies; `vector` once embedded. */
   semanticPrompt?: string;
   vector?: Float32Array;
+  /** CoalesceOptions.embedded. */
+  embedded?: (call: EmbeddingCall) => void;
   /** Set when identical requests wait for this one's answer (cache.coalesce). */
   settle?: Settle;
 }
@@ -246,7 +250,11 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       return this.finish('bypass', started, BYPASS);
     }
     const keys = cacheKeys(request, scope);
-    const pending: PendingStore = { keys, ttlSeconds: Math.min(controls.ttlSeconds ?? this.config.ttlSeconds, this.config.maxTtlSeconds) };
+    const pending: PendingStore = {
+      keys,
+      ttlSeconds: Math.min(controls.ttlSeconds ?? this.config.ttlSeconds, this.config.maxTtlSeconds),
+      embedded: coalesce.embedded,
+    };
     const semantic = this.config.semantic;
     // While the embedder loads the prompt still goes to it, to be refused at once and counted (`loading`).
     if (this.embedder && this.embedder.state !== 'failed' && keys.prompt?.trim() && keys.prompt.length <= semantic.maxPromptChars)
@@ -302,7 +310,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     // Before any write: the requests waiting for this answer need not wait for Redis or the embedder.
     pending.settle?.(usage ? { body, ...usage } : 'unshareable');
     if (!usage) return this.metrics.offered(tooLarge ? 'too_large' : 'not_cacheable');
-    if (pending.semanticPrompt && !pending.vector) pending.vector = await this.embed(pending.semanticPrompt);
+    if (pending.semanticPrompt && !pending.vector) pending.vector = await this.embed(pending.semanticPrompt, pending.embedded);
     const entry = {
       namespace: pending.keys.namespace,
       body,
@@ -405,7 +413,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     threshold: number,
   ): Promise<{ answer: CachedAnswer; similarity: number } | undefined> {
     const prompt = pending.semanticPrompt!;
-    pending.vector = await this.embed(prompt);
+    pending.vector = await this.embed(prompt, pending.embedded);
     if (!pending.vector) {
       // The embedder failed, is saturated or still loading: storing must not queue the prompt again.
       pending.semanticPrompt = undefined;
@@ -440,7 +448,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    * not answer within embeddingTimeoutMs (counted; logged, rate-limited, but for a refusal by design): a
    * semantic layer slower than the traffic must not queue every request behind it.
    */
-  private async embed(text: string): Promise<Float32Array | undefined> {
+  private async embed(text: string, embedded?: (call: EmbeddingCall) => void): Promise<Float32Array | undefined> {
     const known = this.recent.get(text);
     if (known) return known;
     const started = performance.now();
@@ -448,7 +456,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       'embedder',
       'embed',
       undefined,
-      () => this.embedder!.embed(text, AbortSignal.timeout(this.embeddingTimeoutMs)),
+      () => this.embedder!.embed(text, AbortSignal.timeout(this.embeddingTimeoutMs), embedded),
       undefined,
     );
     if (!vector) return undefined;

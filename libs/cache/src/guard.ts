@@ -103,8 +103,12 @@ export interface PromptFacts {
   gaps: string[][];
   /** The terms and, where they stand, the people the pronouns other than possessives name: "can my landlord sue me": landlord, sue, i. */
   roles: string[];
-  /** The partitive terms right before "of", which take the term after it: "part" in "cancel part of my order". */
-  heads: Set<string>;
+  /**
+   * The terms an amount is taken of: that amount (the word before "of": amountBefore) and the term before it,
+   * which acts on it: chocolate → lot, ate in "my dog ate a lot of chocolate"; order → part, cancel in "cancel
+   * part of my order"; payment → most, refund.
+   */
+  amounts: Map<string, Amount>;
   /**
    * For each negation or exclusion with a term after it, the term it leaves out and the terms before it: sock
    * after [customer, bought, shoe] in "customers who bought shoes but not socks", develop after [commit, main]
@@ -130,6 +134,12 @@ export interface PromptFacts {
   words: Map<string, number>;
   /** A word and the particle after it ("log in", "zoom out"), for PARTICLE_OPPOSITES. */
   particles: Set<string>;
+}
+
+/** An amount taken of a term (PromptFacts.amounts), and the term before it, if any. */
+interface Amount {
+  amount: string;
+  actor?: string;
 }
 
 /** A term a negation or an exclusion leaves out, and the terms before it. */
@@ -170,7 +180,7 @@ export function guard(asked: PromptFacts, cached: PromptFacts, similarity = 1, s
   // One word apart, and the terms differ: a content word added or put for a framing one ("mean" is both).
   const apart = sameList(query.terms, cached.terms) ? undefined : oneWordApart(query.sequence, cached.sequence);
   if (similarity < substitutionThreshold && (substituted(query, cached) || (apart && !apart.added))) return 'substitution';
-  if (addedTerm(query, cached) || (apart?.added && compounds(apart.after))) return 'qualifier';
+  if (addedTerm(query, cached) || amountApart(query, cached) || (apart?.added && compounds(apart.after))) return 'qualifier';
   return undefined;
 }
 
@@ -216,7 +226,7 @@ export function promptFacts(text: string): PromptFacts {
     preceding: [],
     gaps: [],
     roles: [],
-    heads: new Set(),
+    amounts: new Map(),
     exclusions: [],
     qualifiers: new Set(),
     headings: new Map(),
@@ -236,6 +246,7 @@ export function promptFacts(text: string): PromptFacts {
   let anchorNext = false;
   let attached = false;
   let qualifyNext = false;
+  let amountNext: Amount | undefined;
   let headingNext = '';
   let headedFrom = '';
   let ownerNext = '';
@@ -258,8 +269,13 @@ export function promptFacts(text: string): PromptFacts {
     const person = entity ? undefined : PERSONS.get(lower);
     if (person) facts.persons.push(person);
     if (person && !POSSESSIVES.has(lower)) facts.roles.push(person);
-    // "part of my order" narrows the order; "the type of pets", "the meaning of life" do not.
-    if (lower === 'of' && PARTITIVES.has(lowered[i - 1] ?? '')) facts.heads.add(facts.terms[facts.terms.length - 1]);
+    // "part of my order", "a lot of chocolate" take an amount of what follows; "the type of pets", "the meaning of life" do not.
+    if (lower === 'of') {
+      const amount = amountBefore(lowered, i);
+      // The amount word is a term itself ("lot", "tube"), but for a quantifier ("most").
+      const actor = facts.terms.at(facts.terms.at(-1) === amount && facts.preceding.at(-1) === lowered[i - 2] ? -2 : -1);
+      amountNext = amount ? { amount, actor } : undefined;
+    }
     const question = QUESTION_PHRASES.get(`${lower} ${lowered[i + 1] ?? ''}`) ?? QUESTION_PHRASES.get(lower);
     if (question) facts.questions.add(question);
     const asked = ASKED_NOUNS.get(word);
@@ -321,6 +337,8 @@ export function promptFacts(text: string): PromptFacts {
       facts.roles.push(term);
       if (anchorNext) facts.anchors.add(term);
       if (qualifyNext) facts.qualifiers.add(term);
+      if (amountNext) facts.amounts.set(term, amountNext);
+      amountNext = undefined;
       if (ownerNext) facts.owners.set(term, ownerNext);
       if (possessors.has(lower)) ownerNext = term;
       if (headingNext) {
@@ -517,8 +535,8 @@ function counterpart(term: string, own: string[], other: string[]): boolean {
 /**
  * A content word on one side only (the other side adding none; both adding one is a substitution) that
  * modifies or acts on a word both sides have, standing right before it ("list files" / "list hidden files",
- * "stash my changes" / "apply my stashed changes", "cook rice" / "store cooked rice") or before its "of"
- * ("cancel my order" / "cancel part of my order"), or that opens a
+ * "stash my changes" / "apply my stashed changes", "cook rice" / "store cooked rice"; an amount before its
+ * "of", "cancel part of my order", is amountApart's), or that opens a
  * condition or qualifier ("Can I take ibuprofen" / "…while pregnant", "…for the sale of land"). An added
  * word that stands apart ("Which city is Canada's capital?") and an added name ("in Python") narrow the
  * question without changing it.
@@ -530,13 +548,45 @@ function addedTerm(a: PromptFacts, b: PromptFacts): boolean {
       k >= 0 && k < x.terms.length && (counterpart(x.terms[k], x.terms, y.terms) || y.framedTerms.has(x.terms[k]));
     const modifies = (k: number) => x.attached[k + 1] && shared(k + 1);
     const particle = (k: number) => PHRASAL_PARTICLES.has(x.terms[k]) && x.attached[k] && shared(k - 1);
-    const takes = (k: number) => x.heads.has(x.terms[k]) && shared(k + 1);
     return x.terms.some(
-      (w, k) =>
-        !shared(k) && !x.entities.includes(w) && /\p{L}/u.test(w) && (modifies(k) || particle(k) || takes(k) || x.qualifiers.has(w)),
+      (w, k) => !shared(k) && !x.entities.includes(w) && /\p{L}/u.test(w) && (modifies(k) || particle(k) || x.qualifiers.has(w)),
     );
   };
   return (added(a, b) || added(b, a)) && !substituted(a, b);
+}
+
+/**
+ * The amount the words before an "of" take of what follows it, or undefined when they take none: a word
+ * of PARTITIVES ("part of", "lots of"), a quantifier that picks some ("most of", "some of", "many of"; not
+ * "all of", which is all of it, nor the question's "how many of"), or a content word after an indefinite
+ * article or an amount ("a lot of", "a tube of", "two cups of", "a few drops of").
+ */
+function amountBefore(lowered: string[], of: number): string | undefined {
+  const word = lowered[of - 1] ?? '';
+  const before = lowered[of - 2] ?? '';
+  if (before === 'how') return undefined;
+  const quantifier = QUANTIFIERS.get(word);
+  if (quantifier) return quantifier === 'all' || quantifier === 'only' ? undefined : quantifier;
+  if (PARTITIVES.has(word)) return termOf(word);
+  const counted = VAGUE_AMOUNTS.has(before) || NUMBER_WORDS.has(before) || /^\d/.test(before);
+  return counted && /\p{L}/u.test(word) && !FRAME_WORDS.has(word) ? termOf(word) : undefined;
+}
+
+/**
+ * A term both prompts have, acted on by a term both have, that one takes an amount of and the other does not,
+ * or another amount: "my dog ate chocolate" / "…ate a lot of chocolate", "refund the payment" / "refund most of
+ * the payment", "cancel my order" / "cancel part of my order". The amount said where the other side has no
+ * such act is wording: "Summarize the French Revolution" / "Give me a summary of the French Revolution".
+ */
+function amountApart(a: PromptFacts, b: PromptFacts): boolean {
+  const amountOf = (x: PromptFacts, term: string) => [...x.amounts].find(([t]) => t === term || synonymous(t, term))?.[1];
+  const apart = (x: PromptFacts, y: PromptFacts) =>
+    [...x.amounts].some(([term, { amount, actor }]) => {
+      if (!actor || !counterpart(term, x.terms, y.terms) || !counterpart(actor, x.terms, y.terms)) return false;
+      const theirs = amountOf(y, term)?.amount;
+      return theirs === undefined || (theirs !== amount && !synonymous(theirs, amount));
+    });
+  return apart(a, b) || apart(b, a);
 }
 
 /**

@@ -2,4 +2,5 @@ export * from './cache.module';
 export * from './cache.service';
 export { type CacheScope, canonicalJson } from './cache-keys';
 export * from './controls';
-export { replayAsStream } from './sse';
+export { replayAsStream, withFreshId } from './sse';
+export type { EmbeddingCall } from './embedders/embedder';

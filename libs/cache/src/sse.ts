@@ -1,4 +1,4 @@
-import { type ChatCompletion, type ChatCompletionChunk, type ChatStream, dataOf, DONE, SseEvents } from '@gateway/providers';
+import { type ChatCompletion, type ChatCompletionChunk, type ChatStream, completionId, dataOf, DONE, SseEvents } from '@gateway/providers';
 
 type Choice = ChatCompletion['choices'][number];
 type ToolCall = NonNullable<Choice['message']['tool_calls']>[number];
@@ -155,6 +155,14 @@ function mergeToolCall(calls: ToolCall[], delta: ToolCallDelta): void {
 
 /** Text per replayed content chunk: enough to look like a stream without thousands of frames. */
 const REPLAY_PIECE_CHARS = 48;
+
+/**
+ * A cached completion as a hit sends it: with a fresh id, as the Responses and Messages APIs' hits have. A
+ * hit is another response; clients that log or deduplicate by id would merge it with the original.
+ */
+export function withFreshId(completionJson: string): string {
+  return JSON.stringify({ ...(JSON.parse(completionJson) as ChatCompletion), id: completionId() });
+}
 
 /**
  * A cached completion as a well-formed OpenAI stream: for each choice a role delta, its

@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { CHAT_CAPABILITIES, deploymentKind, GatewayConfig, type ModelKind } from './gateway-config';
 import { type EnvSources, REDIS_ENV, SERVER_ENV, withEnvOverrides } from './env-overrides';
 import { redisUrls } from './redis-config';
+import { TASK_PATTERN_FLAGS } from './router-config';
 import { unmatchedModel } from './security-config';
 import { applyVendorPrices } from './vendor-prices';
 
@@ -82,11 +83,35 @@ export function parseConfig(file: Record<string, unknown>, env: NodeJS.ProcessEn
   const attemptSet = (raw.router as { timeouts?: { attemptMs?: unknown } } | undefined)?.timeouts?.attemptMs !== undefined;
   if (!attemptSet) timeouts.attemptMs = Math.min(timeouts.attemptMs, timeouts.deadlineMs);
   checkAcrossKeys(config, fail);
+  refuseUnpricedSides(raw, config, fail);
   checkKeySecrets(config, env, fail);
   checkOtlpEndpoints(env, fail);
   refuseSharedSecrets(config, env, fail);
   applyVendorPrices(config);
   return config;
+}
+
+/**
+ * A `price` must say every side its deployment bills: a chat deployment's `input` and `output`, an
+ * embeddings deployment's `input` (it generates no output). A side left out would be billed at $0
+ * without a word (no price at all is warned of at start-up); a free side says 0. Read from the file
+ * as written (`raw`, validated): the parsed price has the sides' default, 0, filled in.
+ */
+function refuseUnpricedSides(raw: Record<string, unknown>, config: GatewayConfig, fail: (msg: string) => never): void {
+  const models = raw.models as { deployments: { price?: Record<string, unknown> }[] }[];
+  config.models.forEach((m, i) =>
+    m.deployments.forEach((d, j) => {
+      const price = models[i].deployments[j].price;
+      if (!price) return;
+      for (const side of deploymentKind(d) === 'embeddings' ? ['input'] : ['input', 'output']) {
+        if (price[side] === undefined)
+          fail(
+            `models[${i}].deployments[${j}].price.${side}: missing: deployment ${m.name}/${j} (${d.provider} ${d.model}) would bill its ${side} tokens at $0; ` +
+              `set its rate (USD per million tokens), or ${side}: 0 for a free side`,
+          );
+      }
+    }),
+  );
 }
 
 /**
@@ -159,16 +184,27 @@ function checkAcrossKeys(config: GatewayConfig, fail: (msg: string) => never): v
         fail(`${where}: every deployment of a model is the same kind (chat, or embeddings when it declares embeddings)`);
     });
   });
+  const virtualNames = new Set(config.virtualModels.map((v) => v.name));
   config.virtualModels.forEach((v, i) => {
     if (names.has(v.name)) fail(`virtualModels[${i}].name: "${v.name}" is already a model name or alias`);
+    // The name says which rule fired (x-gateway-route): two alike, or one called like the default, would not.
+    refuseDuplicates(v.rules, `virtualModels[${i}].rules`, 'name', fail);
+    v.rules.forEach((r, j) => {
+      if (r.name === 'default') fail(`virtualModels[${i}].rules[${j}].name: "default" names the route taken when no rule matches`);
+    });
     const targets = [...v.rules.map((r, j) => [`rules[${j}].model`, r.model]), ['default', v.default]];
     for (const [key, target] of targets) {
+      // One level only: a rule picks a model group, whose deployments are the plan.
+      if (virtualNames.has(target))
+        fail(
+          `virtualModels[${i}].${key}: "${target}" is a virtual model; a virtual model routes to a model (models[].name or an alias), not to another virtual model`,
+        );
       if (!names.has(target)) fail(`virtualModels[${i}].${key}: unknown model "${target}"`);
       if (kinds.get(target) !== 'chat') fail(`virtualModels[${i}].${key}: "${target}" is an embeddings model; virtual models route chat`);
     }
     v.rules.forEach(({ match }, j) => {
       const where = `virtualModels[${i}].rules[${j}].match`;
-      const patternProblem = match.pattern && regExpProblem(match.pattern, 'i');
+      const patternProblem = match.pattern && regExpProblem(match.pattern, TASK_PATTERN_FLAGS);
       if (patternProblem) fail(`${where}.pattern: ${patternProblem}`);
       if (match.minPromptTokens !== undefined && match.maxPromptTokens !== undefined && match.minPromptTokens > match.maxPromptTokens)
         fail(

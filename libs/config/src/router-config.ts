@@ -80,9 +80,15 @@ export class RouterConfig {
   @IsOptional() @Nested(() => ReasoningStateConfig) reasoningState: ReasoningStateConfig = new ReasoningStateConfig();
 }
 
+/**
+ * How a task rule's `pattern` is compiled: case-insensitive, and Unicode-aware, so `\p{Script=Han}`
+ * is a character class (without `u` it would silently be the text "p{Script=Han}") and `.` one character.
+ */
+export const TASK_PATTERN_FLAGS = 'iu';
+
 /** Conditions of a task rule; all that are given must hold. */
 export class TaskMatch {
-  /** Regular expression tested against the last user message (case-insensitive). */
+  /** Regular expression tested against the last user message (TASK_PATTERN_FLAGS: case-insensitive, Unicode). */
   @IsOptional() @IsString() pattern?: string;
   /** Any of these whole words or phrases in the last user message (case-insensitive; see task-rules.ts). */
   @IsOptional() @IsArray() @IsString({ each: true }) keywords?: string[];
@@ -96,7 +102,8 @@ export class TaskMatch {
 }
 
 export class TaskRule {
-  @IsString() name!: string;
+  /** Names the rule in `x-gateway-route` and the log: unique within its virtual model, and not `default`. */
+  @IsString() @Matches(/\S/, { message: 'name must name the rule, not be empty' }) name!: string;
   @Nested(() => TaskMatch) match!: TaskMatch;
   /** The public model (group) this rule sends requests to. */
   @IsString() model!: string;

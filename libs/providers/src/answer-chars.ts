@@ -53,6 +53,18 @@ export function answerChars(text: string | Uint8Array, protocol: ProviderType | 
   return count.chars;
 }
 
+/** An OpenAI chunk's tool call opening: `"tool_calls":[{`, spaces allowed where JSON allows them. */
+const TOOL_CALL_OPENS = /"tool_calls":\s*\[\s*\{/;
+
+/**
+ * Whether a chunk opens a tool call (OpenAI's chunks): its first fragment names the function, and the
+ * arguments, which answerChars counts, may begin only in the next. Output, for the time to first
+ * token (prime-stream.ts asks it only of the chunks before the first that has output).
+ */
+export function opensToolCall(text: string | Uint8Array): boolean {
+  return TOOL_CALL_OPENS.test(typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.length).toString('latin1'));
+}
+
 function isJsonSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }

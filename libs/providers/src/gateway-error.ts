@@ -1,3 +1,5 @@
+import type { ContextOverflow } from './context-overflow';
+
 /** OpenAI's error `type` values, plus the gateway's own for upstream trouble. */
 export type ErrorType =
   | 'invalid_request_error'
@@ -25,6 +27,11 @@ export class GatewayError extends Error {
   override name = 'GatewayError';
   /** Set when the error came from an upstream; the router's `fallbackOn` list matches it. */
   upstreamStatus?: UpstreamOutcome;
+  /**
+   * Set on a prompt over the context window (code `context_length_exceeded`): the figures each
+   * ingress words it with, as its vendor does (context-overflow.ts).
+   */
+  overflow?: ContextOverflow;
 
   constructor(
     readonly status: number,
@@ -52,6 +59,11 @@ export class GatewayError extends Error {
 
   static badRequest(message: string, param: string | null = null, code: string | null = null): GatewayError {
     return new GatewayError(400, message, 'invalid_request_error', code, param);
+  }
+
+  /** A prompt over every deployment's context window, by the gateway's estimate (`figures`). */
+  static contextOverflow(message: string, param: string, figures: ContextOverflow): GatewayError {
+    return Object.assign(GatewayError.badRequest(message, param, 'context_length_exceeded'), { overflow: figures });
   }
 
   /** The client went away; nothing is sent, but logs and metrics still record it. */

@@ -58,8 +58,9 @@ export interface NativeRequest {
    */
   webSearches?: number;
   /**
-   * What of the body can change the answer but has no chat parameter (Anthropic's `top_k`, a
-   * thinking budget that maps to one reasoning effort): part of the response cache's key.
+   * What of the body and `headers` can change the answer but has no chat parameter (Anthropic's
+   * `top_k`, `speed`, a thinking budget that maps to one reasoning effort, the betas named): part of
+   * the response cache's key.
    */
   keyExtras?: Record<string, unknown>;
 }

@@ -115,6 +115,11 @@ function sameNode(cluster: Cluster, node: Redis): Redis | undefined {
 
 const ignore = () => undefined;
 
+/** The `cluster_state` CLUSTER INFO reports (`ok`, `fail`). */
+function clusterState(info: string): string {
+  return /^cluster_state:(\w+)/m.exec(info)?.[1] ?? 'unknown';
+}
+
 /**
  * ioredis listens for one 'error' on each socket. A TLS socket that failed (a server
  * certificate the gateway does not trust) can emit a second one after it, the server's
@@ -263,13 +268,32 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
     return { receivers, unconfirmed: failed.length };
   }
 
-  /** True when Redis is configured and answers PING within the timeout. */
+  /** True when Redis is configured and can serve within the timeout (`status`). */
   async ping(timeoutMs: number): Promise<boolean> {
-    if (!this.client) return false;
-    return withinBudget(this.client.ping(), timeoutMs).then(
-      (reply) => reply === 'PONG',
-      () => false,
+    return (await this.status(timeoutMs)).reachable;
+  }
+
+  /**
+   * Whether Redis can serve, asked within `timeoutMs`: a single Redis answers PING; a cluster's every
+   * master answers CLUSTER INFO with `cluster_state:ok` (`cluster`: that state, or the first other one).
+   * PING alone said a cluster was reachable while it was down: its nodes answer PING then, and
+   * CLUSTERDOWN to every command on a key (a slot without an owner, a majority of masters lost).
+   */
+  async status(timeoutMs: number): Promise<{ reachable: boolean; cluster?: string }> {
+    const client = this.client;
+    if (!client) return { reachable: false };
+    if (!(client instanceof Cluster)) {
+      const pong = await withinBudget(client.ping(), timeoutMs).catch(() => undefined);
+      return { reachable: pong === 'PONG' };
+    }
+    const masters = client.nodes('master');
+    if (!masters.length) return { reachable: false };
+    const states = await withinBudget(Promise.all(masters.map((node) => node.cluster('INFO').then(clusterState))), timeoutMs).catch(
+      () => undefined,
     );
+    if (!states) return { reachable: false };
+    const cluster = states.find((state) => state !== 'ok') ?? 'ok';
+    return { reachable: cluster === 'ok', cluster };
   }
 
   /**

@@ -95,6 +95,15 @@ export class DeploymentHealth {
     return this.limitedUntil > now && this.readyAt(now) === this.limitedUntil;
   }
 
+  /**
+   * Why no attempt may start now (readyAt(now) > now), for the answer's list of skipped deployments:
+   * `cooling_down` while a Retry-After is what keeps it out (a 429's, a 503's or 529's), `breaker_open`
+   * while its breaker is open or a probe decides.
+   */
+  whyOut(now: number): 'cooling_down' | 'breaker_open' {
+    return this.coolUntil >= this.readyAt(now) ? 'cooling_down' : 'breaker_open';
+  }
+
   /** A ticket for one attempt now, or undefined when the deployment must not be asked. */
   admit(now: number): Ticket | undefined {
     if (this.readyAt(now) > now) return undefined;

@@ -7,16 +7,25 @@ import type { RequestProfile } from './request-profile';
 /** The window assumed for a deployment that declares none: no model holds more, so no request may ask for more. */
 export const MAX_REQUEST_TOKENS = 2_097_152;
 
+/** What eligibility leaves of a group for one request. */
+export interface Eligible {
+  /** The deployments that can serve it now or within the wait cap, in the group's order. */
+  deployments: Deployment[];
+  /** Those that could serve it but stay out (open breaker, cool-down) longer than the wait cap: the answer lists them as skipped. */
+  out: Deployment[];
+}
+
 /**
  * Deployments of the group that can serve this request now: of the request's kind
  * (chat or embeddings), on the provider type the request is confined to if it is
- * (RequestProfile.onlyProvider), the context window (or MAX_REQUEST_TOKENS) holds the
- * prompt plus the completion budget (embeddings: the largest input), every needed capability
- * is declared (a deployment that declares none serves text chat only), it takes the request's
+ * (RequestProfile.onlyProvider), every needed capability is declared (a deployment that
+ * declares none serves text chat only), the context window (or MAX_REQUEST_TOKENS) holds the
+ * prompt plus the completion budget (embeddings: the largest input), it takes the request's
  * kind of input (token ids: not a text-only embedder), and its health lets requests through now or
- * within the wait cap. None left is an error that says why.
+ * within the wait cap. None left is an error that says why. Of those left, one whose
+ * `maxOutputTokens` is below the request's `max_tokens` is dropped when another can give that many.
  */
-export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, breakers: BreakerRegistry, now: number): Deployment[] {
+export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, breakers: BreakerRegistry, now: number): Eligible {
   const kind = profile.needs.includes('embeddings') ? 'embeddings' : 'chat';
   if (!group.deployments.some((d) => deploymentKind(d.config) === kind)) {
     const message =
@@ -25,11 +34,9 @@ export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, 
         : `${group.name} is a chat model: it does not create embeddings.`;
     throw GatewayError.badRequest(message, 'model', 'model_not_supported');
   }
-  // Embeddings: each input is embedded on its own, so the window holds the largest, not the sum.
-  const needed = profile.largestInput?.tokens ?? profile.promptTokens + (profile.maxTokens ?? 0);
-  const fits = onProvider(group, profile.onlyProvider).filter((d) => (d.config.contextWindow ?? MAX_REQUEST_TOKENS) >= needed);
-  if (!fits.length) throw tooLong(group.name, profile);
-  const capable = fits.filter((d) => profile.needs.every((n) => d.config.capabilities?.includes(n)));
+  // Capabilities before the window: a request too long for the only deployments that have them is too long, not unsupported.
+  const served = onProvider(group, profile.onlyProvider);
+  const capable = served.filter((d) => profile.needs.every((n) => d.config.capabilities?.includes(n)));
   if (!capable.length) {
     throw GatewayError.badRequest(
       `No deployment of ${group.name} supports ${profile.needs.join(', ')} (its config declares no such capability).`,
@@ -37,11 +44,15 @@ export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, 
       'unsupported_capability',
     );
   }
+  // Embeddings: each input is embedded on its own, so the window holds the largest, not the sum.
+  const needed = profile.largestInput?.tokens ?? profile.promptTokens + (profile.maxTokens ?? 0);
+  const fits = capable.filter((d) => windowOf(d) >= needed);
+  if (!fits.length) throw tooLong(group.name, profile, capable, capable.length < served.length);
   // Like a missing capability: a text-only embedder is passed over for token ids, so the next deployment answers.
-  const takesInput = profile.tokenIds ? capable.filter((d) => !d.provider.embedsTextOnly) : capable;
+  const takesInput = profile.tokenIds ? fits.filter((d) => !d.provider.embedsTextOnly) : fits;
   if (!takesInput.length) {
     throw GatewayError.badRequest(
-      `No deployment of ${group.name} embeds token ids (${capable[0].provider.type} embeds text only); send strings.`,
+      `No deployment of ${group.name} embeds token ids (${fits[0].provider.type} embeds text only); send strings.`,
       'input',
       'invalid_value',
     );
@@ -49,16 +60,41 @@ export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, 
   // One that is back within the wait cap stays in the plan: the executor waits for it if nothing else answers.
   const usable = takesInput.filter((d) => breakers.get(d.id).readyAt(now) <= now + breakers.waitCapMs);
   if (!usable.length) throw unavailable(group.name, takesInput, breakers, now);
-  return usable;
+  return { deployments: withRoomFor(usable, profile.maxTokens), out: takesInput.filter((d) => !usable.includes(d)) };
 }
 
-/** A prompt (embeddings: an input) no deployment's context window holds: a 400 naming the param it is in. */
-function tooLong(group: string, profile: RequestProfile): GatewayError {
+/**
+ * The deployments whose `maxOutputTokens` (where set) allows `maxTokens`, when there is one; else
+ * all of them: the request goes upstream as it came (no adapter lowers max_tokens), as before.
+ */
+function withRoomFor(deployments: Deployment[], maxTokens: number | undefined): Deployment[] {
+  if (!maxTokens) return deployments;
+  const roomy = deployments.filter((d) => (d.config.maxOutputTokens ?? Infinity) >= maxTokens);
+  return roomy.length ? roomy : deployments;
+}
+
+function windowOf(d: Deployment): number {
+  return d.config.contextWindow ?? MAX_REQUEST_TOKENS;
+}
+
+/**
+ * A prompt (embeddings: an input) no capable deployment's context window holds: a 400 naming the param it is in.
+ * `narrowed`: the capabilities the request needs left some deployments out. A chat prompt's figures (the
+ * estimate, the completion budget, the largest window) let each ingress word it as its vendor does
+ * (context-overflow.ts).
+ */
+function tooLong(group: string, profile: RequestProfile, capable: Deployment[], narrowed: boolean): GatewayError {
   const input = profile.largestInput;
-  const message = input
-    ? `Input ${input.param} (about ${input.tokens} tokens) exceeds the context window of every deployment of ${group}.`
-    : `This request (about ${profile.promptTokens} prompt tokens plus ${profile.maxTokens ?? 0} for the completion) exceeds the context window of every deployment of ${group}.`;
-  return GatewayError.badRequest(message, input?.param ?? 'messages', 'context_length_exceeded');
+  const window = Math.max(...capable.map(windowOf));
+  const which = narrowed
+    ? `every deployment of ${group} that supports ${profile.needs.join(', ')} (the largest holds ${window} tokens)`
+    : `every deployment of ${group}`;
+  if (input) {
+    const message = `Input ${input.param} (about ${input.tokens} tokens) exceeds the context window of ${which}.`;
+    return GatewayError.badRequest(message, input.param, 'context_length_exceeded');
+  }
+  const message = `This request (about ${profile.promptTokens} prompt tokens plus ${profile.maxTokens ?? 0} for the completion) exceeds the context window of ${which}.`;
+  return GatewayError.contextOverflow(message, 'messages', { prompt: profile.promptTokens, completion: profile.maxTokens, window });
 }
 
 /** The group's deployments on the provider type a request is confined to (all when it is not); none is a 400 naming the param. */

@@ -46,8 +46,11 @@ export interface Attempted<T> {
 /** `timing`: the attempt's entry in the run's timeline, when there is one (traces). */
 export type AttemptCall<T> = (deployment: Deployment, signal: AbortSignal, timing?: AttemptTiming) => Promise<T>;
 
-/** For an answer that goes on after its attempt (a stream): hands it the ticket and the timing its ending settles. */
-type Follow<T> = (answer: T, ticket: Ticket, timing: AttemptTiming | undefined) => void;
+/**
+ * For an answer that goes on after its attempt (a stream): hands it the ticket and the timing its ending
+ * settles, and `measured`, which ends the attempt's latency measure (the answer decides when).
+ */
+type Follow<T> = (answer: T, ticket: Ticket, timing: AttemptTiming | undefined, measured: (answered: boolean) => void) => void;
 
 const ANSWERED: Verdict = { kind: 'answered' };
 
@@ -85,10 +88,13 @@ export class Executor {
    * A stream: it may fall back until its first chunk (primeStream). From then on the deployment is up
    * (a probe closes its breaker), and how the stream ends is the attempt's outcome for its health:
    * read to its end, an answer; an upstream failure after it began (cut, timed out, malformed, an
-   * error event), a failure; a client that left, nothing.
+   * error event), a failure; a client that left, nothing. Its latency (the `latency` strategy's time
+   * to first token) is measured to its first chunk of output, not to its first chunk: an OpenAI-format
+   * upstream sends the role alone, or Azure its prompt-filter verdict, before it generates anything.
    */
   runStream(plan: Plan, signal: AbortSignal, open: AttemptCall<ChatStream>, timeline?: AttemptTiming[]): Promise<Attempted<PrimedStream>> {
-    const follow: Follow<PrimedStream> = (stream, ticket, timing) => {
+    const follow: Follow<PrimedStream> = (stream, ticket, timing, measured) => {
+      stream.outputStarted = measured;
       stream.ended = (err) => {
         const error = err === undefined ? undefined : asGatewayError(err, signal);
         ticket.end(error ? this.verdict(error, signal) : ANSWERED, this.clock.now());
@@ -114,9 +120,15 @@ export class Executor {
     const { retry, timeouts } = this.config.router;
     const runStarted = performance.now();
     const deadline = this.clock.now() + timeouts.deadlineMs - (plan.waitedMs ?? 0);
-    const failures: FailedAttempt[] = [];
+    // Deployments eligibility left out for their health are skipped as much as those skipped below.
+    const failures: FailedAttempt[] = (plan.out ?? []).map((d) => ({
+      deployment: d.id,
+      reason: this.breakers.get(d.id).whyOut(this.clock.now()),
+    }));
     const tries = new Map<Deployment, number>();
-    const triesLeft = (d: Deployment) => (tries.get(d) ?? 0) < retry.attemptsPerDeployment;
+    /** Deployments that answered this request with trouble no wait clears (ownTrouble): not asked again, nor waited for. */
+    const hopeless = new Set<Deployment>();
+    const triesLeft = (d: Deployment) => !hopeless.has(d) && (tries.get(d) ?? 0) < retry.attemptsPerDeployment;
     /** This request's own Retry-After per deployment: it does not ask that one again before then. */
     const notBefore = new Map<Deployment, number>();
     const readyAt = (d: Deployment, now: number) => Math.max(this.breakers.get(d.id).readyAt(now), notBefore.get(d) ?? 0);
@@ -135,7 +147,7 @@ export class Executor {
             const ticket = (notBefore.get(deployment) ?? 0) <= now ? health.admit(now) : undefined;
             if (!ticket) {
               if (!tries.has(deployment) && !failures.some((f) => f.deployment === deployment.id))
-                failures.push({ deployment: deployment.id, reason: health.rateLimited(now) ? 'cooling_down' : 'breaker_open' });
+                failures.push({ deployment: deployment.id, reason: health.whyOut(now) });
               break;
             }
             const attempt = (tries.get(deployment) ?? 0) + 1;
@@ -153,12 +165,15 @@ export class Executor {
             const latencyId = this.latency.start(deployment.id, kind);
             let verdict: Verdict = { kind: 'no-verdict' };
             let error: GatewayError;
+            let followed = false;
             try {
               const result = await call(deployment, attemptSignal.signal, timing);
               verdict = ANSWERED;
               // A stream's attempt goes on until the stream ends (follow); any other ends here.
-              if (follow) follow(result, ticket, timing);
-              else if (timing) endAttempt(timing, this.clock.now());
+              if (follow) {
+                follow(result, ticket, timing, (answered) => this.latency.end(deployment.id, kind, latencyId, answered));
+                followed = true;
+              } else if (timing) endAttempt(timing, this.clock.now());
               return { result, deployment, attempts, failures, elapsedMs: performance.now() - runStarted };
             } catch (err) {
               error = asGatewayError(err, attemptSignal.signal);
@@ -168,13 +183,14 @@ export class Executor {
               // Every way out of an attempt lands here: the probe slot, if it held one, is released.
               if (follow && verdict === ANSWERED) ticket.started();
               else ticket.end(verdict, this.clock.now());
-              this.latency.end(deployment.id, kind, latencyId, verdict.kind === 'answered');
+              if (!followed) this.latency.end(deployment.id, kind, latencyId, verdict.kind === 'answered');
               attemptSignal.clear();
             }
             if (error.upstreamStatus === LOOP_DETECTED) throw loopDetected();
             if (verdict.kind === 'no-verdict' || !this.fallsBack(error.upstreamStatus)) throw error;
             last = error;
             failures.push({ deployment: deployment.id, reason: error.code ?? error.type });
+            if (this.ownTrouble(error)) hopeless.add(deployment);
             const retryAfterMs = verdict.kind === 'rate-limited' || verdict.kind === 'failed' ? verdict.retryAfterMs : undefined;
             if (retryAfterMs) notBefore.set(deployment, this.clock.now() + retryAfterMs);
             // A Retry-After, a cool-down or an open breaker: the next deployment gets the request now.
@@ -217,16 +233,23 @@ export class Executor {
     return this.fallbackOn.has(status) || (typeof status === 'number' && status >= 500 && status <= 599 && this.fallbackOn.has('5xx'));
   }
 
+  /**
+   * An upstream 4xx the client is not to blame for (a rejected key, no billing or quota, an unknown
+   * model id: the client sees a 5xx) is the deployment's; no wait clears it: it is out for the
+   * breaker's cool-down, as after a failure, and the request that got it does not wait for it.
+   */
+  private ownTrouble(error: GatewayError): boolean {
+    const status = error.upstreamStatus;
+    return typeof status === 'number' && status < 500 && error.status >= 500 && !error.retryable;
+  }
+
   /** What an attempt's error says about the deployment. */
   private verdict(error: GatewayError, clientSignal: AbortSignal): Verdict {
     const status = error.upstreamStatus;
     // The client left, the deadline passed, or the gateway itself failed: the upstream was not judged.
     if (clientSignal.aborted || status === undefined) return { kind: 'no-verdict' };
     const retryAfterMs = RETRY_AFTER_STATUSES.has(status) ? Number(error.headers['retry-after']) * 1000 || undefined : undefined;
-    // An upstream 4xx the client is not to blame for (a rejected key, no billing or quota, an unknown
-    // model id: the client sees a 5xx) is the deployment's; no wait clears it: it is out, as after a failure.
-    if (typeof status === 'number' && status < 500 && error.status >= 500 && !error.retryable)
-      return { kind: 'failed', retryAfterMs: this.config.router.breaker.cooldownMs };
+    if (this.ownTrouble(error)) return { kind: 'failed', retryAfterMs: this.config.router.breaker.cooldownMs };
     if (status === 429) return { kind: 'rate-limited', retryAfterMs: retryAfterMs ?? DEFAULT_RATE_LIMIT_MS };
     // A client error is the upstream judging the request: it is up.
     if (typeof status === 'number' && status < 500) return { kind: 'answered' };

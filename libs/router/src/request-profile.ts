@@ -7,8 +7,10 @@ import {
   embeddingTokens,
   embeddingTokensAtMost,
   inputTokens,
+  maxTokensOf,
   type NativeOnly,
   type NativeRequest,
+  wantsReasoning,
 } from '@gateway/providers';
 
 /** What routing needs to know about a request, computed once. */
@@ -19,6 +21,16 @@ export interface RequestProfile {
   maxTokens: number | undefined;
   /** Capabilities a deployment must have to serve it. */
   needs: Capability[];
+  /**
+   * Capabilities a deployment should have: those that declare them go first in the plan, the
+   * others stay as fallbacks (see preferDeclaring). `reasoning`, when the request asks for it:
+   * every vendor adapter sends the effort on whatever the deployment declares, and an upstream
+   * that has no reasoning may still answer, so a group without a declared reasoning model serves
+   * such a request as before.
+   */
+  wants: Capability[];
+  /** Completions asked for (`n`): the completion budget is spent once for each. */
+  choices: number;
   /**
    * Set when only a deployment on this type of provider can serve it: the request is in
    * that vendor's protocol and uses what only its API runs (NativeRequest.only). Not a
@@ -81,11 +93,15 @@ export function profileChat(request: ChatCompletionCreateParams, native?: Native
   if (size.images) needs.push('vision');
   const format = request.response_format?.type;
   if (format === 'json_object' || format === 'json_schema') needs.push('json');
+  // The Messages API's thinking and the Responses API's reasoning.effort arrive here as reasoning_effort.
+  const wants: Capability[] = wantsReasoning(request) ? ['reasoning'] : [];
   return {
     promptTokens:
       Math.ceil(size.chars / 4) + size.images * IMAGE_TOKENS + size.mediaTokens + request.messages.length * MESSAGE_OVERHEAD_TOKENS,
-    maxTokens: request.max_completion_tokens ?? request.max_tokens ?? undefined,
+    maxTokens: maxTokensOf(request),
     needs,
+    wants,
+    choices: request.n ?? 1,
     ...(native?.only && { onlyProvider: { type: native.protocol, ...native.only } }),
     ...(native?.webSearches !== undefined && { webSearches: native.webSearches }),
     lastUserText,
@@ -108,6 +124,8 @@ export function profileEmbeddings(input: EmbeddingCreateParams['input']): Reques
     promptTokens: embeddingTokens(inputs),
     maxTokens: 0,
     needs: ['embeddings'],
+    wants: [],
+    choices: 1,
     // `input` itself when it is one text or one token-id list, else the item.
     largestInput: { tokens: inputTokens(inputs[largest]), param: inputs[0] === input ? 'input' : `input[${largest}]` },
     tokenIds: typeof inputs[0] !== 'string',

@@ -2,17 +2,19 @@ import { Injectable } from '@nestjs/common';
 import { GatewayConfig } from '@gateway/config';
 import { type ChatCompletionCreateParams, type EmbeddingCreateParams, GatewayError, type NativeRequest } from '@gateway/providers';
 import { BreakerRegistry } from './breaker-registry';
-import { eligibleDeployments } from './eligibility';
+import { type Eligible, eligibleDeployments } from './eligibility';
 import { LatencyTracker } from './latency-tracker';
 import { type Deployment, ModelCatalog, type ModelGroup } from './model-catalog';
 import { profileChat, profileEmbeddings, type RequestProfile } from './request-profile';
-import { STRATEGY_ORDER } from './strategies';
+import { preferDeclaring, STRATEGY_ORDER } from './strategies';
 import { type TaskDecision, TaskRouter } from './task-rules';
 
 /** The ordered deployments to try for one request, and how they were chosen. */
 export interface Plan {
   group: ModelGroup;
   deployments: Deployment[];
+  /** Deployments that could serve the request but stay out longer than the wait cap (Eligible.out): listed as skipped. */
+  out?: Deployment[];
   profile: RequestProfile;
   /** Set when the client asked for a virtual model and a task rule picked the group. */
   route?: TaskDecision & { virtualModel: string };
@@ -20,12 +22,15 @@ export interface Plan {
   waitedMs?: number;
 }
 
-/** eligibleDeployments' refusals, by the model group they refused: the request is still that group's in logs and metrics. */
-const refusedGroups = new WeakMap<GatewayError, string>();
+/** A plan refused (no deployment of its group can serve the request): the group, and the task rule that picked it. */
+export type Refusal = Pick<Plan, 'route'> & { group: string };
 
-/** The model group a plan was refused for (no deployment of it can serve the request), if `error` is such a refusal. */
-export function refusedGroupOf(error: unknown): string | undefined {
-  return error instanceof GatewayError ? refusedGroups.get(error) : undefined;
+/** eligibleDeployments' refusals: the request is still that group's (and rule's) in its headers, logs and metrics. */
+const refusals = new WeakMap<GatewayError, Refusal>();
+
+/** The model group (and task rule) a plan was refused for, if `error` is such a refusal. */
+export function refusalOf(error: unknown): Refusal | undefined {
+  return error instanceof GatewayError ? refusals.get(error) : undefined;
 }
 
 /** Turns a request into a plan: task rules, then eligibility, then the group's strategy. */
@@ -69,7 +74,8 @@ export class RouterService {
     const taskRouter = this.taskRouters.get(request.model);
     if (!taskRouter) return this.plan(this.catalog.resolve(request.model), profile);
     const decision = taskRouter.decide(profile, task);
-    return { ...this.plan(this.catalog.resolve(decision.model), profile), route: { ...decision, virtualModel: request.model } };
+    const route = { ...decision, virtualModel: request.model };
+    return { ...this.plan(this.catalog.resolve(decision.model), profile, route), route };
   }
 
   planEmbeddings(model: string, input: EmbeddingCreateParams['input']): Plan {
@@ -77,21 +83,23 @@ export class RouterService {
     return this.plan(this.catalog.resolve(model), profileEmbeddings(input));
   }
 
-  private plan(group: ModelGroup, profile: RequestProfile): Plan {
-    let eligible: Deployment[];
+  /** `route`: the task rule that picked the group, which a refusal names too. */
+  private plan(group: ModelGroup, profile: RequestProfile, route?: Plan['route']): Plan {
+    let eligible: Eligible;
     try {
       eligible = eligibleDeployments(group, profile, this.breakers, Date.now());
     } catch (err) {
-      if (err instanceof GatewayError) refusedGroups.set(err, group.name);
+      if (err instanceof GatewayError) refusals.set(err, { group: group.name, route });
       throw err;
     }
     const order = STRATEGY_ORDER[group.config.strategy];
-    const deployments = order(eligible, {
+    const ordered = order(eligible.deployments, {
       profile,
       latency: this.latency,
       exploreRate: this.config.router.latency.exploreRate,
       random: this.random,
     });
-    return { group, deployments, profile };
+    const deployments = preferDeclaring(ordered, profile.wants);
+    return { group, deployments, ...(eligible.out.length && { out: eligible.out }), profile };
   }
 }

@@ -33,13 +33,23 @@ export const STRATEGY_ORDER: Record<Strategy, Order> = {
   cost: (deployments, { profile }) => [...deployments].sort((a, b) => estimatedCost(a, profile) - estimatedCost(b, profile)),
 };
 
-/** USD for this request on this deployment; unpriced deployments sort last. */
+/** USD for this request on this deployment (its completion budget once per choice, as budget holds count it); unpriced deployments sort last. */
 export function estimatedCost(d: Deployment, profile: RequestProfile): number {
   const price = d.config.price;
   if (!price) return Number.POSITIVE_INFINITY;
-  const output = profile.maxTokens ?? DEFAULT_OUTPUT_TOKENS;
+  const output = (profile.maxTokens ?? DEFAULT_OUTPUT_TOKENS) * profile.choices;
   const rates = ratesFor(price, profile.promptTokens);
   return (profile.promptTokens * rates.input + output * rates.output) / 1e6;
+}
+
+/**
+ * The plan with the deployments that declare every capability the request wants first, each part
+ * in the strategy's order; the others stay after them as fallbacks (RequestProfile.wants).
+ */
+export function preferDeclaring(deployments: Deployment[], wants: RequestProfile['wants']): Deployment[] {
+  if (!wants.length) return deployments;
+  const declares = (d: Deployment) => wants.every((c) => d.config.capabilities?.includes(c));
+  return [...deployments.filter(declares), ...deployments.filter((d) => !declares(d))];
 }
 
 /** Weighted random order without replacement: each pick is proportional to the remaining weights. */

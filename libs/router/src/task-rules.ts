@@ -1,4 +1,4 @@
-import type { TaskMatch, VirtualModelConfig } from '@gateway/config';
+import { TASK_PATTERN_FLAGS, type TaskMatch, type VirtualModelConfig } from '@gateway/config';
 import type { RequestProfile } from './request-profile';
 
 /** A rule with its pattern and keywords compiled once at start-up. */
@@ -40,7 +40,7 @@ function compile(match: TaskMatch): CompiledRule['test'] {
     checks.push((_, task) => task?.trim().toLowerCase() === wanted);
   }
   if (match.pattern) {
-    const re = new RegExp(match.pattern, 'i');
+    const re = new RegExp(match.pattern, TASK_PATTERN_FLAGS);
     checks.push((p) => re.test(p.lastUserText));
   }
   if (match.keywords?.length) {
@@ -57,18 +57,25 @@ function compile(match: TaskMatch): CompiledRule['test'] {
 
 /** A letter, combining mark, digit or underscore: what a word is made of. */
 const WORD_CHAR = String.raw`[\p{L}\p{M}\p{N}_]`;
-/** Scripts written without spaces between words: a keyword in them may sit next to any letter. */
-const UNSPACED = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}]/u;
+/** A character of a script written without spaces between words: a keyword in one may sit next to any letter. */
+const UNSPACED_CHAR = String.raw`[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}]`;
+/**
+ * A word character of a spaced script: only such a neighbour makes a keyword part of a longer word.
+ * Chinese or Japanese next to a Latin keyword is a word boundary ("这个bug怎么办"), as Unicode word
+ * segmentation (UAX #29) has it.
+ */
+const SPACED_WORD_CHAR = `(?:(?!${UNSPACED_CHAR})${WORD_CHAR})`;
 
 /**
- * Any of the keywords as a whole word or phrase, case-insensitive: `bug` matches "a bug." but
- * not "debug", `stack trace` any spacing of the two words. A keyword's end that is not part
- * of a word (`c++`) or is in a script without spaces (Chinese, Japanese, Thai…) needs no
+ * Any of the keywords as a whole word or phrase, case-insensitive: `bug` matches "a bug." and
+ * "这个bug" but not "debug", `stack trace` any spacing of the two words. A keyword's end that is
+ * not part of a word (`c++`) or is in a script without spaces (Chinese, Japanese, Thai…) needs no
  * boundary there.
  */
 function keywordPattern(keywords: string[]): RegExp {
   const wordChar = new RegExp(WORD_CHAR, 'u');
-  const needsBoundary = (c: string) => wordChar.test(c) && !UNSPACED.test(c);
+  const unspaced = new RegExp(UNSPACED_CHAR, 'u');
+  const needsBoundary = (c: string) => wordChar.test(c) && !unspaced.test(c);
   const alternatives = keywords.map((keyword) => {
     const chars = [...keyword.trim()];
     const phrase = keyword
@@ -76,7 +83,8 @@ function keywordPattern(keywords: string[]): RegExp {
       .split(/\s+/u)
       .map((word) => word.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
       .join('\\s+');
-    return (needsBoundary(chars[0]) ? `(?<!${WORD_CHAR})` : '') + phrase + (needsBoundary(chars.at(-1)!) ? `(?!${WORD_CHAR})` : '');
+    const before = needsBoundary(chars[0]) ? `(?<!${SPACED_WORD_CHAR})` : '';
+    return before + phrase + (needsBoundary(chars.at(-1)!) ? `(?!${SPACED_WORD_CHAR})` : '');
   });
   return new RegExp(alternatives.join('|'), 'iu');
 }

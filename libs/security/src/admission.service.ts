@@ -36,9 +36,8 @@ export class AdmissionService {
     const key = request.gatewayKey;
     if (!key) return undefined;
     allowModel(key, requestedModel, plan);
-    const body = request.body as { n?: unknown; max_completion_tokens?: unknown } | undefined;
-    const choices = typeof body?.n === 'number' ? body.n : 1;
-    const demand = { ...worstCase(plan, choices), levers: levers(request, body, choices) };
+    const body = request.body as { max_completion_tokens?: unknown } | undefined;
+    const demand = { ...worstCase(plan), levers: levers(request, body, plan.profile.choices) };
     const admitted = this.limits.admit(key, demand, rateHeadersOf(protocol));
     return admitted instanceof Promise ? admitted.then((a) => withHeaders(reply, a)) : withHeaders(reply, admitted);
   }
@@ -65,6 +64,11 @@ export class AdmissionService {
   /** Settles a reservation with what the request really used (nothing when no upstream answered). */
   settle(reservation: Reservation, usage: Usage | undefined): void {
     this.limits.settle(reservation, usage);
+  }
+
+  /** Spend of the request beyond its answer (LimitsService.charge), under its key. */
+  charge(reservation: Reservation, usage: Usage): void {
+    this.limits.charge(reservation.keyId, usage);
   }
 }
 
@@ -108,8 +112,8 @@ function levers(request: FastifyRequest, body: { max_completion_tokens?: unknown
  * dearest deployment it may be sent to. The prompt is priced as if all of it were
  * written to the dearest cache, since only the answer says what was.
  */
-function worstCase(plan: Plan, choices: number): Demand {
-  const { promptTokens: prompt, webSearches = 0 } = plan.profile;
+function worstCase(plan: Plan): Demand {
+  const { promptTokens: prompt, webSearches = 0, choices } = plan.profile;
   let tokens = 0;
   let usd = 0;
   for (const d of plan.deployments) {

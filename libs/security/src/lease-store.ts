@@ -43,6 +43,9 @@ interface Lease {
   heldUsd: number;
 }
 
+/** USD by model, by the UTC day (`yyyy-mm-dd`) it was spent in. */
+type SpendByDay = Map<string, Map<string, number>>;
+
 /** What this replica holds of one key, and what it owes Redis at the next sync. */
 interface Account {
   keyId: string;
@@ -63,8 +66,8 @@ interface Account {
   tokensSettled: number;
   inFlight: number;
   inFlightUsd: number;
-  /** Spend of settled leased requests, by model, not yet written to Redis. */
-  spend: Map<string, number>;
+  /** Spend of settled leased requests, by the UTC day they settled in, not yet written to Redis. */
+  spend: SpendByDay;
   /** This replica's hold members in Redis: requests in flight, and the unused lease. */
   inFlightMember: string;
   leaseMember: string;
@@ -82,13 +85,14 @@ interface Account {
 // One call per sync: gives back the unused lease and writes the spend of settled requests, then
 // grants a new lease, all or nothing, when every limit has room for it.
 // KEYS: rpm, tpm, held, holds, spend day, spend month, spend of the budget's period, leases, the call's record,
-// tpm in flight (a lease's tokens count as in flight until they are given back or their requests settle).
+// tpm in flight (a lease's tokens count as in flight until they are given back or their requests settle), then the
+// spend day and month of each earlier day whose spend the call writes (settled before UTC midnight, written after).
 // A call runs once: sent again (its answer was lost), it answers what it answered the first time.
 // ARGV: 1 windowMs, 2 rpmEnd, 3 rpm back, 4 tpmEnd, 5 tpm back, 6 old in-flight member, 7 old lease member,
 //   8 member prefix, 9 in-flight USD, 10 now, 11 hold lapse, 12 grant ('1'/'0'),
 //   13 rpm limit (0 = none), 14 rpm wanted, 15 rpm least, 16 tpm limit, 17 tpm wanted, 18 tpm least,
 //   19 budget USD ('' = none), 20 USD wanted, 21 USD least, 22 spend retention, 23 leaseMs, 24 tokens settled,
-//   then model/USD pairs.
+//   then day key index (its month's key follows it)/model/USD triples.
 // Both holds (requests in flight, the lease) lapse, and are charged as spent, only after the hold lapse:
 // the lease hold also covers the requests settled from it since, whose spend this replica has not
 // written yet; released sooner when the replica dies, that spend would be neither charged nor held.
@@ -107,9 +111,10 @@ giveBack(KEYS[2], tonumber(ARGV[4]), tonumber(ARGV[5]))
 releaseInFlightOf(KEYS[2], KEYS[10], tonumber(ARGV[4]), tonumber(ARGV[5]) + tonumber(ARGV[24]))
 local replica = string.match(ARGV[8], '^(%x+)-')
 redis.call('HDEL', KEYS[8], replica)
-for i = 25, #ARGV, 2 do
-  addSpend(KEYS[5], ARGV[i], ARGV[i + 1], ARGV[22])
-  addSpend(KEYS[6], ARGV[i], ARGV[i + 1], ARGV[22])
+for i = 25, #ARGV, 3 do
+  local day = tonumber(ARGV[i])
+  addSpend(KEYS[day], ARGV[i + 1], ARGV[i + 2], ARGV[22])
+  addSpend(KEYS[day + 1], ARGV[i + 1], ARGV[i + 2], ARGV[22])
 end
 releaseHold(KEYS[4], KEYS[3], ARGV[6])
 releaseHold(KEYS[4], KEYS[3], ARGV[7])
@@ -171,9 +176,8 @@ interface LeaseCall {
   windowMs: number;
   /** When it was first sent; unset while it never was. */
   sentAt?: number;
-  /** The spend it writes, by model, to the hashes of `day` and its month. */
-  spend: Map<string, number>;
-  day: string;
+  /** The spend it writes, by day and model, to the hashes of each day and its month. */
+  spend: SpendByDay;
   args: (string | number)[];
 }
 
@@ -198,7 +202,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
     private readonly exact: AdmissionStore,
     private readonly options: LeaseOptions,
   ) {
-    client.defineCommand('gatewayLease', { numberOfKeys: 10, lua: LEASE_SCRIPT });
+    client.defineCommand('gatewayLease', { lua: LEASE_SCRIPT });
   }
 
   /** The lease's share, when it covers the request (admit() otherwise, which waits for the next lease). */
@@ -256,8 +260,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
     account.inFlight -= 1;
     // Sums of decimal prices drift: none in flight holds exactly nothing.
     account.inFlightUsd = account.inFlight === 0 ? 0 : account.inFlightUsd - ticket.usd;
-    if (input.spend && input.spend.usd > 0)
-      account.spend.set(input.spend.model, (account.spend.get(input.spend.model) ?? 0) + input.spend.usd);
+    if (input.spend) addSpend(account.spend, input.spend);
     const delta = input.tokenDelta ?? 0;
     if (ticket.tpmEnd === account.tpmEnd) {
       account.tokensSettled += (input.tokens ?? 0) + delta;
@@ -281,7 +284,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
     if (spend.usd <= 0) return;
     const account = this.account(keyId);
     const first = account.spend.size === 0;
-    account.spend.set(spend.model, (account.spend.get(spend.model) ?? 0) + spend.usd);
+    addSpend(account.spend, spend);
     // A sync is due already when a lease is open or one is under way (schedule() runs after it).
     if (first && !account.lease && !account.syncing) this.schedule(account);
   }
@@ -426,10 +429,14 @@ export class LeasedAdmissionStore implements AdmissionStore {
       this.options.leaseMs,
       tokensSettled,
     ];
-    for (const [model, usd] of spend) args.push(model, usd);
     const spendKeys = [spendKey(account.keyId, day), spendKey(account.keyId, day.slice(0, 7)), spendKey(account.keyId, b?.period ?? day)];
     const callKeys = [keys.rpm, keys.tpm, keys.held, keys.holds, ...spendKeys, keys.leases, keys.call(id), keys.tpmInFlight];
-    return { want, windowMs, spend, day, args: [...callKeys, ...args] };
+    for (const [spentOn, byModel] of spend) {
+      // Lua's KEYS index of the day's hash: today's is the fifth; an earlier day's pair goes after the fixed keys.
+      const at = spentOn === day ? 5 : callKeys.push(spendKey(account.keyId, spentOn), spendKey(account.keyId, spentOn.slice(0, 7))) - 1;
+      for (const [model, usd] of byModel) args.push(at, model, usd);
+    }
+    return { want, windowMs, spend, args: [callKeys.length, ...callKeys, ...args] };
   }
 
   /**
@@ -451,7 +458,8 @@ export class LeasedAdmissionStore implements AdmissionStore {
       throw error;
     }
     // Answered (now, or the first time if it was sent again): its spend is written.
-    for (const [model, usd] of lease.spend) this.options.ledger?.record(account.keyId, lease.day, model, usd);
+    for (const [day, byModel] of lease.spend)
+      for (const [model, usd] of byModel) this.options.ledger?.record(account.keyId, day, model, usd);
     if (reply[0] === 0) {
       account.inFlightMember = reply[1];
       account.leaseMember = '';
@@ -521,6 +529,15 @@ export class LeasedAdmissionStore implements AdmissionStore {
     );
     account.timer.unref();
   }
+}
+
+/** `spend` counted in the UTC day it is settled in: written up to a lease period later, it still belongs to that day and month. */
+function addSpend(byDay: SpendByDay, spend: { model: string; usd: number }): void {
+  if (!(spend.usd > 0)) return;
+  const day = utcDay();
+  let byModel = byDay.get(day);
+  if (!byModel) byDay.set(day, (byModel = new Map()));
+  byModel.set(spend.model, (byModel.get(spend.model) ?? 0) + spend.usd);
 }
 
 function sameLimits(a: AdmitInput, b: AdmitInput): boolean {

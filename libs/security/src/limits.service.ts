@@ -62,6 +62,8 @@ export interface Reservation {
   hold?: { member: string; usd: number };
   /** Set when admitted from this replica's lease. */
   ticket?: LeaseTicket;
+  /** Set when admitted by this replica's own windows while Redis failed (see `outage`). */
+  local?: boolean;
 }
 
 /** What a finished request used; undefined when no upstream answered. */
@@ -112,7 +114,8 @@ export interface Demand {
  * them leased by this replica (lease-store.ts); otherwise one Redis round trip
  * admits a request (all three limits at once) and one settles it, shared by the
  * requests of one event-loop turn. Without Redis the same rules hold in process.
- * On a Redis outage each kind fails open or closed as configured.
+ * On a Redis outage each kind fails open or closed as configured; RPM and TPM failing open are held
+ * by this replica alone meanwhile.
  */
 @Injectable()
 export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
@@ -132,6 +135,12 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly inProcessSpend: SpendLedger | undefined;
   /** Each budgeted key's spend as this replica knows it, for a Redis outage (see KnownSpend). */
   private readonly knownSpend = new KnownSpend();
+  /**
+   * RPM and TPM failing open while Redis fails (down, frozen, a Redis Cluster slot migrating): held
+   * by this replica alone, in windows that start at its first failed admission of the key, so a
+   * key gets at most its limits from each replica instead of no limit at all.
+   */
+  private readonly outage = new MemoryAdmissionStore(new MemoryWindowCounter());
 
   constructor(
     private readonly config: GatewayConfig,
@@ -228,15 +237,25 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     };
     const decided = this.store.admitNow?.(input);
     const admission = { key, demand, limits, dialect, now, hold, period };
-    if (decided) return this.admitted(admission, decided);
+    if (decided) return this.admitted(admission, decided, false);
     return this.store.admit(input).then(
-      (outcome) => this.admitted(admission, outcome),
+      (outcome) => this.admitted(admission, outcome, false),
       () => this.storeFailed(admission),
     );
   }
 
-  /** The store could not be asked (Redis failing): the fail-open policy decides. */
-  private storeFailed({ key, demand, limits: { rpm, tpm, budget }, now, period }: Admission): Admitted {
+  /**
+   * The store could not be asked (Redis failing): the fail-open policy decides, and RPM and TPM
+   * failing open are held by this replica's own windows (`outage`).
+   */
+  private storeFailed(admission: Admission): Admitted | Promise<Admitted> {
+    const {
+      key,
+      demand,
+      limits: { rpm, tpm, budget },
+      now,
+      period,
+    } = admission;
     const closed = (budget && !this.config.security.failOpen.budgets) || ((rpm || tpm) && !this.config.security.failOpen.rateLimits);
     if (rpm !== undefined) this.unavailable('rpm');
     if (tpm !== undefined) this.unavailable('tpm');
@@ -246,13 +265,21 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     const knownUsd = budget ? this.knownSpend.of(key.id, period!) : 0;
     if (budget && knownUsd + demand.usd > budget.usd) throw this.overBudget(budget, demand, { spentUsd: knownUsd, heldUsd: 0 }, {}, now);
     if (closed) throw storeUnavailable();
-    return { reservation: { keyId: key.id }, headers: {} };
+    if (rpm === undefined && tpm === undefined) return { reservation: { keyId: key.id }, headers: {} };
+    return this.outage
+      .admit({ keyId: key.id, windowMs: MINUTE, rpm, tpm, tokens: demand.tokens })
+      .then((outcome) => this.admitted(admission, outcome, true));
   }
 
-  /** The store's answer: the rate-limit headers, and the reservation or the refusal. */
-  private admitted({ key, demand, limits: { rpm, tpm, budget }, dialect, now, hold, period }: Admission, outcome: AdmitOutcome): Admitted {
+  /** The store's answer (`local`: this replica's outage windows'): the rate-limit headers, and the reservation or the refusal. */
+  private admitted(
+    { key, demand, limits: { rpm, tpm, budget }, dialect, now, hold, period }: Admission,
+    outcome: AdmitOutcome,
+    local: boolean,
+  ): Admitted {
     const reservation: Reservation = { keyId: key.id };
-    if (budget) this.knownSpend.reported(key.id, period!, outcome.spentUsd);
+    if (local) reservation.local = true;
+    if (budget && !local) this.knownSpend.reported(key.id, period!, outcome.spentUsd);
     const headers: Record<string, string> = {};
     // Refused by TPM while settled use leaves room for this request: requests in flight (and other
     // replicas' leases) hold the rest, which comes back as they settle, not only at the window's end.
@@ -275,7 +302,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
       reservation.tokens = demand.tokens;
       reservation.tpmEnd = outcome.tpmEnd;
     }
-    if (hold) reservation.hold = hold;
+    if (hold && !local) reservation.hold = hold;
     if (outcome.ticket) {
       reservation.ticket = outcome.ticket;
       this.metrics.recordLeasedAdmission();
@@ -294,22 +321,40 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     if (!usage && reservation.tokens === undefined && !reservation.hold) return;
     const tokenDelta = reservation.tokens !== undefined ? (usage?.tokens ?? 0) - reservation.tokens : undefined;
     if (usage) this.knownSpend.spent(reservation.keyId, usage.usd);
+    const spend = usage && { model: usage.model, usd: usage.usd };
+    if (reservation.local) {
+      // Tokens counted by this replica's outage windows go back there; the spend still goes to Redis.
+      void this.outage.settle({ keyId: reservation.keyId, tokenDelta, tokens: reservation.tokens, tpmEnd: reservation.tpmEnd });
+      if (spend) this.store.settle({ keyId: reservation.keyId, spend }).catch(this.settlementLost);
+      return;
+    }
     const settlement = {
       keyId: reservation.keyId,
       tokenDelta,
       tokens: reservation.tokens,
       tpmEnd: reservation.tpmEnd,
-      spend: usage && { model: usage.model, usd: usage.usd },
+      spend,
       hold: reservation.hold,
       ticket: reservation.ticket,
     };
     if (this.store.settleNow?.(settlement)) return;
-    this.store
-      .settle(settlement)
-      .catch((error: Error) =>
-        this.warn(`A settlement did not reach Redis (${error.message}): its hold is charged at its worst case when it lapses`),
-      );
+    this.store.settle(settlement).catch(this.settlementLost);
   }
+
+  /**
+   * Spend of a request beyond its answer (its semantic cache lookup's embedding call): written to the
+   * key's spend as a settlement's is, with nothing reserved or held for it.
+   */
+  charge(keyId: string, usage: Usage): void {
+    if (!(usage.usd > 0)) return;
+    this.knownSpend.spent(keyId, usage.usd);
+    this.store
+      .settle({ keyId, spend: { model: usage.model, usd: usage.usd } })
+      .catch((error: Error) => this.warn(`A charge of key ${keyId} did not reach Redis (${error.message}): it is not in its spend`));
+  }
+
+  private readonly settlementLost = (error: Error): void =>
+    this.warn(`A settlement did not reach Redis (${error.message}): its hold is charged at its worst case when it lapses`);
 
   /** Leased limits go back to Redis before it disconnects. */
   async beforeApplicationShutdown(): Promise<void> {

@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from '@gateway/metrics';
 import { type ChatCompletionCreateParams, refuseAbsentAllowedTools, refuseDuplicateToolNames } from '@gateway/providers';
+import { ShutdownState } from '../health/shutdown-state';
 import { sendJson } from '../http/describe-run';
 import { requestState } from '../http/request-state';
 import { writeSse } from '../http/sse';
@@ -25,6 +26,7 @@ export class ChatController implements OnModuleInit {
     private readonly pipeline: ChatPipeline,
     private readonly metrics: MetricsService,
     private readonly http: HttpAdapterHost,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   onModuleInit(): void {
@@ -41,7 +43,7 @@ export class ChatController implements OnModuleInit {
     );
     refuseAbsentAllowedTools(body.tool_choice, body.tools);
     const outcome = await this.pipeline.run(request, reply, body);
-    if (outcome.stream) return writeSse(reply, outcome.frames, this.metrics);
+    if (outcome.stream) return writeSse(reply, outcome.frames, this.metrics, this.shutdown);
     sendJson(reply, requestState(request), outcome.result);
   }
 }

@@ -6,6 +6,8 @@ import type { UnusedConnections } from './unused-connections';
 
 /** Sweep interval for keep-alive sockets that went idle during the drain. */
 const SWEEP_MS = 100;
+/** How long the streams the grace cuts get to write their error event before their connections close. */
+const CUT_EVENT_MS = 1_000;
 
 export interface Drain {
   state: ShutdownState;
@@ -72,7 +74,7 @@ function stopAccepting({ state, close, servers, unused, graceMs, log, exit }: Dr
   const force = setTimeout(() => {
     log.warn('grace period over: closing remaining connections');
     state.graceOver = true;
-    servers.forEach((s) => s.closeAllConnections());
+    void state.cutStreams(CUT_EVENT_MS).then(() => servers.forEach((s) => s.closeAllConnections()));
   }, graceMs);
   sweep.unref();
   force.unref();

@@ -1,7 +1,10 @@
-import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { Controller, Get, Req, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import type { FastifyRequest } from 'fastify';
 import { CacheService } from '@gateway/cache';
+import { GatewayConfig } from '@gateway/config';
 import { RedisService } from '@gateway/redis';
+import { onOpsListener } from '../http/ops-plane';
 import { ShutdownState } from './shutdown-state';
 
 const PING_TIMEOUT_MS = 250;
@@ -17,16 +20,26 @@ const EMBEDDER_LOADING = 'the semantic cache embedder is loading its model';
  * The semantic cache's offline embedder does make it unready while its model loads (the first
  * second or so): a ready replica serves as configured. One whose model failed to load is ready,
  * without the semantic layer (logged), rather than never.
+ *
+ * With auth on, the public port's probes answer with their status alone (`{"status":"ok"}`, or
+ * `{"status":"error"}` with the same 503): nothing internal goes to anonymous callers on the port a
+ * load balancer exposes (Redis reachability, the embedder's state). The ops listener's probes keep
+ * the details. Without auth (loopback, a laptop) both ports give them.
  */
 @Controller()
 export class HealthController {
+  private readonly detailsOnPublicPort: boolean;
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly redis: RedisService,
     private readonly cache: CacheService,
     private readonly shutdown: ShutdownState,
-  ) {}
+    config: GatewayConfig,
+  ) {
+    this.detailsOnPublicPort = !config.masterKey;
+  }
 
   /**
    * Load balancers' default health-check path (a GKE L7 check asks for `/`): it follows `/ready`
@@ -43,13 +56,32 @@ export class HealthController {
 
   @Get('health')
   @HealthCheck()
-  live() {
-    return this.health.check([() => this.indicators.check('process').up({ uptimeSeconds: Math.round(process.uptime()) })]);
+  live(@Req() request: FastifyRequest) {
+    return this.report(
+      request,
+      this.health.check([() => this.indicators.check('process').up({ uptimeSeconds: Math.round(process.uptime()) })]),
+    );
   }
 
   @Get('ready')
   @HealthCheck()
-  ready() {
+  ready(@Req() request: FastifyRequest) {
+    return this.report(request, this.checkReady());
+  }
+
+  /** Terminus' report, or, on the public port with auth on, its status alone (a failed check still a 503). */
+  private async report(request: FastifyRequest, check: Promise<HealthCheckResult>): Promise<HealthCheckResult | { status: 'ok' }> {
+    if (this.detailsOnPublicPort || onOpsListener(request)) return check;
+    try {
+      await check;
+    } catch (err) {
+      if (err instanceof ServiceUnavailableException) throw new ServiceUnavailableException({ status: 'error' });
+      throw err;
+    }
+    return { status: 'ok' };
+  }
+
+  private checkReady(): Promise<HealthCheckResult> {
     return this.health.check([
       () => {
         const gate = this.indicators.check('gateway');
@@ -58,8 +90,8 @@ export class HealthController {
       async () => {
         const check = this.indicators.check('redis');
         if (!this.redis.client) return check.up({ configured: false });
-        // A short PING: the probe must answer quickly even when Redis hangs.
-        return check.up({ reachable: await this.redis.ping(PING_TIMEOUT_MS) });
+        // A short PING (a cluster's state): the probe must answer quickly even when Redis hangs.
+        return check.up(await this.redis.status(PING_TIMEOUT_MS));
       },
       () => {
         const check = this.indicators.check('embedder');

@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
 
+/**
+ * The error code of a request still unanswered when the drain's grace ran out and closed its
+ * connection: a server-side failure (503, or a stream's 200 cut short, ended by its error event
+ * with this code), never a client's 499.
+ */
+export const SHUTDOWN_CUT = 'shutdown_cut';
+
 /** Set when SIGTERM arrives; readiness reports it so traffic moves elsewhere. */
 @Injectable()
 export class ShutdownState {
@@ -11,4 +18,17 @@ export class ShutdownState {
   graceOver = false;
   /** The requests so cut, counted as their access lines are written: the drain's summary at exit. */
   cut = 0;
+  /**
+   * The streams being written (sse.ts), each by what ends it with its protocol's error event when the
+   * grace runs out: cut without one, a client saw its stream just stop, as if the connection had failed.
+   */
+  readonly streams = new Set<() => Promise<void>>();
+
+  /** Ends every open stream with its error event; resolves once each has been written (or `ms` have passed). */
+  async cutStreams(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+    await Promise.race([Promise.allSettled([...this.streams].map((cut) => cut())), bound]);
+    clearTimeout(timer);
+  }
 }

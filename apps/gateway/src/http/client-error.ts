@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import { GatewayError } from '@gateway/providers';
 import { errorShape } from './error-shapes';
+import { unknownRoute } from './errors';
 import { answeredOnSocket, answering } from './request-hooks';
 import { requestState } from './request-state';
 import { sendError } from './send-error';
@@ -122,6 +123,9 @@ export function installHttpGuards(fastify: FastifyInstance): void {
     }
     const repeated = repeatedHeader(request.raw.rawHeaders);
     if (repeated) return sendError(reply, GatewayError.badRequest(repeated.message, null, repeated.code));
+    // Answered before its body, which is neither invited (inviteBody) nor waited for: a client that waits for
+    // `100 Continue` would otherwise wait for the 404 as long as the gateway waited for the body.
+    if (request.is404 && CONTINUE_OWED.has(reply.raw)) return sendError(reply, unknownRoute());
     done();
   });
   fastify.addHook('preParsing', inviteBody);
@@ -130,8 +134,9 @@ export function installHttpGuards(fastify: FastifyInstance): void {
 /**
  * `100 Continue` once the request's onRequest hooks all passed (the key checked, a pipelined
  * request's turn come), just before its body is read: a request they refused (a /v1 key's 401,
- * the per-IP 429, too many pipelined) gets its answer uninvited. Nor is a declared size over the
- * route's limit invited: its 413 leaves at once. Node closes the connection after a final answer
+ * the per-IP 429, too many pipelined, an unknown route's 404) gets its answer uninvited. Nor is a
+ * declared size over the route's limit invited (its 413 leaves at once), nor a body of a type other
+ * than JSON (its 415). Node closes the connection after a final answer
  * to a body it did not invite.
  */
 function inviteBody(
@@ -140,9 +145,18 @@ function inviteBody(
   payload: RequestPayload,
   done: (err: null, body: RequestPayload) => void,
 ): void {
-  if (CONTINUE_OWED.has(reply.raw) && !(Number(request.headers['content-length']) > request.routeOptions.bodyLimit))
+  if (
+    CONTINUE_OWED.has(reply.raw) &&
+    isJson(request.headers['content-type']) &&
+    !(Number(request.headers['content-length']) > request.routeOptions.bodyLimit)
+  )
     reply.raw.writeContinue();
   done(null, payload);
+}
+
+/** Whether a Content-Type is the one body type the gateway parses (fastify-setup.ts): another is refused 415 before any body. */
+function isJson(contentType: string | undefined): boolean {
+  return contentType?.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
 }
 
 /** A header a request may carry once: its bit among those seen, and the 400 for more. */

@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { genAiProviderName } from '@gateway/metrics';
 import { bodyText, type JsonResult } from '@gateway/providers';
-import { type Attempted, failedRunOf, type Plan, type RunAttempts } from '@gateway/router';
+import { type Attempted, failedRunOf, type Plan, type Refusal, type RunAttempts } from '@gateway/router';
 import { bill, formatUsd } from './accounting';
 import { headerValue } from './header-value';
 import type { RequestState } from './request-state';
@@ -47,7 +47,7 @@ function describeRun(reply: FastifyReply, state: RequestState, plan: Plan, run: 
   state.promptEstimate = plan.profile.promptTokens;
   state.embeddings = plan.profile.needs.includes('embeddings');
   // An embeddings deployment's window holds one input, not the request's prompt: its bound is the inputs' own.
-  state.usageLimits = state.embeddings ? { prompt: plan.profile.promptTokensAtMost } : usageLimits(plan, d, reply.request.body);
+  state.usageLimits = state.embeddings ? { prompt: plan.profile.promptTokensAtMost } : usageLimits(plan, d);
   state.upstreamMs = run.elapsedMs;
   reply.header('x-gateway-deployment', d.id);
   reply.header('x-gateway-provider', d.provider.name);
@@ -56,13 +56,9 @@ function describeRun(reply: FastifyReply, state: RequestState, plan: Plan, run: 
 }
 
 /** What the request allows its answer (RequestState.usageLimits), where configured. */
-function usageLimits(plan: Plan, d: Attempted<unknown>['deployment'], body: unknown): RequestState['usageLimits'] {
-  const choices = (body as { n?: unknown } | undefined)?.n;
+function usageLimits(plan: Plan, d: Attempted<unknown>['deployment']): RequestState['usageLimits'] {
   const perChoice = plan.profile.maxTokens ?? d.config.maxOutputTokens;
-  return {
-    prompt: d.config.contextWindow,
-    completion: perChoice === undefined ? undefined : perChoice * (typeof choices === 'number' && choices > 1 ? choices : 1),
-  };
+  return { prompt: d.config.contextWindow, completion: perChoice === undefined ? undefined : perChoice * plan.profile.choices };
 }
 
 /** The group, the attempts, why failed ones moved on (on a failure: every one that could), the task rule. */
@@ -75,10 +71,21 @@ function describeAttempts(reply: FastifyReply, state: RequestState, plan: Plan, 
     state.fallbacks = fallbacks;
     reply.header('x-gateway-fallbacks', headerValue(fallbacks));
   }
-  if (plan.route) {
-    state.taskRoute = `${plan.route.virtualModel}:${plan.route.rule}`;
-    reply.header('x-gateway-route', headerValue(`${plan.route.virtualModel}; rule=${plan.route.rule}`));
-  }
+  describeRoute(reply, state, plan.route);
+}
+
+/** A plan refused before any attempt (its group cannot serve the request): the group and the task rule that picked it. */
+export function describeRefusal(reply: FastifyReply, state: RequestState, refusal: Refusal): void {
+  state.model ??= refusal.group;
+  reply.header('x-gateway-model-group', refusal.group);
+  describeRoute(reply, state, refusal.route);
+}
+
+/** The task rule that fired, in `x-gateway-route` and the access log. */
+function describeRoute(reply: FastifyReply, state: RequestState, route: Plan['route']): void {
+  if (!route) return;
+  state.taskRoute = `${route.virtualModel}:${route.rule}`;
+  reply.header('x-gateway-route', headerValue(`${route.virtualModel}; rule=${route.rule}`));
 }
 
 /** Sends a complete JSON answer with its cost in `x-gateway-cost-usd` (estimated costs say so; a cache hit costs 0). */

@@ -85,9 +85,10 @@ function routerPath(url: string): string {
   }
 }
 
+/** A probe's 503: Terminus' report, or its status alone (health.controller.ts, the public port with auth on). */
 function isFailedHealthCheck(exception: unknown): exception is ServiceUnavailableException {
   const body = exception instanceof ServiceUnavailableException ? exception.getResponse() : undefined;
-  return typeof body === 'object' && body !== null && 'details' in body && 'status' in body;
+  return typeof body === 'object' && body !== null && 'status' in body && body.status === 'error';
 }
 
 /**

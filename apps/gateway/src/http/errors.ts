@@ -47,6 +47,11 @@ const REDIS_UNAVAILABLE = new RegExp(
     ')',
 );
 
+/** The answer to a request for a route the gateway does not have. */
+export function unknownRoute(): GatewayError {
+  return new GatewayError(404, 'Unknown route.', 'not_found_error', 'not_found');
+}
+
 /**
  * Whatever was thrown, as the gateway error to send. Unknown errors become a bare
  * 500 and unknown client errors a message from their status alone: no stack, no
@@ -65,8 +70,8 @@ export function toGatewayError(err: unknown): GatewayError {
     // Nest wraps Fastify's own errors (parse, size, schema); the original says more.
     if (err.cause) return toGatewayError(err.cause);
     const status = err.getStatus();
-    const type = status === 404 ? 'not_found_error' : status < 500 ? 'invalid_request_error' : 'server_error';
-    return new GatewayError(status, status === 404 ? 'Unknown route.' : err.message, type, status === 404 ? 'not_found' : null);
+    if (status === 404) return unknownRoute();
+    return new GatewayError(status, err.message, status < 500 ? 'invalid_request_error' : 'server_error', null);
   }
   if (err instanceof Error && REDIS_UNAVAILABLE.test(err.message)) {
     return new GatewayError(503, 'Redis is not answering; try again shortly.', 'server_error', 'redis_unavailable', null, {

@@ -17,12 +17,17 @@ const PROBES = new Set(['/health', '/ready']);
 /** Connections to the ops listener. */
 const OPS_SOCKETS = new WeakSet<Socket>();
 
+/** True when `request` came in on the ops listener (METRICS_PORT), not the public port. */
+export function onOpsListener(request: FastifyRequest): boolean {
+  return OPS_SOCKETS.has(request.raw.socket);
+}
+
 /**
  * True when the listener `request` came in on serves `route`: a route's path, or a request's
  * decoded path (the ops routes are a path and a prefix, so both classify alike).
  */
 export function servedOnListener(request: FastifyRequest, route: string): boolean {
-  return OPS_SOCKETS.has(request.raw.socket) ? isOpsRoute(route) || PROBES.has(route) : !isOpsRoute(route);
+  return onOpsListener(request) ? isOpsRoute(route) || PROBES.has(route) : !isOpsRoute(route);
 }
 
 /**

@@ -7,7 +7,7 @@ import { ANONYMOUS_KEY_ID } from '@gateway/config';
 import { type GenAiOperation, type MetricsService, requestTrace, type TracingService } from '@gateway/metrics';
 import { GatewayError, hopsOf, loopDetected, MAX_HOPS } from '@gateway/providers';
 import { type AdmissionService, adminActor } from '@gateway/security';
-import type { ShutdownState } from '../health/shutdown-state';
+import { SHUTDOWN_CUT, type ShutdownState } from '../health/shutdown-state';
 import type { AccessLog } from '../logger';
 import { isAnthropicRequest } from '../messages/errors';
 import { bill } from './accounting';
@@ -88,12 +88,6 @@ export interface AccessDeps {
   /** Tells a request the drain cut at the end of its grace from one whose client left. */
   shutdown: ShutdownState;
 }
-
-/**
- * The error code of a request still unanswered when the drain's grace ran out and closed its
- * connection: a server-side failure (503, or a stream's 200 cut short), never a client's 499.
- */
-export const SHUTDOWN_CUT = 'shutdown_cut';
 
 /**
  * One hook for the whole per-request bookkeeping: echo the request id (also as `request-id` to
@@ -202,7 +196,11 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
   }
   const ms = reply.elapsedTime;
   const keyId = tenantOf(request);
-  const served = state.upstreamMs !== undefined ? (state.stream ? state.ttftMs : ms) : undefined;
+  // The upstream's time until the answer: a stream's to its first token (its run to the first chunk, then on to
+  // the first with output; unset when none came), a JSON answer's run.
+  const outputAfterMs = state.streamed?.outputAfterMs;
+  const upstreamMs = state.stream ? (outputAfterMs !== undefined ? state.upstreamMs! + outputAfterMs : undefined) : state.upstreamMs;
+  const served = upstreamMs !== undefined ? (state.stream ? state.ttftMs : ms) : undefined;
   // The deployment that answered, else the one last tried (a client that left before the answer, a failed run).
   const deployment = state.deployment ?? state.attempting?.id;
   const provider = state.provider ?? state.attempting?.provider.name;
@@ -215,7 +213,7 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
       status,
       cache: state.cache ?? 'none',
       seconds: ms / 1000,
-      overheadSeconds: served !== undefined ? Math.max(0, served - state.upstreamMs!) / 1000 : undefined,
+      overheadSeconds: served !== undefined ? Math.max(0, served - upstreamMs!) / 1000 : undefined,
     });
   const operation = Object.hasOwn(OPERATIONS, route) ? OPERATIONS[route] : 'chat';
   const b = bill(state);
@@ -233,7 +231,7 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
       webSearches: b.webSearches,
       // Non-streamed: the router's run is the generation; streamed: everything from the call on.
       seconds: (state.stream ? ms : (state.upstreamMs ?? ms)) / 1000,
-      ttftSeconds: state.stream ? state.upstreamMs! / 1000 : undefined,
+      ttftSeconds: state.stream && upstreamMs !== undefined ? upstreamMs / 1000 : undefined,
       errorType: state.errorLabel,
     });
   } else if (state.genAiProvider && state.errorLabel) {
@@ -277,6 +275,7 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
     completionTokens: b ? b.usage.completion_tokens : state.replayed?.completion_tokens,
     costUsd: b ? b.costUsd : state.replayed && 0,
     usageEstimated: b?.estimated || undefined,
+    embeddingCostUsd: state.embeddingCostUsd,
     error: state.errorCode,
     ...(bodies && loggedBodies(request, state, bodies)),
   });

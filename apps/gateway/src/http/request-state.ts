@@ -71,9 +71,12 @@ export interface RequestState {
   answer?: JsonResult;
   /** The same of a stream as the router reads it (PrimedStream.produced, growing as chunks come). */
   streamed?: PrimedStream['produced'];
-  /** Streams: time from request received to the first byte sent. */
+  /**
+   * Streams: time from request received to the first chunk sent once the upstream's output began
+   * (`streamed.outputAfterMs`); unset when none did.
+   */
   ttftMs?: number;
-  /** Time spent in the router's run (upstream attempts and waits). */
+  /** Time spent in the router's run (upstream attempts and waits; streams: until the first chunk). */
   upstreamMs?: number;
   /** Set when LOG_BODIES is on, so the JSON answer is kept for the access log. */
   keepBody?: boolean;
@@ -87,6 +90,8 @@ export interface RequestState {
   replayed?: UsageCounts;
   /** Computed once, when the answer is complete (bill() in accounting.ts). */
   bill?: Bill;
+  /** What the semantic cache's embedding calls for this request cost (cache.semantic.embeddingModel; chargeEmbedding). */
+  embeddingCostUsd?: number;
   /** Upstream attempts, collected only while tracing is on. */
   timeline?: AttemptTiming[];
   /** The request's trace, only while tracing is on. */

@@ -3,7 +3,8 @@ import type { ServerResponse } from 'node:http';
 import { Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { MetricsService } from '@gateway/metrics';
-import { type ChatStream, errorLabel, type GatewayError } from '@gateway/providers';
+import { type ChatStream, errorLabel, GatewayError } from '@gateway/providers';
+import { SHUTDOWN_CUT, type ShutdownState } from '../health/shutdown-state';
 import { errorShape } from './error-shapes';
 import { toGatewayError } from './errors';
 import { requestState } from './request-state';
@@ -24,16 +25,28 @@ const SSE_HEADERS = {
  */
 export type FailureFrame = (error: GatewayError) => string | Promise<string>;
 
+/** What a stream the drain's grace cut says: 503, so Anthropic clients read `overloaded_error` (retry elsewhere). */
+function shuttingDown(): GatewayError {
+  return new GatewayError(
+    503,
+    'The gateway is shutting down: its drain ran out of time before this answer was complete. Retry the request.',
+    'server_error',
+    SHUTDOWN_CUT,
+  );
+}
+
 /**
  * Writes an OpenAI SSE stream to the client as chunks arrive: headers flushed in
  * the same event-loop turn, backpressure respected, nothing buffered whole. An
  * upstream failure after the first byte ends the stream with an error event in
- * the caller's protocol (no `[DONE]`): `failureFrame`, else the protocol's error shape.
+ * the caller's protocol (no `[DONE]`): `failureFrame`, else the protocol's error shape;
+ * so does the end of the drain's grace (`shutdown`), before it closes the connection.
  */
 export async function writeSse(
   reply: FastifyReply,
   stream: ChatStream,
   metrics: MetricsService,
+  shutdown: ShutdownState,
   failureFrame?: FailureFrame,
 ): Promise<void> {
   const res = reply.raw;
@@ -51,18 +64,36 @@ export async function writeSse(
   // A client that leaves mid-stream is billed at the close, from what the upstream reported so far.
   state.runningUsage = stream.runningUsage;
   const transcript = state.keepBody ? (state.transcript = new StreamTranscript()) : undefined;
+  const frameOf = (error: GatewayError) =>
+    failureFrame ? failureFrame(error) : errorShape(reply.request).streamFrame(error, reply.request.id);
+  // Set once the drain's grace has cut the stream: its error event is written, nothing may follow it. The
+  // drain then closes the connection, which cancels the upstream request as a client that left does (the
+  // deployment is not blamed), and the access line says `shutdown_cut` (request-hooks.ts).
+  let cut = false;
+  const cutByDrain = async () => {
+    if (res.destroyed || res.writableEnded) return;
+    cut = true;
+    const frame = await frameOf(shuttingDown());
+    if (!res.destroyed) await new Promise<void>((resolve) => res.write(frame, () => resolve()));
+  };
+  shutdown.streams.add(cutByDrain);
+  const output = state.streamed;
   try {
     for await (const chunk of stream) {
-      if (res.destroyed) break;
+      if (res.destroyed || cut) break;
       transcript?.add(chunk);
       if (!started) {
         started = true;
         clearImmediate(flushHeaders);
-        state.ttftMs = reply.elapsedTime;
       }
+      // Time to first token: the first chunk written once the upstream's output began (PrimedStream.produced),
+      // not a role or a filter's verdict sent before it; an answer replayed from the cache has it in its first chunk.
+      if (state.ttftMs === undefined && (output === undefined || output.outputAfterMs !== undefined)) state.ttftMs = reply.elapsedTime;
       if (!res.write(chunk)) await drainedOrClosed(res);
     }
   } catch (err) {
+    // The upstream aborted once the drain closed the connection: the stream already has its error event.
+    if (cut) return;
     const error = toGatewayError(err);
     // The client gets "Internal gateway error"; the operator what was thrown, as error.filter.ts logs one before the stream
     // (with the request's id: the access line of a stream that failed this way says 200).
@@ -73,15 +104,16 @@ export async function writeSse(
     // The status stays 200 (sent with the first chunk): only this counter shows the failure in /metrics.
     if (!res.destroyed) {
       metrics.recordStreamError(state.model ?? 'none', state.provider ?? 'none', state.errorLabel);
-      const frame = failureFrame ? await failureFrame(error) : errorShape(reply.request).streamFrame(error, reply.request.id);
-      if (!res.destroyed) res.write(frame);
+      const frame = await frameOf(error);
+      if (!res.destroyed && !cut) res.write(frame);
     }
   } finally {
+    shutdown.streams.delete(cutByDrain);
     clearImmediate(flushHeaders);
     inflightStreams.dec();
     state.usage = stream.usage;
   }
-  if (!res.destroyed) res.end();
+  if (!res.destroyed && !cut) res.end();
 }
 
 async function drainedOrClosed(res: ServerResponse): Promise<void> {

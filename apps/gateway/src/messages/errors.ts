@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { anthropicTables, GatewayError } from '@gateway/providers';
+import { anthropicTables, GatewayError, inAnthropicWords } from '@gateway/providers';
 import { sseEvent } from './stream';
 
 /**
@@ -37,7 +37,9 @@ function errorObject(error: GatewayError) {
   const code = status(error);
   const type = anthropicTables.ERROR_TYPE_BY_STATUS[code] ?? (code >= 500 ? 'api_error' : 'invalid_request_error');
   const details = error instanceof DetailedError ? { details: error.details } : {};
-  return { type: 'error', error: { type, message: error.message, ...details } };
+  // A prompt over the context window in Anthropic's words, which its clients act on (compaction).
+  const message = error.overflow ? inAnthropicWords(error.message, error.overflow) : error.message;
+  return { type: 'error', error: { type, message, ...details } };
 }
 
 /** `{"type":"error","error":{"type":…,"message":…},"request_id":…}` with Anthropic's statuses. */

@@ -3,6 +3,7 @@ import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from '@gateway/metrics';
 import { bodyText } from '@gateway/providers';
+import { ShutdownState } from '../health/shutdown-state';
 import { sendJson } from '../http/describe-run';
 import { requestState, tenantOf } from '../http/request-state';
 import { writeSse } from '../http/sse';
@@ -31,6 +32,7 @@ export class MessagesController {
     private readonly tokens: TokenCounter,
     private readonly metrics: MetricsService,
     private readonly threads: MessageThreads,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   @Post()
@@ -54,7 +56,7 @@ export class MessagesController {
     const id = thread && newMessageId();
     if (outcome.stream) {
       const frames = toMessageStream(outcome, thinking, body.model, toolNames, requestState(request).promptEstimate);
-      return writeSse(reply, thread ? keepingReply(frames, id!, thread.keep) : frames, this.metrics);
+      return writeSse(reply, thread ? keepingReply(frames, id!, thread.keep) : frames, this.metrics, this.shutdown);
     }
     const result = toMessageResult(outcome.result, thinking, toolNames, id);
     if (thread) reply.header(THREAD_KEPT_HEADER, String(await thread.keep(JSON.parse(bodyText(result.body)) as ThreadReply)));

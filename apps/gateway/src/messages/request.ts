@@ -35,7 +35,8 @@ export interface MessagesTranslation {
  * Every Messages API parameter and what becomes of it on the one (OpenAI-shaped) chat
  * path. `dropped` are hints that cannot change the shape of the answer; they still reach
  * an Anthropic upstream, which gets the original body (see messages.controller.ts), except
- * `top_k`, which API version 2026-10-21 refuses (nativeMessagesRequest removes it).
+ * `top_k`, which API version 2026-10-21 refuses (nativeMessagesRequest removes it). Those that may
+ * change what Anthropic answers are part of the cache key (keyExtras).
  */
 export const MESSAGES_PARAMS: Record<keyof MessagesRequest, ParamRule> = {
   model: 'mapped',
@@ -219,7 +220,7 @@ export function toChatRequest(body: MessagesRequest, beta?: string): MessagesTra
       ...(only && { only }),
       ...(headers && { headers }),
       ...(searches > 0 && { webSearches: searches }),
-      ...keyExtras(body),
+      ...keyExtras(body, headers?.['anthropic-beta']),
     },
     toolNames,
   };
@@ -257,11 +258,47 @@ function structuredOutput(body: MessagesRequest): OutputFormatParam | null | und
   return legacy;
 }
 
-/** Fields an Anthropic deployment honours that the chat params lose (NativeRequest.keyExtras), when sent. */
-function keyExtras(body: MessagesRequest): { keyExtras?: Record<string, unknown> } {
-  const budget = body.thinking?.type === 'enabled' ? body.thinking.budget_tokens : undefined;
-  if (body.top_k == null && budget === undefined) return {};
-  return { keyExtras: { top_k: body.top_k ?? undefined, thinking_budget: budget } };
+/**
+ * The `dropped` fields that cannot change the answer, left out of the cache key: Anthropic's prompt
+ * caching, its service tier and region, its cache-miss diagnostics, billing, workspace and credit, and
+ * the end user's profile (as metadata.user_id, which becomes the chat params' `user`).
+ */
+const ANSWER_NEUTRAL = new Set([
+  'cache_control',
+  'service_tier',
+  'inference_geo',
+  'diagnostics',
+  'fallback_credit_token',
+  'billing_policy',
+  'workspace_id',
+  'user_profile_id',
+]);
+/** The fields of a client tool that toTool carries into the chat params (and its prompt-caching mark). */
+const TOOL_FIELDS_CARRIED = new Set(['type', 'name', 'description', 'input_schema', 'strict', 'cache_control']);
+
+/**
+ * What an Anthropic deployment gets that the chat params lose (NativeRequest.keyExtras), when sent: a
+ * cached answer must be the one the request would get, and an Anthropic deployment is sent the body and
+ * the `anthropic-beta` header as they came. So every `dropped` field that may change the answer (`top_k`,
+ * `speed`, `context_management`, `compaction`, `fallbacks`), `output_config.effort` but where adaptive
+ * thinking carries it as reasoning_effort (without thinking Anthropic still applies it to every token),
+ * a thinking budget (several map to one reasoning effort), a client tool's other fields
+ * (`input_examples`, `defer_loading`…) and the betas named, in any order.
+ */
+function keyExtras(body: MessagesRequest, beta: string | undefined): { keyExtras?: Record<string, unknown> } {
+  const extras: Record<string, unknown> = {};
+  for (const [field, rule] of Object.entries(MESSAGES_PARAMS)) {
+    const value = body[field as keyof MessagesRequest];
+    if (rule === 'dropped' && !ANSWER_NEUTRAL.has(field) && value != null) extras[field] = value;
+  }
+  if (body.thinking?.type === 'enabled') extras.thinking_budget = body.thinking.budget_tokens;
+  const effort = body.output_config?.effort;
+  if (effort != null && body.thinking?.type !== 'adaptive') extras.effort = effort;
+  const toolFields = (body.tools ?? []).map((tool) => Object.entries(tool).filter(([field]) => !TOOL_FIELDS_CARRIED.has(field)));
+  if (toolFields.some((fields) => fields.length)) extras.tool_fields = toolFields.map((fields) => Object.fromEntries(fields));
+  const betas = beta?.split(',').map((name) => name.trim());
+  if (betas?.length) extras.betas = [...new Set(betas)].sort();
+  return Object.keys(extras).length ? { keyExtras: extras } : {};
 }
 
 /** Anthropic's web search tool, any version (web_search_20250305, web_search_20260209). */

@@ -1,12 +1,4 @@
-import {
-  type ChatCompletionChunk,
-  type ChatStream,
-  dataOf,
-  GatewayError,
-  mapStream,
-  parseEventObject,
-  SseEvents,
-} from '@gateway/providers';
+import { type ChatCompletionChunk, type ChatStream, dataOf, GatewayError, mapStream, parseChunkEvent, SseEvents } from '@gateway/providers';
 
 /** A protocol's stream codec: the SSE events it makes of chat chunks, each event's text whole. */
 export interface ChunkEncoder {
@@ -87,7 +79,7 @@ class ChunkReader {
 }
 
 function parseChunk(provider: string, payload: string): ChatCompletionChunk {
-  const chunk = parseEventObject<ChatCompletionChunk & { error?: { message?: string; code?: string | null } }>(provider, payload);
+  const chunk = parseChunkEvent<ChatCompletionChunk & { error?: { message?: string; code?: string | null } }>(provider, payload);
   if (chunk.error) {
     throw new GatewayError(
       502,

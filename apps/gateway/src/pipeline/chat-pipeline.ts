@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CACHE_HEADERS, CacheService, parseControls, replayAsStream } from '@gateway/cache';
+import { CACHE_HEADERS, CacheService, parseControls, replayAsStream, withFreshId } from '@gateway/cache';
 import {
   answeredModel,
   type ChatCompletionCreateParams,
@@ -11,11 +11,12 @@ import {
   type NativeRequest,
 } from '@gateway/providers';
 import { type Deployment, Executor, RouterService } from '@gateway/router';
-import type { AttemptTiming } from '@gateway/metrics';
+import { type AttemptTiming, MetricsService } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
 import { billedUsage } from '../http/accounting';
 import { clientSignal } from '../http/client-signal';
 import { describedRun } from '../http/describe-run';
+import { chargeEmbedding } from '../http/embedding-charge';
 import { requestState, tenantOf, upstreamHeaders } from '../http/request-state';
 import { ReasoningStateStore } from '../reasoning-state/reasoning-state.store';
 
@@ -41,6 +42,7 @@ export class ChatPipeline {
     private readonly admission: AdmissionService,
     private readonly cache: CacheService,
     private readonly reasoningState: ReasoningStateStore,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** `native`: the request in a vendor's own protocol, for that vendor's adapter to send as it is (CallContext). */
@@ -64,7 +66,11 @@ export class ChatPipeline {
             this.cache.scope(tenantOf(request), plan.group.name, native?.keyExtras),
             parseControls(request.headers),
             // The first deployment answering in the request's own protocol gives a vendor's answer, never stored.
-            { signal, lead: native?.protocol !== plan.deployments[0]?.provider.type },
+            {
+              signal,
+              lead: native?.protocol !== plan.deployments[0]?.provider.type,
+              embedded: (call) => chargeEmbedding(request, call, this.metrics, this.admission),
+            },
           )
         : undefined;
     if (signal.aborted) throw GatewayError.clientClosed();
@@ -75,9 +81,10 @@ export class ChatPipeline {
     }
     if (cached?.body !== undefined) {
       state.replayed = cached.usage;
+      const answer = withFreshId(cached.body);
       return body.stream
-        ? { stream: true, frames: replayAsStream(cached.body, body.stream_options?.include_usage === true) }
-        : { stream: false, result: { body: cached.body } };
+        ? { stream: true, frames: replayAsStream(answer, body.stream_options?.include_usage === true) }
+        : { stream: false, result: { body: answer } };
     }
     // Whatever becomes of this request, identical ones waiting for its answer must not wait longer.
     if (cached?.pending) reply.raw.once('close', () => this.cache.release(cached));

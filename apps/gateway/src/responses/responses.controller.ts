@@ -5,6 +5,7 @@ import { MetricsService } from '@gateway/metrics';
 import { bodyText, type ChatCompletion, GatewayError } from '@gateway/providers';
 import type { ResponseItemList } from 'openai/resources/responses/input-items';
 import type { Response, ResponseInputItem } from 'openai/resources/responses/responses';
+import { ShutdownState } from '../health/shutdown-state';
 import { sendJson } from '../http/describe-run';
 import { requestState, tenantOf } from '../http/request-state';
 import { writeSse } from '../http/sse';
@@ -33,6 +34,7 @@ export class ResponsesController {
     private readonly tokens: TokenCounter,
     private readonly store: ResponseStore,
     private readonly metrics: MetricsService,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   @Post()
@@ -68,7 +70,7 @@ export class ResponsesController {
       return sendJson(reply, requestState(request), { body: JSON.stringify(response), usage: outcome.result.usage });
     }
     const encoder = new ResponseEventEncoder(ctx);
-    return writeSse(reply, encoder.encode(outcome, save), this.metrics, (error) => encoder.failure(error));
+    return writeSse(reply, encoder.encode(outcome, save), this.metrics, this.shutdown, (error) => encoder.failure(error));
   }
 
   /**

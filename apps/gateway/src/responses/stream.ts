@@ -116,7 +116,8 @@ export class ResponseEventEncoder {
     if (chunk.usage) this.usage = chunk.usage;
     const choice = chunk.choices?.find((c) => c.index === 0);
     if (!choice) return;
-    const delta = choice.delta as Delta;
+    // A choice without a delta (some servers' last chunk: the finish reason alone) adds nothing.
+    const delta = (choice.delta ?? {}) as Delta;
     if (delta.reasoning_content || delta.thinking_blocks?.length)
       this.route({ reasoning_content: delta.reasoning_content, thinking_blocks: delta.thinking_blocks });
     if (delta.content) this.route({ content: delta.content });

@@ -1,5 +1,23 @@
+import type { CompletionUsage } from '@gateway/providers';
+import type { Deployment } from '@gateway/router';
+
 /** `loading` until an offline model has loaded (then `ready`), `failed` if it could not: the semantic layer is off. */
 export type EmbedderState = 'loading' | 'ready' | 'failed';
+
+/**
+ * An upstream call an embedding took (ProviderEmbedder: cache.semantic.embeddingModel), for the
+ * request it was made for to pay: its usage as reported, priced by the gateway's accounting.
+ */
+export interface EmbeddingCall {
+  /** The embedding model group. */
+  model: string;
+  deployment: Deployment;
+  usage?: CompletionUsage;
+  /** The text's estimated tokens, and the most it can have: usage beyond is not believed. */
+  promptTokens: number;
+  promptTokensAtMost?: number;
+  elapsedMs: number;
+}
 
 /** Turns a prompt into a unit vector. */
 export interface Embedder {
@@ -11,7 +29,7 @@ export interface Embedder {
    * Rejects with `signal`'s reason once it aborts: the caller has stopped waiting; at once with
    * Loading while the model loads.
    */
-  embed(text: string, signal?: AbortSignal): Promise<Float32Array>;
+  embed(text: string, signal?: AbortSignal, called?: (call: EmbeddingCall) => void): Promise<Float32Array>;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 import { bodyText, type CreateEmbeddingResponse } from '@gateway/providers';
 import type { Executor, RouterService } from '@gateway/router';
 import { normalise } from '../vector';
-import type { Embedder } from './embedder';
+import type { Embedder, EmbeddingCall } from './embedder';
 
 /**
  * Embeddings from a configured model group (OpenAI text-embedding-3-*, Gemini, any
@@ -21,8 +21,11 @@ export class ProviderEmbedder implements Embedder {
     this.id = `${model.replace(/[^A-Za-z0-9.-]/g, '_')}-${dimensions}`;
   }
 
-  /** `signal`: the caller's wait (cache.semantic.embeddingTimeoutMs); its abort cancels the upstream call. */
-  async embed(text: string, signal: AbortSignal): Promise<Float32Array> {
+  /**
+   * `signal`: the caller's wait (cache.semantic.embeddingTimeoutMs); its abort cancels the upstream call.
+   * `called`: told of the upstream call once it answered, whatever it answered (it is billed).
+   */
+  async embed(text: string, signal: AbortSignal, called?: (call: EmbeddingCall) => void): Promise<Float32Array> {
     const plan = this.router.planEmbeddings(this.model, text);
     const run = await this.executor
       .run(plan, signal, 'total', (d, attemptSignal) =>
@@ -35,6 +38,15 @@ export class ProviderEmbedder implements Embedder {
         // The executor reports the abort as a client that left; the fail-open metric counts a timeout.
         throw signal.aborted ? signal.reason : err;
       });
+    const { promptTokens, promptTokensAtMost } = plan.profile;
+    called?.({
+      model: this.model,
+      deployment: run.deployment,
+      usage: run.result.usage,
+      promptTokens,
+      promptTokensAtMost,
+      elapsedMs: run.elapsedMs,
+    });
     const body = JSON.parse(bodyText(run.result.body)) as CreateEmbeddingResponse;
     const values = body.data?.[0]?.embedding;
     if (!Array.isArray(values) || values.length !== this.dimensions) {

@@ -1,8 +1,8 @@
 import { APIConnectionTimeoutError, APIError } from '@anthropic-ai/sdk';
 import { GatewayError } from '../gateway-error';
-import { retryAfterSeconds } from '../openai/errors';
-import { sdkError, transportError, UNDOCUMENTED_4XX, vendorError } from '../translation/errors';
-import { ERROR_TYPE_BY_STATUS, ERROR_TYPES } from './tables';
+import { statusMapping } from '../status-mapping';
+import { retryAfterOf, sdkError, transportError, vendorError } from '../translation/errors';
+import { ERROR_TYPES } from './tables';
 
 /** Maps whatever the SDK threw (an HTTP error, an `error` stream event, a transport failure). */
 export function fromAnthropicError(provider: string, err: unknown, signal: AbortSignal): GatewayError {
@@ -13,15 +13,10 @@ export function fromAnthropicError(provider: string, err: unknown, signal: Abort
   if (!(err instanceof APIError)) return sdkError(provider, err, signal);
   // The SDK's connection errors (refused, reset, aborted) are APIErrors without a status.
   if (err.status === undefined && err.type === null) return transportError(provider, err, signal);
-  const known = err.type && ERROR_TYPES[err.type] ? err.type : ERROR_TYPE_BY_STATUS[err.status ?? 0];
-  const mapping = (known && ERROR_TYPES[known]) || ((err.status ?? 500) >= 500 ? ERROR_TYPES.api_error : UNDOCUMENTED_4XX);
+  // A type that says more than the status wins; `api_error` (any failure) or none leaves it to the
+  // status, as an OpenAI-format upstream's: a 503 is overloaded whatever body a proxy put on it.
+  const said = err.type && err.type !== 'api_error' ? ERROR_TYPES[err.type] : undefined;
+  const mapping = said ?? statusMapping(err.status ?? 500);
   const message = err.apiMessage ?? err.message;
-  const headers = err.headers;
-  const retryAfter = headers
-    ? retryAfterSeconds({
-        'retry-after': headers.get('retry-after') ?? undefined,
-        'retry-after-ms': headers.get('retry-after-ms') ?? undefined,
-      })
-    : undefined;
-  return vendorError(provider, mapping, message, retryAfter, err.status);
+  return vendorError(provider, mapping, message, retryAfterOf(err.headers), err.status);
 }

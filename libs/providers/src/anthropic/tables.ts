@@ -24,7 +24,7 @@ export const ERROR_TYPES: Record<string, ErrorMapping> = {
   timeout_error: [504, 'timeout_error', 'upstream_timeout', true],
 };
 
-/** For error bodies without a type we know, by HTTP status. */
+/** Anthropic's `error.type` for a status the Messages API ingress answers with (apps/gateway/src/messages/errors.ts). */
 export const ERROR_TYPE_BY_STATUS: Record<number, string> = {
   400: 'invalid_request_error',
   401: 'authentication_error',

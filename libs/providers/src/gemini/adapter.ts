@@ -11,16 +11,19 @@ import { wantsReasoning } from '../translation/params';
 import type { ChatCompletionCreateParams, EmbeddingCreateParams } from '../wire';
 import { geminiClient } from './client';
 import { toEmbeddingsResult, toEmbedRequests } from './embeddings';
-import { fromGeminiError } from './errors';
+import { fromGeminiError, keepingHeaders } from './errors';
 import { chunkEvents } from './events';
 import { recallSignatures, rememberSignatures } from './kept-signatures';
 import { toGenerateRequest } from './request';
 import { checkPromptFeedback, choiceFrom, type ChoiceOptions, usageFrom } from './response';
 import { translateChunks } from './stream';
 
-/** A call's SDK config: the request's own, with the signal that cancels it and its own upstream headers. */
-function requestConfig<C extends object | undefined>(config: C, ctx: CallContext) {
-  return { ...config, abortSignal: ctx.signal, ...(ctx.upstreamHeaders && { httpOptions: { headers: ctx.upstreamHeaders } }) };
+/**
+ * A call's SDK config: the request's own, with the signal that cancels it, its own upstream headers
+ * and its own fetch (keepingHeaders: a failed answer's Retry-After reaches the error mapping).
+ */
+function requestConfig<C extends object | undefined>(config: C, ctx: CallContext, fetch: typeof globalThis.fetch) {
+  return { ...config, abortSignal: ctx.signal, httpOptions: { ...(ctx.upstreamHeaders && { headers: ctx.upstreamHeaders }), fetch } };
 }
 
 /**
@@ -43,8 +46,9 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
     const params = toGenerateRequest(request, ctx.upstreamModel, ctx.deployment, await recallSignatures(request, ctx));
+    const kept = keepingHeaders(this.transport.fetch);
     const response = await this.call(ctx.signal, () =>
-      this.sdk.models.generateContent({ ...params, config: requestConfig(params.config, ctx) }),
+      this.sdk.models.generateContent({ ...params, config: requestConfig(params.config, ctx, kept.fetch) }).catch(kept.rethrow),
     );
     checkPromptFeedback(this.name, response);
     const options = this.choiceOptions(request);
@@ -81,24 +85,25 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
    */
   private async openStream(params: GenerateContentParameters, ctx: CallContext): Promise<AsyncIterator<GenerateContentResponse>> {
     let body: StreamedBody | undefined;
-    const fetch: typeof globalThis.fetch = async (input, init) => {
+    const kept = keepingHeaders(async (input, init) => {
       const answer = await this.transport.streamed(input, init ?? {}, ctx.signal, this.timeoutMs);
       if (answer.statusCode === 200) return ((body = answer.body), new Response(null));
       return new Response(ReadableStream.from(answer.body), { status: answer.statusCode, headers: headersOf(answer) });
-    };
-    const config = requestConfig(params.config, ctx);
-    await this.sdk.models.generateContentStream({
-      ...params,
-      config: { ...config, automaticContinuation: false, httpOptions: { ...config.httpOptions, fetch } },
     });
+    await this.sdk.models
+      .generateContentStream({ ...params, config: { ...requestConfig(params.config, ctx, kept.fetch), automaticContinuation: false } })
+      .catch(kept.rethrow);
     return chunkEvents(this.name, body!);
   }
 
   /** One batchEmbedContents call per GEMINI_EMBED_BATCH inputs, CONCURRENT_EMBED_BATCHES at a time. */
   async embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult> {
-    const responses = await boundedMap(toEmbedRequests(request, ctx.upstreamModel), CONCURRENT_EMBED_BATCHES, (params) =>
-      this.call(ctx.signal, () => this.sdk.models.embedContent({ ...params, config: requestConfig(params.config, ctx) })),
-    );
+    const responses = await boundedMap(toEmbedRequests(request, ctx.upstreamModel), CONCURRENT_EMBED_BATCHES, (params) => {
+      const kept = keepingHeaders(this.transport.fetch);
+      return this.call(ctx.signal, () =>
+        this.sdk.models.embedContent({ ...params, config: requestConfig(params.config, ctx, kept.fetch) }).catch(kept.rethrow),
+      );
+    });
     return toEmbeddingsResult(this.name, responses, request, ctx.upstreamModel);
   }
 

@@ -1,9 +1,14 @@
 import { ApiError } from '@google/genai';
 import { GatewayError } from '../gateway-error';
 import { truncated } from '../openai/stream';
-import { type ErrorMapping, sdkError, UNDOCUMENTED_4XX, vendorError } from '../translation/errors';
+import { statusMapping } from '../status-mapping';
+import { type ErrorMapping, retryAfterOf, sdkError, vendorError } from '../translation/errors';
 
-/** Google's canonical error `status` -> what the client sees. */
+/**
+ * Google's canonical error `status` -> what the client sees. `INTERNAL` and `UNKNOWN` (any failure)
+ * are not here: they, a status not listed, or none (a proxy's HTML page) leave it to the HTTP status,
+ * read as an OpenAI-format upstream's (status-mapping.ts): a 503 or 529 is overloaded.
+ */
 export const ERROR_STATUSES: Record<string, ErrorMapping> = {
   INVALID_ARGUMENT: [400, 'invalid_request_error', null, false],
   OUT_OF_RANGE: [400, 'invalid_request_error', null, false],
@@ -15,22 +20,8 @@ export const ERROR_STATUSES: Record<string, ErrorMapping> = {
   RESOURCE_EXHAUSTED: [429, 'rate_limit_error', 'rate_limit_exceeded', true],
   ABORTED: [502, 'upstream_error', 'upstream_conflict', true],
   CANCELLED: [502, 'upstream_error', 'upstream_error', true],
-  INTERNAL: [502, 'upstream_error', 'upstream_error', true],
-  UNKNOWN: [502, 'upstream_error', 'upstream_error', true],
   UNAVAILABLE: [503, 'upstream_error', 'upstream_overloaded', true],
   DEADLINE_EXCEEDED: [504, 'timeout_error', 'upstream_timeout', true],
-};
-
-/** For bodies without a status we know, by HTTP code. */
-const BY_HTTP: Record<number, string> = {
-  400: 'INVALID_ARGUMENT',
-  401: 'UNAUTHENTICATED',
-  403: 'PERMISSION_DENIED',
-  404: 'NOT_FOUND',
-  429: 'RESOURCE_EXHAUSTED',
-  500: 'INTERNAL',
-  503: 'UNAVAILABLE',
-  504: 'DEADLINE_EXCEEDED',
 };
 
 /**
@@ -67,6 +58,31 @@ interface GoogleError {
 }
 
 /**
+ * The SDK's ApiError with the failed answer's headers, which it does not keep (keepingHeaders does):
+ * their Retry-After reaches the client and the router as an OpenAI-format upstream's does. (A subclass
+ * would not do: ApiError's constructor sets its instances' prototype to its own.)
+ */
+type AnsweredError = ApiError & { answerHeaders?: Headers };
+
+/**
+ * A fetch for one SDK call that keeps a failed answer's headers, and `rethrow`, which puts them on
+ * the ApiError the SDK threw for that answer.
+ */
+export function keepingHeaders(fetch: typeof globalThis.fetch) {
+  let failed: Headers | undefined;
+  return {
+    fetch: (async (input, init) => {
+      const res = await fetch(input, init);
+      if (!res.ok) failed = res.headers;
+      return res;
+    }) as typeof globalThis.fetch,
+    rethrow(err: unknown): never {
+      throw err instanceof ApiError && failed ? Object.assign(err, { answerHeaders: failed }) : err;
+    },
+  };
+}
+
+/**
  * Maps what the SDK threw. Its ApiError carries the HTTP status and the error body
  * as JSON text in the message (after a prefix for errors sent inside a stream).
  */
@@ -80,9 +96,9 @@ export function fromGeminiError(provider: string, err: unknown, signal: AbortSig
   const body = parseBody(err.message);
   const refused = credentialReason(body);
   if (refused) return vendorError(provider, ERROR_STATUSES[refused.status], body.message ?? err.message, undefined, refused.outcome);
-  const status = body.status && ERROR_STATUSES[body.status] ? body.status : BY_HTTP[err.status];
-  const mapping = ERROR_STATUSES[status] ?? (err.status >= 500 ? ERROR_STATUSES.INTERNAL : UNDOCUMENTED_4XX);
-  return vendorError(provider, mapping, body.message ?? err.message, retryDelaySeconds(body), err.status);
+  const mapping = (body.status && Object.hasOwn(ERROR_STATUSES, body.status) && ERROR_STATUSES[body.status]) || statusMapping(err.status);
+  const retryAfter = retryDelaySeconds(body) ?? retryAfterOf((err as AnsweredError).answerHeaders);
+  return vendorError(provider, mapping, body.message ?? err.message, retryAfter, err.status);
 }
 
 /**

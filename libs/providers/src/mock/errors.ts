@@ -1,6 +1,6 @@
 import type { MockBehaviour } from '@gateway/config';
 import { GatewayError } from '../gateway-error';
-import { statusMapping } from '../openai/errors';
+import { statusMapping } from '../status-mapping';
 
 /**
  * The mock's injected failures, shaped like what a real upstream failure becomes

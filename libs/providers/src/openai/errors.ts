@@ -1,34 +1,15 @@
-import { GatewayError, type ErrorType } from '../gateway-error';
+import { clientErrorCode } from '../context-overflow';
+import { GatewayError } from '../gateway-error';
+import { type ErrorMapping, statusMapping } from '../status-mapping';
 import { withoutKey } from '../without-key';
 import { AnswerTooLarge, type UpstreamResponse } from './dispatch';
 
-/** How an upstream HTTP status reaches the client: [status, type, code, retryable]. */
-type Mapping = [number, ErrorType, string | null, boolean];
-
-/** No capacity upstream now (503, or 529 as Anthropic says it): as the Anthropic and Gemini adapters map theirs. */
-const OVERLOADED: Mapping = [503, 'upstream_error', 'upstream_overloaded', true];
-
-const BY_STATUS: Record<number, Mapping> = {
-  400: [400, 'invalid_request_error', null, false],
-  401: [502, 'upstream_error', 'upstream_auth_failed', false],
-  403: [502, 'upstream_error', 'upstream_permission_denied', false],
-  404: [502, 'upstream_error', 'upstream_not_found', false],
-  408: [504, 'timeout_error', 'upstream_timeout', true],
-  409: [502, 'upstream_error', 'upstream_conflict', true],
-  413: [413, 'invalid_request_error', 'request_too_large', false],
-  422: [422, 'invalid_request_error', null, false],
-  429: [429, 'rate_limit_error', 'rate_limit_exceeded', true],
-  503: OVERLOADED,
-  529: OVERLOADED,
-};
 /**
  * Vendor error codes that say more than their status. A 429 `insufficient_quota` is the gateway's
  * provider account out of credit: no wait clears it, so it is not a rate limit (no Retry-After);
  * another deployment may still answer, and the router keeps this one out for its breaker's cool-down.
  */
-const BY_CODE = new Map<string, Mapping>([['insufficient_quota', [502, 'upstream_error', 'upstream_quota_exceeded', false]]]);
-const SERVER_ERROR: Mapping = [502, 'upstream_error', 'upstream_error', true];
-const OTHER_CLIENT_ERROR: Mapping = [502, 'upstream_error', 'upstream_error', false];
+const BY_CODE = new Map<string, ErrorMapping>([['insufficient_quota', [502, 'upstream_error', 'upstream_quota_exceeded', false]]]);
 
 /** Seconds to tell a rate-limited client to wait when the upstream did not say. */
 const DEFAULT_RETRY_AFTER_S = 1;
@@ -78,7 +59,10 @@ export async function fromUpstreamResponse(
   }
 
   if (status < 500 && status !== 429) {
-    return new GatewayError(status, message, type, vendorCode ?? code, param, headers, retryable).from(res.statusCode);
+    const said = clientErrorCode(vendorCode ?? code, message);
+    return Object.assign(new GatewayError(status, message, type, said.code, param, headers, retryable), { overflow: said.overflow }).from(
+      res.statusCode,
+    );
   }
   const hint = code && AUTH_HINT[code];
   const text = hint
@@ -90,13 +74,8 @@ export async function fromUpstreamResponse(
 }
 
 /** How an upstream's error reaches the client: by its code when that says more than its status (BY_CODE), else by its status. */
-export function errorMapping(status: number, vendorCode: string | null): Mapping {
+export function errorMapping(status: number, vendorCode: string | null): ErrorMapping {
   return BY_CODE.get(vendorCode ?? '') ?? statusMapping(status);
-}
-
-/** How an upstream's HTTP status reaches the client (the mock's injected failures take the same shape). */
-export function statusMapping(status: number): Mapping {
-  return BY_STATUS[status] ?? (status >= 500 ? SERVER_ERROR : OTHER_CLIENT_ERROR);
 }
 
 /** Retry-After in whole seconds, from `retry-after-ms`, `retry-after` seconds or an HTTP date. */

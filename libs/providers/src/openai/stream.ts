@@ -4,7 +4,7 @@ import { mapStream, type StreamSteps } from '../map-stream';
 import { eventData } from '../parse-event';
 import type { ChatStream } from '../provider';
 import { upstreamErrorEvent } from './error-event';
-import { parseEventObject } from '../translation/errors';
+import { parseChunkEvent } from '../translation/errors';
 import { fromTransportError } from './errors';
 import { isSpace, keyWithValue, valueAt } from './json-bytes';
 import { LoneCrs } from './lone-crs';
@@ -117,6 +117,8 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
 
   /** The stream is complete only with its `[DONE]`; an incomplete last event is not sent then. */
   end(): Buffer[] {
+    // A response that ended cleanly before any event with data answered nothing: not a cut connection.
+    if (!this.started) throw noAnswer(this.provider);
     // Most streams come in one read: that read is the tail, not a copy of it.
     const end = this.tail.length === 1 ? this.tail[0]! : Buffer.concat(this.tail);
     // A last event that was `[DONE]` (forward) is in the tail: no search for it then.
@@ -152,17 +154,24 @@ function fromFirstData(events: Buffer): Buffer | undefined {
 }
 
 /**
- * Throws when the first event of `events` (which starts with an event with data) is not a JSON object
- * (nor `[DONE]`): the upstream's invalid answer, before anything is sent, so the attempt fails and another
- * deployment may answer, as after an HTTP error. Only the first: the events after it are forwarded
- * unread (a check of each costs the hot path more than it is worth, docs/providers.md); the codecs
- * that translate a stream parse every event and report one that is not JSON as this does.
+ * Throws when the first event of `events` (which starts with an event with data) is not a chunk (parseChunkEvent):
+ * the upstream's invalid answer, before anything is sent, so the attempt fails and another deployment
+ * may answer, as after an HTTP error. `[DONE]` first is no answer either (a stream of no chunk: the
+ * client got a 200 with nothing in it). Only the first: the events after it are forwarded unread (a
+ * check of each costs the hot path more than it is worth, docs/providers.md); the codecs that translate
+ * a stream parse every event and report one that is not JSON as this does.
  */
 function checkFirstEvent(provider: string, events: Buffer, apiKey: string | undefined): void {
   const event = events.toString('utf8', 0, eventAt(events, 0).end);
   // The usual event is one `data:` line: its value as it is, without splitting it into lines.
   const data = event.startsWith('data:') && !event.includes('\n') ? event.slice(5).trim() : eventData(event);
-  if (data !== '[DONE]') parseEventObject(provider, data, apiKey);
+  if (data === '[DONE]') throw noAnswer(provider);
+  parseChunkEvent(provider, data, apiKey);
+}
+
+/** A stream that ended before its first chunk, at its `[DONE]` or its end: the upstream's invalid answer (retryable). */
+function noAnswer(provider: string): GatewayError {
+  return GatewayError.invalidResponse(`Provider ${provider} ended the stream without sending a chunk.`);
 }
 
 /**

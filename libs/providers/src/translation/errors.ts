@@ -1,31 +1,10 @@
-import { type ErrorType, GatewayError } from '../gateway-error';
-import { fromTransportError } from '../openai/errors';
+import { clientErrorCode } from '../context-overflow';
+import { GatewayError } from '../gateway-error';
+import { fromTransportError, retryAfterSeconds } from '../openai/errors';
+import type { ErrorMapping } from '../status-mapping';
 import { withoutKey } from '../without-key';
 
-/** How a vendor error class reaches the client: [status, type, code, retryable]. */
-export type ErrorMapping = [number, ErrorType, string | null, boolean];
-
-/** A 4xx the vendor does not document: a problem of the gateway's request or account, not the client's. */
-export const UNDOCUMENTED_4XX: ErrorMapping = [502, 'upstream_error', 'upstream_error', false];
-
-/**
- * Vendors' messages for a prompt the model's context window cannot hold. OpenAI reports it as
- * `context_length_exceeded`, and clients act on the code (Codex compacts its conversation), so a
- * vendor's 400 with one of these messages gets that code too.
- */
-const CONTEXT_OVERFLOW: RegExp[] = [
-  // Anthropic: "prompt is too long: 208310 tokens > 200000 maximum"
-  /^prompt is too long: \d+ tokens > \d+ maximum/,
-  // Anthropic: "input length and `max_tokens` exceed context limit: 197779 + 21333 > 200000, …"
-  /^input length and `max_tokens` exceed context limit/,
-  // Gemini: "The input token count (1200293) exceeds the maximum number of tokens allowed (1048576)."
-  /^The input token count \(\d+\) exceeds the maximum number of tokens allowed/,
-];
-
-/** The code of a vendor's client error: its mapping's, or OpenAI's for a prompt over the context window. */
-function clientErrorCode(code: string | null, message: string): string | null {
-  return code ?? (CONTEXT_OVERFLOW.some((pattern) => pattern.test(message)) ? 'context_length_exceeded' : null);
-}
+export type { ErrorMapping } from '../status-mapping';
 
 const HINTS: Record<string, string> = {
   upstream_auth_failed: "rejected the gateway's API key; check the key configured for this provider",
@@ -60,12 +39,27 @@ export function vendorError(
       retryable,
     ).from(outcome);
   }
-  if (status < 500) return new GatewayError(status, message, type, clientErrorCode(code, message), null, {}, retryable).from(outcome);
+  if (status < 500) {
+    const said = clientErrorCode(code, message);
+    return Object.assign(new GatewayError(status, message, type, said.code, null, {}, retryable), { overflow: said.overflow }).from(
+      outcome,
+    );
+  }
   const hint = code ? HINTS[code] : undefined;
   const text = hint ? `Provider ${provider} ${hint} (upstream said: ${message})` : `Provider ${provider} failed: ${message}`;
-  // An overloaded upstream's Retry-After (503, 529) is honoured by the router like a 429's.
-  const headers: Record<string, string> = retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) };
+  // An overloaded upstream's Retry-After (503, 529) is honoured by the router like a 429's, and
+  // passed on to the client, as an OpenAI-format upstream's; other failures' are not.
+  const headers: Record<string, string> = retryAfter === undefined || status !== 503 ? {} : { 'retry-after': String(retryAfter) };
   return new GatewayError(status, text, type, code, null, headers, retryable).from(outcome);
+}
+
+/** An answer's Retry-After in whole seconds, from the `Headers` the vendor SDKs hand on (or the gateway kept). */
+export function retryAfterOf(headers: Headers | undefined): number | undefined {
+  if (!headers) return undefined;
+  return retryAfterSeconds({
+    'retry-after': headers.get('retry-after') ?? undefined,
+    'retry-after-ms': headers.get('retry-after-ms') ?? undefined,
+  });
 }
 
 type Cause = { cause?: unknown; code?: unknown };
@@ -96,16 +90,43 @@ export function invalidJson(provider: string, err: Error, apiKey?: string): Gate
  * is not JSON, or JSON but no object (`null`, `0`, `[]`: no chunk nor error event; read as a chunk,
  * it threw a TypeError, the gateway's "internal error").
  */
-export function parseEventObject<T extends object>(provider: string, data: string, apiKey?: string): T {
+function parseEventObject<T extends object>(provider: string, data: string, apiKey?: string): T {
   let value: unknown;
   try {
     value = JSON.parse(data);
   } catch (err) {
     throw invalidJson(provider, err as Error, apiKey);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw GatewayError.invalidResponse(`Provider ${provider} sent a stream event that is not a JSON object.`);
+  if (!isObject(value)) throw GatewayError.invalidResponse(`Provider ${provider} sent a stream event that is not a JSON object.`);
   return value as T;
+}
+
+/**
+ * A stream event's data from an OpenAI-format vendor, parsed as a chat chunk: `parseEventObject`'s, and
+ * the upstream's invalid answer too when the parts the codecs step into are there but of another type:
+ * `choices` no list, a choice or its `delta` no object, the delta's `tool_calls` no list of objects (read
+ * as a chunk, `{"choices":"x"}` threw a TypeError, the gateway's "internal error"). Missing or `null`,
+ * each is allowed: servers' first and last chunks leave out what they have not got.
+ */
+export function parseChunkEvent<T extends object>(provider: string, data: string, apiKey?: string): T {
+  const chunk = parseEventObject<{ choices?: unknown }>(provider, data, apiKey);
+  const choices = chunk.choices;
+  if (choices != null && !(Array.isArray(choices) && choices.every(isChoice)))
+    throw GatewayError.invalidResponse(`Provider ${provider} sent a chunk that is not a chat completion chunk.`);
+  return chunk as T;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isChoice(choice: unknown): boolean {
+  if (!isObject(choice)) return false;
+  const delta = choice.delta;
+  if (delta == null) return true;
+  if (!isObject(delta)) return false;
+  const calls = delta.tool_calls;
+  return calls == null || (Array.isArray(calls) && calls.every(isObject));
 }
 
 /**
