@@ -40,25 +40,43 @@ describe('key hashes kept for keys the store knows', () => {
   });
 
   it('a config key is hashed once over many lookups; an unknown key each time (guesses are not kept)', async () => {
-    const config = parseConfig(
-      {
-        providers: [{ name: 'mock', type: 'mock' }],
-        models: [{ name: 'm', deployments: [{ provider: 'mock', model: 'm' }] }],
-        security: { keys: [{ id: 'team', keyEnv: 'KEY_HASHES_TEST_KEY' }] },
-      },
-      // A declared key's variable must be set (else start-up stops).
-      { KEY_HASHES_TEST_KEY: 'sk-team-key-hashes-test' },
-    );
-    process.env.KEY_HASHES_TEST_KEY = 'sk-team-key-hashes-test';
-    try {
-      const store = new KeyStore(config, new RedisService(config), new MetricsService());
+    await withConfigKey(async (store, key) => {
       const hashed = countHashes();
-      for (let i = 0; i < 5; i++) assert.equal((await store.lookup('sk-team-key-hashes-test'))?.id, 'team');
+      for (let i = 0; i < 5; i++) assert.equal((await store.lookup(key))?.id, 'team');
       assert.equal(hashed(), 1, 'the known key was hashed once');
       for (let i = 0; i < 3; i++) assert.equal(await store.lookup('sk-a-guess'), undefined);
       assert.equal(hashed(), 4, 'the unknown key was hashed at every lookup');
-    } finally {
-      delete process.env.KEY_HASHES_TEST_KEY;
-    }
+    });
   });
 });
+
+describe('key lookups the process answers itself', () => {
+  // The /v1 hook calls done() at once for these: no promise and no tick on the request path (BENCHMARKS.md, session 22).
+  it('a configured key is answered at once, not as a promise', async () => {
+    await withConfigKey((store, key) => {
+      const known = store.lookup(key);
+      assert.ok(!(known instanceof Promise));
+      assert.equal(known?.id, 'team');
+    });
+  });
+});
+
+/** A KeyStore without Redis whose config declares the key `team` (its variable set while `use` runs). */
+async function withConfigKey(use: (store: KeyStore, key: string) => void | Promise<void>): Promise<void> {
+  const key = 'sk-team-key-hashes-test';
+  // A declared key's variable must be set (else start-up stops).
+  const config = parseConfig(
+    {
+      providers: [{ name: 'mock', type: 'mock' }],
+      models: [{ name: 'm', deployments: [{ provider: 'mock', model: 'm' }] }],
+      security: { keys: [{ id: 'team', keyEnv: 'KEY_HASHES_TEST_KEY' }] },
+    },
+    { KEY_HASHES_TEST_KEY: key },
+  );
+  process.env.KEY_HASHES_TEST_KEY = key;
+  try {
+    await use(new KeyStore(config, new RedisService(config), new MetricsService()), key);
+  } finally {
+    delete process.env.KEY_HASHES_TEST_KEY;
+  }
+}

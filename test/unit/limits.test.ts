@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { spendKey, utcDay } from '@gateway/metrics';
+import { parseConfig } from '@gateway/config';
+import { MetricsService, SpendService, spendKey, utcDay } from '@gateway/metrics';
 import { msUntilPeriodEnd } from '@gateway/security';
 import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter } from '../../libs/security/src/window-counter';
 import { type AdmissionStore, type AdmitInput, MemoryAdmissionStore, RedisAdmissionStore } from '../../libs/security/src/admission-store';
 import { limitKeys } from '../../libs/security/src/limit-keys';
-import { holdLapseMs } from '../../libs/security/src/limits.service';
+import { holdLapseMs, LimitsService } from '../../libs/security/src/limits.service';
+import type { KeyRecord } from '../../libs/security/src/key-record';
+import { OPENAI_RATE_HEADERS } from '../../libs/security/src/rate-headers';
+import { RedisService } from '../../libs/redis/src/redis.service';
 import { SpendLedger } from '../../libs/security/src/spend-ledger';
 import type { GatewayConfig } from '../../libs/config/src/gateway-config';
 import { jsonShapeProblem } from '../../apps/gateway/src/http/json-depth';
@@ -201,5 +205,22 @@ describe('JSON depth check', () => {
     assert.equal(jsonShapeProblem('{"a":"1:2:3:4:5","b":["c:d","e:f"]}', 8, 3), undefined);
     assert.equal(jsonShapeProblem('[{"a":1,"b":2,"c":3},{"a":1,"b":2,"c":3}]', 8, 3), undefined);
     assert.equal(jsonShapeProblem('{"a":[[[[1]]]]}', 4, 3), 'too_deep');
+  });
+});
+
+describe('admissions decided in process', () => {
+  // No promise and no tick on the request path for what the process decides itself (BENCHMARKS.md, session 22).
+  it('the in-process store admits and refuses at once, not as a promise, with the rate-limit headers', () => {
+    const config = parseConfig(
+      { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'm', deployments: [{ provider: 'mock', model: 'm' }] }] },
+      {},
+    );
+    const redis = new RedisService(config);
+    const limits = new LimitsService(config, redis, new MetricsService(), new SpendService(redis));
+    const key: KeyRecord = { id: 'in-process-now', source: 'config', rpm: 1 };
+    const admitted = limits.admit(key, { tokens: 10, usd: 0 }, OPENAI_RATE_HEADERS);
+    assert.ok(!(admitted instanceof Promise));
+    assert.equal(admitted.headers['x-ratelimit-remaining-requests'], '0');
+    assert.throws(() => limits.admit(key, { tokens: 10, usd: 0 }, OPENAI_RATE_HEADERS), { status: 429 });
   });
 });

@@ -136,6 +136,8 @@ process.exit(0);`,
   it('writes the access line pino would: the same fields in the same order, undefined ones left out (fast-check, fixed seed)', () => {
     const value = fc.oneof(
       fc.string({ unit: 'binary' }),
+      // What JSON escapes or keeps, often enough to be drawn: quotes, backslashes, controls, DEL, non-ASCII, a lone surrogate.
+      fc.string({ unit: fc.constantFrom('a', '"', '\\', '\n', '\u0000', '\u001f', '\u007f', 'é', '\u2028', '\ud800', '/') }),
       fc.double(),
       fc.constantFrom(Number.NaN, Infinity, -Infinity, -0),
       fc.integer(),

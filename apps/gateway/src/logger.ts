@@ -51,10 +51,23 @@ export class AccessLog {
     for (const key in fields) {
       const value = fields[key];
       if (value === undefined) continue;
-      line += `,"${key}":${typeof value === 'string' ? JSON.stringify(value) : typeof value === 'number' && !Number.isFinite(value) ? 'null' : value}`;
+      line += `,"${key}":${typeof value === 'string' ? jsonString(value) : typeof value === 'number' && !Number.isFinite(value) ? 'null' : value}`;
     }
     this.destination.write(`${line},"msg":"request"}\n`);
   }
+}
+
+/**
+ * `JSON.stringify` of a string: quoted as it is when it holds only printable ASCII other than
+ * `"` and `\` (ids, routes, model and provider names: every string of a line, nearly always),
+ * which JSON writes unchanged; JSON.stringify for anything else. About a fifth of a line's cost.
+ */
+function jsonString(value: string): string {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 /* " */ || c === 0x5c /* \ */) return JSON.stringify(value);
+  }
+  return `"${value}"`;
 }
 
 /**

@@ -5,7 +5,7 @@ import { dearestCompletionPrice, dearestPromptPrice } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import type { Plan } from '@gateway/router';
 import { type KeyRecord, mayUseModel } from './key-record';
-import { type Demand, LimitsService, type Reservation, type Usage } from './limits.service';
+import { type Admitted, type Demand, LimitsService, type Reservation, type Usage } from './limits.service';
 import { rateHeadersOf } from './rate-headers';
 
 /** Tokens reserved for the completion when neither the request nor the deployment bounds it. */
@@ -21,22 +21,25 @@ const DEFAULT_COMPLETION_RESERVE = 256;
 export class AdmissionService {
   constructor(private readonly limits: LimitsService) {}
 
-  /** `protocol`: the request's own when not OpenAI's (NativeRequest.protocol). */
-  async admit(
+  /**
+   * `protocol`: the request's own when not OpenAI's (NativeRequest.protocol). The reservation
+   * itself when the limits decide in process (a lease's share), else its promise; for the caller
+   * to await either way (a refusal may then be thrown at once).
+   */
+  admit(
     request: FastifyRequest,
     reply: FastifyReply,
     requestedModel: string,
     plan: Plan,
     protocol?: ProviderType,
-  ): Promise<Reservation | undefined> {
+  ): Reservation | undefined | Promise<Reservation | undefined> {
     const key = request.gatewayKey;
     if (!key) return undefined;
     allowModel(key, requestedModel, plan);
     const body = request.body as { max_completion_tokens?: unknown } | undefined;
     const demand = { ...worstCase(plan), levers: levers(request, body, plan.profile.choices) };
-    const { reservation, headers } = await this.limits.admit(key, demand, rateHeadersOf(protocol));
-    for (const [name, value] of Object.entries(headers)) reply.header(name, value);
-    return reservation;
+    const admitted = this.limits.admit(key, demand, rateHeadersOf(protocol));
+    return admitted instanceof Promise ? admitted.then((a) => withHeaders(reply, a)) : withHeaders(reply, admitted);
   }
 
   /**
@@ -55,8 +58,7 @@ export class AdmissionService {
     const key = request.gatewayKey;
     if (!key) return;
     allowModel(key, requestedModel, plan);
-    const { headers } = await this.limits.admitFree(key, rateHeadersOf(protocol));
-    for (const [name, value] of Object.entries(headers)) reply.header(name, value);
+    withHeaders(reply, await this.limits.admitFree(key, rateHeadersOf(protocol)));
   }
 
   /** Settles a reservation with what the request really used (nothing when no upstream answered). */
@@ -68,6 +70,13 @@ export class AdmissionService {
   charge(reservation: Reservation, usage: Usage): void {
     this.limits.charge(reservation.keyId, usage);
   }
+}
+
+/** Puts the admission's rate-limit headers on the answer; its reservation. */
+function withHeaders(reply: FastifyReply, { reservation, headers }: Admitted): Reservation {
+  // for-in, not Object.entries: no array a header.
+  for (const name in headers) reply.header(name, headers[name]);
+  return reservation;
 }
 
 /** 403 unless the key may use the model, by the name the client sent or the group it resolved to. */

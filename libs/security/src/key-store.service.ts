@@ -95,9 +95,11 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * The record of a presented key, or undefined when it is unknown. Redis down: the
-   * last known record when it is recent enough, else 503 (never an unchecked key).
+   * last known record when it is recent enough, else 503 (never an unchecked key). The record
+   * itself when the process knows the answer (a configured key, a cached record, a recent
+   * guess), a promise only when Redis is asked.
    */
-  async lookup(key: string): Promise<KeyRecord | undefined> {
+  lookup(key: string): KeyRecord | undefined | Promise<KeyRecord | undefined> {
     const hash = this.hashes.of(key);
     const fixed = this.fixed.get(hash);
     if (fixed) {
@@ -111,6 +113,11 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       return cached.record;
     }
     if ((this.unknown.get(hash) ?? 0) > now) return undefined;
+    return this.fetch(key, hash, now);
+  }
+
+  /** A key known neither in config nor in the cache, read from Redis (lookup's round trip). */
+  private async fetch(key: string, hash: string, now: number): Promise<KeyRecord | undefined> {
     const client = this.redis.client;
     if (!client) return undefined;
     let raw: string | null;

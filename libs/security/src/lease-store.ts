@@ -205,6 +205,13 @@ export class LeasedAdmissionStore implements AdmissionStore {
     client.defineCommand('gatewayLease', { lua: LEASE_SCRIPT });
   }
 
+  /** The lease's share, when it covers the request (admit() otherwise, which waits for the next lease). */
+  admitNow(input: AdmitInput): AdmitOutcome | undefined {
+    const account = this.account(input.keyId);
+    account.last = input;
+    return this.take(account, input);
+  }
+
   async admit(input: AdmitInput): Promise<AdmitOutcome> {
     const account = this.account(input.keyId);
     account.last = input;
@@ -224,11 +231,32 @@ export class LeasedAdmissionStore implements AdmissionStore {
     return this.exact.admit(input);
   }
 
-  async settle(input: SettleInput): Promise<void> {
+  /** Settled in process: a request admitted from a lease (its ticket) while the store is open, or spend alone owed; false otherwise (settle() then). */
+  settleNow(input: SettleInput): boolean {
+    if (this.closed) return false;
     const ticket = input.ticket;
-    if (!ticket && !this.closed && !input.hold && input.tokenDelta === undefined && input.spend) return this.owe(input.keyId, input.spend);
+    if (!ticket && !input.hold && input.tokenDelta === undefined && input.spend) {
+      this.owe(input.keyId, input.spend);
+      return true;
+    }
+    const account = ticket && this.accounts.get(input.keyId);
+    if (!ticket || !account) return false;
+    this.release(account, ticket, input);
+    return true;
+  }
+
+  async settle(input: SettleInput): Promise<void> {
+    if (this.settleNow(input)) return;
+    const ticket = input.ticket;
     const account = ticket && this.accounts.get(input.keyId);
     if (!ticket || !account) return this.exact.settle(input);
+    this.release(account, ticket, input);
+    // Closed, no lease sync follows: the in-flight hold close() left must shrink by this request now, or it lapses and is charged.
+    await this.syncNext(account);
+  }
+
+  /** What a request admitted from the lease gives back to it: its place in flight, and the tokens it did not use. */
+  private release(account: Account, ticket: LeaseTicket, input: SettleInput): void {
     account.inFlight -= 1;
     // Sums of decimal prices drift: none in flight holds exactly nothing.
     account.inFlightUsd = account.inFlight === 0 ? 0 : account.inFlightUsd - ticket.usd;
@@ -239,8 +267,6 @@ export class LeasedAdmissionStore implements AdmissionStore {
       if (delta !== 0 && account.lease && !account.syncing) account.lease.tpm -= delta;
       else account.tokenAdjust += delta;
     }
-    // Closed, no lease sync follows: the in-flight hold close() left must shrink by this request now, or it lapses and is charged.
-    if (this.closed) await this.syncNext(account);
   }
 
   /** One sync carrying every settlement made until it starts, after the one under way. */

@@ -4,7 +4,14 @@ import { type BudgetPeriod, GatewayConfig } from '@gateway/config';
 import { MetricsService, SpendService, utcDay } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import { type RedisClient, RedisService } from '@gateway/redis';
-import { type AdmissionStore, type AdmitOutcome, type LeaseTicket, MemoryAdmissionStore, RedisAdmissionStore } from './admission-store';
+import {
+  type AdmissionStore,
+  type AdmitInput,
+  type AdmitOutcome,
+  type LeaseTicket,
+  MemoryAdmissionStore,
+  RedisAdmissionStore,
+} from './admission-store';
 import type { KeyRecord } from './key-record';
 import { LeasedAdmissionStore } from './lease-store';
 import { KnownSpend } from './known-spend';
@@ -70,6 +77,17 @@ export interface Usage {
 export interface Admitted {
   reservation: Reservation;
   headers: Record<string, string>;
+}
+
+/** One admission's request and the figures made for it, for its outcome's reading (admitWithin). */
+interface Admission {
+  key: KeyRecord;
+  demand: Demand;
+  limits: { rpm: number | undefined; tpm: number | undefined; budget: KeyRecord['budget'] };
+  dialect: RateHeaderDialect;
+  now: number;
+  hold: Reservation['hold'];
+  period: string | undefined;
 }
 
 /** The worst case of one request, reserved before any upstream call. */
@@ -167,7 +185,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
    * would pass its limit (nothing is counted then). Returns what to settle and
    * the rate-limit headers for the answer, the key's RPM and TPM named in `dialect`.
    */
-  admit(key: KeyRecord, demand: Demand, dialect: RateHeaderDialect): Promise<Admitted> {
+  admit(key: KeyRecord, demand: Demand, dialect: RateHeaderDialect): Admitted | Promise<Admitted> {
     const { rpm, tpm } = this.limitsOf(key);
     const tokens = tpmReservation(demand, tpm);
     return this.admitWithin(key, tokens === demand.tokens ? demand : { ...demand, tokens }, { rpm, tpm, budget: key.budget }, dialect);
@@ -183,53 +201,84 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
    * A request that uses no tokens and costs nothing (a token count), counted against the
    * key's RPM alone: a TPM or budget check would only refuse it for what others used.
    */
-  admitFree(key: KeyRecord, dialect: RateHeaderDialect): Promise<Admitted> {
+  admitFree(key: KeyRecord, dialect: RateHeaderDialect): Admitted | Promise<Admitted> {
     return this.admitWithin(key, { tokens: 0, usd: 0 }, { rpm: this.limitsOf(key).rpm, tpm: undefined, budget: undefined }, dialect);
   }
 
-  private async admitWithin(
+  /**
+   * Admitted at once when the store can decide without Redis (a lease's share: AdmissionStore.admitNow),
+   * else once the store answers: no promise and no tick on the request path for what is decided in process.
+   */
+  private admitWithin(
     key: KeyRecord,
     demand: Demand,
-    { rpm, tpm, budget }: { rpm: number | undefined; tpm: number | undefined; budget: KeyRecord['budget'] },
+    limits: { rpm: number | undefined; tpm: number | undefined; budget: KeyRecord['budget'] },
     dialect: RateHeaderDialect,
-  ): Promise<Admitted> {
-    const reservation: Reservation = { keyId: key.id };
-    if (rpm === undefined && tpm === undefined && !budget) return { reservation, headers: {} };
+  ): Admitted | Promise<Admitted> {
+    const { rpm, tpm, budget } = limits;
+    if (rpm === undefined && tpm === undefined && !budget) return { reservation: { keyId: key.id }, headers: {} };
     const now = Date.now();
     const hold = budget && { member: `${this.holdPrefix}-${++this.holdSeq}:${demand.usd}`, usd: demand.usd };
     const period = budget && periodOf(budget.period);
-    let outcome: AdmitOutcome;
-    let local = false;
-    try {
-      outcome = await this.store.admit({
-        keyId: key.id,
-        windowMs: MINUTE,
-        rpm,
-        tpm,
-        tokens: demand.tokens,
-        budget: budget && {
-          usd: budget.usd,
-          period: period!,
-          reserveUsd: demand.usd,
-          member: hold!.member,
-          now,
-          until: now + this.holdLapse,
-        },
-      });
-    } catch {
-      const closed = (budget && !this.config.security.failOpen.budgets) || ((rpm || tpm) && !this.config.security.failOpen.rateLimits);
-      if (rpm !== undefined) this.unavailable('rpm');
-      if (tpm !== undefined) this.unavailable('tpm');
-      if (budget) this.unavailable('budget');
-      // What this replica knows is over budget stays refused, failing open or closed: the spend it
-      // knows is a lower bound of the key's (holds of requests in flight unknown, taken as none).
-      const knownUsd = budget ? this.knownSpend.of(key.id, period!) : 0;
-      if (budget && knownUsd + demand.usd > budget.usd) throw this.overBudget(budget, demand, { spentUsd: knownUsd, heldUsd: 0 }, {}, now);
-      if (closed) throw storeUnavailable();
-      if (rpm === undefined && tpm === undefined) return { reservation, headers: {} };
-      outcome = await this.outage.admit({ keyId: key.id, windowMs: MINUTE, rpm, tpm, tokens: demand.tokens });
-      local = reservation.local = true;
-    }
+    const input: AdmitInput = {
+      keyId: key.id,
+      windowMs: MINUTE,
+      rpm,
+      tpm,
+      tokens: demand.tokens,
+      budget: budget && {
+        usd: budget.usd,
+        period: period!,
+        reserveUsd: demand.usd,
+        member: hold!.member,
+        now,
+        until: now + this.holdLapse,
+      },
+    };
+    const decided = this.store.admitNow?.(input);
+    const admission = { key, demand, limits, dialect, now, hold, period };
+    if (decided) return this.admitted(admission, decided, false);
+    return this.store.admit(input).then(
+      (outcome) => this.admitted(admission, outcome, false),
+      () => this.storeFailed(admission),
+    );
+  }
+
+  /**
+   * The store could not be asked (Redis failing): the fail-open policy decides, and RPM and TPM
+   * failing open are held by this replica's own windows (`outage`).
+   */
+  private storeFailed(admission: Admission): Admitted | Promise<Admitted> {
+    const {
+      key,
+      demand,
+      limits: { rpm, tpm, budget },
+      now,
+      period,
+    } = admission;
+    const closed = (budget && !this.config.security.failOpen.budgets) || ((rpm || tpm) && !this.config.security.failOpen.rateLimits);
+    if (rpm !== undefined) this.unavailable('rpm');
+    if (tpm !== undefined) this.unavailable('tpm');
+    if (budget) this.unavailable('budget');
+    // What this replica knows is over budget stays refused, failing open or closed: the spend it
+    // knows is a lower bound of the key's (holds of requests in flight unknown, taken as none).
+    const knownUsd = budget ? this.knownSpend.of(key.id, period!) : 0;
+    if (budget && knownUsd + demand.usd > budget.usd) throw this.overBudget(budget, demand, { spentUsd: knownUsd, heldUsd: 0 }, {}, now);
+    if (closed) throw storeUnavailable();
+    if (rpm === undefined && tpm === undefined) return { reservation: { keyId: key.id }, headers: {} };
+    return this.outage
+      .admit({ keyId: key.id, windowMs: MINUTE, rpm, tpm, tokens: demand.tokens })
+      .then((outcome) => this.admitted(admission, outcome, true));
+  }
+
+  /** The store's answer (`local`: this replica's outage windows'): the rate-limit headers, and the reservation or the refusal. */
+  private admitted(
+    { key, demand, limits: { rpm, tpm, budget }, dialect, now, hold, period }: Admission,
+    outcome: AdmitOutcome,
+    local: boolean,
+  ): Admitted {
+    const reservation: Reservation = { keyId: key.id };
+    if (local) reservation.local = true;
     if (budget && !local) this.knownSpend.reported(key.id, period!, outcome.spentUsd);
     const headers: Record<string, string> = {};
     // Refused by TPM while settled use leaves room for this request: requests in flight (and other
@@ -279,17 +328,17 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
       if (spend) this.store.settle({ keyId: reservation.keyId, spend }).catch(this.settlementLost);
       return;
     }
-    this.store
-      .settle({
-        keyId: reservation.keyId,
-        tokenDelta,
-        tokens: reservation.tokens,
-        tpmEnd: reservation.tpmEnd,
-        spend,
-        hold: reservation.hold,
-        ticket: reservation.ticket,
-      })
-      .catch(this.settlementLost);
+    const settlement = {
+      keyId: reservation.keyId,
+      tokenDelta,
+      tokens: reservation.tokens,
+      tpmEnd: reservation.tpmEnd,
+      spend,
+      hold: reservation.hold,
+      ticket: reservation.ticket,
+    };
+    if (this.store.settleNow?.(settlement)) return;
+    this.store.settle(settlement).catch(this.settlementLost);
   }
 
   /**

@@ -51,7 +51,8 @@ export async function writeSse(
 ): Promise<void> {
   const res = reply.raw;
   reply.hijack();
-  res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS });
+  // getHeaders() is already a copy: the stream's own go into it (one copy of the headers less).
+  res.writeHead(200, Object.assign(reply.getHeaders() as Record<string, string>, SSE_HEADERS));
   // The router primed the stream (its first chunk is here, prime-stream.ts): the headers leave
   // with that chunk in one write. A codec whose first frame comes later gets them out on their
   // own at the end of this event-loop turn.

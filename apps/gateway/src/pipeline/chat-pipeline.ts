@@ -52,7 +52,9 @@ export class ChatPipeline {
     const state = requestState(request);
     state.model = plan.group.name;
     state.stream = body.stream === true;
-    state.reservation = await this.admission.admit(request, reply, body.model, plan, native?.protocol);
+    const admitted = this.admission.admit(request, reply, body.model, plan, native?.protocol);
+    // Decided in process (a lease's share) most of the time: no tick spent waiting for it then.
+    state.reservation = admitted instanceof Promise ? await admitted : admitted;
 
     const signal = clientSignal(reply);
     // A request only its vendor's API can serve (NativeRequest.only) neither reads nor writes the cache:

@@ -31,6 +31,8 @@ const OBJECT = 0x7b; // {
 const ARRAY = 0x5b; // [
 const DATA_FIELD = Buffer.from('data:');
 const DONE_VALUE = Buffer.from('[DONE]');
+const DONE_EVENT = Buffer.from('data: [DONE]');
+const COMPACT_DONE_EVENT = Buffer.from('data:[DONE]');
 const LF = 0x0a;
 const CR = 0x0d;
 const NO_OUTPUT: Buffer[] = [];
@@ -117,9 +119,11 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
   end(): Buffer[] {
     // A response that ended cleanly before any event with data answered nothing: not a cut connection.
     if (!this.started) throw noAnswer(this.provider);
-    const end = Buffer.concat(this.tail);
+    // Most streams come in one read: that read is the tail, not a copy of it.
+    const end = this.tail.length === 1 ? this.tail[0]! : Buffer.concat(this.tail);
+    // A last event that was `[DONE]` (forward) is in the tail: no search for it then.
     // SSE drops one space after the colon, if there is one: `data:[DONE]` ends a stream too.
-    if (!end.includes('data: [DONE]') && !end.includes('data:[DONE]')) throw truncated(this.provider);
+    if (!this.complete && !end.includes(DONE_EVENT) && !end.includes(COMPACT_DONE_EVENT)) throw truncated(this.provider);
     this.stream.usage = lastUsage(end);
     const rest = this.partial.rest();
     return rest ? [rest] : NO_OUTPUT;
