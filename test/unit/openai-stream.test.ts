@@ -277,12 +277,13 @@ describe('OpenAI stream pass-through', () => {
   });
 
   it('an end sent a byte at a time is still seen whole (it was called truncated when kept by chunk count)', async () => {
-    const bytes = Buffer.from('data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}\n\ndata: [DONE]\n\n');
+    const answer = 'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n';
+    const bytes = Buffer.from(`${answer}data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}\n\ndata: [DONE]\n\n`);
     const { bytes: out, usage: got } = await run(
       [...bytes].map((b) => Buffer.from([b])),
       true,
     );
-    assert.equal(out.toString(), 'data: [DONE]\n\n');
+    assert.equal(out.toString(), `${answer}data: [DONE]\n\n`);
     assert.deepEqual(got, { prompt_tokens: 3, completion_tokens: 4 });
   });
 
@@ -442,6 +443,12 @@ describe('OpenAI stream pass-through', () => {
     ['comments alone, then the end', ': ping\n\n'],
     ['a first chunk whose choices are no list', 'data: {"choices":"x"}\n\ndata: [DONE]\n\n'],
     ['a first chunk whose choice is no object', 'data: {"choices":[null]}\n\ndata: [DONE]\n\n'],
+    // Found by the session's re-check: a usage chunk alone before `[DONE]` was a 200 holding no answer, no fallback.
+    [
+      'a usage chunk alone, then `[DONE]`',
+      'data: {"id":"c","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":0}}\n\ndata: [DONE]\n\n',
+    ],
+    ['chunks without choices, then the end', 'data: {"choices":[]}\n\n: ping\n\ndata: {"id":"c"}\n\n'],
   ])
     it(`a stream without a chunk before anything else is the upstream's invalid answer, nothing sent: ${what}`, async () => {
       const out: Buffer[] = [];
@@ -460,6 +467,21 @@ describe('OpenAI stream pass-through', () => {
       assert.deepEqual(out, []);
     });
 
+  it("chunks without choices (Azure's prompt-filter verdict) wait for the first choice, then go out with it, as they came", async () => {
+    const filter = 'data: {"id":"","choices":[],"prompt_filter_results":[{"prompt_index":0}]}\n\n';
+    const reads = [filter, ': ping\n\n', `data: {"choices":[{"index":0,"delta":{"role":"assistant"}}]}\n\n${END}`];
+    const out: Buffer[] = [];
+    for await (const chunk of passThroughStream(
+      'p',
+      { body: Readable.from(reads.map((r) => Buffer.from(r))) },
+      new AbortController().signal,
+      false,
+    ))
+      out.push(chunk as Buffer);
+    assert.equal(Buffer.concat(out).toString(), reads.join(''));
+    assert.match(out[0]!.toString(), /^data: \{"id":"","choices":\[\],"prompt_filter_results"[\s\S]*"role":"assistant"/);
+  });
+
   it('an end without [DONE] is a truncated stream, after everything received went out', async () => {
     const bytes = Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n');
     const body = upstream([bytes], () => assert.fail('released, though it ended'));
@@ -475,7 +497,7 @@ describe('OpenAI stream pass-through', () => {
 
   it('a transport error mid-stream reaches the reader as a truncated stream, after what came before it', async () => {
     async function* failing() {
-      yield Buffer.from('data: {"choices":[]}\n\n');
+      yield Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\n');
       throw Object.assign(new Error('socket hang up'), { code: 'UND_ERR_SOCKET' });
     }
     const out: Buffer[] = [];

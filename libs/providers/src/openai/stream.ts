@@ -36,6 +36,11 @@ const COMPACT_DONE_EVENT = Buffer.from('data:[DONE]');
 const LF = 0x0a;
 const CR = 0x0d;
 const NO_OUTPUT: Buffer[] = [];
+/**
+ * At most this much of a stream's opening is held back while no chunk has a choice (see PassThrough.answering):
+ * past it the events go on as they are (an upstream that streams endless empty chunks is not held in memory).
+ */
+const MAX_HELD_BYTES = 64 * 1024;
 
 /**
  * Forwards an OpenAI SSE body without parsing it, on event boundaries: what follows the
@@ -69,8 +74,16 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
   private tailBytes = 0;
   private readonly partial: PartialEvent;
   private readonly lineEnds = new LoneCrs();
-  /** An event with data came: the answer began. */
+  /** An event with data came. */
   private started = false;
+  /**
+   * A chunk with a choice came: the answer began. Until then events are held (`held`), so that a stream of
+   * none (a usage chunk, then `[DONE]`) is no answer before anything is sent: the attempt fails and the next
+   * deployment answers. An opening chunk without choices (Azure's prompt-filter verdict) waits for the first one.
+   */
+  private answering = false;
+  private readonly held: Buffer[] = [];
+  private heldBytes = 0;
   /** Reads counted for turns of the event loop: a burst of buffered reads would go on in microtasks alone. */
   private readonly turns = new EventTurns();
   complete = false;
@@ -106,7 +119,17 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     }
     const error = upstreamErrorEvent(this.provider, events, this.apiKey);
     if (error) throw error;
-    if (first) checkFirstEvent(this.provider, events, this.apiKey);
+    if (!this.answering) {
+      const opening = openingChunks(this.provider, events, this.apiKey);
+      if (opening === 'done') throw noAnswer(this.provider);
+      if (opening === 'no choice yet' && this.heldBytes + events.length <= MAX_HELD_BYTES) {
+        this.held.push(events);
+        this.heldBytes += events.length;
+        return NO_OUTPUT;
+      }
+      this.answering = true;
+      if (this.held.length) events = Buffer.concat([...this.held.splice(0), events]);
+    }
     // `[DONE]` ends the answer even when the upstream keeps the connection open after it.
     if (endsWithDone(events)) {
       this.complete = true;
@@ -117,8 +140,8 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
 
   /** The stream is complete only with its `[DONE]`; an incomplete last event is not sent then. */
   end(): Buffer[] {
-    // A response that ended cleanly before any event with data answered nothing: not a cut connection.
-    if (!this.started) throw noAnswer(this.provider);
+    // A response that ended cleanly before any chunk with a choice answered nothing: not a cut connection.
+    if (!this.answering) throw noAnswer(this.provider);
     // Most streams come in one read: that read is the tail, not a copy of it.
     const end = this.tail.length === 1 ? this.tail[0]! : Buffer.concat(this.tail);
     // A last event that was `[DONE]` (forward) is in the tail: no search for it then.
@@ -154,24 +177,31 @@ function fromFirstData(events: Buffer): Buffer | undefined {
 }
 
 /**
- * Throws when the first event of `events` (which starts with an event with data) is not a chunk (parseChunkEvent):
- * the upstream's invalid answer, before anything is sent, so the attempt fails and another deployment
- * may answer, as after an HTTP error. `[DONE]` first is no answer either (a stream of no chunk: the
- * client got a 200 with nothing in it). Only the first: the events after it are forwarded unread (a
- * check of each costs the hot path more than it is worth, docs/providers.md); the codecs that translate
- * a stream parse every event and report one that is not JSON as this does.
+ * Reads the events of a stream's opening (before any chunk with a choice) up to the first chunk with a
+ * choice (`choice`), or its `[DONE]` (`done`: the stream held no answer), or their end (`no choice yet`).
+ * Each is checked to be a chunk (parseChunkEvent): one that is not is the upstream's invalid answer, before
+ * anything is sent, so the attempt fails and another deployment may answer, as after an HTTP error. Only
+ * these: the events after the first choice are forwarded unread (a check of each costs the hot path more
+ * than it is worth, docs/providers.md); the codecs that translate a stream parse every event and report
+ * one that is not JSON as this does.
  */
-function checkFirstEvent(provider: string, events: Buffer, apiKey: string | undefined): void {
-  const event = events.toString('utf8', 0, eventAt(events, 0).end);
-  // The usual event is one `data:` line: its value as it is, without splitting it into lines.
-  const data = event.startsWith('data:') && !event.includes('\n') ? event.slice(5).trim() : eventData(event);
-  if (data === '[DONE]') throw noAnswer(provider);
-  parseChunkEvent(provider, data, apiKey);
+function openingChunks(provider: string, events: Buffer, apiKey: string | undefined): 'choice' | 'done' | 'no choice yet' {
+  for (let from = 0; from < events.length;) {
+    const { end, next } = eventAt(events, from);
+    const event = events.toString('utf8', from, end);
+    from = next;
+    // The usual event is one `data:` line: its value as it is, without splitting it into lines.
+    const data = event.startsWith('data:') && !event.includes('\n') ? event.slice(5).trim() : eventData(event);
+    if (!data && !/(?:^|\n)data:/.test(event)) continue; // no data line: a comment (a keep-alive)
+    if (data === '[DONE]') return 'done';
+    if (parseChunkEvent<{ choices?: unknown[] | null }>(provider, data, apiKey).choices?.length) return 'choice';
+  }
+  return 'no choice yet';
 }
 
-/** A stream that ended before its first chunk, at its `[DONE]` or its end: the upstream's invalid answer (retryable). */
+/** A stream that ended before its first chunk with a choice, at its `[DONE]` or its end: the upstream's invalid answer (retryable). */
 function noAnswer(provider: string): GatewayError {
-  return GatewayError.invalidResponse(`Provider ${provider} ended the stream without sending a chunk.`);
+  return GatewayError.invalidResponse(`Provider ${provider} ended the stream without sending a chunk with a choice.`);
 }
 
 /**
