@@ -3,8 +3,9 @@ import { GatewayError } from '../gateway-error';
 import { mapStream, type StreamSteps } from '../map-stream';
 import { eventData } from '../parse-event';
 import type { ChatStream } from '../provider';
+import { dataFramedAsJson } from './data-framing';
 import { upstreamErrorEvent } from './error-event';
-import { parseChunkEvent } from '../translation/errors';
+import { notAnObjectEvent, parseChunkEvent } from '../translation/errors';
 import { fromTransportError } from './errors';
 import { isSpace, keyWithValue, valueAt } from './json-bytes';
 import { LoneCrs } from './lone-crs';
@@ -105,6 +106,8 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     const error = upstreamErrorEvent(this.provider, events, this.apiKey);
     if (error) throw error;
     if (first) checkFirstEvent(this.provider, events, this.apiKey);
+    // Every event, the first one's read included: one that is not JSON must not reach the client (its SDK throws a SyntaxError).
+    if (!dataFramedAsJson(events)) throw notAnObjectEvent(this.provider);
     // `[DONE]` ends the answer even when the upstream keeps the connection open after it.
     if (endsWithDone(events)) {
       this.complete = true;
@@ -122,6 +125,7 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     if (!end.includes('data: [DONE]') && !end.includes('data:[DONE]')) throw truncated(this.provider);
     this.stream.usage = lastUsage(end);
     const rest = this.partial.rest();
+    if (rest && !dataFramedAsJson(rest)) throw notAnObjectEvent(this.provider);
     return rest ? [rest] : NO_OUTPUT;
   }
 
@@ -153,9 +157,10 @@ function fromFirstData(events: Buffer): Buffer | undefined {
  * Throws when the first event of `events` (which starts with an event with data) is not a chunk (parseChunkEvent):
  * the upstream's invalid answer, before anything is sent, so the attempt fails and another deployment
  * may answer, as after an HTTP error. `[DONE]` first is no answer either (a stream of no chunk: the
- * client got a 200 with nothing in it). Only the first: the events after it are forwarded unread (a
- * check of each costs the hot path more than it is worth, docs/providers.md); the codecs that translate
- * a stream parse every event and report one that is not JSON as this does.
+ * client got a 200 with nothing in it). Only the first is parsed: the events after it are forwarded unread
+ * (a parse of each costs the hot path more than it is worth, docs/providers.md), their data only checked
+ * to be framed as a JSON object (dataFramedAsJson); the codecs that translate a stream parse every event
+ * and report one that is not JSON as this does.
  */
 function checkFirstEvent(provider: string, events: Buffer, apiKey: string | undefined): void {
   const event = events.toString('utf8', 0, eventAt(events, 0).end);
