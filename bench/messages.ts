@@ -2,6 +2,7 @@ import { toMessageResult, toMessageStream } from '../apps/gateway/src/messages/c
 import { toChatRequest } from '../apps/gateway/src/messages/request';
 import type { MessagesRequest } from '../apps/gateway/src/messages/wire';
 import type { ChatStream } from '../libs/providers/src/provider';
+import { cpuMicrosPerCall } from './cpu-rounds';
 
 /**
  * What the Messages API codec costs per request, in this process (no network): the
@@ -109,15 +110,7 @@ async function streamOnce(): Promise<void> {
 }
 
 async function measure(name: string, call: () => unknown): Promise<void> {
-  for (let i = 0; i < 200; i++) await call();
-  const perCall: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const start = process.cpuUsage();
-    for (let i = 0; i < ITERATIONS; i++) await call();
-    const used = process.cpuUsage(start);
-    perCall.push((used.user + used.system) / ITERATIONS);
-  }
-  perCall.sort((a, b) => a - b);
+  const perCall = await cpuMicrosPerCall(call, ITERATIONS, ROUNDS, 200);
   console.log(`| ${name} | ${perCall[Math.floor(perCall.length / 2)].toFixed(1)} |`);
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
-import { abortAfter, assertAbortReachesUpstream, assertUpstreamCut, upstreamMark } from '../support/chat';
+import { abortAfter, assertAbortReachesUpstream, assertUpstreamCut, brokenStream, upstreamMark } from '../support/chat';
 
 /** Public model name -> fake upstream behaviour (the upstream model id). */
 const BEHAVIOURS = [
@@ -243,25 +243,8 @@ describe('OpenAI-compatible provider through the gateway', () => {
       assert.equal(err.param, 'temperature');
     });
 
-    /** A stream of `model` that breaks off: the text that came before, and the error it ended with. */
-    async function brokenStream(model: string): Promise<{ text: string; err: unknown }> {
-      const stream = await client.chat.completions.create({
-        model,
-        messages: [{ role: 'user', content: 'one two three four five' }],
-        stream: true,
-      });
-      let text = '';
-      const err = await (async () => {
-        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
-      })().then(
-        () => assert.fail('expected the stream to fail'),
-        (e: unknown) => e,
-      );
-      return { text, err };
-    }
-
     it('a stream whose upstream dies mid-way ends with an error event', async () => {
-      const { text, err } = await brokenStream('fake-cut');
+      const { text, err } = await brokenStream(client, 'fake-cut');
       assert.equal(text, 'fake answer ');
       assert.ok(err instanceof OpenAI.APIError, String(err));
       assert.match(err.message, /provider fake/i);
@@ -269,7 +252,7 @@ describe('OpenAI-compatible provider through the gateway', () => {
 
     it('a stream whose upstream goes silent mid-way ends with a timeout error event, and the upstream request is closed', async () => {
       const mark = upstreamMark(upstream);
-      const { text, err } = await brokenStream('fake-stall');
+      const { text, err } = await brokenStream(client, 'fake-stall');
       assert.equal(text, 'fake answer ');
       assert.ok(err instanceof OpenAI.APIError, String(err));
       assert.match(err.message, /provider fake timed out/i);

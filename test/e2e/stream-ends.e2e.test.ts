@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import fc from 'fast-check';
-import { assertUpstreamCut, upstreamMark } from '../support/chat';
+import OpenAI from 'openai';
+import { assertUpstreamCut, brokenStream, upstreamMark } from '../support/chat';
 import { FakeAnthropic } from '../support/fake-anthropic';
 import { FakeOpenAI } from '../support/fake-openai';
 import { configWith, GatewayProcess } from '../support/gateway';
@@ -48,7 +49,11 @@ describe('stream ends with misbehaving upstreams', () => {
           deploy('opening-then-ok', ['oa', 'opening'], ['oa', 'ok']),
           deploy('opening', ['oa', 'opening']),
           deploy('choices-string-mid', ['oa', 'choices-string-mid']),
-          ...['first-empty', 'first-no-choices', 'first-unnamed', 'first-call-id-number'].map((model) => deploy(model, ['oa', model])),
+          deploy('first-call-id-number-then-ok', ['oa', 'first-call-id-number'], ['oa', 'ok']),
+          deploy('mid', ['oa', 'mid']),
+          ...['first-empty', 'first-no-choices', 'first-unnamed', 'html-mid', 'cut-chunk-mid', 'word-mid'].map((model) =>
+            deploy(model, ['oa', model]),
+          ),
         ],
         router: {
           timeouts: { attemptMs: 2_000, deadlineMs: 2_000 },
@@ -210,21 +215,22 @@ describe('stream ends with misbehaving upstreams', () => {
     // Found by an independent check: this gave an `internal_error` event (a TypeError in the Messages codec).
     it('after the stream began, a chunk whose `choices` is no list ends it as the upstream`s invalid answer (api_error naming the provider)', async () => {
       const error = await messagesStreamError('choices-string-mid');
-      assert.deepEqual([error.type, error.message], ['api_error', 'Provider oa sent a chunk that is not a chat completion chunk.']);
+      assert.deepEqual(
+        [error.type, error.message],
+        ['api_error', 'Provider oa sent a chunk that is not a chat completion chunk (`choices` is of the wrong type).'],
+      );
     });
 
-    // A tool call's id that is a number still throws a TypeError in the Messages codec: here it stands for any error the gateway did not expect.
-    it('an unexpected error after the stream began is logged once at error level, with its stack', async () => {
-      const res = await post('/v1/messages', { model: 'first-call-id-number', ...API_CALLS[1]![1] });
-      const text = await res.text();
-      assert.match(text, /Internal gateway error/);
-      const reqId = res.headers.get('x-request-id');
-      // Waits for a second line that should never come: the error is logged once.
-      const logged = await gateway.logged('unexpected error in a stream', { where: (l) => l.reqId === reqId, count: 2, timeoutMs: 1_000 });
-      assert.equal(logged.length, 1, JSON.stringify(gateway.logs.slice(-5)));
-      assert.equal(logged[0]!.level, 50);
-      assert.match(JSON.stringify(logged[0]), /TypeError[^"]*\\n\s+at /);
-    });
+    // Found by an engineer's check: a tool call id that was a number threw a TypeError in the Messages codec (an internal_error
+    // event). An error the gateway did not expect is still logged with its stack: test/unit/sse-unexpected-error.test.ts.
+    for (const [path, body, end] of API_CALLS)
+      it(`a first chunk whose tool call id is a number fails the attempt: the next deployment answers (${path})`, async () => {
+        const res = await post(path, { model: 'first-call-id-number-then-ok', ...body });
+        const text = await res.text();
+        assert.equal(res.status, 200);
+        assert.match(res.headers.get('x-gateway-fallbacks') ?? '', /first-call-id-number-then-ok\/0=upstream_invalid_response/);
+        assert.ok(text.includes(end) && !text.includes('"error":{'), text);
+      });
   });
 
   // Found by an independent check: a stream holding only `data: [DONE]` was a 200 with an empty stream (no
@@ -277,6 +283,11 @@ describe('stream ends with misbehaving upstreams', () => {
           { choices: [{ index: 0, delta: [] }] },
           { choices: [{ index: 0, delta: { tool_calls: 5 } }] },
           { choices: [{ index: 0, delta: { tool_calls: [null] } }] },
+          // Fields of the wrong type inside a whole choice (the Messages codec threw a TypeError on a numeric call id).
+          { choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 5, type: 'function', function: { name: 'f' } }] } }] },
+          { choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { name: 'f', arguments: {} } }] } }] },
+          { choices: [{ index: 0, delta: { content: { text: 'x' } } }] },
+          { choices: [{ index: '0', delta: { content: 'x' } }] },
         )
         .map<Opening>((data) => ({ text: event(JSON.stringify({ ...CHUNK, ...(data as object) })), answer: true, failure: INVALID })),
       doneOnly: fc.constant<Opening>({ text: event('[DONE]'), answer: false, failure: INVALID }),
@@ -293,7 +304,16 @@ describe('stream ends with misbehaving upstreams', () => {
     it('a chunk starts the answer; non-object JSON, an object that is no chunk, non-JSON, `[DONE]` alone or no event fail the attempt: another deployment answers, or none is left and the protocol`s plain error comes back', async () => {
       const opening = fc.oneof(...Object.values(SHAPES));
       const api = fc.constantFrom(...APIS);
-      const examples = [event('true'), event('"x"'), event('1'), event('[]'), event('{"choices":"x"}'), event('{"choices":[null]}')]
+      const examples = [
+        event('true'),
+        event('"x"'),
+        event('1'),
+        event('[]'),
+        event('{"choices":"x"}'),
+        event('{"choices":[null]}'),
+        event('{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":5,"function":{"name":"f"}}]}}]}'),
+        event('{"choices":[{"index":"0","delta":{"content":"x"}}]}'),
+      ]
         .map<Opening>((text) => ({ text, answer: true, failure: INVALID }))
         .concat([
           { text: event('[DONE]'), answer: false, failure: INVALID },
@@ -374,10 +394,13 @@ describe('stream ends with misbehaving upstreams', () => {
       assert.deepEqual([responses.status, responsesBody.error.code], [502, 'upstream_invalid_response']);
     });
 
+    /** What the pass-through says of a later event whose data is not framed as a JSON object (it is not parsed). */
+    const NOT_AN_OBJECT = /Provider oa sent a stream event that is not a JSON object/;
+
     it('after the stream began, the Anthropic SDK gets an api_error naming the provider, not an invalid_request_error', async () => {
       const error = await messagesStreamError('garbage-mid');
       assert.equal(error.type, 'api_error');
-      assert.match(error.message, INVALID);
+      assert.match(error.message, NOT_AN_OBJECT);
     });
 
     it('after the stream began, the Responses API ends with response.failed (server_error) and an error event with the gateway`s code', async () => {
@@ -392,9 +415,123 @@ describe('stream ends with misbehaving upstreams', () => {
       // response.error.code takes only OpenAI's documented codes; the gateway's own is the error event's.
       const failed = events.find((e) => e.type === 'response.failed');
       assert.equal(failed?.response?.error?.code, 'server_error', JSON.stringify(events.at(-1)));
-      assert.match(failed?.response?.error?.message ?? '', INVALID);
+      assert.match(failed?.response?.error?.message ?? '', NOT_AN_OBJECT);
       // The SDK throws the error event (an APIError whose code is the event's).
       assert.equal((thrown as { code?: string } | undefined)?.code, 'upstream_invalid_response');
+    });
+  });
+  // Found by an independent check: the pass-through parsed only the first event, so a later one that was not JSON reached
+  // the client as it came, and the openai SDK died on a SyntaxError ("malformed server-sent event JSON") instead of an
+  // APIError; the stream was logged and counted as truncated. Each event's data is now checked to be framed as a JSON object.
+  describe('on /v1/chat/completions, an event after the first that is not JSON ends the stream as the upstream`s invalid answer', () => {
+    const MODELS = ['garbage-mid', 'html-mid', 'cut-chunk-mid', 'word-mid'];
+
+    for (const model of MODELS)
+      it(`the openai SDK gets the gateway's APIError naming the provider, not a SyntaxError (${model})`, async () => {
+        const { text, err } = await brokenStream(gateway.client({ maxRetries: 0 }), model);
+        assert.ok(err instanceof OpenAI.APIError, String(err));
+        assert.equal(err.code, 'upstream_invalid_response');
+        assert.match(err.message, /Provider oa sent a stream event that is not a JSON object/);
+        assert.ok(text.length > 0, 'the chunks before the event were sent');
+      });
+
+    it('nothing of the event reaches the client; the access line and gateway_stream_errors_total name the invalid answer', async () => {
+      for (const model of MODELS) {
+        const res = await streamChat(model);
+        const text = await res.text();
+        const data = text
+          .split('\n')
+          .filter((line) => line.startsWith('data: '))
+          .map((line) => line.slice(6));
+        assert.ok(data.length > 2, text);
+        for (const value of data) assert.doesNotThrow(() => JSON.parse(value), text);
+        assert.match(data.at(-1)!, /"code":"upstream_invalid_response"/);
+        const line = await accessLine(res);
+        assert.equal(line?.error, 'upstream_invalid_response', JSON.stringify(line));
+        assert.ok(
+          (await gateway.metric('gateway_stream_errors_total', `model="${model}",provider="oa",reason="upstream_invalid_response"`)) >= 1,
+        );
+      }
+    });
+  });
+
+  // Found by an engineer's check: a chunk whose fields had the wrong JSON types inside a whole choice (a tool call id that is
+  // a number, arguments or content an object, an index that is a string) threw a TypeError in the Messages codec (an
+  // internal_error event, "Internal gateway error") or went out as it was. Such a chunk is now the upstream's invalid answer.
+  describe('a chunk after the first whose fields the codecs read have the wrong types (fast-check)', () => {
+    type Kind = 'string' | 'number' | 'object' | 'array';
+    /** Each field the codecs read: its path in the error, its type, and a chunk holding `value` there. */
+    const FIELDS: [string, Kind, (value: unknown) => object][] = [
+      ['id', 'string', (id) => ({ id, choices: [] })],
+      ['model', 'string', (model) => ({ model, choices: [] })],
+      ['usage', 'object', (usage) => ({ usage, choices: [] })],
+      [
+        'usage.prompt_tokens',
+        'number',
+        (count) => ({ usage: { prompt_tokens: count, completion_tokens: 1, total_tokens: 2 }, choices: [] }),
+      ],
+      ['choices', 'array', (choices) => ({ choices })],
+      ['choices[0].index', 'number', (index) => ({ choices: [{ index, delta: { content: 'x' } }] })],
+      ['choices[0].delta', 'object', (delta) => ({ choices: [{ index: 0, delta }] })],
+      ['choices[0].finish_reason', 'string', (reason) => ({ choices: [{ index: 0, delta: {}, finish_reason: reason }] })],
+      ['choices[0].delta.role', 'string', (role) => ({ choices: [{ index: 0, delta: { role } }] })],
+      ['choices[0].delta.content', 'string', (content) => ({ choices: [{ index: 0, delta: { content } }] })],
+      ['choices[0].delta.refusal', 'string', (refusal) => ({ choices: [{ index: 0, delta: { refusal } }] })],
+      ['choices[0].delta.reasoning_content', 'string', (text) => ({ choices: [{ index: 0, delta: { reasoning_content: text } }] })],
+      ['choices[0].delta.tool_calls', 'array', (calls) => ({ choices: [{ index: 0, delta: { tool_calls: calls } }] })],
+      ...(['index', 'id', 'type', 'function'] as const).map((key): [string, Kind, (value: unknown) => object] => [
+        `choices[0].delta.tool_calls[0].${key}`,
+        key === 'index' ? 'number' : key === 'function' ? 'object' : 'string',
+        (value) => ({
+          choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', function: { name: 'f' }, [key]: value }] } }],
+        }),
+      ]),
+      ...(['name', 'arguments'] as const).map((key): [string, Kind, (value: unknown) => object] => [
+        `choices[0].delta.tool_calls[0].function.${key}`,
+        'string',
+        (value) => ({
+          choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', function: { name: 'f', [key]: value } }] } }],
+        }),
+      ]),
+    ];
+    const kindOf = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);
+    const RIGHT: Record<Kind, unknown> = { string: 'x', number: 0, object: {}, array: [] };
+    /** Each API's path, a streamed request's body and the event that ends its complete answer. */
+    const APIS: [string, object, string][] = [
+      ['/v1/messages', { stream: true, max_tokens: 50, messages: [{ role: 'user', content: 'hello there you' }] }, 'event: message_stop'],
+      ['/v1/responses', { stream: true, input: 'hello there you', store: false }, 'event: response.completed'],
+    ];
+
+    it('ends the stream as the upstream`s invalid answer naming the provider and the field, never the gateway`s internal error; the right type answers', async () => {
+      const field = fc.constantFrom(...FIELDS);
+      const wrong = fc.jsonValue();
+      const examples = FIELDS.flatMap((entry) =>
+        APIS.flatMap((api): [(typeof FIELDS)[number], unknown, (typeof APIS)[number]][] => [
+          [entry, entry[1] === 'string' ? 5 : 'x', api],
+          [entry, RIGHT[entry[1]], api],
+        ]),
+      );
+      await fc.assert(
+        fc.asyncProperty(field, wrong, fc.constantFrom(...APIS), async ([path, kind, chunk], drawn, [route, body, end]) => {
+          // A value of the right type stands for any: one the codecs read whole (a random list's items would be checked too).
+          const value = kindOf(drawn) === kind ? RIGHT[kind] : drawn;
+          openai.mid = JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1, model: 'mid', ...chunk(value) });
+          const res = await post(route, { model: 'mid', ...body });
+          const text = await res.text();
+          assert.equal(res.status, 200, text);
+          assert.doesNotMatch(text, /Internal gateway error|internal_error/);
+          if (value === null || value === RIGHT[kind]) {
+            assert.ok(text.includes(end), text);
+            return;
+          }
+          assert.ok(!text.includes(end), text);
+          assert.ok(
+            text.includes(`Provider oa sent a chunk that is not a chat completion chunk (\`${path}\` is of the wrong type).`),
+            text,
+          );
+        }),
+        { seed: 22, numRuns: 40, examples },
+      );
     });
   });
 });

@@ -220,3 +220,20 @@ export async function abortAfter(stream: AsyncIterable<OpenAI.ChatCompletionChun
   let seen = 0;
   for await (const chunk of stream) if (chunk.choices[0]?.delta.content && ++seen === chunks) abort();
 }
+
+/** A stream of `model` that breaks off, read with the openai SDK: the text that came before, and the error it ended with. */
+export async function brokenStream(client: OpenAI, model: string): Promise<{ text: string; err: unknown }> {
+  const stream = await client.chat.completions.create({
+    model,
+    messages: [{ role: 'user', content: 'one two three four five' }],
+    stream: true,
+  });
+  let text = '';
+  const err = await (async () => {
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+  })().then(
+    () => assert.fail('expected the stream to fail'),
+    (e: unknown) => e,
+  );
+  return { text, err };
+}

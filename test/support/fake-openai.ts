@@ -60,8 +60,9 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `unframed`: a 200 event stream whose body (9 MiB) holds no blank line, the response never ended;
  * - `garbage-first`: a 200 event stream whose first (and only) event's data is not JSON, then `[DONE]`;
  * - `garbage-mid`: a stream of two chunks, then an event whose data is not JSON, then the rest through `[DONE]`;
- * - `null-mid`, `choices-string-mid`: the same with `data: null` (JSON, but no object), `data: {"choices":"x"}` (an
- *   object, but no chunk) for that event (MID_EVENTS);
+ * - `null-mid`, `choices-string-mid`, `html-mid`, `cut-chunk-mid`, `word-mid`: the same with `data: null` (JSON, but
+ *   no object), `data: {"choices":"x"}` (an object, but no chunk), a proxy's page, a chunk cut short or a bare word
+ *   for that event (MID_EVENTS); `mid`: with what the test set in `mid`;
  * - `first-null`, `first-empty`, `first-no-choices`, `first-unnamed`, `first-call-id-number`: like `ok`, but the stream
  *   opens with an event that is JSON yet no whole chunk (ODD_FIRST_EVENTS);
  * - `opening` (streams): opens with what the test set in `opening` (raw SSE text), then, if it says so, goes on as `ok`;
@@ -86,6 +87,8 @@ export class FakeOpenAI extends FakeUpstream {
   private readonly released = new Set<string>();
   /** How the `opening` model's stream starts: `text` as it is, then (with `answer`) the `ok` stream, else the end of the response. */
   opening = { text: '', answer: true };
+  /** The data of the event the `mid` model's stream sends after two chunks (as the `…-mid` models do theirs). */
+  mid = '{}';
 
   /** Answers the requests held for `held-<tag>` (with `status`'s error when given) and every later one at once. */
   release(tag: string, status?: number): void {
@@ -192,7 +195,7 @@ export class FakeOpenAI extends FakeUpstream {
     if (model === 'opening' && body.stream && !this.opening.answer) return sse(res, this.opening.text ? [this.opening.text] : []);
     if (model.startsWith('midstream-') && body.stream) return midStreamError(res, model.slice(10));
     if (req.url === '/v1/embeddings') return json(res, 200, embeddings(body));
-    if (body.stream) return stream(res, body, model, model === 'opening' ? this.opening.text : '');
+    if (body.stream) return stream(res, body, model, model === 'opening' ? this.opening.text : '', model === 'mid' ? this.mid : undefined);
     return json(res, 200, completion(body, model));
   }
 }
@@ -425,7 +428,7 @@ const ODD_FIRST_EVENTS: Record<string, string> = {
     object: 'chat.completion.chunk',
     choices: [{ index: 0, delta: { role: 'assistant' }, finish_reason: null }],
   }),
-  // A tool call whose id is a number: the Messages codec does not expect it.
+  // A tool call whose id is a number: no chunk (the Messages codec threw a TypeError on it).
   'first-call-id-number': JSON.stringify({
     choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 5, type: 'function', function: { name: 'f', arguments: '' } }] } }],
   }),
@@ -436,9 +439,13 @@ const MID_EVENTS: Record<string, string> = {
   'garbage-mid': '{not json',
   'null-mid': 'null',
   'choices-string-mid': '{"choices":"x"}',
+  // What proxies and broken servers put in an event: a page, a chunk cut short, a bare word.
+  'html-mid': '<html><body><h1>502 Bad Gateway</h1></body></html>',
+  'cut-chunk-mid': '{"id":"chatcmpl-fake","choices":[{"index":0,"delta":{"content":"Hel',
+  'word-mid': 'oops',
 };
 
-async function stream(res: ServerResponse, body: Record<string, unknown>, model: string, opening = ''): Promise<void> {
+async function stream(res: ServerResponse, body: Record<string, unknown>, model: string, opening = '', mid?: string): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   if (Object.hasOwn(ODD_FIRST_EVENTS, model)) res.write(`data: ${ODD_FIRST_EVENTS[model]}\n\n`);
   if (opening) res.write(opening);
@@ -483,9 +490,10 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
         return void res.destroy();
       }
       if (model === 'stall' && i === 2) return;
-      if (Object.hasOwn(MID_EVENTS, model) && i === 2) {
+      const midData = mid ?? (Object.hasOwn(MID_EVENTS, model) ? MID_EVENTS[model] : undefined);
+      if (midData !== undefined && i === 2) {
         await sleep(50); // the first chunks leave on their own: the bad event comes after the stream began
-        res.write(`data: ${MID_EVENTS[model]}\n\n`);
+        res.write(`data: ${midData}\n\n`);
       }
       if (model.startsWith('drip-')) await sleep(Number(model.slice(5)));
       if (res.destroyed) return;

@@ -3,8 +3,9 @@ import { GatewayError } from '../gateway-error';
 import { mapStream, type StreamSteps } from '../map-stream';
 import { eventData } from '../parse-event';
 import type { ChatStream } from '../provider';
+import { dataFramedAsJson } from './data-framing';
 import { upstreamErrorEvent } from './error-event';
-import { parseChunkEvent } from '../translation/errors';
+import { notAnObjectEvent, parseChunkEvent } from '../translation/errors';
 import { fromTransportError } from './errors';
 import { isSpace, keyWithValue, valueAt } from './json-bytes';
 import { LoneCrs } from './lone-crs';
@@ -130,6 +131,8 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
       this.answering = true;
       if (this.held.length) events = Buffer.concat([...this.held.splice(0), events]);
     }
+    // Every event, the first ones included: one that is not JSON must not reach the client (its SDK throws a SyntaxError).
+    if (!dataFramedAsJson(events)) throw notAnObjectEvent(this.provider);
     // `[DONE]` ends the answer even when the upstream keeps the connection open after it.
     if (endsWithDone(events)) {
       this.complete = true;
@@ -149,6 +152,7 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     if (!this.complete && !end.includes(DONE_EVENT) && !end.includes(COMPACT_DONE_EVENT)) throw truncated(this.provider);
     this.stream.usage = lastUsage(end);
     const rest = this.partial.rest();
+    if (rest && !dataFramedAsJson(rest)) throw notAnObjectEvent(this.provider);
     return rest ? [rest] : NO_OUTPUT;
   }
 
@@ -181,9 +185,10 @@ function fromFirstData(events: Buffer): Buffer | undefined {
  * choice (`choice`), or its `[DONE]` (`done`: the stream held no answer), or their end (`no choice yet`).
  * Each is checked to be a chunk (parseChunkEvent): one that is not is the upstream's invalid answer, before
  * anything is sent, so the attempt fails and another deployment may answer, as after an HTTP error. Only
- * these: the events after the first choice are forwarded unread (a check of each costs the hot path more
- * than it is worth, docs/providers.md); the codecs that translate a stream parse every event and report
- * one that is not JSON as this does.
+ * these are parsed: the events after the first choice are forwarded unread (a parse of each costs the hot
+ * path more than it is worth, docs/providers.md), their data only checked to be framed as a JSON object
+ * (dataFramedAsJson); the codecs that translate a stream parse every event and report one that is not
+ * JSON as this does.
  */
 function openingChunks(provider: string, events: Buffer, apiKey: string | undefined): 'choice' | 'done' | 'no choice yet' {
   for (let from = 0; from < events.length;) {

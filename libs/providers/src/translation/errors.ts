@@ -3,6 +3,7 @@ import { GatewayError } from '../gateway-error';
 import { fromTransportError, retryAfterSeconds } from '../openai/errors';
 import type { ErrorMapping } from '../status-mapping';
 import { withoutKey } from '../without-key';
+import { isObject, misTypedField } from './chunk-shape';
 
 export type { ErrorMapping } from '../status-mapping';
 
@@ -97,36 +98,29 @@ function parseEventObject<T extends object>(provider: string, data: string, apiK
   } catch (err) {
     throw invalidJson(provider, err as Error, apiKey);
   }
-  if (!isObject(value)) throw GatewayError.invalidResponse(`Provider ${provider} sent a stream event that is not a JSON object.`);
+  if (!isObject(value)) throw notAnObjectEvent(provider);
   return value as T;
+}
+
+/** A stream event whose data is no JSON object (not JSON, or JSON of another kind): the upstream's invalid answer. */
+export function notAnObjectEvent(provider: string): GatewayError {
+  return GatewayError.invalidResponse(`Provider ${provider} sent a stream event that is not a JSON object.`);
 }
 
 /**
  * A stream event's data from an OpenAI-format vendor, parsed as a chat chunk: `parseEventObject`'s, and
- * the upstream's invalid answer too when the parts the codecs step into are there but of another type:
- * `choices` no list, a choice or its `delta` no object, the delta's `tool_calls` no list of objects (read
- * as a chunk, `{"choices":"x"}` threw a TypeError, the gateway's "internal error"). Missing or `null`,
- * each is allowed: servers' first and last chunks leave out what they have not got.
+ * the upstream's invalid answer too when a field the codecs read is there but of another type
+ * (chunk-shape.ts: `choices` no list, a delta no object, a tool call's `id` a number, `content` an object…;
+ * read as a chunk, such a field threw a TypeError, the gateway's "internal error", or went out as it was).
  */
 export function parseChunkEvent<T extends object>(provider: string, data: string, apiKey?: string): T {
-  const chunk = parseEventObject<{ choices?: unknown }>(provider, data, apiKey);
-  const choices = chunk.choices;
-  if (choices != null && !(Array.isArray(choices) && choices.every(isChoice)))
-    throw GatewayError.invalidResponse(`Provider ${provider} sent a chunk that is not a chat completion chunk.`);
+  const chunk = parseEventObject<Record<string, unknown>>(provider, data, apiKey);
+  const field = misTypedField(chunk);
+  if (field)
+    throw GatewayError.invalidResponse(
+      `Provider ${provider} sent a chunk that is not a chat completion chunk (\`${field}\` is of the wrong type).`,
+    );
   return chunk as T;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isChoice(choice: unknown): boolean {
-  if (!isObject(choice)) return false;
-  const delta = choice.delta;
-  if (delta == null) return true;
-  if (!isObject(delta)) return false;
-  const calls = delta.tool_calls;
-  return calls == null || (Array.isArray(calls) && calls.every(isObject));
 }
 
 /**

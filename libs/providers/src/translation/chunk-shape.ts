@@ -1,0 +1,128 @@
+/**
+ * The type checks of a chat completion chunk parsed from an OpenAI-format upstream: the fields the
+ * codecs read (the Messages and Responses encoders, the cache, the pass-through's first event), each
+ * of the type they read it as. Missing or `null`, each is allowed: servers' first and last chunks leave
+ * out what they have not got. A field of another type (a tool call `id` that is a number, `arguments`
+ * an object, `content` an object, `index` a string) made the codecs throw a TypeError, the gateway's
+ * "internal error", or write it out as it was. Fields the codecs do not read are not looked at.
+ */
+
+type Check = (value: unknown) => boolean;
+
+const isString: Check = (value) => typeof value === 'string';
+const isNumber: Check = (value) => typeof value === 'number';
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Where in a chunk the first field of the wrong type is (`choices[0].delta.content`), undefined when none is.
+ * Each level returns the path below it, which its caller prefixes: no path is built for a chunk that passes.
+ */
+export function misTypedField(chunk: Record<string, unknown>): string | undefined {
+  return fieldsOf(chunk, CHUNK_FIELDS) ?? usageField(chunk.usage) ?? listOf(chunk.choices, 'choices', choiceField);
+}
+
+type Fields = readonly (readonly [string, Check])[];
+
+const CHUNK_FIELDS: Fields = [
+  ['id', isString],
+  ['model', isString],
+  ['usage', isObject],
+  ['choices', Array.isArray],
+];
+const CHOICE_FIELDS: Fields = [
+  ['index', isNumber],
+  ['delta', isObject],
+  ['finish_reason', isString],
+];
+const DELTA_FIELDS: Fields = [
+  ['role', isString],
+  ['content', isString],
+  ['refusal', isString],
+  ['reasoning_content', isString],
+  ['tool_calls', Array.isArray],
+  ['thinking_blocks', Array.isArray],
+];
+const CALL_FIELDS: Fields = [
+  ['index', isNumber],
+  ['id', isString],
+  ['type', isString],
+  ['function', isObject],
+];
+const FUNCTION_FIELDS: Fields = [
+  ['name', isString],
+  ['arguments', isString],
+];
+const BLOCK_FIELDS: Fields = [
+  ['type', isString],
+  ['thinking', isString],
+  ['signature', isString],
+  ['data', isString],
+];
+
+function choiceField(choice: unknown): string | undefined {
+  if (!isObject(choice)) return '';
+  const delta = choice.delta;
+  return fieldsOf(choice, CHOICE_FIELDS) ?? (isObject(delta) ? under('delta', deltaField(delta)) : undefined);
+}
+
+function deltaField(delta: Record<string, unknown>): string | undefined {
+  return (
+    fieldsOf(delta, DELTA_FIELDS) ??
+    listOf(delta.tool_calls, 'tool_calls', callField) ??
+    listOf(delta.thinking_blocks, 'thinking_blocks', blockField)
+  );
+}
+
+function callField(call: unknown): string | undefined {
+  if (!isObject(call)) return '';
+  const fn = call.function;
+  return fieldsOf(call, CALL_FIELDS) ?? (isObject(fn) ? under('function', fieldsOf(fn, FUNCTION_FIELDS)) : undefined);
+}
+
+function blockField(block: unknown): string | undefined {
+  return isObject(block) ? fieldsOf(block, BLOCK_FIELDS) : '';
+}
+
+/**
+ * Token counts (`*_tokens`) numbers, in the usage and in its breakdowns (`*_details`): cost and the codecs' usage add
+ * them up (a string made a sum text). A breakdown that is no object is read as none, as before.
+ */
+function usageField(usage: unknown): string | undefined {
+  if (!isObject(usage)) return undefined;
+  for (const key in usage) {
+    const value = usage[key];
+    if (key.endsWith('_tokens') && value != null && !isNumber(value)) return `usage.${key}`;
+    if (key.endsWith('_details') && isObject(value))
+      for (const count in value)
+        if (count.endsWith('_tokens') && value[count] != null && !isNumber(value[count])) return `usage.${key}.${count}`;
+  }
+  return undefined;
+}
+
+/** The first of `fields` present in `object` (not null) that fails its check, by name. */
+function fieldsOf(object: Record<string, unknown>, fields: Fields): string | undefined {
+  for (let i = 0; i < fields.length; i++) {
+    const [key, check] = fields[i]!;
+    const value = object[key];
+    if (value != null && !check(value)) return key;
+  }
+  return undefined;
+}
+
+/** The first path `field` finds in an item of `list` (when it is one), under `name[i]`; '' names the item itself. */
+function listOf(list: unknown, name: string, field: (item: unknown) => string | undefined): string | undefined {
+  if (!Array.isArray(list)) return undefined;
+  for (let i = 0; i < list.length; i++) {
+    const found = field(list[i]);
+    if (found !== undefined) return `${name}[${i}]${found && `.${found}`}`;
+  }
+  return undefined;
+}
+
+/** `path` (when there is one) under `name`. */
+function under(name: string, path: string | undefined): string | undefined {
+  return path === undefined ? undefined : `${name}.${path}`;
+}
