@@ -275,7 +275,7 @@ describe(
     // cluster is down for a moment, and up again (every node says so) before the next test.
     it('readiness reports Redis unreachable while the cluster is down (still ready: the gateway serves without it), and reachable once it is up', async () => {
       const redisReady = async () => {
-        const res = await fetch(`${a.url}/ready`);
+        const res = await fetch(`${a.opsUrl}/ready`);
         return { status: res.status, redis: ((await res.json()) as { details: { redis: object } }).details.redis };
       };
       const { password } = new URL(CLUSTER_URL!);
