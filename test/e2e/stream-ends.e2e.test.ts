@@ -514,7 +514,9 @@ describe('stream ends with misbehaving upstreams', () => {
       await fc.assert(
         fc.asyncProperty(field, wrong, fc.constantFrom(...APIS), async ([path, kind, chunk], drawn, [route, body, end]) => {
           // A value of the right type stands for any: one the codecs read whole (a random list's items would be checked too).
-          const value = kindOf(drawn) === kind ? RIGHT[kind] : drawn;
+          // A content list of objects is parts (Mistral's reasoning models), read as text: of the right type too.
+          const parts = path.endsWith('.content') && Array.isArray(drawn) && drawn.every((p) => kindOf(p) === 'object');
+          const value = kindOf(drawn) === kind || parts ? RIGHT[kind] : drawn;
           openai.mid = JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1, model: 'mid', ...chunk(value) });
           const res = await post(route, { model: 'mid', ...body });
           const text = await res.text();

@@ -11,6 +11,12 @@ type Check = (value: unknown) => boolean;
 
 const isString: Check = (value) => typeof value === 'string';
 const isNumber: Check = (value) => typeof value === 'number';
+/**
+ * A delta's `content`: text, or a list of parts (Mistral's reasoning models stream `thinking` and `text`
+ * parts so): the chat pass-through carries such a stream as it came; the codecs read it as text and
+ * reasoning (flattenContentParts).
+ */
+const isContent: Check = (value) => typeof value === 'string' || (Array.isArray(value) && value.every(isObject));
 
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -39,7 +45,7 @@ const CHOICE_FIELDS: Fields = [
 ];
 const DELTA_FIELDS: Fields = [
   ['role', isString],
-  ['content', isString],
+  ['content', isContent],
   ['refusal', isString],
   ['reasoning_content', isString],
   ['tool_calls', Array.isArray],
@@ -125,4 +131,32 @@ function listOf(list: unknown, name: string, field: (item: unknown) => string | 
 /** `path` (when there is one) under `name`. */
 function under(name: string, path: string | undefined): string | undefined {
   return path === undefined ? undefined : `${name}.${path}`;
+}
+
+/**
+ * A delta whose `content` is a list of parts (Mistral's reasoning models: `{type: "thinking", thinking:
+ * [{type: "text", text}]}` and `{type: "text", text}`) made text and reasoning as the codecs read them:
+ * `content` its text parts, `reasoning_content` its thinking, in place. Parts of other types carry neither.
+ */
+export function flattenContentParts(chunk: Record<string, unknown>): void {
+  if (!Array.isArray(chunk.choices)) return;
+  for (const choice of chunk.choices as Record<string, unknown>[]) {
+    const delta = choice.delta;
+    if (!isObject(delta) || !Array.isArray(delta.content)) continue;
+    let text = '';
+    let thinking = '';
+    for (const part of delta.content as Record<string, unknown>[]) {
+      if (part.type === 'text' && typeof part.text === 'string') text += part.text;
+      else if (part.type === 'thinking') thinking += textOf(part.thinking);
+    }
+    delta.content = text || null;
+    if (thinking) delta.reasoning_content = (typeof delta.reasoning_content === 'string' ? delta.reasoning_content : '') + thinking;
+  }
+}
+
+/** A thinking part's text: a string, or the text of its own `text` parts. */
+function textOf(thinking: unknown): string {
+  if (typeof thinking === 'string') return thinking;
+  if (!Array.isArray(thinking)) return '';
+  return thinking.map((part) => (isObject(part) && typeof part.text === 'string' ? part.text : '')).join('');
 }

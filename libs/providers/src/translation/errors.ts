@@ -3,7 +3,7 @@ import { GatewayError } from '../gateway-error';
 import { fromTransportError, retryAfterSeconds } from '../openai/errors';
 import type { ErrorMapping } from '../status-mapping';
 import { withoutKey } from '../without-key';
-import { isObject, misTypedField } from './chunk-shape';
+import { flattenContentParts, isObject, misTypedField } from './chunk-shape';
 
 export type { ErrorMapping } from '../status-mapping';
 
@@ -120,6 +120,7 @@ export function parseChunkEvent<T extends object>(provider: string, data: string
     throw GatewayError.invalidResponse(
       `Provider ${provider} sent a chunk that is not a chat completion chunk (\`${field}\` is of the wrong type).`,
     );
+  flattenContentParts(chunk);
   return chunk as T;
 }
 
