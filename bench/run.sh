@@ -382,7 +382,8 @@ rss_peak() { # pid -> samples VmRSS every 0.25 s until killed, keeps the peak (K
   local peak=0 v
   while :; do
     v=$(awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0)
-    [ "${v:-0}" -gt "$peak" ] && peak=$v && echo "$peak" >"$TMP/rss"
+    # Written whole, then renamed: the sampler killed mid-write left an empty file, and the run stopped (an empty operand).
+    [ "${v:-0}" -gt "$peak" ] && peak=$v && echo "$peak" >"$TMP/rss.new" && mv -f "$TMP/rss.new" "$TMP/rss"
     sleep 0.25
   done
 }
