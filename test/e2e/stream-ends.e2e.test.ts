@@ -458,6 +458,19 @@ describe('stream ends with misbehaving upstreams', () => {
   // Found by an engineer's check: a chunk whose fields had the wrong JSON types inside a whole choice (a tool call id that is
   // a number, arguments or content an object, an index that is a string) threw a TypeError in the Messages codec (an
   // internal_error event, "Internal gateway error") or went out as it was. Such a chunk is now the upstream's invalid answer.
+  // Found by an independent check: an event whose data spans several `data:` lines (SSE joins them with LF) went through
+  // chat, but the Messages and Responses codecs read each line as a chunk of its own: an invalid-JSON error event.
+  for (const [route, body, end] of [
+    ['/v1/messages', { stream: true, max_tokens: 50, messages: [{ role: 'user', content: 'hello there you' }] }, 'event: message_stop'],
+    ['/v1/responses', { stream: true, input: 'hello there you', store: false }, 'event: response.completed'],
+  ] as const)
+    it(`a chunk whose data spans several data: lines is read whole on ${route}`, async () => {
+      openai.mid =
+        '{"id":"chatcmpl-fake","object":"chat.completion.chunk",\ndata: "choices":[{"index":0,"delta":{"content":"MULTILINE"}}]}';
+      const text = await (await post(route, { model: 'mid', ...body })).text();
+      assert.ok(text.includes('MULTILINE') && text.includes(end) && !text.includes('invalid JSON'), text);
+    });
+
   describe('a chunk after the first whose fields the codecs read have the wrong types (fast-check)', () => {
     type Kind = 'string' | 'number' | 'object' | 'array';
     /** Each field the codecs read: its path in the error, its type, and a chunk holding `value` there. */

@@ -3,6 +3,8 @@ import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { parseChunkEvent } from '../../libs/providers/src/translation/errors';
 import { passThroughStream } from '../../libs/providers/src/openai/stream';
+import { withTextContent } from '../../libs/providers/src/translation/chunk-shape';
+import { toMessage } from '../../apps/gateway/src/messages/response';
 
 /**
  * Mistral's reasoning models (Magistral) stream `delta.content` as a list of `thinking` and `text` parts.
@@ -60,5 +62,27 @@ describe('a delta whose content is a list of parts (Mistral reasoning models)', 
     for await (const piece of passThroughStream('p', { body: Readable.from([Buffer.from(body)]) }, new AbortController().signal, false))
       out.push(piece as Buffer);
     assert.equal(Buffer.concat(out).toString(), body);
+  });
+
+  // Found by a check: streamed parts were read, a non-streamed answer's went out as a raw array in the text block.
+  it('in a non-streamed answer, read as its text and thinking (Messages: a thinking block, then the text)', () => {
+    const message = { role: 'assistant', content: chunk.choices[0]!.delta.content, refusal: null };
+    assert.deepEqual(withTextContent(message), { ...message, content: 'The answer is 4.', reasoning_content: 'Let me think.' });
+    assert.equal(withTextContent({ role: 'assistant', content: 'plain' }).content, 'plain');
+    const completion = {
+      id: 'c',
+      object: 'chat.completion',
+      created: 1,
+      model: 'm',
+      choices: [{ index: 0, finish_reason: 'stop', logprobs: null, message }],
+    };
+    const blocks = toMessage(completion as never, true).content;
+    assert.deepEqual(
+      blocks.map((b) => [b.type, (b as { text?: string; thinking?: string }).text ?? (b as { thinking?: string }).thinking]),
+      [
+        ['thinking', 'Let me think.'],
+        ['text', 'The answer is 4.'],
+      ],
+    );
   });
 });

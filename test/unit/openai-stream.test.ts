@@ -467,6 +467,21 @@ describe('OpenAI stream pass-through', () => {
       assert.deepEqual(out, []);
     });
 
+  // Found by a check: past the hold's bound the stream counted as answered, so empty chunks then `[DONE]` ended as a success.
+  it('more than 64 KiB of chunks without choices, then `[DONE]`: they go out, and the stream ends as no answer', async () => {
+    const empty = 'data: {"id":"c","choices":[]}\n\n';
+    const reads = [empty.repeat(2_500), empty.repeat(100), 'data: [DONE]\n\n'].map((r) => Buffer.from(r));
+    const out: Buffer[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of passThroughStream('p', { body: Readable.from(reads) }, new AbortController().signal, false))
+          out.push(chunk as Buffer);
+      })(),
+      (err: GatewayError) => err.code === 'upstream_invalid_response',
+    );
+    assert.ok(Buffer.concat(out).length > 64 * 1024, 'the held chunks went out past the bound');
+  });
+
   it("chunks without choices (Azure's prompt-filter verdict) wait for the first choice, then go out with it, as they came", async () => {
     const filter = 'data: {"id":"","choices":[],"prompt_filter_results":[{"prompt_index":0}]}\n\n';
     const reads = [filter, ': ping\n\n', `data: {"choices":[{"index":0,"delta":{"role":"assistant"}}]}\n\n${END}`];

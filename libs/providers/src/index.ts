@@ -14,6 +14,7 @@ export { clientUsage, completionId } from './translation/completion';
 export { withCacheHits } from './openai/usage-bytes';
 export { checkParams, maxTokensOf, refuse, type ParamRule, type ParamTable, wantsReasoning } from './translation/params';
 export { invalidJson, parseChunkEvent } from './translation/errors';
+export { withTextContent } from './translation/chunk-shape';
 export { toolResult } from './translation/tool-results';
 export { fittedToolName, refuseAbsentAllowedTools, refuseDuplicateToolNames } from './translation/tools';
 export type * from './wire';

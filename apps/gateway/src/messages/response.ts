@@ -1,4 +1,11 @@
-import { type ChatCompletion, type CompletionUsage, GatewayError, geminiSignatures, withCacheHits } from '@gateway/providers';
+import {
+  type ChatCompletion,
+  type CompletionUsage,
+  GatewayError,
+  geminiSignatures,
+  withCacheHits,
+  withTextContent,
+} from '@gateway/providers';
 import { type AnthropicBlock, messageId, STOP_REASONS, toolUseIdOf } from './wire';
 
 type AssistantMessage = ChatCompletion.Choice['message'] & { reasoning_content?: string; thinking_blocks?: AnthropicBlock[] };
@@ -53,7 +60,8 @@ export function declaredToolName(name: string, toolNames: ReadonlyMap<string, st
  */
 export function toMessage(completion: ChatCompletion, thinking: boolean, toolNames?: ReadonlyMap<string, string>) {
   const choice = completion.choices[0];
-  const message = (choice?.message ?? {}) as AssistantMessage;
+  // Content as a list of parts (Mistral's reasoning models): its text and, as thinking, its reasoning.
+  const message = withTextContent((choice?.message ?? {}) as AssistantMessage);
   const content: AnthropicBlock[] = thinking ? thinkingBlocks(message) : [];
   const refused = !message.content && !!message.refusal;
   const text = message.content || message.refusal;

@@ -57,7 +57,7 @@ function joined(events: string[]): string[] {
 }
 
 /**
- * The chat chunks in SSE frames, whatever the read boundaries: each `data:` line's but `[DONE]`'s.
+ * The chat chunks in SSE frames, whatever the read boundaries: each event's data but `[DONE]`.
  * `provider`: whose frames they are, named when one is not JSON (an OpenAI-format upstream's events
  * pass through unread after the first, passThroughStream).
  */
@@ -69,10 +69,13 @@ class ChunkReader {
   step(frame: string | Uint8Array): ChatCompletionChunk[] {
     const chunks: ChatCompletionChunk[] = [];
     this.events.read(frame, (lines) => {
+      // An event's data is its `data:` lines' values joined by LF (SSE): a chunk's JSON may span several.
+      let payload: string | undefined;
       for (const line of lines) {
-        const payload = dataOf(line);
-        if (payload && payload !== '[DONE]') chunks.push(parseChunk(this.provider, payload));
+        const data = dataOf(line);
+        if (data !== undefined) payload = payload === undefined ? data : `${payload}\n${data}`;
       }
+      if (payload && payload !== '[DONE]') chunks.push(parseChunk(this.provider, payload));
     });
     return chunks;
   }

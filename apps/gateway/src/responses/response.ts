@@ -1,4 +1,4 @@
-import { type ChatCompletion, type CompletionUsage, geminiSignatures, withCacheHits } from '@gateway/providers';
+import { type ChatCompletion, type CompletionUsage, geminiSignatures, withCacheHits, withTextContent } from '@gateway/providers';
 import type { ChatCompletionMessageParam, ChatCompletionMessageToolCall } from 'openai/resources/chat/completions';
 import type {
   Response,
@@ -124,7 +124,9 @@ export const NO_ARGUMENTS = '{}';
  * reasoning item carrying its Gemini thought signature, if it has one: see signatureItem).
  * `status` is the last item's: a cut-off answer was cut in its last item.
  */
-export function outputItems(ctx: ResponseContext, message: Assistant, status: Status): ResponseOutputItem[] {
+export function outputItems(ctx: ResponseContext, answer: Assistant, status: Status): ResponseOutputItem[] {
+  // Content as a list of parts (Mistral's reasoning models): its text and, as reasoning, its thinking.
+  const message = withTextContent(answer);
   const items: ResponseOutputItem[] = [];
   const responseId = ctx.id;
   if (message.reasoning_content || message.thinking_blocks?.length) {

@@ -83,6 +83,8 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
    * deployment answers. An opening chunk without choices (Azure's prompt-filter verdict) waits for the first one.
    */
   private answering = false;
+  /** The held events went out (past MAX_HELD_BYTES) before any choice came. */
+  private released = false;
   private readonly held: Buffer[] = [];
   private heldBytes = 0;
   /** Reads counted for turns of the event loop: a burst of buffered reads would go on in microtasks alone. */
@@ -123,12 +125,15 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     if (!this.answering) {
       const opening = openingChunks(this.provider, events, this.apiKey);
       if (opening === 'done') throw noAnswer(this.provider);
-      if (opening === 'no choice yet' && this.heldBytes + events.length <= MAX_HELD_BYTES) {
+      this.answering = opening === 'choice';
+      if (!this.answering && !this.released && this.heldBytes + events.length <= MAX_HELD_BYTES) {
         this.held.push(events);
         this.heldBytes += events.length;
         return NO_OUTPUT;
       }
-      this.answering = true;
+      // Past the hold's bound the events go on, still read until a choice: none by `[DONE]` is no answer
+      // (an error event then, as the answer has begun).
+      this.released = true;
       if (this.held.length) events = Buffer.concat([...this.held.splice(0), events]);
     }
     // Every event, the first ones included: one that is not JSON must not reach the client (its SDK throws a SyntaxError).

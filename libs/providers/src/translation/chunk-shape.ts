@@ -141,17 +141,30 @@ function under(name: string, path: string | undefined): string | undefined {
 export function flattenContentParts(chunk: Record<string, unknown>): void {
   if (!Array.isArray(chunk.choices)) return;
   for (const choice of chunk.choices as Record<string, unknown>[]) {
-    const delta = choice.delta;
-    if (!isObject(delta) || !Array.isArray(delta.content)) continue;
-    let text = '';
-    let thinking = '';
-    for (const part of delta.content as Record<string, unknown>[]) {
-      if (part.type === 'text' && typeof part.text === 'string') text += part.text;
-      else if (part.type === 'thinking') thinking += textOf(part.thinking);
-    }
-    delta.content = text || null;
-    if (thinking) delta.reasoning_content = (typeof delta.reasoning_content === 'string' ? delta.reasoning_content : '') + thinking;
+    if (isObject(choice.delta)) readParts(choice.delta);
   }
+}
+
+/** A non-streamed answer's message with `content` as text and reasoning, as flattenContentParts does a delta's (a copy). */
+export function withTextContent<M extends object>(message: M): M {
+  const content = (message as { content?: unknown }).content;
+  if (!Array.isArray(content)) return message;
+  const copy = { ...message } as M & Record<string, unknown>;
+  readParts(copy);
+  return copy;
+}
+
+function readParts(holder: Record<string, unknown>): void {
+  if (!Array.isArray(holder.content)) return;
+  let text = '';
+  let thinking = '';
+  for (const part of holder.content as unknown[]) {
+    if (!isObject(part)) continue;
+    if (part.type === 'text' && typeof part.text === 'string') text += part.text;
+    else if (part.type === 'thinking') thinking += textOf(part.thinking);
+  }
+  holder.content = text || null;
+  if (thinking) holder.reasoning_content = (typeof holder.reasoning_content === 'string' ? holder.reasoning_content : '') + thinking;
 }
 
 /** A thinking part's text: a string, or the text of its own `text` parts. */
