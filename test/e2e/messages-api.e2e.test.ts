@@ -375,6 +375,8 @@ describe('Messages API: Anthropic upstreams get the client`s own body', () => {
       max_tokens: 50,
       system: [{ type: 'text', text: 'Long shared prefix', cache_control: { type: 'ephemeral' } }],
       messages: HISTORY,
+      // Anthropic refuses tool_use / tool_result blocks in a request without tools (so does the fake).
+      tools: [{ name: 'get_weather', input_schema: { type: 'object' } }],
       ...({ temperature: 0.2, top_k: 5 } as object),
     });
     const sent = anthropic.last().body;

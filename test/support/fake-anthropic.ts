@@ -46,7 +46,8 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
 /**
  * A fake Anthropic Messages API (POST /v1/messages, GET /v1/models) on 127.0.0.1.
  * It checks what the real API checks on the gateway's requests (the key, API version
- * 2026-10-21 refusing sampling parameters, max_tokens, tool_use/tool_result pairing,
+ * 2026-10-21 refusing sampling parameters, max_tokens, tool_use/tool_result pairing, tool blocks
+ * without tools, budget_tokens (at least 1024, under max_tokens),
  * thinking sent back without its signature, thinking on in a tool loop whose last assistant
  * message does not start with a thinking block),
  * answers by the requested model id, and streams any answer as the documented event
@@ -189,6 +190,17 @@ function validate(body: Record<string, unknown>): string | undefined {
     );
   const choice = body.tool_choice as { type: string } | undefined;
   if (choice && !['auto', 'any', 'tool', 'none'].includes(choice.type)) return 'tool_choice.type: invalid';
+  const toolBlocks = messages.some(
+    (m) => typeof m.content !== 'string' && m.content.some((b) => b.type === 'tool_use' || b.type === 'tool_result'),
+  );
+  if (toolBlocks && !(body.tools as unknown[] | undefined)?.length)
+    return 'Requests which include `tool_use` or `tool_result` blocks must define tools.';
+  const thinking = body.thinking as { type: string; budget_tokens?: number } | undefined;
+  if (thinking?.type === 'enabled') {
+    const budget = thinking.budget_tokens ?? 0;
+    if (budget < 1024) return 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024';
+    if (budget >= (body.max_tokens as number)) return '`max_tokens` must be greater than `thinking.budget_tokens`';
+  }
   return undefined;
 }
 

@@ -319,6 +319,101 @@ describe('Anthropic request: each message kind', () => {
   });
 });
 
+describe('Anthropic request: a history of tool calls and results', () => {
+  const weather = { id: 'call_1', type: 'function' as const, function: { name: 'get_weather', arguments: '{}' } };
+  const history: ChatCompletionMessageParam[] = [
+    { role: 'user', content: 'weather?' },
+    {
+      role: 'assistant',
+      content: null,
+      tool_calls: [weather, { ...weather, id: 'call_2', function: { name: 'get_time', arguments: '{}' } }],
+    },
+    { role: 'tool', tool_call_id: 'call_1', content: '20C' },
+    { role: 'tool', tool_call_id: 'call_2', content: 'noon' },
+    { role: 'assistant', content: 'It is 20C at noon.' },
+    { role: 'assistant', content: null, tool_calls: [{ ...weather, id: 'call_3' }] },
+    { role: 'tool', tool_call_id: 'call_3', content: '21C' },
+    { role: 'user', content: 'Summarise our chat.' },
+  ];
+
+  // Found by an independent check: Anthropic refuses tool_use / tool_result blocks in a request without tools.
+  it('without tools in the request: the tools the history calls are declared, once each, taking any object, with tool_choice none', () => {
+    const body = toMessagesRequest({ model: 'm', messages: history }, 'up', deployment);
+    assert.deepEqual(body.tools, [
+      { name: 'get_weather', input_schema: { type: 'object' } },
+      { name: 'get_time', input_schema: { type: 'object' } },
+    ]);
+    assert.deepEqual(body.tool_choice, { type: 'none' });
+    const chosen = toMessagesRequest({ model: 'm', messages: history, tool_choice: 'none', parallel_tool_calls: false }, 'up', deployment);
+    assert.deepEqual(chosen.tool_choice, { type: 'none' });
+  });
+
+  it("with tools: the client's tools and choice, nothing added; with no calls in history: no tools", () => {
+    const body = toMessagesRequest(
+      { model: 'm', messages: history, tools: [{ type: 'function', function: { name: 'get_weather' } }] },
+      'up',
+      deployment,
+    );
+    assert.deepEqual(body.tools, [{ name: 'get_weather', input_schema: { type: 'object' } }]);
+    assert.equal(body.tool_choice, undefined);
+    const plain = toMessagesRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }] }, 'up', deployment);
+    assert.equal(plain.tools, undefined);
+    assert.equal(plain.tool_choice, undefined);
+  });
+
+  // Found by an independent check: the results went [tool_result, text, tool_result], which Anthropic refuses.
+  it('the tool results of a round open its user turn, in order, whatever user messages sit between them', () => {
+    const out = toMessages([
+      { role: 'user', content: 'q' },
+      { role: 'assistant', content: null, tool_calls: [weather, { ...weather, id: 'c2' }, { ...weather, id: 'c3' }] },
+      { role: 'user', content: 'before' },
+      { role: 'tool', tool_call_id: 'call_1', content: 'r1' },
+      { role: 'user', content: 'note' },
+      { role: 'tool', tool_call_id: 'c2', content: 'r2' },
+      { role: 'tool', tool_call_id: 'c3', content: 'r3' },
+      { role: 'user', content: 'after' },
+    ]);
+    const turn = out.messages[2].content as { type: string; tool_use_id?: string; text?: string }[];
+    assert.deepEqual(
+      turn.map((b) => b.tool_use_id ?? b.text),
+      ['call_1', 'c2', 'c3', 'before', 'note', 'after'],
+    );
+  });
+
+  // Found by an independent check: the assistant turn vanished and the user messages around it merged.
+  it('an assistant answer given as audio only is a 400 naming its audio; with text, the text goes', () => {
+    const audio = { role: 'assistant', content: null, audio: { id: 'audio_1' } } as ChatCompletionMessageParam;
+    assert.throws(
+      () => toMessages([{ role: 'user', content: 'say hi' }, audio, { role: 'user', content: 'again' }]),
+      (e: GatewayError) => e.status === 400 && e.param === 'messages[1].audio' && e.code === 'unsupported_parameter',
+    );
+    const spoken = { ...audio, content: 'hi' } as ChatCompletionMessageParam;
+    assert.deepEqual(toMessages([{ role: 'user', content: 'say hi' }, spoken]).messages[1], {
+      role: 'assistant',
+      content: [{ type: 'text', text: 'hi' }],
+    });
+  });
+});
+
+describe('Anthropic request: stop', () => {
+  const sent = (stop: ChatCompletionCreateParams['stop']) =>
+    toMessagesRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }], stop }, 'up', deployment).stop_sequences;
+
+  // Found by an independent check: both went to Anthropic, which refuses them.
+  it('empty stop strings are left out (they stop at nothing); one of whitespace only is a 400 naming stop', () => {
+    assert.deepEqual(sent(['', 'END']), ['END']);
+    assert.equal(sent(''), undefined);
+    assert.equal(sent(['']), undefined);
+    assert.deepEqual(sent([' a ', '\n\nHuman:']), [' a ', '\n\nHuman:']);
+    for (const stop of ['\n', ['END', ' \t']]) {
+      assert.throws(
+        () => sent(stop),
+        (e: GatewayError) => e.status === 400 && e.param === 'stop',
+      );
+    }
+  });
+});
+
 describe('Anthropic request: tool_choice', () => {
   const tools = [{ type: 'function' as const, function: { name: 'f' } }];
   const table: [string, Partial<ChatCompletionCreateParams>, unknown][] = [
@@ -365,17 +460,16 @@ describe('Anthropic request: tool_choice', () => {
     );
   });
 
-  it('budget thinking needs room under max_tokens', () => {
+  // Found by an independent check: max_tokens 4000 and high effort sent budget_tokens 3999, a token left for the answer.
+  it('budget thinking takes at most half of max_tokens, at least 1024; with no room, no thinking (not a 400)', () => {
     const budget = Object.assign(new DeploymentConfig(), { thinking: 'budget' });
-    assert.throws(
-      () =>
-        toMessagesRequest(
-          { model: 'm', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'high', max_tokens: 1000 },
-          'up',
-          budget,
-        ),
-      (e: GatewayError) => e.param === 'max_tokens',
-    );
+    const sent = (max_tokens: number, reasoning_effort: ChatCompletionCreateParams['reasoning_effort']) =>
+      toMessagesRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }], reasoning_effort, max_tokens }, 'up', budget).thinking;
+    assert.deepEqual(sent(4000, 'high'), { type: 'enabled', budget_tokens: 2000, display: 'summarized' });
+    assert.deepEqual(sent(50_000, 'low'), { type: 'enabled', budget_tokens: 2048, display: 'summarized' });
+    assert.deepEqual(sent(2048, 'max'), { type: 'enabled', budget_tokens: 1024, display: 'summarized' });
+    assert.equal(sent(2047, 'high'), undefined);
+    assert.equal(sent(1000, 'minimal'), undefined);
     assert.deepEqual(
       toMessagesRequest(
         { model: 'm', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'minimal', max_tokens: 50_000 },

@@ -3,9 +3,10 @@ import { describe, it } from 'node:test';
 import { ApiError, type GenerateContentResponse } from '@google/genai';
 import fc from 'fast-check';
 import { GatewayError } from '../../libs/providers/src/gateway-error';
-import type { ChatCompletionMessageParam } from '../../libs/providers/src/wire';
+import { DeploymentConfig } from '../../libs/config/src/gateway-config';
+import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../../libs/providers/src/wire';
 import { fromGeminiError } from '../../libs/providers/src/gemini/errors';
-import { SKIP_SIGNATURE, toContents } from '../../libs/providers/src/gemini/request';
+import { SKIP_SIGNATURE, toContents, toGenerateRequest } from '../../libs/providers/src/gemini/request';
 import { checkPromptFeedback, choiceFrom, FAILED_FINISHES, FINISH_REASONS, usageFrom } from '../../libs/providers/src/gemini/response';
 import { toGeminiSchema } from '../../libs/providers/src/gemini/schema';
 import { translateChunks } from '../../libs/providers/src/gemini/stream';
@@ -202,6 +203,59 @@ describe('Gemini request: each message kind', () => {
     assert.throws(
       () => toContents([{ role: 'tool', tool_call_id: 'x', content: 'y' }]),
       (e: GatewayError) => e.status === 400 && e.param === 'messages[0].tool_call_id',
+    );
+  });
+});
+
+describe('Gemini request: tool results, audio answers, thinking budgets', () => {
+  // Found by an independent check: the parts went functionResponse, text, functionResponse.
+  it('the function responses of a round open its user content, in order, whatever user messages sit between them', () => {
+    const { contents } = toContents([
+      { role: 'user', content: 'q' },
+      { role: 'assistant', content: null, tool_calls: [call('c1', 'f'), call('c2', 'g')] },
+      { role: 'tool', tool_call_id: 'c1', content: 'r1' },
+      { role: 'user', content: 'note' },
+      { role: 'tool', tool_call_id: 'c2', content: 'r2' },
+    ]);
+    assert.deepEqual(
+      contents[2].parts!.map((p) => p.functionResponse?.id ?? p.text),
+      ['c1', 'c2', 'note'],
+    );
+  });
+
+  it('an assistant answer given as audio only is a 400 naming its audio', () => {
+    const audio = { role: 'assistant', content: null, audio: { id: 'audio_1' } } as ChatCompletionMessageParam;
+    assert.throws(
+      () => toContents([{ role: 'user', content: 'say hi' }, audio, { role: 'user', content: 'again' }]),
+      (e: GatewayError) => e.status === 400 && e.param === 'messages[1].audio',
+    );
+  });
+
+  it('empty stop strings are left out; whitespace ones go as they are', () => {
+    const sent = (stop: ChatCompletionCreateParams['stop']) =>
+      toGenerateRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }], stop }, 'up', new DeploymentConfig()).config
+        ?.stopSequences;
+    assert.deepEqual(sent(['', '\n']), ['\n']);
+    assert.equal(sent(''), undefined);
+  });
+
+  // Found by an independent check: max_tokens 1000 and low effort sent thinkingBudget 2048; Gemini 2.5 counts
+  // thinking against maxOutputTokens, so the answer could end empty (finish_reason length).
+  it('a budget deployment caps thinkingBudget at half the output limit; under 512, no thinkingConfig (the model default)', () => {
+    const budget = Object.assign(new DeploymentConfig(), { thinking: 'budget' });
+    const sent = (reasoning_effort: ChatCompletionCreateParams['reasoning_effort'], max_tokens?: number) =>
+      toGenerateRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }], reasoning_effort, max_tokens }, 'up', budget).config
+        ?.thinkingConfig;
+    assert.deepEqual(sent('high', 2000), { includeThoughts: true, thinkingBudget: 1000 });
+    assert.deepEqual(sent('low', 1500), { includeThoughts: true, thinkingBudget: 750 });
+    assert.equal(sent('low', 1000), undefined);
+    assert.deepEqual(sent('high'), { includeThoughts: true, thinkingBudget: 16384 }, 'no output limit, no cap');
+    assert.deepEqual(sent('max', 100_000), { includeThoughts: true, thinkingBudget: 24_576 });
+    const capped = Object.assign(new DeploymentConfig(), { thinking: 'budget', maxOutputTokens: 3000 });
+    assert.deepEqual(
+      toGenerateRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'high' }, 'up', capped).config
+        ?.thinkingConfig,
+      { includeThoughts: true, thinkingBudget: 1500 },
     );
   });
 });

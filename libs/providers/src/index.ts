@@ -16,7 +16,7 @@ export { checkParams, maxTokensOf, refuse, type ParamRule, type ParamTable, want
 export { invalidJson, parseChunkEvent } from './translation/errors';
 export { withTextContent } from './translation/chunk-shape';
 export { toolResult } from './translation/tool-results';
-export { fittedToolName, refuseAbsentAllowedTools, refuseDuplicateToolNames } from './translation/tools';
+export { fittedToolName, refuseAbsentAllowedTools, refuseDuplicateToolNames, refuseToolChoiceWithoutTools } from './translation/tools';
 export type * from './wire';
 /** The Anthropic tables, for the Messages API ingress codec, which reads them in reverse. */
 export * as anthropicTables from './anthropic/tables';

@@ -2,7 +2,12 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from '@gateway/metrics';
-import { type ChatCompletionCreateParams, refuseAbsentAllowedTools, refuseDuplicateToolNames } from '@gateway/providers';
+import {
+  type ChatCompletionCreateParams,
+  refuseAbsentAllowedTools,
+  refuseDuplicateToolNames,
+  refuseToolChoiceWithoutTools,
+} from '@gateway/providers';
 import { ShutdownState } from '../health/shutdown-state';
 import { sendJson } from '../http/describe-run';
 import { requestState } from '../http/request-state';
@@ -42,6 +47,7 @@ export class ChatController implements OnModuleInit {
       (i) => `tools[${i}].function.name`,
     );
     refuseAbsentAllowedTools(body.tool_choice, body.tools);
+    refuseToolChoiceWithoutTools(body.tool_choice, body.tools);
     const outcome = await this.pipeline.run(request, reply, body);
     if (outcome.stream) return writeSse(reply, outcome.frames, this.metrics, this.shutdown);
     sendJson(reply, requestState(request), outcome.result);

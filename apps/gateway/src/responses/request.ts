@@ -7,6 +7,7 @@ import {
   refuse,
   fittedToolName,
   refuseAbsentAllowedTools,
+  refuseToolChoiceWithoutTools,
   refuseDuplicateToolNames,
   toolResult,
 } from '@gateway/providers';
@@ -451,11 +452,14 @@ export function callNames(tools: Tool[] | undefined): Map<string, CallName> {
 type ResponsesToolChoice = ResponsesRequest['tool_choice'];
 
 /**
- * The chat tool_choice; one naming a tool that is not in `tools` is refused here, as OpenAI refuses
+ * The chat tool_choice; one naming a tool that is not in `tools`, or `required` with no tools, is refused here, as OpenAI refuses
  * it, on every vendor (forwarded, each upstream answered it its own way, or not at all).
  */
 function toolChoice(choice: ResponsesToolChoice, tools: ChatCompletionFunctionTool[]): ChatCompletionToolChoiceOption | undefined {
-  if (choice == null || typeof choice === 'string') return choice ?? undefined;
+  if (choice == null || typeof choice === 'string') {
+    refuseToolChoiceWithoutTools(choice, tools);
+    return choice ?? undefined;
+  }
   // A custom tool is a function upstream (custom-tools.ts).
   if (choice.type === 'function' || choice.type === 'custom') {
     if (!tools.some((tool) => tool.function.name === choice.name)) {

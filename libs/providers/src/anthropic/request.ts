@@ -13,7 +13,7 @@ import {
   type ParamTable,
   refuse,
   stopSequences,
-  THINKING_BUDGET,
+  thinkingBudget,
 } from '../translation/params';
 import { type AssistantMessage, functionCalls, parseArguments, planTools, type ToolMode, type ToolPlan } from '../translation/tools';
 import { toTurns } from '../translation/turns';
@@ -41,6 +41,12 @@ export const ANTHROPIC_PARAMS = {
   presence_penalty: 'dropped',
   seed: 'dropped',
   n: refuse(moreThanOne, 'returns one choice per request; n > 1 is not supported.'),
+  // Mapped (stop_sequences). Anthropic refuses a stop sequence of whitespace only ("\n" is a common one);
+  // left out, the answer would run on past where the client meant it to stop, so it is refused by name.
+  stop: refuse(
+    (v) => [v].flat().some((s) => typeof s === 'string' && s !== '' && !s.trim()),
+    'does not take a stop sequence of whitespace only (stop).',
+  ),
   user: 'mapped',
   safety_identifier: 'mapped',
 } satisfies ParamTable;
@@ -86,6 +92,7 @@ export function toMessagesRequest(
 
   const tools = planTools(request);
   if (tools.tools.length) body.tools = tools.tools.map(toTool);
+  else declareHistoryTools(body);
   const toolChoice = toToolChoice(tools);
   if (toolChoice) body.tool_choice = toolChoice;
 
@@ -93,9 +100,11 @@ export function toMessagesRequest(
   if (format.kind === 'json_schema') outputConfig.format = { type: 'json_schema', schema: format.schema };
   const effort = request.reasoning_effort;
   if (effort && effort !== 'none') {
-    if (deployment.thinking === 'budget')
-      body.thinking = { type: 'enabled', budget_tokens: budgetFor(effort, maxTokens), display: 'summarized' };
-    else {
+    if (deployment.thinking === 'budget') {
+      // Below Anthropic's minimum once the answer has its share: no thinking, rather than a useless one or a 400.
+      const budget = thinkingBudget(effort, maxTokens, ANTHROPIC_MIN_BUDGET);
+      if (budget) body.thinking = { type: 'enabled', budget_tokens: budget, display: 'summarized' };
+    } else {
       body.thinking = { type: 'adaptive', display: 'summarized' };
       outputConfig.effort = EFFORT[effort];
     }
@@ -153,14 +162,27 @@ export function countTokensRequest(body: object, model: string): Anthropic.Messa
   return { ...Object.fromEntries(fields), model } as Anthropic.MessageCountTokensParams;
 }
 
-/** Budget thinking must leave room for the answer: at least 1024 tokens and under max_tokens. */
-function budgetFor(effort: Effort, maxTokens: number): number {
-  const budget = Math.min(THINKING_BUDGET[effort], maxTokens - 1);
-  if (budget < 1024) {
-    throw GatewayError.badRequest('reasoning_effort on this model needs max_tokens above 1024.', 'max_tokens', 'invalid_value');
+/**
+ * A request that sends no tools while its history holds tool calls (a "summarise the chat" or follow-up
+ * step with tools unbound, which OpenAI answers) declares the tools the history calls, each taking any
+ * object, with `tool_choice: none`: Anthropic refuses tool_use / tool_result blocks without `tools` (a 400,
+ * so no failover either). Declaring them, rather than writing the calls and results out as text, keeps the
+ * history as the model wrote it (its thinking signatures stay valid, it does not learn to answer in a
+ * made-up call syntax), and `none` keeps the model from calling them, as OpenAI does with no tools.
+ */
+function declareHistoryTools(body: Body): void {
+  const names = new Set<string>();
+  for (const turn of body.messages) {
+    if (turn.role !== 'assistant' || typeof turn.content === 'string') continue;
+    for (const block of turn.content) if (block.type === 'tool_use') names.add(block.name);
   }
-  return budget;
+  if (!names.size) return;
+  body.tools = [...names].map((name) => ({ name, input_schema: { type: 'object' } }));
+  body.tool_choice = { type: 'none' };
 }
+
+/** Anthropic's smallest `budget_tokens`. */
+const ANTHROPIC_MIN_BUDGET = 1024;
 
 /** System and developer messages become the top-level `system`; turns keep their sides (see toTurns). */
 export function toMessages(

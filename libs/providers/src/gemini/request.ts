@@ -19,7 +19,7 @@ import {
   type ParamTable,
   refuse,
   stopSequences,
-  THINKING_BUDGET,
+  thinkingBudget,
 } from '../translation/params';
 import {
   type AssistantMessage,
@@ -77,6 +77,8 @@ const THINKING_LEVELS: Record<Effort, ThinkingLevel> = {
 
 /** The largest thinking budget Gemini Flash models take (Pro takes 32768). */
 const MAX_THINKING_BUDGET = 24_576;
+/** The smallest thinking budget every Gemini 2.5 model takes (Flash-Lite's; Pro's is 128, Flash's 1). */
+const MIN_THINKING_BUDGET = 512;
 
 /**
  * Gemini 3 refuses a function call from history without its thought signature. Calls
@@ -126,10 +128,12 @@ export function toGenerateRequest(
 
   const effort = request.reasoning_effort;
   if (effort && effort !== 'none') {
-    config.thinkingConfig =
-      deployment.thinking === 'budget'
-        ? { includeThoughts: true, thinkingBudget: Math.min(THINKING_BUDGET[effort], MAX_THINKING_BUDGET) }
-        : { includeThoughts: true, thinkingLevel: THINKING_LEVELS[effort] };
+    if (deployment.thinking !== 'budget') config.thinkingConfig = { includeThoughts: true, thinkingLevel: THINKING_LEVELS[effort] };
+    else {
+      // Capped by the output limit, which Gemini 2.5 counts thinking against; with no room, the model's default, as without reasoning_effort.
+      const budget = thinkingBudget(effort, maxTokens, MIN_THINKING_BUDGET, MAX_THINKING_BUDGET);
+      if (budget) config.thinkingConfig = { includeThoughts: true, thinkingBudget: budget };
+    }
   }
   return { model, contents, config };
 }

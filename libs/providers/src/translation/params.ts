@@ -77,10 +77,15 @@ export function maxTokensOf(request: ChatCompletionCreateParams): number | undef
   return request.max_completion_tokens ?? request.max_tokens ?? undefined;
 }
 
+/**
+ * The client's stop strings without empty ones, which stop at nothing (and Anthropic refuses them);
+ * undefined when none is left.
+ */
 export function stopSequences(request: ChatCompletionCreateParams): string[] | undefined {
   const stop = request.stop;
   if (stop == null) return undefined;
-  return typeof stop === 'string' ? [stop] : stop;
+  const sequences = (typeof stop === 'string' ? [stop] : stop).filter((s) => s !== '');
+  return sequences.length ? sequences : undefined;
 }
 
 /** True when the client asked to see the model's reasoning. */
@@ -113,3 +118,14 @@ export const THINKING_BUDGET: Record<Effort, number> = {
   xhigh: 32768,
   max: 65536,
 };
+
+/**
+ * The thinking budget for an effort level (THINKING_BUDGET), capped at half the output limit: Claude's
+ * max_tokens and Gemini 2.5's maxOutputTokens count the thinking too, so an uncapped budget could leave the
+ * answer a token (or Gemini's nothing at all, finish_reason length). Undefined when the capped budget is
+ * under the vendor's `minimum`: no room to think worth the name, so no thinking is asked for.
+ */
+export function thinkingBudget(effort: Effort, outputLimit: number | undefined, minimum: number, maximum = Infinity): number | undefined {
+  const budget = Math.min(THINKING_BUDGET[effort], maximum, outputLimit === undefined ? Infinity : Math.floor(outputLimit / 2));
+  return budget >= minimum ? budget : undefined;
+}

@@ -119,6 +119,25 @@ export function refuseAbsentAllowedTools(choice: ChatCompletionCreateParams['too
   );
 }
 
+/**
+ * Refuses a chat tool_choice that demands a call (`required`, or a named tool) when the request declares no
+ * tools, whatever the deployment, as OpenAI refuses it: translated, it went as a plain request (there is no
+ * tool to choose) and Claude or Gemini answered in text where the client counts on a call.
+ */
+export function refuseToolChoiceWithoutTools(
+  choice: ChatCompletionCreateParams['tool_choice'],
+  tools: readonly unknown[] | undefined,
+): void {
+  if (tools?.length || choice == null || choice === 'auto' || choice === 'none') return;
+  if (typeof choice === 'object' && choice.type === 'allowed_tools') return; // refuseAbsentAllowedTools reads those
+  // The message names the parameter too: Anthropic-shaped errors carry no `param`.
+  throw GatewayError.badRequest(
+    "tool_choice: a tool call is required, but the request declares no 'tools'.",
+    'tool_choice',
+    'invalid_value',
+  );
+}
+
 function toolName(tool: NamedTool): string | undefined {
   const name = tool.function?.name ?? tool.custom?.name;
   return typeof name === 'string' ? name : undefined;

@@ -36,11 +36,19 @@ export function toTurns<Block>(
 ): { system: string[]; turns: Turn<Block>[] } {
   const system: string[] = [];
   const turns: Turn<Block>[] = [];
-  const add = (side: Turn<Block>['side'], blocks: Block[]) => {
+  // How many tool results open the last turn: a round's results come first in its turn, in order, before
+  // any text or image (Anthropic refuses a tool_result after text), even with a user message between them.
+  let results = 0;
+  const add = (side: Turn<Block>['side'], blocks: Block[], areResults = false) => {
     if (!blocks.length) return;
     const last = turns[turns.length - 1];
-    if (last?.side === side) last.blocks.push(...blocks);
-    else turns.push({ side, blocks });
+    if (last?.side !== side) {
+      turns.push({ side, blocks });
+      results = areResults ? blocks.length : 0;
+    } else if (areResults) {
+      last.blocks.splice(results, 0, ...blocks);
+      results += blocks.length;
+    } else last.blocks.push(...blocks);
   };
   input.forEach((message, i) => {
     const param = `messages[${i}]`;
@@ -53,11 +61,14 @@ export function toTurns<Block>(
       case 'user':
         add('user', build.user(message, param));
         break;
-      case 'assistant':
-        add('assistant', build.assistant(message, param));
+      case 'assistant': {
+        const blocks = build.assistant(message, param);
+        if (!blocks.length && message.audio) throw heardOnly(vendor, param);
+        add('assistant', blocks);
         break;
+      }
       case 'tool':
-        add('user', build.tool(message, param));
+        add('user', build.tool(message, param), true);
         break;
       default:
         throw GatewayError.badRequest(
@@ -76,4 +87,17 @@ export function toTurns<Block>(
     );
   add('user', build.user({ role: 'user', content: system.map((text) => ({ type: 'text', text })) }, 'messages'));
   return { system: [], turns };
+}
+
+/**
+ * An assistant answer given as audio only (`audio: {id}`, OpenAI's reference to audio it keeps): the vendor
+ * cannot hear it, and leaving it out would drop the turn (the user messages around it merged), so the model
+ * would not know it had answered. Refused as audio output is (COMMON_PARAMS), naming the message.
+ */
+function heardOnly(vendor: string, param: string): GatewayError {
+  return GatewayError.badRequest(
+    `${vendor} cannot read an assistant answer given as audio (${param}.audio); send its transcript as the message's content.`,
+    `${param}.audio`,
+    'unsupported_parameter',
+  );
 }
