@@ -5,6 +5,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { Pool } from 'undici';
 import { AnswerTooLarge, bufferedRequest, streamedRequest } from '../../libs/providers/src/openai/dispatch';
 
@@ -191,6 +192,34 @@ describe('upstream requests read from undici dispatch callbacks', () => {
     assert.equal(state.finished, false, 'the upstream could write everything: the body was never paused');
     for (let r = await iterator.next(); !r.done; r = await iterator.next()) bytes += r.value.length;
     assert.equal(bytes, CHUNK.length * CHUNKS);
+  });
+
+  it('an answer that arrived while the event loop was blocked past the timeout is read, not timed out', async () => {
+    // The upstream runs in a worker, so it keeps writing while this thread is blocked.
+    const worker = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       const server = require('node:http').createServer((req, res) => {
+         res.writeHead(200);
+         res.write('a');
+         setTimeout(() => res.write('b'), 50);
+         setTimeout(() => res.end('c'), 100);
+       }).listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));`,
+      { eval: true },
+    );
+    const [port] = (await once(worker, 'message')) as [number];
+    const upstream = new Pool(`http://127.0.0.1:${port}`);
+    try {
+      const res = await streamedRequest(upstream, { method: 'GET', path: '/' }, new AbortController().signal, 300);
+      const iterator = res.body[Symbol.asyncIterator]();
+      let text = ((await iterator.next()).value as Buffer).toString();
+      // Blocked past the timeout while the rest arrives: the idle timer comes due before the socket is read.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_000);
+      for (let r = await iterator.next(); !r.done; r = await iterator.next()) text += r.value.toString();
+      assert.equal(text, 'abc');
+    } finally {
+      await upstream.close();
+      await worker.terminate();
+    }
   });
 
   it('refuses at once when the signal is already aborted', async () => {

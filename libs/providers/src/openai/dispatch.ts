@@ -257,11 +257,16 @@ function dispatch(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, s
   // Activity only moves a timestamp; the timer, when it fires, sets itself again for what is left.
   // A reader holding the body back is not the upstream idling: as undici's body timeout, the
   // wait restarts while the body is paused, and counts again from its resumption.
-  const checkIdle = () => {
+  // A timer that comes due while the event loop is blocked runs before the sockets are read: the
+  // verdict waits for one turn (setImmediate runs after the poll), so an answer that arrived during a
+  // stall (a long GC, a CPU-starved process) is not timed out for the stall.
+  const checkIdle = (lastLook = false) => {
+    if (settled) return;
     const now = performance.now();
     if (controller?.paused) lastActivity = now;
     const idle = now - Math.max(lastActivity, sink.resumedAt?.() ?? 0);
     if (idle < timeoutMs) timer = setTimeout(checkIdle, timeoutMs - idle);
+    else if (!lastLook) setImmediate(checkIdle, true);
     else abort(started ? new errors.BodyTimeoutError() : new errors.HeadersTimeoutError());
   };
   let timer = setTimeout(checkIdle, timeoutMs);
