@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { configWith, GatewayProcess, twoGatewaysOnRedis } from '../support/gateway';
+import { invitedExchange, RawConnection } from '../support/raw-connection';
 
 // Found by an independent check of the admin API (two replicas on one Redis): key bombs that blocked
 // the event loop for minutes, keys named like Object.prototype's members accepted or dropped,
@@ -192,5 +193,30 @@ describe('admin API bodies and budget changes, two processes on one Redis', { sk
       assert.equal(res.status, 429, replica === b ? 'the replica that served none of it' : 'the replica that served it');
       assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'insufficient_quota');
     }
+  });
+
+  // Found by a check: the admin API's key was checked by a Nest guard, after the body: a wrong or missing admin key
+  // got `100 Continue` before its 401. It is checked before the body now, as /v1's is.
+  const adminBody = '{"name":"continue-check"}';
+  const adminHead = (auth: string) =>
+    `POST /admin/keys HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${auth}Expect: 100-continue\r\nContent-Length: ${adminBody.length}\r\n\r\n`;
+  for (const [name, auth] of [
+    ['no admin key', ''],
+    ['a wrong admin key', 'Authorization: Bearer not-an-admin-key-0123456789\r\n'],
+  ]) {
+    it(`the admin API, ${name}: the 401, without inviting the body`, async () => {
+      const connection = new RawConnection(a.opsUrl);
+      connection.write(adminHead(auth));
+      // Until the refusal, or the invitation that is not to come (the test then fails on the statuses, not a timeout).
+      const answer = await connection.until(/"code":"[a-z_]+"\}\}$|^HTTP\/1\.1 100 /);
+      assert.deepEqual(connection.statuses(), [401], answer.slice(0, 300));
+      assert.match(answer, /"code":"invalid_api_key"/);
+      connection.close();
+    });
+  }
+
+  it('the admin API, the master key: invited, then the key is created', async () => {
+    const head = adminHead(`Authorization: Bearer ${MASTER}\r\n`);
+    assert.deepEqual(await invitedExchange(a.opsUrl, head, adminBody, /"name":"continue-check"[^]*\}$/), [100, 201]);
   });
 });

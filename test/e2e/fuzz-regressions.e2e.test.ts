@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { configWith, GatewayProcess } from '../support/gateway';
-import { RawConnection } from '../support/raw-connection';
+import { invitedExchange, RawConnection } from '../support/raw-connection';
 
 /**
  * The findings of the hostile-input probe (issue #18), one test each: a request
@@ -151,13 +151,8 @@ describe('one connection, answers in order: a malformed request, Expect and an o
   });
 
   it('Expect: 100-continue within the limit is invited and served', async () => {
-    const connection = new RawConnection(gateway.url);
-    connection.write(head(chat.length, 'Expect: 100-continue\r\n'));
-    await connection.until(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
-    connection.write(chat);
-    await connection.until(/"object":"chat\.completion"[^]*\}$/);
-    assert.deepEqual(connection.statuses(), [100, 200]);
-    connection.close();
+    const served = /"object":"chat\.completion"[^]*\}$/;
+    assert.deepEqual(await invitedExchange(gateway.url, head(chat.length, 'Expect: 100-continue\r\n'), chat, served), [100, 200]);
   });
 
   it('a Content-Length over the limit is a 413 before the body is sent; the body is read and the connection serves on', async () => {
@@ -520,13 +515,8 @@ describe('Expect: 100-continue with auth on', () => {
   }
 
   it('a valid key: invited, then served', async () => {
-    const connection = new RawConnection(gateway.url);
-    connection.write(head(`Authorization: Bearer ${MASTER}\r\n`));
-    await connection.until(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
-    connection.write(chat);
-    await connection.until(/"object":"chat\.completion"[^]*\}$/);
-    assert.deepEqual(connection.statuses(), [100, 200]);
-    connection.close();
+    const served = /"object":"chat\.completion"[^]*\}$/;
+    assert.deepEqual(await invitedExchange(gateway.url, head(`Authorization: Bearer ${MASTER}\r\n`), chat, served), [100, 200]);
   });
 });
 

@@ -304,6 +304,46 @@ describe('health, readiness, metrics and shutdown', () => {
     }
   });
 
+  // Found by a check: a virtual model whose rule (or default) picked a group with every provider disabled answered 404 with no
+  // word at start-up.
+  it('start-up warns of each route of a virtual model to a model none of whose providers is enabled (its requests get 404)', async () => {
+    const gateway = await GatewayProcess.start(
+      configWith({
+        providers: [{ name: 'openai', type: 'openai', apiKeyEnv: 'SURELY_UNSET_KEY_FOR_TEST' }],
+        models: [
+          { name: 'live', deployments: [{ provider: 'mock', model: 'm' }] },
+          { name: 'dark', aliases: ['dim'], deployments: [{ provider: 'openai', model: 'gpt-4o' }] },
+        ],
+        virtualModels: [
+          { name: 'auto', default: 'live', rules: [{ name: 'code', model: 'dim', match: { keywords: ['refactor'] } }] },
+          { name: 'auto2', default: 'dark', rules: [{ name: 'chat', model: 'live', match: { keywords: ['hello'] } }] },
+        ],
+      }),
+    );
+    try {
+      const warnings = gateway.logs.map((l) => String(l.msg)).filter((m) => m.startsWith('virtual model '));
+      assert.deepEqual(warnings, [
+        'virtual model auto: rule code routes to model dim, none of whose providers is enabled: the requests it takes get 404',
+        'virtual model auto2: its default routes to model dark, none of whose providers is enabled: the requests it takes get 404',
+      ]);
+      const ask = (model: string, content: string) =>
+        gateway
+          .client()
+          .chat.completions.create({ model, messages: [{ role: 'user', content }] })
+          .then(
+            () => 200,
+            (err: { status?: number }) => err.status,
+          );
+      assert.deepEqual(
+        [await ask('auto', 'please refactor this'), await ask('auto', 'anything'), await ask('auto2', 'anything')],
+        [404, 200, 404],
+        'the warned routes are the ones that answer 404',
+      );
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   it('start-up warns of each deployment without a price (billed $0, not held against budgets) and of a provider no model uses', async () => {
     const gateway = await GatewayProcess.start(
       configWith({

@@ -471,6 +471,48 @@ describe('stream ends with misbehaving upstreams', () => {
       assert.ok(text.includes('MULTILINE') && text.includes(end) && !text.includes('invalid JSON'), text);
     });
 
+  // Found by a check: an event whose data is empty (`data:`, `data: `) ended every stream as the upstream's invalid answer
+  // ("not a JSON object"), and failed the attempt as the first event. It holds no chunk, and the openai SDKs dispatch it and
+  // fail on it (JSON.parse of ''), so the gateway does not forward it. A comment among them still goes out.
+  describe('an event whose data is empty is no event: the answer is served whole with the SDKs', () => {
+    const text = 'fake answer to: say hi';
+    for (const [where, model, set] of [
+      ['after the stream began, with a comment', 'mid', () => (openai.mid = '\n\n: ping\n\ndata:')],
+      ['as the first events', 'opening', () => (openai.opening = { text: 'data:\n\ndata: \r\n\r\n', answer: true })],
+    ] as const) {
+      it(`on /v1/chat/completions (${where})`, async () => {
+        set();
+        const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'x', maxRetries: 0 });
+        let content = '';
+        let finish: string | null = null;
+        for await (const chunk of await client.chat.completions.create({
+          model,
+          stream: true,
+          messages: [{ role: 'user', content: 'say hi' }],
+        })) {
+          content += chunk.choices[0]?.delta.content ?? '';
+          finish = chunk.choices[0]?.finish_reason ?? finish;
+        }
+        assert.deepEqual([content, finish], [text, 'stop']);
+      });
+      it(`on /v1/messages (${where})`, async () => {
+        set();
+        const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'x', maxRetries: 0 });
+        const message = await claude.messages
+          .stream({ model, max_tokens: 50, messages: [{ role: 'user', content: 'say hi' }] })
+          .finalMessage();
+        const said = message.content.map((block) => (block.type === 'text' ? block.text : block.type)).join('|');
+        assert.deepEqual([said, message.stop_reason], [text, 'end_turn']);
+      });
+      it(`on /v1/responses (${where})`, async () => {
+        set();
+        const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'x', maxRetries: 0 });
+        const response = await client.responses.stream({ model, input: 'say hi', store: false }).finalResponse();
+        assert.deepEqual([response.output_text, response.status], [text, 'completed']);
+      });
+    }
+  });
+
   describe('a chunk after the first whose fields the codecs read have the wrong types (fast-check)', () => {
     type Kind = 'string' | 'number' | 'object' | 'array';
     /** Each field the codecs read: its path in the error, its type, and a chunk holding `value` there. */

@@ -61,3 +61,20 @@ export class RawConnection {
     for (const resolve of this.waiters.splice(0)) resolve();
   }
 }
+
+/**
+ * One request with `Expect: 100-continue` on a connection of its own: `head`, then, once `100 Continue`
+ * invited it, `body`; the statuses received once the answer matches `answer`.
+ */
+export async function invitedExchange(url: string, head: string, body: string, answer: RegExp): Promise<number[]> {
+  const connection = new RawConnection(url);
+  try {
+    connection.write(head);
+    await connection.until(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
+    connection.write(body);
+    await connection.until(answer);
+    return connection.statuses();
+  } finally {
+    connection.close();
+  }
+}

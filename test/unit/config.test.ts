@@ -201,6 +201,12 @@ describe('config', () => {
       (c) => Object.assign(c, { router: { timeouts: { attemptMs: 90_000, deadlineMs: 60_000 } } }),
       /router\.timeouts\.attemptMs: 90000 is longer than deadlineMs \(60000\)/,
     ],
+    // Found by a check: a first backoff above its cap was accepted, every backoff then silently the cap.
+    [
+      'a first backoff above its cap',
+      (c) => Object.assign(c, { router: { retry: { backoffMs: 5_000, maxBackoffMs: 1_000 } } }),
+      /router\.retry\.backoffMs: 5000 is above router\.retry\.maxBackoffMs \(1000\)/,
+    ],
     [
       'a task rule whose minPromptTokens is above its maxPromptTokens',
       (c) =>

@@ -179,12 +179,13 @@ function modelEvents(text: string, stripUsage: boolean): string[][] {
   });
 }
 
-/** The usage of the last single-line event whose data carries one. */
+/** The usage of the last event whose data (its data lines' values joined, comments aside) carries one. */
 function usageOfEvents(events: string[][]): unknown {
   for (const event of events.toReversed()) {
-    if (event.length !== 1 || !event[0]!.startsWith('data:')) continue;
+    const data = event.filter((line) => line.startsWith('data:')).map((line) => line.slice(5));
+    if (!data.length) continue;
     try {
-      const usage = JSON.parse(event[0]!.slice(5)).usage;
+      const usage = JSON.parse(data.join('\n')).usage;
       if (usage) return usage;
     } catch {
       // not JSON ([DONE], a comment's text)
@@ -390,6 +391,54 @@ describe('OpenAI stream pass-through', () => {
     }
   });
 
+  // Found by a check: before anything was sent, an upstream's error event was worded "failed mid-stream".
+  for (const [where, before] of [
+    ['as the first event', ''],
+    ['after chunks without choices', 'data: {"id":"c","choices":[]}\n\n: ping\n\n'],
+  ])
+    it(`an error event before the answer began is the upstream's error, not a mid-stream one, with its status (${where})`, async () => {
+      const out: Buffer[] = [];
+      const error = 'data: {"error":{"message":"overloaded now","code":"overloaded"}}\n\n';
+      await assert.rejects(
+        (async () => {
+          for await (const part of passThroughStream(
+            'p',
+            { body: Readable.from([Buffer.from(before + error)]) },
+            new AbortController().signal,
+            false,
+          ))
+            out.push(part as Buffer);
+        })(),
+        (err: GatewayError) =>
+          err.message === 'Provider p failed before answering: overloaded now' && err.status === 503 && err.upstreamStatus === 503,
+      );
+      assert.deepEqual(out, []);
+    });
+
+  // Found by a check: the usage of a last event whose data spans several `data:` lines (SSE joins them with LF) was not read.
+  it('reads the usage of an event whose data spans several data: lines', async () => {
+    const text = `data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\ndata: {"id":"c","choices":[],\ndata: "usage":{"prompt_tokens":3,\ndata: "completion_tokens":2}}\n\n${END}`;
+    for (const stripUsage of [false, true])
+      assert.deepEqual((await run([Buffer.from(text)], stripUsage)).usage, { prompt_tokens: 3, completion_tokens: 2 });
+  });
+
+  // Found by a check: an event whose data is empty (`data:`, `data: `) ended the stream as "not a JSON object", and failed
+  // the attempt as the first event. It holds no chunk, and the openai SDKs dispatch it and throw (JSON.parse('')): it is
+  // not forwarded. Comments (keep-alives) still go out as they came.
+  it('an event whose data is empty is no event: not forwarded, first or later, however the stream is cut; comments go out', async () => {
+    const choice = 'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n';
+    const text = `: ping\n\ndata:\n\ndata: \n\n${choice}data:\n\n: ping\n\ndata: \ndata:\n\n${choice}data: \n\n${END}`;
+    await fc.assert(
+      fc.asyncProperty(cuts, fc.boolean(), async (at, stripUsage) => {
+        const { bytes } = await run(chunked(Buffer.from(text), at), stripUsage);
+        assert.equal(bytes.toString(), `${choice}: ping\n\n${choice}${END}`);
+      }),
+      { numRuns: 200 },
+    );
+    const { bytes } = await run([Buffer.from(`data:\r\n\r\n${choice}data: \r\n\r\n${END}`)], false);
+    assert.equal(bytes.toString(), `${choice}${END}`);
+  });
+
   it('a reader that stops before [DONE] abandons the upstream once; one that reads to [DONE] releases it there, without reading on', async () => {
     await fc.assert(
       fc.asyncProperty(streams(false), cuts, fc.nat(12), fc.boolean(), async (bytes, at, stopAfter, stripUsage) => {
@@ -449,6 +498,7 @@ describe('OpenAI stream pass-through', () => {
       'data: {"id":"c","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":0}}\n\ndata: [DONE]\n\n',
     ],
     ['chunks without choices, then the end', 'data: {"choices":[]}\n\n: ping\n\ndata: {"id":"c"}\n\n'],
+    ['events with empty data only, then `[DONE]`', 'data:\n\ndata: \n\ndata: [DONE]\n\n'],
   ])
     it(`a stream without a chunk before anything else is the upstream's invalid answer, nothing sent: ${what}`, async () => {
       const out: Buffer[] = [];

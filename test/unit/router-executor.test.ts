@@ -95,6 +95,45 @@ describe('executor', () => {
     assert.ok(log[2].at - log[1].at >= 1_000);
   });
 
+  // Found by a check (faults, Python clients): every request that waited out a 429's Retry-After asked the upstream again at
+  // the same instant, a burst into the upstream that had just rate-limited the gateway. Each now wakes at its own point of
+  // a spread after the wait (jitter), within retryAfterCapMs and the deadline. The random source is fixed here.
+  it('requests that wait out a 429 ask again spread out after the Retry-After, each by its random draw, within the cap', async () => {
+    const N = 8;
+    const h = routerHarness(config({ retryAfterCapMs: 1_200 }), 1);
+    // Drawn in reverse order of the requests: the upstream sees them again in the order of their draws, not of their arrival.
+    const draws = Array.from({ length: N }, (_, i) => (N - 1 - i) / N);
+    h.executor.random = () => draws.shift() ?? 0;
+    const limited = await upstream(429, { 'retry-after': '1' });
+    const { log, call } = scripted(h, { 'g/0': [...Array.from({ length: N }, () => limited)] });
+    const tagged = async (i: number) => {
+      const calls: number[] = [];
+      const answer = await h.send((d, signal) => (calls.push(h.clock.now()), call(d, signal)));
+      return { i, answer, calls };
+    };
+    const runs = await settle(h, Promise.all(Array.from({ length: N }, (_, i) => tagged(i))));
+    assert.ok(
+      runs.every((r) => r.answer.status === 200 && r.calls.length === 2),
+      'each waited and got its answer on its second call',
+    );
+    const limitedAt = log[0]!.at + 5;
+    assert.ok(
+      log.slice(0, N).every((l) => l.at === log[0]!.at),
+      'the first calls came together',
+    );
+    const again = runs.map((r) => r.calls[1]! - limitedAt);
+    assert.equal(new Set(again).size, N, `asked again at ${again.join(', ')} ms after the 429s: each at its own time`);
+    assert.deepEqual(
+      runs.toSorted((a, b) => a.calls[1]! - b.calls[1]!).map((r) => r.i),
+      runs.map((r) => r.i).toReversed(),
+      'in the order of their draws',
+    );
+    assert.ok(
+      again.every((ms) => ms >= 1_000 && ms <= 1_200),
+      'none before the Retry-After, none past retryAfterCapMs',
+    );
+  });
+
   it('answers 429 at once when the earliest comeback is past retryAfterCapMs; a cool-down ends by itself', async () => {
     const h = routerHarness(config({ retryAfterCapMs: 500, attemptsPerDeployment: 1 }), 1);
     const limited = await upstream(429, { 'retry-after': '2' });

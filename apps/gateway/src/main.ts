@@ -5,7 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { ConfigError, configSecrets, loadConfig } from '@gateway/config';
 import { MetricsService, TracingService } from '@gateway/metrics';
-import { AdmissionService, ApiAuth } from '@gateway/security';
+import { AdminGuard, AdmissionService, ApiAuth } from '@gateway/security';
 import { AppModule } from './app.module';
 import { closeConnectionsWhileDraining, drainOnSignals } from './health/drain';
 import { ShutdownState } from './health/shutdown-state';
@@ -62,7 +62,7 @@ async function bootstrap(): Promise<void> {
       admission: app.get(AdmissionService),
       shutdown: app.get(ShutdownState),
     },
-    app.get(ApiAuth),
+    { api: app.get(ApiAuth), admin: app.get(AdminGuard) },
     config.security.maxJsonDepth,
   );
   closeConnectionsWhileDraining(fastify, app.get(ShutdownState));

@@ -242,6 +242,11 @@ function checkAcrossKeys(config: GatewayConfig, fail: (msg: string) => never): v
     fail(
       `router.timeouts.attemptMs: ${attemptMs} is longer than deadlineMs (${deadlineMs}), which bounds every attempt (lower attemptMs with it)`,
     );
+  const { backoffMs, maxBackoffMs } = config.router.retry;
+  if (backoffMs > maxBackoffMs)
+    fail(
+      `router.retry.backoffMs: ${backoffMs} is above router.retry.maxBackoffMs (${maxBackoffMs}), which caps every backoff (raise maxBackoffMs with it, or lower backoffMs)`,
+    );
   const { maxEntryBytes, tenantMaxMemoryMb } = config.router.reasoningState;
   if (maxEntryBytes > tenantMaxMemoryMb * 1024 * 1024)
     fail(

@@ -45,6 +45,7 @@ export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, 
     );
   }
   // Embeddings: each input is embedded on its own, so the window holds the largest, not the sum.
+  // No limit asked: the prompt alone must fit, the upstream decides (README, Routing: the output each use assumes).
   const needed = profile.largestInput?.tokens ?? profile.promptTokens + (profile.maxTokens ?? 0);
   const fits = capable.filter((d) => windowOf(d) >= needed);
   if (!fits.length) throw tooLong(group.name, profile, capable, capable.length < served.length);

@@ -58,6 +58,12 @@ const ANSWERED: Verdict = { kind: 'answered' };
 const RETRY_AFTER_STATUSES = new Set<unknown>([429, 503, 529]);
 /** Cool-down after a 429 that named no Retry-After. */
 const DEFAULT_RATE_LIMIT_MS = 1_000;
+/**
+ * A run that waits for a deployment to come back wakes at a random point of this share of its wait after it
+ * (jitter): the requests that waited out the same Retry-After (a 429 answered to many at once) ask the upstream
+ * again spread out, not in one burst into the upstream that had just rate-limited the gateway.
+ */
+const WAKE_SPREAD = 0.25;
 
 /**
  * Runs a plan in passes. Each pass tries the deployments in order: one that may be
@@ -74,6 +80,8 @@ const DEFAULT_RATE_LIMIT_MS = 1_000;
 @Injectable()
 export class Executor {
   private readonly fallbackOn: Set<unknown>;
+  /** The source of the backoff's and the wake-up's jitter; replaceable so tests can fix it. */
+  random: () => number = Math.random;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -196,7 +204,7 @@ export class Executor {
             if (retryAfterMs) notBefore.set(deployment, this.clock.now() + retryAfterMs);
             // A Retry-After, a cool-down or an open breaker: the next deployment gets the request now.
             if (readyAt(deployment, this.clock.now()) > this.clock.now() || !triesLeft(deployment)) break;
-            const wait = backoff(attempt, retry.backoffMs, retry.maxBackoffMs);
+            const wait = this.random() * backoff(attempt, retry.backoffMs, retry.maxBackoffMs);
             if (this.clock.now() + wait >= deadline) break;
             await this.clock.sleep(wait, signal);
             if (signal.aborted) throw GatewayError.clientClosed();
@@ -210,7 +218,12 @@ export class Executor {
         const earliest = Math.min(...left.map((d) => readyAt(d, now)));
         const probes = left.flatMap((d) => this.breakers.get(d.id).probeEnded ?? []);
         const limit = Math.min(now + waitBudget, deadline);
-        const wakeAt = earliest <= limit && earliest < deadline ? earliest : probes.length && limit > now ? limit : undefined;
+        const wakeAt =
+          earliest <= limit && earliest < deadline
+            ? Math.min(earliest + this.random() * (earliest - now) * WAKE_SPREAD, limit, deadline - 1)
+            : probes.length && limit > now
+              ? limit
+              : undefined;
         if (wakeAt === undefined) {
           throw last ? this.retryWithinCooldown(last) : unavailable(plan.group.name, plan.deployments, this.breakers, now);
         }
@@ -276,9 +289,9 @@ export class Executor {
   }
 }
 
-/** Full jitter: a random wait between 0 and the capped exponential step. */
+/** The capped exponential step, the most a retry waits (full jitter: a random share of it). */
 function backoff(attempt: number, base: number, max: number): number {
-  return Math.random() * Math.min(max, base * 2 ** (attempt - 1));
+  return Math.min(max, base * 2 ** (attempt - 1));
 }
 
 function attemptTimeout(ms: number): GatewayError {

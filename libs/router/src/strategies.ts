@@ -14,7 +14,7 @@ export interface StrategyContext {
 /** Orders eligible deployments into the plan: first is tried first, the rest are fallbacks. */
 type Order = (deployments: Deployment[], ctx: StrategyContext) => Deployment[];
 
-/** Output tokens assumed for cost when the request sets no limit. */
+/** Output tokens assumed for cost when the request sets no limit (README, Routing: why eligibility and budget holds assume others). */
 const DEFAULT_OUTPUT_TOKENS = 512;
 
 export const STRATEGY_ORDER: Record<Strategy, Order> = {

@@ -8,7 +8,7 @@ import { type KeyRecord, mayUseModel } from './key-record';
 import { type Admitted, type Demand, LimitsService, type Reservation, type Usage } from './limits.service';
 import { rateHeadersOf } from './rate-headers';
 
-/** Tokens reserved for the completion when neither the request nor the deployment bounds it. */
+/** Tokens reserved for the completion when neither the request nor the deployment bounds it (README, Routing: why others assume others). */
 const DEFAULT_COMPLETION_RESERVE = 256;
 
 /**

@@ -6,6 +6,7 @@ import { bearerToken } from './bearer';
 import { ANONYMOUS, type KeyRecord } from './key-record';
 import { KeyStore } from './key-store.service';
 import { LimitsService } from './limits.service';
+import { firstOnRequest } from './route-hooks';
 
 /** The gateway key: OpenAI clients send it as a bearer token, Anthropic clients may send `x-api-key`. */
 function presentedKey(request: FastifyRequest): string | undefined {
@@ -88,13 +89,8 @@ export class ApiAuth {
  * and checked against the route's schema (a Nest guard ran after all three): a caller without a
  * valid key gets the 401 whatever its body, every such guess counts toward the per-IP limit, and
  * a valid key's 400 is logged under its id. A hook of those routes alone (probes, metrics and the
- * admin API are guarded elsewhere); installed before the routes are (Nest adds them at init).
+ * admin API are guarded elsewhere: admin.guard.ts).
  */
 export function installApiAuth(fastify: FastifyInstance, auth: ApiAuth): void {
-  const hook = auth.hook();
-  fastify.addHook('onRoute', (route) => {
-    if (!route.url.startsWith('/v1/')) return;
-    const own = route.onRequest;
-    route.onRequest = [hook, ...(own === undefined ? [] : Array.isArray(own) ? own : [own])];
-  });
+  firstOnRequest(fastify, (url) => url.startsWith('/v1/'), auth.hook());
 }

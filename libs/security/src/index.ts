@@ -1,6 +1,6 @@
 export * from './api-auth';
 export * from './admission.service';
-export { adminActor } from './admin/admin.guard';
+export { adminActor, AdminGuard, installAdminAuth } from './admin/admin.guard';
 export * from './key-record';
 export * from './key-store.service';
 export * from './limits.service';

@@ -12,11 +12,12 @@ import { LimitsService } from './limits.service';
     KeyStore,
     LimitsService,
     AdmissionService,
+    // Who may manage keys: a hook of the admin routes (installAdminAuth), before the body is read.
     AdminGuard,
     // Who is calling: a hook of the /v1 routes (installApiAuth), before the body is read.
     // How often and how much is checked at admission, once the route is planned.
     ApiAuth,
   ],
-  exports: [AdmissionService, ApiAuth, KeyStore],
+  exports: [AdmissionService, ApiAuth, AdminGuard, KeyStore],
 })
 export class SecurityModule {}

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '@gateway/providers';
-import { type ApiAuth, installApiAuth } from '@gateway/security';
+import { type AdminGuard, type ApiAuth, installAdminAuth, installApiAuth } from '@gateway/security';
 import { installEmbeddingsCaps } from '../embeddings/embeddings-caps';
 import { installHttpGuards } from './client-error';
 import { forbiddenKeyError } from './forbidden-keys';
@@ -40,12 +40,17 @@ function utf8Text(bytes: Buffer): string | undefined {
 
 /**
  * Fastify-level set-up that Nest does not cover: timeouts, one JSON parser (any
- * other content type is a 415), the per-request hook for logs and metrics, the /v1
- * authentication before the body is read (api-auth.ts), the embeddings caps applied
+ * other content type is a 415), the per-request hook for logs and metrics, the /v1 and admin
+ * authentication before the body is read (api-auth.ts, admin.guard.ts), the embeddings caps applied
  * before validation (embeddings-caps.ts), and JSON answers where Node would answer on
  * its own (client-error.ts).
  */
-export function configureFastify(fastify: FastifyInstance, deps: AccessDeps, auth: ApiAuth, maxJsonDepth: number): void {
+export function configureFastify(
+  fastify: FastifyInstance,
+  deps: AccessDeps,
+  auth: { api: ApiAuth; admin: AdminGuard },
+  maxJsonDepth: number,
+): void {
   fastify.server.headersTimeout = HEADERS_TIMEOUT_MS;
   // Read by Node when the server starts listening (http.createServer's option of the same name).
   Object.assign(fastify.server, { connectionsCheckingInterval: TIMEOUT_CHECK_MS });
@@ -85,7 +90,8 @@ export function configureFastify(fastify: FastifyInstance, deps: AccessDeps, aut
   });
   fastify.decorateRequest('gatewayKey', null);
   installRequestHooks(fastify, deps);
-  installApiAuth(fastify, auth);
+  installApiAuth(fastify, auth.api);
+  installAdminAuth(fastify, auth.admin);
   installHttpGuards(fastify);
   installEmbeddingsCaps(fastify);
 }

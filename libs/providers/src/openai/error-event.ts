@@ -17,15 +17,16 @@ const ERROR_TYPE_LINE = /^event: ?error\r?$/m;
  * as the gateway's error: the stream then ends with the gateway's own error event, whose text has
  * the provider's key (`apiKey`) taken out, as an error answer's has (some upstreams repeat the key
  * they were sent). Forwarded as it came, the upstream's event reached the client with the key in it.
- * A chunk without the word costs one search; only those with it are parsed.
+ * A chunk without the word costs one search; only those with it are parsed. `begun`: whether the answer had begun
+ * going out to the client; before that the error is worded as the upstream's failure to answer, not a mid-stream one.
  */
-export function upstreamErrorEvent(provider: string, events: Buffer, apiKey: string | undefined): GatewayError | undefined {
+export function upstreamErrorEvent(provider: string, events: Buffer, apiKey: string | undefined, begun: boolean): GatewayError | undefined {
   if (events.indexOf(ERROR_WORD) < 0) return undefined;
   for (const event of events.toString('utf8').split(EVENT_SEPARATOR)) {
     const body = parseEvent(event);
     // `event: error` with data that is no JSON: its text is not shown (nor, so, any key in it).
     const error = errorOf(body) ?? (ERROR_TYPE_LINE.test(event) ? (body ?? {}) : undefined);
-    if (error !== undefined) return eventError(provider, error, apiKey);
+    if (error !== undefined) return eventError(provider, error, apiKey, begun);
   }
   return undefined;
 }
@@ -64,7 +65,7 @@ function eventStatus({ status, code, type }: Record<string, unknown>): number | 
  * for it (Anthropic's rate_limit_error, overloaded_error…); an event that says nothing of its kind
  * is the upstream's failure (502), which another deployment may answer before the stream began.
  */
-function eventError(provider: string, error: unknown, apiKey: string | undefined): GatewayError {
+function eventError(provider: string, error: unknown, apiKey: string | undefined, begun: boolean): GatewayError {
   const fields = (typeof error === 'object' && error !== null ? error : { message: error }) as Record<string, unknown>;
   const { message, code } = fields;
   const detail = typeof message === 'string' && message ? message : 'no message';
@@ -73,7 +74,7 @@ function eventError(provider: string, error: unknown, apiKey: string | undefined
   const [status, type, mappedCode, retryable] = upstreamStatus ? errorMapping(upstreamStatus, vendorCode) : UPSTREAM_FAILED;
   return new GatewayError(
     status,
-    withoutKey(`Provider ${provider} failed mid-stream: ${detail}`, apiKey),
+    withoutKey(`Provider ${provider} failed ${begun ? 'mid-stream' : 'before answering'}: ${detail}`, apiKey),
     type,
     vendorCode ?? mappedCode ?? 'upstream_error',
     null,

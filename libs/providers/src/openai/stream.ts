@@ -32,6 +32,8 @@ const OBJECT = 0x7b; // {
 const ARRAY = 0x5b; // [
 const DATA_FIELD = Buffer.from('data:');
 const DONE_VALUE = Buffer.from('[DONE]');
+/** A `data` field's line in an event's text. */
+const DATA_LINE = /^data(?::|\r?$)/m;
 const DONE_EVENT = Buffer.from('data: [DONE]');
 const COMPACT_DONE_EVENT = Buffer.from('data:[DONE]');
 const LF = 0x0a;
@@ -120,7 +122,7 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
       if (!events) return NO_OUTPUT;
       this.started = true;
     }
-    const error = upstreamErrorEvent(this.provider, events, this.apiKey);
+    const error = upstreamErrorEvent(this.provider, events, this.apiKey, this.answering || this.released);
     if (error) throw error;
     if (!this.answering) {
       const opening = openingChunks(this.provider, events, this.apiKey);
@@ -136,8 +138,8 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
       this.released = true;
       if (this.held.length) events = Buffer.concat([...this.held.splice(0), events]);
     }
-    // Every event, the first ones included: one that is not JSON must not reach the client (its SDK throws a SyntaxError).
-    if (!dataFramedAsJson(events)) throw notAnObjectEvent(this.provider);
+    events = framedEvents(this.provider, events);
+    if (!events.length) return NO_OUTPUT;
     // `[DONE]` ends the answer even when the upstream keeps the connection open after it.
     if (endsWithDone(events)) {
       this.complete = true;
@@ -157,13 +159,41 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     if (!this.complete && !end.includes(DONE_EVENT) && !end.includes(COMPACT_DONE_EVENT)) throw truncated(this.provider);
     this.stream.usage = lastUsage(end);
     const rest = this.partial.rest();
-    if (rest && !dataFramedAsJson(rest)) throw notAnObjectEvent(this.provider);
-    return rest ? [rest] : NO_OUTPUT;
+    const last = rest && framedEvents(this.provider, rest);
+    return last?.length ? [last] : NO_OUTPUT;
   }
 
   fail(err: unknown): never {
     throw midStreamError(this.provider, fromTransportError(this.provider, err, this.signal));
   }
+}
+
+/**
+ * `events` as they go out, the first ones included: an event that is not JSON must not reach the client (its SDK
+ * throws a SyntaxError), and one whose data is empty does not either (withoutEmptyDataEvents). The events are
+ * looked at again only when their framing failed: the usual stream has no empty data.
+ */
+function framedEvents(provider: string, events: Buffer): Buffer {
+  if (dataFramedAsJson(events)) return events;
+  const kept = withoutEmptyDataEvents(events);
+  if (!dataFramedAsJson(kept)) throw notAnObjectEvent(provider);
+  return kept;
+}
+
+/**
+ * `events` (whole SSE events, and what follows the last) without those whose data is empty (`data:`, `data: `, a
+ * keep-alive of some servers): such an event holds no chunk, and the openai SDKs, which dispatch it, fail on it
+ * (JSON.parse of ''), so one forwarded ended the client's stream. Comments and other events are kept, byte for byte.
+ */
+function withoutEmptyDataEvents(events: Buffer): Buffer {
+  const kept: Buffer[] = [];
+  for (let from = 0; from < events.length;) {
+    const { end, next } = eventAt(events, from);
+    const event = events.toString('utf8', from, end);
+    if (eventData(event) || !DATA_LINE.test(event)) kept.push(events.subarray(from, next));
+    from = next;
+  }
+  return kept.length === 1 ? kept[0]! : Buffer.concat(kept);
 }
 
 /**
@@ -200,9 +230,9 @@ function openingChunks(provider: string, events: Buffer, apiKey: string | undefi
     const { end, next } = eventAt(events, from);
     const event = events.toString('utf8', from, end);
     from = next;
-    // The usual event is one `data:` line: its value as it is, without splitting it into lines.
-    const data = event.startsWith('data:') && !event.includes('\n') ? event.slice(5).trim() : eventData(event);
-    if (!data && !/(?:^|\n)data:/.test(event)) continue; // no data line: a comment (a keep-alive)
+    const data = eventData(event);
+    // No data: a comment (a keep-alive), or empty data, which holds no chunk either (withoutEmptyDataEvents).
+    if (!data) continue;
     if (data === '[DONE]') return 'done';
     if (parseChunkEvent<{ choices?: unknown[] | null }>(provider, data, apiKey).choices?.length) return 'choice';
   }
@@ -311,10 +341,11 @@ function lastUsage(tail: Buffer): ChatStream['usage'] {
   let at = tail.lastIndexOf(USAGE_KEY);
   while (at >= 0) {
     const start = eventsEnd(tail.subarray(0, at));
-    const event = tail.toString('utf8', start, eventAt(tail, at).end).trim();
-    if (event.startsWith('data:')) {
+    // Its data lines joined (the data of one event may span several), as the codecs read it.
+    const data = eventData(tail.toString('utf8', start, eventAt(tail, at).end).trim());
+    if (data) {
       try {
-        const usage = JSON.parse(event.slice(5)).usage;
+        const usage = JSON.parse(data).usage;
         if (usage) return withCacheHits(usage);
       } catch {
         // A partial event at the start of the tail: nothing to read there.
