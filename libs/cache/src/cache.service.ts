@@ -58,6 +58,12 @@ export interface CoalesceOptions {
   lead?: boolean;
   /** Told of each priced embedding call made for this request (its lookup's, or its store's): the request pays it. */
   embedded?: (call: EmbeddingCall) => void;
+  /**
+   * Told of a priced embedding its store makes (a request that skipped the lookup): made once the answer is
+   * complete, it may end after the answer went out; the promise settles once it has been charged (`embedded`) or
+   * has failed, so the request's access line can wait for it.
+   */
+  charging?: (charged: Promise<unknown>) => void;
 }
 
 /**
@@ -72,8 +78,9 @@ interface PendingStore {
   /** Set when the semantic layer applies; `vector` once embedded. */
   semanticPrompt?: string;
   vector?: Float32Array;
-  /** CoalesceOptions.embedded. */
+  /** CoalesceOptions.embedded and charging. */
   embedded?: (call: EmbeddingCall) => void;
+  charging?: (charged: Promise<unknown>) => void;
   /** Set when identical requests wait for this one's answer (cache.coalesce). */
   settle?: Settle;
 }
@@ -254,6 +261,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       keys,
       ttlSeconds: Math.min(controls.ttlSeconds ?? this.config.ttlSeconds, this.config.maxTtlSeconds),
       embedded: coalesce.embedded,
+      charging: coalesce.charging,
     };
     const semantic = this.config.semantic;
     // While the embedder loads the prompt still goes to it, to be refused at once and counted (`loading`).
@@ -310,7 +318,11 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     // Before any write: the requests waiting for this answer need not wait for Redis or the embedder.
     pending.settle?.(usage ? { body, ...usage } : 'unshareable');
     if (!usage) return this.metrics.offered(tooLarge ? 'too_large' : 'not_cacheable');
-    if (pending.semanticPrompt && !pending.vector) pending.vector = await this.embed(pending.semanticPrompt, pending.embedded);
+    if (pending.semanticPrompt && !pending.vector) {
+      const embedding = this.embed(pending.semanticPrompt, pending.embedded);
+      if (this.embedder instanceof ProviderEmbedder) pending.charging?.(embedding);
+      pending.vector = await embedding;
+    }
     const entry = {
       namespace: pending.keys.namespace,
       body,
