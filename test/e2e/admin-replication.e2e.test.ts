@@ -69,4 +69,23 @@ describe('admin key changes wait for a Redis replica', { skip: !REDIS_SERVER && 
     const warned = await gateway.logged(/no Redis replica acknowledged it/, { count: 3 });
     assert.equal(warned.length, 3, 'one warning per change');
   });
+
+  it('a Redis that refuses ROLE and WAIT (an ACL, a managed service) is not waited for: no header, one warning', async () => {
+    const primaryClient = new Redis(primary.url);
+    await primaryClient.call('ACL', 'SETUSER', 'no-wait', 'on', '>no-wait-password', '~*', '&*', '+@all', '-role', '-wait');
+    primaryClient.disconnect();
+    const limited = await GatewayProcess.start(configWith(), {
+      env: { REDIS_URL: `redis://no-wait:no-wait-password@127.0.0.1:${primary.port}`, GATEWAY_MASTER_KEY: MASTER },
+    });
+    try {
+      for (const name of ['refused-1', 'refused-2']) {
+        const created = await change(limited, 'POST', '', { name });
+        assert.equal(created.status, 201);
+        assert.equal(created.unreplicated, null);
+      }
+      assert.equal((await limited.logged(/refused ROLE or WAIT/)).length, 1);
+    } finally {
+      await limited.stop();
+    }
+  });
 });

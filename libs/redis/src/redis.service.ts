@@ -158,6 +158,8 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly logger = new Logger('Redis');
   /** The connection of durable writes (`durableWriter`), opened at their first use. */
   private writer?: Promise<RedisClient>;
+  /** Set once Redis refused ROLE or WAIT (see `unreplicated`): said once. */
+  private replicationUnknown = false;
 
   constructor(config: GatewayConfig) {
     if (!config.redisUrl) return;
@@ -369,7 +371,8 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
   /**
    * After writes of `keys` on `durableWriter()`: how many of the nodes holding them had no replica
    * acknowledge them (WAIT 1) within REPLICA_WAIT_MS. A node without replicas counts none (nothing
-   * to wait for), nor does a single Redis without one; a node that does not answer counts one.
+   * to wait for), nor does a single Redis without one, nor one that refuses ROLE or WAIT (warned once); a node
+   * that does not answer counts one.
    */
   async unreplicated(keys: string[]): Promise<number> {
     const writer = await this.durableWriter();
@@ -380,8 +383,13 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
           const [, , replicas] = (await node.call('ROLE')) as [string, unknown, unknown[] | undefined];
           if (!Array.isArray(replicas) || !replicas.length) return false;
           return (await node.call('WAIT', 1, REPLICA_WAIT_MS)) === 0;
-        } catch {
-          return true;
+        } catch (error) {
+          // Refused (a managed Redis or an ACL that blocks ROLE or WAIT): nothing can be waited for there.
+          if (!isReplyError(error)) return true;
+          if (!this.replicationUnknown)
+            this.logger.warn(`Redis refused ROLE or WAIT (${(error as Error).message}): admin changes are not waited for replication`);
+          this.replicationUnknown = true;
+          return false;
         }
       }),
     );
