@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { ask, embedderLoaded, metric, settle } from '../support/cache';
+import { ask, embedderLoaded, FALLBACK_PRICED, metric, savedOnFallback, settle } from '../support/cache';
 import { eventually } from '../support/eventually';
 import { configWith, GatewayProcess } from '../support/gateway';
 import { RedisServer } from '../support/redis-server';
@@ -25,7 +25,7 @@ const tenantEnv = () => Object.fromEntries(Object.entries(TENANT_KEYS).map(([id,
 /** A cache config with the mock provider's embeddings (64 dimensions) and keys of its own. */
 function cacheConfig(prefix: string, extra: object = {}) {
   return {
-    ...configWith(),
+    ...configWith({ providers: [FALLBACK_PRICED.provider], models: [FALLBACK_PRICED.model] }),
     cache: {
       enabled: true,
       semantic: { embeddingModel: 'mock-embedding', embeddingDimensions: 64, threshold: 0.9 },
@@ -118,6 +118,12 @@ describe('response cache in Redis without the search module (exact in Redis, sem
     assert.ok((await redis.zcard(`${prefix}mock-embedding-64:expiry`)) <= 5);
     assert.equal((await ask(gateway.client(), 'Entry number 7 for the cap')).cache, 'hit-exact');
   });
+
+  it('keeps the deployment that answered with the entry: a hit saved what that answer was billed', async () => {
+    const { cache, saved, billed } = await savedOnFallback(gateway, gateway.client(), 'Savings of an entry kept in Redis');
+    assert.deepEqual(cache, ['miss', 'hit-exact']);
+    assert.ok(Math.abs(saved - billed) < 1e-12, `saved ${saved}, billed ${billed}`);
+  });
 });
 
 describe('response cache fails open when Redis stops, and recovers when it returns', () => {
@@ -198,7 +204,7 @@ describe('response cache on Redis Stack (FT.SEARCH KNN)', () => {
   let gateway: GatewayProcess;
   // Two gateway keys, so the tenant test has two tenants (with auth off every caller is one).
   const stackConfig = () => ({
-    ...configWith(),
+    ...configWith({ providers: [FALLBACK_PRICED.provider], models: [FALLBACK_PRICED.model] }),
     cache: {
       enabled: true,
       // A loaded machine can take longer than the default 250 ms to embed: a skipped embedding stores no vector.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
-import { ask, askStream, embedderLoaded, metric, settle } from '../support/cache';
+import { ask, askStream, embedderLoaded, FALLBACK_PRICED, metric, savedOnFallback, settle } from '../support/cache';
 import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
 import { FakeVendors } from '../support/fake-vendors';
 
@@ -17,10 +17,11 @@ describe('response cache, in process, with the offline embedder', () => {
     gateway = await GatewayProcess.start(
       {
         ...configWith({
-          providers: [{ name: 'flaky', type: 'mock', mock: { failRate: 1, failStatus: 503 } }],
+          providers: [{ name: 'flaky', type: 'mock', mock: { failRate: 1, failStatus: 503 } }, FALLBACK_PRICED.provider],
           models: [
             { name: 'mock-flaky', deployments: [{ provider: 'flaky', model: 'm' }] },
             { name: 'priced', deployments: [{ provider: 'mock', model: 'p', price: { input: 1, output: 2 } }] },
+            FALLBACK_PRICED.model,
           ],
         }),
         // Up to 10 s to embed: under a loaded machine's 250 ms default a prompt skips the semantic layer,
@@ -286,6 +287,14 @@ describe('response cache, in process, with the offline embedder', () => {
     assert.ok((await metric(gateway, 'gateway_cache_lookups_total{result="miss"}')) >= 1);
     assert.ok((await metric(gateway, 'gateway_cache_saved_tokens_total{kind="completion"}')) >= usage.completion_tokens);
     assert.ok((await metric(gateway, 'gateway_cache_semantic_similarity_count')) >= 1);
+  });
+
+  // Found by an independent check: a hit was priced at the group's first priced deployment, so in a fallback group
+  // an answer billed at the cheap fallback counted as saved at the dear first deployment's prices.
+  it('prices what a hit saved at the deployment that answered the stored request', async () => {
+    const { cache, saved, billed } = await savedOnFallback(gateway, client, 'Savings priced where the answer came from');
+    assert.deepEqual(cache, ['miss', 'hit-exact']);
+    assert.ok(Math.abs(saved - billed) < 1e-12, `saved ${saved}, billed ${billed}`);
   });
 });
 

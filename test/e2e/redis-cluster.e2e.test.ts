@@ -207,6 +207,34 @@ describe(
       assert.ok(usage.body.spendUsd.today._total > 0, JSON.stringify(usage.body));
     });
 
+    // Found by an independent check: the restore of spend after Redis lost its data watched one marker, in one
+    // slot, and was off on a cluster; a shard that lost its data (a master and its replica both gone without
+    // persistence, a master restarted empty) took that spend of every key it held, and budgets started again.
+    it("spend: a shard that lost a key's data gets back what each gateway had written of it", async () => {
+      const { status, body } = await admin(a, 'POST', '', { name: 'cluster-restore', budget: { usd: 100, period: 'daily' } });
+      assert.equal(status, 201, JSON.stringify(body));
+      for (let i = 0; i < 6; i++) assert.equal((await chat(i % 2 ? a : b, body.key, 'metered')).status, 200);
+      const spent = () => admin(a, 'GET', `/${body.id}/usage`).then((r) => (r.body.spendUsd?.today?._total as number | undefined) ?? 0);
+      assert.ok(Math.abs((await eventually(spent, (usd) => usd >= 0.06 - 1e-9)) - 0.06) < 1e-9, 'six requests at $0.01');
+      // Both gateways have checked the key's marker since its spend was written (once a second).
+      await settle(2_500);
+      const tagged = `gateway:{${body.id}}:*`;
+      const owners = await Promise.all(cluster.nodes('master').map(async (node) => ({ node, keys: await node.keys(tagged) })));
+      const owner = owners.find((o) => o.keys.length)!;
+      assert.ok(
+        owner.keys.some((k) => k.includes(':spend:')),
+        `the key's spend in its slot: ${owner.keys.join(', ')}`,
+      );
+      // The shard loses the slot's data (every key of the key's hash tag: spend, windows, and now its marker).
+      // Not read back: a gateway's check may restore it before the next command.
+      await owner.node.del(...owner.keys);
+      const restored = await eventually(spent, (usd) => usd >= 0.06 - 1e-9);
+      assert.ok(Math.abs(restored - 0.06) < 1e-9, `restored ${restored}`);
+      for (const gateway of [a, b]) assert.equal((await gateway.logged(/re-added the spend/)).length, 1, 'one restore line each');
+      await settle(1_500);
+      assert.ok(Math.abs((await spent()) - 0.06) < 1e-9, 'written back once');
+    });
+
     it('breakers: opened by one gateway, announced to the other, loaded by a third at start', async () => {
       for (let i = 0; i < 3; i++) assert.equal((await chat(a, MASTER, BROKEN)).status, 200, 'the backup answers');
       assert.ok(await breakerOpen(a), 'a opened the breaker');

@@ -354,6 +354,34 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     assert.equal(spent.headers.get('x-ratelimit-reset-tokens'), `${retryAfter}s`);
   });
 
+  // What the README promises of TPM holds for /v1/embeddings too: its inputs' estimate is reserved, its usage settled.
+  it('embeddings count against TPM: the estimate reserved, the usage settled, a request over the limit refused', async () => {
+    const { body } = await admin(a, 'POST', '', { name: 'tpm-embeddings', tpm: 1000 });
+    const embed = (gateway: GatewayProcess, input: string) =>
+      fetch(`${gateway.url}/v1/embeddings`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${body.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'mock-embedding', input }),
+      });
+    const first = await embed(a, 'tokens of an embedding '.repeat(60));
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get('x-ratelimit-limit-tokens'), '1000');
+    const used = ((await first.json()) as { usage: { prompt_tokens: number } }).usage.prompt_tokens;
+    assert.ok(used > 100, `usage ${used}`);
+    let counted = 0;
+    for (let i = 0; i < 20 && counted !== used; i++) {
+      counted = (await admin(a, 'GET', `/${body.id}/usage`)).body.currentMinute.tokens;
+      if (counted !== used) await sleep(25);
+    }
+    assert.equal(counted, used, "the window holds the embedding's usage");
+    const over = await embed(b, 'more tokens than are left '.repeat(Math.ceil(((1000 - used + 50) * 4) / 26)));
+    assert.equal(over.status, 429);
+    assert.equal((await errorOf(over)).code, 'rate_limit_exceeded');
+    const alone = await embed(b, 'more tokens than the limit '.repeat(200));
+    assert.equal(alone.status, 429);
+    assert.equal((await errorOf(alone)).code, 'request_exceeds_tpm');
+  });
+
   it('20 concurrent requests against a budget of 2.5 requests pass at most 3 across both processes', async () => {
     const budget = 2.5 * REQUEST_USD;
     const { body } = await admin(a, 'POST', '', { name: 'budget', budget: { usd: budget, period: 'daily' } });

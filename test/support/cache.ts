@@ -85,3 +85,35 @@ export function coalescingGateway(tags: readonly string[], config: object, optio
     waiting: () => metric(setup.gateway, 'gateway_cache_waiting_requests'),
   };
 }
+
+/**
+ * A fallback group for savings (FALLBACK_PRICED): its first deployment, dear, always fails; its second, cheap
+ * ($1 / $2 a million), answers. Add both to a gateway's config (configWith's providers and models).
+ */
+export const FALLBACK_PRICED = {
+  provider: { name: 'always-down', type: 'mock', mock: { failRate: 1, failStatus: 503 } },
+  model: {
+    name: 'fallback-priced',
+    deployments: [
+      { provider: 'always-down', model: 'dear', price: { input: 100, output: 100 } },
+      { provider: 'mock', model: 'cheap', price: { input: 1, output: 2 } },
+    ],
+  },
+};
+
+/**
+ * What a hit on `prompt` in FALLBACK_PRICED's group adds to gateway_cache_saved_usd_total, and what the answer
+ * it replays was billed (its usage at the cheap deployment's prices, which answered it).
+ */
+export async function savedOnFallback(gateway: GatewayProcess, client: OpenAI, prompt: string) {
+  const first = await ask(client, prompt, { model: 'fallback-priced' });
+  await settle();
+  const before = await metric(gateway, 'gateway_cache_saved_usd_total');
+  const hit = await ask(client, prompt, { model: 'fallback-priced' });
+  const usage = first.completion.usage!;
+  return {
+    cache: [first.cache, hit.cache],
+    saved: (await metric(gateway, 'gateway_cache_saved_usd_total')) - before,
+    billed: (usage.prompt_tokens * 1 + usage.completion_tokens * 2) / 1e6,
+  };
+}

@@ -18,7 +18,13 @@ describe('embedded cache backend', () => {
     let now = 1_000_000;
     const backend = new EmbeddedBackend(1 << 20, () => now);
     await backend.put('k1', entry('ns', '{"a":1}'), 10);
-    assert.deepEqual(await backend.get('k1'), { body: '{"a":1}', promptTokens: 3, completionTokens: 5, usage: undefined });
+    assert.deepEqual(await backend.get('k1'), {
+      body: '{"a":1}',
+      promptTokens: 3,
+      completionTokens: 5,
+      usage: undefined,
+      deployment: undefined,
+    });
     now += 9_999;
     assert.ok(await backend.get('k1'));
     assert.equal(await backend.get('missing'), undefined);

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { parseConfig } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import { MetricsService } from '../../libs/metrics/src/metrics.service';
-import { RedisService } from '../../libs/redis/src/redis.service';
+import { type RedisClient, RedisService } from '../../libs/redis/src/redis.service';
 import { hashKey, KeyStore, NEGATIVE_CACHE_MAX } from '../../libs/security/src/key-store.service';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
@@ -19,9 +19,12 @@ describe('key revocation under concurrent changes', { skip: !REDIS_URL && 'TEST_
   const redis = new RedisService(config);
   const store = new KeyStore(config, redis, new MetricsService());
   const other = new Redis(REDIS_URL!);
+  /** The connection key changes are written on (RedisService.durableWriter). */
+  let writer: RedisClient;
   before(async () => {
     if (redis.client!.status !== 'ready') await once(redis.client!, 'ready');
     store.onModuleInit();
+    writer = await redis.durableWriter();
   });
   after(async () => {
     other.disconnect();
@@ -31,7 +34,7 @@ describe('key revocation under concurrent changes', { skip: !REDIS_URL && 'TEST_
 
   /** Makes another replica's change land between each read of a key record and its compare-and-set, `times` times. */
   function contend(times: number): () => number {
-    const client = redis.client!;
+    const client = writer;
     const get = client.get.bind(client);
     let landed = 0;
     client.get = (async (key: string) => {

@@ -94,7 +94,12 @@ async function bootstrap(): Promise<void> {
 
   drainOnSignals({
     state: app.get(ShutdownState),
-    close: () => app.close(),
+    // Access lines still waiting for a charge first: the app's close ends the stores that charge writes to.
+    close: () =>
+      app
+        .get(ShutdownState)
+        .linesWritten()
+        .then(() => app.close()),
     servers,
     unused,
     delayMs: server.shutdownDelayMs,

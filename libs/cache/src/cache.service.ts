@@ -11,7 +11,7 @@ import {
   mapStream,
 } from '@gateway/providers';
 import { RedisService } from '@gateway/redis';
-import { Executor, RouterService } from '@gateway/router';
+import { deploymentId, Executor, RouterService } from '@gateway/router';
 import type { CacheBackend, CachedAnswer } from './backends/backend';
 import { EmbeddedBackend } from './backends/embedded.backend';
 import { RedisBackend } from './backends/redis.backend';
@@ -58,13 +58,20 @@ export interface CoalesceOptions {
   lead?: boolean;
   /** Told of each priced embedding call made for this request (its lookup's, or its store's): the request pays it. */
   embedded?: (call: EmbeddingCall) => void;
+  /**
+   * Told of a priced embedding its store makes (a request that skipped the lookup): made once the answer is
+   * complete, it may end after the answer went out; the promise settles once it has been charged (`embedded`) or
+   * has failed, so the request's access line can wait for it.
+   */
+  charging?: (charged: Promise<unknown>) => void;
 }
 
 /**
- * The usage an answer is billed with, from what its upstream reported (the gateway's accounting):
- * what is stored with it, so a hit replays and counts that, never counts the bill did not believe.
+ * The usage an answer is billed with, from what its upstream reported (the gateway's accounting), and the
+ * deployment that answered (its id): what is stored with it, so a hit replays and counts that, never counts
+ * the bill did not believe, and prices what it saved as that deployment billed it.
  */
-export type BilledUsage = (reported: CompletionUsage | undefined) => { usage: CompletionUsage; estimated: boolean };
+export type BilledUsage = (reported: CompletionUsage | undefined) => { usage: CompletionUsage; estimated: boolean; deployment?: string };
 
 interface PendingStore {
   keys: CacheKeys;
@@ -72,8 +79,9 @@ interface PendingStore {
   /** Set when the semantic layer applies; `vector` once embedded. */
   semanticPrompt?: string;
   vector?: Float32Array;
-  /** CoalesceOptions.embedded. */
+  /** CoalesceOptions.embedded and charging. */
   embedded?: (call: EmbeddingCall) => void;
+  charging?: (charged: Promise<unknown>) => void;
   /** Set when identical requests wait for this one's answer (cache.coalesce). */
   settle?: Settle;
 }
@@ -139,7 +147,10 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private readonly embedder?: Embedder;
   private readonly embeddingTimeoutMs: number;
   private readonly recent: RecentEmbeddings;
+  /** By model group: the first priced deployment's (what a hit on an entry that names no deployment saved). */
   private readonly prices = new Map<string, Price>();
+  /** By deployment id, every configured one (undefined: no price, nothing saved). */
+  private readonly deploymentPrices = new Map<string, Price | undefined>();
   private readonly inFlight = new InFlight();
   private indexCheck?: NodeJS.Timeout;
   /** router.timeouts.deadlineMs: a request waits for identical ones within it. */
@@ -162,6 +173,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     for (const model of gateway.models) {
       const price = model.deployments.find((d) => d.price)?.price;
       if (price) this.prices.set(model.name, price);
+      model.deployments.forEach((d, i) => this.deploymentPrices.set(deploymentId(model.name, i), d.price));
     }
     const semantic = this.config.semantic;
     this.embeddingTimeoutMs =
@@ -254,6 +266,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       keys,
       ttlSeconds: Math.min(controls.ttlSeconds ?? this.config.ttlSeconds, this.config.maxTtlSeconds),
       embedded: coalesce.embedded,
+      charging: coalesce.charging,
     };
     const semantic = this.config.semantic;
     // While the embedder loads the prompt still goes to it, to be refused at once and counted (`loading`).
@@ -305,12 +318,21 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const counted = tooLarge ? undefined : cacheableCompletion(body, this.config);
     const usage =
       counted && bill
-        ? { promptTokens: bill.usage.prompt_tokens, completionTokens: bill.usage.completion_tokens ?? 0, usage: bill.usage }
+        ? {
+            promptTokens: bill.usage.prompt_tokens,
+            completionTokens: bill.usage.completion_tokens ?? 0,
+            usage: bill.usage,
+            ...(bill.deployment !== undefined && { deployment: bill.deployment }),
+          }
         : counted;
     // Before any write: the requests waiting for this answer need not wait for Redis or the embedder.
     pending.settle?.(usage ? { body, ...usage } : 'unshareable');
     if (!usage) return this.metrics.offered(tooLarge ? 'too_large' : 'not_cacheable');
-    if (pending.semanticPrompt && !pending.vector) pending.vector = await this.embed(pending.semanticPrompt, pending.embedded);
+    if (pending.semanticPrompt && !pending.vector) {
+      const embedding = this.embed(pending.semanticPrompt, pending.embedded);
+      if (this.embedder instanceof ProviderEmbedder) pending.charging?.(embedding);
+      pending.vector = await embedding;
+    }
     const entry = {
       namespace: pending.keys.namespace,
       body,
@@ -478,15 +500,22 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     this.metrics.lookedUp(result, (performance.now() - started) / 1000);
     if (!saved || !scope) return lookup;
     const usage = savedUsage(saved);
-    this.recordSavings(usage, scope.modelGroup);
+    this.recordSavings(usage, scope.modelGroup, saved.deployment);
     return { ...lookup, usage };
   }
 
-  /** What a hit saved: its answer's billed usage, priced as the bill prices it (costOf), at the group's first priced deployment. */
-  private recordSavings(usage: UsageCounts, modelGroup: string): void {
+  /**
+   * What a hit saved: its answer's billed usage, priced as the bill prices it (costOf), at the deployment that
+   * answered it; for an entry that names none (stored before it was kept) or one no longer configured, at the
+   * group's first priced deployment.
+   */
+  private recordSavings(usage: UsageCounts, modelGroup: string, deployment: string | undefined): void {
     this.metrics.savedTokens.labels('prompt').inc(usage.prompt_tokens);
     this.metrics.savedTokens.labels('completion').inc(usage.completion_tokens ?? 0);
-    const price = this.prices.get(modelGroup);
+    const price =
+      deployment !== undefined && this.deploymentPrices.has(deployment)
+        ? this.deploymentPrices.get(deployment)
+        : this.prices.get(modelGroup);
     const usd = price ? costOf(usage, price).usd : 0;
     // A counter throws on a negative or non-finite increment: never on a request's path.
     if (usd > 0 && Number.isFinite(usd)) this.metrics.savedUsd.inc(usd);

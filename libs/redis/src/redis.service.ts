@@ -37,6 +37,12 @@ const WATCH_EVERY_MS = 1_000;
  */
 const PUBLISH_CONFIRM_MS = 2_000;
 const PUBLISH_RETRY_EVERY_MS = 100;
+/**
+ * How long a durable write (see `unreplicated`) waits for a replica to acknowledge it: WAIT 1 this
+ * many ms. A healthy replica acknowledges within a round trip; one lagging or unreachable delays the
+ * admin call by this much, and the write is then reported unreplicated, not refused.
+ */
+const REPLICA_WAIT_MS = 1_000;
 /** How soon a failed start-up task (see `whenReady`) runs again. */
 const START_UP_RETRY_MS = 1_000;
 const retry = (times: number) => Math.min(times * 200, 2_000);
@@ -115,6 +121,13 @@ function sameNode(cluster: Cluster, node: Redis): Redis | undefined {
 
 const ignore = () => undefined;
 
+/** The pool's connections to the masters holding `keys` (each once), by the slot map the cluster knows now. */
+async function nodesOf(cluster: Cluster, keys: string[]): Promise<Redis[]> {
+  const slots = await Promise.all(keys.map((key) => cluster.cluster('KEYSLOT', key) as Promise<number>));
+  const owners = new Set(slots.map((slot) => cluster.slots[slot]?.[0]).filter((owner) => owner !== undefined));
+  return cluster.nodes('master').filter((node) => owners.has(`${node.options.host}:${node.options.port}`));
+}
+
 /** The `cluster_state` CLUSTER INFO reports (`ok`, `fail`). */
 function clusterState(info: string): string {
   return /^cluster_state:(\w+)/m.exec(info)?.[1] ?? 'unknown';
@@ -143,6 +156,10 @@ export function absorbLateSocketErrors(client: RedisClient): void {
 export class RedisService implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly client: RedisClient | undefined;
   private readonly logger = new Logger('Redis');
+  /** The connection of durable writes (`durableWriter`), opened at their first use. */
+  private writer?: Promise<RedisClient>;
+  /** Set once Redis refused ROLE or WAIT (see `unreplicated`): said once. */
+  private replicationUnknown = false;
 
   constructor(config: GatewayConfig) {
     if (!config.redisUrl) return;
@@ -318,6 +335,64 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   async onApplicationShutdown(): Promise<void> {
+    const writer = await this.writer?.catch(() => undefined);
+    writer?.disconnect();
     await this.client?.quit().catch(() => this.client?.disconnect());
+  }
+
+  /**
+   * A connection of its own (on a cluster, a pool of its own) for writes that must survive a failover
+   * right after them (admin key changes): `unreplicated` waits on it with WAIT, which blocks its
+   * connection, so the shared one's traffic never queues behind a lagging replica. Opened at first use.
+   */
+  durableWriter(): Promise<RedisClient> {
+    const client = this.client;
+    if (!client) return Promise.reject(new Error('Redis is not configured'));
+    this.writer ??= new Promise<RedisClient>((resolve, reject) => {
+      // Its commands may wait for a replica: a timeout past the WAIT's own.
+      const commandTimeout = REPLICA_WAIT_MS + COMMAND_TIMEOUT_MS;
+      const writer =
+        client instanceof Cluster ? client.duplicate([], { redisOptions: { commandTimeout } }) : client.duplicate({ commandTimeout });
+      writer.on('error', () => undefined); // the shared client already reports outages
+      absorbLateSocketErrors(writer);
+      // Not left reconnecting in the background: the next write opens another.
+      const timer = setTimeout(() => {
+        writer.disconnect();
+        reject(new Error("Connection is closed: the durable writer's did not open"));
+      }, FIRST_CONNECT_WAIT_MS);
+      writer.once('ready', () => (clearTimeout(timer), resolve(writer)));
+    }).catch((error: unknown) => {
+      this.writer = undefined; // tried again at the next write
+      throw error;
+    });
+    return this.writer;
+  }
+
+  /**
+   * After writes of `keys` on `durableWriter()`: how many of the nodes holding them had no replica
+   * acknowledge them (WAIT 1) within REPLICA_WAIT_MS. A node without replicas counts none (nothing
+   * to wait for), nor does a single Redis without one, nor one that refuses ROLE or WAIT (warned once); a node
+   * that does not answer counts one.
+   */
+  async unreplicated(keys: string[]): Promise<number> {
+    const writer = await this.durableWriter();
+    const nodes = writer instanceof Cluster ? await nodesOf(writer, keys) : [writer];
+    const lagging = await Promise.all(
+      nodes.map(async (node) => {
+        try {
+          const [, , replicas] = (await node.call('ROLE')) as [string, unknown, unknown[] | undefined];
+          if (!Array.isArray(replicas) || !replicas.length) return false;
+          return (await node.call('WAIT', 1, REPLICA_WAIT_MS)) === 0;
+        } catch (error) {
+          // Refused (a managed Redis or an ACL that blocks ROLE or WAIT): nothing can be waited for there.
+          if (!isReplyError(error)) return true;
+          if (!this.replicationUnknown)
+            this.logger.warn(`Redis refused ROLE or WAIT (${(error as Error).message}): admin changes are not waited for replication`);
+          this.replicationUnknown = true;
+          return false;
+        }
+      }),
+    );
+    return lagging.filter(Boolean).length;
   }
 }

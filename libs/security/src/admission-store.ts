@@ -122,10 +122,11 @@ const MAX_UNSENT_SETTLEMENTS = 10_000;
 
 // One script runs a batch of one key's admissions and settlements in arrival order, exactly as
 // if each had been sent alone. KEYS: rpm, tpm, held, holds, leases, the batch's record, tpm in flight, the
-// spend hashes of today and this month (settlements and lapsed holds go there), then those of the budget
-// periods the admissions name. ARGV[1] is the spend retention, ARGV[2] how long the record is kept; then each operation:
+// spend hashes of today and this month (lapsed holds go there), then those of the budget periods the
+// admissions name and of the days (and months) the settlements were made in. ARGV[1] is the spend retention, ARGV[2] how long the record is kept; then each operation:
 //   'a' windowMs rpm tokens tpm budgetUsd('' = none) reserveUsd member now until spendKeyIndex
-//   's' tokenDelta reservedTokens tpmEnd model usd holdMember (the hold's USD is in its member)
+//   's' tokenDelta reservedTokens tpmEnd model usd holdMember dayKeyIndex monthKeyIndex (the hold's USD is in its member;
+//       the spend goes to the hashes of the day it was settled in, which a settlement held through an outage is not today)
 // Windows start at their first use and end windowMs later. Refused requests count nothing.
 // Holds of dead replicas are released by admissions, a bounded number per call.
 // A batch runs at most once: it records what it counted (RPM and TPM with their windows, its holds)
@@ -176,7 +177,7 @@ local function settle(s)
   end
   local usd = tonumber(s[5])
   if usd > 0 then
-    for _, key in ipairs({KEYS[8], KEYS[9]}) do addSpend(key, s[4], usd, ARGV[1]) end
+    for _, key in ipairs({KEYS[tonumber(s[7])], KEYS[tonumber(s[8])]}) do addSpend(key, s[4], usd, ARGV[1]) end
   end
   releaseHold(KEYS[4], KEYS[3], s[6])
 end
@@ -186,8 +187,8 @@ while i <= #ARGV do
     for _, v in ipairs(admit({unpack(ARGV, i + 1, i + 10)})) do out[#out + 1] = v end
     i = i + 11
   else
-    settle({unpack(ARGV, i + 1, i + 6)})
-    i = i + 7
+    settle({unpack(ARGV, i + 1, i + 8)})
+    i = i + 9
   end
 end
 local function expiry(key, amount) return amount > 0 and redis.call('PEXPIRETIME', key) or 0 end
@@ -217,7 +218,7 @@ return 1`;
 
 type Pending =
   | { kind: 'admit'; input: AdmitInput; resolve(outcome: AdmitOutcome): void; reject(error: unknown): void }
-  | { kind: 'settle'; input: SettleInput; resolve(): void; reject(error: unknown): void };
+  | { kind: 'settle'; input: SettleInput; day: string; resolve(): void; reject(error: unknown): void };
 type Settling = Extract<Pending, { kind: 'settle' }>;
 
 /**
@@ -263,8 +264,9 @@ export class RedisAdmissionStore implements AdmissionStore {
     return new Promise((resolve, reject) => this.enqueue({ kind: 'admit', input, resolve, reject }));
   }
 
+  /** The spend counts in the UTC day (and month) of this call, however late Redis takes it (an outage, a lost call). */
   settle(input: SettleInput): Promise<void> {
-    return new Promise((resolve, reject) => this.enqueue({ kind: 'settle', input, resolve, reject }));
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'settle', input, day: utcDay(), resolve, reject }));
   }
 
   /** Waits for lost calls to be settled, one more try each when Redis does not answer; drops settlements still waiting for it. */
@@ -322,6 +324,7 @@ export class RedisAdmissionStore implements AdmissionStore {
         const { tokenDelta, tokens, tpmEnd, spend, hold } = op.input;
         const end = tpmEnd ?? op.input.ticket?.tpmEnd ?? 0;
         args.push('s', tokenDelta ?? 0, tokens ?? 0, end, spend?.model ?? '', spend?.usd ?? 0, hold?.member ?? '');
+        args.push(spendKeyIndex(op.day), spendKeyIndex(op.day.slice(0, 7)));
       }
     }
     const call = this.client as unknown as { gatewayAdmission(...args: (string | number)[]): Promise<(string | number)[] | null> };
@@ -352,7 +355,7 @@ export class RedisAdmissionStore implements AdmissionStore {
         if (op.kind === 'admit') op.reject(error);
         else settling.push(op);
       }
-      const resolving = this.resolveLost(keyId, day, record, settling);
+      const resolving = this.resolveLost(keyId, record, settling);
       this.resolving.add(resolving);
       void resolving.finally(() => this.resolving.delete(resolving));
       return;
@@ -360,7 +363,7 @@ export class RedisAdmissionStore implements AdmissionStore {
     let at = 0;
     for (const op of ops) {
       if (op.kind === 'settle') {
-        this.recordSpend(keyId, day, op);
+        this.recordSpend(keyId, op);
         op.resolve();
         continue;
       }
@@ -382,7 +385,7 @@ export class RedisAdmissionStore implements AdmissionStore {
    * after it; on a new connection the record decides. Gives up after half the
    * record's life (past that, the record may be gone), or after one try once closed.
    */
-  private async resolveLost(keyId: string, day: string, record: string, settling: Settling[]): Promise<void> {
+  private async resolveLost(keyId: string, record: string, settling: Settling[]): Promise<void> {
     const call = this.client as unknown as { gatewayGiveBack(...args: (string | number)[]): Promise<number> };
     const keys = limitKeys(keyId);
     const giveUpAt = Date.now() + RECORD_MS / 2;
@@ -394,7 +397,7 @@ export class RedisAdmissionStore implements AdmissionStore {
         for (const op of settling) {
           if (!ran) this.enqueue(op);
           else {
-            this.recordSpend(keyId, day, op);
+            this.recordSpend(keyId, op);
             op.resolve();
           }
         }
@@ -409,10 +412,10 @@ export class RedisAdmissionStore implements AdmissionStore {
     }
   }
 
-  /** A settlement's spend, written to `day`'s hashes (Redis confirmed it). */
-  private recordSpend(keyId: string, day: string, op: Settling): void {
+  /** A settlement's spend, written to the hashes of the day it was settled in (Redis confirmed it). */
+  private recordSpend(keyId: string, op: Settling): void {
     const spend = op.input.spend;
-    if (spend) this.ledger?.record(keyId, day, spend.model, spend.usd);
+    if (spend) this.ledger?.record(keyId, op.day, spend.model, spend.usd);
   }
 }
 

@@ -27,11 +27,15 @@ const CAS_ATTEMPTS = 5;
 const REVOKE_CAS_ATTEMPTS = 100;
 const CAS_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]); return 1 end return 0`;
 type Cas = { gatewayKeyCas(key: string, expected: string, value: string): Promise<number> };
-/** A stored key's change: the record before and after, and how many Redis nodes did not confirm its announcement. */
+/**
+ * A stored key's change: the record before and after, how many Redis nodes did not confirm its
+ * announcement, and how many had no replica acknowledge its write in time (RedisService.unreplicated).
+ */
 export interface KeyChange {
   before: KeyRecord;
   after: KeyRecord;
   unconfirmed: number;
+  unreplicated: number;
 }
 /** Unknown keys are remembered briefly, so guessing does not hit Redis on every try. */
 const NEGATIVE_CACHE_MS = 1_000;
@@ -81,7 +85,6 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    this.redis.client?.defineCommand('gatewayKeyCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
     // A changed key is forgotten entirely: if Redis goes away now, it fails closed
     // rather than working on the record from before the change.
     this.subscriber = this.redis.subscribe(CHANNEL, (message) =>
@@ -161,9 +164,13 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     this.lastKnown.delete(hash);
   }
 
-  /** Creates a key; the returned `key` is shown once and never stored. */
-  async create(fields: Omit<KeyRecord, 'id' | 'source' | 'createdAt'>): Promise<{ key: string; record: KeyRecord }> {
-    const client = this.needRedis();
+  /**
+   * Creates a key; the returned `key` is shown once and never stored. `unreplicated`: nodes where no replica
+   * acknowledged the writes in time (see replicated()).
+   */
+  async create(fields: Omit<KeyRecord, 'id' | 'source' | 'createdAt'>): Promise<{ key: string; record: KeyRecord; unreplicated: number }> {
+    this.needRedis();
+    const client = await this.writer();
     const key = `gw-${randomBytes(32).toString('base64url')}`;
     const hash = hashKey(key);
     const record: KeyRecord = { ...fields, id: randomUUID(), source: 'admin', createdAt: new Date().toISOString() };
@@ -172,7 +179,8 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     await client.set(RECORD_PREFIX + hash, JSON.stringify(record));
     await client.set(ID_PREFIX + record.id, hash);
     await client.sadd(IDS, record.id);
-    return { key, record };
+    const unreplicated = await this.replicated(record.id, [RECORD_PREFIX + hash, ID_PREFIX + record.id, IDS]);
+    return { key, record, unreplicated };
   }
 
   async list(): Promise<KeyRecord[]> {
@@ -197,10 +205,11 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    * returns) and tells every replica to drop its cached copy.
    */
   async update(id: string, edit: (record: KeyRecord) => KeyRecord, attempts = CAS_ATTEMPTS): Promise<KeyChange> {
-    const client = this.needRedis();
+    this.needRedis();
     if (this.configKeys().some((r) => r.id === id)) {
       throw new GatewayError(409, `Key ${id} is declared in the config file; change it there.`, 'invalid_request_error', 'key_in_config');
     }
+    const client = await this.writer();
     const hash = await client.get(ID_PREFIX + id);
     if (!hash) throw new GatewayError(404, `No key with id ${id}.`, 'not_found_error', 'key_not_found', 'id');
     // Compare-and-set: a change racing another (a PATCH against a DELETE) is applied
@@ -217,14 +226,17 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       // Every replica has been sent the change before the caller hears it is made, or the caller hears
       // which nodes did not confirm it: replicas subscribed there may use the old record until it
       // reaches them over the cluster bus, or for keyCacheMs at most.
-      const { unconfirmed } = await this.redis.publishToAll(CHANNEL, hash);
+      const [{ unconfirmed }, unreplicated] = await Promise.all([
+        this.redis.publishToAll(CHANNEL, hash),
+        this.replicated(id, [RECORD_PREFIX + hash]),
+      ]);
       if (unconfirmed) {
         this.logger.warn(
           `key ${id} changed, but ${unconfirmed} Redis node(s) did not confirm its announcement: ` +
             `replicas subscribed there may use the old record for up to ${this.config.security.keyCacheMs} ms`,
         );
       }
-      return { before, after, unconfirmed };
+      return { before, after, unconfirmed, unreplicated };
     }
     throw new GatewayError(409, `Key ${id} is being changed concurrently; try again.`, 'invalid_request_error', 'key_changed');
   }
@@ -238,6 +250,31 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       this.logger.warn(`key ${id} revoked; other replicas keep its metric series (announcing it failed: ${err.message})`);
     });
     return change;
+  }
+
+  /**
+   * The connection key changes are written on (RedisService.durableWriter: WAIT blocks a connection), with
+   * the compare-and-set script.
+   */
+  private async writer(): Promise<RedisClient> {
+    const writer = await this.redis.durableWriter();
+    if (!('gatewayKeyCas' in writer)) writer.defineCommand('gatewayKeyCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
+    return writer;
+  }
+
+  /**
+   * Waits (bounded) for a Redis replica to acknowledge the writes of key `id` to `keys`, so a failover right
+   * after the answer does not lose them; how many nodes had none do so in time (0 without replicas). The change
+   * is made either way: the answer says so (x-gateway-unreplicated-nodes) and the log warns.
+   */
+  private async replicated(id: string, keys: string[]): Promise<number> {
+    const unreplicated = await this.redis.unreplicated(keys).catch(() => 1);
+    if (unreplicated) {
+      this.logger.warn(
+        `key ${id} written, but no Redis replica acknowledged it on ${unreplicated} node(s) in time: a failover now could lose the change`,
+      );
+    }
+    return unreplicated;
   }
 
   private configKeys(): KeyRecord[] {

@@ -21,5 +21,10 @@ export const limitKeys = (keyId: string) => {
     leases: `${tag}:leases`,
     /** What the script call `id` did, kept a while so that a call whose answer was lost counts exactly once. */
     call: (id: string) => `${tag}:call:${id}`,
+    /**
+     * On a Redis Cluster, the key's own data marker (spend-recovery.ts), in the slot of its spend: gone or
+     * replaced, that slot's shard lost its data.
+     */
+    marker: `${tag}:data-marker`,
   };
 };

@@ -43,8 +43,13 @@ export interface SpendRestored {
  * would let it be spent twice. The check is the first command on every new connection, and the
  * ledger is copied as it is sent: every write confirmed before it ran on the Redis the connection
  * replaced, every write confirmed after it on the one it checks, so the copy is exactly what that
- * Redis lost of this replica's spend. A single Redis only: a Redis Cluster's nodes fail over to
- * replicas that have the data, and one connection per node would not order the check before writes.
+ * Redis lost of this replica's spend.
+ *
+ * On a Redis Cluster one marker would cover one shard only, and one connection per node cannot order
+ * a check before the writes: each key recorded this month has a marker of its own in its spend's slot
+ * (limitKeys().marker), checked every LIVE_CHECK_MS as a live check below. A shard that lost its data
+ * (a master and its replica both gone without persistence, a master restarted empty before its replica
+ * took over, a FLUSHALL) is so found for each key whose slot it held, within a second.
  *
  * Data lost without a reconnect (FLUSHALL) is found by the same check every LIVE_CHECK_MS. Writes
  * confirmed since the last check may have landed before the loss or after it, so such a loss writes
@@ -60,14 +65,21 @@ export class SpendRecovery {
   /** The ledger as it was when the last check that found the marker was sent: all of it is in that Redis. */
   private confirmed?: KeySpend[];
 
+  /** On a Redis Cluster: each key's marker at its last answered check, with the ledger's entry as that check was sent. */
+  private readonly keyMarkers = new Map<string, { marker: string; confirmed: KeySpend }>();
+  private checkingKeys = false;
+
   constructor(
     private readonly client: RedisClient,
     private readonly ledger: SpendLedger,
     private readonly replica: string,
     private readonly onRestored: (restored: SpendRestored) => void,
   ) {
-    if (client instanceof Cluster) return;
     client.defineCommand('gatewaySpendRestore', { numberOfKeys: 3, lua: RESTORE_SCRIPT });
+    if (client instanceof Cluster) {
+      setInterval(() => client.status === 'ready' && void this.checkKeys(), LIVE_CHECK_MS).unref();
+      return;
+    }
     // Before any other listener: stores send their writes later (a timer, the next turn), after the check.
     client.prependListener('ready', this.check);
     if (client.status === 'ready') this.check();
@@ -83,7 +95,7 @@ export class SpendRecovery {
         this.marker = marker;
         this.pending = undefined;
         this.confirmed = snapshot;
-        if (lost) void this.restore(marker, snapshot);
+        if (lost) void this.restore(snapshot.map((spend) => ({ spend, marker })));
       },
       (error: unknown) => {
         // No answer: checked again (the copy kept) on this connection shortly, or first on the next one.
@@ -104,22 +116,58 @@ export class SpendRecovery {
         const lost = this.confirmed;
         this.marker = marker;
         this.confirmed = snapshot;
-        if (lost) void this.restore(marker, lost);
+        if (lost) void this.restore(lost.map((spend) => ({ spend, marker })));
       },
       () => undefined, // checked again in a moment, or on the next connection
     );
   }
 
-  /** The marker Redis holds, written first where it is missing: a new value each time, so it differs from every one seen before. */
-  private async readMarker(): Promise<string> {
-    const candidate = randomBytes(9).toString('hex');
-    return (await this.client.set(MARKER_KEY, candidate, 'NX', 'GET')) ?? candidate;
+  /**
+   * The live check on a Redis Cluster, one marker per key recorded this month: a key whose marker is
+   * gone or replaced gets back its ledger entry as of its last check that found the marker (what its
+   * slot certainly lost), as checkLive does for a whole Redis. A key's first check only writes its
+   * marker: spend it recorded in the second before (a loss then) is not restored.
+   */
+  private async checkKeys(): Promise<void> {
+    if (this.checkingKeys) return;
+    this.checkingKeys = true;
+    try {
+      const snapshot = this.ledger.snapshot(utcDay().slice(0, 7));
+      const lost: { spend: KeySpend; marker: string }[] = [];
+      await Promise.all(
+        snapshot.map((spend) =>
+          this.readMarker(limitKeys(spend.keyId).marker).then(
+            (marker) => {
+              const known = this.keyMarkers.get(spend.keyId);
+              this.keyMarkers.set(spend.keyId, { marker, confirmed: spend });
+              if (known && known.marker !== marker) lost.push({ spend: known.confirmed, marker });
+            },
+            () => undefined, // checked again in a moment
+          ),
+        ),
+      );
+      // Keys of an earlier month leave the ledger: their markers are forgotten with them.
+      if (this.keyMarkers.size > snapshot.length) {
+        const current = new Set(snapshot.map((spend) => spend.keyId));
+        for (const keyId of this.keyMarkers.keys()) if (!current.has(keyId)) this.keyMarkers.delete(keyId);
+      }
+      if (lost.length) await this.restore(lost);
+    } finally {
+      this.checkingKeys = false;
+    }
   }
 
-  private async restore(marker: string, snapshot: KeySpend[]): Promise<void> {
+  /** The marker Redis holds, written first where it is missing: a new value each time, so it differs from every one seen before. */
+  private async readMarker(key = MARKER_KEY): Promise<string> {
+    const candidate = randomBytes(9).toString('hex');
+    return (await this.client.set(key, candidate, 'NX', 'GET')) ?? candidate;
+  }
+
+  /** Writes back each key's `spend`, once per `marker` (the marker that found the loss names the restore). */
+  private async restore(lost: { spend: KeySpend; marker: string }[]): Promise<void> {
     const call = this.client as unknown as { gatewaySpendRestore(...args: (string | number)[]): Promise<number> };
     const restored: SpendRestored = { keys: 0, usd: 0, failed: 0 };
-    for (const entry of snapshot) {
+    for (const { spend: entry, marker } of lost) {
       const args: (string | number)[] = [SPEND_RETENTION_SECONDS, RECORD_MS, entry.dayUsd.size];
       for (const map of [entry.dayUsd, entry.monthUsd]) for (const [model, amount] of map) args.push(model, amount);
       const record = limitKeys(entry.keyId).call(`restore-${this.replica}-${marker}`);

@@ -24,6 +24,24 @@ export class ShutdownState {
    */
   readonly streams = new Set<() => Promise<void>>();
 
+  /** Access lines that wait for something of their request to settle (lineAfter): the drain waits for them. */
+  private readonly lines = new Set<Promise<void>>();
+
+  /**
+   * Writes a request's access line once `settled` has (a priced embedding the cache's store makes after the
+   * answer, bounded by its timeout); the drain waits for such lines before the app closes, so neither the
+   * line nor the charge it waits for is lost at shutdown.
+   */
+  lineAfter(settled: Promise<unknown>, write: () => void): void {
+    const line = settled.then(write, write).finally(() => this.lines.delete(line));
+    this.lines.add(line);
+  }
+
+  /** Resolves once every access line waiting in lineAfter has been written. */
+  async linesWritten(): Promise<void> {
+    while (this.lines.size) await Promise.allSettled([...this.lines]);
+  }
+
   /** Ends every open stream with its error event; resolves once each has been written (or `ms` have passed). */
   async cutStreams(ms: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;

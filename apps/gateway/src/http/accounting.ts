@@ -23,9 +23,15 @@ export function bill(state: RequestState): Bill | undefined {
  * The usage a complete answer is billed with, `reported` checked (else estimated): what the cache
  * stores with the answer, so a hit replays it. Not the request's bill (bill() settles that once).
  */
-export function billedUsage(state: RequestState, reported: CompletionUsage | undefined): { usage: CompletionUsage; estimated: boolean } {
+export function billedUsage(
+  state: RequestState,
+  reported: CompletionUsage | undefined,
+): { usage: CompletionUsage; estimated: boolean; deployment?: string } {
   const checked = believable(wellFormed(reported), state);
-  return checked ? { usage: checked, estimated: false } : { usage: estimatedUsage(state, undefined), estimated: true };
+  const deployment = state.deployment;
+  return checked
+    ? { usage: checked, estimated: false, deployment }
+    : { usage: estimatedUsage(state, undefined), estimated: true, deployment };
 }
 
 function settle(state: RequestState): Bill {

@@ -251,7 +251,7 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
   if (tracing.enabled && state.trace) traceRequest(tracing, state, operation, status, ms);
   const level = probe(route, status) ? 'debug' : status >= 500 || cut ? 'warn' : 'info';
   if (!log.enabled(level)) return;
-  log.write(level, {
+  const line = {
     reqId: request.id,
     method: request.method,
     route,
@@ -278,6 +278,15 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
     embeddingCostUsd: state.embeddingCostUsd,
     error: state.errorCode,
     ...(bodies && loggedBodies(request, state, bodies)),
+  };
+  // A priced embedding the cache's store still makes for it: the line waits for its charge, so it carries its cost.
+  if (!state.charging) return log.write(level, line);
+  shutdown.lineAfter(state.charging, () => {
+    try {
+      log.write(level, { ...line, embeddingCostUsd: state.embeddingCostUsd });
+    } catch (err) {
+      logger.error({ err, route }, 'unexpected error while recording a request');
+    }
   });
 }
 

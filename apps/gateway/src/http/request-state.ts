@@ -92,6 +92,11 @@ export interface RequestState {
   bill?: Bill;
   /** What the semantic cache's embedding calls for this request cost (cache.semantic.embeddingModel; chargeEmbedding). */
   embeddingCostUsd?: number;
+  /**
+   * A priced embedding the cache's store makes for this request, which may end after the answer went out
+   * (CoalesceOptions.charging): the access line is written once it has settled, so it carries its cost.
+   */
+  charging?: Promise<unknown>;
   /** Upstream attempts, collected only while tracing is on. */
   timeline?: AttemptTiming[];
   /** The request's trace, only while tracing is on. */

@@ -70,6 +70,7 @@ export class ChatPipeline {
               signal,
               lead: native?.protocol !== plan.deployments[0]?.provider.type,
               embedded: (call) => chargeEmbedding(request, call, this.metrics, this.admission),
+              charging: (charged) => (state.charging = charged),
             },
           )
         : undefined;

@@ -45,7 +45,8 @@ export class EmbeddedBackend implements CacheBackend {
     // Re-inserting moves the entry to the recent end of the Map.
     this.entries.delete(key);
     this.entries.set(key, entry);
-    return { body: entry.body, promptTokens: entry.promptTokens, completionTokens: entry.completionTokens, usage: entry.usage };
+    const { body, promptTokens, completionTokens, usage, deployment } = entry;
+    return { body, promptTokens, completionTokens, usage, deployment };
   }
 
   async put(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void> {

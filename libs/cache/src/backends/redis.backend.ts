@@ -78,10 +78,11 @@ export class RedisBackend implements CacheBackend {
   }
 
   async get(key: string): Promise<CachedAnswer | undefined> {
-    const [body, pt, ct, usage] = await this.client.hmget(this.entryPrefix + key, 'body', 'pt', 'ct', 'usage');
-    return body === null
-      ? undefined
-      : { body, promptTokens: Number(pt) || 0, completionTokens: Number(ct) || 0, usage: parsedUsage(usage) };
+    const [body, pt, ct, usage, dep] = await this.client.hmget(this.entryPrefix + key, 'body', 'pt', 'ct', 'usage', 'dep');
+    if (body === null) return undefined;
+    const answer: CachedAnswer = { body, promptTokens: Number(pt) || 0, completionTokens: Number(ct) || 0, usage: parsedUsage(usage) };
+    if (dep !== null) answer.deployment = dep;
+    return answer;
   }
 
   async put(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void> {
@@ -98,6 +99,7 @@ export class RedisBackend implements CacheBackend {
       entry.completionTokens,
     ];
     if (entry.usage) fields.push('usage', JSON.stringify(entry.usage));
+    if (entry.deployment !== undefined) fields.push('dep', entry.deployment);
     if (this.searchAvailable && entry.vector && entry.prompt !== undefined) {
       fields.push('prompt', entry.prompt, 'vec', Buffer.from(entry.vector.buffer, entry.vector.byteOffset, entry.vector.byteLength));
     }

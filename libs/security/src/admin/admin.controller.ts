@@ -83,13 +83,18 @@ export class AdminController {
   /** The new key is in the answer once; only its hash is stored. */
   @Post()
   @HttpCode(201)
-  async create(@Body() body: KeyFieldsDto, @Req() request: FastifyRequest): Promise<KeyRecord & { key: string }> {
+  async create(
+    @Body() body: KeyFieldsDto,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<KeyRecord & { key: string }> {
     const change = sentFields(body, request.body);
     checkModels(change, this.served);
     const fields = applyChange({} as KeyRecord, change);
     checkRecord(fields, change);
-    const { key, record } = await this.keys.create(fields);
+    const { key, record, unreplicated } = await this.keys.create(fields);
     this.record(request, 'create', record.id, diff(undefined, record));
+    announced(reply, 0, unreplicated);
     return { ...record, key };
   }
 
@@ -113,14 +118,14 @@ export class AdminController {
   ): Promise<KeyRecord> {
     const change = sentFields(body, request.body);
     checkModels(change, this.served);
-    const { before, after, unconfirmed } = await this.keys.update(id, (record) => {
+    const { before, after, unconfirmed, unreplicated } = await this.keys.update(id, (record) => {
       if (record.revoked) throw revoked(id);
       const next = applyChange(record, change);
       checkRecord(next, change);
       return next;
     });
     this.record(request, 'update', id, diff(before, after));
-    announced(reply, unconfirmed);
+    announced(reply, unconfirmed, unreplicated);
     // Spend of a key without a budget is written a lease period late: every replica writes it now,
     // so the budget counts it everywhere from the answer on (not only on the replica that served it).
     if (change.budget) await this.limits.flushEverywhere(id);
@@ -134,9 +139,9 @@ export class AdminController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<KeyRecord> {
-    const { before, after, unconfirmed } = await this.keys.revoke(id);
+    const { before, after, unconfirmed, unreplicated } = await this.keys.revoke(id);
     this.record(request, 'revoke', id, diff(before, after));
-    announced(reply, unconfirmed);
+    announced(reply, unconfirmed, unreplicated);
     return after;
   }
 
@@ -168,10 +173,13 @@ export class AdminController {
 
 /**
  * The change is made either way; a Redis Cluster node that did not confirm its announcement (paused,
- * unreachable) is named by count, so the operator knows replicas subscribed there may not have it yet.
+ * unreachable) is named by count, so the operator knows replicas subscribed there may not have it yet,
+ * and so is a node where no Redis replica acknowledged the write in time (a failover could lose it).
  */
-function announced(reply: FastifyReply, unconfirmed: number): void {
+function announced(reply: FastifyReply, unconfirmed: number, unreplicated: number): void {
   if (unconfirmed) reply.header('x-gateway-unconfirmed-nodes', String(unconfirmed));
+  // Made, but no replica acknowledged it in time on so many nodes: a failover now could lose it.
+  if (unreplicated) reply.header('x-gateway-unreplicated-nodes', String(unreplicated));
 }
 
 /** Revocation is final: a PATCH that would edit a revoked key's record (limits no request uses) is refused instead. */
