@@ -28,7 +28,11 @@ describe('OpenAI-compatible provider through the gateway', () => {
   const setup = gatewayWithFakeUpstream(
     (baseUrl) =>
       configWith({
-        providers: [{ name: 'fake', type: 'openai-compatible', baseUrl, apiKeyEnv: 'FAKE_UPSTREAM_KEY', timeoutMs: 1_000 }],
+        providers: [
+          { name: 'fake', type: 'openai-compatible', baseUrl, apiKeyEnv: 'FAKE_UPSTREAM_KEY', timeoutMs: 1_000 },
+          // No timeout of its own within a slow answer: only the client's leaving can cut its request.
+          { name: 'patient', type: 'openai-compatible', baseUrl, apiKeyEnv: 'FAKE_UPSTREAM_KEY', timeoutMs: 60_000 },
+        ],
         models: [
           ...BEHAVIOURS.map((b) => ({ name: `fake-${b}`, deployments: [{ provider: 'fake', model: b, capabilities: ['tools', 'json'] }] })),
           { name: 'fake-embed', deployments: [{ provider: 'fake', model: 'ok', capabilities: ['embeddings'] }] },
@@ -37,6 +41,7 @@ describe('OpenAI-compatible provider through the gateway', () => {
           // Upstream model ids Node would refuse in a header as they are (the fake answers any id).
           { name: 'fake-unicode', deployments: [{ provider: 'fake', model: 'usage-模型 100%' }] },
           { name: 'fake-newline', deployments: [{ provider: 'fake', model: 'two\nlines' }] },
+          { name: 'patient-slow-3000', deployments: [{ provider: 'patient', model: 'slow-3000' }] },
         ],
       }),
     { env: { FAKE_UPSTREAM_KEY: 'sk-upstream-secret-123' } },
@@ -274,6 +279,20 @@ describe('OpenAI-compatible provider through the gateway', () => {
   it('a client that disconnects aborts the upstream request', async () => {
     await assertAbortReachesUpstream(upstream, async (signal, abort) => {
       const pending = client.chat.completions.create({ model: 'fake-slow-3000', messages: [{ role: 'user', content: 'x' }] }, { signal });
+      await new Promise((r) => setTimeout(r, 300));
+      abort();
+      await pending;
+    });
+  });
+
+  it('a client that disconnects aborts the upstream request before any timeout would', async () => {
+    // The provider's 1 s timeout above cuts the slow request whether or not the client's leaving does: here nothing
+    // else would, and the upstream answers in full after 3 s unless the gateway cancels its request.
+    await assertAbortReachesUpstream(upstream, async (signal, abort) => {
+      const pending = client.chat.completions.create(
+        { model: 'patient-slow-3000', messages: [{ role: 'user', content: 'x' }] },
+        { signal },
+      );
       await new Promise((r) => setTimeout(r, 300));
       abort();
       await pending;

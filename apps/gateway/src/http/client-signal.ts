@@ -1,13 +1,17 @@
 import type { FastifyReply } from 'fastify';
+import { requestState } from './request-state';
 
 /**
  * An AbortSignal that fires when the client goes away before the response is
  * complete, so the upstream request is cancelled instead of running on unpaid.
+ * Aborted from the close listener every request already has (request-hooks.ts: `abortIfLeft`),
+ * not one of its own: a listener less on every request's path.
  */
 export function clientSignal(reply: FastifyReply): AbortSignal {
-  const ac = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) ac.abort();
-  });
-  return ac.signal;
+  return (requestState(reply.request).clientLeft ??= new AbortController()).signal;
+}
+
+/** At the response's close: the client signal, if one was taken, aborts when the response did not finish. */
+export function abortIfLeft(reply: FastifyReply): void {
+  if (!reply.raw.writableFinished) reply.request.gatewayState?.clientLeft?.abort();
 }

@@ -11,6 +11,7 @@ import { SHUTDOWN_CUT, type ShutdownState } from '../health/shutdown-state';
 import type { AccessLog } from '../logger';
 import { isAnthropicRequest } from '../messages/errors';
 import { bill } from './accounting';
+import { abortIfLeft } from './client-signal';
 import type { BodyRedactor } from './body-redaction';
 import { type RequestState, requestState, tenantOf } from './request-state';
 import { sendError } from './send-error';
@@ -118,6 +119,8 @@ export function installRequestHooks(fastify: FastifyInstance, deps: AccessDeps):
       } catch (err) {
         logger.error({ err, route: request.routeOptions?.url }, 'unexpected error while recording a request');
       }
+      // After the record, as when the client signal had a close listener of its own (registered later than this one).
+      abortIfLeft(reply);
     });
     if (hopsOf(request.headers) >= MAX_HOPS) return sendError(reply, loopDetected());
     if (pipeline.inFlight === 1) return done();

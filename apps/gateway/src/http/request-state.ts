@@ -103,6 +103,8 @@ export interface RequestState {
   trace?: TraceContext;
   /** The router's run, settled or not, only while tracing is on: the trace is written once it has settled. */
   running?: Promise<void>;
+  /** What aborts the request's client signal (client-signal.ts), once a handler took one. */
+  clientLeft?: AbortController;
 }
 
 declare module 'fastify' {

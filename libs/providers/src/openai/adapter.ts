@@ -24,9 +24,11 @@ export class OpenAIProvider implements Provider {
     this.dialect = chatDialect(config);
   }
 
-  async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
-    const body = await this.client.sendBuffered('/chat/completions', toUpstreamChat(request, ctx.upstreamModel, this.dialect), ctx);
-    return readJsonResult(this.name, body, 'chat.completion');
+  // then(), not an async function and its await: one promise on the request path, not two.
+  chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
+    return this.client
+      .sendBuffered('/chat/completions', toUpstreamChat(request, ctx.upstreamModel, this.dialect), ctx)
+      .then((body) => readJsonResult(this.name, body, 'chat.completion'));
   }
 
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {

@@ -36,12 +36,12 @@ export class UpstreamClient {
 
   /** Sends one request for a streamed answer; any answer but 200 becomes the GatewayError the client should see. */
   send(path: string, body: string | undefined, call: UpstreamCall): Promise<UpstreamResponse<StreamedBody>> {
-    return this.call(streamedRequest, path, body, call);
+    return this.call(streamedRequest, path, body, call, answerAsIs);
   }
 
   /** Sends one request and returns the whole body of its 200 answer (at most the provider's `maxResponseBytes`). */
   sendBuffered(path: string, body: string | undefined, call: UpstreamCall): Promise<Buffer> {
-    return this.call(bufferedRequest, path, body, call).then(firstChunk);
+    return this.call(bufferedRequest, path, body, call, firstChunk);
   }
 
   /**
@@ -59,13 +59,17 @@ export class UpstreamClient {
     return this.pool.close();
   }
 
-  // then(), not async functions: on the request path one promise each, not two and their ticks.
-  private call<B extends UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>>(
+  /**
+   * `answer`: what of a 200 answer the caller gets, taken in the same then() as the status check.
+   * then(), not async functions: on the request path one promise each, not two and their ticks.
+   */
+  private call<B extends UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>, A>(
     request: (pool: Pool, options: Dispatcher.DispatchOptions, signal: AbortSignal, timeoutMs: number, maxBytes: number) => Promise<B>,
     path: string,
     body: string | undefined,
     { signal, upstreamHeaders }: UpstreamCall,
-  ): Promise<B> {
+    answer: (res: B) => A,
+  ): Promise<A> {
     const options = {
       method: body === undefined ? 'GET' : 'POST',
       path: this.pathPrefix + path,
@@ -73,12 +77,16 @@ export class UpstreamClient {
       body,
     } as const;
     return request(this.pool, options, signal, this.config.timeoutMs, this.config.maxResponseBytes).then(
-      (res) => (res.statusCode === 200 ? res : fromUpstreamResponse(this.config.name, res, this.apiKey).then(thrown)),
+      (res) => (res.statusCode === 200 ? answer(res) : fromUpstreamResponse(this.config.name, res, this.apiKey).then(thrown)),
       (err: unknown) => {
         throw fromTransportError(this.config.name, err, signal);
       },
     );
   }
+}
+
+function answerAsIs<B>(res: B): B {
+  return res;
 }
 
 function firstChunk(res: UpstreamResponse<[Buffer]>): Buffer {
