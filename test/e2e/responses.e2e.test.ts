@@ -14,7 +14,7 @@ import { ASSISTANT_MESSAGES_IN_A_ROW, ASSISTANT_TEXTS } from '../support/assista
 import { apiError, assertAbortReachesUpstream, PNG_DATA_URL } from '../support/chat';
 import { COUNT_TOKENS_BASE, FakeAnthropic } from '../support/fake-anthropic';
 import { FakeGemini } from '../support/fake-gemini';
-import { FakeOpenAI } from '../support/fake-openai';
+import { FakeOpenAI, PARALLEL_CALLS } from '../support/fake-openai';
 import type { FakeUpstream } from '../support/fake-upstream';
 import { configWith, GatewayProcess } from '../support/gateway';
 
@@ -99,6 +99,8 @@ before(async () => {
         on('gemini', 'gemini-json'),
         on('gemini', 'gemini-signed'),
         on('compat', 'tool-noargs'),
+        on('compat', 'parallel-noindex'),
+        on('compat', 'parallel-sameindex'),
       ],
     }),
     { env: { FAKE_OPENAI_KEY: 'sk-fake-openai', FAKE_ANTHROPIC_KEY: ANTHROPIC_KEY, FAKE_GEMINI_KEY: GEMINI_KEY } },
@@ -833,6 +835,21 @@ describe('Responses API: a call without arguments', () => {
 // Found by an independent check: an image a tool returned (the Agents SDK's ToolOutputImage) was a 400
 // on Claude and Gemini ("A tool message may only contain text"); OpenAI-format upstreams got image
 // parts in a tool message, where Chat Completions takes text parts only.
+// Found by an independent check: parallel calls streamed without `index`, or all with `index: 0`, came out as one
+// function_call (the first call's name and call_id, both arguments concatenated), the second call lost.
+describe('Responses API: parallel calls an OpenAI-format upstream streams without distinct indexes', () => {
+  for (const model of ['parallel-noindex', 'parallel-sameindex']) {
+    it(`${model}: each call is its own function_call, with its own call_id, name and arguments`, async () => {
+      const tools = ['get_weather', 'get_time'].map((name) => ({ ...WEATHER, name }));
+      const response = await client.responses.stream({ model, input: 'Weather in Paris, time in Berlin?', tools }).finalResponse();
+      assert.deepEqual(
+        functionCalls(response.output).map(({ call_id, name, arguments: args }) => ({ call_id, name, arguments: args })),
+        PARALLEL_CALLS,
+      );
+    });
+  }
+});
+
 describe('Responses API: a function_call_output with images and files', () => {
   const pdf = 'data:application/pdf;base64,JVBERi0xLjQK';
   const input: ResponseInputItem[] = [

@@ -1,4 +1,11 @@
-import { type ChatCompletionChunk, type ChatStream, type CompletionUsage, type GatewayError, geminiSignatures } from '@gateway/providers';
+import {
+  type ChatCompletionChunk,
+  type ChatStream,
+  type CompletionUsage,
+  type GatewayError,
+  geminiSignatures,
+  ToolCallSlots,
+} from '@gateway/providers';
 import { encodeChunks } from '../pipeline/chat-chunks';
 import { type HeldCall, HeldCalls, type ToolDelta } from '../pipeline/held-calls';
 import type { Response, ResponseError, ResponseOutputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
@@ -62,7 +69,9 @@ export class ResponseEventEncoder {
   private readonly items: OpenItem[] = [];
   private readonly done: ResponseOutputItem[] = [];
   private current: OpenItem | undefined;
-  /** Tool call index in the chunks -> its item. */
+  /** Which call each tool-call fragment is, whatever `index` the upstream gave it (tool-call-slots.ts). */
+  private readonly slots = new ToolCallSlots();
+  /** Tool call slot -> its item. */
   private readonly calls = new Map<number, OpenItem>();
   /** Tool calls seen before their name: announced once it comes (or at the end, nameless, so nothing is lost). */
   private readonly unnamed = new HeldCalls();
@@ -122,7 +131,7 @@ export class ResponseEventEncoder {
       this.route({ reasoning_content: delta.reasoning_content, thinking_blocks: delta.thinking_blocks });
     if (delta.content) this.route({ content: delta.content });
     if (delta.refusal) this.route({ refusal: delta.refusal });
-    for (const call of delta.tool_calls ?? []) this.route({ tool_calls: [call] });
+    for (const call of delta.tool_calls ?? []) this.route({ tool_calls: [{ ...call, index: this.slots.of(call) }] });
     if (choice.finish_reason) this.finish = choice.finish_reason;
   }
 
@@ -190,7 +199,7 @@ export class ResponseEventEncoder {
   }
 
   /**
-   * Fragments are merged by `index` (held-calls.ts); the item is announced once its name is
+   * Fragments are merged by slot (`take` numbers them, held-calls.ts merges); the item is announced once its name is
    * known, with the arguments held until then.
    */
   private toolDelta(call: ToolDelta): void {
