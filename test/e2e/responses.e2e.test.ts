@@ -835,6 +835,39 @@ describe('Responses API: a call without arguments', () => {
 // Found by an independent check: an image a tool returned (the Agents SDK's ToolOutputImage) was a 400
 // on Claude and Gemini ("A tool message may only contain text"); OpenAI-format upstreams got image
 // parts in a tool message, where Chat Completions takes text parts only.
+// Found by an independent check: a `developer` item (Codex sends its context as one every turn) reached
+// OpenAI-compatible servers as role `developer`, which only OpenAI defines: DeepSeek answers it with a 400.
+describe('a developer message, to OpenAI-format upstreams', () => {
+  const rolesSent = () => (VENDORS[0].upstream.last().body.messages as { role: string }[]).map((m) => m.role);
+  const input: OpenAI.Responses.ResponseInput = [
+    { role: 'developer', content: 'Answer in English.' },
+    { type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'Sandbox: read-only.' }] },
+    { role: 'user', content: 'hi' },
+  ];
+  const messages: OpenAI.ChatCompletionMessageParam[] = [
+    { role: 'developer', content: 'Answer in English.' },
+    { role: 'user', content: 'hi' },
+  ];
+
+  it('an OpenAI-compatible server gets it as system, from /v1/responses and /v1/chat/completions, streamed or not', async () => {
+    await client.responses.create({ model: 'compat-echo', instructions: 'Be brief.', input });
+    assert.deepEqual(rolesSent(), ['system', 'system', 'system', 'user']);
+    await client.responses.stream({ model: 'compat-echo', input }).finalResponse();
+    assert.deepEqual(rolesSent(), ['system', 'system', 'user']);
+    await client.chat.completions.create({ model: 'compat-echo', messages });
+    assert.deepEqual(rolesSent(), ['system', 'user']);
+    for await (const _ of await client.chat.completions.create({ model: 'compat-echo', messages, stream: true }));
+    assert.deepEqual(rolesSent(), ['system', 'user']);
+  });
+
+  it('OpenAI itself (type openai) gets it as developer', async () => {
+    await client.responses.create({ model: 'oai-echo', input });
+    assert.deepEqual(rolesSent(), ['developer', 'developer', 'user']);
+    await client.chat.completions.create({ model: 'oai-echo', messages });
+    assert.deepEqual(rolesSent(), ['developer', 'user']);
+  });
+});
+
 // Found by an independent check: parallel calls streamed without `index`, or all with `index: 0`, came out as one
 // function_call (the first call's name and call_id, both arguments concatenated), the second call lost.
 describe('Responses API: parallel calls an OpenAI-format upstream streams without distinct indexes', () => {

@@ -24,6 +24,8 @@ export interface ChatDialect {
   maxTokensField: MaxTokensField;
   /** Whether it takes `stream_options` (ProviderConfig.streamOptions). */
   streamOptions: boolean;
+  /** Whether a `developer` message goes as `system` (classicRoles). */
+  classicRoles: boolean;
 }
 
 export function chatDialect(provider: ProviderConfig): ChatDialect {
@@ -32,6 +34,8 @@ export function chatDialect(provider: ProviderConfig): ChatDialect {
     omitRequest: provider.omitRequestFields ?? [],
     maxTokensField: provider.maxTokensField ?? (provider.type === 'openai' ? 'max_completion_tokens' : 'max_tokens'),
     streamOptions: provider.streamOptions,
+    // Only OpenAI defines `developer` (Azure OpenAI's v1 API too, reached as type openai with its baseUrl).
+    classicRoles: provider.type !== 'openai',
   };
 }
 
@@ -50,7 +54,7 @@ export function toUpstreamChat(request: ChatCompletionCreateParams, upstreamMode
   const body: Record<string, unknown> = {
     ...request,
     model: upstreamModel,
-    messages: withoutFields(request.messages, dialect.omit),
+    messages: withoutFields(dialect.classicRoles ? withClassicRoles(request.messages) : request.messages, dialect.omit),
     max_tokens: undefined,
     max_completion_tokens: undefined,
     stream_options: undefined,
@@ -63,6 +67,17 @@ export function toUpstreamChat(request: ChatCompletionCreateParams, upstreamMode
     if (request.stream && !stream_options?.include_usage) body.stream_options = { ...stream_options, include_usage: true };
   }
   return JSON.stringify(body);
+}
+
+/**
+ * The messages with each `developer` one (OpenAI's name for system instructions since its o1 models;
+ * Codex sends its context as such every turn, the Responses API's `developer` items become them) as
+ * `system`, the role every chat server knows: DeepSeek answers 400 `unknown variant 'developer'`, and a
+ * 4xx does not fail over. OpenAI takes both.
+ */
+function withClassicRoles(messages: ChatCompletionMessageParam[]): ChatCompletionMessageParam[] {
+  if (!messages.some((message) => message.role === 'developer')) return messages;
+  return messages.map((message) => (message.role === 'developer' ? { ...message, role: 'system' } : message));
 }
 
 /**
