@@ -868,6 +868,42 @@ describe('a developer message, to OpenAI-format upstreams', () => {
   });
 });
 
+// Found by an independent check: an allowed_tools tool_choice reached OpenAI-compatible servers in OpenAI's own
+// form (added with GPT-5) with every tool declared; servers that know only the classic forms refuse it or
+// ignore the restriction. Anthropic and Gemini get the tool list narrowed; so do they now.
+describe('tool_choice allowed_tools, to OpenAI-format upstreams', () => {
+  const sent = () => VENDORS[0].upstream.last().body as { tools?: { function: { name: string } }[]; tool_choice?: unknown };
+  const tools = ['get_weather', 'get_time', 'other'].map((name) => ({ ...WEATHER, name }));
+  const chatTools = tools.map(({ name, parameters }) => ({ type: 'function' as const, function: { name, parameters } }));
+
+  it('an OpenAI-compatible server gets the allowed tools alone and the mode, from /v1/responses and /v1/chat/completions', async () => {
+    for (const mode of ['auto', 'required'] as const) {
+      const tool_choice = { type: 'allowed_tools' as const, mode, tools: [{ type: 'function', name: 'get_time' }] };
+      await client.responses.create({ model: 'compat-echo', input: 'time?', tools, tool_choice });
+      assert.deepEqual([sent().tools?.map((t) => t.function.name), sent().tool_choice], [['get_time'], mode]);
+      await client.chat.completions.create({
+        model: 'compat-echo',
+        messages: [{ role: 'user', content: 'time?' }],
+        tools: chatTools,
+        tool_choice: { type: 'allowed_tools', allowed_tools: { mode, tools: [{ type: 'function', function: { name: 'get_time' } }] } },
+      });
+      assert.deepEqual([sent().tools?.map((t) => t.function.name), sent().tool_choice], [['get_time'], mode]);
+    }
+  });
+
+  it('OpenAI itself (type openai) gets every tool and the allowed_tools choice', async () => {
+    const tool_choice = { type: 'allowed_tools' as const, mode: 'required' as const, tools: [{ type: 'function', name: 'get_time' }] };
+    await client.responses.create({ model: 'oai-echo', input: 'time?', tools, tool_choice });
+    assert.deepEqual(
+      [sent().tools?.map((t) => t.function.name), sent().tool_choice],
+      [
+        ['get_weather', 'get_time', 'other'],
+        { type: 'allowed_tools', allowed_tools: { mode: 'required', tools: [{ type: 'function', function: { name: 'get_time' } }] } },
+      ],
+    );
+  });
+});
+
 // Found by an independent check: parallel calls streamed without `index`, or all with `index: 0`, came out as one
 // function_call (the first call's name and call_id, both arguments concatenated), the second call lost.
 describe('Responses API: parallel calls an OpenAI-format upstream streams without distinct indexes', () => {
