@@ -401,6 +401,10 @@ describe('Responses API: errors, storage and the mock model', () => {
       // Log probabilities, asked by include as by top_logprobs (found by an independent check: 200 with none).
       [{ model: 'mock', input: 'x', include: ['message.output_text.logprobs'] }, 400, 'include'],
       [{ model: 'mock', input: 'x', top_logprobs: 2 }, 400, 'top_logprobs'],
+      // Values OpenAI does not define (found by an independent check: ignored, or forwarded upstream).
+      [{ model: 'mock', input: 'x', include: ['reasoning.encrypted_content', 'foo.bar'] }, 400, 'include[1]'],
+      [{ model: 'mock', input: 'x', truncation: 'maybe' }, 400, 'truncation'],
+      [{ model: 'oai-echo', input: 'x', service_tier: 'turbo' }, 400, 'service_tier'],
       [{ model: 'mock', input: [{ type: 'function_call', name: 'f' }] }, 400, 'input[0].call_id'],
       [{ model: 'mock', input: 'x', temperature: 5 }, 400, 'temperature'],
       [{ input: 'x' }, 400, 'model'],
@@ -435,6 +439,23 @@ describe('Responses API: errors, storage and the mock model', () => {
       assert.equal(json.error.param, param, JSON.stringify(json));
       assert.ok(json.error.message && json.error.type, 'OpenAI error shape');
     }
+  });
+
+  // Found by an independent check: the tier OpenAI says served a request (flex, priority) was not shown.
+  it('service_tier: the tier the upstream reports is on the response, created, streamed and on GET; none reported, none shown', async () => {
+    for (const [service_tier, shown] of [
+      ['flex', 'flex'],
+      ['fast', 'priority'],
+    ] as const) {
+      const created = await client.responses.create({ model: 'oai-echo', input: 'x', service_tier });
+      const streamed = await client.responses.stream({ model: 'oai-echo', input: 'x', service_tier }).finalResponse();
+      assert.deepEqual(
+        [created.service_tier, streamed.service_tier, (await client.responses.retrieve(streamed.id)).service_tier],
+        [shown, shown, shown],
+      );
+    }
+    assert.equal((await client.responses.create({ model: 'oai-echo', input: 'x' })).service_tier, undefined);
+    assert.equal((await client.responses.create({ model: 'claude-echo', input: 'x', service_tier: 'flex' })).service_tier, undefined);
   });
 
   it('include values other than log probabilities change nothing', async () => {

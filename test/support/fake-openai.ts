@@ -72,6 +72,7 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `late-<ms>`: like `ok`, but the stream opens with Azure's prompt-filter chunk (`choices: []`) and the role
  *   chunk, then waits `ms` before the first token;
  * - `dated`: like `ok`, but the answer names the dated version that answered (`dated-2024-07-18`), as OpenAI does;
+ *   (any model) a request with `service_tier` is answered with the tier that served it (servedTier), as OpenAI's are;
  * - `parallel-noindex`, `parallel-sameindex` (streams): two parallel calls (PARALLEL_CALLS), each with its own id, their
  *   fragments without `index` (Mistral, Gemini's OpenAI-compatible endpoint) or all with `index: 0` (Ollama).
  *
@@ -418,8 +419,16 @@ function completion(body: Record<string, unknown>, model: string) {
     model: answeredAs(model),
     choices: [{ index: 0, message, finish_reason: finishOf(body, model), logprobs: null }],
     usage: usageFor(model),
+    ...servedTier(body),
     ...(model === 'groq-usage' && { x_groq: { id: 'req_fake', usage: { queue_time: 0.01, prompt_time: 0.002 } } }),
   };
+}
+
+/** The tier OpenAI says served a request that asked for one: `fast` is served as `priority`, `auto` as `default`. */
+function servedTier(body: Record<string, unknown>): { service_tier?: string } {
+  const asked = body.service_tier;
+  if (typeof asked !== 'string') return {};
+  return { service_tier: asked === 'fast' ? 'priority' : asked === 'auto' ? 'default' : asked };
 }
 
 /** The first events of the `first-…` models' streams, before the `ok` stream: JSON, but not a whole chunk. */
@@ -452,7 +461,13 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   if (Object.hasOwn(ODD_FIRST_EVENTS, model)) res.write(`data: ${ODD_FIRST_EVENTS[model]}\n\n`);
   if (opening) res.write(opening);
-  const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model: answeredAs(model) };
+  const base = {
+    id: 'chatcmpl-fake',
+    object: 'chat.completion.chunk',
+    created: 1_700_000_000,
+    model: answeredAs(model),
+    ...servedTier(body),
+  };
   const send = (choices: unknown[], usage: unknown = null, extra: object = {}) =>
     res.write(`data: ${JSON.stringify({ ...base, choices, usage, ...extra })}\n\n`);
   if (model.startsWith('late-')) send([], null, { prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] });

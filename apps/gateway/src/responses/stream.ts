@@ -81,6 +81,8 @@ export class ResponseEventEncoder {
   private deferred: Delta[] = [];
   private finish: ChatCompletionChunk.Choice['finish_reason'] = null;
   private usage: CompletionUsage | undefined;
+  /** The tier the upstream says served the answer (OpenAI's chunks carry it). */
+  private serviceTier: ChatCompletionChunk['service_tier'];
   /** Stores a finished or failed response (unless the request said `store: false`). */
   private save: (response: Response) => Promise<void> = async () => {};
 
@@ -123,6 +125,7 @@ export class ResponseEventEncoder {
   private take(chunk: ChatCompletionChunk): void {
     this.start(chunk.model);
     if (chunk.usage) this.usage = chunk.usage;
+    if (chunk.service_tier) this.serviceTier = chunk.service_tier;
     const choice = chunk.choices?.find((c) => c.index === 0);
     if (!choice) return;
     // A choice without a delta (some servers' last chunk: the finish reason alone) adds nothing.
@@ -332,7 +335,7 @@ export class ResponseEventEncoder {
     const status = this.finish === 'length' || this.finish === 'content_filter' ? 'incomplete' : 'completed';
     const last = this.items.length - 1;
     for (const item of this.items) if (!this.done[item.index]) this.close(item, item.index === last ? status : 'completed');
-    const response = finishResponse(this.shell!, this.done, this.finish, this.usage);
+    const response = finishResponse(this.shell!, this.done, this.finish, this.usage, this.serviceTier);
     this.emit({ type: response.status === 'incomplete' ? 'response.incomplete' : 'response.completed', response });
     return { events: this.drain(), response };
   }
