@@ -9,7 +9,7 @@ import { HOPS_HEADER } from '../../libs/providers/src/gateway-hops';
 import { PooledFetch } from '../../libs/providers/src/translation/transport';
 import { CACHE_WRITE_USAGE, COUNT_TOKENS_BASE, FakeAnthropic } from '../support/fake-anthropic';
 import { FakeGemini } from '../support/fake-gemini';
-import { FakeOpenAI, THOUGHT } from '../support/fake-openai';
+import { FakeOpenAI, PARALLEL_CALLS, THOUGHT } from '../support/fake-openai';
 import { configWith, GatewayProcess } from '../support/gateway';
 
 const KEY = 'gw-team-key-0123456789';
@@ -132,6 +132,8 @@ before(async () => {
         // Its only provider is disabled (no key), as is every model the virtual model routes to.
         deploy('oa-keyless', 'keyless', 'gpt-4o'),
         deploy('oa-tool', 'oa', 'tool'),
+        deploy('parallel-noindex', 'oa', 'parallel-noindex'),
+        deploy('parallel-sameindex', 'oa', 'parallel-sameindex'),
         deploy('oa-429', 'oa', 'status-429'),
         deploy('oa-cut', 'oa', 'cut'),
         deploy('oa-midstream-key-chat', 'oa', 'midstream-echo-key'),
@@ -608,6 +610,22 @@ describe('Messages API: a translated stream`s message_start carries the prompt`s
     assert.equal(uncounted.start.input_tokens, await estimate('gemini-no-usage'));
     assert.equal(uncounted.final.input_tokens, uncounted.start.input_tokens, 'no count came: message_delta repeats the estimate, not 0');
   });
+});
+
+// Found by an independent check: parallel calls streamed without `index`, or all with `index: 0`, came out as one
+// tool_use block (the first call's id and name, both arguments as its input), the second call lost.
+describe('Messages API: parallel calls an OpenAI-format upstream streams without distinct indexes', () => {
+  for (const model of ['parallel-noindex', 'parallel-sameindex']) {
+    it(`${model}: each call is its own tool_use block, with its own id, name and input`, async () => {
+      const tools = ['get_weather', 'get_time'].map((name) => ({ ...WEATHER, name }));
+      const ask = { model, max_tokens: 200, tools, messages: [{ role: 'user' as const, content: 'Weather in Paris, time in Berlin?' }] };
+      const message = await client.messages.stream(ask).finalMessage();
+      assert.deepEqual(
+        message.content.map((b) => (b.type === 'tool_use' ? { call_id: b.id, name: b.name, arguments: JSON.stringify(b.input) } : b)),
+        PARALLEL_CALLS,
+      );
+    });
+  }
 });
 
 describe('Messages API: stop_reason of a message that calls tools', () => {

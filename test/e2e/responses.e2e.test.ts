@@ -14,7 +14,7 @@ import { ASSISTANT_MESSAGES_IN_A_ROW, ASSISTANT_TEXTS } from '../support/assista
 import { apiError, assertAbortReachesUpstream, PNG_DATA_URL } from '../support/chat';
 import { COUNT_TOKENS_BASE, FakeAnthropic } from '../support/fake-anthropic';
 import { FakeGemini } from '../support/fake-gemini';
-import { FakeOpenAI } from '../support/fake-openai';
+import { FakeOpenAI, PARALLEL_CALLS } from '../support/fake-openai';
 import type { FakeUpstream } from '../support/fake-upstream';
 import { configWith, GatewayProcess } from '../support/gateway';
 
@@ -99,6 +99,8 @@ before(async () => {
         on('gemini', 'gemini-json'),
         on('gemini', 'gemini-signed'),
         on('compat', 'tool-noargs'),
+        on('compat', 'parallel-noindex'),
+        on('compat', 'parallel-sameindex'),
       ],
     }),
     { env: { FAKE_OPENAI_KEY: 'sk-fake-openai', FAKE_ANTHROPIC_KEY: ANTHROPIC_KEY, FAKE_GEMINI_KEY: GEMINI_KEY } },
@@ -399,6 +401,10 @@ describe('Responses API: errors, storage and the mock model', () => {
       // Log probabilities, asked by include as by top_logprobs (found by an independent check: 200 with none).
       [{ model: 'mock', input: 'x', include: ['message.output_text.logprobs'] }, 400, 'include'],
       [{ model: 'mock', input: 'x', top_logprobs: 2 }, 400, 'top_logprobs'],
+      // Values OpenAI does not define (found by an independent check: ignored, or forwarded upstream).
+      [{ model: 'mock', input: 'x', include: ['reasoning.encrypted_content', 'foo.bar'] }, 400, 'include[1]'],
+      [{ model: 'mock', input: 'x', truncation: 'maybe' }, 400, 'truncation'],
+      [{ model: 'oai-echo', input: 'x', service_tier: 'turbo' }, 400, 'service_tier'],
       [{ model: 'mock', input: [{ type: 'function_call', name: 'f' }] }, 400, 'input[0].call_id'],
       [{ model: 'mock', input: 'x', temperature: 5 }, 400, 'temperature'],
       [{ input: 'x' }, 400, 'model'],
@@ -433,6 +439,23 @@ describe('Responses API: errors, storage and the mock model', () => {
       assert.equal(json.error.param, param, JSON.stringify(json));
       assert.ok(json.error.message && json.error.type, 'OpenAI error shape');
     }
+  });
+
+  // Found by an independent check: the tier OpenAI says served a request (flex, priority) was not shown.
+  it('service_tier: the tier the upstream reports is on the response, created, streamed and on GET; none reported, none shown', async () => {
+    for (const [service_tier, shown] of [
+      ['flex', 'flex'],
+      ['fast', 'priority'],
+    ] as const) {
+      const created = await client.responses.create({ model: 'oai-echo', input: 'x', service_tier });
+      const streamed = await client.responses.stream({ model: 'oai-echo', input: 'x', service_tier }).finalResponse();
+      assert.deepEqual(
+        [created.service_tier, streamed.service_tier, (await client.responses.retrieve(streamed.id)).service_tier],
+        [shown, shown, shown],
+      );
+    }
+    assert.equal((await client.responses.create({ model: 'oai-echo', input: 'x' })).service_tier, undefined);
+    assert.equal((await client.responses.create({ model: 'claude-echo', input: 'x', service_tier: 'flex' })).service_tier, undefined);
   });
 
   it('include values other than log probabilities change nothing', async () => {
@@ -833,6 +856,90 @@ describe('Responses API: a call without arguments', () => {
 // Found by an independent check: an image a tool returned (the Agents SDK's ToolOutputImage) was a 400
 // on Claude and Gemini ("A tool message may only contain text"); OpenAI-format upstreams got image
 // parts in a tool message, where Chat Completions takes text parts only.
+// Found by an independent check: a `developer` item (Codex sends its context as one every turn) reached
+// OpenAI-compatible servers as role `developer`, which only OpenAI defines: DeepSeek answers it with a 400.
+describe('a developer message, to OpenAI-format upstreams', () => {
+  const rolesSent = () => (VENDORS[0].upstream.last().body.messages as { role: string }[]).map((m) => m.role);
+  const input: OpenAI.Responses.ResponseInput = [
+    { role: 'developer', content: 'Answer in English.' },
+    { type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'Sandbox: read-only.' }] },
+    { role: 'user', content: 'hi' },
+  ];
+  const messages: OpenAI.ChatCompletionMessageParam[] = [
+    { role: 'developer', content: 'Answer in English.' },
+    { role: 'user', content: 'hi' },
+  ];
+
+  it('an OpenAI-compatible server gets it as system, from /v1/responses and /v1/chat/completions, streamed or not', async () => {
+    await client.responses.create({ model: 'compat-echo', instructions: 'Be brief.', input });
+    assert.deepEqual(rolesSent(), ['system', 'system', 'system', 'user']);
+    await client.responses.stream({ model: 'compat-echo', input }).finalResponse();
+    assert.deepEqual(rolesSent(), ['system', 'system', 'user']);
+    await client.chat.completions.create({ model: 'compat-echo', messages });
+    assert.deepEqual(rolesSent(), ['system', 'user']);
+    for await (const _ of await client.chat.completions.create({ model: 'compat-echo', messages, stream: true }));
+    assert.deepEqual(rolesSent(), ['system', 'user']);
+  });
+
+  it('OpenAI itself (type openai) gets it as developer', async () => {
+    await client.responses.create({ model: 'oai-echo', input });
+    assert.deepEqual(rolesSent(), ['developer', 'developer', 'user']);
+    await client.chat.completions.create({ model: 'oai-echo', messages });
+    assert.deepEqual(rolesSent(), ['developer', 'user']);
+  });
+});
+
+// Found by an independent check: an allowed_tools tool_choice reached OpenAI-compatible servers in OpenAI's own
+// form (added with GPT-5) with every tool declared; servers that know only the classic forms refuse it or
+// ignore the restriction. Anthropic and Gemini get the tool list narrowed; so do they now.
+describe('tool_choice allowed_tools, to OpenAI-format upstreams', () => {
+  const sent = () => VENDORS[0].upstream.last().body as { tools?: { function: { name: string } }[]; tool_choice?: unknown };
+  const tools = ['get_weather', 'get_time', 'other'].map((name) => ({ ...WEATHER, name }));
+  const chatTools = tools.map(({ name, parameters }) => ({ type: 'function' as const, function: { name, parameters } }));
+
+  it('an OpenAI-compatible server gets the allowed tools alone and the mode, from /v1/responses and /v1/chat/completions', async () => {
+    for (const mode of ['auto', 'required'] as const) {
+      const tool_choice = { type: 'allowed_tools' as const, mode, tools: [{ type: 'function', name: 'get_time' }] };
+      await client.responses.create({ model: 'compat-echo', input: 'time?', tools, tool_choice });
+      assert.deepEqual([sent().tools?.map((t) => t.function.name), sent().tool_choice], [['get_time'], mode]);
+      await client.chat.completions.create({
+        model: 'compat-echo',
+        messages: [{ role: 'user', content: 'time?' }],
+        tools: chatTools,
+        tool_choice: { type: 'allowed_tools', allowed_tools: { mode, tools: [{ type: 'function', function: { name: 'get_time' } }] } },
+      });
+      assert.deepEqual([sent().tools?.map((t) => t.function.name), sent().tool_choice], [['get_time'], mode]);
+    }
+  });
+
+  it('OpenAI itself (type openai) gets every tool and the allowed_tools choice', async () => {
+    const tool_choice = { type: 'allowed_tools' as const, mode: 'required' as const, tools: [{ type: 'function', name: 'get_time' }] };
+    await client.responses.create({ model: 'oai-echo', input: 'time?', tools, tool_choice });
+    assert.deepEqual(
+      [sent().tools?.map((t) => t.function.name), sent().tool_choice],
+      [
+        ['get_weather', 'get_time', 'other'],
+        { type: 'allowed_tools', allowed_tools: { mode: 'required', tools: [{ type: 'function', function: { name: 'get_time' } }] } },
+      ],
+    );
+  });
+});
+
+// Found by an independent check: parallel calls streamed without `index`, or all with `index: 0`, came out as one
+// function_call (the first call's name and call_id, both arguments concatenated), the second call lost.
+describe('Responses API: parallel calls an OpenAI-format upstream streams without distinct indexes', () => {
+  for (const model of ['parallel-noindex', 'parallel-sameindex']) {
+    it(`${model}: each call is its own function_call, with its own call_id, name and arguments`, async () => {
+      const tools = ['get_weather', 'get_time'].map((name) => ({ ...WEATHER, name }));
+      const response = await client.responses.stream({ model, input: 'Weather in Paris, time in Berlin?', tools }).finalResponse();
+      assert.deepEqual(
+        functionCalls(response.output).map(({ call_id, name, arguments: args }) => ({ call_id, name, arguments: args })),
+        PARALLEL_CALLS,
+      );
+    });
+  }
+});
+
 describe('Responses API: a function_call_output with images and files', () => {
   const pdf = 'data:application/pdf;base64,JVBERi0xLjQK';
   const input: ResponseInputItem[] = [

@@ -71,7 +71,10 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  *   `{"object": "error", "code": n}`);
  * - `late-<ms>`: like `ok`, but the stream opens with Azure's prompt-filter chunk (`choices: []`) and the role
  *   chunk, then waits `ms` before the first token;
- * - `dated`: like `ok`, but the answer names the dated version that answered (`dated-2024-07-18`), as OpenAI does.
+ * - `dated`: like `ok`, but the answer names the dated version that answered (`dated-2024-07-18`), as OpenAI does;
+ *   (any model) a request with `service_tier` is answered with the tier that served it (servedTier), as OpenAI's are;
+ * - `parallel-noindex`, `parallel-sameindex` (streams): two parallel calls (PARALLEL_CALLS), each with its own id, their
+ *   fragments without `index` (Mistral, Gemini's OpenAI-compatible endpoint) or all with `index: 0` (Ollama).
  *
  * Embeddings: every model answers [0.5, -0.25, 0.125] for each input, but `embed-<shape>`, whose input i
  * gets [i + 1, 1, 1, …], `dimensions` wide (else 3), and usage of a token an input, in the answer `shape`
@@ -194,6 +197,7 @@ export class FakeOpenAI extends FakeUpstream {
     if (model === 'garbage-first') return sse(res, ['data: {not json\n\n', 'data: [DONE]\n\n']);
     if (model === 'opening' && body.stream && !this.opening.answer) return sse(res, this.opening.text ? [this.opening.text] : []);
     if (model.startsWith('midstream-') && body.stream) return midStreamError(res, model.slice(10));
+    if (model.startsWith('parallel-') && body.stream) return parallelCalls(res, model === 'parallel-sameindex');
     if (req.url === '/v1/embeddings') return json(res, 200, embeddings(body));
     if (body.stream) return stream(res, body, model, model === 'opening' ? this.opening.text : '', model === 'mid' ? this.mid : undefined);
     return json(res, 200, completion(body, model));
@@ -415,8 +419,16 @@ function completion(body: Record<string, unknown>, model: string) {
     model: answeredAs(model),
     choices: [{ index: 0, message, finish_reason: finishOf(body, model), logprobs: null }],
     usage: usageFor(model),
+    ...servedTier(body),
     ...(model === 'groq-usage' && { x_groq: { id: 'req_fake', usage: { queue_time: 0.01, prompt_time: 0.002 } } }),
   };
+}
+
+/** The tier OpenAI says served a request that asked for one: `fast` is served as `priority`, `auto` as `default`. */
+function servedTier(body: Record<string, unknown>): { service_tier?: string } {
+  const asked = body.service_tier;
+  if (typeof asked !== 'string') return {};
+  return { service_tier: asked === 'fast' ? 'priority' : asked === 'auto' ? 'default' : asked };
 }
 
 /** The first events of the `first-…` models' streams, before the `ok` stream: JSON, but not a whole chunk. */
@@ -449,7 +461,13 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   if (Object.hasOwn(ODD_FIRST_EVENTS, model)) res.write(`data: ${ODD_FIRST_EVENTS[model]}\n\n`);
   if (opening) res.write(opening);
-  const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model: answeredAs(model) };
+  const base = {
+    id: 'chatcmpl-fake',
+    object: 'chat.completion.chunk',
+    created: 1_700_000_000,
+    model: answeredAs(model),
+    ...servedTier(body),
+  };
   const send = (choices: unknown[], usage: unknown = null, extra: object = {}) =>
     res.write(`data: ${JSON.stringify({ ...base, choices, usage, ...extra })}\n\n`);
   if (model.startsWith('late-')) send([], null, { prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] });
@@ -540,6 +558,27 @@ async function midStreamError(res: ServerResponse, code: string): Promise<void> 
     ? { object: 'error', message: 'The server failed.', type: 'BadRequestError', code: Number(code) }
     : { error: { message: 'The server failed.', type: 'server_error', param: null, code } };
   await sse(res, [`data: ${JSON.stringify(chunk)}\n\n`, `data: ${JSON.stringify(error)}\n\n`]);
+}
+
+/** The calls the `parallel-…` models make, as the client should get them. */
+export const PARALLEL_CALLS = [
+  { call_id: 'call_par_0', name: 'get_weather', arguments: '{"city":"Paris"}' },
+  { call_id: 'call_par_1', name: 'get_time', arguments: '{"city":"Berlin"}' },
+];
+
+/** PARALLEL_CALLS streamed without `index` (or, `sameIndex`, all with 0), each call's id and name on its first fragment only. */
+async function parallelCalls(res: ServerResponse, sameIndex: boolean): Promise<void> {
+  const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model: 'parallel' };
+  const chunk = (delta: object, finish_reason: string | null = null) =>
+    `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason }] })}\n\n`;
+  const index = sameIndex ? { index: 0 } : {};
+  const events = [chunk({ role: 'assistant', content: '' })];
+  for (const call of PARALLEL_CALLS) {
+    const [first, rest] = [call.arguments.slice(0, 5), call.arguments.slice(5)];
+    events.push(chunk({ tool_calls: [{ ...index, id: call.call_id, type: 'function', function: { name: call.name, arguments: first } }] }));
+    events.push(chunk({ tool_calls: [{ ...index, function: { arguments: rest } }] }));
+  }
+  await sse(res, [...events, chunk({}, 'tool_calls'), 'data: [DONE]\n\n']);
 }
 
 async function pings(res: ServerResponse, count: number): Promise<void> {

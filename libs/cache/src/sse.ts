@@ -1,4 +1,13 @@
-import { type ChatCompletion, type ChatCompletionChunk, type ChatStream, completionId, dataOf, DONE, SseEvents } from '@gateway/providers';
+import {
+  type ChatCompletion,
+  type ChatCompletionChunk,
+  type ChatStream,
+  completionId,
+  dataOf,
+  DONE,
+  SseEvents,
+  ToolCallSlots,
+} from '@gateway/providers';
 
 type Choice = ChatCompletion['choices'][number];
 type ToolCall = NonNullable<Choice['message']['tool_calls']>[number];
@@ -81,6 +90,8 @@ export class CompletionAssembler {
   private first?: ChatCompletionChunk;
   private usage: ChatCompletion['usage'];
   private readonly choices = new Map<number, Choice>();
+  /** Per choice, which call each tool-call fragment is (tool-call-slots.ts). */
+  private readonly slots = new Map<number, ToolCallSlots>();
 
   add(chunk: ChatCompletionChunk): void {
     this.first ??= chunk;
@@ -95,6 +106,7 @@ export class CompletionAssembler {
           logprobs: null,
         };
         this.choices.set(part.index, choice);
+        this.slots.set(part.index, new ToolCallSlots());
       }
       const message: Message = choice.message;
       const delta: Delta = part.delta ?? {};
@@ -107,7 +119,7 @@ export class CompletionAssembler {
       if (delta.refusal) message.refusal = (message.refusal ?? '') + this.counted(delta.refusal);
       for (const call of delta.tool_calls ?? []) {
         this.counted(JSON.stringify(call));
-        mergeToolCall((message.tool_calls ??= []), call);
+        mergeToolCall((message.tool_calls ??= []), this.slots.get(part.index)!.of(call), call);
       }
       if (part.finish_reason) choice.finish_reason = part.finish_reason;
       if (part.logprobs) {
@@ -140,9 +152,8 @@ export class CompletionAssembler {
 
 type ToolCallDelta = NonNullable<ChatCompletionChunk['choices'][number]['delta']['tool_calls']>[number];
 
-/** Tool calls stream as fragments keyed by `index`: the first carries id and name, later ones more arguments. */
-function mergeToolCall(calls: ToolCall[], delta: ToolCallDelta): void {
-  const position = delta.index ?? calls.length;
+/** Tool calls stream as fragments of a call (its `position`, ToolCallSlots): the first carries id and name, later ones more arguments. */
+function mergeToolCall(calls: ToolCall[], position: number, delta: ToolCallDelta): void {
   const call = (calls[position] ??= { id: '', type: 'function', function: { name: '', arguments: '' } } as ToolCall);
   if (delta.id) call.id = delta.id;
   const extra = (delta as { extra_content?: unknown }).extra_content;

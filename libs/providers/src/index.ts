@@ -10,6 +10,7 @@ export * from './provider';
 export * from './providers.module';
 export * from './providers.service';
 export * from './sse-events';
+export * from './tool-call-slots';
 export { clientUsage, completionId } from './translation/completion';
 export { withCacheHits } from './openai/usage-bytes';
 export { checkParams, maxTokensOf, refuse, type ParamRule, type ParamTable, wantsReasoning } from './translation/params';

@@ -1,4 +1,4 @@
-import type { ChatCompletionChunk, CompletionUsage } from '@gateway/providers';
+import { type ChatCompletionChunk, type CompletionUsage, ToolCallSlots } from '@gateway/providers';
 import { type HeldCall, HeldCalls, type ToolDelta } from '../pipeline/held-calls';
 import { anthropicUsage, declaredToolName, signatureBlocks, stopReason } from './response';
 import { type AnthropicBlock, messageId, newMessageId, toolUseIdOf } from './wire';
@@ -39,7 +39,9 @@ export class MessageEvents {
    * so an answer cut off after some text reads the same streamed or not.
    */
   private refusal = '';
-  /** OpenAI tool call index -> Anthropic block index, for argument fragments. */
+  /** Which call each tool-call fragment is, whatever `index` the upstream gave it (tool-call-slots.ts). */
+  private readonly slots = new ToolCallSlots();
+  /** Tool call slot -> Anthropic block index, for argument fragments. */
   private readonly calls = new Map<number, number>();
   /**
    * Tool calls not started yet: seen before their name (content_block_start needs it), or while
@@ -102,7 +104,7 @@ export class MessageEvents {
       this.text(delta.content);
     }
     if (delta.refusal) this.refusal += delta.refusal;
-    for (const call of delta.tool_calls ?? []) this.toolCall(call);
+    for (const call of delta.tool_calls ?? []) this.toolCall({ ...call, index: this.slots.of(call) });
     if (choice.finish_reason) this.finish = choice.finish_reason;
   }
 
@@ -147,7 +149,7 @@ export class MessageEvents {
   }
 
   /**
-   * Fragments are merged by `index` (held-calls.ts). The first call streams as it comes once
+   * Fragments are merged by slot (`take` numbers them, held-calls.ts merges). The first call streams as it comes once
    * named; a call that starts while it is open waits (see `waiting`).
    */
   private toolCall(call: ToolDelta): void {

@@ -12,8 +12,9 @@ export interface HeldCall {
 }
 
 /**
- * Tool-call fragments held by `index`, merged as OpenAI's SDK merges them: some servers repeat
- * the id in every fragment, some send none, a few send the name after the first fragment.
+ * Tool-call fragments held by `index` (the codecs' slot, ToolCallSlots, not the upstream's own), merged as
+ * OpenAI's SDK merges them: some servers repeat the id in every fragment, some send none, a few send the name
+ * after the first fragment.
  */
 export class HeldCalls extends Map<number, HeldCall> {
   /** Adds a fragment to its call's held state and returns that state. */

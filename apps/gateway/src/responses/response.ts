@@ -69,8 +69,17 @@ export function responseShell(ctx: ResponseContext, model: string): Response {
   } as unknown as Response;
 }
 
-/** The finished response: output items, status and usage filled in. */
-export function finishResponse(shell: Response, output: ResponseOutputItem[], finish: FinishReason, usage?: CompletionUsage): Response {
+/**
+ * The finished response: output items, status and usage filled in, and the service tier that served it
+ * when the upstream said (an OpenAI-format one's `service_tier`), as OpenAI reports the tier used.
+ */
+export function finishResponse(
+  shell: Response,
+  output: ResponseOutputItem[],
+  finish: FinishReason,
+  usage?: CompletionUsage,
+  serviceTier?: Response['service_tier'],
+): Response {
   const reason = finish ? INCOMPLETE[finish] : undefined;
   return {
     ...shell,
@@ -78,6 +87,7 @@ export function finishResponse(shell: Response, output: ResponseOutputItem[], fi
     incomplete_details: reason ? { reason } : null,
     output,
     usage: responseUsage(usage),
+    ...(serviceTier ? { service_tier: serviceTier } : {}),
     completed_at: Math.floor(Date.now() / 1000),
   };
 }
@@ -87,7 +97,7 @@ export function toResponse(completion: ChatCompletion, ctx: ResponseContext): Re
   const finish = completion.choices[0]?.finish_reason ?? null;
   const message = answerOf(completion);
   const output = message ? outputItems(ctx, message, finish && INCOMPLETE[finish] ? 'incomplete' : 'completed') : [];
-  return finishResponse(responseShell(ctx, completion.model), output, finish, completion.usage);
+  return finishResponse(responseShell(ctx, completion.model), output, finish, completion.usage, completion.service_tier);
 }
 
 /** The completion's assistant message as the response shows it (a call without arguments has `{}`). */

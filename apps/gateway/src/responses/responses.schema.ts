@@ -3,8 +3,26 @@
  * checks the shapes the codec relies on and OpenAI's documented ranges; which values
  * the gateway can honour is request.ts's parameter table (a 400 naming the parameter).
  */
+import type { ResponseIncludable, ServiceTier } from 'openai/resources/responses/responses';
 import { MAX_COMPLETION_TOKENS } from '../chat/chat.schema';
 import { when } from '../http/schema-rules';
+
+/**
+ * The values OpenAI documents for `include` and `service_tier` (the SDK's ResponseIncludable and
+ * ServiceTier): another is a 400 naming the field, as on OpenAI, not a value forwarded (service_tier)
+ * or ignored (include). Which ones the gateway honours is request.ts's business.
+ */
+const INCLUDABLE = [
+  'file_search_call.results',
+  'web_search_call.results',
+  'web_search_call.action.sources',
+  'message.input_image.image_url',
+  'computer_call_output.output.image_url',
+  'code_interpreter_call.outputs',
+  'reasoning.encrypted_content',
+  'message.output_text.logprobs',
+] as const satisfies readonly ResponseIncludable[];
+const SERVICE_TIERS = ['auto', 'default', 'flex', 'scale', 'priority', 'fast', 'ultrafast', null] as const satisfies readonly ServiceTier[];
 
 const text = { type: 'string' } as const;
 const nullableText = { type: ['string', 'null'] } as const;
@@ -150,6 +168,9 @@ export const createResponseSchema = {
       additionalProperties: { type: 'string', maxLength: 512 },
     },
     user: text,
+    include: { type: ['array', 'null'], maxItems: 64, items: { enum: INCLUDABLE } },
+    truncation: { enum: ['auto', 'disabled', null] },
+    service_tier: { enum: SERVICE_TIERS },
     tools: { type: 'array', maxItems: 512, items: tool },
     tool_choice: toolChoice,
     text: {

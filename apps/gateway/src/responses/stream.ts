@@ -1,4 +1,11 @@
-import { type ChatCompletionChunk, type ChatStream, type CompletionUsage, type GatewayError, geminiSignatures } from '@gateway/providers';
+import {
+  type ChatCompletionChunk,
+  type ChatStream,
+  type CompletionUsage,
+  type GatewayError,
+  geminiSignatures,
+  ToolCallSlots,
+} from '@gateway/providers';
 import { encodeChunks } from '../pipeline/chat-chunks';
 import { type HeldCall, HeldCalls, type ToolDelta } from '../pipeline/held-calls';
 import type { Response, ResponseError, ResponseOutputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
@@ -62,7 +69,9 @@ export class ResponseEventEncoder {
   private readonly items: OpenItem[] = [];
   private readonly done: ResponseOutputItem[] = [];
   private current: OpenItem | undefined;
-  /** Tool call index in the chunks -> its item. */
+  /** Which call each tool-call fragment is, whatever `index` the upstream gave it (tool-call-slots.ts). */
+  private readonly slots = new ToolCallSlots();
+  /** Tool call slot -> its item. */
   private readonly calls = new Map<number, OpenItem>();
   /** Tool calls seen before their name: announced once it comes (or at the end, nameless, so nothing is lost). */
   private readonly unnamed = new HeldCalls();
@@ -72,6 +81,8 @@ export class ResponseEventEncoder {
   private deferred: Delta[] = [];
   private finish: ChatCompletionChunk.Choice['finish_reason'] = null;
   private usage: CompletionUsage | undefined;
+  /** The tier the upstream says served the answer (OpenAI's chunks carry it). */
+  private serviceTier: ChatCompletionChunk['service_tier'];
   /** Stores a finished or failed response (unless the request said `store: false`). */
   private save: (response: Response) => Promise<void> = async () => {};
 
@@ -114,6 +125,7 @@ export class ResponseEventEncoder {
   private take(chunk: ChatCompletionChunk): void {
     this.start(chunk.model);
     if (chunk.usage) this.usage = chunk.usage;
+    if (chunk.service_tier) this.serviceTier = chunk.service_tier;
     const choice = chunk.choices?.find((c) => c.index === 0);
     if (!choice) return;
     // A choice without a delta (some servers' last chunk: the finish reason alone) adds nothing.
@@ -122,7 +134,7 @@ export class ResponseEventEncoder {
       this.route({ reasoning_content: delta.reasoning_content, thinking_blocks: delta.thinking_blocks });
     if (delta.content) this.route({ content: delta.content });
     if (delta.refusal) this.route({ refusal: delta.refusal });
-    for (const call of delta.tool_calls ?? []) this.route({ tool_calls: [call] });
+    for (const call of delta.tool_calls ?? []) this.route({ tool_calls: [{ ...call, index: this.slots.of(call) }] });
     if (choice.finish_reason) this.finish = choice.finish_reason;
   }
 
@@ -190,7 +202,7 @@ export class ResponseEventEncoder {
   }
 
   /**
-   * Fragments are merged by `index` (held-calls.ts); the item is announced once its name is
+   * Fragments are merged by slot (`take` numbers them, held-calls.ts merges); the item is announced once its name is
    * known, with the arguments held until then.
    */
   private toolDelta(call: ToolDelta): void {
@@ -323,7 +335,7 @@ export class ResponseEventEncoder {
     const status = this.finish === 'length' || this.finish === 'content_filter' ? 'incomplete' : 'completed';
     const last = this.items.length - 1;
     for (const item of this.items) if (!this.done[item.index]) this.close(item, item.index === last ? status : 'completed');
-    const response = finishResponse(this.shell!, this.done, this.finish, this.usage);
+    const response = finishResponse(this.shell!, this.done, this.finish, this.usage, this.serviceTier);
     this.emit({ type: response.status === 'incomplete' ? 'response.incomplete' : 'response.completed', response });
     return { events: this.drain(), response };
   }

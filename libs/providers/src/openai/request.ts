@@ -1,5 +1,6 @@
 import type { MaxTokensField, ProviderConfig } from '@gateway/config';
 import { maxTokensOf } from '../translation/params';
+import { allowedTools } from '../translation/tools';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam, EmbeddingCreateParams } from '../wire';
 
 /**
@@ -24,6 +25,12 @@ export interface ChatDialect {
   maxTokensField: MaxTokensField;
   /** Whether it takes `stream_options` (ProviderConfig.streamOptions). */
   streamOptions: boolean;
+  /**
+   * Whether it takes only the classic Chat Completions forms, not the ones OpenAI alone defines: a
+   * `developer` message goes as `system` (withClassicRoles), an `allowed_tools` tool_choice as the
+   * tools it allows and its mode (classicToolChoice).
+   */
+  classic: boolean;
 }
 
 export function chatDialect(provider: ProviderConfig): ChatDialect {
@@ -32,6 +39,8 @@ export function chatDialect(provider: ProviderConfig): ChatDialect {
     omitRequest: provider.omitRequestFields ?? [],
     maxTokensField: provider.maxTokensField ?? (provider.type === 'openai' ? 'max_completion_tokens' : 'max_tokens'),
     streamOptions: provider.streamOptions,
+    // Only OpenAI defines `developer` (Azure OpenAI's v1 API too, reached as type openai with its baseUrl).
+    classic: provider.type !== 'openai',
   };
 }
 
@@ -50,11 +59,12 @@ export function toUpstreamChat(request: ChatCompletionCreateParams, upstreamMode
   const body: Record<string, unknown> = {
     ...request,
     model: upstreamModel,
-    messages: withoutFields(request.messages, dialect.omit),
+    messages: withoutFields(dialect.classic ? withClassicRoles(request.messages) : request.messages, dialect.omit),
     max_tokens: undefined,
     max_completion_tokens: undefined,
     stream_options: undefined,
   };
+  if (dialect.classic) Object.assign(body, classicToolChoice(request));
   for (const field of dialect.omitRequest) body[field] = undefined;
   const limit = maxTokensOf(request);
   if (limit !== undefined) body[dialect.maxTokensField] = limit;
@@ -63,6 +73,30 @@ export function toUpstreamChat(request: ChatCompletionCreateParams, upstreamMode
     if (request.stream && !stream_options?.include_usage) body.stream_options = { ...stream_options, include_usage: true };
   }
   return JSON.stringify(body);
+}
+
+/**
+ * The messages with each `developer` one (OpenAI's name for system instructions since its o1 models;
+ * Codex sends its context as such every turn, the Responses API's `developer` items become them) as
+ * `system`, the role every chat server knows: DeepSeek answers 400 `unknown variant 'developer'`, and a
+ * 4xx does not fail over. OpenAI takes both.
+ */
+function withClassicRoles(messages: ChatCompletionMessageParam[]): ChatCompletionMessageParam[] {
+  if (!messages.some((message) => message.role === 'developer')) return messages;
+  return messages.map((message) => (message.role === 'developer' ? { ...message, role: 'system' } : message));
+}
+
+/**
+ * An `allowed_tools` tool_choice (OpenAI's own form, since GPT-5; the Responses API's becomes it) in the
+ * classic forms every chat server takes: `tools` narrowed to the allowed ones, as the Anthropic and
+ * Gemini translations narrow them, and its mode, `auto` or `required`. None allowed: no tools at all.
+ */
+function classicToolChoice(request: ChatCompletionCreateParams): Record<string, unknown> {
+  const choice = request.tool_choice;
+  if (typeof choice !== 'object' || choice?.type !== 'allowed_tools') return {};
+  const tools = allowedTools(request.tools ?? [], choice);
+  if (!tools.length) return { tools: undefined, tool_choice: undefined, parallel_tool_calls: undefined };
+  return { tools, tool_choice: choice.allowed_tools.mode };
 }
 
 /**

@@ -64,6 +64,12 @@ export function planTools(request: ChatCompletionCreateParams): ToolPlan {
   throw GatewayError.badRequest(`tool_choice of type '${choice.type}' is not supported by this model.`, 'tool_choice', 'invalid_value');
 }
 
+/** Of `tools`, the ones an `allowed_tools` tool_choice lets the model call (functions and custom tools, by name). */
+export function allowedTools<T extends NamedTool>(tools: readonly T[], choice: { allowed_tools: { tools: readonly NamedTool[] } }): T[] {
+  const allowed = new Set(choice.allowed_tools.tools.map(toolName));
+  return tools.filter((tool) => allowed.has(toolName(tool)));
+}
+
 /** OpenAI's cap on a function name, which the chat route's schema holds callers to as well. */
 const MAX_TOOL_NAME = 64;
 
