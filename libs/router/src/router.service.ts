@@ -33,7 +33,14 @@ export function refusalOf(error: unknown): Refusal | undefined {
   return error instanceof GatewayError ? refusals.get(error) : undefined;
 }
 
-/** Turns a request into a plan: task rules, then eligibility, then the group's strategy. */
+/**
+ * Checks that the caller may use the model group a request resolved to (its name as the client
+ * sent it is the caller's to know); throws its refusal. Run before eligibility, so a caller
+ * refused the model is told so whatever the health of its deployments (and learns nothing of it).
+ */
+export type ModelPermit = (group: string) => void;
+
+/** Turns a request into a plan: task rules, the caller's permission, then eligibility, then the group's strategy. */
 @Injectable()
 export class RouterService {
   private readonly taskRouters = new Map<string, TaskRouter>();
@@ -68,25 +75,29 @@ export class RouterService {
     return true;
   }
 
-  /** `native`: the request in a vendor's own protocol, when it came in one; it may confine the plan to that vendor's deployments. */
-  planChat(request: ChatCompletionCreateParams, task: string | undefined, native?: NativeRequest): Plan {
+  /**
+   * `native`: the request in a vendor's own protocol, when it came in one; it may confine the plan to that vendor's deployments.
+   * `permit`: the caller's model permission (none for the gateway's own calls).
+   */
+  planChat(request: ChatCompletionCreateParams, task: string | undefined, native?: NativeRequest, permit?: ModelPermit): Plan {
     const profile = profileChat(request, native);
     const taskRouter = this.taskRouters.get(request.model);
-    if (!taskRouter) return this.plan(this.catalog.resolve(request.model), profile);
+    if (!taskRouter) return this.plan(this.catalog.resolve(request.model), profile, permit);
     const decision = taskRouter.decide(profile, task);
     const route = { ...decision, virtualModel: request.model };
-    return { ...this.plan(this.catalog.resolve(decision.model), profile, route), route };
+    return { ...this.plan(this.catalog.resolve(decision.model), profile, permit, route), route };
   }
 
-  planEmbeddings(model: string, input: EmbeddingCreateParams['input']): Plan {
+  planEmbeddings(model: string, input: EmbeddingCreateParams['input'], permit?: ModelPermit): Plan {
     if (this.taskRouters.has(model)) throw GatewayError.badRequest(`${model} routes chat completions only.`, 'model');
-    return this.plan(this.catalog.resolve(model), profileEmbeddings(input));
+    return this.plan(this.catalog.resolve(model), profileEmbeddings(input), permit);
   }
 
   /** `route`: the task rule that picked the group, which a refusal names too. */
-  private plan(group: ModelGroup, profile: RequestProfile, route?: Plan['route']): Plan {
+  private plan(group: ModelGroup, profile: RequestProfile, permit: ModelPermit | undefined, route?: Plan['route']): Plan {
     let eligible: Eligible;
     try {
+      permit?.(group.name);
       eligible = eligibleDeployments(group, profile, this.breakers, Date.now());
     } catch (err) {
       if (err instanceof GatewayError) refusals.set(err, { group: group.name, route });

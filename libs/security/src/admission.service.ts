@@ -3,7 +3,7 @@ import type { ProviderType } from '@gateway/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { dearestCompletionPrice, dearestPromptPrice } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
-import type { Plan } from '@gateway/router';
+import type { ModelPermit, Plan } from '@gateway/router';
 import { type KeyRecord, mayUseModel } from './key-record';
 import { type Admitted, type Demand, LimitsService, type Reservation, type Usage } from './limits.service';
 import { rateHeadersOf } from './rate-headers';
@@ -12,14 +12,26 @@ import { rateHeadersOf } from './rate-headers';
 const DEFAULT_COMPLETION_RESERVE = 256;
 
 /**
- * Checks a planned request against its key before any upstream call: the model is
- * allowed (403 otherwise), then RPM, TPM and budget in one atomic step (429 when
- * over), reserving the request's worst case until it settles with actual usage.
- * The answer tells the key's limits in the headers of the request's protocol.
+ * Checks a request against its key before any upstream call: the model is allowed (403
+ * otherwise; while planning, through `permit`), then, once planned, RPM, TPM and budget in
+ * one atomic step (429 when over), reserving the request's worst case until it settles with
+ * actual usage. The answer tells the key's limits in the headers of the request's protocol.
  */
 @Injectable()
 export class AdmissionService {
   constructor(private readonly limits: LimitsService) {}
+
+  /**
+   * The key's model permission, for the router to check on the group `requestedModel` resolved
+   * to before it looks at the group's health (RouterService.planChat): a model the key may never
+   * use is a 403, not a 503 "try again shortly" while that model's deployments cool down.
+   */
+  permit(request: FastifyRequest, requestedModel: string): ModelPermit {
+    return (group) => {
+      const key = request.gatewayKey;
+      if (key) allowModel(key, requestedModel, group);
+    };
+  }
 
   /**
    * `protocol`: the request's own when not OpenAI's (NativeRequest.protocol). The reservation
@@ -29,13 +41,11 @@ export class AdmissionService {
   admit(
     request: FastifyRequest,
     reply: FastifyReply,
-    requestedModel: string,
     plan: Plan,
     protocol?: ProviderType,
   ): Reservation | undefined | Promise<Reservation | undefined> {
     const key = request.gatewayKey;
     if (!key) return undefined;
-    allowModel(key, requestedModel, plan);
     const body = request.body as { max_completion_tokens?: unknown } | undefined;
     const demand = { ...worstCase(plan), levers: levers(request, body, plan.profile.choices) };
     const admitted = this.limits.admit(key, demand, rateHeadersOf(protocol));
@@ -43,21 +53,14 @@ export class AdmissionService {
   }
 
   /**
-   * A token count (the Messages API's count_tokens, the Responses API's input_tokens): the model
-   * must be one the key may use, and the count is a request against its RPM, since it may call
+   * A token count (the Messages API's count_tokens, the Responses API's input_tokens), its model
+   * permitted while planning (permit): the count is a request against the key's RPM, since it may call
    * the vendor with the gateway's key; not against TPM or the budget, as counting uses no tokens
    * and costs nothing. Nothing to settle. `protocol` as for admit.
    */
-  async admitTokenCount(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    requestedModel: string,
-    plan: Plan,
-    protocol?: ProviderType,
-  ): Promise<void> {
+  async admitTokenCount(request: FastifyRequest, reply: FastifyReply, protocol?: ProviderType): Promise<void> {
     const key = request.gatewayKey;
     if (!key) return;
-    allowModel(key, requestedModel, plan);
     withHeaders(reply, await this.limits.admitFree(key, rateHeadersOf(protocol)));
   }
 
@@ -80,8 +83,8 @@ function withHeaders(reply: FastifyReply, { reservation, headers }: Admitted): R
 }
 
 /** 403 unless the key may use the model, by the name the client sent or the group it resolved to. */
-function allowModel(key: KeyRecord, requestedModel: string, plan: Plan): void {
-  if (!mayUseModel(key, requestedModel, plan.group.name)) {
+function allowModel(key: KeyRecord, requestedModel: string, group: string): void {
+  if (!mayUseModel(key, requestedModel, group)) {
     throw new GatewayError(
       403,
       `This API key may not use the model \`${requestedModel}\`.`,

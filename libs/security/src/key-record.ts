@@ -10,7 +10,7 @@ export interface KeyRecord {
   rpm?: number;
   tpm?: number;
   budget?: BudgetConfig;
-  /** ISO time after which the key stops working. */
+  /** When the key stops working: written by the admin API as Date#toISOString does (expiry.ts). */
   expiresAt?: string;
   revoked?: boolean;
   metadata?: Record<string, string>;
@@ -22,6 +22,14 @@ export interface KeyRecord {
 /** Whether `key` may use the model a client asked for by `name` (a name or alias of `group`). */
 export function mayUseModel(key: KeyRecord, name: string, group: string): boolean {
   return !key.models || key.models.some((allowed) => allowsModel(allowed, name) || allowsModel(allowed, group));
+}
+
+/**
+ * Whether `key` has expired at `now`. An expiry Date.parse cannot read (stored before the admin API
+ * refused such forms: `20300101T000000Z` never expired) counts as passed: renew it with a PATCH.
+ */
+export function hasExpired(key: KeyRecord, now: number): boolean {
+  return key.expiresAt !== undefined && !(Date.parse(key.expiresAt) > now);
 }
 
 /**

@@ -23,10 +23,10 @@ export class EmbeddingsController {
   async create(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const body = request.body as EmbeddingCreateParams;
     checkEmbeddingSize(embeddingInputs(body.input));
-    const plan = this.router.planEmbeddings(body.model, body.input);
+    const plan = this.router.planEmbeddings(body.model, body.input, this.admission.permit(request, body.model));
     const state = requestState(request);
     state.model = plan.group.name;
-    state.reservation = await this.admission.admit(request, reply, body.model, plan);
+    state.reservation = await this.admission.admit(request, reply, plan);
     const signal = clientSignal(reply);
     const run = await describedRun(
       reply,

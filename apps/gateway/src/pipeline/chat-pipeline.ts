@@ -48,11 +48,16 @@ export class ChatPipeline {
   /** `native`: the request in a vendor's own protocol, for that vendor's adapter to send as it is (CallContext). */
   async run(request: FastifyRequest, reply: FastifyReply, body: ChatCompletionCreateParams, native?: NativeRequest): Promise<ChatOutcome> {
     const task = request.headers['x-gateway-task'];
-    const plan = this.router.planChat(body, typeof task === 'string' ? task : undefined, native);
+    const plan = this.router.planChat(
+      body,
+      typeof task === 'string' ? task : undefined,
+      native,
+      this.admission.permit(request, body.model),
+    );
     const state = requestState(request);
     state.model = plan.group.name;
     state.stream = body.stream === true;
-    const admitted = this.admission.admit(request, reply, body.model, plan, native?.protocol);
+    const admitted = this.admission.admit(request, reply, plan, native?.protocol);
     // Decided in process (a lease's share) most of the time: no tick spent waiting for it then.
     state.reservation = admitted instanceof Promise ? await admitted : admitted;
 

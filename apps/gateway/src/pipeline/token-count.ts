@@ -30,10 +30,10 @@ export class TokenCounter {
     protocol: ProviderType,
     native?: NativeRequest,
   ): Promise<number> {
-    const plan = this.router.planChat(chat, undefined, native);
+    const plan = this.router.planChat(chat, undefined, native, this.admission.permit(request, chat.model));
     const state = requestState(request);
     state.model = plan.group.name;
-    await this.admission.admitTokenCount(request, reply, chat.model, plan, protocol);
+    await this.admission.admitTokenCount(request, reply, protocol);
     const d = plan.deployments[0];
     if (d?.provider.countTokens) {
       const signal = clientSignal(reply);

@@ -32,7 +32,7 @@ import { KeyFieldsDto } from './key.dto';
  * Checks of what kind a value is. A value of the wrong kind (or none) fails its range and length
  * checks too, whose messages would then name the wrong problem: these are reported first.
  */
-const KIND_CHECKS = ['isString', 'isInt', 'isNumber', 'isArray', 'isObject', 'isIso8601', 'nestedValidation'];
+const KIND_CHECKS = ['isString', 'isInt', 'isNumber', 'isArray', 'isObject', 'nestedValidation'];
 
 /** What is wrong with the value of one field: missing, of the wrong kind, else its first failed check. */
 function problemOf(error: ValidationError | undefined): string {

@@ -1,6 +1,7 @@
 import { BudgetConfig, unmatchedModel } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
-import type { KeyRecord } from '../key-record';
+import { hasExpired, type KeyRecord } from '../key-record';
+import { normalisedExpiry } from './expiry';
 import type { KeyFieldsDto } from './key.dto';
 
 /** Fields an admin may set; everything else in a record is the gateway's. */
@@ -12,7 +13,8 @@ const METADATA_VALUE_CHARS = 500;
 
 /**
  * The fields the request sent: `null` (clear) kept, fields left out dropped. Within `budget`
- * too: a budget sent without its period changes the amount and keeps the key's period.
+ * too: a budget sent without its period changes the amount and keeps the key's period, one
+ * with `period: null` is `monthly` (the default). An `expiresAt` is the instant it names, in UTC.
  * `raw` is the body AdminBodyShapePipe passed: an object of known fields only.
  */
 export function sentFields(body: KeyFieldsDto, raw: unknown): Partial<Record<KeyField, unknown>> {
@@ -21,8 +23,13 @@ export function sentFields(body: KeyFieldsDto, raw: unknown): Partial<Record<Key
   for (const field of KEY_FIELDS) if (Object.hasOwn(given, field)) fields[field] = given[field] === null ? null : body[field];
   // As sent: class-transformer drops entries named like Object.prototype's members (`toString`).
   if (given.metadata) fields.metadata = { ...(given.metadata as Record<string, string>) };
+  // One form in every record, which Date.parse reads to the instant sent wherever the gateway runs.
+  if (body.expiresAt) fields.expiresAt = normalisedExpiry(body.expiresAt);
   const budget = given.budget;
   if (body.budget && budget && typeof budget === 'object' && !('period' in budget)) fields.budget = { usd: body.budget.usd };
+  // `period: null` clears the period as `null` clears a field: its default, as config reads `period: ~`.
+  if (body.budget && (budget as { period?: unknown }).period === null)
+    fields.budget = { usd: body.budget.usd, period: new BudgetConfig().period };
   return fields;
 }
 
@@ -42,7 +49,7 @@ export function applyChange(record: KeyRecord, change: Partial<Record<KeyField, 
  * map of short strings, limits that contradict each other. 400 naming the field.
  */
 export function checkRecord(record: KeyRecord, change: Partial<Record<KeyField, unknown>>, now = Date.now()): void {
-  if (change.expiresAt && Date.parse(record.expiresAt!) <= now) {
+  if (change.expiresAt && hasExpired(record, now)) {
     throw invalid('expiresAt', `must be in the future (got ${record.expiresAt}); to stop a key now, revoke it with DELETE`);
   }
   if (change.metadata) {

@@ -3,7 +3,6 @@ import {
   ArrayMaxSize,
   ArrayNotEmpty,
   IsArray,
-  IsISO8601,
   IsInt,
   IsObject,
   IsOptional,
@@ -15,6 +14,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { BudgetConfig, MODEL_ALLOWED, MODEL_ALLOWED_MESSAGE } from '@gateway/config';
+import { IsExpiry } from './expiry';
 
 /** Entries of a key's `models` list. */
 export const MAX_MODELS = 1000;
@@ -39,6 +39,7 @@ export class KeyFieldsDto {
   @IsOptional() @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER) rpm?: number | null;
   @IsOptional() @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER) tpm?: number | null;
   @IsOptional() @ValidateNested() @Type(() => BudgetConfig) budget?: BudgetConfig | null;
-  @IsOptional() @IsISO8601({ strict: true }) expiresAt?: string | null;
+  /** Stored as the instant it names, in UTC (normalisedExpiry). */
+  @IsOptional() @IsString() @IsExpiry() expiresAt?: string | null;
   @IsOptional() @IsObject() metadata?: Record<string, string> | null;
 }

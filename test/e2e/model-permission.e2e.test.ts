@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { configWith, GatewayProcess } from '../support/gateway';
+
+/**
+ * A key not allowed a model is refused it whatever the model's health, found wrong by an independent
+ * check: once another tenant's failures opened the breaker of a model the key may not use, the key
+ * was told 503 `no_healthy_deployment` "try again shortly" (529 on the Messages API), which the SDKs
+ * and Claude Code retry, and so learned that model's health. Official clients, config keys, no Redis.
+ */
+const MASTER = 'model-permission-master-key-0123';
+const ONLY_MOCK = 'model-permission-only-mock-key-0123';
+const EVERY = 'model-permission-every-model-key-0123';
+
+const config = configWith({
+  providers: [{ name: 'broken', type: 'mock', mock: { failRate: 1, failStatus: 500 } }],
+  models: [
+    { name: 'secret', deployments: [{ provider: 'broken', model: 'secret' }] },
+    { name: 'secret-embedding', deployments: [{ provider: 'broken', model: 'secret-embedding', capabilities: ['embeddings'] }] },
+  ],
+  router: { retry: { attemptsPerDeployment: 1, retryAfterCapMs: 0 }, breaker: { consecutiveFailures: 2, cooldownMs: 600_000 } },
+  security: {
+    keys: [
+      { id: 'only-mock', keyEnv: 'ONLY_MOCK_KEY', models: ['mock-1', 'mock-embedding'] },
+      { id: 'every', keyEnv: 'EVERY_KEY' },
+    ],
+  },
+});
+
+const openai = (gateway: GatewayProcess, apiKey: string) => gateway.client({ apiKey, maxRetries: 0 });
+const anthropic = (gateway: GatewayProcess, apiKey: string) => new Anthropic({ baseURL: gateway.url, apiKey, maxRetries: 0 });
+const hi = [{ role: 'user' as const, content: 'hi' }];
+
+/** One call per API that names a model, for a key. */
+const CALLS: { api: string; call: (gateway: GatewayProcess, key: string) => Promise<unknown> }[] = [
+  { api: 'chat', call: (g, k) => openai(g, k).chat.completions.create({ model: 'secret', messages: hi }) },
+  { api: 'responses', call: (g, k) => openai(g, k).responses.create({ model: 'secret', input: 'hi' }) },
+  { api: 'input_tokens', call: (g, k) => openai(g, k).responses.inputTokens.count({ model: 'secret', input: 'hi' }) },
+  { api: 'embeddings', call: (g, k) => openai(g, k).embeddings.create({ model: 'secret-embedding', input: 'hi' }) },
+  { api: 'messages', call: (g, k) => anthropic(g, k).messages.create({ model: 'secret', max_tokens: 5, messages: hi }) },
+  { api: 'count_tokens', call: (g, k) => anthropic(g, k).messages.countTokens({ model: 'secret', messages: hi }) },
+];
+
+type SdkError = InstanceType<typeof OpenAI.APIError> | InstanceType<typeof Anthropic.APIError>;
+
+/** The status and the code (OpenAI) or error type (Anthropic) the SDK read from a call that must fail. */
+async function told(call: Promise<unknown>): Promise<[number | undefined, unknown]> {
+  const error = (await call.then(
+    () => assert.fail('the call succeeded'),
+    (e: unknown) => e,
+  )) as SdkError;
+  if (error instanceof OpenAI.APIError) return [error.status, error.code];
+  assert.ok(error instanceof Anthropic.APIError, String(error));
+  return [error.status, (error.error as { error?: { type?: string } }).error?.type];
+}
+
+describe('a model the key may not use is a 403 whatever its health', () => {
+  let gateway: GatewayProcess;
+  before(async () => {
+    gateway = await GatewayProcess.start(config, { env: { GATEWAY_MASTER_KEY: MASTER, ONLY_MOCK_KEY: ONLY_MOCK, EVERY_KEY: EVERY } });
+  });
+  after(() => gateway?.stop());
+
+  /** What the key not allowed the models is told on each API. */
+  const refusals = async () => {
+    const answers: Record<string, unknown> = {};
+    for (const { api, call } of CALLS) answers[api] = await told(call(gateway, ONLY_MOCK));
+    return answers;
+  };
+  const REFUSED = Object.fromEntries(
+    CALLS.map(({ api }) => [api, api === 'messages' || api === 'count_tokens' ? [403, 'permission_error'] : [403, 'model_not_allowed']]),
+  );
+
+  it('on every API, before and after another key opens the model breaker', async () => {
+    assert.deepEqual(await refusals(), REFUSED, 'the models healthy');
+    // Another key's failing requests open both models' breakers: it is told they cool down.
+    for (const model of ['secret', 'secret-embedding']) {
+      const fail = () =>
+        model === 'secret'
+          ? openai(gateway, EVERY).chat.completions.create({ model, messages: hi })
+          : openai(gateway, EVERY).embeddings.create({ model, input: 'hi' });
+      for (let i = 0; i < 2; i++) await told(fail());
+      assert.deepEqual(await told(fail()), [503, 'no_healthy_deployment'], `${model}'s breaker open`);
+    }
+    assert.deepEqual(
+      await told(anthropic(gateway, EVERY).messages.countTokens({ model: 'secret', messages: hi })),
+      [529, 'overloaded_error'],
+      'count_tokens of every key is refused while the model cools down',
+    );
+    assert.deepEqual(await refusals(), REFUSED, 'the models cooling down');
+    // The key's own models still serve.
+    assert.ok((await openai(gateway, ONLY_MOCK).chat.completions.create({ model: 'mock', messages: hi })).id);
+  });
+});
