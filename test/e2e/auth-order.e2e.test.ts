@@ -127,6 +127,25 @@ describe('authentication before the body is checked', () => {
     assert.equal((await post({ authorization: `Bearer ${WRONG_KEY}` })).status, 401);
     assert.equal((await post({ authorization: `Bearer ${TEAM_KEY}` })).status, 413);
   });
+
+  // The README said x-api-key took precedence; the gateway takes the bearer token, the credential
+  // Claude Code documents as winning (ANTHROPIC_AUTH_TOKEN over ANTHROPIC_API_KEY) when both are set.
+  it('a request with both a bearer token and x-api-key is authenticated by the bearer token', async () => {
+    // Raw headers: the Anthropic SDK installed sends its apiKey as a bearer token too, and takes one credential.
+    const both = (apiKey: string, bearer: string) =>
+      fetch(`${gateway.url}/v1/messages`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'anthropic-version': '2023-06-01',
+          'x-api-key': apiKey,
+          authorization: `Bearer ${bearer}`,
+        },
+        body: JSON.stringify({ model: 'mock', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
+      });
+    assert.equal((await both(WRONG_KEY, TEAM_KEY)).status, 200, 'a wrong x-api-key beside the valid bearer token');
+    assert.equal((await both(TEAM_KEY, WRONG_KEY)).status, 401, 'a wrong bearer token beside a valid x-api-key');
+  });
 });
 
 describe('failed authentications with invalid bodies count toward the per-IP limit', () => {

@@ -446,6 +446,28 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     assert.equal((await slow).status, 200);
   });
 
+  // Found by an independent check: a request that alone fits the budget but not what is left was told
+  // the key "has used its budget", though a cheaper request is admitted at once.
+  it('a budget 429 for a request dearer than what is left says so, and a cheaper one passes', async () => {
+    const { body } = await admin(a, 'POST', '', { name: 'left', budget: { usd: 2.5 * REQUEST_USD, period: 'daily' } });
+    for (let i = 0; i < 2; i++) assert.equal((await chat(a, body.key, 'metered', { max_tokens: 5 })).status, 200);
+    let spent = 0;
+    for (let i = 0; i < 40 && spent < 2 * REQUEST_USD - 1e-9; i++) {
+      spent = (await admin(a, 'GET', `/${body.id}/usage`)).body.spendUsd.today._total ?? 0;
+      if (spent < 2 * REQUEST_USD - 1e-9) await sleep(50);
+    }
+    const refused = await chat(b, body.key, 'metered', { max_tokens: 5 });
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get('x-should-retry'), 'false', 'the same request waits for the reset');
+    const { code, message } = ((await refused.json()) as { error: { code: string; message: string } }).error;
+    assert.equal(code, 'insufficient_quota');
+    assert.match(
+      message,
+      /^This request could cost up to \$0\.01, more than the \$0\.005 left of this key's daily budget of \$0\.025 \(\$0\.02 spent\): lower max_tokens and it may be admitted now; as it is, not before the budget resets at \S+Z \(in \d+ s\)\.$/,
+    );
+    assert.equal((await chat(b, body.key, 'metered', { max_tokens: 2 })).status, 200, 'a cheaper request is admitted');
+  });
+
   it('a request whose worst case exceeds what is left of the budget is refused before any upstream call', async () => {
     const { body } = await admin(a, 'POST', '', { name: 'small', budget: { usd: 0.01, period: 'monthly' } });
     // 1000 $/Mtok and no max_tokens: 256 completion tokens are held, $0.256 > $0.01.

@@ -175,3 +175,30 @@ describe('admin API: budget.period null', () => {
     assert.equal(config.security.keys[0].budget?.period, 'monthly');
   });
 });
+
+describe('admin API: rpm and tpm that contradict each other', () => {
+  /** The field and message of the 400 a PATCH of `change` on a key with rpm 10 and tpm 1000 gets. */
+  const refusal = (change: { rpm?: number; tpm?: number }) => {
+    const record = { id: 'k', source: 'admin', rpm: 10, tpm: 1000, ...change } as KeyRecord;
+    try {
+      checkRecord(record, change);
+      return undefined;
+    } catch (err) {
+      return [(err as GatewayError).param, (err as GatewayError).message];
+    }
+  };
+
+  // Found by an independent check: a PATCH of rpm alone was refused naming tpm, which it had not sent.
+  it('names the field the change sent', () => {
+    assert.deepEqual(refusal({ rpm: 5000 }), [
+      'rpm',
+      "Invalid value for 'rpm': must be at most tpm (1000): every request uses at least one token.",
+    ]);
+    assert.deepEqual(refusal({ tpm: 5 }), [
+      'tpm',
+      "Invalid value for 'tpm': must be at least rpm (10): every request uses at least one token.",
+    ]);
+    assert.equal(refusal({ rpm: 5000, tpm: 10 })?.[0], 'tpm');
+    assert.equal(refusal({ rpm: 1000 }), undefined);
+  });
+});

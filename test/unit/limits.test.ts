@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { parseConfig } from '@gateway/config';
+import { BudgetConfig, parseConfig } from '@gateway/config';
 import { MetricsService, SpendService, spendKey, utcDay } from '@gateway/metrics';
 import { msUntilPeriodEnd } from '@gateway/security';
 import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter } from '../../libs/security/src/window-counter';
 import { type AdmissionStore, type AdmitInput, MemoryAdmissionStore, RedisAdmissionStore } from '../../libs/security/src/admission-store';
 import { limitKeys } from '../../libs/security/src/limit-keys';
-import { holdLapseMs, LimitsService } from '../../libs/security/src/limits.service';
+import { type Admitted, holdLapseMs, LimitsService } from '../../libs/security/src/limits.service';
 import type { KeyRecord } from '../../libs/security/src/key-record';
 import { OPENAI_RATE_HEADERS } from '../../libs/security/src/rate-headers';
 import { RedisService } from '../../libs/redis/src/redis.service';
@@ -222,5 +222,25 @@ describe('admissions decided in process', () => {
     assert.ok(!(admitted instanceof Promise));
     assert.equal(admitted.headers['x-ratelimit-remaining-requests'], '0');
     assert.throws(() => limits.admit(key, { tokens: 10, usd: 0 }, OPENAI_RATE_HEADERS), { status: 429 });
+  });
+});
+
+describe('the usage report', () => {
+  // Found by an independent check: sums such as 0.6960000000000002 where the costs added up to 0.696.
+  it('gives the spend to 1e-10 USD, as x-gateway-cost-usd is written', async () => {
+    const config = parseConfig(
+      { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'm', deployments: [{ provider: 'mock', model: 'm' }] }] },
+      {},
+    );
+    const redis = new RedisService(config);
+    const limits = new LimitsService(config, redis, new MetricsService(), new SpendService(redis));
+    const key: KeyRecord = { id: 'report-sums', source: 'config', budget: Object.assign(new BudgetConfig(), { usd: 1 }) };
+    for (const usd of [0.1, 0.2]) {
+      const admitted = limits.admit(key, { tokens: 10, usd }, OPENAI_RATE_HEADERS) as Admitted;
+      limits.settle(admitted.reservation, { model: 'm', tokens: 10, usd });
+    }
+    assert.notEqual(0.1 + 0.2, 0.3, 'the sum has float noise');
+    assert.deepEqual(await limits.spendByModel(key.id, utcDay()), { m: 0.3, _total: 0.3 });
+    assert.deepEqual(await limits.spendByModel(key.id, utcDay().slice(0, 7)), { m: 0.3, _total: 0.3 });
   });
 });

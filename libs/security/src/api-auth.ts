@@ -8,7 +8,10 @@ import { KeyStore } from './key-store.service';
 import { LimitsService } from './limits.service';
 import { firstOnRequest } from './route-hooks';
 
-/** The gateway key: OpenAI clients send it as a bearer token, Anthropic clients may send `x-api-key`. */
+/**
+ * The gateway key: OpenAI clients send it as a bearer token, Anthropic clients may send `x-api-key`.
+ * Both sent: the bearer, as Claude Code documents ANTHROPIC_AUTH_TOKEN winning over ANTHROPIC_API_KEY.
+ */
 function presentedKey(request: FastifyRequest): string | undefined {
   const bearer = bearerToken(request.headers.authorization);
   if (bearer) return bearer;

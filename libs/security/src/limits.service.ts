@@ -174,9 +174,15 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     }
   }
 
-  /** Spend of one key in a day or month, by model plus `_total`: the figures its budget is checked against. */
+  /**
+   * Spend of one key in a day or month, by model plus `_total`, for the usage report: the figures
+   * its budget is checked against, to 1e-10 USD as x-gateway-cost-usd is written, so the float
+   * noise of their sums (0.6960000000000002) does not show. Budgets use the sums as kept.
+   */
   async spendByModel(keyId: string, period: string): Promise<Record<string, number>> {
-    return this.inProcessSpend ? this.inProcessSpend.byModel(keyId, period) : this.spend.byModel(keyId, period);
+    const spend = this.inProcessSpend ? this.inProcessSpend.byModel(keyId, period) : await this.spend.byModel(keyId, period);
+    for (const model in spend) spend[model] = Number(spend[model].toFixed(10));
+    return spend;
   }
 
   /**
@@ -446,8 +452,9 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
 
   /**
    * 429 over budget, with Retry-After when waiting helps: a second while only the holds of
-   * requests in flight are in the way, until the period resets (UTC) once it is spent, and none
-   * for a request dearer than the whole budget, which no period admits.
+   * requests in flight are in the way, until the period resets (UTC) once what is left is less
+   * than the request's worst case (the message then says whether a cheaper request may pass now),
+   * and none for a request dearer than the whole budget, which no period admits.
    */
   private overBudget(
     budget: NonNullable<KeyRecord['budget']>,
@@ -471,7 +478,12 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     }
     const seconds = Math.ceil(periodEnd / 1000);
     headers['retry-after'] = String(seconds);
-    const message = `This key has used its ${period} budget of $${limit} ($${usd(outcome.spentUsd)} spent, this request could cost up to $${usd(reserveUsd)}); it resets at ${utcSecond(now + periodEnd)} (in ${seconds} s).`;
+    const left = limit - outcome.spentUsd;
+    // Not spent yet: this request would not fit before the reset, a cheaper one may now.
+    const message =
+      left > 0
+        ? `This request could cost up to $${usd(reserveUsd)}, more than the $${usd(left)} left of this key's ${period} budget of $${limit} ($${usd(outcome.spentUsd)} spent): lower ${levers}${webSearches ? " or the web search tool's max_uses" : ''} and it may be admitted now; as it is, not before the budget resets at ${utcSecond(now + periodEnd)} (in ${seconds} s).`
+        : `This key has used its ${period} budget of $${limit} ($${usd(outcome.spentUsd)} spent, this request could cost up to $${usd(reserveUsd)}); it resets at ${utcSecond(now + periodEnd)} (in ${seconds} s).`;
     return new GatewayError(429, message, 'insufficient_quota', 'insufficient_quota', null, headers);
   }
 

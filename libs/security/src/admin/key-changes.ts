@@ -63,8 +63,10 @@ export function checkRecord(record: KeyRecord, change: Partial<Record<KeyField, 
   }
   if (change.budget && !(record.budget!.usd > 0)) throw invalid('budget.usd', 'must be greater than 0 (revoke the key to stop it)');
   // Every request uses at least one token, so a TPM below the RPM makes the RPM unreachable.
+  // The 400 names the field sent: an `rpm` alone is refused as over the key's tpm.
   if (record.rpm !== undefined && record.tpm !== undefined && record.tpm < record.rpm && ('rpm' in change || 'tpm' in change)) {
-    throw invalid('tpm', `must be at least rpm (${record.rpm}): every request uses at least one token`);
+    if ('tpm' in change) throw invalid('tpm', `must be at least rpm (${record.rpm}): every request uses at least one token`);
+    throw invalid('rpm', `must be at most tpm (${record.tpm}): every request uses at least one token`);
   }
 }
 
