@@ -446,6 +446,51 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     assert.equal((await slow).status, 200);
   });
 
+  // Raised by an independent check: a leaked key could only be replaced by a new key, a new tenant (its
+  // budget spent from zero, its stored responses lost to the client).
+  it('rotating a key gives it a new secret: the old one stops on both processes at once, id, spend and stored responses stay', async () => {
+    const { body: created } = await admin(a, 'POST', '', { name: 'rotated', budget: { usd: 1, period: 'daily' } });
+    const old = created.key as string;
+    // Both processes know (and cache) the old secret.
+    for (const gateway of [a, b]) assert.equal((await chat(gateway, old, 'metered', { max_tokens: 5 })).status, 200);
+    const stored = await a.client({ apiKey: old, maxRetries: 0 }).responses.create({ model: 'mock', input: 'remember this' });
+
+    const rotated = await admin(b, 'POST', `/${created.id}/rotate`);
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    const { key: fresh, rotatedAt, ...record } = rotated.body;
+    assert.match(fresh, /^gw-/);
+    assert.notEqual(fresh, old);
+    assert.ok(Date.parse(rotatedAt) > Date.parse(created.createdAt));
+    const { key: _old, ...createdRecord } = created;
+    assert.deepEqual(record, createdRecord, 'the same id and record');
+    assert.deepEqual((await admin(a, 'GET', `/${created.id}`)).body, { ...record, rotatedAt });
+
+    for (const gateway of [a, b]) {
+      const refused = await chat(gateway, old, 'metered', { max_tokens: 5 });
+      assert.equal(refused.status, 401, 'the old secret stops at once');
+      assert.equal((await errorOf(refused)).code, 'invalid_api_key');
+      assert.equal((await chat(gateway, fresh, 'metered', { max_tokens: 5 })).status, 200);
+    }
+    const client = a.client({ apiKey: fresh, maxRetries: 0 });
+    assert.equal((await client.responses.retrieve(stored.id)).id, stored.id, 'stored responses stay the tenant’s');
+    let spent = 0;
+    for (let i = 0; i < 40 && spent < 4 * REQUEST_USD - 1e-9; i++) {
+      spent = (await admin(a, 'GET', `/${created.id}/usage`)).body.spendUsd.today._total ?? 0;
+      if (spent < 4 * REQUEST_USD - 1e-9) await sleep(50);
+    }
+    assert.equal(spent, 4 * REQUEST_USD, 'spend before and after the rotation, on one budget');
+
+    // Changes follow the record to its new secret; a revoked key, a config key and an unknown id are refused.
+    assert.equal((await admin(a, 'PATCH', `/${created.id}`, { rpm: 7 })).body.rpm, 7);
+    assert.equal((await chat(b, fresh)).headers.get('x-ratelimit-limit-requests'), '7');
+    assert.equal((await admin(a, 'POST', `/${created.id}/rotate`, undefined, AUDITOR)).status, 403);
+    assert.equal((await admin(a, 'DELETE', `/${created.id}`)).status, 200);
+    assert.equal((await chat(a, fresh)).status, 401);
+    assert.deepEqual([(await admin(a, 'POST', `/${created.id}/rotate`)).body.error.code], ['key_revoked']);
+    assert.equal((await admin(a, 'POST', '/team-a/rotate')).body.error.code, 'key_in_config');
+    assert.equal((await admin(a, 'POST', '/no-such-key/rotate')).status, 404);
+  });
+
   // Found by an independent check: a request that alone fits the budget but not what is left was told
   // the key "has used its budget", though a cheaper request is admitted at once.
   it('a budget 429 for a request dearer than what is left says so, and a cheaper one passes', async () => {

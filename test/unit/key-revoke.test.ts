@@ -68,6 +68,44 @@ describe('key revocation under concurrent changes', { skip: !REDIS_URL && 'TEST_
     assert.equal(stored?.rpm, 1012, 'applied to the record the last competing change left');
   });
 
+  /** Runs `change` when the rotation under way has moved the record but not yet pointed the id at it. */
+  function betweenRotationSteps(change: () => Promise<unknown>): () => Promise<unknown> {
+    const client = writer as unknown as { gatewayKeyCas: (key: string, ...rest: string[]) => Promise<number> };
+    const cas = client.gatewayKeyCas.bind(client);
+    let ran: Promise<unknown> | undefined;
+    client.gatewayKeyCas = async (key: string, ...rest: string[]) => {
+      if (key.startsWith('gateway:keyid:') && !ran) {
+        client.gatewayKeyCas = cas;
+        ran = change();
+        await ran;
+      }
+      return cas(key, ...rest);
+    };
+    return () => {
+      client.gatewayKeyCas = cas;
+      return ran ?? Promise.resolve();
+    };
+  }
+
+  it('a rotation keeps the record under a new secret; a revocation or PATCH landing mid-rotation follows it, never lost', async () => {
+    for (const [name, change] of [
+      ['revocation', (id: string) => store.revoke(id)],
+      ['PATCH', (id: string) => store.update(id, (r) => ({ ...r, rpm: 5 }))],
+    ] as const) {
+      const { key: first, record } = await store.create({ name, tpm: 50 });
+      assert.equal((await store.lookup(first))?.id, record.id);
+      const restore = betweenRotationSteps(() => change(record.id));
+      const { key: second } = await store.rotate(record.id, () => undefined);
+      await restore();
+      const stored = await store.get(record.id);
+      const expected = name === 'PATCH' ? { revoked: undefined, rpm: 5 } : { revoked: true, rpm: undefined };
+      assert.deepEqual([stored?.revoked, stored?.rpm, stored?.tpm], [expected.revoked, expected.rpm, 50], name);
+      assert.deepEqual(await store.lookup(second), stored, `${name}: the new secret finds the record as changed`);
+      assert.equal((await store.lookup(first))?.revoked, true, `${name}: the old secret is refused`);
+      assert.equal(await writer.get(`gateway:keyid:${record.id}`), hashKey(second), `${name}: the id names the new secret`);
+    }
+  });
+
   it('remembers a bounded number of unknown keys: the oldest guess is forgotten, not kept for the life of the process', async () => {
     // The clock stands still, so only the bound (never the 1 s expiry) can make a guess be forgotten.
     mock.timers.enable({ apis: ['Date'], now: Date.now() });

@@ -15,6 +15,8 @@ export interface KeyRecord {
   revoked?: boolean;
   metadata?: Record<string, string>;
   createdAt?: string;
+  /** When the admin API last gave the key a new secret (POST /admin/keys/{id}/rotate). */
+  rotatedAt?: string;
   /** Where the key is declared: the config file, the admin API (Redis), or the master key. */
   source: 'config' | 'admin' | 'master' | 'anonymous';
 }

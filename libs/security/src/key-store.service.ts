@@ -171,7 +171,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   async create(fields: Omit<KeyRecord, 'id' | 'source' | 'createdAt'>): Promise<{ key: string; record: KeyRecord; unreplicated: number }> {
     this.needRedis();
     const client = await this.writer();
-    const key = `gw-${randomBytes(32).toString('base64url')}`;
+    const key = newKey();
     const hash = hashKey(key);
     const record: KeyRecord = { ...fields, id: randomUUID(), source: 'admin', createdAt: new Date().toISOString() };
     // Three slots on Redis Cluster, so no MULTI: the record first, so a failure part-way
@@ -194,10 +194,26 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   async get(id: string): Promise<KeyRecord | undefined> {
     const configured = this.configKeys().find((r) => r.id === id);
     if (configured) return configured;
-    const client = this.needRedis();
-    const hash = await client.get(ID_PREFIX + id);
-    const raw = hash && (await client.get(RECORD_PREFIX + hash));
-    return raw ? (JSON.parse(raw) as KeyRecord) : undefined;
+    const stored = await this.current(this.needRedis(), id);
+    return stored && (JSON.parse(stored.raw) as KeyRecord);
+  }
+
+  /**
+   * The hash and stored record of key `id`, or undefined. A record left under the hash of a rotated
+   * key's old secret (`rotatedTo`) is passed over to the new one, and the id pointed there if the
+   * rotation stopped before it did (rotate(); `repair`: on the writer, which has the compare-and-set script).
+   */
+  private async current(client: RedisClient, id: string, repair = false): Promise<{ hash: string; raw: string } | undefined> {
+    let hash = await client.get(ID_PREFIX + id);
+    for (let hop = 0; hash && hop < CAS_ATTEMPTS; hop++) {
+      const raw = await client.get(RECORD_PREFIX + hash);
+      if (!raw) return undefined;
+      const { rotatedTo } = JSON.parse(raw) as Rotated;
+      if (!rotatedTo) return { hash, raw };
+      if (repair) await (client as unknown as Cas).gatewayKeyCas(ID_PREFIX + id, hash, rotatedTo);
+      hash = rotatedTo;
+    }
+    return undefined;
   }
 
   /**
@@ -206,39 +222,78 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    */
   async update(id: string, edit: (record: KeyRecord) => KeyRecord, attempts = CAS_ATTEMPTS): Promise<KeyChange> {
     this.needRedis();
-    if (this.configKeys().some((r) => r.id === id)) {
-      throw new GatewayError(409, `Key ${id} is declared in the config file; change it there.`, 'invalid_request_error', 'key_in_config');
-    }
+    this.refuseConfigKey(id);
     const client = await this.writer();
-    const hash = await client.get(ID_PREFIX + id);
-    if (!hash) throw new GatewayError(404, `No key with id ${id}.`, 'not_found_error', 'key_not_found', 'id');
-    // Compare-and-set: a change racing another (a PATCH against a DELETE) is applied
-    // to the record it read or retried, so it can never undo the other.
+    // Compare-and-set: a change racing another (a PATCH against a DELETE, or a rotation) is applied
+    // to the record it read or retried, so it can never undo the other. The id is read again on each
+    // try: a rotation moves the record to another hash.
     for (let attempt = 0; attempt < attempts; attempt++) {
-      const raw = await client.get(RECORD_PREFIX + hash);
-      if (!raw) throw new GatewayError(404, `No key with id ${id}.`, 'not_found_error', 'key_not_found', 'id');
-      const before = JSON.parse(raw) as KeyRecord;
+      const { hash, raw, before } = await this.toChange(client, id);
       const after: KeyRecord = { ...edit(before), id, source: 'admin', createdAt: before.createdAt };
       if (before.revoked) after.revoked = true;
+      if (before.rotatedAt) after.rotatedAt = before.rotatedAt;
       const set = await (client as unknown as Cas).gatewayKeyCas(RECORD_PREFIX + hash, raw, JSON.stringify(after));
       if (set !== 1) continue;
-      this.forget(hash);
-      // Every replica has been sent the change before the caller hears it is made, or the caller hears
-      // which nodes did not confirm it: replicas subscribed there may use the old record until it
-      // reaches them over the cluster bus, or for keyCacheMs at most.
-      const [{ unconfirmed }, unreplicated] = await Promise.all([
-        this.redis.publishToAll(CHANNEL, hash),
-        this.replicated(id, [RECORD_PREFIX + hash]),
-      ]);
-      if (unconfirmed) {
-        this.logger.warn(
-          `key ${id} changed, but ${unconfirmed} Redis node(s) did not confirm its announcement: ` +
-            `replicas subscribed there may use the old record for up to ${this.config.security.keyCacheMs} ms`,
-        );
-      }
-      return { before, after, unconfirmed, unreplicated };
+      return { before, after, ...(await this.announce(id, hash, [RECORD_PREFIX + hash])) };
     }
-    throw new GatewayError(409, `Key ${id} is being changed concurrently; try again.`, 'invalid_request_error', 'key_changed');
+    throw keyChanged(id);
+  }
+
+  /**
+   * A new secret for stored key `id`, shown once: the key keeps its id, so its tenant (spend, limit
+   * windows, stored responses, threads, cache namespace) and record. The record moves to the new
+   * secret's hash; the one under the old hash becomes a revoked marker naming the new hash
+   * (`rotatedTo`) by compare-and-set, the point where the rotation lands against concurrent PATCHes
+   * and DELETEs (which then follow it), and the old secret stops on every replica at once, as a
+   * revocation does. `refuse` may throw for the record as it stands (a revoked key).
+   */
+  async rotate(id: string, refuse: (record: KeyRecord) => void): Promise<KeyChange & { key: string }> {
+    this.needRedis();
+    this.refuseConfigKey(id);
+    const client = await this.writer();
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const { hash, raw, before } = await this.toChange(client, id);
+      refuse(before);
+      const key = newKey();
+      const newHash = hashKey(key);
+      const after: KeyRecord = { ...before, rotatedAt: new Date().toISOString() };
+      // Reachable only by the new secret, which nobody has yet, until the id points to it.
+      await client.set(RECORD_PREFIX + newHash, JSON.stringify(after));
+      const marker: Rotated = { ...before, revoked: true, rotatedTo: newHash };
+      if ((await (client as unknown as Cas).gatewayKeyCas(RECORD_PREFIX + hash, raw, JSON.stringify(marker))) !== 1) {
+        await client.del(RECORD_PREFIX + newHash);
+        continue;
+      }
+      await (client as unknown as Cas).gatewayKeyCas(ID_PREFIX + id, hash, newHash);
+      const announced = await this.announce(id, hash, [RECORD_PREFIX + newHash, RECORD_PREFIX + hash, ID_PREFIX + id]);
+      return { key, before, after, ...announced };
+    }
+    throw keyChanged(id);
+  }
+
+  /** The stored record of key `id` for a change (current() on the writer), or the 404. */
+  private async toChange(client: RedisClient, id: string): Promise<{ hash: string; raw: string; before: KeyRecord }> {
+    const stored = await this.current(client, id, true);
+    if (!stored) throw keyNotFound(id);
+    return { ...stored, before: JSON.parse(stored.raw) as KeyRecord };
+  }
+
+  /**
+   * Tells every replica to drop its cached copy of the record under `hash` (a change of `id` written to
+   * `keys`), and waits for a Redis replica to have the writes. Every replica has been sent the change before
+   * the caller hears it is made, or the caller hears which nodes did not confirm it: replicas subscribed
+   * there may use the old record until it reaches them over the cluster bus, or for keyCacheMs at most.
+   */
+  private async announce(id: string, hash: string, keys: string[]): Promise<Pick<KeyChange, 'unconfirmed' | 'unreplicated'>> {
+    this.forget(hash);
+    const [{ unconfirmed }, unreplicated] = await Promise.all([this.redis.publishToAll(CHANNEL, hash), this.replicated(id, keys)]);
+    if (unconfirmed) {
+      this.logger.warn(
+        `key ${id} changed, but ${unconfirmed} Redis node(s) did not confirm its announcement: ` +
+          `replicas subscribed there may use the old record for up to ${this.config.security.keyCacheMs} ms`,
+      );
+    }
+    return { unconfirmed, unreplicated };
   }
 
   /** Marks a stored key revoked; every replica drops its cached copy at once, and its metric series. */
@@ -277,6 +332,12 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     return unreplicated;
   }
 
+  private refuseConfigKey(id: string): void {
+    if (this.configKeys().some((r) => r.id === id)) {
+      throw new GatewayError(409, `Key ${id} is declared in the config file; change it there.`, 'invalid_request_error', 'key_in_config');
+    }
+  }
+
   private configKeys(): KeyRecord[] {
     return [...this.fixed.values()].filter((r) => r.source === 'config');
   }
@@ -292,4 +353,20 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       );
     return client;
   }
+}
+
+/** A new key's secret: 256 random bits. */
+function newKey(): string {
+  return `gw-${randomBytes(32).toString('base64url')}`;
+}
+
+/** The record left under a rotated key's old hash: revoked, naming the hash of its new secret. */
+type Rotated = KeyRecord & { rotatedTo?: string };
+
+function keyNotFound(id: string): GatewayError {
+  return new GatewayError(404, `No key with id ${id}.`, 'not_found_error', 'key_not_found', 'id');
+}
+
+function keyChanged(id: string): GatewayError {
+  return new GatewayError(409, `Key ${id} is being changed concurrently; try again.`, 'invalid_request_error', 'key_changed');
 }

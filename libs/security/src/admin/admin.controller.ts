@@ -132,6 +132,25 @@ export class AdminController {
     return after;
   }
 
+  /**
+   * A new secret for the key, shown once; the id, record, spend, limit windows and stored responses
+   * stay. The old secret stops on every replica at once, as a revoked key does. A revoked key is not rotated (409).
+   */
+  @Post(':id/rotate')
+  @HttpCode(200)
+  async rotate(
+    @Param('id') id: string,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<KeyRecord & { key: string }> {
+    const { key, before, after, unconfirmed, unreplicated } = await this.keys.rotate(id, (record) => {
+      if (record.revoked) throw revoked(id);
+    });
+    this.record(request, 'rotate', id, diff(before, after));
+    announced(reply, unconfirmed, unreplicated);
+    return { ...after, key };
+  }
+
   /** Revocation reaches every replica at once (the key cache is dropped through Redis). */
   @Delete(':id')
   async revoke(
@@ -166,7 +185,12 @@ export class AdminController {
     };
   }
 
-  private record(request: FastifyRequest, action: 'create' | 'update' | 'revoke', keyId: string, changes: Record<string, unknown>): void {
+  private record(
+    request: FastifyRequest,
+    action: 'create' | 'update' | 'revoke' | 'rotate',
+    keyId: string,
+    changes: Record<string, unknown>,
+  ): void {
     this.audit.log({ msg: 'admin change', actor: adminActor(request) ?? 'unknown', action, keyId, changes });
   }
 }
