@@ -18,6 +18,7 @@ import { countTokensRequest, type KeptThinking, nativeMessagesRequest, toMessage
 import { choiceFrom, usageFrom } from './response';
 import { translateEvents } from './stream';
 import { withThinkingTheTurnAllows } from './thinking-turn';
+import { misTypedMessageField } from '../translation/answer-shape';
 
 /** The request's own headers: the client's Anthropic headers, which go with its own body (NativeRequest.headers), and CallContext.upstreamHeaders. */
 function nativeHeaders(ctx: CallContext): Record<string, string> | undefined {
@@ -99,6 +100,11 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
       // Not JSON: refused below.
     }
     if (message?.type !== 'message') throw GatewayError.invalidResponse(`Provider ${this.name} returned a response that is not a message.`);
+    const field = misTypedMessageField(message as unknown as Record<string, unknown>);
+    if (field !== undefined)
+      throw GatewayError.invalidResponse(
+        `Provider ${this.name} returned a response that is not a message (\`${field}\` is missing or of the wrong type).`,
+      );
     return message;
   }
 

@@ -68,18 +68,35 @@ type AnsweredError = ApiError & { answerHeaders?: Headers };
  * A fetch for one SDK call that keeps a failed answer's headers, and `rethrow`, which puts them on
  * the ApiError the SDK threw for that answer.
  */
-export function keepingHeaders(fetch: typeof globalThis.fetch) {
+export function keepingHeaders(provider: string, fetch: typeof globalThis.fetch) {
   let failed: Headers | undefined;
+  let answered = false;
   return {
     fetch: (async (input, init) => {
       const res = await fetch(input, init);
+      answered = true;
       if (!res.ok) failed = res.headers;
       return res;
     }) as typeof globalThis.fetch,
     rethrow(err: unknown): never {
-      throw err instanceof ApiError && failed ? Object.assign(err, { answerHeaders: failed }) : err;
+      if (err instanceof ApiError) throw failed ? Object.assign(err, { answerHeaders: failed }) : err;
+      // Thrown by the SDK once the upstream answered (reading a 200 whose body is `null`, a 3xx): not its refusal
+      // of the request (sdkError's 500, the gateway's fault), but the upstream's answer it could not read.
+      if (answered && !(err instanceof GatewayError) && !(err instanceof SyntaxError)) throw unreadableAnswer(provider, err);
+      throw err;
     },
   };
+}
+
+/** An answer whose status is neither 200 nor an error's (a 204, a 301): mapped by its status (statusMapping), a 502. */
+export function answerStatusError(provider: string, status: number): GatewayError {
+  return vendorError(provider, statusMapping(status), `HTTP ${status}`, undefined, status);
+}
+
+/** An answer the SDK failed on as it read it: the upstream's invalid answer (502, retryable), another deployment may answer. */
+export function unreadableAnswer(provider: string, err: unknown): GatewayError {
+  const why = err instanceof Error ? err.message : String(err);
+  return GatewayError.invalidResponse(`Provider ${provider} sent an answer that could not be read (${why}).`);
 }
 
 /**

@@ -4,7 +4,7 @@ import type { CallContext, ChatStream, JsonResult, ModelInfo, Provider } from '.
 import type { ChatCompletionCreateParams, EmbeddingCreateParams } from '../wire';
 import { UpstreamClient } from './client';
 import { type ChatDialect, chatDialect, toUpstreamBody, toUpstreamChat } from './request';
-import { readJsonResult } from './response';
+import { readChatResult, readJsonResult } from './response';
 import { passThroughStream } from './stream';
 
 /** OpenAI itself and every OpenAI-compatible server (Groq, Together, Mistral, vLLM, Ollama, …). */
@@ -26,7 +26,7 @@ export class OpenAIProvider implements Provider {
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
     const body = await this.client.sendBuffered('/chat/completions', toUpstreamChat(request, ctx.upstreamModel, this.dialect), ctx);
-    return readJsonResult(this.name, body, 'chat.completion');
+    return readChatResult(this.name, body, this.apiKey);
   }
 
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {

@@ -1,7 +1,7 @@
 import { clientErrorCode } from '../context-overflow';
 import { GatewayError } from '../gateway-error';
 import { fromTransportError, retryAfterSeconds } from '../openai/errors';
-import type { ErrorMapping } from '../status-mapping';
+import { type ErrorMapping, judgedStatus } from '../status-mapping';
 import { withoutKey } from '../without-key';
 import { flattenContentParts, isObject, misTypedField } from './chunk-shape';
 
@@ -27,7 +27,7 @@ export function vendorError(
 ): GatewayError {
   // The router's fallbackOn list matches the vendor's HTTP status; errors sent inside a
   // stream have none, so a retryable class counts as a 503 and the rest as what the client sees.
-  const outcome = upstreamStatus ?? (retryable ? 503 : status);
+  const outcome = upstreamStatus !== undefined ? judgedStatus(upstreamStatus) : retryable ? 503 : status;
   if (status === 429) {
     const headers = { 'retry-after': String(retryAfter ?? 1) };
     return new GatewayError(
