@@ -52,6 +52,9 @@ const MALFORMED: Record<string, [provider: string, answer: Scripted]> = {
   'gem-body-null': ['gem', { status: 200, text: 'null' }],
   'gem-301': ['gem', { status: 301, text: '<html>moved</html>', headers: { location: 'http://127.0.0.1:9/elsewhere' } }],
   'gem-307': ['gem', { status: 307, text: '', headers: { location: 'http://127.0.0.1:9/elsewhere' } }],
+  // To a stream: Gemini's SDK threw building a Response with status 204, and read the 201's HTML as events.
+  'gem-stream-204': ['gem', { status: 204 }],
+  'gem-stream-201': ['gem', { status: 201, text: '<html>created</html>' }],
   // Doubtful point G: a 2xx other than 200 or a 3xx (a proxy's) cooled the deployment down for 30 s.
   'oa-201': ['oa', ok(201, chatAnswer([stopChoice({ content: 'hi' })]))],
   'oa-204': ['oa', { status: 204 }],
@@ -129,6 +132,20 @@ describe('malformed upstream answers', () => {
         const fallback = await send(`${model}-then-mock`);
         assert.equal(fallback.status, 200, await fallback.clone().text());
       });
+
+  const ODD_STATUSES = ['gem-stream-204', 'gem-stream-201', 'gem-301', 'oa-201', 'oa-204', 'oa-302', 'ant-204', 'ant-301'];
+  for (const model of ODD_STATUSES)
+    it(`${model} to a stream: a 502 before the stream, and the next deployment streams`, async () => {
+      const stream = (name: string) =>
+        post('/v1/chat/completions', { model: name, stream: true, messages: [{ role: 'user', content: 'hi' }] });
+      const res = await stream(model);
+      const error = await errorOf(res);
+      assert.equal(res.status, 502, JSON.stringify(error));
+      assert.equal(error.code, 'upstream_invalid_response', error.message);
+      const fallback = await stream(`${model}-then-mock`);
+      assert.equal(fallback.status, 200);
+      assert.match(await fallback.text(), /data: \[DONE\]/);
+    });
 
   it('kept the process serving, with nothing left unhandled', async () => {
     assert.equal(gateway.exitCode, null);

@@ -47,7 +47,7 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
     const params = toGenerateRequest(request, ctx.upstreamModel, ctx.deployment, await recallSignatures(request, ctx));
-    const kept = keepingHeaders(this.name, this.transport.fetch);
+    const kept = keepingHeaders(this.name, ctx.signal, this.transport.fetch);
     const response = await this.call(ctx.signal, () =>
       this.sdk.models.generateContent({ ...params, config: requestConfig(params.config, ctx, kept.fetch) }).catch(kept.rethrow),
     );
@@ -79,7 +79,8 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
       keep: (calls) => rememberSignatures(ctx, calls),
     });
     // A blocked prompt is found by the translation before its first frame: before the client sees a 200.
-    return openStream(this.name, chunks, translate, (err) => this.toError(err, ctx.signal));
+    // Read from the answer: what fails there is the upstream's answer, never the SDK refusing the request.
+    return openStream(this.name, chunks, translate, (err) => this.toError(err, ctx.signal, true));
   }
 
   /**
@@ -92,7 +93,7 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
   private async openStream(params: GenerateContentParameters, ctx: CallContext): Promise<AsyncIterator<GenerateContentResponse>> {
     let body: StreamedBody | undefined;
     let odd: GatewayError | undefined;
-    const kept = keepingHeaders(this.name, async (input, init) => {
+    const kept = keepingHeaders(this.name, ctx.signal, async (input, init) => {
       const answer = await this.transport.streamed(input, init ?? {}, ctx.signal, this.timeoutMs);
       if (answer.statusCode === 200) return ((body = answer.body), new Response(null));
       // A 2xx other than 200, or a 3xx (a proxy's): no stream, and no error body for the SDK to read (a 204 has
@@ -114,7 +115,7 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
   /** One batchEmbedContents call per GEMINI_EMBED_BATCH inputs, CONCURRENT_EMBED_BATCHES at a time. */
   async embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult> {
     const responses = await boundedMap(toEmbedRequests(request, ctx.upstreamModel), CONCURRENT_EMBED_BATCHES, (params) => {
-      const kept = keepingHeaders(this.name, this.transport.fetch);
+      const kept = keepingHeaders(this.name, ctx.signal, this.transport.fetch);
       return this.call(ctx.signal, () =>
         this.sdk.models.embedContent({ ...params, config: requestConfig(params.config, ctx, kept.fetch) }).catch(kept.rethrow),
       );
@@ -132,8 +133,8 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
     });
   }
 
-  protected mapError(err: unknown, signal: AbortSignal): GatewayError {
-    return fromGeminiError(this.name, err, signal);
+  protected mapError(err: unknown, signal: AbortSignal, answered: boolean): GatewayError {
+    return fromGeminiError(this.name, err, signal, answered);
   }
 
   private choiceOptions(request: ChatCompletionCreateParams): ChoiceOptions {

@@ -68,7 +68,7 @@ type AnsweredError = ApiError & { answerHeaders?: Headers };
  * A fetch for one SDK call that keeps a failed answer's headers, and `rethrow`, which puts them on
  * the ApiError the SDK threw for that answer.
  */
-export function keepingHeaders(provider: string, fetch: typeof globalThis.fetch) {
+export function keepingHeaders(provider: string, signal: AbortSignal, fetch: typeof globalThis.fetch) {
   let failed: Headers | undefined;
   let answered = false;
   return {
@@ -82,8 +82,7 @@ export function keepingHeaders(provider: string, fetch: typeof globalThis.fetch)
       if (err instanceof ApiError) throw failed ? Object.assign(err, { answerHeaders: failed }) : err;
       // Thrown by the SDK once the upstream answered (reading a 200 whose body is `null`, a 3xx): not its refusal
       // of the request (sdkError's 500, the gateway's fault), but the upstream's answer it could not read.
-      if (answered && !(err instanceof GatewayError) && !(err instanceof SyntaxError)) throw unreadableAnswer(provider, err);
-      throw err;
+      throw answered && !(err instanceof GatewayError) ? sdkError(provider, err, signal, true) : err;
     },
   };
 }
@@ -93,22 +92,16 @@ export function answerStatusError(provider: string, status: number): GatewayErro
   return vendorError(provider, statusMapping(status), `HTTP ${status}`, undefined, status);
 }
 
-/** An answer the SDK failed on as it read it: the upstream's invalid answer (502, retryable), another deployment may answer. */
-export function unreadableAnswer(provider: string, err: unknown): GatewayError {
-  const why = err instanceof Error ? err.message : String(err);
-  return GatewayError.invalidResponse(`Provider ${provider} sent an answer that could not be read (${why}).`);
-}
-
 /**
  * Maps what the SDK threw. Its ApiError carries the HTTP status and the error body
  * as JSON text in the message (after a prefix for errors sent inside a stream).
  */
-export function fromGeminiError(provider: string, err: unknown, signal: AbortSignal): GatewayError {
+export function fromGeminiError(provider: string, err: unknown, signal: AbortSignal, answered = false): GatewayError {
   if (err instanceof GatewayError) return err;
   if (!(err instanceof ApiError)) {
     // The SDK's SSE reader found the body ended inside an event.
     if (err instanceof Error && err.message.startsWith('Incomplete JSON segment')) return truncated(provider);
-    return sdkError(provider, err, signal);
+    return sdkError(provider, err, signal, answered);
   }
   const body = parseBody(err.message);
   const refused = credentialReason(body);
