@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { readJsonResult, usageOf } from '../../libs/providers/src/openai/response';
+import { readChatResult, readJsonResult, usageOf } from '../../libs/providers/src/openai/response';
 
 const ROOT = join(__dirname, '../../..');
 const BODY = readFileSync(join(ROOT, 'bench/upstream/bodies/chat_completion.json'));
@@ -58,6 +58,53 @@ describe('OpenAI JSON answers (readJsonResult)', () => {
     ];
     for (const [tail, prompt] of cases)
       assert.equal(readJsonResult('p', answer(tail), 'chat.completion').usage?.prompt_tokens, prompt, tail);
+  });
+});
+
+// Found by an independent check: `"choices":[null]` went out as a 200, then the cache's store threw on it and
+// the process died; a `content` of another type reached the client (or the codecs' TypeError) the same way.
+describe('OpenAI chat answers (readChatResult)', () => {
+  const answer = (choices: unknown) => Buffer.from(JSON.stringify({ ...JSON.parse(BODY.toString()), choices }));
+  const message = (fields: object) => [{ index: 0, message: { role: 'assistant', ...fields }, finish_reason: 'stop' }];
+
+  it('takes a whole answer, its content text or a list of parts', () => {
+    assert.equal(readChatResult('p', BODY).usage?.prompt_tokens, 9);
+    readChatResult('p', answer(message({ content: [{ type: 'text', text: 'hi' }] })));
+    readChatResult('p', answer([]));
+  });
+
+  it('refuses, naming the field, an answer whose choices or the fields the codecs read are of another type', () => {
+    const cases: [unknown, string][] = [
+      [[null], 'choices[0]'],
+      [[7], 'choices[0]'],
+      [undefined, 'choices'],
+      [{}, 'choices'],
+      [[{ index: 0, message: 'hi' }], 'choices[0].message'],
+      [[{ index: '0', message: {} }], 'choices[0].index'],
+      [message({ content: 12345 }), 'choices[0].message.content'],
+      [
+        message({ tool_calls: [{ id: 7, type: 'function', function: { name: 'f', arguments: '{}' } }] }),
+        'choices[0].message.tool_calls[0].id',
+      ],
+      [
+        message({ tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: {} } }] }),
+        'choices[0].message.tool_calls[0].function.arguments',
+      ],
+    ];
+    for (const [choices, field] of cases)
+      assert.throws(
+        () => readChatResult('p', answer(choices)),
+        (err: Error & { code?: string; retryable?: boolean }) =>
+          err.code === 'upstream_invalid_response' && err.retryable === true && err.message.includes(`\`${field}\``),
+        field,
+      );
+  });
+
+  it('refuses braces that hold no JSON, with the provider key taken out of the parser message', () => {
+    assert.throws(
+      () => readChatResult('p', Buffer.from('{"object":"chat.completion","x":sk-secret}'), 'sk-secret'),
+      (err: Error & { code?: string }) => err.code === 'upstream_invalid_response' && !err.message.includes('sk-secret'),
+    );
   });
 });
 

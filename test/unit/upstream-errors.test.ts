@@ -31,6 +31,11 @@ describe('upstream error mapping (OpenAI format)', () => {
     [503, 503, 'upstream_error', 'upstream_overloaded', true],
     [529, 503, 'upstream_error', 'upstream_overloaded', true],
     [418, 502, 'upstream_error', 'upstream_error', false],
+    // A proxy's 2xx or 3xx (doubtful point G of an independent check): no answer, not the deployment's own trouble.
+    [201, 502, 'upstream_error', 'upstream_invalid_response', true],
+    [204, 502, 'upstream_error', 'upstream_invalid_response', true],
+    [301, 502, 'upstream_error', 'upstream_invalid_response', true],
+    [307, 502, 'upstream_error', 'upstream_invalid_response', true],
   ];
   for (const [upstream, status, type, code, retryable] of table) {
     it(`${upstream} -> ${status} ${type}`, async () => {
@@ -89,6 +94,28 @@ describe('upstream error mapping (OpenAI format)', () => {
     ac.abort();
     assert.equal(fromTransportError('p', new Error('aborted'), ac.signal).status, 499);
   });
+});
+
+// Found by an independent check (defect 5): what Gemini's SDK threw reading a 200 of `null` or a 3xx, and a
+// TypeError reading an Anthropic stream's events, were "the SDK refused the request": the gateway's 500, no fallback.
+describe('an SDK failing once the upstream answered is the upstream`s invalid answer, not its refusal', () => {
+  const signal = new AbortController().signal;
+  for (const [vendor, map] of [
+    ['Anthropic', fromAnthropicError],
+    ['Gemini', fromGeminiError],
+  ] as const) {
+    it(`${vendor}: a 502 upstream_invalid_response when answered, counted as a 502; a 500 internal_error before`, () => {
+      const thrown = new TypeError("Cannot read properties of null (reading 'type')");
+      const read = map('p', thrown, signal, true);
+      assert.deepEqual([read.status, read.code, read.retryable, read.upstreamStatus], [502, 'upstream_invalid_response', true, 502]);
+      assert.match(read.message, /^Provider p sent an answer that could not be read \(Cannot read properties of null/);
+      const refused = map('p', thrown, signal);
+      assert.deepEqual([refused.status, refused.code], [500, 'internal_error']);
+      // A transport failure stays one, answered or not.
+      const reset = map('p', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), signal, true);
+      assert.notEqual(reset.code, 'upstream_invalid_response');
+    });
+  }
 });
 
 describe('reading usage from an OpenAI-format answer without parsing it whole', () => {

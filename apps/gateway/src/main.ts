@@ -18,6 +18,7 @@ import { requestId } from './http/request-hooks';
 import { precompiledValidators } from './http/request-validation';
 import { createLoggers } from './logger';
 import { exitForConfig, listenOrExit } from './startup-exit';
+import { keepServingOnUnhandledRejections } from './unhandled-rejections';
 
 async function bootstrap(): Promise<void> {
   let config;
@@ -50,12 +51,13 @@ async function bootstrap(): Promise<void> {
     bodyParser: false,
   });
   app.useLogger(app.get(PinoNestLogger));
+  const metrics = app.get(MetricsService);
 
   const fastify = app.getHttpAdapter().getInstance();
   configureFastify(
     fastify,
     {
-      metrics: app.get(MetricsService),
+      metrics,
       tracing: app.get(TracingService),
       log: access,
       bodies: server.logBodies ? new BodyRedactor(server.redactPatterns, configSecrets(config)) : undefined,
@@ -90,6 +92,8 @@ async function bootstrap(): Promise<void> {
     { port, host: server.host, metricsPort, metricsHost: server.metricsHost, auth: config.masterKey ? 'on' : 'off' },
     'ai-gateway listening',
   );
+  // Once serving: a start-up that fails still ends the process, as before.
+  keepServingOnUnhandledRejections(log, () => metrics.recordUnhandledRejection());
   if (!config.masterKey) log.warn('auth is off: GATEWAY_MASTER_KEY is not set, so every request is anonymous (loopback only)');
 
   drainOnSignals({

@@ -306,9 +306,21 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Stores the answer to a missed request when policy allows, with the usage it was billed with
-   * (`billed`, from the upstream's `reported` usage). Never throws.
+   * (`billed`, from the upstream's `reported` usage). Never rejects: it runs after the answer went out,
+   * unawaited, and a rejection there (a TypeError on an answer of a shape no check foresaw) ended the
+   * process. Such a failure stores nothing, frees the requests waiting for the answer, and is logged.
    */
   async store(lookup: CacheLookup, completion: string | Uint8Array, reported?: CompletionUsage, billed?: BilledUsage): Promise<void> {
+    try {
+      await this.storeAnswer(lookup, completion, reported, billed);
+    } catch (err) {
+      this.release(lookup, 'unshareable');
+      this.metrics.offered('failed');
+      this.logger.warn(`storing an answer failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+  }
+
+  private async storeAnswer(lookup: CacheLookup, completion: string | Uint8Array, reported?: CompletionUsage, billed?: BilledUsage) {
     const pending = lookup.pending;
     if (!pending) return;
     const bill = billed?.(reported);

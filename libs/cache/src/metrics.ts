@@ -59,7 +59,7 @@ export class CacheMetrics {
     });
     this.stores = new Counter({
       name: 'gateway_cache_stores_total',
-      help: 'Answers offered to the cache: stored, failed (a backend write failed), too_large (over cache.maxEntryBytes) or not_cacheable',
+      help: 'Answers offered to the cache: stored, failed (a backend write failed, or storing threw), too_large (over cache.maxEntryBytes) or not_cacheable',
       labelNames: ['result'],
       registers,
     });

@@ -88,6 +88,7 @@ export class MetricsService {
   private readonly staleKeyLookups: Counter<'result'>;
   private readonly threadsEvicted: Counter;
   private readonly threadsNotKept: Counter;
+  private readonly unhandledRejections: Counter;
   readonly inflightRequests: Gauge;
   readonly inflightStreams: Gauge;
   readonly eventLoopDelay: EventLoopDelayHistogram;
@@ -211,6 +212,11 @@ export class MetricsService {
       help: 'Message threads the in-process store (no Redis) dropped before their TTL to make room for another (messages.threads.maxMemoryMb)',
       registers,
     });
+    this.unhandledRejections = new Counter({
+      name: 'gateway_unhandled_rejections_total',
+      help: 'Promises that failed with nothing to handle it (a gateway bug, logged with its stack): the process keeps serving',
+      registers,
+    });
     this.threadsNotKept = new Counter({
       name: 'gateway_message_threads_not_kept_total',
       help:
@@ -308,6 +314,10 @@ export class MetricsService {
 
   recordThreadNotKept(reason: 'raced' | 'too_large' | 'store_error'): void {
     this.threadsNotKept.inc({ reason });
+  }
+
+  recordUnhandledRejection(): void {
+    this.unhandledRejections.inc();
   }
 
   text(): Promise<string> {

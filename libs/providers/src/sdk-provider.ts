@@ -39,12 +39,15 @@ export abstract class SdkProvider<Sdk> implements Provider {
   abstract embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult>;
   abstract listModels(signal: AbortSignal): Promise<ModelInfo[]>;
 
-  /** The vendor's error mapping: whatever its SDK threw, as the error the client should see. */
-  protected abstract mapError(err: unknown, signal: AbortSignal): GatewayError;
+  /**
+   * The vendor's error mapping: whatever its SDK threw, as the error the client should see. `answered`: thrown
+   * while the upstream's answer was read (a stream's events), where nothing can be the SDK refusing the request.
+   */
+  protected abstract mapError(err: unknown, signal: AbortSignal, answered: boolean): GatewayError;
 
   /** `mapError`, without the provider's key in the upstream's text (some upstreams repeat it). */
-  protected toError(err: unknown, signal: AbortSignal): GatewayError {
-    const error = this.mapError(err, signal);
+  protected toError(err: unknown, signal: AbortSignal, answered = false): GatewayError {
+    const error = this.mapError(err, signal, answered);
     error.message = withoutKey(error.message, this.apiKey);
     return error;
   }

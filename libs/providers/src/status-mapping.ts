@@ -35,7 +35,19 @@ export const SERVER_ERROR: ErrorMapping = [502, 'upstream_error', 'upstream_erro
 /** A 4xx the vendor does not document: a problem of the gateway's request or account, not the client's. */
 export const UNDOCUMENTED_4XX: ErrorMapping = [502, 'upstream_error', 'upstream_error', false];
 
+/**
+ * A 2xx other than the 200 asked for, or a 3xx (redirects are not followed): no answer, but no error either,
+ * a proxy's in front of the vendor most often. The upstream's invalid answer, as a 200 with no chat answer in
+ * it: retryable, counted against the deployment as a 502 (judgedStatus), and not the 30 s cool-down of a 4xx.
+ */
+const NOT_AN_ANSWER: ErrorMapping = [502, 'upstream_error', 'upstream_invalid_response', true];
+
 /** How an upstream's HTTP status reaches the client (the mock's injected failures take the same shape). */
 export function statusMapping(status: number): ErrorMapping {
-  return BY_STATUS[status] ?? (status >= 500 ? SERVER_ERROR : UNDOCUMENTED_4XX);
+  return BY_STATUS[status] ?? (status >= 500 ? SERVER_ERROR : status < 400 ? NOT_AN_ANSWER : UNDOCUMENTED_4XX);
+}
+
+/** The status the router judges an upstream error answer by: a 2xx or 3xx one as the invalid answer it is (502). */
+export function judgedStatus(status: number): number {
+  return status < 400 ? 502 : status;
 }

@@ -4,6 +4,7 @@ import { GatewayError } from '../gateway-error';
 import { headersOf } from '../openai/dispatch';
 import type { CallContext, ChatStream, JsonResult, ModelInfo } from '../provider';
 import { SdkProvider } from '../sdk-provider';
+import { misTypedMessageField } from '../translation/answer-shape';
 import { openStream } from '../translation/chunks';
 import { completionJson } from '../translation/completion';
 import { wantsReasoning } from '../translation/params';
@@ -68,7 +69,8 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
     const body = { ...this.requestBody(request, ctx, await recallThinking(request, ctx)), stream: true as const };
     this.sdkWarnings(body);
     const res = await this.call(ctx.signal, () => this.native.stream(body, nativeHeaders(ctx), ctx.signal));
-    const toError = (err: unknown) => this.toError(err, ctx.signal);
+    // Read from the answer: what fails there is the upstream's answer, never the SDK refusing the request.
+    const toError = (err: unknown) => this.toError(err, ctx.signal, true);
     if (ctx.native?.protocol === 'anthropic') return nativeStream(this.name, res.body, toError);
     const translate = translateEvents({
       provider: this.name,
@@ -87,6 +89,10 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
   async countTokens(request: ChatCompletionCreateParams, ctx: CallContext): Promise<number> {
     const body = countTokensRequest(this.requestBody(request, ctx, await recallThinking(request, ctx)), ctx.upstreamModel);
     const counted = await this.call(ctx.signal, () => this.sdk.messages.countTokens(body, nativeOptions(ctx)));
+    if (typeof counted?.input_tokens !== 'number')
+      throw GatewayError.invalidResponse(
+        `Provider ${this.name} returned a token count that is not one (\`input_tokens\` is missing or of the wrong type).`,
+      );
     return counted.input_tokens;
   }
 
@@ -99,6 +105,11 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
       // Not JSON: refused below.
     }
     if (message?.type !== 'message') throw GatewayError.invalidResponse(`Provider ${this.name} returned a response that is not a message.`);
+    const field = misTypedMessageField(message as unknown as Record<string, unknown>);
+    if (field !== undefined)
+      throw GatewayError.invalidResponse(
+        `Provider ${this.name} returned a response that is not a message (\`${field}\` is missing or of the wrong type).`,
+      );
     return message;
   }
 
@@ -143,7 +154,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
     });
   }
 
-  protected mapError(err: unknown, signal: AbortSignal): GatewayError {
-    return fromAnthropicError(this.name, err, signal);
+  protected mapError(err: unknown, signal: AbortSignal, answered: boolean): GatewayError {
+    return fromAnthropicError(this.name, err, signal, answered);
   }
 }

@@ -1,7 +1,8 @@
 import type { GenerateContentParameters, GenerateContentResponse, GoogleGenAI } from '@google/genai';
 import type { ProviderConfig } from '@gateway/config';
 import { boundedMap } from '../bounded-map';
-import type { GatewayError } from '../gateway-error';
+import { GatewayError } from '../gateway-error';
+import { misTypedCandidatesField } from '../translation/answer-shape';
 import { headersOf, type StreamedBody } from '../openai/dispatch';
 import type { CallContext, ChatStream, JsonResult, ModelInfo } from '../provider';
 import { SdkProvider } from '../sdk-provider';
@@ -11,7 +12,7 @@ import { wantsReasoning } from '../translation/params';
 import type { ChatCompletionCreateParams, EmbeddingCreateParams } from '../wire';
 import { geminiClient } from './client';
 import { toEmbeddingsResult, toEmbedRequests } from './embeddings';
-import { fromGeminiError, keepingHeaders } from './errors';
+import { answerStatusError, fromGeminiError, keepingHeaders } from './errors';
 import { chunkEvents } from './events';
 import { recallSignatures, rememberSignatures } from './kept-signatures';
 import { toGenerateRequest } from './request';
@@ -46,10 +47,15 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
     const params = toGenerateRequest(request, ctx.upstreamModel, ctx.deployment, await recallSignatures(request, ctx));
-    const kept = keepingHeaders(this.transport.fetch);
+    const kept = keepingHeaders(this.name, ctx.signal, this.transport.fetch);
     const response = await this.call(ctx.signal, () =>
       this.sdk.models.generateContent({ ...params, config: requestConfig(params.config, ctx, kept.fetch) }).catch(kept.rethrow),
     );
+    const field = misTypedCandidatesField(response as unknown as Record<string, unknown>);
+    if (field !== undefined)
+      throw GatewayError.invalidResponse(
+        `Provider ${this.name} returned a response that is not an answer (\`${field}\` is of the wrong type).`,
+      );
     checkPromptFeedback(this.name, response);
     const options = this.choiceOptions(request);
     const candidates = [...response.candidates!].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
@@ -73,7 +79,8 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
       keep: (calls) => rememberSignatures(ctx, calls),
     });
     // A blocked prompt is found by the translation before its first frame: before the client sees a 200.
-    return openStream(this.name, chunks, translate, (err) => this.toError(err, ctx.signal));
+    // Read from the answer: what fails there is the upstream's answer, never the SDK refusing the request.
+    return openStream(this.name, chunks, translate, (err) => this.toError(err, ctx.signal, true));
   }
 
   /**
@@ -85,21 +92,30 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
    */
   private async openStream(params: GenerateContentParameters, ctx: CallContext): Promise<AsyncIterator<GenerateContentResponse>> {
     let body: StreamedBody | undefined;
-    const kept = keepingHeaders(async (input, init) => {
+    let odd: GatewayError | undefined;
+    const kept = keepingHeaders(this.name, ctx.signal, async (input, init) => {
       const answer = await this.transport.streamed(input, init ?? {}, ctx.signal, this.timeoutMs);
       if (answer.statusCode === 200) return ((body = answer.body), new Response(null));
+      // A 2xx other than 200, or a 3xx (a proxy's): no stream, and no error body for the SDK to read (a 204 has
+      // none: its Response constructor threw). Handed an empty 200, as above, and refused once the SDK returns.
+      if (answer.statusCode < 400) {
+        answer.body.release();
+        odd = answerStatusError(this.name, answer.statusCode);
+        return new Response(null);
+      }
       return new Response(ReadableStream.from(answer.body), { status: answer.statusCode, headers: headersOf(answer) });
     });
     await this.sdk.models
       .generateContentStream({ ...params, config: { ...requestConfig(params.config, ctx, kept.fetch), automaticContinuation: false } })
       .catch(kept.rethrow);
+    if (odd) throw odd;
     return chunkEvents(this.name, body!);
   }
 
   /** One batchEmbedContents call per GEMINI_EMBED_BATCH inputs, CONCURRENT_EMBED_BATCHES at a time. */
   async embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult> {
     const responses = await boundedMap(toEmbedRequests(request, ctx.upstreamModel), CONCURRENT_EMBED_BATCHES, (params) => {
-      const kept = keepingHeaders(this.transport.fetch);
+      const kept = keepingHeaders(this.name, ctx.signal, this.transport.fetch);
       return this.call(ctx.signal, () =>
         this.sdk.models.embedContent({ ...params, config: requestConfig(params.config, ctx, kept.fetch) }).catch(kept.rethrow),
       );
@@ -117,8 +133,8 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
     });
   }
 
-  protected mapError(err: unknown, signal: AbortSignal): GatewayError {
-    return fromGeminiError(this.name, err, signal);
+  protected mapError(err: unknown, signal: AbortSignal, answered: boolean): GatewayError {
+    return fromGeminiError(this.name, err, signal, answered);
   }
 
   private choiceOptions(request: ChatCompletionCreateParams): ChoiceOptions {

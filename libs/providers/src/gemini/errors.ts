@@ -68,30 +68,40 @@ type AnsweredError = ApiError & { answerHeaders?: Headers };
  * A fetch for one SDK call that keeps a failed answer's headers, and `rethrow`, which puts them on
  * the ApiError the SDK threw for that answer.
  */
-export function keepingHeaders(fetch: typeof globalThis.fetch) {
+export function keepingHeaders(provider: string, signal: AbortSignal, fetch: typeof globalThis.fetch) {
   let failed: Headers | undefined;
+  let answered = false;
   return {
     fetch: (async (input, init) => {
       const res = await fetch(input, init);
+      answered = true;
       if (!res.ok) failed = res.headers;
       return res;
     }) as typeof globalThis.fetch,
     rethrow(err: unknown): never {
-      throw err instanceof ApiError && failed ? Object.assign(err, { answerHeaders: failed }) : err;
+      if (err instanceof ApiError) throw failed ? Object.assign(err, { answerHeaders: failed }) : err;
+      // Thrown by the SDK once the upstream answered (reading a 200 whose body is `null`, a 3xx): not its refusal
+      // of the request (sdkError's 500, the gateway's fault), but the upstream's answer it could not read.
+      throw answered && !(err instanceof GatewayError) ? sdkError(provider, err, signal, true) : err;
     },
   };
+}
+
+/** An answer whose status is neither 200 nor an error's (a 204, a 301): mapped by its status (statusMapping), a 502. */
+export function answerStatusError(provider: string, status: number): GatewayError {
+  return vendorError(provider, statusMapping(status), `HTTP ${status}`, undefined, status);
 }
 
 /**
  * Maps what the SDK threw. Its ApiError carries the HTTP status and the error body
  * as JSON text in the message (after a prefix for errors sent inside a stream).
  */
-export function fromGeminiError(provider: string, err: unknown, signal: AbortSignal): GatewayError {
+export function fromGeminiError(provider: string, err: unknown, signal: AbortSignal, answered = false): GatewayError {
   if (err instanceof GatewayError) return err;
   if (!(err instanceof ApiError)) {
     // The SDK's SSE reader found the body ended inside an event.
     if (err instanceof Error && err.message.startsWith('Incomplete JSON segment')) return truncated(provider);
-    return sdkError(provider, err, signal);
+    return sdkError(provider, err, signal, answered);
   }
   const body = parseBody(err.message);
   const refused = credentialReason(body);

@@ -4,7 +4,7 @@ import type { CallContext, ChatStream, JsonResult, ModelInfo, Provider } from '.
 import type { ChatCompletionCreateParams, EmbeddingCreateParams } from '../wire';
 import { UpstreamClient } from './client';
 import { type ChatDialect, chatDialect, toUpstreamBody, toUpstreamChat } from './request';
-import { readJsonResult } from './response';
+import { readChatResult, readJsonResult } from './response';
 import { passThroughStream } from './stream';
 
 /** OpenAI itself and every OpenAI-compatible server (Groq, Together, Mistral, vLLM, Ollama, …). */
@@ -28,7 +28,7 @@ export class OpenAIProvider implements Provider {
   chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
     return this.client
       .sendBuffered('/chat/completions', toUpstreamChat(request, ctx.upstreamModel, this.dialect), ctx)
-      .then((body) => readJsonResult(this.name, body, 'chat.completion'));
+      .then((body) => readChatResult(this.name, body, this.apiKey));
   }
 
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {

@@ -1,6 +1,6 @@
 import { clientErrorCode } from '../context-overflow';
 import { GatewayError } from '../gateway-error';
-import { type ErrorMapping, statusMapping } from '../status-mapping';
+import { type ErrorMapping, judgedStatus, statusMapping } from '../status-mapping';
 import { withoutKey } from '../without-key';
 import { AnswerTooLarge, type UpstreamResponse } from './dispatch';
 
@@ -61,7 +61,7 @@ export async function fromUpstreamResponse(
   if (status < 500 && status !== 429) {
     const said = clientErrorCode(vendorCode ?? code, message);
     return Object.assign(new GatewayError(status, message, type, said.code, param, headers, retryable), { overflow: said.overflow }).from(
-      res.statusCode,
+      judgedStatus(res.statusCode),
     );
   }
   const hint = code && AUTH_HINT[code];
@@ -70,7 +70,7 @@ export async function fromUpstreamResponse(
     : status === 429
       ? `Provider ${provider} is rate limiting the gateway: ${message}`
       : `Provider ${provider} failed with HTTP ${res.statusCode}: ${message}`;
-  return new GatewayError(status, text, type, code, null, headers, retryable).from(res.statusCode);
+  return new GatewayError(status, text, type, code, null, headers, retryable).from(judgedStatus(res.statusCode));
 }
 
 /** How an upstream's error reaches the client: by its code when that says more than its status (BY_CODE), else by its status. */

@@ -7,9 +7,9 @@
  * "internal error", or write it out as it was. Fields the codecs do not read are not looked at.
  */
 
-type Check = (value: unknown) => boolean;
+export type Check = (value: unknown) => boolean;
 
-const isString: Check = (value) => typeof value === 'string';
+export const isString: Check = (value) => typeof value === 'string';
 const isNumber: Check = (value) => typeof value === 'number';
 /**
  * A delta's `content`: text, or a list of parts (Mistral's reasoning models stream `thinking` and `text`
@@ -27,10 +27,20 @@ export function isObject(value: unknown): value is Record<string, unknown> {
  * Each level returns the path below it, which its caller prefixes: no path is built for a chunk that passes.
  */
 export function misTypedField(chunk: Record<string, unknown>): string | undefined {
-  return fieldsOf(chunk, CHUNK_FIELDS) ?? usageField(chunk.usage) ?? listOf(chunk.choices, 'choices', choiceField);
+  return fieldsOf(chunk, CHUNK_FIELDS) ?? usageField(chunk.usage) ?? listOf(chunk.choices, 'choices', chunkChoiceField);
 }
 
-type Fields = readonly (readonly [string, Check])[];
+/**
+ * The same checks on a non-streamed `chat.completion` (the cache and the Messages and Responses codecs
+ * read it as they read chunks, with a choice's `message` where a chunk has its `delta`), which must have
+ * `choices`: a list of objects. `"choices":[null]` went out as a 200, then the cache's store threw on it.
+ */
+export function misTypedAnswerField(answer: Record<string, unknown>): string | undefined {
+  if (!Array.isArray(answer.choices)) return 'choices';
+  return fieldsOf(answer, CHUNK_FIELDS) ?? usageField(answer.usage) ?? listOf(answer.choices, 'choices', answerChoiceField);
+}
+
+export type Fields = readonly (readonly [string, Check])[];
 
 const CHUNK_FIELDS: Fields = [
   ['id', isString],
@@ -40,7 +50,6 @@ const CHUNK_FIELDS: Fields = [
 ];
 const CHOICE_FIELDS: Fields = [
   ['index', isNumber],
-  ['delta', isObject],
   ['finish_reason', isString],
 ];
 const DELTA_FIELDS: Fields = [
@@ -68,10 +77,17 @@ const BLOCK_FIELDS: Fields = [
   ['data', isString],
 ];
 
-function choiceField(choice: unknown): string | undefined {
-  if (!isObject(choice)) return '';
-  const delta = choice.delta;
-  return fieldsOf(choice, CHOICE_FIELDS) ?? (isObject(delta) ? under('delta', deltaField(delta)) : undefined);
+const chunkChoiceField = choiceField('delta');
+const answerChoiceField = choiceField('message');
+
+/** A choice's checks, its text (and calls) under `key`: a chunk's `delta`, an answer's `message`. */
+function choiceField(key: 'delta' | 'message'): (choice: unknown) => string | undefined {
+  return (choice) => {
+    if (!isObject(choice)) return '';
+    const body = choice[key];
+    if (body != null && !isObject(body)) return key;
+    return fieldsOf(choice, CHOICE_FIELDS) ?? (isObject(body) ? under(key, deltaField(body)) : undefined);
+  };
 }
 
 function deltaField(delta: Record<string, unknown>): string | undefined {
@@ -109,7 +125,7 @@ function usageField(usage: unknown): string | undefined {
 }
 
 /** The first of `fields` present in `object` (not null) that fails its check, by name. */
-function fieldsOf(object: Record<string, unknown>, fields: Fields): string | undefined {
+export function fieldsOf(object: Record<string, unknown>, fields: Fields): string | undefined {
   for (let i = 0; i < fields.length; i++) {
     const [key, check] = fields[i]!;
     const value = object[key];
@@ -119,7 +135,7 @@ function fieldsOf(object: Record<string, unknown>, fields: Fields): string | und
 }
 
 /** The first path `field` finds in an item of `list` (when it is one), under `name[i]`; '' names the item itself. */
-function listOf(list: unknown, name: string, field: (item: unknown) => string | undefined): string | undefined {
+export function listOf(list: unknown, name: string, field: (item: unknown) => string | undefined): string | undefined {
   if (!Array.isArray(list)) return undefined;
   for (let i = 0; i < list.length; i++) {
     const found = field(list[i]);
@@ -129,7 +145,7 @@ function listOf(list: unknown, name: string, field: (item: unknown) => string | 
 }
 
 /** `path` (when there is one) under `name`. */
-function under(name: string, path: string | undefined): string | undefined {
+export function under(name: string, path: string | undefined): string | undefined {
   return path === undefined ? undefined : `${name}.${path}`;
 }
 

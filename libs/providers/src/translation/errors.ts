@@ -1,7 +1,7 @@
 import { clientErrorCode } from '../context-overflow';
 import { GatewayError } from '../gateway-error';
 import { fromTransportError, retryAfterSeconds } from '../openai/errors';
-import type { ErrorMapping } from '../status-mapping';
+import { type ErrorMapping, judgedStatus } from '../status-mapping';
 import { withoutKey } from '../without-key';
 import { flattenContentParts, isObject, misTypedField } from './chunk-shape';
 
@@ -27,7 +27,7 @@ export function vendorError(
 ): GatewayError {
   // The router's fallbackOn list matches the vendor's HTTP status; errors sent inside a
   // stream have none, so a retryable class counts as a 503 and the rest as what the client sees.
-  const outcome = upstreamStatus ?? (retryable ? 503 : status);
+  const outcome = upstreamStatus !== undefined ? judgedStatus(upstreamStatus) : retryable ? 503 : status;
   if (status === 429) {
     const headers = { 'retry-after': String(retryAfter ?? 1) };
     return new GatewayError(
@@ -126,11 +126,23 @@ export function parseChunkEvent<T extends object>(provider: string, data: string
 
 /**
  * What an SDK threw that is not the vendor's error answer: a body (or stream event) from
- * the vendor it could not parse, a transport failure, or its own refusal of the request.
+ * the vendor it could not parse, a transport failure, its own failure reading the answer
+ * (`answered`: a stream's events, or a fetch that had returned), or its own refusal of the request.
  */
-export function sdkError(provider: string, err: unknown, signal: AbortSignal): GatewayError {
+export function sdkError(provider: string, err: unknown, signal: AbortSignal, answered = false): GatewayError {
   if (err instanceof SyntaxError) return invalidJson(provider, err);
-  return isTransportFailure(err, signal) ? transportError(provider, err, signal) : refusedBySdk(provider, err);
+  if (isTransportFailure(err, signal)) return transportError(provider, err, signal);
+  return answered ? unreadableAnswer(provider, err) : refusedBySdk(provider, err);
+}
+
+/**
+ * What an SDK threw reading an answer it had (a TypeError on a Gemini body of `null`, on an Anthropic event of
+ * another shape): the upstream's invalid answer (502, retryable): another deployment may answer. Not the SDK
+ * refusing the request (refusedBySdk: the gateway's 500), which only a request never sent is.
+ */
+export function unreadableAnswer(provider: string, err: unknown): GatewayError {
+  const why = err instanceof Error ? err.message : String(err);
+  return GatewayError.invalidResponse(`Provider ${provider} sent an answer that could not be read (${why}).`);
 }
 
 /**

@@ -45,10 +45,30 @@ export function applyChange(record: KeyRecord, change: Partial<Record<KeyField, 
 }
 
 /**
+ * Characters a key's text may not hold: C0 and C1 controls (NUL, CR, LF, ESC…), the bidirectional overrides,
+ * embeddings, isolates and marks (U+202E shows `txt.exe` as `exe.txt` in a list of keys), and a UTF-16
+ * surrogate without its pair (no character at all; stored, it came back as U+FFFD from Redis). Refused
+ * rather than taken out: an admin tool that sends them has a bug, and stored changed the text is not what
+ * it sent. A dashboard listing keys shows what it is given.
+ */
+const UNSAFE_TEXT =
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** 400 naming `param` when `text` holds a character UNSAFE_TEXT refuses, by its code point. */
+function checkText(param: string, text: unknown): void {
+  const found = typeof text === 'string' ? UNSAFE_TEXT.exec(text) : null;
+  if (!found) return;
+  const code = `U+${found[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+  throw invalid(param, `must not contain control, bidirectional-override or unpaired surrogate characters (found ${code})`);
+}
+
+/**
  * What the DTO cannot see: an expiry in the past, metadata that is not a flat
- * map of short strings, limits that contradict each other. 400 naming the field.
+ * map of short strings, text with control or bidi characters, limits that contradict each other. 400 naming the field.
  */
 export function checkRecord(record: KeyRecord, change: Partial<Record<KeyField, unknown>>, now = Date.now()): void {
+  checkText('name', change.name);
+  checkText('owner', change.owner);
   if (change.expiresAt && hasExpired(record, now)) {
     throw invalid('expiresAt', `must be in the future (got ${record.expiresAt}); to stop a key now, revoke it with DELETE`);
   }
@@ -59,6 +79,8 @@ export function checkRecord(record: KeyRecord, change: Partial<Record<KeyField, 
       if (typeof value !== 'string' || value.length > METADATA_VALUE_CHARS || name.length > 100) {
         throw invalid(`metadata.${name.slice(0, 100)}`, `must be a string of at most ${METADATA_VALUE_CHARS} characters`);
       }
+      checkText('metadata', name);
+      checkText(`metadata.${name}`, value);
     }
   }
   if (change.budget && !(record.budget!.usd > 0)) throw invalid('budget.usd', 'must be greater than 0 (revoke the key to stop it)');
