@@ -142,6 +142,8 @@ before(async () => {
         deploy('claude-tool', 'ant', 'claude-tool'),
         deploy('claude-think', 'ant', 'claude-think'),
         deploy('claude-midstream', 'ant', 'claude-midstream-error'),
+        deploy('claude-midstream-key', 'ant', 'claude-midstream-key'),
+        deploy('claude-midstream-garbage', 'ant', 'claude-midstream-garbage'),
         deploy('claude-cut', 'ant', 'claude-cut'),
         chain('claude-early-then-echo', ['ant', 'claude-early-error'], ['oa', 'ok']),
         chain('claude-overloaded-then-echo', ['ant', 'claude-overloaded-after-start'], ['oa', 'ok']),
@@ -1219,6 +1221,44 @@ describe('Messages API: errors in Anthropic`s shape', () => {
       assert.match(seen, /Upstream failed\. Received API Key = \[provider key\]/, seen);
     }
     assert.ok(!gateway.rawOutput.some((line) => line.includes(OPENAI_KEY)), 'nor logged');
+  });
+
+  // Found by an independent check: Anthropic's own stream relayed the upstream's error event as it came, the key in
+  // it, and the gateway's error event after it; its events that were not JSON went out too (the SDK threw a SyntaxError).
+  it('an Anthropic upstream`s error event or unparsable event mid-stream: one gateway error event, without the key', async () => {
+    for (const [model, type, message] of [
+      ['claude-midstream-key', 'overloaded_error', /^Provider ant failed: Overloaded \(key Bearer \[provider key\]\)$/],
+      ['claude-midstream-garbage', 'api_error', /^Provider ant sent a stream event that is not a JSON object\.$/],
+    ] as const) {
+      const res = await fetch(`${gateway.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': KEY, 'anthropic-version': '2023-06-01' },
+        body: JSON.stringify({ model, max_tokens: 20, stream: true, messages: [{ role: 'user', content: 'hello gateway, how are you?' }] }),
+      });
+      const raw = await res.text();
+      assert.ok(!raw.includes(ANTHROPIC_KEY), raw);
+      assert.ok(!raw.includes('not json') && !raw.includes('[[['), raw);
+      const errors = raw.split('\n\n').filter((event) => /^event: error$/m.test(event));
+      assert.equal(errors.length, 1, raw);
+      const error = JSON.parse(errors[0]!.split('data: ')[1]!) as { error: { type: string; message: string } };
+      assert.equal(error.error.type, type);
+      assert.match(error.error.message, message);
+      assert.match(raw, /"text_delta"/, 'the error came after the answer began');
+      // The SDK raises the gateway's error, not a SyntaxError.
+      const sdkError = await (async () => {
+        for await (const _ of await client.messages.create({
+          model,
+          max_tokens: 20,
+          messages: [{ role: 'user', content: 'hi there you' }],
+          stream: true,
+        }));
+      })().then(
+        () => assert.fail(`${model}: the stream completed`),
+        (e: unknown) => e,
+      );
+      assert.ok(sdkError instanceof Anthropic.APIError, String(sdkError));
+    }
+    assert.ok(!gateway.rawOutput.some((line) => line.includes(ANTHROPIC_KEY)), 'nor logged');
   });
 
   it('the key`s request limit applies to the Messages route: over it, a 429 rate_limit_error with retry-after', async () => {

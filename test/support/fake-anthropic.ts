@@ -73,6 +73,9 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  * - `claude-overloaded-after-start`: message_start and a ping, then an overloaded `error` event
  *   (how Anthropic reports overload on a stream it has begun);
  * - `claude-midstream-error`: an `error` event after some text;
+ * - `claude-midstream-key`: the same, its message repeating the key it was sent;
+ * - `claude-midstream-garbage`: events whose data is not JSON after some text;
+ * - `claude-text-number`: the echo, with a text_delta whose `text` is a number after its first piece;
  * - `claude-cut`: a stream that dies before message_stop;
  * - `claude-proxy-page`: a 200 with an HTML page, as a misconfigured proxy answers, streamed or not;
  * - `claude-slow-<ms>`: waits, then echoes;
@@ -117,7 +120,7 @@ export class FakeAnthropic extends FakeUpstream {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       return void res.write(`event: message_start\ndata: {"type":"message_start","message":{"id":"${'D'.repeat(1024 * 1024)}`);
     }
-    if (body.stream) return stream(res, model, reply(model, body));
+    if (body.stream) return stream(res, model, reply(model, body), this.apiKey);
     sendJson(res, 200, messageJson(model, reply(model, body)));
   }
 }
@@ -318,7 +321,7 @@ function messageJson(model: string, message: FakeMessage) {
 }
 
 /** The answer as Anthropic streams it, tool input split into many small JSON fragments. */
-async function stream(res: ServerResponse, model: string, message: FakeMessage): Promise<void> {
+async function stream(res: ServerResponse, model: string, message: FakeMessage, apiKey: string): Promise<void> {
   openSse(res);
   const send = (type: string, data: object) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
   if (model === 'claude-early-error')
@@ -341,6 +344,12 @@ async function stream(res: ServerResponse, model: string, message: FakeMessage):
           return void res.end(
             `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })}\n\n`,
           );
+        if (model === 'claude-midstream-key' && i === 1)
+          return void res.end(
+            `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: `Overloaded (key Bearer ${apiKey})` } })}\n\n`,
+          );
+        if (model === 'claude-midstream-garbage' && i === 1) return void res.end('data: {not json\n\nevent: ???\ndata: [[[\n\n');
+        if (model === 'claude-text-number' && i === 1) send('content_block_delta', { index, delta: { type: 'text_delta', text: 12345 } });
         if (model === 'claude-cut' && i === 1) {
           await sleep(30);
           return void res.destroy();

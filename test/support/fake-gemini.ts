@@ -56,6 +56,7 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  * - `gemini-too-long`: Gemini's 400 for a prompt over the context window;
  * - `gemini-echo-key-<STATUS>`: that error, its message repeating the key it was sent (as some proxies do);
  * - `gemini-midstream-error`: an error object inside the stream after some text;
+ * - `gemini-text-object`: streamed, the echo's second piece a part whose `text` is an object;
  * - `gemini-cut`: a stream that dies before any finishReason;
  * - `gemini-slow-<ms>`: waits, then echoes;
  * - `gemini-drip-<ms>`: streams the echo with that pause between text pieces;
@@ -336,7 +337,7 @@ async function stream(res: ServerResponse, model: string, answer: ReturnType<typ
         }
         if (model.startsWith('gemini-drip-')) await sleep(Number(model.slice(12)));
         if (res.destroyed) return;
-        const piece = text === undefined ? part : { ...part, text };
+        const piece = model === 'gemini-text-object' && i === 1 ? { text: { x: 1 } } : text === undefined ? part : { ...part, text };
         send({
           candidates: [{ content: { role: 'model', parts: [piece] }, index }],
           modelVersion,

@@ -160,4 +160,15 @@ describe('messageEvents: the Messages API event stream read as the Anthropic SDK
       ['one line', 'many data lines'],
     );
   });
+
+  // Found by an independent check: an event whose data was JSON but no object (`null`, a number) reached the
+  // translation, which threw a TypeError on it: the gateway's internal_error instead of the upstream's invalid answer.
+  it('an event whose data is JSON but no object is the provider`s invalid answer', async () => {
+    for (const data of ['null', '7', '"text"', '[1]']) {
+      const wire = `event: message_start\ndata: {"type":"message_start","message":{"id":"m","model":"x","usage":{}}}\n\nevent: content_block_delta\ndata: ${data}\n\n`;
+      const { events, error } = await byGateway([Buffer.from(wire)], new Headers());
+      assert.equal(events.length, 1, data);
+      assert.deepEqual([error?.name, error?.message], ['GatewayError', 'Provider ant sent a stream event that is not a JSON object.']);
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { isUtf8 } from 'node:buffer';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { UsageCounts } from '@gateway/metrics';
@@ -50,8 +51,8 @@ function anthropicStream(
  * `wire` cut at `cuts`, read through nativeStream: what it sends, the usage it reports, or what it
  * throws. `keptOpen`: the upstream does not end its body after `wire`; reading on meets its idle timeout.
  */
-async function pass(wire: string, cuts: number[], keptOpen = false) {
-  const bytes = Buffer.from(wire);
+async function pass(wire: string, cuts: number[], keptOpen = false, encoding: BufferEncoding = 'utf8') {
+  const bytes = Buffer.from(wire, encoding);
   const points = [...new Set(cuts.map((c) => c % bytes.length))].sort((a, b) => a - b);
   const parts = [0, ...points].map((start, i, all) => bytes.subarray(start, all[i + 1] ?? bytes.length));
   const body = (async function* () {
@@ -64,10 +65,15 @@ async function pass(wire: string, cuts: number[], keptOpen = false) {
   const sent: Buffer[] = [];
   try {
     for await (const chunk of stream) sent.push(Buffer.from(chunk as Uint8Array));
-    return { sent: Buffer.concat(sent).toString(), usage: stream.usage, error: undefined };
+    return { sent: Buffer.concat(sent).toString(), raw: Buffer.concat(sent), usage: stream.usage, error: undefined };
   } catch (error) {
-    return { sent: Buffer.concat(sent).toString(), usage: stream.usage, error: error as GatewayError };
+    return { sent: Buffer.concat(sent).toString(), raw: Buffer.concat(sent), usage: stream.usage, error: error as GatewayError };
   }
+}
+
+/** `wire`'s line ends as LFs: a CR that ends a line alone goes out as an LF (the events are found by their LFs, lone-crs.ts). */
+function lf(wire: string): string {
+  return wire.replace(/\r\n?/g, '\n');
 }
 
 const text = fc.array(
@@ -92,13 +98,13 @@ const form = fc.oneof(
 );
 
 describe('Anthropic`s own stream passed through (nativeStream)', () => {
-  it('any split: the bytes go out as they came, and the usage is message_start`s and message_delta`s (fast-check)', async () => {
+  it('any split: the bytes go out as they came (lone CRs as LFs), and the usage is message_start`s and message_delta`s (fast-check)', async () => {
     await fc.assert(
       fc.asyncProperty(text, usage, cuts, form, async (pieces, u, at, f) => {
         const wire = anthropicStream(pieces, u, true, f);
         const { sent, usage: counted, error } = await pass(wire, at);
         assert.equal(error, undefined);
-        assert.equal(sent, wire);
+        assert.equal(lf(sent), lf(wire));
         assert.equal(counted?.prompt_tokens, u.input + u.cacheRead + u.writes5m + u.writes1h);
         assert.equal(counted?.completion_tokens, u.output);
         assert.equal(counted?.prompt_tokens_details?.cached_tokens, u.cacheRead);
@@ -127,7 +133,7 @@ describe('Anthropic`s own stream passed through (nativeStream)', () => {
         const { sent, usage: counted, error } = await pass(wire, [...at, ...splits], true);
         assert.equal(error, undefined);
         // The stream ends at message_stop: what of a keep-alive came in the same read goes on, nothing after it is read.
-        assert.ok(sent.startsWith(answer) && wire.startsWith(sent), sent.slice(-80));
+        assert.ok(lf(sent).startsWith(lf(answer)) && lf(wire).startsWith(lf(sent)), sent.slice(-80));
         assert.equal(counted?.completion_tokens, u.output);
       }),
       { seed: SEED, numRuns: 200 },
@@ -157,8 +163,64 @@ describe('Anthropic`s own stream passed through (nativeStream)', () => {
 
     const wire = anthropicStream(['Hel', 'lo'], { input: 3, cacheRead: 0, output: 2 }, false);
     const cut = wire.indexOf('event: content_block_stop');
-    const later = await pass(wire.slice(0, cut) + overloaded, [50, 400]);
-    assert.equal(later.sent, wire.slice(0, cut) + overloaded, 'the client gets the event as Anthropic sent it');
-    assert.deepEqual([later.error?.status, later.error?.code], [503, 'upstream_overloaded']);
+    // Found by an independent check: the event went out as Anthropic sent it (with the provider's key when the upstream
+    // repeated it), and the gateway's own error event after it: two error events, one unredacted.
+    for (const error of [overloaded, overloaded.replace('event: error\n', ''), 'event: error\ndata: not json\n\n']) {
+      // The read that holds the error event fails whole (cut here where it begins).
+      const later = await pass(wire.slice(0, cut) + error + wire.slice(cut), [50, cut, cut + 20]);
+      assert.equal(later.sent, wire.slice(0, cut), 'the events before it go out, not the error event');
+      assert.deepEqual(
+        [later.error?.status, later.error?.code],
+        error.includes('Overloaded') ? [503, 'upstream_overloaded'] : [502, 'upstream_error'],
+      );
+    }
+  });
+
+  // Found by an independent check: after the first event, what the upstream sent went out unread; the Anthropic SDK
+  // then threw a SyntaxError on it instead of the gateway's api_error.
+  it('an event whose data is not a JSON object ends the stream with the upstream`s invalid answer, nothing of it relayed', async () => {
+    const wire = anthropicStream(['Hel', 'lo'], { input: 3, cacheRead: 0, output: 2 });
+    const cut = wire.indexOf('event: content_block_stop');
+    for (const garbage of [
+      'data: {not json\n\n',
+      'data: \u0000\u00ff garbage\n\n',
+      'event: ???\ndata: [[[\n\n',
+      'data: <html>proxy</html>\n\n',
+    ]) {
+      const { sent, error } = await pass(wire.slice(0, cut) + garbage + wire.slice(cut), [60, cut, cut + 5]);
+      assert.equal(sent, wire.slice(0, cut), JSON.stringify(garbage));
+      assert.equal(error?.code, 'upstream_invalid_response');
+      assert.match(error.message, /^Provider ant sent a stream event that is not a JSON object/);
+    }
+  });
+
+  it('an event over 8 MiB, ended or not, ends the stream before it goes out (the bound every stream reader keeps)', async () => {
+    const wire = anthropicStream(['Hel', 'lo'], { input: 3, cacheRead: 0, output: 2 });
+    const cut = wire.indexOf('event: content_block_stop');
+    const big = `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'x'.repeat(9 * 1024 * 1024) } })}`;
+    for (const event of [`${big}\n\n${wire.slice(cut)}`, big]) {
+      const all = wire.slice(0, cut) + event;
+      const { sent, error } = await pass(
+        all,
+        Array.from({ length: 160 }, (_, i) => (i + 1) * 64 * 1024),
+      );
+      assert.equal(sent, wire.slice(0, cut));
+      assert.equal(error?.code, 'upstream_invalid_response');
+      assert.match(error.message, /more than 8 MiB without ending an event/);
+    }
+  });
+
+  it('bytes that are not UTF-8 go out as U+FFFD, split between reads or not', async () => {
+    const wire = Buffer.from(anthropicStream(['Hel\u4e2d', 'lo'], { input: 3, cacheRead: 0, output: 2 }));
+    const at = wire.indexOf('\u4e2d');
+    // The character cut short: its first two bytes, then an `A` where its third should be.
+    const broken = Buffer.concat([wire.subarray(0, at + 2), Buffer.from('A'), wire.subarray(at + 3)]);
+    for (const cuts of [[], [at + 1], [at + 2]]) {
+      const { raw, error } = await pass(broken.toString('latin1'), cuts, false, 'latin1');
+      assert.equal(error, undefined);
+      assert.ok(isUtf8(raw), 'the client gets UTF-8');
+      assert.equal(raw.toString(), broken.toString('utf8'));
+      assert.ok(raw.toString().includes('Hel\ufffdA'));
+    }
   });
 });

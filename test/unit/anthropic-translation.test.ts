@@ -547,7 +547,7 @@ describe('Anthropic response', () => {
     });
     const sent = JSON.parse(completionJson('m', 'x', [], kept)).usage;
     assert.deepEqual(sent, { ...usageOf(4, 2, 0, 0), prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 3 } });
-    assert.deepEqual(JSON.parse(new ChunkFrames('m', 'x', true).usage(kept!).slice(6)).usage, sent);
+    assert.deepEqual(JSON.parse(new ChunkFrames('p', 'm', 'x', true).usage(kept!).slice(6)).usage, sent);
   });
 
   it('a message becomes a choice: text, tool calls, thinking (exposed only on request), refusal', () => {
@@ -649,6 +649,23 @@ describe('Anthropic errors', () => {
       true,
     ],
     ['504 timeout_error', new APIError(504, body('timeout_error'), undefined, headers()), 504, 'timeout_error', 'upstream_timeout', true],
+    // Found by an independent check: a 503 whose body says rate limit (a proxy's) was a 429; an OpenAI-format one's is overloaded.
+    [
+      '503 rate_limit_error',
+      new APIError(503, body('rate_limit_error'), undefined, headers()),
+      503,
+      'upstream_error',
+      'upstream_overloaded',
+      true,
+    ],
+    [
+      '529 invalid_request_error',
+      new APIError(529, body('invalid_request_error'), undefined, headers()),
+      503,
+      'upstream_error',
+      'upstream_overloaded',
+      true,
+    ],
     [
       'stream error event (no status)',
       new APIError(undefined, body('overloaded_error'), undefined, headers(), 'overloaded_error'),
@@ -840,5 +857,62 @@ describe('Anthropic stream translation', () => {
       run([start(), { type: 'content_block_start', index: 0, content_block: { type: 'text', text: 'x' } } as unknown as Event]),
       (err: GatewayError) => err.code === 'upstream_stream_truncated',
     );
+  });
+  // Found by an independent check: on /v1/chat/completions a text_delta whose text is a number went out in the chunk
+  // (or made the cache's collector throw: internal_error), a tool_use's name a list too; the Messages and Responses
+  // codecs refused the same events, as the upstream's invalid answer naming the field.
+  it('a value of the wrong type in what goes into a chunk is the upstream`s invalid answer, naming the field', async () => {
+    const text = { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } as unknown as Event;
+    const cases: [Event[], string][] = [
+      [
+        [text, { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 12345 } } as unknown as Event],
+        'choices[0].delta.content',
+      ],
+      [
+        [
+          {
+            type: 'content_block_start',
+            index: 0,
+            content_block: { type: 'tool_use', id: 't1', name: ['x'], input: {} },
+          } as unknown as Event,
+        ],
+        'choices[0].delta.tool_calls[0].function.name',
+      ],
+      [
+        [
+          {
+            type: 'content_block_start',
+            index: 0,
+            content_block: { type: 'tool_use', id: 't1', name: 'f', input: {} },
+          } as unknown as Event,
+          { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: { a: 1 } } } as unknown as Event,
+        ],
+        'choices[0].delta.tool_calls[0].function.arguments',
+      ],
+    ];
+    for (const [events, field] of cases)
+      await assert.rejects(run([start(), ...events, ...stop('end_turn')]), (err: GatewayError) => {
+        assert.equal(err.code, 'upstream_invalid_response');
+        assert.equal(err.message, `Provider claude sent a chunk that is not a chat completion chunk (\`${field}\` is of the wrong type).`);
+        return true;
+      });
+    const badId = {
+      type: 'message_start',
+      message: { id: 7, model: 'claude-x', usage: { input_tokens: 1, output_tokens: 1 } },
+    } as unknown as Event;
+    await assert.rejects(run([badId, text, ...stop('end_turn')]), (err: GatewayError) =>
+      err.message.includes('(`id` is of the wrong type)'),
+    );
+    // The objects the translation reads: `delta: null` threw a TypeError, mapped as the SDK refusing the request (a 500).
+    for (const [event, type, field] of [
+      [{ type: 'content_block_delta', index: 0, delta: null }, 'content_block_delta', 'delta'],
+      [{ type: 'content_block_start', index: 0, content_block: 'text' }, 'content_block_start', 'content_block'],
+      [{ type: 'message_delta', delta: [], usage: { output_tokens: 1 } }, 'message_delta', 'delta'],
+    ] as const)
+      await assert.rejects(run([start(), text, event as unknown as Event, ...stop('end_turn')]), (err: GatewayError) => {
+        assert.equal(err.code, 'upstream_invalid_response');
+        assert.equal(err.message, `Provider claude sent a ${type} event that is not Anthropic's (\`${field}\` is of the wrong type).`);
+        return true;
+      });
   });
 });

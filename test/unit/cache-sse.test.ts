@@ -195,6 +195,28 @@ describe('stream replay and assembly', () => {
     endless.push(`data: {"choices":[{"index":0,"delta":{"content":"${'x'.repeat(2_000)}`);
     assert.ok(endless.tooLarge);
   });
+
+  // Found by an independent check: an OpenAI-format upstream's chunk with "content": 12345 (forwarded unread by the
+  // pass-through) made the assembler throw (Buffer.byteLength of a number), and the client's stream an internal_error.
+  it('a chunk of the wrong shape is not stored, and reading it throws nothing', () => {
+    const ok =
+      'data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"a"}}]}\n\n';
+    for (const bad of [
+      '{"id":"x","choices":[{"index":0,"delta":{"content":12345}}]}',
+      '{"id":"x","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":{"a":1}}}]}}]}',
+      '{"id":"x","choices":[null]}',
+      'null',
+    ]) {
+      const collector = new SseChunkCollector(1 << 20);
+      collector.push(`${ok}data: ${bad}\n\n${ok}data: [DONE]\n\n`);
+      assert.equal(collector.complete, false, bad);
+    }
+    // Content as a list of parts (Mistral's reasoning models) is read as its text, as the codecs read it.
+    const parts = new SseChunkCollector(1 << 20);
+    parts.push(`data: {"id":"x","choices":[{"index":0,"delta":{"content":[{"type":"text","text":"hi"}]}}]}\n\ndata: [DONE]\n\n`);
+    assert.ok(parts.complete);
+    assert.equal(parts.completion().choices[0]!.message.content, 'hi');
+  });
 });
 
 /** An answer streamed `size` characters a chunk, as OpenAI does, each chunk a full ~200-byte frame. */

@@ -550,6 +550,9 @@ describe('Gemini errors', () => {
     ['RESOURCE_EXHAUSTED', apiError(429, 'RESOURCE_EXHAUSTED'), 429, 'rate_limit_error', 'rate_limit_exceeded', true],
     ['INTERNAL', apiError(500, 'INTERNAL'), 502, 'upstream_error', 'upstream_error', true],
     ['UNAVAILABLE', apiError(503, 'UNAVAILABLE'), 503, 'upstream_error', 'upstream_overloaded', true],
+    // Found by an independent check: a 503 whose body says rate limit (a proxy's) was a 429; an OpenAI-format one's is overloaded.
+    ['503 RESOURCE_EXHAUSTED', apiError(503, 'RESOURCE_EXHAUSTED'), 503, 'upstream_error', 'upstream_overloaded', true],
+    ['529 INVALID_ARGUMENT', apiError(529, 'INVALID_ARGUMENT'), 503, 'upstream_error', 'upstream_overloaded', true],
     ['DEADLINE_EXCEEDED', apiError(504, 'DEADLINE_EXCEEDED'), 504, 'timeout_error', 'upstream_timeout', true],
     [
       'an error inside a stream',
@@ -675,5 +678,19 @@ describe('Gemini stream translation', () => {
     assert.ok(frames.some((f) => /SAFETY/.test(String(f.choices[0]?.delta.refusal))));
     assert.equal(frames.at(-1)!.choices[0].finish_reason, 'content_filter');
     await assert.rejects(run([{ candidates: [cand(0, [{ text: 'so' }])] }]), (e: GatewayError) => e.code === 'upstream_stream_truncated');
+  });
+
+  // Found by an independent check: on /v1/chat/completions a part whose text is an object went out in the chunk (or
+  // made the cache's collector throw: internal_error); the Messages and Responses codecs refused it, naming the field.
+  it('a part of the wrong type is the upstream`s invalid answer, naming the chunk`s field', async () => {
+    for (const [parts, field] of [
+      [[{ text: { x: 1 } }], 'choices[0].delta.content'],
+      [[{ text: 'ok' }, { functionCall: { name: ['x'], args: {} } }], 'choices[0].delta.tool_calls[0].function.name'],
+    ] as const)
+      await assert.rejects(run([{ responseId: 'r', candidates: [cand(0, [...parts], 'STOP')] }]), (err: GatewayError) => {
+        assert.equal(err.code, 'upstream_invalid_response');
+        assert.equal(err.message, `Provider gem sent a chunk that is not a chat completion chunk (\`${field}\` is of the wrong type).`);
+        return true;
+      });
   });
 });

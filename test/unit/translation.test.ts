@@ -262,7 +262,7 @@ describe('tool plans', () => {
 });
 
 describe('chunk frames', () => {
-  const frames = new ChunkFrames('id-1', 'model-x', false);
+  const frames = new ChunkFrames('p', 'id-1', 'model-x', false);
   const parse = (frame: string) => {
     assert.match(frame, /^data: .*\n\n$/s);
     return JSON.parse(frame.slice(6));
@@ -301,7 +301,7 @@ describe('chunk frames', () => {
   });
 
   it('with include_usage, every chunk but the usage chunk says "usage": null, as OpenAI streams; without it, none has the field', () => {
-    const asked = new ChunkFrames('id-1', 'model-x', true);
+    const asked = new ChunkFrames('p', 'id-1', 'model-x', true);
     for (const frame of [
       asked.role(),
       asked.content('x'),

@@ -5,6 +5,7 @@ import {
   completionId,
   dataOf,
   DONE,
+  parseChunkEvent,
   SseEvents,
   ToolCallSlots,
 } from '@gateway/providers';
@@ -65,7 +66,11 @@ export class SseChunkCollector {
       }
       let chunk: ChatCompletionChunk & { error?: unknown };
       try {
-        chunk = JSON.parse(payload);
+        // Checked as the codecs check a chunk (its fields' types; content parts read as text): an OpenAI-format
+        // upstream's stream is forwarded unread, and a `content` that is a number made the assembler throw, which
+        // turned the client's stream into an internal_error. Such an answer is not stored; the client's stream
+        // stays as the pass-through forwards it (the cache does not change what a client gets).
+        chunk = parseChunkEvent('upstream', payload);
       } catch {
         return this.drop();
       }

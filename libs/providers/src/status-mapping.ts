@@ -7,6 +7,16 @@ export type ErrorMapping = [number, ErrorType, string | null, boolean];
 const OVERLOADED: ErrorMapping = [503, 'upstream_error', 'upstream_overloaded', true];
 
 /**
+ * Whether an upstream's HTTP status says it has no capacity (503, or 529): that, not what the body says, is what
+ * the client gets (overloaded), from every vendor. A proxy or load balancer in front answers 503 with whatever
+ * body it has: an Anthropic `rate_limit_error` or Gemini `RESOURCE_EXHAUSTED` in it made a 429 (this key rate
+ * limited), where an OpenAI-format upstream's same answer was overloaded.
+ */
+export function saysOverloaded(status: number | undefined): boolean {
+  return status !== undefined && BY_STATUS[status] === OVERLOADED;
+}
+
+/**
  * What an upstream's HTTP status says, the same whichever vendor answered: an OpenAI-format
  * upstream's errors are read by it, and so are Anthropic's and Gemini's when their body names no
  * more than a server failure (a proxy's HTML page, Anthropic's `api_error`, Gemini's `INTERNAL`):

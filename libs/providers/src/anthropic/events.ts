@@ -3,6 +3,8 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { DONE, mapStream, type StreamSteps } from '../map-stream';
 import { oversizedEvent } from '../openai/partial-event';
 import { SseLines } from '../sse-lines';
+import { isObject } from '../translation/chunk-shape';
+import { notAnObjectEvent } from '../translation/errors';
 
 type Event = Anthropic.RawMessageStreamEvent;
 
@@ -121,6 +123,8 @@ class EventReader implements StreamSteps<Uint8Array, Event | Failure> {
     }
     if (!data) return;
     const parsed = JSON.parse(data) as Event;
+    // JSON of another kind (`null`, a number): no event's fields to read (the translation threw a TypeError on it).
+    if (!isObject(parsed)) throw notAnObjectEvent(this.provider);
     events.push(parsed);
     if (parsed.type === 'message_stop') this.complete = true;
   }

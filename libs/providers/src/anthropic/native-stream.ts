@@ -1,10 +1,15 @@
+import { isUtf8 } from 'node:buffer';
 import type Anthropic from '@anthropic-ai/sdk';
 import { GatewayError } from '../gateway-error';
 import { mapStream, type StreamSteps } from '../map-stream';
 import { parseEvent } from '../parse-event';
+import { dataFramedAsJson } from '../openai/data-framing';
+import { ERROR_WORD } from '../openai/error-event';
+import { LoneCrs } from '../openai/lone-crs';
+import { PartialEvent } from '../openai/partial-event';
 import { midStreamError, truncated } from '../openai/stream';
 import type { ChatStream, RunningUsage } from '../provider';
-import { vendorError } from '../translation/errors';
+import { notAnObjectEvent, vendorError } from '../translation/errors';
 import { type AnthropicUsage, usageFrom } from './response';
 import { mergeUsage } from './stream';
 import { ERROR_TYPES } from './tables';
@@ -17,6 +22,9 @@ const HEAD_BYTES = 64 * 1024;
 const STOP_END = Buffer.from('{"type":"message_stop"}\n\n');
 const STOP = Buffer.from('message_stop');
 const DATA_LINE = /^data:/m;
+const ERROR_LINE = /^event: ?error\r?$/m;
+const EVENT_SEPARATOR = /\n\r?\n/;
+const NO_OUTPUT: Buffer[] = [];
 
 /**
  * Anthropic's event stream as it came, for a client of the Messages API (the request was
@@ -27,9 +35,15 @@ const DATA_LINE = /^data:/m;
  * stream was cut; with it the stream ends, even if the upstream keeps the connection open) and
  * the last message_delta's usage. An `error` event before the answer
  * begins (as the first event, or after message_start and pings) throws before anything is
- * sent, so the router can fail over; a later one reaches the
- * client as Anthropic sent it, then the stream fails as the event says (the SSE writer adds
- * the gateway's own error event, as it does after an OpenAI upstream's).
+ * sent, so the router can fail over; a later one is not relayed: the stream fails as the event
+ * says, and the SSE writer sends the gateway's one error event, without the provider's key
+ * (`toError`: some upstreams repeat the key they were sent; relayed, it reached the client).
+ *
+ * Forwarded on event boundaries, as the OpenAI-format pass-through is (PartialEvent, its 8 MiB
+ * bound on an event, lone CRs made LFs), each event checked on its bytes to hold data framed as
+ * a JSON object (dataFramedAsJson): a proxy's page, a cut or bare-word event ends the stream with
+ * the gateway's error before it (relayed, the SDK threw a SyntaxError). Bytes that are not UTF-8
+ * go out as U+FFFD, as every translated stream's do.
  */
 export function nativeStream(provider: string, body: AsyncIterable<Uint8Array>, toError: (err: unknown) => GatewayError): ChatStream {
   const stream: ChatStream = {
@@ -50,6 +64,8 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
   private stopNamed = false;
   /** The end of the bytes before, where the word may have begun. */
   private carry = Buffer.alloc(0);
+  private readonly partial: PartialEvent;
+  private readonly lineEnds = new LoneCrs();
   complete = false;
 
   constructor(
@@ -58,10 +74,11 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
     private readonly toError: (err: unknown) => GatewayError,
   ) {
     stream.runningUsage = this;
+    this.partial = new PartialEvent(provider);
   }
 
   step(chunk: Uint8Array): Uint8Array[] {
-    let bytes: Buffer | undefined = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let bytes: Buffer | undefined = this.lineEnds.toLf(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     // Nothing is sent before the answer's first event is whole and known not to be an error.
     if (this.head) bytes = this.readHead(bytes);
     if (!bytes) return [];
@@ -74,7 +91,10 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
     this.stopNamed ||= bytes.includes(STOP) || Buffer.concat([this.carry, bytes.subarray(0, STOP.length - 1)]).includes(STOP);
     this.carry = Buffer.from(bytes.subarray(Math.max(0, bytes.length - (STOP.length - 1))));
     this.complete = endsWith(this.tail, STOP_END) || (this.stopNamed && endsWithStop(tailText(this.tail)));
-    return [bytes];
+    const events = this.partial.events(bytes);
+    // Nothing after message_stop goes out (a proxy's keep-alive comments, unended).
+    if (this.complete) this.partial.clear();
+    return events ? [this.checked(events)] : NO_OUTPUT;
   }
 
   end(): Uint8Array[] {
@@ -83,7 +103,24 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
     if (error) throw this.eventError(error);
     if (eventAt(tail, 'message_stop') < 0) throw truncated(this.provider);
     this.stream.usage = usageFrom(this.usageWith(lastDeltaUsage(tail)));
-    return [];
+    // A last event without its blank line (the body ended right after it).
+    const rest = this.partial.rest();
+    return rest ? [this.checked(rest)] : NO_OUTPUT;
+  }
+
+  /**
+   * Whole events, as they may go to the client: an `error` event throws (the stream fails as it says,
+   * nothing of it relayed), so does one whose data is not framed as a JSON object; bytes that are not
+   * UTF-8 are replaced. Cheap on the usual events: three searches over their bytes, no parse (only
+   * events with the word "error" in them are parsed).
+   */
+  private checked(events: Buffer): Buffer {
+    if (events.indexOf(ERROR_WORD) >= 0) {
+      const error = errorEvent(events);
+      if (error) throw this.eventError(error);
+    }
+    if (!dataFramedAsJson(events)) throw notAnObjectEvent(this.provider);
+    return isUtf8(events) ? events : Buffer.from(events.toString('utf8'));
   }
 
   soFar() {
@@ -134,14 +171,24 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
     return head;
   }
 
-  private eventError(event: { error?: { type?: string; message?: string } }): GatewayError {
-    const type = event.error?.type ?? 'api_error';
+  private eventError(event: { error?: { type?: unknown; message?: unknown } }): GatewayError {
+    const { type, message } = event.error ?? {};
     return vendorError(
       this.provider,
-      ERROR_TYPES[type] ?? ERROR_TYPES.api_error!,
-      event.error?.message ?? 'The upstream failed mid-stream.',
+      (typeof type === 'string' && ERROR_TYPES[type]) || ERROR_TYPES.api_error!,
+      typeof message === 'string' ? message : 'The upstream failed mid-stream.',
     );
   }
+}
+
+/** The first `error` event among `events` (`event: error`, or data whose type is `error`), its data ({} when not JSON). */
+function errorEvent(events: Buffer): { error?: { type?: unknown; message?: unknown } } | undefined {
+  for (const event of events.toString('utf8').split(EVENT_SEPARATOR)) {
+    if (!event.includes('rror')) continue;
+    const data = parseEvent(event);
+    if (data?.type === 'error' || ERROR_LINE.test(event)) return typeof data === 'object' && data !== null ? data : {};
+  }
+  return undefined;
 }
 
 /** A body whose first event did not end within HEAD_BYTES: not an answer, so another deployment may give one. */

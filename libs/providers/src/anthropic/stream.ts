@@ -1,13 +1,26 @@
 import type Anthropic from '@anthropic-ai/sdk';
+import { GatewayError } from '../gateway-error';
 import type { StreamSteps } from '../map-stream';
 import { truncated } from '../openai/stream';
 import type { ChatStream, RunningUsage } from '../provider';
+import { isObject } from '../translation/chunk-shape';
 import { ChunkFrames, DONE_FRAME, NO_FRAMES, type Translate } from '../translation/chunks';
 import type { FinishReason } from '../translation/completion';
 import type { ThinkingBlock } from './kept-thinking';
 import { type AnthropicUsage, finishReason, refusalOf, usageFrom } from './response';
 
 type Event = Anthropic.RawMessageStreamEvent;
+
+/**
+ * The object each event's translation reads, by the event's type. Of another type (`"delta": null`), it threw a
+ * TypeError, mapped as the SDK refusing the request (the gateway's 500): it is the upstream's invalid answer.
+ */
+const EVENT_OBJECTS: Readonly<Record<string, string>> = {
+  message_start: 'message',
+  content_block_start: 'content_block',
+  content_block_delta: 'delta',
+  message_delta: 'delta',
+};
 
 /** What the stream remembers about an open content block, by Anthropic's block index. */
 type OpenBlock =
@@ -73,8 +86,13 @@ class EventFrames implements StreamSteps<Event, string>, RunningUsage {
   }
 
   private translate(event: Event): readonly string[] {
+    const read = EVENT_OBJECTS[event.type];
+    if (read && !isObject((event as unknown as Record<string, unknown>)[read]))
+      throw GatewayError.invalidResponse(
+        `Provider ${this.options.provider} sent a ${event.type} event that is not Anthropic's (\`${read}\` is of the wrong type).`,
+      );
     if (event.type === 'message_start') {
-      this.frames = new ChunkFrames(event.message.id, event.message.model, this.options.includeUsage);
+      this.frames = new ChunkFrames(this.options.provider, event.message.id, event.message.model, this.options.includeUsage);
       this.usage = event.message.usage;
       return NO_FRAMES;
     }

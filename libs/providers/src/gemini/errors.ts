@@ -1,13 +1,13 @@
 import { ApiError } from '@google/genai';
 import { GatewayError } from '../gateway-error';
 import { truncated } from '../openai/stream';
-import { statusMapping } from '../status-mapping';
+import { saysOverloaded, statusMapping } from '../status-mapping';
 import { type ErrorMapping, retryAfterOf, sdkError, vendorError } from '../translation/errors';
 
 /**
  * Google's canonical error `status` -> what the client sees. `INTERNAL` and `UNKNOWN` (any failure)
  * are not here: they, a status not listed, or none (a proxy's HTML page) leave it to the HTTP status,
- * read as an OpenAI-format upstream's (status-mapping.ts): a 503 or 529 is overloaded.
+ * read as an OpenAI-format upstream's (status-mapping.ts). A 503 or 529 is overloaded whatever the body says.
  */
 export const ERROR_STATUSES: Record<string, ErrorMapping> = {
   INVALID_ARGUMENT: [400, 'invalid_request_error', null, false],
@@ -106,7 +106,9 @@ export function fromGeminiError(provider: string, err: unknown, signal: AbortSig
   const body = parseBody(err.message);
   const refused = credentialReason(body);
   if (refused) return vendorError(provider, ERROR_STATUSES[refused.status], body.message ?? err.message, undefined, refused.outcome);
-  const mapping = (body.status && Object.hasOwn(ERROR_STATUSES, body.status) && ERROR_STATUSES[body.status]) || statusMapping(err.status);
+  // Its `status` says more than the HTTP status, but for a 503 or 529: overloaded whatever body a proxy put on it.
+  const said = !saysOverloaded(err.status) && body.status && Object.hasOwn(ERROR_STATUSES, body.status) && ERROR_STATUSES[body.status];
+  const mapping = said || statusMapping(err.status);
   const retryAfter = retryDelaySeconds(body) ?? retryAfterOf((err as AnsweredError).answerHeaders);
   return vendorError(provider, mapping, body.message ?? err.message, retryAfter, err.status);
 }

@@ -64,6 +64,7 @@ class ChunkTranslation implements StreamSteps<GenerateContentResponse, string>, 
   step(chunk: GenerateContentResponse): readonly string[] {
     const { options, choices } = this;
     const frames = (this.frames ??= new ChunkFrames(
+      options.provider,
       chunk.responseId || completionId(),
       chunk.modelVersion || options.model,
       options.includeUsage,

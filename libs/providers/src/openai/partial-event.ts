@@ -1,5 +1,8 @@
 import { GatewayError } from '../gateway-error';
 
+const LF = 0x0a;
+const CR = 0x0d;
+
 /**
  * The end of an SSE event: a line's end, then a blank line's. No CR ends a line alone here
  * (lone-crs.ts made it an LF), so each line ends with an LF: an LF, then LF or CRLF.
@@ -85,6 +88,10 @@ export class PartialEvent {
 
 /** Where the last whole event in `chunk` ends (after its blank line, LF or CRLF), 0 when none does. */
 export function eventsEnd(chunk: Buffer): number {
+  // A read that ends an event, as most do (an upstream writes an event at a time): no search. A Buffer search is a
+  // call into C++ (~0.3 µs each, two a read; 9 µs of a 16-event stream's relay, BENCHMARKS.md's way of measuring).
+  const n = chunk.length;
+  if (chunk[n - 1] === LF && (chunk[n - 2] === LF || (chunk[n - 2] === CR && chunk[n - 3] === LF))) return n;
   const lf = chunk.lastIndexOf(EVENT_END);
   const crlf = chunk.lastIndexOf(EVENT_END_CRLF);
   return Math.max(lf < 0 ? 0 : lf + EVENT_END.length, crlf < 0 ? 0 : crlf + EVENT_END_CRLF.length);

@@ -189,3 +189,13 @@ function textOf(thinking: unknown): string {
   if (!Array.isArray(thinking)) return '';
   return thinking.map((part) => (isObject(part) && typeof part.text === 'string' ? part.text : '')).join('');
 }
+
+/**
+ * Where in a chunk the gateway writes itself (a vendor's stream translated, ChunkFrames) the first field of the
+ * wrong type is: its `id` or `model`, or in `delta` (under `choices[choice].delta`), as misTypedField reads a parsed
+ * chunk. What a vendor sent of another type (Anthropic's `text` a number, a Gemini part's `text` an object) went out
+ * in the chunk as it was, or made the cache's collector throw.
+ */
+export function misTypedFrame(head: Record<string, unknown>, delta: Record<string, unknown> | undefined, choice = 0): string | undefined {
+  return fieldsOf(head, CHUNK_FIELDS) ?? (delta && under(`choices[${choice}].delta`, deltaField(delta)));
+}

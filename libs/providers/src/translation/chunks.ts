@@ -3,9 +3,13 @@ import { DONE, mapStream, type StreamSteps } from '../map-stream';
 import { midStreamError } from '../openai/stream';
 import type { ChatStream } from '../provider';
 import type { CompletionUsage } from '../wire';
+import { misTypedFrame } from './chunk-shape';
 import { clientUsage, type FinishReason, type ToolCallOut, toolCallJson } from './completion';
+import { misTypedChunk } from './errors';
 
 export const DONE_FRAME = 'data: [DONE]\n\n';
+/** A chunk's head already checked (ChunkFrames' constructor): only a delta is looked at. */
+const NO_HEAD = Object.freeze({});
 
 /**
  * Writes `chat.completion.chunk` SSE frames the way OpenAI does: one id and
@@ -22,7 +26,19 @@ export class ChunkFrames {
    */
   private readonly tail: string;
 
-  constructor(id: string, model: string, includeUsage: boolean) {
+  /**
+   * `provider`: the vendor whose stream is translated. What it sent goes into the chunks: a value of another type
+   * (its id, its text a number, a tool's name a list) throws, as the upstream's invalid answer naming the field
+   * (misTypedFrame: the checks the Messages and Responses codecs make of each chunk they read).
+   */
+  constructor(
+    private readonly provider: string,
+    id: string,
+    model: string,
+    includeUsage: boolean,
+  ) {
+    const field = misTypedFrame({ id, model }, undefined);
+    if (field) throw misTypedChunk(provider, field);
     this.head = `{"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${Math.floor(Date.now() / 1000)},"model":${JSON.stringify(model)},"choices":`;
     this.tail = includeUsage ? ',"usage":null}' : '}';
   }
@@ -49,6 +65,8 @@ export class ChunkFrames {
   }
 
   delta(delta: object, choice = 0): string {
+    const field = misTypedFrame(NO_HEAD, delta as Record<string, unknown>, choice);
+    if (field) throw misTypedChunk(this.provider, field);
     return `data: ${this.head}[{"index":${choice},"delta":${JSON.stringify(delta)},"logprobs":null,"finish_reason":null}]${this.tail}\n\n`;
   }
 

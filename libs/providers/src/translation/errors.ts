@@ -107,6 +107,13 @@ export function notAnObjectEvent(provider: string): GatewayError {
   return GatewayError.invalidResponse(`Provider ${provider} sent a stream event that is not a JSON object.`);
 }
 
+/** A chunk with `field` of the wrong type (misTypedField, misTypedFrame): the upstream's invalid answer, naming the field. */
+export function misTypedChunk(provider: string, field: string): GatewayError {
+  return GatewayError.invalidResponse(
+    `Provider ${provider} sent a chunk that is not a chat completion chunk (\`${field}\` is of the wrong type).`,
+  );
+}
+
 /**
  * A stream event's data from an OpenAI-format vendor, parsed as a chat chunk: `parseEventObject`'s, and
  * the upstream's invalid answer too when a field the codecs read is there but of another type
@@ -116,10 +123,7 @@ export function notAnObjectEvent(provider: string): GatewayError {
 export function parseChunkEvent<T extends object>(provider: string, data: string, apiKey?: string): T {
   const chunk = parseEventObject<Record<string, unknown>>(provider, data, apiKey);
   const field = misTypedField(chunk);
-  if (field)
-    throw GatewayError.invalidResponse(
-      `Provider ${provider} sent a chunk that is not a chat completion chunk (\`${field}\` is of the wrong type).`,
-    );
+  if (field) throw misTypedChunk(provider, field);
   flattenContentParts(chunk);
   return chunk as T;
 }
