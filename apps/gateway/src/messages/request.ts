@@ -114,6 +114,7 @@ const ANTHROPIC_ONLY_CONTENT = new Map([
   ['document.url', 'a document by URL for Anthropic to fetch'],
   ['document.file', "a file in Anthropic's Files API"],
   ['image.file', "a file in Anthropic's Files API"],
+  ['container_upload', "a file uploaded to Anthropic's code-execution container"],
 ]);
 
 /**
@@ -132,6 +133,13 @@ const SERVER_TOOL_BLOCKS = new Set([
   'mcp_tool_use',
   'mcp_tool_result',
 ]);
+
+/**
+ * Assistant blocks only Anthropic's API reads back, other than server tools' (SERVER_TOOL_BLOCKS), and
+ * what they are: a compaction summary (server-side compaction, `context_management`), which the client
+ * must send back on every later turn. A history with one is Anthropic-only (see assistantMessages).
+ */
+const ANTHROPIC_ONLY_ASSISTANT_BLOCKS = new Map([['compaction', "Anthropic's summary of the earlier conversation (compaction)"]]);
 
 /** How each role's turn becomes chat messages. A system turn inside `messages` (newer API versions) stays in place. */
 const TURNS: Record<
@@ -433,6 +441,10 @@ function assistantMessages(blocks: AnthropicBlock[], param: string, mark: MarkNa
       );
       // Its JSON as text, not a tool call: Anthropic ran it, so no tool message answers it, and a call
       // without one is no valid chat history. The text's size stands in for the tokens Anthropic counts.
+      text += JSON.stringify(block);
+    } else if (ANTHROPIC_ONLY_ASSISTANT_BLOCKS.has(block.type)) {
+      const at = `${param}[${j}].type`;
+      mark(`${at} '${block.type}' is ${ANTHROPIC_ONLY_ASSISTANT_BLOCKS.get(block.type)}, which only an Anthropic deployment reads`, at);
       text += JSON.stringify(block);
     } else if (block.type === 'tool_use') {
       const id = anthropicTables.toolUseId(String(block.id));

@@ -1,6 +1,7 @@
 import type { ChatCompletionChunk, CompletionUsage } from '@gateway/providers';
 import { type HeldCall, HeldCalls, type ToolDelta } from '../pipeline/held-calls';
-import { anthropicUsage, declaredToolName, signatureBlocks, stopReason } from './response';
+import { jsonObject } from './cut-input';
+import { anthropicUsage, declaredToolName, invalidArguments, signatureBlocks, stopReason } from './response';
 import { type AnthropicBlock, messageId, newMessageId, toolUseIdOf } from './wire';
 
 type Delta = ChatCompletionChunk.Choice.Delta & { reasoning_content?: string; thinking_blocks?: AnthropicBlock[] };
@@ -41,6 +42,8 @@ export class MessageEvents {
   private refusal = '';
   /** OpenAI tool call index -> Anthropic block index, for argument fragments. */
   private readonly calls = new Map<number, number>();
+  /** Each started call's arguments so far, checked as the stream ends (checkArguments). */
+  private readonly args = new Map<number, string>();
   /**
    * Tool calls not started yet: seen before their name (content_block_start needs it), or while
    * another call's block is open (a block's deltas must come before its stop, and an upstream
@@ -58,6 +61,8 @@ export class MessageEvents {
     private readonly promptUsage?: () => CompletionUsage,
     /** The model asked for: message_start's when the first chunk names none (as `end` has it for an empty stream). */
     private readonly requestedModel?: string,
+    /** The usage the gateway bills when the upstream reported none (its estimate), for message_delta. */
+    private readonly billed?: () => CompletionUsage,
   ) {}
 
   /** The events one chunk makes. */
@@ -72,11 +77,22 @@ export class MessageEvents {
     const refused = !this.said && !!this.refusal;
     if (refused) this.text(this.refusal);
     this.closeAll();
-    const usage = anthropicUsage(this.usage ?? this.prompt);
+    this.checkArguments();
+    const usage = anthropicUsage(this.usage ?? this.billed?.() ?? this.prompt);
     const stop_reason = stopReason(this.finish, this.calls.size > 0, refused);
     this.out.push(sseEvent('message_delta', { delta: { stop_reason, stop_sequence: null }, usage }));
     this.out.push(sseEvent('message_stop', {}));
     return this.drain();
+  }
+
+  /**
+   * Arguments that are no JSON object are a call cut by the output limit (`length`: the client's SDK
+   * reads the block's input as far as it parses, as toMessage gives it), else the upstream's invalid
+   * answer: the stream ends with that error, as the same answer created is one.
+   */
+  private checkArguments(): void {
+    if (this.finish === 'length') return;
+    for (const args of this.args.values()) if (!jsonObject(args || '{}')) throw invalidArguments();
   }
 
   private drain(): string[] {
@@ -154,7 +170,10 @@ export class MessageEvents {
     const args = call.function?.arguments ?? '';
     const block = this.calls.get(call.index);
     if (block !== undefined) {
-      if (args) this.out.push(jsonDelta(block, args));
+      if (args) {
+        this.args.set(call.index, this.args.get(call.index) + args);
+        this.out.push(jsonDelta(block, args));
+      }
       return;
     }
     const held = this.waiting.merge(call);
@@ -172,6 +191,7 @@ export class MessageEvents {
       this.close();
     }
     this.calls.set(call, this.blocks);
+    this.args.set(call, args ?? '');
     this.openBlock('tool', { type: 'tool_use', id: toolUseId, name: declaredToolName(name ?? '', this.toolNames), input: {} }, call);
     if (args) this.out.push(jsonDelta(this.open!.index, args));
   }
