@@ -419,6 +419,15 @@ describe('Messages request: what only Anthropic`s API runs makes it Anthropic-on
     assert.equal(toChatRequest(request({ messages: history([used, result]) })).native.only?.param, 'messages[1].content[0].type');
   });
 
+  // Found by a check of the SDKs: `bogus` went to OpenAI as reasoning_effort (its 400) and was dropped for Gemini.
+  it('an output_config.effort that is no effort level marks it at the field; the levels Anthropic types do not', () => {
+    const { native } = toChatRequest(request({ thinking: { type: 'adaptive' }, output_config: { effort: 'bogus' } }));
+    assert.equal(native.only?.param, 'output_config.effort');
+    assert.match(native.only.reason, /^output_config.effort: 'bogus' is none of the effort levels low, medium, high, xhigh, max/);
+    for (const effort of ['low', 'medium', 'high', 'xhigh', 'max'])
+      assert.equal(toChatRequest(request({ output_config: { effort } })).native.only, undefined, effort);
+  });
+
   // Found by a check of the SDKs: server-side compaction's block, which the client must send back, was a 400 on every later turn.
   it('a compaction block in an assistant turn marks it at the block; in the chat params its JSON as assistant text', () => {
     const compaction = { type: 'compaction', content: 'Summary of the conversation so far.' };
@@ -529,8 +538,9 @@ describe('chat completion -> Messages API message', () => {
     // An id Anthropic cannot take is mapped to its characters, with a hash of the original.
     const id = (message.content[1] as unknown as { id: string }).id;
     assert.match(id, /^call_1_[A-Za-z0-9_-]{12}$/);
+    assert.match(message.id, /^msg_[A-Za-z0-9_-]{16}$/);
     assert.deepEqual(message, {
-      id: 'msg_1',
+      id: message.id,
       type: 'message',
       role: 'assistant',
       model: 'm',
@@ -577,6 +587,18 @@ describe('chat completion -> Messages API message', () => {
       { type: 'thinking', thinking: 'r', signature: '' },
       { type: 'text', text: '42' },
     ]);
+  });
+
+  // Found by a check of Claude Code, which joins assistant messages sharing an id: an OpenAI-compatible
+  // server repeating its ids (`msg_` + the upstream's id) merged two turns into one.
+  it('every answer gets a fresh message id, created and streamed, whatever the upstream`s', () => {
+    const ids = [toMessage(completion({ content: 'a' }, 'stop'), false).id, toMessage(completion({ content: 'b' }, 'stop'), false).id];
+    for (let i = 0; i < 2; i++) {
+      const start = new MessageEvents(false).push(chunk({ content: 'a' }))[0];
+      ids.push(JSON.parse(start.split('\n')[1].slice(6)).message.id);
+    }
+    for (const id of ids) assert.match(id, /^msg_[A-Za-z0-9_-]{16}$/);
+    assert.equal(new Set(ids).size, 4, ids.join());
   });
 
   const called = (args: string, finish: string) =>
@@ -747,7 +769,7 @@ describe('chat chunks -> Anthropic event stream', () => {
       fc.property(fc.array(segment, { maxLength: 6 }), fc.boolean(), (segments, thinking) => {
         const events = new MessageEvents(thinking);
         const frames = chunksFor(segments).flatMap((c) => [...events.push(c)]);
-        frames.push(...events.end('x', 'm'));
+        frames.push(...events.end('m'));
         const { blocks, end } = replay(frames);
         for (const b of blocks) if (typeof b.id === 'string' && /^toolu_[A-Za-z0-9_-]{16}$/.test(b.id)) b.id = 'generated';
         assert.deepEqual(blocks, expectedBlocks(segments, thinking));
@@ -765,7 +787,7 @@ describe('chat chunks -> Anthropic event stream', () => {
       events.push(chunk({ tool_calls: [{ index: 0, id: 'c', type: 'function', function: { name: 'f', arguments: args[0] } }] }));
       for (const piece of args.slice(1)) events.push(chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] }));
       events.push(chunk({}, finish));
-      return events.end('x', 'm');
+      return events.end('m');
     };
     assert.throws(() => streamed(['[1,', '2]'], 'tool_calls'), invalid);
     assert.throws(() => streamed(['{"a":', '"b'], 'stop'), invalid);
@@ -846,7 +868,7 @@ describe('chat chunks -> Anthropic event stream', () => {
         for (const call of [0, 1, 2]) {
           frames.push(...events.push(chunk({ tool_calls: [{ index: call, function: { arguments: json[call].slice(sent[call]) } }] })));
         }
-        frames.push(...events.push(chunk({}, 'tool_calls')), ...events.end('x', 'm'));
+        frames.push(...events.push(chunk({}, 'tool_calls')), ...events.end('m'));
         const { blocks } = replay(frames);
         assert.deepEqual(blocks, [
           { type: 'text', text: 'Let me check.' },
@@ -874,14 +896,14 @@ describe('chat chunks -> Anthropic event stream', () => {
         { refusal: refusal.slice(9) },
       ];
       const frames = [...deltas.map((d) => chunk(d)), chunk({}, 'content_filter')].flatMap((c) => events.push(c));
-      frames.push(...events.end('x', 'm'));
+      frames.push(...events.end('m'));
       assert.deepEqual(replay(frames).blocks, toMessage(completion({ content, refusal }, 'content_filter'), false).content);
       assert.deepEqual(replay(frames).blocks, [{ type: 'text', text: content ?? refusal }]);
     });
 
   it('an empty chat stream still opens and closes the message', () => {
     const events = new MessageEvents(false);
-    const types = [...events.end('chatcmpl-z', 'm')].map((f) => f.split('\n')[0]);
+    const types = [...events.end('m')].map((f) => f.split('\n')[0]);
     assert.deepEqual(types, ['event: message_start', 'event: ping', 'event: message_delta', 'event: message_stop']);
   });
   it('the stream codec sends the events of each upstream read in one write, and the closing ones in another', async () => {

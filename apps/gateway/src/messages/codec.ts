@@ -1,8 +1,9 @@
 import { bodyText, type ChatCompletion, type ChatStream, type CompletionUsage, type JsonResult } from '@gateway/providers';
 import { toMessage } from './response';
 import { encodeChunks } from '../pipeline/chat-chunks';
-import { MessageEvents } from './stream';
-import { newMessageId } from './wire';
+import { MessageEvents, sseEvent } from './stream';
+
+const PING = sseEvent('ping', {});
 
 /**
  * How a translated answer is written for the client. `thinking`: the request turned thinking on.
@@ -49,7 +50,9 @@ export function toMessageStream(
     frames,
     {
       chunk: (chunk) => events.push(chunk),
-      end: () => events.end(newMessageId(), model),
+      end: () => events.end(model),
+      // Anthropic sends pings while an answer is on its way; another vendor may think in silence for minutes.
+      keepAlive: PING,
     },
     provider,
   );

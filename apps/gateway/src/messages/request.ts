@@ -188,6 +188,7 @@ export function toChatRequest(body: MessagesRequest, beta?: string): MessagesTra
     mark(`container is an Anthropic code-execution container, which only an Anthropic deployment can use`, 'container');
   if (body.mcp_servers != null)
     mark(`mcp_servers are connected by Anthropic's MCP connector, which only an Anthropic deployment runs`, 'mcp_servers');
+  markUnknownEffort(body.output_config?.effort, mark);
   const messages: ChatCompletionMessageParam[] = [];
   const system = systemText(body.system);
   if (system) messages.push({ role: 'system', content: system });
@@ -245,6 +246,20 @@ function markUnknownParams(body: MessagesRequest, mark: MarkNative): void {
   for (const key of Object.keys(body))
     if (!Object.hasOwn(MESSAGES_PARAMS, key))
       mark(`${key}: Extra inputs are not permitted (the gateway does not translate this field for other vendors)`, key);
+}
+
+/** Anthropic's effort levels (`output_config.effort`), as its SDK types them. */
+const EFFORTS = new Set(['low', 'medium', 'high', 'xhigh', 'max']);
+
+/**
+ * An effort level the gateway does not know: Anthropic refuses a bad one in its own words and may
+ * add levels, so an Anthropic deployment answers for it; another vendor would get it as
+ * `reasoning_effort` (OpenAI's 400 in its words) or lose it unseen (Gemini), so a model without an
+ * Anthropic deployment answers a 400 naming the field.
+ */
+function markUnknownEffort(effort: string | null | undefined, mark: MarkNative): void {
+  if (effort != null && !EFFORTS.has(effort))
+    mark(`output_config.effort: '${effort}' is none of the effort levels ${[...EFFORTS].join(', ')}`, 'output_config.effort');
 }
 
 /**

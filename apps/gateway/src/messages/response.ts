@@ -7,7 +7,7 @@ import {
   withTextContent,
 } from '@gateway/providers';
 import { cutInput, jsonObject } from './cut-input';
-import { type AnthropicBlock, messageId, STOP_REASONS, toolUseIdOf } from './wire';
+import { type AnthropicBlock, newMessageId, STOP_REASONS, toolUseIdOf } from './wire';
 
 type AssistantMessage = ChatCompletion.Choice['message'] & { reasoning_content?: string; thinking_blocks?: AnthropicBlock[] };
 
@@ -59,6 +59,8 @@ export function declaredToolName(name: string, toolNames: ReadonlyMap<string, st
  * asked for it), then text, then tool_use blocks (each after the block carrying its Gemini
  * thought signature, if it has one), named as the client declared them. Choice 0 only: Anthropic has no `n`.
  * Usage the upstream left out is `billed`'s, the gateway's estimate (Anthropic's usage is never absent).
+ * The id is a fresh one, as every Anthropic answer's is unique: an OpenAI-compatible server may repeat
+ * its ids, and Claude Code joins assistant messages that share an id into one turn.
  */
 export function toMessage(
   completion: ChatCompletion,
@@ -87,7 +89,7 @@ export function toMessage(
     toolUse = true;
   }
   return {
-    id: messageId(completion.id),
+    id: newMessageId(),
     type: 'message',
     role: 'assistant',
     model: completion.model,

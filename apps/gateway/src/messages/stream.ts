@@ -2,7 +2,7 @@ import type { ChatCompletionChunk, CompletionUsage } from '@gateway/providers';
 import { type HeldCall, HeldCalls, type ToolDelta } from '../pipeline/held-calls';
 import { jsonObject } from './cut-input';
 import { anthropicUsage, declaredToolName, invalidArguments, signatureBlocks, stopReason } from './response';
-import { type AnthropicBlock, messageId, newMessageId, toolUseIdOf } from './wire';
+import { type AnthropicBlock, newMessageId, toolUseIdOf } from './wire';
 
 type Delta = ChatCompletionChunk.Choice.Delta & { reasoning_content?: string; thinking_blocks?: AnthropicBlock[] };
 
@@ -72,8 +72,8 @@ export class MessageEvents {
   }
 
   /** The closing events, once the chat stream ended normally. */
-  end(fallbackId: string, model: string): string[] {
-    if (!this.started) this.start(fallbackId, model, undefined);
+  end(model: string): string[] {
+    if (!this.started) this.start(model, undefined);
     const refused = !this.said && !!this.refusal;
     if (refused) this.text(this.refusal);
     this.closeAll();
@@ -102,7 +102,7 @@ export class MessageEvents {
   }
 
   private take(chunk: ChatCompletionChunk): void {
-    if (!this.started) this.start(chunk.id, chunk.model, chunk.usage);
+    if (!this.started) this.start(chunk.model, chunk.usage);
     if (chunk.usage) this.usage = chunk.usage;
     // `choices` missing too: a server's own first event (`{}`) passes through chat completions and Responses as well.
     const choice = chunk.choices?.find((c) => c.index === 0);
@@ -128,12 +128,12 @@ export class MessageEvents {
   }
 
   /** `usage`: the first chunk's, when the upstream reports usage on every chunk (vLLM's continuous usage stats). */
-  private start(id: string | undefined, model: string | undefined, usage: CompletionUsage | null | undefined): void {
+  private start(model: string | undefined, usage: CompletionUsage | null | undefined): void {
     this.started = true;
     this.prompt = usage ?? this.promptUsage?.();
     const message = {
-      // A chunk without id or model (some servers' first, or an Azure-style `""`) still starts a message the SDKs accept.
-      id: id ? messageId(id) : newMessageId(),
+      // Fresh, as toMessage's (the upstream's id can repeat); a chunk without a model (some servers' first) still starts a message the SDKs accept.
+      id: newMessageId(),
       type: 'message',
       role: 'assistant',
       model: model || this.requestedModel,
