@@ -106,7 +106,7 @@ async function streamOnce(): Promise<void> {
       yield* FRAMES;
     },
   };
-  for await (const _ of toMessageStream({ frames }, false, 'bench'));
+  for await (const _ of toMessageStream({ frames }, { thinking: false }, 'bench'));
 }
 
 async function measure(name: string, call: () => unknown): Promise<void> {
@@ -119,7 +119,7 @@ async function main(): Promise<void> {
   console.log('| Case | CPU µs/call (median) |\n| --- | ---: |');
   await measure('Request translation, small (3 turns, 1 tool)', () => toChatRequest(SMALL));
   await measure('Request translation, Claude Code sized (41 turns, 20 tools)', () => toChatRequest(LARGE));
-  await measure('Answer translation (text + tool call)', () => toMessageResult({ body: COMPLETION }, false));
+  await measure('Answer translation (text + tool call)', () => toMessageResult({ body: COMPLETION }, { thinking: false }));
   await measure('Stream translation (200 chunks -> Anthropic events)', streamOnce);
 }
 

@@ -129,6 +129,10 @@ before(async () => {
       ],
       models: [
         deploy('oa-echo', 'oa', 'ok'),
+        deploy('oa-no-usage', 'oa', 'no-usage'),
+        deploy('oa-tool-cut', 'oa', 'tool-cut'),
+        deploy('oa-tool-cut-member', 'oa', 'tool-cut-member'),
+        deploy('oa-tool-badargs', 'oa', 'tool-badargs'),
         // Its only provider is disabled (no key), as is every model the virtual model routes to.
         deploy('oa-keyless', 'keyless', 'gpt-4o'),
         deploy('oa-tool', 'oa', 'tool'),
@@ -612,6 +616,25 @@ describe('Messages API: a translated stream`s message_start carries the prompt`s
     assert.equal(uncounted.start.input_tokens, await estimate('gemini-no-usage'));
     assert.equal(uncounted.final.input_tokens, uncounted.start.input_tokens, 'no count came: message_delta repeats the estimate, not 0');
   });
+
+  // Found by a check of Claude Code: such an upstream's answers said 0/0 created (0 input, 13 streamed), while the gateway billed an estimate.
+  it('an upstream that never counts: created and streamed alike carry the estimate the gateway bills, output included', async () => {
+    const ask = { model: 'oa-no-usage', max_tokens: 100, messages: [{ role: 'user' as const, content: PROMPT }] };
+    const res = await client.messages.create(ask).withResponse();
+    const created = res.data;
+    const { final: streamed } = await streamedUsage('oa-no-usage');
+    const text = created.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
+    assert.equal(created.usage.input_tokens, await estimate('oa-no-usage'), JSON.stringify(created.usage));
+    // Output estimated from the answer's characters (README "Cost": four to a token).
+    assert.equal(created.usage.output_tokens, Math.ceil(text.length / 4), JSON.stringify(created.usage));
+    assert.ok(created.usage.output_tokens > 0);
+    assert.deepEqual(
+      [streamed.input_tokens, streamed.output_tokens],
+      [created.usage.input_tokens, created.usage.output_tokens],
+      'streamed or not, one estimate',
+    );
+    assert.match(res.response.headers.get('x-gateway-cost-usd') ?? 'estimated', /estimated/);
+  });
 });
 
 // Found by an independent check: parallel calls streamed without `index`, or all with `index: 0`, came out as one
@@ -631,6 +654,34 @@ describe('Messages API: parallel calls an OpenAI-format upstream streams without
 });
 
 describe('Messages API: stop_reason of a message that calls tools', () => {
+  // Found by a check of Claude Code: created, a 500 the SDKs retried (paying for the same cut answer);
+  // streamed, a 200 whose input the SDK read from the broken JSON.
+  it('a call cut by the output limit: max_tokens, its whole members as input (as the SDK reads a stream), created and streamed alike', async () => {
+    for (const [model, input] of [
+      ['oa-tool-cut-member', { city: 'Paris' }],
+      ['oa-tool-cut', {}],
+    ] as const) {
+      const ask = { model, max_tokens: 20, tools: [WEATHER], messages: [{ role: 'user' as const, content: 'Weather?' }] };
+      for (const message of [await client.messages.create(ask), await client.messages.stream(ask).finalMessage()]) {
+        assert.equal(message.stop_reason, 'max_tokens', model);
+        const call = message.content.find((b) => b.type === 'tool_use');
+        assert.deepEqual(call?.input, input, model);
+      }
+    }
+  });
+
+  it('arguments that are no JSON object though not cut: the upstream`s invalid answer, created and streamed alike', async () => {
+    const ask = { model: 'oa-tool-badargs', max_tokens: 200, tools: [WEATHER], messages: [{ role: 'user' as const, content: 'Weather?' }] };
+    const refused = (err: unknown) =>
+      err instanceof Anthropic.APIError &&
+      (err.error as { error?: { type?: string } } | undefined)?.error?.type === 'api_error' &&
+      /tool call arguments that are not a JSON object/.test(err.message);
+    await assert.rejects(client.messages.create(ask), (err) => refused(err) && (err as { status?: number }).status === 500);
+    await assert.rejects(client.messages.stream(ask).finalMessage(), refused);
+    const res = await post('/v1/messages', ask);
+    assert.equal(res.status, 500);
+    assert.notEqual(res.body.error.type, 'internal_error');
+  });
   it('is tool_use when the OpenAI-format upstream finished with stop (a forced named tool_choice), created and streamed', async () => {
     const ask = {
       model: 'oa-tool-stop',
@@ -1398,6 +1449,38 @@ describe('GET /v1/models for Anthropic clients', () => {
       assert.equal(expected.status, 404);
       assert.deepEqual(got, expected, forbidden);
     }
+  });
+
+  // Found by a check of the SDKs: limit, after_id and before_id were ignored, so a client paging by after_id never stopped.
+  it('pages as Anthropic`s List Models does: limit (default 20), after_id, before_id, has_more; the SDK`s paging lists all', async () => {
+    const page = async (query: string) => {
+      const res = await fetch(`${gateway.url}/v1/models?${query}`, { headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01' } });
+      return { status: res.status, body: (await res.json()) as Record<string, any> };
+    };
+    const openaiList = await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${KEY}` } });
+    const all = ((await openaiList.json()) as { data: { id: string }[] }).data.map((m) => m.id);
+    assert.ok(all.length > 20, `${all.length}`);
+    const ids = (body: Record<string, any>) => (body.data as { id: string }[]).map((m) => m.id);
+    const first = (await page('')).body;
+    assert.deepEqual([ids(first), first.has_more, first.first_id, first.last_id], [all.slice(0, 20), true, all[0], all[19]]);
+    const two = (await page('limit=2')).body;
+    assert.deepEqual([ids(two), two.has_more], [all.slice(0, 2), true]);
+    const next = (await page(`limit=2&after_id=${two.last_id}`)).body;
+    assert.deepEqual(ids(next), all.slice(2, 4));
+    const last = (await page(`after_id=${all.at(-1)}`)).body;
+    assert.deepEqual([ids(last), last.has_more, last.first_id, last.last_id], [[], false, null, null]);
+    const before = (await page(`limit=2&before_id=${all[3]}`)).body;
+    assert.deepEqual([ids(before), before.has_more], [all.slice(1, 3), true]);
+    const start = (await page(`limit=5&before_id=${all[3]}`)).body;
+    assert.deepEqual([ids(start), start.has_more], [all.slice(0, 3), false]);
+    for (const query of ['limit=0', 'limit=1001', 'limit=x', 'after_id=no-such-model']) {
+      const refused = await page(query);
+      assert.equal(refused.status, 400, query);
+      assert.equal(refused.body.error.type, 'invalid_request_error', query);
+    }
+    const listed: string[] = [];
+    for await (const model of client.models.list({ limit: 7 })) listed.push(model.id);
+    assert.deepEqual(listed, all);
   });
 
   it('OpenAI clients (no anthropic-version) still get the OpenAI list', async () => {

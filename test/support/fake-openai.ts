@@ -20,6 +20,8 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  *   pieces that split the escapes;
  * - `tool-think`: like `tool`, answering as DeepSeek's thinking mode does: with `reasoning_content`
  *   (THOUGHT), and a 400 for history with an assistant tool-call message that does not send it back;
+ * - `tool-cut`, `tool-cut-member`: like `tool`, but cut by the output limit (`length`) in the call's
+ *   first string value (`{"city":"Paris, Fran`), or in its second member (`{"city":"Paris","unit":"cel`);
  * - `tool-badargs`: like `tool`, but the call's arguments are no JSON (`{"city": "Par`), a model's glitch;
  * - `tool-noargs`: like `tool`, but a call of `list_all` whose arguments are an empty string, or
  *   (streamed) never sent, as some OpenAI-compatible servers do for a call without arguments;
@@ -362,7 +364,7 @@ function callsTool(body: Record<string, unknown>, model: string): boolean {
 
 /** The finish reason of an answer: OpenAI's for a tool call, or what `tool-stop` says. */
 function finishOf(body: Record<string, unknown>, model: string): string {
-  if (model === 'tool-cut' && callsTool(body, model)) return 'length';
+  if ((model === 'tool-cut' || model === 'tool-cut-member') && callsTool(body, model)) return 'length';
   return callsTool(body, model) && model !== 'tool-stop' ? 'tool_calls' : 'stop';
 }
 
@@ -371,6 +373,7 @@ function toolCall(body: Record<string, unknown>, model: string): { name: string;
   if (model === 'tool-noargs') return { name: 'list_all', pieces: [] };
   // Cut by the output limit mid-arguments (finishOf: length).
   if (model === 'tool-cut') return { name: 'get_weather', pieces: ['{"city":"Pa', 'ris, Fran'] };
+  if (model === 'tool-cut-member') return { name: 'get_weather', pieces: ['{"city":"Paris",', '"unit":"cel'] };
   if (model === 'tool-badargs') return { name: 'get_weather', pieces: ['{"city', '": "Par'] };
   if (model === 'tool-first') return { name: (body.tools as { function: { name: string } }[])[0].function.name, pieces: ['{}'] };
   if (model === 'tool-patch') return { name: 'apply_patch', pieces: pieces(asciiJson({ input: PATCH }), 7) };

@@ -378,6 +378,8 @@ describe('Messages request: what only Anthropic`s API runs makes it Anthropic-on
       [{ type: 'document', source: { type: 'content', content: [{ type: 'text', text: 'chunk' }] } }, '.source.type', 'content'],
       [{ type: 'document', source: { type: 'url', url: 'https://d.test/report.pdf' } }, '.source.type', 'url'],
       [{ type: 'document', source: { type: 'file', file_id: 'file_011' } }, '.source.type', 'file'],
+      // Code execution with the Files API: a file for Anthropic's container (found by a check of Claude Code and the SDKs).
+      [{ type: 'container_upload', file_id: 'file_013' }, '.type', 'container_upload'],
     ];
     for (const [block, at, value] of cases) {
       const { chat, native } = toChatRequest(request({ messages: [{ role: 'user', content: [{ type: 'text', text: 'see' }, block] }] }));
@@ -415,6 +417,24 @@ describe('Messages request: what only Anthropic`s API runs makes it Anthropic-on
     const used = { type: 'mcp_tool_use', id: 'mcptoolu_1', name: 'echo', server_name: 'x', input: {} };
     const result = { type: 'mcp_tool_result', tool_use_id: 'mcptoolu_1', is_error: false, content: [{ type: 'text', text: 'ok' }] };
     assert.equal(toChatRequest(request({ messages: history([used, result]) })).native.only?.param, 'messages[1].content[0].type');
+  });
+
+  // Found by a check of the SDKs: `bogus` went to OpenAI as reasoning_effort (its 400) and was dropped for Gemini.
+  it('an output_config.effort that is no effort level marks it at the field; the levels Anthropic types do not', () => {
+    const { native } = toChatRequest(request({ thinking: { type: 'adaptive' }, output_config: { effort: 'bogus' } }));
+    assert.equal(native.only?.param, 'output_config.effort');
+    assert.match(native.only.reason, /^output_config.effort: 'bogus' is none of the effort levels low, medium, high, xhigh, max/);
+    for (const effort of ['low', 'medium', 'high', 'xhigh', 'max'])
+      assert.equal(toChatRequest(request({ output_config: { effort } })).native.only, undefined, effort);
+  });
+
+  // Found by a check of the SDKs: server-side compaction's block, which the client must send back, was a 400 on every later turn.
+  it('a compaction block in an assistant turn marks it at the block; in the chat params its JSON as assistant text', () => {
+    const compaction = { type: 'compaction', content: 'Summary of the conversation so far.' };
+    const { chat, native } = toChatRequest(request({ messages: history([compaction, { type: 'text', text: 'Go on.' }]) }));
+    assert.equal(native.only?.param, 'messages[1].content[0].type');
+    assert.ok(native.only.reason.startsWith("messages[1].content[0].type 'compaction' is Anthropic's summary"), native.only.reason);
+    assert.deepEqual(chat.messages[1], { role: 'assistant', content: `${JSON.stringify(compaction)}Go on.` });
   });
 
   it('web search tools bound the searches a budget holds: max_uses, else 5 for an unbounded one; other tools none', () => {
@@ -502,6 +522,10 @@ function completion(message: Record<string, unknown>, finish: string, usage?: ob
   } as ChatCompletion;
 }
 
+/** The upstream's invalid answer: a 502 the router may retry elsewhere. */
+const invalid = (err: unknown) =>
+  err instanceof GatewayError && err.status === 502 && err.code === 'upstream_invalid_response' && err.retryable;
+
 describe('chat completion -> Messages API message', () => {
   it('text, tool calls and usage (cached tokens apart from fresh input)', () => {
     const message = toMessage(
@@ -514,8 +538,9 @@ describe('chat completion -> Messages API message', () => {
     // An id Anthropic cannot take is mapped to its characters, with a hash of the original.
     const id = (message.content[1] as unknown as { id: string }).id;
     assert.match(id, /^call_1_[A-Za-z0-9_-]{12}$/);
+    assert.match(message.id, /^msg_[A-Za-z0-9_-]{16}$/);
     assert.deepEqual(message, {
-      id: 'msg_1',
+      id: message.id,
       type: 'message',
       role: 'assistant',
       model: 'm',
@@ -564,15 +589,43 @@ describe('chat completion -> Messages API message', () => {
     ]);
   });
 
-  it('tool arguments that are not a JSON object are an upstream error', () => {
-    assert.throws(
-      () =>
-        toMessage(
-          completion({ tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '[1' } }] }, 'tool_calls'),
-          false,
-        ),
-      (err: unknown) => err instanceof GatewayError && err.status === 502,
-    );
+  // Found by a check of Claude Code, which joins assistant messages sharing an id: an OpenAI-compatible
+  // server repeating its ids (`msg_` + the upstream's id) merged two turns into one.
+  it('every answer gets a fresh message id, created and streamed, whatever the upstream`s', () => {
+    const ids = [toMessage(completion({ content: 'a' }, 'stop'), false).id, toMessage(completion({ content: 'b' }, 'stop'), false).id];
+    for (let i = 0; i < 2; i++) {
+      const start = new MessageEvents(false).push(chunk({ content: 'a' }))[0];
+      ids.push(JSON.parse(start.split('\n')[1].slice(6)).message.id);
+    }
+    for (const id of ids) assert.match(id, /^msg_[A-Za-z0-9_-]{16}$/);
+    assert.equal(new Set(ids).size, 4, ids.join());
+  });
+
+  const called = (args: string, finish: string) =>
+    completion({ tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: args } }] }, finish);
+
+  it('tool arguments that are not a JSON object, not cut by the limit, are the upstream`s invalid answer (retryable)', () => {
+    for (const args of ['[1', '[1,2]', '"x"', '{"a":'])
+      for (const finish of ['tool_calls', 'stop']) assert.throws(() => toMessage(called(args, finish), false), invalid, args);
+  });
+
+  // Found by a check of Claude Code: a call cut by max_tokens was a 500 (retried by the SDKs), not Anthropic's max_tokens answer.
+  it('a call cut by the output limit (length): stop_reason max_tokens, its input its whole members (as the SDKs read a stream)', () => {
+    const cases: [string, Record<string, unknown>][] = [
+      ['{"path":"/tmp/a","command":"ls -la /very/long/pa', { path: '/tmp/a' }],
+      ['{"a":1,"b":', { a: 1 }],
+      ['{"a":1,"ke', { a: 1 }],
+      ['{"a":{"b":[1,2', { a: { b: [1] } }],
+      ['{"a":true,"b":"x\\', { a: true }],
+      ['{"a":tr', {}],
+      ['[1,2', {}],
+      ['', {}],
+    ];
+    for (const [args, input] of cases) {
+      const message = toMessage(called(args, 'length'), false);
+      assert.equal(message.stop_reason, 'max_tokens');
+      assert.deepEqual(message.content[0].input, input, args);
+    }
   });
 });
 
@@ -716,7 +769,7 @@ describe('chat chunks -> Anthropic event stream', () => {
       fc.property(fc.array(segment, { maxLength: 6 }), fc.boolean(), (segments, thinking) => {
         const events = new MessageEvents(thinking);
         const frames = chunksFor(segments).flatMap((c) => [...events.push(c)]);
-        frames.push(...events.end('x', 'm'));
+        frames.push(...events.end('m'));
         const { blocks, end } = replay(frames);
         for (const b of blocks) if (typeof b.id === 'string' && /^toolu_[A-Za-z0-9_-]{16}$/.test(b.id)) b.id = 'generated';
         assert.deepEqual(blocks, expectedBlocks(segments, thinking));
@@ -726,6 +779,21 @@ describe('chat chunks -> Anthropic event stream', () => {
       }),
       { seed: SEED, numRuns: 300 },
     );
+  });
+
+  it('tool arguments that are not a JSON object: streamed, the invalid answer`s error at the end unless the limit cut them', () => {
+    const streamed = (args: string[], finish: string) => {
+      const events = new MessageEvents(false);
+      events.push(chunk({ tool_calls: [{ index: 0, id: 'c', type: 'function', function: { name: 'f', arguments: args[0] } }] }));
+      for (const piece of args.slice(1)) events.push(chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] }));
+      events.push(chunk({}, finish));
+      return events.end('m');
+    };
+    assert.throws(() => streamed(['[1,', '2]'], 'tool_calls'), invalid);
+    assert.throws(() => streamed(['{"a":', '"b'], 'stop'), invalid);
+    const end = streamed(['{"a":', '"b'], 'length').map((f) => JSON.parse(f.split('\n')[1].slice(6)));
+    assert.equal(end.find((e) => e.type === 'message_delta').delta.stop_reason, 'max_tokens');
+    assert.doesNotThrow(() => streamed(['{"a":', '"b"}'], 'tool_calls'));
   });
 
   it('the Anthropic adapter`s signature (sent as the block ends) closes the thinking block with a signature_delta', () => {
@@ -800,7 +868,7 @@ describe('chat chunks -> Anthropic event stream', () => {
         for (const call of [0, 1, 2]) {
           frames.push(...events.push(chunk({ tool_calls: [{ index: call, function: { arguments: json[call].slice(sent[call]) } }] })));
         }
-        frames.push(...events.push(chunk({}, 'tool_calls')), ...events.end('x', 'm'));
+        frames.push(...events.push(chunk({}, 'tool_calls')), ...events.end('m'));
         const { blocks } = replay(frames);
         assert.deepEqual(blocks, [
           { type: 'text', text: 'Let me check.' },
@@ -828,14 +896,14 @@ describe('chat chunks -> Anthropic event stream', () => {
         { refusal: refusal.slice(9) },
       ];
       const frames = [...deltas.map((d) => chunk(d)), chunk({}, 'content_filter')].flatMap((c) => events.push(c));
-      frames.push(...events.end('x', 'm'));
+      frames.push(...events.end('m'));
       assert.deepEqual(replay(frames).blocks, toMessage(completion({ content, refusal }, 'content_filter'), false).content);
       assert.deepEqual(replay(frames).blocks, [{ type: 'text', text: content ?? refusal }]);
     });
 
   it('an empty chat stream still opens and closes the message', () => {
     const events = new MessageEvents(false);
-    const types = [...events.end('chatcmpl-z', 'm')].map((f) => f.split('\n')[0]);
+    const types = [...events.end('m')].map((f) => f.split('\n')[0]);
     assert.deepEqual(types, ['event: message_start', 'event: ping', 'event: message_delta', 'event: message_stop']);
   });
   it('the stream codec sends the events of each upstream read in one write, and the closing ones in another', async () => {
@@ -847,7 +915,7 @@ describe('chat chunks -> Anthropic event stream', () => {
       yield* [...reads, 'data: [DONE]\n\n'];
     })();
     const writes: string[] = [];
-    for await (const write of toMessageStream({ frames }, false, 'm')) writes.push(String(write));
+    for await (const write of toMessageStream({ frames }, { thinking: false }, 'm')) writes.push(String(write));
     const types = writes.map((w) =>
       w
         .split('\n\n')

@@ -107,6 +107,11 @@ export interface ChatStream extends AsyncIterable<string | Uint8Array> {
    * native streams nor native bodies: it replays OpenAI chat answers.
    */
   native?: ProviderType;
+  /**
+   * The protocol's keep-alive event (Anthropic's `ping`), which the SSE writer sends between the
+   * stream's events while it is silent; only on a stream whose outputs are whole events (a codec's).
+   */
+  keepAlive?: string;
 }
 
 /** Usage an upstream has reported while its stream runs (ChatStream.runningUsage). */

@@ -7,6 +7,7 @@ import { type ChatStream, errorLabel, GatewayError } from '@gateway/providers';
 import { SHUTDOWN_CUT, type ShutdownState } from '../health/shutdown-state';
 import { errorShape } from './error-shapes';
 import { toGatewayError } from './errors';
+import { KeepAlive } from './keep-alive';
 import { requestState } from './request-state';
 import { StreamTranscript } from './stream-transcript';
 
@@ -70,9 +71,11 @@ export async function writeSse(
   // drain then closes the connection, which cancels the upstream request as a client that left does (the
   // deployment is not blamed), and the access line says `shutdown_cut` (request-hooks.ts).
   let cut = false;
+  let keepAlive: KeepAlive | undefined;
   const cutByDrain = async () => {
     if (res.destroyed || res.writableEnded) return;
     cut = true;
+    keepAlive?.stop();
     const frame = await frameOf(shuttingDown());
     if (!res.destroyed) await new Promise<void>((resolve) => res.write(frame, () => resolve()));
   };
@@ -85,13 +88,17 @@ export async function writeSse(
       if (!started) {
         started = true;
         clearImmediate(flushHeaders);
+        // From the first event on: a keep-alive must not come before the protocol's opening event.
+        if (stream.keepAlive !== undefined) keepAlive = new KeepAlive(res, stream.keepAlive);
       }
+      keepAlive?.wrote();
       // Time to first token: the first chunk written once the upstream's output began (PrimedStream.produced),
       // not a role or a filter's verdict sent before it; an answer replayed from the cache has it in its first chunk.
       if (state.ttftMs === undefined && (output === undefined || output.outputAfterMs !== undefined)) state.ttftMs = reply.elapsedTime;
       if (!res.write(chunk)) await drainedOrClosed(res);
     }
   } catch (err) {
+    keepAlive?.stop();
     // The upstream aborted once the drain closed the connection: the stream already has its error event.
     if (cut) return;
     const error = toGatewayError(err);
@@ -108,6 +115,7 @@ export async function writeSse(
       if (!res.destroyed && !cut) res.write(frame);
     }
   } finally {
+    keepAlive?.stop();
     shutdown.streams.delete(cutByDrain);
     clearImmediate(flushHeaders);
     inflightStreams.dec();

@@ -1,20 +1,33 @@
 import { bodyText, type ChatCompletion, type ChatStream, type CompletionUsage, type JsonResult } from '@gateway/providers';
 import { toMessage } from './response';
 import { encodeChunks } from '../pipeline/chat-chunks';
-import { MessageEvents } from './stream';
-import { newMessageId } from './wire';
+import { MessageEvents, sseEvent } from './stream';
+
+const PING = sseEvent('ping', {});
+
+/**
+ * How a translated answer is written for the client. `thinking`: the request turned thinking on.
+ * `toolNames`: the client's names of tools whose names were fitted for the upstream. `billed`: the
+ * usage the gateway bills when the upstream reported none (its estimate), which the answer then carries.
+ */
+export interface MessageWriting {
+  thinking: boolean;
+  toolNames?: ReadonlyMap<string, string>;
+  billed?: () => CompletionUsage;
+}
 
 /**
  * A complete chat answer as a Messages API `message` (an Anthropic upstream's as it is), with the
- * pipeline's usage kept for accounting. `toolNames`: the client's names of tools whose names were
- * fitted for the upstream. `id`: the id the answer gets instead of the upstream's (a thread keeps
- * answers by id, and neither a cached answer's nor every upstream's is unique).
+ * pipeline's usage kept for accounting. `id`: the id the answer gets instead of the upstream's (a
+ * thread keeps answers by id, and neither a cached answer's nor every upstream's is unique).
  */
-export function toMessageResult(result: JsonResult, thinking: boolean, toolNames?: ReadonlyMap<string, string>, id?: string): JsonResult {
+export function toMessageResult(result: JsonResult, { thinking, toolNames, billed }: MessageWriting, id?: string): JsonResult {
   if (result.native === 'anthropic' && !id) return result;
   const text = bodyText(result.body);
   const message =
-    result.native === 'anthropic' ? (JSON.parse(text) as object) : toMessage(JSON.parse(text) as ChatCompletion, thinking, toolNames);
+    result.native === 'anthropic'
+      ? (JSON.parse(text) as object)
+      : toMessage(JSON.parse(text) as ChatCompletion, thinking, toolNames, billed);
   return { body: JSON.stringify(id ? { ...message, id } : message), usage: result.usage, native: result.native };
 }
 
@@ -27,18 +40,19 @@ export function toMessageResult(result: JsonResult, thinking: boolean, toolNames
  */
 export function toMessageStream(
   { frames, provider }: { frames: ChatStream; provider?: string },
-  thinking: boolean,
+  { thinking, toolNames, billed }: MessageWriting,
   model: string,
-  toolNames?: ReadonlyMap<string, string>,
   promptEstimate?: number,
 ): ChatStream {
   if (frames.native === 'anthropic') return frames;
-  const events = new MessageEvents(thinking, toolNames, () => promptUsage(frames, promptEstimate), model);
+  const events = new MessageEvents(thinking, toolNames, () => promptUsage(frames, promptEstimate), model, billed);
   return encodeChunks(
     frames,
     {
       chunk: (chunk) => events.push(chunk),
-      end: () => events.end(newMessageId(), model),
+      end: () => events.end(model),
+      // Anthropic sends pings while an answer is on its way; another vendor may think in silence for minutes.
+      keepAlive: PING,
     },
     provider,
   );

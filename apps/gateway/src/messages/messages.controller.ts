@@ -2,10 +2,11 @@ import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from '@gateway/metrics';
-import { bodyText } from '@gateway/providers';
+import { bodyText, type CompletionUsage } from '@gateway/providers';
 import { ShutdownState } from '../health/shutdown-state';
+import { billedUsage } from '../http/accounting';
 import { sendJson } from '../http/describe-run';
-import { requestState, tenantOf } from '../http/request-state';
+import { type RequestState, requestState, tenantOf } from '../http/request-state';
 import { writeSse } from '../http/sse';
 import { ChatPipeline } from '../pipeline/chat-pipeline';
 import { TokenCounter } from '../pipeline/token-count';
@@ -54,13 +55,15 @@ export class MessagesController {
     const outcome = await this.pipeline.run(request, reply, chat, native);
     // A thread keeps answers by id: each gets a fresh one (a cached answer's would repeat, and not every upstream's is unique).
     const id = thread && newMessageId();
+    const state = requestState(request);
+    const writing = { thinking, toolNames, billed: () => unreportedUsage(state) };
     if (outcome.stream) {
-      const frames = toMessageStream(outcome, thinking, body.model, toolNames, requestState(request).promptEstimate);
+      const frames = toMessageStream(outcome, writing, body.model, state.promptEstimate);
       return writeSse(reply, thread ? keepingReply(frames, id!, thread.keep) : frames, this.metrics, this.shutdown);
     }
-    const result = toMessageResult(outcome.result, thinking, toolNames, id);
+    const result = toMessageResult(outcome.result, writing, id);
     if (thread) reply.header(THREAD_KEPT_HEADER, String(await thread.keep(JSON.parse(bodyText(result.body)) as ThreadReply)));
-    sendJson(reply, requestState(request), result);
+    sendJson(reply, state, result);
   }
 
   /**
@@ -77,6 +80,17 @@ export class MessagesController {
     const { chat, native } = toChatRequest(thread?.body ?? (request.body as MessagesRequest), thread ? thread.beta : betaHeader(request));
     return { input_tokens: await this.tokens.count(request, reply, chat, 'anthropic', native) };
   }
+}
+
+/**
+ * Usage the upstream did not report, as the gateway bills it (a cache hit's stored usage, else its
+ * estimate), so the message carries counts, never zeros (Claude Code sizes its context by them).
+ */
+function unreportedUsage(state: RequestState): CompletionUsage {
+  const hit = state.replayed;
+  if (!hit) return billedUsage(state, undefined).usage;
+  const completion = hit.completion_tokens ?? 0;
+  return { prompt_tokens: hit.prompt_tokens, completion_tokens: completion, total_tokens: hit.prompt_tokens + completion };
 }
 
 /** The client's anthropic-beta header (Node joins a repeated one into one list, with ', '). */

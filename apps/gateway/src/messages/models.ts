@@ -1,17 +1,55 @@
+import { GatewayError } from '@gateway/providers';
+
 /** What the models controller knows of a model. */
 type ModelObject = { id: string; created: number };
+
+/** Anthropic's List Models query: a page of `limit` models (default 20, at most 1000) after or before a model's id. */
+export interface ModelPageQuery {
+  limit?: string;
+  after_id?: string;
+  before_id?: string;
+}
+
+const DEFAULT_LIMIT = 20;
+const MAX_LIMIT = 1000;
 
 /** A model as Anthropic's Models API describes one. */
 export function anthropicModel(model: ModelObject) {
   return { type: 'model', id: model.id, display_name: model.id, created_at: new Date(model.created * 1000).toISOString() };
 }
 
-/** Anthropic's list page: the whole list in one page. */
-export function anthropicModelList(models: ModelObject[]) {
+/**
+ * Anthropic's list page, as its List Models pages: up to `limit` models right after `after_id`, or
+ * right before `before_id`, `has_more` when more lie that way (the SDKs page on it; other clients
+ * page by `after_id` until a page is empty). A cursor the list does not hold is a 400 naming it:
+ * a first page in its place would page for ever.
+ */
+export function anthropicModelList(models: ModelObject[], query: ModelPageQuery = {}) {
+  const limit = pageLimit(query.limit);
+  const start = query.after_id === undefined ? 0 : cursor(models, query.after_id, 'after_id') + 1;
+  const end = query.before_id === undefined ? models.length : cursor(models, query.before_id, 'before_id');
+  const backwards = query.before_id !== undefined && query.after_id === undefined;
+  const from = backwards ? Math.max(start, end - limit) : start;
+  const to = backwards ? end : Math.max(from, Math.min(end, start + limit));
+  const page = models.slice(from, to);
   return {
-    data: models.map(anthropicModel),
-    has_more: false,
-    first_id: models[0]?.id ?? null,
-    last_id: models.at(-1)?.id ?? null,
+    data: page.map(anthropicModel),
+    has_more: backwards ? from > start : to < end,
+    first_id: page[0]?.id ?? null,
+    last_id: page.at(-1)?.id ?? null,
   };
+}
+
+function pageLimit(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_LIMIT;
+  const limit = Number(value);
+  if (!/^\d+$/.test(value) || limit < 1 || limit > MAX_LIMIT)
+    throw GatewayError.badRequest(`limit: expected an integer from 1 to ${MAX_LIMIT}.`, 'limit', 'invalid_value');
+  return limit;
+}
+
+function cursor(models: ModelObject[], id: string, param: string): number {
+  const at = models.findIndex((model) => model.id === id);
+  if (at < 0) throw GatewayError.badRequest(`${param}: no listed model has the id '${id}'.`, param, 'invalid_value');
+  return at;
 }

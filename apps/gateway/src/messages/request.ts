@@ -114,6 +114,7 @@ const ANTHROPIC_ONLY_CONTENT = new Map([
   ['document.url', 'a document by URL for Anthropic to fetch'],
   ['document.file', "a file in Anthropic's Files API"],
   ['image.file', "a file in Anthropic's Files API"],
+  ['container_upload', "a file uploaded to Anthropic's code-execution container"],
 ]);
 
 /**
@@ -132,6 +133,13 @@ const SERVER_TOOL_BLOCKS = new Set([
   'mcp_tool_use',
   'mcp_tool_result',
 ]);
+
+/**
+ * Assistant blocks only Anthropic's API reads back, other than server tools' (SERVER_TOOL_BLOCKS), and
+ * what they are: a compaction summary (server-side compaction, `context_management`), which the client
+ * must send back on every later turn. A history with one is Anthropic-only (see assistantMessages).
+ */
+const ANTHROPIC_ONLY_ASSISTANT_BLOCKS = new Map([['compaction', "Anthropic's summary of the earlier conversation (compaction)"]]);
 
 /** How each role's turn becomes chat messages. A system turn inside `messages` (newer API versions) stays in place. */
 const TURNS: Record<
@@ -180,6 +188,7 @@ export function toChatRequest(body: MessagesRequest, beta?: string): MessagesTra
     mark(`container is an Anthropic code-execution container, which only an Anthropic deployment can use`, 'container');
   if (body.mcp_servers != null)
     mark(`mcp_servers are connected by Anthropic's MCP connector, which only an Anthropic deployment runs`, 'mcp_servers');
+  markUnknownEffort(body.output_config?.effort, mark);
   const messages: ChatCompletionMessageParam[] = [];
   const system = systemText(body.system);
   if (system) messages.push({ role: 'system', content: system });
@@ -237,6 +246,20 @@ function markUnknownParams(body: MessagesRequest, mark: MarkNative): void {
   for (const key of Object.keys(body))
     if (!Object.hasOwn(MESSAGES_PARAMS, key))
       mark(`${key}: Extra inputs are not permitted (the gateway does not translate this field for other vendors)`, key);
+}
+
+/** Anthropic's effort levels (`output_config.effort`), as its SDK types them. */
+const EFFORTS = new Set(['low', 'medium', 'high', 'xhigh', 'max']);
+
+/**
+ * An effort level the gateway does not know: Anthropic refuses a bad one in its own words and may
+ * add levels, so an Anthropic deployment answers for it; another vendor would get it as
+ * `reasoning_effort` (OpenAI's 400 in its words) or lose it unseen (Gemini), so a model without an
+ * Anthropic deployment answers a 400 naming the field.
+ */
+function markUnknownEffort(effort: string | null | undefined, mark: MarkNative): void {
+  if (effort != null && !EFFORTS.has(effort))
+    mark(`output_config.effort: '${effort}' is none of the effort levels ${[...EFFORTS].join(', ')}`, 'output_config.effort');
 }
 
 /**
@@ -433,6 +456,10 @@ function assistantMessages(blocks: AnthropicBlock[], param: string, mark: MarkNa
       );
       // Its JSON as text, not a tool call: Anthropic ran it, so no tool message answers it, and a call
       // without one is no valid chat history. The text's size stands in for the tokens Anthropic counts.
+      text += JSON.stringify(block);
+    } else if (ANTHROPIC_ONLY_ASSISTANT_BLOCKS.has(block.type)) {
+      const at = `${param}[${j}].type`;
+      mark(`${at} '${block.type}' is ${ANTHROPIC_ONLY_ASSISTANT_BLOCKS.get(block.type)}, which only an Anthropic deployment reads`, at);
       text += JSON.stringify(block);
     } else if (block.type === 'tool_use') {
       const id = anthropicTables.toolUseId(String(block.id));

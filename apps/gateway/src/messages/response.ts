@@ -6,7 +6,8 @@ import {
   withCacheHits,
   withTextContent,
 } from '@gateway/providers';
-import { type AnthropicBlock, messageId, STOP_REASONS, toolUseIdOf } from './wire';
+import { cutInput, jsonObject } from './cut-input';
+import { type AnthropicBlock, newMessageId, STOP_REASONS, toolUseIdOf } from './wire';
 
 type AssistantMessage = ChatCompletion.Choice['message'] & { reasoning_content?: string; thinking_blocks?: AnthropicBlock[] };
 
@@ -57,8 +58,16 @@ export function declaredToolName(name: string, toolNames: ReadonlyMap<string, st
  * A chat completion as a Messages API `message`: thinking first (only when the client
  * asked for it), then text, then tool_use blocks (each after the block carrying its Gemini
  * thought signature, if it has one), named as the client declared them. Choice 0 only: Anthropic has no `n`.
+ * Usage the upstream left out is `billed`'s, the gateway's estimate (Anthropic's usage is never absent).
+ * The id is a fresh one, as every Anthropic answer's is unique: an OpenAI-compatible server may repeat
+ * its ids, and Claude Code joins assistant messages that share an id into one turn.
  */
-export function toMessage(completion: ChatCompletion, thinking: boolean, toolNames?: ReadonlyMap<string, string>) {
+export function toMessage(
+  completion: ChatCompletion,
+  thinking: boolean,
+  toolNames?: ReadonlyMap<string, string>,
+  billed?: () => CompletionUsage,
+) {
   const choice = completion.choices[0];
   // Content as a list of parts (Mistral's reasoning models): its text and, as thinking, its reasoning.
   const message = withTextContent((choice?.message ?? {}) as AssistantMessage);
@@ -75,19 +84,19 @@ export function toMessage(completion: ChatCompletion, thinking: boolean, toolNam
       type: 'tool_use',
       id,
       name: declaredToolName(call.function.name, toolNames),
-      input: toolInput(call.function.arguments),
+      input: toolInput(call.function.arguments, choice?.finish_reason),
     });
     toolUse = true;
   }
   return {
-    id: messageId(completion.id),
+    id: newMessageId(),
     type: 'message',
     role: 'assistant',
     model: completion.model,
     content,
     stop_reason: stopReason(choice?.finish_reason, toolUse, refused),
     stop_sequence: null,
-    usage: anthropicUsage(completion.usage),
+    usage: anthropicUsage(completion.usage ?? billed?.()),
   };
 }
 
@@ -97,17 +106,23 @@ function thinkingBlocks(message: AssistantMessage): AnthropicBlock[] {
   return message.reasoning_content ? [{ type: 'thinking', thinking: message.reasoning_content, signature: '' }] : [];
 }
 
-function toolInput(args: string): Record<string, unknown> {
-  try {
-    const input = JSON.parse(args || '{}');
-    if (input && typeof input === 'object' && !Array.isArray(input)) return input;
-  } catch {
-    // fall through
-  }
-  throw new GatewayError(
-    502,
-    'The upstream returned tool call arguments that are not a JSON object.',
-    'upstream_error',
-    'upstream_invalid_tool_arguments',
-  );
+/**
+ * A tool call's arguments as a tool_use block's input. Arguments that are no JSON object are a call
+ * cut by the output limit (finish_reason `length`, which becomes stop_reason `max_tokens`): the input as
+ * far as it parses (cutInput), as Anthropic answers such a call. Otherwise the upstream's answer is
+ * invalid (invalidArguments).
+ */
+function toolInput(args: string, finish: string | null | undefined): Record<string, unknown> {
+  const input = jsonObject(args || '{}');
+  if (input) return input;
+  if (finish === 'length') return cutInput(args);
+  throw invalidArguments();
+}
+
+/**
+ * Arguments that are no JSON object though the model was not cut short: the upstream's invalid answer
+ * (502 `upstream_invalid_response`, retryable; Anthropic's clients see its api_error, a 500, and retry), created or streamed.
+ */
+export function invalidArguments(): GatewayError {
+  return GatewayError.invalidResponse('The upstream returned tool call arguments that are not a JSON object.');
 }

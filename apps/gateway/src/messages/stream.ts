@@ -1,7 +1,8 @@
 import { type ChatCompletionChunk, type CompletionUsage, ToolCallSlots } from '@gateway/providers';
 import { type HeldCall, HeldCalls, type ToolDelta } from '../pipeline/held-calls';
-import { anthropicUsage, declaredToolName, signatureBlocks, stopReason } from './response';
-import { type AnthropicBlock, messageId, newMessageId, toolUseIdOf } from './wire';
+import { jsonObject } from './cut-input';
+import { anthropicUsage, declaredToolName, invalidArguments, signatureBlocks, stopReason } from './response';
+import { type AnthropicBlock, newMessageId, toolUseIdOf } from './wire';
 
 type Delta = ChatCompletionChunk.Choice.Delta & { reasoning_content?: string; thinking_blocks?: AnthropicBlock[] };
 
@@ -43,6 +44,8 @@ export class MessageEvents {
   private readonly slots = new ToolCallSlots();
   /** Tool call slot -> Anthropic block index, for argument fragments. */
   private readonly calls = new Map<number, number>();
+  /** Each started call's arguments so far, checked as the stream ends (checkArguments). */
+  private readonly args = new Map<number, string>();
   /**
    * Tool calls not started yet: seen before their name (content_block_start needs it), or while
    * another call's block is open (a block's deltas must come before its stop, and an upstream
@@ -60,6 +63,8 @@ export class MessageEvents {
     private readonly promptUsage?: () => CompletionUsage,
     /** The model asked for: message_start's when the first chunk names none (as `end` has it for an empty stream). */
     private readonly requestedModel?: string,
+    /** The usage the gateway bills when the upstream reported none (its estimate), for message_delta. */
+    private readonly billed?: () => CompletionUsage,
   ) {}
 
   /** The events one chunk makes. */
@@ -69,16 +74,27 @@ export class MessageEvents {
   }
 
   /** The closing events, once the chat stream ended normally. */
-  end(fallbackId: string, model: string): string[] {
-    if (!this.started) this.start(fallbackId, model, undefined);
+  end(model: string): string[] {
+    if (!this.started) this.start(model, undefined);
     const refused = !this.said && !!this.refusal;
     if (refused) this.text(this.refusal);
     this.closeAll();
-    const usage = anthropicUsage(this.usage ?? this.prompt);
+    this.checkArguments();
+    const usage = anthropicUsage(this.usage ?? this.billed?.() ?? this.prompt);
     const stop_reason = stopReason(this.finish, this.calls.size > 0, refused);
     this.out.push(sseEvent('message_delta', { delta: { stop_reason, stop_sequence: null }, usage }));
     this.out.push(sseEvent('message_stop', {}));
     return this.drain();
+  }
+
+  /**
+   * Arguments that are no JSON object are a call cut by the output limit (`length`: the client's SDK
+   * reads the block's input as far as it parses, as toMessage gives it), else the upstream's invalid
+   * answer: the stream ends with that error, as the same answer created is one.
+   */
+  private checkArguments(): void {
+    if (this.finish === 'length') return;
+    for (const args of this.args.values()) if (!jsonObject(args || '{}')) throw invalidArguments();
   }
 
   private drain(): string[] {
@@ -88,7 +104,7 @@ export class MessageEvents {
   }
 
   private take(chunk: ChatCompletionChunk): void {
-    if (!this.started) this.start(chunk.id, chunk.model, chunk.usage);
+    if (!this.started) this.start(chunk.model, chunk.usage);
     if (chunk.usage) this.usage = chunk.usage;
     // `choices` missing too: a server's own first event (`{}`) passes through chat completions and Responses as well.
     const choice = chunk.choices?.find((c) => c.index === 0);
@@ -114,12 +130,12 @@ export class MessageEvents {
   }
 
   /** `usage`: the first chunk's, when the upstream reports usage on every chunk (vLLM's continuous usage stats). */
-  private start(id: string | undefined, model: string | undefined, usage: CompletionUsage | null | undefined): void {
+  private start(model: string | undefined, usage: CompletionUsage | null | undefined): void {
     this.started = true;
     this.prompt = usage ?? this.promptUsage?.();
     const message = {
-      // A chunk without id or model (some servers' first, or an Azure-style `""`) still starts a message the SDKs accept.
-      id: id ? messageId(id) : newMessageId(),
+      // Fresh, as toMessage's (the upstream's id can repeat); a chunk without a model (some servers' first) still starts a message the SDKs accept.
+      id: newMessageId(),
       type: 'message',
       role: 'assistant',
       model: model || this.requestedModel,
@@ -156,7 +172,10 @@ export class MessageEvents {
     const args = call.function?.arguments ?? '';
     const block = this.calls.get(call.index);
     if (block !== undefined) {
-      if (args) this.out.push(jsonDelta(block, args));
+      if (args) {
+        this.args.set(call.index, this.args.get(call.index) + args);
+        this.out.push(jsonDelta(block, args));
+      }
       return;
     }
     const held = this.waiting.merge(call);
@@ -174,6 +193,7 @@ export class MessageEvents {
       this.close();
     }
     this.calls.set(call, this.blocks);
+    this.args.set(call, args ?? '');
     this.openBlock('tool', { type: 'tool_use', id: toolUseId, name: declaredToolName(name ?? '', this.toolNames), input: {} }, call);
     if (args) this.out.push(jsonDelta(this.open!.index, args));
   }

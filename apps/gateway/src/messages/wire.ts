@@ -82,11 +82,6 @@ export const TOOL_MODES = inverse(anthropicTables.TOOL_CHOICE) as Record<'auto' 
  */
 export const STOP_REASONS: Record<string, string> = { ...inverse(anthropicTables.FINISH_REASONS), function_call: 'tool_use' };
 
-/** A gateway id as a Messages API id (`msg_…`), unchanged when the upstream already made one. */
-export function messageId(id: string): string {
-  return id.startsWith('msg_') ? id : `msg_${id.replace(/^chatcmpl-/, '')}`;
-}
-
 /** A fresh Messages API id. */
 export function newMessageId(): string {
   return `msg_${randomBytes(12).toString('base64url')}`;

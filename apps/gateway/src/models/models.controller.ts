@@ -1,9 +1,9 @@
-import { Controller, Get, Headers, Param, Req } from '@nestjs/common';
+import { Controller, Get, Headers, Param, Query, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '@gateway/providers';
 import { ModelCatalog, RouterService } from '@gateway/router';
 import { listedNames, mayUseModel } from '@gateway/security';
-import { anthropicModel, anthropicModelList } from '../messages/models';
+import { anthropicModel, anthropicModelList, type ModelPageQuery } from '../messages/models';
 
 interface ModelObject {
   id: string;
@@ -15,7 +15,8 @@ interface ModelObject {
 /**
  * GET /v1/models: what the caller's key can ask for now: models with an enabled provider,
  * and virtual models (task routers) that route to one, which are owned by the gateway. Anthropic
- * SDKs (they send `anthropic-version`) get the list in Anthropic's shape.
+ * SDKs (they send `anthropic-version`) get the list in Anthropic's shape, a page at a time (its `limit`,
+ * `after_id`, `before_id`); OpenAI's is the whole list.
  */
 @Controller('v1/models')
 export class ModelsController {
@@ -27,7 +28,7 @@ export class ModelsController {
   ) {}
 
   @Get()
-  list(@Req() request: FastifyRequest, @Headers('anthropic-version') anthropic?: string) {
+  list(@Req() request: FastifyRequest, @Query() page: ModelPageQuery, @Headers('anthropic-version') anthropic?: string) {
     const key = request.gatewayKey;
     // As OpenAI lists them: only what the key may use, under the names that pass its check.
     const groups = this.catalog
@@ -35,7 +36,7 @@ export class ModelsController {
       .flatMap((g) => listedNames(key, g.name, g.config.aliases).map((name) => this.toModel(name, g.deployments[0].provider.name)));
     const virtual = this.router.virtualModelNames().flatMap((name) => listedNames(key, name).map((id) => this.toModel(id, 'ai-gateway')));
     const data = [...groups, ...virtual];
-    return anthropic === undefined ? { object: 'list', data } : anthropicModelList(data);
+    return anthropic === undefined ? { object: 'list', data } : anthropicModelList(data, page);
   }
 
   /** A model the key may not use is unknown to it: the same 404 as a model that does not exist, as OpenAI answers. */

@@ -6,6 +6,8 @@ export interface ChunkEncoder {
   chunk(chunk: ChatCompletionChunk): string[];
   /** The closing events, once the chat stream ended normally. */
   end(): string[] | Promise<string[]>;
+  /** The protocol's keep-alive event (ChatStream.keepAlive); none without. */
+  keepAlive?: string;
 }
 
 /**
@@ -40,6 +42,10 @@ class EncodedStream implements ChatStream {
 
   get runningUsage() {
     return this.frames.runningUsage;
+  }
+
+  get keepAlive() {
+    return this.encoder.keepAlive;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<string, undefined> {

@@ -2,6 +2,7 @@ import type { MaxTokensField, ProviderConfig } from '@gateway/config';
 import { maxTokensOf } from '../translation/params';
 import { allowedTools } from '../translation/tools';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam, EmbeddingCreateParams } from '../wire';
+import { fitEndUserFields, withFittedCallIds } from './fitted-ids';
 
 /**
  * OpenAI-format upstreams take the client's embeddings request as it is; only the model id
@@ -50,7 +51,8 @@ export function chatDialect(provider: ProviderConfig): ChatDialect {
  * reads: strict servers refuse the other (Mistral: 422 extra_forbidden; OpenAI's reasoning models:
  * 400 on `max_tokens`), and a 4xx does not fail over. Streams also ask for their usage chunk, so
  * cost is known even when the client did not ask (stream.ts strips that chunk again for such
- * clients), unless the upstream takes no `stream_options` at all: then none is sent.
+ * clients), unless the upstream takes no `stream_options` at all: then none is sent. An end-user
+ * identifier or tool-call id longer than OpenAI takes goes as a stable digest (fitted-ids.ts).
  */
 export function toUpstreamChat(request: ChatCompletionCreateParams, upstreamModel: string, dialect: ChatDialect): string {
   const { stream_options } = request;
@@ -59,12 +61,13 @@ export function toUpstreamChat(request: ChatCompletionCreateParams, upstreamMode
   const body: Record<string, unknown> = {
     ...request,
     model: upstreamModel,
-    messages: withoutFields(dialect.classic ? withClassicRoles(request.messages) : request.messages, dialect.omit),
+    messages: withFittedCallIds(withoutFields(dialect.classic ? withClassicRoles(request.messages) : request.messages, dialect.omit)),
     max_tokens: undefined,
     max_completion_tokens: undefined,
     stream_options: undefined,
   };
   if (dialect.classic) Object.assign(body, classicToolChoice(request));
+  fitEndUserFields(request, body);
   for (const field of dialect.omitRequest) body[field] = undefined;
   const limit = maxTokensOf(request);
   if (limit !== undefined) body[dialect.maxTokensField] = limit;

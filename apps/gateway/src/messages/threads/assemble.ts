@@ -116,6 +116,10 @@ class KeepingStream implements ChatStream {
     return this.frames.native;
   }
 
+  get keepAlive() {
+    return this.frames.keepAlive;
+  }
+
   [Symbol.asyncIterator]() {
     const assembler = new MessageAssembler(this.id);
     let kept = false;
