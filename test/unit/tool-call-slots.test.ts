@@ -78,7 +78,7 @@ async function responseCalls(chunks: ChatCompletionChunk[]): Promise<Call[]> {
 /** The tool_use blocks a Messages stream holds (ids as the gateway gives them: chat ids unchanged). */
 function messageCalls(chunks: ChatCompletionChunk[]): Call[] {
   const events = new MessageEvents(false);
-  const frames = [...chunks.flatMap((c) => events.push(c)), ...events.end('x', 'm')];
+  const frames = [...chunks.flatMap((c) => events.push(c)), ...events.end('m')];
   const calls: Call[] = [];
   const open = new Map<number, Call>();
   for (const frame of frames) {
