@@ -100,6 +100,27 @@ describe('OpenAI chat answers (readChatResult)', () => {
       );
   });
 
+  it('reads the object type and the usage as the byte reads do (one parse for both)', () => {
+    const usage = fc.oneof(
+      fc.constant(null),
+      fc.record(
+        { prompt_tokens: fc.nat(), completion_tokens: fc.nat(), prompt_cache_hit_tokens: fc.nat() },
+        { requiredKeys: ['prompt_tokens'] },
+      ),
+    );
+    fc.assert(
+      fc.property(fc.option(usage, { nil: undefined }), fc.boolean(), (u, pretty) => {
+        const body = Buffer.from(JSON.stringify({ ...JSON.parse(BODY.toString()), usage: u }, null, pretty ? 2 : undefined));
+        assert.deepEqual(readChatResult('p', body).usage, readJsonResult('p', body, 'chat.completion').usage);
+      }),
+      { seed: 23, numRuns: 200 },
+    );
+    for (const object of ['chat.completion.chunk', 'list', 7]) {
+      const body = Buffer.from(JSON.stringify({ ...JSON.parse(BODY.toString()), object }));
+      assert.throws(() => readChatResult('p', body), /not a chat\.completion/);
+    }
+  });
+
   it('refuses braces that hold no JSON, with the provider key taken out of the parser message', () => {
     assert.throws(
       () => readChatResult('p', Buffer.from('{"object":"chat.completion","x":sk-secret}'), 'sk-secret'),

@@ -1,5 +1,6 @@
 import { GatewayError } from '../gateway-error';
 import type { JsonResult } from '../provider';
+import type { CompletionUsage } from '../wire';
 import { misTypedAnswerField } from '../translation/chunk-shape';
 import { invalidJson } from '../translation/errors';
 import { isSpace, valueAt } from './json-bytes';
@@ -17,34 +18,39 @@ const objectValues = new Map<string, Buffer>();
  * OpenAI-format servers put it.
  */
 export function readJsonResult(provider: string, body: Buffer, expect: string): JsonResult {
-  if (body[0] !== 0x7b /* { */ || body[lastNonSpace(body)] !== 0x7d /* } */ || !isObjectOf(body, expect)) {
-    throw GatewayError.invalidResponse(`Provider ${provider} returned a response that is not a ${expect}.`);
-  }
+  if (body[0] !== 0x7b /* { */ || body[lastNonSpace(body)] !== 0x7d /* } */ || !isObjectOf(body, expect)) throw notA(provider, expect);
   return { body, usage: usageOf(body) };
 }
 
 /**
- * A non-streamed chat answer, read as readJsonResult does, and parsed to check the types of the fields the
- * cache and the codecs read (chunk-shape.ts): a choice that is no object (`"choices":[null]`), a `content`
- * that is a number, went out as a 200 and made them throw. The upstream's invalid answer (502, retryable)
- * then, before anything is sent. Parsing costs what the bytes-only read above spares: ~15-30 µs for the bench's
- * 833-byte answer, ~60 µs for 16 KB (a 2-core host under load), once per answer, not per chunk as a stream would.
+ * A non-streamed chat answer, parsed to check the types of the fields the cache and the codecs read
+ * (chunk-shape.ts): a choice that is no object (`"choices":[null]`), a `content` that is a number, went out as
+ * a 200 and made them throw. The upstream's invalid answer (502, retryable) then, before anything is sent.
+ * The object type and the usage are read from that parse (what readJsonResult's byte reads give, JSON.parse
+ * being their reference): one parse and the check, ~7 µs for the bench's 833-byte answer, against ~5.5 µs for
+ * the bytes-only read alone (BENCHMARKS.md, session 23).
  */
 export function readChatResult(provider: string, body: Buffer, apiKey?: string): JsonResult {
-  const result = readJsonResult(provider, body, 'chat.completion');
-  let answer: unknown;
+  if (body[0] !== 0x7b /* { */ || body[lastNonSpace(body)] !== 0x7d /* } */) throw notA(provider, 'chat.completion');
+  let answer: Record<string, unknown>;
   try {
-    answer = JSON.parse(body.toString('utf8'));
+    answer = JSON.parse(body.toString('utf8')) as Record<string, unknown>; // an object: it opens with `{`
   } catch (err) {
     throw invalidJson(provider, err as Error, apiKey);
   }
-  // An object: readJsonResult found its braces.
-  const field = misTypedAnswerField(answer as Record<string, unknown>);
+  if (answer.object !== 'chat.completion') throw notA(provider, 'chat.completion');
+  const field = misTypedAnswerField(answer);
   if (field !== undefined)
     throw GatewayError.invalidResponse(
       `Provider ${provider} returned a response that is not a chat.completion (\`${field}\` is missing or of the wrong type).`,
     );
-  return result;
+  // `"usage":null` is no usage (cost is then estimated); misTypedAnswerField allows only an object or null.
+  const usage = answer.usage as CompletionUsage | null | undefined;
+  return { body, usage: usage ? withCacheHits(usage) : undefined };
+}
+
+function notA(provider: string, expect: string): GatewayError {
+  return GatewayError.invalidResponse(`Provider ${provider} returned a response that is not a ${expect}.`);
 }
 
 /** Whether an `"object"` key has the string value `expect`. */
