@@ -70,6 +70,38 @@ describe('admin key changes wait for a Redis replica', { skip: !REDIS_SERVER && 
     assert.equal(warned.length, 3, 'one warning per change');
   });
 
+  // Found by a re-check: every change shared one connection, and WAIT blocks its connection, so with the replica
+  // paused a change queued behind two others' WAITs timed out, a 503 "Redis is not answering" (a create half made,
+  // a revocation not applied). Each change now has a connection of its own while it runs.
+  it('changes arriving together while the replica is paused: each made and answered 2xx with the header, none queued behind another', async () => {
+    const existing = await change(gateway, 'POST', '', { name: 'to-revoke' });
+    assert.equal(existing.status, 201);
+    const primaryClient = new Redis(primary.url);
+    replica.freeze();
+    let answers: Awaited<ReturnType<typeof change>>[];
+    try {
+      const creates = (names: string[]) => names.map((name) => change(gateway, 'POST', '', { name }));
+      const first = creates(['together-0', 'together-1', 'together-2']);
+      // The rest arrive once a change is in its WAIT: blocked there (as a provisioning job's creates meet an operator's revocation).
+      while (!/ cmd=wait /.test(String(await primaryClient.call('CLIENT', 'LIST')))) await new Promise((r) => setTimeout(r, 10));
+      const later = [...creates(['together-3', 'together-4', 'together-5']), change(gateway, 'DELETE', `/${existing.body.id}`)];
+      answers = await Promise.all([...first, ...later]);
+    } finally {
+      replica.resume();
+      primaryClient.disconnect();
+    }
+    assert.deepEqual(
+      answers.map((answer) => [answer.status, answer.unreplicated]),
+      [...Array.from({ length: 6 }, () => [201, '1']), [200, '1']],
+      'every change made, each naming the node whose replica did not acknowledge it',
+    );
+    const listed = await change(gateway, 'GET', '');
+    const ids = new Set((listed.body.data as { id: string }[]).map((key) => key.id));
+    for (const created of answers.slice(0, 6)) assert.ok(ids.has(created.body.id), `${created.body.name} is listed`);
+    const revoked = await change(gateway, 'GET', `/${existing.body.id}`);
+    assert.equal(revoked.body.revoked, true, 'the revocation is applied');
+  });
+
   it('a Redis that refuses ROLE and WAIT (an ACL, a managed service) is not waited for: no header, one warning', async () => {
     const primaryClient = new Redis(primary.url);
     await primaryClient.call('ACL', 'SETUSER', 'no-wait', 'on', '>no-wait-password', '~*', '&*', '+@all', '-role', '-wait');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
 import type OpenAI from 'openai';
 import { apiError, WEATHER_TOOL } from '../support/chat';
 import { FakeVendors } from '../support/fake-vendors';
@@ -97,5 +98,73 @@ describe('a tool_choice that demands a call, with no tools', () => {
     const err = await apiError(served.client.responses.create({ model: 'claude-x', input: 'hi', store: false, tool_choice: 'required' }));
     assert.equal(err.status, 400);
     assert.equal((err.error as { param?: string }).param, 'tool_choice');
+  });
+
+  // Found by a re-check: the Messages API dropped such a choice (there was no tool to choose), and Gemini and
+  // OpenAI-format deployments answered in text while an Anthropic one was refused by Anthropic.
+  it("on the Messages API (any, or a named tool): Anthropic's 400 naming tool_choice, before any upstream call, whatever the deployment", async () => {
+    const client = new Anthropic({ baseURL: served.gateway.url, apiKey: 'test-client-key', maxRetries: 0 });
+    const upstreamCalls = () => vendors.anthropic.received.length + vendors.gemini.received.length + vendors.openai.received.length;
+    const before = upstreamCalls();
+    const demands: Anthropic.ToolChoice[] = [{ type: 'any' }, { type: 'tool', name: 'get_weather' }];
+    for (const model of ['claude-x', 'gem-x', 'gpt-x']) {
+      for (const tools of [undefined, []]) {
+        for (const tool_choice of demands) {
+          const request = { model, max_tokens: 50, messages: [{ role: 'user' as const, content: 'hi' }], tools, tool_choice };
+          const err = await client.messages.create(request).then(
+            () => assert.fail('expected an error'),
+            (e: unknown) => e,
+          );
+          const what = `${model} ${JSON.stringify({ tools, tool_choice })}`;
+          assert.ok(err instanceof Anthropic.BadRequestError, `${what}: ${String(err)}`);
+          assert.equal((err.error as { error: { type: string } }).error.type, 'invalid_request_error', what);
+          assert.match(err.message, /tool_choice may only be specified while providing tools/, what);
+        }
+      }
+    }
+    assert.equal(upstreamCalls(), before, 'no upstream was asked');
+    for (const model of ['claude-x', 'gem-x', 'gpt-x']) {
+      const answer = await client.messages.create({
+        model,
+        max_tokens: 50,
+        messages: [{ role: 'user', content: 'hi' }],
+        tool_choice: { type: 'none' },
+      });
+      assert.equal(answer.stop_reason, 'end_turn', model);
+    }
+  });
+
+  // The doubtful point of the same re-check: a call demanded from an empty set was answered in text (or sent on as it came).
+  it('allowed_tools with mode required and an empty list: a 400 naming tool_choice on chat and Responses, with or without tools', async () => {
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'hi' }];
+    const tool_choice: OpenAI.ChatCompletionToolChoiceOption = { type: 'allowed_tools', allowed_tools: { mode: 'required', tools: [] } };
+    for (const model of ['claude-x', 'gem-x', 'gpt-x']) {
+      for (const tools of [undefined, [WEATHER_TOOL]]) {
+        const err = await apiError(served.client.chat.completions.create({ model, messages, tools, tool_choice }));
+        assert.equal(err.status, 400, `${model} ${tools ? 'with' : 'without'} tools`);
+        assert.equal((err.error as { param?: string }).param, 'tool_choice');
+        assert.match(err.message, /allowed_tools/);
+      }
+    }
+    const weather = { type: 'function' as const, name: 'get_weather', parameters: { type: 'object' }, strict: false };
+    const err = await apiError(
+      served.client.responses.create({
+        model: 'gem-x',
+        input: 'hi',
+        store: false,
+        tools: [weather],
+        tool_choice: { type: 'allowed_tools', mode: 'required', tools: [] },
+      }),
+    );
+    assert.equal(err.status, 400);
+    assert.equal((err.error as { param?: string }).param, 'tool_choice');
+    // With mode auto an empty list only lets the model call nothing: answered, as before.
+    const auto = await served.client.chat.completions.create({
+      model: 'gem-x',
+      messages,
+      tools: [WEATHER_TOOL],
+      tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [] } },
+    });
+    assert.equal(auto.choices[0].finish_reason, 'stop');
   });
 });

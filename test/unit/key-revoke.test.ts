@@ -19,12 +19,12 @@ describe('key revocation under concurrent changes', { skip: !REDIS_URL && 'TEST_
   const redis = new RedisService(config);
   const store = new KeyStore(config, redis, new MetricsService());
   const other = new Redis(REDIS_URL!);
-  /** The connection key changes are written on (RedisService.durableWriter). */
+  /** The connection key changes are written on (RedisService.durably): back idle, the pool hands it to the next change. */
   let writer: RedisClient;
   before(async () => {
     if (redis.client!.status !== 'ready') await once(redis.client!, 'ready');
     store.onModuleInit();
-    writer = await redis.durableWriter();
+    writer = await redis.durably(async (idle) => idle);
   });
   after(async () => {
     other.disconnect();
@@ -134,5 +134,23 @@ describe('key revocation under concurrent changes', { skip: !REDIS_URL && 'TEST_
       client.get = get;
       mock.timers.reset();
     }
+  });
+
+  // Found by a re-check: a create whose last write failed (a 503, "try again") left its record and id in Redis,
+  // and one whose SADD timed out but ran later was listed though its caller never saw the secret.
+  it('a create that fails part-way leaves nothing of itself: the caller, told to try again, makes the only one', async () => {
+    const stored = async () => [...(await other.keys('gateway:key*')), ...(await other.smembers('gateway:keys'))].sort();
+    const before = await stored();
+    const sadd = writer.sadd.bind(writer);
+    writer.sadd = (async (key: string, ...members: string[]) => {
+      await sadd(key, ...members); // as a write that timed out and ran all the same
+      throw new Error("Stream isn't writeable and enableOfflineQueue options is false");
+    }) as unknown as typeof writer.sadd;
+    try {
+      await assert.rejects(store.create({ name: 'half-made' }), /Stream isn't writeable/);
+    } finally {
+      writer.sadd = sadd;
+    }
+    assert.deepEqual(await stored(), before, 'no record, id or listing of the failed create');
   });
 });

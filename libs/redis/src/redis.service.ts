@@ -3,6 +3,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { Cluster, Redis, type RedisOptions, ReplyError } from 'ioredis';
 import { GatewayConfig, readTlsCa, redisUrls } from '@gateway/config';
 import { withinBudget } from './within-budget';
+import { WriterPool } from './writer-pool';
 
 /** Far above a healthy Redis round trip (well under a millisecond on the same network). */
 const COMMAND_TIMEOUT_MS = 500;
@@ -43,6 +44,8 @@ const PUBLISH_RETRY_EVERY_MS = 100;
  * admin call by this much, and the write is then reported unreplicated, not refused.
  */
 const REPLICA_WAIT_MS = 1_000;
+/** ioredis's error for a command not answered within its commandTimeout. */
+const TIMED_OUT = 'Command timed out';
 /** How soon a failed start-up task (see `whenReady`) runs again. */
 const START_UP_RETRY_MS = 1_000;
 const retry = (times: number) => Math.min(times * 200, 2_000);
@@ -156,8 +159,10 @@ export function absorbLateSocketErrors(client: RedisClient): void {
 export class RedisService implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly client: RedisClient | undefined;
   private readonly logger = new Logger('Redis');
-  /** The connection of durable writes (`durableWriter`), opened at their first use. */
-  private writer?: Promise<RedisClient>;
+  /** The connections of durable writes (`durably`): one to each write while it runs. */
+  private readonly writers = new WriterPool(() => this.openWriter());
+  /** Durable-write connections a command of which timed out (see `unreplicated`): not used again. */
+  private readonly spoiled = new WeakSet<RedisClient>();
   /** Set once Redis refused ROLE or WAIT (see `unreplicated`): said once. */
   private replicationUnknown = false;
 
@@ -335,20 +340,33 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   async onApplicationShutdown(): Promise<void> {
-    const writer = await this.writer?.catch(() => undefined);
-    writer?.disconnect();
+    this.writers.close();
     await this.client?.quit().catch(() => this.client?.disconnect());
   }
 
   /**
-   * A connection of its own (on a cluster, a pool of its own) for writes that must survive a failover
-   * right after them (admin key changes): `unreplicated` waits on it with WAIT, which blocks its
-   * connection, so the shared one's traffic never queues behind a lagging replica. Opened at first use.
+   * Runs `write` on a connection of its own (on a cluster, a pool of its own) for writes that must survive a
+   * failover right after them (admin key changes), then `unreplicated` waits on it with WAIT: WAIT blocks its
+   * connection and counts only that connection's writes, so each write has one to itself for its duration
+   * (WriterPool), and neither the shared one's traffic nor another write queues behind a lagging replica.
    */
-  durableWriter(): Promise<RedisClient> {
-    const client = this.client;
-    if (!client) return Promise.reject(new Error('Redis is not configured'));
-    this.writer ??= new Promise<RedisClient>((resolve, reject) => {
+  async durably<T>(write: (writer: RedisClient) => Promise<T>): Promise<T> {
+    if (!this.client) throw new Error('Redis is not configured');
+    const writer = await this.writers.take();
+    try {
+      return await write(writer);
+    } catch (error) {
+      if (error instanceof Error && error.message === TIMED_OUT) this.spoiled.add(writer);
+      throw error;
+    } finally {
+      // One with a command timed out may have it still waiting there (a WAIT): not handed to the next write.
+      this.writers.give(writer, !this.spoiled.has(writer));
+    }
+  }
+
+  private openWriter(): Promise<RedisClient> {
+    const client = this.client!;
+    return new Promise<RedisClient>((resolve, reject) => {
       // Its commands may wait for a replica: a timeout past the WAIT's own.
       const commandTimeout = REPLICA_WAIT_MS + COMMAND_TIMEOUT_MS;
       const writer =
@@ -361,21 +379,16 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
         reject(new Error("Connection is closed: the durable writer's did not open"));
       }, FIRST_CONNECT_WAIT_MS);
       writer.once('ready', () => (clearTimeout(timer), resolve(writer)));
-    }).catch((error: unknown) => {
-      this.writer = undefined; // tried again at the next write
-      throw error;
     });
-    return this.writer;
   }
 
   /**
-   * After writes of `keys` on `durableWriter()`: how many of the nodes holding them had no replica
+   * After writes of `keys` on `writer` (in `durably`): how many of the nodes holding them had no replica
    * acknowledge them (WAIT 1) within REPLICA_WAIT_MS. A node without replicas counts none (nothing
    * to wait for), nor does a single Redis without one, nor one that refuses ROLE or WAIT (warned once); a node
    * that does not answer counts one.
    */
-  async unreplicated(keys: string[]): Promise<number> {
-    const writer = await this.durableWriter();
+  async unreplicated(writer: RedisClient, keys: string[]): Promise<number> {
     const nodes = writer instanceof Cluster ? await nodesOf(writer, keys) : [writer];
     const lagging = await Promise.all(
       nodes.map(async (node) => {
@@ -385,7 +398,10 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
           return (await node.call('WAIT', 1, REPLICA_WAIT_MS)) === 0;
         } catch (error) {
           // Refused (a managed Redis or an ACL that blocks ROLE or WAIT): nothing can be waited for there.
-          if (!isReplyError(error)) return true;
+          if (!isReplyError(error)) {
+            this.spoiled.add(writer); // timed out: its WAIT may still block the connection
+            return true;
+          }
           if (!this.replicationUnknown)
             this.logger.warn(`Redis refused ROLE or WAIT (${(error as Error).message}): admin changes are not waited for replication`);
           this.replicationUnknown = true;

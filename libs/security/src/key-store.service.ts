@@ -170,17 +170,25 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    */
   async create(fields: Omit<KeyRecord, 'id' | 'source' | 'createdAt'>): Promise<{ key: string; record: KeyRecord; unreplicated: number }> {
     this.needRedis();
-    const client = await this.writer();
-    const key = newKey();
-    const hash = hashKey(key);
-    const record: KeyRecord = { ...fields, id: randomUUID(), source: 'admin', createdAt: new Date().toISOString() };
-    // Three slots on Redis Cluster, so no MULTI: the record first, so a failure part-way
-    // leaves at worst a key that works but is not listed (never a listed id without a record).
-    await client.set(RECORD_PREFIX + hash, JSON.stringify(record));
-    await client.set(ID_PREFIX + record.id, hash);
-    await client.sadd(IDS, record.id);
-    const unreplicated = await this.replicated(record.id, [RECORD_PREFIX + hash, ID_PREFIX + record.id, IDS]);
-    return { key, record, unreplicated };
+    return this.changing(async (client) => {
+      const key = newKey();
+      const hash = hashKey(key);
+      const record: KeyRecord = { ...fields, id: randomUUID(), source: 'admin', createdAt: new Date().toISOString() };
+      const keys = [RECORD_PREFIX + hash, ID_PREFIX + record.id, IDS];
+      // Three slots on Redis Cluster, so no MULTI: the record first, so a failure part-way leaves at worst a
+      // key that works but is not listed (never a listed id without a record), and that is undone.
+      try {
+        await client.set(keys[0], JSON.stringify(record));
+        await client.set(keys[1], hash);
+        await client.sadd(IDS, record.id);
+      } catch (error) {
+        // The caller is told to try again (503) and never sees the secret: nothing of this create stays. On the
+        // same connection, so after any of its writes that timed out; lost with it only if Redis is gone too.
+        await Promise.all([client.del(keys[0], keys[1]), client.srem(IDS, record.id)].map((undo) => undo.catch(() => undefined)));
+        throw error;
+      }
+      return { key, record, unreplicated: await this.replicated(client, record.id, keys) };
+    });
   }
 
   async list(): Promise<KeyRecord[]> {
@@ -223,7 +231,10 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   async update(id: string, edit: (record: KeyRecord) => KeyRecord, attempts = CAS_ATTEMPTS): Promise<KeyChange> {
     this.needRedis();
     this.refuseConfigKey(id);
-    const client = await this.writer();
+    return this.changing((client) => this.updateOn(client, id, edit, attempts));
+  }
+
+  private async updateOn(client: RedisClient, id: string, edit: (record: KeyRecord) => KeyRecord, attempts: number): Promise<KeyChange> {
     // Compare-and-set: a change racing another (a PATCH against a DELETE, or a rotation) is applied
     // to the record it read or retried, so it can never undo the other. The id is read again on each
     // try: a rotation moves the record to another hash.
@@ -234,7 +245,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       if (before.rotatedAt) after.rotatedAt = before.rotatedAt;
       const set = await (client as unknown as Cas).gatewayKeyCas(RECORD_PREFIX + hash, raw, JSON.stringify(after));
       if (set !== 1) continue;
-      return { before, after, ...(await this.announce(id, hash, [RECORD_PREFIX + hash])) };
+      return { before, after, ...(await this.announce(client, id, hash, [RECORD_PREFIX + hash])) };
     }
     throw keyChanged(id);
   }
@@ -250,7 +261,10 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   async rotate(id: string, refuse: (record: KeyRecord) => void): Promise<KeyChange & { key: string }> {
     this.needRedis();
     this.refuseConfigKey(id);
-    const client = await this.writer();
+    return this.changing((client) => this.rotateOn(client, id, refuse));
+  }
+
+  private async rotateOn(client: RedisClient, id: string, refuse: (record: KeyRecord) => void): Promise<KeyChange & { key: string }> {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const { hash, raw, before } = await this.toChange(client, id);
       refuse(before);
@@ -265,7 +279,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
         continue;
       }
       await (client as unknown as Cas).gatewayKeyCas(ID_PREFIX + id, hash, newHash);
-      const announced = await this.announce(id, hash, [RECORD_PREFIX + newHash, RECORD_PREFIX + hash, ID_PREFIX + id]);
+      const announced = await this.announce(client, id, hash, [RECORD_PREFIX + newHash, RECORD_PREFIX + hash, ID_PREFIX + id]);
       return { key, before, after, ...announced };
     }
     throw keyChanged(id);
@@ -284,9 +298,14 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    * the caller hears it is made, or the caller hears which nodes did not confirm it: replicas subscribed
    * there may use the old record until it reaches them over the cluster bus, or for keyCacheMs at most.
    */
-  private async announce(id: string, hash: string, keys: string[]): Promise<Pick<KeyChange, 'unconfirmed' | 'unreplicated'>> {
+  private async announce(
+    client: RedisClient,
+    id: string,
+    hash: string,
+    keys: string[],
+  ): Promise<Pick<KeyChange, 'unconfirmed' | 'unreplicated'>> {
     this.forget(hash);
-    const [{ unconfirmed }, unreplicated] = await Promise.all([this.redis.publishToAll(CHANNEL, hash), this.replicated(id, keys)]);
+    const [{ unconfirmed }, unreplicated] = await Promise.all([this.redis.publishToAll(CHANNEL, hash), this.replicated(client, id, keys)]);
     if (unconfirmed) {
       this.logger.warn(
         `key ${id} changed, but ${unconfirmed} Redis node(s) did not confirm its announcement: ` +
@@ -308,13 +327,14 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * The connection key changes are written on (RedisService.durableWriter: WAIT blocks a connection), with
-   * the compare-and-set script.
+   * Runs a key change on a connection of its own (RedisService.durably: WAIT blocks a connection and counts
+   * only its writes), with the compare-and-set script.
    */
-  private async writer(): Promise<RedisClient> {
-    const writer = await this.redis.durableWriter();
-    if (!('gatewayKeyCas' in writer)) writer.defineCommand('gatewayKeyCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
-    return writer;
+  private changing<T>(change: (client: RedisClient) => Promise<T>): Promise<T> {
+    return this.redis.durably((writer) => {
+      if (!('gatewayKeyCas' in writer)) writer.defineCommand('gatewayKeyCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
+      return change(writer);
+    });
   }
 
   /**
@@ -322,8 +342,8 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    * after the answer does not lose them; how many nodes had none do so in time (0 without replicas). The change
    * is made either way: the answer says so (x-gateway-unreplicated-nodes) and the log warns.
    */
-  private async replicated(id: string, keys: string[]): Promise<number> {
-    const unreplicated = await this.redis.unreplicated(keys).catch(() => 1);
+  private async replicated(client: RedisClient, id: string, keys: string[]): Promise<number> {
+    const unreplicated = await this.redis.unreplicated(client, keys).catch(() => 1);
     if (unreplicated) {
       this.logger.warn(
         `key ${id} written, but no Redis replica acknowledged it on ${unreplicated} node(s) in time: a failover now could lose the change`,

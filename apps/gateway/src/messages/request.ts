@@ -11,8 +11,10 @@ import {
   type ParamRule,
   fittedToolName,
   refuseDuplicateToolNames,
+  refuseToolChoiceWithoutTools,
   toolResult,
 } from '@gateway/providers';
+import type { ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions';
 import { type AnthropicBlock, type MessagesRequest, type OutputFormatParam, type ThinkingParam, TOOL_MODES } from './wire';
 
 type ContentPart = Exclude<Extract<ChatCompletionMessageParam, { role: 'user' }>['content'], string>[number];
@@ -517,13 +519,23 @@ function toTool(
   };
 }
 
+/**
+ * The chat tool_choice. One that demands a call (`any`, a named tool) with no tools is refused here, before
+ * routing, whatever the deployment (Anthropic refuses it; dropped, Gemini and OpenAI-format deployments
+ * answered in text); any other choice without tools goes as none was made.
+ */
 function toolChoice(body: MessagesRequest): Pick<ChatCompletionCreateParams, 'tool_choice' | 'parallel_tool_calls'> {
   const choice = body.tool_choice;
-  if (!choice || !body.tools?.length) return {};
+  if (!choice) return {};
   const single = 'disable_parallel_tool_use' in choice && choice.disable_parallel_tool_use ? { parallel_tool_calls: false } : {};
-  if (choice.type === 'tool') return { tool_choice: { type: 'function', function: { name: fittedToolName(choice.name) } }, ...single };
-  return { tool_choice: TOOL_MODES[choice.type], ...single };
+  const chatChoice: ChatCompletionToolChoiceOption =
+    choice.type === 'tool' ? { type: 'function', function: { name: fittedToolName(choice.name) } } : TOOL_MODES[choice.type];
+  refuseToolChoiceWithoutTools(chatChoice, body.tools, ANTHROPIC_NO_TOOLS);
+  return body.tools?.length ? { tool_choice: chatChoice, ...single } : {};
 }
+
+/** Anthropic's own words for a tool_choice sent without tools. */
+const ANTHROPIC_NO_TOOLS = 'tool_choice may only be specified while providing tools.';
 
 type Effort = NonNullable<ChatCompletionCreateParams['reasoning_effort']>;
 

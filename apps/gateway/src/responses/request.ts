@@ -484,6 +484,7 @@ function toolChoice(choice: ResponsesToolChoice, tools: ChatCompletionFunctionTo
     });
     const chatChoice: ChatCompletionToolChoiceOption = { type: 'allowed_tools', allowed_tools: { mode: choice.mode, tools: allowed } };
     refuseAbsentAllowedTools(chatChoice, tools);
+    refuseToolChoiceWithoutTools(chatChoice, tools);
     return chatChoice;
   }
   throw GatewayError.badRequest(

@@ -125,23 +125,33 @@ export function refuseAbsentAllowedTools(choice: ChatCompletionCreateParams['too
   );
 }
 
+/** What OpenAI's chat route answers a call demanded with no tools. */
+const NO_TOOLS_TO_CALL = "tool_choice: a tool call is required, but the request declares no 'tools'.";
+
 /**
  * Refuses a chat tool_choice that demands a call (`required`, or a named tool) when the request declares no
- * tools, whatever the deployment, as OpenAI refuses it: translated, it went as a plain request (there is no
- * tool to choose) and Claude or Gemini answered in text where the client counts on a call.
+ * tools, or an `allowed_tools` one that demands a call from an empty list, whatever the deployment, as OpenAI
+ * refuses a call demanded of nothing: translated, it went as a plain request (there is no tool to choose) and
+ * Claude or Gemini answered in text where the client counts on a call. `message`: the refusal in the words of
+ * the caller's API (the Messages API's is Anthropic's).
  */
 export function refuseToolChoiceWithoutTools(
   choice: ChatCompletionCreateParams['tool_choice'],
   tools: readonly unknown[] | undefined,
+  message = NO_TOOLS_TO_CALL,
 ): void {
+  if (typeof choice === 'object' && choice?.type === 'allowed_tools') {
+    // The names it lists are refuseAbsentAllowedTools's to check; none at all leaves `required` nothing to call.
+    if (choice.allowed_tools.mode !== 'required' || choice.allowed_tools.tools.length) return;
+    throw GatewayError.badRequest(
+      "tool_choice: allowed_tools with mode 'required' demands a call of one of its tools, but lists none.",
+      'tool_choice',
+      'invalid_value',
+    );
+  }
   if (tools?.length || choice == null || choice === 'auto' || choice === 'none') return;
-  if (typeof choice === 'object' && choice.type === 'allowed_tools') return; // refuseAbsentAllowedTools reads those
   // The message names the parameter too: Anthropic-shaped errors carry no `param`.
-  throw GatewayError.badRequest(
-    "tool_choice: a tool call is required, but the request declares no 'tools'.",
-    'tool_choice',
-    'invalid_value',
-  );
+  throw GatewayError.badRequest(message, 'tool_choice', 'invalid_value');
 }
 
 function toolName(tool: NamedTool): string | undefined {
