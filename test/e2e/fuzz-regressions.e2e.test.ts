@@ -381,6 +381,21 @@ describe('hostile-input findings (issue #18)', () => {
     assertOpenAIError(await res.json());
   });
 
+  // Found by a second re-check: the SDKs and `curl -H 'content-type: application/json'` send that header with no body.
+  it('4k. a key rotation (a POST that reads no body) with a JSON content type and an empty body is one without; other POSTs still refuse it', async () => {
+    const send = (path: string) =>
+      fetch(`${gateway.opsUrl}/admin/keys${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+      });
+    const rotated = await send('/no-such-key/rotate');
+    const error = ((await rotated.json()) as { error: { code: string } }).error;
+    // The route ran (keys are stored in Redis, which this gateway has none of), not a 400 for the empty body.
+    assert.deepEqual([rotated.status, error.code], [503, 'redis_required']);
+    const created = await send('');
+    assert.deepEqual([created.status, ((await created.json()) as { error: { code: string } }).error.code], [400, 'invalid_json']);
+  });
+
   it('4c. a 10,000-item stop array is refused for its size, not its type', async () => {
     const res = await post('/v1/chat/completions', {
       model: 'mock',

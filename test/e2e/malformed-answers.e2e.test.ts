@@ -44,6 +44,20 @@ const MALFORMED: Record<string, [provider: string, answer: Scripted]> = {
   'ant-content-object': ['ant', ok(200, claudeAnswer({}))],
   'ant-tool-use-types': ['ant', ok(200, claudeAnswer([{ type: 'tool_use', id: 7, name: null, input: 'str' }]))],
   'ant-text-number': ['ant', ok(200, claudeAnswer([{ type: 'text', text: 7 }]))],
+  // Found by a second check (defect 3): chat and Responses clients got the text "null" / "undefined", a Messages client `text: null`.
+  'ant-text-null': ['ant', ok(200, claudeAnswer([{ type: 'text', text: null }]))],
+  'ant-text-missing': ['ant', ok(200, claudeAnswer([{ type: 'text' }]))],
+  'ant-thinking-null': [
+    'ant',
+    ok(
+      200,
+      claudeAnswer([
+        { type: 'thinking', thinking: null, signature: null },
+        { type: 'text', text: 'a' },
+      ]),
+    ),
+  ],
+  'ant-tool-use-no-input': ['ant', ok(200, claudeAnswer([{ type: 'tool_use', id: 'toolu_1', name: 'f' }]))],
   'gem-parts-null-part': ['gem', ok(200, geminiAnswer([null]))],
   'gem-parts-number': ['gem', ok(200, geminiAnswer(7))],
   'gem-parts-object': ['gem', ok(200, geminiAnswer({}))],
@@ -60,8 +74,15 @@ const MALFORMED: Record<string, [provider: string, answer: Scripted]> = {
   'oa-204': ['oa', { status: 204 }],
   'oa-302': ['oa', { status: 302, text: '<html>found</html>', headers: { location: 'http://127.0.0.1:9/elsewhere' } }],
   'ant-204': ['ant', { status: 204 }],
+  // Found by a second check (defect 1): a non-streamed Gemini answer with such a status and a valid body was served as a 200.
+  'gem-201': ['gem', ok(201, geminiAnswer([{ text: 'hi' }]))],
+  'gem-203': ['gem', ok(203, geminiAnswer([{ text: 'hi' }]))],
+  'gem-206': ['gem', ok(206, geminiAnswer([{ text: 'hi' }]))],
   'ant-301': ['ant', { status: 301, text: '<html>moved</html>', headers: { location: 'http://127.0.0.1:9/elsewhere' } }],
 };
+
+/** A Gemini embeddings answer with a valid body and each of these statuses was served as a 200 (the second check's defect 1). */
+const ODD_EMBEDDING_STATUSES = [201, 203, 206];
 
 /**
  * Answers from upstreams (or proxies in front of them) that are no chat answer: the client gets a 502
@@ -76,6 +97,8 @@ describe('malformed upstream answers', () => {
   before(async () => {
     const url = await upstream.start();
     for (const [model, [, answer]] of Object.entries(MALFORMED)) upstream.script(model, answer);
+    for (const status of ODD_EMBEDDING_STATUSES)
+      upstream.script(`gem-embed-${status}`, ok(status, { embeddings: [{ values: [0.6, 0.8] }] }));
     const models = Object.entries(MALFORMED).flatMap(([name, [provider]]) => {
       const deployment = { provider, model: name, capabilities: ['tools'] };
       return [
@@ -83,6 +106,11 @@ describe('malformed upstream answers', () => {
         { name: `${name}-then-mock`, deployments: [deployment, { provider: 'mock', model: 'mock-1', capabilities: ['tools'] }] },
       ];
     });
+    for (const status of ODD_EMBEDDING_STATUSES)
+      models.push({
+        name: `gem-embed-${status}`,
+        deployments: [{ provider: 'gem', model: `gem-embed-${status}`, capabilities: ['embeddings'] }],
+      });
     gateway = await GatewayProcess.start(
       configWith({
         providers: [
@@ -145,6 +173,15 @@ describe('malformed upstream answers', () => {
       const fallback = await stream(`${model}-then-mock`);
       assert.equal(fallback.status, 200);
       assert.match(await fallback.text(), /data: \[DONE\]/);
+    });
+
+  for (const status of ODD_EMBEDDING_STATUSES)
+    it(`a Gemini embeddings answer with HTTP ${status}: a 502, as for chat`, async () => {
+      const res = await post('/v1/embeddings', { model: `gem-embed-${status}`, input: 'hi' });
+      const error = await errorOf(res);
+      assert.equal(res.status, 502, JSON.stringify(error));
+      assert.equal(error.code, 'upstream_invalid_response', error.message);
+      assert.match(error.message, /Provider gem\b/);
     });
 
   it('kept the process serving, with nothing left unhandled', async () => {

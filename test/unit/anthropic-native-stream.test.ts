@@ -194,6 +194,25 @@ describe('Anthropic`s own stream passed through (nativeStream)', () => {
     }
   });
 
+  // Found by a second check: `event: ping` + `data:` ended the stream with an api_error; the OpenAI-format streams drop such
+  // events, and the Anthropic SDK skips them (no data), as it does pings.
+  it('an event whose data is empty holds nothing: it is dropped, first or later, and the stream goes on', async () => {
+    const wire = anthropicStream(['Hel', 'lo'], { input: 3, cacheRead: 0, output: 2 });
+    const cut = wire.indexOf('event: content_block_stop');
+    for (const empty of ['event: ping\ndata:\n\n', 'data: \n\n', 'event: ping\r\ndata:\r\n\r\n', 'data\n\n']) {
+      for (const at of [0, cut]) {
+        const { sent, error } = await pass(wire.slice(0, at) + empty + wire.slice(at), [at + 3, cut + 5]);
+        assert.equal(error, undefined, `${JSON.stringify(empty)} at ${at}: ${error?.message}`);
+        assert.equal(sent, wire, JSON.stringify(empty));
+      }
+    }
+    // Before message_start it is no answer yet: an error after it is still refused before a byte is sent.
+    const overloaded = `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })}\n\n`;
+    const pinged = await pass(`event: ping\ndata:\n\n${overloaded}`, [20]);
+    assert.equal(pinged.sent, '');
+    assert.equal(pinged.error?.code, 'upstream_overloaded');
+  });
+
   it('an event over 8 MiB, ended or not, ends the stream before it goes out (the bound every stream reader keeps)', async () => {
     const wire = anthropicStream(['Hel', 'lo'], { input: 3, cacheRead: 0, output: 2 });
     const cut = wire.indexOf('event: content_block_stop');

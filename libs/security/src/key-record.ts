@@ -1,4 +1,5 @@
 import { allowsModel, ANONYMOUS_KEY_ID, type BudgetConfig } from '@gateway/config';
+import { readInstant } from './admin/expiry';
 
 /** What the gateway knows about a key. The key itself is never stored, only its SHA-256. */
 export interface KeyRecord {
@@ -27,11 +28,15 @@ export function mayUseModel(key: KeyRecord, name: string, group: string): boolea
 }
 
 /**
- * Whether `key` has expired at `now`. An expiry Date.parse cannot read (stored before the admin API
- * refused such forms: `20300101T000000Z` never expired) counts as passed: renew it with a PATCH.
+ * Whether `key` has expired at `now`, its expiry read as the admin API reads one (readInstant). A stored
+ * expiry in a form it now refuses (written before it did) counts as passed: renew it with a PATCH. Read
+ * by Date.parse, `20300101T000000Z` never expired, `2099-005` (5 January) expired on 1 May, and a time
+ * without an offset expired in the server's time zone.
  */
 export function hasExpired(key: KeyRecord, now: number): boolean {
-  return key.expiresAt !== undefined && !(Date.parse(key.expiresAt) > now);
+  if (key.expiresAt === undefined) return false;
+  const at = readInstant(key.expiresAt);
+  return at === undefined || at <= now;
 }
 
 /**

@@ -2,14 +2,13 @@ import { isUtf8 } from 'node:buffer';
 import type Anthropic from '@anthropic-ai/sdk';
 import { GatewayError } from '../gateway-error';
 import { mapStream, type StreamSteps } from '../map-stream';
-import { parseEvent } from '../parse-event';
-import { dataFramedAsJson } from '../openai/data-framing';
+import { eventData, parseEvent } from '../parse-event';
 import { ERROR_WORD } from '../openai/error-event';
 import { LoneCrs } from '../openai/lone-crs';
 import { PartialEvent } from '../openai/partial-event';
-import { midStreamError, truncated } from '../openai/stream';
+import { framedEvents, midStreamError, truncated } from '../openai/stream';
 import type { ChatStream, RunningUsage } from '../provider';
-import { notAnObjectEvent, vendorError } from '../translation/errors';
+import { vendorError } from '../translation/errors';
 import { type AnthropicUsage, usageFrom } from './response';
 import { mergeUsage } from './stream';
 import { ERROR_TYPES } from './tables';
@@ -21,7 +20,6 @@ const HEAD_BYTES = 64 * 1024;
 /** How message_stop's event ends as Anthropic sends it: its data, nothing but its type, and the blank line. */
 const STOP_END = Buffer.from('{"type":"message_stop"}\n\n');
 const STOP = Buffer.from('message_stop');
-const DATA_LINE = /^data:/m;
 const ERROR_LINE = /^event: ?error\r?$/m;
 const EVENT_SEPARATOR = /\n\r?\n/;
 const NO_OUTPUT: Buffer[] = [];
@@ -94,7 +92,7 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
     const events = this.partial.events(bytes);
     // Nothing after message_stop goes out (a proxy's keep-alive comments, unended).
     if (this.complete) this.partial.clear();
-    return events ? [this.checked(events)] : NO_OUTPUT;
+    return this.checked(events);
   }
 
   end(): Uint8Array[] {
@@ -104,23 +102,26 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
     if (eventAt(tail, 'message_stop') < 0) throw truncated(this.provider);
     this.stream.usage = usageFrom(this.usageWith(lastDeltaUsage(tail)));
     // A last event without its blank line (the body ended right after it).
-    const rest = this.partial.rest();
-    return rest ? [this.checked(rest)] : NO_OUTPUT;
+    return this.checked(this.partial.rest());
   }
 
   /**
    * Whole events, as they may go to the client: an `error` event throws (the stream fails as it says,
-   * nothing of it relayed), so does one whose data is not framed as a JSON object; bytes that are not
-   * UTF-8 are replaced. Cheap on the usual events: three searches over their bytes, no parse (only
-   * events with the word "error" in them are parsed).
+   * nothing of it relayed), so does one whose data is not framed as a JSON object; one whose data is
+   * empty (`event: ping` and `data:`, a proxy's keep-alive) holds nothing and is dropped, as the
+   * OpenAI-format streams drop it (framedEvents: it ended the stream with an api_error, where the
+   * Anthropic SDK skips it); bytes that are not UTF-8 are replaced. Cheap on the usual events: three
+   * searches over their bytes, no parse (only events with the word "error" in them are parsed).
    */
-  private checked(events: Buffer): Buffer {
+  private checked(events: Buffer | undefined): Uint8Array[] {
+    if (!events) return NO_OUTPUT;
     if (events.indexOf(ERROR_WORD) >= 0) {
       const error = errorEvent(events);
       if (error) throw this.eventError(error);
     }
-    if (!dataFramedAsJson(events)) throw notAnObjectEvent(this.provider);
-    return isUtf8(events) ? events : Buffer.from(events.toString('utf8'));
+    const framed = framedEvents(this.provider, events);
+    if (!framed.length) return NO_OUTPUT;
+    return [isUtf8(framed) ? framed : Buffer.from(framed.toString('utf8'))];
   }
 
   soFar() {
@@ -162,8 +163,8 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
       if (event?.type === 'error') throw this.eventError(event as never);
       const usage = (event?.message as { usage?: AnthropicUsage } | undefined)?.usage;
       if (event?.type === 'message_start' && usage) this.started = usage;
-      // Events without data (`: ping` comments a proxy sends while it waits) are no answer either.
-      const beforeAnswer = event ? event.type === 'message_start' || event.type === 'ping' : !DATA_LINE.test(text);
+      // Events without data (`: ping` comments a proxy sends while it waits), or with empty data, are no answer either.
+      const beforeAnswer = event ? event.type === 'message_start' || event.type === 'ping' : !eventData(text);
       if (end < 0 || !beforeAnswer) break;
       from = end + 2;
     }

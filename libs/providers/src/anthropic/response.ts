@@ -74,11 +74,15 @@ export function choiceFrom(message: Anthropic.Message, exposeReasoning: boolean)
   let reasoning = '';
   for (const block of message.content) {
     if (block.type === 'text') choice.text += block.text;
-    else if (block.type === 'tool_use')
-      choice.toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
+    else if (block.type === 'tool_use') choice.toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input) });
     else if (block.type === 'thinking') {
       reasoning += block.thinking;
-      choice.thinkingBlocks!.push({ type: 'thinking', thinking: block.thinking, signature: block.signature });
+      // An Anthropic-compatible server's thinking may be unsigned (answer-shape.ts): then it has no signature, not a null one.
+      choice.thinkingBlocks!.push({
+        type: 'thinking',
+        thinking: block.thinking,
+        ...(block.signature != null && { signature: block.signature }),
+      });
     } else if (block.type === 'redacted_thinking') choice.thinkingBlocks!.push({ type: 'redacted_thinking', data: block.data });
   }
   if (exposeReasoning) choice.reasoning = reasoning;

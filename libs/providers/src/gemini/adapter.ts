@@ -12,7 +12,7 @@ import { wantsReasoning } from '../translation/params';
 import type { ChatCompletionCreateParams, EmbeddingCreateParams } from '../wire';
 import { geminiClient } from './client';
 import { toEmbeddingsResult, toEmbedRequests } from './embeddings';
-import { answerStatusError, fromGeminiError, keepingHeaders } from './errors';
+import { fromGeminiError, keepingHeaders } from './errors';
 import { chunkEvents } from './events';
 import { recallSignatures, rememberSignatures } from './kept-signatures';
 import { toGenerateRequest } from './request';
@@ -92,23 +92,20 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
    */
   private async openStream(params: GenerateContentParameters, ctx: CallContext): Promise<AsyncIterator<GenerateContentResponse>> {
     let body: StreamedBody | undefined;
-    let odd: GatewayError | undefined;
     const kept = keepingHeaders(this.name, ctx.signal, async (input, init) => {
       const answer = await this.transport.streamed(input, init ?? {}, ctx.signal, this.timeoutMs);
       if (answer.statusCode === 200) return ((body = answer.body), new Response(null));
-      // A 2xx other than 200, or a 3xx (a proxy's): no stream, and no error body for the SDK to read (a 204 has
-      // none: its Response constructor threw). Handed an empty 200, as above, and refused once the SDK returns.
+      // A 2xx other than 200, or a 3xx (a proxy's): no stream, and no body wanted (a 204 has none: a Response
+      // with one threw), refused by its status in keepingHeaders.
       if (answer.statusCode < 400) {
         answer.body.release();
-        odd = answerStatusError(this.name, answer.statusCode);
-        return new Response(null);
+        return new Response(null, { status: answer.statusCode });
       }
       return new Response(ReadableStream.from(answer.body), { status: answer.statusCode, headers: headersOf(answer) });
     });
     await this.sdk.models
       .generateContentStream({ ...params, config: { ...requestConfig(params.config, ctx, kept.fetch), automaticContinuation: false } })
       .catch(kept.rethrow);
-    if (odd) throw odd;
     return chunkEvents(this.name, body!);
   }
 

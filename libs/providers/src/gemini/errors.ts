@@ -66,7 +66,9 @@ type AnsweredError = ApiError & { answerHeaders?: Headers };
 
 /**
  * A fetch for one SDK call that keeps a failed answer's headers, and `rethrow`, which puts them on
- * the ApiError the SDK threw for that answer.
+ * the ApiError the SDK threw for that answer. An answer whose status is neither 200 nor an error's (a
+ * proxy's 201, 204, 206, 301) is refused here, for every call (the SDK reads any 2xx as an answer, and
+ * a 3xx's body as one): a 502 by its status (answerStatusError), as an OpenAI-format upstream's is.
  */
 export function keepingHeaders(provider: string, signal: AbortSignal, fetch: typeof globalThis.fetch) {
   let failed: Headers | undefined;
@@ -75,6 +77,11 @@ export function keepingHeaders(provider: string, signal: AbortSignal, fetch: typ
     fetch: (async (input, init) => {
       const res = await fetch(input, init);
       answered = true;
+      if (res.status !== 200 && res.status < 400) {
+        // Read to its end (at most maxResponseBytes), which frees the connection: a cancelled body threw in the process.
+        await res.arrayBuffer().catch(() => undefined);
+        throw answerStatusError(provider, res.status);
+      }
       if (!res.ok) failed = res.headers;
       return res;
     }) as typeof globalThis.fetch,

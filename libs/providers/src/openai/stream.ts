@@ -173,7 +173,7 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
  * throws a SyntaxError), and one whose data is empty does not either (withoutEmptyDataEvents). The events are
  * looked at again only when their framing failed: the usual stream has no empty data.
  */
-function framedEvents(provider: string, events: Buffer): Buffer {
+export function framedEvents(provider: string, events: Buffer): Buffer {
   if (dataFramedAsJson(events)) return events;
   const kept = withoutEmptyDataEvents(events);
   if (!dataFramedAsJson(kept)) throw notAnObjectEvent(provider);

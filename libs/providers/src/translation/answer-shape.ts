@@ -15,23 +15,32 @@ export function misTypedMessageField(message: Record<string, unknown>): string |
   return listOf(message.content, 'content', blockField);
 }
 
-const BLOCK_FIELDS: Record<string, Fields> = {
+/**
+ * The fields of each block type the translation reads that Anthropic's types give every such block
+ * (`text`'s text, `thinking`'s text, `redacted_thinking`'s data, a call's id, name and input): missing or
+ * `null` is no answer either. A text block with `text: null` or none went out to chat and Responses
+ * clients as the words "null" / "undefined". A thinking block's `signature` is not among them: Anthropic
+ * always sends one, but Anthropic-compatible servers (DeepSeek's, Kimi's) send their thinking unsigned.
+ */
+const REQUIRED_BLOCK_FIELDS: Record<string, Fields> = {
   text: [['text', isString]],
-  tool_use: [['input', isObject]],
-  thinking: [
-    ['thinking', isString],
-    ['signature', isString],
+  tool_use: [
+    ['id', isString],
+    ['name', isString],
+    ['input', isObject],
   ],
+  thinking: [['thinking', isString]],
   redacted_thinking: [['data', isString]],
 };
+/** What a block may leave out, of the type the translation reads when it is there. */
+const OPTIONAL_BLOCK_FIELDS: Record<string, Fields> = { thinking: [['signature', isString]] };
 
 function blockField(block: unknown): string | undefined {
   if (!isObject(block) || !isString(block.type)) return isObject(block) ? 'type' : '';
-  // A call's id and name are what a client answers it by: never missing.
-  if (block.type === 'tool_use' && !isString(block.id)) return 'id';
-  if (block.type === 'tool_use' && !isString(block.name)) return 'name';
-  const fields = BLOCK_FIELDS[block.type as string];
-  return fields && fieldsOf(block, fields);
+  const type = block.type as string;
+  const required = REQUIRED_BLOCK_FIELDS[type]?.find(([key, check]) => !check(block[key]))?.[0];
+  const optional = OPTIONAL_BLOCK_FIELDS[type];
+  return required ?? (optional && fieldsOf(block, optional));
 }
 
 /** A Gemini `GenerateContentResponse`: `candidates` a list of objects, each one's `content.parts` a list of parts. */

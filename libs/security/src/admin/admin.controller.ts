@@ -27,6 +27,7 @@ import { adminActor, AdminGuard } from './admin.guard';
 import { AdminBodyShapePipe } from './body-shape.pipe';
 import { applyChange, checkModels, checkRecord, diff, sentFields } from './key-changes';
 import { KeyFieldsDto } from './key.dto';
+import { TakesNoBody } from './takes-no-body';
 
 /**
  * Checks of what kind a value is. A value of the wrong kind (or none) fails its range and length
@@ -137,6 +138,7 @@ export class AdminController {
    * stay. The old secret stops on every replica at once, as a revoked key does. A revoked key is not rotated (409).
    */
   @Post(':id/rotate')
+  @TakesNoBody()
   @HttpCode(200)
   async rotate(
     @Param('id') id: string,
