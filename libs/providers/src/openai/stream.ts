@@ -116,8 +116,7 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     while (this.tailBytes - this.tail[0]!.length >= TAIL_BYTES) this.tailBytes -= this.tail.shift()!.length;
     let events = this.partial.events(received);
     if (!events) return NO_OUTPUT;
-    const first = !this.started;
-    if (first) {
+    if (!this.started) {
       events = fromFirstData(events);
       if (!events) return NO_OUTPUT;
       this.started = true;
