@@ -1,4 +1,5 @@
-import { partialParse } from '@anthropic-ai/sdk/_vendor/partial-json-parser/parser';
+type PartialParse = (typeof import('@anthropic-ai/sdk/_vendor/partial-json-parser/parser'))['partialParse'];
+let partialParse: PartialParse | undefined;
 
 /**
  * A tool call's arguments cut short by the output limit, as far as they parse: read as the Anthropic
@@ -8,6 +9,9 @@ import { partialParse } from '@anthropic-ai/sdk/_vendor/partial-json-parser/pars
  * by `max_tokens` is such an unfinished tool_use block, with stop_reason `max_tokens`.
  */
 export function cutInput(text: string): Record<string, unknown> {
+  // Required at the first cut call, not at start-up: no module of a vendor SDK is loaded before a provider
+  // of that vendor is (startup-modules.test.ts), and a cut call is rare.
+  partialParse ??= (require('@anthropic-ai/sdk/_vendor/partial-json-parser/parser') as { partialParse: PartialParse }).partialParse;
   try {
     return asObject(partialParse(text)) ?? {};
   } catch {
