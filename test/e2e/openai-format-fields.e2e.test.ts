@@ -221,6 +221,23 @@ describe('the fields OpenAI-format upstreams are sent (maxTokensField, streamOpt
     assert.deepEqual(sent().stream_options, { include_usage: true });
   });
 
+  it('stream_options without stream is refused as OpenAI refuses it, whichever deployment would answer', async () => {
+    const before = upstream.received.length;
+    for (const model of ['m-compat', 'mock-1']) {
+      const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model, messages: ask, stream_options: { include_usage: true } }),
+      });
+      assert.equal(res.status, 400, model);
+      const { error } = (await res.json()) as { error: { param: string; type: string } };
+      assert.deepEqual([error.param, error.type], ['stream_options', 'invalid_request_error'], model);
+    }
+    assert.equal(upstream.received.length, before, 'nothing reached the upstream');
+    // null, or with stream false and no options, stays valid.
+    await client.chat.completions.create({ model: 'm-compat', messages: ask, stream: false, stream_options: null });
+  });
+
   it('OpenAI itself (type openai) gets max_completion_tokens, which its reasoning models require, for either name', async () => {
     await client.chat.completions.create({ model: 'm-oai', max_tokens: 30, messages: ask });
     assert.deepEqual([sent().max_completion_tokens, 'max_tokens' in sent()], [30, false]);

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from '@gateway/metrics';
 import {
   type ChatCompletionCreateParams,
+  GatewayError,
   refuseAbsentAllowedTools,
   refuseDuplicateToolNames,
   refuseToolChoiceWithoutTools,
@@ -48,8 +49,19 @@ export class ChatController implements OnModuleInit {
     );
     refuseAbsentAllowedTools(body.tool_choice, body.tools);
     refuseToolChoiceWithoutTools(body.tool_choice, body.tools);
+    refuseStreamOptionsWithoutStream(body);
     const outcome = await this.pipeline.run(request, reply, body);
     if (outcome.stream) return writeSse(reply, outcome.frames, this.metrics, this.shutdown);
     sendJson(reply, requestState(request), outcome.result);
   }
+}
+
+/**
+ * OpenAI refuses stream_options on a request that does not stream, in these words; the gateway
+ * did so only when the request reached an OpenAI-format deployment that sends it on (other vendors
+ * ignored it), so one client got a 400 or a 200 depending on where the request went.
+ */
+function refuseStreamOptionsWithoutStream(body: ChatCompletionCreateParams): void {
+  if (body.stream_options == null || body.stream === true) return;
+  throw GatewayError.badRequest("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options');
 }
