@@ -152,6 +152,27 @@ describe('config', () => {
       (c) => Object.assign(c, { security: { adminKeys: [adminKey('ops', 'A1'), adminKey('ops', 'A2')] } }),
       /security\.adminKeys\[1\]\.id: "ops" is also security\.adminKeys\[0\]\.id/,
     ],
+    // Raised by an independent check (keys2 e, g): the admin API refuses these; config keys are held to the same rules.
+    [
+      'a budget of more than $1,000,000 a period (a typo)',
+      (c) => Object.assign(c, { security: { keys: [{ ...key('team', 'K1'), budget: { usd: 1e308 } }] } }),
+      /security\.keys\[0\]\.budget\.usd: usd must not be greater than 1000000/,
+    ],
+    [
+      'a defaultTpm below the defaultRpm (every request uses at least one token)',
+      (c) => Object.assign(c, { security: { defaultRpm: 60, defaultTpm: 30 } }),
+      /security\.defaultTpm: 30 is below security\.defaultRpm \(60\)/,
+    ],
+    [
+      "a key's tpm below the defaultRpm it is held to",
+      (c) => Object.assign(c, { security: { defaultRpm: 60, keys: [{ ...key('team', 'K1'), tpm: 30 }] } }),
+      /security\.keys\[0\]\.tpm: 30 is below its rpm \(60, security\.defaultRpm\)/,
+    ],
+    [
+      "a key's rpm above the defaultTpm it is held to",
+      (c) => Object.assign(c, { security: { defaultTpm: 1000, keys: [{ ...key('team', 'K1'), rpm: 5000 }] } }),
+      /security\.keys\[0\]\.rpm: 5000 is above its tpm \(1000, security\.defaultTpm\)/,
+    ],
     [
       'two virtual models with one name (the first would be dropped)',
       (c) => Object.assign(c, { virtualModels: [virtualModel('auto'), virtualModel('auto')] }),

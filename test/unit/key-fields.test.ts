@@ -33,7 +33,7 @@ function posted(expiresAt: string): { stored: string } | { refused: string } {
 /** The field a PATCH of this record would be refused for at `now`, if any (checkRecord: an expiry in the past). */
 function refusedAt(expiresAt: string, now: number): string | undefined {
   try {
-    checkRecord({ id: 'k', source: 'admin', expiresAt }, { expiresAt }, now);
+    checkRecord({ id: 'k', source: 'admin', expiresAt }, { expiresAt }, {}, now);
     return undefined;
   } catch (err) {
     return (err as GatewayError).param ?? 'none';

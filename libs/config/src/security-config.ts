@@ -5,9 +5,16 @@ import { MAX_TIMER_MS } from './timer-limit';
 export const BUDGET_PERIODS = ['daily', 'monthly'] as const;
 export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
 
+/**
+ * The largest budget a key may have, in USD a period: more is a typo (a key that needs no budget sets none).
+ * Spend is summed in doubles: near 1e308 a request's cost vanishes in the sum; up to this, rounding stays
+ * under a nano-dollar.
+ */
+export const MAX_BUDGET_USD = 1_000_000;
+
 export class BudgetConfig {
   /** Spend allowed per period, in USD. */
-  @IsNumber() @Min(0) usd!: number;
+  @IsNumber() @Min(0) @Max(MAX_BUDGET_USD) usd!: number;
   @IsOptional() @IsIn(BUDGET_PERIODS as unknown as string[]) period: BudgetPeriod = 'monthly';
 }
 

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fast
 import { GatewayConfig } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import { bearerToken } from './bearer';
-import { ANONYMOUS, hasExpired, type KeyRecord } from './key-record';
+import { ANONYMOUS, hasExpired, type KeyRecord, secretEnded } from './key-record';
 import { KeyStore } from './key-store.service';
 import { LimitsService } from './limits.service';
 import { firstOnRequest } from './route-hooks';
@@ -56,7 +56,11 @@ export class ApiAuth {
   /** Sets `request.gatewayKey` to the key found, or refuses it. */
   private accept(request: FastifyRequest, key: KeyRecord | undefined): Promise<void> | undefined {
     if (!key || key.revoked) return this.reject(request, 'invalid_api_key', 'Incorrect API key provided.');
-    if (hasExpired(key, Date.now())) return this.reject(request, 'expired_api_key', 'This API key has expired.');
+    const now = Date.now();
+    if (secretEnded(key, now)) {
+      return this.reject(request, 'invalid_api_key', 'This API key was rotated and its grace period has ended: use the new key.');
+    }
+    if (hasExpired(key, now)) return this.reject(request, 'expired_api_key', 'This API key has expired.');
     request.gatewayKey = key;
     return undefined;
   }

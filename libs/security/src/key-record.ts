@@ -18,6 +18,13 @@ export interface KeyRecord {
   createdAt?: string;
   /** When the admin API last gave the key a new secret (POST /admin/keys/{id}/rotate). */
   rotatedAt?: string;
+  /** Until when the secret the last rotation replaced still works (its `gracePeriodSeconds`). */
+  previousSecretUntil?: string;
+  /**
+   * Set on the record an old secret in its grace finds (KeyStore): until when that secret works, checked on
+   * each request (secretEnded), so it stops by itself on every replica.
+   */
+  graceUntil?: string;
   /** Where the key is declared: the config file, the admin API (Redis), or the master key. */
   source: 'config' | 'admin' | 'master' | 'anonymous';
 }
@@ -37,6 +44,11 @@ export function hasExpired(key: KeyRecord, now: number): boolean {
   if (key.expiresAt === undefined) return false;
   const at = readInstant(key.expiresAt);
   return at === undefined || at <= now;
+}
+
+/** Whether `key` was found by an old secret whose grace period has ended at `now` (the key itself may go on). */
+export function secretEnded(key: KeyRecord, now: number): boolean {
+  return key.graceUntil !== undefined && (readInstant(key.graceUntil) ?? 0) <= now;
 }
 
 /**

@@ -5,7 +5,7 @@ import { GatewayError } from '@gateway/providers';
 import { MetricsService } from '@gateway/metrics';
 import { RedisService, type RedisClient } from '@gateway/redis';
 import { hashKey, KeyHashes } from './key-hashes';
-import type { KeyRecord } from './key-record';
+import { hasExpired, type KeyRecord } from './key-record';
 
 export { hashKey } from './key-hashes';
 
@@ -26,7 +26,20 @@ const CAS_ATTEMPTS = 5;
  */
 const REVOKE_CAS_ATTEMPTS = 100;
 const CAS_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]); return 1 end return 0`;
-type Cas = { gatewayKeyCas(key: string, expected: string, value: string): Promise<number> };
+/** Deletes KEYS[1] if it still holds ARGV[1]: a rotation lets go of its key's lock, not of one taken after it expired. */
+const UNLOCK_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+type Cas = {
+  gatewayKeyCas(key: string, expected: string, value: string): Promise<number>;
+  gatewayKeyUnlock(key: string, token: string): Promise<number>;
+};
+/**
+ * Held by the rotation of a key while it runs (SET NX), so a rotation that starts meanwhile is refused
+ * (409) rather than run after it: two rotations at once both answered 200, the first caller's secret
+ * already replaced. It outlives a rotation unless Redis hangs (one that outlives it still cannot land
+ * over another: its compare-and-set fails, rotateOn) and expires if the replica holding it dies mid-way.
+ */
+const ROTATING_PREFIX = 'gateway:keyrotating:';
+const ROTATION_LOCK_MS = 15_000;
 /**
  * A stored key's change: the record before and after, how many Redis nodes did not confirm its
  * announcement, and how many had no replica acknowledge its write in time (RedisService.unreplicated).
@@ -134,11 +147,29 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       this.rememberUnknown(hash, now + NEGATIVE_CACHE_MS);
       return undefined;
     }
-    const record = JSON.parse(raw) as KeyRecord;
+    let record = JSON.parse(raw) as Rotated;
+    try {
+      if (record.rotatedTo && !record.revoked) record = await this.inGrace(client, record);
+    } catch {
+      return this.lastKnownOr503(hash, now);
+    }
     this.cache.set(hash, { record, until: now + this.config.security.keyCacheMs });
     this.lastKnown.set(hash, { record, at: now });
     this.hashes.keep(key, hash);
     return record;
+  }
+
+  /**
+   * What the old secret of a key rotated with a grace period is, from `marker`, the record left under its
+   * hash: the key as it is now (so changes and a revocation reach it) until the grace ends (`graceUntil`,
+   * checked on each request: no timer). A later rotation ends the grace: the record it names is then
+   * itself a marker, and the old secret is refused as revoked.
+   */
+  private async inGrace(client: RedisClient, marker: Rotated): Promise<KeyRecord> {
+    const raw = await client.get(RECORD_PREFIX + marker.rotatedTo);
+    const current = raw ? (JSON.parse(raw) as Rotated) : undefined;
+    if (!current || current.rotatedTo) return { ...marker, revoked: true };
+    return { ...current, graceUntil: marker.graceUntil };
   }
 
   private rememberUnknown(hash: string, until: number): void {
@@ -191,19 +222,24 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
-  async list(): Promise<KeyRecord[]> {
-    const client = this.needRedis();
+  /**
+   * Every key: config keys, then stored ones. Without Redis (no REDIS_URL) the config keys alone, which
+   * each read answers too (`configOnly`: keys created through the admin API are stored in Redis only).
+   */
+  async list(): Promise<{ keys: KeyRecord[]; configOnly: boolean }> {
+    const client = this.redis.client;
+    if (!client) return { keys: this.configKeys(), configOnly: true };
     const ids = await client.smembers(IDS);
     const records = await Promise.all(ids.map((id) => this.get(id)));
     const stored = records.filter((r): r is KeyRecord => r !== undefined);
-    return [...this.configKeys(), ...stored];
+    return { keys: [...this.configKeys(), ...stored], configOnly: false };
   }
 
   async get(id: string): Promise<KeyRecord | undefined> {
     const configured = this.configKeys().find((r) => r.id === id);
     if (configured) return configured;
     const stored = await this.current(this.needRedis(), id);
-    return stored && (JSON.parse(stored.raw) as KeyRecord);
+    return stored && shown(JSON.parse(stored.raw) as Rotated);
   }
 
   /**
@@ -240,12 +276,14 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     // try: a rotation moves the record to another hash.
     for (let attempt = 0; attempt < attempts; attempt++) {
       const { hash, raw, before } = await this.toChange(client, id);
-      const after: KeyRecord = { ...edit(before), id, source: 'admin', createdAt: before.createdAt };
+      const after: Rotated = { ...edit(before), id, source: 'admin', createdAt: before.createdAt };
+      for (const field of ROTATION_FIELDS) if (before[field] !== undefined) Object.assign(after, { [field]: before[field] });
       if (before.revoked) after.revoked = true;
-      if (before.rotatedAt) after.rotatedAt = before.rotatedAt;
       const set = await (client as unknown as Cas).gatewayKeyCas(RECORD_PREFIX + hash, raw, JSON.stringify(after));
       if (set !== 1) continue;
-      return { before, after, ...(await this.announce(client, id, hash, [RECORD_PREFIX + hash])) };
+      // The old secret in its grace finds this record too: its replicas' cached copies are dropped with this one's.
+      const hashes = [hash, ...(before.previousHash ? [before.previousHash] : [])];
+      return { before: shown(before), after: shown(after), ...(await this.announce(client, id, hashes, [RECORD_PREFIX + hash])) };
     }
     throw keyChanged(id);
   }
@@ -253,47 +291,81 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   /**
    * A new secret for stored key `id`, shown once: the key keeps its id, so its tenant (spend, limit
    * windows, stored responses, threads, cache namespace) and record. The record moves to the new
-   * secret's hash; the one under the old hash becomes a revoked marker naming the new hash
-   * (`rotatedTo`) by compare-and-set, the point where the rotation lands against concurrent PATCHes
-   * and DELETEs (which then follow it), and the old secret stops on every replica at once, as a
-   * revocation does. `refuse` may throw for the record as it stands (a revoked key).
+   * secret's hash; the one under the old hash becomes a marker naming the new hash (`rotatedTo`) by
+   * compare-and-set, the point where the rotation lands against concurrent PATCHes and DELETEs (which
+   * then follow it). Without `graceMs` the marker is revoked and the old secret stops on every replica
+   * at once, as a revocation does; with it, the old secret is the key until then (inGrace), and stops
+   * by itself. Either way a grace still running from the rotation before ends (its secret's marker
+   * names a marker now). One rotation of a key at a time: one started while another runs is refused
+   * with 409, so every 200 hands out the secret the key has. `refuse` may throw for the record as it
+   * stands (a revoked key).
    */
-  async rotate(id: string, refuse: (record: KeyRecord) => void): Promise<KeyChange & { key: string }> {
+  async rotate(id: string, refuse: (record: KeyRecord) => void, graceMs = 0): Promise<KeyChange & { key: string }> {
     this.needRedis();
     this.refuseConfigKey(id);
-    return this.changing((client) => this.rotateOn(client, id, refuse));
+    return this.changing(async (client) => {
+      const lock = ROTATING_PREFIX + id;
+      const token = randomUUID();
+      if ((await client.set(lock, token, 'PX', ROTATION_LOCK_MS, 'NX')) !== 'OK') throw rotationInProgress(id);
+      try {
+        return await this.rotateOn(client, id, refuse, graceMs);
+      } finally {
+        // Left to expire if Redis fails now: the rotation is made or not, as its answer says.
+        await (client as unknown as Cas).gatewayKeyUnlock(lock, token).catch(() => undefined);
+      }
+    });
   }
 
-  private async rotateOn(client: RedisClient, id: string, refuse: (record: KeyRecord) => void): Promise<KeyChange & { key: string }> {
+  private async rotateOn(
+    client: RedisClient,
+    id: string,
+    refuse: (record: KeyRecord) => void,
+    graceMs: number,
+  ): Promise<KeyChange & { key: string }> {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const { hash, raw, before } = await this.toChange(client, id);
       refuse(before);
       const key = newKey();
       const newHash = hashKey(key);
-      const after: KeyRecord = { ...before, rotatedAt: new Date().toISOString() };
+      const now = Date.now();
+      const after: Rotated = { ...before, rotatedAt: new Date(now).toISOString() };
+      delete after.previousSecretUntil;
+      delete after.previousHash;
+      const marker: Rotated = { ...before, rotatedTo: newHash };
+      if (graceMs > 0) {
+        const until = new Date(now + graceMs).toISOString();
+        Object.assign(after, { previousSecretUntil: until, previousHash: hash });
+        // A replica of an earlier version takes the marker for the key itself: it expires with the grace there too.
+        marker.graceUntil = until;
+        if (!hasExpired(before, now + graceMs)) marker.expiresAt = until;
+      } else marker.revoked = true;
       // Reachable only by the new secret, which nobody has yet, until the id points to it.
       await client.set(RECORD_PREFIX + newHash, JSON.stringify(after));
-      const marker: Rotated = { ...before, revoked: true, rotatedTo: newHash };
       if ((await (client as unknown as Cas).gatewayKeyCas(RECORD_PREFIX + hash, raw, JSON.stringify(marker))) !== 1) {
         await client.del(RECORD_PREFIX + newHash);
+        // Another rotation landed (one that outlived its lock, or a replica of an earlier version's): it wins.
+        const landed = await client.get(RECORD_PREFIX + hash);
+        if (landed && (JSON.parse(landed) as Rotated).rotatedTo) throw rotationInProgress(id);
         continue;
       }
       await (client as unknown as Cas).gatewayKeyCas(ID_PREFIX + id, hash, newHash);
-      const announced = await this.announce(client, id, hash, [RECORD_PREFIX + newHash, RECORD_PREFIX + hash, ID_PREFIX + id]);
-      return { key, before, after, ...announced };
+      // The secret before this one, if still in its grace, stops now: its replicas' cached copies are dropped too.
+      const hashes = [hash, newHash, ...(before.previousHash ? [before.previousHash] : [])];
+      const announced = await this.announce(client, id, hashes, [RECORD_PREFIX + newHash, RECORD_PREFIX + hash, ID_PREFIX + id]);
+      return { key, before: shown(before), after: shown(after), ...announced };
     }
     throw keyChanged(id);
   }
 
   /** The stored record of key `id` for a change (current() on the writer), or the 404. */
-  private async toChange(client: RedisClient, id: string): Promise<{ hash: string; raw: string; before: KeyRecord }> {
+  private async toChange(client: RedisClient, id: string): Promise<{ hash: string; raw: string; before: Rotated }> {
     const stored = await this.current(client, id, true);
     if (!stored) throw keyNotFound(id);
-    return { ...stored, before: JSON.parse(stored.raw) as KeyRecord };
+    return { ...stored, before: JSON.parse(stored.raw) as Rotated };
   }
 
   /**
-   * Tells every replica to drop its cached copy of the record under `hash` (a change of `id` written to
+   * Tells every replica to drop its cached copies of the records under `hashes` (a change of `id` written to
    * `keys`), and waits for a Redis replica to have the writes. Every replica has been sent the change before
    * the caller hears it is made, or the caller hears which nodes did not confirm it: replicas subscribed
    * there may use the old record until it reaches them over the cluster bus, or for keyCacheMs at most.
@@ -301,11 +373,15 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   private async announce(
     client: RedisClient,
     id: string,
-    hash: string,
+    hashes: string[],
     keys: string[],
   ): Promise<Pick<KeyChange, 'unconfirmed' | 'unreplicated'>> {
-    this.forget(hash);
-    const [{ unconfirmed }, unreplicated] = await Promise.all([this.redis.publishToAll(CHANNEL, hash), this.replicated(client, id, keys)]);
+    for (const hash of hashes) this.forget(hash);
+    const [published, unreplicated] = await Promise.all([
+      Promise.all(hashes.map((hash) => this.redis.publishToAll(CHANNEL, hash))),
+      this.replicated(client, id, keys),
+    ]);
+    const unconfirmed = Math.max(...published.map((p) => p.unconfirmed));
     if (unconfirmed) {
       this.logger.warn(
         `key ${id} changed, but ${unconfirmed} Redis node(s) did not confirm its announcement: ` +
@@ -332,7 +408,10 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    */
   private changing<T>(change: (client: RedisClient) => Promise<T>): Promise<T> {
     return this.redis.durably((writer) => {
-      if (!('gatewayKeyCas' in writer)) writer.defineCommand('gatewayKeyCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
+      if (!('gatewayKeyCas' in writer)) {
+        writer.defineCommand('gatewayKeyCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
+        writer.defineCommand('gatewayKeyUnlock', { numberOfKeys: 1, lua: UNLOCK_SCRIPT });
+      }
       return change(writer);
     });
   }
@@ -380,8 +459,33 @@ function newKey(): string {
   return `gw-${randomBytes(32).toString('base64url')}`;
 }
 
-/** The record left under a rotated key's old hash: revoked, naming the hash of its new secret. */
-type Rotated = KeyRecord & { rotatedTo?: string };
+/**
+ * A stored record with the store's own links: under a rotated key's old hash, the marker naming the hash of
+ * its new secret (`rotatedTo`: revoked, or until `graceUntil`); under the key's current one, while the
+ * secret before it may be in its grace, that secret's hash (`previousHash`).
+ */
+type Rotated = KeyRecord & { rotatedTo?: string; previousHash?: string };
+
+/** Fields of a record that only a rotation writes; a PATCH keeps them. */
+const ROTATION_FIELDS = ['rotatedAt', 'previousSecretUntil', 'previousHash'] as const;
+
+/** `record` as the admin API shows it: without the store's links (hashes of secrets). */
+function shown(record: Rotated): KeyRecord {
+  const { rotatedTo: _to, previousHash: _previous, ...rest } = record;
+  return rest;
+}
+
+function rotationInProgress(id: string): GatewayError {
+  return new GatewayError(
+    409,
+    `Key ${id} is being rotated by another request, whose caller gets its new secret; rotate again only to replace that one.`,
+    'invalid_request_error',
+    'key_rotation_in_progress',
+    'id',
+    // The OpenAI SDKs retry a 409 by default: a retry would replace the secret the other caller was just given.
+    { 'x-should-retry': 'false' },
+  );
+}
 
 function keyNotFound(id: string): GatewayError {
   return new GatewayError(404, `No key with id ${id}.`, 'not_found_error', 'key_not_found', 'id');

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '@gateway/providers';
-import { type AdminGuard, type ApiAuth, installAdminAuth, installApiAuth, takesNoBody } from '@gateway/security';
+import { type AdminGuard, type ApiAuth, installAdminAuth, installApiAuth, emptyBodyIsNone } from '@gateway/security';
 import { installEmbeddingsCaps } from '../embeddings/embeddings-caps';
 import { installHttpGuards } from './client-error';
 import { forbiddenKeyError } from './forbidden-keys';
@@ -59,9 +59,9 @@ export function configureFastify(
   // add limits on depth and keys per object, and name the field it refused.
   const parse = fastify.getDefaultJsonParser('error', 'error');
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes, done) => {
-    // A route that reads no body (a DELETE, a GET, a key rotation): an empty one under a JSON content type
+    // A route that reads no body (a DELETE, a GET) or may be sent none (a key rotation): an empty one under a JSON content type
     // (openai-python sends that header on every call) is no body, not invalid JSON.
-    if (bytes.length === 0 && takesNoBody(request)) return done(null, undefined);
+    if (bytes.length === 0 && emptyBodyIsNone(request)) return done(null, undefined);
     // Bodies are read as sent: a compressed one would only fail as JSON, a mislabelled one pass.
     const coding = request.headers['content-encoding'];
     if (coding !== undefined && coding.toLowerCase() !== 'identity') {

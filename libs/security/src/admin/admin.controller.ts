@@ -25,9 +25,9 @@ import { limitKeys } from '../limit-keys';
 import { LimitsService } from '../limits.service';
 import { adminActor, AdminGuard } from './admin.guard';
 import { AdminBodyShapePipe } from './body-shape.pipe';
-import { applyChange, checkModels, checkRecord, diff, sentFields } from './key-changes';
-import { KeyFieldsDto } from './key.dto';
-import { TakesNoBody } from './takes-no-body';
+import { applyChange, checkModels, checkRecord, diff, type LimitDefaults, sentFields } from './key-changes';
+import { KeyFieldsDto, RotationDto } from './key.dto';
+import { OptionalBody } from './optional-body';
 
 /**
  * Checks of what kind a value is. A value of the wrong kind (or none) fails its range and length
@@ -72,6 +72,8 @@ export class AdminController {
   private readonly audit = new Logger('Audit');
   /** What a key's `models` may name. */
   private readonly served: string[];
+  /** The limits a key that sets none is held to (security.defaultRpm / defaultTpm). */
+  private readonly defaults: LimitDefaults;
 
   constructor(
     config: GatewayConfig,
@@ -79,6 +81,7 @@ export class AdminController {
     private readonly limits: LimitsService,
   ) {
     this.served = servedModelNames(config);
+    this.defaults = { rpm: config.security.defaultRpm, tpm: config.security.defaultTpm };
   }
 
   /** The new key is in the answer once; only its hash is stored. */
@@ -92,16 +95,22 @@ export class AdminController {
     const change = sentFields(body, request.body);
     checkModels(change, this.served);
     const fields = applyChange({} as KeyRecord, change);
-    checkRecord(fields, change);
+    checkRecord(fields, change, this.defaults);
     const { key, record, unreplicated } = await this.keys.create(fields);
     this.record(request, 'create', record.id, diff(undefined, record));
     announced(reply, 0, unreplicated);
     return { ...record, key };
   }
 
+  /**
+   * Without Redis, the config keys (read-only, as each read answers them), and a header saying keys created
+   * through the admin API are not among them: they live in Redis.
+   */
   @Get()
-  async list(): Promise<{ object: 'list'; data: KeyRecord[] }> {
-    return { object: 'list', data: await this.keys.list() };
+  async list(@Res({ passthrough: true }) reply: FastifyReply): Promise<{ object: 'list'; data: KeyRecord[] }> {
+    const { keys, configOnly } = await this.keys.list();
+    if (configOnly) reply.header('x-gateway-keys-listed', 'config-only');
+    return { object: 'list', data: keys };
   }
 
   @Get(':id')
@@ -122,7 +131,7 @@ export class AdminController {
     const { before, after, unconfirmed, unreplicated } = await this.keys.update(id, (record) => {
       if (record.revoked) throw revoked(id);
       const next = applyChange(record, change);
-      checkRecord(next, change);
+      checkRecord(next, change, this.defaults);
       return next;
     });
     this.record(request, 'update', id, diff(before, after));
@@ -135,19 +144,27 @@ export class AdminController {
 
   /**
    * A new secret for the key, shown once; the id, record, spend, limit windows and stored responses
-   * stay. The old secret stops on every replica at once, as a revoked key does. A revoked key is not rotated (409).
+   * stay. The old secret stops on every replica at once, as a revoked key does, or with
+   * `gracePeriodSeconds` works on as the key until then (`previousSecretUntil`). A revoked key is not
+   * rotated (409), nor one another rotation is under way for (409, KeyStore.rotate).
    */
   @Post(':id/rotate')
-  @TakesNoBody()
+  @OptionalBody()
   @HttpCode(200)
   async rotate(
     @Param('id') id: string,
+    @Body() body: RotationDto,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<KeyRecord & { key: string }> {
-    const { key, before, after, unconfirmed, unreplicated } = await this.keys.rotate(id, (record) => {
-      if (record.revoked) throw revoked(id);
-    });
+    const graceMs = (body.gracePeriodSeconds ?? 0) * 1000;
+    const { key, before, after, unconfirmed, unreplicated } = await this.keys.rotate(
+      id,
+      (record) => {
+        if (record.revoked) throw revoked(id);
+      },
+      graceMs,
+    );
     this.record(request, 'rotate', id, diff(before, after));
     announced(reply, unconfirmed, unreplicated);
     return { ...after, key };

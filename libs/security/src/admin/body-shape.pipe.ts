@@ -1,13 +1,15 @@
 import { type ArgumentMetadata, Injectable, type PipeTransform } from '@nestjs/common';
 import { GatewayError } from '@gateway/providers';
 import { invalid, KEY_FIELDS, METADATA_ENTRIES } from './key-changes';
-import { MAX_MODELS } from './key.dto';
+import { MAX_MODELS, ROTATION_FIELDS, RotationDto } from './key.dto';
 
 const BUDGET_FIELDS = ['usd', 'period'];
+/** The fields each admin body may hold, by its DTO: a key's fields, else a rotation's. */
+const FIELDS = new Map<unknown, readonly string[]>([[RotationDto, ROTATION_FIELDS]]);
 
 /**
  * The shape of an admin body, checked on the parsed JSON before the validation pipe: an object of
- * known fields, `budget` an object of `usd` and `period`, `metadata` at most 50 entries, `models` at
+ * known fields (a key's, or a rotation's), `budget` an object of `usd` and `period`, `metadata` at most 50 entries, `models` at
  * most 1,000. Each check counts keys once, so what class-transformer and class-validator walk after
  * it is small (their walk over 200,000 unknown keys took 200 s and blocked the event loop). Keys are
  * read as own properties, before the validation pipe deletes `constructor` and `prototype` keys and
@@ -18,9 +20,17 @@ const BUDGET_FIELDS = ['usd', 'period'];
 export class AdminBodyShapePipe implements PipeTransform {
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
     if (metadata.type !== 'body') return value;
+    const fields = FIELDS.get(metadata.metatype) ?? KEY_FIELDS;
+    // A rotation sent without a body (OptionalBody): no field set.
+    if (value === undefined && metadata.metatype === RotationDto) return {};
     const body = plainObject(value);
-    if (!body) throw GatewayError.badRequest('The body must be a JSON object of key fields.', null, 'invalid_value');
-    const unknown = Object.keys(body).find((field) => !(KEY_FIELDS as readonly string[]).includes(field));
+    if (!body)
+      throw GatewayError.badRequest(
+        `The body must be a JSON object of ${fields === KEY_FIELDS ? 'key fields' : fields.join(', ')}.`,
+        null,
+        'invalid_value',
+      );
+    const unknown = Object.keys(body).find((field) => !fields.includes(field));
     if (unknown) throw invalid(unknown, `property ${unknown} should not exist`);
     const { budget, metadata: entries, models } = body;
     if (budget !== undefined && budget !== null) {

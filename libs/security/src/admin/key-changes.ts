@@ -66,7 +66,12 @@ function checkText(param: string, text: unknown): void {
  * What the DTO cannot see: an expiry in the past, metadata that is not a flat
  * map of short strings, text with control or bidi characters, limits that contradict each other. 400 naming the field.
  */
-export function checkRecord(record: KeyRecord, change: Partial<Record<KeyField, unknown>>, now = Date.now()): void {
+export function checkRecord(
+  record: KeyRecord,
+  change: Partial<Record<KeyField, unknown>>,
+  defaults: LimitDefaults = {},
+  now = Date.now(),
+): void {
   checkText('name', change.name);
   checkText('owner', change.owner);
   if (change.expiresAt && hasExpired(record, now)) {
@@ -84,12 +89,33 @@ export function checkRecord(record: KeyRecord, change: Partial<Record<KeyField, 
     }
   }
   if (change.budget && !(record.budget!.usd > 0)) throw invalid('budget.usd', 'must be greater than 0 (revoke the key to stop it)');
-  // Every request uses at least one token, so a TPM below the RPM makes the RPM unreachable.
-  // The 400 names the field sent: an `rpm` alone is refused as over the key's tpm.
-  if (record.rpm !== undefined && record.tpm !== undefined && record.tpm < record.rpm && ('rpm' in change || 'tpm' in change)) {
-    if ('tpm' in change) throw invalid('tpm', `must be at least rpm (${record.rpm}): every request uses at least one token`);
-    throw invalid('rpm', `must be at most tpm (${record.tpm}): every request uses at least one token`);
-  }
+  if ('rpm' in change || 'tpm' in change) checkLimits(record, change, defaults);
+}
+
+/** The RPM and TPM a key that sets none is held to: `security.defaultRpm` / `defaultTpm`. */
+export interface LimitDefaults {
+  rpm?: number;
+  tpm?: number;
+}
+
+/**
+ * Every request uses at least one token, so a TPM below the RPM makes the RPM unreachable: checked on
+ * the limits the key is held to, its own else the defaults (a `tpm` of 30 under a defaultRpm of 60 was
+ * taken). The 400 names a field sent with a value, `tpm` first (an `rpm` alone is refused as over the
+ * tpm in force), else the one cleared, whose default would then apply.
+ */
+function checkLimits(record: KeyRecord, change: Partial<Record<KeyField, unknown>>, defaults: LimitDefaults): void {
+  const rpm = record.rpm ?? defaults.rpm;
+  const tpm = record.tpm ?? defaults.tpm;
+  if (rpm === undefined || tpm === undefined || tpm >= rpm) return;
+  const rpmText = record.rpm === undefined ? `${rpm}, security.defaultRpm` : `${rpm}`;
+  const tpmText = record.tpm === undefined ? `${tpm}, security.defaultTpm` : `${tpm}`;
+  const why = 'every request uses at least one token';
+  if (change.tpm != null) throw invalid('tpm', `must be at least rpm (${rpmText}): ${why}`);
+  if (change.rpm != null) throw invalid('rpm', `must be at most tpm (${tpmText}): ${why}`);
+  if ('tpm' in change)
+    throw invalid('tpm', `cleared, the key would be held to security.defaultTpm (${tpm}), which must be at least rpm (${rpmText}): ${why}`);
+  throw invalid('rpm', `cleared, the key would be held to security.defaultRpm (${rpm}), which must be at most tpm (${tpmText}): ${why}`);
 }
 
 /**

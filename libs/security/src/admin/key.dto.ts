@@ -43,3 +43,15 @@ export class KeyFieldsDto {
   @IsOptional() @IsString() @IsExpiry() expiresAt?: string | null;
   @IsOptional() @IsObject() metadata?: Record<string, string> | null;
 }
+
+/** The longest grace period a rotation may give the old secret: 7 days, time for clients to roll, not a second key. */
+export const MAX_GRACE_SECONDS = 7 * 24 * 3600;
+
+/** POST /admin/keys/:id/rotate, whose body may be left out. */
+export class RotationDto {
+  /** How long the old secret keeps working, as the same key; 0, `null` or left out: it stops at once. */
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_GRACE_SECONDS) gracePeriodSeconds?: number | null;
+}
+
+/** The fields a rotation's body may hold. */
+export const ROTATION_FIELDS = ['gracePeriodSeconds'] as const;

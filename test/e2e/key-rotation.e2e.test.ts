@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { FaultProxy } from '../support/fault-proxy';
+import { configWith, GatewayProcess } from '../support/gateway';
+
+// Raised by an independent check of key rotation (session 23, keys2 doubtful point i, and the rotation
+// that followed it): two rotations of one key at once both answered 200, the first caller's new secret
+// already dead; and there was no grace period, so a routine rotation cut off every client at once.
+
+/** A database of its own on the shared test Redis (see security.e2e.test.ts). */
+const REDIS_URL = process.env.TEST_REDIS_URL && `${process.env.TEST_REDIS_URL.replace(/\/\d*$/, '')}/14`;
+const DB = 14;
+const MASTER = 'test-master-key-rotation-0123456';
+const skip = !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)';
+
+const config = configWith({ security: { failOpen: { rateLimits: false, budgets: false } } });
+
+async function admin(gateway: GatewayProcess, method: string, path: string, body?: object | string) {
+  const res = await fetch(`${gateway.opsUrl}/admin/keys${path}`, {
+    method,
+    headers: { authorization: `Bearer ${MASTER}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    body: typeof body === 'string' ? body : body && JSON.stringify(body),
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
+}
+
+/** The status of a chat request with `key`, and its error code if refused. */
+async function use(gateway: GatewayProcess, key: string): Promise<{ status: number; code?: string; rpm: string | null }> {
+  const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  const body = (await res.json()) as { error?: { code: string } };
+  return { status: res.status, code: body.error?.code, rpm: res.headers.get('x-ratelimit-limit-requests') };
+}
+
+/** The status `key` gets on each replica. */
+const statuses = async (key: string, ...gateways: GatewayProcess[]) => Promise.all(gateways.map(async (g) => (await use(g, key)).status));
+
+describe('key rotation across two replicas: one winner, and an optional grace period', { skip }, () => {
+  let redis: Redis;
+  let proxy: FaultProxy;
+  /** Replica a reaches Redis through `proxy`, so its commands can be made slow; b directly. */
+  let a: GatewayProcess;
+  let b: GatewayProcess;
+
+  before(async () => {
+    redis = new Redis(REDIS_URL!);
+    await redis.flushdb();
+    proxy = await FaultProxy.start(Number(new URL(REDIS_URL!).port));
+    const env = { GATEWAY_MASTER_KEY: MASTER };
+    [a, b] = await Promise.all([
+      GatewayProcess.start(config, { env: { ...env, REDIS_URL: `${proxy.url}/${DB}` } }),
+      GatewayProcess.start(config, { env: { ...env, REDIS_URL: REDIS_URL! } }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await proxy?.stop();
+    redis?.disconnect();
+  });
+
+  it('two rotations of one key at once on two replicas: exactly one wins with a live secret, the other gets 409 and no secret', async () => {
+    const { body: created } = await admin(a, 'POST', '', { name: 'raced' });
+    // Written keys are announced, so the test knows when a's rotation has reached Redis without guessing a time.
+    await redis.config('SET', 'notify-keyspace-events', 'K$');
+    const watcher = new Redis(REDIS_URL!);
+    const started = new Promise<void>((resolve) => watcher.on('pmessage', () => resolve()));
+    try {
+      // Key records, ids and whatever else of keys a rotation writes: nothing else writes there meanwhile.
+      await watcher.psubscribe(`__keyspace@${DB}__:gateway:key*`);
+      // Every answer a gets from Redis now comes 300 ms late: its rotation is under way for seconds.
+      proxy.replyDelayMs = 300;
+      const first = admin(a, 'POST', `/${created.id}/rotate`);
+      await started;
+      const second = await admin(b, 'POST', `/${created.id}/rotate`);
+      const winner = await first;
+      proxy.replyDelayMs = 0;
+
+      assert.equal(winner.status, 200, JSON.stringify(winner.body));
+      assert.equal(second.status, 409, `the rotation that started second: ${JSON.stringify(second.body)}`);
+      assert.deepEqual(Object.keys(second.body), ['error'], 'the admin API error shape');
+      assert.equal(second.body.error.code, 'key_rotation_in_progress');
+      assert.equal(second.body.error.type, 'invalid_request_error');
+      assert.equal(second.body.error.param, 'id');
+      assert.match(second.body.error.message, /being rotated/);
+      assert.equal(second.headers.get('x-should-retry'), 'false', 'an SDK does not retry it (a retry would kill the winner’s secret)');
+      assert.equal(second.body.key, undefined);
+      assert.deepEqual(await statuses(winner.body.key, a, b), [200, 200], 'the winner’s secret works on both replicas');
+      assert.deepEqual(await statuses(created.key, a, b), [401, 401], 'the old secret is dead');
+    } finally {
+      proxy.replyDelayMs = 0;
+      watcher.disconnect();
+      await redis.config('SET', 'notify-keyspace-events', '');
+    }
+    // Once the winner has answered, the key may be rotated again.
+    const again = await admin(b, 'POST', `/${created.id}/rotate`);
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+  });
+
+  it('gracePeriodSeconds keeps the old secret working as the same key on every replica, then it stops by itself', async () => {
+    const { body: created } = await admin(a, 'POST', '', { name: 'routine', rpm: 50 });
+    // Both replicas know (and cache) the old secret.
+    assert.deepEqual(await statuses(created.key, a, b), [200, 200]);
+    const rotated = await admin(b, 'POST', `/${created.id}/rotate`, { gracePeriodSeconds: 4 });
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    const until = Date.parse(rotated.body.previousSecretUntil);
+    assert.ok(until - Date.parse(rotated.body.rotatedAt) === 4_000, JSON.stringify(rotated.body));
+    assert.deepEqual((await admin(a, 'GET', `/${created.id}`)).body, (({ key: _k, ...record }) => record)(rotated.body));
+    assert.equal(JSON.stringify(rotated.body).includes('Hash'), false, 'no internal link in the answer');
+
+    // Within the grace both secrets are the key, changes included: a PATCH reaches the old secret too.
+    assert.equal((await admin(a, 'PATCH', `/${created.id}`, { rpm: 70 })).status, 200);
+    for (const gateway of [a, b]) {
+      for (const secret of [created.key, rotated.body.key]) {
+        const used = await use(gateway, secret);
+        assert.deepEqual([used.status, used.rpm], [200, '70'], 'both secrets, as the key as it is now');
+      }
+    }
+    assert.ok(Date.now() < until, 'the checks above ran within the grace (else this test proves nothing)');
+
+    // No timer: the record says until when; past it, the old secret is refused on both replicas.
+    await new Promise((r) => setTimeout(r, until - Date.now() + 50));
+    for (const gateway of [a, b]) {
+      assert.deepEqual([(await use(gateway, created.key)).status, (await use(gateway, created.key)).code], [401, 'invalid_api_key']);
+      assert.equal((await use(gateway, rotated.body.key)).status, 200);
+    }
+  });
+
+  it('a second rotation during the grace ends the first grace; a revocation during a grace stops both secrets', async () => {
+    const { body: created } = await admin(a, 'POST', '', { name: 'twice' });
+    const first = await admin(a, 'POST', `/${created.id}/rotate`, { gracePeriodSeconds: 600 });
+    assert.deepEqual(await statuses(created.key, a, b), [200, 200], 'the original secret is in its grace');
+    const second = await admin(b, 'POST', `/${created.id}/rotate`, { gracePeriodSeconds: 600 });
+    assert.equal(second.status, 200);
+    assert.deepEqual(await statuses(created.key, a, b), [401, 401], 'the second rotation ended the first grace');
+    assert.deepEqual(await statuses(first.body.key, a, b), [200, 200], 'the secret it replaced is in its own grace');
+    assert.deepEqual(await statuses(second.body.key, a, b), [200, 200]);
+
+    // A rotation without a grace ends the running one at once, as before.
+    const third = await admin(a, 'POST', `/${created.id}/rotate`, '');
+    assert.equal(third.status, 200);
+    assert.equal(third.body.previousSecretUntil, undefined);
+    assert.deepEqual(await statuses(second.body.key, a, b), [401, 401]);
+    assert.deepEqual(await statuses(third.body.key, a, b), [200, 200]);
+
+    const fourth = await admin(b, 'POST', `/${created.id}/rotate`, { gracePeriodSeconds: 600 });
+    assert.deepEqual(await statuses(third.body.key, a, b), [200, 200]);
+    assert.equal((await admin(b, 'DELETE', `/${created.id}`)).status, 200);
+    assert.deepEqual(await statuses(third.body.key, a, b), [401, 401], 'revoked: the old secret in its grace stops too');
+    assert.deepEqual(await statuses(fourth.body.key, a, b), [401, 401]);
+  });
+
+  it('gracePeriodSeconds: an integer from 0 to 7 days, else a 400 naming it; other fields are refused', async () => {
+    const { body: created } = await admin(a, 'POST', '', { name: 'checked' });
+    for (const body of [
+      { gracePeriodSeconds: -1 },
+      { gracePeriodSeconds: 1.5 },
+      { gracePeriodSeconds: 604_801 },
+      { gracePeriodSeconds: '60' },
+    ]) {
+      const res = await admin(a, 'POST', `/${created.id}/rotate`, body);
+      assert.deepEqual([res.status, res.body.error?.param], [400, 'gracePeriodSeconds'], JSON.stringify(body));
+    }
+    const unknown = await admin(a, 'POST', `/${created.id}/rotate`, { name: 'x' });
+    assert.deepEqual([unknown.status, unknown.body.error?.param], [400, 'name']);
+    assert.equal((await admin(a, 'POST', `/${created.id}/rotate`, '[]')).status, 400);
+    // Nothing rotated by the refusals: the original secret still works.
+    assert.deepEqual(await statuses(created.key, a, b), [200, 200]);
+    for (const body of [{}, { gracePeriodSeconds: 0 }, { gracePeriodSeconds: 604_800 }]) {
+      const res = await admin(b, 'POST', `/${created.id}/rotate`, body);
+      assert.equal(res.status, 200, JSON.stringify(body));
+    }
+    const withNull = await admin(b, 'POST', `/${created.id}/rotate`, { gracePeriodSeconds: null });
+    assert.equal(withNull.status, 200, 'null: no grace, as absent');
+    assert.equal(withNull.body.previousSecretUntil, undefined);
+  });
+});
