@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash, createHmac, scryptSync } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -57,6 +57,28 @@ const MEMORYSTORE_SHARD_PORTS = { port: 11000, endPort: 13047, protocol: 'TCP' }
 type Labels = Record<string, string>;
 
 const selects = (selector: Labels, labels: Labels = {}) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+/**
+ * Sprig's derivePassword (the Master Password algorithm: scrypt N=2^15, r=8, p=2, then HMAC-SHA256;
+ * the "maximum" template), which the chart's checksum/redis-password is the SHA-256 of.
+ */
+function derivePassword(counter: number, password: string, user: string, site: string): string {
+  const seeded = (text: string) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(Buffer.byteLength(text));
+    return Buffer.concat([Buffer.from('com.lyndir.masterpassword'), length, Buffer.from(text)]);
+  };
+  const key = scryptSync(password, seeded(user), 64, { N: 32768, r: 8, p: 2, maxmem: 64 * 1024 * 1024 });
+  const count = Buffer.alloc(4);
+  count.writeUInt32BE(counter);
+  const seed = createHmac('sha256', key)
+    .update(Buffer.concat([seeded(site), count]))
+    .digest();
+  const letters = 'AEIOUaeiouBCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz';
+  const chars: Record<string, string> = { a: letters, n: '0123456789', o: "@&%?,=[]_:-+*$#!'^~;()/.", x: `${letters}0123456789!@#$%^&*()` };
+  const template = ['anoxxxxxxxxxxxxxxxxx', 'axxxxxxxxxxxxxxxxxno'][seed[0] % 2];
+  return [...template].map((c, i) => chars[c][seed[i + 1] % chars[c].length]).join('');
+}
 
 function podSpec(m: Manifest): any {
   return m.kind === 'Pod' ? m.spec : m.spec.template.spec;
@@ -631,9 +653,8 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       const password = (r: Rendered) => Buffer.from(r.one('Secret').data!.REDIS_PASSWORD, 'base64').toString();
       const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
       const base = helmTemplate(DEFAULTS);
-      const chosen = helmTemplate({ set: { ...DEFAULTS.set, 'redis.password': 'summer2026' } });
-      assert.notEqual(annotation(chosen), sha256('summer2026'), 'salted: no dictionary attack on a chosen password from `get pods`');
       const changes: Record<string, string>[] = [
+        // redis.password empty: the password is derived from the master key, and changes with it.
         { 'secrets.masterKey': `${MASTER_KEY}-rotated` },
         { 'redis.password': 'another-redis-password' },
       ];
@@ -645,8 +666,66 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       }
       const providerKey = helmTemplate({ set: { ...DEFAULTS.set, 'secrets.providerKeys.OPENAI_API_KEY': 'sk-provider' } });
       assert.deepEqual(redisStatefulSet(providerKey)!.spec.template, redisStatefulSet(base)!.spec.template, 'Redis keeps running');
+      // Found by an independent check: the master key salted the checksum, so rotating it with a fixed
+      // redis.password restarted Redis though its password had not changed.
+      const fixed = { ...DEFAULTS.set, 'redis.password': 'summer2026summer2026' };
+      const rotated = helmTemplate({ set: { ...fixed, 'secrets.masterKey': `${MASTER_KEY}-rotated` } });
+      const chosen = helmTemplate({ set: fixed });
+      assert.equal(password(rotated), password(chosen));
+      assert.deepEqual(
+        redisStatefulSet(rotated)!.spec.template,
+        redisStatefulSet(chosen)!.spec.template,
+        'a master-key rotation leaves Redis running',
+      );
+      // Readable by anyone who can get pods: scrypt of the password, salted with the release, not a fast hash.
+      assert.equal(
+        annotation(chosen),
+        sha256(derivePassword(1, 'summer2026summer2026', `${NAMESPACE}/gw-ai-gateway-redis`, 'checksum/redis-password')),
+      );
+      assert.notEqual(annotation(chosen), sha256('summer2026summer2026'));
+      const elsewhere = helmTemplate({ set: fixed }, 'gw', 'other');
+      assert.notEqual(annotation(elsewhere), annotation(chosen), 'salted per release: no table of guesses serves two releases');
       const managed = helmTemplate({ files: ['ci/existing-secret-values.yaml'] });
       assert.equal(annotation(managed), undefined, "an existingSecret's value is not the chart's to see (README: restart Redis)");
+    });
+
+    // Found by an independent check: the Redis pod template carried helm.sh/chart and the gateway's appVersion,
+    // so every chart release restarted the single Redis pod (caches, rate windows and budgets in outage mode).
+    it('a new chart release leaves the Redis pod running: no release label on its template, the same immutable selector', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'chart-next-'));
+      try {
+        const next = join(dir, 'ai-gateway');
+        cpSync(CHART_DIR, next, { recursive: true, dereference: true });
+        const chartYaml = join(next, 'Chart.yaml');
+        const bumped = readFileSync(chartYaml, 'utf8')
+          .replace(/^version: .*$/m, 'version: 99.0.0')
+          .replace(/^appVersion: .*$/m, 'appVersion: "99.0.0"');
+        writeFileSync(chartYaml, bumped);
+        // The gateway pinned by digest: only the chart's release changes.
+        const values = { set: { ...DEFAULTS.set, 'image.digest': `sha256:${'ab'.repeat(32)}` } };
+        const current = helmTemplate(values);
+        const released = helmTemplate(values, 'gw', NAMESPACE, next);
+        assert.equal(
+          redisStatefulSet(released)!.metadata.labels!['helm.sh/chart'],
+          'ai-gateway-99.0.0',
+          'the release is on the StatefulSet',
+        );
+        assert.deepEqual(redisStatefulSet(released)!.spec.template, redisStatefulSet(current)!.spec.template);
+        const redisTag = parseYaml(readFileSync(resolve(CHART_DIR, 'values.yaml'), 'utf8')).redis.image.tag;
+        assert.equal(podLabels(redisStatefulSet(current)!)['app.kubernetes.io/version'], redisTag, "Redis' version, not the gateway's");
+        // A StatefulSet's selector is immutable: the one every release so far has created (0.2.0 included).
+        const selector = {
+          'app.kubernetes.io/name': 'ai-gateway',
+          'app.kubernetes.io/instance': 'gw',
+          'app.kubernetes.io/component': 'redis',
+        };
+        for (const r of [current, released]) {
+          assert.deepEqual(redisStatefulSet(r)!.spec.selector, { matchLabels: selector });
+          assert.ok(selects(selector, podLabels(redisStatefulSet(r)!)));
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it("with gatewayApi the gateway's keep-alive outlasts the load balancer's 600 s; an explicit longer one is kept", () => {
@@ -754,6 +833,36 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         assert.doesNotMatch(helmNotes({ set: { ...DEFAULTS.set, ...set } }), /WARNING: podDisruptionBudget/, JSON.stringify(set));
     });
 
+    // Found by an independent check: Autopilot gives a preempted Spot Pod at most 25 s, and the derived 55 s said nothing of it.
+    it('NOTES warn when the gateway asks for Spot capacity with a grace longer than preemption leaves, and say what fits', () => {
+      const spot = { 'nodeSelector.cloud\\.google\\.com/gke-spot': 'true' };
+      const autopilot = { ...DEFAULTS.set, autopilot: 'true' };
+      assert.match(
+        helmNotes({ set: autopilot, setString: spot }),
+        /WARNING: the gateway pods ask for Spot capacity .* terminationGracePeriodSeconds=55, but a\npreempted Spot Pod is killed 25 s after[^]*terminationGracePeriodSeconds=25 and config.server.shutdownGraceMs at most 9000/,
+      );
+      const affinity = 'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0]';
+      const standard = { ...DEFAULTS.set, [`${affinity}.key`]: 'cloud.google.com/gke-spot', [`${affinity}.operator`]: 'In' };
+      assert.match(
+        helmNotes({ set: standard, setString: { [`${affinity}.values[0]`]: 'true' } }),
+        /killed 15 s after it starts stopping \(GKE Standard's default[^]*leave no drain within it/,
+      );
+      const fits = { ...autopilot, terminationGracePeriodSeconds: '25', 'config.server.shutdownGraceMs': '9000' };
+      assert.doesNotMatch(helmNotes({ set: fits, setString: spot }), /Spot/);
+      assert.doesNotMatch(helmNotes({ set: autopilot }), /Spot/);
+    });
+
+    // Found by an independent check: streams may run 600 s through the load balancer, but a stopping pod drains 30 s.
+    it('NOTES say how long a stream survives a rollout or scale-down behind the Gateway, and point at the README section', () => {
+      const note = /NOTE: streams may run 600 s [^]*drains for config.server.shutdownGraceMs \(30000 ms\)[^]*\(55 s now\) follows it/s;
+      assert.match(helmNotes({ files: ['values-gke.yaml'] }), note);
+      const long = helmNotes({ files: ['values-gke.yaml'], set: { 'config.server.shutdownGraceMs': '600000' } });
+      assert.doesNotMatch(long, /NOTE: streams/);
+      assert.doesNotMatch(helmNotes(DEFAULTS), /NOTE: streams/, 'no load balancer timeout to compare with');
+      const section = /"([^"]+)"\)\.\n/.exec(helmNotes({ files: ['values-gke.yaml'] }).split('NOTE: streams')[1])![1];
+      assert.match(readFileSync(resolve(CHART_DIR, 'README.md'), 'utf8'), new RegExp(`^#+ ${section}$`, 'm'));
+    });
+
     // Found by an independent check: with several seed nodes only the first one's port was opened.
     it("the NetworkPolicy opens every external Redis seed node's port, once each", () => {
       const cluster = { 'redis.enabled': 'false', 'externalRedis.cluster': 'true', 'externalRedis.cidr': '10.0.0.0/24' };
@@ -817,10 +926,14 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         [autopilot, '1Gi'],
         [{ ...autopilot, ...cpu('1'), ...memory('6.5Gi') }, '6.5Gi'],
         [{ ...autopilot, ...cpu('2'), ...memory('2Gi') }, '2Gi'],
+        // The general-purpose minimums (without bursting) and the largest ephemeral storage Autopilot admits.
+        [{ ...autopilot, ...cpu('250m'), ...memory('512Mi') }, '512Mi'],
+        [{ ...autopilot, 'resources.requests.ephemeral-storage': '10Gi', 'resources.limits.ephemeral-storage': '10Gi' }, '1Gi'],
       ] as const)
         assert.equal(gatewayContainer(helmTemplate({ set })).resources.requests.memory, rendered);
       assert.match(helmTemplateError({ set: { ...autopilot, ...cpu('1'), ...memory('7Gi') } }), /7 GiB per vCPU/);
       helmTemplate({ set: { ...DEFAULTS.set, ...memory('8Gi') } });
+      helmTemplate({ set: { ...DEFAULTS.set, ...cpu('100m'), ...memory('256Mi') } });
       helmTemplate({ set: { ...autopilot, ...memory('8Gi'), 'nodeSelector.cloud\\.google\\.com/compute-class': 'Balanced' } });
       assert.equal(
         parseYaml(readFileSync(resolve(CHART_DIR, 'values-gke.yaml'), 'utf8')).autopilot,
@@ -1022,6 +1135,40 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
           { set: { 'podDisruptionBudget.maxUnavailable': '0%' } },
           /podDisruptionBudget.maxUnavailable \(0%\) blocks every voluntary eviction/,
         ],
+        // Found by an independent check: these reached the API server (or helm test) before anything said no.
+        [
+          { set: { 'networkPolicy.ingressFrom[0].ipBlock.cidr': '35.191.0.0' } },
+          /at '\/networkPolicy\/ingressFrom\/0\/ipBlock\/cidr': '35.191.0.0' does not match/,
+        ],
+        [
+          {
+            set: {
+              'networkPolicy.metricsFrom[0].ipBlock.cidr': '10.0.0.0/8',
+              'networkPolicy.metricsFrom[0].ipBlock.except[0]': '10.1.0.0/40',
+            },
+          },
+          /at '\/networkPolicy\/metricsFrom\/0\/ipBlock\/except\/0'/,
+        ],
+        [{ set: { 'externalRedis.cidr': '10.0.0.0/33' } }, /at '\/externalRedis\/cidr': '10.0.0.0\/33' does not match/],
+        [{ set: { 'loadBalancer.sourceRanges[0]': '300.1.1.1/8' } }, /at '\/loadBalancer\/sourceRanges\/0': '300.1.1.1\/8' does not match/],
+        [{ set: { 'podDisruptionBudget.maxUnavailable': '150%' } }, /at '\/podDisruptionBudget\/maxUnavailable'/],
+        [{ set: { 'redis.password': 'fifteen-chars-x' } }, /at '\/redis\/password': 'fifteen-chars-x' does not match/],
+        [{ set: { 'secrets.masterKey': `${MASTER_KEY.slice(0, 10)} ${MASTER_KEY.slice(10)}` } }, /at '\/secrets\/masterKey'/],
+        [
+          { set: { 'tests.model': 'nonexistent' } },
+          /tests.model \(nonexistent\) is not served by config.models .* use one of mock-1, mock, /,
+        ],
+        [
+          {
+            set: {
+              'tests.model': 'x',
+              'config.models[0].name': 'x-1',
+              'config.models[0].deployments[0].provider': 'mock',
+              'config.models[0].deployments[0].model': 'mock-1',
+            },
+          },
+          /tests.model \(x\) is not served/,
+        ],
         // Misspelt security fields were passed through (and dropped or refused only by the API server).
         [{ set: { 'podSecurityContext.runAsUsr': '10001' } }, /additional properties 'runAsUsr' not allowed/],
         [{ set: { 'securityContext.readOnlyRootFileSystem': 'true' } }, /additional properties 'readOnlyRootFileSystem' not allowed/],
@@ -1042,6 +1189,35 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         [
           { set: { autopilot: 'true', 'redis.resources.requests.cpu': '2', 'redis.resources.limits.cpu': '2' } },
           /redis.resources: 1Gi of memory for 2 CPU is 0.5 GiB per vCPU; GKE Autopilot's general-purpose pods take 1 to 6.5/,
+        ],
+        // Found by an independent check: Autopilot raised requests below its minimums, and refused 20Gi of ephemeral storage at admission.
+        [
+          {
+            set: {
+              autopilot: 'true',
+              'resources.requests.cpu': '100m',
+              'resources.limits.cpu': '100m',
+              'resources.requests.memory': '256Mi',
+              'resources.limits.memory': '256Mi',
+            },
+          },
+          /resources: a cpu request of 100m is below GKE Autopilot's general-purpose minimum of 250m/,
+        ],
+        [
+          {
+            set: {
+              autopilot: 'true',
+              'redis.resources.requests.memory': '256Mi',
+              'redis.resources.limits.memory': '256Mi',
+              'redis.resources.requests.cpu': '250m',
+              'redis.resources.limits.cpu': '250m',
+            },
+          },
+          /redis.resources: a memory request of 256Mi is below GKE Autopilot's general-purpose minimum of 512Mi/,
+        ],
+        [
+          { set: { autopilot: 'true', 'resources.requests.ephemeral-storage': '20Gi', 'resources.limits.ephemeral-storage': '20Gi' } },
+          /resources: an ephemeral-storage request of 20Gi is above GKE Autopilot's general-purpose maximum of 10Gi/,
         ],
         [
           {
@@ -1153,6 +1329,29 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         const path = Array.isArray(value) ? `config.${key}[0].name` : `config.${key}.name`;
         helmTemplate({ set: { ...DEFAULTS.set, [path]: 'x' } });
       }
+    });
+
+    it('CIDRs of every kind (IPv4, IPv6, the whole range), 100% and a 16-character Redis password are accepted', () => {
+      const r = helmTemplate({
+        set: {
+          ...DEFAULTS.set,
+          'networkPolicy.ingressFrom[0].ipBlock.cidr': '2001:db8::/32',
+          'networkPolicy.ingressFrom[1].ipBlock.cidr': '35.191.0.0/16',
+          'networkPolicy.ingressFrom[1].ipBlock.except[0]': '35.191.255.0/24',
+          'networkPolicy.ingressFrom[2].namespaceSelector.matchLabels.team': 'ml',
+          'networkPolicy.extraEgress[0].to[0].ipBlock.cidr': '0.0.0.0/0',
+          'loadBalancer.sourceRanges[0]': '255.255.255.255/32',
+          'podDisruptionBudget.maxUnavailable': '100%',
+          'redis.password': 'sixteen-chars-xx',
+        },
+      });
+      assert.deepEqual(
+        r
+          .one('NetworkPolicy', gatewayServiceName(r))
+          .spec.ingress[0].from.slice(0, 2)
+          .map((p: any) => p.ipBlock.cidr),
+        ['2001:db8::/32', '35.191.0.0/16'],
+      );
     });
 
     it('secrets.existingSecret with a master key, provider keys or a Redis password is refused, not silently dropped', () => {

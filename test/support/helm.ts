@@ -38,6 +38,8 @@ export interface Rendered {
 export interface ValueSet {
   files?: string[];
   set?: Record<string, string>;
+  /** `--set-string` for each pair: values that must stay strings (a nodeSelector's "true"). */
+  setString?: Record<string, string>;
   apiVersions?: string[];
   /** `--skip-schema-validation`: what the template checks say on their own. */
   skipSchemaValidation?: boolean;
@@ -47,21 +49,23 @@ function valueFlags(values: ValueSet): string[] {
   return [
     ...(values.files ?? []).flatMap((f) => ['-f', resolve(CHART_DIR, f)]),
     ...Object.entries(values.set ?? {}).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
+    ...Object.entries(values.setString ?? {}).flatMap(([k, v]) => ['--set-string', `${k}=${v}`]),
     ...(values.apiVersions ?? []).flatMap((v) => ['--api-versions', v]),
     ...(values.skipSchemaValidation ? ['--skip-schema-validation'] : []),
   ];
 }
 
-export function helmTemplate(values: ValueSet = {}, release = 'gw', namespace = 'ai'): Rendered {
-  const text = execFileSync(HELM!, templateArgs(values, release, namespace), {
+/** `chart`: another copy of the chart (a release other than the working tree's). */
+export function helmTemplate(values: ValueSet = {}, release = 'gw', namespace = 'ai', chart = CHART_DIR): Rendered {
+  const text = execFileSync(HELM!, templateArgs(values, release, namespace, chart), {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return parseRendered(text);
 }
 
-function templateArgs(values: ValueSet, release: string, namespace: string): string[] {
-  return ['template', release, CHART_DIR, '--namespace', namespace, '--kube-version', KUBE_VERSION, ...valueFlags(values)];
+function templateArgs(values: ValueSet, release: string, namespace: string, chart = CHART_DIR): string[] {
+  return ['template', release, chart, '--namespace', namespace, '--kube-version', KUBE_VERSION, ...valueFlags(values)];
 }
 
 /**

@@ -15,8 +15,12 @@
 {{- end }}
 {{- end }}
 
-{{- define "ai-gateway.labels" -}}
+{{- define "ai-gateway.chartLabel" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end }}
+
+{{- define "ai-gateway.labels" -}}
+{{ include "ai-gateway.chartLabel" . }}
 app.kubernetes.io/name: {{ include "ai-gateway.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
@@ -34,6 +38,24 @@ app.kubernetes.io/component: gateway
 app.kubernetes.io/name: {{ include "ai-gateway.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: redis
+{{- end }}
+
+{{/*
+The Redis pods' labels: none that changes with each release of the chart (helm.sh/chart, the
+gateway's appVersion), since a changed pod template restarts the single Redis pod and every replica
+loses its caches, rate windows and budgets while it reloads. app.kubernetes.io/version is Redis' own
+image tag (as a label value: at most 63 characters, alphanumeric at both ends).
+*/}}
+{{- define "ai-gateway.redis.podLabels" -}}
+{{ include "ai-gateway.redis.selectorLabels" . }}
+app.kubernetes.io/version: {{ regexReplaceAll "^[^A-Za-z0-9]+|[^A-Za-z0-9]+$" (.Values.redis.image.tag | trunc 63) "" | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* The Redis StatefulSet's and Service's labels: the pods', with the chart's release on the objects only. */}}
+{{- define "ai-gateway.redis.labels" -}}
+{{ include "ai-gateway.chartLabel" . }}
+{{ include "ai-gateway.redis.podLabels" . }}
 {{- end }}
 
 {{/*
@@ -206,21 +228,48 @@ A Kubernetes quantity ("500m", "1Gi", "2", "1e3" is not supported) as a float in
 {{- end }}
 
 {{/*
-With autopilot: true, fails unless the pod's CPU and memory requests (the limits where a request is
-unset, as Kubernetes defaults them) keep the 1 to 6.5 GiB of memory per vCPU of GKE Autopilot's
-general-purpose pods: outside it Autopilot raises the smaller request, and the bill, without a word.
-A compute class (nodeSelector cloud.google.com/compute-class) has ratios of its own: not checked.
-Usage: include "ai-gateway.checkAutopilotRatio" (list $ "resources" .Values.resources .Values.nodeSelector)
+GKE Autopilot's general-purpose compute class (the default): the smallest requests it takes without
+raising them (on clusters without bursting; with bursting the floor is lower, 50m and 52Mi), the
+largest ephemeral-storage request it admits, and the memory per vCPU it keeps. Checked by
+ai-gateway.checkAutopilotResources; the helm test pod asks for the minimums.
 */}}
-{{- define "ai-gateway.checkAutopilotRatio" -}}
+{{- define "ai-gateway.autopilotGeneralPurpose" -}}
+minimums: {cpu: 250m, memory: 512Mi}
+maxEphemeralStorage: 10Gi
+gibPerCpu: {min: 1.0, max: 6.5}
+{{- end }}
+
+{{/*
+With autopilot: true, fails unless the pod's requests (the limits where a request is unset, as
+Kubernetes defaults them) fit GKE Autopilot's general-purpose pods: CPU and memory at least the
+minimums and 1 to 6.5 GiB of memory per vCPU (outside them Autopilot raises the smaller request, and
+the bill, without a word), ephemeral storage at most 10Gi (above it Autopilot refuses the pod at
+admission, after helm has reported success). A compute class (nodeSelector
+cloud.google.com/compute-class) has limits of its own: not checked.
+Usage: include "ai-gateway.checkAutopilotResources" (list $ "resources" .Values.resources .Values.nodeSelector)
+*/}}
+{{- define "ai-gateway.checkAutopilotResources" -}}
 {{- $where := index . 1 }}
 {{- $resources := index . 2 }}
 {{- if and (index . 0).Values.autopilot (not (hasKey (index . 3 | default dict) "cloud.google.com/compute-class")) }}
+{{- $class := include "ai-gateway.autopilotGeneralPurpose" . | fromYaml }}
 {{- $requests := mergeOverwrite (deepCopy ($resources.limits | default dict)) ($resources.requests | default dict) }}
+{{- range $name := list "cpu" "memory" }}
+{{- $minimum := get $class.minimums $name }}
+{{- $request := get $requests $name }}
+{{- if and $request (lt (float64 (include "ai-gateway.quantity" $request)) (float64 (include "ai-gateway.quantity" $minimum))) }}
+{{- fail (printf "%s: a %s request of %v is below GKE Autopilot's general-purpose minimum of %s, and Autopilot would raise it (and the bill) without a word. Set %s.requests.%s and %s.limits.%s to at least %s, pick a compute class (nodeSelector cloud.google.com/compute-class), or set autopilot=false off Autopilot (or on a cluster with bursting, whose minimums are 50m and 52Mi)" $where $name $request $minimum $where $name $where $name $minimum) }}
+{{- end }}
+{{- end }}
+{{- with get $requests "ephemeral-storage" }}
+{{- if gt (float64 (include "ai-gateway.quantity" .)) (float64 (include "ai-gateway.quantity" $class.maxEphemeralStorage)) }}
+{{- fail (printf "%s: an ephemeral-storage request of %v is above GKE Autopilot's general-purpose maximum of %s: Autopilot refuses the pod. Lower %s.requests and %s.limits ephemeral-storage, or set autopilot=false off Autopilot" $where . $class.maxEphemeralStorage $where $where) }}
+{{- end }}
+{{- end }}
 {{- if and $requests.cpu $requests.memory }}
 {{- $gibPerCpu := divf (divf (float64 (include "ai-gateway.quantity" $requests.memory)) 1073741824.0) (float64 (include "ai-gateway.quantity" $requests.cpu)) }}
-{{- if or (lt $gibPerCpu 1.0) (gt $gibPerCpu 6.5) }}
-{{- fail (printf "%s: %v of memory for %v CPU is %v GiB per vCPU; GKE Autopilot's general-purpose pods take 1 to 6.5 GiB per vCPU and Autopilot would raise the smaller request (and the bill). Change %s, pick a compute class (nodeSelector cloud.google.com/compute-class), or set autopilot=false off Autopilot" $where $requests.memory $requests.cpu (round $gibPerCpu 2) $where) }}
+{{- if or (lt $gibPerCpu $class.gibPerCpu.min) (gt $gibPerCpu $class.gibPerCpu.max) }}
+{{- fail (printf "%s: %v of memory for %v CPU is %v GiB per vCPU; GKE Autopilot's general-purpose pods take %v to %v GiB per vCPU and Autopilot would raise the smaller request (and the bill). Change %s, pick a compute class (nodeSelector cloud.google.com/compute-class), or set autopilot=false off Autopilot" $where $requests.memory $requests.cpu (round $gibPerCpu 2) $class.gibPerCpu.min $class.gibPerCpu.max $where) }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -240,6 +289,32 @@ explicitly. The kubelet counts the preStop hook inside the grace period.
 {{- else }}
 {{- .Values.terminationGracePeriodSeconds }}
 {{- end }}
+{{- end }}
+
+{{/*
+"true" when a pod's nodeSelector or required node affinity asks for GKE Spot capacity
+(cloud.google.com/gke-spot, or gke-preemptible, which Autopilot turns into Spot): a preempted Spot
+Pod gets a grace period of its own, whatever terminationGracePeriodSeconds says.
+Usage: include "ai-gateway.onSpot" (list .Values.nodeSelector .Values.affinity)
+*/}}
+{{- define "ai-gateway.onSpot" -}}
+{{- $keys := list "cloud.google.com/gke-spot" "cloud.google.com/gke-preemptible" }}
+{{- $spot := false }}
+{{- range $key, $value := index . 0 | default dict }}
+{{- if and (has $key $keys) (eq (toString $value) "true") }}
+{{- $spot = true }}
+{{- end }}
+{{- end }}
+{{- with ((index . 1 | default dict).nodeAffinity | default dict).requiredDuringSchedulingIgnoredDuringExecution }}
+{{- range .nodeSelectorTerms }}
+{{- range .matchExpressions }}
+{{- if and (has .key $keys) (eq .operator "In") (has "true" (.values | default list | toStrings)) }}
+{{- $spot = true }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if $spot }}true{{ end }}
 {{- end }}
 
 {{/*
