@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { configWith, GatewayProcess } from '../support/gateway';
+import { type GatewayProcess, threeVendorGateway } from '../support/gateway';
 import { type Scripted, ScriptedAnswers } from '../support/scripted-answers';
 
 const usage = { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 };
@@ -111,20 +111,7 @@ describe('malformed upstream answers', () => {
         name: `gem-embed-${status}`,
         deployments: [{ provider: 'gem', model: `gem-embed-${status}`, capabilities: ['embeddings'] }],
       });
-    gateway = await GatewayProcess.start(
-      configWith({
-        providers: [
-          { name: 'oa', type: 'openai-compatible', baseUrl: `${url}/v1`, apiKeyEnv: 'FAKE_KEY', timeoutMs: 3_000 },
-          { name: 'ant', type: 'anthropic', baseUrl: url, apiKeyEnv: 'FAKE_KEY', timeoutMs: 3_000 },
-          { name: 'gem', type: 'gemini', baseUrl: url, apiKeyEnv: 'FAKE_KEY', timeoutMs: 3_000 },
-        ],
-        models,
-        // As the shipped config/gateway.yaml has it: the store read each answer after the reply.
-        cache: { enabled: true, semantic: { enabled: false } },
-        router: { retry: { attemptsPerDeployment: 1 }, breaker: { consecutiveFailures: 1_000, minRequests: 1_000 } },
-      }),
-      { env: { FAKE_KEY: 'sk-fake-upstream' } },
-    );
+    gateway = await threeVendorGateway(url, models, { timeoutMs: 3_000 });
   });
   after(async () => {
     await gateway?.stop();

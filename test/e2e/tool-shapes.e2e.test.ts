@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { FakeAnthropic } from '../support/fake-anthropic';
 import { configWith, GatewayProcess } from '../support/gateway';
 import { model } from '../support/vendor-contract';
+import { MAX_TOOLS } from '../../apps/gateway/src/chat/chat.schema';
 
 /**
  * Tools and tool_choice in every shape, whole and with parts missing or of the wrong type, on the
@@ -171,7 +172,10 @@ describe('tools and tool_choice in any shape: never a 5xx', () => {
       [{ mode: 'auto', tools: [{ type: 'function' }] }, 'tool_choice.allowed_tools.tools[0].function'],
       [{ mode: 'sometimes', tools: [] }, 'tool_choice.allowed_tools.mode'],
       [{ tools: [] }, 'tool_choice.allowed_tools.mode'],
-      [{ mode: 'auto', tools: Array(513).fill({ type: 'function', function: { name: 'f' } }) }, 'tool_choice.allowed_tools.tools'],
+      [
+        { mode: 'auto', tools: Array(MAX_TOOLS + 1).fill({ type: 'function', function: { name: 'f' } }) },
+        'tool_choice.allowed_tools.tools',
+      ],
     ];
     for (const m of MODELS) {
       for (const [allowed, param] of cases) {
@@ -229,6 +233,57 @@ describe('tools and tool_choice in any shape: never a 5xx', () => {
         assert.equal(String(error?.message).startsWith(`${param}: tool names must be unique`), true, String(error?.message));
         if (path !== '/v1/messages') assert.equal(error?.param, param); // Anthropic's errors have no param
       }
+    }
+  });
+
+  // Found by an independent check (hostile3 doubtful E): /v1/messages took 1,000 tools where chat and Responses
+  // took 512, and README's table said 512. One limit, MAX_TOOLS, for the three APIs' tools and tool lists.
+  it(`${MAX_TOOLS} tools pass on each API, one more is a 400 naming tools; so for a Responses namespace's tools and allowed_tools`, async () => {
+    const many = (n: number, tool: (i: number) => object) => Array.from({ length: n }, (_, i) => tool(i));
+    const fn = (i: number) => ({ type: 'function', name: `f_${i}`, parameters: { type: 'object', properties: {} } });
+    const bodies: [string, (n: number) => object, string][] = [
+      [
+        '/v1/chat/completions',
+        (n) => ({
+          messages: [{ role: 'user', content: 'hi' }],
+          tools: many(n, (i) => ({ type: 'function', function: { name: `f_${i}` } })),
+        }),
+        'tools',
+      ],
+      ['/v1/responses', (n) => ({ input: 'hi', tools: many(n, fn) }), 'tools'],
+      [
+        '/v1/responses',
+        (n) => ({ input: 'hi', tools: [{ type: 'namespace', name: 'ns', description: 'd', tools: many(n, fn) }] }),
+        'tools[0].tools',
+      ],
+      [
+        '/v1/responses',
+        (n) => ({
+          input: 'hi',
+          tools: [fn(0)],
+          tool_choice: { type: 'allowed_tools', mode: 'auto', tools: many(n, () => ({ type: 'function', name: 'f_0' })) },
+        }),
+        'tool_choice.tools',
+      ],
+      [
+        '/v1/messages',
+        (n) => ({
+          max_tokens: 16,
+          messages: [{ role: 'user', content: 'hi' }],
+          tools: many(n, (i) => ({ name: `f_${i}`, input_schema: { type: 'object' } })),
+        }),
+        'tools',
+      ],
+    ];
+    for (const [path, body, param] of bodies) {
+      const within = await post(path, { model: 'mock-1', ...body(MAX_TOOLS) });
+      assert.equal(within.status, 200, `${path} ${param}: ${JSON.stringify(within.body).slice(0, 300)}`);
+      const over = await post(path, { model: 'mock-1', ...body(MAX_TOOLS + 1) });
+      assert.equal(over.status, 400, `${path} ${param}: ${JSON.stringify(over.body).slice(0, 300)}`);
+      const error = errorOf(over.body);
+      if (path === '/v1/messages')
+        assert.equal(error?.message, `Invalid value for '${param}': must NOT have more than ${MAX_TOOLS} items.`);
+      else assert.equal(error?.param, param);
     }
   });
 

@@ -212,3 +212,25 @@ export function twoGatewaysOnRedis(config: object, redisUrl: string, env: Record
   });
   return pair;
 }
+
+/**
+ * A gateway over one upstream answering the three vendors' paths (providers `oa`, `ant`, `gem`, each with `provider`'s
+ * settings), the cache on as the shipped config/gateway.yaml has it (its store reads each answer after the reply),
+ * one attempt a deployment and no breaker: each failure is seen as it is.
+ */
+export function threeVendorGateway(url: string, models: object[], provider: object): Promise<GatewayProcess> {
+  const settings = { apiKeyEnv: 'FAKE_KEY', ...provider };
+  return GatewayProcess.start(
+    configWith({
+      providers: [
+        { name: 'oa', type: 'openai-compatible', baseUrl: `${url}/v1`, ...settings },
+        { name: 'ant', type: 'anthropic', baseUrl: url, ...settings },
+        { name: 'gem', type: 'gemini', baseUrl: url, ...settings },
+      ],
+      models,
+      cache: { enabled: true, semantic: { enabled: false } },
+      router: { retry: { attemptsPerDeployment: 1 }, breaker: { consecutiveFailures: 1_000, minRequests: 1_000 } },
+    }),
+    { env: { FAKE_KEY: 'sk-fake-upstream' } },
+  );
+}

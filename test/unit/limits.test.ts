@@ -176,11 +176,14 @@ if (redis) {
   });
 }
 
-it("a hold outlasts any request: it lapses (and is charged) 15 minutes on, or a minute after the router's deadline when that is later", () => {
-  const lapse = (deadlineMs: number) => holdLapseMs({ router: { timeouts: { deadlineMs } } } as GatewayConfig);
+it("a hold outlasts any request: it lapses (and is charged) 15 minutes on, or a minute after the router's deadline or stream bound when that is later", () => {
+  const lapse = (deadlineMs: number, streamMs = 10 * 60_000) =>
+    holdLapseMs({ router: { timeouts: { deadlineMs, streamMs } } } as GatewayConfig);
   assert.equal(lapse(300_000), 15 * 60_000);
   // A request may run for its whole deadline: a hold that lapsed under it would be charged at the lapse and again when it settles.
   assert.equal(lapse(40 * 60_000), 41 * 60_000);
+  // And a stream until router.timeouts.streamMs (an hour by default).
+  assert.equal(lapse(300_000, 60 * 60_000), 61 * 60_000);
 });
 
 describe('JSON depth check', () => {

@@ -30,6 +30,13 @@ export class TimeoutConfig {
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) attemptMs = 120_000;
   /** The whole request, every attempt and backoff included (streams: until the first chunk). */
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) deadlineMs = 300_000;
+  /**
+   * A stream, from the request's start to its last event: past it, it is cut and ends with an upstream timeout
+   * error in the caller's protocol. An upstream trickling events forever otherwise held the request, its upstream
+   * connection and its budget hold for good. An hour: a long reasoning answer (128k output tokens at 40 a second,
+   * under 55 minutes) ends well within it; budget holds outlast it (holdLapseMs).
+   */
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) streamMs = 3_600_000;
 }
 
 export class BreakerConfig {

@@ -50,7 +50,14 @@ export type AttemptCall<T> = (deployment: Deployment, signal: AbortSignal, timin
  * For an answer that goes on after its attempt (a stream): hands it the ticket and the timing its ending
  * settles, and `measured`, which ends the attempt's latency measure (the answer decides when).
  */
-type Follow<T> = (answer: T, ticket: Ticket, timing: AttemptTiming | undefined, measured: (answered: boolean) => void) => void;
+type Follow<T> = (
+  answer: T,
+  ticket: Ticket,
+  timing: AttemptTiming | undefined,
+  measured: (answered: boolean) => void,
+  /** Stops the bound on the answer's time (streamMs), once it is over. */
+  unbound: () => void,
+) => void;
 
 const ANSWERED: Verdict = { kind: 'answered' };
 
@@ -102,8 +109,9 @@ export class Executor {
    * upstream sends the role alone, or Azure its prompt-filter verdict, before it generates anything.
    */
   runStream(plan: Plan, signal: AbortSignal, open: AttemptCall<ChatStream>, timeline?: AttemptTiming[]): Promise<Attempted<PrimedStream>> {
-    const follow: Follow<PrimedStream> = (stream, ticket, timing, measured) => {
+    const follow: Follow<PrimedStream> = (stream, ticket, timing, measured, unbound) => {
       stream.outputStarted = measured;
+      stream.closed = unbound;
       stream.ended = (err) => {
         const error = err === undefined ? undefined : asGatewayError(err, signal);
         ticket.end(error ? this.verdict(error, signal) : ANSWERED, this.clock.now());
@@ -129,6 +137,7 @@ export class Executor {
     const { retry, timeouts } = this.config.router;
     const runStarted = performance.now();
     const deadline = this.clock.now() + timeouts.deadlineMs - (plan.waitedMs ?? 0);
+    const streamEnd = deadline - timeouts.deadlineMs + timeouts.streamMs;
     // Deployments eligibility left out for their health are skipped as much as those skipped below.
     const failures: FailedAttempt[] = (plan.out ?? []).map((d) => ({
       deployment: d.id,
@@ -178,9 +187,10 @@ export class Executor {
             try {
               const result = await call(deployment, attemptSignal.signal, timing);
               verdict = ANSWERED;
-              // A stream's attempt goes on until the stream ends (follow); any other ends here.
+              // A stream's attempt goes on until the stream ends (follow), within streamMs of the request's start; any other ends here.
               if (follow) {
-                follow(result, ticket, timing, (answered) => this.latency.end(deployment.id, kind, latencyId, answered));
+                const unbound = attemptSignal.later(streamEnd - this.clock.now(), () => streamTimeout(timeouts.streamMs));
+                follow(result, ticket, timing, (answered) => this.latency.end(deployment.id, kind, latencyId, answered), unbound);
                 followed = true;
               } else if (timing) endAttempt(timing, this.clock.now());
               return { result, deployment, attempts, failures, elapsedMs: performance.now() - runStarted };
@@ -277,15 +287,16 @@ export class Executor {
 
   /**
    * A child signal that aborts with `reason()` after `ms`, or when the parent aborts.
-   * `clear()` stops the timer only: a stream that started keeps following the parent.
+   * `clear()` stops the timer only: a stream that started keeps following the parent, and
+   * `later` sets another timer on it (a stream's bound), which the function it returns stops.
    * The reason is built only on timeout: an Error's stack trace is too costly per request.
    */
-  private withTimeout(parent: AbortSignal, ms: number, reason: () => GatewayError): { signal: AbortSignal; clear: () => void } {
+  private withTimeout(parent: AbortSignal, ms: number, reason: () => GatewayError) {
     const ac = new AbortController();
     if (parent.aborted) ac.abort(parent.reason);
     else parent.addEventListener('abort', () => ac.abort(parent.reason), { once: true });
-    const cancel = this.clock.after(ms, () => ac.abort(reason()));
-    return { signal: ac.signal, clear: cancel };
+    const abortAfter = (after: number, why: () => GatewayError) => this.clock.after(after, () => ac.abort(why()));
+    return { signal: ac.signal, clear: abortAfter(ms, reason), later: abortAfter };
   }
 }
 
@@ -298,6 +309,19 @@ function attemptTimeout(ms: number): GatewayError {
   return new GatewayError(504, `The upstream did not answer within ${ms} ms.`, 'timeout_error', 'upstream_timeout', null, {}, true).from(
     'timeout',
   );
+}
+
+/** A stream cut at router.timeouts.streamMs: the upstream's doing (a stream that does not end), as an idle one's timeout. */
+function streamTimeout(ms: number): GatewayError {
+  return new GatewayError(
+    504,
+    `The upstream's stream did not end within ${ms} ms of the request (router.timeouts.streamMs).`,
+    'timeout_error',
+    'upstream_timeout',
+    null,
+    {},
+    true,
+  ).from('timeout');
 }
 
 function deadlineError(ms: number): GatewayError {

@@ -6,6 +6,8 @@ type Chunk = string | Uint8Array;
 export interface PrimedStream extends ChatStream {
   /** Set before reading: called once, without an error when the stream was read to its end, with it when it failed (not when its reader stopped early). */
   ended?: (error?: unknown) => void;
+  /** Set before reading: called once when the stream closes, however (read to its end, failed, or left by its reader). */
+  closed?: () => void;
   /**
    * Set before reading: called once, at the first chunk that carries output (`true`), or, when none
    * does, as the stream ends: `true` read to its end, `false` failed or left by its reader. Ends
@@ -115,6 +117,7 @@ class Primed implements AsyncIterator<Chunk, undefined> {
   private async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.primed.closed?.();
     this.primed.usage = this.source.usage;
     await this.iterator.return?.();
   }

@@ -29,10 +29,12 @@ const WARN_EVERY_MS = 10_000;
  * A budget hold not settled after this long is released by the next admission and
  * charged as spent at its worst case: the replica that made it died. It must outlast any
  * request (a live request's hold that lapsed would be charged twice, at the lapse and when it
- * settles): 15 minutes, or the router's deadline and a minute when that is longer.
+ * settles): 15 minutes, or a minute more than the router lets a request (deadlineMs) or a stream (streamMs)
+ * run when that is longer.
  */
 export function holdLapseMs(config: GatewayConfig): number {
-  return Math.max(15 * MINUTE, config.router.timeouts.deadlineMs + MINUTE);
+  const { deadlineMs, streamMs } = config.router.timeouts;
+  return Math.max(15 * MINUTE, deadlineMs + MINUTE, streamMs + MINUTE);
 }
 /** Where a replica is asked to write a key's spend now: `<key id> <reply set>`. */
 const FLUSH_CHANNEL = 'gateway:limits:flush';

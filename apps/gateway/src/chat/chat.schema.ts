@@ -19,6 +19,15 @@ const nonEmptyString = { type: 'string', minLength: 1 } as const;
 /** The largest completion budget any deployment can be asked for. */
 export const MAX_COMPLETION_TOKENS = 1_048_576;
 
+/**
+ * The most tools a request may declare, on every API (chat, Responses, Messages), and the most entries of any list
+ * of tools inside one (a Responses namespace's, an allowed_tools choice's, a client tool search's output): 1,000,
+ * what /v1/messages always took. OpenAI caps a chat request at 128; Anthropic's tool search serves catalogs of
+ * thousands of deferred tools (Claude Code with many MCP servers), which a lower cap would refuse. The body limit
+ * (server.bodyLimitBytes) bounds the work all the same.
+ */
+export const MAX_TOOLS = 1_000;
+
 const nullableString = { type: ['string', 'null'] } as const;
 
 /** The fields of media parts the translation for other vendors reads as strings (translation/content.ts). */
@@ -112,7 +121,7 @@ const toolChoiceObject = {
             mode: { enum: ['auto', 'required'] },
             tools: {
               type: 'array',
-              maxItems: 512,
+              maxItems: MAX_TOOLS,
               items: {
                 type: 'object',
                 required: ['type'],
@@ -162,7 +171,7 @@ export const chatCompletionSchema = {
       propertyNames: { pattern: '^[0-9]{1,10}$' },
       additionalProperties: { type: 'number', minimum: -100, maximum: 100 },
     },
-    tools: { type: 'array', maxItems: 512, items: tool },
+    tools: { type: 'array', maxItems: MAX_TOOLS, items: tool },
     tool_choice: {
       type: ['string', 'object'],
       if: { type: 'string' },

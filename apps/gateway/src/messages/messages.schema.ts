@@ -3,7 +3,7 @@
  * time like the chat schema: what the codec relies on and the documented
  * ranges. A failure is a 400 in Anthropic's shape (http/error-shapes.ts).
  */
-import { MAX_COMPLETION_TOKENS } from '../chat/chat.schema';
+import { MAX_COMPLETION_TOKENS, MAX_TOOLS } from '../chat/chat.schema';
 import { when } from '../http/schema-rules';
 
 const string = { type: 'string' } as const;
@@ -81,7 +81,7 @@ const prompt = {
       },
     ],
   },
-  tools: { type: 'array', maxItems: 1000, items: tool },
+  tools: { type: 'array', maxItems: MAX_TOOLS, items: tool },
   tool_choice: {
     type: 'object',
     required: ['type'],

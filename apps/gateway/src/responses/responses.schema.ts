@@ -4,7 +4,7 @@
  * the gateway can honour is request.ts's parameter table (a 400 naming the parameter).
  */
 import type { ResponseIncludable, ServiceTier } from 'openai/resources/responses/responses';
-import { MAX_COMPLETION_TOKENS } from '../chat/chat.schema';
+import { MAX_COMPLETION_TOKENS, MAX_TOOLS } from '../chat/chat.schema';
 import { when } from '../http/schema-rules';
 
 /**
@@ -72,7 +72,7 @@ const tool = {
         name: text,
         tools: {
           type: 'array',
-          maxItems: 512,
+          maxItems: MAX_TOOLS,
           items: {
             type: 'object',
             required: ['type'],
@@ -114,7 +114,7 @@ const item = {
     when('custom_tool_call_output', toolOutput),
     when('tool_search_output', {
       required: ['call_id', 'tools'],
-      properties: { call_id: text, tools: { type: 'array', maxItems: 512, items: tool } },
+      properties: { call_id: text, tools: { type: 'array', maxItems: MAX_TOOLS, items: tool } },
     }),
     // Codex sends `content: null` back on every reasoning item (OpenAI takes it; its spec says an array).
     when('reasoning', { properties: { summary: texts, content: { ...texts, type: ['array', 'null'] }, encrypted_content: nullableText } }),
@@ -139,7 +139,11 @@ const toolChoice = {
         required: ['type', 'mode', 'tools'],
         properties: {
           mode: { enum: ['auto', 'required'] },
-          tools: { type: 'array', maxItems: 512, items: { type: 'object', required: ['type'], properties: { type: text, name: text } } },
+          tools: {
+            type: 'array',
+            maxItems: MAX_TOOLS,
+            items: { type: 'object', required: ['type'], properties: { type: text, name: text } },
+          },
         },
       }),
     ],
@@ -171,7 +175,7 @@ export const createResponseSchema = {
     include: { type: ['array', 'null'], maxItems: 64, items: { enum: INCLUDABLE } },
     truncation: { enum: ['auto', 'disabled', null] },
     service_tier: { enum: SERVICE_TIERS },
-    tools: { type: 'array', maxItems: 512, items: tool },
+    tools: { type: 'array', maxItems: MAX_TOOLS, items: tool },
     tool_choice: toolChoice,
     text: {
       type: 'object',

@@ -78,8 +78,8 @@ export function keepingHeaders(provider: string, signal: AbortSignal, fetch: typ
       const res = await fetch(input, init);
       answered = true;
       if (res.status !== 200 && res.status < 400) {
-        // Read to its end (at most maxResponseBytes), which frees the connection: a cancelled body threw in the process.
-        await res.arrayBuffer().catch(() => undefined);
+        // Not read: a proxy's page is worth no download of up to maxResponseBytes (cancelled, the connection is closed).
+        await res.body?.cancel();
         throw answerStatusError(provider, res.status);
       }
       if (!res.ok) failed = res.headers;

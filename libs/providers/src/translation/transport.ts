@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import type { ProviderConfig } from '@gateway/config';
 import { AnswerTooLarge, type StreamedBody, streamedRequest, type UpstreamResponse } from '../openai/dispatch';
@@ -57,23 +57,54 @@ export class PooledFetch {
       res.body.resume();
       return new Response(null, { status: res.statusCode, headers: responseHeaders });
     }
-    const body = Readable.toWeb(res.body) as ReadableStream;
-    capBody(res.body, this.maxBytes);
-    return new Response(body, { status: res.statusCode, headers: responseHeaders });
+    return new Response(webBody(res.body, this.maxBytes), { status: res.statusCode, headers: responseHeaders });
   }
 }
 
 /**
- * Ends `body` with AnswerTooLarge once more than `maxBytes` came: destroyed, undici aborts the
- * request, and the SDK reading it whole gets the error (and then the client a 502) instead of
- * holding all an upstream that never ends its body sends until the timeout.
+ * `body` as the web stream a Response reads, failing with AnswerTooLarge once more than `maxBytes` came: the
+ * reader (an SDK reading the answer whole) gets the error, and then the client a 502, instead of holding all an
+ * upstream that never ends its body sends until the timeout. Cancelled or past `maxBytes`, `body` is destroyed
+ * and undici aborts the request; nothing reaches the controller once it is closed, errored or cancelled.
+ *
+ * Not Readable.toWeb(): its stream, cancelled while undici had a chunk buffered and a resume pending (in the tick
+ * the answer came, or after a read under backpressure), enqueued that chunk into its closed controller, and the
+ * throw, in a nextTick, ended the process (Node 24.21 lib/internal/webstreams/adapters.js: the 'data' listener of
+ * newReadableStreamFromStreamReadable does not look at its `wasCanceled`; nodejs/node#54205, open).
  */
-function capBody(body: Readable, maxBytes: number): void {
+function webBody(body: Readable, maxBytes: number): ReadableStream<Uint8Array> {
+  let open = true;
   let bytes = 0;
-  body.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-    if (bytes > maxBytes) body.destroy(new AnswerTooLarge(maxBytes));
-  });
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        const finish = (err?: Error) => {
+          if (!open) return;
+          open = false;
+          if (err) controller.error(err);
+          else controller.close();
+        };
+        body.pause();
+        body.on('data', (chunk: Buffer) => {
+          if (!open) return;
+          bytes += chunk.length;
+          if (bytes > maxBytes) return void body.destroy(new AnswerTooLarge(maxBytes));
+          controller.enqueue(chunk);
+          if (controller.desiredSize! <= 0) body.pause();
+        });
+        body.on('end', () => finish());
+        body.on('error', finish);
+      },
+      pull() {
+        body.resume();
+      },
+      cancel() {
+        open = false;
+        body.destroy();
+      },
+    },
+    new ByteLengthQueuingStrategy({ highWaterMark: body.readableHighWaterMark }),
+  );
 }
 
 /** A fetch call's URL and init as undici's request options. */
