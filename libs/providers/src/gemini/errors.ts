@@ -95,7 +95,7 @@ export function keepingHeaders(provider: string, signal: AbortSignal, fetch: typ
 }
 
 /** An answer whose status is neither 200 nor an error's (a 204, a 301): mapped by its status (statusMapping), a 502. */
-export function answerStatusError(provider: string, status: number): GatewayError {
+function answerStatusError(provider: string, status: number): GatewayError {
   return vendorError(provider, statusMapping(status), `HTTP ${status}`, undefined, status);
 }
 
