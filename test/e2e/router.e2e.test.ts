@@ -353,6 +353,14 @@ describe('router: retries on the same deployment', () => {
             { provider: 'mock', model: 'backup' },
           ],
         },
+        // An outage (503s) first, then a deployment rate limited for longer (7 s) than the wait cap.
+        {
+          name: 'down-then-limited',
+          deployments: [
+            { provider: 'fake', model: 'status-503' },
+            { provider: 'fake', model: 'status-429' },
+          ],
+        },
       ],
       router: { retry: { attemptsPerDeployment: 3, retryAfterCapMs: 2_000, backoffMs: 10 } },
     }),
@@ -372,6 +380,22 @@ describe('router: retries on the same deployment', () => {
     assert.equal(res.response.headers.get('x-gateway-attempts'), '2');
     assert.ok(Date.now() - started >= 950, 'the 1 s Retry-After was waited out');
     assert.equal(setup.upstream.received.filter((r) => r.body.model === 'once-429-b').length, 2);
+  });
+
+  // Found by an independent check (faults3, defect 1): the run answered its last attempt's error, so this group said
+  // 429 (rate limited) although one of its deployments was down, because the rate-limited one happened to be asked last.
+  it('a group with a deployment down and one rate limited answers 503 (Messages: 529 overloaded_error), Retry-After when one is back', async () => {
+    const chat = await ask(setup.gateway.client(), 'down-then-limited').catch((e: unknown) => e);
+    assert.ok(chat instanceof OpenAI.APIError);
+    assert.deepEqual([chat.status, chat.code, chat.headers?.get('retry-after')], [503, 'no_healthy_deployment', '7']);
+    const anthropic = new Anthropic({ baseURL: setup.gateway.url, apiKey: 'test-client-key', maxRetries: 0 });
+    const messages = await anthropic.messages
+      .create({ model: 'down-then-limited', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e);
+    assert.ok(messages instanceof Anthropic.APIError);
+    assert.equal(messages.status, 529);
+    assert.equal((messages.error as { error?: { type?: string } }).error?.type, 'overloaded_error');
+    assert.equal(messages.headers?.get('retry-after'), '7');
   });
 
   it('a Retry-After over the cap moves on to the next deployment at once', async () => {

@@ -28,7 +28,10 @@ async function startGateway(upstreamUrl: string, keyId: string, env: Record<stri
       // Two chunks, then silence: a stream still open when its client aborts it.
       { name: 'stall', deployments: [{ provider: 'up', model: 'stall' }] },
       { name: 'stuck', deployments: [{ provider: 'up', model: 'hang' }] },
+      // A 429 with Retry-After: 7, waited out (within retryAfterCapMs) before asking again.
+      { name: 'limited', deployments: [{ provider: 'up', model: 'status-429' }] },
     ],
+    router: { retry: { retryAfterCapMs: 10_000 }, breaker: { cooldownMs: 10_000 } },
     security: { keys: [{ id: keyId, keyEnv: 'TEAM_KEY', budget: { usd: 10, period: 'daily' } }] },
   });
   return GatewayProcess.start(config, {
@@ -48,12 +51,18 @@ async function received(res: Response): Promise<string> {
   return text;
 }
 
-const chat = (gateway: GatewayProcess, model: string, stream = false) =>
-  fetch(`${gateway.url}/v1/chat/completions`, {
+/** A POST of `body` as JSON to `path`, with the team's key. */
+const post = (gateway: GatewayProcess, path: string, body: object) =>
+  fetch(`${gateway.url}${path}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${TEAM_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model, max_tokens: 7, stream, messages: [{ role: 'user', content: 'hello' }] }),
-  }).then(async (res) => ({ status: res.status, body: await res.text() }));
+    body: JSON.stringify(body),
+  });
+
+const chat = (gateway: GatewayProcess, model: string, stream = false) =>
+  post(gateway, '/v1/chat/completions', { model, max_tokens: 7, stream, messages: [{ role: 'user', content: 'hello' }] }).then(
+    async (res) => ({ status: res.status, body: await res.text() }),
+  );
 
 /** Sends SIGTERM and waits for the exit: its code, how long it took, and whether the grace ran out. */
 async function drainTimed(gateway: GatewayProcess): Promise<{ code: number | null; ms: number; graceOver: boolean }> {
@@ -162,20 +171,48 @@ describe('shutdown drain', () => {
     assert.equal(tally?.cut, 2);
   });
 
+  // Found by an independent check (faults3, D3): requests waiting out a Retry-After longer than the grace were held to
+  // its end and then had their connections closed with no answer, though their access lines said 503.
+  it('requests waiting out a Retry-After past the grace get a 503 when the drain begins, in their protocol, not a reset', async () => {
+    const gateway = await startGateway(upstreamUrl, 'sleepers', { SHUTDOWN_DELAY_MS: '0', SHUTDOWN_GRACE_MS: '2000' });
+    const ask = (path: string) =>
+      post(gateway, path, { model: 'limited', max_tokens: 7, messages: [{ role: 'user', content: 'hi' }] }).then(async (res) => ({
+        status: res.status,
+        retryAfter: res.headers.get('retry-after'),
+        body: (await res.json()) as { error: { code?: string; type?: string; message: string } },
+      }));
+    const before = upstream.received.length;
+    const waiting = [ask('/v1/chat/completions'), ask('/v1/messages')].map((p) => p.catch((err: Error) => err));
+    // Both got their 429 and now sleep out its 7 s.
+    while (upstream.received.length < before + 2) await sleep(10);
+    await sleep(200);
+    const drain = await drainTimed(gateway);
+    const [chat, messages] = await Promise.all(waiting);
+    assert.ok(!(chat instanceof Error), `chat: ${chat}`);
+    assert.ok(!(messages instanceof Error), `messages: ${messages}`);
+    assert.deepEqual([chat.status, chat.body.error.code], [503, 'shutting_down']);
+    assert.match(chat.body.error.message, /shutting down/);
+    assert.deepEqual([messages.status, messages.body.error.type], [529, 'overloaded_error']);
+    assert.ok(Number(chat.retryAfter) >= 1 && Number(messages.retryAfter) >= 1, 'each says when to come back');
+    assert.equal(upstream.received.length, before + 2, 'not asked again');
+    assert.equal(drain.code, 0);
+    assert.equal(drain.graceOver, false, 'answered: nothing left for the grace to cut');
+    const lines = gateway.logs.filter((l) => l.msg === 'request' && l.model === 'limited');
+    assert.deepEqual(lines.map((l) => [l.route, l.status, l.error]).sort(), [
+      ['/v1/chat/completions', 503, 'shutting_down'],
+      ['/v1/messages', 529, 'shutting_down'],
+    ]);
+  });
+
   // Found by an independent check: a stream the grace cut just stopped, with no event saying why.
   it('a stream the grace cuts ends with its protocol`s error event saying the gateway is shutting down (chat, Messages, Responses)', async () => {
     const gateway = await startGateway(upstreamUrl, 'cut-events', { SHUTDOWN_DELAY_MS: '0', SHUTDOWN_GRACE_MS: '500' });
-    const post = (path: string, body: object) =>
-      fetch(`${gateway.url}${path}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${TEAM_KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'stall', stream: true, ...body }),
-      }).then(received);
+    const open = (path: string, body: object) => post(gateway, path, { model: 'stall', stream: true, ...body }).then(received);
     const before = upstream.received.length;
     const streams = [
-      post('/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }] }),
-      post('/v1/messages', { max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }),
-      post('/v1/responses', { input: 'hi', store: false }),
+      open('/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }] }),
+      open('/v1/messages', { max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }),
+      open('/v1/responses', { input: 'hi', store: false }),
     ];
     while (upstream.received.length < before + 3) await sleep(10);
     await sleep(200);

@@ -12,6 +12,7 @@ import {
   profileChat,
   type RunAttempts,
   STRATEGY_ORDER,
+  Stopping,
 } from '@gateway/router';
 import { eligibleDeployments } from '../../libs/router/src/eligibility';
 import { FakeClock } from './fake-clock';
@@ -52,7 +53,8 @@ export function routerHarness(config: GatewayConfig, size = 2) {
   const metrics = new MetricsService();
   const breakers = new BreakerRegistry(config, { client: undefined } as RedisService, metrics, clock);
   const latency = new LatencyTracker(config, clock);
-  const executor = new Executor(config, breakers, latency, metrics, clock);
+  const stopping = new Stopping();
+  const executor = new Executor(config, breakers, latency, metrics, clock, stopping);
   const deployments = Array.from({ length: size }, (_, i) => deployment(`g/${i}`));
   const group = { name: 'g', config: {} as never, deployments };
   const profile = profileChat({ model: 'g', messages: [{ role: 'user', content: 'hi' }] });
@@ -75,7 +77,7 @@ export function routerHarness(config: GatewayConfig, size = 2) {
       cancel();
     }
   };
-  return { clock, metrics, breakers, latency, executor, deployments, send };
+  return { clock, metrics, breakers, latency, executor, stopping, deployments, send };
 }
 
 function fallbacksOf(run: RunAttempts): string[] {

@@ -134,6 +134,86 @@ describe('executor', () => {
     );
   });
 
+  // Found by an independent check (faults3, defect 1 and D4): once any attempt was made, a run that ended without an
+  // answer returned its last upstream error as it was, so a group whose primary waited out a 429 and whose backup was in
+  // an outage answered 429 or 503 by whichever this request happened to ask last, with that one's Retry-After.
+  it('a refusal is 429 only when every deployment waits out a 429, whatever was asked last; Retry-After is the first back', async () => {
+    const h = routerHarness(config({ retryAfterCapMs: 1_000, attemptsPerDeployment: 1 }), 2);
+    const { call } = scripted(h, {
+      'g/0': [await upstream(429, { 'retry-after': '3' }), await upstream(429, { 'retry-after': '3' })],
+      'g/1': [await upstream(503, { 'retry-after': '6' })],
+    });
+    const met = await settle(h, h.send(call));
+    assert.deepEqual(
+      [met.status, met.headers?.['retry-after'], met.fallbacks],
+      [503, '3', ['g/0=rate_limit_exceeded', 'g/1=upstream_overloaded']],
+    );
+    // The next request skips g/1 (cooling down after its 503) and asks g/0 alone: the same state, the same answer.
+    const skipped = await settle(h, h.send(call));
+    assert.deepEqual(
+      [skipped.status, skipped.headers?.['retry-after'], skipped.fallbacks],
+      [503, '3', ['g/1=cooling_down', 'g/0=rate_limit_exceeded']],
+      "g/1 is out for an outage: 503, not g/0's 429",
+    );
+
+    // The outage first, the 429 last (and g/1's breaker open after 5xx, not a Retry-After): still 503.
+    const open = routerHarness(config({ retryAfterCapMs: 1_000, attemptsPerDeployment: 1 }, { consecutiveFailures: 1 }), 2);
+    const failing = scripted(open, { 'g/0': [await upstream(500)], 'g/1': [await upstream(429, { 'retry-after': '2' })] });
+    const outage = await settle(open, open.send(failing.call));
+    assert.deepEqual([outage.status, outage.headers?.['retry-after']], [503, '2'], 'g/0 failed it, g/1 is back first');
+    assert.equal(open.breakers.get('g/0').state, 'open');
+
+    // Both wait out a 429: 429, with the earlier comeback (3 s), not the last attempt's (5 s).
+    const both = routerHarness(config({ retryAfterCapMs: 1_000, attemptsPerDeployment: 1 }), 2);
+    const limited = scripted(both, {
+      'g/0': [await upstream(429, { 'retry-after': '3' })],
+      'g/1': [await upstream(429, { 'retry-after': '5' })],
+    });
+    const answer = await settle(both, both.send(limited.call));
+    assert.deepEqual([answer.status, answer.headers?.['retry-after']], [429, '3']);
+  });
+
+  // Found by an independent check (faults3, D5): OpenAI's retry-after-ms (its header for sub-second waits) and a
+  // fractional Retry-After were rounded up to a whole second of waiting.
+  it('waits out a sub-second retry-after-ms or Retry-After: 0.3 as it is; a 429 that asks for no wait is still 1 s', async () => {
+    for (const [headers, waitMs] of [
+      [{ 'retry-after-ms': '200', 'retry-after': '1' }, 200],
+      [{ 'retry-after': '0.3' }, 300],
+      [{ 'retry-after-ms': '3' }, 100],
+      [{ 'retry-after': '0' }, 1_000],
+    ] as const) {
+      const h = routerHarness(config(), 1);
+      h.executor.random = () => 0;
+      const limited = await upstream(429, headers);
+      assert.equal(limited.headers['retry-after'], '1', 'the client is told whole seconds');
+      const { log, call } = scripted(h, { 'g/0': [limited] });
+      assert.equal((await settle(h, h.send(call))).status, 200);
+      assert.equal(log[1].at - log[0].at - 5, waitMs, JSON.stringify(headers));
+    }
+  });
+
+  // Found by an independent check (faults3, D3): at SIGTERM, a request waiting out a Retry-After longer than the drain's
+  // grace was held to the grace's end and then had its connection closed with no answer.
+  it('a run waiting past the end of the drain is refused at once with a 503 when the drain begins; one back before it is served', async () => {
+    const h = routerHarness(config({ retryAfterCapMs: 10_000 }), 1);
+    h.executor.random = () => 0;
+    const limited = () => upstream(429, { 'retry-after': '6' });
+    const { log, call } = scripted(h, { 'g/0': [await limited(), await limited()] });
+    const waiting = h.send(call);
+    await h.clock.drain(h.clock.now() + 1_000);
+    h.stopping.stopAt(h.clock.now() + 2_000);
+    const answer = await settle(h, waiting);
+    assert.deepEqual([answer.status, answer.headers?.['retry-after']], [503, '6']);
+    assert.equal(answer.end - answer.start, 1_000, 'answered when the drain began');
+    assert.equal(log.length, 1, 'not asked again');
+
+    const soon = routerHarness(config({ retryAfterCapMs: 10_000 }), 1);
+    soon.executor.random = () => 0;
+    soon.stopping.stopAt(soon.clock.now() + 10_000);
+    const back = scripted(soon, { 'g/0': [await limited()] });
+    assert.equal((await settle(soon, soon.send(back.call))).status, 200, 'its wait ends within the grace');
+  });
+
   it('answers 429 at once when the earliest comeback is past retryAfterCapMs; a cool-down ends by itself', async () => {
     const h = routerHarness(config({ retryAfterCapMs: 500, attemptsPerDeployment: 1 }), 1);
     const limited = await upstream(429, { 'retry-after': '2' });

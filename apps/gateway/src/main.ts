@@ -5,6 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { ConfigError, configSecrets, loadConfig } from '@gateway/config';
 import { MetricsService, TracingService } from '@gateway/metrics';
+import { Stopping } from '@gateway/router';
 import { AdminGuard, AdmissionService, ApiAuth } from '@gateway/security';
 import { AppModule } from './app.module';
 import { closeConnectionsWhileDraining, drainOnSignals } from './health/drain';
@@ -108,6 +109,7 @@ async function bootstrap(): Promise<void> {
     unused,
     delayMs: server.shutdownDelayMs,
     graceMs: server.shutdownGraceMs,
+    stopAt: (at) => app.get(Stopping).stopAt(at),
     log,
     exit: () => {
       log.info('stopped');

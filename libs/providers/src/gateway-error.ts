@@ -32,6 +32,11 @@ export class GatewayError extends Error {
    * ingress words it with, as its vendor does (context-overflow.ts).
    */
   overflow?: ContextOverflow;
+  /**
+   * The upstream's Retry-After to the millisecond, where it said one (`retry-after-ms`, `Retry-After: 0.3`,
+   * Gemini's `retryDelay`): the router waits that long; the `retry-after` header the client gets is whole seconds.
+   */
+  retryAfterMs?: number;
 
   constructor(
     readonly status: number,

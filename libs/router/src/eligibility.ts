@@ -61,7 +61,7 @@ export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, 
   // One that is back within the wait cap, or whose half-open probe may decide within it, stays in the plan:
   // the executor waits for it if nothing else answers.
   const usable = takesInput.filter((d) => breakers.get(d.id).servesWithin(now, breakers.waitCapMs));
-  if (!usable.length) throw unavailable(group.name, takesInput, breakers, now);
+  if (!usable.length) throw unavailable(group.name, healthWaits(takesInput, breakers, now), now);
   return { deployments: withRoomFor(usable, profile.maxTokens), out: takesInput.filter((d) => !usable.includes(d)) };
 }
 
@@ -110,12 +110,35 @@ function onProvider(group: ModelGroup, only: RequestProfile['onlyProvider']): De
   return served;
 }
 
-/** 429 when every deployment is waiting out its upstream's Retry-After, else 503; Retry-After says when one is back. */
-export function unavailable(group: string, deployments: Deployment[], breakers: BreakerRegistry, now: number): GatewayError {
-  const health = deployments.map((d) => breakers.get(d.id));
-  const earliest = Math.min(...health.map((h) => h.readyAt(now)));
-  const retryAfter = Number.isFinite(earliest) ? Math.max(1, Math.ceil((earliest - now) / 1000)) : 1;
-  return health.every((h) => h.rateLimited(now)) ? rateLimited(group, retryAfter) : coolingDown(group, retryAfter);
+/** Why one deployment cannot be asked now, as a refusal counts it. */
+export interface Wait {
+  /** When it may be asked again (Infinity: not known, a probe decides, or not for this request). */
+  readyAt: number;
+  /** Its wait is an upstream 429's Retry-After (a 503's or 529's is an outage). */
+  rateLimited: boolean;
+}
+
+/** Each deployment's wait as its health says, for a request that asked none of them. */
+export function healthWaits(deployments: Deployment[], breakers: BreakerRegistry, now: number): Wait[] {
+  return deployments.map((d) => {
+    const health = breakers.get(d.id);
+    return { readyAt: health.readyAt(now), rateLimited: health.rateLimited(now) };
+  });
+}
+
+/**
+ * 429 only when every deployment is waiting out its upstream's Retry-After, else 503; Retry-After says
+ * when the first one is back (1 s when none says).
+ */
+export function unavailable(group: string, waits: Wait[], now: number): GatewayError {
+  const retryAfter = firstBackS(waits, now);
+  return waits.every((w) => w.rateLimited) ? rateLimited(group, retryAfter) : coolingDown(group, retryAfter);
+}
+
+/** Whole seconds (at least 1) until the first of `waits` is back; 1 when none says. */
+export function firstBackS(waits: Wait[], now: number): number {
+  const earliest = Math.min(...waits.map((w) => w.readyAt));
+  return Number.isFinite(earliest) ? Math.max(1, Math.ceil((earliest - now) / 1000)) : 1;
 }
 
 /** Every deployment is waiting out its upstream's Retry-After: the client should wait too. */

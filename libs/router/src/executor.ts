@@ -6,11 +6,12 @@ import { endAttempt, startAttempt } from './attempt-timing';
 import { BreakerRegistry } from './breaker-registry';
 import { Clock } from './clock';
 import type { Ticket, Verdict } from './deployment-health';
-import { unavailable } from './eligibility';
+import { firstBackS, healthWaits, unavailable, type Wait } from './eligibility';
 import { type LatencyKind, LatencyTracker } from './latency-tracker';
 import type { Deployment } from './model-catalog';
 import { primeStream, type PrimedStream } from './prime-stream';
 import type { Plan } from './router.service';
+import { Stopping } from './stopping';
 
 /** One failed attempt, for the response headers and the access log. */
 export interface FailedAttempt {
@@ -96,6 +97,7 @@ export class Executor {
     private readonly latency: LatencyTracker,
     private readonly metrics: MetricsService,
     private readonly clock: Clock,
+    private readonly stopping: Stopping,
   ) {
     this.fallbackOn = new Set(config.router.retry.fallbackOn);
   }
@@ -149,7 +151,27 @@ export class Executor {
     const triesLeft = (d: Deployment) => !hopeless.has(d) && (tries.get(d) ?? 0) < retry.attemptsPerDeployment;
     /** This request's own Retry-After per deployment: it does not ask that one again before then. */
     const notBefore = new Map<Deployment, number>();
+    /** Those whose notBefore a 429 set: a rate limit, not an outage. */
+    const limitedBy429 = new Set<Deployment>();
     const readyAt = (d: Deployment, now: number) => Math.max(this.breakers.get(d.id).readyAt(now), notBefore.get(d) ?? 0);
+    /** Whether what keeps `d` from this request now is an upstream 429's Retry-After (its own, or the deployment's). */
+    const rateLimited = (d: Deployment, now: number) => {
+      const at = readyAt(d, now);
+      if (at <= now || hopeless.has(d)) return false;
+      return (notBefore.get(d) ?? 0) >= at ? limitedBy429.has(d) : this.breakers.get(d.id).rateLimited(now);
+    };
+    /**
+     * Each deployment's wait as this request sees it, for a refusal: one that failed it for good (no tries
+     * left, not waiting out a 429; or trouble no wait clears) is no comeback to tell the client about.
+     */
+    const waits = (now: number): Wait[] => [
+      ...plan.deployments.map((d) => {
+        const limited = rateLimited(d, now);
+        const failedIt = hopeless.has(d) || (!triesLeft(d) && !limited);
+        return { readyAt: failedIt ? Infinity : readyAt(d, now), rateLimited: limited };
+      }),
+      ...healthWaits(plan.out ?? [], this.breakers, now),
+    ];
     let last: GatewayError | undefined;
     let attempts = 0;
     let lastTried: Deployment | undefined;
@@ -212,6 +234,8 @@ export class Executor {
             if (this.ownTrouble(error)) hopeless.add(deployment);
             const retryAfterMs = verdict.kind === 'rate-limited' || verdict.kind === 'failed' ? verdict.retryAfterMs : undefined;
             if (retryAfterMs) notBefore.set(deployment, this.clock.now() + retryAfterMs);
+            if (verdict.kind === 'rate-limited') limitedBy429.add(deployment);
+            else if (retryAfterMs) limitedBy429.delete(deployment);
             // A Retry-After, a cool-down or an open breaker: the next deployment gets the request now.
             if (readyAt(deployment, this.clock.now()) > this.clock.now() || !triesLeft(deployment)) break;
             const wait = this.random() * backoff(attempt, retry.backoffMs, retry.maxBackoffMs);
@@ -234,10 +258,12 @@ export class Executor {
             : probes.length && limit > now
               ? limit
               : undefined;
-        if (wakeAt === undefined) {
-          throw last ? this.retryWithinCooldown(last) : unavailable(plan.group.name, plan.deployments, this.breakers, now);
-        }
-        await this.clock.sleep(wakeAt - now, probes.length ? AbortSignal.any([signal, ...probes]) : signal);
+        if (wakeAt === undefined) throw this.refusal(plan, last, waits(now), now);
+        // Draining: a wait past the grace's end would be cut with no answer; the client gets one now, to retry elsewhere.
+        if (wakeAt > this.stopping.at) throw this.retryWithinCooldown(shuttingDown(plan.group.name, firstBackS(waits(now), now)));
+        // A drain that begins meanwhile wakes the run to ask that again (once: its signal stays aborted).
+        const wakers = [...probes, ...(this.stopping.signal.aborted ? [] : [this.stopping.signal])];
+        await this.clock.sleep(wakeAt - now, wakers.length ? AbortSignal.any([signal, ...wakers]) : signal);
         waitBudget -= this.clock.now() - now;
         if (signal.aborted) throw GatewayError.clientClosed();
       }
@@ -246,6 +272,21 @@ export class Executor {
       if (err instanceof GatewayError) failedRuns.set(err, { attempts, failures, lastTried });
       throw err;
     }
+  }
+
+  /**
+   * What a run that has no deployment left to ask or wait for answers. README (Routing): 429 only when every
+   * deployment waits out an upstream 429 (a 503's or 529's Retry-After, an open breaker, a cool-down after
+   * failures are an outage: 503), and Retry-After when the first is back, whichever deployment this request
+   * happened to ask last. The upstream's own error stands where it is the whole story: a group of one
+   * deployment (its message and code, as its client knows them), or every deployment failed this request
+   * and none is to be waited for (the last failure says how, a 502 or 504).
+   */
+  private refusal(plan: Plan, last: GatewayError | undefined, waits: Wait[], now: number): GatewayError {
+    const alone = plan.deployments.length + (plan.out?.length ?? 0) === 1;
+    const noneBack = waits.every((w) => w.readyAt === Infinity && !w.rateLimited);
+    if (last && (alone || noneBack)) return this.retryWithinCooldown(last);
+    return this.retryWithinCooldown(unavailable(plan.group.name, waits, now));
   }
 
   /**
@@ -277,7 +318,10 @@ export class Executor {
     const status = error.upstreamStatus;
     // The client left, the deadline passed, or the gateway itself failed: the upstream was not judged.
     if (clientSignal.aborted || status === undefined) return { kind: 'no-verdict' };
-    const retryAfterMs = RETRY_AFTER_STATUSES.has(status) ? Number(error.headers['retry-after']) * 1000 || undefined : undefined;
+    // The upstream's wait to the millisecond where it said one (retry-after-ms, Retry-After: 0.3); the header is whole seconds.
+    const retryAfterMs = RETRY_AFTER_STATUSES.has(status)
+      ? (error.retryAfterMs ?? Number(error.headers['retry-after']) * 1000) || undefined
+      : undefined;
     if (this.ownTrouble(error)) return { kind: 'failed', retryAfterMs: this.config.router.breaker.cooldownMs };
     if (status === 429) return { kind: 'rate-limited', retryAfterMs: retryAfterMs ?? DEFAULT_RATE_LIMIT_MS };
     // A client error is the upstream judging the request: it is up.
@@ -322,6 +366,12 @@ function streamTimeout(ms: number): GatewayError {
     {},
     true,
   ).from('timeout');
+}
+
+/** A run still waiting when the drain's grace ends: refused at once, not cut then with no answer. */
+function shuttingDown(group: string, retryAfter: number): GatewayError {
+  const message = `The gateway is shutting down and no deployment of ${group} is back before its drain ends; retry the request.`;
+  return new GatewayError(503, message, 'server_error', 'shutting_down', null, { 'retry-after': String(retryAfter) });
 }
 
 function deadlineError(ms: number): GatewayError {

@@ -9,5 +9,6 @@ export * from './prime-stream';
 export * from './request-profile';
 export * from './router.module';
 export * from './router.service';
+export * from './stopping';
 export * from './strategies';
 export * from './task-rules';

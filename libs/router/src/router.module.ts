@@ -6,10 +6,11 @@ import { Executor } from './executor';
 import { LatencyTracker } from './latency-tracker';
 import { ModelCatalog } from './model-catalog';
 import { RouterService } from './router.service';
+import { Stopping } from './stopping';
 
 @Module({
   imports: [ProvidersModule],
-  providers: [ModelCatalog, RouterService, Executor, BreakerRegistry, LatencyTracker, Clock],
-  exports: [ModelCatalog, RouterService, Executor],
+  providers: [ModelCatalog, RouterService, Executor, BreakerRegistry, LatencyTracker, Clock, Stopping],
+  exports: [ModelCatalog, RouterService, Executor, Stopping],
 })
 export class RouterModule {}

@@ -25,6 +25,8 @@ export interface Drain {
   /** How long in-flight requests and streams get once it stops accepting. */
   graceMs: number;
   log: Logger;
+  /** Told when the drain begins, with the time its grace ends (Date.now's clock): requests waiting past it are refused then. */
+  stopAt: (at: number) => void;
   /** Called once everything is closed. */
   exit: () => void;
 }
@@ -55,6 +57,7 @@ export function drainOnSignals(drain: Drain): void {
     if (state.draining) return log.info({ signal }, 'already draining: the signal changes nothing');
     state.draining = true;
     const delayMs = signal === 'SIGTERM' ? drain.delayMs : 0;
+    drain.stopAt(Date.now() + delayMs + drain.graceMs);
     log.info({ signal, delayMs, graceMs: drain.graceMs }, 'draining: not ready, still serving until the delay is over');
     setTimeout(() => stopAccepting(drain), delayMs);
   };

@@ -2,6 +2,7 @@ import { ApiError } from '@google/genai';
 import { GatewayError } from '../gateway-error';
 import { truncated } from '../openai/stream';
 import { saysOverloaded, statusMapping } from '../status-mapping';
+import { MIN_RETRY_AFTER_MS } from '../openai/errors';
 import { type ErrorMapping, retryAfterOf, sdkError, vendorError } from '../translation/errors';
 
 /**
@@ -116,7 +117,7 @@ export function fromGeminiError(provider: string, err: unknown, signal: AbortSig
   // Its `status` says more than the HTTP status, but for a 503 or 529: overloaded whatever body a proxy put on it.
   const said = !saysOverloaded(err.status) && body.status && Object.hasOwn(ERROR_STATUSES, body.status) && ERROR_STATUSES[body.status];
   const mapping = said || statusMapping(err.status);
-  const retryAfter = retryDelaySeconds(body) ?? retryAfterOf((err as AnsweredError).answerHeaders);
+  const retryAfter = retryDelayMs(body) ?? retryAfterOf((err as AnsweredError).answerHeaders);
   return vendorError(provider, mapping, body.message ?? err.message, retryAfter, err.status);
 }
 
@@ -146,8 +147,10 @@ function credentialReason(error: GoogleError): (typeof REASONS)[string] | undefi
 }
 
 /** Google says when to retry in a RetryInfo detail ("30s", "1.5s"), not in a header. */
-function retryDelaySeconds(error: GoogleError): number | undefined {
+function retryDelayMs(error: GoogleError): number | undefined {
   const delay = error.details?.find((d) => d['@type']?.endsWith('google.rpc.RetryInfo'))?.retryDelay;
   const seconds = delay ? Number.parseFloat(delay) : NaN;
-  return Number.isFinite(seconds) ? Math.max(1, Math.ceil(seconds)) : undefined;
+  if (!Number.isFinite(seconds)) return undefined;
+  // A delay of none or less (`0s`, `-3s`) is README's 1 s; a sub-second one is honoured, as a retry-after-ms is.
+  return seconds > 0 ? Math.max(MIN_RETRY_AFTER_MS, Math.ceil(seconds * 1000)) : 1_000;
 }

@@ -51,18 +51,19 @@ export async function fromUpstreamResponse(
   message = withoutKey(message, apiKey);
   const [status, type, code, retryable] = errorMapping(res.statusCode, vendorCode);
   const headers: Record<string, string> = {};
-  if (status === 429) headers['retry-after'] = String(retryAfterSeconds(res.headers) ?? DEFAULT_RETRY_AFTER_S);
+  const seconds = retryAfterSeconds(res.headers);
+  const waitMs = retryAfterMs(res.headers);
+  if (status === 429) headers['retry-after'] = String(seconds ?? DEFAULT_RETRY_AFTER_S);
   // An overloaded upstream's Retry-After (503, 529) is honoured by the router like a 429's.
-  else if (res.statusCode === 503 || res.statusCode === 529) {
-    const seconds = retryAfterSeconds(res.headers);
-    if (seconds !== undefined) headers['retry-after'] = String(seconds);
-  }
+  else if ((res.statusCode === 503 || res.statusCode === 529) && seconds !== undefined) headers['retry-after'] = String(seconds);
+  const waited = (error: GatewayError) =>
+    Object.assign(error, headers['retry-after'] && waitMs !== undefined ? { retryAfterMs: waitMs } : {});
 
   if (status < 500 && status !== 429) {
     const said = clientErrorCode(vendorCode ?? code, message);
-    return Object.assign(new GatewayError(status, message, type, said.code, param, headers, retryable), { overflow: said.overflow }).from(
-      judgedStatus(res.statusCode),
-    );
+    return Object.assign(waited(new GatewayError(status, message, type, said.code, param, headers, retryable)), {
+      overflow: said.overflow,
+    }).from(judgedStatus(res.statusCode));
   }
   const hint = code && AUTH_HINT[code];
   const text = hint
@@ -70,7 +71,7 @@ export async function fromUpstreamResponse(
     : status === 429
       ? `Provider ${provider} is rate limiting the gateway: ${message}`
       : `Provider ${provider} failed with HTTP ${res.statusCode}: ${message}`;
-  return new GatewayError(status, text, type, code, null, headers, retryable).from(judgedStatus(res.statusCode));
+  return waited(new GatewayError(status, text, type, code, null, headers, retryable)).from(judgedStatus(res.statusCode));
 }
 
 /** How an upstream's error reaches the client: by its code when that says more than its status (BY_CODE), else by its status. */
@@ -78,15 +79,34 @@ export function errorMapping(status: number, vendorCode: string | null): ErrorMa
   return BY_CODE.get(vendorCode ?? '') ?? statusMapping(status);
 }
 
-/** Retry-After in whole seconds, from `retry-after-ms`, `retry-after` seconds or an HTTP date. */
+/**
+ * The shortest wait an upstream's Retry-After is taken as: a sub-second wait is honoured (OpenAI's
+ * `retry-after-ms` exists for those), but one of a few milliseconds would have the request ask again in
+ * the same instant it was refused, with the jitter of the wake-up spread over next to nothing.
+ */
+export const MIN_RETRY_AFTER_MS = 100;
+
+/** Retry-After in whole seconds (as HTTP says it), from `retry-after-ms`, `retry-after` seconds or an HTTP date. */
 export function retryAfterSeconds(headers: Record<string, string | string[] | undefined>): number | undefined {
+  const seconds = waitSeconds(headers);
+  return seconds === undefined ? undefined : Math.ceil(seconds);
+}
+
+/** Retry-After in milliseconds (at least MIN_RETRY_AFTER_MS), from `retry-after-ms`, `retry-after` seconds or an HTTP date. */
+export function retryAfterMs(headers: Record<string, string | string[] | undefined>): number | undefined {
+  const seconds = waitSeconds(headers);
+  return seconds === undefined ? undefined : Math.max(MIN_RETRY_AFTER_MS, Math.ceil(seconds * 1000));
+}
+
+/** The wait an upstream asked for, in seconds as it said them; undefined when it asked none. */
+function waitSeconds(headers: Record<string, string | string[] | undefined>): number | undefined {
   const ms = Number(headers['retry-after-ms']);
-  if (ms > 0) return Math.ceil(ms / 1000);
+  if (ms > 0) return ms / 1000;
   const value = headers['retry-after'];
   if (typeof value !== 'string') return undefined;
   // A wait already over (0, a negative number, a date passed) says no more than none: README's rule then applies.
   const seconds = HTTP_DATE.test(value) ? (Date.parse(/\d$/.test(value) ? `${value} GMT` : value) - Date.now()) / 1000 : Number(value);
-  return Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : undefined;
+  return Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { clientErrorCode } from '../context-overflow';
 import { GatewayError } from '../gateway-error';
-import { fromTransportError, retryAfterSeconds } from '../openai/errors';
+import { fromTransportError, retryAfterMs } from '../openai/errors';
 import { type ErrorMapping, judgedStatus } from '../status-mapping';
 import { withoutKey } from '../without-key';
 import { flattenContentParts, isObject, misTypedField } from './chunk-shape';
@@ -22,15 +22,17 @@ export function vendorError(
   provider: string,
   [status, type, code, retryable]: ErrorMapping,
   message: string,
-  retryAfter?: number,
+  /** The upstream's Retry-After in milliseconds (the client is told whole seconds, rounded up). */
+  waitMs?: number,
   upstreamStatus?: number,
 ): GatewayError {
+  const retryAfter = waitMs === undefined ? undefined : Math.ceil(waitMs / 1000);
   // The router's fallbackOn list matches the vendor's HTTP status; errors sent inside a
   // stream have none, so a retryable class counts as a 503 and the rest as what the client sees.
   const outcome = upstreamStatus !== undefined ? judgedStatus(upstreamStatus) : retryable ? 503 : status;
   if (status === 429) {
     const headers = { 'retry-after': String(retryAfter ?? 1) };
-    return new GatewayError(
+    const error = new GatewayError(
       429,
       `Provider ${provider} is rate limiting the gateway: ${message}`,
       type,
@@ -38,7 +40,8 @@ export function vendorError(
       null,
       headers,
       retryable,
-    ).from(outcome);
+    );
+    return Object.assign(error, { retryAfterMs: waitMs }).from(outcome);
   }
   if (status < 500) {
     const said = clientErrorCode(code, message);
@@ -51,13 +54,14 @@ export function vendorError(
   // An overloaded upstream's Retry-After (503, 529) is honoured by the router like a 429's, and
   // passed on to the client, as an OpenAI-format upstream's; other failures' are not.
   const headers: Record<string, string> = retryAfter === undefined || status !== 503 ? {} : { 'retry-after': String(retryAfter) };
-  return new GatewayError(status, text, type, code, null, headers, retryable).from(outcome);
+  const error = new GatewayError(status, text, type, code, null, headers, retryable);
+  return Object.assign(error, headers['retry-after'] ? { retryAfterMs: waitMs } : {}).from(outcome);
 }
 
-/** An answer's Retry-After in whole seconds, from the `Headers` the vendor SDKs hand on (or the gateway kept). */
+/** An answer's Retry-After in milliseconds, from the `Headers` the vendor SDKs hand on (or the gateway kept). */
 export function retryAfterOf(headers: Headers | undefined): number | undefined {
   if (!headers) return undefined;
-  return retryAfterSeconds({
+  return retryAfterMs({
     'retry-after': headers.get('retry-after') ?? undefined,
     'retry-after-ms': headers.get('retry-after-ms') ?? undefined,
   });
