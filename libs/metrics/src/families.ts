@@ -5,12 +5,12 @@ type Sample = { metricName: string; labels: Labels; value: number };
 
 /**
  * Values by a tuple of label values, one map level per label: no key string made per lookup, and
- * the strings' hashes are cached in them. `make` runs once per tuple.
+ * the strings' hashes are cached in them. `make` (made once by the owner, not per lookup) runs once per tuple.
  */
-export class LabelTree<T> {
+export class LabelTree<V extends readonly unknown[], T> {
   private readonly root = new Map<unknown, unknown>();
 
-  get(values: readonly unknown[], make: () => T): T {
+  get(values: V, make: (values: V) => T): T {
     let level = this.root;
     const last = values.length - 1;
     for (let i = 0; i < last; i++) {
@@ -19,7 +19,7 @@ export class LabelTree<T> {
       level = next;
     }
     let found = level.get(values[last]) as T | undefined;
-    if (found === undefined) level.set(values[last], (found = make()));
+    if (found === undefined) level.set(values[last], (found = make(values)));
     return found;
   }
 
@@ -48,7 +48,7 @@ export class LabelTree<T> {
 abstract class Family<C> {
   readonly aggregator = 'sum';
   /** Children by their label values, one map level per label: no key string made per sample. */
-  private readonly tree = new LabelTree<C>();
+  private readonly tree = new LabelTree<string[], C>();
   private readonly children: { labels: Labels; child: C }[] = [];
 
   constructor(
@@ -62,14 +62,16 @@ abstract class Family<C> {
   }
 
   with(...values: string[]): C {
-    return this.tree.get(values, () => {
-      const labels: Labels = {};
-      this.labelNames.forEach((name, i) => (labels[name] = values[i]));
-      const child = this.create();
-      this.children.push({ labels, child });
-      return child;
-    });
+    return this.tree.get(values, this.make);
   }
+
+  private readonly make = (values: string[]): C => {
+    const labels: Labels = {};
+    this.labelNames.forEach((name, i) => (labels[name] = values[i]));
+    const child = this.create();
+    this.children.push({ labels, child });
+    return child;
+  };
 
   get() {
     const values: Sample[] = [];

@@ -59,6 +59,8 @@ export interface FailedOperationSample {
   seconds: number;
 }
 
+type RequestLabels = [route: string, model: string, deployment: string, provider: string, status: number, cache: string];
+
 /** The children one request's outcome adds to (MetricsService.requestSeries). */
 interface RequestSeries {
   requests: CounterChild;
@@ -75,6 +77,8 @@ interface GenAiSeries {
   ttft?: HistogramChild;
   perToken?: HistogramChild;
 }
+
+const genAiSeriesOf = (labels: string[]): GenAiSeries => ({ labels });
 
 /**
  * Every Prometheus metric the gateway exports, in one place. GenAI metrics follow
@@ -97,8 +101,16 @@ export class MetricsService {
    * ones, by their label values: one lookup a request for what took one per family (seven), each child
    * made at its first use, as `with` makes it, so a scrape shows the same series.
    */
-  private readonly requestSeries = new LabelTree<RequestSeries>();
-  private readonly genAiSeries = new LabelTree<GenAiSeries>();
+  private readonly requestSeries = new LabelTree<RequestLabels, RequestSeries>();
+  private readonly genAiSeries = new LabelTree<string[], GenAiSeries>();
+  /** Makes a request's series the first time its labels come (LabelTree.get), made once: no closure a request. */
+  private readonly makeRequestSeries = ([route, model, deployment, provider, code, cache]: RequestLabels): RequestSeries => {
+    const status = String(code);
+    return {
+      requests: this.requests.with(route, model, deployment, provider, status, cache),
+      duration: this.duration.with(route, model, status),
+    };
+  };
   private readonly webSearches: CounterFamily;
   private readonly fallbacks: Counter<'model' | 'reason'>;
   private readonly retries: Counter<'model' | 'provider'>;
@@ -254,22 +266,14 @@ export class MetricsService {
   }
 
   recordRequest(s: RequestSample): void {
-    const series = this.requestSeries.get([s.route, s.model, s.deployment, s.provider, s.status, s.cache], () => {
-      const status = String(s.status);
-      return {
-        requests: this.requests.with(s.route, s.model, s.deployment, s.provider, status, s.cache),
-        duration: this.duration.with(s.route, s.model, status),
-      };
-    });
+    const series = this.requestSeries.get([s.route, s.model, s.deployment, s.provider, s.status, s.cache], this.makeRequestSeries);
     series.requests.inc();
     series.duration.observe(s.seconds);
     if (s.overheadSeconds !== undefined) (series.overhead ??= this.overhead.with(s.route)).observe(s.overheadSeconds);
   }
 
   recordCompletion(c: CompletionSample): void {
-    const genAi = this.genAiSeries.get([c.operation, c.genAiProvider, c.requestModel, c.responseModel], () => ({
-      labels: [c.operation, c.genAiProvider, c.requestModel, c.responseModel],
-    }));
+    const genAi = this.genAiSeries.get([c.operation, c.genAiProvider, c.requestModel, c.responseModel], genAiSeriesOf);
     const labels = genAi.labels;
     (genAi.input ??= this.tokens.with('input', ...labels)).observe(c.inputTokens);
     // The conventions record embeddings' input tokens only: a 0 per call would only inflate the output's count.
