@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { BudgetConfig, parseConfig } from '@gateway/config';
-import { MetricsService, SpendService, spendKey, utcDay } from '@gateway/metrics';
+import { MetricsService, SpendService, spendKey, utcDay, utcMonth } from '@gateway/metrics';
 import { msUntilPeriodEnd } from '@gateway/security';
 import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter } from '../../libs/security/src/window-counter';
 import { type AdmissionStore, type AdmitInput, MemoryAdmissionStore, RedisAdmissionStore } from '../../libs/security/src/admission-store';
@@ -26,6 +26,12 @@ describe('budget periods', () => {
   it('spend is kept per key and per UTC day and month, so a new period starts at zero', () => {
     assert.equal(utcDay(new Date('2026-11-26T23:59:59Z')), '2026-11-26');
     assert.equal(utcDay(new Date('2026-11-27T00:00:00Z')), '2026-11-27');
+    // The month is kept with the day it was cut from: asked after another day, it is that day's.
+    assert.equal(utcMonth(new Date('2026-11-30T23:59:59Z')), '2026-11');
+    assert.equal(utcMonth(new Date('2026-12-01T00:00:00Z')), '2026-12');
+    assert.equal(utcDay(new Date('2026-12-31T12:00:00Z')), '2026-12-31');
+    assert.equal(utcMonth(new Date('2027-01-01T00:00:00Z')), '2027-01');
+    assert.equal(utcMonth(), utcDay().slice(0, 7));
     assert.equal(spendKey('team-a', '2026-11'), 'gateway:{team-a}:spend:2026-11');
   });
 

@@ -18,6 +18,8 @@ import { profileEmbeddings } from '../../libs/router/src/request-profile';
 import { BreakerRegistry } from '../../libs/router/src/breaker-registry';
 import { eligibleDeployments } from '../../libs/router/src/eligibility';
 import { LatencyTracker } from '../../libs/router/src/latency-tracker';
+import type { ModelCatalog } from '../../libs/router/src/model-catalog';
+import { RouterService } from '../../libs/router/src/router.service';
 import { toChatRequest } from '../../apps/gateway/src/messages/request';
 import { toChatParams } from '../../apps/gateway/src/responses/request';
 import { random as seeded } from '../support/vectors';
@@ -642,5 +644,52 @@ describe('task rules', () => {
     const fires = firesOn(oneRule({ pattern: '\\p{Script=Han}' }));
     assert.ok(fires('请解释一下'));
     assert.ok(!fires('p{Script=Han}'));
+  });
+});
+
+describe('plan reuse', () => {
+  const setup = (deployments: Deployment[], strategy = 'priority') => {
+    const cfg = config();
+    const breakers = new BreakerRegistry(cfg, { client: undefined } as RedisService, new MetricsService(), new Clock());
+    const group = { name: 'g', config: { strategy } as never, deployments };
+    const catalog = { resolve: () => group } as unknown as ModelCatalog;
+    const router = new RouterService(cfg, catalog, breakers, new LatencyTracker(cfg, new Clock()));
+    const plan = (extra: object = {}) => {
+      const p = router.planChat({ model: 'g', messages: [{ role: 'user', content: 'hi' }], ...extra }, undefined);
+      return { ids: p.deployments.map((d) => d.id), out: p.out?.map((d) => d.id) };
+    };
+    return { breakers, plan };
+  };
+
+  // A plain request's plan is reused while the group stays healthy: a breaker opening here, or one another replica announces, takes effect on the next request.
+  it('a reused plan follows every health change at once: a breaker opened here, a cool-down or breaker announced by another replica, a recovery', () => {
+    const { breakers, plan } = setup([deployment('a'), deployment('b')]);
+    assert.deepEqual(plan(), { ids: ['a', 'b'], out: undefined });
+    assert.deepEqual(plan(), { ids: ['a', 'b'], out: undefined }, 'reused');
+    for (let i = 0; i < 5; i++) fail(breakers.get('a'), Date.now());
+    assert.deepEqual(plan(), { ids: ['b'], out: ['a'] }, 'a breaker opened by this replica');
+    breakers.applyRemote('a', { state: 'closed', until: 0 });
+    assert.deepEqual(plan(), { ids: ['a', 'b'], out: undefined }, 'closed by another replica');
+    assert.deepEqual(plan(), { ids: ['a', 'b'], out: undefined });
+    breakers.applyRemote('b', { state: 'cooling', until: Date.now() + 60_000, limited: true });
+    assert.deepEqual(plan(), { ids: ['a'], out: ['b'] }, 'a cool-down announced by another replica');
+    breakers.applyRemote('b', { state: 'closed', until: 0 });
+    breakers.applyRemote('b', { state: 'open', until: Date.now() + 60_000 });
+    assert.deepEqual(plan(), { ids: ['a'], out: ['b'] }, 'a breaker opened by another replica');
+    rateLimit(breakers.get('a'), Date.now(), 30_000);
+    assert.throws(
+      () => plan(),
+      (e: { status: number }) => e.status === 429 || e.status === 503,
+    );
+  });
+
+  it('a request that is not plain for the group, or a group not ordered by priority, is planned as before', () => {
+    const small = setup([deployment('a', { maxOutputTokens: 100 }), deployment('b')]);
+    assert.deepEqual(small.plan(), { ids: ['a', 'b'], out: undefined });
+    assert.deepEqual(small.plan({ max_tokens: 500 }), { ids: ['b'], out: undefined }, 'more output than a gives');
+    const narrow = setup([deployment('a', { contextWindow: 1_000 }), deployment('b')]);
+    assert.deepEqual(narrow.plan({ messages: [{ role: 'user', content: 'x'.repeat(8_000) }] }).ids, ['b'], 'too long for a');
+    const cost = setup([deployment('a', { price: { input: 5, output: 5 } }), deployment('b', { price: { input: 1, output: 1 } })], 'cost');
+    assert.deepEqual(cost.plan().ids, ['b', 'a']);
   });
 });

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { CounterFamily, HistogramFamily } from './families';
+import { type CounterChild, CounterFamily, type HistogramChild, HistogramFamily, LabelTree } from './families';
 import { EventLoopDelayHistogram } from './event-loop-delay';
 import type { GenAiOperation } from './genai-names';
 
@@ -59,6 +59,27 @@ export interface FailedOperationSample {
   seconds: number;
 }
 
+type RequestLabels = [route: string, model: string, deployment: string, provider: string, status: number, cache: string];
+
+/** The children one request's outcome adds to (MetricsService.requestSeries). */
+interface RequestSeries {
+  requests: CounterChild;
+  duration: HistogramChild;
+  overhead?: HistogramChild;
+}
+
+/** The GenAI children of one (operation, provider, request model, response model); those of an error_type are looked up. */
+interface GenAiSeries {
+  labels: string[];
+  input?: HistogramChild;
+  output?: HistogramChild;
+  duration?: HistogramChild;
+  ttft?: HistogramChild;
+  perToken?: HistogramChild;
+}
+
+const genAiSeriesOf = (labels: string[]): GenAiSeries => ({ labels });
+
 /**
  * Every Prometheus metric the gateway exports, in one place. GenAI metrics follow
  * the OpenTelemetry semantic conventions' Prometheus names; the rest are the
@@ -75,6 +96,21 @@ export class MetricsService {
   private readonly ttft: HistogramFamily;
   private readonly perToken: HistogramFamily;
   private readonly cost: CounterFamily;
+  /**
+   * A finished request's children of the request families, and an answered operation's of the GenAI
+   * ones, by their label values: one lookup a request for what took one per family (seven), each child
+   * made at its first use, as `with` makes it, so a scrape shows the same series.
+   */
+  private readonly requestSeries = new LabelTree<RequestLabels, RequestSeries>();
+  private readonly genAiSeries = new LabelTree<string[], GenAiSeries>();
+  /** Makes a request's series the first time its labels come (LabelTree.get), made once: no closure a request. */
+  private readonly makeRequestSeries = ([route, model, deployment, provider, code, cache]: RequestLabels): RequestSeries => {
+    const status = String(code);
+    return {
+      requests: this.requests.with(route, model, deployment, provider, status, cache),
+      duration: this.duration.with(route, model, status),
+    };
+  };
   private readonly webSearches: CounterFamily;
   private readonly fallbacks: Counter<'model' | 'reason'>;
   private readonly retries: Counter<'model' | 'provider'>;
@@ -230,24 +266,28 @@ export class MetricsService {
   }
 
   recordRequest(s: RequestSample): void {
-    const status = String(s.status);
-    this.requests.with(s.route, s.model, s.deployment, s.provider, status, s.cache).inc();
-    this.duration.with(s.route, s.model, status).observe(s.seconds);
-    if (s.overheadSeconds !== undefined) this.overhead.with(s.route).observe(s.overheadSeconds);
+    const series = this.requestSeries.get([s.route, s.model, s.deployment, s.provider, s.status, s.cache], this.makeRequestSeries);
+    series.requests.inc();
+    series.duration.observe(s.seconds);
+    if (s.overheadSeconds !== undefined) (series.overhead ??= this.overhead.with(s.route)).observe(s.overheadSeconds);
   }
 
   recordCompletion(c: CompletionSample): void {
-    const genAi = [c.operation, c.genAiProvider, c.requestModel, c.responseModel];
-    this.tokens.with('input', ...genAi).observe(c.inputTokens);
+    const genAi = this.genAiSeries.get([c.operation, c.genAiProvider, c.requestModel, c.responseModel], genAiSeriesOf);
+    const labels = genAi.labels;
+    (genAi.input ??= this.tokens.with('input', ...labels)).observe(c.inputTokens);
     // The conventions record embeddings' input tokens only: a 0 per call would only inflate the output's count.
-    if (c.operation !== 'embeddings') this.tokens.with('output', ...genAi).observe(c.outputTokens);
+    if (c.operation !== 'embeddings') (genAi.output ??= this.tokens.with('output', ...labels)).observe(c.outputTokens);
     // An empty label is no label (Prometheus): answered operations have no error_type series.
-    this.upstreamDuration.with(...genAi, c.errorType ?? '').observe(c.seconds);
+    const duration = c.errorType
+      ? this.upstreamDuration.with(...labels, c.errorType)
+      : (genAi.duration ??= this.upstreamDuration.with(...labels, ''));
+    duration.observe(c.seconds);
     if (c.ttftSeconds !== undefined) {
-      this.ttft.with(...genAi).observe(c.ttftSeconds);
+      (genAi.ttft ??= this.ttft.with(...labels)).observe(c.ttftSeconds);
       if (c.outputTokens > 1) {
         const perToken = (c.seconds - c.ttftSeconds) / (c.outputTokens - 1);
-        this.perToken.with(...genAi).observe(Math.max(0, perToken));
+        (genAi.perToken ??= this.perToken.with(...labels)).observe(Math.max(0, perToken));
       }
     }
     if (c.costUsd > 0) this.cost.with(c.provider, c.requestModel, c.key).inc(c.costUsd);

@@ -17,15 +17,28 @@ export function spendKey(keyId: string, period: string): string {
 }
 
 const DAY_MS = 86_400_000;
-/** The last day formatted: every request asks for it, and it changes once a day. */
-let lastDay = { number: NaN, text: '' };
+/** The last day formatted, and its month: every request asks for them, and they change once a day. */
+let lastDay = { number: NaN, text: '', month: '' };
 
 // Date.now(), not a Date: the request path asks two or three times a request, and a Date each was ~1 µs.
-export function utcDay(at?: Date): string {
+function today(at?: Date): typeof lastDay {
   const ms = at ? at.getTime() : Date.now();
   const number = Math.floor(ms / DAY_MS);
-  if (number !== lastDay.number) lastDay = { number, text: new Date(ms).toISOString().slice(0, 10) };
-  return lastDay.text;
+  if (number !== lastDay.number) {
+    const text = new Date(ms).toISOString().slice(0, 10);
+    lastDay = { number, text, month: text.slice(0, 7) };
+  }
+  return lastDay;
+}
+
+/** The UTC day, `2026-12-06`. */
+export function utcDay(at?: Date): string {
+  return today(at).text;
+}
+
+/** The UTC month, `2026-12` (a monthly budget's period): the same string all month, not a slice of the day made per call. */
+export function utcMonth(at?: Date): string {
+  return today(at).month;
 }
 
 /**

@@ -25,6 +25,12 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Breakers');
   private readonly replica = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   private subscriber: RedisClient | undefined;
+  /**
+   * Counts every change of a deployment's health that can take it out of a plan (a breaker opening, a
+   * cool-down starting, here or announced by another replica): a plan made at one count still holds
+   * for a healthy group until the next (RouterService reuses it).
+   */
+  private changes = 0;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -44,6 +50,22 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
     return health;
   }
 
+  /** The count of health changes so far (see `changes`). */
+  get generation(): number {
+    return this.changes;
+  }
+
+  /**
+   * Whether every one of `deployments` is closed and not cooling down as of `now`: it stays so, as
+   * time passes, until a change of its health (which moves `generation` on).
+   */
+  allHealthy(deployments: readonly { id: string }[], now: number): boolean {
+    return deployments.every((d) => {
+      const health = this.get(d.id);
+      return health.state === 'closed' && health.readyAt(now) === now;
+    });
+  }
+
   /** How long a request may wait for a cooling deployment rather than fail. */
   get waitCapMs(): number {
     return this.config.router.retry.retryAfterCapMs;
@@ -57,6 +79,7 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
 
   /** A change announced by another replica (public for tests that play one). */
   applyRemote(id: string, change: HealthChange): void {
+    this.changes++;
     this.get(id).applyRemote(change);
   }
 
@@ -73,6 +96,7 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
   }
 
   private changed(id: string, change: HealthChange): void {
+    this.changes++;
     const { state, until } = change;
     if (state !== 'cooling') this.logger.log(`deployment ${id}: breaker ${state}${until ? ` until ${new Date(until).toISOString()}` : ''}`);
     const client = this.redis.client;

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { GatewayConfig } from '@gateway/config';
+import { deploymentKind, GatewayConfig } from '@gateway/config';
 import { type ChatCompletionCreateParams, type EmbeddingCreateParams, GatewayError, type NativeRequest } from '@gateway/providers';
 import { BreakerRegistry } from './breaker-registry';
-import { type Eligible, eligibleDeployments } from './eligibility';
+import { type Eligible, eligibleDeployments, MAX_REQUEST_TOKENS } from './eligibility';
 import { LatencyTracker } from './latency-tracker';
 import { type Deployment, ModelCatalog, type ModelGroup } from './model-catalog';
 import { profileChat, profileEmbeddings, type RequestProfile } from './request-profile';
@@ -40,6 +40,19 @@ export function refusalOf(error: unknown): Refusal | undefined {
  */
 export type ModelPermit = (group: string) => void;
 
+/**
+ * A group whose plan for a plain request (see `plainFor`) is all its deployments in their configured
+ * order: while its deployments stay healthy (`generation`), such a request reuses `deployments`.
+ */
+interface Reusable {
+  /** BreakerRegistry.generation when every deployment was last seen healthy; -1: not yet. */
+  generation: number;
+  deployments: readonly Deployment[];
+  /** The smallest context window and output bound of its deployments: a request within both is plain. */
+  window: number;
+  maxOutput: number;
+}
+
 /** Turns a request into a plan: task rules, the caller's permission, then eligibility, then the group's strategy. */
 @Injectable()
 export class RouterService {
@@ -48,6 +61,8 @@ export class RouterService {
   private readonly servingVirtualModels: string[];
   /** Replaceable so tests can make weighted and exploring choices reproducible. */
   random: () => number = Math.random;
+  /** Groups under the priority strategy, by group: their reusable plan for plain requests. */
+  private readonly reusable = new WeakMap<ModelGroup, Reusable | null>();
 
   constructor(
     private readonly config: GatewayConfig,
@@ -98,6 +113,16 @@ export class RouterService {
     let eligible: Eligible;
     try {
       permit?.(group.name);
+      const reusable = this.plainFor(group, profile);
+      if (reusable) {
+        // Nothing about this request or the group's health can change eligibility or the order: the group as configured.
+        const generation = this.breakers.generation;
+        if (reusable.generation === generation) return { group, deployments: reusable.deployments as Deployment[], profile };
+        if (this.breakers.allHealthy(reusable.deployments, Date.now())) {
+          reusable.generation = generation;
+          return { group, deployments: reusable.deployments as Deployment[], profile };
+        }
+      }
       eligible = eligibleDeployments(group, profile, this.breakers, Date.now());
     } catch (err) {
       if (err instanceof GatewayError) refusals.set(err, { group: group.name, route });
@@ -112,5 +137,34 @@ export class RouterService {
     });
     const deployments = preferDeclaring(ordered, profile.wants);
     return { group, deployments, ...(eligible.out.length && { out: eligible.out }), profile };
+  }
+
+  /**
+   * The group's reusable plan when `profile` is a plain request for it: a chat request that needs,
+   * prefers and is confined to nothing, whose prompt and completion budget every deployment's window
+   * holds and whose max_tokens every deployment can give; eligibility then keeps every healthy
+   * deployment and the priority strategy keeps their order. Undefined otherwise.
+   */
+  private plainFor(group: ModelGroup, profile: RequestProfile): Reusable | undefined {
+    let reusable = this.reusable.get(group);
+    if (reusable === undefined) {
+      const ds = group.deployments;
+      reusable =
+        group.config.strategy === 'priority' && ds.length > 0 && ds.every((d) => deploymentKind(d.config) === 'chat')
+          ? {
+              generation: -1,
+              deployments: Object.freeze([...ds]),
+              window: Math.min(...ds.map((d) => d.config.contextWindow ?? MAX_REQUEST_TOKENS)),
+              maxOutput: Math.min(...ds.map((d) => d.config.maxOutputTokens ?? Infinity)),
+            }
+          : null;
+      this.reusable.set(group, reusable);
+    }
+    if (!reusable) return undefined;
+    const { needs, wants, onlyProvider, tokenIds, largestInput, maxTokens } = profile;
+    if (needs.length || wants.length || onlyProvider || tokenIds || largestInput) return undefined;
+    if (profile.promptTokens + (maxTokens ?? 0) > reusable.window || (maxTokens !== undefined && maxTokens > reusable.maxOutput))
+      return undefined;
+    return reusable;
   }
 }

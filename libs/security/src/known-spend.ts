@@ -1,4 +1,4 @@
-import { utcDay } from '@gateway/metrics';
+import { utcDay, utcMonth } from '@gateway/metrics';
 
 /**
  * What this replica knows of each budgeted key's spend in its budget's period (a UTC day or month):
@@ -23,8 +23,7 @@ export class KnownSpend {
   spent(keyId: string, usd: number): void {
     const known = this.keys.get(keyId);
     if (!known || !(usd > 0)) return;
-    const day = utcDay();
-    if (known.period === day || known.period === day.slice(0, 7)) known.usd += usd;
+    if (known.period === utcDay() || known.period === utcMonth()) known.usd += usd;
   }
 
   /** The spend known of `keyId` in `period`: 0 when it knows only another period. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { type BudgetPeriod, GatewayConfig } from '@gateway/config';
-import { MetricsService, SpendService, utcDay } from '@gateway/metrics';
+import { MetricsService, SpendService, utcDay, utcMonth } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import { type RedisClient, RedisService } from '@gateway/redis';
 import {
@@ -543,7 +543,7 @@ const usd = (n: number) => n.toFixed(6).replace(/\.?0+$/, '');
 
 /** The spend hash a budget reads: the UTC day or month. */
 function periodOf(period: BudgetPeriod): string {
-  return period === 'daily' ? utcDay() : utcDay().slice(0, 7);
+  return period === 'daily' ? utcDay() : utcMonth();
 }
 
 /** Time until the UTC day or month ends. */

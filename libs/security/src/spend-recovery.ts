@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { isReplyError, type RedisClient } from '@gateway/redis';
-import { SPEND_RETENTION_SECONDS, spendKey, utcDay } from '@gateway/metrics';
+import { SPEND_RETENTION_SECONDS, spendKey, utcMonth } from '@gateway/metrics';
 import { limitKeys } from './limit-keys';
 import { LIMIT_LUA } from './limit-lua';
 import type { KeySpend, SpendLedger } from './spend-ledger';
@@ -87,7 +87,7 @@ export class SpendRecovery {
   }
 
   private readonly check = (): void => {
-    const snapshot = (this.pending ??= this.ledger.snapshot(utcDay().slice(0, 7)));
+    const snapshot = (this.pending ??= this.ledger.snapshot(utcMonth()));
     const client = this.client;
     this.readMarker().then(
       (marker) => {
@@ -108,7 +108,7 @@ export class SpendRecovery {
   /** The check on a connection that stays up: a loss found so writes back only what was certainly lost. */
   private checkLive(): void {
     if (this.pending || this.marker === undefined) return;
-    const snapshot = this.ledger.snapshot(utcDay().slice(0, 7));
+    const snapshot = this.ledger.snapshot(utcMonth());
     this.readMarker().then(
       (marker) => {
         if (this.pending) return; // a reconnect's check is under way: it decides
@@ -132,7 +132,7 @@ export class SpendRecovery {
     if (this.checkingKeys) return;
     this.checkingKeys = true;
     try {
-      const snapshot = this.ledger.snapshot(utcDay().slice(0, 7));
+      const snapshot = this.ledger.snapshot(utcMonth());
       const lost: { spend: KeySpend; marker: string }[] = [];
       await Promise.all(
         snapshot.map((spend) =>

@@ -43,10 +43,12 @@ export class ChatController implements OnModuleInit {
   async create(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const body = request.body as ChatCompletionCreateParams;
     // Up front, whatever the deployment: a model group may fail over to a vendor that refuses them.
-    refuseDuplicateToolNames(
-      (body.tools ?? []).map((tool) => (tool.type === 'function' ? tool.function.name : undefined)),
-      (i) => `tools[${i}].function.name`,
-    );
+    // A request without tools has no names to compare (no array, set or closures on most requests' path).
+    if (body.tools?.length)
+      refuseDuplicateToolNames(
+        body.tools.map((tool) => (tool.type === 'function' ? tool.function.name : undefined)),
+        (i) => `tools[${i}].function.name`,
+      );
     refuseAbsentAllowedTools(body.tool_choice, body.tools);
     refuseToolChoiceWithoutTools(body.tool_choice, body.tools);
     refuseStreamOptionsWithoutStream(body);
