@@ -33,3 +33,33 @@ describe('start-up failures the configuration can fix: exit 78, one line', () =>
     });
   }
 });
+
+/**
+ * Raised by a rolling-upgrade check (upgrade24 D4): rules this release added stopped it (exit 78) on a config the
+ * last release ran with, so a `helm upgrade` with unchanged values crash-looped. They warn, naming the path.
+ */
+describe('rules this release added, on a config the last release ran with: a warning, not exit 78', () => {
+  it('starts with a defaultTpm below the defaultRpm and a config key budget over $1,000,000, naming each path', async () => {
+    const config = configWith({
+      security: {
+        defaultRpm: 60,
+        defaultTpm: 30,
+        keys: [{ id: 'big', keyEnv: 'BIG_KEY', rpm: 10, tpm: 100, budget: { usd: 5_000_000, period: 'monthly' } }],
+      },
+    });
+    const gateway = await GatewayProcess.start(config, { env: { BIG_KEY: 'big-key-0123456789abcdef' } });
+    try {
+      const warned = await gateway.logged(/^config: security\./, { count: 2 });
+      assert.deepEqual(
+        warned.map((l) => [l.level, String(l.msg).split(':').slice(0, 2).join(':')]),
+        [
+          [40, 'config: security.defaultTpm'],
+          [40, 'config: security.keys[0].budget.usd'],
+        ],
+      );
+      assert.equal((await fetch(`${gateway.url}/health`)).status, 200, 'serving');
+    } finally {
+      await gateway.stop();
+    }
+  });
+});

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, configSecrets, loadConfig, parseConfig, redisUrls } from '@gateway/config';
+import { ConfigError, configSecrets, configWarnings, loadConfig, parseConfig, redisUrls } from '@gateway/config';
 import { profileChat, TaskRouter } from '@gateway/router';
 
 const minimal = () => ({
@@ -151,27 +151,6 @@ describe('config', () => {
       'two admin keys with one id',
       (c) => Object.assign(c, { security: { adminKeys: [adminKey('ops', 'A1'), adminKey('ops', 'A2')] } }),
       /security\.adminKeys\[1\]\.id: "ops" is also security\.adminKeys\[0\]\.id/,
-    ],
-    // Raised by an independent check (keys2 e, g): the admin API refuses these; config keys are held to the same rules.
-    [
-      'a budget of more than $1,000,000 a period (a typo)',
-      (c) => Object.assign(c, { security: { keys: [{ ...key('team', 'K1'), budget: { usd: 1e308 } }] } }),
-      /security\.keys\[0\]\.budget\.usd: usd must not be greater than 1000000/,
-    ],
-    [
-      'a defaultTpm below the defaultRpm (every request uses at least one token)',
-      (c) => Object.assign(c, { security: { defaultRpm: 60, defaultTpm: 30 } }),
-      /security\.defaultTpm: 30 is below security\.defaultRpm \(60\)/,
-    ],
-    [
-      "a key's tpm below the defaultRpm it is held to",
-      (c) => Object.assign(c, { security: { defaultRpm: 60, keys: [{ ...key('team', 'K1'), tpm: 30 }] } }),
-      /security\.keys\[0\]\.tpm: 30 is below its rpm \(60, security\.defaultRpm\)/,
-    ],
-    [
-      "a key's rpm above the defaultTpm it is held to",
-      (c) => Object.assign(c, { security: { defaultTpm: 1000, keys: [{ ...key('team', 'K1'), rpm: 5000 }] } }),
-      /security\.keys\[0\]\.rpm: 5000 is above its tpm \(1000, security\.defaultTpm\)/,
     ],
     [
       'two virtual models with one name (the first would be dropped)',
@@ -442,6 +421,42 @@ describe('config', () => {
     const question = profileChat({ model: 'auto', messages: [{ role: 'user', content: 'why does this Python function raise?' }] });
     assert.deepEqual(auto.decide(question, undefined), { model: 'strong-code', rule: 'code' });
   });
+
+  // Raised by an independent check (keys2 e, g): the admin API refuses these (400). Then by a rolling-upgrade check
+  // (upgrade24 D4): the last release ran with such a config, which then stopped this one at start-up (exit 78),
+  // so a `helm upgrade` crash-looped: a config key is warned of instead, by its path.
+  const warned: [string, (c: ReturnType<typeof minimal>) => unknown, RegExp][] = [
+    [
+      'a budget of more than $1,000,000 a period (a typo)',
+      (c) => Object.assign(c, { security: { keys: [{ ...key('team', 'K1'), budget: { usd: 1e308 } }] } }),
+      /security\.keys\[0\]\.budget\.usd: 1e\+308 is over 1000000/,
+    ],
+    [
+      'a defaultTpm below the defaultRpm (every request uses at least one token)',
+      (c) => Object.assign(c, { security: { defaultRpm: 60, defaultTpm: 30 } }),
+      /security\.defaultTpm: 30 is below security\.defaultRpm \(60\)/,
+    ],
+    [
+      "a key's tpm below the defaultRpm it is held to",
+      (c) => Object.assign(c, { security: { defaultRpm: 60, keys: [{ ...key('team', 'K1'), tpm: 30 }] } }),
+      /security\.keys\[0\]\.tpm: 30 is below its rpm \(60, security\.defaultRpm\)/,
+    ],
+    [
+      "a key's rpm above the defaultTpm it is held to",
+      (c) => Object.assign(c, { security: { defaultTpm: 1000, keys: [{ ...key('team', 'K1'), rpm: 5000 }] } }),
+      /security\.keys\[0\]\.rpm: 5000 is above its tpm \(1000, security\.defaultTpm\)/,
+    ],
+  ];
+
+  for (const [name, mutate, message] of warned) {
+    it(`starts with ${name}, warning of it by its path`, () => {
+      const config = minimal();
+      mutate(config);
+      const warnings = configWarnings(parseConfig(config, { K1: 'k1-secret-0123456789abcdef' }));
+      assert.equal(warnings.length, 1, warnings.join('\n'));
+      assert.match(warnings[0], message);
+    });
+  }
 
   for (const [name, mutate, message] of bad) {
     it(`rejects ${name}, naming the key`, () => {

@@ -1,35 +1,27 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { after, before, describe, it, mock } from 'node:test';
 import { Redis } from 'ioredis';
-import { parseConfig } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
-import { MetricsService } from '../../libs/metrics/src/metrics.service';
-import { type RedisClient, RedisService } from '../../libs/redis/src/redis.service';
-import { hashKey, KeyStore, NEGATIVE_CACHE_MAX } from '../../libs/security/src/key-store.service';
+import { type RedisClient } from '../../libs/redis/src/redis.service';
+import { hashKey, NEGATIVE_CACHE_MAX } from '../../libs/security/src/key-store.service';
+import { keyStoreOn } from '../support/key-store';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
 
 describe('key revocation under concurrent changes', { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' }, () => {
-  const config = parseConfig(
-    { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'm', deployments: [{ provider: 'mock', model: 'm' }] }] },
-    { REDIS_URL: REDIS_URL! },
-  );
-  const redis = new RedisService(config);
-  const store = new KeyStore(config, redis, new MetricsService());
+  const replica = keyStoreOn(REDIS_URL!);
+  const { redis, store } = replica;
   const other = new Redis(REDIS_URL!);
   /** The connection key changes are written on (RedisService.durably): back idle, the pool hands it to the next change. */
   let writer: RedisClient;
   before(async () => {
-    if (redis.client!.status !== 'ready') await once(redis.client!, 'ready');
-    store.onModuleInit();
+    await replica.start();
     writer = await redis.durably(async (idle) => idle);
   });
   after(async () => {
     other.disconnect();
-    store.onApplicationShutdown();
-    await redis.onApplicationShutdown();
+    await replica.stop();
   });
 
   /** Makes another replica's change land between each read of a key record and its compare-and-set, `times` times. */

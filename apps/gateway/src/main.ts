@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
-import { ConfigError, configSecrets, loadConfig } from '@gateway/config';
+import { ConfigError, configSecrets, configWarnings, loadConfig } from '@gateway/config';
 import { MetricsService, TracingService } from '@gateway/metrics';
 import { Stopping } from '@gateway/router';
 import { AdminGuard, AdmissionService, ApiAuth } from '@gateway/security';
@@ -95,6 +95,8 @@ async function bootstrap(): Promise<void> {
   );
   // Once serving: a start-up that fails still ends the process, as before.
   keepServingOnUnhandledRejections(log, () => metrics.recordUnhandledRejection());
+  // Rules this release added, on a config the last one ran with: a warning, so an upgrade does not stop here.
+  for (const warning of configWarnings(config)) log.warn(`config: ${warning}`);
   if (!config.masterKey) log.warn('auth is off: GATEWAY_MASTER_KEY is not set, so every request is anonymous (loopback only)');
 
   drainOnSignals({

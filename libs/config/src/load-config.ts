@@ -8,7 +8,7 @@ import { CHAT_CAPABILITIES, deploymentKind, GatewayConfig, type ModelKind } from
 import { type EnvSources, REDIS_ENV, SERVER_ENV, withEnvOverrides } from './env-overrides';
 import { redisUrls } from './redis-config';
 import { TASK_PATTERN_FLAGS } from './router-config';
-import { type SecurityConfig, unmatchedModel } from './security-config';
+import { MAX_BUDGET_USD, unmatchedModel } from './security-config';
 import { applyVendorPrices } from './vendor-prices';
 
 export const DEFAULT_CONFIG_PATH = 'config/gateway.yaml';
@@ -233,7 +233,6 @@ function checkAcrossKeys(config: GatewayConfig, fail: (msg: string) => never): v
     const unmatched = unmatchedModel(k.models ?? [], modelNames);
     if (unmatched) fail(`security.keys[${i}].models: ${unmatched.problem}`);
   });
-  checkKeyLimits(config.security, fail);
   config.server.redactPatterns.forEach((pattern, i) => {
     const problem = regExpProblem(pattern);
     if (problem) fail(`server.redactPatterns[${i}]: ${problem}`);
@@ -268,23 +267,30 @@ function checkAcrossKeys(config: GatewayConfig, fail: (msg: string) => never): v
 
 /** Flattens class-validator's error tree into `a.b[0].c: problem` strings. */
 /**
- * Every request uses at least one token, so a TPM below the RPM makes the RPM unreachable: refused for the
- * limits each key is held to, its own else the defaults, as the admin API refuses them (named as the key's
- * own limit, `tpm` first, else the default).
+ * What a config this release would refuse, had the last one not run with it: warned of at start-up, naming
+ * the path (the admin API refuses the same for stored keys, with a 400). A budget over MAX_BUDGET_USD; a TPM
+ * below the RPM, which makes the RPM unreachable as every request uses at least one token, for the limits
+ * each key is held to, its own else the defaults (named as the key's own limit, `tpm` first, else the default).
  */
-function checkKeyLimits(security: SecurityConfig, fail: (msg: string) => never): void {
-  const { defaultRpm, defaultTpm } = security;
-  const why = 'every request uses at least one token, so the rpm could never be reached';
+export function configWarnings(config: GatewayConfig): string[] {
+  const { defaultRpm, defaultTpm, keys } = config.security;
+  const why = 'every request uses at least one token, so the rpm can never be reached';
+  const warnings: string[] = [];
   if (defaultRpm !== undefined && defaultTpm !== undefined && defaultTpm < defaultRpm) {
-    fail(`security.defaultTpm: ${defaultTpm} is below security.defaultRpm (${defaultRpm}): ${why}`);
+    warnings.push(`security.defaultTpm: ${defaultTpm} is below security.defaultRpm (${defaultRpm}): ${why}`);
   }
-  security.keys.forEach((k, i) => {
+  keys.forEach((k, i) => {
+    if (k.budget && k.budget.usd > MAX_BUDGET_USD) {
+      warnings.push(`security.keys[${i}].budget.usd: ${k.budget.usd} is over ${MAX_BUDGET_USD}, which the admin API refuses (a typo?)`);
+    }
     const rpm = k.rpm ?? defaultRpm;
     const tpm = k.tpm ?? defaultTpm;
     if (rpm === undefined || tpm === undefined || tpm >= rpm) return;
-    if (k.tpm !== undefined) fail(`security.keys[${i}].tpm: ${tpm} is below its rpm (${k.rpm ?? `${rpm}, security.defaultRpm`}): ${why}`);
-    fail(`security.keys[${i}].rpm: ${rpm} is above its tpm (${tpm}, security.defaultTpm): ${why}`);
+    if (k.tpm !== undefined)
+      warnings.push(`security.keys[${i}].tpm: ${tpm} is below its rpm (${k.rpm ?? `${rpm}, security.defaultRpm`}): ${why}`);
+    else warnings.push(`security.keys[${i}].rpm: ${rpm} is above its tpm (${tpm}, security.defaultTpm): ${why}`);
   });
+  return warnings;
 }
 
 function describe(errors: ValidationError[], sources: EnvSources, prefix = ''): string {

@@ -8,15 +8,22 @@ export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
 /**
  * The largest budget a key may have, in USD a period: more is a typo (a key that needs no budget sets none).
  * Spend is summed in doubles: near 1e308 a request's cost vanishes in the sum; up to this, rounding stays
- * under a nano-dollar.
+ * under a nano-dollar. The admin API refuses more (BoundedBudgetConfig); a config key over it is warned of at
+ * start-up (configWarnings), as a config the last release ran with must not stop this one.
  */
 export const MAX_BUDGET_USD = 1_000_000;
 
 export class BudgetConfig {
   /** Spend allowed per period, in USD. */
-  @IsNumber() @Min(0) @Max(MAX_BUDGET_USD) usd!: number;
+  @IsNumber() @Min(0) usd!: number;
   @IsOptional() @IsIn(BUDGET_PERIODS as unknown as string[]) period: BudgetPeriod = 'monthly';
 }
+
+/** A budget as the admin API takes it: at most MAX_BUDGET_USD. */
+export class BoundedBudgetConfig extends BudgetConfig {}
+// By hand: redeclaring `usd` to decorate it would define it again over the parent's field. All of its checks:
+// class-validator drops the parent's checks of a field the child checks too (a negative budget got through).
+for (const check of [IsNumber(), Min(0), Max(MAX_BUDGET_USD)]) check(BoundedBudgetConfig.prototype, 'usd');
 
 /** A key's `models` entry: a name, or a prefix ending in `*` (`claude-*`); `*` elsewhere would be taken literally. */
 export const MODEL_ALLOWED = /^[^*]*\*?$/;

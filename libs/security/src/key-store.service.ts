@@ -5,7 +5,7 @@ import { GatewayError } from '@gateway/providers';
 import { MetricsService } from '@gateway/metrics';
 import { RedisService, type RedisClient } from '@gateway/redis';
 import { hashKey, KeyHashes } from './key-hashes';
-import { hasExpired, type KeyRecord } from './key-record';
+import type { KeyRecord } from './key-record';
 
 export { hashKey } from './key-hashes';
 
@@ -20,6 +20,13 @@ const CHANNEL = 'gateway:keys:changed';
  */
 const REVOKED_PREFIX = 'revoked:';
 const CAS_ATTEMPTS = 5;
+/**
+ * Under the hash of a key's current secret, while the secret before it is in its grace: until when
+ * (`previousSecretUntil`), expiring with it. Kept out of the record, where a replica of an earlier release
+ * would echo it and keep it across a rotation of its own (after which it is no longer true): shown only
+ * while the record it was written for is the key's current one.
+ */
+const GRACE_PREFIX = 'gateway:keygrace:';
 /**
  * A revocation retries far longer: every attempt it loses is another change that landed, and
  * none can undo a revocation once it lands, so a burst of PATCHes delays it but cannot refuse it.
@@ -77,6 +84,12 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   private readonly unknown = new Map<string, number>();
   /** Last record read from Redis per key hash, and when; only for keys that exist. */
   private readonly lastKnown = new Map<string, { record: KeyRecord; at: number }>();
+  /**
+   * The key id of each hash a record was cached under (cache, lastKnown), and of the current hash an old
+   * secret in its grace was resolved through: an announcement of any of them drops every record of the key
+   * (forgetHash). A replica of an earlier release announces a change by the current hash only.
+   */
+  private readonly idOf = new Map<string, string>();
   private readonly hashes = new KeyHashes();
   private subscriber: RedisClient | undefined;
 
@@ -100,9 +113,12 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   onModuleInit(): void {
     // A changed key is forgotten entirely: if Redis goes away now, it fails closed
     // rather than working on the record from before the change.
-    this.subscriber = this.redis.subscribe(CHANNEL, (message) =>
-      message.startsWith(REVOKED_PREFIX) ? this.metrics.forgetKey(message.slice(REVOKED_PREFIX.length)) : this.forget(message),
-    );
+    this.subscriber = this.redis.subscribe(CHANNEL, (message) => {
+      if (!message.startsWith(REVOKED_PREFIX)) return this.forgetHash(message);
+      const id = message.slice(REVOKED_PREFIX.length);
+      this.forgetKey(id);
+      this.metrics.forgetKey(id);
+    });
   }
 
   onApplicationShutdown(): void {
@@ -147,14 +163,19 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       this.rememberUnknown(hash, now + NEGATIVE_CACHE_MS);
       return undefined;
     }
-    let record = JSON.parse(raw) as Rotated;
+    const stored = JSON.parse(raw) as Rotated;
+    // An old secret in its grace (a revoked marker without graceUntil is one rotated without a grace).
+    const graced = stored.rotatedTo !== undefined && stored.graceUntil !== undefined;
+    let record: KeyRecord = stored;
     try {
-      if (record.rotatedTo && !record.revoked) record = await this.inGrace(client, record);
+      if (graced) record = await this.inGrace(client, stored);
     } catch {
       return this.lastKnownOr503(hash, now);
     }
     this.cache.set(hash, { record, until: now + this.config.security.keyCacheMs });
     this.lastKnown.set(hash, { record, at: now });
+    this.idOf.set(hash, record.id);
+    if (graced) this.idOf.set(stored.rotatedTo!, record.id);
     this.hashes.keep(key, hash);
     return record;
   }
@@ -163,13 +184,14 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    * What the old secret of a key rotated with a grace period is, from `marker`, the record left under its
    * hash: the key as it is now (so changes and a revocation reach it) until the grace ends (`graceUntil`,
    * checked on each request: no timer). A later rotation ends the grace: the record it names is then
-   * itself a marker, and the old secret is refused as revoked.
+   * itself a marker, and the old secret is refused as revoked. The marker itself is revoked: a replica of an
+   * earlier release, which knows nothing of graces, refuses the old secret from the rotation on.
    */
   private async inGrace(client: RedisClient, marker: Rotated): Promise<KeyRecord> {
     const raw = await client.get(RECORD_PREFIX + marker.rotatedTo);
     const current = raw ? (JSON.parse(raw) as Rotated) : undefined;
-    if (!current || current.rotatedTo) return { ...marker, revoked: true };
-    return { ...current, graceUntil: marker.graceUntil };
+    if (!current || current.rotatedTo) return { ...shown(marker), revoked: true };
+    return { ...shown(current), graceUntil: marker.graceUntil };
   }
 
   private rememberUnknown(hash: string, until: number): void {
@@ -193,6 +215,19 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     this.cache.delete(hash);
     this.unknown.delete(hash);
     this.lastKnown.delete(hash);
+    this.idOf.delete(hash);
+  }
+
+  /** Drops the record under `hash` and, if it is of a key this process knows, every record of that key. */
+  private forgetHash(hash: string): void {
+    const id = this.idOf.get(hash);
+    this.forget(hash);
+    if (id !== undefined) this.forgetKey(id);
+  }
+
+  /** Drops every record of key `id`: its current secret's and any old secret's in its grace. */
+  private forgetKey(id: string): void {
+    for (const [hash, of] of this.idOf) if (of === id) this.forget(hash);
   }
 
   /**
@@ -238,8 +273,9 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   async get(id: string): Promise<KeyRecord | undefined> {
     const configured = this.configKeys().find((r) => r.id === id);
     if (configured) return configured;
-    const stored = await this.current(this.needRedis(), id);
-    return stored && shown(JSON.parse(stored.raw) as Rotated);
+    const client = this.needRedis();
+    const stored = await this.current(client, id);
+    return stored && shown(JSON.parse(stored.raw) as Rotated, await client.get(GRACE_PREFIX + stored.hash));
   }
 
   /**
@@ -276,14 +312,15 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     // try: a rotation moves the record to another hash.
     for (let attempt = 0; attempt < attempts; attempt++) {
       const { hash, raw, before } = await this.toChange(client, id);
-      const after: Rotated = { ...edit(before), id, source: 'admin', createdAt: before.createdAt };
-      for (const field of ROTATION_FIELDS) if (before[field] !== undefined) Object.assign(after, { [field]: before[field] });
+      const after: Rotated = { ...edit(shown(before)), id, source: 'admin', createdAt: before.createdAt };
+      if (before.rotatedAt) after.rotatedAt = before.rotatedAt;
       if (before.revoked) after.revoked = true;
       const set = await (client as unknown as Cas).gatewayKeyCas(RECORD_PREFIX + hash, raw, JSON.stringify(after));
       if (set !== 1) continue;
-      // The old secret in its grace finds this record too: its replicas' cached copies are dropped with this one's.
-      const hashes = [hash, ...(before.previousHash ? [before.previousHash] : [])];
-      return { before: shown(before), after: shown(after), ...(await this.announce(client, id, hashes, [RECORD_PREFIX + hash])) };
+      const grace = await client.get(GRACE_PREFIX + hash);
+      // The old secret in its grace finds this record too: replicas drop it with this one (forgetHash).
+      const announced = await this.announce(client, id, [hash], [RECORD_PREFIX + hash]);
+      return { before: shown(before, grace), after: shown(after, grace), ...announced };
     }
     throw keyChanged(id);
   }
@@ -328,31 +365,27 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       const key = newKey();
       const newHash = hashKey(key);
       const now = Date.now();
-      const after: Rotated = { ...before, rotatedAt: new Date(now).toISOString() };
-      delete after.previousSecretUntil;
-      delete after.previousHash;
-      const marker: Rotated = { ...before, rotatedTo: newHash };
-      if (graceMs > 0) {
-        const until = new Date(now + graceMs).toISOString();
-        Object.assign(after, { previousSecretUntil: until, previousHash: hash });
-        // A replica of an earlier version takes the marker for the key itself: it expires with the grace there too.
-        marker.graceUntil = until;
-        if (!hasExpired(before, now + graceMs)) marker.expiresAt = until;
-      } else marker.revoked = true;
+      const after: Rotated = { ...shown(before), rotatedAt: new Date(now).toISOString() };
+      // Revoked for a replica of an earlier release, which takes the marker for the key itself (inGrace).
+      const marker: Rotated = { ...shown(before), rotatedTo: newHash, revoked: true };
+      const until = graceMs > 0 ? new Date(now + graceMs).toISOString() : undefined;
+      if (until) marker.graceUntil = until;
       // Reachable only by the new secret, which nobody has yet, until the id points to it.
       await client.set(RECORD_PREFIX + newHash, JSON.stringify(after));
+      if (until) await client.set(GRACE_PREFIX + newHash, until, 'PX', graceMs);
       if ((await (client as unknown as Cas).gatewayKeyCas(RECORD_PREFIX + hash, raw, JSON.stringify(marker))) !== 1) {
-        await client.del(RECORD_PREFIX + newHash);
+        await client.del(RECORD_PREFIX + newHash, ...(until ? [GRACE_PREFIX + newHash] : []));
         // Another rotation landed (one that outlived its lock, or a replica of an earlier version's): it wins.
         const landed = await client.get(RECORD_PREFIX + hash);
         if (landed && (JSON.parse(landed) as Rotated).rotatedTo) throw rotationInProgress(id);
         continue;
       }
       await (client as unknown as Cas).gatewayKeyCas(ID_PREFIX + id, hash, newHash);
-      // The secret before this one, if still in its grace, stops now: its replicas' cached copies are dropped too.
-      const hashes = [hash, newHash, ...(before.previousHash ? [before.previousHash] : [])];
-      const announced = await this.announce(client, id, hashes, [RECORD_PREFIX + newHash, RECORD_PREFIX + hash, ID_PREFIX + id]);
-      return { key, before: shown(before), after: shown(after), ...announced };
+      // The secret before this one, if still in its grace, stops now: replicas drop it with this one (forgetHash).
+      const written = [RECORD_PREFIX + newHash, RECORD_PREFIX + hash, ID_PREFIX + id, ...(until ? [GRACE_PREFIX + newHash] : [])];
+      const announced = await this.announce(client, id, [hash, newHash], written);
+      const previous = await client.get(GRACE_PREFIX + hash);
+      return { key, before: shown(before, previous), after: shown(after, until), ...announced };
     }
     throw keyChanged(id);
   }
@@ -376,7 +409,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     hashes: string[],
     keys: string[],
   ): Promise<Pick<KeyChange, 'unconfirmed' | 'unreplicated'>> {
-    for (const hash of hashes) this.forget(hash);
+    for (const hash of hashes) this.forgetHash(hash);
     const [published, unreplicated] = await Promise.all([
       Promise.all(hashes.map((hash) => this.redis.publishToAll(CHANNEL, hash))),
       this.replicated(client, id, keys),
@@ -460,19 +493,19 @@ function newKey(): string {
 }
 
 /**
- * A stored record with the store's own links: under a rotated key's old hash, the marker naming the hash of
- * its new secret (`rotatedTo`: revoked, or until `graceUntil`); under the key's current one, while the
- * secret before it may be in its grace, that secret's hash (`previousHash`).
+ * A stored record with the store's own link: under a rotated key's old hash, the marker naming the hash of
+ * its new secret (`rotatedTo`; the old secret works on until `graceUntil` when set, inGrace). `previousHash`
+ * and `previousSecretUntil` were written into the current record by a build before this one: never shown.
  */
 type Rotated = KeyRecord & { rotatedTo?: string; previousHash?: string };
 
-/** Fields of a record that only a rotation writes; a PATCH keeps them. */
-const ROTATION_FIELDS = ['rotatedAt', 'previousSecretUntil', 'previousHash'] as const;
-
-/** `record` as the admin API shows it: without the store's links (hashes of secrets). */
-function shown(record: Rotated): KeyRecord {
-  const { rotatedTo: _to, previousHash: _previous, ...rest } = record;
-  return rest;
+/**
+ * `record` as the admin API shows it: without the store's links (hashes of secrets) nor a grace marker's
+ * fields, with `previousSecretUntil` from the grace kept beside it (GRACE_PREFIX) unless the key is revoked.
+ */
+function shown(record: Rotated, previousSecretUntil?: string | null): KeyRecord {
+  const { rotatedTo: _to, previousHash: _hash, previousSecretUntil: _until, graceUntil: _grace, ...rest } = record;
+  return previousSecretUntil && !rest.revoked ? { ...rest, previousSecretUntil } : rest;
 }
 
 function rotationInProgress(id: string): GatewayError {

@@ -25,8 +25,8 @@ import { limitKeys } from '../limit-keys';
 import { LimitsService } from '../limits.service';
 import { adminActor, AdminGuard } from './admin.guard';
 import { AdminBodyShapePipe } from './body-shape.pipe';
-import { applyChange, checkModels, checkRecord, diff, type LimitDefaults, sentFields } from './key-changes';
-import { KeyFieldsDto, RotationDto } from './key.dto';
+import { applyChange, checkModels, checkRecord, diff, invalid, type LimitDefaults, sentFields } from './key-changes';
+import { KeyFieldsDto, MAX_GRACE_SECONDS, RotationDto } from './key.dto';
 import { OptionalBody } from './optional-body';
 
 /**
@@ -144,11 +144,13 @@ export class AdminController {
 
   /**
    * A new secret for the key, shown once; the id, record, spend, limit windows and stored responses
-   * stay. The old secret stops on every replica at once, as a revoked key does, or with
-   * `gracePeriodSeconds` works on as the key until then (`previousSecretUntil`). A revoked key is not
-   * rotated (409), nor one another rotation is under way for (409, KeyStore.rotate).
+   * stay. The old secret stops on every replica at once, as a revoked key does; on `rotate-with-grace`
+   * it works on as the key for `gracePeriodSeconds` (until `previousSecretUntil`). That path is one of its
+   * own: a replica of an earlier release answers it 404 (unknown route), where it ignored a grace sent to
+   * `rotate` and rotated without one, cutting off every client of the key at once; `rotate` refuses a grace
+   * here so. A revoked key is not rotated (409), nor one another rotation is under way for (409, KeyStore.rotate).
    */
-  @Post(':id/rotate')
+  @Post([':id/rotate', ':id/rotate-with-grace'])
   @OptionalBody()
   @HttpCode(200)
   async rotate(
@@ -157,13 +159,21 @@ export class AdminController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<KeyRecord & { key: string }> {
-    const graceMs = (body.gracePeriodSeconds ?? 0) * 1000;
+    const grace = body.gracePeriodSeconds ?? 0;
+    if (request.routeOptions.url?.endsWith('/rotate-with-grace')) {
+      if (!grace) throw invalid('gracePeriodSeconds', `must be from 1 to ${MAX_GRACE_SECONDS} (seconds)`);
+    } else if (grace) {
+      throw invalid(
+        'gracePeriodSeconds',
+        `a grace period is asked for with POST /admin/keys/${id}/rotate-with-grace (a replica of an earlier release ignored it here and rotated without one)`,
+      );
+    }
     const { key, before, after, unconfirmed, unreplicated } = await this.keys.rotate(
       id,
       (record) => {
         if (record.revoked) throw revoked(id);
       },
-      graceMs,
+      grace * 1000,
     );
     this.record(request, 'rotate', id, diff(before, after));
     announced(reply, unconfirmed, unreplicated);

@@ -13,7 +13,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { BudgetConfig, MODEL_ALLOWED, MODEL_ALLOWED_MESSAGE } from '@gateway/config';
+import { BoundedBudgetConfig, MODEL_ALLOWED, MODEL_ALLOWED_MESSAGE } from '@gateway/config';
 import { IsExpiry } from './expiry';
 
 /** Entries of a key's `models` list. */
@@ -38,7 +38,7 @@ export class KeyFieldsDto {
   /** At most 2^53-1: a JSON number past it is rounded when read, so it would be stored changed. */
   @IsOptional() @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER) rpm?: number | null;
   @IsOptional() @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER) tpm?: number | null;
-  @IsOptional() @ValidateNested() @Type(() => BudgetConfig) budget?: BudgetConfig | null;
+  @IsOptional() @ValidateNested() @Type(() => BoundedBudgetConfig) budget?: BoundedBudgetConfig | null;
   /** Stored as the instant it names, in UTC (normalisedExpiry). */
   @IsOptional() @IsString() @IsExpiry() expiresAt?: string | null;
   @IsOptional() @IsObject() metadata?: Record<string, string> | null;
@@ -47,9 +47,9 @@ export class KeyFieldsDto {
 /** The longest grace period a rotation may give the old secret: 7 days, time for clients to roll, not a second key. */
 export const MAX_GRACE_SECONDS = 7 * 24 * 3600;
 
-/** POST /admin/keys/:id/rotate, whose body may be left out. */
+/** POST /admin/keys/:id/rotate, whose body may be left out, and /rotate-with-grace, which needs a grace. */
 export class RotationDto {
-  /** How long the old secret keeps working, as the same key; 0, `null` or left out: it stops at once. */
+  /** How long the old secret keeps working, as the same key; 0, `null` or left out: it stops at once (/rotate only). */
   @IsOptional() @IsInt() @Min(0) @Max(MAX_GRACE_SECONDS) gracePeriodSeconds?: number | null;
 }
 
