@@ -44,6 +44,8 @@ const config = configWith({
     // Exactness under test: a Redis call that times out on a busy machine refuses (503) rather than admits.
     failOpen: { rateLimits: false, budgets: false },
   },
+  // A series per key, so that a revoked key's can be seen to leave (by default keys made here share key="(other)").
+  metrics: { keyLabel: 'all' },
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

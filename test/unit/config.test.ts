@@ -367,6 +367,11 @@ describe('config', () => {
       (c) => Object.assign(c, { security: { keys: [key('team', 'K1'), key(id, 'K2')] } }),
       /security\.keys\[1\]\.id: id must not be master or anonymous/,
     ]),
+    [
+      'an unknown metrics.keyLabel',
+      (c) => Object.assign(c, { metrics: { keyLabel: 'some' } }),
+      /metrics\.keyLabel: keyLabel must be one of the following values: configured, all, none/,
+    ],
     // Found by an independent check: a rule routing to a declared virtual model was "unknown model".
     [
       'a virtual model routing to another virtual model',

@@ -23,6 +23,7 @@ import { SecurityConfig } from './security-config';
 import { CacheConfig } from './cache-config';
 import { IsRedisUrl, RedisConfig } from './redis-config';
 import { MessagesConfig } from './messages-config';
+import { MetricsConfig } from './metrics-config';
 import { ResponsesConfig } from './responses-config';
 
 export const PROVIDER_TYPES = ['openai', 'openai-compatible', 'anthropic', 'gemini', 'mock'] as const;
@@ -238,4 +239,6 @@ export class GatewayConfig {
   @IsOptional() @Nested(() => ResponsesConfig) responses: ResponsesConfig = new ResponsesConfig();
   /** Message threads of the Messages API (apps/gateway/src/messages/threads); see messages-config.ts. */
   @IsOptional() @Nested(() => MessagesConfig) messages: MessagesConfig = new MessagesConfig();
+  /** What the Prometheus series label; see metrics-config.ts. */
+  @IsOptional() @Nested(() => MetricsConfig) metrics: MetricsConfig = new MetricsConfig();
 }

@@ -1,6 +1,7 @@
 export * from './cache-config';
 export * from './responses-config';
 export * from './messages-config';
+export * from './metrics-config';
 export * from './gateway-config';
 export * from './router-config';
 export * from './security-config';

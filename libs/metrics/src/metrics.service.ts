@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { GatewayConfig } from '@gateway/config';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { type CounterChild, CounterFamily, type HistogramChild, HistogramFamily, LabelTree } from './families';
 import { EventLoopDelayHistogram } from './event-loop-delay';
+import { keyLabeller } from './key-label';
 import type { GenAiOperation } from './genai-names';
 
 /** Seconds: LLM calls take from milliseconds (cache, mock) to minutes (long generations). */
@@ -128,8 +130,11 @@ export class MetricsService {
   readonly inflightRequests: Gauge;
   readonly inflightStreams: Gauge;
   readonly eventLoopDelay: EventLoopDelayHistogram;
+  private readonly keyLabel: (keyId: string) => string;
 
-  constructor() {
+  /** Without a config (unit tests, benchmarks), the defaults: only configured keys get a `key` of their own. */
+  constructor(config: GatewayConfig = new GatewayConfig()) {
+    this.keyLabel = keyLabeller(config);
     collectDefaultMetrics({ register: this.registry });
     this.eventLoopDelay = new EventLoopDelayHistogram(this.registry);
     const registers = [this.registry];
@@ -290,13 +295,14 @@ export class MetricsService {
         (genAi.perToken ??= this.perToken.with(...labels)).observe(Math.max(0, perToken));
       }
     }
-    if (c.costUsd > 0) this.cost.with(c.provider, c.requestModel, c.key).inc(c.costUsd);
-    if (c.webSearches > 0) this.webSearches.with(c.provider, c.requestModel, c.key).inc(c.webSearches);
+    if (c.costUsd > 0) this.cost.with(c.provider, c.requestModel, this.keyLabel(c.key)).inc(c.costUsd);
+    if (c.webSearches > 0) this.webSearches.with(c.provider, c.requestModel, this.keyLabel(c.key)).inc(c.webSearches);
   }
 
   /**
-   * A revoked key's series (its cost and web searches) leave the scrape: no request will add to
-   * them again, and an operator's churn of keys must not grow every scrape until a restart.
+   * A revoked key's series (its cost and web searches, when it has its own: metrics.keyLabel `all`)
+   * leave the scrape: no request will add to them again, and an operator's churn of keys must not
+   * grow every scrape until a restart.
    */
   forgetKey(keyId: string): void {
     this.cost.remove('key', keyId);
@@ -360,7 +366,17 @@ export class MetricsService {
     this.unhandledRejections.inc();
   }
 
-  text(): Promise<string> {
-    return this.registry.metrics();
+  /**
+   * The scrape, as `registry.metrics()` writes it, one family at a time with the event loop let go
+   * between them: prom-client formats a whole scrape in one synchronous run (its per-family promises
+   * resolve as microtasks), so requests and streams waited for all of it, not for one family at most.
+   */
+  async text(): Promise<string> {
+    const families: string[] = [];
+    for (const metric of this.registry.getMetricsAsArray()) {
+      if (families.length) await new Promise(setImmediate);
+      families.push(await this.registry.getSingleMetricAsString(metric.name));
+    }
+    return `${families.join('\n\n')}\n`;
   }
 }

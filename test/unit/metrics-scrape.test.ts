@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MetricsService } from '../../libs/metrics/src/metrics.service';
+
+/** Every family's text but those whose values move between two scrapes: Node's process metrics and the event-loop delay. */
+const stable = (text: string) =>
+  text
+    .split('\n\n')
+    .filter((family) => !/^# HELP (nodejs_|process_|gateway_event_loop_delay_)/.test(family))
+    .join('\n\n');
+
+function metricsWithTraffic(): MetricsService {
+  const metrics = new MetricsService();
+  for (const status of [200, 429, 502])
+    for (const model of ['a', 'b', 'c'])
+      metrics.recordRequest({
+        route: '/v1/chat/completions',
+        model,
+        deployment: model,
+        provider: 'p',
+        status,
+        cache: 'miss',
+        seconds: 0.2,
+      });
+  metrics.recordCompletion({
+    operation: 'chat',
+    genAiProvider: 'openai',
+    provider: 'p',
+    requestModel: 'a',
+    responseModel: 'a-1',
+    key: 'master',
+    inputTokens: 10,
+    outputTokens: 5,
+    costUsd: 0.001,
+    webSearches: 1,
+    seconds: 0.2,
+  });
+  return metrics;
+}
+
+// Found by an independent soak: prom-client builds a scrape in one synchronous run (its promises
+// resolve as microtasks), so every request and stream waited for the whole scrape.
+describe('the /metrics scrape', () => {
+  it('is the text prom-client writes, family for family', async () => {
+    const metrics = metricsWithTraffic();
+    const [ours, theirs] = [await metrics.text(), await metrics.registry.metrics()];
+    assert.equal(stable(ours), stable(theirs));
+    assert.equal(ours.split('\n\n').length, metrics.registry.getMetricsAsArray().length);
+  });
+
+  it('lets the event loop run other callbacks between its families', async () => {
+    const metrics = metricsWithTraffic();
+    let turns = 0;
+    let done = false;
+    const turn = () => {
+      if (done) return;
+      turns++;
+      setImmediate(turn);
+    };
+    setImmediate(turn);
+    await metrics.text();
+    done = true;
+    const families = metrics.registry.getMetricsAsArray().length;
+    assert.ok(turns >= families - 1, `${turns} turns of the event loop during a scrape of ${families} families`);
+  });
+});
