@@ -68,6 +68,11 @@ export class FaultProxy {
     for (const link of this.links) link.holding = true;
   }
 
+  /** The commands waiting in the proxy (sent while held), as Redis' protocol: their clients wait for answers. */
+  get heldCommands(): string {
+    return [...this.links].flatMap((link) => (link.holding ? link.toServer.map((data) => data.toString('latin1')) : [])).join('');
+  }
+
   /** Lets held commands go, in order, on the connections they came by. */
   release(): void {
     for (const link of this.links) {

@@ -122,6 +122,8 @@ export class MetricsService {
   private readonly rateLimited: Counter<'limit'>;
   private readonly limiterUnavailable: Counter<'limit'>;
   private readonly leasedAdmissions: Counter;
+  private readonly leasedKeys: Gauge;
+  private leasedKeysHeld: () => number = () => 0;
   private readonly spendRestores: Counter;
   private readonly staleKeyLookups: Counter<'result'>;
   private readonly threadsEvicted: Counter;
@@ -237,6 +239,12 @@ export class MetricsService {
       help: "Requests admitted from this replica's lease of their key's limits, with no Redis call",
       registers,
     });
+    this.leasedKeys = new Gauge({
+      name: 'gateway_limit_lease_keys',
+      help: 'Keys this replica holds a lease of their limits, requests in flight or unwritten spend for: each is synced with Redis about once a lease period until it holds nothing',
+      registers,
+      collect: () => this.leasedKeys.set(this.leasedKeysHeld()),
+    });
     this.spendRestores = new Counter({
       name: 'gateway_spend_restores_total',
       help: 'Times Redis was found restarted empty and this replica re-added the spend it had recorded in the current period',
@@ -339,6 +347,11 @@ export class MetricsService {
 
   recordLimiterUnavailable(limit: 'rpm' | 'tpm' | 'budget' | 'ip'): void {
     this.limiterUnavailable.inc({ limit });
+  }
+
+  /** What gateway_limit_lease_keys reads at each scrape (the lease store's count). */
+  observeLeasedKeys(read: () => number): void {
+    this.leasedKeysHeld = read;
   }
 
   recordLeasedAdmission(): void {

@@ -36,7 +36,11 @@ export class AdmissionService {
   /**
    * `protocol`: the request's own when not OpenAI's (NativeRequest.protocol). The reservation
    * itself when the limits decide in process (a lease's share), else its promise; for the caller
-   * to await either way (a refusal may then be thrown at once).
+   * to await either way (a refusal may then be thrown at once), and to settle when the response
+   * closes (request-hooks.ts). A response that closed first (its client left while the admission
+   * was decided, or before it began) has had its close: the reservation is given back here, with
+   * nothing spent, and the request ends as the client's (499); kept, nothing would ever settle it,
+   * and its hold and tokens in flight would stay (a lease re-synced every second, for ever).
    */
   admit(
     request: FastifyRequest,
@@ -49,19 +53,31 @@ export class AdmissionService {
     const body = request.body as { max_completion_tokens?: unknown } | undefined;
     const demand = { ...worstCase(plan), levers: levers(request, body, plan.profile.choices) };
     const admitted = this.limits.admit(key, demand, rateHeadersOf(protocol));
-    return admitted instanceof Promise ? admitted.then((a) => withHeaders(reply, a)) : withHeaders(reply, admitted);
+    return admitted instanceof Promise ? admitted.then((a) => this.taken(reply, a)) : this.taken(reply, admitted);
+  }
+
+  /** The admission's reservation for a response still open (admit); else settled now, and the client's leaving thrown. */
+  private taken(reply: FastifyReply, admitted: Admitted): Reservation {
+    if (reply.raw.closed) {
+      this.limits.settle(admitted.reservation, undefined);
+      throw GatewayError.clientClosed();
+    }
+    return withHeaders(reply, admitted);
   }
 
   /**
    * A token count (the Messages API's count_tokens, the Responses API's input_tokens), its model
    * permitted while planning (permit): the count is a request against the key's RPM, since it may call
    * the vendor with the gateway's key; not against TPM or the budget, as counting uses no tokens
-   * and costs nothing. Nothing to settle. `protocol` as for admit.
+   * and costs nothing. Settled at once: the count holds nothing while it runs, and a lease's place in
+   * flight kept for it would keep the lease synced for ever. `protocol` as for admit.
    */
   async admitTokenCount(request: FastifyRequest, reply: FastifyReply, protocol?: ProviderType): Promise<void> {
     const key = request.gatewayKey;
     if (!key) return;
-    withHeaders(reply, await this.limits.admitFree(key, rateHeadersOf(protocol)));
+    const admitted = await this.limits.admitFree(key, rateHeadersOf(protocol));
+    this.limits.settle(admitted.reservation, undefined);
+    withHeaders(reply, admitted);
   }
 
   /** Settles a reservation with what the request really used (nothing when no upstream answered). */

@@ -205,6 +205,13 @@ export class LeasedAdmissionStore implements AdmissionStore {
     client.defineCommand('gatewayLease', { lua: LEASE_SCRIPT });
   }
 
+  /** Keys this replica holds something of (gateway_limit_lease_keys): each is synced with Redis about once a lease period. */
+  keysHeld(): number {
+    let held = 0;
+    for (const account of this.accounts.values()) if (holding(account)) held += 1;
+    return held;
+  }
+
   /** The lease's share, when it covers the request (admit() otherwise, which waits for the next lease). */
   admitNow(input: AdmitInput): AdmitOutcome | undefined {
     const account = this.account(input.keyId);
@@ -501,14 +508,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
   private schedule(account: Account): void {
     clearTimeout(account.timer);
     if (this.closed) return;
-    const holds =
-      account.lease ||
-      account.lost ||
-      account.inFlight > 0 ||
-      account.spend.size > 0 ||
-      account.tokenAdjust !== 0 ||
-      account.tokensSettled !== 0;
-    if (!holds && !account.inFlightMember && !account.leaseMember) {
+    if (!holding(account)) {
       account.timer = setTimeout(
         () => {
           if (this.accounts.get(account.keyId) === account && !account.syncing && !account.inFlight) this.accounts.delete(account.keyId);
@@ -529,6 +529,20 @@ export class LeasedAdmissionStore implements AdmissionStore {
     );
     account.timer.unref();
   }
+}
+
+/** Whether the account has anything to give back or write (in flight, a lease, spend, holds in Redis): it is synced again then. */
+function holding(account: Account): boolean {
+  return Boolean(
+    account.lease ||
+    account.lost ||
+    account.inFlight > 0 ||
+    account.spend.size > 0 ||
+    account.tokenAdjust !== 0 ||
+    account.tokensSettled !== 0 ||
+    account.inFlightMember ||
+    account.leaseMember,
+  );
 }
 
 /** `spend` counted in the UTC day it is settled in: written up to a lease period later, it still belongs to that day and month. */

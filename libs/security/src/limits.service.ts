@@ -163,10 +163,11 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
       });
       const exact = new RedisAdmissionStore(redis.client, ledger);
       const leaseMs = config.security.limitLeaseMs;
-      this.store =
-        leaseMs > 0
-          ? new LeasedAdmissionStore(redis.client, exact, { replica: this.holdPrefix, leaseMs, holdLapseMs: this.holdLapse, ledger })
-          : exact;
+      const leased =
+        leaseMs > 0 &&
+        new LeasedAdmissionStore(redis.client, exact, { replica: this.holdPrefix, leaseMs, holdLapseMs: this.holdLapse, ledger });
+      if (leased) metrics.observeLeasedKeys(() => leased.keysHeld());
+      this.store = leased || exact;
     } else {
       const windows = new MemoryWindowCounter();
       this.counter = windows;
@@ -326,7 +327,8 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
    * case when it lapses), not the answer.
    */
   settle(reservation: Reservation, usage: Usage | undefined): void {
-    if (!usage && reservation.tokens === undefined && !reservation.hold) return;
+    // A lease's ticket (its place in flight) goes back even when nothing else does (a key with an RPM alone).
+    if (!usage && reservation.tokens === undefined && !reservation.hold && !reservation.ticket) return;
     const tokenDelta = reservation.tokens !== undefined ? (usage?.tokens ?? 0) - reservation.tokens : undefined;
     if (usage) this.knownSpend.spent(reservation.keyId, usage.usd);
     const spend = usage && { model: usage.model, usd: usage.usd };
