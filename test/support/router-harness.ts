@@ -35,8 +35,9 @@ export interface Answer {
   status: number;
   /** What the call returned (the tests' calls return the deployment id). */
   result?: string;
-  /** The error's response headers, when it failed. */
+  /** The error's response headers and message, when it failed. */
   headers?: Record<string, string>;
+  message?: string;
   /** Why each failed or skipped deployment was left, as `x-gateway-fallbacks` says it (`g/0=breaker_open`). */
   fallbacks?: string[];
   start: number;
@@ -72,7 +73,8 @@ export function routerHarness(config: GatewayConfig, size = 2) {
     } catch (err) {
       if (!(err instanceof GatewayError)) throw err;
       const run = failedRunOf(err);
-      return { status: err.status, headers: err.headers, ...(run && { fallbacks: fallbacksOf(run) }), start, end: clock.now() };
+      const failed = { status: err.status, headers: err.headers, message: err.message };
+      return { ...failed, ...(run && { fallbacks: fallbacksOf(run) }), start, end: clock.now() };
     } finally {
       cancel();
     }

@@ -173,6 +173,30 @@ describe('executor', () => {
     assert.deepEqual([answer.status, answer.headers?.['retry-after']], [429, '3']);
   });
 
+  // Found by a re-check of that change (recheck24): the refusal's message said the uncapped wait ("retry after 10 s")
+  // while its Retry-After was capped at the cool-down (2); and a deployment out of tries whose 503 said when it is
+  // back (Retry-After 3) was left out of the earliest comeback, so the client was told g/0's 5.
+  it('a refusal`s Retry-After and message agree, capped at the cool-down; an outage with a Retry-After counts as a comeback', async () => {
+    const capped = routerHarness(config({ retryAfterCapMs: 1_000, attemptsPerDeployment: 1 }, { cooldownMs: 1_500 }), 2);
+    const twice = scripted(capped, {
+      'g/0': [await upstream(429, { 'retry-after': '20' })],
+      'g/1': [await upstream(429, { 'retry-after': '10' })],
+    });
+    const limited = await settle(capped, capped.send(twice.call));
+    assert.deepEqual([limited.status, limited.headers?.['retry-after']], [429, '2']);
+    assert.match(limited.message ?? '', /retry after 2 s/);
+
+    for (const attemptsPerDeployment of [1, 2]) {
+      const h = routerHarness(config({ retryAfterCapMs: 1_000, attemptsPerDeployment }), 2);
+      const { call } = scripted(h, {
+        'g/0': [await upstream(429, { 'retry-after': '5' }), await upstream(429, { 'retry-after': '5' })],
+        'g/1': [await upstream(503, { 'retry-after': '3' }), await upstream(503, { 'retry-after': '3' })],
+      });
+      const met = await settle(h, h.send(call));
+      assert.deepEqual([met.status, met.headers?.['retry-after']], [503, '3'], `attemptsPerDeployment ${attemptsPerDeployment}`);
+    }
+  });
+
   // Found by an independent check (faults3, D5): OpenAI's retry-after-ms (its header for sub-second waits) and a
   // fractional Retry-After were rounded up to a whole second of waiting.
   it('waits out a sub-second retry-after-ms or Retry-After: 0.3 as it is; a 429 that asks for no wait is still 1 s', async () => {

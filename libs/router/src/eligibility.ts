@@ -128,10 +128,10 @@ export function healthWaits(deployments: Deployment[], breakers: BreakerRegistry
 
 /**
  * 429 only when every deployment is waiting out its upstream's Retry-After, else 503; Retry-After says
- * when the first one is back (1 s when none says).
+ * when the first one is back (1 s when none says), at most `maxS` (the header and the message alike).
  */
-export function unavailable(group: string, waits: Wait[], now: number): GatewayError {
-  const retryAfter = firstBackS(waits, now);
+export function unavailable(group: string, waits: Wait[], now: number, maxS = Infinity): GatewayError {
+  const retryAfter = Math.min(firstBackS(waits, now), maxS);
   return waits.every((w) => w.rateLimited) ? rateLimited(group, retryAfter) : coolingDown(group, retryAfter);
 }
 

@@ -162,12 +162,13 @@ export class Executor {
     };
     /**
      * Each deployment's wait as this request sees it, for a refusal: one that failed it for good (no tries
-     * left, not waiting out a 429; or trouble no wait clears) is no comeback to tell the client about.
+     * left, not waiting out a Retry-After; or trouble no wait clears) is no comeback to tell the client about.
      */
     const waits = (now: number): Wait[] => [
       ...plan.deployments.map((d) => {
         const limited = rateLimited(d, now);
-        const failedIt = hopeless.has(d) || (!triesLeft(d) && !limited);
+        // One with no tries left whose upstream said when it is back (a 503's or 529's Retry-After) is a comeback still.
+        const failedIt = hopeless.has(d) || (!triesLeft(d) && !limited && (notBefore.get(d) ?? 0) <= now);
         return { readyAt: failedIt ? Infinity : readyAt(d, now), rateLimited: limited };
       }),
       ...healthWaits(plan.out ?? [], this.breakers, now),
@@ -286,7 +287,7 @@ export class Executor {
     const alone = plan.deployments.length + (plan.out?.length ?? 0) === 1;
     const noneBack = waits.every((w) => w.readyAt === Infinity && !w.rateLimited);
     if (last && (alone || noneBack)) return this.retryWithinCooldown(last);
-    return this.retryWithinCooldown(unavailable(plan.group.name, waits, now));
+    return unavailable(plan.group.name, waits, now, this.cooldownS());
   }
 
   /**
@@ -294,9 +295,14 @@ export class Executor {
    * a client told "a day" by the upstream would wait far longer than the gateway does.
    */
   private retryWithinCooldown(error: GatewayError): GatewayError {
-    const cap = Math.max(1, Math.ceil(this.config.router.breaker.cooldownMs / 1000));
+    const cap = this.cooldownS();
     if (Number(error.headers['retry-after']) > cap) error.headers['retry-after'] = String(cap);
     return error;
+  }
+
+  /** The breaker's cool-down in whole seconds (at least 1): the longest Retry-After a client is told. */
+  private cooldownS(): number {
+    return Math.max(1, Math.ceil(this.config.router.breaker.cooldownMs / 1000));
   }
 
   private fallsBack(status: GatewayError['upstreamStatus']): boolean {
