@@ -147,3 +147,43 @@ describe('response cache: a waiting request stops waiting when its deadline pass
     }
   });
 });
+
+// Found by cache5: when the lead a request waited for failed a few ms before that request's own deadline,
+// the request took its place (or, after two leads, went itself) with those few ms left: the attempt could
+// not finish, and the request reached the upstream after its client had been answered 504.
+describe('response cache: a waiting request with its deadline nearly passed does not go upstream', () => {
+  // The upstream holds every call until released: one attempt a request, the whole deadline for it.
+  const { setup, calls, waiting } = coalescingGateway(
+    ['late'],
+    { router: { timeouts: { attemptMs: 3_000, deadlineMs: 3_000 }, retry: { attemptsPerDeployment: 1 } } },
+    {},
+  );
+
+  it('its lead fails with under 250 ms of its deadline left: 504 deadline_exceeded, no attempt, no upstream call', async () => {
+    const client = setup.gateway.client();
+    const send = () =>
+      client.chat.completions
+        .create({ model: 'c-late', messages: [{ role: 'user', content: 'Which mountain is the highest?' }] })
+        .catch((err: Failed & { code?: string; headers?: Headers }) => err);
+    const first = send();
+    assert.ok(await eventually(async () => calls('late') === 1));
+    const followers = [1, 2, 3].map(send);
+    assert.ok(await eventually(async () => (await waiting()) === 3));
+    // They were waiting before this: when the lead fails, at most 150 ms of their deadline is left (less on a slow machine).
+    await new Promise((resolve) => setTimeout(resolve, 2_850));
+    setup.upstream.release('late', 503);
+    // Any call after it is held again, as by an upstream still slow.
+    const answerHeld = setup.upstream.holdAgain('late');
+    // The lead fails with the 503, or with its own deadline if the release came later than that.
+    assert.ok([503, 504].includes(((await first) as Failed).status!));
+    for (const follower of await Promise.all(followers)) {
+      const failed = follower as Failed & { code?: string; headers?: Headers };
+      assert.equal(failed.status, 504, String(follower));
+      assert.equal(failed.code, 'deadline_exceeded');
+      assert.equal(failed.headers?.get('x-gateway-attempts'), '0', 'no attempt was started for it');
+    }
+    assert.equal(calls('late'), 1, 'only the lead reached the upstream');
+    assert.equal(await waiting(), 0);
+    answerHeld();
+  });
+});

@@ -177,6 +177,15 @@ describe('semantic guard', () => {
     ['How do I undo the last commit?', 'How do I undo the last commit but keep the changes?', 'qualifier'],
     ['Can I return the shoes?', 'Can I return the shoes but keep the box?', 'qualifier'],
     ['Wie setze ich mein Handy zurück?', 'Wie setze ich mein Handy zurück, aber behalte die Fotos?', 'qualifier'],
+    // A phrase saying when, in what order or unit, or by what means, added on one side (cache5's pairs, then ours).
+    ['Is it safe to walk in Central Park?', 'Is it safe to walk in Central Park at night?', 'qualifier'],
+    ['How do I stay warm while camping?', 'How do I stay warm while camping in winter?', 'qualifier'],
+    ['Print the numbers from 1 to 10.', 'Print the numbers from 1 to 10 in reverse order.', 'qualifier'],
+    ['How do I get to the airport?', 'How do I get to the airport by bus?', 'qualifier'],
+    ['What time does the store open?', 'What time does the store open on Sundays?', 'qualifier'],
+    ['How long should I cook a turkey?', 'How long should I cook a turkey in Celsius?', 'qualifier'],
+    ['What can I do in Rome?', 'What can I do in Rome at the weekend?', 'qualifier'],
+    ['List the files by name.', 'List the files by name in alphabetical order.', 'qualifier'],
     // Conditions in the other languages.
     ['¿Puedo beber café?', '¿Puedo beber café durante la lactancia?', 'qualifier'],
     ['Puis-je boire du café ?', 'Puis-je boire du café pendant que je suis malade ?', 'qualifier'],
@@ -286,6 +295,11 @@ describe('semantic guard', () => {
     ['Explain quantum computing to a 10 year old', 'Explain quantum computing to a 10-year-old'],
     ['What is the virtual DOM in React?', "Explain React's virtual DOM"],
     ['How do I reverse a list?', 'How do I reverse a list in Python?'],
+    // The same setting on both sides; a phrase whose noun is no setting ("in simple terms", "at home").
+    ['How do I get to the airport by bus?', 'How can I get to the airport by bus?'],
+    ['Should I drink coffee in the morning?', 'Is it OK to drink coffee in the morning?'],
+    ['Explain recursion', 'Explain recursion in simple terms'],
+    ['How do I whiten my teeth?', 'How do I whiten my teeth at home?'],
     // A Roman numeral is a number after a name only: "IV" alone is a word on both sides.
     ['When should a patient get IV fluids?', 'When does a patient need IV fluids?'],
     ['Who was Louis XIV?', 'Tell me who Louis XIV was'],

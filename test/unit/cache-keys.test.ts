@@ -163,6 +163,9 @@ describe('cache controls (request headers)', () => {
     });
     assert.equal(parseControls({ 'x-gateway-cache-ttl': '60' }).ttlSeconds, 60);
     assert.equal(parseControls({ 'x-gateway-cache-ttl': '0' }).store, false);
+    // Found by cache5: 10 digits or more was a 400 "must be a whole number"; any whole number is capped at maxTtlSeconds.
+    assert.equal(parseControls({ 'x-gateway-cache-ttl': '9999999999' }).ttlSeconds, 9999999999);
+    assert.equal(parseControls({ 'x-gateway-cache-ttl': '9'.repeat(32) }).ttlSeconds, Number('9'.repeat(32)));
     assert.equal(parseControls({ 'x-gateway-cache-threshold': '0.95' }).threshold, 0.95);
     assert.deepEqual(parseControls({ 'cache-control': 'No-Cache' }), {
       lookup: false,
@@ -181,6 +184,7 @@ describe('cache controls (request headers)', () => {
   for (const [header, value] of [
     ['x-gateway-cache-ttl', '-1'],
     ['x-gateway-cache-ttl', '1.5'],
+    ['x-gateway-cache-ttl', '9'.repeat(33)],
     ['x-gateway-cache-threshold', '1.2'],
     ['x-gateway-cache-threshold', 'high'],
     ['x-gateway-cache-skip-store', 'yes'],

@@ -101,6 +101,14 @@ const READ_AHEAD_ENTRIES = 16;
  */
 const MAX_WAITS = 2;
 
+/**
+ * The least of its deadline a request that waited must have left to lead or go upstream itself (a quarter of
+ * the deadline when that is shorter): with less, its attempt cannot finish in time (models take longer to
+ * answer), yet the request would reach the upstream after its client was answered 504, a wasted and maybe
+ * billed call. It fails with 504 deadline_exceeded instead, like one whose deadline passed while it waited.
+ */
+const MIN_ATTEMPT_MS = 250;
+
 /** What a request that waited for identical ones in flight came away with. */
 interface Coalesced {
   answer?: CachedAnswer;
@@ -413,7 +421,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    * none is in flight and it may lead. After a lead that brought no answer (`lost`) the first follower
    * to resume leads (the lead is gone by then) and the rest wait for it: N identical requests after a
    * failed one make one more upstream call, not N. MAX_WAITS leads at most, within deadlineMs; one whose
-   * client left or whose deadline passed stops waiting and leads nothing.
+   * client left or whose deadline passed, or nearly (MIN_ATTEMPT_MS), stops waiting and leads nothing.
    */
   private async coalesce(key: string, signal: AbortSignal | undefined, mayLead: boolean): Promise<Coalesced> {
     let waitedMs: number | undefined;
@@ -427,8 +435,11 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       this.metrics.waiting.dec();
       waitedMs = (waitedMs ?? 0) + performance.now() - waitStarted;
       if (typeof outcome === 'object') return { answer: outcome, waitedMs };
+      if (signal?.aborted) return { waitedMs };
+      // The lead ended a few ms before this one's deadline (its own timer not yet fired): too late to go upstream.
+      const tooLate = this.deadlineMs - waitedMs < Math.min(MIN_ATTEMPT_MS, this.deadlineMs / 4);
       // The whole deadline, whatever the timer's jitter: the executor then fails it without an attempt.
-      if (outcome === 'gone') return { waitedMs: signal?.aborted ? waitedMs : Math.max(waitedMs, this.deadlineMs) };
+      if (outcome === 'gone' || tooLate) return { waitedMs: Math.max(waitedMs, this.deadlineMs) };
       if (outcome === 'unshareable') return { waitedMs };
     }
   }

@@ -30,7 +30,9 @@ export function parseControls(headers: IncomingHttpHeaders): CacheControls {
   const skipLookup = flag(headers, CACHE_HEADERS.skipLookup);
   const skipStore = flag(headers, CACHE_HEADERS.skipStore);
   const refresh = flag(headers, CACHE_HEADERS.refresh);
-  const ttl = number(headers, CACHE_HEADERS.ttl, /^\d{1,9}$/, 0, Infinity, 'a whole number of seconds');
+  // Any whole number is capped at maxTtlSeconds ("forever" may be written 9999999999); the length bound only
+  // keeps the value a finite number.
+  const ttl = number(headers, CACHE_HEADERS.ttl, /^\d{1,32}$/, 0, Infinity, 'a whole number of seconds (32 digits at most)');
   const threshold = number(headers, CACHE_HEADERS.threshold, /^(0(\.\d+)?|1(\.0+)?)$/, 0, 1, 'a number from 0 to 1');
   const directives = cacheControl(headers['cache-control']);
   if (!skipLookup && !skipStore && !refresh && ttl === undefined && threshold === undefined && !directives.size) {

@@ -78,6 +78,37 @@ const QUALIFIERS_BY_LANGUAGE: Record<string, string> = {
 };
 export const QUALIFIERS = new Set(Object.values(QUALIFIERS_BY_LANGUAGE).flatMap((words) => words.split(' ')));
 /**
+ * Prepositions that open a phrase saying when, in what order or unit, or by what means the question is asked:
+ * "at night", "in winter", "on Sundays", "in reverse order", "in Celsius", "by bus". Only a phrase whose noun
+ * (the first content word after the preposition and its articles) is a SETTINGS word or a unit counts: any
+ * content word after them, added on one side, refused 12 paraphrases for 1 hard negative on test/data ("in
+ * simple terms", "at home", "in programming"). English only.
+ */
+export const SETTING_OPENERS = new Set(['in', 'at', 'on', 'by']);
+/**
+ * The nouns (or the adjective before "order") of such a phrase that change the answer when one side adds it: a
+ * part of the day, a day, a season or month, an order, a system of units, a means of transport. Not places:
+ * "at home", "in my kitchen" added are mostly wording.
+ */
+export const SETTINGS = new Map<string, string>([
+  ...`night daytime morning afternoon evening dawn dusk sunrise sunset midnight noon dark weekend weekday holiday
+  monday tuesday wednesday thursday friday saturday sunday
+  winter summer spring autumn
+  january february march april may june july august september october november december
+  reverse descending ascending alphabetical chronological random backwards
+  metric imperial
+  bus train car taxi bike foot plane metro tram ferry boat rail`
+    .split(/\s+/)
+    .map((word): [string, string] => [word, word]),
+  // The same setting in other words: "in autumn" / "in the fall".
+  ['nighttime', 'night'],
+  ['fall', 'autumn'],
+  ['cab', 'taxi'],
+  ['bicycle', 'bike'],
+  ['airplane', 'plane'],
+  ['subway', 'metro'],
+]);
+/**
  * Of QUALIFIERS, those that may open a clause with its own subject: "while I am pregnant", "after it
  * ships", "wenn ich schwanger bin", "pendant que je suis enceinte". Its subject and auxiliaries
  * (CLAUSE_WORDS) stand between the opener and the condition's content word.

@@ -31,6 +31,8 @@ import {
   QUESTION_PHRASES,
   RANGE_ENDS,
   RANGE_STARTS,
+  SETTING_OPENERS,
+  SETTINGS,
   SYNONYMS,
   TIME_DIRECTIONS,
   TIME_UNITS,
@@ -117,6 +119,8 @@ export interface PromptFacts {
   exclusions: Exclusion[];
   /** The terms that open a condition or qualifier ("while pregnant", "for the sale of land", "of stopping metformin") or that are set against another ("a refund instead of"). */
   qualifiers: Set<string>;
+  /** The SETTINGS terms and units named by a phrase a SETTING_OPENERS word opens ("at night": night; "in Celsius": c). */
+  settings: Set<string>;
   /**
    * Where a term is headed ("ship to Canada": toward) or comes from ("ship from Canada": from), by the term
    * before the direction word and the term after it ("ship canada"): "both" when it is both.
@@ -180,7 +184,8 @@ export function guard(asked: PromptFacts, cached: PromptFacts, similarity = 1, s
   // One word apart, and the terms differ: a content word added or put for a framing one ("mean" is both).
   const apart = sameList(query.terms, cached.terms) ? undefined : oneWordApart(query.sequence, cached.sequence);
   if (similarity < substitutionThreshold && (substituted(query, cached) || (apart && !apart.added))) return 'substitution';
-  if (addedTerm(query, cached) || amountApart(query, cached) || (apart?.added && compounds(apart.after))) return 'qualifier';
+  if (addedTerm(query, cached) || amountApart(query, cached) || settingApart(query, cached) || (apart?.added && compounds(apart.after)))
+    return 'qualifier';
   return undefined;
 }
 
@@ -229,6 +234,7 @@ export function promptFacts(text: string): PromptFacts {
     amounts: new Map(),
     exclusions: [],
     qualifiers: new Set(),
+    settings: new Set(),
     headings: new Map(),
     owners: new Map(),
     anchors: new Set(),
@@ -246,6 +252,7 @@ export function promptFacts(text: string): PromptFacts {
   let anchorNext = false;
   let attached = false;
   let qualifyNext = false;
+  let settingNext = false;
   let amountNext: Amount | undefined;
   let headingNext = '';
   let headedFrom = '';
@@ -314,8 +321,10 @@ export function promptFacts(text: string): PromptFacts {
     const quantifier = QUANTIFIERS.get(lower);
     if (number || operator) facts.numbers.push((number ?? operator)!);
     else if (ORDINAL_WORDS.has(lower)) facts.ordinals.push(lower);
-    else if (unit && !typeName) facts.units.push(unit);
-    else if (quantifier) facts.quantifiers.push(quantifier);
+    else if (unit && !typeName) {
+      facts.units.push(unit);
+      if (settingNext) facts.settings.add(unit);
+    } else if (quantifier) facts.quantifiers.push(quantifier);
     // The embedder may not see it at all (its unknown token): only the guard can tell ≤ from ≥.
     else if (SYMBOL_TOKEN.test(raw)) facts.symbols.push(raw);
     else if (NEGATIONS.has(lower)) facts.negations++;
@@ -337,6 +346,7 @@ export function promptFacts(text: string): PromptFacts {
       facts.roles.push(term);
       if (anchorNext) facts.anchors.add(term);
       if (qualifyNext) facts.qualifiers.add(term);
+      if (settingNext && SETTING_TERMS.has(term)) facts.settings.add(SETTING_TERMS.get(term)!);
       if (amountNext) facts.amounts.set(term, amountNext);
       amountNext = undefined;
       if (ownerNext) facts.owners.set(term, ownerNext);
@@ -348,6 +358,7 @@ export function promptFacts(text: string): PromptFacts {
       headingNext = '';
       anchorNext = false;
       qualifyNext = false;
+      settingNext = false;
     }
     // A framing word other than an article ends the phrase a word before it opened.
     const framing = FRAME_WORDS.has(lower) && !DETERMINERS.has(lower) && !ARTICLES.has(lower);
@@ -370,6 +381,9 @@ export function promptFacts(text: string): PromptFacts {
     } else if (framing && !(clause && CLAUSE_WORDS.has(lower))) {
       qualifyNext = false;
     }
+    // The setting's noun comes after articles and determiners only: "at the weekend", "in reverse order".
+    if (SETTING_OPENERS.has(lower)) settingNext = true;
+    else if (framing || unit) settingNext = false;
     if (facts.terms.length === termsBefore) gap.push(lower);
     // The first term after a negation or an exclusion is the one left out.
     if (excluding && facts.terms.length > termsBefore) {
@@ -497,6 +511,9 @@ function unitOf(word: string | undefined): string {
   return word === undefined ? '' : (UNITS.get(word) ?? UNITS.get(plural(word)) ?? '');
 }
 
+/** SETTINGS by term, as prompt words are compared, to the setting it names. */
+const SETTING_TERMS = new Map([...SETTINGS].map(([word, setting]) => [termOf(word), termOf(setting)]));
+
 /** The words after which "one" is a pronoun: "which one would you recommend". */
 const PRONOUN_ONE_AFTER = new Set(['which', 'this', 'that', 'each', 'every', 'any', 'the', 'no', 'another']);
 
@@ -553,6 +570,19 @@ function addedTerm(a: PromptFacts, b: PromptFacts): boolean {
     );
   };
   return (added(a, b) || added(b, a)) && !substituted(a, b);
+}
+
+/**
+ * A phrase saying when, in what order or unit, or by what means (PromptFacts.settings) on one side, whose noun
+ * the other side lacks: "Is it safe to walk in Central Park?" / "…at night?", "Print the numbers from 1 to
+ * 10." / "…in reverse order.", "How long should I cook a turkey?" / "…in Celsius?", "How do I get to the
+ * airport?" / "…by bus?". The answer holds for that setting only; a name added ("in Python") is left to
+ * addedTerm.
+ */
+function settingApart(a: PromptFacts, b: PromptFacts): boolean {
+  const lacks = (x: PromptFacts, y: PromptFacts) =>
+    [...x.settings].some((s) => !y.units.includes(s) && !y.terms.some((t) => (SETTING_TERMS.get(t) ?? t) === s || synonymous(t, s)));
+  return lacks(a, b) || lacks(b, a);
 }
 
 /**
