@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setImmediate as turn } from 'node:timers/promises';
 import { ProviderConfig } from '../../libs/config/src/gateway-config';
-import { PooledFetch } from '../../libs/providers/src/translation/transport';
+import { PooledFetch, webBody } from '../../libs/providers/src/translation/transport';
 
 const CHUNK = Buffer.alloc(64 * 1024, 'a');
 
@@ -83,5 +84,14 @@ describe('PooledFetch: an answer`s body left early never throws outside the read
     } finally {
       await transport.close();
     }
+  });
+
+  it('a body destroyed with neither an end nor an error fails its reader rather than leaving it waiting', async () => {
+    const source = new PassThrough();
+    const reading = new Response(webBody(source, 1024)).arrayBuffer();
+    source.write('partial');
+    await turn();
+    source.destroy();
+    await assert.rejects(reading, /closed before it ended/);
   });
 });

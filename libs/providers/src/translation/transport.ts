@@ -72,7 +72,7 @@ export class PooledFetch {
  * throw, in a nextTick, ended the process (Node 24.21 lib/internal/webstreams/adapters.js: the 'data' listener of
  * newReadableStreamFromStreamReadable does not look at its `wasCanceled`; nodejs/node#54205, open).
  */
-function webBody(body: Readable, maxBytes: number): ReadableStream<Uint8Array> {
+export function webBody(body: Readable, maxBytes: number): ReadableStream<Uint8Array> {
   let open = true;
   let bytes = 0;
   return new ReadableStream<Uint8Array>(
@@ -94,6 +94,8 @@ function webBody(body: Readable, maxBytes: number): ReadableStream<Uint8Array> {
         });
         body.on('end', () => finish());
         body.on('error', finish);
+        // Destroyed with no error and no end (nothing in undici does so today): the reader must not wait for ever.
+        body.on('close', () => finish(new Error('The upstream body closed before it ended.')));
       },
       pull() {
         body.resume();
