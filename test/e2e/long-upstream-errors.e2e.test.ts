@@ -12,6 +12,7 @@ import { ThreeVendorUpstream, type Vendor, VENDORS } from '../support/three-vend
 /** What ends a message the gateway cut (libs/providers/src/error-body.ts). */
 const CUT = ' … [cut]';
 const MAX_MESSAGE_CHARS = 2_000;
+const KEY = 'fake-upstream-key';
 
 /** The upstream's message, by the model asked for. */
 const MESSAGES: Record<string, string> = {
@@ -19,6 +20,8 @@ const MESSAGES: Record<string, string> = {
   long: 'bad ' + 'x'.repeat(50_000),
   // Past 2,000 characters, within the read cap.
   medium: 'bad ' + 'x'.repeat(5_000),
+  // The provider's key (some upstreams repeat it) across the 2,000th character.
+  keyed: 'k'.repeat(1_990) + KEY + 'x'.repeat(100),
 };
 
 /** Each vendor's error body for a 400 with `message`. */
@@ -47,7 +50,7 @@ describe("an upstream's error message reaches the client whatever its length, cu
       Object.keys(MESSAGES).map((message) => ({ name: `${vendor}-${message}`, deployments: [{ provider: vendor, model: message }] })),
     );
     const router = { retry: { attemptsPerDeployment: 1, backoffMs: 1, maxBackoffMs: 1, retryAfterCapMs: 0 } };
-    gateway = await GatewayProcess.start(configWith({ providers, models, router }), { env: { FAKE_KEY: 'fake-upstream-key' } });
+    gateway = await GatewayProcess.start(configWith({ providers, models, router }), { env: { FAKE_KEY: KEY } });
   });
   after(async () => {
     await gateway?.stop();
@@ -80,6 +83,11 @@ describe("an upstream's error message reaches the client whatever its length, cu
 
       it(`${vendor}, ${how}: a 5 KB message (a body within the read cap) cut at 2,000 characters, marked`, async () => {
         assert.equal(await clientError(vendor, 'medium', stream), MESSAGES.medium.slice(0, MAX_MESSAGE_CHARS) + CUT);
+      });
+
+      it(`${vendor}, ${how}: the provider's key across the cut is taken out before the cut, no part of it left`, async () => {
+        const hidden = MESSAGES.keyed.replace(KEY, '[provider key]');
+        assert.equal(await clientError(vendor, 'keyed', stream), hidden.slice(0, MAX_MESSAGE_CHARS) + CUT);
       });
     }
   }

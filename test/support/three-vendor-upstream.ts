@@ -36,7 +36,7 @@ export class ThreeVendorUpstream {
   /** A provider of each vendor on this upstream, named as in VENDORS (the vendors' keys from `FAKE_KEY`). */
   providers() {
     return [
-      { name: 'oa', type: 'openai-compatible', baseUrl: `${this.url}/v1` },
+      { name: 'oa', type: 'openai-compatible', baseUrl: `${this.url}/v1`, apiKeyEnv: 'FAKE_KEY' },
       { name: 'ant', type: 'anthropic', baseUrl: this.url, apiKeyEnv: 'FAKE_KEY' },
       { name: 'gem', type: 'gemini', baseUrl: this.url, apiKeyEnv: 'FAKE_KEY' },
     ];

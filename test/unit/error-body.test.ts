@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { upstreamErrorEvent } from '../../libs/providers/src/openai/error-event';
 import {
   CUT,
   ERROR_BODY_BYTES,
@@ -64,5 +65,16 @@ describe('upstream messages: whole up to MAX_MESSAGE_CHARS, cut and marked past 
     assert.equal(upstreamMessage('a'.repeat(MAX_MESSAGE_CHARS + 1)), 'a'.repeat(MAX_MESSAGE_CHARS) + CUT);
     const emoji = 'a' + '😀'.repeat(MAX_MESSAGE_CHARS);
     assert.equal(upstreamMessage(emoji), 'a' + '😀'.repeat((MAX_MESSAGE_CHARS - 2) / 2) + CUT);
+  });
+});
+
+describe("an OpenAI-format stream's error event: its message cut as an error answer's, after the key is out", () => {
+  it('a 50 KB message with the key across the cut: its beginning, the key hidden, marked', () => {
+    const key = 'sk-upstream-key-0123';
+    const message = 'k'.repeat(1_960) + key + 'x'.repeat(50_000);
+    const events = Buffer.from(`event: error\ndata: ${JSON.stringify({ error: { message } })}\n\n`);
+    const error = upstreamErrorEvent('p', events, key, true)!;
+    const text = `Provider p failed mid-stream: ${message.replace(key, '[provider key]')}`;
+    assert.equal(error.message, text.slice(0, MAX_MESSAGE_CHARS) + CUT);
   });
 });

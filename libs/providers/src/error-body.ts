@@ -6,7 +6,10 @@ import { StringDecoder } from 'node:string_decoder';
  */
 export const ERROR_BODY_BYTES = 16 * 1024;
 
-/** The longest upstream message the client gets whole; a longer one is cut there, marked with CUT. */
+/**
+ * The longest upstream message the client gets whole; a longer one is cut there, marked with CUT. Cut after the
+ * provider key is taken out (withoutKey): a cut through the key would leave its beginning in.
+ */
 export const MAX_MESSAGE_CHARS = 2_000;
 
 /** What ends a message the gateway cut (JSON-safe: it is written into a cut body's string too). */

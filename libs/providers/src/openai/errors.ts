@@ -52,7 +52,7 @@ export async function fromUpstreamResponse(
     param = typeof err.param === 'string' ? err.param : null;
     vendorCode = typeof err.code === 'string' ? err.code : null;
   }
-  // The key escaped in JSON (`\/` for `/`) is the key once parsed.
+  // The key escaped in JSON (`\/` for `/`) is the key once parsed; cut after it is out (a cut through it leaves its beginning).
   message = upstreamMessage(withoutKey(message, apiKey));
   const [status, type, code, retryable] = errorMapping(res.statusCode, vendorCode);
   const headers: Record<string, string> = {};

@@ -1,5 +1,4 @@
 import { clientErrorCode } from '../context-overflow';
-import { upstreamMessage } from '../error-body';
 import { GatewayError } from '../gateway-error';
 import { fromTransportError, retryAfterMs } from '../openai/errors';
 import { type ErrorMapping, judgedStatus } from '../status-mapping';
@@ -27,7 +26,6 @@ export function vendorError(
   waitMs?: number,
   upstreamStatus?: number,
 ): GatewayError {
-  message = upstreamMessage(message);
   const retryAfter = waitMs === undefined ? undefined : Math.ceil(waitMs / 1000);
   // The router's fallbackOn list matches the vendor's HTTP status; errors sent inside a
   // stream have none, so a retryable class counts as a 503 and the rest as what the client sees.
