@@ -1354,6 +1354,47 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       );
     });
 
+    // Found by an independent check: `1e9`, `0.5Pi`, `1E`, `500u` were refused (only plain numbers, m, k, M-T and Ki-Ti passed).
+    it("resource quantities in each form of Kubernetes' grammar are accepted and compared in base units; others are refused", () => {
+      const memory = (request: string, limit: string) => ({
+        ...DEFAULTS.set,
+        'resources.requests.memory': request,
+        'resources.limits.memory': limit,
+      });
+      const cpu = (request: string, limit: string) => ({
+        ...DEFAULTS.set,
+        'resources.requests.cpu': request,
+        'resources.limits.cpu': limit,
+      });
+      for (const [request, limit] of [
+        ['1e9', '1Gi'],
+        ['0.5Pi', '0.5Pi'],
+        ['1E', '1Ei'],
+        ['+.5Gi', '1Gi'],
+        ['5.', '6'],
+        ['2E3', '2k'],
+        ['1e-3', '1m'],
+      ])
+        assert.equal(String(gatewayContainer(helmTemplate({ set: memory(request, limit) })).resources.requests.memory), request);
+      assert.equal(gatewayContainer(helmTemplate({ set: cpu('500u', '1m') })).resources.requests.cpu, '500u');
+      assert.equal(gatewayContainer(helmTemplate({ set: cpu('900000n', '1m') })).resources.requests.cpu, '900000n');
+      // The request-above-limit check reads each form in base units: 1.1e9 bytes is above 1Gi (1,073,741,824).
+      for (const [set, above] of [
+        [memory('1.1e9', '1Gi'), 'resources.requests.memory (1.1e9) is above resources.limits.memory (1Gi)'],
+        [memory('1E', '1Pi'), 'resources.requests.memory (1E) is above resources.limits.memory (1Pi)'],
+        [memory('2Ei', '2E'), 'resources.requests.memory (2Ei) is above resources.limits.memory (2E)'],
+        [cpu('2000u', '1m'), 'resources.requests.cpu (2000u) is above resources.limits.cpu (1m)'],
+      ] as const)
+        assert.ok(helmTemplateError({ set }).includes(above), above);
+      assert.match(helmTemplateError({ set: memory('-1', '1Gi') }), /at '\/resources\/requests\/memory': minimum/);
+      for (const nonsense of ['1e', '1Gb', 'abc', '-1Gi', '1.2.3', 'Gi', '1 Gi', '1K', '1ki', 'e3', '1e3Gi', '.', '1mi'])
+        assert.match(
+          helmTemplateError({ set: memory(nonsense, '1Gi') }),
+          new RegExp(`at '/resources/requests/memory': '${nonsense.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}' does not match pattern`),
+          nonsense,
+        );
+    });
+
     it('secrets.existingSecret with a master key, provider keys or a Redis password is refused, not silently dropped', () => {
       const changes: Record<string, string>[] = [
         { 'secrets.masterKey': MASTER_KEY },

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { configWith, GatewayProcess } from '../support/gateway';
+import { ThreeVendorUpstream, VENDORS } from '../support/three-vendor-upstream';
 
 // Found by an independent check: an Anthropic deployment's 503 was a 500 api_error on /v1/messages and a
 // 502 on chat (the body's `api_error` type, or none, won over the status), while an OpenAI-format or
@@ -82,29 +81,19 @@ const GENERIC_JSON: Record<string, (status: number) => object> = {
   gem: (status) => ({ error: { code: status, message: 'fake failure', status: 'INTERNAL' } }),
 };
 
-const VENDORS = ['oa', 'ant', 'gem'] as const;
 const BODIES = (status: number) => (status >= 500 ? ['html', 'json'] : ['html']);
 const INGRESSES = ['chat', 'messages'] as const;
 
 /** The upstream model the fake answers: `s<status>-<body>-<ingress>` (one deployment each: no breaker shared). */
 const modelOf = (status: number, body: string, ingress: string) => `s${status}-${body}-${ingress}`;
 
-/** The vendor whose wire format a path is. */
-function vendorOf(path: string): (typeof VENDORS)[number] {
-  if (path.startsWith('/v1/messages')) return 'ant';
-  return path.startsWith('/v1beta/') ? 'gem' : 'oa';
-}
-
-/** One server for the three wire formats: the model (in the body, or in Gemini's path) says the status and body. */
-function fakeUpstream(): Server {
-  return createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const model = /\/models\/([^:]+):/.exec(req.url!)?.[1] ?? (JSON.parse(Buffer.concat(chunks).toString()) as { model: string }).model;
+/** The three wire formats: the model says the status and body. */
+function fakeUpstream(): ThreeVendorUpstream {
+  return new ThreeVendorUpstream((vendor, model, res) => {
     const [, status, body] = /^s(\d+)-(\w+)-/.exec(model)!;
     const json = body === 'json';
     res.writeHead(Number(status), { 'content-type': json ? 'application/json' : 'text/html', 'retry-after': '1' });
-    res.end(json ? JSON.stringify(GENERIC_JSON[vendorOf(req.url!)](Number(status))) : `<html><body><h1>${status}</h1>proxy</body></html>`);
+    res.end(json ? JSON.stringify(GENERIC_JSON[vendor](Number(status))) : `<html><body><h1>${status}</h1>proxy</body></html>`);
   });
 }
 
@@ -119,13 +108,8 @@ describe('an upstream status means the same whichever vendor answered, on either
   const name = (c: (typeof cases)[number]) => `${c.vendor}-${modelOf(c.status, c.body, c.ingress)}`;
 
   before(async () => {
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-    const providers = [
-      { name: 'oa', type: 'openai-compatible', baseUrl: `${url}/v1` },
-      { name: 'ant', type: 'anthropic', baseUrl: url, apiKeyEnv: 'FAKE_KEY' },
-      { name: 'gem', type: 'gemini', baseUrl: url, apiKeyEnv: 'FAKE_KEY' },
-    ];
+    await upstream.start();
+    const providers = upstream.providers();
     const models = cases.map((c) => ({
       name: name(c),
       deployments: [{ provider: c.vendor, model: modelOf(c.status, c.body, c.ingress), maxOutputTokens: 100 }],
@@ -136,8 +120,7 @@ describe('an upstream status means the same whichever vendor answered, on either
   });
   after(async () => {
     await gateway?.stop();
-    upstream.closeAllConnections();
-    await new Promise((resolve) => upstream.close(resolve));
+    await upstream.stop();
   });
 
   for (const c of cases) {

@@ -204,12 +204,13 @@ closes one sooner races the load balancer reusing it, and the client gets a 502.
 {{- end }}
 
 {{/*
-A Kubernetes quantity ("500m", "1Gi", "2", "1e3" is not supported) as a float in base units
-(cores, bytes), for the checks that compare requests, limits and Redis maxmemory.
+A Kubernetes quantity ("500m", "1Gi", "2", "1e3", "0.5Pi": the schema's grammar) as a float in base units
+(cores, bytes), for the checks that compare requests, limits and Redis maxmemory. A decimal exponent ends
+in a digit, so it has no suffix here: float64 reads "1e3" and "1E-2" as they are.
 */}}
 {{- define "ai-gateway.quantity" -}}
 {{- $q := toString . }}
-{{- $units := dict "m" 0.001 "k" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 }}
+{{- $units := dict "n" 0.000000001 "u" 0.000001 "m" 0.001 "k" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 "P" 1000000000000000.0 "E" 1000000000000000000.0 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 }}
 {{- $suffix := regexFind "[a-zA-Z]+$" $q }}
 {{- $number := float64 (trimSuffix $suffix $q) }}
 {{- if $suffix }}{{ mulf $number (get $units $suffix) }}{{ else }}{{ $number }}{{ end }}

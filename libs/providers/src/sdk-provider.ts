@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { ProviderConfig, ProviderType } from '@gateway/config';
+import { upstreamMessage } from './error-body';
 import type { GatewayError } from './gateway-error';
 import type { CallContext, ChatStream, JsonResult, ModelInfo, Provider } from './provider';
 import { PooledFetch } from './translation/transport';
@@ -45,10 +46,13 @@ export abstract class SdkProvider<Sdk> implements Provider {
    */
   protected abstract mapError(err: unknown, signal: AbortSignal, answered: boolean): GatewayError;
 
-  /** `mapError`, without the provider's key in the upstream's text (some upstreams repeat it). */
+  /**
+   * `mapError`, without the provider's key in the upstream's text (some upstreams repeat it), cut to
+   * MAX_MESSAGE_CHARS after the key is out: a cut through the key would leave its beginning in.
+   */
   protected toError(err: unknown, signal: AbortSignal, answered = false): GatewayError {
     const error = this.mapError(err, signal, answered);
-    error.message = withoutKey(error.message, this.apiKey);
+    error.message = upstreamMessage(withoutKey(error.message, this.apiKey));
     return error;
   }
 

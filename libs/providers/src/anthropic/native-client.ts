@@ -2,11 +2,9 @@ import { APIError } from '@anthropic-ai/sdk';
 import type Anthropic from '@anthropic-ai/sdk';
 import type { Dispatcher } from 'undici';
 import { bufferedRequest, headersOf, streamedRequest, type StreamedBody, type UpstreamResponse } from '../openai/dispatch';
-import { readCapped } from '../openai/errors';
+import { parseErrorBody, readErrorBody } from '../error-body';
 
 const MESSAGES_PATH = '/v1/messages';
-/** What of a failed answer's body is read for its error (Anthropic's error objects are a few hundred bytes). */
-const ERROR_BODY_BYTES = 16 * 1024;
 
 interface Template {
   origin: string;
@@ -86,12 +84,8 @@ export class NativeMessages {
 
 /** The SDK's error for a failed answer, as `APIError.generate` makes it from the status, body and headers. */
 async function statusError(res: UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>): Promise<APIError> {
-  const text = await readCapped(res.body, ERROR_BODY_BYTES);
-  let json: object | undefined;
-  try {
-    json = JSON.parse(text) as object;
-  } catch {
-    // Not JSON (a proxy's page): the SDK keeps the text as the message.
-  }
-  return APIError.generate(res.statusCode, json, json ? undefined : text, headersOf(res));
+  const body = await readErrorBody(res.body);
+  // Not JSON (a proxy's page): the SDK keeps the text as the message.
+  const json = parseErrorBody(body) as object | undefined;
+  return APIError.generate(res.statusCode, json, json ? undefined : body.text, headersOf(res));
 }

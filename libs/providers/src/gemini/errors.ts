@@ -1,4 +1,5 @@
 import { ApiError } from '@google/genai';
+import { parseErrorBody, readErrorBody } from '../error-body';
 import { GatewayError } from '../gateway-error';
 import { truncated } from '../openai/stream';
 import { saysOverloaded, statusMapping } from '../status-mapping';
@@ -66,10 +67,11 @@ interface GoogleError {
 type AnsweredError = ApiError & { answerHeaders?: Headers };
 
 /**
- * A fetch for one SDK call that keeps a failed answer's headers, and `rethrow`, which puts them on
- * the ApiError the SDK threw for that answer. An answer whose status is neither 200 nor an error's (a
- * proxy's 201, 204, 206, 301) is refused here, for every call (the SDK reads any 2xx as an answer, and
- * a 3xx's body as one): a 502 by its status (answerStatusError), as an OpenAI-format upstream's is.
+ * A fetch for one SDK call that keeps a failed answer's headers (and ERROR_BODY_BYTES of its body), and
+ * `rethrow`, which puts them on the ApiError the SDK threw for that answer. An answer whose status is
+ * neither 200 nor an error's (a proxy's 201, 204, 206, 301) is refused here, for every call (the SDK reads
+ * any 2xx as an answer, and a 3xx's body as one): a 502 by its status (answerStatusError), as an
+ * OpenAI-format upstream's is.
  */
 export function keepingHeaders(provider: string, signal: AbortSignal, fetch: typeof globalThis.fetch) {
   let failed: Headers | undefined;
@@ -83,8 +85,13 @@ export function keepingHeaders(provider: string, signal: AbortSignal, fetch: typ
         await res.body?.cancel();
         throw answerStatusError(provider, res.status);
       }
-      if (!res.ok) failed = res.headers;
-      return res;
+      if (res.ok) return res;
+      failed = res.headers;
+      // The SDK would read the whole body (a stream's without bound): it gets what the gateway keeps of it,
+      // JSON closed where a cut left it (error-body.ts), which its JSON reading would refuse as invalid.
+      const body = res.body ? await readErrorBody(res.body) : { text: '', cut: false };
+      const json = body.cut ? parseErrorBody(body) : undefined;
+      return new Response(json === undefined ? body.text : JSON.stringify(json), { status: res.status, headers: res.headers });
     }) as typeof globalThis.fetch,
     rethrow(err: unknown): never {
       if (err instanceof ApiError) throw failed ? Object.assign(err, { answerHeaders: failed }) : err;

@@ -1,3 +1,4 @@
+import { upstreamMessage } from '../error-body';
 import { GatewayError } from '../gateway-error';
 import { parseEvent } from '../parse-event';
 import { withoutKey } from '../without-key';
@@ -74,7 +75,7 @@ function eventError(provider: string, error: unknown, apiKey: string | undefined
   const [status, type, mappedCode, retryable] = upstreamStatus ? errorMapping(upstreamStatus, vendorCode) : UPSTREAM_FAILED;
   return new GatewayError(
     status,
-    withoutKey(`Provider ${provider} failed ${begun ? 'mid-stream' : 'before answering'}: ${detail}`, apiKey),
+    upstreamMessage(withoutKey(`Provider ${provider} failed ${begun ? 'mid-stream' : 'before answering'}: ${detail}`, apiKey)),
     type,
     vendorCode ?? mappedCode ?? 'upstream_error',
     null,

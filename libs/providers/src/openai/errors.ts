@@ -1,4 +1,5 @@
 import { clientErrorCode } from '../context-overflow';
+import { parseErrorBody, readErrorBody, upstreamMessage } from '../error-body';
 import { GatewayError } from '../gateway-error';
 import { type ErrorMapping, judgedStatus, statusMapping } from '../status-mapping';
 import { withoutKey } from '../without-key';
@@ -10,6 +11,11 @@ import { AnswerTooLarge, type UpstreamResponse } from './dispatch';
  * another deployment may still answer, and the router keeps this one out for its breaker's cool-down.
  */
 const BY_CODE = new Map<string, ErrorMapping>([['insufficient_quota', [502, 'upstream_error', 'upstream_quota_exceeded', false]]]);
+
+/** An OpenAI-format error body, as far as it is read. */
+interface UpstreamErrorBody {
+  error?: { message?: unknown; param?: unknown; code?: unknown } | string | null;
+}
 
 /** Seconds to tell a rate-limited client to wait when the upstream did not say. */
 const DEFAULT_RETRY_AFTER_S = 1;
@@ -32,23 +38,22 @@ export async function fromUpstreamResponse(
   res: UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>,
   apiKey?: string,
 ): Promise<GatewayError> {
-  const raw = withoutKey(await readCapped(res.body, 16 * 1024), apiKey);
+  const body = await readErrorBody(res.body);
+  const raw = withoutKey(body.text, apiKey);
+  // Not JSON (a proxy's HTML page, say): the trimmed text.
   let message = raw.trim().slice(0, 500) || `HTTP ${res.statusCode}`;
   let param: string | null = null;
   let vendorCode: string | null = null;
-  try {
-    const err = JSON.parse(raw).error;
-    if (typeof err === 'string') message = err;
-    else if (err && typeof err.message === 'string') {
-      message = err.message;
-      param = typeof err.param === 'string' ? err.param : null;
-      vendorCode = typeof err.code === 'string' ? err.code : null;
-    }
-  } catch {
-    // Not JSON (a proxy's HTML page, say): keep the trimmed text.
+  const parsed = parseErrorBody({ text: raw, cut: body.cut }) as UpstreamErrorBody | null | undefined;
+  const err = parsed?.error;
+  if (typeof err === 'string') message = err;
+  else if (err && typeof err.message === 'string') {
+    message = err.message;
+    param = typeof err.param === 'string' ? err.param : null;
+    vendorCode = typeof err.code === 'string' ? err.code : null;
   }
-  // The key escaped in JSON (`\/` for `/`) is the key once parsed.
-  message = withoutKey(message, apiKey);
+  // The key escaped in JSON (`\/` for `/`) is the key once parsed; cut after it is out (a cut through it leaves its beginning).
+  message = upstreamMessage(withoutKey(message, apiKey));
   const [status, type, code, retryable] = errorMapping(res.statusCode, vendorCode);
   const headers: Record<string, string> = {};
   const seconds = retryAfterSeconds(res.headers);
@@ -144,15 +149,4 @@ export function fromTransportError(provider: string, err: unknown, signal: Abort
     {},
     true,
   ).from('connection');
-}
-
-/** A body's text, read to its end and kept up to `cap` bytes. */
-export async function readCapped(body: AsyncIterable<Buffer> | Iterable<Buffer>, cap: number): Promise<string> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    if (size < cap) parts.push(chunk);
-    size += chunk.length;
-  }
-  return Buffer.concat(parts).subarray(0, cap).toString('utf8');
 }

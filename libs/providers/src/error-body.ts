@@ -1,0 +1,86 @@
+import { StringDecoder } from 'node:string_decoder';
+
+/**
+ * What of a failed answer's body is kept for its error, on every vendor's path (vendors' error objects are a
+ * few hundred bytes): the rest of a larger body is read, for the connection's reuse, but not kept.
+ */
+export const ERROR_BODY_BYTES = 16 * 1024;
+
+/**
+ * The longest upstream message the client gets whole; a longer one is cut there, marked with CUT. Cut after the
+ * provider key is taken out (withoutKey): a cut through the key would leave its beginning in.
+ */
+export const MAX_MESSAGE_CHARS = 2_000;
+
+/** What ends a message the gateway cut (JSON-safe: it is written into a cut body's string too). */
+export const CUT = ' … [cut]';
+
+/** A failed answer's body as read: its text up to ERROR_BODY_BYTES, and whether it went on past them. */
+export interface ErrorBodyText {
+  text: string;
+  cut: boolean;
+}
+
+/** A failed answer's body, read to its end and kept up to ERROR_BODY_BYTES. */
+export async function readErrorBody(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<ErrorBodyText> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size < ERROR_BODY_BYTES) parts.push(chunk);
+    size += chunk.length;
+  }
+  const kept = Buffer.concat(parts).subarray(0, ERROR_BODY_BYTES);
+  // A character the cap split is left out (the decoder holds its first bytes back), not read as U+FFFD.
+  if (size > ERROR_BODY_BYTES) return { text: new StringDecoder('utf8').write(kept), cut: true };
+  return { text: kept.toString('utf8'), cut: false };
+}
+
+/**
+ * An error body's JSON value, or undefined when it is none. A body cut at ERROR_BODY_BYTES is read as its JSON
+ * closed where it was cut (closedAtCut): a message longer than the cap is what makes a vendor's error body that
+ * long, and it reaches the client as the message's beginning, not as the raw text of the cut JSON.
+ */
+export function parseErrorBody({ text, cut }: ErrorBodyText): unknown {
+  try {
+    return JSON.parse(cut ? closedAtCut(text) : text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `text`, JSON cut short, closed where it was cut: the string it was cut in ends there, marked with CUT, and so
+ * does each object and list left open. Cut anywhere else (in a key, after a colon), it still does not parse.
+ */
+function closedAtCut(text: string): string {
+  const closers: string[] = [];
+  let inString = false;
+  let end = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '"') inString = false;
+      else if (c === '\\') {
+        const next = i + (text[i + 1] === 'u' ? 6 : 2);
+        // An escape the cut split is left out.
+        if (next > text.length) {
+          end = i;
+          break;
+        }
+        i = next - 1;
+      }
+    } else if (c === '"') inString = true;
+    else if (c === '{') closers.push('}');
+    else if (c === '[') closers.push(']');
+    else if (c === '}' || c === ']') closers.pop();
+  }
+  return text.slice(0, end) + (inString ? `${CUT}"` : '') + closers.reverse().join('');
+}
+
+/** An upstream's message as the client gets it: whole up to MAX_MESSAGE_CHARS, cut there and marked past them. */
+export function upstreamMessage(message: string): string {
+  if (message.length <= MAX_MESSAGE_CHARS) return message;
+  // Not between the two halves of a surrogate pair.
+  const end = /[\uD800-\uDBFF]/.test(message[MAX_MESSAGE_CHARS - 1]) ? MAX_MESSAGE_CHARS - 1 : MAX_MESSAGE_CHARS;
+  return message.slice(0, end) + CUT;
+}
