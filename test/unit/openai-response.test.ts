@@ -100,6 +100,21 @@ describe('OpenAI chat answers (readChatResult)', () => {
       );
   });
 
+  // Found by an independent check of costs: a string count refused a good answer (502) that a stream served.
+  it('takes an answer whose usage has counts that are not numbers as one without usage, its body without it', () => {
+    for (const usage of [{ prompt_tokens: '100' }, { prompt_tokens: 1, completion_tokens_details: { reasoning_tokens: '120' } }]) {
+      const body = Buffer.from(JSON.stringify({ ...JSON.parse(BODY.toString()), usage }));
+      const result = readChatResult('p', body);
+      const { usage: _dropped, ...rest } = JSON.parse(body.toString());
+      assert.deepEqual([result.usage, JSON.parse(result.body.toString())], [undefined, rest]);
+    }
+    // Only usage: the fields the codecs read are checked as before.
+    const content = Buffer.from(
+      JSON.stringify({ ...JSON.parse(BODY.toString()), choices: message({ content: 7 }), usage: { prompt_tokens: '1' } }),
+    );
+    assert.throws(() => readChatResult('p', content), /choices\[0\]\.message\.content/);
+  });
+
   it('reads the object type and the usage as the byte reads do (one parse for both)', () => {
     const usage = fc.oneof(
       fc.constant(null),

@@ -27,7 +27,7 @@ export function billedUsage(
   state: RequestState,
   reported: CompletionUsage | undefined,
 ): { usage: CompletionUsage; estimated: boolean; deployment?: string } {
-  const checked = believable(wellFormed(reported), state);
+  const checked = believable(wellFormed(reported, generated(state)), state);
   const deployment = state.deployment;
   return checked
     ? { usage: checked, estimated: false, deployment }
@@ -35,11 +35,12 @@ export function billedUsage(
 }
 
 function settle(state: RequestState): Bill {
-  const reported = believable(wellFormed(state.usage), state);
+  const reported = believable(wellFormed(state.usage, generated(state)), state);
   if (reported) return priced(reported, false, state);
   const soFar = state.runningUsage?.soFar();
-  const prompt = soFar && believable(wellFormed(soFar.usage), state);
-  if (prompt && soFar.outputCounted) return priced(prompt, false, state);
+  // The counts reported by then: the prompt's, and the output's only once the upstream counted it.
+  const prompt = soFar && believable(wellFormed(soFar.usage, false), state);
+  if (prompt && soFar.outputCounted && isCount(prompt.completion_tokens)) return priced(prompt, false, state);
   return priced(estimatedUsage(state, prompt), true, state);
 }
 
@@ -65,17 +66,21 @@ function priced(usage: CompletionUsage, estimated: boolean, state: RequestState)
 const isCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
 const isCountOrNone = (n: unknown) => n == null || isCount(n);
 
+/** True when the request generates output (a chat, Messages or Responses answer), whose usage must count it. */
+const generated = (state: RequestState) => !state.embeddings;
+
 /**
  * Usage an upstream reported, when every count the cost reads is a count: `{"total_tokens":1500}`
- * alone, or a string, NaN, a negative number or a fraction where a count belongs, is as good as
+ * alone, an answer's usage without its `completion_tokens` (`withOutput`: only embeddings have
+ * none), or a string, NaN, a negative number or a fraction where a count belongs, is as good as
  * none (estimated), and never reaches a cost, a key's limits, the cache or Redis.
  */
-function wellFormed(usage: CompletionUsage | undefined): CompletionUsage | undefined {
+function wellFormed(usage: CompletionUsage | undefined, withOutput: boolean): CompletionUsage | undefined {
   const counts = usage as UsageCounts | undefined;
   const ok =
     counts &&
     isCount(counts.prompt_tokens) &&
-    isCountOrNone(counts.completion_tokens) &&
+    (withOutput ? isCount(counts.completion_tokens) : isCountOrNone(counts.completion_tokens)) &&
     isCountOrNone(counts.prompt_tokens_details?.cached_tokens) &&
     isCountOrNone(counts.prompt_tokens_details?.cache_write_tokens) &&
     isCountOrNone(counts.cache_write_1h_tokens) &&

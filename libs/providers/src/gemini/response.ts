@@ -39,11 +39,14 @@ export const FAILED_FINISHES: Record<string, ErrorMapping> = {
 };
 
 /** Gemini counts cached tokens inside promptTokenCount, as OpenAI does; thinking is billed as output. */
-/** Undefined when Gemini reported none: the gateway then estimates it (accounting.ts), never bills zero. */
+/**
+ * Undefined when Gemini reported none, or no prompt count (`{}`): the gateway then estimates it
+ * (accounting.ts), never bills zero. An absent output count is 0 (Gemini leaves out counts of 0).
+ */
 export function usageFrom(usage: GenerateContentResponseUsageMetadata | undefined): CompletionUsage | undefined {
-  if (!usage) return undefined;
+  if (usage?.promptTokenCount == null) return undefined;
   const thoughts = usage.thoughtsTokenCount ?? 0;
-  const prompt = (usage.promptTokenCount ?? 0) + (usage.toolUsePromptTokenCount ?? 0);
+  const prompt = usage.promptTokenCount + (usage.toolUsePromptTokenCount ?? 0);
   return usageOf(prompt, (usage.candidatesTokenCount ?? 0) + thoughts, usage.cachedContentTokenCount ?? 0, thoughts);
 }
 

@@ -1,7 +1,7 @@
 import { GatewayError } from '../gateway-error';
 import type { JsonResult } from '../provider';
 import type { CompletionUsage } from '../wire';
-import { misTypedAnswerField } from '../translation/chunk-shape';
+import { misTypedAnswerField, misTypedUsageField } from '../translation/chunk-shape';
 import { invalidJson } from '../translation/errors';
 import { isSpace, valueAt } from './json-bytes';
 import { usageAt, withCacheHits } from './usage-bytes';
@@ -44,6 +44,11 @@ export function readChatResult(provider: string, body: Buffer, apiKey?: string):
     throw GatewayError.invalidResponse(
       `Provider ${provider} returned a response that is not a chat.completion (\`${field}\` is missing or of the wrong type).`,
     );
+  // Usage whose counts are not numbers (`"prompt_tokens":"100"`) is no usage: a good answer is not refused
+  // for it, and its cost is estimated (accounting.ts), as a stream's is. The codecs and the cache read the
+  // body's usage, where a string made a sum text: the body goes out without it.
+  if (misTypedUsageField(answer) !== undefined)
+    return { body: Buffer.from(JSON.stringify({ ...answer, usage: undefined })), usage: undefined };
   // `"usage":null` is no usage (cost is then estimated); misTypedAnswerField allows only an object or null.
   const usage = answer.usage as CompletionUsage | null | undefined;
   return { body, usage: usage ? withCacheHits(usage) : undefined };

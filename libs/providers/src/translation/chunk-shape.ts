@@ -34,10 +34,19 @@ export function misTypedField(chunk: Record<string, unknown>): string | undefine
  * The same checks on a non-streamed `chat.completion` (the cache and the Messages and Responses codecs
  * read it as they read chunks, with a choice's `message` where a chunk has its `delta`), which must have
  * `choices`: a list of objects. `"choices":[null]` went out as a 200, then the cache's store threw on it.
+ * Its usage's counts are not looked at here: usage that is not counts is no usage (misTypedUsageField).
  */
 export function misTypedAnswerField(answer: Record<string, unknown>): string | undefined {
   if (!Array.isArray(answer.choices)) return 'choices';
-  return fieldsOf(answer, CHUNK_FIELDS) ?? usageField(answer.usage) ?? listOf(answer.choices, 'choices', answerChoiceField);
+  return fieldsOf(answer, CHUNK_FIELDS) ?? listOf(answer.choices, 'choices', answerChoiceField);
+}
+
+/**
+ * Where in an answer's usage a count of the wrong type is (`usage.prompt_tokens`), undefined when none is.
+ * Such usage is no usage: the answer is served without it, and billed as estimated (as on a stream).
+ */
+export function misTypedUsageField(answer: Record<string, unknown>): string | undefined {
+  return usageField(answer.usage);
 }
 
 export type Fields = readonly (readonly [string, Check])[];
