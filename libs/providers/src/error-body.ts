@@ -1,4 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
+import { withoutKey } from './without-key';
 
 /**
  * What of a failed answer's body is kept for its error, on every vendor's path (vendors' error objects are a
@@ -77,8 +78,13 @@ function closedAtCut(text: string): string {
   return text.slice(0, end) + (inString ? `${CUT}"` : '') + closers.reverse().join('');
 }
 
-/** An upstream's message as the client gets it: whole up to MAX_MESSAGE_CHARS, cut there and marked past them. */
-export function upstreamMessage(message: string): string {
+/**
+ * An upstream's message as the client gets it: without the provider key `apiKey` (withoutKey), then whole up to
+ * MAX_MESSAGE_CHARS, cut there and marked past them. In that order, here only: a cut through the key would leave
+ * its beginning in.
+ */
+export function upstreamMessage(text: string, apiKey?: string): string {
+  const message = withoutKey(text, apiKey);
   if (message.length <= MAX_MESSAGE_CHARS) return message;
   // Not between the two halves of a surrogate pair.
   const end = /[\uD800-\uDBFF]/.test(message[MAX_MESSAGE_CHARS - 1]) ? MAX_MESSAGE_CHARS - 1 : MAX_MESSAGE_CHARS;

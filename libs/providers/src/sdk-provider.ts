@@ -4,7 +4,6 @@ import { upstreamMessage } from './error-body';
 import type { GatewayError } from './gateway-error';
 import type { CallContext, ChatStream, JsonResult, ModelInfo, Provider } from './provider';
 import { PooledFetch } from './translation/transport';
-import { withoutKey } from './without-key';
 import type { ChatCompletionCreateParams, EmbeddingCreateParams } from './wire';
 
 const MAX_WARNINGS = 100;
@@ -52,7 +51,7 @@ export abstract class SdkProvider<Sdk> implements Provider {
    */
   protected toError(err: unknown, signal: AbortSignal, answered = false): GatewayError {
     const error = this.mapError(err, signal, answered);
-    error.message = upstreamMessage(withoutKey(error.message, this.apiKey));
+    error.message = upstreamMessage(error.message, this.apiKey);
     return error;
   }
 

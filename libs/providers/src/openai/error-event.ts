@@ -75,7 +75,7 @@ function eventError(provider: string, error: unknown, apiKey: string | undefined
   const [status, type, mappedCode, retryable] = upstreamStatus ? errorMapping(upstreamStatus, vendorCode) : UPSTREAM_FAILED;
   return new GatewayError(
     status,
-    upstreamMessage(withoutKey(`Provider ${provider} failed ${begun ? 'mid-stream' : 'before answering'}: ${detail}`, apiKey)),
+    upstreamMessage(`Provider ${provider} failed ${begun ? 'mid-stream' : 'before answering'}: ${detail}`, apiKey),
     type,
     vendorCode ?? mappedCode ?? 'upstream_error',
     null,

@@ -52,8 +52,8 @@ export async function fromUpstreamResponse(
     param = typeof err.param === 'string' ? err.param : null;
     vendorCode = typeof err.code === 'string' ? err.code : null;
   }
-  // The key escaped in JSON (`\/` for `/`) is the key once parsed; cut after it is out (a cut through it leaves its beginning).
-  message = upstreamMessage(withoutKey(message, apiKey));
+  // The key escaped in JSON (`\/` for `/`) is the key once parsed: taken out of the message again (upstreamMessage).
+  message = upstreamMessage(message, apiKey);
   const [status, type, code, retryable] = errorMapping(res.statusCode, vendorCode);
   const headers: Record<string, string> = {};
   const seconds = retryAfterSeconds(res.headers);
