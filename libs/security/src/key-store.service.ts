@@ -275,7 +275,23 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     if (configured) return configured;
     const client = this.needRedis();
     const stored = await this.current(client, id);
-    return stored && shown(JSON.parse(stored.raw) as Rotated, await client.get(GRACE_PREFIX + stored.hash));
+    if (!stored) return undefined;
+    const record = JSON.parse(stored.raw) as Rotated;
+    return shown(record, await this.graceOf(client, stored.hash, record));
+  }
+
+  /** Until when the old secret of `record` (stored under `hash`) works on, if it is in a grace: only a rotated key has one. */
+  private graceOf(client: RedisClient, hash: string, record: KeyRecord): Promise<string | null> {
+    return record.rotatedAt ? client.get(GRACE_PREFIX + hash) : Promise.resolve(null);
+  }
+
+  /**
+   * graceOf for a change's answer and audit line, read before the change is made and on the shared
+   * connection: a node that does not answer it (paused, failing over) shows no grace, and stops no change,
+   * a revocation above all, nor leaves it made behind a 503 (a rotation's new secret never handed out).
+   */
+  private shownGrace(hash: string, record: KeyRecord): Promise<string | null> {
+    return this.graceOf(this.redis.client!, hash, record).catch(() => null);
   }
 
   /**
@@ -315,9 +331,9 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       const after: Rotated = { ...edit(shown(before)), id, source: 'admin', createdAt: before.createdAt };
       if (before.rotatedAt) after.rotatedAt = before.rotatedAt;
       if (before.revoked) after.revoked = true;
+      const grace = await this.shownGrace(hash, before);
       const set = await (client as unknown as Cas).gatewayKeyCas(RECORD_PREFIX + hash, raw, JSON.stringify(after));
       if (set !== 1) continue;
-      const grace = await client.get(GRACE_PREFIX + hash);
       // The old secret in its grace finds this record too: replicas drop it with this one (forgetHash).
       const announced = await this.announce(client, id, [hash], [RECORD_PREFIX + hash]);
       return { before: shown(before, grace), after: shown(after, grace), ...announced };
@@ -362,6 +378,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const { hash, raw, before } = await this.toChange(client, id);
       refuse(before);
+      const previous = await this.shownGrace(hash, before);
       const key = newKey();
       const newHash = hashKey(key);
       const now = Date.now();
@@ -384,7 +401,6 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       // The secret before this one, if still in its grace, stops now: replicas drop it with this one (forgetHash).
       const written = [RECORD_PREFIX + newHash, RECORD_PREFIX + hash, ID_PREFIX + id, ...(until ? [GRACE_PREFIX + newHash] : [])];
       const announced = await this.announce(client, id, [hash, newHash], written);
-      const previous = await client.get(GRACE_PREFIX + hash);
       return { key, before: shown(before, previous), after: shown(after, until), ...announced };
     }
     throw keyChanged(id);
