@@ -295,6 +295,26 @@ describe('leased admission (Redis)', { skip: !REDIS_URL && 'TEST_REDIS_URL unset
     assert.equal((await redisState(keyId)).spent, 9 * UNIT, 'and the rest at close');
   });
 
+  // Found by an independent check (two replicas, rpm + tpm + budget, mixed routes): a token count, counted
+  // against RPM alone, exchanged the lease for one with no TPM share, whose window name (0) the store took for a
+  // new TPM window; requests of the TPM lease still in flight then settled as another window's, and their tokens
+  // stayed in flight in Redis until the window ended.
+  it('a token count between a leased request and its settlement leaves nothing in flight', async () => {
+    const keyId = `lease-count-${Date.now()}`;
+    const store = leaseStore(clients[0]);
+    const now = Date.now();
+    const limits = { keyId, windowMs: 60_000, rpm: 1_000 };
+    const budget = (i: number) => ({ usd: 1_000, period: day(), reserveUsd: UNIT, member: `m-${i}:${UNIT}`, now, until: now + 600_000 });
+    const first = await store.admit({ ...limits, tokens: 300, tpm: 100_000, budget: budget(1) });
+    const count = await store.admit({ ...limits, tokens: 0 });
+    await store.settle({ keyId, ticket: count.ticket });
+    await store.settle({ keyId, tokenDelta: -200, tokens: 300, spend: { model: 'm', usd: UNIT }, ticket: first.ticket });
+    await store.close();
+    assert.ok(first.ticket && count.ticket, 'both admitted from leases');
+    const state = await redisState(keyId);
+    assert.deepEqual([state.tpmInFlight, state.tpm, state.rpm], [0, 100, 2], 'nothing in flight; the window keeps what was used');
+  });
+
   it('a key near its limit is admitted one request at a time, without a lease attempt per request', async () => {
     const { store, client, sent } = await countingStore();
     const verdicts: (string | undefined)[] = [];

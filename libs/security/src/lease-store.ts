@@ -53,7 +53,10 @@ interface Account {
   syncing?: Promise<void>;
   /** After a lease was refused (too close to a limit): admit one by one until then. */
   exactUntil: number;
-  /** When the windows the last lease was counted in expire (PEXPIRETIME, Redis ms; 0 = none): their names. */
+  /**
+   * When the windows the last lease was counted in expire (PEXPIRETIME, Redis ms; 0 = none): their names. For TPM,
+   * the last lease with a TPM share: its requests settle into that window while leases of RPM alone come and go.
+   */
   rpmEnd: number;
   tpmEnd: number;
   /** Tokens to add to the `tpmEnd` window: settlements of leased requests while no lease was open. */
@@ -478,7 +481,10 @@ export class LeasedAdmissionStore implements AdmissionStore {
     account.inFlightMember = inFlightMember;
     account.leaseMember = leaseMember;
     account.rpmEnd = rpmEnd;
-    if (account.tpmEnd !== tpmEnd) {
+    // A lease with no TPM share (sized for a token count, counted against RPM alone) names no TPM window (0): the
+    // requests of the last TPM lease still settle into theirs. Taken for a new window, their settlements would be
+    // dropped, and their reservations stay in the window's count and in flight until it ends.
+    if (tpmEnd > 0 && account.tpmEnd !== tpmEnd) {
       // Settled while this call was under way, for the window that just ended.
       account.tokenAdjust = 0;
       account.tokensSettled = 0;
