@@ -1,9 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { MockBehaviour, type ProviderConfig } from '@gateway/config';
 import type { CallContext, ChatStream, JsonResult, ModelInfo, Provider } from '../provider';
 import type { ChatCompletionCreateParams, EmbeddingCreateParams } from '../wire';
 import { toEmbeddingResponse } from './embeddings';
-import { injectedFailure } from './errors';
+import { injectedFailure, upstreamDelay } from './errors';
 import { planReply } from './request';
 import { shapeAnswer, toCompletion } from './response';
 import { streamAnswer } from './stream';
@@ -54,7 +53,7 @@ export class MockProvider implements Provider {
 
   /** Waits like an upstream would, then fails if a failure is injected. */
   private async arrive(ctx: CallContext, delayMs: number): Promise<void> {
-    if (delayMs > 0) await sleep(delayMs, undefined, { signal: ctx.signal });
+    if (delayMs > 0) await upstreamDelay(delayMs, ctx.signal);
     const failure = injectedFailure(this.name, this.behaviour, this.random);
     if (failure) throw failure;
   }

@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { MockBehaviour } from '@gateway/config';
 import { GatewayError } from '../gateway-error';
+import { fromTransportError } from '../openai/errors';
 import { statusMapping } from '../status-mapping';
 
 /**
@@ -31,4 +33,17 @@ export function streamCut(provider: string): GatewayError {
     {},
     true,
   ).from('connection');
+}
+
+/**
+ * Waits `ms` as an upstream takes its time. A request aborted meanwhile fails as a real adapter's does: with
+ * its abort's reason (the client gone, the deadline), not a bare AbortError, which the stream's writer logs as
+ * an unexpected error (every client leaving a mock stream was an error line).
+ */
+export async function upstreamDelay(ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch (err) {
+    throw fromTransportError('mock', err, signal);
+  }
 }

@@ -1,8 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { MockBehaviour } from '@gateway/config';
 import type { ChatStream } from '../provider';
 import type { ChatCompletionChunk } from '../wire';
-import { streamCut } from './errors';
+import { streamCut, upstreamDelay } from './errors';
 import { completionId, type MockAnswer, MOCK_FINGERPRINT, toolCallId, usageOfChoices } from './response';
 
 /**
@@ -50,7 +49,7 @@ export function streamAnswer(
       }
       for (let i = 0; i < answer.pieces.length; i++) {
         if (behaviour.cutAfterChunks > 0 && i >= behaviour.cutAfterChunks) throw streamCut(provider);
-        if (gap && i > 0) await sleep(gap, undefined, { signal });
+        if (gap && i > 0) await upstreamDelay(gap, signal);
         yield each(() => ({ content: answer.pieces[i] }));
       }
       yield each(() => ({}), answer.finishReason);
