@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { upstreamErrorEvent } from '../../libs/providers/src/openai/error-event';
+import { withoutKey } from '../../libs/providers/src/without-key';
 import {
   CUT,
   ERROR_BODY_BYTES,
@@ -28,7 +29,20 @@ async function cutMessage(message: string, after: object = {}): Promise<string> 
 describe('error bodies past the read cap: the JSON closed where it was cut', () => {
   it('a message cut by the cap is its beginning, marked; what came after it is lost', async () => {
     const message = await cutMessage('bad ' + 'x'.repeat(50_000), { code: 'bad' });
-    assert.equal(message, 'bad ' + 'x'.repeat(ERROR_BODY_BYTES - '{"error":{"message":"bad '.length) + CUT);
+    // The word the cut went through loses up to 512 characters (a key split there is not kept).
+    assert.equal(message, 'bad ' + 'x'.repeat(ERROR_BODY_BYTES - '{"error":{"message":"bad '.length - 512) + CUT);
+  });
+
+  it('a provider key the cap splits leaves none of its beginning, as it is or encoded, at any offset', async () => {
+    const key = 'sk-Zq9TmWv4Rb7NcY2hLp';
+    const room = ERROR_BODY_BYTES - '{"error":{"message":"'.length;
+    for (const form of [key, Buffer.from(key).toString('base64'), Buffer.from(`user:${key}`).toString('base64url')]) {
+      // The cap falls `into` characters into the key's form (from 4 on: a shorter beginning is no evidence).
+      for (let into = 4; into < form.length; into++) {
+        const message = withoutKey(await cutMessage('a '.repeat(room).slice(0, room - into) + form + ' tail'.repeat(9_000)), key);
+        assert.ok(!message.includes(form.slice(0, Math.min(into, 6))), `${form.slice(0, 8)}… cut after ${into}: ${message.slice(-40)}`);
+      }
+    }
   });
 
   it('an escape split by the cap is left out, whichever byte of it the cap falls on', async () => {

@@ -32,8 +32,22 @@ export async function readErrorBody(body: AsyncIterable<Uint8Array> | Iterable<U
   }
   const kept = Buffer.concat(parts).subarray(0, ERROR_BODY_BYTES);
   // A character the cap split is left out (the decoder holds its first bytes back), not read as U+FFFD.
-  if (size > ERROR_BODY_BYTES) return { text: new StringDecoder('utf8').write(kept), cut: true };
+  if (size > ERROR_BODY_BYTES) return { text: withoutSplitWord(new StringDecoder('utf8').write(kept)), cut: true };
   return { text: kept.toString('utf8'), cut: false };
+}
+
+/** The most a cut body's last word loses: more than any provider key in any of its encodings (withoutKey). */
+const SPLIT_WORD_CHARS = 512;
+
+/**
+ * A cut body's text without the word the cut went through (back to a space or a quote, SPLIT_WORD_CHARS at most):
+ * a provider key the cut split would stay as a beginning withoutKey cannot recognise.
+ */
+function withoutSplitWord(text: string): string {
+  let end = text.length;
+  const stop = Math.max(0, end - SPLIT_WORD_CHARS);
+  while (end > stop && !/[\s"]/.test(text[end - 1])) end--;
+  return text.slice(0, end);
 }
 
 /**
