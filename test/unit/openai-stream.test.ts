@@ -9,7 +9,7 @@ import { passThroughStream } from '../../libs/providers/src/openai/stream';
 /**
  * The OpenAI pass-through stream (libs/providers/src/openai/stream.ts) against a model written
  * on strings, the way the events are defined: split on blank lines, drop the usage-only event
- * the client did not ask for, join back; usage from the last event that carries one. Streams
+ * the client did not ask for and the other events' `"usage": null`, join back; usage from the last event that carries one. Streams
  * are cut into chunks anywhere, inside events and inside UTF-8 characters, and stay under the
  * bytes of the end the pass-through keeps (its TAIL_BYTES), so the model reads the whole text.
  */
@@ -18,9 +18,6 @@ const SMALL = 4096;
 /** JSON whitespace may stand around the colons (Python's json.dumps writes `"usage": {`). */
 const USAGE_OBJECT = /"usage"[ \t\r\n]*:[ \t\r\n]*\{/;
 const NO_CHOICES = /"choices"[ \t\r\n]*:[ \t\r\n]*\[[ \t\r\n]*\]/;
-
-/** A usage object is looked for where it is compact or holds a prompt_tokens count (stream.ts). */
-const mayHoldUsage = (event: string) => event.includes('"usage":{') || event.includes('"prompt_tokens"');
 
 /**
  * The stream from its first event with a data line: the events before it (comments, empty or
@@ -33,10 +30,17 @@ function fromFirstData(text: string): string {
   return text.slice(/^[\s\S]*(?:\n\n|\r\n\r\n)/.exec(before)?.[0].length ?? 0);
 }
 
+/**
+ * A `"usage": null` field with the comma before it, or else the one after it: OpenAI sends one on every chunk but the
+ * usage chunk only when the client asked for usage, so with stripUsage it goes (stream.ts, withoutUsage).
+ */
+const NULL_USAGE = /,[ \t\r\n]*"usage"[ \t\r\n]*:[ \t\r\n]*null|"usage"[ \t\r\n]*:[ \t\r\n]*null(?:[ \t\r\n]*,)?/g;
+
 function modelStrip(text: string): string {
   return fromFirstData(text)
     .split(/\r\n\r\n|\n\n/)
-    .filter((event) => !(mayHoldUsage(event) && USAGE_OBJECT.test(event) && NO_CHOICES.test(event)))
+    .filter((event) => !(USAGE_OBJECT.test(event) && NO_CHOICES.test(event)))
+    .map((event) => event.replace(NULL_USAGE, ''))
     .join('\n\n');
 }
 
@@ -80,7 +84,10 @@ function streams(odd: boolean) {
     usage.map((u) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: {} }], usage: u })}`),
     usage.map((u) => `data: ${pythonJson({ id: 'c', choices: [], usage: u })}`),
     usage.map((u) => `data:${pythonJson({ choices: [{ index: 0, delta: { content: 'x' } }], usage: null })}`),
+    text.map((t) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: t } }], usage: null })}`),
+    text.map((t) => `data: ${JSON.stringify({ usage: null, choices: [{ index: 0, delta: { content: t } }] })}`),
     fc.constant('data: {"choices":[],"usage":null}'),
+    fc.constant('data: {"choices": [], "usage": {}}'),
     fc.constant(': keep-alive'),
     text,
   );
@@ -173,10 +180,12 @@ function modelEvents(text: string, stripUsage: boolean): string[][] {
   const done = events.findIndex((event) => event.includes('data: [DONE]'));
   if (done >= 0) events = events.slice(0, done + 1);
   if (!stripUsage) return events;
-  return events.filter((event) => {
-    const text = event.join('\n');
-    return !(mayHoldUsage(text) && USAGE_OBJECT.test(text) && NO_CHOICES.test(text));
-  });
+  return events
+    .filter((event) => {
+      const text = event.join('\n');
+      return !(USAGE_OBJECT.test(text) && NO_CHOICES.test(text));
+    })
+    .map((event) => event.map((line) => line.replace(NULL_USAGE, '')));
 }
 
 /** The usage of the last event whose data (its data lines' values joined, comments aside) carries one. */
@@ -202,6 +211,7 @@ function mixedLineEnds() {
     usage.map((u) => `data: ${JSON.stringify({ id: 'c', choices: [], usage: u })}`),
     usage.map((u) => `data: ${pythonJson({ id: 'c', choices: [], usage: u })}`),
     usage.map((u) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: {} }], usage: u })}`),
+    fc.constant(`data: ${pythonJson({ choices: [{ index: 0, delta: { content: 'x' } }], usage: null })}`),
     fc.constant(': keep-alive'),
   );
   // An event: a line, or a comment before a content line; then its blank line. A CR ending the line
