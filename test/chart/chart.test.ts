@@ -689,6 +689,34 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       assert.equal(annotation(managed), undefined, "an existingSecret's value is not the chart's to see (README: restart Redis)");
     });
 
+    // Found by an independent check: the gateway's pod template carried helm.sh/chart, and its checksums hashed
+    // the ConfigMap and the Secret with their labels (helm.sh/chart too), so a chart-only release rolled every pod.
+    it('a release of the chart alone (the same values and appVersion) changes no pod template, only the objects` helm.sh/chart', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'chart-next-'));
+      try {
+        const next = join(dir, 'ai-gateway');
+        cpSync(CHART_DIR, next, { recursive: true, dereference: true });
+        const chartYaml = join(next, 'Chart.yaml');
+        writeFileSync(chartYaml, readFileSync(chartYaml, 'utf8').replace(/^version: .*$/m, 'version: 99.0.0'));
+        for (const [, values] of VALUE_SETS) {
+          const current = helmTemplate(values);
+          const released = helmTemplate(values, 'gw', NAMESPACE, next);
+          const withPods = current.manifests.filter((m) => m.spec?.template);
+          assert.ok(withPods.some((m) => m.kind === 'Deployment'));
+          for (const m of withPods) {
+            const other = released.one(m.kind, m.metadata.name);
+            assert.deepEqual(other.spec.template, m.spec.template, `${m.kind} ${m.metadata.name}: the same pod template`);
+          }
+          // The objects still name the release: the Deployment, its ConfigMap and Secret, the Services…
+          assert.equal(gatewayDeployment(released).metadata.labels!['helm.sh/chart'], 'ai-gateway-99.0.0');
+          for (const m of released.manifests.filter((m) => m.metadata.labels?.['helm.sh/chart']))
+            assert.equal(m.metadata.labels!['helm.sh/chart'], 'ai-gateway-99.0.0', `${m.kind} ${m.metadata.name}`);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     // Found by an independent check: the Redis pod template carried helm.sh/chart and the gateway's appVersion,
     // so every chart release restarted the single Redis pod (caches, rate windows and budgets in outage mode).
     it('a new chart release leaves the Redis pod running: no release label on its template, the same immutable selector', () => {

@@ -96,7 +96,7 @@ describe('authentication before the body is checked', () => {
   after(() => gateway?.stop());
 
   for (const { route, protocol, call } of INVALID) {
-    it(`${route}: no key or a wrong key with an invalid body is a 401 in the ${protocol} shape, logged as such`, async () => {
+    it(`${route}: no key or a wrong key with an invalid body is a 401 in the ${protocol} shape, logged as such (a wrong key as \`(invalid)\`)`, async () => {
       for (const [credential, code] of [
         ['none', 'missing_api_key'],
         ['wrong', 'invalid_api_key'],
@@ -104,7 +104,8 @@ describe('authentication before the body is checked', () => {
         const { error, line } = await refused(gateway, call, credential);
         const expected = protocol === 'openai' ? code : 'authentication_error';
         assert.deepEqual(told(error), [401, expected], `${credential} key: ${error.message}`);
-        assert.deepEqual([line.status, line.keyId, line.error], [401, 'anonymous', code]);
+        // Found by an independent check: a wrong key's refusal was logged as `anonymous`, as if no key had been sent.
+        assert.deepEqual([line.status, line.keyId, line.error], [401, credential === 'wrong' ? '(invalid)' : 'anonymous', code]);
       }
     });
 

@@ -284,11 +284,12 @@ describe('a client that leaves before the answer', () => {
       await assert.rejects(asked);
     }
     const lines = await gateway.logged('request', { where: (l) => l.model === 'patient', count: 2, timeoutMs: 10_000 });
+    // Found by an independent check: these lines had no `attempts` (set only once the run settled), every other line has.
     assert.deepEqual(
-      lines.map((l) => [l.status, l.deployment, l.provider]),
+      lines.map((l) => [l.status, l.deployment, l.provider, l.attempts]),
       [
-        [499, 'patient/0', 'fake'],
-        [499, 'patient/0', 'fake'],
+        [499, 'patient/0', 'fake', 1],
+        [499, 'patient/0', 'fake', 1],
       ],
     );
     const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();

@@ -154,6 +154,9 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
       if (statusA !== 401 || statusB !== 401) await new Promise((r) => setTimeout(r, 50));
     }
     assert.deepEqual([statusA, statusB], [401, 401]);
+    // Found by an independent check: a refused key was logged as `anonymous`. A secret the gateway knows names its key.
+    const [refused] = await a.logged('request', { where: (l) => l.status === 401 && l.keyId === body.id });
+    assert.equal(refused?.error, 'invalid_api_key');
   });
 
   // Found by an independent check: a revoked key's cost series stayed in /metrics until a restart.

@@ -86,6 +86,8 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
     'gemini-no-prompt': { candidatesTokenCount: 12, totalTokenCount: 12 },
     'string-count': { prompt_tokens: '100', completion_tokens: 300, total_tokens: 400 },
     'string-reasoning': { prompt_tokens: 100, completion_tokens: 300, completion_tokens_details: { reasoning_tokens: '120' } },
+    'ant-string': { input_tokens: '12', output_tokens: 30 },
+    'gem-string': { promptTokenCount: '12', candidatesTokenCount: 30, totalTokenCount: 42 },
   });
   let gateway: GatewayProcess;
   let client: OpenAI;
@@ -108,6 +110,8 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
           deploy('gem', 'gemini-no-prompt'),
           deploy('oa', 'string-count'),
           deploy('oa', 'string-reasoning'),
+          deploy('ant', 'ant-string'),
+          deploy('gem', 'gem-string'),
         ],
       }),
       { env: { FAKE_ANT_KEY: 'ant-key', FAKE_GEM_KEY: 'gem-key' } },
@@ -128,15 +132,26 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
       const { data, response } = await client.chat.completions.create({ model, messages }).withResponse();
       assert.equal(data.choices[0]?.message.content, TEXT);
       assert.match(response.headers.get('x-gateway-cost-usd') ?? '', /; estimated$/, model);
+      assertNoTextCounts(data.usage, model);
       return line(response.headers.get('x-request-id'));
     }
     const { data, response } = await client.chat.completions
       .create({ model, messages, stream: true, stream_options: { include_usage: true } })
       .withResponse();
     let text = '';
-    for await (const chunk of data) text += chunk.choices[0]?.delta.content ?? '';
+    for await (const chunk of data) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      // An OpenAI-format upstream's chunks pass through as they came (its own usage included); a translated one's are the gateway's.
+      if (!model.startsWith('string-')) assertNoTextCounts(chunk.usage, model);
+    }
     assert.equal(text, TEXT);
     return line(response.headers.get('x-request-id'));
+  };
+
+  /** Usage a translated answer shows: counts that are numbers, or none (found: `"prompt_tokens":"1200"`, a sum made text). */
+  const assertNoTextCounts = (usage: unknown, what: string) => {
+    const text = JSON.stringify(usage ?? {}).match(/"\w+_tokens":"[^"]*"/);
+    assert.equal(text, null, `${what}: ${JSON.stringify(usage)}`);
   };
 
   /** Billed as estimated: output from the answer's 74 characters, never 0, and a prompt counted. */
@@ -157,7 +172,8 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
       });
 
   // Usage that is not counts: a non-streamed answer was refused (502) where a stream was served and estimated.
-  for (const model of ['string-count', 'string-reasoning'])
+  // Anthropic's and Gemini's (translated) went out as sums made text, `"prompt_tokens":"1200"`.
+  for (const model of ['string-count', 'string-reasoning', 'ant-string', 'gem-string'])
     for (const stream of [false, true])
       it(`${model}, ${stream ? 'streamed' : 'not streamed'}: the answer served, its usage estimated`, async () => {
         const logged = await chat(model, stream);
@@ -165,17 +181,59 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
         assertEstimated(logged, `${model} stream=${stream}`);
       });
 
-  it('the same on the Messages API (Anthropic without output_tokens, Gemini without a prompt count, a string count)', async () => {
+  /** A Messages API answer, created or streamed (read whole by the SDK), and its response's headers. */
+  const messagesAnswer = async (params: Anthropic.MessageCreateParamsNonStreaming, stream: boolean) => {
     const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'unused', maxRetries: 0 });
-    for (const model of ['no-output', 'gemini-empty', 'string-count']) {
-      const { data, response } = await claude.messages
-        .create({ model, max_tokens: 100, messages: [{ role: 'user', content: `messages ${model}` }] })
+    if (!stream) {
+      const { data, response } = await claude.messages.create(params).withResponse();
+      return { message: data, response };
+    }
+    const streamed = claude.messages.stream(params);
+    const { response } = await streamed.withResponse();
+    return { message: await streamed.finalMessage(), response };
+  };
+  const textOf = (message: Anthropic.Message) => message.content.map((block) => (block.type === 'text' ? block.text : block.type));
+
+  it('the same on the Messages API, created and streamed: every answer carries the output count billed', async () => {
+    for (const model of ['no-output', 'gemini-empty', 'string-count', 'gem-string'])
+      for (const stream of [false, true]) {
+        const params = { model, max_tokens: 100, messages: [{ role: 'user' as const, content: `messages ${model} ${stream}` }] };
+        const { message, response } = await messagesAnswer(params, stream);
+        assert.deepEqual(textOf(message), [TEXT]);
+        const what = `messages ${model} stream=${stream}`;
+        const logged = await line(response.headers.get('x-request-id'));
+        assertEstimated(logged, what);
+        assert.equal(logged.error, undefined, what);
+        // Found by an independent check: an Anthropic upstream's own answer without output_tokens (no-output, passed
+        // through) went out without a count; translated, a string count ended the stream as an invalid chunk.
+        assert.deepEqual([message.usage.output_tokens, typeof message.usage.input_tokens], [logged.completionTokens, 'number'], what);
+      }
+  });
+
+  // Found by an independent check: a string count ended these streams as an invalid chunk (`usage.prompt_tokens`
+  // is of the wrong type) where the chat route served the answer and billed it as estimated.
+  it('the Messages and Responses streams serve an answer whose usage has a string count, billed as estimated', async () => {
+    for (const model of ['string-count', 'ant-string', 'gem-string']) {
+      const params = { model, max_tokens: 100, messages: [{ role: 'user' as const, content: `stream ${model}` }] };
+      const { message, response } = await messagesAnswer(params, true);
+      assert.deepEqual(textOf(message), [TEXT], model);
+      const viaMessages = await line(response.headers.get('x-request-id'));
+      assertEstimated(viaMessages, `messages ${model}`);
+      assert.equal(viaMessages.error, undefined, `messages ${model}`);
+
+      const { data: events, response: raw } = await client.responses
+        .create({ model, input: `stream ${model}`, store: false, stream: true })
         .withResponse();
-      const logged = await line(response.headers.get('x-request-id'));
-      assertEstimated(logged, `messages ${model}`);
-      // A translated answer shows the usage billed, counts as numbers (an Anthropic one goes out as it came).
-      if (model !== 'no-output')
-        assert.deepEqual([data.usage.output_tokens, typeof data.usage.input_tokens], [logged.completionTokens, 'number'], model);
+      let answer: OpenAI.Responses.Response | undefined;
+      for await (const event of events) if (event.type === 'response.completed') answer = event.response;
+      const said = answer?.output
+        .flatMap((item) => (item.type === 'message' ? item.content : []))
+        .map((part) => (part.type === 'output_text' ? part.text : part.type));
+      assert.deepEqual([said, answer?.status], [[TEXT], 'completed'], model);
+      assertNoTextCounts(answer?.usage, `responses ${model}`);
+      const viaResponses = await line(raw.headers.get('x-request-id'));
+      assertEstimated(viaResponses, `responses ${model}`);
+      assert.equal(viaResponses.error, undefined, `responses ${model}`);
     }
   });
 });

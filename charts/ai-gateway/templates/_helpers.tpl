@@ -21,6 +21,14 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 
 {{- define "ai-gateway.labels" -}}
 {{ include "ai-gateway.chartLabel" . }}
+{{ include "ai-gateway.podLabels" . }}
+{{- end }}
+
+{{/*
+The gateway pods' labels (with their component): the objects' but helm.sh/chart, which changes with each
+release of the chart: in the pod template it rolled every gateway pod on a release that changed nothing else.
+*/}}
+{{- define "ai-gateway.podLabels" -}}
 app.kubernetes.io/name: {{ include "ai-gateway.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}

@@ -19,6 +19,19 @@ function presentedKey(request: FastifyRequest): string | undefined {
   return typeof apiKey === 'string' ? apiKey.trim() || undefined : undefined;
 }
 
+/** How the access line names a key refused that the gateway does not know (`keyId`); never the secret sent. */
+export const INVALID_KEY_ID = '(invalid)';
+
+/** The access line's name of each refused key (refusedKeyId), set as the 401 is thrown. */
+const refused = new WeakMap<FastifyRequest['raw'], string>();
+
+/**
+ * The key a refused request sent, as its access line names it: the key's id when the secret was one the gateway
+ * knows (revoked, expired, rotated out), else INVALID_KEY_ID; undefined when none was sent (`anonymous`). It was
+ * logged as `anonymous`, so refused-key traffic looked like requests without a key.
+ */
+export const refusedKeyId = (request: FastifyRequest): string | undefined => refused.get(request.raw);
+
 /**
  * `Authorization: Bearer <key>` (or `x-api-key: <key>`) on every /v1 request once GATEWAY_MASTER_KEY is set;
  * without it (local use, loopback only) requests are anonymous. Failed attempts
@@ -55,12 +68,13 @@ export class ApiAuth {
 
   /** Sets `request.gatewayKey` to the key found, or refuses it. */
   private accept(request: FastifyRequest, key: KeyRecord | undefined): Promise<void> | undefined {
-    if (!key || key.revoked) return this.reject(request, 'invalid_api_key', 'Incorrect API key provided.');
+    if (!key) return this.reject(request, 'invalid_api_key', 'Incorrect API key provided.', INVALID_KEY_ID);
+    if (key.revoked) return this.reject(request, 'invalid_api_key', 'Incorrect API key provided.', key.id);
     const now = Date.now();
     if (secretEnded(key, now)) {
-      return this.reject(request, 'invalid_api_key', 'This API key was rotated and its grace period has ended: use the new key.');
+      return this.reject(request, 'invalid_api_key', 'This API key was rotated and its grace period has ended: use the new key.', key.id);
     }
-    if (hasExpired(key, now)) return this.reject(request, 'expired_api_key', 'This API key has expired.');
+    if (hasExpired(key, now)) return this.reject(request, 'expired_api_key', 'This API key has expired.', key.id);
     request.gatewayKey = key;
     return undefined;
   }
@@ -84,7 +98,9 @@ export class ApiAuth {
     };
   }
 
-  private async reject(request: FastifyRequest, code: string, message: string): Promise<never> {
+  /** `keyId`: how the access line names the key sent (refusedKeyId), none when none was. */
+  private async reject(request: FastifyRequest, code: string, message: string, keyId?: string): Promise<never> {
+    if (keyId) refused.set(request.raw, keyId);
     await this.limits.failedAuth(request.ip, 'v1');
     throw new GatewayError(401, message, 'invalid_request_error', code);
   }

@@ -6,7 +6,7 @@ import { AdmissionService } from '@gateway/security';
 import { Executor, RouterService } from '@gateway/router';
 import { clientSignal } from '../http/client-signal';
 import { describedRun, sendJson } from '../http/describe-run';
-import { requestState, upstreamHeaders } from '../http/request-state';
+import { attemptStarted, requestState, upstreamHeaders } from '../http/request-state';
 import { embeddingsSchema } from './embeddings.schema';
 
 @Controller('v1')
@@ -37,7 +37,7 @@ export class EmbeddingsController {
         signal,
         'total',
         (d, s, t) => {
-          state.attempting = d;
+          attemptStarted(state, d);
           return d.provider.embeddings(body, {
             upstreamModel: d.upstreamModel,
             signal: s,

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ANONYMOUS_KEY_ID } from '@gateway/config';
 import { type GenAiOperation, type MetricsService, requestTrace, type TracingService } from '@gateway/metrics';
 import { GatewayError, hopsOf, loopDetected, MAX_HOPS } from '@gateway/providers';
-import { type AdmissionService, adminActor } from '@gateway/security';
+import { type AdmissionService, adminActor, refusedKeyId } from '@gateway/security';
 import { SHUTDOWN_CUT, type ShutdownState } from '../health/shutdown-state';
 import type { AccessLog } from '../logger';
 import { isAnthropicRequest } from '../messages/errors';
@@ -260,7 +260,7 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
     route,
     status,
     ms: round(ms),
-    keyId,
+    keyId: refusedKeyId(request) ?? keyId,
     // An admin request has no gateway key: who made it (the master key or an admin key's id).
     actor: adminActor(request),
     model: state.model,

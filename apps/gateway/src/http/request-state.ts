@@ -115,6 +115,16 @@ declare module 'fastify' {
 }
 
 /** Whose request this is: the gateway key's id, the cache's and the response store's tenant. */
+/**
+ * An attempt starts on `d`: the deployment the access line and metrics name, and the attempts it counts, when the
+ * request ends before its run settles (a client that left: its line had no `attempts`). The run's own count (the same)
+ * replaces it once it settles (describe-run.ts).
+ */
+export function attemptStarted(state: RequestState, d: Deployment): void {
+  state.attempting = d;
+  state.attempts = (state.attempts ?? 0) + 1;
+}
+
 export function tenantOf(request: FastifyRequest): string {
   return request.gatewayKey?.id ?? ANONYMOUS_KEY_ID;
 }

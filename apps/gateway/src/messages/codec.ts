@@ -1,4 +1,5 @@
 import { bodyText, type ChatCompletion, type ChatStream, type CompletionUsage, type JsonResult } from '@gateway/providers';
+import { streamWithOutputCount, withOutputCount } from './output-count';
 import { toMessage } from './response';
 import { encodeChunks } from '../pipeline/chat-chunks';
 import { MessageEvents, sseEvent } from './stream';
@@ -17,11 +18,13 @@ export interface MessageWriting {
 }
 
 /**
- * A complete chat answer as a Messages API `message` (an Anthropic upstream's as it is), with the
+ * A complete chat answer as a Messages API `message` (an Anthropic upstream's as it is, but for an output count it
+ * lacks: withOutputCount), with the
  * pipeline's usage kept for accounting. `id`: the id the answer gets instead of the upstream's (a
  * thread keeps answers by id, and neither a cached answer's nor every upstream's is unique).
  */
-export function toMessageResult(result: JsonResult, { thinking, toolNames, billed }: MessageWriting, id?: string): JsonResult {
+export function toMessageResult(answer: JsonResult, { thinking, toolNames, billed }: MessageWriting, id?: string): JsonResult {
+  const result = answer.native === 'anthropic' && billed ? withOutputCount(answer, () => billed().completion_tokens) : answer;
   if (result.native === 'anthropic' && !id) return result;
   const text = bodyText(result.body);
   const message =
@@ -33,7 +36,7 @@ export function toMessageResult(result: JsonResult, { thinking, toolNames, bille
 
 /**
  * A chat stream as Anthropic's event stream; an Anthropic upstream's own stream is sent as
- * it is (ChatStream.native). An error thrown by it propagates, and the SSE writer sends it
+ * it is (ChatStream.native), but for an output count it lacks (streamWithOutputCount). An error thrown by it propagates, and the SSE writer sends it
  * as Anthropic's `error` event. `promptEstimate`: the gateway's estimate of the prompt's
  * tokens (RequestState.promptEstimate), for message_start when the upstream has not counted it.
  * `provider`: whose stream it is (ChatOutcome.provider).
@@ -44,7 +47,7 @@ export function toMessageStream(
   model: string,
   promptEstimate?: number,
 ): ChatStream {
-  if (frames.native === 'anthropic') return frames;
+  if (frames.native === 'anthropic') return billed ? streamWithOutputCount(frames, () => billed().completion_tokens) : frames;
   const events = new MessageEvents(thinking, toolNames, () => promptUsage(frames, promptEstimate), model, billed);
   return encodeChunks(
     frames,

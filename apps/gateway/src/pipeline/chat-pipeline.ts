@@ -17,7 +17,7 @@ import { billedUsage } from '../http/accounting';
 import { clientSignal } from '../http/client-signal';
 import { describedRun } from '../http/describe-run';
 import { chargeEmbedding } from '../http/embedding-charge';
-import { requestState, tenantOf, upstreamHeaders } from '../http/request-state';
+import { attemptStarted, requestState, tenantOf, upstreamHeaders } from '../http/request-state';
 import { ReasoningStateStore } from '../reasoning-state/reasoning-state.store';
 
 /**
@@ -99,7 +99,7 @@ export class ChatPipeline {
 
     const reasoning = this.reasoningState.forTenant(tenantOf(request));
     const ctx = (d: Deployment, attemptSignal: AbortSignal, timing?: AttemptTiming) => {
-      state.attempting = d;
+      attemptStarted(state, d);
       return {
         upstreamModel: d.upstreamModel,
         signal: attemptSignal,

@@ -1,5 +1,5 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import { type ChoiceOut, type FinishReason, usageOf } from '../translation/completion';
+import { type ChoiceOut, type FinishReason, numericUsage, usageOf } from '../translation/completion';
 import type { CompletionUsage } from '../wire';
 
 /** Anthropic `stop_reason` -> OpenAI `finish_reason`. */
@@ -33,7 +33,7 @@ export type AnthropicUsage = Pick<Anthropic.Usage, 'input_tokens' | 'output_toke
  * each differently (costOf), its 1-hour cache writes dearer still: those, and the web
  * searches Anthropic ran (server tools, which only native requests carry), are kept for
  * the price only when there were some; OpenAI's usage has no field for them (clientUsage).
- * None when the answer has none.
+ * None when the answer has none, or a count of it is no number (numericUsage).
  */
 export function usageFrom(usage: AnthropicUsage | undefined): CompletionUsage | undefined {
   // An answer without usage (a compatible server's, a proxy's) is billed as estimated, as any other.
@@ -49,11 +49,11 @@ export function usageFrom(usage: AnthropicUsage | undefined): CompletionUsage | 
   counts.prompt_tokens_details!.cache_write_tokens = writes;
   const writes1h = Math.min(writes, usage.cache_creation?.ephemeral_1h_input_tokens ?? 0);
   const searches = usage.server_tool_use?.web_search_requests;
-  return {
+  return numericUsage({
     ...counts,
     ...(writes1h > 0 && { cache_write_1h_tokens: writes1h }),
     ...(searches ? { server_tool_use: { web_search_requests: searches } } : {}),
-  };
+  });
 }
 
 /** Why Claude refused, for OpenAI's `refusal` field. */

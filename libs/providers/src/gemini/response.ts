@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Candidate, FunctionCall, GenerateContentResponse, GenerateContentResponseUsageMetadata, Part } from '@google/genai';
 import { GatewayError } from '../gateway-error';
-import { type ChoiceOut, type FinishReason, type ToolCallOut, usageOf } from '../translation/completion';
+import { type ChoiceOut, type FinishReason, type ToolCallOut, numericUsage, usageOf } from '../translation/completion';
 import { type ErrorMapping, vendorError } from '../translation/errors';
 import type { CompletionUsage } from '../wire';
 import { signedCall } from './signatures';
@@ -40,14 +40,14 @@ export const FAILED_FINISHES: Record<string, ErrorMapping> = {
 
 /** Gemini counts cached tokens inside promptTokenCount, as OpenAI does; thinking is billed as output. */
 /**
- * Undefined when Gemini reported none, or no prompt count (`{}`): the gateway then estimates it
+ * Undefined when Gemini reported none, no prompt count (`{}`) or a count that is no number (numericUsage): the gateway then estimates it
  * (accounting.ts), never bills zero. An absent output count is 0 (Gemini leaves out counts of 0).
  */
 export function usageFrom(usage: GenerateContentResponseUsageMetadata | undefined): CompletionUsage | undefined {
   if (usage?.promptTokenCount == null) return undefined;
   const thoughts = usage.thoughtsTokenCount ?? 0;
   const prompt = usage.promptTokenCount + (usage.toolUsePromptTokenCount ?? 0);
-  return usageOf(prompt, (usage.candidatesTokenCount ?? 0) + thoughts, usage.cachedContentTokenCount ?? 0, thoughts);
+  return numericUsage(usageOf(prompt, (usage.candidatesTokenCount ?? 0) + thoughts, usage.cachedContentTokenCount ?? 0, thoughts));
 }
 
 /** A prompt Gemini refused to answer at all is a 400 (as OpenAI's content filter does), never an empty 200. */

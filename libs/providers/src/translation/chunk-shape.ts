@@ -27,7 +27,7 @@ export function isObject(value: unknown): value is Record<string, unknown> {
  * Each level returns the path below it, which its caller prefixes: no path is built for a chunk that passes.
  */
 export function misTypedField(chunk: Record<string, unknown>): string | undefined {
-  return fieldsOf(chunk, CHUNK_FIELDS) ?? usageField(chunk.usage) ?? listOf(chunk.choices, 'choices', chunkChoiceField);
+  return fieldsOf(chunk, CHUNK_FIELDS) ?? listOf(chunk.choices, 'choices', chunkChoiceField);
 }
 
 /**
@@ -46,7 +46,7 @@ export function misTypedAnswerField(answer: Record<string, unknown>): string | u
  * Such usage is no usage: the answer is served without it, and billed as estimated (as on a stream).
  */
 export function misTypedUsageField(answer: Record<string, unknown>): string | undefined {
-  return usageField(answer.usage);
+  return misTypedUsage(answer.usage);
 }
 
 export type Fields = readonly (readonly [string, Check])[];
@@ -118,10 +118,12 @@ function blockField(block: unknown): string | undefined {
 }
 
 /**
- * Token counts (`*_tokens`) numbers, in the usage and in its breakdowns (`*_details`): cost and the codecs' usage add
- * them up (a string made a sum text). A breakdown that is no object is read as none, as before.
+ * Where in `usage` a token count (`*_tokens`, in the usage and in its breakdowns, `*_details`) is no number, undefined
+ * when none is: cost and the codecs' usage add them up (a string made a sum text). A breakdown that is no object is
+ * read as none, as before. Such usage is no usage, on every route, streamed or not: the answer is served without it
+ * and billed as estimated.
  */
-function usageField(usage: unknown): string | undefined {
+export function misTypedUsage(usage: unknown): string | undefined {
   if (!isObject(usage)) return undefined;
   for (const key in usage) {
     const value = usage[key];

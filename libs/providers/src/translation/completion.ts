@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ChatCompletion, CompletionUsage } from '../wire';
+import { misTypedUsage } from './chunk-shape';
 
 export type FinishReason = ChatCompletion.Choice['finish_reason'];
 
@@ -37,6 +38,15 @@ export function usageOf(prompt: number, completion: number, cached: number, reas
     prompt_tokens_details: { cached_tokens: cached },
     completion_tokens_details: { reasoning_tokens: reasoning },
   };
+}
+
+/**
+ * A vendor's usage as translated, unless a count of it was no number (`"input_tokens": "12"`: the sums made it
+ * text, which went out to the client and ended the Responses and Messages streams as an invalid chunk): such usage
+ * is no usage, as an OpenAI-format answer's is (misTypedUsage): the answer is served without it, billed as estimated.
+ */
+export function numericUsage(usage: CompletionUsage): CompletionUsage | undefined {
+  return misTypedUsage(usage) === undefined ? usage : undefined;
 }
 
 /**

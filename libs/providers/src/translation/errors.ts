@@ -3,7 +3,7 @@ import { GatewayError } from '../gateway-error';
 import { fromTransportError, retryAfterMs } from '../openai/errors';
 import { type ErrorMapping, judgedStatus } from '../status-mapping';
 import { withoutKey } from '../without-key';
-import { flattenContentParts, isObject, misTypedField } from './chunk-shape';
+import { flattenContentParts, isObject, misTypedField, misTypedUsage } from './chunk-shape';
 
 export type { ErrorMapping } from '../status-mapping';
 
@@ -123,11 +123,14 @@ export function misTypedChunk(provider: string, field: string): GatewayError {
  * the upstream's invalid answer too when a field the codecs read is there but of another type
  * (chunk-shape.ts: `choices` no list, a delta no object, a tool call's `id` a number, `content` an object…;
  * read as a chunk, such a field threw a TypeError, the gateway's "internal error", or went out as it was).
+ * Usage whose counts are not numbers is taken out instead (misTypedUsage): the answer goes on without it and
+ * is billed as estimated, as a non-streamed one is (the Messages and Responses streams ended with an error).
  */
 export function parseChunkEvent<T extends object>(provider: string, data: string, apiKey?: string): T {
   const chunk = parseEventObject<Record<string, unknown>>(provider, data, apiKey);
   const field = misTypedField(chunk);
   if (field) throw misTypedChunk(provider, field);
+  if (misTypedUsage(chunk.usage) !== undefined) chunk.usage = undefined;
   flattenContentParts(chunk);
   return chunk as T;
 }
