@@ -114,7 +114,6 @@ declare module 'fastify' {
   }
 }
 
-/** Whose request this is: the gateway key's id, the cache's and the response store's tenant. */
 /**
  * An attempt starts on `d`: the deployment the access line and metrics name, and the attempts it counts, when the
  * request ends before its run settles (a client that left: its line had no `attempts`). The run's own count (the same)
@@ -125,6 +124,7 @@ export function attemptStarted(state: RequestState, d: Deployment): void {
   state.attempts = (state.attempts ?? 0) + 1;
 }
 
+/** Whose request this is: the gateway key's id, the cache's and the response store's tenant. */
 export function tenantOf(request: FastifyRequest): string {
   return request.gatewayKey?.id ?? ANONYMOUS_KEY_ID;
 }
