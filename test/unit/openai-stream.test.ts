@@ -287,6 +287,32 @@ describe('OpenAI stream pass-through', () => {
     );
   });
 
+  // Found by an independent check (Claude Code through the gateway): some OpenAI-compatible servers end a finished
+  // answer without `[DONE]`; the whole answer, its usage included, was an error event and an estimated bill.
+  describe('a stream whose server leaves out [DONE]', () => {
+    const content = 'data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}\n\n';
+    const finish = 'data: {"choices":[{"index":0,"delta":{},"finish_reason": "stop"}]}\n\n';
+    const usage = 'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}\n\n';
+    const truncatedError = (err: Error & { code?: string }) => err.code === 'upstream_stream_truncated';
+
+    it('is whole once its last choice finished and its body ended cleanly: the client gets the [DONE]', async () => {
+      for (const stripUsage of [false, true]) {
+        const bytes = Buffer.from(content + finish + usage);
+        const { bytes: out, usage: got } = await run(chunked(bytes, [7, content.length + 3]), stripUsage);
+        assert.equal(out.toString(), content + finish + (stripUsage ? '' : usage) + 'data: [DONE]\n\n');
+        assert.deepEqual(got, { prompt_tokens: 3, completion_tokens: 4 });
+      }
+      assert.equal((await run([Buffer.from(content + finish + '\n')], false)).bytes.toString(), content + finish + '\ndata: [DONE]\n\n');
+    });
+
+    it('was cut when its last finish_reason is null, or when an event was left unfinished', async () => {
+      await assert.rejects(run([Buffer.from(content)], false), truncatedError);
+      await assert.rejects(run([Buffer.from(finish + content)], false), truncatedError);
+      await assert.rejects(run([Buffer.from(content + finish + usage.slice(0, 30))], false), truncatedError);
+      await assert.rejects(run([Buffer.from(content + finish.slice(0, -1))], false), truncatedError);
+    });
+  });
+
   it('an end sent a byte at a time is still seen whole (it was called truncated when kept by chunk count)', async () => {
     const answer = 'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n';
     const bytes = Buffer.from(`${answer}data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}\n\ndata: [DONE]\n\n`);

@@ -37,6 +37,9 @@ const DONE_VALUE = Buffer.from('[DONE]');
 const DATA_LINE = /^data(?::|\r?$)/m;
 const DONE_EVENT = Buffer.from('data: [DONE]');
 const COMPACT_DONE_EVENT = Buffer.from('data:[DONE]');
+/** The end marker of a finished stream whose server left it out (PassThrough.end). */
+const DONE_ADDED = Buffer.from('data: [DONE]\n\n');
+const FINISH_REASON_KEY = Buffer.from('"finish_reason"');
 const LF = 0x0a;
 const CR = 0x0d;
 const NO_OUTPUT: Buffer[] = [];
@@ -149,7 +152,11 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     return [this.stripUsage ? withoutUsage(events) : events];
   }
 
-  /** The stream is complete only with its `[DONE]`; an incomplete last event is not sent then. */
+  /**
+   * The stream is complete with its `[DONE]`, or, from a server that leaves it out (text-generation-webui and
+   * TGI did), when its body ended cleanly right after whole events the last finish_reason of which is set: the
+   * client then gets the `[DONE]` OpenAI sends. Otherwise it was cut, and an incomplete last event is not sent.
+   */
   end(): Buffer[] {
     // A response that ended cleanly before any chunk with a choice answered nothing: not a cut connection.
     if (!this.answering) throw noAnswer(this.provider);
@@ -157,9 +164,11 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     const end = this.tail.length === 1 ? this.tail[0]! : Buffer.concat(this.tail);
     // A last event that was `[DONE]` (forward) is in the tail: no search for it then.
     // SSE drops one space after the colon, if there is one: `data:[DONE]` ends a stream too.
-    if (!this.complete && !end.includes(DONE_EVENT) && !end.includes(COMPACT_DONE_EVENT)) throw truncated(this.provider);
-    this.stream.usage = lastUsage(end);
+    const done = this.complete || end.includes(DONE_EVENT) || end.includes(COMPACT_DONE_EVENT);
     const rest = this.partial.rest();
+    if (!done && (rest?.toString('latin1').trim() || !finishedLast(end))) throw truncated(this.provider);
+    this.stream.usage = lastUsage(end);
+    if (!done) return [DONE_ADDED];
     const last = rest && framedEvents(this.provider, rest);
     return last?.length ? [last] : NO_OUTPUT;
   }
@@ -336,6 +345,17 @@ function hasNoChoices(events: Buffer, start: number, end: number): boolean {
 /** A failure after the answer began: a broken connection leaves the stream incomplete, not the upstream unreachable. */
 export function midStreamError(provider: string, error: GatewayError): GatewayError {
   return error.code === 'upstream_unreachable' ? truncated(provider) : error;
+}
+
+/**
+ * Whether the last `finish_reason` in `tail` (the stream's last bytes, whole events) is set, not null: the answer's
+ * last choice finished. A usage chunk after it has none (`choices: []`).
+ */
+function finishedLast(tail: Buffer): boolean {
+  const at = tail.lastIndexOf(FINISH_REASON_KEY);
+  if (at < 0) return false;
+  const value = valueAt(tail, at + FINISH_REASON_KEY.length);
+  return value >= 0 && tail[value] === QUOTE;
 }
 
 /** The upstream closed a stream without its end marker. */
