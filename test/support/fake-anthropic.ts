@@ -125,7 +125,10 @@ export class FakeAnthropic extends FakeUpstream {
   }
 }
 
-/** Fields count_tokens accepts; the real API refuses any other (max_tokens, stream, metadata…). */
+/**
+ * Fields count_tokens accepts; the real API refuses any other (max_tokens, stream, metadata…), and an
+ * MCP toolset naming a server its `mcp_servers` does not define.
+ */
 const COUNT_TOKENS_FIELDS = new Set([
   'model',
   'messages',
@@ -136,6 +139,12 @@ const COUNT_TOKENS_FIELDS = new Set([
   'output_config',
   'cache_control',
   'speed',
+  // Beta (BetaMessageCountTokensParams).
+  'mcp_servers',
+  'context_management',
+  'compaction',
+  'output_format',
+  'billing_policy',
 ]);
 
 /** Added to the prompt's size in the fake's count: a number the gateway's own estimate never gives. */
@@ -144,6 +153,12 @@ export const COUNT_TOKENS_BASE = 100_000;
 function countTokens(res: ServerResponse, body: Record<string, unknown>): void {
   const extra = Object.keys(body).find((key) => !COUNT_TOKENS_FIELDS.has(key));
   if (extra) return error(res, 'invalid_request_error', `${extra}: Extra inputs are not permitted`);
+  const servers = new Set((body.mcp_servers as { name: string }[] | undefined)?.map((s) => s.name));
+  const unserved = (body.tools as { type?: string; mcp_server_name?: string }[] | undefined)?.findIndex(
+    (t) => t.type === 'mcp_toolset' && !servers.has(t.mcp_server_name!),
+  );
+  if (unserved !== undefined && unserved >= 0)
+    return error(res, 'invalid_request_error', `tools.${unserved}: MCP server is not defined in mcp_servers`);
   const prompt = JSON.stringify([body.system ?? null, body.messages, body.tools ?? null]);
   sendJson(res, 200, { input_tokens: COUNT_TOKENS_BASE + prompt.length });
 }
