@@ -68,6 +68,7 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  * - `claude-stop-<reason>`: text ending with that stop_reason (refusal has stop_details);
  * - `claude-error-<type>`: that documented error (rate_limit_error adds retry-after: 13);
  * - `claude-too-long`: Anthropic's 400 for a prompt over the context window;
+ * - `claude-cap-<n>`: echoes, but a `max_tokens` above n is Anthropic's 400 for it ("max_tokens: N > n, …");
  * - `claude-echo-key-<type>`: that error, its message repeating the key it was sent (as some proxies do);
  * - `claude-early-error`: a stream whose first event is an overloaded `error` event;
  * - `claude-overloaded-after-start`: message_start and a ping, then an overloaded `error` event
@@ -112,6 +113,11 @@ export class FakeAnthropic extends FakeUpstream {
       return error(res, type, `fake ${type}`, type === 'rate_limit_error' ? { 'retry-after': '13' } : {});
     }
     if (model === 'claude-too-long') return error(res, 'invalid_request_error', 'prompt is too long: 208310 tokens > 200000 maximum');
+    const cap = /^claude-cap-(\d+)$/.exec(model)?.[1];
+    if (cap && (body.max_tokens as number) > Number(cap)) {
+      const message = `max_tokens: ${String(body.max_tokens)} > ${cap}, which is the maximum allowed number of output tokens for ${model}`;
+      return error(res, 'invalid_request_error', message);
+    }
     if (model === 'claude-proxy-page') {
       res.writeHead(200, { 'content-type': 'text/html' });
       return void res.end('<html><body>Welcome to the proxy: nothing for you here.</body></html>\n');
