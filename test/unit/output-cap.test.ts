@@ -80,6 +80,7 @@ describe('output cap: the vendors` texts read, and worded as OpenAI and Anthropi
     for (const text of [
       "This model's maximum context length is 128000 tokens. However, you requested 160000 tokens (128000 in the messages, 32000 in the completion).",
       'input length and `max_tokens` exceed context limit: 197779 + 21333 > 200000, decrease input length or `max_tokens` and try again',
+      "'max_tokens' or 'max_completion_tokens' is too large: 64000. This model's maximum context length is 64001 tokens and your request has 24235 input tokens (64000 > 64001 - 24235).",
       "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got 0 instead.",
       "Invalid 'n': integer above maximum value. Expected a value <= 128, but got 200 instead.",
       'max_tokens: Field required',

@@ -34,6 +34,12 @@ const OPENAI: Reading<ContextOverflow>[] = [
     /maximum context length is (\d+) tokens\. However, you requested \d+ tokens \((\d+) in the messages, (\d+) in the completion\)/,
     (n) => ({ prompt: n(2), completion: n(3), window: n(1) }),
   ],
+  // vLLM: "'max_tokens' or 'max_completion_tokens' is too large: 64000. This model's maximum context length is
+  // 64001 tokens and your request has 24235 input tokens (64000 > 64001 - 24235)."
+  [
+    /maximum context length is (\d+) tokens and your request has (\d+) input tokens \((\d+) > /,
+    (n) => ({ prompt: n(2), completion: n(3), window: n(1) }),
+  ],
   [/maximum context length is (\d+) tokens/, (n) => ({ window: n(1) })],
 ];
 
