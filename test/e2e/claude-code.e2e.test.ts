@@ -70,6 +70,10 @@ describe('Claude Code (claude -p) through the gateway', { timeout: 600_000 }, ()
             ],
           },
           { name: 'oa-search', deployments: [{ provider: 'oa', model: 'call-WebSearch', capabilities: ['tools', 'json', 'vision'] }] },
+          // Upstreams that write at most 16384 tokens, which Claude Code asks more than: said by the upstream, in
+          // OpenAI's words, or by the config (the gateway refuses it).
+          { name: 'oa-capped', deployments: [{ provider: 'oa', model: 'cap-16384' }] },
+          { name: 'config-capped', deployments: [{ provider: 'oa', model: 'cap-16384', maxOutputTokens: 16384 }] },
         ],
         security: { keys: [{ id: 'cli', keyEnv: 'CLI_KEY' }] },
       }),
@@ -195,6 +199,28 @@ describe('Claude Code (claude -p) through the gateway', { timeout: 600_000 }, ()
     // The main turns reached the OpenAI-family upstream; the search sub-request did not (the gateway answered it).
     assert.equal(main.length, 2, JSON.stringify(main.map((r) => r.body.model)));
   });
+
+  // Found by an independent check: Claude Code lowers max_tokens and asks again only when the refusal reads as
+  // Anthropic's; an OpenAI deployment's ("max_tokens is too large: …") failed every request of the session.
+  for (const model of ['oa-capped', 'config-capped']) {
+    it(`${model}: Claude Code, told its max_tokens is over the cap in Anthropic's words, asks again with the cap and finishes`, async () => {
+      const asked = openai.received.length;
+      const result = await claude('Say hello', '', { ANTHROPIC_AUTH_TOKEN: KEY }, true, undefined, model);
+      assert.equal(result.is_error, false, JSON.stringify(result));
+      const sent = openai.received.slice(asked).map((r) => r.body.max_tokens ?? r.body.max_completion_tokens);
+      assert.ok(sent.includes(16384), `asked again with the cap: ${JSON.stringify(sent)}`);
+      if (model === 'config-capped')
+        assert.ok(
+          sent.every((n) => n === 16384),
+          'the gateway refused the rest: never sent',
+        );
+      else
+        assert.ok(
+          sent.some((n) => Number(n) > 16384),
+          `it asked for more first: ${JSON.stringify(sent)}`,
+        );
+    });
+  }
 
   it(
     'connects to nothing but the gateway (every connect() it makes, seen by strace)',

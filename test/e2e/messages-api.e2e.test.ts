@@ -1070,6 +1070,35 @@ describe('Messages API: Anthropic`s server tools, served by Anthropic deployment
     assert.match(((await bad.json()) as { error: { message: string } }).error.message, /anthropic-beta/);
   });
 
+  // Found by an independent check: count_tokens kept only the non-beta fields, so a count with the MCP connector
+  // reached Anthropic without the `mcp_servers` its toolset names (refused: the client got the estimate), and one
+  // with context_management was counted without it.
+  it('count_tokens sends Anthropic the beta fields the SDKs count with (mcp_servers, context_management), not Messages-only ones', async () => {
+    const betas: Anthropic.Beta.AnthropicBeta[] = ['mcp-client-2025-11-20', 'context-management-2025-06-27'];
+    const mcp_servers = [{ type: 'url' as const, url: 'https://mcp.example.com/sse', name: 'example' }];
+    const context_management = { edits: [{ type: 'clear_tool_uses_20250919' as const }] };
+    const tools = [{ type: 'mcp_toolset' as const, mcp_server_name: 'example' }];
+    const messages = [{ role: 'user' as const, content: 'What tools do you have?' }];
+    const params = { model: 'claude-echo', messages, tools, mcp_servers, context_management, betas };
+    const { data, response } = await client.beta.messages.countTokens(params).withResponse();
+    assert.match(String(response.headers.get('x-gateway-token-count')), /^upstream/);
+    assert.ok(data.input_tokens > COUNT_TOKENS_BASE, `Anthropic's count, not the estimate: ${data.input_tokens}`);
+    const sent = anthropic.last();
+    assert.equal(sent.path, '/v1/messages/count_tokens');
+    assert.deepEqual(
+      { mcp_servers: sent.body.mcp_servers, context_management: sent.body.context_management, tools: sent.body.tools },
+      { mcp_servers, context_management, tools },
+    );
+    // A Messages body counted (Claude Code counts what it will send): its Messages-only fields stay behind.
+    const raw = await fetch(`${gateway.url}/v1/messages/count_tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'anthropic-beta': betas.join(',') },
+      body: JSON.stringify({ ...params, betas: undefined, max_tokens: 100, stream: true, metadata: { user_id: 'u' } }),
+    });
+    assert.equal(raw.headers.get('x-gateway-token-count')?.startsWith('upstream'), true);
+    assert.deepEqual(Object.keys(anthropic.last().body).sort(), ['context_management', 'mcp_servers', 'messages', 'model', 'tools']);
+  });
+
   it('a follow-up turn with the server tool`s blocks is accepted and reaches Anthropic as sent', async () => {
     const first = await client.messages.create(searching('claude-echo'));
     for (const tools of [SERVER_TOOLS, undefined]) {

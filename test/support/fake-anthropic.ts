@@ -68,6 +68,7 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  * - `claude-stop-<reason>`: text ending with that stop_reason (refusal has stop_details);
  * - `claude-error-<type>`: that documented error (rate_limit_error adds retry-after: 13);
  * - `claude-too-long`: Anthropic's 400 for a prompt over the context window;
+ * - `claude-cap-<n>`: echoes, but a `max_tokens` above n is Anthropic's 400 for it ("max_tokens: N > n, …");
  * - `claude-echo-key-<type>`: that error, its message repeating the key it was sent (as some proxies do);
  * - `claude-early-error`: a stream whose first event is an overloaded `error` event;
  * - `claude-overloaded-after-start`: message_start and a ping, then an overloaded `error` event
@@ -112,6 +113,11 @@ export class FakeAnthropic extends FakeUpstream {
       return error(res, type, `fake ${type}`, type === 'rate_limit_error' ? { 'retry-after': '13' } : {});
     }
     if (model === 'claude-too-long') return error(res, 'invalid_request_error', 'prompt is too long: 208310 tokens > 200000 maximum');
+    const cap = /^claude-cap-(\d+)$/.exec(model)?.[1];
+    if (cap && (body.max_tokens as number) > Number(cap)) {
+      const message = `max_tokens: ${String(body.max_tokens)} > ${cap}, which is the maximum allowed number of output tokens for ${model}`;
+      return error(res, 'invalid_request_error', message);
+    }
     if (model === 'claude-proxy-page') {
       res.writeHead(200, { 'content-type': 'text/html' });
       return void res.end('<html><body>Welcome to the proxy: nothing for you here.</body></html>\n');
@@ -125,7 +131,10 @@ export class FakeAnthropic extends FakeUpstream {
   }
 }
 
-/** Fields count_tokens accepts; the real API refuses any other (max_tokens, stream, metadata…). */
+/**
+ * Fields count_tokens accepts; the real API refuses any other (max_tokens, stream, metadata…), and an
+ * MCP toolset naming a server its `mcp_servers` does not define.
+ */
 const COUNT_TOKENS_FIELDS = new Set([
   'model',
   'messages',
@@ -136,6 +145,12 @@ const COUNT_TOKENS_FIELDS = new Set([
   'output_config',
   'cache_control',
   'speed',
+  // Beta (BetaMessageCountTokensParams).
+  'mcp_servers',
+  'context_management',
+  'compaction',
+  'output_format',
+  'billing_policy',
 ]);
 
 /** Added to the prompt's size in the fake's count: a number the gateway's own estimate never gives. */
@@ -144,6 +159,12 @@ export const COUNT_TOKENS_BASE = 100_000;
 function countTokens(res: ServerResponse, body: Record<string, unknown>): void {
   const extra = Object.keys(body).find((key) => !COUNT_TOKENS_FIELDS.has(key));
   if (extra) return error(res, 'invalid_request_error', `${extra}: Extra inputs are not permitted`);
+  const servers = new Set((body.mcp_servers as { name: string }[] | undefined)?.map((s) => s.name));
+  const unserved = (body.tools as { type?: string; mcp_server_name?: string }[] | undefined)?.findIndex(
+    (t) => t.type === 'mcp_toolset' && !servers.has(t.mcp_server_name!),
+  );
+  if (unserved !== undefined && unserved >= 0)
+    return error(res, 'invalid_request_error', `tools.${unserved}: MCP server is not defined in mcp_servers`);
   const prompt = JSON.stringify([body.system ?? null, body.messages, body.tools ?? null]);
   sendJson(res, 200, { input_tokens: COUNT_TOKENS_BASE + prompt.length });
 }

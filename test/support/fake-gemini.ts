@@ -54,6 +54,7 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  *   `gemini-listed-error-<STATUS>` (and `gemini-listed-streamed-error-<STATUS>`, a deployment of its own): the same error
  *   object as the one item of a JSON array, as Google's endpoints also answer;
  * - `gemini-too-long`: Gemini's 400 for a prompt over the context window;
+ * - `gemini-cap-<n>`: echoes, but a `maxOutputTokens` above n is Gemini's 400 for it ("… the supported range is …");
  * - `gemini-echo-key-<STATUS>`: that error, its message repeating the key it was sent (as some proxies do);
  * - `gemini-midstream-error`: an error object inside the stream after some text;
  * - `gemini-text-object`: streamed, the echo's second piece a part whose `text` is an object;
@@ -101,6 +102,14 @@ export class FakeGemini extends FakeUpstream {
     if (model.startsWith('gemini-burst-')) return burst(res, Number(model.slice(13)));
     if (model === 'gemini-too-long')
       return error(res, 'INVALID_ARGUMENT', 'The input token count (1200293) exceeds the maximum number of tokens allowed (1048576).');
+    const cap = /^gemini-cap-(\d+)$/.exec(model)?.[1];
+    const asked = (body.generationConfig as { maxOutputTokens?: number } | undefined)?.maxOutputTokens;
+    if (cap && asked !== undefined && asked > Number(cap))
+      return error(
+        res,
+        'INVALID_ARGUMENT',
+        `Unable to submit request because it has a maxOutputTokens value of ${asked} but the supported range is from 1 (inclusive) to ${Number(cap) + 1} (exclusive). Update the value and try again.`,
+      );
     const invalid = validate(body) ?? (model === 'gemini-signed' ? signatureProblem(body) : undefined);
     if (invalid) return error(res, 'INVALID_ARGUMENT', invalid);
     if (model === 'gemini-tool-blip' && functionResponses(body).length) return error(res, 'UNAVAILABLE', 'The model is overloaded.');

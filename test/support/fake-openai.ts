@@ -44,6 +44,8 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `stall`: starts a stream, sends two chunks, then goes silent with the connection open;
  * - `html-502`: a proxy's HTML error page;
  * - `too-long`: OpenAI's 400 `context_length_exceeded` for a prompt over the context window;
+ * - `cap-<n>`: like `ok`, but a `max_tokens` (or `max_completion_tokens`) above n is OpenAI's 400 for a
+ *   completion budget over the model's output cap ("max_tokens is too large: …");
  * - `no-usage`: like `ok` but never reports usage (not even when a stream asks);
  * - `reasoning`: usage with cached prompt tokens and reasoning tokens;
  * - `total-only-usage`: usage with `total_tokens` alone;
@@ -145,6 +147,15 @@ export class FakeOpenAI extends FakeUpstream {
       const message =
         "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens. Please reduce the length of the messages.";
       return json(res, 400, { error: { message, type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } });
+    }
+    if (model.startsWith('cap-')) {
+      const cap = Number(model.slice(4));
+      const param = body.max_completion_tokens === undefined ? 'max_tokens' : 'max_completion_tokens';
+      const asked = Number(body[param]);
+      if (asked > cap) {
+        const message = `${param} is too large: ${asked}. This model supports at most ${cap} completion tokens, whereas you provided ${asked}.`;
+        return json(res, 400, { error: { message, type: 'invalid_request_error', param, code: null } });
+      }
     }
     if (model.startsWith('echo-key-')) {
       const message = `Authentication Error, Received API Key = ${String(req.headers.authorization).slice(7)}`;

@@ -34,6 +34,13 @@ describe('context overflow: the vendors` texts read, and worded as OpenAI and An
       "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4000 in the messages, 1000 in the completion).",
       "input length and `max_tokens` exceed context limit: 4000 + 1000 > 4096, decrease input length or `max_tokens` and try again. This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4000 in the messages, 1000 in the completion).",
     ],
+    [
+      // vLLM (claude-code-best/claude-code#272: Claude Code's 64000 on a 64k-token model)
+      "'max_tokens' or 'max_completion_tokens' is too large: 64000. This model's maximum context length is 64001 tokens and your request has 24235 input tokens (64000 > 64001 - 24235).",
+      { prompt: 24235, completion: 64000, window: 64001 },
+      "'max_tokens' or 'max_completion_tokens' is too large: 64000. This model's maximum context length is 64001 tokens and your request has 24235 input tokens (64000 > 64001 - 24235).",
+      "input length and `max_tokens` exceed context limit: 24235 + 64000 > 64001, decrease input length or `max_tokens` and try again. 'max_tokens' or 'max_completion_tokens' is too large: 64000. This model's maximum context length is 64001 tokens and your request has 24235 input tokens (64000 > 64001 - 24235).",
+    ],
   ];
   for (const [text, figures, openai, anthropic] of table) {
     it(`"${text.slice(0, 50)}…"`, () => {

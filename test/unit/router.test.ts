@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import { BreakerConfig, DeploymentConfig, GatewayConfig, parseConfig, VirtualModelConfig } from '@gateway/config';
 import { MetricsService } from '@gateway/metrics';
-import type { ChatCompletionMessageParam, Provider } from '@gateway/providers';
+import type { ChatCompletionMessageParam, GatewayError, Provider } from '@gateway/providers';
 import type { RedisService } from '@gateway/redis';
 import {
   Clock,
@@ -205,18 +206,37 @@ describe('eligibility', () => {
 
   // Found by an independent check: max_tokens 32000 went to the deployment whose maxOutputTokens is
   // 4096 (its upstream's 400 returns at once), while the next one in the group could give that many.
-  it('skips a deployment whose maxOutputTokens is below max_tokens when another can give that many; when none can, none is skipped', () => {
+  // And (another check) when none could give that many, every upstream refused it in its own words, which Claude
+  // Code does not act on: the gateway refuses it first, with the figures each ingress words as its vendor does.
+  it('skips a deployment whose maxOutputTokens is below max_tokens when another can give that many; when none can, a 400 with the largest', () => {
     const ds = [
       deployment('small-out', { maxOutputTokens: 4_096 }),
       deployment('big-out', { maxOutputTokens: 64_000 }),
       deployment('unset'),
     ];
-    const ids = (profile: ReturnType<typeof chat>, of = ds) =>
-      eligibleDeployments(group(of), profile, registry(), Date.now()).deployments.map((d) => d.id);
+    const ids = (profile: ReturnType<typeof chat>, of = ds, breakers = registry()) =>
+      eligibleDeployments(group(of), profile, breakers, Date.now()).deployments.map((d) => d.id);
     assert.deepEqual(ids(chat('x', { max_tokens: 32_000 })), ['big-out', 'unset']);
     assert.deepEqual(ids(chat('x', { max_completion_tokens: 4_096 })), ['small-out', 'big-out', 'unset']);
     assert.deepEqual(ids(chat('x')), ['small-out', 'big-out', 'unset']);
-    assert.deepEqual(ids(chat('x', { max_tokens: 100_000 }), ds.slice(0, 2)), ['small-out', 'big-out']);
+    assert.deepEqual(ids(chat('x', { max_tokens: 100_000 })), ['unset'], 'one that declares no bound may');
+    assert.throws(
+      () => ids(chat('x', { max_tokens: 100_000 }), ds.slice(0, 2)),
+      (e: GatewayError) =>
+        e.status === 400 &&
+        e.code === 'invalid_value' &&
+        e.param === 'max_tokens' &&
+        isDeepStrictEqual(e.outputCap, { asked: 100_000, cap: 64_000 }),
+    );
+    // Whatever their health: none could serve it healthy.
+    const breakers = registry();
+    rateLimit(breakers.get('big-out'), Date.now(), 30_000);
+    assert.throws(
+      () => ids(chat('x', { max_tokens: 100_000 }), ds.slice(0, 2), breakers),
+      (e: GatewayError) => e.status === 400,
+    );
+    // The one that could give that many out for its health: the others are asked, as before (the upstream decides).
+    assert.deepEqual(ids(chat('x', { max_tokens: 32_000 }), ds.slice(0, 2), breakers), ['small-out']);
   });
 
   // Found by an independent check: tool-call arguments, file and audio parts counted nothing, so an

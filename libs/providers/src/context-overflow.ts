@@ -1,3 +1,5 @@
+import { type Reading, readFigures as read } from './vendor-wording';
+
 /**
  * A prompt over a model's context window: what vendors report in words of their own, and what each
  * ingress words as its vendor does, since clients act on the words (LangChain's ChatOpenAI on "maximum
@@ -12,10 +14,8 @@ export interface ContextOverflow {
   window?: number;
 }
 
-type Reading = [RegExp, (figure: (i: number) => number) => ContextOverflow];
-
 /** Anthropic's wordings (kept as they are on the Messages API ingress). */
-const ANTHROPIC: Reading[] = [
+const ANTHROPIC: Reading<ContextOverflow>[] = [
   // "prompt is too long: 208310 tokens > 200000 maximum"
   [/^prompt is too long: (\d+) tokens > (\d+) maximum/, (n) => ({ prompt: n(1), window: n(2) })],
   // "input length and `max_tokens` exceed context limit: 197779 + 21333 > 200000, …"
@@ -26,7 +26,7 @@ const ANTHROPIC: Reading[] = [
 ];
 
 /** OpenAI's wordings (kept as they are on the OpenAI ingresses); vLLM and other OpenAI-format servers use them too. */
-const OPENAI: Reading[] = [
+const OPENAI: Reading<ContextOverflow>[] = [
   // "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens. …"
   [/maximum context length is (\d+) tokens\. However, your messages resulted in (\d+) tokens/, (n) => ({ prompt: n(2), window: n(1) })],
   // "… is 4096 tokens. However, you requested 5000 tokens (4000 in the messages, 1000 in the completion). …"
@@ -34,21 +34,19 @@ const OPENAI: Reading[] = [
     /maximum context length is (\d+) tokens\. However, you requested \d+ tokens \((\d+) in the messages, (\d+) in the completion\)/,
     (n) => ({ prompt: n(2), completion: n(3), window: n(1) }),
   ],
+  // vLLM: "'max_tokens' or 'max_completion_tokens' is too large: 64000. This model's maximum context length is
+  // 64001 tokens and your request has 24235 input tokens (64000 > 64001 - 24235)."
+  [
+    /maximum context length is (\d+) tokens and your request has (\d+) input tokens \((\d+) > /,
+    (n) => ({ prompt: n(2), completion: n(3), window: n(1) }),
+  ],
   [/maximum context length is (\d+) tokens/, (n) => ({ window: n(1) })],
 ];
 
-const GEMINI: Reading[] = [
+const GEMINI: Reading<ContextOverflow>[] = [
   // "The input token count (1200293) exceeds the maximum number of tokens allowed (1048576)."
   [/^The input token count \((\d+)\) exceeds the maximum number of tokens allowed \((\d+)\)/, (n) => ({ prompt: n(1), window: n(2) })],
 ];
-
-function read(message: string, readings: Reading[]): ContextOverflow | undefined {
-  for (const [pattern, figures] of readings) {
-    const match = pattern.exec(message);
-    if (match) return figures((i) => Number(match[i]));
-  }
-  return undefined;
-}
 
 /** The figures of a vendor's message for a prompt over the context window; undefined when it is no such message. */
 export function readOverflow(message: string): ContextOverflow | undefined {

@@ -1,4 +1,5 @@
 import type { ContextOverflow } from './context-overflow';
+import type { OutputCap } from './output-cap';
 
 /** OpenAI's error `type` values, plus the gateway's own for upstream trouble. */
 export type ErrorType =
@@ -32,6 +33,11 @@ export class GatewayError extends Error {
    * ingress words it with, as its vendor does (context-overflow.ts).
    */
   overflow?: ContextOverflow;
+  /**
+   * Set on a completion budget over the model's output cap: the figures each ingress words it with, as
+   * its vendor does (output-cap.ts), and the model the client asked for, which Anthropic's words name.
+   */
+  outputCap?: OutputCap & { model?: string };
   /**
    * The upstream's Retry-After to the millisecond, where it said one (`retry-after-ms`, `Retry-After: 0.3`,
    * Gemini's `retryDelay`): the router waits that long; the `retry-after` header the client gets is whole seconds.
@@ -69,6 +75,11 @@ export class GatewayError extends Error {
   /** A prompt over every deployment's context window, by the gateway's estimate (`figures`). */
   static contextOverflow(message: string, param: string, figures: ContextOverflow): GatewayError {
     return Object.assign(GatewayError.badRequest(message, param, 'context_length_exceeded'), { overflow: figures });
+  }
+
+  /** A completion budget over every deployment's output cap, by the config's `maxOutputTokens` (`figures`). */
+  static overOutputCap(message: string, figures: OutputCap): GatewayError {
+    return Object.assign(GatewayError.badRequest(message, 'max_tokens', 'invalid_value'), { outputCap: figures });
   }
 
   /** The client went away; nothing is sent, but logs and metrics still record it. */

@@ -6,6 +6,7 @@ export * from './error-label';
 export * from './gateway-error';
 export * from './gateway-hops';
 export * from './map-stream';
+export { type OutputCap, inAnthropicOutputWords, inOpenAiOutputWords } from './output-cap';
 export { parseEvent } from './parse-event';
 export * from './provider';
 export * from './providers.module';

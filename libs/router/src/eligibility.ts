@@ -22,8 +22,10 @@ export interface Eligible {
  * declares none serves text chat only), the context window (or MAX_REQUEST_TOKENS) holds the
  * prompt plus the completion budget (embeddings: the largest input), it takes the request's
  * kind of input (token ids: not a text-only embedder), and its health lets requests through now or
- * within the wait cap. None left is an error that says why. Of those left, one whose
- * `maxOutputTokens` is below the request's `max_tokens` is dropped when another can give that many.
+ * within the wait cap. None left is an error that says why; so is a `max_tokens` above every one's
+ * `maxOutputTokens`, before their health is looked at (as the window: none could serve it healthy). Of
+ * those left, one whose `maxOutputTokens` is below the request's `max_tokens` is dropped when another
+ * can give that many.
  */
 export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, breakers: BreakerRegistry, now: number): Eligible {
   const kind = profile.needs.includes('embeddings') ? 'embeddings' : 'chat';
@@ -58,6 +60,8 @@ export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, 
       'invalid_value',
     );
   }
+  const maxTokens = profile.maxTokens;
+  if (maxTokens && !takesInput.some((d) => writes(d, maxTokens))) throw overOutputCap(group.name, maxTokens, takesInput);
   // One that is back within the wait cap, or whose half-open probe may decide within it, stays in the plan:
   // the executor waits for it if nothing else answers.
   const usable = takesInput.filter((d) => breakers.get(d.id).servesWithin(now, breakers.waitCapMs));
@@ -66,13 +70,31 @@ export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, 
 }
 
 /**
- * The deployments whose `maxOutputTokens` (where set) allows `maxTokens`, when there is one; else
- * all of them: the request goes upstream as it came (no adapter lowers max_tokens), as before.
+ * The deployments whose `maxOutputTokens` (where set) allows `maxTokens`, when there is one; else all
+ * of them (those that could give that many are out for their health): the request goes upstream as it
+ * came (no adapter lowers max_tokens), and the upstream decides.
  */
 function withRoomFor(deployments: Deployment[], maxTokens: number | undefined): Deployment[] {
   if (!maxTokens) return deployments;
-  const roomy = deployments.filter((d) => (d.config.maxOutputTokens ?? Infinity) >= maxTokens);
+  const roomy = deployments.filter((d) => writes(d, maxTokens));
   return roomy.length ? roomy : deployments;
+}
+
+/** Whether a deployment's `maxOutputTokens` (none: no bound known) allows a completion of `maxTokens`. */
+function writes(d: Deployment, maxTokens: number): boolean {
+  return (d.config.maxOutputTokens ?? Infinity) >= maxTokens;
+}
+
+/**
+ * A `max_tokens` above every deployment's `maxOutputTokens`: a 400 before any upstream is asked, with the
+ * figures (what was asked, the largest bound) each ingress words it with as its vendor does (output-cap.ts):
+ * Claude Code, told in Anthropic's words, asks again with the bound. The request is not served with less
+ * than it asked for (no adapter lowers max_tokens): a client that sets a budget may count on it.
+ */
+function overOutputCap(group: string, asked: number, deployments: Deployment[]): GatewayError {
+  const cap = Math.max(...deployments.map((d) => d.config.maxOutputTokens!));
+  const message = `max_tokens ${asked} is more than any deployment of ${group} writes (at most ${cap} tokens, its maxOutputTokens).`;
+  return GatewayError.overOutputCap(message, { asked, cap });
 }
 
 function windowOf(d: Deployment): number {

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { type GatewayError, inOpenAiWords } from '@gateway/providers';
+import { type GatewayError, inOpenAiOutputWords, inOpenAiWords } from '@gateway/providers';
 import { ANTHROPIC_ERRORS, isAnthropicRequest } from '../messages/errors';
 import { isResponsesRequest, responsesParam } from '../responses/errors';
 
@@ -15,14 +15,18 @@ export interface ErrorShape {
  * OpenAI's error JSON and statuses; `param` names the parameter as the caller's API does (the
  * Responses API's own names), except in an unknown-parameter error, which names what the caller sent.
  * OpenAI has no `not_found_error` type (Anthropic's, which the gateway's own 404s carry): an
- * unknown route or object is its `invalid_request_error`. A prompt over the context window is
- * worded as OpenAI words it, whichever vendor (or the gateway's estimate) found it.
+ * unknown route or object is its `invalid_request_error`. A prompt over the context window, and a
+ * max_tokens over the model's output cap, are worded as OpenAI words them, whichever vendor (or the
+ * gateway's estimate, or its config) found them; the cap's `param` is max_tokens (as the caller's API
+ * names it) where the vendor named none.
  */
 function openAiErrors(param?: (name: string | null) => string | null): ErrorShape {
   const body = (error: GatewayError) => {
     const json = error.toJSON();
     if (error.overflow) json.error.message = inOpenAiWords(error.message, error.overflow);
+    if (error.outputCap) json.error.param ??= 'max_tokens';
     if (param && error.code !== 'unknown_parameter') json.error.param = param(json.error.param);
+    if (error.outputCap) json.error.message = inOpenAiOutputWords(error.message, error.outputCap, json.error.param!);
     if (json.error.type === 'not_found_error') json.error.type = 'invalid_request_error';
     return json;
   };

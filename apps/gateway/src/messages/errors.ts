@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { anthropicTables, GatewayError, inAnthropicWords } from '@gateway/providers';
+import { anthropicTables, GatewayError, inAnthropicOutputWords, inAnthropicWords } from '@gateway/providers';
 import { sseEvent } from './stream';
 
 /**
@@ -37,9 +37,26 @@ function errorObject(error: GatewayError) {
   const code = status(error);
   const type = anthropicTables.ERROR_TYPE_BY_STATUS[code] ?? (code >= 500 ? 'api_error' : 'invalid_request_error');
   const details = error instanceof DetailedError ? { details: error.details } : {};
-  // A prompt over the context window in Anthropic's words, which its clients act on (compaction).
-  const message = error.overflow ? inAnthropicWords(error.message, error.overflow) : error.message;
-  return { type: 'error', error: { type, message, ...details } };
+  return { type: 'error', error: { type, message: inAnthropicTerms(error), ...details } };
+}
+
+/**
+ * A prompt over the context window, and a max_tokens over the model's output cap, in Anthropic's words,
+ * which its clients act on: compaction; Claude Code lowering max_tokens to the cap and asking again.
+ */
+function inAnthropicTerms(error: GatewayError): string {
+  if (error.overflow) return inAnthropicWords(error.message, error.overflow);
+  if (error.outputCap) return inAnthropicOutputWords(error.message, error.outputCap, error.outputCap.model ?? 'this model');
+  return error.message;
+}
+
+/**
+ * `err` naming, where it is a max_tokens over the model's output cap, `model`: the model the client
+ * asked for, which Anthropic's words for it name (an upstream's text names its own model, or none).
+ */
+export function namingModel(err: unknown, model: string): unknown {
+  if (err instanceof GatewayError && err.outputCap) err.outputCap = { ...err.outputCap, model };
+  return err;
 }
 
 /** `{"type":"error","error":{"type":…,"message":…},"request_id":…}` with Anthropic's statuses. */

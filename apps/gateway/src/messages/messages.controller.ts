@@ -11,6 +11,7 @@ import { writeSse } from '../http/sse';
 import { ChatPipeline } from '../pipeline/chat-pipeline';
 import { TokenCounter } from '../pipeline/token-count';
 import { toMessageResult, toMessageStream } from './codec';
+import { namingModel } from './errors';
 import { countTokensSchema, messagesSchema } from './messages.schema';
 import { toChatRequest } from './request';
 import { keepingReply, THREAD_KEPT_HEADER, type ThreadReply } from './threads/assemble';
@@ -52,7 +53,9 @@ export class MessagesController {
     const body = thread?.body ?? (request.body as MessagesRequest);
     const { chat, native, toolNames } = toChatRequest(body, thread ? thread.beta : betaHeader(request));
     const thinking = chat.reasoning_effort !== undefined;
-    const outcome = await this.pipeline.run(request, reply, chat, native);
+    const outcome = await this.pipeline.run(request, reply, chat, native).catch((err: unknown) => {
+      throw namingModel(err, body.model);
+    });
     // A thread keeps answers by id: each gets a fresh one (a cached answer's would repeat, and not every upstream's is unique).
     const id = thread && newMessageId();
     const state = requestState(request);

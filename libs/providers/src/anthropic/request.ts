@@ -153,8 +153,29 @@ function withoutUnsignedThinking(messages: Turn[]): Turn[] {
   );
 }
 
-/** The fields of a Messages API body that count_tokens takes (it refuses the others). */
-const COUNT_TOKENS_FIELDS = ['messages', 'system', 'tools', 'tool_choice', 'thinking', 'output_config', 'cache_control', 'speed'];
+/**
+ * The fields of a Messages API body that count_tokens takes: every body field of the API's count_tokens,
+ * its beta ones included (the SDKs' BetaMessageCountTokensParams): a count of a body using the MCP
+ * connector without its `mcp_servers` is refused (a tool names a server not sent), one with
+ * `context_management` counts as Anthropic would not. The rest of a Messages body (`max_tokens`,
+ * `stream`, `metadata`, `stop_sequences`…) is not sent: count_tokens refuses any field it does not
+ * define ("Extra inputs are not permitted"), and the gateway's own (`thread`) is no field of Anthropic's.
+ */
+const COUNT_TOKENS_FIELDS = [
+  'messages',
+  'system',
+  'tools',
+  'tool_choice',
+  'thinking',
+  'output_config',
+  'cache_control',
+  'speed',
+  'mcp_servers',
+  'context_management',
+  'compaction',
+  'output_format',
+  'billing_policy',
+];
 
 /** A count_tokens body from a Messages API body (the client's own, or the translation). */
 export function countTokensRequest(body: object, model: string): Anthropic.MessageCountTokensParams {

@@ -1,6 +1,7 @@
 import { clientErrorCode } from '../context-overflow';
 import { parseErrorBody, readErrorBody, upstreamMessage } from '../error-body';
 import { GatewayError } from '../gateway-error';
+import { readOutputCap } from '../output-cap';
 import { type ErrorMapping, judgedStatus, statusMapping } from '../status-mapping';
 import { withoutKey } from '../without-key';
 import { AnswerTooLarge, type UpstreamResponse } from './dispatch';
@@ -29,7 +30,8 @@ const AUTH_HINT: Record<string, string> = {
 
 /**
  * Maps an upstream error response to the error the client sees. Client mistakes the
- * upstream caught (400, 422) keep the vendor's message; credential and account problems
+ * upstream caught (400, 422) keep the vendor's message (with the figures of a context overflow or
+ * an output cap, for each ingress's words: context-overflow.ts, output-cap.ts); credential and account problems
  * become 502 with a hint; rate limits keep Retry-After. The provider's key (`apiKey`) is taken
  * out of the text wherever the upstream repeated it.
  */
@@ -68,6 +70,7 @@ export async function fromUpstreamResponse(
     const said = clientErrorCode(vendorCode ?? code, message);
     return Object.assign(waited(new GatewayError(status, message, type, said.code, param, headers, retryable)), {
       overflow: said.overflow,
+      outputCap: readOutputCap(message),
     }).from(judgedStatus(res.statusCode));
   }
   const hint = code && AUTH_HINT[code];

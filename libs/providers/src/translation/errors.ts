@@ -2,6 +2,7 @@ import { clientErrorCode } from '../context-overflow';
 import { GatewayError } from '../gateway-error';
 import { fromTransportError, retryAfterMs } from '../openai/errors';
 import { type ErrorMapping, judgedStatus } from '../status-mapping';
+import { readOutputCap } from '../output-cap';
 import { withoutKey } from '../without-key';
 import { flattenContentParts, isObject, misTypedField, misTypedUsage } from './chunk-shape';
 
@@ -16,7 +17,9 @@ const HINTS: Record<string, string> = {
 /**
  * Builds the error the client sees from a vendor error already classified by a
  * mapping table. Client mistakes keep the vendor's message (it names the bad
- * field); credential problems get a hint and never the key; 429 keeps Retry-After.
+ * field), with the figures of a prompt over the context window or a max_tokens over the
+ * model's cap for each ingress to word as its vendor does; credential problems get a hint
+ * and never the key; 429 keeps Retry-After.
  */
 export function vendorError(
   provider: string,
@@ -45,9 +48,8 @@ export function vendorError(
   }
   if (status < 500) {
     const said = clientErrorCode(code, message);
-    return Object.assign(new GatewayError(status, message, type, said.code, null, {}, retryable), { overflow: said.overflow }).from(
-      outcome,
-    );
+    const figures = { overflow: said.overflow, outputCap: readOutputCap(message) };
+    return Object.assign(new GatewayError(status, message, type, said.code, null, {}, retryable), figures).from(outcome);
   }
   const hint = code ? HINTS[code] : undefined;
   const text = hint ? `Provider ${provider} ${hint} (upstream said: ${message})` : `Provider ${provider} failed: ${message}`;
