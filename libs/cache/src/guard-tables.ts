@@ -100,7 +100,7 @@ export const SETTINGS = new Map<string, string>([
   bus train car taxi bike foot plane metro tram ferry boat rail`
     .split(/\s+/)
     .map((word): [string, string] => [word, word]),
-  // The same setting in other words, one term in every check of the guard: "in autumn" / "in the fall".
+  // The same setting in other words: "in autumn" / "in the fall".
   ['nighttime', 'night'],
   ['fall', 'autumn'],
   ['cab', 'taxi'],

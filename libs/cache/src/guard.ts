@@ -93,7 +93,7 @@ export interface PromptFacts {
   negations: number;
   /** Proper names, acronyms, versioned names: lower-cased, in order. */
   entities: string[];
-  /** Content words in order: not framing, stemmed, synonyms folded; a setting's word as its setting ("in the fall": autumn). */
+  /** Content words in order: not framing, stemmed, synonyms folded. */
   terms: string[];
   /** The terms of the hand synonym groups that a framing word of the prompt is in: "make" says "create", "help" "assist". */
   framedTerms: Set<string>;
@@ -308,14 +308,7 @@ export function promptFacts(text: string): PromptFacts {
         ? undefined
         : (NUMBER_WORDS.get(lower) ?? regnalNumber(raw, tokens[i - 1]?.[0]));
     const operator = arithmetic ? (OPERATORS.get(lower) ?? OPERATORS.get(plural(lower))) : undefined;
-    // A SETTINGS word in a setting's phrase is that setting, as a term too, so every check compares one value:
-    // "in the fall" is "in autumn", "by cab" "by taxi". Not a unit it may also be ("by metro": no Spanish metre)
-    // but after an amount ("by 3 foot").
-    const setting = settingNext ? SETTING_TERMS.get(termOf(lower)) : undefined;
-    const unit =
-      setting && !amountAt(lowered, i - 1)
-        ? ''
-        : unitOf(lower) || (TIMES_OF_DAY.has(lower) && /^\d/.test(lowered[i - 1] ?? '') ? lower : '');
+    const unit = unitOf(lower) || (TIMES_OF_DAY.has(lower) && /^\d/.test(lowered[i - 1] ?? '') ? lower : '');
     // A unit in a prompt with no amount, next to a direction word, names a type, whose place in the order
     // counts as a term's: "convert bytes to a string" / "a string to bytes". Not time: "the time of year to
     // visit"; not a conversion: "10 euros in pounds".
@@ -344,7 +337,7 @@ export function promptFacts(text: string): PromptFacts {
       anchorNext = true;
     } else if (entity || (!article && !FRAME_WORDS.has(lower) && !FRAME_WORDS.has(plural(lower)))) {
       // A name is never framing: "EST" is no French "est".
-      const term = setting ?? termOf(lower);
+      const term = termOf(lower);
       facts.terms.push(term);
       facts.attached.push(attached);
       facts.preceding.push(lowered[i - 1] ?? '');
@@ -353,7 +346,7 @@ export function promptFacts(text: string): PromptFacts {
       facts.roles.push(term);
       if (anchorNext) facts.anchors.add(term);
       if (qualifyNext) facts.qualifiers.add(term);
-      if (setting) facts.settings.add(setting);
+      if (settingNext && SETTING_TERMS.has(term)) facts.settings.add(SETTING_TERMS.get(term)!);
       if (amountNext) facts.amounts.set(term, amountNext);
       amountNext = undefined;
       if (ownerNext) facts.owners.set(term, ownerNext);
@@ -584,8 +577,7 @@ function addedTerm(a: PromptFacts, b: PromptFacts): boolean {
  * the other side lacks: "Is it safe to walk in Central Park?" / "…at night?", "Print the numbers from 1 to
  * 10." / "…in reverse order.", "How long should I cook a turkey?" / "…in Celsius?", "How do I get to the
  * airport?" / "…by bus?". The answer holds for that setting only; a name added ("in Python") is left to
- * addedTerm. A setting's phrase is its setting's term on both sides already ("in the fall", "in autumn"); the
- * other side may also name it in a word outside such a phrase: "driving at night" / "nighttime driving".
+ * addedTerm.
  */
 function settingApart(a: PromptFacts, b: PromptFacts): boolean {
   const lacks = (x: PromptFacts, y: PromptFacts) =>
