@@ -479,3 +479,22 @@ describe('semantic guard', () => {
     }
   });
 });
+
+// Found by an independent check (recheck25): reading a setting's synonym as the setting everywhere (a change made
+// and reverted this session) served one question's answer to another where the word has a second meaning: a fall
+// (an accident, an event) is no autumn, a plane in geometry no airplane. The word swap refuses them.
+describe('semantic guard: a setting word with a second meaning is not its synonym', () => {
+  const homonyms: [string, string][] = [
+    ['Is it common to break a hip in a fall?', 'Is it common to break a hip in autumn?'],
+    ['What happened in the fall of Constantinople?', 'What happened in autumn in Constantinople?'],
+    ['What injuries are common in a fall from a ladder?', 'What injuries are common in autumn from a ladder?'],
+    ['What forces act on an object resting on a plane?', 'What forces act on an object resting on an airplane?'],
+    ['How do you find the distance between two points on a plane?', 'How do you find the distance between two points on an airplane?'],
+  ];
+  for (const [a, b] of homonyms) {
+    it(`refuses "${a}" / "${b}", either side cached`, () => {
+      assert.ok(verdict(a, b), 'served');
+      assert.ok(verdict(b, a), 'served the other way');
+    });
+  }
+});
