@@ -287,6 +287,26 @@ describe('OpenAI stream pass-through', () => {
     );
   });
 
+  // Found by an independent check (recheck25): an event whose JSON spans two `data:` lines (valid SSE) lost the comma
+  // before its `"usage":null` on the line above, and went out as invalid JSON.
+  it('a "usage": null whose comma is on another data line is left as it came; one with its comma on its line goes', async () => {
+    const finish = 'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n';
+    const split = 'data: {"choices":[{"index":0,"delta":{"content":"a"}}],\ndata: "usage":null}\n\n';
+    const lead = 'data: {"usage":null,\ndata: "choices":[{"index":0,"delta":{"content":"b"}}]}\n\n';
+    const { bytes } = await run([Buffer.from(split + lead + finish)], true);
+    assert.equal(bytes.toString(), split + 'data: {\ndata: "choices":[{"index":0,"delta":{"content":"b"}}]}\n\n' + finish);
+    for (const event of bytes
+      .toString()
+      .split('\n\n')
+      .filter((e) => e && !e.includes('[DONE]')))
+      JSON.parse(
+        event
+          .split('\n')
+          .map((line) => line.replace(/^data: ?/, ''))
+          .join('\n'),
+      );
+  });
+
   // Found by an independent check (Claude Code through the gateway): some OpenAI-compatible servers end a finished
   // answer without `[DONE]`; the whole answer, its usage included, was an error event and an estimated bill.
   describe('a stream whose server leaves out [DONE]', () => {

@@ -30,6 +30,7 @@ const QUOTE = 0x22;
 const CHOICES_KEY = Buffer.from('"choices"');
 const COMMA = 0x2c;
 const OBJECT = 0x7b; // {
+const OBJECT_END = 0x7d; // }
 const ARRAY = 0x5b; // [
 const DATA_FIELD = Buffer.from('data:');
 const DONE_VALUE = Buffer.from('[DONE]');
@@ -307,15 +308,17 @@ function withoutUsage(events: Buffer): Buffer {
       if (!hasNoChoices(events, start, event.end)) continue;
       end = event.next;
     } else if (isNullAt(events, value)) {
-      // The comma before it (`…],"usage":null}`), or else the one after it (`{"usage":null,…`).
+      // The comma before it (`…],"usage":null}`), or else the one after it (`{"usage":null,…`), on its line: JSON
+      // split over `data:` lines (valid SSE) is left as it came where the field's comma is on another line.
       start = at - 1;
       end = value + 4;
       let before = start - 1;
-      while (isSpace(events[before])) before--;
+      while (isInlineSpace(events[before])) before--;
       let after = end;
-      while (isSpace(events[after])) after++;
+      while (isInlineSpace(events[after])) after++;
       if (events[before] === COMMA) start = before;
       else if (events[after] === COMMA) end = after + 1;
+      else if (events[before] !== OBJECT || events[after] !== OBJECT_END) continue;
     } else continue;
     if (start > cursor) kept.push(events.subarray(cursor, start));
     cursor = Math.max(end, cursor);
@@ -323,6 +326,11 @@ function withoutUsage(events: Buffer): Buffer {
   if (cursor === 0) return events;
   if (cursor < events.length) kept.push(events.subarray(cursor));
   return kept.length === 1 ? kept[0]! : Buffer.concat(kept);
+}
+
+/** A space or tab: JSON whitespace that does not end an SSE line. */
+function isInlineSpace(byte: number | undefined): boolean {
+  return byte === 0x20 || byte === 0x09;
 }
 
 /** Whether `null` is at `at`: four byte compares, not a Buffer method (each is a call into C++). */
