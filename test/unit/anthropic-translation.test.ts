@@ -537,6 +537,17 @@ describe('Anthropic response', () => {
   ];
   for (const [name, usage, expected] of usages) it(`usage: ${name}`, () => assert.deepEqual(usageFrom(usage), expected));
 
+  // Found by an independent check (recheck25): billed as estimated, such counts still reached the client as they came.
+  it('usage with a count that is no count (negative, fractional, a string) is none: the answer goes without it', () => {
+    for (const usage of [
+      { input_tokens: 12, output_tokens: -5 },
+      { input_tokens: 12.5, output_tokens: 5 },
+      { input_tokens: 12, output_tokens: 5, cache_read_input_tokens: -1 },
+      { input_tokens: '12', output_tokens: 5 },
+    ])
+      assert.equal(usageFrom(usage as unknown as Parameters<typeof usageFrom>[0]), undefined, JSON.stringify(usage));
+  });
+
   it('clients get OpenAI usage only: neither the 1-hour cache writes nor the web searches the gateway keeps for the price', () => {
     const kept = usageFrom({
       input_tokens: 1,

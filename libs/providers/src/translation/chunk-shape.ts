@@ -11,6 +11,8 @@ export type Check = (value: unknown) => boolean;
 
 export const isString: Check = (value) => typeof value === 'string';
 const isNumber: Check = (value) => typeof value === 'number';
+/** A token count: a whole number, not negative (accounting.ts bills nothing else). */
+const isCount: Check = (value) => Number.isSafeInteger(value) && (value as number) >= 0;
 /**
  * A delta's `content`: text, or a list of parts (Mistral's reasoning models stream `thinking` and `text`
  * parts so): the chat pass-through carries such a stream as it came; the codecs read it as text and
@@ -118,8 +120,9 @@ function blockField(block: unknown): string | undefined {
 }
 
 /**
- * Where in `usage` a token count (`*_tokens`, in the usage and in its breakdowns, `*_details`) is no number, undefined
- * when none is: cost and the codecs' usage add them up (a string made a sum text). A breakdown that is no object is
+ * Where in `usage` a token count (`*_tokens`, in the usage and in its breakdowns, `*_details`) is no count (a string,
+ * a negative or fractional number), undefined when none is: cost and the codecs' usage add them up (a string made a
+ * sum text), and the client would get them as they came though they are billed as estimated. A breakdown that is no object is
  * read as none, as before. Such usage is no usage, on every route, streamed or not: the answer is served without it
  * and billed as estimated.
  */
@@ -127,10 +130,10 @@ export function misTypedUsage(usage: unknown): string | undefined {
   if (!isObject(usage)) return undefined;
   for (const key in usage) {
     const value = usage[key];
-    if (key.endsWith('_tokens') && value != null && !isNumber(value)) return `usage.${key}`;
+    if (key.endsWith('_tokens') && value != null && !isCount(value)) return `usage.${key}`;
     if (key.endsWith('_details') && isObject(value))
       for (const count in value)
-        if (count.endsWith('_tokens') && value[count] != null && !isNumber(value[count])) return `usage.${key}.${count}`;
+        if (count.endsWith('_tokens') && value[count] != null && !isCount(value[count])) return `usage.${key}.${count}`;
   }
   return undefined;
 }
