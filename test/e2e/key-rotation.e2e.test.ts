@@ -1,12 +1,19 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { createHash } from 'node:crypto';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { eventually } from '../support/eventually';
 import { FaultProxy } from '../support/fault-proxy';
 import { configWith, GatewayProcess } from '../support/gateway';
 
 // Raised by an independent check of key rotation (session 23, keys2 doubtful point i, and the rotation
 // that followed it): two rotations of one key at once both answered 200, the first caller's new secret
 // already dead; and there was no grace period, so a routine rotation cut off every client at once.
+
+// And by a later one (recheck25 D1, D2): a rotation whose compare-and-set on the old record reached Redis
+// after the durable writer's timeout answered 503 although it landed (its new secret never handed out; the
+// retry then ended the lost secret's grace, cutting off the original one); and on a single Redis an admin
+// change whose announcement went unconfirmed answered 503 although it was written.
 
 /** A database of its own on the shared test Redis (see security.e2e.test.ts). */
 const REDIS_URL = process.env.TEST_REDIS_URL && `${process.env.TEST_REDIS_URL.replace(/\/\d*$/, '')}/14`;
@@ -39,6 +46,10 @@ async function use(gateway: GatewayProcess, key: string): Promise<{ status: numb
 /** The status `key` gets on each replica. */
 const statuses = async (key: string, ...gateways: GatewayProcess[]) => Promise.all(gateways.map(async (g) => (await use(g, key)).status));
 
+/** The rotation's compare-and-set over the record of `key` (a script, by EVALSHA or EVAL, on that record). */
+const markerCas = (key: string) =>
+  new RegExp(`EVAL(SHA)?\\r\\n[^]*\\r\\ngateway:key:${createHash('sha256').update(key).digest('hex')}\\r\\n`, 'i');
+
 describe('key rotation across two replicas: one winner, and an optional grace period', { skip }, () => {
   let redis: Redis;
   let proxy: FaultProxy;
@@ -55,6 +66,10 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
       GatewayProcess.start(config, { env: { ...env, REDIS_URL: `${proxy.url}/${DB}` } }),
       GatewayProcess.start(config, { env: { ...env, REDIS_URL: REDIS_URL! } }),
     ]);
+  });
+  afterEach(async () => {
+    proxy.release();
+    await proxy.drained();
   });
   after(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
@@ -191,6 +206,78 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
       const res = await admin(b, 'POST', `/${created.id}/rotate`, body);
       assert.equal(res.status, 200, JSON.stringify(body));
       assert.equal(res.body.previousSecretUntil, undefined, JSON.stringify(body));
+    }
+  });
+
+  /** A new key, PATCHed once so Redis has the compare-and-set script (a held EVALSHA then runs when delivered). */
+  async function newKey(name: string): Promise<{ id: string; key: string }> {
+    const { body } = await admin(b, 'POST', '', { name });
+    assert.equal((await admin(b, 'PATCH', `/${body.id}`, { name: `${name}-patched` })).status, 200);
+    return { id: body.id, key: body.key };
+  }
+
+  it('a rotation whose compare-and-set reaches Redis after its answer was given up answers 503 and never lands', async () => {
+    const { id, key } = await newKey('late-cas-fenced');
+    // The rotation's compare-and-set waits in the network past the writer's timeout, then arrives.
+    proxy.holdWhen(markerCas(key));
+    const first = await admin(a, 'POST', `/${id}/rotate-with-grace`, { gracePeriodSeconds: 3600 });
+    assert.match(proxy.heldCommands, markerCas(key), 'the compare-and-set was held');
+    proxy.release();
+    await proxy.drained();
+
+    assert.equal(first.status, 503, JSON.stringify(first.body));
+    assert.equal(first.body.key, undefined);
+    const shown = await admin(b, 'GET', `/${id}`);
+    assert.equal(shown.body.rotatedAt, undefined, 'the late compare-and-set did not land');
+    assert.deepEqual(await statuses(key, a, b), [200, 200], 'the original secret works on');
+
+    // The retry the 503 asks for is a first rotation: the original secret keeps its grace.
+    const retry = await admin(a, 'POST', `/${id}/rotate-with-grace`, { gracePeriodSeconds: 3600 });
+    assert.equal(retry.status, 200, JSON.stringify(retry.body));
+    assert.deepEqual(await statuses(retry.body.key, a, b), [200, 200], 'the new secret works');
+    assert.deepEqual(await statuses(key, a, b), [200, 200], 'the original secret is in its grace');
+    assert.equal((await admin(b, 'GET', `/${id}`)).body.name, 'late-cas-fenced-patched', 'the record is the key’s');
+  });
+
+  it('a rotation whose compare-and-set lands after its answer was lost answers 200 with the new secret', async () => {
+    const { id, key } = await newKey('late-cas-landed');
+    proxy.holdWhen(markerCas(key));
+    const rotation = admin(a, 'POST', `/${id}/rotate`);
+    assert.ok(await eventually(async () => markerCas(key).test(proxy.heldCommands)), 'the compare-and-set is held');
+    // Then a's shared connection is held too, so the rotation cannot learn the outcome before the late
+    // compare-and-set arrives: released together, in order, it lands first.
+    proxy.hold();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    proxy.release();
+    const rotated = await rotation;
+
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    assert.ok(rotated.body.key, 'the new secret is handed out');
+    assert.ok(rotated.body.rotatedAt);
+    assert.deepEqual(await statuses(rotated.body.key, a, b), [200, 200], 'the new secret works');
+    assert.deepEqual(await statuses(key, a, b), [401, 401], 'the old secret stopped (no grace)');
+    assert.equal((await admin(b, 'GET', `/${id}`)).body.rotatedAt, rotated.body.rotatedAt);
+  });
+
+  it('on a single Redis, a PATCH and a rotation whose announcement is unconfirmed are made: 200 and the node counted', async () => {
+    const { id, key } = await newKey('unannounced');
+    // Every answer to a comes 700 ms late: past the shared connection's timeout (the one that publishes, and
+    // its replacements), within the durable writer's. Slow, not down: the change is written.
+    proxy.replyDelayMs = 700;
+    try {
+      const patched = await admin(a, 'PATCH', `/${id}`, { name: 'renamed' });
+      assert.equal(patched.status, 200, JSON.stringify(patched.body));
+      assert.equal(patched.headers.get('x-gateway-unconfirmed-nodes'), '1');
+      assert.equal(patched.body.name, 'renamed');
+      assert.equal((await admin(b, 'GET', `/${id}`)).body.name, 'renamed');
+
+      const rotated = await admin(a, 'POST', `/${id}/rotate`);
+      assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+      assert.equal(rotated.headers.get('x-gateway-unconfirmed-nodes'), '1');
+      assert.deepEqual(await statuses(rotated.body.key, b), [200], 'the new secret works');
+      assert.deepEqual(await statuses(key, b), [401], 'the old secret stopped');
+    } finally {
+      proxy.replyDelayMs = 0;
     }
   });
 });

@@ -16,6 +16,8 @@ class Link {
   holding = false;
   /** Client side cut: what is held for the server still goes, when released, then the server side ends. */
   severed = false;
+  /** Held by holdWhen: a client that closes meanwhile is cut so (severed), its bytes already sent still arriving. */
+  delivers = false;
 
   constructor(
     readonly client: Socket,
@@ -44,6 +46,7 @@ export class FaultProxy {
   private readonly links = new Set<Link>();
   /** Replies reach the client this much later: commands run, their answers come late. */
   replyDelayMs = 0;
+  private readonly triggers: { pattern: RegExp; left: number }[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -71,6 +74,15 @@ export class FaultProxy {
   /** The commands waiting in the proxy (sent while held), as Redis' protocol: their clients wait for answers. */
   get heldCommands(): string {
     return [...this.links].flatMap((link) => (link.holding ? link.toServer.map((data) => data.toString('latin1')) : [])).join('');
+  }
+
+  /**
+   * The next `count` connections to send bytes matching `pattern` (as Redis' protocol) hold from them on,
+   * those included, until `release()`; one its client closes meanwhile still delivers them then, as a slow
+   * network delivers what was sent before a close.
+   */
+  holdWhen(pattern: RegExp, count = 1): void {
+    this.triggers.push({ pattern, left: count });
   }
 
   /** Lets held commands go, in order, on the connections they came by. */
@@ -115,6 +127,11 @@ export class FaultProxy {
     const link = new Link(client, server);
     this.links.add(link);
     client.on('data', (data) => {
+      const trigger = link.holding ? undefined : this.triggers.find((t) => t.left > 0 && t.pattern.test(data.toString('latin1')));
+      if (trigger) {
+        trigger.left--;
+        link.holding = link.delivers = true;
+      }
       link.toServer.push(data);
       link.pump();
     });
@@ -123,6 +140,7 @@ export class FaultProxy {
       link.pump();
     });
     const close = () => {
+      if (link.holding && link.delivers) link.severed = true;
       if (!link.severed) {
         client.destroy();
         server.destroy();

@@ -290,6 +290,12 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
     return { receivers, unconfirmed: failed.length };
   }
 
+  /** How many nodes `publishToAll` publishes to now: a cluster's every node, else 1 (0 without Redis). */
+  nodeCount(): number {
+    const client = this.client;
+    return client instanceof Cluster ? client.nodes('all').length : client ? 1 : 0;
+  }
+
   /** True when Redis is configured and can serve within the timeout (`status`). */
   async ping(timeoutMs: number): Promise<boolean> {
     return (await this.status(timeoutMs)).reachable;

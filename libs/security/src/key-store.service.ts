@@ -40,6 +40,12 @@ type Cas = {
   gatewayKeyUnlock(key: string, token: string): Promise<number>;
 };
 /**
+ * How long a rotation whose landing answer was lost tries to settle it (settle) on the shared connection: well
+ * within ROTATION_LOCK_MS, so no other rotation of the key starts before it is settled.
+ */
+const SETTLE_MS = 5_000;
+const SETTLE_RETRY_EVERY_MS = 100;
+/**
  * Held by the rotation of a key while it runs (SET NX), so a rotation that starts meanwhile is refused
  * (409) rather than run after it: two rotations at once both answered 200, the first caller's secret
  * already replaced. It outlives a rotation unless Redis hangs (one that outlives it still cannot land
@@ -306,7 +312,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       if (!raw) return undefined;
       const { rotatedTo } = JSON.parse(raw) as Rotated;
       if (!rotatedTo) return { hash, raw };
-      if (repair) await (client as unknown as Cas).gatewayKeyCas(ID_PREFIX + id, hash, rotatedTo);
+      if (repair) await compareAndSet(client, ID_PREFIX + id, hash, rotatedTo);
       hash = rotatedTo;
     }
     return undefined;
@@ -331,9 +337,9 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       const after: Rotated = { ...edit(shown(before)), id, source: 'admin', createdAt: before.createdAt };
       if (before.rotatedAt) after.rotatedAt = before.rotatedAt;
       if (before.revoked) after.revoked = true;
+      if (before.fence) after.fence = before.fence;
       const grace = await this.shownGrace(hash, before);
-      const set = await (client as unknown as Cas).gatewayKeyCas(RECORD_PREFIX + hash, raw, JSON.stringify(after));
-      if (set !== 1) continue;
+      if ((await compareAndSet(client, RECORD_PREFIX + hash, raw, JSON.stringify(after))) !== 1) continue;
       // The old secret in its grace finds this record too: replicas drop it with this one (forgetHash).
       const announced = await this.announce(client, id, [hash], [RECORD_PREFIX + hash]);
       return { before: shown(before, grace), after: shown(after, grace), ...announced };
@@ -363,8 +369,10 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       try {
         return await this.rotateOn(client, id, refuse, graceMs);
       } finally {
-        // Left to expire if Redis fails now: the rotation is made or not, as its answer says.
-        await (client as unknown as Cas).gatewayKeyUnlock(lock, token).catch(() => undefined);
+        // Left to expire if Redis fails now: the rotation is made or not, as its answer says. On the shared
+        // connection once the writer is dropped (landMarker).
+        const via = client.status === 'ready' ? client : this.redis.client!;
+        await script(via, 'gatewayKeyUnlock', UNLOCK_SCRIPT, lock, token).catch(() => undefined);
       }
     });
   }
@@ -390,20 +398,76 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       // Reachable only by the new secret, which nobody has yet, until the id points to it.
       await client.set(RECORD_PREFIX + newHash, JSON.stringify(after));
       if (until) await client.set(GRACE_PREFIX + newHash, until, 'PX', graceMs);
-      if ((await (client as unknown as Cas).gatewayKeyCas(RECORD_PREFIX + hash, raw, JSON.stringify(marker))) !== 1) {
-        await client.del(RECORD_PREFIX + newHash, ...(until ? [GRACE_PREFIX + newHash] : []));
+      const unmade = [RECORD_PREFIX + newHash, ...(until ? [GRACE_PREFIX + newHash] : [])];
+      const landing = await this.landMarker(client, RECORD_PREFIX + hash, raw, marker);
+      if (landing === 'lost') {
+        await client.del(...unmade);
         // Another rotation landed (one that outlived its lock, or a replica of an earlier version's): it wins.
         const landed = await client.get(RECORD_PREFIX + hash);
         if (landed && (JSON.parse(landed) as Rotated).rotatedTo) throw rotationInProgress(id);
         continue;
       }
-      await (client as unknown as Cas).gatewayKeyCas(ID_PREFIX + id, hash, newHash);
+      if (landing instanceof Error) {
+        // Fenced: it never lands. Left to nobody (no secret reaches them) if Redis fails now.
+        await this.redis.client!.del(...unmade).catch(() => undefined);
+        throw landing;
+      }
+      // Made from here on: every step after is best effort, and the new secret is answered whatever fails. The
+      // writer is gone if the marker's answer was lost (landMarker): the shared connection, and no WAIT on it.
+      const via = landing === 'landed' ? client : this.redis.client!;
+      // Readers follow the marker meanwhile, and the next change points the id on (current).
+      await compareAndSet(via, ID_PREFIX + id, hash, newHash).catch(() => undefined);
       // The secret before this one, if still in its grace, stops now: replicas drop it with this one (forgetHash).
       const written = [RECORD_PREFIX + newHash, RECORD_PREFIX + hash, ID_PREFIX + id, ...(until ? [GRACE_PREFIX + newHash] : [])];
-      const announced = await this.announce(client, id, [hash, newHash], written);
+      const announced = await this.announce(landing === 'landed' ? client : undefined, id, [hash, newHash], written);
       return { key, before: shown(before, previous), after: shown(after, until), ...announced };
     }
     throw keyChanged(id);
+  }
+
+  /**
+   * The rotation's landing point: the compare-and-set of `marker` over the old record `key`, on the writer.
+   * 'landed' or 'lost' (the record changed meanwhile) when Redis answers it. When the answer is lost (timed
+   * out, connection dropped), the command may still be on its way and land later (a slow network delivers it
+   * after the writer's timeout): answering 503 then left the rotation made, its new secret never handed out,
+   * and the retry the 503 asks for ended that lost secret's grace, cutting off the original one at once. So the
+   * writer is dropped (nothing more goes by it) and the outcome settled on the shared connection (settle): 'made'
+   * when the marker is there, else the error to answer, the record fenced so the command can no longer land.
+   */
+  private async landMarker(writer: RedisClient, key: string, raw: string, marker: Rotated): Promise<'landed' | 'lost' | 'made' | Error> {
+    try {
+      return (await compareAndSet(writer, key, raw, JSON.stringify(marker))) === 1 ? 'landed' : 'lost';
+    } catch (error) {
+      writer.disconnect();
+      return (await this.settle(key, marker.rotatedTo!)) ? 'made' : (error as Error);
+    }
+  }
+
+  /**
+   * Whether a marker compare-and-set over `key` (expecting `raw`) whose answer was lost landed, deciding it for
+   * good, on the shared connection: the record is read; if it names `newHash` the marker landed; else a CAS
+   * rewrites it as it is with a fresh `fence` value (tried again if it changed in between). A marker still on its
+   * way then never lands: it compares the bytes `raw`, and no later write can write them again, since each keeps
+   * the fence or writes a new one (a PATCH echoes it; without it, a PATCH back to the same fields wrote `raw`'s
+   * bytes back). Single keys, so the same on a Redis Cluster; a replica of an earlier release echoes the field as
+   * any it does not know. Tried until SETTLE_MS pass (the shared connection may be slow too); past that the
+   * outcome is unknown, and the error says so.
+   */
+  private async settle(key: string, newHash: string): Promise<boolean> {
+    const shared = this.redis.client!;
+    const giveUpAt = Date.now() + SETTLE_MS;
+    for (;;) {
+      try {
+        const now = await shared.get(key);
+        if (now === null) return false;
+        const record = JSON.parse(now) as Rotated;
+        if (record.rotatedTo === newHash) return true;
+        if ((await compareAndSet(shared, key, now, JSON.stringify({ ...record, fence: randomUUID() }))) === 1) return false;
+      } catch (error) {
+        if (Date.now() + SETTLE_RETRY_EVERY_MS >= giveUpAt) throw rotationUnsettled(error as Error);
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_EVERY_MS));
+      }
+    }
   }
 
   /** The stored record of key `id` for a change (current() on the writer), or the 404. */
@@ -420,15 +484,18 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    * there may use the old record until it reaches them over the cluster bus, or for keyCacheMs at most.
    */
   private async announce(
-    client: RedisClient,
+    writer: RedisClient | undefined,
     id: string,
     hashes: string[],
     keys: string[],
   ): Promise<Pick<KeyChange, 'unconfirmed' | 'unreplicated'>> {
     for (const hash of hashes) this.forgetHash(hash);
     const [published, unreplicated] = await Promise.all([
-      Promise.all(hashes.map((hash) => this.redis.publishToAll(CHANNEL, hash))),
-      this.replicated(client, id, keys),
+      // The change is made: a node that confirms none (on a single Redis, the node) is counted, not a 503.
+      Promise.all(
+        hashes.map((hash) => this.redis.publishToAll(CHANNEL, hash).catch(() => ({ receivers: 0, unconfirmed: this.redis.nodeCount() }))),
+      ),
+      this.replicated(writer, id, keys),
     ]);
     const unconfirmed = Math.max(...published.map((p) => p.unconfirmed));
     if (unconfirmed) {
@@ -470,8 +537,9 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    * after the answer does not lose them; how many nodes had none do so in time (0 without replicas). The change
    * is made either way: the answer says so (x-gateway-unreplicated-nodes) and the log warns.
    */
-  private async replicated(client: RedisClient, id: string, keys: string[]): Promise<number> {
-    const unreplicated = await this.redis.unreplicated(client, keys).catch(() => 1);
+  private async replicated(writer: RedisClient | undefined, id: string, keys: string[]): Promise<number> {
+    // Without its writer (dropped, landMarker) nothing can be waited for: counted as not acknowledged.
+    const unreplicated = writer ? await this.redis.unreplicated(writer, keys).catch(() => 1) : 1;
     if (unreplicated) {
       this.logger.warn(
         `key ${id} written, but no Redis replica acknowledged it on ${unreplicated} node(s) in time: a failover now could lose the change`,
@@ -512,15 +580,30 @@ function newKey(): string {
  * A stored record with the store's own link: under a rotated key's old hash, the marker naming the hash of
  * its new secret (`rotatedTo`; the old secret works on until `graceUntil` when set, inGrace). `previousHash`
  * and `previousSecretUntil` were written into the current record by a build before this one: never shown.
+ * `fence`: written by settle so a lost rotation's marker can never land; kept by every write, never shown.
  */
-type Rotated = KeyRecord & { rotatedTo?: string; previousHash?: string };
+type Rotated = KeyRecord & { rotatedTo?: string; previousHash?: string; fence?: string };
+
+/**
+ * Compare-and-set of `key` from `expected` to `value`: 1 when set. On the writer by its script (changing), on
+ * the shared connection (settle) by EVAL.
+ */
+function compareAndSet(client: RedisClient, key: string, expected: string, value: string): Promise<number> {
+  return script(client, 'gatewayKeyCas', CAS_SCRIPT, key, expected, value);
+}
+
+/** A script of the writer's (changing) on `client`: by its defined command on the writer, by EVAL on the shared connection. */
+function script(client: RedisClient, command: keyof Cas, lua: string, key: string, ...args: string[]): Promise<number> {
+  if (command in client) return (client as unknown as Record<keyof Cas, (...a: string[]) => Promise<number>>)[command](key, ...args);
+  return client.eval(lua, 1, key, ...args) as Promise<number>;
+}
 
 /**
  * `record` as the admin API shows it: without the store's links (hashes of secrets) nor a grace marker's
  * fields, with `previousSecretUntil` from the grace kept beside it (GRACE_PREFIX) unless the key is revoked.
  */
 function shown(record: Rotated, previousSecretUntil?: string | null): KeyRecord {
-  const { rotatedTo: _to, previousHash: _hash, previousSecretUntil: _until, graceUntil: _grace, ...rest } = record;
+  const { rotatedTo: _to, previousHash: _hash, previousSecretUntil: _until, graceUntil: _grace, fence: _fence, ...rest } = record;
   return previousSecretUntil && !rest.revoked ? { ...rest, previousSecretUntil } : rest;
 }
 
@@ -532,6 +615,18 @@ function rotationInProgress(id: string): GatewayError {
     'key_rotation_in_progress',
     'id',
     // The OpenAI SDKs retry a 409 by default: a retry would replace the secret the other caller was just given.
+    { 'x-should-retry': 'false' },
+  );
+}
+
+/** A rotation whose landing answer was lost and could not be settled (settle): it may be made or not. */
+function rotationUnsettled(cause: Error): GatewayError {
+  return new GatewayError(
+    503,
+    `Redis did not answer whether this rotation was made (${cause.message}); GET the key: a changed rotatedAt means it was, and its new secret is lost: rotate again.`,
+    'server_error',
+    'key_rotation_unsettled',
+    null,
     { 'x-should-retry': 'false' },
   );
 }
