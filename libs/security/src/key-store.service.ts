@@ -44,6 +44,8 @@ type Cas = {
  * within ROTATION_LOCK_MS, so no other rotation of the key starts before it is settled.
  */
 const SETTLE_MS = 5_000;
+/** How long a rotation answered unsettled goes on being settled (settleLater). */
+const SETTLE_LATER_MS = 5 * 60_000;
 const SETTLE_RETRY_EVERY_MS = 100;
 /**
  * Held by the rotation of a key while it runs (SET NX), so a rotation that starts meanwhile is refused
@@ -439,8 +441,32 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       return (await compareAndSet(writer, key, raw, JSON.stringify(marker))) === 1 ? 'landed' : 'lost';
     } catch (error) {
       writer.disconnect();
-      return (await this.settle(key, marker.rotatedTo!)) ? 'made' : (error as Error);
+      const made = await this.settle(key, marker.rotatedTo!, Date.now() + SETTLE_MS).catch((unsettled: Error) => {
+        this.settleLater(marker.id, key, marker.rotatedTo!);
+        throw rotationUnsettled(unsettled);
+      });
+      return made ? 'made' : (error as Error);
     }
+  }
+
+  /**
+   * A rotation answered key_rotation_unsettled is settled for good once Redis answers again (for up to
+   * SETTLE_LATER_MS): its marker could land until then, behind an answer that a GET in between seemed to confirm
+   * (no new rotatedAt). The log says how it ended.
+   */
+  private settleLater(id: string, key: string, newHash: string): void {
+    void this.settle(key, newHash, Date.now() + SETTLE_LATER_MS).then(
+      (made) =>
+        made
+          ? this.logger.error(
+              `key ${id}: a rotation answered key_rotation_unsettled was made after all; its new secret is lost: rotate again`,
+            )
+          : this.logger.warn(`key ${id}: a rotation answered key_rotation_unsettled was not made, and no longer can be`),
+      (err: Error) =>
+        this.logger.error(
+          `key ${id}: a rotation answered key_rotation_unsettled is still unsettled (${err.message}): GET the key once Redis answers`,
+        ),
+    );
   }
 
   /**
@@ -450,12 +476,11 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    * way then never lands: it compares the bytes `raw`, and no later write can write them again, since each keeps
    * the fence or writes a new one (a PATCH echoes it; without it, a PATCH back to the same fields wrote `raw`'s
    * bytes back). Single keys, so the same on a Redis Cluster; a replica of an earlier release echoes the field as
-   * any it does not know. Tried until SETTLE_MS pass (the shared connection may be slow too); past that the
-   * outcome is unknown, and the error says so.
+   * any it does not know. Tried until `giveUpAt` (the shared connection may be slow too); past that the
+   * outcome is unknown: Redis's last error. The waits hold no shutdown up.
    */
-  private async settle(key: string, newHash: string): Promise<boolean> {
+  private async settle(key: string, newHash: string, giveUpAt: number): Promise<boolean> {
     const shared = this.redis.client!;
-    const giveUpAt = Date.now() + SETTLE_MS;
     for (;;) {
       try {
         const now = await shared.get(key);
@@ -464,8 +489,8 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
         if (record.rotatedTo === newHash) return true;
         if ((await compareAndSet(shared, key, now, JSON.stringify({ ...record, fence: randomUUID() }))) === 1) return false;
       } catch (error) {
-        if (Date.now() + SETTLE_RETRY_EVERY_MS >= giveUpAt) throw rotationUnsettled(error as Error);
-        await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_EVERY_MS));
+        if (Date.now() + SETTLE_RETRY_EVERY_MS >= giveUpAt) throw error;
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_EVERY_MS).unref());
       }
     }
   }
@@ -623,7 +648,9 @@ function rotationInProgress(id: string): GatewayError {
 function rotationUnsettled(cause: Error): GatewayError {
   return new GatewayError(
     503,
-    `Redis did not answer whether this rotation was made (${cause.message}); GET the key: a changed rotatedAt means it was, and its new secret is lost: rotate again.`,
+    `Redis did not answer whether this rotation was made (${cause.message}), and it may still be: this replica settles it once Redis answers ` +
+      '(its log says how it ended). Then GET the key: a changed rotatedAt means it was made and its new secret is lost (rotate again); ' +
+      'before, an unchanged one proves nothing.',
     'server_error',
     'key_rotation_unsettled',
     null,
