@@ -259,6 +259,38 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
     assert.equal((await admin(b, 'GET', `/${id}`)).body.rotatedAt, rotated.body.rotatedAt);
   });
 
+  // Raised by a check of the answer above (rotcheck25 D1): when Redis stayed silent past the settling too, the
+  // rotation answered key_rotation_unsettled and nothing settled it after; a GET the answer asked for said "not
+  // rotated", then the late compare-and-set landed, cutting off the original secret, its new one never handed out.
+  it('a rotation answered key_rotation_unsettled is settled once Redis answers: its late compare-and-set never lands', async () => {
+    const { id, key } = await newKey('late-cas-unsettled');
+    proxy.holdWhen(markerCas(key));
+    const rotation = admin(a, 'POST', `/${id}/rotate`);
+    assert.ok(await eventually(async () => markerCas(key).test(proxy.heldCommands)), 'the compare-and-set is held');
+    const heldAt = Date.now();
+    // Then a's shared connection falls silent for ~6 s, past the rotation's settling (5 s): the connections that
+    // replace it (after 3 s without a PING answered) too, held from their first byte.
+    proxy.hold();
+    proxy.holdWhen(/./, 10);
+    const unsettled = await rotation;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, heldAt + 6_000 - Date.now())));
+    proxy.release(markerCas(key));
+    // Redis answers a again; the compare-and-set arrives 9 s late, then a few seconds pass.
+    await new Promise((resolve) => setTimeout(resolve, heldAt + 9_000 - Date.now()));
+    assert.match(proxy.heldCommands, markerCas(key), 'the compare-and-set was held until now');
+    proxy.release();
+    await proxy.drained();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+
+    assert.equal(unsettled.status, 503, JSON.stringify(unsettled.body));
+    assert.equal(unsettled.body.error?.code, 'key_rotation_unsettled');
+    assert.equal(unsettled.headers.get('x-should-retry'), 'false');
+    assert.equal(unsettled.body.key, undefined);
+    assert.equal((await admin(b, 'GET', `/${id}`)).body.rotatedAt, undefined, 'the late compare-and-set did not land');
+    assert.deepEqual(await statuses(key, a, b), [200, 200], 'the original secret works on');
+    assert.equal((await a.logged(new RegExp(`key ${id}: .* was not made, and no longer can be`))).length, 1);
+  });
+
   it('on a single Redis, a PATCH and a rotation whose announcement is unconfirmed are made: 200 and the node counted', async () => {
     const { id, key } = await newKey('unannounced');
     // Every answer to a comes 700 ms late: past the shared connection's timeout (the one that publishes, and

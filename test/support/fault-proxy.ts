@@ -85,9 +85,14 @@ export class FaultProxy {
     this.triggers.push({ pattern, left: count });
   }
 
-  /** Lets held commands go, in order, on the connections they came by. */
-  release(): void {
+  /**
+   * Lets held commands go, in order, on the connections they came by, but for those whose held commands match
+   * `keep` (as Redis' protocol): they wait on for a later release. holdWhen triggers not yet met are dropped.
+   */
+  release(keep?: RegExp): void {
+    this.triggers.length = 0;
     for (const link of this.links) {
+      if (keep?.test(link.toServer.map((data) => data.toString('latin1')).join(''))) continue;
       link.holding = false;
       link.pump();
     }
