@@ -275,8 +275,10 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
     const unsettled = await rotation;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, heldAt + 6_000 - Date.now())));
     proxy.release(markerCas(key));
-    // Redis answers a again; the compare-and-set arrives 9 s late, then a few seconds pass.
-    await new Promise((resolve) => setTimeout(resolve, heldAt + 9_000 - Date.now()));
+    // Redis answers a again; it settles the rotation (fences the record: its log says so), and only then does the
+    // late compare-and-set arrive, whatever the host's speed. Without that settling no such line comes: it arrives
+    // after 20 s, and lands.
+    await a.logged(new RegExp(`key ${id}: .* was not made, and no longer can be`), { timeoutMs: 20_000 });
     assert.match(proxy.heldCommands, markerCas(key), 'the compare-and-set was held until now');
     proxy.release();
     await proxy.drained();
