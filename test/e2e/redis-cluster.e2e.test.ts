@@ -379,9 +379,14 @@ describe('the Redis Cluster client', { skip: !CLUSTER_URL && 'TEST_REDIS_CLUSTER
     const seeded = connect(`${down},${CLUSTER_URL}`);
     try {
       assert.ok(await eventuallyTrue(() => seeded.ping(1_000)), 'connected through the second seed');
-      assert.equal(await seeded.client!.set('seeded-check', '1'), 'OK');
+      // Seen in a loaded CI run: a ping answered while the client still connected (its slots read again), and the
+      // command after it refused "Cluster isn't ready". The client's commands work once it is ready.
+      const written = () => seeded.client!.set('seeded-check', '1').catch(() => undefined);
+      assert.ok(await eventuallyTrue(async () => (await written()) === 'OK'), 'a command through the second seed');
     } finally {
       await seeded.onApplicationShutdown();
+      // Nothing left reconnecting whatever state the client was in: it kept this file's process alive once.
+      seeded.client?.disconnect();
     }
   });
 
