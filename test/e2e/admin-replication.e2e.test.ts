@@ -33,9 +33,7 @@ describe('admin key changes wait for a Redis replica', { skip: !REDIS_SERVER && 
   before(async () => {
     [primary, replica] = await Promise.all([RedisServer.start(REDIS_SERVER!), RedisServer.start(REDIS_SERVER!)]);
     replicaClient = new Redis(replica.url);
-    await replicaClient.call('REPLICAOF', '127.0.0.1', String(primary.port));
-    for (let i = 0; i < 100 && !/master_link_status:up/.test(await replicaClient.info('replication')); i++)
-      await new Promise((r) => setTimeout(r, 50));
+    await replica.replicate(primary);
     gateway = await GatewayProcess.start(configWith(), { env: { REDIS_URL: primary.url, GATEWAY_MASTER_KEY: MASTER } });
   });
   after(async () => {
@@ -83,7 +81,10 @@ describe('admin key changes wait for a Redis replica', { skip: !REDIS_SERVER && 
       const creates = (names: string[]) => names.map((name) => change(gateway, 'POST', '', { name }));
       const first = creates(['together-0', 'together-1', 'together-2']);
       // The rest arrive once a change is in its WAIT: blocked there (as a provisioning job's creates meet an operator's revocation).
-      while (!/ cmd=wait /.test(String(await primaryClient.call('CLIENT', 'LIST')))) await new Promise((r) => setTimeout(r, 10));
+      for (const deadline = Date.now() + 60_000; !/ cmd=wait /.test(String(await primaryClient.call('CLIENT', 'LIST')));) {
+        assert.ok(Date.now() < deadline, 'no change waited for the replica within 60 s');
+        await new Promise((r) => setTimeout(r, 10));
+      }
       const later = [...creates(['together-3', 'together-4', 'together-5']), change(gateway, 'DELETE', `/${existing.body.id}`)];
       answers = await Promise.all([...first, ...later]);
     } finally {

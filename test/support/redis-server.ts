@@ -62,6 +62,27 @@ export class RedisServer {
     throw new Error(`redis-server did not start on port ${this.port}`);
   }
 
+  /**
+   * Makes this server a replica of `primary` and returns once the primary lists it online (what the gateway's
+   * ROLE check sees). A diskless sync waits 5 s by default before it starts: set to 0 on the primary, as a busy
+   * host stretched it past a fixed wait and the gateway then saw no replica to wait for.
+   */
+  async replicate(primary: RedisServer, timeoutMs = 60_000): Promise<void> {
+    const [primaryClient, client] = [new Redis(primary.url), new Redis(this.url)];
+    try {
+      await primaryClient.config('SET', 'repl-diskless-sync-delay', '0');
+      await client.call('REPLICAOF', '127.0.0.1', String(primary.port));
+      for (const deadline = Date.now() + timeoutMs; ; await new Promise((r) => setTimeout(r, 50))) {
+        const [, , replicas] = (await primaryClient.call('ROLE')) as [string, unknown, unknown[]];
+        if (replicas.length && /master_link_status:up/.test(await client.info('replication'))) return;
+        if (Date.now() > deadline) throw new Error(`the replica on port ${this.port} was not online within ${timeoutMs} ms`);
+      }
+    } finally {
+      primaryClient.disconnect();
+      client.disconnect();
+    }
+  }
+
   /** SIGSTOP: connections stay open but nothing is answered (a hung or partitioned Redis), until `resume()`. */
   freeze(): void {
     this.child?.kill('SIGSTOP');
