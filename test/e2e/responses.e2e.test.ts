@@ -648,6 +648,14 @@ describe('Responses API: errors, storage and the mock model', () => {
     const failed = events.find((e) => e.type === 'response.failed')!.response;
     const errorEvent = events.find((e) => e.type === 'error')!;
     assert.deepEqual([failed.status, failed.error?.code, errorEvent.code], ['failed', 'server_error', 'upstream_overloaded']);
+    // Found by an independent check: with the fields only flat, openai-python and openai-node 6 (which raise on
+    // the event's `error` object, as OpenAI's API sends it) ended the loop quietly: a short answer taken whole.
+    assert.deepEqual((errorEvent as unknown as { error: object }).error, {
+      type: 'upstream_error',
+      code: 'upstream_overloaded',
+      message: errorEvent.message,
+      param: null,
+    });
     const fetched = await client.responses.retrieve(failed.id);
     assert.deepEqual({ ...fetched, output_text: undefined }, { ...failed, output_text: undefined });
     assert.equal(fetched.output[0].type, 'message', 'the text received before the failure');

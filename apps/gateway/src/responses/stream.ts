@@ -355,7 +355,10 @@ export class ResponseEventEncoder {
     };
     await this.save(response);
     this.emit({ type: 'response.failed', response });
-    this.emit({ type: 'error', code: error.code, message: error.message, param: responsesParam(error.param) });
+    const fields = { code: error.code, message: error.message, param: responsesParam(error.param) };
+    // Flat, as OpenAI's reference shows, and nested under `error`, as its API sends: the official SDKs raise on
+    // the nested object (openai-python, openai-node before 7); without it their stream loops ended quietly.
+    this.emit({ type: 'error', ...fields, error: { type: error.type, ...fields } });
     return this.drain().map(sseFrame).join('');
   }
 
