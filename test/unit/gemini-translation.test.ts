@@ -103,6 +103,36 @@ describe('Gemini request: each message kind', () => {
         ],
       },
     ],
+    // Found by an independent check: results sent in another order than the calls went to Gemini so, and Gemini
+    // pairs them by position: the two calls of one function had each other's results.
+    [
+      'results of parallel calls go in the order of the calls, whatever order the client sent them in',
+      [
+        { role: 'assistant', content: null, tool_calls: [call('p', 'w', '{"city":"Paris"}', 'sig'), call('t', 'w', '{"city":"Tokyo"}')] },
+        { role: 'tool', tool_call_id: 't', content: 'rain' },
+        { role: 'tool', tool_call_id: 'p', content: 'sun' },
+        { role: 'user', content: 'and?' },
+      ],
+      {
+        contents: [
+          {
+            role: 'model',
+            parts: [
+              { functionCall: { id: 'p', name: 'w', args: { city: 'Paris' } }, thoughtSignature: 'sig' },
+              { functionCall: { id: 't', name: 'w', args: { city: 'Tokyo' } } },
+            ],
+          },
+          {
+            role: 'user',
+            parts: [
+              { functionResponse: { id: 'p', name: 'w', response: { output: 'sun' } } },
+              { functionResponse: { id: 't', name: 'w', response: { output: 'rain' } } },
+              { text: 'and?' },
+            ],
+          },
+        ],
+      },
+    ],
     [
       'media: inline data and https URLs',
       [

@@ -161,12 +161,30 @@ export function toContents(input: ChatCompletionMessageParam[], kept?: KeptSigna
       ];
     },
   });
-  return {
-    system: system.map((text) => ({ text })),
-    contents: turns.map(({ side, blocks }) =>
-      side === 'user' ? { role: 'user', parts: blocks } : { role: 'model', parts: signedTurn(blocks, kept) },
-    ),
-  };
+  const contents: Content[] = [];
+  for (const { side, blocks } of turns) {
+    const previous = contents.at(-1)?.parts;
+    contents.push(
+      side === 'user' ? { role: 'user', parts: inCallOrder(blocks, previous) } : { role: 'model', parts: signedTurn(blocks, kept) },
+    );
+  }
+  return { system: system.map((text) => ({ text })), contents };
+}
+
+/**
+ * A user turn's function responses in the order of the calls they answer: an OpenAI client may send the results
+ * of parallel calls in any order (OpenAI pairs them by id), and Gemini pairs them by position, which swaps the
+ * results of two calls of one function. Other parts keep their places.
+ */
+function inCallOrder(parts: Part[], calls: Part[] | undefined): Part[] {
+  const order = new Map(calls?.filter((part) => part.functionCall).map((part, i) => [part.functionCall!.id, i]));
+  const slots = parts.flatMap((part, i) => (part.functionResponse ? [i] : []));
+  if (slots.length < 2 || !order.size) return parts;
+  const rank = (part: Part) => order.get(part.functionResponse!.id) ?? order.size;
+  const sorted = slots.map((i) => parts[i]).sort((a, b) => rank(a) - rank(b));
+  const result = [...parts];
+  slots.forEach((slot, i) => (result[slot] = sorted[i]));
+  return result;
 }
 
 /** Thought signatures kept by the gateway, by call id (kept-signatures.ts). */
