@@ -239,17 +239,23 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
     assert.equal((await admin(b, 'GET', `/${id}`)).body.name, 'late-cas-fenced-patched', 'the record is the key’s');
   });
 
-  it('a rotation whose compare-and-set lands after its answer was lost answers 200 with the new secret', async () => {
-    const { id, key } = await newKey('late-cas-landed');
-    proxy.holdWhen(markerCas(key));
-    const rotation = admin(a, 'POST', `/${id}/rotate`);
+  /**
+   * The answer to `change` of `key` (on replica a) once its compare-and-set, held in the network past the writer's
+   * timeout, landed: a's shared connection is held too, so the change cannot learn the outcome before the late
+   * compare-and-set arrives; released together, in order, it lands first.
+   */
+  async function landingLate<T>(key: string, change: Promise<T>): Promise<T> {
     assert.ok(await eventually(async () => markerCas(key).test(proxy.heldCommands)), 'the compare-and-set is held');
-    // Then a's shared connection is held too, so the rotation cannot learn the outcome before the late
-    // compare-and-set arrives: released together, in order, it lands first.
     proxy.hold();
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     proxy.release();
-    const rotated = await rotation;
+    return change;
+  }
+
+  it('a rotation whose compare-and-set lands after its answer was lost answers 200 with the new secret', async () => {
+    const { id, key } = await newKey('late-cas-landed');
+    proxy.holdWhen(markerCas(key));
+    const rotated = await landingLate(key, admin(a, 'POST', `/${id}/rotate`));
 
     assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
     assert.ok(rotated.body.key, 'the new secret is handed out');
@@ -291,6 +297,68 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
     assert.equal((await admin(b, 'GET', `/${id}`)).body.rotatedAt, undefined, 'the late compare-and-set did not land');
     assert.deepEqual(await statuses(key, a, b), [200, 200], 'the original secret works on');
     assert.equal((await a.logged(new RegExp(`key ${id}: .* was not made, and no longer can be`))).length, 1);
+  });
+
+  // Raised by the session after (keys26 item 1): a PATCH's and a revocation's own compare-and-set had the same
+  // window: answered 503 once the writer gave up on it, then delivered, it landed (a revocation, or limits changed,
+  // behind the operator's back). They are settled as a rotation is.
+  it('a PATCH whose compare-and-set reaches Redis after its answer was given up answers 503 and never lands', async () => {
+    const { id, key } = await newKey('late-patch');
+    proxy.holdWhen(markerCas(key));
+    const patched = await admin(a, 'PATCH', `/${id}`, { rpm: 7, name: 'late-patch-landed' });
+    assert.match(proxy.heldCommands, markerCas(key), 'the compare-and-set was held');
+    proxy.release();
+    await proxy.drained();
+
+    assert.equal(patched.status, 503, JSON.stringify(patched.body));
+    const shown = await admin(b, 'GET', `/${id}`);
+    assert.deepEqual([shown.body.name, shown.body.rpm], ['late-patch-patched', undefined], 'the late compare-and-set did not land');
+    // The retry the 503 asks for is made.
+    const retry = await admin(a, 'PATCH', `/${id}`, { rpm: 7 });
+    assert.equal(retry.status, 200, JSON.stringify(retry.body));
+    assert.equal((await admin(b, 'GET', `/${id}`)).body.rpm, 7);
+    assert.deepEqual(await statuses(key, a, b), [200, 200]);
+  });
+
+  it('a PATCH whose answer was lost while another change replaced the record answers 409 key_changed, and never lands', async () => {
+    const { id, key } = await newKey('late-patch-overtaken');
+    proxy.holdWhen(markerCas(key));
+    const patch = admin(a, 'PATCH', `/${id}`, { rpm: 7 });
+    assert.ok(await eventually(async () => markerCas(key).test(proxy.heldCommands)), 'the compare-and-set is held');
+    // Another change lands meanwhile: whether the held one landed before it cannot be told from the record.
+    assert.equal((await admin(b, 'PATCH', `/${id}`, { name: 'other' })).status, 200);
+    const overtaken = await patch;
+    proxy.release();
+    await proxy.drained();
+
+    assert.deepEqual([overtaken.status, overtaken.body.error?.code], [409, 'key_changed'], JSON.stringify(overtaken.body));
+    assert.match(overtaken.body.error.message, /may have been made/);
+    const shown = await admin(b, 'GET', `/${id}`);
+    assert.deepEqual([shown.body.name, shown.body.rpm], ['other', undefined], 'the late compare-and-set did not land');
+  });
+
+  it('a revocation whose compare-and-set reaches Redis after its answer was given up answers 503 and never lands', async () => {
+    const { id, key } = await newKey('late-revoke');
+    proxy.holdWhen(markerCas(key));
+    const revoked = await admin(a, 'DELETE', `/${id}`);
+    assert.match(proxy.heldCommands, markerCas(key), 'the compare-and-set was held');
+    proxy.release();
+    await proxy.drained();
+
+    assert.equal(revoked.status, 503, JSON.stringify(revoked.body));
+    assert.equal((await admin(b, 'GET', `/${id}`)).body.revoked, undefined, 'the late compare-and-set did not land');
+    assert.deepEqual(await statuses(key, a, b), [200, 200], 'the key works on, as the 503 said');
+  });
+
+  it('a revocation whose compare-and-set lands after its answer was lost answers 200: the key is revoked', async () => {
+    const { id, key } = await newKey('late-revoke-landed');
+    proxy.holdWhen(markerCas(key));
+    const revoked = await landingLate(key, admin(a, 'DELETE', `/${id}`));
+
+    assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+    assert.equal(revoked.body.revoked, true);
+    assert.equal((await admin(b, 'GET', `/${id}`)).body.revoked, true);
+    assert.deepEqual(await statuses(key, a, b), [401, 401], 'the key stopped on both replicas');
   });
 
   it('on a single Redis, a PATCH and a rotation whose announcement is unconfirmed are made: 200 and the node counted', async () => {
