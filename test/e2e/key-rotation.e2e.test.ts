@@ -286,6 +286,8 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
     // after 20 s, and lands.
     await a.logged(new RegExp(`key ${id}: .* was not made, and no longer can be`), { timeoutMs: 20_000 });
     assert.match(proxy.heldCommands, markerCas(key), 'the compare-and-set was held until now');
+    // Settled, the rotation let go of its lock (keys26 item 3): it was left for its 15 s, and a retry was refused 409.
+    assert.equal(await redis.pttl(`gateway:keyrotating:${id}`), -2, 'the rotation lock is released once settled');
     proxy.release();
     await proxy.drained();
     await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -297,6 +299,9 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
     assert.equal((await admin(b, 'GET', `/${id}`)).body.rotatedAt, undefined, 'the late compare-and-set did not land');
     assert.deepEqual(await statuses(key, a, b), [200, 200], 'the original secret works on');
     assert.equal((await a.logged(new RegExp(`key ${id}: .* was not made, and no longer can be`))).length, 1);
+    const retry = await admin(a, 'POST', `/${id}/rotate`);
+    assert.equal(retry.status, 200, `the retry the answer allows: ${JSON.stringify(retry.body)}`);
+    assert.deepEqual(await statuses(retry.body.key, a, b), [200, 200]);
   });
 
   // Raised by the session after (keys26 item 1): a PATCH's and a revocation's own compare-and-set had the same

@@ -26,6 +26,8 @@ export interface LandingChange {
    * (a PATCH whose record another change replaced: it may have landed just before that one).
    */
   made(now: string): boolean | undefined;
+  /** Run once a change answered unsettled is settled (settleLater), before its log line: a rotation lets go of its lock. */
+  settled?(): Promise<unknown>;
 }
 
 /**
@@ -86,17 +88,22 @@ export class ChangeLanding {
   private settleLater(change: LandingChange): void {
     const { name, code } = WORDS[change.action];
     const answered = `key ${change.id}: a ${name} answered ${code}`;
-    void this.settle(change, Date.now() + SETTLE_LATER_MS).then(
-      (made) => {
-        if (made === false) return this.logger.warn(`${answered} was not made, and no longer can be`);
-        if (made === undefined) {
-          return this.logger.warn(`${answered} may have been made just before another change replaced it; it no longer can be`);
-        }
-        const lost = change.action === 'rotation' ? ': its new secret is lost: rotate again' : '';
-        this.logger.error(`${answered} was made after all${lost}`);
-      },
-      (err: Error) => this.logger.error(`${answered} is still unsettled (${err.message}): GET the key once Redis answers`),
-    );
+    void this.settle(change, Date.now() + SETTLE_LATER_MS)
+      .then(async (made) => {
+        await change.settled?.();
+        return made;
+      })
+      .then(
+        (made) => {
+          if (made === false) return this.logger.warn(`${answered} was not made, and no longer can be`);
+          if (made === undefined) {
+            return this.logger.warn(`${answered} may have been made just before another change replaced it; it no longer can be`);
+          }
+          const lost = change.action === 'rotation' ? ': its new secret is lost: rotate again' : '';
+          this.logger.error(`${answered} was made after all${lost}`);
+        },
+        (err: Error) => this.logger.error(`${answered} is still unsettled (${err.message}): GET the key once Redis answers`),
+      );
   }
 
   /**

@@ -40,7 +40,8 @@ const REVOKE_CAS_ATTEMPTS = 100;
  * already replaced. It outlives a rotation unless Redis hangs (one that outlives it still cannot land
  * over another: its compare-and-set fails, rotateOn) and expires if the replica holding it dies mid-way. Longer
  * than a change whose landing answer was lost takes to settle (ChangeLanding, 5 s), so no other rotation of the
- * key starts before it is settled.
+ * key starts before it is settled. One answered unsettled (Redis silent then, the lock not released) lets go of it
+ * once settled in the background: the retry its caller makes then is not refused 409 until the lock expires.
  */
 const ROTATING_PREFIX = 'gateway:keyrotating:';
 const ROTATION_LOCK_MS = 15_000;
@@ -371,10 +372,10 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       const token = randomUUID();
       if ((await client.set(lock, token, 'PX', ROTATION_LOCK_MS, 'NX')) !== 'OK') throw rotationInProgress(id);
       // On the shared connection once the writer is dropped (ChangeLanding.land). Left to expire if Redis fails
-      // now: the rotation is made or not, as its answer says.
+      // now: the rotation is made or not, as its answer says; one answered unsettled lets go again once settled.
       const release = () => unlock(client.status === 'ready' ? client : this.redis.client!, lock, token).catch(() => undefined);
       try {
-        return await this.rotateOn(client, id, refuse, graceMs);
+        return await this.rotateOn(client, id, refuse, graceMs, release);
       } finally {
         await release();
       }
@@ -386,6 +387,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     id: string,
     refuse: (record: KeyRecord) => void,
     graceMs: number,
+    settled: () => Promise<unknown>,
   ): Promise<KeyChange & { key: string }> {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const { hash, raw, before } = await this.toChange(client, id);
@@ -410,6 +412,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
         raw,
         value: JSON.stringify(marker),
         made: (now) => (JSON.parse(now) as Rotated).rotatedTo === newHash,
+        settled,
       });
       if (landing === 'lost') {
         await client.del(...unmade);
