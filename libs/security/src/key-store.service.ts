@@ -3,7 +3,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { GatewayConfig, MASTER_KEY_ID } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import { MetricsService } from '@gateway/metrics';
-import { RedisService, type RedisClient } from '@gateway/redis';
+import { RedisService, type RedisClient, withinBudget } from '@gateway/redis';
 import { compareAndSet, defineCas, unlock } from './key-cas';
 import { hashKey, KeyHashes } from './key-hashes';
 import { type ChangeAction, ChangeLanding } from './key-landing';
@@ -29,6 +29,15 @@ const CAS_ATTEMPTS = 5;
  * while the record it was written for is the key's current one.
  */
 const GRACE_PREFIX = 'gateway:keygrace:';
+/**
+ * How long a grace marker is waited for (graceOf): the shared connection's command timeout, and on a Redis
+ * Cluster its redirections and retries too.
+ */
+const GRACE_READ_MS = 500;
+/** A grace marker that was not read in time (graceOf): its `previousSecretUntil` is unknown. */
+const UNREAD = Symbol('unread');
+/** What graceOf knows of a key's `previousSecretUntil`: until when, none (null), or UNREAD. */
+type Grace = string | null | typeof UNREAD;
 /**
  * A revocation retries far longer: every attempt it loses is another change that landed, and
  * none can undo a revocation once it lands, so a burst of PATCHes delays it but cannot refuse it.
@@ -265,9 +274,10 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     const client = this.redis.client;
     if (!client) return { keys: this.configKeys(), configOnly: true };
     const ids = await client.smembers(IDS);
-    const records = await Promise.all(ids.map((id) => this.get(id)));
-    const stored = records.filter((r): r is KeyRecord => r !== undefined);
-    return { keys: [...this.configKeys(), ...stored], configOnly: false };
+    // The records first, then their grace markers: one not read in time leaves its field unknown, not the list 503.
+    const stored = await Promise.all(ids.map((id) => this.current(client, id)));
+    const records = await Promise.all(stored.filter((s) => s !== undefined).map((s) => this.withGrace(s)));
+    return { keys: [...this.configKeys(), ...records], configOnly: false };
   }
 
   async get(id: string): Promise<KeyRecord | undefined> {
@@ -275,23 +285,25 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     if (configured) return configured;
     const client = this.needRedis();
     const stored = await this.current(client, id);
-    if (!stored) return undefined;
-    const record = JSON.parse(stored.raw) as Rotated;
-    return shown(record, await this.graceOf(client, stored.hash, record));
+    return stored && this.withGrace(stored);
   }
 
-  /** Until when the old secret of `record` (stored under `hash`) works on, if it is in a grace: only a rotated key has one. */
-  private graceOf(client: RedisClient, hash: string, record: KeyRecord): Promise<string | null> {
-    return record.rotatedAt ? client.get(GRACE_PREFIX + hash) : Promise.resolve(null);
+  /** A stored record (current) as the admin API shows it, with its grace (graceOf). */
+  private async withGrace({ hash, raw }: { hash: string; raw: string }): Promise<KeyRecord> {
+    const record = JSON.parse(raw) as Rotated;
+    return shown(record, await this.graceOf(hash, record));
   }
 
   /**
-   * graceOf for a change's answer and audit line, read before the change is made and on the shared
-   * connection: a node that does not answer it (paused, failing over) shows no grace, and stops no change,
-   * a revocation above all, nor leaves it made behind a 503 (a rotation's new secret never handed out).
+   * Until when the old secret of `record` (stored under `hash`) works on, if it is in a grace (only a rotated key
+   * has one), read on the shared connection within GRACE_READ_MS. A node that does not answer it (paused, failing
+   * over) leaves it UNREAD, named unknown in the answer (shown), and holds nothing else up: not the rest of a
+   * key or of the list, nor a change (read before it is made), a revocation above all, nor leaves one made behind a
+   * 503 (a rotation's new secret never handed out).
    */
-  private shownGrace(hash: string, record: KeyRecord): Promise<string | null> {
-    return this.graceOf(this.redis.client!, hash, record).catch(() => null);
+  private graceOf(hash: string, record: KeyRecord): Promise<Grace> {
+    if (!record.rotatedAt) return Promise.resolve(null);
+    return withinBudget(this.redis.client!.get(GRACE_PREFIX + hash), GRACE_READ_MS).catch(() => UNREAD);
   }
 
   /**
@@ -333,7 +345,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       if (before.rotatedAt) after.rotatedAt = before.rotatedAt;
       if (before.revoked) after.revoked = true;
       if (before.fence) after.fence = before.fence;
-      const grace = await this.shownGrace(hash, before);
+      const grace = await this.graceOf(hash, before);
       const value = JSON.stringify(after);
       // Made, when its answer was lost: a revocation by any revoked record (revocation is final), a PATCH by its
       // own bytes, not told when another change replaced the record meanwhile (it may have landed just before).
@@ -392,7 +404,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const { hash, raw, before } = await this.toChange(client, id);
       refuse(before);
-      const previous = await this.shownGrace(hash, before);
+      const previous = await this.graceOf(hash, before);
       const key = newKey();
       const newHash = hashKey(key);
       const now = Date.now();
@@ -555,11 +567,13 @@ type Rotated = KeyRecord & { rotatedTo?: string; previousHash?: string; fence?: 
 
 /**
  * `record` as the admin API shows it: without the store's links (hashes of secrets) nor a grace marker's
- * fields, with `previousSecretUntil` from the grace kept beside it (GRACE_PREFIX) unless the key is revoked.
+ * fields, with `previousSecretUntil` from the grace kept beside it (GRACE_PREFIX) unless the key is revoked,
+ * or, when that was not read in time, `unknownFields` naming it.
  */
-function shown(record: Rotated, previousSecretUntil?: string | null): KeyRecord {
+function shown(record: Rotated, grace?: Grace): KeyRecord {
   const { rotatedTo: _to, previousHash: _hash, previousSecretUntil: _until, graceUntil: _grace, fence: _fence, ...rest } = record;
-  return previousSecretUntil && !rest.revoked ? { ...rest, previousSecretUntil } : rest;
+  if (!grace || rest.revoked) return rest;
+  return grace === UNREAD ? { ...rest, unknownFields: ['previousSecretUntil'] } : { ...rest, previousSecretUntil: grace };
 }
 
 function rotationInProgress(id: string): GatewayError {
