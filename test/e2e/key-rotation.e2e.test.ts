@@ -268,29 +268,42 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
   // Raised by a check of the answer above (rotcheck25 D1): when Redis stayed silent past the settling too, the
   // rotation answered key_rotation_unsettled and nothing settled it after; a GET the answer asked for said "not
   // rotated", then the late compare-and-set landed, cutting off the original secret, its new one never handed out.
-  it('a rotation answered key_rotation_unsettled is settled once Redis answers: its late compare-and-set never lands', async () => {
-    const { id, key } = await newKey('late-cas-unsettled');
-    proxy.holdWhen(markerCas(key));
-    const rotation = admin(a, 'POST', `/${id}/rotate`);
+  /**
+   * The answer to `change` of key `id` (on replica a), whose compare-and-set over the record of `key` is held in the
+   * network, returned once a logged that it settled the change; the compare-and-set still held (deliverHeld).
+   */
+  async function untilSettled<T>(id: string, key: string, change: Promise<T>): Promise<T> {
     assert.ok(await eventually(async () => markerCas(key).test(proxy.heldCommands)), 'the compare-and-set is held');
     const heldAt = Date.now();
-    // Then a's shared connection falls silent for ~6 s, past the rotation's settling (5 s): the connections that
+    // Then a's shared connection falls silent for ~6 s, past the change's settling (5 s): the connections that
     // replace it (after 3 s without a PING answered) too, held from their first byte.
     proxy.hold();
     proxy.holdWhen(/./, 10);
-    const unsettled = await rotation;
+    const unsettled = await change;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, heldAt + 6_000 - Date.now())));
     proxy.release(markerCas(key));
-    // Redis answers a again; it settles the rotation (fences the record: its log says so), and only then does the
+    // Redis answers a again; it settles the change (fences the record: its log says so), and only then does the
     // late compare-and-set arrive, whatever the host's speed. Without that settling no such line comes: it arrives
     // after 20 s, and lands.
     await a.logged(new RegExp(`key ${id}: .* was not made, and no longer can be`), { timeoutMs: 20_000 });
     assert.match(proxy.heldCommands, markerCas(key), 'the compare-and-set was held until now');
-    // Settled, the rotation let go of its lock (keys26 item 3): it was left for its 15 s, and a retry was refused 409.
-    assert.equal(await redis.pttl(`gateway:keyrotating:${id}`), -2, 'the rotation lock is released once settled');
+    return unsettled;
+  }
+
+  /** Delivers what the proxy holds (a late compare-and-set), and gives it time to land if it can. */
+  async function deliverHeld(): Promise<void> {
     proxy.release();
     await proxy.drained();
     await new Promise((resolve) => setTimeout(resolve, 2_000));
+  }
+
+  it('a rotation answered key_rotation_unsettled is settled once Redis answers: its late compare-and-set never lands', async () => {
+    const { id, key } = await newKey('late-cas-unsettled');
+    proxy.holdWhen(markerCas(key));
+    const unsettled = await untilSettled(id, key, admin(a, 'POST', `/${id}/rotate`));
+    // Settled, the rotation let go of its lock (keys26 item 3): it was left for its 15 s, and a retry was refused 409.
+    assert.equal(await redis.pttl(`gateway:keyrotating:${id}`), -2, 'the rotation lock is released once settled');
+    await deliverHeld();
 
     assert.equal(unsettled.status, 503, JSON.stringify(unsettled.body));
     assert.equal(unsettled.body.error?.code, 'key_rotation_unsettled');
@@ -302,6 +315,21 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
     const retry = await admin(a, 'POST', `/${id}/rotate`);
     assert.equal(retry.status, 200, `the retry the answer allows: ${JSON.stringify(retry.body)}`);
     assert.deepEqual(await statuses(retry.body.key, a, b), [200, 200]);
+  });
+
+  it('a revocation answered key_change_unsettled is settled once Redis answers: its late compare-and-set never lands', async () => {
+    const { id, key } = await newKey('late-revoke-unsettled');
+    proxy.holdWhen(markerCas(key));
+    const unsettled = await untilSettled(id, key, admin(a, 'DELETE', `/${id}`));
+    await deliverHeld();
+
+    assert.deepEqual([unsettled.status, unsettled.body.error?.code], [503, 'key_change_unsettled'], JSON.stringify(unsettled.body));
+    assert.match(unsettled.body.error.message, /"revoked": true/);
+    assert.equal(unsettled.headers.get('x-should-retry'), 'false');
+    assert.equal((await admin(b, 'GET', `/${id}`)).body.revoked, undefined, 'the late compare-and-set did not land');
+    assert.deepEqual(await statuses(key, a, b), [200, 200], 'the key works on');
+    assert.equal((await admin(a, 'DELETE', `/${id}`)).status, 200, 'the revocation made again');
+    assert.deepEqual(await statuses(key, a, b), [401, 401]);
   });
 
   // Raised by the session after (keys26 item 1): a PATCH's and a revocation's own compare-and-set had the same
