@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Logger } from '@nestjs/common';
 import { Cluster, Redis } from 'ioredis';
@@ -384,9 +387,26 @@ describe('the Redis Cluster client', { skip: !CLUSTER_URL && 'TEST_REDIS_CLUSTER
       const written = () => seeded.client!.set('seeded-check', '1').catch(() => undefined);
       assert.ok(await eventuallyTrue(async () => (await written()) === 'OK'), 'a command through the second seed');
     } finally {
+      // Nothing left running whatever state the client was in: it kept this file's process alive once (see the test
+      // of a client shut down while it connects).
       await seeded.onApplicationShutdown();
-      // Nothing left reconnecting whatever state the client was in: it kept this file's process alive once.
-      seeded.client?.disconnect();
+    }
+  });
+
+  // Raised by a check of the shutdown (keys26 item 4): quit() reached a cluster client that had read its slots and
+  // was checking it was ready; the check answered after, the client turned ready and kept its slot refresh timer,
+  // so the process never exited (seen: status 'end', a Timeout active, alive after 9 s).
+  it('a client shut down while it connects leaves nothing running: its process exits', async () => {
+    const worker = spawn(process.execPath, [resolve(__dirname, '../support/cluster-shutdown.worker.js'), CLUSTER_URL!], {
+      stdio: 'ignore',
+    });
+    const exited = once(worker, 'exit');
+    const bound = setTimeout(() => worker.kill('SIGKILL'), 30_000);
+    try {
+      const [code, signal] = await exited;
+      assert.deepEqual([code, signal], [0, null], 'exited by itself, not killed after 30 s');
+    } finally {
+      clearTimeout(bound);
     }
   });
 

@@ -347,7 +347,13 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
 
   async onApplicationShutdown(): Promise<void> {
     this.writers.close();
-    await this.client?.quit().catch(() => this.client?.disconnect());
+    const client = this.client;
+    if (!client) return;
+    // A cluster client that has read its slots and awaits the answer to its ready check when asked to quit turns
+    // ready once that answer comes (ioredis), and starts its slot refresh timer, which then runs for ever: its
+    // process did not exit. Disconnecting stops the timer.
+    client.once('ready', () => client.disconnect());
+    await client.quit().catch(() => client.disconnect());
   }
 
   /**

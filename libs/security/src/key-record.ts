@@ -21,6 +21,11 @@ export interface KeyRecord {
   /** Until when the secret the last rotation replaced still works (its `gracePeriodSeconds`). */
   previousSecretUntil?: string;
   /**
+   * In an admin API answer, never stored: fields left out because Redis did not answer for them in time (a grace
+   * marker's node slow or failing over: `previousSecretUntil`). Read the key again.
+   */
+  unknownFields?: 'previousSecretUntil'[];
+  /**
    * Set on the record an old secret in its grace finds (KeyStore): until when that secret works, checked on
    * each request (secretEnded), so it stops by itself on every replica.
    */

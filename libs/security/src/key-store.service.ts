@@ -3,8 +3,10 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { GatewayConfig, MASTER_KEY_ID } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import { MetricsService } from '@gateway/metrics';
-import { RedisService, type RedisClient } from '@gateway/redis';
+import { RedisService, type RedisClient, withinBudget } from '@gateway/redis';
+import { compareAndSet, defineCas, unlock } from './key-cas';
 import { hashKey, KeyHashes } from './key-hashes';
+import { type ChangeAction, ChangeLanding } from './key-landing';
 import type { KeyRecord } from './key-record';
 
 export { hashKey } from './key-hashes';
@@ -28,30 +30,27 @@ const CAS_ATTEMPTS = 5;
  */
 const GRACE_PREFIX = 'gateway:keygrace:';
 /**
+ * How long a grace marker is waited for (graceOf): the shared connection's command timeout, and on a Redis
+ * Cluster its redirections and retries too.
+ */
+const GRACE_READ_MS = 500;
+/** A grace marker that was not read in time (graceOf): its `previousSecretUntil` is unknown. */
+const UNREAD = Symbol('unread');
+/** What graceOf knows of a key's `previousSecretUntil`: until when, none (null), or UNREAD. */
+type Grace = string | null | typeof UNREAD;
+/**
  * A revocation retries far longer: every attempt it loses is another change that landed, and
  * none can undo a revocation once it lands, so a burst of PATCHes delays it but cannot refuse it.
  */
 const REVOKE_CAS_ATTEMPTS = 100;
-const CAS_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]); return 1 end return 0`;
-/** Deletes KEYS[1] if it still holds ARGV[1]: a rotation lets go of its key's lock, not of one taken after it expired. */
-const UNLOCK_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-type Cas = {
-  gatewayKeyCas(key: string, expected: string, value: string): Promise<number>;
-  gatewayKeyUnlock(key: string, token: string): Promise<number>;
-};
-/**
- * How long a rotation whose landing answer was lost tries to settle it (settle) on the shared connection: well
- * within ROTATION_LOCK_MS, so no other rotation of the key starts before it is settled.
- */
-const SETTLE_MS = 5_000;
-/** How long a rotation answered unsettled goes on being settled (settleLater). */
-const SETTLE_LATER_MS = 5 * 60_000;
-const SETTLE_RETRY_EVERY_MS = 100;
 /**
  * Held by the rotation of a key while it runs (SET NX), so a rotation that starts meanwhile is refused
  * (409) rather than run after it: two rotations at once both answered 200, the first caller's secret
  * already replaced. It outlives a rotation unless Redis hangs (one that outlives it still cannot land
- * over another: its compare-and-set fails, rotateOn) and expires if the replica holding it dies mid-way.
+ * over another: its compare-and-set fails, rotateOn) and expires if the replica holding it dies mid-way. Longer
+ * than a change whose landing answer was lost takes to settle (ChangeLanding, 5 s), so no other rotation of the
+ * key starts before it is settled. One answered unsettled (Redis silent then, the lock not released) lets go of it
+ * once settled in the background: the retry its caller makes then is not refused 409 until the lock expires.
  */
 const ROTATING_PREFIX = 'gateway:keyrotating:';
 const ROTATION_LOCK_MS = 15_000;
@@ -100,12 +99,14 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   private readonly idOf = new Map<string, string>();
   private readonly hashes = new KeyHashes();
   private subscriber: RedisClient | undefined;
+  private readonly landing: ChangeLanding;
 
   constructor(
     private readonly config: GatewayConfig,
     private readonly redis: RedisService,
     private readonly metrics: MetricsService,
   ) {
+    this.landing = new ChangeLanding(redis, this.logger);
     if (config.masterKey) this.fixed.set(hashKey(config.masterKey), { id: MASTER_KEY_ID, name: 'master key', source: 'master' });
     for (const k of config.security.keys) {
       const key = process.env[k.keyEnv];
@@ -273,9 +274,10 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     const client = this.redis.client;
     if (!client) return { keys: this.configKeys(), configOnly: true };
     const ids = await client.smembers(IDS);
-    const records = await Promise.all(ids.map((id) => this.get(id)));
-    const stored = records.filter((r): r is KeyRecord => r !== undefined);
-    return { keys: [...this.configKeys(), ...stored], configOnly: false };
+    // The records first, then their grace markers: one not read in time leaves its field unknown, not the list 503.
+    const stored = await Promise.all(ids.map((id) => this.current(client, id)));
+    const records = await Promise.all(stored.filter((s) => s !== undefined).map((s) => this.withGrace(s)));
+    return { keys: [...this.configKeys(), ...records], configOnly: false };
   }
 
   async get(id: string): Promise<KeyRecord | undefined> {
@@ -283,23 +285,25 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     if (configured) return configured;
     const client = this.needRedis();
     const stored = await this.current(client, id);
-    if (!stored) return undefined;
-    const record = JSON.parse(stored.raw) as Rotated;
-    return shown(record, await this.graceOf(client, stored.hash, record));
+    return stored && this.withGrace(stored);
   }
 
-  /** Until when the old secret of `record` (stored under `hash`) works on, if it is in a grace: only a rotated key has one. */
-  private graceOf(client: RedisClient, hash: string, record: KeyRecord): Promise<string | null> {
-    return record.rotatedAt ? client.get(GRACE_PREFIX + hash) : Promise.resolve(null);
+  /** A stored record (current) as the admin API shows it, with its grace (graceOf). */
+  private async withGrace({ hash, raw }: { hash: string; raw: string }): Promise<KeyRecord> {
+    const record = JSON.parse(raw) as Rotated;
+    return shown(record, await this.graceOf(hash, record));
   }
 
   /**
-   * graceOf for a change's answer and audit line, read before the change is made and on the shared
-   * connection: a node that does not answer it (paused, failing over) shows no grace, and stops no change,
-   * a revocation above all, nor leaves it made behind a 503 (a rotation's new secret never handed out).
+   * Until when the old secret of `record` (stored under `hash`) works on, if it is in a grace (only a rotated key
+   * has one), read on the shared connection within GRACE_READ_MS. A node that does not answer it (paused, failing
+   * over) leaves it UNREAD, named unknown in the answer (shown), and holds nothing else up: not the rest of a
+   * key or of the list, nor a change (read before it is made), a revocation above all, nor leaves one made behind a
+   * 503 (a rotation's new secret never handed out).
    */
-  private shownGrace(hash: string, record: KeyRecord): Promise<string | null> {
-    return this.graceOf(this.redis.client!, hash, record).catch(() => null);
+  private graceOf(hash: string, record: KeyRecord): Promise<Grace> {
+    if (!record.rotatedAt) return Promise.resolve(null);
+    return withinBudget(this.redis.client!.get(GRACE_PREFIX + hash), GRACE_READ_MS).catch(() => UNREAD);
   }
 
   /**
@@ -324,26 +328,37 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    * Applies `edit` to a stored key (the gateway's own fields are kept whatever it
    * returns) and tells every replica to drop its cached copy.
    */
-  async update(id: string, edit: (record: KeyRecord) => KeyRecord, attempts = CAS_ATTEMPTS): Promise<KeyChange> {
+  async update(id: string, edit: (record: KeyRecord) => KeyRecord, action: Edit = 'update'): Promise<KeyChange> {
     this.needRedis();
     this.refuseConfigKey(id);
-    return this.changing((client) => this.updateOn(client, id, edit, attempts));
+    return this.changing((client) => this.updateOn(client, id, edit, action));
   }
 
-  private async updateOn(client: RedisClient, id: string, edit: (record: KeyRecord) => KeyRecord, attempts: number): Promise<KeyChange> {
+  private async updateOn(client: RedisClient, id: string, edit: (record: KeyRecord) => KeyRecord, action: Edit): Promise<KeyChange> {
     // Compare-and-set: a change racing another (a PATCH against a DELETE, or a rotation) is applied
     // to the record it read or retried, so it can never undo the other. The id is read again on each
     // try: a rotation moves the record to another hash.
+    const attempts = action === 'revocation' ? REVOKE_CAS_ATTEMPTS : CAS_ATTEMPTS;
     for (let attempt = 0; attempt < attempts; attempt++) {
       const { hash, raw, before } = await this.toChange(client, id);
       const after: Rotated = { ...edit(shown(before)), id, source: 'admin', createdAt: before.createdAt };
       if (before.rotatedAt) after.rotatedAt = before.rotatedAt;
       if (before.revoked) after.revoked = true;
       if (before.fence) after.fence = before.fence;
-      const grace = await this.shownGrace(hash, before);
-      if ((await compareAndSet(client, RECORD_PREFIX + hash, raw, JSON.stringify(after))) !== 1) continue;
-      // The old secret in its grace finds this record too: replicas drop it with this one (forgetHash).
-      const announced = await this.announce(client, id, [hash], [RECORD_PREFIX + hash]);
+      const grace = await this.graceOf(hash, before);
+      const value = JSON.stringify(after);
+      // Made, when its answer was lost: a revocation by any revoked record (revocation is final), a PATCH by its
+      // own bytes, not told when another change replaced the record meanwhile (it may have landed just before).
+      const made =
+        action === 'revocation'
+          ? (now: string) => isRevoked(JSON.parse(now) as Rotated)
+          : (now: string) => (now === value ? true : now === raw ? false : undefined);
+      const landing = await this.landing.land(client, { id, action, key: RECORD_PREFIX + hash, raw, value, made });
+      if (landing === 'lost') continue;
+      if (landing instanceof Error) throw landing;
+      // The old secret in its grace finds this record too: replicas drop it with this one (forgetHash). Without
+      // the writer if the answer was lost (land dropped it): nothing to WAIT on.
+      const announced = await this.announce(landing === 'landed' ? client : undefined, id, [hash], [RECORD_PREFIX + hash]);
       return { before: shown(before, grace), after: shown(after, grace), ...announced };
     }
     throw keyChanged(id);
@@ -368,13 +383,13 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       const lock = ROTATING_PREFIX + id;
       const token = randomUUID();
       if ((await client.set(lock, token, 'PX', ROTATION_LOCK_MS, 'NX')) !== 'OK') throw rotationInProgress(id);
+      // On the shared connection once the writer is dropped (ChangeLanding.land). Left to expire if Redis fails
+      // now: the rotation is made or not, as its answer says; one answered unsettled lets go again once settled.
+      const release = () => unlock(client.status === 'ready' ? client : this.redis.client!, lock, token).catch(() => undefined);
       try {
-        return await this.rotateOn(client, id, refuse, graceMs);
+        return await this.rotateOn(client, id, refuse, graceMs, release);
       } finally {
-        // Left to expire if Redis fails now: the rotation is made or not, as its answer says. On the shared
-        // connection once the writer is dropped (landMarker).
-        const via = client.status === 'ready' ? client : this.redis.client!;
-        await script(via, 'gatewayKeyUnlock', UNLOCK_SCRIPT, lock, token).catch(() => undefined);
+        await release();
       }
     });
   }
@@ -384,11 +399,12 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     id: string,
     refuse: (record: KeyRecord) => void,
     graceMs: number,
+    settled: () => Promise<unknown>,
   ): Promise<KeyChange & { key: string }> {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const { hash, raw, before } = await this.toChange(client, id);
       refuse(before);
-      const previous = await this.shownGrace(hash, before);
+      const previous = await this.graceOf(hash, before);
       const key = newKey();
       const newHash = hashKey(key);
       const now = Date.now();
@@ -401,7 +417,15 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       await client.set(RECORD_PREFIX + newHash, JSON.stringify(after));
       if (until) await client.set(GRACE_PREFIX + newHash, until, 'PX', graceMs);
       const unmade = [RECORD_PREFIX + newHash, ...(until ? [GRACE_PREFIX + newHash] : [])];
-      const landing = await this.landMarker(client, RECORD_PREFIX + hash, raw, marker);
+      const landing = await this.landing.land(client, {
+        id,
+        action: 'rotation',
+        key: RECORD_PREFIX + hash,
+        raw,
+        value: JSON.stringify(marker),
+        made: (now) => (JSON.parse(now) as Rotated).rotatedTo === newHash,
+        settled,
+      });
       if (landing === 'lost') {
         await client.del(...unmade);
         // Another rotation landed (one that outlived its lock, or a replica of an earlier version's): it wins.
@@ -415,7 +439,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
         throw landing;
       }
       // Made from here on: every step after is best effort, and the new secret is answered whatever fails. The
-      // writer is gone if the marker's answer was lost (landMarker): the shared connection, and no WAIT on it.
+      // writer is gone if the marker's answer was lost (land): the shared connection, and no WAIT on it.
       const via = landing === 'landed' ? client : this.redis.client!;
       // Readers follow the marker meanwhile, and the next change points the id on (current).
       await compareAndSet(via, ID_PREFIX + id, hash, newHash).catch(() => undefined);
@@ -425,74 +449,6 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       return { key, before: shown(before, previous), after: shown(after, until), ...announced };
     }
     throw keyChanged(id);
-  }
-
-  /**
-   * The rotation's landing point: the compare-and-set of `marker` over the old record `key`, on the writer.
-   * 'landed' or 'lost' (the record changed meanwhile) when Redis answers it. When the answer is lost (timed
-   * out, connection dropped), the command may still be on its way and land later (a slow network delivers it
-   * after the writer's timeout): answering 503 then left the rotation made, its new secret never handed out,
-   * and the retry the 503 asks for ended that lost secret's grace, cutting off the original one at once. So the
-   * writer is dropped (nothing more goes by it) and the outcome settled on the shared connection (settle): 'made'
-   * when the marker is there, else the error to answer, the record fenced so the command can no longer land.
-   */
-  private async landMarker(writer: RedisClient, key: string, raw: string, marker: Rotated): Promise<'landed' | 'lost' | 'made' | Error> {
-    try {
-      return (await compareAndSet(writer, key, raw, JSON.stringify(marker))) === 1 ? 'landed' : 'lost';
-    } catch (error) {
-      writer.disconnect();
-      const made = await this.settle(key, marker.rotatedTo!, Date.now() + SETTLE_MS).catch((unsettled: Error) => {
-        this.settleLater(marker.id, key, marker.rotatedTo!);
-        throw rotationUnsettled(unsettled);
-      });
-      return made ? 'made' : (error as Error);
-    }
-  }
-
-  /**
-   * A rotation answered key_rotation_unsettled is settled for good once Redis answers again (for up to
-   * SETTLE_LATER_MS): its marker could land until then, behind an answer that a GET in between seemed to confirm
-   * (no new rotatedAt). The log says how it ended.
-   */
-  private settleLater(id: string, key: string, newHash: string): void {
-    void this.settle(key, newHash, Date.now() + SETTLE_LATER_MS).then(
-      (made) =>
-        made
-          ? this.logger.error(
-              `key ${id}: a rotation answered key_rotation_unsettled was made after all; its new secret is lost: rotate again`,
-            )
-          : this.logger.warn(`key ${id}: a rotation answered key_rotation_unsettled was not made, and no longer can be`),
-      (err: Error) =>
-        this.logger.error(
-          `key ${id}: a rotation answered key_rotation_unsettled is still unsettled (${err.message}): GET the key once Redis answers`,
-        ),
-    );
-  }
-
-  /**
-   * Whether a marker compare-and-set over `key` (expecting `raw`) whose answer was lost landed, deciding it for
-   * good, on the shared connection: the record is read; if it names `newHash` the marker landed; else a CAS
-   * rewrites it as it is with a fresh `fence` value (tried again if it changed in between). A marker still on its
-   * way then never lands: it compares the bytes `raw`, and no later write can write them again, since each keeps
-   * the fence or writes a new one (a PATCH echoes it; without it, a PATCH back to the same fields wrote `raw`'s
-   * bytes back). Single keys, so the same on a Redis Cluster; a replica of an earlier release echoes the field as
-   * any it does not know. Tried until `giveUpAt` (the shared connection may be slow too); past that the
-   * outcome is unknown: Redis's last error. The waits hold no shutdown up.
-   */
-  private async settle(key: string, newHash: string, giveUpAt: number): Promise<boolean> {
-    const shared = this.redis.client!;
-    for (;;) {
-      try {
-        const now = await shared.get(key);
-        if (now === null) return false;
-        const record = JSON.parse(now) as Rotated;
-        if (record.rotatedTo === newHash) return true;
-        if ((await compareAndSet(shared, key, now, JSON.stringify({ ...record, fence: randomUUID() }))) === 1) return false;
-      } catch (error) {
-        if (Date.now() + SETTLE_RETRY_EVERY_MS >= giveUpAt) throw error;
-        await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_EVERY_MS).unref());
-      }
-    }
   }
 
   /** The stored record of key `id` for a change (current() on the writer), or the 404. */
@@ -534,7 +490,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
 
   /** Marks a stored key revoked; every replica drops its cached copy at once, and its metric series. */
   async revoke(id: string): Promise<KeyChange> {
-    const change = await this.update(id, (record) => ({ ...record, revoked: true }), REVOKE_CAS_ATTEMPTS);
+    const change = await this.update(id, (record) => ({ ...record, revoked: true }), 'revocation');
     this.metrics.forgetKey(id);
     // The revocation is made: Redis failing now leaves other replicas its series until they restart, not the key usable.
     await this.redis.publishToAll(CHANNEL, REVOKED_PREFIX + id).catch((err: Error) => {
@@ -549,10 +505,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    */
   private changing<T>(change: (client: RedisClient) => Promise<T>): Promise<T> {
     return this.redis.durably((writer) => {
-      if (!('gatewayKeyCas' in writer)) {
-        writer.defineCommand('gatewayKeyCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
-        writer.defineCommand('gatewayKeyUnlock', { numberOfKeys: 1, lua: UNLOCK_SCRIPT });
-      }
+      defineCas(writer);
       return change(writer);
     });
   }
@@ -563,7 +516,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    * is made either way: the answer says so (x-gateway-unreplicated-nodes) and the log warns.
    */
   private async replicated(writer: RedisClient | undefined, id: string, keys: string[]): Promise<number> {
-    // Without its writer (dropped, landMarker) nothing can be waited for: counted as not acknowledged.
+    // Without its writer (dropped, ChangeLanding.land) nothing can be waited for: counted as not acknowledged.
     const unreplicated = writer ? await this.redis.unreplicated(writer, keys).catch(() => 1) : 1;
     if (unreplicated) {
       this.logger.warn(
@@ -601,35 +554,26 @@ function newKey(): string {
   return `gw-${randomBytes(32).toString('base64url')}`;
 }
 
+/** The changes update() makes: a PATCH, or a revocation (revoke). */
+type Edit = Exclude<ChangeAction, 'rotation'>;
+
 /**
  * A stored record with the store's own link: under a rotated key's old hash, the marker naming the hash of
  * its new secret (`rotatedTo`; the old secret works on until `graceUntil` when set, inGrace). `previousHash`
  * and `previousSecretUntil` were written into the current record by a build before this one: never shown.
- * `fence`: written by settle so a lost rotation's marker can never land; kept by every write, never shown.
+ * `fence`: written by ChangeLanding.settle so a lost change can never land; kept by every write, never shown.
  */
 type Rotated = KeyRecord & { rotatedTo?: string; previousHash?: string; fence?: string };
 
 /**
- * Compare-and-set of `key` from `expected` to `value`: 1 when set. On the writer by its script (changing), on
- * the shared connection (settle) by EVAL.
- */
-function compareAndSet(client: RedisClient, key: string, expected: string, value: string): Promise<number> {
-  return script(client, 'gatewayKeyCas', CAS_SCRIPT, key, expected, value);
-}
-
-/** A script of the writer's (changing) on `client`: by its defined command on the writer, by EVAL on the shared connection. */
-function script(client: RedisClient, command: keyof Cas, lua: string, key: string, ...args: string[]): Promise<number> {
-  if (command in client) return (client as unknown as Record<keyof Cas, (...a: string[]) => Promise<number>>)[command](key, ...args);
-  return client.eval(lua, 1, key, ...args) as Promise<number>;
-}
-
-/**
  * `record` as the admin API shows it: without the store's links (hashes of secrets) nor a grace marker's
- * fields, with `previousSecretUntil` from the grace kept beside it (GRACE_PREFIX) unless the key is revoked.
+ * fields, with `previousSecretUntil` from the grace kept beside it (GRACE_PREFIX) unless the key is revoked,
+ * or, when that was not read in time, `unknownFields` naming it.
  */
-function shown(record: Rotated, previousSecretUntil?: string | null): KeyRecord {
+function shown(record: Rotated, grace?: Grace): KeyRecord {
   const { rotatedTo: _to, previousHash: _hash, previousSecretUntil: _until, graceUntil: _grace, fence: _fence, ...rest } = record;
-  return previousSecretUntil && !rest.revoked ? { ...rest, previousSecretUntil } : rest;
+  if (!grace || rest.revoked) return rest;
+  return grace === UNREAD ? { ...rest, unknownFields: ['previousSecretUntil'] } : { ...rest, previousSecretUntil: grace };
 }
 
 function rotationInProgress(id: string): GatewayError {
@@ -644,18 +588,9 @@ function rotationInProgress(id: string): GatewayError {
   );
 }
 
-/** A rotation whose landing answer was lost and could not be settled (settle): it may be made or not. */
-function rotationUnsettled(cause: Error): GatewayError {
-  return new GatewayError(
-    503,
-    `Redis did not answer whether this rotation was made (${cause.message}), and it may still be: this replica settles it once Redis answers ` +
-      '(its log says how it ended). Then GET the key: a changed rotatedAt means it was made and its new secret is lost (rotate again); ' +
-      'before, an unchanged one proves nothing.',
-    'server_error',
-    'key_rotation_unsettled',
-    null,
-    { 'x-should-retry': 'false' },
-  );
+/** A revoked key's record: not a rotation's marker, which is revoked only for replicas of an earlier release (inGrace). */
+function isRevoked(record: Rotated): boolean {
+  return record.revoked === true && record.rotatedTo === undefined;
 }
 
 function keyNotFound(id: string): GatewayError {
