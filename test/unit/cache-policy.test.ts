@@ -77,6 +77,26 @@ describe('what the cache stores', () => {
     assert.ok(cacheableCompletion(answer({ role: 'assistant', content: null, tool_calls: [custom] }, 'tool_calls'), withTools));
   });
 
+  // Found by an independent check: an empty answer (a model's glitch, or a reasoning model that spent its whole
+  // max_tokens thinking: `length` with no text) was stored and replayed to every ask for the TTL.
+  it('never stores an answer with nothing in it: no text (or only blanks), no call, no audio', () => {
+    for (const [content, reason] of [
+      [null, 'stop'],
+      ['', 'stop'],
+      [' \n', 'stop'],
+      ['', 'length'],
+      [null, 'length'],
+    ] as const)
+      assert.equal(
+        cacheableCompletion(answer({ role: 'assistant', content }, reason), config),
+        undefined,
+        `${JSON.stringify(content)} ${reason}`,
+      );
+    const audio = { role: 'assistant', content: null, audio: { id: 'a', data: 'UklGR', transcript: 'Hi', expires_at: 1 } };
+    assert.ok(cacheableCompletion(answer(audio, 'stop'), config), 'an audio answer has something in it');
+    assert.ok(cacheableCompletion(answer({ role: 'assistant', content: null, tool_calls: [CALL] }, 'tool_calls'), withTools));
+  });
+
   it('never stores a refusal', () => {
     assert.equal(
       cacheableCompletion(answer({ role: 'assistant', content: null, refusal: "I can't help with that" }, 'stop'), config),

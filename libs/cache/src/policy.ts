@@ -29,6 +29,9 @@ export function cacheableCompletion(body: string, config: CacheConfig): { prompt
     const message = choice.message as Message | undefined;
     const calls = Boolean(message?.tool_calls?.length || message?.function_call);
     if (message?.refusal || (calls && (!config.toolCallResponses || reason === 'length' || !wellFormedCalls(message!)))) return undefined;
+    // Nothing in it (a glitch, or a reasoning model that spent its whole max_tokens thinking): replayed for the
+    // TTL it would answer every retry with nothing.
+    if (!calls && !message?.audio && !(typeof message?.content === 'string' ? message.content.trim() : message?.content)) return undefined;
   }
   return { promptTokens: completion.usage?.prompt_tokens ?? 0, completionTokens: completion.usage?.completion_tokens ?? 0 };
 }
