@@ -133,6 +133,7 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
       assert.equal(data.choices[0]?.message.content, TEXT);
       assert.match(response.headers.get('x-gateway-cost-usd') ?? '', /; estimated$/, model);
       assertNoTextCounts(data.usage, model);
+      if (!model.startsWith('string-') && !model.endsWith('-completion')) assertWholeOrNone(data.usage, model);
       return line(response.headers.get('x-request-id'));
     }
     const { data, response } = await client.chat.completions
@@ -143,6 +144,7 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
       text += chunk.choices[0]?.delta.content ?? '';
       // An OpenAI-format upstream's chunks pass through as they came (its own usage included); a translated one's are the gateway's.
       if (!model.startsWith('string-')) assertNoTextCounts(chunk.usage, model);
+      if (!model.startsWith('string-') && !model.endsWith('-completion')) assertWholeOrNone(chunk.usage, `${model} streamed`);
     }
     assert.equal(text, TEXT);
     return line(response.headers.get('x-request-id'));
@@ -152,6 +154,21 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
   const assertNoTextCounts = (usage: unknown, what: string) => {
     const text = JSON.stringify(usage ?? {}).match(/"\w+_tokens":"[^"]*"/);
     assert.equal(text, null, `${what}: ${JSON.stringify(usage)}`);
+  };
+
+  /**
+   * Usage a translated answer shows: none, or every count the OpenAI SDK types as a number one (found: an Anthropic
+   * upstream's usage without `output_tokens` went out without `completion_tokens` and `total_tokens`). An OpenAI-format
+   * upstream's own usage (`-completion`, `string-`) passes through as it came, or without its counts that are no counts.
+   */
+  const assertWholeOrNone = (usage: unknown, what: string) => {
+    if (usage == null) return;
+    const { prompt_tokens, completion_tokens, total_tokens } = usage as Record<string, unknown>;
+    assert.deepEqual(
+      [typeof prompt_tokens, typeof completion_tokens, typeof total_tokens],
+      ['number', 'number', 'number'],
+      `${what}: ${JSON.stringify(usage)}`,
+    );
   };
 
   /** Billed as estimated: output from the answer's 74 characters, never 0, and a prompt counted. */
@@ -170,6 +187,32 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
         // The prompt Anthropic's message_start reported is kept: only the output is estimated.
         if (model === 'no-output' && stream) assert.equal(logged.promptTokens, 500);
       });
+
+  // Found: an Anthropic upstream's usage without output_tokens reached Responses clients without output_tokens and total_tokens.
+  it('the Responses API shows a translated answer whose output was not counted with whole usage or none', async () => {
+    for (const model of ['no-output'])
+      for (const stream of [false, true]) {
+        const what = `responses ${model} stream=${stream}`;
+        let answer: OpenAI.Responses.Response | undefined;
+        if (stream) {
+          const events = await client.responses.create({ model, input: `responses ${model}`, store: false, stream: true });
+          for await (const event of events) if (event.type === 'response.completed') answer = event.response;
+        } else answer = await client.responses.create({ model, input: `responses ${model}`, store: false });
+        const said = answer?.output.flatMap((item) => (item.type === 'message' ? item.content : []));
+        assert.deepEqual(
+          said?.map((part) => (part.type === 'output_text' ? part.text : part.type)),
+          [TEXT],
+          what,
+        );
+        const usage = answer?.usage;
+        if (usage == null) continue;
+        assert.deepEqual(
+          [typeof usage.input_tokens, typeof usage.output_tokens, typeof usage.total_tokens],
+          ['number', 'number', 'number'],
+          `${what}: ${JSON.stringify(usage)}`,
+        );
+      }
+  });
 
   // Usage that is not counts: a non-streamed answer was refused (502) where a stream was served and estimated.
   // Anthropic's and Gemini's (translated) went out as sums made text, `"prompt_tokens":"1200"`.

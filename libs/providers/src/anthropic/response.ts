@@ -41,13 +41,13 @@ export function usageFrom(usage: AnthropicUsage | undefined): CompletionUsage | 
   const cached = usage.cache_read_input_tokens ?? 0;
   const writes = usage.cache_creation_input_tokens ?? 0;
   const output = usage.output_tokens as number | null | undefined;
-  const counts = usageOf(usage.input_tokens + cached + writes, output ?? 0, cached, usage.output_tokens_details?.thinking_tokens ?? 0);
-  // No output count (a compatible server's, a stream's message_start): none shown, nor a total; the bill estimates it.
-  if (output == null) {
-    const partial = counts as Partial<CompletionUsage>;
-    delete partial.completion_tokens;
-    delete partial.total_tokens;
-  }
+  // No output count (a compatible server's, a stream's message_start): no usage shown, and the bill estimates it (usageOf).
+  const counts = usageOf(
+    usage.input_tokens + cached + writes,
+    output ?? undefined,
+    cached,
+    usage.output_tokens_details?.thinking_tokens ?? 0,
+  );
   counts.prompt_tokens_details!.cache_write_tokens = writes;
   const writes1h = Math.min(writes, usage.cache_creation?.ephemeral_1h_input_tokens ?? 0);
   const searches = usage.server_tool_use?.web_search_requests;

@@ -116,9 +116,7 @@ class ChunkTranslation implements StreamSteps<GenerateContentResponse, string>, 
     if (!frames || states.some(([, state]) => !state.finish)) throw truncated(options.provider);
     if (this.signed.length) this.options.keep?.(this.signed);
     const out = states.map(([index, state]) => frames.finish(state.finish!, index));
-    const usage = (this.stream.usage = usageFrom(this.usage));
-    if (options.includeUsage && usage) out.push(frames.usage(usage));
-    out.push(DONE_FRAME);
+    out.push(...frames.usage((this.stream.usage = usageFrom(this.usage))), DONE_FRAME);
     return out;
   }
 }
