@@ -89,6 +89,8 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
     'ant-string': { input_tokens: '12', output_tokens: 30 },
     'gem-string': { promptTokenCount: '12', candidatesTokenCount: 30, totalTokenCount: 42 },
     'gem-no-output': { promptTokenCount: 40, totalTokenCount: 40 },
+    'ant-nulls': { input_tokens: null, output_tokens: null },
+    'ant-no-input': { output_tokens: 30 },
     'gem-blocked': { promptTokenCount: 40, totalTokenCount: 40 },
   });
   let gateway: GatewayProcess;
@@ -115,6 +117,8 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
           deploy('ant', 'ant-string'),
           deploy('gem', 'gem-string'),
           deploy('gem', 'gem-no-output'),
+          deploy('ant', 'ant-nulls'),
+          deploy('ant', 'ant-no-input'),
           deploy('gem', 'gem-blocked'),
         ],
       }),
@@ -183,7 +187,16 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
     assert.ok((logged.costUsd as number) > 0, what);
   };
 
-  for (const model of ['no-completion', 'null-completion', 'no-output', 'gemini-empty', 'gemini-no-prompt', 'gem-no-output'])
+  for (const model of [
+    'no-completion',
+    'null-completion',
+    'no-output',
+    'gemini-empty',
+    'gemini-no-prompt',
+    'gem-no-output',
+    'ant-nulls',
+    'ant-no-input',
+  ])
     for (const stream of [false, true])
       it(`${model}, ${stream ? 'streamed' : 'not streamed'}: estimated and marked so`, async () => {
         const logged = await chat(model, stream);
@@ -224,7 +237,7 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
 
   // Found: an Anthropic upstream's usage without output_tokens reached Responses clients without output_tokens and total_tokens.
   it('the Responses API shows a translated answer whose output was not counted with whole usage or none', async () => {
-    for (const model of ['no-output', 'gem-no-output'])
+    for (const model of ['no-output', 'gem-no-output', 'ant-nulls', 'ant-no-input'])
       for (const stream of [false, true]) {
         const what = `responses ${model} stream=${stream}`;
         let answer: OpenAI.Responses.Response | undefined;

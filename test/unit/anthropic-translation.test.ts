@@ -544,6 +544,10 @@ describe('Anthropic response', () => {
       { input_tokens: 12.5, output_tokens: 5 },
       { input_tokens: 12, output_tokens: 5, cache_read_input_tokens: -1 },
       { input_tokens: '12', output_tokens: 5 },
+      // No input count: it summed to a prompt of 0 (`null + 0 + 0`), billed as 0 prompt tokens.
+      { input_tokens: null, output_tokens: 5 },
+      { input_tokens: null, output_tokens: null, cache_read_input_tokens: 30 },
+      { output_tokens: 5 },
     ])
       assert.equal(usageFrom(usage as unknown as Parameters<typeof usageFrom>[0]), undefined, JSON.stringify(usage));
   });

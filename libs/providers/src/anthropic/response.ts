@@ -33,11 +33,12 @@ export type AnthropicUsage = Pick<Anthropic.Usage, 'input_tokens' | 'output_toke
  * each differently (costOf), its 1-hour cache writes dearer still: those, and the web
  * searches Anthropic ran (server tools, which only native requests carry), are kept for
  * the price only when there were some; OpenAI's usage has no field for them (clientUsage).
- * None when the answer has none, or a count of it is no number (numericUsage).
+ * None when the answer has none, or no input count, or a count of it is no number (numericUsage).
  */
 export function usageFrom(usage: AnthropicUsage | undefined): CompletionUsage | undefined {
-  // An answer without usage (a compatible server's, a proxy's) is billed as estimated, as any other.
-  if (typeof usage !== 'object' || usage === null) return undefined;
+  // An answer without usage (a compatible server's, a proxy's) is billed as estimated, as any other; so is one
+  // without an input count (`"input_tokens": null` summed to a prompt of 0, billed so), as Gemini's without promptTokenCount.
+  if (typeof usage !== 'object' || usage === null || usage.input_tokens == null) return undefined;
   const cached = usage.cache_read_input_tokens ?? 0;
   const writes = usage.cache_creation_input_tokens ?? 0;
   const output = usage.output_tokens as number | null | undefined;
