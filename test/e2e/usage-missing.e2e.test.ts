@@ -141,7 +141,7 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
       assert.equal(data.choices[0]?.message.content, TEXT);
       assert.match(response.headers.get('x-gateway-cost-usd') ?? '', /; estimated$/, model);
       assertNoTextCounts(data.usage, model);
-      if (!model.startsWith('string-') && !model.endsWith('-completion')) assertWholeOrNone(data.usage, model);
+      assertWholeOrNone(data.usage, model);
       return line(response.headers.get('x-request-id'));
     }
     const { data, response } = await client.chat.completions
@@ -165,9 +165,10 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
   };
 
   /**
-   * Usage a translated answer shows: none, or every count the OpenAI SDK types as a number one (found: an Anthropic
-   * upstream's usage without `output_tokens` went out without `completion_tokens` and `total_tokens`). An OpenAI-format
-   * upstream's own usage (`-completion`, `string-`) passes through as it came, or without its counts that are no counts.
+   * Usage an answer shows: none, or every count the OpenAI SDK types as a number one (found: an Anthropic upstream's
+   * usage without `output_tokens` went out without `completion_tokens` and `total_tokens`; an OpenAI-format one's
+   * without `completion_tokens` as it came). An OpenAI-format upstream's stream on the chat route is forwarded as it
+   * came (`-completion`, `string-`): its chunks are not parsed.
    */
   const assertWholeOrNone = (usage: unknown, what: string) => {
     if (usage == null) return;
@@ -237,7 +238,7 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
 
   // Found: an Anthropic upstream's usage without output_tokens reached Responses clients without output_tokens and total_tokens.
   it('the Responses API shows a translated answer whose output was not counted with whole usage or none', async () => {
-    for (const model of ['no-output', 'gem-no-output', 'ant-nulls', 'ant-no-input'])
+    for (const model of ['no-output', 'gem-no-output', 'ant-nulls', 'ant-no-input', 'no-completion', 'null-completion'])
       for (const stream of [false, true]) {
         const what = `responses ${model} stream=${stream}`;
         let answer: OpenAI.Responses.Response | undefined;
@@ -285,7 +286,7 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
   const textOf = (message: Anthropic.Message) => message.content.map((block) => (block.type === 'text' ? block.text : block.type));
 
   it('the same on the Messages API, created and streamed: every answer carries the output count billed', async () => {
-    for (const model of ['no-output', 'gemini-empty', 'string-count', 'gem-string', 'gem-no-output'])
+    for (const model of ['no-output', 'gemini-empty', 'string-count', 'gem-string', 'gem-no-output', 'no-completion', 'null-completion'])
       for (const stream of [false, true]) {
         const params = { model, max_tokens: 100, messages: [{ role: 'user' as const, content: `messages ${model} ${stream}` }] };
         const { message, response } = await messagesAnswer(params, stream);

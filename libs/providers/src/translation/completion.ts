@@ -54,14 +54,22 @@ export function numericUsage(usage: CompletionUsage): CompletionUsage | undefine
 }
 
 /**
+ * `usage` when it has every count the OpenAI SDK types as a number (prompt, completion, total), else none: usage a
+ * client may be shown, whole or none, as an OpenAI-format answer's is without its counts that are no counts
+ * (misTypedUsage). Usage without the output's count (a vendor's that did not count it: usageOf; an OpenAI-format
+ * server's without `completion_tokens`) still reaches the bill, which keeps its prompt count and estimates the output.
+ */
+export function wholeUsage(usage: CompletionUsage | null | undefined): CompletionUsage | undefined {
+  return usage != null && usage.prompt_tokens != null && usage.completion_tokens != null && usage.total_tokens != null ? usage : undefined;
+}
+
+/**
  * The usage a client is sent: without what the gateway keeps only to price the request
  * (Anthropic's 1-hour cache writes, its web searches), which OpenAI's usage has no field for.
- * None when a count the OpenAI SDK types as a number is missing (an output the vendor did not count,
- * usageOf): the usage shown is whole or none, as an OpenAI-format answer's is without its counts that
- * are no counts (misTypedUsage). The bill still reads the vendor's counts, and estimates the rest.
+ * None when it is not whole (wholeUsage).
  */
 export function clientUsage(usage: CompletionUsage): CompletionUsage | undefined {
-  if (usage.completion_tokens == null || usage.total_tokens == null) return undefined;
+  if (!wholeUsage(usage)) return undefined;
   const { cache_write_1h_tokens: _writes1h, server_tool_use: _searches, ...sent } = usage as CompletionUsage & Record<string, unknown>;
   return sent;
 }
