@@ -99,7 +99,7 @@ describe('a max_tokens over the model`s output cap is worded as the caller`s ven
       ['cap-ant', `${OPENAI_WORDS} max_tokens: 4000 > 1000, which is the maximum allowed number of output tokens for claude-cap-1000`],
       [
         'capped',
-        `${OPENAI_WORDS} max_tokens 4000 is more than any deployment of capped writes (at most 1000 tokens, its maxOutputTokens).`,
+        `${OPENAI_WORDS} A completion budget of 4000 tokens is more than any deployment of capped writes (at most 1000, its maxOutputTokens).`,
       ],
     ]) {
       it(`${model}`, async () => {
@@ -113,6 +113,29 @@ describe('a max_tokens over the model`s output cap is worded as the caller`s ven
         );
       });
     }
+
+    // Found: the gateway's own refusal, and an upstream's, named max_tokens (param and words) to a client that sent
+    // max_completion_tokens, and an upstream's OpenAI words named max_tokens to a Responses client.
+    const budgets: [string, (model: string) => Promise<unknown>][] = [
+      [
+        'max_completion_tokens',
+        (model) => openai.chat.completions.create({ model, max_completion_tokens: 4000, messages: [{ role: 'user', content: 'hi' }] }),
+      ],
+      ['max_output_tokens', (model) => openai.responses.create({ model, input: 'hi', max_output_tokens: 4000 })],
+    ];
+    for (const [param, create] of budgets)
+      it(`a client that sent ${param} sees it named, param included, whoever refused`, async () => {
+        const words = `400 ${param} is too large: 4000. This model supports at most 1000 completion tokens, whereas you provided 4000. `;
+        for (const model of ['capped', 'cap-oa', 'cap-gem', 'cap-ant']) {
+          const err = await create(model).then(
+            () => assert.fail('answered'),
+            (e: InstanceType<typeof OpenAI.APIError>) => e,
+          );
+          assert.deepEqual([err.status, err.param, err.message.slice(0, words.length)], [400, param, words], model);
+          // The gateway's own text after OpenAI's words names no parameter the client did not send.
+          if (model === 'capped') assert.doesNotMatch(err.message.slice(words.length), /max_\w*tokens/);
+        }
+      });
 
     it('the Responses API names its own parameter', async () => {
       const err = await openai.responses.create({ model: 'capped', input: 'hi', max_output_tokens: 4000 }).then(

@@ -21,7 +21,7 @@ class UsageFake extends FakeUpstream {
 
   protected async handle(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): Promise<void> {
     const gemini = /^\/v1beta\/models\/([^:]+):(generateContent|streamGenerateContent)/.exec(req.url ?? '');
-    if (gemini) return this.gemini(res, this.usages[gemini[1]!]!, gemini[2] === 'streamGenerateContent');
+    if (gemini) return this.gemini(res, gemini[1]!, gemini[2] === 'streamGenerateContent');
     const usage = this.usages[String(body.model)]!;
     if (req.url?.endsWith('/messages')) return this.anthropic(res, usage, body.stream === true);
     return this.openai(res, usage, body.stream === true);
@@ -58,12 +58,12 @@ class UsageFake extends FakeUpstream {
     res.end();
   }
 
-  private gemini(res: ServerResponse, usageMetadata: object, stream: boolean): void {
-    const answer = {
-      candidates: [{ content: { role: 'model', parts: [{ text: TEXT }] }, finishReason: 'STOP', index: 0 }],
-      usageMetadata,
-      modelVersion: 'fake',
-    };
+  /** A model named `gem-blocked…` answers as Gemini does an answer its filter stopped: no parts, a SAFETY finish. */
+  private gemini(res: ServerResponse, model: string, stream: boolean): void {
+    const candidate = model.startsWith('gem-blocked')
+      ? { finishReason: 'SAFETY', index: 0 }
+      : { content: { role: 'model', parts: [{ text: TEXT }] }, finishReason: 'STOP', index: 0 };
+    const answer = { candidates: [candidate], usageMetadata: this.usages[model]!, modelVersion: 'fake' };
     if (!stream) return sendJson(res, 200, answer);
     openSse(res);
     res.end(`data: ${JSON.stringify(answer)}\r\n\r\n`);
@@ -88,6 +88,10 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
     'string-reasoning': { prompt_tokens: 100, completion_tokens: 300, completion_tokens_details: { reasoning_tokens: '120' } },
     'ant-string': { input_tokens: '12', output_tokens: 30 },
     'gem-string': { promptTokenCount: '12', candidatesTokenCount: 30, totalTokenCount: 42 },
+    'gem-no-output': { promptTokenCount: 40, totalTokenCount: 40 },
+    'ant-nulls': { input_tokens: null, output_tokens: null },
+    'ant-no-input': { output_tokens: 30 },
+    'gem-blocked': { promptTokenCount: 40, totalTokenCount: 40 },
   });
   let gateway: GatewayProcess;
   let client: OpenAI;
@@ -112,6 +116,10 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
           deploy('oa', 'string-reasoning'),
           deploy('ant', 'ant-string'),
           deploy('gem', 'gem-string'),
+          deploy('gem', 'gem-no-output'),
+          deploy('ant', 'ant-nulls'),
+          deploy('ant', 'ant-no-input'),
+          deploy('gem', 'gem-blocked'),
         ],
       }),
       { env: { FAKE_ANT_KEY: 'ant-key', FAKE_GEM_KEY: 'gem-key' } },
@@ -133,6 +141,7 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
       assert.equal(data.choices[0]?.message.content, TEXT);
       assert.match(response.headers.get('x-gateway-cost-usd') ?? '', /; estimated$/, model);
       assertNoTextCounts(data.usage, model);
+      assertWholeOrNone(data.usage, model);
       return line(response.headers.get('x-request-id'));
     }
     const { data, response } = await client.chat.completions
@@ -143,6 +152,7 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
       text += chunk.choices[0]?.delta.content ?? '';
       // An OpenAI-format upstream's chunks pass through as they came (its own usage included); a translated one's are the gateway's.
       if (!model.startsWith('string-')) assertNoTextCounts(chunk.usage, model);
+      if (!model.startsWith('string-') && !model.endsWith('-completion')) assertWholeOrNone(chunk.usage, `${model} streamed`);
     }
     assert.equal(text, TEXT);
     return line(response.headers.get('x-request-id'));
@@ -154,6 +164,22 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
     assert.equal(text, null, `${what}: ${JSON.stringify(usage)}`);
   };
 
+  /**
+   * Usage an answer shows: none, or every count the OpenAI SDK types as a number one (found: an Anthropic upstream's
+   * usage without `output_tokens` went out without `completion_tokens` and `total_tokens`; an OpenAI-format one's
+   * without `completion_tokens` as it came). An OpenAI-format upstream's stream on the chat route is forwarded as it
+   * came (`-completion`, `string-`): its chunks are not parsed.
+   */
+  const assertWholeOrNone = (usage: unknown, what: string) => {
+    if (usage == null) return;
+    const { prompt_tokens, completion_tokens, total_tokens } = usage as Record<string, unknown>;
+    assert.deepEqual(
+      [typeof prompt_tokens, typeof completion_tokens, typeof total_tokens],
+      ['number', 'number', 'number'],
+      `${what}: ${JSON.stringify(usage)}`,
+    );
+  };
+
   /** Billed as estimated: output from the answer's 74 characters, never 0, and a prompt counted. */
   const assertEstimated = (logged: Record<string, unknown>, what: string) => {
     assert.equal(logged.usageEstimated, true, `${what}: ${JSON.stringify(logged)}`);
@@ -162,14 +188,79 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
     assert.ok((logged.costUsd as number) > 0, what);
   };
 
-  for (const model of ['no-completion', 'null-completion', 'no-output', 'gemini-empty', 'gemini-no-prompt'])
+  for (const model of [
+    'no-completion',
+    'null-completion',
+    'no-output',
+    'gemini-empty',
+    'gemini-no-prompt',
+    'gem-no-output',
+    'ant-nulls',
+    'ant-no-input',
+  ])
     for (const stream of [false, true])
       it(`${model}, ${stream ? 'streamed' : 'not streamed'}: estimated and marked so`, async () => {
         const logged = await chat(model, stream);
         assertEstimated(logged, `${model} stream=${stream}`);
-        // The prompt Anthropic's message_start reported is kept: only the output is estimated.
-        if (model === 'no-output' && stream) assert.equal(logged.promptTokens, 500);
+        // The prompt reported (a stream's by its message_start) is kept: only the output is estimated.
+        if (model === 'no-output') assert.equal(logged.promptTokens, 500);
+        if (model === 'no-completion' || model === 'null-completion') assert.equal(logged.promptTokens, 100);
+        if (model === 'gem-no-output') assert.equal(logged.promptTokens, 40);
       });
+
+  // Gemini leaves out candidatesTokenCount when the answer is empty or blocked (and some proxies drop it): an answer with
+  // content was billed 0 output tokens, not estimated. Without content, 0 is its count (Gemini leaves out counts of 0).
+  for (const stream of [false, true])
+    it(`a Gemini answer its filter stopped, without an output count, ${stream ? 'streamed' : 'not streamed'}: 0 output, as reported`, async () => {
+      const messages = [{ role: 'user' as const, content: `blocked? (${stream})` }];
+      let requestId: string | null;
+      if (stream) {
+        const { data, response } = await client.chat.completions
+          .create({ model: 'gem-blocked', messages, stream: true, stream_options: { include_usage: true } })
+          .withResponse();
+        const finishes: unknown[] = [];
+        for await (const chunk of data) {
+          assertWholeOrNone(chunk.usage, 'gem-blocked streamed');
+          if (chunk.choices[0]?.finish_reason) finishes.push(chunk.choices[0].finish_reason);
+        }
+        assert.deepEqual(finishes, ['content_filter']);
+        requestId = response.headers.get('x-request-id');
+      } else {
+        const { data, response } = await client.chat.completions.create({ model: 'gem-blocked', messages }).withResponse();
+        assert.equal(data.choices[0]?.finish_reason, 'content_filter');
+        assert.deepEqual([data.usage?.prompt_tokens, data.usage?.completion_tokens], [40, 0]);
+        assert.doesNotMatch(response.headers.get('x-gateway-cost-usd') ?? '', /estimated/);
+        requestId = response.headers.get('x-request-id');
+      }
+      const logged = await line(requestId);
+      assert.deepEqual([logged.usageEstimated, logged.promptTokens, logged.completionTokens], [undefined, 40, 0], JSON.stringify(logged));
+    });
+
+  // Found: an Anthropic upstream's usage without output_tokens reached Responses clients without output_tokens and total_tokens.
+  it('the Responses API shows a translated answer whose output was not counted with whole usage or none', async () => {
+    for (const model of ['no-output', 'gem-no-output', 'ant-nulls', 'ant-no-input', 'no-completion', 'null-completion'])
+      for (const stream of [false, true]) {
+        const what = `responses ${model} stream=${stream}`;
+        let answer: OpenAI.Responses.Response | undefined;
+        if (stream) {
+          const events = await client.responses.create({ model, input: `responses ${model}`, store: false, stream: true });
+          for await (const event of events) if (event.type === 'response.completed') answer = event.response;
+        } else answer = await client.responses.create({ model, input: `responses ${model}`, store: false });
+        const said = answer?.output.flatMap((item) => (item.type === 'message' ? item.content : []));
+        assert.deepEqual(
+          said?.map((part) => (part.type === 'output_text' ? part.text : part.type)),
+          [TEXT],
+          what,
+        );
+        const usage = answer?.usage;
+        if (usage == null) continue;
+        assert.deepEqual(
+          [typeof usage.input_tokens, typeof usage.output_tokens, typeof usage.total_tokens],
+          ['number', 'number', 'number'],
+          `${what}: ${JSON.stringify(usage)}`,
+        );
+      }
+  });
 
   // Usage that is not counts: a non-streamed answer was refused (502) where a stream was served and estimated.
   // Anthropic's and Gemini's (translated) went out as sums made text, `"prompt_tokens":"1200"`.
@@ -195,7 +286,7 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
   const textOf = (message: Anthropic.Message) => message.content.map((block) => (block.type === 'text' ? block.text : block.type));
 
   it('the same on the Messages API, created and streamed: every answer carries the output count billed', async () => {
-    for (const model of ['no-output', 'gemini-empty', 'string-count', 'gem-string'])
+    for (const model of ['no-output', 'gemini-empty', 'string-count', 'gem-string', 'gem-no-output', 'no-completion', 'null-completion'])
       for (const stream of [false, true]) {
         const params = { model, max_tokens: 100, messages: [{ role: 'user' as const, content: `messages ${model} ${stream}` }] };
         const { message, response } = await messagesAnswer(params, stream);

@@ -544,6 +544,10 @@ describe('Anthropic response', () => {
       { input_tokens: 12.5, output_tokens: 5 },
       { input_tokens: 12, output_tokens: 5, cache_read_input_tokens: -1 },
       { input_tokens: '12', output_tokens: 5 },
+      // No input count: it summed to a prompt of 0 (`null + 0 + 0`), billed as 0 prompt tokens.
+      { input_tokens: null, output_tokens: 5 },
+      { input_tokens: null, output_tokens: null, cache_read_input_tokens: 30 },
+      { output_tokens: 5 },
     ])
       assert.equal(usageFrom(usage as unknown as Parameters<typeof usageFrom>[0]), undefined, JSON.stringify(usage));
   });
@@ -558,7 +562,17 @@ describe('Anthropic response', () => {
     });
     const sent = JSON.parse(completionJson('m', 'x', [], kept)).usage;
     assert.deepEqual(sent, { ...usageOf(4, 2, 0, 0), prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 3 } });
-    assert.deepEqual(JSON.parse(new ChunkFrames('p', 'm', 'x', true).usage(kept!).slice(6)).usage, sent);
+    assert.deepEqual(JSON.parse(new ChunkFrames('p', 'm', 'x', true).usage(kept)[0]!.slice(6)).usage, sent);
+  });
+
+  // Found: a compatible server's usage without output_tokens reached chat and Responses clients without
+  // completion_tokens and total_tokens, which the OpenAI SDK types as numbers.
+  it('usage without an output count is kept for the bill, and shown to no client (whole usage or none)', () => {
+    const partial = usageFrom({ input_tokens: 500 } as Parameters<typeof usageFrom>[0]);
+    assert.equal(partial?.prompt_tokens, 500);
+    assert.equal('completion_tokens' in partial! || 'total_tokens' in partial!, false);
+    assert.equal('usage' in JSON.parse(completionJson('m', 'x', [], partial)), false);
+    assert.deepEqual(new ChunkFrames('p', 'm', 'x', true).usage(partial), []);
   });
 
   it('a message becomes a choice: text, tool calls, thinking (exposed only on request), refusal', () => {

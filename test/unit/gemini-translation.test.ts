@@ -7,7 +7,14 @@ import { DeploymentConfig } from '../../libs/config/src/gateway-config';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../../libs/providers/src/wire';
 import { fromGeminiError } from '../../libs/providers/src/gemini/errors';
 import { SKIP_SIGNATURE, toContents, toGenerateRequest } from '../../libs/providers/src/gemini/request';
-import { checkPromptFeedback, choiceFrom, FAILED_FINISHES, FINISH_REASONS, usageFrom } from '../../libs/providers/src/gemini/response';
+import {
+  answerParts,
+  checkPromptFeedback,
+  choiceFrom,
+  FAILED_FINISHES,
+  FINISH_REASONS,
+  usageFrom,
+} from '../../libs/providers/src/gemini/response';
 import { toGeminiSchema } from '../../libs/providers/src/gemini/schema';
 import { translateChunks } from '../../libs/providers/src/gemini/stream';
 import { misshapenSchemas } from '../support/json-schemas';
@@ -530,7 +537,25 @@ describe('Gemini response', () => {
       },
     ],
   ];
-  for (const [name, usage, expected] of usages) it(`usage: ${name}`, () => assert.deepEqual(usageFrom(usage), expected));
+  for (const [name, usage, expected] of usages) it(`usage: ${name}`, () => assert.deepEqual(usageFrom(usage, true), expected));
+
+  // Gemini leaves out candidatesTokenCount for an empty or blocked answer (and a proxy may drop it): an answer with
+  // content was billed 0 output tokens. Its output is now uncounted (the bill estimates it); without content it is 0.
+  it('usage without candidatesTokenCount: 0 output for an answer with none, no output count for one with some', () => {
+    const metadata = { promptTokenCount: 40, totalTokenCount: 40 };
+    assert.deepEqual([usageFrom(metadata, false)?.completion_tokens, usageFrom(metadata, false)?.total_tokens], [0, 40]);
+    const uncounted = usageFrom({ ...metadata, thoughtsTokenCount: 7 }, true);
+    assert.deepEqual(uncounted, {
+      prompt_tokens: 40,
+      prompt_tokens_details: { cached_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 7 },
+    });
+    assert.deepEqual(
+      [answerParts([{ text: 'hi' }]), answerParts([{ functionCall: { name: 'f' } }]), answerParts([{ text: 'x', thought: true }])],
+      [true, true, false],
+    );
+    assert.deepEqual([answerParts(undefined), answerParts([{ text: '' }])], [false, false]);
+  });
 
   it('a candidate becomes a choice: thoughts apart, calls with generated ids, STOP with calls -> tool_calls', () => {
     const candidate = {

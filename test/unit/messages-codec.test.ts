@@ -26,6 +26,46 @@ function badRequest(fn: () => unknown, param: string | null) {
 }
 
 describe('Messages request -> chat params', () => {
+  // Claude Code's per-session billing header block went to other vendors as the first line of the system prompt.
+  it('Claude Code`s billing header block is left out of the chat params, the native body keeps it; nothing else is', () => {
+    const billing = 'x-anthropic-billing-header: cc_version=2.1.332.a1b; cc_entrypoint=sdk-cli; cch=5f2e0;';
+    const system = [
+      { type: 'text' as const, text: billing },
+      { type: 'text' as const, text: 'prompt' },
+    ];
+    const { chat, native } = toChatRequest(request({ system }));
+    assert.deepEqual(chat.messages[0], { role: 'system', content: 'prompt' });
+    assert.deepEqual(native.body.system, system);
+    for (const first of [
+      'x-anthropic-billing-header: cc_version=2.1.332.a1b; cc_entrypoint=cli',
+      'x-anthropic-billing-header: cc_version=2.1.332.a1b; cc_entrypoint=cli;',
+    ])
+      assert.deepEqual(toChatRequest(request({ system: [{ type: 'text', text: first }, system[1]!] })).chat.messages[0], {
+        role: 'system',
+        content: 'prompt',
+      });
+    for (const kept of [
+      `${billing}\nmore`,
+      ` ${billing}`,
+      `${billing}\n`,
+      'x-anthropic-billing-header: cc_version=2.1.332.a1b;',
+      'x-anthropic-billing-header:cc_version=2.1.332.a1b; cc_entrypoint=cli;',
+    ])
+      assert.deepEqual(
+        toChatRequest(request({ system: [{ type: 'text', text: kept }, system[1]!] })).chat.messages[0],
+        { role: 'system', content: `${kept}\n\nprompt` },
+        JSON.stringify(kept),
+      );
+    // Only the first block; a system given as a string is the client's text, kept whole.
+    assert.deepEqual(toChatRequest(request({ system: [system[1]!, system[0]!] })).chat.messages[0], {
+      role: 'system',
+      content: `prompt\n\n${billing}`,
+    });
+    assert.deepEqual(toChatRequest(request({ system: billing })).chat.messages[0], { role: 'system', content: billing });
+    // The header alone: no system message at all.
+    assert.equal(toChatRequest(request({ system: [system[0]!] })).chat.messages[0]?.role, 'user');
+  });
+
   it('system blocks join into one system message; text, images and documents become parts', () => {
     const { chat } = toChatRequest(
       request({

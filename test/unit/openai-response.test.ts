@@ -115,6 +115,19 @@ describe('OpenAI chat answers (readChatResult)', () => {
     assert.throws(() => readChatResult('p', content), /choices\[0\]\.message\.content/);
   });
 
+  // Found: usage without completion_tokens reached the client as it came, though the OpenAI SDK types it a number.
+  it('takes an answer whose usage lacks a count as one whose body has no usage; the bill still reads the prompt`s', () => {
+    for (const usage of [
+      { prompt_tokens: 100, total_tokens: 100 },
+      { prompt_tokens: 100, completion_tokens: null, total_tokens: 100 },
+    ]) {
+      const body = Buffer.from(JSON.stringify({ ...JSON.parse(BODY.toString()), usage }));
+      const result = readChatResult('p', body);
+      const { usage: _dropped, ...rest } = JSON.parse(body.toString());
+      assert.deepEqual([result.usage?.prompt_tokens, JSON.parse(result.body.toString())], [100, rest]);
+    }
+  });
+
   it('reads the object type and the usage as the byte reads do (one parse for both)', () => {
     const usage = fc.oneof(
       fc.constant(null),

@@ -21,17 +21,17 @@ describe('output cap: the vendors` texts read, and worded as OpenAI and Anthropi
       'max_tokens: 32000 > 16384, which is the maximum allowed number of output tokens for claude-x',
     ],
     [
-      // OpenAI, for max_completion_tokens
+      // OpenAI, for max_completion_tokens (the gateway sent it; the client sent max_tokens, which goes first)
       'max_completion_tokens is too large: 200000. This model supports at most 100000 completion tokens, whereas you provided 200000.',
       { asked: 200000, cap: 100000 },
-      'max_completion_tokens is too large: 200000. This model supports at most 100000 completion tokens, whereas you provided 200000.',
+      'max_tokens is too large: 200000. This model supports at most 100000 completion tokens, whereas you provided 200000. max_completion_tokens is too large: 200000. This model supports at most 100000 completion tokens, whereas you provided 200000.',
       'max_tokens: 200000 > 100000, which is the maximum allowed number of output tokens for claude-x',
     ],
     [
       // SGLang's OpenAI-compatible server (serving_chat.py: no space after the first full stop)
       'max_completion_tokens is too large: 999999.This model supports at most 262144 completion tokens.',
       { asked: 999999, cap: 262144 },
-      'max_completion_tokens is too large: 999999.This model supports at most 262144 completion tokens.',
+      'max_tokens is too large: 999999. This model supports at most 262144 completion tokens, whereas you provided 999999. max_completion_tokens is too large: 999999.This model supports at most 262144 completion tokens.',
       'max_tokens: 999999 > 262144, which is the maximum allowed number of output tokens for claude-x',
     ],
     [
@@ -74,6 +74,21 @@ describe('output cap: the vendors` texts read, and worded as OpenAI and Anthropi
       inOpenAiOutputWords(gemini, readOutputCap(gemini)!, 'max_output_tokens'),
       /^max_output_tokens is too large: 9000\. This model supports at most 8192 completion tokens, whereas you provided 9000\. Unable/,
     );
+  });
+
+  // Found: an OpenAI-format upstream's words name the parameter the gateway sent it (max_tokens to an
+  // openai-compatible one), which a client that sent max_completion_tokens (or max_output_tokens) read as they were.
+  it('OpenAI`s words are kept only when they name the client`s parameter; else the client`s go before them', () => {
+    const sent = 'max_tokens is too large: 4000. This model supports at most 1000 completion tokens, whereas you provided 4000.';
+    const invalid = "Invalid 'max_tokens': integer above maximum value. Expected a value <= 1000, but got 4000 instead.";
+    for (const text of [sent, invalid]) {
+      assert.equal(inOpenAiOutputWords(text, readOutputCap(text)!, 'max_tokens'), text);
+      for (const param of ['max_completion_tokens', 'max_output_tokens'])
+        assert.equal(
+          inOpenAiOutputWords(text, readOutputCap(text)!, param),
+          `${param} is too large: 4000. This model supports at most 1000 completion tokens, whereas you provided 4000. ${text}`,
+        );
+    }
   });
 
   it('other refusals are no output cap: a prompt over the window, a max_tokens below the minimum, another field', () => {

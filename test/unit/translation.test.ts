@@ -294,9 +294,12 @@ describe('chunk frames', () => {
     assert.deepEqual(parse(frames.reasoning('hm')).choices[0].delta, { reasoning_content: 'hm' });
     assert.deepEqual(parse(frames.finish('length', 1)).choices, [{ index: 1, delta: {}, logprobs: null, finish_reason: 'length' }]);
     const usage = { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 };
-    const last = parse(frames.usage(usage));
+    const asked = new ChunkFrames('p', 'id-1', 'model-x', true);
+    const last = parse(asked.usage(usage)[0]!);
     assert.deepEqual(last.choices, []);
     assert.deepEqual(last.usage, usage);
+    // Not asked for (no include_usage), or no usage: no chunk.
+    assert.deepEqual([frames.usage(usage), asked.usage(undefined)], [[], []]);
     assert.equal(DONE_FRAME, 'data: [DONE]\n\n');
   });
 

@@ -35,9 +35,11 @@ export class GatewayError extends Error {
   overflow?: ContextOverflow;
   /**
    * Set on a completion budget over the model's output cap: the figures each ingress words it with, as
-   * its vendor does (output-cap.ts), and the model the client asked for, which Anthropic's words name.
+   * its vendor does (output-cap.ts), the model the client asked for, which Anthropic's words name, and the
+   * parameter a chat client named its budget by (`max_completion_tokens` or `max_tokens`), which OpenAI's
+   * words and `param` name: not the one the gateway sent upstream, nor the one its own refusal assumed.
    */
-  outputCap?: OutputCap & { model?: string };
+  outputCap?: OutputCap & { model?: string; param?: string };
   /**
    * The upstream's Retry-After to the millisecond, where it said one (`retry-after-ms`, `Retry-After: 0.3`,
    * Gemini's `retryDelay`): the router waits that long; the `retry-after` header the client gets is whole seconds.

@@ -13,7 +13,7 @@ export * from './providers.module';
 export * from './providers.service';
 export * from './sse-events';
 export * from './tool-call-slots';
-export { clientUsage, completionId } from './translation/completion';
+export { clientUsage, completionId, wholeUsage } from './translation/completion';
 export { withCacheHits } from './openai/usage-bytes';
 export { checkParams, maxTokensOf, refuse, type ParamRule, type ParamTable, wantsReasoning } from './translation/params';
 export { invalidJson, parseChunkEvent } from './translation/errors';

@@ -48,13 +48,17 @@ export function readOutputCap(message: string): OutputCap | undefined {
   return read(message, ANTHROPIC) ?? read(message, GEMINI) ?? read(message, OPENAI);
 }
 
+/** The parameter OpenAI's words for an output cap name: `max_tokens is too large`, `Invalid 'max_completion_tokens'`. */
+const OPENAI_PARAM = /(max_\w*tokens) is too large|Invalid '(max_\w*tokens)'/;
+
 /**
- * In OpenAI's words, the original text after them (unless it is OpenAI's): "`param` is too large: N.
- * This model supports at most C completion tokens, whereas you provided N." `param`: the parameter
- * as the client's API names it.
+ * In OpenAI's words, the original text after them (unless it is OpenAI's, naming `param`): "`param` is too
+ * large: N. This model supports at most C completion tokens, whereas you provided N." `param`: the parameter
+ * as the client's API names it; an OpenAI-format upstream's words name the one the gateway sent it.
  */
 export function inOpenAiOutputWords(message: string, { asked, cap }: OutputCap, param: string): string {
-  if (read(message, OPENAI)) return message;
+  const named = OPENAI_PARAM.exec(message);
+  if (named && (named[1] ?? named[2]) === param && read(message, OPENAI)) return message;
   return `${param} is too large: ${asked}. This model supports at most ${cap} completion tokens, whereas you provided ${asked}. ${message}`;
 }
 

@@ -93,7 +93,8 @@ function writes(d: Deployment, maxTokens: number): boolean {
  */
 function overOutputCap(group: string, asked: number, deployments: Deployment[]): GatewayError {
   const cap = Math.max(...deployments.map((d) => d.config.maxOutputTokens!));
-  const message = `max_tokens ${asked} is more than any deployment of ${group} writes (at most ${cap} tokens, its maxOutputTokens).`;
+  // No parameter named: the client's API names its own (error-shapes.ts, messages/errors.ts), before this text.
+  const message = `A completion budget of ${asked} tokens is more than any deployment of ${group} writes (at most ${cap}, its maxOutputTokens).`;
   return GatewayError.overOutputCap(message, { asked, cap });
 }
 

@@ -52,10 +52,23 @@ export class ChatController implements OnModuleInit {
     refuseAbsentAllowedTools(body.tool_choice, body.tools);
     refuseToolChoiceWithoutTools(body.tool_choice, body.tools);
     refuseStreamOptionsWithoutStream(body);
-    const outcome = await this.pipeline.run(request, reply, body);
+    const outcome = await this.pipeline.run(request, reply, body).catch((err: unknown) => {
+      throw namingBudget(err, body);
+    });
     if (outcome.stream) return writeSse(reply, outcome.frames, this.metrics, this.shutdown);
     sendJson(reply, requestState(request), outcome.result);
   }
+}
+
+/**
+ * `err` naming, where it is a completion budget over the model's output cap, the parameter the client set it by, as
+ * OpenAI does: `max_completion_tokens` (which wins when both are sent, maxTokensOf), else `max_tokens`. The router's
+ * refusal assumed `max_tokens`, and an upstream names what the gateway sent it.
+ */
+function namingBudget(err: unknown, body: ChatCompletionCreateParams): unknown {
+  if (err instanceof GatewayError && err.outputCap)
+    err.outputCap = { ...err.outputCap, param: body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens' };
+  return err;
 }
 
 /**

@@ -31,7 +31,7 @@ export function billedUsage(
   const deployment = state.deployment;
   return checked
     ? { usage: checked, estimated: false, deployment }
-    : { usage: estimatedUsage(state, undefined), estimated: true, deployment };
+    : { usage: estimatedUsage(state, promptCounts(reported, state)), estimated: true, deployment };
 }
 
 function settle(state: RequestState): Bill {
@@ -39,9 +39,18 @@ function settle(state: RequestState): Bill {
   if (reported) return priced(reported, false, state);
   const soFar = state.runningUsage?.soFar();
   // The counts reported by then: the prompt's, and the output's only once the upstream counted it.
-  const prompt = soFar && believable(wellFormed(soFar.usage, false), state);
+  const prompt = soFar && promptCounts(soFar.usage, state);
   if (prompt && soFar.outputCounted && isCount(prompt.completion_tokens)) return priced(prompt, false, state);
-  return priced(estimatedUsage(state, prompt), true, state);
+  return priced(estimatedUsage(state, promptCounts(state.usage, state) ?? prompt), true, state);
+}
+
+/**
+ * Usage reported without its output's count (Anthropic's without output_tokens, Gemini's without candidatesTokenCount
+ * for an answer with content, an OpenAI-format answer's without completion_tokens), streamed or not: the prompt's
+ * counts, billed as reported while the output is estimated.
+ */
+function promptCounts(usage: CompletionUsage | undefined, state: RequestState): CompletionUsage | undefined {
+  return believable(wellFormed(usage, false), state);
 }
 
 /** The usage of an answer whose upstream reported none believable: the prompt's (as reported, else estimated) and its length's. */

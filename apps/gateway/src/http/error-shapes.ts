@@ -17,14 +17,14 @@ export interface ErrorShape {
  * OpenAI has no `not_found_error` type (Anthropic's, which the gateway's own 404s carry): an
  * unknown route or object is its `invalid_request_error`. A prompt over the context window, and a
  * max_tokens over the model's output cap, are worded as OpenAI words them, whichever vendor (or the
- * gateway's estimate, or its config) found them; the cap's `param` is max_tokens (as the caller's API
- * names it) where the vendor named none.
+ * gateway's estimate, or its config) found them; the cap's `param` is the one the chat client sent
+ * (namingBudget), else the vendor's, else max_tokens, as the caller's API names it.
  */
 function openAiErrors(param?: (name: string | null) => string | null): ErrorShape {
   const body = (error: GatewayError) => {
     const json = error.toJSON();
     if (error.overflow) json.error.message = inOpenAiWords(error.message, error.overflow);
-    if (error.outputCap) json.error.param ??= 'max_tokens';
+    if (error.outputCap) json.error.param = error.outputCap.param ?? json.error.param ?? 'max_tokens';
     if (param && error.code !== 'unknown_parameter') json.error.param = param(json.error.param);
     if (error.outputCap) json.error.message = inOpenAiOutputWords(error.message, error.outputCap, json.error.param!);
     if (json.error.type === 'not_found_error') json.error.type = 'invalid_request_error';

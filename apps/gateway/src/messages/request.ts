@@ -15,6 +15,7 @@ import {
   toolResult,
 } from '@gateway/providers';
 import type { ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions';
+import { withoutBillingHeader } from './billing-header';
 import { type AnthropicBlock, type MessagesRequest, type OutputFormatParam, type ThinkingParam, TOOL_MODES } from './wire';
 
 type ContentPart = Exclude<Extract<ChatCompletionMessageParam, { role: 'user' }>['content'], string>[number];
@@ -357,10 +358,13 @@ function betaNames(value: string): string {
   return value;
 }
 
+/** The system prompt for other vendors: its blocks joined, Claude Code's billing header block left out (withoutBillingHeader). */
 function systemText(system: MessagesRequest['system']): string {
   if (system == null) return '';
   if (typeof system === 'string') return system;
-  return system.map((block) => block.text).join('\n\n');
+  return withoutBillingHeader(system)
+    .map((block) => block.text)
+    .join('\n\n');
 }
 
 function userMessages(blocks: AnthropicBlock[], param: string, mark: MarkNative): ChatCompletionMessageParam[] {

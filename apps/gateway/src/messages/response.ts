@@ -3,6 +3,7 @@ import {
   type CompletionUsage,
   GatewayError,
   geminiSignatures,
+  wholeUsage,
   withCacheHits,
   withTextContent,
 } from '@gateway/providers';
@@ -58,7 +59,8 @@ export function declaredToolName(name: string, toolNames: ReadonlyMap<string, st
  * A chat completion as a Messages API `message`: thinking first (only when the client
  * asked for it), then text, then tool_use blocks (each after the block carrying its Gemini
  * thought signature, if it has one), named as the client declared them. Choice 0 only: Anthropic has no `n`.
- * Usage the upstream left out is `billed`'s, the gateway's estimate (Anthropic's usage is never absent).
+ * Usage the upstream left out, or left its output count out of (wholeUsage), is `billed`'s, the gateway's estimate
+ * (Anthropic's usage is never absent).
  * The id is a fresh one, as every Anthropic answer's is unique: an OpenAI-compatible server may repeat
  * its ids, and Claude Code joins assistant messages that share an id into one turn.
  */
@@ -96,7 +98,7 @@ export function toMessage(
     content,
     stop_reason: stopReason(choice?.finish_reason, toolUse, refused),
     stop_sequence: null,
-    usage: anthropicUsage(completion.usage ?? billed?.()),
+    usage: anthropicUsage(wholeUsage(completion.usage) ?? billed?.()),
   };
 }
 

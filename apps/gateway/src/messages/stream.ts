@@ -1,4 +1,4 @@
-import { type ChatCompletionChunk, type CompletionUsage, ToolCallSlots } from '@gateway/providers';
+import { type ChatCompletionChunk, type CompletionUsage, ToolCallSlots, wholeUsage } from '@gateway/providers';
 import { type HeldCall, HeldCalls, type ToolDelta } from '../pipeline/held-calls';
 import { jsonObject } from './cut-input';
 import { anthropicUsage, declaredToolName, invalidArguments, signatureBlocks, stopReason } from './response';
@@ -80,7 +80,7 @@ export class MessageEvents {
     if (refused) this.text(this.refusal);
     this.closeAll();
     this.checkArguments();
-    const usage = anthropicUsage(this.usage ?? this.billed?.() ?? this.prompt);
+    const usage = anthropicUsage(wholeUsage(this.usage) ?? this.billed?.() ?? this.prompt);
     const stop_reason = stopReason(this.finish, this.calls.size > 0, refused);
     this.out.push(sseEvent('message_delta', { delta: { stop_reason, stop_sequence: null }, usage }));
     this.out.push(sseEvent('message_stop', {}));

@@ -1,4 +1,11 @@
-import { type ChatCompletion, type CompletionUsage, geminiSignatures, withCacheHits, withTextContent } from '@gateway/providers';
+import {
+  type ChatCompletion,
+  type CompletionUsage,
+  geminiSignatures,
+  wholeUsage,
+  withCacheHits,
+  withTextContent,
+} from '@gateway/providers';
 import type { ChatCompletionMessageParam, ChatCompletionMessageToolCall } from 'openai/resources/chat/completions';
 import type {
   Response,
@@ -223,9 +230,12 @@ export function signatureItem(id: string, callId: string, call: object | undefin
   return signature ? reasoningItem(id, '', [geminiSignatures.signatureBlock(callId, signature)]) : undefined;
 }
 
-/** Cache reads as the bill reads them (DeepSeek's `prompt_cache_hit_tokens` too: withCacheHits). */
+/**
+ * Cache reads as the bill reads them (DeepSeek's `prompt_cache_hit_tokens` too: withCacheHits). None when the usage
+ * reported is not whole (wholeUsage: an OpenAI-format server's without `completion_tokens`): the SDKs type every count.
+ */
 export function responseUsage(reported: CompletionUsage | undefined): ResponseUsage | undefined {
-  const usage = withCacheHits(reported);
+  const usage = withCacheHits(wholeUsage(reported));
   if (!usage) return undefined;
   return {
     input_tokens: usage.prompt_tokens,

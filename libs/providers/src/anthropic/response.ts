@@ -33,21 +33,22 @@ export type AnthropicUsage = Pick<Anthropic.Usage, 'input_tokens' | 'output_toke
  * each differently (costOf), its 1-hour cache writes dearer still: those, and the web
  * searches Anthropic ran (server tools, which only native requests carry), are kept for
  * the price only when there were some; OpenAI's usage has no field for them (clientUsage).
- * None when the answer has none, or a count of it is no number (numericUsage).
+ * None when the answer has none, or no input count, or a count of it is no number (numericUsage).
  */
 export function usageFrom(usage: AnthropicUsage | undefined): CompletionUsage | undefined {
-  // An answer without usage (a compatible server's, a proxy's) is billed as estimated, as any other.
-  if (typeof usage !== 'object' || usage === null) return undefined;
+  // An answer without usage (a compatible server's, a proxy's) is billed as estimated, as any other; so is one
+  // without an input count (`"input_tokens": null` summed to a prompt of 0, billed so), as Gemini's without promptTokenCount.
+  if (typeof usage !== 'object' || usage === null || usage.input_tokens == null) return undefined;
   const cached = usage.cache_read_input_tokens ?? 0;
   const writes = usage.cache_creation_input_tokens ?? 0;
   const output = usage.output_tokens as number | null | undefined;
-  const counts = usageOf(usage.input_tokens + cached + writes, output ?? 0, cached, usage.output_tokens_details?.thinking_tokens ?? 0);
-  // No output count (a compatible server's, a stream's message_start): none shown, nor a total; the bill estimates it.
-  if (output == null) {
-    const partial = counts as Partial<CompletionUsage>;
-    delete partial.completion_tokens;
-    delete partial.total_tokens;
-  }
+  // No output count (a compatible server's, a stream's message_start): no usage shown, and the bill estimates it (usageOf).
+  const counts = usageOf(
+    usage.input_tokens + cached + writes,
+    output ?? undefined,
+    cached,
+    usage.output_tokens_details?.thinking_tokens ?? 0,
+  );
   counts.prompt_tokens_details!.cache_write_tokens = writes;
   const writes1h = Math.min(writes, usage.cache_creation?.ephemeral_1h_input_tokens ?? 0);
   const searches = usage.server_tool_use?.web_search_requests;

@@ -171,11 +171,7 @@ class EventFrames implements StreamSteps<Event, string>, RunningUsage {
     if (!frames || !this.stopped) throw truncated(this.options.provider);
     this.options.keep?.(this.firstCallId, this.thinking);
     const usage = (this.stream.usage = usageFrom(this.usage));
-    return this.withRole(
-      this.options.includeUsage && usage
-        ? [frames.finish(this.finish), frames.usage(usage), DONE_FRAME]
-        : [frames.finish(this.finish), DONE_FRAME],
-    );
+    return this.withRole([frames.finish(this.finish), ...frames.usage(usage), DONE_FRAME]);
   }
 }
 

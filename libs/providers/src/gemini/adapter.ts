@@ -16,7 +16,7 @@ import { fromGeminiError, keepingHeaders } from './errors';
 import { chunkEvents } from './events';
 import { recallSignatures, rememberSignatures } from './kept-signatures';
 import { toGenerateRequest } from './request';
-import { checkPromptFeedback, choiceFrom, type ChoiceOptions, usageFrom } from './response';
+import { answerParts, checkPromptFeedback, choiceFrom, type ChoiceOptions, usageFrom } from './response';
 import { translateChunks } from './stream';
 
 /**
@@ -59,7 +59,10 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
     checkPromptFeedback(this.name, response);
     const options = this.choiceOptions(request);
     const candidates = [...response.candidates!].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
-    const usage = usageFrom(response.usageMetadata);
+    const usage = usageFrom(
+      response.usageMetadata,
+      candidates.some((c) => answerParts(c.content?.parts)),
+    );
     const id = response.responseId || completionId();
     const choices = candidates.map((c) => choiceFrom(c, options));
     rememberSignatures(

@@ -41,13 +41,21 @@ export const FAILED_FINISHES: Record<string, ErrorMapping> = {
 /** Gemini counts cached tokens inside promptTokenCount, as OpenAI does; thinking is billed as output. */
 /**
  * Undefined when Gemini reported none, no prompt count (`{}`) or a count that is no number (numericUsage): the gateway then estimates it
- * (accounting.ts), never bills zero. An absent output count is 0 (Gemini leaves out counts of 0).
+ * (accounting.ts), never bills zero. An absent output count is 0 when the answer has none (Gemini leaves out counts of 0, and
+ * the count of an empty or blocked answer); when it has (`answered`: answerParts), the output was not counted (a proxy
+ * dropped the count): usage without it (usageOf), whose output the bill estimates, marked so, and no client is shown.
  */
-export function usageFrom(usage: GenerateContentResponseUsageMetadata | undefined): CompletionUsage | undefined {
+export function usageFrom(usage: GenerateContentResponseUsageMetadata | undefined, answered: boolean): CompletionUsage | undefined {
   if (usage?.promptTokenCount == null) return undefined;
   const thoughts = usage.thoughtsTokenCount ?? 0;
   const prompt = usage.promptTokenCount + (usage.toolUsePromptTokenCount ?? 0);
-  return numericUsage(usageOf(prompt, (usage.candidatesTokenCount ?? 0) + thoughts, usage.cachedContentTokenCount ?? 0, thoughts));
+  const output = usage.candidatesTokenCount ?? (answered ? undefined : 0);
+  return numericUsage(usageOf(prompt, output === undefined ? undefined : output + thoughts, usage.cachedContentTokenCount ?? 0, thoughts));
+}
+
+/** Whether `parts` answer something (text or a function call, thoughts aside, which Gemini counts apart): what candidatesTokenCount counts. */
+export function answerParts(parts: readonly Part[] | undefined): boolean {
+  return !!parts?.some((part) => !part.thought && (!!part.text || !!part.functionCall));
 }
 
 /** A prompt Gemini refused to answer at all is a 400 (as OpenAI's content filter does), never an empty 200. */

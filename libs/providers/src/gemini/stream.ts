@@ -5,6 +5,7 @@ import type { ChatStream, RunningUsage } from '../provider';
 import { ChunkFrames, DONE_FRAME, type Translate } from '../translation/chunks';
 import { completionId, type FinishReason, type ToolCallOut } from '../translation/completion';
 import {
+  answerParts,
   checkPromptBlocked,
   type ChoiceOptions,
   finishOf,
@@ -49,6 +50,8 @@ class ChunkTranslation implements StreamSteps<GenerateContentResponse, string>, 
   private frames: ChunkFrames | undefined;
   private usage: GenerateContentResponseUsageMetadata | undefined;
   private readonly choices = new Map<number, ChoiceState>();
+  /** Some chunk had text or a function call, which candidatesTokenCount counts (usageFrom). */
+  private answered = false;
   /** Some chunk had a candidate, empty or not: which of the two errors a stream with no choice ends with. */
   private candidates = false;
   /** The calls sent so far with a thought signature: what a client that drops `extra_content` does not send back. */
@@ -79,6 +82,7 @@ class ChunkTranslation implements StreamSteps<GenerateContentResponse, string>, 
       let state = choices.get(index);
       // A choice opens with its first part or finish: empty candidates alone are no answer (see noAnswer).
       if (!state && isEmptyCandidate(candidate)) continue;
+      this.answered ||= answerParts(candidate.content?.parts);
       if (!state) {
         choices.set(index, (state = { calls: 0 }));
         out.push(frames.role(index));
@@ -103,7 +107,7 @@ class ChunkTranslation implements StreamSteps<GenerateContentResponse, string>, 
   }
 
   soFar() {
-    const usage = usageFrom(this.usage);
+    const usage = usageFrom(this.usage, this.answered);
     // Chunks before the last may carry the prompt's counts alone.
     const outputCounted = this.usage?.candidatesTokenCount != null || this.usage?.thoughtsTokenCount != null;
     return usage && { usage, outputCounted };
@@ -116,9 +120,7 @@ class ChunkTranslation implements StreamSteps<GenerateContentResponse, string>, 
     if (!frames || states.some(([, state]) => !state.finish)) throw truncated(options.provider);
     if (this.signed.length) this.options.keep?.(this.signed);
     const out = states.map(([index, state]) => frames.finish(state.finish!, index));
-    const usage = (this.stream.usage = usageFrom(this.usage));
-    if (options.includeUsage && usage) out.push(frames.usage(usage));
-    out.push(DONE_FRAME);
+    out.push(...frames.usage((this.stream.usage = usageFrom(this.usage, this.answered))), DONE_FRAME);
     return out;
   }
 }

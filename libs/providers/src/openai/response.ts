@@ -2,6 +2,7 @@ import { GatewayError } from '../gateway-error';
 import type { JsonResult } from '../provider';
 import type { CompletionUsage } from '../wire';
 import { misTypedAnswerField, misTypedUsageField } from '../translation/chunk-shape';
+import { wholeUsage } from '../translation/completion';
 import { invalidJson } from '../translation/errors';
 import { isSpace, valueAt } from './json-bytes';
 import { usageAt, withCacheHits } from './usage-bytes';
@@ -51,7 +52,11 @@ export function readChatResult(provider: string, body: Buffer, apiKey?: string):
     return { body: Buffer.from(JSON.stringify({ ...answer, usage: undefined })), usage: undefined };
   // `"usage":null` is no usage (cost is then estimated); misTypedAnswerField allows only an object or null.
   const usage = answer.usage as CompletionUsage | null | undefined;
-  return { body, usage: usage ? withCacheHits(usage) : undefined };
+  if (!usage) return { body, usage: undefined };
+  // Usage without a count the OpenAI SDK types as a number (`completion_tokens`): the client gets none (wholeUsage),
+  // the bill its prompt count, the output estimated.
+  if (!wholeUsage(usage)) return { body: Buffer.from(JSON.stringify({ ...answer, usage: undefined })), usage: withCacheHits(usage) };
+  return { body, usage: withCacheHits(usage) };
 }
 
 function notA(provider: string, expect: string): GatewayError {

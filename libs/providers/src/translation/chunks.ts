@@ -25,6 +25,7 @@ export class ChunkFrames {
    * chunks will also include a usage field, but with a null value"; without it, no field.
    */
   private readonly tail: string;
+  private readonly includeUsage: boolean;
 
   /**
    * `provider`: the vendor whose stream is translated. What it sent goes into the chunks: a value of another type
@@ -41,6 +42,7 @@ export class ChunkFrames {
     if (field) throw misTypedChunk(provider, field);
     this.head = `{"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${Math.floor(Date.now() / 1000)},"model":${JSON.stringify(model)},"choices":`;
     this.tail = includeUsage ? ',"usage":null}' : '}';
+    this.includeUsage = includeUsage;
   }
 
   role(choice = 0): string {
@@ -74,8 +76,10 @@ export class ChunkFrames {
     return `data: ${this.head}[{"index":${choice},"delta":{},"logprobs":null,"finish_reason":"${reason}"}]${this.tail}\n\n`;
   }
 
-  usage(usage: CompletionUsage): string {
-    return `data: ${this.head}[],"usage":${JSON.stringify(clientUsage(usage))}}\n\n`;
+  /** The usage chunk, when the client asked for one and there is usage it may be shown (clientUsage). */
+  usage(usage: CompletionUsage | undefined): readonly string[] {
+    const shown = this.includeUsage && usage && clientUsage(usage);
+    return shown ? [`data: ${this.head}[],"usage":${JSON.stringify(shown)}}\n\n`] : [];
   }
 }
 

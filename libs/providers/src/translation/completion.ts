@@ -29,15 +29,19 @@ export function completionId(): string {
   return `chatcmpl-${randomBytes(12).toString('base64url')}`;
 }
 
-/** OpenAI's usage object, with the cached and reasoning breakdowns always present. */
-export function usageOf(prompt: number, completion: number, cached: number, reasoning: number): CompletionUsage {
+/**
+ * OpenAI's usage object, with the cached and reasoning breakdowns always present. An output the vendor did not count
+ * (`completion` undefined: Anthropic's usage without output_tokens, Gemini's without candidatesTokenCount for an answer
+ * that has content) leaves out the output count and the total: the bill estimates the output (accounting.ts), and
+ * the client is shown no usage (clientUsage).
+ */
+export function usageOf(prompt: number, completion: number | undefined, cached: number, reasoning: number): CompletionUsage {
   return {
     prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion,
+    ...(completion !== undefined && { completion_tokens: completion, total_tokens: prompt + completion }),
     prompt_tokens_details: { cached_tokens: cached },
     completion_tokens_details: { reasoning_tokens: reasoning },
-  };
+  } as CompletionUsage;
 }
 
 /**
@@ -50,10 +54,22 @@ export function numericUsage(usage: CompletionUsage): CompletionUsage | undefine
 }
 
 /**
+ * `usage` when it has every count the OpenAI SDK types as a number (prompt, completion, total), else none: usage a
+ * client may be shown, whole or none, as an OpenAI-format answer's is without its counts that are no counts
+ * (misTypedUsage). Usage without the output's count (a vendor's that did not count it: usageOf; an OpenAI-format
+ * server's without `completion_tokens`) still reaches the bill, which keeps its prompt count and estimates the output.
+ */
+export function wholeUsage(usage: CompletionUsage | null | undefined): CompletionUsage | undefined {
+  return usage != null && usage.prompt_tokens != null && usage.completion_tokens != null && usage.total_tokens != null ? usage : undefined;
+}
+
+/**
  * The usage a client is sent: without what the gateway keeps only to price the request
  * (Anthropic's 1-hour cache writes, its web searches), which OpenAI's usage has no field for.
+ * None when it is not whole (wholeUsage).
  */
-export function clientUsage(usage: CompletionUsage): CompletionUsage {
+export function clientUsage(usage: CompletionUsage): CompletionUsage | undefined {
+  if (!wholeUsage(usage)) return undefined;
   const { cache_write_1h_tokens: _writes1h, server_tool_use: _searches, ...sent } = usage as CompletionUsage & Record<string, unknown>;
   return sent;
 }
