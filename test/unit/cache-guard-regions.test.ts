@@ -72,8 +72,12 @@ describe('semantic guard: questions about one shared text', () => {
     [`${RECIPE} How long should the dough rise?`, `${RECIPE} How long should the bread bake?`, 'substitution'],
     [`Add type hints to fetch_rates:\n${PARSER}`, `Add type hints to render_report:\n${PARSER}`, 'substitution'],
     [`${PARSER}\nWhy does parse_config fail on an empty file?`, `${PARSER}\nWhy does fetch_rates fail on an empty file?`, 'substitution'],
+    // The embedder did not judge the differing part: a content word added there is another request.
+    [`${PARSER}\nWhat does parse_config do?`, `${PARSER}\nWrite a unit test for parse_config.`, 'qualifier'],
+    [`${LEAVE}\nHow long is parental leave?`, `${LEAVE}\nHow long is paid parental leave?`, 'qualifier'],
+    [`${RECIPE}\nHow long should the dough rise?`, `${RECIPE}\nHow long should the dough rise in a warm kitchen?`, 'qualifier'],
     // A sentence with content on one side only is another request over the same text.
-    [`${RECIPE}\nTranslate this recipe into Spanish.`, RECIPE, 'qualifier'],
+    [`${RECIPE}\nMake this recipe vegan.`, RECIPE, 'qualifier'],
     [CATALOGUE, `${CATALOGUE}\nSummarize it in a table.`, 'qualifier'],
   ];
   for (const [cached, query, reason] of refused) {
@@ -98,8 +102,14 @@ describe('semantic guard: questions about one shared text', () => {
     assert.deepEqual(differingRegions('A doc. It has lines.\nWhat is in it?', 'A doc. It has lines.\nWhat is not in it? Be brief.'), {
       asked: 'What is in it?',
       cached: 'What is not in it?\nBe brief.',
+      sharedDominates: false,
     });
-    assert.deepEqual(differingRegions('Hi. Hi. Who?', 'Hi. Who? Why?'), { asked: 'Hi.', cached: 'Why?' });
+    assert.deepEqual(differingRegions('Hi. Hi. Who?', 'Hi. Who? Why?'), { asked: 'Hi.', cached: 'Why?', sharedDominates: true });
+  });
+
+  it('leaves wording to the embedder where the shared text is the smaller part', () => {
+    assert.equal(verdict('Hello. What is the currency of Chile?', 'Hello. Which currency is used in Chile?'), undefined);
+    assert.equal(verdict(`${RECIPE}\nWhat is the currency of Chile?`, `${RECIPE}\nWhich currency is used in Chile?`), 'qualifier');
   });
 
   it('judges whole prompts that share no sentence, or share all of them in another order', () => {

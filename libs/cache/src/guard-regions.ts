@@ -10,6 +10,12 @@
 export interface DifferingRegions {
   asked: string;
   cached: string;
+  /**
+   * Whether the text set aside is at least as long as either side's rest: then the embedding is mostly the
+   * shared text's, and the similarity says little of how the rest differs ("Hola." before two questions does
+   * not drown them; a staff list before them does).
+   */
+  sharedDominates: boolean;
 }
 
 /**
@@ -29,9 +35,10 @@ export function differingRegions(asked: string, cached: string): DifferingRegion
     });
   };
   const [onlyAsked, onlyCached] = [left(mine, theirs), left(theirs, mine)];
-  const shared = onlyAsked.length < mine.length;
-  if (!shared || (!onlyAsked.length && !onlyCached.length)) return undefined;
-  return { asked: joined(onlyAsked), cached: joined(onlyCached) };
+  if (onlyAsked.length === mine.length || (!onlyAsked.length && !onlyCached.length)) return undefined;
+  const [rest, other] = [joined(onlyAsked), joined(onlyCached)];
+  const shared = length(mine) - length(onlyAsked);
+  return { asked: rest, cached: other, sharedDominates: shared >= Math.max(rest.length, other.length) };
 }
 
 /** A sentence or a line, its spacing made one space ("  return x" re-indented is the same line), and whether it is fenced code. */
@@ -59,6 +66,10 @@ function segments(text: string): Segment[] {
     }
   }
   return out;
+}
+
+function length(list: Segment[]): number {
+  return list.reduce((sum, s) => sum + s.text.length, 0);
 }
 
 /** Segments joined in order, each run of code lines fenced again, so the guard reads it as code (code.ts). */

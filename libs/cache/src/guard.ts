@@ -193,16 +193,19 @@ export function guard(asked: PromptFacts, cached: PromptFacts, similarity = 1, s
 /**
  * The guard on two prompts as written: what they share whole (a pasted document or code, a tag line: sentences
  * and lines both have) is set aside and the rest judged (guard-regions.ts), as it is what the answers differ by.
- * The similarity is then the shared text's more than the rest's and excuses no swapped word (0). A sentence
- * with a content word or a name left on one side only is another request over the same text ("…Summarize it."
- * / "…Translate it into French."): refused.
+ * Where the shared text is the larger part, the similarity is mostly its: the embedder has not judged the rest,
+ * so wording is no longer its call. It then excuses no swapped word (0), and a content word on one side with no
+ * counterpart on the other is refused too: "What does parse_config do?" / "Write a unit test for parse_config."
+ * over the same code, "…Summarize it." / "…Make it vegan." after the same recipe.
  */
 export function guardPrompts(asked: string, cached: string, similarity = 1, substitutionThreshold = 0): GuardReason | undefined {
   const regions = differingRegions(asked, cached);
   if (!regions) return guard(promptFacts(asked), promptFacts(cached), similarity, substitutionThreshold);
   const [query, kept] = [promptFacts(regions.asked, asked), promptFacts(regions.cached, cached)];
-  if (saysSomething(query) !== saysSomething(kept)) return 'qualifier';
-  return guard(query, kept, 0, substitutionThreshold);
+  if (!regions.sharedDominates) return guard(query, kept, similarity, substitutionThreshold);
+  const refused = guard(query, kept, 0, substitutionThreshold);
+  if (refused) return refused;
+  return unaligned(query, kept) || unaligned(kept, query) || saysSomething(query) !== saysSomething(kept) ? 'qualifier' : undefined;
 }
 
 /** Whether a text has a content word or a name: "Thanks!" has none. */
@@ -574,8 +577,12 @@ const OPPOSITE_STEMS = new Set(OPPOSITES.map(([a, b]) => `${stem(a)} ${stem(b)}`
  * A word added on one side only ("tell me the capital" / "the capital city") is framing.
  */
 function substituted(a: PromptFacts, b: PromptFacts): boolean {
-  const unaligned = (x: PromptFacts, y: PromptFacts) => x.terms.some((w) => !counterpart(w, x.terms, y.terms) && !y.framedTerms.has(w));
   return unaligned(a, b) && unaligned(b, a);
+}
+
+/** A content word of x that y has no counterpart for, nor says with a framing word of its group. */
+function unaligned(x: PromptFacts, y: PromptFacts): boolean {
+  return x.terms.some((w) => !counterpart(w, x.terms, y.terms) && !y.framedTerms.has(w));
 }
 
 /**
