@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SemanticCacheConfig } from '../libs/config/src/cache-config';
-import { guard, promptFacts } from '../libs/cache/src/guard';
+import { guardPrompts } from '../libs/cache/src/guard';
 import { loadPromptPairs, type PromptPair } from '../test/support/cache-pairs';
 import { chosenEmbedder } from './cache-guard/embedder';
 import { embedPrompts, pairSimilarity, type PromptVector } from './cache-guard/vectors';
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
 function report(file: string, pairs: PromptPair[], vectors: Map<string, PromptVector>): void {
   const scored: Scored[] = pairs.map((p) => {
     const similarity = pairSimilarity(vectors, p);
-    const refusedAt = (st: number) => guard(promptFacts(p.b), promptFacts(p.a), similarity ?? 0, st);
+    const refusedAt = (st: number) => guardPrompts(p.b, p.a, similarity ?? 0, st);
     return { ...p, similarity, refusedAt, refused: refusedAt(DEFAULTS.substitutionThreshold) };
   });
   const positives = scored.filter((p) => p.kind === 'paraphrase');

@@ -46,10 +46,19 @@ describe('embedders refuse prompts their vocabulary cannot represent', () => {
 
   it('WordPiece: words spelt letter by letter or unknown are not represented', () => {
     const tokenizer = new WordPiece(['[PAD]', '[UNK]', '[CLS]', '[SEP]', 'how', 'are', 'you', 'к', '##а', '##к', '?'].join('\n'));
-    assert.equal(tokenizer.represents('How are you?'), true);
-    assert.equal(tokenizer.represents('как как?'), false);
-    assert.equal(tokenizer.represents('how are 日本?'), false);
-    assert.equal(tokenizer.represents('😀 ∑'), false);
-    assert.equal(tokenizer.represents('how are you 😀?'), true);
+    assert.equal(tokenizer.represents('How are you?', 256), true);
+    assert.equal(tokenizer.represents('как как?', 256), false);
+    assert.equal(tokenizer.represents('how are 日本?', 256), false);
+    assert.equal(tokenizer.represents('😀 ∑', 256), false);
+    assert.equal(tokenizer.represents('how are you 😀?', 256), true);
+  });
+
+  // Found by an independent check (cache26): MiniLM reads 256 tokens; a longer prompt embedded as its start,
+  // so two that differ only past the cut scored 1.
+  it('WordPiece: a text longer than the model reads is not represented', () => {
+    const tokenizer = new WordPiece(['[PAD]', '[UNK]', '[CLS]', '[SEP]', 'how', 'are', 'you', '?'].join('\n'));
+    assert.equal(tokenizer.represents('how are you?', 6), true);
+    assert.equal(tokenizer.represents('how are you? how', 6), false);
+    assert.equal(tokenizer.represents('how are you? how are you?', 256), true);
   });
 });

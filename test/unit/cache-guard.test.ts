@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SEGMENT, SEGMENT_CLASSES, readCode } from '../../libs/cache/src/code';
-import { guard, promptFacts } from '../../libs/cache/src/guard';
+import { guard, guardPrompts, promptFacts } from '../../libs/cache/src/guard';
 import { loadPromptPairs } from '../support/cache-pairs';
 
 /** The guard's verdict for a neighbour below the substitution threshold (every check applies). */
-const verdict = (cached: string, query: string) => guard(promptFacts(query), promptFacts(cached), 0.9, 0.95);
+const verdict = (cached: string, query: string) => guardPrompts(query, cached, 0.9, 0.95);
 
 describe('semantic guard', () => {
   const refusals: [string, string, string][] = [
@@ -176,14 +176,16 @@ describe('semantic guard', () => {
     // A clause opened by "but" (cache3's pair, then ours).
     ['How do I undo the last commit?', 'How do I undo the last commit but keep the changes?', 'qualifier'],
     ['Can I return the shoes?', 'Can I return the shoes but keep the box?', 'qualifier'],
-    ['Wie setze ich mein Handy zurück?', 'Wie setze ich mein Handy zurück, aber behalte die Fotos?', 'qualifier'],
+    // German capitalises its nouns: "Fotos" is read as a name, on one side only (cache-guard-regions.test.ts).
+    ['Wie setze ich mein Handy zurück?', 'Wie setze ich mein Handy zurück, aber behalte die Fotos?', 'entities'],
     // A phrase saying when, in what order or unit, or by what means, added on one side (cache5's pairs, then ours).
     ['Is it safe to walk in Central Park?', 'Is it safe to walk in Central Park at night?', 'qualifier'],
     ['How do I stay warm while camping?', 'How do I stay warm while camping in winter?', 'qualifier'],
     ['Print the numbers from 1 to 10.', 'Print the numbers from 1 to 10 in reverse order.', 'qualifier'],
     ['How do I get to the airport?', 'How do I get to the airport by bus?', 'qualifier'],
-    ['What time does the store open?', 'What time does the store open on Sundays?', 'qualifier'],
-    ['How long should I cook a turkey?', 'How long should I cook a turkey in Celsius?', 'qualifier'],
+    // A capitalised day or unit is a name on one side only, refused as such first.
+    ['What time does the store open?', 'What time does the store open on Sundays?', 'entities'],
+    ['How long should I cook a turkey?', 'How long should I cook a turkey in Celsius?', 'entities'],
     ['What can I do in Rome?', 'What can I do in Rome at the weekend?', 'qualifier'],
     ['List the files by name.', 'List the files by name in alphabetical order.', 'qualifier'],
     // Conditions in the other languages.
@@ -294,7 +296,6 @@ describe('semantic guard', () => {
     ['How many feet are in a mile?', 'How many feet are in one mile?'],
     ['Explain quantum computing to a 10 year old', 'Explain quantum computing to a 10-year-old'],
     ['What is the virtual DOM in React?', "Explain React's virtual DOM"],
-    ['How do I reverse a list?', 'How do I reverse a list in Python?'],
     // The same setting on both sides; a phrase whose noun is no setting ("in simple terms", "at home").
     ['How do I get to the airport by bus?', 'How can I get to the airport by bus?'],
     ['Should I drink coffee in the morning?', 'Is it OK to drink coffee in the morning?'],
@@ -305,7 +306,7 @@ describe('semantic guard', () => {
     ['Who was Louis XIV?', 'Tell me who Louis XIV was'],
     // The same word on both sides as often: no opposite, however many times each occurs.
     ['Turn on the lights on the porch', 'turn on the porch lights'],
-    // Framing words added on one side are no qualifier; neither is an added name ("in Python", above).
+    // Framing words added on one side are no qualifier (an added name is: cache-guard-regions.test.ts).
     ['Can I take aspirin?', 'Can you please tell me quickly if I can take aspirin?'],
     ['What is the capital of Peru?', 'Tell me exactly what the capital of Peru is'],
     ['Why is 1 < 2?', 'why is 1 < 2'],
@@ -317,7 +318,6 @@ describe('semantic guard', () => {
     ['Which city is the capital of Japan?', 'What is the capital of Japan?'],
     ['What is the virtual DOM in React?', "Explain React's virtual DOM"],
     ['Compare Python and Java', 'Compare Java and Python'],
-    ['Was Einstein married?', 'Was Albert Einstein married?'],
     ['List all files in a folder', 'List every file in a folder'],
     ['Can you tell me my balance?', 'Tell me my balance'],
     ['Comment puis-je suivre ma commande ?', 'Comment suivre ma commande ?'],

@@ -46,6 +46,7 @@ import { synonymous, termOf } from './guard-lexicon';
 import { misspelt } from './guard-typos';
 import { readFormats } from './guard-formats';
 import { plural, stem } from './guard-words';
+import { differingRegions } from './guard-regions';
 
 /** Why the guard refused a semantic neighbour. */
 export type GuardReason =
@@ -156,7 +157,7 @@ export interface Exclusion {
  * The second check before a semantic hit is served. Vectors of "what is 2+2" and
  * "what is 2+3" are almost equal; their answers are not. The guard refuses only
  * concrete contradictions: different numbers, operators, symbols or units, a negation or an
- * opposite (enable/disable), different named entities, the same words in swapped
+ * opposite (enable/disable), different named entities or one on one side only, the same words in swapped
  * direction, a different kind of question (how many vs what). Different wording is
  * the embedder's call: the similarity threshold decides it.
  * Returns the reason for a refusal, or undefined when the pair may share an answer.
@@ -190,6 +191,29 @@ export function guard(asked: PromptFacts, cached: PromptFacts, similarity = 1, s
 }
 
 /**
+ * The guard on two prompts as written: what they share whole (a pasted document or code, a tag line: sentences
+ * and lines both have) is set aside and the rest judged (guard-regions.ts), as it is what the answers differ by.
+ * Where the shared text is the larger part, the similarity is mostly its: the embedder has not judged the rest,
+ * so wording is no longer its call. It then excuses no swapped word (0), and a content word on one side with no
+ * counterpart on the other is refused too: "What does parse_config do?" / "Write a unit test for parse_config."
+ * over the same code, "…Summarize it." / "…Make it vegan." after the same recipe.
+ */
+export function guardPrompts(asked: string, cached: string, similarity = 1, substitutionThreshold = 0): GuardReason | undefined {
+  const regions = differingRegions(asked, cached);
+  if (!regions) return guard(promptFacts(asked), promptFacts(cached), similarity, substitutionThreshold);
+  const [query, kept] = [promptFacts(regions.asked, asked), promptFacts(regions.cached, cached)];
+  if (!regions.sharedDominates) return guard(query, kept, similarity, substitutionThreshold);
+  const refused = guard(query, kept, 0, substitutionThreshold);
+  if (refused) return refused;
+  return unaligned(query, kept) || unaligned(kept, query) || saysSomething(query) !== saysSomething(kept) ? 'qualifier' : undefined;
+}
+
+/** Whether a text has a content word or a name: "Thanks!" has none. */
+function saysSomething(f: PromptFacts): boolean {
+  return f.terms.length > 0 || f.entities.length > 0;
+}
+
+/**
  * Scripts written without spaces between words: each of their letters (with its vowel
  * and tone marks) is a token, so the checks see which differ. */
 const UNSPACED = String.raw`\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}`;
@@ -199,17 +223,20 @@ const TOKEN = new RegExp(
 );
 const SYMBOL_TOKEN = new RegExp(`^(?:${SYMBOL})$`, 'v');
 
-export function promptFacts(text: string): PromptFacts {
-  let expanded = text.normalize('NFKC');
+/**
+ * What the guard compares in `text`, which may be a part of the prompt `whole` (guardPrompts): whether the
+ * prompt counts, and so reads "more" as ">" and "one" as a number, is the whole prompt's ("I have 2 cats and
+ * a dog. Which one needs more sleep?").
+ */
+export function promptFacts(text: string, whole = text): PromptFacts {
   // "'s" goes with the contractions ("it's", "husband's"); a content word before it is whose the next words are.
   const possessors = new Set(
-    [...expanded.matchAll(/(\p{L}[\p{L}\p{N}]*)['’]s\b/gu)].map((m) => m[1].toLowerCase()).filter((w) => !FRAME_WORDS.has(w)),
+    [...text.normalize('NFKC').matchAll(/(\p{L}[\p{L}\p{N}]*)['’]s\b/gu)].map((m) => m[1].toLowerCase()).filter((w) => !FRAME_WORDS.has(w)),
   );
-  for (const [pattern, replacement] of CONTRACTIONS) expanded = expanded.replace(pattern, replacement);
-  // "two-week", "10-year-old", "Wi-Fi": the parts are words ("two week"), not a minus.
-  expanded = expanded.replace(/([\p{L}\d])-(?=\p{L})/gu, '$1 ');
+  const expanded = expand(text);
   const tokens = [...expanded.matchAll(TOKEN)];
   const lowered = tokens.map((m) => m[0].toLowerCase());
+  const context = whole === text ? lowered : [...expand(whole).matchAll(TOKEN)].map((m) => m[0].toLowerCase());
   const facts: PromptFacts = {
     sequence: lowered.map(plural),
     numbers: [],
@@ -244,11 +271,11 @@ export function promptFacts(text: string): PromptFacts {
     particles: new Set(),
   };
   // Operators count only in a prompt with numbers: "add a column" and "initializer/loader" are not arithmetic.
-  const arithmetic = lowered.some((w) => /^\d/.test(w) || NUMBER_WORDS.has(w));
+  const arithmetic = context.some((w) => /^\d/.test(w) || NUMBER_WORDS.has(w));
   // "one" is "a" in "one line at a time", "in one mile": a number only next to arithmetic, else framing.
   const counting =
-    lowered.some((w) => OPERATORS.has(w) && !/^[a-z]/.test(w)) ||
-    lowered.some((w) => w !== 'one' && (/^\d/.test(w) || NUMBER_WORDS.has(w)));
+    context.some((w) => OPERATORS.has(w) && !/^[a-z]/.test(w)) ||
+    context.some((w) => w !== 'one' && (/^\d/.test(w) || NUMBER_WORDS.has(w)));
   let anchorNext = false;
   let attached = false;
   let qualifyNext = false;
@@ -402,6 +429,14 @@ export function promptFacts(text: string): PromptFacts {
   return facts;
 }
 
+/** A text with its contractions spelt out and its hyphenated words apart, as the guard reads it. */
+function expand(text: string): string {
+  let expanded = text.normalize('NFKC');
+  for (const [pattern, replacement] of CONTRACTIONS) expanded = expanded.replace(pattern, replacement);
+  // "two-week", "10-year-old", "Wi-Fi": the parts are words ("two week"), not a minus.
+  return expanded.replace(/([\p{L}\d])-(?=\p{L})/gu, '$1 ');
+}
+
 const ROMAN = [
   'I',
   'II',
@@ -435,11 +470,15 @@ function regnalNumber(raw: string, before: string | undefined): string | undefin
   return value > 1 ? String(value) : undefined;
 }
 
+/** Words written in capitals that name nothing: "Is it OK to…" asks what "Is it fine to…" does. */
+const CAPITALISED_WORDS = new Set(['OK']);
+
 /**
  * A proper name, acronym or versioned name: "Paris" mid-sentence, "USA", "iPhone",
  * "GPT4", "COVID-19". A capital at the start of a sentence proves nothing.
  */
 function isEntity(raw: string, text: string, at: number): boolean {
+  if (CAPITALISED_WORDS.has(raw)) return false;
   if (/\d/.test(raw) && /\p{L}/u.test(raw)) return true;
   if (/\p{Lu}/u.test(raw.slice(1))) return true;
   if (!/^\p{Lu}/u.test(raw) || raw === 'I') return false;
@@ -450,13 +489,16 @@ function isEntity(raw: string, text: string, at: number): boolean {
 }
 
 /**
- * A named entity on each side that the other side lacks (in any case): "Docker on Ubuntu" /
- * "Docker on Windows". One added on one side only ("a list" / "a list in Python") is allowed:
- * it narrows the question rather than changing it.
+ * No named entity said more often on one side than on the other (in any case): "Docker on Ubuntu" / "Docker on
+ * Windows", and one added on one side only, in either direction: "the capital of Georgia" / "…of Georgia in the
+ * US", "hello world" / "hello world in Go", whose answers are another place's or language's. Counted, not
+ * looked up: a name the question adds may be said elsewhere in the prompt too.
  */
 function sameEntities(a: PromptFacts, b: PromptFacts): boolean {
-  const missing = (x: PromptFacts, y: PromptFacts) => x.entities.some((e) => !y.words.has(e));
-  return !(missing(a, b) && missing(b, a));
+  // Said as a name more often than the other side says the word at all: "The Great Gatsby" / "the plot of The
+  // Great Gatsby" says "The" as a name once on each side, however many lower-case "the"s either has.
+  const more = (x: PromptFacts, y: PromptFacts) => x.entities.some((e) => x.entities.filter((n) => n === e).length > (y.words.get(e) ?? 0));
+  return !more(a, b) && !more(b, a);
 }
 
 /** Pronouns on both sides that name no one in common: "Who are you?" / "Who am I?". */
@@ -535,8 +577,12 @@ const OPPOSITE_STEMS = new Set(OPPOSITES.map(([a, b]) => `${stem(a)} ${stem(b)}`
  * A word added on one side only ("tell me the capital" / "the capital city") is framing.
  */
 function substituted(a: PromptFacts, b: PromptFacts): boolean {
-  const unaligned = (x: PromptFacts, y: PromptFacts) => x.terms.some((w) => !counterpart(w, x.terms, y.terms) && !y.framedTerms.has(w));
   return unaligned(a, b) && unaligned(b, a);
+}
+
+/** A content word of x that y has no counterpart for, nor says with a framing word of its group. */
+function unaligned(x: PromptFacts, y: PromptFacts): boolean {
+  return x.terms.some((w) => !counterpart(w, x.terms, y.terms) && !y.framedTerms.has(w));
 }
 
 /**
@@ -555,8 +601,8 @@ function counterpart(term: string, own: string[], other: string[]): boolean {
  * "stash my changes" / "apply my stashed changes", "cook rice" / "store cooked rice"; an amount before its
  * "of", "cancel part of my order", is amountApart's), or that opens a
  * condition or qualifier ("Can I take ibuprofen" / "…while pregnant", "…for the sale of land"). An added
- * word that stands apart ("Which city is Canada's capital?") and an added name ("in Python") narrow the
- * question without changing it.
+ * word that stands apart ("Which city is Canada's capital?") narrows the question without changing it; an
+ * added name ("in Python") is sameEntities'.
  */
 function addedTerm(a: PromptFacts, b: PromptFacts): boolean {
   const added = (x: PromptFacts, y: PromptFacts) => {
@@ -576,8 +622,8 @@ function addedTerm(a: PromptFacts, b: PromptFacts): boolean {
  * A phrase saying when, in what order or unit, or by what means (PromptFacts.settings) on one side, whose noun
  * the other side lacks: "Is it safe to walk in Central Park?" / "…at night?", "Print the numbers from 1 to
  * 10." / "…in reverse order.", "How long should I cook a turkey?" / "…in Celsius?", "How do I get to the
- * airport?" / "…by bus?". The answer holds for that setting only; a name added ("in Python") is left to
- * addedTerm.
+ * airport?" / "…by bus?". The answer holds for that setting only; a name added ("in Python") is
+ * sameEntities'.
  */
 function settingApart(a: PromptFacts, b: PromptFacts): boolean {
   const lacks = (x: PromptFacts, y: PromptFacts) =>

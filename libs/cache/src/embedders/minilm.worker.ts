@@ -12,7 +12,7 @@ import { WordPiece } from './wordpiece';
 import type { WorkerStatus } from './worker-embedder';
 import { replyTo } from './worker-reply';
 
-/** The length all-MiniLM-L6-v2 was trained at; the cache only embeds short prompts anyway. */
+/** The length all-MiniLM-L6-v2 was trained at: a longer prompt is not represented (WordPiece.represents). */
 const MAX_TOKENS = 256;
 const DIMENSIONS = 384;
 
@@ -56,5 +56,5 @@ embed(['dimension probe']).then(
 
 port.on(
   'message',
-  replyTo(port, async (text) => (await model).tokenizer.represents(text), embed),
+  replyTo(port, async (text) => (await model).tokenizer.represents(text, MAX_TOKENS), embed),
 );

@@ -36,11 +36,16 @@ export class WordPiece {
     return [this.cls, ...ids.slice(0, maxTokens - 2), this.sep];
   }
 
-  /** Whether the model sees enough of `text` to place it (vocabulary-coverage.ts). */
-  represents(text: string): boolean {
+  /**
+   * Whether the model sees enough of `text` to place it (vocabulary-coverage.ts), and all of it: encode cuts
+   * a text at `maxTokens`, and a prompt whose end is cut off embeds as its start, so two that differ only past
+   * the cut score 1 ("<long context> Who asked for a review?" / "…Who organised the petition?").
+   */
+  represents(text: string, maxTokens: number): boolean {
     const all = words(text);
-    const known = all
-      .map((w) => this.pieces(w))
+    const pieces = all.map((w) => this.pieces(w));
+    if (pieces.flat().length > maxTokens - 2) return false;
+    const known = pieces
       .filter((ids) => ids[0] !== this.unk)
       .flatMap((ids) => ids.map((id, i) => ({ text: this.tokens[id].replace(/^##/, ''), startsWord: i === 0 })));
     return representable(all.join(''), known);

@@ -143,7 +143,7 @@ export class WorkerEmbedder implements Embedder {
       let row = 0;
       for (const [i, w] of batch.entries()) {
         if (reply.unrepresented.includes(i))
-          w.reject(new Unrepresentable(`the ${this.id} embedder does not represent this prompt's script`));
+          w.reject(new Unrepresentable(`the ${this.id} embedder does not represent this prompt (its script or its length)`));
         else w.resolve(normalise(reply.vectors.slice(row * this.dimensions, ++row * this.dimensions)));
       }
     }
