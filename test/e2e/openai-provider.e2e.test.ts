@@ -3,6 +3,7 @@ import { before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
 import { abortAfter, assertAbortReachesUpstream, assertUpstreamCut, brokenStream, upstreamMark } from '../support/chat';
+import { eventually } from '../support/eventually';
 
 /** Public model name -> fake upstream behaviour (the upstream model id). */
 const BEHAVIOURS = [
@@ -47,6 +48,9 @@ describe('OpenAI-compatible provider through the gateway', () => {
     { env: { FAKE_UPSTREAM_KEY: 'sk-upstream-secret-123' } },
   );
   const upstream = setup.upstream;
+  /** Until the upstream has a request sent after it had `before` (a fixed 300 ms could end first on a busy host). */
+  const reached = async (before: number) =>
+    assert.ok(await eventually(async () => upstream.received.length > before), 'the upstream has the request');
   let gateway: GatewayProcess;
   let client: OpenAI;
   before(() => {
@@ -278,8 +282,9 @@ describe('OpenAI-compatible provider through the gateway', () => {
 
   it('a client that disconnects aborts the upstream request', async () => {
     await assertAbortReachesUpstream(upstream, async (signal, abort) => {
+      const before = upstream.received.length;
       const pending = client.chat.completions.create({ model: 'fake-slow-3000', messages: [{ role: 'user', content: 'x' }] }, { signal });
-      await new Promise((r) => setTimeout(r, 300));
+      await reached(before);
       abort();
       await pending;
     });
@@ -289,11 +294,12 @@ describe('OpenAI-compatible provider through the gateway', () => {
     // The provider's 1 s timeout above cuts the slow request whether or not the client's leaving does: here nothing
     // else would, and the upstream answers in full after 3 s unless the gateway cancels its request.
     await assertAbortReachesUpstream(upstream, async (signal, abort) => {
+      const before = upstream.received.length;
       const pending = client.chat.completions.create(
         { model: 'patient-slow-3000', messages: [{ role: 'user', content: 'x' }] },
         { signal },
       );
-      await new Promise((r) => setTimeout(r, 300));
+      await reached(before);
       abort();
       await pending;
     });
