@@ -36,14 +36,12 @@ async function statuses(gateways: GatewayProcess[], key: string): Promise<number
 }
 
 /** Polls until both processes answer `status` for `key` (Redis pub/sub and reconnects are asynchronous), for up to ~30 s. */
-async function eventually(gateways: GatewayProcess[], key: string, status: number, tries = 300): Promise<number[]> {
+async function eventually(gateways: GatewayProcess[], key: string, status: number): Promise<number[]> {
   let seen: number[] = [];
-  for (let i = 0; i < tries; i++) {
+  for (const deadline = Date.now() + 30_000; ; await sleep(100)) {
     seen = await statuses(gateways, key);
-    if (seen.every((s) => s === status)) break;
-    await sleep(100);
+    if (seen.every((s) => s === status) || Date.now() > deadline) return seen;
   }
-  return seen;
 }
 
 describe(

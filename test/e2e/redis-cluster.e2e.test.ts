@@ -65,9 +65,8 @@ const chat = (gateway: GatewayProcess, key: string, model = 'mock') =>
  */
 async function eventually<T>(check: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
   let value = await check();
-  for (let i = 0; i < 600 && !done(value); i++) {
+  for (const deadline = Date.now() + 30_000; !done(value) && Date.now() < deadline; value = await check()) {
     await new Promise((r) => setTimeout(r, 50));
-    value = await check();
   }
   return value;
 }
