@@ -104,7 +104,9 @@ describe('router: fallbacks, retries, deadlines and task routing', () => {
           ],
         },
       ],
-      router: { retry: { attemptsPerDeployment: 1, retryAfterCapMs: 2_000 }, timeouts: { attemptMs: 1_000, deadlineMs: 1_500 } },
+      // A deadline well past the attempt timeout: a deployment that hangs times out at 1 s and its fallback then had the
+      // 500 ms left of a 1.5 s deadline, which a busy host's late timers used up ('falls back on hang' answered 504).
+      router: { retry: { attemptsPerDeployment: 1, retryAfterCapMs: 2_000 }, timeouts: { attemptMs: 1_000, deadlineMs: 5_000 } },
       virtualModels: [
         {
           name: 'auto',
