@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { eventually } from '../support/eventually';
 import { configWith, GatewayProcess } from '../support/gateway';
+import { RedisServer } from '../support/redis-server';
 
-const REDIS_URL = process.env.TEST_REDIS_URL;
-const COOLDOWN_MS = 1_500;
+const REDIS_SERVER = process.env.TEST_REDIS_SERVER;
+/**
+ * Both replicas must be seen open within it: a 1.5 s cool-down was over before a busy host's scrapes of
+ * both came back, and the check waited for an open state that had passed.
+ */
+const COOLDOWN_MS = 8_000;
 
 /** `gateway_circuit_breaker_state` of `deployment` as `replica` exports it now. */
 const gauge = (replica: GatewayProcess, deployment: string) =>
@@ -14,7 +20,7 @@ const gauge = (replica: GatewayProcess, deployment: string) =>
 // on dashboards and in alerts, though its cool-down was long over and the next request would probe it.
 describe(
   'router: gateway_circuit_breaker_state once the cool-down is over',
-  { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' },
+  { skip: !REDIS_SERVER && 'TEST_REDIS_SERVER unset (run npm test)' },
   () => {
     it('reads 1 (half-open) on the replica that opened the breaker and on the one that heard of it, with no request', async () => {
       const group = `gauge-${Date.now()}`;
@@ -23,14 +29,17 @@ describe(
         models: [{ name: group, deployments: [{ provider: 'broken', model: 'm' }] }],
         router: { retry: { attemptsPerDeployment: 1, retryAfterCapMs: 0 }, breaker: { consecutiveFailures: 2, cooldownMs: COOLDOWN_MS } },
       });
-      const [a, b] = await Promise.all([
-        GatewayProcess.start(config, { env: { REDIS_URL: REDIS_URL! } }),
-        GatewayProcess.start(config, { env: { REDIS_URL: REDIS_URL! } }),
-      ]);
+      // A Redis of its own: its subscribers to breaker news are these two replicas only.
+      const server = await RedisServer.start(REDIS_SERVER!);
+      const redis = new Redis(server.url);
+      const started: GatewayProcess[] = [];
+      const start = () => GatewayProcess.start(config, { env: { REDIS_URL: server.url } }).then((g) => (started.push(g), g));
       try {
+        const [a, b] = await Promise.all([start(), start()]);
         const deployment = `${group}/0`;
-        // Both subscribed before the breaker opens: b hears of it through Redis.
-        await new Promise((r) => setTimeout(r, 1_000));
+        // Both subscribed before the breaker opens: b hears of it through Redis (a fixed 1 s was a guess).
+        const subscribers = async () => ((await redis.call('PUBSUB', 'NUMSUB', 'gateway:breakers')) as [string, number])[1];
+        assert.ok(await eventually(async () => (await subscribers()) === 2), 'both replicas subscribed');
         const client = a.client();
         for (let i = 0; i < 2; i++) {
           await assert.rejects(client.chat.completions.create({ model: group, messages: [{ role: 'user', content: 'x' }] }));
@@ -50,7 +59,9 @@ describe(
         assert.equal(next.status, 502, 'the next request probes the deployment (which still fails) rather than being refused');
         assert.equal(await gauge(a, deployment), 2, 'the failed probe opened it again');
       } finally {
-        await Promise.all([a.stop(), b.stop()]);
+        await Promise.all(started.map((g) => g.stop()));
+        redis.disconnect();
+        await server.stop();
       }
     });
   },

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { ask, askStream, embedderLoaded, FALLBACK_PRICED, metric, savedOnFallback, settle } from '../support/cache';
+import { eventually } from '../support/eventually';
 import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
 import { FakeVendors } from '../support/fake-vendors';
 
@@ -489,7 +490,7 @@ describe('response cache: maxEntryBytes is the answer`s size in bytes', () => {
     // 1,800 characters of Japanese: 5,400 bytes, under 4,096 UTF-16 units.
     const prompt = 'キャッシュ'.repeat(360);
     const counted = async (expected: number) => {
-      for (let i = 0; i < 100 && (await tooLarge()) < expected; i++) await settle(20);
+      await eventually(async () => (await tooLarge()) >= expected);
       assert.equal(await tooLarge(), expected);
     };
     const before = await tooLarge();

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
+import { eventually } from '../support/eventually';
 import { configWith, GatewayProcess } from '../support/gateway';
 
 /**
@@ -88,10 +89,7 @@ describe('what a key is told', { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run 
     assert.equal(res.headers.get('x-ratelimit-remaining-tokens'), '0', 'it reserved the whole limit, not 4096 tokens');
     const used = ((await res.json()) as { usage: { total_tokens: number } }).usage.total_tokens;
     let counted = 0;
-    for (let i = 0; i < 40 && counted !== used; i++) {
-      counted = (await admin(gateway, 'GET', `/${id}/usage`)).body.currentMinute.tokens;
-      if (counted !== used) await new Promise((r) => setTimeout(r, 25));
-    }
+    await eventually(async () => (counted = (await admin(gateway, 'GET', `/${id}/usage`)).body.currentMinute.tokens) === used);
     assert.equal(counted, used, 'the window keeps what the request used');
   });
 

@@ -35,15 +35,13 @@ async function statuses(gateways: GatewayProcess[], key: string): Promise<number
   return Promise.all(gateways.map(async (g) => (await chat(g, key)).status));
 }
 
-/** Polls until both processes answer `status` for `key` (Redis pub/sub and reconnects are asynchronous). */
-async function eventually(gateways: GatewayProcess[], key: string, status: number, tries = 100): Promise<number[]> {
+/** Polls until both processes answer `status` for `key` (Redis pub/sub and reconnects are asynchronous), for up to ~30 s. */
+async function eventually(gateways: GatewayProcess[], key: string, status: number): Promise<number[]> {
   let seen: number[] = [];
-  for (let i = 0; i < tries; i++) {
+  for (const deadline = Date.now() + 30_000; ; await sleep(100)) {
     seen = await statuses(gateways, key);
-    if (seen.every((s) => s === status)) break;
-    await sleep(100);
+    if (seen.every((s) => s === status) || Date.now() > deadline) return seen;
   }
-  return seen;
 }
 
 describe(

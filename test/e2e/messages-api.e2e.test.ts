@@ -7,6 +7,7 @@ import { ProviderConfig } from '../../libs/config/src/gateway-config';
 import { anthropicClient } from '../../libs/providers/src/anthropic/client';
 import { HOPS_HEADER } from '../../libs/providers/src/gateway-hops';
 import { PooledFetch } from '../../libs/providers/src/translation/transport';
+import { eventually } from '../support/eventually';
 import { CACHE_WRITE_USAGE, COUNT_TOKENS_BASE, FakeAnthropic } from '../support/fake-anthropic';
 import { FakeGemini } from '../support/fake-gemini';
 import { FakeOpenAI, PARALLEL_CALLS, THOUGHT } from '../support/fake-openai';
@@ -958,7 +959,7 @@ describe('Messages API: Anthropic`s server tools, served by Anthropic deployment
     const plain = await cost({ ...searching('claude-priced'), tools: [WEATHER] });
     assert.ok(Math.abs(plain - tokens) < 1e-9, `${plain}`);
     // The access hook records after the answer is sent: wait for the count rather than race it.
-    for (let i = 0; i < 50 && (await searches()) === before; i++) await new Promise((r) => setTimeout(r, 20));
+    await eventually(async () => (await searches()) !== before);
     assert.equal(await searches(), before + 1, 'gateway_web_searches_total counts the search, not the plain request');
   });
 
@@ -980,7 +981,7 @@ describe('Messages API: Anthropic`s server tools, served by Anthropic deployment
     const before = await spent();
     for await (const event of await client.messages.create({ ...ask, stream: true })) assert.ok(event.type);
     // The access hook records after the answer is sent: wait for the sum rather than race it.
-    for (let i = 0; i < 50 && (await spent()) === before; i++) await new Promise((r) => setTimeout(r, 20));
+    await eventually(async () => (await spent()) !== before);
     assert.ok(Math.abs((await spent()) - before - usd) < 1e-9, `streamed: ${(await spent()) - before} != ${usd}`);
   });
 

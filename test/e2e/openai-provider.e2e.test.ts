@@ -3,6 +3,7 @@ import { before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
 import { abortAfter, assertAbortReachesUpstream, assertUpstreamCut, brokenStream, upstreamMark } from '../support/chat';
+import { eventually } from '../support/eventually';
 
 /** Public model name -> fake upstream behaviour (the upstream model id). */
 const BEHAVIOURS = [
@@ -42,11 +43,15 @@ describe('OpenAI-compatible provider through the gateway', () => {
           { name: 'fake-unicode', deployments: [{ provider: 'fake', model: 'usage-模型 100%' }] },
           { name: 'fake-newline', deployments: [{ provider: 'fake', model: 'two\nlines' }] },
           { name: 'patient-slow-3000', deployments: [{ provider: 'patient', model: 'slow-3000' }] },
+          { name: 'patient-stall', deployments: [{ provider: 'patient', model: 'stall' }] },
         ],
       }),
     { env: { FAKE_UPSTREAM_KEY: 'sk-upstream-secret-123' } },
   );
   const upstream = setup.upstream;
+  /** Until the upstream has a request sent after it had `before` (a fixed 300 ms could end first on a busy host). */
+  const reached = async (before: number) =>
+    assert.ok(await eventually(async () => upstream.received.length > before), 'the upstream has the request');
   let gateway: GatewayProcess;
   let client: OpenAI;
   before(() => {
@@ -123,17 +128,19 @@ describe('OpenAI-compatible provider through the gateway', () => {
   });
 
   it('delivers stream chunks as they arrive, not buffered', async () => {
-    const started = Date.now();
-    const stream = await client.chat.completions.create({
-      model: 'fake-drip-200',
-      messages: [{ role: 'user', content: 'one two three four' }],
-      stream: true,
-    });
-    const arrivals: number[] = [];
-    for await (const chunk of stream) if (chunk.choices[0]?.delta.content) arrivals.push(Date.now() - started);
-    assert.ok(arrivals.length >= 4);
-    // The fake waits 200 ms before each word: a buffering gateway would deliver them all at once.
-    assert.ok(arrivals[arrivals.length - 1] - arrivals[0] >= 400, `arrivals ${arrivals.join(',')}`);
+    // The upstream sends two words, then nothing, its answer never ended (and the patient provider waits 60 s): the client
+    // gets them all the same, which a gateway holding chunks back for the answer's end or for more bytes could not do.
+    // (Words 200 ms apart were to arrive at least 400 ms apart: a test process descheduled meanwhile read them at once.)
+    const stream = await client.chat.completions.create(
+      { model: 'patient-stall', messages: [{ role: 'user', content: 'one two three four' }], stream: true },
+      { signal: AbortSignal.timeout(30_000) },
+    );
+    const words: string[] = [];
+    for await (const chunk of stream) {
+      if (chunk.choices[0]?.delta.content) words.push(chunk.choices[0].delta.content);
+      if (words.length === 2) break;
+    }
+    assert.equal(words.join(''), 'fake answer ');
   });
 
   it('round-trips a tool call (call, result, answer)', async () => {
@@ -278,8 +285,9 @@ describe('OpenAI-compatible provider through the gateway', () => {
 
   it('a client that disconnects aborts the upstream request', async () => {
     await assertAbortReachesUpstream(upstream, async (signal, abort) => {
+      const before = upstream.received.length;
       const pending = client.chat.completions.create({ model: 'fake-slow-3000', messages: [{ role: 'user', content: 'x' }] }, { signal });
-      await new Promise((r) => setTimeout(r, 300));
+      await reached(before);
       abort();
       await pending;
     });
@@ -289,11 +297,12 @@ describe('OpenAI-compatible provider through the gateway', () => {
     // The provider's 1 s timeout above cuts the slow request whether or not the client's leaving does: here nothing
     // else would, and the upstream answers in full after 3 s unless the gateway cancels its request.
     await assertAbortReachesUpstream(upstream, async (signal, abort) => {
+      const before = upstream.received.length;
       const pending = client.chat.completions.create(
         { model: 'patient-slow-3000', messages: [{ role: 'user', content: 'x' }] },
         { signal },
       );
-      await new Promise((r) => setTimeout(r, 300));
+      await reached(before);
       abort();
       await pending;
     });

@@ -9,9 +9,11 @@ import { Cluster, Redis } from 'ioredis';
 import { parseConfig } from '@gateway/config';
 import { RedisService } from '@gateway/redis';
 import { hashKey } from '@gateway/security';
+import { limitKeys } from '../../libs/security/src/limit-keys';
 import { ask, settle } from '../support/cache';
 import { eventually as eventuallyTrue } from '../support/eventually';
 import { configWith, GatewayProcess } from '../support/gateway';
+import { markerChecks } from '../support/marker-checks';
 
 /**
  * The gateway on a real Redis Cluster (3 masters on 127.0.0.1 with a password, started by npm
@@ -60,12 +62,14 @@ const chat = (gateway: GatewayProcess, key: string, model = 'mock') =>
     body: JSON.stringify({ model, max_tokens: 5, messages: [{ role: 'user', content: `hello ${randomUUID()}` }] }),
   });
 
-/** Retries `check` for up to ~3 s: news between processes (pub/sub, async writes) is not instant. */
+/**
+ * Retries `check` for up to ~30 s: news between processes (pub/sub, async writes) and the cluster's own
+ * convergence (gossip) are not instant, and take seconds on a busy host.
+ */
 async function eventually<T>(check: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
   let value = await check();
-  for (let i = 0; i < 60 && !done(value); i++) {
+  for (const deadline = Date.now() + 30_000; !done(value) && Date.now() < deadline; value = await check()) {
     await new Promise((r) => setTimeout(r, 50));
-    value = await check();
   }
   return value;
 }
@@ -219,11 +223,14 @@ describe(
       for (let i = 0; i < 6; i++) assert.equal((await chat(i % 2 ? a : b, body.key, 'metered')).status, 200);
       const spent = () => admin(a, 'GET', `/${body.id}/usage`).then((r) => (r.body.spendUsd?.today?._total as number | undefined) ?? 0);
       assert.ok(Math.abs((await eventually(spent, (usd) => usd >= 0.06 - 1e-9)) - 0.06) < 1e-9, 'six requests at $0.01');
-      // Both gateways have checked the key's marker since its spend was written (once a second).
-      await settle(2_500);
       const tagged = `gateway:{${body.id}}:*`;
-      const owners = await Promise.all(cluster.nodes('master').map(async (node) => ({ node, keys: await node.keys(tagged) })));
-      const owner = owners.find((o) => o.keys.length)!;
+      const ownerNode = async () => {
+        const owners = await Promise.all(cluster.nodes('master').map(async (node) => ({ node, keys: await node.keys(tagged) })));
+        return owners.find((o) => o.keys.length)!;
+      };
+      // Both gateways have checked the key's marker since its spend was written (once a second; was a fixed 2.5 s).
+      await markerChecks((await ownerNode()).node, limitKeys(body.id).marker, 2);
+      const owner = await ownerNode();
       assert.ok(
         owner.keys.some((k) => k.includes(':spend:')),
         `the key's spend in its slot: ${owner.keys.join(', ')}`,
@@ -328,18 +335,21 @@ describe(
       try {
         const [[, , [, ownerPort]]] = (await cluster.cluster('SLOTS')).filter(([from]) => from === 0);
         const owner = masters.find((n) => n.options.port === ownerPort)!;
-        assert.deepEqual(await redisReady(), up);
+        // Asked again while not reachable: the check's 250 ms budget for every master's CLUSTER INFO can run out on a busy host.
+        assert.deepEqual(await eventually(redisReady, (r) => (r.redis as { reachable?: boolean }).reachable === true), up);
         try {
           // Slot 0 left without an owner in every node's view: the cluster is down (full coverage required).
           await Promise.all(masters.map((n) => n.cluster('DELSLOTS', 0)));
-          const down = await eventually(redisReady, (r) => (r.redis as { reachable?: boolean }).reachable === false);
+          // Until every master says so (not a check that ran out of time, which says unreachable with no cluster state).
+          const down = await eventually(redisReady, (r) => (r.redis as { cluster?: string }).cluster === 'fail');
           assert.deepEqual(down, { status: 200, redis: { status: 'up', reachable: false, cluster: 'fail' } });
         } finally {
           await owner.cluster('ADDSLOTS', 0);
         }
         const states = () => Promise.all(masters.map(async (n) => /cluster_state:(\w+)/.exec(await n.cluster('INFO'))?.[1]));
         assert.deepEqual(await eventually(states, (all) => all.every((state) => state === 'ok')), ['ok', 'ok', 'ok']);
-        assert.deepEqual(await redisReady(), up);
+        // The gateway's client may still be refreshing its view of the slots.
+        assert.deepEqual(await eventually(redisReady, (r) => (r.redis as { reachable?: boolean }).reachable === true), up);
       } finally {
         masters.forEach((n) => n.disconnect());
       }
@@ -450,8 +460,10 @@ describe('the Redis Cluster client', { skip: !CLUSTER_URL && 'TEST_REDIS_CLUSTER
     assert.ok(before, 'the pool holds the node');
     const pauser = node(paused);
     try {
-      // Every command waits, the cluster bus runs on (no failover): the watchdog's PINGs go unanswered.
-      await pauser.client('PAUSE', 4_000, 'ALL');
+      // Every command waits, the cluster bus runs on (no failover): the watchdog's PINGs go unanswered. It replaces
+      // the connection after its third silent PING (one a second, 500 ms each), ~3.5 s in: a 4 s pause left a busy
+      // host's late timers half a second, and the pause cannot be lifted early (CLIENT UNPAUSE waits for it too).
+      await pauser.client('PAUSE', 10_000, 'ALL');
       assert.ok(await eventuallyTrue(async () => before.status === 'end'), 'the watchdog dropped the silent connection');
       assert.ok(
         await eventuallyTrue(async () => {

@@ -7,12 +7,14 @@ import { configWith, GatewayProcess } from '../support/gateway';
 const REDIS_URL = process.env.TEST_REDIS_URL && `${process.env.TEST_REDIS_URL.replace(/\/\d*$/, '')}/11`;
 const MASTER = 'redis-startup-master-key-0123';
 /**
- * Every Redis answer comes this much later: the first connection is ready (its INFO answered) only
- * after the gateway would have opened its port, and no command outlasts the 500 ms command timeout.
+ * A connection's first answers (its handshake: SELECT, the INFO of the ready check) come this much later:
+ * the first connection is ready only after the gateway would have opened its port, and no command
+ * outlasts the 500 ms command timeout. Answers after those are not held: every answer held this long
+ * left a busy host's late timers too little of that timeout, and the admin call got 503 redis_unavailable.
  */
 const REPLY_DELAY_MS = 350;
 
-/** A TCP proxy to Redis that hands each answer on REPLY_DELAY_MS late: a slow Redis, slow to connect. */
+/** A TCP proxy to Redis that holds what Redis answers in a connection's first REPLY_DELAY_MS until then: a Redis slow to connect. */
 async function slowProxy(target: URL): Promise<{ url: string; close(): void }> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
@@ -22,7 +24,10 @@ async function slowProxy(target: URL): Promise<{ url: string; close(): void }> {
       s.on('error', () => undefined).on('close', () => (client.destroy(), upstream.destroy()));
     }
     client.pipe(upstream);
-    upstream.on('data', (data: Buffer) => setTimeout(() => client.writable && client.write(data), REPLY_DELAY_MS));
+    const connected = new Promise((r) => setTimeout(r, REPLY_DELAY_MS));
+    // Handed on in order: what came in the first REPLY_DELAY_MS waits for its end, what comes after goes at once.
+    let handedOn = connected;
+    upstream.on('data', (data: Buffer) => (handedOn = handedOn.then(() => client.writable && client.write(data))));
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

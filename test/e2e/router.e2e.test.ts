@@ -11,16 +11,6 @@ const REDIS_URL = process.env.TEST_REDIS_URL;
 const ask = (client: OpenAI, model: string, extra: object = {}) =>
   client.chat.completions.create({ model, messages: [{ role: 'user', content: 'route me' }], ...extra }).withResponse();
 
-/** Asks until the answer took one attempt (breaker news travels asynchronously), at most ~1 s. */
-async function attemptsOnceSettled(client: OpenAI, model: string): Promise<string> {
-  let attempts = '';
-  for (let i = 0; i < 50 && attempts !== '1'; i++) {
-    attempts = (await ask(client, model)).response.headers.get('x-gateway-attempts') ?? '';
-    if (attempts !== '1') await new Promise((r) => setTimeout(r, 20));
-  }
-  return attempts;
-}
-
 /** Whether the process at `opsUrl` shows the breaker of `group`'s first deployment open. */
 async function showsOpen(opsUrl: string, group: string): Promise<boolean> {
   const metrics = await (await fetch(`${opsUrl}/metrics`)).text();
@@ -114,7 +104,9 @@ describe('router: fallbacks, retries, deadlines and task routing', () => {
           ],
         },
       ],
-      router: { retry: { attemptsPerDeployment: 1, retryAfterCapMs: 2_000 }, timeouts: { attemptMs: 1_000, deadlineMs: 1_500 } },
+      // A deadline well past the attempt timeout: a deployment that hangs times out at 1 s and its fallback then had the
+      // 500 ms left of a 1.5 s deadline, which a busy host's late timers used up ('falls back on hang' answered 504).
+      router: { retry: { attemptsPerDeployment: 1, retryAfterCapMs: 2_000 }, timeouts: { attemptMs: 1_000, deadlineMs: 5_000 } },
       virtualModels: [
         {
           name: 'auto',
@@ -475,7 +467,11 @@ describe(
         for (let i = 0; i < 3; i++) await ask(a.client(), unique);
         const metrics = await (await fetch(`${a.opsUrl}/metrics`)).text();
         assert.match(metrics, new RegExp(`gateway_circuit_breaker_state\\{deployment="${unique}/0"\\} 2`));
-        assert.equal(await attemptsOnceSettled(b.client(), unique), '1', 'b skips the deployment a found broken');
+        // Breaker news travels asynchronously. Waited for on b's metrics, not by asking: b's own failures (one so far,
+        // three open its breaker) would open it too, and a busy host took longer than the ~1 s of asks this had.
+        assert.ok(await eventually(() => showsOpen(b.opsUrl, unique)), 'b learnt of the breaker a opened');
+        const after = await ask(b.client(), unique);
+        assert.equal(after.response.headers.get('x-gateway-attempts'), '1', 'b skips the deployment a found broken');
         // A third process started now reads the open breaker from Redis.
         const c = await GatewayProcess.start(config, { env: { REDIS_URL: REDIS_URL! } });
         try {
@@ -510,15 +506,17 @@ describe('router: a gateway started while Redis is down joins breaker sharing on
         await new Promise((r) => setTimeout(r, 6_000));
         await server.start();
         late = await GatewayProcess.start(config, { env: { REDIS_URL: server.url } });
-        await new Promise((r) => setTimeout(r, 1_500)); // both connected and subscribed
-        for (let i = 0; i < 3; i++) await ask(late.client(), unique);
-        const open = new RegExp(`gateway_circuit_breaker_state\\{deployment="${unique}/0"\\} 2`);
-        let seen = false;
-        for (let i = 0; i < 50 && !seen; i++) {
-          seen = open.test(await (await fetch(`${early.opsUrl}/metrics`)).text());
-          if (!seen) await new Promise((r) => setTimeout(r, 50));
+        // Both subscribed to breaker news (the early one reconnects with a back-off of up to 2 s): a fixed 1.5 s was
+        // not always enough on a busy host, and news published before a subscription is never heard.
+        const redis = new Redis(server.url);
+        try {
+          const subscribers = async () => ((await redis.call('PUBSUB', 'NUMSUB', 'gateway:breakers')) as [string, number])[1];
+          assert.ok(await eventually(async () => (await subscribers()) === 2), 'both processes subscribed');
+        } finally {
+          redis.disconnect();
         }
-        assert.ok(seen, 'the early process learnt of the open breaker');
+        for (let i = 0; i < 3; i++) await ask(late.client(), unique);
+        assert.ok(await eventually(() => showsOpen(early.opsUrl, unique)), 'the early process learnt of the open breaker');
       } finally {
         await Promise.all([early.stop(), late?.stop()]);
         await server.stop();

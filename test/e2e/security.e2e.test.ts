@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
+import { limitKeys } from '../../libs/security/src/limit-keys';
 import { eventually } from '../support/eventually';
 import { configWith, GatewayProcess, twoGatewaysOnRedis } from '../support/gateway';
 
@@ -22,7 +23,8 @@ const AUDITOR = 'auditor-admin-key-0123456789';
 const OPS_BOT = 'ops-bot-admin-key-0123456789';
 
 const config = configWith({
-  providers: [{ name: 'slow', type: 'mock', mock: { latencyMs: 400 } }],
+  // Long enough that a request sent once its reservation is seen in Redis comes while it is in flight, on a busy host too.
+  providers: [{ name: 'slow', type: 'mock', mock: { latencyMs: 2_000 } }],
   models: [
     { name: 'priced', deployments: [{ provider: 'mock', model: 'priced', price: { input: 1000, output: 1000 } }] },
     { name: 'metered', deployments: [METERED] },
@@ -63,6 +65,13 @@ async function admin(gateway: GatewayProcess, method: string, path: string, body
     body: body && JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+/** The key's spend today as `gateway` reads it once it reached `usd` (spend is settled after the answer), or after ~30 s. */
+async function spentReaching(gateway: GatewayProcess, id: string, usd: number): Promise<number> {
+  let spent = 0;
+  await eventually(async () => (spent = (await admin(gateway, 'GET', `/${id}/usage`)).body.spendUsd.today._total ?? 0) >= usd - 1e-9);
+  return spent;
 }
 
 const chat = (gateway: GatewayProcess, key: string, model = 'mock', extra: object = {}) =>
@@ -149,10 +158,10 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     assert.equal((await admin(a, 'DELETE', `/${body.id}`)).body.revoked, true);
     let statusA = 0;
     let statusB = 0;
-    for (let i = 0; i < 40 && (statusA !== 401 || statusB !== 401); i++) {
+    await eventually(async () => {
       [statusA, statusB] = [(await chat(a, body.key)).status, (await chat(b, body.key)).status];
-      if (statusA !== 401 || statusB !== 401) await new Promise((r) => setTimeout(r, 50));
-    }
+      return statusA === 401 && statusB === 401;
+    });
     assert.deepEqual([statusA, statusB], [401, 401]);
     // Found by an independent check: a refused key was logged as `anonymous`. A secret the gateway knows names its key.
     const [refused] = await a.logged('request', { where: (l) => l.status === 401 && l.keyId === body.id });
@@ -314,7 +323,8 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     const { body } = await admin(a, 'POST', '', { name: 'tpm', tpm: 1000 });
     // A slow request reserving ~900 tokens: a concurrent one needing 300 more must wait.
     const slow = chat(a, body.key, 'slow', { max_tokens: 900 });
-    await new Promise((r) => setTimeout(r, 150));
+    // Its reservation made (a fixed 150 ms was not always enough on a busy host).
+    assert.ok(await eventually(async () => Number(await redis.get(limitKeys(body.id).tpmInFlight)) > 0), 'the slow request reserved');
     const blocked = await chat(b, body.key, 'mock', { max_tokens: 300 });
     assert.equal(blocked.status, 429);
     // Only the slow request's reservation is in the way: it comes back when that request ends, not at the window's end.
@@ -333,19 +343,13 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     const usage = ((await done.json()) as { usage: { total_tokens: number } }).usage.total_tokens;
     // Reconciled: the window now holds the real usage, so the second request fits.
     let used = 0;
-    for (let i = 0; i < 20; i++) {
-      used = (await admin(a, 'GET', `/${body.id}/usage`)).body.currentMinute.tokens;
-      if (used === usage) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    const windowTokens = async () => (used = (await admin(a, 'GET', `/${body.id}/usage`)).body.currentMinute.tokens);
+    await eventually(async () => (await windowTokens()) === usage);
     assert.equal(used, usage);
     const second = await chat(b, body.key, 'mock', { max_tokens: 300 });
     assert.equal(second.status, 200);
     const settled = usage + ((await second.json()) as { usage: { total_tokens: number } }).usage.total_tokens;
-    for (let i = 0; i < 20 && used !== settled; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-      used = (await admin(a, 'GET', `/${body.id}/usage`)).body.currentMinute.tokens;
-    }
+    await eventually(async () => (await windowTokens()) === settled);
     assert.equal(used, settled);
     // Settled use and this request pass the limit: only the window's end helps, and both headers say when.
     const spent = await chat(a, body.key, 'mock', { max_tokens: 1000 - settled });
@@ -374,10 +378,7 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     const used = ((await first.json()) as { usage: { prompt_tokens: number } }).usage.prompt_tokens;
     assert.ok(used > 100, `usage ${used}`);
     let counted = 0;
-    for (let i = 0; i < 20 && counted !== used; i++) {
-      counted = (await admin(a, 'GET', `/${body.id}/usage`)).body.currentMinute.tokens;
-      if (counted !== used) await sleep(25);
-    }
+    await eventually(async () => (counted = (await admin(a, 'GET', `/${body.id}/usage`)).body.currentMinute.tokens) === used);
     assert.equal(counted, used, "the window holds the embedding's usage");
     const over = await embed(b, 'more tokens than are left '.repeat(Math.ceil(((1000 - used + 50) * 4) / 26)));
     assert.equal(over.status, 429);
@@ -405,11 +406,7 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
       assert.equal(refused.headers.get('x-should-retry'), code === 'insufficient_quota' ? 'false' : null);
     }
     // Settled: the spend recorded is what passed, and it stays within the budget plus one request.
-    let spent = 0;
-    for (let i = 0; i < 40 && spent < passed * REQUEST_USD - 1e-9; i++) {
-      spent = (await admin(a, 'GET', `/${body.id}/usage`)).body.spendUsd.today._total ?? 0;
-      if (spent < passed * REQUEST_USD - 1e-9) await sleep(50);
-    }
+    const spent = await spentReaching(a, body.id, passed * REQUEST_USD);
     assert.ok(Math.abs(spent - passed * REQUEST_USD) < 1e-9, `spent ${spent}`);
     assert.ok(spent <= budget + REQUEST_USD);
     const asked = Date.now();
@@ -434,14 +431,10 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
   it('a budget 429 while holds are in the way names what is left of the budget, as the header does', async () => {
     const { body } = await admin(a, 'POST', '', { name: 'held', budget: { usd: 2.5 * REQUEST_USD, period: 'daily' } });
     assert.equal((await chat(a, body.key, 'metered', { max_tokens: 5 })).status, 200);
-    let spent = 0;
-    for (let i = 0; i < 40 && spent < REQUEST_USD; i++) {
-      spent = (await admin(a, 'GET', `/${body.id}/usage`)).body.spendUsd.today._total ?? 0;
-      if (spent < REQUEST_USD) await sleep(50);
-    }
-    assert.equal(spent, REQUEST_USD);
+    assert.equal(await spentReaching(a, body.id, REQUEST_USD), REQUEST_USD);
     const slow = chat(a, body.key, 'slow-metered', { max_tokens: 5 });
-    await sleep(150);
+    // Its budget hold made (a fixed 150 ms was not always enough on a busy host).
+    assert.ok(await eventually(async () => (await redis.zcard(limitKeys(body.id).holds)) > 0), 'the slow request holds its cost');
     const held = await chat(a, body.key, 'metered', { max_tokens: 5 });
     assert.equal(held.status, 429);
     assert.equal(held.headers.get('retry-after'), '1');
@@ -478,12 +471,11 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
     }
     const client = a.client({ apiKey: fresh, maxRetries: 0 });
     assert.equal((await client.responses.retrieve(stored.id)).id, stored.id, 'stored responses stay the tenant’s');
-    let spent = 0;
-    for (let i = 0; i < 40 && spent < 4 * REQUEST_USD - 1e-9; i++) {
-      spent = (await admin(a, 'GET', `/${created.id}/usage`)).body.spendUsd.today._total ?? 0;
-      if (spent < 4 * REQUEST_USD - 1e-9) await sleep(50);
-    }
-    assert.equal(spent, 4 * REQUEST_USD, 'spend before and after the rotation, on one budget');
+    assert.equal(
+      await spentReaching(a, created.id, 4 * REQUEST_USD),
+      4 * REQUEST_USD,
+      'spend before and after the rotation, on one budget',
+    );
 
     // Changes follow the record to its new secret; a revoked key, a config key and an unknown id are refused.
     assert.equal((await admin(a, 'PATCH', `/${created.id}`, { rpm: 7 })).body.rpm, 7);
@@ -501,11 +493,7 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
   it('a budget 429 for a request dearer than what is left says so, and a cheaper one passes', async () => {
     const { body } = await admin(a, 'POST', '', { name: 'left', budget: { usd: 2.5 * REQUEST_USD, period: 'daily' } });
     for (let i = 0; i < 2; i++) assert.equal((await chat(a, body.key, 'metered', { max_tokens: 5 })).status, 200);
-    let spent = 0;
-    for (let i = 0; i < 40 && spent < 2 * REQUEST_USD - 1e-9; i++) {
-      spent = (await admin(a, 'GET', `/${body.id}/usage`)).body.spendUsd.today._total ?? 0;
-      if (spent < 2 * REQUEST_USD - 1e-9) await sleep(50);
-    }
+    await spentReaching(a, body.id, 2 * REQUEST_USD);
     const refused = await chat(b, body.key, 'metered', { max_tokens: 5 });
     assert.equal(refused.status, 429);
     assert.equal(refused.headers.get('x-should-retry'), 'false', 'the same request waits for the reset');

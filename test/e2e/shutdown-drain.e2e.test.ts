@@ -6,6 +6,7 @@ import { get } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { eventually } from '../support/eventually';
 import { FakeOpenAI } from '../support/fake-openai';
 import { configWith, GatewayProcess } from '../support/gateway';
 
@@ -82,6 +83,9 @@ const healthOnNewConnection = (gateway: GatewayProcess) =>
 describe('shutdown drain', () => {
   const upstream = new FakeOpenAI();
   let upstreamUrl = '';
+  /** Until the upstream has had `count` requests in all: bounded, so one that never comes fails the test, not hangs it. */
+  const untilReceived = async (count: number) =>
+    assert.ok(await eventually(async () => upstream.received.length >= count), `the upstream got ${upstream.received.length} of ${count}`);
   before(async () => {
     upstreamUrl = await upstream.start();
   });
@@ -100,7 +104,7 @@ describe('shutdown drain', () => {
         const before = upstream.received.length;
         const inFlight = [chat(gateway, 'slow', true), chat(gateway, 'slow', true), chat(gateway, 'slow')];
         // Admitted once the upstream has them.
-        while (upstream.received.length < before + 3) await sleep(10);
+        await untilReceived(before + 3);
         gateway.signal('SIGTERM');
         const answers = await Promise.all(inFlight);
         assert.deepEqual(
@@ -125,8 +129,7 @@ describe('shutdown drain', () => {
     const gateway = await startGateway(upstreamUrl, 'root', { SHUTDOWN_DELAY_MS: '60000' });
     assert.equal((await fetch(`${gateway.url}/`)).status, 200);
     gateway.signal('SIGTERM');
-    let ready = 200;
-    while (ready === 200) ready = (await fetch(`${gateway.url}/ready`)).status;
+    assert.ok(await eventually(async () => (await fetch(`${gateway.url}/ready`)).status !== 200), '/ready stopped answering 200');
     assert.equal((await fetch(`${gateway.url}/`)).status, 503);
     gateway.signal('SIGKILL');
     await gateway.waitForExit();
@@ -136,7 +139,7 @@ describe('shutdown drain', () => {
     const gateway = await startGateway(upstreamUrl, 'twice', { SHUTDOWN_DELAY_MS: '0' });
     const before = upstream.received.length;
     const stream = chat(gateway, 'slow', true);
-    while (upstream.received.length < before + 1) await sleep(10);
+    await untilReceived(before + 1);
     gateway.signal('SIGTERM');
     await gateway.logged('draining: no new connections, finishing in-flight requests');
     gateway.signal('SIGTERM');
@@ -150,11 +153,17 @@ describe('shutdown drain', () => {
   it('requests the grace cuts are logged as cut by the drain (warn, shutdown_cut), not as clients that left (499), and tallied at exit', async () => {
     const gateway = await startGateway(upstreamUrl, 'cut', { SHUTDOWN_DELAY_MS: '0', SHUTDOWN_GRACE_MS: '500' });
     const before = upstream.received.length;
-    // A stream that has sent its first chunks, and a JSON request whose upstream answers long after the grace.
-    const stream = chat(gateway, 'stall', true).catch((err: Error) => err);
+    // A stream that has begun (its 200 sent), and a JSON request whose upstream answers long after the grace.
+    const started = post(gateway, '/v1/chat/completions', {
+      model: 'stall',
+      max_tokens: 7,
+      stream: true,
+      messages: [{ role: 'user', content: 'hello' }],
+    });
+    const stream = started.then((res) => res.text()).catch((err: Error) => err);
     const json = chat(gateway, 'stuck').catch((err: Error) => err);
-    while (upstream.received.length < before + 2) await sleep(10);
-    await sleep(200);
+    await untilReceived(before + 2);
+    assert.equal((await started).status, 200, 'the stream began'); // rather than a fixed 200 ms, short on a busy host
     const drain = await drainTimed(gateway);
     assert.ok(drain.graceOver);
     assert.ok((await stream) instanceof Error, 'the stream was cut');
@@ -184,7 +193,7 @@ describe('shutdown drain', () => {
     const before = upstream.received.length;
     const waiting = [ask('/v1/chat/completions'), ask('/v1/messages')].map((p) => p.catch((err: Error) => err));
     // Both got their 429 and now sleep out its 7 s.
-    while (upstream.received.length < before + 2) await sleep(10);
+    await untilReceived(before + 2);
     await sleep(200);
     const drain = await drainTimed(gateway);
     const [chat, messages] = await Promise.all(waiting);
@@ -207,15 +216,20 @@ describe('shutdown drain', () => {
   // Found by an independent check: a stream the grace cut just stopped, with no event saying why.
   it('a stream the grace cuts ends with its protocol`s error event saying the gateway is shutting down (chat, Messages, Responses)', async () => {
     const gateway = await startGateway(upstreamUrl, 'cut-events', { SHUTDOWN_DELAY_MS: '0', SHUTDOWN_GRACE_MS: '500' });
-    const open = (path: string, body: object) => post(gateway, path, { model: 'stall', stream: true, ...body }).then(received);
+    const open = (path: string, body: object) => post(gateway, path, { model: 'stall', stream: true, ...body });
     const before = upstream.received.length;
-    const streams = [
+    // Each begun (its 200 sent) before the drain, rather than after a fixed 200 ms, short on a busy host.
+    const begun = await Promise.all([
       open('/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }] }),
       open('/v1/messages', { max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }),
       open('/v1/responses', { input: 'hi', store: false }),
-    ];
-    while (upstream.received.length < before + 3) await sleep(10);
-    await sleep(200);
+    ]);
+    assert.equal(upstream.received.length, before + 3);
+    assert.deepEqual(
+      begun.map((res) => res.status),
+      [200, 200, 200],
+    );
+    const streams = begun.map(received);
     assert.ok((await drainTimed(gateway)).graceOver);
     const [chat, messages, responses] = await Promise.all(streams);
     const lastData = (text: string) => JSON.parse(/data: (.*)\n\n$/.exec(text)?.[1] ?? 'null');
@@ -306,7 +320,7 @@ describe('shutdown drain', () => {
     unused.resume();
     const before = upstream.received.length;
     const stream = chat(gateway, 'slow', true);
-    while (upstream.received.length < before + 1) await sleep(10);
+    await untilReceived(before + 1);
 
     const drain = await drainTimed(gateway);
     await closed;

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { eventually } from '../support/eventually';
 import { configWith, GatewayProcess } from '../support/gateway';
+import { markerChecks } from '../support/marker-checks';
 import { RedisServer } from '../support/redis-server';
 
 const REDIS_SERVER = process.env.TEST_REDIS_SERVER;
@@ -11,9 +13,10 @@ const METERED = { provider: 'mock', model: 'metered', price: { input: 0, output:
 const REQUEST_USD = 0.01;
 /** Room for 35 requests and a half: what sums of decimal prices drift by does not decide. */
 const BUDGET_USD = 0.355;
+/** The data marker each replica's spend recovery checks (spend-recovery.ts). */
+const MARKER = 'gateway:data-marker';
 const KEYS = { capped: 'capped-key-value-0123456789', free: 'free-key-value-0123456789' };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const day = () => new Date().toISOString().slice(0, 10);
 
 const chat = (gateway: GatewayProcess, key: string) =>
@@ -76,11 +79,9 @@ describe(
     /** Polls until both keys' day and month totals are `usd` (leased spend arrives a lease period late), and asserts it. */
     async function spendIs(usd: number, when: string): Promise<void> {
       let seen: number[] = [];
-      for (let i = 0; i < 100; i++) {
-        seen = (await Promise.all([spent('capped'), spent('free')])).flat();
-        if (seen.every((v) => Math.abs(v - usd) < 1e-9)) break;
-        await sleep(100);
-      }
+      await eventually(async () =>
+        (seen = (await Promise.all([spent('capped'), spent('free')])).flat()).every((v) => Math.abs(v - usd) < 1e-9),
+      );
       assert.ok(
         seen.every((v) => Math.abs(v - usd) < 1e-9),
         `day and month of both keys ${when}: ${seen.join(', ')}, expected ${usd}`,
@@ -97,7 +98,7 @@ describe(
     async function restartEmpty(usd: number, times: number): Promise<void> {
       await server.stop();
       await server.start();
-      for (let i = 0; i < 100 && (await Promise.all(gateways.map(restores))).some((r) => r < times); i++) await sleep(100);
+      await eventually(async () => (await Promise.all(gateways.map(restores))).every((r) => r >= times));
       await spendIs(usd, `after restart ${times}`);
       assert.deepEqual(await Promise.all(gateways.map(restores)), [times, times], 'each replica restored once per loss');
     }
@@ -128,10 +129,7 @@ describe(
     it('a FLUSHALL is found without a reconnect, and what is written after it is not written back again', async () => {
       const freeIs = async (usd: number, when: string) => {
         let seen: number[] = [];
-        for (let i = 0; i < 100 && !seen.every((v) => Math.abs(v - usd) < 1e-9); i++) {
-          if (i) await sleep(100);
-          seen = await spent('free');
-        }
+        await eventually(async () => (seen = await spent('free')).every((v) => Math.abs(v - usd) < 1e-9));
         assert.ok(
           seen.every((v) => Math.abs(v - usd) < 1e-9),
           `free key's day and month ${when}: ${seen.join(', ')}, expected ${usd}`,
@@ -143,16 +141,16 @@ describe(
       await freeIs(30 * REQUEST_USD, 'before');
       await serveFree();
       await freeIs(32 * REQUEST_USD, 'before the flush');
-      await sleep(1_500); // a check of each replica has seen those writes
+      await markerChecks(redis, MARKER, gateways.length); // each replica's check has seen those writes (was a fixed 1.5 s)
       await redis.flushall();
-      for (let i = 0; i < 100 && (await Promise.all(gateways.map(restores))).some((r) => r < 3); i++) await sleep(100);
+      await eventually(async () => (await Promise.all(gateways.map(restores))).every((r) => r >= 3));
       assert.deepEqual(await Promise.all(gateways.map(restores)), [3, 3], 'each replica found the flush, on a connection that stayed up');
       await freeIs(32 * REQUEST_USD, 'after the flush');
 
       await serveFree();
       await freeIs(34 * REQUEST_USD, 'after more requests');
       await redis.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'); // every replica reconnects
-      await sleep(2_000);
+      await markerChecks(redis, MARKER, gateways.length); // each replica reconnected, checked (what would write back) and checked again
       await freeIs(34 * REQUEST_USD, 'after the reconnect');
       assert.deepEqual(await Promise.all(gateways.map(restores)), [3, 3], 'nothing written back at the reconnect');
     });

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { eventually } from '../support/eventually';
 import { FakeOpenAI } from '../support/fake-openai';
 import { FakeVendors } from '../support/fake-vendors';
 import { configWith, GatewayProcess } from '../support/gateway';
@@ -73,7 +74,7 @@ describe('OpenTelemetry traces', () => {
     try {
       assert.equal((await gateway.logged('OpenTelemetry traces on (OTLP/HTTP)')).length, 1);
       await gateway.client().chat.completions.create({ model: 'traced', messages: [{ role: 'user', content: 'trace me' }] });
-      for (let i = 0; i < 100 && receiver.spans.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+      await eventually(async () => receiver.spans.length >= 3);
     } finally {
       await gateway.stop();
     }
@@ -121,8 +122,7 @@ describe('OpenTelemetry traces', () => {
       await gateway
         .client({ defaultHeaders: { traceparent: `00-${traceId}-${callerSpan}-01`, tracestate: 'vendor=opaque' } })
         .chat.completions.create({ model: 'propagated', messages: [{ role: 'user', content: 'trace me too' }] });
-      for (let i = 0; i < 100 && !receiver.spans.some((s) => s.traceId === traceId && s.name === 'chat ok'); i++)
-        await new Promise((r) => setTimeout(r, 20));
+      await eventually(async () => receiver.spans.some((s) => s.traceId === traceId && s.name === 'chat ok'));
     } finally {
       await gateway.stop();
       await upstream.stop();
@@ -192,7 +192,7 @@ describe('attempt spans last as long as the attempt, however it ends', () => {
       const server = receiver.spans.find((s) => s.name === name && !s.parentSpanId);
       return { server: server!, attempt: receiver.spans.find((s) => server && s.parentSpanId === server.spanId)! };
     };
-    for (let i = 0; i < 200 && !find().attempt; i++) await new Promise((r) => setTimeout(r, 20));
+    await eventually(async () => !!find().attempt);
     assert.ok(find().attempt, `spans: ${receiver.spans.map((s) => s.name).join(', ')}`);
     return find();
   }
@@ -229,7 +229,7 @@ describe('attempt spans last as long as the attempt, however it ends', () => {
     const call = gateway
       .client()
       .chat.completions.create({ model: 'hang', messages: [{ role: 'user', content: 'x' }] }, { signal: ac.signal });
-    while (upstream.received.length === from) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(await eventually(async () => upstream.received.length > from), 'the attempt reached the upstream');
     const leftAt = Date.now();
     ac.abort();
     await assert.rejects(call);
@@ -255,7 +255,7 @@ describe('attempt spans last as long as the attempt, however it ends', () => {
       assert.equal(res.status, [400, 404][i]);
     }
     const refusedSpans = () => traceIds.map((id) => receiver.spans.find((s) => s.traceId === id));
-    for (let i = 0; i < 200 && !refusedSpans().every(Boolean); i++) await new Promise((r) => setTimeout(r, 20));
+    await eventually(async () => refusedSpans().every(Boolean));
     assert.deepEqual(
       refusedSpans().map((s) => s && [s.name, attr(s, 'http.response.status_code'), s.status?.code ?? 0]),
       [
@@ -363,7 +363,7 @@ describe('GenAI span attributes: the model that answered, the conventions’ pro
   /** The request span of trace `traceId` and its attempt spans, once `count` spans of it were exported. */
   async function trace(traceId: string, count = 2): Promise<{ server: OtlpSpan; attempts: OtlpSpan[] }> {
     const of = () => receiver.spans.filter((s) => s.traceId === traceId);
-    for (let i = 0; i < 200 && of().length < count; i++) await new Promise((r) => setTimeout(r, 20));
+    await eventually(async () => of().length >= count);
     const server = of().find((s) => s.parentSpanId === '00f067aa0ba902b7');
     assert.ok(
       server,
@@ -430,7 +430,7 @@ describe('GenAI span attributes: the model that answered, the conventions’ pro
     // A request without a traceparent starts a trace: its count still names its own attempt's span.
     const ownSpan = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(untraced);
     assert.ok(ownSpan, `untraced count's traceparent: ${untraced}`);
-    for (let i = 0; i < 200 && !receiver.spans.some((s) => s.spanId === ownSpan[2]); i++) await new Promise((r) => setTimeout(r, 20));
+    await eventually(async () => receiver.spans.some((s) => s.spanId === ownSpan[2]));
     const attempt = receiver.spans.find((s) => s.spanId === ownSpan[2]);
     assert.equal(attempt?.name, 'count_tokens claude-dated');
     assert.equal(attempt.traceId, ownSpan[1]);

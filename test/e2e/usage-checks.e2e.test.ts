@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import type OpenAI from 'openai';
 import { metric } from '../support/cache';
+import { eventually } from '../support/eventually';
 import { configWith, GatewayProcess } from '../support/gateway';
 import { FakeOpenAI } from '../support/fake-openai';
 
@@ -52,10 +53,7 @@ describe('usage the gateway believes, bills, caches and shows', () => {
   const line = async (id: string | null) => (await gateway.logged('request', { where: (l) => l.reqId === id }))[0] ?? {};
   const stores = () => metric(gateway, 'gateway_cache_stores_total{result="stored"}');
   /** Waits until the cache has stored an answer since it had stored `before`: a store happens after its response is sent. */
-  const storedSince = async (before: number) => {
-    const deadline = Date.now() + 10_000;
-    while ((await stores()) <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  };
+  const storedSince = (before: number) => eventually(async () => (await stores()) > before);
   const ask = (model: string, content: string, params: object = {}) =>
     client.chat.completions.create({ model, messages: [{ role: 'user', content }], ...params }).withResponse();
 

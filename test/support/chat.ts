@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import { GatewayError } from '../../libs/providers/src/gateway-error';
+import { eventually } from './eventually';
 import type { FakeUpstream } from './fake-upstream';
 
 export const WEATHER_TOOL: OpenAI.ChatCompletionTool = {
@@ -206,7 +206,7 @@ export function upstreamMark(upstream: FakeUpstream): { received: number } {
  */
 export async function assertUpstreamCut(upstream: FakeUpstream, mark: { received: number }): Promise<void> {
   const made = () => upstream.received.slice(mark.received);
-  for (let waited = 0; (!made().length || made().some((r) => !r.cut)) && waited < 5_000; waited += 20) await sleep(20);
+  await eventually(async () => made().length > 0 && made().every((r) => r.cut));
   assert.ok(made().length >= 1, 'the upstream received the request');
   assert.deepEqual(
     made().map((r) => r.cut === true),

@@ -11,6 +11,7 @@ import { FakeOpenAI } from './fake-openai';
 
 /** What the image runs (`npm run start:prod`): the gateway bundled into one file by `npm run build`. */
 const MAIN = resolve(__dirname, '../../gateway.js');
+const START_TIMEOUT_MS = 60_000;
 
 export interface LoggedOptions {
   where?: (entry: Record<string, unknown>) => boolean;
@@ -100,7 +101,21 @@ export class GatewayProcess {
       createInterface({ input: this.child.stderr! }).on('line', onLine);
       this.exited.then(() => (options.expectExit ? ready() : fail(new Error(`gateway exited early:\n${this.rawOutput.join('\n')}`))));
     });
-    await listening;
+    // Bounded, and generous: a busy host takes seconds to start it. One that never listens is killed, so that the
+    // test fails with its output rather than at the test timeout with a process left that keeps the file running.
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, fail) => {
+      timer = setTimeout(() => {
+        this.child.kill('SIGKILL');
+        fail(new Error(`gateway not listening after ${START_TIMEOUT_MS} ms:\n${this.rawOutput.join('\n')}`));
+      }, START_TIMEOUT_MS);
+    });
+    listening.catch(() => undefined); // its exit after that kill rejects it too: already reported
+    try {
+      await Promise.race([listening, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
     started = true;
   }
 
@@ -142,11 +157,13 @@ export class GatewayProcess {
 
   /**
    * Log entries whose message is `msg` (and that match `where`), waiting until there are
-   * `count` of them or `timeoutMs` passed: the gateway writes its log in batches.
+   * `count` of them or `timeoutMs` passed: the gateway writes its log in batches (every 200 ms,
+   * later on a busy host). The default is generous, as a wait for lines that come costs nothing;
+   * a check that a line does not come passes a short `timeoutMs` of its own.
    */
   async logged(
     msg: string | RegExp,
-    { where = () => true, count = 1, timeoutMs = 2_000 }: LoggedOptions = {},
+    { where = () => true, count = 1, timeoutMs = 30_000 }: LoggedOptions = {},
   ): Promise<Record<string, unknown>[]> {
     const deadline = Date.now() + timeoutMs;
     const matches = typeof msg === 'string' ? (m: unknown) => m === msg : (m: unknown) => msg.test(String(m));

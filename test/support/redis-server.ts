@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './free-port';
 
+const START_TIMEOUT_MS = 30_000;
+
 /**
  * A throwaway redis-server (TEST_REDIS_SERVER) on a fixed loopback port that a test can stop and
  * start again; with `persist`, it starts again with its data (an append-only file synced at every write);
@@ -46,20 +48,26 @@ export class RedisServer {
       ],
       { stdio: 'ignore' },
     );
+    const child = this.child;
     const probe = new Redis(this.port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     probe.on('error', () => {});
-    for (let i = 0; i < 100; i++) {
-      try {
-        await probe.connect();
-        await probe.ping();
-        probe.disconnect();
-        return;
-      } catch {
-        await new Promise((r) => setTimeout(r, 50));
+    // A generous bound: a busy host (other test files, loading a module or an append-only file) can take
+    // seconds to start it; one that exited (its port taken meanwhile) is not waited for.
+    try {
+      for (const deadline = Date.now() + START_TIMEOUT_MS; child.exitCode === null && child.signalCode === null && Date.now() < deadline;) {
+        try {
+          await probe.connect();
+          await probe.ping();
+          return;
+        } catch {
+          probe.disconnect(); // connected, but not answering yet (loading its data): connect again
+          await new Promise((r) => setTimeout(r, 50));
+        }
       }
+    } finally {
+      probe.disconnect();
     }
-    probe.disconnect();
-    throw new Error(`redis-server did not start on port ${this.port}`);
+    throw new Error(`redis-server did not start on port ${this.port} (exit ${child.exitCode ?? child.signalCode})`);
   }
 
   /**

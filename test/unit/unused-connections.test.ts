@@ -4,8 +4,7 @@ import { createServer } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { UnusedConnections } from '../../apps/gateway/src/health/unused-connections';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { eventually } from '../support/eventually';
 
 describe('UnusedConnections (what the drain closes besides idle keep-alive connections)', () => {
   it('closes the connections that sent nothing at once, and, past the headers timeout, one whose request is half sent; one waiting for its answer stays', async () => {
@@ -29,7 +28,8 @@ describe('UnusedConnections (what the drain closes besides idle keep-alive conne
       await open('POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\n');
       await open('GET / HTTP/1.1\r\nHost: gw\r\n\r\n');
       // The server has read what each sent (three accepted, two of them with bytes in).
-      while (accepted.length < 3 || accepted.filter((s) => s.bytesRead > 0).length < 2) await sleep(5);
+      const read = async () => accepted.length >= 3 && accepted.filter((s) => s.bytesRead > 0).length >= 2;
+      assert.ok(await eventually(read), `accepted ${accepted.length}, with bytes read ${accepted.filter((s) => s.bytesRead > 0).length}`);
       const silentClosed = once(silent, 'close');
 
       unused.close(9_999);

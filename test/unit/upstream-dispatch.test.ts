@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { Pool } from 'undici';
 import { AnswerTooLarge, bufferedRequest, streamedRequest } from '../../libs/providers/src/openai/dispatch';
+import { eventually } from '../support/eventually';
 
 const CHUNK = Buffer.alloc(64 * 1024, 'x');
 const CHUNKS = 300; // ~19 MB: far more than loopback socket buffers hold
@@ -106,7 +107,7 @@ describe('upstream requests read from undici dispatch callbacks', () => {
       })(),
       (err) => err === reason,
     );
-    while (!state.closedEarly) await sleep(10);
+    assert.ok(await eventually(async () => state.closedEarly), 'the upstream saw its request closed early');
   });
 
   it('destroy() releases the upstream request when the reader stops early', async () => {
@@ -117,7 +118,7 @@ describe('upstream requests read from undici dispatch callbacks', () => {
       break;
     }
     res.body.destroy();
-    while (!state.closedEarly) await sleep(10);
+    assert.ok(await eventually(async () => state.closedEarly), 'the upstream saw its request closed early');
   });
 
   it('collects a whole answer, and gives an error answer its status, headers and body', async () => {
@@ -138,7 +139,7 @@ describe('upstream requests read from undici dispatch callbacks', () => {
       bufferedRequest(pool, { method: 'GET', path: '/many' }, new AbortController().signal, 60_000, MAX_BYTES),
       tooLarge,
     );
-    while (!state.closedEarly) await sleep(10);
+    assert.ok(await eventually(async () => state.closedEarly), 'the upstream saw its request closed early');
     assert.equal(state.finished, false);
     // A declared length over the cap: refused before any of the body is read.
     await assert.rejects(
@@ -169,7 +170,7 @@ describe('upstream requests read from undici dispatch callbacks', () => {
       })(),
       code('UND_ERR_BODY_TIMEOUT'),
     );
-    while (hangsClosed.length < 3) await sleep(10);
+    assert.ok(await eventually(async () => hangsClosed.length >= 3), `closed: ${hangsClosed.join(', ')}`);
     assert.deepEqual(hangsClosed, ['headers', 'body', 'body']);
   });
 
