@@ -639,6 +639,7 @@ describe('chat chunks -> Responses events', () => {
       code: 'upstream_overloaded',
       message: 'upstream overloaded',
       param: null,
+      error: { type: 'upstream_error', code: 'upstream_overloaded', message: 'upstream overloaded', param: null },
       sequence_number: events.length - 1,
     });
     assert.deepEqual(wire(stored), failed.response, 'the failed response is stored (unless store: false, which the store callback checks)');
