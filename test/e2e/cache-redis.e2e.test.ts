@@ -152,7 +152,9 @@ describe('response cache fails open when Redis stops, and recovers when it retur
       const answer = await ask(client, 'Before the outage');
       assert.equal(answer.cache, 'miss');
       assert.equal(answer.provider, 'mock', 'served by the upstream');
-      assert.ok(Date.now() - started < 2_000);
+      // Not a speed check (a busy host stretches any figure): a lookup queued until Redis came back (ioredis's
+      // offline queue) would wait for good.
+      assert.ok(Date.now() - started < 10_000, 'not held until Redis comes back');
     }
     const failed = (reason: string) =>
       metric(gateway, `gateway_cache_backend_errors_total{backend="redis",operation="get",reason="${reason}"}`);

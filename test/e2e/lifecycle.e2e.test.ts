@@ -161,10 +161,10 @@ describe('health, readiness, metrics and shutdown', () => {
       () => 'cut',
     );
     await new Promise((r) => setTimeout(r, 100));
-    const started = Date.now();
     gateway.signal('SIGTERM');
     assert.equal(await gateway.waitForExit(), 0);
-    assert.ok(Date.now() - started < 3_000, 'exited soon after the grace period');
+    // At 5 tokens a second the answer outlives the 300 ms grace by seconds: read whole, it was not cut (no clock here,
+    // which a busy host stretches).
     assert.equal(await reading, 'cut');
   });
 

@@ -173,11 +173,10 @@ describe('router: fallbacks, retries, deadlines and task routing', () => {
   });
 
   it('respects the request deadline', async () => {
-    const started = Date.now();
+    // The slow mock answers 200 after 2 s: a 504 is the 1 s attempt timeout, whatever a busy host's clock says.
     const err = await ask(client, 'slow-only').catch((e: unknown) => e);
     assert.ok(err instanceof OpenAI.APIError);
-    assert.equal(err.status, 504);
-    assert.ok(Date.now() - started < 1_900, 'gave up at the attempt timeout / deadline');
+    assert.deepEqual([err.status, err.code], [504, 'upstream_timeout']);
   });
 
   it('a stream falls back before its first byte', async () => {
