@@ -58,11 +58,14 @@ class UsageFake extends FakeUpstream {
     res.end();
   }
 
-  /** A model named `gem-blocked…` answers as Gemini does an answer its filter stopped: no parts, a SAFETY finish. */
+  /**
+   * A model named `gem-blocked…` answers as Gemini does an answer its filter stopped: no parts, a SAFETY finish; one
+   * named `…-cut` streams its text and ends without a finish (an upstream that cut the stream).
+   */
   private gemini(res: ServerResponse, model: string, stream: boolean): void {
     const candidate = model.startsWith('gem-blocked')
       ? { finishReason: 'SAFETY', index: 0 }
-      : { content: { role: 'model', parts: [{ text: TEXT }] }, finishReason: 'STOP', index: 0 };
+      : { content: { role: 'model', parts: [{ text: TEXT }] }, ...(!model.endsWith('-cut') && { finishReason: 'STOP' }), index: 0 };
     const answer = { candidates: [candidate], usageMetadata: this.usages[model]!, modelVersion: 'fake' };
     if (!stream) return sendJson(res, 200, answer);
     openSse(res);
@@ -92,6 +95,11 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
     'ant-nulls': { input_tokens: null, output_tokens: null },
     'ant-no-input': { output_tokens: 30 },
     'gem-blocked': { promptTokenCount: 40, totalTokenCount: 40 },
+    'no-total': { prompt_tokens: 100, completion_tokens: 30 },
+    'ant-null-input': { input_tokens: null, output_tokens: 14 },
+    'gem-thoughts': { promptTokenCount: 40, thoughtsTokenCount: 3000 },
+    'gem-thoughts-cut': { promptTokenCount: 40, thoughtsTokenCount: 3000 },
+    'reasoning-no-completion': { prompt_tokens: 100, completion_tokens_details: { reasoning_tokens: 3000 } },
   });
   let gateway: GatewayProcess;
   let client: OpenAI;
@@ -120,6 +128,11 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
           deploy('ant', 'ant-nulls'),
           deploy('ant', 'ant-no-input'),
           deploy('gem', 'gem-blocked'),
+          deploy('oa', 'no-total'),
+          deploy('ant', 'ant-null-input'),
+          deploy('gem', 'gem-thoughts'),
+          deploy('gem', 'gem-thoughts-cut'),
+          deploy('oa', 'reasoning-no-completion'),
         ],
       }),
       { env: { FAKE_ANT_KEY: 'ant-key', FAKE_GEM_KEY: 'gem-key' } },
@@ -326,5 +339,92 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
       assertEstimated(viaResponses, `responses ${model}`);
       assert.equal(viaResponses.error, undefined, `responses ${model}`);
     }
+  });
+
+  /** A Messages API answer streamed, its events as the SDK read them, the message they make and the response's headers. */
+  const messagesStreamed = async (params: Anthropic.MessageCreateParamsNonStreaming) => {
+    const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'unused', maxRetries: 0 });
+    const streamed = claude.messages.stream(params);
+    const events: Anthropic.MessageStreamEvent[] = [];
+    for await (const event of streamed) events.push(event);
+    const { response } = await streamed.withResponse();
+    return { events, message: await streamed.finalMessage(), response };
+  };
+
+  // Found by an independent check: the bill kept the prompt the upstream counted (100, 40) while the message showed the
+  // gateway's estimate of it (a few tokens), created and in message_delta (a Gemini stream's message_start said 40);
+  // with only total_tokens missing, the 30 output tokens billed were shown as the estimate (19). README: a Messages
+  // answer "carries the output count billed".
+  it('a Messages answer shows the usage billed: the prompt as counted, the output as billed', async () => {
+    for (const model of ['no-completion', 'null-completion', 'no-total', 'gem-no-output', 'no-output'])
+      for (const stream of [false, true]) {
+        const what = `messages ${model} stream=${stream}`;
+        const params = { model, max_tokens: 100, messages: [{ role: 'user' as const, content: `billed ${model} ${stream}` }] };
+        const { message, response } = stream ? await messagesStreamed(params) : await messagesAnswer(params, false);
+        assert.deepEqual(textOf(message), [TEXT], what);
+        const logged = await line(response.headers.get('x-request-id'));
+        assert.equal(logged.promptTokens, model === 'gem-no-output' ? 40 : model === 'no-output' ? 500 : 100, what);
+        assert.equal(logged.completionTokens, model === 'no-total' ? 30 : Math.ceil(TEXT.length / 4), what);
+        assert.deepEqual([message.usage.input_tokens, message.usage.output_tokens], [logged.promptTokens, logged.completionTokens], what);
+      }
+    // A Gemini stream counts the prompt in its first chunk: message_start and message_delta say the same.
+    const { events } = await messagesStreamed({ model: 'gem-no-output', max_tokens: 100, messages: [{ role: 'user', content: 'start' }] });
+    const said = events.flatMap((e) =>
+      e.type === 'message_start' ? [e.message.usage.input_tokens] : e.type === 'message_delta' ? [e.usage.input_tokens] : [],
+    );
+    assert.deepEqual(said, [40, 40]);
+  });
+
+  // Found by an independent check: `"input_tokens": null` from an Anthropic upstream (billed as an estimate) reached
+  // Messages clients as null, created and in message_start; Anthropic's SDKs type it as a number.
+  it("an Anthropic upstream's usage without an input count: the message shows the counts billed", async () => {
+    for (const model of ['ant-null-input', 'ant-nulls', 'ant-no-input'])
+      for (const stream of [false, true]) {
+        const what = `messages ${model} stream=${stream}`;
+        const params = { model, max_tokens: 100, messages: [{ role: 'user' as const, content: `input ${model} ${stream}` }] };
+        const { message, response, events } = stream
+          ? await messagesStreamed(params)
+          : { ...(await messagesAnswer(params, false)), events: [] };
+        const logged = await line(response.headers.get('x-request-id'));
+        assertEstimated(logged, what);
+        assert.deepEqual([message.usage.input_tokens, message.usage.output_tokens], [logged.promptTokens, logged.completionTokens], what);
+        const started = events.flatMap((e) => (e.type === 'message_start' ? [e.message.usage.input_tokens] : []));
+        assert.deepEqual(started, stream ? [logged.promptTokens] : [], what);
+      }
+  });
+
+  // Found by an independent check: Gemini's thoughtsTokenCount without candidatesTokenCount (3,000 thinking tokens, billed
+  // by Google as output) was dropped, the output estimated from the visible text alone (19 tokens); so was an
+  // OpenAI-format server's reasoning_tokens without completion_tokens, and a Gemini stream's cut after such counts.
+  it('reasoning counted without the output count is billed, under the estimate of the visible output', async () => {
+    const billed = 3000 + Math.ceil(TEXT.length / 4);
+    for (const model of ['gem-thoughts', 'reasoning-no-completion'])
+      for (const stream of [false, true]) {
+        const what = `${model} stream=${stream}`;
+        const viaChat = await chat(model, stream);
+        const { data: events, response: raw } = await client.responses
+          .create({ model, input: `thoughts ${model} ${stream}`, store: false, stream: true })
+          .withResponse();
+        for await (const _event of events);
+        const viaResponses = await line(raw.headers.get('x-request-id'));
+        const params = { model, max_tokens: 4000, messages: [{ role: 'user' as const, content: `thoughts ${model} ${stream}` }] };
+        const { message, response } = await messagesAnswer(params, stream);
+        const viaMessages = await line(response.headers.get('x-request-id'));
+        for (const [api, logged] of Object.entries({ chat: viaChat, responses: viaResponses, messages: viaMessages }))
+          assert.deepEqual(
+            [logged.usageEstimated, logged.promptTokens, logged.completionTokens],
+            [true, model === 'gem-thoughts' ? 40 : 100, billed],
+            `${what} ${api}`,
+          );
+        assert.equal(message.usage.output_tokens, billed, what);
+      }
+    const { data: cut, response } = await client.chat.completions
+      .create({ model: 'gem-thoughts-cut', messages: [{ role: 'user', content: 'cut' }], stream: true })
+      .withResponse();
+    await assert.rejects(async () => {
+      for await (const _chunk of cut);
+    });
+    const logged = await line(response.headers.get('x-request-id'));
+    assert.deepEqual([logged.usageEstimated, logged.promptTokens, logged.completionTokens], [true, 40, billed], JSON.stringify(logged));
   });
 });

@@ -53,12 +53,26 @@ function promptCounts(usage: CompletionUsage | undefined, state: RequestState): 
   return believable(wellFormed(usage, false), state);
 }
 
-/** The usage of an answer whose upstream reported none believable: the prompt's (as reported, else estimated) and its length's. */
+/**
+ * The usage of an answer whose upstream reported none believable: the prompt's (as reported, else estimated) and its
+ * length's. Reasoning the upstream counted without the output (Gemini's thoughtsTokenCount without
+ * candidatesTokenCount, OpenAI's reasoning_tokens without completion_tokens) is output too, hidden or not, and billed
+ * so: a floor the estimate of the answer's characters adds to (OpenAI's completion_tokens include its reasoning_tokens,
+ * and Gemini's thoughts, counted apart from its candidates, are billed as output). A reasoning text the answer shows
+ * is counted twice (in the count and in the characters): an over-estimate by its length, where dropping the count under-billed.
+ */
 function estimatedUsage(state: RequestState, prompt: CompletionUsage | undefined): CompletionUsage {
-  const completion = estimatedCompletion(state);
+  const reasoning = reasoningOf(prompt);
+  const completion = reasoning + estimatedCompletion(state);
+  const details = reasoning ? { reasoning_tokens: reasoning } : undefined;
   return prompt
-    ? { ...prompt, completion_tokens: completion, total_tokens: prompt.prompt_tokens + completion, completion_tokens_details: undefined }
+    ? { ...prompt, completion_tokens: completion, total_tokens: prompt.prompt_tokens + completion, completion_tokens_details: details }
     : { prompt_tokens: state.promptEstimate ?? 0, completion_tokens: completion, total_tokens: (state.promptEstimate ?? 0) + completion };
+}
+
+/** The reasoning tokens `usage` counts (a count: wellFormed checked it). */
+function reasoningOf(usage: CompletionUsage | undefined): number {
+  return usage?.completion_tokens_details?.reasoning_tokens ?? 0;
 }
 
 function estimatedCompletion(state: RequestState): number {
@@ -113,11 +127,13 @@ function believable(usage: CompletionUsage | undefined, state: RequestState): Co
   const limits = state.usageLimits;
   if (!usage || !limits) return usage;
   const over = (count: number | undefined, limit: number | undefined) => limit !== undefined && (count ?? 0) > 2 * limit + 1024;
-  if (!over(usage.prompt_tokens, limits.prompt) && !over(usage.completion_tokens, limits.completion)) return usage;
+  // Usage without an output count: its reasoning is billed as the output's floor (estimatedUsage), and judged so.
+  const output = usage.completion_tokens ?? reasoningOf(usage);
+  if (!over(usage.prompt_tokens, limits.prompt) && !over(output, limits.completion)) return usage;
   if (!warned.has(state.deployment!)) {
     warned.add(state.deployment!);
     logger.warn(
-      `${state.deployment} reported ${usage.prompt_tokens} prompt and ${usage.completion_tokens} completion tokens, beyond what the request allows (prompt ${limits.prompt ?? 'unbounded'}, completion ${limits.completion ?? 'unbounded'}): billed as estimated (logged once for this deployment)`,
+      `${state.deployment} reported ${usage.prompt_tokens} prompt and ${output} completion tokens, beyond what the request allows (prompt ${limits.prompt ?? 'unbounded'}, completion ${limits.completion ?? 'unbounded'}): billed as estimated (logged once for this deployment)`,
     );
   }
   return undefined;

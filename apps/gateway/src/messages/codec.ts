@@ -1,5 +1,5 @@
 import { bodyText, type ChatCompletion, type ChatStream, type CompletionUsage, type JsonResult } from '@gateway/providers';
-import { streamWithOutputCount, withOutputCount } from './output-count';
+import { streamWithBilledCounts, withBilledCounts } from './output-count';
 import { toMessage } from './response';
 import { encodeChunks } from '../pipeline/chat-chunks';
 import { MessageEvents, sseEvent } from './stream';
@@ -9,34 +9,36 @@ const PING = sseEvent('ping', {});
 /**
  * How a translated answer is written for the client. `thinking`: the request turned thinking on.
  * `toolNames`: the client's names of tools whose names were fitted for the upstream. `billed`: the
- * usage the gateway bills when the upstream reported none (its estimate), which the answer then carries.
+ * usage the gateway bills for the usage the upstream reported (accounting.ts: checked, what it did not count
+ * estimated), which the answer then carries: the client is shown what it is billed.
  */
 export interface MessageWriting {
   thinking: boolean;
   toolNames?: ReadonlyMap<string, string>;
-  billed?: () => CompletionUsage;
+  billed?: (reported: CompletionUsage | undefined) => CompletionUsage;
 }
 
 /**
  * A complete chat answer as a Messages API `message` (an Anthropic upstream's as it is, but for an output count it
- * lacks: withOutputCount), with the
+ * lacks: withBilledCounts), with the
  * pipeline's usage kept for accounting. `id`: the id the answer gets instead of the upstream's (a
  * thread keeps answers by id, and neither a cached answer's nor every upstream's is unique).
  */
 export function toMessageResult(answer: JsonResult, { thinking, toolNames, billed }: MessageWriting, id?: string): JsonResult {
-  const result = answer.native === 'anthropic' && billed ? withOutputCount(answer, () => billed().completion_tokens) : answer;
+  const result = answer.native === 'anthropic' && billed ? withBilledCounts(answer, () => billed(answer.usage)) : answer;
   if (result.native === 'anthropic' && !id) return result;
   const text = bodyText(result.body);
   const message =
     result.native === 'anthropic'
       ? (JSON.parse(text) as object)
-      : toMessage(JSON.parse(text) as ChatCompletion, thinking, toolNames, billed);
+      : // The usage the pipeline read, which the body may not show (usage without its output count is shown to no chat client).
+        toMessage(JSON.parse(text) as ChatCompletion, thinking, toolNames, billed && (() => billed(result.usage)));
   return { body: JSON.stringify(id ? { ...message, id } : message), usage: result.usage, native: result.native };
 }
 
 /**
  * A chat stream as Anthropic's event stream; an Anthropic upstream's own stream is sent as
- * it is (ChatStream.native), but for an output count it lacks (streamWithOutputCount). An error thrown by it propagates, and the SSE writer sends it
+ * it is (ChatStream.native), but for the counts it lacks (streamWithBilledCounts). An error thrown by it propagates, and the SSE writer sends it
  * as Anthropic's `error` event. `promptEstimate`: the gateway's estimate of the prompt's
  * tokens (RequestState.promptEstimate), for message_start when the upstream has not counted it.
  * `provider`: whose stream it is (ChatOutcome.provider).
@@ -47,8 +49,15 @@ export function toMessageStream(
   model: string,
   promptEstimate?: number,
 ): ChatStream {
-  if (frames.native === 'anthropic') return billed ? streamWithOutputCount(frames, () => billed().completion_tokens) : frames;
-  const events = new MessageEvents(thinking, toolNames, () => promptUsage(frames, promptEstimate), model, billed);
+  if (frames.native === 'anthropic') return billed ? streamWithBilledCounts(frames, () => billed(reportedSoFar(frames))) : frames;
+  // Read at the end, once the stream's usage is set.
+  const events = new MessageEvents(
+    thinking,
+    toolNames,
+    () => promptUsage(frames, promptEstimate),
+    model,
+    billed && (() => billed(frames.usage)),
+  );
   return encodeChunks(
     frames,
     {
@@ -61,6 +70,11 @@ export function toMessageStream(
   );
 }
 
+/** The usage a stream reported: once it ended, else so far (Anthropic's message_start has the prompt's counts). */
+function reportedSoFar(frames: ChatStream): CompletionUsage | undefined {
+  return frames.usage ?? frames.runningUsage?.soFar()?.usage;
+}
+
 /**
  * The prompt's usage as known when message_start is written. Anthropic's carries the prompt's
  * count, and some clients read it only there (LangChain's ChatAnthropic). The upstream's own
@@ -68,7 +82,7 @@ export function toMessageStream(
  * stored usage), else the estimate TPM admission reserved; message_delta has the exact figures.
  */
 function promptUsage(frames: ChatStream, estimate: number | undefined): CompletionUsage {
-  const counted = frames.usage ?? frames.runningUsage?.soFar()?.usage;
+  const counted = reportedSoFar(frames);
   if (counted) return { ...counted, completion_tokens: 0, total_tokens: counted.prompt_tokens, completion_tokens_details: undefined };
   return { prompt_tokens: estimate ?? 0, completion_tokens: 0, total_tokens: estimate ?? 0 };
 }

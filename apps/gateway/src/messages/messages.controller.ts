@@ -2,7 +2,7 @@ import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from '@gateway/metrics';
-import { bodyText, type CompletionUsage } from '@gateway/providers';
+import { bodyText, type CompletionUsage, wholeUsage } from '@gateway/providers';
 import { ShutdownState } from '../health/shutdown-state';
 import { billedUsage } from '../http/accounting';
 import { sendJson } from '../http/describe-run';
@@ -59,7 +59,7 @@ export class MessagesController {
     // A thread keeps answers by id: each gets a fresh one (a cached answer's would repeat, and not every upstream's is unique).
     const id = thread && newMessageId();
     const state = requestState(request);
-    const writing = { thinking, toolNames, billed: () => unreportedUsage(state) };
+    const writing = { thinking, toolNames, billed: (reported: CompletionUsage | undefined) => shownUsage(state, reported) };
     if (outcome.stream) {
       const frames = toMessageStream(outcome, writing, body.model, state.promptEstimate);
       return writeSse(reply, thread ? keepingReply(frames, id!, thread.keep) : frames, this.metrics, this.shutdown);
@@ -86,14 +86,22 @@ export class MessagesController {
 }
 
 /**
- * Usage the upstream did not report, as the gateway bills it (a cache hit's stored usage, else its
- * estimate), so the message carries counts, never zeros (Claude Code sizes its context by them).
+ * The usage a message carries for the usage `reported`: as the gateway bills it (the prompt as counted, the output
+ * counted or estimated: billedUsage), or on a cache hit the usage stored with the answer, which it was billed with.
+ * Counts, never zeros (Claude Code sizes its context by them), and the bill's: not the gateway's estimate of a prompt
+ * the upstream counted.
  */
-function unreportedUsage(state: RequestState): CompletionUsage {
+function shownUsage(state: RequestState, reported: CompletionUsage | undefined): CompletionUsage {
   const hit = state.replayed;
-  if (!hit) return billedUsage(state, undefined).usage;
+  if (!hit) return billedUsage(state, reported).usage;
   const completion = hit.completion_tokens ?? 0;
-  return { prompt_tokens: hit.prompt_tokens, completion_tokens: completion, total_tokens: hit.prompt_tokens + completion };
+  return (
+    wholeUsage(reported) ?? {
+      prompt_tokens: hit.prompt_tokens,
+      completion_tokens: completion,
+      total_tokens: hit.prompt_tokens + completion,
+    }
+  );
 }
 
 /** The client's anthropic-beta header (Node joins a repeated one into one list, with ', '). */

@@ -59,8 +59,9 @@ export function declaredToolName(name: string, toolNames: ReadonlyMap<string, st
  * A chat completion as a Messages API `message`: thinking first (only when the client
  * asked for it), then text, then tool_use blocks (each after the block carrying its Gemini
  * thought signature, if it has one), named as the client declared them. Choice 0 only: Anthropic has no `n`.
- * Usage the upstream left out, or left its output count out of (wholeUsage), is `billed`'s, the gateway's estimate
- * (Anthropic's usage is never absent).
+ * Its usage is `billed`'s, the usage the gateway bills for the upstream's (codec.ts: the prompt as counted, the output
+ * counted, else estimated), so a client sizing its context by it (Claude Code) reads the bill's counts; without
+ * `billed`, the upstream's when whole.
  * The id is a fresh one, as every Anthropic answer's is unique: an OpenAI-compatible server may repeat
  * its ids, and Claude Code joins assistant messages that share an id into one turn.
  */
@@ -98,7 +99,7 @@ export function toMessage(
     content,
     stop_reason: stopReason(choice?.finish_reason, toolUse, refused),
     stop_sequence: null,
-    usage: anthropicUsage(wholeUsage(completion.usage) ?? billed?.()),
+    usage: anthropicUsage(billed?.() ?? wholeUsage(completion.usage)),
   };
 }
 

@@ -63,7 +63,7 @@ export class MessageEvents {
     private readonly promptUsage?: () => CompletionUsage,
     /** The model asked for: message_start's when the first chunk names none (as `end` has it for an empty stream). */
     private readonly requestedModel?: string,
-    /** The usage the gateway bills when the upstream reported none (its estimate), for message_delta. */
+    /** The usage the gateway bills for the stream's (codec.ts), for message_delta: the bill's counts, as toMessage's. */
     private readonly billed?: () => CompletionUsage,
   ) {}
 
@@ -80,7 +80,7 @@ export class MessageEvents {
     if (refused) this.text(this.refusal);
     this.closeAll();
     this.checkArguments();
-    const usage = anthropicUsage(wholeUsage(this.usage) ?? this.billed?.() ?? this.prompt);
+    const usage = anthropicUsage(this.billed?.() ?? wholeUsage(this.usage) ?? this.prompt);
     const stop_reason = stopReason(this.finish, this.calls.size > 0, refused);
     this.out.push(sseEvent('message_delta', { delta: { stop_reason, stop_sequence: null }, usage }));
     this.out.push(sseEvent('message_stop', {}));

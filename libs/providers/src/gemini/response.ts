@@ -43,7 +43,8 @@ export const FAILED_FINISHES: Record<string, ErrorMapping> = {
  * Undefined when Gemini reported none, no prompt count (`{}`) or a count that is no number (numericUsage): the gateway then estimates it
  * (accounting.ts), never bills zero. An absent output count is 0 when the answer has none (Gemini leaves out counts of 0, and
  * the count of an empty or blocked answer); when it has (`answered`: answerParts), the output was not counted (a proxy
- * dropped the count): usage without it (usageOf), whose output the bill estimates, marked so, and no client is shown.
+ * dropped the count): usage without it (usageOf), whose output the bill estimates, marked so, and no client is shown; its
+ * thoughts stay the reasoning count, which the bill adds the estimate to (accounting.ts, estimatedUsage).
  */
 export function usageFrom(usage: GenerateContentResponseUsageMetadata | undefined, answered: boolean): CompletionUsage | undefined {
   if (usage?.promptTokenCount == null) return undefined;
