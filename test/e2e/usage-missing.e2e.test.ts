@@ -393,6 +393,15 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
       }
   });
 
+  /** The access line of a Responses API request, created or streamed (read whole). */
+  const responsesLine = async (model: string, stream: boolean) => {
+    const params = { model, input: `responses ${model} ${stream}`, store: false };
+    if (!stream) return line((await client.responses.create(params).withResponse()).response.headers.get('x-request-id'));
+    const { data: events, response } = await client.responses.create({ ...params, stream: true }).withResponse();
+    for await (const _event of events);
+    return line(response.headers.get('x-request-id'));
+  };
+
   // Found by an independent check: Gemini's thoughtsTokenCount without candidatesTokenCount (3,000 thinking tokens, billed
   // by Google as output) was dropped, the output estimated from the visible text alone (19 tokens); so was an
   // OpenAI-format server's reasoning_tokens without completion_tokens, and a Gemini stream's cut after such counts.
@@ -402,11 +411,7 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
       for (const stream of [false, true]) {
         const what = `${model} stream=${stream}`;
         const viaChat = await chat(model, stream);
-        const { data: events, response: raw } = await client.responses
-          .create({ model, input: `thoughts ${model} ${stream}`, store: false, stream: true })
-          .withResponse();
-        for await (const _event of events);
-        const viaResponses = await line(raw.headers.get('x-request-id'));
+        const viaResponses = await responsesLine(model, stream);
         const params = { model, max_tokens: 4000, messages: [{ role: 'user' as const, content: `thoughts ${model} ${stream}` }] };
         const { message, response } = await messagesAnswer(params, stream);
         const viaMessages = await line(response.headers.get('x-request-id'));
