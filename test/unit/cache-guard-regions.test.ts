@@ -103,8 +103,14 @@ describe('semantic guard: questions about one shared text', () => {
       asked: 'What is in it?',
       cached: 'What is not in it?\nBe brief.',
       sharedDominates: false,
+      reindented: false,
     });
-    assert.deepEqual(differingRegions('Hi. Hi. Who?', 'Hi. Who? Why?'), { asked: 'Hi.', cached: 'Why?', sharedDominates: true });
+    assert.deepEqual(differingRegions('Hi. Hi. Who?', 'Hi. Who? Why?'), {
+      asked: 'Hi.',
+      cached: 'Why?',
+      sharedDominates: true,
+      reindented: false,
+    });
   });
 
   it('leaves wording to the embedder where the shared text is the smaller part', () => {

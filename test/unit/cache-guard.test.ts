@@ -283,7 +283,7 @@ describe('semantic guard', () => {
     ['List prime numbers', 'Give me a list of prime numbers'],
     ['What is the capital of France?', 'capital of france?'],
     ['What is 2+2?', 'what is two plus two'],
-    ['How do I create a new branch in Git?', 'Create a new branch in git'],
+    ['how do i create a new branch in git', 'How do I create a new branch in Git?'],
     ['Who painted the Mona Lisa?', 'Who is the painter of the Mona Lisa?'],
     ['How do I fix a flat tire?', 'How can I repair a flat tire?'],
     ['Is 1,000 more than 999.50?', 'is 1000 more than 999.50'],
@@ -497,4 +497,52 @@ describe('semantic guard: a setting word with a second meaning is not its synony
       assert.ok(verdict(b, a), 'served the other way');
     });
   }
+});
+
+// Found by an independent check (gcheck26): a name on one side was cancelled by the same word in lower case on the
+// other, and in lower case it is often another word: polish the verb, a turkey, china plates, mercury the metal.
+// Only a side that writes nothing with a capital (a casual "how do i … in git") may mean the name in lower case;
+// the price is a lost hit where a careful writer lower-cases a name ("Create a new branch in git").
+describe('semantic guard: a name and the same word in lower case', () => {
+  const capitonyms: [string, string][] = [
+    ['What does the word polish mean?', 'What does the word Polish mean?'],
+    ['How long should I roast a turkey?', 'How long should I roast a turkey in Turkey?'],
+    ['Is it safe to put china in the dishwasher?', 'Is it safe to put China in the dishwasher?'],
+    ['Where is the nearest Subway?', 'Where is the nearest subway?'],
+    ['Is mercury dangerous to touch?', 'Is Mercury dangerous to touch?'],
+    ['How do I write a catholic letter?', 'How do I write a Catholic letter?'],
+  ];
+  for (const [a, b] of capitonyms) {
+    it(`refuses "${a}" / "${b}", either side cached`, () => {
+      assert.equal(verdict(a, b), 'entities');
+      assert.equal(verdict(b, a), 'entities');
+    });
+  }
+  it('allows a name written in lower case by a side that writes nothing with a capital, and one said in capitals', () => {
+    assert.equal(verdict('How do I sort a list in Python?', 'how to sort a list in python'), undefined);
+    assert.equal(verdict('Compare Python and Rust for a CLI tool', 'compare python and rust for a cli tool, please'), undefined);
+    assert.equal(verdict('How do I read a file in Python?', 'In Python, how do I read a file?'), undefined);
+  });
+});
+
+// Found by an independent check (gcheck26): code was compared but for whitespace, and in Python or YAML the depth of
+// a line is its meaning: `return b` inside the `if` or after it is another program.
+describe('semantic guard: pasted code at another depth', () => {
+  const program = (body: string) =>
+    `Here is my function:\n\`\`\`python\ndef f(x, a, b):\n${body}\n\`\`\`\nWhat does it return when x is false?`;
+  it('refuses a line moved into or out of a block, either side cached', () => {
+    const [outside, inside] = [
+      program('    if x:\n        return a\n    return b'),
+      program('    if x:\n        return a\n        return b'),
+    ];
+    assert.equal(verdict(outside, inside), 'symbols');
+    assert.equal(verdict(inside, outside), 'symbols');
+    const yaml = (nested: string) => `\`\`\`yaml\nserver:\n  port: 80\n${nested}client:\n  port: 90\n\`\`\`\nWhat is the server port?`;
+    assert.equal(verdict(yaml(''), yaml('  ')), 'symbols');
+  });
+  it('allows the same code indented by another width (2 spaces, 4, a tab)', () => {
+    const by = (unit: string) => program(`${unit}if x:\n${unit}${unit}return a\n${unit}return b`);
+    assert.equal(verdict(by('    '), by('  ')), undefined);
+    assert.equal(verdict(by('\t'), by('    ')), undefined);
+  });
 });

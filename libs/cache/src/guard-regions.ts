@@ -16,6 +16,11 @@ export interface DifferingRegions {
    * not drown them; a staff list before them does).
    */
   sharedDominates: boolean;
+  /**
+   * Whether a line of code is on both sides at another depth ("    return b" under an `if` on one side, after it
+   * on the other): in Python or YAML that is another program or document, however alike the rest reads.
+   */
+  reindented: boolean;
 }
 
 /**
@@ -27,10 +32,10 @@ export function differingRegions(asked: string, cached: string): DifferingRegion
   const [mine, theirs] = [segments(asked), segments(cached)];
   const left = (x: Segment[], y: Segment[]) => {
     const pool = new Map<string, number>();
-    for (const s of y) pool.set(s.text, (pool.get(s.text) ?? 0) + 1);
+    for (const s of y) pool.set(keyOf(s), (pool.get(keyOf(s)) ?? 0) + 1);
     return x.filter((s) => {
-      const n = pool.get(s.text) ?? 0;
-      if (n) pool.set(s.text, n - 1);
+      const n = pool.get(keyOf(s)) ?? 0;
+      if (n) pool.set(keyOf(s), n - 1);
       return !n;
     });
   };
@@ -38,13 +43,22 @@ export function differingRegions(asked: string, cached: string): DifferingRegion
   if (onlyAsked.length === mine.length || (!onlyAsked.length && !onlyCached.length)) return undefined;
   const [rest, other] = [joined(onlyAsked), joined(onlyCached)];
   const shared = length(mine) - length(onlyAsked);
-  return { asked: rest, cached: other, sharedDominates: shared >= Math.max(rest.length, other.length) };
+  const reindented = onlyAsked.some((s) => s.code && onlyCached.some((t) => t.code && t.text === s.text));
+  return { asked: rest, cached: other, sharedDominates: shared >= Math.max(rest.length, other.length), reindented };
 }
 
-/** A sentence or a line, its spacing made one space ("  return x" re-indented is the same line), and whether it is fenced code. */
+/**
+ * A sentence or a line, its spacing made one space, whether it is fenced code and, if so, its depth: the rank of
+ * its indentation among its block's ("  return x" in a block indented by 2 is "    return x" in one by 4).
+ */
 interface Segment {
   text: string;
   code: boolean;
+  depth: number;
+}
+
+function keyOf(s: Segment): string {
+  return `${s.depth} ${s.text}`;
 }
 
 const FENCE = '```';
@@ -54,18 +68,44 @@ const FENCE = '```';
  * fence line is a segment of its own, so the code between two fences both prompts have is set aside line by line.
  */
 function segments(text: string): Segment[] {
+  const lines = text.normalize('NFKC').split('\n');
+  const depths = codeDepths(lines);
   let fenced = false;
   const out: Segment[] = [];
-  for (const line of text.normalize('NFKC').split('\n')) {
+  for (const [i, line] of lines.entries()) {
     const fence = line.trim().startsWith(FENCE);
     const code = fenced && !fence;
     if (fence) fenced = !fenced;
     for (const part of code || fence ? [line] : line.split(/(?<=[.!?])\s+/)) {
       const spaced = part.trim().replace(/\s+/g, ' ');
-      if (spaced) out.push({ text: spaced, code });
+      if (spaced) out.push({ text: spaced, code, depth: depths.get(i) ?? 0 });
     }
   }
   return out;
+}
+
+/** Each fenced code line's depth, by line number: the rank of its indentation among its block's (a tab is 4 spaces). */
+function codeDepths(lines: string[]): Map<number, number> {
+  const depths = new Map<number, number>();
+  let block: number[] | undefined;
+  const close = (open: number[]) => {
+    const widths = open.map((i) => indentation(lines[i]));
+    const ranks = [...new Set(widths)].sort((a, b) => a - b);
+    open.forEach((line, k) => depths.set(line, ranks.indexOf(widths[k])));
+  };
+  for (const [i, line] of lines.entries()) {
+    if (line.trim().startsWith(FENCE)) {
+      if (block) close(block);
+      block = block ? undefined : [];
+    } else if (block && line.trim()) block.push(i);
+  }
+  if (block) close(block);
+  return depths;
+}
+
+function indentation(line: string): number {
+  const lead = /^\s*/.exec(line)![0];
+  return lead.length + 3 * (lead.split('\t').length - 1);
 }
 
 function length(list: Segment[]): number {

@@ -137,6 +137,10 @@ export interface PromptFacts {
   askedNouns: Set<string>;
   /** Every word, lower-cased and stemmed, with how many times it occurs. */
   words: Map<string, number>;
+  /** Words written as a name is (a capital anywhere, a sentence's first word, "x86"), counted as `words` (sameEntities). */
+  capitalised: Map<string, number>;
+  /** Whether no word is written with a capital then lower case: then a lower-case word may be a name (sameEntities). */
+  uncased: boolean;
   /** A word and the particle after it ("log in", "zoom out"), for PARTICLE_OPPOSITES. */
   particles: Set<string>;
 }
@@ -201,6 +205,7 @@ export function guard(asked: PromptFacts, cached: PromptFacts, similarity = 1, s
 export function guardPrompts(asked: string, cached: string, similarity = 1, substitutionThreshold = 0): GuardReason | undefined {
   const regions = differingRegions(asked, cached);
   if (!regions) return guard(promptFacts(asked), promptFacts(cached), similarity, substitutionThreshold);
+  if (regions.reindented) return 'symbols';
   const [query, kept] = [promptFacts(regions.asked, asked), promptFacts(regions.cached, cached)];
   if (!regions.sharedDominates) return guard(query, kept, similarity, substitutionThreshold);
   const refused = guard(query, kept, 0, substitutionThreshold);
@@ -268,6 +273,9 @@ export function promptFacts(text: string, whole = text): PromptFacts {
     questions: new Set(),
     askedNouns: new Set(),
     words: new Map(),
+    capitalised: new Map(),
+    // An all-capitals word ("YYYY-MM-DD", "API") says nothing of how the writer treats names.
+    uncased: !/\p{Lu}\p{Ll}/u.test(text),
     particles: new Set(),
   };
   // Operators count only in a prompt with numbers: "add a column" and "initializer/loader" are not arithmetic.
@@ -296,6 +304,7 @@ export function promptFacts(text: string, whole = text): PromptFacts {
     const termsBefore = facts.terms.length;
     facts.words.set(word, (facts.words.get(word) ?? 0) + 1);
     const entity = isEntity(raw, expanded, match.index);
+    if (entity || /\p{Lu}/u.test(raw)) facts.capitalised.set(word, (facts.capitalised.get(word) ?? 0) + 1);
     if (entity) facts.entities.push(word);
     const tense = AUXILIARY_TENSES.get(lower);
     if (tense) facts.tenses.add(tense);
@@ -495,10 +504,22 @@ function isEntity(raw: string, text: string, at: number): boolean {
  * looked up: a name the question adds may be said elsewhere in the prompt too.
  */
 function sameEntities(a: PromptFacts, b: PromptFacts): boolean {
-  // Said as a name more often than the other side says the word at all: "The Great Gatsby" / "the plot of The
-  // Great Gatsby" says "The" as a name once on each side, however many lower-case "the"s either has.
-  const more = (x: PromptFacts, y: PromptFacts) => x.entities.some((e) => x.entities.filter((n) => n === e).length > (y.words.get(e) ?? 0));
+  // Said as a name more often than the other side writes the word with a capital: "The Great Gatsby" / "the plot of
+  // The Great Gatsby" says "The" as a name once on each side, however many lower-case "the"s either has. In lower
+  // case it is another word ("the word polish" / "the word Polish", "turkey" / "Turkey", "on the subway" / "at
+  // Subway"), unless that side writes nothing with a capital ("how do i sort a list in python").
+  const more = (x: PromptFacts, y: PromptFacts) => {
+    const names = counts(x.entities);
+    const written = y.uncased ? y.words : y.capitalised;
+    return [...names].some(([name, n]) => n > (written.get(name) ?? 0));
+  };
   return !more(a, b) && !more(b, a);
+}
+
+function counts(list: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const item of list) out.set(item, (out.get(item) ?? 0) + 1);
+  return out;
 }
 
 /** Pronouns on both sides that name no one in common: "Who are you?" / "Who am I?". */
