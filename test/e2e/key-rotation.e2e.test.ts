@@ -332,6 +332,102 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
     assert.deepEqual(await statuses(key, a, b), [401, 401]);
   });
 
+  // Raised by a check of the settling (recheck26 D3 and a doubtful point): a change answered key_change_unsettled
+  // that was made after all wrote no `admin change` line (limits changed, no record of who changed what), and was
+  // not announced: other replicas used the old record until their key cache expired.
+  /**
+   * The answer to `change` of key `id` (on replica a), whose compare-and-set over the record of `key` is held in the
+   * network, once a logged that it was made after all: a is silent past the settling (untilSettled), then the
+   * held compare-and-set arrives alone, and lands, before a is heard again. `meanwhile` runs just before.
+   */
+  async function untilMadeAfterAll<T>(id: string, key: string, change: Promise<T>, meanwhile: () => Promise<unknown>): Promise<T> {
+    assert.ok(await eventually(async () => markerCas(key).test(proxy.heldCommands)), 'the compare-and-set is held');
+    const heldAt = Date.now();
+    proxy.hold();
+    proxy.holdWhen(/./, 10);
+    const record = `gateway:key:${createHash('sha256').update(key).digest('hex')}`;
+    const unchanged = await redis.get(record);
+    const unsettled = await change;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, heldAt + 6_000 - Date.now())));
+    await meanwhile();
+    // Every connection but the one holding the compare-and-set stays held.
+    proxy.release(new RegExp(`^(?![^]*${markerCas(key).source})`, 'i'));
+    proxy.holdWhen(/./, 10);
+    assert.ok(await eventually(async () => (await redis.get(record)) !== unchanged), 'the compare-and-set landed');
+    proxy.release();
+    await a.logged(new RegExp(`key ${id}: .* was made after all`), { timeoutMs: 20_000 });
+    return unsettled;
+  }
+
+  it('a PATCH answered key_change_unsettled and made after all writes its audit line and reaches every replica', async () => {
+    const { id, key } = await newKey('late-patch-made');
+    assert.equal((await admin(b, 'PATCH', `/${id}`, { rpm: 100, tpm: 100_000 })).status, 200);
+    proxy.holdWhen(markerCas(key));
+    const unsettled = await untilMadeAfterAll(id, key, admin(a, 'PATCH', `/${id}`, { rpm: 8 }), async () => {
+      assert.equal((await use(b, key)).rpm, '100', 'b holds the record from before the change');
+    });
+
+    assert.deepEqual([unsettled.status, unsettled.body.error?.code], [503, 'key_change_unsettled'], JSON.stringify(unsettled.body));
+    assert.equal((await admin(b, 'GET', `/${id}`)).body.rpm, 8, 'made after all');
+    assert.equal((await use(b, key)).rpm, '8', 'announced: b dropped the record it held');
+    const [line] = await a.logged('admin change', { where: (l) => l.action === 'update' && l.keyId === id });
+    assert.ok(line, 'the change has its audit line');
+    assert.deepEqual([line.actor, line.madeAfterAll, line.changes], ['master', true, { rpm: { from: 100, to: 8 } }]);
+  });
+
+  it('a revocation answered key_change_unsettled and made after all writes its audit line and stops the key everywhere', async () => {
+    const { id, key } = await newKey('late-revoke-made');
+    proxy.holdWhen(markerCas(key));
+    const unsettled = await untilMadeAfterAll(id, key, admin(a, 'DELETE', `/${id}`), async () => {
+      assert.deepEqual(await statuses(key, b), [200], 'b holds the record from before the revocation');
+    });
+
+    assert.deepEqual([unsettled.status, unsettled.body.error?.code], [503, 'key_change_unsettled'], JSON.stringify(unsettled.body));
+    assert.deepEqual(await statuses(key, b, a), [401, 401], 'announced: the key stopped on every replica');
+    const [line] = await a.logged('admin change', { where: (l) => l.action === 'revoke' && l.keyId === id });
+    assert.ok(line, 'the revocation has its audit line');
+    assert.deepEqual([line.actor, line.madeAfterAll, line.changes], ['master', true, { revoked: { from: null, to: true } }]);
+  });
+
+  it('a rotation answered key_rotation_unsettled and made after all writes its audit line and stops the old secret everywhere', async () => {
+    const { id, key } = await newKey('late-rotation-made');
+    proxy.holdWhen(markerCas(key));
+    const unsettled = await untilMadeAfterAll(id, key, admin(a, 'POST', `/${id}/rotate`), async () => {
+      assert.deepEqual(await statuses(key, b), [200], 'b holds the record from before the rotation');
+    });
+
+    assert.deepEqual([unsettled.status, unsettled.body.error?.code], [503, 'key_rotation_unsettled'], JSON.stringify(unsettled.body));
+    assert.deepEqual(await statuses(key, b, a), [401, 401], 'announced: the old secret stopped on every replica');
+    const [line] = await a.logged('admin change', { where: (l) => l.action === 'rotate' && l.keyId === id });
+    assert.ok(line, 'the rotation has its audit line');
+    const { rotatedAt } = (await admin(b, 'GET', `/${id}`)).body;
+    assert.deepEqual([line.actor, line.madeAfterAll, line.changes], ['master', true, { rotatedAt: { from: null, to: rotatedAt } }]);
+  });
+
+  // Raised by the same check (doubtful point): a settle whose own fence was answered late took it for another
+  // request's change, and a PATCH answered 409 key_changed "changed by another request" though none was.
+  it('a PATCH whose settle finds its own late fence answers that nothing was made, not that another request changed the key', async () => {
+    const { id, key } = await newKey('late-fence');
+    proxy.holdWhen(markerCas(key));
+    // The settle's fence (a compare-and-set writing a `fence`) lands, its answer past the shared connection's timeout.
+    proxy.holdWhen(/"fence":"/);
+    const patch = admin(a, 'PATCH', `/${id}`, { rpm: 7 });
+    assert.ok(await eventually(async () => /"fence":"/.test(proxy.heldCommands)), 'the fence is held');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // The fence is on the record the PATCH's compare-and-set is for: the PATCH's own (its value) waits on.
+    proxy.release(/"rpm":7/);
+    const patched = await patch;
+    await deliverHeld();
+
+    assert.deepEqual([patched.status, patched.body.error?.code], [503, 'redis_unavailable'], JSON.stringify(patched.body));
+    const shown = await admin(b, 'GET', `/${id}`);
+    assert.deepEqual(
+      [shown.body.name, shown.body.rpm],
+      ['late-fence-patched', undefined],
+      'nothing was made, and the late compare-and-set did not land',
+    );
+  });
+
   // Raised by the session after (keys26 item 1): a PATCH's and a revocation's own compare-and-set had the same
   // window: answered 503 once the writer gave up on it, then delivered, it landed (a revocation, or limits changed,
   // behind the operator's back). They are settled as a rotation is.
@@ -431,6 +527,13 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
     const known = await admin(b, 'GET', `/${id}`);
     assert.ok(known.body.previousSecretUntil, 'read in time, the grace is shown');
     assert.deepEqual([known.body.unknownFields, known.body.rpm], [undefined, 9], 'nothing unknown is stored');
+
+    // The audit lines say what changed in the key; unknownFields was never a field of it (recheck26 D4).
+    assert.equal((await unread(() => admin(a, 'DELETE', `/${id}`))).status, 200);
+    const [patchLine] = await a.logged('admin change', { where: (l) => l.action === 'update' && l.keyId === id });
+    const [revokeLine] = await a.logged('admin change', { where: (l) => l.action === 'revoke' && l.keyId === id });
+    assert.deepEqual(patchLine.changes, { rpm: { from: null, to: 9 } });
+    assert.deepEqual(revokeLine.changes, { revoked: { from: null, to: true } });
   });
 
   it('on a single Redis, a PATCH and a rotation whose announcement is unconfirmed are made: 200 and the node counted', async () => {

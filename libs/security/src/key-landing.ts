@@ -28,6 +28,11 @@ export interface LandingChange {
   made(now: string): boolean | undefined;
   /** Run once a change answered unsettled is settled (settleLater), before its log line: a rotation lets go of its lock. */
   settled?(): Promise<unknown>;
+  /**
+   * Run once a change answered unsettled is found made after all (settleLater), before its log line: what its answer
+   * would have done once made (announced to every replica, audited), so it is not left to the key caches to expire.
+   */
+  madeAfterAll?(): Promise<unknown>;
 }
 
 /**
@@ -91,6 +96,7 @@ export class ChangeLanding {
     void this.settle(change, Date.now() + SETTLE_LATER_MS)
       .then(async (made) => {
         await change.settled?.();
+        if (made) await change.madeAfterAll?.();
         return made;
       })
       .then(
@@ -114,17 +120,22 @@ export class ChangeLanding {
    * one (a PATCH echoes it; without it, a PATCH back to the same fields wrote `raw`'s bytes back). Single keys, so
    * the same on a Redis Cluster; a replica of an earlier release echoes the field as any it does not know. Tried
    * until `giveUpAt` (the shared connection may be slow too); past that the outcome is unknown: Redis's last
-   * error. The waits hold no shutdown up.
+   * error. The waits hold no shutdown up. A fence whose own answer was lost may have landed: the record found as
+   * one of this settle's fences is settled as the record it fenced was (not taken for another request's change).
    */
   private async settle(change: LandingChange, giveUpAt: number): Promise<boolean | undefined> {
     const shared = this.redis.client!;
+    /** The fences written so far, each with whether the change was made by the record it replaced. */
+    const fences = new Map<string, boolean | undefined>();
     for (;;) {
       try {
         const now = await shared.get(change.key);
         if (now === null) return false;
+        if (fences.has(now)) return fences.get(now);
         const made = change.made(now);
         if (made) return true;
         const fenced = JSON.stringify({ ...(JSON.parse(now) as object), fence: randomUUID() });
+        fences.set(fenced, made);
         if ((await compareAndSet(shared, change.key, now, fenced)) === 1) return made;
       } catch (error) {
         if (Date.now() + SETTLE_RETRY_EVERY_MS >= giveUpAt) throw error;

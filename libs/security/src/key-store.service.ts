@@ -64,6 +64,11 @@ export interface KeyChange {
   unconfirmed: number;
   unreplicated: number;
 }
+/**
+ * Told of a change answered unsettled (a 503 `*_unsettled`) that was made after all (ChangeLanding.settleLater): the
+ * record before and after it, as its answer would have told them.
+ */
+export type MadeLater = (change: Pick<KeyChange, 'before' | 'after'>) => void;
 /** Unknown keys are remembered briefly, so guessing does not hit Redis on every try. */
 const NEGATIVE_CACHE_MS = 1_000;
 /**
@@ -326,15 +331,22 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Applies `edit` to a stored key (the gateway's own fields are kept whatever it
-   * returns) and tells every replica to drop its cached copy.
+   * returns) and tells every replica to drop its cached copy. `madeLater`: told if it is made after all once answered
+   * unsettled.
    */
-  async update(id: string, edit: (record: KeyRecord) => KeyRecord, action: Edit = 'update'): Promise<KeyChange> {
+  async update(id: string, edit: (record: KeyRecord) => KeyRecord, madeLater?: MadeLater, action: Edit = 'update'): Promise<KeyChange> {
     this.needRedis();
     this.refuseConfigKey(id);
-    return this.changing((client) => this.updateOn(client, id, edit, action));
+    return this.changing((client) => this.updateOn(client, id, edit, action, madeLater));
   }
 
-  private async updateOn(client: RedisClient, id: string, edit: (record: KeyRecord) => KeyRecord, action: Edit): Promise<KeyChange> {
+  private async updateOn(
+    client: RedisClient,
+    id: string,
+    edit: (record: KeyRecord) => KeyRecord,
+    action: Edit,
+    madeLater: MadeLater | undefined,
+  ): Promise<KeyChange> {
     // Compare-and-set: a change racing another (a PATCH against a DELETE, or a rotation) is applied
     // to the record it read or retried, so it can never undo the other. The id is read again on each
     // try: a rotation moves the record to another hash.
@@ -353,13 +365,19 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
         action === 'revocation'
           ? (now: string) => isRevoked(JSON.parse(now) as Rotated)
           : (now: string) => (now === value ? true : now === raw ? false : undefined);
-      const landing = await this.landing.land(client, { id, action, key: RECORD_PREFIX + hash, raw, value, made });
-      if (landing === 'lost') continue;
-      if (landing instanceof Error) throw landing;
+      const shownChange = { before: shown(before, grace), after: shown(after, grace) };
       // The old secret in its grace finds this record too: replicas drop it with this one (forgetHash). Without
       // the writer if the answer was lost (land dropped it): nothing to WAIT on.
-      const announced = await this.announce(landing === 'landed' ? client : undefined, id, [hash], [RECORD_PREFIX + hash]);
-      return { before: shown(before, grace), after: shown(after, grace), ...announced };
+      const announce = (writer?: RedisClient) => this.announce(writer, id, [hash], [RECORD_PREFIX + hash]);
+      const madeAfterAll = async () => {
+        await announce();
+        if (action === 'revocation') await this.announceRevocation(id);
+        madeLater?.(shownChange);
+      };
+      const landing = await this.landing.land(client, { id, action, key: RECORD_PREFIX + hash, raw, value, made, madeAfterAll });
+      if (landing === 'lost') continue;
+      if (landing instanceof Error) throw landing;
+      return { ...shownChange, ...(await announce(landing === 'landed' ? client : undefined)) };
     }
     throw keyChanged(id);
   }
@@ -374,9 +392,9 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    * by itself. Either way a grace still running from the rotation before ends (its secret's marker
    * names a marker now). One rotation of a key at a time: one started while another runs is refused
    * with 409, so every 200 hands out the secret the key has. `refuse` may throw for the record as it
-   * stands (a revoked key).
+   * stands (a revoked key). `madeLater`: told if it is made after all once answered unsettled (its secret lost).
    */
-  async rotate(id: string, refuse: (record: KeyRecord) => void, graceMs = 0): Promise<KeyChange & { key: string }> {
+  async rotate(id: string, refuse: (record: KeyRecord) => void, graceMs = 0, madeLater?: MadeLater): Promise<KeyChange & { key: string }> {
     this.needRedis();
     this.refuseConfigKey(id);
     return this.changing(async (client) => {
@@ -387,7 +405,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       // now: the rotation is made or not, as its answer says; one answered unsettled lets go again once settled.
       const release = () => unlock(client.status === 'ready' ? client : this.redis.client!, lock, token).catch(() => undefined);
       try {
-        return await this.rotateOn(client, id, refuse, graceMs, release);
+        return await this.rotateOn(client, id, refuse, graceMs, release, madeLater);
       } finally {
         await release();
       }
@@ -400,6 +418,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     refuse: (record: KeyRecord) => void,
     graceMs: number,
     settled: () => Promise<unknown>,
+    madeLater: MadeLater | undefined,
   ): Promise<KeyChange & { key: string }> {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const { hash, raw, before } = await this.toChange(client, id);
@@ -417,6 +436,17 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       await client.set(RECORD_PREFIX + newHash, JSON.stringify(after));
       if (until) await client.set(GRACE_PREFIX + newHash, until, 'PX', graceMs);
       const unmade = [RECORD_PREFIX + newHash, ...(until ? [GRACE_PREFIX + newHash] : [])];
+      const shownChange = { before: shown(before, previous), after: shown(after, until) };
+      // Once the marker is made (landed, or found made): every step is best effort, and the new secret is answered
+      // whatever fails. Without `writer` if the marker's answer was lost (land dropped it): the shared connection,
+      // and no WAIT on it.
+      const announce = async (writer?: RedisClient) => {
+        // Readers follow the marker meanwhile, and the next change points the id on (current).
+        await compareAndSet(writer ?? this.redis.client!, ID_PREFIX + id, hash, newHash).catch(() => undefined);
+        // The secret before this one, if still in its grace, stops now: replicas drop it with this one (forgetHash).
+        const written = [RECORD_PREFIX + newHash, RECORD_PREFIX + hash, ID_PREFIX + id, ...(until ? [GRACE_PREFIX + newHash] : [])];
+        return this.announce(writer, id, [hash, newHash], written);
+      };
       const landing = await this.landing.land(client, {
         id,
         action: 'rotation',
@@ -425,6 +455,10 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
         value: JSON.stringify(marker),
         made: (now) => (JSON.parse(now) as Rotated).rotatedTo === newHash,
         settled,
+        madeAfterAll: async () => {
+          await announce();
+          madeLater?.(shownChange);
+        },
       });
       if (landing === 'lost') {
         await client.del(...unmade);
@@ -438,15 +472,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
         await this.redis.client!.del(...unmade).catch(() => undefined);
         throw landing;
       }
-      // Made from here on: every step after is best effort, and the new secret is answered whatever fails. The
-      // writer is gone if the marker's answer was lost (land): the shared connection, and no WAIT on it.
-      const via = landing === 'landed' ? client : this.redis.client!;
-      // Readers follow the marker meanwhile, and the next change points the id on (current).
-      await compareAndSet(via, ID_PREFIX + id, hash, newHash).catch(() => undefined);
-      // The secret before this one, if still in its grace, stops now: replicas drop it with this one (forgetHash).
-      const written = [RECORD_PREFIX + newHash, RECORD_PREFIX + hash, ID_PREFIX + id, ...(until ? [GRACE_PREFIX + newHash] : [])];
-      const announced = await this.announce(landing === 'landed' ? client : undefined, id, [hash, newHash], written);
-      return { key, before: shown(before, previous), after: shown(after, until), ...announced };
+      return { key, ...shownChange, ...(await announce(landing === 'landed' ? client : undefined)) };
     }
     throw keyChanged(id);
   }
@@ -488,15 +514,23 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     return { unconfirmed, unreplicated };
   }
 
-  /** Marks a stored key revoked; every replica drops its cached copy at once, and its metric series. */
-  async revoke(id: string): Promise<KeyChange> {
-    const change = await this.update(id, (record) => ({ ...record, revoked: true }), 'revocation');
+  /**
+   * Marks a stored key revoked; every replica drops its cached copy at once, and its metric series. `madeLater`: told
+   * if it is made after all once answered unsettled.
+   */
+  async revoke(id: string, madeLater?: MadeLater): Promise<KeyChange> {
+    const change = await this.update(id, (record) => ({ ...record, revoked: true }), madeLater, 'revocation');
+    await this.announceRevocation(id);
+    return change;
+  }
+
+  /** After a revocation is made (its record announced): every replica drops the key's metric series. */
+  private async announceRevocation(id: string): Promise<void> {
     this.metrics.forgetKey(id);
     // The revocation is made: Redis failing now leaves other replicas its series until they restart, not the key usable.
     await this.redis.publishToAll(CHANNEL, REVOKED_PREFIX + id).catch((err: Error) => {
       this.logger.warn(`key ${id} revoked; other replicas keep its metric series (announcing it failed: ${err.message})`);
     });
-    return change;
   }
 
   /**

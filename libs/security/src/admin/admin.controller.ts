@@ -20,7 +20,7 @@ import { GatewayConfig, servedModelNames } from '@gateway/config';
 import { utcDay } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import type { KeyRecord } from '../key-record';
-import { KeyStore } from '../key-store.service';
+import { KeyStore, type MadeLater } from '../key-store.service';
 import { limitKeys } from '../limit-keys';
 import { LimitsService } from '../limits.service';
 import { adminActor, AdminGuard } from './admin.guard';
@@ -62,7 +62,8 @@ const validation = new ValidationPipe({
 /**
  * Key management, behind the master key or an admin key: create, list, read, update, revoke, usage.
  * Every change is one `admin change` log line: who, which key, what changed (values
- * only: records hold no secret, and the new key itself is never logged).
+ * only: records hold no secret, and the new key itself is never logged). One answered unsettled (503
+ * `*_unsettled`) gets it if it is found made after all, marked so (`madeAfterAll`).
  */
 @Controller('admin/keys')
 @UseGuards(AdminGuard)
@@ -128,12 +129,16 @@ export class AdminController {
   ): Promise<KeyRecord> {
     const change = sentFields(body, request.body);
     checkModels(change, this.served);
-    const { before, after, unconfirmed, unreplicated } = await this.keys.update(id, (record) => {
-      if (record.revoked) throw revoked(id);
-      const next = applyChange(record, change);
-      checkRecord(next, change, this.defaults);
-      return next;
-    });
+    const { before, after, unconfirmed, unreplicated } = await this.keys.update(
+      id,
+      (record) => {
+        if (record.revoked) throw revoked(id);
+        const next = applyChange(record, change);
+        checkRecord(next, change, this.defaults);
+        return next;
+      },
+      this.madeLater(request, 'update', id),
+    );
     this.record(request, 'update', id, diff(before, after));
     announced(reply, unconfirmed, unreplicated);
     // Spend of a key without a budget is written a lease period late: every replica writes it now,
@@ -174,6 +179,7 @@ export class AdminController {
         if (record.revoked) throw revoked(id);
       },
       grace * 1000,
+      this.madeLater(request, 'rotate', id),
     );
     this.record(request, 'rotate', id, diff(before, after));
     announced(reply, unconfirmed, unreplicated);
@@ -187,7 +193,7 @@ export class AdminController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<KeyRecord> {
-    const { before, after, unconfirmed, unreplicated } = await this.keys.revoke(id);
+    const { before, after, unconfirmed, unreplicated } = await this.keys.revoke(id, this.madeLater(request, 'revoke', id));
     this.record(request, 'revoke', id, diff(before, after));
     announced(reply, unconfirmed, unreplicated);
     return after;
@@ -214,15 +220,19 @@ export class AdminController {
     };
   }
 
-  private record(
-    request: FastifyRequest,
-    action: 'create' | 'update' | 'revoke' | 'rotate',
-    keyId: string,
-    changes: Record<string, unknown>,
-  ): void {
-    this.audit.log({ msg: 'admin change', actor: adminActor(request) ?? 'unknown', action, keyId, changes });
+  private record(request: FastifyRequest, action: Action, keyId: string, changes: Record<string, unknown>, madeAfterAll = false): void {
+    const line = { msg: 'admin change', actor: adminActor(request) ?? 'unknown', action, keyId, changes };
+    this.audit.log(madeAfterAll ? { ...line, madeAfterAll } : line);
+  }
+
+  /** The audit line of a change answered unsettled, written if it is found made after all (its answer wrote none). */
+  private madeLater(request: FastifyRequest, action: Action, keyId: string): MadeLater {
+    return ({ before, after }) => this.record(request, action, keyId, diff(before, after), true);
   }
 }
+
+/** What an `admin change` line names the change. */
+type Action = 'create' | 'update' | 'revoke' | 'rotate';
 
 /**
  * The change is made either way; a Redis Cluster node that did not confirm its announcement (paused,

@@ -134,10 +134,14 @@ export function checkModels(change: Partial<Record<KeyField, unknown>>, served: 
   }
 }
 
-/** Field by field, what changed, for the audit line: values only, never a secret (records hold none). */
+/**
+ * Field by field, what changed, for the audit line: values only, never a secret (records hold none). Not
+ * `unknownFields`: it names fields that were not read in time for the answer, never a field of the key.
+ */
 export function diff(before: KeyRecord | undefined, after: KeyRecord): Record<string, { from: unknown; to: unknown }> {
   const changes: Record<string, { from: unknown; to: unknown }> = {};
   const fields = new Set([...Object.keys(before ?? {}), ...Object.keys(after)]);
+  fields.delete('unknownFields');
   for (const field of fields) {
     const from = (before as Record<string, unknown> | undefined)?.[field];
     const to = (after as unknown as Record<string, unknown>)[field];
