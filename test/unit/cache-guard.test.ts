@@ -518,6 +518,17 @@ describe('semantic guard: a name and the same word in lower case', () => {
       assert.equal(verdict(b, a), 'entities');
     });
   }
+  // Found by the next check (final26): the casual writer was judged by the sentence the prompts differ in.
+  it('judges the writer by the whole prompt, not by the sentence the prompts differ in', () => {
+    assert.equal(
+      verdict('I live near Boston. Where is the nearest Subway?', 'I live near Boston. where is the nearest subway'),
+      'entities',
+    );
+    assert.equal(
+      verdict('Quick question from Tom. Is Mercury dangerous to touch?', 'Quick question from Tom. is mercury dangerous to touch'),
+      'entities',
+    );
+  });
   it('allows a name written in lower case by a side that writes nothing with a capital, and one said in capitals', () => {
     assert.equal(verdict('How do I sort a list in Python?', 'how to sort a list in python'), undefined);
     assert.equal(verdict('Compare Python and Rust for a CLI tool', 'compare python and rust for a cli tool, please'), undefined);
@@ -538,6 +549,16 @@ describe('semantic guard: pasted code at another depth', () => {
     assert.equal(verdict(outside, inside), 'symbols');
     assert.equal(verdict(inside, outside), 'symbols');
     const yaml = (nested: string) => `\`\`\`yaml\nserver:\n  port: 80\n${nested}client:\n  port: 90\n\`\`\`\nWhat is the server port?`;
+    assert.equal(verdict(yaml(''), yaml('  ')), 'symbols');
+  });
+  // Found by the next check (final26): only ``` fences were read, and pasted code is not always fenced.
+  it('refuses a line at another depth in a ~~~ fence, and in code pasted without a fence', () => {
+    const body = (inner: string) => `def f(x):\n    if x:\n        return 1\n${inner}return 0`;
+    const tilde = (inner: string) => `~~~\n${body(inner)}\n~~~\nWhat does f(False) return?`;
+    assert.equal(verdict(tilde('    '), tilde('        ')), 'symbols');
+    const bare = (inner: string) => `My code:\n${body(inner)}\nWhat does f(False) return?`;
+    assert.equal(verdict(bare('    '), bare('        ')), 'symbols');
+    const yaml = (nested: string) => `Config:\nserver:\n  port: 80\n${nested}client:\n  port: 90\nWhat is the server port?`;
     assert.equal(verdict(yaml(''), yaml('  ')), 'symbols');
   });
   it('allows the same code indented by another width (2 spaces, 4, a tab)', () => {

@@ -17,8 +17,8 @@ export interface DifferingRegions {
    */
   sharedDominates: boolean;
   /**
-   * Whether a line of code is on both sides at another depth ("    return b" under an `if` on one side, after it
-   * on the other): in Python or YAML that is another program or document, however alike the rest reads.
+   * Whether a line is on both sides at another depth ("    return b" under an `if` on one side, after it on the
+   * other; fenced or not): in Python or YAML that is another program or document, however alike the rest reads.
    */
   reindented: boolean;
 }
@@ -43,13 +43,14 @@ export function differingRegions(asked: string, cached: string): DifferingRegion
   if (onlyAsked.length === mine.length || (!onlyAsked.length && !onlyCached.length)) return undefined;
   const [rest, other] = [joined(onlyAsked), joined(onlyCached)];
   const shared = length(mine) - length(onlyAsked);
-  const reindented = onlyAsked.some((s) => s.code && onlyCached.some((t) => t.code && t.text === s.text));
+  const reindented = onlyAsked.some((s) => onlyCached.some((t) => t.text === s.text));
   return { asked: rest, cached: other, sharedDominates: shared >= Math.max(rest.length, other.length), reindented };
 }
 
 /**
- * A sentence or a line, its spacing made one space, whether it is fenced code and, if so, its depth: the rank of
- * its indentation among its block's ("  return x" in a block indented by 2 is "    return x" in one by 4).
+ * A sentence or a line, its spacing made one space, whether it is fenced code, and its depth: the rank of its
+ * line's indentation among its block's, a fenced block or all the text outside fences ("  return x" in code
+ * indented by 2 is "    return x" in code indented by 4; pasted code is not always fenced).
  */
 interface Segment {
   text: string;
@@ -62,6 +63,8 @@ function keyOf(s: Segment): string {
 }
 
 const FENCE = '```';
+/** Markdown's two fences: three backticks or three tildes. */
+const FENCE_LINE = /^\s*(```|~~~)/;
 
 /**
  * Lines, and outside fenced code the sentences a full stop, "?" or "!" and a space end; empty ones dropped. A
@@ -73,7 +76,7 @@ function segments(text: string): Segment[] {
   let fenced = false;
   const out: Segment[] = [];
   for (const [i, line] of lines.entries()) {
-    const fence = line.trim().startsWith(FENCE);
+    const fence = FENCE_LINE.test(line);
     const code = fenced && !fence;
     if (fence) fenced = !fenced;
     for (const part of code || fence ? [line] : line.split(/(?<=[.!?])\s+/)) {
@@ -84,22 +87,27 @@ function segments(text: string): Segment[] {
   return out;
 }
 
-/** Each fenced code line's depth, by line number: the rank of its indentation among its block's (a tab is 4 spaces). */
+/**
+ * Each line's depth, by line number: the rank of its indentation among its block's (a tab is 4 spaces), each fenced
+ * block one block and the lines outside fences another.
+ */
 function codeDepths(lines: string[]): Map<number, number> {
   const depths = new Map<number, number>();
-  let block: number[] | undefined;
-  const close = (open: number[]) => {
-    const widths = open.map((i) => indentation(lines[i]));
+  const rank = (block: number[]) => {
+    const widths = block.map((i) => indentation(lines[i]));
     const ranks = [...new Set(widths)].sort((a, b) => a - b);
-    open.forEach((line, k) => depths.set(line, ranks.indexOf(widths[k])));
+    block.forEach((line, k) => depths.set(line, ranks.indexOf(widths[k])));
   };
+  const outside: number[] = [];
+  let fenced: number[] | undefined;
   for (const [i, line] of lines.entries()) {
-    if (line.trim().startsWith(FENCE)) {
-      if (block) close(block);
-      block = block ? undefined : [];
-    } else if (block && line.trim()) block.push(i);
+    if (FENCE_LINE.test(line)) {
+      if (fenced) rank(fenced);
+      fenced = fenced ? undefined : [];
+    } else if (line.trim()) (fenced ?? outside).push(i);
   }
-  if (block) close(block);
+  if (fenced) rank(fenced);
+  rank(outside);
   return depths;
 }
 

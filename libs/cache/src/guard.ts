@@ -274,8 +274,9 @@ export function promptFacts(text: string, whole = text): PromptFacts {
     askedNouns: new Set(),
     words: new Map(),
     capitalised: new Map(),
-    // An all-capitals word ("YYYY-MM-DD", "API") says nothing of how the writer treats names.
-    uncased: !/\p{Lu}\p{Ll}/u.test(text),
+    // An all-capitals word ("YYYY-MM-DD", "API") says nothing of how the writer treats names; the whole prompt
+    // says how its writer writes ("I live near Boston. where is the nearest subway" is not a casual writer's).
+    uncased: !/\p{Lu}\p{Ll}/u.test(whole),
     particles: new Set(),
   };
   // Operators count only in a prompt with numbers: "add a column" and "initializer/loader" are not arithmetic.
