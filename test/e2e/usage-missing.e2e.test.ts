@@ -23,7 +23,7 @@ class UsageFake extends FakeUpstream {
     const gemini = /^\/v1beta\/models\/([^:]+):(generateContent|streamGenerateContent)/.exec(req.url ?? '');
     if (gemini) return this.gemini(res, gemini[1]!, gemini[2] === 'streamGenerateContent');
     const usage = this.usages[String(body.model)]!;
-    if (req.url?.endsWith('/messages')) return this.anthropic(res, usage, body.stream === true);
+    if (req.url?.endsWith('/messages')) return this.anthropic(res, usage, body.stream === true, String(body.model).endsWith('-in-delta'));
     return this.openai(res, usage, body.stream === true);
   }
 
@@ -44,16 +44,20 @@ class UsageFake extends FakeUpstream {
     res.end('data: [DONE]\n\n');
   }
 
-  private anthropic(res: ServerResponse, usage: object, stream: boolean): void {
+  /** `inDelta`: the output count streamed as Anthropic streams it, in message_delta (message_start says 1). */
+  private anthropic(res: ServerResponse, usage: object, stream: boolean, inDelta: boolean): void {
     const message = { id: 'msg_fake', type: 'message', role: 'assistant', model: 'fake', stop_sequence: null };
     if (!stream) return sendJson(res, 200, { ...message, content: [{ type: 'text', text: TEXT }], stop_reason: 'end_turn', usage });
     openSse(res);
     const event = (type: string, data: object) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
-    event('message_start', { message: { ...message, content: [], stop_reason: null, usage } });
+    const { output_tokens: output, ...started } = usage as { output_tokens?: unknown };
+    event('message_start', {
+      message: { ...message, content: [], stop_reason: null, usage: inDelta ? { ...started, output_tokens: 1 } : usage },
+    });
     event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
     event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: TEXT } });
     event('content_block_stop', { index: 0 });
-    event('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: {} });
+    event('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: inDelta ? { output_tokens: output } : {} });
     event('message_stop', {});
     res.end();
   }
@@ -100,6 +104,10 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
     'gem-thoughts': { promptTokenCount: 40, thoughtsTokenCount: 3000 },
     'gem-thoughts-cut': { promptTokenCount: 40, thoughtsTokenCount: 3000 },
     'reasoning-no-completion': { prompt_tokens: 100, completion_tokens_details: { reasoning_tokens: 3000 } },
+    'ant-huge-in-delta': { input_tokens: 20, output_tokens: 1e12 },
+    'ant-cache-null-input': { input_tokens: null, cache_read_input_tokens: 1000, output_tokens: 14 },
+    'ant-write-null-input': { input_tokens: null, cache_creation_input_tokens: 500, output_tokens: 14 },
+    'ant-cached-in-delta': { input_tokens: 20, cache_read_input_tokens: 1000, output_tokens: 14 },
   });
   let gateway: GatewayProcess;
   let client: OpenAI;
@@ -133,6 +141,10 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
           deploy('gem', 'gem-thoughts'),
           deploy('gem', 'gem-thoughts-cut'),
           deploy('oa', 'reasoning-no-completion'),
+          deploy('ant', 'ant-huge-in-delta'),
+          deploy('ant', 'ant-cache-null-input'),
+          deploy('ant', 'ant-write-null-input'),
+          deploy('ant', 'ant-cached-in-delta'),
         ],
       }),
       { env: { FAKE_ANT_KEY: 'ant-key', FAKE_GEM_KEY: 'gem-key' } },
@@ -375,21 +387,60 @@ describe('usage with a count missing is estimated, never billed as zero', () => 
     assert.deepEqual(said, [40, 40]);
   });
 
+  /** A Messages API answer to `model`, created or streamed (its events as the SDK read them), and its access line. */
+  const messagesLogged = async (model: string, stream: boolean, asked: string) => {
+    const params = { model, max_tokens: 100, messages: [{ role: 'user' as const, content: `${asked} ${model} ${stream}` }] };
+    const { message, response, events } = stream
+      ? await messagesStreamed(params)
+      : { ...(await messagesAnswer(params, false)), events: [] };
+    return { message, events, logged: await line(response.headers.get('x-request-id')) };
+  };
+
   // Found by an independent check: `"input_tokens": null` from an Anthropic upstream (billed as an estimate) reached
   // Messages clients as null, created and in message_start; Anthropic's SDKs type it as a number.
   it("an Anthropic upstream's usage without an input count: the message shows the counts billed", async () => {
     for (const model of ['ant-null-input', 'ant-nulls', 'ant-no-input'])
       for (const stream of [false, true]) {
         const what = `messages ${model} stream=${stream}`;
-        const params = { model, max_tokens: 100, messages: [{ role: 'user' as const, content: `input ${model} ${stream}` }] };
-        const { message, response, events } = stream
-          ? await messagesStreamed(params)
-          : { ...(await messagesAnswer(params, false)), events: [] };
-        const logged = await line(response.headers.get('x-request-id'));
+        const { message, events, logged } = await messagesLogged(model, stream, 'input');
         assertEstimated(logged, what);
         assert.deepEqual([message.usage.input_tokens, message.usage.output_tokens], [logged.promptTokens, logged.completionTokens], what);
         const started = events.flatMap((e) => (e.type === 'message_start' ? [e.message.usage.input_tokens] : []));
         assert.deepEqual(started, stream ? [logged.promptTokens] : [], what);
+      }
+  });
+
+  /** The prompt a Messages usage shows: fresh input, cache reads and cache writes (Anthropic's total input, as clients add it). */
+  const shownPrompt = (usage: Partial<Anthropic.Usage> | undefined) =>
+    (usage?.input_tokens ?? 0) + (usage?.cache_read_input_tokens ?? 0) + (usage?.cache_creation_input_tokens ?? 0);
+
+  // Found by an independent check: usage the bill did not take reached the client as the upstream sent it: an output of
+  // 1e12 for max_tokens 100 (billed as estimated) created and in message_delta, and, with `"input_tokens": null` (the
+  // prompt estimated whole), the cache reads or writes beside the estimate (1012 prompt tokens shown, 12 billed),
+  // created and in message_start; so were counts that are no numbers in a stream's message_start. Usage the bill took
+  // goes out as it came.
+  it("an Anthropic upstream's usage the bill did not take: the message shows the counts billed, created and streamed", async () => {
+    for (const model of ['ant-huge-in-delta', 'ant-cache-null-input', 'ant-write-null-input', 'ant-string', 'ant-cached-in-delta'])
+      for (const stream of [false, true]) {
+        const what = `messages ${model} stream=${stream}`;
+        const { message, events, logged } = await messagesLogged(model, stream, 'shown');
+        const shown = [shownPrompt(message.usage), message.usage.output_tokens];
+        if (model === 'ant-cached-in-delta') {
+          assert.deepEqual([logged.usageEstimated, logged.promptTokens, logged.completionTokens], [undefined, 1020, 14], what);
+          assert.deepEqual(
+            [message.usage.input_tokens, message.usage.cache_read_input_tokens, message.usage.output_tokens],
+            [20, 1000, 14],
+            what,
+          );
+        } else assertEstimated(logged, what);
+        assert.deepEqual(shown, [logged.promptTokens, logged.completionTokens], what);
+        if (!stream) continue;
+        const started = events.flatMap((e) => (e.type === 'message_start' ? [shownPrompt(e.message.usage)] : []));
+        const delta = events.flatMap((e) => (e.type === 'message_delta' ? [e.usage.output_tokens] : []));
+        assert.deepEqual(delta, [logged.completionTokens], what);
+        // message_start may come before the output count the bill does not believe (then it shows the prompt as counted,
+        // and message_delta the prompt billed, which the SDK's message takes) or in the same read.
+        if (model !== 'ant-huge-in-delta') assert.deepEqual(started, [logged.promptTokens], what);
       }
   });
 

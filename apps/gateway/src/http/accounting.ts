@@ -21,7 +21,8 @@ export function bill(state: RequestState): Bill | undefined {
 
 /**
  * The usage a complete answer is billed with, `reported` checked (else estimated): what the cache
- * stores with the answer, so a hit replays it. Not the request's bill (bill() settles that once).
+ * stores with the answer, so a hit replays it. Not the request's bill (bill() settles that once). Taken, `reported`
+ * is given back itself: a Messages pass-through shows its own usage only then (messages/output-count.ts).
  */
 export function billedUsage(
   state: RequestState,

@@ -1,5 +1,5 @@
 import { bodyText, type ChatCompletion, type ChatStream, type CompletionUsage, type JsonResult } from '@gateway/providers';
-import { streamWithBilledCounts, withBilledCounts } from './output-count';
+import { reportedSoFar, streamWithBilledCounts, withBilledCounts } from './output-count';
 import { toMessage } from './response';
 import { encodeChunks } from '../pipeline/chat-chunks';
 import { MessageEvents, sseEvent } from './stream';
@@ -19,8 +19,8 @@ export interface MessageWriting {
 }
 
 /**
- * A complete chat answer as a Messages API `message` (an Anthropic upstream's as it is, but for an output count it
- * lacks: withBilledCounts), with the
+ * A complete chat answer as a Messages API `message` (an Anthropic upstream's as it is, but for usage the bill did
+ * not take: withBilledCounts), with the
  * pipeline's usage kept for accounting. `id`: the id the answer gets instead of the upstream's (a
  * thread keeps answers by id, and neither a cached answer's nor every upstream's is unique).
  */
@@ -38,7 +38,7 @@ export function toMessageResult(answer: JsonResult, { thinking, toolNames, bille
 
 /**
  * A chat stream as Anthropic's event stream; an Anthropic upstream's own stream is sent as
- * it is (ChatStream.native), but for the counts it lacks (streamWithBilledCounts). An error thrown by it propagates, and the SSE writer sends it
+ * it is (ChatStream.native), but for usage the bill did not take (streamWithBilledCounts). An error thrown by it propagates, and the SSE writer sends it
  * as Anthropic's `error` event. `promptEstimate`: the gateway's estimate of the prompt's
  * tokens (RequestState.promptEstimate), for message_start when the upstream has not counted it.
  * `provider`: whose stream it is (ChatOutcome.provider).
@@ -49,7 +49,7 @@ export function toMessageStream(
   model: string,
   promptEstimate?: number,
 ): ChatStream {
-  if (frames.native === 'anthropic') return billed ? streamWithBilledCounts(frames, () => billed(reportedSoFar(frames))) : frames;
+  if (frames.native === 'anthropic') return billed ? streamWithBilledCounts(frames, billed) : frames;
   // Read at the end, once the stream's usage is set.
   const events = new MessageEvents(
     thinking,
@@ -68,11 +68,6 @@ export function toMessageStream(
     },
     provider,
   );
-}
-
-/** The usage a stream reported: once it ended, else so far (Anthropic's message_start has the prompt's counts). */
-function reportedSoFar(frames: ChatStream): CompletionUsage | undefined {
-  return frames.usage ?? frames.runningUsage?.soFar()?.usage;
 }
 
 /**

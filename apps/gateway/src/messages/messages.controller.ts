@@ -89,7 +89,7 @@ export class MessagesController {
  * The usage a message carries for the usage `reported`: as the gateway bills it (the prompt as counted, the output
  * counted or estimated: billedUsage), or on a cache hit the usage stored with the answer, which it was billed with.
  * Counts, never zeros (Claude Code sizes its context by them), and the bill's: not the gateway's estimate of a prompt
- * the upstream counted.
+ * the upstream counted. `reported` itself when the bill (or a hit, whole) took it (output-count.ts compares so).
  */
 function shownUsage(state: RequestState, reported: CompletionUsage | undefined): CompletionUsage {
   const hit = state.replayed;

@@ -1,4 +1,5 @@
-import { bodyText, type ChatStream, type CompletionUsage, type JsonResult, mapStream, parseEvent, wholeUsage } from '@gateway/providers';
+import { bodyText, type ChatStream, type CompletionUsage, type JsonResult, mapStream, parseEvent } from '@gateway/providers';
+import { anthropicUsage } from './response';
 
 const MESSAGE_START = Buffer.from('message_start');
 const MESSAGE_DELTA = Buffer.from('message_delta');
@@ -6,30 +7,32 @@ const MESSAGE_DELTA = Buffer.from('message_delta');
 const AFTER_EVENT = /(?<=\r?\n\r?\n)/;
 
 /**
- * An Anthropic upstream's own message (the Messages API's pass-through) whose usage the bill did not take whole, given
- * `billed()`, the usage the gateway bills (accounting.ts), as a translated message carries the usage billed (toMessage,
- * MessageEvents): its counts where the upstream gave none (billedCounts). A client sizing its context by them (Claude
- * Code) read none, or `null`, which Anthropic's SDKs type as a number. Read only when the usage the adapter took from
- * the message is not whole.
+ * An Anthropic upstream's own message (the Messages API's pass-through) given the bill's counts (billedCounts) when the
+ * bill did not take the upstream's usage, as a translated message carries the usage billed (toMessage, MessageEvents).
+ * `billed()`: the usage the gateway bills for the usage the message reported (accounting.ts). A client sizing its
+ * context by these counts (Claude Code) read none, `null` (which Anthropic's SDKs type as a number), an output of 1e12
+ * the bill did not believe, or cache reads added to a prompt the bill estimated whole.
  */
 export function withBilledCounts(result: JsonResult, billed: () => CompletionUsage): JsonResult {
-  if (wholeUsage(result.usage)) return result;
+  const bill = billed();
+  // The bill took the upstream's usage: billedUsage gives it back, the same object.
+  if (bill === result.usage) return result;
   const message = JSON.parse(bodyText(result.body)) as { usage?: unknown };
-  const usage = billedCounts(message.usage, billed, result.usage === undefined);
+  const usage = billedCounts(message.usage, bill);
   return usage ? { ...result, body: JSON.stringify({ ...message, usage }) } : result;
 }
 
 /**
- * An Anthropic upstream's own event stream given the bill's counts as withBilledCounts gives a created message:
- * message_start's input count when it has none (the bill's prompt: the estimate when the upstream counted none), and
- * message_delta's output count when the bill did not take the upstream's. message_delta comes after the last content,
- * so the estimate counts all of it (the router counts each read's output before handing it on, PrimedStream.produced).
- * Only a stream whose message_start has no whole usage is looked at (a search a read, and a layer: +0.3 µs a read
- * measured in process); Anthropic's always has one, which the bill and the SDKs keep when message_delta has none, and
- * its stream costs one read of what was reported so far (1 µs) and no layer.
+ * An Anthropic upstream's own event stream given the bill's counts as withBilledCounts gives a created message, in
+ * message_start (the bill of the prompt: the estimate when the upstream counted none believable) and message_delta (of
+ * the whole answer), each when the bill did not take the usage reported by then. message_delta comes after the last
+ * content, so the estimate counts all of it (the router counts each read's output before handing it on,
+ * PrimedStream.produced). Every stream is looked at, as an output count the bill does not believe comes in
+ * message_delta: a search a read and a layer (+0.3 µs a read, measured in process when only streams without whole
+ * usage had them), and twice a stream (message_start, message_delta) an event parsed, a read of the usage so far
+ * (~1 µs measured then) and the bill's check of it.
  */
-export function streamWithBilledCounts(frames: ChatStream, billed: () => CompletionUsage): ChatStream {
-  if (frames.runningUsage?.soFar()?.usage.completion_tokens != null) return frames;
+export function streamWithBilledCounts(frames: ChatStream, billed: (reported: CompletionUsage | undefined) => CompletionUsage): ChatStream {
   const counted: ChatStream = {
     native: frames.native,
     runningUsage: frames.runningUsage,
@@ -47,7 +50,11 @@ export function streamWithBilledCounts(frames: ChatStream, billed: () => Complet
 }
 
 /** `events` (whole events), their message_start's and message_delta's usage given the bill's counts. */
-function withBilledEvents(events: string | Uint8Array, frames: ChatStream, billed: () => CompletionUsage): string | Uint8Array {
+function withBilledEvents(
+  events: string | Uint8Array,
+  frames: ChatStream,
+  billed: (reported: CompletionUsage | undefined) => CompletionUsage,
+): string | Uint8Array {
   const bytes = typeof events === 'string' ? Buffer.from(events) : Buffer.from(events.buffer, events.byteOffset, events.byteLength);
   if (bytes.indexOf(MESSAGE_START) < 0 && bytes.indexOf(MESSAGE_DELTA) < 0) return events;
   let changed = false;
@@ -65,41 +72,41 @@ function withBilledEvents(events: string | Uint8Array, frames: ChatStream, bille
 }
 
 /**
- * A message_start given the bill's prompt when it has no input count, a message_delta the bill's output when it has
- * none or the bill read no usage of the stream (its message_start had no input count: the whole is estimated).
- * Undefined for any other event, or one that keeps its counts.
+ * A message_start or message_delta given the bill's counts for the usage reported by then (the stream's running usage
+ * reads message_delta's before it is handed on), when the bill did not take it. Undefined for any other event, or one
+ * that keeps its counts.
  */
-function billedEvent(data: Record<string, unknown>, frames: ChatStream, billed: () => CompletionUsage): object | undefined {
-  if (data.type === 'message_start') {
-    const message = countsOf(data.message);
-    const usage = message && billedInput(message.usage, billed);
-    return usage && { ...data, message: { ...message, usage } };
+function billedEvent(
+  data: Record<string, unknown>,
+  frames: ChatStream,
+  billed: (reported: CompletionUsage | undefined) => CompletionUsage,
+): object | undefined {
+  if (data.type !== 'message_start' && data.type !== 'message_delta') return undefined;
+  const reported = reportedSoFar(frames);
+  const bill = billed(reported);
+  if (bill === reported) return undefined;
+  if (data.type === 'message_delta') {
+    const usage = billedCounts(data.usage ?? {}, bill);
+    return usage && { ...data, usage };
   }
-  if (data.type !== 'message_delta') return undefined;
-  const usage = billedOutput(data.usage ?? {}, billed, frames.runningUsage?.soFar() === undefined);
-  return usage && { ...data, usage };
+  const message = countsOf(data.message);
+  const usage = message && billedCounts(message.usage, bill);
+  return usage && { ...data, message: { ...message, usage } };
 }
 
 /**
- * `usage` (an object) showing the bill's counts where the bill did not take the upstream's: the output's when it has
- * none, and, when the bill read no usage of the answer (`estimated`: `"input_tokens": null`, which makes the whole
- * usage an estimate), the input's and the output's. Undefined when nothing changes, or `usage` is no object.
+ * `usage` (an object) with the counts of `bill`, the usage billed, in Anthropic's shape: fresh input, output, cache reads
+ * and writes (anthropicUsage). Where the bill took the upstream's prompt they are its own; where it estimated the prompt
+ * there are no cache reads or writes (the estimate is the whole prompt). Undefined when `usage` is no object.
  */
-function billedCounts(usage: unknown, billed: () => CompletionUsage, estimated: boolean): Record<string, unknown> | undefined {
-  const input = billedInput(usage, billed, estimated);
-  return billedOutput(input ?? usage, billed, estimated) ?? input;
+function billedCounts(usage: unknown, bill: CompletionUsage): Record<string, unknown> | undefined {
+  const counts = countsOf(usage);
+  return counts && { ...counts, ...anthropicUsage(bill) };
 }
 
-/** `usage` (an object) with the bill's prompt as `input_tokens` when it has no count there (or `estimated`); else undefined. */
-function billedInput(usage: unknown, billed: () => CompletionUsage, estimated = false): Record<string, unknown> | undefined {
-  const counts = countsOf(usage);
-  return counts && (estimated || counts.input_tokens == null) ? { ...counts, input_tokens: billed().prompt_tokens } : undefined;
-}
-
-/** `usage` (an object) with the bill's output as `output_tokens` when it has none (or `estimated`); else undefined. */
-function billedOutput(usage: unknown, billed: () => CompletionUsage, estimated: boolean): Record<string, unknown> | undefined {
-  const counts = countsOf(usage);
-  return counts && (estimated || counts.output_tokens == null) ? { ...counts, output_tokens: billed().completion_tokens } : undefined;
+/** The usage a stream reported: once it ended, else so far (Anthropic's message_start has the prompt's counts). */
+export function reportedSoFar(frames: ChatStream): CompletionUsage | undefined {
+  return frames.usage ?? frames.runningUsage?.soFar()?.usage;
 }
 
 function countsOf(usage: unknown): Record<string, unknown> | undefined {
