@@ -21,7 +21,7 @@ import { type Embedder, type EmbedderState, type EmbeddingCall, RecentEmbeddings
 import { LocalUseEmbedder, MiniLmEmbedder, WorkerEmbedder } from './embedders/worker-embedder';
 import { ProviderEmbedder } from './embedders/provider.embedder';
 import { FailOpen } from './fail-open';
-import { guardPrompts } from './guard';
+import { guardFor } from './guard';
 import { InFlight, type LeadOutcome, type Settle } from './in-flight';
 import { CacheMetrics, type LookupResult } from './metrics';
 import { cacheableCompletion, cacheableRequest } from './policy';
@@ -474,9 +474,10 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     if (!neighbours.length) return undefined;
     this.metrics.similarity.observe(neighbours[0].similarity);
     const { guard: guarded, substitutionThreshold } = this.config.semantic;
+    const guard = guarded ? guardFor(prompt) : undefined;
     for (const neighbour of neighbours) {
       if (neighbour.similarity < threshold) break;
-      const refused = guarded && guardPrompts(prompt, neighbour.prompt, neighbour.similarity, substitutionThreshold);
+      const refused = guard?.(neighbour.prompt, neighbour.similarity, substitutionThreshold);
       if (refused) {
         this.metrics.rejected(refused);
         continue;

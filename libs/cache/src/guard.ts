@@ -202,15 +202,31 @@ export function guard(asked: PromptFacts, cached: PromptFacts, similarity = 1, s
  * counterpart on the other is refused too: "What does parse_config do?" / "Write a unit test for parse_config."
  * over the same code, "…Summarize it." / "…Make it vegan." after the same recipe.
  */
-export function guardPrompts(asked: string, cached: string, similarity = 1, substitutionThreshold = 0): GuardReason | undefined {
+export function guardPrompts(
+  asked: string,
+  cached: string,
+  similarity = 1,
+  substitutionThreshold = 0,
+  askedFacts = () => promptFacts(asked),
+): GuardReason | undefined {
   const regions = differingRegions(asked, cached);
-  if (!regions) return guard(promptFacts(asked), promptFacts(cached), similarity, substitutionThreshold);
+  if (!regions) return guard(askedFacts(), promptFacts(cached), similarity, substitutionThreshold);
   if (regions.reindented) return 'symbols';
   const [query, kept] = [promptFacts(regions.asked, asked), promptFacts(regions.cached, cached)];
   if (!regions.sharedDominates) return guard(query, kept, similarity, substitutionThreshold);
   const refused = guard(query, kept, 0, substitutionThreshold);
   if (refused) return refused;
   return unaligned(query, kept) || unaligned(kept, query) || saysSomething(query) !== saysSomething(kept) ? 'qualifier' : undefined;
+}
+
+/**
+ * guardPrompts for one asked prompt against each cached neighbour in turn: the asked prompt's facts, which every
+ * neighbour it shares no sentence with is judged against, are read once (at its first such neighbour).
+ */
+export function guardFor(asked: string): (cached: string, similarity: number, substitutionThreshold: number) => GuardReason | undefined {
+  let facts: PromptFacts | undefined;
+  const askedFacts = () => (facts ??= promptFacts(asked));
+  return (cached, similarity, substitutionThreshold) => guardPrompts(asked, cached, similarity, substitutionThreshold, askedFacts);
 }
 
 /** Whether a text has a content word or a name: "Thanks!" has none. */
