@@ -220,13 +220,19 @@ describe(
     it("spend: a shard that lost a key's data gets back what each gateway had written of it", async () => {
       const { status, body } = await admin(a, 'POST', '', { name: 'cluster-restore', budget: { usd: 100, period: 'daily' } });
       assert.equal(status, 201, JSON.stringify(body));
-      for (let i = 0; i < 6; i++) assert.equal((await chat(i % 2 ? a : b, body.key, 'metered')).status, 200);
+      for (let i = 0; i < 6; i++) {
+        const answer = await chat(i % 2 ? a : b, body.key, 'metered');
+        assert.equal(answer.status, 200, `request ${i}: ${await answer.text()}`);
+      }
       const spent = () => admin(a, 'GET', `/${body.id}/usage`).then((r) => (r.body.spendUsd?.today?._total as number | undefined) ?? 0);
-      assert.ok(Math.abs((await eventually(spent, (usd) => usd >= 0.06 - 1e-9)) - 0.06) < 1e-9, 'six requests at $0.01');
+      const served = await eventually(spent, (usd) => usd >= 0.06 - 1e-9);
+      assert.ok(Math.abs(served - 0.06) < 1e-9, `six requests at $0.01, spent ${served}`);
       const tagged = `gateway:{${body.id}}:*`;
       const ownerNode = async () => {
         const owners = await Promise.all(cluster.nodes('master').map(async (node) => ({ node, keys: await node.keys(tagged) })));
-        return owners.find((o) => o.keys.length)!;
+        const owner = owners.find((o) => o.keys.length);
+        assert.ok(owner, `no master holds a key of ${tagged}`);
+        return owner;
       };
       // Both gateways have checked the key's marker since its spend was written (once a second; was a fixed 2.5 s).
       await markerChecks((await ownerNode()).node, limitKeys(body.id).marker, 2);
@@ -240,7 +246,10 @@ describe(
       await owner.node.del(...owner.keys);
       const restored = await eventually(spent, (usd) => usd >= 0.06 - 1e-9);
       assert.ok(Math.abs(restored - 0.06) < 1e-9, `restored ${restored}`);
-      for (const gateway of [a, b]) assert.equal((await gateway.logged(/re-added the spend/)).length, 1, 'one restore line each');
+      for (const gateway of [a, b]) {
+        const lines = await gateway.logged(/re-added the spend/);
+        assert.equal(lines.length, 1, `one restore line each: ${JSON.stringify(lines.map((l) => l.msg))}`);
+      }
       await settle(1_500);
       assert.ok(Math.abs((await spent()) - 0.06) < 1e-9, 'written back once');
     });
