@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { GatewayError } from '@gateway/providers';
 
 /**
  * Chat Completions parameter names, as the pipeline and the upstream name them in errors, and
@@ -21,4 +22,9 @@ export function isResponsesRequest(request: { url?: string; headers: IncomingHtt
 /** A Chat Completions parameter name as the client's Responses request names it. */
 export function responsesParam(param: string | null): string | null {
   return (param && PARAMS.find(([pattern]) => pattern.test(param))?.[1]) ?? param;
+}
+
+/** OpenAI's 404 for a response or item the gateway cannot find (unknown, deleted, expired, another key's). */
+export function notFound(message: string, param: string | null): GatewayError {
+  return new GatewayError(404, message, 'invalid_request_error', 'not_found', param);
 }

@@ -4,14 +4,16 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from '@gateway/metrics';
 import { bodyText, type ChatCompletion, GatewayError } from '@gateway/providers';
 import type { ResponseItemList } from 'openai/resources/responses/input-items';
-import type { Response, ResponseInputItem } from 'openai/resources/responses/responses';
+import type { Response } from 'openai/resources/responses/responses';
 import { ShutdownState } from '../health/shutdown-state';
 import { sendJson } from '../http/describe-run';
 import { requestState, tenantOf } from '../http/request-state';
 import { writeSse } from '../http/sse';
 import { ChatPipeline } from '../pipeline/chat-pipeline';
 import { TokenCounter } from '../pipeline/token-count';
-import { isResponseId, newResponseId, responseIdOfItem } from './ids';
+import { isResponseId, newResponseId } from './ids';
+import { notFound } from './errors';
+import { resolveReferences } from './item-references';
 import { contextItems } from './input-items';
 import { type InputItemsQuery, inputItemsPage } from './input-items-page';
 import { callNames, itemType, type ResponsesRequest, toChatParams } from './request';
@@ -126,7 +128,7 @@ export class ResponsesController {
   /** The request as chat params, with the stored response it continues and the items it references resolved. */
   private async translate(tenant: string, body: ResponsesRequest) {
     const previous = body.previous_response_id ? await this.previous(tenant, body.previous_response_id) : undefined;
-    const input = await this.resolveReferences(tenant, body.input);
+    const input = await resolveReferences(body.input, (responseId) => this.store.get(tenant, responseId));
     // Tools the conversation's tool searches loaded stay callable (tool-search.ts).
     const searched = searchedTools(previous?.items);
     return { previous, input, searched, chat: toChatParams({ ...body, input }, previous?.messages, searched) };
@@ -159,40 +161,4 @@ export class ResponsesController {
     }
     return found;
   }
-
-  /**
-   * `item_reference` items replaced by the stored items they name: a response's output items, or the
-   * input items it lists (input-items.ts) under an id the gateway gave. Other ids name no stored
-   * response: the gateway keeps no index of items.
-   */
-  private async resolveReferences(tenant: string, input: ResponsesRequest['input']): Promise<ResponsesRequest['input']> {
-    if (!Array.isArray(input) || !input.some(isReference)) return input;
-    const loaded = new Map<string, StoredResponse | undefined>();
-    const resolved: ResponseInputItem[] = [];
-    for (const [i, item] of input.entries()) {
-      if (!isReference(item)) {
-        resolved.push(item);
-        continue;
-      }
-      const responseId = responseIdOfItem(item.id);
-      if (responseId && !loaded.has(responseId)) loaded.set(responseId, await this.store.get(tenant, responseId));
-      const found = responseId ? storedItem(loaded.get(responseId), item.id) : undefined;
-      if (!found) throw notFound(`Item with id '${item.id}' not found.`, `input[${i}].id`);
-      resolved.push(found as ResponseInputItem);
-    }
-    return resolved;
-  }
-}
-
-function storedItem(stored: StoredResponse | undefined, id: string): object | undefined {
-  const items: { id?: string | null }[] = stored ? [...stored.response.output, ...(stored.items ?? [])] : [];
-  return items.find((item) => item.id === id);
-}
-
-function isReference(item: ResponseInputItem): item is ResponseInputItem.ItemReference & { id: string } {
-  return itemType(item) === 'item_reference';
-}
-
-function notFound(message: string, param: string | null): GatewayError {
-  return new GatewayError(404, message, 'invalid_request_error', 'not_found', param);
 }
