@@ -31,6 +31,17 @@ async function assertBadRequest(call: Promise<unknown>, param: string, message: 
   assert.match(err.message, message);
 }
 
+/** What `call`, an Anthropic SDK request, failed with: a BadRequestError of Anthropic's invalid_request_error saying `message`. */
+async function assertAnthropicBadRequest(call: Promise<unknown>, message: RegExp): Promise<void> {
+  const err = await call.then(
+    () => assert.fail('expected an error'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof Anthropic.BadRequestError, String(err));
+  assert.equal((err.error as { error: { type: string } }).error.type, 'invalid_request_error');
+  assert.match(err.message, message);
+}
+
 describe('a tool or output schema that is not JSON Schema, to a Gemini model: a 400 naming it, on every ingress', () => {
   it('chat: tools[].function.parameters and response_format.json_schema.schema', async () => {
     const chat = served.client.chat.completions;
@@ -85,34 +96,24 @@ describe('a tool or output schema that is not JSON Schema, to a Gemini model: a 
 
   it('Messages: tools[].input_schema, as an Anthropic invalid_request_error', async () => {
     const client = new Anthropic({ baseURL: served.gateway.url, apiKey: 'test-client-key', maxRetries: 0 });
-    const err = await client.messages
-      .create({
+    await assertAnthropicBadRequest(
+      client.messages.create({
         model: 'gem-x',
         max_tokens: 10,
         messages: [{ role: 'user', content: 'hi' }],
         tools: [{ name: 'f', input_schema: { type: 'object', properties: { a: { type: 0 } } } as Anthropic.Tool.InputSchema }],
-      })
-      .then(
-        () => assert.fail('expected an error'),
-        (e: unknown) => e,
-      );
-    assert.ok(err instanceof Anthropic.BadRequestError, String(err));
-    assert.equal((err.error as { error: { type: string } }).error.type, 'invalid_request_error');
-    assert.match(err.message, /'type' at properties\.a must be a string or a non-empty array of strings/);
-    const misspelt = await client.messages
-      .create({
+      }),
+      /'type' at properties\.a must be a string or a non-empty array of strings/,
+    );
+    await assertAnthropicBadRequest(
+      client.messages.create({
         model: 'gem-x',
         max_tokens: 10,
         messages: [{ role: 'user', content: 'hi' }],
         tools: [{ name: 'f', input_schema: typeMisspelt as Anthropic.Tool.InputSchema }],
-      })
-      .then(
-        () => assert.fail('expected an error'),
-        (e: unknown) => e,
-      );
-    assert.ok(misspelt instanceof Anthropic.BadRequestError, String(misspelt));
-    assert.equal((misspelt.error as { error: { type: string } }).error.type, 'invalid_request_error');
-    assert.match(misspelt.message, /'type' at properties\.a must be a JSON Schema type .* not 'strnig'/);
+      }),
+      /'type' at properties\.a must be a JSON Schema type .* not 'strnig'/,
+    );
   });
 });
 
@@ -138,6 +139,41 @@ describe('a chat file part whose fields are not strings: a 400 at the edge for e
           /string/,
         );
       }
+    });
+  }
+});
+
+// Found by a hostile-input check (27): an assistant message's `refusal` (OpenAI: a string or null) reached
+// Claude's translation unchecked, and a number or an object there failed with a 500 (part.text.trim).
+describe('a chat refusal that is not a string: a 400 at the edge for every vendor', () => {
+  for (const model of ['gem-x', 'claude-x', 'gpt-x']) {
+    it(`${model}: an assistant refusal of 1, {}, [] or true; a refusal part's refusal or a text part's text a number`, async () => {
+      const turn = (assistant: Record<string, unknown>) =>
+        [
+          { role: 'user', content: 'hi' },
+          { role: 'assistant', ...assistant },
+          { role: 'user', content: 'again' },
+        ] as OpenAI.ChatCompletionMessageParam[];
+      for (const refusal of [1, { x: 1 }, ['a'], true]) {
+        await assertBadRequest(
+          served.client.chat.completions.create({ model, messages: turn({ content: null, refusal }) }),
+          'messages[1].refusal',
+          /string/,
+        );
+      }
+      await assertBadRequest(
+        served.client.chat.completions.create({ model, messages: turn({ content: [{ type: 'refusal', refusal: 5 }] }) }),
+        'messages[1].content[0].refusal',
+        /string/,
+      );
+      await assertBadRequest(
+        served.client.chat.completions.create({ model, messages: turn({ content: [{ type: 'text', text: 5 }] }) }),
+        'messages[1].content[0].text',
+        /string/,
+      );
+      // A refusal that is one, as the SDK returns it, is what the assistant said: the turn goes on.
+      const answer = await served.client.chat.completions.create({ model, messages: turn({ content: null, refusal: 'I cannot.' }) });
+      assert.equal(answer.choices.length, 1);
     });
   }
 });
