@@ -178,6 +178,63 @@ describe('a chat refusal that is not a string: a 400 at the edge for every vendo
   }
 });
 
+// Found by a hostile-input check (27): security.maxJsonDepth bounded the body but not the JSON the gateway
+// parses out of its strings for Claude and Gemini; 5,000 levels (30 KB) parsed, then overflowed the stack in
+// the vendor SDK's JSON.stringify: a 500 "Maximum call stack size exceeded", nothing sent upstream.
+describe('JSON inside a request string nested past security.maxJsonDepth: a 400 naming it, in the protocol of the caller', () => {
+  const deep = '{"a":'.repeat(5_000) + '1' + '}'.repeat(5_000);
+  const call = (args: string): OpenAI.ChatCompletionMessageParam => ({
+    role: 'assistant',
+    content: null,
+    tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: args } }],
+  });
+  const history = (args: string, result: string): OpenAI.ChatCompletionMessageParam[] => [
+    { role: 'user', content: 'q' },
+    call(args),
+    { role: 'tool', tool_call_id: 'call_1', content: result },
+  ];
+  const tooDeep = /JSON nesting is deeper than 64 levels/;
+
+  it('chat: tool call arguments to Claude and Gemini, a tool result to Gemini', async () => {
+    const chat = served.client.chat.completions;
+    for (const model of ['claude-x', 'gem-x']) {
+      await assertBadRequest(chat.create({ model, messages: history(deep, 'r') }), 'messages[1].tool_calls[0].function.arguments', tooDeep);
+    }
+    await assertBadRequest(chat.create({ model: 'gem-x', stream: true, messages: history('{}', deep) }), 'messages[2].content', tooDeep);
+    // Within the bound, and prose with braces, go on as before.
+    const within = '{"a":'.repeat(60) + '1' + '}'.repeat(60);
+    const answer = await chat.create({ model: 'gem-x', messages: history(within, 'if (a) {'.repeat(100)) });
+    assert.equal(answer.choices.length, 1);
+  });
+
+  it('Responses: function_call arguments to Claude and Gemini, a function_call_output to Gemini, named `input`', async () => {
+    const input = (args: string, output: string): OpenAI.Responses.ResponseInput => [
+      { role: 'user', content: 'q' },
+      { type: 'function_call', call_id: 'c1', name: 'f', arguments: args },
+      { type: 'function_call_output', call_id: 'c1', output },
+    ];
+    for (const model of ['claude-x', 'gem-x'])
+      await assertBadRequest(served.client.responses.create({ model, store: false, input: input(deep, 'r') }), 'input', tooDeep);
+    await assertBadRequest(served.client.responses.create({ model: 'gem-x', store: false, input: input('{}', deep) }), 'input', tooDeep);
+  });
+
+  it('Messages: a tool_result to Gemini, as an Anthropic invalid_request_error', async () => {
+    const client = new Anthropic({ baseURL: served.gateway.url, apiKey: 'test-client-key', maxRetries: 0 });
+    await assertAnthropicBadRequest(
+      client.messages.create({
+        model: 'gem-x',
+        max_tokens: 10,
+        messages: [
+          { role: 'user', content: 'q' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'f', input: {} }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: deep }] },
+        ],
+      }),
+      tooDeep,
+    );
+  });
+});
+
 // Found by the same check: a declared charset was ignored and the body read as UTF-8, so an
 // ISO-8859-1 "é" reached the model as U+FFFD with a 200, the prompt changed without an error.
 describe('a body declared in a charset other than UTF-8', () => {
