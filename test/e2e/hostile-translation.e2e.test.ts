@@ -31,6 +31,17 @@ async function assertBadRequest(call: Promise<unknown>, param: string, message: 
   assert.match(err.message, message);
 }
 
+/** What `call`, an Anthropic SDK request, failed with: a BadRequestError of Anthropic's invalid_request_error saying `message`. */
+async function assertAnthropicBadRequest(call: Promise<unknown>, message: RegExp): Promise<void> {
+  const err = await call.then(
+    () => assert.fail('expected an error'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof Anthropic.BadRequestError, String(err));
+  assert.equal((err.error as { error: { type: string } }).error.type, 'invalid_request_error');
+  assert.match(err.message, message);
+}
+
 describe('a tool or output schema that is not JSON Schema, to a Gemini model: a 400 naming it, on every ingress', () => {
   it('chat: tools[].function.parameters and response_format.json_schema.schema', async () => {
     const chat = served.client.chat.completions;
@@ -85,34 +96,24 @@ describe('a tool or output schema that is not JSON Schema, to a Gemini model: a 
 
   it('Messages: tools[].input_schema, as an Anthropic invalid_request_error', async () => {
     const client = new Anthropic({ baseURL: served.gateway.url, apiKey: 'test-client-key', maxRetries: 0 });
-    const err = await client.messages
-      .create({
+    await assertAnthropicBadRequest(
+      client.messages.create({
         model: 'gem-x',
         max_tokens: 10,
         messages: [{ role: 'user', content: 'hi' }],
         tools: [{ name: 'f', input_schema: { type: 'object', properties: { a: { type: 0 } } } as Anthropic.Tool.InputSchema }],
-      })
-      .then(
-        () => assert.fail('expected an error'),
-        (e: unknown) => e,
-      );
-    assert.ok(err instanceof Anthropic.BadRequestError, String(err));
-    assert.equal((err.error as { error: { type: string } }).error.type, 'invalid_request_error');
-    assert.match(err.message, /'type' at properties\.a must be a string or a non-empty array of strings/);
-    const misspelt = await client.messages
-      .create({
+      }),
+      /'type' at properties\.a must be a string or a non-empty array of strings/,
+    );
+    await assertAnthropicBadRequest(
+      client.messages.create({
         model: 'gem-x',
         max_tokens: 10,
         messages: [{ role: 'user', content: 'hi' }],
         tools: [{ name: 'f', input_schema: typeMisspelt as Anthropic.Tool.InputSchema }],
-      })
-      .then(
-        () => assert.fail('expected an error'),
-        (e: unknown) => e,
-      );
-    assert.ok(misspelt instanceof Anthropic.BadRequestError, String(misspelt));
-    assert.equal((misspelt.error as { error: { type: string } }).error.type, 'invalid_request_error');
-    assert.match(misspelt.message, /'type' at properties\.a must be a JSON Schema type .* not 'strnig'/);
+      }),
+      /'type' at properties\.a must be a JSON Schema type .* not 'strnig'/,
+    );
   });
 });
 
@@ -140,6 +141,98 @@ describe('a chat file part whose fields are not strings: a 400 at the edge for e
       }
     });
   }
+});
+
+// Found by a hostile-input check (27): an assistant message's `refusal` (OpenAI: a string or null) reached
+// Claude's translation unchecked, and a number or an object there failed with a 500 (part.text.trim).
+describe('a chat refusal that is not a string: a 400 at the edge for every vendor', () => {
+  for (const model of ['gem-x', 'claude-x', 'gpt-x']) {
+    it(`${model}: an assistant refusal of 1, {}, [] or true; a refusal part's refusal or a text part's text a number`, async () => {
+      const turn = (assistant: Record<string, unknown>) =>
+        [
+          { role: 'user', content: 'hi' },
+          { role: 'assistant', ...assistant },
+          { role: 'user', content: 'again' },
+        ] as OpenAI.ChatCompletionMessageParam[];
+      for (const refusal of [1, { x: 1 }, ['a'], true]) {
+        await assertBadRequest(
+          served.client.chat.completions.create({ model, messages: turn({ content: null, refusal }) }),
+          'messages[1].refusal',
+          /string/,
+        );
+      }
+      await assertBadRequest(
+        served.client.chat.completions.create({ model, messages: turn({ content: [{ type: 'refusal', refusal: 5 }] }) }),
+        'messages[1].content[0].refusal',
+        /string/,
+      );
+      await assertBadRequest(
+        served.client.chat.completions.create({ model, messages: turn({ content: [{ type: 'text', text: 5 }] }) }),
+        'messages[1].content[0].text',
+        /string/,
+      );
+      // A refusal that is one, as the SDK returns it, is what the assistant said: the turn goes on.
+      const answer = await served.client.chat.completions.create({ model, messages: turn({ content: null, refusal: 'I cannot.' }) });
+      assert.equal(answer.choices.length, 1);
+    });
+  }
+});
+
+// Found by a hostile-input check (27): security.maxJsonDepth bounded the body but not the JSON the gateway
+// parses out of its strings for Claude and Gemini; 5,000 levels (30 KB) parsed, then overflowed the stack in
+// the vendor SDK's JSON.stringify: a 500 "Maximum call stack size exceeded", nothing sent upstream.
+describe('JSON inside a request string nested past security.maxJsonDepth: a 400 naming it, in the protocol of the caller', () => {
+  const deep = '{"a":'.repeat(5_000) + '1' + '}'.repeat(5_000);
+  const call = (args: string): OpenAI.ChatCompletionMessageParam => ({
+    role: 'assistant',
+    content: null,
+    tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: args } }],
+  });
+  const history = (args: string, result: string): OpenAI.ChatCompletionMessageParam[] => [
+    { role: 'user', content: 'q' },
+    call(args),
+    { role: 'tool', tool_call_id: 'call_1', content: result },
+  ];
+  const tooDeep = /JSON nesting is deeper than 64 levels/;
+
+  it('chat: tool call arguments to Claude and Gemini, a tool result to Gemini', async () => {
+    const chat = served.client.chat.completions;
+    for (const model of ['claude-x', 'gem-x']) {
+      await assertBadRequest(chat.create({ model, messages: history(deep, 'r') }), 'messages[1].tool_calls[0].function.arguments', tooDeep);
+    }
+    await assertBadRequest(chat.create({ model: 'gem-x', stream: true, messages: history('{}', deep) }), 'messages[2].content', tooDeep);
+    // Within the bound, and prose with braces, go on as before.
+    const within = '{"a":'.repeat(60) + '1' + '}'.repeat(60);
+    const answer = await chat.create({ model: 'gem-x', messages: history(within, 'if (a) {'.repeat(100)) });
+    assert.equal(answer.choices.length, 1);
+  });
+
+  it('Responses: function_call arguments to Claude and Gemini, a function_call_output to Gemini, named `input`', async () => {
+    const input = (args: string, output: string): OpenAI.Responses.ResponseInput => [
+      { role: 'user', content: 'q' },
+      { type: 'function_call', call_id: 'c1', name: 'f', arguments: args },
+      { type: 'function_call_output', call_id: 'c1', output },
+    ];
+    for (const model of ['claude-x', 'gem-x'])
+      await assertBadRequest(served.client.responses.create({ model, store: false, input: input(deep, 'r') }), 'input', tooDeep);
+    await assertBadRequest(served.client.responses.create({ model: 'gem-x', store: false, input: input('{}', deep) }), 'input', tooDeep);
+  });
+
+  it('Messages: a tool_result to Gemini, as an Anthropic invalid_request_error', async () => {
+    const client = new Anthropic({ baseURL: served.gateway.url, apiKey: 'test-client-key', maxRetries: 0 });
+    await assertAnthropicBadRequest(
+      client.messages.create({
+        model: 'gem-x',
+        max_tokens: 10,
+        messages: [
+          { role: 'user', content: 'q' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'f', input: {} }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: deep }] },
+        ],
+      }),
+      tooDeep,
+    );
+  });
 });
 
 // Found by the same check: a declared charset was ignored and the body read as UTF-8, so an

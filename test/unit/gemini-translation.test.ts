@@ -242,6 +242,34 @@ describe('Gemini request: each message kind', () => {
       (e: GatewayError) => e.status === 400 && e.param === 'messages[0].tool_call_id',
     );
   });
+
+  // Found by a hostile-input check: a tool result of 5,000 levels parsed here and overflowed the stack in the
+  // SDK's JSON.stringify (a 500); security.maxJsonDepth bounded only the body.
+  it('a tool result or call arguments nested deeper than the body may be: a 400 naming them; prose with braces goes as text', () => {
+    const deep = '{"a":'.repeat(65) + '1' + '}'.repeat(65);
+    const call = (args: string) => ({
+      role: 'assistant' as const,
+      content: null,
+      tool_calls: [{ id: 'c', type: 'function' as const, function: { name: 'f', arguments: args } }],
+    });
+    const history = (args: string, result: string): ChatCompletionMessageParam[] => [
+      { role: 'user', content: 'q' },
+      call(args),
+      { role: 'tool', tool_call_id: 'c', content: result },
+    ];
+    for (const [input, param] of [
+      [history('{}', deep), 'messages[2].content'],
+      [history(deep, 'r'), 'messages[1].tool_calls[0].function.arguments'],
+    ] as const) {
+      assert.throws(
+        () => toContents(input),
+        (e: GatewayError) => e.status === 400 && e.code === 'json_too_deep' && e.param === param,
+      );
+    }
+    const prose = 'if (a) {'.repeat(100);
+    const result = toContents(history('{}', prose)).contents[2].parts![0].functionResponse!.response;
+    assert.deepEqual(result, { output: prose });
+  });
 });
 
 describe('Gemini request: tool results, audio answers, thinking budgets', () => {

@@ -13,7 +13,7 @@ import { OPENAI_RATE_HEADERS } from '../../libs/security/src/rate-headers';
 import { RedisService } from '../../libs/redis/src/redis.service';
 import { SpendLedger } from '../../libs/security/src/spend-ledger';
 import type { GatewayConfig } from '../../libs/config/src/gateway-config';
-import { jsonShapeProblem } from '../../apps/gateway/src/http/json-depth';
+import { jsonShapeProblem } from '../../libs/providers/src/json-shape';
 
 describe('budget periods', () => {
   it('a daily budget resets at the next UTC midnight, a monthly one on the 1st', () => {

@@ -256,6 +256,16 @@ describe('response ids', () => {
     assert.equal(decodeThinking('gAAAAABo-not-ours', 'p'), undefined);
     assert.equal(decodeThinking(Buffer.from('{"a":1}').toString('base64url'), 'p'), undefined);
   });
+
+  // Found by a hostile-input check: JSON the gateway parses out of a request's strings had no depth bound; a block
+  // with a deep field passed the block check and went on to the SDK's JSON.stringify, which overflowed the stack.
+  it('encrypted_content nested deeper than the body may be is a 400 naming it', () => {
+    const deep = `[{"type":"thinking","thinking":"t","x":${'['.repeat(5_000)}${']'.repeat(5_000)}}]`;
+    assert.throws(
+      () => decodeThinking(Buffer.from(deep).toString('base64url'), 'input[1].encrypted_content'),
+      (e: GatewayError) => e.status === 400 && e.code === 'json_too_deep' && e.param === 'input[1].encrypted_content',
+    );
+  });
 });
 
 /** One model answer, as both a chat completion and any chunking of it. */

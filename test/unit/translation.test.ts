@@ -255,9 +255,29 @@ describe('tool plans', () => {
   // Found by an independent check: arguments cut by the output limit (or a model's bad JSON) were a 400 on
   // every later turn of the conversation, blaming the client's input for the model's words.
   it('parses history arguments into an object; arguments that are no JSON object go as their text under raw_arguments', () => {
-    assert.deepEqual(parseArguments('{"a":[1]}'), { a: [1] });
-    assert.deepEqual(parseArguments(''), {});
-    for (const bad of ['[1]', '"s"', '{"city":"Paris, Fran', 'null']) assert.deepEqual(parseArguments(bad), { raw_arguments: bad });
+    const param = 'messages[1].tool_calls[0].function.arguments';
+    assert.deepEqual(parseArguments('{"a":[1]}', param), { a: [1] });
+    assert.deepEqual(parseArguments('', param), {});
+    for (const bad of ['[1]', '"s"', '{"city":"Paris, Fran', 'null']) assert.deepEqual(parseArguments(bad, param), { raw_arguments: bad });
+  });
+
+  // Found by a hostile-input check: 5,000 levels parsed here (JSON.parse reads any depth) and overflowed the stack
+  // in the vendor SDK's JSON.stringify, a 500; security.maxJsonDepth (64 by default) bounded only the body.
+  it('history arguments nested deeper than the body may be, or with an object of too many keys, are a 400 naming them', () => {
+    const param = 'messages[1].tool_calls[0].function.arguments';
+    const nested = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
+    assert.equal(Object.keys(parseArguments(nested(64), param)).length, 1);
+    for (const levels of [65, 5_000]) {
+      const err = thrown(() => parseArguments(nested(levels), param));
+      assert.deepEqual([err.status, err.code, err.param], [400, 'json_too_deep', param]);
+      assert.match(err.message, /^Invalid 'messages\[1\]\.tool_calls\[0\]\.function\.arguments': JSON nesting is deeper than 64 levels\.$/);
+    }
+    const keys = `{${Array.from({ length: 10_001 }, (_, i) => `"k${i}":0`).join(',')}}`;
+    const many = thrown(() => parseArguments(keys, param));
+    assert.deepEqual([many.status, many.code, many.param], [400, 'json_too_many_keys', param]);
+    // Text that is no JSON is the model's words, braces and all: not scanned, not refused.
+    const prose = '{'.repeat(100) + ' not JSON';
+    assert.deepEqual(parseArguments(prose, param), { raw_arguments: prose });
   });
 });
 

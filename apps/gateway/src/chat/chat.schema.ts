@@ -30,12 +30,17 @@ export const MAX_TOOLS = 1_000;
 
 const nullableString = { type: ['string', 'null'] } as const;
 
-/** The fields of media parts the translation for other vendors reads as strings (translation/content.ts). */
+/**
+ * The fields of content parts the translation for other vendors reads as strings (translation/content.ts):
+ * strings in OpenAI's schema too, so an OpenAI upstream refuses them all the same.
+ */
 const contentPart = {
   type: 'object',
   required: ['type'],
   properties: {
     type: { type: 'string' },
+    text: { type: 'string' },
+    refusal: { type: 'string' },
     file: { type: 'object', properties: { file_data: nullableString, file_id: nullableString, filename: nullableString } },
     input_audio: { type: 'object', properties: { data: nullableString, format: nullableString } },
   },
@@ -47,6 +52,9 @@ const message = {
   properties: {
     role: { enum: ['system', 'developer', 'user', 'assistant', 'tool', 'function'] },
     content: { type: ['string', 'null', 'array'], maxItems: 1000, items: contentPart },
+    // An assistant message's refusal: a string or null, as in OpenAI's schema. The other vendors' translations
+    // send it as what the assistant said; a number or an object there failed with a 500 (part.text.trim).
+    refusal: nullableString,
     name: { type: 'string' },
     tool_call_id: { type: 'string' },
     tool_calls: {

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { GatewayError } from '@gateway/providers';
+import { GatewayError, jsonShapeError, jsonShapeProblem, limitJsonDepth } from '@gateway/providers';
 import { type AdminGuard, type ApiAuth, installAdminAuth, installApiAuth, emptyBodyIsNone } from '@gateway/security';
 import { installEmbeddingsCaps } from '../embeddings/embeddings-caps';
 import { installHttpGuards } from './client-error';
 import { forbiddenKeyError } from './forbidden-keys';
-import { jsonShapeProblem, MAX_JSON_KEYS } from './json-depth';
 import { type AccessDeps, installRequestHooks } from './request-hooks';
 
 /** Time a client gets to send its request headers (slow-loris guard). */
@@ -55,6 +54,8 @@ export function configureFastify(
   // Read by Node when the server starts listening (http.createServer's option of the same name).
   Object.assign(fastify.server, { connectionsCheckingInterval: TIMEOUT_CHECK_MS });
   fastify.removeAllContentTypeParsers();
+  // JSON the gateway parses out of a body's strings (tool call arguments, tool results) is bounded as the body is.
+  limitJsonDepth(maxJsonDepth);
   // Fastify's own parser refuses `__proto__` / `constructor.prototype` (prototype poisoning); we
   // add limits on depth and keys per object, and name the field it refused.
   const parse = fastify.getDefaultJsonParser('error', 'error');
@@ -79,13 +80,7 @@ export function configureFastify(
       return done(GatewayError.badRequest('The request body is not valid UTF-8.', null, 'invalid_utf8'), undefined);
     }
     const shape = jsonShapeProblem(body, maxJsonDepth);
-    if (shape === 'too_deep') {
-      return done(GatewayError.badRequest(`JSON nesting is deeper than ${maxJsonDepth} levels.`, null, 'json_too_deep'), undefined);
-    }
-    if (shape === 'too_many_keys') {
-      const why = `A JSON object of the body has more than ${MAX_JSON_KEYS} keys.`;
-      return done(GatewayError.badRequest(why, null, 'json_too_many_keys'), undefined);
-    }
+    if (shape) return done(jsonShapeError(shape, maxJsonDepth, null), undefined);
     parse(request, body, (err, parsed) => done(err && (forbiddenKeyError(err, body) ?? err), parsed));
   });
   fastify.decorateRequest('gatewayKey', null);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { GatewayError } from '@gateway/providers';
+import { GatewayError, requestJson } from '@gateway/providers';
 
 /**
  * Ids of a response and of its output items. An item id carries its response's
@@ -53,13 +53,8 @@ export function encodeThinking(blocks: unknown[] | undefined): string | undefine
  */
 export function decodeThinking(encrypted: string | null | undefined, param: string): unknown[] | undefined {
   if (!encrypted) return undefined;
-  let blocks: unknown;
-  try {
-    blocks = JSON.parse(Buffer.from(encrypted, 'base64url').toString('utf8'));
-  } catch {
-    // Someone else's encrypted content (e.g. from OpenAI itself): nothing we can replay.
-    return undefined;
-  }
+  // Someone else's encrypted content (e.g. from OpenAI itself) is no JSON: nothing we can replay.
+  const blocks = requestJson(Buffer.from(encrypted, 'base64url').toString('utf8'), param);
   if (!Array.isArray(blocks)) return undefined;
   if (!blocks.every(isThinkingBlock)) {
     throw GatewayError.badRequest(`Invalid '${param}': it is not encrypted content this gateway returned.`, param, 'invalid_value');

@@ -23,11 +23,10 @@ import {
   signatureItem,
   toolCallItem,
 } from './response';
+import { type Delta, WaitingDeltas } from './waiting-deltas';
 
 /** An event before its place in the stream is known. */
 type Unnumbered = { type: ResponseStreamEvent['type'] } & Record<string, unknown>;
-
-type Delta = ChatCompletionChunk.Choice.Delta & { reasoning_content?: string | null; thinking_blocks?: unknown[] };
 
 /** An output item being streamed. */
 interface OpenItem {
@@ -46,6 +45,8 @@ interface OpenItem {
   parts: ('output_text' | 'refusal')[];
   callId: string;
   name: string;
+  /** A tool call's slot (ToolCallSlots), which its fragments name. */
+  slot?: number;
   /** A custom tool's call: its input decoded from the arguments as they come, and the part of it sent. */
   custom?: { input: CustomInputStream; sent: string };
   /** A tool search call: its arguments come whole in output_item.done, as there are no events for their parts. */
@@ -224,6 +225,7 @@ export class ResponseEventEncoder {
     const name = held.name ?? '';
     const prefix = callPrefix(name, this.ctx.callNames);
     const item = this.open('function_call', prefix);
+    item.slot = index;
     item.callId = held.id ?? `call_${item.id}`;
     item.name = name;
     if (prefix === 'ctc') item.custom = { input: new CustomInputStream(), sent: '' };
@@ -323,12 +325,14 @@ export class ResponseEventEncoder {
 
   private complete(): { events: ResponseStreamEvent[]; response: Response } {
     this.start(this.ctx.request.model);
-    // The streaming call is whole now: what waited for it goes, and may wait again for a call it opens.
-    while (this.deferred.length) {
-      const deferred = this.deferred;
-      this.deferred = [];
+    // The streaming call is whole now: what waited for it goes, in order, until it opens a call; then that
+    // call's own fragments, the rest waiting again for it to be whole.
+    const waiting = new WaitingDeltas(this.deferred);
+    this.deferred = [];
+    while (waiting.left) {
       this.close(this.current!, 'completed');
-      for (const delta of deferred) this.route(delta);
+      while (waiting.left && this.current?.kind !== 'function_call') this.route(waiting.take());
+      if (this.current?.kind === 'function_call') for (const delta of waiting.takeCall(this.current.slot!)) this.route(delta);
     }
     for (const [index, held] of this.unnamed) this.openCall(index, held);
     this.unnamed.clear();

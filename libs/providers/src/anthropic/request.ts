@@ -262,12 +262,12 @@ export function echoedThinking(message: AssistantMessage): Block[] {
  */
 function assistantBlocks(message: AssistantMessage, param: string): Block[] {
   const blocks: Block[] = [...echoedThinking(message), ...partsOf(message, param).flatMap(toBlock)];
-  functionCalls(message, param).forEach((call) => {
+  functionCalls(message, param).forEach((call, j) => {
     blocks.push({
       type: 'tool_use',
       id: toolUseId(call.id),
       name: call.function.name,
-      input: parseArguments(call.function.arguments),
+      input: parseArguments(call.function.arguments, `${param}.tool_calls[${j}].function.arguments`),
     });
   });
   return blocks;

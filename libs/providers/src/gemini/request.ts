@@ -9,6 +9,7 @@ import {
 } from '@google/genai';
 import type { DeploymentConfig } from '@gateway/config';
 import { GatewayError } from '../gateway-error';
+import { requestJson } from '../json-shape';
 import { type MediaPart, type MediaRules, PART_SEPARATOR, partsOf, textsOf } from '../translation/content';
 import {
   checkParams,
@@ -157,7 +158,13 @@ export function toContents(input: ChatCompletionMessageParam[], kept?: KeptSigna
           'invalid_value',
         );
       return [
-        { functionResponse: { id: message.tool_call_id, name, response: toolResponse(textsOf(message, param).join(PART_SEPARATOR)) } },
+        {
+          functionResponse: {
+            id: message.tool_call_id,
+            name,
+            response: toolResponse(textsOf(message, param).join(PART_SEPARATOR), `${param}.content`),
+          },
+        },
       ];
     },
   });
@@ -193,14 +200,14 @@ export type KeptSignatures = ReadonlyMap<string, unknown>;
 /** A message's parts, its calls with the thought signatures the client sent back (signedTurn adds the rest). */
 function modelParts(message: AssistantMessage, param: string, callNames: Map<string, string>): Part[] {
   const parts = partsOf(message, param).flatMap(toPart);
-  functionCalls(message, param).forEach((call) => {
+  functionCalls(message, param).forEach((call, j) => {
     callNames.set(call.id, call.function.name);
     const signature = thoughtSignatureOf(call);
     parts.push({
       functionCall: {
         id: call.id,
         name: call.function.name,
-        args: parseArguments(call.function.arguments),
+        args: parseArguments(call.function.arguments, `${param}.tool_calls[${j}].function.arguments`),
       },
       ...(signature ? { thoughtSignature: signature } : {}),
     });
@@ -233,20 +240,17 @@ function signedTurn(parts: Part[], kept: KeptSignatures | undefined): Part[] {
 }
 
 /**
- * A tool result as Gemini's `response` object: a JSON object is the response itself;
+ * A tool result (at `param`) as Gemini's `response` object: a JSON object is the response itself;
  * anything else (plain text, an array, a number) goes under `output`, as Google documents,
  * and a failed tool's (a text that starts with TOOL_ERROR_MARK) under `error`, as Google documents for
- * errors.
+ * errors. JSON past the body's bounds is a 400 (requestJson).
  */
-function toolResponse(text: string): Record<string, unknown> {
+function toolResponse(text: string, param: string): Record<string, unknown> {
   if (text.startsWith(TOOL_ERROR_MARK)) return { error: text.slice(TOOL_ERROR_MARK.length) };
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
-    return { output: value };
-  } catch {
-    return { output: text };
-  }
+  const value = requestJson(text, param);
+  if (value === undefined) return { output: text };
+  if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  return { output: value };
 }
 
 function toPart(part: MediaPart): Part[] {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { GatewayError } from '../gateway-error';
+import { requestJson } from '../json-shape';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../wire';
 
 export interface FunctionTool {
@@ -163,19 +164,14 @@ function toolName(tool: NamedTool): string | undefined {
 export const RAW_ARGUMENTS = 'raw_arguments';
 
 /**
- * The arguments of an assistant tool call from history, as the object Anthropic and Gemini want.
+ * The arguments of an assistant tool call from history (at `param`), as the object Anthropic and Gemini want.
  * Arguments that are no JSON object (a call cut by the output limit, a model's bad JSON) are the
  * model's own words, not the client's mistake: refusing them would refuse every later turn of the
  * conversation (a stored response's, too). They go as their text under `raw_arguments`, so the model
- * sees what it wrote.
+ * sees what it wrote. JSON past the body's bounds is a 400 (requestJson).
  */
-export function parseArguments(args: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(args || '{}');
-  } catch {
-    return { [RAW_ARGUMENTS]: args };
-  }
+export function parseArguments(args: string, param: string): Record<string, unknown> {
+  const value = requestJson(args || '{}', param);
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : { [RAW_ARGUMENTS]: args };
 }
 

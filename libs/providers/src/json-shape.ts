@@ -1,3 +1,6 @@
+import { SecurityConfig } from '@gateway/config';
+import { GatewayError } from './gateway-error';
+
 /**
  * Members one JSON object may have. Parsing is linear in them, but what walks a parsed object
  * may not be (class-validator took 200 s over 200,000 unknown keys of one admin body, blocking
@@ -7,6 +10,45 @@ export const MAX_JSON_KEYS = 10_000;
 
 /** What makes a JSON text too costly to parse or walk: nesting deeper than allowed, or an object with too many members. */
 export type JsonShapeProblem = 'too_deep' | 'too_many_keys';
+
+/**
+ * The 400 for a JSON text of that shape: the body's own (`param` null), or one in a string of it at `param`.
+ * One wording, code and bound for both.
+ */
+export function jsonShapeError(problem: JsonShapeProblem, maxDepth: number, param: string | null): GatewayError {
+  const where = param === null ? '' : `Invalid '${param}': `;
+  if (problem === 'too_deep')
+    return GatewayError.badRequest(`${where}JSON nesting is deeper than ${maxDepth} levels.`, param, 'json_too_deep');
+  const what = param === null ? 'A JSON object of the body' : `${where}a JSON object in it`;
+  return GatewayError.badRequest(`${what} has more than ${MAX_JSON_KEYS} keys.`, param, 'json_too_many_keys');
+}
+
+/** security.maxJsonDepth once the gateway starts (limitJsonDepth); its default before (unit tests). */
+let maxJsonDepth = new SecurityConfig().maxJsonDepth;
+
+/** Bounds the JSON the gateway parses out of a request's strings (requestJson) as the body is: `security.maxJsonDepth`. */
+export function limitJsonDepth(depth: number): void {
+  maxJsonDepth = depth;
+}
+
+/**
+ * The value of JSON a request carries in a string that the gateway parses itself (a tool call's arguments, a tool
+ * result, for a vendor that wants objects), at `param`; undefined when the text is no JSON. Within the body's bounds
+ * (jsonShapeProblem), or a 400 naming `param`: JSON.parse reads any depth, but what walks the value after it does
+ * not (the vendor SDKs' JSON.stringify overflowed the stack on 5,000 levels, a 500). Text that is no JSON is not
+ * scanned: its braces are prose (code in a tool's output), not nesting.
+ */
+export function requestJson(text: string, param: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const problem = jsonShapeProblem(text, maxJsonDepth);
+  if (problem) throw jsonShapeError(problem, maxJsonDepth, param);
+  return value;
+}
 
 /** 1 for the ASCII characters the scan acts on: `"`, `{`, `}`, `[`, `]` and `:`. */
 const STRUCTURAL = new Uint8Array(128);
