@@ -1,5 +1,6 @@
 import { type ChatCompletionChunk, type CompletionUsage, ToolCallSlots, wholeUsage } from '@gateway/providers';
 import { type HeldCall, HeldCalls, type ToolDelta } from '../pipeline/held-calls';
+import { KeptText } from '../pipeline/kept-text';
 import { jsonObject } from './cut-input';
 import { anthropicUsage, declaredToolName, invalidArguments, signatureBlocks, stopReason } from './response';
 import { type AnthropicBlock, newMessageId, toolUseIdOf } from './wire';
@@ -52,6 +53,8 @@ export class MessageEvents {
    * may interleave the fragments of parallel calls). Sent whole when the open block ends.
    */
   private readonly waiting = new HeldCalls();
+  /** The text kept until the stream ends (`args`, `waiting`, `refusal`), bounded. */
+  private readonly kept = new KeptText();
   /** The events made since the last `push` or `end` returned. */
   private out: string[] = [];
 
@@ -119,7 +122,10 @@ export class MessageEvents {
       this.said = true;
       this.text(delta.content);
     }
-    if (delta.refusal) this.refusal += delta.refusal;
+    if (delta.refusal) {
+      this.kept.keep(delta.refusal.length);
+      this.refusal += delta.refusal;
+    }
     for (const call of delta.tool_calls ?? []) this.toolCall({ ...call, index: this.slots.of(call) });
     if (choice.finish_reason) this.finish = choice.finish_reason;
   }
@@ -171,6 +177,7 @@ export class MessageEvents {
   private toolCall(call: ToolDelta): void {
     const args = call.function?.arguments ?? '';
     const block = this.calls.get(call.index);
+    this.kept.keep(args.length + (call.function?.name?.length ?? 0), block === undefined);
     if (block !== undefined) {
       if (args) {
         this.args.set(call.index, this.args.get(call.index) + args);

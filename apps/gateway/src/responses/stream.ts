@@ -23,6 +23,7 @@ import {
   signatureItem,
   toolCallItem,
 } from './response';
+import { KeptText } from '../pipeline/kept-text';
 import { type Delta, WaitingDeltas } from './waiting-deltas';
 
 /** An event before its place in the stream is known. */
@@ -80,6 +81,8 @@ export class ResponseEventEncoder {
   private out: ResponseStreamEvent[] = [];
   /** What came for other items while a tool call was streaming, in order: sent once the call is done. */
   private deferred: Delta[] = [];
+  /** The text kept until the stream ends (the answer, and what waits in `deferred`), bounded. */
+  private readonly kept = new KeptText();
   private finish: ChatCompletionChunk.Choice['finish_reason'] = null;
   private usage: CompletionUsage | undefined;
   /** The tier the upstream says served the answer (OpenAI's chunks carry it). */
@@ -131,6 +134,7 @@ export class ResponseEventEncoder {
     if (!choice) return;
     // A choice without a delta (some servers' last chunk: the finish reason alone) adds nothing.
     const delta = (choice.delta ?? {}) as Delta;
+    this.kept.keep(textLength(delta));
     if (delta.reasoning_content || delta.thinking_blocks?.length)
       this.route({ reasoning_content: delta.reasoning_content, thinking_blocks: delta.thinking_blocks });
     if (delta.content) this.route({ content: delta.content });
@@ -144,6 +148,7 @@ export class ResponseEventEncoder {
     const call = delta.tool_calls?.[0];
     const current = this.current?.kind === 'function_call' ? this.current : undefined;
     if (current && (!call || this.calls.get(call.index) !== current)) {
+      this.kept.keep(0, true);
       this.deferred.push(delta);
       return;
     }
@@ -406,4 +411,15 @@ function contentPart(type: 'output_text' | 'refusal', text: string) {
 
 function summaryPart(text: string) {
   return { type: 'summary_text' as const, text };
+}
+
+/** The characters of text a delta carries: its content, refusal, reasoning, thinking blocks and tool-call fragments. */
+function textLength(delta: Delta): number {
+  let length = (delta.content?.length ?? 0) + (delta.refusal?.length ?? 0) + (delta.reasoning_content?.length ?? 0);
+  for (const call of delta.tool_calls ?? []) length += (call.function?.arguments?.length ?? 0) + (call.function?.name?.length ?? 0);
+  for (const block of delta.thinking_blocks ?? []) {
+    const { thinking, signature, data } = block as Record<string, unknown>;
+    for (const text of [thinking, signature, data]) if (typeof text === 'string') length += text.length;
+  }
+  return length;
 }
