@@ -1,4 +1,5 @@
 import type { BreakerConfig } from '@gateway/config';
+import type { GatewayError } from '@gateway/providers';
 import { OutcomeWindow } from './outcome-window';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -7,8 +8,11 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
 export type Verdict =
   /** It answered: 2xx, or a client error it judged (it is up). */
   | { kind: 'answered' }
-  /** 5xx, 529, timeout, connection failure; a Retry-After also cools it down. */
-  | { kind: 'failed'; retryAfterMs?: number }
+  /**
+   * 5xx, 529, timeout, connection failure; a Retry-After also cools it down. `trouble`: the answer that said the
+   * gateway's account is refused (a rejected key, no credit), which cools it down for the breaker's cool-down.
+   */
+  | { kind: 'failed'; retryAfterMs?: number; trouble?: GatewayError }
   /** 429: up, but not to be asked again before `retryAfterMs`. */
   | { kind: 'rate-limited'; retryAfterMs: number }
   /** The client left or the request's deadline passed: nothing learned. */
@@ -60,6 +64,8 @@ export class DeploymentHealth {
   coolUntil = 0;
   /** The part of `coolUntil` a 429 set: only that wait is the upstream rate limiting us. */
   private limitedUntil = 0;
+  /** The account trouble that cooled it down, and until when: while that is what keeps it out, a refusal says it. */
+  private trouble: { error: GatewayError; until: number } | undefined;
   /** The probe in flight, if any: only its ticket may resolve the half-open state; aborted when it ends. */
   private probe: AbortController | undefined;
   private consecutive = 0;
@@ -123,6 +129,15 @@ export class DeploymentHealth {
    */
   whyOut(now: number): 'cooling_down' | 'breaker_open' {
     return this.coolUntil >= this.readyAt(now) ? 'cooling_down' : 'breaker_open';
+  }
+
+  /**
+   * The answer that said the gateway's account is refused (the `failed` verdict's `trouble`), while its cool-down is what
+   * keeps the deployment out: a refusal tells the client that, not "try again shortly", which no retry would make true.
+   */
+  accountTrouble(now: number): GatewayError | undefined {
+    const trouble = this.trouble;
+    return trouble && trouble.until > now && this.readyAt(now) <= trouble.until ? trouble.error : undefined;
   }
 
   /** A ticket for one attempt now, or undefined when the deployment must not be asked. */
@@ -191,6 +206,7 @@ export class DeploymentHealth {
         return;
       case 'failed': {
         if (verdict.retryAfterMs) this.coolDown(now, verdict.retryAfterMs, false);
+        if (verdict.trouble) this.trouble = { error: verdict.trouble, until: this.coolUntil };
         this.window.record(now, true);
         this.consecutive++;
         const { total, failures } = this.window.counts(now);

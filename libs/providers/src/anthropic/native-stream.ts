@@ -11,7 +11,7 @@ import type { ChatStream, RunningUsage } from '../provider';
 import { vendorError } from '../translation/errors';
 import { type AnthropicUsage, usageFrom } from './response';
 import { mergeUsage } from './stream';
-import { ERROR_TYPES } from './tables';
+import { anthropicMapping } from './error-mapping';
 
 /** How much of the stream's end is kept to find message_stop and the last usage (a message_delta is ~0.3 KB). */
 const TAIL_BYTES = 4096;
@@ -23,6 +23,9 @@ const STOP = Buffer.from('message_stop');
 const ERROR_LINE = /^event: ?error\r?$/m;
 const EVENT_SEPARATOR = /\n\r?\n/;
 const NO_OUTPUT: Buffer[] = [];
+
+/** An `error` event's `error`, as far as it is read (any field may be missing or of another type). */
+type ErrorEventBody = { type?: unknown; message?: unknown; details?: unknown };
 
 /**
  * Anthropic's event stream as it came, for a client of the Messages API (the request was
@@ -97,7 +100,7 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
 
   end(): Uint8Array[] {
     const tail = tailText(this.tail);
-    const error = lastEvent(tail, 'error') as { error?: { type?: string; message?: string } } | undefined;
+    const error = lastEvent(tail, 'error') as { error?: ErrorEventBody } | undefined;
     if (error) throw this.eventError(error);
     if (eventAt(tail, 'message_stop') < 0) throw truncated(this.provider);
     this.stream.usage = usageFrom(this.usageWith(lastDeltaUsage(tail)));
@@ -172,18 +175,18 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
     return head;
   }
 
-  private eventError(event: { error?: { type?: unknown; message?: unknown } }): GatewayError {
-    const { type, message } = event.error ?? {};
+  private eventError(event: { error?: ErrorEventBody }): GatewayError {
+    const { type, message, details } = event.error ?? {};
     return vendorError(
       this.provider,
-      (typeof type === 'string' && ERROR_TYPES[type]) || ERROR_TYPES.api_error!,
+      anthropicMapping(undefined, type, (details as { error_code?: unknown } | null | undefined)?.error_code, message),
       typeof message === 'string' ? message : 'The upstream failed mid-stream.',
     );
   }
 }
 
 /** The first `error` event among `events` (`event: error`, or data whose type is `error`), its data ({} when not JSON). */
-function errorEvent(events: Buffer): { error?: { type?: unknown; message?: unknown } } | undefined {
+function errorEvent(events: Buffer): { error?: ErrorEventBody } | undefined {
   for (const event of events.toString('utf8').split(EVENT_SEPARATOR)) {
     if (!event.includes('rror')) continue;
     const data = parseEvent(event);
