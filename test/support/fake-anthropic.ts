@@ -79,6 +79,8 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  * - `claude-early-error`: a stream whose first event is an overloaded `error` event;
  * - `claude-overloaded-after-start`: message_start and a ping, then an overloaded `error` event
  *   (how Anthropic reports overload on a stream it has begun);
+ * - `claude-overloaded-after-block`: message_start, the first text block's (empty) content_block_start and a ping,
+ *   then an overloaded `error` event, before any text;
  * - `claude-midstream-error`: an `error` event after some text;
  * - `claude-midstream-key`: the same, its message repeating the key it was sent;
  * - `claude-midstream-garbage`: events whose data is not JSON after some text;
@@ -368,6 +370,13 @@ async function stream(res: ServerResponse, model: string, message: FakeMessage, 
   const usage: Record<string, unknown> = message.usage ?? ANTHROPIC_USAGE;
   const started = { ...messageJson(model, message), content: [], stop_reason: null, stop_details: null };
   send('message_start', { message: model === 'claude-no-usage' ? started : { ...started, usage: { ...usage, output_tokens: 1 } } });
+  if (model === 'claude-overloaded-after-block') {
+    send('content_block_start', { index: 0, content_block: { type: 'text', text: '', citations: null } });
+    send('ping', {});
+    return void res.end(
+      `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })}\n\n`,
+    );
+  }
   send('ping', {});
   if (model === 'claude-overloaded-after-start')
     return void res.end(
