@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import { Redis } from 'ioredis';
 import type OpenAI from 'openai';
 import { apiError } from '../support/chat';
 import { FakeVendors } from '../support/fake-vendors';
@@ -113,3 +114,52 @@ describe("an upstream that cannot bill the gateway's account is the deployment's
     assert.equal(asked('claude-credit-low'), before + 1, 'the SDK did not retry, the gateway did not ask again');
   });
 });
+
+const REDIS_URL = process.env.TEST_REDIS_URL;
+
+// The honest refusal above, on a replica that did not ask the upstream itself: it learns of the cool-down through
+// Redis, and, with it, what the upstream said (it answered the 503 "try again shortly" of an outage).
+describe(
+  'a replica that heard of the cool-down through Redis tells its client the same',
+  { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' },
+  () => {
+    const vendors = new FakeVendors();
+    let replicas: GatewayProcess[] = [];
+    let listener: Redis | undefined;
+    before(async () => {
+      const [oa] = await vendors.start();
+      const config = configWith({
+        providers: [oa],
+        models: [{ name: `credit-${process.pid}`, deployments: [{ provider: 'oa', model: 'quota-credit' }] }],
+      });
+      replicas = await Promise.all([0, 1].map(() => GatewayProcess.start(config, { env: { REDIS_URL: REDIS_URL! } })));
+    });
+    after(async () => {
+      listener?.disconnect();
+      await Promise.all(replicas.map((r) => r.stop()));
+      await vendors.stop();
+    });
+
+    it('replica b refuses without asking the upstream, with what the upstream told replica a', async () => {
+      const model = `credit-${process.pid}`;
+      const [a, b] = replicas.map((r) => r.client({ maxRetries: 0 }));
+      // What replica a announces, heard as replica b hears it.
+      listener = new Redis(REDIS_URL!);
+      const announced = new Promise<string>((resolve) => listener!.on('message', (_channel, message: string) => resolve(message)));
+      await listener.subscribe('gateway:breakers');
+      const first = await apiError(a.chat.completions.create({ model, messages: hi }));
+      assert.deepEqual([first.status, first.code], [502, 'upstream_quota_exceeded']);
+      // b has heard of the cool-down by the time its client asks.
+      assert.match(await announced, /"state":"cooling"/);
+      const asked = vendors.openai.received.length;
+      const err = await apiError(b.chat.completions.create({ model, messages: hi }));
+      assert.deepEqual([err.status, err.code, err.headers?.get('retry-after')], [502, 'upstream_quota_exceeded', null]);
+      assert.equal(err.headers?.get('x-should-retry'), 'false');
+      assert.match(
+        err.message,
+        new RegExp(`No deployment of ${model} can answer: Provider oa has no quota left for the gateway's account`),
+      );
+      assert.equal(vendors.openai.received.length, asked, 'b did not ask the upstream');
+    });
+  },
+);

@@ -1,6 +1,7 @@
 import { deploymentKind } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import type { BreakerRegistry } from './breaker-registry';
+import type { AccountTrouble } from './deployment-health';
 import type { Deployment, ModelGroup } from './model-catalog';
 import type { RequestProfile } from './request-profile';
 
@@ -139,8 +140,8 @@ export interface Wait {
   readyAt: number;
   /** Its wait is an upstream 429's Retry-After (a 503's or 529's is an outage). */
   rateLimited: boolean;
-  /** Its wait is the cool-down after its upstream refused the gateway's account (DeploymentHealth.accountTrouble): that answer. */
-  trouble?: GatewayError;
+  /** Its wait is the cool-down after its upstream refused the gateway's account (DeploymentHealth.accountTrouble): what it said. */
+  trouble?: AccountTrouble;
 }
 
 /** Each deployment's wait as its health says, for a request that asked none of them. */
@@ -179,9 +180,9 @@ function rateLimited(group: string, retryAfter: number): GatewayError {
  * that upstream said (its status and code, a 502 without Retry-After, which the SDKs are told not to retry), not
  * "try again shortly": no wait of the client's clears it. The deployment is asked again after its cool-down.
  */
-function refusedAccount(group: string, trouble: GatewayError, backS: number): GatewayError {
+function refusedAccount(group: string, trouble: AccountTrouble, backS: number): GatewayError {
   const message = `No deployment of ${group} can answer: ${trouble.message} It is asked again in ${backS} s.`;
-  return new GatewayError(trouble.status, message, trouble.type, trouble.code).from(trouble.upstreamStatus!);
+  return new GatewayError(trouble.status, message, trouble.type, trouble.code).from(trouble.upstreamStatus);
 }
 
 function coolingDown(group: string, retryAfter: number): GatewayError {
