@@ -34,7 +34,7 @@ const STOP_REASONS: [string, string][] = [
 const ERRORS: [string, number, string | null][] = [
   ['invalid_request_error', 400, null],
   ['authentication_error', 502, 'upstream_auth_failed'],
-  ['billing_error', 502, 'upstream_permission_denied'],
+  ['billing_error', 502, 'upstream_quota_exceeded'],
   ['permission_error', 502, 'upstream_permission_denied'],
   ['not_found_error', 502, 'upstream_not_found'],
   ['request_too_large', 413, 'request_too_large'],

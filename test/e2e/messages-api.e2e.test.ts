@@ -152,6 +152,7 @@ before(async () => {
         deploy('claude-cut', 'ant', 'claude-cut'),
         chain('claude-early-then-echo', ['ant', 'claude-early-error'], ['oa', 'ok']),
         chain('claude-overloaded-then-echo', ['ant', 'claude-overloaded-after-start'], ['oa', 'ok']),
+        chain('claude-block-error-then-claude', ['ant', 'claude-overloaded-after-block'], ['ant', 'claude-echo']),
         deploy('claude-overloaded', 'ant', 'claude-error-overloaded_error'),
         // Overloaded upstreams, each vendor's way, on models no other test uses (failures open breakers).
         deploy('oa-503', 'oa', 'status-503'),
@@ -835,6 +836,31 @@ describe('Messages API: an Anthropic upstream`s answer is passed through', () =>
       if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
     assert.equal(text, 'fake answer to: hi');
     assert.match(overloaded.response.headers.get('x-gateway-fallbacks') ?? '', /claude-overloaded-then-echo\/0=/);
+  });
+
+  // Found by an independent check: an `error` event after message_start and the first block's empty
+  // content_block_start (the order Anthropic streams them in) reached the client, though nothing of the answer had
+  // been sent and another deployment could answer; chat and Responses fell back for the same fault.
+  it('a stream whose error event comes after an empty content_block_start, before any text, fails over; nothing is sent twice', async () => {
+    const asked = () => anthropic.received.filter((r) => r.body.model === 'claude-overloaded-after-block').length;
+    const before = asked();
+    const { data, response } = await client.messages
+      .create({ model: 'claude-block-error-then-claude', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }], stream: true })
+      .withResponse();
+    const types: string[] = [];
+    let text = '';
+    for await (const event of data) {
+      types.push(event.type);
+      if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+    }
+    assert.ok(asked() > before, 'the first deployment was asked');
+    assert.match(response.headers.get('x-gateway-fallbacks') ?? '', /^claude-block-error-then-claude\/0=upstream_overloaded/);
+    assert.equal(text, 'echo: hi');
+    assert.deepEqual(
+      types.filter((t) => t === 'message_start' || t === 'content_block_start'),
+      ['message_start', 'content_block_start'],
+      'nothing of the failed attempt reached the client',
+    );
   });
 });
 

@@ -39,6 +39,8 @@ describe('OpenAI-compatible provider through the gateway', () => {
           { name: 'fake-embed', deployments: [{ provider: 'fake', model: 'ok', capabilities: ['embeddings'] }] },
           // A second group on the same upstream model: the first one's 429 cooldown does not touch it.
           { name: 'fake-429-stream', deployments: [{ provider: 'fake', model: 'status-429' }] },
+          // A 401 of its own deployment, not cooling down after fake-status-401's: the SDK's retries are counted upstream.
+          { name: 'fake-401-retried', deployments: [{ provider: 'fake', model: 'status-401' }] },
           // Upstream model ids Node would refuse in a header as they are (the fake answers any id).
           { name: 'fake-unicode', deployments: [{ provider: 'fake', model: 'usage-模型 100%' }] },
           { name: 'fake-newline', deployments: [{ provider: 'fake', model: 'two\nlines' }] },
@@ -242,7 +244,7 @@ describe('OpenAI-compatible provider through the gateway', () => {
       const mark = upstreamMark(upstream);
       const retrying = gateway.client({ maxRetries: 2 });
       const err = await retrying.chat.completions
-        .create({ model: 'fake-status-401', messages: [{ role: 'user', content: 'x' }] })
+        .create({ model: 'fake-401-retried', messages: [{ role: 'user', content: 'x' }] })
         .catch((e) => e);
       assert.equal((err as InstanceType<typeof OpenAI.APIError>).status, 502);
       assert.equal(upstream.received.length - mark.received, 1);

@@ -22,7 +22,7 @@ const EXPECTED: Record<number, [[number, string | null], [number, string]]> = {
     [500, 'api_error'],
   ],
   402: [
-    [502, 'upstream_permission_denied'],
+    [502, 'upstream_quota_exceeded'],
     [500, 'api_error'],
   ],
   403: [

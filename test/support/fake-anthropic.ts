@@ -41,6 +41,10 @@ export const ANTHROPIC_ERRORS: Record<string, number> = {
   overloaded_error: 529,
 };
 
+/** Anthropic's words for an account out of credit, in a 400 `invalid_request_error`. */
+export const CREDIT_TOO_LOW =
+  'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.';
+
 export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], note: 'say "hi" {ok}' };
 
 /**
@@ -68,11 +72,15 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  * - `claude-stop-<reason>`: text ending with that stop_reason (refusal has stop_details);
  * - `claude-error-<type>`: that documented error (rate_limit_error adds retry-after: 13);
  * - `claude-too-long`: Anthropic's 400 for a prompt over the context window;
+ * - `claude-credit-low`: Anthropic's 400 `invalid_request_error` for an account out of credit ("Your credit balance is too low…");
+ * - `claude-spend-cap`: Anthropic's 429 `rate_limit_error` for the tier's monthly spend cap (`enforced_spend_limit_reached`, no Retry-After);
  * - `claude-cap-<n>`: echoes, but a `max_tokens` above n is Anthropic's 400 for it ("max_tokens: N > n, …");
  * - `claude-echo-key-<type>`: that error, its message repeating the key it was sent (as some proxies do);
  * - `claude-early-error`: a stream whose first event is an overloaded `error` event;
  * - `claude-overloaded-after-start`: message_start and a ping, then an overloaded `error` event
  *   (how Anthropic reports overload on a stream it has begun);
+ * - `claude-overloaded-after-block`: message_start, the first text block's (empty) content_block_start and a ping,
+ *   then an overloaded `error` event, before any text;
  * - `claude-midstream-error`: an `error` event after some text;
  * - `claude-midstream-key`: the same, its message repeating the key it was sent;
  * - `claude-midstream-garbage`: events whose data is not JSON after some text;
@@ -113,6 +121,16 @@ export class FakeAnthropic extends FakeUpstream {
       return error(res, type, `fake ${type}`, type === 'rate_limit_error' ? { 'retry-after': '13' } : {});
     }
     if (model === 'claude-too-long') return error(res, 'invalid_request_error', 'prompt is too long: 208310 tokens > 200000 maximum');
+    if (model === 'claude-credit-low') return error(res, 'invalid_request_error', CREDIT_TOO_LOW);
+    if (model === 'claude-spend-cap')
+      return sendJson(res, 429, {
+        type: 'error',
+        error: {
+          type: 'rate_limit_error',
+          message: 'Your organization has reached its monthly spend cap.',
+          details: { error_code: 'enforced_spend_limit_reached' },
+        },
+      });
     const cap = /^claude-cap-(\d+)$/.exec(model)?.[1];
     if (cap && (body.max_tokens as number) > Number(cap)) {
       const message = `max_tokens: ${String(body.max_tokens)} > ${cap}, which is the maximum allowed number of output tokens for ${model}`;
@@ -352,6 +370,13 @@ async function stream(res: ServerResponse, model: string, message: FakeMessage, 
   const usage: Record<string, unknown> = message.usage ?? ANTHROPIC_USAGE;
   const started = { ...messageJson(model, message), content: [], stop_reason: null, stop_details: null };
   send('message_start', { message: model === 'claude-no-usage' ? started : { ...started, usage: { ...usage, output_tokens: 1 } } });
+  if (model === 'claude-overloaded-after-block') {
+    send('content_block_start', { index: 0, content_block: { type: 'text', text: '', citations: null } });
+    send('ping', {});
+    return void res.end(
+      `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })}\n\n`,
+    );
+  }
   send('ping', {});
   if (model === 'claude-overloaded-after-start')
     return void res.end(

@@ -51,6 +51,8 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  * - `gemini-usage-only`: usage and model version, never a candidate;
  * - `gemini-multiline`: streamed, each event's JSON spread over several `data:` lines (SSE joins them with LF);
  * - `gemini-error-<STATUS>`: that error (RESOURCE_EXHAUSTED carries RetryInfo 17s);
+ * - `gemini-prepay-spent`: Gemini's 402 `RESOURCE_EXHAUSTED` for a project out of prepaid credit;
+ * - `gemini-no-billing`: Gemini's 400 `FAILED_PRECONDITION` for a free tier not served where billing is off;
  *   `gemini-listed-error-<STATUS>` (and `gemini-listed-streamed-error-<STATUS>`, a deployment of its own): the same error
  *   object as the one item of a JSON array, as Google's endpoints also answer;
  * - `gemini-too-long`: Gemini's 400 for a prompt over the context window;
@@ -95,6 +97,15 @@ export class FakeGemini extends FakeUpstream {
 
     if (model.startsWith('gemini-slow-')) await sleep(Number(model.slice(12)));
     if (model.startsWith('gemini-error-')) return error(res, model.slice(13), `fake ${model.slice(13)}`);
+    if (model === 'gemini-prepay-spent') {
+      const message =
+        'Your prepayment credits are depleted. Please go to AI Studio at https://ai.studio/projects to manage your project and billing.';
+      return sendJson(res, 402, { error: { code: 402, message, status: 'RESOURCE_EXHAUSTED' } });
+    }
+    if (model === 'gemini-no-billing') {
+      const message = 'Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio.';
+      return sendJson(res, 400, { error: { code: 400, message, status: 'FAILED_PRECONDITION' } });
+    }
     const listed = /^gemini-listed-(?:streamed-)?error-(.+)$/.exec(model)?.[1];
     if (listed) return error(res, listed, `fake ${listed}`, true);
     if (model.startsWith('gemini-echo-key-')) return error(res, model.slice(16), `key ${this.apiKey} refused`);

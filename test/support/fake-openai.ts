@@ -31,6 +31,8 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `midstream-echo-key` (streams): one chunk, then (50 ms later) an error event whose message
  *   repeats the credential, and the end of the response;
  * - `quota`: OpenAI's 429 `insufficient_quota` (the account is out of credit), with Retry-After: 7;
+ * - `quota-credit`: the same 429 of type `insufficient_quota`, its code naming why (`credit_balance_exhausted`);
+ * - `billing-hard-limit`: OpenAI's 400 `billing_hard_limit_reached`;
  * - `invalid-<param>`: a 400 naming that parameter;
  * - `own-code`: a 400 whose `error.code` is the server's own and new each time (`vendor_code_<n>`), as
  *   vLLM and proxies choose theirs;
@@ -165,6 +167,14 @@ export class FakeOpenAI extends FakeUpstream {
     if (model === 'quota') {
       const error = { message: 'You exceeded your current quota.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' };
       return json(res, 429, { error }, { 'retry-after': '7' });
+    }
+    if (model === 'quota-credit') {
+      const message = 'You exceeded your current quota, please check your plan and billing details.';
+      return json(res, 429, { error: { message, type: 'insufficient_quota', param: null, code: 'credit_balance_exhausted' } });
+    }
+    if (model === 'billing-hard-limit') {
+      const message = 'Billing hard limit has been reached';
+      return json(res, 400, { error: { message, type: 'invalid_request_error', param: null, code: 'billing_hard_limit_reached' } });
     }
     if (model.startsWith('invalid-')) {
       const param = model.slice(8);

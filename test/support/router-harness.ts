@@ -35,9 +35,10 @@ export interface Answer {
   status: number;
   /** What the call returned (the tests' calls return the deployment id). */
   result?: string;
-  /** The error's response headers and message, when it failed. */
+  /** The error's response headers, message and code, when it failed. */
   headers?: Record<string, string>;
   message?: string;
+  code?: string | null;
   /** Why each failed or skipped deployment was left, as `x-gateway-fallbacks` says it (`g/0=breaker_open`). */
   fallbacks?: string[];
   start: number;
@@ -73,7 +74,7 @@ export function routerHarness(config: GatewayConfig, size = 2) {
     } catch (err) {
       if (!(err instanceof GatewayError)) throw err;
       const run = failedRunOf(err);
-      const failed = { status: err.status, headers: err.headers, message: err.message };
+      const failed = { status: err.status, headers: err.headers, message: err.message, code: err.code };
       return { ...failed, ...(run && { fallbacks: fallbacksOf(run) }), start, end: clock.now() };
     } finally {
       cancel();

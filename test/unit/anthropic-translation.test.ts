@@ -629,7 +629,7 @@ describe('Anthropic errors', () => {
       new APIError(402, body('billing_error'), undefined, headers()),
       502,
       'upstream_error',
-      'upstream_permission_denied',
+      'upstream_quota_exceeded',
       false,
     ],
     [

@@ -340,7 +340,14 @@ describe('executor', () => {
     assert.equal(answer.headers?.['retry-after'], undefined, 'not a rate limit: nothing to wait for');
     assert.equal(only.log.length, 1, 'not asked again, and no wait for it');
     assert.equal(answer.end - answer.start, 5);
-    assert.equal((await settle(alone, alone.send(only.call))).status, 503, 'the next request is refused without asking it');
+    const next = await settle(alone, alone.send(only.call));
+    // What the upstream said, not a 503 "try again shortly": no wait of the client's clears an account out of credit.
+    assert.deepEqual(
+      [next.status, next.code, next.headers?.['retry-after']],
+      [502, 'upstream_quota_exceeded', undefined],
+      'refused unasked',
+    );
+    assert.match(next.message ?? '', /^No deployment of g can answer: Provider .* has no quota left .* It is asked again in 30 s\.$/);
     assert.equal(only.log.length, 1);
   });
 

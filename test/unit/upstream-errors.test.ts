@@ -55,7 +55,7 @@ describe('upstream error mapping (OpenAI format)', () => {
     const err = await fromUpstreamResponse('p', response(429, body, { 'retry-after': '20' }));
     assert.deepEqual(
       [err.status, err.type, err.code, err.retryable, err.upstreamStatus],
-      [502, 'upstream_error', 'upstream_quota_exceeded', false, 429],
+      [502, 'upstream_error', 'upstream_quota_exceeded', false, 402],
     );
     assert.deepEqual(err.headers, {});
     assert.match(err.message, /^Provider p has no quota left for the gateway's account; .*You exceeded your current quota/);

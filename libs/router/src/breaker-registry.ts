@@ -3,7 +3,7 @@ import { GatewayConfig } from '@gateway/config';
 import { MetricsService } from '@gateway/metrics';
 import { RedisService, type RedisClient } from '@gateway/redis';
 import { Clock } from './clock';
-import { type BreakerState, DeploymentHealth, type HealthChange } from './deployment-health';
+import { type AccountTrouble, type BreakerState, DeploymentHealth, type HealthChange } from './deployment-health';
 import { deploymentId } from './model-catalog';
 
 const CHANNEL = 'gateway:breakers';
@@ -121,7 +121,8 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     if (a.from === this.replica || typeof a.id !== 'string' || typeof a.until !== 'number') return;
-    if (a.state === 'cooling') this.applyRemote(a.id, { state: a.state, until: a.until, limited: a.limited !== false });
+    if (a.state === 'cooling')
+      this.applyRemote(a.id, { state: a.state, until: a.until, limited: a.limited !== false, trouble: troubleIn(a.trouble) });
     else if (a.state === 'open' || a.state === 'closed') this.applyRemote(a.id, { state: a.state, until: a.until });
   }
 
@@ -139,4 +140,18 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
       if (value && until > Date.now()) this.applyRemote(ids[i], { state: 'open', until });
     });
   }
+}
+
+/** An announcement's account trouble, when it is one as this replica would have written it (else none: the cool-down alone). */
+function troubleIn(value: unknown): AccountTrouble | undefined {
+  const t = value as Partial<AccountTrouble> | null | undefined;
+  const fine =
+    typeof t === 'object' &&
+    t !== null &&
+    typeof t.status === 'number' &&
+    typeof t.message === 'string' &&
+    typeof t.type === 'string' &&
+    (t.code === null || typeof t.code === 'string') &&
+    typeof t.upstreamStatus === 'number';
+  return fine ? { status: t.status!, message: t.message!, type: t.type!, code: t.code!, upstreamStatus: t.upstreamStatus! } : undefined;
 }

@@ -1,14 +1,30 @@
 import type { BreakerConfig } from '@gateway/config';
+import type { ErrorType } from '@gateway/providers';
 import { OutcomeWindow } from './outcome-window';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/**
+ * What an upstream said when it refused the gateway's account (a rejected key, no credit left): enough to say it
+ * again to a client while the deployment cools down for it, here or on a replica that heard of the cool-down.
+ */
+export interface AccountTrouble {
+  status: number;
+  message: string;
+  type: ErrorType;
+  code: string | null;
+  upstreamStatus: number;
+}
 
 /** What an attempt's ending says about the deployment. */
 export type Verdict =
   /** It answered: 2xx, or a client error it judged (it is up). */
   | { kind: 'answered' }
-  /** 5xx, 529, timeout, connection failure; a Retry-After also cools it down. */
-  | { kind: 'failed'; retryAfterMs?: number }
+  /**
+   * 5xx, 529, timeout, connection failure; a Retry-After also cools it down. `trouble`: the answer that said the
+   * gateway's account is refused (a rejected key, no credit), which cools it down for the breaker's cool-down.
+   */
+  | { kind: 'failed'; retryAfterMs?: number; trouble?: AccountTrouble }
   /** 429: up, but not to be asked again before `retryAfterMs`. */
   | { kind: 'rate-limited'; retryAfterMs: number }
   /** The client left or the request's deadline passed: nothing learned. */
@@ -36,7 +52,8 @@ const RATE_LIMIT_ALPHA = 0.1;
 const RATE_LIMITED_SHARE = 0.8;
 
 /** A change other replicas should hear about: the breaker opened or closed, or a cool-down started. */
-export type HealthChange = { state: 'open' | 'closed'; until: number } | { state: 'cooling'; until: number; limited: boolean };
+export type HealthChange =
+  { state: 'open' | 'closed'; until: number } | { state: 'cooling'; until: number; limited: boolean; trouble?: AccountTrouble };
 
 /**
  * One deployment's health, as a small state machine plus one time:
@@ -60,6 +77,8 @@ export class DeploymentHealth {
   coolUntil = 0;
   /** The part of `coolUntil` a 429 set: only that wait is the upstream rate limiting us. */
   private limitedUntil = 0;
+  /** The account trouble that cooled it down, and until when: while that is what keeps it out, a refusal says it. */
+  private trouble: (AccountTrouble & { until: number }) | undefined;
   /** The probe in flight, if any: only its ticket may resolve the half-open state; aborted when it ends. */
   private probe: AbortController | undefined;
   private consecutive = 0;
@@ -125,6 +144,15 @@ export class DeploymentHealth {
     return this.coolUntil >= this.readyAt(now) ? 'cooling_down' : 'breaker_open';
   }
 
+  /**
+   * The answer that said the gateway's account is refused (the `failed` verdict's `trouble`), while its cool-down is what
+   * keeps the deployment out: a refusal tells the client that, not "try again shortly", which no retry would make true.
+   */
+  accountTrouble(now: number): AccountTrouble | undefined {
+    const trouble = this.trouble;
+    return trouble && trouble.until > now && this.readyAt(now) <= trouble.until ? trouble : undefined;
+  }
+
   /** A ticket for one attempt now, or undefined when the deployment must not be asked. */
   admit(now: number): Ticket | undefined {
     if (this.readyAt(now) > now) return undefined;
@@ -139,6 +167,7 @@ export class DeploymentHealth {
   applyRemote(change: HealthChange): void {
     if (change.state === 'cooling') {
       this.coolUntil = Math.max(this.coolUntil, change.until);
+      if (change.trouble) this.trouble = { ...change.trouble, until: change.until };
       if (change.limited) this.limitedUntil = Math.max(this.limitedUntil, change.until);
       return;
     }
@@ -190,7 +219,7 @@ export class DeploymentHealth {
         if (wasProbe) this.close();
         return;
       case 'failed': {
-        if (verdict.retryAfterMs) this.coolDown(now, verdict.retryAfterMs, false);
+        if (verdict.retryAfterMs) this.coolDown(now, verdict.retryAfterMs, false, verdict.trouble);
         this.window.record(now, true);
         this.consecutive++;
         const { total, failures } = this.window.counts(now);
@@ -205,15 +234,20 @@ export class DeploymentHealth {
     }
   }
 
-  /** Retry-After, capped at the breaker's cool-down so no upstream can park a deployment for long. */
-  private coolDown(now: number, retryAfterMs: number, limited: boolean): void {
+  /**
+   * Retry-After, capped at the breaker's cool-down so no upstream can park a deployment for long. `trouble`: the
+   * account trouble it is for, kept for refusals and announced with it.
+   */
+  private coolDown(now: number, retryAfterMs: number, limited: boolean, trouble?: AccountTrouble): void {
     const until = now + Math.min(retryAfterMs, this.config.cooldownMs);
     if (limited) this.limitedUntil = Math.max(this.limitedUntil, until);
     if (until <= this.coolUntil) return;
     const fresh = this.coolUntil <= now;
     this.coolUntil = until;
-    // Announce a new cool-down, not every extension of one: a storm of 429s stays one message a second.
-    if (fresh) this.onChange({ state: 'cooling', until, limited });
+    if (trouble) this.trouble = { ...trouble, until };
+    // Announce a new cool-down, not every extension of one (a storm of 429s stays one message a second), and one
+    // for account trouble, whose cause the other replicas tell their clients.
+    if (fresh || trouble) this.onChange({ state: 'cooling', until, limited, ...(trouble && { trouble }) });
   }
 
   private open(until: number): void {

@@ -1,6 +1,7 @@
 import { deploymentKind } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import type { BreakerRegistry } from './breaker-registry';
+import type { AccountTrouble } from './deployment-health';
 import type { Deployment, ModelGroup } from './model-catalog';
 import type { RequestProfile } from './request-profile';
 
@@ -139,13 +140,15 @@ export interface Wait {
   readyAt: number;
   /** Its wait is an upstream 429's Retry-After (a 503's or 529's is an outage). */
   rateLimited: boolean;
+  /** Its wait is the cool-down after its upstream refused the gateway's account (DeploymentHealth.accountTrouble): what it said. */
+  trouble?: AccountTrouble;
 }
 
 /** Each deployment's wait as its health says, for a request that asked none of them. */
 export function healthWaits(deployments: Deployment[], breakers: BreakerRegistry, now: number): Wait[] {
   return deployments.map((d) => {
     const health = breakers.get(d.id);
-    return { readyAt: health.readyAt(now), rateLimited: health.rateLimited(now) };
+    return { readyAt: health.readyAt(now), rateLimited: health.rateLimited(now), trouble: health.accountTrouble(now) };
   });
 }
 
@@ -155,6 +158,8 @@ export function healthWaits(deployments: Deployment[], breakers: BreakerRegistry
  */
 export function unavailable(group: string, waits: Wait[], now: number, maxS = Infinity): GatewayError {
   const retryAfter = Math.min(firstBackS(waits, now), maxS);
+  const trouble = waits.every((w) => w.trouble) && waits[0]?.trouble;
+  if (trouble) return refusedAccount(group, trouble, retryAfter);
   return waits.every((w) => w.rateLimited) ? rateLimited(group, retryAfter) : coolingDown(group, retryAfter);
 }
 
@@ -168,6 +173,16 @@ export function firstBackS(waits: Wait[], now: number): number {
 function rateLimited(group: string, retryAfter: number): GatewayError {
   const message = `Every deployment of ${group} is rate limited upstream; retry after ${retryAfter} s.`;
   return new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, { 'retry-after': String(retryAfter) });
+}
+
+/**
+ * Every deployment is out after its upstream refused the gateway's account (a rejected key, no credit left): what
+ * that upstream said (its status and code, a 502 without Retry-After, which the SDKs are told not to retry), not
+ * "try again shortly": no wait of the client's clears it. The deployment is asked again after its cool-down.
+ */
+function refusedAccount(group: string, trouble: AccountTrouble, backS: number): GatewayError {
+  const message = `No deployment of ${group} can answer: ${trouble.message} It is asked again in ${backS} s.`;
+  return new GatewayError(trouble.status, message, trouble.type, trouble.code).from(trouble.upstreamStatus);
 }
 
 function coolingDown(group: string, retryAfter: number): GatewayError {

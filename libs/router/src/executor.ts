@@ -169,7 +169,8 @@ export class Executor {
         const limited = rateLimited(d, now);
         // One with no tries left whose upstream said when it is back (a 503's or 529's Retry-After) is a comeback still.
         const failedIt = hopeless.has(d) || (!triesLeft(d) && !limited && (notBefore.get(d) ?? 0) <= now);
-        return { readyAt: failedIt ? Infinity : readyAt(d, now), rateLimited: limited };
+        const trouble = this.breakers.get(d.id).accountTrouble(now);
+        return { readyAt: failedIt ? Infinity : readyAt(d, now), rateLimited: limited, trouble };
       }),
       ...healthWaits(plan.out ?? [], this.breakers, now),
     ];
@@ -328,7 +329,16 @@ export class Executor {
     const retryAfterMs = RETRY_AFTER_STATUSES.has(status)
       ? (error.retryAfterMs ?? Number(error.headers['retry-after']) * 1000) || undefined
       : undefined;
-    if (this.ownTrouble(error)) return { kind: 'failed', retryAfterMs: this.config.router.breaker.cooldownMs };
+    if (this.ownTrouble(error)) {
+      const trouble = {
+        status: error.status,
+        message: error.message,
+        type: error.type,
+        code: error.code,
+        upstreamStatus: status as number,
+      };
+      return { kind: 'failed', retryAfterMs: this.config.router.breaker.cooldownMs, trouble };
+    }
     if (status === 429) return { kind: 'rate-limited', retryAfterMs: retryAfterMs ?? DEFAULT_RATE_LIMIT_MS };
     // A client error is the upstream judging the request: it is up.
     if (typeof status === 'number' && status < 500) return { kind: 'answered' };

@@ -8,10 +8,11 @@ import { LoneCrs } from '../openai/lone-crs';
 import { PartialEvent } from '../openai/partial-event';
 import { framedEvents, midStreamError, truncated } from '../openai/stream';
 import type { ChatStream, RunningUsage } from '../provider';
+import { isObject } from '../translation/chunk-shape';
 import { vendorError } from '../translation/errors';
 import { type AnthropicUsage, usageFrom } from './response';
 import { mergeUsage } from './stream';
-import { ERROR_TYPES } from './tables';
+import { anthropicMapping } from './error-mapping';
 
 /** How much of the stream's end is kept to find message_stop and the last usage (a message_delta is ~0.3 KB). */
 const TAIL_BYTES = 4096;
@@ -24,6 +25,9 @@ const ERROR_LINE = /^event: ?error\r?$/m;
 const EVENT_SEPARATOR = /\n\r?\n/;
 const NO_OUTPUT: Buffer[] = [];
 
+/** An `error` event's `error`, as far as it is read (any field may be missing or of another type). */
+type ErrorEventBody = { type?: unknown; message?: unknown; details?: unknown };
+
 /**
  * Anthropic's event stream as it came, for a client of the Messages API (the request was
  * native, `CallContext.native`): nothing is translated, so every block and field Claude
@@ -32,7 +36,7 @@ const NO_OUTPUT: Buffer[] = [];
  * message_start's usage from the first event; at the end, message_stop (without it the
  * stream was cut; with it the stream ends, even if the upstream keeps the connection open) and
  * the last message_delta's usage. An `error` event before the answer
- * begins (as the first event, or after message_start and pings) throws before anything is
+ * begins (as the first event, or after message_start, pings and an empty first block's start) throws before anything is
  * sent, so the router can fail over; a later one is not relayed: the stream fails as the event
  * says, and the SSE writer sends the gateway's one error event, without the provider's key
  * (`toError`: some upstreams repeat the key they were sent; relayed, it reached the client).
@@ -97,7 +101,7 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
 
   end(): Uint8Array[] {
     const tail = tailText(this.tail);
-    const error = lastEvent(tail, 'error') as { error?: { type?: string; message?: string } } | undefined;
+    const error = lastEvent(tail, 'error') as { error?: ErrorEventBody } | undefined;
     if (error) throw this.eventError(error);
     if (eventAt(tail, 'message_stop') < 0) throw truncated(this.provider);
     this.stream.usage = usageFrom(this.usageWith(lastDeltaUsage(tail)));
@@ -142,8 +146,9 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
 
   /**
    * The bytes so far once the answer's first event is whole, else undefined. Anthropic sends
-   * message_start (and pings) before it knows whether it can answer: an `error` among them or
-   * right after them throws, so the router can still fail over.
+   * message_start, pings and the first block's content_block_start (empty) before it knows whether
+   * it can answer: an `error` among them or right after them throws, so the router can still fail
+   * over, as it does on chat and Responses, whose translations send nothing before the first delta.
    */
   private readHead(bytes: Buffer): Buffer | undefined {
     const head = this.head!.length ? Buffer.concat([this.head!, bytes]) : bytes;
@@ -164,7 +169,7 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
       const usage = (event?.message as { usage?: AnthropicUsage } | undefined)?.usage;
       if (event?.type === 'message_start' && usage) this.started = usage;
       // Events without data (`: ping` comments a proxy sends while it waits), or with empty data, are no answer either.
-      const beforeAnswer = event ? event.type === 'message_start' || event.type === 'ping' : !eventData(text);
+      const beforeAnswer = event ? event.type === 'message_start' || event.type === 'ping' || opensEmptyBlock(event) : !eventData(text);
       if (end < 0 || !beforeAnswer) break;
       from = end + 2;
     }
@@ -172,24 +177,35 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
     return head;
   }
 
-  private eventError(event: { error?: { type?: unknown; message?: unknown } }): GatewayError {
-    const { type, message } = event.error ?? {};
+  private eventError(event: { error?: ErrorEventBody }): GatewayError {
+    const { type, message, details } = event.error ?? {};
     return vendorError(
       this.provider,
-      (typeof type === 'string' && ERROR_TYPES[type]) || ERROR_TYPES.api_error!,
+      anthropicMapping(undefined, type, (details as { error_code?: unknown } | null | undefined)?.error_code, message),
       typeof message === 'string' ? message : 'The upstream failed mid-stream.',
     );
   }
 }
 
 /** The first `error` event among `events` (`event: error`, or data whose type is `error`), its data ({} when not JSON). */
-function errorEvent(events: Buffer): { error?: { type?: unknown; message?: unknown } } | undefined {
+function errorEvent(events: Buffer): { error?: ErrorEventBody } | undefined {
   for (const event of events.toString('utf8').split(EVENT_SEPARATOR)) {
     if (!event.includes('rror')) continue;
     const data = parseEvent(event);
     if (data?.type === 'error' || ERROR_LINE.test(event)) return typeof data === 'object' && data !== null ? data : {};
   }
   return undefined;
+}
+
+/**
+ * A content_block_start of a text or thinking block with nothing in it yet, as Anthropic opens a block before its
+ * first delta: no answer yet (held, the gateway's translations send nothing for it). A tool call's opening, with its
+ * name, or a server tool's result, is answer.
+ */
+function opensEmptyBlock(event: Record<string, unknown>): boolean {
+  if (event.type !== 'content_block_start' || !isObject(event.content_block)) return false;
+  const { type, text, thinking } = event.content_block;
+  return (type === 'text' && text === '') || (type === 'thinking' && thinking === '');
 }
 
 /** A body whose first event did not end within HEAD_BYTES: not an answer, so another deployment may give one. */

@@ -2,7 +2,7 @@ import { ApiError } from '@google/genai';
 import { parseErrorBody, readErrorBody } from '../error-body';
 import { GatewayError } from '../gateway-error';
 import { truncated } from '../openai/stream';
-import { saysOverloaded, statusMapping } from '../status-mapping';
+import { OUT_OF_CREDIT, statusMapping, statusSaysAll } from '../status-mapping';
 import { MIN_RETRY_AFTER_MS } from '../openai/errors';
 import { type ErrorMapping, retryAfterOf, sdkError, vendorError } from '../translation/errors';
 
@@ -14,7 +14,7 @@ import { type ErrorMapping, retryAfterOf, sdkError, vendorError } from '../trans
 export const ERROR_STATUSES: Record<string, ErrorMapping> = {
   INVALID_ARGUMENT: [400, 'invalid_request_error', null, false],
   OUT_OF_RANGE: [400, 'invalid_request_error', null, false],
-  // Gemini uses it for account problems (billing required, region not served), not bad requests.
+  // Gemini uses it for account problems (billing required, region not served), not bad requests: a 400 counted as a 403 (judgedStatus).
   FAILED_PRECONDITION: [502, 'upstream_error', 'upstream_permission_denied', false],
   UNAUTHENTICATED: [502, 'upstream_error', 'upstream_auth_failed', false],
   PERMISSION_DENIED: [502, 'upstream_error', 'upstream_permission_denied', false],
@@ -31,26 +31,32 @@ export const ERROR_STATUSES: Record<string, ErrorMapping> = {
  * gateway's credential or its project was refused, whatever the status beside them: Gemini answers
  * a bad, revoked or deleted API key with `400 INVALID_ARGUMENT` and `API_KEY_INVALID`, which
  * mapped by status alone blamed the client (a 400) and neither fell back nor cooled the deployment
- * down. Each counts as the upstream status the router treats as the deployment's own trouble.
+ * down. Each counts as the upstream status that says so (judgedStatus: a 401 or 403).
  */
-const REASONS: Record<string, { status: 'UNAUTHENTICATED' | 'PERMISSION_DENIED'; outcome: 401 | 403 }> = {
-  API_KEY_INVALID: { status: 'UNAUTHENTICATED', outcome: 401 },
-  ACCESS_TOKEN_EXPIRED: { status: 'UNAUTHENTICATED', outcome: 401 },
-  ACCESS_TOKEN_TYPE_UNSUPPORTED: { status: 'UNAUTHENTICATED', outcome: 401 },
-  CREDENTIALS_MISSING: { status: 'UNAUTHENTICATED', outcome: 401 },
-  ACCOUNT_STATE_INVALID: { status: 'UNAUTHENTICATED', outcome: 401 },
-  API_KEY_SERVICE_BLOCKED: { status: 'PERMISSION_DENIED', outcome: 403 },
-  API_KEY_HTTP_REFERRER_BLOCKED: { status: 'PERMISSION_DENIED', outcome: 403 },
-  API_KEY_IP_ADDRESS_BLOCKED: { status: 'PERMISSION_DENIED', outcome: 403 },
-  API_KEY_ANDROID_APP_BLOCKED: { status: 'PERMISSION_DENIED', outcome: 403 },
-  API_KEY_IOS_APP_BLOCKED: { status: 'PERMISSION_DENIED', outcome: 403 },
-  ACCESS_TOKEN_SCOPE_INSUFFICIENT: { status: 'PERMISSION_DENIED', outcome: 403 },
-  SERVICE_DISABLED: { status: 'PERMISSION_DENIED', outcome: 403 },
-  BILLING_DISABLED: { status: 'PERMISSION_DENIED', outcome: 403 },
-  CONSUMER_SUSPENDED: { status: 'PERMISSION_DENIED', outcome: 403 },
-  CONSUMER_INVALID: { status: 'PERMISSION_DENIED', outcome: 403 },
-  USER_PROJECT_DENIED: { status: 'PERMISSION_DENIED', outcome: 403 },
+const REASONS: Record<string, 'UNAUTHENTICATED' | 'PERMISSION_DENIED'> = {
+  API_KEY_INVALID: 'UNAUTHENTICATED',
+  ACCESS_TOKEN_EXPIRED: 'UNAUTHENTICATED',
+  ACCESS_TOKEN_TYPE_UNSUPPORTED: 'UNAUTHENTICATED',
+  CREDENTIALS_MISSING: 'UNAUTHENTICATED',
+  ACCOUNT_STATE_INVALID: 'UNAUTHENTICATED',
+  API_KEY_SERVICE_BLOCKED: 'PERMISSION_DENIED',
+  API_KEY_HTTP_REFERRER_BLOCKED: 'PERMISSION_DENIED',
+  API_KEY_IP_ADDRESS_BLOCKED: 'PERMISSION_DENIED',
+  API_KEY_ANDROID_APP_BLOCKED: 'PERMISSION_DENIED',
+  API_KEY_IOS_APP_BLOCKED: 'PERMISSION_DENIED',
+  ACCESS_TOKEN_SCOPE_INSUFFICIENT: 'PERMISSION_DENIED',
+  SERVICE_DISABLED: 'PERMISSION_DENIED',
+  BILLING_DISABLED: 'PERMISSION_DENIED',
+  CONSUMER_SUSPENDED: 'PERMISSION_DENIED',
+  CONSUMER_INVALID: 'PERMISSION_DENIED',
+  USER_PROJECT_DENIED: 'PERMISSION_DENIED',
 };
+
+/**
+ * Gemini's words for the gateway's project out of prepaid credit, in a `429 RESOURCE_EXHAUSTED` (as it answered
+ * before it answered a 402 for it, and still may): no wait clears it, so it is no rate limit (OUT_OF_CREDIT).
+ */
+const ACCOUNT_WORDS: [RegExp, ErrorMapping][] = [[/^Your prepayment credits are depleted/, OUT_OF_CREDIT]];
 
 interface GoogleError {
   code?: number;
@@ -119,13 +125,27 @@ export function fromGeminiError(provider: string, err: unknown, signal: AbortSig
     return sdkError(provider, err, signal, answered);
   }
   const body = parseBody(err.message);
-  const refused = credentialReason(body);
-  if (refused) return vendorError(provider, ERROR_STATUSES[refused.status], body.message ?? err.message, undefined, refused.outcome);
-  // Its `status` says more than the HTTP status, but for a 503 or 529: overloaded whatever body a proxy put on it.
-  const said = !saysOverloaded(err.status) && body.status && Object.hasOwn(ERROR_STATUSES, body.status) && ERROR_STATUSES[body.status];
-  const mapping = said || statusMapping(err.status);
+  const message = body.message ?? err.message;
+  const mapping = geminiMapping(err.status, body, message);
   const retryAfter = retryDelayMs(body) ?? retryAfterOf((err as AnsweredError).answerHeaders);
-  return vendorError(provider, mapping, body.message ?? err.message, retryAfter, err.status);
+  return vendorError(provider, mapping, message, retryAfter, err.status);
+}
+
+/**
+ * How a Gemini error reaches the client: as the gateway's credential refused where an ErrorInfo reason says so
+ * (REASONS), whatever its status; by its HTTP status where that says all (a 503 or 529 overloaded, a 402 payment
+ * required, whatever body a proxy put on it: statusSaysAll); as the account out of credit where its words say so
+ * (ACCOUNT_WORDS); else by its `status`, which says more than the HTTP status (ERROR_STATUSES), or failing that the
+ * HTTP status.
+ */
+function geminiMapping(status: number, body: GoogleError, message: string): ErrorMapping {
+  const refused = credentialReason(body);
+  if (refused) return ERROR_STATUSES[refused]!;
+  if (statusSaysAll(status)) return statusMapping(status);
+  const account = ACCOUNT_WORDS.find(([words]) => words.test(message))?.[1];
+  if (account) return account;
+  const said = body.status && Object.hasOwn(ERROR_STATUSES, body.status) && ERROR_STATUSES[body.status];
+  return said || statusMapping(status);
 }
 
 /**

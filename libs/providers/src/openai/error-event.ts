@@ -68,11 +68,13 @@ function eventStatus({ status, code, type }: Record<string, unknown>): number | 
  */
 function eventError(provider: string, error: unknown, apiKey: string | undefined, begun: boolean): GatewayError {
   const fields = (typeof error === 'object' && error !== null ? error : { message: error }) as Record<string, unknown>;
-  const { message, code } = fields;
+  const { message, code, type: vendorType } = fields;
   const detail = typeof message === 'string' && message ? message : 'no message';
   const vendorCode = typeof code === 'string' && code ? withoutKey(code, apiKey) : null;
   const upstreamStatus = eventStatus(fields);
-  const [status, type, mappedCode, retryable] = upstreamStatus ? errorMapping(upstreamStatus, vendorCode) : UPSTREAM_FAILED;
+  const [status, type, mappedCode, retryable] = upstreamStatus
+    ? errorMapping(upstreamStatus, vendorCode, typeof vendorType === 'string' ? vendorType : null)
+    : UPSTREAM_FAILED;
   return new GatewayError(
     status,
     upstreamMessage(`Provider ${provider} failed ${begun ? 'mid-stream' : 'before answering'}: ${detail}`, apiKey),

@@ -2,31 +2,40 @@ import { clientErrorCode } from '../context-overflow';
 import { parseErrorBody, readErrorBody, upstreamMessage } from '../error-body';
 import { GatewayError } from '../gateway-error';
 import { readOutputCap } from '../output-cap';
-import { type ErrorMapping, judgedStatus, statusMapping } from '../status-mapping';
+import { accountHint, type ErrorMapping, judgedStatus, OUT_OF_CREDIT, statusMapping } from '../status-mapping';
 import { withoutKey } from '../without-key';
 import { AnswerTooLarge, type UpstreamResponse } from './dispatch';
 
 /**
- * Vendor error codes that say more than their status. A 429 `insufficient_quota` is the gateway's
- * provider account out of credit: no wait clears it, so it is not a rate limit (no Retry-After);
- * another deployment may still answer, and the router keeps this one out for its breaker's cool-down.
+ * OpenAI's error codes and types that say more than their status: the gateway's provider account cannot be billed
+ * (OUT_OF_CREDIT). OpenAI answers a 429 of type `insufficient_quota` with a code naming why (`insufficient_quota`,
+ * `credit_balance_exhausted`, the spend and usage limits; or none), a 429 `billing_not_active`, and a 400
+ * `billing_hard_limit_reached`: no wait clears any of them, so none is a rate limit (no Retry-After) nor the
+ * client's mistake; another deployment may still answer, and the router keeps this one out for its breaker's cool-down.
  */
-const BY_CODE = new Map<string, ErrorMapping>([['insufficient_quota', [502, 'upstream_error', 'upstream_quota_exceeded', false]]]);
+const BY_CODE: Record<string, ErrorMapping> = {
+  insufficient_quota: OUT_OF_CREDIT,
+  credit_balance_exhausted: OUT_OF_CREDIT,
+  organization_spend_limit_exceeded: OUT_OF_CREDIT,
+  project_spend_limit_exceeded: OUT_OF_CREDIT,
+  organization_usage_limit_exceeded: OUT_OF_CREDIT,
+  billing_not_active: OUT_OF_CREDIT,
+  billing_hard_limit_reached: OUT_OF_CREDIT,
+};
+
+/** OpenAI's error types that say as much (a code it does not list, or none, beside them). */
+const BY_TYPE: Record<string, ErrorMapping> = {
+  insufficient_quota: OUT_OF_CREDIT,
+  billing_not_active: OUT_OF_CREDIT,
+};
 
 /** An OpenAI-format error body, as far as it is read. */
 interface UpstreamErrorBody {
-  error?: { message?: unknown; param?: unknown; code?: unknown } | string | null;
+  error?: { message?: unknown; param?: unknown; code?: unknown; type?: unknown } | string | null;
 }
 
 /** Seconds to tell a rate-limited client to wait when the upstream did not say. */
 const DEFAULT_RETRY_AFTER_S = 1;
-
-const AUTH_HINT: Record<string, string> = {
-  upstream_auth_failed: "rejected the gateway's API key; check the key configured for this provider",
-  upstream_permission_denied: "refused access with the gateway's API key; check the key's permissions",
-  upstream_not_found: "does not know this model or endpoint; check the deployment's upstream model id",
-  upstream_quota_exceeded: "has no quota left for the gateway's account; check the provider account's plan and billing",
-};
 
 /**
  * Maps an upstream error response to the error the client sees. Client mistakes the
@@ -46,6 +55,7 @@ export async function fromUpstreamResponse(
   let message = raw.trim().slice(0, 500) || `HTTP ${res.statusCode}`;
   let param: string | null = null;
   let vendorCode: string | null = null;
+  let vendorType: string | null = null;
   const parsed = parseErrorBody({ text: raw, cut: body.cut }) as UpstreamErrorBody | null | undefined;
   const err = parsed?.error;
   if (typeof err === 'string') message = err;
@@ -53,10 +63,13 @@ export async function fromUpstreamResponse(
     message = err.message;
     param = typeof err.param === 'string' ? err.param : null;
     vendorCode = typeof err.code === 'string' ? err.code : null;
+    vendorType = typeof err.type === 'string' ? err.type : null;
   }
   // The key escaped in JSON (`\/` for `/`) is the key once parsed: taken out of the message again (upstreamMessage).
   message = upstreamMessage(message, apiKey);
-  const [status, type, code, retryable] = errorMapping(res.statusCode, vendorCode);
+  const mapping = errorMapping(res.statusCode, vendorCode, vendorType);
+  const [status, type, code, retryable] = mapping;
+  const outcome = judgedStatus(res.statusCode, mapping);
   const headers: Record<string, string> = {};
   const seconds = retryAfterSeconds(res.headers);
   const waitMs = retryAfterMs(res.headers);
@@ -71,20 +84,28 @@ export async function fromUpstreamResponse(
     return Object.assign(waited(new GatewayError(status, message, type, said.code, param, headers, retryable)), {
       overflow: said.overflow,
       outputCap: readOutputCap(message),
-    }).from(judgedStatus(res.statusCode));
+    }).from(outcome);
   }
-  const hint = code && AUTH_HINT[code];
+  const hint = accountHint(code);
   const text = hint
     ? `Provider ${provider} ${hint} (upstream said: ${message})`
     : status === 429
       ? `Provider ${provider} is rate limiting the gateway: ${message}`
       : `Provider ${provider} failed with HTTP ${res.statusCode}: ${message}`;
-  return waited(new GatewayError(status, text, type, code, null, headers, retryable)).from(judgedStatus(res.statusCode));
+  return waited(new GatewayError(status, text, type, code, null, headers, retryable)).from(outcome);
 }
 
-/** How an upstream's error reaches the client: by its code when that says more than its status (BY_CODE), else by its status. */
-export function errorMapping(status: number, vendorCode: string | null): ErrorMapping {
-  return BY_CODE.get(vendorCode ?? '') ?? statusMapping(status);
+/**
+ * How an upstream's error reaches the client: by its code, else its type, when that says more than its status
+ * (BY_CODE, BY_TYPE), else by its status.
+ */
+export function errorMapping(status: number, vendorCode: string | null, vendorType: string | null = null): ErrorMapping {
+  return entry(BY_CODE, vendorCode) ?? entry(BY_TYPE, vendorType) ?? statusMapping(status);
+}
+
+/** `table`'s own entry for `key` (an upstream's code is any text: `constructor` is no entry). */
+function entry(table: Record<string, ErrorMapping>, key: string | null): ErrorMapping | undefined {
+  return key !== null && Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
 /**

@@ -1,18 +1,12 @@
 import { clientErrorCode } from '../context-overflow';
 import { GatewayError } from '../gateway-error';
 import { fromTransportError, retryAfterMs } from '../openai/errors';
-import { type ErrorMapping, judgedStatus } from '../status-mapping';
+import { accountHint, type ErrorMapping, judgedStatus } from '../status-mapping';
 import { readOutputCap } from '../output-cap';
 import { withoutKey } from '../without-key';
 import { flattenContentParts, isObject, misTypedField, misTypedUsage } from './chunk-shape';
 
 export type { ErrorMapping } from '../status-mapping';
-
-const HINTS: Record<string, string> = {
-  upstream_auth_failed: "rejected the gateway's API key; check the key configured for this provider",
-  upstream_permission_denied: "refused access with the gateway's API key; check the key's permissions and billing",
-  upstream_not_found: "does not know this model or endpoint; check the deployment's upstream model id",
-};
 
 /**
  * Builds the error the client sees from a vendor error already classified by a
@@ -23,16 +17,17 @@ const HINTS: Record<string, string> = {
  */
 export function vendorError(
   provider: string,
-  [status, type, code, retryable]: ErrorMapping,
+  mapping: ErrorMapping,
   message: string,
   /** The upstream's Retry-After in milliseconds (the client is told whole seconds, rounded up). */
   waitMs?: number,
   upstreamStatus?: number,
 ): GatewayError {
+  const [status, type, code, retryable] = mapping;
   const retryAfter = waitMs === undefined ? undefined : Math.ceil(waitMs / 1000);
-  // The router's fallbackOn list matches the vendor's HTTP status; errors sent inside a
-  // stream have none, so a retryable class counts as a 503 and the rest as what the client sees.
-  const outcome = upstreamStatus !== undefined ? judgedStatus(upstreamStatus) : retryable ? 503 : status;
+  // The router's fallbackOn list matches the vendor's HTTP status (or the account trouble its body said: judgedStatus);
+  // errors sent inside a stream have none, so a retryable class counts as a 503 and the rest as what the client sees.
+  const outcome = upstreamStatus !== undefined ? judgedStatus(upstreamStatus, mapping) : retryable ? 503 : status;
   if (status === 429) {
     const headers = { 'retry-after': String(retryAfter ?? 1) };
     const error = new GatewayError(
@@ -51,7 +46,7 @@ export function vendorError(
     const figures = { overflow: said.overflow, outputCap: readOutputCap(message) };
     return Object.assign(new GatewayError(status, message, type, said.code, null, {}, retryable), figures).from(outcome);
   }
-  const hint = code ? HINTS[code] : undefined;
+  const hint = accountHint(code);
   const text = hint ? `Provider ${provider} ${hint} (upstream said: ${message})` : `Provider ${provider} failed: ${message}`;
   // An overloaded upstream's Retry-After (503, 529) is honoured by the router like a 429's, and
   // passed on to the client, as an OpenAI-format upstream's; other failures' are not.
