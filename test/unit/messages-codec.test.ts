@@ -649,6 +649,14 @@ describe('chat completion -> Messages API message', () => {
       for (const finish of ['tool_calls', 'stop']) assert.throws(() => toMessage(called(args, finish), false), invalid, args);
   });
 
+  // Found by a hostile-input check: 5,000 levels parsed, then overflowed the stack where the answer was serialized (a 500).
+  it('tool arguments nested past security.maxJsonDepth are the upstream`s invalid answer, not a 500', () => {
+    const deep = '{"a":'.repeat(5_000) + '1' + '}'.repeat(5_000);
+    assert.throws(() => toMessage(called(deep, 'tool_calls'), false), invalid);
+    const fits = '{"a":'.repeat(60) + '1' + '}'.repeat(60);
+    assert.deepEqual((toMessage(called(fits, 'tool_calls'), false).content[0] as unknown as { input: unknown }).input, JSON.parse(fits));
+  });
+
   // Found by a check of Claude Code: a call cut by max_tokens was a 500 (retried by the SDKs), not Anthropic's max_tokens answer.
   it('a call cut by the output limit (length): stop_reason max_tokens, its input its whole members (as the SDKs read a stream)', () => {
     const cases: [string, Record<string, unknown>][] = [

@@ -6,7 +6,7 @@ export * from './error-label';
 export * from './gateway-error';
 export * from './gateway-hops';
 export * from './map-stream';
-export { jsonShapeError, jsonShapeProblem, limitJsonDepth, MAX_JSON_KEYS, requestJson } from './json-shape';
+export { answerJsonFits, jsonShapeError, jsonShapeProblem, limitJsonDepth, MAX_JSON_KEYS, requestJson } from './json-shape';
 export { type OutputCap, inAnthropicOutputWords, inOpenAiOutputWords } from './output-cap';
 export { parseEvent } from './parse-event';
 export * from './provider';

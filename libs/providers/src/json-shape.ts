@@ -50,6 +50,16 @@ export function requestJson(text: string, param: string): unknown {
   return value;
 }
 
+/**
+ * Whether JSON an upstream answered in a string that the gateway parses and sends on as a value (a tool call's
+ * arguments, as a Messages tool_use block's `input`) passes the bounds a request's JSON is held to: 5,000 levels
+ * parsed fine, then overflowed the stack where the answer was serialized (a 500 instead of the upstream's
+ * invalid answer).
+ */
+export function answerJsonFits(text: string): boolean {
+  return jsonShapeProblem(text, maxJsonDepth) === undefined;
+}
+
 /** 1 for the ASCII characters the scan acts on: `"`, `{`, `}`, `[`, `]` and `:`. */
 const STRUCTURAL = new Uint8Array(128);
 for (const c of '"{}[]:') STRUCTURAL[c.charCodeAt(0)] = 1;

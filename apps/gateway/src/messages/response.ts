@@ -1,4 +1,5 @@
 import {
+  answerJsonFits,
   type ChatCompletion,
   type CompletionUsage,
   GatewayError,
@@ -117,6 +118,11 @@ function thinkingBlocks(message: AssistantMessage): AnthropicBlock[] {
  */
 function toolInput(args: string, finish: string | null | undefined): Record<string, unknown> {
   const input = jsonObject(args || '{}');
+  if (input && !answerJsonFits(args)) {
+    throw GatewayError.invalidResponse(
+      'The upstream returned tool call arguments nested deeper, or with more keys, than a request may have.',
+    );
+  }
   if (input) return input;
   if (finish === 'length') return cutInput(args);
   throw invalidArguments();
