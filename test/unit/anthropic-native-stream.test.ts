@@ -242,4 +242,41 @@ describe('Anthropic`s own stream passed through (nativeStream)', () => {
       assert.ok(raw.toString().includes('Hel\ufffdA'));
     }
   });
+
+  // Found by an independent check: the thinking block's empty start was held with the pings after it until a delta.
+  // With its thinking omitted (`display: "omitted"`) that delta is the signature, after all the thinking: no first
+  // byte and no keep-alive for minutes, and the attempt's timeout cut a healthy answer.
+  it('a thinking block`s empty start goes out at once, with the pings after it, before its one signature delta', async () => {
+    const ev = (type: string, body: object = {}) => `event: ${type}\ndata: ${JSON.stringify({ type, ...body })}\n\n`;
+    const head =
+      ev('message_start', {
+        message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [], usage: { input_tokens: 5, output_tokens: 1 } },
+      }) +
+      ev('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } }) +
+      ev('ping');
+    const rest =
+      ev('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature: 'sig' } }) +
+      ev('content_block_stop', { index: 0 }) +
+      ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 9 } }) +
+      ev('message_stop');
+    let received: () => void = () => {};
+    const firstChunk = new Promise<boolean>((resolve) => (received = () => resolve(true)));
+    let sentBeforeTheRest: boolean | undefined;
+    const body = (async function* () {
+      yield Buffer.from(head);
+      // The upstream thinks on until the client has its first chunk (or 5 s, where the head is held).
+      let timer: NodeJS.Timeout | undefined;
+      sentBeforeTheRest = await Promise.race([firstChunk, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 5_000)))]);
+      clearTimeout(timer);
+      yield Buffer.from(rest);
+    })();
+    const sent: string[] = [];
+    for await (const chunk of nativeStream('ant', body, (err) => err as GatewayError)) {
+      sent.push(Buffer.from(chunk as Uint8Array).toString());
+      received();
+    }
+    assert.equal(sentBeforeTheRest, true, 'the head went out before the signature came');
+    assert.equal(sent[0], head);
+    assert.equal(sent.join(''), head + rest);
+  });
 });

@@ -36,7 +36,7 @@ type ErrorEventBody = { type?: unknown; message?: unknown; details?: unknown };
  * message_start's usage from the first event; at the end, message_stop (without it the
  * stream was cut; with it the stream ends, even if the upstream keeps the connection open) and
  * the last message_delta's usage. An `error` event before the answer
- * begins (as the first event, or after message_start, pings and an empty first block's start) throws before anything is
+ * begins (as the first event, or after message_start, pings and an empty first text block's start) throws before anything is
  * sent, so the router can fail over; a later one is not relayed: the stream fails as the event
  * says, and the SSE writer sends the gateway's one error event, without the provider's key
  * (`toError`: some upstreams repeat the key they were sent; relayed, it reached the client).
@@ -146,7 +146,7 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
 
   /**
    * The bytes so far once the answer's first event is whole, else undefined. Anthropic sends
-   * message_start, pings and the first block's content_block_start (empty) before it knows whether
+   * message_start, pings and the first text block's content_block_start (empty) before it knows whether
    * it can answer: an `error` among them or right after them throws, so the router can still fail
    * over, as it does on chat and Responses, whose translations send nothing before the first delta.
    */
@@ -198,14 +198,17 @@ function errorEvent(events: Buffer): { error?: ErrorEventBody } | undefined {
 }
 
 /**
- * A content_block_start of a text or thinking block with nothing in it yet, as Anthropic opens a block before its
- * first delta: no answer yet (held, the gateway's translations send nothing for it). A tool call's opening, with its
- * name, or a server tool's result, is answer.
+ * A content_block_start of a text block with nothing in it yet, as Anthropic opens one right before its first delta:
+ * no answer yet (held, the gateway's translations send nothing for it). A tool call's opening, with its name, or a
+ * server tool's result, is answer; so is a thinking block's opening, empty or not: with its thinking omitted
+ * (`display: "omitted"`) it has no delta but its signature, after the whole of its thinking, pings meanwhile. Held,
+ * that was no first byte and no keep-alive for minutes, and the attempt's timeout cut a healthy answer (an
+ * independent check).
  */
 function opensEmptyBlock(event: Record<string, unknown>): boolean {
   if (event.type !== 'content_block_start' || !isObject(event.content_block)) return false;
-  const { type, text, thinking } = event.content_block;
-  return (type === 'text' && text === '') || (type === 'thinking' && thinking === '');
+  const { type, text } = event.content_block;
+  return type === 'text' && text === '';
 }
 
 /** A body whose first event did not end within HEAD_BYTES: not an answer, so another deployment may give one. */
