@@ -157,8 +157,9 @@ describe(
       assert.equal(err.headers?.get('x-should-retry'), 'false');
       assert.match(
         err.message,
-        new RegExp(`No deployment of ${model} can answer: Provider oa has no quota left for the gateway's account`),
+        new RegExp(`No deployment of ${model} can answer: its upstream has no quota left for the gateway's account`),
       );
+      assert.doesNotMatch(err.message, /upstream said/, "not the upstream's words, which were about another request");
       assert.equal(vendors.openai.received.length, asked, 'b did not ask the upstream');
     });
   },

@@ -347,7 +347,12 @@ describe('executor', () => {
       [502, 'upstream_quota_exceeded', undefined],
       'refused unasked',
     );
-    assert.match(next.message ?? '', /^No deployment of g can answer: Provider .* has no quota left .* It is asked again in 30 s\.$/);
+    assert.match(
+      next.message ?? '',
+      /^No deployment of g can answer: its upstream has no quota left for the gateway's account; .* It is asked again in 30 s\.$/,
+    );
+    // Not the upstream's words: they may be about the request that met the trouble (another tenant's).
+    assert.doesNotMatch(next.message ?? '', /upstream said/);
     assert.equal(only.log.length, 1);
   });
 

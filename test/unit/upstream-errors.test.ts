@@ -8,6 +8,7 @@ import { fromAnthropicError } from '../../libs/providers/src/anthropic/errors';
 import { fromGeminiError } from '../../libs/providers/src/gemini/errors';
 import { fromTransportError, fromUpstreamResponse, retryAfterSeconds } from '../../libs/providers/src/openai/errors';
 import { usageOf as usageFromBody } from '../../libs/providers/src/openai/response';
+import type { GatewayError } from '../../libs/providers/src/gateway-error';
 
 function response(statusCode: number, body: string, headers: Record<string, string> = {}): Dispatcher.ResponseData {
   return { statusCode, headers, body: Readable.from([Buffer.from(body)]) } as unknown as Dispatcher.ResponseData;
@@ -230,5 +231,60 @@ describe("Gemini's refusals of the gateway's credential, named by ErrorInfo reas
       refusal(400, 'INVALID_ARGUMENT', 'RATE_LIMIT_EXCEEDED'),
     ])
       assert.deepEqual([err.status, err.type, err.code], [400, 'invalid_request_error', null]);
+  });
+});
+
+// Found by an independent check: read by their status (a 403, a 400 FAILED_PRECONDITION, a 402), these errors cooled
+// the deployment down for every tenant, whose requests were then refused with the words of one client's request.
+describe('upstream errors about the request alone are the client`s, judged as a 400: no cool-down for everyone', () => {
+  const gemini = (httpStatus: number, status: string, message: string) =>
+    fromGeminiError(
+      'gem',
+      new GeminiError({ status: httpStatus, message: JSON.stringify({ error: { code: httpStatus, message, status } }) }),
+      new AbortController().signal,
+    );
+  const cases: [string, () => Promise<GatewayError>][] = [
+    [
+      'Gemini 403: a Files API file the project cannot read',
+      async () => gemini(403, 'PERMISSION_DENIED', 'You do not have permission to access the File abc123 or it may not exist.'),
+    ],
+    [
+      'Gemini 400 FAILED_PRECONDITION: a file not ready',
+      async () => gemini(400, 'FAILED_PRECONDITION', 'The File abc123 is not in an ACTIVE state and usage is not allowed.'),
+    ],
+    [
+      'OpenRouter 402: this request costs more than the credit left, smaller ones do not',
+      () =>
+        fromUpstreamResponse(
+          'or',
+          response(
+            402,
+            JSON.stringify({
+              error: {
+                message:
+                  'This request requires more credits, or fewer max_tokens. You requested up to 65536 tokens, but can only afford 3919.',
+                code: 402,
+              },
+            }),
+          ),
+        ),
+    ],
+  ];
+  for (const [what, read] of cases) {
+    it(what, async () => {
+      const err = await read();
+      assert.deepEqual([err.status, err.type, err.upstreamStatus], [400, 'invalid_request_error', 400]);
+      assert.match(err.message, /abc123|fewer max_tokens/, "the upstream's words, for the client that sent the request");
+    });
+  }
+
+  it('the same statuses without those words stay the deployment`s trouble', async () => {
+    const denied = gemini(403, 'PERMISSION_DENIED', 'Permission denied on resource project x.');
+    assert.deepEqual([denied.status, denied.code, denied.upstreamStatus], [502, 'upstream_permission_denied', 403]);
+    const credit = await fromUpstreamResponse(
+      'or',
+      response(402, JSON.stringify({ error: { message: 'Insufficient credits', code: 402 } })),
+    );
+    assert.deepEqual([credit.status, credit.code, credit.upstreamStatus], [502, 'upstream_quota_exceeded', 402]);
   });
 });

@@ -4,6 +4,7 @@ export { type ContextOverflow, inAnthropicWords, inOpenAiWords } from './context
 export * from './embedding-inputs';
 export * from './error-label';
 export * from './gateway-error';
+export { accountHint } from './status-mapping';
 export * from './gateway-hops';
 export * from './map-stream';
 export { answerJsonFits, jsonShapeError, jsonShapeProblem, limitJsonDepth, MAX_JSON_KEYS, requestJson } from './json-shape';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { GatewayConfig } from '@gateway/config';
 import { type AttemptTiming, MetricsService } from '@gateway/metrics';
-import { type ChatStream, errorLabel, GatewayError, LOOP_DETECTED, loopDetected } from '@gateway/providers';
+import { accountHint, type ChatStream, errorLabel, GatewayError, LOOP_DETECTED, loopDetected } from '@gateway/providers';
 import { endAttempt, startAttempt } from './attempt-timing';
 import { BreakerRegistry } from './breaker-registry';
 import { Clock } from './clock';
@@ -330,9 +330,11 @@ export class Executor {
       ? (error.retryAfterMs ?? Number(error.headers['retry-after']) * 1000) || undefined
       : undefined;
     if (this.ownTrouble(error)) {
+      // Told to every request refused while it lasts (eligibility.ts, refusedAccount): what the code says, not the upstream's
+      // words, which may be about this request's own content (another tenant's file name) and not theirs to read.
       const trouble = {
         status: error.status,
-        message: error.message,
+        message: `its upstream ${accountHint(error.code) ?? `refused the gateway with HTTP ${status}`}.`,
         type: error.type,
         code: error.code,
         upstreamStatus: status as number,

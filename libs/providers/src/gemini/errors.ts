@@ -58,6 +58,14 @@ const REASONS: Record<string, 'UNAUTHENTICATED' | 'PERMISSION_DENIED'> = {
  */
 const ACCOUNT_WORDS: [RegExp, ErrorMapping][] = [[/^Your prepayment credits are depleted/, OUT_OF_CREDIT]];
 
+/**
+ * Gemini's words for a file the request names (a Files API URI in its parts) that the gateway's project cannot read
+ * or that is not ready: the request's fault (a 400 judged as one), not the deployment's. Read by their status
+ * (403 PERMISSION_DENIED, 400 FAILED_PRECONDITION), one key's foreign file URI cooled the deployment down for every
+ * tenant, whose requests were then refused with that key's error (an independent check).
+ */
+const CLIENT_WORDS: RegExp[] = [/^You do not have permission to access the File /, /^The File \S+ is not in an ACTIVE state/];
+
 interface GoogleError {
   code?: number;
   message?: string;
@@ -126,9 +134,10 @@ export function fromGeminiError(provider: string, err: unknown, signal: AbortSig
   }
   const body = parseBody(err.message);
   const message = body.message ?? err.message;
-  const mapping = geminiMapping(err.status, body, message);
   const retryAfter = retryDelayMs(body) ?? retryAfterOf((err as AnsweredError).answerHeaders);
-  return vendorError(provider, mapping, message, retryAfter, err.status);
+  if (CLIENT_WORDS.some((words) => words.test(message)))
+    return vendorError(provider, ERROR_STATUSES.INVALID_ARGUMENT!, message, retryAfter, 400);
+  return vendorError(provider, geminiMapping(err.status, body, message), message, retryAfter, err.status);
 }
 
 /**

@@ -29,6 +29,14 @@ const BY_TYPE: Record<string, ErrorMapping> = {
   billing_not_active: OUT_OF_CREDIT,
 };
 
+/**
+ * An OpenAI-format server's words for a request the gateway's account cannot afford though smaller ones can
+ * (OpenRouter's 402 "This request requires more credits, or fewer max_tokens. You requested up to N tokens, but can
+ * only afford M"): the request's to change, a 400 judged as one. Read by its status (a 402 is the account out of
+ * credit), one client's large max_tokens cooled the deployment down for every tenant (an independent check).
+ */
+const REQUEST_WORDS: RegExp[] = [/requires more credits, or fewer max_tokens/];
+
 /** An OpenAI-format error body, as far as it is read. */
 interface UpstreamErrorBody {
   error?: { message?: unknown; param?: unknown; code?: unknown; type?: unknown } | string | null;
@@ -67,9 +75,10 @@ export async function fromUpstreamResponse(
   }
   // The key escaped in JSON (`\/` for `/`) is the key once parsed: taken out of the message again (upstreamMessage).
   message = upstreamMessage(message, apiKey);
-  const mapping = errorMapping(res.statusCode, vendorCode, vendorType);
+  const requests = REQUEST_WORDS.some((words) => words.test(message));
+  const mapping = requests ? statusMapping(400) : errorMapping(res.statusCode, vendorCode, vendorType);
   const [status, type, code, retryable] = mapping;
-  const outcome = judgedStatus(res.statusCode, mapping);
+  const outcome = requests ? 400 : judgedStatus(res.statusCode, mapping);
   const headers: Record<string, string> = {};
   const seconds = retryAfterSeconds(res.headers);
   const waitMs = retryAfterMs(res.headers);
