@@ -4,6 +4,7 @@ import { SPEND_RETENTION_SECONDS, spendKey, utcDay } from '@gateway/metrics';
 import { limitKeys } from './limit-keys';
 import { LIMIT_LUA } from './limit-lua';
 import { SpendLedger } from './spend-ledger';
+import type { SpendGate } from './spend-recovery';
 import { MemoryWindowCounter } from './window-counter';
 
 /** What one request asks of its key's limits; a limit left undefined is not checked. */
@@ -25,6 +26,8 @@ export interface AdmitInput {
     now: number;
     /** When the hold lapses if nobody settles it (the replica died). */
     until: number;
+    /** The most spend Redis reported before (KnownSpend.reportedOf): the spend is taken as at least this. */
+    spentAtLeast?: number;
   };
 }
 
@@ -124,7 +127,8 @@ const MAX_UNSENT_SETTLEMENTS = 10_000;
 // if each had been sent alone. KEYS: rpm, tpm, held, holds, leases, the batch's record, tpm in flight, the
 // spend hashes of today and this month (lapsed holds go there), then those of the budget periods the
 // admissions name and of the days (and months) the settlements were made in. ARGV[1] is the spend retention, ARGV[2] how long the record is kept; then each operation:
-//   'a' windowMs rpm tokens tpm budgetUsd('' = none) reserveUsd member now until spendKeyIndex
+//   'a' windowMs rpm tokens tpm budgetUsd('' = none) reserveUsd member now until spendKeyIndex spentAtLeast (what the
+//       replica saw spent before: a floor should Redis have lost spend, restarted empty or flushed, until it is written back)
 //   's' tokenDelta reservedTokens tpmEnd model usd holdMember dayKeyIndex monthKeyIndex (the hold's USD is in its member;
 //       the spend goes to the hashes of the day it was settled in, which a settlement held through an outage is not today)
 // Windows start at their first use and end windowMs later. Refused requests count nothing.
@@ -148,7 +152,7 @@ local function admit(a)
   local spent, held = 0, 0
   if a[5] ~= '' then
     releaseLapsed(KEYS[4], KEYS[3], a[8], KEYS[8], KEYS[9], ARGV[1])
-    spent = spentIn(KEYS[tonumber(a[10])])
+    spent = math.max(spentIn(KEYS[tonumber(a[10])]), tonumber(a[11]))
     held = heldIn(KEYS[3])
     local reserve = tonumber(a[6])
     if spent + held + reserve > tonumber(a[5]) then
@@ -184,8 +188,8 @@ end
 local out, i = {}, 3
 while i <= #ARGV do
   if ARGV[i] == 'a' then
-    for _, v in ipairs(admit({unpack(ARGV, i + 1, i + 10)})) do out[#out + 1] = v end
-    i = i + 11
+    for _, v in ipairs(admit({unpack(ARGV, i + 1, i + 11)})) do out[#out + 1] = v end
+    i = i + 12
   else
     settle({unpack(ARGV, i + 1, i + 8)})
     i = i + 9
@@ -250,10 +254,14 @@ export class RedisAdmissionStore implements AdmissionStore {
   };
   private closed = false;
 
-  /** `ledger`: where the spend this store writes is recorded once Redis confirmed it (see SpendLedger). */
+  /**
+   * `ledger`: where the spend this store writes is recorded once Redis confirmed it (see SpendLedger).
+   * `gate`: what admissions holding a budget wait for on a new connection (SpendRecovery).
+   */
   constructor(
     private readonly client: RedisClient,
     private readonly ledger?: SpendLedger,
+    private readonly gate?: SpendGate,
   ) {
     client.defineCommand('gatewayAdmission', { lua: BATCH_SCRIPT });
     client.defineCommand('gatewayGiveBack', { numberOfKeys: 6, lua: GIVE_BACK_SCRIPT });
@@ -296,6 +304,19 @@ export class RedisAdmissionStore implements AdmissionStore {
   }
 
   private async send(keyId: string, ops: Pending[]): Promise<void> {
+    // A budget decided before the connection's spend check (and restore) would read a spend Redis lost.
+    if (this.gate && !this.gate.ready && ops.some(holdsBudget)) {
+      try {
+        await this.gate.whenReady();
+      } catch (error) {
+        // The check got no answer: the admissions fail (the failure policy decides), the settlements go on alone.
+        for (const op of ops) {
+          if (op.kind === 'admit') op.reject(error);
+          else this.enqueue(op);
+        }
+        return;
+      }
+    }
     if (!sendsNow(this.client)) {
       // Never sent: nothing to give back. An admission fails now (the caller applies the fail-open policy).
       const error = new Error('Redis is not connected');
@@ -319,7 +340,7 @@ export class RedisAdmissionStore implements AdmissionStore {
       if (op.kind === 'admit') {
         const { windowMs, rpm, tokens, tpm, budget: b } = op.input;
         args.push('a', windowMs, rpm ?? 0, tokens, tpm ?? 0, b ? b.usd : '', b?.reserveUsd ?? 0, b?.member ?? '', b?.now ?? 0);
-        args.push(b?.until ?? 0, b ? spendKeyIndex(b.period) : 0);
+        args.push(b?.until ?? 0, b ? spendKeyIndex(b.period) : 0, b?.spentAtLeast ?? 0);
       } else {
         const { tokenDelta, tokens, tpmEnd, spend, hold } = op.input;
         const end = tpmEnd ?? op.input.ticket?.tpmEnd ?? 0;
@@ -417,6 +438,10 @@ export class RedisAdmissionStore implements AdmissionStore {
     const spend = op.input.spend;
     if (spend) this.ledger?.record(keyId, op.day, spend.model, spend.usd);
   }
+}
+
+function holdsBudget(op: Pending): boolean {
+  return op.kind === 'admit' && op.input.budget !== undefined;
 }
 
 /** The same semantics in one process, for a gateway without Redis. */

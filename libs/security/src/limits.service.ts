@@ -154,18 +154,24 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     if (redis.client) {
       this.counter = new RedisWindowCounter(redis.client);
       const ledger = new SpendLedger();
-      new SpendRecovery(redis.client, ledger, this.holdPrefix, (restored) => {
+      const recovery = new SpendRecovery(redis.client, ledger, this.holdPrefix, (restored) => {
         this.metrics.recordSpendRestore();
         this.logger.warn(
           `Redis lost its data (restarted empty): re-added the spend this replica recorded this period, $${usd(restored.usd)} of ${restored.keys} key(s)` +
             `${restored.failed ? `, ${restored.failed} key(s) not restored (Redis did not take it)` : ''}; spend other replicas recorded they re-add themselves, that of replicas restarted since is lost`,
         );
       });
-      const exact = new RedisAdmissionStore(redis.client, ledger);
+      const exact = new RedisAdmissionStore(redis.client, ledger, recovery);
       const leaseMs = config.security.limitLeaseMs;
       const leased =
         leaseMs > 0 &&
-        new LeasedAdmissionStore(redis.client, exact, { replica: this.holdPrefix, leaseMs, holdLapseMs: this.holdLapse, ledger });
+        new LeasedAdmissionStore(redis.client, exact, {
+          replica: this.holdPrefix,
+          leaseMs,
+          holdLapseMs: this.holdLapse,
+          ledger,
+          gate: recovery,
+        });
       if (leased) metrics.observeLeasedKeys(() => leased.keysHeld());
       this.store = leased || exact;
     } else {
@@ -242,6 +248,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
         member: hold!.member,
         now,
         until: now + this.holdLapse,
+        spentAtLeast: this.knownSpend.reportedOf(key.id, period!),
       },
     };
     const decided = this.store.admitNow?.(input);
