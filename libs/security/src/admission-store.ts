@@ -28,6 +28,11 @@ export interface AdmitInput {
     until: number;
     /** The most spend Redis reported before (KnownSpend.reportedOf): the spend is taken as at least this. */
     spentAtLeast?: number;
+    /**
+     * A refusal tells apart the holds renewed by lease syncs that lapse before this (not renewed for several lease
+     * periods: a stopped replica's, AdmitOutcome.stopped); unset without leases.
+     */
+    stoppedBefore?: number;
   };
 }
 
@@ -47,6 +52,8 @@ export interface WindowState {
    * which come back as they settle; the rest is settled use, which only the window's end clears.
    */
   inFlight?: number;
+  /** Of `inFlight`, the tokens leased by replicas that stopped: they come back only when the window ends. */
+  stopped?: number;
 }
 
 export interface AdmitOutcome {
@@ -58,6 +65,8 @@ export interface AdmitOutcome {
   spentUsd: number;
   /** Holds of requests in flight, this one's included when admitted (USD). */
   heldUsd: number;
+  /** On a budget refusal: of `heldUsd`, the holds of replicas that stopped, and when the last of them lapses (ms). */
+  stopped?: { usd: number; lapseAt: number };
   /** Set when admitted from this replica's lease (lease-store.ts): hand it back to settle. */
   ticket?: LeaseTicket;
   /** When admitted with tokens counted against TPM: the end of the window they went into (store time). */
@@ -129,6 +138,7 @@ const MAX_UNSENT_SETTLEMENTS = 10_000;
 // admissions name and of the days (and months) the settlements were made in. ARGV[1] is the spend retention, ARGV[2] how long the record is kept; then each operation:
 //   'a' windowMs rpm tokens tpm budgetUsd('' = none) reserveUsd member now until spendKeyIndex spentAtLeast (what the
 //       replica saw spent before: a floor should Redis have lost spend, restarted empty or flushed, until it is written back)
+//       stoppedBefore (0 = none: a budget refusal's stopped replicas' holds, see stoppedHolds)
 //   's' tokenDelta reservedTokens tpmEnd model usd holdMember dayKeyIndex monthKeyIndex (the hold's USD is in its member;
 //       the spend goes to the hashes of the day it was settled in, which a settlement held through an outage is not today)
 // Windows start at their first use and end windowMs later. Refused requests count nothing.
@@ -147,7 +157,9 @@ local function admit(a)
   if rpmLimit > 0 and rpmUsed + 1 > rpmLimit then return {'rpm', rpmUsed, waitFor(KEYS[5], rpmTtl), tpmUsed, tpmTtl, '0', '0', 0, 0} end
   -- Leases of the window count as in flight: a refusal they cause says to retry shortly, as do requests in flight.
   if tpmLimit > 0 and tpmUsed + tokens > tpmLimit then
-    return {'tpm', rpmUsed, rpmTtl, tpmUsed, tpmTtl, '0', '0', 0, inFlightOf(KEYS[7], tpmUsed)}
+    local inFlight = inFlightOf(KEYS[7], tpmUsed)
+    local stopped = inFlight > 0 and math.min(inFlight, stoppedLeaseTokens(KEYS[5])) or 0
+    return {'tpm', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(stopped), '0', 0, inFlight}
   end
   local spent, held = 0, 0
   if a[5] ~= '' then
@@ -156,7 +168,9 @@ local function admit(a)
     held = heldIn(KEYS[3])
     local reserve = tonumber(a[6])
     if spent + held + reserve > tonumber(a[5]) then
-      return {'budget', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held), 0, 0}
+      local stopped, lapse = 0, 0
+      if tonumber(a[12]) > 0 and spent + reserve <= tonumber(a[5]) then stopped, lapse = stoppedHolds(KEYS[4], a[12]) end
+      return {'budget', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held), tostring(stopped), lapse}
     end
     held = held + reserve
     addHold(KEYS[4], KEYS[3], a[7], reserve, tonumber(a[8]), tonumber(a[9]))
@@ -188,8 +202,8 @@ end
 local out, i = {}, 3
 while i <= #ARGV do
   if ARGV[i] == 'a' then
-    for _, v in ipairs(admit({unpack(ARGV, i + 1, i + 11)})) do out[#out + 1] = v end
-    i = i + 12
+    for _, v in ipairs(admit({unpack(ARGV, i + 1, i + 12)})) do out[#out + 1] = v end
+    i = i + 13
   else
     settle({unpack(ARGV, i + 1, i + 8)})
     i = i + 9
@@ -340,7 +354,7 @@ export class RedisAdmissionStore implements AdmissionStore {
       if (op.kind === 'admit') {
         const { windowMs, rpm, tokens, tpm, budget: b } = op.input;
         args.push('a', windowMs, rpm ?? 0, tokens, tpm ?? 0, b ? b.usd : '', b?.reserveUsd ?? 0, b?.member ?? '', b?.now ?? 0);
-        args.push(b?.until ?? 0, b ? spendKeyIndex(b.period) : 0, b?.spentAtLeast ?? 0);
+        args.push(b?.until ?? 0, b ? spendKeyIndex(b.period) : 0, b?.spentAtLeast ?? 0, b?.stoppedBefore ?? 0);
       } else {
         const { tokenDelta, tokens, tpmEnd, spend, hold } = op.input;
         const end = tpmEnd ?? op.input.ticket?.tpmEnd ?? 0;
@@ -389,13 +403,21 @@ export class RedisAdmissionStore implements AdmissionStore {
         continue;
       }
       const [verdict, rpmUsed, rpmTtl, tpmUsed, tpmTtl, spent, held, tpmEnd, tpmInFlight] = reply.slice(at, (at += ADMIT_REPLY_SIZE));
+      // A budget refusal's last two: the stopped replicas' holds and their last lapse (stoppedHolds).
+      const stopped = verdict === 'budget' && Number(tpmEnd) > 0 ? { usd: Number(tpmEnd), lapseAt: Number(tpmInFlight) } : undefined;
       op.resolve({
+        ...(stopped && { stopped }),
         refused: verdict === 'ok' ? undefined : (verdict as AdmitOutcome['refused']),
         rpm: { used: Number(rpmUsed), resetMs: Number(rpmTtl) },
-        tpm: { used: Number(tpmUsed), resetMs: Number(tpmTtl), ...(verdict === 'tpm' && { inFlight: Number(tpmInFlight) }) },
+        tpm: {
+          used: Number(tpmUsed),
+          resetMs: Number(tpmTtl),
+          // A TPM refusal's spent slot: the tokens in flight of replicas that stopped (stoppedLeaseTokens).
+          ...(verdict === 'tpm' && { inFlight: Number(tpmInFlight), stopped: Number(spent) }),
+        },
         spentUsd: Number(spent),
         heldUsd: Number(held),
-        ...(Number(tpmEnd) > 0 && { tpmEnd: Number(tpmEnd) }),
+        ...(verdict !== 'budget' && Number(tpmEnd) > 0 && { tpmEnd: Number(tpmEnd) }),
       });
     }
   }

@@ -116,7 +116,7 @@ giveBack(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 giveBack(KEYS[2], tonumber(ARGV[4]), tonumber(ARGV[5]))
 releaseInFlightOf(KEYS[2], KEYS[10], tonumber(ARGV[4]), tonumber(ARGV[5]) + tonumber(ARGV[24]))
 local replica = string.match(ARGV[8], '^(%x+)-')
-redis.call('HDEL', KEYS[8], replica)
+redis.call('HDEL', KEYS[8], replica, replica .. ':tpm')
 for i = 26, #ARGV, 3 do
   local day = tonumber(ARGV[i])
   addSpend(KEYS[day], ARGV[i + 1], ARGV[i + 2], ARGV[22])
@@ -169,7 +169,7 @@ if rpmEnd > 0 or tpmEnd > 0 then
   -- Refusals elsewhere tell their clients to retry when this lease ends (waitFor).
   local leaseEnd = redisNow() + tonumber(ARGV[23])
   for _, e in ipairs({rpmEnd, tpmEnd}) do if e > 0 and e < leaseEnd then leaseEnd = e end end
-  redis.call('HSET', KEYS[8], replica, leaseEnd)
+  redis.call('HSET', KEYS[8], replica, leaseEnd, replica .. ':tpm', tpm)
   redis.call('PEXPIRE', KEYS[8], window)
 end
 return answer({1, rpm, rpmUsed, rpmTtl, rpmEnd, tpm, tpmUsed, tpmTtl, tpmEnd, leaseMember, tostring(spent), tostring(held), inFlightMember})`;
