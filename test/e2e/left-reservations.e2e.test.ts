@@ -67,8 +67,8 @@ const env = { GATEWAY_MASTER_KEY: MASTER, ...Object.fromEntries(keys.map((k) => 
 const config = (limitLeaseMs: number) =>
   configWith({
     providers: [
-      // Answers after a minute: a client leaves while it waits.
-      { name: 'slow', type: 'mock', mock: { latencyMs: 60_000 } },
+      // Answers after two seconds: a client leaves while it waits, and the answer is charged (Executor.runWhole).
+      { name: 'slow', type: 'mock', mock: { latencyMs: 2_000 } },
       // A 429 with a Retry-After the router waits out on the same deployment.
       { name: 'busy', type: 'mock', mock: { failRate: 1, failStatus: 429, retryAfterSeconds: 20 } },
       // Fails every call: the request ends with an error, no upstream answer to bill.
@@ -140,9 +140,10 @@ for (const [pathName, limitLeaseMs] of Object.entries(PATHS)) {
       });
 
       /** The request's access line: its client left before any answer (499). */
-      async function left(reqId: string): Promise<void> {
+      async function left(reqId: string) {
         const [line] = await gateway.logged('request', { where: (l) => l.reqId === reqId, timeoutMs: 10_000 });
         assert.equal(line?.status, 499, `${reqId}: ${JSON.stringify(line)}`);
+        return line as { costUsd?: number; promptTokens?: number; completionTokens?: number };
       }
 
       /** Keys the replica's lease store holds something of (each is synced again every lease period); -1 when not exposed. */
@@ -211,19 +212,33 @@ for (const [pathName, limitLeaseMs] of Object.entries(PATHS)) {
         await settled(id);
       });
 
-      /** Leaves once the key's admission is in Redis (the request is past it, at its upstream). */
-      async function leaveAfterAdmission(id: string, model: string): Promise<void> {
+      /** Leaves once the key's admission is in Redis (the request is past it, at its upstream); returns its access line. */
+      async function leaveAfterAdmission(id: string, model: string, charged: boolean) {
         const reqId = `left-${id}`;
         const req = send(gateway, id, reqId, { path: '/v1/chat/completions', body: { model, max_tokens: 5, messages: MESSAGES } });
         assert.ok(await eventually(async () => (await heldFor(id)).inFlight > 0), 'admitted');
         req.leave();
-        await left(reqId);
-        await settled(id);
+        const line = await left(reqId);
+        await settled(id, charged);
+        return line;
       }
 
-      it('left while the upstream had not answered', () => leaveAfterAdmission(`${pathName}-upstream`, 'slow'));
+      // Found by an independent check: a JSON answer's upstream call was cut when its client left, and the request
+      // charged $0 and no TPM tokens: with a $0.10 budget any number of such requests reached the upstream.
+      it('left while the upstream had not answered: the call finishes and its answer is charged (budget, TPM, access line)', async () => {
+        const id = `${pathName}-upstream`;
+        const line = await leaveAfterAdmission(id, 'slow', true);
+        assert.ok((line.costUsd ?? 0) > 0, `the access line has the answer's cost: ${JSON.stringify(line)}`);
+        const month = await redis.hgetall(spendKey(id, new Date().toISOString().slice(0, 7)));
+        assert.ok(Math.abs(Number(month.slow) - line.costUsd!) < 1e-9, `spend ${JSON.stringify(month)}, line ${line.costUsd}`);
+        const usage = await fetch(`${gateway.opsUrl}/admin/keys/${id}/usage`, { headers: { authorization: `Bearer ${MASTER}` } });
+        const minute = ((await usage.json()) as { currentMinute: { tokens: number } }).currentMinute;
+        assert.equal(minute.tokens, line.promptTokens! + line.completionTokens!, `TPM window: ${JSON.stringify(minute)}`);
+      });
 
-      it("left while the router waited out the upstream's Retry-After", () => leaveAfterAdmission(`${pathName}-retry-after`, 'busy'));
+      it("left while the router waited out the upstream's Retry-After (no answer: nothing charged)", async () => {
+        await leaveAfterAdmission(`${pathName}-retry-after`, 'busy', false);
+      });
 
       it('a token count holds nothing once counted', async () => {
         const id = `${pathName}-count`;

@@ -263,7 +263,8 @@ describe('a client that leaves mid-stream', () => {
 // Found by an independent check: a request whose client left before the answer was counted under
 // deployment="none", provider="none", though its upstream had been called.
 describe('a client that leaves before the answer', () => {
-  const setup = gatewayServing('patient', { model: 'hang' });
+  // Answers after 1.5 s: a JSON answer's call runs to its end (to be charged), a stream's is cut before its first chunk.
+  const setup = gatewayServing('patient', { model: 'slow-1500' });
 
   it('is logged and counted under the deployment it was sent to (a JSON answer, a stream before its first chunk)', async () => {
     const { gateway, upstream } = setup;

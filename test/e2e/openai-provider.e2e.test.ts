@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { configWith, GatewayProcess, gatewayWithFakeUpstream } from '../support/gateway';
-import { abortAfter, assertAbortReachesUpstream, assertUpstreamCut, brokenStream, upstreamMark } from '../support/chat';
+import {
+  abortAfter,
+  assertAbortReachesUpstream,
+  assertUpstreamAnswered,
+  assertUpstreamCut,
+  brokenStream,
+  upstreamMark,
+} from '../support/chat';
 import { eventually } from '../support/eventually';
 
 /** Public model name -> fake upstream behaviour (the upstream model id). */
@@ -31,7 +38,7 @@ describe('OpenAI-compatible provider through the gateway', () => {
       configWith({
         providers: [
           { name: 'fake', type: 'openai-compatible', baseUrl, apiKeyEnv: 'FAKE_UPSTREAM_KEY', timeoutMs: 1_000 },
-          // No timeout of its own within a slow answer: only the client's leaving can cut its request.
+          // No timeout of its own within a slow answer: it comes in full, a client that left or not.
           { name: 'patient', type: 'openai-compatible', baseUrl, apiKeyEnv: 'FAKE_UPSTREAM_KEY', timeoutMs: 60_000 },
         ],
         models: [
@@ -285,7 +292,7 @@ describe('OpenAI-compatible provider through the gateway', () => {
     });
   });
 
-  it('a client that disconnects aborts the upstream request', async () => {
+  it("a JSON answer's upstream call, let finish when its client disconnects, is still cut at the provider's timeout", async () => {
     await assertAbortReachesUpstream(upstream, async (signal, abort) => {
       const before = upstream.received.length;
       const pending = client.chat.completions.create({ model: 'fake-slow-3000', messages: [{ role: 'user', content: 'x' }] }, { signal });
@@ -295,19 +302,21 @@ describe('OpenAI-compatible provider through the gateway', () => {
     });
   });
 
-  it('a client that disconnects aborts the upstream request before any timeout would', async () => {
-    // The provider's 1 s timeout above cuts the slow request whether or not the client's leaving does: here nothing
-    // else would, and the upstream answers in full after 3 s unless the gateway cancels its request.
-    await assertAbortReachesUpstream(upstream, async (signal, abort) => {
-      const before = upstream.received.length;
-      const pending = client.chat.completions.create(
-        { model: 'patient-slow-3000', messages: [{ role: 'user', content: 'x' }] },
-        { signal },
-      );
-      await reached(before);
-      abort();
-      await pending;
-    });
+  it("a client that disconnects lets a JSON answer's upstream call finish, and the request is logged as its (499)", async () => {
+    // No timeout here: the upstream answers in full after 3 s, and the gateway waits for that answer to charge it.
+    const mark = upstreamMark(upstream);
+    const ac = new AbortController();
+    const pending = client.chat.completions.create(
+      { model: 'patient-slow-3000', messages: [{ role: 'user', content: 'x' }] },
+      { signal: ac.signal, headers: { 'x-request-id': 'left-json-answer' } },
+    );
+    await reached(mark.received);
+    ac.abort();
+    await pending.catch(() => undefined);
+    await assertUpstreamAnswered(upstream, mark);
+    const [line] = await gateway.logged('request', { where: (l) => l.reqId === 'left-json-answer' });
+    assert.equal(line.status, 499);
+    assert.ok((line.completionTokens as number) > 0, `the answer's usage: ${JSON.stringify(line)}`);
   });
 
   it('a client that disconnects mid-stream aborts the upstream stream', async () => {

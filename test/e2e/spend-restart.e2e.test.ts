@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { eventually } from '../support/eventually';
+import { FaultProxy } from '../support/fault-proxy';
 import { configWith, GatewayProcess } from '../support/gateway';
 import { markerChecks } from '../support/marker-checks';
 import { RedisServer } from '../support/redis-server';
@@ -13,6 +14,8 @@ const METERED = { provider: 'mock', model: 'metered', price: { input: 0, output:
 const REQUEST_USD = 0.01;
 /** Room for 35 requests and a half: what sums of decimal prices drift by does not decide. */
 const BUDGET_USD = 0.355;
+/** Room for five requests and a half. */
+const ROOM_FOR_FIVE_USD = 0.055;
 /** The data marker each replica's spend recovery checks (spend-recovery.ts). */
 const MARKER = 'gateway:data-marker';
 const KEYS = { capped: 'capped-key-value-0123456789', free: 'free-key-value-0123456789' };
@@ -159,3 +162,78 @@ describe(
     });
   },
 );
+
+// Found by an independent check: with a key's daily budget spent and nothing in flight, Redis restarted empty
+// admitted 3-6 requests more, against a spend of $0 (failing closed too): admissions sent on the new connection
+// right after its spend check ran before the restore, which is sent only once the check has answered. Here the
+// replica's new connection is held from its check on, so that an admission sent meanwhile reaches Redis between
+// the check and the restore, as on a busy network: it must wait for the restore, and be refused.
+for (const [admission, limitLeaseMs] of Object.entries({ exact: 0, leased: 1_000 })) {
+  describe(
+    `a budget spent before Redis restarted empty is still spent on the new connection, ${admission} admission`,
+    { skip: !REDIS_SERVER && 'TEST_REDIS_SERVER unset (run npm test)' },
+    () => {
+      let server: RedisServer;
+      let proxy: FaultProxy;
+      let gateway: GatewayProcess;
+
+      before(async () => {
+        server = await RedisServer.start(REDIS_SERVER!);
+        proxy = await FaultProxy.start(server.port);
+        const config = configWith({
+          models: [{ name: 'metered', deployments: [METERED] }],
+          security: {
+            limitLeaseMs,
+            keys: [{ id: 'capped', keyEnv: 'CAPPED_KEY', budget: { usd: ROOM_FOR_FIVE_USD, period: 'daily' } }],
+            failOpen: { rateLimits: false, budgets: false },
+          },
+        });
+        gateway = await GatewayProcess.start(config, {
+          env: { REDIS_URL: proxy.url, GATEWAY_MASTER_KEY: MASTER, CAPPED_KEY: KEYS.capped },
+        });
+      });
+      after(async () => {
+        await gateway?.stop();
+        await proxy?.stop();
+        await server?.stop();
+      });
+
+      it('an admission sent between the check and the restore waits for the restore and is refused', async () => {
+        const statuses: number[] = [];
+        for (let i = 0; i < 7; i++) statuses.push((await chat(gateway, KEYS.capped)).status);
+        assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429, 429], 'five requests fill the budget');
+
+        await server.stop();
+        // The check (SET gateway:data-marker … NX GET) is the new connection's first command: held from it on.
+        proxy.holdWhen(/gateway:data-marker/);
+        await server.start();
+        assert.ok(await eventually(async () => proxy.heldCommands.includes('gateway:data-marker')), 'the check was sent');
+        const asked = chat(gateway, KEYS.capped);
+        // Sent behind the check before the fix (within milliseconds); after it, only the check waits (the admission
+        // is not sent before the check's answer): given two seconds to come, not waited for longer.
+        for (const until = Date.now() + 2_000; Date.now() < until && !proxy.heldCommands.includes('{capped}');)
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        proxy.release();
+        const status = (await asked).status;
+        assert.ok(await eventually(async () => (await restores(gateway)) === 1), 'the spend was restored');
+        assert.equal(status, 429, 'refused: the budget was spent before the restart');
+        assert.equal((await chat(gateway, KEYS.capped)).status, 429);
+      });
+
+      // Found with the same check: a FLUSHALL, which no reconnect announces, let the whole budget be spent again
+      // until each replica's once-a-second marker check found it ($3.90 served of $2.01), and a restart let one
+      // replica admit against the part its own restore had written back before the other's landed.
+      it('an admission right after a FLUSHALL, before any check found it, is refused: spend Redis reported is a floor', async () => {
+        const redis = new Redis(server.url);
+        try {
+          await redis.flushall();
+          assert.equal((await chat(gateway, KEYS.capped)).status, 429, 'refused: the budget was spent before the flush');
+        } finally {
+          redis.disconnect();
+        }
+        assert.ok(await eventually(async () => (await restores(gateway)) === 2), 'the spend was restored');
+        assert.equal((await chat(gateway, KEYS.capped)).status, 429);
+      });
+    },
+  );
+}

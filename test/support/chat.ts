@@ -193,7 +193,22 @@ export async function assertAbortReachesUpstream(
   await assertUpstreamCut(upstream, mark);
 }
 
-/** What a fake upstream had seen before a test, for assertUpstreamCut. */
+/**
+ * Checks that the fake upstream received a request since `mark` and answered every one in full: a JSON answer
+ * whose client left runs to its end (Executor.runWhole), to be charged.
+ */
+export async function assertUpstreamAnswered(upstream: FakeUpstream, mark: { received: number }): Promise<void> {
+  const made = () => upstream.received.slice(mark.received);
+  await eventually(async () => made().length > 0 && made().every((r) => r.answered || r.cut));
+  assert.ok(made().length >= 1, 'the upstream received the request');
+  assert.deepEqual(
+    made().map((r) => r.answered === true),
+    made().map(() => true),
+    'every upstream request of the test was answered in full',
+  );
+}
+
+/** What a fake upstream had seen before a test, for assertUpstreamCut and assertUpstreamAnswered. */
 export function upstreamMark(upstream: FakeUpstream): { received: number } {
   return { received: upstream.received.length };
 }

@@ -9,6 +9,8 @@ export interface Received {
   body: Record<string, unknown>;
   /** Set when the client went away before the fake finished answering it. */
   cut?: boolean;
+  /** Set when the fake finished answering it. */
+  answered?: boolean;
 }
 
 /**
@@ -72,7 +74,8 @@ export abstract class FakeUpstream {
     const received: Received = { method: req.method!, path: req.url!, headers: req.headers, body };
     if (this.keepReceived) this.received.push(received);
     res.on('close', () => {
-      if (!res.writableFinished) received.cut = true;
+      if (res.writableFinished) received.answered = true;
+      else received.cut = true;
     });
     await this.handle(req, res, body);
   }

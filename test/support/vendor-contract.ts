@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import type OpenAI from 'openai';
-import { abortAfter, apiError, assertAbortReachesUpstream, assertUsageFields, collect, TIME_TOOL, WEATHER_TOOL } from './chat';
+import {
+  abortAfter,
+  apiError,
+  assertAbortReachesUpstream,
+  assertUpstreamAnswered,
+  assertUsageFields,
+  collect,
+  TIME_TOOL,
+  upstreamMark,
+  WEATHER_TOOL,
+} from './chat';
 import type { FakeUpstream } from './fake-upstream';
 import { configWith, GatewayProcess } from './gateway';
 
@@ -140,11 +150,15 @@ export function streamingContract(v: VendorUnderTest): void {
     assert.equal(err.code, 'upstream_timeout');
   });
 
-  it('a client that disconnects aborts the upstream request, streamed or not', async () => {
-    await assertAbortReachesUpstream(v.upstream, (signal, abort) => {
-      setTimeout(abort, 300);
-      return v.client().chat.completions.create({ model: 'patient-slow', messages: [{ role: 'user', content: 'x' }] }, { signal });
-    });
+  it("a client that disconnects lets a JSON answer's upstream call finish (it is charged) and aborts a stream's", async () => {
+    const mark = upstreamMark(v.upstream);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    await v
+      .client()
+      .chat.completions.create({ model: 'patient-slow', messages: [{ role: 'user', content: 'x' }] }, { signal: ac.signal })
+      .catch(() => undefined);
+    await assertUpstreamAnswered(v.upstream, mark);
     await assertAbortReachesUpstream(v.upstream, async (signal, abort) => {
       const stream = await v
         .client()

@@ -125,8 +125,19 @@ export class Executor {
   }
 
   /**
+   * A whole answer (JSON, not streamed) the client pays for once the upstream was asked: when `signal`
+   * aborts (the client left), the attempt under way is let finish within its own timeout and the deadline,
+   * so its usage can be charged, and none starts after it (no retry, fallback or wait). A stream is
+   * aborted instead: it is charged what it streamed until then.
+   */
+  runWhole<T>(plan: Plan, signal: AbortSignal, call: AttemptCall<T>, timeline?: AttemptTiming[]): Promise<Attempted<T>> {
+    return this.run(plan, signal, 'total', call, timeline, undefined, true);
+  }
+
+  /**
    * `timeline`, when given, receives every attempt's timing (for traces), even when the run fails.
    * `follow`: the answer goes on after the attempt, and its ending settles the attempt's ticket.
+   * `finish`: the client leaving (`signal`) does not abort the attempt under way (runWhole).
    */
   async run<T>(
     plan: Plan,
@@ -135,6 +146,7 @@ export class Executor {
     call: AttemptCall<T>,
     timeline?: AttemptTiming[],
     follow?: Follow<T>,
+    finish = false,
   ): Promise<Attempted<T>> {
     const { retry, timeouts } = this.config.router;
     const runStarted = performance.now();
@@ -178,12 +190,16 @@ export class Executor {
     let attempts = 0;
     let lastTried: Deployment | undefined;
     let waitBudget = retry.retryAfterCapMs;
+    // A whole answer's attempts (runWhole) have no parent: the client leaving does not abort them.
+    const attemptParent = finish ? undefined : signal;
 
     try {
       for (;;) {
         for (const deployment of plan.deployments) {
           const health = this.breakers.get(deployment.id);
           while (triesLeft(deployment)) {
+            // A client that left gets no further attempt (a whole answer's attempt is not aborted by it: runWhole).
+            if (signal.aborted) throw GatewayError.clientClosed();
             const now = this.clock.now();
             if (now >= deadline) throw last ?? deadlineError(timeouts.deadlineMs);
             const ticket = (notBefore.get(deployment) ?? 0) <= now ? health.admit(now) : undefined;
@@ -200,7 +216,7 @@ export class Executor {
             else if (last) this.metrics.recordFallback(plan.group.name, errorLabel(last));
 
             const limit = Math.min(timeouts.attemptMs, deadline - now);
-            const attemptSignal = this.withTimeout(signal, limit, () =>
+            const attemptSignal = this.withTimeout(attemptParent, limit, () =>
               limit < timeouts.attemptMs ? deadlineError(timeouts.deadlineMs) : attemptTimeout(limit),
             );
             const timing = timeline && startAttempt(timeline, deployment, now);
@@ -220,7 +236,8 @@ export class Executor {
               return { result, deployment, attempts, failures, elapsedMs: performance.now() - runStarted };
             } catch (err) {
               error = asGatewayError(err, attemptSignal.signal);
-              verdict = this.verdict(error, signal);
+              // A whole answer's attempt ran on after its client left: the upstream is judged by how it ended.
+              verdict = this.verdict(error, attemptParent);
               if (timing) endAttempt(timing, this.clock.now(), error);
             } finally {
               // Every way out of an attempt lands here: the probe slot, if it held one, is released.
@@ -321,10 +338,10 @@ export class Executor {
   }
 
   /** What an attempt's error says about the deployment. */
-  private verdict(error: GatewayError, clientSignal: AbortSignal): Verdict {
+  private verdict(error: GatewayError, clientSignal: AbortSignal | undefined): Verdict {
     const status = error.upstreamStatus;
     // The client left, the deadline passed, or the gateway itself failed: the upstream was not judged.
-    if (clientSignal.aborted || status === undefined) return { kind: 'no-verdict' };
+    if (clientSignal?.aborted || status === undefined) return { kind: 'no-verdict' };
     // The upstream's wait to the millisecond where it said one (retry-after-ms, Retry-After: 0.3); the header is whole seconds.
     const retryAfterMs = RETRY_AFTER_STATUSES.has(status)
       ? (error.retryAfterMs ?? Number(error.headers['retry-after']) * 1000) || undefined
@@ -348,15 +365,15 @@ export class Executor {
   }
 
   /**
-   * A child signal that aborts with `reason()` after `ms`, or when the parent aborts.
+   * A child signal that aborts with `reason()` after `ms`, or when the parent (if any) aborts.
    * `clear()` stops the timer only: a stream that started keeps following the parent, and
    * `later` sets another timer on it (a stream's bound), which the function it returns stops.
    * The reason is built only on timeout: an Error's stack trace is too costly per request.
    */
-  private withTimeout(parent: AbortSignal, ms: number, reason: () => GatewayError) {
+  private withTimeout(parent: AbortSignal | undefined, ms: number, reason: () => GatewayError) {
     const ac = new AbortController();
-    if (parent.aborted) ac.abort(parent.reason);
-    else parent.addEventListener('abort', () => ac.abort(parent.reason), { once: true });
+    if (parent?.aborted) ac.abort(parent.reason);
+    else parent?.addEventListener('abort', () => ac.abort(parent.reason), { once: true });
     const abortAfter = (after: number, why: () => GatewayError) => this.clock.after(after, () => ac.abort(why()));
     return { signal: ac.signal, clear: abortAfter(ms, reason), later: abortAfter };
   }

@@ -4,6 +4,7 @@ import { SPEND_RETENTION_SECONDS, spendKey, utcDay } from '@gateway/metrics';
 import { limitKeys } from './limit-keys';
 import { LIMIT_LUA } from './limit-lua';
 import { SpendLedger } from './spend-ledger';
+import type { SpendGate } from './spend-recovery';
 import { MemoryWindowCounter } from './window-counter';
 
 /** What one request asks of its key's limits; a limit left undefined is not checked. */
@@ -25,6 +26,13 @@ export interface AdmitInput {
     now: number;
     /** When the hold lapses if nobody settles it (the replica died). */
     until: number;
+    /** The most spend Redis reported before (KnownSpend.reportedOf): the spend is taken as at least this. */
+    spentAtLeast?: number;
+    /**
+     * A refusal tells apart the holds renewed by lease syncs that lapse before this (not renewed for several lease
+     * periods: a stopped replica's, AdmitOutcome.stopped); unset without leases.
+     */
+    stoppedBefore?: number;
   };
 }
 
@@ -44,6 +52,8 @@ export interface WindowState {
    * which come back as they settle; the rest is settled use, which only the window's end clears.
    */
   inFlight?: number;
+  /** Of `inFlight`, the tokens leased by replicas that stopped: they come back only when the window ends. */
+  stopped?: number;
 }
 
 export interface AdmitOutcome {
@@ -55,6 +65,8 @@ export interface AdmitOutcome {
   spentUsd: number;
   /** Holds of requests in flight, this one's included when admitted (USD). */
   heldUsd: number;
+  /** On a budget refusal: of `heldUsd`, the holds of replicas that stopped, and when the last of them lapses (ms). */
+  stopped?: { usd: number; lapseAt: number };
   /** Set when admitted from this replica's lease (lease-store.ts): hand it back to settle. */
   ticket?: LeaseTicket;
   /** When admitted with tokens counted against TPM: the end of the window they went into (store time). */
@@ -124,7 +136,9 @@ const MAX_UNSENT_SETTLEMENTS = 10_000;
 // if each had been sent alone. KEYS: rpm, tpm, held, holds, leases, the batch's record, tpm in flight, the
 // spend hashes of today and this month (lapsed holds go there), then those of the budget periods the
 // admissions name and of the days (and months) the settlements were made in. ARGV[1] is the spend retention, ARGV[2] how long the record is kept; then each operation:
-//   'a' windowMs rpm tokens tpm budgetUsd('' = none) reserveUsd member now until spendKeyIndex
+//   'a' windowMs rpm tokens tpm budgetUsd('' = none) reserveUsd member now until spendKeyIndex spentAtLeast (what the
+//       replica saw spent before: a floor should Redis have lost spend, restarted empty or flushed, until it is written back)
+//       stoppedBefore (0 = none: a budget refusal's stopped replicas' holds, see stoppedHolds)
 //   's' tokenDelta reservedTokens tpmEnd model usd holdMember dayKeyIndex monthKeyIndex (the hold's USD is in its member;
 //       the spend goes to the hashes of the day it was settled in, which a settlement held through an outage is not today)
 // Windows start at their first use and end windowMs later. Refused requests count nothing.
@@ -143,16 +157,20 @@ local function admit(a)
   if rpmLimit > 0 and rpmUsed + 1 > rpmLimit then return {'rpm', rpmUsed, waitFor(KEYS[5], rpmTtl), tpmUsed, tpmTtl, '0', '0', 0, 0} end
   -- Leases of the window count as in flight: a refusal they cause says to retry shortly, as do requests in flight.
   if tpmLimit > 0 and tpmUsed + tokens > tpmLimit then
-    return {'tpm', rpmUsed, rpmTtl, tpmUsed, tpmTtl, '0', '0', 0, inFlightOf(KEYS[7], tpmUsed)}
+    local inFlight = inFlightOf(KEYS[7], tpmUsed)
+    local stopped = inFlight > 0 and math.min(inFlight, stoppedLeaseTokens(KEYS[5])) or 0
+    return {'tpm', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(stopped), '0', 0, inFlight}
   end
   local spent, held = 0, 0
   if a[5] ~= '' then
     releaseLapsed(KEYS[4], KEYS[3], a[8], KEYS[8], KEYS[9], ARGV[1])
-    spent = spentIn(KEYS[tonumber(a[10])])
+    spent = math.max(spentIn(KEYS[tonumber(a[10])]), tonumber(a[11]))
     held = heldIn(KEYS[3])
     local reserve = tonumber(a[6])
     if spent + held + reserve > tonumber(a[5]) then
-      return {'budget', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held), 0, 0}
+      local stopped, lapse = 0, 0
+      if tonumber(a[12]) > 0 and spent + reserve <= tonumber(a[5]) then stopped, lapse = stoppedHolds(KEYS[4], a[12]) end
+      return {'budget', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held), tostring(stopped), lapse}
     end
     held = held + reserve
     addHold(KEYS[4], KEYS[3], a[7], reserve, tonumber(a[8]), tonumber(a[9]))
@@ -184,8 +202,8 @@ end
 local out, i = {}, 3
 while i <= #ARGV do
   if ARGV[i] == 'a' then
-    for _, v in ipairs(admit({unpack(ARGV, i + 1, i + 10)})) do out[#out + 1] = v end
-    i = i + 11
+    for _, v in ipairs(admit({unpack(ARGV, i + 1, i + 12)})) do out[#out + 1] = v end
+    i = i + 13
   else
     settle({unpack(ARGV, i + 1, i + 8)})
     i = i + 9
@@ -250,10 +268,14 @@ export class RedisAdmissionStore implements AdmissionStore {
   };
   private closed = false;
 
-  /** `ledger`: where the spend this store writes is recorded once Redis confirmed it (see SpendLedger). */
+  /**
+   * `ledger`: where the spend this store writes is recorded once Redis confirmed it (see SpendLedger).
+   * `gate`: what admissions holding a budget wait for on a new connection (SpendRecovery).
+   */
   constructor(
     private readonly client: RedisClient,
     private readonly ledger?: SpendLedger,
+    private readonly gate?: SpendGate,
   ) {
     client.defineCommand('gatewayAdmission', { lua: BATCH_SCRIPT });
     client.defineCommand('gatewayGiveBack', { numberOfKeys: 6, lua: GIVE_BACK_SCRIPT });
@@ -296,6 +318,19 @@ export class RedisAdmissionStore implements AdmissionStore {
   }
 
   private async send(keyId: string, ops: Pending[]): Promise<void> {
+    // A budget decided before the connection's spend check (and restore) would read a spend Redis lost.
+    if (this.gate && !this.gate.ready && ops.some(holdsBudget)) {
+      try {
+        await this.gate.whenReady();
+      } catch (error) {
+        // The check got no answer: the admissions fail (the failure policy decides), the settlements go on alone.
+        for (const op of ops) {
+          if (op.kind === 'admit') op.reject(error);
+          else this.enqueue(op);
+        }
+        return;
+      }
+    }
     if (!sendsNow(this.client)) {
       // Never sent: nothing to give back. An admission fails now (the caller applies the fail-open policy).
       const error = new Error('Redis is not connected');
@@ -319,7 +354,7 @@ export class RedisAdmissionStore implements AdmissionStore {
       if (op.kind === 'admit') {
         const { windowMs, rpm, tokens, tpm, budget: b } = op.input;
         args.push('a', windowMs, rpm ?? 0, tokens, tpm ?? 0, b ? b.usd : '', b?.reserveUsd ?? 0, b?.member ?? '', b?.now ?? 0);
-        args.push(b?.until ?? 0, b ? spendKeyIndex(b.period) : 0);
+        args.push(b?.until ?? 0, b ? spendKeyIndex(b.period) : 0, b?.spentAtLeast ?? 0, b?.stoppedBefore ?? 0);
       } else {
         const { tokenDelta, tokens, tpmEnd, spend, hold } = op.input;
         const end = tpmEnd ?? op.input.ticket?.tpmEnd ?? 0;
@@ -368,13 +403,21 @@ export class RedisAdmissionStore implements AdmissionStore {
         continue;
       }
       const [verdict, rpmUsed, rpmTtl, tpmUsed, tpmTtl, spent, held, tpmEnd, tpmInFlight] = reply.slice(at, (at += ADMIT_REPLY_SIZE));
+      // A budget refusal's last two: the stopped replicas' holds and their last lapse (stoppedHolds).
+      const stopped = verdict === 'budget' && Number(tpmEnd) > 0 ? { usd: Number(tpmEnd), lapseAt: Number(tpmInFlight) } : undefined;
       op.resolve({
+        ...(stopped && { stopped }),
         refused: verdict === 'ok' ? undefined : (verdict as AdmitOutcome['refused']),
         rpm: { used: Number(rpmUsed), resetMs: Number(rpmTtl) },
-        tpm: { used: Number(tpmUsed), resetMs: Number(tpmTtl), ...(verdict === 'tpm' && { inFlight: Number(tpmInFlight) }) },
+        tpm: {
+          used: Number(tpmUsed),
+          resetMs: Number(tpmTtl),
+          // A TPM refusal's spent slot: the tokens in flight of replicas that stopped (stoppedLeaseTokens).
+          ...(verdict === 'tpm' && { inFlight: Number(tpmInFlight), stopped: Number(spent) }),
+        },
         spentUsd: Number(spent),
         heldUsd: Number(held),
-        ...(Number(tpmEnd) > 0 && { tpmEnd: Number(tpmEnd) }),
+        ...(verdict !== 'budget' && Number(tpmEnd) > 0 && { tpmEnd: Number(tpmEnd) }),
       });
     }
   }
@@ -417,6 +460,10 @@ export class RedisAdmissionStore implements AdmissionStore {
     const spend = op.input.spend;
     if (spend) this.ledger?.record(keyId, op.day, spend.model, spend.usd);
   }
+}
+
+function holdsBudget(op: Pending): boolean {
+  return op.kind === 'admit' && op.input.budget !== undefined;
 }
 
 /** The same semantics in one process, for a gateway without Redis. */

@@ -10,13 +10,26 @@ import { utcDay, utcMonth } from '@gateway/metrics';
  * number of keys.
  */
 export class KnownSpend {
-  private readonly keys = new Map<string, { period: string; usd: number }>();
+  /** `reported`: the most Redis reported, without the replica's own costs since (reportedOf). */
+  private readonly keys = new Map<string, { period: string; usd: number; reported: number }>();
 
   /** Redis reported `usd` spent by `keyId` in `period` (a day or a month, as spendKey takes it). */
   reported(keyId: string, period: string, usd: number): void {
     const known = this.keys.get(keyId);
-    if (known?.period === period) known.usd = Math.max(known.usd, usd);
-    else this.keys.set(keyId, { period, usd });
+    if (known?.period !== period) return void this.keys.set(keyId, { period, usd, reported: usd });
+    known.usd = Math.max(known.usd, usd);
+    known.reported = Math.max(known.reported, usd);
+  }
+
+  /**
+   * The most Redis reported of `keyId`'s spend in `period` (0 when it knows only another period): spend only
+   * grows within its period, so Redis holding less lost some (restarted empty, flushed) until every replica has
+   * written its part back, and an admission takes this as the spend's floor (AdmitInput.budget.spentAtLeast).
+   * Not the replica's own costs since: held in Redis until their settlement lands, they would count twice.
+   */
+  reportedOf(keyId: string, period: string): number {
+    const known = this.keys.get(keyId);
+    return known?.period === period ? known.reported : 0;
   }
 
   /** A request of `keyId` cost `usd` now: added when the key's known period is the current one. */

@@ -4,6 +4,7 @@ import type { AdmissionStore, AdmitInput, AdmitOutcome, LeaseTicket, SettleInput
 import { limitKeys } from './limit-keys';
 import { LIMIT_LUA } from './limit-lua';
 import type { SpendLedger } from './spend-ledger';
+import type { SpendGate } from './spend-recovery';
 
 /** A lease takes at most this share of what is left of each limit, so the other replicas keep the rest. */
 const LEASE_SHARE = 16;
@@ -25,6 +26,8 @@ export interface LeaseOptions {
   holdLapseMs: number;
   /** Where the spend the calls write is recorded once Redis confirmed it (see SpendLedger). */
   ledger?: SpendLedger;
+  /** What a lease of a budget waits for on a new connection (SpendRecovery). */
+  gate?: SpendGate;
 }
 
 /** A slice of a key's limits this replica may use without asking Redis. */
@@ -95,7 +98,7 @@ interface Account {
 //   8 member prefix, 9 in-flight USD, 10 now, 11 hold lapse, 12 grant ('1'/'0'),
 //   13 rpm limit (0 = none), 14 rpm wanted, 15 rpm least, 16 tpm limit, 17 tpm wanted, 18 tpm least,
 //   19 budget USD ('' = none), 20 USD wanted, 21 USD least, 22 spend retention, 23 leaseMs, 24 tokens settled,
-//   then day key index (its month's key follows it)/model/USD triples.
+//   25 the budget's spend at least (AdmitInput.budget.spentAtLeast), then day key index (its month's key follows it)/model/USD triples.
 // Both holds (requests in flight, the lease) lapse, and are charged as spent, only after the hold lapse:
 // the lease hold also covers the requests settled from it since, whose spend this replica has not
 // written yet; released sooner when the replica dies, that spend would be neither charged nor held.
@@ -113,8 +116,8 @@ giveBack(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 giveBack(KEYS[2], tonumber(ARGV[4]), tonumber(ARGV[5]))
 releaseInFlightOf(KEYS[2], KEYS[10], tonumber(ARGV[4]), tonumber(ARGV[5]) + tonumber(ARGV[24]))
 local replica = string.match(ARGV[8], '^(%x+)-')
-redis.call('HDEL', KEYS[8], replica)
-for i = 25, #ARGV, 3 do
+redis.call('HDEL', KEYS[8], replica, replica .. ':tpm')
+for i = 26, #ARGV, 3 do
   local day = tonumber(ARGV[i])
   addSpend(KEYS[day], ARGV[i + 1], ARGV[i + 2], ARGV[22])
   addSpend(KEYS[day + 1], ARGV[i + 1], ARGV[i + 2], ARGV[22])
@@ -143,7 +146,7 @@ if granted and tonumber(ARGV[16]) > 0 then
   granted = tpm >= 0
 end
 if granted and ARGV[19] ~= '' then
-  spent, held = spentIn(KEYS[7]), heldIn(KEYS[3])
+  spent, held = math.max(spentIn(KEYS[7]), tonumber(ARGV[25])), heldIn(KEYS[3])
   usd = math.min(tonumber(ARGV[20]), (tonumber(ARGV[19]) - spent - held) / ${LEASE_SHARE})
   granted = usd >= tonumber(ARGV[21])
 end
@@ -166,7 +169,7 @@ if rpmEnd > 0 or tpmEnd > 0 then
   -- Refusals elsewhere tell their clients to retry when this lease ends (waitFor).
   local leaseEnd = redisNow() + tonumber(ARGV[23])
   for _, e in ipairs({rpmEnd, tpmEnd}) do if e > 0 and e < leaseEnd then leaseEnd = e end end
-  redis.call('HSET', KEYS[8], replica, leaseEnd)
+  redis.call('HSET', KEYS[8], replica, leaseEnd, replica .. ':tpm', tpm)
   redis.call('PEXPIRE', KEYS[8], window)
 end
 return answer({1, rpm, rpmUsed, rpmTtl, rpmEnd, tpm, tpmUsed, tpmTtl, tpmEnd, leaseMember, tostring(spent), tostring(held), inFlightMember})`;
@@ -438,6 +441,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
       SPEND_RETENTION_SECONDS,
       this.options.leaseMs,
       tokensSettled,
+      b?.spentAtLeast ?? 0,
     ];
     const spendKeys = [spendKey(account.keyId, day), spendKey(account.keyId, day.slice(0, 7)), spendKey(account.keyId, b?.period ?? day)];
     const callKeys = [keys.rpm, keys.tpm, keys.held, keys.holds, ...spendKeys, keys.leases, keys.call(id), keys.tpmInFlight];
@@ -458,6 +462,9 @@ export class LeasedAdmissionStore implements AdmissionStore {
     const client = this.client as unknown as { gatewayLease(...args: (string | number)[]): Promise<LeaseReply> };
     let reply: LeaseReply;
     try {
+      // A budget's lease granted before the connection's spend check (and restore) would read a spend Redis lost.
+      const gate = this.options.gate;
+      if (lease.want?.budget && gate && !gate.ready) await gate.whenReady();
       // A call never sent may be sent at any time later.
       if (!sendsNow(this.client)) throw new Error('Redis is not connected');
       lease.sentAt ??= Date.now();

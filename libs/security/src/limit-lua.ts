@@ -86,13 +86,47 @@ end
 -- (what that replica did not use then comes back). A lease that ended less than
 -- ${LEASE_RETURN_GRACE_MS} ms ago is being given back (its replica's timer runs late on a busy
 -- machine): retry at once; older ones belong to a replica that died, whose slice comes back with the window.
+-- (A lease's tokens are kept beside its end, as field '<replica>:tpm': skipped here, see stoppedLeaseTokens.)
 local function waitFor(leases, ttl)
   local clock = redisNow()
-  for _, ends in ipairs(redis.call('HVALS', leases)) do
-    local left = tonumber(ends) - clock
-    if left > -${LEASE_RETURN_GRACE_MS} and left < ttl then ttl = math.max(1, left) end
+  local fields = redis.call('HGETALL', leases)
+  for i = 1, #fields, 2 do
+    local left = tonumber(fields[i + 1]) - clock
+    if not string.find(fields[i], ':tpm$') and left > -${LEASE_RETURN_GRACE_MS} and left < ttl then ttl = math.max(1, left) end
   end
   return ttl
+end
+-- The TPM tokens leased by replicas whose lease ended more than ${LEASE_RETURN_GRACE_MS} ms ago and was not given
+-- back (they stopped, as waitFor takes them): counted in flight until the window ends.
+local function stoppedLeaseTokens(leases)
+  local clock, tokens = redisNow(), 0
+  local fields = redis.call('HGETALL', leases)
+  for i = 1, #fields, 2 do
+    if not string.find(fields[i], ':tpm$') and tonumber(fields[i + 1]) - clock <= -${LEASE_RETURN_GRACE_MS} then
+      tokens = tokens + tonumber(redis.call('HGET', leases, fields[i] .. ':tpm') or '0')
+    end
+  end
+  return tokens
+end
+-- The holds of replicas that stopped: one whose holds renewed by its lease syncs ('<replica>-<call>:f:<usd>' for its
+-- requests in flight, ':l:' for its lease) lapse before \`before\` was not renewed for several lease periods; its
+-- requests' own holds ('<replica>-<n>:<usd>') are a stopped replica's too. Their USD, and when the last of them lapses.
+local function stoppedHolds(holds, before)
+  local stopped, any = {}, false
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', holds, '-inf', '(' .. before, 'LIMIT', 0, 1000)) do
+    local replica = string.match(m, '^(%x+)%-%d+:[fl]:')
+    if replica then stopped[replica], any = true, true end
+  end
+  local usd, lapse = 0, 0
+  if not any then return usd, lapse end
+  local all = redis.call('ZRANGE', holds, 0, 999, 'WITHSCORES')
+  for i = 1, #all, 2 do
+    if stopped[string.match(all[i], '^(%x+)%-')] then
+      usd = usd + holdUsd(all[i])
+      lapse = math.max(lapse, tonumber(all[i + 1]))
+    end
+  end
+  return usd, lapse
 end
 local function heldIn(held)
   return math.max(0, tonumber(redis.call('GET', held) or '0'))

@@ -23,6 +23,11 @@ import { MemoryWindowCounter, RedisWindowCounter, type WindowCounter } from './w
 const MINUTE = 60_000;
 /** The wait a 429 names when only reservations of requests in flight are in the way: they free up as those settle. */
 const IN_FLIGHT_RETRY_MS = 1_000;
+/**
+ * A hold a replica's lease syncs renew (once a lease period) that was not renewed for this many periods
+ * is a stopped replica's: a refusal says when it lapses instead of "retry shortly".
+ */
+const STOPPED_AFTER_LEASES = 3;
 /** Warnings about Redis failing are logged at most this often. */
 const WARN_EVERY_MS = 10_000;
 /**
@@ -129,6 +134,8 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
   /** Prefix of hold ids: unique per process, so replicas never collide. */
   private readonly holdPrefix = randomBytes(6).toString('hex');
   private readonly holdLapse: number;
+  /** STOPPED_AFTER_LEASES lease periods; 0 without leases (no hold is renewed then). */
+  private readonly stoppedAfterMs: number;
   private holdSeq = 0;
   /** Addresses over the failed-authentication limit, until their window ends. */
   private readonly blockedIps = new Map<string, number>();
@@ -151,21 +158,28 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     private readonly spend: SpendService,
   ) {
     this.holdLapse = holdLapseMs(config);
+    this.stoppedAfterMs = STOPPED_AFTER_LEASES * config.security.limitLeaseMs;
     if (redis.client) {
       this.counter = new RedisWindowCounter(redis.client);
       const ledger = new SpendLedger();
-      new SpendRecovery(redis.client, ledger, this.holdPrefix, (restored) => {
+      const recovery = new SpendRecovery(redis.client, ledger, this.holdPrefix, (restored) => {
         this.metrics.recordSpendRestore();
         this.logger.warn(
           `Redis lost its data (restarted empty): re-added the spend this replica recorded this period, $${usd(restored.usd)} of ${restored.keys} key(s)` +
             `${restored.failed ? `, ${restored.failed} key(s) not restored (Redis did not take it)` : ''}; spend other replicas recorded they re-add themselves, that of replicas restarted since is lost`,
         );
       });
-      const exact = new RedisAdmissionStore(redis.client, ledger);
+      const exact = new RedisAdmissionStore(redis.client, ledger, recovery);
       const leaseMs = config.security.limitLeaseMs;
       const leased =
         leaseMs > 0 &&
-        new LeasedAdmissionStore(redis.client, exact, { replica: this.holdPrefix, leaseMs, holdLapseMs: this.holdLapse, ledger });
+        new LeasedAdmissionStore(redis.client, exact, {
+          replica: this.holdPrefix,
+          leaseMs,
+          holdLapseMs: this.holdLapse,
+          ledger,
+          gate: recovery,
+        });
       if (leased) metrics.observeLeasedKeys(() => leased.keysHeld());
       this.store = leased || exact;
     } else {
@@ -242,6 +256,8 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
         member: hold!.member,
         now,
         until: now + this.holdLapse,
+        spentAtLeast: this.knownSpend.reportedOf(key.id, period!),
+        stoppedBefore: this.stoppedAfterMs && now + this.holdLapse - this.stoppedAfterMs,
       },
     };
     const decided = this.store.admitNow?.(input);
@@ -292,8 +308,11 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     const headers: Record<string, string> = {};
     // Refused by TPM while settled use leaves room for this request: requests in flight (and other
     // replicas' leases) hold the rest, which comes back as they settle, not only at the window's end.
+    // Tokens leased by a replica that stopped are in flight too, but come back only when the window ends.
     const settledTokens = outcome.tpm.used - (outcome.tpm.inFlight ?? 0);
-    const inFlightInTheWay = outcome.refused === 'tpm' && settledTokens + demand.tokens <= tpm!;
+    const stoppedTokens = outcome.tpm.stopped ?? 0;
+    const inFlightInTheWay = outcome.refused === 'tpm' && settledTokens + stoppedTokens + demand.tokens <= tpm!;
+    const stoppedInTheWay = outcome.refused === 'tpm' && !inFlightInTheWay && settledTokens + demand.tokens <= tpm!;
     const tpmResetMs = inFlightInTheWay ? Math.min(IN_FLIGHT_RETRY_MS, outcome.tpm.resetMs) : outcome.tpm.resetMs;
     if (rpm !== undefined) rateHeaders(headers, dialect, 'requests', rpm, rpm - outcome.rpm.used, outcome.rpm.resetMs, now);
     if (tpm !== undefined) rateHeaders(headers, dialect, 'tokens', tpm, tpm - outcome.tpm.used, tpmResetMs, now);
@@ -302,8 +321,10 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     if (outcome.refused === 'tpm') {
       if (demand.tokens > tpm!) throw this.tooLargeForTpm(demand, tpm!, headers);
       const message = inFlightInTheWay
-        ? `Requests in flight reserve ${outcome.tpm.used - settledTokens} of this key's ${tpm} tokens per minute (${settledTokens} used by finished requests); this one needs up to ${demand.tokens}. Retry shortly.`
-        : `Rate limit reached for tokens: ${tpm} per minute.`;
+        ? `Requests in flight reserve ${outcome.tpm.used - settledTokens} of this key's ${tpm} tokens per minute (${settledTokens} used by finished requests${stoppedTokens ? `; ${stoppedTokens} of them leased by a gateway replica that stopped, back when the window ends in ${Math.ceil(outcome.tpm.resetMs / 1000)} s` : ''}); this one needs up to ${demand.tokens}. Retry shortly.`
+        : stoppedInTheWay
+          ? `A gateway replica that stopped leased ${stoppedTokens} of this key's ${tpm} tokens per minute and did not give them back (requests in flight reserve ${outcome.tpm.used - settledTokens - stoppedTokens}, finished ones used ${settledTokens}); this one needs up to ${demand.tokens}. They come back when the window ends, in ${Math.ceil(tpmResetMs / 1000)} s.`
+          : `Rate limit reached for tokens: ${tpm} per minute.`;
       throw this.limited('tpm', message, headers, tpmResetMs);
     }
     if (outcome.refused === 'budget') throw this.overBudget(budget!, demand, outcome, headers, now);
@@ -458,12 +479,14 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
    * 429 over budget, with Retry-After when waiting helps: a second while only the holds of
    * requests in flight are in the way, until the period resets (UTC) once what is left is less
    * than the request's worst case (the message then says whether a cheaper request may pass now),
-   * and none for a request dearer than the whole budget, which no period admits.
+   * and none for a request dearer than the whole budget, which no period admits. Holds of a replica
+   * that stopped (AdmitOutcome.stopped) do not come back: they are charged as spent when they lapse,
+   * so when they alone are in the way the request waits for the period's reset too, and is told so.
    */
   private overBudget(
     budget: NonNullable<KeyRecord['budget']>,
     { usd: reserveUsd, webSearches, levers = 'max_tokens' }: Demand,
-    outcome: Pick<AdmitOutcome, 'spentUsd' | 'heldUsd'>,
+    outcome: Pick<AdmitOutcome, 'spentUsd' | 'heldUsd' | 'stopped'>,
     headers: Record<string, string>,
     now: number,
   ): GatewayError {
@@ -471,6 +494,13 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     const { period, usd: limit } = budget;
     const periodEnd = msUntilPeriodEnd(period, new Date(now));
     rateHeaders(headers, OPENAI_RATE_HEADERS, 'budget', limit, limit - outcome.spentUsd, periodEnd, now, usd);
+    const stopped = outcome.stopped;
+    if (stopped && outcome.spentUsd + stopped.usd + reserveUsd > limit) {
+      const seconds = Math.ceil(periodEnd / 1000);
+      headers['retry-after'] = String(seconds);
+      const message = `Holds of a gateway replica that stopped ($${usd(stopped.usd)}, not renewed for ${STOPPED_AFTER_LEASES} lease periods) are part of the $${usd(outcome.heldUsd)} held of the $${usd(limit - outcome.spentUsd)} left of this key's ${period} budget of $${limit}; this one could cost up to $${usd(reserveUsd)}. The stopped replica's holds lapse at ${utcSecond(stopped.lapseAt)} and are then charged as spent (its requests may have been served): not before the budget resets at ${utcSecond(now + periodEnd)} (in ${seconds} s), unless a cheaper request fits now.`;
+      return new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, headers);
+    }
     if (outcome.spentUsd + reserveUsd <= limit) {
       headers['retry-after'] = '1';
       const message = `Requests in flight hold $${usd(outcome.heldUsd)} of the $${usd(limit - outcome.spentUsd)} left of this key's ${period} budget of $${limit}; this one could cost up to $${usd(reserveUsd)}. Retry shortly.`;

@@ -28,6 +28,16 @@ end
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
 return 1`;
 
+/**
+ * Whether a budget may be decided on the connection now: its check has answered and the restore it called for has
+ * landed (or failed). Admission stores read `ready` (a field: nothing in the normal case) and wait otherwise.
+ */
+export interface SpendGate {
+  readonly ready: boolean;
+  /** Settles once `ready`; rejects when the check got no answer (the store fails then, as when Redis does). */
+  whenReady(): Promise<void>;
+}
+
 export interface SpendRestored {
   /** Keys whose spend was written back, and its sum over their months (USD). */
   keys: number;
@@ -57,7 +67,17 @@ export interface SpendRestored {
  * of this replica's spend goes unrestored, and none is written twice (writing the whole ledger back
  * at the next reconnect counted the spend since the flush twice).
  */
-export class SpendRecovery {
+export class SpendRecovery implements SpendGate {
+  /**
+   * False from a new connection until its check answered and the restore it called for landed (or failed), and
+   * from a live check that found a loss until its restore did: budgets decided before would see a spend Redis lost.
+   * Always true on a Redis Cluster, whose losses only the live per-key check finds.
+   */
+  ready = false;
+  /** What admissions waiting for `ready` wait on; made only when one waits. */
+  private opening?: { promise: Promise<void>; resolve(): void; reject(error: unknown): void };
+  /** Restores under way: budgets wait for them (a loss a live check found included, a second at most after it). */
+  private restoring = 0;
   /** The marker read at the last answered check; undefined before the first. */
   private marker?: string;
   /** The ledger as it was when a check was sent that got no answer yet: still the spend a loss would have taken. */
@@ -77,6 +97,7 @@ export class SpendRecovery {
   ) {
     client.defineCommand('gatewaySpendRestore', { numberOfKeys: 3, lua: RESTORE_SCRIPT });
     if (client instanceof Cluster) {
+      this.ready = true;
       setInterval(() => client.status === 'ready' && void this.checkKeys(), LIVE_CHECK_MS).unref();
       return;
     }
@@ -86,7 +107,36 @@ export class SpendRecovery {
     setInterval(() => client.status === 'ready' && this.checkLive(), LIVE_CHECK_MS).unref();
   }
 
+  whenReady(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    if (!this.opening) {
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      this.opening = { promise, resolve, reject };
+    }
+    return this.opening.promise;
+  }
+
+  /** Opens once the connection's check answered and no restore is under way. */
+  private openIfSettled(): void {
+    if (!this.pending && !this.restoring) this.open();
+  }
+
+  private open(): void {
+    this.ready = true;
+    this.opening?.resolve();
+    this.opening = undefined;
+  }
+
+  /** The check got no answer: the admissions waiting fail now (the store's failure policy), later ones wait for the next check. */
+  private unanswered(error: unknown): void {
+    this.opening?.reject(error);
+    this.opening = undefined;
+  }
+
   private readonly check = (): void => {
+    this.ready = false;
     const snapshot = (this.pending ??= this.ledger.snapshot(utcMonth()));
     const client = this.client;
     this.readMarker().then(
@@ -96,11 +146,14 @@ export class SpendRecovery {
         this.pending = undefined;
         this.confirmed = snapshot;
         if (lost) void this.restore(snapshot.map((spend) => ({ spend, marker })));
+        else this.openIfSettled();
       },
       (error: unknown) => {
+        // A Redis error answers (the copy is kept for the next connection's check): nothing to wait for.
+        if (isReplyError(error)) return this.open();
         // No answer: checked again (the copy kept) on this connection shortly, or first on the next one.
-        if (!isReplyError(error))
-          setTimeout(() => client.status === 'ready' && this.pending === snapshot && this.check(), RETRY_MS).unref();
+        this.unanswered(error);
+        setTimeout(() => client.status === 'ready' && this.pending === snapshot && this.check(), RETRY_MS).unref();
       },
     );
   };
@@ -163,8 +216,20 @@ export class SpendRecovery {
     return (await this.client.set(key, candidate, 'NX', 'GET')) ?? candidate;
   }
 
-  /** Writes back each key's `spend`, once per `marker` (the marker that found the loss names the restore). */
+  /** Writes `lost` back (writeBack); budgets are not decided on this connection until it ended. */
   private async restore(lost: { spend: KeySpend; marker: string }[]): Promise<void> {
+    this.ready = false;
+    this.restoring += 1;
+    try {
+      await this.writeBack(lost);
+    } finally {
+      this.restoring -= 1;
+      this.openIfSettled();
+    }
+  }
+
+  /** Writes back each key's `spend`, once per `marker` (the marker that found the loss names the restore). */
+  private async writeBack(lost: { spend: KeySpend; marker: string }[]): Promise<void> {
     const call = this.client as unknown as { gatewaySpendRestore(...args: (string | number)[]): Promise<number> };
     const restored: SpendRestored = { keys: 0, usd: 0, failed: 0 };
     for (const { spend: entry, marker } of lost) {

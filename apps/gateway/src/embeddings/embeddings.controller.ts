@@ -28,14 +28,14 @@ export class EmbeddingsController {
     state.model = plan.group.name;
     state.reservation = await this.admission.admit(request, reply, plan);
     const signal = clientSignal(reply);
-    const run = await describedRun(
+    // A client that leaves now is charged for what it asked: the upstream answers in full (runWhole).
+    const running = describedRun(
       reply,
       state,
       plan,
-      this.executor.run(
+      this.executor.runWhole(
         plan,
         signal,
-        'total',
         (d, s, t) => {
           attemptStarted(state, d);
           return d.provider.embeddings(body, {
@@ -49,6 +49,8 @@ export class EmbeddingsController {
         state.timeline,
       ),
     );
+    state.finishing = running;
+    const run = await running;
     if (state.trace) state.responseModel = answeredModel(run.result.body);
     sendJson(reply, state, run.result);
   }

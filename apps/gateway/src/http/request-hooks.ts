@@ -112,13 +112,15 @@ export function installRequestHooks(fastify: FastifyInstance, deps: AccessDeps):
       if (counted) deps.metrics.inflightRequests.dec();
       pipeline.inFlight--;
       pipeline.waiting.shift()?.();
-      // A listener that throws takes the process down: bookkeeping of one request must not (an odd
-      // upstream answer once did, billed at close).
-      try {
-        record(request, reply, deps);
-      } catch (err) {
-        logger.error({ err, route: request.routeOptions?.url }, 'unexpected error while recording a request');
-      }
+      const answer = answered(request, reply, deps.shutdown);
+      const ms = reply.elapsedTime;
+      const finishing = request.gatewayState?.finishing;
+      // A client that left while its JSON answer's upstream call ran (Executor.runWhole): recorded once the call
+      // has ended, with the answer's usage (its cost, tokens and budget), or as a failed attempt if it failed.
+      if (answer.status === 499 && finishing && !request.gatewayState!.deployment) {
+        const later = () => recordSafely(request, reply, deps, answer, ms);
+        finishing.then(later, later);
+      } else recordSafely(request, reply, deps, answer, ms);
       // After the record, as when the client signal had a close listener of its own (registered later than this one).
       abortIfLeft(reply);
     });
@@ -172,13 +174,18 @@ function recordRefusal({ method, status, error, reqId, ms = 0 }: Refusal, { metr
   if (log.enabled(level)) log.write(level, { reqId, method, route: 'unmatched', status, ms: round(ms), keyId: ANONYMOUS_KEY_ID, error });
 }
 
+interface Answered {
+  status: number;
+  error?: string;
+}
+
 /**
  * The status the client got: its response's, else the error written on the socket for the one
  * request whose body the parser could not finish (the earlier ones of a pipeline are complete),
  * else, once the drain's grace is over, the drain's cut (503, or the 200 a stream had already
  * sent), else none (499: it left, or its connection was closed, before an answer).
  */
-function answered(request: FastifyRequest, reply: FastifyReply, shutdown: ShutdownState): { status: number; error?: string } {
+function answered(request: FastifyRequest, reply: FastifyReply, shutdown: ShutdownState): Answered {
   if (reply.raw.writableFinished) return { status: reply.raw.statusCode };
   const written = request.raw.complete ? undefined : (request.raw.socket as PipelinedSocket | null)?.[WRITTEN];
   if (written) return written;
@@ -186,8 +193,22 @@ function answered(request: FastifyRequest, reply: FastifyReply, shutdown: Shutdo
   return { status: 499 };
 }
 
-function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing, log, bodies, admission, shutdown }: AccessDeps): void {
-  const { status, error } = answered(request, reply, shutdown);
+/** A listener that throws takes the process down: bookkeeping of one request must not (an odd upstream answer once did, billed at close). */
+function recordSafely(request: FastifyRequest, reply: FastifyReply, deps: AccessDeps, answer: Answered, ms: number): void {
+  try {
+    record(request, reply, deps, answer, ms);
+  } catch (err) {
+    logger.error({ err, route: request.routeOptions?.url }, 'unexpected error while recording a request');
+  }
+}
+
+function record(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  { metrics, tracing, log, bodies, admission, shutdown }: AccessDeps,
+  { status, error }: Answered,
+  ms: number,
+): void {
   const route = request.routeOptions.url ?? 'unmatched';
   const state = requestState(request);
   if (error) state.errorCode = error;
@@ -197,7 +218,6 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
     // A stream that had begun: its 200 is all the status shows, as for an upstream failing mid-stream (sse.ts).
     if (reply.raw.headersSent && state.stream) metrics.recordStreamError(state.model ?? 'none', state.provider ?? 'none', SHUTDOWN_CUT);
   }
-  const ms = reply.elapsedTime;
   const keyId = tenantOf(request);
   // The upstream's time until the answer: a stream's to its first token (its run to the first chunk, then on to
   // the first with output; unset when none came), a JSON answer's run.
@@ -219,6 +239,8 @@ function record(request: FastifyRequest, reply: FastifyReply, { metrics, tracing
       overheadSeconds: served !== undefined ? Math.max(0, served - upstreamMs!) / 1000 : undefined,
     });
   const operation = Object.hasOwn(OPERATIONS, route) ? OPERATIONS[route] : 'chat';
+  // A JSON answer whose client left before it was sent: sendJson did not take its usage.
+  if (state.answer) state.usage ??= state.answer.usage;
   const b = bill(state);
   if (b) {
     metrics.recordCompletion({

@@ -101,6 +101,11 @@ export interface RequestState {
   timeline?: AttemptTiming[];
   /** The request's trace, only while tracing is on. */
   trace?: TraceContext;
+  /**
+   * A JSON answer's run (Executor.runWhole, as describedRun gives it): a client that leaves before it settled
+   * has its request recorded (cost, limits, access line) once it has, with the answer's usage (request-hooks.ts).
+   */
+  finishing?: Promise<unknown>;
   /** The router's run, settled or not, only while tracing is on: the trace is written once it has settled. */
   running?: Promise<void>;
   /** What aborts the request's client signal (client-signal.ts), once a handler took one. */

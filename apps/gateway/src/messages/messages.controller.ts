@@ -65,7 +65,10 @@ export class MessagesController {
       return writeSse(reply, thread ? keepingReply(frames, id!, thread.keep) : frames, this.metrics, this.shutdown);
     }
     const result = toMessageResult(outcome.result, writing, id);
-    if (thread) reply.header(THREAD_KEPT_HEADER, String(await thread.keep(JSON.parse(bodyText(result.body)) as ThreadReply)));
+    // A client that left while its answer came (it is still billed: Executor.runWhole) never saw it: the thread is not
+    // continued by it, and the continue is let go of as a failed one is, for the client to send again.
+    if (thread && !reply.raw.destroyed)
+      reply.header(THREAD_KEPT_HEADER, String(await thread.keep(JSON.parse(bodyText(result.body)) as ThreadReply)));
     sendJson(reply, state, result);
   }
 

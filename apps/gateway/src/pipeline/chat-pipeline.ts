@@ -125,12 +125,15 @@ export class ChatPipeline {
       const frames = record ? this.cache.recordStream(cached, run.result, billed) : run.result;
       return { stream: true, frames, provider: run.deployment.provider.name };
     }
-    const run = await describedRun(
+    // A client that leaves now is charged for what it asked: the upstream answers in full (runWhole).
+    const running = describedRun(
       reply,
       state,
       plan,
-      this.executor.run(plan, signal, 'total', (d, s, t) => d.provider.chat(body, ctx(d, s, t)), state.timeline),
+      this.executor.runWhole(plan, signal, (d, s, t) => d.provider.chat(body, ctx(d, s, t)), state.timeline),
     );
+    state.finishing = running;
+    const run = await running;
     if (state.trace) state.responseModel = answeredModel(run.result.body);
     state.answer = run.result;
     if (cached && !run.result.native) void this.cache.store(cached, run.result.body, run.result.usage, billed);
