@@ -127,17 +127,17 @@ export class Executor {
   /**
    * A whole answer (JSON, not streamed) the client pays for once the upstream was asked: when `signal`
    * aborts (the client left), the attempt under way is let finish within its own timeout and the deadline,
-   * so its usage can be charged, and none starts after it (no retry, fallback or wait). A stream is
-   * aborted instead: it is charged what it streamed until then.
+   * so its usage can be charged, and none starts after it (no retry, fallback or wait); `stop` (the drain's grace
+   * over) still aborts it. A stream is aborted instead: it is charged what it streamed until then.
    */
-  runWhole<T>(plan: Plan, signal: AbortSignal, call: AttemptCall<T>, timeline?: AttemptTiming[]): Promise<Attempted<T>> {
-    return this.run(plan, signal, 'total', call, timeline, undefined, true);
+  runWhole<T>(plan: Plan, signal: AbortSignal, call: AttemptCall<T>, stop: AbortSignal, timeline?: AttemptTiming[]): Promise<Attempted<T>> {
+    return this.run(plan, signal, 'total', call, timeline, undefined, stop);
   }
 
   /**
    * `timeline`, when given, receives every attempt's timing (for traces), even when the run fails.
    * `follow`: the answer goes on after the attempt, and its ending settles the attempt's ticket.
-   * `finish`: the client leaving (`signal`) does not abort the attempt under way (runWhole).
+   * `stop`: the attempt under way is aborted by it, not by the client leaving (`signal`) (runWhole).
    */
   async run<T>(
     plan: Plan,
@@ -146,7 +146,7 @@ export class Executor {
     call: AttemptCall<T>,
     timeline?: AttemptTiming[],
     follow?: Follow<T>,
-    finish = false,
+    stop?: AbortSignal,
   ): Promise<Attempted<T>> {
     const { retry, timeouts } = this.config.router;
     const runStarted = performance.now();
@@ -190,8 +190,8 @@ export class Executor {
     let attempts = 0;
     let lastTried: Deployment | undefined;
     let waitBudget = retry.retryAfterCapMs;
-    // A whole answer's attempts (runWhole) have no parent: the client leaving does not abort them.
-    const attemptParent = finish ? undefined : signal;
+    // A whole answer's attempts (runWhole) follow `stop`, not the client: its leaving does not abort them.
+    const attemptParent = stop ?? signal;
 
     try {
       for (;;) {
@@ -338,10 +338,10 @@ export class Executor {
   }
 
   /** What an attempt's error says about the deployment. */
-  private verdict(error: GatewayError, clientSignal: AbortSignal | undefined): Verdict {
+  private verdict(error: GatewayError, clientSignal: AbortSignal): Verdict {
     const status = error.upstreamStatus;
     // The client left, the deadline passed, or the gateway itself failed: the upstream was not judged.
-    if (clientSignal?.aborted || status === undefined) return { kind: 'no-verdict' };
+    if (clientSignal.aborted || status === undefined) return { kind: 'no-verdict' };
     // The upstream's wait to the millisecond where it said one (retry-after-ms, Retry-After: 0.3); the header is whole seconds.
     const retryAfterMs = RETRY_AFTER_STATUSES.has(status)
       ? (error.retryAfterMs ?? Number(error.headers['retry-after']) * 1000) || undefined
@@ -365,15 +365,15 @@ export class Executor {
   }
 
   /**
-   * A child signal that aborts with `reason()` after `ms`, or when the parent (if any) aborts.
+   * A child signal that aborts with `reason()` after `ms`, or when the parent aborts.
    * `clear()` stops the timer only: a stream that started keeps following the parent, and
    * `later` sets another timer on it (a stream's bound), which the function it returns stops.
    * The reason is built only on timeout: an Error's stack trace is too costly per request.
    */
-  private withTimeout(parent: AbortSignal | undefined, ms: number, reason: () => GatewayError) {
+  private withTimeout(parent: AbortSignal, ms: number, reason: () => GatewayError) {
     const ac = new AbortController();
-    if (parent?.aborted) ac.abort(parent.reason);
-    else parent?.addEventListener('abort', () => ac.abort(parent.reason), { once: true });
+    if (parent.aborted) ac.abort(parent.reason);
+    else parent.addEventListener('abort', () => ac.abort(parent.reason), { once: true });
     const abortAfter = (after: number, why: () => GatewayError) => this.clock.after(after, () => ac.abort(why()));
     return { signal: ac.signal, clear: abortAfter(ms, reason), later: abortAfter };
   }

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { answeredModel, checkEmbeddingSize, type EmbeddingCreateParams, embeddingInputs } from '@gateway/providers';
 import { AdmissionService } from '@gateway/security';
 import { Executor, RouterService } from '@gateway/router';
+import { ShutdownState } from '../health/shutdown-state';
 import { clientSignal } from '../http/client-signal';
 import { describedRun, sendJson } from '../http/describe-run';
 import { attemptStarted, requestState, upstreamHeaders } from '../http/request-state';
@@ -15,6 +16,7 @@ export class EmbeddingsController {
     private readonly router: RouterService,
     private readonly executor: Executor,
     private readonly admission: AdmissionService,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   @Post('embeddings')
@@ -46,6 +48,7 @@ export class EmbeddingsController {
             upstreamHeaders: upstreamHeaders(request, t),
           });
         },
+        this.shutdown.graceOverSignal,
         state.timeline,
       ),
     );

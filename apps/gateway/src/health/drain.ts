@@ -76,7 +76,7 @@ function stopAccepting({ state, close, servers, unused, graceMs, log, exit }: Dr
   }, SWEEP_MS);
   const force = setTimeout(() => {
     log.warn('grace period over: closing remaining connections');
-    state.graceOver = true;
+    state.endGrace();
     void state.cutStreams(CUT_EVENT_MS).then(() => servers.forEach((s) => s.closeAllConnections()));
   }, graceMs);
   sweep.unref();

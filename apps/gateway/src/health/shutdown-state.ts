@@ -16,6 +16,18 @@ export class ShutdownState {
    * request unanswered from then on was cut by the gateway, not left by its client (499).
    */
   graceOver = false;
+  private readonly graceEnd = new AbortController();
+  /**
+   * Aborts when the grace runs out: a JSON answer's attempt that runs on after its client left (Executor.runWhole,
+   * to be billed) ends then too, or the drain would wait for it (up to the attempt's timeout) before the process exits.
+   */
+  readonly graceOverSignal = this.graceEnd.signal;
+  /** The grace ran out: see graceOver and graceOverSignal. */
+  endGrace(): void {
+    this.graceOver = true;
+    this.graceEnd.abort();
+  }
+
   /** The requests so cut, counted as their access lines are written: the drain's summary at exit. */
   cut = 0;
   /**

@@ -13,6 +13,7 @@ import {
 import { type Deployment, Executor, RouterService } from '@gateway/router';
 import { type AttemptTiming, MetricsService } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
+import { ShutdownState } from '../health/shutdown-state';
 import { billedUsage } from '../http/accounting';
 import { clientSignal } from '../http/client-signal';
 import { describedRun } from '../http/describe-run';
@@ -43,6 +44,7 @@ export class ChatPipeline {
     private readonly cache: CacheService,
     private readonly reasoningState: ReasoningStateStore,
     private readonly metrics: MetricsService,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   /** `native`: the request in a vendor's own protocol, for that vendor's adapter to send as it is (CallContext). */
@@ -130,7 +132,7 @@ export class ChatPipeline {
       reply,
       state,
       plan,
-      this.executor.runWhole(plan, signal, (d, s, t) => d.provider.chat(body, ctx(d, s, t)), state.timeline),
+      this.executor.runWhole(plan, signal, (d, s, t) => d.provider.chat(body, ctx(d, s, t)), this.shutdown.graceOverSignal, state.timeline),
     );
     state.finishing = running;
     const run = await running;
