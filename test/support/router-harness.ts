@@ -62,14 +62,15 @@ export function routerHarness(config: GatewayConfig, size = 2) {
   const profile = profileChat({ model: 'g', messages: [{ role: 'user', content: 'hi' }] });
 
   /** `waitedMs`: what the request spent before the executor (Plan.waitedMs), off its deadline. */
-  const send = async (call: AttemptCall<string>, abortAfterMs?: number, waitedMs?: number): Promise<Answer> => {
+  /** `stop`: a whole answer's (Executor.runWhole, the client leaving does not abort its attempt; `stop` does). */
+  const send = async (call: AttemptCall<string>, abortAfterMs?: number, waitedMs?: number, stop?: AbortSignal): Promise<Answer> => {
     const start = clock.now();
     const ac = new AbortController();
     const cancel = abortAfterMs === undefined ? () => undefined : clock.after(abortAfterMs, () => ac.abort());
     try {
       const eligible = eligibleDeployments(group, profile, breakers, start);
       const plan = { group, profile, deployments: STRATEGY_ORDER.priority(eligible.deployments, {} as never), out: eligible.out, waitedMs };
-      const run = await executor.run(plan, ac.signal, 'total', call);
+      const run = await (stop ? executor.runWhole(plan, ac.signal, call, stop) : executor.run(plan, ac.signal, 'total', call));
       return { status: 200, result: run.result, fallbacks: fallbacksOf(run), start, end: clock.now() };
     } catch (err) {
       if (!(err instanceof GatewayError)) throw err;

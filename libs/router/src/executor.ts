@@ -245,6 +245,9 @@ export class Executor {
               else ticket.end(verdict, this.clock.now());
               if (!followed) this.latency.end(deployment.id, kind, latencyId, verdict.kind === 'answered');
               attemptSignal.clear();
+              // A whole answer's parent is the process's one grace signal (runWhole): its listener goes with the attempt,
+              // or every request added one for good (each add walked them all: JSON answers fell to 570 req/s).
+              if (!followed) attemptSignal.detach();
             }
             if (error.upstreamStatus === LOOP_DETECTED) throw loopDetected();
             if (verdict.kind === 'no-verdict' || !this.fallsBack(error.upstreamStatus)) throw error;
@@ -367,15 +370,22 @@ export class Executor {
   /**
    * A child signal that aborts with `reason()` after `ms`, or when the parent aborts.
    * `clear()` stops the timer only: a stream that started keeps following the parent, and
-   * `later` sets another timer on it (a stream's bound), which the function it returns stops.
+   * `later` sets another timer on it (a stream's bound), which the function it returns stops;
+   * `detach()` stops following the parent.
    * The reason is built only on timeout: an Error's stack trace is too costly per request.
    */
   private withTimeout(parent: AbortSignal, ms: number, reason: () => GatewayError) {
     const ac = new AbortController();
+    const relay = () => ac.abort(parent.reason);
     if (parent.aborted) ac.abort(parent.reason);
-    else parent.addEventListener('abort', () => ac.abort(parent.reason), { once: true });
+    else parent.addEventListener('abort', relay, { once: true });
     const abortAfter = (after: number, why: () => GatewayError) => this.clock.after(after, () => ac.abort(why()));
-    return { signal: ac.signal, clear: abortAfter(ms, reason), later: abortAfter };
+    return {
+      signal: ac.signal,
+      clear: abortAfter(ms, reason),
+      later: abortAfter,
+      detach: () => parent.removeEventListener('abort', relay),
+    };
   }
 }
 
