@@ -11,20 +11,20 @@ export const SHUTDOWN_CUT = 'shutdown_cut';
 @Injectable()
 export class ShutdownState {
   draining = false;
-  /**
-   * Set when the drain's grace has run out, just before it closes the connections still open: a
-   * request unanswered from then on was cut by the gateway, not left by its client (499).
-   */
-  graceOver = false;
   private readonly graceEnd = new AbortController();
   /**
-   * Aborts when the grace runs out: a JSON answer's attempt that runs on after its client left (Executor.runWhole,
-   * to be billed) ends then too, or the drain would wait for it (up to the attempt's timeout) before the process exits.
+   * Aborts when the drain's grace has run out, just before it closes the connections still open: a JSON answer's
+   * attempt that runs on after its client left (Executor.runWhole, to be billed) ends then too, or the drain would
+   * wait for it (up to the attempt's timeout) before the process exits.
    */
   readonly graceOverSignal = this.graceEnd.signal;
-  /** The grace ran out: see graceOver and graceOverSignal. */
+
+  /** The grace has run out: a request unanswered from then on was cut by the gateway, not left by its client (499). */
+  get graceOver(): boolean {
+    return this.graceOverSignal.aborted;
+  }
+
   endGrace(): void {
-    this.graceOver = true;
     this.graceEnd.abort();
   }
 
