@@ -213,24 +213,29 @@ describe('JSON inside a request string nested past security.maxJsonDepth: a 400 
       { type: 'function_call', call_id: 'c1', name: 'f', arguments: args },
       { type: 'function_call_output', call_id: 'c1', output },
     ];
+    // Found by an independent check: the message quoted the gateway's chat path (`messages[1].tool_calls[0]…`),
+    // a field the caller never sent; it quotes `input`, as `param` names it.
+    const inInput = /^400 Invalid 'input': JSON nesting is deeper than 64 levels/;
     for (const model of ['claude-x', 'gem-x'])
-      await assertBadRequest(served.client.responses.create({ model, store: false, input: input(deep, 'r') }), 'input', tooDeep);
-    await assertBadRequest(served.client.responses.create({ model: 'gem-x', store: false, input: input('{}', deep) }), 'input', tooDeep);
+      await assertBadRequest(served.client.responses.create({ model, store: false, input: input(deep, 'r') }), 'input', inInput);
+    await assertBadRequest(served.client.responses.create({ model: 'gem-x', store: false, input: input('{}', deep) }), 'input', inInput);
   });
 
-  it('Messages: a tool_result to Gemini, as an Anthropic invalid_request_error', async () => {
+  it('Messages: a tool_result to Gemini, as an Anthropic invalid_request_error quoting `messages`', async () => {
     const client = new Anthropic({ baseURL: served.gateway.url, apiKey: 'test-client-key', maxRetries: 0 });
+    // The system prompt is the chat translation's messages[0]: a chat path would point at the wrong message.
     await assertAnthropicBadRequest(
       client.messages.create({
         model: 'gem-x',
         max_tokens: 10,
+        system: 'be brief',
         messages: [
           { role: 'user', content: 'q' },
           { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'f', input: {} }] },
           { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: deep }] },
         ],
       }),
-      tooDeep,
+      /^400 .*Invalid 'messages': JSON nesting is deeper than 64 levels/,
     );
   });
 });

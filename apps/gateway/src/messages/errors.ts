@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { anthropicTables, GatewayError, inAnthropicOutputWords, inAnthropicWords } from '@gateway/providers';
+import { paramNames } from '../http/param-names';
 import { sseEvent } from './stream';
 
 /**
@@ -51,11 +52,25 @@ function inAnthropicTerms(error: GatewayError): string {
 }
 
 /**
- * `err` naming, where it is a max_tokens over the model's output cap, `model`: the model the client
- * asked for, which Anthropic's words for it name (an upstream's text names its own model, or none).
+ * Chat parameters the pipeline names in errors, as the caller's Messages request names them. Indexes into
+ * `messages` and `tools` do not survive the translation (the system prompt and each tool result become messages
+ * of their own), so those name the whole list.
  */
-export function namingModel(err: unknown, model: string): unknown {
-  if (err instanceof GatewayError && err.outputCap) err.outputCap = { ...err.outputCap, model };
+const inMessagesNames = paramNames([
+  [/^messages(?:[[.].*)?$/, 'messages'],
+  [/^tools\[\d+\]\.function(?:\..*)?$/, 'tools'],
+  [/^max_completion_tokens$/, 'max_tokens'],
+]);
+
+/**
+ * `err`, thrown by the chat pipeline, in the caller's Messages terms: a message that quotes a chat parameter
+ * quotes the caller's, and a max_tokens over the model's output cap names `model`, the model the client asked
+ * for, which Anthropic's words for it name (an upstream's text names its own model, or none).
+ */
+export function inMessagesTerms(err: unknown, model: string): unknown {
+  if (!(err instanceof GatewayError)) return err;
+  if (err.outputCap) err.outputCap = { ...err.outputCap, model };
+  err.message = inMessagesNames(err.message, err.param).message;
   return err;
 }
 

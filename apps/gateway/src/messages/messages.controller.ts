@@ -11,7 +11,7 @@ import { writeSse } from '../http/sse';
 import { ChatPipeline } from '../pipeline/chat-pipeline';
 import { TokenCounter } from '../pipeline/token-count';
 import { toMessageResult, toMessageStream } from './codec';
-import { namingModel } from './errors';
+import { inMessagesTerms } from './errors';
 import { countTokensSchema, messagesSchema } from './messages.schema';
 import { toChatRequest } from './request';
 import { keepingReply, THREAD_KEPT_HEADER, type ThreadReply } from './threads/assemble';
@@ -54,7 +54,7 @@ export class MessagesController {
     const { chat, native, toolNames } = toChatRequest(body, thread ? thread.beta : betaHeader(request));
     const thinking = chat.reasoning_effort !== undefined;
     const outcome = await this.pipeline.run(request, reply, chat, native).catch((err: unknown) => {
-      throw namingModel(err, body.model);
+      throw inMessagesTerms(err, body.model);
     });
     // A thread keeps answers by id: each gets a fresh one (a cached answer's would repeat, and not every upstream's is unique).
     const id = thread && newMessageId();

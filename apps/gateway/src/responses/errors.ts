@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { GatewayError } from '@gateway/providers';
+import { paramNames } from '../http/param-names';
 
 /**
  * Chat Completions parameter names, as the pipeline and the upstream name them in errors, and
@@ -19,10 +20,8 @@ export function isResponsesRequest(request: { url?: string; headers: IncomingHtt
   return (request.url ?? '').startsWith('/v1/responses');
 }
 
-/** A Chat Completions parameter name as the client's Responses request names it. */
-export function responsesParam(param: string | null): string | null {
-  return (param && PARAMS.find(([pattern]) => pattern.test(param))?.[1]) ?? param;
-}
+/** An error's message and `param` in the client's Responses names. */
+export const inResponsesNames = paramNames(PARAMS);
 
 /** OpenAI's 404 for a response or item the gateway cannot find (unknown, deleted, expired, another key's). */
 export function notFound(message: string, param: string | null): GatewayError {

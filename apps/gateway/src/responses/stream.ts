@@ -10,7 +10,7 @@ import { encodeChunks } from '../pipeline/chat-chunks';
 import { type HeldCall, HeldCalls, type ToolDelta } from '../pipeline/held-calls';
 import type { Response, ResponseError, ResponseOutputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { CustomInputStream, customInput } from './custom-tools';
-import { responsesParam } from './errors';
+import { inResponsesNames } from './errors';
 import { type ItemKind, itemId } from './ids';
 import {
   callPrefix,
@@ -364,7 +364,7 @@ export class ResponseEventEncoder {
     };
     await this.save(response);
     this.emit({ type: 'response.failed', response });
-    const fields = { code: error.code, message: error.message, param: responsesParam(error.param) };
+    const fields = { code: error.code, ...inResponsesNames(error.message, error.param) };
     // Flat, as OpenAI's reference shows, and nested under `error`, as its API sends: the official SDKs raise on
     // the nested object (openai-python, openai-node before 7); without it their stream loops ended quietly.
     this.emit({ type: 'error', ...fields, error: { type: error.type, ...fields } });
