@@ -67,6 +67,8 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  * - `claude-noargs`: a tool_use with empty input;
  * - `claude-patch`: a signed thinking block, then a tool_use of `apply_patch` with `{ input: PATCH }` (a custom tool's function);
  * - `claude-think`: a signed thinking block, then text;
+ * - `claude-think-omitted-<ms>`: a thinking block with its thinking omitted (`display: "omitted"`): its start, pings
+ *   for that long, its one delta the signature; then text;
  * - `claude-json`: a JSON object as text;
  * - `claude-cache-write`: the echo, with cache writes to both caches in its usage (CACHE_WRITE_USAGE);
  * - `claude-stop-<reason>`: text ending with that stop_reason (refusal has stop_details);
@@ -267,6 +269,14 @@ function reply(model: string, body: Record<string, unknown>): FakeMessage {
   const tools = (body.tools ?? []) as { type?: string; name: string }[];
   if (tools.some((t) => t.type?.startsWith('web_search_'))) return webSearch(textOf(last.content));
   const forced = (body.tool_choice as { name?: string } | undefined)?.name;
+  if (model.startsWith('claude-think-omitted-'))
+    return {
+      content: [
+        { type: 'thinking', thinking: '', signature: 'sig-omitted' },
+        { type: 'text', text: '42' },
+      ],
+      stop_reason: 'end_turn',
+    };
   switch (model) {
     case 'claude-tool': {
       const call = toolUse('toolu_01', forced ?? tools[0]?.name ?? 'get_weather', WEATHER_ARGS);
@@ -412,6 +422,11 @@ async function stream(res: ServerResponse, model: string, message: FakeMessage, 
           send('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } });
     } else if (block.type === 'thinking') {
       send('content_block_start', { index, content_block: { type: 'thinking', thinking: '', signature: '' } });
+      if (model.startsWith('claude-think-omitted-'))
+        for (let left = Number(model.slice(21)); left > 0 && !res.destroyed; left -= 200) {
+          await sleep(200);
+          send('ping', {});
+        }
       for (const piece of pieces(String(block.thinking), 8))
         send('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: piece } });
       send('content_block_delta', { index, delta: { type: 'signature_delta', signature: block.signature } });

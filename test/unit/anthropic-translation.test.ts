@@ -877,6 +877,40 @@ describe('Anthropic stream translation', () => {
     assert.deepEqual(hidden[1], { thinking_blocks: [{ type: 'thinking', thinking: 'ab', signature: 'sig' }] });
   });
 
+  // Found by an independent check: with its thinking omitted (`display: "omitted"`) a thinking block's one delta is
+  // its signature, after all the thinking; the first chunk waited for it, so for minutes the client had no byte and
+  // no keep-alive, and the attempt's timeout (attemptMs) cut a healthy answer.
+  it('the role goes out with a thinking block`s start; an empty text block`s start still waits for its first delta', () => {
+    const stepsOf = (events: Event[]) => {
+      const frames = translateEvents({ provider: 'claude', exposeReasoning: false, includeUsage: false })({} as never);
+      return events.map((event) =>
+        (frames.step(event) as string[]).map((frame) => JSON.parse(frame.slice(6)) as { choices: { delta: object }[] }),
+      );
+    };
+    const role = { role: 'assistant', content: '' };
+    for (const block of [
+      { type: 'thinking', thinking: '', signature: '' },
+      { type: 'redacted_thinking', data: 'x' },
+      { type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: {} },
+    ]) {
+      const [opened, started] = stepsOf([start(), { type: 'content_block_start', index: 0, content_block: block } as unknown as Event]);
+      assert.deepEqual(opened, []);
+      assert.deepEqual(
+        started.map((frame) => frame.choices[0].delta),
+        [role],
+        block.type,
+      );
+    }
+    const text = { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } as unknown as Event;
+    const delta = { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hi' } } as unknown as Event;
+    const [, held, first] = stepsOf([start(), text, delta]);
+    assert.deepEqual(held, []);
+    assert.deepEqual(
+      first.map((frame) => frame.choices[0].delta),
+      [role, { content: 'Hi' }],
+    );
+  });
+
   it('a stream that ends without message_stop is truncated', async () => {
     await assert.rejects(
       run([start(), { type: 'content_block_start', index: 0, content_block: { type: 'text', text: 'x' } } as unknown as Event]),

@@ -64,7 +64,9 @@ class EventFrames implements StreamSteps<Event, string>, RunningUsage {
    * The role delta goes with the first frame after message_start, not alone: Anthropic sends
    * message_start (and pings) before it knows whether it can answer, and an overloaded `error`
    * can follow. Until a frame leaves, that error can still fall back (the router starts a
-   * stream at its first chunk).
+   * stream at its first chunk). A thinking block's start is the answer begun, and the role goes
+   * with it: with its thinking omitted (`display: "omitted"`) the block's one delta is the signature,
+   * minutes later, and until a first chunk the attempt's timeout runs and no keep-alive is sent.
    */
   private roleSent = false;
 
@@ -76,13 +78,14 @@ class EventFrames implements StreamSteps<Event, string>, RunningUsage {
   }
 
   step(event: Event): readonly string[] {
-    return this.withRole(this.translate(event));
+    return this.withRole(this.translate(event), event.type === 'content_block_start' && event.content_block.type !== 'text');
   }
 
-  private withRole(out: readonly string[]): readonly string[] {
-    if (this.roleSent || !out.length) return out;
+  /** `out`, after the role delta where it is the first frame, or where the event `began` the answer (roleSent). */
+  private withRole(out: readonly string[], began = false): readonly string[] {
+    if (this.roleSent || !this.frames || !(out.length || began)) return out;
     this.roleSent = true;
-    return [this.frames!.role(), ...out];
+    return [this.frames.role(), ...out];
   }
 
   private translate(event: Event): readonly string[] {
