@@ -71,6 +71,34 @@ describe('executor', () => {
     assert.notEqual((await settle(h, pending)).status, 200);
   });
 
+  // Found by an independent check: a client error was a latency sample, so a deployment that refused at once (a 400
+  // only it gives) became the fastest of a `latency` group and took most of its traffic, all of it refused. A timed-out
+  // attempt was none, so a deployment that hangs on a share of requests kept its fast average.
+  it('an answer and a timeout are latency samples (the timeout at its length); a client error is none', async () => {
+    const h = routerHarness(config({ attemptsPerDeployment: 1 }), 1);
+    const id = h.deployments[0].id;
+    // An answer in 50 ms, then refusals in 1 ms.
+    const outcomes: (GatewayError | 'ok')[] = ['ok', await upstream(400), await upstream(422)];
+    const call = async (d: Deployment, signal: AbortSignal) => {
+      const next = outcomes.shift()!;
+      await h.clock.sleep(next === 'ok' ? 50 : 1, signal);
+      if (next !== 'ok') throw next;
+      return d.id;
+    };
+    for (let i = 0; i < 3; i++) await settle(h, h.send(call));
+    assert.equal(h.latency.get(id, 'total'), 50, 'the answer measured; the 400 and 422 after it left it as it was');
+    const hang = async (_d: Deployment, signal: AbortSignal) => {
+      await h.clock.sleep(60_000, signal);
+      throw signal.reason ?? GatewayError.clientClosed();
+    };
+    assert.equal((await settle(h, h.send(hang))).status, 504);
+    assert.ok(h.latency.get(id, 'total')! > 50, `the 1 s timeout raised the average: ${h.latency.get(id, 'total')} ms`);
+    // A client that left judged nothing: no sample.
+    const before = h.latency.get(id, 'total');
+    await settle(h, h.send(hang, 500));
+    assert.equal(h.latency.get(id, 'total'), before);
+  });
+
   // Found by an independent check: a request that waited for an identical one's answer (cache.coalesce)
   // then had a whole deadline of its own, up to about twice deadlineMs in all.
   it('takes the time a request already waited off its deadline', async () => {

@@ -224,9 +224,13 @@ export class Executor {
             let verdict: Verdict = { kind: 'no-verdict' };
             let error: GatewayError;
             let followed = false;
+            // Whether the attempt's time is a latency sample: an answer's, or a timeout's (it took at least that long).
+            // Not an error's: a deployment that refuses at once (a 400 only it gives) ranked fastest and took the traffic.
+            let measured = false;
             try {
               const result = await call(deployment, attemptSignal.signal, timing);
               verdict = ANSWERED;
+              measured = true;
               // A stream's attempt goes on until the stream ends (follow), within streamMs of the request's start; any other ends here.
               if (follow) {
                 const unbound = attemptSignal.later(streamEnd - this.clock.now(), () => streamTimeout(timeouts.streamMs));
@@ -238,12 +242,13 @@ export class Executor {
               error = asGatewayError(err, attemptSignal.signal);
               // A whole answer's attempt ran on after its client left: the upstream is judged by how it ended.
               verdict = this.verdict(error, attemptParent);
+              measured = verdict.kind !== 'no-verdict' && error.upstreamStatus === 'timeout';
               if (timing) endAttempt(timing, this.clock.now(), error);
             } finally {
               // Every way out of an attempt lands here: the probe slot, if it held one, is released.
               if (follow && verdict === ANSWERED) ticket.started();
               else ticket.end(verdict, this.clock.now());
-              if (!followed) this.latency.end(deployment.id, kind, latencyId, verdict.kind === 'answered');
+              if (!followed) this.latency.end(deployment.id, kind, latencyId, measured);
               attemptSignal.clear();
               // A whole answer's parent is the process's one grace signal (runWhole): its listener goes with the attempt,
               // or every request added one for good (each add walked them all: JSON answers fell to 570 req/s).

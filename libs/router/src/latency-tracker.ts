@@ -41,10 +41,10 @@ export class LatencyTracker {
     return inFlight.start(this.clock.now());
   }
 
-  /** Ends attempt `id`; when it `succeeded`, its time is measured. */
-  end(deploymentId: string, kind: LatencyKind, id: number, succeeded: boolean): void {
+  /** Ends attempt `id`; when `measured` (see Executor.run), its time is a sample of the deployment's latency. */
+  end(deploymentId: string, kind: LatencyKind, id: number, measured: boolean): void {
     const at = this.pending[kind].get(deploymentId)?.end(id);
-    if (at !== undefined && succeeded) this.observe(deploymentId, kind, this.clock.now() - at);
+    if (at !== undefined && measured) this.observe(deploymentId, kind, this.clock.now() - at);
   }
 
   observe(deploymentId: string, kind: LatencyKind, ms: number): void {
