@@ -53,7 +53,7 @@ export class BreakerConfig {
 export class LatencyConfig {
   /** EWMA weight of the newest sample. */
   @IsOptional() @IsNumber() @Min(0.01) @Max(1) alpha = 0.3;
-  /** An average not refreshed for this long counts as unknown, so the next request measures that deployment again. */
+  /** An average not refreshed for this long is replaced whole by the next measurement (until then it still ranks its deployment). */
   @IsOptional() @IsInt() @Min(100) staleAfterMs = 2_000;
   /** Share of requests sent to a random eligible deployment, so a recovered one is found again. */
   @IsOptional() @IsNumber() @Min(0) @Max(1) exploreRate = 0.05;
