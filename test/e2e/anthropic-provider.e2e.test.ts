@@ -403,7 +403,6 @@ describe('Anthropic provider through the gateway (real @anthropic-ai/sdk, fake M
     const cases: [string, OpenAI.ChatCompletionContentPart, RegExp][] = [
       ['an http:// image', { type: 'image_url', image_url: { url: 'http://example.com/a.png' } }, /https:\/\/ or data: URLs/],
       ['a BMP data URL', { type: 'image_url', image_url: { url: 'data:image/bmp;base64,Qk0=' } }, /does not accept image\/bmp/],
-      ['audio', { type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } }, /does not accept audio\/wav/],
       ['an OpenAI file id', { type: 'file', file: { file_id: 'file-123' } }, /file ids mean nothing/],
     ];
     for (const [name, part, message] of cases) {
@@ -416,6 +415,16 @@ describe('Anthropic provider through the gateway (real @anthropic-ai/sdk, fake M
         assert.match(err.param ?? '', /^messages\[0\]\.content\[0\]/);
       });
     }
+
+    // Claude takes no audio, and a deployment on an anthropic provider may not declare `audio`: routing refuses it first.
+    it('audio', async () => {
+      const audio = { type: 'input_audio' as const, input_audio: { data: 'UklGRg==', format: 'wav' as const } };
+      const err = await apiError(
+        client().chat.completions.create({ model: 'claude-echo', messages: [{ role: 'user', content: [audio] }] }),
+      );
+      assert.deepEqual([err.status, err.code], [400, 'unsupported_capability']);
+      assert.match(err.message, /No deployment of claude-echo supports audio/);
+    });
   });
 
   it('enforces json_schema with native structured outputs and json_object with an instruction', async () => {

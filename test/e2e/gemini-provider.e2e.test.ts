@@ -64,7 +64,8 @@ type Sent = {
 describe('Gemini provider through the gateway (real @google/genai, fake Gemini API)', () => {
   const upstream = new FakeGemini(KEY);
   const client = useVendorGateway('gemini', upstream, KEY, 'gemini', [
-    ...MODELS.map((m) => model(m, { maxOutputTokens: 2048 })),
+    // Gemini takes audio input: declared, so that a request with audio may go to it (README, Routing).
+    ...MODELS.map((m) => model(m, { maxOutputTokens: 2048, capabilities: ['tools', 'vision', 'audio', 'json', 'reasoning'] })),
     ...FINISHES.map(([r]) => model(`gemini-finish-${r}`)),
     ...ERRORS.map(([s]) => model(`gemini-error-${s}`)),
     // One deployment per status and way, so the cooldown an error starts is not another case's.

@@ -313,6 +313,15 @@ describe('config', () => {
       /models\[0\]\.deployments\[0\]\.capabilities: provider "ant" is of type anthropic, which has no embeddings API/,
     ],
     [
+      'audio declared on an anthropic provider (Claude takes no audio input)',
+      (c) => {
+        c.providers.push({ name: 'ant', type: 'anthropic', apiKeyEnv: 'ANT_KEY' } as never);
+        (c.models[0].deployments[0] as Record<string, unknown>).provider = 'ant';
+        (c.models[0].deployments[0] as Record<string, unknown>).capabilities = ['vision', 'audio'];
+      },
+      /models\[0\]\.deployments\[0\]\.capabilities: provider "ant" is of type anthropic, which takes no audio input/,
+    ],
+    [
       'a model mixing chat and embeddings deployments',
       (c) => c.models[0].deployments.push({ provider: 'mock', model: 'e', capabilities: ['embeddings'] } as never),
       /models\[0\]\.deployments\[1\]\.capabilities: every deployment of a model is the same kind/,

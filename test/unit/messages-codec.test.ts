@@ -408,28 +408,38 @@ describe('Messages request: what only Anthropic`s API runs makes it Anthropic-on
   });
 
   // Found by an independent check: these were refused with a 400 even on a model served by Anthropic alone.
-  it('content only Anthropic reads marks it at its block (user turns and tool results); in the chat params its JSON as text', () => {
-    const cases: [AnthropicBlock, string, string][] = [
+  it('content only Anthropic reads marks it at its block (user turns and tool results); in the chat params its JSON as text, a PDF a file', () => {
+    const asText = (block: AnthropicBlock) => ({ type: 'text', text: JSON.stringify(block) });
+    const cases: [AnthropicBlock, string, string, (block: AnthropicBlock) => object][] = [
       [
         { type: 'search_result', source: 'https://d.test/a', title: 'A', content: [{ type: 'text', text: 'fact' }] },
         '.type',
         'search_result',
+        asText,
       ],
-      [{ type: 'document', source: { type: 'content', content: [{ type: 'text', text: 'chunk' }] } }, '.source.type', 'content'],
-      [{ type: 'document', source: { type: 'url', url: 'https://d.test/report.pdf' } }, '.source.type', 'url'],
-      [{ type: 'document', source: { type: 'file', file_id: 'file_011' } }, '.source.type', 'file'],
+      [{ type: 'document', source: { type: 'content', content: [{ type: 'text', text: 'chunk' }] } }, '.source.type', 'content', asText],
+      // A PDF by URL or Files API id: a file part, so that routing gives it to a vision deployment (README, Routing).
+      [
+        { type: 'document', source: { type: 'url', url: 'https://d.test/report.pdf' } },
+        '.source.type',
+        'url',
+        () => ({ type: 'file', file: { file_id: 'https://d.test/report.pdf' } }),
+      ],
+      [
+        { type: 'document', source: { type: 'file', file_id: 'file_011' } },
+        '.source.type',
+        'file',
+        () => ({ type: 'file', file: { file_id: 'file_011' } }),
+      ],
       // Code execution with the Files API: a file for Anthropic's container (found by a check of Claude Code and the SDKs).
-      [{ type: 'container_upload', file_id: 'file_013' }, '.type', 'container_upload'],
+      [{ type: 'container_upload', file_id: 'file_013' }, '.type', 'container_upload', asText],
     ];
-    for (const [block, at, value] of cases) {
+    for (const [block, at, value, part] of cases) {
       const { chat, native } = toChatRequest(request({ messages: [{ role: 'user', content: [{ type: 'text', text: 'see' }, block] }] }));
       assert.equal(native.only?.param, `messages[0].content[1]${at}`);
       assert.ok(native.only.reason.startsWith(`messages[0].content[1]${at} '${value}' is `), native.only.reason);
       assert.ok(native.only.reason.endsWith(', which only an Anthropic deployment reads'), native.only.reason);
-      assert.deepEqual(chat.messages[0].content, [
-        { type: 'text', text: 'see' },
-        { type: 'text', text: JSON.stringify(block) },
-      ]);
+      assert.deepEqual(chat.messages[0].content, [{ type: 'text', text: 'see' }, part(block)]);
       const result = { type: 'tool_result', tool_use_id: 'toolu_1', content: [block] };
       const nested = toChatRequest(request({ messages: [{ role: 'user', content: [result] }] }));
       assert.equal(nested.native.only?.param, `messages[0].content[0].content[0]${at}`);

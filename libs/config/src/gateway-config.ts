@@ -33,10 +33,14 @@ export type ProviderType = (typeof PROVIDER_TYPES)[number];
 export const MAX_TOKENS_FIELDS = ['max_tokens', 'max_completion_tokens'] as const;
 export type MaxTokensField = (typeof MAX_TOKENS_FIELDS)[number];
 
-export const CAPABILITIES = ['tools', 'vision', 'json', 'embeddings', 'reasoning'] as const;
+/**
+ * What a deployment may declare. `vision`: images, and documents (PDFs), which every vendor reads with its
+ * vision models (the text and an image of each page); `audio`: audio input (README, Routing: what each needs).
+ */
+export const CAPABILITIES = ['tools', 'vision', 'audio', 'json', 'embeddings', 'reasoning'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 /** Capabilities of a chat model; a deployment declaring `embeddings` may declare none of them. */
-export const CHAT_CAPABILITIES: Capability[] = ['tools', 'vision', 'json', 'reasoning'];
+export const CHAT_CAPABILITIES: Capability[] = ['tools', 'vision', 'audio', 'json', 'reasoning'];
 
 /**
  * What a deployment serves: embeddings when it declares `embeddings`, chat

@@ -178,6 +178,8 @@ function checkAcrossKeys(config: GatewayConfig, fail: (msg: string) => never): v
       const kind = deploymentKind(d);
       if (kind === 'embeddings' && providers.get(d.provider) === 'anthropic')
         fail(`${where}: provider "${d.provider}" is of type anthropic, which has no embeddings API`);
+      if (d.capabilities?.includes('audio') && providers.get(d.provider) === 'anthropic')
+        fail(`${where}: provider "${d.provider}" is of type anthropic, which takes no audio input`);
       if (kind === 'embeddings' && d.capabilities!.some((c) => CHAT_CAPABILITIES.includes(c)))
         fail(`${where}: an embeddings deployment declares no chat capabilities (${CHAT_CAPABILITIES.join(', ')})`);
       if (kind !== deploymentKind(m.deployments[0]))

@@ -17,7 +17,7 @@ export * from './sse-events';
 export * from './tool-call-slots';
 export { clientUsage, completionId, wholeUsage } from './translation/completion';
 export { withCacheHits } from './openai/usage-bytes';
-export { checkParams, maxTokensOf, refuse, type ParamRule, type ParamTable, wantsReasoning } from './translation/params';
+export { checkParams, maxTokensOf, refusal, refuse, type ParamRule, type ParamTable, wantsReasoning } from './translation/params';
 export { invalidJson, parseChunkEvent } from './translation/errors';
 export { withTextContent } from './translation/chunk-shape';
 export { toolResult } from './translation/tool-results';

@@ -1,4 +1,5 @@
 import type { DeploymentConfig, ProviderConfig, ProviderType } from '@gateway/config';
+import type { ParamTable } from './translation/params';
 import type { ChatCompletionCreateParams, CompletionUsage, EmbeddingCreateParams } from './wire';
 
 /** What a provider needs to know about the call besides the request body. */
@@ -143,6 +144,13 @@ export interface Provider {
   embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult>;
   /** Set when its embeddings API takes text alone, no token ids (Gemini): routing passes it over for token-id inputs. */
   readonly embedsTextOnly?: boolean;
+  /**
+   * The table its adapter checks a translated chat request against (translation/params.ts), set where it refuses
+   * some values (Anthropic: `n` > 1, logprobs): routing passes it over for a request it would refuse when another
+   * deployment of the group takes it. Unset: it refuses no parameter. Not read for a request in its own protocol
+   * (NativeRequest), whose body it sends as the client wrote it.
+   */
+  readonly params?: ParamTable;
   /** The prompt's input tokens by the vendor's own count, where the vendor offers one (Anthropic). */
   countTokens?(request: ChatCompletionCreateParams, ctx: CallContext): Promise<number>;
   /** Models the upstream offers, for diagnostics; the public list comes from config. */

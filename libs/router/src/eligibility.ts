@@ -3,6 +3,7 @@ import { GatewayError } from '@gateway/providers';
 import type { BreakerRegistry } from './breaker-registry';
 import type { AccountTrouble } from './deployment-health';
 import type { Deployment, ModelGroup } from './model-catalog';
+import { refusingDeployments } from './param-refusals';
 import type { RequestProfile } from './request-profile';
 
 /** The window assumed for a deployment that declares none: no model holds more, so no request may ask for more. */
@@ -22,7 +23,8 @@ export interface Eligible {
  * (RequestProfile.onlyProvider), every needed capability is declared (a deployment that
  * declares none serves text chat only), the context window (or MAX_REQUEST_TOKENS) holds the
  * prompt plus the completion budget (embeddings: the largest input), it takes the request's
- * kind of input (token ids: not a text-only embedder), and its health lets requests through now or
+ * kind of input (token ids: not a text-only embedder), its adapter takes the request's parameters when another's
+ * does (withoutRefusing), and its health lets requests through now or
  * within the wait cap. None left is an error that says why; so is a `max_tokens` above every one's
  * `maxOutputTokens`, before their health is looked at (as the window: none could serve it healthy). Of
  * those left, one whose `maxOutputTokens` is below the request's `max_tokens` is dropped when another
@@ -61,13 +63,26 @@ export function eligibleDeployments(group: ModelGroup, profile: RequestProfile, 
       'invalid_value',
     );
   }
+  const takesParams = withoutRefusing(takesInput, refusingDeployments(group, profile));
   const maxTokens = profile.maxTokens;
-  if (maxTokens && !takesInput.some((d) => writes(d, maxTokens))) throw overOutputCap(group.name, maxTokens, takesInput);
+  if (maxTokens && !takesParams.some((d) => writes(d, maxTokens))) throw overOutputCap(group.name, maxTokens, takesParams);
   // One that is back within the wait cap, or whose half-open probe may decide within it, stays in the plan:
   // the executor waits for it if nothing else answers.
-  const usable = takesInput.filter((d) => breakers.get(d.id).servesWithin(now, breakers.waitCapMs));
-  if (!usable.length) throw unavailable(group.name, healthWaits(takesInput, breakers, now), now);
-  return { deployments: withRoomFor(usable, profile.maxTokens), out: takesInput.filter((d) => !usable.includes(d)) };
+  const usable = takesParams.filter((d) => breakers.get(d.id).servesWithin(now, breakers.waitCapMs));
+  if (!usable.length) throw unavailable(group.name, healthWaits(takesParams, breakers, now), now);
+  return { deployments: withRoomFor(usable, profile.maxTokens), out: takesParams.filter((d) => !usable.includes(d)) };
+}
+
+/**
+ * The deployments whose adapter takes every parameter of the request (refusingDeployments), before their health is
+ * looked at (as a capability: one that would refuse is no fallback for one cooling down). When none does, all of
+ * them: the request goes as it came, and the first one's adapter refuses it as it always did (400
+ * unsupported_parameter, naming the parameter).
+ */
+function withoutRefusing(deployments: Deployment[], refusing: ReadonlySet<Deployment> | undefined): Deployment[] {
+  if (!refusing) return deployments;
+  const taking = deployments.filter((d) => !refusing.has(d));
+  return taking.length ? taking : deployments;
 }
 
 /**

@@ -39,6 +39,10 @@ export interface RequestProfile {
   onlyProvider?: NativeOnly & { type: ProviderType };
   /** The most web searches an upstream may run for it (NativeRequest.webSearches). */
   webSearches?: number;
+  /** The chat request, whose parameters a deployment's adapter may refuse (Provider.params, param-refusals.ts). */
+  request?: ChatCompletionCreateParams;
+  /** The vendor protocol it came in, when not OpenAI's (NativeRequest.protocol): that vendor's adapter checks no parameter. */
+  protocol?: ProviderType;
   /**
    * Embeddings: the largest input (its estimate, and the param naming it). A model embeds each
    * input on its own, so its context window must hold the largest, not their sum.
@@ -75,13 +79,16 @@ interface Size {
   chars: number;
   mediaTokens: number;
   images: number;
+  /** Documents (PDFs) and audio: needs (`vision`, `audio`), not counted by the task rules' `images`. */
+  documents: number;
+  audio: number;
 }
 
 type Part = { type: string; [field: string]: unknown };
 
 /** `native`: the request as the client sent it in a vendor's protocol, when it did (see NativeRequest). */
 export function profileChat(request: ChatCompletionCreateParams, native?: NativeRequest): RequestProfile {
-  const size: Size = { chars: 0, mediaTokens: 0, images: 0 };
+  const size: Size = { chars: 0, mediaTokens: 0, images: 0, documents: 0, audio: 0 };
   let lastUserText = '';
   for (const message of request.messages) {
     const text = measureMessage(message, size);
@@ -90,7 +97,9 @@ export function profileChat(request: ChatCompletionCreateParams, native?: Native
   if (request.tools) size.chars += JSON.stringify(request.tools).length;
   const needs: Capability[] = [];
   if (request.tools?.length) needs.push('tools');
-  if (size.images) needs.push('vision');
+  // A document is read as its text and an image of each page: a vision model's work at every vendor.
+  if (size.images || size.documents) needs.push('vision');
+  if (size.audio) needs.push('audio');
   const format = request.response_format?.type;
   if (format === 'json_object' || format === 'json_schema') needs.push('json');
   // The Messages API's thinking and the Responses API's reasoning.effort arrive here as reasoning_effort.
@@ -102,6 +111,8 @@ export function profileChat(request: ChatCompletionCreateParams, native?: Native
     needs,
     wants,
     choices: request.n ?? 1,
+    request,
+    protocol: native?.protocol,
     ...(native?.only && { onlyProvider: { type: native.protocol, ...native.only } }),
     ...(native?.webSearches !== undefined && { webSearches: native.webSearches }),
     lastUserText,
@@ -180,9 +191,13 @@ function measurePart(part: Part, size: Size): void {
       // A file sent by id (OpenAI's Files API) has no size here, so it counts nothing.
       const data = (part.file as { file_data?: unknown } | undefined)?.file_data;
       size.mediaTokens += Math.ceil(base64Bytes(data) / FILE_BYTES_PER_TOKEN);
+      // Audio sent as a file (a data URL of its type, which Gemini takes) is audio; any other file is a document.
+      if (typeof data === 'string' && data.startsWith('data:audio/')) size.audio++;
+      else size.documents++;
       break;
     }
     case 'input_audio': {
+      size.audio++;
       const audio = (part.input_audio ?? {}) as { data?: unknown; format?: unknown };
       // A format the vendors do not take is refused by the adapter; counted here at mp3's (higher) rate.
       const bytesPerToken = AUDIO_BYTES_PER_TOKEN.get(audio.format) ?? AUDIO_BYTES_PER_TOKEN.get('mp3')!;

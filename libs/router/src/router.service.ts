@@ -5,6 +5,7 @@ import { BreakerRegistry } from './breaker-registry';
 import { type Eligible, eligibleDeployments, MAX_REQUEST_TOKENS } from './eligibility';
 import { LatencyTracker } from './latency-tracker';
 import { type Deployment, ModelCatalog, type ModelGroup } from './model-catalog';
+import { refusingDeployments } from './param-refusals';
 import { profileChat, profileEmbeddings, type RequestProfile } from './request-profile';
 import { preferDeclaring, STRATEGY_ORDER } from './strategies';
 import { type TaskDecision, TaskRouter } from './task-rules';
@@ -141,7 +142,7 @@ export class RouterService {
 
   /**
    * The group's reusable plan when `profile` is a plain request for it: a chat request that needs,
-   * prefers and is confined to nothing, whose prompt and completion budget every deployment's window
+   * prefers and is confined to nothing, that no deployment's adapter refuses while another's takes it, whose prompt and completion budget every deployment's window
    * holds and whose max_tokens every deployment can give; eligibility then keeps every healthy
    * deployment and the priority strategy keeps their order. Undefined otherwise.
    */
@@ -162,7 +163,7 @@ export class RouterService {
     }
     if (!reusable) return undefined;
     const { needs, wants, onlyProvider, tokenIds, largestInput, maxTokens } = profile;
-    if (needs.length || wants.length || onlyProvider || tokenIds || largestInput) return undefined;
+    if (needs.length || wants.length || onlyProvider || tokenIds || largestInput || refusingDeployments(group, profile)) return undefined;
     if (profile.promptTokens + (maxTokens ?? 0) > reusable.window || (maxTokens !== undefined && maxTokens > reusable.maxOutput))
       return undefined;
     return reusable;

@@ -399,10 +399,11 @@ function toolResultParts(block: AnthropicBlock, param: string, mark: MarkNative)
 function contentParts(block: AnthropicBlock, param: string, mark: MarkNative): ContentPart[] {
   if (block.type === 'text') return [{ type: 'text', text: String(block.text ?? '') }];
   if (anthropicOnly(block, param, mark)) {
-    // For routing's estimate: an image stays an image (vision, its flat rate; the URL is never
-    // sent, only an Anthropic deployment gets the request), anything else its JSON as text.
+    // For routing's estimate and needs: an image stays an image (vision, its flat rate; the URL is never
+    // sent, only an Anthropic deployment gets the request), a PDF a file (vision), anything else its JSON as text.
     if (block.type === 'image') return [{ type: 'image_url', image_url: { url: String((block.source as { file_id?: unknown }).file_id) } }];
-    return [{ type: 'text', text: JSON.stringify(block) }];
+    const pdf = block.type === 'document' ? pdfPart((block.source ?? {}) as Record<string, unknown>) : undefined;
+    return [pdf ?? { type: 'text', text: JSON.stringify(block) }];
   }
   if (block.type === 'image' || block.type === 'document') {
     const source = (block.source ?? {}) as Record<string, string>;
@@ -413,6 +414,16 @@ function contentParts(block: AnthropicBlock, param: string, mark: MarkNative): C
     return about ? [{ type: 'text', text: about }, reader(source, param)] : [reader(source, param)];
   }
   throw GatewayError.badRequest(`Content blocks of type '${block.type}' are not supported here.`, `${param}.type`, 'invalid_value');
+}
+
+/**
+ * An Anthropic-only document's PDF (cited, by URL, or a Files API id: Anthropic's document sources other than
+ * text and content blocks) as a file part, for routing alone; undefined for the others. Only base64 data is sized.
+ */
+function pdfPart(source: Record<string, unknown>): ContentPart | undefined {
+  if (source.type === 'base64') return { type: 'file', file: { file_data: `data:application/pdf;base64,${String(source.data)}` } };
+  if (source.type === 'url' || source.type === 'file') return { type: 'file', file: { file_id: String(source.url ?? source.file_id) } };
+  return undefined;
 }
 
 /**

@@ -15,7 +15,7 @@ import { messageEvents } from './events';
 import { recallThinking, rememberThinking, type ThinkingBlock } from './kept-thinking';
 import { NativeMessages } from './native-client';
 import { nativeStream } from './native-stream';
-import { countTokensRequest, type KeptThinking, nativeMessagesRequest, toMessagesRequest } from './request';
+import { ANTHROPIC_PARAMS, countTokensRequest, type KeptThinking, nativeMessagesRequest, toMessagesRequest } from './request';
 import { choiceFrom, usageFrom } from './response';
 import { translateEvents } from './stream';
 import { withThinkingTheTurnAllows } from './thinking-turn';
@@ -43,6 +43,7 @@ function nativeOptions(ctx: CallContext): Anthropic.RequestOptions {
  */
 export class AnthropicProvider extends SdkProvider<Anthropic> {
   readonly type = 'anthropic' as const;
+  readonly params = ANTHROPIC_PARAMS;
   private readonly native: NativeMessages;
   private readonly checked = new Set<string>();
   constructor(config: ProviderConfig, apiKey: string | undefined) {

@@ -44,7 +44,7 @@ export const ANTHROPIC_PARAMS = {
   // Mapped (stop_sequences). Anthropic refuses a stop sequence of whitespace only ("\n" is a common one);
   // left out, the answer would run on past where the client meant it to stop, so it is refused by name.
   stop: refuse(
-    (v) => [v].flat().some((s) => typeof s === 'string' && s !== '' && !s.trim()),
+    (v) => (Array.isArray(v) ? v : [v]).some((s) => typeof s === 'string' && s !== '' && !s.trim()),
     'does not take a stop sequence of whitespace only (stop).',
   ),
   user: 'mapped',

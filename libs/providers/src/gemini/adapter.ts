@@ -15,7 +15,7 @@ import { toEmbeddingsResult, toEmbedRequests } from './embeddings';
 import { fromGeminiError, keepingHeaders } from './errors';
 import { chunkEvents } from './events';
 import { recallSignatures, rememberSignatures } from './kept-signatures';
-import { toGenerateRequest } from './request';
+import { GEMINI_PARAMS, toGenerateRequest } from './request';
 import { answerParts, checkPromptFeedback, choiceFrom, type ChoiceOptions, usageFrom } from './response';
 import { translateChunks } from './stream';
 
@@ -37,6 +37,7 @@ const CONCURRENT_EMBED_BATCHES = 4;
 export class GeminiProvider extends SdkProvider<GoogleGenAI> {
   readonly type = 'gemini' as const;
   readonly embedsTextOnly = true;
+  readonly params = GEMINI_PARAMS;
   /** The provider's upstream timeout, for the streams the gateway reads itself (openStream). */
   private readonly timeoutMs: number;
 

@@ -63,13 +63,16 @@ export const COMMON_PARAMS = {
  */
 export function checkParams<T extends object>(request: T, table: ParamTable<T>, vendor: string): void {
   for (const key of Object.keys(request) as (keyof T)[]) {
-    // Own entries only: a field named like an Object.prototype member (`valueOf`, `constructor`) is not a rule.
-    const rule = Object.hasOwn(table, key) ? table[key] : undefined;
-    const value = request[key];
-    if (typeof rule !== 'function' || value == null) continue;
-    const why = rule(value);
+    const why = refusal(table, key, request[key]);
     if (why) throw GatewayError.badRequest(`${vendor} ${why}`, String(key), 'unsupported_parameter');
   }
+}
+
+/** Why the table cannot honour `value` for parameter `key`; undefined when it can (an unset value, or no rule that refuses). */
+export function refusal<T extends object>(table: ParamTable<T>, key: keyof T, value: unknown): string | undefined {
+  // Own entries only: a field named like an Object.prototype member (`valueOf`, `constructor`) is not a rule.
+  const rule = Object.hasOwn(table, key) ? table[key] : undefined;
+  return typeof rule === 'function' && value != null ? rule(value) : undefined;
 }
 
 /** The completion budget the client asked for, by either of OpenAI's names. */
