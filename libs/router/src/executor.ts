@@ -83,7 +83,8 @@ const WAKE_SPREAD = 0.25;
  * for the earliest skipped deployment to come back, if that is before the deadline
  * and within `retryAfterCapMs` of waiting in all, or within these bounds for a
  * half-open probe another request has in flight to end, and makes another pass. Client
- * errors return at once. Each attempt has a timeout and the run a deadline; every
+ * errors return at once, but for a prompt over an upstream's context window, which moves on to
+ * the deployments whose configured window is larger (context-fallback.ts). Each attempt has a timeout and the run a deadline; every
  * attempt's ending, whatever it is, is reported to the deployment's health.
  */
 @Injectable()
