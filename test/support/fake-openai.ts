@@ -46,6 +46,8 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `stall`: starts a stream, sends two chunks, then goes silent with the connection open;
  * - `html-502`: a proxy's HTML error page;
  * - `too-long`: OpenAI's 400 `context_length_exceeded` for a prompt over the context window;
+ * - `window-<n>`: like `ok`, but a prompt (its messages' text) of more than n characters is OpenAI's 400
+ *   `context_length_exceeded` for an n-token window: a tokenizer that spends a token on every character;
  * - `cap-<n>`: like `ok`, but a `max_tokens` (or `max_completion_tokens`) above n is OpenAI's 400 for a
  *   completion budget over the model's output cap ("max_tokens is too large: …");
  * - `no-usage`: like `ok` but never reports usage (not even when a stream asks);
@@ -148,6 +150,12 @@ export class FakeOpenAI extends FakeUpstream {
     if (model === 'too-long') {
       const message =
         "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens. Please reduce the length of the messages.";
+      return json(res, 400, { error: { message, type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } });
+    }
+    const window = model.startsWith('window-') ? Number(model.slice(7)) : Infinity;
+    const prompt = window < Infinity ? promptChars(body) : 0;
+    if (prompt > window) {
+      const message = `This model's maximum context length is ${window} tokens. However, your messages resulted in ${prompt} tokens. Please reduce the length of the messages.`;
       return json(res, 400, { error: { message, type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } });
     }
     if (model.startsWith('cap-')) {
@@ -645,4 +653,14 @@ function embeddings(body: Record<string, unknown>) {
   if (model === 'embed-empty-data') data = [];
   const usage = { prompt_tokens: model === 'embed-huge-usage' ? 100_000_002 : inputs.length, total_tokens: inputs.length };
   return { object: 'list', data, model: body.model, ...(model !== 'embed-no-usage' && { usage }) };
+}
+
+/** The characters of a chat request's messages' text (string contents and text parts), in code points. */
+function promptChars(body: Record<string, unknown>): number {
+  let chars = 0;
+  for (const message of (body.messages ?? []) as { content?: unknown }[]) {
+    const parts = Array.isArray(message.content) ? (message.content as { text?: unknown }[]).map((p) => p.text) : [message.content];
+    for (const text of parts) if (typeof text === 'string') chars += [...text].length;
+  }
+  return chars;
 }

@@ -1,4 +1,5 @@
 import { GatewayError } from './gateway-error';
+import { estimateTokens } from './token-estimate';
 import type { EmbeddingCreateParams } from './wire';
 
 /** Fixed bounds on an embeddings request (README, "Request limits"); the schema and the check below enforce them. */
@@ -31,7 +32,7 @@ export function embeddingInputs(input: EmbeddingCreateParams['input']): Embeddin
   );
 }
 
-/** Rough token count of the inputs (about four characters a token; a token-id list, its length). */
+/** Rough token count of the inputs (estimateTokens; a token-id list, its length). */
 export function embeddingTokens(inputs: EmbeddingInput[]): number {
   let tokens = 0;
   for (const input of inputs) tokens += inputTokens(input);
@@ -40,7 +41,7 @@ export function embeddingTokens(inputs: EmbeddingInput[]): number {
 
 /** Rough token count of one input, as embeddingTokens counts it. */
 export function inputTokens(input: EmbeddingInput): number {
-  return typeof input === 'string' ? Math.max(1, Math.ceil(input.length / 4)) : input.length;
+  return typeof input === 'string' ? Math.max(1, estimateTokens(input)) : input.length;
 }
 
 /**

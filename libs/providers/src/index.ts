@@ -1,4 +1,4 @@
-export * from './answer-chars';
+export * from './answer-weight';
 export * from './answered-model';
 export { type ContextOverflow, inAnthropicWords, inOpenAiWords } from './context-overflow';
 export * from './embedding-inputs';
@@ -14,6 +14,7 @@ export * from './provider';
 export * from './providers.module';
 export * from './providers.service';
 export * from './sse-events';
+export * from './token-estimate';
 export * from './tool-call-slots';
 export { clientUsage, completionId, wholeUsage } from './translation/completion';
 export { withCacheHits } from './openai/usage-bytes';

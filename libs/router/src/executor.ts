@@ -5,6 +5,7 @@ import { accountHint, type ChatStream, errorLabel, GatewayError, LOOP_DETECTED, 
 import { endAttempt, startAttempt } from './attempt-timing';
 import { BreakerRegistry } from './breaker-registry';
 import { Clock } from './clock';
+import { holdsMore, refusedWindow } from './context-fallback';
 import type { Ticket, Verdict } from './deployment-health';
 import { firstBackS, healthWaits, unavailable, type Wait } from './eligibility';
 import { type LatencyKind, LatencyTracker } from './latency-tracker';
@@ -82,7 +83,8 @@ const WAKE_SPREAD = 0.25;
  * for the earliest skipped deployment to come back, if that is before the deadline
  * and within `retryAfterCapMs` of waiting in all, or within these bounds for a
  * half-open probe another request has in flight to end, and makes another pass. Client
- * errors return at once. Each attempt has a timeout and the run a deadline; every
+ * errors return at once, but for a prompt over an upstream's context window, which moves on to
+ * the deployments whose configured window is larger (context-fallback.ts). Each attempt has a timeout and the run a deadline; every
  * attempt's ending, whatever it is, is reported to the deployment's health.
  */
 @Injectable()
@@ -160,7 +162,9 @@ export class Executor {
     const tries = new Map<Deployment, number>();
     /** Deployments that answered this request with trouble no wait clears (ownTrouble): not asked again, nor waited for. */
     const hopeless = new Set<Deployment>();
-    const triesLeft = (d: Deployment) => !hopeless.has(d) && (tries.get(d) ?? 0) < retry.attemptsPerDeployment;
+    /** The largest context window an upstream refused this request's prompt as over: only a larger one is asked after. */
+    let refused: number | undefined;
+    const triesLeft = (d: Deployment) => !hopeless.has(d) && holdsMore(d, refused) && (tries.get(d) ?? 0) < retry.attemptsPerDeployment;
     /** This request's own Retry-After per deployment: it does not ask that one again before then. */
     const notBefore = new Map<Deployment, number>();
     /** Those whose notBefore a 429 set: a rate limit, not an outage. */
@@ -255,7 +259,13 @@ export class Executor {
               if (!followed) attemptSignal.detach();
             }
             if (error.upstreamStatus === LOOP_DETECTED) throw loopDetected();
-            if (verdict.kind === 'no-verdict' || !this.fallsBack(error.upstreamStatus)) throw error;
+            // A prompt over this upstream's window (the estimate let it through): a deployment whose window is larger
+            // may serve it; with none left to ask, the client gets the upstream's 400, as any client error.
+            const window = verdict.kind === 'no-verdict' ? undefined : refusedWindow(error, deployment);
+            if (window !== undefined) {
+              refused = Math.max(refused ?? 0, window);
+              if (!plan.deployments.some(triesLeft)) throw error;
+            } else if (verdict.kind === 'no-verdict' || !this.fallsBack(error.upstreamStatus)) throw error;
             last = error;
             failures.push({ deployment: deployment.id, reason: error.code ?? error.type });
             if (this.ownTrouble(error)) hopeless.add(deployment);

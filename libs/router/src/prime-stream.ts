@@ -1,4 +1,4 @@
-import { answerChars, type ChatStream, DONE, opensToolCall } from '@gateway/providers';
+import { answerWeight, type ChatStream, DONE, opensToolCall } from '@gateway/providers';
 
 type Chunk = string | Uint8Array;
 
@@ -17,20 +17,20 @@ export interface PrimedStream extends ChatStream {
   /** The first chunk (already read, and yielded first): where the upstream names the model that answers. */
   readonly opening?: Chunk;
   /**
-   * The characters of output in the chunks yielded so far (answerChars: text, tool-call arguments,
+   * The size of the output in the chunks yielded so far, in quarter tokens (answerWeight: text, tool-call arguments,
    * refusals, not the events' envelopes): how much the upstream produced, for an estimate of its
    * output when it reports none, measured as a JSON answer is, whatever protocol the client reads it
    * in (a codec's own framing is no output). An object of its own, so that whoever keeps
    * the count does not keep the stream: a request state holding the stream kept its buffers alive
    * past their young generation (SSE ~90 µs a request more CPU, BENCHMARKS.md).
    *
-   * `outputAfterMs`, once a chunk carrying output was yielded (answerChars finds some, or it opens a
+   * `outputAfterMs`, once a chunk carrying output was yielded (answerWeight finds some, or it opens a
    * tool call): the time from the first chunk to it (0: the first chunk carried output). An
    * OpenAI-format stream often opens with chunks that carry none (the role alone, Azure's
    * prompt-filter verdict), sent before generation starts: the time to first token is the time to
    * the first chunk plus this.
    */
-  readonly produced: { chars: number; outputAfterMs?: number };
+  readonly produced: { weight: number; outputAfterMs?: number };
 }
 
 /**
@@ -47,7 +47,7 @@ export async function primeStream(pending: Promise<ChatStream>): Promise<PrimedS
     native: source.native,
     runningUsage: source.runningUsage,
     opening: first.value,
-    produced: { chars: 0 },
+    produced: { weight: 0 },
     [Symbol.asyncIterator]: () => new Primed(source, iterator, first, primed, primedAt),
   };
   return primed;
@@ -85,11 +85,11 @@ class Primed implements AsyncIterator<Chunk, undefined> {
       throw err;
     }
     if (!step.done) {
-      const chars = answerChars(step.value, this.source.native);
+      const weight = answerWeight(step.value, this.source.native);
       const produced = this.primed.produced;
-      produced.chars += chars;
+      produced.weight += weight;
       // Only the chunks before the first with output are looked at for a tool call's opening.
-      if (!this.outputSettled && (chars > 0 || opensToolCall(step.value))) {
+      if (!this.outputSettled && (weight > 0 || opensToolCall(step.value))) {
         produced.outputAfterMs = opening ? 0 : performance.now() - this.primedAt;
         this.startOutput(true);
       }

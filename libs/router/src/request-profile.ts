@@ -10,12 +10,14 @@ import {
   maxTokensOf,
   type NativeOnly,
   type NativeRequest,
+  textWeight,
+  tokensOf,
   wantsReasoning,
 } from '@gateway/providers';
 
 /** What routing needs to know about a request, computed once. */
 export interface RequestProfile {
-  /** Rough prompt size: about four characters a token, media at the rates below. */
+  /** Rough prompt size: its text by estimateTokens' rates (script-aware), media at the rates below. */
   promptTokens: number;
   /** The completion budget the request asks for, if any. */
   maxTokens: number | undefined;
@@ -74,9 +76,9 @@ const AUDIO_BYTES_PER_TOKEN = new Map<unknown, number>([
 ]);
 const MESSAGE_OVERHEAD_TOKENS = 4;
 
-/** What a request sends upstream, measured: characters of text, and media already in tokens. */
+/** What a request sends upstream, measured: its text in quarter tokens (textWeight), and media already in tokens. */
 interface Size {
-  chars: number;
+  textWeight: number;
   mediaTokens: number;
   images: number;
   /** Documents (PDFs) and audio: needs (`vision`, `audio`), not counted by the task rules' `images`. */
@@ -88,13 +90,13 @@ type Part = { type: string; [field: string]: unknown };
 
 /** `native`: the request as the client sent it in a vendor's protocol, when it did (see NativeRequest). */
 export function profileChat(request: ChatCompletionCreateParams, native?: NativeRequest): RequestProfile {
-  const size: Size = { chars: 0, mediaTokens: 0, images: 0, documents: 0, audio: 0 };
+  const size: Size = { textWeight: 0, mediaTokens: 0, images: 0, documents: 0, audio: 0 };
   let lastUserText = '';
   for (const message of request.messages) {
     const text = measureMessage(message, size);
     if (message.role === 'user') lastUserText = text;
   }
-  if (request.tools) size.chars += JSON.stringify(request.tools).length;
+  if (request.tools) size.textWeight += textWeight(JSON.stringify(request.tools));
   const needs: Capability[] = [];
   if (request.tools?.length) needs.push('tools');
   // A document is read as its text and an image of each page: a vision model's work at every vendor.
@@ -106,7 +108,7 @@ export function profileChat(request: ChatCompletionCreateParams, native?: Native
   const wants: Capability[] = wantsReasoning(request) ? ['reasoning'] : [];
   return {
     promptTokens:
-      Math.ceil(size.chars / 4) + size.images * IMAGE_TOKENS + size.mediaTokens + request.messages.length * MESSAGE_OVERHEAD_TOKENS,
+      tokensOf(size.textWeight) + size.images * IMAGE_TOKENS + size.mediaTokens + request.messages.length * MESSAGE_OVERHEAD_TOKENS,
     maxTokens: maxTokensOf(request),
     needs,
     wants,
@@ -163,26 +165,26 @@ function measureMessage(message: ChatCompletionMessageParam, size: Size): string
       else measurePart(part, size);
     }
   }
-  size.chars += text.length;
+  size.textWeight += textWeight(text);
   if (message.role !== 'assistant') return text;
-  size.chars += lengthOf(message.refusal);
-  for (const call of message.tool_calls ?? []) size.chars += callLength((call as { function?: FunctionCall }).function);
-  size.chars += callLength(message.function_call);
+  size.textWeight += weightOf(message.refusal);
+  for (const call of message.tool_calls ?? []) size.textWeight += callWeight((call as { function?: FunctionCall }).function);
+  size.textWeight += callWeight(message.function_call);
   return text;
 }
 
 type FunctionCall = { name?: unknown; arguments?: unknown } | null | undefined;
 
 /** A function call's name and arguments, as the assistant made it (tool_calls, or the older function_call). */
-function callLength(call: FunctionCall): number {
-  return call ? lengthOf(call.name) + lengthOf(call.arguments) : 0;
+function callWeight(call: FunctionCall): number {
+  return call ? weightOf(call.name) + weightOf(call.arguments) : 0;
 }
 
 /** A content part other than text: a refusal as text, images at a flat rate, files and audio by their size. */
 function measurePart(part: Part, size: Size): void {
   switch (part.type) {
     case 'refusal':
-      size.chars += lengthOf(part.refusal);
+      size.textWeight += weightOf(part.refusal);
       break;
     case 'image_url':
       size.images++;
@@ -214,6 +216,6 @@ function base64Bytes(data: unknown): number {
   return Math.floor(((data.length - start) * 3) / 4);
 }
 
-function lengthOf(value: unknown): number {
-  return typeof value === 'string' ? value.length : 0;
+function weightOf(value: unknown): number {
+  return typeof value === 'string' ? textWeight(value) : 0;
 }

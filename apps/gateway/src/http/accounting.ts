@@ -1,14 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { costOf, type UsageCounts } from '@gateway/metrics';
-import { answerChars, type CompletionUsage } from '@gateway/providers';
+import { answerWeight, type CompletionUsage, tokensOf } from '@gateway/providers';
 import type { Bill, RequestState } from './request-state';
-
-/** Characters of output (text, tool-call arguments) per generated token, for the rough estimate below. */
-const CHARS_PER_TOKEN = 4;
 
 /**
  * Usage and cost of a request an upstream served. Usage the upstream did not report
- * is estimated (prompt from the request, completion from the characters of output in the
+ * is estimated (prompt from the request, completion from the output in the
  * upstream's answer, streamed or not, before any codec re-encoded it) and marked as such, never counted as zero.
  * A stream that ended early (a client that left) is billed for what its upstream had
  * reported by then: Anthropic's message_start has the prompt's counts, cache reads and
@@ -78,8 +75,8 @@ function reasoningOf(usage: CompletionUsage | undefined): number {
 
 function estimatedCompletion(state: RequestState): number {
   if (state.embeddings) return 0;
-  const chars = state.stream ? (state.streamed?.chars ?? 0) : state.answer ? answerChars(state.answer.body, state.answer.native) : 0;
-  return Math.ceil(chars / CHARS_PER_TOKEN);
+  const weight = state.stream ? (state.streamed?.weight ?? 0) : state.answer ? answerWeight(state.answer.body, state.answer.native) : 0;
+  return tokensOf(weight);
 }
 
 function priced(usage: CompletionUsage, estimated: boolean, state: RequestState): Bill {

@@ -64,8 +64,8 @@ export interface RequestState {
   /** An embeddings request: it generates no completion tokens, whatever its answer's size. */
   embeddings?: boolean;
   /**
-   * A JSON answer as the upstream gave it, for completion usage it did not report: its characters of
-   * output (answerChars: text, tool-call arguments, refusals) are counted only then, not what a codec made
+   * A JSON answer as the upstream gave it, for completion usage it did not report: its output
+   * (answerWeight: text, tool-call arguments, refusals) is measured only then, not what a codec made
    * of it, nor its envelope, so the same output is estimated the same whichever API the client speaks, streamed or not.
    */
   answer?: JsonResult;

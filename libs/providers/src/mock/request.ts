@@ -1,4 +1,5 @@
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam, ChatCompletionTool } from '../wire';
+import { estimateTokens } from '../token-estimate';
 import { valueFor } from './schema-value';
 
 /** What the mock model will answer, derived only from the request: same request, same answer. */
@@ -77,11 +78,11 @@ function clip(text: string, max: number): string {
   return `${text.slice(0, end)}…`;
 }
 
-/** Rough token count (about four characters a token), enough for usage figures. */
-export function estimateTokens(text: string): number {
-  return Math.max(1, Math.ceil(text.length / 4));
+/** Rough token count (the gateway's estimate), enough for usage figures. */
+export function mockTokens(text: string): number {
+  return Math.max(1, estimateTokens(text));
 }
 
 export function promptTokens(request: ChatCompletionCreateParams): number {
-  return request.messages.reduce((sum, m) => sum + estimateTokens(textOf(m)) + 3, 0);
+  return request.messages.reduce((sum, m) => sum + mockTokens(textOf(m)) + 3, 0);
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ChatCompletion, ChatCompletionCreateParams, CompletionUsage } from '../wire';
-import { estimateTokens, type MockPlan, promptTokens } from './request';
+import { type MockPlan, mockTokens, promptTokens } from './request';
 
 export const MOCK_FINGERPRINT = 'fp_gateway_mock';
 
@@ -16,7 +16,7 @@ export interface MockAnswer {
 export function shapeAnswer(request: ChatCompletionCreateParams, plan: MockPlan): MockAnswer {
   const prompt = promptTokens(request);
   if (plan.kind === 'tool_call') {
-    const completion = estimateTokens(plan.name + plan.arguments);
+    const completion = mockTokens(plan.name + plan.arguments);
     return { plan, pieces: [], finishReason: 'tool_calls', usage: usage(prompt, completion) };
   }
   let text = plan.text;

@@ -1,4 +1,5 @@
 import type { ProviderType } from '@gateway/config';
+import { codePointWeight } from './token-estimate';
 
 /**
  * The keys whose string values are an answer's output, by the protocol it is written in: OpenAI's
@@ -22,10 +23,10 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 
 /**
- * The characters of output in `text`, whole JSON answers or whole SSE events (the stream's chunks):
- * the decoded length of the output keys' string values (an escape is one character, and so is a
- * code point), and of a tool call's `input` object as written. A stream's chunks and the JSON
- * answer of the same output measure alike, so an estimate from them (accounting.ts) does not
+ * The size of the output in `text`, whole JSON answers or whole SSE events (the stream's chunks), in
+ * quarter tokens as token-estimate.ts weighs text: the output keys' string values decoded (an escape is
+ * one character, and so is a code point; each weighed by its script), and a tool call's `input` object as
+ * written. A stream's chunks and the JSON answer of the same output measure alike, so an estimate from them (accounting.ts) does not
  * depend on streaming, nor on the envelope (ids, model, usage) around the output. Reads bytes
  * without parsing: a key is found as `"name":`, which cannot occur inside a JSON string (its
  * quotes are escaped there); a key written with a space before its colon is not read (no server we
@@ -36,12 +37,12 @@ const CLOSE_BRACE = 0x7d;
  * envelope, and that loop was ~35 µs of CPU per streamed answer of the benchmark (13 chunks of
  * 3.7 KB; ~19 µs this way in a loop on the same host, ~30 by Buffer#indexOf, a native call a key).
  */
-export function answerChars(text: string | Uint8Array, protocol: ProviderType | undefined): number {
+export function answerWeight(text: string | Uint8Array, protocol: ProviderType | undefined): number {
   const bytes =
     typeof text === 'string' ? Buffer.from(text) : Buffer.isBuffer(text) ? text : Buffer.from(text.buffer, text.byteOffset, text.length);
   const key = OUTPUT_KEYS[protocol === 'anthropic' ? 'anthropic' : 'chat'];
   const latin1 = bytes.toString('latin1');
-  const count = { chars: 0 };
+  const count = { weight: 0 };
   key.lastIndex = 0;
   while (key.exec(latin1) !== null) {
     let i = key.lastIndex;
@@ -50,7 +51,7 @@ export function answerChars(text: string | Uint8Array, protocol: ProviderType | 
     else if (bytes[i] === OPEN_BRACE) i = objectValue(bytes, i, count);
     key.lastIndex = i;
   }
-  return count.chars;
+  return count.weight;
 }
 
 /** An OpenAI chunk's tool call opening: `"tool_calls":[{`, spaces allowed where JSON allows them. */
@@ -58,7 +59,7 @@ const TOOL_CALL_OPENS = /"tool_calls":\s*\[\s*\{/;
 
 /**
  * Whether a chunk opens a tool call (OpenAI's chunks): its first fragment names the function, and the
- * arguments, which answerChars counts, may begin only in the next. Output, for the time to first
+ * arguments, which answerWeight counts, may begin only in the next. Output, for the time to first
  * token (prime-stream.ts asks it only of the chunks before the first that has output).
  */
 export function opensToolCall(text: string | Uint8Array): boolean {
@@ -69,9 +70,9 @@ function isJsonSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }
 
-/** Adds the decoded length of the string starting at `open` (its quote) to `count`; returns where it ends (past its closing quote). */
-function stringValue(bytes: Buffer, open: number, count: { chars: number }): number {
-  let chars = 0;
+/** Adds the weight of the string starting at `open` (its quote), decoded, to `count`; returns where it ends (past its closing quote). */
+function stringValue(bytes: Buffer, open: number, count: { weight: number }): number {
+  let weight = 0;
   let i = open + 1;
   while (i < bytes.length) {
     const byte = bytes[i];
@@ -80,35 +81,55 @@ function stringValue(bytes: Buffer, open: number, count: { chars: number }): num
       break;
     }
     if (byte === BACKSLASH) {
-      chars++;
-      i += bytes[i + 1] === 0x75 /* u */ ? 6 : 2;
+      const unicode = bytes[i + 1] === 0x75; /* u */
+      // \uXXXX: the code unit it names (a surrogate half weighs half of its pair's character); any other escape is ASCII.
+      weight += unicode ? codePointWeight(hexAt(bytes, i + 2)) : 1;
+      i += unicode ? 6 : 2;
       continue;
     }
-    // A UTF-8 continuation byte is part of the character before it.
-    if ((byte & 0xc0) !== 0x80) chars++;
+    // A UTF-8 lead byte weighs its character, its continuation bytes nothing (read one by one: invalid UTF-8 hides no quote).
+    if (byte < 0x80) weight++;
+    else if (byte >= 0xc0) weight += codePointWeight(codePointAt(bytes, i));
     i++;
   }
-  count.chars += chars;
+  count.weight += weight;
   return i;
 }
 
-/** Adds the length of the object starting at `open` as written (without whitespace, its strings decoded) to `count`; returns where it ends. */
-function objectValue(bytes: Buffer, open: number, count: { chars: number }): number {
-  let chars = 0;
+/** Each byte's value as a hex digit (a byte that is none: 0, as the weight is all it is read for). */
+const HEX = new Uint8Array(256);
+for (let d = 0; d < 16; d++) HEX[d.toString(16).charCodeAt(0)] = HEX[d.toString(16).toUpperCase().charCodeAt(0)] = d;
+
+/** The code unit of the 4 hex digits at `i`. */
+function hexAt(bytes: Buffer, i: number): number {
+  return (HEX[bytes[i]] << 12) | (HEX[bytes[i + 1]] << 8) | (HEX[bytes[i + 2]] << 4) | HEX[bytes[i + 3]];
+}
+
+/** The code point of the UTF-8 sequence whose lead byte is at `i` (one of 4 bytes only needs to be past the BMP). */
+function codePointAt(bytes: Buffer, i: number): number {
+  const lead = bytes[i];
+  if (lead >= 0xf0) return 0x10000;
+  const tail = bytes[i + 1] & 0x3f;
+  return lead < 0xe0 ? ((lead & 0x1f) << 6) | tail : ((lead & 0x0f) << 12) | (tail << 6) | (bytes[i + 2] & 0x3f);
+}
+
+/** Adds the weight of the object starting at `open` as written (without whitespace, its strings decoded) to `count`; returns where it ends. */
+function objectValue(bytes: Buffer, open: number, count: { weight: number }): number {
+  let weight = 0;
   let depth = 0;
   let i = open;
   while (i < bytes.length) {
     const byte = bytes[i];
     if (byte === QUOTE) {
       i = stringValue(bytes, i, count);
-      chars += 2;
+      weight += 2;
       continue;
     }
-    if (!isJsonSpace(byte)) chars++;
+    if (!isJsonSpace(byte)) weight++;
     i++;
     if (byte === OPEN_BRACE) depth++;
     else if (byte === CLOSE_BRACE && --depth === 0) break;
   }
-  count.chars += chars;
+  count.weight += weight;
   return i;
 }

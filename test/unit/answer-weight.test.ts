@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { answerChars } from '@gateway/providers';
+import { answerWeight, textWeight } from '@gateway/providers';
 
 const sse = (events: object[]) => events.map((e) => `data: ${JSON.stringify(e)}\n\n`);
-const sum = (chunks: string[], protocol?: 'anthropic') => chunks.reduce((n, c) => n + answerChars(Buffer.from(c), protocol), 0);
+const sum = (chunks: string[], protocol?: 'anthropic') => chunks.reduce((n, c) => n + answerWeight(Buffer.from(c), protocol), 0);
 
-describe('answerChars', () => {
+describe('answerWeight', () => {
   const text = 'Héllo, "world"\nline two: {"content":"not a key"} 😀';
   const args = '{"city":"Paris","unit":"celsius"}';
 
@@ -30,11 +30,11 @@ describe('answerChars', () => {
       ],
       usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 },
     };
-    // One character a code point (the emoji is one), as a string or as bytes.
-    const expected = [...text].length + args.length;
+    // Weighed as textWeight weighs the decoded text (the emoji is one character, a token), as a string or as bytes.
+    const expected = textWeight(text) + args.length;
     const json = JSON.stringify(completion);
-    assert.equal(answerChars(json, undefined), expected);
-    assert.equal(answerChars(Buffer.from(json), 'openai'), expected);
+    assert.equal(answerWeight(json, undefined), expected);
+    assert.equal(answerWeight(Buffer.from(json), 'openai'), expected);
     const chunk = (delta: object) => ({
       id: completion.id,
       object: 'chat.completion.chunk',
@@ -53,8 +53,8 @@ describe('answerChars', () => {
   });
 
   it('reads values after a space (Python`s json.dumps), and a refusal; not a null', () => {
-    assert.equal(answerChars('{"message": {"content": "abc", "refusal": "no"}}', undefined), 5);
-    assert.equal(answerChars('{"message": {"content": "abc", "refusal": null, "reasoning": null}}', undefined), 3);
+    assert.equal(answerWeight('{"message": {"content": "abc", "refusal": "no"}}', undefined), 5);
+    assert.equal(answerWeight('{"message": {"content": "abc", "refusal": null, "reasoning": null}}', undefined), 3);
   });
 
   it('measures an Anthropic answer alike as JSON and as its events: text, thinking and a tool call`s input', () => {
@@ -70,8 +70,8 @@ describe('answerChars', () => {
       ],
       usage: { input_tokens: 10, output_tokens: 20 },
     };
-    const expected = 'Let me think.'.length + [...text].length + args.length;
-    assert.equal(answerChars(Buffer.from(JSON.stringify(message)), 'anthropic'), expected);
+    const expected = 'Let me think.'.length + textWeight(text) + args.length;
+    assert.equal(answerWeight(Buffer.from(JSON.stringify(message)), 'anthropic'), expected);
     const delta = (index: number, d: object) => ({ type: 'content_block_delta', index, delta: d });
     const events = sse([
       { type: 'message_start', message: { ...message, content: [], usage: { input_tokens: 10, output_tokens: 1 } } },
@@ -95,7 +95,7 @@ describe('answerChars', () => {
       chat: ['content', 'refusal', 'arguments', 'reasoning_content', 'reasoning'],
       anthropic: ['text', 'thinking', 'partial_json', 'input'],
     };
-    // What answerChars promises, read from the parsed value: an output key's string counts its code points,
+    // What answerWeight promises, read from the parsed value: an output key's string weighs as textWeight weighs it,
     // its object the characters it is written with (compact, its strings decoded), and neither is searched
     // further; any other value is searched for output keys.
     const model = (value: unknown, wanted: string[]): number => {
@@ -103,7 +103,7 @@ describe('answerChars', () => {
       if (value === null || typeof value !== 'object') return 0;
       let n = 0;
       for (const [k, v] of Object.entries(value)) {
-        if (wanted.includes(k) && typeof v === 'string') n += [...v].length;
+        if (wanted.includes(k) && typeof v === 'string') n += textWeight(v);
         else if (wanted.includes(k) && v !== null && typeof v === 'object' && !Array.isArray(v)) n += written(v);
         else n += model(v, wanted);
       }
@@ -111,15 +111,18 @@ describe('answerChars', () => {
     };
     const written = (v: unknown): number =>
       typeof v === 'string'
-        ? [...v].length + 2
+        ? textWeight(v) + 2
         : Array.isArray(v)
           ? 2 + Math.max(0, v.length - 1) + v.reduce((n: number, x) => n + written(x), 0)
           : v !== null && typeof v === 'object'
-            ? 2 + Math.max(0, Object.keys(v).length - 1) + Object.entries(v).reduce((n, [k, x]) => n + [...k].length + 3 + written(x), 0)
+            ? 2 + Math.max(0, Object.keys(v).length - 1) + Object.entries(v).reduce((n, [k, x]) => n + textWeight(k) + 3 + written(x), 0)
             : JSON.stringify(v).length;
     // Keys from both protocols' lists and others; text with quotes, escapes, keys written inside it, and non-ASCII.
     const key = fc.constantFrom(...names.chat, ...names.anthropic, 'id', 'role', 'delta', 'content_block', 'x');
-    const text = fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('"content":"x"', '\\"text\\":', 'é😀\n\t\u0000'));
+    const text = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc.constantFrom('"content":"x"', '\\"text\\":', 'é😀\n\t\u0000', '合同条款 ok', 'Привет', '한국어', '\u00a0\u3000'),
+    );
     const value = fc.letrec((tie) => ({
       node: fc.oneof({ depthSize: 'small' }, text, fc.integer(), fc.boolean(), fc.constant(null), tie('array'), tie('object')),
       array: fc.array(tie('node'), { maxLength: 4 }),
@@ -132,8 +135,8 @@ describe('answerChars', () => {
         fc.constantFrom(0, 2),
         (answer, protocol, indent) => {
           const expected = model(answer, names[protocol ?? 'chat']);
-          assert.equal(answerChars(Buffer.from(JSON.stringify(answer, null, indent)), protocol), expected);
-          assert.equal(answerChars(JSON.stringify(answer), protocol), expected);
+          assert.equal(answerWeight(Buffer.from(JSON.stringify(answer, null, indent)), protocol), expected);
+          assert.equal(answerWeight(JSON.stringify(answer), protocol), expected);
         },
       ),
       { numRuns: 2000 },
