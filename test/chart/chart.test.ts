@@ -1101,6 +1101,71 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       },
     );
 
+    it(
+      'Redis: an existingSecret REDIS_PASSWORD with a line break at the end (kubectl --from-file) makes Redis Ready, and Ready means the gateway gets in',
+      { skip: !process.env.TEST_REDIS_SERVER && 'TEST_REDIS_SERVER unset (run npm test)' },
+      async () => {
+        // Found by an independent check (ops28 D1): redis-stack-server's entrypoint passes REDIS_ARGS unquoted, so the shell
+        // dropped the line break from --requirepass, while the probe's redis-cli sent it: WRONGPASS, Redis never Ready.
+        const port = await freePort();
+        const r = helmTemplate({ set: { 'secrets.existingSecret': 'keys', 'redis.port': String(port) } });
+        const container = redisStatefulSet(r)!.spec.template.spec.containers[0];
+        const placeholder = 'secret.keys.REDIS_PASSWORD';
+        const probe = container.readinessProbe.exec.command[2];
+        const base = 'rpw-0123456789abcdef';
+        // A space or a CR: the gateway's URL keeps what Redis's word splitting drops, so Ready must say no.
+        for (const [password, works] of [
+          [`${base}\n`, true],
+          [`${base}\r\n`, false],
+          [` ${base}`, false],
+        ] as const) {
+          const dir = mkdtempSync(join(tmpdir(), 'chart-redis-'));
+          // As the kubelet expands $(REDISCLI_AUTH) and the image's entrypoint passes REDIS_ARGS: unquoted, word-split.
+          const args = containerEnv(container).REDIS_ARGS.replace(placeholder, password);
+          const server = spawn(
+            'sh',
+            ['-c', `exec "$0" --bind 127.0.0.1 --save '' --dir "$1" ${args}`, process.env.TEST_REDIS_SERVER!, dir],
+            {
+              stdio: 'ignore',
+            },
+          );
+          try {
+            const serving = () =>
+              spawnSync('redis-cli', ['-p', String(port), 'ping'])
+                .stdout?.toString()
+                .trim();
+            for (let i = 0; i < 100 && !/PONG|NOAUTH/.test(serving() ?? ''); i++) await new Promise((done) => setTimeout(done, 50));
+            const ready = spawnSync('sh', ['-c', probe], { env: { PATH: process.env.PATH, REDISCLI_AUTH: password } }).status === 0;
+            // The gateway's REDIS_URL as the kubelet expands it, through the gateway's config and its Redis client.
+            const url = containerEnv(gatewayContainer(r))
+              .REDIS_URL.replace(placeholder, password)
+              .replace(/@[^:]+:/, '@127.0.0.1:');
+            const mock = {
+              providers: [{ name: 'mock', type: 'mock' }],
+              models: [{ name: 'm', deployments: [{ provider: 'mock', model: 'm' }] }],
+            };
+            const redis = new Redis(parseConfig(mock, { REDIS_URL: url }).redisUrl!, {
+              maxRetriesPerRequest: 0,
+              retryStrategy: () => null,
+            });
+            redis.on('error', () => undefined); // WRONGPASS: the ping below says it
+            const gets = await redis.ping().then(
+              (reply) => reply === 'PONG',
+              () => false,
+            );
+            redis.disconnect();
+            assert.equal(ready, works, `Ready for ${JSON.stringify(password)}`);
+            assert.equal(gets, works, `the gateway's URL for ${JSON.stringify(password)}`);
+          } finally {
+            const exited = server.exitCode !== null || new Promise((done) => server.once('exit', done));
+            server.kill();
+            await exited;
+            rmSync(dir, { recursive: true, force: true });
+          }
+        }
+      },
+    );
+
     it('the values schema and template checks refuse bad values with a clear message', () => {
       const cases: [ValueSet, RegExp][] = [
         [{ set: { containerPort: 'abc' } }, /containerPort/],
