@@ -519,6 +519,20 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       }
     });
 
+    // Found by an independent check (ops28 D2): the policy carried the pod's grace, which the chart lets exceed an hour.
+    it("GKE values: the GCPBackendPolicy's connection draining is the pod's grace period, at most Google Cloud's 3600 s", () => {
+      const draining = (set: Record<string, string>) => {
+        const r = helmTemplate({ files: ['values-gke.yaml'], set });
+        return [
+          podSpec(gatewayDeployment(r)).terminationGracePeriodSeconds,
+          r.one('GCPBackendPolicy').spec.default.connectionDraining.drainingTimeoutSec,
+        ];
+      };
+      assert.deepEqual(draining({ terminationGracePeriodSeconds: '3600' }), [3600, 3600]);
+      assert.deepEqual(draining({ terminationGracePeriodSeconds: '7200' }), [7200, 3600]);
+      assert.deepEqual(draining({ 'config.server.shutdownGraceMs': '3600000' }), [3625, 3600]);
+    });
+
     it('GKE values: a TLS Gateway, an HTTPRoute to the public port, a HealthCheckPolicy on /ready, PodMonitoring on the metrics port', () => {
       const r = helmTemplate({ files: ['values-gke.yaml'] });
       const service = r.one('Service', gatewayServiceName(r));
