@@ -1396,6 +1396,29 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       helmTemplate({ set: { ...DEFAULTS.set, 'redis.args': '--maxmemory-policy allkeys-lru', 'env.LOG_LEVEL': 'debug' } });
     });
 
+    // Found by an independent check (ops28 D3): env.OPENAI_API_KEY was rendered as a plain `value:` in the Deployment.
+    it('env refuses keys (a *_API_KEY, or a name the config reads a key from): it is rendered in plain text', () => {
+      const holdsAKey = (name: string) =>
+        new RegExp(`env\\.${name} holds a key .*; put it in secrets\\.providerKeys or secrets\\.existingSecret`);
+      for (const name of ['OPENAI_API_KEY', 'GOOGLE_API_KEY', 'MY_VENDOR_API_KEY']) {
+        const values = { set: { ...DEFAULTS.set, [`env.${name}`]: 'sk-plain-text-0123456789' } };
+        assert.match(helmTemplateError(values), new RegExp(`at '/env/${name}': 'not' failed`), name);
+        assert.match(helmTemplateError({ ...values, skipSchemaValidation: true }), holdsAKey(name), name);
+      }
+      // Names the schema cannot know: the config's own keyEnv / apiKeyEnv (the template check refuses them).
+      const config = {
+        'config.security.keys[0].id': 'team-a',
+        'config.security.keys[0].keyEnv': 'TEAM_A_KEY',
+        'config.security.adminKeys[0].id': 'ops',
+        'config.security.adminKeys[0].keyEnv': 'OPS_ADMIN',
+        'config.security.adminKeys[0].role': 'read',
+      };
+      for (const name of ['TEAM_A_KEY', 'OPS_ADMIN'])
+        assert.match(helmTemplateError({ set: { ...DEFAULTS.set, ...config, [`env.${name}`]: 'x'.repeat(20) } }), holdsAKey(name), name);
+      // Other variables are taken as before.
+      helmTemplate({ set: { ...DEFAULTS.set, ...config, 'env.OTEL_SERVICE_NAME': 'gw', 'env.API_KEY_HEADER': 'x' } });
+    });
+
     // Found by an independent check: a selector label or checksum annotation in podLabels / podAnnotations was
     // rendered twice, which Kubernetes' decoder refuses at install (the schema had let it through).
     it('podLabels and podAnnotations naming a key the chart sets on the pods are refused, saying which and why', () => {
