@@ -519,6 +519,20 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       }
     });
 
+    // Found by an independent check (ops28 D2): the policy carried the pod's grace, which the chart lets exceed an hour.
+    it("GKE values: the GCPBackendPolicy's connection draining is the pod's grace period, at most Google Cloud's 3600 s", () => {
+      const draining = (set: Record<string, string>) => {
+        const r = helmTemplate({ files: ['values-gke.yaml'], set });
+        return [
+          podSpec(gatewayDeployment(r)).terminationGracePeriodSeconds,
+          r.one('GCPBackendPolicy').spec.default.connectionDraining.drainingTimeoutSec,
+        ];
+      };
+      assert.deepEqual(draining({ terminationGracePeriodSeconds: '3600' }), [3600, 3600]);
+      assert.deepEqual(draining({ terminationGracePeriodSeconds: '7200' }), [7200, 3600]);
+      assert.deepEqual(draining({ 'config.server.shutdownGraceMs': '3600000' }), [3625, 3600]);
+    });
+
     it('GKE values: a TLS Gateway, an HTTPRoute to the public port, a HealthCheckPolicy on /ready, PodMonitoring on the metrics port', () => {
       const r = helmTemplate({ files: ['values-gke.yaml'] });
       const service = r.one('Service', gatewayServiceName(r));
@@ -1101,6 +1115,71 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       },
     );
 
+    it(
+      'Redis: an existingSecret REDIS_PASSWORD with a line break at the end (kubectl --from-file) makes Redis Ready, and Ready means the gateway gets in',
+      { skip: !process.env.TEST_REDIS_SERVER && 'TEST_REDIS_SERVER unset (run npm test)' },
+      async () => {
+        // Found by an independent check (ops28 D1): redis-stack-server's entrypoint passes REDIS_ARGS unquoted, so the shell
+        // dropped the line break from --requirepass, while the probe's redis-cli sent it: WRONGPASS, Redis never Ready.
+        const port = await freePort();
+        const r = helmTemplate({ set: { 'secrets.existingSecret': 'keys', 'redis.port': String(port) } });
+        const container = redisStatefulSet(r)!.spec.template.spec.containers[0];
+        const placeholder = 'secret.keys.REDIS_PASSWORD';
+        const probe = container.readinessProbe.exec.command[2];
+        const base = 'rpw-0123456789abcdef';
+        // A space or a CR: the gateway's URL keeps what Redis's word splitting drops, so Ready must say no.
+        for (const [password, works] of [
+          [`${base}\n`, true],
+          [`${base}\r\n`, false],
+          [` ${base}`, false],
+        ] as const) {
+          const dir = mkdtempSync(join(tmpdir(), 'chart-redis-'));
+          // As the kubelet expands $(REDISCLI_AUTH) and the image's entrypoint passes REDIS_ARGS: unquoted, word-split.
+          const args = containerEnv(container).REDIS_ARGS.replace(placeholder, password);
+          const server = spawn(
+            'sh',
+            ['-c', `exec "$0" --bind 127.0.0.1 --save '' --dir "$1" ${args}`, process.env.TEST_REDIS_SERVER!, dir],
+            {
+              stdio: 'ignore',
+            },
+          );
+          try {
+            const serving = () =>
+              spawnSync('redis-cli', ['-p', String(port), 'ping'])
+                .stdout?.toString()
+                .trim();
+            for (let i = 0; i < 100 && !/PONG|NOAUTH/.test(serving() ?? ''); i++) await new Promise((done) => setTimeout(done, 50));
+            const ready = spawnSync('sh', ['-c', probe], { env: { PATH: process.env.PATH, REDISCLI_AUTH: password } }).status === 0;
+            // The gateway's REDIS_URL as the kubelet expands it, through the gateway's config and its Redis client.
+            const url = containerEnv(gatewayContainer(r))
+              .REDIS_URL.replace(placeholder, password)
+              .replace(/@[^:]+:/, '@127.0.0.1:');
+            const mock = {
+              providers: [{ name: 'mock', type: 'mock' }],
+              models: [{ name: 'm', deployments: [{ provider: 'mock', model: 'm' }] }],
+            };
+            const redis = new Redis(parseConfig(mock, { REDIS_URL: url }).redisUrl!, {
+              maxRetriesPerRequest: 0,
+              retryStrategy: () => null,
+            });
+            redis.on('error', () => undefined); // WRONGPASS: the ping below says it
+            const gets = await redis.ping().then(
+              (reply) => reply === 'PONG',
+              () => false,
+            );
+            redis.disconnect();
+            assert.equal(ready, works, `Ready for ${JSON.stringify(password)}`);
+            assert.equal(gets, works, `the gateway's URL for ${JSON.stringify(password)}`);
+          } finally {
+            const exited = server.exitCode !== null || new Promise((done) => server.once('exit', done));
+            server.kill();
+            await exited;
+            rmSync(dir, { recursive: true, force: true });
+          }
+        }
+      },
+    );
+
     it('the values schema and template checks refuse bad values with a clear message', () => {
       const cases: [ValueSet, RegExp][] = [
         [{ set: { containerPort: 'abc' } }, /containerPort/],
@@ -1315,6 +1394,29 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       const literal = 'set by the chart: remove --maxmemory and --requirepass from redis.args';
       assert.match(helmTemplateError({ set: { ...DEFAULTS.set, 'redis.args': literal } }), /--maxmemory is set by the chart: remove it/);
       helmTemplate({ set: { ...DEFAULTS.set, 'redis.args': '--maxmemory-policy allkeys-lru', 'env.LOG_LEVEL': 'debug' } });
+    });
+
+    // Found by an independent check (ops28 D3): env.OPENAI_API_KEY was rendered as a plain `value:` in the Deployment.
+    it('env refuses keys (a *_API_KEY, or a name the config reads a key from): it is rendered in plain text', () => {
+      const holdsAKey = (name: string) =>
+        new RegExp(`env\\.${name} holds a key .*; put it in secrets\\.providerKeys or secrets\\.existingSecret`);
+      for (const name of ['OPENAI_API_KEY', 'GOOGLE_API_KEY', 'MY_VENDOR_API_KEY']) {
+        const values = { set: { ...DEFAULTS.set, [`env.${name}`]: 'sk-plain-text-0123456789' } };
+        assert.match(helmTemplateError(values), new RegExp(`at '/env/${name}': 'not' failed`), name);
+        assert.match(helmTemplateError({ ...values, skipSchemaValidation: true }), holdsAKey(name), name);
+      }
+      // Names the schema cannot know: the config's own keyEnv / apiKeyEnv (the template check refuses them).
+      const config = {
+        'config.security.keys[0].id': 'team-a',
+        'config.security.keys[0].keyEnv': 'TEAM_A_KEY',
+        'config.security.adminKeys[0].id': 'ops',
+        'config.security.adminKeys[0].keyEnv': 'OPS_ADMIN',
+        'config.security.adminKeys[0].role': 'read',
+      };
+      for (const name of ['TEAM_A_KEY', 'OPS_ADMIN'])
+        assert.match(helmTemplateError({ set: { ...DEFAULTS.set, ...config, [`env.${name}`]: 'x'.repeat(20) } }), holdsAKey(name), name);
+      // Other variables are taken as before.
+      helmTemplate({ set: { ...DEFAULTS.set, ...config, 'env.OTEL_SERVICE_NAME': 'gw', 'env.API_KEY_HEADER': 'x' } });
     });
 
     // Found by an independent check: a selector label or checksum annotation in podLabels / podAnnotations was

@@ -721,6 +721,34 @@ describe('config', () => {
     ]);
   });
 
+  // Found by an independent check (ops28 D1): a key ending in a Secret file's line break started, and no client could present it.
+  it('drops the whitespace around a secret variable (a file line break), refuses whitespace inside, naming the variable only', () => {
+    const withProvider = {
+      ...complete(),
+      providers: [
+        { name: 'mock', type: 'mock' },
+        { name: 'o', type: 'openai', apiKeyEnv: 'O_KEY' },
+      ],
+    };
+    const env = { GATEWAY_MASTER_KEY: `${'m'.repeat(16)}\n`, K1: ` ${'k'.repeat(16)}\r\n`, A1: `${'a'.repeat(16)}\t`, O_KEY: 'sk-o\n' };
+    const config = parseConfig(withProvider, env);
+    assert.equal(config.masterKey, 'm'.repeat(16));
+    assert.deepEqual(configSecrets(config, env), ['m'.repeat(16), 'k'.repeat(16), 'a'.repeat(16), 'sk-o']);
+    for (const name of ['GATEWAY_MASTER_KEY', 'K1', 'A1', 'O_KEY'] as const) {
+      const spaced = { ...env, [name]: 'secret-part-one secret-part-two' };
+      assert.throws(
+        () => parseConfig(withProvider, spaced),
+        (err: Error) => err.message.includes(`${name}: the key has whitespace inside`) && !err.message.includes('secret-part'),
+      );
+    }
+    // Whitespace only: a master key too short (not auth off), a config key not set.
+    assert.throws(
+      () => parseConfig(withProvider, { ...env, GATEWAY_MASTER_KEY: ' '.repeat(20) }),
+      /GATEWAY_MASTER_KEY must be at least 16/,
+    );
+    assert.throws(() => parseConfig(withProvider, { ...env, K1: '\n' }), /K1 is not set/);
+  });
+
   it('refuses a master key written into the file', () => {
     assert.throws(() => parseConfig({ ...minimal(), masterKey: 'x'.repeat(20) }, {}), /set GATEWAY_MASTER_KEY in the environment/);
   });

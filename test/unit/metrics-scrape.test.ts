@@ -64,3 +64,31 @@ describe('the /metrics scrape', () => {
     assert.ok(turns >= families - 1, `${turns} turns of the event loop during a scrape of ${families} families`);
   });
 });
+
+/**
+ * Behind GKE's load balancer a stream may run for the backend timeout, 600 s (the chart's
+ * gatewayApi.backendTimeoutSeconds). Found by an independent check (ops28): the top finite bucket was
+ * 320 s, so such requests fell into +Inf and histogram_quantile reported 320 s for them.
+ */
+describe('request-duration histograms', () => {
+  it('count a 600 s request below a finite bound, not only in +Inf', async () => {
+    const metrics = new MetricsService();
+    metrics.recordRequest({
+      route: '/v1/chat/completions',
+      model: 'a',
+      deployment: 'a',
+      provider: 'p',
+      status: 200,
+      cache: 'miss',
+      seconds: 600,
+    });
+    const text = await metrics.text();
+    const finite = [...text.matchAll(/^gateway_request_duration_seconds_bucket\{le="([\d.]+)",[^}]*\} (\d+)$/gm)].filter(
+      ([, , count]) => count === '1',
+    );
+    assert.ok(
+      finite.length > 0,
+      `a finite bucket holds the 600 s request:\n${text.match(/^gateway_request_duration_seconds_bucket.*$/gm)?.join('\n')}`,
+    );
+  });
+});

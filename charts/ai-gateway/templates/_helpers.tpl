@@ -380,6 +380,17 @@ refuses them first; these say what to set instead.
 {{- fail (printf "env.%s is set by the chart: %s" $name .) }}
 {{- end }}
 {{- end }}
+{{- /* Secrets: env is rendered in plain text into the Deployment (readable with `get deployments`, kept in the release). */}}
+{{- $effective := include "ai-gateway.gatewayConfig" . | fromYaml }}
+{{- $security := $effective.security | default dict }}
+{{- $secretNames := list }}
+{{- range $effective.providers | default list }}{{ $secretNames = append $secretNames (.apiKeyEnv | default "") }}{{ end }}
+{{- range concat ($security.keys | default list) ($security.adminKeys | default list) }}{{ $secretNames = append $secretNames .keyEnv }}{{ end }}
+{{- range $name := keys (.Values.env | default dict) | sortAlpha }}
+{{- if or (has $name $secretNames) (hasSuffix "_API_KEY" $name) }}
+{{- fail (printf "env.%s holds a key (a provider's apiKeyEnv, a *_API_KEY, or a security.keys / adminKeys keyEnv): env is rendered in plain text into the Deployment; put it in secrets.providerKeys or secrets.existingSecret instead" $name) }}
+{{- end }}
+{{- end }}
 {{- $providerKeysOwned := merge (dict "LOG_LEVEL" "set env.LOG_LEVEL or config.server.logLevel instead") $owned }}
 {{- range $name := keys (.Values.secrets.providerKeys | default dict) | sortAlpha }}
 {{- with get $providerKeysOwned $name }}

@@ -5,6 +5,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { CHAT_CAPABILITIES, deploymentKind, GatewayConfig, type ModelKind } from './gateway-config';
+import { secretFromEnv, secretWithWhitespace } from './config-secrets';
 import { type EnvSources, REDIS_ENV, SERVER_ENV, withEnvOverrides } from './env-overrides';
 import { redisUrls } from './redis-config';
 import { TASK_PATTERN_FLAGS } from './router-config';
@@ -72,7 +73,8 @@ export function parseConfig(file: Record<string, unknown>, env: NodeJS.ProcessEn
     providers: withBaseUrlOverrides(raw.providers, env, sources),
     redisUrl: env.REDIS_URL || raw.redisUrl || undefined,
     redis: withEnvOverrides(raw.redis, 'redis', REDIS_ENV, env, fail, sources),
-    masterKey: env.GATEWAY_MASTER_KEY || undefined,
+    // Set but blank is a key too short, not auth off.
+    masterKey: env.GATEWAY_MASTER_KEY ? secretFromEnv('GATEWAY_MASTER_KEY', env) : undefined,
   };
 
   const config = plainToInstance(GatewayConfig, merged, { exposeDefaultValues: true });
@@ -84,6 +86,12 @@ export function parseConfig(file: Record<string, unknown>, env: NodeJS.ProcessEn
   if (!attemptSet) timeouts.attemptMs = Math.min(timeouts.attemptMs, timeouts.deadlineMs);
   checkAcrossKeys(config, fail);
   refuseUnpricedSides(raw, config, fail);
+  const spaced = secretWithWhitespace(config, env);
+  if (spaced)
+    fail(
+      `${spaced}: the key has whitespace inside (a space, tab or line break between its characters), which no client can send in a header; ` +
+        'set the key alone (whitespace around it is dropped)',
+    );
   checkKeySecrets(config, env, fail);
   checkOtlpEndpoints(env, fail);
   refuseSharedSecrets(config, env, fail);
@@ -354,7 +362,7 @@ const MIN_KEY_LENGTH = 16;
  */
 function checkKeySecrets(config: GatewayConfig, env: NodeJS.ProcessEnv, fail: (msg: string) => never): void {
   config.security.keys.forEach(({ id, keyEnv }, i) => {
-    if (!env[keyEnv])
+    if (!secretFromEnv(keyEnv, env))
       fail(`security.keys[${i}].keyEnv: ${keyEnv} is not set; key "${id}" needs its key there (at least ${MIN_KEY_LENGTH} characters)`);
   });
   for (const [list, keys] of [
@@ -362,7 +370,7 @@ function checkKeySecrets(config: GatewayConfig, env: NodeJS.ProcessEnv, fail: (m
     ['security.adminKeys', config.security.adminKeys],
   ] as const) {
     keys.forEach(({ keyEnv }, i) => {
-      const length = env[keyEnv]?.length;
+      const length = secretFromEnv(keyEnv, env)?.length;
       if (length && length < MIN_KEY_LENGTH)
         fail(`${list}[${i}].keyEnv: ${keyEnv} holds a key of ${length} characters; a key is at least ${MIN_KEY_LENGTH}`);
     });
@@ -382,7 +390,7 @@ function refuseSharedSecrets(config: GatewayConfig, env: NodeJS.ProcessEnv, fail
     ['security.adminKeys', config.security.adminKeys],
   ] as const) {
     keys.forEach(({ id, keyEnv }, i) => {
-      const secret = env[keyEnv];
+      const secret = secretFromEnv(keyEnv, env);
       if (!secret) return;
       const first = holders.get(secret);
       if (first)

@@ -6,8 +6,12 @@ import { EventLoopDelayHistogram } from './event-loop-delay';
 import { keyLabeller } from './key-label';
 import type { GenAiOperation } from './genai-names';
 
-/** Seconds: LLM calls take from milliseconds (cache, mock) to minutes (long generations). */
-const LLM_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320];
+/**
+ * Seconds: LLM calls take from milliseconds (cache, mock) to minutes (long generations). The top bound
+ * covers a stream that runs for GKE's backend timeout (600 s, the chart's): one past the last bound is
+ * only +Inf, which histogram_quantile reports as that bound.
+ */
+const LLM_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320, 640];
 /** The gateway's own time per request: microseconds to milliseconds. */
 const OVERHEAD_SECONDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
 /** OpenTelemetry's recommended buckets for gen_ai.client.token.usage. */

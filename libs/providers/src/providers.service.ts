@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { GatewayConfig, type ProviderType } from '@gateway/config';
+import { GatewayConfig, type ProviderType, secretFromEnv } from '@gateway/config';
 import { MockProvider } from './mock/adapter';
 import { OpenAIProvider } from './openai/adapter';
 import type { Provider, ProviderFactory } from './provider';
@@ -37,7 +37,7 @@ export class ProvidersService implements OnApplicationShutdown {
     for (const p of config.providers) {
       const factory = FACTORIES[p.type];
       if (!factory) throw new Error(`provider ${p.name}: type "${p.type}" is not available in this build`);
-      const key = p.apiKeyEnv ? process.env[p.apiKeyEnv] : undefined;
+      const key = p.apiKeyEnv ? secretFromEnv(p.apiKeyEnv) : undefined;
       if (p.apiKeyEnv && !key) {
         this.disabled.set(p.name, `set ${p.apiKeyEnv} to enable it`);
         this.logger.warn(`provider ${p.name} disabled: ${p.apiKeyEnv} is not set`);

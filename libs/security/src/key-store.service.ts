@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { GatewayConfig, MASTER_KEY_ID } from '@gateway/config';
+import { GatewayConfig, MASTER_KEY_ID, secretFromEnv } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import { MetricsService } from '@gateway/metrics';
 import { RedisService, type RedisClient, withinBudget } from '@gateway/redis';
@@ -114,7 +114,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     this.landing = new ChangeLanding(redis, this.logger);
     if (config.masterKey) this.fixed.set(hashKey(config.masterKey), { id: MASTER_KEY_ID, name: 'master key', source: 'master' });
     for (const k of config.security.keys) {
-      const key = process.env[k.keyEnv];
+      const key = secretFromEnv(k.keyEnv);
       if (!key) {
         this.logger.warn(`key ${k.id} disabled: ${k.keyEnv} is not set`);
         continue;

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
-import { type AdminRole, GatewayConfig } from '@gateway/config';
+import { type AdminRole, GatewayConfig, secretFromEnv } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import { LimitsService } from '../limits.service';
 import { bearerToken } from '../bearer';
@@ -37,7 +37,7 @@ export class AdminGuard implements CanActivate {
     if (!config.masterKey) return;
     this.credentials.push({ digest: digest(config.masterKey), actor: 'master', role: 'manage' });
     for (const k of config.security.adminKeys) {
-      const key = process.env[k.keyEnv];
+      const key = secretFromEnv(k.keyEnv);
       if (key) this.credentials.push({ digest: digest(key), actor: k.id, role: k.role });
       else new Logger('Keys').warn(`admin key ${k.id} disabled: ${k.keyEnv} is not set`);
     }
