@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
+import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { eventually } from '../support/eventually';
 import { configWith, GatewayProcess } from '../support/gateway';
 import { invitedExchange, RawConnection } from '../support/raw-connection';
 
@@ -478,6 +480,39 @@ describe('hostile-input findings (issue #18)', () => {
 
 // Found by an independent check: with auth on, `Expect: 100-continue` without a valid key got
 // `100 Continue` before its 401, inviting a body the gateway was about to refuse.
+// Found by a resource-bounds check: a malformed or too-slow request's answer only half-closed the socket (end()), so a
+// client that never reads nor closes kept it, and the gateway's file descriptor, for good: 300 such clients held 300
+// descriptors past 2 minutes, on the way to the open-files limit.
+describe('a refused connection whose client never reads is closed, not half-open', () => {
+  let gateway: GatewayProcess;
+  before(async () => {
+    gateway = await GatewayProcess.start(configWith());
+  });
+  after(() => gateway?.stop());
+
+  const descriptors = () => readdirSync(`/proc/${gateway.pid}/fd`).length;
+
+  it('40 malformed requests from clients that never read leave no descriptor behind', async () => {
+    const base = descriptors();
+    const port = Number(new URL(gateway.url).port);
+    const sockets = Array.from({ length: 40 }, () => {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.pause();
+      socket.write('NOT-HTTP garbage\r\n\r\n');
+      return socket;
+    });
+    try {
+      const refused = async () => (await gateway.logged('request', { where: (l) => l.error === 'malformed_http_request' })).length;
+      assert.ok(await eventually(async () => (await refused()) >= 40), 'each was answered its 400');
+      assert.ok(await eventually(async () => descriptors() <= base + 2), `descriptors: ${descriptors()} against ${base} before`);
+      assert.equal((await fetch(`${gateway.url}/health`)).status, 200);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+  });
+});
+
 describe('Expect: 100-continue with auth on', () => {
   let gateway: GatewayProcess;
   before(async () => {

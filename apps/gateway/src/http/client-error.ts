@@ -219,10 +219,19 @@ function writeToSocket(
     answeredOnSocket(socket, { status, error: error.code! });
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      () => socket.destroy(),
     );
+    // end() only half-closes: a client that never reads nor closes kept the socket, and its descriptor, for good (a
+    // slow-loris client's 408). Destroyed once the answer is out (Node's own clientError handling destroys at once),
+    // or after CLOSING_FLUSH_MS for a client whose unread data keeps the answer from leaving.
+    const flushed = setTimeout(() => socket.destroy(), CLOSING_FLUSH_MS).unref();
+    socket.once('close', () => clearTimeout(flushed));
   });
   return status;
 }
+
+/** How long a closing answer may wait to leave for a client that does not read before its socket is destroyed. */
+const CLOSING_FLUSH_MS = 5_000;
 
 /**
  * Runs `then` once no response to a complete request owns the socket. Node hands the socket to the
