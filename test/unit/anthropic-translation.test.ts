@@ -283,9 +283,10 @@ describe('Anthropic request: each message kind', () => {
     );
   });
 
+  // An empty id (an OpenAI-format upstream's, found by an independent check) went to Anthropic as it was, and was refused.
   it('the tool id mapping: valid for Anthropic, the identity on valid ids (so applying it twice changes nothing), no two mapped ids alike', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ minLength: 1, maxLength: 40 }), (a, b) => {
+      fc.property(fc.string({ minLength: 0, maxLength: 40 }), fc.string({ minLength: 0, maxLength: 40 }), (a, b) => {
         const id = toolUseId(a);
         assert.match(id, /^[A-Za-z0-9_-]+$/);
         assert.equal(toolUseId(id), id);
@@ -293,7 +294,7 @@ describe('Anthropic request: each message kind', () => {
         const mapped = (x: string) => !/^[A-Za-z0-9_-]+$/.test(x);
         if (a !== b && mapped(a) && mapped(b)) assert.notEqual(toolUseId(b), id);
       }),
-      { numRuns: 2000 },
+      { numRuns: 2000, examples: [['', 'a.b']] },
     );
   });
 

@@ -157,7 +157,8 @@ export function outputItems(ctx: ResponseContext, answer: Assistant, status: Sta
     const signature = signatureItem(itemId(responseId, 'rs', items.length), call.id, call);
     if (signature) items.push(signature);
     const id = itemId(responseId, callPrefix(call.function.name, ctx.callNames), items.length);
-    items.push(toolCallItem(id, call.id, call.function.name, call.function.arguments, 'completed', ctx.callNames));
+    // A call the upstream gave no id (or an empty one) gets one, as in a stream: the client pairs its output by it.
+    items.push(toolCallItem(id, call.id || `call_${id}`, call.function.name, call.function.arguments, 'completed', ctx.callNames));
   }
   if (items.length) (items[items.length - 1] as { status?: Status }).status = status;
   return items;

@@ -231,7 +231,7 @@ export class ResponseEventEncoder {
     const prefix = callPrefix(name, this.ctx.callNames);
     const item = this.open('function_call', prefix);
     item.slot = index;
-    item.callId = held.id ?? `call_${item.id}`;
+    item.callId = held.id || `call_${item.id}`;
     item.name = name;
     if (prefix === 'ctc') item.custom = { input: new CustomInputStream(), sent: '' };
     if (prefix === 'tsc') item.searching = true;

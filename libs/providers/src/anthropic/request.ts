@@ -287,13 +287,14 @@ function toBlock(part: MediaPart): Block[] {
 }
 
 /**
- * Anthropic ids allow only [A-Za-z0-9_-]; ids from other vendors are mapped the same way on both
+ * Anthropic ids allow only [A-Za-z0-9_-], at least one; ids from other vendors are mapped the same way on both
  * sides (the call and its result). A mapped id carries a hash of the original, so two ids that
- * differ only in the replaced characters ("call.1", "call:1") stay two calls; a valid id is kept.
+ * differ only in the replaced characters ("call.1", "call:1") stay two calls; a valid id is kept. An empty id
+ * (an OpenAI-format upstream's) is mapped too: Anthropic refuses it.
  */
 export function toolUseId(id: string): string {
   const valid = id.replace(/[^A-Za-z0-9_-]/g, '_');
-  return valid === id ? id : `${valid}_${createHash('sha256').update(id).digest('base64url').slice(0, 12)}`;
+  return valid === id && id !== '' ? id : `${valid}_${createHash('sha256').update(id).digest('base64url').slice(0, 12)}`;
 }
 
 function toTool(tool: ToolPlan['tools'][number]): Anthropic.Tool {
