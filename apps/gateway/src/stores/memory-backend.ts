@@ -1,8 +1,10 @@
+import { ExpiryQueue } from './expiry-queue';
 import { BY_COUNT, fairEvictions, type Share } from './fair-share';
 import { ENTRY_OVERHEAD_BYTES, heldBytes } from './held-bytes';
 import type { TenantStore } from './tenant-store';
 
 interface Entry {
+  tenant: string;
   id: string;
   json: string;
   bytes: number;
@@ -15,11 +17,13 @@ interface Entry {
  * tenant adding it counted with it), its least recently used first, as the message threads' store
  * does (fair-share.ts): one key cannot push out another key's entries holding less than an even share.
  * An entry larger than the store, or than its tenant's share while others hold the rest, is not kept.
+ * Expired entries are taken out before any is evicted (expiry-queue.ts), so they never push out live ones.
  * Stored responses and kept reasoning state use it.
  */
 export class MemoryBackend implements TenantStore {
   /** Per tenant, its entries by id. */
   private readonly shares = new Map<string, Share<Entry>>();
+  private readonly expiries = new ExpiryQueue<Entry>((entry) => this.shares.get(entry.tenant)?.entries.get(entry.id) === entry);
   private bytes = 0;
   private count = 0;
 
@@ -38,12 +42,13 @@ export class MemoryBackend implements TenantStore {
     if (!entry) return undefined;
     this.remove(tenant, id);
     if (entry.expiresAt <= this.now()) return undefined;
-    this.add(tenant, entry); // most recently used last
+    this.add(entry); // most recently used last
     return entry.json;
   }
 
   async put(tenant: string, id: string, json: string, ttlSeconds: number): Promise<void> {
     this.remove(tenant, id);
+    for (const expired of this.expiries.expired(this.now())) this.remove(expired.tenant, expired.id);
     const bytes = heldBytes(json) + heldBytes(`${tenant}\u0000${id}`) + ENTRY_OVERHEAD_BYTES;
     if (bytes > this.maxBytes) return;
     const byBytes = fairEvictions(this.shares, tenant, bytes, this.bytes + bytes - this.maxBytes);
@@ -52,18 +57,23 @@ export class MemoryBackend implements TenantStore {
     const byCount = fairEvictions<Entry>(this.shares, tenant, 1, this.count + 1 - this.maxEntries, BY_COUNT);
     if (!byCount) return;
     this.evict(byCount);
-    this.add(tenant, { id, json, bytes, expiresAt: this.now() + ttlSeconds * 1000 });
+    const entry = { tenant, id, json, bytes, expiresAt: this.now() + ttlSeconds * 1000 };
+    this.add(entry);
+    this.expiries.add(entry);
   }
 
+  /** Whether a live entry was deleted (an expired one is not found, as get and Redis have it). */
   async delete(tenant: string, id: string): Promise<boolean> {
-    return this.remove(tenant, id);
+    const expiresAt = this.shares.get(tenant)?.entries.get(id)?.expiresAt ?? 0;
+    return this.remove(tenant, id) && expiresAt > this.now();
   }
 
   private evict(plan: [string, Entry][]): void {
     for (const [tenant, entry] of plan) this.remove(tenant, entry.id);
   }
 
-  private add(tenant: string, entry: Entry): void {
+  private add(entry: Entry): void {
+    const tenant = entry.tenant;
     const share = this.shares.get(tenant) ?? this.shares.set(tenant, { entries: new Map(), bytes: 0 }).get(tenant)!;
     share.entries.set(entry.id, entry);
     share.bytes += entry.bytes;

@@ -1,8 +1,10 @@
+import { ExpiryQueue } from '../../stores/expiry-queue';
 import { fairEvictions, type Share } from '../../stores/fair-share';
 import { heldBytes } from '../../stores/held-bytes';
 import { type Appended, CONTINUED, type Found, type KeptThread, type NewTurn, type ThreadBackend } from './thread-backend';
 
 interface Held extends KeptThread {
+  tenant: string;
   /** Its answers' ids, oldest first: the marks it takes with it when it goes. */
   ids: string[];
   bytes: number;
@@ -14,6 +16,12 @@ const MARKS_BYTES = 128;
 /** The mark of a response whose thread was too large to keep (memory-threads only). */
 const DROPPED = '\u0000dropped';
 
+interface Mark {
+  key: string;
+  value: string;
+  expiresAt: number;
+}
+
 /**
  * Threads in this process, within `capacity` bytes of memory (held-bytes.ts, as the 413 before a turn counts
  * them): when a turn needs room, threads are evicted from the key holding the most (the key adding the
@@ -22,14 +30,18 @@ const DROPPED = '\u0000dropped';
  * least an even share of the store once others need room (`onEvicted` is told how many went: their
  * clients' next continue is thread_not_found, and the SDK helpers replay). A thread larger than the
  * store, or than its key's share while others hold the rest, is dropped, and its latest answer's id
- * marked so (`dropped`): its client is told why on its next continue instead of a bare thread_not_found. Each call runs to its end without
- * yielding, so each is one step, as a Redis script is.
+ * marked so (`dropped`): its client is told why on its next continue instead of a bare thread_not_found. Expired
+ * threads and marks are taken out before a write (expiry-queue.ts), as Redis expires keys: an expired thread never
+ * pushes out a live one, and marks no thread takes with it (`dropped`, a lapsed claim) do not pile up. Each call
+ * runs to its end without yielding, so each is one step, as a Redis script is.
  */
 export class MemoryThreads implements ThreadBackend {
   /** Per tenant, its threads by id. */
   private readonly shares = new Map<string, Share<Held>>();
   /** `<tenant>\0<response id>` (its thread's id, or DROPPED) and `<tenant>\0next:<response id>` (who continues it). */
-  private readonly marks = new Map<string, { value: string; expiresAt: number }>();
+  private readonly marks = new Map<string, Mark>();
+  private readonly threadExpiries = new ExpiryQueue<Held>((thread) => this.shares.get(thread.tenant)?.entries.get(thread.id) === thread);
+  private readonly markExpiries = new ExpiryQueue<Mark>((mark) => this.marks.get(mark.key) === mark);
   private bytes = 0;
 
   constructor(
@@ -50,10 +62,12 @@ export class MemoryThreads implements ThreadBackend {
   }
 
   async append(tenant: string, turn: NewTurn, ttlSeconds: number): Promise<Appended> {
+    this.sweep();
     const held = this.live(tenant, turn.threadId);
     if (turn.after === undefined ? held : !held) return turn.after === undefined ? 'moved' : 'gone';
     if (held && held.last !== turn.after) return 'moved';
     const thread = held ?? {
+      tenant,
       id: turn.threadId,
       fixed: turn.fixed,
       last: '',
@@ -74,7 +88,8 @@ export class MemoryThreads implements ThreadBackend {
     share.entries.set(thread.id, thread);
     share.bytes += bytes;
     this.bytes += bytes;
-    this.marks.set(`${tenant}\u0000${turn.last}`, { value: turn.threadId, expiresAt: thread.expiresAt });
+    if (!held) this.threadExpiries.add(thread); // a held thread's later expiry is found when its first comes up
+    this.setMark(`${tenant}\u0000${turn.last}`, turn.threadId, thread.expiresAt);
     // Every key of the thread expires with it, as in Redis: an earlier response stays "already continued".
     for (const id of thread.ids) {
       const next = this.marks.get(`${tenant}\u0000next:${id}`);
@@ -84,8 +99,9 @@ export class MemoryThreads implements ThreadBackend {
   }
 
   async claim(tenant: string, responseId: string, holder: string, ttlSeconds: number): Promise<boolean> {
+    this.sweep();
     if (this.mark(tenant, `next:${responseId}`) !== undefined) return false;
-    this.marks.set(`${tenant}\u0000next:${responseId}`, { value: holder, expiresAt: this.now() + ttlSeconds * 1000 });
+    this.setMark(`${tenant}\u0000next:${responseId}`, holder, this.now() + ttlSeconds * 1000);
     return true;
   }
 
@@ -103,8 +119,21 @@ export class MemoryThreads implements ThreadBackend {
     const key = `${tenant}\u0000next:${responseId}`;
     if (this.mark(tenant, `next:${responseId}`) !== holder) return false;
     if (next === undefined) this.marks.delete(key);
-    else this.marks.set(key, { value: next, expiresAt: this.now() + ttlSeconds * 1000 });
+    else this.setMark(key, next, this.now() + ttlSeconds * 1000);
     return true;
+  }
+
+  private setMark(key: string, value: string, expiresAt: number): void {
+    const mark = { key, value, expiresAt };
+    this.marks.set(key, mark);
+    this.markExpiries.add(mark);
+  }
+
+  /** Takes out the threads (with their marks) and the marks that expired. */
+  private sweep(): void {
+    const now = this.now();
+    for (const thread of this.threadExpiries.expired(now)) this.forget(thread.tenant, thread.id);
+    for (const mark of this.markExpiries.expired(now)) this.marks.delete(mark.key);
   }
 
   /** The value under `<tenant>\0<id>` unless it expired (then it is removed). */
@@ -121,10 +150,10 @@ export class MemoryThreads implements ThreadBackend {
     return thread && thread.expiresAt > this.now() ? thread : undefined;
   }
 
+  /** Live threads only: the expired ones went first (sweep). */
   private evict(plan: [string, Held][]): void {
-    const evicted = plan.filter(([, thread]) => thread.expiresAt > this.now()).length;
     for (const [tenant, thread] of plan) this.forget(tenant, thread.id);
-    if (evicted) this.onEvicted(evicted);
+    if (plan.length) this.onEvicted(plan.length);
   }
 
   /**
@@ -135,7 +164,7 @@ export class MemoryThreads implements ThreadBackend {
     const claim = this.marks.get(`${tenant}\u0000next:${turn.after}`);
     this.forgetMarks(tenant, thread);
     if (claim) this.marks.set(`${tenant}\u0000next:${turn.after}`, claim); // its continue's, settled when that ends
-    this.marks.set(`${tenant}\u0000${turn.last}`, { value: DROPPED, expiresAt: this.now() + ttlSeconds * 1000 });
+    this.setMark(`${tenant}\u0000${turn.last}`, DROPPED, this.now() + ttlSeconds * 1000);
     return 'too_large';
   }
 
