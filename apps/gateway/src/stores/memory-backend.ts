@@ -4,7 +4,6 @@ import { ENTRY_OVERHEAD_BYTES, heldBytes } from './held-bytes';
 import type { TenantStore } from './tenant-store';
 
 interface Entry {
-  tenant: string;
   id: string;
   json: string;
   bytes: number;
@@ -23,7 +22,7 @@ interface Entry {
 export class MemoryBackend implements TenantStore {
   /** Per tenant, its entries by id. */
   private readonly shares = new Map<string, Share<Entry>>();
-  private readonly expiries = new ExpiryQueue<Entry>((entry) => this.shares.get(entry.tenant)?.entries.get(entry.id) === entry);
+  private readonly expiries = new ExpiryQueue((tenant, id) => this.shares.get(tenant)?.entries.get(id)?.expiresAt);
   private bytes = 0;
   private count = 0;
 
@@ -42,13 +41,13 @@ export class MemoryBackend implements TenantStore {
     if (!entry) return undefined;
     this.remove(tenant, id);
     if (entry.expiresAt <= this.now()) return undefined;
-    this.add(entry); // most recently used last
+    this.add(tenant, entry); // most recently used last
     return entry.json;
   }
 
   async put(tenant: string, id: string, json: string, ttlSeconds: number): Promise<void> {
     this.remove(tenant, id);
-    for (const expired of this.expiries.expired(this.now())) this.remove(expired.tenant, expired.id);
+    for (const [expired, expiredId] of this.expiries.expired(this.now())) this.remove(expired, expiredId);
     const bytes = heldBytes(json) + heldBytes(`${tenant}\u0000${id}`) + ENTRY_OVERHEAD_BYTES;
     if (bytes > this.maxBytes) return;
     const byBytes = fairEvictions(this.shares, tenant, bytes, this.bytes + bytes - this.maxBytes);
@@ -57,9 +56,9 @@ export class MemoryBackend implements TenantStore {
     const byCount = fairEvictions<Entry>(this.shares, tenant, 1, this.count + 1 - this.maxEntries, BY_COUNT);
     if (!byCount) return;
     this.evict(byCount);
-    const entry = { tenant, id, json, bytes, expiresAt: this.now() + ttlSeconds * 1000 };
-    this.add(entry);
-    this.expiries.add(entry);
+    const expiresAt = this.now() + ttlSeconds * 1000;
+    this.add(tenant, { id, json, bytes, expiresAt });
+    this.expiries.add(tenant, id, expiresAt);
   }
 
   /** Whether a live entry was deleted (an expired one is not found, as get and Redis have it). */
@@ -72,8 +71,7 @@ export class MemoryBackend implements TenantStore {
     for (const [tenant, entry] of plan) this.remove(tenant, entry.id);
   }
 
-  private add(entry: Entry): void {
-    const tenant = entry.tenant;
+  private add(tenant: string, entry: Entry): void {
     const share = this.shares.get(tenant) ?? this.shares.set(tenant, { entries: new Map(), bytes: 0 }).get(tenant)!;
     share.entries.set(entry.id, entry);
     share.bytes += entry.bytes;

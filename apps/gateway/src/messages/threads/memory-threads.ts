@@ -4,7 +4,6 @@ import { heldBytes } from '../../stores/held-bytes';
 import { type Appended, CONTINUED, type Found, type KeptThread, type NewTurn, type ThreadBackend } from './thread-backend';
 
 interface Held extends KeptThread {
-  tenant: string;
   /** Its answers' ids, oldest first: the marks it takes with it when it goes. */
   ids: string[];
   bytes: number;
@@ -15,12 +14,6 @@ interface Held extends KeptThread {
 const MARKS_BYTES = 128;
 /** The mark of a response whose thread was too large to keep (memory-threads only). */
 const DROPPED = '\u0000dropped';
-
-interface Mark {
-  key: string;
-  value: string;
-  expiresAt: number;
-}
 
 /**
  * Threads in this process, within `capacity` bytes of memory (held-bytes.ts, as the 413 before a turn counts
@@ -39,9 +32,9 @@ export class MemoryThreads implements ThreadBackend {
   /** Per tenant, its threads by id. */
   private readonly shares = new Map<string, Share<Held>>();
   /** `<tenant>\0<response id>` (its thread's id, or DROPPED) and `<tenant>\0next:<response id>` (who continues it). */
-  private readonly marks = new Map<string, Mark>();
-  private readonly threadExpiries = new ExpiryQueue<Held>((thread) => this.shares.get(thread.tenant)?.entries.get(thread.id) === thread);
-  private readonly markExpiries = new ExpiryQueue<Mark>((mark) => this.marks.get(mark.key) === mark);
+  private readonly marks = new Map<string, { value: string; expiresAt: number }>();
+  private readonly threadExpiries = new ExpiryQueue((tenant, threadId) => this.shares.get(tenant)?.entries.get(threadId)?.expiresAt);
+  private readonly markExpiries = new ExpiryQueue((tenant, id) => this.marks.get(`${tenant}\u0000${id}`)?.expiresAt);
   private bytes = 0;
 
   constructor(
@@ -67,7 +60,6 @@ export class MemoryThreads implements ThreadBackend {
     if (turn.after === undefined ? held : !held) return turn.after === undefined ? 'moved' : 'gone';
     if (held && held.last !== turn.after) return 'moved';
     const thread = held ?? {
-      tenant,
       id: turn.threadId,
       fixed: turn.fixed,
       last: '',
@@ -88,12 +80,12 @@ export class MemoryThreads implements ThreadBackend {
     share.entries.set(thread.id, thread);
     share.bytes += bytes;
     this.bytes += bytes;
-    if (!held) this.threadExpiries.add(thread); // a held thread's later expiry is found when its first comes up
-    this.setMark(`${tenant}\u0000${turn.last}`, turn.threadId, thread.expiresAt);
+    this.threadExpiries.add(tenant, thread.id, thread.expiresAt);
+    this.setMark(tenant, turn.last, turn.threadId, thread.expiresAt);
     // Every key of the thread expires with it, as in Redis: an earlier response stays "already continued".
     for (const id of thread.ids) {
       const next = this.marks.get(`${tenant}\u0000next:${id}`);
-      if (next?.value === CONTINUED) next.expiresAt = Math.max(next.expiresAt, thread.expiresAt);
+      if (next?.value === CONTINUED && next.expiresAt < thread.expiresAt) this.setMark(tenant, `next:${id}`, CONTINUED, thread.expiresAt);
     }
     return 'kept';
   }
@@ -101,7 +93,7 @@ export class MemoryThreads implements ThreadBackend {
   async claim(tenant: string, responseId: string, holder: string, ttlSeconds: number): Promise<boolean> {
     this.sweep();
     if (this.mark(tenant, `next:${responseId}`) !== undefined) return false;
-    this.setMark(`${tenant}\u0000next:${responseId}`, holder, this.now() + ttlSeconds * 1000);
+    this.setMark(tenant, `next:${responseId}`, holder, this.now() + ttlSeconds * 1000);
     return true;
   }
 
@@ -111,7 +103,7 @@ export class MemoryThreads implements ThreadBackend {
 
   async renew(tenant: string, responseId: string, holder: string, ttlSeconds: number): Promise<boolean> {
     if (this.mark(tenant, `next:${responseId}`) !== holder) return false;
-    this.marks.get(`${tenant}\u0000next:${responseId}`)!.expiresAt = this.now() + ttlSeconds * 1000;
+    this.setMark(tenant, `next:${responseId}`, holder, this.now() + ttlSeconds * 1000);
     return true;
   }
 
@@ -119,21 +111,21 @@ export class MemoryThreads implements ThreadBackend {
     const key = `${tenant}\u0000next:${responseId}`;
     if (this.mark(tenant, `next:${responseId}`) !== holder) return false;
     if (next === undefined) this.marks.delete(key);
-    else this.setMark(key, next, this.now() + ttlSeconds * 1000);
+    else this.setMark(tenant, `next:${responseId}`, next, this.now() + ttlSeconds * 1000);
     return true;
   }
 
-  private setMark(key: string, value: string, expiresAt: number): void {
-    const mark = { key, value, expiresAt };
-    this.marks.set(key, mark);
-    this.markExpiries.add(mark);
+  /** Sets the value under `<tenant>\0<id>`, until `expiresAt`. */
+  private setMark(tenant: string, id: string, value: string, expiresAt: number): void {
+    this.marks.set(`${tenant}\u0000${id}`, { value, expiresAt });
+    this.markExpiries.add(tenant, id, expiresAt);
   }
 
   /** Takes out the threads (with their marks) and the marks that expired. */
   private sweep(): void {
     const now = this.now();
-    for (const thread of this.threadExpiries.expired(now)) this.forget(thread.tenant, thread.id);
-    for (const mark of this.markExpiries.expired(now)) this.marks.delete(mark.key);
+    for (const [tenant, threadId] of this.threadExpiries.expired(now)) this.forget(tenant, threadId);
+    for (const [tenant, id] of this.markExpiries.expired(now)) this.marks.delete(`${tenant}\u0000${id}`);
   }
 
   /** The value under `<tenant>\0<id>` unless it expired (then it is removed). */
@@ -164,7 +156,7 @@ export class MemoryThreads implements ThreadBackend {
     const claim = this.marks.get(`${tenant}\u0000next:${turn.after}`);
     this.forgetMarks(tenant, thread);
     if (claim) this.marks.set(`${tenant}\u0000next:${turn.after}`, claim); // its continue's, settled when that ends
-    this.setMark(`${tenant}\u0000${turn.last}`, DROPPED, this.now() + ttlSeconds * 1000);
+    this.setMark(tenant, turn.last, DROPPED, this.now() + ttlSeconds * 1000);
     return 'too_large';
   }
 
