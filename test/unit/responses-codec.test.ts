@@ -735,10 +735,10 @@ describe('in-process response store', () => {
     assert.equal(await store.get('t1', 'b'), undefined);
     assert.equal(await store.get('t1', 'a'), '0123456789');
     assert.equal(store.size, 3);
-    now = 10_000;
-    assert.equal(await store.get('t1', 'a'), undefined, 'expired');
     assert.equal(await store.delete('t1', 'c'), true);
     assert.equal(await store.delete('t1', 'c'), false);
+    now = 10_000;
+    assert.equal(await store.get('t1', 'a'), undefined, 'expired');
     await store.put('t1', 'huge', 'x'.repeat(3 * ENTRY), 10);
     assert.equal(await store.get('t1', 'huge'), undefined, 'larger than the whole store: not kept');
   });
@@ -767,6 +767,39 @@ describe('in-process response store', () => {
     await counted.put('t2', 'a', 'x', 10);
     for (const id of ['b', 'c', 'd']) await counted.put('t1', id, 'x', 10);
     assert.deepEqual([await counted.get('t2', 'a'), await counted.get('t1', 'c'), await counted.get('t1', 'd')], ['x', undefined, 'x']);
+  });
+
+  // Found by an independent check (state28): expired entries went only when read, so they counted against the
+  // store's bounds and in their tenant's share, and a tenant's live entries were evicted in their stead.
+  it('takes expired entries out before evicting a live one, and does not count them in a tenant`s share', async () => {
+    let now = 0;
+    const store = new MemoryBackend(3 * ENTRY + 10, () => now);
+    await store.put('t2', 'a', '0123456789', 10);
+    await store.put('t2', 'b', '0123456789', 10);
+    now = 10_000; // t2's entries expired, unread
+    for (const id of ['c', 'd', 'e']) await store.put('t1', id, '0123456789', 10);
+    assert.deepEqual(
+      await Promise.all(['c', 'd', 'e'].map((id) => store.get('t1', id))),
+      ['0123456789', '0123456789', '0123456789'],
+      'the room was the expired entries`',
+    );
+    assert.equal(store.size, 3);
+    // The same for `maxEntries` (the kept reasoning state's bound).
+    const counted = new MemoryBackend(1_000_000, () => now, 2);
+    await counted.put('t2', 'a', 'x', 10);
+    now = 20_000;
+    for (const id of ['b', 'c']) await counted.put('t1', id, 'x', 10);
+    assert.deepEqual([await counted.get('t1', 'b'), await counted.get('t1', 'c')], ['x', 'x']);
+  });
+
+  // Found by an independent check (state28): DELETE of an expired response answered deleted (GET was a 404).
+  it('deleting an expired entry says it was not there', async () => {
+    let now = 0;
+    const store = new MemoryBackend(10 * ENTRY, () => now);
+    await store.put('t1', 'a', '0123456789', 10);
+    now = 10_000;
+    assert.equal(await store.delete('t1', 'a'), false);
+    assert.equal(store.size, 0);
   });
 
   // Found by an independent check: counted in characters, stores of text with one character beyond Latin-1

@@ -223,3 +223,44 @@ describe('message threads in process, each key its share', () => {
     assert.deepEqual(await Promise.all(ids.map(async (id) => (await backend.read('a', id)) !== undefined)), [false, false, true, true]);
   });
 });
+
+// Found by an independent check (state28): expired threads went only when read, so they counted against the
+// store's bound and in their key's share, and a key's live threads were evicted in their stead.
+describe('message threads in process, expired ones', () => {
+  const create = (backend: MemoryThreads, tenant: string, id: string, size = 300) =>
+    backend.append(tenant, { threadId: id, fixed: '{}', turn: 'x'.repeat(size), last: id }, 300);
+
+  it('expired threads make the room before any live one is evicted, and do not count in a key`s share', async () => {
+    let now = 0;
+    const evicted: number[] = [];
+    // 430 bytes a thread (2 fixed, 300 turn, 128 marks): 6 fit in 3,000.
+    const backend = new MemoryThreads(
+      3_000,
+      (n) => evicted.push(n),
+      () => now,
+    );
+    await create(backend, 'b', 'msg_b1');
+    await create(backend, 'b', 'msg_b2');
+    now = 300_000; // b's threads expired, unread
+    const ids = ['msg_a1', 'msg_a2', 'msg_a3', 'msg_a4', 'msg_a5'];
+    for (const id of ids) assert.equal(await create(backend, 'a', id), 'kept');
+    for (const id of ids) assert.notEqual(await backend.read('a', id), undefined, `${id} is still kept`);
+    assert.deepEqual(evicted, [], 'no live thread went');
+  });
+
+  it('the marks of threads too large to keep, and lapsed claims, go once expired', async () => {
+    let now = 0;
+    const backend = new MemoryThreads(
+      1_000,
+      () => {},
+      () => now,
+    );
+    const marks = () => (Reflect.get(backend, 'marks') as Map<string, unknown>).size;
+    for (let i = 0; i < 50; i++) assert.equal(await create(backend, 'a', `msg_big${i}`, 2_000), 'too_large');
+    for (let i = 0; i < 50; i++) assert.equal(await backend.claim('a', `msg_c${i}`, 'holder', 30), true);
+    assert.equal(marks(), 100);
+    now = 300_000; // all of them expired, none read again
+    assert.equal(await create(backend, 'a', 'msg_a1'), 'kept');
+    assert.equal(marks(), 1, 'only the kept thread`s mark is left');
+  });
+});

@@ -1,3 +1,4 @@
+import { ExpiryQueue } from './expiry-queue';
 import { BY_COUNT, fairEvictions, type Share } from './fair-share';
 import { ENTRY_OVERHEAD_BYTES, heldBytes } from './held-bytes';
 import type { TenantStore } from './tenant-store';
@@ -15,11 +16,13 @@ interface Entry {
  * tenant adding it counted with it), its least recently used first, as the message threads' store
  * does (fair-share.ts): one key cannot push out another key's entries holding less than an even share.
  * An entry larger than the store, or than its tenant's share while others hold the rest, is not kept.
+ * Expired entries are taken out before any is evicted (expiry-queue.ts), so they never push out live ones.
  * Stored responses and kept reasoning state use it.
  */
 export class MemoryBackend implements TenantStore {
   /** Per tenant, its entries by id. */
   private readonly shares = new Map<string, Share<Entry>>();
+  private readonly expiries = new ExpiryQueue((tenant, id) => this.shares.get(tenant)?.entries.get(id)?.expiresAt);
   private bytes = 0;
   private count = 0;
 
@@ -44,6 +47,7 @@ export class MemoryBackend implements TenantStore {
 
   async put(tenant: string, id: string, json: string, ttlSeconds: number): Promise<void> {
     this.remove(tenant, id);
+    for (const [expired, expiredId] of this.expiries.expired(this.now())) this.remove(expired, expiredId);
     const bytes = heldBytes(json) + heldBytes(`${tenant}\u0000${id}`) + ENTRY_OVERHEAD_BYTES;
     if (bytes > this.maxBytes) return;
     const byBytes = fairEvictions(this.shares, tenant, bytes, this.bytes + bytes - this.maxBytes);
@@ -52,11 +56,15 @@ export class MemoryBackend implements TenantStore {
     const byCount = fairEvictions<Entry>(this.shares, tenant, 1, this.count + 1 - this.maxEntries, BY_COUNT);
     if (!byCount) return;
     this.evict(byCount);
-    this.add(tenant, { id, json, bytes, expiresAt: this.now() + ttlSeconds * 1000 });
+    const expiresAt = this.now() + ttlSeconds * 1000;
+    this.add(tenant, { id, json, bytes, expiresAt });
+    this.expiries.add(tenant, id, expiresAt);
   }
 
+  /** Whether a live entry was deleted (an expired one is not found, as get and Redis have it). */
   async delete(tenant: string, id: string): Promise<boolean> {
-    return this.remove(tenant, id);
+    const expiresAt = this.shares.get(tenant)?.entries.get(id)?.expiresAt ?? 0;
+    return this.remove(tenant, id) && expiresAt > this.now();
   }
 
   private evict(plan: [string, Entry][]): void {

@@ -1,3 +1,4 @@
+import { ExpiryQueue } from '../../stores/expiry-queue';
 import { fairEvictions, type Share } from '../../stores/fair-share';
 import { heldBytes } from '../../stores/held-bytes';
 import { type Appended, CONTINUED, type Found, type KeptThread, type NewTurn, type ThreadBackend } from './thread-backend';
@@ -22,14 +23,18 @@ const DROPPED = '\u0000dropped';
  * least an even share of the store once others need room (`onEvicted` is told how many went: their
  * clients' next continue is thread_not_found, and the SDK helpers replay). A thread larger than the
  * store, or than its key's share while others hold the rest, is dropped, and its latest answer's id
- * marked so (`dropped`): its client is told why on its next continue instead of a bare thread_not_found. Each call runs to its end without
- * yielding, so each is one step, as a Redis script is.
+ * marked so (`dropped`): its client is told why on its next continue instead of a bare thread_not_found. Expired
+ * threads and marks are taken out before a write (expiry-queue.ts), as Redis expires keys: an expired thread never
+ * pushes out a live one, and marks no thread takes with it (`dropped`, a lapsed claim) do not pile up. Each call
+ * runs to its end without yielding, so each is one step, as a Redis script is.
  */
 export class MemoryThreads implements ThreadBackend {
   /** Per tenant, its threads by id. */
   private readonly shares = new Map<string, Share<Held>>();
   /** `<tenant>\0<response id>` (its thread's id, or DROPPED) and `<tenant>\0next:<response id>` (who continues it). */
   private readonly marks = new Map<string, { value: string; expiresAt: number }>();
+  private readonly threadExpiries = new ExpiryQueue((tenant, threadId) => this.shares.get(tenant)?.entries.get(threadId)?.expiresAt);
+  private readonly markExpiries = new ExpiryQueue((tenant, id) => this.marks.get(`${tenant}\u0000${id}`)?.expiresAt);
   private bytes = 0;
 
   constructor(
@@ -50,6 +55,7 @@ export class MemoryThreads implements ThreadBackend {
   }
 
   async append(tenant: string, turn: NewTurn, ttlSeconds: number): Promise<Appended> {
+    this.sweep();
     const held = this.live(tenant, turn.threadId);
     if (turn.after === undefined ? held : !held) return turn.after === undefined ? 'moved' : 'gone';
     if (held && held.last !== turn.after) return 'moved';
@@ -74,18 +80,20 @@ export class MemoryThreads implements ThreadBackend {
     share.entries.set(thread.id, thread);
     share.bytes += bytes;
     this.bytes += bytes;
-    this.marks.set(`${tenant}\u0000${turn.last}`, { value: turn.threadId, expiresAt: thread.expiresAt });
+    this.threadExpiries.add(tenant, thread.id, thread.expiresAt);
+    this.setMark(tenant, turn.last, turn.threadId, thread.expiresAt);
     // Every key of the thread expires with it, as in Redis: an earlier response stays "already continued".
     for (const id of thread.ids) {
       const next = this.marks.get(`${tenant}\u0000next:${id}`);
-      if (next?.value === CONTINUED) next.expiresAt = Math.max(next.expiresAt, thread.expiresAt);
+      if (next?.value === CONTINUED && next.expiresAt < thread.expiresAt) this.setMark(tenant, `next:${id}`, CONTINUED, thread.expiresAt);
     }
     return 'kept';
   }
 
   async claim(tenant: string, responseId: string, holder: string, ttlSeconds: number): Promise<boolean> {
+    this.sweep();
     if (this.mark(tenant, `next:${responseId}`) !== undefined) return false;
-    this.marks.set(`${tenant}\u0000next:${responseId}`, { value: holder, expiresAt: this.now() + ttlSeconds * 1000 });
+    this.setMark(tenant, `next:${responseId}`, holder, this.now() + ttlSeconds * 1000);
     return true;
   }
 
@@ -95,7 +103,7 @@ export class MemoryThreads implements ThreadBackend {
 
   async renew(tenant: string, responseId: string, holder: string, ttlSeconds: number): Promise<boolean> {
     if (this.mark(tenant, `next:${responseId}`) !== holder) return false;
-    this.marks.get(`${tenant}\u0000next:${responseId}`)!.expiresAt = this.now() + ttlSeconds * 1000;
+    this.setMark(tenant, `next:${responseId}`, holder, this.now() + ttlSeconds * 1000);
     return true;
   }
 
@@ -103,8 +111,21 @@ export class MemoryThreads implements ThreadBackend {
     const key = `${tenant}\u0000next:${responseId}`;
     if (this.mark(tenant, `next:${responseId}`) !== holder) return false;
     if (next === undefined) this.marks.delete(key);
-    else this.marks.set(key, { value: next, expiresAt: this.now() + ttlSeconds * 1000 });
+    else this.setMark(tenant, `next:${responseId}`, next, this.now() + ttlSeconds * 1000);
     return true;
+  }
+
+  /** Sets the value under `<tenant>\0<id>`, until `expiresAt`. */
+  private setMark(tenant: string, id: string, value: string, expiresAt: number): void {
+    this.marks.set(`${tenant}\u0000${id}`, { value, expiresAt });
+    this.markExpiries.add(tenant, id, expiresAt);
+  }
+
+  /** Takes out the threads (with their marks) and the marks that expired. */
+  private sweep(): void {
+    const now = this.now();
+    for (const [tenant, threadId] of this.threadExpiries.expired(now)) this.forget(tenant, threadId);
+    for (const [tenant, id] of this.markExpiries.expired(now)) this.marks.delete(`${tenant}\u0000${id}`);
   }
 
   /** The value under `<tenant>\0<id>` unless it expired (then it is removed). */
@@ -121,10 +142,10 @@ export class MemoryThreads implements ThreadBackend {
     return thread && thread.expiresAt > this.now() ? thread : undefined;
   }
 
+  /** Live threads only: the expired ones went first (sweep). */
   private evict(plan: [string, Held][]): void {
-    const evicted = plan.filter(([, thread]) => thread.expiresAt > this.now()).length;
     for (const [tenant, thread] of plan) this.forget(tenant, thread.id);
-    if (evicted) this.onEvicted(evicted);
+    if (plan.length) this.onEvicted(plan.length);
   }
 
   /**
@@ -135,7 +156,7 @@ export class MemoryThreads implements ThreadBackend {
     const claim = this.marks.get(`${tenant}\u0000next:${turn.after}`);
     this.forgetMarks(tenant, thread);
     if (claim) this.marks.set(`${tenant}\u0000next:${turn.after}`, claim); // its continue's, settled when that ends
-    this.marks.set(`${tenant}\u0000${turn.last}`, { value: DROPPED, expiresAt: this.now() + ttlSeconds * 1000 });
+    this.setMark(tenant, turn.last, DROPPED, this.now() + ttlSeconds * 1000);
     return 'too_large';
   }
 
