@@ -52,15 +52,22 @@ describe('in-process stores (no Redis): expired entries make room before live on
   const turn = (tag: string) => `${tag} \u2019${'a'.repeat(120_000)}`;
 
   it('key a`s live responses and threads stay; an expired response is not found for DELETE', async () => {
+    const expiring: string[] = [];
     for (const tag of ['b1', 'b2']) {
       await respond(KEYS.b, response(tag));
-      assert.equal((await thread(KEYS.b, turn(tag))).status, 200);
+      const created = await thread(KEYS.b, turn(tag));
+      assert.equal(created.status, 200);
+      expiring.push(created.body.id);
     }
     const doomed = await respond(KEYS.b, 'deleted after its TTL');
     // Created last, with the same TTL: once it is gone, so are the others (not read meanwhile).
     const probe = await respond(KEYS.b, 'probe');
     assert.ok(await eventually(async () => (await call(KEYS.b, 'GET', `/v1/responses/${probe}`)).status === 404));
     assert.equal((await call(KEYS.b, 'DELETE', `/v1/responses/${doomed}`)).status, 404, 'expired: not found, as GET has it');
+    // The refusal names the TTL configured, not Anthropic's 5 minutes.
+    const gone = await thread(KEYS.b, 'again', expiring[0]);
+    assert.equal(gone.status, 404);
+    assert.match(gone.body.error!.message, /threads expire 1 second after their last response/);
 
     const responses: string[] = [];
     const threads: string[] = [];

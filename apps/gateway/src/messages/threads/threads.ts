@@ -43,12 +43,15 @@ export interface ThreadRequest {
 @Injectable()
 export class MessageThreads {
   private readonly bodyLimitBytes: number;
+  /** messages.threads.ttlSeconds, which a thread_not_found names. */
+  private readonly ttlSeconds: number;
 
   constructor(
     private readonly store: ThreadStore,
     config: GatewayConfig,
   ) {
     this.bodyLimitBytes = config.server.bodyLimitBytes;
+    this.ttlSeconds = config.messages.threads.ttlSeconds;
   }
 
   /** The request on its thread, or undefined when it has none. */
@@ -100,7 +103,7 @@ export class MessageThreads {
     // Every id the gateway keeps a thread under is its own (wire.ts newMessageId): anything else names none.
     const previous = RESPONSE_ID.test(previousId) ? await this.store.get(tenant, previousId) : undefined;
     if (previous === 'dropped') throw tooLargeToKeep(previousId, this.store.capacity!);
-    if (!previous) throw notFound(previousId);
+    if (!previous) throw notFound(previousId, this.ttlSeconds);
     refuseChangedFields(previous, request);
     // The thread holds its latest response's conversation only: an earlier response has been continued.
     if (previous.last !== previousId) throw continued('continued', previousId);
@@ -177,10 +180,15 @@ export class MessageThreads {
   }
 }
 
-function notFound(id: string): DetailedError {
+/** `ttlSeconds`: how long a thread lasts after its last response, as configured (Anthropic's: 5 minutes). */
+function notFound(id: string, ttlSeconds: number): DetailedError {
+  const ttl =
+    ttlSeconds % 60 === 0
+      ? `${ttlSeconds / 60} minute${ttlSeconds === 60 ? '' : 's'}`
+      : `${ttlSeconds} second${ttlSeconds === 1 ? '' : 's'}`;
   return new DetailedError(
     404,
-    `No thread was found for previous_message_id '${id.length > 64 ? `${id.slice(0, 64)}…` : id}' (threads expire 5 minutes after their last response). ` +
+    `No thread was found for previous_message_id '${id.length > 64 ? `${id.slice(0, 64)}…` : id}' (threads expire ${ttl} after their last response). ` +
       'Replay the full conversation with thread: {"type": "create"} to start a new thread.',
     { error_code: 'thread_not_found' },
     'thread.previous_message_id',
