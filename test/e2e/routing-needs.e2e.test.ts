@@ -59,8 +59,22 @@ before(async () => {
       ],
     },
   ];
+  models.push({ name: 'text-only', deployments: [{ provider: 'oa', model: 'plain-text' }] });
+  // A long prompt goes to `long` (text only) by its rule; a PDF may go there only if it could read it.
+  const virtualModels = [
+    {
+      name: 'auto',
+      default: 'media',
+      rules: [
+        { name: 'long', match: { minPromptTokens: 20 }, model: 'text-only' },
+        { name: 'hi', match: { keywords: ['hello'] }, model: 'text-only' },
+      ],
+    },
+    // A rule for images sends documents there too: they need vision alike.
+    { name: 'pictures', default: 'text-only', rules: [{ name: 'seen', match: { images: true }, model: 'media' }] },
+  ];
   const router = { retry: { attemptsPerDeployment: 1 }, breaker: { consecutiveFailures: 1_000, minRequests: 1_000 } };
-  gateway = await GatewayProcess.start(configWith({ providers, models, router }), { env: vendors.env });
+  gateway = await GatewayProcess.start(configWith({ providers, models, virtualModels, router }), { env: vendors.env });
   client = gateway.client();
   anthropic = new Anthropic({ baseURL: gateway.url, apiKey: 'test-client-key', maxRetries: 0 });
 });
@@ -124,6 +138,29 @@ describe('routing: a document needs vision, audio needs audio, on all three APIs
       })
       .withResponse();
     assert.equal(servedBy(response), 'sees');
+  });
+
+  // Found by an independent check (recheck28): a task rule sent a PDF to a group with no `vision` deployment, refused,
+  // though the default could read it; and an audio file's media type was read case-sensitively (`data:Audio/WAV`).
+  it('a virtual model passes over a rule whose group cannot read a PDF; text still follows the rule', async () => {
+    const pdf = { type: 'file' as const, file: { file_data: `data:application/pdf;base64,${PDF}`, filename: 'a.pdf' } };
+    const { response } = await client.chat.completions
+      .create({ model: 'auto', messages: [{ role: 'user', content: [{ type: 'text', text: 'hello '.repeat(40) }, pdf] }] })
+      .withResponse();
+    assert.deepEqual([servedBy(response), response.headers.get('x-gateway-route')], ['sees', 'auto; rule=default']);
+    const text = await client.chat.completions
+      .create({ model: 'auto', messages: [{ role: 'user', content: 'hello '.repeat(40) }] })
+      .withResponse();
+    assert.deepEqual([servedBy(text.response), text.response.headers.get('x-gateway-route')], ['plain-text', 'auto; rule=long']);
+    const seen = await client.chat.completions
+      .create({ model: 'pictures', messages: [{ role: 'user', content: [{ type: 'text', text: 'this' }, pdf] }] })
+      .withResponse();
+    assert.deepEqual([servedBy(seen.response), seen.response.headers.get('x-gateway-route')], ['sees', 'pictures; rule=seen']);
+  });
+
+  it('an audio file is audio whatever the case of its media type', async () => {
+    const file = { type: 'file' as const, file: { file_data: `data:Audio/WAV;base64,${WAV}`, filename: 'a.wav' } };
+    assert.equal(await ask('media-audio', file), 'gemini-echo');
   });
 
   it('chat input_audio goes to the deployment that declares audio; a group with none: 400 unsupported_capability', async () => {

@@ -102,6 +102,7 @@ export class TaskMatch {
   @IsOptional() @IsInt() @Min(0) minPromptTokens?: number;
   @IsOptional() @IsInt() @Min(0) maxPromptTokens?: number;
   @IsOptional() @IsBoolean() tools?: boolean;
+  /** Images or documents: what needs `vision`. */
   @IsOptional() @IsBoolean() images?: boolean;
   @IsOptional() @IsBoolean() responseFormat?: boolean;
   /** Value of the request's `x-gateway-task` header. */

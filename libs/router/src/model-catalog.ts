@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { type DeploymentConfig, GatewayConfig, type ModelConfig } from '@gateway/config';
+import { type Capability, type DeploymentConfig, GatewayConfig, type ModelConfig } from '@gateway/config';
 import { GatewayError, type Provider, ProvidersService } from '@gateway/providers';
 import { catalogWarnings } from './catalog-warnings';
 
@@ -60,6 +60,11 @@ export class ModelCatalog {
   /** Whether a public name or alias is a group that can serve requests now. */
   serves(model: string): boolean {
     return (this.byName.get(model)?.deployments.length ?? 0) > 0;
+  }
+
+  /** Whether a public name or alias is a group with a deployment enabled that declares every capability of `needs`. */
+  declares(model: string, needs: readonly Capability[]): boolean {
+    return this.byName.get(model)?.deployments.some((d) => needs.every((n) => d.config.capabilities?.includes(n))) ?? false;
   }
 
   /** The group a public name or alias names, whether or not it can serve. */

@@ -75,6 +75,8 @@ const AUDIO_BYTES_PER_TOKEN = new Map<unknown, number>([
   ['mp3', 16_000 / 32],
 ]);
 const MESSAGE_OVERHEAD_TOKENS = 4;
+/** A data URL of audio: its media type in any case (media types are case-insensitive; Gemini takes `data:Audio/WAV`). */
+const AUDIO_DATA_URL = /^data:audio\//i;
 
 /** What a request sends upstream, measured: its text in quarter tokens (textWeight), and media already in tokens. */
 interface Size {
@@ -118,7 +120,8 @@ export function profileChat(request: ChatCompletionCreateParams, native?: Native
     ...(native?.only && { onlyProvider: { type: native.protocol, ...native.only } }),
     ...(native?.webSearches !== undefined && { webSearches: native.webSearches }),
     lastUserText,
-    hasImages: size.images > 0,
+    // Task rules' `images`: what needs vision, documents too (a rule sending images to a vision group sent a PDF elsewhere).
+    hasImages: size.images > 0 || size.documents > 0,
     stream: request.stream === true,
   };
 }
@@ -194,7 +197,7 @@ function measurePart(part: Part, size: Size): void {
       const data = (part.file as { file_data?: unknown } | undefined)?.file_data;
       size.mediaTokens += Math.ceil(base64Bytes(data) / FILE_BYTES_PER_TOKEN);
       // Audio sent as a file (a data URL of its type, which Gemini takes) is audio; any other file is a document.
-      if (typeof data === 'string' && data.startsWith('data:audio/')) size.audio++;
+      if (typeof data === 'string' && AUDIO_DATA_URL.test(data)) size.audio++;
       else size.documents++;
       break;
     }

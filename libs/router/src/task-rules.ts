@@ -26,8 +26,15 @@ export class TaskRouter {
     this.targets = [...new Set([...config.rules.map((r) => r.model), config.default])];
   }
 
-  decide(profile: RequestProfile, task: string | undefined): TaskDecision {
-    const rule = this.rules.find((r) => r.test(profile, task));
+  /**
+   * The first rule that matches whose model `serves` the request (has a deployment declaring every capability it
+   * needs), else the default if it serves it; when none does, the first rule that matches (or the default), whose
+   * refusal says what is missing. A PDF of a rule's length (a long contract) went to a group with no `vision`
+   * deployment and was refused, though the default, or a later rule, could read it.
+   */
+  decide(profile: RequestProfile, task: string | undefined, serves: (model: string) => boolean = () => true): TaskDecision {
+    const matching = this.rules.filter((r) => r.test(profile, task));
+    const rule = matching.find((r) => serves(r.model)) ?? (serves(this.config.default) ? undefined : matching[0]);
     return rule ? { model: rule.model, rule: rule.name } : { model: this.config.default, rule: 'default' };
   }
 }
