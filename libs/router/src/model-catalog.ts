@@ -62,9 +62,13 @@ export class ModelCatalog {
     return (this.byName.get(model)?.deployments.length ?? 0) > 0;
   }
 
-  /** Whether a public name or alias is a group with a deployment enabled that declares every capability of `needs`. */
-  declares(model: string, needs: readonly Capability[]): boolean {
-    return this.byName.get(model)?.deployments.some((d) => needs.every((n) => d.config.capabilities?.includes(n))) ?? false;
+  /**
+   * Whether a public name or alias is a group that cannot serve `needs`: it has deployments enabled and none declares
+   * every capability of them. (One with none enabled answers 404, as README says and start-up warns: not this.)
+   */
+  lacks(model: string, needs: readonly Capability[]): boolean {
+    const deployments = needs.length ? this.byName.get(model)?.deployments : undefined;
+    return !!deployments?.length && !deployments.some((d) => needs.every((n) => d.config.capabilities?.includes(n)));
   }
 
   /** The group a public name or alias names, whether or not it can serve. */

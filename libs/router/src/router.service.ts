@@ -99,7 +99,7 @@ export class RouterService {
     const profile = profileChat(request, native);
     const taskRouter = this.taskRouters.get(request.model);
     if (!taskRouter) return this.plan(this.catalog.resolve(request.model), profile, permit);
-    const decision = taskRouter.decide(profile, task, (model) => this.catalog.declares(model, profile.needs));
+    const decision = taskRouter.decide(profile, task, (model) => !this.catalog.lacks(model, profile.needs));
     const route = { ...decision, virtualModel: request.model };
     return { ...this.plan(this.catalog.resolve(decision.model), profile, permit, route), route };
   }
