@@ -298,6 +298,39 @@ describe('Anthropic request: each message kind', () => {
     );
   });
 
+  // Found by an independent check (recheck28): every empty id (an upstream that gave its calls none) became the same
+  // id, which Anthropic refuses ("tool_use ids must be unique"), and which result answered which call was lost.
+  it('calls with empty ids get distinct ids, each result the id of the call at its place', () => {
+    const call = (name: string) => ({ id: '', type: 'function' as const, function: { name, arguments: '{}' } });
+    const { messages } = toMessages([
+      { role: 'user', content: 'go' },
+      { role: 'assistant', content: null, tool_calls: [call('a'), call('b')] },
+      { role: 'tool', tool_call_id: '', content: 'A' },
+      { role: 'tool', tool_call_id: '', content: 'B' },
+      { role: 'assistant', content: null, tool_calls: [call('c')] },
+      { role: 'tool', tool_call_id: '', content: 'C' },
+    ]);
+    const blocks = messages.flatMap((m) => (typeof m.content === 'string' ? [] : m.content)) as {
+      type: string;
+      id?: string;
+      name?: string;
+      tool_use_id?: string;
+      content?: unknown;
+    }[];
+    const calls = blocks.filter((b) => b.type === 'tool_use');
+    const results = blocks.filter((b) => b.type === 'tool_result');
+    assert.equal(new Set(calls.map((c) => c.id)).size, 3, JSON.stringify(calls));
+    for (const id of calls.map((c) => c.id!)) assert.match(id, /^[A-Za-z0-9_-]+$/);
+    assert.deepEqual(
+      results.map((r) => [calls.find((c) => c.id === r.tool_use_id)?.name, r.content]),
+      [
+        ['a', 'A'],
+        ['b', 'B'],
+        ['c', 'C'],
+      ],
+    );
+  });
+
   it('refuses a conversation with nothing to send, naming messages', () => {
     for (const input of [[{ role: 'user', content: '' }], [{ role: 'system', content: ' ' }]] as ChatCompletionMessageParam[][]) {
       assert.throws(

@@ -213,11 +213,12 @@ export function toMessages(
   system: Anthropic.TextBlockParam[];
   messages: Anthropic.MessageParam[];
 } {
+  const ids = conversationIds();
   const { system, turns } = toTurns<Block>(input, VENDOR, {
     user: (message, param) => partsOf(message, param, MEDIA).flatMap(toBlock),
-    assistant: (message, param) => assistantBlocks(message, param),
+    assistant: (message, param) => assistantBlocks(message, param, ids),
     tool: (message, param) => [
-      { type: 'tool_result', tool_use_id: toolUseId(message.tool_call_id), content: toolResultContent(textsOf(message, param)) },
+      { type: 'tool_result', tool_use_id: ids.result(message.tool_call_id), content: toolResultContent(textsOf(message, param)) },
     ],
   });
   return {
@@ -260,12 +261,12 @@ export function echoedThinking(message: AssistantMessage): Block[] {
  * Thinking blocks come first, as Anthropic requires, then text, then tool calls. The thinking is
  * the client's; the turn's kept thinking is added once the turn is whole (withKeptThinking).
  */
-function assistantBlocks(message: AssistantMessage, param: string): Block[] {
+function assistantBlocks(message: AssistantMessage, param: string, ids: ConversationIds): Block[] {
   const blocks: Block[] = [...echoedThinking(message), ...partsOf(message, param).flatMap(toBlock)];
   functionCalls(message, param).forEach((call, j) => {
     blocks.push({
       type: 'tool_use',
-      id: toolUseId(call.id),
+      id: ids.call(call.id),
       name: call.function.name,
       input: parseArguments(call.function.arguments, `${param}.tool_calls[${j}].function.arguments`),
     });
@@ -284,6 +285,22 @@ function toBlock(part: MediaPart): Block[] {
   if (isPdf) return [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: part.data } }];
   const mediaType = part.mediaType as Anthropic.Base64ImageSource['media_type'];
   return [{ type: 'image', source: { type: 'base64', media_type: mediaType, data: part.data } }];
+}
+
+type ConversationIds = ReturnType<typeof conversationIds>;
+
+/**
+ * A conversation's tool ids for Anthropic (toolUseId), an empty one (an upstream that gave its calls none) by its
+ * place: the k-th call with an empty id and the k-th result for one get the same id, unique in the conversation.
+ * One id for them all was refused ("tool_use ids must be unique") and lost which result answered which call.
+ */
+function conversationIds() {
+  let calls = 0;
+  let results = 0;
+  return {
+    call: (id: string) => toolUseId(id === '' ? `\0${calls++}` : id),
+    result: (id: string) => toolUseId(id === '' ? `\0${results++}` : id),
+  };
 }
 
 /**
