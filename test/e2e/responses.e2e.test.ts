@@ -347,6 +347,9 @@ describe('Responses API: errors, storage and the mock model', () => {
         );
       }
     }
+    // Found by an independent check (state28): an empty id started a new conversation, as if none had been sent.
+    const empty = await apiError(client.responses.create({ model: 'mock', input: 'x', previous_response_id: '' }));
+    assert.deepEqual([empty.status, empty.param], [400, 'previous_response_id']);
   });
 
   // Found by an independent check: safety_identifier and prompt_cache_key were not echoed.

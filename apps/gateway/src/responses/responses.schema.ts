@@ -157,7 +157,8 @@ export const createResponseSchema = {
     model: { type: 'string', minLength: 1 },
     input: { type: ['string', 'array'], maxItems: 10_000, items: item },
     instructions: nullableText,
-    previous_response_id: nullableText,
+    // An empty id is no conversation to continue: refused, not read as none.
+    previous_response_id: { type: ['string', 'null'], minLength: 1 },
     store: { type: ['boolean', 'null'] },
     stream: { type: ['boolean', 'null'] },
     temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
