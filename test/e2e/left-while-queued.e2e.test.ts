@@ -11,7 +11,8 @@ import { ThreeVendorUpstream, type Vendor } from '../support/three-vendor-upstre
 // was sent, yet it went upstream once a connection freed (28 of 30 departed clients' requests, with 2
 // connections), and 300 of them to a hung upstream held all 256 connections for 120 s. Each vendor's transport,
 // chat and embeddings: with one connection held by a request, the client of a request queued behind it leaves;
-// the upstream never gets that one, and the held one, whose client left too, is answered and billed.
+// the upstream never gets that one, nor is the connection closed for it, and the held one, whose client left
+// too, is answered and billed.
 
 const PRICE = { input: 1000, output: 2000 };
 const USAGE = { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 };
@@ -79,13 +80,13 @@ function send(gateway: GatewayProcess, reqId: string, { path, body }: { path: st
 }
 
 describe('a JSON request whose client left while it waited for a pool connection is not sent upstream; one sent is billed', () => {
-  /** Request bodies the upstream received, in order. */
-  const received: string[] = [];
+  /** Requests the upstream received, in order: their body, and the connection each came on. */
+  const received: { body: string; socket: unknown }[] = [];
   /** Answers held back until `release()`. */
   let held: (() => void)[] = [];
   let holding = true;
   const upstream = new ThreeVendorUpstream((vendor: Vendor, model: string, res: ServerResponse, body: string) => {
-    received.push(body);
+    received.push({ body, socket: res.socket });
     const answer = () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(ANSWER[vendor](model)));
@@ -137,11 +138,11 @@ describe('a JSON request whose client left while it waited for a pool connection
       holding = true;
       const id = `${vendor}-${kind}`;
       const tags = { sent: `sent-${id}`, queued: `queued-${id}`, after: `after-${id}` };
-      const got = (tag: string) => received.some((body) => body.includes(tag));
+      const got = (tag: string) => received.find((r) => r.body.includes(tag));
 
       try {
         const sent = send(gateway, tags.sent, route(kind, vendor, tags.sent));
-        assert.ok(await eventually(async () => got(tags.sent)), 'the first request holds the connection');
+        assert.ok(await eventually(async () => got(tags.sent) !== undefined), 'the first request holds the connection');
         const queued = send(gateway, tags.queued, route(kind, vendor, tags.queued));
         // Time for it to reach the pool's queue; its access line below says that it did (an attempt made).
         await sleep(500);
@@ -160,7 +161,9 @@ describe('a JSON request whose client left while it waited for a pool connection
 
         // The pool's queue is first in, first out: once this one is answered, one queued before it would have gone.
         assert.equal(await send(gateway, tags.after, route(kind, vendor, tags.after)).answered, 200);
-        assert.equal(got(tags.queued), false, 'the upstream never received the request whose client left while it was queued');
+        assert.equal(got(tags.queued), undefined, 'the upstream never received the request whose client left while it was queued');
+        // Dropped without closing the connection it was given: the next request came on the first one's.
+        assert.ok(got(tags.after)!.socket === got(tags.sent)!.socket, 'the connection was kept');
       } finally {
         // A failure leaves no answer held: the provider's one connection is the next case's.
         release();
