@@ -257,7 +257,8 @@ export class Executor {
               // unsent (runWhole) ends in the client's error, which names no upstream status: no verdict.
               verdict = this.verdict(error, attemptParent);
               measured = verdict.kind !== 'no-verdict' && error.upstreamStatus === 'timeout';
-              if (timing) endAttempt(timing, this.clock.now(), error);
+              // A client that left (a whole answer's, before its request was sent) failed nothing upstream: the attempt just ends.
+              if (timing) endAttempt(timing, this.clock.now(), error.status === 499 ? undefined : error);
             } finally {
               // Every way out of an attempt lands here: the probe slot, if it held one, is released.
               if (follow && verdict === ANSWERED) ticket.started();
