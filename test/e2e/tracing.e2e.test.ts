@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../support/eventually';
 import { FakeOpenAI } from '../support/fake-openai';
+import { sleep } from '../support/fake-upstream';
 import { FakeVendors } from '../support/fake-vendors';
 import { configWith, GatewayProcess } from '../support/gateway';
 
@@ -174,8 +175,15 @@ describe('attempt spans last as long as the attempt, however it ends', () => {
     const [endpoint, url] = await Promise.all([receiver.start(), upstream.start()]);
     gateway = await GatewayProcess.start(
       configWith({
-        providers: [{ name: 'oa', type: 'openai-compatible', baseUrl: url }],
-        models: ['drip-20', 'cut', 'hang', 'slow-1500'].map((model) => ({ name: model, deployments: [{ provider: 'oa', model }] })),
+        providers: [
+          { name: 'oa', type: 'openai-compatible', baseUrl: url },
+          // One connection: a request sent on it holds it, the next waits in the pool's queue.
+          { name: 'one', type: 'openai-compatible', baseUrl: url, maxConnections: 1 },
+        ],
+        models: [
+          ...['drip-20', 'cut', 'hang', 'slow-1500'].map((model) => ({ name: model, deployments: [{ provider: 'oa', model }] })),
+          ...['held', 'queued'].map((name) => ({ name, deployments: [{ provider: 'one', model: 'slow-1500' }] })),
+        ],
         router: { retry: { attemptsPerDeployment: 1 } },
       }),
       { env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_BSP_SCHEDULE_DELAY: '50' } },
@@ -240,6 +248,27 @@ describe('attempt spans last as long as the attempt, however it ends', () => {
     assert.equal(attr(attempt, 'error.type'), undefined);
     assert.equal(attr(server, 'gateway.attempts'), 1);
     assert.notEqual(server.status?.code, 2);
+  });
+
+  // One whose request was not sent yet (it waited for a connection) ends when its client leaves: nothing went upstream,
+  // nothing failed there, as a stream's attempt its client left.
+  it('a client that leaves while a non-streamed attempt waits for a connection: the attempt ends then, with no error', async () => {
+    const messages = [{ role: 'user' as const, content: 'x' }];
+    const from = upstream.received.length;
+    const held = gateway.client().chat.completions.create({ model: 'held', messages });
+    assert.ok(await eventually(async () => upstream.received.length > from), 'the first request holds the connection');
+    const ac = new AbortController();
+    const queued = gateway.client().chat.completions.create({ model: 'queued', messages }, { signal: ac.signal });
+    // Time for it to reach the pool's queue; its span's attempt below says that it did.
+    await sleep(300);
+    ac.abort();
+    await assert.rejects(queued);
+    await held;
+    const { server, attempt } = await spansOf('chat queued');
+    assert.equal(attr(server, 'gateway.attempts'), 1);
+    assert.equal(attr(attempt, 'error.type'), undefined);
+    assert.notEqual(attempt.status?.code, 2);
+    assert.equal(upstream.received.length, from + 1, 'the queued request never went upstream');
   });
 
   it("requests refused before a model is resolved (400, 404) still get a span in the caller's trace", async () => {

@@ -62,7 +62,7 @@ export function routerHarness(config: GatewayConfig, size = 2) {
   const profile = profileChat({ model: 'g', messages: [{ role: 'user', content: 'hi' }] });
 
   /** `waitedMs`: what the request spent before the executor (Plan.waitedMs), off its deadline. */
-  /** `stop`: a whole answer's (Executor.runWhole, the client leaving does not abort its attempt; `stop` does). */
+  /** `stop`: a whole answer's (Executor.runWhole: the client leaving aborts its attempt only until the call's `sent`; `stop` does). */
   const send = async (call: AttemptCall<string>, abortAfterMs?: number, waitedMs?: number, stop?: AbortSignal): Promise<Answer> => {
     const start = clock.now();
     const ac = new AbortController();

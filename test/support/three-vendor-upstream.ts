@@ -13,18 +13,19 @@ export function vendorOf(path: string): Vendor {
 
 /**
  * One fake upstream for the three wire formats on 127.0.0.1: `answer` writes the answer for the vendor the
- * path speaks and the model asked for (in the body, or in Gemini's path).
+ * path speaks and the model asked for (in the body, or in Gemini's path); `body` is the request's, as sent.
  */
 export class ThreeVendorUpstream {
   private readonly server: Server;
   private url = '';
 
-  constructor(answer: (vendor: Vendor, model: string, res: ServerResponse) => void) {
+  constructor(answer: (vendor: Vendor, model: string, res: ServerResponse, body: string) => void) {
     this.server = createServer(async (req, res) => {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
-      const model = /\/models\/([^:]+):/.exec(req.url!)?.[1] ?? (JSON.parse(Buffer.concat(chunks).toString()) as { model: string }).model;
-      answer(vendorOf(req.url!), model, res);
+      const body = Buffer.concat(chunks).toString();
+      const model = /\/models\/([^:]+):/.exec(req.url!)?.[1] ?? (JSON.parse(body) as { model: string }).model;
+      answer(vendorOf(req.url!), model, res, body);
     });
   }
 

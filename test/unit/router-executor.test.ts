@@ -5,7 +5,7 @@ import { before, describe, it } from 'node:test';
 import { Logger } from '@nestjs/common';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '@gateway/providers';
-import { asGatewayError, type Deployment } from '@gateway/router';
+import { asGatewayError, type AttemptCall, type Deployment } from '@gateway/router';
 import { fromUpstreamResponse } from '../../libs/providers/src/openai/errors';
 import { routerConfig, routerHarness } from '../support/router-harness';
 
@@ -22,11 +22,15 @@ const config = (retry: object = {}, breaker: object = {}) =>
     breaker: { consecutiveFailures: 3, cooldownMs: 30_000, ...breaker },
   });
 
-/** A call that answers each deployment from its own list of outcomes (an error, or success), logging the time. */
+/**
+ * A call that answers each deployment from its own list of outcomes (an error, or success), logging the time;
+ * its request is sent at once (a whole answer's `sent`).
+ */
 function scripted(h: ReturnType<typeof routerHarness>, script: Record<string, (GatewayError | 'ok')[]>) {
   const log: { id: string; at: number }[] = [];
-  const call = async (d: Deployment, signal: AbortSignal) => {
+  const call = async (d: Deployment, signal: AbortSignal, _timing?: unknown, sent?: () => void) => {
     log.push({ id: d.id, at: h.clock.now() });
+    sent?.();
     await h.clock.sleep(5, signal);
     if (signal.aborted) throw GatewayError.clientClosed();
     const next = script[d.id].shift() ?? 'ok';
@@ -69,6 +73,24 @@ describe('executor', () => {
     const pending = h.send(call, undefined, undefined, stop.signal);
     h.clock.after(2, () => stop.abort());
     assert.notEqual((await settle(h, pending)).status, 200);
+  });
+
+  // Found by an independent check: a whole answer's attempt ran on after its client left also while it only waited for
+  // one of the pool's connections, and was sent upstream once one freed (28 of 30 departed clients' requests).
+  it("a whole answer's attempt is abandoned when its client leaves before its request was sent, not after", async () => {
+    const h = routerHarness(config(), 1);
+    const stop = new AbortController();
+    // Waits 5 ms for a connection, is sent, and is answered 5 ms later.
+    const queued: AttemptCall<string> = async (d, signal, _timing, sent) => {
+      await h.clock.sleep(5, signal);
+      if (signal.aborted) throw GatewayError.clientClosed();
+      sent?.();
+      await h.clock.sleep(5, signal);
+      if (signal.aborted) throw GatewayError.clientClosed();
+      return d.id;
+    };
+    assert.equal((await settle(h, h.send(queued, 2, undefined, stop.signal))).status, 499, 'left while it waited: abandoned');
+    assert.equal((await settle(h, h.send(queued, 7, undefined, stop.signal))).status, 200, 'left once it was sent: answered');
   });
 
   // Found by an independent check: a client error was a latency sample, so a deployment that refused at once (a 400

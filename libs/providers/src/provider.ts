@@ -6,8 +6,16 @@ import type { ChatCompletionCreateParams, CompletionUsage, EmbeddingCreateParams
 export interface CallContext {
   /** The model id to send upstream (the public name is already resolved). */
   upstreamModel: string;
-  /** Aborted when the client disconnects or the deadline passes. */
+  /**
+   * Aborted when the client disconnects or the deadline passes; a whole answer's (not streamed), when its client
+   * disconnects before `sent` was called only (then it runs on to be billed: Executor.runWhole).
+   */
   signal: AbortSignal;
+  /**
+   * A whole answer's: to call once its request went upstream (undici's onRequestSent: the body written), not
+   * while it waits for one of the pool's connections. A call that sends nothing anywhere (the mock) calls it at once.
+   */
+  sent?: () => void;
   requestId: string;
   /** The request's own headers for the upstream: its hop count (gateway-hops.ts) and W3C trace context (`traceparent`, `tracestate`). */
   upstreamHeaders?: Readonly<Record<string, string>>;

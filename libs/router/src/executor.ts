@@ -46,7 +46,8 @@ export interface Attempted<T> {
 
 /** A call to one deployment; it must settle once the answer has started (streams: first chunk). */
 /** `timing`: the attempt's entry in the run's timeline, when there is one (traces). */
-export type AttemptCall<T> = (deployment: Deployment, signal: AbortSignal, timing?: AttemptTiming) => Promise<T>;
+/** `sent`: a whole answer's (runWhole), for the transport to call once the request went upstream (CallContext.sent). */
+export type AttemptCall<T> = (deployment: Deployment, signal: AbortSignal, timing?: AttemptTiming, sent?: () => void) => Promise<T>;
 
 /**
  * For an answer that goes on after its attempt (a stream): hands it the ticket and the timing its ending
@@ -130,7 +131,10 @@ export class Executor {
    * A whole answer (JSON, not streamed) the client pays for once the upstream was asked: when `signal`
    * aborts (the client left), the attempt under way is let finish within its own timeout and the deadline,
    * so its usage can be charged, and none starts after it (no retry, fallback or wait); `stop` (the drain's grace
-   * over) still aborts it. A stream is aborted instead: it is charged what it streamed until then.
+   * over) still aborts it. An attempt whose request was not sent yet (`call`'s `sent` not called: still queued
+   * for one of the pool's connections, or not written) is aborted instead: nothing reached the upstream, nothing
+   * is billed, and a burst of departed clients does not hold the pool. A stream is aborted: it is charged what it
+   * streamed until then.
    */
   runWhole<T>(plan: Plan, signal: AbortSignal, call: AttemptCall<T>, stop: AbortSignal, timeline?: AttemptTiming[]): Promise<Attempted<T>> {
     return this.run(plan, signal, 'total', call, timeline, undefined, stop);
@@ -139,7 +143,8 @@ export class Executor {
   /**
    * `timeline`, when given, receives every attempt's timing (for traces), even when the run fails.
    * `follow`: the answer goes on after the attempt, and its ending settles the attempt's ticket.
-   * `stop`: the attempt under way is aborted by it, not by the client leaving (`signal`) (runWhole).
+   * `stop`: the attempt under way is aborted by it, and by the client leaving (`signal`) only until its request was
+   * sent (runWhole).
    */
   async run<T>(
     plan: Plan,
@@ -194,15 +199,16 @@ export class Executor {
     let attempts = 0;
     let lastTried: Deployment | undefined;
     let waitBudget = retry.retryAfterCapMs;
-    // A whole answer's attempts (runWhole) follow `stop`, not the client: its leaving does not abort them.
+    // A whole answer's attempts (runWhole) follow `stop`, and the client only until their request was sent.
     const attemptParent = stop ?? signal;
+    const leaving = stop && signal;
 
     try {
       for (;;) {
         for (const deployment of plan.deployments) {
           const health = this.breakers.get(deployment.id);
           while (triesLeft(deployment)) {
-            // A client that left gets no further attempt (a whole answer's attempt is not aborted by it: runWhole).
+            // A client that left gets no further attempt (a whole answer's attempt sent upstream is not aborted by it: runWhole).
             if (signal.aborted) throw GatewayError.clientClosed();
             const now = this.clock.now();
             if (now >= deadline) throw last ?? deadlineError(timeouts.deadlineMs);
@@ -220,8 +226,11 @@ export class Executor {
             else if (last) this.metrics.recordFallback(plan.group.name, errorLabel(last));
 
             const limit = Math.min(timeouts.attemptMs, deadline - now);
-            const attemptSignal = this.withTimeout(attemptParent, limit, () =>
-              limit < timeouts.attemptMs ? deadlineError(timeouts.deadlineMs) : attemptTimeout(limit),
+            const attemptSignal = this.withTimeout(
+              attemptParent,
+              limit,
+              () => (limit < timeouts.attemptMs ? deadlineError(timeouts.deadlineMs) : attemptTimeout(limit)),
+              leaving,
             );
             const timing = timeline && startAttempt(timeline, deployment, now);
             const latencyId = this.latency.start(deployment.id, kind);
@@ -232,7 +241,7 @@ export class Executor {
             // Not an error's: a deployment that refuses at once (a 400 only it gives) ranked fastest and took the traffic.
             let measured = false;
             try {
-              const result = await call(deployment, attemptSignal.signal, timing);
+              const result = await call(deployment, attemptSignal.signal, timing, attemptSignal.sent);
               verdict = ANSWERED;
               measured = true;
               // A stream's attempt goes on until the stream ends (follow), within streamMs of the request's start; any other ends here.
@@ -244,10 +253,12 @@ export class Executor {
               return { result, deployment, attempts, failures, elapsedMs: performance.now() - runStarted };
             } catch (err) {
               error = asGatewayError(err, attemptSignal.signal);
-              // A whole answer's attempt ran on after its client left: the upstream is judged by how it ended.
+              // A whole answer's attempt ran on after its client left: the upstream is judged by how it ended. One abandoned
+              // unsent (runWhole) ends in the client's error, which names no upstream status: no verdict.
               verdict = this.verdict(error, attemptParent);
               measured = verdict.kind !== 'no-verdict' && error.upstreamStatus === 'timeout';
-              if (timing) endAttempt(timing, this.clock.now(), error);
+              // A client that left (a whole answer's, before its request was sent) failed nothing upstream: the attempt just ends.
+              if (timing) endAttempt(timing, this.clock.now(), error.status === 499 ? undefined : error);
             } finally {
               // Every way out of an attempt lands here: the probe slot, if it held one, is released.
               if (follow && verdict === ANSWERED) ticket.started();
@@ -383,23 +394,32 @@ export class Executor {
   }
 
   /**
-   * A child signal that aborts with `reason()` after `ms`, or when the parent aborts.
+   * A child signal that aborts with `reason()` after `ms`, or when the parent aborts, or when `leaving`
+   * aborts before `sent()` was called (a whole answer's client left while its request was unsent: runWhole).
    * `clear()` stops the timer only: a stream that started keeps following the parent, and
    * `later` sets another timer on it (a stream's bound), which the function it returns stops;
-   * `detach()` stops following the parent.
+   * `detach()` stops following the parent and `leaving`.
    * The reason is built only on timeout: an Error's stack trace is too costly per request.
    */
-  private withTimeout(parent: AbortSignal, ms: number, reason: () => GatewayError) {
+  private withTimeout(parent: AbortSignal, ms: number, reason: () => GatewayError, leaving?: AbortSignal) {
     const ac = new AbortController();
     const relay = () => ac.abort(parent.reason);
     if (parent.aborted) ac.abort(parent.reason);
     else parent.addEventListener('abort', relay, { once: true });
+    // Sent or not is a flag the transport sets (from undici's onRequestSent): nothing more on the request's path.
+    let unsent = true;
+    const leave = leaving && (() => unsent && ac.abort(leaving.reason));
+    if (leave) leaving!.addEventListener('abort', leave, { once: true });
     const abortAfter = (after: number, why: () => GatewayError) => this.clock.after(after, () => ac.abort(why()));
     return {
       signal: ac.signal,
       clear: abortAfter(ms, reason),
       later: abortAfter,
-      detach: () => parent.removeEventListener('abort', relay),
+      sent: leave && (() => void (unsent = false)),
+      detach: () => {
+        parent.removeEventListener('abort', relay);
+        if (leave) leaving!.removeEventListener('abort', leave);
+      },
     };
   }
 }

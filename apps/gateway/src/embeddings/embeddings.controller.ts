@@ -30,7 +30,7 @@ export class EmbeddingsController {
     state.model = plan.group.name;
     state.reservation = await this.admission.admit(request, reply, plan);
     const signal = clientSignal(reply);
-    // A client that leaves now is charged for what it asked: the upstream answers in full (runWhole).
+    // A client that leaves once its request was sent upstream is charged for what it asked: the upstream answers in full (runWhole).
     const running = describedRun(
       reply,
       state,
@@ -38,7 +38,7 @@ export class EmbeddingsController {
       this.executor.runWhole(
         plan,
         signal,
-        (d, s, t) => {
+        (d, s, t, sent) => {
           attemptStarted(state, d);
           return d.provider.embeddings(body, {
             upstreamModel: d.upstreamModel,
@@ -46,6 +46,7 @@ export class EmbeddingsController {
             requestId: request.id,
             deployment: d.config,
             upstreamHeaders: upstreamHeaders(request, t),
+            sent,
           });
         },
         this.shutdown.graceOverSignal,

@@ -100,7 +100,7 @@ export class ChatPipeline {
     const billed = (reported: CompletionUsage | undefined) => billedUsage(state, reported);
 
     const reasoning = this.reasoningState.forTenant(tenantOf(request));
-    const ctx = (d: Deployment, attemptSignal: AbortSignal, timing?: AttemptTiming) => {
+    const ctx = (d: Deployment, attemptSignal: AbortSignal, timing?: AttemptTiming, sent?: () => void) => {
       attemptStarted(state, d);
       return {
         upstreamModel: d.upstreamModel,
@@ -110,6 +110,7 @@ export class ChatPipeline {
         native,
         upstreamHeaders: upstreamHeaders(request, timing),
         reasoning,
+        sent,
       };
     };
     if (body.stream) {
@@ -127,12 +128,18 @@ export class ChatPipeline {
       const frames = record ? this.cache.recordStream(cached, run.result, billed) : run.result;
       return { stream: true, frames, provider: run.deployment.provider.name };
     }
-    // A client that leaves now is charged for what it asked: the upstream answers in full (runWhole).
+    // A client that leaves once its request was sent upstream is charged for what it asked: the upstream answers in full (runWhole).
     const running = describedRun(
       reply,
       state,
       plan,
-      this.executor.runWhole(plan, signal, (d, s, t) => d.provider.chat(body, ctx(d, s, t)), this.shutdown.graceOverSignal, state.timeline),
+      this.executor.runWhole(
+        plan,
+        signal,
+        (d, s, t, sent) => d.provider.chat(body, ctx(d, s, t, sent)),
+        this.shutdown.graceOverSignal,
+        state.timeline,
+      ),
     );
     state.finishing = running;
     const run = await running;

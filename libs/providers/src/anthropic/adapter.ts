@@ -55,7 +55,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
     const body = this.requestBody(request, ctx, await recallThinking(request, ctx));
     this.sdkWarnings(body);
     const [text, message] = await this.call(ctx.signal, async () => {
-      const answer = await this.native.message(body, nativeHeaders(ctx), ctx.signal);
+      const answer = await this.native.message(body, nativeHeaders(ctx), ctx.signal, ctx.sent);
       return [answer, this.messageOf(answer)] as const;
     });
     const usage = usageFrom(message.usage);

@@ -1,7 +1,14 @@
 import { APIError } from '@anthropic-ai/sdk';
 import type Anthropic from '@anthropic-ai/sdk';
 import type { Dispatcher } from 'undici';
-import { bufferedRequest, headersOf, streamedRequest, type StreamedBody, type UpstreamResponse } from '../openai/dispatch';
+import {
+  bufferedRequest,
+  headersOf,
+  streamedRequest,
+  type StreamedBody,
+  type UpstreamRequest,
+  type UpstreamResponse,
+} from '../openai/dispatch';
 import { parseErrorBody, readErrorBody } from '../error-body';
 
 const MESSAGES_PATH = '/v1/messages';
@@ -38,22 +45,17 @@ export class NativeMessages {
     return this.send(streamedRequest, body, headers, signal);
   }
 
-  /** A whole answer's text, once Anthropic answered 200. */
-  async message(body: object, headers: Record<string, string> | undefined, signal: AbortSignal): Promise<string> {
-    return (await this.send(bufferedRequest, body, headers, signal)).body[0].toString('utf8');
+  /** A whole answer's text, once Anthropic answered 200. `sent`: CallContext.sent. */
+  async message(body: object, headers: Record<string, string> | undefined, signal: AbortSignal, sent?: () => void): Promise<string> {
+    return (await this.send(bufferedRequest, body, headers, signal, sent)).body[0].toString('utf8');
   }
 
   private async send<B extends UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>>(
-    request: (
-      dispatcher: Dispatcher,
-      options: Dispatcher.DispatchOptions,
-      signal: AbortSignal,
-      timeoutMs: number,
-      maxBytes: number,
-    ) => Promise<B>,
+    request: UpstreamRequest<B>,
     body: object,
     headers: Record<string, string> | undefined,
     signal: AbortSignal,
+    sent?: () => void,
   ): Promise<B> {
     const template = this.template ?? (this.template = await this.build());
     const res = await request(
@@ -68,6 +70,7 @@ export class NativeMessages {
       signal,
       this.timeoutMs,
       this.maxBytes,
+      sent,
     );
     if (res.statusCode !== 200) throw await statusError(res);
     return res;

@@ -48,7 +48,7 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
     const params = toGenerateRequest(request, ctx.upstreamModel, ctx.deployment, await recallSignatures(request, ctx));
-    const kept = keepingHeaders(this.name, ctx.signal, this.transport.fetch);
+    const kept = keepingHeaders(this.name, ctx.signal, this.transport.reporting(ctx.sent));
     const response = await this.call(ctx.signal, () =>
       this.sdk.models.generateContent({ ...params, config: requestConfig(params.config, ctx, kept.fetch) }).catch(kept.rethrow),
     );
@@ -116,7 +116,7 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
   /** One batchEmbedContents call per GEMINI_EMBED_BATCH inputs, CONCURRENT_EMBED_BATCHES at a time. */
   async embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult> {
     const responses = await boundedMap(toEmbedRequests(request, ctx.upstreamModel), CONCURRENT_EMBED_BATCHES, (params) => {
-      const kept = keepingHeaders(this.name, ctx.signal, this.transport.fetch);
+      const kept = keepingHeaders(this.name, ctx.signal, this.transport.reporting(ctx.sent));
       return this.call(ctx.signal, () =>
         this.sdk.models.embedContent({ ...params, config: requestConfig(params.config, ctx, kept.fetch) }).catch(kept.rethrow),
       );

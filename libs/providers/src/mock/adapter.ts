@@ -53,6 +53,8 @@ export class MockProvider implements Provider {
 
   /** Waits like an upstream would, then fails if a failure is injected. */
   private async arrive(ctx: CallContext, delayMs: number): Promise<void> {
+    // The mock is the upstream: nothing waits for a connection, the request is its own at once.
+    ctx.sent?.();
     if (delayMs > 0) await upstreamDelay(delayMs, ctx.signal);
     const failure = injectedFailure(this.name, this.behaviour, this.random);
     if (failure) throw failure;

@@ -1,15 +1,18 @@
-import { Pool, type Dispatcher } from 'undici';
+import { Pool } from 'undici';
 import type { ProviderConfig } from '@gateway/config';
 import type { CallContext } from '../provider';
 import type { GatewayError } from '../gateway-error';
 import { upstreamPoolOptions } from '../upstream-pool';
-import { bufferedRequest, streamedRequest, type StreamedBody, type UpstreamResponse } from './dispatch';
+import { bufferedRequest, streamedRequest, type StreamedBody, type UpstreamRequest, type UpstreamResponse } from './dispatch';
 import { fromTransportError, fromUpstreamResponse } from './errors';
 
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
-/** A request's own: what cancels it, and its own headers (CallContext.upstreamHeaders, sent beside the provider's). GET without a body, else POST. */
-type UpstreamCall = Pick<CallContext, 'signal' | 'upstreamHeaders'>;
+/**
+ * A request's own: what cancels it, its own headers (CallContext.upstreamHeaders, sent beside the provider's), and
+ * a whole answer's `sent` (CallContext.sent). GET without a body, else POST.
+ */
+type UpstreamCall = Pick<CallContext, 'signal' | 'upstreamHeaders' | 'sent'>;
 
 /**
  * Pooled keep-alive HTTP to one OpenAI-format upstream. We speak to it with undici's
@@ -64,10 +67,10 @@ export class UpstreamClient {
    * then(), not async functions: on the request path one promise each, not two and their ticks.
    */
   private call<B extends UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>, A>(
-    request: (pool: Pool, options: Dispatcher.DispatchOptions, signal: AbortSignal, timeoutMs: number, maxBytes: number) => Promise<B>,
+    request: UpstreamRequest<B>,
     path: string,
     body: string | undefined,
-    { signal, upstreamHeaders }: UpstreamCall,
+    { signal, upstreamHeaders, sent }: UpstreamCall,
     answer: (res: B) => A,
   ): Promise<A> {
     const options = {
@@ -76,7 +79,7 @@ export class UpstreamClient {
       headers: this.withOwn(upstreamHeaders),
       body,
     } as const;
-    return request(this.pool, options, signal, this.config.timeoutMs, this.config.maxResponseBytes).then(
+    return request(this.pool, options, signal, this.config.timeoutMs, this.config.maxResponseBytes, sent).then(
       (res) => (res.statusCode === 200 ? answer(res) : fromUpstreamResponse(this.config.name, res, this.apiKey).then(thrown)),
       (err: unknown) => {
         throw fromTransportError(this.config.name, err, signal);

@@ -45,6 +45,7 @@ export class AnswerTooLarge extends Error {
 /**
  * One request, its answer collected whole, up to `maxBytes`: a body declared or grown past them is
  * aborted (AnswerTooLarge), so an upstream that never ends its body holds no more than that.
+ * `sent` is called once the request is written whole (CallContext.sent).
  */
 export function bufferedRequest(
   dispatcher: Dispatcher,
@@ -52,6 +53,7 @@ export function bufferedRequest(
   signal: AbortSignal,
   timeoutMs: number,
   maxBytes: number,
+  sent?: () => void,
 ): Promise<UpstreamResponse<[Buffer]>> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -64,6 +66,7 @@ export function bufferedRequest(
       controller!.abort(new AnswerTooLarge(maxBytes));
     };
     dispatch(dispatcher, options, signal, timeoutMs, {
+      sent,
       start: (c, status, responseHeaders) => {
         controller = c;
         statusCode = status;
@@ -81,6 +84,9 @@ export function bufferedRequest(
     });
   });
 }
+
+/** `bufferedRequest` or `streamedRequest`, as their callers take either (a stream ignores `maxBytes` and `sent`). */
+export type UpstreamRequest<B> = (...args: Parameters<typeof bufferedRequest>) => Promise<B>;
 
 /** One request whose answer is handed over chunk by chunk as it arrives. */
 export function streamedRequest(
@@ -212,8 +218,10 @@ export class StreamedBody implements AsyncIterableIterator<Buffer>, Releasable {
   }
 }
 
-/** What `dispatch` reports, in order: `start`, any `data`, then `end`, or `fail` once at any point. */
+/** What `dispatch` reports, in order: `sent`, `start`, any `data`, then `end`, or `fail` once at any point. */
 interface Sink {
+  /** The request was written whole (undici's onRequestSent): it is the upstream's from then on. */
+  sent?: () => void;
   start(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void;
   data(chunk: Buffer): void;
   end(): void;
@@ -244,8 +252,8 @@ function dispatch(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, s
     settle();
     sink.fail(err);
   };
-  // Before undici has started the request there is nothing to abort yet: fail now, and
-  // abort it when it starts.
+  // Before undici has started the request (it waits for one of the pool's connections) there is
+  // nothing to abort yet: fail now, and drop it when it starts.
   let stopped: Error | undefined;
   const abort = (reason: Error) => {
     if (controller) return controller.abort(reason);
@@ -273,8 +281,15 @@ function dispatch(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, s
   try {
     dispatcher.dispatch(withoutUndiciTimers(options), {
       onRequestStart(c) {
+        // Thrown, not the controller's abort: undici takes a throw here as the request's error and drops it
+        // before writing a byte, keeping the connection for the next request (client-h1.js writeH1); the
+        // abort destroys the connection. Requests whose clients left while they waited for one (a JSON
+        // answer's: Executor.runWhole) each cost a new connection then (28 of them for 30 such requests).
+        if (stopped) throw stopped;
         controller = c;
-        if (stopped) c.abort(stopped);
+      },
+      onRequestSent() {
+        sink.sent?.();
       },
       onResponseStart(c, statusCode, headers) {
         started = true;

@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { ProviderConfig } from '@gateway/config';
 import { AnswerTooLarge, type StreamedBody, streamedRequest, type UpstreamResponse } from '../openai/dispatch';
 import { upstreamPoolOptions } from '../upstream-pool';
+import { reportingSent, type SentReported } from './reporting-sent';
 
 /** Statuses whose responses carry no body; a Response refuses one for them. */
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
@@ -20,12 +21,20 @@ export class PooledFetch {
   readonly fetch: typeof globalThis.fetch;
   /** The provider's keep-alive pool, for requests the gateway sends without the SDK. */
   readonly dispatcher: Agent;
+  /** The pool as the SDKs' fetch sends on it: a request's `sent` is called once it was written (reportingSent). */
+  private readonly reported: Dispatcher;
   private readonly maxBytes: number;
 
   constructor(config: ProviderConfig) {
     this.dispatcher = new Agent(upstreamPoolOptions(config));
+    this.reported = this.dispatcher.compose(reportingSent);
     this.maxBytes = config.maxResponseBytes;
     this.fetch = (input, init) => this.send(input, init);
+  }
+
+  /** The fetch for one call, which calls `sent` once its request was written whole (CallContext.sent); `fetch` when unset. */
+  reporting(sent: (() => void) | undefined): typeof globalThis.fetch {
+    return sent ? (input, init) => this.send(input, init, sent) : this.fetch;
   }
 
   close(): Promise<void> {
@@ -46,8 +55,9 @@ export class PooledFetch {
     return streamedRequest(this.dispatcher, dispatchOptions(input, init), signal, timeoutMs);
   }
 
-  private async send(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
-    const res = await this.dispatcher.request({ ...dispatchOptions(input, init), signal: init.signal ?? undefined });
+  private async send(input: string | URL | Request, init: RequestInit = {}, sent?: () => void): Promise<Response> {
+    const options: Dispatcher.RequestOptions & SentReported = { ...dispatchOptions(input, init), signal: init.signal ?? undefined, sent };
+    const res = await this.reported.request(options);
     const responseHeaders: [string, string][] = [];
     for (const [name, value] of Object.entries(res.headers)) {
       if (Array.isArray(value)) for (const item of value) responseHeaders.push([name, item]);
