@@ -62,7 +62,7 @@ describe('stored responses in Redis: linear chains, a bound per key', { skip }, 
     await redis?.stop();
   });
 
-  // Seen failing before the fix: 15 turns took 2.5 MB, 30 turns 9.6 MB (ratio 3.9; the bound of 1 MiB
+  // Seen failing before the fix: 15 turns took 2.78 MB, 30 turns 10.7 MB (ratio 3.85; the bound of 1 MiB
   // did not exist).
   it('a previous_response_id chain takes Redis bytes linear in its turns, and is continued whole', async () => {
     const client = as(KEYS.CHAIN_KEY);
@@ -99,6 +99,7 @@ describe('stored responses in Redis: linear chains, a bound per key', { skip }, 
     assert.equal(referenced.status, 'completed');
   });
 
+  // Seen failing before the fix: a continuation left the TTL of the responses before it as it was.
   it('a continuation restarts the TTL of the responses it links back to', async () => {
     const client = as(KEYS.CHAIN_KEY);
     const first = await client.responses.create({ model: 'mock', input: 'first' });
