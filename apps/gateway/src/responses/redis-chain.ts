@@ -1,4 +1,5 @@
 import type { RedisClient } from '@gateway/redis';
+import { TENANT_BYTES_LUA } from '../stores/tenant-bytes-lua';
 import { type ChainBackend, MAX_LINKS } from './chain-backend';
 import { LINK_BYTES, STATE_BYTE } from './linked-record';
 
@@ -33,13 +34,8 @@ const PUT_SCRIPT = `
 local record, expiries, sizes, total = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now, ttl, bound, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local id, previous, value = ARGV[5], ARGV[6], ARGV[7]
-local function forget(gone)
-  redis.call('DECRBY', total, tonumber(redis.call('HGET', sizes, gone) or 0))
-  redis.call('HDEL', sizes, gone)
-  redis.call('ZREM', expiries, gone)
-end
-for _, gone in ipairs(redis.call('ZRANGEBYSCORE', expiries, '-inf', now)) do forget(gone) end
-if tonumber(redis.call('GET', total) or 0) + #value > bound then return 0 end
+${TENANT_BYTES_LUA}
+if held() + #value > bound then return 0 end
 local expiry = now + ttl * 1000
 redis.call('SET', record, value, 'EX', ttl)
 redis.call('ZADD', expiries, expiry, id)
@@ -62,26 +58,26 @@ return 1`;
 
 /**
  * Deletes a record and takes it out of its tenant's total, or only marks it deleted when later
- * responses link to it (linked-record.ts). KEYS: the record, expiries, sizes, total. ARGV: its id.
+ * responses link to it (linked-record.ts). KEYS: the record, expiries, sizes, total. ARGV: its id, now (ms).
  * Returns 0 when there was none, or it was deleted already.
  */
 const DELETE_SCRIPT = `
-local state = redis.call('GETRANGE', KEYS[1], 0, 0)
+local record, expiries, sizes, total, now = KEYS[1], KEYS[2], KEYS[3], KEYS[4], tonumber(ARGV[2])
+${TENANT_BYTES_LUA}
+local state = redis.call('GETRANGE', record, 0, 0)
 if state == '' or state == '${STATE_BYTE.deleted}' then return 0 end
 if state == '${STATE_BYTE.continued}' then
-  redis.call('SETRANGE', KEYS[1], 0, '${STATE_BYTE.deleted}')
+  redis.call('SETRANGE', record, 0, '${STATE_BYTE.deleted}')
   return 1
 end
-redis.call('DEL', KEYS[1])
-redis.call('DECRBY', KEYS[4], tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or 0))
-redis.call('HDEL', KEYS[3], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('DEL', record)
+forget(ARGV[1])
 return 1`;
 
 interface ChainCommands {
   gatewayResponseChain(key: string, prefix: string, maxLinks: number): Promise<string[] | null>;
   gatewayResponsePut(...args: (string | number)[]): Promise<number>;
-  gatewayResponseDelete(...args: string[]): Promise<number>;
+  gatewayResponseDelete(...args: (string | number)[]): Promise<number>;
 }
 
 /**
@@ -121,7 +117,7 @@ export class RedisChain implements ChainBackend {
   }
 
   async delete(tenant: string, id: string): Promise<boolean> {
-    return (await this.commands.gatewayResponseDelete(...this.keys(tenant, id), id)) > 0;
+    return (await this.commands.gatewayResponseDelete(...this.keys(tenant, id), id, Date.now())) > 0;
   }
 
   private key(tenant: string, id: string): string {
