@@ -14,10 +14,9 @@ import { TokenCounter } from '../pipeline/token-count';
 import { isResponseId, newResponseId } from './ids';
 import { notFound } from './errors';
 import { resolveReferences } from './item-references';
-import { inputItems } from './input-items';
 import { type InputItemsQuery, inputItemsPage } from './input-items-page';
 import { callNames, itemType, type ResponsesRequest, toChatParams } from './request';
-import { answerMessages, type ResponseContext, toResponse } from './response';
+import { type ResponseContext, toResponse } from './response';
 import { createResponseSchema } from './responses.schema';
 import { ResponseStore, STORED_HEADER, type StoredResponse } from './store';
 import { ResponseEventEncoder } from './stream';
@@ -53,16 +52,9 @@ export class ResponsesController {
       store: body.store ?? this.store.settings.storeByDefault,
       callNames: callNames([...(body.tools ?? []), ...searched, ...searchedTools(input)]),
     };
-    // What this response adds to the conversation it continues (without the instructions): its record keeps only that.
-    const added = chat.messages.slice((body.instructions ? 1 : 0) + (previous?.messages.length ?? 0));
+    // Its record keeps only what it adds to the conversation it continues, linked to that response.
     const save = (response: Response) =>
-      ctx.store
-        ? this.store.put(
-            tenant,
-            { response, messages: [...added, ...answerMessages(response.output)], items: inputItems(input) },
-            previous?.response.id,
-          )
-        : Promise.resolve(undefined);
+      ctx.store ? this.store.put(tenant, { response, input }, previous?.response.id) : Promise.resolve(undefined);
 
     const outcome = await this.pipeline.run(request, reply, chat);
     if (!outcome.stream) {

@@ -6,9 +6,11 @@ import type { Response, ResponseItem } from 'openai/resources/responses/response
 import { MemoryBackend } from '../stores/memory-backend';
 import { storeUnavailable } from '../stores/tenant-store';
 import { type ChainBackend, MemoryChain } from './chain-backend';
-import { listedItems } from './input-items';
+import { inputItems, listedItems } from './input-items';
 import { isShown, linkedRecord, readLinked } from './linked-record';
 import { RedisChain } from './redis-chain';
+import { inputMessages, type ResponsesRequest } from './request';
+import { answerMessages } from './response';
 
 /**
  * Whether a JSON answer of a request to store it was stored (`true` or `false`): not when its key
@@ -26,13 +28,15 @@ export interface StoredResponse {
   items?: ResponseItem[];
 }
 
-/** What a response's record keeps: its answer, and only what it adds to the conversation it continues. */
+/**
+ * What a response's record keeps: its answer, and what its request added to the conversation it
+ * continues, once: the chat messages and the listed items are both made from it again (inputMessages,
+ * inputItems), as they were when it was answered.
+ */
 export interface OwnPart {
   response: Response;
-  /** This request's input as chat messages, then the answer's. */
-  messages: ChatCompletionMessageParam[];
-  /** This request's input as items (inputItems), ids not yet given. */
-  items: ResponseItem[];
+  /** The request's `input`, its `item_reference`s resolved. */
+  input: ResponsesRequest['input'];
 }
 
 /**
@@ -98,21 +102,31 @@ export class ResponseStore {
 }
 
 /**
- * The conversation a chain of records ends (oldest first): each record's messages after those
- * before it; its items after those before it and the output of the response it continued, then
- * given their ids as the latest response lists them (listedItems). A record written before links
- * holds the whole conversation up to it: it can only be the first.
+ * The conversation a chain of records ends (oldest first): each record's input and answer as chat
+ * messages after those before it; its input as items after those before it and the output of the
+ * response it continued, then given their ids as the latest response lists them (listedItems). A
+ * record written before links holds the whole conversation up to it: it can only be the first.
  */
 function rebuilt(chain: string[]): StoredResponse {
   const messages: ChatCompletionMessageParam[] = [];
   const items: ResponseItem[] = [];
+  // One at a time: a spread of tens of thousands of items overflows the call stack.
+  const append = <T>(to: T[], more: T[]) => more.forEach((one) => to.push(one));
   let last: Response | undefined;
   for (const value of chain) {
-    const part = JSON.parse(readLinked(value).json) as StoredResponse;
-    // One at a time: a spread of tens of thousands of items overflows the call stack.
-    for (const item of (last?.output ?? []) as ResponseItem[]) items.push(item);
-    for (const item of part.items ?? []) items.push(item);
-    for (const message of part.messages) messages.push(message);
+    const record = readLinked(value);
+    if (record.whole) {
+      const whole = JSON.parse(record.json) as StoredResponse;
+      append(messages, whole.messages);
+      append(items, whole.items ?? []);
+      last = whole.response;
+      continue;
+    }
+    const part = JSON.parse(record.json) as OwnPart;
+    append(items, (last?.output ?? []) as ResponseItem[]);
+    append(items, inputItems(part.input));
+    append(messages, inputMessages(part.input));
+    append(messages, answerMessages(part.response.output));
     last = part.response;
   }
   return { response: last!, messages, items: listedItems(last!.id, items) };
