@@ -272,6 +272,14 @@ describe(
       assert.equal(fetched.id, first.id);
       const continued = await client(b).responses.create({ model: 'mock', input: 'And its name?', previous_response_id: first.id });
       assert.equal(continued.status, 'completed');
+      // The chain is read by one script walking its links, and the first response, continued, is only hidden by its delete.
+      const third = await client(a).responses.create({ model: 'mock', input: 'Once more?', previous_response_id: continued.id });
+      await client(a).responses.delete(first.id);
+      const items = await client(b).responses.inputItems.list(third.id, { order: 'asc' });
+      assert.deepEqual(
+        items.data.map((item) => item.type === 'message' && item.role),
+        ['user', 'assistant', 'user', 'assistant', 'user'],
+      );
     });
 
     // A node that did not confirm the PUBLISH (paused, unreachable) was warned of, and the admin call

@@ -68,12 +68,12 @@ describe('stored responses in Redis, across two gateway replicas and two tenants
     await as(a, KEYS.TEAM_A_KEY).responses.retrieve(first.id); // still there: team-b could not delete it
   });
 
-  it('one key per response, tagged by tenant (cluster-safe), with the configured TTL', async () => {
+  it("one key per response and the tenant's counts, tagged by tenant (cluster-safe), with the configured TTL", async () => {
     const res = await as(a, KEYS.TEAM_B_KEY).responses.create({ model: 'mock', input: 'tagged', store: true });
     const key = `gw:resp:{team-b}:${res.id}`;
     const ttl = await probe.ttl(key);
     assert.ok(ttl > 0 && ttl <= TTL, `ttl ${ttl}`);
-    for (const k of await probe.keys('gw:resp:*')) assert.match(k, /^gw:resp:\{team-[ab]\}:resp_[0-9a-f]{36}$/);
+    for (const k of await probe.keys('gw:resp:*')) assert.match(k, /^gw:resp:\{team-[ab]\}:(resp_[0-9a-f]{36}|~expiries|~sizes|~bytes)$/);
   });
 
   it('an AI SDK conversation and tool loop whose requests alternate between the replicas', async () => {

@@ -44,7 +44,7 @@ homes.push({
     redis = new Redis(REDIS_URL!);
     const prefix = `test:threads:${randomUUID()}:`;
     return {
-      backend: new RedisThreads(redis, prefix),
+      backend: new RedisThreads(redis, prefix, 1024 * 1024),
       // The claim's short TTL (1 s, given below) runs out.
       lapse: async (tenant, id) => void (await eventually(async () => (await redis!.exists(`${prefix}{${tenant}}:next:${id}`)) === 0)),
     };
@@ -118,7 +118,7 @@ describe('message threads in Redis, a turn list lost', { skip: !REDIS_URL && 'TE
   it('is not appended to: the continue finds it gone and the thread is written anew, whole', async () => {
     await client.connect();
     const prefix = `test:threads:${randomUUID()}:`;
-    const backend = new RedisThreads(client, prefix);
+    const backend = new RedisThreads(client, prefix, 1024 * 1024);
     const fixed = JSON.stringify({ fingerprint: {} });
     const first = { threadId: 'msg_b1', fixed, turn: turn('one', 'ONE'), last: 'msg_b1' };
     assert.equal(await backend.append('t', first, 300), 'kept');
@@ -133,6 +133,40 @@ describe('message threads in Redis, a turn list lost', { skip: !REDIS_URL && 'TE
     ]);
     assert.equal(await backend.append('t', { ...first, turn: whole, last: 'msg_b3' }, 300), 'kept', 'written anew');
     assert.deepEqual(await backend.read('t', 'msg_b3'), { id: 'msg_b1', fixed, last: 'msg_b3', turns: [whole] });
+  });
+});
+
+// leak28 defect 2: one key's threads in Redis had no bound but their TTL (30 creates of a 1 MB prompt
+// added 31 MB). Seen failing before the bound: the fourth and fifth turns below were kept.
+describe('message threads in Redis, a bound per key', { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' }, () => {
+  const client = new Redis(REDIS_URL ?? 'redis://127.0.0.1:1', { lazyConnect: true });
+  after(() => client.disconnect());
+
+  it('a turn that would take its key past tenantMaxMemoryMb is not kept; other keys are; an expired thread gives its room back', async () => {
+    await client.connect();
+    const prefix = `test:threads:${randomUUID()}:`;
+    const backend = new RedisThreads(client, prefix, 100_000);
+    const fixed = JSON.stringify({ fingerprint: {} });
+    const big = (n: number) => turn('x'.repeat(30_000), `answer ${n}`);
+    const create = (n: number) => ({ threadId: `msg_c${n}`, fixed, turn: big(n), last: `msg_c${n}` });
+    assert.deepEqual(
+      [await backend.append('t', create(1), 300), await backend.append('t', create(2), 300), await backend.append('t', create(3), 300)],
+      ['kept', 'kept', 'kept'],
+    );
+    const more = { ...create(1), turn: big(4), last: 'msg_c4', after: 'msg_c1' };
+    assert.equal(await backend.append('t', more, 300), 'over_bound', 'a continue');
+    assert.equal(await backend.append('t', create(5), 300), 'over_bound', 'a create');
+    assert.equal(await backend.read('t', 'msg_c5'), undefined);
+    const unchanged = await backend.read('t', 'msg_c1');
+    assert.ok(unchanged && unchanged !== 'dropped' && unchanged.last === 'msg_c1', 'the thread is as it was');
+    assert.equal(await backend.append('u', create(5), 300), 'kept', 'another key');
+
+    // Past its expiry a thread leaves the count (its keys expired on their own).
+    await client.zadd(`${prefix}{t}:~expiries`, 0, 'msg_c2');
+    await client.del(`${prefix}{t}:thread:msg_c2:head`, `${prefix}{t}:thread:msg_c2:turns`, `${prefix}{t}:thread:msg_c2:ids`);
+    assert.equal(await backend.append('t', create(6), 300), 'kept');
+    const held = Number(await client.get(`${prefix}{t}:~bytes`));
+    assert.ok(held <= 100_000 && held > 60_000, `${held} B held`);
   });
 });
 

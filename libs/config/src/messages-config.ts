@@ -18,6 +18,12 @@ export class ThreadsConfig {
   @IsOptional() @IsInt() @Min(1) @Max(3_600) claimTtlSeconds = 30;
   /** In-process store only: approximate memory for threads; least recently used go first. */
   @IsOptional() @IsInt() @Min(1) maxMemoryMb = 64;
+  /**
+   * Redis store: the most one key's threads take (their fixed fields and turns); a turn that would
+   * take its key past it is served but not kept (x-gateway-thread-kept: false) until older threads
+   * expire. Bounds what one key can put in the Redis that limits and budgets share.
+   */
+  @IsOptional() @IsInt() @Min(1) tenantMaxMemoryMb = 64;
   /** Redis store: prefix of every key (`<prefix>{<tenant>}:<message id>`). */
   @IsOptional() @IsString() @Matches(/^[A-Za-z0-9:_.-]+$/) keyPrefix = 'gw:thread:';
 }

@@ -16,6 +16,12 @@ export class ResponsesConfig {
   @IsOptional() @IsInt() @Min(1) @Max(30 * 86_400) ttlSeconds = 3_600;
   /** In-process store only: approximate memory for stored responses; least recently used go first. */
   @IsOptional() @IsInt() @Min(1) maxMemoryMb = 64;
+  /**
+   * Redis store: the most one key's stored responses take (their records' bytes); a response that
+   * would take its key past it is served but not stored (x-gateway-response-stored: false) until
+   * older ones expire. Bounds what one key can put in the Redis that limits and budgets share.
+   */
+  @IsOptional() @IsInt() @Min(1) tenantMaxMemoryMb = 64;
   /** Redis store: prefix of every key (`<prefix>{<tenant>}:<response id>`). */
   @IsOptional() @IsString() @Matches(/^[A-Za-z0-9:_.-]+$/) keyPrefix = 'gw:resp:';
 }

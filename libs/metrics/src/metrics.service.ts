@@ -274,7 +274,7 @@ export class MetricsService {
       name: 'gateway_message_threads_not_kept_total',
       help:
         'Answers on a message thread served but not kept (x-gateway-thread-kept: false), by reason: raced (another continue of the same response was kept first), ' +
-        'too_large (the in-process store could not hold the thread), store_error (the thread store failed)',
+        'too_large (the in-process store could not hold the thread), tenant_bound (the key`s threads in Redis hold messages.threads.tenantMaxMemoryMb), store_error (the thread store failed)',
       labelNames: ['reason'],
       registers,
     });
@@ -375,7 +375,7 @@ export class MetricsService {
     this.threadsEvicted.inc(threads);
   }
 
-  recordThreadNotKept(reason: 'raced' | 'too_large' | 'store_error'): void {
+  recordThreadNotKept(reason: 'raced' | 'too_large' | 'tenant_bound' | 'store_error'): void {
     this.threadsNotKept.inc({ reason });
   }
 

@@ -1,7 +1,6 @@
 import type { ResponseInputItem, ResponseItem } from 'openai/resources/responses/responses';
 import { inputItemId, responseIdOfItem } from './ids';
 import { itemType, type ResponsesRequest } from './request';
-import type { StoredResponse } from './store';
 
 /** Id prefixes of the input item types the codec takes (request.ts), as OpenAI names such items. */
 const ID_PREFIX: Record<string, string> = {
@@ -17,22 +16,24 @@ const ID_PREFIX: Record<string, string> = {
 
 type InputItem = Exclude<ResponseInputItem, ResponseInputItem.ItemReference> & { id?: string | null; type?: string };
 
+/** A request's `input` as item objects (a string is one user message), with the ids the client gave: what its record keeps. */
+export function inputItems(input: ResponsesRequest['input']): ResponseItem[] {
+  const own = (typeof input === 'string' ? [{ role: 'user', content: input }] : (input ?? [])) as InputItem[];
+  return own.map((item) => (itemType(item) === 'message' ? messageItem(item as MessageInput) : item)) as ResponseItem[];
+}
+
 /**
  * The items a response was generated from, as GET /v1/responses/{id}/input_items lists them
- * ("items used to generate this response"): the context of the response it continues (its
- * items, then its output), then this request's `input` as item objects, each with an id.
- * `input` must have its `item_reference`s resolved (they are listed as the items they name).
- * An item keeps a client's id; one the gateway gave (which names the response holding the item,
- * ids.ts) is given anew, naming this response: its record holds the item, so a reference to any id
- * the list shows resolves for as long as the list does, after the earlier response is deleted or
- * expired too.
+ * ("items used to generate this response"): `items` are the context of the response it continues
+ * (its items, then its output), then this request's `input` as item objects (inputItems), each
+ * given an id here. `input` must have had its `item_reference`s resolved (they are listed as the
+ * items they name). An item keeps a client's id; one the gateway gave (which names the response
+ * holding the item, ids.ts) is given anew, naming this response: a reference to any id the list
+ * shows loads this response's chain, which holds the item.
  */
-export function contextItems(responseId: string, input: ResponsesRequest['input'], previous?: StoredResponse): ResponseItem[] {
-  const carried = previous ? [...(previous.items ?? []), ...(previous.response.output as ResponseItem[])] : [];
-  const own = (typeof input === 'string' ? [{ role: 'user', content: input }] : (input ?? [])) as InputItem[];
-  const listed = [...carried, ...own.map((item) => (itemType(item) === 'message' ? messageItem(item as MessageInput) : item))];
+export function listedItems(responseId: string, items: ResponseItem[]): ResponseItem[] {
   const taken = new Set<string>();
-  return (listed as Listed[]).map((item, i) => {
+  return (items as Listed[]).map((item, i) => {
     // Ids are the list's cursors (`after`): a repeated one would send a client paging in circles.
     const id = item.id && !responseIdOfItem(item.id) && !taken.has(item.id) ? item.id : inputItemId(responseId, ID_PREFIX[item.type], i);
     taken.add(id);

@@ -14,12 +14,11 @@ import { TokenCounter } from '../pipeline/token-count';
 import { isResponseId, newResponseId } from './ids';
 import { notFound } from './errors';
 import { resolveReferences } from './item-references';
-import { contextItems } from './input-items';
 import { type InputItemsQuery, inputItemsPage } from './input-items-page';
 import { callNames, itemType, type ResponsesRequest, toChatParams } from './request';
-import { answerMessages, type ResponseContext, toResponse } from './response';
+import { type ResponseContext, toResponse } from './response';
 import { createResponseSchema } from './responses.schema';
-import { ResponseStore, type StoredResponse } from './store';
+import { ResponseStore, STORED_HEADER, type StoredResponse } from './store';
 import { ResponseEventEncoder } from './stream';
 import { searchedTools } from './tool-search';
 
@@ -53,22 +52,16 @@ export class ResponsesController {
       store: body.store ?? this.store.settings.storeByDefault,
       callNames: callNames([...(body.tools ?? []), ...searched, ...searchedTools(input)]),
     };
-    // What a stored response continues from: the conversation without the instructions.
-    const conversation = chat.messages.slice(body.instructions ? 1 : 0);
+    // Its record keeps only what it adds to the conversation it continues, linked to that response.
     const save = (response: Response) =>
-      ctx.store
-        ? this.store.put(tenant, {
-            response,
-            messages: [...conversation, ...answerMessages(response.output)],
-            items: contextItems(ctx.id, input, previous),
-          })
-        : Promise.resolve();
+      ctx.store ? this.store.put(tenant, { response, input }, previous?.response.id) : Promise.resolve(undefined);
 
     const outcome = await this.pipeline.run(request, reply, chat);
     if (!outcome.stream) {
       const completion = JSON.parse(bodyText(outcome.result.body)) as ChatCompletion;
       const response = toResponse(completion, ctx);
-      await save(response);
+      const stored = await save(response);
+      if (stored !== undefined) reply.header(STORED_HEADER, String(stored));
       return sendJson(reply, requestState(request), { body: JSON.stringify(response), usage: outcome.result.usage });
     }
     const encoder = new ResponseEventEncoder(ctx);
@@ -111,7 +104,9 @@ export class ResponsesController {
   async retrieve(@Req() request: FastifyRequest, @Param('id') id: string, @Query('stream') stream?: string): Promise<Response> {
     if (stream === 'true')
       throw GatewayError.badRequest('Streaming a stored response again is not supported.', 'stream', 'unsupported_parameter');
-    return (await this.stored(tenantOf(request), id)).response;
+    const found = isResponseId(id) ? await this.store.response(tenantOf(request), id) : undefined;
+    if (!found) throw notFound(`Response with id '${id}' not found.`, null);
+    return found;
   }
 
   @Get(':id/input_items')

@@ -54,6 +54,9 @@ interface OpenItem {
   searching?: true;
 }
 
+/** Stores a response (unless the request said `store: false`: undefined); false when it was not stored. */
+type Save = (response: Response) => Promise<boolean | void>;
+
 /**
  * Turns chat completion chunks (choice 0) into the Responses API event sequence:
  * response.created, response.in_progress, then per output item output_item.added,
@@ -88,7 +91,7 @@ export class ResponseEventEncoder {
   /** The tier the upstream says served the answer (OpenAI's chunks carry it). */
   private serviceTier: ChatCompletionChunk['service_tier'];
   /** Stores a finished or failed response (unless the request said `store: false`). */
-  private save: (response: Response) => Promise<void> = async () => {};
+  private save: Save = async () => {};
 
   constructor(private readonly ctx: ResponseContext) {}
 
@@ -96,9 +99,10 @@ export class ResponseEventEncoder {
    * The SSE text of a whole chat frame stream (of `provider`'s, ChatOutcome.provider), which throws where the frames failed.
    * `completed` runs before the last event (response.completed or response.incomplete)
    * is sent: the response is stored before the client hears it is complete, so its next
-   * request can continue from it.
+   * request can continue from it. When it says the response was not stored (its key over its
+   * bound), that last event says so too (`gateway_stored: false`): the headers are gone by then.
    */
-  encode({ frames, provider }: { frames: ChatStream; provider?: string }, completed: (response: Response) => Promise<void>): ChatStream {
+  encode({ frames, provider }: { frames: ChatStream; provider?: string }, completed: Save): ChatStream {
     this.save = completed;
     return encodeChunks(
       frames,
@@ -106,7 +110,7 @@ export class ResponseEventEncoder {
         chunk: (chunk) => this.chunk(chunk).map(sseFrame),
         end: async () => {
           const { events, response } = this.complete();
-          await completed(response);
+          if ((await completed(response)) === false) Object.assign(events.at(-1)!, { gateway_stored: false });
           return events.map(sseFrame);
         },
       },

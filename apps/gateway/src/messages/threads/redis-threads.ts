@@ -1,4 +1,5 @@
 import type { RedisClient } from '@gateway/redis';
+import { TENANT_BYTES_LUA } from '../../stores/tenant-bytes-lua';
 import type { Appended, Found, NewTurn, ThreadBackend } from './thread-backend';
 
 /**
@@ -26,15 +27,27 @@ return out`;
  * to it, the answer's id naming the thread; then every key of the thread (the ids of its earlier
  * responses and their marks included) expires TTL seconds from now. Conditional: on a create, that
  * the thread is new; else that its latest response is the one continued (`moved` if not, `gone` if
- * the thread expired or lost turns: the caller then writes it whole). KEYS: head (hash: fixed, last, count), turns (list), ids (list), the
- * answer's key. ARGV: the tenant's key prefix, the response continued ('' on a create), fixed, the
- * turn, the answer's id, TTL, the answer's key's value.
+ * the thread expired or lost turns: the caller then writes it whole); and that the tenant holds no
+ * more than its bound with it (`over_bound`: nothing written), counted per thread (the bytes of its
+ * fixed fields and turns) in the tenant's expiries (sorted set: thread → expiry, ms), sizes (hash)
+ * and total, threads past their expiry leaving the total first. KEYS: head (hash: fixed, last,
+ * count), turns (list), ids (list), the answer's key, expiries, sizes, total. ARGV: the tenant's key
+ * prefix, the response continued ('' on a create), fixed, the turn, the answer's id, TTL, the
+ * answer's key's value, now (ms), the tenant's bound (bytes), the thread's id.
  */
 const APPEND_SCRIPT = `
 local head, turns, ids = KEYS[1], KEYS[2], KEYS[3]
+local expiries, sizes, total = KEYS[5], KEYS[6], KEYS[7]
 local prefix, after, ttl = ARGV[1], ARGV[2], tonumber(ARGV[6])
+local now, bound, thread = tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10]
+${TENANT_BYTES_LUA}
+local adding = #ARGV[4]
 if after == '' then
   if redis.call('EXISTS', head) == 1 then return 'moved' end
+  -- Written anew (a create, or a thread that lost turns): what was counted of it goes.
+  forget(thread)
+  adding = adding + #ARGV[3]
+  if held() + adding > bound then return 'over_bound' end
   redis.call('DEL', turns, ids)
   redis.call('HSET', head, 'fixed', ARGV[3])
 else
@@ -47,12 +60,16 @@ else
     redis.call('DEL', head, turns, ids)
     return 'gone'
   end
+  if held() + adding > bound then return 'over_bound' end
 end
 local count = redis.call('RPUSH', turns, ARGV[4])
 redis.call('RPUSH', ids, ARGV[5])
 redis.call('HSET', head, 'last', ARGV[5], 'count', count)
 redis.call('SET', KEYS[4], ARGV[7], 'EX', ttl)
-for _, key in ipairs({head, turns, ids}) do redis.call('EXPIRE', key, ttl) end
+redis.call('HINCRBY', sizes, thread, adding)
+redis.call('INCRBY', total, adding)
+redis.call('ZADD', expiries, now + ttl * 1000, thread)
+for _, key in ipairs({head, turns, ids, expiries, sizes, total}) do redis.call('EXPIRE', key, ttl) end
 for _, id in ipairs(redis.call('LRANGE', ids, 0, -2)) do
   redis.call('EXPIRE', prefix .. id, ttl)
   redis.call('EXPIRE', prefix .. 'next:' .. id, ttl)
@@ -81,7 +98,8 @@ interface ThreadCommands {
  * and the response ids naming it are in one slot (a response id does not say which thread it is in,
  * so its key has to share the thread's slot for one script to read both), on Redis Cluster too.
  * Per thread `thread:<id>:head`, `:turns` and `:ids`; per response `<response id>` (its thread) and
- * `next:<response id>` (who continues it).
+ * `next:<response id>` (who continues it); per tenant `~expiries`, `~sizes` and `~bytes`, which count
+ * what its threads hold: past `maxBytes` a turn is not kept.
  */
 export class RedisThreads implements ThreadBackend {
   readonly capacity = undefined;
@@ -90,10 +108,11 @@ export class RedisThreads implements ThreadBackend {
   constructor(
     private readonly client: RedisClient,
     private readonly prefix: string,
+    private readonly maxBytes: number,
   ) {
     if (!('gatewayThreadRead' in client)) {
       client.defineCommand('gatewayThreadRead', { numberOfKeys: 1, lua: READ_SCRIPT });
-      client.defineCommand('gatewayThreadAppend', { numberOfKeys: 4, lua: APPEND_SCRIPT });
+      client.defineCommand('gatewayThreadAppend', { numberOfKeys: 7, lua: APPEND_SCRIPT });
       client.defineCommand('gatewayThreadClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT });
     }
     this.commands = client as unknown as ThreadCommands;
@@ -113,9 +132,11 @@ export class RedisThreads implements ThreadBackend {
   async append(tenant: string, turn: NewTurn, ttlSeconds: number): Promise<Appended> {
     const at = this.tenantPrefix(tenant);
     const base = `${at}thread:${turn.threadId}`;
-    const keys = [`${base}:head`, `${base}:turns`, `${base}:ids`, at + turn.last];
+    // The tenant's counts: `~` is in no response or thread id.
+    const keys = [`${base}:head`, `${base}:turns`, `${base}:ids`, at + turn.last, `${at}~expiries`, `${at}~sizes`, `${at}~bytes`];
     const named = JSON.stringify({ thread: turn.threadId });
-    return this.commands.gatewayThreadAppend(...keys, at, turn.after ?? '', turn.fixed, turn.turn, turn.last, ttlSeconds, named);
+    const args = [at, turn.after ?? '', turn.fixed, turn.turn, turn.last, ttlSeconds, named, Date.now(), this.maxBytes, turn.threadId];
+    return this.commands.gatewayThreadAppend(...keys, ...args);
   }
 
   async claim(tenant: string, responseId: string, holder: string, ttlSeconds: number): Promise<boolean> {

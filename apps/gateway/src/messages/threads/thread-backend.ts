@@ -27,9 +27,10 @@ export interface NewTurn {
 /**
  * `kept`; `moved`: the thread's latest response is no longer `after` (a continue whose claim lapsed
  * while another continued the same response and was kept first: one line of turns, not two);
- * `gone`: the thread expired meanwhile; `too_large`: more than the in-process store holds.
+ * `gone`: the thread expired meanwhile; `too_large`: more than the in-process store holds;
+ * `over_bound`: its tenant's threads in Redis would take more than messages.threads.tenantMaxMemoryMb.
  */
-export type Appended = 'kept' | 'moved' | 'gone' | 'too_large';
+export type Appended = 'kept' | 'moved' | 'gone' | 'too_large' | 'over_bound';
 
 /** What a response id names: its thread, nothing, or a thread the in-process store could not hold. */
 export type Found = KeptThread | 'dropped' | undefined;

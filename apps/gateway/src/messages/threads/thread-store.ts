@@ -27,6 +27,15 @@ export interface StoredThread {
   last: string;
 }
 
+/** Why an answer was not kept, as gateway_message_threads_not_kept_total counts it. */
+const NOT_KEPT = {
+  moved: 'raced',
+  too_large: 'too_large',
+  over_bound: 'tenant_bound',
+  gone: 'store_error',
+  store_error: 'store_error',
+} as const;
+
 /** Who continues a response: a request now, or one that has (each response can be continued once, as on Anthropic's API). */
 export type Continuation = 'in_flight' | 'continued';
 
@@ -56,11 +65,11 @@ export class ThreadStore {
     redis: RedisService,
     private readonly metrics: MetricsService,
   ) {
-    const { ttlSeconds, claimTtlSeconds, keyPrefix, maxMemoryMb } = config.messages.threads;
+    const { ttlSeconds, claimTtlSeconds, keyPrefix, maxMemoryMb, tenantMaxMemoryMb } = config.messages.threads;
     this.ttlSeconds = ttlSeconds;
     this.claimTtlSeconds = claimTtlSeconds;
     this.backend = redis.client
-      ? new RedisThreads(redis.client, keyPrefix)
+      ? new RedisThreads(redis.client, keyPrefix, tenantMaxMemoryMb * 1024 * 1024)
       : new MemoryThreads(maxMemoryMb * 1024 * 1024, (threads) => {
           metrics.recordThreadsEvicted(threads);
           this.logger.warn(`${threads} thread(s) evicted for room (messages.threads.maxMemoryMb): their next continue is thread_not_found`);
@@ -107,7 +116,9 @@ export class ThreadStore {
     if (appended === 'kept') return true;
     if (appended === 'moved') this.logger.warn(`thread ${thread.id}: ${thread.last} not kept: the thread went on from another continue`);
     if (appended === 'too_large') this.logger.warn(`thread ${thread.id}: not kept, larger than messages.threads.maxMemoryMb`);
-    this.metrics.recordThreadNotKept(appended === 'moved' ? 'raced' : appended === 'too_large' ? 'too_large' : 'store_error');
+    if (appended === 'over_bound')
+      this.logger.warn(`thread ${thread.id}: not kept, its key's threads hold messages.threads.tenantMaxMemoryMb`);
+    this.metrics.recordThreadNotKept(NOT_KEPT[appended]);
     return false;
   }
 
