@@ -22,7 +22,8 @@ export interface ChainBackend {
   chain(tenant: string, id: string): Promise<string[] | undefined>;
   /**
    * Keeps `value` under `id` for the TTL, and the records it links back to from `previous` as long
-   * (their TTL starts again), `previous` marked continued; says whether it was kept.
+   * (their TTL starts again), `previous` marked continued; says whether it was kept: not when a record it
+   * links back to is gone (deleted or expired while it was answered), nor without room for the whole chain.
    */
   put(tenant: string, id: string, value: string, previous: string | undefined): Promise<boolean>;
   /** Deletes a record, or hides it if continued; false when there is none to show. */
@@ -45,14 +46,20 @@ export class MemoryChain implements ChainBackend {
   }
 
   async put(tenant: string, id: string, value: string, previous: string | undefined): Promise<boolean> {
-    // Written again first: their TTL starts again, and they are the key's most recently used, not the first evicted for room.
-    const earlier = previous ? ((await this.walk(tenant, previous)) ?? []) : [];
-    for (const [i, [at, record]] of earlier.entries()) {
-      const continued = i === 0 && stateOf(record) === 'live' ? inState(record, 'continued') : record;
+    const earlier = previous ? await this.walk(tenant, previous) : [];
+    // A record it links back to went (deleted or expired while it was answered): its conversation could not be rebuilt.
+    if (!earlier) return false;
+    // Written again first, the chain's start first and `previous` last: their TTL starts again, and they are the key's
+    // most recently used, `previous` above all, not the first evicted for room.
+    for (const [at, record] of earlier.toReversed()) {
+      const continued = at === previous && stateOf(record) === 'live' ? inState(record, 'continued') : record;
       await this.records.put(tenant, at, continued, this.ttlSeconds);
     }
     await this.records.put(tenant, id, value, this.ttlSeconds);
-    return (await this.records.get(tenant, id)) !== undefined;
+    // Kept whole, or not at all: a record whose chain lost a link for its room is of no use.
+    if (await this.walk(tenant, id)) return true;
+    await this.records.delete(tenant, id);
+    return false;
   }
 
   async delete(tenant: string, id: string): Promise<boolean> {

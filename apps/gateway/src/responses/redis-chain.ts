@@ -28,30 +28,36 @@ return false`;
  * bytes) and total bytes. ARGV: now (ms), TTL (s), the tenant's bound (bytes), the tenant's key
  * prefix, the record's id, the response it continues ('' for none), the record, MAX_LINKS, LINK_BYTES.
  * Records past their expiry leave the total first (their keys expired on their own). Returns 1, or 0
- * when the tenant would hold more than its bound with it: then nothing is written.
+ * when the tenant would hold more than its bound with it, or when a record it links back to is gone
+ * (deleted or expired while it was answered) or the chain is longer than MAX_LINKS: its conversation
+ * could not be rebuilt. Then nothing is written.
  */
 const PUT_SCRIPT = `
 local record, expiries, sizes, total = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now, ttl, bound, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local id, previous, value = ARGV[5], ARGV[6], ARGV[7]
 ${TENANT_BYTES_LUA}
+local links, heads, at = {}, {}, previous
+for _ = 1, tonumber(ARGV[8]) do
+  if at == '' then break end
+  local head = redis.call('GETRANGE', prefix .. at, 0, tonumber(ARGV[9]) - 1)
+  if head == '' then return 0 end
+  links[#links + 1], heads[#heads + 1] = at, head
+  local line = string.find(head, '\\n', 1, true)
+  if string.byte(head, 1) == 123 or not line then at = '' else at = string.sub(head, 2, line - 1) end
+end
+if at ~= '' then return 0 end
 if held() + #value > bound then return 0 end
 local expiry = now + ttl * 1000
 redis.call('SET', record, value, 'EX', ttl)
 redis.call('ZADD', expiries, expiry, id)
 redis.call('HSET', sizes, id, #value)
 redis.call('INCRBY', total, #value)
-local at = previous
-for links = 1, tonumber(ARGV[8]) do
-  if at == '' then break end
-  local key = prefix .. at
-  if redis.call('EXPIRE', key, ttl) == 0 then break end
-  redis.call('ZADD', expiries, 'XX', expiry, at)
-  local head = redis.call('GETRANGE', key, 0, tonumber(ARGV[9]) - 1)
-  local line = string.find(head, '\\n', 1, true)
-  if string.byte(head, 1) == 123 or not line then break end
-  if links == 1 and string.sub(head, 1, 1) == '${STATE_BYTE.live}' then redis.call('SETRANGE', key, 0, '${STATE_BYTE.continued}') end
-  at = string.sub(head, 2, line - 1)
+for i, link in ipairs(links) do
+  local key = prefix .. link
+  redis.call('EXPIRE', key, ttl)
+  redis.call('ZADD', expiries, 'XX', expiry, link)
+  if i == 1 and string.sub(heads[i], 1, 1) == '${STATE_BYTE.live}' then redis.call('SETRANGE', key, 0, '${STATE_BYTE.continued}') end
 end
 for _, key in ipairs({expiries, sizes, total}) do redis.call('EXPIRE', key, ttl) end
 return 1`;

@@ -85,7 +85,9 @@ export class ResponseStore {
       return undefined;
     });
     if (stored === false)
-      this.logger.warn(`response ${id} not stored: its key holds responses.tenantMaxMemoryMb (or the store has no room)`);
+      this.logger.warn(
+        `response ${id} not stored: its key holds responses.tenantMaxMemoryMb, the store has no room, or a response it continues is gone`,
+      );
     return stored === true;
   }
 
