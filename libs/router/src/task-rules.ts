@@ -33,9 +33,16 @@ export class TaskRouter {
    * deployment and was refused, though the default, or a later rule, could read it.
    */
   decide(profile: RequestProfile, task: string | undefined, serves: (model: string) => boolean = () => true): TaskDecision {
-    const matching = this.rules.filter((r) => r.test(profile, task));
-    const rule = matching.find((r) => serves(r.model)) ?? (serves(this.config.default) ? undefined : matching[0]);
-    return rule ? { model: rule.model, rule: rule.name } : { model: this.config.default, rule: 'default' };
+    // Rules after the first that matches and serves are not tested (their patterns run on the prompt).
+    let first: CompiledRule | undefined;
+    for (const rule of this.rules) {
+      if (!rule.test(profile, task)) continue;
+      if (serves(rule.model)) return { model: rule.model, rule: rule.name };
+      first ??= rule;
+    }
+    return first && !serves(this.config.default)
+      ? { model: first.model, rule: first.name }
+      : { model: this.config.default, rule: 'default' };
   }
 }
 
