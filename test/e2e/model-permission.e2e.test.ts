@@ -20,6 +20,9 @@ const config = configWith({
     { name: 'secret', deployments: [{ provider: 'broken', model: 'secret' }] },
     { name: 'secret-embedding', deployments: [{ provider: 'broken', model: 'secret-embedding', capabilities: ['embeddings'] }] },
   ],
+  virtualModels: [
+    { name: 'auto', default: 'mock-1', rules: [{ name: 'confidential', match: { keywords: ['payroll'] }, model: 'secret' }] },
+  ],
   router: { retry: { attemptsPerDeployment: 1, retryAfterCapMs: 0 }, breaker: { consecutiveFailures: 2, cooldownMs: 600_000 } },
   security: {
     keys: [
@@ -92,5 +95,21 @@ describe('a model the key may not use is a 403 whatever its health', () => {
     assert.deepEqual(await refusals(), REFUSED, 'the models cooling down');
     // The key's own models still serve.
     assert.ok((await openai(gateway, ONLY_MOCK).chat.completions.create({ model: 'mock', messages: hi })).id);
+  });
+
+  it('a virtual model the key reaches through the groups it may use: a rule picking another group is refused without naming the rule or group', async () => {
+    const ask = (content: string) =>
+      fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ONLY_MOCK}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content }] }),
+      });
+    const refused = await ask('the payroll of 2026');
+    assert.deepEqual(
+      [refused.status, refused.headers.get('x-gateway-route'), refused.headers.get('x-gateway-model-group')],
+      [403, null, null],
+    );
+    const served = await ask('hello');
+    assert.deepEqual([served.status, served.headers.get('x-gateway-route')], [200, 'auto; rule=default']);
   });
 });

@@ -109,11 +109,14 @@ export class RouterService {
     return this.plan(this.catalog.resolve(model), profileEmbeddings(input), permit);
   }
 
-  /** `route`: the task rule that picked the group, which a refusal names too. */
+  /**
+   * `route`: the task rule that picked the group, which a refusal names too; not a refusal of the
+   * caller's permission, which must not learn where a model it may not use would have gone.
+   */
   private plan(group: ModelGroup, profile: RequestProfile, permit: ModelPermit | undefined, route?: Plan['route']): Plan {
+    permit?.(group.name);
     let eligible: Eligible;
     try {
-      permit?.(group.name);
       const reusable = this.plainFor(group, profile);
       if (reusable) {
         // Nothing about this request or the group's health can change eligibility or the order: the group as configured.
