@@ -1627,6 +1627,21 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       });
     });
 
+    it('two releases in one cluster each get their own Grafana dashboard (uid and title), or the uid set', () => {
+      const set = { ...DEFAULTS.set, 'metrics.grafanaDashboard.enabled': 'true' };
+      const dashboard = (r: Rendered) => {
+        const d = JSON.parse(r.one('ConfigMap', 'gw-ai-gateway-dashboard').data!['ai-gateway.json']);
+        return [d.uid, d.title];
+      };
+      const staging = dashboard(helmTemplate({ set }, 'gw', 'staging'));
+      const production = dashboard(helmTemplate({ set }, 'gw', 'production'));
+      assert.deepEqual(staging[1], 'AI Gateway (staging/gw-ai-gateway)');
+      assert.notEqual(staging[0], production[0]);
+      assert.deepEqual(staging, dashboard(helmTemplate({ set }, 'gw', 'staging')), 'the same on every render');
+      assert.equal(dashboard(helmTemplate({ set: { ...set, 'metrics.grafanaDashboard.uid': 'gw-prod' } }))[0], 'gw-prod');
+      assert.match(helmTemplateError({ set: { ...set, 'metrics.grafanaDashboard.uid': 'a b' } }), /grafanaDashboard\/uid/);
+    });
+
     it(
       'the Grafana dashboard and the chart README name only metrics the gateway exports',
       { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' },
