@@ -256,6 +256,11 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         assert.equal(hpa.spec.maxReplicas, 10);
         assert.equal(hpa.spec.metrics[0].resource.name, 'cpu');
         assert.equal(hpa.spec.metrics[0].resource.target.averageUtilization, 70);
+        // autoscaling.extraMetrics come after CPU: in-flight requests per pod, where the values set them.
+        assert.deepEqual(
+          hpa.spec.metrics.slice(1).map((m: any) => m.pods?.metric.name),
+          name === 'inflight-autoscaling' ? ['prometheus.googleapis.com|gateway_inflight_requests|gauge'] : [],
+        );
         assert.ok(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds > 0);
         assert.equal(gatewayDeployment(r).spec.replicas, undefined, 'a fixed replica count would fight the HPA');
       });
@@ -332,7 +337,7 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
                 peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'],
               ],
           );
-          assert.deepEqual(namespaces, name === 'gke' ? ['gke-gmp-system', 'gmp-system'] : ['monitoring']);
+          assert.deepEqual(namespaces, r.all('PodMonitoring').length > 0 ? ['gke-gmp-system', 'gmp-system'] : ['monitoring']);
         }
         const egressPorts = (rule: any) => rule.ports.map((p: any) => `${p.port}/${p.protocol}`);
         const egress = policy.spec.egress;
