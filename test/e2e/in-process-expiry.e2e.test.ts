@@ -68,6 +68,8 @@ describe('in-process stores (no Redis): expired entries make room before live on
     const gone = await thread(KEYS.b, 'again', expiring[0]);
     assert.equal(gone.status, 404);
     assert.match(gone.body.error!.message, /threads expire 1 second after their last response/);
+    // Not only an expiry: a thread refused over its key's bound is not found either (a doubtful point of an independent check).
+    assert.match(gone.body.error!.message, /not kept when its key's threads are at their bound/);
 
     const responses: string[] = [];
     const threads: string[] = [];

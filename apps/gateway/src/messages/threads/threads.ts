@@ -188,7 +188,8 @@ function notFound(id: string, ttlSeconds: number): DetailedError {
       : `${ttlSeconds} second${ttlSeconds === 1 ? '' : 's'}`;
   return new DetailedError(
     404,
-    `No thread was found for previous_message_id '${id.length > 64 ? `${id.slice(0, 64)}…` : id}' (threads expire ${ttl} after their last response). ` +
+    `No thread was found for previous_message_id '${id.length > 64 ? `${id.slice(0, 64)}…` : id}' (threads expire ${ttl} after their last response, ` +
+      `and one is not kept when its key's threads are at their bound: its answer said x-gateway-thread-kept: false). ` +
       'Replay the full conversation with thread: {"type": "create"} to start a new thread.',
     { error_code: 'thread_not_found' },
     'thread.previous_message_id',
