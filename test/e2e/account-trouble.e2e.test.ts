@@ -19,44 +19,27 @@ const hi = [{ role: 'user' as const, content: 'hi' }];
 // deployment's own trouble, left at once for the next deployment and kept out for the breaker's cool-down.
 describe("an upstream that cannot bill the gateway's account is the deployment's trouble, not the client's", () => {
   const vendors = new FakeVendors();
-  let gateway: GatewayProcess;
+  const served = vendors.serveGroups(
+    [
+      ['ant-credit', ['ant', 'claude-credit-low'], ['oa', 'gpt-fallback']],
+      ['ant-cap', ['ant', 'claude-spend-cap'], ['oa', 'gpt-fallback']],
+      ['oa-credit', ['oa', 'quota-credit'], ['oa', 'gpt-fallback']],
+      ['oa-hard-limit', ['oa', 'billing-hard-limit'], ['oa', 'gpt-fallback']],
+      ['gem-prepay', ['gem', 'gemini-prepay-spent'], ['oa', 'gpt-fallback']],
+      ['gem-no-billing', ['gem', 'gemini-no-billing'], ['oa', 'gpt-fallback']],
+      ['claude', ['ant', 'claude-credit-low'], ['ant', 'claude-echo']],
+      ['oa-credit-only', ['oa', 'quota-credit']],
+      ['claude-credit-only', ['ant', 'claude-credit-low']],
+    ],
+    { clientOptions: { maxRetries: 0 } },
+  );
   let client: OpenAI;
   let anthropic: Anthropic;
-  /** How many requests the fakes got for the upstream model `model`. */
-  const asked = (model: string) =>
-    [vendors.openai, vendors.anthropic].flatMap((v) => v.received).filter((r) => r.body.model === model).length +
-    vendors.gemini.received.filter((r) => r.path.includes(`/${model}:`)).length;
-
-  before(async () => {
-    const [oa, ant, gem] = await vendors.start();
-    const group = (name: string, ...deployments: [string, string][]) => ({
-      name,
-      deployments: deployments.map(([provider, model]) => ({ provider, model })),
-    });
-    gateway = await GatewayProcess.start(
-      configWith({
-        providers: [oa, ant, gem],
-        models: [
-          group('ant-credit', ['ant', 'claude-credit-low'], ['oa', 'gpt-fallback']),
-          group('ant-cap', ['ant', 'claude-spend-cap'], ['oa', 'gpt-fallback']),
-          group('oa-credit', ['oa', 'quota-credit'], ['oa', 'gpt-fallback']),
-          group('oa-hard-limit', ['oa', 'billing-hard-limit'], ['oa', 'gpt-fallback']),
-          group('gem-prepay', ['gem', 'gemini-prepay-spent'], ['oa', 'gpt-fallback']),
-          group('gem-no-billing', ['gem', 'gemini-no-billing'], ['oa', 'gpt-fallback']),
-          group('claude', ['ant', 'claude-credit-low'], ['ant', 'claude-echo']),
-          group('oa-credit-only', ['oa', 'quota-credit']),
-          group('claude-credit-only', ['ant', 'claude-credit-low']),
-        ],
-      }),
-      { env: vendors.env },
-    );
-    client = gateway.client({ maxRetries: 0 });
+  const asked = (model: string) => vendors.asked(model);
+  before(() => {
+    client = served.client;
     // The SDK's own retries left on: it must be told not to retry what no retry clears.
-    anthropic = new Anthropic({ baseURL: gateway.url, apiKey: 'unused' });
-  });
-  after(async () => {
-    await gateway?.stop();
-    await vendors.stop();
+    anthropic = new Anthropic({ baseURL: served.gateway.url, apiKey: 'unused' });
   });
 
   // [group, its first deployment's upstream model, why the gateway left it]

@@ -93,7 +93,9 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  * - `claude-drip-<ms>`: streams the echo with that pause between text pieces;
  * - `claude-neverclose`: streams the echo through message_stop, and never ends the response;
  * - `claude-unframed`: a 200 event stream whose body (1 MiB) ends no event, the response never ended;
- * - `claude-dated`: the echo, its message naming the dated version that answered (`claude-dated-20250101`).
+ * - `claude-dated`: the echo, its message naming the dated version that answered (`claude-dated-20250101`);
+ * - any model, a document or image whose `file` source names an id starting `file_missing`: Anthropic's 404
+ *   `not_found_error` "File not found: <id>" (any other file id is held); without the Files API beta, its 400.
  */
 export class FakeAnthropic extends FakeUpstream {
   constructor(private readonly apiKey: string) {
@@ -114,6 +116,8 @@ export class FakeAnthropic extends FakeUpstream {
     if (req.url !== '/v1/messages') return error(res, 'not_found_error', `Not found: ${req.url}`);
     const invalid = validate(body);
     if (invalid) return error(res, 'invalid_request_error', invalid);
+    const file = namedFile(body, req.headers['anthropic-beta']);
+    if (file) return error(res, file.type, file.message);
 
     const model = String(body.model);
     if (model.startsWith('claude-slow-')) await sleep(Number(model.slice(12)));
@@ -191,6 +195,31 @@ function countTokens(res: ServerResponse, body: Record<string, unknown>): void {
 
 function error(res: ServerResponse, type: string, message: string, headers: Record<string, string> = {}): void {
   sendJson(res, ANTHROPIC_ERRORS[type] ?? 500, { type: 'error', error: { type, message } }, { 'request-id': 'req_fake', ...headers });
+}
+
+/** The Files API beta a `file` source needs (without it, the API reads the block as the stable schema, which has none). */
+export const FILES_BETA = 'files-api-2025-04-14';
+
+/**
+ * A `file` source (of a document or image block) the fake does not hold: Anthropic's 404 "File not found: <id>"
+ * (its Files API guide); without the Files API beta, its 400 for the tag (as anthropic-sdk-go#237 shows it). The fake
+ * holds every file id but those starting `file_missing`.
+ */
+function namedFile(body: Record<string, unknown>, beta: string | string[] | undefined): { type: string; message: string } | undefined {
+  for (const [i, { content }] of (body.messages as MessageParam[]).entries()) {
+    if (typeof content === 'string') continue;
+    for (const [j, block] of content.entries()) {
+      const source = block.source as { type?: string; file_id?: string } | undefined;
+      if (source?.type !== 'file') continue;
+      if (!String(beta ?? '').includes(FILES_BETA)) {
+        const message = `messages.${i}.content.${j}.${block.type}.source: Input tag 'file' found using 'type' does not match any of the expected tags: 'base64', 'content', 'text', 'url'`;
+        return { type: 'invalid_request_error', message };
+      }
+      if (String(source.file_id).startsWith('file_missing'))
+        return { type: 'not_found_error', message: `File not found: ${source.file_id}` };
+    }
+  }
+  return undefined;
 }
 
 /** The documented request rules the gateway's translation must satisfy. */

@@ -68,6 +68,9 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  * - `gemini-burst-<n>`: streamed, n events (`burstPart`: thoughts, every 100th a text) and the finish written at once, as a
  *   buffering proxy lets them go; the thoughts make no frames for a client that did not ask for them.
  *
+ * Any model, a part whose `fileData.fileUri` names a file `files/missing…`: Gemini's 403 PERMISSION_DENIED for a file
+ * the project cannot read ("You do not have permission to access the File … or it may not exist.").
+ *
  * batchEmbedContents answers with the embeddings only: the documented response has no usage.
  */
 export class FakeGemini extends FakeUpstream {
@@ -95,6 +98,8 @@ export class FakeGemini extends FakeUpstream {
     const [, model, method] = match;
     if (method === 'batchEmbedContents') return embed(res, model, body);
 
+    const missing = missingFile(body);
+    if (missing) return error(res, 'PERMISSION_DENIED', `You do not have permission to access the File ${missing} or it may not exist.`);
     if (model.startsWith('gemini-slow-')) await sleep(Number(model.slice(12)));
     if (model.startsWith('gemini-error-')) return error(res, model.slice(13), `fake ${model.slice(13)}`);
     if (model === 'gemini-prepay-spent') {
@@ -131,6 +136,18 @@ export class FakeGemini extends FakeUpstream {
     }
     sendJson(res, 200, answer);
   }
+}
+
+/**
+ * The name of a Files API file a part's `fileData.fileUri` names that the fake does not hold (`files/missing…`; it
+ * holds any other), which Gemini answers with its 403 PERMISSION_DENIED "You do not have permission to access the
+ * File <name> or it may not exist." (python-genai#1218).
+ */
+function missingFile(body: Record<string, unknown>): string | undefined {
+  const uris = ((body.contents ?? []) as Content[]).flatMap((c) =>
+    c.parts.map((p) => (p.fileData as { fileUri?: string } | undefined)?.fileUri),
+  );
+  return uris.map((uri) => /\/files\/(missing[^/?#]*)$/.exec(uri ?? '')?.[1]).find(Boolean);
 }
 
 function error(res: ServerResponse, status: string, message: string, listed = false): void {

@@ -84,6 +84,8 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `parallel-noindex`, `parallel-sameindex` (streams): two parallel calls (PARALLEL_CALLS), each with its own id, their
  *   fragments without `index` (Mistral, Gemini's OpenAI-compatible endpoint) or all with `index: 0` (Ollama).
  *
+ * Any model, a `file` part naming a file id that starts `file-missing`: OpenAI's 404 "No such File object: <id>".
+ *
  * Embeddings: every model answers [0.5, -0.25, 0.125] for each input, but `embed-<shape>`, whose input i
  * gets [i + 1, 1, 1, …], `dimensions` wide (else 3), and usage of a token an input, in the answer `shape`
  * says: `embed-ok` as asked; `embed-short` one vector fewer; `embed-extra` one more; `embed-empty-vector`,
@@ -135,6 +137,11 @@ export class FakeOpenAI extends FakeUpstream {
   protected async handle(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): Promise<void> {
     const model = String(body.model ?? '');
     if (req.url === '/v1/models') return json(res, 200, { object: 'list', data: [{ id: 'ok', object: 'model', owned_by: 'fake' }] });
+    const missing = missingFileId(body);
+    if (missing) {
+      const error = { message: `No such File object: ${missing}`, type: 'invalid_request_error', param: 'id', code: null };
+      return json(res, 404, { error });
+    }
     if (model.startsWith('slow-')) await sleep(Number(model.slice(5)));
     if (model.startsWith('held-') && !this.released.has(model.slice(5))) {
       const status = await this.hold(model.slice(5)).released;
@@ -233,6 +240,16 @@ export class FakeOpenAI extends FakeUpstream {
     if (body.stream) return stream(res, body, model, model === 'opening' ? this.opening.text : '', model === 'mid' ? this.mid : undefined);
     return json(res, 200, completion(body, model));
   }
+}
+
+/**
+ * The id of a `file` part's file the fake does not hold (those starting `file-missing`; it holds any other), which
+ * OpenAI answers with its 404 "No such File object: <id>", as its Files API does.
+ */
+function missingFileId(body: Record<string, unknown>): string | undefined {
+  const parts = ((body.messages ?? []) as { content?: unknown }[]).flatMap((m) => (Array.isArray(m.content) ? m.content : []));
+  const ids = parts.map((p: { type?: string; file?: { file_id?: string } }) => (p.type === 'file' ? p.file?.file_id : undefined));
+  return ids.find((id) => id?.startsWith('file-missing'));
 }
 
 const ERROR_TYPES: Record<number, [string, string | null]> = {

@@ -16,6 +16,17 @@ export interface FakeProvider {
   apiKeyEnv?: string;
 }
 
+/** A model group of the gateway's config: its name, then each deployment's provider and the fake's model. */
+export type FakeGroup = [name: string, ...deployments: [provider: string, model: string][]];
+
+/** What FakeVendors' hooks started, once they ran. */
+export interface Served {
+  gateway: GatewayProcess;
+  client: OpenAI;
+}
+
+type ClientOptions = Parameters<GatewayProcess['client']>[0];
+
 /**
  * One fake upstream per vendor wire format, and the providers that reach them: `oa`
  * (openai-compatible), `ant` (anthropic) and `gem` (gemini); the gateway needs `env` for their keys.
@@ -40,22 +51,42 @@ export class FakeVendors {
    * the gateway's name for it]) before the tests, and stop them after; what they started is in the
    * object returned, once started. `config`: more of the gateway's config (`cache`…).
    */
-  serve(models: string[][], config: object = {}): { gateway: GatewayProcess; client: OpenAI } {
-    const served = {} as { gateway: GatewayProcess; client: OpenAI };
+  serve(models: string[][], config: object = {}): Served {
+    const groups = models.map(([provider, model, name]): FakeGroup => [name!, [provider!, model!]]);
+    return this.serveGroups(groups, { deployment: { maxOutputTokens: 1000, capabilities: ['tools', 'json', 'vision'] }, config });
+  }
+
+  /**
+   * The same for groups of deployments, each with `deployment`'s settings; the client is made with `clientOptions`
+   * (`maxRetries: 0`: the test counts what the fakes were asked).
+   */
+  serveGroups(
+    groups: FakeGroup[],
+    { deployment = {}, config = {}, clientOptions = {} }: { deployment?: object; config?: object; clientOptions?: ClientOptions } = {},
+  ): Served {
+    const served = {} as Served;
     before(async () => {
       const providers = await this.start();
-      const on = ([provider, model, name]: string[]) => ({
+      const models = groups.map(([name, ...deployments]) => ({
         name,
-        deployments: [{ provider, model, maxOutputTokens: 1000, capabilities: ['tools', 'json', 'vision'] }],
-      });
-      served.gateway = await GatewayProcess.start(configWith({ providers, models: models.map(on), ...config }), { env: this.env });
-      served.client = served.gateway.client();
+        deployments: deployments.map(([provider, model]) => ({ provider, model, ...deployment })),
+      }));
+      served.gateway = await GatewayProcess.start(configWith({ providers, models, ...config }), { env: this.env });
+      served.client = served.gateway.client(clientOptions);
     });
     after(async () => {
       await served.gateway?.stop();
       await this.stop();
     });
     return served;
+  }
+
+  /** How many requests the fakes got for the upstream model `model` (Gemini's names it in the path). */
+  asked(model: string): number {
+    return (
+      [this.openai, this.anthropic].flatMap((v) => v.received).filter((r) => r.body.model === model).length +
+      this.gemini.received.filter((r) => r.path.includes(`/${model}:`)).length
+    );
   }
 
   async stop(): Promise<void> {

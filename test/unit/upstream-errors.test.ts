@@ -245,10 +245,6 @@ describe('upstream errors about the request alone are the client`s, judged as a 
     );
   const cases: [string, () => Promise<GatewayError>][] = [
     [
-      'Gemini 403: a Files API file the project cannot read',
-      async () => gemini(403, 'PERMISSION_DENIED', 'You do not have permission to access the File abc123 or it may not exist.'),
-    ],
-    [
       'Gemini 400 FAILED_PRECONDITION: a file not ready',
       async () => gemini(400, 'FAILED_PRECONDITION', 'The File abc123 is not in an ACTIVE state and usage is not allowed.'),
     ],
@@ -286,5 +282,78 @@ describe('upstream errors about the request alone are the client`s, judged as a 
       response(402, JSON.stringify({ error: { message: 'Insufficient credits', code: 402 } })),
     );
     assert.deepEqual([credit.status, credit.code, credit.upstreamStatus], [502, 'upstream_quota_exceeded', 402]);
+  });
+});
+
+// Found by independent checks (recheck27, route28): a file the request named that the upstream does not find (or that
+// is another account's) was read by its status, a 404 or 403: the deployment's model id unknown or its key refused. Any
+// key could cool a deployment down for every tenant with a made-up file id, and was told "does not know this model".
+describe('a file the request named, not found upstream: the client`s 404 in the upstream`s words, judged as a 400', () => {
+  const anthropic = (status: number, type: string, message: string) =>
+    fromAnthropicError(
+      'ant',
+      AnthropicError.generate(status, { type: 'error', error: { type, message } }, undefined, new Headers()),
+      new AbortController().signal,
+    );
+  const gemini = (httpStatus: number, status: string, message: string) =>
+    fromGeminiError(
+      'gem',
+      new GeminiError({ status: httpStatus, message: JSON.stringify({ error: { code: httpStatus, message, status } }) }),
+      new AbortController().signal,
+    );
+  const openai = (status: number, message: string) =>
+    fromUpstreamResponse(
+      'oa',
+      response(status, JSON.stringify({ error: { message, type: 'invalid_request_error', param: 'id', code: null } })),
+    );
+  const cases: [string, () => Promise<GatewayError> | GatewayError][] = [
+    ['Anthropic 404 not_found_error', () => anthropic(404, 'not_found_error', 'File not found: file_011CNha8iCJcU1wXNR6q4V8w')],
+    // As Anthropic's Files API guide shows the body.
+    ['Anthropic 404 invalid_request_error', () => anthropic(404, 'invalid_request_error', 'File not found: file_011CNha8iCJcU1wXNR6q4V8w')],
+    ['OpenAI 404', () => openai(404, 'No such File object: file-FZ3UiIdfjYFzAsooLLUtu01F')],
+    [
+      'Gemini 403 PERMISSION_DENIED',
+      () => gemini(403, 'PERMISSION_DENIED', 'You do not have permission to access the File abc123 or it may not exist.'),
+    ],
+    ['Gemini 404 NOT_FOUND', () => gemini(404, 'NOT_FOUND', 'File files/abc123 not found.')],
+  ];
+  for (const [what, read] of cases) {
+    it(what, async () => {
+      const err = await read();
+      assert.deepEqual(
+        [err.status, err.type, err.code, err.retryable, err.upstreamStatus],
+        [404, 'invalid_request_error', 'file_not_found', false, 400],
+      );
+      assert.match(
+        err.message,
+        /^(File not found: file_|No such File object: file-|You do not have permission to access the File abc123|File files\/abc123)/,
+      );
+    });
+  }
+
+  it('the same statuses without those words stay the deployment`s trouble (an unknown model id, a refused key)', async () => {
+    const errors = [
+      anthropic(404, 'not_found_error', 'model: claude-nonexistent'),
+      await openai(404, 'The model `gpt-nonexistent` does not exist or you do not have access to it.'),
+      gemini(404, 'NOT_FOUND', 'models/gemini-nonexistent is not found for API version v1beta, or is not supported for generateContent.'),
+      gemini(404, 'NOT_FOUND', 'Requested entity was not found.'),
+      gemini(403, 'PERMISSION_DENIED', 'Permission denied on resource project x.'),
+    ];
+    assert.deepEqual(
+      errors.map((err) => [err.status, err.code, err.upstreamStatus]),
+      [
+        [502, 'upstream_not_found', 404],
+        [502, 'upstream_not_found', 404],
+        [502, 'upstream_not_found', 404],
+        [502, 'upstream_not_found', 404],
+        [502, 'upstream_permission_denied', 403],
+      ],
+    );
+  });
+
+  it('a rate limit or a failure whose body names a file is still read by its status', async () => {
+    const limited = await openai(429, 'No such File object: file-abc');
+    const failed = anthropic(500, 'api_error', 'File not found: file_abc');
+    assert.deepEqual([limited.status, limited.upstreamStatus, failed.status, failed.upstreamStatus], [429, 429, 502, 500]);
   });
 });

@@ -16,6 +16,7 @@ const OWN_CODES = new Set([
   'deadline_exceeded',
   'duplicate_host_header',
   'expectation_failed',
+  'file_not_found',
   'forbidden_key',
   'insufficient_quota',
   'internal_error',

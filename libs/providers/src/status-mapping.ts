@@ -100,11 +100,16 @@ export function accountHint(code: string | null): string | undefined {
  * a 4xx whose status says the request's fault or a rate limit (400, 429) but whose body says the gateway's account
  * (`mapping`: a credit balance too low, a revoked key, billing off) as the status that says so (402, 401, 403):
  * counted as a 400, such an answer went to the client as its own mistake, neither fallen back from nor cooled down.
+ * And the other way round: a 4xx whose status says the gateway's account (401-404, or one undocumented) but whose
+ * body says the request's fault (`mapping` a client error: a file the request named not found, named-file.ts; more
+ * credit than a max_tokens this large) as a 400: counted by its status, one client's request cooled the deployment
+ * down for every tenant, or was sent on to another deployment, of another vendor, that never saw its file.
  */
-export function judgedStatus(status: number, [, , code, retryable]: ErrorMapping = statusMapping(status)): number {
+export function judgedStatus(status: number, [clientStatus, , code, retryable]: ErrorMapping = statusMapping(status)): number {
   if (status < 400) return 502;
   const [byStatus, , , retried] = statusMapping(status);
   const readAsClients = status < 500 && (byStatus < 500 || retried);
+  if (status < 500 && !readAsClients && clientStatus < 500 && clientStatus !== 429) return 400;
   const account = !retryable && code !== null && Object.hasOwn(ACCOUNT_TROUBLE, code) ? ACCOUNT_TROUBLE[code] : undefined;
   return readAsClients && account ? account.status : status;
 }

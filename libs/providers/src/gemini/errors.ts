@@ -1,6 +1,7 @@
 import { ApiError } from '@google/genai';
 import { parseErrorBody, readErrorBody } from '../error-body';
 import { GatewayError } from '../gateway-error';
+import { namedFileMapping } from '../named-file';
 import { truncated } from '../openai/stream';
 import { OUT_OF_CREDIT, statusMapping, statusSaysAll } from '../status-mapping';
 import { MIN_RETRY_AFTER_MS } from '../openai/errors';
@@ -57,14 +58,6 @@ const REASONS: Record<string, 'UNAUTHENTICATED' | 'PERMISSION_DENIED'> = {
  * before it answered a 402 for it, and still may): no wait clears it, so it is no rate limit (OUT_OF_CREDIT).
  */
 const ACCOUNT_WORDS: [RegExp, ErrorMapping][] = [[/^Your prepayment credits are depleted/, OUT_OF_CREDIT]];
-
-/**
- * Gemini's words for a file the request names (a Files API URI in its parts) that the gateway's project cannot read
- * or that is not ready: the request's fault (a 400 judged as one), not the deployment's. Read by their status
- * (403 PERMISSION_DENIED, 400 FAILED_PRECONDITION), one key's foreign file URI cooled the deployment down for every
- * tenant, whose requests were then refused with that key's error (an independent check).
- */
-const CLIENT_WORDS: RegExp[] = [/^You do not have permission to access the File /, /^The File \S+ is not in an ACTIVE state/];
 
 interface GoogleError {
   code?: number;
@@ -135,8 +128,6 @@ export function fromGeminiError(provider: string, err: unknown, signal: AbortSig
   const body = parseBody(err.message);
   const message = body.message ?? err.message;
   const retryAfter = retryDelayMs(body) ?? retryAfterOf((err as AnsweredError).answerHeaders);
-  if (CLIENT_WORDS.some((words) => words.test(message)))
-    return vendorError(provider, ERROR_STATUSES.INVALID_ARGUMENT!, message, retryAfter, 400);
   return vendorError(provider, geminiMapping(err.status, body, message), message, retryAfter, err.status);
 }
 
@@ -144,15 +135,16 @@ export function fromGeminiError(provider: string, err: unknown, signal: AbortSig
  * How a Gemini error reaches the client: as the gateway's credential refused where an ErrorInfo reason says so
  * (REASONS), whatever its status; by its HTTP status where that says all (a 503 or 529 overloaded, a 402 payment
  * required, whatever body a proxy put on it: statusSaysAll); as the account out of credit where its words say so
- * (ACCOUNT_WORDS); else by its `status`, which says more than the HTTP status (ERROR_STATUSES), or failing that the
- * HTTP status.
+ * (ACCOUNT_WORDS), or the client's mistake where they say the file the request named is not there or not ready
+ * (named-file.ts: its 403 PERMISSION_DENIED a 404); else by its `status`, which says more than the HTTP status
+ * (ERROR_STATUSES), or failing that the HTTP status.
  */
 function geminiMapping(status: number, body: GoogleError, message: string): ErrorMapping {
   const refused = credentialReason(body);
   if (refused) return ERROR_STATUSES[refused]!;
   if (statusSaysAll(status)) return statusMapping(status);
-  const account = ACCOUNT_WORDS.find(([words]) => words.test(message))?.[1];
-  if (account) return account;
+  const worded = ACCOUNT_WORDS.find(([words]) => words.test(message))?.[1] ?? namedFileMapping('gemini', status, message);
+  if (worded) return worded;
   const said = body.status && Object.hasOwn(ERROR_STATUSES, body.status) && ERROR_STATUSES[body.status];
   return said || statusMapping(status);
 }

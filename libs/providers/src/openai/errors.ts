@@ -1,6 +1,7 @@
 import { clientErrorCode } from '../context-overflow';
 import { parseErrorBody, readErrorBody, upstreamMessage } from '../error-body';
 import { GatewayError } from '../gateway-error';
+import { namedFileMapping } from '../named-file';
 import { readOutputCap } from '../output-cap';
 import { accountHint, type ErrorMapping, judgedStatus, OUT_OF_CREDIT, statusMapping } from '../status-mapping';
 import { withoutKey } from '../without-key';
@@ -76,7 +77,9 @@ export async function fromUpstreamResponse(
   // The key escaped in JSON (`\/` for `/`) is the key once parsed: taken out of the message again (upstreamMessage).
   message = upstreamMessage(message, apiKey);
   const requests = REQUEST_WORDS.some((words) => words.test(message));
-  const mapping = requests ? statusMapping(400) : errorMapping(res.statusCode, vendorCode, vendorType);
+  const mapping =
+    namedFileMapping('openai', res.statusCode, message) ??
+    (requests ? statusMapping(400) : errorMapping(res.statusCode, vendorCode, vendorType));
   const [status, type, code, retryable] = mapping;
   const outcome = requests ? 400 : judgedStatus(res.statusCode, mapping);
   const headers: Record<string, string> = {};
