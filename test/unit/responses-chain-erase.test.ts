@@ -145,6 +145,20 @@ for (const { name, make } of BACKENDS) {
   );
 }
 
+for (const { name, make } of BACKENDS) {
+  it(`continuations of one response stored at once are each counted (${name})`, { skip: !make && 'no Redis' }, async () => {
+    const { chain } = make!();
+    const record = (previous?: string) => linkedRecord(previous, '{}');
+    assert.equal(await chain.put(TENANT, 'p', record(), undefined), true);
+    assert.deepEqual(await Promise.all(['a', 'b'].map((id) => chain.put(TENANT, id, record('p'), 'p'))), [true, true]);
+    assert.equal(await chain.delete(TENANT, 'p'), true);
+    assert.equal(await chain.delete(TENANT, 'a'), true);
+    assert.equal((await chain.chain(TENANT, 'b'))?.length, 2, "b's conversation is whole");
+    assert.equal(await chain.delete(TENANT, 'b'), true);
+    assert.equal(await chain.get(TENANT, 'p'), undefined, 'p went with the last');
+  });
+}
+
 /**
  * What the previous version's put script wrote (before counts): the record with its expiry in whole milliseconds and
  * no count, the TTL and expiry of those it links back to restarted, the one it continues marked continued. KEYS: the

@@ -48,6 +48,9 @@ interface Counted {
  * until its own TTL ends, however that later one goes. One evicted for room is not counted off either: the same.
  */
 export class MemoryChain implements ChainBackend {
+  /** The latest change: puts and deletes run one at a time, as Redis runs its scripts (each reads counts, then writes them). */
+  private changing: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly records: TenantStore,
     private readonly ttlSeconds: number,
@@ -61,7 +64,21 @@ export class MemoryChain implements ChainBackend {
     return (await this.walk(tenant, id))?.map(({ value }) => value).reverse();
   }
 
-  async put(tenant: string, id: string, value: string, previous: string | undefined): Promise<boolean> {
+  put(tenant: string, id: string, value: string, previous: string | undefined): Promise<boolean> {
+    return this.oneAtATime(() => this.store(tenant, id, value, previous));
+  }
+
+  delete(tenant: string, id: string): Promise<boolean> {
+    return this.oneAtATime(() => this.hideOrRemove(tenant, id));
+  }
+
+  private oneAtATime<T>(change: () => Promise<T>): Promise<T> {
+    const done = this.changing.then(change);
+    this.changing = done.catch(() => undefined);
+    return done;
+  }
+
+  private async store(tenant: string, id: string, value: string, previous: string | undefined): Promise<boolean> {
     const earlier = previous ? await this.walk(tenant, previous) : [];
     // A record it links back to went (deleted or expired while it was answered): its conversation could not be rebuilt.
     if (!earlier) return false;
@@ -79,7 +96,7 @@ export class MemoryChain implements ChainBackend {
     return false;
   }
 
-  async delete(tenant: string, id: string): Promise<boolean> {
+  private async hideOrRemove(tenant: string, id: string): Promise<boolean> {
     const record = await this.read(tenant, id);
     if (record === undefined || !isShown(record.value)) return false;
     if (stateOf(record.value) === 'continued')
