@@ -89,8 +89,9 @@ for (const store of STORES) {
       redis?.disconnect();
     });
 
-    /** A stored response's conversation is whole: its input items, and what a continuation of it sends upstream. */
+    /** A stored response is shown and its conversation whole: its input items, and what a continuation of it sends upstream. */
     const assertWhole = async (name: Name, id: string) => {
+      assert.equal((await client.responses.retrieve(id)).id, id, `GET ${name}`);
       const items = await client.responses.inputItems.list(id, { order: 'asc', limit: 100 });
       const said = (role: string) =>
         items.data.flatMap((item) =>
