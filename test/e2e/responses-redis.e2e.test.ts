@@ -73,7 +73,8 @@ describe('stored responses in Redis, across two gateway replicas and two tenants
     const key = `gw:resp:{team-b}:${res.id}`;
     const ttl = await probe.ttl(key);
     assert.ok(ttl > 0 && ttl <= TTL, `ttl ${ttl}`);
-    for (const k of await probe.keys('gw:resp:*')) assert.match(k, /^gw:resp:\{team-[ab]\}:(resp_[0-9a-f]{36}|~expiries|~sizes|~bytes)$/);
+    for (const k of await probe.keys('gw:resp:*'))
+      assert.match(k, /^gw:resp:\{team-[ab]\}:(resp_[0-9a-f]{36}|~expiries|~sizes|~bytes|~children)$/);
   });
 
   it('an AI SDK conversation and tool loop whose requests alternate between the replicas', async () => {

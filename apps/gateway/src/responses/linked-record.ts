@@ -11,7 +11,10 @@ export type Linked = { whole: true; json: string } | { whole: false; previous: s
 
 /**
  * `live`; `continued`: a later response links to it, so a delete only hides it (`deleted`), kept
- * for the conversations that hold it until it expires, as a copy of it in theirs was before links.
+ * for the conversations that hold it, as a copy of it in theirs was before links. Each record counts
+ * the records that link to it (redis-chain.ts, MemoryChain): when the last goes, a hidden record is
+ * deleted too, and a continued one is live again. One whose count is unknown (written or continued by
+ * the previous version, during a rolling upgrade) stays hidden until it expires.
  */
 export type State = 'live' | 'continued' | 'deleted';
 

@@ -1,5 +1,5 @@
 import type { RedisClient } from '@gateway/redis';
-import { TENANT_BYTES_LUA } from '../stores/tenant-bytes-lua';
+import { tenantBytesLua } from '../stores/tenant-bytes-lua';
 import { type ChainBackend, MAX_LINKS } from './chain-backend';
 import { LINK_BYTES, STATE_BYTE } from './linked-record';
 
@@ -23,20 +23,39 @@ end
 return false`;
 
 /**
- * Stores a record within its tenant's bound, marks the one it continues as continued and restarts
- * the TTL of those it links back to, in one step. KEYS: the record, the tenant's expiries (sorted set: id → expiry, ms), sizes (hash: id →
- * bytes) and total bytes. ARGV: now (ms), TTL (s), the tenant's bound (bytes), the tenant's key
- * prefix, the record's id, the response it continues ('' for none), the record, MAX_LINKS, LINK_BYTES.
+ * Lua for the scripts that change records. Each record counts its continuations: the stored records
+ * that link to it, in the tenant's hash `~children` (id → count; none is 0), beside `~sizes` under the
+ * tenant's hash tag (one slot on Redis Cluster), so a delete finds in one step whether the record it
+ * takes out was the last to hold the one it continued. A hash, not a count in the link line: a replica
+ * still on the previous version reads the line's previous id up to its end, during a rolling upgrade.
+ * Such a replica writes no count, so a count is believed only while the record's expiry in `~expiries`
+ * ends in .5 ms: every record this version writes, and those it restarts, keep it; the previous
+ * version's scripts write whole milliseconds, both for the records they write and for those their
+ * continuations restart, so a record it wrote or continued (uncounted) has a count unknown from then
+ * on, and is kept, hidden, until it expires, as before counts. `counted(ms)` is such an expiry;
+ * `isCounted(score)` tells one.
+ */
+const COUNTS_LUA = `
+local function counted(expiry) return string.format('%.1f', expiry + 0.5) end
+local function isCounted(score) return score and tonumber(score) % 1 ~= 0 end`;
+
+/**
+ * Stores a record within its tenant's bound, marks the one it continues as continued and counts it
+ * there, and restarts the TTL of those it links back to, in one step. KEYS: the record, the tenant's
+ * expiries (sorted set: id → expiry, ms), sizes (hash: id → bytes), total bytes and continuations
+ * (hash: id → count). ARGV: now (ms), TTL (s), the tenant's bound (bytes), the tenant's key prefix,
+ * the record's id, the response it continues ('' for none), the record, MAX_LINKS, LINK_BYTES.
  * Records past their expiry leave the total first (their keys expired on their own). Returns 1, or 0
  * when the tenant would hold more than its bound with it, or when a record it links back to is gone
  * (deleted or expired while it was answered) or the chain is longer than MAX_LINKS: its conversation
  * could not be rebuilt. Then nothing is written.
  */
 const PUT_SCRIPT = `
-local record, expiries, sizes, total = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local record, expiries, sizes, total, children = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now, ttl, bound, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local id, previous, value = ARGV[5], ARGV[6], ARGV[7]
-${TENANT_BYTES_LUA}
+${tenantBytesLua(['children'])}
+${COUNTS_LUA}
 local links, heads, at = {}, {}, previous
 for _ = 1, tonumber(ARGV[8]) do
   if at == '' then break end
@@ -50,34 +69,60 @@ if at ~= '' then return 0 end
 if held() + #value > bound then return 0 end
 local expiry = now + ttl * 1000
 redis.call('SET', record, value, 'EX', ttl)
-redis.call('ZADD', expiries, expiry, id)
+redis.call('ZADD', expiries, counted(expiry), id)
 redis.call('HSET', sizes, id, #value)
 redis.call('INCRBY', total, #value)
+-- A continuation restarts the TTL of every record it links back to: none expires before it, so one that
+-- expires is not counted off. Those it held expire with it, unless a later continuation restarted them:
+-- then a hidden one, still counting it, stays until its own TTL ends, however that later one goes.
 for i, link in ipairs(links) do
   local key = prefix .. link
+  local known = isCounted(redis.call('ZSCORE', expiries, link))
   redis.call('EXPIRE', key, ttl)
-  redis.call('ZADD', expiries, 'XX', expiry, link)
-  if i == 1 and string.sub(heads[i], 1, 1) == '${STATE_BYTE.live}' then redis.call('SETRANGE', key, 0, '${STATE_BYTE.continued}') end
+  redis.call('ZADD', expiries, 'XX', known and counted(expiry) or expiry, link)
+  if i == 1 then
+    if known then redis.call('HINCRBY', children, link, 1) end
+    if string.sub(heads[i], 1, 1) == '${STATE_BYTE.live}' then redis.call('SETRANGE', key, 0, '${STATE_BYTE.continued}') end
+  end
 end
-for _, key in ipairs({expiries, sizes, total}) do redis.call('EXPIRE', key, ttl) end
+for _, key in ipairs({expiries, sizes, total, children}) do redis.call('EXPIRE', key, ttl) end
 return 1`;
 
 /**
- * Deletes a record and takes it out of its tenant's total, or only marks it deleted when later
- * responses link to it (linked-record.ts). KEYS: the record, expiries, sizes, total. ARGV: its id, now (ms).
+ * Deletes a record and takes it out of its tenant's total, or only hides it when later responses link to
+ * it (linked-record.ts). A record deleted outright is a continuation less of the one it continued: one
+ * hidden and left with none is deleted too, and so on back the chain (at most MAX_LINKS); one shown is
+ * marked live again, so that its own delete deletes it. KEYS: the record, expiries, sizes, total,
+ * continuations. ARGV: its id, now (ms), the tenant's key prefix, MAX_LINKS, LINK_BYTES.
  * Returns 0 when there was none, or it was deleted already.
  */
 const DELETE_SCRIPT = `
-local record, expiries, sizes, total, now = KEYS[1], KEYS[2], KEYS[3], KEYS[4], tonumber(ARGV[2])
-${TENANT_BYTES_LUA}
+local record, expiries, sizes, total, children = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local now, prefix, links, bytes = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+${tenantBytesLua(['children'])}
+${COUNTS_LUA}
 local state = redis.call('GETRANGE', record, 0, 0)
 if state == '' or state == '${STATE_BYTE.deleted}' then return 0 end
 if state == '${STATE_BYTE.continued}' then
   redis.call('SETRANGE', record, 0, '${STATE_BYTE.deleted}')
   return 1
 end
-redis.call('DEL', record)
-forget(ARGV[1])
+local id, head = ARGV[1], redis.call('GETRANGE', record, 0, bytes - 1)
+for _ = 1, links do
+  redis.call('DEL', prefix .. id)
+  forget(id)
+  local line = string.find(head, '\\n', 1, true)
+  if string.byte(head, 1) == 123 or not line then return 1 end
+  local previous = string.sub(head, 2, line - 1)
+  if previous == '' or not isCounted(redis.call('ZSCORE', expiries, previous)) then return 1 end
+  if redis.call('HINCRBY', children, previous, -1) > 0 then return 1 end
+  redis.call('HDEL', children, previous)
+  head = redis.call('GETRANGE', prefix .. previous, 0, bytes - 1)
+  state = string.sub(head, 1, 1)
+  if state == '${STATE_BYTE.continued}' then redis.call('SETRANGE', prefix .. previous, 0, '${STATE_BYTE.live}') end
+  if state ~= '${STATE_BYTE.deleted}' then return 1 end
+  id = previous
+end
 return 1`;
 
 interface ChainCommands {
@@ -88,9 +133,10 @@ interface ChainCommands {
 
 /**
  * Stored responses in Redis: one key per response, `<prefix>{<tenant>}:<id>`, and per tenant
- * `<prefix>{<tenant>}:~expiries`, `~sizes` and `~bytes`, which count what it holds: past `maxBytes`
- * a response is not stored. The tenant is the hash tag of every key, so a chain's records and its
- * tenant's count are in one slot, and each script runs on one shard of Redis Cluster.
+ * `<prefix>{<tenant>}:~expiries`, `~sizes` and `~bytes`, which count what it holds (past `maxBytes`
+ * a response is not stored), and `~children`, its records' continuations. The tenant is the hash tag
+ * of every key, so a chain's records and its tenant's counts are in one slot, and each script runs on
+ * one shard of Redis Cluster.
  */
 export class RedisChain implements ChainBackend {
   private readonly commands: ChainCommands;
@@ -103,8 +149,8 @@ export class RedisChain implements ChainBackend {
   ) {
     if (!('gatewayResponseChain' in client)) {
       client.defineCommand('gatewayResponseChain', { numberOfKeys: 1, lua: CHAIN_SCRIPT });
-      client.defineCommand('gatewayResponsePut', { numberOfKeys: 4, lua: PUT_SCRIPT });
-      client.defineCommand('gatewayResponseDelete', { numberOfKeys: 4, lua: DELETE_SCRIPT });
+      client.defineCommand('gatewayResponsePut', { numberOfKeys: 5, lua: PUT_SCRIPT });
+      client.defineCommand('gatewayResponseDelete', { numberOfKeys: 5, lua: DELETE_SCRIPT });
     }
     this.commands = client as unknown as ChainCommands;
   }
@@ -123,7 +169,8 @@ export class RedisChain implements ChainBackend {
   }
 
   async delete(tenant: string, id: string): Promise<boolean> {
-    return (await this.commands.gatewayResponseDelete(...this.keys(tenant, id), id, Date.now())) > 0;
+    const args = [id, Date.now(), this.key(tenant, ''), MAX_LINKS, LINK_BYTES];
+    return (await this.commands.gatewayResponseDelete(...this.keys(tenant, id), ...args)) > 0;
   }
 
   private key(tenant: string, id: string): string {
@@ -132,6 +179,6 @@ export class RedisChain implements ChainBackend {
 
   /** The record's key and its tenant's counts (`~` is in no response id). */
   private keys(tenant: string, id: string): string[] {
-    return [this.key(tenant, id), this.key(tenant, '~expiries'), this.key(tenant, '~sizes'), this.key(tenant, '~bytes')];
+    return [id, '~expiries', '~sizes', '~bytes', '~children'].map((name) => this.key(tenant, name));
   }
 }

@@ -61,6 +61,11 @@ export class MemoryBackend implements TenantStore {
     this.expiries.add(tenant, id, expiresAt);
   }
 
+  async replace(tenant: string, id: string, json: string): Promise<void> {
+    const left = (this.shares.get(tenant)?.entries.get(id)?.expiresAt ?? 0) - this.now();
+    if (left > 0) await this.put(tenant, id, json, left / 1000);
+  }
+
   /** Whether a live entry was deleted (an expired one is not found, as get and Redis have it). */
   async delete(tenant: string, id: string): Promise<boolean> {
     const expiresAt = this.shares.get(tenant)?.entries.get(id)?.expiresAt ?? 0;

@@ -9,6 +9,8 @@ import { GatewayError } from '@gateway/providers';
 export interface TenantStore {
   get(tenant: string, id: string): Promise<string | undefined>;
   put(tenant: string, id: string, json: string, ttlSeconds: number): Promise<void>;
+  /** Changes an entry, its expiry kept (as Redis' SETRANGE keeps a key's TTL); nothing when it is gone. */
+  replace(tenant: string, id: string, json: string): Promise<void>;
   delete(tenant: string, id: string): Promise<boolean>;
 }
 

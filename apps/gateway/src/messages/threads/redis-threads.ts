@@ -1,5 +1,5 @@
 import type { RedisClient } from '@gateway/redis';
-import { TENANT_BYTES_LUA } from '../../stores/tenant-bytes-lua';
+import { tenantBytesLua } from '../../stores/tenant-bytes-lua';
 import type { Appended, Found, NewTurn, ThreadBackend } from './thread-backend';
 
 /**
@@ -40,7 +40,7 @@ local head, turns, ids = KEYS[1], KEYS[2], KEYS[3]
 local expiries, sizes, total = KEYS[5], KEYS[6], KEYS[7]
 local prefix, after, ttl = ARGV[1], ARGV[2], tonumber(ARGV[6])
 local now, bound, thread = tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10]
-${TENANT_BYTES_LUA}
+${tenantBytesLua()}
 local adding = #ARGV[4]
 if after == '' then
   if redis.call('EXISTS', head) == 1 then return 'moved' end
