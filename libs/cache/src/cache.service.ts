@@ -175,7 +175,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     this.deadlineMs = gateway.router.timeouts.deadlineMs;
     this.enabled = this.config.enabled;
     this.metrics = new CacheMetrics(metricsService.registry);
-    this.failOpen = new FailOpen(this.logger, this.metrics);
+    this.failOpen = new FailOpen(this.logger, this.metrics, this.config.redis.pauseAfterTimeoutMs);
     this.recent = new RecentEmbeddings(this.config.semantic.embeddingCacheSize);
     this.embedded = new EmbeddedBackend(this.config.embedded.maxMemoryMb * 1024 * 1024);
     for (const model of gateway.models) {

@@ -69,6 +69,11 @@ export class RedisCacheConfig {
   @IsOptional() @IsString() @Matches(/^[A-Za-z0-9:_.-]+$/) keyPrefix = 'gw:cache:';
   /** Budget of one Redis call; slower (or down) = the request goes upstream uncached. */
   @IsOptional() @IsInt() @Min(1) @Max(10_000) timeoutMs = 50;
+  /**
+   * After a call runs out of `timeoutMs`, how long the cache goes on without Redis before trying it again
+   * (0: never pause): a hung Redis otherwise cost every request its budget twice, lookup and store.
+   */
+  @IsOptional() @IsInt() @Min(0) @Max(600_000) pauseAfterTimeoutMs = 1_000;
   /** Entries kept at most; the ones closest to expiry are dropped first. */
   @IsOptional() @IsInt() @Min(1) maxEntries = 100_000;
   /** HNSW graph parameters of the vector index (RediSearch `M`, `EF_CONSTRUCTION`, `EF_RUNTIME`). */
