@@ -20,7 +20,7 @@ const SCHEMA_LISTS = new Set(['anyOf', 'oneOf', 'prefixItems']);
 
 /**
  * A client's JSON Schema as Gemini's JSON Schema fields take it (`generationConfig.responseJsonSchema`,
- * a declaration's `parametersJsonSchema`; Gemini 2.5 and later), for what its OpenAPI subset cannot
+ * a declaration's `parametersJsonSchema`; every actively supported Gemini model since November 2025), for what its OpenAPI subset cannot
  * express (schema.ts decides). `$ref`s stay references, so a recursive schema stays recursive.
  *
  * What Google documents for these fields (the `responseJsonSchema` and `parametersJsonSchema` docs in

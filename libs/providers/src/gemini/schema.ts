@@ -59,8 +59,10 @@ class BeyondSubset extends Error {}
  * OpenAPI subset (`responseSchema`, a declaration's `parameters`), which every Gemini model takes, is
  * kept wherever it says what the client's schema says: schemas it translated before go as they went.
  * What the subset cannot express goes as JSON Schema (`responseJsonSchema`, `parametersJsonSchema`,
- * which Gemini 2.5 and later take): an object without properties (a map, `z.record` / `Dict[str, X]`:
- * `additionalProperties` and no `properties`; or any object), which Gemini refuses in the subset
+ * which every actively supported Gemini model takes since Google's November 2025 update, blog.google
+ * "Improving Structured Outputs in the Gemini API"; a Gemini 2.5 preview before): an object without
+ * properties (a map, `z.record` / `Dict[str, X]`: `additionalProperties` and no `properties`; or any
+ * object), which Gemini refuses in the subset
  * ("properties: should be non-empty for OBJECT type"), and a recursive schema (a `$ref` cycle), which
  * the subset cannot inline. Objects with properties and a schema for additional ones stay in the
  * subset (accepted there, without the extra keys, as before), and so do tuples and other keywords the
