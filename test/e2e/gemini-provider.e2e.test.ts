@@ -709,21 +709,21 @@ describe('Gemini provider through the gateway (real @google/genai, fake Gemini A
       }
     });
 
+    // (It sent an empty object in a tool's parameters until such a schema went as parametersJsonSchema, which Gemini takes.)
     it('an invalid request keeps the vendor message (INVALID_ARGUMENT -> 400)', async () => {
+      const call = { id: 'c1', type: 'function' as const, function: { name: 'get_weather', arguments: '{}' } };
       const err = await apiError(
         client().chat.completions.create({
-          model: 'gemini-echo',
-          messages: [{ role: 'user', content: 'x' }],
-          tools: [
-            {
-              type: 'function',
-              function: { name: 'f', parameters: { type: 'object', properties: { m: { type: 'object', properties: {} } } } },
-            },
+          model: 'gemini-signed',
+          messages: [
+            { role: 'user', content: 'x' },
+            { role: 'assistant', content: null, tool_calls: [{ ...call, extra_content: { google: { thought_signature: 'forged' } } }] },
+            { role: 'tool', tool_call_id: 'c1', content: 'cold' },
           ],
-        }),
+        } as OpenAI.ChatCompletionCreateParamsNonStreaming),
       );
       assert.equal(err.status, 400);
-      assert.match(err.message, /should be non-empty for OBJECT type/);
+      assert.match(err.message, /are not the ones this model gave its calls/);
     });
   });
 

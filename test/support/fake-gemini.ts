@@ -27,7 +27,7 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  * batchEmbedContents, models) on 127.0.0.1. It checks what the real API checks
  * (the x-goog-api-key, roles, one function response per call with its name, the
  * thought signature Gemini 3 requires on replayed calls, schema keywords the Schema
- * type lacks; a wrong key gets Gemini's 400 with reason API_KEY_INVALID) and answers by model id, streaming any answer as SSE chunks:
+ * type lacks and its OBJECT without properties, what its JSON Schema fields refuse, a schema in both fields; a wrong key gets Gemini's 400 with reason API_KEY_INVALID) and answers by model id, streaming any answer as SSE chunks:
  *
  * - `gemini-echo` (and unknown ids): text echoing the last user text; after function
  *   responses, text quoting them; `candidateCount` candidates;
@@ -41,6 +41,7 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  *   other none; the placeholder for foreign history is no signature of its) is a 400;
  * - `gemini-think`: a thought part, then text;
  * - `gemini-json`: a JSON object as text;
+ * - `gemini-record`: RECORD as text; with tools declared, a signed call of the first with RECORD's scores as `scores`;
  * - `gemini-finish-<REASON>`: text ending with that finishReason;
  * - `gemini-empty`: a candidate with no parts and no finishReason;
  * - `gemini-empty-stop`: a candidate with no parts that finished with STOP;
@@ -211,19 +212,28 @@ function validate(body: Record<string, unknown>): string | undefined {
       return 'Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.';
     }
   }
-  const declarations = ((body.tools ?? []) as { functionDeclarations?: { parameters?: Record<string, unknown> }[] }[]).flatMap(
-    (t) => t.functionDeclarations ?? [],
-  );
-  const schemas = [
-    ...declarations.map((d) => d.parameters),
-    (body.generationConfig as { responseSchema?: unknown } | undefined)?.responseSchema,
-  ];
-  for (const schema of schemas) {
-    const problem = schema ? schemaProblem(schema as Record<string, unknown>) : undefined;
+  const declarations = ((body.tools ?? []) as { functionDeclarations?: Declaration[] }[]).flatMap((t) => t.functionDeclarations ?? []);
+  for (const [i, { parameters, parametersJsonSchema }] of declarations.entries()) {
+    const at = `tools[0].function_declarations[${i}]`;
+    if (parameters && parametersJsonSchema)
+      return `* GenerateContentRequest.${at}: parameters and parameters_json_schema are mutually exclusive`;
+    const problem =
+      (parameters && schemaProblem(parameters, `${at}.parameters`)) ||
+      (parametersJsonSchema && jsonSchemaProblem(parametersJsonSchema, `${at}.parameters_json_schema`, true));
     if (problem) return problem;
   }
+  const config = (body.generationConfig ?? {}) as { responseSchema?: Schema; responseJsonSchema?: Schema; responseMimeType?: string };
+  if (config.responseSchema && config.responseJsonSchema)
+    return '* GenerateContentRequest.generation_config: response_schema and response_json_schema are mutually exclusive';
+  if ((config.responseSchema || config.responseJsonSchema) && config.responseMimeType !== 'application/json')
+    return '* GenerateContentRequest.generation_config.response_mime_type: must be application/json with a response schema';
+  if (config.responseSchema) return schemaProblem(config.responseSchema, 'generation_config.response_schema');
+  if (config.responseJsonSchema) return jsonSchemaProblem(config.responseJsonSchema, 'generation_config.response_json_schema');
   return undefined;
 }
+
+type Schema = Record<string, unknown>;
+type Declaration = { name: string; parameters?: Schema; parametersJsonSchema?: Schema };
 
 /** The thought signature `gemini-parallel` and `gemini-signed` put on their first call. */
 const PARALLEL_SIGNATURE = 'gsig-P';
@@ -240,22 +250,73 @@ function signatureProblem(body: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-function schemaProblem(schema: Record<string, unknown>): string | undefined {
+/**
+ * What Gemini refuses in its OpenAPI-subset Schema (`responseSchema`, a declaration's `parameters`), at `path`:
+ * JSON Schema keywords the Schema type lacks (pydantic/pydantic-ai#1203, python-genai#1815), an OBJECT
+ * without properties ("should be non-empty for OBJECT type": js-genai#708, browser-use#3786), `type` beside
+ * `anyOf`, an enum value that is not a string.
+ */
+function schemaProblem(schema: Schema, path: string): string | undefined {
   for (const key of FOREIGN_SCHEMA_KEYS)
-    if (key in schema) return `Invalid JSON payload received. Unknown name "${key}": Cannot find field.`;
-  if (schema.type === 'OBJECT' && schema.properties && !Object.keys(schema.properties).length)
-    return 'properties: should be non-empty for OBJECT type';
+    if (key in schema) return `Invalid JSON payload received. Unknown name "${key}" at '${path}': Cannot find field.`;
+  if (schema.type === 'OBJECT' && !Object.keys(schema.properties ?? {}).length)
+    return `* GenerateContentRequest.${path}.properties: should be non-empty for OBJECT type`;
   if (schema.type && schema.anyOf) return 'type and anyOf cannot be both populated';
   // Schema.enum is a list of strings: null or a number there fails to parse.
   const notString = ((schema.enum ?? []) as unknown[]).find((v) => typeof v !== 'string');
   if (notString !== undefined) return `Invalid value at 'enum' (TYPE_STRING), ${JSON.stringify(notString)}`;
-  const children = [...Object.values((schema.properties ?? {}) as object), schema.items, ...((schema.anyOf as object[]) ?? [])];
-  for (const child of children) {
-    const problem = child && typeof child === 'object' ? schemaProblem(child as Record<string, unknown>) : undefined;
+  const children: [string, unknown][] = [
+    ...Object.entries((schema.properties ?? {}) as object).map(([k, v]): [string, unknown] => [`properties["${k}"]`, v]),
+    ['items', schema.items],
+    ...((schema.anyOf as object[]) ?? []).map((v, i): [string, unknown] => [`any_of[${i}]`, v]),
+  ];
+  for (const [step, child] of children) {
+    const problem = child && typeof child === 'object' ? schemaProblem(child as Schema, `${path}.${step}`) : undefined;
     if (problem) return problem;
   }
   return undefined;
 }
+
+/**
+ * What Gemini refuses in its JSON Schema fields (`responseJsonSchema`, `parametersJsonSchema`), as its API
+ * reference says (@google/genai's GenerationConfig.responseJsonSchema): a `$ref` with a sibling not starting
+ * with `$`, a reference it cannot resolve (the fake resolves `#` and `#/$defs/…`, the forms the reference
+ * lists), parameters that are not an object. Other keywords are taken (and, in Gemini, ignored if unsupported).
+ */
+function jsonSchemaProblem(root: Schema, path: string, parameters = false): string | undefined {
+  if (parameters && root.type !== undefined && root.type !== 'object')
+    return `* GenerateContentRequest.${path}: the parameters schema must describe an object`;
+  const defs = (root.$defs ?? {}) as Record<string, unknown>;
+  const problemIn = (node: unknown, at: string): string | undefined => {
+    if (!node || typeof node !== 'object') return undefined;
+    const schema = node as Schema;
+    if (typeof schema.$ref === 'string') {
+      const sibling = Object.keys(schema).find((key) => !key.startsWith('$'));
+      if (sibling) return `* GenerateContentRequest.${at}: no other property may be set beside $ref, found '${sibling}'`;
+      const name = /^#\/\$defs\/(.+)$/.exec(schema.$ref)?.[1];
+      if (schema.$ref !== '#' && !(name && Object.hasOwn(defs, decodeURIComponent(name))))
+        return `* GenerateContentRequest.${at}: cannot resolve $ref '${schema.$ref}'`;
+    }
+    const children: [string, unknown][] = [
+      ...Object.entries((schema.properties ?? {}) as object).map(([k, v]): [string, unknown] => [`properties.${k}`, v]),
+      ['items', schema.items],
+      ['additionalProperties', schema.additionalProperties],
+      ...(['anyOf', 'oneOf', 'prefixItems'] as const).flatMap((k) =>
+        ((schema[k] as unknown[]) ?? []).map((v, i): [string, unknown] => [`${k}[${i}]`, v]),
+      ),
+      ...(node === root ? Object.entries(defs).map(([k, v]): [string, unknown] => [`$defs.${k}`, v]) : []),
+    ];
+    for (const [step, child] of children) {
+      const problem = problemIn(child, `${at}.${step}`);
+      if (problem) return problem;
+    }
+    return undefined;
+  };
+  return problemIn(root, path);
+}
+
+/** What `gemini-record` answers: a name and a map of scores, and a tree of one child, for record and recursive schemas. */
+export const RECORD = { name: 'Ada', scores: { math: 9.5, art: 7 }, children: [{ name: 'Bo', scores: {}, children: [] }] };
 
 function textOf(content: Content | undefined): string {
   return (content?.parts ?? []).map((p) => (typeof p.text === 'string' ? p.text : '')).join('');
@@ -316,6 +377,14 @@ function reply(model: string, body: Record<string, unknown>) {
       });
     case 'gemini-json':
       return response([candidate([{ text: '{"answer":42}' }])]);
+    case 'gemini-record':
+      return response([
+        candidate([
+          declared.length
+            ? { functionCall: { name: declared[0].name, args: { scores: RECORD.scores } }, thoughtSignature: 'gsig-record' }
+            : { text: JSON.stringify(RECORD) },
+        ]),
+      ]);
     case 'gemini-empty':
       return response([candidate([], null)]);
     case 'gemini-empty-stop':

@@ -415,25 +415,27 @@ describe('JSON Schema -> Gemini Schema', () => {
       { type: 'OBJECT', properties: { a: { type: 'STRING' } }, required: ['a'] },
     ],
   ];
-  for (const [name, schema, expected] of table) it(name, () => assert.deepEqual(toGeminiSchema(schema, 'p'), expected));
+  for (const [name, schema, expected] of table) it(name, () => assert.deepEqual(toGeminiSchema(schema, 'p'), { subset: expected }));
 
   it('keeps a property named __proto__ as a property, not as the prototype of the properties', () => {
     const schema = JSON.parse('{"type":"object","properties":{"__proto__":{"type":"string"},"b":{"type":"integer"}}}');
-    const { properties } = toGeminiSchema(schema, 'p');
+    const { properties } = toGeminiSchema(schema, 'p').subset!;
     assert.deepEqual(Object.keys(properties!), ['__proto__', 'b']);
     assert.equal(Object.getPrototypeOf(properties), Object.prototype);
     assert.deepEqual(JSON.parse(JSON.stringify(properties)).__proto__, { type: 'STRING' });
   });
 
-  it('refuses recursive and non-local references with a 400', () => {
-    const recursive = { $ref: '#/$defs/node', $defs: { node: { type: 'object', properties: { next: { $ref: '#/$defs/node' } } } } };
+  it('refuses non-local, unresolvable and self-made references with a 400', () => {
+    assert.throws(() => toGeminiSchema({ $ref: 'https://x.test/s.json' }, 'p'), /cannot be resolved/);
+    assert.throws(() => toGeminiSchema({ type: 'object', properties: { a: { $ref: '#/$defs/none' } } }, 'p'), /cannot be resolved/);
+    // A definition merged into itself, or a top that is its own reference, has no schema in either form.
+    const selfAllOf = { $ref: '#/$defs/a', $defs: { a: { allOf: [{ $ref: '#/$defs/a' }] } } };
     assert.throws(
-      () => toGeminiSchema(recursive, 'tools[0]'),
+      () => toGeminiSchema(selfAllOf, 'tools[0]'),
       (e: GatewayError) => e.status === 400 && /recursive/.test(e.message) && e.param === 'tools[0]',
     );
-    const selfAllOf = { $ref: '#/$defs/a', $defs: { a: { allOf: [{ $ref: '#/$defs/a' }] } } };
-    assert.throws(() => toGeminiSchema(selfAllOf, 'p'), /recursive/);
-    assert.throws(() => toGeminiSchema({ $ref: 'https://x.test/s.json' }, 'p'), /cannot be resolved/);
+    assert.throws(() => toGeminiSchema({ $ref: '#' }, 'p'), /recursive/);
+    assert.throws(() => toGeminiSchema({ $ref: '#/$defs/a', $defs: { a: { $ref: '#/$defs/a' } } }, 'p'), /recursive/);
   });
 
   // Found by a fuzzing check: these threw a TypeError, which the client saw as a bare 500.

@@ -1,6 +1,7 @@
 import {
   FunctionCallingConfigMode,
   type Content,
+  type FunctionDeclaration,
   type GenerateContentConfig,
   type GenerateContentParameters,
   type Part,
@@ -115,7 +116,12 @@ export function toGenerateRequest(
 
   const format = outputFormat(request);
   if (format.kind !== 'text') config.responseMimeType = 'application/json';
-  if (format.kind === 'json_schema') config.responseSchema = toGeminiSchema(format.schema, 'response_format.json_schema.schema');
+  if (format.kind === 'json_schema') {
+    // One or the other: Gemini refuses both (schema.ts decides which).
+    const { subset, json } = toGeminiSchema(format.schema, 'response_format.json_schema.schema');
+    if (json) config.responseJsonSchema = json;
+    else config.responseSchema = subset;
+  }
 
   const tools = planTools(request);
   if (tools.tools.length) {
@@ -264,10 +270,12 @@ function toPart(part: MediaPart): Part[] {
  * The translated schema tells, not the client's: its properties may sit behind a top-level
  * `$ref` or `allOf`. Gemini takes a call's arguments as one object, so parameters that are a
  * choice of schemas (a top-level `anyOf` / `oneOf`) or not an object are a 400 naming the tool.
+ * Parameters the OpenAPI subset cannot express go as `parametersJsonSchema` (schema.ts), never
+ * beside `parameters`: Gemini takes one or the other.
  */
-function toDeclaration(tool: ToolPlan['tools'][number], param: string) {
-  const parameters = tool.parameters && toGeminiSchema(tool.parameters, param);
-  if (parameters?.anyOf || (parameters?.type && parameters.type !== Type.OBJECT)) {
+function toDeclaration(tool: ToolPlan['tools'][number], param: string): FunctionDeclaration {
+  const { subset, json } = tool.parameters ? toGeminiSchema(tool.parameters, param, true) : {};
+  if (!isOneObject(subset ?? json)) {
     throw GatewayError.badRequest(
       `Gemini cannot declare tool '${tool.name}': its parameters must be one object schema, not a top-level anyOf/oneOf or another type.`,
       param,
@@ -277,6 +285,15 @@ function toDeclaration(tool: ToolPlan['tools'][number], param: string) {
   return {
     name: tool.name,
     ...(tool.description ? { description: tool.description } : {}),
-    ...(parameters?.properties && Object.keys(parameters.properties).length ? { parameters } : {}),
+    ...(json ? { parametersJsonSchema: json } : subset?.properties && Object.keys(subset.properties).length ? { parameters: subset } : {}),
   };
+}
+
+/** Whether a top-level schema (the subset's or JSON Schema) is one object, or says nothing of its type. */
+function isOneObject(schema: { anyOf?: unknown; oneOf?: unknown; type?: unknown } | undefined): boolean {
+  if (!schema) return true;
+  if (schema.anyOf || schema.oneOf) return false;
+  if (schema.type === undefined) return true;
+  const types = (Array.isArray(schema.type) ? schema.type : [schema.type]).filter((t) => t !== 'null');
+  return types.length === 1 && (types[0] === Type.OBJECT || types[0] === 'object');
 }
