@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type OpenAI from 'openai';
 import { ChatCompletionStream } from 'openai/lib/ChatCompletionStream';
-import { ask, settle } from '../support/cache';
+import { ask, metric, settle } from '../support/cache';
 import { audioAnswer, CITATIONS } from '../support/fake-openai';
 import { configWith, gatewayWithFakeUpstream } from '../support/gateway';
 
@@ -19,6 +19,7 @@ describe('response cache: a hit gives back the whole answer, audio and citations
       providers: [{ name: 'fake', type: 'openai-compatible', baseUrl }],
       models: [
         { name: 'voice', deployments: [{ provider: 'fake', model: 'audio' }] },
+        { name: 'voice-expired', deployments: [{ provider: 'fake', model: 'audio-expired' }] },
         { name: 'search', deployments: [{ provider: 'fake', model: 'cited' }] },
         { name: 'short', deployments: [{ provider: 'fake', model: 'length' }] },
       ],
@@ -67,6 +68,21 @@ describe('response cache: a hit gives back the whole answer, audio and citations
     const hit = await ask(client, 'Say hello, streamed first.', SPOKEN);
     assert.equal(hit.cache, 'hit-exact');
     assert.deepEqual(heard(hit.completion.choices[0].message.audio), heard(streamed.completion.choices[0].message.audio));
+  });
+
+  // Found while fixing the above: a later turn refers to an audio answer by its id, which OpenAI keeps until the
+  // audio's expires_at; an entry kept past it (a TTL longer than the audio's life) handed out an id OpenAI forgot.
+  it('an audio answer whose audio has expired is not stored, whole or streamed', async () => {
+    const client = setup.gateway.client();
+    const expired: Params = { ...SPOKEN, model: 'voice-expired' };
+    const notCacheable = () => metric(setup.gateway, 'gateway_cache_stores_total{result="not_cacheable"}');
+    const before = await notCacheable();
+    assert.equal((await ask(client, 'Say goodbye, whole.', expired)).cache, 'miss');
+    assert.equal((await askStreamed('Say goodbye, streamed.', expired)).headers.get('x-gateway-cache'), 'miss');
+    await settle();
+    assert.equal((await ask(client, 'Say goodbye, whole.', expired)).cache, 'miss');
+    assert.equal((await ask(client, 'Say goodbye, streamed.', expired)).cache, 'miss');
+    assert.equal((await notCacheable()) - before, 4);
   });
 
   // Found by an independent check (cache29): a web search's url_citation annotations were dropped from an answer

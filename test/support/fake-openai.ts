@@ -83,7 +83,7 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  *   (any model) a request with `service_tier` is answered with the tier that served it (servedTier), as OpenAI's are;
  * - `audio`: an answer to `modalities: ["text","audio"]` as OpenAI gives it: no content, `message.audio` (AUDIO: its id, base64
  *   data, transcript and expiry); streamed as OpenAI streams it: the id with the transcript's first piece, the rest of the
- *   transcript, the data in pieces, then `expires_at` alone;
+ *   transcript, the data in pieces, then `expires_at` alone; `audio-expired`: the same, its audio expired (in 2020);
  * - `cited`: like `ok`, with a web search's url_citation annotations (CITATIONS); streamed in a delta of their own after the text;
  * - `length`: like `ok`, but cut by the output limit (`finish_reason: length`);
  * - `parallel-noindex`, `parallel-sameindex` (streams): two parallel calls (PARALLEL_CALLS), each with its own id, their
@@ -451,10 +451,14 @@ function answeredAs(model: string): string {
 /** The `refusal` model's answer. */
 export const REFUSAL = "I'm sorry, I can't help with that request.";
 
-/** The `audio` model's answer to `prompt`: 40,000 characters of base64 data (more than one piece of a stream). */
-export function audioAnswer(prompt: string) {
+/**
+ * The `audio` model's answer to `prompt`: 40,000 characters of base64 data (more than one piece of a stream); the
+ * `audio-expired` model's expired in 2020.
+ */
+export function audioAnswer(prompt: string, model = 'audio') {
   const data = Buffer.from(`spoken: ${prompt} `.repeat(30_000).slice(0, 30_000)).toString('base64');
-  return { id: 'audio_fake_1', data, transcript: `spoken answer to: ${prompt}`, expires_at: 1_900_000_000 };
+  const expires_at = model === 'audio-expired' ? 1_600_000_000 : 1_900_000_000;
+  return { id: 'audio_fake_1', data, transcript: `spoken answer to: ${prompt}`, expires_at };
 }
 
 /** The `cited` model's annotations (a web search's), as OpenAI gives them. */
@@ -479,7 +483,7 @@ function completion(body: Record<string, unknown>, model: string) {
     : { role: 'assistant', content: answerText(body, model), ...extras };
   if (model === 'tool-think') Object.assign(message, { reasoning_content: THOUGHT });
   if (model === 'refusal') Object.assign(message, { content: null, refusal: REFUSAL });
-  if (model === 'audio') Object.assign(message, { content: null, audio: audioAnswer(lastUserText(body)) });
+  if (model.startsWith('audio')) Object.assign(message, { content: null, audio: audioAnswer(lastUserText(body), model) });
   if (model === 'cited') Object.assign(message, { annotations: CITATIONS });
   return {
     id: 'chatcmpl-fake',
@@ -549,8 +553,8 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
     return void res.end('data: [DONE]\n\n');
   }
   const tool = callsTool(body, model) ? toolCall(body, model) : undefined;
-  if (model === 'audio') {
-    const { id, data, transcript, expires_at } = audioAnswer(lastUserText(body));
+  if (model.startsWith('audio')) {
+    const { id, data, transcript, expires_at } = audioAnswer(lastUserText(body), model);
     const [first, ...rest] = transcript.split(/(?<= )/);
     const audio = [{ id, transcript: first }, ...rest.map((t) => ({ transcript: t })), ...pieces(data, 16_384).map((d) => ({ data: d }))];
     for (const part of [...audio, { expires_at }]) send([{ index: 0, delta: { audio: part }, finish_reason: null }]);
