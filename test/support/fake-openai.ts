@@ -81,6 +81,11 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  *   chunk, then waits `ms` before the first token;
  * - `dated`: like `ok`, but the answer names the dated version that answered (`dated-2024-07-18`), as OpenAI does;
  *   (any model) a request with `service_tier` is answered with the tier that served it (servedTier), as OpenAI's are;
+ * - `audio`: an answer to `modalities: ["text","audio"]` as OpenAI gives it: no content, `message.audio` (AUDIO: its id, base64
+ *   data, transcript and expiry); streamed as OpenAI streams it: the id with the transcript's first piece, the rest of the
+ *   transcript, the data in pieces, then `expires_at` alone; `audio-expired`: the same, its audio expired (in 2020);
+ * - `cited`: like `ok`, with a web search's url_citation annotations (CITATIONS); streamed in a delta of their own after the text;
+ * - `length`: like `ok`, but cut by the output limit (`finish_reason: length`);
  * - `parallel-noindex`, `parallel-sameindex` (streams): two parallel calls (PARALLEL_CALLS), each with its own id, their
  *   fragments without `index` (Mistral, Gemini's OpenAI-compatible endpoint) or all with `index: 0` (Ollama).
  *
@@ -410,6 +415,7 @@ function callsTool(body: Record<string, unknown>, model: string): boolean {
 
 /** The finish reason of an answer: OpenAI's for a tool call, or what `tool-stop` says. */
 function finishOf(body: Record<string, unknown>, model: string): string {
+  if (model === 'length') return 'length';
   if ((model === 'tool-cut' || model === 'tool-cut-member') && callsTool(body, model)) return 'length';
   return callsTool(body, model) && model !== 'tool-stop' ? 'tool_calls' : 'stop';
 }
@@ -445,6 +451,22 @@ function answeredAs(model: string): string {
 /** The `refusal` model's answer. */
 export const REFUSAL = "I'm sorry, I can't help with that request.";
 
+/**
+ * The `audio` model's answer to `prompt`: 40,000 characters of base64 data (more than one piece of a stream); the
+ * `audio-expired` model's expired in 2020.
+ */
+export function audioAnswer(prompt: string, model = 'audio') {
+  const data = Buffer.from(`spoken: ${prompt} `.repeat(30_000).slice(0, 30_000)).toString('base64');
+  const expires_at = model === 'audio-expired' ? 1_600_000_000 : 1_900_000_000;
+  return { id: 'audio_fake_1', data, transcript: `spoken answer to: ${prompt}`, expires_at };
+}
+
+/** The `cited` model's annotations (a web search's), as OpenAI gives them. */
+export const CITATIONS = [
+  { type: 'url_citation', url_citation: { url: 'https://example.com/a', title: 'Source A', start_index: 0, end_index: 4 } },
+  { type: 'url_citation', url_citation: { url: 'https://example.com/b', title: 'Source B', start_index: 5, end_index: 11 } },
+];
+
 /** What OpenAI's answers carry on every message beside the answer itself. */
 const OPENAI_MESSAGE_EXTRAS = { refusal: null, annotations: [] };
 
@@ -461,6 +483,8 @@ function completion(body: Record<string, unknown>, model: string) {
     : { role: 'assistant', content: answerText(body, model), ...extras };
   if (model === 'tool-think') Object.assign(message, { reasoning_content: THOUGHT });
   if (model === 'refusal') Object.assign(message, { content: null, refusal: REFUSAL });
+  if (model.startsWith('audio')) Object.assign(message, { content: null, audio: audioAnswer(lastUserText(body), model) });
+  if (model === 'cited') Object.assign(message, { annotations: CITATIONS });
   return {
     id: 'chatcmpl-fake',
     object: 'chat.completion',
@@ -529,7 +553,12 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
     return void res.end('data: [DONE]\n\n');
   }
   const tool = callsTool(body, model) ? toolCall(body, model) : undefined;
-  if (tool) {
+  if (model.startsWith('audio')) {
+    const { id, data, transcript, expires_at } = audioAnswer(lastUserText(body), model);
+    const [first, ...rest] = transcript.split(/(?<= )/);
+    const audio = [{ id, transcript: first }, ...rest.map((t) => ({ transcript: t })), ...pieces(data, 16_384).map((d) => ({ data: d }))];
+    for (const part of [...audio, { expires_at }]) send([{ index: 0, delta: { audio: part }, finish_reason: null }]);
+  } else if (tool) {
     send([
       {
         index: 0,
@@ -566,6 +595,7 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
       if (res.destroyed) return;
       send([{ index: 0, delta: { content: words[i] }, finish_reason: null }]);
     }
+    if (model === 'cited') send([{ index: 0, delta: { annotations: CITATIONS }, finish_reason: null }]);
   }
   const usage = usageFor(model);
   send([{ index: 0, delta: {}, finish_reason: finishOf(body, model) }], model === 'mistral' ? usage : null);

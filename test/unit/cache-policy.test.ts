@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CacheConfig } from '../../libs/config/src/cache-config';
-import { cacheableCompletion } from '../../libs/cache/src/policy';
+import { cacheableCompletion, keptSeconds } from '../../libs/cache/src/policy';
 
 function answer(message: object, finish_reason: string): string {
   const usage = { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 };
@@ -92,9 +92,23 @@ describe('what the cache stores', () => {
         undefined,
         `${JSON.stringify(content)} ${reason}`,
       );
-    const audio = { role: 'assistant', content: null, audio: { id: 'a', data: 'UklGR', transcript: 'Hi', expires_at: 1 } };
+    const audio = { role: 'assistant', content: null, audio: { id: 'a', data: 'UklGR', transcript: 'Hi', expires_at: 4_000_000_000 } };
     assert.ok(cacheableCompletion(answer(audio, 'stop'), config), 'an audio answer has something in it');
     assert.ok(cacheableCompletion(answer({ role: 'assistant', content: null, tool_calls: [CALL] }, 'tool_calls'), withTools));
+  });
+
+  // Found while fixing cache29's audio replay: a later turn refers to an audio answer by its id, which OpenAI keeps
+  // until the audio's expires_at; an entry kept longer handed out an id OpenAI no longer knew.
+  it('keeps an audio answer no longer than its audio, and stores none already expired', () => {
+    const now = 1_800_000_000;
+    const spoken = (expires_at: number) =>
+      answer({ role: 'assistant', content: null, audio: { id: 'a', data: 'UklGR', transcript: 'Hi', expires_at } }, 'stop');
+    assert.equal(cacheableCompletion(spoken(now - 1), config, now), undefined);
+    const stored = cacheableCompletion(spoken(now + 600), config, now);
+    assert.deepEqual(stored, { promptTokens: 5, completionTokens: 3, expiresAt: now + 600 });
+    assert.equal(keptSeconds(3_600, stored!.expiresAt, now), 600);
+    assert.equal(keptSeconds(300, stored!.expiresAt, now), 300);
+    assert.equal(keptSeconds(3_600, undefined, now), 3_600);
   });
 
   it('never stores a refusal', () => {

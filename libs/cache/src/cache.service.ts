@@ -24,7 +24,7 @@ import { FailOpen } from './fail-open';
 import { guardFor } from './guard';
 import { InFlight, type LeadOutcome, type Settle } from './in-flight';
 import { CacheMetrics, type LookupResult } from './metrics';
-import { cacheableCompletion, cacheableRequest } from './policy';
+import { cacheableCompletion, cacheableRequest, keptSeconds } from './policy';
 import { readAhead } from './read-ahead';
 import { SseChunkCollector } from './sse';
 
@@ -335,7 +335,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const body = bill?.estimated ? withUsage(bodyText(completion), bill.usage) : bodyText(completion);
     // In bytes, as the setting says: what Redis and memory hold (a CJK character is three of them).
     const tooLarge = Buffer.byteLength(body) > this.config.maxEntryBytes;
-    const counted = tooLarge ? undefined : cacheableCompletion(body, this.config);
+    const verdict = tooLarge ? undefined : cacheableCompletion(body, this.config);
+    const counted = verdict && { promptTokens: verdict.promptTokens, completionTokens: verdict.completionTokens };
     const usage =
       counted && bill
         ? {
@@ -359,8 +360,9 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       ...usage,
       ...(pending.vector ? { prompt: pending.semanticPrompt, vector: pending.vector } : {}),
     };
+    const ttlSeconds = keptSeconds(pending.ttlSeconds, verdict?.expiresAt);
     const put = (backend: CacheBackend) =>
-      this.call(backend, 'put', (b) => b.put(pending.keys.exact, entry, pending.ttlSeconds).then(() => true), false);
+      this.call(backend, 'put', (b) => b.put(pending.keys.exact, entry, ttlSeconds).then(() => true), false);
     const exact = this.exactBackend();
     let stored = await put(exact);
     const semantic = this.semanticBackend();

@@ -12,8 +12,19 @@ export function cacheableRequest(request: ChatCompletionCreateParams, config: Ca
   return (request.temperature ?? 1) <= config.maxTemperature;
 }
 
-/** The usage of a completion that may be stored, or undefined when it must not be. */
-export function cacheableCompletion(body: string, config: CacheConfig): { promptTokens: number; completionTokens: number } | undefined {
+/** What a completion that may be stored was billed for, and how long it may be served at most. */
+export interface Cacheable {
+  promptTokens: number;
+  completionTokens: number;
+  /**
+   * Unix seconds: the first `expires_at` of its audio. A later turn refers to an audio answer by its id, which
+   * OpenAI forgets then: a hit after it would hand out an id no longer known.
+   */
+  expiresAt?: number;
+}
+
+/** The usage of a completion that may be stored, or undefined when it must not be (an audio answer already expired too). */
+export function cacheableCompletion(body: string, config: CacheConfig, nowSeconds = Date.now() / 1000): Cacheable | undefined {
   let completion: ChatCompletion;
   try {
     completion = JSON.parse(body);
@@ -21,6 +32,7 @@ export function cacheableCompletion(body: string, config: CacheConfig): { prompt
     return undefined;
   }
   if (completion?.object !== 'chat.completion' || !completion.choices?.length) return undefined;
+  let expiresAt: number | undefined;
   for (const choice of completion.choices) {
     const reason = choice.finish_reason;
     if (!COMPLETE.has(reason) && !(config.toolCallResponses && TOOL_CALLS.has(reason))) return undefined;
@@ -32,8 +44,21 @@ export function cacheableCompletion(body: string, config: CacheConfig): { prompt
     // Nothing in it (a glitch, or a reasoning model that spent its whole max_tokens thinking): replayed for the
     // TTL it would answer every retry with nothing.
     if (!calls && !message?.audio && !(typeof message?.content === 'string' ? message.content.trim() : message?.content)) return undefined;
+    const audioExpiry = message?.audio?.expires_at;
+    if (typeof audioExpiry === 'number') expiresAt = Math.min(expiresAt ?? audioExpiry, audioExpiry);
   }
-  return { promptTokens: completion.usage?.prompt_tokens ?? 0, completionTokens: completion.usage?.completion_tokens ?? 0 };
+  if (expiresAt !== undefined && expiresAt <= nowSeconds) return undefined;
+  return {
+    promptTokens: completion.usage?.prompt_tokens ?? 0,
+    completionTokens: completion.usage?.completion_tokens ?? 0,
+    ...(expiresAt !== undefined && { expiresAt }),
+  };
+}
+
+/** The TTL an answer is stored with: `ttlSeconds`, or less when its audio expires sooner (Cacheable.expiresAt). */
+export function keptSeconds(ttlSeconds: number, expiresAt: number | undefined, nowSeconds = Date.now() / 1000): number {
+  if (expiresAt === undefined) return ttlSeconds;
+  return Math.max(1, Math.min(ttlSeconds, Math.floor(expiresAt - nowSeconds)));
 }
 
 /**

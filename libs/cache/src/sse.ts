@@ -12,6 +12,8 @@ import {
 
 type Choice = ChatCompletion['choices'][number];
 type ToolCall = NonNullable<Choice['message']['tool_calls']>[number];
+type Audio = NonNullable<Choice['message']['audio']>;
+type Annotation = NonNullable<Choice['message']['annotations']>[number];
 /**
  * What answers carry beyond OpenAI's fields and a hit must give back in either shape: the
  * reasoning text (`reasoning_content`, as DeepSeek names it), Anthropic's signed thinking blocks
@@ -19,7 +21,16 @@ type ToolCall = NonNullable<Choice['message']['tool_calls']>[number];
  */
 type Message = Choice['message'] & { reasoning_content?: string; thinking_blocks?: ThinkingBlock[] };
 type ThinkingBlock = { type: string; thinking?: string };
-type Delta = ChatCompletionChunk['choices'][number]['delta'] & { reasoning_content?: string | null; thinking_blocks?: ThinkingBlock[] };
+/**
+ * OpenAI streams two fields its SDK's chunk type leaves out: `audio` in pieces (the id, transcript and data
+ * pieces, then `expires_at`; its SDK's stream helper joins them so) and a web search's `annotations`.
+ */
+type Delta = ChatCompletionChunk['choices'][number]['delta'] & {
+  reasoning_content?: string | null;
+  thinking_blocks?: ThinkingBlock[];
+  audio?: Partial<Audio>;
+  annotations?: Annotation[];
+};
 
 /**
  * Reads the JSON chunks out of an OpenAI SSE stream as it is forwarded, whatever the read
@@ -122,6 +133,11 @@ export class CompletionAssembler {
       }
       if (delta.content) message.content = (message.content ?? '') + this.counted(delta.content);
       if (delta.refusal) message.refusal = (message.refusal ?? '') + this.counted(delta.refusal);
+      if (delta.audio) this.addAudio(message, delta.audio);
+      if (delta.annotations?.length) {
+        this.counted(JSON.stringify(delta.annotations));
+        (message.annotations ??= []).push(...delta.annotations);
+      }
       for (const call of delta.tool_calls ?? []) {
         this.counted(JSON.stringify(call));
         mergeToolCall((message.tool_calls ??= []), this.slots.get(part.index)!.of(call), call);
@@ -149,6 +165,15 @@ export class CompletionAssembler {
     };
   }
 
+  /** Audio comes in pieces: its id and expiry as they come, its transcript and data (base64) joined, as OpenAI's SDK joins them. */
+  private addAudio(message: Message, delta: Partial<Audio>): void {
+    const audio = (message.audio ??= {} as Audio);
+    if (delta.id) audio.id = delta.id;
+    if (delta.transcript) audio.transcript = (audio.transcript ?? '') + this.counted(delta.transcript);
+    if (delta.data) audio.data = (audio.data ?? '') + this.counted(delta.data);
+    if (delta.expires_at != null) audio.expires_at = delta.expires_at;
+  }
+
   private counted(text: string): string {
     this.bytes += Buffer.byteLength(text);
     return text;
@@ -171,6 +196,8 @@ function mergeToolCall(calls: ToolCall[], position: number, delta: ToolCallDelta
 
 /** Text per replayed content chunk: enough to look like a stream without thousands of frames. */
 const REPLAY_PIECE_CHARS = 48;
+/** Base64 per replayed audio chunk: a multiple of 4, so that each piece decodes on its own, as a player may read them. */
+const REPLAY_AUDIO_CHARS = 32 * 1024;
 
 /**
  * A cached completion as a hit sends it: with a fresh id, as the Responses and Messages APIs' hits have. A
@@ -183,7 +210,9 @@ export function withFreshId(completionJson: string): string {
 /**
  * A cached completion as a well-formed OpenAI stream: for each choice a role delta, its
  * reasoning (each signed thinking block after its own text, as Anthropic's translation streams
- * them), content pieces, tool calls and a finish chunk; then a usage chunk when asked; then `[DONE]`.
+ * them), content pieces, audio, annotations (in one delta after the text, as OpenAI sends a web search's:
+ * its SDK's stream helper keeps the last list it got), tool calls and a finish chunk; then a usage chunk
+ * when asked; then `[DONE]`.
  */
 export function replayAsStream(completionJson: string, includeUsage: boolean): ChatStream {
   const completion = JSON.parse(completionJson) as ChatCompletion;
@@ -214,6 +243,8 @@ export function replayAsStream(completionJson: string, includeUsage: boolean): C
     pieces.forEach((content, i) =>
       frames.push(frame([{ index, delta: { content }, finish_reason: null, logprobs: i === 0 ? logprobs : null }])),
     );
+    if (message.audio) audioDeltas(message.audio).forEach(delta);
+    if (message.annotations?.length) delta({ annotations: message.annotations });
     if (message.refusal) delta({ refusal: message.refusal });
     (message.tool_calls ?? []).forEach((call, position) => delta({ tool_calls: [{ index: position, ...call }] } as Delta));
     frames.push(frame([{ index, delta: {}, finish_reason, logprobs: null }]));
@@ -228,6 +259,22 @@ export function replayAsStream(completionJson: string, includeUsage: boolean): C
       return { next: async () => (next < frames.length ? { value: frames[next++]!, done: false } : DONE) };
     },
   };
+}
+
+/**
+ * An answer's audio as OpenAI streams it: its id with the transcript's first piece, the rest of the
+ * transcript, the data in pieces, then `expires_at` alone (what OpenAI's SDK takes as the audio's end).
+ */
+function audioDeltas(audio: Audio): Delta[] {
+  const [first = '', ...transcript] = splitText(audio.transcript ?? '');
+  const data: string[] = [];
+  for (let at = 0; at < (audio.data?.length ?? 0); at += REPLAY_AUDIO_CHARS) data.push(audio.data.slice(at, at + REPLAY_AUDIO_CHARS));
+  return [
+    { audio: { id: audio.id, transcript: first } },
+    ...transcript.map((piece) => ({ audio: { transcript: piece } })),
+    ...data.map((piece) => ({ audio: { data: piece } })),
+    { audio: { expires_at: audio.expires_at } },
+  ];
 }
 
 /** Splits at whitespace into pieces of about REPLAY_PIECE_CHARS; joined they give the text back exactly. */

@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { genAiProviderName } from '@gateway/metrics';
 import { bodyText, type JsonResult } from '@gateway/providers';
-import { type Attempted, failedRunOf, type Plan, type Refusal, type RunAttempts } from '@gateway/router';
+import { type Attempted, failedRunOf, type Plan, type RunAttempts } from '@gateway/router';
 import { bill, formatUsd } from './accounting';
 import { headerValue } from './header-value';
 import type { RequestState } from './request-state';
@@ -74,11 +74,15 @@ function describeAttempts(reply: FastifyReply, state: RequestState, plan: Plan, 
   describeRoute(reply, state, plan.route);
 }
 
-/** A plan refused before any attempt (its group cannot serve the request): the group and the task rule that picked it. */
-export function describeRefusal(reply: FastifyReply, state: RequestState, refusal: Refusal): void {
-  state.model ??= refusal.group;
-  reply.header('x-gateway-model-group', refusal.group);
-  describeRoute(reply, state, refusal.route);
+/**
+ * A request answered without any attempt: a plan refused before one (its group cannot serve the request), or a
+ * cache hit (the group's cache answered). The group and the task rule that picked it: with a virtual model,
+ * what else says which group answered.
+ */
+export function describeGroup(reply: FastifyReply, state: RequestState, served: Pick<Plan, 'route'> & { group: string }): void {
+  state.model ??= served.group;
+  reply.header('x-gateway-model-group', served.group);
+  describeRoute(reply, state, served.route);
 }
 
 /** The task rule that fired, in `x-gateway-route` and the access log. */

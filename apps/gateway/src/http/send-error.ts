@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { errorLabel } from '@gateway/providers';
 import { refusalOf } from '@gateway/router';
-import { describeRefusal } from './describe-run';
+import { describeGroup } from './describe-run';
 import { errorShape } from './error-shapes';
 import { toGatewayError } from './errors';
 import { requestState } from './request-state';
@@ -18,7 +18,7 @@ export function sendError(reply: FastifyReply, err: unknown): void {
   state.errorLabel = errorLabel(error);
   // A request refused before any attempt (its group cooling down, too long for it…) still has a model group and task rule.
   const refusal = refusalOf(error);
-  if (refusal) describeRefusal(reply, state, refusal);
+  if (refusal) describeGroup(reply, state, refusal);
   if (error.status === 499 || reply.raw.destroyed) {
     // The client is gone: nothing to send; record the outcome for logs and metrics.
     reply.raw.statusCode = 499;

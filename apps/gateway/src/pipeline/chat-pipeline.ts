@@ -16,7 +16,7 @@ import { AdmissionService } from '@gateway/security';
 import { ShutdownState } from '../health/shutdown-state';
 import { billedUsage } from '../http/accounting';
 import { clientSignal } from '../http/client-signal';
-import { describedRun } from '../http/describe-run';
+import { describedRun, describeGroup } from '../http/describe-run';
 import { chargeEmbedding } from '../http/embedding-charge';
 import { attemptStarted, requestState, tenantOf, upstreamHeaders } from '../http/request-state';
 import { ReasoningStateStore } from '../reasoning-state/reasoning-state.store';
@@ -88,6 +88,7 @@ export class ChatPipeline {
       reply.header(CACHE_HEADERS.result, cached.header);
     }
     if (cached?.body !== undefined) {
+      describeGroup(reply, state, { group: plan.group.name, route: plan.route });
       state.replayed = cached.usage;
       const answer = withFreshId(cached.body);
       return body.stream

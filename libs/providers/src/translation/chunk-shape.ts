@@ -70,6 +70,15 @@ const DELTA_FIELDS: Fields = [
   ['reasoning_content', isString],
   ['tool_calls', Array.isArray],
   ['thinking_blocks', Array.isArray],
+  // The cache joins a stream's audio pieces and annotations, and replays a stored answer's.
+  ['audio', isObject],
+  ['annotations', Array.isArray],
+];
+const AUDIO_FIELDS: Fields = [
+  ['id', isString],
+  ['data', isString],
+  ['transcript', isString],
+  ['expires_at', isNumber],
 ];
 const CALL_FIELDS: Fields = [
   ['index', isNumber],
@@ -105,7 +114,8 @@ function deltaField(delta: Record<string, unknown>): string | undefined {
   return (
     fieldsOf(delta, DELTA_FIELDS) ??
     listOf(delta.tool_calls, 'tool_calls', callField) ??
-    listOf(delta.thinking_blocks, 'thinking_blocks', blockField)
+    listOf(delta.thinking_blocks, 'thinking_blocks', blockField) ??
+    (isObject(delta.audio) ? under('audio', fieldsOf(delta.audio, AUDIO_FIELDS)) : undefined)
   );
 }
 
