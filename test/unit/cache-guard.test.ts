@@ -248,6 +248,16 @@ describe('semantic guard', () => {
     ['Find orders that contain pizza but not pasta', 'Find orders that contain pasta but not pizza', 'direction'],
     ['Which students passed Math but not Physics?', 'Which students passed Physics but not Math?', 'direction'],
     ['Show tables in prod that are not in dev', 'Show tables in dev that are not in prod', 'direction'],
+    // Found by an independent check (cache29): two strings a letter apart of which neither is a word are two
+    // names (a package, a command, a code), not a typo; bits (a lower-case b after a capital) are no bytes.
+    ['How do I install openssl on Ubuntu?', 'How do I install openssh on Ubuntu?', 'substitution'],
+    ['how do i use ipconfig to renew my ip address', 'how do i use ifconfig to renew my ip address', 'substitution'],
+    ['Where is my parcel with tracking code zqxwvbnm?', 'Where is my parcel with tracking code zqxwvbnp?', 'substitution'],
+    ['Where is my parcel with tracking code zqxwvbnm?', 'Where is my parcel with tracking code zqxwbvnm?', 'substitution'],
+    ['How long does it take to download 100 MB?', 'How long does it take to download 100 Mb?', 'units'],
+    ['How long does it take to download 100 MB on a 10 Mb/s link?', 'How long does it take to download 100 Mb on a 10 MB/s link?', 'units'],
+    ['Is 100 Mbps fast?', 'Is 100 MBps fast?', 'units'],
+    ['Is a 1 Gb memory chip enough?', 'Is a 1 GB memory chip enough?', 'units'],
     ['Why does my app work on Wi-Fi but not on mobile data?', 'Why does my app work on mobile data but not on Wi-Fi?', 'direction'],
     ['Vegan recipes with tofu without soy sauce', 'Vegan recipes with soy sauce without tofu', 'direction'],
     ['Delete all logs except errors', 'Delete all errors except logs', 'direction'],
@@ -370,6 +380,9 @@ describe('semantic guard', () => {
     // Two letters swapped in a four-letter word that is no other word.
     ['What is the best pizza in Naples?', 'what is the bset pizza in naples'],
     ['How do I reverse a list in Go?', 'how do i reverse a lsit in go'],
+    // A byte is a byte in any case but a lower-case b after a capital ("Mb" is bits, cache29).
+    ['How big is a 500 kB image?', 'how big is a 500 KB image'],
+    ['How long does it take to download 100 MB?', 'how long does it take to download 100 MB'],
     // A hand synonym in another form; a WordNet synonym.
     ['I deleted a file by mistake, can I get it back?', 'I removed a file by mistake, can I get it back?'],
     ['How do I mend a torn jacket?', 'How do I repair a torn jacket?'],

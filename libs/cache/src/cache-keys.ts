@@ -20,7 +20,10 @@ export interface CacheKeys {
   namespace: string;
   /** The namespace plus the last message: the exact layer's key. */
   exact: string;
-  /** The last message's text when it is a plain-text user turn: what the semantic layer embeds. */
+  /**
+   * The last message's text when it is a plain-text user turn with something visible in it: what the semantic
+   * layer embeds. A prompt of nothing but HIDDEN characters and white space is cached exactly only.
+   */
   prompt?: string;
 }
 
@@ -61,10 +64,27 @@ export function cacheKeys(request: ChatCompletionCreateParams, scope: CacheScope
   const messages = request.messages;
   const last = messages[messages.length - 1];
   const { content: _content, ...lastFields } = last;
-  const namespace = sha256(canonicalJson([scope.tenant, scope.modelGroup, params, messages.slice(0, -1), lastFields, scope.extras]));
+  const prompt = last.role === 'user' ? plainText(last) : undefined;
+  const hidden = prompt?.match(HIDDEN)?.join('');
+  // Only a prompt that hides characters has them in its namespace: every other request keeps its key across an upgrade.
+  const fields = [scope.tenant, scope.modelGroup, params, messages.slice(0, -1), lastFields, scope.extras, ...(hidden ? [hidden] : [])];
+  const namespace = sha256(canonicalJson(fields));
   const exact = sha256(`${namespace}:${canonicalJson(last)}`);
-  return { namespace, exact, prompt: last.role === 'user' ? plainText(last) : undefined };
+  return { namespace, exact, prompt: prompt?.replace(HIDDEN, '').trim() ? prompt : undefined };
 }
+
+/**
+ * Characters that show nothing: format characters (zero-width ones, bidi controls, the soft hyphen, Unicode tags,
+ * which spell ASCII unseen: "ASCII smuggling"), variation selectors (bytes hidden after an emoji: "emoji
+ * smuggling") and fillers (Default_Ignorable_Code_Point), controls but tab and line breaks, lone surrogates,
+ * private-use and unassigned code points. A model reads them; the embedder and the guard do not, so a prompt
+ * with a hidden instruction would embed as the same prompt without it, and be served its answer or poison it.
+ * Those hidden in a prompt are part of its namespace, where every semantic neighbour is looked for: prompts
+ * whose hidden characters differ are never each other's neighbours, whatever the embedder or the guard make of
+ * them, while a prompt keeps its paraphrases that hide the same (a ZWJ emoji sequence, a flag's tag sequence,
+ * VS16 after an emoji) and an identical prompt its exact hit.
+ */
+const HIDDEN = /(?![\t\n\r])[\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cs}\p{Co}\p{Cn}]/gu;
 
 /** JSON with object keys sorted at every level, so equal requests hash equally whatever their key order. */
 export function canonicalJson(value: unknown): string {

@@ -278,7 +278,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     };
     const semantic = this.config.semantic;
     // While the embedder loads the prompt still goes to it, to be refused at once and counted (`loading`).
-    if (this.embedder && this.embedder.state !== 'failed' && keys.prompt?.trim() && keys.prompt.length <= semantic.maxPromptChars)
+    if (this.embedder && this.embedder.state !== 'failed' && keys.prompt && keys.prompt.length <= semantic.maxPromptChars)
       pending.semanticPrompt = keys.prompt;
     const stored = controls.store ? pending : undefined;
     if (!controls.lookup) return this.finish('bypass', started, { status: 'bypass', header: 'bypass', pending: stored });

@@ -154,7 +154,8 @@ export const ARTICLES = new Set(
  * Real English words that are each other with two adjacent letters swapped, the first letter kept
  * (words of 5 letters or more; every such pair of the american-english word list, wamerican 2020.12.07):
  * a swap of two letters between these is another word, not a typo ("trial" / "trail", "casual" /
- * "causal", "angel" / "angle"). Any other such swap is read as a typo: "pancaeks", "chnage", "cancle".
+ * "causal", "angel" / "angle"). The typo rule reads them so by its word list (ENGLISH_WORDS in guard-typos.ts,
+ * which has every word); scripts/guard-lexicon.mjs keeps them out of the synonym pairs.
  */
 export const TRANSPOSED_WORDS = new Set(
   `
@@ -622,6 +623,13 @@ const UNIT_SPELLINGS: Record<string, string[]> = {
   mb: ['mb', 'megabyte'],
   gb: ['gb', 'gigabyte'],
   tb: ['tb', 'terabyte'],
+  kbit: ['kbit', 'kilobit'],
+  mbit: ['mbit', 'megabit'],
+  gbit: ['gbit', 'gigabit'],
+  tbit: ['tbit', 'terabit'],
+  'kbit/s': ['kbps'],
+  'mbit/s': ['mbps'],
+  'gbit/s': ['gbps'],
   w: ['watt'],
   kw: ['kw', 'kilowatt'],
   kwh: ['kwh'],
@@ -670,6 +678,23 @@ export const UNITS = new Map<string, string>([
       return spellings.map((s): [string, string] => [s, unit]);
     }),
   ),
+]);
+
+/**
+ * Units whose case carries their meaning, as written: a capital prefix and a lower-case b are bits ("Mb", "Gb"),
+ * a capital B bytes ("MBps" is megabytes a second, "Mbps" megabits): eight times apart. Read before UNITS, which
+ * is lower-cased: there "mb" and "kb" are bytes, what a writer who does not tell them apart by case mostly means.
+ */
+export const CASED_UNITS = new Map([
+  ['Kb', 'kbit'],
+  ['Mb', 'mbit'],
+  ['Gb', 'gbit'],
+  ['Tb', 'tbit'],
+  ['kBps', 'kb/s'],
+  ['KBps', 'kb/s'],
+  ['MBps', 'mb/s'],
+  ['GBps', 'gb/s'],
+  ['TBps', 'tb/s'],
 ]);
 
 /**

@@ -2,6 +2,7 @@ import {
   AMOUNT_BOUNDS,
   ARTICLES,
   AUXILIARY_TENSES,
+  CASED_UNITS,
   CLAUSE_OPENERS,
   CLAUSE_WORDS,
   CONTRACTIONS,
@@ -361,7 +362,7 @@ export function promptFacts(text: string, whole = text): PromptFacts {
         ? undefined
         : (NUMBER_WORDS.get(lower) ?? regnalNumber(raw, tokens[i - 1]?.[0]));
     const operator = arithmetic ? (OPERATORS.get(lower) ?? OPERATORS.get(plural(lower))) : undefined;
-    const unit = unitOf(lower) || (TIMES_OF_DAY.has(lower) && /^\d/.test(lowered[i - 1] ?? '') ? lower : '');
+    const unit = writtenUnit(raw) || (TIMES_OF_DAY.has(lower) && /^\d/.test(lowered[i - 1] ?? '') ? lower : '');
     // A unit in a prompt with no amount, next to a direction word, names a type, whose place in the order
     // counts as a term's: "convert bytes to a string" / "a string to bytes". Not time: "the time of year to
     // visit"; not a conversion: "10 euros in pounds".
@@ -569,8 +570,7 @@ function isOpposite(word: string, other: string): boolean {
 
 /** A name or a unit on either side of token i: "PST in EST", "euros in dollars". */
 function betweenNames(tokens: RegExpExecArray[], i: number, text: string): boolean {
-  const named = (token: RegExpExecArray | undefined) =>
-    !!token && (isEntity(token[0], text, token.index) || !!unitOf(token[0].toLowerCase()));
+  const named = (token: RegExpExecArray | undefined) => !!token && (isEntity(token[0], text, token.index) || !!writtenUnit(token[0]));
   return named(tokens[i - 1]) && named(tokens[i + 1]);
 }
 
@@ -585,6 +585,11 @@ function amountOfTime(words: string[], at: number): boolean {
 function amountAt(words: string[], at: number): boolean {
   const word = words[at] ?? '';
   return /^\d/.test(word) || NUMBER_WORDS.has(word) || amountOfTime(words, at);
+}
+
+/** The unit a token is, as written: "Mb" is megabits, "MB" and "mb" megabytes (CASED_UNITS). */
+function writtenUnit(token: string): string {
+  return CASED_UNITS.get(token) ?? unitOf(token.toLowerCase());
 }
 
 function unitOf(word: string | undefined): string {
