@@ -36,11 +36,13 @@ function httpDate(offsetS: number, form: 'imf' | 'rfc850' | 'asctime'): string {
  * (junk) is as if absent, so a 429 tells the client `Retry-After: 1`, never 0.
  */
 const expected = (seconds: number | undefined) => (seconds !== undefined && seconds > 0 ? Math.ceil(seconds) : undefined);
+/** What a number written as `value` says: digits (and a fraction) only, as RFC 9110's delay-seconds; anything else is junk. */
+const written = (value: string) => expected(/^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : undefined);
 
 const values = fc.oneof(
   fc.integer({ min: -1_000_000, max: 1_000_000 }).map((n) => ({ value: String(n), seconds: expected(n) as number | undefined })),
-  fc.double({ min: -1000, max: 1000, noNaN: true }).map((x) => ({ value: String(x), seconds: expected(x) })),
-  fc.constantFrom('1e9', '1000000000000', '-0', '0', '0.0001').map((v) => ({ value: v, seconds: expected(Number(v)) })),
+  fc.double({ min: -1000, max: 1000, noNaN: true }).map((x) => ({ value: String(x), seconds: written(String(x)) })),
+  fc.constantFrom('1e9', '1000000000000', '-0', '0', '0.0001').map((v) => ({ value: v, seconds: written(v) })),
   // Whole seconds from now, away from the second's edge: a wall clock reads it.
   fc
     .tuple(
@@ -55,7 +57,7 @@ const values = fc.oneof(
     .map((s) => ({ value: s, seconds: undefined as number | undefined })),
   fc.constantFrom('abc', '-5', '-1', '2024', ' 3 ', 'Mon 5', 'mon, 99', 'Infinity', '1e400', 'soon', '').map((v) => ({
     value: v,
-    seconds: expected(Number.isFinite(Number(v)) ? Number(v) : undefined),
+    seconds: written(v),
   })),
 );
 
@@ -85,6 +87,14 @@ describe('upstream Retry-After', () => {
     );
     assert.equal(await clientRetryAfter('-5'), '1');
     assert.equal(await clientRetryAfter(httpDate(-60, 'imf')), '1');
+  });
+
+  // Found by an independent check (fault29): Number() read `1e3` as 1000 s and `0x20` as 32 s, which no upstream means.
+  it('digits only: exponents, hex, binary and separators are as unreadable as `abc`', () => {
+    for (const value of ['1e3', '0x20', '0b11', '0o7', '1_000', '+5', '.5', '5.'])
+      assert.deepEqual([value, retryAfterSeconds({ 'retry-after': value })], [value, undefined]);
+    assert.equal(retryAfterSeconds({ 'retry-after-ms': '1e6', 'retry-after': '2' }), 2, 'an unreadable retry-after-ms is as if absent');
+    assert.deepEqual([retryAfterSeconds({ 'retry-after': '0.3' }), retryAfterSeconds({ 'retry-after': ' 7 ' })], [1, 7]);
   });
 
   it('retry-after-ms wins when positive, rounded up to a second', () => {

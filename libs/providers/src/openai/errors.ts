@@ -141,13 +141,21 @@ export function retryAfterMs(headers: Record<string, string | string[] | undefin
 
 /** The wait an upstream asked for, in seconds as it said them; undefined when it asked none. */
 function waitSeconds(headers: Record<string, string | string[] | undefined>): number | undefined {
-  const ms = Number(headers['retry-after-ms']);
+  const ms = delay(headers['retry-after-ms']);
   if (ms > 0) return ms / 1000;
   const value = headers['retry-after'];
   if (typeof value !== 'string') return undefined;
   // A wait already over (0, a negative number, a date passed) says no more than none: README's rule then applies.
-  const seconds = HTTP_DATE.test(value) ? (Date.parse(/\d$/.test(value) ? `${value} GMT` : value) - Date.now()) / 1000 : Number(value);
+  const seconds = HTTP_DATE.test(value) ? (Date.parse(/\d$/.test(value) ? `${value} GMT` : value) - Date.now()) / 1000 : delay(value);
   return Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
+}
+
+/**
+ * A delay as digits (RFC 9110's delay-seconds, and a fraction as some upstreams send it); NaN for anything else:
+ * Number() reads `1e3` as 1000 and `0x20` as 32, which no upstream means as seconds.
+ */
+function delay(value: unknown): number {
+  return typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
 }
 
 /**

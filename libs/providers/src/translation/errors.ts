@@ -156,10 +156,14 @@ export function unreadableAnswer(provider: string, err: unknown): GatewayError {
 /**
  * Whether an error came from the transport: an abort, or a network error (the pooled
  * transport's undici and Node's sockets name each with a code). What else an SDK
- * throws, it threw itself before sending: its own validation of the request.
+ * throws, it threw itself before sending: its own validation of the request. Undici's
+ * HTTPParserError (bytes that are not HTTP, a bad Content-Length or chunk size) has no code
+ * (undici builds it with `constants.ERROR[ret]`, a table of numbers by name): known by its
+ * name, or the upstream's broken answer was the gateway's 500, never fallen back from.
  */
 function isTransportFailure(err: unknown, signal: AbortSignal): boolean {
-  return signal.aborted || typeof innermost(err).code === 'string';
+  const cause = innermost(err) as Cause & { name?: unknown };
+  return signal.aborted || typeof cause.code === 'string' || cause.name === 'HTTPParserError';
 }
 
 /**
