@@ -696,6 +696,14 @@ describe('Gemini errors', () => {
     );
     assert.equal(limited.headers['retry-after'], '3');
     assert.equal(fromGeminiError('gem', apiError(429, 'RESOURCE_EXHAUSTED'), live).headers['retry-after'], '1');
+    // A Duration is digits and `s`: `1e3s` is unreadable (parseFloat read 1000 s), as a Retry-After `1e3` (fault29).
+    const odd = (retryDelay: string) =>
+      fromGeminiError(
+        'gem',
+        apiError(429, 'RESOURCE_EXHAUSTED', [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay }]),
+        live,
+      ).headers['retry-after'];
+    assert.deepEqual(['1e3s', '0x20s', '30'].map(odd), ['1', '1', '1']);
   });
 });
 

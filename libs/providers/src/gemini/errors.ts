@@ -177,7 +177,8 @@ function credentialReason(error: GoogleError): (typeof REASONS)[string] | undefi
 /** Google says when to retry in a RetryInfo detail ("30s", "1.5s"), not in a header. */
 function retryDelayMs(error: GoogleError): number | undefined {
   const delay = error.details?.find((d) => d['@type']?.endsWith('google.rpc.RetryInfo'))?.retryDelay;
-  const seconds = delay ? Number.parseFloat(delay) : NaN;
+  // A protobuf Duration in JSON: digits, a fraction, `s` ("1e3s" is none: parseFloat read it as 1000 s).
+  const seconds = delay && /^-?\d+(\.\d+)?s$/.test(delay) ? Number.parseFloat(delay) : NaN;
   if (!Number.isFinite(seconds)) return undefined;
   // A delay of none or less (`0s`, `-3s`) is README's 1 s; a sub-second one is honoured, as a retry-after-ms is.
   return seconds > 0 ? Math.max(MIN_RETRY_AFTER_MS, Math.ceil(seconds * 1000)) : 1_000;
