@@ -109,8 +109,11 @@ export interface AdmissionStore {
   settleNow?(input: SettleInput): boolean;
   /** Gives back what the store holds in advance (leases); called once at shutdown. */
   close?(): Promise<void>;
-  /** Writes what the store owes Redis for one key now (its spend summed in process), instead of at its next sync. */
-  writeOwed?(keyId: string): Promise<void>;
+  /**
+   * Writes what the store owes Redis for one key now (its spend summed in process), instead of at its next sync;
+   * without `keyId`, for every key.
+   */
+  writeOwed?(keyId?: string): Promise<void>;
 }
 
 /** Most operations one script call carries: bounds the time Redis spends in one script. */

@@ -304,11 +304,16 @@ export class LeasedAdmissionStore implements AdmissionStore {
 
   /**
    * The account's next sync, now: it writes the spend owed and gives back the lease (a change of
-   * the key's limits ends it anyway). Nothing owed or held: nothing to do.
+   * the key's limits ends it anyway). Nothing owed or held: nothing to do. Without `keyId`, every account's.
    */
-  async writeOwed(keyId: string): Promise<void> {
-    const account = this.accounts.get(keyId);
-    if (account && (account.lease || account.syncing || account.spend.size > 0 || account.tokenAdjust !== 0)) await this.syncNext(account);
+  async writeOwed(keyId?: string): Promise<void> {
+    const accounts = keyId === undefined ? [...this.accounts.values()] : [this.accounts.get(keyId)];
+    await Promise.all(
+      accounts.map((account) => {
+        if (account && (account.lease || account.syncing || account.spend.size > 0 || account.tokenAdjust !== 0))
+          return this.syncNext(account);
+      }),
+    );
   }
 
   async close(): Promise<void> {
