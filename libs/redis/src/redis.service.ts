@@ -258,7 +258,7 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
       if (connection) absorbLateSocketErrors(connection);
       return connection;
     };
-    const subscription = new Subscription(channel, open, retry, handlers);
+    const subscription = new Subscription(channel, open, retry, handlers, (message) => this.logger.warn(message));
     this.subscriptions.add(subscription);
     return subscription;
   }

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 
 /** What a subscriber does with its channel: each message, and each time it is subscribed again. */
 export interface SubscriptionHandlers {
@@ -22,12 +22,15 @@ export class Subscription {
   private subscribed = false;
   private closed = false;
   private attempts = 0;
+  /** Set while SUBSCRIBE is refused (an ACL without the channel): warned once until it succeeds. */
+  private refused = false;
 
   constructor(
     private readonly channel: string,
     private readonly open: () => Redis | undefined,
     private readonly retryDelay: (attempts: number) => number,
     private readonly handlers: SubscriptionHandlers,
+    private readonly warn: (message: string) => void,
   ) {
     this.connect();
   }
@@ -65,10 +68,19 @@ export class Subscription {
         () => {
           if (this.closed || this.current !== connection || connection.status !== 'ready') return;
           this.attempts = 0;
+          this.refused = false;
           this.subscribed = true;
           this.handlers.onSubscribed();
         },
-        () => connection.disconnect(), // ends it: tried again on a new one
+        (error: Error) => {
+          // Refused by Redis (not a connection lost meanwhile): said once, as it may last (an ACL).
+          if (error instanceof ReplyError && !this.refused)
+            this.warn(
+              `SUBSCRIBE ${this.channel} refused (${error.message}): retrying; nothing kept by its announcements is used meanwhile`,
+            );
+          this.refused ||= error instanceof ReplyError;
+          connection.disconnect(); // ends it: tried again on a new one
+        },
       );
     });
   }
