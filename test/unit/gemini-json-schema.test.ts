@@ -28,8 +28,9 @@ const TREE_SCHEMA = {
 };
 
 describe('JSON Schema the OpenAPI subset cannot express goes to Gemini as JSON Schema', () => {
-  it('a map field (z.record, Dict[str, X]): the schema as sent, the declared order kept', () => {
-    assert.deepEqual(toGeminiSchema(RECORD_SCHEMA, 'p'), { json: { ...RECORD_SCHEMA, propertyOrdering: ['name', 'scores'] } });
+  it('a map field (z.record, Dict[str, X]): the schema as sent, the declared order kept, without $schema (not in Google`s list)', () => {
+    const { $schema: _dropped, ...sent } = RECORD_SCHEMA;
+    assert.deepEqual(toGeminiSchema(RECORD_SCHEMA, 'p'), { json: { ...sent, propertyOrdering: ['name', 'scores'] } });
   });
 
   it('an object without properties anywhere (an item, a variant, the top of a response format)', () => {
@@ -89,8 +90,116 @@ describe('JSON Schema the OpenAPI subset cannot express goes to Gemini as JSON S
     });
   });
 
+  it('a recursive reference wrapped in allOf (pydantic v1`s described field) is recursion as a bare $ref is, not a 400', () => {
+    // pydantic 1.10: class Node(BaseModel): value: int; child: Optional['Node'] = Field(None, description='the next node')
+    const node = {
+      title: 'Node',
+      type: 'object',
+      properties: {
+        value: { title: 'Value', type: 'integer' },
+        child: { title: 'Child', description: 'the next node', allOf: [{ $ref: '#/definitions/Node' }] },
+      },
+      required: ['value'],
+    };
+    const sentNode = { ...node, properties: { ...node.properties, child: { $ref: '#/$defs/Node' } }, propertyOrdering: ['value', 'child'] };
+    for (const parameters of [false, true])
+      assert.deepEqual(toGeminiSchema({ $ref: '#/definitions/Node', definitions: { Node: node } }, 'p', parameters), {
+        json: { ...sentNode, $defs: { Node: sentNode } },
+      });
+    // The recursive member beside others: inlined once, then a reference (inlining it again would not end).
+    const extended = {
+      type: 'object',
+      properties: { next: { allOf: [{ $ref: '#/$defs/Item' }, { description: 'the next item' }] } },
+      $defs: { Item: { type: 'object', properties: { next: { allOf: [{ $ref: '#/$defs/Item' }, { description: 'the next item' }] } } } },
+    };
+    const item = { type: 'object', properties: { next: { $ref: '#/$defs/Item' } } };
+    assert.deepEqual(toGeminiSchema(extended, 'p'), {
+      json: {
+        type: 'object',
+        properties: { next: { description: 'the next item', ...item } },
+        $defs: { Item: { type: 'object', properties: { next: { description: 'the next item', ...item } } } },
+      },
+    });
+    // The same definition twice in one allOf is no cycle (it was a 400 "made of itself"): the subset says it.
+    const a = { type: 'object', properties: { x: { type: 'string' } } };
+    const twice = { type: 'object', properties: { a: { allOf: [{ $ref: '#/$defs/A' }, { $ref: '#/$defs/A' }] } }, $defs: { A: a } };
+    assert.deepEqual(toGeminiSchema(twice, 'p'), {
+      subset: { type: 'OBJECT', properties: { a: { type: 'OBJECT', properties: { x: { type: 'STRING' } } } } },
+    });
+  });
+
+  it('checks and rewrites $refs under every keyword whose value is a schema', () => {
+    const map = { type: 'object', additionalProperties: { type: 'string' } };
+    const under = (where: Record<string, unknown>) => ({ type: 'object', properties: { m: map, x: { type: 'string', ...where } } });
+    const places = (ref: string) => [
+      { not: { $ref: ref } },
+      { patternProperties: { '^a': { $ref: ref } } },
+      { type: 'array', items: [{ $ref: ref }, { type: 'integer' }] },
+      { if: { $ref: ref }, then: { $ref: ref }, else: { $ref: ref } },
+      { type: 'array', contains: { $ref: ref }, additionalItems: { $ref: ref }, unevaluatedItems: { $ref: ref } },
+      { dependentSchemas: { a: { $ref: ref } }, dependencies: { b: { $ref: ref }, c: ['a'] }, propertyNames: { $ref: ref } },
+      { unevaluatedProperties: { $ref: ref }, contentSchema: { $ref: ref } },
+    ];
+    for (const ref of ['https://example.com/evil.json', '#/$defs/Nope'])
+      for (const where of places(ref))
+        assert.throws(
+          () => toGeminiSchema(under(where), 'p'),
+          (e: GatewayError) => e.status === 400 && e.message.includes(`'${ref}' cannot be resolved`),
+          JSON.stringify(where),
+        );
+    // pydantic v1's Tuple[Address, int] beside a Dict[str, str]: the reference follows `definitions` into `$defs`.
+    const tuple = {
+      type: 'object',
+      properties: { m: map, pair: { type: 'array', items: [{ $ref: '#/definitions/Address' }, { type: 'integer' }] } },
+      definitions: { Address: { type: 'object', properties: { city: { type: 'string' } } } },
+    };
+    assert.deepEqual(toGeminiSchema(tuple, 'p'), {
+      json: {
+        type: 'object',
+        properties: { m: map, pair: { type: 'array', items: [{ $ref: '#/$defs/Address' }, { type: 'integer' }] } },
+        propertyOrdering: ['m', 'pair'],
+        $defs: tuple.definitions,
+      },
+    });
+    for (const where of places('#/definitions/Address')) {
+      const sent = JSON.stringify(toGeminiSchema({ ...under(where), definitions: tuple.definitions }, 'p').json);
+      assert.ok(sent.includes('#/$defs/Address') && !sent.includes('#/definitions/'), sent);
+    }
+  });
+
+  it('refuses a definition made of itself through $ref and allOf alone, however written', () => {
+    const defs = [
+      { A: { allOf: [{ $ref: '#/$defs/A' }] } },
+      { A: { $ref: '#/$defs/A' } },
+      { A: { $ref: '#/$defs/B' }, B: { allOf: [{ $ref: '#/$defs/A' }, { description: 'b' }] } },
+    ];
+    for (const $defs of defs) {
+      const schema = { type: 'object', properties: { m: { type: 'object' }, a: { $ref: '#/$defs/A' } }, $defs };
+      assert.throws(
+        () => toGeminiSchema(schema, 'p'),
+        (e: GatewayError) => e.status === 400 && e.param === 'p' && /'#\/\$defs\/[AB]' is made of itself/.test(e.message),
+        JSON.stringify($defs),
+      );
+    }
+    // A chain of 10,000 references that ends: no stack to run out of.
+    const chain = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`d${i}`, { $ref: `#/$defs/d${i + 1}` }]));
+    const long = { type: 'object', properties: { m: { type: 'object' } }, $defs: { ...chain, d10000: { type: 'string' } } };
+    assert.throws(
+      () => toGeminiSchema(long, 'p'),
+      (e: GatewayError) => e.status === 400 && /has more than 10000 nodes/.test(e.message),
+    );
+  });
+
   it('keeps what the subset expressed before in the subset: function parameters that are an object without properties', () => {
-    for (const parameters of [{ type: 'object' }, { type: 'object', properties: {} }, { anyOf: [{ type: 'object' }, { type: 'null' }] }])
+    const parameterless = [
+      { type: 'object' },
+      { type: 'object', properties: {} },
+      { anyOf: [{ type: 'object' }, { type: 'null' }] },
+      // zod 3's z.object({}).passthrough() writes `true`, zod 4's z.looseObject({}) the empty schema: the same.
+      { type: 'object', properties: {}, additionalProperties: true },
+      { type: 'object', properties: {}, additionalProperties: {} },
+    ];
+    for (const parameters of parameterless)
       assert.deepEqual(toGeminiSchema(parameters, 'p', true).json, undefined, JSON.stringify(parameters));
     // A map of parameters is what the subset cannot declare.
     const map = { type: 'object', additionalProperties: { type: 'string' } };
@@ -137,16 +246,18 @@ describe('JSON Schema the OpenAPI subset cannot express goes to Gemini as JSON S
           function: { name: 'rate', parameters: { type: 'object', properties: { scores: RECORD_SCHEMA.properties.scores } } },
         },
         { type: 'function', function: { name: 'ping', parameters: { type: 'object', properties: {} } } },
+        { type: 'function', function: { name: 'pong', parameters: { type: 'object', properties: {}, additionalProperties: {} } } },
       ],
     } as unknown as ChatCompletionCreateParams;
     const { config } = toGenerateRequest(request, 'gemini-x', deployment);
     assert.equal(config?.responseMimeType, 'application/json');
     assert.ok(config?.responseJsonSchema);
     assert.equal(config?.responseSchema, undefined);
-    const [rate, ping] = (config!.tools![0] as { functionDeclarations: FunctionDeclaration[] }).functionDeclarations;
+    const [rate, ping, pong] = (config!.tools![0] as { functionDeclarations: FunctionDeclaration[] }).functionDeclarations;
     assert.equal(rate.parameters, undefined);
     assert.deepEqual(rate.parametersJsonSchema, { type: 'object', properties: { scores: RECORD_SCHEMA.properties.scores } });
     assert.deepEqual(ping, { name: 'ping' });
+    assert.deepEqual(pong, { name: 'pong' });
   });
 
   it('refuses parameters that are no object in either form, naming the tool', () => {

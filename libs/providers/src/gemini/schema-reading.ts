@@ -147,6 +147,14 @@ export function definitionOf(ref: string, ctx: Context): JsonSchema {
   return target;
 }
 
+/**
+ * Whether a `$ref` met at a node refers back to what is being read: the root (`#`, which holds every
+ * node) or a definition being inlined further up. Inlining it again would not end.
+ */
+export function isCycle(ref: unknown, ctx: Context): boolean {
+  return ref === '#' || (typeof ref === 'string' && ctx.refs.includes(ref));
+}
+
 /** The 400 for a schema that is itself without end (a definition made of itself, through `allOf` or as the root). */
 export function selfMade(ref: string, ctx: Context): GatewayError {
   return GatewayError.badRequest(`Gemini does not accept this recursive schema ('${ref}' is made of itself).`, ctx.param, 'invalid_value');
@@ -155,6 +163,7 @@ export function selfMade(ref: string, ctx: Context): GatewayError {
 /**
  * A node with `allOf` as one schema: its members (a member's `$ref` inlined, its shape checked
  * here since it is merged as it is) merged into the rest, with the refs inlined on the way.
+ * A member referring back to what is being inlined (isCycle) is the caller's to handle first.
  */
 export function mergedAllOf(node: JsonSchema, ctx: Context, place: Place | undefined): { merged: JsonSchema; refs: string[] } {
   const { allOf, ...rest } = node;
@@ -166,7 +175,6 @@ export function mergedAllOf(node: JsonSchema, ctx: Context, place: Place | undef
     checkShape(member, at, memberPlace);
     if (typeof member.$ref !== 'string') return member;
     const target = inlineRef(member, at);
-    if (refs.includes(member.$ref)) throw selfMade(member.$ref, ctx);
     refs = [...refs, member.$ref];
     if (typeof target === 'object' && target !== null) checkShape(target, at, placeIn(memberPlace, '$ref', member.$ref));
     return target;

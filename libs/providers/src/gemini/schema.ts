@@ -6,6 +6,7 @@ import {
   contextFor,
   countNode,
   inlineRef,
+  isCycle,
   isSchemaObject,
   isTop,
   type JsonSchema,
@@ -97,11 +98,12 @@ function convert(node: JsonSchema, ctx: SubsetContext, place: Place | undefined)
   countNode(ctx, `expands to more than ${MAX_SCHEMA_NODES} nodes once its $refs are inlined; Gemini's OpenAPI subset needs them inlined`);
   checkShape(node, ctx, place);
   if (typeof node.$ref === 'string') {
-    // `#` is the root, which holds every node: a reference to it is a cycle, as is one to a definition being inlined.
-    if (node.$ref === '#' || ctx.refs.includes(node.$ref)) throw new BeyondSubset();
+    if (isCycle(node.$ref, ctx)) throw new BeyondSubset();
     return convert(inlineRef(node, ctx), { ...ctx, refs: [...ctx.refs, node.$ref] }, place);
   }
   if (Array.isArray(node.allOf)) {
+    // A member referring back is recursion as a bare $ref is: pydantic v1 writes every described reference `allOf: [{$ref}]`.
+    if (node.allOf.some((member) => isSchemaObject(member) && isCycle(member.$ref, ctx))) throw new BeyondSubset();
     const { merged, refs } = mergedAllOf(node, ctx, place);
     return convert(merged, { ...ctx, refs }, place);
   }
@@ -171,8 +173,10 @@ function convert(node: JsonSchema, ctx: SubsetContext, place: Place | undefined)
 /**
  * An object without properties that is a function without parameters, declared without a schema
  * (request.ts), as it always was: the top of a function's parameters, unless it gives a schema
- * for additional properties (a map of parameters, which the subset cannot declare).
+ * for additional properties (a map of parameters, which the subset cannot declare). The empty
+ * schema `{}` allows any value, as `true` does (zod 4 writes z.looseObject({}) so, zod 3 `true`).
  */
 function parameterless(node: JsonSchema, ctx: SubsetContext, place: Place | undefined): boolean {
-  return ctx.parameters && isTop(place) && !isSchemaObject(node.additionalProperties);
+  const values = node.additionalProperties;
+  return ctx.parameters && isTop(place) && !(isSchemaObject(values) && Object.keys(values).length);
 }
