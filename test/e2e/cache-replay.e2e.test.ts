@@ -21,6 +21,7 @@ describe('response cache: a hit gives back the whole answer, audio and citations
         { name: 'voice', deployments: [{ provider: 'fake', model: 'audio' }] },
         { name: 'voice-expired', deployments: [{ provider: 'fake', model: 'audio-expired' }] },
         { name: 'search', deployments: [{ provider: 'fake', model: 'cited' }] },
+        { name: 'search-every', deployments: [{ provider: 'fake', model: 'cited-every' }] },
         { name: 'short', deployments: [{ provider: 'fake', model: 'length' }] },
       ],
       virtualModels: [{ name: 'auto', default: 'short', rules: [{ name: 'news', match: { keywords: ['news'] }, model: 'search' }] }],
@@ -102,6 +103,22 @@ describe('response cache: a hit gives back the whole answer, audio and citations
     assert.equal(replayed.headers.get('x-gateway-cache'), 'hit-exact');
     assert.deepEqual(replayed.completion.choices[0].message.annotations, CITATIONS);
     assert.equal(replayed.completion.choices[0].message.content, 'fake answer to: Latest news, whole first.');
+  });
+
+  // Found by an independent check (recheck29b): with the citations so far in every chunk (Perplexity, OpenRouter),
+  // the stored answer joined every chunk's list, each citation as many times as there were chunks.
+  it('citations sent with every chunk are stored once each, as the SDK keeps them from the live stream', async () => {
+    const params: Params = { model: 'search-every' };
+    const live = await askStreamed('Latest news, cited in every chunk.', params);
+    assert.equal(live.headers.get('x-gateway-cache'), 'miss');
+    assert.ok(live.chunks.filter((c) => (c.choices[0]?.delta as { annotations?: unknown }).annotations).length > 2);
+    assert.deepEqual(live.completion.choices[0].message.annotations, CITATIONS);
+    await settle();
+    const hit = await ask(setup.gateway.client(), 'Latest news, cited in every chunk.', params);
+    assert.equal(hit.cache, 'hit-exact');
+    assert.deepEqual(hit.completion.choices[0].message.annotations, CITATIONS);
+    const replayed = await askStreamed('Latest news, cited in every chunk.', params);
+    assert.deepEqual(replayed.completion.choices[0].message.annotations, CITATIONS);
   });
 
   // Found by an independent check (cache29): a hit had no x-gateway-model-group, so with a virtual model its client

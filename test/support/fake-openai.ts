@@ -85,6 +85,7 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  *   data, transcript and expiry); streamed as OpenAI streams it: the id with the transcript's first piece, the rest of the
  *   transcript, the data in pieces, then `expires_at` alone; `audio-expired`: the same, its audio expired (in 2020);
  * - `cited`: like `ok`, with a web search's url_citation annotations (CITATIONS); streamed in a delta of their own after the text;
+ *   `cited-every`: the same, streamed as Perplexity and OpenRouter do: every content chunk carries the list so far;
  * - `length`: like `ok`, but cut by the output limit (`finish_reason: length`);
  * - `parallel-noindex`, `parallel-sameindex` (streams): two parallel calls (PARALLEL_CALLS), each with its own id, their
  *   fragments without `index` (Mistral, Gemini's OpenAI-compatible endpoint) or all with `index: 0` (Ollama).
@@ -484,7 +485,7 @@ function completion(body: Record<string, unknown>, model: string) {
   if (model === 'tool-think') Object.assign(message, { reasoning_content: THOUGHT });
   if (model === 'refusal') Object.assign(message, { content: null, refusal: REFUSAL });
   if (model.startsWith('audio')) Object.assign(message, { content: null, audio: audioAnswer(lastUserText(body), model) });
-  if (model === 'cited') Object.assign(message, { annotations: CITATIONS });
+  if (model === 'cited' || model === 'cited-every') Object.assign(message, { annotations: CITATIONS });
   return {
     id: 'chatcmpl-fake',
     object: 'chat.completion',
@@ -593,7 +594,8 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
       }
       if (model.startsWith('drip-')) await sleep(Number(model.slice(5)));
       if (res.destroyed) return;
-      send([{ index: 0, delta: { content: words[i] }, finish_reason: null }]);
+      const cited = model === 'cited-every' && { annotations: CITATIONS };
+      send([{ index: 0, delta: { content: words[i], ...cited }, finish_reason: null }]);
     }
     if (model === 'cited') send([{ index: 0, delta: { annotations: CITATIONS }, finish_reason: null }]);
   }

@@ -277,6 +277,23 @@ describe('semantic guard', () => {
     ['Validate a date in YYYY-MM-DD format', 'Validate a date in DD/MM/YYYY format', 'symbols'],
     ['Format the time as HH:mm:ss', 'Format the time as hh:mm:ss', 'symbols'],
     ['Parse timestamps like YYYY-MM-DD HH:mm', 'Parse timestamps like YYYY-MM-DD mm:HH', 'symbols'],
+    // Found by an independent check (recheck29b): an exponent written raised is no digit, nor a factorial's "!"
+    // a sentence's end; the same letters punctuated otherwise are other code.
+    ['Is 25 an even number?', 'Is 2⁵ an even number?', 'numbers'],
+    ['How much is 23?', 'How much is 2³?', 'numbers'],
+    ['What is 106 written out in words?', 'What is 10⁶ written out in words?', 'numbers'],
+    ['Simplify x2 + 2x + 1', 'Simplify x² + 2x + 1', 'numbers'],
+    ['Is 32 + 42 = 52?', 'Is 3² + 4² = 5²?', 'numbers'],
+    ['What is 2-1?', 'What is 2⁻¹?', 'numbers'],
+    ['What is 1012 in decimal?', 'What is 101₂ in decimal?', 'numbers'],
+    ['Compute 10 divided by 8', 'Compute 10! divided by 8!', 'numbers'],
+    ['How many digits does 20 have?', 'How many digits does 20! have?', 'numbers'],
+    ['What is 5?', 'What is 5!?', 'numbers'],
+    ['What does list[1:] return in Python?', 'What does list[:1] return in Python?', 'symbols'],
+    ['What does list[1:] return in Python?', 'What does list[1] return in Python?', 'symbols'],
+    ['What does s[::2] return in Python?', 'What does s[2::] return in Python?', 'symbols'],
+    ['What does a?.b do in JavaScript?', 'What does a.b do in JavaScript?', 'symbols'],
+    ['What does p->next do in C?', 'What does p.next do in C?', 'symbols'],
   ];
   for (const [cached, query, reason] of refusals) {
     it(`refuses "${query}" for "${cached}" (${reason})`, () => assert.equal(verdict(cached, query), reason));
@@ -401,6 +418,14 @@ describe('semantic guard', () => {
     ["I can't log in. Why is my password not working?", "Why is my password not working? I can't log in."],
     ['regex for a date in YYYY-MM-DD format', 'regex for a YYYY-MM-DD date'],
     ['How do I format a date as YYYY-MM-DD in Python?', 'python: format a date as YYYY-MM-DD'],
+    // An exponent as a caret or raised, an index written low or plain, a sentence ending after a number; the
+    // same code with prose punctuation around it, a file type with or without its dot.
+    ['What is the integral of x^2?', 'what is the integral of x²'],
+    ['What is the chemical formula of CO2?', 'what is the chemical formula of CO₂'],
+    ['I scored 100! Is that good?', 'I scored 100. Is that good?'],
+    ['What does list[1:] return in Python?', 'what does "list[1:]" return in python'],
+    ['What does a?.b do in JavaScript?', 'In JavaScript, what does (a?.b) do?'],
+    ['How do I extract a tar.gz file?', 'How do I extract a .tar.gz file?'],
   ];
   for (const [cached, query] of allowed) {
     it(`allows "${query}" for "${cached}"`, () => assert.equal(verdict(cached, query), undefined));

@@ -142,6 +142,20 @@ describe('cache keys', () => {
     assert.equal(cacheKeys(ask(plain + tags('x')), scope).prompt, plain + tags('x'), 'embedded as sent');
   });
 
+  // Found by an independent check (recheck29b): every cached prompt was scanned for hidden characters, 185 ms for
+  // 1M zero-width ones on the event loop, though only a prompt the semantic layer embeds has neighbours to keep apart.
+  it('a prompt longer than the semantic layer embeds is offered to no embedder and not looked into for hidden characters', () => {
+    const long = 'a'.repeat(1_999);
+    const keys = (content: string) => cacheKeys(ask(content), scope, 2_000);
+    assert.equal(keys(`${long}\u200b`).prompt, `${long}\u200b`);
+    assert.notEqual(keys(`${long}\u200b`).namespace, keys(`${long}b`).namespace, 'embedded: hidden characters keyed');
+    const longer = [`${long}b\u200b`, `${long}bb`, '\u200b'.repeat(1_000_000)].map(keys);
+    for (const k of longer) assert.equal(k.prompt, undefined);
+    // One namespace, whatever they hide; the exact key still tells them apart.
+    assert.equal(new Set(longer.map((k) => k.namespace)).size, 1);
+    assert.equal(new Set(longer.map((k) => k.exact)).size, 3);
+  });
+
   it('only a plain-text last user message is offered to the semantic layer', () => {
     assert.equal(cacheKeys(ask('a'), scope).prompt, 'a');
     const parts = ask('x');

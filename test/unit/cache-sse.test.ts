@@ -217,6 +217,38 @@ describe('stream replay and assembly', () => {
     assert.ok(parts.complete);
     assert.equal(parts.completion().choices[0]!.message.content, 'hi');
   });
+
+  // Found by an independent check (recheck29b): Perplexity and OpenRouter send the citations so far with every
+  // chunk; the assembler joined the lists, 5 chunks of the same 2 citations were stored as 10.
+  it('keeps each annotation once, whether a stream sends the list so far with every chunk or each citation once', () => {
+    const cite = (n: number) => ({
+      type: 'url_citation' as const,
+      url_citation: { url: `https://example.com/${n}`, title: `source ${n}`, start_index: n, end_index: n + 5 },
+    });
+    const chunk = (content: string, annotations: object[]): ChatCompletionChunk =>
+      ({
+        id: 'x',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: 'm',
+        choices: [{ index: 0, delta: { content, annotations } }],
+      }) as never;
+    const joined = (chunks: ChatCompletionChunk[]) => {
+      const assembler = new CompletionAssembler();
+      for (const c of chunks) assembler.add(c);
+      return assembler.completion().choices[0]!.message.annotations;
+    };
+    const expected = [cite(1), cite(2)];
+    // The same list in every chunk; a list that grows; each citation once; the same citation with its keys in another order.
+    assert.deepEqual(joined(['a', 'b', 'c', 'd', 'e'].map((t) => chunk(t, [cite(1), cite(2)]))), expected);
+    assert.deepEqual(joined([chunk('a', [cite(1)]), chunk('b', [cite(1), cite(2)]), chunk('c', [cite(1), cite(2)])]), expected);
+    assert.deepEqual(joined([chunk('a', [cite(1)]), chunk('b', []), chunk('c', [cite(2)])]), expected);
+    const reordered = {
+      url_citation: { end_index: 6, start_index: 1, title: 'source 1', url: 'https://example.com/1' },
+      type: 'url_citation',
+    };
+    assert.deepEqual(joined([chunk('a', [cite(1), cite(2)]), chunk('b', [reordered, cite(2)])]), expected);
+  });
 });
 
 /** An answer streamed `size` characters a chunk, as OpenAI does, each chunk a full ~200-byte frame. */

@@ -269,17 +269,16 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     if (!this.enabled || !cacheableRequest(request, this.config) || (!controls.lookup && !controls.store)) {
       return this.finish('bypass', started, BYPASS);
     }
-    const keys = cacheKeys(request, scope);
+    const semantic = this.config.semantic;
+    const keys = cacheKeys(request, scope, semantic.maxPromptChars);
     const pending: PendingStore = {
       keys,
       ttlSeconds: Math.min(controls.ttlSeconds ?? this.config.ttlSeconds, this.config.maxTtlSeconds),
       embedded: coalesce.embedded,
       charging: coalesce.charging,
     };
-    const semantic = this.config.semantic;
     // While the embedder loads the prompt still goes to it, to be refused at once and counted (`loading`).
-    if (this.embedder && this.embedder.state !== 'failed' && keys.prompt && keys.prompt.length <= semantic.maxPromptChars)
-      pending.semanticPrompt = keys.prompt;
+    if (this.embedder && this.embedder.state !== 'failed' && keys.prompt) pending.semanticPrompt = keys.prompt;
     const stored = controls.store ? pending : undefined;
     if (!controls.lookup) return this.finish('bypass', started, { status: 'bypass', header: 'bypass', pending: stored });
 

@@ -11,6 +11,12 @@ export interface CodeFacts {
   brackets: string[];
   /** Backtick spans and fenced blocks as written but for whitespace (spacing), sorted. */
   spans: string[];
+  /**
+   * Words with code punctuation in them ("list[1:]", "a?.b", "s[::2]", "a->b"), lower-cased, by their letters
+   * and digits ("list 1"), sorted: the same letters punctuated otherwise are other code ("list[:1]", "a.b",
+   * "s[2::]"), though the embedder reads them alike and the other facts see neither ":" nor "?".
+   */
+  punctuated: Map<string, string[]>;
 }
 
 /**
@@ -59,7 +65,52 @@ export function readCode(text: string): CodeFacts {
     operations: operations.sort(),
     brackets: (text.match(/[[\]{}]/g) ?? []).sort(),
     spans: [...[...prose.matchAll(SPAN)].map((m) => m[1]), ...blocks].map(spacing).sort(),
+    // Quoted code re-spaced is the same code ("COUNT( * )"), as spans compare it.
+    punctuated: punctuatedWords([prose.replace(SPAN, (_, code: string) => spacing(code)), ...blocks.map(spacing)].join(' ')),
   };
+}
+
+/** Letters, digits and _: what a punctuated word's key is made of. */
+const WORD_PART = /[\p{L}\p{N}_]+/gu;
+/** ASCII punctuation but _ and the apostrophe, which prose puts inside words ("don't"). */
+const CODE_PUNCTUATION = /[^\p{L}\p{N}_\s'\P{ASCII}]/u;
+
+function punctuatedWords(text: string): Map<string, string[]> {
+  const words = new Map<string, string[]>();
+  for (const raw of text.split(/\s+/)) {
+    const word = unwrapped(raw).toLowerCase();
+    const parts = word.match(WORD_PART);
+    if (!parts || !CODE_PUNCTUATION.test(word)) continue;
+    const key = parts.join(' ');
+    words.set(key, [...(words.get(key) ?? []), word].sort());
+  }
+  return words;
+}
+
+/**
+ * A word without the prose around it: quotes, a file type's dot (".tar.gz" is "tar.gz"), the sentence's
+ * punctuation after it ("a.b?"), a bracket it does not close or open itself ("(see a.b)") or that wraps it
+ * whole ("(a.b)"). Its own brackets stay: "list[1:]" is not "list[1]".
+ */
+function unwrapped(raw: string): string {
+  let word = raw.replace(/^["'`\u2018\u201c.]+/u, '').replace(/["'`\u2019\u201d.,;:!?]+$/u, '');
+  for (const [open, close] of ['()', '[]', '{}']) {
+    const opens = word.split(open).length - word.split(close).length;
+    if (opens > 0 && word.startsWith(open)) word = word.slice(1);
+    else if (opens < 0 && word.endsWith(close)) word = word.slice(0, -1);
+    else if (word.startsWith(open) && word.endsWith(close) && balanced(word.slice(1, -1), open, close)) word = word.slice(1, -1);
+  }
+  return word.replace(/[.,;:!?]+$/, '');
+}
+
+/** Whether every `close` in the text closes an `open` before it and every `open` is closed. */
+function balanced(text: string, open: string, close: string): boolean {
+  let depth = 0;
+  for (const c of text) {
+    if (c === open) depth++;
+    else if (c === close && --depth < 0) return false;
+  }
+  return depth === 0;
 }
 
 /**

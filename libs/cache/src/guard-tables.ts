@@ -354,6 +354,8 @@ export const OPERATORS = new Map<string, string>([
   ['divide', '/'],
   ['^', '^'],
   ['power', '^'],
+  // A factorial: a token only right after a number (guard.ts FACTORIAL).
+  ['!', '!'],
   ['%', '%'],
   ['(', '('],
   [')', ')'],

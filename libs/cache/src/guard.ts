@@ -239,8 +239,13 @@ function saysSomething(f: PromptFacts): boolean {
  * Scripts written without spaces between words: each of their letters (with its vowel
  * and tone marks) is a token, so the checks see which differ. */
 const UNSPACED = String.raw`\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}`;
+/**
+ * "!" right after a number is its factorial ("10! / 8!", "How many digits does 20! have?", "What is 5!?"), but
+ * for "!=" and where it may end a sentence, before another or at the end ("I scored 100! Is that good?").
+ */
+const FACTORIAL = String.raw`(?<=\d!*)!(?![=!]*(?:\s+\p{Lu}|\s*$))(?!=)`;
 const TOKEN = new RegExp(
-  String.raw`°[CFcf]?|\d+(?:[.,:]\d+)*|[\p{L}&&[${UNSPACED}]]\p{M}*|[\p{L}--[${UNSPACED}]][[\p{L}\p{N}\-]--[${UNSPACED}]]*|[+\-*\/^=<>%$€£¥×÷\(\)]|(?:${SYMBOL})`,
+  String.raw`°[CFcf]?|\d+(?:[.,:]\d+)*|${FACTORIAL}|[\p{L}&&[${UNSPACED}]]\p{M}*|[\p{L}--[${UNSPACED}]][[\p{L}\p{N}\-]--[${UNSPACED}]]*|[+\-*\/^=<>%$€£¥×÷\(\)]|(?:${SYMBOL})`,
   'gv',
 );
 const SYMBOL_TOKEN = new RegExp(`^(?:${SYMBOL})$`, 'v');
@@ -456,9 +461,17 @@ export function promptFacts(text: string, whole = text): PromptFacts {
   return facts;
 }
 
-/** A text with its contractions spelt out and its hyphenated words apart, as the guard reads it. */
+/**
+ * A text with its contractions spelt out and its hyphenated words apart, as the guard reads it. An exponent
+ * written raised is a power ("2⁵" is "2^5", "x²" "x^2"), and digits written low after a number its base
+ * ("101₂"): NFKC alone makes plain digits of them, "25", "x2", "1012", which the embedder reads alike too.
+ * Low digits after a letter are an index, as plain digits write it ("H₂O", "x₁").
+ */
 function expand(text: string): string {
-  let expanded = text.normalize('NFKC');
+  let expanded = text
+    .replace(/[⁰¹²³⁴-⁹⁺⁻⁼⁽⁾ⁱⁿ]+/gu, (raised) => `^${raised}`)
+    .replace(/(?<=\p{N})[₀-₉]+/gu, (base) => ` ${base}`)
+    .normalize('NFKC');
   for (const [pattern, replacement] of CONTRACTIONS) expanded = expanded.replace(pattern, replacement);
   // "two-week", "10-year-old", "Wi-Fi": the parts are words ("two week"), not a minus.
   return expanded.replace(/([\p{L}\d])-(?=\p{L})/gu, '$1 ');
@@ -990,10 +1003,21 @@ function normaliseNumber(raw: string): string {
  * `Foo` / `foo`). The same code in reworded prose passes; so does code on one side only ("2+2" / "two plus two").
  */
 function differentCode(a: CodeFacts, b: CodeFacts): boolean {
-  if (!sameList(a.brackets, b.brackets)) return true;
+  if (!sameList(a.brackets, b.brackets) || punctuatedApart(a, b)) return true;
   const code = (c: CodeFacts) => [...c.operations, ...c.spans].sort();
   const [x, y] = [code(a), code(b)];
   return x.length > 0 && y.length > 0 && !sameList(x, y);
+}
+
+/**
+ * The same letters punctuated otherwise on each side, as code: "list[1:]" / "list[:1]", "s[::2]" / "s[2::]",
+ * "a?.b" / "a.b". Letters punctuated on one side only ("e.g." in a paraphrase) are wording.
+ */
+function punctuatedApart(a: CodeFacts, b: CodeFacts): boolean {
+  return [...a.punctuated].some(([letters, words]) => {
+    const other = b.punctuated.get(letters);
+    return other !== undefined && !sameList(words, other);
+  });
 }
 
 /** Lists read only where a prompt has something to read ("in 10 days", "all"): they differ when both have one. */

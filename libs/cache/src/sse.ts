@@ -9,6 +9,7 @@ import {
   SseEvents,
   ToolCallSlots,
 } from '@gateway/providers';
+import { canonicalJson } from './cache-keys';
 
 type Choice = ChatCompletion['choices'][number];
 type ToolCall = NonNullable<Choice['message']['tool_calls']>[number];
@@ -108,6 +109,8 @@ export class CompletionAssembler {
   private readonly choices = new Map<number, Choice>();
   /** Per choice, which call each tool-call fragment is (tool-call-slots.ts). */
   private readonly slots = new Map<number, ToolCallSlots>();
+  /** Per choice, the annotations kept, as canonical JSON. */
+  private readonly annotations = new Map<number, Set<string>>();
 
   add(chunk: ChatCompletionChunk): void {
     this.first ??= chunk;
@@ -134,10 +137,7 @@ export class CompletionAssembler {
       if (delta.content) message.content = (message.content ?? '') + this.counted(delta.content);
       if (delta.refusal) message.refusal = (message.refusal ?? '') + this.counted(delta.refusal);
       if (delta.audio) this.addAudio(message, delta.audio);
-      if (delta.annotations?.length) {
-        this.counted(JSON.stringify(delta.annotations));
-        (message.annotations ??= []).push(...delta.annotations);
-      }
+      if (delta.annotations?.length) this.addAnnotations(message, part.index, delta.annotations);
       for (const call of delta.tool_calls ?? []) {
         this.counted(JSON.stringify(call));
         mergeToolCall((message.tool_calls ??= []), this.slots.get(part.index)!.of(call), call);
@@ -163,6 +163,23 @@ export class CompletionAssembler {
       choices: [...this.choices.values()].sort((a, b) => a.index - b.index),
       ...(this.usage ? { usage: this.usage } : {}),
     };
+  }
+
+  /**
+   * Each annotation once: OpenAI streams a web search's citations in one delta, Perplexity and OpenRouter send
+   * the list so far with every chunk (5 chunks of the same 2 citations were stored as 10; OpenAI's SDK keeps the
+   * last list). Kept in the order first seen, so both senders come out as the list the answer cites.
+   */
+  private addAnnotations(message: Message, choice: number, annotations: Annotation[]): void {
+    let kept = this.annotations.get(choice);
+    if (!kept) this.annotations.set(choice, (kept = new Set()));
+    for (const annotation of annotations) {
+      const key = canonicalJson(annotation);
+      if (kept.has(key)) continue;
+      kept.add(key);
+      this.counted(key);
+      (message.annotations ??= []).push(annotation);
+    }
   }
 
   /** Audio comes in pieces: its id and expiry as they come, its transcript and data (base64) joined, as OpenAI's SDK joins them. */
