@@ -294,6 +294,16 @@ describe('semantic guard', () => {
     ['What does s[::2] return in Python?', 'What does s[2::] return in Python?', 'symbols'],
     ['What does a?.b do in JavaScript?', 'What does a.b do in JavaScript?', 'symbols'],
     ['What does p->next do in C?', 'What does p.next do in C?', 'symbols'],
+    // Found by a second check (recheck29c): a raised letter is an exponent too, and so are the same letters
+    // punctuated otherwise in addresses and file names, hyphens and underscores included; "!!" a double factorial.
+    ['What is the derivative of 2x?', 'What is the derivative of 2ˣ?', 'numbers'],
+    ['What is the integral of ex?', 'What is the integral of eˣ?', 'symbols'],
+    ['Is 2k bigger than 1000 for k = 10?', 'Is 2ᵏ bigger than 1000 for k = 10?', 'numbers'],
+    ['Email john.doe@example.com about the invoice', 'Email john-doe@example.com about the invoice', 'symbols'],
+    ['Email jane.smith@corp.com about the invoice', 'Email jane_smith@corp.com about the invoice', 'symbols'],
+    ['Delete the file config.prod.json', 'Delete the file config-prod.json', 'symbols'],
+    ['Download https://my-site.com/report with curl', 'Download https://my.site.com/report with curl', 'symbols'],
+    ['Compute 6!', 'Compute 6!!', 'numbers'],
   ];
   for (const [cached, query, reason] of refusals) {
     it(`refuses "${query}" for "${cached}" (${reason})`, () => assert.equal(verdict(cached, query), reason));
@@ -302,6 +312,12 @@ describe('semantic guard', () => {
   const allowed: [string, string][] = [
     // "Of" after no amount, all of it, the question's own "how many", the same amount in other words, or an
     // amount where the other side has no act on the word: wording.
+    // A raised ordinal's suffix is the ordinal (recheck29c).
+    ['Who came 3rd in the race?', 'Who came 3ʳᵈ in the race?'],
+    ['Who came 2nd in the race?', 'Who came 2ⁿᵈ in the race?'],
+    // An exclamation is no double factorial, nor a hyphen between words code (recheck29c).
+    ['I just turned 30! What should I do to celebrate?', 'I just turned 30!!! What should I do to celebrate?'],
+    ['Explain A/B testing', 'Explain A-B testing'],
     ['How do I delete the emails?', 'How do I delete all of the emails?'],
     ['How many students passed?', 'How many of the students passed?'],
     ['Can I drink a lot of coffee?', 'Can I drink lots of coffee?'],

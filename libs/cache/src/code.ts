@@ -41,7 +41,8 @@ const OPERATOR = new RegExp(`^${SEGMENT_CLASSES.operator}`, 'u');
 const SPAN = /`([^`\n]+)`/g;
 const FENCE = '```';
 
-export function readCode(text: string): CodeFacts {
+/** `hyphenated`: the same text with its hyphenated words whole, as the guard keeps them apart in `text`. */
+export function readCode(text: string, hyphenated = text): CodeFacts {
   const segments = text.match(SEGMENT) ?? [];
   const operations: string[] = [];
   for (const [i, segment] of segments.entries()) {
@@ -57,32 +58,44 @@ export function readCode(text: string): CodeFacts {
     const right = spaceAfter && !spaceBefore ? '' : spaceAfter ? after.toLowerCase() : after;
     operations.push(left + segment + right);
   }
-  // Split, not matched: a pattern for fenced blocks rescans the text after each unclosed fence.
-  const parts = text.split(FENCE);
-  const blocks = parts.filter((_, i) => i % 2).map((block) => block.replace(/^[^\n]*\n/, ''));
-  const prose = parts.filter((_, i) => i % 2 === 0).join(' ');
+  const { prose, blocks } = fenced(text);
   return {
     operations: operations.sort(),
     brackets: (text.match(/[[\]{}]/g) ?? []).sort(),
     spans: [...[...prose.matchAll(SPAN)].map((m) => m[1]), ...blocks].map(spacing).sort(),
-    // Quoted code re-spaced is the same code ("COUNT( * )"), as spans compare it.
-    punctuated: punctuatedWords([prose.replace(SPAN, (_, code: string) => spacing(code)), ...blocks.map(spacing)].join(' ')),
+    punctuated: punctuatedWords(hyphenated),
   };
 }
 
-/** Letters, digits and _: what a punctuated word's key is made of. */
-const WORD_PART = /[\p{L}\p{N}_]+/gu;
+/** Prose and fenced blocks apart. Split, not matched: a pattern for fenced blocks rescans the text after each unclosed fence. */
+function fenced(text: string): { prose: string; blocks: string[] } {
+  const parts = text.split(FENCE);
+  return {
+    prose: parts.filter((_, i) => i % 2 === 0).join(' '),
+    blocks: parts.filter((_, i) => i % 2).map((block) => block.replace(/^[^\n]*\n/, '')),
+  };
+}
+
+/** A hyphen joining a word's parts ("two-week", "10-year-old", "Wi-Fi"): prose, not code. */
+export const HYPHENATED = /(?<=[\p{L}\d])-(?=\p{L})/gu;
+/** Letters and digits: what a punctuated word's key is made of ("jane_smith@" and "jane.smith@" are "jane smith"). */
+const WORD_PART = /[\p{L}\p{N}]+/gu;
 /** ASCII punctuation but _ and the apostrophe, which prose puts inside words ("don't"). */
 const CODE_PUNCTUATION = /[^\p{L}\p{N}_\s'\P{ASCII}]/u;
 
 function punctuatedWords(text: string): Map<string, string[]> {
+  const { prose, blocks } = fenced(text);
+  // Quoted code re-spaced is the same code ("COUNT( * )"), as spans compare it.
+  const code = [prose.replace(SPAN, (_, span: string) => spacing(span)), ...blocks.map(spacing)].join(' ');
   const words = new Map<string, string[]>();
-  for (const raw of text.split(/\s+/)) {
+  for (const raw of code.split(/\s+/)) {
     const word = unwrapped(raw).toLowerCase();
     const parts = word.match(WORD_PART);
-    if (!parts || !CODE_PUNCTUATION.test(word)) continue;
+    // Hyphens count only beside other punctuation ("john-doe@", "config-prod.json"): "A-B" is "A B" in prose.
+    if (!parts || !CODE_PUNCTUATION.test(word.replace(HYPHENATED, ' '))) continue;
     const key = parts.join(' ');
-    words.set(key, [...(words.get(key) ?? []), word].sort());
+    // Each spelling once: a word said twice on one side and once on the other is the same word.
+    words.set(key, [...new Set([...(words.get(key) ?? []), word])].sort());
   }
   return words;
 }

@@ -41,7 +41,7 @@ import {
   UNITS,
   VAGUE_AMOUNTS,
 } from './guard-tables';
-import { type CodeFacts, readCode } from './code';
+import { type CodeFacts, HYPHENATED, readCode } from './code';
 import { SYMBOL } from './symbols';
 import { synonymous, termOf } from './guard-lexicon';
 import { misspelt } from './guard-typos';
@@ -241,9 +241,10 @@ function saysSomething(f: PromptFacts): boolean {
 const UNSPACED = String.raw`\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}`;
 /**
  * "!" right after a number is its factorial ("10! / 8!", "How many digits does 20! have?", "What is 5!?"), but
- * for "!=" and where it may end a sentence, before another or at the end ("I scored 100! Is that good?").
+ * for "!=" and where it may end a sentence, before another or at the end ("I scored 100! Is that good?", "I
+ * turned 30!!! What now?"). Two are a double factorial wherever they are ("Compute 6!!" is not "Compute 6!").
  */
-const FACTORIAL = String.raw`(?<=\d!*)!(?![=!]*(?:\s+\p{Lu}|\s*$))(?!=)`;
+const FACTORIAL = String.raw`(?<=\d!*)!(?!=)(?!!*(?<!\d!!)(?:\s+\p{Lu}|\s*$))`;
 const TOKEN = new RegExp(
   String.raw`°[CFcf]?|\d+(?:[.,:]\d+)*|${FACTORIAL}|[\p{L}&&[${UNSPACED}]]\p{M}*|[\p{L}--[${UNSPACED}]][[\p{L}\p{N}\-]--[${UNSPACED}]]*|[+\-*\/^=<>%$€£¥×÷\(\)]|(?:${SYMBOL})`,
   'gv',
@@ -260,7 +261,8 @@ export function promptFacts(text: string, whole = text): PromptFacts {
   const possessors = new Set(
     [...text.normalize('NFKC').matchAll(/(\p{L}[\p{L}\p{N}]*)['’]s\b/gu)].map((m) => m[1].toLowerCase()).filter((w) => !FRAME_WORDS.has(w)),
   );
-  const expanded = expand(text);
+  const spelt = written(text);
+  const expanded = wordsApart(spelt);
   const tokens = [...expanded.matchAll(TOKEN)];
   const lowered = tokens.map((m) => m[0].toLowerCase());
   const context = whole === text ? lowered : [...expand(whole).matchAll(TOKEN)].map((m) => m[0].toLowerCase());
@@ -268,7 +270,7 @@ export function promptFacts(text: string, whole = text): PromptFacts {
     sequence: lowered.map(plural),
     numbers: [],
     symbols: [],
-    code: readCode(expanded),
+    code: readCode(expanded, spelt),
     formats: readFormats(text.normalize('NFKC')),
     ordinals: [],
     quantifiers: [],
@@ -462,19 +464,38 @@ export function promptFacts(text: string, whole = text): PromptFacts {
 }
 
 /**
+ * Raised characters: digits, signs and letters (the modifier letters, "ˣ", "ʸ", "ᵏ", "ᵉ", "ⁿ"...), which NFKC
+ * makes plain: "2ˣ" would read "2x", "eˣ" "ex".
+ */
+const RAISED = /[⁰¹²³⁴-⁹⁺⁻⁼⁽⁾ⁱⁿ\u02B0-\u02B8\u02E0-\u02E4\u1D2C-\u1D61\u1D78\u1D9B-\u1DBF]+/gu;
+/** A raised ordinal's suffix after a number ("3ʳᵈ", "2ⁿᵈ", "1ᵉʳ") is the ordinal, as plain letters write it. */
+const RAISED_ORDINAL = /^(?:st|nd|rd|th|e|er|re)$/;
+
+/**
  * A text with its contractions spelt out and its hyphenated words apart, as the guard reads it. An exponent
- * written raised is a power ("2⁵" is "2^5", "x²" "x^2"), and digits written low after a number its base
- * ("101₂"): NFKC alone makes plain digits of them, "25", "x2", "1012", which the embedder reads alike too.
- * Low digits after a letter are an index, as plain digits write it ("H₂O", "x₁").
+ * written raised is a power ("2⁵" is "2^5", "x²" "x^2", "2ˣ" "2^x"), and digits written low after a number its
+ * base ("101₂"): NFKC alone makes plain digits and letters of them, "25", "x2", "2x", "1012", which the embedder
+ * reads alike too. Low digits after a letter are an index, as plain digits write it ("H₂O", "x₁").
  */
 function expand(text: string): string {
+  return wordsApart(written(text));
+}
+
+/** "two-week", "10-year-old", "Wi-Fi": the parts are words ("two week"), not a minus. */
+function wordsApart(text: string): string {
+  return text.replace(HYPHENATED, ' ');
+}
+
+/** A text as expand() reads it but with its hyphens: "john-doe@" is no "john.doe@" (code.ts punctuated). */
+function written(text: string): string {
   let expanded = text
-    .replace(/[⁰¹²³⁴-⁹⁺⁻⁼⁽⁾ⁱⁿ]+/gu, (raised) => `^${raised}`)
+    .replace(RAISED, (raised, at: number) =>
+      /\d/.test(text[at - 1] ?? '') && RAISED_ORDINAL.test(raised.normalize('NFKC')) ? raised : `^${raised}`,
+    )
     .replace(/(?<=\p{N})[₀-₉]+/gu, (base) => ` ${base}`)
     .normalize('NFKC');
   for (const [pattern, replacement] of CONTRACTIONS) expanded = expanded.replace(pattern, replacement);
-  // "two-week", "10-year-old", "Wi-Fi": the parts are words ("two week"), not a minus.
-  return expanded.replace(/([\p{L}\d])-(?=\p{L})/gu, '$1 ');
+  return expanded;
 }
 
 const ROMAN = [
