@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Cluster, Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { apiError } from '../support/chat';
 import { FakeOpenAI } from '../support/fake-openai';
 import { configWith, GatewayProcess } from '../support/gateway';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
-const CLUSTER_URL = process.env.TEST_REDIS_CLUSTER_URL;
 /** The tenant of requests without a gateway key (none is configured). */
 const TENANT = 'anonymous';
 
@@ -20,10 +19,12 @@ const TENANT = 'anonymous';
  * deleted in several orders through the official SDK: after each delete the deleted ones are gone and the others'
  * conversations whole; after the last, the tenant holds nothing (Redis read directly).
  */
-const STORES = [
+const STORES: { name: string; url?: string; skip?: string | false }[] = [
   { name: 'in process' },
   { name: 'Redis', url: REDIS_URL, skip: !REDIS_URL && 'TEST_REDIS_URL unset' },
-  { name: 'Redis Cluster', url: CLUSTER_URL, cluster: true, skip: !CLUSTER_URL && 'TEST_REDIS_CLUSTER_URL unset' },
+  // Not on the shared Redis Cluster: redis-cluster.e2e, which runs beside this file (files run two at a time, in
+  // name order), takes that cluster down and pauses its nodes on purpose, and this file's requests then found no
+  // store (3 of 3 CI runs). The scripts run on a Cluster in test/unit/responses-chain-erase.test.ts.
 ];
 
 /** r1 → r2 → r3 → r4 → r5, and f continuing r3 too (created before r4). */
@@ -55,18 +56,13 @@ for (const store of STORES) {
     const upstream = new FakeOpenAI();
     const prefix = `erase-${randomBytes(4).toString('hex')}:`;
     const tenantKey = (id: string) => `${prefix}{${TENANT}}:${id}`;
-    let redis: Redis | Cluster | undefined;
+    let redis: Redis | undefined;
     let gateway: GatewayProcess;
     let client: OpenAI;
 
     before(async () => {
       const url = await upstream.start();
-      if (store.url) {
-        const { port, password } = new URL(store.url);
-        redis = store.cluster
-          ? new Cluster([{ host: '127.0.0.1', port: Number(port) }], { redisOptions: { password: password || undefined } })
-          : new Redis(store.url);
-      }
+      if (store.url) redis = new Redis(store.url);
       gateway = await GatewayProcess.start(
         configWith({
           providers: [{ name: 'fake', type: 'openai-compatible', baseUrl: `${url}/v1`, apiKeyEnv: 'FAKE_KEY' }],
@@ -77,7 +73,6 @@ for (const store of STORES) {
           env: {
             FAKE_KEY: 'sk-fake',
             ...(store.url && { REDIS_URL: store.url }),
-            ...(store.cluster && { REDIS_CLUSTER: 'true' }),
           },
         },
       );
