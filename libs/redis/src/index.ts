@@ -1,4 +1,3 @@
 export * from './redis.module';
 export * from './redis.service';
 export * from './within-budget';
-export * from './subscription';
