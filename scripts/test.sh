@@ -57,7 +57,6 @@ node dist/bench/soak.js --duration 90 --ci
 # fails on any lost request, a primary left unused after its cool-down, or a 429/503 while upstreams are healthy.
 node dist/bench/soak.js --scenario storm --rate 30 --ci
 
-# Last, so the test runner's summary (tests, pass, fail) closes the output. --test-force-exit: a test file
-# whose tests are done exits even with a handle left open (a client reconnecting to a Redis its failed test
-# stopped kept one file, and CI, running after its failure).
-node --test --test-force-exit --test-concurrency=2 --test-timeout=120000 "dist/test/**/*.test.js"
+# Last, so the test runner's summary (tests, pass, fail) closes the output. Not --test-force-exit: on a busy
+# host it ended the run with test files not yet started, 82 tests fewer and no failure said.
+node --test --test-concurrency=2 --test-timeout=120000 "dist/test/**/*.test.js"
