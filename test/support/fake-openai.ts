@@ -41,6 +41,8 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  *   status, with its error; once released, the tag answers at once, as `ok` (until `holdAgain(tag)`);
  *   `held-tool-<tag>` answers as `tool`;
  * - `hang`: never answers (until the client gives up);
+ * - `hang-over-<n>`: like `ok`, but a prompt (its messages' text) of more than n characters is never answered (until the
+ *   client gives up): an upstream that is up, whose answer to a huge prompt takes longer than the gateway waits;
  * - `reset`: destroys the socket without answering;
  * - `cut`: starts a stream, sends two chunks, then destroys the socket;
  * - `stall`: starts a stream, sends two chunks, then goes silent with the connection open;
@@ -154,6 +156,7 @@ export class FakeOpenAI extends FakeUpstream {
       if (status) return errorResponse(res, status);
     }
     if (model === 'hang') return;
+    if (model.startsWith('hang-over-') && promptChars(body) > Number(model.slice(10))) return;
     if (model === 'reset') return void req.socket.destroy();
     if (model === 'html-502') {
       res.writeHead(502, { 'content-type': 'text/html' });

@@ -23,8 +23,9 @@ export type Verdict =
   /**
    * 5xx, 529, timeout, connection failure; a Retry-After also cools it down. `trouble`: the answer that said the
    * gateway's account is refused (a rejected key, no credit), which cools it down for the breaker's cool-down.
+   * `timedOut`: the gateway gave up waiting (attemptMs, a stream's bound), which may be the request's doing.
    */
-  | { kind: 'failed'; retryAfterMs?: number; trouble?: AccountTrouble }
+  | { kind: 'failed'; retryAfterMs?: number; trouble?: AccountTrouble; timedOut?: boolean }
   /** 429: up, but not to be asked again before `retryAfterMs`. */
   | { kind: 'rate-limited'; retryAfterMs: number }
   /** The client left or the request's deadline passed: nothing learned. */
@@ -64,6 +65,14 @@ export type HealthChange =
  *   half-open --probe failed--> open(now + cooldownMs)
  *   half-open --probe ended without verdict (client gone, deadline)--> half-open, slot free
  *
+ * A timeout is evidence against the deployment only while it has not shown itself up since: an attempt that timed out
+ * counts as no verdict when the deployment answered (its first byte or a whole answer, a 429 or a client error too) an
+ * attempt that started after it, and such an answer that comes later takes back the ones already counted among the
+ * consecutive failures (not from the failure rate's window). Such a deployment serves others who asked later; the slow
+ * one was the request (a huge prompt, a long generation), and one tenant's slow requests would otherwise take it from
+ * every tenant for the cool-down. A hung deployment answers nothing, so its timeouts count as before; a probe that
+ * times out is the only attempt since it opened, so it still reopens it.
+ *
  * `coolUntil` (from a Retry-After) is a time, not a state: no attempt starts before it,
  * whatever the breaker says, and nothing has to happen for it to end. A 503/529's
  * Retry-After sets it at once; a 429's only while most recent answers are 429s. The probe slot is
@@ -82,6 +91,10 @@ export class DeploymentHealth {
   /** The probe in flight, if any: only its ticket may resolve the half-open state; aborted when it ends. */
   private probe: AbortController | undefined;
   private consecutive = 0;
+  /** When the latest attempt the deployment answered started: a timeout of one started before it is no verdict. */
+  private answeredStartedAt = -Infinity;
+  /** When the timeouts among the `consecutive` failures started: an answer to a later attempt takes them back. */
+  private countedTimeouts: number[] = [];
   /** Share of recent answers that were 429s (moving average). */
   private limitedShare = 0;
   /** Answers and failures over the last `windowMs`, for the failure rate. */
@@ -157,10 +170,10 @@ export class DeploymentHealth {
   admit(now: number): Ticket | undefined {
     if (this.readyAt(now) > now) return undefined;
     if (this.state === 'open') this.setState('half-open');
-    if (this.state === 'closed') return this.ticket(undefined);
+    if (this.state === 'closed') return this.ticket(undefined, now);
     const token = new AbortController();
     this.probe = token;
-    return this.ticket(token);
+    return this.ticket(token, now);
   }
 
   /** A state another replica announced; any local probe's outcome no longer decides. */
@@ -179,7 +192,8 @@ export class DeploymentHealth {
     probe?.abort();
   }
 
-  private ticket(token: AbortController | undefined): Ticket {
+  /** `startedAt`: when the attempt starts, to weigh its timeout against the answers to attempts started after it. */
+  private ticket(token: AbortController | undefined, startedAt: number): Ticket {
     let ended = false;
     const releaseProbe = () => {
       const wasProbe = token !== undefined && this.probe === token;
@@ -190,6 +204,7 @@ export class DeploymentHealth {
       probe: token !== undefined,
       started: () => {
         if (ended) return;
+        this.answeredAfter(startedAt);
         const wasProbe = releaseProbe();
         if (this.state !== 'closed') this.close();
         // Requests waiting for the probe's verdict wake once it is in the state.
@@ -199,10 +214,31 @@ export class DeploymentHealth {
         if (ended) return;
         ended = true;
         const wasProbe = releaseProbe();
-        this.settle(verdict, now, wasProbe);
+        this.settle(this.weigh(verdict, startedAt), now, wasProbe);
         if (wasProbe) token?.abort();
       },
     };
+  }
+
+  /** The verdict as evidence: an answer shows the deployment up as of its attempt's start; a timeout before then is none. */
+  private weigh(verdict: Verdict, startedAt: number): Verdict {
+    if (verdict.kind === 'answered' || verdict.kind === 'rate-limited') this.answeredAfter(startedAt);
+    const upSince = verdict.kind === 'failed' && verdict.timedOut && this.answeredStartedAt > startedAt;
+    if (upSince) return { kind: 'no-verdict' };
+    if (verdict.kind === 'failed' && verdict.timedOut) this.countedTimeouts.push(startedAt);
+    return verdict;
+  }
+
+  /**
+   * The deployment answered an attempt that started at `startedAt` (its first byte, or a whole answer): the timeouts
+   * already counted of attempts started before it no longer count towards the consecutive failures (a stream's first
+   * byte ends no run of failures as an answer does, and the answer may come after their verdicts).
+   */
+  private answeredAfter(startedAt: number): void {
+    this.answeredStartedAt = Math.max(this.answeredStartedAt, startedAt);
+    const kept = this.countedTimeouts.filter((t) => t >= startedAt);
+    this.consecutive -= this.countedTimeouts.length - kept.length;
+    this.countedTimeouts = kept;
   }
 
   private settle(verdict: Verdict, now: number, wasProbe: boolean): void {
@@ -210,6 +246,7 @@ export class DeploymentHealth {
       case 'answered':
         this.window.record(now, false);
         this.consecutive = 0;
+        this.countedTimeouts = [];
         this.limitedShare *= 1 - RATE_LIMIT_ALPHA;
         if (this.state !== 'closed') this.close();
         return;
@@ -267,6 +304,7 @@ export class DeploymentHealth {
   private reset(): void {
     this.window.clear();
     this.consecutive = 0;
+    this.countedTimeouts = [];
   }
 
   private setState(state: BreakerState): void {

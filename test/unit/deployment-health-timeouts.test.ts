@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { BreakerConfig } from '@gateway/config';
+import { DeploymentHealth, type Ticket, type Verdict } from '@gateway/router';
+
+/** Timeouts are the gateway giving up on one request: evidence against the deployment only while it answers no one. */
+describe('deployment health: timeouts', () => {
+  const cfg = Object.assign(new BreakerConfig(), {
+    consecutiveFailures: 3,
+    cooldownMs: 10,
+    // The failure rate is not what these test: only consecutive failures open the breaker here.
+    minRequests: 1_000,
+    windowMs: 10_000,
+  });
+  const TIMEOUT: Verdict = { kind: 'failed', timedOut: true };
+
+  it('a slow request times out while the deployment answers those who asked after it: no failure', () => {
+    const h = new DeploymentHealth(cfg, () => undefined);
+    const slow = [0, 1, 2, 3, 4].map((i) => h.admit(i)!);
+    const other = h.admit(10)!;
+    other.end({ kind: 'answered' }, 20);
+    slow.forEach((t, i) => t.end(TIMEOUT, 1_000 + i));
+    assert.equal(h.state, 'closed', 'five timeouts, but the deployment answered a request that started after them');
+  });
+
+  it('a stream that began after the slow request started shows the deployment up as well', () => {
+    const h = new DeploymentHealth(cfg, () => undefined);
+    const slow = [0, 1, 2].map((i) => h.admit(i)!);
+    h.admit(10)!.started();
+    slow.forEach((t, i) => t.end(TIMEOUT, 1_000 + i));
+    assert.equal(h.state, 'closed');
+  });
+
+  it('an answer to an attempt that started before the timeouts does not excuse them', () => {
+    const h = new DeploymentHealth(cfg, () => undefined);
+    const early = h.admit(0)!;
+    const slow = [1, 2, 3].map((i) => h.admit(i)!);
+    early.end({ kind: 'answered' }, 500);
+    slow.forEach((t, i) => t.end(TIMEOUT, 1_000 + i));
+    assert.equal(h.state, 'open');
+  });
+
+  it('a hung deployment opens on timeouts, and a probe that times out opens it again', () => {
+    const h = new DeploymentHealth(cfg, () => undefined);
+    for (let i = 0; i < 3; i++) h.admit(i * 1_000)!.end(TIMEOUT, (i + 1) * 1_000);
+    assert.equal(h.state, 'open');
+    const probe = h.admit(3_010)!;
+    assert.ok(probe.probe);
+    probe.end(TIMEOUT, 4_010);
+    assert.equal(h.state, 'open', 'the probe decided');
+  });
+
+  it('other failures (a 5xx) count whatever answered since', () => {
+    const h = new DeploymentHealth(cfg, () => undefined);
+    const failing = [0, 1, 2].map((i) => h.admit(i)!);
+    h.admit(5)!.started();
+    failing.forEach((t, i) => t.end({ kind: 'failed' }, 10 + i));
+    assert.equal(h.state, 'open');
+  });
+
+  /** One step of a random interleaving: start an attempt, time it advance, or end one in flight. */
+  type Step = { op: 'start' } | { op: 'tick'; ms: number } | { op: 'first-byte' | 'answer' | 'timeout'; pick: number };
+  // Many attempts in flight at once, so that answers and timeouts of attempts started at other times interleave.
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    { weight: 3, arbitrary: fc.constant({ op: 'start' as const }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 8 }) }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constantFrom('first-byte' as const, 'answer' as const), pick: fc.nat() }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('timeout' as const), pick: fc.nat() }) },
+  );
+
+  /** Runs the steps on a health; `check` sees the state before and after each, with the record of what happened so far. */
+  function run(steps: Step[], verdictOf: (v: Verdict) => Verdict, check: (before: string, after: string, seen: Seen) => void) {
+    const h = new DeploymentHealth(cfg, () => undefined);
+    const flying: { ticket: Ticket; startedAt: number }[] = [];
+    const seen: Seen = { answeredStartedAt: -Infinity, timeoutStarts: [] };
+    let now = 0;
+    for (const s of steps) {
+      const before = h.state;
+      seen.ended = undefined;
+      if (s.op === 'tick') now += s.ms;
+      else if (s.op === 'start') {
+        const ticket = h.admit(now);
+        if (ticket) flying.push({ ticket, startedAt: now });
+      } else if (flying.length) {
+        const i = s.pick % flying.length;
+        const { ticket, startedAt } = flying[i];
+        if (s.op === 'first-byte') ticket.started();
+        else {
+          flying.splice(i, 1);
+          ticket.end(verdictOf(s.op === 'answer' ? { kind: 'answered' } : TIMEOUT), now);
+        }
+        if (s.op !== 'first-byte') seen.ended = s.op;
+        if (s.op === 'timeout') seen.timeoutStarts.push(startedAt);
+        else seen.answeredStartedAt = Math.max(seen.answeredStartedAt, startedAt);
+      }
+      check(before, h.state, seen);
+    }
+  }
+  interface Seen {
+    /** The latest start of an attempt that answered (its first byte or a whole answer). */
+    answeredStartedAt: number;
+    timeoutStarts: number[];
+    /** How the step ended an attempt, if it did. */
+    ended?: 'answer' | 'timeout';
+  }
+
+  it('opens only after consecutiveFailures timeouts that no answer to a later attempt followed (fast-check)', () => {
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 200 }), (steps) => {
+        /** The starts of the timeouts that ended while closed since it last closed and since the last whole answer. */
+        let window: number[] = [];
+        run(
+          steps,
+          (v) => v,
+          (before, after, seen) => {
+            if (seen.ended === 'answer' || (after === 'closed' && before !== 'closed')) window = [];
+            if (seen.ended === 'timeout' && before === 'closed') window.push(seen.timeoutStarts.at(-1)!);
+            if (before !== 'closed' || after !== 'open') return;
+            const unexcused = window.filter((t) => t >= seen.answeredStartedAt).length;
+            assert.ok(unexcused >= cfg.consecutiveFailures, `opened with ${unexcused} timeouts no later answer excused`);
+          },
+        );
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a hung deployment (nothing answers) goes through the same states as when every timeout counted (fast-check)', () => {
+    const hung = step.filter((s) => s.op !== 'answer' && s.op !== 'first-byte');
+    fc.assert(
+      fc.property(fc.array(hung, { maxLength: 200 }), (steps) => {
+        let closedTimeouts = 0;
+        const states = (verdictOf: (v: Verdict) => Verdict) => {
+          const out: string[] = [];
+          closedTimeouts = 0;
+          run(steps, verdictOf, (before, after, seen) => {
+            out.push(after);
+            if (seen.ended !== 'timeout' || before !== 'closed') return;
+            closedTimeouts++;
+            if (closedTimeouts === cfg.consecutiveFailures) assert.equal(after, 'open', 'the last of N timeouts opened it');
+            if (after !== 'closed') closedTimeouts = 0;
+          });
+          return out;
+        };
+        // Before timeouts were weighed, a timeout was a failure like any other.
+        const today = states(() => ({ kind: 'failed' }));
+        assert.deepEqual(
+          states((v) => v),
+          today,
+        );
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
