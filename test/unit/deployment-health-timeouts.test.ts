@@ -59,6 +59,17 @@ describe('deployment health: timeouts', () => {
     assert.equal(h.state, 'open');
   });
 
+  it('timeouts the deployment answered past still count in the failure rate: one that times out most requests opens', () => {
+    const rated = Object.assign(new BreakerConfig(), { ...cfg, minRequests: 6, failureRate: 0.5 });
+    const h = new DeploymentHealth(rated, () => undefined);
+    const slow = [0, 1, 2, 3, 4].map((i) => h.admit(i)!);
+    h.admit(10)!.end({ kind: 'answered' }, 20);
+    slow.slice(0, 4).forEach((t, i) => t.end(TIMEOUT, 1_000 + i));
+    assert.equal(h.state, 'closed', 'four of five failed: the window holds fewer than minRequests');
+    slow[4].end(TIMEOUT, 1_004);
+    assert.equal(h.state, 'open', 'five timeouts and one answer: over the failure rate on minRequests');
+  });
+
   /** One step of a random interleaving: start an attempt, time it advance, or end one in flight. */
   type Step = { op: 'start' } | { op: 'tick'; ms: number } | { op: 'first-byte' | 'answer' | 'timeout'; pick: number };
   // Many attempts in flight at once, so that answers and timeouts of attempts started at other times interleave.

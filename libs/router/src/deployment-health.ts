@@ -31,6 +31,9 @@ export type Verdict =
   /** The client left or the request's deadline passed: nothing learned. */
   | { kind: 'no-verdict' };
 
+/** A verdict as evidence (DeploymentHealth.weigh): a timeout the deployment has answered past counts in the failure rate only. */
+type Evidence = Verdict | { kind: 'excused-timeout' };
+
 /**
  * Permission for one attempt. `end` must be called once however the attempt ends; later calls do nothing.
  * A stream calls `started` at its first chunk, and `end` when it ends: its outcome is known only then.
@@ -66,9 +69,10 @@ export type HealthChange =
  *   half-open --probe ended without verdict (client gone, deadline)--> half-open, slot free
  *
  * A timeout is evidence against the deployment only while it has not shown itself up since: an attempt that timed out
- * counts as no verdict when the deployment answered (its first byte or a whole answer, a 429 or a client error too) an
- * attempt that started after it, and such an answer that comes later takes back the ones already counted among the
- * consecutive failures (not from the failure rate's window). Such a deployment serves others who asked later; the slow
+ * is not counted among the consecutive failures when the deployment answered (its first byte or a whole answer, a 429
+ * or a client error too) an attempt that started after it, and such an answer that comes later takes back the ones
+ * already counted there. It still counts in the failure rate over the window: a deployment that times out most
+ * requests while answering a few is degraded, and opens on the rate. Such a deployment serves others who asked later; the slow
  * one was the request (a huge prompt, a long generation), and one tenant's slow requests would otherwise take it from
  * every tenant for the cool-down. A hung deployment answers nothing, so its timeouts count as before; a probe that
  * times out is the only attempt since it opened, so it still reopens it.
@@ -221,10 +225,10 @@ export class DeploymentHealth {
   }
 
   /** The verdict as evidence: an answer shows the deployment up as of its attempt's start; a timeout before then is none. */
-  private weigh(verdict: Verdict, startedAt: number): Verdict {
+  private weigh(verdict: Verdict, startedAt: number): Evidence {
     if (verdict.kind === 'answered' || verdict.kind === 'rate-limited') this.answeredAfter(startedAt);
     const upSince = verdict.kind === 'failed' && verdict.timedOut && this.answeredStartedAt > startedAt;
-    if (upSince) return { kind: 'no-verdict' };
+    if (upSince) return { kind: 'excused-timeout' };
     if (verdict.kind === 'failed' && verdict.timedOut) this.countedTimeouts.push(startedAt);
     return verdict;
   }
@@ -241,7 +245,7 @@ export class DeploymentHealth {
     this.countedTimeouts = kept;
   }
 
-  private settle(verdict: Verdict, now: number, wasProbe: boolean): void {
+  private settle(verdict: Evidence, now: number, wasProbe: boolean): void {
     switch (verdict.kind) {
       case 'answered':
         this.window.record(now, false);
@@ -259,16 +263,24 @@ export class DeploymentHealth {
         if (verdict.retryAfterMs) this.coolDown(now, verdict.retryAfterMs, false, verdict.trouble);
         this.window.record(now, true);
         this.consecutive++;
-        const { total, failures } = this.window.counts(now);
-        const rateTripped = total >= this.config.minRequests && failures / total >= this.config.failureRate;
-        if (wasProbe || (this.state === 'closed' && (this.consecutive >= this.config.consecutiveFailures || rateTripped))) {
+        if (wasProbe || (this.state === 'closed' && (this.consecutive >= this.config.consecutiveFailures || this.rateTripped(now)))) {
           this.open(now + this.config.cooldownMs);
         }
         return;
       }
+      case 'excused-timeout':
+        this.window.record(now, true);
+        if (wasProbe || (this.state === 'closed' && this.rateTripped(now))) this.open(now + this.config.cooldownMs);
+        return;
       case 'no-verdict':
         return;
     }
+  }
+
+  /** The share of failures over the window has reached the breaker's `failureRate` (on at least `minRequests`). */
+  private rateTripped(now: number): boolean {
+    const { total, failures } = this.window.counts(now);
+    return total >= this.config.minRequests && failures / total >= this.config.failureRate;
   }
 
   /**
