@@ -153,6 +153,16 @@ describe('routing strategies: the whole request', () => {
     assert.deepEqual(order(), ['no-discount', 'cache-friendly'], 'its recent answers found nothing cached');
   });
 
+  it("cost prices a request asking for a service tier at that tier's rates", () => {
+    const ds = [
+      deployment('dear-priority', { price: { input: 1, output: 2, tiers: { priority: { input: 4, output: 8 } } } }),
+      deployment('flat-priority', { price: { input: 1.5, output: 3, tiers: { priority: { input: 2, output: 4 } } } }),
+    ];
+    const order = (extra: object) => STRATEGY_ORDER.cost(ds, context({ profile: chat('x'.repeat(4_000), extra) })).map((d) => d.id);
+    assert.deepEqual(order({}), ['dear-priority', 'flat-priority']);
+    assert.deepEqual(order({ service_tier: 'priority' }), ['flat-priority', 'dear-priority']);
+  });
+
   it('cost prices cache writes at their rate', () => {
     const ds = [
       deployment('dear-writes', { price: { input: 1, cacheWrite: 2, cacheWrite1h: 4, output: 2 } }),

@@ -46,7 +46,7 @@ export const STRATEGY_ORDER: Record<Strategy, Order> = {
 /**
  * USD for this request on this deployment, billed as costOf bills an answer: its completion budget once per choice
  * (as budget holds count it), its prompt and completion split as `shares` say (the deployment's recent answers'
- * cached, cache-written and reasoning parts). Unpriced deployments sort last.
+ * cached, cache-written and reasoning parts), at the service tier's prices the request asks for. Unpriced deployments sort last.
  */
 export function estimatedCost(d: Deployment, profile: RequestProfile, shares: Shares): number {
   const price = d.config.price;
@@ -63,6 +63,8 @@ export function estimatedCost(d: Deployment, profile: RequestProfile, shares: Sh
       completion_tokens_details: { reasoning_tokens: part(shares.reasoning, completion) },
     },
     price,
+    // The tier asked for: the upstream may serve another, which the bill will then price.
+    profile.request?.service_tier ?? undefined,
   ).usd;
 }
 
