@@ -18,7 +18,7 @@ import { MetricsService } from '@gateway/metrics';
 import type { ChatCompletionCreateParams } from '@gateway/providers';
 import { ProvidersService } from '@gateway/providers';
 import { RedisService } from '@gateway/redis';
-import { BreakerRegistry, Clock, Executor, LatencyTracker, ModelCatalog, RouterService, Stopping } from '@gateway/router';
+import { BreakerRegistry, Clock, Executor, LatencyTracker, ModelCatalog, RouterService, Stopping, UsageShares } from '@gateway/router';
 import { CacheService } from '../libs/cache/src/cache.service';
 import type { CacheBackend } from '../libs/cache/src/backends/backend';
 import { EmbeddedBackend } from '../libs/cache/src/backends/embedded.backend';
@@ -88,7 +88,7 @@ async function exactHits(redisUrl: string | undefined, size: number): Promise<st
   const catalog = new ModelCatalog(config, new ProvidersService(config));
   const clock = new Clock();
   const [breakers, latency] = [new BreakerRegistry(config, redis, metrics, clock), new LatencyTracker(config, clock)];
-  const router = new RouterService(config, catalog, breakers, latency);
+  const router = new RouterService(config, catalog, breakers, latency, new UsageShares());
   const cache = new CacheService(config, redis, metrics, router, new Executor(config, breakers, latency, metrics, clock, new Stopping()));
   await cache.onModuleInit();
   const scope = { tenant: 'bench', modelGroup: 'bench' };

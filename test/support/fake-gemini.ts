@@ -6,6 +6,21 @@ type Content = { role: string; parts: Part[] };
 
 export const GEMINI_USAGE = { promptTokenCount: 12, candidatesTokenCount: 8, totalTokenCount: 20, cachedContentTokenCount: 4 };
 
+/** Usage with Gemini's modality breakdowns: 8,000 of the 10,000 prompt tokens and 40 of the 100 answer tokens audio. */
+export const GEMINI_AUDIO_USAGE = {
+  promptTokenCount: 10_000,
+  candidatesTokenCount: 100,
+  totalTokenCount: 10_100,
+  promptTokensDetails: [
+    { modality: 'TEXT', tokenCount: 2000 },
+    { modality: 'AUDIO', tokenCount: 8000 },
+  ],
+  candidatesTokensDetails: [
+    { modality: 'TEXT', tokenCount: 60 },
+    { modality: 'AUDIO', tokenCount: 40 },
+  ],
+};
+
 /** Google's canonical error statuses and their HTTP codes, as the Gemini API sends them. */
 export const GEMINI_ERRORS: Record<string, number> = {
   INVALID_ARGUMENT: 400,
@@ -65,6 +80,7 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  * - `gemini-slow-<ms>`: waits, then echoes;
  * - `gemini-drip-<ms>`: streams the echo with that pause between text pieces;
  * - `gemini-no-usage`: the echo without any usageMetadata;
+ * - `gemini-audio`: the echo, with usage whose prompt and answer are partly audio (GEMINI_AUDIO_USAGE);
  * - `gemini-not-json`: a 200 whose body (or stream event) is not JSON, as a misbehaving proxy sends;
  * - `gemini-burst-<n>`: streamed, n events (`burstPart`: thoughts, every 100th a text) and the finish written at once, as a
  *   buffering proxy lets them go; the thoughts make no frames for a client that did not ask for them.
@@ -399,6 +415,7 @@ function reply(model: string, body: Record<string, unknown>) {
   if (model === 'gemini-usage-only')
     return { usageMetadata: { promptTokenCount: 12, totalTokenCount: 12 }, modelVersion: 'gemini-fake-001' };
   if (model.startsWith('gemini-finish-')) return response([candidate([{ text: 'partial' }], model.slice(14))]);
+  if (model === 'gemini-audio') return response([candidate([{ text: `echo: ${textOf(last)}` }])], GEMINI_AUDIO_USAGE);
   if (model === 'gemini-no-usage') return { ...response([candidate([{ text: `echo: ${textOf(last)}` }])]), usageMetadata: undefined };
   const count = config.candidateCount ?? 1;
   return response(

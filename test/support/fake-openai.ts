@@ -54,6 +54,7 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  *   completion budget over the model's output cap ("max_tokens is too large: …");
  * - `no-usage`: like `ok` but never reports usage (not even when a stream asks);
  * - `reasoning`: usage with cached prompt tokens and reasoning tokens;
+ * - `audio-counted`: like `ok`, with usage that counts audio prompt and completion tokens (AUDIO_USAGE);
  * - `total-only-usage`: usage with `total_tokens` alone;
  * - `usage-<kind>`: usage that is not to be believed (BAD_USAGE: negative, fractional, a negative cache
  *   write, 1e15 output tokens), or (`usage-dscache`) DeepSeek's `prompt_cache_hit_tokens` alone;
@@ -358,6 +359,15 @@ const REASONING_USAGE = {
   completion_tokens_details: { reasoning_tokens: 300 },
 };
 
+/** What OpenAI's audio models report: audio tokens among the prompt's and the completion's. */
+export const AUDIO_USAGE = {
+  prompt_tokens: 1000,
+  completion_tokens: 800,
+  total_tokens: 1800,
+  prompt_tokens_details: { cached_tokens: 0, audio_tokens: 900 },
+  completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 700 },
+};
+
 /** The usages of `usage-<kind>` models. */
 const BAD_USAGE: Record<string, object> = {
   'usage-negative': { prompt_tokens: -5, completion_tokens: 7, total_tokens: 2 },
@@ -383,6 +393,7 @@ function usageFor(model: string): object | null | undefined {
   if (model === 'no-usage') return undefined;
   if (model === 'total-only-usage') return { total_tokens: 1500 };
   if (model === 'groq-usage') return null;
+  if (model === 'audio-counted') return AUDIO_USAGE;
   return model === 'reasoning' ? REASONING_USAGE : USAGE;
 }
 

@@ -35,6 +35,11 @@ describe('config', () => {
     const haiku = config.models.find((m) => m.name === 'claude-haiku-4-5')!.deployments[0];
     assert.equal(haiku.thinking, 'budget');
     assert.equal(config.models.find((m) => m.name === 'claude-sonnet-5-5')!.deployments[0].thinking, 'adaptive', 'the default');
+    // Found by an independent check: priority answers were billed at the standard price, audio at the text one.
+    const price = (model: string) => config.models.find((m) => m.name === model)!.deployments[0].price!;
+    const priority = price('gpt-4.1').tiers!.priority!;
+    assert.deepEqual([priority.input, priority.output, priority.cachedInput], [3.5, 14, undefined]);
+    assert.equal(price('gemini-2.5-flash-lite').audioInput, 0.3);
   });
 
   it('fills defaults and applies environment overrides', () => {
@@ -248,6 +253,21 @@ describe('config', () => {
       'a cache-write price that is not a number',
       (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, output: 2, cacheWrite1h: 'double' }),
       /models\[0\]\.deployments\[0\]\.price\.cacheWrite1h/,
+    ],
+    [
+      'an audio price that is negative',
+      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, output: 2, audioInput: -1 }),
+      /models\[0\]\.deployments\[0\]\.price\.audioInput/,
+    ],
+    [
+      'a service tier price that is not a number',
+      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, output: 2, tiers: { priority: { input: 'x' } } }),
+      /models\[0\]\.deployments\[0\]\.price\.tiers\.priority\.input/,
+    ],
+    [
+      'a service tier OpenAI has no priced answer in',
+      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, output: 2, tiers: { scale: { input: 2 } } }),
+      /models\[0\]\.deployments\[0\]\.price\.tiers.*scale/,
     ],
     // Found by an independent check: a side left out was billed at $0, silently (no price at all is warned of).
     ...(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Price } from '@gateway/config';
-import { costOf, dearestCompletionPrice, dearestPromptPrice, type UsageCounts } from '@gateway/metrics';
+import { costOf, dearestCompletionPrice, dearestPromptPrice, tierPrice, type UsageCounts } from '@gateway/metrics';
 
 const price = (p: Partial<Price>) => Object.assign(new Price(), p);
 const usage = (prompt: number, completion: number, cached = 0, reasoning = 0, writes = 0): UsageCounts => ({
@@ -83,12 +83,94 @@ describe('cost from usage and price (USD per 1M tokens)', () => {
       { input: 1, output: 5, longContext: { above: 100, input: 2, output: 10 } },
       (299_000 * 2 + 1000 * 2 + 1000 * 10) / 1e6,
     ],
+    // Found by an independent check: audio was billed at the text price.
+    [
+      'audio prompt tokens at the audio input price, the rest of the fresh prompt at input',
+      { ...usage(10_000, 100), prompt_tokens_details: { audio_tokens: 8000 } },
+      { input: 0.1, output: 0.4, audioInput: 0.3 },
+      (2000 * 0.1 + 8000 * 0.3 + 100 * 0.4) / 1e6,
+    ],
+    [
+      'audio completion tokens at the audio output price',
+      { ...usage(900, 800), prompt_tokens_details: { audio_tokens: 900 }, completion_tokens_details: { audio_tokens: 700 } },
+      { input: 2.5, output: 10, audioInput: 40, audioOutput: 80 },
+      (900 * 40 + 100 * 10 + 700 * 80) / 1e6,
+    ],
+    [
+      'audio at the text prices when no audio price',
+      { ...usage(1000, 10), prompt_tokens_details: { audio_tokens: 1000 } },
+      { input: 1, output: 2 },
+      (1000 + 20) / 1e6,
+    ],
+    [
+      'audio counts are capped by the fresh prompt and the non-reasoning output',
+      {
+        ...usage(1000, 100),
+        prompt_tokens_details: { cached_tokens: 600, audio_tokens: 1000 },
+        completion_tokens_details: { reasoning_tokens: 60, audio_tokens: 100 },
+      },
+      { input: 1, cachedInput: 0.1, output: 2, audioInput: 3, audioOutput: 5 },
+      (400 * 3 + 600 * 0.1 + 40 * 5 + 60 * 2) / 1e6,
+    ],
   ];
   for (const [name, u, p, expected] of golden) {
     it(name, () => {
       assert.ok(Math.abs(costOf(u, p && price(p)).usd - expected) < 1e-15, `${costOf(u, p && price(p)).usd} != ${expected}`);
     });
   }
+
+  // Found by an independent check: priority answers were billed at the standard price (under-billed 1.75x), flex ones over-billed 2x.
+  describe('service tiers', () => {
+    const GPT_41 = {
+      input: 2,
+      cachedInput: 0.5,
+      output: 8,
+      tiers: { priority: { input: 3.5, output: 14 }, flex: { input: 1, output: 4 } },
+    };
+    const cost = (p: object, tier?: string) => costOf(usage(10_000, 1000, 2000), price(p), tier).usd;
+    it('an answer served by priority bills its rates, the cached input scaled as its input is (OpenAI: $0.875)', () => {
+      assert.equal(cost(GPT_41, 'priority'), (8000 * 3.5 + 2000 * 0.875 + 1000 * 14) / 1e6);
+    });
+    it('flex bills its own rates', () => {
+      assert.equal(cost(GPT_41, 'flex'), (8000 * 1 + 2000 * 0.25 + 1000 * 4) / 1e6);
+    });
+    it('default, scale, an unknown tier and none bill the standard price; so does a tier without prices', () => {
+      const standard = (8000 * 2 + 2000 * 0.5 + 1000 * 8) / 1e6;
+      for (const tier of ['default', 'scale', 'auto', 'toString', undefined]) assert.equal(cost(GPT_41, tier), standard, String(tier));
+      assert.equal(cost({ input: 2, cachedInput: 0.5, output: 8 }, 'priority'), standard);
+    });
+    it("a tier's own rates win; unset ones scale, prompt ones with input, completion ones with output, long-context ones too", () => {
+      const p = price({
+        input: 2,
+        output: 10,
+        cachedInput: 0.2,
+        cacheWrite: 2.5,
+        reasoning: 20,
+        audioInput: 6,
+        webSearch: 10,
+        longContext: { above: 100, input: 4, output: 15 },
+        tiers: { priority: { input: 3, output: 20, cacheWrite: 5 } },
+      });
+      const t = tierPrice(p, 'priority');
+      assert.deepEqual(
+        [t.input, t.output, t.cachedInput, t.cacheWrite, t.reasoning, t.audioInput, t.audioOutput, t.webSearch],
+        [3, 20, 0.2 * 1.5, 5, 40, 6 * 1.5, undefined, 10],
+      );
+      assert.deepEqual({ ...t.longContext }, { above: 100, input: 6, output: 30 });
+      assert.equal(tierPrice(p, 'priority'), t, 'derived once per price');
+      assert.equal(
+        tierPrice(price({ input: 2, output: 8, tiers: { flex: { output: 4 } } }), 'flex').input,
+        2,
+        'an unset input is the standard one',
+      );
+    });
+    it('a budget hold prices at the dearest tier: the upstream says which served only in its answer', () => {
+      assert.equal(dearestPromptPrice(price(GPT_41)), 3.5);
+      assert.equal(dearestCompletionPrice(price(GPT_41)), 14);
+      assert.equal(dearestPromptPrice(price({ input: 1, output: 2, audioInput: 7 })), 7);
+      assert.equal(dearestCompletionPrice(price({ input: 1, output: 2, audioOutput: 9 })), 9);
+    });
+  });
 
   it('reports the token breakdown', () => {
     assert.deepEqual(costOf(usage(1000, 500, 400, 300, 100), price({ input: 1 })), {
@@ -98,6 +180,8 @@ describe('cost from usage and price (USD per 1M tokens)', () => {
       cacheWriteTokens: 100,
       outputTokens: 200,
       reasoningTokens: 300,
+      audioInputTokens: 0,
+      audioOutputTokens: 0,
       webSearches: 0,
     });
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Clock, LatencyTracker, profileChat, STRATEGY_ORDER } from '@gateway/router';
+import { Clock, LatencyTracker, profileChat, STRATEGY_ORDER, UsageShares } from '@gateway/router';
 import { FakeClock } from '../support/fake-clock';
 import { deployment, routerConfig } from '../support/router-harness';
 import { random } from '../support/vectors';
@@ -25,6 +25,7 @@ async function simulate(
   const ctx = {
     profile: profileChat({ model: 'x', messages: [{ role: 'user', content: 'hi' }] }),
     latency,
+    shares: new UsageShares(),
     exploreRate: EXPLORE_RATE,
     random: random(seed),
   };

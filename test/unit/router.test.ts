@@ -14,6 +14,7 @@ import {
   STRATEGY_ORDER,
   type StrategyContext,
   TaskRouter,
+  UsageShares,
 } from '@gateway/router';
 import { profileEmbeddings } from '../../libs/router/src/request-profile';
 import { BreakerRegistry } from '../../libs/router/src/breaker-registry';
@@ -38,7 +39,14 @@ const config = (): GatewayConfig => parseConfig({ providers: [{ name: 'mock', ty
 const chat = (content: string, extra: object = {}) => profileChat({ model: 'x', messages: [{ role: 'user', content }], ...extra });
 
 function context(overrides: Partial<StrategyContext> = {}): StrategyContext {
-  return { profile: chat('hello'), latency: new LatencyTracker(config(), new Clock()), exploreRate: 0, random: seeded(42), ...overrides };
+  return {
+    profile: chat('hello'),
+    latency: new LatencyTracker(config(), new Clock()),
+    shares: new UsageShares(),
+    exploreRate: 0,
+    random: seeded(42),
+    ...overrides,
+  };
 }
 
 describe('routing strategies', () => {
@@ -123,6 +131,69 @@ describe('routing strategies: the whole request', () => {
     // ~1,000 prompt tokens: 100 + 500 × 10 (cheap-in) against 10,000 + 500 × 0.1; with n = 3, 100 + 15,000 against 10,150.
     assert.deepEqual(order({}), ['cheap-in', 'cheap-out']);
     assert.deepEqual(order({ n: 3 }), ['cheap-out', 'cheap-in']);
+  });
+
+  // Found by an independent check: `cost` ranked by input and output prices only, and sent a cached prompt to the
+  // deployment without a cache discount (3.44x dearer), a reasoning request to the one whose reasoning is dear (2.4x).
+  it('cost prices the cached share of prompts the deployments reported, as the bill would', () => {
+    const ds = [
+      deployment('cache-friendly', { price: { input: 1, cachedInput: 0.1, output: 2 } }),
+      deployment('no-discount', { price: { input: 0.8, output: 2 } }),
+    ];
+    const shares = new UsageShares();
+    const profile = chat('x'.repeat(40_000), { max_tokens: 300 });
+    const order = () => STRATEGY_ORDER.cost(ds, context({ profile, shares })).map((d) => d.id);
+    assert.deepEqual(order(), ['no-discount', 'cache-friendly'], 'nothing known: nothing assumed cached');
+    const cachedAnswer = { prompt_tokens: 10_000, completion_tokens: 300, prompt_tokens_details: { cached_tokens: 9000 } };
+    shares.observe('no-discount', cachedAnswer);
+    assert.deepEqual(order(), ['cache-friendly', 'no-discount'], "the traffic's cached share, for the deployment not yet seen");
+    shares.observe('cache-friendly', cachedAnswer);
+    assert.deepEqual(order(), ['cache-friendly', 'no-discount']);
+    for (let i = 0; i < 30; i++) shares.observe('cache-friendly', { prompt_tokens: 10_000, completion_tokens: 300 });
+    assert.deepEqual(order(), ['no-discount', 'cache-friendly'], 'its recent answers found nothing cached');
+  });
+
+  it("cost prices a request asking for a service tier at that tier's rates", () => {
+    const ds = [
+      deployment('dear-priority', { price: { input: 1, output: 2, tiers: { priority: { input: 4, output: 8 } } } }),
+      deployment('flat-priority', { price: { input: 1.5, output: 3, tiers: { priority: { input: 2, output: 4 } } } }),
+    ];
+    const order = (extra: object) => STRATEGY_ORDER.cost(ds, context({ profile: chat('x'.repeat(4_000), extra) })).map((d) => d.id);
+    assert.deepEqual(order({}), ['dear-priority', 'flat-priority']);
+    assert.deepEqual(order({ service_tier: 'priority' }), ['flat-priority', 'dear-priority']);
+  });
+
+  it('cost prices cache writes at their rate', () => {
+    const ds = [
+      deployment('dear-writes', { price: { input: 1, cacheWrite: 2, cacheWrite1h: 4, output: 2 } }),
+      deployment('flat', { price: { input: 1.5, output: 2 } }),
+    ];
+    const shares = new UsageShares();
+    const profile = chat('x'.repeat(40_000));
+    shares.observe('dear-writes', { prompt_tokens: 1000, completion_tokens: 10, prompt_tokens_details: { cache_write_tokens: 800 } });
+    shares.observe('flat', { prompt_tokens: 1000, completion_tokens: 10 });
+    assert.deepEqual(
+      STRATEGY_ORDER.cost(ds, context({ profile, shares })).map((d) => d.id),
+      ['flat', 'dear-writes'],
+    );
+  });
+
+  it('cost prices the reasoning share at the reasoning rate: all of the completion before any answer said', () => {
+    const ds = [
+      deployment('cheap-out-dear-thinking', { price: { input: 1, output: 2, reasoning: 12 } }),
+      deployment('flat', { price: { input: 1, output: 4 } }),
+    ];
+    const shares = new UsageShares();
+    const order = (extra: object) =>
+      STRATEGY_ORDER.cost(ds, context({ profile: chat('x'.repeat(4_000), { max_tokens: 1000, ...extra }), shares })).map((d) => d.id);
+    assert.deepEqual(order({ reasoning_effort: 'high' }), ['flat', 'cheap-out-dear-thinking']);
+    assert.deepEqual(order({}), ['cheap-out-dear-thinking', 'flat'], 'no reasoning asked, none known');
+    shares.observe('cheap-out-dear-thinking', {
+      prompt_tokens: 1000,
+      completion_tokens: 1000,
+      completion_tokens_details: { reasoning_tokens: 900 },
+    });
+    assert.deepEqual(order({}), ['flat', 'cheap-out-dear-thinking'], 'its answers reason');
   });
 
   // Found by an independent check: `capabilities: [reasoning]` was accepted and declared on every
@@ -673,7 +744,7 @@ describe('plan reuse', () => {
     const breakers = new BreakerRegistry(cfg, { client: undefined } as RedisService, new MetricsService(), new Clock());
     const group = { name: 'g', config: { strategy } as never, deployments };
     const catalog = { resolve: () => group } as unknown as ModelCatalog;
-    const router = new RouterService(cfg, catalog, breakers, new LatencyTracker(cfg, new Clock()));
+    const router = new RouterService(cfg, catalog, breakers, new LatencyTracker(cfg, new Clock()), new UsageShares());
     const plan = (extra: object = {}) => {
       const p = router.planChat({ model: 'g', messages: [{ role: 'user', content: 'hi' }], ...extra }, undefined);
       return { ids: p.deployments.map((d) => d.id), out: p.out?.map((d) => d.id) };

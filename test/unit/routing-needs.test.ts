@@ -4,7 +4,7 @@ import { DeploymentConfig, parseConfig, type ProviderType } from '@gateway/confi
 import { MetricsService } from '@gateway/metrics';
 import type { ChatCompletionCreateParams, ParamTable, Provider } from '@gateway/providers';
 import type { RedisService } from '@gateway/redis';
-import { Clock, type Deployment, profileChat } from '@gateway/router';
+import { Clock, type Deployment, profileChat, UsageShares } from '@gateway/router';
 import { ANTHROPIC_PARAMS } from '../../libs/providers/src/anthropic/request';
 import { GEMINI_PARAMS } from '../../libs/providers/src/gemini/request';
 import { BreakerRegistry } from '../../libs/router/src/breaker-registry';
@@ -179,7 +179,13 @@ describe('routing needs: parameters an adapter refuses', () => {
     const cfg = config();
     const breakers = new BreakerRegistry(cfg, { client: undefined } as RedisService, new MetricsService(), new Clock());
     const g = group([ant, gem, oa]);
-    const router = new RouterService(cfg, { resolve: () => g } as unknown as ModelCatalog, breakers, new LatencyTracker(cfg, new Clock()));
+    const router = new RouterService(
+      cfg,
+      { resolve: () => g } as unknown as ModelCatalog,
+      breakers,
+      new LatencyTracker(cfg, new Clock()),
+      new UsageShares(),
+    );
     const plan = (extra: object) =>
       ids(router.planChat({ model: 'g', messages: [{ role: 'user', content: 'hi' }], ...extra }, undefined).deployments);
     assert.deepEqual(plan({}), ['ant', 'gem', 'oa']);

@@ -5,7 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { ConfigError, configSecrets, configWarnings, loadConfig } from '@gateway/config';
 import { MetricsService, TracingService } from '@gateway/metrics';
-import { Stopping } from '@gateway/router';
+import { Stopping, UsageShares } from '@gateway/router';
 import { AdminGuard, AdmissionService, ApiAuth } from '@gateway/security';
 import { AppModule } from './app.module';
 import { closeConnectionsWhileDraining, drainOnSignals } from './health/drain';
@@ -63,6 +63,7 @@ async function bootstrap(): Promise<void> {
       log: access,
       bodies: server.logBodies ? new BodyRedactor(server.redactPatterns, configSecrets(config)) : undefined,
       admission: app.get(AdmissionService),
+      usageShares: app.get(UsageShares),
       shutdown: app.get(ShutdownState),
     },
     { api: app.get(ApiAuth), admin: app.get(AdminGuard) },

@@ -17,6 +17,7 @@ import {
 } from 'class-validator';
 import { IsHeaderMap } from './header-map';
 import { Nested, NestedList } from './nested';
+import { Price } from './price-config';
 import { MAX_TIMER_MS } from './timer-limit';
 import { RouterConfig, STRATEGIES, type Strategy, VirtualModelConfig } from './router-config';
 import { SecurityConfig } from './security-config';
@@ -128,45 +129,6 @@ export class ProviderConfig {
    */
   @IsOptional() @IsBoolean({ message: ({ value }) => `${JSON.stringify(value)} is not true or false` }) streamOptions = true;
   @IsOptional() @Nested(() => MockBehaviour) mock?: MockBehaviour;
-}
-
-/**
- * A vendor's long-context rates (Gemini's Pro models over 200K prompt tokens, Claude Haiku 5.5 over
- * 100K): a request whose prompt is over `above` tokens, cache reads and writes included, is billed
- * whole at them. Unset cache and reasoning rates derive from these as the base price's do from its own.
- */
-export class LongContextPrice {
-  @IsInt() @Min(1) above!: number;
-  @IsNumber() @Min(0) input!: number;
-  @IsNumber() @Min(0) output!: number;
-  @IsOptional() @IsNumber() @Min(0) cachedInput?: number;
-  @IsOptional() @IsNumber() @Min(0) cacheWrite?: number;
-  @IsOptional() @IsNumber() @Min(0) cacheWrite1h?: number;
-  @IsOptional() @IsNumber() @Min(0) reasoning?: number;
-}
-
-/** USD per one million tokens. */
-export class Price {
-  @IsOptional() @IsNumber() @Min(0) input = 0;
-  @IsOptional() @IsNumber() @Min(0) output = 0;
-  /** Prompt tokens read from the cache. Unset: 0.1x input on Anthropic deployments (applyVendorPrices), else input. */
-  @IsOptional() @IsNumber() @Min(0) cachedInput?: number;
-  /**
-   * Prompt tokens written to the cache (`prompt_tokens_details.cache_write_tokens`; Anthropic's
-   * 5-minute cache). Unset: 1.25x input on Anthropic deployments (applyVendorPrices), else input.
-   */
-  @IsOptional() @IsNumber() @Min(0) cacheWrite?: number;
-  /** Prompt tokens written to Anthropic's 1-hour cache. Unset: 2x input on Anthropic deployments, else `cacheWrite`. */
-  @IsOptional() @IsNumber() @Min(0) cacheWrite1h?: number;
-  /** Reasoning (thinking) tokens, when billed differently from output. */
-  @IsOptional() @IsNumber() @Min(0) reasoning?: number;
-  /**
-   * USD per 1,000 web searches the upstream ran for the request (Anthropic's web_search server tool), on top
-   * of tokens. Unset: 10 on Anthropic deployments (applyVendorPrices), else free.
-   */
-  @IsOptional() @IsNumber() @Min(0) webSearch?: number;
-  /** Rates for prompts over a length, where the vendor prices by prompt length (unset: one rate for every length). */
-  @IsOptional() @Nested(() => LongContextPrice) longContext?: LongContextPrice;
 }
 
 export class DeploymentConfig {

@@ -1,12 +1,12 @@
-import type { Price } from '@gateway/config';
+import type { Price, PricedTier, TierPrice } from '@gateway/config';
 
 /** Token counts as OpenAI reports them (completion includes reasoning; prompt includes cached and cache writes). */
 export interface UsageCounts {
   prompt_tokens: number;
   /** Absent for embeddings. */
   completion_tokens?: number;
-  prompt_tokens_details?: { cached_tokens?: number | null; cache_write_tokens?: number | null } | null;
-  completion_tokens_details?: { reasoning_tokens?: number | null } | null;
+  prompt_tokens_details?: { cached_tokens?: number | null; cache_write_tokens?: number | null; audio_tokens?: number | null } | null;
+  completion_tokens_details?: { reasoning_tokens?: number | null; audio_tokens?: number | null } | null;
   /**
    * The part of `cache_write_tokens` written to Anthropic's 1-hour cache, billed dearer than the
    * 5-minute cache. The gateway's own: never sent to clients (see clientUsage), OpenAI has no field for it.
@@ -23,11 +23,52 @@ export interface CostBreakdown {
   cacheWriteTokens: number;
   outputTokens: number;
   reasoningTokens: number;
+  /** Of `inputTokens` (fresh prompt tokens), those of audio. */
+  audioInputTokens: number;
+  /** Of `outputTokens`, those of audio. */
+  audioOutputTokens: number;
   webSearches: number;
 }
 
 /** The token rates of a price: its own, or its long-context tier's. */
-type Rates = Pick<Price, 'input' | 'output' | 'cachedInput' | 'cacheWrite' | 'cacheWrite1h' | 'reasoning'>;
+type Rates = Pick<Price, 'input' | 'output' | 'cachedInput' | 'cacheWrite' | 'cacheWrite1h' | 'reasoning' | 'audioInput' | 'audioOutput'>;
+
+/** The rates billed per prompt token, scaled with a tier's input (TierPrice). */
+const PROMPT_RATES = ['cachedInput', 'cacheWrite', 'cacheWrite1h', 'audioInput'] as const;
+/** The rates billed per completion token, scaled with a tier's output. */
+const COMPLETION_RATES = ['reasoning', 'audioOutput'] as const;
+
+/** Each price's tier prices, derived once (a reloaded config has new Price objects). */
+const derivedTiers = new WeakMap<Price, Partial<Record<PricedTier, Price>>>();
+
+/**
+ * The price an answer served in service tier `tier` (the upstream's `service_tier`) is billed at: the
+ * tier's own rates where `price.tiers` sets them, the rest derived from the standard ones (TierPrice);
+ * the standard price for a tier without prices (`default`, `scale`, none said).
+ */
+export function tierPrice(price: Price, tier: string | undefined): Price {
+  if ((tier !== 'priority' && tier !== 'flex') || !price.tiers?.[tier]) return price;
+  let tiers = derivedTiers.get(price);
+  if (!tiers) derivedTiers.set(price, (tiers = {}));
+  return (tiers[tier] ??= derivedTier(price, price.tiers[tier]));
+}
+
+function derivedTier(price: Price, own: TierPrice): Price {
+  const input = own.input ?? price.input;
+  const output = own.output ?? price.output;
+  const inRatio = price.input > 0 ? input / price.input : 1;
+  const outRatio = price.output > 0 ? output / price.output : 1;
+  const scaled = <T extends Rates>(rates: T): T => {
+    const out = { ...rates, input: rates.input * inRatio, output: rates.output * outRatio };
+    for (const field of PROMPT_RATES) if (rates[field] !== undefined) out[field] = rates[field] * inRatio;
+    for (const field of COMPLETION_RATES) if (rates[field] !== undefined) out[field] = rates[field] * outRatio;
+    return out;
+  };
+  const derived: Price = { ...scaled(price), input, output, tiers: undefined };
+  for (const [field, usd] of Object.entries(own) as [keyof TierPrice, number | undefined][]) if (usd !== undefined) derived[field] = usd;
+  if (price.longContext) derived.longContext = scaled(price.longContext);
+  return derived;
+}
 
 /** The rates a request with this many prompt tokens is billed at: the long-context tier's above its length. */
 export function ratesFor(price: Price, promptTokens: number): Rates {
@@ -44,9 +85,10 @@ function cacheWrite1hPrice(rates: Rates): number {
   return rates.cacheWrite1h ?? cacheWritePrice(rates);
 }
 
-/** Both rate sets of a price, for a bound that holds at any prompt length. */
+/** Every rate set of a price (its long-context tier's, its service tiers'), for a bound that holds whatever serves the request. */
 function everyRates(price: Price): Rates[] {
-  return price.longContext ? [price, price.longContext] : [price];
+  const prices = [price, tierPrice(price, 'priority'), tierPrice(price, 'flex')];
+  return prices.flatMap((p) => (p.longContext ? [p, p.longContext] : [p]));
 }
 
 /**
@@ -54,12 +96,14 @@ function everyRates(price: Price): Rates[] {
  * prompt length: the prompt is only estimated), for the budget hold taken before the answer says.
  */
 export function dearestPromptPrice(price: Price): number {
-  return Math.max(...everyRates(price).map((r) => Math.max(r.input, r.cachedInput ?? 0, cacheWritePrice(r), cacheWrite1hPrice(r))));
+  return Math.max(
+    ...everyRates(price).map((r) => Math.max(r.input, r.cachedInput ?? 0, cacheWritePrice(r), cacheWrite1hPrice(r), r.audioInput ?? 0)),
+  );
 }
 
-/** The most one completion token can cost at this price (output or reasoning, at any prompt length). */
+/** The most one completion token can cost at this price (output, reasoning or audio, at any prompt length and tier). */
 export function dearestCompletionPrice(price: Price): number {
-  return Math.max(...everyRates(price).map((r) => Math.max(r.output, r.reasoning ?? 0)));
+  return Math.max(...everyRates(price).map((r) => Math.max(r.output, r.reasoning ?? 0, r.audioOutput ?? 0)));
 }
 
 /**
@@ -67,12 +111,16 @@ export function dearestCompletionPrice(price: Price): number {
  * tokens. Cached input is billed at `cachedInput` (input price when unset); prompt
  * tokens written to the cache at `cacheWrite`, those of Anthropic's 1-hour cache at
  * `cacheWrite1h` (unset: `cacheWrite`, then input; Anthropic deployments get Anthropic's
- * rates for cache reads and writes when the config loads); reasoning tokens, part of
- * completion tokens, at `reasoning` (output price when unset); web searches an upstream
+ * rates for cache reads and writes when the config loads); audio prompt tokens not read from the
+ * cache at `audioInput` (input price when unset: a cache read is billed at `cachedInput` whatever it
+ * holds); reasoning tokens, part of completion tokens, at `reasoning` (output price when unset); audio
+ * completion tokens at `audioOutput` (output price when unset); web searches an upstream
  * ran at `webSearch` a thousand (free when unset). A prompt over `longContext.above` tokens bills
  * the whole request at the long-context rates, as the vendors that price by prompt length do.
+ * `tier`: the service tier the upstream said served the answer, billed at its prices (tierPrice).
  */
-export function costOf(usage: UsageCounts, price: Price | undefined): CostBreakdown {
+export function costOf(usage: UsageCounts, standard: Price | undefined, tier?: string): CostBreakdown {
+  const price = standard && tierPrice(standard, tier);
   const cached = Math.min(usage.prompt_tokens, usage.prompt_tokens_details?.cached_tokens ?? 0);
   const writes = Math.min(usage.prompt_tokens - cached, usage.prompt_tokens_details?.cache_write_tokens ?? 0);
   const writes1h = Math.min(writes, usage.cache_write_1h_tokens ?? 0);
@@ -80,14 +128,18 @@ export function costOf(usage: UsageCounts, price: Price | undefined): CostBreakd
   const reasoning = Math.min(completion, usage.completion_tokens_details?.reasoning_tokens ?? 0);
   const input = usage.prompt_tokens - cached - writes;
   const output = completion - reasoning;
+  const audioIn = Math.min(input, usage.prompt_tokens_details?.audio_tokens ?? 0);
+  const audioOut = Math.min(output, usage.completion_tokens_details?.audio_tokens ?? 0);
   const searches = usage.server_tool_use?.web_search_requests ?? 0;
   const rates = price && ratesFor(price, usage.prompt_tokens);
   const usd = rates
-    ? (input * rates.input +
+    ? ((input - audioIn) * rates.input +
+        audioIn * (rates.audioInput ?? rates.input) +
         cached * (rates.cachedInput ?? rates.input) +
         (writes - writes1h) * cacheWritePrice(rates) +
         writes1h * cacheWrite1hPrice(rates) +
-        output * rates.output +
+        (output - audioOut) * rates.output +
+        audioOut * (rates.audioOutput ?? rates.output) +
         reasoning * (rates.reasoning ?? rates.output)) /
         1e6 +
       (searches * (price!.webSearch ?? 0)) / 1000
@@ -99,6 +151,8 @@ export function costOf(usage: UsageCounts, price: Price | undefined): CostBreakd
     cacheWriteTokens: writes,
     outputTokens: output,
     reasoningTokens: reasoning,
+    audioInputTokens: audioIn,
+    audioOutputTokens: audioOut,
     webSearches: searches,
   };
 }

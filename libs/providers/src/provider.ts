@@ -87,6 +87,8 @@ export interface NativeOnly {
 export interface JsonResult {
   body: string | Uint8Array;
   usage?: CompletionUsage;
+  /** The service tier the upstream says served the answer (OpenAI's `service_tier`), which prices its usage. */
+  serviceTier?: string;
   /** Set when the body is the upstream's own answer in the request's protocol (as ChatStream.native). */
   native?: ProviderType;
 }
@@ -103,6 +105,8 @@ export function bodyText(body: JsonResult['body']): string {
  */
 export interface ChatStream extends AsyncIterable<string | Uint8Array> {
   usage?: CompletionUsage;
+  /** The service tier the upstream says served the stream (its usage chunk's `service_tier`), with `usage`. */
+  serviceTier?: string;
   /**
    * Set once iteration starts, by upstreams that report usage while they stream (Anthropic's
    * prompt in message_start, Gemini's running counts): what was known of `usage` before it is

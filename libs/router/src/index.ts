@@ -12,3 +12,4 @@ export * from './router.service';
 export * from './stopping';
 export * from './strategies';
 export * from './task-rules';
+export * from './usage-shares';

@@ -119,6 +119,7 @@ class Primed implements AsyncIterator<Chunk, undefined> {
     this.closed = true;
     this.primed.closed?.();
     this.primed.usage = this.source.usage;
+    this.primed.serviceTier = this.source.serviceTier;
     await this.iterator.return?.();
   }
 }

@@ -7,10 +7,11 @@ import { LatencyTracker } from './latency-tracker';
 import { ModelCatalog } from './model-catalog';
 import { RouterService } from './router.service';
 import { Stopping } from './stopping';
+import { UsageShares } from './usage-shares';
 
 @Module({
   imports: [ProvidersModule],
-  providers: [ModelCatalog, RouterService, Executor, BreakerRegistry, LatencyTracker, Clock, Stopping],
-  exports: [ModelCatalog, RouterService, Executor, Stopping],
+  providers: [ModelCatalog, RouterService, Executor, BreakerRegistry, LatencyTracker, Clock, Stopping, UsageShares],
+  exports: [ModelCatalog, RouterService, Executor, Stopping, UsageShares],
 })
 export class RouterModule {}

@@ -4,6 +4,7 @@ import { type ChatCompletionCreateParams, type EmbeddingCreateParams, GatewayErr
 import { BreakerRegistry } from './breaker-registry';
 import { type Eligible, eligibleDeployments, MAX_REQUEST_TOKENS } from './eligibility';
 import { LatencyTracker } from './latency-tracker';
+import { UsageShares } from './usage-shares';
 import { type Deployment, ModelCatalog, type ModelGroup } from './model-catalog';
 import { refusingDeployments } from './param-refusals';
 import { profileChat, profileEmbeddings, type RequestProfile } from './request-profile';
@@ -70,6 +71,7 @@ export class RouterService {
     private readonly catalog: ModelCatalog,
     private readonly breakers: BreakerRegistry,
     private readonly latency: LatencyTracker,
+    private readonly shares: UsageShares,
   ) {
     for (const v of config.virtualModels) this.taskRouters.set(v.name, new TaskRouter(v));
     this.servingVirtualModels = [...this.taskRouters]
@@ -136,6 +138,7 @@ export class RouterService {
     const ordered = order(eligible.deployments, {
       profile,
       latency: this.latency,
+      shares: this.shares,
       exploreRate: this.config.router.latency.exploreRate,
       random: this.random,
     });

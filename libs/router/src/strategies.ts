@@ -1,12 +1,14 @@
 import type { Strategy } from '@gateway/config';
-import { ratesFor } from '@gateway/metrics';
+import { costOf } from '@gateway/metrics';
 import type { LatencyTracker } from './latency-tracker';
 import type { Deployment } from './model-catalog';
 import type { RequestProfile } from './request-profile';
+import type { Shares, UsageShares } from './usage-shares';
 
 export interface StrategyContext {
   profile: RequestProfile;
   latency: LatencyTracker;
+  shares: UsageShares;
   exploreRate: number;
   random: () => number;
 }
@@ -30,16 +32,52 @@ export const STRATEGY_ORDER: Record<Strategy, Order> = {
     }
     return sorted;
   },
-  cost: (deployments, { profile }) => [...deployments].sort((a, b) => estimatedCost(a, profile) - estimatedCost(b, profile)),
+  cost: (deployments, { profile, shares }) => {
+    let prior: Shares | undefined;
+    const ranked = deployments.map((d) => ({
+      d,
+      usd: estimatedCost(d, profile, shares.get(d.id) ?? (prior ??= priorShares(deployments, shares, profile))),
+    }));
+    // Stable: equal costs keep the configured order.
+    return ranked.sort((a, b) => a.usd - b.usd).map((r) => r.d);
+  },
 };
 
-/** USD for this request on this deployment (its completion budget once per choice, as budget holds count it); unpriced deployments sort last. */
-export function estimatedCost(d: Deployment, profile: RequestProfile): number {
+/**
+ * USD for this request on this deployment, billed as costOf bills an answer: its completion budget once per choice
+ * (as budget holds count it), its prompt and completion split as `shares` say (the deployment's recent answers'
+ * cached, cache-written and reasoning parts), at the service tier's prices the request asks for. Unpriced deployments sort last.
+ */
+export function estimatedCost(d: Deployment, profile: RequestProfile, shares: Shares): number {
   const price = d.config.price;
   if (!price) return Number.POSITIVE_INFINITY;
-  const output = (profile.maxTokens ?? DEFAULT_OUTPUT_TOKENS) * profile.choices;
-  const rates = ratesFor(price, profile.promptTokens);
-  return (profile.promptTokens * rates.input + output * rates.output) / 1e6;
+  const prompt = profile.promptTokens;
+  const completion = (profile.maxTokens ?? DEFAULT_OUTPUT_TOKENS) * profile.choices;
+  const part = (share: number, of: number) => Math.round(share * of);
+  return costOf(
+    {
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      prompt_tokens_details: { cached_tokens: part(shares.cached, prompt), cache_write_tokens: part(shares.writes, prompt) },
+      cache_write_1h_tokens: part(shares.writes1h, prompt),
+      completion_tokens_details: { reasoning_tokens: part(shares.reasoning, completion) },
+    },
+    price,
+    // The tier asked for: the upstream may serve another, which the bill will then price.
+    profile.request?.service_tier ?? undefined,
+  ).usd;
+}
+
+/**
+ * The shares assumed for a deployment no answer has reported on yet: the mean of those of the others that have
+ * (caching and reasoning follow the traffic: the same prompts warm each deployment's cache alike), else none
+ * cached or written and, for a request asking for reasoning, a completion all reasoning (its dearest reading).
+ */
+function priorShares(deployments: Deployment[], shares: UsageShares, profile: RequestProfile): Shares {
+  const known = deployments.flatMap((d) => shares.get(d.id) ?? []);
+  if (!known.length) return { cached: 0, writes: 0, writes1h: 0, reasoning: profile.wants.includes('reasoning') ? 1 : 0 };
+  const mean = (field: keyof Shares) => known.reduce((sum, s) => sum + s[field], 0) / known.length;
+  return { cached: mean('cached'), writes: mean('writes'), writes1h: mean('writes1h'), reasoning: mean('reasoning') };
 }
 
 /**

@@ -80,7 +80,7 @@ function estimatedCompletion(state: RequestState): number {
 }
 
 function priced(usage: CompletionUsage, estimated: boolean, state: RequestState): Bill {
-  const { usd, webSearches } = costOf(usage, state.price);
+  const { usd, webSearches } = costOf(usage, state.price, state.served?.serviceTier);
   return { usage, estimated, costUsd: usd, webSearches };
 }
 
@@ -104,6 +104,8 @@ function wellFormed(usage: CompletionUsage | undefined, withOutput: boolean): Co
     (withOutput ? isCount(counts.completion_tokens) : isCountOrNone(counts.completion_tokens)) &&
     isCountOrNone(counts.prompt_tokens_details?.cached_tokens) &&
     isCountOrNone(counts.prompt_tokens_details?.cache_write_tokens) &&
+    isCountOrNone(counts.prompt_tokens_details?.audio_tokens) &&
+    isCountOrNone(counts.completion_tokens_details?.audio_tokens) &&
     isCountOrNone(counts.cache_write_1h_tokens) &&
     isCountOrNone(counts.completion_tokens_details?.reasoning_tokens) &&
     isCountOrNone(counts.server_tool_use?.web_search_requests);

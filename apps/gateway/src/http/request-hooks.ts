@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ANONYMOUS_KEY_ID } from '@gateway/config';
 import { type GenAiOperation, type MetricsService, requestTrace, type TracingService } from '@gateway/metrics';
 import { GatewayError, hopsOf, loopDetected, MAX_HOPS } from '@gateway/providers';
+import type { UsageShares } from '@gateway/router';
 import { type AdmissionService, adminActor, refusedKeyId } from '@gateway/security';
 import { SHUTDOWN_CUT, type ShutdownState } from '../health/shutdown-state';
 import type { AccessLog } from '../logger';
@@ -86,6 +87,8 @@ export interface AccessDeps {
   /** Set only when LOG_BODIES is on: prompts and completions are then logged, redacted. */
   bodies?: BodyRedactor;
   admission: AdmissionService;
+  /** What the `cost` strategy learns from each answer's reported usage (its cached and reasoning shares). */
+  usageShares: UsageShares;
   /** Tells a request the drain cut at the end of its grace from one whose client left. */
   shutdown: ShutdownState;
 }
@@ -205,7 +208,7 @@ function recordSafely(request: FastifyRequest, reply: FastifyReply, deps: Access
 function record(
   request: FastifyRequest,
   reply: FastifyReply,
-  { metrics, tracing, log, bodies, admission, shutdown }: AccessDeps,
+  { metrics, tracing, log, bodies, admission, usageShares, shutdown }: AccessDeps,
   { status, error }: Answered,
   ms: number,
 ): void {
@@ -242,6 +245,7 @@ function record(
   // A JSON answer whose client left before it was sent: sendJson did not take its usage.
   if (state.answer) state.usage ??= state.answer.usage;
   const b = bill(state);
+  if (b && !b.estimated) usageShares.observe(state.deployment!, b.usage);
   if (b) {
     metrics.recordCompletion({
       operation,

@@ -69,6 +69,11 @@ export interface RequestState {
    * of it, nor its envelope, so the same output is estimated the same whichever API the client speaks, streamed or not.
    */
   answer?: JsonResult;
+  /**
+   * The upstream's answer, a JsonResult or a ChatStream (whose tier is set as it ends): the service tier it says
+   * served the request, which prices its usage (accounting.ts).
+   */
+  served?: { serviceTier?: string };
   /** The same of a stream as the router reads it (PrimedStream.produced, growing as chunks come). */
   streamed?: PrimedStream['produced'];
   /**

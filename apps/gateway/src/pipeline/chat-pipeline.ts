@@ -123,6 +123,7 @@ export class ChatPipeline {
       );
       if (state.trace) state.responseModel = answeredModel(run.result.opening);
       state.streamed = run.result.produced;
+      state.served = run.result;
       // A vendor's own answer (ChatStream.native) is not what the cache replays: not stored.
       const record = cached && !run.result.native;
       if (cached && !record) this.cache.release(cached, 'unshareable');
@@ -145,7 +146,7 @@ export class ChatPipeline {
     state.finishing = running;
     const run = await running;
     if (state.trace) state.responseModel = answeredModel(run.result.body);
-    state.answer = run.result;
+    state.answer = state.served = run.result;
     if (cached && !run.result.native) void this.cache.store(cached, run.result.body, run.result.usage, billed);
     else if (cached) this.cache.release(cached, 'unshareable');
     return { stream: false, result: run.result };

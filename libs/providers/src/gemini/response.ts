@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { Candidate, FunctionCall, GenerateContentResponse, GenerateContentResponseUsageMetadata, Part } from '@google/genai';
+import {
+  type Candidate,
+  type FunctionCall,
+  type GenerateContentResponse,
+  type GenerateContentResponseUsageMetadata,
+  MediaModality,
+  type ModalityTokenCount,
+  type Part,
+} from '@google/genai';
 import { GatewayError } from '../gateway-error';
 import { type ChoiceOut, type FinishReason, type ToolCallOut, numericUsage, usageOf } from '../translation/completion';
 import { type ErrorMapping, vendorError } from '../translation/errors';
@@ -51,7 +59,18 @@ export function usageFrom(usage: GenerateContentResponseUsageMetadata | undefine
   const thoughts = usage.thoughtsTokenCount ?? 0;
   const prompt = usage.promptTokenCount + (usage.toolUsePromptTokenCount ?? 0);
   const output = usage.candidatesTokenCount ?? (answered ? undefined : 0);
-  return numericUsage(usageOf(prompt, output === undefined ? undefined : output + thoughts, usage.cachedContentTokenCount ?? 0, thoughts));
+  const translated = usageOf(prompt, output === undefined ? undefined : output + thoughts, usage.cachedContentTokenCount ?? 0, thoughts);
+  const audioIn = audioTokens(usage.promptTokensDetails);
+  const audioOut = audioTokens(usage.candidatesTokensDetails);
+  // Audio is priced apart (Price.audioInput, audioOutput): counted where OpenAI's usage counts it.
+  if (audioIn !== undefined) translated.prompt_tokens_details!.audio_tokens = audioIn;
+  if (audioOut !== undefined) translated.completion_tokens_details!.audio_tokens = audioOut;
+  return numericUsage(translated);
+}
+
+/** The AUDIO entry's count of a Gemini modality breakdown, undefined when it has none. */
+function audioTokens(details: readonly ModalityTokenCount[] | undefined): number | undefined {
+  return details?.find((d) => d.modality === MediaModality.AUDIO)?.tokenCount;
 }
 
 /** Whether `parts` answer something (text or a function call, thoughts aside, which Gemini counts apart): what candidatesTokenCount counts. */

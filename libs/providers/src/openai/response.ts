@@ -45,18 +45,21 @@ export function readChatResult(provider: string, body: Buffer, apiKey?: string):
     throw GatewayError.invalidResponse(
       `Provider ${provider} returned a response that is not a chat.completion (\`${field}\` is missing or of the wrong type).`,
     );
+  // The tier that served prices the usage, reported or estimated.
+  const serviceTier = typeof answer.service_tier === 'string' ? answer.service_tier : undefined;
   // Usage whose counts are not numbers (`"prompt_tokens":"100"`) is no usage: a good answer is not refused
   // for it, and its cost is estimated (accounting.ts), as a stream's is. The codecs and the cache read the
   // body's usage, where a string made a sum text: the body goes out without it.
   if (misTypedUsageField(answer) !== undefined)
-    return { body: Buffer.from(JSON.stringify({ ...answer, usage: undefined })), usage: undefined };
+    return { body: Buffer.from(JSON.stringify({ ...answer, usage: undefined })), usage: undefined, serviceTier };
   // `"usage":null` is no usage (cost is then estimated); misTypedAnswerField allows only an object or null.
   const usage = answer.usage as CompletionUsage | null | undefined;
-  if (!usage) return { body, usage: undefined };
+  if (!usage) return { body, usage: undefined, serviceTier };
   // Usage without a count the OpenAI SDK types as a number (`completion_tokens`): the client gets none (wholeUsage),
   // the bill its prompt count, the output estimated.
-  if (!wholeUsage(usage)) return { body: Buffer.from(JSON.stringify({ ...answer, usage: undefined })), usage: withCacheHits(usage) };
-  return { body, usage: withCacheHits(usage) };
+  if (!wholeUsage(usage))
+    return { body: Buffer.from(JSON.stringify({ ...answer, usage: undefined })), usage: withCacheHits(usage), serviceTier };
+  return { body, usage: withCacheHits(usage), serviceTier };
 }
 
 function notA(provider: string, expect: string): GatewayError {

@@ -168,10 +168,12 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     const done = this.complete || end.includes(DONE_EVENT) || end.includes(COMPACT_DONE_EVENT);
     const rest = this.partial.rest();
     if (!done && (rest?.toString('latin1').trim() || !finishedLast(end))) throw truncated(this.provider);
-    this.stream.usage = lastUsage(end);
+    const last = lastUsage(end);
+    this.stream.usage = last?.usage;
+    this.stream.serviceTier = last?.serviceTier;
     if (!done) return [DONE_ADDED];
-    const last = rest && framedEvents(this.provider, rest);
-    return last?.length ? [last] : NO_OUTPUT;
+    const events = rest && framedEvents(this.provider, rest);
+    return events?.length ? [events] : NO_OUTPUT;
   }
 
   fail(err: unknown): never {
@@ -379,8 +381,8 @@ export function truncated(provider: string): GatewayError {
   ).from('connection');
 }
 
-/** The usage of the last event in the stream's tail that carries one, read from the bytes around it. */
-function lastUsage(tail: Buffer): ChatStream['usage'] {
+/** The usage of the last event in the stream's tail that carries one, and the service tier it names, read from the bytes around it. */
+function lastUsage(tail: Buffer): Pick<ChatStream, 'usage' | 'serviceTier'> | undefined {
   let at = tail.lastIndexOf(USAGE_KEY);
   while (at >= 0) {
     const start = eventsEnd(tail.subarray(0, at));
@@ -388,8 +390,12 @@ function lastUsage(tail: Buffer): ChatStream['usage'] {
     const data = eventData(tail.toString('utf8', start, eventAt(tail, at).end).trim());
     if (data) {
       try {
-        const usage = JSON.parse(data).usage;
-        if (usage) return withCacheHits(usage);
+        const chunk = JSON.parse(data);
+        if (chunk.usage)
+          return {
+            usage: withCacheHits(chunk.usage),
+            serviceTier: typeof chunk.service_tier === 'string' ? chunk.service_tier : undefined,
+          };
       } catch {
         // A partial event at the start of the tail: nothing to read there.
       }

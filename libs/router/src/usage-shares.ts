@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import type { UsageCounts } from '@gateway/metrics';
+
+/** The weight of a new answer in a deployment's shares (exponentially weighted: about the last ten answers count). */
+const ALPHA = 0.2;
+
+/** What part of a deployment's recent prompts and completions were billed apart from fresh input and output. */
+export interface Shares {
+  /** Of prompt tokens: read from the vendor's cache. */
+  cached: number;
+  /** Of prompt tokens: written to the vendor's cache (1-hour writes among them: `writes1h`). */
+  writes: number;
+  writes1h: number;
+  /** Of completion tokens: reasoning. */
+  reasoning: number;
+}
+
+/**
+ * The shares of cached, cache-written and reasoning tokens in the usage each deployment's recent answers reported,
+ * for the `cost` strategy, which prices a request before it is sent and so cannot know what it will find cached or
+ * how much it will reason (README, Routing). A few multiplications an answer; nothing per prompt or key is kept.
+ */
+@Injectable()
+export class UsageShares {
+  private readonly shares = new Map<string, Shares>();
+
+  /** An answer's reported usage (not an estimate: it says nothing of caches or reasoning). */
+  observe(deploymentId: string, usage: UsageCounts): void {
+    const prompt = usage.prompt_tokens;
+    const completion = usage.completion_tokens ?? 0;
+    const writes = usage.prompt_tokens_details?.cache_write_tokens ?? 0;
+    const cached = ratio(usage.prompt_tokens_details?.cached_tokens ?? 0, prompt);
+    const written = ratio(writes, prompt);
+    const written1h = ratio(Math.min(writes, usage.cache_write_1h_tokens ?? 0), prompt);
+    const reasoning = ratio(usage.completion_tokens_details?.reasoning_tokens ?? 0, completion);
+    const s = this.shares.get(deploymentId);
+    if (!s) return void this.shares.set(deploymentId, { cached, writes: written, writes1h: written1h, reasoning });
+    s.cached += ALPHA * (cached - s.cached);
+    s.writes += ALPHA * (written - s.writes);
+    s.writes1h += ALPHA * (written1h - s.writes1h);
+    s.reasoning += ALPHA * (reasoning - s.reasoning);
+  }
+
+  /** The deployment's shares, undefined before any answer reported its usage. */
+  get(deploymentId: string): Shares | undefined {
+    return this.shares.get(deploymentId);
+  }
+}
+
+/** part / whole, at most 1 (usage is clamped so when billed); 0 of nothing. */
+function ratio(part: number, whole: number): number {
+  return whole > 0 ? Math.min(1, part / whole) : 0;
+}
