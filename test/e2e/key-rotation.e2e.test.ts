@@ -22,6 +22,8 @@ const MASTER = 'test-master-key-rotation-0123456';
 const skip = !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)';
 
 const config = configWith({ security: { failOpen: { rateLimits: false, budgets: false } } });
+/** New connections held while a is silenced: its shared one's replacements and its three subscribers' reopenings. */
+const HELD_CONNECTIONS = 100;
 
 async function admin(gateway: GatewayProcess, method: string, path: string, body?: object | string) {
   const res = await fetch(`${gateway.opsUrl}/admin/keys${path}`, {
@@ -276,9 +278,10 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
     assert.ok(await eventually(async () => markerCas(key).test(proxy.heldCommands)), 'the compare-and-set is held');
     const heldAt = Date.now();
     // Then a's shared connection falls silent for ~6 s, past the change's settling (5 s): the connections that
-    // replace it (after 3 s without a PING answered) too, held from their first byte.
+    // replace it (after 3 s without a PING answered) too, held from their first byte, and so are the subscriber
+    // connections, reopened every 0.2-2 s while held (each a new connection: 10 were used up before the settling).
     proxy.hold();
-    proxy.holdWhen(/./, 10);
+    proxy.holdWhen(/./, HELD_CONNECTIONS);
     const unsettled = await change;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, heldAt + 6_000 - Date.now())));
     proxy.release(markerCas(key));
@@ -344,7 +347,7 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
     assert.ok(await eventually(async () => markerCas(key).test(proxy.heldCommands)), 'the compare-and-set is held');
     const heldAt = Date.now();
     proxy.hold();
-    proxy.holdWhen(/./, 10);
+    proxy.holdWhen(/./, HELD_CONNECTIONS);
     const record = `gateway:key:${createHash('sha256').update(key).digest('hex')}`;
     const unchanged = await redis.get(record);
     const unsettled = await change;
@@ -352,7 +355,7 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
     await meanwhile();
     // Every connection but the one holding the compare-and-set stays held.
     proxy.release(new RegExp(`^(?![^]*${markerCas(key).source})`, 'i'));
-    proxy.holdWhen(/./, 10);
+    proxy.holdWhen(/./, HELD_CONNECTIONS);
     assert.ok(await eventually(async () => (await redis.get(record)) !== unchanged), 'the compare-and-set landed');
     proxy.release();
     await a.logged(new RegExp(`key ${id}: .* was made after all`), { timeoutMs: 20_000 });

@@ -3,7 +3,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { GatewayConfig, MASTER_KEY_ID, secretFromEnv } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import { MetricsService } from '@gateway/metrics';
-import { RedisService, type RedisClient, withinBudget } from '@gateway/redis';
+import { RedisService, type RedisClient, type Subscription, withinBudget } from '@gateway/redis';
 import { compareAndSet, defineCas, unlock } from './key-cas';
 import { hashKey, KeyHashes } from './key-hashes';
 import { type ChangeAction, ChangeLanding } from './key-landing';
@@ -103,7 +103,12 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    */
   private readonly idOf = new Map<string, string>();
   private readonly hashes = new KeyHashes();
-  private subscriber: RedisClient | undefined;
+  private subscriber: Subscription | undefined;
+  /**
+   * Counts the announcements heard and the re-subscriptions: a record read from Redis is kept (cache, lastKnown) only
+   * if none came while it was read, as one may be of the change that record predates.
+   */
+  private announcements = 0;
   private readonly landing: ChangeLanding;
 
   constructor(
@@ -127,16 +132,25 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   onModuleInit(): void {
     // A changed key is forgotten entirely: if Redis goes away now, it fails closed
     // rather than working on the record from before the change.
-    this.subscriber = this.redis.subscribe(CHANNEL, (message) => {
-      if (!message.startsWith(REVOKED_PREFIX)) return this.forgetHash(message);
-      const id = message.slice(REVOKED_PREFIX.length);
-      this.forgetKey(id);
-      this.metrics.forgetKey(id);
+    this.subscriber = this.redis.subscribe(CHANNEL, {
+      onMessage: (message) => {
+        this.announcements++;
+        if (!message.startsWith(REVOKED_PREFIX)) return this.forgetHash(message);
+        const id = message.slice(REVOKED_PREFIX.length);
+        this.forgetKey(id);
+        this.metrics.forgetKey(id);
+      },
+      // Subscribed again after a loss: changes announced meanwhile were missed, so every record read before is
+      // forgotten, as an announcement would have it (a revocation's metric series stay until the process ends).
+      onSubscribed: () => {
+        this.announcements++;
+        this.forgetAll();
+      },
     });
   }
 
   onApplicationShutdown(): void {
-    this.subscriber?.disconnect();
+    this.subscriber?.close();
   }
 
   /**
@@ -153,7 +167,9 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       return fixed;
     }
     const now = Date.now();
-    const cached = this.cache.get(hash);
+    // Cached only while every change is heard: with the subscriber away (a dropped connection not yet subscribed
+    // again), each lookup reads Redis, as none would tell this replica of a revocation.
+    const cached = this.subscriber?.live ? this.cache.get(hash) : undefined;
     if (cached && cached.until > now) {
       this.hashes.keep(key, hash);
       return cached.record;
@@ -166,6 +182,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   private async fetch(key: string, hash: string, now: number): Promise<KeyRecord | undefined> {
     const client = this.redis.client;
     if (!client) return undefined;
+    const heard = this.announcements;
     let raw: string | null;
     try {
       raw = await client.get(RECORD_PREFIX + hash);
@@ -186,11 +203,13 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     } catch {
       return this.lastKnownOr503(hash, now);
     }
+    this.hashes.keep(key, hash);
+    // An announcement heard meanwhile may be of a change this read predates: answered, not kept.
+    if (this.announcements !== heard) return record;
     this.cache.set(hash, { record, until: now + this.config.security.keyCacheMs });
     this.lastKnown.set(hash, { record, at: now });
     this.idOf.set(hash, record.id);
     if (graced) this.idOf.set(stored.rotatedTo!, record.id);
-    this.hashes.keep(key, hash);
     return record;
   }
 
@@ -237,6 +256,14 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     const id = this.idOf.get(hash);
     this.forget(hash);
     if (id !== undefined) this.forgetKey(id);
+  }
+
+  /** Drops every record read from Redis (config keys stay). */
+  private forgetAll(): void {
+    this.cache.clear();
+    this.unknown.clear();
+    this.lastKnown.clear();
+    this.idOf.clear();
   }
 
   /** Drops every record of key `id`: its current secret's and any old secret's in its grace. */

@@ -95,7 +95,7 @@ interface Account {
 // spend day and month of each earlier day whose spend the call writes (settled before UTC midnight, written after).
 // A call runs once: sent again (its answer was lost), it answers what it answered the first time.
 // ARGV: 1 windowMs, 2 rpmEnd, 3 rpm back, 4 tpmEnd, 5 tpm back, 6 old in-flight member, 7 old lease member,
-//   8 member prefix, 9 in-flight USD, 10 now, 11 hold lapse, 12 grant ('1'/'0'),
+//   8 member prefix, 9 in-flight USD, 10 the replica's now (not used: holds go by Redis' clock), 11 hold lapse, 12 grant ('1'/'0'),
 //   13 rpm limit (0 = none), 14 rpm wanted, 15 rpm least, 16 tpm limit, 17 tpm wanted, 18 tpm least,
 //   19 budget USD ('' = none), 20 USD wanted, 21 USD least, 22 spend retention, 23 leaseMs, 24 tokens settled,
 //   25 the budget's spend at least (AdmitInput.budget.spentAtLeast), then day key index (its month's key follows it)/model/USD triples.
@@ -105,7 +105,8 @@ interface Account {
 // A window is named by when it expires (PEXPIRETIME, fixed for its life): what is given back goes only to the
 // window it was taken from. Needs Redis 7.0.
 const LEASE_SCRIPT = `${LIMIT_LUA}
-local window, now = tonumber(ARGV[1]), tonumber(ARGV[10])
+-- Holds are timed by Redis' clock, the same for every replica: a replica's clock an hour fast lapsed the others' live holds.
+local window, now = tonumber(ARGV[1]), redisNow()
 local done = redis.call('GET', KEYS[9])
 if done then return cmsgpack.unpack(done) end
 local function answer(reply)
@@ -304,11 +305,16 @@ export class LeasedAdmissionStore implements AdmissionStore {
 
   /**
    * The account's next sync, now: it writes the spend owed and gives back the lease (a change of
-   * the key's limits ends it anyway). Nothing owed or held: nothing to do.
+   * the key's limits ends it anyway). Nothing owed or held: nothing to do. Without `keyId`, every account's.
    */
-  async writeOwed(keyId: string): Promise<void> {
-    const account = this.accounts.get(keyId);
-    if (account && (account.lease || account.syncing || account.spend.size > 0 || account.tokenAdjust !== 0)) await this.syncNext(account);
+  async writeOwed(keyId?: string): Promise<void> {
+    const accounts = keyId === undefined ? [...this.accounts.values()] : [this.accounts.get(keyId)];
+    await Promise.all(
+      accounts.map((account) => {
+        if (account && (account.lease || account.syncing || account.spend.size > 0 || account.tokenAdjust !== 0))
+          return this.syncNext(account);
+      }),
+    );
   }
 
   async close(): Promise<void> {
