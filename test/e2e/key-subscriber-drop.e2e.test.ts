@@ -88,5 +88,22 @@ describe(
       assert.equal((await admin(a, 'DELETE', `/${rotated.id}`)).status, 200);
       assert.equal(await use(b, rotation.body.key), 401, 'a revocation after the re-subscription is refused on B at once');
     });
+
+    // Found by an independent re-check (recheck29c): the first version forgot the last-known records on
+    // re-subscribing too, so a subscriber drop before a Redis outage (or a cluster node's death, which does both)
+    // made every key a 503 key_store_unavailable, where README says keys seen within keyStaleMaxMs keep working.
+    it('a key used before a subscriber drop still works on B through a Redis freeze that follows', async () => {
+      const kept = await createKey(a, 'used-before-the-drop');
+      assert.ok(await eventually(async () => (await subscribers()) === 2), 'both replicas subscribed');
+      assert.equal(await use(b, kept.key), 200, 'read on B: its last-known record');
+      await redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      assert.ok(await eventually(async () => (await subscribers()) === 2), 'both replicas subscribed again');
+      server.freeze();
+      try {
+        assert.equal(await use(b, kept.key), 200, 'served from its last-known record while Redis does not answer');
+      } finally {
+        server.resume();
+      }
+    });
   },
 );

@@ -93,6 +93,8 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
       onMessage: (message) => this.receive(message),
       onSubscribed: () => this.redis.whenReady(client, () => this.loadShared(client)),
     });
+    // Read at start too, not only on subscribing: a Redis whose ACL refuses SUBSCRIBE still shares its breakers.
+    this.redis.whenReady(client, () => this.loadShared(client));
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -140,11 +140,14 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
         this.forgetKey(id);
         this.metrics.forgetKey(id);
       },
-      // Subscribed again after a loss: changes announced meanwhile were missed, so every record read before is
-      // forgotten, as an announcement would have it (a revocation's metric series stay until the process ends).
+      // Subscribed again after a loss: changes announced meanwhile were missed, so no record read before is used
+      // as a cached one: each key's next lookup reads Redis, and refreshes its last-known record. The last-known
+      // records stay, for a Redis outage (README: keys seen within keyStaleMaxMs keep working): forgotten, one
+      // subscriber drop on a cluster whose node died, or before a freeze, made every key a 503 (recheck29c).
       onSubscribed: () => {
         this.announcements++;
-        this.forgetAll();
+        this.cache.clear();
+        this.unknown.clear();
       },
     });
   }
@@ -256,14 +259,6 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     const id = this.idOf.get(hash);
     this.forget(hash);
     if (id !== undefined) this.forgetKey(id);
-  }
-
-  /** Drops every record read from Redis (config keys stay). */
-  private forgetAll(): void {
-    this.cache.clear();
-    this.unknown.clear();
-    this.lastKnown.clear();
-    this.idOf.clear();
   }
 
   /** Drops every record of key `id`: its current secret's and any old secret's in its grace. */
