@@ -45,6 +45,10 @@ async function use(gateway: GatewayProcess, key: string): Promise<{ status: numb
   return { status: res.status, code: body.error?.code, rpm: res.headers.get('x-ratelimit-limit-requests') };
 }
 
+/** The key store's announcements of changes (KeyStore): a secret's hash, or `revoked:` and a key id. */
+const KEYS_CHANNEL = 'gateway:keys:changed';
+const hashOf = (key: string) => createHash('sha256').update(key).digest('hex');
+
 /** The status `key` gets on each replica. */
 const statuses = async (key: string, ...gateways: GatewayProcess[]) => Promise.all(gateways.map(async (g) => (await use(g, key)).status));
 
@@ -69,6 +73,14 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
       GatewayProcess.start(config, { env: { ...env, REDIS_URL: REDIS_URL! } }),
     ]);
   });
+  /**
+   * Once the proxy has passed the announcement `message` on to a's subscriber connection. Redis sends it to every
+   * subscriber before a change made on b answers, but a's passes through the proxy, in this busy process: it could
+   * reach a after the test's next request did (a then answered from the record it held, the announcement 30-50 ms
+   * late, under a CPU burner). A subscriber reached directly (b, or a in production) gets it before the answer.
+   */
+  const announcedToA = (message: string) => proxy.passed(`${KEYS_CHANNEL}\r\n$${message.length}\r\n${message}\r\n`);
+
   afterEach(async () => {
     proxy.release();
     await proxy.drained();
@@ -152,6 +164,7 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
     assert.deepEqual(await statuses(created.key, a, b), [200, 200], 'the original secret is in its grace');
     const second = await admin(b, 'POST', `/${created.id}/rotate-with-grace`, { gracePeriodSeconds: 600 });
     assert.equal(second.status, 200);
+    await Promise.all([first.body.key, second.body.key].map((key: string) => announcedToA(hashOf(key))));
     assert.deepEqual(await statuses(created.key, a, b), [401, 401], 'the second rotation ended the first grace');
     assert.deepEqual(await statuses(first.body.key, a, b), [200, 200], 'the secret it replaced is in its own grace');
     assert.deepEqual(await statuses(second.body.key, a, b), [200, 200]);
@@ -166,6 +179,7 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
     const fourth = await admin(b, 'POST', `/${created.id}/rotate-with-grace`, { gracePeriodSeconds: 600 });
     assert.deepEqual(await statuses(third.body.key, a, b), [200, 200]);
     assert.equal((await admin(b, 'DELETE', `/${created.id}`)).status, 200);
+    await announcedToA(`revoked:${created.id}`);
     assert.deepEqual(await statuses(third.body.key, a, b), [401, 401], 'revoked: the old secret in its grace stops too');
     assert.deepEqual(await statuses(fourth.body.key, a, b), [401, 401]);
   });

@@ -14,8 +14,12 @@ const REDIS_SERVER = process.env.TEST_REDIS_SERVER;
 const MASTER = 'subscriber-drop-master-key-0123456';
 const KEYS_CHANNEL = 'gateway:keys:changed';
 
-async function admin(gateway: GatewayProcess, method: string, path: string) {
-  const res = await fetch(`${gateway.opsUrl}/admin/keys${path}`, { method, headers: { authorization: `Bearer ${MASTER}` } });
+async function admin(gateway: GatewayProcess, method: string, path: string, body?: object) {
+  const res = await fetch(`${gateway.opsUrl}/admin/keys${path}`, {
+    method,
+    headers: { authorization: `Bearer ${MASTER}`, ...(body && { 'content-type': 'application/json' }) },
+    body: body && JSON.stringify(body),
+  });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
 }
 
@@ -87,6 +91,26 @@ describe(
       assert.equal(await use(b, rotation.body.key), 200);
       assert.equal((await admin(a, 'DELETE', `/${rotated.id}`)).status, 200);
       assert.equal(await use(b, rotation.body.key), 401, 'a revocation after the re-subscription is refused on B at once');
+    });
+
+    // Raised when the first fix was reverted (a CI run on a busy host): a replica leases a share of a key's limits,
+    // granted for the limits of the record it held; kept across a re-subscription, the record would have kept the
+    // lease in use under the old limits after a PATCH that replica never heard of.
+    it('an rpm lowered by PATCH on A while B was away is obeyed by B once subscribed again: its lease of the old rpm is not used', async () => {
+      const created = await a.adminKeys(MASTER, 'POST', '', { name: 'leased-while-away', rpm: 100 });
+      assert.equal(created.status, 201);
+      const { id, key } = created.body as { id: string; key: string };
+      assert.ok(await eventually(async () => (await subscribers()) === 2), 'both replicas subscribed');
+      const served = [];
+      for (let i = 0; i < 10; i++) served.push(await use(b, key));
+      assert.deepEqual(served, Array(10).fill(200), 'B served 10 requests, from its lease of the key under rpm 100');
+
+      await redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      const patched = await admin(a, 'PATCH', `/${id}`, { rpm: 5 });
+      assert.equal(patched.status, 200);
+      assert.equal(patched.headers.get('x-gateway-unconfirmed-nodes'), null);
+      assert.ok(await eventually(async () => (await subscribers()) === 2), 'both replicas subscribed again');
+      assert.equal(await use(b, key), 429, "B counts the minute's 10 requests against the rpm of 5");
     });
 
     // Found by an independent re-check (recheck29c): the first version forgot the last-known records on

@@ -8,6 +8,8 @@ export interface SubscriptionHandlers {
    * meanwhile never reached this replica, so anything kept on the strength of announcements is to be dropped.
    */
   onSubscribed: () => void;
+  /** The subscription was live and is no longer (its connection closed): announcements may be missed from now on. */
+  onLost?: () => void;
 }
 
 /**
@@ -58,9 +60,9 @@ export class Subscription {
     this.current = connection;
     connection.on('error', () => undefined); // the shared client already reports outages
     connection.on('message', (_channel, message: string) => this.handlers.onMessage(message));
-    connection.on('close', () => (this.subscribed = false));
+    connection.on('close', () => this.lost());
     connection.once('end', () => {
-      this.subscribed = false;
+      this.lost();
       if (this.current === connection) this.reconnectLater();
     });
     connection.once('ready', () => {
@@ -83,6 +85,12 @@ export class Subscription {
         },
       );
     });
+  }
+
+  private lost(): void {
+    if (!this.subscribed) return;
+    this.subscribed = false;
+    if (!this.closed) this.handlers.onLost?.();
   }
 
   private reconnectLater(): void {

@@ -518,6 +518,11 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     hashes: string[],
     keys: string[],
   ): Promise<Pick<KeyChange, 'unconfirmed' | 'unreplicated'>> {
+    // Known here at once, not when this replica's own announcement comes back from Redis (later than the answer on
+    // a busy host): every record of the key goes, an old secret's in its grace too, whose hash the change may not
+    // name; and a read under way, which may predate the change, is answered but not kept (fetch).
+    this.announcements++;
+    this.forgetKey(id);
     for (const hash of hashes) this.forgetHash(hash);
     const [published, unreplicated] = await Promise.all([
       // The change is made: a node that confirms none (on a single Redis, the node) is counted, not a 503.

@@ -28,6 +28,12 @@ export interface LeaseOptions {
   ledger?: SpendLedger;
   /** What a lease of a budget waits for on a new connection (SpendRecovery). */
   gate?: SpendGate;
+  /**
+   * False while this replica could miss a request to write what it owes (its flush subscription is down, see
+   * LimitsService): no lease is taken, used or renewed then, each admission asks Redis, and what is held goes back
+   * at its next sync. Leased meanwhile, a budget set elsewhere would not see the spend of the requests it admitted.
+   */
+  leasing?: () => boolean;
 }
 
 /** A slice of a key's limits this replica may use without asking Redis. */
@@ -226,6 +232,10 @@ export class LeasedAdmissionStore implements AdmissionStore {
     return this.take(account, input);
   }
 
+  private leasing(): boolean {
+    return this.options.leasing?.() ?? true;
+  }
+
   async admit(input: AdmitInput): Promise<AdmitOutcome> {
     const account = this.account(input.keyId);
     account.last = input;
@@ -233,7 +243,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
     for (let tries = 0; tries < MAX_WAITS; tries++) {
       const local = this.take(account, input);
       if (local) return local;
-      if (this.closed || Date.now() < account.exactUntil) break;
+      if (this.closed || Date.now() < account.exactUntil || !this.leasing()) break;
       account.waiting += 1;
       try {
         // Redis failing: the admission fails too, and the caller applies the fail-open policy.
@@ -249,7 +259,9 @@ export class LeasedAdmissionStore implements AdmissionStore {
   settleNow(input: SettleInput): boolean {
     if (this.closed) return false;
     const ticket = input.ticket;
-    if (!ticket && !input.hold && input.tokenDelta === undefined && input.spend) {
+    // Spend alone is summed here only while leasing: otherwise it is written at once (settle()), as a budget set
+    // meanwhile would not see it.
+    if (!ticket && !input.hold && input.tokenDelta === undefined && input.spend && this.leasing()) {
       this.owe(input.keyId, input.spend);
       return true;
     }
@@ -354,7 +366,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
   private take(account: Account, input: AdmitInput): AdmitOutcome | undefined {
     const lease = account.lease;
     const now = Date.now();
-    if (!lease || account.syncing || now >= lease.endsAt || !sameLimits(lease.grantedFor, input)) return undefined;
+    if (!lease || account.syncing || now >= lease.endsAt || !sameLimits(lease.grantedFor, input) || !this.leasing()) return undefined;
     const usd = input.budget?.reserveUsd ?? 0;
     if ((input.rpm !== undefined && lease.rpm < 1) || (input.tpm !== undefined && lease.tpm < input.tokens) || lease.usd < usd)
       return undefined;
@@ -541,7 +553,8 @@ export class LeasedAdmissionStore implements AdmissionStore {
     account.timer = setTimeout(
       () => {
         if (account.syncing) return this.schedule(account);
-        const renew = account.taken.requests > 0 && account.last && Date.now() >= account.exactUntil ? account.last : undefined;
+        const renew =
+          account.taken.requests > 0 && account.last && Date.now() >= account.exactUntil && this.leasing() ? account.last : undefined;
         this.sync(account, renew).catch(() => undefined);
       },
       Math.max(0, at - Date.now()),

@@ -179,6 +179,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
           holdLapseMs: this.holdLapse,
           ledger,
           gate: recovery,
+          leasing: () => this.flushSubscriber?.live === true,
         });
       if (leased) metrics.observeLeasedKeys(() => leased.keysHeld());
       this.store = leased || exact;
@@ -413,6 +414,9 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
       // Subscribed again after a loss: a budget set meanwhile asked for this replica's spend unheard, so all it owes goes now.
       onSubscribed: () =>
         void writeOwed().catch((error: Error) => this.warn(`The spend owed was not written on re-subscribing (${error.message})`)),
+      // Lost: no lease is used until subscribed again (LeaseOptions.leasing), and those held go back now with the
+      // spend owed. Redis gone too: they go back at their next sync, which fails until it is back.
+      onLost: () => void writeOwed().catch(() => undefined),
     });
   }
 
