@@ -22,6 +22,8 @@ const MASTER = 'test-master-key-rotation-0123456';
 const skip = !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)';
 
 const config = configWith({ security: { failOpen: { rateLimits: false, budgets: false } } });
+/** New connections held while a is silenced: its shared one's replacements and its three subscribers' reopenings. */
+const HELD_CONNECTIONS = 100;
 
 async function admin(gateway: GatewayProcess, method: string, path: string, body?: object | string) {
   const res = await fetch(`${gateway.opsUrl}/admin/keys${path}`, {
@@ -42,6 +44,10 @@ async function use(gateway: GatewayProcess, key: string): Promise<{ status: numb
   const body = (await res.json()) as { error?: { code: string } };
   return { status: res.status, code: body.error?.code, rpm: res.headers.get('x-ratelimit-limit-requests') };
 }
+
+/** The key store's announcements of changes (KeyStore): a secret's hash, or `revoked:` and a key id. */
+const KEYS_CHANNEL = 'gateway:keys:changed';
+const hashOf = (key: string) => createHash('sha256').update(key).digest('hex');
 
 /** The status `key` gets on each replica. */
 const statuses = async (key: string, ...gateways: GatewayProcess[]) => Promise.all(gateways.map(async (g) => (await use(g, key)).status));
@@ -67,6 +73,14 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
       GatewayProcess.start(config, { env: { ...env, REDIS_URL: REDIS_URL! } }),
     ]);
   });
+  /**
+   * Once the proxy has passed the announcement `message` on to a's subscriber connection. Redis sends it to every
+   * subscriber before a change made on b answers, but a's passes through the proxy, in this busy process: it could
+   * reach a after the test's next request did (a then answered from the record it held, the announcement 30-50 ms
+   * late, under a CPU burner). A subscriber reached directly (b, or a in production) gets it before the answer.
+   */
+  const announcedToA = (message: string) => proxy.passed(`${KEYS_CHANNEL}\r\n$${message.length}\r\n${message}\r\n`);
+
   afterEach(async () => {
     proxy.release();
     await proxy.drained();
@@ -150,6 +164,7 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
     assert.deepEqual(await statuses(created.key, a, b), [200, 200], 'the original secret is in its grace');
     const second = await admin(b, 'POST', `/${created.id}/rotate-with-grace`, { gracePeriodSeconds: 600 });
     assert.equal(second.status, 200);
+    await Promise.all([first.body.key, second.body.key].map((key: string) => announcedToA(hashOf(key))));
     assert.deepEqual(await statuses(created.key, a, b), [401, 401], 'the second rotation ended the first grace');
     assert.deepEqual(await statuses(first.body.key, a, b), [200, 200], 'the secret it replaced is in its own grace');
     assert.deepEqual(await statuses(second.body.key, a, b), [200, 200]);
@@ -164,6 +179,7 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
     const fourth = await admin(b, 'POST', `/${created.id}/rotate-with-grace`, { gracePeriodSeconds: 600 });
     assert.deepEqual(await statuses(third.body.key, a, b), [200, 200]);
     assert.equal((await admin(b, 'DELETE', `/${created.id}`)).status, 200);
+    await announcedToA(`revoked:${created.id}`);
     assert.deepEqual(await statuses(third.body.key, a, b), [401, 401], 'revoked: the old secret in its grace stops too');
     assert.deepEqual(await statuses(fourth.body.key, a, b), [401, 401]);
   });
@@ -276,9 +292,10 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
     assert.ok(await eventually(async () => markerCas(key).test(proxy.heldCommands)), 'the compare-and-set is held');
     const heldAt = Date.now();
     // Then a's shared connection falls silent for ~6 s, past the change's settling (5 s): the connections that
-    // replace it (after 3 s without a PING answered) too, held from their first byte.
+    // replace it (after 3 s without a PING answered) too, held from their first byte, and so are the subscriber
+    // connections, reopened every 0.2-2 s while held (each a new connection: 10 were used up before the settling).
     proxy.hold();
-    proxy.holdWhen(/./, 10);
+    proxy.holdWhen(/./, HELD_CONNECTIONS);
     const unsettled = await change;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, heldAt + 6_000 - Date.now())));
     proxy.release(markerCas(key));
@@ -344,7 +361,7 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
     assert.ok(await eventually(async () => markerCas(key).test(proxy.heldCommands)), 'the compare-and-set is held');
     const heldAt = Date.now();
     proxy.hold();
-    proxy.holdWhen(/./, 10);
+    proxy.holdWhen(/./, HELD_CONNECTIONS);
     const record = `gateway:key:${createHash('sha256').update(key).digest('hex')}`;
     const unchanged = await redis.get(record);
     const unsettled = await change;
@@ -352,7 +369,7 @@ describe('key rotation across two replicas: one winner, and an optional grace pe
     await meanwhile();
     // Every connection but the one holding the compare-and-set stays held.
     proxy.release(new RegExp(`^(?![^]*${markerCas(key).source})`, 'i'));
-    proxy.holdWhen(/./, 10);
+    proxy.holdWhen(/./, HELD_CONNECTIONS);
     assert.ok(await eventually(async () => (await redis.get(record)) !== unchanged), 'the compare-and-set landed');
     proxy.release();
     await a.logged(new RegExp(`key ${id}: .* was made after all`), { timeoutMs: 20_000 });

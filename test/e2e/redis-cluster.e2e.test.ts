@@ -158,6 +158,26 @@ describe(
       assert.deepEqual(late, []);
     });
 
+    // replica29 defect 1: a subscriber connection dropped, re-subscribed silently, kept the cached records.
+    it('keys: a revocation made while the subscriber connections were dropped is in force at the next request to the other', async () => {
+      const created = await admin(a, 'POST', '', { name: 'cluster-subscriber-drop' });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.equal((await chat(b, created.body.key)).status, 200, 'cached on b');
+      const masters = cluster.nodes('master');
+      const subscribers = async () => {
+        const counts = await Promise.all(
+          masters.map((n) => n.call('PUBSUB', 'NUMSUB', 'gateway:keys:changed') as Promise<[string, number]>),
+        );
+        return counts.reduce((sum, [, count]) => sum + count, 0);
+      };
+      assert.equal(await eventually(subscribers, (n) => n === 2), 2, 'both gateways subscribed');
+      const killed = await Promise.all(masters.map((n) => n.call('CLIENT', 'KILL', 'TYPE', 'pubsub')));
+      assert.ok(killed.reduce((sum: number, n) => sum + Number(n), 0) >= 2, 'both subscriber connections killed');
+      assert.equal((await admin(a, 'DELETE', `/${created.body.id}`)).status, 200);
+      assert.equal((await chat(b, created.body.key)).status, 401, 'refused on b at its next request');
+      assert.equal(await eventually(subscribers, (n) => n === 2), 2, 'both gateways subscribed again');
+    });
+
     it('limits: one RPM window across both gateways', async () => {
       const { status, body } = await admin(a, 'POST', '', { name: 'cluster-rpm', rpm: 5 });
       assert.equal(status, 201, JSON.stringify(body));

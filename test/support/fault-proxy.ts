@@ -18,10 +18,13 @@ class Link {
   severed = false;
   /** Held by holdWhen: a client that closes meanwhile is cut so (severed), its bytes already sent still arriving. */
   delivers = false;
+  /** The latest bytes passed on to the client (as Redis' protocol), for FaultProxy.passed. */
+  recent = '';
 
   constructor(
     readonly client: Socket,
     readonly server: Socket,
+    private readonly written: (link: Link) => void,
   ) {}
 
   pump(): void {
@@ -30,7 +33,10 @@ class Link {
     if (!this.holding) while (this.toServer.length) this.server.write(this.toServer.shift()!);
     while (this.toClient.length && this.toClient[0].due <= now) {
       const { data } = this.toClient.shift()!;
-      if (!this.severed) this.client.write(data);
+      if (this.severed) continue;
+      this.client.write(data);
+      this.recent = (this.recent + data.toString('latin1')).slice(-65_536);
+      this.written(this);
     }
     if (this.severed && !this.toServer.length) this.server.end();
     if (this.toClient.length) this.timer = setTimeout(() => this.pump(), this.toClient[0].due - now);
@@ -47,6 +53,7 @@ export class FaultProxy {
   /** Replies reach the client this much later: commands run, their answers come late. */
   replyDelayMs = 0;
   private readonly triggers: { pattern: RegExp; left: number }[] = [];
+  private readonly awaited: { text: string; resolve: () => void }[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -64,6 +71,24 @@ export class FaultProxy {
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /**
+   * Resolves once bytes containing `text` (as Redis' protocol) have been written to a client (a pub/sub message, say),
+   * among the last 64 KB passed on each connection, or later. The proxy runs in the test's process: what Redis sent a client before it
+   * answered another may reach that client only after the test, busy, has acted on the answer.
+   */
+  passed(text: string): Promise<void> {
+    if ([...this.links].some((link) => link.recent.includes(text))) return Promise.resolve();
+    return new Promise((resolve) => this.awaited.push({ text, resolve }));
+  }
+
+  private written(link: Link): void {
+    for (const waiter of [...this.awaited])
+      if (link.recent.includes(waiter.text)) {
+        this.awaited.splice(this.awaited.indexOf(waiter), 1);
+        waiter.resolve();
+      }
   }
 
   /** Commands on the connections open now wait in the proxy until `release()`; later connections pass. */
@@ -129,7 +154,7 @@ export class FaultProxy {
 
   private accept(client: Socket, targetPort: number): void {
     const server = connect(targetPort, '127.0.0.1');
-    const link = new Link(client, server);
+    const link = new Link(client, server, (passed) => this.written(passed));
     this.links.add(link);
     client.on('data', (data) => {
       const trigger = link.holding ? undefined : this.triggers.find((t) => t.left > 0 && t.pattern.test(data.toString('latin1')));

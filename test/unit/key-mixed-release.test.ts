@@ -40,7 +40,7 @@ describe(
      * Published again until heard: one sent before the subscriber has subscribed reaches nobody.
      */
     async function drained(): Promise<void> {
-      const subscriber = (store as unknown as { subscriber: Redis }).subscriber;
+      const subscriber = (store as unknown as { subscriber: { connection: Redis } }).subscriber.connection;
       const marker = `drain-${Math.random()}`;
       let heard = false;
       const onMessage = (_channel: string, message: string) => {

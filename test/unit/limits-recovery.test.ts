@@ -11,6 +11,7 @@ import { SpendLedger } from '../../libs/security/src/spend-ledger';
 import { SpendRecovery, type SpendRestored } from '../../libs/security/src/spend-recovery';
 import { RedisServer } from '../support/redis-server';
 import { UNIT } from '../support/limit-requests';
+import { eventually } from '../support/eventually';
 
 const REDIS_SERVER = process.env.TEST_REDIS_SERVER;
 const REDIS_URL = process.env.TEST_REDIS_URL;
@@ -133,10 +134,16 @@ describe('a replica killed with leased requests', { skip: !REDIS_URL && 'TEST_RE
   it('what it served stays held, then is charged at the lease: the budget is never spent twice', async () => {
     const keyId = `killed-${randomBytes(6).toString('hex')}`;
     const budgetUnits = 10_000;
-    // Its lease outlasts the test (no sync writes its spend), and would have lapsed after 3 of them, before the holds lapse.
-    const leaseMs = HOLD_LAPSE_MS / 6;
+    // Holds lapse by Redis' clock, so for real: a short lapse for this replica. Its lease outlasts the test (no sync
+    // writes its spend), and would have lapsed after 3 of them, before the holds lapse.
+    const holdLapseMs = 6_000;
+    const leaseMs = holdLapseMs / 6;
     const dead = await connect(REDIS_URL!);
-    const replica = leaseStore(dead, leaseMs);
+    const replica = new LeasedAdmissionStore(dead, new RedisAdmissionStore(dead), {
+      replica: randomBytes(6).toString('hex'),
+      leaseMs,
+      holdLapseMs,
+    });
     const served = await Promise.all(Array.from({ length: 20 }, (_, i) => replica.admit(request(keyId, budgetUnits, i))));
     assert.ok(
       served.every((o) => !o.refused && o.ticket),
@@ -154,17 +161,20 @@ describe('a replica killed with leased requests', { skip: !REDIS_URL && 'TEST_RE
     dead.disconnect(); // killed: nothing more reaches Redis from it
     const servedUnits = 20 * 5;
 
-    // Another replica's admissions, as Redis' clock moves on (their `now` is when holds lapse).
+    // Another replica's admissions, as Redis' clock moves on.
     const other = new RedisAdmissionStore(direct!);
-    const probe = async (later: number, seq: number) => {
-      const outcome = await other.admit({ ...request(keyId, budgetUnits, 1000 + seq, Date.now() + later), tokens: 0 });
+    const probe = async (seq: number) => {
+      const outcome = await other.admit({ ...request(keyId, budgetUnits, 1000 + seq), tokens: 0 });
       await other.settle({ keyId, hold: { member: `${keyId}-${1000 + seq}:${8 * UNIT}`, usd: 8 * UNIT } });
       return { spentUnits: outcome.spentUsd / UNIT, heldUnits: outcome.heldUsd / UNIT - 8 };
     };
-    const soon = await probe(3 * leaseMs + 1, 1);
+    await new Promise((resolve) => setTimeout(resolve, 3 * leaseMs + 1));
+    const soon = await probe(1);
     assert.equal(soon.spentUnits, 0, 'not written by the dead replica');
     assert.ok(soon.heldUnits >= servedUnits, `held ${soon.heldUnits} UNITs covers the ${servedUnits} it served`);
-    const lapsed = await probe(HOLD_LAPSE_MS + 1, 2);
+    let lapsed = soon;
+    let seq = 2;
+    assert.ok(await eventually(async () => (lapsed = await probe(seq++)).spentUnits > 0), 'its holds lapse');
     assert.deepEqual(lapsed, { spentUnits: leaseUnits, heldUnits: 0 }, 'the lease is charged whole: served and unused');
     assert.ok(lapsed.spentUnits >= servedUnits);
   });

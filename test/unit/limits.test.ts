@@ -14,6 +14,7 @@ import { RedisService } from '../../libs/redis/src/redis.service';
 import { SpendLedger } from '../../libs/security/src/spend-ledger';
 import type { GatewayConfig } from '../../libs/config/src/gateway-config';
 import { jsonShapeProblem } from '../../libs/providers/src/json-shape';
+import { eventually } from '../support/eventually';
 
 describe('budget periods', () => {
   it('a daily budget resets at the next UTC midnight, a monthly one on the 1st', () => {
@@ -164,21 +165,43 @@ if (redis) {
     const store = new RedisAdmissionStore(redis);
     const id = `test-lapse-${Date.now()}`;
     const day = new Date().toISOString().slice(0, 10);
-    const now = Date.now();
-    const hold = (member: string, at: number, reserveUsd = 0.04) => ({
-      usd: 0.05,
-      period: day,
-      reserveUsd,
-      member: `${member}:${reserveUsd}`,
-      now: at,
-      until: at + 1_000,
-    });
-    assert.equal((await store.admit({ keyId: id, windowMs: 60_000, tokens: 1, budget: hold('dead', now) })).refused, undefined);
-    assert.equal((await store.admit({ keyId: id, windowMs: 60_000, tokens: 1, budget: hold('blocked', now + 500) })).refused, 'budget');
-    const later = await store.admit({ keyId: id, windowMs: 60_000, tokens: 1, budget: hold('after', now + 2_000, 0.01) });
+    // Lapses by Redis' clock, so for real: long enough for the next admission to find it held first.
+    const LAPSE_MS = 1_000;
+    const hold = (member: string, reserveUsd = 0.04) => {
+      const now = Date.now();
+      return { usd: 0.05, period: day, reserveUsd, member: `${member}:${reserveUsd}`, now, until: now + LAPSE_MS };
+    };
+    assert.equal((await store.admit({ keyId: id, windowMs: 60_000, tokens: 1, budget: hold('dead') })).refused, undefined);
+    assert.equal((await store.admit({ keyId: id, windowMs: 60_000, tokens: 1, budget: hold('blocked') })).refused, 'budget');
+    // A probe reserving nothing sees the spend: the dead hold charged once it lapsed.
+    const probe = hold('probe', 0);
+    assert.ok(await eventually(async () => (await store.admit({ keyId: id, windowMs: 60_000, tokens: 1, budget: probe })).spentUsd > 0));
+    const later = await store.admit({ keyId: id, windowMs: 60_000, tokens: 1, budget: hold('after', 0.01) });
     assert.equal(later.refused, undefined, 'the dead hold was released');
     assert.deepEqual([later.spentUsd, later.heldUsd], [0.04, 0.01], 'and charged: its request may have been answered');
     assert.equal(await redis.hget(spendKey(id, day), '_lapsed'), '0.04');
+  });
+
+  // Found by an independent check (replica29, defect 3): holds lapsed by the admitting replica's clock, and one
+  // 62 minutes fast charged the live requests of the others as lapsed ($1.74 charged for $0.18 served).
+  it("a replica whose clock is an hour fast lapses no other replica's live hold: holds go by Redis' clock", async () => {
+    const store = new RedisAdmissionStore(redis);
+    const id = `test-skew-${Date.now()}`;
+    const day = new Date().toISOString().slice(0, 10);
+    const hold = (member: string, now: number) => ({
+      usd: 0.1,
+      period: day,
+      reserveUsd: 0.04,
+      member: `${member}:0.04`,
+      now,
+      until: now + 60_000,
+    });
+    const now = Date.now();
+    assert.equal((await store.admit({ keyId: id, windowMs: 60_000, tokens: 1, budget: hold('live', now) })).refused, undefined);
+    const fast = await store.admit({ keyId: id, windowMs: 60_000, tokens: 1, budget: hold('fast', now + 62 * 60_000) });
+    assert.equal(fast.refused, undefined);
+    assert.deepEqual([fast.spentUsd, fast.heldUsd], [0, 0.08], 'the live hold is still held, not charged');
+    assert.equal(await redis.hget(spendKey(id, day), '_lapsed'), null);
   });
 }
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Logger } from '@nestjs/common';
 import { parseConfig } from '@gateway/config';
-import { RedisService } from '@gateway/redis';
+import { Redis } from 'ioredis';
+import { RedisService, type Subscription } from '@gateway/redis';
 import { eventually } from '../support/eventually';
 import { FaultProxy } from '../support/fault-proxy';
 
@@ -29,5 +30,49 @@ describe('a silent Redis connection', { skip: !REDIS_URL && 'TEST_REDIS_URL unse
     proxy.hold(); // the open connection passes nothing any more; a new one would
     assert.equal(await redis.ping(1_000), false, 'the held connection does not answer');
     assert.ok(await eventually(() => redis.ping(1_000)), 'a new connection answers');
+  });
+});
+
+// replica29 defect 1: a subscriber connection lost and re-subscribed by ioredis without a word, its replica kept
+// what it had cached on the strength of announcements it could no longer hear.
+describe('a subscriber connection', { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' }, () => {
+  const CHANNEL = `test:subscription:${process.pid}`;
+  let proxy: FaultProxy;
+  let redis: RedisService;
+  let direct: Redis;
+  const heard: string[] = [];
+  let subscriptions = 0;
+  let subscription: Subscription;
+  before(async () => {
+    Logger.overrideLogger(false);
+    proxy = await FaultProxy.start(Number(new URL(REDIS_URL!).port));
+    redis = new RedisService(parseConfig({ providers: [{ name: 'mock', type: 'mock' }], models: [] }, { REDIS_URL: proxy.url }));
+    direct = new Redis(REDIS_URL!);
+    subscription = redis.subscribe(CHANNEL, { onMessage: (message) => heard.push(message), onSubscribed: () => subscriptions++ })!;
+    assert.ok(await eventually(async () => subscription.live), 'subscribed');
+    assert.equal(subscriptions, 1);
+  });
+  after(async () => {
+    proxy?.release();
+    await redis?.onApplicationShutdown();
+    direct?.disconnect();
+    await proxy?.stop();
+  });
+
+  it('cut, subscribes again on a new connection and says so', async () => {
+    proxy.sever(false); // this process' connections only (CLIENT KILL TYPE pubsub would cut other tests' too)
+    assert.ok(await eventually(async () => subscriptions === 2), 'subscribed again, and told');
+    assert.ok(subscription.live);
+    await direct.publish(CHANNEL, 'after the kill');
+    assert.ok(await eventually(async () => heard.includes('after the kill')), 'hears the channel again');
+  });
+
+  it('gone silent, is replaced by the watchdog, subscribes again and says so', async () => {
+    const before = subscriptions;
+    proxy.hold(); // the open connections pass nothing any more; new ones would
+    assert.ok(await eventually(async () => subscriptions === before + 1), 'subscribed again, and told');
+    assert.ok(subscription.live);
+    await direct.publish(CHANNEL, 'after the silence');
+    assert.ok(await eventually(async () => heard.includes('after the silence')), 'hears the channel again');
   });
 });

@@ -1,3 +1,4 @@
 export * from './redis.module';
 export * from './redis.service';
 export * from './within-budget';
+export * from './subscription';

@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions, ReplyError } from 'ioredis';
 import { GatewayConfig, readTlsCa, redisUrls } from '@gateway/config';
+import { Subscription, type SubscriptionHandlers } from './subscription';
 import { withinBudget } from './within-budget';
 import { WriterPool } from './writer-pool';
 
@@ -165,6 +166,8 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly spoiled = new WeakSet<RedisClient>();
   /** Set once Redis refused ROLE or WAIT (see `unreplicated`): said once. */
   private replicationUnknown = false;
+  /** Every channel subscribed (`subscribe`): their connections are watched as the shared one's are. */
+  private readonly subscriptions = new Set<Subscription>();
 
   constructor(config: GatewayConfig) {
     if (!config.redisUrl) return;
@@ -186,6 +189,8 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
     const replacing = client instanceof Cluster ? (node: Redis) => node.once('end', () => client.refreshSlotsCache()) : () => undefined;
     const watch = setInterval(() => {
       for (const node of client instanceof Cluster ? client.nodes('all') : [client]) this.watch(node, replacing);
+      // A subscriber gone silent misses every announcement until replaced (its subscription then says so).
+      for (const subscription of this.subscriptions) if (subscription.connection) this.watch(subscription.connection, ignore);
     }, WATCH_EVERY_MS).unref();
     client.once('end', () => clearInterval(watch));
   }
@@ -232,17 +237,30 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   /**
-   * A dedicated subscriber connection for `channel` (pub/sub needs its own). It
-   * subscribes once connected and ioredis re-subscribes after every reconnect.
+   * A dedicated subscriber connection for `channel` (pub/sub needs its own; on a cluster, to any one node, as
+   * `publishToAll` publishes on every node). Lost, it is opened again and subscribes, then `onSubscribed` runs:
+   * what was published meanwhile was missed (Subscription). Closed with `close()`.
    */
-  subscribe(channel: string, onMessage: (message: string) => void): RedisClient | undefined {
-    if (!this.client) return undefined;
-    const subscriber = this.client instanceof Cluster ? this.client.duplicate() : this.client.duplicate();
-    subscriber.on('error', () => undefined); // the shared client already reports outages
-    absorbLateSocketErrors(subscriber);
-    subscriber.on('message', (_channel, message: string) => onMessage(message));
-    this.whenReady(subscriber, () => subscriber.subscribe(channel));
-    return subscriber;
+  subscribe(channel: string, handlers: SubscriptionHandlers): Subscription | undefined {
+    const client = this.client;
+    if (!client) return undefined;
+    // Not reconnected by ioredis (which re-subscribed without telling anyone): Subscription opens a new one.
+    const own = { retryStrategy: () => null, autoResubscribe: false };
+    const open = (): Redis | undefined => {
+      let connection: Redis | undefined;
+      if (!(client instanceof Cluster)) connection = client.duplicate(own);
+      else {
+        const nodes = client.nodes('all');
+        const node = nodes[Math.floor(Math.random() * nodes.length)];
+        // The pool's nodes connect lazily; this one is used at once.
+        if (node) connection = new Redis({ ...node.options, ...own, lazyConnect: false, enableOfflineQueue: false });
+      }
+      if (connection) absorbLateSocketErrors(connection);
+      return connection;
+    };
+    const subscription = new Subscription(channel, open, retry, handlers, (message) => this.logger.warn(message));
+    this.subscriptions.add(subscription);
+    return subscription;
   }
 
   /**
@@ -347,6 +365,7 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
 
   async onApplicationShutdown(): Promise<void> {
     this.writers.close();
+    for (const subscription of this.subscriptions) subscription.close();
     const client = this.client;
     if (!client) return;
     // A cluster client that has read its slots and awaits the answer to its ready check when asked to quit turns

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { GatewayConfig } from '@gateway/config';
 import { MetricsService } from '@gateway/metrics';
-import { RedisService, type RedisClient } from '@gateway/redis';
+import { RedisService, type RedisClient, type Subscription } from '@gateway/redis';
 import { Clock } from './clock';
 import { type AccountTrouble, type BreakerState, DeploymentHealth, type HealthChange } from './deployment-health';
 import { deploymentId } from './model-catalog';
@@ -24,7 +24,7 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly breakers = new Map<string, DeploymentHealth>();
   private readonly logger = new Logger('Breakers');
   private readonly replica = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  private subscriber: RedisClient | undefined;
+  private subscriber: Subscription | undefined;
   /**
    * Counts every change of a deployment's health that can take it out of a plan (a breaker opening, a
    * cool-down starting, here or announced by another replica): a plan made at one count still holds
@@ -86,13 +86,19 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     const client = this.redis.client;
     if (!client) return;
-    // Start-up does not wait for Redis: the gateway serves without it and catches up.
-    this.subscriber = this.redis.subscribe(CHANNEL, (message) => this.receive(message));
+    // Start-up does not wait for Redis: the gateway serves without it and catches up, on subscribing and again
+    // on each re-subscription (breakers opened while the subscriber was away were not heard of; cool-downs
+    // announced then stay unknown here, as they are not stored).
+    this.subscriber = this.redis.subscribe(CHANNEL, {
+      onMessage: (message) => this.receive(message),
+      onSubscribed: () => this.redis.whenReady(client, () => this.loadShared(client)),
+    });
+    // Read at start too, not only on subscribing: a Redis whose ACL refuses SUBSCRIBE still shares its breakers.
     this.redis.whenReady(client, () => this.loadShared(client));
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.subscriber?.disconnect();
+    this.subscriber?.close();
   }
 
   private changed(id: string, change: HealthChange): void {

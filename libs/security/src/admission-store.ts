@@ -109,8 +109,11 @@ export interface AdmissionStore {
   settleNow?(input: SettleInput): boolean;
   /** Gives back what the store holds in advance (leases); called once at shutdown. */
   close?(): Promise<void>;
-  /** Writes what the store owes Redis for one key now (its spend summed in process), instead of at its next sync. */
-  writeOwed?(keyId: string): Promise<void>;
+  /**
+   * Writes what the store owes Redis for one key now (its spend summed in process), instead of at its next sync;
+   * without `keyId`, for every key.
+   */
+  writeOwed?(keyId?: string): Promise<void>;
 }
 
 /** Most operations one script call carries: bounds the time Redis spends in one script. */
@@ -136,7 +139,7 @@ const MAX_UNSENT_SETTLEMENTS = 10_000;
 // if each had been sent alone. KEYS: rpm, tpm, held, holds, leases, the batch's record, tpm in flight, the
 // spend hashes of today and this month (lapsed holds go there), then those of the budget periods the
 // admissions name and of the days (and months) the settlements were made in. ARGV[1] is the spend retention, ARGV[2] how long the record is kept; then each operation:
-//   'a' windowMs rpm tokens tpm budgetUsd('' = none) reserveUsd member now until spendKeyIndex spentAtLeast (what the
+//   'a' windowMs rpm tokens tpm budgetUsd('' = none) reserveUsd member now until (the replica's clock: offsets from now on Redis') spendKeyIndex spentAtLeast (what the
 //       replica saw spent before: a floor should Redis have lost spend, restarted empty or flushed, until it is written back)
 //       stoppedBefore (0 = none: a budget refusal's stopped replicas' holds, see stoppedHolds)
 //   's' tokenDelta reservedTokens tpmEnd model usd holdMember dayKeyIndex monthKeyIndex (the hold's USD is in its member;
@@ -163,17 +166,21 @@ local function admit(a)
   end
   local spent, held = 0, 0
   if a[5] ~= '' then
-    releaseLapsed(KEYS[4], KEYS[3], a[8], KEYS[8], KEYS[9], ARGV[1])
+    -- Holds are timed by Redis' clock, the same for every replica: the replica's times (now, until, stoppedBefore)
+    -- count as offsets from its now. A replica's clock an hour fast lapsed the live holds of the others.
+    local clock, sent = redisNow(), tonumber(a[8])
+    local function onClock(at) return clock + tonumber(at) - sent end
+    releaseLapsed(KEYS[4], KEYS[3], clock, KEYS[8], KEYS[9], ARGV[1])
     spent = math.max(spentIn(KEYS[tonumber(a[10])]), tonumber(a[11]))
     held = heldIn(KEYS[3])
     local reserve = tonumber(a[6])
     if spent + held + reserve > tonumber(a[5]) then
       local stopped, lapse = 0, 0
-      if tonumber(a[12]) > 0 and spent + reserve <= tonumber(a[5]) then stopped, lapse = stoppedHolds(KEYS[4], a[12]) end
+      if tonumber(a[12]) > 0 and spent + reserve <= tonumber(a[5]) then stopped, lapse = stoppedHolds(KEYS[4], onClock(a[12])) end
       return {'budget', rpmUsed, rpmTtl, tpmUsed, tpmTtl, tostring(spent), tostring(held), tostring(stopped), lapse}
     end
     held = held + reserve
-    addHold(KEYS[4], KEYS[3], a[7], reserve, tonumber(a[8]), tonumber(a[9]))
+    addHold(KEYS[4], KEYS[3], a[7], reserve, clock, onClock(a[9]))
     counted.holds[#counted.holds + 1] = a[7]
   end
   if rpmLimit > 0 then add(KEYS[1], 1, window); rpmUsed = rpmUsed + 1; counted.rpm = counted.rpm + 1 end

@@ -3,7 +3,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { GatewayConfig, MASTER_KEY_ID, secretFromEnv } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import { MetricsService } from '@gateway/metrics';
-import { RedisService, type RedisClient, withinBudget } from '@gateway/redis';
+import { RedisService, type RedisClient, type Subscription, withinBudget } from '@gateway/redis';
 import { compareAndSet, defineCas, unlock } from './key-cas';
 import { hashKey, KeyHashes } from './key-hashes';
 import { type ChangeAction, ChangeLanding } from './key-landing';
@@ -103,7 +103,12 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    */
   private readonly idOf = new Map<string, string>();
   private readonly hashes = new KeyHashes();
-  private subscriber: RedisClient | undefined;
+  private subscriber: Subscription | undefined;
+  /**
+   * Counts the announcements heard and the re-subscriptions: a record read from Redis is kept (cache, lastKnown) only
+   * if none came while it was read, as one may be of the change that record predates.
+   */
+  private announcements = 0;
   private readonly landing: ChangeLanding;
 
   constructor(
@@ -127,16 +132,28 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   onModuleInit(): void {
     // A changed key is forgotten entirely: if Redis goes away now, it fails closed
     // rather than working on the record from before the change.
-    this.subscriber = this.redis.subscribe(CHANNEL, (message) => {
-      if (!message.startsWith(REVOKED_PREFIX)) return this.forgetHash(message);
-      const id = message.slice(REVOKED_PREFIX.length);
-      this.forgetKey(id);
-      this.metrics.forgetKey(id);
+    this.subscriber = this.redis.subscribe(CHANNEL, {
+      onMessage: (message) => {
+        this.announcements++;
+        if (!message.startsWith(REVOKED_PREFIX)) return this.forgetHash(message);
+        const id = message.slice(REVOKED_PREFIX.length);
+        this.forgetKey(id);
+        this.metrics.forgetKey(id);
+      },
+      // Subscribed again after a loss: changes announced meanwhile were missed, so no record read before is used
+      // as a cached one: each key's next lookup reads Redis, and refreshes its last-known record. The last-known
+      // records stay, for a Redis outage (README: keys seen within keyStaleMaxMs keep working): forgotten, one
+      // subscriber drop on a cluster whose node died, or before a freeze, made every key a 503 (recheck29c).
+      onSubscribed: () => {
+        this.announcements++;
+        this.cache.clear();
+        this.unknown.clear();
+      },
     });
   }
 
   onApplicationShutdown(): void {
-    this.subscriber?.disconnect();
+    this.subscriber?.close();
   }
 
   /**
@@ -153,7 +170,9 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       return fixed;
     }
     const now = Date.now();
-    const cached = this.cache.get(hash);
+    // Cached only while every change is heard: with the subscriber away (a dropped connection not yet subscribed
+    // again), each lookup reads Redis, as none would tell this replica of a revocation.
+    const cached = this.subscriber?.live ? this.cache.get(hash) : undefined;
     if (cached && cached.until > now) {
       this.hashes.keep(key, hash);
       return cached.record;
@@ -166,6 +185,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   private async fetch(key: string, hash: string, now: number): Promise<KeyRecord | undefined> {
     const client = this.redis.client;
     if (!client) return undefined;
+    const heard = this.announcements;
     let raw: string | null;
     try {
       raw = await client.get(RECORD_PREFIX + hash);
@@ -186,11 +206,13 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     } catch {
       return this.lastKnownOr503(hash, now);
     }
+    this.hashes.keep(key, hash);
+    // An announcement heard meanwhile may be of a change this read predates: answered, not kept.
+    if (this.announcements !== heard) return record;
     this.cache.set(hash, { record, until: now + this.config.security.keyCacheMs });
     this.lastKnown.set(hash, { record, at: now });
     this.idOf.set(hash, record.id);
     if (graced) this.idOf.set(stored.rotatedTo!, record.id);
-    this.hashes.keep(key, hash);
     return record;
   }
 
@@ -496,6 +518,11 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     hashes: string[],
     keys: string[],
   ): Promise<Pick<KeyChange, 'unconfirmed' | 'unreplicated'>> {
+    // Known here at once, not when this replica's own announcement comes back from Redis (later than the answer on
+    // a busy host): every record of the key goes, an old secret's in its grace too, whose hash the change may not
+    // name; and a read under way, which may predate the change, is answered but not kept (fetch).
+    this.announcements++;
+    this.forgetKey(id);
     for (const hash of hashes) this.forgetHash(hash);
     const [published, unreplicated] = await Promise.all([
       // The change is made: a node that confirms none (on a single Redis, the node) is counted, not a 503.

@@ -28,6 +28,12 @@ export interface LeaseOptions {
   ledger?: SpendLedger;
   /** What a lease of a budget waits for on a new connection (SpendRecovery). */
   gate?: SpendGate;
+  /**
+   * False while this replica could miss a request to write what it owes (its flush subscription is down, see
+   * LimitsService): no lease is taken, used or renewed then, each admission asks Redis, and what is held goes back
+   * at its next sync. Leased meanwhile, a budget set elsewhere would not see the spend of the requests it admitted.
+   */
+  leasing?: () => boolean;
 }
 
 /** A slice of a key's limits this replica may use without asking Redis. */
@@ -95,7 +101,7 @@ interface Account {
 // spend day and month of each earlier day whose spend the call writes (settled before UTC midnight, written after).
 // A call runs once: sent again (its answer was lost), it answers what it answered the first time.
 // ARGV: 1 windowMs, 2 rpmEnd, 3 rpm back, 4 tpmEnd, 5 tpm back, 6 old in-flight member, 7 old lease member,
-//   8 member prefix, 9 in-flight USD, 10 now, 11 hold lapse, 12 grant ('1'/'0'),
+//   8 member prefix, 9 in-flight USD, 10 the replica's now (not used: holds go by Redis' clock), 11 hold lapse, 12 grant ('1'/'0'),
 //   13 rpm limit (0 = none), 14 rpm wanted, 15 rpm least, 16 tpm limit, 17 tpm wanted, 18 tpm least,
 //   19 budget USD ('' = none), 20 USD wanted, 21 USD least, 22 spend retention, 23 leaseMs, 24 tokens settled,
 //   25 the budget's spend at least (AdmitInput.budget.spentAtLeast), then day key index (its month's key follows it)/model/USD triples.
@@ -105,7 +111,8 @@ interface Account {
 // A window is named by when it expires (PEXPIRETIME, fixed for its life): what is given back goes only to the
 // window it was taken from. Needs Redis 7.0.
 const LEASE_SCRIPT = `${LIMIT_LUA}
-local window, now = tonumber(ARGV[1]), tonumber(ARGV[10])
+-- Holds are timed by Redis' clock, the same for every replica: a replica's clock an hour fast lapsed the others' live holds.
+local window, now = tonumber(ARGV[1]), redisNow()
 local done = redis.call('GET', KEYS[9])
 if done then return cmsgpack.unpack(done) end
 local function answer(reply)
@@ -225,6 +232,10 @@ export class LeasedAdmissionStore implements AdmissionStore {
     return this.take(account, input);
   }
 
+  private leasing(): boolean {
+    return this.options.leasing?.() ?? true;
+  }
+
   async admit(input: AdmitInput): Promise<AdmitOutcome> {
     const account = this.account(input.keyId);
     account.last = input;
@@ -232,7 +243,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
     for (let tries = 0; tries < MAX_WAITS; tries++) {
       const local = this.take(account, input);
       if (local) return local;
-      if (this.closed || Date.now() < account.exactUntil) break;
+      if (this.closed || Date.now() < account.exactUntil || !this.leasing()) break;
       account.waiting += 1;
       try {
         // Redis failing: the admission fails too, and the caller applies the fail-open policy.
@@ -248,7 +259,9 @@ export class LeasedAdmissionStore implements AdmissionStore {
   settleNow(input: SettleInput): boolean {
     if (this.closed) return false;
     const ticket = input.ticket;
-    if (!ticket && !input.hold && input.tokenDelta === undefined && input.spend) {
+    // Spend alone is summed here only while leasing: otherwise it is written at once (settle()), as a budget set
+    // meanwhile would not see it.
+    if (!ticket && !input.hold && input.tokenDelta === undefined && input.spend && this.leasing()) {
       this.owe(input.keyId, input.spend);
       return true;
     }
@@ -304,11 +317,16 @@ export class LeasedAdmissionStore implements AdmissionStore {
 
   /**
    * The account's next sync, now: it writes the spend owed and gives back the lease (a change of
-   * the key's limits ends it anyway). Nothing owed or held: nothing to do.
+   * the key's limits ends it anyway). Nothing owed or held: nothing to do. Without `keyId`, every account's.
    */
-  async writeOwed(keyId: string): Promise<void> {
-    const account = this.accounts.get(keyId);
-    if (account && (account.lease || account.syncing || account.spend.size > 0 || account.tokenAdjust !== 0)) await this.syncNext(account);
+  async writeOwed(keyId?: string): Promise<void> {
+    const accounts = keyId === undefined ? [...this.accounts.values()] : [this.accounts.get(keyId)];
+    await Promise.all(
+      accounts.map((account) => {
+        if (account && (account.lease || account.syncing || account.spend.size > 0 || account.tokenAdjust !== 0))
+          return this.syncNext(account);
+      }),
+    );
   }
 
   async close(): Promise<void> {
@@ -348,7 +366,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
   private take(account: Account, input: AdmitInput): AdmitOutcome | undefined {
     const lease = account.lease;
     const now = Date.now();
-    if (!lease || account.syncing || now >= lease.endsAt || !sameLimits(lease.grantedFor, input)) return undefined;
+    if (!lease || account.syncing || now >= lease.endsAt || !sameLimits(lease.grantedFor, input) || !this.leasing()) return undefined;
     const usd = input.budget?.reserveUsd ?? 0;
     if ((input.rpm !== undefined && lease.rpm < 1) || (input.tpm !== undefined && lease.tpm < input.tokens) || lease.usd < usd)
       return undefined;
@@ -535,7 +553,8 @@ export class LeasedAdmissionStore implements AdmissionStore {
     account.timer = setTimeout(
       () => {
         if (account.syncing) return this.schedule(account);
-        const renew = account.taken.requests > 0 && account.last && Date.now() >= account.exactUntil ? account.last : undefined;
+        const renew =
+          account.taken.requests > 0 && account.last && Date.now() >= account.exactUntil && this.leasing() ? account.last : undefined;
         this.sync(account, renew).catch(() => undefined);
       },
       Math.max(0, at - Date.now()),

@@ -3,7 +3,7 @@ import { type BeforeApplicationShutdown, Injectable, Logger, type OnModuleInit }
 import { type BudgetPeriod, GatewayConfig } from '@gateway/config';
 import { MetricsService, SpendService, utcDay, utcMonth } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
-import { type RedisClient, RedisService } from '@gateway/redis';
+import { RedisService, type Subscription } from '@gateway/redis';
 import {
   type AdmissionStore,
   type AdmitInput,
@@ -139,7 +139,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
   private holdSeq = 0;
   /** Addresses over the failed-authentication limit, until their window ends. */
   private readonly blockedIps = new Map<string, number>();
-  private flushSubscriber: RedisClient | undefined;
+  private flushSubscriber: Subscription | undefined;
   /** Without Redis: the spend itself, kept by the in-process store. */
   private readonly inProcessSpend: SpendLedger | undefined;
   /** Each budgeted key's spend as this replica knows it, for a Redis outage (see KnownSpend). */
@@ -179,6 +179,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
           holdLapseMs: this.holdLapse,
           ledger,
           gate: recovery,
+          leasing: () => this.flushSubscriber?.live === true,
         });
       if (leased) metrics.observeLeasedKeys(() => leased.keysHeld());
       this.store = leased || exact;
@@ -389,24 +390,33 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Leased limits go back to Redis before it disconnects. */
   async beforeApplicationShutdown(): Promise<void> {
-    this.flushSubscriber?.disconnect();
+    this.flushSubscriber?.close();
     await this.store.close?.();
   }
 
   onModuleInit(): void {
     if (!this.store.writeOwed) return;
-    this.flushSubscriber = this.redis.subscribe(FLUSH_CHANNEL, (message) => {
-      const [keyId, replies] = message.split(' ');
-      // Not written (Redis failing): no acknowledgement; the change's wait runs out and says so.
-      this.store.writeOwed!(keyId)
-        .then(() =>
-          this.redis
-            .client!.multi()
-            .sadd(replies, this.holdPrefix)
-            .pexpire(replies, 10 * FLUSH_WAIT_MS)
-            .exec(),
-        )
-        .catch((error: Error) => this.warn(`The spend of key ${keyId} was not written when asked (${error.message})`));
+    const writeOwed = this.store.writeOwed.bind(this.store);
+    this.flushSubscriber = this.redis.subscribe(FLUSH_CHANNEL, {
+      onMessage: (message) => {
+        const [keyId, replies] = message.split(' ');
+        // Not written (Redis failing): no acknowledgement; the change's wait runs out and says so.
+        writeOwed(keyId)
+          .then(() =>
+            this.redis
+              .client!.multi()
+              .sadd(replies, this.holdPrefix)
+              .pexpire(replies, 10 * FLUSH_WAIT_MS)
+              .exec(),
+          )
+          .catch((error: Error) => this.warn(`The spend of key ${keyId} was not written when asked (${error.message})`));
+      },
+      // Subscribed again after a loss: a budget set meanwhile asked for this replica's spend unheard, so all it owes goes now.
+      onSubscribed: () =>
+        void writeOwed().catch((error: Error) => this.warn(`The spend owed was not written on re-subscribing (${error.message})`)),
+      // Lost: no lease is used until subscribed again (LeaseOptions.leasing), and those held go back now with the
+      // spend owed. Redis gone too: they go back at their next sync, which fails until it is back.
+      onLost: () => void writeOwed().catch(() => undefined),
     });
   }
 
