@@ -177,7 +177,7 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
   /** Set once Redis refused ROLE or WAIT (see `unreplicated`): said once. */
   private replicationUnknown = false;
   /**
-   * Set while REDIS_CLUSTER does not match the server REDIS_URL names (`checkClusterMode`): the error to act on.
+   * Set while REDIS_CLUSTER does not match the server REDIS_URL names (`watchClusterMode`): the error to act on.
    * /ready fails on it, and start-up exits 78 with it when it is known by then.
    */
   clusterMismatch: string | undefined;
