@@ -9,7 +9,7 @@ import { RedisServer } from '../support/redis-server';
 import { Logger } from '@nestjs/common';
 import { RedisBackend } from '../../libs/cache/src/backends/redis.backend';
 import { gatewayIndexSchema, schemaDifferences } from '../../libs/cache/src/backends/index-schema';
-import { parseSearchReply, searchTotal } from '../../libs/cache/src/backends/search-reply';
+import { indexAttributes, parseSearchReply, searchTotal } from '../../libs/cache/src/backends/search-reply';
 import { random, randomUnit } from '../support/vectors';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
@@ -39,6 +39,14 @@ function skipLoudly(what: string, variable: string): void {
   const line = `\n*** SKIPPED: ${what}: ${variable} is not set ***\n`;
   process.stderr.write(line);
   it(`SKIPPED (${variable} not set): ${what}`, { skip: `${variable} is not set` }, () => {});
+}
+
+/** A Redis Stack suite's clean-up: its index and entries gone, its connection closed. */
+async function dropIndexAndEntries(redis: Redis, index: string, prefix: string): Promise<void> {
+  await redis.call('FT.DROPINDEX', index).catch(() => {});
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
 }
 
 describe('response cache in Redis without the search module (exact in Redis, semantic in process)', () => {
@@ -224,10 +232,7 @@ describe('response cache on Redis Stack (FT.SEARCH KNN)', () => {
   });
   after(async () => {
     await gateway?.stop();
-    await redis.call('FT.DROPINDEX', index).catch(() => {});
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
+    await dropIndexAndEntries(redis, index, prefix);
   });
 
   it('creates an HNSW COSINE index named after the embedder and its dimension', async () => {
@@ -302,6 +307,52 @@ describe('response cache on Redis Stack (FT.SEARCH KNN)', () => {
       schemaDifferences(await redis.call('FT.INFO', index).catch(() => []), gatewayIndexSchema(`${prefix}use-lite-512:e:`, 512)).length ===
       0;
     assert.ok(await eventually(fits), 'its own index made again within ~30 s');
+  });
+});
+
+// change30 D5: cache.redis.hnswM / hnswEfConstruction changed on an existing index were silently not applied (the
+// index keeps what it was made with, and the schema check ignored them).
+describe('Redis Stack: HNSW settings changed on an existing index', () => {
+  if (!REDIS_STACK_URL) return skipLoudly('Redis Stack vector backend tests', 'REDIS_STACK_URL');
+  const prefix = `hnsw:${randomUUID().slice(0, 8)}:`;
+  const index = `${prefix}idx:mock-embedding-64`;
+  const withHnsw = (hnswM: number, hnswEfConstruction: number) =>
+    cacheConfig(prefix, { redis: { keyPrefix: prefix, timeoutMs: 500, hnswM, hnswEfConstruction } });
+  const built = async () => {
+    const info = await redis.call('FT.INFO', index).catch(() => []);
+    const vec = indexAttributes(info).find((field) => field.attribute === 'vec');
+    return vec && [vec.m, vec.ef_construction];
+  };
+  let redis: Redis;
+  let gateway: GatewayProcess | undefined;
+
+  before(() => {
+    redis = new Redis(REDIS_STACK_URL!);
+  });
+  after(async () => {
+    await gateway?.stop();
+    await dropIndexAndEntries(redis, index, prefix);
+  });
+
+  it('warns once at start-up, naming the index, both values and how to rebuild; the rebuild applies them', async () => {
+    gateway = await GatewayProcess.start(withHnsw(12, 100), { env: { REDIS_URL: REDIS_STACK_URL! } });
+    await eventually(async () => (await built()) !== undefined);
+    assert.deepEqual(await built(), ['12', '100'], 'made with the first values');
+    await gateway.stop();
+
+    gateway = await GatewayProcess.start(withHnsw(24, 300), { env: { REDIS_URL: REDIS_STACK_URL! } });
+    const [warned] = await gateway.logged(new RegExp(`^Redis index ${index} was built with`));
+    assert.equal(
+      warned?.msg,
+      `Redis index ${index} was built with M 12, the config's cache.redis.hnswM 24; EF_CONSTRUCTION 100, the config's ` +
+        `cache.redis.hnswEfConstruction 300: not applied, as RediSearch fixes them when it makes an index. To rebuild it ` +
+        `with the config's, once every replica has them: FT.DROPINDEX ${index} (without DD: the entries stay); a gateway ` +
+        `makes it again within seconds (its index check) and indexes them anew.`,
+    );
+    await redis.call('FT.DROPINDEX', index);
+    await eventually(async () => (await built()) !== undefined);
+    assert.deepEqual(await built(), ['24', '300'], 'made again with the new values');
+    assert.equal(gateway.logs.filter((l) => /was built with/.test(String(l.msg))).length, 1, 'told once');
   });
 });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CacheConfig } from '../../libs/config/src/cache-config';
-import { cacheableCompletion, keptSeconds } from '../../libs/cache/src/policy';
+import { cacheableCompletion, keptSeconds, servableAnswer } from '../../libs/cache/src/policy';
 
 function answer(message: object, finish_reason: string): string {
   const usage = { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 };
@@ -115,6 +115,27 @@ describe('what the cache stores', () => {
     assert.equal(
       cacheableCompletion(answer({ role: 'assistant', content: null, refusal: "I can't help with that" }, 'stop'), config),
       undefined,
+    );
+  });
+});
+
+// change30 D4: cache.toolCallResponses turned off (a rolling restart) still served the tool-call answers stored
+// while it was on, for the rest of their TTL: the setting was checked only when storing.
+describe('what the cache serves', () => {
+  const config = new CacheConfig();
+  const withTools = Object.assign(new CacheConfig(), { toolCallResponses: true });
+  const text = answer({ role: 'assistant', content: 'Hi', tool_calls: null }, 'stop');
+  const calling = answer({ role: 'assistant', content: null, tool_calls: [CALL] }, 'tool_calls');
+  const legacy = answer({ role: 'assistant', content: null, function_call: CALL.function }, 'function_call');
+
+  it('a stored tool call only while toolCallResponses is on; a text answer either way', () => {
+    assert.deepEqual(
+      [text, calling, legacy].map((body) => [servableAnswer(body, config), servableAnswer(body, withTools)]),
+      [
+        [true, true],
+        [false, true],
+        [false, true],
+      ],
     );
   });
 });

@@ -5,6 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { ConfigError, configSecrets, configWarnings, loadConfig } from '@gateway/config';
 import { MetricsService, TracingService } from '@gateway/metrics';
+import { RedisService } from '@gateway/redis';
 import { Stopping, UsageShares } from '@gateway/router';
 import { AdminGuard, AdmissionService, ApiAuth } from '@gateway/security';
 import { AppModule } from './app.module';
@@ -82,6 +83,9 @@ async function bootstrap(): Promise<void> {
   // Not app.listen: it logs a listen error as an error line of its own before rejecting, so a
   // port already taken printed a JSON error after listenOrExit's one documented line.
   await app.init();
+  // REDIS_CLUSTER not matching the Redis REDIS_URL names, when Redis answered by now (else /ready reports it later).
+  const clusterMismatch = app.get(RedisService).clusterMismatch;
+  if (clusterMismatch) exitForConfig(clusterMismatch);
   await listenOrExit(() => fastify.listen({ port: server.port, host: server.host }), server.port, server.host, 'PORT (or HOST)');
   const metricsPort = await listenOrExit(
     () => ops.listen(server.metricsPort, server.metricsHost),

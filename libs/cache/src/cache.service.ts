@@ -24,7 +24,7 @@ import { FailOpen } from './fail-open';
 import { guardFor } from './guard';
 import { InFlight, type LeadOutcome, type Settle } from './in-flight';
 import { CacheMetrics, type LookupResult } from './metrics';
-import { cacheableCompletion, cacheableRequest, keptSeconds } from './policy';
+import { cacheableCompletion, cacheableRequest, keptSeconds, servableAnswer } from './policy';
 import { readAhead } from './read-ahead';
 import { SseChunkCollector } from './sse';
 
@@ -283,7 +283,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     if (!controls.lookup) return this.finish('bypass', started, { status: 'bypass', header: 'bypass', pending: stored });
 
     const exact = await this.call(this.exactBackend(), 'get', (b) => b.get(keys.exact), undefined);
-    if (exact) return this.finish('hit_exact', started, { status: 'hit-exact', header: 'hit-exact', body: exact.body }, exact, scope);
+    if (exact && servableAnswer(exact.body, this.config))
+      return this.finish('hit_exact', started, { status: 'hit-exact', header: 'hit-exact', body: exact.body }, exact, scope);
     const { answer, waitedMs, settle } = this.config.coalesce
       ? await this.coalesce(keys.exact, coalesce.signal, stored !== undefined && coalesce.lead !== false)
       : ({} as Coalesced);
@@ -484,7 +485,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
         continue;
       }
       const answer = await this.call(backend, 'get', (b) => b.get(neighbour.key), undefined);
-      if (answer) return { answer, similarity: neighbour.similarity };
+      if (answer && servableAnswer(answer.body, this.config)) return { answer, similarity: neighbour.similarity };
     }
     return undefined;
   }

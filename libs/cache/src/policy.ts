@@ -39,7 +39,7 @@ export function cacheableCompletion(body: string, config: CacheConfig, nowSecond
     // By what the answer holds, not only by its finish reason: some servers end tool calls with
     // `stop` (and one cut short by `length` is no call to replay). A refusal is not replayed either.
     const message = choice.message as Message | undefined;
-    const calls = Boolean(message?.tool_calls?.length || message?.function_call);
+    const calls = callsTools(message);
     if (message?.refusal || (calls && (!config.toolCallResponses || reason === 'length' || !wellFormedCalls(message!)))) return undefined;
     // Nothing in it (a glitch, or a reasoning model that spent its whole max_tokens thinking): replayed for the
     // TTL it would answer every retry with nothing.
@@ -53,6 +53,29 @@ export function cacheableCompletion(body: string, config: CacheConfig, nowSecond
     completionTokens: completion.usage?.completion_tokens ?? 0,
     ...(expiresAt !== undefined && { expiresAt }),
   };
+}
+
+/** Whether a message calls tools (or a function), by what it holds, not by its finish reason. */
+function callsTools(message: Message | undefined): boolean {
+  return Boolean(message?.tool_calls?.length || message?.function_call);
+}
+
+/** A field only an answer that may call tools has: only such a body is parsed by servableAnswer. */
+const TOOL_CALL_FIELD = /"(tool_calls|function_call)"/;
+
+/**
+ * Whether a stored answer may be served under the config as it is now. One calling tools is not while
+ * `toolCallResponses` is off: it was stored while it was on (before a rolling restart turned it off, or by a replica
+ * still on the old config), and would not be stored now. Answers that cannot call tools are not parsed.
+ */
+export function servableAnswer(body: string, config: CacheConfig): boolean {
+  if (config.toolCallResponses || !TOOL_CALL_FIELD.test(body)) return true;
+  try {
+    const completion = JSON.parse(body) as ChatCompletion;
+    return !completion.choices?.some((choice) => callsTools(choice.message as Message));
+  } catch {
+    return false;
+  }
 }
 
 /** The TTL an answer is stored with: `ttlSeconds`, or less when its audio expires sooner (Cacheable.expiresAt). */

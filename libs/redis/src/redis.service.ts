@@ -3,6 +3,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { Cluster, Redis, type RedisOptions, ReplyError } from 'ioredis';
 import { GatewayConfig, readTlsCa, redisUrls } from '@gateway/config';
 import { Subscription, type SubscriptionHandlers } from './subscription';
+import { clusterEnabled, clusterModeMismatch } from './cluster-mode';
 import { withinBudget } from './within-budget';
 import { WriterPool } from './writer-pool';
 
@@ -78,7 +79,7 @@ const TRYAGAIN_RETRY_MS = 0;
 export function connectRedis(config: GatewayConfig): RedisClient {
   const urls = redisUrls(config.redisUrl!).map((url) => new URL(url));
   const url = urls[0]; // several share the scheme and credentials (checked by the config)
-  const tls = url.protocol === 'rediss:' ? { ca: config.redis.tlsCaFile ? readTlsCa(config.redis.tlsCaFile) : undefined } : undefined;
+  const tls = tlsOf(config, url);
   if (!config.redis.cluster) return new Redis(config.redisUrl!, { ...CONNECTION, enableOfflineQueue: false, retryStrategy: retry, tls });
   const seeds = urls.map((seed) => ({ host: seed.hostname, port: Number(seed.port || 6379) }));
   return new Cluster(seeds, {
@@ -93,6 +94,16 @@ export function connectRedis(config: GatewayConfig): RedisClient {
       tls,
     },
   });
+}
+
+function tlsOf(config: GatewayConfig, url: URL) {
+  return url.protocol === 'rediss:' ? { ca: config.redis.tlsCaFile ? readTlsCa(config.redis.tlsCaFile) : undefined } : undefined;
+}
+
+/** A plain connection to REDIS_URL's first node, opened by its first command and not reopened: to ask what the node is. */
+function connectFirstNode(config: GatewayConfig): Redis {
+  const url = redisUrls(config.redisUrl!)[0];
+  return new Redis(url, { ...CONNECTION, lazyConnect: true, retryStrategy: () => null, tls: tlsOf(config, new URL(url)) });
 }
 
 /**
@@ -168,6 +179,13 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
   private replicationUnknown = false;
   /** Every channel subscribed (`subscribe`): their connections are watched as the shared one's are. */
   private readonly subscriptions = new Set<Subscription>();
+  /**
+   * Set while REDIS_CLUSTER does not match the server REDIS_URL names (`watchClusterMode`): the error to act on.
+   * /ready fails on it, and start-up exits 78 with it when it is known by then.
+   */
+  clusterMismatch: string | undefined;
+  /** The cluster-mode check running or last run, which start-up waits for (`onApplicationBootstrap`). */
+  private clusterModeCheck: Promise<void> | undefined;
 
   constructor(config: GatewayConfig) {
     if (!config.redisUrl) return;
@@ -184,6 +202,7 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
       warned = false;
     });
     const client = this.client;
+    this.watchClusterMode(config, client);
     // A cluster's node connection does not reconnect (ioredis' pool ends it and drops the node): once
     // it has ended, the slot map is read again, which opens a new one to every owner the pool lacks.
     const replacing = client instanceof Cluster ? (node: Redis) => node.once('end', () => client.refreshSlotsCache()) : () => undefined;
@@ -193,6 +212,37 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
       for (const subscription of this.subscriptions) if (subscription.connection) this.watch(subscription.connection, ignore);
     }, WATCH_EVERY_MS).unref();
     client.once('end', () => clearInterval(watch));
+  }
+
+  /**
+   * Checks, each time Redis connects, that REDIS_CLUSTER matches what REDIS_URL names (INFO cluster), not at
+   * start-up only: Redis may be down then. A single-Redis client asks on its own connection once it is ready. A
+   * cluster client that cannot connect (every failed slot-map read is an 'error') asks the first node over a
+   * connection of its own, one at a time; once it is ready, it has read a slot map, so the server is a cluster.
+   */
+  private watchClusterMode(config: GatewayConfig, client: RedisClient): void {
+    const check = (ask: () => Promise<boolean>) => {
+      this.clusterModeCheck = ask().then(
+        (enabled) => this.setClusterMismatch(clusterModeMismatch(config.redis.cluster, enabled)),
+        // Not answered (Redis went away, an ACL refusing INFO): nothing is known; the next connection asks again.
+        (err: Error) => this.logger.debug(`Redis cluster-mode check not answered: ${err.message}`),
+      );
+    };
+    if (!(client instanceof Cluster)) return void client.on('ready', () => check(() => clusterEnabled(client)));
+    let asking = false;
+    client.on('ready', () => this.setClusterMismatch(undefined));
+    client.on('error', () => {
+      if (asking || this.clusterMismatch || client.status === 'ready') return;
+      asking = true;
+      const node = connectFirstNode(config);
+      node.on('error', () => undefined); // the cluster client already reports outages
+      check(() => clusterEnabled(node).finally(() => (node.disconnect(), (asking = false))));
+    });
+  }
+
+  private setClusterMismatch(mismatch: string | undefined): void {
+    if (mismatch && mismatch !== this.clusterMismatch) this.logger.error(mismatch);
+    this.clusterMismatch = mismatch;
   }
 
   private readonly silentPings = new WeakMap<Redis, number>();
@@ -351,16 +401,21 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
    */
   async onApplicationBootstrap(): Promise<void> {
     const client = this.client;
-    if (!client || client.status === 'ready') return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        client.off('ready', done).off('error', done);
-        resolve();
-      };
-      const timer = setTimeout(done, FIRST_CONNECT_WAIT_MS);
-      client.once('ready', done).once('error', done);
-    });
+    if (!client) return;
+    if (client.status !== 'ready') {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          client.off('ready', done).off('error', done);
+          resolve();
+        };
+        const timer = setTimeout(done, FIRST_CONNECT_WAIT_MS);
+        client.once('ready', done).once('error', done);
+      });
+    }
+    // The check that connection started, so that a REDIS_CLUSTER mismatch stops start-up (main.ts) rather than
+    // only failing /ready; one not answered in time is left to do that.
+    if (this.clusterModeCheck) await withinBudget(this.clusterModeCheck, FIRST_CONNECT_WAIT_MS).catch(() => undefined);
   }
 
   async onApplicationShutdown(): Promise<void> {

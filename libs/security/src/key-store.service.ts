@@ -150,6 +150,26 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
         this.unknown.clear();
       },
     });
+    const client = this.redis.client;
+    if (client) this.redis.whenReady(client, () => this.reportIdClashes(client));
+  }
+
+  /**
+   * Warns of each config key whose id a key created through the admin API (live, in Redis) has too: an operator
+   * moving a key into the config file under its id. Both secrets then work as one tenant (limits, spend, stored
+   * responses, cache), and GET /admin/keys/{id} shows the config key; PATCH, DELETE and rotation by that id act on
+   * the stored key (refuseConfigKey), which stays revocable. Checked once Redis answers (it may be down at start-up).
+   */
+  private async reportIdClashes(client: RedisClient): Promise<void> {
+    for (const { id } of this.configKeys()) {
+      const stored = await this.current(client, id);
+      if (!stored || isRevoked(JSON.parse(stored.raw) as Rotated)) continue;
+      this.logger.error(
+        `config key ${id} has the id of a key created through the admin API (in Redis): both secrets work, as one tenant ` +
+          `(limits, spend, stored responses, cache). Give the config key another id, or revoke the API key ` +
+          `(DELETE /admin/keys/${id} revokes it; changes by that id reach the API key, never the config one)`,
+      );
+    }
   }
 
   onApplicationShutdown(): void {
@@ -357,8 +377,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    * unsettled.
    */
   async update(id: string, edit: (record: KeyRecord) => KeyRecord, madeLater?: MadeLater, action: Edit = 'update'): Promise<KeyChange> {
-    this.needRedis();
-    this.refuseConfigKey(id);
+    await this.refuseConfigKey(this.needRedis(), id);
     return this.changing((client) => this.updateOn(client, id, edit, action, madeLater));
   }
 
@@ -417,8 +436,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    * stands (a revoked key). `madeLater`: told if it is made after all once answered unsettled (its secret lost).
    */
   async rotate(id: string, refuse: (record: KeyRecord) => void, graceMs = 0, madeLater?: MadeLater): Promise<KeyChange & { key: string }> {
-    this.needRedis();
-    this.refuseConfigKey(id);
+    await this.refuseConfigKey(this.needRedis(), id);
     return this.changing(async (client) => {
       const lock = ROTATING_PREFIX + id;
       const token = randomUUID();
@@ -587,8 +605,12 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     return unreplicated;
   }
 
-  private refuseConfigKey(id: string): void {
-    if (this.configKeys().some((r) => r.id === id)) {
+  /**
+   * 409 for a config key's id, unless a key created through the admin API has that id too (reportIdClashes): the
+   * change is then for the stored key, the only one the API can change, so that it stays revocable.
+   */
+  private async refuseConfigKey(client: RedisClient, id: string): Promise<void> {
+    if (this.configKeys().some((r) => r.id === id) && !(await client.exists(ID_PREFIX + id))) {
       throw new GatewayError(409, `Key ${id} is declared in the config file; change it there.`, 'invalid_request_error', 'key_in_config');
     }
   }

@@ -17,6 +17,8 @@ const EMBEDDER_LOADING = 'the semantic cache embedder is loading its model';
  * is shared by every replica and the gateway serves without it (limits and cache
  * fail open), so failing readiness on it would take every replica out of the
  * Service at once and turn a Redis blip into a full outage (found by bench/soak).
+ * A REDIS_CLUSTER setting that does not match the Redis REDIS_URL names does make it unready:
+ * that is this replica's configuration, and it would serve with limits and budgets open.
  * The semantic cache's offline embedder does make it unready while its model loads (the first
  * second or so): a ready replica serves as configured. One whose model failed to load is ready,
  * without the semantic layer (logged), rather than never.
@@ -43,7 +45,7 @@ export class HealthController {
 
   /**
    * Load balancers' default health-check path (a GKE L7 check asks for `/`): it follows `/ready`
-   * (the drain, the embedder's model loading), so a load balancer checking only `/` takes the
+   * (the drain, the embedder's model loading, a REDIS_CLUSTER mismatch), so a load balancer checking only `/` takes the
    * replica out during the drain's delay and sends it nothing before the semantic layer can serve.
    * Redis is not pinged here: `/ready` reports it without failing on it.
    */
@@ -51,6 +53,8 @@ export class HealthController {
   root() {
     if (this.shutdown.draining) throw new ServiceUnavailableException('Draining for shutdown.');
     if (this.cache.embedderState === 'loading') throw new ServiceUnavailableException(`Not ready: ${EMBEDDER_LOADING}.`);
+    if (this.redis.clusterMismatch)
+      throw new ServiceUnavailableException('Not ready: REDIS_CLUSTER does not match the Redis REDIS_URL names.');
     return { status: 'ok' };
   }
 
@@ -90,6 +94,9 @@ export class HealthController {
       async () => {
         const check = this.indicators.check('redis');
         if (!this.redis.client) return check.up({ configured: false });
+        // A config error of this replica (REDIS_CLUSTER), unlike an outage of the Redis all replicas share.
+        const mismatch = this.redis.clusterMismatch;
+        if (mismatch) return check.down({ message: mismatch });
         // A short PING (a cluster's state): the probe must answer quickly even when Redis hangs.
         return check.up(await this.redis.status(PING_TIMEOUT_MS));
       },

@@ -54,3 +54,19 @@ export function schemaDifferences(info: unknown, expected: IndexSchema): string[
   for (const name of fields.keys()) if (!(name in expected.fields)) differences.push(`field ${name}, needs none`);
   return differences;
 }
+
+/**
+ * How the vector field of the index an FT.INFO reply describes was built (HNSW M, EF_CONSTRUCTION) where it differs
+ * from `wanted`, one phrase each ("M 16, the config's hnswM 32"); empty when it matches or FT.INFO does not list them.
+ * RediSearch fixes them when the index is made: a changed setting applies only to an index made again.
+ */
+export function tuningDifferences(info: unknown, wanted: { hnswM: number; hnswEfConstruction: number }): string[] {
+  const vec = indexAttributes(info).find((field) => (field.attribute ?? field.identifier) === 'vec');
+  const settings: [string, string, number][] = [
+    ['m', 'hnswM', wanted.hnswM],
+    ['ef_construction', 'hnswEfConstruction', wanted.hnswEfConstruction],
+  ];
+  return settings
+    .filter(([key, , value]) => vec?.[key] !== undefined && Number(vec[key]) !== value)
+    .map(([key, setting, value]) => `${key.toUpperCase()} ${vec![key]}, the config's cache.redis.${setting} ${value}`);
+}

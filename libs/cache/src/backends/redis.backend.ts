@@ -2,7 +2,7 @@ import type { Logger } from '@nestjs/common';
 import type { CacheBackend, CachedAnswer, CacheEntry, Neighbour } from './backend';
 import type { UsageCounts } from '@gateway/metrics';
 import type { RedisClient } from '@gateway/redis';
-import { gatewayIndexSchema, schemaDifferences } from './index-schema';
+import { gatewayIndexSchema, schemaDifferences, tuningDifferences } from './index-schema';
 import { indexSize, parseSearchReply, searchTotal } from './search-reply';
 
 export interface RedisBackendOptions {
@@ -56,6 +56,8 @@ export class RedisBackend implements CacheBackend {
   private readonly expiryKey: string;
   private readonly client: WithTrack;
   private warnedNoSearch = false;
+  /** Set once warnOfTuning has told of HNSW settings the index was not built with. */
+  private warnedTuning = false;
   private preparing: Promise<void> | undefined;
   /** Namespaces whose size is known (or being counted): whether each holds most of the index. */
   private readonly namespaceSizes = new Map<string, { large: boolean; at: number }>();
@@ -234,10 +236,12 @@ export class RedisBackend implements CacheBackend {
   private async schemaFits(): Promise<boolean> {
     const { indexName, dimensions } = this.options;
     const expected = gatewayIndexSchema(this.entryPrefix, dimensions);
-    const differences = schemaDifferences(await this.client.call('FT.INFO', indexName), expected);
+    const info = await this.client.call('FT.INFO', indexName);
+    const differences = schemaDifferences(info, expected);
     // Told once per change: the index can be swapped or dropped while the gateway runs.
     if (!differences.length) {
       if (this.searchAvailable === false) this.logger.log(`Redis index ${indexName} fits again: semantic caching in Redis`);
+      this.warnOfTuning(tuningDifferences(info, this.options));
       return true;
     }
     if (this.searchAvailable !== false) {
@@ -246,6 +250,21 @@ export class RedisBackend implements CacheBackend {
       );
     }
     return false;
+  }
+
+  /**
+   * An index that fits but was built with other HNSW settings than the config's (changed since it was made) serves on
+   * as it is: told once per process, with how to rebuild it, as nothing else would show the change is not applied.
+   */
+  private warnOfTuning(differences: string[]): void {
+    if (!differences.length || this.warnedTuning) return;
+    this.warnedTuning = true;
+    const { indexName } = this.options;
+    this.logger.warn(
+      `Redis index ${indexName} was built with ${differences.join('; ')}: not applied, as RediSearch fixes them when it ` +
+        `makes an index. To rebuild it with the config's, once every replica has them: FT.DROPINDEX ${indexName} ` +
+        `(without DD: the entries stay); a gateway makes it again within seconds (its index check) and indexes them anew.`,
+    );
   }
 
   private async createIndex(): Promise<void> {

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Server, type Socket, connect } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { configWith, GatewayProcess } from '../support/gateway';
+
+const CLUSTER_URL = process.env.TEST_REDIS_CLUSTER_URL;
+const REDIS_URL = process.env.TEST_REDIS_URL;
+
+/** Starts with `env`, expecting exit 78 and one line, not JSON, matching `line`. */
+async function refusedToStart(env: Record<string, string>, line: RegExp): Promise<void> {
+  const gateway = await GatewayProcess.start(configWith(), { expectExit: true, env });
+  if (gateway.exitCode === null) await gateway.stop();
+  assert.equal(await gateway.waitForExit(), 78, gateway.rawOutput.join('\n'));
+  const notJson = gateway.rawOutput.filter((l) => !l.startsWith('{'));
+  assert.equal(notJson.length, 1, `one line, no stack trace:\n${gateway.rawOutput.join('\n')}`);
+  assert.match(notJson[0], line);
+}
+
+/** A TCP proxy to `target` that refuses connections until `open()`: a Redis down when the gateway starts. */
+async function lateProxy(target: URL): Promise<{ url: string; open(): void; close(): void }> {
+  let open = false;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    if (!open) return void client.destroy();
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined).on('close', () => (client.destroy(), upstream.destroy()));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const url = new URL(target);
+  url.port = String((server.address() as { port: number }).port);
+  return {
+    url: url.toString(),
+    open: () => (open = true),
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+/**
+ * REDIS_CLUSTER not matching the Redis REDIS_URL names (a move to a cluster rolled out with one replica's flag
+ * forgotten, or the flag left on): the replica served, ready, with limits and budgets failing open (MOVED on most
+ * keys, or no slot map at all), logging only "Redis unavailable" (change30 D3). It is now a config error: exit 78
+ * when Redis answers at start-up, else /ready fails with the same line once Redis connects.
+ */
+describe(
+  'REDIS_CLUSTER that does not match the server',
+  { skip: (!CLUSTER_URL || !REDIS_URL) && 'TEST_REDIS_CLUSTER_URL or TEST_REDIS_URL unset (run npm test)' },
+  () => {
+    it('a cluster node without REDIS_CLUSTER: exit 78 at start-up, naming REDIS_CLUSTER=true', async () => {
+      await refusedToStart({ REDIS_URL: CLUSTER_URL! }, /^ai-gateway: REDIS_URL names a Redis Cluster node .*Set REDIS_CLUSTER=true/);
+    });
+
+    it('REDIS_CLUSTER=true on a single Redis: exit 78 at start-up, saying to unset it', async () => {
+      await refusedToStart(
+        { REDIS_URL: REDIS_URL!, REDIS_CLUSTER: 'true' },
+        /^ai-gateway: REDIS_CLUSTER=true .*not a cluster node.*Unset REDIS_CLUSTER/,
+      );
+    });
+
+    describe('Redis down at start-up, a cluster node once it comes up', () => {
+      let proxy: Awaited<ReturnType<typeof lateProxy>>;
+      let gateway: GatewayProcess | undefined;
+      after(async () => {
+        await gateway?.stop();
+        proxy?.close();
+      });
+
+      it('starts as before; once connected, /ready fails with the error, which is logged', async () => {
+        proxy = await lateProxy(new URL(CLUSTER_URL!));
+        gateway = await GatewayProcess.start(configWith(), { env: { REDIS_URL: proxy.url } });
+        assert.equal((await fetch(`${gateway.opsUrl}/ready`)).status, 200, 'ready without Redis, as documented');
+        proxy.open();
+        const [line] = await gateway.logged(/^REDIS_URL names a Redis Cluster node/);
+        assert.equal(line?.level, 50, 'an error line');
+        const ready = await fetch(`${gateway.opsUrl}/ready`);
+        assert.equal(ready.status, 503);
+        assert.match(JSON.stringify(await ready.json()), /Set REDIS_CLUSTER=true/);
+      });
+    });
+  },
+);
