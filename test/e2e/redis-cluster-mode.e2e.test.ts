@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket, connect } from 'node:net';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { configWith, GatewayProcess } from '../support/gateway';
+import { RedisServer } from '../support/redis-server';
 
-const CLUSTER_URL = process.env.TEST_REDIS_CLUSTER_URL;
+const SERVER = process.env.TEST_REDIS_SERVER;
 const REDIS_URL = process.env.TEST_REDIS_URL;
 
 /** Starts with `env`, expecting exit 78 and one line, not JSON, matching `line`. */
@@ -52,10 +53,20 @@ async function lateProxy(target: URL): Promise<{ url: string; open(): void; clos
  */
 describe(
   'REDIS_CLUSTER that does not match the server',
-  { skip: (!CLUSTER_URL || !REDIS_URL) && 'TEST_REDIS_CLUSTER_URL or TEST_REDIS_URL unset (run npm test)' },
+  { skip: (!SERVER || !REDIS_URL) && 'TEST_REDIS_SERVER or TEST_REDIS_URL unset (run npm test)' },
   () => {
+    // A cluster-enabled node of its own, not the shared test Cluster, which redis-cluster.e2e (run beside this
+    // file, in name order) takes down and pauses on purpose: INFO cluster is all the check reads.
+    let node: RedisServer;
+    let clusterUrl: string;
+    before(async () => {
+      node = await RedisServer.start(SERVER!, { cluster: true });
+      clusterUrl = node.url;
+    });
+    after(() => node?.stop());
+
     it('a cluster node without REDIS_CLUSTER: exit 78 at start-up, naming REDIS_CLUSTER=true', async () => {
-      await refusedToStart({ REDIS_URL: CLUSTER_URL! }, /^ai-gateway: REDIS_URL names a Redis Cluster node .*Set REDIS_CLUSTER=true/);
+      await refusedToStart({ REDIS_URL: clusterUrl }, /^ai-gateway: REDIS_URL names a Redis Cluster node .*Set REDIS_CLUSTER=true/);
     });
 
     it('REDIS_CLUSTER=true on a single Redis: exit 78 at start-up, saying to unset it', async () => {
@@ -74,7 +85,7 @@ describe(
       });
 
       it('starts as before; once connected, /ready fails with the error, which is logged', async () => {
-        proxy = await lateProxy(new URL(CLUSTER_URL!));
+        proxy = await lateProxy(new URL(clusterUrl));
         gateway = await GatewayProcess.start(configWith(), { env: { REDIS_URL: proxy.url } });
         assert.equal((await fetch(`${gateway.opsUrl}/ready`)).status, 200, 'ready without Redis, as documented');
         proxy.open();

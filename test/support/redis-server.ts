@@ -11,7 +11,8 @@ const START_TIMEOUT_MS = 30_000;
 /**
  * A throwaway redis-server (TEST_REDIS_SERVER) on a fixed loopback port that a test can stop and
  * start again; with `persist`, it starts again with its data (an append-only file synced at every write);
- * with `module`, it loads that module (REDIS_STACK_MODULE: the search module).
+ * with `module`, it loads that module (REDIS_STACK_MODULE: the search module); with `cluster`, it is a
+ * cluster-enabled node of no cluster (no slots: it answers INFO, not keys).
  */
 export class RedisServer {
   private child?: ChildProcess;
@@ -22,10 +23,14 @@ export class RedisServer {
     readonly port: number,
     private readonly persist: boolean,
     private readonly module?: string,
+    private readonly cluster = false,
   ) {}
 
-  static async start(binary: string, { persist = false, module = undefined as string | undefined } = {}): Promise<RedisServer> {
-    const server = new RedisServer(binary, await freePort(), persist, module);
+  static async start(
+    binary: string,
+    { persist = false, module = undefined as string | undefined, cluster = false } = {},
+  ): Promise<RedisServer> {
+    const server = new RedisServer(binary, await freePort(), persist, module, cluster);
     await server.start();
     return server;
   }
@@ -45,6 +50,7 @@ export class RedisServer {
         ...['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir],
         ...(this.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
         ...(this.module ? ['--loadmodule', this.module] : []),
+        ...(this.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', join(this.dir, 'nodes.conf')] : []),
       ],
       { stdio: 'ignore' },
     );
