@@ -3,6 +3,7 @@ export * from './responses-config';
 export * from './messages-config';
 export * from './metrics-config';
 export * from './gateway-config';
+export * from './deployment-id';
 export * from './router-config';
 export * from './security-config';
 export * from './redis-config';
