@@ -161,7 +161,9 @@ before(async () => {
         deploy('gemini-unavailable', 'gem', 'gemini-error-UNAVAILABLE'),
         // Upstream errors that repeat the provider key they were sent: one model for each way of
         // asking, since an auth failure cools its deployment down.
-        ...ECHO_KEY.flatMap(([provider, model]) => ECHO_KEY_ASKS.map((ask) => deploy(`${model}-${ask}`, provider, model))),
+        // An upstream model of its own for each way of asking: a 401 keeps the upstream model out on every group that
+        // calls it on that account (shared health, README Routing), and each of them must see the upstream's error.
+        ...ECHO_KEY.flatMap(([provider, model]) => ECHO_KEY_ASKS.map((ask) => deploy(`${model}-${ask}`, provider, `${model}.${ask}`))),
         OA_THEN_CLAUDE,
         {
           name: 'claude-priced',

@@ -44,10 +44,11 @@ describe('OpenAI-compatible provider through the gateway', () => {
         models: [
           ...BEHAVIOURS.map((b) => ({ name: `fake-${b}`, deployments: [{ provider: 'fake', model: b, capabilities: ['tools', 'json'] }] })),
           { name: 'fake-embed', deployments: [{ provider: 'fake', model: 'ok', capabilities: ['embeddings'] }] },
-          // A second group on the same upstream model: the first one's 429 cooldown does not touch it.
-          { name: 'fake-429-stream', deployments: [{ provider: 'fake', model: 'status-429' }] },
-          // A 401 of its own deployment, not cooling down after fake-status-401's: the SDK's retries are counted upstream.
-          { name: 'fake-401-retried', deployments: [{ provider: 'fake', model: 'status-401' }] },
+          // Upstream models of their own (the fake answers them as status-429 and status-401): on the same upstream model
+          // and account as fake-status-429 and fake-status-401 they would share their cool-downs (README Routing).
+          { name: 'fake-429-stream', deployments: [{ provider: 'fake', model: 'status-429.stream' }] },
+          // Not cooling down after fake-status-401's: the SDK's retries are counted upstream.
+          { name: 'fake-401-retried', deployments: [{ provider: 'fake', model: 'status-401.retried' }] },
           // Upstream model ids Node would refuse in a header as they are (the fake answers any id).
           { name: 'fake-unicode', deployments: [{ provider: 'fake', model: 'usage-模型 100%' }] },
           { name: 'fake-newline', deployments: [{ provider: 'fake', model: 'two\nlines' }] },

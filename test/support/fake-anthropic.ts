@@ -77,7 +77,7 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  * - `claude-credit-low`: Anthropic's 400 `invalid_request_error` for an account out of credit ("Your credit balance is too low…");
  * - `claude-spend-cap`: Anthropic's 429 `rate_limit_error` for the tier's monthly spend cap (`enforced_spend_limit_reached`, no Retry-After);
  * - `claude-cap-<n>`: echoes, but a `max_tokens` above n is Anthropic's 400 for it ("max_tokens: N > n, …");
- * - `claude-echo-key-<type>`: that error, its message repeating the key it was sent (as some proxies do);
+ * - `claude-echo-key-<type>` (or `…<type>.<anything>`, another upstream model alike): that error, its message repeating the key it was sent (as some proxies do);
  * - `claude-early-error`: a stream whose first event is an overloaded `error` event;
  * - `claude-overloaded-after-start`: message_start and a ping, then an overloaded `error` event
  *   (how Anthropic reports overload on a stream it has begun);
@@ -121,7 +121,7 @@ export class FakeAnthropic extends FakeUpstream {
 
     const model = String(body.model);
     if (model.startsWith('claude-slow-')) await sleep(Number(model.slice(12)));
-    if (model.startsWith('claude-echo-key-')) return error(res, model.slice(16), `invalid key: ${req.headers.authorization}`);
+    if (model.startsWith('claude-echo-key-')) return error(res, model.slice(16).split('.')[0], `invalid key: ${req.headers.authorization}`);
     if (model.startsWith('claude-error-')) {
       const type = model.slice(13);
       return error(res, type, `fake ${type}`, type === 'rate_limit_error' ? { 'retry-after': '13' } : {});

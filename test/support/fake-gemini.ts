@@ -73,7 +73,7 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  *   object as the one item of a JSON array, as Google's endpoints also answer;
  * - `gemini-too-long`: Gemini's 400 for a prompt over the context window;
  * - `gemini-cap-<n>`: echoes, but a `maxOutputTokens` above n is Gemini's 400 for it ("… the supported range is …");
- * - `gemini-echo-key-<STATUS>`: that error, its message repeating the key it was sent (as some proxies do);
+ * - `gemini-echo-key-<STATUS>` (or `…<STATUS>.<anything>`, another upstream model alike): that error, its message repeating the key it was sent (as some proxies do);
  * - `gemini-midstream-error`: an error object inside the stream after some text;
  * - `gemini-text-object`: streamed, the echo's second piece a part whose `text` is an object;
  * - `gemini-cut`: a stream that dies before any finishReason;
@@ -130,7 +130,7 @@ export class FakeGemini extends FakeUpstream {
     }
     const listed = /^gemini-listed-(?:streamed-)?error-(.+)$/.exec(model)?.[1];
     if (listed) return error(res, listed, `fake ${listed}`, true);
-    if (model.startsWith('gemini-echo-key-')) return error(res, model.slice(16), `key ${this.apiKey} refused`);
+    if (model.startsWith('gemini-echo-key-')) return error(res, model.slice(16).split('.')[0], `key ${this.apiKey} refused`);
     if (model === 'gemini-not-json') return notJson(res, method);
     if (model.startsWith('gemini-burst-')) return burst(res, Number(model.slice(13)));
     if (model === 'gemini-too-long')

@@ -25,8 +25,8 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `tool-badargs`: like `tool`, but the call's arguments are no JSON (`{"city": "Par`), a model's glitch;
  * - `tool-noargs`: like `tool`, but a call of `list_all` whose arguments are an empty string, or
  *   (streamed) never sent, as some OpenAI-compatible servers do for a call without arguments;
- * - `status-<code>`: an OpenAI error body with that status (429 adds Retry-After: 7);
- * - `echo-key-<code>`: an error with that status whose message repeats the credential it was sent, as
+ * - `status-<code>` (or `status-<code>.<anything>`, another upstream model alike): an OpenAI error body with that status (429 adds Retry-After: 7);
+ * - `echo-key-<code>` (or `echo-key-<code>.<anything>`, another upstream model alike): an error with that status whose message repeats the credential it was sent, as
  *   LiteLLM-style proxies do (`Received API Key = sk-…`);
  * - `midstream-echo-key` (streams): one chunk, then (50 ms later) an error event whose message
  *   repeats the credential, and the end of the response;
@@ -163,7 +163,7 @@ export class FakeOpenAI extends FakeUpstream {
       res.writeHead(502, { 'content-type': 'text/html' });
       return void res.end('<html><body>Bad Gateway</body></html>');
     }
-    if (model.startsWith('status-')) return errorResponse(res, Number(model.slice(7)));
+    if (model.startsWith('status-')) return errorResponse(res, Number.parseInt(model.slice(7), 10));
     if (model === 'too-long') {
       const message =
         "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens. Please reduce the length of the messages.";
@@ -186,7 +186,7 @@ export class FakeOpenAI extends FakeUpstream {
     }
     if (model.startsWith('echo-key-')) {
       const message = `Authentication Error, Received API Key = ${String(req.headers.authorization).slice(7)}`;
-      return json(res, Number(model.slice(9)), { error: { message, type: 'auth_error', param: null, code: null } });
+      return json(res, Number.parseInt(model.slice(9), 10), { error: { message, type: 'auth_error', param: null, code: null } });
     }
     if (model === 'midstream-echo-key' && body.stream) return midStreamKeyError(res, String(req.headers.authorization).slice(7));
     if (model === 'quota') {

@@ -9,22 +9,23 @@ import { MetricsService } from '../../libs/metrics/src/metrics.service';
 import { RedisService } from '../../libs/redis/src/redis.service';
 import { BreakerRegistry } from '../../libs/router/src/breaker-registry';
 import { Clock } from '../../libs/router/src/clock';
-import { deploymentId } from '../../libs/router/src/model-catalog';
+import { deploymentFingerprint } from '../../libs/router/src/deployment-fingerprint';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
 
 describe('breakers shared before start-up', { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' }, () => {
   const model = `startup-${process.pid}`;
   const config = parseConfig(
-    { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: model, deployments: [{ provider: 'mock', model: 'm' }] }] },
+    { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: model, deployments: [{ provider: 'mock', model }] }] },
     { REDIS_URL: REDIS_URL! },
   );
-  const id = deploymentId(model, 0);
+  const id = `${model}/0`;
+  const key = `{gateway:breakers}:${deploymentFingerprint(config.providers[0], model)}`;
   const other = new Redis(REDIS_URL!);
   const redis = new RedisService(config);
   const registry = new BreakerRegistry(config, redis, new MetricsService(), new Clock());
   after(async () => {
-    await other.del(`{gateway:breakers}:${id}`);
+    await other.del(key);
     other.disconnect();
     await registry.onApplicationShutdown();
     await redis.onApplicationShutdown();
@@ -33,7 +34,7 @@ describe('breakers shared before start-up', { skip: !REDIS_URL && 'TEST_REDIS_UR
   // A busy CI machine timed out the one MGET that loads open breakers; the replica
   // then ignored a breaker another replica had opened for as long as it lived.
   it('loads an open breaker even when the first load fails', async () => {
-    await other.set(`{gateway:breakers}:${id}`, String(Date.now() + 60_000), 'PX', 60_000);
+    await other.set(key, String(Date.now() + 60_000), 'PX', 60_000);
     const client = redis.client!;
     if (client.status !== 'ready') await once(client, 'ready');
     const mget = client.mget.bind(client) as (...keys: string[]) => Promise<(string | null)[]>;

@@ -146,6 +146,24 @@ describe('config', () => {
       /security\.keys\[0\]\.models: no model matches "gpt-\*"/,
     ],
     ['a duplicate model name', (c) => c.models.push({ ...c.models[0] }), /declared twice/],
+    [
+      'two deployments with one id (logs, metrics and headers would merge them)',
+      (c) =>
+        c.models.push({
+          name: 'n',
+          deployments: [
+            { provider: 'mock', model: 'a', id: 'x' },
+            { provider: 'mock', model: 'b', id: 'x' },
+          ] as never,
+        }),
+      /models\[1\]\.deployments\[1\]: deployment id "x" is also models\[1\]\.deployments\[0\]'s/,
+    ],
+    [
+      "a deployment id that is another deployment's <model>/<index>",
+      (c) => c.models.push({ name: 'n', deployments: [{ provider: 'mock', model: 'a', id: 'm/0' }] as never }),
+      /models\[1\]\.deployments\[0\]: deployment id "m\/0" is also models\[0\]\.deployments\[0\]'s/,
+    ],
+    ['a deployment id with a space', (c) => Object.assign(c.models[0].deployments[0], { id: 'a b' }), /models\[0\]\.deployments\[0\]\.id/],
     ['a duplicate provider', (c) => c.providers.push({ ...c.providers[0] }), /providers\[1\]\.name: "mock" is also providers\[0\]\.name/],
     [
       'two declared keys with one id (their limits, spend and metrics would merge)',

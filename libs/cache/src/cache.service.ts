@@ -11,7 +11,7 @@ import {
   mapStream,
 } from '@gateway/providers';
 import { RedisService } from '@gateway/redis';
-import { deploymentId, Executor, RouterService } from '@gateway/router';
+import { Executor, fingerprintedDeployments, RouterService } from '@gateway/router';
 import type { CacheBackend, CachedAnswer } from './backends/backend';
 import { EmbeddedBackend } from './backends/embedded.backend';
 import { RedisBackend } from './backends/redis.backend';
@@ -157,8 +157,13 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private readonly recent: RecentEmbeddings;
   /** By model group: the first priced deployment's (what a hit on an entry that names no deployment saved). */
   private readonly prices = new Map<string, Price>();
-  /** By deployment id, every configured one (undefined: no price, nothing saved). */
+  /**
+   * By deployment fingerprint (deploymentFingerprint), every configured one (undefined: no price, nothing saved):
+   * what an entry names, so a hit is priced at the deployment that answered, wherever the config moved it since.
+   */
   private readonly deploymentPrices = new Map<string, Price | undefined>();
+  /** Deployment id -> fingerprint: what an entry is stored with. */
+  private readonly fingerprints = new Map<string, string>();
   private readonly inFlight = new InFlight();
   private indexCheck?: NodeJS.Timeout;
   /** router.timeouts.deadlineMs: a request waits for identical ones within it. */
@@ -181,7 +186,11 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     for (const model of gateway.models) {
       const price = model.deployments.find((d) => d.price)?.price;
       if (price) this.prices.set(model.name, price);
-      model.deployments.forEach((d, i) => this.deploymentPrices.set(deploymentId(model.name, i), d.price));
+    }
+    for (const { id, fingerprint, config } of fingerprintedDeployments(gateway)) {
+      this.fingerprints.set(id, fingerprint);
+      // Two deployments of one fingerprint with different prices: the first one's, as for a group.
+      if (!this.deploymentPrices.has(fingerprint)) this.deploymentPrices.set(fingerprint, config.price);
     }
     const semantic = this.config.semantic;
     this.embeddingTimeoutMs =
@@ -343,7 +352,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
             promptTokens: bill.usage.prompt_tokens,
             completionTokens: bill.usage.completion_tokens ?? 0,
             usage: bill.usage,
-            ...(bill.deployment !== undefined && { deployment: bill.deployment }),
+            ...(bill.deployment !== undefined && { deployment: this.fingerprints.get(bill.deployment) }),
           }
         : counted;
     // Before any write: the requests waiting for this answer need not wait for Redis or the embedder.
@@ -531,8 +540,9 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * What a hit saved: its answer's billed usage, priced as the bill prices it (costOf), at the deployment that
-   * answered it; for an entry that names none (stored before it was kept) or one no longer configured, at the
-   * group's first priced deployment.
+   * answered it; for an entry that names none (stored before it was kept), one no longer configured or one an earlier
+   * release stored (by `<group>/<index>`, which a config change may have given to another), at the group's first
+   * priced deployment.
    */
   private recordSavings(usage: UsageCounts, modelGroup: string, deployment: string | undefined): void {
     this.metrics.savedTokens.labels('prompt').inc(usage.prompt_tokens);

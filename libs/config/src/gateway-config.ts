@@ -11,6 +11,7 @@ import {
   IsString,
   IsUrl,
   Matches,
+  MaxLength,
   MinLength,
   Max,
   Min,
@@ -132,6 +133,11 @@ export class ProviderConfig {
 }
 
 export class DeploymentConfig {
+  /**
+   * What logs, metric labels and the x-gateway-deployment header call it, in place of `<model>/<index>`,
+   * so they stay the same when a deployment before it is removed. Unique across every model's deployments.
+   */
+  @IsOptional() @IsString() @Matches(NAME) @MaxLength(100) id?: string;
   @IsString() provider!: string;
   /** The model id sent upstream. */
   @IsString() @Matches(/\S/, { message: 'model must be the upstream model id, not empty' }) model!: string;

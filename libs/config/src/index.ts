@@ -4,6 +4,7 @@ export * from './messages-config';
 export * from './metrics-config';
 export * from './gateway-config';
 export * from './price-config';
+export * from './deployment-id';
 export * from './router-config';
 export * from './security-config';
 export * from './redis-config';

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
+import { deploymentId } from './deployment-id';
 import { CHAT_CAPABILITIES, deploymentKind, GatewayConfig, type ModelKind } from './gateway-config';
 import { secretFromEnv, secretWithWhitespace } from './config-secrets';
 import { type EnvSources, REDIS_ENV, SERVER_ENV, withEnvOverrides } from './env-overrides';
@@ -171,6 +172,8 @@ function checkAcrossKeys(config: GatewayConfig, fail: (msg: string) => never): v
   });
   const names = new Set<string>();
   const kinds = new Map<string, ModelKind>();
+  // Logs, metric labels and headers tell deployments apart by it: an `id` like another's (or like another's `<model>/<index>`) would not.
+  const deploymentIds = new Map<string, string>();
   config.models.forEach((m, i) => {
     // Weighted picks would find no share to draw from and fall back to the reverse of the listed order.
     if (m.strategy === 'weighted' && m.deployments.every((d) => d.weight === 0))
@@ -181,6 +184,10 @@ function checkAcrossKeys(config: GatewayConfig, fail: (msg: string) => never): v
       kinds.set(name, deploymentKind(m.deployments[0]));
     }
     m.deployments.forEach((d, j) => {
+      const id = deploymentId(m.name, d, j);
+      const first = deploymentIds.get(id);
+      if (first) fail(`models[${i}].deployments[${j}]: deployment id "${id}" is also ${first}'s`);
+      deploymentIds.set(id, `models[${i}].deployments[${j}]`);
       if (!providers.has(d.provider)) fail(`models[${i}].deployments[${j}].provider: unknown provider "${d.provider}"`);
       const where = `models[${i}].deployments[${j}].capabilities`;
       const kind = deploymentKind(d);

@@ -4,13 +4,17 @@ import { MetricsService } from '@gateway/metrics';
 import { RedisService, type RedisClient, type Subscription } from '@gateway/redis';
 import { Clock } from './clock';
 import { type AccountTrouble, type BreakerState, DeploymentHealth, type HealthChange } from './deployment-health';
-import { deploymentId } from './model-catalog';
+import { fingerprintedDeployments } from './deployment-fingerprint';
 
 const CHANNEL = 'gateway:breakers';
-/** One hash tag for every breaker key, so loading them all is one MGET on Redis Cluster too. */
+/** One hash tag for every breaker key, so loading them all is one MGET on Redis Cluster too. Then a deployment's fingerprint. */
 const KEY_PREFIX = '{gateway:breakers}:';
 
-type Announcement = HealthChange & { id: string; from: string };
+/**
+ * By fingerprint, not by `id` as replicas before it announced: each side ignores the other's, so during a
+ * rolling upgrade from them the two kinds of replica do not share breakers (README, Routing).
+ */
+type Announcement = HealthChange & { fingerprint: string; from: string };
 
 /**
  * The health of every deployment. Counting happens in process; breaker changes and
@@ -22,6 +26,10 @@ type Announcement = HealthChange & { id: string; from: string };
 @Injectable()
 export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly breakers = new Map<string, DeploymentHealth>();
+  /** Deployment id -> its fingerprint (deployment-fingerprint.ts), the key of its health in Redis. */
+  private readonly fingerprints = new Map<string, string>();
+  /** Fingerprint -> the ids of this config's deployments that share it (and so share their health). */
+  private readonly idsOf = new Map<string, string[]>();
   private readonly logger = new Logger('Breakers');
   private readonly replica = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   private subscriber: Subscription | undefined;
@@ -39,6 +47,10 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
     private readonly clock: Clock,
   ) {
     metrics.readBreakerStates(() => this.states());
+    for (const { id, fingerprint } of fingerprintedDeployments(config)) {
+      this.fingerprints.set(id, fingerprint);
+      this.idsOf.set(fingerprint, [...(this.idsOf.get(fingerprint) ?? []), id]);
+    }
   }
 
   get(id: string): DeploymentHealth {
@@ -105,15 +117,19 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
     this.changes++;
     const { state, until } = change;
     if (state !== 'cooling') this.logger.log(`deployment ${id}: breaker ${state}${until ? ` until ${new Date(until).toISOString()}` : ''}`);
+    const fingerprint = this.fingerprints.get(id);
+    if (!fingerprint) return;
+    // The same upstream model on the same account elsewhere in the config: the same health here too.
+    for (const other of this.idsOf.get(fingerprint)!) if (other !== id) this.get(other).applyRemote(change);
     const client = this.redis.client;
     // Not connected yet: a breaker still open when it connects is shared then (loadShared).
-    if (client?.status === 'ready') this.share(client, id, change);
+    if (client?.status === 'ready') this.share(client, fingerprint, change);
   }
 
-  private share(client: RedisClient, id: string, change: HealthChange): void {
+  private share(client: RedisClient, fingerprint: string, change: HealthChange): void {
     const { state, until } = change;
-    const announcement: Announcement = { ...change, id, from: this.replica };
-    const key = KEY_PREFIX + id;
+    const announcement: Announcement = { ...change, fingerprint, from: this.replica };
+    const key = KEY_PREFIX + fingerprint;
     const ttl = Math.max(1, until - Date.now());
     const write = state === 'open' ? client.set(key, String(until), 'PX', ttl) : state === 'closed' ? client.del(key) : undefined;
     Promise.all([write, client.publish(CHANNEL, JSON.stringify(announcement))]).catch(() => undefined);
@@ -126,24 +142,28 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
     } catch {
       return;
     }
-    if (a.from === this.replica || typeof a.id !== 'string' || typeof a.until !== 'number') return;
-    if (a.state === 'cooling')
-      this.applyRemote(a.id, { state: a.state, until: a.until, limited: a.limited !== false, trouble: troubleIn(a.trouble) });
-    else if (a.state === 'open' || a.state === 'closed') this.applyRemote(a.id, { state: a.state, until: a.until });
+    // A fingerprint this config does not have: none of its deployments (and no gauge series for it).
+    const ids = a.from === this.replica || typeof a.until !== 'number' ? undefined : this.idsOf.get(a.fingerprint);
+    let change: HealthChange | undefined;
+    if (a.state === 'cooling') change = { state: a.state, until: a.until, limited: a.limited !== false, trouble: troubleIn(a.trouble) };
+    else if (a.state === 'open' || a.state === 'closed') change = { state: a.state, until: a.until };
+    if (change) for (const id of ids ?? []) this.applyRemote(id, change);
   }
 
   /** On connecting: breakers this replica opened before Redis answered go out, those other replicas opened come in. */
   private async loadShared(client: RedisClient): Promise<void> {
     const now = Date.now();
     for (const [id, health] of this.breakers) {
-      if (health.state === 'open' && health.openUntil > now) this.share(client, id, { state: 'open', until: health.openUntil });
+      const fingerprint = this.fingerprints.get(id);
+      if (fingerprint && health.state === 'open' && health.openUntil > now)
+        this.share(client, fingerprint, { state: 'open', until: health.openUntil });
     }
-    const ids = this.config.models.flatMap((m) => m.deployments.map((_, i) => deploymentId(m.name, i)));
-    if (!ids.length) return;
-    const values = await client.mget(ids.map((id) => KEY_PREFIX + id));
+    const fingerprints = [...this.idsOf.keys()];
+    if (!fingerprints.length) return;
+    const values = await client.mget(fingerprints.map((f) => KEY_PREFIX + f));
     values.forEach((value, i) => {
       const until = Number(value);
-      if (value && until > Date.now()) this.applyRemote(ids[i], { state: 'open', until });
+      if (value && until > Date.now()) for (const id of this.idsOf.get(fingerprints[i])!) this.applyRemote(id, { state: 'open', until });
     });
   }
 }

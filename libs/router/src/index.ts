@@ -1,6 +1,7 @@
 export * from './attempt-timing';
 export * from './breaker-registry';
 export * from './clock';
+export * from './deployment-fingerprint';
 export * from './deployment-health';
 export * from './executor';
 export * from './latency-tracker';

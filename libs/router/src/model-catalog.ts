@@ -1,16 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { type Capability, type DeploymentConfig, GatewayConfig, type ModelConfig } from '@gateway/config';
+import { type Capability, type DeploymentConfig, deploymentId, GatewayConfig, type ModelConfig } from '@gateway/config';
 import { GatewayError, type Provider, ProvidersService } from '@gateway/providers';
 import { catalogWarnings } from './catalog-warnings';
 
-/** `<model group>/<index>`: stable across replicas, bounded, safe as a metric label. */
-export function deploymentId(group: string, index: number): string {
-  return `${group}/${index}`;
-}
-
 /** A deployment whose provider is enabled: everything needed to call it. */
 export interface Deployment {
-  /** See deploymentId(). */
+  /** See deploymentId() (@gateway/config). */
   id: string;
   provider: Provider;
   upstreamModel: string;
@@ -42,7 +37,7 @@ export class ModelCatalog {
       config: model,
       deployments: model.deployments.flatMap((d, i) => {
         const provider = providers.get(d.provider);
-        return provider ? [{ id: deploymentId(model.name, i), provider, upstreamModel: d.model, config: d }] : [];
+        return provider ? [{ id: deploymentId(model.name, d, i), provider, upstreamModel: d.model, config: d }] : [];
       }),
     }));
     for (const group of this.groups) {

@@ -8,7 +8,10 @@ export interface CachedAnswer {
   completionTokens: number;
   /** The usage the answer was billed with, for what a hit saved; absent from entries stored before it was kept. */
   usage?: UsageCounts;
-  /** The deployment that answered (its id, `<group>/<index>`), whose prices a hit saved; absent from entries stored before it was kept. */
+  /**
+   * The deployment that answered, by fingerprint (deploymentFingerprint: an earlier release stored `<group>/<index>`),
+   * whose prices a hit saved; absent from entries stored before it was kept.
+   */
   deployment?: string;
 }
 
