@@ -49,12 +49,19 @@ export function chatDialect(provider: ProviderConfig): ChatDialect {
  * The client's request as the upstream takes it. The output limit, by either of OpenAI's names (the
  * Messages and Responses codecs use `max_completion_tokens`), goes in the one field the upstream
  * reads: strict servers refuse the other (Mistral: 422 extra_forbidden; OpenAI's reasoning models:
- * 400 on `max_tokens`), and a 4xx does not fail over. Streams also ask for their usage chunk, so
+ * 400 on `max_tokens`), and a 4xx does not fail over. A request that sets none gets `defaultLimit`
+ * (the deployment's `maxOutputTokens`), as the Anthropic and Gemini adapters send it: unsent, a
+ * reasoning model may think far past what the gateway held and judges its usage by. Streams also ask for their usage chunk, so
  * cost is known even when the client did not ask (stream.ts strips that chunk again for such
  * clients), unless the upstream takes no `stream_options` at all: then none is sent. An end-user
  * identifier or tool-call id longer than OpenAI takes goes as a stable digest (fitted-ids.ts).
  */
-export function toUpstreamChat(request: ChatCompletionCreateParams, upstreamModel: string, dialect: ChatDialect): string {
+export function toUpstreamChat(
+  request: ChatCompletionCreateParams,
+  upstreamModel: string,
+  dialect: ChatDialect,
+  defaultLimit?: number,
+): string {
   const { stream_options } = request;
   // One copy of the request, the fields written below cleared in it (JSON leaves undefined out):
   // a rest pattern and a spread copied every request twice.
@@ -69,7 +76,7 @@ export function toUpstreamChat(request: ChatCompletionCreateParams, upstreamMode
   if (dialect.classic) Object.assign(body, classicToolChoice(request));
   fitEndUserFields(request, body);
   for (const field of dialect.omitRequest) body[field] = undefined;
-  const limit = maxTokensOf(request);
+  const limit = maxTokensOf(request) ?? defaultLimit;
   if (limit !== undefined) body[dialect.maxTokensField] = limit;
   if (dialect.streamOptions) {
     if (stream_options !== undefined) body.stream_options = stream_options;
