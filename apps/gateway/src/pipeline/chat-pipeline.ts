@@ -14,6 +14,7 @@ import { type Deployment, Executor, RouterService } from '@gateway/router';
 import { type AttemptTiming, MetricsService } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
 import { ShutdownState } from '../health/shutdown-state';
+import { deploymentFor, limitedByBudget } from './budget-output';
 import { billedUsage } from '../http/accounting';
 import { clientSignal } from '../http/client-signal';
 import { describedRun, describeGroup } from '../http/describe-run';
@@ -107,7 +108,7 @@ export class ChatPipeline {
         upstreamModel: d.upstreamModel,
         signal: attemptSignal,
         requestId: request.id,
-        deployment: d.config,
+        deployment: deploymentFor(d, state.reservation),
         native,
         upstreamHeaders: upstreamHeaders(request, timing),
         reasoning,
@@ -126,7 +127,9 @@ export class ChatPipeline {
       // A vendor's own answer (ChatStream.native) is not what the cache replays: not stored.
       const record = cached && !run.result.native;
       if (cached && !record) this.cache.release(cached, 'unshareable');
-      const frames = record ? this.cache.recordStream(cached, run.result, billed) : run.result;
+      const frames = record
+        ? this.cache.recordStream(cached, run.result, billed, !limitedByBudget(run.deployment, state.reservation))
+        : run.result;
       return { stream: true, frames, provider: run.deployment.provider.name };
     }
     // A client that leaves once its request was sent upstream is charged for what it asked: the upstream answers in full (runWhole).
@@ -146,7 +149,8 @@ export class ChatPipeline {
     const run = await running;
     if (state.trace) state.responseModel = answeredModel(run.result.body);
     state.answer = run.result;
-    if (cached && !run.result.native) void this.cache.store(cached, run.result.body, run.result.usage, billed);
+    if (cached && !run.result.native)
+      void this.cache.store(cached, run.result.body, run.result.usage, billed, !limitedByBudget(run.deployment, state.reservation));
     else if (cached) this.cache.release(cached, 'unshareable');
     return { stream: false, result: run.result };
   }
