@@ -15,6 +15,7 @@ import { type AttemptTiming, MetricsService } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
 import { ShutdownState } from '../health/shutdown-state';
 import { deploymentFor, limitedByBudget } from './budget-output';
+import { chargedIfAbandoned } from '../http/abandoned-charge';
 import { billedUsage } from '../http/accounting';
 import { clientSignal } from '../http/client-signal';
 import { describedRun, describeGroup } from '../http/describe-run';
@@ -115,12 +116,24 @@ export class ChatPipeline {
         sent,
       };
     };
+    const abandoned = (deployment: Deployment) => ({
+      request,
+      deployment,
+      promptTokens: plan.profile.promptTokens,
+      admission: this.admission,
+    });
     if (body.stream) {
       const run = await describedRun(
         reply,
         state,
         plan,
-        this.executor.runStream(plan, signal, (d, s, t) => d.provider.chatStream(body, ctx(d, s, t)), state.timeline),
+        this.executor.runStream(
+          plan,
+          signal,
+          // A stream's request is taken as sent: its transport says so for whole answers only.
+          (d, s, t) => chargedIfAbandoned(d.provider.chatStream(body, ctx(d, s, t)), s, () => true, abandoned(d)),
+          state.timeline,
+        ),
       );
       if (state.trace) state.responseModel = answeredModel(run.result.opening);
       state.streamed = run.result.produced;
@@ -140,7 +153,14 @@ export class ChatPipeline {
       this.executor.runWhole(
         plan,
         signal,
-        (d, s, t, sent) => d.provider.chat(body, ctx(d, s, t, sent)),
+        (d, s, t, sent) => {
+          let went = false;
+          const noted = () => {
+            went = true;
+            sent?.();
+          };
+          return chargedIfAbandoned(d.provider.chat(body, ctx(d, s, t, noted)), s, () => went, abandoned(d));
+        },
         this.shutdown.graceOverSignal,
         state.timeline,
       ),
