@@ -508,8 +508,9 @@ describe('keys, limits and budgets across two gateway processes on one Redis', {
 
   it('a request whose worst case exceeds what is left of the budget is refused before any upstream call', async () => {
     const { body } = await admin(a, 'POST', '', { name: 'small', budget: { usd: 0.01, period: 'monthly' } });
-    // 1000 $/Mtok and no max_tokens: 256 completion tokens are held, $0.256 > $0.01.
-    const res = await chat(a, body.key, 'priced');
+    // 1000 $/Mtok and max_tokens 256: $0.256 > $0.01. (Without max_tokens it is sent what the budget pays for
+    // instead, and served: output-limits.e2e.test.ts.)
+    const res = await chat(a, body.key, 'priced', { max_tokens: 256 });
     assert.equal(res.status, 429);
     assert.match(((await res.json()) as { error: { message: string } }).error.message, /lower max_tokens/);
     // Dearer than the whole budget, it fits in no period: waiting does not help, so no Retry-After.

@@ -326,10 +326,17 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    * (`billed`, from the upstream's `reported` usage). Never rejects: it runs after the answer went out,
    * unawaited, and a rejection there (a TypeError on an answer of a shape no check foresaw) ended the
    * process. Such a failure stores nothing, frees the requests waiting for the answer, and is logged.
+   * `limitOwn`: see cacheableCompletion.
    */
-  async store(lookup: CacheLookup, completion: string | Uint8Array, reported?: CompletionUsage, billed?: BilledUsage): Promise<void> {
+  async store(
+    lookup: CacheLookup,
+    completion: string | Uint8Array,
+    reported?: CompletionUsage,
+    billed?: BilledUsage,
+    limitOwn = true,
+  ): Promise<void> {
     try {
-      await this.storeAnswer(lookup, completion, reported, billed);
+      await this.storeAnswer(lookup, completion, reported, billed, limitOwn);
     } catch (err) {
       this.release(lookup, 'unshareable');
       this.metrics.offered('failed');
@@ -337,14 +344,20 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private async storeAnswer(lookup: CacheLookup, completion: string | Uint8Array, reported?: CompletionUsage, billed?: BilledUsage) {
+  private async storeAnswer(
+    lookup: CacheLookup,
+    completion: string | Uint8Array,
+    reported: CompletionUsage | undefined,
+    billed: BilledUsage | undefined,
+    limitOwn: boolean,
+  ) {
     const pending = lookup.pending;
     if (!pending) return;
     const bill = billed?.(reported);
     const body = bill?.estimated ? withUsage(bodyText(completion), bill.usage) : bodyText(completion);
     // In bytes, as the setting says: what Redis and memory hold (a CJK character is three of them).
     const tooLarge = Buffer.byteLength(body) > this.config.maxEntryBytes;
-    const verdict = tooLarge ? undefined : cacheableCompletion(body, this.config);
+    const verdict = tooLarge ? undefined : cacheableCompletion(body, this.config, undefined, limitOwn);
     const counted = verdict && { promptTokens: verdict.promptTokens, completionTokens: verdict.completionTokens };
     const usage =
       counted && bill
@@ -391,12 +404,12 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Passes a streamed answer through unchanged and, once it has ended complete
-   * (`[DONE]`, no error), stores the completion assembled from its chunks.
+   * (`[DONE]`, no error), stores the completion assembled from its chunks (`limitOwn`: see cacheableCompletion).
    */
-  recordStream(lookup: CacheLookup, stream: ChatStream, billed?: BilledUsage): ChatStream {
+  recordStream(lookup: CacheLookup, stream: ChatStream, billed?: BilledUsage, limitOwn = true): ChatStream {
     if (!lookup.pending) return stream;
     const collector = new SseChunkCollector(this.config.maxEntryBytes);
-    const store = (body: string) => this.store(lookup, body, stream.usage, billed);
+    const store = (body: string) => this.store(lookup, body, stream.usage, billed, limitOwn);
     // Requests wait for this one: its answer is read at the upstream's pace, not its client's.
     const source = lookup.pending.settle
       ? readAhead(stream, READ_AHEAD_ENTRIES * this.config.maxEntryBytes, () => this.release(lookup))

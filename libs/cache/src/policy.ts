@@ -23,8 +23,17 @@ export interface Cacheable {
   expiresAt?: number;
 }
 
-/** The usage of a completion that may be stored, or undefined when it must not be (an audio answer already expired too). */
-export function cacheableCompletion(body: string, config: CacheConfig, nowSeconds = Date.now() / 1000): Cacheable | undefined {
+/**
+ * The usage of a completion that may be stored, or undefined when it must not be (an audio answer already expired too).
+ * `limitOwn`: false when the output limit the upstream was sent was not the request's (its key's budget set it): an
+ * answer cut by it (`length`) is no answer to replay to a request that has no such limit.
+ */
+export function cacheableCompletion(
+  body: string,
+  config: CacheConfig,
+  nowSeconds = Date.now() / 1000,
+  limitOwn = true,
+): Cacheable | undefined {
   let completion: ChatCompletion;
   try {
     completion = JSON.parse(body);
@@ -36,6 +45,7 @@ export function cacheableCompletion(body: string, config: CacheConfig, nowSecond
   for (const choice of completion.choices) {
     const reason = choice.finish_reason;
     if (!COMPLETE.has(reason) && !(config.toolCallResponses && TOOL_CALLS.has(reason))) return undefined;
+    if (reason === 'length' && !limitOwn) return undefined;
     // By what the answer holds, not only by its finish reason: some servers end tool calls with
     // `stop` (and one cut short by `length` is no call to replay). A refusal is not replayed either.
     const message = choice.message as Message | undefined;

@@ -113,6 +113,12 @@ export class ProviderConfig {
    */
   @IsOptional() @IsArray() @Matches(/^[a-z][a-z0-9_]*$/, { each: true }) omitRequestFields?: string[];
   /**
+   * OpenAI-format providers: which of the request fields that let a client pick the model served or add
+   * paid features on an aggregating upstream (ROUTING_FIELDS: OpenRouter's `models`, `route`, `provider`,
+   * `plugins`, `preset`) are sent upstream. Unset: none (the gateway bills the deployment's price).
+   */
+  @IsOptional() @IsArray() @Matches(/^[a-z][a-z0-9_]*$/, { each: true }) forwardRoutingFields?: string[];
+  /**
    * OpenAI-format providers: the field that carries a request's output limit upstream, whichever
    * of the two the client (or the Messages and Responses codecs) used. Unset: `max_completion_tokens`
    * for type openai (its reasoning models refuse `max_tokens`), `max_tokens` otherwise (the field

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { ProviderType } from '@gateway/config';
+import type { DeploymentConfig, ProviderType } from '@gateway/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { dearestCompletionPrice, dearestPromptPrice } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
@@ -10,6 +10,13 @@ import { rateHeadersOf } from './rate-headers';
 
 /** Tokens reserved for the completion when neither the request nor the deployment bounds it (README, Routing: why others assume others). */
 const DEFAULT_COMPLETION_RESERVE = 256;
+
+/**
+ * The most output per choice a budgeted key's request without a limit is held for and sent, on a deployment
+ * that declares no `maxOutputTokens`: the smallest output cap of current chat models (gpt-3.5-turbo's), so
+ * that no upstream refuses it as over its model's cap (a 400 that does not fail over).
+ */
+const BUDGETED_OUTPUT = 4096;
 
 /**
  * Checks a request against its key before any upstream call: the model is allowed (403
@@ -51,17 +58,19 @@ export class AdmissionService {
     const key = request.gatewayKey;
     if (!key) return undefined;
     const body = request.body as { max_completion_tokens?: unknown } | undefined;
-    const demand = { ...worstCase(plan), levers: levers(request, body, plan.profile.choices) };
+    const { outputCaps, ...worst } = worstCase(plan, this.limits.budgetLeft(key));
+    const demand = { ...worst, levers: levers(request, body, plan.profile.choices) };
     const admitted = this.limits.admit(key, demand, rateHeadersOf(protocol));
-    return admitted instanceof Promise ? admitted.then((a) => this.taken(reply, a)) : this.taken(reply, admitted);
+    return admitted instanceof Promise ? admitted.then((a) => this.taken(reply, a, outputCaps)) : this.taken(reply, admitted, outputCaps);
   }
 
-  /** The admission's reservation for a response still open (admit); else settled now, and the client's leaving thrown. */
-  private taken(reply: FastifyReply, admitted: Admitted): Reservation {
+  /** The admission's reservation for a response still open (admit), with its output caps; else settled now, and the client's leaving thrown. */
+  private taken(reply: FastifyReply, admitted: Admitted, outputCaps?: Map<string, number>): Reservation {
     if (reply.raw.closed) {
       this.limits.settle(admitted.reservation, undefined);
       throw GatewayError.clientClosed();
     }
+    if (outputCaps) admitted.reservation.outputCaps = outputCaps;
     return withHeaders(reply, admitted);
   }
 
@@ -127,22 +136,40 @@ function levers(request: FastifyRequest, body: { max_completion_tokens?: unknown
 /**
  * Tokens and USD the request can use at most: the prompt estimate plus its
  * completion budget (`max_tokens`, else the deployment's `maxOutputTokens`, else
- * 256) for each of its `n` choices, and the web searches it may run, priced at the
- * dearest deployment it may be sent to. The prompt is priced as if all of it were
- * written to the dearest cache, since only the answer says what was.
+ * 256; for a key with a budget, see budgetedOutput) for each of its `n` choices, and
+ * the web searches it may run, priced at the dearest deployment it may be sent to.
+ * The prompt is priced as if all of it were written to the dearest cache, since only
+ * the answer says what was. `outputCaps`: the budgeted outputs, by deployment id.
  */
-function worstCase(plan: Plan): Demand {
-  const { promptTokens: prompt, webSearches = 0, choices } = plan.profile;
+function worstCase(plan: Plan, budgetLeft: number | undefined): Demand & { outputCaps?: Map<string, number> } {
+  const { promptTokens: prompt, webSearches = 0, choices, maxTokens } = plan.profile;
   let tokens = 0;
   let usd = 0;
+  let outputCaps: Map<string, number> | undefined;
   for (const d of plan.deployments) {
-    const completion = choices * (plan.profile.maxTokens ?? d.config.maxOutputTokens ?? DEFAULT_COMPLETION_RESERVE);
-    tokens = Math.max(tokens, prompt + completion);
     const price = d.config.price;
-    if (!price) continue;
-    const searchUsd = (webSearches * (price.webSearch ?? 0)) / 1000;
-    usd = Math.max(usd, (prompt * dearestPromptPrice(price) + completion * dearestCompletionPrice(price)) / 1e6 + searchUsd);
+    const promptUsd = price ? (prompt * dearestPromptPrice(price)) / 1e6 + (webSearches * (price.webSearch ?? 0)) / 1000 : 0;
+    const budgeted = maxTokens === undefined ? budgetedOutput(d.config, budgetLeft, promptUsd, choices) : undefined;
+    if (budgeted !== undefined) (outputCaps ??= new Map()).set(d.id, budgeted);
+    const completion = choices * (maxTokens ?? budgeted ?? d.config.maxOutputTokens ?? DEFAULT_COMPLETION_RESERVE);
+    tokens = Math.max(tokens, prompt + completion);
+    if (price) usd = Math.max(usd, promptUsd + (completion * dearestCompletionPrice(price)) / 1e6);
   }
-  const unbounded = plan.profile.maxTokens === undefined && { unboundedCompletion: tokens - prompt };
-  return { tokens, usd, ...unbounded, ...(webSearches > 0 && { webSearches }) };
+  const unbounded = maxTokens === undefined && { unboundedCompletion: tokens - prompt };
+  return { tokens, usd, ...unbounded, ...(webSearches > 0 && { webSearches }), ...(outputCaps && { outputCaps }) };
+}
+
+/**
+ * The output per choice a request that sets no limit is held for and sent (Reservation.outputCaps) when its key
+ * has a budget and the deployment prices output: what the budget left (`budgetLeft`, after the prompt's
+ * `promptUsd`) pays for, at most the deployment's `maxOutputTokens` (else BUDGETED_OUTPUT), at least a token (a
+ * request whose prompt alone is more than is left is then refused as over budget). Unsent, the 256 tokens held
+ * bounded nothing: a $0.05 key spent $2 in one answer. As the TPM reservation holds no more than the limit holds
+ * (tpmReservation), a hold is at most the budget left; the request may then wait for others to settle.
+ */
+function budgetedOutput(config: DeploymentConfig, budgetLeft: number | undefined, promptUsd: number, choices: number): number | undefined {
+  const outputPrice = config.price && dearestCompletionPrice(config.price);
+  if (budgetLeft === undefined || !outputPrice) return undefined;
+  const affordable = Math.floor(((budgetLeft - promptUsd) * 1e6) / outputPrice / choices);
+  return Math.max(1, Math.min(config.maxOutputTokens ?? BUDGETED_OUTPUT, affordable));
 }

@@ -71,6 +71,11 @@ export interface Reservation {
   ticket?: LeaseTicket;
   /** Set when admitted by this replica's own windows while Redis failed (see `outage`). */
   local?: boolean;
+  /**
+   * By deployment id, the output per choice the budget hold covers for a request that set no limit of its own
+   * (AdmissionService: what the key's budget left pays for): sent upstream as the request's limit.
+   */
+  outputCaps?: ReadonlyMap<string, number>;
 }
 
 /** What a finished request used; undefined when no upstream answered. */
@@ -213,6 +218,14 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     const { rpm, tpm } = this.limitsOf(key);
     const tokens = tpmReservation(demand, tpm);
     return this.admitWithin(key, tokens === demand.tokens ? demand : { ...demand, tokens }, { rpm, tpm, budget: key.budget }, dialect);
+  }
+
+  /**
+   * What is left of `key`'s budget this period as this replica knows it (the spend Redis last reported plus
+   * its own since: a lower bound of the spend, so at most what is left); undefined without a budget.
+   */
+  budgetLeft(key: KeyRecord): number | undefined {
+    return key.budget && Math.max(0, key.budget.usd - this.knownSpend.of(key.id, periodOf(key.budget.period)));
   }
 
   /** The RPM and TPM `key` is held to: its own, else the configured defaults (undefined: none). */

@@ -28,18 +28,18 @@ export function billedUsage(
   const checked = believable(wellFormed(reported, generated(state)), state);
   const deployment = state.deployment;
   return checked
-    ? { usage: checked, estimated: false, deployment }
+    ? { ...checked, deployment }
     : { usage: estimatedUsage(state, promptCounts(reported, state)), estimated: true, deployment };
 }
 
 function settle(state: RequestState): Bill {
   const reported = believable(wellFormed(state.usage, generated(state)), state);
-  if (reported) return priced(reported, false, state);
+  if (reported) return priced(reported.usage, reported.estimated, state);
   const soFar = state.runningUsage?.soFar();
   // The counts reported by then: the prompt's, and the output's only once the upstream counted it.
-  const prompt = soFar && promptCounts(soFar.usage, state);
-  if (prompt && soFar.outputCounted && isCount(prompt.completion_tokens)) return priced(prompt, false, state);
-  return priced(estimatedUsage(state, promptCounts(state.usage, state) ?? prompt), true, state);
+  const counted = soFar && believable(wellFormed(soFar.usage, false), state);
+  if (counted && soFar.outputCounted && isCount(counted.usage.completion_tokens)) return priced(counted.usage, counted.estimated, state);
+  return priced(estimatedUsage(state, promptCounts(state.usage, state) ?? counted?.usage), true, state);
 }
 
 /**
@@ -48,7 +48,7 @@ function settle(state: RequestState): Bill {
  * counts, billed as reported while the output is estimated.
  */
 function promptCounts(usage: CompletionUsage | undefined, state: RequestState): CompletionUsage | undefined {
-  return believable(wellFormed(usage, false), state);
+  return believable(wellFormed(usage, false), state)?.usage;
 }
 
 /**
@@ -120,23 +120,38 @@ const warned = new Set<string>();
  * Usage no answer could have: a prompt over the deployment's context window, or an output over the
  * completion budget of the request's choices (usageLimits), each past a slack (twice the limit and
  * 1,024 more: tokenizers and thinking budgets differ by vendor). One faulty upstream must not bill
- * 1e15 tokens, lock a key's budget for its period and spoil the cost dashboards: such usage is as
- * good as none (estimated), logged once per deployment as a warning.
+ * 1e15 tokens, lock a key's budget for its period and spoil the cost dashboards. Such a prompt is as
+ * good as none (estimated); such an output is billed at the completion budget the request allowed,
+ * marked estimated: the estimate of the answer's text alone would bill a reasoning model's hidden
+ * thinking (20,000 tokens) as the few tokens it shows. Logged once per deployment as a warning.
+ * Undefined when there is no usage or its prompt is not believed.
  */
-function believable(usage: CompletionUsage | undefined, state: RequestState): CompletionUsage | undefined {
+function believable(usage: CompletionUsage | undefined, state: RequestState): { usage: CompletionUsage; estimated: boolean } | undefined {
   const limits = state.usageLimits;
-  if (!usage || !limits) return usage;
+  if (!usage) return undefined;
+  if (!limits) return { usage, estimated: false };
   const over = (count: number | undefined, limit: number | undefined) => limit !== undefined && (count ?? 0) > 2 * limit + 1024;
   // Usage without an output count: its reasoning is billed as the output's floor (estimatedUsage), and judged so.
   const output = usage.completion_tokens ?? reasoningOf(usage);
-  if (!over(usage.prompt_tokens, limits.prompt) && !over(output, limits.completion)) return usage;
+  const promptOver = over(usage.prompt_tokens, limits.prompt);
+  const outputOver = over(output, limits.completion);
+  if (!promptOver && !outputOver) return { usage, estimated: false };
   if (!warned.has(state.deployment!)) {
     warned.add(state.deployment!);
     logger.warn(
-      `${state.deployment} reported ${usage.prompt_tokens} prompt and ${output} completion tokens, beyond what the request allows (prompt ${limits.prompt ?? 'unbounded'}, completion ${limits.completion ?? 'unbounded'}): billed as estimated (logged once for this deployment)`,
+      `${state.deployment} reported ${usage.prompt_tokens} prompt and ${output} completion tokens, beyond what the request allows (prompt ${limits.prompt ?? 'unbounded'}, completion ${limits.completion ?? 'unbounded'}): billed as estimated${promptOver ? '' : ', the output at the completion budget'} (logged once for this deployment)`,
     );
   }
-  return undefined;
+  return promptOver ? undefined : { usage: outputAt(usage, limits.completion!), estimated: true };
+}
+
+/** `usage` with its output (and the reasoning it counts) at `limit`: the most the request allowed. */
+function outputAt(usage: CompletionUsage, limit: number): CompletionUsage {
+  const at: CompletionUsage = { ...usage };
+  if (usage.completion_tokens_details?.reasoning_tokens != null)
+    at.completion_tokens_details = { ...usage.completion_tokens_details, reasoning_tokens: Math.min(reasoningOf(usage), limit) };
+  if (usage.completion_tokens != null) Object.assign(at, { completion_tokens: limit, total_tokens: usage.prompt_tokens + limit });
+  return at;
 }
 
 /** Cost as a header value: plain decimal, no exponent, trailing zeros dropped. */

@@ -1,7 +1,9 @@
 import type { FastifyReply } from 'fastify';
+import type { DeploymentConfig } from '@gateway/config';
 import { genAiProviderName } from '@gateway/metrics';
 import { bodyText, type JsonResult } from '@gateway/providers';
 import { type Attempted, failedRunOf, type Plan, type RunAttempts } from '@gateway/router';
+import { deploymentFor } from '../pipeline/budget-output';
 import { bill, formatUsd } from './accounting';
 import { headerValue } from './header-value';
 import type { RequestState } from './request-state';
@@ -47,7 +49,9 @@ function describeRun(reply: FastifyReply, state: RequestState, plan: Plan, run: 
   state.promptEstimate = plan.profile.promptTokens;
   state.embeddings = plan.profile.needs.includes('embeddings');
   // An embeddings deployment's window holds one input, not the request's prompt: its bound is the inputs' own.
-  state.usageLimits = state.embeddings ? { prompt: plan.profile.promptTokensAtMost } : usageLimits(plan, d);
+  state.usageLimits = state.embeddings
+    ? { prompt: plan.profile.promptTokensAtMost }
+    : usageLimits(plan, deploymentFor(d, state.reservation));
   state.upstreamMs = run.elapsedMs;
   reply.header('x-gateway-deployment', d.id);
   reply.header('x-gateway-provider', d.provider.name);
@@ -55,10 +59,10 @@ function describeRun(reply: FastifyReply, state: RequestState, plan: Plan, run: 
   describeAttempts(reply, state, plan, run);
 }
 
-/** What the request allows its answer (RequestState.usageLimits), where configured. */
-function usageLimits(plan: Plan, d: Attempted<unknown>['deployment']): RequestState['usageLimits'] {
-  const perChoice = plan.profile.maxTokens ?? d.config.maxOutputTokens;
-  return { prompt: d.config.contextWindow, completion: perChoice === undefined ? undefined : perChoice * plan.profile.choices };
+/** What the request allows its answer (RequestState.usageLimits) on the deployment `config`, as it was sent (deploymentFor), where configured. */
+function usageLimits(plan: Plan, config: DeploymentConfig): RequestState['usageLimits'] {
+  const perChoice = plan.profile.maxTokens ?? config.maxOutputTokens;
+  return { prompt: config.contextWindow, completion: perChoice === undefined ? undefined : perChoice * plan.profile.choices };
 }
 
 /** The group, the attempts, why failed ones moved on (on a failure: every one that could), the task rule. */

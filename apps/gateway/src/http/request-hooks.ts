@@ -305,6 +305,7 @@ function record(
     costUsd: b ? b.costUsd : state.replayed && 0,
     usageEstimated: b?.estimated || undefined,
     embeddingCostUsd: state.embeddingCostUsd,
+    abandonedCostUsd: state.abandonedCostUsd,
     error: state.errorCode,
     ...(bodies && loggedBodies(request, state, bodies)),
   };

@@ -97,6 +97,8 @@ export interface RequestState {
   bill?: Bill;
   /** What the semantic cache's embedding calls for this request cost (cache.semantic.embeddingModel; chargeEmbedding). */
   embeddingCostUsd?: number;
+  /** The estimated prompts of attempts the gateway hung up on once sent, billed to the key (chargedIfAbandoned). */
+  abandonedCostUsd?: number;
   /**
    * A priced embedding the cache's store makes for this request, which may end after the answer went out
    * (CoalesceOptions.charging): the access line is written once it has settled, so it carries its cost.

@@ -14,6 +14,8 @@ import { type Deployment, Executor, RouterService } from '@gateway/router';
 import { type AttemptTiming, MetricsService } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
 import { ShutdownState } from '../health/shutdown-state';
+import { deploymentFor, limitedByBudget } from './budget-output';
+import { chargedIfAbandoned } from '../http/abandoned-charge';
 import { billedUsage } from '../http/accounting';
 import { clientSignal } from '../http/client-signal';
 import { describedRun, describeGroup } from '../http/describe-run';
@@ -107,19 +109,31 @@ export class ChatPipeline {
         upstreamModel: d.upstreamModel,
         signal: attemptSignal,
         requestId: request.id,
-        deployment: d.config,
+        deployment: deploymentFor(d, state.reservation),
         native,
         upstreamHeaders: upstreamHeaders(request, timing),
         reasoning,
         sent,
       };
     };
+    const abandoned = (deployment: Deployment) => ({
+      request,
+      deployment,
+      promptTokens: plan.profile.promptTokens,
+      admission: this.admission,
+    });
     if (body.stream) {
       const run = await describedRun(
         reply,
         state,
         plan,
-        this.executor.runStream(plan, signal, (d, s, t) => d.provider.chatStream(body, ctx(d, s, t)), state.timeline),
+        this.executor.runStream(
+          plan,
+          signal,
+          // A stream's request is taken as sent: its transport says so for whole answers only.
+          (d, s, t) => chargedIfAbandoned(d.provider.chatStream(body, ctx(d, s, t)), s, () => true, abandoned(d)),
+          state.timeline,
+        ),
       );
       if (state.trace) state.responseModel = answeredModel(run.result.opening);
       state.streamed = run.result.produced;
@@ -127,7 +141,9 @@ export class ChatPipeline {
       // A vendor's own answer (ChatStream.native) is not what the cache replays: not stored.
       const record = cached && !run.result.native;
       if (cached && !record) this.cache.release(cached, 'unshareable');
-      const frames = record ? this.cache.recordStream(cached, run.result, billed) : run.result;
+      const frames = record
+        ? this.cache.recordStream(cached, run.result, billed, !limitedByBudget(run.deployment, state.reservation))
+        : run.result;
       return { stream: true, frames, provider: run.deployment.provider.name };
     }
     // A client that leaves once its request was sent upstream is charged for what it asked: the upstream answers in full (runWhole).
@@ -138,7 +154,14 @@ export class ChatPipeline {
       this.executor.runWhole(
         plan,
         signal,
-        (d, s, t, sent) => d.provider.chat(body, ctx(d, s, t, sent)),
+        (d, s, t, sent) => {
+          let went = false;
+          const noted = () => {
+            went = true;
+            sent?.();
+          };
+          return chargedIfAbandoned(d.provider.chat(body, ctx(d, s, t, noted)), s, () => went, abandoned(d));
+        },
         this.shutdown.graceOverSignal,
         state.timeline,
       ),
@@ -147,7 +170,8 @@ export class ChatPipeline {
     const run = await running;
     if (state.trace) state.responseModel = answeredModel(run.result.body);
     state.answer = state.served = run.result;
-    if (cached && !run.result.native) void this.cache.store(cached, run.result.body, run.result.usage, billed);
+    if (cached && !run.result.native)
+      void this.cache.store(cached, run.result.body, run.result.usage, billed, !limitedByBudget(run.deployment, state.reservation));
     else if (cached) this.cache.release(cached, 'unshareable');
     return { stream: false, result: run.result };
   }

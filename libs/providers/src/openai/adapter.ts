@@ -27,12 +27,16 @@ export class OpenAIProvider implements Provider {
   // then(), not an async function and its await: one promise on the request path, not two.
   chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {
     return this.client
-      .sendBuffered('/chat/completions', toUpstreamChat(request, ctx.upstreamModel, this.dialect), ctx)
+      .sendBuffered('/chat/completions', toUpstreamChat(request, ctx.upstreamModel, this.dialect, ctx.deployment.maxOutputTokens), ctx)
       .then((body) => readChatResult(this.name, body, this.apiKey));
   }
 
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
-    const res = await this.client.send('/chat/completions', toUpstreamChat(request, ctx.upstreamModel, this.dialect), ctx);
+    const res = await this.client.send(
+      '/chat/completions',
+      toUpstreamChat(request, ctx.upstreamModel, this.dialect, ctx.deployment.maxOutputTokens),
+      ctx,
+    );
     return passThroughStream(this.name, res, ctx.signal, request.stream_options?.include_usage !== true, this.apiKey);
   }
 

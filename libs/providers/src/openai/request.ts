@@ -6,9 +6,10 @@ import { fitEndUserFields, withFittedCallIds } from './fitted-ids';
 
 /**
  * OpenAI-format upstreams take the client's embeddings request as it is; only the model id
- * changes (public name -> upstream id), and the provider's `omitRequestFields` are left out, as
- * from chat requests (Mistral's embeddings API defines no `user` nor `dimensions`, and answers
- * 422 extra_forbidden to them). Every other parameter passes through.
+ * changes (public name -> upstream id), and the provider's `omitRequestFields` (and the routing
+ * fields it does not forward, ROUTING_FIELDS) are left out, as from chat requests (Mistral's
+ * embeddings API defines no `user` nor `dimensions`, and answers 422 extra_forbidden to them).
+ * Every other parameter passes through.
  */
 export function toUpstreamBody(request: EmbeddingCreateParams, upstreamModel: string, dialect: ChatDialect): string {
   const body: Record<string, unknown> = { ...request, model: upstreamModel };
@@ -20,7 +21,7 @@ export function toUpstreamBody(request: EmbeddingCreateParams, upstreamModel: st
 export interface ChatDialect {
   /** Message fields it is not sent (see GATEWAY_FIELDS and omittedMessageFields). */
   omit: readonly string[];
-  /** Request fields it is not sent (ProviderConfig.omitRequestFields). */
+  /** Request fields it is not sent (ProviderConfig.omitRequestFields, and ROUTING_FIELDS unless forwarded). */
   omitRequest: readonly string[];
   /** The field the output limit goes in (ProviderConfig.maxTokensField). */
   maxTokensField: MaxTokensField;
@@ -34,10 +35,22 @@ export interface ChatDialect {
   classic: boolean;
 }
 
+/**
+ * Request fields no OpenAI API defines by which a client of an aggregating OpenAI-compatible upstream changes
+ * the model served or adds paid features: OpenRouter's `models` (fallback models, billed at the model that
+ * answered), `route`, `provider` (its routing and price limits), `plugins` (web search, billed per result),
+ * `preset` (a stored configuration naming model and settings). The gateway bills the deployment's price, so
+ * they are not sent unless the provider lists them in `forwardRoutingFields`. Other fields the gateway does
+ * not know still go as they came: servers' own sampling extras (vLLM's and Ollama's `top_k`, `min_p`, guided
+ * decoding) change neither the model nor the price.
+ */
+const ROUTING_FIELDS = ['models', 'route', 'provider', 'plugins', 'preset'];
+
 export function chatDialect(provider: ProviderConfig): ChatDialect {
+  const forwarded = provider.forwardRoutingFields ?? [];
   return {
     omit: omittedMessageFields(provider),
-    omitRequest: provider.omitRequestFields ?? [],
+    omitRequest: [...(provider.omitRequestFields ?? []), ...ROUTING_FIELDS.filter((field) => !forwarded.includes(field))],
     maxTokensField: provider.maxTokensField ?? (provider.type === 'openai' ? 'max_completion_tokens' : 'max_tokens'),
     streamOptions: provider.streamOptions,
     // Only OpenAI defines `developer` (Azure OpenAI's v1 API too, reached as type openai with its baseUrl).
@@ -49,12 +62,19 @@ export function chatDialect(provider: ProviderConfig): ChatDialect {
  * The client's request as the upstream takes it. The output limit, by either of OpenAI's names (the
  * Messages and Responses codecs use `max_completion_tokens`), goes in the one field the upstream
  * reads: strict servers refuse the other (Mistral: 422 extra_forbidden; OpenAI's reasoning models:
- * 400 on `max_tokens`), and a 4xx does not fail over. Streams also ask for their usage chunk, so
+ * 400 on `max_tokens`), and a 4xx does not fail over. A request that sets none gets `defaultLimit`
+ * (the deployment's `maxOutputTokens`), as the Anthropic and Gemini adapters send it: unsent, a
+ * reasoning model may think far past what the gateway held and judges its usage by. Streams also ask for their usage chunk, so
  * cost is known even when the client did not ask (stream.ts strips that chunk again for such
  * clients), unless the upstream takes no `stream_options` at all: then none is sent. An end-user
  * identifier or tool-call id longer than OpenAI takes goes as a stable digest (fitted-ids.ts).
  */
-export function toUpstreamChat(request: ChatCompletionCreateParams, upstreamModel: string, dialect: ChatDialect): string {
+export function toUpstreamChat(
+  request: ChatCompletionCreateParams,
+  upstreamModel: string,
+  dialect: ChatDialect,
+  defaultLimit?: number,
+): string {
   const { stream_options } = request;
   // One copy of the request, the fields written below cleared in it (JSON leaves undefined out):
   // a rest pattern and a spread copied every request twice.
@@ -69,7 +89,7 @@ export function toUpstreamChat(request: ChatCompletionCreateParams, upstreamMode
   if (dialect.classic) Object.assign(body, classicToolChoice(request));
   fitEndUserFields(request, body);
   for (const field of dialect.omitRequest) body[field] = undefined;
-  const limit = maxTokensOf(request);
+  const limit = maxTokensOf(request) ?? defaultLimit;
   if (limit !== undefined) body[dialect.maxTokensField] = limit;
   if (dialect.streamOptions) {
     if (stream_options !== undefined) body.stream_options = stream_options;
