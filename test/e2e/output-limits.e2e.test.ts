@@ -142,6 +142,7 @@ describe('a budgeted key`s request without an output limit is sent what its budg
             { id: 'small', keyEnv: 'SMALL_KEY', budget: { usd: BUDGET, period: 'daily' } },
             { id: 'gem', keyEnv: 'GEM_TENANT_KEY', budget: { usd: BUDGET, period: 'daily' } },
             { id: 'large', keyEnv: 'LARGE_KEY', budget: { usd: 1000, period: 'daily' } },
+            { id: 'medium', keyEnv: 'MEDIUM_KEY', budget: { usd: 0.3, period: 'daily' } },
             { id: 'free', keyEnv: 'FREE_KEY' },
           ],
         },
@@ -153,6 +154,7 @@ describe('a budgeted key`s request without an output limit is sent what its budg
           SMALL_KEY: 'budget-small-key-0123456789abcdef',
           GEM_TENANT_KEY: 'budget-gem-key-0123456789abcdef',
           LARGE_KEY: 'budget-large-key-0123456789abcdef',
+          MEDIUM_KEY: 'budget-medium-key-0123456789abcdef',
           FREE_KEY: 'budget-free-key-0123456789abcdef',
           GATEWAY_MASTER_KEY: 'budget-master-key-0123456789abcdef',
         },
@@ -188,9 +190,9 @@ describe('a budgeted key`s request without an output limit is sent what its budg
     assert.ok(limit > 400 && limit < 500, `limit ${limit}`);
   });
 
-  it('a budget with room: at most 4,096 tokens, the smallest cap of current chat models; a key without a budget: no limit', async () => {
+  it('a budget that pays for 4,096 tokens or more, to a deployment without maxOutputTokens: no limit (the answer is not cut); nor for a key without a budget', async () => {
     await ask('budget-large-key-0123456789abcdef', 'roomy');
-    assert.equal(upstream.last().body.max_completion_tokens, 4096);
+    assert.equal(upstream.last().body.max_completion_tokens, undefined);
     await ask('budget-free-key-0123456789abcdef', 'roomy');
     assert.equal(upstream.last().body.max_completion_tokens, undefined);
   });
@@ -198,7 +200,9 @@ describe('a budgeted key`s request without an output limit is sent what its budg
   it('an answer the budget`s limit cut is not stored for the cache to give requests without that limit', async () => {
     const notCacheable = () => metric(gateway, 'gateway_cache_stores_total{result="not_cacheable"}');
     const before = await notCacheable();
-    const cut = await ask('budget-large-key-0123456789abcdef', 'dear', 'Tell me everything.');
+    // $0.30 at $100 a million: under 3,000 tokens, a limit the budget sets.
+    const cut = await ask('budget-medium-key-0123456789abcdef', 'dear', 'Tell me everything.');
+    assert.ok((upstream.last().body.max_completion_tokens as number) < 3000);
     assert.equal(cut.data.choices[0].finish_reason, 'length');
     assert.ok(await eventually(async () => (await notCacheable()) > before), 'the cut answer was offered and refused');
     const unbudgeted = await ask('budget-free-key-0123456789abcdef', 'dear', 'Tell me everything.');

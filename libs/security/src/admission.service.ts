@@ -12,9 +12,10 @@ import { rateHeadersOf } from './rate-headers';
 const DEFAULT_COMPLETION_RESERVE = 256;
 
 /**
- * The most output per choice a budgeted key's request without a limit is held for and sent, on a deployment
+ * The most output per choice a budgeted key's request without a limit is sent as its limit, on a deployment
  * that declares no `maxOutputTokens`: the smallest output cap of current chat models (gpt-3.5-turbo's), so
- * that no upstream refuses it as over its model's cap (a 400 that does not fail over).
+ * that no upstream refuses it as over its model's cap (a 400 that does not fail over). A budget that pays for
+ * more sends no limit there: the answer is not cut, and may pass the budget by what it costs (README, Budgets).
  */
 const BUDGETED_OUTPUT = 4096;
 
@@ -162,7 +163,7 @@ function worstCase(plan: Plan, budgetLeft: number | undefined): Demand & { outpu
 /**
  * The output per choice a request that sets no limit is held for and sent (Reservation.outputCaps) when its key
  * has a budget and the deployment prices output: what the budget left (`budgetLeft`, after the prompt's
- * `promptUsd`) pays for, at most the deployment's `maxOutputTokens` (else BUDGETED_OUTPUT), at least a token (a
+ * `promptUsd`) pays for, at most the deployment's `maxOutputTokens` (without one: only when it is under BUDGETED_OUTPUT), at least a token (a
  * request whose prompt alone is more than is left is then refused as over budget). Unsent, the 256 tokens held
  * bounded nothing: a $0.05 key spent $2 in one answer. As the TPM reservation holds no more than the limit holds
  * (tpmReservation), a hold is at most the budget left; the request may then wait for others to settle.
@@ -171,5 +172,6 @@ function budgetedOutput(config: DeploymentConfig, budgetLeft: number | undefined
   const outputPrice = config.price && dearestCompletionPrice(config.price);
   if (budgetLeft === undefined || !outputPrice) return undefined;
   const affordable = Math.floor(((budgetLeft - promptUsd) * 1e6) / outputPrice / choices);
+  if (config.maxOutputTokens === undefined && affordable >= BUDGETED_OUTPUT) return undefined;
   return Math.max(1, Math.min(config.maxOutputTokens ?? BUDGETED_OUTPUT, affordable));
 }
