@@ -7,6 +7,7 @@ import { FakeGemini } from '../support/fake-gemini';
 import { FakeOpenAI } from '../support/fake-openai';
 import type { FakeUpstream } from '../support/fake-upstream';
 import { configWith, GatewayProcess } from '../support/gateway';
+import { RedisMonitor } from '../support/redis-monitor';
 import { RedisServer } from '../support/redis-server';
 import { eventually } from '../support/eventually';
 import { sleep } from '../support/fake-upstream';
@@ -418,7 +419,7 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
     let last: Body | undefined;
     const ids: string[] = [];
     // What each turn sends Redis for the thread (MONITOR: the bytes of every command on its keys).
-    const monitor = await probe.monitor();
+    const monitor = await RedisMonitor.start(probe);
     let written = 0;
     const seen = new Set<string>();
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
@@ -427,17 +428,20 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
       if (args.some((arg) => arg.startsWith('gw:thread:{team-c}'))) written += args.reduce((sum, arg) => sum + Buffer.byteLength(arg), 0);
     });
     const perTurn: number[] = [];
-    for (let i = 1; i <= 20; i++) {
-      const content = `thread turn ${i % 10} ${'lorem ipsum '.repeat(100)}`;
-      const thread: Thread = last ? { type: 'continue', previous_message_id: last.id } : { type: 'create' };
-      const before = written;
-      last = await turn(replicas[i % 2]!, { model, messages: [{ role: 'user', content }] }, thread, KEYS.TEAM_C_KEY);
-      await probe.echo(`gw:thread:{team-c}:turn ${i}`);
-      assert.ok(await eventually(async () => seen.has(`gw:thread:{team-c}:turn ${i}`)), 'MONITOR has shown every command of the turn');
-      perTurn.push(written - before - Buffer.byteLength(`echo gw:thread:{team-c}:turn ${i}`));
-      ids.push(last.id);
+    try {
+      for (let i = 1; i <= 20; i++) {
+        const content = `thread turn ${i % 10} ${'lorem ipsum '.repeat(100)}`;
+        const thread: Thread = last ? { type: 'continue', previous_message_id: last.id } : { type: 'create' };
+        const before = written;
+        last = await turn(replicas[i % 2]!, { model, messages: [{ role: 'user', content }] }, thread, KEYS.TEAM_C_KEY);
+        await probe.echo(`gw:thread:{team-c}:turn ${i}`);
+        assert.ok(await eventually(async () => seen.has(`gw:thread:{team-c}:turn ${i}`)), 'MONITOR has shown every command of the turn');
+        perTurn.push(written - before - Buffer.byteLength(`echo gw:thread:{team-c}:turn ${i}`));
+        ids.push(last.id);
+      }
+    } finally {
+      monitor.disconnect();
     }
-    monitor.disconnect();
     console.log(`thread bytes written to Redis per turn: ${perTurn.join(' ')}; total ${written}`);
     const turnBytes = 2 * Buffer.byteLength(JSON.stringify('lorem ipsum '.repeat(100))); // a turn's message and its echo
     assert.ok(

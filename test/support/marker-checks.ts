@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
+import { RedisMonitor } from './redis-monitor';
 
 const TIMEOUT_MS = 30_000;
 
@@ -12,18 +13,10 @@ const TIMEOUT_MS = 30_000;
  * on a busy host, whose timers fire late.)
  */
 export async function markerChecks(redis: Redis, key: string, connections: number, count = 2): Promise<void> {
-  // Not redis.monitor(): a connection error while it connects rejects it and leaves the connection, without an error
-  // listener, reconnecting for ever once the server is gone, which kept a failed test file's process (and CI) running.
-  const monitor = redis.duplicate({ monitor: true, lazyConnect: true, retryStrategy: () => null });
-  monitor.on('error', () => undefined);
+  const monitor = await RedisMonitor.start(redis);
   const bySource = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   try {
-    await new Promise<void>((resolve, reject) => {
-      monitor.once('monitoring', () => resolve());
-      monitor.once('end', () => reject(new Error('the MONITOR connection ended before monitoring')));
-      monitor.connect().catch(reject);
-    });
     const checked = new Promise<boolean>((resolve) => {
       monitor.on('monitor', (_time: string, args: string[], source: string) => {
         if (String(args[0]).toUpperCase() !== 'SET' || args[1] !== key) return;
