@@ -51,6 +51,14 @@ describe('deployment health: timeouts', () => {
     assert.equal(h.state, 'open', 'the probe decided');
   });
 
+  it('a 429 to a later attempt does not excuse the timeouts: an overloaded deployment hangs some and refuses the rest', () => {
+    const h = new DeploymentHealth(cfg, () => undefined);
+    const slow = [0, 1, 2].map((i) => h.admit(i)!);
+    h.admit(10)!.end({ kind: 'rate-limited', retryAfterMs: 1 }, 20);
+    slow.forEach((t, i) => t.end(TIMEOUT, 1_000 + i));
+    assert.equal(h.state, 'open');
+  });
+
   it('other failures (a 5xx) count whatever answered since', () => {
     const h = new DeploymentHealth(cfg, () => undefined);
     const failing = [0, 1, 2].map((i) => h.admit(i)!);

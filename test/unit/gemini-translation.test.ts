@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApiError, type GenerateContentResponse } from '@google/genai';
 import fc from 'fast-check';
+import { costOf } from '../../libs/metrics/src/cost';
 import { GatewayError } from '../../libs/providers/src/gateway-error';
 import { DeploymentConfig } from '../../libs/config/src/gateway-config';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../../libs/providers/src/wire';
@@ -528,6 +529,29 @@ describe('Gemini response', () => {
     ['CONTINUATION', 'length'],
   ];
   for (const [reason, finish] of finishes) it(`finishReason ${reason} -> ${finish}`, () => assert.equal(FINISH_REASONS[reason], finish));
+
+  it('audio read from the context cache is not counted as fresh audio: it is billed as a cache read', () => {
+    const AUDIO = 'AUDIO' as never;
+    const TEXT = 'TEXT' as never;
+    const usage = usageFrom(
+      {
+        promptTokenCount: 10_000,
+        cachedContentTokenCount: 8_000,
+        candidatesTokenCount: 100,
+        promptTokensDetails: [
+          { modality: AUDIO, tokenCount: 8_000 },
+          { modality: TEXT, tokenCount: 2_000 },
+        ],
+        cacheTokensDetails: [{ modality: AUDIO, tokenCount: 8_000 }],
+      },
+      true,
+    )!;
+    assert.equal(usage.prompt_tokens_details?.audio_tokens, 0);
+    // gemini-2.5-flash-lite: text 0.10, audio 0.30, cache reads 0.025 (a million tokens), output 0.40.
+    const price = { input: 0.1, output: 0.4, cachedInput: 0.025, audioInput: 0.3 };
+    const expected = (2_000 * 0.1 + 8_000 * 0.025 + 100 * 0.4) / 1e6;
+    assert.ok(Math.abs(costOf(usage, price).usd - expected) < 1e-12, `${costOf(usage, price).usd} for ${expected}`);
+  });
   for (const [reason, [status]] of Object.entries(FAILED_FINISHES)) {
     it(`finishReason ${reason} -> error ${status}`, () => {
       assert.throws(

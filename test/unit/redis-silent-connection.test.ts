@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Logger } from '@nestjs/common';
 import { parseConfig } from '@gateway/config';
 import { Redis } from 'ioredis';
-import { RedisService, type Subscription } from '@gateway/redis';
+import { RedisService, Subscription } from '@gateway/redis';
 import { eventually } from '../support/eventually';
 import { FaultProxy } from '../support/fault-proxy';
 
@@ -74,5 +74,42 @@ describe('a subscriber connection', { skip: !REDIS_URL && 'TEST_REDIS_URL unset 
     assert.ok(subscription.live);
     await direct.publish(CHANNEL, 'after the silence');
     assert.ok(await eventually(async () => heard.includes('after the silence')), 'hears the channel again');
+  });
+});
+
+// recheck30 D3: a SUBSCRIBE Redis refuses (an ACL without the channel) was tried again at the reconnect pace, and
+// each replica opened about 1.5 authenticated connections a second for as long as the ACL stayed.
+describe('a subscription Redis refuses', { skip: !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)' }, () => {
+  const USER = `no-channels-${process.pid}`;
+  let admin: Redis;
+  let subscription: Subscription | undefined;
+  before(async () => {
+    admin = new Redis(REDIS_URL!);
+    await admin.acl('SETUSER', USER, 'on', '>no-channels-password', '~*', '+@all', 'resetchannels');
+  });
+  after(async () => {
+    subscription?.close();
+    await admin.acl('DELUSER', USER);
+    admin.disconnect();
+  });
+
+  it('is warned once and tried again after a long pause, not at the reconnect pace', async () => {
+    const url = new URL(REDIS_URL!);
+    url.username = USER;
+    url.password = 'no-channels-password';
+    let opened = 0;
+    const warnings: string[] = [];
+    subscription = new Subscription(
+      'test:refused',
+      () => (opened++, new Redis(url.toString(), { retryStrategy: () => null })),
+      () => 20, // the reconnect pace: 50 tries in the second below
+      { onMessage: () => undefined, onSubscribed: () => assert.fail('subscribed without the channel') },
+      (message) => warnings.push(message),
+    );
+    assert.ok(await eventually(async () => warnings.length === 1), 'the refusal is warned');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.equal(opened, 1, 'one connection in the second after the refusal');
+    assert.equal(warnings.length, 1);
+    assert.equal(subscription.live, false);
   });
 });

@@ -1,5 +1,12 @@
 import { Redis, ReplyError } from 'ioredis';
 
+/**
+ * How long a subscription whose SUBSCRIBE Redis refused (an ACL without the channel) waits before it tries again:
+ * such a refusal lasts until an operator changes the ACL, and at the usual retry delay each replica opened about
+ * 1.5 authenticated connections a second for ever (recheck30 D3).
+ */
+const REFUSED_RETRY_MS = 30_000;
+
 /** What a subscriber does with its channel: each message, and each time it is subscribed again. */
 export interface SubscriptionHandlers {
   onMessage: (message: string) => void;
@@ -95,6 +102,6 @@ export class Subscription {
 
   private reconnectLater(): void {
     if (this.closed) return;
-    setTimeout(() => this.connect(), this.retryDelay(++this.attempts)).unref();
+    setTimeout(() => this.connect(), this.refused ? REFUSED_RETRY_MS : this.retryDelay(++this.attempts)).unref();
   }
 }

@@ -18,8 +18,11 @@ export interface AccountTrouble {
 
 /** What an attempt's ending says about the deployment. */
 export type Verdict =
-  /** It answered: 2xx, or a client error it judged (it is up). */
-  | { kind: 'answered' }
+  /**
+   * It answered: 2xx, or a client error it judged (`judged`: it is up, but answered without serving, so it does
+   * not excuse timeouts, see `weigh`).
+   */
+  | { kind: 'answered'; judged?: boolean }
   /**
    * 5xx, 529, timeout, connection failure; a Retry-After also cools it down. `trouble`: the answer that said the
    * gateway's account is refused (a rejected key, no credit), which cools it down for the breaker's cool-down.
@@ -69,9 +72,9 @@ export type HealthChange =
  *   half-open --probe ended without verdict (client gone, deadline)--> half-open, slot free
  *
  * A timeout is evidence against the deployment only while it has not shown itself up since: an attempt that timed out
- * is not counted among the consecutive failures when the deployment answered (its first byte or a whole answer, a 429
- * or a client error too) an attempt that started after it, and such an answer that comes later takes back the ones
- * already counted there. It still counts in the failure rate over the window: a deployment that times out most
+ * is not counted among the consecutive failures when the deployment served (its first byte or a whole answer; not a
+ * 429 nor a client error, which an overloaded deployment may give at once while it hangs the rest) an attempt that
+ * started after it, and such an answer that comes later takes back the ones already counted there. It still counts in the failure rate over the window: a deployment that times out most
  * requests while answering a few is degraded, and opens on the rate. Such a deployment serves others who asked later; the slow
  * one was the request (a huge prompt, a long generation), and one tenant's slow requests would otherwise take it from
  * every tenant for the cool-down. A hung deployment answers nothing, so its timeouts count as before; a probe that
@@ -95,7 +98,7 @@ export class DeploymentHealth {
   /** The probe in flight, if any: only its ticket may resolve the half-open state; aborted when it ends. */
   private probe: AbortController | undefined;
   private consecutive = 0;
-  /** When the latest attempt the deployment answered started: a timeout of one started before it is no verdict. */
+  /** When the latest attempt the deployment served started: a timeout of one started before it is excused (weigh). */
   private answeredStartedAt = -Infinity;
   /** When the timeouts among the `consecutive` failures started: an answer to a later attempt takes them back. */
   private countedTimeouts: number[] = [];
@@ -226,7 +229,10 @@ export class DeploymentHealth {
 
   /** The verdict as evidence: an answer shows the deployment up as of its attempt's start; a timeout before then is none. */
   private weigh(verdict: Verdict, startedAt: number): Evidence {
-    if (verdict.kind === 'answered' || verdict.kind === 'rate-limited') this.answeredAfter(startedAt);
+    // Only a request served shows the deployment serves: a 429 or a client error can come at once from a
+    // deployment that hangs every request it takes on (an overloaded one answers 429 to the rest), and one
+    // tenant's invalid requests would keep it in for everyone (recheck30 D1).
+    if (verdict.kind === 'answered' && !verdict.judged) this.answeredAfter(startedAt);
     const upSince = verdict.kind === 'failed' && verdict.timedOut && this.answeredStartedAt > startedAt;
     if (upSince) return { kind: 'excused-timeout' };
     if (verdict.kind === 'failed' && verdict.timedOut) this.countedTimeouts.push(startedAt);

@@ -426,7 +426,7 @@ export class Executor {
     }
     if (status === 429) return { kind: 'rate-limited', retryAfterMs: retryAfterMs ?? DEFAULT_RATE_LIMIT_MS };
     // A client error is the upstream judging the request: it is up.
-    if (typeof status === 'number' && status < 500) return { kind: 'answered' };
+    if (typeof status === 'number' && status < 500) return { kind: 'answered', judged: true };
     return { kind: 'failed', retryAfterMs, ...(status === 'timeout' && { timedOut: true }) };
   }
 

@@ -62,8 +62,11 @@ export function usageFrom(usage: GenerateContentResponseUsageMetadata | undefine
   const translated = usageOf(prompt, output === undefined ? undefined : output + thoughts, usage.cachedContentTokenCount ?? 0, thoughts);
   const audioIn = audioTokens(usage.promptTokensDetails);
   const audioOut = audioTokens(usage.candidatesTokensDetails);
-  // Audio is priced apart (Price.audioInput, audioOutput): counted where OpenAI's usage counts it.
-  if (audioIn !== undefined) translated.prompt_tokens_details!.audio_tokens = audioIn;
+  // Audio is priced apart (Price.audioInput, audioOutput): counted where OpenAI's usage counts it. Gemini's prompt
+  // breakdown covers the cached part too, which is billed as a cache read: the audio counted is the audio not read
+  // from the cache, or cached audio would make fresh text bill at the audio price (recheck30 D2).
+  const cachedAudio = audioTokens(usage.cacheTokensDetails) ?? 0;
+  if (audioIn !== undefined) translated.prompt_tokens_details!.audio_tokens = Math.max(0, audioIn - cachedAudio);
   if (audioOut !== undefined) translated.completion_tokens_details!.audio_tokens = audioOut;
   return numericUsage(translated);
 }
