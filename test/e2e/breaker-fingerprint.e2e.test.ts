@@ -125,7 +125,11 @@ describe(
       const cheap = { provider: 'mock', model: 'cheap', price: { input: 1, output: 2 } };
       const dear = { provider: 'mock', model: 'dear', price: { input: 100, output: 100 } };
       const cached = (deployments: object[]) =>
-        configWith({ models: [{ name: 'priced', deployments }], cache: { enabled: true, semantic: { enabled: false } } });
+        // Redis calls get 2 s: past the default budget a store is dropped by design (the cache fails open), as on a busy host.
+        configWith({
+          models: [{ name: 'priced', deployments }],
+          cache: { enabled: true, semantic: { enabled: false }, redis: { timeoutMs: 2_000 } },
+        });
       const messages = [{ role: 'user' as const, content: 'price me' }];
       const old = await start(cached([cheap]));
       const first = await old.client().chat.completions.create({ model: 'priced', messages });

@@ -64,7 +64,14 @@ describe('output limits an OpenAI-format deployment is sent, and the usage bille
     gateway = await GatewayProcess.start(
       configWith({
         providers: [{ name: 'oa', type: 'openai', baseUrl, apiKeyEnv: 'FAKE_KEY' }],
-        models: [reasoner('reasoner', 'thinks'), reasoner('unruly', 'ignores-limit')],
+        models: [
+          reasoner('reasoner', 'thinks'),
+          reasoner('unruly', 'ignores-limit'),
+          {
+            name: 'windowed',
+            deployments: [{ provider: 'oa', model: 'thinks', price: PRICE, maxOutputTokens: 4096, contextWindow: 8192 }],
+          },
+        ],
         security: { keys: [{ id: 'tenant', keyEnv: 'TENANT_KEY', budget: { usd: 5, period: 'daily' } }] },
       }),
       { env: { FAKE_KEY: 'sk-fake', TENANT_KEY: KEY } },
@@ -99,6 +106,19 @@ describe('output limits an OpenAI-format deployment is sent, and the usage bille
   it('the client`s own limit is sent as it asked', async () => {
     await client.chat.completions.create({ model: 'reasoner', max_tokens: 300, messages: question });
     assert.equal(upstream.last().body.max_completion_tokens, 300);
+  });
+
+  // recheck30b D1: the limit went as it was, and a server that checks prompt + limit against its window (vLLM,
+  // OpenAI, Azure) refused a prompt that alone fits with a 400 that does not fail over; unsent, it was answered.
+  it('the limit the gateway adds leaves the prompt its room in the context window; none is sent when the window is full', async () => {
+    const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i % 50}`).join(' '); // ~1 token a word, by the estimate too
+    await client.chat.completions.create({ model: 'windowed', messages: [{ role: 'user', content: words(6_000) }] });
+    const sent = upstream.last().body.max_completion_tokens as number;
+    assert.ok(sent > 0 && 6_000 + sent < 8_192, `limit ${sent} with a prompt of ~6,000 tokens in 8,192`);
+    await client.chat.completions.create({ model: 'windowed', messages: [{ role: 'user', content: words(7_900) }] });
+    assert.equal(upstream.last().body.max_completion_tokens, undefined, 'no room by the estimate: the upstream decides');
+    await client.chat.completions.create({ model: 'windowed', messages: question });
+    assert.equal(upstream.last().body.max_completion_tokens, 4096, 'a short prompt: the deployment`s own');
   });
 
   it('an output past what the request allows is billed at that allowance (estimated), not at the visible text', async () => {

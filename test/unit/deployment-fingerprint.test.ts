@@ -65,6 +65,16 @@ describe('deployment fingerprint (the key of a deployment health in Redis)', () 
     assert.equal(new Set(prints).size, prints.length, prints.join(' '));
   });
 
+  // recheck30b D2: two OpenAI projects on one key (OpenAI-Project) shared health: one project without access to a
+  // model took the other, which had it, out of its group.
+  it('differs with the provider`s extra headers (a project or organization), whatever their case and order', () => {
+    const at = (headers: Record<string, string>) => deploymentFingerprint({ ...base, headers }, 'gpt-x');
+    assert.notEqual(at({ 'OpenAI-Project': 'proj_a' }), at({ 'OpenAI-Project': 'proj_b' }));
+    assert.notEqual(at({ 'OpenAI-Project': 'proj_a' }), deploymentFingerprint(base, 'gpt-x'));
+    assert.equal(at({ 'OpenAI-Project': 'p', 'OpenAI-Organization': 'o' }), at({ 'openai-organization': 'o', 'openai-project': 'p' }));
+    assert.equal(at({}), deploymentFingerprint(base, 'gpt-x'), 'no headers: the fingerprint as before');
+  });
+
   it('is the same for two providers of one account, model and URL: their deployments share health, in one group or two', () => {
     assert.equal(
       deploymentFingerprint(base, 'gpt-x'),

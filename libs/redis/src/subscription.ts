@@ -1,7 +1,7 @@
 import { Redis, ReplyError } from 'ioredis';
 
 /**
- * How long a subscription whose SUBSCRIBE Redis refused (an ACL without the channel) waits before it tries again:
+ * How long a subscription whose SUBSCRIBE an ACL refused (NOPERM: no permission for the channel) waits before it tries again:
  * such a refusal lasts until an operator changes the ACL, and at the usual retry delay each replica opened about
  * 1.5 authenticated connections a second for ever (recheck30 D3).
  */
@@ -33,6 +33,8 @@ export class Subscription {
   private attempts = 0;
   /** Set while SUBSCRIBE is refused (an ACL without the channel): warned once until it succeeds. */
   private refused = false;
+  /** Set while the refusal is an ACL's (NOPERM), which lasts until an operator changes it: tried again slowly. */
+  private noPermission = false;
 
   constructor(
     private readonly channel: string,
@@ -78,6 +80,7 @@ export class Subscription {
           if (this.closed || this.current !== connection || connection.status !== 'ready') return;
           this.attempts = 0;
           this.refused = false;
+          this.noPermission = false;
           this.subscribed = true;
           this.handlers.onSubscribed();
         },
@@ -88,6 +91,7 @@ export class Subscription {
               `SUBSCRIBE ${this.channel} refused (${error.message}): retrying; nothing kept by its announcements is used meanwhile`,
             );
           this.refused ||= error instanceof ReplyError;
+          this.noPermission = error instanceof ReplyError && error.message.startsWith('NOPERM');
           connection.disconnect(); // ends it: tried again on a new one
         },
       );
@@ -102,6 +106,6 @@ export class Subscription {
 
   private reconnectLater(): void {
     if (this.closed) return;
-    setTimeout(() => this.connect(), this.refused ? REFUSED_RETRY_MS : this.retryDelay(++this.attempts)).unref();
+    setTimeout(() => this.connect(), this.noPermission ? REFUSED_RETRY_MS : this.retryDelay(++this.attempts)).unref();
   }
 }

@@ -51,7 +51,7 @@ function describeRun(reply: FastifyReply, state: RequestState, plan: Plan, run: 
   // An embeddings deployment's window holds one input, not the request's prompt: its bound is the inputs' own.
   state.usageLimits = state.embeddings
     ? { prompt: plan.profile.promptTokensAtMost }
-    : usageLimits(plan, deploymentFor(d, state.reservation));
+    : usageLimits(plan, deploymentFor(d, state.reservation, plan.profile.promptTokens));
   state.upstreamMs = run.elapsedMs;
   reply.header('x-gateway-deployment', d.id);
   reply.header('x-gateway-provider', d.provider.name);

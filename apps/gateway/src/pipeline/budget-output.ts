@@ -3,16 +3,32 @@ import type { Deployment } from '@gateway/router';
 import type { Reservation } from '@gateway/security';
 
 /**
- * `d`'s settings for one request: with `maxOutputTokens` as the output its key's budget hold covers when the
- * request set no limit (Reservation.outputCaps), which every adapter sends upstream as the limit then, and
- * the request's usage is judged by (describe-run.ts usageLimits).
+ * Room kept in a context window beyond the prompt's estimate (about 4 characters a token) before an output limit
+ * the gateway adds on its own: a tokenizer denser than the estimate must not make prompt + limit pass the window.
  */
-export function deploymentFor(d: Deployment, reservation: Reservation | undefined): DeploymentConfig {
-  const cap = reservation?.outputCaps?.get(d.id);
-  return cap === undefined || cap === d.config.maxOutputTokens ? d.config : { ...d.config, maxOutputTokens: cap };
+const ESTIMATE_SLACK = 1.1;
+const SLACK_TOKENS = 64;
+
+/**
+ * `d`'s settings for one request whose prompt is estimated at `promptTokens`: `maxOutputTokens` is the output limit
+ * the gateway adds when the request set none (every adapter sends it upstream then, and the request's usage is judged
+ * by it: describe-run.ts usageLimits): the output its key's budget hold covers (Reservation.outputCaps), else the
+ * deployment's own; at most what the context window leaves after the prompt. Servers that check prompt + limit
+ * against the window (vLLM, OpenAI, Azure) refuse more with a 400 that does not fail over, where the request without
+ * a limit was answered (recheck30b D1). No room left by the estimate: the deployment's own limit is not sent (the
+ * upstream decides, as eligibility lets a prompt that alone fits through); a budget's is, as money bounds it.
+ */
+export function deploymentFor(d: Deployment, reservation: Reservation | undefined, promptTokens: number): DeploymentConfig {
+  const budgeted = reservation?.outputCaps?.get(d.id);
+  const limit = budgeted ?? d.config.maxOutputTokens;
+  const window = d.config.contextWindow;
+  if (limit === undefined || window === undefined) return budgeted === undefined ? d.config : { ...d.config, maxOutputTokens: budgeted };
+  const room = Math.floor(window - promptTokens * ESTIMATE_SLACK - SLACK_TOKENS);
+  const sent = room > 0 ? Math.min(limit, room) : budgeted;
+  return sent === d.config.maxOutputTokens ? d.config : { ...d.config, maxOutputTokens: sent };
 }
 
-/** Whether `d` was sent an output limit its key's budget set (not the request's nor `d`'s own): an answer it cut is not the cache's to give others. */
-export function limitedByBudget(d: Deployment, reservation: Reservation | undefined): boolean {
-  return deploymentFor(d, reservation) !== d.config;
+/** Whether `d` was sent an output limit below its own (a budget's, or the window's room): an answer it cut is not the cache's to give others. */
+export function limitedByGateway(d: Deployment, reservation: Reservation | undefined, promptTokens: number): boolean {
+  return deploymentFor(d, reservation, promptTokens) !== d.config;
 }

@@ -14,7 +14,7 @@ import { type Deployment, Executor, RouterService } from '@gateway/router';
 import { type AttemptTiming, MetricsService } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
 import { ShutdownState } from '../health/shutdown-state';
-import { deploymentFor, limitedByBudget } from './budget-output';
+import { deploymentFor, limitedByGateway } from './budget-output';
 import { chargedIfAbandoned } from '../http/abandoned-charge';
 import { billedUsage } from '../http/accounting';
 import { clientSignal } from '../http/client-signal';
@@ -109,7 +109,7 @@ export class ChatPipeline {
         upstreamModel: d.upstreamModel,
         signal: attemptSignal,
         requestId: request.id,
-        deployment: deploymentFor(d, state.reservation),
+        deployment: deploymentFor(d, state.reservation, plan.profile.promptTokens),
         native,
         upstreamHeaders: upstreamHeaders(request, timing),
         reasoning,
@@ -142,7 +142,12 @@ export class ChatPipeline {
       const record = cached && !run.result.native;
       if (cached && !record) this.cache.release(cached, 'unshareable');
       const frames = record
-        ? this.cache.recordStream(cached, run.result, billed, !limitedByBudget(run.deployment, state.reservation))
+        ? this.cache.recordStream(
+            cached,
+            run.result,
+            billed,
+            !limitedByGateway(run.deployment, state.reservation, plan.profile.promptTokens),
+          )
         : run.result;
       return { stream: true, frames, provider: run.deployment.provider.name };
     }
@@ -171,7 +176,13 @@ export class ChatPipeline {
     if (state.trace) state.responseModel = answeredModel(run.result.body);
     state.answer = state.served = run.result;
     if (cached && !run.result.native)
-      void this.cache.store(cached, run.result.body, run.result.usage, billed, !limitedByBudget(run.deployment, state.reservation));
+      void this.cache.store(
+        cached,
+        run.result.body,
+        run.result.usage,
+        billed,
+        !limitedByGateway(run.deployment, state.reservation, plan.profile.promptTokens),
+      );
     else if (cached) this.cache.release(cached, 'unshareable');
     return { stream: false, result: run.result };
   }
