@@ -91,19 +91,35 @@ function everyRates(price: Price): Rates[] {
   return prices.flatMap((p) => (p.longContext ? [p, p.longContext] : [p]));
 }
 
+/** Each price's dearest rates (dearestRates), worked out once: every budget hold reads them, per request and deployment. */
+const dearest = new WeakMap<Price, { prompt: number; completion: number }>();
+
+function dearestRates(price: Price): { prompt: number; completion: number } {
+  let rates = dearest.get(price);
+  if (!rates) {
+    const all = everyRates(price);
+    rates = {
+      prompt: Math.max(
+        ...all.map((r) => Math.max(r.input, r.cachedInput ?? 0, cacheWritePrice(r), cacheWrite1hPrice(r), r.audioInput ?? 0)),
+      ),
+      completion: Math.max(...all.map((r) => Math.max(r.output, r.reasoning ?? 0, r.audioOutput ?? 0))),
+    };
+    dearest.set(price, rates);
+  }
+  return rates;
+}
+
 /**
  * The most one prompt token can cost at this price (fresh, read from or written to a cache, at any
  * prompt length: the prompt is only estimated), for the budget hold taken before the answer says.
  */
 export function dearestPromptPrice(price: Price): number {
-  return Math.max(
-    ...everyRates(price).map((r) => Math.max(r.input, r.cachedInput ?? 0, cacheWritePrice(r), cacheWrite1hPrice(r), r.audioInput ?? 0)),
-  );
+  return dearestRates(price).prompt;
 }
 
 /** The most one completion token can cost at this price (output, reasoning or audio, at any prompt length and tier). */
 export function dearestCompletionPrice(price: Price): number {
-  return Math.max(...everyRates(price).map((r) => Math.max(r.output, r.reasoning ?? 0, r.audioOutput ?? 0)));
+  return dearestRates(price).completion;
 }
 
 /**
