@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { configWith, GatewayProcess } from '../support/gateway';
 import { RedisServer } from '../support/redis-server';
 
@@ -67,6 +68,47 @@ describe(
 
     it('a cluster node without REDIS_CLUSTER: exit 78 at start-up, naming REDIS_CLUSTER=true', async () => {
       await refusedToStart({ REDIS_URL: clusterUrl }, /^ai-gateway: REDIS_URL names a Redis Cluster node .*Set REDIS_CLUSTER=true/);
+    });
+
+    /**
+     * recheck30b D4: the check read INFO cluster alone and refused a cluster of one shard, where no key is ever
+     * MOVED and a plain client had worked (a managed cluster with one shard, Dragonfly's emulated cluster mode).
+     */
+    describe('the only shard of a cluster (every slot on one node), REDIS_CLUSTER unset', () => {
+      let shard: RedisServer;
+      let gateway: GatewayProcess | undefined;
+      before(async () => {
+        shard = await RedisServer.start(SERVER!, { cluster: true });
+        const admin = new Redis(shard.url);
+        await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+        while (!/^cluster_state:ok/m.test(String(await admin.call('CLUSTER', 'INFO')))) await new Promise((r) => setTimeout(r, 50));
+        admin.disconnect();
+      });
+      after(async () => {
+        await gateway?.stop();
+        await shard?.stop();
+      });
+
+      it('starts ready, warns to set REDIS_CLUSTER before resharding, and enforces limits through it', async () => {
+        const master = 'master-key-for-the-sole-shard-test';
+        gateway = await GatewayProcess.start(configWith(), { env: { REDIS_URL: shard.url, GATEWAY_MASTER_KEY: master } });
+        assert.equal((await fetch(`${gateway.opsUrl}/ready`)).status, 200);
+        const [warning] = await gateway.logged(/^REDIS_URL names the only shard of a Redis Cluster/);
+        assert.equal(warning?.level, 40, 'a warning line');
+        const created = await gateway.adminKeys(master, 'POST', '', { name: 'sole-shard', rpm: 2 });
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+        const statuses: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${created.body.key}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ model: 'mock-1', messages: [{ role: 'user', content: `hello ${i}` }] }),
+          });
+          statuses.push(res.status);
+          await res.arrayBuffer();
+        }
+        assert.deepEqual(statuses, [200, 200, 429], 'keys and limits through the shard: rpm 2 admits two');
+      });
     });
 
     it('REDIS_CLUSTER=true on a single Redis: exit 78 at start-up, saying to unset it', async () => {

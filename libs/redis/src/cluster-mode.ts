@@ -6,6 +6,25 @@ export async function clusterEnabled(node: Redis): Promise<boolean> {
 }
 
 /**
+ * Whether the server behind `node` is the primary of a cluster of one shard holding every slot (a managed
+ * cluster with one shard, a one-node dev cluster, Dragonfly's emulated cluster mode): a plain client there is
+ * never answered MOVED, so REDIS_CLUSTER unset works until the cluster is split. Unanswered (an ACL refusing
+ * CLUSTER INFO): false, the cluster taken as split.
+ */
+export async function soleShard(node: Redis): Promise<boolean> {
+  const [info, replication] = await Promise.all([
+    node.call('CLUSTER', 'INFO').then(String, () => ''),
+    node.info('replication').catch(() => ''),
+  ]);
+  return /^cluster_size:1\b/m.test(info) && /^cluster_slots_assigned:16384\b/m.test(info) && /^role:master\b/m.test(replication);
+}
+
+/** The warning for a sole shard used as a single Redis: it works, until the cluster gets a second shard. */
+export const SOLE_SHARD_WARNING =
+  'REDIS_URL names the only shard of a Redis Cluster (every slot on this node) and REDIS_CLUSTER is not set: it ' +
+  'works as a single Redis while no slot moves; set REDIS_CLUSTER=true before the cluster is resharded or scaled out';
+
+/**
  * The configuration error when REDIS_CLUSTER (`configured`) does not match what the server at REDIS_URL is
  * (`enabled`), naming both settings and what to set; undefined when they match. Either way round, the gateway
  * would run with Redis unusable for most keys (MOVED on a cluster node read as a single Redis; no slot map from a

@@ -3,7 +3,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { Cluster, Redis, type RedisOptions, ReplyError } from 'ioredis';
 import { GatewayConfig, readTlsCa, redisUrls } from '@gateway/config';
 import { Subscription, type SubscriptionHandlers } from './subscription';
-import { clusterEnabled, clusterModeMismatch } from './cluster-mode';
+import { clusterEnabled, clusterModeMismatch, SOLE_SHARD_WARNING, soleShard } from './cluster-mode';
 import { withinBudget } from './within-budget';
 import { WriterPool } from './writer-pool';
 
@@ -186,6 +186,7 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
   clusterMismatch: string | undefined;
   /** The cluster-mode check running or last run, which start-up waits for (`onApplicationBootstrap`). */
   private clusterModeCheck: Promise<void> | undefined;
+  private soleShardWarned = false;
 
   constructor(config: GatewayConfig) {
     if (!config.redisUrl) return;
@@ -228,7 +229,7 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
         (err: Error) => this.logger.debug(`Redis cluster-mode check not answered: ${err.message}`),
       );
     };
-    if (!(client instanceof Cluster)) return void client.on('ready', () => check(() => clusterEnabled(client)));
+    if (!(client instanceof Cluster)) return void client.on('ready', () => check(() => this.splitsKeys(client)));
     let asking = false;
     client.on('ready', () => this.setClusterMismatch(undefined));
     client.on('error', () => {
@@ -238,6 +239,15 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
       node.on('error', () => undefined); // the cluster client already reports outages
       check(() => clusterEnabled(node).finally(() => (node.disconnect(), (asking = false))));
     });
+  }
+
+  /** Whether a plain client on `client` would be answered MOVED: a cluster node, unless the cluster's sole shard (warned). */
+  private async splitsKeys(client: Redis): Promise<boolean> {
+    if (!(await clusterEnabled(client))) return false;
+    if (!(await soleShard(client))) return true;
+    if (!this.soleShardWarned) this.logger.warn(SOLE_SHARD_WARNING);
+    this.soleShardWarned = true;
+    return false;
   }
 
   private setClusterMismatch(mismatch: string | undefined): void {
