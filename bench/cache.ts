@@ -88,7 +88,7 @@ async function exactHits(redisUrl: string | undefined, size: number): Promise<st
   const catalog = new ModelCatalog(config, new ProvidersService(config));
   const clock = new Clock();
   const [breakers, latency] = [new BreakerRegistry(config, redis, metrics, clock), new LatencyTracker(config, clock)];
-  const router = new RouterService(config, catalog, breakers, latency, new UsageShares());
+  const router = new RouterService(config, catalog, breakers, latency, new UsageShares(clock));
   const cache = new CacheService(config, redis, metrics, router, new Executor(config, breakers, latency, metrics, clock, new Stopping()));
   await cache.onModuleInit();
   const scope = { tenant: 'bench', modelGroup: 'bench' };

@@ -25,7 +25,7 @@ async function simulate(
   const ctx = {
     profile: profileChat({ model: 'x', messages: [{ role: 'user', content: 'hi' }] }),
     latency,
-    shares: new UsageShares(),
+    shares: new UsageShares(new Clock()),
     exploreRate: EXPLORE_RATE,
     random: random(seed),
   };

@@ -11,6 +11,7 @@ import {
   DeploymentHealth,
   preferDeclaring,
   profileChat,
+  SHARES_STALE_MS,
   STRATEGY_ORDER,
   type StrategyContext,
   TaskRouter,
@@ -42,7 +43,7 @@ function context(overrides: Partial<StrategyContext> = {}): StrategyContext {
   return {
     profile: chat('hello'),
     latency: new LatencyTracker(config(), new Clock()),
-    shares: new UsageShares(),
+    shares: new UsageShares(new Clock()),
     exploreRate: 0,
     random: seeded(42),
     ...overrides,
@@ -140,7 +141,7 @@ describe('routing strategies: the whole request', () => {
       deployment('cache-friendly', { price: { input: 1, cachedInput: 0.1, output: 2 } }),
       deployment('no-discount', { price: { input: 0.8, output: 2 } }),
     ];
-    const shares = new UsageShares();
+    const shares = new UsageShares(new Clock());
     const profile = chat('x'.repeat(40_000), { max_tokens: 300 });
     const order = () => STRATEGY_ORDER.cost(ds, context({ profile, shares })).map((d) => d.id);
     assert.deepEqual(order(), ['no-discount', 'cache-friendly'], 'nothing known: nothing assumed cached');
@@ -151,6 +152,29 @@ describe('routing strategies: the whole request', () => {
     assert.deepEqual(order(), ['cache-friendly', 'no-discount']);
     for (let i = 0; i < 30; i++) shares.observe('cache-friendly', { prompt_tokens: 10_000, completion_tokens: 300 });
     assert.deepEqual(order(), ['no-discount', 'cache-friendly'], 'its recent answers found nothing cached');
+  });
+
+  // Found by an independent check: shares never faded and `cost` sent nothing to a deployment they made dear, so one
+  // cold answer (nothing cached yet) marked the cache-friendly deployment dear for good.
+  it('cost forgets shares no answer renewed for SHARES_STALE_MS: the deployment is priced as the traffic is, and tried again', () => {
+    const ds = [
+      deployment('cache-friendly', { price: { input: 1, cachedInput: 0.1, output: 2 } }),
+      deployment('no-discount', { price: { input: 0.8, output: 2 } }),
+    ];
+    let time = 0;
+    const clock = Object.assign(new Clock(), { now: () => time });
+    const shares = new UsageShares(clock);
+    const order = () =>
+      STRATEGY_ORDER.cost(ds, context({ profile: chat('x'.repeat(40_000), { max_tokens: 300 }), shares })).map((d) => d.id);
+    shares.observe('cache-friendly', { prompt_tokens: 10_000, completion_tokens: 300 });
+    for (let minute = 0; minute <= 10; minute++) {
+      shares.observe('no-discount', { prompt_tokens: 10_000, completion_tokens: 300, prompt_tokens_details: { cached_tokens: 9000 } });
+      assert.deepEqual(order(), ['no-discount', 'cache-friendly'], `minute ${minute}: its one cold answer stands`);
+      time += 60_000;
+    }
+    shares.observe('no-discount', { prompt_tokens: 10_000, completion_tokens: 300, prompt_tokens_details: { cached_tokens: 9000 } });
+    assert.equal(time > SHARES_STALE_MS, true);
+    assert.deepEqual(order(), ['cache-friendly', 'no-discount'], "forgotten: priced at the traffic's cached share");
   });
 
   it("cost prices a request asking for a service tier at that tier's rates", () => {
@@ -168,7 +192,7 @@ describe('routing strategies: the whole request', () => {
       deployment('dear-writes', { price: { input: 1, cacheWrite: 2, cacheWrite1h: 4, output: 2 } }),
       deployment('flat', { price: { input: 1.5, output: 2 } }),
     ];
-    const shares = new UsageShares();
+    const shares = new UsageShares(new Clock());
     const profile = chat('x'.repeat(40_000));
     shares.observe('dear-writes', { prompt_tokens: 1000, completion_tokens: 10, prompt_tokens_details: { cache_write_tokens: 800 } });
     shares.observe('flat', { prompt_tokens: 1000, completion_tokens: 10 });
@@ -183,7 +207,7 @@ describe('routing strategies: the whole request', () => {
       deployment('cheap-out-dear-thinking', { price: { input: 1, output: 2, reasoning: 12 } }),
       deployment('flat', { price: { input: 1, output: 4 } }),
     ];
-    const shares = new UsageShares();
+    const shares = new UsageShares(new Clock());
     const order = (extra: object) =>
       STRATEGY_ORDER.cost(ds, context({ profile: chat('x'.repeat(4_000), { max_tokens: 1000, ...extra }), shares })).map((d) => d.id);
     assert.deepEqual(order({ reasoning_effort: 'high' }), ['flat', 'cheap-out-dear-thinking']);
@@ -744,7 +768,7 @@ describe('plan reuse', () => {
     const breakers = new BreakerRegistry(cfg, { client: undefined } as RedisService, new MetricsService(), new Clock());
     const group = { name: 'g', config: { strategy } as never, deployments };
     const catalog = { resolve: () => group } as unknown as ModelCatalog;
-    const router = new RouterService(cfg, catalog, breakers, new LatencyTracker(cfg, new Clock()), new UsageShares());
+    const router = new RouterService(cfg, catalog, breakers, new LatencyTracker(cfg, new Clock()), new UsageShares(new Clock()));
     const plan = (extra: object = {}) => {
       const p = router.planChat({ model: 'g', messages: [{ role: 'user', content: 'hi' }], ...extra }, undefined);
       return { ids: p.deployments.map((d) => d.id), out: p.out?.map((d) => d.id) };

@@ -184,7 +184,7 @@ describe('routing needs: parameters an adapter refuses', () => {
       { resolve: () => g } as unknown as ModelCatalog,
       breakers,
       new LatencyTracker(cfg, new Clock()),
-      new UsageShares(),
+      new UsageShares(new Clock()),
     );
     const plan = (extra: object) =>
       ids(router.planChat({ model: 'g', messages: [{ role: 'user', content: 'hi' }], ...extra }, undefined).deployments);

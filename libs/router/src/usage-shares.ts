@@ -1,8 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import type { UsageCounts } from '@gateway/metrics';
+import { Clock } from './clock';
 
 /** The weight of a new answer in a deployment's shares (exponentially weighted: about the last ten answers count). */
 const ALPHA = 0.2;
+
+/**
+ * How long a deployment's shares stand without a new answer. `cost` sends nothing to a deployment its shares make
+ * dear, so they would never change: forgotten, it is priced as its group's current traffic is (priorShares), and
+ * is tried again if that makes it cheapest (one cold answer had marked it dear for good).
+ */
+export const SHARES_STALE_MS = 10 * 60_000;
 
 /** What part of a deployment's recent prompts and completions were billed apart from fresh input and output. */
 export interface Shares {
@@ -15,6 +23,11 @@ export interface Shares {
   reasoning: number;
 }
 
+interface Observed extends Shares {
+  /** When the last answer was observed (Clock). */
+  at: number;
+}
+
 /**
  * The shares of cached, cache-written and reasoning tokens in the usage each deployment's recent answers reported,
  * for the `cost` strategy, which prices a request before it is sent and so cannot know what it will find cached or
@@ -22,7 +35,9 @@ export interface Shares {
  */
 @Injectable()
 export class UsageShares {
-  private readonly shares = new Map<string, Shares>();
+  private readonly shares = new Map<string, Observed>();
+
+  constructor(private readonly clock: Clock) {}
 
   /** An answer's reported usage (not an estimate: it says nothing of caches or reasoning). */
   observe(deploymentId: string, usage: UsageCounts): void {
@@ -33,17 +48,21 @@ export class UsageShares {
     const written = ratio(writes, prompt);
     const written1h = ratio(Math.min(writes, usage.cache_write_1h_tokens ?? 0), prompt);
     const reasoning = ratio(usage.completion_tokens_details?.reasoning_tokens ?? 0, completion);
+    const at = this.clock.now();
     const s = this.shares.get(deploymentId);
-    if (!s) return void this.shares.set(deploymentId, { cached, writes: written, writes1h: written1h, reasoning });
+    if (!s || at - s.at > SHARES_STALE_MS)
+      return void this.shares.set(deploymentId, { cached, writes: written, writes1h: written1h, reasoning, at });
+    s.at = at;
     s.cached += ALPHA * (cached - s.cached);
     s.writes += ALPHA * (written - s.writes);
     s.writes1h += ALPHA * (written1h - s.writes1h);
     s.reasoning += ALPHA * (reasoning - s.reasoning);
   }
 
-  /** The deployment's shares, undefined before any answer reported its usage. */
+  /** The deployment's shares, undefined before any answer reported its usage or SHARES_STALE_MS after the last. */
   get(deploymentId: string): Shares | undefined {
-    return this.shares.get(deploymentId);
+    const s = this.shares.get(deploymentId);
+    return s && this.clock.now() - s.at <= SHARES_STALE_MS ? s : undefined;
   }
 }
 
