@@ -27,6 +27,11 @@ export const CACHE_WRITE_USAGE = {
   cache_creation: { ephemeral_5m_input_tokens: 1000, ephemeral_1h_input_tokens: 3000 },
 };
 
+/** `claude-fast`'s usage: ANTHROPIC_USAGE's counts, served in fast mode (`speed`), in the standard capacity tier. */
+export const FAST_USAGE = { ...ANTHROPIC_USAGE, service_tier: 'standard', speed: 'fast' };
+/** `claude-priority`'s usage: ANTHROPIC_USAGE's counts, served from the organization's Priority Tier capacity. */
+export const PRIORITY_USAGE = { ...ANTHROPIC_USAGE, service_tier: 'priority', speed: 'standard' };
+
 /** Anthropic error types and their HTTP statuses, as documented. */
 export const ANTHROPIC_ERRORS: Record<string, number> = {
   invalid_request_error: 400,
@@ -71,6 +76,8 @@ export const WEATHER_ARGS = { city: 'Paris', unit: 'celsius', days: [1, 2, 3], n
  *   for that long, its one delta the signature; then text;
  * - `claude-json`: a JSON object as text;
  * - `claude-cache-write`: the echo, with cache writes to both caches in its usage (CACHE_WRITE_USAGE);
+ * - `claude-fast`, `claude-priority`: the echo, its usage saying fast mode or the Priority Tier served it (FAST_USAGE,
+ *   PRIORITY_USAGE: in a whole answer's usage and a stream's message_start, not in message_delta's, as Anthropic sends them);
  * - `claude-stop-<reason>`: text ending with that stop_reason (refusal has stop_details);
  * - `claude-error-<type>`: that documented error (rate_limit_error adds retry-after: 13);
  * - `claude-too-long`: Anthropic's 400 for a prompt over the context window;
@@ -344,6 +351,10 @@ function reply(model: string, body: Record<string, unknown>): FakeMessage {
       return text('{"answer":42}');
     case 'claude-cache-write':
       return { ...text(`echo: ${textOf(last.content)}`), usage: CACHE_WRITE_USAGE };
+    case 'claude-fast':
+      return { ...text(`echo: ${textOf(last.content)}`), usage: FAST_USAGE };
+    case 'claude-priority':
+      return { ...text(`echo: ${textOf(last.content)}`), usage: PRIORITY_USAGE };
   }
   if (model.startsWith('claude-stop-')) {
     const reason = model.slice(12);

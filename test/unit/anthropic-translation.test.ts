@@ -11,7 +11,7 @@ import { completionJson, usageOf } from '../../libs/providers/src/translation/co
 import { planTools } from '../../libs/providers/src/translation/tools';
 import { fromAnthropicError } from '../../libs/providers/src/anthropic/errors';
 import { toMessages, toMessagesRequest, toolUseId, toToolChoice } from '../../libs/providers/src/anthropic/request';
-import { choiceFrom, finishReason, usageFrom } from '../../libs/providers/src/anthropic/response';
+import { choiceFrom, finishReason, servedTier, usageFrom } from '../../libs/providers/src/anthropic/response';
 import { translateEvents } from '../../libs/providers/src/anthropic/stream';
 import { translated } from '../support/translate';
 
@@ -584,6 +584,16 @@ describe('Anthropic response', () => {
       { output_tokens: 5 },
     ])
       assert.equal(usageFrom(usage as unknown as Parameters<typeof usageFrom>[0]), undefined, JSON.stringify(usage));
+  });
+
+  // Found by an independent check: fast mode and the priority tier were billed at the standard price.
+  it('the tier that served an answer, as price.tiers names it: fast for fast mode, whatever its capacity, else its service_tier', () => {
+    const counts = { input_tokens: 1, output_tokens: 2 };
+    assert.equal(servedTier({ ...counts, service_tier: 'priority', speed: 'fast' }), 'fast');
+    assert.equal(servedTier({ ...counts, service_tier: 'priority', speed: 'standard' }), 'priority');
+    assert.equal(servedTier({ ...counts, service_tier: 'batch', speed: null }), 'batch');
+    assert.equal(servedTier(counts), undefined);
+    assert.equal(servedTier(undefined), undefined);
   });
 
   it('clients get OpenAI usage only: neither the 1-hour cache writes nor the web searches the gateway keeps for the price', () => {

@@ -283,6 +283,11 @@ describe('config', () => {
       /models\[0\]\.deployments\[0\]\.price\.tiers\.priority\.input/,
     ],
     [
+      "a fast mode price (Anthropic's speed: fast) that is negative",
+      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, output: 2, tiers: { fast: { output: -1 } } }),
+      /models\[0\]\.deployments\[0\]\.price\.tiers\.fast\.output/,
+    ],
+    [
       'a service tier OpenAI has no priced answer in',
       (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, output: 2, tiers: { scale: { input: 2 } } }),
       /models\[0\]\.deployments\[0\]\.price\.tiers.*scale/,

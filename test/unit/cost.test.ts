@@ -172,6 +172,31 @@ describe('cost from usage and price (USD per 1M tokens)', () => {
     });
   });
 
+  // Found by an independent check: Anthropic's fast mode and priority tier were billed at the standard price.
+  describe("Anthropic's tiers: fast mode and priority", () => {
+    /** Opus 4.8 as Anthropic prices it ($5 / $25, fast mode $10 / $50), its cache rates as applyVendorPrices fills them. */
+    const OPUS = { input: 5, cachedInput: 0.5, output: 25, cacheWrite: 6.25, cacheWrite1h: 10, tiers: { fast: { input: 10, output: 50 } } };
+    // 6,000 fresh, 2,000 read from the cache, 1,000 written to the 5-minute cache and 1,000 to the 1-hour one.
+    const counts = { ...usage(10_000, 1000, 2000, 0, 2000), cache_write_1h_tokens: 1000 };
+    const cost = (p: object, tier?: string) => costOf(counts, price(p), tier).usd;
+    it('an answer served in fast mode bills its rates, the cache reads and writes at their multiples of them', () => {
+      assert.equal(cost(OPUS, 'fast'), (6000 * 10 + 2000 * 1 + 1000 * 12.5 + 1000 * 20 + 1000 * 50) / 1e6);
+      assert.equal(cost(OPUS, 'fast'), 2 * cost(OPUS, 'standard'));
+    });
+    it('standard, batch and a tier without prices (priority here) bill the standard price', () => {
+      const standard = (6000 * 5 + 2000 * 0.5 + 1000 * 6.25 + 1000 * 10 + 1000 * 25) / 1e6;
+      for (const tier of ['standard', 'batch', 'priority', undefined]) assert.equal(cost(OPUS, tier), standard, String(tier));
+    });
+    it('priority bills the rates the operator set for its committed capacity', () => {
+      const p = { ...OPUS, tiers: { priority: { input: 6, output: 30 } } };
+      assert.equal(cost(p, 'priority'), (6000 * 6 + 2000 * 0.6 + 1000 * 7.5 + 1000 * 12 + 1000 * 30) / 1e6);
+    });
+    it('a budget hold prices at fast mode, the dearest, as only the answer says it ran fast', () => {
+      assert.equal(dearestPromptPrice(price(OPUS)), 20, "the 1-hour cache write's rate in fast mode");
+      assert.equal(dearestCompletionPrice(price(OPUS)), 50);
+    });
+  });
+
   it('reports the token breakdown', () => {
     assert.deepEqual(costOf(usage(1000, 500, 400, 300, 100), price({ input: 1 })), {
       usd: (600 + 400) / 1e6,

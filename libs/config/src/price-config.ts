@@ -38,11 +38,11 @@ export class LongContextPrice extends DerivedRates {
 }
 
 /**
- * The rates of a service tier (OpenAI's `service_tier` priority or flex), any of them left out. An unset
- * rate is the standard price's, scaled by the tier's ratio to it: prompt rates (cached input, cache writes,
- * audio input) by `input` over the standard input, completion rates (reasoning, audio output) by `output`
- * over the standard output, the long-context tier's the same way (tierPrice in @gateway/metrics). An unset
- * `input` or `output` is the standard one.
+ * The rates of a service tier (OpenAI's `service_tier` priority or flex, Anthropic's priority tier or fast
+ * mode), any of them left out. An unset rate is the standard price's, scaled by the tier's ratio to it:
+ * prompt rates (cached input, cache writes, audio input) by `input` over the standard input, completion rates
+ * (reasoning, audio output) by `output` over the standard output, the long-context tier's the same way
+ * (tierPrice in @gateway/metrics). An unset `input` or `output` is the standard one.
  */
 export class TierPrice extends DerivedRates {
   @IsOptional() @IsNumber() @Min(0) input?: number;
@@ -53,9 +53,17 @@ export class TierPrice extends DerivedRates {
 export class ServiceTierPrices {
   @IsOptional() @Nested(() => TierPrice) priority?: TierPrice;
   @IsOptional() @Nested(() => TierPrice) flex?: TierPrice;
+  /**
+   * Anthropic's fast mode (`speed: "fast"`), which its answer's `usage.speed` reports: priced per model as a
+   * multiple of the standard rates, the cache rates scaled alike (TierPrice derives them so).
+   */
+  @IsOptional() @Nested(() => TierPrice) fast?: TierPrice;
 }
 
-/** A service tier with its own prices, as the upstream's answer names it (`service_tier`). */
+/**
+ * A service tier with its own prices, as the upstream's answer names it: OpenAI's `service_tier`, Anthropic's
+ * `usage.service_tier`, or `fast` for an Anthropic answer whose `usage.speed` is `fast` (servedTier in @gateway/providers).
+ */
 export type PricedTier = keyof ServiceTierPrices;
 
 /** USD per one million tokens. */
@@ -69,6 +77,6 @@ export class Price extends DerivedRates {
   @IsOptional() @IsNumber() @Min(0) webSearch?: number;
   /** Rates for prompts over a length, where the vendor prices by prompt length (unset: one rate for every length). */
   @IsOptional() @Nested(() => LongContextPrice) longContext?: LongContextPrice;
-  /** Rates of the service tiers the upstream may serve in (OpenAI's priority and flex); unset: the standard price. */
+  /** Rates of the service tiers the upstream may serve in (priority, flex, Anthropic's fast mode); unset: the standard price. */
   @IsOptional() @Nested(() => ServiceTierPrices) tiers?: ServiceTierPrices;
 }

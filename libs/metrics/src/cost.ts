@@ -41,13 +41,20 @@ const COMPLETION_RATES = ['reasoning', 'audioOutput'] as const;
 /** Each price's tier prices, derived once (a reloaded config has new Price objects). */
 const derivedTiers = new WeakMap<Price, Partial<Record<PricedTier, Price>>>();
 
+/** The tiers a price may set rates for (a tier ServiceTierPrices gains and this lacks does not compile). */
+const PRICED_TIERS: Record<PricedTier, true> = { priority: true, flex: true, fast: true };
+const TIER_NAMES = Object.keys(PRICED_TIERS) as PricedTier[];
+
+const isPricedTier = (tier: string | undefined): tier is PricedTier => tier !== undefined && Object.hasOwn(PRICED_TIERS, tier);
+
 /**
- * The price an answer served in service tier `tier` (the upstream's `service_tier`) is billed at: the
- * tier's own rates where `price.tiers` sets them, the rest derived from the standard ones (TierPrice);
- * the standard price for a tier without prices (`default`, `scale`, none said).
+ * The price an answer served in service tier `tier` (what the upstream's answer says: its `service_tier`, or
+ * `fast` for Anthropic's fast mode) is billed at: the tier's own rates where `price.tiers` sets them, the rest
+ * derived from the standard ones (TierPrice); the standard price for a tier without prices (`default`,
+ * `standard`, `scale`, `batch`, none said).
  */
 export function tierPrice(price: Price, tier: string | undefined): Price {
-  if ((tier !== 'priority' && tier !== 'flex') || !price.tiers?.[tier]) return price;
+  if (!isPricedTier(tier) || !price.tiers?.[tier]) return price;
   let tiers = derivedTiers.get(price);
   if (!tiers) derivedTiers.set(price, (tiers = {}));
   return (tiers[tier] ??= derivedTier(price, price.tiers[tier]));
@@ -87,7 +94,7 @@ function cacheWrite1hPrice(rates: Rates): number {
 
 /** Every rate set of a price (its long-context tier's, its service tiers'), for a bound that holds whatever serves the request. */
 function everyRates(price: Price): Rates[] {
-  const prices = [price, tierPrice(price, 'priority'), tierPrice(price, 'flex')];
+  const prices = [price, ...TIER_NAMES.map((tier) => tierPrice(price, tier))];
   return prices.flatMap((p) => (p.longContext ? [p, p.longContext] : [p]));
 }
 

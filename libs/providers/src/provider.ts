@@ -87,7 +87,10 @@ export interface NativeOnly {
 export interface JsonResult {
   body: string | Uint8Array;
   usage?: CompletionUsage;
-  /** The service tier the upstream says served the answer (OpenAI's `service_tier`), which prices its usage. */
+  /**
+   * The service tier the upstream says served the answer (OpenAI's `service_tier`; Anthropic's `usage.service_tier`,
+   * or `fast` for its fast mode), which prices its usage.
+   */
   serviceTier?: string;
   /** Set when the body is the upstream's own answer in the request's protocol (as ChatStream.native). */
   native?: ProviderType;
@@ -105,7 +108,7 @@ export function bodyText(body: JsonResult['body']): string {
  */
 export interface ChatStream extends AsyncIterable<string | Uint8Array> {
   usage?: CompletionUsage;
-  /** The service tier the upstream says served the stream (its usage chunk's `service_tier`), with `usage`. */
+  /** The service tier the upstream says served the stream (its usage chunk's `service_tier`, Anthropic's message_start usage), as JsonResult's. */
   serviceTier?: string;
   /**
    * Set once iteration starts, by upstreams that report usage while they stream (Anthropic's

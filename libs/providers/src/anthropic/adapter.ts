@@ -16,7 +16,7 @@ import { recallThinking, rememberThinking, type ThinkingBlock } from './kept-thi
 import { NativeMessages } from './native-client';
 import { nativeStream } from './native-stream';
 import { ANTHROPIC_PARAMS, countTokensRequest, type KeptThinking, nativeMessagesRequest, toMessagesRequest } from './request';
-import { choiceFrom, usageFrom } from './response';
+import { choiceFrom, servedTier, usageFrom } from './response';
 import { translateEvents } from './stream';
 import { withThinkingTheTurnAllows } from './thinking-turn';
 
@@ -59,11 +59,12 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
       return [answer, this.messageOf(answer)] as const;
     });
     const usage = usageFrom(message.usage);
+    const serviceTier = servedTier(message.usage);
     // The answer as Anthropic sent it, for a Messages API client: no field lost to a round trip through chat.
-    if (ctx.native?.protocol === 'anthropic') return { body: text, usage, native: 'anthropic' };
+    if (ctx.native?.protocol === 'anthropic') return { body: text, usage, serviceTier, native: 'anthropic' };
     const choice = choiceFrom(message, wantsReasoning(request));
     rememberThinking(ctx, choice.toolCalls[0]?.id, choice.thinkingBlocks as ThinkingBlock[]);
-    return { body: completionJson(message.id, message.model, [choice], usage), usage };
+    return { body: completionJson(message.id, message.model, [choice], usage), usage, serviceTier };
   }
 
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {

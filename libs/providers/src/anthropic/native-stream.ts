@@ -10,7 +10,7 @@ import { framedEvents, midStreamError, truncated } from '../openai/stream';
 import type { ChatStream, RunningUsage } from '../provider';
 import { isObject } from '../translation/chunk-shape';
 import { vendorError } from '../translation/errors';
-import { type AnthropicUsage, usageFrom } from './response';
+import { type AnthropicUsage, servedTier, usageFrom } from './response';
 import { mergeUsage } from './stream';
 import { anthropicMapping } from './error-mapping';
 
@@ -104,7 +104,9 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
     const error = lastEvent(tail, 'error') as { error?: ErrorEventBody } | undefined;
     if (error) throw this.eventError(error);
     if (eventAt(tail, 'message_stop') < 0) throw truncated(this.provider);
-    this.stream.usage = usageFrom(this.usageWith(lastDeltaUsage(tail)));
+    const usage = this.usageWith(lastDeltaUsage(tail));
+    this.stream.usage = usageFrom(usage);
+    this.stream.serviceTier = servedTier(usage);
     // A last event without its blank line (the body ended right after it).
     return this.checked(this.partial.rest());
   }
@@ -167,7 +169,11 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
       const event = parseEvent(text);
       if (event?.type === 'error') throw this.eventError(event as never);
       const usage = (event?.message as { usage?: AnthropicUsage } | undefined)?.usage;
-      if (event?.type === 'message_start' && usage) this.started = usage;
+      if (event?.type === 'message_start' && usage) {
+        this.started = usage;
+        // Known from the start: a stream cut later is billed in the tier that served it too.
+        this.stream.serviceTier = servedTier(usage);
+      }
       // Events without data (`: ping` comments a proxy sends while it waits), or with empty data, are no answer either.
       const beforeAnswer = event ? event.type === 'message_start' || event.type === 'ping' || opensEmptyBlock(event) : !eventData(text);
       if (end < 0 || !beforeAnswer) break;

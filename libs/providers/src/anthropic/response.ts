@@ -22,9 +22,26 @@ export type AnthropicUsage = Pick<Anthropic.Usage, 'input_tokens' | 'output_toke
   Partial<
     Pick<
       Anthropic.Usage,
-      'cache_read_input_tokens' | 'cache_creation_input_tokens' | 'cache_creation' | 'output_tokens_details' | 'server_tool_use'
+      | 'cache_read_input_tokens'
+      | 'cache_creation_input_tokens'
+      | 'cache_creation'
+      | 'output_tokens_details'
+      | 'server_tool_use'
+      | 'service_tier'
+      | 'speed'
     >
   >;
+
+/**
+ * The service tier an answer's usage says served it, as `price.tiers` names it: `fast` when Anthropic ran it in
+ * fast mode (`speed`), billed at its own premium whatever the capacity, else its `service_tier` (`standard`,
+ * `priority`, `batch`). Both are in message_start's usage on a stream, and in a whole answer's usage.
+ */
+export function servedTier(usage: AnthropicUsage | undefined): string | undefined {
+  if (typeof usage !== 'object' || usage === null) return undefined;
+  if (usage.speed === 'fast') return 'fast';
+  return typeof usage.service_tier === 'string' ? usage.service_tier : undefined;
+}
 
 /**
  * OpenAI counts cached tokens inside `prompt_tokens`; Anthropic reports fresh input,

@@ -7,7 +7,7 @@ import { isObject } from '../translation/chunk-shape';
 import { ChunkFrames, DONE_FRAME, NO_FRAMES, type Translate } from '../translation/chunks';
 import type { FinishReason } from '../translation/completion';
 import type { ThinkingBlock } from './kept-thinking';
-import { type AnthropicUsage, finishReason, refusalOf, usageFrom } from './response';
+import { type AnthropicUsage, finishReason, refusalOf, servedTier, usageFrom } from './response';
 
 type Event = Anthropic.RawMessageStreamEvent;
 
@@ -97,6 +97,8 @@ class EventFrames implements StreamSteps<Event, string>, RunningUsage {
     if (event.type === 'message_start') {
       this.frames = new ChunkFrames(this.options.provider, event.message.id, event.message.model, this.options.includeUsage);
       this.usage = event.message.usage;
+      // Known from the start: a stream cut later is billed in the tier that served it too.
+      this.stream.serviceTier = servedTier(this.usage);
       return NO_FRAMES;
     }
     const frames = this.frames;
@@ -174,6 +176,7 @@ class EventFrames implements StreamSteps<Event, string>, RunningUsage {
     if (!frames || !this.stopped) throw truncated(this.options.provider);
     this.options.keep?.(this.firstCallId, this.thinking);
     const usage = (this.stream.usage = usageFrom(this.usage));
+    this.stream.serviceTier = servedTier(this.usage);
     return this.withRole([frames.finish(this.finish), ...frames.usage(usage), DONE_FRAME]);
   }
 }
