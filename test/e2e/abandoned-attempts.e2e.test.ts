@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import type { ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type OpenAI from 'openai';
 import { eventually } from '../support/eventually';
 import { FakeOpenAI } from '../support/fake-openai';
 import { configWith, GatewayProcess } from '../support/gateway';
+import { ThreeVendorUpstream, VENDORS, type Vendor } from '../support/three-vendor-upstream';
 
 const KEY = 'abandoned-key-0123456789abcdef';
 const MASTER = 'abandoned-master-key-0123456789abcdef';
@@ -77,5 +79,125 @@ describe('attempts the gateway hangs up on once sent are billed their prompt est
     const logged = await line(response.headers.get('x-request-id'));
     assert.equal(logged.abandonedCostUsd, undefined);
     assert.ok((logged.costUsd as number) > 0);
+  });
+});
+
+/**
+ * Found by an independent check (recheck30b, D3 and D5): a stream's attempt was taken as sent, and its charge
+ * covered only the wait for the upstream's headers (chatStream resolves there). So a stream that waited for one of
+ * the provider's `maxConnections` and timed out, never sent, was charged; and one whose upstream sent its headers
+ * and then nothing (a reasoning model thinking) timed out before its first chunk uncharged, however often retried.
+ */
+describe('a stream attempt is charged once its request went upstream, until its first chunk', () => {
+  /** Requests the upstream received, by the vendor and model they were for. */
+  const seen = new Map<string, number>();
+  const count = (vendor: Vendor, model: string) => seen.get(`${vendor} ${model}`) ?? 0;
+  /** A first OpenAI-format chunk; nothing after it. */
+  const FIRST_CHUNK = `data: ${JSON.stringify({
+    id: 'c',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'stall',
+    choices: [{ index: 0, delta: { role: 'assistant', content: 'Thinking' }, finish_reason: null }],
+  })}\n\n`;
+  // `headers`: a 200's headers, then nothing (a stream's event-stream, a whole answer's JSON); `stall`: one chunk, then
+  // nothing; the connection stays open until the gateway hangs up.
+  const upstream = new ThreeVendorUpstream((vendor: Vendor, model: string, res: ServerResponse, body: string) => {
+    seen.set(`${vendor} ${model}`, count(vendor, model) + 1);
+    const stream =
+      vendor === 'gem' ? res.req.url!.includes(':streamGenerateContent') : (JSON.parse(body) as { stream?: boolean }).stream === true;
+    res.writeHead(200, { 'content-type': stream ? 'text/event-stream' : 'application/json' });
+    if (model === 'stall') res.write(FIRST_CHUNK);
+    else res.flushHeaders();
+  });
+  let gateway: GatewayProcess;
+
+  before(async () => {
+    await upstream.start();
+    const providers = [
+      ...upstream.providers(),
+      // One connection: a stream on it holds it, the next request waits in the pool's queue.
+      { ...upstream.providers()[0], name: 'one', maxConnections: 1 },
+    ];
+    gateway = await GatewayProcess.start(
+      configWith({
+        providers,
+        models: [
+          ...VENDORS.map((vendor) => ({ name: `headers-${vendor}`, deployments: [{ provider: vendor, model: 'headers', price: PRICE }] })),
+          { name: 'one', deployments: [{ provider: 'one', model: 'stall', price: PRICE }] },
+        ],
+        router: {
+          retry: { attemptsPerDeployment: 2, backoffMs: 10, maxBackoffMs: 20 },
+          timeouts: { attemptMs: 300, deadlineMs: 10_000, streamMs: 3_000 },
+          breaker: { consecutiveFailures: 1_000, minRequests: 1_000 },
+        },
+        security: { keys: [{ id: 'tenant', keyEnv: 'TENANT_KEY', budget: { usd: 100, period: 'daily' } }] },
+      }),
+      { env: { FAKE_KEY: 'sk-fake', TENANT_KEY: KEY, GATEWAY_MASTER_KEY: MASTER } },
+    );
+  });
+  after(async () => {
+    await gateway?.stop();
+    await upstream.stop();
+  });
+
+  const prompt = 'word '.repeat(800);
+  const chat = (model: string, stream: boolean, content = prompt) =>
+    fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model, stream, messages: [{ role: 'user', content }] }),
+    });
+  const line = async (res: Response) => {
+    const id = res.headers.get('x-request-id');
+    const [found] = await gateway.logged('request', { where: (l) => l.reqId === id, timeoutMs: 10_000 });
+    assert.ok(found, `${id}: no access line`);
+    return found as { status: number; abandonedCostUsd?: number; costUsd?: number };
+  };
+  const spent = async () => {
+    const res = await fetch(`${gateway.opsUrl}/admin/keys/tenant/usage`, { headers: { authorization: `Bearer ${MASTER}` } });
+    return ((await res.json()) as { spendUsd: { today: { _total?: number } } }).spendUsd.today._total ?? 0;
+  };
+
+  for (const vendor of VENDORS) {
+    it(`${vendor}: headers, then nothing: each attempt is charged, as a whole answer's is`, async () => {
+      const charged: Record<string, number | undefined> = {};
+      for (const stream of [true, false]) {
+        const before = count(vendor, 'headers');
+        const res = await chat(`headers-${vendor}`, stream);
+        await res.text();
+        assert.equal(res.status, 504, `stream=${stream}`);
+        assert.equal(count(vendor, 'headers') - before, 2, `stream=${stream}: both attempts went upstream`);
+        charged[String(stream)] = (await line(res)).abandonedCostUsd;
+      }
+      const [streamed, whole] = [charged.true, charged.false];
+      assert.ok(whole !== undefined && Math.round((whole * 1e6) / PRICE.input / 2) > 100, `whole: ${whole}`);
+      assert.equal(streamed, whole, 'the stream is charged as the whole answer is: two prompt estimates');
+    });
+  }
+
+  it('queued for a connection it never got: not charged; cut by the gateway after its first chunk: billed as served, once', async () => {
+    const before = await spent();
+    // Holds the provider's one connection: its first chunk came, then nothing until streamMs cuts it.
+    const holding = await chat('one', true, 'hold the line');
+    assert.equal(holding.status, 200);
+    const held = holding.text();
+    assert.ok(await eventually(async () => count('oa', 'stall') === 1), 'the first stream holds the connection');
+
+    const queued = await chat('one', true);
+    await queued.text();
+    assert.equal(queued.status, 504);
+    assert.equal(count('oa', 'stall'), 1, 'the queued stream never reached the upstream');
+    const refused = await line(queued);
+    assert.equal(refused.abandonedCostUsd, undefined, `nothing sent, nothing charged: ${JSON.stringify(refused)}`);
+
+    assert.match(await held, /upstream_timeout/);
+    const cut = await line(holding);
+    assert.equal(cut.abandonedCostUsd, undefined, `billed by its usage so far, not as abandoned: ${JSON.stringify(cut)}`);
+    assert.ok((cut.costUsd ?? 0) > 0, JSON.stringify(cut));
+    assert.ok(
+      await eventually(async () => Math.abs((await spent()) - before - cut.costUsd!) < 1e-9),
+      `spent ${(await spent()) - before}, the cut stream billed ${cut.costUsd}`,
+    );
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ChatStream, GatewayError } from '@gateway/providers';
-import type { PrimedStream } from '@gateway/router';
+import { primeStream, type PrimedStream } from '@gateway/router';
 import { routerConfig, routerHarness } from '../support/router-harness';
 
 const event = (delta: object) => `data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
@@ -21,7 +21,7 @@ describe('latency of a stream (the latency strategy, virtual clock)', () => {
       },
     });
     const plan = { group: { name: 'g', config: {} as never, deployments: h.deployments }, profile: {} as never, deployments: [d] };
-    const run = await h.executor.runStream(plan, new AbortController().signal, open);
+    const run = await h.executor.runStream(plan, new AbortController().signal, () => primeStream(open()));
     const reading = (async () => {
       for await (const _ of run.result);
     })();
@@ -58,7 +58,7 @@ describe('the bound on a stream`s time (router.timeouts.streamMs, virtual clock)
       deployments: h.deployments,
     };
     const began = h.clock.now();
-    const run = await h.executor.runStream(plan, new AbortController().signal, ticking(h, events));
+    const run = await h.executor.runStream(plan, new AbortController().signal, (d, signal) => primeStream(ticking(h, events)(d, signal)));
     return { h, run, began };
   };
 

@@ -12,8 +12,9 @@ export interface CallContext {
    */
   signal: AbortSignal;
   /**
-   * A whole answer's: to call once its request went upstream (undici's onRequestSent: the body written), not
-   * while it waits for one of the pool's connections. A call that sends nothing anywhere (the mock) calls it at once.
+   * To call once the request went upstream (undici's onRequestSent: the body written), not while it waits for one
+   * of the pool's connections: a whole answer's or a stream's (chat). A call that sends nothing anywhere (the mock)
+   * calls it at once.
    */
   sent?: () => void;
   requestId: string;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { GatewayConfig } from '@gateway/config';
 import { type AttemptTiming, MetricsService } from '@gateway/metrics';
-import { accountHint, type ChatStream, errorLabel, GatewayError, LOOP_DETECTED, loopDetected } from '@gateway/providers';
+import { accountHint, errorLabel, GatewayError, LOOP_DETECTED, loopDetected } from '@gateway/providers';
 import { endAttempt, startAttempt } from './attempt-timing';
 import { BreakerRegistry } from './breaker-registry';
 import { Clock } from './clock';
@@ -10,7 +10,7 @@ import type { Ticket, Verdict } from './deployment-health';
 import { firstBackS, healthWaits, unavailable, type Wait } from './eligibility';
 import { type LatencyKind, LatencyTracker } from './latency-tracker';
 import type { Deployment } from './model-catalog';
-import { primeStream, type PrimedStream } from './prime-stream';
+import type { PrimedStream } from './prime-stream';
 import type { Plan } from './router.service';
 import { Stopping } from './stopping';
 
@@ -44,7 +44,7 @@ export interface Attempted<T> {
   elapsedMs: number;
 }
 
-/** A call to one deployment; it must settle once the answer has started (streams: first chunk). */
+/** A call to one deployment; it must settle once the answer has started (streams: first chunk, primeStream). */
 /** `timing`: the attempt's entry in the run's timeline, when there is one (traces). */
 /** `sent`: a whole answer's (runWhole), for the transport to call once the request went upstream (CallContext.sent). */
 export type AttemptCall<T> = (deployment: Deployment, signal: AbortSignal, timing?: AttemptTiming, sent?: () => void) => Promise<T>;
@@ -112,9 +112,17 @@ export class Executor {
    * error event), a failure; a client that left, nothing. Its latency (the `latency` strategy's time
    * to first token) is measured to its first chunk of output, not to its first chunk: an OpenAI-format
    * upstream sends the role alone, or Azure its prompt-filter verdict, before it generates anything.
+   * `open` opens the stream and primes it (primeStream): its promise is the attempt, up to the first chunk, so what
+   * the caller wraps around it (an abandoned attempt's charge) sees a hang-up while the upstream's headers are in
+   * and its first chunk is not.
    */
-  runStream(plan: Plan, signal: AbortSignal, open: AttemptCall<ChatStream>, timeline?: AttemptTiming[]): Promise<Attempted<PrimedStream>> {
-    return this.run(plan, signal, 'ttft', (d, s, t) => primeStream(open(d, s, t)), timeline, this.followStream(signal));
+  runStream(
+    plan: Plan,
+    signal: AbortSignal,
+    open: AttemptCall<PrimedStream>,
+    timeline?: AttemptTiming[],
+  ): Promise<Attempted<PrimedStream>> {
+    return this.run(plan, signal, 'ttft', open, timeline, this.followStream(signal));
   }
 
   /**

@@ -10,23 +10,44 @@ const HANG_UPS = new Set(['upstream_timeout', 'deadline_exceeded']);
 
 /**
  * `call`, and when the gateway hung up on it (`signal` aborted for a HANG_UPS reason) after its request went
- * upstream (`wasSent`), a charge to the request's key: the upstream had the whole prompt and may bill it, and
- * the router may send it again (retries, fallbacks), so a tenant's long requests are not free however often
- * they time out. Billed is the prompt's estimate (`promptTokens`) at the deployment's price, with no output
- * (what it wrote before the hang-up is unknown), added to the key's spend as chargeEmbedding's is and summed
- * in the access line (`abandonedCostUsd`, an estimate). A client that left is not the gateway hanging up.
+ * upstream, a charge to the request's key: the upstream had the whole prompt and may bill it, and the router may
+ * send it again (retries, fallbacks), so a tenant's long requests are not free however often they time out.
+ * Sent is what the transport says (CallContext.sent, called by `call` through the function it is given, which
+ * passes it on to `sent`): a request still queued for one of the pool's connections is not. `call` is the attempt
+ * as the executor awaits it: a stream's up to its first chunk (runStream), so one whose upstream sent its headers
+ * and then nothing is charged too; a stream hung up on after its first chunk is billed as any served stream ended
+ * early (its usage so far), not here. Billed is the prompt's estimate (`promptTokens`) at the deployment's price,
+ * with no output (what it wrote before the hang-up is unknown), added to the key's spend as chargeEmbedding's is
+ * and summed in the access line (`abandonedCostUsd`, an estimate). A client that left is not the gateway hanging up.
  */
 export function chargedIfAbandoned<T>(
-  call: Promise<T>,
+  call: (sent: () => void) => Promise<T>,
   signal: AbortSignal,
-  wasSent: () => boolean,
+  sent: (() => void) | undefined,
   charge: { request: FastifyRequest; deployment: Deployment; promptTokens: number; admission: AdmissionService },
 ): Promise<T> {
-  return call.catch((error: unknown) => {
+  const note = new SentNote(sent);
+  return call(note.sent).catch((error: unknown) => {
     const reason: unknown = signal.aborted ? signal.reason : undefined;
-    if (reason instanceof GatewayError && HANG_UPS.has(reason.code ?? '') && wasSent()) chargeAbandoned(charge);
+    if (note.went && reason instanceof GatewayError && HANG_UPS.has(reason.code ?? '')) chargeAbandoned(charge);
     throw error;
   });
+}
+
+/**
+ * Whether the transport wrote the request (`went`), from the `sent` it is given, which tells `passOn` too. An
+ * object of its own: the transport holds `sent` as long as the request runs (a stream's to its end), and a closure
+ * written in chargedIfAbandoned would hold its charge (the request) with it (V8: one context for a function's closures).
+ */
+class SentNote {
+  went = false;
+
+  constructor(private readonly passOn: (() => void) | undefined) {}
+
+  readonly sent = (): void => {
+    this.went = true;
+    this.passOn?.();
+  };
 }
 
 function chargeAbandoned({ request, deployment, promptTokens, admission }: Parameters<typeof chargedIfAbandoned>[3]): void {

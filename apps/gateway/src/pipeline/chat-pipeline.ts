@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CACHE_HEADERS, CacheService, parseControls, replayAsStream, withFreshId } from '@gateway/cache';
 import {
   answeredModel,
+  type CallContext,
   type ChatCompletionCreateParams,
   GatewayError,
   type ChatStream,
@@ -10,7 +11,7 @@ import {
   type JsonResult,
   type NativeRequest,
 } from '@gateway/providers';
-import { type Deployment, Executor, RouterService } from '@gateway/router';
+import { type AttemptCall, type Deployment, Executor, primeStream, RouterService } from '@gateway/router';
 import { type AttemptTiming, MetricsService } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
 import { ShutdownState } from '../health/shutdown-state';
@@ -116,12 +117,13 @@ export class ChatPipeline {
         sent,
       };
     };
-    const abandoned = (deployment: Deployment) => ({
-      request,
-      deployment,
-      promptTokens: plan.profile.promptTokens,
-      admission: this.admission,
-    });
+    // An attempt, charged when the gateway hangs up on it once it went upstream (chargedIfAbandoned).
+    const attempt =
+      <T>(call: (d: Deployment, ctx: CallContext) => Promise<T>): AttemptCall<T> =>
+      (d, s, t, sent) => {
+        const charge = { request, deployment: d, promptTokens: plan.profile.promptTokens, admission: this.admission };
+        return chargedIfAbandoned((noted) => call(d, ctx(d, s, t, noted)), s, sent, charge);
+      };
     if (body.stream) {
       const run = await describedRun(
         reply,
@@ -130,8 +132,8 @@ export class ChatPipeline {
         this.executor.runStream(
           plan,
           signal,
-          // A stream's request is taken as sent: its transport says so for whole answers only.
-          (d, s, t) => chargedIfAbandoned(d.provider.chatStream(body, ctx(d, s, t)), s, () => true, abandoned(d)),
+          // Primed here, inside the charge: the attempt lasts until the first chunk (runStream).
+          attempt((d, c) => primeStream(d.provider.chatStream(body, c))),
           state.timeline,
         ),
       );
@@ -159,14 +161,7 @@ export class ChatPipeline {
       this.executor.runWhole(
         plan,
         signal,
-        (d, s, t, sent) => {
-          let went = false;
-          const noted = () => {
-            went = true;
-            sent?.();
-          };
-          return chargedIfAbandoned(d.provider.chat(body, ctx(d, s, t, noted)), s, () => went, abandoned(d));
-        },
+        attempt((d, c) => d.provider.chat(body, c)),
         this.shutdown.graceOverSignal,
         state.timeline,
       ),

@@ -70,7 +70,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
     const body = { ...this.requestBody(request, ctx, await recallThinking(request, ctx)), stream: true as const };
     this.sdkWarnings(body);
-    const res = await this.call(ctx.signal, () => this.native.stream(body, nativeHeaders(ctx), ctx.signal));
+    const res = await this.call(ctx.signal, () => this.native.stream(body, nativeHeaders(ctx), ctx.signal, ctx.sent));
     // Read from the answer: what fails there is the upstream's answer, never the SDK refusing the request.
     const toError = (err: unknown) => this.toError(err, ctx.signal, true);
     if (ctx.native?.protocol === 'anthropic') return nativeStream(this.name, res.body, toError);

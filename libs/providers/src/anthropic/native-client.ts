@@ -40,9 +40,14 @@ export class NativeMessages {
     private readonly maxBytes: number,
   ) {}
 
-  /** A streamed answer, once Anthropic answered 200: its headers, and its body as it comes. */
-  stream(body: object, headers: Record<string, string> | undefined, signal: AbortSignal): Promise<UpstreamResponse<StreamedBody>> {
-    return this.send(streamedRequest, body, headers, signal);
+  /** A streamed answer, once Anthropic answered 200: its headers, and its body as it comes. `sent`: CallContext.sent. */
+  stream(
+    body: object,
+    headers: Record<string, string> | undefined,
+    signal: AbortSignal,
+    sent?: () => void,
+  ): Promise<UpstreamResponse<StreamedBody>> {
+    return this.send(streamedRequest, body, headers, signal, sent);
   }
 
   /** A whole answer's text, once Anthropic answered 200. `sent`: CallContext.sent. */

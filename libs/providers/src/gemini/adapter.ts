@@ -97,7 +97,7 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
   private async openStream(params: GenerateContentParameters, ctx: CallContext): Promise<AsyncIterator<GenerateContentResponse>> {
     let body: StreamedBody | undefined;
     const kept = keepingHeaders(this.name, ctx.signal, async (input, init) => {
-      const answer = await this.transport.streamed(input, init ?? {}, ctx.signal, this.timeoutMs);
+      const answer = await this.transport.streamed(input, init ?? {}, ctx.signal, this.timeoutMs, ctx.sent);
       if (answer.statusCode === 200) return ((body = answer.body), new Response(null));
       // A 2xx other than 200, or a 3xx (a proxy's): no stream, and no body wanted (a 204 has none: a Response
       // with one threw), refused by its status in keepingHeaders.

@@ -10,7 +10,7 @@ const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
 /**
  * A request's own: what cancels it, its own headers (CallContext.upstreamHeaders, sent beside the provider's), and
- * a whole answer's `sent` (CallContext.sent). GET without a body, else POST.
+ * its `sent` (CallContext.sent). GET without a body, else POST.
  */
 type UpstreamCall = Pick<CallContext, 'signal' | 'upstreamHeaders' | 'sent'>;
 

@@ -85,19 +85,26 @@ export function bufferedRequest(
   });
 }
 
-/** `bufferedRequest` or `streamedRequest`, as their callers take either (a stream ignores `maxBytes` and `sent`). */
+/** `bufferedRequest` or `streamedRequest`, as their callers take either (a stream ignores `maxBytes`). */
 export type UpstreamRequest<B> = (...args: Parameters<typeof bufferedRequest>) => Promise<B>;
 
-/** One request whose answer is handed over chunk by chunk as it arrives. */
+/**
+ * One request whose answer is handed over chunk by chunk as it arrives. `sent`, as bufferedRequest's, is called
+ * once the request is written whole; `_maxBytes` is bufferedRequest's place for its bound, which a stream, read
+ * as it comes, does not have (UpstreamRequest: the callers take either).
+ */
 export function streamedRequest(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
   signal: AbortSignal,
   timeoutMs: number,
+  _maxBytes?: number,
+  sent?: () => void,
 ): Promise<UpstreamResponse<StreamedBody>> {
   return new Promise((resolve, reject) => {
     const body = new StreamedBody();
     dispatch(dispatcher, options, signal, timeoutMs, {
+      sent,
       start: (controller, statusCode, headers) => {
         body.controller = controller;
         resolve({ statusCode, headers, body });

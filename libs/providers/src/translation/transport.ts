@@ -45,14 +45,16 @@ export class PooledFetch {
    * What the SDK asked `fetch` for, sent on the pool with the answer's body read from undici's
    * callbacks (a Response's web stream over `request()`'s Node stream cost more per chunk than
    * the events in it: a paused body made undici copy all it had buffered again at every resume).
+   * `sent`: called once the request was written whole (CallContext.sent).
    */
   streamed(
     input: string | URL | Request,
     init: RequestInit,
     signal: AbortSignal,
     timeoutMs: number,
+    sent?: () => void,
   ): Promise<UpstreamResponse<StreamedBody>> {
-    return streamedRequest(this.dispatcher, dispatchOptions(input, init), signal, timeoutMs);
+    return streamedRequest(this.dispatcher, dispatchOptions(input, init), signal, timeoutMs, undefined, sent);
   }
 
   private async send(input: string | URL | Request, init: RequestInit = {}, sent?: () => void): Promise<Response> {
