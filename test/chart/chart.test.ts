@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { parse as parseYaml } from 'yaml';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { GatewayConfig, parseConfig, ServerConfig } from '@gateway/config';
 import { FakeKubeApi } from '../support/fake-kube-api';
 import { eventually } from '../support/eventually';
@@ -910,6 +910,113 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       assert.match(readFileSync(resolve(CHART_DIR, 'README.md'), 'utf8'), new RegExp(`^#+ ${section}$`, 'm'));
     });
 
+    // Found by an independent check: with a shared Gateway NOTES said to watch a Gateway the release never created,
+    // and the curl asked for mock-1 whatever config.models served (404).
+    it('NOTES: a shared Gateway is watched through the route, and the curl asks for tests.model, which config.models serves', () => {
+      const shared = {
+        ...DEFAULTS.set,
+        'gatewayApi.enabled': 'true',
+        'gatewayApi.createGateway': 'false',
+        'gatewayApi.parentRefs[0].name': 'shared',
+        'gatewayApi.parentRefs[0].namespace': 'infra',
+        'gatewayApi.hostnames[0]': 'llm.example.com',
+      };
+      const notes = helmNotes({ set: shared });
+      assert.doesNotMatch(notes, /kubectl get gateway/);
+      assert.match(notes, /shared Gateway infra\/shared \(gatewayApi.parentRefs\)/);
+      const route = helmTemplate({ set: shared }).one('HTTPRoute');
+      assert.match(notes, new RegExp(`kubectl get httproute ${route.metadata.name} -n ${NAMESPACE} `));
+      assert.match(helmNotes({ files: ['values-gke.yaml'] }), /kubectl get gateway gw-ai-gateway -n ai -w/, 'a Gateway of its own');
+      const curlModel = (n: string) => JSON.parse(/-d '(\{"model".*\})'/.exec(n)![1]).model;
+      assert.equal(curlModel(helmNotes(DEFAULTS)), 'mock-1');
+      const offline = {
+        ...DEFAULTS.set,
+        'config.models[0].name': 'offline',
+        'config.models[0].deployments[0].provider': 'mock',
+        'config.models[0].deployments[0].model': 'offline-1',
+        'tests.model': 'offline',
+      };
+      assert.equal(curlModel(helmNotes({ set: offline })), 'offline');
+      assert.deepEqual(
+        effectiveConfig(helmTemplate({ set: offline })).models.map((m) => m.name),
+        ['offline'],
+        'the model asked for is the one served',
+      );
+    });
+
+    // Found by an independent check: embedder minilm rendered, and the pods ran with semantic caching off.
+    it('config.cache.semantic.embedder=minilm is refused: the image has neither onnxruntime-node nor the model files', () => {
+      const minilm = { ...DEFAULTS.set, 'config.cache.semantic.embedder': 'minilm' };
+      assert.match(helmTemplateError({ set: minilm }), /embedder=minilm .* the gateway image does not have .* Use embedder: use/);
+      // The Dockerfile is why: production dependencies only, and onnxruntime-node is a dev dependency.
+      const pkg = JSON.parse(readFileSync(resolve(REPO_ROOT, 'package.json'), 'utf8'));
+      assert.ok(pkg.devDependencies['onnxruntime-node'] && !pkg.dependencies['onnxruntime-node']);
+      assert.match(readFileSync(resolve(REPO_ROOT, 'Dockerfile'), 'utf8'), /npm ci [^\n]*--omit=dev/);
+      // Not used, so not refused: semantic caching off, or an embedding model through a provider.
+      helmTemplate({ set: { ...minilm, 'config.cache.semantic.enabled': 'false' } });
+      helmTemplate({ set: { ...minilm, 'config.cache.semantic.embeddingModel': 'mock-embedding' } });
+    });
+
+    // Found by an independent check: these rendered a key twice, which Kubernetes' decoder refuses at install.
+    it('topologySpread items and dashboard / ServiceMonitor labels naming what the chart sets are refused, saying which', () => {
+      const spread = {
+        ...DEFAULTS.set,
+        'topologySpread[0].topologyKey': 'topology.kubernetes.io/zone',
+        'topologySpread[0].maxSkew': '1',
+        'topologySpread[0].whenUnsatisfiable': 'ScheduleAnyway',
+      };
+      assert.match(
+        helmTemplateError({ set: { ...spread, 'topologySpread[0].matchLabelKeys[0]': 'app.kubernetes.io/version' } }),
+        /topologySpread\[0\]\.matchLabelKeys is set by the chart/,
+      );
+      assert.match(
+        helmTemplateError({ set: { ...spread, 'topologySpread[0].labelSelector.matchLabels.team': 'a' } }),
+        /topologySpread\[0\]\.labelSelector is set by the chart/,
+      );
+      assert.match(helmTemplateError({ set: { ...spread, 'topologySpread[0].bogusField': '1' } }), /'bogusField' not allowed/);
+      // Every other field of a TopologySpreadConstraint (the schema names all of Kubernetes') renders once.
+      const fields = {
+        'topologySpread[0].minDomains': '2',
+        'topologySpread[0].nodeAffinityPolicy': 'Honor',
+        'topologySpread[0].nodeTaintsPolicy': 'Ignore',
+      };
+      const r = helmTemplate({ set: { ...spread, ...fields } });
+      assert.equal(podSpec(gatewayDeployment(r)).topologySpreadConstraints[0].minDomains, 2);
+      for (const res of kubeStrict(r.text)) assert.equal(res.status, 'ok', `${res.kind} ${res.name}: ${res.error}`);
+      const items = JSON.parse(readFileSync(resolve(CHART_DIR, 'values.schema.json'), 'utf8')).properties.topologySpread.items;
+      for (const { dir } of kubernetesSchemaDirs()) {
+        const kubernetes = JSON.parse(readFileSync(join(dir, 'topologyspreadconstraint-v1.json'), 'utf8'));
+        assert.deepEqual(Object.keys(items.properties).sort(), Object.keys(kubernetes.properties).sort(), dir);
+      }
+
+      const dashboard = { ...DEFAULTS.set, 'metrics.grafanaDashboard.enabled': 'true' };
+      const monitor = {
+        ...DEFAULTS.set,
+        'metrics.serviceMonitor.enabled': 'true',
+        'networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.x': 'y',
+      };
+      const apiVersions = ['monitoring.coreos.com/v1/ServiceMonitor'];
+      for (const key of Object.keys(helmTemplate({ set: dashboard }).one('ConfigMap', 'gw-ai-gateway-dashboard').metadata.labels!)) {
+        if (key === 'grafana_dashboard') continue; // the chart's default value, not a label of its own
+        const escaped = key.replace(/\./g, '\\.');
+        assert.match(
+          helmTemplateError({ set: { ...dashboard, [`metrics.grafanaDashboard.labels.${escaped}`]: 'x' } }),
+          new RegExp(`metrics.grafanaDashboard.labels.${key} is set by the chart`),
+        );
+        assert.match(
+          helmTemplateError({ set: { ...monitor, [`metrics.serviceMonitor.labels.${escaped}`]: 'x' }, apiVersions }),
+          new RegExp(`metrics.serviceMonitor.labels.${key} is set by the chart`),
+        );
+      }
+      const own = helmTemplate({ set: { ...monitor, 'metrics.serviceMonitor.labels.release': 'prom' }, apiVersions });
+      assert.equal(own.one('ServiceMonitor').metadata.labels!.release, 'prom');
+      // No key twice (kube-strict has no Go type for a ServiceMonitor; the yaml parser refuses duplicates too).
+      assert.deepEqual(
+        parseAllDocuments(own.text).flatMap((d) => d.errors.map((e) => e.message)),
+        [],
+      );
+    });
+
     // Found by an independent check: with several seed nodes only the first one's port was opened.
     it("the NetworkPolicy opens every external Redis seed node's port, once each", () => {
       const cluster = { 'redis.enabled': 'false', 'externalRedis.cluster': 'true', 'externalRedis.cidr': '10.0.0.0/24' };
@@ -1424,6 +1531,56 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       helmTemplate({ set: { ...DEFAULTS.set, ...config, 'env.OTEL_SERVICE_NAME': 'gw', 'env.API_KEY_HEADER': 'x' } });
     });
 
+    // Found by an independent check: a literal key in config passed the schema and was rendered into the ConfigMap
+    // (kept in every release revision), and the gateway then refused the config at start (exit 78).
+    it('config refuses literal keys (providers[].apiKey, security keys, credential headers) naming the path and apiKeyEnv / keyEnv', () => {
+      const provider = { 'config.providers[0].name': 'mock', 'config.providers[0].type': 'mock' };
+      const refused = (set: Record<string, string>, message: RegExp) => {
+        const error = helmTemplateError({ set: { ...DEFAULTS.set, ...provider, ...set } });
+        assert.match(error, message);
+        assert.match(error, /rendered in plain text into the ConfigMap/);
+        assert.doesNotMatch(error, /sk-literal/, 'the error does not repeat the key');
+      };
+      for (const field of ['apiKey', 'api_key'])
+        refused(
+          { [`config.providers[0].${field}`]: 'sk-literal-0123456789' },
+          new RegExp(`config\\.providers\\[0\\]\\.${field}: .*apiKeyEnv`),
+        );
+      for (const header of ['Authorization', 'x-api-key', 'Api-Key', 'x-goog-api-key', 'Proxy-Authorization'])
+        refused(
+          { [`config.providers[0].headers.${header}`]: 'Bearer sk-literal-0123456789' },
+          new RegExp(`config\\.providers\\[0\\]\\.headers\\.${header} carries a credential.*apiKeyEnv`),
+        );
+      for (const list of ['keys', 'adminKeys'])
+        refused(
+          { [`config.security.${list}[0].id`]: 'a', [`config.security.${list}[0].key`]: 'sk-literal-0123456789' },
+          new RegExp(`config\\.security\\.${list}\\[0\\]\\.key: .*config\\.security\\.${list}\\[0\\]\\.keyEnv`),
+        );
+      // The forms the gateway takes render, and it loads them.
+      const legit = helmTemplate({
+        set: {
+          ...DEFAULTS.set,
+          ...provider,
+          'config.models[0].name': 'mock-1',
+          'config.models[0].deployments[0].provider': 'mock',
+          'config.models[0].deployments[0].model': 'mock-1',
+          'config.providers[0].apiKeyEnv': 'MOCK_API_KEY',
+          'config.providers[0].headers.OpenAI-Organization': 'org-1',
+          'config.security.keys[0].id': 'team-a',
+          'config.security.keys[0].keyEnv': 'TEAM_A_KEY',
+          'config.security.adminKeys[0].id': 'ops',
+          'config.security.adminKeys[0].keyEnv': 'OPS_ADMIN',
+          'config.security.adminKeys[0].role': 'read',
+        },
+      });
+      // The keys as the Secret would give them (envFrom).
+      const env = { ...containerEnv(gatewayContainer(legit)), TEAM_A_KEY: 'sk-team-a-0123456789', OPS_ADMIN: 'sk-ops-0123456789abc' };
+      const config = parseConfig(parseYaml(legit.one('ConfigMap', 'gw-ai-gateway').data!['gateway.yaml']), env, 'rendered ConfigMap');
+      assert.equal(config.providers[0].apiKeyEnv, 'MOCK_API_KEY');
+      assert.deepEqual(config.providers[0].headers, { 'OpenAI-Organization': 'org-1' });
+      assert.equal(config.security.keys[0].keyEnv, 'TEAM_A_KEY');
+    });
+
     // Found by an independent check: a selector label or checksum annotation in podLabels / podAnnotations was
     // rendered twice, which Kubernetes' decoder refuses at install (the schema had let it through).
     it('podLabels and podAnnotations naming a key the chart sets on the pods are refused, saying which and why', () => {
@@ -1629,6 +1786,22 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         assert.match(await error(noClaim, {}), /redis.persistence.enabled changed \(false -> true\)/);
         rendered(await upgrade(withClaim, {}));
         rendered(await upgrade(noClaim, { 'redis.persistence.enabled': 'false' }));
+      });
+
+      it('an unchanged redis.persistence.size upgrades whichever way it was written (the API server keeps it canonical)', async () => {
+        // Found by an independent check: compared as strings, every upgrade after an install with 8192Mi failed.
+        const stored = (storage: string) => [
+          live('StatefulSet', 'gw-ai-gateway-redis', {
+            replicas: 1,
+            volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { resources: { requests: { storage } } } }],
+          }),
+        ];
+        // As k8s.io/apimachinery's resource.Quantity writes each value back.
+        const canonical = { '8192Mi': '8Gi', '1.5Gi': '1536Mi', '10000M': '10G', '1e10': '10e9', '0.1Gi': '107374182400m' };
+        for (const [size, storage] of Object.entries(canonical))
+          rendered(await upgrade(stored(storage), { 'redis.persistence.size': size }));
+        const grown = await upgrade(stored('8Gi'), { 'redis.persistence.size': '8193Mi' });
+        assert.ok('error' in grown && /redis.persistence.size changed \(8Gi -> 8193Mi\)/.test(grown.error), JSON.stringify(grown));
       });
     });
 

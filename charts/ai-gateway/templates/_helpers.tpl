@@ -224,6 +224,18 @@ in a digit, so it has no suffix here: float64 reads "1e3" and "1E-2" as they are
 {{- if $suffix }}{{ mulf $number (get $units $suffix) }}{{ else }}{{ $number }}{{ end }}
 {{- end }}
 
+{{/*
+"true" when two quantities are the same amount however written ("8Gi" and "8192Mi", "1.5Gi" and
+"1536Mi", "1e10" and "10e9"). Within a billionth: base-unit floats of one amount written two ways can
+differ in the last bit ("0.1Gi" against its canonical "107374182400m").
+Usage: include "ai-gateway.sameQuantity" (list "8Gi" "8192Mi")
+*/}}
+{{- define "ai-gateway.sameQuantity" -}}
+{{- $a := float64 (include "ai-gateway.quantity" (index . 0)) }}
+{{- $b := float64 (include "ai-gateway.quantity" (index . 1)) }}
+{{- if or (eq $a $b) (and (ne $b 0.0) (lt (subf (divf $a $b) 1.0) 0.000000001) (gt (subf (divf $a $b) 1.0) -0.000000001)) }}true{{ end }}
+{{- end }}
+
 {{/* Fails unless every request is at most its limit (Autopilot sets limits to requests anyway). */}}
 {{- define "ai-gateway.checkResources" -}}
 {{- $where := index . 0 }}
@@ -409,6 +421,79 @@ refuses them first; these say what to set instead.
 {{- end }}
 {{- with regexFind "(?i)--(maxmemory|requirepass)(\\s|=|$)" .Values.redis.args }}
 {{- fail (printf "redis.args (%s): %s is set by the chart: remove it (maxmemory is redis.maxmemoryPercent of redis.resources.limits.memory; requirepass is redis.password)" $.Values.redis.args (trimSuffix "=" (trim .))) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Fails on a literal key in config: the ConfigMap is plain text (readable with `get configmaps`, kept in
+every release revision), and the gateway refuses it at start anyway (exit 78): its config holds only
+the names of the variables that hold keys (providers[].apiKeyEnv, security.keys[] and adminKeys[]
+keyEnv). The credential headers are the gateway's own list (libs/config/src/header-map.ts).
+*/}}
+{{- define "ai-gateway.checkConfigSecrets" -}}
+{{- $config := .Values.config | default dict }}
+{{- $instead := "put the key in secrets.providerKeys or secrets.existingSecret and name its variable in" }}
+{{- range $i, $provider := $config.providers | default list }}
+{{- range $field := list "apiKey" "api_key" }}
+{{- if hasKey $provider $field }}
+{{- fail (printf "config.providers[%d].%s: a key in config is rendered in plain text into the ConfigMap (and the gateway refuses it): %s config.providers[%d].apiKeyEnv instead" $i $field $instead $i) }}
+{{- end }}
+{{- end }}
+{{- range $name := keys ($provider.headers | default dict) | sortAlpha }}
+{{- if has (lower $name) (list "authorization" "proxy-authorization" "x-api-key" "api-key" "x-goog-api-key") }}
+{{- fail (printf "config.providers[%d].headers.%s carries a credential: a key in config is rendered in plain text into the ConfigMap (and the gateway refuses the header): %s config.providers[%d].apiKeyEnv instead, which the gateway sends in the provider's own header" $i $name $instead $i) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range $list := list "keys" "adminKeys" }}
+{{- range $i, $key := get ($config.security | default dict) $list | default list }}
+{{- if hasKey $key "key" }}
+{{- fail (printf "config.security.%s[%d].key: a key in config is rendered in plain text into the ConfigMap (and the gateway refuses it): put it in secrets.providerKeys or secrets.existingSecret and name its variable in config.security.%s[%d].keyEnv instead" $list $i $list $i) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Fails when labels of the user's for an object (the Grafana dashboard's ConfigMap, the ServiceMonitor)
+name a label the chart sets on it: it would be rendered twice, which Kubernetes' decoder refuses at
+install ("key ... already set in map").
+Usage: include "ai-gateway.checkObjectLabels" (list $ "metrics.serviceMonitor.labels" .Values.metrics.serviceMonitor.labels)
+*/}}
+{{- define "ai-gateway.checkObjectLabels" -}}
+{{- $chartLabels := include "ai-gateway.labels" (index . 0) | fromYaml }}
+{{- $where := index . 1 }}
+{{- range $key := keys (index . 2 | default dict) | sortAlpha }}
+{{- if hasKey $chartLabels $key }}
+{{- fail (printf "%s.%s is set by the chart on the same object (it would be rendered twice, which Kubernetes refuses): remove it from %s and use a key of your own" $where $key $where) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Fails on topologySpread items that set labelSelector or matchLabelKeys: the chart adds both to every
+item (the gateway pods of the current rollout), so they would be rendered twice, which Kubernetes'
+decoder refuses at install.
+*/}}
+{{- define "ai-gateway.checkTopologySpread" -}}
+{{- range $i, $item := .Values.topologySpread | default list }}
+{{- range $key := list "labelSelector" "matchLabelKeys" }}
+{{- if hasKey $item $key }}
+{{- fail (printf "topologySpread[%d].%s is set by the chart (labelSelector: the gateway pods; matchLabelKeys: [pod-template-hash], so each rollout's pods spread on their own): remove it" $i $key) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Fails on the MiniLM embedder, which the image (the repository's Dockerfile) cannot run: onnxruntime-node
+is a dev dependency (npm ci --omit=dev) and the model files are outside the build context. The gateway
+would start and log that semantic caching is off.
+*/}}
+{{- define "ai-gateway.checkEmbedder" -}}
+{{- $semantic := ((include "ai-gateway.gatewayConfig" . | fromYaml).cache | default dict).semantic | default dict }}
+{{- if and $semantic.enabled (eq (toString $semantic.embedder) "minilm") (not $semantic.embeddingModel) }}
+{{- fail "config.cache.semantic.embedder=minilm needs onnxruntime-node and the MiniLM model files, which the gateway image does not have (README: source checkouts only, not the container image): semantic caching would be off. Use embedder: use (the default), or an embedding model through a provider (config.cache.semantic.embeddingModel)" }}
 {{- end }}
 {{- end }}
 

@@ -17,7 +17,8 @@ with persistence off; the limit keeps anything that does from getting the pod ev
 A StatefulSet's volumeClaimTemplates cannot change: an upgrade that changes redis.persistence
 would fail on the API server with "updates to statefulset spec for fields other than ... are
 forbidden". Compared with the live StatefulSet (lookup finds nothing under helm template or on
-install) to fail first with what to do instead.
+install) to fail first with what to do instead. The size by value: the API server keeps a quantity in
+canonical form (8192Mi as 8Gi, 1.5Gi as 1536Mi, 10000M as 10G), never as the value was written.
 */}}
 {{- define "ai-gateway.redis.checkVolumeClaims" -}}
 {{- $name := include "ai-gateway.redis.fullname" . }}
@@ -32,7 +33,11 @@ install) to fail first with what to do instead.
 {{- end }}
 {{- $procedure := printf "a StatefulSet's volumeClaimTemplates cannot change. Keep the value, or: (1) to resize, kubectl -n %s patch pvc data-%s-0 -p '{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"<size>\"}}}}' (the storage class must allow expansion); (2) kubectl -n %s delete statefulset %s --cascade=orphan (Redis keeps running); (3) helm upgrade with the new value (a new storage class or enabled=false starts Redis on a new, empty volume). See the chart README, \"Changing redis.persistence\"" .Release.Namespace $name .Release.Namespace $name }}
 {{- range $key := list "enabled" "size" "storageClassName" }}
-{{- if and (hasKey $before $key) (ne (toString (get $before $key)) (toString (get $persistence $key))) }}
+{{- $changed := ne (toString (get $before $key)) (toString (get $persistence $key)) }}
+{{- if and $changed (eq $key "size") }}
+{{- $changed = not (include "ai-gateway.sameQuantity" (list (get $before $key) (get $persistence $key))) }}
+{{- end }}
+{{- if and (hasKey $before $key) $changed }}
 {{- fail (printf "redis.persistence.%s changed (%v -> %v) but %s" $key (get $before $key) (get $persistence $key) $procedure) }}
 {{- end }}
 {{- end }}
