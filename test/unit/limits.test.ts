@@ -43,6 +43,20 @@ describe('budget periods', () => {
   });
 });
 
+describe('rate-limit headers', () => {
+  it("OpenAI's reset is whole seconds rounded up, never negative, the same text within the kept minute and past it", () => {
+    const reset = (ms: number) => OPENAI_RATE_HEADERS.reset(ms, 0);
+    assert.equal(reset(-1_500), '0s');
+    assert.equal(reset(0), '0s');
+    assert.equal(reset(1), '1s');
+    assert.equal(reset(59_001), '60s');
+    assert.equal(reset(60_000), '60s');
+    assert.equal(reset(60_001), '61s');
+    // A monthly budget's reset: days away.
+    assert.equal(reset(4 * 86_400_000), '345600s');
+  });
+});
+
 describe('spend ledger (what a replica writes back when Redis restarted empty)', () => {
   it('keeps the latest day and month of each key, by model: a new period starts at zero, and older months are forgotten', () => {
     const ledger = new SpendLedger();

