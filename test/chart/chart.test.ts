@@ -397,11 +397,14 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
         }
       });
 
-      it('pods outlive the drain: preStop pause + not-ready delay + shutdownGraceMs < terminationGracePeriodSeconds', () => {
+      it('pods outlive the drain and a last scrape: preStop pause + not-ready delay + shutdownGraceMs + shutdownScrapeMs < terminationGracePeriodSeconds', () => {
         const spec = podSpec(gatewayDeployment(r));
         const pause = gatewayContainer(r).lifecycle.preStop.sleep.seconds;
-        const delayMs = Number(containerEnv(gatewayContainer(r)).SHUTDOWN_DELAY_MS);
-        const gatewaySeconds = (delayMs + effectiveConfig(r).server.shutdownGraceMs) / 1000;
+        const env = containerEnv(gatewayContainer(r));
+        const delayMs = Number(env.SHUTDOWN_DELAY_MS);
+        const { shutdownGraceMs, shutdownScrapeMs } = effectiveConfig(r).server;
+        assert.equal(Number(env.SHUTDOWN_SCRAPE_MS), shutdownScrapeMs, 'the wait the grace period was derived from');
+        const gatewaySeconds = (delayMs + shutdownGraceMs + shutdownScrapeMs) / 1000;
         assert.ok(pause > 0 && delayMs > 0);
         assert.ok(
           spec.terminationGracePeriodSeconds > pause + gatewaySeconds,
@@ -480,7 +483,8 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       const repo = parseYaml(readFileSync(resolve(REPO_ROOT, 'config/gateway.yaml'), 'utf8'));
       assert.deepEqual(rendered.models, repo.models);
       assert.deepEqual(rendered.providers, repo.providers);
-      assert.deepEqual(rendered.server, { ...repo.server, host: '0.0.0.0', port: 3000 });
+      // The wait for a last scrape covers the chart's monitors' 30 s interval (values.yaml).
+      assert.deepEqual(rendered.server, { ...repo.server, host: '0.0.0.0', port: 3000, shutdownScrapeMs: 35000 });
     });
 
     it('values.config replaces lists and merges maps; a config change rolls the pods, a replica change does not', () => {
@@ -535,7 +539,7 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       };
       assert.deepEqual(draining({ terminationGracePeriodSeconds: '3600' }), [3600, 3600]);
       assert.deepEqual(draining({ terminationGracePeriodSeconds: '7200' }), [7200, 3600]);
-      assert.deepEqual(draining({ 'config.server.shutdownGraceMs': '3600000' }), [3625, 3600]);
+      assert.deepEqual(draining({ 'config.server.shutdownGraceMs': '3600000' }), [3660, 3600]);
     });
 
     it('GKE values: a TLS Gateway, an HTTPRoute to the public port, a HealthCheckPolicy on /ready, PodMonitoring on the metrics port', () => {
@@ -886,7 +890,7 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
       const autopilot = { ...DEFAULTS.set, autopilot: 'true' };
       assert.match(
         helmNotes({ set: autopilot, setString: spot }),
-        /WARNING: the gateway pods ask for Spot capacity .* terminationGracePeriodSeconds=55, but a\npreempted Spot Pod is killed 25 s after[^]*terminationGracePeriodSeconds=25 and config.server.shutdownGraceMs at most 9000/,
+        /WARNING: the gateway pods ask for Spot capacity .* terminationGracePeriodSeconds=90, but a\npreempted Spot Pod is killed 25 s after[^]*terminationGracePeriodSeconds=25 and config.server.shutdownGraceMs at most 9000/,
       );
       const affinity = 'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0]';
       const standard = { ...DEFAULTS.set, [`${affinity}.key`]: 'cloud.google.com/gke-spot', [`${affinity}.operator`]: 'In' };
@@ -901,7 +905,7 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
 
     // Found by an independent check: streams may run 600 s through the load balancer, but a stopping pod drains 30 s.
     it('NOTES say how long a stream survives a rollout or scale-down behind the Gateway, and point at the README section', () => {
-      const note = /NOTE: streams may run 600 s [^]*drains for config.server.shutdownGraceMs \(30000 ms\)[^]*\(55 s now\) follows it/s;
+      const note = /NOTE: streams may run 600 s [^]*drains for config.server.shutdownGraceMs \(30000 ms\)[^]*\(90 s now\) follows it/s;
       assert.match(helmNotes({ files: ['values-gke.yaml'] }), note);
       const long = helmNotes({ files: ['values-gke.yaml'], set: { 'config.server.shutdownGraceMs': '600000' } });
       assert.doesNotMatch(long, /NOTE: streams/);
