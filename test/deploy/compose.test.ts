@@ -83,12 +83,14 @@ describe('docker-compose.yaml', () => {
     assert.equal(gateway.read_only, true, 'the image works with a read-only root filesystem');
   });
 
-  it('gives the gateway longer to stop than its not-ready delay and drain', () => {
+  it('gives the gateway longer to stop than its not-ready delay, drain and wait for a last scrape', () => {
     const server = parseConfig(parseYaml(read('config/gateway.yaml')), gatewayEnv(undefined)).server as {
       shutdownGraceMs: number;
+      shutdownScrapeMs: number;
       shutdownDelayMs?: number;
     };
-    assert.ok(parseInt(gateway.stop_grace_period, 10) * 1000 > (server.shutdownDelayMs ?? 0) + server.shutdownGraceMs);
+    const stopping = (server.shutdownDelayMs ?? 0) + server.shutdownGraceMs + server.shutdownScrapeMs;
+    assert.ok(parseInt(gateway.stop_grace_period, 10) * 1000 > stopping);
   });
 
   it('has a master key from a fresh clone and from a .env copied from .env.example, so the gateway starts on 0.0.0.0', () => {

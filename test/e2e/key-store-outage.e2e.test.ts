@@ -89,6 +89,11 @@ describe(
         rounds++;
         await sleep(500);
       }
+      // Found by an independent check (obs31, 5): these lines said keyId "anonymous", the id of requests without a key.
+      for (const gateway of gateways) {
+        const refused = await gateway.logged('request', { where: (l) => l.error === 'key_store_unavailable', count: rounds });
+        assert.deepEqual([...new Set(refused.map((l) => l.keyId))], ['(unverified)']);
+      }
       for (const gateway of gateways) {
         assert.ok((await gateway.metric('gateway_key_lookups_stale_total', 'result="served"')) > 0, 'stale lookups are counted');
         assert.ok((await gateway.metric('gateway_key_lookups_stale_total', 'result="refused"')) > 0, 'refused lookups are counted');

@@ -112,4 +112,20 @@ describe('a model the key may not use is a 403 whatever its health', () => {
     const served = await ask('hello');
     assert.deepEqual([served.status, served.headers.get('x-gateway-route')], [200, 'auto; rule=default']);
   });
+
+  // Found by an independent check (obs31): the 403 was counted and logged under model "none", though the gateway serves the
+  // model and README keeps the group for a refusal by the key's limits or budget, of which its allow-list is part.
+  it('the 403 is counted and logged under the model group, still not named in its headers', async () => {
+    const labels = 'route="/v1/chat/completions",model="secret",deployment="none",provider="none",status="403",cache="none"';
+    const before = await gateway.metric('gateway_requests_total', labels);
+    const refused = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ONLY_MOCK}`, 'content-type': 'application/json', 'x-request-id': 'permission-label-1' },
+      body: JSON.stringify({ model: 'secret', messages: hi }),
+    });
+    assert.deepEqual([refused.status, refused.headers.get('x-gateway-model-group')], [403, null]);
+    const [line] = await gateway.logged('request', { where: (l) => l.reqId === 'permission-label-1' });
+    assert.deepEqual([line?.status, line?.model], [403, 'secret']);
+    assert.equal(await gateway.metric('gateway_requests_total', labels), before + 1);
+  });
 });

@@ -466,6 +466,34 @@ describe('requests refused before a route runs', () => {
       assert.deepEqual({ all: after.all - before.all, routeAt400: after.routeAt400 - before.routeAt400 }, { all: 1, routeAt400: 1 });
     });
   }
+
+  // Found by an independent check (obs31, 4): these 400s had no x-request-id, though their access lines had an id
+  // (the client's own, when it sent one).
+  it('a 400 for a bad path or a body that broke says the request id its access line has', async () => {
+    const RID_CASES: [id: string, text: string, halfClose: boolean][] = [
+      ['rid-invalid-url', 'GET /v1/models/%zz HTTP/1.1\r\nHost: x\r\nX-Request-Id: rid-invalid-url\r\nConnection: close\r\n\r\n', false],
+      [
+        'rid-bad-chunked',
+        'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Request-Id: rid-bad-chunked\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"a":\r\nZZZ\r\n',
+        false,
+      ],
+      [
+        'rid-short-body',
+        'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Request-Id: rid-short-body\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"model":',
+        true,
+      ],
+    ];
+    for (const [id, text, halfClose] of RID_CASES) {
+      const connection = new RawConnection(gateway.url);
+      connection.write(text);
+      if (halfClose) connection.end();
+      const answer = await connection.untilClosed();
+      assert.match(answer, /^HTTP\/1.1 400 /, id);
+      const [line] = await gateway.logged('request', { where: (l) => l.reqId === id });
+      assert.equal(line?.status, 400, id);
+      assert.equal(/\r\nx-request-id: ([^\r]*)/i.exec(answer)?.[1], id);
+    }
+  });
 });
 
 // Found by an independent check: the dashboard's request panels charted the kubelet's probes and

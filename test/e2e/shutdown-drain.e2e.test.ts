@@ -65,6 +65,17 @@ const chat = (gateway: GatewayProcess, model: string, stream = false) =>
     async (res) => ({ status: res.status, body: await res.text() }),
   );
 
+/** A stream that stalls after two chunks: its response (the 200 once it began), and its text, or the error that cut it. */
+function stallingStream(gateway: GatewayProcess): { started: Promise<Response>; stream: Promise<string | Error> } {
+  const started = post(gateway, '/v1/chat/completions', {
+    model: 'stall',
+    max_tokens: 7,
+    stream: true,
+    messages: [{ role: 'user', content: 'hello' }],
+  });
+  return { started, stream: started.then((res) => res.text()).catch((err: Error) => err) };
+}
+
 /** Sends SIGTERM and waits for the exit: its code, how long it took, and whether the grace ran out. */
 async function drainTimed(gateway: GatewayProcess): Promise<{ code: number | null; ms: number; graceOver: boolean }> {
   const start = Date.now();
@@ -154,13 +165,7 @@ describe('shutdown drain', () => {
     const gateway = await startGateway(upstreamUrl, 'cut', { SHUTDOWN_DELAY_MS: '0', SHUTDOWN_GRACE_MS: '500' });
     const before = upstream.received.length;
     // A stream that has begun (its 200 sent), and a JSON request whose upstream answers long after the grace.
-    const started = post(gateway, '/v1/chat/completions', {
-      model: 'stall',
-      max_tokens: 7,
-      stream: true,
-      messages: [{ role: 'user', content: 'hello' }],
-    });
-    const stream = started.then((res) => res.text()).catch((err: Error) => err);
+    const { started, stream } = stallingStream(gateway);
     const json = chat(gateway, 'stuck').catch((err: Error) => err);
     await untilReceived(before + 2);
     assert.equal((await started).status, 200, 'the stream began'); // rather than a fixed 200 ms, short on a busy host
@@ -178,6 +183,32 @@ describe('shutdown drain', () => {
     const tally = gateway.logs.find((l) => l.msg === '2 requests cut: still in flight when the grace ran out');
     assert.equal(tally?.level, 40);
     assert.equal(tally?.cut, 2);
+  });
+
+  // Found by an independent check (obs31, 1): the metrics port closed with the public one, so what the drain counted
+  // (streams that ended in it, the shutdown_cut ones) was never scraped; the process exited right after the grace.
+  it('the metrics port serves through the drain and after it, until one more scrape, so what the drain counted is scraped', async () => {
+    const gateway = await startGateway(upstreamUrl, 'scraped', { SHUTDOWN_GRACE_MS: '3000', SHUTDOWN_SCRAPE_MS: String(GRACE_MS) });
+    const before = upstream.received.length;
+    const { started, stream } = stallingStream(gateway);
+    const slow = chat(gateway, 'slow');
+    await untilReceived(before + 2);
+    assert.equal((await started).status, 200, 'the stream began');
+    gateway.signal('SIGTERM');
+    await gateway.logged('draining: no new connections, finishing in-flight requests');
+    assert.equal((await slow).status, 200, 'answered in the drain');
+    const inDrain = await fetch(`${gateway.opsUrl}/metrics`);
+    assert.equal(inDrain.status, 200);
+    assert.match(await inDrain.text(), /^gateway_requests_total\{[^}]*model="slow"[^}]*status="200"[^}]*\} 1$/m);
+    // The grace cut the stream; the drain is over (the tally comes after the last access line): the port still answers.
+    await gateway.logged('1 requests cut: still in flight when the grace ran out');
+    assert.ok((await stream) instanceof Error, 'the stream was cut');
+    const last = await fetch(`${gateway.opsUrl}/metrics`);
+    assert.equal(last.status, 200);
+    assert.match(await last.text(), /^gateway_stream_errors_total\{[^}]*reason="shutdown_cut"[^}]*\} 1$/m);
+    // That scrape was the one waited for: the process exits then, well before the wait's bound (GRACE_MS).
+    assert.equal(await gateway.waitForExit(), 0);
+    assert.equal(gateway.exitSignal, null);
   });
 
   // Found by an independent check (faults3, D3): requests waiting out a Retry-After longer than the grace were held to

@@ -60,7 +60,7 @@ export class GatewayProcess {
     const file = join(dir, 'gateway.yaml');
     writeFileSync(file, stringify(config));
     this.child = spawn(process.execPath, [MAIN], {
-      // No drain delay unless a test asks for one: every test stops its gateway with SIGTERM.
+      // No drain delay, nor a wait for a last scrape after it, unless a test asks: every test stops its gateway with SIGTERM.
       env: {
         PATH: process.env.PATH,
         PORT: '0',
@@ -68,6 +68,7 @@ export class GatewayProcess {
         METRICS_PORT: '0',
         LOG_LEVEL: 'debug',
         SHUTDOWN_DELAY_MS: '0',
+        SHUTDOWN_SCRAPE_MS: '0',
         GATEWAY_CONFIG: file,
         ...options.env,
       },

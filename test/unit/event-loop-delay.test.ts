@@ -42,4 +42,19 @@ describe('gateway_event_loop_delay_seconds', () => {
       histogram.stop();
     }
   });
+
+  // Found by an independent check (obs31): the top bound was 1 s, so a stall of seconds was only in +Inf.
+  it('records a stall of over a second below a finite bound', async () => {
+    const registry = new Registry();
+    const histogram = new EventLoopDelayHistogram(registry);
+    try {
+      await sleep(50);
+      block(1_200);
+      await sleep(50);
+      const { buckets } = parse(await registry.metrics());
+      assert.ok(buckets.get('10')! - buckets.get('1')! >= 1, `the blocked sample is between 1 s and 10 s: ${[...buckets].join(' ')}`);
+    } finally {
+      histogram.stop();
+    }
+  });
 });

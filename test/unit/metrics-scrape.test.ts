@@ -70,19 +70,24 @@ describe('the /metrics scrape', () => {
  * gatewayApi.backendTimeoutSeconds). Found by an independent check (ops28): the top finite bucket was
  * 320 s, so such requests fell into +Inf and histogram_quantile reported 320 s for them.
  */
+/** The scrape after one chat request answered 200 in `timing`'s seconds. */
+async function oneRequest(timing: { seconds: number; overheadSeconds?: number }): Promise<string> {
+  const metrics = new MetricsService();
+  metrics.recordRequest({
+    route: '/v1/chat/completions',
+    model: 'a',
+    deployment: 'a',
+    provider: 'p',
+    status: 200,
+    cache: 'miss',
+    ...timing,
+  });
+  return metrics.text();
+}
+
 describe('request-duration histograms', () => {
   it('count a 600 s request below a finite bound, not only in +Inf', async () => {
-    const metrics = new MetricsService();
-    metrics.recordRequest({
-      route: '/v1/chat/completions',
-      model: 'a',
-      deployment: 'a',
-      provider: 'p',
-      status: 200,
-      cache: 'miss',
-      seconds: 600,
-    });
-    const text = await metrics.text();
+    const text = await oneRequest({ seconds: 600 });
     const finite = [...text.matchAll(/^gateway_request_duration_seconds_bucket\{le="([\d.]+)",[^}]*\} (\d+)$/gm)].filter(
       ([, , count]) => count === '1',
     );
@@ -90,5 +95,14 @@ describe('request-duration histograms', () => {
       finite.length > 0,
       `a finite bucket holds the 600 s request:\n${text.match(/^gateway_request_duration_seconds_bucket.*$/gm)?.join('\n')}`,
     );
+  });
+
+  // Found by an independent check (obs31): gateway_overhead_seconds topped out at 0.1 s, so the first request after start
+  // (0.108 s) or one waiting on the semantic cache's embedding fell into +Inf, and the dashboard's p99 stuck at 0.1.
+  it('count an overhead of 0.3 s below a finite bound, not only in +Inf', async () => {
+    const text = await oneRequest({ seconds: 0.4, overheadSeconds: 0.3 });
+    const bucket = (le: string) =>
+      Number(new RegExp(`^gateway_overhead_seconds_bucket\\{le="${le}",[^}]*\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    assert.deepEqual([bucket('0.25'), bucket('0.5')], [0, 1]);
   });
 });

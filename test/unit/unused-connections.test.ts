@@ -13,7 +13,7 @@ describe('UnusedConnections (what the drain closes besides idle keep-alive conne
     });
     const accepted: Socket[] = [];
     server.on('connection', (socket: Socket) => accepted.push(socket));
-    const unused = new UnusedConnections([server], 10_000);
+    const unused = new UnusedConnections(server, 10_000);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;

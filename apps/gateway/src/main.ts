@@ -77,8 +77,7 @@ async function bootstrap(): Promise<void> {
     headersTimeout: HEADERS_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
   });
-  const servers = [fastify.server, ops.server];
-  const unused = new UnusedConnections(servers, HEADERS_TIMEOUT_MS);
+  const unused = new UnusedConnections(fastify.server, HEADERS_TIMEOUT_MS);
 
   // Not app.listen: it logs a listen error as an error line of its own before rejecting, so a
   // port already taken printed a JSON error after listenOrExit's one documented line.
@@ -112,10 +111,12 @@ async function bootstrap(): Promise<void> {
         .get(ShutdownState)
         .linesWritten()
         .then(() => app.close()),
-    servers,
+    server: fastify.server,
+    ops: ops.server,
     unused,
     delayMs: server.shutdownDelayMs,
     graceMs: server.shutdownGraceMs,
+    scrapeMs: server.shutdownScrapeMs,
     stopAt: (at) => app.get(Stopping).stopAt(at),
     log,
     exit: () => {

@@ -297,14 +297,15 @@ Usage: include "ai-gateway.checkAutopilotResources" (list $ "resources" .Values.
 {{- end }}
 
 {{/*
-Grace: preStop pause + the gateway's not-ready delay + its drain + 10 s for exit, unless set
-explicitly. The kubelet counts the preStop hook inside the grace period.
+Grace: preStop pause + the gateway's not-ready delay + its drain + its wait for a last scrape + 10 s
+for exit, unless set explicitly. The kubelet counts the preStop hook inside the grace period. An explicit
+value must cover the drain; a shorter last-scrape wait only risks the drain's last samples.
 */}}
 {{- define "ai-gateway.terminationGracePeriodSeconds" -}}
 {{- $server := (fromYaml (include "ai-gateway.gatewayConfig" .)).server }}
 {{- $needed := add (int .Values.preStopSleepSeconds) (int .Values.shutdownDelaySeconds) (div (add (int $server.shutdownGraceMs) 999) 1000) }}
 {{- if kindIs "invalid" .Values.terminationGracePeriodSeconds }}
-{{- add $needed 10 }}
+{{- add $needed (div (add (int $server.shutdownScrapeMs) 999) 1000) 10 }}
 {{- else if le (int .Values.terminationGracePeriodSeconds) (int $needed) }}
 {{- fail (printf "terminationGracePeriodSeconds (%v) must exceed preStopSleepSeconds + shutdownDelaySeconds + shutdownGraceMs/1000 (%v)" .Values.terminationGracePeriodSeconds $needed) }}
 {{- else }}
@@ -375,6 +376,7 @@ METRICS_PORT: "set metricsPort instead"
 METRICS_HOST: "remove it: the ops listener is on 0.0.0.0 and networkPolicy.metricsFrom says who reaches it"
 SHUTDOWN_GRACE_MS: "set config.server.shutdownGraceMs instead (the chart checks it against terminationGracePeriodSeconds)"
 SHUTDOWN_DELAY_MS: "set shutdownDelaySeconds instead"
+SHUTDOWN_SCRAPE_MS: "set config.server.shutdownScrapeMs instead (terminationGracePeriodSeconds is derived from it)"
 KEEP_ALIVE_TIMEOUT_MS: "set config.server.keepAliveTimeoutMs instead (the chart checks it against GKE's load balancers)"
 NODE_ENV: "remove it: the pods run in production mode"
 NODE_EXTRA_CA_CERTS: "set externalRedis.caSecret for a Redis CA instead"

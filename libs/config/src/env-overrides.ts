@@ -23,6 +23,7 @@ export const SERVER_ENV: Overrides = {
   BODY_LIMIT_BYTES: ['bodyLimitBytes', 'integer'],
   SHUTDOWN_GRACE_MS: ['shutdownGraceMs', 'integer'],
   SHUTDOWN_DELAY_MS: ['shutdownDelayMs', 'integer'],
+  SHUTDOWN_SCRAPE_MS: ['shutdownScrapeMs', 'integer'],
   KEEP_ALIVE_TIMEOUT_MS: ['keepAliveTimeoutMs', 'integer'],
   LOG_BODIES: ['logBodies', 'flag'],
 };

@@ -189,6 +189,11 @@ export class ServerConfig {
   @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) shutdownDelayMs = 5_000;
   /** Then, with no new connections accepted, in-flight requests and streams get this long to finish. */
   @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) shutdownGraceMs = 30_000;
+  /**
+   * Then the metrics port stays open until one more /metrics scrape has been answered, at most this long, so what
+   * the drain counted reaches Prometheus: at least the scrape interval to be sure of it. 0 closes it at once.
+   */
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) shutdownScrapeMs = 15_000;
   /** Idle keep-alive timeout for client connections. */
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) keepAliveTimeoutMs = 72_000;
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) logLevel = 'info';

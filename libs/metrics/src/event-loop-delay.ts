@@ -1,8 +1,11 @@
 import { type ELDHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 
-/** Seconds: a healthy loop stays under a millisecond; a GC pause or a sync task shows in the tail. */
-const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+/**
+ * Seconds: a healthy loop stays under a millisecond; a GC pause or a sync task shows in the tail, up to a stall of
+ * seconds (a p99 above the top bound reads as the bound).
+ */
+const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Node's sampling timer period; every sample is this period plus the delay. */
 const RESOLUTION_MS = 10;
 

@@ -94,13 +94,14 @@ const OWN_CODES = new Set([
 
 /**
  * An error as a metric label (`error_type`, a fallback's or a stream failure's `reason`): its code
- * when the gateway gave it, its type (an enum) when it has none; any other code (an upstream's own)
- * by its class: `upstream_bad_request` for a client error the upstream caught, `upstream_error` for
- * one it failed with, `other` for the rest. The access log keeps the code itself.
+ * when the gateway gave it; an upstream's error with any other code, or none, by its class:
+ * `upstream_bad_request` for a client error the upstream caught, `upstream_error` for one it failed
+ * with (an Anthropic or Gemini 400 has no code, an OpenAI-format one the vendor's: labelled alike); the
+ * type (an enum) of the gateway's own error without a code; `other` for the rest. The access log keeps
+ * the code itself.
  */
 export function errorLabel(error: GatewayError): string {
-  if (error.code === null) return error.type;
-  if (OWN_CODES.has(error.code)) return error.code;
-  if (error.upstreamStatus === undefined) return 'other';
-  return error.status < 500 ? 'upstream_bad_request' : 'upstream_error';
+  if (error.code !== null && OWN_CODES.has(error.code)) return error.code;
+  if (error.upstreamStatus !== undefined) return error.status < 500 ? 'upstream_bad_request' : 'upstream_error';
+  return error.code === null ? error.type : 'other';
 }

@@ -25,9 +25,16 @@ export interface Plan {
 }
 
 /** A plan refused (no deployment of its group can serve the request): the group, and the task rule that picked it. */
-export type Refusal = Pick<Plan, 'route'> & { group: string };
+export type Refusal = Pick<Plan, 'route'> & {
+  group: string;
+  /** The caller's permission refused the group: it is the request's in logs and metrics only, not told in its headers. */
+  permission?: true;
+};
 
-/** eligibleDeployments' refusals: the request is still that group's (and rule's) in its headers, logs and metrics. */
+/**
+ * eligibleDeployments' refusals: the request is still that group's (and rule's) in its headers, logs and metrics;
+ * and the permission's, in its logs and metrics.
+ */
 const refusals = new WeakMap<GatewayError, Refusal>();
 
 /** The model group (and task rule) a plan was refused for, if `error` is such a refusal. */
@@ -116,7 +123,12 @@ export class RouterService {
    * caller's permission, which must not learn where a model it may not use would have gone.
    */
   private plan(group: ModelGroup, profile: RequestProfile, permit: ModelPermit | undefined, route?: Plan['route']): Plan {
-    permit?.(group.name);
+    try {
+      permit?.(group.name);
+    } catch (err) {
+      if (err instanceof GatewayError) refusals.set(err, { group: group.name, permission: true });
+      throw err;
+    }
     let eligible: Eligible;
     try {
       const reusable = this.plainFor(group, profile);

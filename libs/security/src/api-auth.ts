@@ -21,14 +21,17 @@ function presentedKey(request: FastifyRequest): string | undefined {
 
 /** How the access line names a key refused that the gateway does not know (`keyId`); never the secret sent. */
 export const INVALID_KEY_ID = '(invalid)';
+/** How it names a key it could not check (the key store unreachable: its 503), neither known nor refused as invalid. */
+export const UNVERIFIED_KEY_ID = '(unverified)';
 
 /** The access line's name of each refused key (refusedKeyId), set as the 401 is thrown. */
 const refused = new WeakMap<FastifyRequest['raw'], string>();
 
 /**
  * The key a refused request sent, as its access line names it: the key's id when the secret was one the gateway
- * knows (revoked, expired, rotated out), else INVALID_KEY_ID; undefined when none was sent (`anonymous`). It was
- * logged as `anonymous`, so refused-key traffic looked like requests without a key.
+ * knows (revoked, expired, rotated out), else INVALID_KEY_ID, or UNVERIFIED_KEY_ID when it could not be checked;
+ * undefined when none was sent (`anonymous`). It was logged as `anonymous`, so refused-key traffic looked like
+ * requests without a key.
  */
 export const refusedKeyId = (request: FastifyRequest): string | undefined => refused.get(request.raw);
 
@@ -62,8 +65,25 @@ export class ApiAuth {
         'missing_api_key',
         "You didn't provide an API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'.",
       );
-    const key = this.keys.lookup(presented);
-    return key instanceof Promise ? key.then((found) => this.accept(request, found)) : this.accept(request, key);
+    let key: ReturnType<KeyStore['lookup']>;
+    try {
+      key = this.keys.lookup(presented);
+    } catch (err) {
+      throw this.unverified(request, err);
+    }
+    if (!(key instanceof Promise)) return this.accept(request, key);
+    return key.then(
+      (found) => this.accept(request, found),
+      (err: unknown) => {
+        throw this.unverified(request, err);
+      },
+    );
+  }
+
+  /** A key the store could not look up (its 503): logged as such, not as `anonymous`, which it was. */
+  private unverified(request: FastifyRequest, err: unknown): unknown {
+    refused.set(request.raw, UNVERIFIED_KEY_ID);
+    return err;
   }
 
   /** Sets `request.gatewayKey` to the key found, or refuses it. */

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { finalScrape } from './final-scrape';
 import type { ShutdownState } from './shutdown-state';
 import type { UnusedConnections } from './unused-connections';
 
@@ -16,14 +17,21 @@ export interface Drain {
    * leased limits back to Redis, so a request still running then would leave its hold behind.
    */
   close: () => Promise<void>;
-  /** Every listener (public and ops): closed, then their idle and, after the grace, all connections. */
-  servers: Server[];
-  /** The listeners' connections: those that carry no request yet closed with the idle ones; all awaited before `close`. */
+  /** The public listener: closed, then its idle and, after the grace, all connections. */
+  server: Server;
+  /**
+   * The ops listener (`/metrics`, `/admin/*`, probes): serves on through the drain, so what the drain counts can
+   * be scraped, and closes last, after the final scrape window.
+   */
+  ops: Server;
+  /** The public listener's connections: those that carry no request yet closed with the idle ones; all awaited before `close`. */
   unused: UnusedConnections;
   /** How long the gateway keeps accepting after SIGTERM while reporting not ready. */
   delayMs: number;
   /** How long in-flight requests and streams get once it stops accepting. */
   graceMs: number;
+  /** After the drain (SIGTERM only), how long the ops listener waits for one more `/metrics` scrape before it closes. */
+  scrapeMs: number;
   log: Logger;
   /** Told when the drain begins, with the time its grace ends (Date.now's clock): requests waiting past it are refused then. */
   stopAt: (at: number) => void;
@@ -48,7 +56,8 @@ export function closeConnectionsWhileDraining(fastify: FastifyInstance, state: S
  * once (the endpoint goes away only once the kubelet sees that, or the pod is
  * deleted) but keeps accepting for `delayMs`, so no request routed here meanwhile
  * is refused; then it stops accepting and gives in-flight requests and streams
- * `graceMs`. SIGINT (a developer's Ctrl-C) skips the delay. A signal during the drain changes
+ * `graceMs`, then waits up to `scrapeMs` for a last scrape of what the drain counted. SIGINT (a developer's
+ * Ctrl-C) skips the delay and that wait. A signal during the drain changes
  * nothing (a repeated SIGTERM must not cut the streams the drain waits for): the grace bounds it.
  */
 export function drainOnSignals(drain: Drain): void {
@@ -59,37 +68,48 @@ export function drainOnSignals(drain: Drain): void {
     const delayMs = signal === 'SIGTERM' ? drain.delayMs : 0;
     drain.stopAt(Date.now() + delayMs + drain.graceMs);
     log.info({ signal, delayMs, graceMs: drain.graceMs }, 'draining: not ready, still serving until the delay is over');
-    setTimeout(() => stopAccepting(drain), delayMs);
+    const scrapeMs = signal === 'SIGTERM' ? drain.scrapeMs : 0;
+    setTimeout(() => stopAccepting({ ...drain, scrapeMs }), delayMs);
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
 }
 
-function stopAccepting({ state, close, servers, unused, graceMs, log, exit }: Drain): void {
+function stopAccepting({ state, close, server, ops, unused, graceMs, scrapeMs, log, exit }: Drain): void {
   log.info('draining: no new connections, finishing in-flight requests');
   // Keep-alive sockets that go idle once their response is done, and connections never used,
   // would otherwise hold the drain open until the client's own idle timeout.
   const started = Date.now();
   const sweep = setInterval(() => {
-    servers.forEach((s) => s.closeIdleConnections());
+    server.closeIdleConnections();
     unused.close(Date.now() - started);
   }, SWEEP_MS);
   const force = setTimeout(() => {
     log.warn('grace period over: closing remaining connections');
     state.endGrace();
-    void state.cutStreams(CUT_EVENT_MS).then(() => servers.forEach((s) => s.closeAllConnections()));
+    void state.cutStreams(CUT_EVENT_MS).then(() => server.closeAllConnections());
   }, graceMs);
   sweep.unref();
   force.unref();
-  Promise.all(servers.map(closed))
+  closed(server)
     .then(() => unused.allClosed())
     .then(close)
-    .catch((err) => log.error({ err }, 'error during shutdown'))
-    .finally(() => {
+    .then(() => {
       // Each cut request has its own warn line (request-hooks.ts); this is the rollout's tally.
       if (state.cut) log.warn({ cut: state.cut }, `${state.cut} requests cut: still in flight when the grace ran out`);
-      exit();
-    });
+      if (scrapeMs) log.info({ scrapeMs }, 'drained: metrics port open for a last scrape');
+      return finalScrape(ops, scrapeMs);
+    })
+    .then(() => closeOps(ops))
+    .catch((err) => log.error({ err }, 'error during shutdown'))
+    .finally(exit);
+}
+
+/** Closes the ops listener: a scrape or admin call under way gets the cut streams' bound to finish. */
+function closeOps(ops: Server): Promise<void> {
+  const bound = setTimeout(() => ops.closeAllConnections(), CUT_EVENT_MS);
+  ops.closeIdleConnections();
+  return closed(ops).finally(() => clearTimeout(bound));
 }
 
 /** Stops `server` accepting; resolves once its last connection has ended, every request on it answered. */

@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 type HttpSocket = Socket & { server?: Server; _httpMessage?: { req: { complete: boolean } } };
 
 /**
- * The open connections of some listeners, to close those that have not sent a byte yet.
+ * The open connections of a listener, to close those that have not sent a byte yet.
  *
  * Node counts a connection as busy from the moment it is accepted (so `headersTimeout` covers a
  * client that connects and sends nothing), and `closeIdleConnections()` skips it (nodejs/node#63452):
@@ -21,10 +21,10 @@ export class UnusedConnections {
   private whenAllClosed?: () => void;
 
   constructor(
-    servers: Server[],
+    server: Server,
     private readonly headersTimeoutMs: number,
   ) {
-    for (const server of servers) server.on('connection', (socket: Socket) => this.track(socket));
+    server.on('connection', (socket: Socket) => this.track(socket));
   }
 
   /**

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RequestPayload } fr
 import { GatewayError } from '@gateway/providers';
 import { errorShape } from './error-shapes';
 import { unknownRoute } from './errors';
-import { answeredOnSocket, answering } from './request-hooks';
+import { answeredOnSocket, answering, echoRequestId, requestIdOf } from './request-hooks';
 import { requestState } from './request-state';
 import { sendError } from './send-error';
 
@@ -69,6 +69,7 @@ function receivedRequest(packet: Buffer): { method?: string; url?: string; heade
 
 /** Fastify's router errors (a path that is not valid percent-encoding, a path parameter too long): no hook runs for them. */
 export function frameworkErrors(err: Error & { code?: string }, request: FastifyRequest, reply: FastifyReply): void {
+  echoRequestId(request, reply);
   sendError(reply, err);
   const { errorCode } = requestState(request);
   request.server.recordRefusal({
@@ -214,11 +215,14 @@ function writeToSocket(
   const shape = errorShape(req);
   const body = JSON.stringify(shape.body(error));
   const status = shape.status(error);
+  // A request whose route had begun (its body broke) has an id, which its access line gives: the answer says it too.
+  const id = requestIdOf(req);
+  const idHeader = id === undefined ? '' : `X-Request-Id: ${id}\r\n`;
   afterAnswersOwed(socket as HttpSocket, () => {
     if (!socket.writable || (socket as HttpSocket)._httpMessage?.headersSent) return void socket.destroy();
     answeredOnSocket(socket, { status, error: error.code! });
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${idHeader}Connection: close\r\n\r\n${body}`,
       () => socket.destroy(),
     );
     // end() only half-closes: a client that never reads nor closes kept the socket, and its descriptor, for good (a

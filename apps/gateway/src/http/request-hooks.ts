@@ -22,9 +22,25 @@ const logger = new Logger('Requests');
 /** Client-supplied request ids are kept when they are short and plain; otherwise we make one. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The id genReqId gave a request, kept on its IncomingMessage for an answer written outside Fastify (client-error.ts). */
+const REQUEST_ID = Symbol('requestId');
+type IdentifiedRequest = IncomingMessage & { [REQUEST_ID]?: string };
+
 export function requestId(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
-  return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
+  return ((req as IdentifiedRequest)[REQUEST_ID] = typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID());
+}
+
+/** The id of a request whose route had begun (its access line's reqId), if it has one. */
+export function requestIdOf(req: object | undefined): string | undefined {
+  return (req as IdentifiedRequest | undefined)?.[REQUEST_ID];
+}
+
+/** Every answer carries its request's id (also as `request-id` to Anthropic clients): the one its access line has. */
+export function echoRequestId(request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id);
+  // Anthropic's SDKs read a request's id from Anthropic's own header (message._request_id, error.requestID).
+  if (isAnthropicRequest(request)) reply.header('request-id', request.id);
 }
 
 /**
@@ -102,9 +118,7 @@ export function installRequestHooks(fastify: FastifyInstance, deps: AccessDeps):
   fastify.decorateRequest('gatewayState', null);
   fastify.decorate('recordRefusal', (refusal: Refusal) => recordRefusal(refusal, deps));
   fastify.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
-    // Anthropic's SDKs read a request's id from Anthropic's own header (message._request_id, error.requestID).
-    if (isAnthropicRequest(request)) reply.header('request-id', request.id);
+    echoRequestId(request, reply);
     const counted = !QUIET_ROUTES.has(request.routeOptions.url ?? '');
     if (counted) deps.metrics.inflightRequests.inc();
     if (deps.tracing.enabled && counted) Object.assign(requestState(request), { timeline: [], trace: requestTrace(request.headers) });

@@ -16,9 +16,11 @@ export function sendError(reply: FastifyReply, err: unknown): void {
   const state = requestState(reply.request);
   state.errorCode = error.code ?? error.type;
   state.errorLabel = errorLabel(error);
-  // A request refused before any attempt (its group cooling down, too long for it…) still has a model group and task rule.
+  // A request refused before any attempt (its group cooling down, too long for it…) still has a model group and task rule;
+  // one its key may not use, the group in its log line and metrics (as for its limits or budget), not in its headers.
   const refusal = refusalOf(error);
-  if (refusal) describeGroup(reply, state, refusal);
+  if (refusal?.permission) state.model ??= refusal.group;
+  else if (refusal) describeGroup(reply, state, refusal);
   if (error.status === 499 || reply.raw.destroyed) {
     // The client is gone: nothing to send; record the outcome for logs and metrics.
     reply.raw.statusCode = 499;
