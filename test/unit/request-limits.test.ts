@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
+import type { FunctionDeclaration, Tool } from '@google/genai';
 import { describe, it } from 'node:test';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import fc from 'fast-check';
 import { GatewayError } from '../../libs/providers/src/gateway-error';
+import { DeploymentConfig } from '../../libs/config/src/gateway-config';
+import { toGenerateRequest } from '../../libs/providers/src/gemini/request';
 import { toGeminiSchema } from '../../libs/providers/src/gemini/schema';
 import { embed } from '../../libs/providers/src/mock/embeddings';
 import { valueFor } from '../../libs/providers/src/mock/schema-value';
+import { thrown } from '../support/chat';
 import { doublingSchema, jsonSchemas, misshapenSchemas } from '../support/json-schemas';
 
 describe('mock structured output (valueFor)', () => {
@@ -97,6 +101,57 @@ describe('Gemini schema translation is bounded', () => {
   it('still translates a schema that inlines to a moderate size', () => {
     const out = toGeminiSchema(doublingSchema(8), 'p');
     assert.equal(out.subset?.type, 'OBJECT');
+  });
+});
+
+/** The function declarations of a chat request with `count` tools, tool i's parameters `parameters(i)`, translated for Gemini. */
+function toolsToGemini(count: number, parameters: (i: number) => Record<string, unknown>): FunctionDeclaration[] {
+  const tools = Array.from({ length: count }, (_, i) => ({
+    type: 'function' as const,
+    function: { name: `t${i}`, parameters: parameters(i) },
+  }));
+  const { config } = toGenerateRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }], tools }, 'up', new DeploymentConfig());
+  return (config?.tools?.[0] as Tool).functionDeclarations ?? [];
+}
+
+// Found by an independent check (fair31): each schema was bounded, their total was not: a 230 KB request of 200 such
+// tools was inlined into 36 MB on the event loop (seconds of it), sent upstream.
+describe('Gemini schema translation is bounded for the whole request', () => {
+  // 8,191 nodes counted once its $refs are inlined: under the 10,000 of one schema; the 4,095 of its output alone put
+  // the 13th such tool past the request's 50,000.
+  const fanOut = () => doublingSchema(12);
+
+  it('refuses all tools together past 50,000 nodes with a 400 naming the bound, at the first tool past it', () => {
+    assert.ok(toGeminiSchema(fanOut(), 'p').subset, 'one such schema alone is translated');
+    const err = thrown(() => toolsToGemini(200, fanOut));
+    assert.equal(err.status, 400);
+    assert.match(err.message, /more than 50000 schema nodes in all/);
+    const at = Number(/^tools\[(\d+)\]\.function\.parameters$/.exec(err.param ?? '')?.[1]);
+    // Stopped where the count passed the bound, not after translating the 200: at most 50,000 / 4,095 tools were made.
+    assert.ok(at >= 1 && at <= 13, `refused at ${err.param}`);
+  });
+
+  it('refuses inlining past 4 MiB of definitions in all, though few nodes (one long description at every $ref)', () => {
+    const described = (refs: number) => ({
+      type: 'object',
+      $defs: { long: { type: 'string', description: 'x'.repeat(100_000) } },
+      properties: Object.fromEntries(Array.from({ length: refs }, (_, i) => [`p${i}`, { $ref: '#/$defs/long' }])),
+    });
+    // 40 × 100,034 bytes inlined is under 4,194,304; two tools of 25 pass it in the second, in 51 nodes each.
+    assert.equal(Object.keys(toolsToGemini(1, () => described(40))[0].parameters?.properties ?? {}).length, 40);
+    const err = thrown(() => toolsToGemini(2, () => described(25)));
+    assert.equal(err.status, 400);
+    assert.equal(err.param, 'tools[1].function.parameters');
+    assert.match(err.message, /more than 4194304 bytes of \$ref definitions in all/);
+  });
+
+  it('gives each request its own budget, and a thousand ordinary tools stay within it', () => {
+    for (let round = 0; round < 2; round++) assert.equal(toolsToGemini(6, fanOut).length, 6);
+    const ordinary = () => ({
+      type: 'object',
+      properties: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`p${i}`, { type: 'string', description: 'd' }])),
+    });
+    assert.equal(toolsToGemini(1_000, ordinary).length, 1_000);
   });
 });
 

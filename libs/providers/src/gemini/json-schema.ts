@@ -1,3 +1,4 @@
+import type { SchemaBudget } from '../schema-budget';
 import {
   checkShape,
   type Context,
@@ -70,10 +71,11 @@ const SCHEMA_MAPS = new Set(['properties', 'patternProperties', 'dependentSchema
  * Shapes are checked and the size bounded as in the subset: a misshapen keyword is a 400 naming `param`
  * and where it is, a reference that is not local (`#`, `#/$defs/…`, `#/definitions/…`) or names nothing
  * is a 400, and so is a schema of more than MAX_SCHEMA_NODES nodes (the schema and its definitions), and
- * the schema or a definition made of itself (refuseSelfMade).
+ * the schema or a definition made of itself (refuseSelfMade). Its nodes and inlined definitions count against the
+ * request's `budget` (schema-budget.ts).
  */
-export function toGeminiJsonSchema(schema: JsonSchema, param: string): JsonSchema {
-  const ctx = contextFor(schema, param);
+export function toGeminiJsonSchema(schema: JsonSchema, param: string, budget: SchemaBudget): JsonSchema {
+  const ctx = contextFor(schema, param, budget);
   refuseSelfMade(schema, ctx);
   let top = schema;
   // Ends: no chain of references comes back to where it began (refuseSelfMade).

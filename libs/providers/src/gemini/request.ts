@@ -11,6 +11,7 @@ import {
 import type { DeploymentConfig } from '@gateway/config';
 import { GatewayError } from '../gateway-error';
 import { requestJson } from '../json-shape';
+import { SchemaBudget } from '../schema-budget';
 import { type MediaPart, type MediaRules, PART_SEPARATOR, partsOf, textsOf } from '../translation/content';
 import {
   checkParams,
@@ -114,18 +115,20 @@ export function toGenerateRequest(
   const stop = stopSequences(request);
   if (stop) config.stopSequences = stop;
 
+  // One for all the request's schemas: each is bounded, and so is their total (schema-budget.ts).
+  const budget = new SchemaBudget();
   const format = outputFormat(request);
   if (format.kind !== 'text') config.responseMimeType = 'application/json';
   if (format.kind === 'json_schema') {
     // One or the other: Gemini refuses both (schema.ts decides which).
-    const { subset, json } = toGeminiSchema(format.schema, 'response_format.json_schema.schema');
+    const { subset, json } = toGeminiSchema(format.schema, 'response_format.json_schema.schema', false, budget);
     if (json) config.responseJsonSchema = json;
     else config.responseSchema = subset;
   }
 
   const tools = planTools(request);
   if (tools.tools.length) {
-    config.tools = [{ functionDeclarations: tools.tools.map((tool, i) => toDeclaration(tool, `tools[${i}].function.parameters`)) }];
+    config.tools = [{ functionDeclarations: tools.tools.map((tool, i) => toDeclaration(tool, `tools[${i}].function.parameters`, budget)) }];
     if (tools.mode) {
       config.toolConfig = {
         functionCallingConfig: { mode: TOOL_MODES[tools.mode], ...(tools.forced ? { allowedFunctionNames: [tools.forced] } : {}) },
@@ -273,8 +276,8 @@ function toPart(part: MediaPart): Part[] {
  * Parameters the OpenAPI subset cannot express go as `parametersJsonSchema` (schema.ts), never
  * beside `parameters`: Gemini takes one or the other.
  */
-function toDeclaration(tool: ToolPlan['tools'][number], param: string): FunctionDeclaration {
-  const { subset, json } = tool.parameters ? toGeminiSchema(tool.parameters, param, true) : {};
+function toDeclaration(tool: ToolPlan['tools'][number], param: string, budget: SchemaBudget): FunctionDeclaration {
+  const { subset, json } = tool.parameters ? toGeminiSchema(tool.parameters, param, true, budget) : {};
   if (!isOneObject(subset ?? json)) {
     throw GatewayError.badRequest(
       `Gemini cannot declare tool '${tool.name}': its parameters must be one object schema, not a top-level anyOf/oneOf or another type.`,

@@ -1,4 +1,5 @@
 import { GatewayError } from '../gateway-error';
+import type { SchemaBudget } from '../schema-budget';
 
 /**
  * Reading a client's JSON Schema for Gemini, shared by its two forms (schema.ts, the OpenAPI subset;
@@ -21,17 +22,26 @@ export interface Context {
   refs: string[];
   /** Nodes produced so far, shared by the whole translation. */
   nodes: { count: number };
+  /** What the request's schemas have produced in all (schema-budget.ts), shared by all of them. */
+  budget: SchemaBudget;
 }
 
-/** A context for translating `schema`, at `param`: its `definitions` and `$defs` by name ($defs wins a name both have). */
-export function contextFor(schema: JsonSchema, param: string): Context {
+/**
+ * A context for translating `schema`, at `param`: its `definitions` and `$defs` by name ($defs wins a name both have),
+ * counted against the request's `budget`.
+ */
+export function contextFor(schema: JsonSchema, param: string, budget: SchemaBudget): Context {
   const defs = { ...(schema.definitions as object), ...(schema.$defs as object) } as Record<string, JsonSchema>;
-  return { defs, param, refs: [], nodes: { count: 0 } };
+  return { defs, param, refs: [], nodes: { count: 0 }, budget };
 }
 
-/** Counts one more node produced; past MAX_SCHEMA_NODES, a 400 saying so (`tooLarge`: how, after "The schema "). */
+/**
+ * Counts one more node produced, for the schema and for the request; past MAX_SCHEMA_NODES, a 400 saying so
+ * (`tooLarge`: how, after "The schema "); past the request's bound, its 400.
+ */
 export function countNode(ctx: Context, tooLarge: string): void {
   if (++ctx.nodes.count > MAX_SCHEMA_NODES) throw GatewayError.badRequest(`The schema ${tooLarge}.`, ctx.param, 'invalid_value');
+  ctx.budget.countNode(ctx.param);
 }
 
 /**
@@ -127,10 +137,15 @@ export function isSchemaObject(value: unknown): value is JsonSchema {
 /** A local `$ref` into the definitions: `#/$defs/x` or `#/definitions/x`, and the name it gives (undefined if neither). */
 export const DEFS_REF = /^#\/(\$defs|definitions)\/(.+)$/;
 
-/** What a local `$ref` (#/$defs/x or #/definitions/x) names, with the referring node's own keywords on top; else a 400. */
+/**
+ * What a local `$ref` (#/$defs/x or #/definitions/x) names, with the referring node's own keywords on top; else a 400.
+ * Counted against the request's bound on what inlining copies.
+ */
 export function inlineRef(node: JsonSchema, ctx: Context): JsonSchema {
   const { $ref: _ref, ...siblings } = node;
-  return { ...definitionOf(node.$ref as string, ctx), ...siblings };
+  const definition = definitionOf(node.$ref as string, ctx);
+  ctx.budget.countInlined(definition, ctx.param);
+  return { ...definition, ...siblings };
 }
 
 /** The definition a local `$ref` (#/$defs/x or #/definitions/x) names; else a 400. */

@@ -1,4 +1,5 @@
 import { type Schema, Type } from '@google/genai';
+import { SchemaBudget } from '../schema-budget';
 import { toGeminiJsonSchema } from './json-schema';
 import {
   checkShape,
@@ -69,12 +70,14 @@ class BeyondSubset extends Error {}
  * subset (accepted there, without the extra keys, as before), and so do tuples and other keywords the
  * subset approximates or leaves out. A schema whose `$ref`s expand past MAX_SCHEMA_NODES before the
  * translation meets what it cannot say stays the 400 it was; the JSON Schema sent is bounded the same way.
+ * `budget`: the request's (schema-budget.ts), one for all its schemas, so that their total is bounded too; the nodes
+ * of a schema tried in the subset and then sent as JSON Schema count for both, as both were made.
  */
-export function toGeminiSchema(schema: JsonSchema, param: string, parameters = false): GeminiSchema {
+export function toGeminiSchema(schema: JsonSchema, param: string, parameters = false, budget = new SchemaBudget()): GeminiSchema {
   try {
-    return { subset: convert(schema, { ...contextFor(schema, param), parameters }, undefined) };
+    return { subset: convert(schema, { ...contextFor(schema, param, budget), parameters }, undefined) };
   } catch (err) {
-    if (err instanceof BeyondSubset) return { json: toGeminiJsonSchema(schema, param) };
+    if (err instanceof BeyondSubset) return { json: toGeminiJsonSchema(schema, param, budget) };
     throw err;
   }
 }
