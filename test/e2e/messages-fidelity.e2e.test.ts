@@ -165,6 +165,64 @@ describe('Messages API translation fidelity', () => {
     });
   });
 
+  // Found by an independent check: an OpenAI-format model got the prefill as history and answered afresh, which the
+  // client joined onto its prefix ('{"name":' + a whole new answer).
+  describe('a final assistant turn (prefill)', () => {
+    const prefill = [
+      { role: 'user' as const, content: 'Give me a JSON object' },
+      { role: 'assistant' as const, content: '{"name":' },
+    ];
+
+    it('is a 400 in Anthropic`s shape naming the turn on a model with no Anthropic deployment, never sent', async () => {
+      for (const [model, upstream] of [
+        ['m-oai', openai],
+        ['m-gem', gemini],
+      ] as const) {
+        const before = upstream.received.length;
+        const err = await claude()
+          .messages.create({ model, max_tokens: 50, messages: prefill })
+          .then(
+            () => assert.fail(`${model}: answered`),
+            (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
+          );
+        assert.ok(err instanceof Anthropic.BadRequestError, String(err));
+        const { error } = err.error as AnthropicError;
+        assert.equal(error.type, 'invalid_request_error');
+        assert.match(error.message, /^messages\[1\] is a final assistant turn for the model to continue \(a prefill\)/);
+        assert.match(error.message, new RegExp(`model ${model} routes to no 'anthropic' deployment`));
+        assert.equal(upstream.received.length, before, model);
+      }
+    });
+
+    it('reaches an Anthropic deployment as it came, to be continued', async () => {
+      const message = await claude().messages.create({ model: 'm-ant', max_tokens: 50, messages: prefill });
+      assert.equal(message.type, 'message');
+      assert.deepEqual((sentTo(anthropic).messages as unknown[]).at(-1), prefill[1]);
+    });
+  });
+
+  // Found by the same check: they reached OpenAI-format and Gemini deployments as one string, "logs.Nothing".
+  it('an assistant turn`s text blocks stay apart for OpenAI-format and Gemini deployments', async () => {
+    const texts = ['I checked the logs.', 'Nothing failed.'];
+    const messages = [
+      { role: 'user', content: 'x' },
+      { role: 'assistant', content: texts.map((text) => ({ type: 'text', text })) },
+      { role: 'user', content: 'ok' },
+    ];
+    assert.equal((await ask('m-oai', { messages })).status, 200);
+    const turn = (sentTo(openai).messages as { content: { text: string }[] }[])[1];
+    assert.deepEqual(
+      turn.content.map((part) => part.text),
+      texts,
+    );
+    assert.equal((await ask('m-gem', { messages })).status, 200);
+    const model = (sentTo(gemini).contents as { parts: { text: string }[] }[])[1];
+    assert.deepEqual(
+      model.parts.map((part) => part.text),
+      texts,
+    );
+  });
+
   it('an OpenAI refusal is stop_reason refusal, as JSON and streamed', async () => {
     const message = await claude().messages.create({ model: 'oa-refusal', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] });
     assert.deepEqual([message.stop_reason, message.content.map((b) => (b.type === 'text' ? b.text : b.type))], ['refusal', [REFUSAL]]);

@@ -246,9 +246,15 @@ describe('Anthropic message threads, held by the gateway for every vendor', { sk
     assert.equal(long.status, 404);
     assert.ok(!JSON.stringify(long.error).includes('x'.repeat(100)), 'the id is not echoed whole');
 
-    const resumed = await next(second.id, []);
-    assert.match(JSON.stringify(resumed.content), /thread turn 2/);
-    assert.deepEqual(userTexts(openai), ['thread turn 1', 'thread turn 1', 'thread turn 2', 'thread turn 2'], 'the conversation as it was');
+    // Resumed, its conversation ends with the model's answer, for the model to continue (a prefill, as a paused turn
+    // is): an OpenAI-format model would answer it afresh, so only an Anthropic deployment serves it.
+    const sent = openai.received.length;
+    assert.deepEqual(await refusal(next(second.id, [])), { status: 400, code: '', type: 'invalid_request_error' });
+    assert.equal(openai.received.length, sent, 'nothing was sent');
+    const created = await turn(a, { model: 'claude-echo', messages: [{ role: 'user', content: 'thread turn 1' }] }, { type: 'create' });
+    const resumed = await turn(b, { model: 'claude-echo', messages: [] }, { type: 'continue', previous_message_id: created.id });
+    assert.match(JSON.stringify(resumed.content), /thread turn 1/);
+    assert.equal((anthropic.last().body.messages as Body[]).at(-1)?.role, 'assistant', 'the conversation as it was, its answer last');
   });
 
   // Found by an independent check: a continue's claim on its response lapsed after 30 s while the

@@ -7,6 +7,8 @@ export interface Received {
   path: string;
   headers: IncomingMessage['headers'];
   body: Record<string, unknown>;
+  /** The body as sent, before JSON.parse (which rounds integers beyond 2^53). */
+  text: string;
   /** Set when the client went away before the fake finished answering it. */
   cut?: boolean;
   /** Set when the fake finished answering it. */
@@ -71,7 +73,7 @@ export abstract class FakeUpstream {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
     const body = text ? JSON.parse(text) : {};
-    const received: Received = { method: req.method!, path: req.url!, headers: req.headers, body };
+    const received: Received = { method: req.method!, path: req.url!, headers: req.headers, body, text };
     if (this.keepReceived) this.received.push(received);
     res.on('close', () => {
       if (res.writableFinished) received.answered = true;

@@ -150,6 +150,33 @@ describe('Messages request -> chat params', () => {
     ]);
   });
 
+  // An assistant turn's text blocks reached OpenAI-format and Gemini deployments as one string ("logs.Nothing").
+  it('an assistant turn`s text blocks stay separate parts, as the Responses path keeps them; one text stays a string', () => {
+    const assistant = (content: AnthropicBlock[]) =>
+      toChatRequest(
+        request({
+          messages: [
+            { role: 'user', content: 'x' },
+            { role: 'assistant', content },
+            { role: 'user', content: 'ok' },
+          ],
+        }),
+      ).chat.messages[1];
+    const two = [
+      { type: 'text', text: 'I checked the logs.' },
+      { type: 'text', text: '' },
+      { type: 'text', text: 'Nothing failed.' },
+    ];
+    assert.deepEqual(assistant(two), {
+      role: 'assistant',
+      content: [
+        { type: 'text', text: 'I checked the logs.' },
+        { type: 'text', text: 'Nothing failed.' },
+      ],
+    });
+    assert.deepEqual(assistant([{ type: 'text', text: 'Done.' }]), { role: 'assistant', content: 'Done.' });
+  });
+
   it('tool_reference blocks in a tool_result (tool search) name the loaded tool; elsewhere they are a 400', () => {
     const call = { role: 'assistant' as const, content: [{ type: 'tool_use', id: 'toolu_1', name: 'ToolSearch', input: {} }] };
     const result = (content: object[]) => ({ role: 'user' as const, content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content }] });
@@ -368,6 +395,26 @@ describe('Messages request: what only Anthropic`s API runs makes it Anthropic-on
       );
     });
 
+  // A prefill went to OpenAI-format deployments as history: they answered afresh, and the client joined that onto its prefix.
+  it('a final assistant turn with content (a prefill) marks it at the turn; an empty one, or an earlier one, does not', () => {
+    const turns = (last: MessagesRequest['messages'][number]['content']): MessagesRequest['messages'] => [
+      { role: 'user', content: 'Give me a JSON object' },
+      { role: 'assistant', content: last },
+    ];
+    for (const prefix of ['{"name":', [{ type: 'text', text: '{"name":' }]] as const) {
+      const { native } = toChatRequest(request({ messages: turns(prefix as MessagesRequest['messages'][number]['content']) }));
+      assert.equal(native.only?.param, 'messages[1]');
+      assert.ok(native.only.reason.includes('(a prefill), which only an Anthropic deployment does'), native.only.reason);
+    }
+    for (const empty of ['', []] as const)
+      assert.equal(
+        toChatRequest(request({ messages: turns(empty as MessagesRequest['messages'][number]['content']) })).native.only,
+        undefined,
+      );
+    const history = [...turns('Sure.'), { role: 'user' as const, content: 'thanks' }];
+    assert.equal(toChatRequest(request({ messages: history })).native.only, undefined);
+  });
+
   it('client tools (no type, or custom) are not Anthropic-only', () => {
     for (const tools of [[WEATHER], [{ ...WEATHER, type: 'custom' }]]) {
       const { chat, native } = toChatRequest(request({ tools }));
@@ -393,7 +440,8 @@ describe('Messages request: what only Anthropic`s API runs makes it Anthropic-on
     const { chat, native } = toChatRequest(request({ messages: history([{ type: 'text', text: 'Searching. ' }, search, results]) }));
     assert.equal(native.only?.param, 'messages[1].content[1].type');
     assert.ok(native.only.reason.startsWith("messages[1].content[1].type 'server_tool_use' is a block Anthropic's server tools leave"));
-    assert.deepEqual(chat.messages[1], { role: 'assistant', content: `Searching. ${JSON.stringify(search)}${JSON.stringify(results)}` });
+    const texts = ['Searching. ', JSON.stringify(search), JSON.stringify(results)];
+    assert.deepEqual(chat.messages[1], { role: 'assistant', content: texts.map((text) => ({ type: 'text', text })) });
     for (const type of [
       'web_fetch_tool_result',
       'code_execution_tool_result',
@@ -484,7 +532,13 @@ describe('Messages request: what only Anthropic`s API runs makes it Anthropic-on
     const { chat, native } = toChatRequest(request({ messages: history([compaction, { type: 'text', text: 'Go on.' }]) }));
     assert.equal(native.only?.param, 'messages[1].content[0].type');
     assert.ok(native.only.reason.startsWith("messages[1].content[0].type 'compaction' is Anthropic's summary"), native.only.reason);
-    assert.deepEqual(chat.messages[1], { role: 'assistant', content: `${JSON.stringify(compaction)}Go on.` });
+    assert.deepEqual(chat.messages[1], {
+      role: 'assistant',
+      content: [
+        { type: 'text', text: JSON.stringify(compaction) },
+        { type: 'text', text: 'Go on.' },
+      ],
+    });
   });
 
   it('web search tools bound the searches a budget holds: max_uses, else 5 for an unbounded one; other tools none', () => {
@@ -602,6 +656,13 @@ describe('chat completion -> Messages API message', () => {
       stop_sequence: null,
       usage: { input_tokens: 7, output_tokens: 4, cache_read_input_tokens: 3, cache_creation_input_tokens: 0 },
     });
+  });
+
+  // Found by an independent check: parsed as JS numbers, 1234567890123456789 came out as 1234567890123456800.
+  it('tool arguments` integers beyond 2^53 keep their digits in the tool_use input', () => {
+    const args = '{"user_id":1234567890123456789,"ids":[-1234567890123456789,2.5]}';
+    const call = { id: 'call_1', type: 'function', function: { name: 'ban', arguments: args } };
+    assert.ok(JSON.stringify(toMessage(completion({ tool_calls: [call] }, 'tool_calls'), false)).includes(`"input":${args}`));
   });
 
   it('cache writes (OpenAI `cache_write_tokens`) are cache_creation_input_tokens, apart from fresh input', () => {

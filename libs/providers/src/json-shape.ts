@@ -1,4 +1,5 @@
 import { SecurityConfig } from '@gateway/config';
+import { parseExactIntegers } from './exact-integers';
 import { GatewayError } from './gateway-error';
 
 /**
@@ -41,7 +42,7 @@ export function limitJsonDepth(depth: number): void {
 export function requestJson(text: string, param: string): unknown {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseExactIntegers(text);
   } catch {
     return undefined;
   }

@@ -3,6 +3,7 @@ import { GatewayError, jsonShapeError, jsonShapeProblem, limitJsonDepth } from '
 import { type AdminGuard, type ApiAuth, installAdminAuth, installApiAuth, emptyBodyIsNone } from '@gateway/security';
 import { installEmbeddingsCaps } from '../embeddings/embeddings-caps';
 import { installHttpGuards } from './client-error';
+import { withExactToolInputs } from '../messages/exact-tool-inputs';
 import { forbiddenKeyError } from './forbidden-keys';
 import { type AccessDeps, installRequestHooks } from './request-hooks';
 
@@ -81,7 +82,9 @@ export function configureFastify(
     }
     const shape = jsonShapeProblem(body, maxJsonDepth);
     if (shape) return done(jsonShapeError(shape, maxJsonDepth, null), undefined);
-    parse(request, body, (err, parsed) => done(err && (forbiddenKeyError(err, body) ?? err), parsed));
+    parse(request, body, (err, parsed) =>
+      err ? done(forbiddenKeyError(err, body) ?? err, undefined) : done(null, withExactToolInputs(parsed, body)),
+    );
   });
   fastify.decorateRequest('gatewayKey', null);
   installRequestHooks(fastify, deps);

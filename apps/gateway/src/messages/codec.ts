@@ -1,4 +1,11 @@
-import { bodyText, type ChatCompletion, type ChatStream, type CompletionUsage, type JsonResult } from '@gateway/providers';
+import {
+  bodyText,
+  type ChatCompletion,
+  parseExactIntegers,
+  type ChatStream,
+  type CompletionUsage,
+  type JsonResult,
+} from '@gateway/providers';
 import { reportedSoFar, streamWithBilledCounts, withBilledCounts } from './output-count';
 import { toMessage } from './response';
 import { encodeChunks } from '../pipeline/chat-chunks';
@@ -30,7 +37,7 @@ export function toMessageResult(answer: JsonResult, { thinking, toolNames, bille
   const text = bodyText(result.body);
   const message =
     result.native === 'anthropic'
-      ? (JSON.parse(text) as object)
+      ? (parseExactIntegers(text) as object)
       : // The usage the pipeline read, which the body may not show (usage without its output count is shown to no chat client).
         toMessage(JSON.parse(text) as ChatCompletion, thinking, toolNames, billed && (() => billed(result.usage)));
   return { body: JSON.stringify(id ? { ...message, id } : message), usage: result.usage, native: result.native };

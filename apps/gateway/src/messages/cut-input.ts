@@ -1,3 +1,5 @@
+import { parseExactIntegers } from '@gateway/providers';
+
 type PartialParse = (typeof import('@anthropic-ai/sdk/_vendor/partial-json-parser/parser'))['partialParse'];
 let partialParse: PartialParse | undefined;
 
@@ -22,7 +24,7 @@ export function cutInput(text: string): Record<string, unknown> {
 /** The JSON object `text` is, else undefined (not JSON, or another value). */
 export function jsonObject(text: string): Record<string, unknown> | undefined {
   try {
-    return asObject(JSON.parse(text));
+    return asObject(parseExactIntegers(text));
   } catch {
     return undefined;
   }

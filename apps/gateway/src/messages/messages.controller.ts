@@ -2,7 +2,7 @@ import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from '@gateway/metrics';
-import { bodyText, type CompletionUsage, wholeUsage } from '@gateway/providers';
+import { bodyText, type CompletionUsage, parseExactIntegers, wholeUsage } from '@gateway/providers';
 import { ShutdownState } from '../health/shutdown-state';
 import { billedUsage } from '../http/accounting';
 import { sendJson } from '../http/describe-run';
@@ -68,7 +68,7 @@ export class MessagesController {
     // A client that left while its answer came (it is still billed: Executor.runWhole) never saw it: the thread is not
     // continued by it, and the continue is let go of as a failed one is, for the client to send again.
     if (thread && !reply.raw.destroyed)
-      reply.header(THREAD_KEPT_HEADER, String(await thread.keep(JSON.parse(bodyText(result.body)) as ThreadReply)));
+      reply.header(THREAD_KEPT_HEADER, String(await thread.keep(parseExactIntegers(bodyText(result.body)) as ThreadReply)));
     sendJson(reply, state, result);
   }
 

@@ -1,4 +1,12 @@
-import { bodyText, type ChatStream, type CompletionUsage, type JsonResult, mapStream, parseEvent } from '@gateway/providers';
+import {
+  bodyText,
+  parseExactIntegers,
+  type ChatStream,
+  type CompletionUsage,
+  type JsonResult,
+  mapStream,
+  parseEvent,
+} from '@gateway/providers';
 import { anthropicUsage } from './response';
 
 const MESSAGE_START = Buffer.from('message_start');
@@ -17,7 +25,7 @@ export function withBilledCounts(result: JsonResult, billed: () => CompletionUsa
   const bill = billed();
   // The bill took the upstream's usage: billedUsage gives it back, the same object.
   if (bill === result.usage) return result;
-  const message = JSON.parse(bodyText(result.body)) as { usage?: unknown };
+  const message = parseExactIntegers(bodyText(result.body)) as { usage?: unknown };
   const usage = billedCounts(message.usage, bill);
   return usage ? { ...result, body: JSON.stringify({ ...message, usage }) } : result;
 }

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import {
   anthropicTables,
+  assistantTextContent,
   type ChatCompletionCreateParams,
   type ChatCompletionMessageParam,
   checkParams,
@@ -205,6 +206,7 @@ export function toChatRequest(body: MessagesRequest, beta?: string): MessagesTra
     const blocks: AnthropicBlock[] = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content;
     messages.push(...TURNS[message.role](blocks, param, mark));
   });
+  markPrefill(body.messages, mark);
 
   const chat: ChatCompletionCreateParams = { model: body.model, messages };
   if (body.max_tokens !== undefined) chat.max_completion_tokens = body.max_tokens;
@@ -236,6 +238,23 @@ export function toChatRequest(body: MessagesRequest, beta?: string): MessagesTra
     },
     toolNames,
   };
+}
+
+/**
+ * A final assistant turn with content is a prefill: Anthropic continues its text, and the client puts
+ * the answer after it (a JSON object begun with `{`, a sentence to finish). OpenAI-format models answer
+ * such a turn afresh, and Google documents no continuation for a trailing `model` turn, so the client
+ * would join a whole new answer onto its prefix: only an Anthropic deployment serves it (a 400 naming
+ * the turn where the model has none, never a silently different answer).
+ */
+function markPrefill(turns: MessagesRequest['messages'], mark: MarkNative): void {
+  const last = turns.at(-1);
+  if (last?.role !== 'assistant') return;
+  const content = last.content;
+  const said = typeof content === 'string' ? content !== '' : content.some((block) => block.type !== 'text' || block.text !== '');
+  if (!said) return;
+  const param = `messages[${turns.length - 1}]`;
+  mark(`${param} is a final assistant turn for the model to continue (a prefill), which only an Anthropic deployment does`, param);
 }
 
 /**
@@ -458,14 +477,14 @@ function anthropicOnly(block: AnthropicBlock, param: string, mark: MarkNative): 
 }
 
 function assistantMessages(blocks: AnthropicBlock[], param: string, mark: MarkNative): ChatCompletionMessageParam[] {
-  let text = '';
+  const texts: string[] = [];
   const toolCalls: ToolCall[] = [];
   const thinking: AnthropicBlock[] = [];
   /** Gemini thought signatures the turn's thinking blocks carry (see response.ts), by tool call id. */
   const signatures = new Map<string, string>();
   let reasoning = '';
   blocks.forEach((block, j) => {
-    if (block.type === 'text') text += String(block.text ?? '');
+    if (block.type === 'text') texts.push(String(block.text ?? ''));
     else if (SERVER_TOOL_BLOCKS.has(block.type)) {
       mark(
         `${param}[${j}].type '${block.type}' is a block Anthropic's server tools leave, which only an Anthropic deployment reads`,
@@ -473,11 +492,11 @@ function assistantMessages(blocks: AnthropicBlock[], param: string, mark: MarkNa
       );
       // Its JSON as text, not a tool call: Anthropic ran it, so no tool message answers it, and a call
       // without one is no valid chat history. The text's size stands in for the tokens Anthropic counts.
-      text += JSON.stringify(block);
+      texts.push(JSON.stringify(block));
     } else if (ANTHROPIC_ONLY_ASSISTANT_BLOCKS.has(block.type)) {
       const at = `${param}[${j}].type`;
       mark(`${at} '${block.type}' is ${ANTHROPIC_ONLY_ASSISTANT_BLOCKS.get(block.type)}, which only an Anthropic deployment reads`, at);
-      text += JSON.stringify(block);
+      texts.push(JSON.stringify(block));
     } else if (block.type === 'tool_use') {
       const id = anthropicTables.toolUseId(String(block.id));
       const name = fittedToolName(String(block.name));
@@ -496,7 +515,8 @@ function assistantMessages(blocks: AnthropicBlock[], param: string, mark: MarkNa
         'invalid_value',
       );
   });
-  const message = { role: 'assistant' as const, content: text || (toolCalls.length ? null : '') };
+  const content = assistantTextContent(texts);
+  const message = { role: 'assistant' as const, content: content || (toolCalls.length ? null : '') };
   const calls = toolCalls.map((call) => {
     const signature = signatures.get(call.id);
     return signature ? { ...call, ...geminiSignatures.signedCall(signature) } : call;

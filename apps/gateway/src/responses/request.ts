@@ -1,4 +1,5 @@
 import {
+  assistantTextContent,
   checkParams,
   type ChatCompletionCreateParams,
   GatewayError,
@@ -218,8 +219,7 @@ class ChatTurns {
       typeof open.content === 'string'
         ? [open.content]
         : (open.content ?? []).map((part) => (part.type === 'text' ? part.text : part.refusal));
-    const all = [...said, ...texts].filter((text) => text !== '');
-    open.content = all.length > 1 ? all.map((text) => ({ type: 'text' as const, text })) : (all[0] ?? '');
+    open.content = assistantTextContent([...said, ...texts]);
   }
 
   push(message: ChatCompletionMessageParam): void {

@@ -1,5 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { ProviderConfig } from '@gateway/config';
+import { parseExactIntegers } from '../exact-integers';
 import { GatewayError } from '../gateway-error';
 import { headersOf } from '../openai/dispatch';
 import type { CallContext, ChatStream, JsonResult, ModelInfo } from '../provider';
@@ -102,7 +103,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
   private messageOf(text: string): Anthropic.Message {
     let message: Anthropic.Message | undefined;
     try {
-      message = JSON.parse(text) as Anthropic.Message;
+      message = parseExactIntegers(text) as Anthropic.Message;
     } catch {
       // Not JSON: refused below.
     }

@@ -1,5 +1,6 @@
 import { ApiError } from '@google/genai';
 import { parseErrorBody, readErrorBody } from '../error-body';
+import { parseExactIntegers } from '../exact-integers';
 import { GatewayError } from '../gateway-error';
 import { namedFileMapping } from '../named-file';
 import { truncated } from '../openai/stream';
@@ -92,7 +93,8 @@ export function keepingHeaders(provider: string, signal: AbortSignal, fetch: typ
         await res.body?.cancel();
         throw answerStatusError(provider, res.status);
       }
-      if (res.ok) return res;
+      // Read as the SDK would (it calls json()), but its tool calls' integers beyond 2^53 as Gemini wrote them (parseExactIntegers).
+      if (res.ok) return Object.assign(res, { json: async () => parseExactIntegers(await res.text()) });
       failed = res.headers;
       // The SDK would read the whole body (a stream's without bound): it gets what the gateway keeps of it,
       // JSON closed where a cut left it (error-body.ts), which its JSON reading would refuse as invalid.

@@ -1,5 +1,6 @@
 import { ApiError, type GenerateContentResponse } from '@google/genai';
 import { EventTurns, nextTurn } from '../event-turns';
+import { parseExactIntegers } from '../exact-integers';
 import { DONE } from '../map-stream';
 import { oversizedEvent } from '../openai/partial-event';
 import { SseLines } from '../sse-lines';
@@ -108,7 +109,7 @@ class EventLines {
       const data = this.data.join('\n');
       this.data = [];
       if (!data.trim()) return;
-      const event = JSON.parse(data) as GenerateContentResponse;
+      const event = parseExactIntegers(data) as GenerateContentResponse;
       throwIfError(event);
       events.push(event);
       return;
@@ -121,7 +122,7 @@ class EventLines {
 
 function parseOrUndefined(text: string): unknown {
   try {
-    return JSON.parse(text);
+    return parseExactIntegers(text);
   } catch {
     return undefined;
   }

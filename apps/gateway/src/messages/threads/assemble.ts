@@ -1,4 +1,4 @@
-import { type ChatStream, mapStream, SseEvents } from '@gateway/providers';
+import { type ChatStream, mapStream, parseExactIntegers, SseEvents } from '@gateway/providers';
 import type { AnthropicBlock } from '../wire';
 
 /**
@@ -69,7 +69,7 @@ class MessageAssembler {
         return this.delta(this.content[at], at, event.delta ?? {});
       case 'content_block_stop': {
         const json = this.json.get(at);
-        if (json !== undefined && this.content[at]) this.content[at].input = json ? JSON.parse(json) : {};
+        if (json !== undefined && this.content[at]) this.content[at].input = json ? parseExactIntegers(json) : {};
         return;
       }
       case 'message_stop':

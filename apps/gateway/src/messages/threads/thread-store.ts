@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { GatewayConfig } from '@gateway/config';
 import { MetricsService } from '@gateway/metrics';
+import { parseExactIntegers } from '@gateway/providers';
 import { RedisService } from '@gateway/redis';
 import { storeUnavailable } from '../../stores/tenant-store';
 import type { MessagesRequest } from '../wire';
@@ -89,7 +90,7 @@ export class ThreadStore {
     const found = await this.read(this.backend.read(tenant, responseId));
     if (found === undefined || found === 'dropped') return found;
     const fixed = JSON.parse(found.fixed) as Pick<StoredThread, 'system' | 'tools' | 'fingerprint'>;
-    const messages = found.turns.flatMap((turn) => JSON.parse(turn) as StoredThread['messages']);
+    const messages = found.turns.flatMap((turn) => parseExactIntegers(turn) as StoredThread['messages']);
     return { id: found.id, ...fixed, messages, last: found.last };
   }
 
