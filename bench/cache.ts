@@ -229,7 +229,7 @@ async function semanticTable(): Promise<void> {
       for (const e of entries)
         await embedded.put(
           e.key,
-          { namespace: 'ns', body: BODY, promptTokens: 20, completionTokens: 150, prompt: e.prompt, vector: e.vector },
+          { namespace: 'ns', tenant: 'bench', body: BODY, promptTokens: 20, completionTokens: 150, prompt: e.prompt, vector: e.vector },
           3600,
         );
     });
@@ -249,6 +249,7 @@ async function stackRow(url: string, size: number): Promise<string> {
       indexName: `${prefix}idx`,
       dimensions: DIMS,
       maxEntries: size * 2,
+      tenantShare: size * 2,
       hnswM: 16,
       hnswEfConstruction: 200,
       hnswEfRuntime: 64,
@@ -269,15 +270,21 @@ async function stackRow(url: string, size: number): Promise<string> {
       async (entries) => {
         for (let i = 0; i < entries.length; i += 500) {
           await Promise.all(
-            entries
-              .slice(i, i + 500)
-              .map((e) =>
-                backend.put(
-                  e.key,
-                  { namespace: 'ns', body: BODY, promptTokens: 20, completionTokens: 150, prompt: e.prompt, vector: e.vector },
-                  3600,
-                ),
+            entries.slice(i, i + 500).map((e) =>
+              backend.put(
+                e.key,
+                {
+                  namespace: 'ns',
+                  tenant: 'bench',
+                  body: BODY,
+                  promptTokens: 20,
+                  completionTokens: 150,
+                  prompt: e.prompt,
+                  vector: e.vector,
+                },
+                3600,
               ),
+            ),
           );
         }
       },

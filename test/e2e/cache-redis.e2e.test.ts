@@ -379,12 +379,14 @@ describe('Redis Stack backend: hybrid policy per namespace, cap kept by a one-ke
     indexName: `${prefix}idx`,
     dimensions: 16,
     maxEntries: 6,
+    tenantShare: 6,
     hnswM: 8,
     hnswEfConstruction: 50,
     hnswEfRuntime: 20,
   };
   const entry = (namespace: string, i: number) => ({
     namespace,
+    tenant: 'one',
     body: `answer ${i}`,
     promptTokens: 1,
     completionTokens: 1,
@@ -462,7 +464,7 @@ describe('Redis Stack backend: hybrid policy per namespace, cap kept by a one-ke
     assert.equal(await redis.hget(`${prefix}e:small6`, 'body'), 'answer 6');
   });
 
-  it('over the cap, the script pops the entries closest to expiry and the backend deletes them', async () => {
+  it('over the cap, the script evicts the entries closest to expiry and the backend deletes them', async () => {
     await backend.put('big6', entry('big', 6), 120);
     await backend.put('big7', entry('big', 7), 120);
     assert.equal(await redis.zcard(`${prefix}expiry`), 6);

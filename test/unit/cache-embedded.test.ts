@@ -5,8 +5,9 @@ import { EmbeddedBackend } from '../../libs/cache/src/backends/embedded.backend'
 import { VectorBuckets } from '../../libs/cache/src/backends/vector-buckets';
 import { near, random, randomUnit } from '../support/vectors';
 
-const entry = (namespace: string, body: string, vector?: Float32Array, prompt = body): CacheEntry => ({
+const entry = (namespace: string, body: string, vector?: Float32Array, prompt = body, tenant = 'one'): CacheEntry => ({
   namespace,
+  tenant,
   body,
   promptTokens: 3,
   completionTokens: 5,
@@ -63,6 +64,38 @@ describe('embedded cache backend', () => {
     assert.ok(backend.size < 20 && backend.size >= 3);
     assert.ok(await backend.get('k19'));
     assert.equal(await backend.get('k1'), undefined);
+    backend.close();
+  });
+
+  // fair31 defect 4: one tenant storing many answers pushed every other tenant's out of the shared memory cap.
+  it('a full store takes room from the tenant over its share holding the most, not from the others', async () => {
+    // About 1,400 bytes an entry (its text twice, as V8 may hold it, and the overhead): 8 fit; a share holds 2.
+    const backend = new EmbeddedBackend(12_000, Date.now, 4_000);
+    const body = 'x'.repeat(500);
+    const b = ['b0', 'b1', 'b2'];
+    for (const key of b) await backend.put(key, entry('nsb', body, undefined, body, 'key:b'), 60);
+    for (let i = 0; i < 50; i++) await backend.put(`a${i}`, entry('nsa', body, undefined, body, 'key:a'), 86_400);
+    const kept = async (keys: string[]) => Promise.all(keys.map(async (key) => ((await backend.get(key)) ? key : '-')));
+    assert.deepEqual(await kept(b), b);
+    assert.deepEqual(await kept(['a49', 'a0']), ['a49', '-']);
+    assert.ok(backend.memoryBytes <= 12_000, `${backend.memoryBytes} bytes`);
+    // A tenant within its share that needs room takes it from the one holding the most.
+    await backend.put('c0', entry('nsc', body, undefined, body, 'key:c'), 60);
+    assert.deepEqual(await kept(['c0', ...b]), ['c0', ...b]);
+    assert.equal(backend.size, 8);
+    backend.close();
+  });
+
+  it('with every tenant within its share, the least recently used of all goes', async () => {
+    const backend = new EmbeddedBackend(12_000, Date.now, 4_000);
+    const body = 'x'.repeat(500);
+    const keys = Array.from({ length: 9 }, (_, i) => `t${i}`);
+    for (const key of keys) {
+      await backend.put(key, entry(key, body, undefined, body, `key:${key}`), 60);
+      if (key === 't1') await backend.get('t0'); // t0 is used again: t1 becomes the least recently used
+    }
+    const kept = await Promise.all(keys.map(async (key) => ((await backend.get(key)) ? key : '-')));
+    assert.deepEqual(kept, ['t0', '-', 't2', 't3', 't4', 't5', 't6', 't7', 't8']);
     backend.close();
   });
 

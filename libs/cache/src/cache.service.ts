@@ -75,6 +75,8 @@ export type BilledUsage = (reported: CompletionUsage | undefined) => { usage: Co
 
 interface PendingStore {
   keys: CacheKeys;
+  /** CacheScope.tenant: whose share of the cache the entry counts in. */
+  tenant: string;
   ttlSeconds: number;
   /** Set when the semantic layer applies; `vector` once embedded. */
   semanticPrompt?: string;
@@ -182,7 +184,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     this.metrics = new CacheMetrics(metricsService.registry);
     this.failOpen = new FailOpen(this.logger, this.metrics, this.config.redis.pauseAfterTimeoutMs);
     this.recent = new RecentEmbeddings(this.config.semantic.embeddingCacheSize);
-    this.embedded = new EmbeddedBackend(this.config.embedded.maxMemoryMb * 1024 * 1024);
+    const maxBytes = this.config.embedded.maxMemoryMb * 1024 * 1024;
+    this.embedded = new EmbeddedBackend(maxBytes, Date.now, maxBytes * this.config.tenantShare);
     for (const model of gateway.models) {
       const price = model.deployments.find((d) => d.price)?.price;
       if (price) this.prices.set(model.name, price);
@@ -214,6 +217,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
           indexName: `${r.keyPrefix}idx:${space}`,
           dimensions: this.embedder?.dimensions ?? 0,
           maxEntries: r.maxEntries,
+          tenantShare: Math.max(1, Math.floor(r.maxEntries * this.config.tenantShare)),
           hnswM: r.hnswM,
           hnswEfConstruction: r.hnswEfConstruction,
           hnswEfRuntime: r.hnswEfRuntime,
@@ -282,6 +286,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const keys = cacheKeys(request, scope, semantic.maxPromptChars);
     const pending: PendingStore = {
       keys,
+      tenant: scope.tenant,
       ttlSeconds: Math.min(controls.ttlSeconds ?? this.config.ttlSeconds, this.config.maxTtlSeconds),
       embedded: coalesce.embedded,
       charging: coalesce.charging,
@@ -378,6 +383,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     }
     const entry = {
       namespace: pending.keys.namespace,
+      tenant: pending.tenant,
       body,
       ...usage,
       ...(pending.vector ? { prompt: pending.semanticPrompt, vector: pending.vector } : {}),

@@ -74,7 +74,10 @@ export class RedisCacheConfig {
    * (0: never pause): a hung Redis otherwise cost every request its budget twice, lookup and store.
    */
   @IsOptional() @IsInt() @Min(0) @Max(600_000) pauseAfterTimeoutMs = 1_000;
-  /** Entries kept at most; the ones closest to expiry are dropped first. */
+  /**
+   * Entries kept at most. Past it the tenant holding the most gives its entry closest to expiry while it holds more
+   * than its share (cache.tenantShare), else the entry closest to expiry of all goes.
+   */
   @IsOptional() @IsInt() @Min(1) maxEntries = 100_000;
   /** HNSW graph parameters of the vector index (RediSearch `M`, `EF_CONSTRUCTION`, `EF_RUNTIME`). */
   @IsOptional() @IsInt() @Min(2) @Max(512) hnswM = 16;
@@ -84,7 +87,10 @@ export class RedisCacheConfig {
 
 /** In-process backend, used without Redis (and for the semantic layer of a Redis without search). */
 export class EmbeddedCacheConfig {
-  /** Approximate memory for entries (answers, prompts, vectors); least recently used go first. */
+  /**
+   * Approximate memory for entries (answers, prompts, vectors). Past it the tenant holding the most gives its least
+   * recently used while it holds more than its share (cache.tenantShare), else the least recently used of all goes.
+   */
   @IsOptional() @IsInt() @Min(1) maxMemoryMb = 256;
 }
 
@@ -96,6 +102,13 @@ export class CacheConfig {
   @IsOptional() @IsInt() @Min(1) ttlSeconds = 3_600;
   /** Upper bound for the per-request `x-gateway-cache-ttl` header. */
   @IsOptional() @IsInt() @Min(1) maxTtlSeconds = 86_400;
+  /**
+   * The part of each store a tenant (the cache scope: a gateway key with `scope: key`) keeps before others when the
+   * store is full: of redis.maxEntries in Redis (at least one entry), of embedded.maxMemoryMb in process. A full
+   * store takes room from the tenant holding the most while it holds more than this, so one key storing many (or
+   * long-lived) answers pushes out its own, not the others'; a tenant may hold more while there is room.
+   */
+  @IsOptional() @IsNumber() @Min(0) @Max(1) tenantShare = 0.1;
   /** Requests with a higher `temperature` are neither served from nor stored in the cache (unset counts as 1). */
   @IsOptional() @IsNumber() @Min(0) @Max(2) maxTemperature = 1;
   /** Cache answers that are tool calls (finish_reason `tool_calls`). */

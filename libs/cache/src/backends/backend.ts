@@ -17,6 +17,8 @@ export interface CachedAnswer {
 
 export interface CacheEntry extends CachedAnswer {
   namespace: string;
+  /** Whose share of the store the entry counts in (CacheScope.tenant): a full store takes room from a tenant over its share first. */
+  tenant: string;
   /** The embedded prompt, kept for the guard; absent for exact-only entries. */
   prompt?: string;
   /** Unit vector of `prompt`. */
@@ -33,7 +35,8 @@ export interface Neighbour {
 
 /**
  * Where entries live: the in-process index (embedded.backend.ts) or Redis
- * (redis.backend.ts). Both keep a TTL per entry and a size cap.
+ * (redis.backend.ts). Both keep a TTL per entry and a size cap, within which each tenant has a share: when the
+ * store is full, the tenant holding the most gives first if it holds more than its share.
  */
 export interface CacheBackend {
   readonly name: 'embedded' | 'redis';

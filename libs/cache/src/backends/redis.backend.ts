@@ -13,6 +13,8 @@ export interface RedisBackendOptions {
   /** Name of the RediSearch index: carries the embedder's name and dimension. */
   indexName: string;
   maxEntries: number;
+  /** Entries a tenant keeps before others when the cache is full (cache.tenantShare of maxEntries). */
+  tenantShare: number;
   hnswM: number;
   hnswEfConstruction: number;
   hnswEfRuntime: number;
@@ -25,21 +27,59 @@ const SIZE_TTL_MS = 30_000;
 const MAX_SIZES_KEPT = 10_000;
 
 /**
- * Keeps the cap: a sorted set scores every entry key by its expiry; expired members are
- * trimmed and, over the cap, the members closest to expiry are popped and returned for the
- * caller to delete. It touches only its one key (KEYS[1]), so it runs on Redis Cluster; the
- * entry keys it scores are data here, deleted by the caller each with a command of its own.
- * KEYS: expiry set. ARGV: now ms, expires-at ms, entry key, max entries.
+ * Keeps the cap and each tenant's share of it. A sorted set scores every entry key by its expiry; beside it, in keys
+ * of the same slot (their hash tag is that set's name), each entry's tenant (a hash), what each tenant holds (a
+ * sorted set, tenant -> entries) and per tenant its entries by expiry. Expired entries are forgotten first; then,
+ * while over the cap, the tenant holding the most (the writer, its new entry counted, on a tie) gives its entry
+ * closest to expiry if it holds more than its share, else the entry closest to expiry of all goes: a tenant storing
+ * many long-lived answers pushes out its own, not the others'. The evicted keys are returned for the caller to
+ * delete: the script touches only bookkeeping keys of one slot, so it runs on Redis Cluster (the other tenants' sets
+ * are not in KEYS, but share the hash tag). An entry stored before the shares were kept has no tenant: it goes by
+ * its expiry alone. KEYS: expiry set, tenants hash, held set, the writer's set. ARGV: now ms, expires-at ms, entry
+ * key, max entries, share (entries), tenant, the prefix of a tenant's set.
  */
 const TRACK_SCRIPT = `
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
-if excess > 0 then return redis.call('ZPOPMIN', KEYS[1], excess) end
-return {}`;
+local expiry, owners, held, own = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local entry, max, share, tenant, perTenant = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7]
+local function forget(gone)
+  redis.call('ZREM', expiry, gone)
+  local owner = redis.call('HGET', owners, gone)
+  if not owner then return end
+  redis.call('HDEL', owners, gone)
+  redis.call('ZREM', perTenant .. owner, gone)
+  if tonumber(redis.call('ZINCRBY', held, -1, owner)) <= 0 then redis.call('ZREM', held, owner) end
+end
+for _, gone in ipairs(redis.call('ZRANGEBYSCORE', expiry, '-inf', ARGV[1])) do forget(gone) end
+forget(entry)
+redis.call('ZADD', expiry, ARGV[2], entry)
+redis.call('HSET', owners, entry, tenant)
+redis.call('ZADD', own, ARGV[2], entry)
+redis.call('ZINCRBY', held, 1, tenant)
+local evicted = {}
+while redis.call('ZCARD', expiry) > max do
+  local top = redis.call('ZREVRANGE', held, 0, 0, 'WITHSCORES')
+  local most = tonumber(top[2] or 0)
+  local from = tonumber(redis.call('ZSCORE', held, tenant) or 0) >= most and tenant or top[1]
+  local victim = most > share and redis.call('ZRANGE', perTenant .. from, 0, 0)[1] or redis.call('ZRANGE', expiry, 0, 0)[1]
+  forget(victim)
+  evicted[#evicted + 1] = victim
+end
+return evicted`;
 
 type WithTrack = RedisClient & {
-  gatewayCacheTrack(expiry: string, now: number, expiresAt: number, entry: string, max: number): Promise<string[]>;
+  gatewayCacheTrack(
+    expiry: string,
+    owners: string,
+    held: string,
+    own: string,
+    now: number,
+    expiresAt: number,
+    entry: string,
+    max: number,
+    share: number,
+    tenant: string,
+    perTenant: string,
+  ): Promise<string[]>;
 };
 
 /**
@@ -54,6 +94,8 @@ export class RedisBackend implements CacheBackend {
   searchAvailable: boolean | undefined;
   private readonly entryPrefix: string;
   private readonly expiryKey: string;
+  /** The start of the other bookkeeping keys: hash-tagged with expiryKey, so all of them are on its slot. */
+  private readonly sharesKey: string;
   private readonly client: WithTrack;
   private warnedNoSearch = false;
   /** Set once warnOfTuning has told of HNSW settings the index was not built with. */
@@ -69,7 +111,9 @@ export class RedisBackend implements CacheBackend {
   ) {
     this.entryPrefix = `${options.keyPrefix}e:`;
     this.expiryKey = `${options.keyPrefix}expiry`;
-    if (!('gatewayCacheTrack' in client)) client.defineCommand('gatewayCacheTrack', { numberOfKeys: 1, lua: TRACK_SCRIPT });
+    // A key without braces hashes on its whole name: one whose tag is that name is on the same slot.
+    this.sharesKey = `${options.keyPrefix}{${this.expiryKey}}:`;
+    if (!('gatewayCacheTrack' in client)) client.defineCommand('gatewayCacheTrack', { numberOfKeys: 4, lua: TRACK_SCRIPT });
     this.client = client as WithTrack;
   }
 
@@ -108,7 +152,7 @@ export class RedisBackend implements CacheBackend {
     const entryKey = this.entryPrefix + key;
     // One key per transaction: a reader sees the old entry or the new one, never a half-written one.
     // The transaction and the cap script go out together: one round trip within the budget, not two
-    // (the script only scores the key; an entry it pops is deleted after the write, below).
+    // (the script only keeps the bookkeeping; an entry it evicts is deleted after the write, below).
     const [written, evicted] = await Promise.all([
       this.client
         .multi()
@@ -116,13 +160,25 @@ export class RedisBackend implements CacheBackend {
         .hset(entryKey, ...fields)
         .pexpire(entryKey, ttlMs)
         .exec(),
-      this.client.gatewayCacheTrack(this.expiryKey, now, now + ttlMs, entryKey, this.options.maxEntries),
+      this.client.gatewayCacheTrack(
+        this.expiryKey,
+        `${this.sharesKey}tenants`,
+        `${this.sharesKey}held`,
+        `${this.sharesKey}t:${entry.tenant}`,
+        now,
+        now + ttlMs,
+        entryKey,
+        this.options.maxEntries,
+        this.options.tenantShare,
+        entry.tenant,
+        `${this.sharesKey}t:`,
+      ),
     ]);
     const failed = written?.find(([err]) => err);
     if (failed) throw failed[0];
-    // [member, score, member, score, …]; on a cluster the members live on other nodes. Not awaited:
-    // the entry is written, and an evicted entry left behind by a failed UNLINK still expires by its TTL.
-    for (const evictedKey of evicted.filter((_, i) => i % 2 === 0)) this.client.unlink(evictedKey).catch(() => {});
+    // On a cluster the evicted entries live on other nodes. Not awaited: the entry is written, and an
+    // evicted entry left behind by a failed UNLINK still expires by its TTL.
+    for (const evictedKey of evicted) this.client.unlink(evictedKey).catch(() => {});
   }
 
   async nearest(namespace: string, vector: Float32Array, k: number): Promise<Neighbour[]> {
