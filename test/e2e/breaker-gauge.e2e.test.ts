@@ -57,7 +57,11 @@ describe(
         // Still nobody asked: the breaker is no less open for the requests' path than the gauge says.
         const next = await client.chat.completions.create({ model: group, messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
         assert.equal(next.status, 502, 'the next request probes the deployment (which still fails) rather than being refused');
-        assert.equal(await gauge(a, deployment), 2, 'the failed probe opened it again');
+        // A probe answered with a 5xx lets the next request probe; the consecutiveFailures-th (2) such probe reopens it.
+        assert.equal(await gauge(a, deployment), 1, 'one 5xx probe: half-open still, the next request probes');
+        const again = await client.chat.completions.create({ model: group, messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
+        assert.equal(again.status, 502, 'the second probe, which fails too');
+        assert.equal(await gauge(a, deployment), 2, 'the second failed probe opened it again');
       } finally {
         await Promise.all(started.map((g) => g.stop()));
         redis.disconnect();

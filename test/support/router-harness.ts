@@ -70,7 +70,10 @@ export function routerHarness(config: GatewayConfig, size = 2) {
     try {
       const eligible = eligibleDeployments(group, profile, breakers, start);
       const plan = { group, profile, deployments: STRATEGY_ORDER.priority(eligible.deployments, {} as never), out: eligible.out, waitedMs };
-      const run = await (stop ? executor.runWhole(plan, ac.signal, call, stop) : executor.run(plan, ac.signal, 'total', call));
+      // A call that takes no `sent` stands for a transport that writes its request at once: it is sent when called (a
+      // timeout then is the upstream's, not a wait for a connection: Executor, connectionsBusy).
+      const sentAtOnce: AttemptCall<string> = call.length >= 4 ? call : (d, s, t, sent) => (sent?.(), call(d, s, t, sent));
+      const run = await (stop ? executor.runWhole(plan, ac.signal, sentAtOnce, stop) : executor.run(plan, ac.signal, 'total', sentAtOnce));
       return { status: 200, result: run.result, fallbacks: fallbacksOf(run), start, end: clock.now() };
     } catch (err) {
       if (!(err instanceof GatewayError)) throw err;

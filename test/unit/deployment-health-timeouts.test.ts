@@ -59,12 +59,81 @@ describe('deployment health: timeouts', () => {
     assert.equal(h.state, 'open');
   });
 
-  it('other failures (a 5xx) count whatever answered since', () => {
+  it('a connection failure counts whatever answered since', () => {
     const h = new DeploymentHealth(cfg, () => undefined);
     const failing = [0, 1, 2].map((i) => h.admit(i)!);
     h.admit(5)!.started();
     failing.forEach((t, i) => t.end({ kind: 'failed' }, 10 + i));
     assert.equal(h.state, 'open');
+  });
+
+  // Found by an independent check (fair31, defect 3): one tenant's prompts the upstream answers with a 500 (a request the
+  // vendor fails on) opened the shared breaker among another tenant's answers, for every tenant. Weighed as timeouts now.
+  const ERROR_5XX: Verdict = { kind: 'failed', errorAnswer: true };
+
+  it('a 5xx is excused as a timeout is: the deployment served an attempt started after it, so it stays closed', () => {
+    const h = new DeploymentHealth(cfg, () => undefined);
+    const failing = [0, 1, 2, 3, 4].map((i) => h.admit(i)!);
+    h.admit(10)!.end({ kind: 'answered' }, 20);
+    failing.forEach((t, i) => t.end(ERROR_5XX, 30 + i));
+    assert.equal(h.state, 'closed', "five 5xx in a row, but another tenant's request that started after them was served");
+  });
+
+  it('5xx with no answer to a later attempt open it, and a later answer takes back those already counted', () => {
+    const h = new DeploymentHealth(cfg, () => undefined);
+    const failing = [0, 1].map((i) => h.admit(i)!);
+    const later = h.admit(2)!;
+    failing.forEach((t, i) => t.end(ERROR_5XX, 10 + i));
+    later.end({ kind: 'answered' }, 12);
+    [20, 21].forEach((at) => h.admit(at)!.end(ERROR_5XX, at + 1));
+    assert.equal(h.state, 'closed', 'two taken back, two counted: under consecutiveFailures');
+    h.admit(30)!.end(ERROR_5XX, 31);
+    assert.equal(h.state, 'open', 'three 5xx no served attempt followed');
+  });
+
+  it('a probe answered with a 5xx lets the next request probe: another tenant served closes it; N such probes reopen it', () => {
+    const h = new DeploymentHealth(cfg, () => undefined);
+    for (let i = 0; i < 3; i++) h.admit(i)!.end(ERROR_5XX, i + 1);
+    assert.equal(h.state, 'open');
+    const first = h.admit(20)!;
+    assert.ok(first.probe);
+    first.end(ERROR_5XX, 21);
+    assert.equal(h.state, 'half-open', "one tenant's failing prompt won the probe: not reopened for the cool-down");
+    const next = h.admit(22)!;
+    assert.ok(next?.probe, 'the next request probes at once');
+    next.end({ kind: 'answered' }, 23);
+    assert.equal(h.state, 'closed');
+    for (let i = 0; i < 3; i++) h.admit(30 + i)!.end(ERROR_5XX, 31 + i);
+    for (let i = 0; i < 3; i++) {
+      assert.equal(h.state, i === 0 ? 'open' : 'half-open');
+      h.admit(100 + i)!.end(ERROR_5XX, 100 + i);
+    }
+    assert.equal(h.state, 'open', 'consecutiveFailures probes in a row failed: a deployment that fails every request');
+    assert.equal(h.admit(103), undefined, 'out for the cool-down');
+  });
+
+  it("a request's retry answered with a 5xx again is no new evidence; an answer started at the same time excuses", () => {
+    const h = new DeploymentHealth(cfg, () => undefined);
+    h.admit(0)!.end(ERROR_5XX, 1);
+    for (let i = 0; i < 4; i++) h.admit(2 + i)!.end({ ...ERROR_5XX, repeat: true }, 3 + i);
+    assert.equal(h.state, 'closed', "one request's first 5xx counted, its retries' not");
+    const burst = [10, 10, 10].map((at) => h.admit(at)!);
+    h.admit(10)!.end({ kind: 'answered' }, 11);
+    burst.forEach((t) => t.end(ERROR_5XX, 12));
+    assert.equal(h.state, 'closed', 'served an attempt that started with them');
+  });
+
+  it("excused 5xx still count in the failure rate, and a 503's Retry-After still cools it down", () => {
+    const rated = Object.assign(new BreakerConfig(), { ...cfg, minRequests: 6, failureRate: 0.5 });
+    const h = new DeploymentHealth(rated, () => undefined);
+    const failing = [0, 1, 2, 3, 4].map((i) => h.admit(i)!);
+    h.admit(10)!.end({ kind: 'answered' }, 20);
+    failing[0].end({ ...ERROR_5XX, retryAfterMs: 5 }, 21);
+    assert.equal(h.readyAt(21), 26, 'cooling down for its Retry-After');
+    failing.slice(1, 4).forEach((t, i) => t.end(ERROR_5XX, 30 + i));
+    assert.equal(h.state, 'closed');
+    failing[4].end(ERROR_5XX, 40);
+    assert.equal(h.state, 'open', 'five 5xx and one answer: over the failure rate');
   });
 
   it('timeouts the deployment answered past still count in the failure rate: one that times out most requests opens', () => {

@@ -27,15 +27,20 @@ export type Verdict =
    * 5xx, 529, timeout, connection failure; a Retry-After also cools it down. `trouble`: the answer that said the
    * gateway's account is refused (a rejected key, no credit), which cools it down for the breaker's cool-down.
    * `timedOut`: the gateway gave up waiting (attemptMs, a stream's bound), which may be the request's doing.
+   * `errorAnswer`: the upstream answered this request with a 5xx, which may be the request's doing too (a prompt the
+   * vendor fails on: Gemini's 500 for an input too long). `repeat`: a retry of a request this deployment failed already.
    */
-  | { kind: 'failed'; retryAfterMs?: number; trouble?: AccountTrouble; timedOut?: boolean }
+  | { kind: 'failed'; retryAfterMs?: number; trouble?: AccountTrouble; timedOut?: boolean; errorAnswer?: boolean; repeat?: boolean }
   /** 429: up, but not to be asked again before `retryAfterMs`. */
   | { kind: 'rate-limited'; retryAfterMs: number }
   /** The client left or the request's deadline passed: nothing learned. */
   | { kind: 'no-verdict' };
 
-/** A verdict as evidence (DeploymentHealth.weigh): a timeout the deployment has answered past counts in the failure rate only. */
-type Evidence = Verdict | { kind: 'excused-timeout' };
+/**
+ * A verdict as evidence (DeploymentHealth.weigh): a timeout or 5xx the deployment has served past counts in the failure
+ * rate only (a 503's Retry-After still cools it down).
+ */
+type Evidence = Verdict | { kind: 'excused-failure'; retryAfterMs?: number; repeat?: boolean };
 
 /**
  * Permission for one attempt. `end` must be called once however the attempt ends; later calls do nothing.
@@ -69,16 +74,18 @@ export type HealthChange =
  *   open --(until passed, next admit)--> half-open: exactly one probe ticket
  *   half-open --probe answered (a stream: its first chunk) or rate limited--> closed
  *   half-open --probe failed--> open(now + cooldownMs)
+ *   half-open --probe answered with a 5xx--> half-open, slot free; open(now + cooldownMs) at the Nth such probe in a row
  *   half-open --probe ended without verdict (client gone, deadline)--> half-open, slot free
  *
- * A timeout is evidence against the deployment only while it has not shown itself up since: an attempt that timed out
- * is not counted among the consecutive failures when the deployment served (its first byte or a whole answer; not a
+ * A timeout or a 5xx is evidence against the deployment only while it has not shown itself up since: an attempt that
+ * timed out or was answered with a 5xx (not a connection failure) is not counted among the consecutive failures when the deployment served (its first byte or a whole answer; not a
  * 429 nor a client error, which an overloaded deployment may give at once while it hangs the rest) an attempt that
  * started after it, and such an answer that comes later takes back the ones already counted there. It still counts in the failure rate over the window: a deployment that times out most
  * requests while answering a few is degraded, and opens on the rate. Such a deployment serves others who asked later; the slow
  * one was the request (a huge prompt, a long generation), and one tenant's slow requests would otherwise take it from
- * every tenant for the cool-down. A hung deployment answers nothing, so its timeouts count as before; a probe that
- * times out is the only attempt since it opened, so it still reopens it.
+ * every tenant for the cool-down; the same for a 5xx a request's content provokes (fair31 D3). A hung or failing
+ * deployment serves nothing, so its timeouts and 5xx count as before; a probe is the only attempt since it opened, so its
+ * failure is never excused (one answered with a 5xx lets the next request probe, see above).
  *
  * `coolUntil` (from a Retry-After) is a time, not a state: no attempt starts before it,
  * whatever the breaker says, and nothing has to happen for it to end. A 503/529's
@@ -100,8 +107,8 @@ export class DeploymentHealth {
   private consecutive = 0;
   /** When the latest attempt the deployment served started: a timeout of one started before it is excused (weigh). */
   private answeredStartedAt = -Infinity;
-  /** When the timeouts among the `consecutive` failures started: an answer to a later attempt takes them back. */
-  private countedTimeouts: number[] = [];
+  /** When the timeouts and 5xx among the `consecutive` failures started: an answer to a later attempt takes them back. */
+  private countedExcusable: number[] = [];
   /** Share of recent answers that were 429s (moving average). */
   private limitedShare = 0;
   /** Answers and failures over the last `windowMs`, for the failure rate. */
@@ -227,28 +234,33 @@ export class DeploymentHealth {
     };
   }
 
-  /** The verdict as evidence: an answer shows the deployment up as of its attempt's start; a timeout before then is none. */
+  /** The verdict as evidence: an answer shows the deployment up as of its attempt's start; a timeout or 5xx before then is none. */
   private weigh(verdict: Verdict, startedAt: number): Evidence {
     // Only a request served shows the deployment serves: a 429 or a client error can come at once from a
     // deployment that hangs every request it takes on (an overloaded one answers 429 to the rest), and one
     // tenant's invalid requests would keep it in for everyone (recheck30 D1).
     if (verdict.kind === 'answered' && !verdict.judged) this.answeredAfter(startedAt);
-    const upSince = verdict.kind === 'failed' && verdict.timedOut && this.answeredStartedAt > startedAt;
-    if (upSince) return { kind: 'excused-timeout' };
-    if (verdict.kind === 'failed' && verdict.timedOut) this.countedTimeouts.push(startedAt);
+    if (verdict.kind !== 'failed' || !(verdict.timedOut || verdict.errorAnswer)) return verdict;
+    // The same request's 5xx again is no new evidence: counted, one tenant's failing prompts counted twice each, opening
+    // it in a burst of retries no other tenant's answer could come between (a deployment failing every request opens on
+    // their first attempts). Its Retry-After still counts.
+    if (verdict.errorAnswer && verdict.repeat) return { kind: 'excused-failure', retryAfterMs: verdict.retryAfterMs, repeat: true };
+    // An answer to an attempt started at the same time shows it up as well: a burst woken at once (a probe's end).
+    if (this.answeredStartedAt >= startedAt) return { kind: 'excused-failure', retryAfterMs: verdict.retryAfterMs };
+    this.countedExcusable.push(startedAt);
     return verdict;
   }
 
   /**
    * The deployment answered an attempt that started at `startedAt` (its first byte, or a whole answer): the timeouts
-   * already counted of attempts started before it no longer count towards the consecutive failures (a stream's first
+   * and 5xx already counted of attempts started before it no longer count towards the consecutive failures (a stream's first
    * byte ends no run of failures as an answer does, and the answer may come after their verdicts).
    */
   private answeredAfter(startedAt: number): void {
     this.answeredStartedAt = Math.max(this.answeredStartedAt, startedAt);
-    const kept = this.countedTimeouts.filter((t) => t >= startedAt);
-    this.consecutive -= this.countedTimeouts.length - kept.length;
-    this.countedTimeouts = kept;
+    const kept = this.countedExcusable.filter((t) => t > startedAt);
+    this.consecutive -= this.countedExcusable.length - kept.length;
+    this.countedExcusable = kept;
   }
 
   private settle(verdict: Evidence, now: number, wasProbe: boolean): void {
@@ -256,7 +268,7 @@ export class DeploymentHealth {
       case 'answered':
         this.window.record(now, false);
         this.consecutive = 0;
-        this.countedTimeouts = [];
+        this.countedExcusable = [];
         this.limitedShare *= 1 - RATE_LIMIT_ALPHA;
         if (this.state !== 'closed') this.close();
         return;
@@ -269,12 +281,18 @@ export class DeploymentHealth {
         if (verdict.retryAfterMs) this.coolDown(now, verdict.retryAfterMs, false, verdict.trouble);
         this.window.record(now, true);
         this.consecutive++;
-        if (wasProbe || (this.state === 'closed' && (this.consecutive >= this.config.consecutiveFailures || this.rateTripped(now)))) {
+        // A probe answered with a 5xx may have been one tenant's request the vendor fails on, and that tenant, sending
+        // them steadily, would win the probe each cool-down (fair31 D3): the next request probes, one at a time, until
+        // consecutiveFailures probes in a row failed so. A timeout still reopens at once: a hung probe costs attemptMs.
+        const probeFails = wasProbe && (!verdict.errorAnswer || this.consecutive >= this.config.consecutiveFailures);
+        if (probeFails || (this.state === 'closed' && (this.consecutive >= this.config.consecutiveFailures || this.rateTripped(now)))) {
           this.open(now + this.config.cooldownMs);
         }
         return;
       }
-      case 'excused-timeout':
+      case 'excused-failure':
+        if (verdict.retryAfterMs) this.coolDown(now, verdict.retryAfterMs, false);
+        if (verdict.repeat) return;
         this.window.record(now, true);
         if (wasProbe || (this.state === 'closed' && this.rateTripped(now))) this.open(now + this.config.cooldownMs);
         return;
@@ -322,7 +340,7 @@ export class DeploymentHealth {
   private reset(): void {
     this.window.clear();
     this.consecutive = 0;
-    this.countedTimeouts = [];
+    this.countedExcusable = [];
   }
 
   private setState(state: BreakerState): void {

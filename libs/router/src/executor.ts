@@ -46,7 +46,10 @@ export interface Attempted<T> {
 
 /** A call to one deployment; it must settle once the answer has started (streams: first chunk, primeStream). */
 /** `timing`: the attempt's entry in the run's timeline, when there is one (traces). */
-/** `sent`: a whole answer's (runWhole), for the transport to call once the request went upstream (CallContext.sent). */
+/**
+ * `sent`: for the transport to call once the request went upstream (CallContext.sent). An attempt that times out before
+ * then was waiting for one of the pool's connections (connectionsBusy); a whole answer's client may leave until then (runWhole).
+ */
 export type AttemptCall<T> = (deployment: Deployment, signal: AbortSignal, timing?: AttemptTiming, sent?: () => void) => Promise<T>;
 
 /**
@@ -63,6 +66,7 @@ type Follow<T> = (
 ) => void;
 
 const ANSWERED: Verdict = { kind: 'answered' };
+const NO_VERDICT: Verdict = { kind: 'no-verdict' };
 
 /** Statuses whose Retry-After cools the deployment down. */
 const RETRY_AFTER_STATUSES = new Set<unknown>([429, 503, 529]);
@@ -270,9 +274,10 @@ export class Executor {
             );
             const timing = timeline && startAttempt(timeline, deployment, now);
             const latencyId = this.latency.start(deployment.id, kind);
-            let verdict: Verdict = { kind: 'no-verdict' };
+            let verdict: Verdict = NO_VERDICT;
             let error: GatewayError;
             let followed = false;
+            let queued = false;
             // Whether the attempt's time is a latency sample: an answer's, or a timeout's (it took at least that long).
             // Not an error's: a deployment that refuses at once (a 400 only it gives) ranked fastest and took the traffic.
             let measured = false;
@@ -298,9 +303,12 @@ export class Executor {
               return { result, deployment, attempts, failures, elapsedMs: performance.now() - runStarted };
             } catch (err) {
               error = asGatewayError(err, attemptSignal.signal);
+              // Timed out still queued for one of the pool's connections (every one busy, another tenant's long streams
+              // maybe): the upstream never had it, so it is no verdict on the deployment and no latency sample (fair31 D1).
+              if ((queued = attemptSignal.timedOutUnsent())) error = connectionsBusy(deployment, limit);
               // A whole answer's attempt ran on after its client left: the upstream is judged by how it ended. One abandoned
               // unsent (runWhole) ends in the client's error, which names no upstream status: no verdict.
-              verdict = this.verdict(error, attemptParent);
+              verdict = queued ? NO_VERDICT : this.verdict(error, attemptParent, attempt > 1);
               measured = verdict.kind !== 'no-verdict' && error.upstreamStatus === 'timeout';
               // A client that left (a whole answer's, before its request was sent) failed nothing upstream: the attempt just ends.
               if (timing) endAttempt(timing, this.clock.now(), error.status === 499 ? undefined : error);
@@ -321,7 +329,8 @@ export class Executor {
             if (window !== undefined) {
               refused = Math.max(refused ?? 0, window);
               if (!plan.deployments.some(triesLeft)) throw error;
-            } else if (verdict.kind === 'no-verdict' || !this.fallsBack(error.upstreamStatus)) throw error;
+              // Never sent (queued): another deployment's pool may have a connection free, whatever fallbackOn lists.
+            } else if (!queued && (verdict.kind === 'no-verdict' || !this.fallsBack(error.upstreamStatus))) throw error;
             last = error;
             failures.push({ deployment: deployment.id, reason: error.code ?? error.type });
             if (this.ownTrouble(error)) hopeless.add(deployment);
@@ -411,8 +420,8 @@ export class Executor {
     return typeof status === 'number' && status < 500 && error.status >= 500 && !error.retryable;
   }
 
-  /** What an attempt's error says about the deployment. */
-  private verdict(error: GatewayError, clientSignal: AbortSignal): Verdict {
+  /** What an attempt's error says about the deployment. `retry`: the request failed on it already (Verdict's `repeat`). */
+  private verdict(error: GatewayError, clientSignal: AbortSignal, retry = false): Verdict {
     const status = error.upstreamStatus;
     // The client left, the deadline passed, or the gateway itself failed: the upstream was not judged.
     if (clientSignal.aborted || status === undefined) return { kind: 'no-verdict' };
@@ -435,7 +444,9 @@ export class Executor {
     if (status === 429) return { kind: 'rate-limited', retryAfterMs: retryAfterMs ?? DEFAULT_RATE_LIMIT_MS };
     // A client error is the upstream judging the request: it is up.
     if (typeof status === 'number' && status < 500) return { kind: 'answered', judged: true };
-    return { kind: 'failed', retryAfterMs, ...(status === 'timeout' && { timedOut: true }) };
+    // A 5xx is an answer about this request, which may be its own doing; a connection failure is the deployment's alone.
+    const why = status === 'timeout' ? { timedOut: true } : typeof status === 'number' ? { errorAnswer: true, repeat: retry } : {};
+    return { kind: 'failed', retryAfterMs, ...why };
   }
 
   /**
@@ -453,6 +464,7 @@ export class Executor {
     else parent.addEventListener('abort', relay, { once: true });
     // Sent or not is a flag the transport sets (from undici's onRequestSent): nothing more on the request's path.
     let unsent = true;
+    let timedOut = false;
     const leave = leaving && (() => unsent && ac.abort(leaving.reason));
     if (leave) leaving!.addEventListener('abort', leave, { once: true });
     const abortAfter = (after: number, why: () => GatewayError) => this.clock.after(after, () => ac.abort(why()));
@@ -462,7 +474,12 @@ export class Executor {
     };
     return {
       signal: ac.signal,
-      clear: abortAfter(ms, reason),
+      clear: abortAfter(ms, () => {
+        timedOut = true;
+        return reason();
+      }),
+      /** The attempt's own timeout (attemptMs; not the deadline's cut) fired while its request was not sent yet. */
+      timedOutUnsent: () => timedOut && unsent && ac.signal.reason instanceof GatewayError && ac.signal.reason.code === 'upstream_timeout',
       // Once the stream is over, its listener on the client's signal goes too: left there, it kept the attempt's
       // signal and what listens to it reachable with the request (~1 KB a streamed request promoted to old space).
       later: (after: number, why: () => GatewayError) => {
@@ -472,7 +489,7 @@ export class Executor {
           detach();
         };
       },
-      sent: leave && (() => void (unsent = false)),
+      sent: () => void (unsent = false),
       detach,
     };
   }
@@ -487,6 +504,15 @@ function attemptTimeout(ms: number): GatewayError {
   return new GatewayError(504, `The upstream did not answer within ${ms} ms.`, 'timeout_error', 'upstream_timeout', null, {}, true).from(
     'timeout',
   );
+}
+
+/**
+ * An attempt that waited `ms` for one of its provider's connections (maxConnections, all busy) and was never sent: not
+ * the upstream's timeout, which it never had. Retryable, with a second's Retry-After: a connection frees when a request ends.
+ */
+function connectionsBusy(deployment: Deployment, ms: number): GatewayError {
+  const message = `Every connection to provider ${deployment.provider.name} (its maxConnections) stayed busy for ${ms} ms; the request was not sent upstream.`;
+  return new GatewayError(503, message, 'server_error', 'connections_busy', null, { 'retry-after': '1' }, true);
 }
 
 /** A stream cut at router.timeouts.streamMs: the upstream's doing (a stream that does not end), as an idle one's timeout. */

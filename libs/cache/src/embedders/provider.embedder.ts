@@ -28,10 +28,11 @@ export class ProviderEmbedder implements Embedder {
   async embed(text: string, signal: AbortSignal, called?: (call: EmbeddingCall) => void): Promise<Float32Array> {
     const plan = this.router.planEmbeddings(this.model, text);
     const run = await this.executor
-      .run(plan, signal, 'total', (d, attemptSignal) =>
+      // `sent`: an attempt that times out unsent was waiting for a connection, not the upstream's failure (Executor).
+      .run(plan, signal, 'total', (d, attemptSignal, _timing, sent) =>
         d.provider.embeddings(
           { model: d.upstreamModel, input: text, dimensions: this.dimensions, encoding_format: 'float' },
-          { upstreamModel: d.upstreamModel, signal: attemptSignal, requestId: 'cache-embedding', deployment: d.config },
+          { upstreamModel: d.upstreamModel, signal: attemptSignal, requestId: 'cache-embedding', deployment: d.config, sent },
         ),
       )
       .catch((err: unknown) => {
