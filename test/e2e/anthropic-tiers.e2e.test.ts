@@ -110,3 +110,48 @@ describe("Anthropic's fast mode and service tier: billed as the answer says it w
     }
   });
 });
+
+/**
+ * Found by a re-check: with `tiers.fast` set, every request to an Anthropic deployment was held at fast mode's rates,
+ * though Anthropic serves fast mode only to a request asking for it (`speed: "fast"`): a key with $0.01 left was
+ * refused 429 a chat request that could cost at most $0.009 at any tier it may be served in.
+ */
+describe('budget holds: fast mode only for a request that asks for it', () => {
+  const anthropic = new FakeAnthropic(ANTHROPIC_KEY);
+  const KEY = 'anthropic-tiers-budgeted-key-0123456789';
+  let gateway: GatewayProcess;
+
+  before(async () => {
+    const url = await anthropic.start();
+    gateway = await GatewayProcess.start(
+      configWith({
+        providers: [{ name: 'ant', type: 'anthropic', baseUrl: url, apiKeyEnv: 'FAKE_ANT_KEY' }],
+        models: [{ name: 'claude-echo', deployments: [{ provider: 'ant', model: 'claude-echo', price: OPUS }] }],
+        security: { keys: [{ id: 'budgeted', keyEnv: 'BUDGETED_KEY', budget: { usd: 0.01, period: 'daily' } }] },
+        cache: { enabled: false },
+      }),
+      { env: { FAKE_ANT_KEY: ANTHROPIC_KEY, BUDGETED_KEY: KEY, GATEWAY_MASTER_KEY: 'anthropic-tiers-master-key-0123456789' } },
+    );
+  });
+  after(async () => {
+    await gateway?.stop();
+    await anthropic.stop();
+  });
+
+  // 300 output tokens: $0.009 at priority's $30 a million, the dearest but fast; $0.015 at fast mode's $50.
+  const post = (path: string, body: object) =>
+    fetch(`${gateway.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ model: 'claude-echo', max_tokens: 300, messages: [{ role: 'user', content: 'hi' }], ...body }),
+    });
+
+  it('a request asking for fast mode is held at its rates; others at the dearest other tier', async () => {
+    const fast = await post('/v1/messages', { speed: 'fast' });
+    assert.equal(fast.status, 429, await fast.text());
+    const chat = await post('/v1/chat/completions', {});
+    assert.equal(chat.status, 200, await chat.text());
+    const messages = await post('/v1/messages', {});
+    assert.equal(messages.status, 200, await messages.text());
+  });
+});

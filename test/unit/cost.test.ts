@@ -194,6 +194,9 @@ describe('cost from usage and price (USD per 1M tokens)', () => {
     it('a budget hold prices at fast mode, the dearest, as only the answer says it ran fast', () => {
       assert.equal(dearestPromptPrice(price(OPUS)), 20, "the 1-hour cache write's rate in fast mode");
       assert.equal(dearestCompletionPrice(price(OPUS)), 50);
+      // A request that cannot be served fast (no `speed: "fast"` to an Anthropic deployment): the dearest other tier.
+      assert.ok(dearestCompletionPrice(price(OPUS), false) < 50);
+      assert.ok(dearestPromptPrice(price(OPUS), false) < 20);
     });
   });
 

@@ -92,26 +92,37 @@ function cacheWrite1hPrice(rates: Rates): number {
   return rates.cacheWrite1h ?? cacheWritePrice(rates);
 }
 
-/** Every rate set of a price (its long-context tier's, its service tiers'), for a bound that holds whatever serves the request. */
-function everyRates(price: Price): Rates[] {
-  const prices = [price, ...TIER_NAMES.map((tier) => tierPrice(price, tier))];
+/**
+ * Every rate set of a price (its long-context tier's, its service tiers'; `fast` only when `fast`), for a bound that
+ * holds whatever serves the request.
+ */
+function everyRates(price: Price, fast: boolean): Rates[] {
+  const tiers = fast ? TIER_NAMES : TIER_NAMES.filter((tier) => tier !== 'fast');
+  const prices = [price, ...tiers.map((tier) => tierPrice(price, tier))];
   return prices.flatMap((p) => (p.longContext ? [p, p.longContext] : [p]));
 }
 
-/** Each price's dearest rates (dearestRates), worked out once: every budget hold reads them, per request and deployment. */
-const dearest = new WeakMap<Price, { prompt: number; completion: number }>();
+interface DearestRates {
+  prompt: number;
+  completion: number;
+}
 
-function dearestRates(price: Price): { prompt: number; completion: number } {
-  let rates = dearest.get(price);
+/** Each price's dearest rates (dearestRates), with and without fast mode, worked out once: every budget hold reads them. */
+const dearest = new WeakMap<Price, DearestRates>();
+const dearestButFast = new WeakMap<Price, DearestRates>();
+
+function dearestRates(price: Price, fast: boolean): DearestRates {
+  const memo = fast ? dearest : dearestButFast;
+  let rates = memo.get(price);
   if (!rates) {
-    const all = everyRates(price);
+    const all = everyRates(price, fast);
     rates = {
       prompt: Math.max(
         ...all.map((r) => Math.max(r.input, r.cachedInput ?? 0, cacheWritePrice(r), cacheWrite1hPrice(r), r.audioInput ?? 0)),
       ),
       completion: Math.max(...all.map((r) => Math.max(r.output, r.reasoning ?? 0, r.audioOutput ?? 0))),
     };
-    dearest.set(price, rates);
+    memo.set(price, rates);
   }
   return rates;
 }
@@ -119,14 +130,15 @@ function dearestRates(price: Price): { prompt: number; completion: number } {
 /**
  * The most one prompt token can cost at this price (fresh, read from or written to a cache, at any
  * prompt length: the prompt is only estimated), for the budget hold taken before the answer says.
+ * `fast`: whether the answer may be billed at `tiers.fast` (see budgetTiers).
  */
-export function dearestPromptPrice(price: Price): number {
-  return dearestRates(price).prompt;
+export function dearestPromptPrice(price: Price, fast = true): number {
+  return dearestRates(price, fast).prompt;
 }
 
-/** The most one completion token can cost at this price (output, reasoning or audio, at any prompt length and tier). */
-export function dearestCompletionPrice(price: Price): number {
-  return dearestRates(price).completion;
+/** The most one completion token can cost at this price (output, reasoning or audio, at any prompt length and tier; `fast` as above). */
+export function dearestCompletionPrice(price: Price, fast = true): number {
+  return dearestRates(price, fast).completion;
 }
 
 /**

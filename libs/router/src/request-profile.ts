@@ -41,6 +41,8 @@ export interface RequestProfile {
   onlyProvider?: NativeOnly & { type: ProviderType };
   /** The most web searches an upstream may run for it (NativeRequest.webSearches). */
   webSearches?: number;
+  /** Asks for Anthropic's fast mode (a Messages body's `speed: "fast"`): only then may an Anthropic answer be billed at `tiers.fast`. */
+  fastMode?: boolean;
   /** The chat request, whose parameters a deployment's adapter may refuse (Provider.params, param-refusals.ts). */
   request?: ChatCompletionCreateParams;
   /** The vendor protocol it came in, when not OpenAI's (NativeRequest.protocol): that vendor's adapter checks no parameter. */
@@ -119,6 +121,7 @@ export function profileChat(request: ChatCompletionCreateParams, native?: Native
     protocol: native?.protocol,
     ...(native?.only && { onlyProvider: { type: native.protocol, ...native.only } }),
     ...(native?.webSearches !== undefined && { webSearches: native.webSearches }),
+    ...(native?.protocol === 'anthropic' && native.body.speed === 'fast' && { fastMode: true }),
     lastUserText,
     // Task rules' `images`: what needs vision, documents too (a rule sending images to a vision group sent a PDF elsewhere).
     hasImages: size.images > 0 || size.documents > 0,

@@ -149,15 +149,26 @@ function worstCase(plan: Plan, budgetLeft: number | undefined): Demand & { outpu
   let outputCaps: Map<string, number> | undefined;
   for (const d of plan.deployments) {
     const price = d.config.price;
-    const promptUsd = price ? (prompt * dearestPromptPrice(price)) / 1e6 + (webSearches * (price.webSearch ?? 0)) / 1000 : 0;
-    const budgeted = maxTokens === undefined ? budgetedOutput(d.config, budgetLeft, promptUsd, choices) : undefined;
+    const fast = mayBeFast(d, plan.profile);
+    const promptUsd = price ? (prompt * dearestPromptPrice(price, fast)) / 1e6 + (webSearches * (price.webSearch ?? 0)) / 1000 : 0;
+    const budgeted = maxTokens === undefined ? budgetedOutput(d.config, budgetLeft, promptUsd, choices, fast) : undefined;
     if (budgeted !== undefined) (outputCaps ??= new Map()).set(d.id, budgeted);
     const completion = choices * (maxTokens ?? budgeted ?? d.config.maxOutputTokens ?? DEFAULT_COMPLETION_RESERVE);
     tokens = Math.max(tokens, prompt + completion);
-    if (price) usd = Math.max(usd, promptUsd + (completion * dearestCompletionPrice(price)) / 1e6);
+    if (price) usd = Math.max(usd, promptUsd + (completion * dearestCompletionPrice(price, fast)) / 1e6);
   }
   const unbounded = maxTokens === undefined && { unboundedCompletion: tokens - prompt };
   return { tokens, usd, ...unbounded, ...(webSearches > 0 && { webSearches }), ...(outputCaps && { outputCaps }) };
+}
+
+/**
+ * Whether `d`'s answer may be billed at `tiers.fast`: Anthropic serves fast mode only to a request asking for it
+ * (`speed: "fast"`, which only a Messages body carries), so its other requests are not held at fast rates
+ * (recheck31a: a key with $0.01 left was refused a request fast mode could not serve). Another vendor's answer
+ * names its tier (OpenAI's `fast`, its priority processing renamed), whatever the request asked: held at all.
+ */
+function mayBeFast(d: Plan['deployments'][number], profile: Plan['profile']): boolean {
+  return d.provider.type !== 'anthropic' || profile.fastMode === true;
 }
 
 /**
@@ -168,8 +179,14 @@ function worstCase(plan: Plan, budgetLeft: number | undefined): Demand & { outpu
  * bounded nothing: a $0.05 key spent $2 in one answer. As the TPM reservation holds no more than the limit holds
  * (tpmReservation), a hold is at most the budget left; the request may then wait for others to settle.
  */
-function budgetedOutput(config: DeploymentConfig, budgetLeft: number | undefined, promptUsd: number, choices: number): number | undefined {
-  const outputPrice = config.price && dearestCompletionPrice(config.price);
+function budgetedOutput(
+  config: DeploymentConfig,
+  budgetLeft: number | undefined,
+  promptUsd: number,
+  choices: number,
+  fast: boolean,
+): number | undefined {
+  const outputPrice = config.price && dearestCompletionPrice(config.price, fast);
   if (budgetLeft === undefined || !outputPrice) return undefined;
   const affordable = Math.floor(((budgetLeft - promptUsd) * 1e6) / outputPrice / choices);
   if (config.maxOutputTokens === undefined && affordable >= BUDGETED_OUTPUT) return undefined;
