@@ -83,7 +83,8 @@ export class MessagesController {
   @RouteSchema({ body: countTokensSchema })
   async countTokens(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<{ input_tokens: number }> {
     const thread = await this.threads.counted(tenantOf(request), request.body as ThreadedRequest, betaHeader(request));
-    const { chat, native } = toChatRequest(thread?.body ?? (request.body as MessagesRequest), thread ? thread.beta : betaHeader(request));
+    const body = thread?.body ?? (request.body as MessagesRequest);
+    const { chat, native } = toChatRequest(body, thread ? thread.beta : betaHeader(request), true);
     return { input_tokens: await this.tokens.count(request, reply, chat, 'anthropic', native) };
   }
 }

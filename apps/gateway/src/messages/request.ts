@@ -173,7 +173,8 @@ function textOnly(block: AnthropicBlock, param: string): string {
  * marked Anthropic-only in `native.only`, with the first param that needs it, rather than
  * refused. `beta`, the client's anthropic-beta header, goes along to Anthropic deployments.
  */
-export function toChatRequest(body: MessagesRequest, beta?: string): MessagesTranslation {
+/** `counting`: for count_tokens, which continues nothing: a final assistant turn is counted, not a prefill (markPrefill). */
+export function toChatRequest(body: MessagesRequest, beta?: string, counting = false): MessagesTranslation {
   checkParams(body, MESSAGES_PARAMS, 'The gateway');
   let only: NativeOnly | undefined;
   const mark: MarkNative = (reason, param) => void (only ??= { reason, param });
@@ -206,7 +207,7 @@ export function toChatRequest(body: MessagesRequest, beta?: string): MessagesTra
     const blocks: AnthropicBlock[] = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content;
     messages.push(...TURNS[message.role](blocks, param, mark));
   });
-  markPrefill(body.messages, mark);
+  if (!counting) markPrefill(body.messages, mark);
 
   const chat: ChatCompletionCreateParams = { model: body.model, messages };
   if (body.max_tokens !== undefined) chat.max_completion_tokens = body.max_tokens;
