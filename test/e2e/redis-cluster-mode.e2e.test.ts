@@ -109,6 +109,19 @@ describe(
         }
         assert.deepEqual(statuses, [200, 200, 429], 'keys and limits through the shard: rpm 2 admits two');
       });
+
+      // recheck31b D1: once the cluster gained a shard (slots moved away), the slots there answered MOVED: limits
+      // failed open, admin writes 500, /ready 200. The sole shard is asked again every 10 s.
+      it('once the node no longer holds every slot, /ready fails with the cluster-mode error, which is logged', async () => {
+        const admin = new Redis(shard.url);
+        await admin.call('CLUSTER', 'DELSLOTSRANGE', '8192', '16383');
+        admin.disconnect();
+        const [line] = await gateway!.logged(/^REDIS_URL names a Redis Cluster node/);
+        assert.equal(line?.level, 50, 'an error line');
+        const ready = await fetch(`${gateway!.opsUrl}/ready`);
+        assert.equal(ready.status, 503);
+        assert.match(JSON.stringify(await ready.json()), /Set REDIS_CLUSTER=true/);
+      });
     });
 
     it('REDIS_CLUSTER=true on a single Redis: exit 78 at start-up, saying to unset it', async () => {

@@ -7,6 +7,8 @@ import { clusterEnabled, clusterModeMismatch, SOLE_SHARD_WARNING, soleShard } fr
 import { withinBudget } from './within-budget';
 import { WriterPool } from './writer-pool';
 
+/** How often a cluster's sole shard used as a single Redis is asked whether it still holds every slot (watchSoleShard). */
+const SOLE_SHARD_CHECK_MS = 10_000;
 /** Far above a healthy Redis round trip (well under a millisecond on the same network). */
 const COMMAND_TIMEOUT_MS = 500;
 
@@ -245,9 +247,30 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
   private async splitsKeys(client: Redis): Promise<boolean> {
     if (!(await clusterEnabled(client))) return false;
     if (!(await soleShard(client))) return true;
-    if (!this.soleShardWarned) this.logger.warn(SOLE_SHARD_WARNING);
+    if (!this.soleShardWarned) {
+      this.logger.warn(SOLE_SHARD_WARNING);
+      this.watchSoleShard(client);
+    }
     this.soleShardWarned = true;
     return false;
+  }
+
+  /**
+   * Asks every SOLE_SHARD_CHECK_MS whether the sole shard still holds every slot: once the cluster gains a shard, a
+   * plain client gets MOVED for the slots moved away, and limits, budgets and keys there fail open (recheck31b D1).
+   * Then it is the cluster-mode mismatch it would have been at start-up (logged, /ready 503).
+   */
+  private watchSoleShard(client: Redis): void {
+    let asking = false;
+    const timer = setInterval(() => {
+      if (asking || client.status !== 'ready') return;
+      asking = true;
+      soleShard(client)
+        .then((sole) => sole || this.setClusterMismatch(clusterModeMismatch(false, true)))
+        .catch(() => undefined)
+        .finally(() => (asking = false));
+    }, SOLE_SHARD_CHECK_MS).unref();
+    client.once('end', () => clearInterval(timer));
   }
 
   private setClusterMismatch(mismatch: string | undefined): void {
