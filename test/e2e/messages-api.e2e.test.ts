@@ -166,6 +166,13 @@ before(async () => {
         ...ECHO_KEY.flatMap(([provider, model]) => ECHO_KEY_ASKS.map((ask) => deploy(`${model}-${ask}`, provider, `${model}.${ask}`))),
         OA_THEN_CLAUDE,
         {
+          name: 'claude-bounded',
+          deployments: [
+            { provider: 'oa', model: 'ok', contextWindow: 128_000, maxOutputTokens: 16_384 },
+            { provider: 'ant', model: 'claude-echo', contextWindow: 200_000, maxOutputTokens: 64_000 },
+          ],
+        },
+        {
           name: 'claude-priced',
           deployments: [
             {
@@ -1541,11 +1548,50 @@ describe('GET /v1/models for Anthropic clients', () => {
     assert.deepEqual(listed, all);
   });
 
+  // Found by an independent check (api32): a model carried only type, id, display_name and created_at, where the SDK types
+  // its bounds, lifecycle and capabilities as present (null where unknown), and `lifecycle` was not read.
+  it('a model carries every field the SDK types: its group`s largest bounds where every deployment declares them; lifecycle filters', async () => {
+    const fields = (m: Anthropic.Models.ModelInfo) => [
+      m.max_input_tokens,
+      m.max_tokens,
+      m.lifecycle,
+      m.capabilities,
+      m.line,
+      m.deprecated_at,
+      m.retires_at,
+    ];
+    const bounded = await client.models.retrieve('claude-bounded');
+    assert.deepEqual(fields(bounded), [200_000, 64_000, 'active', null, null, null, null]);
+    assert.deepEqual(fields(await client.models.retrieve('claude-echo')), [null, null, 'active', null, null, null, null]);
+    const all: Anthropic.Models.ModelInfo[] = [];
+    for await (const model of client.models.list()) all.push(model);
+    assert.deepEqual(
+      all.find((m) => m.id === 'claude-bounded'),
+      bounded,
+    );
+    const listIds = async (lifecycle: ('active' | 'deprecated' | 'retired')[]) => {
+      const ids: string[] = [];
+      for await (const model of client.models.list({ lifecycle })) ids.push(model.id);
+      return ids;
+    };
+    assert.deepEqual(await listIds(['retired']), []);
+    assert.deepEqual(await listIds(['deprecated', 'retired']), []);
+    assert.deepEqual(
+      await listIds(['active', 'retired']),
+      all.map((m) => m.id),
+    );
+    const refused = await fetch(`${gateway.url}/v1/models?lifecycle=gone`, {
+      headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01' },
+    });
+    assert.deepEqual([refused.status, ((await refused.json()) as Record<string, any>).error.type], [400, 'invalid_request_error']);
+  });
+
   it('OpenAI clients (no anthropic-version) still get the OpenAI list', async () => {
     const res = await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${KEY}` } });
-    const body = (await res.json()) as { object: string; data: { object: string }[] };
+    const body = (await res.json()) as { object: string; data: { id: string; object: string }[] };
     assert.equal(body.object, 'list');
     assert.equal(body.data[0].object, 'model');
+    assert.deepEqual(Object.keys(body.data.find((m) => m.id === 'claude-bounded')!).sort(), ['created', 'id', 'object', 'owned_by']);
   });
 });
 

@@ -15,10 +15,16 @@ const ONLY_MOCK = 'model-permission-only-mock-key-0123';
 const EVERY = 'model-permission-every-model-key-0123';
 
 const config = configWith({
-  providers: [{ name: 'broken', type: 'mock', mock: { failRate: 1, failStatus: 500 } }],
+  providers: [
+    { name: 'broken', type: 'mock', mock: { failRate: 1, failStatus: 500 } },
+    // Off: its key's variable is unset (nothing listens on port 9 either).
+    { name: 'unreleased', type: 'openai', baseUrl: 'http://127.0.0.1:9/v1', apiKeyEnv: 'MODEL_PERMISSION_UNSET_PROVIDER_KEY' },
+  ],
   models: [
     { name: 'secret', deployments: [{ provider: 'broken', model: 'secret' }] },
     { name: 'secret-embedding', deployments: [{ provider: 'broken', model: 'secret-embedding', capabilities: ['embeddings'] }] },
+    { name: 'dormant', deployments: [{ provider: 'unreleased', model: 'dormant' }] },
+    { name: 'dormant-embedding', deployments: [{ provider: 'unreleased', model: 'dormant-embedding', capabilities: ['embeddings'] }] },
   ],
   virtualModels: [
     { name: 'auto', default: 'mock-1', rules: [{ name: 'confidential', match: { keywords: ['payroll'] }, model: 'secret' }] },
@@ -36,26 +42,32 @@ const openai = (gateway: GatewayProcess, apiKey: string) => gateway.client({ api
 const anthropic = (gateway: GatewayProcess, apiKey: string) => new Anthropic({ baseURL: gateway.url, apiKey, maxRetries: 0 });
 const hi = [{ role: 'user' as const, content: 'hi' }];
 
-/** One call per API that names a model, for a key. */
-const CALLS: { api: string; call: (gateway: GatewayProcess, key: string) => Promise<unknown> }[] = [
-  { api: 'chat', call: (g, k) => openai(g, k).chat.completions.create({ model: 'secret', messages: hi }) },
-  { api: 'responses', call: (g, k) => openai(g, k).responses.create({ model: 'secret', input: 'hi' }) },
-  { api: 'input_tokens', call: (g, k) => openai(g, k).responses.inputTokens.count({ model: 'secret', input: 'hi' }) },
-  { api: 'embeddings', call: (g, k) => openai(g, k).embeddings.create({ model: 'secret-embedding', input: 'hi' }) },
-  { api: 'messages', call: (g, k) => anthropic(g, k).messages.create({ model: 'secret', max_tokens: 5, messages: hi }) },
-  { api: 'count_tokens', call: (g, k) => anthropic(g, k).messages.countTokens({ model: 'secret', messages: hi }) },
+/** One call per API that names a model (`model`, or `${model}-embedding` for embeddings), for a key. */
+const CALLS: { api: string; call: (gateway: GatewayProcess, key: string, model: string) => Promise<unknown> }[] = [
+  { api: 'chat', call: (g, k, model) => openai(g, k).chat.completions.create({ model, messages: hi }) },
+  { api: 'responses', call: (g, k, model) => openai(g, k).responses.create({ model, input: 'hi' }) },
+  { api: 'input_tokens', call: (g, k, model) => openai(g, k).responses.inputTokens.count({ model, input: 'hi' }) },
+  { api: 'embeddings', call: (g, k, model) => openai(g, k).embeddings.create({ model: `${model}-embedding`, input: 'hi' }) },
+  { api: 'messages', call: (g, k, model) => anthropic(g, k).messages.create({ model, max_tokens: 5, messages: hi }) },
+  { api: 'count_tokens', call: (g, k, model) => anthropic(g, k).messages.countTokens({ model, messages: hi }) },
 ];
 
 type SdkError = InstanceType<typeof OpenAI.APIError> | InstanceType<typeof Anthropic.APIError>;
 
-/** The status and the code (OpenAI) or error type (Anthropic) the SDK read from a call that must fail. */
-async function told(call: Promise<unknown>): Promise<[number | undefined, unknown]> {
+/** The error of a call that must fail, as its SDK read it. */
+async function failure(call: Promise<unknown>): Promise<SdkError> {
   const error = (await call.then(
     () => assert.fail('the call succeeded'),
     (e: unknown) => e,
   )) as SdkError;
+  assert.ok(error instanceof OpenAI.APIError || error instanceof Anthropic.APIError, String(error));
+  return error;
+}
+
+/** The status and the code (OpenAI) or error type (Anthropic) the SDK read from a call that must fail. */
+async function told(call: Promise<unknown>): Promise<[number | undefined, unknown]> {
+  const error = await failure(call);
   if (error instanceof OpenAI.APIError) return [error.status, error.code];
-  assert.ok(error instanceof Anthropic.APIError, String(error));
   return [error.status, (error.error as { error?: { type?: string } }).error?.type];
 }
 
@@ -67,9 +79,9 @@ describe('a model the key may not use is a 403 whatever its health', () => {
   after(() => gateway?.stop());
 
   /** What the key not allowed the models is told on each API. */
-  const refusals = async () => {
+  const refusals = async (model = 'secret') => {
     const answers: Record<string, unknown> = {};
-    for (const { api, call } of CALLS) answers[api] = await told(call(gateway, ONLY_MOCK));
+    for (const { api, call } of CALLS) answers[api] = await told(call(gateway, ONLY_MOCK, model));
     return answers;
   };
   const REFUSED = Object.fromEntries(
@@ -95,6 +107,18 @@ describe('a model the key may not use is a 403 whatever its health', () => {
     assert.deepEqual(await refusals(), REFUSED, 'the models cooling down');
     // The key's own models still serve.
     assert.ok((await openai(gateway, ONLY_MOCK).chat.completions.create({ model: 'mock', messages: hi })).id);
+  });
+
+  // Found by an independent check (api32): a model whose providers are all off answered the key not allowed it 404, naming
+  // its providers and the variable that would turn each on, where README promises the 403 on every API.
+  it('a model whose providers are all off: 403 for the key not allowed it, telling nothing of them; 404 with why for the others', async () => {
+    assert.deepEqual(await refusals('dormant'), REFUSED);
+    for (const { api, call } of CALLS) {
+      const refused = await failure(call(gateway, ONLY_MOCK, 'dormant'));
+      assert.doesNotMatch(JSON.stringify(refused.error), /unreleased|MODEL_PERMISSION_UNSET_PROVIDER_KEY/, api);
+      const notFound = await failure(call(gateway, EVERY, 'dormant'));
+      assert.deepEqual([notFound.status, String(notFound.message).includes('MODEL_PERMISSION_UNSET_PROVIDER_KEY')], [404, true], api);
+    }
   });
 
   it('a virtual model the key reaches through the groups it may use: a rule picking another group is refused without naming the rule or group', async () => {

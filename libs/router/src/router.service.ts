@@ -107,28 +107,39 @@ export class RouterService {
   planChat(request: ChatCompletionCreateParams, task: string | undefined, native?: NativeRequest, permit?: ModelPermit): Plan {
     const profile = profileChat(request, native);
     const taskRouter = this.taskRouters.get(request.model);
-    if (!taskRouter) return this.plan(this.catalog.resolve(request.model), profile, permit);
+    if (!taskRouter) return this.plan(this.resolve(request.model, permit), profile);
     const decision = taskRouter.decide(profile, task, (model) => !this.catalog.lacks(model, profile.needs));
     const route = { ...decision, virtualModel: request.model };
-    return { ...this.plan(this.catalog.resolve(decision.model), profile, permit, route), route };
+    return { ...this.plan(this.resolve(decision.model, permit), profile, route), route };
   }
 
   planEmbeddings(model: string, input: EmbeddingCreateParams['input'], permit?: ModelPermit): Plan {
     if (this.taskRouters.has(model)) throw GatewayError.badRequest(`${model} routes chat completions only.`, 'model');
-    return this.plan(this.catalog.resolve(model), profileEmbeddings(input), permit);
+    return this.plan(this.resolve(model, permit), profileEmbeddings(input));
+  }
+
+  /**
+   * The group `model` names, once the caller may use it: checked before the group is found unable to serve, so a
+   * caller refused the model is told so and learns nothing of it (not which of its providers are off, nor why).
+   */
+  private resolve(model: string, permit: ModelPermit | undefined): ModelGroup {
+    const group = permit && this.catalog.find(model);
+    if (group) {
+      try {
+        permit(group.name);
+      } catch (err) {
+        if (err instanceof GatewayError) refusals.set(err, { group: group.name, permission: true });
+        throw err;
+      }
+    }
+    return this.catalog.resolve(model);
   }
 
   /**
    * `route`: the task rule that picked the group, which a refusal names too; not a refusal of the
    * caller's permission, which must not learn where a model it may not use would have gone.
    */
-  private plan(group: ModelGroup, profile: RequestProfile, permit: ModelPermit | undefined, route?: Plan['route']): Plan {
-    try {
-      permit?.(group.name);
-    } catch (err) {
-      if (err instanceof GatewayError) refusals.set(err, { group: group.name, permission: true });
-      throw err;
-    }
+  private plan(group: ModelGroup, profile: RequestProfile, route?: Plan['route']): Plan {
     let eligible: Eligible;
     try {
       const reusable = this.plainFor(group, profile);

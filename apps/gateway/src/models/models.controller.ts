@@ -1,9 +1,9 @@
 import { Controller, Get, Headers, Param, Query, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '@gateway/providers';
-import { ModelCatalog, RouterService } from '@gateway/router';
+import { ModelCatalog, type ModelGroup, RouterService } from '@gateway/router';
 import { listedNames, mayUseModel } from '@gateway/security';
-import { anthropicModel, anthropicModelList, type ModelPageQuery } from '../messages/models';
+import { anthropicModel, anthropicModelList, type ModelLimits, type ModelPageQuery } from '../messages/models';
 
 interface ModelObject {
   id: string;
@@ -33,10 +33,18 @@ export class ModelsController {
     // As OpenAI lists them: only what the key may use, under the names that pass its check.
     const groups = this.catalog
       .available()
-      .flatMap((g) => listedNames(key, g.name, g.config.aliases).map((name) => this.toModel(name, g.deployments[0].provider.name)));
-    const virtual = this.router.virtualModelNames().flatMap((name) => listedNames(key, name).map((id) => this.toModel(id, 'ai-gateway')));
-    const data = [...groups, ...virtual];
-    return anthropic === undefined ? { object: 'list', data } : anthropicModelList(data, page);
+      .flatMap((g) =>
+        listedNames(key, g.name, g.config.aliases).map((name) => ({ model: this.toModel(name, g.deployments[0].provider.name), group: g })),
+      );
+    const virtual = this.router
+      .virtualModelNames()
+      .flatMap((name) => listedNames(key, name).map((id) => ({ model: this.toModel(id, 'ai-gateway'), group: undefined })));
+    const listed = [...groups, ...virtual];
+    if (anthropic === undefined) return { object: 'list', data: listed.map(({ model }) => model) };
+    return anthropicModelList(
+      listed.map(({ model, group }) => ({ ...model, ...limitsOf(group) })),
+      page,
+    );
   }
 
   /** A model the key may not use is unknown to it: the same 404 as a model that does not exist, as OpenAI answers. */
@@ -47,10 +55,21 @@ export class ModelsController {
     if (key && !mayUseModel(key, id, this.catalog.find(id)?.name ?? id)) throw GatewayError.modelNotFound(id);
     const group = this.router.isVirtualModel(id) ? undefined : this.catalog.resolve(id);
     const model = this.toModel(id, group ? group.deployments[0].provider.name : 'ai-gateway');
-    return anthropic === undefined ? model : anthropicModel(model);
+    return anthropic === undefined ? model : anthropicModel({ ...model, ...limitsOf(group) });
   }
 
   private toModel(id: string, ownedBy: string): ModelObject {
     return { id, object: 'model', created: this.created, owned_by: ownedBy };
   }
+}
+
+/** A group's largest bounds, which its router reaches by choosing the deployment; unknown for a virtual model's. */
+function limitsOf(group: ModelGroup | undefined): ModelLimits {
+  const largest = (bounds: (number | undefined)[]) =>
+    group && bounds.every((b) => b !== undefined) ? Math.max(...(bounds as number[])) : null;
+  const deployments = group?.deployments ?? [];
+  return {
+    maxInputTokens: largest(deployments.map((d) => d.config.contextWindow)),
+    maxTokens: largest(deployments.map((d) => d.config.maxOutputTokens)),
+  };
 }
