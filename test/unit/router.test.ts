@@ -26,6 +26,7 @@ import { RouterService } from '../../libs/router/src/router.service';
 import { toChatRequest } from '../../apps/gateway/src/messages/request';
 import { toChatParams } from '../../apps/gateway/src/responses/request';
 import { random as seeded } from '../support/vectors';
+import { FakeClock } from '../support/fake-clock';
 
 function deployment(id: string, config: Partial<DeploymentConfig> = {}): Deployment {
   return {
@@ -759,6 +760,24 @@ describe('task rules', () => {
     const fires = firesOn(oneRule({ pattern: '\\p{Script=Han}' }));
     assert.ok(fires('请解释一下'));
     assert.ok(!fires('p{Script=Han}'));
+  });
+});
+
+// Found by an independent check (time32): a replica whose clock ran an hour ahead announced a 5 s Retry-After's end by its clock,
+// and every replica kept the deployment out for the hour (Retry-After: 3605), where one's own wait is capped at cooldownMs.
+describe('a cool-down or breaker announced by a replica whose clock runs ahead', () => {
+  it('keeps the deployment out for cooldownMs at most, by this replica`s clock', () => {
+    const clock = new FakeClock();
+    const cfg = config();
+    const breakers = new BreakerRegistry(cfg, { client: undefined } as RedisService, new MetricsService(), clock);
+    const hourAhead = clock.now() + 3_600_000;
+    breakers.applyRemote('cooling', { state: 'cooling', until: hourAhead, limited: true });
+    breakers.applyRemote('open', { state: 'open', until: hourAhead });
+    breakers.applyRemote('soon', { state: 'open', until: clock.now() + 500 });
+    assert.deepEqual(
+      ['cooling', 'open', 'soon'].map((id) => breakers.get(id).readyAt(clock.now()) - clock.now()),
+      [cfg.router.breaker.cooldownMs, cfg.router.breaker.cooldownMs, 500],
+    );
   });
 });
 

@@ -92,7 +92,7 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
   /** A change announced by another replica (public for tests that play one). */
   applyRemote(id: string, change: HealthChange): void {
     this.changes++;
-    this.get(id).applyRemote(change);
+    this.get(id).applyRemote(change, this.clock.now());
   }
 
   async onModuleInit(): Promise<void> {
@@ -120,7 +120,7 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
     const fingerprint = this.fingerprints.get(id);
     if (!fingerprint) return;
     // The same upstream model on the same account elsewhere in the config: the same health here too.
-    for (const other of this.idsOf.get(fingerprint)!) if (other !== id) this.get(other).applyRemote(change);
+    for (const other of this.idsOf.get(fingerprint)!) if (other !== id) this.get(other).applyRemote(change, this.clock.now());
     const client = this.redis.client;
     // Not connected yet: a breaker still open when it connects is shared then (loadShared).
     if (client?.status === 'ready') this.share(client, fingerprint, change);

@@ -191,16 +191,19 @@ export class DeploymentHealth {
   }
 
   /** A state another replica announced; any local probe's outcome no longer decides. */
-  applyRemote(change: HealthChange): void {
+  applyRemote(change: HealthChange, now: number): void {
+    // The end is the sender's clock's: capped at the longest this replica would wait itself (cooldownMs), so a replica
+    // whose clock runs ahead cannot keep the deployment out everywhere for as long as its clock is wrong.
+    const until = Math.min(change.until, now + this.config.cooldownMs);
     if (change.state === 'cooling') {
-      this.coolUntil = Math.max(this.coolUntil, change.until);
-      if (change.trouble) this.trouble = { ...change.trouble, until: change.until };
-      if (change.limited) this.limitedUntil = Math.max(this.limitedUntil, change.until);
+      this.coolUntil = Math.max(this.coolUntil, until);
+      if (change.trouble) this.trouble = { ...change.trouble, until };
+      if (change.limited) this.limitedUntil = Math.max(this.limitedUntil, until);
       return;
     }
     const probe = this.probe;
     this.probe = undefined;
-    this.openUntil = change.state === 'open' ? change.until : 0;
+    this.openUntil = change.state === 'open' ? until : 0;
     if (change.state === 'closed') this.reset();
     this.setState(change.state);
     probe?.abort();
