@@ -26,9 +26,14 @@ describe('attempts the gateway hangs up on once sent are billed their prompt est
     const baseUrl = await upstream.start();
     gateway = await GatewayProcess.start(
       configWith({
-        providers: [{ name: 'oa', type: 'openai-compatible', baseUrl, apiKeyEnv: 'FAKE_KEY' }],
+        providers: [
+          { name: 'oa', type: 'openai-compatible', baseUrl, apiKeyEnv: 'FAKE_KEY' },
+          // Its own timeout ends an attempt before the route's attemptMs does.
+          { name: 'oa-short', type: 'openai-compatible', baseUrl, apiKeyEnv: 'FAKE_KEY', timeoutMs: 150 },
+        ],
         models: [
           { name: 'hanging', deployments: [{ provider: 'oa', model: 'hang', price: PRICE }] },
+          { name: 'provider-timeout', deployments: [{ provider: 'oa-short', model: 'hang', price: PRICE }] },
           { name: 'fine', deployments: [{ provider: 'oa', model: 'ok', price: PRICE }] },
         ],
         router: { retry: { attemptsPerDeployment: 2, backoffMs: 10, maxBackoffMs: 20 }, timeouts: { attemptMs: 300, deadlineMs: 10_000 } },
@@ -52,11 +57,12 @@ describe('attempts the gateway hangs up on once sent are billed their prompt est
   /** Whole prompt tokens a cost stands for at PRICE.input. */
   const tokensOf = (usd: number) => Math.round((usd * 1e6) / PRICE.input);
 
-  it('a whole answer and a stream: each attempt sent and hung up on is charged, as the access line says', async () => {
+  /** Asks `model`, whose upstream hangs, for a whole answer and a stream: each attempt charged, and what the key was charged. */
+  const hungUpOn = async (model: string) => {
     let charged = 0;
     for (const stream of [false, true]) {
       const before = upstream.received.length;
-      const failed = await client.chat.completions.create({ model: 'hanging', stream, messages: [{ role: 'user', content: prompt }] }).then(
+      const failed = await client.chat.completions.create({ model, stream, messages: [{ role: 'user', content: prompt }] }).then(
         () => undefined,
         (e: { status?: number; headers?: Headers }) => e,
       );
@@ -69,7 +75,21 @@ describe('attempts the gateway hangs up on once sent are billed their prompt est
       assert.ok(tokens % 2 === 0 && tokens / 2 > 100, `stream=${stream}: ${usd}`);
       charged += usd;
     }
-    assert.ok(await eventually(async () => Math.abs((await spent()) - charged) < 1e-9), `spent ${await spent()} of ${charged}`);
+    return charged;
+  };
+
+  it('a whole answer and a stream: each attempt sent and hung up on is charged, as the access line says', async () => {
+    const start = await spent();
+    const charged = await hungUpOn('hanging');
+    assert.ok(await eventually(async () => Math.abs((await spent()) - start - charged) < 1e-9), `spent ${await spent()} of ${charged}`);
+  });
+
+  // Found by an independent check (abandon31): an attempt ended by its provider's own timeoutMs, not the route's
+  // attemptMs, after its request was written was not charged: only the route's hang-up (its signal) was seen.
+  it("an attempt ended by its provider's timeoutMs once sent is charged as the route's hang-up is", async () => {
+    const start = await spent();
+    const charged = await hungUpOn('provider-timeout');
+    assert.ok(await eventually(async () => Math.abs((await spent()) - start - charged) < 1e-9), `spent ${await spent()} of ${charged}`);
   });
 
   it('an attempt that answered is billed as before, with nothing abandoned', async () => {

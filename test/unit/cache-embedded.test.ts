@@ -18,13 +18,14 @@ describe('embedded cache backend', () => {
   it('stores, gets and expires entries by TTL', async () => {
     let now = 1_000_000;
     const backend = new EmbeddedBackend(1 << 20, () => now);
-    await backend.put('k1', entry('ns', '{"a":1}'), 10);
+    await backend.put('k1', { ...entry('ns', '{"a":1}'), tier: 'priority' }, 10);
     assert.deepEqual(await backend.get('k1'), {
       body: '{"a":1}',
       promptTokens: 3,
       completionTokens: 5,
       usage: undefined,
       deployment: undefined,
+      tier: 'priority',
     });
     now += 9_999;
     assert.ok(await backend.get('k1'));

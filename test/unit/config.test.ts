@@ -42,6 +42,17 @@ describe('config', () => {
     assert.equal(price('gemini-2.5-flash-lite').audioInput, 0.3);
   });
 
+  // Found by an independent check: price.tiers.ultrafast was refused ("property ultrafast should not exist"), so OpenAI's
+  // Ultrafast answers (6x the standard rates) could not be priced.
+  it('takes rates for any service tier an upstream may name (ultrafast, scale, a new one)', () => {
+    const file = minimal();
+    const tiers = { ultrafast: { input: 12, output: 48 }, scale: { input: 2 }, 'turbo-2': { output: 9 } };
+    Object.assign(file.models[0].deployments[0], { price: { input: 2, output: 8, tiers } });
+    const parsed = parseConfig(file, {}).models[0].deployments[0].price!.tiers!;
+    assert.deepEqual(Object.keys(parsed), ['ultrafast', 'scale', 'turbo-2']);
+    assert.deepEqual([parsed.ultrafast.input, parsed.ultrafast.output, parsed.scale.input, parsed['turbo-2'].output], [12, 48, 2, 9]);
+  });
+
   it('fills defaults and applies environment overrides', () => {
     const config = parseConfig(minimal(), {
       PORT: '8080',
@@ -280,17 +291,33 @@ describe('config', () => {
     [
       'a service tier price that is not a number',
       (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, output: 2, tiers: { priority: { input: 'x' } } }),
-      /models\[0\]\.deployments\[0\]\.price\.tiers\.priority\.input/,
+      /models\[0\]\.deployments\[0\]\.price\.tiers: priority\.input: .*input must be a number/,
     ],
     [
       "a fast mode price (Anthropic's speed: fast) that is negative",
       (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, output: 2, tiers: { fast: { output: -1 } } }),
-      /models\[0\]\.deployments\[0\]\.price\.tiers\.fast\.output/,
+      /models\[0\]\.deployments\[0\]\.price\.tiers: fast\.output: output must not be less than 0/,
     ],
     [
-      'a service tier OpenAI has no priced answer in',
-      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, output: 2, tiers: { scale: { input: 2 } } }),
-      /models\[0\]\.deployments\[0\]\.price\.tiers.*scale/,
+      'a tier named as the standard price (default, standard, auto)',
+      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, output: 2, tiers: { default: { input: 2 } } }),
+      /models\[0\]\.deployments\[0\]\.price\.tiers: default: the standard price/,
+    ],
+    [
+      'a tier name no upstream spells so',
+      (c) =>
+        ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, output: 2, tiers: { 'Ultra Fast': { input: 2 } } }),
+      /models\[0\]\.deployments\[0\]\.price\.tiers: "Ultra Fast"/,
+    ],
+    [
+      'a tier whose rates are a list',
+      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, output: 2, tiers: { ultrafast: [6] } }),
+      /models\[0\]\.deployments\[0\]\.price\.tiers: ultrafast must be a mapping/,
+    ],
+    [
+      'a rate a tier has not',
+      (c) => ((c.models[0].deployments[0] as Record<string, unknown>).price = { input: 1, output: 2, tiers: { ultrafast: { inptu: 6 } } }),
+      /models\[0\]\.deployments\[0\]\.price\.tiers: ultrafast\.inptu: property inptu should not exist/,
     ],
     // Found by an independent check: a side left out was billed at $0, silently (no price at all is warned of).
     ...(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Price } from '@gateway/config';
-import { costOf, dearestCompletionPrice, dearestPromptPrice, tierPrice, type UsageCounts } from '@gateway/metrics';
+import { costOf, dearestCompletionPrice, dearestPromptPrice, isUnpricedTier, tierPrice, type UsageCounts } from '@gateway/metrics';
 
 const price = (p: Partial<Price>) => Object.assign(new Price(), p);
 const usage = (prompt: number, completion: number, cached = 0, reasoning = 0, writes = 0): UsageCounts => ({
@@ -134,10 +134,48 @@ describe('cost from usage and price (USD per 1M tokens)', () => {
     it('flex bills its own rates', () => {
       assert.equal(cost(GPT_41, 'flex'), (8000 * 1 + 2000 * 0.25 + 1000 * 4) / 1e6);
     });
-    it('default, scale, an unknown tier and none bill the standard price; so does a tier without prices', () => {
+    it('default, scale, batch and none bill the standard price, as does flex without prices: no dearer than standard', () => {
       const standard = (8000 * 2 + 2000 * 0.5 + 1000 * 8) / 1e6;
-      for (const tier of ['default', 'scale', 'auto', 'toString', undefined]) assert.equal(cost(GPT_41, tier), standard, String(tier));
-      assert.equal(cost({ input: 2, cachedInput: 0.5, output: 8 }, 'priority'), standard);
+      for (const tier of ['default', 'standard', 'scale', 'auto', 'batch', undefined])
+        assert.equal(cost(GPT_41, tier), standard, String(tier));
+      assert.equal(cost({ input: 2, cachedInput: 0.5, output: 8 }, 'flex'), standard);
+      assert.equal(
+        cost({ input: 2, cachedInput: 0.5, output: 8 }, 'priority'),
+        standard,
+        'no tier priced: the standard rates are the dearest',
+      );
+    });
+    // Found by an independent check: OpenAI's ultrafast answers (6x the standard rates) were billed at the standard
+    // price, and price.tiers.ultrafast was refused at start-up.
+    it('any tier name takes rates: ultrafast bills its own, and a budget hold covers them', () => {
+      const p = { ...GPT_41, tiers: { ...GPT_41.tiers, ultrafast: { input: 12, output: 48 } } };
+      assert.equal(cost(p, 'ultrafast'), (8000 * 12 + 2000 * 3 + 1000 * 48) / 1e6);
+      assert.equal(dearestPromptPrice(price(p)), 12);
+      assert.equal(dearestCompletionPrice(price(p)), 48);
+    });
+    it('a tier that may cost more than standard without rates (ultrafast, a new name) bills each rate at its dearest configured', () => {
+      const p = {
+        input: 2,
+        cachedInput: 0.5,
+        output: 8,
+        tiers: { priority: { input: 3.5 }, fast: { output: 20 }, flex: { input: 1, output: 4 } },
+      };
+      // Input at priority's 3.5 (its cached input scaled to 0.875), output at fast's 20.
+      const dearest = (8000 * 3.5 + 2000 * 0.875 + 1000 * 20) / 1e6;
+      for (const tier of ['ultrafast', 'hyperfast', 'toString', '__proto__']) assert.equal(cost(p, tier), dearest, tier);
+      assert.equal(tierPrice(price(p), 'ultrafast').tiers, undefined);
+      assert.ok(
+        dearest <=
+          (8000 * dearestPromptPrice(price(p)) + 2000 * dearestPromptPrice(price(p)) + 1000 * dearestCompletionPrice(price(p))) / 1e6,
+      );
+    });
+    it('isUnpricedTier: a tier that may cost more than standard and has no rates', () => {
+      const p = price(GPT_41);
+      assert.deepEqual(
+        ['ultrafast', 'fast', 'hyperfast', 'priority', 'flex', 'scale', 'default', 'standard', 'batch'].filter((t) => isUnpricedTier(p, t)),
+        ['ultrafast', 'fast', 'hyperfast'],
+      );
+      assert.equal(isUnpricedTier(p, undefined), false);
     });
     it("a tier's own rates win; unset ones scale, prompt ones with input, completion ones with output, long-context ones too", () => {
       const p = price({
@@ -183,9 +221,10 @@ describe('cost from usage and price (USD per 1M tokens)', () => {
       assert.equal(cost(OPUS, 'fast'), (6000 * 10 + 2000 * 1 + 1000 * 12.5 + 1000 * 20 + 1000 * 50) / 1e6);
       assert.equal(cost(OPUS, 'fast'), 2 * cost(OPUS, 'standard'));
     });
-    it('standard, batch and a tier without prices (priority here) bill the standard price', () => {
+    it("standard and batch bill the standard price; a tier without prices (priority here) the dearest configured, fast mode's", () => {
       const standard = (6000 * 5 + 2000 * 0.5 + 1000 * 6.25 + 1000 * 10 + 1000 * 25) / 1e6;
-      for (const tier of ['standard', 'batch', 'priority', undefined]) assert.equal(cost(OPUS, tier), standard, String(tier));
+      for (const tier of ['standard', 'batch', undefined]) assert.equal(cost(OPUS, tier), standard, String(tier));
+      assert.equal(cost(OPUS, 'priority'), cost(OPUS, 'fast'));
     });
     it('priority bills the rates the operator set for its committed capacity', () => {
       const p = { ...OPUS, tiers: { priority: { input: 6, output: 30 } } };

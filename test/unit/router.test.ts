@@ -188,6 +188,28 @@ describe('routing strategies: the whole request', () => {
     assert.deepEqual(order({ service_tier: 'priority' }), ['flat-priority', 'dear-priority']);
   });
 
+  // Found by an independent check: a Messages request asking for fast mode was priced at the standard rates, so cost
+  // routing sent it to the Anthropic deployment whose standard rates were cheaper but whose fast mode was dearer.
+  it("cost prices a Messages request asking for fast mode at an Anthropic deployment's fast rates", () => {
+    const anthropic = (id: string, price: DeploymentConfig['price']) =>
+      Object.assign(deployment(id, { price }), { provider: { name: id, type: 'anthropic' } as Provider });
+    const ds = [
+      anthropic('dear-fast', { input: 1, output: 2, tiers: { fast: { input: 6, output: 12 } } }),
+      anthropic('flat-fast', { input: 1.5, output: 3, tiers: { fast: { input: 3, output: 6 } } }),
+    ];
+    const order = (fastMode: boolean) =>
+      STRATEGY_ORDER.cost(ds, context({ profile: { ...chat('x'.repeat(4_000)), fastMode } })).map((d) => d.id);
+    assert.deepEqual(order(false), ['dear-fast', 'flat-fast']);
+    assert.deepEqual(order(true), ['flat-fast', 'dear-fast']);
+    // Another vendor's deployment serves no fast mode for `speed: "fast"` (the field reaches Anthropic only): its standard rates.
+    const openai = deployment('openai', { price: { input: 1.2, output: 2.4, tiers: { fast: { input: 100, output: 200 } } } });
+    const mixed = STRATEGY_ORDER.cost([openai, ds[1]], context({ profile: { ...chat('x'.repeat(4_000)), fastMode: true } }));
+    assert.deepEqual(
+      mixed.map((d) => d.id),
+      ['openai', 'flat-fast'],
+    );
+  });
+
   it('cost prices cache writes at their rate', () => {
     const ds = [
       deployment('dear-writes', { price: { input: 1, cacheWrite: 2, cacheWrite1h: 4, output: 2 } }),

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { GatewayConfig, type Price } from '@gateway/config';
+import { GatewayConfig, isTierName, type Price } from '@gateway/config';
 import { costOf, MetricsService, type UsageCounts } from '@gateway/metrics';
 import {
   bodyText,
@@ -67,11 +67,17 @@ export interface CoalesceOptions {
 }
 
 /**
- * The usage an answer is billed with, from what its upstream reported (the gateway's accounting), and the
- * deployment that answered (its id): what is stored with it, so a hit replays and counts that, never counts
- * the bill did not believe, and prices what it saved as that deployment billed it.
+ * The usage an answer is billed with, from what its upstream reported (the gateway's accounting), the
+ * deployment that answered (its id) and the service tier its answer said served it: what is stored with it, so a
+ * hit replays and counts that, never counts the bill did not believe, and prices what it saved as that deployment
+ * billed it, at that tier.
  */
-export type BilledUsage = (reported: CompletionUsage | undefined) => { usage: CompletionUsage; estimated: boolean; deployment?: string };
+export type BilledUsage = (reported: CompletionUsage | undefined) => {
+  usage: CompletionUsage;
+  estimated: boolean;
+  deployment?: string;
+  serviceTier?: string;
+};
 
 interface PendingStore {
   keys: CacheKeys;
@@ -371,6 +377,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
             completionTokens: bill.usage.completion_tokens ?? 0,
             usage: bill.usage,
             ...(bill.deployment !== undefined && { deployment: this.fingerprints.get(bill.deployment) }),
+            // A tier's name only (isTierName): the upstream's string is kept with every entry.
+            ...(bill.serviceTier !== undefined && isTierName(bill.serviceTier) && { tier: bill.serviceTier }),
           }
         : counted;
     // Before any write: the requests waiting for this answer need not wait for Redis or the embedder.
@@ -553,24 +561,24 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     this.metrics.lookedUp(result, (performance.now() - started) / 1000);
     if (!saved || !scope) return lookup;
     const usage = savedUsage(saved);
-    this.recordSavings(usage, scope.modelGroup, saved.deployment);
+    this.recordSavings(usage, scope.modelGroup, saved.deployment, saved.tier);
     return { ...lookup, usage };
   }
 
   /**
    * What a hit saved: its answer's billed usage, priced as the bill prices it (costOf), at the deployment that
-   * answered it; for an entry that names none (stored before it was kept), one no longer configured or one an earlier
+   * answered it, in the service tier that served it (`tier`; an entry stored before it was kept: the standard price); for an entry that names none (stored before it was kept), one no longer configured or one an earlier
    * release stored (by `<group>/<index>`, which a config change may have given to another), at the group's first
    * priced deployment.
    */
-  private recordSavings(usage: UsageCounts, modelGroup: string, deployment: string | undefined): void {
+  private recordSavings(usage: UsageCounts, modelGroup: string, deployment: string | undefined, tier: string | undefined): void {
     this.metrics.savedTokens.labels('prompt').inc(usage.prompt_tokens);
     this.metrics.savedTokens.labels('completion').inc(usage.completion_tokens ?? 0);
     const price =
       deployment !== undefined && this.deploymentPrices.has(deployment)
         ? this.deploymentPrices.get(deployment)
         : this.prices.get(modelGroup);
-    const usd = price ? costOf(usage, price).usd : 0;
+    const usd = price ? costOf(usage, price, tier).usd : 0;
     // A counter throws on a negative or non-finite increment: never on a request's path.
     if (usd > 0 && Number.isFinite(usd)) this.metrics.savedUsd.inc(usd);
   }

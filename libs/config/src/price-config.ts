@@ -1,4 +1,5 @@
-import { IsInt, IsNumber, IsOptional, Min } from 'class-validator';
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsInt, IsNumber, IsOptional, isObject, Min, ValidateBy, validateSync } from 'class-validator';
 import { Nested } from './nested';
 
 /**
@@ -49,22 +50,52 @@ export class TierPrice extends DerivedRates {
   @IsOptional() @IsNumber() @Min(0) output?: number;
 }
 
-/** The service tiers billed apart from the standard price: an answer served in a tier left unset bills the standard price. */
-export class ServiceTierPrices {
-  @IsOptional() @Nested(() => TierPrice) priority?: TierPrice;
-  @IsOptional() @Nested(() => TierPrice) flex?: TierPrice;
-  /**
-   * Anthropic's fast mode (`speed: "fast"`), which its answer's `usage.speed` reports: priced per model as a
-   * multiple of the standard rates, the cache rates scaled alike (TierPrice derives them so).
-   */
-  @IsOptional() @Nested(() => TierPrice) fast?: TierPrice;
+/**
+ * The tier names that are the standard price itself (OpenAI's `default` and `auto`, Anthropic's `standard`): rates
+ * for them are `price.input` and the rest, not a tier's.
+ */
+export const STANDARD_TIERS: ReadonlySet<string> = new Set(['default', 'standard', 'auto']);
+
+/** A tier's name as vendors spell them (`priority`, `flex`, `scale`, `fast`, `ultrafast`, `batch`): what a label may carry. */
+const TIER_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+export const isTierName = (name: string): boolean => TIER_NAME.test(name);
+
+/** What is wrong with a `tiers` mapping (its rates already TierPrice instances: TierPrices), naming the tier, or undefined. */
+function tierPricesProblem(tiers: unknown): string | undefined {
+  if (!isObject(tiers) || Array.isArray(tiers)) return 'tiers must be a mapping of service tier names to their rates';
+  for (const [name, rates] of Object.entries(tiers)) {
+    if (!isTierName(name)) return `"${name}": a tier's name is lower-case letters, digits, _ and - (as the upstream's answer spells it)`;
+    if (STANDARD_TIERS.has(name)) return `${name}: the standard price is the price's own input, output and other rates, not a tier`;
+    if (!(rates instanceof TierPrice)) return `${name} must be a mapping of rates`;
+    const [first] = validateSync(rates, { whitelist: true, forbidNonWhitelisted: true });
+    if (first) return `${name}.${first.property}: ${Object.values(first.constraints ?? {}).join('; ')}`;
+  }
+  return undefined;
 }
 
 /**
- * A service tier with its own prices, as the upstream's answer names it: OpenAI's `service_tier`, Anthropic's
- * `usage.service_tier`, or `fast` for an Anthropic answer whose `usage.speed` is `fast` (servedTier in @gateway/providers).
+ * A mapping of service tier names to TierPrice: any name, as a vendor may answer one no release knows yet
+ * (OpenAI's `ultrafast` was refused at start-up while the names were fixed). Each mapping becomes a TierPrice and is
+ * validated as one; a problem names the tier.
  */
-export type PricedTier = keyof ServiceTierPrices;
+function TierPrices(): PropertyDecorator {
+  return (target, key) => {
+    Transform(({ value }: { value: unknown }) =>
+      isObject(value) && !Array.isArray(value)
+        ? Object.fromEntries(
+            Object.entries(value).map(([name, rates]) => [
+              name,
+              isObject(rates) && !Array.isArray(rates) ? plainToInstance(TierPrice, rates) : rates,
+            ]),
+          )
+        : value,
+    )(target, key);
+    ValidateBy({
+      name: 'isTierPrices',
+      validator: { validate: (value) => tierPricesProblem(value) === undefined, defaultMessage: (args) => tierPricesProblem(args!.value)! },
+    })(target, key);
+  };
+}
 
 /** USD per one million tokens. */
 export class Price extends DerivedRates {
@@ -77,6 +108,10 @@ export class Price extends DerivedRates {
   @IsOptional() @IsNumber() @Min(0) webSearch?: number;
   /** Rates for prompts over a length, where the vendor prices by prompt length (unset: one rate for every length). */
   @IsOptional() @Nested(() => LongContextPrice) longContext?: LongContextPrice;
-  /** Rates of the service tiers the upstream may serve in (priority, flex, Anthropic's fast mode); unset: the standard price. */
-  @IsOptional() @Nested(() => ServiceTierPrices) tiers?: ServiceTierPrices;
+  /**
+   * Rates of the service tiers the upstream may serve in, by the name its answer gives (OpenAI's `service_tier`:
+   * priority, flex, scale, ultrafast; Anthropic's `usage.service_tier`; `fast` for Anthropic's fast mode). An
+   * answered tier without rates here: tierPrice in @gateway/metrics.
+   */
+  @IsOptional() @TierPrices() tiers?: Record<string, TierPrice>;
 }

@@ -137,6 +137,7 @@ export class MetricsService {
   private readonly threadsEvicted: Counter;
   private readonly threadsNotKept: Counter;
   private readonly unhandledRejections: Counter;
+  private readonly unpricedTiers: Counter<'deployment' | 'tier'>;
   readonly inflightRequests: Gauge;
   readonly inflightStreams: Gauge;
   readonly eventLoopDelay: EventLoopDelayHistogram;
@@ -282,6 +283,14 @@ export class MetricsService {
       labelNames: ['reason'],
       registers,
     });
+    this.unpricedTiers = new Counter({
+      name: 'gateway_unpriced_tier_answers_total',
+      help:
+        'Answers served in a service tier that may cost more than the standard price (priority, fast, ultrafast, a new name) for which the ' +
+        "deployment's price.tiers sets no rates: billed at its dearest configured rates (tier `other`: past the first 100 deployment and tier pairs)",
+      labelNames: ['deployment', 'tier'],
+      registers,
+    });
     this.inflightRequests = new Gauge({ name: 'gateway_inflight_requests', help: 'Requests being handled', registers });
     this.inflightStreams = new Gauge({ name: 'gateway_inflight_streams', help: 'SSE streams being written', registers });
   }
@@ -385,6 +394,10 @@ export class MetricsService {
 
   recordUnhandledRejection(): void {
     this.unhandledRejections.inc();
+  }
+
+  recordUnpricedTier(deployment: string, tier: string): void {
+    this.unpricedTiers.inc({ deployment, tier });
   }
 
   /**

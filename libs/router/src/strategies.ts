@@ -46,7 +46,7 @@ export const STRATEGY_ORDER: Record<Strategy, Order> = {
 /**
  * USD for this request on this deployment, billed as costOf bills an answer: its completion budget once per choice
  * (as budget holds count it), its prompt and completion split as `shares` say (the deployment's recent answers'
- * cached, cache-written and reasoning parts), at the service tier's prices the request asks for. Unpriced deployments sort last.
+ * cached, cache-written and reasoning parts), at the service tier's prices the request asks for (askedTier). Unpriced deployments sort last.
  */
 export function estimatedCost(d: Deployment, profile: RequestProfile, shares: Shares): number {
   const price = d.config.price;
@@ -63,9 +63,18 @@ export function estimatedCost(d: Deployment, profile: RequestProfile, shares: Sh
       completion_tokens_details: { reasoning_tokens: part(shares.reasoning, completion) },
     },
     price,
-    // The tier asked for: the upstream may serve another, which the bill will then price.
-    profile.request?.service_tier ?? undefined,
+    askedTier(d, profile),
   ).usd;
+}
+
+/**
+ * The tier the request asks `d` for: fast mode where it asks for it (a Messages body's `speed: "fast"`) of an
+ * Anthropic deployment, the one vendor that serves it so, whose answer then bills `tiers.fast`; else its
+ * `service_tier`. The upstream may serve another, which the bill will then price.
+ */
+function askedTier(d: Deployment, profile: RequestProfile): string | undefined {
+  if (profile.fastMode && d.provider.type === 'anthropic') return 'fast';
+  return profile.request?.service_tier ?? undefined;
 }
 
 /**

@@ -5,11 +5,15 @@ import type { Deployment } from '@gateway/router';
 import type { AdmissionService } from '@gateway/security';
 import { requestState } from './request-state';
 
-/** The gateway's own reasons to hang up on an attempt: its timeout (router.timeouts.attemptMs), the run's deadline. */
+/**
+ * The gateway's own reasons to hang up on an attempt through its signal: its timeout (router.timeouts.attemptMs), the
+ * run's deadline. The provider's `timeoutMs` hangs up in the transport instead (timedOut).
+ */
 const HANG_UPS = new Set(['upstream_timeout', 'deadline_exceeded']);
 
 /**
- * `call`, and when the gateway hung up on it (`signal` aborted for a HANG_UPS reason) after its request went
+ * `call`, and when the gateway hung up on it (`signal` aborted for a HANG_UPS reason, or the provider's `timeoutMs` ran
+ * out: timedOut) after its request went
  * upstream, a charge to the request's key: the upstream had the whole prompt and may bill it, and the router may
  * send it again (retries, fallbacks), so a tenant's long requests are not free however often they time out.
  * Sent is what the transport says (CallContext.sent, called by `call` through the function it is given, which
@@ -28,10 +32,23 @@ export function chargedIfAbandoned<T>(
 ): Promise<T> {
   const note = new SentNote(sent);
   return call(note.sent).catch((error: unknown) => {
-    const reason: unknown = signal.aborted ? signal.reason : undefined;
-    if (note.went && reason instanceof GatewayError && HANG_UPS.has(reason.code ?? '')) chargeAbandoned(charge);
+    if (note.went && (hungUp(signal) || timedOut(error))) chargeAbandoned(charge);
     throw error;
   });
+}
+
+/** Whether the gateway hung up on the attempt: its signal aborted for one of HANG_UPS. */
+function hungUp(signal: AbortSignal): boolean {
+  const reason: unknown = signal.aborted ? signal.reason : undefined;
+  return reason instanceof GatewayError && HANG_UPS.has(reason.code ?? '');
+}
+
+/**
+ * Whether the attempt ended on its provider's own `timeoutMs` (no headers, or no body chunk, in time): the
+ * transport hung up on it as the route's timeout does (upstreamStatus `timeout`, which only that gives).
+ */
+function timedOut(error: unknown): boolean {
+  return error instanceof GatewayError && error.upstreamStatus === 'timeout';
 }
 
 /**

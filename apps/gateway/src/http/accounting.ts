@@ -24,12 +24,13 @@ export function bill(state: RequestState): Bill | undefined {
 export function billedUsage(
   state: RequestState,
   reported: CompletionUsage | undefined,
-): { usage: CompletionUsage; estimated: boolean; deployment?: string } {
+): { usage: CompletionUsage; estimated: boolean; deployment?: string; serviceTier?: string } {
   const checked = believable(wellFormed(reported, generated(state)), state);
   const deployment = state.deployment;
+  const serviceTier = state.served?.serviceTier;
   return checked
-    ? { ...checked, deployment }
-    : { usage: estimatedUsage(state, promptCounts(reported, state)), estimated: true, deployment };
+    ? { ...checked, deployment, serviceTier }
+    : { usage: estimatedUsage(state, promptCounts(reported, state)), estimated: true, deployment, serviceTier };
 }
 
 function settle(state: RequestState): Bill {

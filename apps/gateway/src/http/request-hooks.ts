@@ -16,6 +16,7 @@ import { abortIfLeft } from './client-signal';
 import type { BodyRedactor } from './body-redaction';
 import { type RequestState, requestState, tenantOf } from './request-state';
 import { sendError } from './send-error';
+import { noteUnpricedTier } from './unpriced-tier';
 
 const logger = new Logger('Requests');
 
@@ -261,6 +262,7 @@ function record(
   const b = bill(state);
   if (b && !b.estimated) usageShares.observe(state.deployment!, b.usage);
   if (b) {
+    noteUnpricedTier(state, metrics);
     metrics.recordCompletion({
       operation,
       genAiProvider: state.genAiProvider!,

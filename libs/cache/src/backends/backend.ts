@@ -13,6 +13,8 @@ export interface CachedAnswer {
    * whose prices a hit saved; absent from entries stored before it was kept.
    */
   deployment?: string;
+  /** The service tier the answer said served it (its bill's), at whose prices a hit saved; absent: none said, or stored before it was kept. */
+  tier?: string;
 }
 
 export interface CacheEntry extends CachedAnswer {

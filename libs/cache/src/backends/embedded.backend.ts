@@ -59,8 +59,8 @@ export class EmbeddedBackend implements CacheBackend {
     const own = this.shares.get(entry.tenant)!.keys;
     own.delete(key);
     own.add(key);
-    const { body, promptTokens, completionTokens, usage, deployment } = entry;
-    return { body, promptTokens, completionTokens, usage, deployment };
+    const { body, promptTokens, completionTokens, usage, deployment, tier } = entry;
+    return { body, promptTokens, completionTokens, usage, deployment, tier };
   }
 
   async put(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void> {

@@ -132,10 +132,11 @@ export class RedisBackend implements CacheBackend {
   }
 
   async get(key: string): Promise<CachedAnswer | undefined> {
-    const [body, pt, ct, usage, dep] = await this.client.hmget(this.entryPrefix + key, 'body', 'pt', 'ct', 'usage', 'dep');
+    const [body, pt, ct, usage, dep, tier] = await this.client.hmget(this.entryPrefix + key, 'body', 'pt', 'ct', 'usage', 'dep', 'tier');
     if (body === null) return undefined;
     const answer: CachedAnswer = { body, promptTokens: Number(pt) || 0, completionTokens: Number(ct) || 0, usage: parsedUsage(usage) };
     if (dep !== null) answer.deployment = dep;
+    if (tier !== null) answer.tier = tier;
     return answer;
   }
 
@@ -154,6 +155,7 @@ export class RedisBackend implements CacheBackend {
     ];
     if (entry.usage) fields.push('usage', JSON.stringify(entry.usage));
     if (entry.deployment !== undefined) fields.push('dep', entry.deployment);
+    if (entry.tier !== undefined) fields.push('tier', entry.tier);
     if (this.searchAvailable && entry.vector && entry.prompt !== undefined) {
       fields.push('prompt', entry.prompt, 'vec', Buffer.from(entry.vector.buffer, entry.vector.byteOffset, entry.vector.byteLength));
     }
