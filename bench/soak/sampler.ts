@@ -75,7 +75,7 @@ export class Sampler {
           inflightRequests: metric(text, 'gateway_inflight_requests'),
           limiterUnavailable: metric(text, 'gateway_limiter_unavailable_total'),
           cacheBackendErrors: metric(text, 'gateway_cache_backend_errors_total'),
-          cacheHitsExact: metric(text, 'gateway_cache_lookups_total', 'result="hit_exact"'),
+          cacheHitsExact: metric(text, 'gateway_cache_lookups_total', 'result="hit-exact"'),
         });
       }),
     );

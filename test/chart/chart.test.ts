@@ -1891,7 +1891,7 @@ describe('Helm chart charts/ai-gateway', { skip: MISSING_TOOLS }, () => {
           exprs.filter((e) => /\bjob\b/.test(e.replaceAll('job=~"$job"', ''))),
           [],
         );
-        assert.ok(exprs.some((e) => e.includes('hit_exact|hit_semantic|hit_coalesced')));
+        assert.ok(exprs.some((e) => e.includes('hit-exact|hit-semantic|hit-coalesced')));
         const readme = readFileSync(resolve(CHART_DIR, 'README.md'), 'utf8');
         const named = new Set([...readme.matchAll(/`((?:gateway|gen_ai|process|nodejs)_[a-z0-9_]+)/g)].map((m) => family(m[1])));
         assert.ok(named.size >= 3, `the README names ${[...named].join(', ')}`);

@@ -26,7 +26,7 @@ describe('response cache: identical requests in flight share one upstream call',
     },
     { env: { GATEWAY_MASTER_KEY: MASTER, ...KEYS } },
   );
-  const coalesced = () => metric(setup.gateway, 'gateway_cache_lookups_total{result="hit_coalesced"}');
+  const coalesced = () => metric(setup.gateway, 'gateway_cache_lookups_total{result="hit-coalesced"}');
 
   it('streamed and JSON requests waiting for a streamed answer get it, and the upstream is called once', async () => {
     const client = setup.gateway.client({ apiKey: MASTER });

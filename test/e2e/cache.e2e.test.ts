@@ -280,11 +280,15 @@ describe('response cache, in process, with the offline embedder', () => {
     const usd = await metric(gateway, 'gateway_cache_saved_usd_total');
     const first = await ask(client, 'Priced question for savings', { model: 'priced' });
     await settle();
-    await ask(client, 'Priced question for savings', { model: 'priced' });
+    const hit = await ask(client, 'Priced question for savings', { model: 'priced' });
     const usage = first.completion.usage!;
     const saved = (await metric(gateway, 'gateway_cache_saved_usd_total')) - usd;
     assert.ok(Math.abs(saved - (usage.prompt_tokens * 1 + usage.completion_tokens * 2) / 1e6) < 1e-12, `saved ${saved}`);
-    assert.ok((await metric(gateway, 'gateway_cache_lookups_total{result="hit_exact"}')) >= 1);
+    // One spelling of the outcome (obs31): the header's, the lookups' and the requests' labels alike.
+    assert.equal(hit.cache, 'hit-exact');
+    assert.ok((await metric(gateway, `gateway_cache_lookups_total{result="${hit.cache}"}`)) >= 1);
+    const text = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
+    assert.match(text, /^gateway_requests_total\{[^}]*model="priced"[^}]*cache="hit-exact"\} [1-9]/m);
     assert.ok((await metric(gateway, 'gateway_cache_lookups_total{result="miss"}')) >= 1);
     assert.ok((await metric(gateway, 'gateway_cache_saved_tokens_total{kind="completion"}')) >= usage.completion_tokens);
     assert.ok((await metric(gateway, 'gateway_cache_semantic_similarity_count')) >= 1);

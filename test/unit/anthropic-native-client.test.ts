@@ -77,7 +77,7 @@ describe('NativeMessages: a Messages API body sent without the SDK per request',
           () => assert.fail('the SDK call succeeded'),
           (err: unknown) => seen(fromAnthropicError('ant', err, signal)),
         );
-        const byNative = await native.message(body, headers, signal).then(
+        const byNative = await native.message(body, headers, { signal }).then(
           () => assert.fail('the native call succeeded'),
           (err: unknown) => seen(fromAnthropicError('ant', err, signal)),
         );

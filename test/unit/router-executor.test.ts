@@ -442,6 +442,54 @@ describe('executor', () => {
     assert.deepEqual(skipped.fallbacks, ['g/0=breaker_open'], 'open for 30 s, past the 5 s wait cap: left out of the plan, and said so');
   });
 
+  // Found by an independent check (obs31): deployments passed over for their health were counted nowhere.
+  it('counts the deployments a request passed over, by reason, in gateway_deployment_skips_total', async () => {
+    const skips = async (h: ReturnType<typeof routerHarness>, reason: string) =>
+      Number(
+        new RegExp(`gateway_deployment_skips_total\\{model="g",reason="${reason}"\\} (\\d+)`).exec(
+          await h.metrics.registry.metrics(),
+        )?.[1] ?? 0,
+      );
+    const cooling = routerHarness(config({ attemptsPerDeployment: 1 }), 2);
+    const { call } = scripted(cooling, { 'g/0': [await upstream(503, { 'retry-after': '3' })], 'g/1': [] });
+    await settle(cooling, cooling.send(call));
+    await settle(cooling, cooling.send(call));
+    assert.equal(await skips(cooling, 'cooling_down'), 1);
+
+    const open = routerHarness(config({ attemptsPerDeployment: 1 }), 2);
+    const failing = scripted(open, { 'g/0': [await upstream(500), await upstream(500), await upstream(500)], 'g/1': [] });
+    for (let i = 0; i < 3; i++) await settle(open, open.send(failing.call));
+    await settle(open, open.send(failing.call));
+    await settle(open, open.send(failing.call));
+    assert.equal(await skips(open, 'breaker_open'), 2);
+    assert.equal(await skips(open, 'cooling_down'), 0);
+  });
+
+  // Found by an independent check (recheck31b D3): a 400 one deployment's adapter gave while encoding refused the group.
+  it("a deployment's 400 before sending passes the request to the next, with no verdict; after sending it is the client's", async () => {
+    const h = routerHarness(config({}, { consecutiveFailures: 1 }), 2);
+    const refusal = GatewayError.badRequest('Gemini cannot declare this tool.', 'tools[0].function.parameters', 'invalid_value');
+    const log: string[] = [];
+    const encoding = async (d: Deployment, _signal: AbortSignal, _timing?: unknown, sent?: () => void) => {
+      log.push(d.id);
+      if (d.id === 'g/0') throw refusal;
+      sent?.();
+      return d.id;
+    };
+    const answer = await settle(h, h.send(encoding));
+    assert.equal(answer.result, 'g/1');
+    assert.deepEqual(answer.fallbacks, ['g/0=invalid_value']);
+    assert.deepEqual(log, ['g/0', 'g/1'], 'not retried');
+    assert.equal(h.breakers.get('g/0').state, 'closed', 'no verdict on the deployment');
+    // Sent first: the upstream judged it (a 400 of its own kind), the client's error, no fallback.
+    const judged = async (d: Deployment, _signal: AbortSignal, _timing?: unknown, sent?: () => void) => {
+      sent?.();
+      if (d.id === 'g/0') throw refusal;
+      return d.id;
+    };
+    assert.equal((await settle(h, h.send(judged))).status, 400);
+  });
+
   // Found by an independent check: with cooldownMs within retryAfterCapMs, a request whose only
   // deployment's key was rejected (401) waited the cool-down and sent the same rejected key again.
   it('a deployment that rejected the key (401, 403) is not waited for nor asked again by the same request', async () => {

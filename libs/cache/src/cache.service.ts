@@ -23,7 +23,7 @@ import { ProviderEmbedder } from './embedders/provider.embedder';
 import { FailOpen } from './fail-open';
 import { guardFor } from './guard';
 import { InFlight, type LeadOutcome, type Settle } from './in-flight';
-import { CacheMetrics, type LookupResult } from './metrics';
+import { CacheMetrics } from './metrics';
 import { cacheableCompletion, cacheableRequest, keptSeconds, servableAnswer } from './policy';
 import { readAhead } from './read-ahead';
 import { SseChunkCollector } from './sse';
@@ -286,7 +286,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   ): Promise<CacheLookup> {
     const started = performance.now();
     if (!this.enabled || !cacheableRequest(request, this.config) || (!controls.lookup && !controls.store)) {
-      return this.finish('bypass', started, BYPASS);
+      return this.finish(started, BYPASS);
     }
     const semantic = this.config.semantic;
     const keys = cacheKeys(request, scope, semantic.maxPromptChars);
@@ -300,16 +300,15 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     // While the embedder loads the prompt still goes to it, to be refused at once and counted (`loading`).
     if (this.embedder && this.embedder.state !== 'failed' && keys.prompt) pending.semanticPrompt = keys.prompt;
     const stored = controls.store ? pending : undefined;
-    if (!controls.lookup) return this.finish('bypass', started, { status: 'bypass', header: 'bypass', pending: stored });
+    if (!controls.lookup) return this.finish(started, { status: 'bypass', header: 'bypass', pending: stored });
 
     const exact = await this.call(this.exactBackend(), 'get', (b) => b.get(keys.exact), undefined);
     if (exact && servableAnswer(exact.body, this.config))
-      return this.finish('hit_exact', started, { status: 'hit-exact', header: 'hit-exact', body: exact.body }, exact, scope);
+      return this.finish(started, { status: 'hit-exact', header: 'hit-exact', body: exact.body }, exact, scope);
     const { answer, waitedMs, settle } = this.config.coalesce
       ? await this.coalesce(keys.exact, coalesce.signal, stored !== undefined && coalesce.lead !== false)
       : ({} as Coalesced);
-    if (answer)
-      return this.finish('hit_coalesced', started, { status: 'hit-coalesced', header: 'hit-coalesced', body: answer.body }, answer, scope);
+    if (answer) return this.finish(started, { status: 'hit-coalesced', header: 'hit-coalesced', body: answer.body }, answer, scope);
     pending.settle = settle;
 
     if (pending.semanticPrompt) {
@@ -320,16 +319,10 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
         pending.settle?.(hit.answer);
         const similarity = Math.round(hit.similarity * 1000) / 1000;
         const header = `hit-semantic; similarity=${similarity}`;
-        return this.finish(
-          'hit_semantic',
-          started,
-          { status: 'hit-semantic', header, similarity, body: hit.answer.body },
-          hit.answer,
-          scope,
-        );
+        return this.finish(started, { status: 'hit-semantic', header, similarity, body: hit.answer.body }, hit.answer, scope);
       }
     }
-    return this.finish('miss', started, { status: 'miss', header: 'miss', pending: stored, waitedMs });
+    return this.finish(started, { status: 'miss', header: 'miss', pending: stored, waitedMs });
   }
 
   /**
@@ -557,8 +550,9 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     await this.failOpen.run('redis', 'prepare', READY_WAIT_MS, () => this.redis!.prepare(), undefined);
   }
 
-  private finish(result: LookupResult, started: number, lookup: CacheLookup, saved?: CachedAnswer, scope?: CacheScope): CacheLookup {
-    this.metrics.lookedUp(result, (performance.now() - started) / 1000);
+  private finish(started: number, lookup: CacheLookup, saved?: CachedAnswer, scope?: CacheScope): CacheLookup {
+    // Labelled as x-gateway-cache and the access line say it: one spelling of a result everywhere.
+    this.metrics.lookedUp(lookup.status, (performance.now() - started) / 1000);
     if (!saved || !scope) return lookup;
     const usage = savedUsage(saved);
     this.recordSavings(usage, scope.modelGroup, saved.deployment, saved.tier);

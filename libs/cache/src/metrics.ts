@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { CacheStatus } from './cache.service';
 import type { GuardReason } from './guard';
 
-export type LookupResult = 'hit_exact' | 'hit_semantic' | 'hit_coalesced' | 'miss' | 'bypass';
 /** What became of an answer offered to the cache: written, a write that failed, over maxEntryBytes, or refused by policy. */
 export type StoreResult = 'stored' | 'failed' | 'too_large' | 'not_cacheable';
 
@@ -22,13 +22,13 @@ export class CacheMetrics {
   readonly backendErrors: Counter<'backend' | 'operation' | 'reason'>;
   readonly waiting: Gauge;
   /** Label children bound once: a lookup costs two updates, not two label look-ups. */
-  private readonly byResult = new Map<LookupResult, { count: Counter.Internal; seconds: Histogram.Internal<'result'> }>();
+  private readonly byResult = new Map<CacheStatus, { count: Counter.Internal; seconds: Histogram.Internal<'result'> }>();
 
   constructor(registry: Registry) {
     const registers = [registry];
     this.lookups = new Counter({
       name: 'gateway_cache_lookups_total',
-      help: 'Cache lookups by result (hit_exact, hit_semantic, hit_coalesced: the answer of an identical request in flight, miss, bypass)',
+      help: 'Cache lookups by result, as x-gateway-cache says it (hit-exact, hit-semantic, hit-coalesced: the answer of an identical request in flight, miss, bypass)',
       labelNames: ['result'],
       registers,
     });
@@ -87,7 +87,7 @@ export class CacheMetrics {
     });
   }
 
-  lookedUp(result: LookupResult, seconds: number): void {
+  lookedUp(result: CacheStatus, seconds: number): void {
     let series = this.byResult.get(result);
     if (!series) this.byResult.set(result, (series = { count: this.lookups.labels(result), seconds: this.lookupSeconds.labels(result) }));
     series.count.inc();

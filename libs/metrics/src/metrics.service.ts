@@ -123,6 +123,7 @@ export class MetricsService {
   };
   private readonly webSearches: CounterFamily;
   private readonly fallbacks: Counter<'model' | 'reason'>;
+  private readonly skips: Counter<'model' | 'reason'>;
   private readonly retries: Counter<'model' | 'provider'>;
   private readonly streamErrors: Counter<'model' | 'provider' | 'reason'>;
   private readonly breakerState: Gauge<'deployment'>;
@@ -205,6 +206,12 @@ export class MetricsService {
     this.fallbacks = new Counter({
       name: 'gateway_fallbacks_total',
       help: 'Requests sent on to another deployment after a failed attempt, by the reason of that failure',
+      labelNames: ['model', 'reason'],
+      registers,
+    });
+    this.skips = new Counter({
+      name: 'gateway_deployment_skips_total',
+      help: 'Deployments a request passed over without sending it upstream: breaker_open, cooling_down, or cannot_encode (its adapter cannot encode the request)',
       labelNames: ['model', 'reason'],
       registers,
     });
@@ -342,6 +349,11 @@ export class MetricsService {
   /** `reason` is an error's label (errorLabel): a bounded set. */
   recordFallback(model: string, reason: string): void {
     this.fallbacks.inc({ model, reason });
+  }
+
+  /** A deployment of `model` passed over for a request, never asked: `reason` is one of three (the counter's help). */
+  recordSkip(model: string, reason: 'breaker_open' | 'cooling_down' | 'cannot_encode'): void {
+    this.skips.inc({ model, reason });
   }
 
   recordRetry(model: string, provider: string): void {

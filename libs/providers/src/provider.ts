@@ -18,6 +18,11 @@ export interface CallContext {
    */
   sent?: () => void;
   requestId: string;
+  /**
+   * Told the upstream's own id for the request when its answer names one (OpenAI's `x-request-id`, Anthropic's
+   * `request-id`), for the access line: what the vendor's logs and support know the request by.
+   */
+  upstreamId?: (id: string) => void;
   /** The request's own headers for the upstream: its hop count (gateway-hops.ts) and W3C trace context (`traceparent`, `tracestate`). */
   upstreamHeaders?: Readonly<Record<string, string>>;
   /** The deployment being called: per-model settings such as `maxOutputTokens` and `thinking`. */

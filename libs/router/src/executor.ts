@@ -89,7 +89,9 @@ const WAKE_SPREAD = 0.25;
  * and within `retryAfterCapMs` of waiting in all, or within these bounds for a
  * half-open probe another request has in flight to end, and makes another pass. Client
  * errors return at once, but for a prompt over an upstream's context window, which moves on to
- * the deployments whose configured window is larger (context-fallback.ts). Each attempt has a timeout and the run a deadline; every
+ * the deployments whose configured window is larger (context-fallback.ts), and for a request a deployment's adapter
+ * cannot encode (cannotEncode), which moves on to the next deployment, its 400 the answer only when none takes it.
+ * Each attempt has a timeout and the run a deadline; every
  * attempt's ending, whatever it is, is reported to the deployment's health.
  */
 @Injectable()
@@ -200,10 +202,11 @@ export class Executor {
     const deadline = this.clock.now() + timeouts.deadlineMs - (plan.waitedMs ?? 0);
     const streamEnd = deadline - timeouts.deadlineMs + timeouts.streamMs;
     // Deployments eligibility left out for their health are skipped as much as those skipped below.
-    const failures: FailedAttempt[] = (plan.out ?? []).map((d) => ({
-      deployment: d.id,
-      reason: this.breakers.get(d.id).whyOut(this.clock.now()),
-    }));
+    const failures: FailedAttempt[] = (plan.out ?? []).map((d) => {
+      const reason = this.breakers.get(d.id).whyOut(this.clock.now());
+      this.metrics.recordSkip(plan.group.name, reason);
+      return { deployment: d.id, reason };
+    });
     const tries = new Map<Deployment, number>();
     /** Deployments that answered this request with trouble no wait clears (ownTrouble): not asked again, nor waited for. */
     const hopeless = new Set<Deployment>();
@@ -236,6 +239,8 @@ export class Executor {
       ...healthWaits(plan.out ?? [], this.breakers, now),
     ];
     let last: GatewayError | undefined;
+    /** The first refusal of a deployment's adapter to encode the request (cannotEncode): the answer only when no deployment took it. */
+    let unencodable: GatewayError | undefined;
     let attempts = 0;
     let lastTried: Deployment | undefined;
     let waitBudget = retry.retryAfterCapMs;
@@ -251,11 +256,14 @@ export class Executor {
             // A client that left gets no further attempt (a whole answer's attempt sent upstream is not aborted by it: runWhole).
             if (signal.aborted) throw GatewayError.clientClosed();
             const now = this.clock.now();
-            if (now >= deadline) throw last ?? deadlineError(timeouts.deadlineMs);
+            if (now >= deadline) throw last ?? unencodable ?? deadlineError(timeouts.deadlineMs);
             const ticket = (notBefore.get(deployment) ?? 0) <= now ? health.admit(now) : undefined;
             if (!ticket) {
-              if (!tries.has(deployment) && !failures.some((f) => f.deployment === deployment.id))
-                failures.push({ deployment: deployment.id, reason: health.whyOut(now) });
+              if (!tries.has(deployment) && !failures.some((f) => f.deployment === deployment.id)) {
+                const reason = health.whyOut(now);
+                failures.push({ deployment: deployment.id, reason });
+                this.metrics.recordSkip(plan.group.name, reason);
+              }
               break;
             }
             const attempt = (tries.get(deployment) ?? 0) + 1;
@@ -278,6 +286,7 @@ export class Executor {
             let error: GatewayError;
             let followed = false;
             let queued = false;
+            let refusedToEncode = false;
             // Whether the attempt's time is a latency sample: an answer's, or a timeout's (it took at least that long).
             // Not an error's: a deployment that refuses at once (a 400 only it gives) ranked fastest and took the traffic.
             let measured = false;
@@ -308,7 +317,8 @@ export class Executor {
               if ((queued = attemptSignal.timedOutUnsent())) error = connectionsBusy(deployment, limit);
               // A whole answer's attempt ran on after its client left: the upstream is judged by how it ended. One abandoned
               // unsent (runWhole) ends in the client's error, which names no upstream status: no verdict.
-              verdict = queued ? NO_VERDICT : this.verdict(error, attemptParent, attempt > 1);
+              refusedToEncode = cannotEncode(error, attemptSignal.wasSent());
+              verdict = queued || refusedToEncode ? NO_VERDICT : this.verdict(error, attemptParent, attempt > 1);
               measured = verdict.kind !== 'no-verdict' && error.upstreamStatus === 'timeout';
               // A client that left (a whole answer's, before its request was sent) failed nothing upstream: the attempt just ends.
               if (timing) endAttempt(timing, this.clock.now(), error.status === 499 ? undefined : error);
@@ -323,6 +333,15 @@ export class Executor {
               if (!followed) attemptSignal.detach();
             }
             if (error.upstreamStatus === LOOP_DETECTED) throw loopDetected();
+            // Nothing went upstream and nothing is wrong with the deployment: the next one may take the request as it
+            // is (an OpenAI-format upstream takes the schemas Gemini's bounds refuse). Not asked again; no health verdict.
+            if (refusedToEncode) {
+              unencodable ??= error;
+              failures.push({ deployment: deployment.id, reason: error.code ?? error.type });
+              this.metrics.recordSkip(plan.group.name, 'cannot_encode');
+              hopeless.add(deployment);
+              break;
+            }
             // A prompt over this upstream's window (the estimate let it through): a deployment whose window is larger
             // may serve it; with none left to ask, the client gets the upstream's 400, as any client error.
             const window = verdict.kind === 'no-verdict' ? undefined : refusedWindow(error, deployment);
@@ -360,7 +379,7 @@ export class Executor {
             : probes.length && limit > now
               ? limit
               : undefined;
-        if (wakeAt === undefined) throw this.refusal(plan, last, waits(now), now);
+        if (wakeAt === undefined) throw this.refusal(plan, last ?? unencodable, waits(now), now);
         // Draining: a wait past the grace's end would be cut with no answer; the client gets one now, to retry elsewhere.
         if (wakeAt > this.stopping.at) throw this.retryWithinCooldown(shuttingDown(plan.group.name, firstBackS(waits(now), now)));
         // A drain that begins meanwhile wakes the run to ask that again (once: its signal stays aborted).
@@ -490,6 +509,7 @@ export class Executor {
         };
       },
       sent: () => void (unsent = false),
+      wasSent: () => !unsent,
       detach,
     };
   }
@@ -532,6 +552,15 @@ function streamTimeout(ms: number): GatewayError {
 function shuttingDown(group: string, retryAfter: number): GatewayError {
   const message = `The gateway is shutting down and no deployment of ${group} is back before its drain ends; retry the request.`;
   return new GatewayError(503, message, 'server_error', 'shutting_down', null, { 'retry-after': String(retryAfter) });
+}
+
+/**
+ * Whether an attempt's error is its deployment's adapter refusing to encode the request (a 400 of the gateway's own,
+ * thrown before anything was sent: Gemini's schema bounds, a content part or message its vendor cannot read, a
+ * parameter only that vendor refuses): a request another deployment of the group may take (README, Routing).
+ */
+function cannotEncode(error: GatewayError, sent: boolean): boolean {
+  return !sent && error.status === 400 && error.upstreamStatus === undefined;
 }
 
 function deadlineError(ms: number): GatewayError {

@@ -44,6 +44,7 @@ export class EmbeddingsController {
             upstreamModel: d.upstreamModel,
             signal: s,
             requestId: request.id,
+            upstreamId: (id: string) => void (state.upstreamRequestId = id),
             deployment: d.config,
             upstreamHeaders: upstreamHeaders(request, t),
             sent,

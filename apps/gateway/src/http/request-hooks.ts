@@ -309,6 +309,7 @@ function record(
     deployment,
     provider,
     upstreamModel: state.upstreamModel,
+    upstreamRequestId: state.upstreamRequestId,
     stream: state.stream,
     ttftMs: state.ttftMs !== undefined ? round(state.ttftMs) : undefined,
     attempts: state.attempts,

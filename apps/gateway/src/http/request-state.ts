@@ -44,6 +44,8 @@ export interface RequestState {
   taskRoute?: string;
   /** `hit-exact`, `hit-semantic`, `miss` or `bypass`; unset when the route does not cache. */
   cache?: string;
+  /** The upstream's own id for the request, as its last answer named it (CallContext.upstreamId), for the access line. */
+  upstreamRequestId?: string;
   /** The error's code as the client got it (the access log's `error`: an upstream's own code included). */
   errorCode?: string;
   /** The same error as a bounded metric label (errorLabel): never an upstream's own code. */
@@ -146,17 +148,19 @@ export function requestState(request: FastifyRequest): RequestState {
 }
 
 /**
- * The request's own headers on an upstream attempt: its hop count (gateway-hops.ts) and its
- * trace context, the attempt's own span under the request's span when tracing is on, else the
- * caller's `traceparent` passed on as it came (what a proxy that does not trace does), so a
- * traced upstream still joins the caller's trace.
+ * The request's own headers on an upstream attempt: its id (X-Client-Request-Id, the header OpenAI documents for a
+ * caller's own id, which the other vendors ignore), so an operator finds the gateway's access line in the vendor's
+ * logs and support; its hop count (gateway-hops.ts) and its trace context, the attempt's own span under the request's
+ * span when tracing is on, else the caller's `traceparent` passed on as it came (what a proxy that does not trace
+ * does), so a traced upstream still joins the caller's trace.
  */
 export function upstreamHeaders(request: FastifyRequest, timing: AttemptTiming | undefined): Readonly<Record<string, string>> {
-  const hop = nextHop(request.headers);
+  // The id is at most 128 plain ASCII characters (requestId): within OpenAI's 512 ASCII.
+  const own = { ...nextHop(request.headers), 'x-client-request-id': request.id };
   const trace = request.gatewayState?.trace;
-  if (trace && timing) return { ...hop, ...traceHeaders(trace, timing.spanId) };
+  if (trace && timing) return { ...own, ...traceHeaders(trace, timing.spanId) };
   const { traceparent, tracestate } = request.headers;
-  if (!incomingTrace(request.headers)) return hop;
+  if (!incomingTrace(request.headers)) return own;
   // Verbatim: a later version's fields and flags are the caller's to send, not ours to rewrite.
-  return { ...hop, traceparent: traceparent as string, ...(typeof tracestate === 'string' && tracestate ? { tracestate } : {}) };
+  return { ...own, traceparent: traceparent as string, ...(typeof tracestate === 'string' && tracestate ? { tracestate } : {}) };
 }

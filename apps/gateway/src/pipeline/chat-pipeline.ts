@@ -110,6 +110,7 @@ export class ChatPipeline {
         upstreamModel: d.upstreamModel,
         signal: attemptSignal,
         requestId: request.id,
+        upstreamId: (id: string) => void (state.upstreamRequestId = id),
         deployment: deploymentFor(d, state.reservation, plan.profile.promptTokens),
         native,
         upstreamHeaders: upstreamHeaders(request, timing),

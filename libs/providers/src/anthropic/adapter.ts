@@ -56,7 +56,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
     const body = this.requestBody(request, ctx, await recallThinking(request, ctx));
     this.sdkWarnings(body);
     const [text, message] = await this.call(ctx.signal, async () => {
-      const answer = await this.native.message(body, nativeHeaders(ctx), ctx.signal, ctx.sent);
+      const answer = await this.native.message(body, nativeHeaders(ctx), ctx);
       return [answer, this.messageOf(answer)] as const;
     });
     const usage = usageFrom(message.usage);
@@ -71,7 +71,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
   async chatStream(request: ChatCompletionCreateParams, ctx: CallContext): Promise<ChatStream> {
     const body = { ...this.requestBody(request, ctx, await recallThinking(request, ctx)), stream: true as const };
     this.sdkWarnings(body);
-    const res = await this.call(ctx.signal, () => this.native.stream(body, nativeHeaders(ctx), ctx.signal, ctx.sent));
+    const res = await this.call(ctx.signal, () => this.native.stream(body, nativeHeaders(ctx), ctx));
     // Read from the answer: what fails there is the upstream's answer, never the SDK refusing the request.
     const toError = (err: unknown) => this.toError(err, ctx.signal, true);
     if (ctx.native?.protocol === 'anthropic') return nativeStream(this.name, res.body, toError);

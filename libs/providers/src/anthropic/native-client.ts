@@ -1,4 +1,5 @@
 import { APIError } from '@anthropic-ai/sdk';
+import type { CallContext } from '../provider';
 import type Anthropic from '@anthropic-ai/sdk';
 import type { Dispatcher } from 'undici';
 import {
@@ -10,8 +11,12 @@ import {
   type UpstreamResponse,
 } from '../openai/dispatch';
 import { parseErrorBody, readErrorBody } from '../error-body';
+import { noteUpstreamId } from '../upstream-id';
 
 const MESSAGES_PATH = '/v1/messages';
+
+/** What cancels a request, what to tell once it was sent (CallContext.sent) and the upstream's id for it (CallContext.upstreamId). */
+type UpstreamCall = Pick<CallContext, 'signal' | 'sent' | 'upstreamId'>;
 
 interface Template {
   origin: string;
@@ -40,27 +45,21 @@ export class NativeMessages {
     private readonly maxBytes: number,
   ) {}
 
-  /** A streamed answer, once Anthropic answered 200: its headers, and its body as it comes. `sent`: CallContext.sent. */
-  stream(
-    body: object,
-    headers: Record<string, string> | undefined,
-    signal: AbortSignal,
-    sent?: () => void,
-  ): Promise<UpstreamResponse<StreamedBody>> {
-    return this.send(streamedRequest, body, headers, signal, sent);
+  /** A streamed answer, once Anthropic answered 200: its headers, and its body as it comes. `call`: the CallContext's. */
+  stream(body: object, headers: Record<string, string> | undefined, call: UpstreamCall): Promise<UpstreamResponse<StreamedBody>> {
+    return this.send(streamedRequest, body, headers, call);
   }
 
-  /** A whole answer's text, once Anthropic answered 200. `sent`: CallContext.sent. */
-  async message(body: object, headers: Record<string, string> | undefined, signal: AbortSignal, sent?: () => void): Promise<string> {
-    return (await this.send(bufferedRequest, body, headers, signal, sent)).body[0].toString('utf8');
+  /** A whole answer's text, once Anthropic answered 200. `call`: the CallContext's. */
+  async message(body: object, headers: Record<string, string> | undefined, call: UpstreamCall): Promise<string> {
+    return (await this.send(bufferedRequest, body, headers, call)).body[0].toString('utf8');
   }
 
   private async send<B extends UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>>(
     request: UpstreamRequest<B>,
     body: object,
     headers: Record<string, string> | undefined,
-    signal: AbortSignal,
-    sent?: () => void,
+    { signal, sent, upstreamId }: UpstreamCall,
   ): Promise<B> {
     const template = this.template ?? (this.template = await this.build());
     const res = await request(
@@ -77,6 +76,7 @@ export class NativeMessages {
       this.maxBytes,
       sent,
     );
+    noteUpstreamId(res.headers['request-id'], upstreamId);
     if (res.statusCode !== 200) throw await statusError(res);
     return res;
   }

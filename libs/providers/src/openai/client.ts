@@ -3,6 +3,7 @@ import type { ProviderConfig } from '@gateway/config';
 import type { CallContext } from '../provider';
 import type { GatewayError } from '../gateway-error';
 import { upstreamPoolOptions } from '../upstream-pool';
+import { noteUpstreamId } from '../upstream-id';
 import { bufferedRequest, streamedRequest, type StreamedBody, type UpstreamRequest, type UpstreamResponse } from './dispatch';
 import { fromTransportError, fromUpstreamResponse } from './errors';
 
@@ -12,7 +13,7 @@ const OPENAI_BASE_URL = 'https://api.openai.com/v1';
  * A request's own: what cancels it, its own headers (CallContext.upstreamHeaders, sent beside the provider's), and
  * its `sent` (CallContext.sent). GET without a body, else POST.
  */
-type UpstreamCall = Pick<CallContext, 'signal' | 'upstreamHeaders' | 'sent'>;
+type UpstreamCall = Pick<CallContext, 'signal' | 'upstreamHeaders' | 'sent' | 'upstreamId'>;
 
 /**
  * Pooled keep-alive HTTP to one OpenAI-format upstream. We speak to it with undici's
@@ -70,7 +71,7 @@ export class UpstreamClient {
     request: UpstreamRequest<B>,
     path: string,
     body: string | undefined,
-    { signal, upstreamHeaders, sent }: UpstreamCall,
+    { signal, upstreamHeaders, sent, upstreamId }: UpstreamCall,
     answer: (res: B) => A,
   ): Promise<A> {
     const options = {
@@ -80,7 +81,11 @@ export class UpstreamClient {
       body,
     } as const;
     return request(this.pool, options, signal, this.config.timeoutMs, this.config.maxResponseBytes, sent).then(
-      (res) => (res.statusCode === 200 ? answer(res) : fromUpstreamResponse(this.config.name, res, this.apiKey).then(thrown)),
+      (res) => {
+        // OpenAI's header, which vLLM and most OpenAI-format servers send too.
+        noteUpstreamId(res.headers['x-request-id'], upstreamId);
+        return res.statusCode === 200 ? answer(res) : fromUpstreamResponse(this.config.name, res, this.apiKey).then(thrown);
+      },
       (err: unknown) => {
         throw fromTransportError(this.config.name, err, signal);
       },
