@@ -93,6 +93,22 @@ describe('docker-compose.yaml', () => {
     assert.ok(parseInt(gateway.stop_grace_period, 10) * 1000 > stopping);
   });
 
+  // Found by an independent check (docs32): SHUTDOWN_SCRAPE_MS was missing, though README says every variable it names is there.
+  it('.env.example lists every environment variable README names as listed there', () => {
+    const readme = read('README.md');
+    const paragraph = readme.slice(
+      readme.indexOf('Environment variables (all listed in'),
+      readme.indexOf('A variable set to a value of the wrong kind'),
+    );
+    const names = [...paragraph.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map(([, name]) => name);
+    assert.ok(names.length > 30, `${names.length} names read`);
+    const example = read('.env.example');
+    assert.deepEqual(
+      names.filter((name) => !new RegExp(`^#? ?${name}=`, 'm').test(example)),
+      [],
+    );
+  });
+
   it('has a master key from a fresh clone and from a .env copied from .env.example, so the gateway starts on 0.0.0.0', () => {
     const example = dotenv(read('.env.example'));
     assert.ok(example.GATEWAY_MASTER_KEY, '.env.example documents a development key, not an empty one');

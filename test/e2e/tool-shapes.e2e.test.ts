@@ -191,6 +191,16 @@ describe('tools and tool_choice in any shape: never a 5xx', () => {
       assert.equal(errorOf(missing.body)?.param, 'tool_choice.allowed_tools');
       const named = await post('/v1/chat/completions', { model: m, ...base, tool_choice: { type: 'function', function: 'f' } });
       assert.equal(errorOf(named.body)?.param, 'tool_choice.function');
+      // Found by an independent check (docs32): a named choice of a tool not in `tools` went to an OpenAI-format
+      // upstream as sent (200 from the mock and from OpenAI-format fakes), though README promises the 400 whatever the provider.
+      for (const choice of [
+        { type: 'function', function: { name: 'not_declared' } },
+        { type: 'custom', custom: { name: 'not_declared' } },
+      ]) {
+        const absent = await post('/v1/chat/completions', { model: m, ...base, tool_choice: choice });
+        assert.deepEqual([absent.status, errorOf(absent.body)?.param], [400, 'tool_choice'], `${m} ${choice.type}`);
+        assert.match(String(errorOf(absent.body)?.message), /'not_declared', which is not in 'tools'/);
+      }
       const allowed = {
         type: 'allowed_tools',
         allowed_tools: { mode: 'required', tools: [{ type: 'function', function: { name: 'f' } }] },

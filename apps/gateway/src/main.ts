@@ -71,7 +71,10 @@ async function bootstrap(): Promise<void> {
     config.security.maxJsonDepth,
   );
   closeConnectionsWhileDraining(fastify, app.get(ShutdownState));
-  if (config.security.corsOrigins.length) app.enableCors({ origin: config.security.corsOrigins });
+  // DELETE: a stored response's (the library's default is GET, HEAD, POST). Every answer header readable by the page
+  // (`*`, as no request is credentialed: keys go in a header): its request id, cost, cache and rate-limit headers.
+  if (config.security.corsOrigins.length)
+    app.enableCors({ origin: config.security.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'DELETE'], exposedHeaders: '*' });
   const ops = new OpsPlane(fastify, {
     keepAliveTimeout: server.keepAliveTimeoutMs,
     headersTimeout: HEADERS_TIMEOUT_MS,

@@ -24,7 +24,7 @@ export { invalidJson, parseChunkEvent } from './translation/errors';
 export { withTextContent } from './translation/chunk-shape';
 export { assistantTextContent } from './translation/assistant-text';
 export { toolResult } from './translation/tool-results';
-export { fittedToolName, refuseAbsentAllowedTools, refuseDuplicateToolNames, refuseToolChoiceWithoutTools } from './translation/tools';
+export { fittedToolName, refuseAbsentChosenTools, refuseDuplicateToolNames, refuseToolChoiceWithoutTools } from './translation/tools';
 export type * from './wire';
 /** The Anthropic tables, for the Messages API ingress codec, which reads them in reverse. */
 export * as anthropicTables from './anthropic/tables';

@@ -5,7 +5,7 @@ import { MetricsService } from '@gateway/metrics';
 import {
   type ChatCompletionCreateParams,
   GatewayError,
-  refuseAbsentAllowedTools,
+  refuseAbsentChosenTools,
   refuseDuplicateToolNames,
   refuseToolChoiceWithoutTools,
 } from '@gateway/providers';
@@ -49,7 +49,7 @@ export class ChatController implements OnModuleInit {
         body.tools.map((tool) => (tool.type === 'function' ? tool.function.name : undefined)),
         (i) => `tools[${i}].function.name`,
       );
-    refuseAbsentAllowedTools(body.tool_choice, body.tools);
+    refuseAbsentChosenTools(body.tool_choice, body.tools);
     refuseToolChoiceWithoutTools(body.tool_choice, body.tools);
     refuseStreamOptionsWithoutStream(body);
     // A try, not a `.catch`: no second promise and tick on every request for an error few have.

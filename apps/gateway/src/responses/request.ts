@@ -7,7 +7,7 @@ import {
   type ParamTable,
   refuse,
   fittedToolName,
-  refuseAbsentAllowedTools,
+  refuseAbsentChosenTools,
   refuseToolChoiceWithoutTools,
   refuseDuplicateToolNames,
   toolResult,
@@ -483,7 +483,7 @@ function toolChoice(choice: ResponsesToolChoice, tools: ChatCompletionFunctionTo
       return { type: 'function' as const, function: { name: t.name } };
     });
     const chatChoice: ChatCompletionToolChoiceOption = { type: 'allowed_tools', allowed_tools: { mode: choice.mode, tools: allowed } };
-    refuseAbsentAllowedTools(chatChoice, tools);
+    refuseAbsentChosenTools(chatChoice, tools);
     refuseToolChoiceWithoutTools(chatChoice, tools);
     return chatChoice;
   }

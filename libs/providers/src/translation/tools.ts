@@ -109,18 +109,23 @@ export function refuseDuplicateToolNames(names: readonly (string | undefined)[],
 type NamedTool = { function?: { name?: unknown }; custom?: { name?: unknown } };
 
 /**
- * Refuses a chat `allowed_tools` tool_choice that names a tool not in `tools`, whatever the deployment,
- * as a named tool_choice is: narrowed to the tools it names, a translated request kept none (Gemini
- * then answered in text, `required` or not), and an OpenAI-format upstream answered it its own way.
+ * Refuses a chat tool_choice that names a tool not in `tools` (a named function or custom tool, or an
+ * `allowed_tools` entry), whatever the deployment: narrowed to the tools it names, a translated request
+ * kept none (Gemini then answered in text, `required` or not), and OpenAI-format upstreams answered it
+ * their own way (OpenAI refuses it; some compatible servers take it as `auto`, and the model called
+ * another tool or none). A named choice with no tools at all is refuseToolChoiceWithoutTools's.
  */
-export function refuseAbsentAllowedTools(choice: ChatCompletionCreateParams['tool_choice'], tools: readonly NamedTool[] | undefined): void {
-  if (typeof choice !== 'object' || choice?.type !== 'allowed_tools') return;
+export function refuseAbsentChosenTools(choice: ChatCompletionCreateParams['tool_choice'], tools: readonly NamedTool[] | undefined): void {
+  if (typeof choice !== 'object' || choice === null) return;
+  const allowedTools = choice.type === 'allowed_tools';
+  if (!allowedTools && !tools?.length) return;
+  const named = allowedTools ? (choice.allowed_tools.tools as NamedTool[]) : [choice as NamedTool];
   const declared = new Set((tools ?? []).map(toolName));
-  const absent = (choice.allowed_tools.tools as NamedTool[]).map(toolName).find((name) => name !== undefined && !declared.has(name));
+  const absent = named.map(toolName).find((name) => name !== undefined && !declared.has(name));
   if (absent === undefined) return;
   // The message names the parameter too: Anthropic-shaped errors carry no `param`.
   throw GatewayError.badRequest(
-    `tool_choice: allowed_tools names the tool '${absent}', which is not in 'tools'.`,
+    `tool_choice: ${allowedTools ? 'allowed_tools names' : 'names'} the tool '${absent}', which is not in 'tools'.`,
     'tool_choice',
     'invalid_value',
   );
@@ -142,7 +147,7 @@ export function refuseToolChoiceWithoutTools(
   message = NO_TOOLS_TO_CALL,
 ): void {
   if (typeof choice === 'object' && choice?.type === 'allowed_tools') {
-    // The names it lists are refuseAbsentAllowedTools's to check; none at all leaves `required` nothing to call.
+    // The names it lists are refuseAbsentChosenTools's to check; none at all leaves `required` nothing to call.
     if (choice.allowed_tools.mode !== 'required' || choice.allowed_tools.tools.length) return;
     throw GatewayError.badRequest(
       "tool_choice: allowed_tools with mode 'required' demands a call of one of its tools, but lists none.",
