@@ -15,6 +15,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { namedByJavaScript } from './bundle-names';
 
 const DIST = resolve(__dirname, '../../..');
 const OUT = resolve(DIST, 'gateway.bundle.js');
@@ -99,7 +100,7 @@ void build({
   ],
   logLevel: 'warning',
 }).then(() => {
-  writeFileSync(OUT, asciiOnly(cheaperNames(readFileSync(OUT, 'utf8'))));
+  writeFileSync(OUT, asciiOnly(cheaperNames(namedByJavaScript(readFileSync(OUT, 'utf8')))));
   writeFileSync(resolve(DIST, 'gateway.js'), LAUNCHER);
 });
 
