@@ -78,4 +78,42 @@ describe('WorkerEmbedder backlog', () => {
     release();
     await Promise.all([queuedA[0], b1, c1]);
   });
+
+  // The same check, for the wait: a lookup queued behind one key's long prompts waited for all of them in one batch, and
+  // ran past embeddingTimeoutMs. Seen failing with the batch taken whole (the old flush): [a1, a2, b1], then nothing.
+  it('batches one prompt of each caller while several wait, and at most MAX_BATCH_CHARS after the first', async () => {
+    const long = (tag: string) => `${tag} ${'x'.repeat(1_990)}`;
+    const running = embedder.embed('a0', undefined, undefined, 'key-a');
+    assert.deepEqual(await nextBatch(), ['a0']);
+    const queued = [
+      embedder.embed('a1', undefined, undefined, 'key-a'),
+      embedder.embed('a2', undefined, undefined, 'key-a'),
+      embedder.embed('b1', undefined, undefined, 'key-b'),
+    ];
+    release();
+    await running;
+    assert.deepEqual(await nextBatch(), ['a1', 'b1'], "key-b's prompt runs in the next batch, beside one of key-a's");
+    release();
+    assert.deepEqual(await nextBatch(), ['a2']);
+    release();
+    await Promise.all(queued);
+
+    const first = embedder.embed('c0', undefined, undefined, 'key-c');
+    assert.deepEqual(await nextBatch(), ['c0']);
+    const longOnes = ['c1', 'c2', 'c3'].map((tag) => embedder.embed(long(tag), undefined, undefined, 'key-c'));
+    release();
+    await first;
+    assert.deepEqual(
+      (await nextBatch()).map((t) => t.slice(0, 2)),
+      ['c1', 'c2'],
+      '4,000 characters: two of ~2,000',
+    );
+    release();
+    assert.deepEqual(
+      (await nextBatch()).map((t) => t.slice(0, 2)),
+      ['c3'],
+    );
+    release();
+    await Promise.all(longOnes);
+  });
 });

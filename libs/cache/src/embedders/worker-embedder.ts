@@ -18,6 +18,12 @@ export type WorkerStatus = { ready: true; dimensions: number } | { ready: false;
 
 /** Prompts per model call: large enough to amortise a call, small enough to bound the worker's tensors. */
 const MAX_BATCH = 64;
+/**
+ * Characters per model call, but for its first prompt: a batch runs about as long as its text, and a prompt that
+ * arrives while it runs waits for all of it (fair31: one key's 2,000-character prompts, batched ten at a time, kept
+ * another key's lookups waiting past embeddingTimeoutMs).
+ */
+const MAX_BATCH_CHARS = 4_000;
 
 interface Waiting {
   text: string;
@@ -136,7 +142,7 @@ export class WorkerEmbedder implements Embedder {
 
   private flush(): void {
     if (this.state !== 'ready' || this.running.size || !this.queue.length) return;
-    const batch = this.dequeue(0, MAX_BATCH);
+    const batch = this.queuedBy.size > 1 ? this.oneOfEach() : this.dequeue(0, this.fitting());
     const id = this.nextId++;
     this.running.set(id, batch);
     this.worker.postMessage({ id, texts: batch.map((w) => w.text) } satisfies EmbedRequest);
@@ -174,6 +180,40 @@ export class WorkerEmbedder implements Embedder {
     const [turnedAway] = this.dequeue(newest, 1);
     turnedAway.reject(new Overloaded(`a prompt of another caller took this one's place in the ${this.id} embedder's queue`));
     return true;
+  }
+
+  /**
+   * The oldest queued prompt of each caller (at most MAX_BATCH), in arrival order: with several callers waiting a
+   * batch holds one prompt of each, so that one caller's many long prompts do not make the others' batch slow, and
+   * each caller's next prompt runs in the next batch, whatever the others have queued. One caller alone is batched
+   * whole, as before.
+   */
+  private oneOfEach(): Waiting[] {
+    const seen = new Set<string>();
+    const oldest: number[] = [];
+    let chars = 0;
+    for (let at = 0; at < this.queue.length && oldest.length < MAX_BATCH; at++) {
+      const { caller, text } = this.queue[at];
+      if (seen.has(caller)) continue;
+      if (oldest.length && chars + text.length > MAX_BATCH_CHARS) break;
+      oldest.push(at);
+      seen.add(caller);
+      chars += text.length;
+    }
+    // From the last: taking one out does not move those before it.
+    return oldest
+      .reverse()
+      .flatMap((at) => this.dequeue(at, 1))
+      .reverse();
+  }
+
+  /** How many of the queue's first prompts the next batch takes: at most MAX_BATCH, and MAX_BATCH_CHARS after the first. */
+  private fitting(): number {
+    let chars = this.queue[0].text.length;
+    let count = 1;
+    while (count < Math.min(MAX_BATCH, this.queue.length) && chars + this.queue[count].text.length <= MAX_BATCH_CHARS)
+      chars += this.queue[count++].text.length;
+    return count;
   }
 
   /** Takes `count` prompts out of the queue from `at`, and out of their callers' counts. */
