@@ -30,6 +30,7 @@ describe("security: a key's requests in flight (maxConcurrent)", { skip }, () =>
         { name: 'long', deployments: [{ provider: 'fake', model: 'stall' }] },
         { name: 'shared', deployments: [{ provider: 'fake', model: 'ok' }] },
         { name: 'broken', deployments: [{ provider: 'fake', model: 'reset' }] },
+        { name: 'pending', deployments: [{ provider: 'fake', model: 'held-gone' }] },
       ],
       router: { retry: { attemptsPerDeployment: 1 }, breaker: { consecutiveFailures: 1000 } },
       security: {
@@ -125,6 +126,25 @@ describe("security: a key's requests in flight (maxConcurrent)", { skip }, () =>
     assert.equal((await outcome(await chat(A_KEY, 'shared'))).code, 'concurrency_limit_exceeded');
     await held.cut();
     assert.ok(await servedAgain(A_KEY));
+  });
+
+  it('a JSON answer whose client left keeps its place while its upstream call goes on, and gives it back when the call ends', async () => {
+    const sentBefore = upstream.received.length;
+    const left = new AbortController();
+    const leaving = chat(A_KEY, 'pending', false, left.signal).catch(() => undefined);
+    assert.ok(
+      await eventually(async () => upstream.received.slice(sentBefore).some((r) => (r.body as { model?: string }).model === 'held-gone')),
+    );
+    left.abort();
+    await leaving;
+    // The call goes on upstream, to be billed, holding its connection: one place of two.
+    const one = await hold(A_KEY, 1);
+    assert.equal((await outcome(await chat(A_KEY, 'shared'))).code, 'concurrency_limit_exceeded');
+    upstream.release('gone');
+    await one.cut();
+    assert.ok(await servedAgain(A_KEY), 'given back once the call ended');
+    const two = await hold(A_KEY, 2);
+    await two.cut();
   });
 
   it('the admin API sets maxConcurrent, validated, on create and PATCH; a PATCH of another field keeps it; cleared, the default holds', async () => {
