@@ -30,6 +30,7 @@ describe("security: a key's requests in flight (maxConcurrent)", { skip }, () =>
         { name: 'long', deployments: [{ provider: 'fake', model: 'stall' }] },
         { name: 'shared', deployments: [{ provider: 'fake', model: 'ok' }] },
         { name: 'broken', deployments: [{ provider: 'fake', model: 'reset' }] },
+        { name: 'cutting', deployments: [{ provider: 'fake', model: 'cut' }] },
         { name: 'pending', deployments: [{ provider: 'fake', model: 'held-gone' }] },
       ],
       router: { retry: { attemptsPerDeployment: 1 }, breaker: { consecutiveFailures: 1000 } },
@@ -108,12 +109,14 @@ describe("security: a key's requests in flight (maxConcurrent)", { skip }, () =>
     assert.ok(await servedAgain(A_KEY), 'the places of the streams its client cut were given back');
   });
 
-  it('a place is given back however its request ends: an answer, an upstream error, a stream read to its end, a stream cut', async () => {
+  it('a place is given back however its request ends: an answer, an upstream error, a stream read to its end, cut upstream, cut by its client', async () => {
     for (let round = 0; round < 3; round++) {
       assert.equal((await chat(A_KEY, 'shared')).status, 200);
       const streamed = await chat(A_KEY, 'shared', true);
       assert.equal(streamed.status, 200);
       await streamed.text();
+      // The upstream drops the stream after two chunks: the client's stream ends early.
+      await (await chat(A_KEY, 'cutting', true)).text().catch(() => undefined);
       const failed = await chat(A_KEY, 'broken');
       assert.ok(failed.status >= 500, `the upstream's reset is the client's ${failed.status}`);
       await failed.text();
