@@ -55,4 +55,65 @@ describe('WorkerEmbedder backlog', () => {
     await Promise.all([queued[0], queued[2], late]);
     assert.deepEqual(batches, [['p0'], ['q1', 'q3', 'q4']]);
   });
+
+  // Found by an independent check (fair31): one key's long prompts kept the shared queue full, and another key's semantic
+  // hits on paraphrases fell from 32 of 36 to 11 (its lookups turned away as Overloaded, or timed out behind them). Seen
+  // failing without makeRoomFor: b1 was refused Overloaded.
+  it('shares a full queue between callers: a prompt of a caller with fewer queued takes the place of the newest of the one with most', async () => {
+    const as = (caller: string) => (text: string) => embedder.embed(text, undefined, undefined, caller);
+    const [a, b, c] = [as('key-a'), as('key-b'), as('key-c')];
+    const running = a('a0');
+    assert.deepEqual(await nextBatch(), ['a0']);
+    const queuedA = ['a1', 'a2', 'a3'].map(a);
+    const b1 = b('b1');
+    await assert.rejects(queuedA[2], { name: 'Overloaded' }, "key-a's newest gave its place to key-b's first");
+    await assert.rejects(b('b2'), { name: 'Overloaded' }, 'two places to one: taking another would only swap them');
+    await assert.rejects(a('a4'), { name: 'Overloaded' }, 'a full queue takes nothing more from the caller with most');
+    const c1 = c('c1');
+    await assert.rejects(queuedA[1], { name: 'Overloaded' }, "key-a's newest again, for key-c");
+
+    release();
+    await running;
+    assert.deepEqual(await nextBatch(), ['a1', 'b1', 'c1'], 'one prompt of each caller');
+    release();
+    await Promise.all([queuedA[0], b1, c1]);
+  });
+
+  // The same check, for the wait: a lookup queued behind one key's long prompts waited for all of them in one batch, and
+  // ran past embeddingTimeoutMs. Seen failing with the batch taken whole (the old flush): [a1, a2, b1], then nothing.
+  it('batches one prompt of each caller while several wait, and at most MAX_BATCH_CHARS after the first', async () => {
+    const long = (tag: string) => `${tag} ${'x'.repeat(1_990)}`;
+    const running = embedder.embed('a0', undefined, undefined, 'key-a');
+    assert.deepEqual(await nextBatch(), ['a0']);
+    const queued = [
+      embedder.embed('a1', undefined, undefined, 'key-a'),
+      embedder.embed('a2', undefined, undefined, 'key-a'),
+      embedder.embed('b1', undefined, undefined, 'key-b'),
+    ];
+    release();
+    await running;
+    assert.deepEqual(await nextBatch(), ['a1', 'b1'], "key-b's prompt runs in the next batch, beside one of key-a's");
+    release();
+    assert.deepEqual(await nextBatch(), ['a2']);
+    release();
+    await Promise.all(queued);
+
+    const first = embedder.embed('c0', undefined, undefined, 'key-c');
+    assert.deepEqual(await nextBatch(), ['c0']);
+    const longOnes = ['c1', 'c2', 'c3'].map((tag) => embedder.embed(long(tag), undefined, undefined, 'key-c'));
+    release();
+    await first;
+    assert.deepEqual(
+      (await nextBatch()).map((t) => t.slice(0, 2)),
+      ['c1', 'c2'],
+      '4,000 characters: two of ~2,000',
+    );
+    release();
+    assert.deepEqual(
+      (await nextBatch()).map((t) => t.slice(0, 2)),
+      ['c3'],
+    );
+    release();
+    await Promise.all(longOnes);
+  });
 });

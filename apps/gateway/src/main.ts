@@ -7,7 +7,7 @@ import { ConfigError, configSecrets, configWarnings, loadConfig } from '@gateway
 import { MetricsService, TracingService } from '@gateway/metrics';
 import { RedisService } from '@gateway/redis';
 import { Stopping, UsageShares } from '@gateway/router';
-import { AdminGuard, AdmissionService, ApiAuth } from '@gateway/security';
+import { AdminGuard, AdmissionService, ApiAuth, KeyConcurrency } from '@gateway/security';
 import { AppModule } from './app.module';
 import { closeConnectionsWhileDraining, drainOnSignals } from './health/drain';
 import { ShutdownState } from './health/shutdown-state';
@@ -64,6 +64,7 @@ async function bootstrap(): Promise<void> {
       log: access,
       bodies: server.logBodies ? new BodyRedactor(server.redactPatterns, configSecrets(config)) : undefined,
       admission: app.get(AdmissionService),
+      concurrency: app.get(KeyConcurrency),
       usageShares: app.get(UsageShares),
       shutdown: app.get(ShutdownState),
     },

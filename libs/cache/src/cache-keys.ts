@@ -5,6 +5,8 @@ import { type ChatCompletionCreateParams, type ChatCompletionMessageParam, maxTo
 export interface CacheScope {
   /** A gateway key, or a configured cache scope. */
   tenant: string;
+  /** The gateway key the request came with, whatever the scope: its share of the embedder's queue. */
+  keyId?: string;
   /** The resolved public model group (aliases share one cache). */
   modelGroup: string;
   /** What the client's protocol asked that the chat params do not carry (NativeRequest.keyExtras). */

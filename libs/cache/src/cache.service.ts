@@ -83,6 +83,8 @@ interface PendingStore {
   keys: CacheKeys;
   /** CacheScope.tenant: whose share of the cache the entry counts in. */
   tenant: string;
+  /** Whose share of the embedder's queue its prompt takes: CacheScope.keyId, else the tenant. */
+  caller: string;
   ttlSeconds: number;
   /** Set when the semantic layer applies; `vector` once embedded. */
   semanticPrompt?: string;
@@ -274,7 +276,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    * auth is off), so callers with different keys never share answers; with `shared`, everyone.
    */
   scope(keyId: string, modelGroup: string, extras?: Record<string, unknown>): CacheScope {
-    return { tenant: this.config.scope === 'shared' ? 'shared' : `key:${keyId}`, modelGroup, extras };
+    return { tenant: this.config.scope === 'shared' ? 'shared' : `key:${keyId}`, keyId, modelGroup, extras };
   }
 
   /** Finds a cached answer for the request. Never throws: a broken backend is a miss. */
@@ -293,6 +295,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const pending: PendingStore = {
       keys,
       tenant: scope.tenant,
+      caller: scope.keyId ?? scope.tenant,
       ttlSeconds: Math.min(controls.ttlSeconds ?? this.config.ttlSeconds, this.config.maxTtlSeconds),
       embedded: coalesce.embedded,
       charging: coalesce.charging,
@@ -378,7 +381,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     pending.settle?.(usage ? { body, ...usage } : 'unshareable');
     if (!usage) return this.metrics.offered(tooLarge ? 'too_large' : 'not_cacheable');
     if (pending.semanticPrompt && !pending.vector) {
-      const embedding = this.embed(pending.semanticPrompt, pending.embedded);
+      const embedding = this.embed(pending.semanticPrompt, pending);
       if (this.embedder instanceof ProviderEmbedder) pending.charging?.(embedding);
       pending.vector = await embedding;
     }
@@ -489,7 +492,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     threshold: number,
   ): Promise<{ answer: CachedAnswer; similarity: number } | undefined> {
     const prompt = pending.semanticPrompt!;
-    pending.vector = await this.embed(prompt, pending.embedded);
+    pending.vector = await this.embed(prompt, pending);
     if (!pending.vector) {
       // The embedder failed, is saturated or still loading: storing must not queue the prompt again.
       pending.semanticPrompt = undefined;
@@ -524,7 +527,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    * not answer within embeddingTimeoutMs (counted; logged, rate-limited, but for a refusal by design): a
    * semantic layer slower than the traffic must not queue every request behind it.
    */
-  private async embed(text: string, embedded?: (call: EmbeddingCall) => void): Promise<Float32Array | undefined> {
+  private async embed(text: string, { embedded, caller }: PendingStore): Promise<Float32Array | undefined> {
     const known = this.recent.get(text);
     if (known) return known;
     const started = performance.now();
@@ -532,7 +535,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       'embedder',
       'embed',
       undefined,
-      () => this.embedder!.embed(text, AbortSignal.timeout(this.embeddingTimeoutMs), embedded),
+      () => this.embedder!.embed(text, AbortSignal.timeout(this.embeddingTimeoutMs), embedded, caller),
       undefined,
     );
     if (!vector) return undefined;

@@ -55,6 +55,11 @@ export class KeyLimits {
   @IsOptional() @IsInt() @Min(1) rpm?: number;
   /** Tokens per minute (prompt estimate plus max_tokens reserved, reconciled after). */
   @IsOptional() @IsInt() @Min(1) tpm?: number;
+  /**
+   * Requests of the key in flight at once, on each replica (KeyConcurrency): within its RPM and TPM, one key's long
+   * streams could otherwise hold every connection of a provider, and the other keys wait for one.
+   */
+  @IsOptional() @IsInt() @Min(1) maxConcurrent?: number;
   @IsOptional() @Nested(() => BudgetConfig) budget?: BudgetConfig;
 }
 
@@ -108,6 +113,8 @@ export class SecurityConfig {
   /** Applied to keys that set no limit of their own. */
   @IsOptional() @IsInt() @Min(1) defaultRpm?: number;
   @IsOptional() @IsInt() @Min(1) defaultTpm?: number;
+  /** Requests in flight at once, on each replica, for keys that set no `maxConcurrent` (unset: no limit). */
+  @IsOptional() @IsInt() @Min(1) defaultMaxConcurrent?: number;
   /** Failed authentications allowed per client IP and minute before it gets 429s (0 = off). */
   @IsOptional() @IsInt() @Min(0) ipFailuresPerMinute = 30;
   /** How long a key lookup is cached in process; revocations reach every replica at once through Redis. */

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { GatewayConfig } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import { bearerToken } from './bearer';
 import { ANONYMOUS, hasExpired, type KeyRecord, secretEnded } from './key-record';
+import { KeyConcurrency } from './key-concurrency';
 import { KeyStore } from './key-store.service';
 import { LimitsService } from './limits.service';
 import { firstOnRequest } from './route-hooks';
@@ -48,6 +49,7 @@ export class ApiAuth {
     config: GatewayConfig,
     private readonly keys: KeyStore,
     private readonly limits: LimitsService,
+    private readonly concurrency: KeyConcurrency,
   ) {
     this.required = Boolean(config.masterKey);
   }
@@ -95,23 +97,32 @@ export class ApiAuth {
     return undefined;
   }
 
-  /** The onRequest hook of the /v1 routes: auth off, every request is anonymous (no lookup, no promise). */
+  /**
+   * The onRequest hook of the /v1 routes: the key (auth off, every request is anonymous: no lookup, no promise),
+   * then its place among the key's requests in flight (hold).
+   */
   hook(): onRequestHookHandler {
-    if (!this.required)
-      return (request, _reply, done) => {
-        request.gatewayKey = ANONYMOUS;
-        done();
-      };
-    return (request, _reply, done) => {
+    return (request, reply, done) => {
       let pending: Promise<void> | undefined;
       try {
-        pending = this.authenticate(request);
+        if (this.required) pending = this.authenticate(request);
+        else request.gatewayKey = ANONYMOUS;
+        if (!pending) this.hold(request, reply);
       } catch (err) {
         return done(err as Error);
       }
-      if (pending) pending.then(() => done(), done);
+      if (pending) pending.then(() => this.hold(request, reply)).then(() => done(), done);
       else done();
     };
+  }
+
+  /**
+   * Takes a place among the key's requests in flight, or throws its 429 (KeyConcurrency); given back when the
+   * response closes (request-hooks.ts). None for a response already closed (its client left during the lookup):
+   * its close has run, and nothing would give the place back.
+   */
+  private hold(request: FastifyRequest, reply: FastifyReply): void {
+    if (!reply.raw.closed) this.concurrency.enter(request.gatewayKey!, request.raw);
   }
 
   /** `keyId`: how the access line names the key sent (refusedKeyId), none when none was. */

@@ -10,6 +10,8 @@ export interface KeyRecord {
   models?: string[];
   rpm?: number;
   tpm?: number;
+  /** Requests in flight at once, on each replica (KeyConcurrency). */
+  maxConcurrent?: number;
   budget?: BudgetConfig;
   /** When the key stops working: written by the admin API as Date#toISOString does (expiry.ts). */
   expiresAt?: string;

@@ -7,7 +7,7 @@ import { ANONYMOUS_KEY_ID } from '@gateway/config';
 import { type GenAiOperation, type MetricsService, requestTrace, type TracingService } from '@gateway/metrics';
 import { GatewayError, hopsOf, loopDetected, MAX_HOPS } from '@gateway/providers';
 import type { UsageShares } from '@gateway/router';
-import { type AdmissionService, adminActor, refusedKeyId } from '@gateway/security';
+import { type AdmissionService, adminActor, type KeyConcurrency, refusedKeyId } from '@gateway/security';
 import { SHUTDOWN_CUT, type ShutdownState } from '../health/shutdown-state';
 import type { AccessLog } from '../logger';
 import { isAnthropicRequest } from '../messages/errors';
@@ -104,6 +104,8 @@ export interface AccessDeps {
   /** Set only when LOG_BODIES is on: prompts and completions are then logged, redacted. */
   bodies?: BodyRedactor;
   admission: AdmissionService;
+  /** Each key's requests in flight: the place this request took (ApiAuth) is given back as its response closes. */
+  concurrency: KeyConcurrency;
   /** What the `cost` strategy learns from each answer's reported usage (its cached and reasoning shares). */
   usageShares: UsageShares;
   /** Tells a request the drain cut at the end of its grace from one whose client left. */
@@ -133,6 +135,8 @@ export function installRequestHooks(fastify: FastifyInstance, deps: AccessDeps):
       const answer = answered(request, reply, deps.shutdown);
       const ms = reply.elapsedTime;
       const finishing = request.gatewayState?.finishing;
+      // A JSON answer's upstream call that goes on after its client left holds its connection until it ends.
+      deps.concurrency.leave(request.raw, reply.raw.writableFinished ? undefined : finishing);
       // A client that left while its JSON answer's upstream call ran (Executor.runWhole): recorded once the call
       // has ended, with the answer's usage (its cost, tokens and budget), or as a failed attempt if it failed.
       if (answer.status === 499 && finishing && !request.gatewayState!.deployment) {

@@ -27,9 +27,10 @@ export interface Embedder {
   readonly state: EmbedderState;
   /**
    * Rejects with `signal`'s reason once it aborts: the caller has stopped waiting; at once with
-   * Loading while the model loads.
+   * Loading while the model loads. `caller`: whose prompt it is (a gateway key), for an embedder
+   * that queues prompts to share its queue fairly between callers (WorkerEmbedder).
    */
-  embed(text: string, signal?: AbortSignal, called?: (call: EmbeddingCall) => void): Promise<Float32Array>;
+  embed(text: string, signal?: AbortSignal, called?: (call: EmbeddingCall) => void, caller?: string): Promise<Float32Array>;
   close(): Promise<void>;
 }
 

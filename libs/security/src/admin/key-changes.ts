@@ -5,7 +5,7 @@ import { normalisedExpiry } from './expiry';
 import type { KeyFieldsDto } from './key.dto';
 
 /** Fields an admin may set; everything else in a record is the gateway's. */
-export const KEY_FIELDS = ['name', 'owner', 'models', 'rpm', 'tpm', 'budget', 'expiresAt', 'metadata'] as const;
+export const KEY_FIELDS = ['name', 'owner', 'models', 'rpm', 'tpm', 'maxConcurrent', 'budget', 'expiresAt', 'metadata'] as const;
 type KeyField = (typeof KEY_FIELDS)[number];
 
 export const METADATA_ENTRIES = 50;

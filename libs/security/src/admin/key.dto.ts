@@ -38,6 +38,7 @@ export class KeyFieldsDto {
   /** At most 2^53-1: a JSON number past it is rounded when read, so it would be stored changed. */
   @IsOptional() @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER) rpm?: number | null;
   @IsOptional() @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER) tpm?: number | null;
+  @IsOptional() @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER) maxConcurrent?: number | null;
   @IsOptional() @ValidateNested() @Type(() => BoundedBudgetConfig) budget?: BoundedBudgetConfig | null;
   /** Stored as the instant it names, in UTC (normalisedExpiry). */
   @IsOptional() @IsString() @IsExpiry() expiresAt?: string | null;
