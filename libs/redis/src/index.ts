@@ -2,3 +2,4 @@ export * from './redis.module';
 export * from './redis.service';
 export * from './within-budget';
 export * from './subscription';
+export * from './redis-now-lua';

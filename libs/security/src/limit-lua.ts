@@ -1,4 +1,5 @@
 import { SPEND_LAPSED_FIELD, SPEND_TOTAL_FIELD } from '@gateway/metrics';
+import { REDIS_NOW_LUA } from '@gateway/redis';
 
 /** How long after its end a replica's lease counts as being given back (see waitFor). */
 const LEASE_RETURN_GRACE_MS = 2_000;
@@ -77,11 +78,7 @@ end
 local function spentIn(key)
   return tonumber(redis.call('HGET', key, '${SPEND_TOTAL_FIELD}') or '0')
 end
--- Redis' clock in ms, the same for every replica.
-local function redisNow()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+${REDIS_NOW_LUA}
 -- A refusal's wait: the window's end, or sooner when another replica's lease of it ends first
 -- (what that replica did not use then comes back). A lease that ended less than
 -- ${LEASE_RETURN_GRACE_MS} ms ago is being given back (its replica's timer runs late on a busy

@@ -1,16 +1,21 @@
-import type { RedisClient } from '@gateway/redis';
+import { type RedisClient, REDIS_NOW_LUA } from '@gateway/redis';
 
 /**
  * Writes a tenant's states and keeps the tenant within its bounds, in one script (one round trip).
  * KEYS: the tenant's index (sorted set: id → write time), sizes (hash: id → bytes), total bytes, then
- * the value keys written. ARGV: now (ms), TTL (s), max entries, max bytes, the tenant's key prefix,
- * then an id and its JSON per value key. Entries past the TTL leave the index (their values expired on
- * their own); past either bound the tenant's oldest are dropped. Returns how many were dropped.
+ * the value keys written. ARGV: TTL (s), max entries, max bytes, the tenant's key prefix, then an id
+ * and its JSON per value key. Entries past the TTL leave the index (their values expired on their
+ * own); past either bound the tenant's oldest are dropped. Write times are Redis' clock, the same for
+ * every replica: by each writer's own, a slow replica's states left the index while still held (the
+ * tenant past maxEntries) and a fast one's looked newest (the others' newer states dropped first).
+ * States a replica of an earlier version indexed by its own clock, during a rolling upgrade, are
+ * off by its skew, as they were, for one TTL after it is replaced.
  */
 const WRITE_SCRIPT = `
+${REDIS_NOW_LUA}
 local index, sizes, total = KEYS[1], KEYS[2], KEYS[3]
-local now, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
-local maxEntries, maxBytes, prefix = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local now, ttl = redisNow(), tonumber(ARGV[1])
+local maxEntries, maxBytes, prefix = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local function forget(id)
   local size = tonumber(redis.call('HGET', sizes, id) or 0)
   redis.call('HDEL', sizes, id)
@@ -19,7 +24,7 @@ local function forget(id)
 end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', index, '-inf', now - ttl * 1000)) do forget(id) end
 for i = 4, #KEYS do
-  local id, json = ARGV[2 * i - 2], ARGV[2 * i - 1]
+  local id, json = ARGV[2 * i - 3], ARGV[2 * i - 2]
   forget(id)
   redis.call('SET', KEYS[i], json, 'EX', ttl)
   redis.call('ZADD', index, now, id)
@@ -70,7 +75,7 @@ export class TenantBoundedWrites {
     const { ttlSeconds, maxEntries, maxBytes } = this.bounds;
     const tenantKey = this.key(tenant, '');
     const keys = [`${tenantKey}index`, `${tenantKey}sizes`, `${tenantKey}bytes`, ...states.map(([id]) => this.key(tenant, id))];
-    const args = [Date.now(), ttlSeconds, maxEntries, maxBytes, tenantKey, ...states.flat()];
+    const args = [ttlSeconds, maxEntries, maxBytes, tenantKey, ...states.flat()];
     const commands = this.client as unknown as { gatewayReasoningWrite(n: number, ...rest: (string | number)[]): Promise<number> };
     return commands.gatewayReasoningWrite(keys.length, ...keys, ...args);
   }

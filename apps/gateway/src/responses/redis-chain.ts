@@ -43,23 +43,24 @@ local function isCounted(score) return score and tonumber(score) % 1 ~= 0 end`;
  * Stores a record within its tenant's bound, marks the one it continues as continued and counts it
  * there, and restarts the TTL of those it links back to, in one step. KEYS: the record, the tenant's
  * expiries (sorted set: id → expiry, ms), sizes (hash: id → bytes), total bytes and continuations
- * (hash: id → count). ARGV: now (ms), TTL (s), the tenant's bound (bytes), the tenant's key prefix,
- * the record's id, the response it continues ('' for none), the record, MAX_LINKS, LINK_BYTES.
- * Records past their expiry leave the total first (their keys expired on their own). Returns 1, or 0
+ * (hash: id → count). ARGV: TTL (s), the tenant's bound (bytes), the tenant's key prefix, the
+ * record's id, the response it continues ('' for none), the record, MAX_LINKS, LINK_BYTES. Expiries
+ * are by Redis' clock (tenantBytesLua's `now`); records past theirs leave the total first (their
+ * keys expired on their own). Returns 1, or 0
  * when the tenant would hold more than its bound with it, or when a record it links back to is gone
  * (deleted or expired while it was answered) or the chain is longer than MAX_LINKS: its conversation
  * could not be rebuilt. Then nothing is written.
  */
 const PUT_SCRIPT = `
 local record, expiries, sizes, total, children = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local now, ttl, bound, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local id, previous, value = ARGV[5], ARGV[6], ARGV[7]
+local ttl, bound, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local id, previous, value = ARGV[4], ARGV[5], ARGV[6]
 ${tenantBytesLua(['children'])}
 ${COUNTS_LUA}
 local links, heads, at = {}, {}, previous
-for _ = 1, tonumber(ARGV[8]) do
+for _ = 1, tonumber(ARGV[7]) do
   if at == '' then break end
-  local head = redis.call('GETRANGE', prefix .. at, 0, tonumber(ARGV[9]) - 1)
+  local head = redis.call('GETRANGE', prefix .. at, 0, tonumber(ARGV[8]) - 1)
   if head == '' then return 0 end
   links[#links + 1], heads[#heads + 1] = at, head
   local line = string.find(head, '\\n', 1, true)
@@ -93,12 +94,12 @@ return 1`;
  * it (linked-record.ts). A record deleted outright is a continuation less of the one it continued: one
  * hidden and left with none is deleted too, and so on back the chain (at most MAX_LINKS); one shown is
  * marked live again, so that its own delete deletes it. KEYS: the record, expiries, sizes, total,
- * continuations. ARGV: its id, now (ms), the tenant's key prefix, MAX_LINKS, LINK_BYTES.
+ * continuations. ARGV: its id, the tenant's key prefix, MAX_LINKS, LINK_BYTES.
  * Returns 0 when there was none, or it was deleted already.
  */
 const DELETE_SCRIPT = `
 local record, expiries, sizes, total, children = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local now, prefix, links, bytes = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local prefix, links, bytes = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 ${tenantBytesLua(['children'])}
 ${COUNTS_LUA}
 local state = redis.call('GETRANGE', record, 0, 0)
@@ -164,12 +165,12 @@ export class RedisChain implements ChainBackend {
   }
 
   async put(tenant: string, id: string, value: string, previous: string | undefined): Promise<boolean> {
-    const args = [Date.now(), this.ttlSeconds, this.maxBytes, this.key(tenant, ''), id, previous ?? '', value, MAX_LINKS, LINK_BYTES];
+    const args = [this.ttlSeconds, this.maxBytes, this.key(tenant, ''), id, previous ?? '', value, MAX_LINKS, LINK_BYTES];
     return (await this.commands.gatewayResponsePut(...this.keys(tenant, id), ...args)) === 1;
   }
 
   async delete(tenant: string, id: string): Promise<boolean> {
-    const args = [id, Date.now(), this.key(tenant, ''), MAX_LINKS, LINK_BYTES];
+    const args = [id, this.key(tenant, ''), MAX_LINKS, LINK_BYTES];
     return (await this.commands.gatewayResponseDelete(...this.keys(tenant, id), ...args)) > 0;
   }
 

@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { CacheBackend, CachedAnswer, CacheEntry, Neighbour } from './backend';
 import type { UsageCounts } from '@gateway/metrics';
-import type { RedisClient } from '@gateway/redis';
+import { type RedisClient, REDIS_NOW_LUA } from '@gateway/redis';
 import { gatewayIndexSchema, schemaDifferences, tuningDifferences } from './index-schema';
 import { indexSize, parseSearchReply, searchTotal } from './search-reply';
 
@@ -43,12 +43,17 @@ const FORGET_EXPIRED_PER_WRITE = 100;
  * many long-lived answers pushes out its own, not the others'. The evicted keys are returned for the caller to
  * delete: the script touches only bookkeeping keys of one slot, so it runs on Redis Cluster (the other tenants' sets
  * are not in KEYS, but share the hash tag). An entry stored before the shares were kept has no tenant: it goes by
- * its expiry alone. KEYS: expiry set, tenants hash, held set, the writer's set. ARGV: now ms, expires-at ms, entry
- * key, max entries, share (entries), tenant, the prefix of a tenant's set.
+ * its expiry alone. Expiries are Redis' clock, the same for every replica: by each writer's own, a slow replica's
+ * entries were forgotten while still held (the cap exceeded) and a fast one's counted after they expired. Those a
+ * replica of an earlier version scored by its own clock, during a rolling upgrade, are off by its skew, as they
+ * were, until they expire. KEYS: expiry set, tenants hash, held set, the writer's set. ARGV: TTL ms, entry key,
+ * max entries, share (entries), tenant, the prefix of a tenant's set.
  */
-const TRACK_SCRIPT = `
+const TRACK_SCRIPT = `${REDIS_NOW_LUA}
 local expiry, owners, held, own = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local entry, max, share, tenant, perTenant = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7]
+local now = redisNow()
+local expiresAt = now + tonumber(ARGV[1])
+local entry, max, share, tenant, perTenant = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local function forget(gone)
   redis.call('ZREM', expiry, gone)
   local owner = redis.call('HGET', owners, gone)
@@ -57,11 +62,11 @@ local function forget(gone)
   redis.call('ZREM', perTenant .. owner, gone)
   if tonumber(redis.call('ZINCRBY', held, -1, owner)) <= 0 then redis.call('ZREM', held, owner) end
 end
-for _, gone in ipairs(redis.call('ZRANGEBYSCORE', expiry, '-inf', ARGV[1], 'LIMIT', 0, ${FORGET_EXPIRED_PER_WRITE})) do forget(gone) end
+for _, gone in ipairs(redis.call('ZRANGEBYSCORE', expiry, '-inf', now, 'LIMIT', 0, ${FORGET_EXPIRED_PER_WRITE})) do forget(gone) end
 forget(entry)
-redis.call('ZADD', expiry, ARGV[2], entry)
+redis.call('ZADD', expiry, expiresAt, entry)
 redis.call('HSET', owners, entry, tenant)
-redis.call('ZADD', own, ARGV[2], entry)
+redis.call('ZADD', own, expiresAt, entry)
 redis.call('ZINCRBY', held, 1, tenant)
 local evicted = {}
 while redis.call('ZCARD', expiry) > max do
@@ -80,8 +85,7 @@ type WithTrack = RedisClient & {
     owners: string,
     held: string,
     own: string,
-    now: number,
-    expiresAt: number,
+    ttlMs: number,
     entry: string,
     max: number,
     share: number,
@@ -141,7 +145,6 @@ export class RedisBackend implements CacheBackend {
   }
 
   async put(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void> {
-    const now = Date.now();
     const ttlMs = ttlSeconds * 1000;
     const fields: (string | number | Buffer)[] = [
       'ns',
@@ -175,8 +178,7 @@ export class RedisBackend implements CacheBackend {
         `${this.sharesKey}tenants`,
         `${this.sharesKey}held`,
         `${this.sharesKey}t:${entry.tenant}`,
-        now,
-        now + ttlMs,
+        ttlMs,
         entryKey,
         this.options.maxEntries,
         this.options.tenantShare,

@@ -29,17 +29,18 @@ return out`;
  * the thread is new; else that its latest response is the one continued (`moved` if not, `gone` if
  * the thread expired or lost turns: the caller then writes it whole); and that the tenant holds no
  * more than its bound with it (`over_bound`: nothing written), counted per thread (the bytes of its
- * fixed fields and turns) in the tenant's expiries (sorted set: thread → expiry, ms), sizes (hash)
- * and total, threads past their expiry leaving the total first. KEYS: head (hash: fixed, last,
- * count), turns (list), ids (list), the answer's key, expiries, sizes, total. ARGV: the tenant's key
- * prefix, the response continued ('' on a create), fixed, the turn, the answer's id, TTL, the
- * answer's key's value, now (ms), the tenant's bound (bytes), the thread's id.
+ * fixed fields and turns) in the tenant's expiries (sorted set: thread → expiry, ms, by Redis'
+ * clock: tenantBytesLua), sizes (hash) and total, threads past their expiry leaving the total
+ * first. KEYS: head (hash: fixed, last, count), turns (list), ids (list), the answer's key,
+ * expiries, sizes, total. ARGV: the tenant's key prefix, the response continued ('' on a create),
+ * fixed, the turn, the answer's id, TTL, the answer's key's value, the tenant's bound (bytes), the
+ * thread's id.
  */
 const APPEND_SCRIPT = `
 local head, turns, ids = KEYS[1], KEYS[2], KEYS[3]
 local expiries, sizes, total = KEYS[5], KEYS[6], KEYS[7]
 local prefix, after, ttl = ARGV[1], ARGV[2], tonumber(ARGV[6])
-local now, bound, thread = tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10]
+local bound, thread = tonumber(ARGV[8]), ARGV[9]
 ${tenantBytesLua()}
 local adding = #ARGV[4]
 if after == '' then
@@ -135,7 +136,7 @@ export class RedisThreads implements ThreadBackend {
     // The tenant's counts: `~` is in no response or thread id.
     const keys = [`${base}:head`, `${base}:turns`, `${base}:ids`, at + turn.last, `${at}~expiries`, `${at}~sizes`, `${at}~bytes`];
     const named = JSON.stringify({ thread: turn.threadId });
-    const args = [at, turn.after ?? '', turn.fixed, turn.turn, turn.last, ttlSeconds, named, Date.now(), this.maxBytes, turn.threadId];
+    const args = [at, turn.after ?? '', turn.fixed, turn.turn, turn.last, ttlSeconds, named, this.maxBytes, turn.threadId];
     return this.commands.gatewayThreadAppend(...keys, ...args);
   }
 
