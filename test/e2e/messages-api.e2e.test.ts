@@ -904,10 +904,21 @@ describe('Messages API: Anthropic`s server tools, served by Anthropic deployment
       else for await (const _ of data as AsyncIterable<unknown>);
     }
     assert.equal(openai.received.length, asked, 'the OpenAI-family deployment was not asked');
+    // Found by an independent check (api32): the count was in gateway_requests_total under deployment and provider
+    // "none", though Anthropic counted it and the header names the deployment (README: "none" when no upstream was tried).
+    const labels =
+      'route="/v1/messages/count_tokens",model="oa-then-claude",deployment="oa-then-claude/1",provider="ant",status="200",cache="none"';
+    const before = await gateway.metric('gateway_requests_total', labels);
     const counted = await client.messages
       .countTokens({ model: 'oa-then-claude', tools: SERVER_TOOLS, messages: searching('x').messages })
       .withResponse();
     assert.equal(counted.response.headers.get('x-gateway-token-count'), 'upstream; deployment=oa-then-claude/1');
+    assert.ok(
+      await eventually(async () => (await gateway.metric('gateway_requests_total', labels)) === before + 1),
+      'counted under the deployment that counted',
+    );
+    const [line] = await gateway.logged('request', { where: (l) => l.reqId === counted.response.headers.get('x-request-id') });
+    assert.deepEqual([line.deployment, line.provider], ['oa-then-claude/1', 'ant']);
     assert.ok(counted.data.input_tokens > COUNT_TOKENS_BASE);
     assert.deepEqual(anthropic.last().body.tools, SERVER_TOOLS);
   });

@@ -329,6 +329,29 @@ describe('Responses API: errors, storage and the mock model', () => {
     assert.equal((await apiError(client.responses.delete(created.id))).status, 404);
   });
 
+  // Found by an independent check (api32): GET /v1/responses/{id}?include[]=bogus was a 200, while create refuses the value.
+  it('GET /v1/responses/{id} and its input_items check `include` as create does', async () => {
+    const created = await client.responses.create({ model: 'mock', input: 'include me', store: true });
+    const bogus = ['reasoning.encrypted_content', 'bogus'] as unknown as OpenAI.Responses.ResponseIncludable[];
+    for (const refused of [
+      await apiError(client.responses.retrieve(created.id, { include: bogus })),
+      await apiError(client.responses.inputItems.list(created.id, { include: bogus })),
+    ]) {
+      assert.deepEqual(
+        [refused.status, refused.type, refused.code, refused.param],
+        [400, 'invalid_request_error', 'invalid_value', 'include[1]'],
+      );
+      assert.match(refused.message, /'bogus'/);
+    }
+    const plain = await fetch(`${gateway.url}/v1/responses/${created.id}?include=bogus`);
+    assert.equal(plain.status, 400);
+    const logprobs = await apiError(client.responses.retrieve(created.id, { include: ['message.output_text.logprobs'] }));
+    assert.deepEqual([logprobs.status, logprobs.param], [400, 'include']);
+    const fetched = await client.responses.retrieve(created.id, { include: ['reasoning.encrypted_content'] });
+    assert.equal(fetched.id, created.id);
+    assert.ok((await client.responses.inputItems.list(created.id, { include: ['message.input_image.image_url'] })).data.length > 0);
+  });
+
   // Found by an independent check: these were 404 `not_found`, and clients recover (resend the whole
   // conversation) only on OpenAI's 400 `previous_response_not_found`.
   it('store: false is not kept; continuing an unknown, unstored or deleted response is a 400 previous_response_not_found', async () => {

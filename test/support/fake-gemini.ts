@@ -88,7 +88,8 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  * Any model, a part whose `fileData.fileUri` names a file `files/missing…`: Gemini's 403 PERMISSION_DENIED for a file
  * the project cannot read ("You do not have permission to access the File … or it may not exist.").
  *
- * batchEmbedContents answers with the embeddings only: the documented response has no usage.
+ * batchEmbedContents answers with the embeddings only: the documented response has no usage. A batch holding an input
+ * `embed-error-<STATUS>` answers that error instead (the others of its request are answered).
  */
 export class FakeGemini extends FakeUpstream {
   constructor(private readonly apiKey: string) {
@@ -489,6 +490,8 @@ function embed(res: ServerResponse, model: string, body: Record<string, unknown>
   const requests = body.requests as { content: Content; outputDimensionality?: number }[];
   if (requests.length > 100)
     return error(res, 'INVALID_ARGUMENT', '* BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch\n');
+  const failing = requests.map((r) => textOf(r.content)).find((text) => text.startsWith('embed-error-'));
+  if (failing) return error(res, failing.slice('embed-error-'.length), `The fake refuses this batch (${failing}).`);
   const embeddings = requests.map((r) => ({
     values: Array.from(
       { length: model === 'gemini-embed-wide' ? 8 : (r.outputDimensionality ?? 8) },

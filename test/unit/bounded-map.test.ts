@@ -39,4 +39,20 @@ describe('boundedMap', () => {
     );
     assert.ok(!started.includes(5), `started ${started.join(',')}`);
   });
+
+  it('rejects only once the items running when one failed have settled', async () => {
+    const ended: number[] = [];
+    const failure = new Error('batch 1 refused');
+    await assert.rejects(
+      boundedMap([0, 1, 2, 3], 4, async (i) => {
+        if (i === 1) throw failure;
+        // Still running when item 1 fails: its upstream may answer (and bill) it.
+        for (let tick = 0; tick < 10; tick++) await Promise.resolve();
+        ended.push(i);
+        return i;
+      }),
+      failure,
+    );
+    assert.deepEqual([...ended], [0, 2, 3], 'ended by the rejection');
+  });
 });

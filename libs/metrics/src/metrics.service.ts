@@ -327,8 +327,13 @@ export class MetricsService {
         (genAi.perToken ??= this.perToken.with(...labels)).observe(Math.max(0, perToken));
       }
     }
-    if (c.costUsd > 0) this.cost.with(c.provider, c.requestModel, this.keyLabel(c.key)).inc(c.costUsd);
+    this.recordCost(c.provider, c.requestModel, c.key, c.costUsd);
     if (c.webSearches > 0) this.webSearches.with(c.provider, c.requestModel, this.keyLabel(c.key)).inc(c.webSearches);
+  }
+
+  /** Spend that is no operation of its own (the answered batches of an embeddings attempt that failed): gateway_cost_usd_total only. */
+  recordCost(provider: string, model: string, key: string, usd: number): void {
+    if (usd > 0) this.cost.with(provider, model, this.keyLabel(key)).inc(usd);
   }
 
   /**

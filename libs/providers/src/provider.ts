@@ -31,6 +31,17 @@ export interface CallContext {
   native?: NativeRequest;
   /** The reasoning state kept for the request's tenant; unset when the feature is off. */
   reasoning?: ReasoningMemory;
+  /**
+   * Told, when the attempt fails, of its upstream calls that were answered all the same (a Gemini embeddings
+   * request's batches answered before another failed): the vendor bills them, so the key is charged for them.
+   */
+  answeredInPart?: (part: AnsweredPart) => void;
+}
+
+/** Upstream calls of a failed attempt that were answered: their usage as reported (undefined: none was) and the gateway's estimate of their prompt. */
+export interface AnsweredPart {
+  usage?: CompletionUsage;
+  promptTokens: number;
 }
 
 /**

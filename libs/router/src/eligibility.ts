@@ -127,13 +127,15 @@ function windowOf(d: Deployment): number {
 function tooLong(group: string, profile: RequestProfile, capable: Deployment[], narrowed: boolean): GatewayError {
   const input = profile.largestInput;
   const window = Math.max(...capable.map(windowOf));
-  const which = narrowed
-    ? `every deployment of ${group} that supports ${profile.needs.join(', ')} (the largest holds ${window} tokens)`
-    : `every deployment of ${group}`;
+  const every = narrowed ? `every deployment of ${group} that supports ${profile.needs.join(', ')}` : `every deployment of ${group}`;
+  const largest = `(the largest holds ${window} tokens)`;
   if (input) {
-    const message = `Input ${input.param} (about ${input.tokens} tokens) exceeds the context window of ${which}.`;
+    // No ingress words an input's refusal with the window (as a chat prompt's figures are): the message names it.
+    const at = input.param === 'input' ? '' : ` at ${input.param}`;
+    const message = `The input${at} (about ${input.tokens} tokens) exceeds the context window of ${every} ${largest}.`;
     return GatewayError.badRequest(message, input.param, 'context_length_exceeded');
   }
+  const which = narrowed ? `${every} ${largest}` : every;
   const message = `This request (about ${profile.promptTokens} prompt tokens plus ${profile.maxTokens ?? 0} for the completion) exceeds the context window of ${which}.`;
   return GatewayError.contextOverflow(message, 'messages', { prompt: profile.promptTokens, completion: profile.maxTokens, window });
 }

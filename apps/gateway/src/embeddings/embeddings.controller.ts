@@ -2,9 +2,11 @@ import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { answeredModel, checkEmbeddingSize, type EmbeddingCreateParams, embeddingInputs } from '@gateway/providers';
+import { MetricsService } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
 import { Executor, RouterService } from '@gateway/router';
 import { ShutdownState } from '../health/shutdown-state';
+import { chargeAnsweredPart } from '../http/answered-part-charge';
 import { clientSignal } from '../http/client-signal';
 import { describedRun, sendJson } from '../http/describe-run';
 import { attemptStarted, requestState, upstreamHeaders } from '../http/request-state';
@@ -16,6 +18,7 @@ export class EmbeddingsController {
     private readonly router: RouterService,
     private readonly executor: Executor,
     private readonly admission: AdmissionService,
+    private readonly metrics: MetricsService,
     private readonly shutdown: ShutdownState,
   ) {}
 
@@ -48,6 +51,7 @@ export class EmbeddingsController {
             deployment: d.config,
             upstreamHeaders: upstreamHeaders(request, t),
             sent,
+            answeredInPart: (part) => chargeAnsweredPart(request, d, part, plan.profile.promptTokensAtMost, this.metrics, this.admission),
           });
         },
         this.shutdown.graceOverSignal,

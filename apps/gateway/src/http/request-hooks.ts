@@ -294,8 +294,9 @@ function record(
     });
   }
   if (state.reservation) {
-    const tokens = b ? b.usage.prompt_tokens + (b.usage.completion_tokens ?? 0) : 0;
-    admission.settle(state.reservation, b && { model: state.model!, tokens, usd: b.costUsd });
+    // The answered calls of failed attempts count in the TPM window too (their spend was charged as they failed).
+    const tokens = (b ? b.usage.prompt_tokens + (b.usage.completion_tokens ?? 0) : 0) + (state.failedAttemptTokens ?? 0);
+    admission.settle(state.reservation, b || tokens > 0 ? { model: state.model!, tokens, usd: b?.costUsd ?? 0 } : undefined);
   }
   if (tracing.enabled && state.trace) traceRequest(tracing, state, operation, status, ms);
   const level = probe(route, status) ? 'debug' : status >= 500 || cut ? 'warn' : 'info';
@@ -327,6 +328,7 @@ function record(
     usageEstimated: b?.estimated || undefined,
     embeddingCostUsd: state.embeddingCostUsd,
     abandonedCostUsd: state.abandonedCostUsd,
+    failedAttemptCostUsd: state.failedAttemptCostUsd,
     error: state.errorCode,
     ...(bodies && loggedBodies(request, state, bodies)),
   };

@@ -101,6 +101,9 @@ export interface RequestState {
   embeddingCostUsd?: number;
   /** The estimated prompts of attempts the gateway hung up on once sent, billed to the key (chargedIfAbandoned). */
   abandonedCostUsd?: number;
+  /** What the answered upstream calls of failed attempts cost (chargeAnsweredPart), and their tokens, for the TPM settlement. */
+  failedAttemptCostUsd?: number;
+  failedAttemptTokens?: number;
   /**
    * A priced embedding the cache's store makes for this request, which may end after the answer went out
    * (CoalesceOptions.charging): the access line is written once it has settled, so it carries its cost.

@@ -6,7 +6,7 @@ import type { ChatCompletionCreateParams, NativeRequest } from '@gateway/provide
 import { asGatewayError, endAttempt, RouterService, startAttempt } from '@gateway/router';
 import { AdmissionService } from '@gateway/security';
 import { clientSignal } from '../http/client-signal';
-import { requestState, upstreamHeaders } from '../http/request-state';
+import { attemptStarted, requestState, upstreamHeaders } from '../http/request-state';
 
 /**
  * The prompt tokens of a chat request, for the token-count endpoints (the Messages API's
@@ -38,6 +38,8 @@ export class TokenCounter {
     if (d?.provider.countTokens) {
       const signal = clientSignal(reply);
       state.genAiProvider = genAiProviderName(d.provider);
+      // Counted (metrics, access line) under the deployment asked, as any request that tried an upstream is.
+      attemptStarted(state, d);
       // Timed as a router attempt is, so the upstream call has its span and its traceparent names it.
       const timing = state.timeline && startAttempt(state.timeline, d, Date.now());
       const ctx = {

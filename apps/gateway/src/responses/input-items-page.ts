@@ -1,9 +1,10 @@
 import { GatewayError } from '@gateway/providers';
 import type { ResponseItemList } from 'openai/resources/responses/input-items';
 import type { ResponseItem } from 'openai/resources/responses/responses';
+import type { IncludeQuery } from './include-query';
 
-/** The query of GET /v1/responses/{id}/input_items; `include` asks for nothing more here (items are kept whole). */
-export interface InputItemsQuery {
+/** The query of GET /v1/responses/{id}/input_items; `include` asks for nothing more here (items are kept whole: checkIncludeQuery). */
+export interface InputItemsQuery extends IncludeQuery {
   after?: unknown;
   limit?: unknown;
   order?: unknown;

@@ -107,6 +107,11 @@ const CHAT_ONLY = [
   'reasoning_effort',
 ];
 
+/** Refuses the `include` values create would refuse for what the gateway cannot give (log probabilities), as create does. */
+export function checkInclude(include: ResponseCreateParamsBase['include']): void {
+  checkParams({ include }, RESPONSES_PARAMS, VENDOR);
+}
+
 /**
  * A Responses API request as the chat completion the pipeline runs. `history` is the
  * conversation of `previous_response_id` (without its instructions, as OpenAI does), and

@@ -13,6 +13,7 @@ import { ChatPipeline } from '../pipeline/chat-pipeline';
 import { TokenCounter } from '../pipeline/token-count';
 import { isResponseId, newResponseId } from './ids';
 import { notFound } from './errors';
+import { type IncludeQuery, checkIncludeQuery } from './include-query';
 import { resolveReferences } from './item-references';
 import { type InputItemsQuery, inputItemsPage } from './input-items-page';
 import { callNames, itemType, type ResponsesRequest, toChatParams } from './request';
@@ -101,7 +102,12 @@ export class ResponsesController {
   }
 
   @Get(':id')
-  async retrieve(@Req() request: FastifyRequest, @Param('id') id: string, @Query('stream') stream?: string): Promise<Response> {
+  async retrieve(
+    @Req() request: FastifyRequest,
+    @Param('id') id: string,
+    @Query() { stream, ...include }: IncludeQuery & { stream?: string },
+  ): Promise<Response> {
+    checkIncludeQuery(include);
     if (stream === 'true')
       throw GatewayError.badRequest('Streaming a stored response again is not supported.', 'stream', 'unsupported_parameter');
     const found = isResponseId(id) ? await this.store.response(tenantOf(request), id) : undefined;
@@ -111,6 +117,7 @@ export class ResponsesController {
 
   @Get(':id/input_items')
   async inputItems(@Req() request: FastifyRequest, @Param('id') id: string, @Query() query: InputItemsQuery): Promise<ResponseItemList> {
+    checkIncludeQuery(query);
     return inputItemsPage((await this.stored(tenantOf(request), id)).items ?? [], query);
   }
 

@@ -12,7 +12,7 @@ import { when } from '../http/schema-rules';
  * ServiceTier): another is a 400 naming the field, as on OpenAI, not a value forwarded (service_tier)
  * or ignored (include). Which ones the gateway honours is request.ts's business.
  */
-const INCLUDABLE = [
+export const INCLUDABLE = [
   'file_search_call.results',
   'web_search_call.results',
   'web_search_call.action.sources',

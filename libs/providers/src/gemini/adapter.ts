@@ -1,4 +1,10 @@
-import type { GenerateContentParameters, GenerateContentResponse, GoogleGenAI } from '@google/genai';
+import type {
+  EmbedContentParameters,
+  EmbedContentResponse,
+  GenerateContentParameters,
+  GenerateContentResponse,
+  GoogleGenAI,
+} from '@google/genai';
 import type { ProviderConfig } from '@gateway/config';
 import { boundedMap } from '../bounded-map';
 import { GatewayError } from '../gateway-error';
@@ -11,7 +17,7 @@ import { completionId, completionJson } from '../translation/completion';
 import { wantsReasoning } from '../translation/params';
 import type { ChatCompletionCreateParams, EmbeddingCreateParams } from '../wire';
 import { geminiClient } from './client';
-import { toEmbeddingsResult, toEmbedRequests } from './embeddings';
+import { answeredBatches, toEmbeddingsResult, toEmbedRequests } from './embeddings';
 import { fromGeminiError, keepingHeaders } from './errors';
 import { chunkEvents } from './events';
 import { recallSignatures, rememberSignatures } from './kept-signatures';
@@ -113,13 +119,24 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
     return chunkEvents(this.name, body!);
   }
 
-  /** One batchEmbedContents call per GEMINI_EMBED_BATCH inputs, CONCURRENT_EMBED_BATCHES at a time. */
+  /**
+   * One batchEmbedContents call per GEMINI_EMBED_BATCH inputs, CONCURRENT_EMBED_BATCHES at a time. One that fails
+   * fails the attempt and starts no other; the batches answered by the time those running settled are told to
+   * `ctx.answeredInPart` (Google bills them though the attempt gives the client nothing).
+   */
   async embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult> {
-    const responses = await boundedMap(toEmbedRequests(request, ctx.upstreamModel), CONCURRENT_EMBED_BATCHES, (params) => {
+    const answered: { params: EmbedContentParameters; response: EmbedContentResponse }[] = [];
+    const responses = await boundedMap(toEmbedRequests(request, ctx.upstreamModel), CONCURRENT_EMBED_BATCHES, async (params) => {
       const kept = keepingHeaders(this.name, ctx.signal, this.transport.reporting(ctx.sent));
-      return this.call(ctx.signal, () =>
+      const response = await this.call(ctx.signal, () =>
         this.sdk.models.embedContent({ ...params, config: requestConfig(params.config, ctx, kept.fetch) }).catch(kept.rethrow),
       );
+      answered.push({ params, response });
+      return response;
+    }).catch((error: unknown) => {
+      const part = answeredBatches(answered, request);
+      if (part) ctx.answeredInPart?.(part);
+      throw error;
     });
     return toEmbeddingsResult(this.name, responses, request, ctx.upstreamModel);
   }

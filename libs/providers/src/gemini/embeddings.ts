@@ -1,8 +1,8 @@
 import type { ContentEmbedding, EmbedContentParameters, EmbedContentResponse } from '@google/genai';
 import { checkedVectors, estimatedEmbeddingUsage } from '../embedding-answer';
 import { GatewayError } from '../gateway-error';
-import type { JsonResult } from '../provider';
-import type { CreateEmbeddingResponse, EmbeddingCreateParams } from '../wire';
+import type { AnsweredPart, JsonResult } from '../provider';
+import type { CompletionUsage, CreateEmbeddingResponse, EmbeddingCreateParams } from '../wire';
 
 /** Google's limit on one batchEmbedContents call: "at most 100 requests can be in one batch" (a 400 beyond). */
 export const GEMINI_EMBED_BATCH = 100;
@@ -54,17 +54,39 @@ export function toEmbeddingsResult(
     };
   });
   // batchEmbedContents reports no usage: the body (whose usage OpenAI clients read) gets the
-  // estimate the gateway bills, marked estimated there (accounting.ts). Counts reported by every
-  // batch are added up.
-  const reported = responses.map((response) => response.usageMetadata?.promptTokenCount);
-  const counted = reported.every((count) => count !== undefined) ? reported.reduce((sum: number, count) => sum + count!, 0) : undefined;
+  // estimate the gateway bills, marked estimated there (accounting.ts).
+  const counted = reportedTokens(responses);
   const usage = counted === undefined ? estimatedEmbeddingUsage(request) : { prompt_tokens: counted, total_tokens: counted };
   const body: CreateEmbeddingResponse = { object: 'list', data, model, usage };
+  return { body: JSON.stringify(body), usage: counted === undefined ? undefined : countedUsage(counted) };
+}
+
+/**
+ * The batches of an attempt that failed (one batch refused, or the attempt ended) which Google answered all the
+ * same: it embedded, and bills, them. Their usage as a whole answer's is taken (reported by every one, else
+ * undefined: estimated), and the gateway's estimate of their inputs; undefined when none was answered.
+ */
+export function answeredBatches(
+  answered: readonly { params: EmbedContentParameters; response: EmbedContentResponse }[],
+  request: EmbeddingCreateParams,
+): AnsweredPart | undefined {
+  if (!answered.length) return undefined;
+  const counted = reportedTokens(answered.map(({ response }) => response));
+  // toEmbedRequests' batches hold the request's strings.
+  const inputs = answered.flatMap(({ params }) => params.contents as string[]);
   return {
-    body: JSON.stringify(body),
-    usage: counted === undefined ? undefined : { prompt_tokens: counted, completion_tokens: 0, total_tokens: counted },
+    usage: counted === undefined ? undefined : countedUsage(counted),
+    promptTokens: estimatedEmbeddingUsage({ ...request, input: inputs }).prompt_tokens,
   };
 }
+
+/** The tokens answers reported, added up; undefined unless every one reported its count (as a rule none does). */
+function reportedTokens(responses: EmbedContentResponse[]): number | undefined {
+  const reported = responses.map((response) => response.usageMetadata?.promptTokenCount);
+  return reported.every((count) => count !== undefined) ? reported.reduce((sum: number, count) => sum + count!, 0) : undefined;
+}
+
+const countedUsage = (tokens: number): CompletionUsage => ({ prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens });
 
 function unit(values: number[]): Float32Array {
   const vector = Float32Array.from(values);
