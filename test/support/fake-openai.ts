@@ -43,6 +43,8 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * - `hang`: never answers (until the client gives up);
  * - `hang-over-<n>`: like `ok`, but a prompt (its messages' text) of more than n characters is never answered (until the
  *   client gives up): an upstream that is up, whose answer to a huge prompt takes longer than the gateway waits;
+ * - `fail-over-<n>`: like `ok`, but a prompt of more than n characters is answered 500, 300 ms on: an upstream that is up,
+ *   and fails on some prompts (Gemini's 500 for an input too long), each failure taking a moment;
  * - `reset`: destroys the socket without answering;
  * - `cut`: starts a stream, sends two chunks, then destroys the socket;
  * - `stall`: starts a stream, sends two chunks, then goes silent with the connection open;
@@ -158,6 +160,10 @@ export class FakeOpenAI extends FakeUpstream {
     }
     if (model === 'hang') return;
     if (model.startsWith('hang-over-') && promptChars(body) > Number(model.slice(10))) return;
+    if (model.startsWith('fail-over-') && promptChars(body) > Number(model.slice(10))) {
+      await sleep(300);
+      return errorResponse(res, 500);
+    }
     if (model === 'reset') return void req.socket.destroy();
     if (model === 'html-502') {
       res.writeHead(502, { 'content-type': 'text/html' });

@@ -12,6 +12,7 @@ import {
   preferDeclaring,
   profileChat,
   SHARES_STALE_MS,
+  CACHE_COLD_MS,
   STRATEGY_ORDER,
   type StrategyContext,
   TaskRouter,
@@ -176,6 +177,53 @@ describe('routing strategies: the whole request', () => {
     shares.observe('no-discount', { prompt_tokens: 10_000, completion_tokens: 300, prompt_tokens_details: { cached_tokens: 9000 } });
     assert.equal(time > SHARES_STALE_MS, true);
     assert.deepEqual(order(), ['cache-friendly', 'no-discount'], "forgotten: priced at the traffic's cached share");
+  });
+
+  // Found by an independent check (recheck31a D5): a deployment cheaper only once its vendor cache is warm was tried once
+  // when its shares were forgotten (10 min), but vendors keep a prompt cache 5-10 min, so that one answer was cold again
+  // and marked it dear for another 10 min: one cold request every ~12 min, its cache never warm. Seen failing before the
+  // fix: the one request it got when forgotten was cold, and the warm deployment came first again.
+  it('cost leaves out an answer cold after a pause past the cache life: the next request finds the cache warm', () => {
+    const ds = [
+      deployment('cheap-when-warm', { price: { input: 0.5, cachedInput: 0.05, output: 0.5 } }),
+      deployment('warm', { price: { input: 0.6, cachedInput: 0.06, output: 0.6 } }),
+    ];
+    let time = 0;
+    const clock = Object.assign(new Clock(), { now: () => time });
+    const shares = new UsageShares(clock);
+    const order = () => STRATEGY_ORDER.cost(ds, context({ profile: chat('x'.repeat(8_000), { max_tokens: 5 }), shares })).map((d) => d.id);
+    const answer = (cached: number) => ({ prompt_tokens: 2_000, completion_tokens: 5, prompt_tokens_details: { cached_tokens: cached } });
+    // The other deployment's vendor cache: cold on its first answer after 5 minutes without one, warm (90%) after.
+    let lastAnswer = -Infinity;
+    const vendor = (id: string) => {
+      if (id === 'warm') return 1_800;
+      const cold = time - lastAnswer > CACHE_COLD_MS;
+      lastAnswer = time;
+      return cold ? 0 : 1_800;
+    };
+    /** One request a minute for `minutes`, answered by the deployment `cost` ranks first; who answered, in order. */
+    const traffic = (minutes: number, cachedOf: (id: string) => number) => {
+      const served: string[] = [];
+      for (let minute = 0; minute < minutes; minute++, time += 60_000) {
+        const id = order()[0];
+        shares.observe(id, answer(cachedOf(id)));
+        served.push(id);
+      }
+      return served;
+    };
+    // The warm deployment's traffic: 90% of each prompt cached. The other's first answer ever was cold: dear.
+    for (let i = 0; i < 20; i++) shares.observe('warm', answer(1_800));
+    shares.observe('cheap-when-warm', answer(vendor('cheap-when-warm')));
+    time += 60_000;
+    const warming = traffic(20, vendor);
+    assert.deepEqual(warming.slice(0, 10), Array(10).fill('warm'), 'its first cold answer stands until forgotten');
+    assert.deepEqual(warming.slice(10), Array(10).fill('cheap-when-warm'), 'forgotten, tried: cold again, left out; then warm, kept');
+    // A deployment whose cache never warms (its vendor caches nothing) is tried twice once forgotten, then priced as it is.
+    time += SHARES_STALE_MS + 60_000;
+    for (let i = 0; i < 20; i++) shares.observe('warm', answer(1_800));
+    const served = traffic(12, (id) => (id === 'warm' ? 1_800 : 0));
+    assert.deepEqual(served.slice(0, 2), ['cheap-when-warm', 'cheap-when-warm'], 'forgotten: tried again, twice');
+    assert.deepEqual(served.slice(2), Array(10).fill('warm'), 'then dear while its shares stand (10 min)');
   });
 
   it("cost prices a request asking for a service tier at that tier's rates", () => {

@@ -3,25 +3,56 @@ import { GatewayConfig } from '@gateway/config';
 import { MetricsService } from '@gateway/metrics';
 import { RedisService, type RedisClient, type Subscription } from '@gateway/redis';
 import { Clock } from './clock';
-import { type AccountTrouble, type BreakerState, DeploymentHealth, type HealthChange } from './deployment-health';
+import { type AccountTrouble, type BreakerState, DeploymentHealth, type HealthChange, type ServedReport } from './deployment-health';
 import { fingerprintedDeployments } from './deployment-fingerprint';
 
 const CHANNEL = 'gateway:breakers';
 /** One hash tag for every breaker key, so loading them all is one MGET on Redis Cluster too. Then a deployment's fingerprint. */
 const KEY_PREFIX = '{gateway:breakers}:';
 
+/** How often a replica reports what it saw of each deployment it used (a timer's, off the request path). */
+const REPORT_EVERY_MS = 1_000;
+/**
+ * How long a replica about to open a breaker waits for the others' reports: they answer within
+ * a round trip; a replica of an older version never does (it ignores the question), and then this bounds the wait.
+ */
+const ASK_MS = 250;
+
+/**
+ * What a replica saw of a deployment (DeploymentHealth's ServedReport; `startedAt` null: nothing served yet), every
+ * REPORT_EVERY_MS or when asked (`to`, `ask`: the question it answers).
+ */
+interface Served {
+  state: 'served';
+  startedAt: number | null;
+  answered: number;
+  failed: number;
+  to?: string;
+  ask?: number;
+}
+
+/** A replica about to open the deployment's breaker asks the others for their reports (Served) first. */
+interface Asked {
+  state: 'asked';
+  ask: number;
+}
+
 /**
  * By fingerprint, not by `id` as replicas before it announced: each side ignores the other's, so during a
- * rolling upgrade from them the two kinds of replica do not share breakers (README, Routing).
+ * rolling upgrade from them the two kinds of replica do not share breakers (README, Routing). Replicas from before
+ * `served` and `asked` ignore those messages, as they ignore any state they do not know.
  */
-type Announcement = HealthChange & { fingerprint: string; from: string };
+type Announcement = (HealthChange | Served | Asked) & { fingerprint: string; from: string };
 
 /**
  * The health of every deployment. Counting happens in process; breaker changes and
  * new cool-downs are shared through Redis when it is configured (pub/sub for live
  * replicas, a key with a TTL for open breakers so replicas that start later see
  * them), so when one replica opens a breaker or hits a rate limit the others stop
- * sending to that deployment too. No Redis call sits on the request path.
+ * sending to that deployment too. What each replica saw of a deployment (answers, failures, the latest answer's
+ * start) is reported once a second, and on request by a replica about to open its breaker:
+ * so another replica's answer excuses a timeout or 5xx here as this replica's own would, and the failure rate counts
+ * every replica's outcomes (DeploymentHealth). No Redis call sits on the request path.
  */
 @Injectable()
 export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
@@ -33,6 +64,17 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Breakers');
   private readonly replica = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   private subscriber: Subscription | undefined;
+  private reporter: NodeJS.Timeout | undefined;
+  /** This replica's questions (Asked) awaiting answers, by number: each is told who answered. */
+  private readonly asking = new Map<number, (from: string) => void>();
+  private asks = 0;
+  /** Questions answered lately (`from:ask`): on a Redis Cluster a question arrives once per node. */
+  private readonly answered = new Set<string>();
+  /**
+   * Other replicas subscribed, as this replica's latest PUBLISH on a single Redis counted them (unknown at first, and
+   * on a cluster, whose nodes count only their own): with none, a breaker opens with no question asked.
+   */
+  private others = Infinity;
   /**
    * Counts every change of a deployment's health that can take it out of a plan (a breaker opening, a
    * cool-down starting, here or announced by another replica): a plan made at one count still holds
@@ -56,7 +98,11 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
   get(id: string): DeploymentHealth {
     let health = this.breakers.get(id);
     if (!health) {
-      health = new DeploymentHealth(this.config.router.breaker, (change) => this.changed(id, change));
+      health = new DeploymentHealth(
+        this.config.router.breaker,
+        (change) => this.changed(id, change),
+        (heard) => this.ask(id, heard),
+      );
       this.breakers.set(id, health);
     }
     return health;
@@ -107,9 +153,11 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
     });
     // Read at start too, not only on subscribing: a Redis whose ACL refuses SUBSCRIBE still shares its breakers.
     this.redis.whenReady(client, () => this.loadShared(client));
+    this.reporter = setInterval(() => this.report(client), REPORT_EVERY_MS).unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.reporter);
     this.subscriber?.close();
   }
 
@@ -132,7 +180,89 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
     const key = KEY_PREFIX + fingerprint;
     const ttl = Math.max(1, until - Date.now());
     const write = state === 'open' ? client.set(key, String(until), 'PX', ttl) : state === 'closed' ? client.del(key) : undefined;
-    Promise.all([write, client.publish(CHANNEL, JSON.stringify(announcement))]).catch(() => undefined);
+    Promise.all([write, this.publishCounted(client, JSON.stringify(announcement))]).catch(() => undefined);
+  }
+
+  /** Every deployment's outcomes seen here since the last report go to the other replicas (lost while Redis is away). */
+  private report(client: RedisClient): void {
+    for (const fingerprint of this.idsOf.keys()) {
+      const report = this.reportOf(fingerprint);
+      if (report && client.status === 'ready') this.publish(client, fingerprint, report);
+    }
+  }
+
+  /** What this replica saw of the deployment since it last reported (its ids together); undefined when nothing. */
+  private reportOf(fingerprint: string): ServedReport | undefined {
+    let merged: ServedReport | undefined;
+    for (const id of this.idsOf.get(fingerprint)!) {
+      const report = this.breakers.get(id)?.takeReport();
+      if (!report) continue;
+      merged = {
+        servedStartedAt: Math.max(merged?.servedStartedAt ?? -Infinity, report.servedStartedAt),
+        answered: (merged?.answered ?? 0) + report.answered,
+        failed: (merged?.failed ?? 0) + report.failed,
+      };
+    }
+    return merged;
+  }
+
+  private publish(client: RedisClient, fingerprint: string, report: ServedReport, answering?: Asked & { from: string }): void {
+    const { servedStartedAt, answered, failed } = report;
+    const startedAt = servedStartedAt > -Infinity ? servedStartedAt : null;
+    const served: Served = { state: 'served', startedAt, answered, failed, ...(answering && { to: answering.from, ask: answering.ask }) };
+    this.publishCounted(client, JSON.stringify({ ...served, fingerprint, from: this.replica })).catch(() => undefined);
+  }
+
+  /** PUBLISH on the channel, counting the other replicas it reached (`others`). */
+  private async publishCounted(client: RedisClient, message: string): Promise<void> {
+    const receivers = await client.publish(CHANNEL, message);
+    if (this.redis.nodeCount() === 1) this.others = Math.max(0, receivers - (this.subscriber?.live ? 1 : 0));
+  }
+
+  /**
+   * Before the deployment's breaker opens (DeploymentHealth's AskOthers): asks every replica for
+   * its report, and calls `heard` once each has answered (PUBLISH counts the subscribers it reached), or ASK_MS on.
+   * False when there is no one to ask or no way to hear them (no Redis, or this replica's subscriber down).
+   */
+  private ask(id: string, heard: (now: number) => void): boolean {
+    const fingerprint = this.fingerprints.get(id);
+    const client = this.redis.client;
+    if (!fingerprint || client?.status !== 'ready' || !this.subscriber?.live || this.others === 0) return false;
+    const ask = ++this.asks;
+    const repliers = new Set<string>();
+    let expected = Infinity;
+    const done = () => {
+      if (!this.asking.delete(ask)) return;
+      cancel();
+      heard(this.clock.now());
+    };
+    const cancel = this.clock.after(ASK_MS, done);
+    this.asking.set(ask, (from) => {
+      repliers.add(from);
+      if (repliers.size >= expected) done();
+    });
+    const question: Asked = { state: 'asked', ask };
+    this.redis.publishToAll(CHANNEL, JSON.stringify({ ...question, fingerprint, from: this.replica })).then(({ receivers }) => {
+      // This replica's own subscriber is one of them.
+      expected = receivers - 1;
+      if (repliers.size >= expected) done();
+    }, done);
+    return true;
+  }
+
+  /** Another replica asks before opening a breaker: this replica's report, even an empty one (it counts who answered). */
+  private answer(question: Asked & { from: string; fingerprint: string }): void {
+    const client = this.redis.client;
+    const seen = `${question.from}:${question.ask}`;
+    if (this.answered.has(seen) || client?.status !== 'ready') return;
+    this.answered.add(seen);
+    setTimeout(() => this.answered.delete(seen), ASK_MS * 4).unref();
+    // A deployment this config does not have (a rolling change of config): an empty report, so the asker waits for no one.
+    const ids = this.idsOf.get(question.fingerprint) ?? [];
+    const report = (ids.length ? this.reportOf(question.fingerprint) : undefined) ?? { servedStartedAt: -Infinity, answered: 0, failed: 0 };
+    const health = ids.map((id) => this.breakers.get(id));
+    report.servedStartedAt = Math.max(report.servedStartedAt, ...health.map((h) => h?.servedStartedAt ?? -Infinity));
+    this.publish(client, question.fingerprint, report, question);
   }
 
   private receive(message: string): void {
@@ -142,12 +272,23 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
     } catch {
       return;
     }
+    if (a?.from === this.replica) return;
+    if (a?.state === 'asked') return typeof a.ask === 'number' ? this.answer(a) : undefined;
+    if (a?.state === 'served') return this.heard(a);
     // A fingerprint this config does not have: none of its deployments (and no gauge series for it).
-    const ids = a.from === this.replica || typeof a.until !== 'number' ? undefined : this.idsOf.get(a.fingerprint);
+    const ids = typeof a.until !== 'number' ? undefined : this.idsOf.get(a.fingerprint);
     let change: HealthChange | undefined;
     if (a.state === 'cooling') change = { state: a.state, until: a.until, limited: a.limited !== false, trouble: troubleIn(a.trouble) };
     else if (a.state === 'open' || a.state === 'closed') change = { state: a.state, until: a.until };
     if (change) for (const id of ids ?? []) this.applyRemote(id, change);
+  }
+
+  /** Another replica's report: into this replica's health of the deployment, then to the question it answers, if ours. */
+  private heard(served: Served & { fingerprint: string; from: string }): void {
+    const report = reportIn(served);
+    if (!report) return;
+    for (const id of this.idsOf.get(served.fingerprint) ?? []) this.get(id).heard(report, this.clock.now());
+    if (served.to === this.replica && typeof served.ask === 'number') this.asking.get(served.ask)?.(served.from);
   }
 
   /** On connecting: breakers this replica opened before Redis answered go out, those other replicas opened come in. */
@@ -166,6 +307,15 @@ export class BreakerRegistry implements OnModuleInit, OnApplicationShutdown {
       if (value && until > Date.now()) for (const id of this.idsOf.get(fingerprints[i])!) this.applyRemote(id, { state: 'open', until });
     });
   }
+}
+
+/** A report as this replica would have written it, else none. */
+function reportIn(served: Partial<Served>): ServedReport | undefined {
+  const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  const startedAt = served.startedAt === null ? -Infinity : served.startedAt;
+  // NaN and Infinity are no time: Infinity would excuse every failure to come.
+  if (!(typeof startedAt === 'number' && startedAt < Infinity) || !count(served.answered) || !count(served.failed)) return undefined;
+  return { servedStartedAt: startedAt, answered: served.answered!, failed: served.failed! };
 }
 
 /** An announcement's account trouble, when it is one as this replica would have written it (else none: the cool-down alone). */

@@ -67,6 +67,20 @@ const RATE_LIMITED_SHARE = 0.8;
 export type HealthChange =
   { state: 'open' | 'closed'; until: number } | { state: 'cooling'; until: number; limited: boolean; trouble?: AccountTrouble };
 
+/** What this replica saw of a deployment since it last told the others (BreakerRegistry shares it), or they told it. */
+export interface ServedReport {
+  /** When the latest attempt it served started (-Infinity: none yet). */
+  servedStartedAt: number;
+  answered: number;
+  failed: number;
+}
+
+/**
+ * Before opening on consecutive failures or the rate, which other replicas' reports may excuse or dilute: asks them for
+ * their reports, and calls `heard` once those are in (or the bound passed). False: no one to ask (no Redis): open now.
+ */
+export type AskOthers = (heard: (now: number) => void) => boolean;
+
 /**
  * One deployment's health, as a small state machine plus one time:
  *
@@ -83,7 +97,10 @@ export type HealthChange =
  * started after it, and such an answer that comes later takes back the ones already counted there. It still counts in the failure rate over the window: a deployment that times out most
  * requests while answering a few is degraded, and opens on the rate. Such a deployment serves others who asked later; the slow
  * one was the request (a huge prompt, a long generation), and one tenant's slow requests would otherwise take it from
- * every tenant for the cool-down; the same for a 5xx a request's content provokes (fair31 D3). A hung or failing
+ * every tenant for the cool-down; the same for a 5xx a request's content provokes (fair31 D3). Across replicas (sharing
+ * Redis) an answer another replica served excuses as well: they report what they served about once a second (`heard`), and
+ * a replica about to open asks them first (`AskOthers`), so the excuse does not lag behind a
+ * tenant's burst; the failure rate counts their reported outcomes with its own. A hung or failing
  * deployment serves nothing, so its timeouts and 5xx count as before; a probe is the only attempt since it opened, so its
  * failure is never excused (one answered with a 5xx lets the next request probe, see above).
  *
@@ -109,6 +126,10 @@ export class DeploymentHealth {
   private answeredStartedAt = -Infinity;
   /** When the timeouts and 5xx among the `consecutive` failures started: an answer to a later attempt takes them back. */
   private countedExcusable: number[] = [];
+  /** Outcomes not yet reported to the other replicas (`takeReport`). */
+  private unreported = { answered: 0, failed: 0 };
+  /** True while the other replicas are asked before opening (AskOthers): one question at a time. */
+  private asking = false;
   /** Share of recent answers that were 429s (moving average). */
   private limitedShare = 0;
   /** Answers and failures over the last `windowMs`, for the failure rate. */
@@ -117,6 +138,7 @@ export class DeploymentHealth {
   constructor(
     private readonly config: BreakerConfig,
     private readonly onChange: (change: HealthChange) => void,
+    private readonly askOthers?: AskOthers,
   ) {
     this.window = new OutcomeWindow(config.windowMs);
   }
@@ -188,6 +210,31 @@ export class DeploymentHealth {
     const token = new AbortController();
     this.probe = token;
     return this.ticket(token, now);
+  }
+
+  /** When the latest attempt this replica saw served started (-Infinity: none): what it tells a replica that asks. */
+  get servedStartedAt(): number {
+    return this.answeredStartedAt;
+  }
+
+  /** The outcomes seen here since the last call, with the latest served attempt's start; undefined when there were none. */
+  takeReport(): ServedReport | undefined {
+    const { answered, failed } = this.unreported;
+    if (!answered && !failed) return undefined;
+    this.unreported = { answered: 0, failed: 0 };
+    return { servedStartedAt: this.answeredStartedAt, answered, failed };
+  }
+
+  /**
+   * What another replica reported: its answers excuse the timeouts and 5xx of attempts started before them, as this
+   * replica's own do, and its outcomes count in the failure rate. It opens nothing by itself: the next failure here may.
+   */
+  heard(report: ServedReport, now: number): void {
+    // Not later than now: a replica whose clock runs ahead would otherwise excuse failures still to come.
+    if (report.servedStartedAt > -Infinity) this.answeredAfter(Math.min(report.servedStartedAt, now));
+    if (this.state !== 'closed') return;
+    this.window.record(now, false, report.answered);
+    this.window.record(now, true, report.failed);
   }
 
   /** A state another replica announced; any local probe's outcome no longer decides. */
@@ -269,7 +316,7 @@ export class DeploymentHealth {
   private settle(verdict: Evidence, now: number, wasProbe: boolean): void {
     switch (verdict.kind) {
       case 'answered':
-        this.window.record(now, false);
+        this.record(now, false);
         this.consecutive = 0;
         this.countedExcusable = [];
         this.limitedShare *= 1 - RATE_LIMIT_ALPHA;
@@ -282,26 +329,56 @@ export class DeploymentHealth {
         return;
       case 'failed': {
         if (verdict.retryAfterMs) this.coolDown(now, verdict.retryAfterMs, false, verdict.trouble);
-        this.window.record(now, true);
+        this.record(now, true);
         this.consecutive++;
         // A probe answered with a 5xx may have been one tenant's request the vendor fails on, and that tenant, sending
         // them steadily, would win the probe each cool-down (fair31 D3): the next request probes, one at a time, until
         // consecutiveFailures probes in a row failed so. A timeout still reopens at once: a hung probe costs attemptMs.
         const probeFails = wasProbe && (!verdict.errorAnswer || this.consecutive >= this.config.consecutiveFailures);
-        if (probeFails || (this.state === 'closed' && (this.consecutive >= this.config.consecutiveFailures || this.rateTripped(now)))) {
-          this.open(now + this.config.cooldownMs);
-        }
+        if (probeFails) this.open(now + this.config.cooldownMs);
+        else if (this.tripped(now)) this.openUnlessServedElsewhere(now);
         return;
       }
       case 'excused-failure':
         if (verdict.retryAfterMs) this.coolDown(now, verdict.retryAfterMs, false);
         if (verdict.repeat) return;
-        this.window.record(now, true);
-        if (wasProbe || (this.state === 'closed' && this.rateTripped(now))) this.open(now + this.config.cooldownMs);
+        this.record(now, true);
+        if (wasProbe) this.open(now + this.config.cooldownMs);
+        else if (this.state === 'closed' && this.rateTripped(now)) this.openUnlessServedElsewhere(now);
         return;
       case 'no-verdict':
         return;
     }
+  }
+
+  private record(now: number, failed: boolean): void {
+    this.window.record(now, failed);
+    if (failed) this.unreported.failed++;
+    else this.unreported.answered++;
+  }
+
+  /** Closed, with consecutive failures or the failure rate enough to open it. */
+  private tripped(now: number): boolean {
+    return this.state === 'closed' && (this.consecutive >= this.config.consecutiveFailures || this.rateTripped(now));
+  }
+
+  /**
+   * Tripped: open, unless the other replicas' reports keep it closed, their answers excusing the timeouts and 5xx among
+   * the consecutive failures, their outcomes lowering the failure rate (reports come once a second; they are asked for
+   * fresh ones first, one question at a time, while the failures here go on counting). With no one to ask, or with
+   * failures no answer excuses (connection failures) enough by themselves, it opens now.
+   */
+  private openUnlessServedElsewhere(now: number): void {
+    if (this.asking) return;
+    const unexcusable = this.consecutive - this.countedExcusable.length >= this.config.consecutiveFailures;
+    this.asking = !unexcusable && this.askOthers !== undefined && this.askOthers((later) => this.reconsider(later));
+    if (!this.asking) this.open(now + this.config.cooldownMs);
+  }
+
+  /** The other replicas' reports are in (heard), or the bound passed: still tripped, it opens. */
+  private reconsider(now: number): void {
+    this.asking = false;
+    if (this.tripped(now)) this.open(now + this.config.cooldownMs);
   }
 
   /** The share of failures over the window has reached the breaker's `failureRate` (on at least `minRequests`). */

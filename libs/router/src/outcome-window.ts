@@ -16,12 +16,14 @@ export class OutcomeWindow {
     this.stepMs = windowMs / STEPS;
   }
 
-  record(now: number, failed: boolean): void {
+  /** `count` outcomes alike (another replica's, reported together). */
+  record(now: number, failed: boolean, count = 1): void {
+    if (!count) return;
     const step = Math.floor(now / this.stepMs);
     const slot = this.steps[((step % STEPS) + STEPS) % STEPS];
     if (slot.step !== step) Object.assign(slot, { step, total: 0, failures: 0 });
-    slot.total++;
-    if (failed) slot.failures++;
+    slot.total += count;
+    if (failed) slot.failures += count;
   }
 
   /** Outcomes and failures counted at `now`. */

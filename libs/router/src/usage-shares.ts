@@ -12,6 +12,12 @@ const ALPHA = 0.2;
  */
 export const SHARES_STALE_MS = 10 * 60_000;
 
+/**
+ * How long vendors keep a prompt cache unused (Anthropic's default 5 minutes; OpenAI's 5-10 minutes of inactivity):
+ * a deployment's first answer after a longer pause found its cache cold, whatever its traffic will find.
+ */
+export const CACHE_COLD_MS = 5 * 60_000;
+
 /** What part of a deployment's recent prompts and completions were billed apart from fresh input and output. */
 export interface Shares {
   /** Of prompt tokens: read from the vendor's cache. */
@@ -36,6 +42,8 @@ interface Observed extends Shares {
 @Injectable()
 export class UsageShares {
   private readonly shares = new Map<string, Observed>();
+  /** When each deployment's latest answer was observed, counted or not (a cold start is not: observe). */
+  private readonly answeredAt = new Map<string, number>();
 
   constructor(private readonly clock: Clock) {}
 
@@ -49,6 +57,15 @@ export class UsageShares {
     const written1h = ratio(Math.min(writes, usage.cache_write_1h_tokens ?? 0), prompt);
     const reasoning = ratio(usage.completion_tokens_details?.reasoning_tokens ?? 0, completion);
     const at = this.clock.now();
+    const previous = this.answeredAt.get(deploymentId);
+    this.answeredAt.set(deploymentId, at);
+    // An answer after a pause past the vendor's cache life found nothing cached because of the pause. Counted, the one
+    // answer a deployment gets once its shares are forgotten (SHARES_STALE_MS is past the cache life) marked it dear
+    // again when it is cheap only warm, so it never warmed (recheck31a D5). Left out, the deployment stays priced as
+    // before, so its next request finds the cache this one warmed; if that one finds nothing cached either, it counts:
+    // a deployment dearer for good costs two requests each SHARES_STALE_MS. A first answer ever still counts as it is
+    // (it may be the deployment's only evidence); cold, it holds the deployment dear until forgotten, once.
+    if (cached === 0 && previous !== undefined && at - previous > CACHE_COLD_MS) return;
     const s = this.shares.get(deploymentId);
     if (!s || at - s.at > SHARES_STALE_MS)
       return void this.shares.set(deploymentId, { cached, writes: written, writes1h: written1h, reasoning, at });
