@@ -1081,9 +1081,10 @@ describe('Messages API: Anthropic`s server tools, served by Anthropic deployment
       const asked = anthropic.received.length;
       await send();
       assert.equal(anthropic.received.length, asked + 1);
-      const { 'content-length': _length, ...sent } = anthropic.last().headers;
-      // Plus the gateway's own: the request's hop count (loop protection, gateway-hops.ts).
+      const { 'content-length': _length, 'x-client-request-id': requestId, ...sent } = anthropic.last().headers;
+      // Plus the gateway's own: the request's hop count (loop protection, gateway-hops.ts) and its request id (upstream-id.ts).
       assert.deepEqual(sent, { ...bySdk, [HOPS_HEADER]: '1' });
+      assert.match(String(requestId), /^[\w-]{8,}$/);
     }
     assert.match(String(bySdk['user-agent']), /^Anthropic\/JS /, 'the SDK`s own headers');
   });
@@ -1433,6 +1434,13 @@ describe('Messages API: errors in Anthropic`s shape', () => {
       );
       assert.deepEqual([openaiErr.status, openaiErr.code], [503, 'upstream_overloaded'], upstream);
     }
+    // Found by an independent check (docs32): Node knows no reason phrase for 529, and the status line read "529 unknown".
+    const raw = await fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude-529', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    assert.deepEqual([raw.status, raw.statusText], [529, 'Overloaded']);
   });
 
   it('a failure after the stream began ends it with an Anthropic `error` event, which the SDK raises', async () => {
@@ -1534,7 +1542,8 @@ describe('GET /v1/models for Anthropic clients', () => {
       return { status: res.status, body: (await res.json()) as Record<string, any> };
     };
     const openaiList = await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${KEY}` } });
-    const all = ((await openaiList.json()) as { data: { id: string }[] }).data.map((m) => m.id);
+    // Less the embeddings model, which Anthropic clients are not listed (below).
+    const all = ((await openaiList.json()) as { data: { id: string }[] }).data.map((m) => m.id).filter((id) => id !== 'mock-embedding');
     assert.ok(all.length > 20, `${all.length}`);
     const ids = (body: Record<string, any>) => (body.data as { id: string }[]).map((m) => m.id);
     const first = (await page('')).body;
@@ -1591,6 +1600,11 @@ describe('GET /v1/models for Anthropic clients', () => {
       await listIds(['active', 'retired']),
       all.map((m) => m.id),
     );
+    // Found by an independent check (api32): embeddings models were listed, which /v1/messages refuses.
+    assert.ok(!all.some((m) => m.id === 'mock-embedding'));
+    await assert.rejects(client.models.retrieve('mock-embedding'), Anthropic.NotFoundError);
+    const openaiList = await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${KEY}` } });
+    assert.ok(((await openaiList.json()) as { data: { id: string }[] }).data.some((m) => m.id === 'mock-embedding'));
     const refused = await fetch(`${gateway.url}/v1/models?lifecycle=gone`, {
       headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01' },
     });

@@ -33,6 +33,8 @@ export function sendError(reply: FastifyReply, err: unknown): void {
   }
   const shape = errorShape(reply.request);
   const status = shape.status(error);
+  // Node has no reason phrase for Anthropic's 529 (its status line read "529 unknown").
+  if (status === 529) reply.raw.statusMessage = 'Overloaded';
   try {
     reply
       .code(status)

@@ -1,5 +1,6 @@
 import { Controller, Get, Headers, Param, Query, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { deploymentKind } from '@gateway/config';
 import { GatewayError } from '@gateway/providers';
 import { ModelCatalog, type ModelGroup, RouterService } from '@gateway/router';
 import { listedNames, mayUseModel } from '@gateway/security';
@@ -42,7 +43,7 @@ export class ModelsController {
     const listed = [...groups, ...virtual];
     if (anthropic === undefined) return { object: 'list', data: listed.map(({ model }) => model) };
     return anthropicModelList(
-      listed.map(({ model, group }) => ({ ...model, ...limitsOf(group) })),
+      listed.filter(({ group }) => !embeddingsOnly(group)).map(({ model, group }) => ({ ...model, ...limitsOf(group) })),
       page,
     );
   }
@@ -55,7 +56,9 @@ export class ModelsController {
     if (key && !mayUseModel(key, id, this.catalog.find(id)?.name ?? id)) throw GatewayError.modelNotFound(id);
     const group = this.router.isVirtualModel(id) ? undefined : this.catalog.resolve(id);
     const model = this.toModel(id, group ? group.deployments[0].provider.name : 'ai-gateway');
-    return anthropic === undefined ? model : anthropicModel({ ...model, ...limitsOf(group) });
+    if (anthropic === undefined) return model;
+    if (embeddingsOnly(group)) throw GatewayError.modelNotFound(id);
+    return anthropicModel({ ...model, ...limitsOf(group) });
   }
 
   private toModel(id: string, ownedBy: string): ModelObject {
@@ -72,4 +75,9 @@ function limitsOf(group: ModelGroup | undefined): ModelLimits {
     maxInputTokens: largest(deployments.map((d) => d.config.contextWindow)),
     maxTokens: largest(deployments.map((d) => d.config.maxOutputTokens)),
   };
+}
+
+/** An embeddings model, which the Messages API cannot use: not in Anthropic's list (the SDKs list models to message). */
+function embeddingsOnly(group: ModelGroup | undefined): boolean {
+  return !!group && group.deployments.every((d) => deploymentKind(d.config) === 'embeddings');
 }
