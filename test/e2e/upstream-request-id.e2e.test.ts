@@ -47,10 +47,17 @@ const ANSWERS: Record<Vendor, { headers: Record<string, string>; body: object }>
 describe('request ids between the gateway and its upstreams (one fake for the three wire formats)', () => {
   const received: { vendor: Vendor; headers: IncomingHttpHeaders }[] = [];
   const upstream = createServer((req, res) => {
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const vendor = vendorOf(req.url!);
       received.push({ vendor, headers: req.headers });
+      // The OpenAI-format model `failing` answers 500 with its own id.
+      if (Buffer.concat(chunks).toString().includes('"model":"failing"')) {
+        res.writeHead(500, { 'content-type': 'application/json', 'x-request-id': 'req_failed_attempt' });
+        res.end(JSON.stringify({ error: { message: 'boom', type: 'server_error' } }));
+        return;
+      }
       const { headers, body } = ANSWERS[vendor];
       res.writeHead(200, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(body));
@@ -65,13 +72,30 @@ describe('request ids between the gateway and its upstreams (one fake for the th
       configWith({
         providers: [
           { name: 'oa', type: 'openai', baseUrl: `${url}/v1`, apiKeyEnv: 'FAKE_KEY' },
+          {
+            name: 'oa-own-id',
+            type: 'openai',
+            baseUrl: `${url}/v1`,
+            apiKeyEnv: 'FAKE_KEY',
+            headers: { 'X-Client-Request-Id': 'operator-fixed' },
+          },
           { name: 'ant', type: 'anthropic', baseUrl: url, apiKeyEnv: 'FAKE_KEY' },
           { name: 'gem', type: 'gemini', baseUrl: url, apiKeyEnv: 'FAKE_KEY' },
         ],
-        models: (['oa', 'ant', 'gem'] as const).map((vendor) => ({
-          name: `m-${vendor}`,
-          deployments: [{ provider: vendor, model: vendor }],
-        })),
+        models: [
+          ...(['oa', 'ant', 'gem', 'oa-own-id'] as const).map((vendor) => ({
+            name: `m-${vendor}`,
+            deployments: [{ provider: vendor, model: vendor }],
+          })),
+          {
+            name: 'failing-then-gem',
+            deployments: [
+              { provider: 'oa', model: 'failing' },
+              { provider: 'gem', model: 'gem' },
+            ],
+          },
+        ],
+        router: { retry: { attemptsPerDeployment: 1 } },
       }),
       { env: { FAKE_KEY: 'sk-upstream-secret-0123456789' } },
     );
@@ -98,6 +122,24 @@ describe('request ids between the gateway and its upstreams (one fake for the th
       assert.ok(!JSON.stringify(line).includes('sk-upstream-secret'), 'no key in the line');
     });
   }
+
+  // Found by an independent check (recheck32a): the line kept the failed OpenAI attempt's id when Gemini (which names none)
+  // served, and a provider's own X-Client-Request-Id went beside the gateway's ("operator-fixed, <id>").
+  it("the line has the serving attempt's id, none when it named none; the gateway's id replaces a provider's configured one", async () => {
+    const { response } = await gateway
+      .client()
+      .chat.completions.create({ model: 'failing-then-gem', messages: [{ role: 'user', content: 'hello' }] })
+      .withResponse();
+    assert.equal(response.headers.get('x-gateway-provider'), 'gem');
+    const id = response.headers.get('x-request-id');
+    const [line] = await gateway.logged('request', { where: (l) => l.reqId === id });
+    assert.deepEqual([line.attempts, line.upstreamRequestId], [2, undefined]);
+    const own = await gateway
+      .client()
+      .chat.completions.create({ model: 'm-oa-own-id', messages: [{ role: 'user', content: 'hello' }] })
+      .withResponse();
+    assert.equal(received.at(-1)?.headers['x-client-request-id'], own.response.headers.get('x-request-id'));
+  });
 
   it("a client's own x-request-id is the one sent upstream", async () => {
     await gateway

@@ -153,19 +153,16 @@ describe('cost from usage and price (USD per 1M tokens)', () => {
       assert.equal(dearestPromptPrice(price(p)), 12);
       assert.equal(dearestCompletionPrice(price(p)), 48);
     });
-    it('a tier that may cost more than standard without rates (ultrafast, a new name) bills each rate at its dearest configured', () => {
-      const p = {
-        input: 2,
-        cachedInput: 0.5,
-        output: 8,
-        tiers: { priority: { input: 3.5 }, fast: { output: 20 }, flex: { input: 1, output: 4 } },
-      };
-      // Input at priority's 3.5 (its cached input scaled to 0.875), output at fast's 20.
-      const dearest = (8000 * 3.5 + 2000 * 0.875 + 1000 * 20) / 1e6;
-      for (const tier of ['ultrafast', 'hyperfast', 'toString', '__proto__']) assert.equal(cost(p, tier), dearest, tier);
-      assert.equal(tierPrice(price(p), 'ultrafast').tiers, undefined);
+    // Found by an independent check (recheck32a): such a tier was billed each rate at its dearest configured, so an Anthropic
+    // Priority Tier answer (standard rates: committed capacity) on a deployment pricing only fast mode was billed 6x.
+    it('a tier that may cost more than standard without rates (priority, ultrafast, a new name) bills the standard price, not another tier`s', () => {
+      const p = { input: 5, cachedInput: 0.5, output: 25, tiers: { fast: { input: 30, output: 150 }, flex: { input: 1, output: 4 } } };
+      const standard = (8000 * 5 + 2000 * 0.5 + 1000 * 25) / 1e6;
+      for (const tier of ['priority', 'ultrafast', 'hyperfast', 'toString', '__proto__']) assert.equal(cost(p, tier), standard, tier);
+      const priced = price(p);
+      assert.equal(tierPrice(priced, 'priority'), priced, 'the standard price itself');
       assert.ok(
-        dearest <=
+        standard <=
           (8000 * dearestPromptPrice(price(p)) + 2000 * dearestPromptPrice(price(p)) + 1000 * dearestCompletionPrice(price(p))) / 1e6,
       );
     });
@@ -221,10 +218,9 @@ describe('cost from usage and price (USD per 1M tokens)', () => {
       assert.equal(cost(OPUS, 'fast'), (6000 * 10 + 2000 * 1 + 1000 * 12.5 + 1000 * 20 + 1000 * 50) / 1e6);
       assert.equal(cost(OPUS, 'fast'), 2 * cost(OPUS, 'standard'));
     });
-    it("standard and batch bill the standard price; a tier without prices (priority here) the dearest configured, fast mode's", () => {
+    it('standard, batch and a tier without prices (priority here: committed capacity at the standard rates) bill the standard price', () => {
       const standard = (6000 * 5 + 2000 * 0.5 + 1000 * 6.25 + 1000 * 10 + 1000 * 25) / 1e6;
-      for (const tier of ['standard', 'batch', undefined]) assert.equal(cost(OPUS, tier), standard, String(tier));
-      assert.equal(cost(OPUS, 'priority'), cost(OPUS, 'fast'));
+      for (const tier of ['standard', 'batch', 'priority', undefined]) assert.equal(cost(OPUS, tier), standard, String(tier));
     });
     it('priority bills the rates the operator set for its committed capacity', () => {
       const p = { ...OPUS, tiers: { priority: { input: 6, output: 30 } } };

@@ -40,19 +40,16 @@ const COMPLETION_RATES = ['reasoning', 'audioOutput'] as const;
 
 /** Each price's tier prices, derived once (a reloaded config has new Price objects); a Map: the names are the upstream's. */
 const derivedTiers = new WeakMap<Price, Map<string, Price>>();
-/** Each price's dearest rates (dearestTier), derived once. */
-const dearestTiers = new WeakMap<Price, Price>();
-
 /**
  * Tiers that cost no more than the standard price (OpenAI's `default`, `auto` and `flex`, its prepaid `scale`,
- * Anthropic's `standard` and `batch`): one without rates bills the standard price, which at worst over-bills it.
+ * Anthropic's `standard` and `batch`): one without rates bills the standard price, which at worst over-bills it, unwarned.
  */
 const AT_MOST_STANDARD: ReadonlySet<string> = new Set([...STANDARD_TIERS, 'flex', 'scale', 'batch']);
 
 /**
  * Whether an answer served in `tier` finds no rates for it in `price`: a tier that may cost more than the standard
- * price (priority, fast, ultrafast, a name the vendor added) that `price.tiers` does not set, billed at the dearest
- * configured rates (tierPrice) and worth telling the operator of.
+ * price (priority, fast, ultrafast, a name the vendor added) that `price.tiers` does not set, billed at the standard
+ * price (tierPrice) and worth telling the operator of.
  */
 export function isUnpricedTier(price: Price, tier: string | undefined): tier is string {
   return tier !== undefined && !AT_MOST_STANDARD.has(tier) && !(price.tiers && Object.hasOwn(price.tiers, tier));
@@ -61,49 +58,19 @@ export function isUnpricedTier(price: Price, tier: string | undefined): tier is 
 /**
  * The price an answer served in service tier `tier` (what the upstream's answer says: its `service_tier`, or
  * `fast` for Anthropic's fast mode) is billed at: the tier's own rates where `price.tiers` sets them, the rest
- * derived from the standard ones (TierPrice); the standard price for none said or a tier that costs no more
- * (AT_MOST_STANDARD); for any other tier without rates, the dearest rates the price sets (dearestTier): billed at
- * standard, a dearer tier (OpenAI's ultrafast, 6x) was billed at a sixth of what the vendor charged.
+ * derived from the standard ones (TierPrice); else the standard price, the one rate the operator set for it (warned
+ * of and counted, isUnpricedTier). Not another tier's rates: Anthropic's priority answers cost the standard rates
+ * (committed capacity), and billing them at fast mode's, the one tier set, charged six times the vendor's bill
+ * (recheck32a).
  */
 export function tierPrice(price: Price, tier: string | undefined): Price {
-  if (tier === undefined) return price;
-  const own = price.tiers && Object.hasOwn(price.tiers, tier) ? price.tiers[tier] : undefined;
-  if (!own) return AT_MOST_STANDARD.has(tier) ? price : dearestTier(price);
+  const own = tier !== undefined && price.tiers && Object.hasOwn(price.tiers, tier) ? price.tiers[tier] : undefined;
+  if (!own || tier === undefined) return price;
   let tiers = derivedTiers.get(price);
   if (!tiers) derivedTiers.set(price, (tiers = new Map()));
   let derived = tiers.get(tier);
   if (!derived) tiers.set(tier, (derived = derivedTier(price, own)));
   return derived;
-}
-
-/**
- * Each rate at its dearest among the standard price's and every configured tier's (long-context ones apart):
- * what an answer in a tier without rates is billed at, never less than any tier the operator priced.
- */
-function dearestTier(price: Price): Price {
-  let dearest = dearestTiers.get(price);
-  if (!dearest) {
-    const all = [price, ...Object.keys(price.tiers ?? {}).map((tier) => tierPrice(price, tier))];
-    dearest = { ...price, ...dearestOf(all), tiers: undefined };
-    if (price.longContext) dearest.longContext = { above: price.longContext.above, ...dearestOf(all.map((p) => p.longContext!)) };
-    dearestTiers.set(price, dearest);
-  }
-  return dearest;
-}
-
-/** Each rate of `all` at its dearest, an unset one read as what it bills (the input or output, a cache write's). */
-function dearestOf(all: Rates[]): Required<Rates> {
-  const top = (rate: (r: Rates) => number) => Math.max(...all.map(rate));
-  return {
-    input: top((r) => r.input),
-    output: top((r) => r.output),
-    cachedInput: top((r) => r.cachedInput ?? r.input),
-    cacheWrite: top(cacheWritePrice),
-    cacheWrite1h: top(cacheWrite1hPrice),
-    reasoning: top((r) => r.reasoning ?? r.output),
-    audioInput: top((r) => r.audioInput ?? r.input),
-    audioOutput: top((r) => r.audioOutput ?? r.output),
-  };
 }
 
 function derivedTier(price: Price, own: TierPrice): Price {

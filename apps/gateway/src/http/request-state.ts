@@ -44,7 +44,10 @@ export interface RequestState {
   taskRoute?: string;
   /** `hit-exact`, `hit-semantic`, `miss` or `bypass`; unset when the route does not cache. */
   cache?: string;
-  /** The upstream's own id for the request, as its last answer named it (CallContext.upstreamId), for the access line. */
+  /**
+   * The upstream's own id for the request, as the latest attempt's answer named it (CallContext.upstreamId), for the
+   * access line: the serving deployment's, or the last failed one's (an earlier attempt's is no id of theirs).
+   */
   upstreamRequestId?: string;
   /** The error's code as the client got it (the access log's `error`: an upstream's own code included). */
   errorCode?: string;
@@ -138,6 +141,7 @@ declare module 'fastify' {
  */
 export function attemptStarted(state: RequestState, d: Deployment): void {
   state.attempting = d;
+  state.upstreamRequestId = undefined;
   state.attempts = (state.attempts ?? 0) + 1;
 }
 

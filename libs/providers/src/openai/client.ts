@@ -25,7 +25,6 @@ export class UpstreamClient {
   private readonly pool: Pool;
   private readonly pathPrefix: string;
   private readonly headers: Record<string, string>;
-  private readonly merged = new WeakMap<object, Record<string, string>>();
 
   constructor(
     private readonly config: ProviderConfig,
@@ -34,7 +33,9 @@ export class UpstreamClient {
     const base = new URL(config.baseUrl ?? OPENAI_BASE_URL);
     this.pathPrefix = base.pathname.replace(/\/+$/, '');
     this.pool = new Pool(base.origin, upstreamPoolOptions(config));
-    this.headers = { 'content-type': 'application/json', ...config.headers };
+    // Names in lower case, as a request's own are (upstreamHeaders): one of them set here too is replaced, not sent twice.
+    const configured = Object.entries(config.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]);
+    this.headers = { 'content-type': 'application/json', ...Object.fromEntries(configured) };
     if (apiKey) this.headers.authorization = `Bearer ${apiKey}`;
   }
 
@@ -48,15 +49,9 @@ export class UpstreamClient {
     return this.call(bufferedRequest, path, body, call, firstChunk);
   }
 
-  /**
-   * The provider's headers with a request's own, merged once per object: the hop header is one
-   * object per hop count (gateway-hops.ts), so on the request path this is a lookup, not a copy.
-   */
+  /** The provider's headers with a request's own (its id, hop count and trace context), which win. */
   private withOwn(own: Readonly<Record<string, string>> | undefined): Record<string, string> {
-    if (!own) return this.headers;
-    let merged = this.merged.get(own);
-    if (!merged) this.merged.set(own, (merged = { ...this.headers, ...own }));
-    return merged;
+    return own ? { ...this.headers, ...own } : this.headers;
   }
 
   close(): Promise<void> {
