@@ -136,7 +136,7 @@ describe('cost from usage and price (USD per 1M tokens)', () => {
     });
     it('default, scale, batch and none bill the standard price, as does flex without prices: no dearer than standard', () => {
       const standard = (8000 * 2 + 2000 * 0.5 + 1000 * 8) / 1e6;
-      for (const tier of ['default', 'standard', 'scale', 'auto', 'batch', undefined])
+      for (const tier of ['default', 'standard', 'scale', 'auto', 'batch', 'on_demand', undefined])
         assert.equal(cost(GPT_41, tier), standard, String(tier));
       assert.equal(cost({ input: 2, cachedInput: 0.5, output: 8 }, 'flex'), standard);
       assert.equal(
@@ -169,7 +169,9 @@ describe('cost from usage and price (USD per 1M tokens)', () => {
     it('isUnpricedTier: a tier that may cost more than standard and has no rates', () => {
       const p = price(GPT_41);
       assert.deepEqual(
-        ['ultrafast', 'fast', 'hyperfast', 'priority', 'flex', 'scale', 'default', 'standard', 'batch'].filter((t) => isUnpricedTier(p, t)),
+        ['ultrafast', 'fast', 'hyperfast', 'priority', 'flex', 'scale', 'default', 'standard', 'batch', 'on_demand'].filter((t) =>
+          isUnpricedTier(p, t),
+        ),
         ['ultrafast', 'fast', 'hyperfast'],
       );
       assert.equal(isUnpricedTier(p, undefined), false);

@@ -42,9 +42,10 @@ const COMPLETION_RATES = ['reasoning', 'audioOutput'] as const;
 const derivedTiers = new WeakMap<Price, Map<string, Price>>();
 /**
  * Tiers that cost no more than the standard price (OpenAI's `default`, `auto` and `flex`, its prepaid `scale`,
- * Anthropic's `standard` and `batch`): one without rates bills the standard price, which at worst over-bills it, unwarned.
+ * Anthropic's `standard` and `batch`, Groq's `on_demand`): one without rates bills the standard price, which at worst
+ * over-bills it, unwarned.
  */
-const AT_MOST_STANDARD: ReadonlySet<string> = new Set([...STANDARD_TIERS, 'flex', 'scale', 'batch']);
+const AT_MOST_STANDARD: ReadonlySet<string> = new Set([...STANDARD_TIERS, 'flex', 'scale', 'batch', 'on_demand']);
 
 /**
  * Whether an answer served in `tier` finds no rates for it in `price`: a tier that may cost more than the standard
