@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { limitKeys } from '../../libs/security/src/limit-keys';
 import { spendKey } from '../../libs/metrics/src/spend.service';
 import { eventually } from '../support/eventually';
+import { FakeOpenAI } from '../support/fake-openai';
 import { FaultProxy } from '../support/fault-proxy';
 import { configWith, GatewayProcess } from '../support/gateway';
 import { RedisServer } from '../support/redis-server';
@@ -64,11 +65,11 @@ const keys = Object.keys(PATHS).flatMap((p) => [
 ]);
 const env = { GATEWAY_MASTER_KEY: MASTER, ...Object.fromEntries(keys.map((k) => [k.keyEnv, keyOf(k.id)])) };
 
-const config = (limitLeaseMs: number) =>
+const config = (limitLeaseMs: number, upstreamUrl: string) =>
   configWith({
     providers: [
-      // Answers after two seconds: a client leaves while it waits, and the answer is charged (Executor.runWhole).
-      { name: 'slow', type: 'mock', mock: { latencyMs: 2_000 } },
+      // Answers once the test releases it: a client leaves while it waits, and the answer is charged (Executor.runWhole).
+      { name: 'held', type: 'openai-compatible', baseUrl: upstreamUrl },
       // A 429 with a Retry-After the router waits out on the same deployment.
       { name: 'busy', type: 'mock', mock: { failRate: 1, failStatus: 429, retryAfterSeconds: 20 } },
       // Fails every call: the request ends with an error, no upstream answer to bill.
@@ -82,7 +83,7 @@ const config = (limitLeaseMs: number) =>
         name: 'metered-embedding',
         deployments: [{ provider: 'mock', model: 'mock-embedding', capabilities: ['embeddings'], price: { input: 1000 } }],
       },
-      { name: 'slow', deployments: [{ provider: 'slow', model: 'slow', price: { input: 1000, output: 2000 } }] },
+      { name: 'slow', deployments: [{ provider: 'held', model: 'held-left', price: { input: 1000, output: 2000 } }] },
       { name: 'busy', deployments: [{ provider: 'busy', model: 'busy', price: { input: 1000, output: 2000 } }] },
       { name: 'broken', deployments: [{ provider: 'broken', model: 'broken', price: { input: 1000, output: 2000 } }] },
       { name: 'drip', deployments: [{ provider: 'drip', model: 'drip', price: { input: 1000, output: 2000 } }] },
@@ -125,18 +126,24 @@ for (const [pathName, limitLeaseMs] of Object.entries(PATHS)) {
       let proxy: FaultProxy;
       let redis: Redis;
       let gateway: GatewayProcess;
+      const upstream = new FakeOpenAI();
+      let upstreamUrl: string;
       before(async () => {
+        upstreamUrl = await upstream.start();
         server = await RedisServer.start(REDIS_SERVER!);
         proxy = await FaultProxy.start(server.port);
         redis = new Redis(server.url);
       });
       // A gateway for each test: what its lease store holds (gateway_limit_lease_keys) is then that test's alone.
-      beforeEach(async () => (gateway = await GatewayProcess.start(config(limitLeaseMs), { env: { ...env, REDIS_URL: proxy.url } })));
+      beforeEach(
+        async () => (gateway = await GatewayProcess.start(config(limitLeaseMs, upstreamUrl), { env: { ...env, REDIS_URL: proxy.url } })),
+      );
       afterEach(() => gateway?.stop());
       after(async () => {
         redis?.disconnect();
         await proxy?.stop();
         await server?.stop();
+        await upstream.stop();
       });
 
       /** The request's access line: its client left before any answer (499). */
@@ -144,6 +151,13 @@ for (const [pathName, limitLeaseMs] of Object.entries(PATHS)) {
         const [line] = await gateway.logged('request', { where: (l) => l.reqId === reqId, timeoutMs: 10_000 });
         assert.equal(line?.status, 499, `${reqId}: ${JSON.stringify(line)}`);
         return line as { costUsd?: number; promptTokens?: number; completionTokens?: number };
+      }
+
+      /** Requests the gateway is handling (gateway_inflight_requests). */
+      async function inflightRequests(): Promise<number> {
+        const text = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
+        const line = text.split('\n').find((l) => l.startsWith('gateway_inflight_requests '));
+        return line === undefined ? -1 : Number(line.slice(line.lastIndexOf(' ') + 1));
       }
 
       /** Keys the replica's lease store holds something of (each is synced again every lease period); -1 when not exposed. */
@@ -227,7 +241,17 @@ for (const [pathName, limitLeaseMs] of Object.entries(PATHS)) {
       // charged $0 and no TPM tokens: with a $0.10 budget any number of such requests reached the upstream.
       it('left while the upstream had not answered: the call finishes and its answer is charged (budget, TPM, access line)', async () => {
         const id = `${pathName}-upstream`;
-        const line = await leaveAfterAdmission(id, 'slow', true);
+        const reqId = `left-${id}`;
+        const asked = upstream.received.length;
+        const req = send(gateway, id, reqId, { path: '/v1/chat/completions', body: { model: 'slow', max_tokens: 5, messages: MESSAGES } });
+        // Left once its call is upstream (a client leaving before, as a loaded CI host let it, owes nothing: nothing
+        // went), and answered once the gateway has seen it leave.
+        assert.ok(await eventually(async () => upstream.received.length > asked), 'the call reached the upstream');
+        req.leave();
+        assert.ok(await eventually(async () => (await inflightRequests()) === 0), 'the gateway saw its client leave');
+        upstream.holdAgain('left')();
+        const line = await left(reqId);
+        await settled(id, true);
         assert.ok((line.costUsd ?? 0) > 0, `the access line has the answer's cost: ${JSON.stringify(line)}`);
         const month = await redis.hgetall(spendKey(id, new Date().toISOString().slice(0, 7)));
         assert.ok(Math.abs(Number(month.slow) - line.costUsd!) < 1e-9, `spend ${JSON.stringify(month)}, line ${line.costUsd}`);
