@@ -154,6 +154,8 @@ before(async () => {
         chain('claude-overloaded-then-echo', ['ant', 'claude-overloaded-after-start'], ['oa', 'ok']),
         chain('claude-block-error-then-claude', ['ant', 'claude-overloaded-after-block'], ['ant', 'claude-echo']),
         deploy('claude-overloaded', 'ant', 'claude-error-overloaded_error'),
+        // Its count fails (a 500): count_tokens answers the estimate.
+        deploy('claude-count-fails', 'ant', 'claude-error-api_error'),
         // Overloaded upstreams, each vendor's way, on models no other test uses (failures open breakers).
         deploy('oa-503', 'oa', 'status-503'),
         deploy('oa-529', 'oa', 'status-529'),
@@ -921,6 +923,12 @@ describe('Messages API: Anthropic`s server tools, served by Anthropic deployment
     assert.deepEqual([line.deployment, line.provider], ['oa-then-claude/1', 'ant']);
     assert.ok(counted.data.input_tokens > COUNT_TOKENS_BASE);
     assert.deepEqual(anthropic.last().body.tools, SERVER_TOOLS);
+    // Found by an independent check (recheck32b): a count Anthropic failed, answered by the estimate, was labelled with
+    // the deployment as if it had counted.
+    const estimated = await client.messages.countTokens({ model: 'claude-count-fails', messages: searching('x').messages }).withResponse();
+    assert.equal(estimated.response.headers.get('x-gateway-token-count'), 'estimate');
+    const [estimateLine] = await gateway.logged('request', { where: (l) => l.reqId === estimated.response.headers.get('x-request-id') });
+    assert.deepEqual([estimateLine.deployment, estimateLine.provider, estimateLine.attempts], [undefined, undefined, 1]);
   });
 
   it('fallbacks stay on Anthropic deployments: an Anthropic failure is not answered by the OpenAI-family one after it', async () => {

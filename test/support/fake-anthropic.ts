@@ -188,6 +188,9 @@ const COUNT_TOKENS_FIELDS = new Set([
 export const COUNT_TOKENS_BASE = 100_000;
 
 function countTokens(res: ServerResponse, body: Record<string, unknown>): void {
+  // A failing model (`claude-error-<type>`) fails its count too.
+  const model = String(body.model);
+  if (model.startsWith('claude-error-')) return error(res, model.slice(13), `fake ${model.slice(13)}`);
   const extra = Object.keys(body).find((key) => !COUNT_TOKENS_FIELDS.has(key));
   if (extra) return error(res, 'invalid_request_error', `${extra}: Extra inputs are not permitted`);
   const servers = new Set((body.mcp_servers as { name: string }[] | undefined)?.map((s) => s.name));

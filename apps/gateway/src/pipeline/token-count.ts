@@ -64,6 +64,8 @@ export class TokenCounter {
         reply.header('x-gateway-token-count', `upstream; deployment=${d.id}`);
         return counted;
       }
+      // The estimate answers: the gateway's count, under `none` as README says (the failed try is in `attempts`).
+      state.attempting = undefined;
     }
     reply.header('x-gateway-token-count', 'estimate');
     return plan.profile.promptTokens;
