@@ -345,6 +345,9 @@ describe('Responses API: errors, storage and the mock model', () => {
     }
     const plain = await fetch(`${gateway.url}/v1/responses/${created.id}?include=bogus`);
     assert.equal(plain.status, 400);
+    // Indexed, as other query encoders write arrays (recheck32b: not read, a 200).
+    const indexed = await fetch(`${gateway.url}/v1/responses/${created.id}?include[0]=bogus`);
+    assert.equal(indexed.status, 400);
     const logprobs = await apiError(client.responses.retrieve(created.id, { include: ['message.output_text.logprobs'] }));
     assert.deepEqual([logprobs.status, logprobs.param], [400, 'include']);
     const fetched = await client.responses.retrieve(created.id, { include: ['reasoning.encrypted_content'] });

@@ -2,11 +2,17 @@ import { GatewayError } from '@gateway/providers';
 import { checkInclude } from './request';
 import { INCLUDABLE } from './responses.schema';
 
-/** `include` in the query of a GET on a stored response, as the openai SDK sends it (`include[]=a&include[]=b`) or plain. */
+/**
+ * `include` in the query of a GET on a stored response, as the openai SDK sends it (`include[]=a&include[]=b`), plain,
+ * or indexed (`include[0]=a`, as other query encoders write arrays).
+ */
 export interface IncludeQuery {
   include?: unknown;
   'include[]'?: unknown;
+  [indexed: `include[${number}]`]: unknown;
 }
+
+const INCLUDE_PARAM = /^include\[\d*\]$|^include$/;
 
 /**
  * Refuses the `include` of a GET on a stored response (retrieve, input_items) that create would refuse: a value OpenAI
@@ -15,7 +21,11 @@ export interface IncludeQuery {
  * returned whole.
  */
 export function checkIncludeQuery(query: IncludeQuery): void {
-  const values = [query.include, query['include[]']].flat().filter((value) => value !== undefined);
+  const values = Object.entries(query)
+    .filter(([name]) => INCLUDE_PARAM.test(name))
+    .flatMap(([, value]) => [value])
+    .flat()
+    .filter((value) => value !== undefined);
   values.forEach((value, i) => {
     if (!(INCLUDABLE as readonly unknown[]).includes(value)) {
       const supported = INCLUDABLE.map((v) => `'${v}'`).join(', ');
