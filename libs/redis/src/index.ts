@@ -3,3 +3,4 @@ export * from './redis.service';
 export * from './within-budget';
 export * from './subscription';
 export * from './redis-now-lua';
+export * from './forget-expired';

@@ -1,20 +1,22 @@
-import { type RedisClient, REDIS_NOW_LUA } from '@gateway/redis';
+import { FORGET_EXPIRED_PER_CALL, type RedisClient, REDIS_NOW_LUA } from '@gateway/redis';
 
 /**
  * Writes a tenant's states and keeps the tenant within its bounds, in one script (one round trip).
  * KEYS: the tenant's index (sorted set: id → write time), sizes (hash: id → bytes), total bytes, then
  * the value keys written. ARGV: TTL (s), max entries, max bytes, the tenant's key prefix, then an id
  * and its JSON per value key. Entries past the TTL leave the index (their values expired on their
- * own); past either bound the tenant's oldest are dropped. Write times are Redis' clock, the same for
- * every replica: by each writer's own, a slow replica's states left the index while still held (the
- * tenant past maxEntries) and a fast one's looked newest (the others' newer states dropped first).
- * States a replica of an earlier version indexed by its own clock, during a rolling upgrade, are
- * off by its skew, as they were, for one TTL after it is replaced.
+ * own), at most FORGET_EXPIRED_PER_CALL a call: the rest are the oldest, so they go first when the
+ * tenant is past a bound, not counted as dropped; past either bound the tenant's oldest are dropped.
+ * Write times are Redis' clock, the same for every replica: by each writer's own, a slow replica's
+ * states left the index while still held (the tenant past maxEntries) and a fast one's looked newest
+ * (the others' newer states dropped first). States a replica of an earlier version indexed by its own
+ * clock, during a rolling upgrade, are off by its skew, as they were, for one TTL after it is replaced.
  */
 const WRITE_SCRIPT = `
 ${REDIS_NOW_LUA}
 local index, sizes, total = KEYS[1], KEYS[2], KEYS[3]
 local now, ttl = redisNow(), tonumber(ARGV[1])
+local expiredAt = now - ttl * 1000
 local maxEntries, maxBytes, prefix = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local function forget(id)
   local size = tonumber(redis.call('HGET', sizes, id) or 0)
@@ -22,7 +24,7 @@ local function forget(id)
   redis.call('ZREM', index, id)
   redis.call('DECRBY', total, size)
 end
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', index, '-inf', now - ttl * 1000)) do forget(id) end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', index, '-inf', expiredAt, 'LIMIT', 0, ${FORGET_EXPIRED_PER_CALL})) do forget(id) end
 for i = 4, #KEYS do
   local id, json = ARGV[2 * i - 3], ARGV[2 * i - 2]
   forget(id)
@@ -33,12 +35,12 @@ for i = 4, #KEYS do
 end
 local dropped = 0
 while redis.call('ZCARD', index) > maxEntries or tonumber(redis.call('GET', total) or 0) > maxBytes do
-  local oldest = redis.call('ZRANGE', index, 0, 0)[1]
-  if not oldest then break end
-  forget(oldest)
+  local oldest = redis.call('ZRANGE', index, 0, 0, 'WITHSCORES')
+  if not oldest[1] then break end
+  forget(oldest[1])
   -- The tenant's hash tag is in this key too: the same slot as KEYS, so the script stays on one shard.
-  redis.call('DEL', prefix .. oldest)
-  dropped = dropped + 1
+  redis.call('DEL', prefix .. oldest[1])
+  if tonumber(oldest[2]) > expiredAt then dropped = dropped + 1 end
 end
 for _, key in ipairs({index, sizes, total}) do redis.call('EXPIRE', key, ttl) end
 return dropped`;

@@ -45,9 +45,9 @@ local function isCounted(score) return score and tonumber(score) % 1 ~= 0 end`;
  * expiries (sorted set: id → expiry, ms), sizes (hash: id → bytes), total bytes and continuations
  * (hash: id → count). ARGV: TTL (s), the tenant's bound (bytes), the tenant's key prefix, the
  * record's id, the response it continues ('' for none), the record, MAX_LINKS, LINK_BYTES. Expiries
- * are by Redis' clock (tenantBytesLua's `now`); records past theirs leave the total first (their
- * keys expired on their own). Returns 1, or 0
- * when the tenant would hold more than its bound with it, or when a record it links back to is gone
+ * are by Redis' clock (tenantBytesLua's `now`); records past theirs leave the total (their keys
+ * expired on their own): a bounded number first, more when the record would not fit (`roomFor`).
+ * Returns 1, or 0 when the tenant would hold more than its bound with it, or when a record it links back to is gone
  * (deleted or expired while it was answered) or the chain is longer than MAX_LINKS: its conversation
  * could not be rebuilt. Then nothing is written.
  */
@@ -67,7 +67,7 @@ for _ = 1, tonumber(ARGV[7]) do
   if string.byte(head, 1) == 123 or not line then at = '' else at = string.sub(head, 2, line - 1) end
 end
 if at ~= '' then return 0 end
-if held() + #value > bound then return 0 end
+if not roomFor(#value, bound) then return 0 end
 local expiry = now + ttl * 1000
 redis.call('SET', record, value, 'EX', ttl)
 redis.call('ZADD', expiries, counted(expiry), id)

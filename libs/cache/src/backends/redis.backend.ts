@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { CacheBackend, CachedAnswer, CacheEntry, Neighbour } from './backend';
 import type { UsageCounts } from '@gateway/metrics';
-import { type RedisClient, REDIS_NOW_LUA } from '@gateway/redis';
+import { FORGET_EXPIRED_PER_CALL, type RedisClient, REDIS_NOW_LUA } from '@gateway/redis';
 import { gatewayIndexSchema, schemaDifferences, tuningDifferences } from './index-schema';
 import { indexSize, parseSearchReply, searchTotal } from './search-reply';
 
@@ -27,17 +27,10 @@ const SIZE_TTL_MS = 30_000;
 const MAX_SIZES_KEPT = 10_000;
 
 /**
- * Expired entries a write forgets at most. Each costs a few commands, and the script holds Redis (every replica's
- * limits, budgets and leases) while it runs: 100,000 entries expiring together held it ~0.5 s on the write after
- * (recheck31a). The rest go on later writes; meanwhile they count in the cap and, closest to expiry, are evicted first.
- */
-const FORGET_EXPIRED_PER_WRITE = 100;
-
-/**
  * Keeps the cap and each tenant's share of it. A sorted set scores every entry key by its expiry; beside it, in keys
  * of the same slot (their hash tag is that set's name), each entry's tenant (a hash), what each tenant holds (a
  * sorted set, tenant -> entries) and per tenant its entries by expiry. Expired entries are forgotten first (at most
- * FORGET_EXPIRED_PER_WRITE); then,
+ * FORGET_EXPIRED_PER_CALL: the rest meanwhile count in the cap and, closest to expiry, are evicted first); then,
  * while over the cap, the tenant holding the most (the writer, its new entry counted, on a tie) gives its entry
  * closest to expiry if it holds more than its share, else the entry closest to expiry of all goes: a tenant storing
  * many long-lived answers pushes out its own, not the others'. The evicted keys are returned for the caller to
@@ -62,7 +55,7 @@ local function forget(gone)
   redis.call('ZREM', perTenant .. owner, gone)
   if tonumber(redis.call('ZINCRBY', held, -1, owner)) <= 0 then redis.call('ZREM', held, owner) end
 end
-for _, gone in ipairs(redis.call('ZRANGEBYSCORE', expiry, '-inf', now, 'LIMIT', 0, ${FORGET_EXPIRED_PER_WRITE})) do forget(gone) end
+for _, gone in ipairs(redis.call('ZRANGEBYSCORE', expiry, '-inf', now, 'LIMIT', 0, ${FORGET_EXPIRED_PER_CALL})) do forget(gone) end
 forget(entry)
 redis.call('ZADD', expiry, expiresAt, entry)
 redis.call('HSET', owners, entry, tenant)

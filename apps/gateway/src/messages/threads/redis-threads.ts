@@ -31,8 +31,8 @@ return out`;
  * more than its bound with it (`over_bound`: nothing written), counted per thread (the bytes of its
  * fixed fields and turns) in the tenant's expiries (sorted set: thread → expiry, ms, by Redis'
  * clock: tenantBytesLua), sizes (hash) and total, threads past their expiry leaving the total
- * first. KEYS: head (hash: fixed, last, count), turns (list), ids (list), the answer's key,
- * expiries, sizes, total. ARGV: the tenant's key prefix, the response continued ('' on a create),
+ * (a bounded number first, more when the turn would not fit: `roomFor`). KEYS: head (hash: fixed,
+ * last, count), turns (list), ids (list), the answer's key, expiries, sizes, total. ARGV: the tenant's key prefix, the response continued ('' on a create),
  * fixed, the turn, the answer's id, TTL, the answer's key's value, the tenant's bound (bytes), the
  * thread's id.
  */
@@ -48,7 +48,7 @@ if after == '' then
   -- Written anew (a create, or a thread that lost turns): what was counted of it goes.
   forget(thread)
   adding = adding + #ARGV[3]
-  if held() + adding > bound then return 'over_bound' end
+  if not roomFor(adding, bound) then return 'over_bound' end
   redis.call('DEL', turns, ids)
   redis.call('HSET', head, 'fixed', ARGV[3])
 else
@@ -61,7 +61,7 @@ else
     redis.call('DEL', head, turns, ids)
     return 'gone'
   end
-  if held() + adding > bound then return 'over_bound' end
+  if not roomFor(adding, bound) then return 'over_bound' end
 end
 local count = redis.call('RPUSH', turns, ARGV[4])
 redis.call('RPUSH', ids, ARGV[5])
