@@ -119,20 +119,30 @@ export class RouterService {
   }
 
   /**
-   * The group `model` names, once the caller may use it: checked before the group is found unable to serve, so a
-   * caller refused the model is told so and learns nothing of it (not which of its providers are off, nor why).
+   * The group `model` names, once the caller may use it. A group none of whose providers is on is checked too before
+   * its 404, which says why: a caller refused the model is told so and learns nothing of it (which providers are off).
    */
   private resolve(model: string, permit: ModelPermit | undefined): ModelGroup {
-    const group = permit && this.catalog.find(model);
-    if (group) {
-      try {
-        permit(group.name);
-      } catch (err) {
-        if (err instanceof GatewayError) refusals.set(err, { group: group.name, permission: true });
-        throw err;
-      }
+    let group: ModelGroup;
+    try {
+      group = this.catalog.resolve(model);
+    } catch (err) {
+      const found = permit && this.catalog.find(model);
+      if (found) this.permitted(permit, found);
+      throw err;
     }
-    return this.catalog.resolve(model);
+    if (permit) this.permitted(permit, group);
+    return group;
+  }
+
+  /** Throws the caller's refusal of `group`, marked as a permission's (Refusal). */
+  private permitted(permit: ModelPermit, group: ModelGroup): void {
+    try {
+      permit(group.name);
+    } catch (err) {
+      if (err instanceof GatewayError) refusals.set(err, { group: group.name, permission: true });
+      throw err;
+    }
   }
 
   /**

@@ -23,8 +23,7 @@ const INCLUDE_PARAM = /^include\[\d*\]$|^include$/;
 export function checkIncludeQuery(query: IncludeQuery): void {
   const values = Object.entries(query)
     .filter(([name]) => INCLUDE_PARAM.test(name))
-    .flatMap(([, value]) => [value])
-    .flat()
+    .flatMap(([, value]) => value)
     .filter((value) => value !== undefined);
   values.forEach((value, i) => {
     if (!(INCLUDABLE as readonly unknown[]).includes(value)) {
