@@ -134,6 +134,34 @@ describe('a tool_choice that demands a call, with no tools', () => {
     }
   });
 
+  // Left by last session's independent check (docs32): a named choice of a tool not in `tools` went to an
+  // OpenAI-format deployment as sent (its mock answered 200) though the chat route refuses it whatever the provider.
+  it('on the Messages API, a named tool not in tools: a 400 naming it, before any upstream call, whatever the deployment', async () => {
+    const client = new Anthropic({ baseURL: served.gateway.url, apiKey: 'test-client-key', maxRetries: 0 });
+    const upstreamCalls = () => vendors.anthropic.received.length + vendors.gemini.received.length + vendors.openai.received.length;
+    const before = upstreamCalls();
+    const tools: Anthropic.Tool[] = [{ name: 'get_weather', input_schema: { type: 'object' } }];
+    for (const model of ['claude-x', 'gem-x', 'gpt-x']) {
+      const request = { model, max_tokens: 50, messages: [{ role: 'user' as const, content: 'hi' }], tools };
+      const err = await client.messages.create({ ...request, tool_choice: { type: 'tool', name: 'get_time' } }).then(
+        () => assert.fail('expected an error'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof Anthropic.BadRequestError, `${model}: ${String(err)}`);
+      assert.equal((err.error as { error: { type: string } }).error.type, 'invalid_request_error', model);
+      assert.match(err.message, /'get_time', which is not in 'tools'/, model);
+    }
+    assert.equal(upstreamCalls(), before, 'no upstream was asked');
+    const named = await client.messages.create({
+      model: 'gpt-x',
+      max_tokens: 50,
+      messages: [{ role: 'user', content: 'hi' }],
+      tools,
+      tool_choice: { type: 'tool', name: 'get_weather' },
+    });
+    assert.equal(named.type, 'message');
+  });
+
   // The doubtful point of the same re-check: a call demanded from an empty set was answered in text (or sent on as it came).
   it('allowed_tools with mode required and an empty list: a 400 naming tool_choice on chat and Responses, with or without tools', async () => {
     const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'hi' }];

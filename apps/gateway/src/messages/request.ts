@@ -11,6 +11,7 @@ import {
   type NativeRequest,
   type ParamRule,
   fittedToolName,
+  refuseAbsentChosenTools,
   refuseDuplicateToolNames,
   refuseToolChoiceWithoutTools,
   toolResult,
@@ -217,7 +218,7 @@ export function toChatRequest(body: MessagesRequest, beta?: string, counting = f
   if (body.top_p != null) chat.top_p = body.top_p;
   if (body.metadata?.user_id) chat.user = body.metadata.user_id;
   if (tools?.length) chat.tools = tools;
-  Object.assign(chat, toolChoice(body));
+  Object.assign(chat, toolChoice(body, tools));
   const effort = reasoningEffort(body.thinking, body.output_config?.effort);
   if (effort) chat.reasoning_effort = effort;
   const format = structuredOutput(body);
@@ -556,17 +557,22 @@ function toTool(
 }
 
 /**
- * The chat tool_choice. One that demands a call (`any`, a named tool) with no tools is refused here, before
- * routing, whatever the deployment (Anthropic refuses it; dropped, Gemini and OpenAI-format deployments
- * answered in text); any other choice without tools goes as none was made.
+ * The chat tool_choice. One that demands a call (`any`, a named tool) with no tools, or names a tool not in
+ * `tools`, is refused here, before routing, whatever the deployment (Anthropic refuses both; dropped or
+ * narrowed to nothing, Gemini and OpenAI-format deployments answered in text or called another tool); any
+ * other choice without tools goes as none was made. `tools`: the request's tools in the chat params.
  */
-function toolChoice(body: MessagesRequest): Pick<ChatCompletionCreateParams, 'tool_choice' | 'parallel_tool_calls'> {
+function toolChoice(
+  body: MessagesRequest,
+  tools: ChatCompletionCreateParams['tools'],
+): Pick<ChatCompletionCreateParams, 'tool_choice' | 'parallel_tool_calls'> {
   const choice = body.tool_choice;
   if (!choice) return {};
   const single = 'disable_parallel_tool_use' in choice && choice.disable_parallel_tool_use ? { parallel_tool_calls: false } : {};
   const chatChoice: ChatCompletionToolChoiceOption =
     choice.type === 'tool' ? { type: 'function', function: { name: fittedToolName(choice.name) } } : TOOL_MODES[choice.type];
   refuseToolChoiceWithoutTools(chatChoice, body.tools, ANTHROPIC_NO_TOOLS);
+  refuseAbsentChosenTools(chatChoice, tools);
   return body.tools?.length ? { tool_choice: chatChoice, ...single } : {};
 }
 
