@@ -36,6 +36,8 @@ describe('Gemini embeddings: the batches answered in an attempt that failed are 
           { name: 'gem-pair', deployments: [embedder('gemini-embedding-001'), embedder('gemini-embedding-001')] },
           // … or of another model, whose vectors are not comparable.
           { name: 'gem-other', deployments: [embedder('gemini-embedding-001'), embedder('gemini-embed-other')] },
+          // Answers one vector fewer than asked in every batch: no answer passes the gateway's check.
+          { name: 'gem-short', deployments: [embedder('gemini-embed-short'), embedder('gemini-embed-short')] },
         ],
         router: { retry: { attemptsPerDeployment: 2, backoffMs: 10, maxBackoffMs: 20 } },
         // A key of its own: its TPM window starts with this test's request and lasts a minute.
@@ -190,6 +192,25 @@ describe('Gemini embeddings: the batches answered in an attempt that failed are 
     assert.equal(wrong, -1, `vector ${wrong} is not the second model's for its input`);
     // The first attempt's answered batches are charged, and the second model's answer in full: Google bills both.
     assert.ok(near(line.costUsd as number, usd(estimate(inputs))), JSON.stringify(line));
+  });
+
+  it('an answer that fails its check after a retry took kept batches: the next attempts send every batch again', async () => {
+    const inputs = withBlip('embed-blip-UNAVAILABLE-short');
+    const before = vendors.gemini.received.length;
+    const failed = await client.embeddings.create({ model: 'gem-short', input: inputs }).then(
+      () => undefined,
+      (e: { status?: number }) => e,
+    );
+    assert.equal(failed?.status, 502);
+    // The first attempt: the third batch refused, the others in flight answered (the fifth too when it started before
+    // the refusal). The second: the rest, the answer put together and refused (a vector missing in each batch). The
+    // third and fourth (the other deployment): every batch, nothing taken from the answer that failed its check.
+    const places = starts(batchesSince(before), inputs);
+    assert.equal(places.length, 16, `batches ${places.join(' ')}`);
+    assert.deepEqual(
+      [0, 100, 200, 300, 400].map((at) => places.filter((p) => p === at).length),
+      [3, 3, 4, 3, 3],
+    );
   });
 
   it('a request whose batches are all answered is billed as before, with nothing charged for a failed attempt', async () => {
