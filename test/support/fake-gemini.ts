@@ -89,9 +89,13 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  * the project cannot read ("You do not have permission to access the File … or it may not exist.").
  *
  * batchEmbedContents answers with the embeddings only: the documented response has no usage. A batch holding an input
- * `embed-error-<STATUS>` answers that error instead (the others of its request are answered).
+ * `embed-error-<STATUS>` answers that error instead (the others of its request are answered); one holding an input
+ * `embed-blip-<STATUS>…` answers that error the first time it is sent (per input text), and is answered after.
  */
 export class FakeGemini extends FakeUpstream {
+  /** The `embed-blip-` inputs refused once already. */
+  private readonly blipped = new Set<string>();
+
   constructor(private readonly apiKey: string) {
     super();
   }
@@ -114,7 +118,7 @@ export class FakeGemini extends FakeUpstream {
     const match = /^\/v1beta\/models\/([^:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/.exec(url.pathname);
     if (!match) return error(res, 'NOT_FOUND', `Not found: ${url.pathname}`);
     const [, model, method] = match;
-    if (method === 'batchEmbedContents') return embed(res, model, body);
+    if (method === 'batchEmbedContents') return embed(res, model, body, this.blipped);
 
     const missing = missingFile(body);
     if (missing) return error(res, 'PERMISSION_DENIED', `You do not have permission to access the File ${missing} or it may not exist.`);
@@ -173,6 +177,12 @@ function error(res: ServerResponse, status: string, message: string, listed = fa
   const details = status === 'RESOURCE_EXHAUSTED' ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '17s' }] : [];
   const body = { error: { code, message, status, details } };
   sendJson(res, code, listed ? [body] : body);
+}
+
+/** The fake's vector for `text` by `model`, of `width` values (before the gateway scales it to unit length). */
+export function fakeEmbedding(model: string, text: string, width: number): number[] {
+  const sign = model === 'gemini-embed-other' ? -1 : 1;
+  return Array.from({ length: width }, (_, i) => sign * (i % 2 ? -1 : 1) * (i + text.length));
 }
 
 /** What the Gemini API answers a bad, revoked or deleted API key: a 400, its reason in an ErrorInfo (not a 401). */
@@ -482,21 +492,24 @@ async function stream(res: ServerResponse, model: string, answer: ReturnType<typ
 
 /**
  * Deterministic, deliberately not unit-length vectors, so the gateway's normalising shows (input
- * texts of different lengths get different vectors). More than 100 requests is Google's 400.
+ * texts of different lengths get different vectors: fakeEmbedding). More than 100 requests is Google's 400.
  * `gemini-embed-short` answers one embedding fewer, `gemini-embed-no-values` embeddings without
- * values, `gemini-embed-wide` 8 dimensions whatever was asked.
+ * values, `gemini-embed-wide` 8 dimensions whatever was asked, `gemini-embed-other` another model's vectors.
  */
-function embed(res: ServerResponse, model: string, body: Record<string, unknown>): void {
+function embed(res: ServerResponse, model: string, body: Record<string, unknown>, blipped: Set<string>): void {
   const requests = body.requests as { content: Content; outputDimensionality?: number }[];
   if (requests.length > 100)
     return error(res, 'INVALID_ARGUMENT', '* BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch\n');
-  const failing = requests.map((r) => textOf(r.content)).find((text) => text.startsWith('embed-error-'));
+  const texts = requests.map((r) => textOf(r.content));
+  const failing = texts.find((text) => text.startsWith('embed-error-'));
   if (failing) return error(res, failing.slice('embed-error-'.length), `The fake refuses this batch (${failing}).`);
-  const embeddings = requests.map((r) => ({
-    values: Array.from(
-      { length: model === 'gemini-embed-wide' ? 8 : (r.outputDimensionality ?? 8) },
-      (_, i) => (i % 2 ? -1 : 1) * (i + textOf(r.content).length),
-    ),
+  const blip = texts.find((text) => text.startsWith('embed-blip-') && !blipped.has(text));
+  if (blip) {
+    blipped.add(blip);
+    return error(res, blip.slice('embed-blip-'.length).split('-')[0], `The fake refuses this batch once (${blip}).`);
+  }
+  const embeddings = requests.map((r, at) => ({
+    values: fakeEmbedding(model, texts[at], model === 'gemini-embed-wide' ? 8 : (r.outputDimensionality ?? 8)),
   }));
   if (model === 'gemini-embed-short') embeddings.pop();
   sendJson(res, 200, { embeddings: model === 'gemini-embed-no-values' ? embeddings.map(() => ({})) : embeddings });

@@ -11,6 +11,7 @@ export { parseExactIntegers } from './exact-integers';
 export { answerJsonFits, jsonShapeError, jsonShapeProblem, limitJsonDepth, MAX_JSON_KEYS, requestJson } from './json-shape';
 export { type OutputCap, inAnthropicOutputWords, inOpenAiOutputWords } from './output-cap';
 export { parseEvent } from './parse-event';
+export * from './kept-answers';
 export * from './provider';
 export * from './providers.module';
 export * from './providers.service';

@@ -1,4 +1,5 @@
 import type { DeploymentConfig, ProviderConfig, ProviderType } from '@gateway/config';
+import type { KeptAnswers } from './kept-answers';
 import type { ParamTable } from './translation/params';
 import type { ChatCompletionCreateParams, CompletionUsage, EmbeddingCreateParams } from './wire';
 
@@ -36,6 +37,11 @@ export interface CallContext {
    * request's batches answered before another failed): the vendor bills them, so the key is charged for them.
    */
   answeredInPart?: (part: AnsweredPart) => void;
+  /**
+   * The request's answers kept from its earlier attempts' calls that were answered in part (`answeredInPart`): an
+   * attempt that would get the same answers sends only the calls they lack. Unset: every call is sent.
+   */
+  kept?: KeptAnswers;
 }
 
 /** Upstream calls of a failed attempt that were answered: their usage as reported (undefined: none was) and the gateway's estimate of their prompt. */
@@ -111,6 +117,12 @@ export interface JsonResult {
   serviceTier?: string;
   /** Set when the body is the upstream's own answer in the request's protocol (as ChatStream.native). */
   native?: ProviderType;
+  /**
+   * The gateway's estimate of the prompt the answer is billed for when `usage` is unset and that is not the whole
+   * request's: an attempt that took earlier attempts' answers (CallContext.kept), charged as they were answered, sent
+   * and is billed for the rest only.
+   */
+  billedPromptEstimate?: number;
 }
 
 /** A JsonResult body as text: upstream bytes are forwarded as they came, so it may be either. */

@@ -1,7 +1,7 @@
 import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { answeredModel, checkEmbeddingSize, type EmbeddingCreateParams, embeddingInputs } from '@gateway/providers';
+import { answeredModel, checkEmbeddingSize, type EmbeddingCreateParams, embeddingInputs, KeptAnswers } from '@gateway/providers';
 import { MetricsService } from '@gateway/metrics';
 import { AdmissionService } from '@gateway/security';
 import { Executor, RouterService } from '@gateway/router';
@@ -33,6 +33,8 @@ export class EmbeddingsController {
     state.model = plan.group.name;
     state.reservation = await this.admission.admit(request, reply, plan);
     const signal = clientSignal(reply);
+    // What an attempt's upstream answered though it failed, for the request's later attempts (KeptAnswers).
+    const kept = new KeptAnswers();
     // A client that leaves once its request was sent upstream is charged for what it asked: the upstream answers in full (runWhole).
     const running = describedRun(
       reply,
@@ -52,6 +54,7 @@ export class EmbeddingsController {
             upstreamHeaders: upstreamHeaders(request, t),
             sent,
             answeredInPart: (part) => chargeAnsweredPart(request, d, part, plan.profile.promptTokensAtMost, this.metrics, this.admission),
+            kept,
           });
         },
         this.shutdown.graceOverSignal,

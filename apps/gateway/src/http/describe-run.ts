@@ -99,6 +99,7 @@ function describeRoute(reply: FastifyReply, state: RequestState, route: Plan['ro
 /** Sends a complete JSON answer with its cost in `x-gateway-cost-usd` (estimated costs say so; a cache hit costs 0). */
 export function sendJson(reply: FastifyReply, state: RequestState, result: JsonResult): void {
   state.usage = result.usage;
+  state.promptEstimate = result.billedPromptEstimate ?? state.promptEstimate;
   if (state.keepBody) state.responseBody = bodyText(result.body);
   const b = bill(state);
   if (b) reply.header('x-gateway-cost-usd', b.estimated ? `${formatUsd(b.costUsd)}; estimated` : formatUsd(b.costUsd));

@@ -122,23 +122,48 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
   /**
    * One batchEmbedContents call per GEMINI_EMBED_BATCH inputs, CONCURRENT_EMBED_BATCHES at a time. One that fails
    * fails the attempt and starts no other; the batches answered by the time those running settled are told to
-   * `ctx.answeredInPart` (Google bills them though the attempt gives the client nothing).
+   * `ctx.answeredInPart` (Google bills them though the attempt gives the client nothing) and kept (`ctx.kept`), so a
+   * later attempt of the request sends only the batches still unanswered and puts the answer together in input order,
+   * billed for what it sent.
    */
   async embeddings(request: EmbeddingCreateParams, ctx: CallContext): Promise<JsonResult> {
-    const answered: { params: EmbedContentParameters; response: EmbedContentResponse }[] = [];
-    const responses = await boundedMap(toEmbedRequests(request, ctx.upstreamModel), CONCURRENT_EMBED_BATCHES, async (params) => {
-      const kept = keepingHeaders(this.name, ctx.signal, this.transport.reporting(ctx.sent));
+    const batches = toEmbedRequests(request, ctx.upstreamModel);
+    // Vectors of one model are comparable only with that model's from the same service: kept ones are taken from the
+    // same provider (one endpoint, key and headers) and upstream model only. The batches are the same as the request
+    // and the model are (embeddings read no deployment setting); another provider, even one of the same endpoint,
+    // or another model gets every batch again, and the vectors are never mixed.
+    const kept = ctx.kept?.of<EmbedContentResponse>(`${this.name}\n${ctx.upstreamModel}`) ?? new Map<number, EmbedContentResponse>();
+    const unanswered = batches.flatMap((params, at) => (kept.has(at) ? [] : [{ params, at }]));
+    const answered: { params: EmbedContentParameters; response: EmbedContentResponse; at: number }[] = [];
+    await boundedMap(unanswered, CONCURRENT_EMBED_BATCHES, async ({ params, at }) => {
+      const fetching = keepingHeaders(this.name, ctx.signal, this.transport.reporting(ctx.sent));
       const response = await this.call(ctx.signal, () =>
-        this.sdk.models.embedContent({ ...params, config: requestConfig(params.config, ctx, kept.fetch) }).catch(kept.rethrow),
+        this.sdk.models.embedContent({ ...params, config: requestConfig(params.config, ctx, fetching.fetch) }).catch(fetching.rethrow),
       );
-      answered.push({ params, response });
-      return response;
+      answered.push({ params, response, at });
+      kept.set(at, response);
     }).catch((error: unknown) => {
       const part = answeredBatches(answered, request);
       if (part) ctx.answeredInPart?.(part);
       throw error;
     });
-    return toEmbeddingsResult(this.name, responses, request, ctx.upstreamModel);
+    let result: JsonResult;
+    try {
+      result = toEmbeddingsResult(
+        this.name,
+        batches.map((_, at) => kept.get(at)!),
+        request,
+        ctx.upstreamModel,
+      );
+    } catch (error) {
+      // No answer (a batch's vectors missing, or of another width): which batch is at fault is not known, so the next
+      // attempt sends every one again. This attempt's were not charged; the kept ones were, and are again if resent.
+      kept.clear();
+      throw error;
+    }
+    if (answered.length === batches.length) return result;
+    const sent = answeredBatches(answered, request);
+    return { ...result, usage: sent?.usage, billedPromptEstimate: sent?.promptTokens ?? 0 };
   }
 
   listModels(signal: AbortSignal): Promise<ModelInfo[]> {

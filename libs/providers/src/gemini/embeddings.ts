@@ -62,9 +62,10 @@ export function toEmbeddingsResult(
 }
 
 /**
- * The batches of an attempt that failed (one batch refused, or the attempt ended) which Google answered all the
- * same: it embedded, and bills, them. Their usage as a whole answer's is taken (reported by every one, else
- * undefined: estimated), and the gateway's estimate of their inputs; undefined when none was answered.
+ * Batches of an attempt that Google answered: it embedded, and bills, them. Those of an attempt that failed (one batch
+ * refused, or the attempt ended), charged as such; those an answer sent when it took earlier attempts' (KeptAnswers),
+ * what it is billed for. Their usage as a whole answer's is taken (reported by every one, else undefined: estimated),
+ * and the gateway's estimate of their inputs; undefined when none was answered.
  */
 export function answeredBatches(
   answered: readonly { params: EmbedContentParameters; response: EmbedContentResponse }[],
