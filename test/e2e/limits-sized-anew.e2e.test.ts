@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { eventually } from '../support/eventually';
 import { FakeUpstream, sendJson } from '../support/fake-upstream';
 import { Redis } from 'ioredis';
 import { configWith, GatewayProcess } from '../support/gateway';
@@ -10,10 +11,15 @@ const skip = !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)';
 /** A database of this file's own: files run two at a time. */
 const redisDb = (db: number) => `${REDIS_URL!.replace(/\/\d*$/, '')}/${db}`;
 
-/** Writes as many completion tokens as the request's limit allows, at most `MOST` (or the limit: `fill`); the prompt is 1 token. */
+/**
+ * Writes as many completion tokens as the request's limit allows, at most `MOST` (or the limit: `fill`); the prompt is
+ * 1 token. `held` answers once release() is called.
+ */
 class LimitedWriter extends FakeUpstream {
   static readonly MOST = 5;
+  private held: (() => void)[] = [];
   protected async handle(_req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): Promise<void> {
+    if (body.model === 'held') await new Promise<void>((resolve) => this.held.push(resolve));
     const limit = (body.max_completion_tokens ?? body.max_tokens ?? Infinity) as number;
     const completion = body.model === 'fill' ? limit : Math.min(LimitedWriter.MOST, limit);
     sendJson(res, 200, {
@@ -24,6 +30,10 @@ class LimitedWriter extends FakeUpstream {
       choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: completion === limit ? 'length' : 'stop' }],
       usage: { prompt_tokens: 1, completion_tokens: completion, total_tokens: 1 + completion },
     });
+  }
+
+  release(): void {
+    for (const answer of this.held.splice(0)) answer();
   }
 
   /** The output limit the gateway sent with the last request. */
@@ -78,7 +88,10 @@ function replicasOver(upstream: LimitedWriter, count: number, db: number, securi
     const price = { input: 0, output: 1000 };
     const config = configWith({
       providers: [{ name: 'oa', type: 'openai', baseUrl, apiKeyEnv: 'FAKE_KEY' }],
-      models: ['metered', 'fill'].map((name) => ({ name, deployments: [{ provider: 'oa', model: name, price, maxOutputTokens: 100 }] })),
+      models: ['metered', 'fill', 'held'].map((name) => ({
+        name,
+        deployments: [{ provider: 'oa', model: name, price, maxOutputTokens: 100 }],
+      })),
       security,
     });
     const options = {
@@ -147,4 +160,16 @@ describe('a key whose TPM is below the deployment`s maxOutputTokens, requests wi
       );
     });
   }
+
+  it('with one such request in flight, the next is told to retry shortly (Retry-After: 1), not at the window`s end', async () => {
+    const first = ask(replicas[0], KEYS.chat, 'chat', 'held');
+    assert.ok(await eventually(async () => upstream.received.some((r) => r.body.model === 'held')), 'the first is admitted');
+    const next = await ask(replicas[0], KEYS.chat, 'chat', 'metered');
+    assert.equal(next.status, 429);
+    assert.match(next.error!, /^rate_limit_exceeded: Requests in flight reserve/);
+    assert.equal(next.retryAfter, '1');
+    upstream.release();
+    assert.equal((await first).status, 200);
+    assert.equal((await ask(replicas[0], KEYS.chat, 'chat', 'metered')).status, 200, 'admitted once the first has settled');
+  });
 });
