@@ -18,41 +18,44 @@ const skip = !REDIS_URL && 'TEST_REDIS_URL unset (run npm test)';
 describe("security: a key's requests in flight (maxConcurrent)", { skip }, () => {
   const upstream = new FakeOpenAI();
   let gateway: GatewayProcess;
+  /** The same, without security.defaultMaxConcurrent: a key without maxConcurrent has no cap there. */
+  let uncapped: GatewayProcess;
 
   before(async () => {
     const redis = new Redis(REDIS_URL!);
     await redis.flushdb();
     redis.disconnect();
     const baseUrl = await upstream.start();
-    const config = configWith({
-      providers: [{ name: 'fake', type: 'openai-compatible', baseUrl, apiKeyEnv: 'FAKE_KEY', maxConnections: 16 }],
-      models: [
-        { name: 'long', deployments: [{ provider: 'fake', model: 'stall' }] },
-        { name: 'shared', deployments: [{ provider: 'fake', model: 'ok' }] },
-        { name: 'broken', deployments: [{ provider: 'fake', model: 'reset' }] },
-        { name: 'cutting', deployments: [{ provider: 'fake', model: 'cut' }] },
-        { name: 'pending', deployments: [{ provider: 'fake', model: 'held-gone' }] },
-      ],
-      router: { retry: { attemptsPerDeployment: 1 }, breaker: { consecutiveFailures: 1000 } },
-      security: {
-        defaultMaxConcurrent: 3,
-        keys: [
-          { id: 'tenant-a', keyEnv: 'A_KEY', maxConcurrent: 2 },
-          { id: 'tenant-b', keyEnv: 'B_KEY', maxConcurrent: 50 },
+    const keys = [
+      { id: 'tenant-a', keyEnv: 'A_KEY', maxConcurrent: 2 },
+      { id: 'tenant-b', keyEnv: 'B_KEY', maxConcurrent: 50 },
+    ];
+    const config = (security: object) =>
+      configWith({
+        providers: [{ name: 'fake', type: 'openai-compatible', baseUrl, apiKeyEnv: 'FAKE_KEY', maxConnections: 16 }],
+        models: [
+          { name: 'long', deployments: [{ provider: 'fake', model: 'stall' }] },
+          { name: 'shared', deployments: [{ provider: 'fake', model: 'ok' }] },
+          { name: 'broken', deployments: [{ provider: 'fake', model: 'reset' }] },
+          { name: 'cutting', deployments: [{ provider: 'fake', model: 'cut' }] },
+          { name: 'pending', deployments: [{ provider: 'fake', model: 'held-gone' }] },
         ],
-      },
-    });
-    gateway = await GatewayProcess.start(config, {
-      env: { FAKE_KEY: 'sk-fake', GATEWAY_MASTER_KEY: MASTER, A_KEY, B_KEY, REDIS_URL: REDIS_URL! },
-    });
+        router: { retry: { attemptsPerDeployment: 1 }, breaker: { consecutiveFailures: 1000 } },
+        security,
+      });
+    const env = { FAKE_KEY: 'sk-fake', GATEWAY_MASTER_KEY: MASTER, A_KEY, B_KEY, REDIS_URL: REDIS_URL! };
+    [gateway, uncapped] = await Promise.all([
+      GatewayProcess.start(config({ defaultMaxConcurrent: 3, keys }), { env }),
+      GatewayProcess.start(config({ keys }), { env }),
+    ]);
   });
   after(async () => {
-    await gateway?.stop();
+    await Promise.all([gateway?.stop(), uncapped?.stop()]);
     await upstream.stop();
   });
 
-  const chat = (key: string, model: string, stream = false, signal?: AbortSignal) =>
-    fetch(`${gateway.url}/v1/chat/completions`, {
+  const chat = (key: string, model: string, stream = false, signal?: AbortSignal, on = gateway) =>
+    fetch(`${on.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'hello' }] }),
@@ -60,10 +63,10 @@ describe("security: a key's requests in flight (maxConcurrent)", { skip }, () =>
     });
 
   /** `count` streams of `key` that the upstream never ends, each begun (200); cut() aborts them all. */
-  async function hold(key: string, count: number): Promise<{ cut: () => Promise<void> }> {
+  async function hold(key: string, count: number, on = gateway): Promise<{ cut: () => Promise<void> }> {
     const controllers = Array.from({ length: count }, () => new AbortController());
     const streams: Response[] = [];
-    for (const c of controllers) streams.push(await chat(key, 'long', true, c.signal));
+    for (const c of controllers) streams.push(await chat(key, 'long', true, c.signal, on));
     assert.deepEqual(
       streams.map((s) => s.status),
       Array(count).fill(200),
@@ -83,7 +86,8 @@ describe("security: a key's requests in flight (maxConcurrent)", { skip }, () =>
   }
 
   /** Waits until `key` is served again: a place it held is given back. */
-  const servedAgain = (key: string) => eventually(async () => (await chat(key, 'shared')).status === 200);
+  const servedAgain = (key: string, on = gateway) =>
+    eventually(async () => (await chat(key, 'shared', false, undefined, on)).status === 200);
 
   it("a key at its limit gets 429 concurrency_limit_exceeded in its own protocol; another key's requests are served", async () => {
     const held = await hold(A_KEY, 2);
@@ -177,5 +181,25 @@ describe("security: a key's requests in flight (maxConcurrent)", { skip }, () =>
     const three = await hold(key, 3);
     assert.equal((await outcome(await chat(key, 'shared'))).code, 'concurrency_limit_exceeded');
     await three.cut();
+  });
+
+  // Found by an independent check (race33, D1): a key without a cap took no place, so requests it had in flight when
+  // a PATCH gave it one were not counted, and each replica admitted that many more. Seen failing without counting
+  // them: the request after the PATCH was served (200), with three of the key's streams running against a cap of 2.
+  it('maxConcurrent PATCHed onto a key that had none counts the requests already in flight', async () => {
+    const created = await uncapped.adminKeys(MASTER, 'POST', '', { name: 'busy' });
+    const { id, key } = created.body as { id: string; key: string };
+    const streams = [await hold(key, 1, uncapped), await hold(key, 1, uncapped), await hold(key, 1, uncapped)];
+    assert.equal((await uncapped.adminKeys(MASTER, 'PATCH', `/${id}`, { maxConcurrent: 2 })).status, 200);
+    assert.equal((await outcome(await chat(key, 'shared', false, undefined, uncapped))).code, 'concurrency_limit_exceeded');
+    await streams[0].cut();
+    assert.equal(
+      (await outcome(await chat(key, 'shared', false, undefined, uncapped))).code,
+      'concurrency_limit_exceeded',
+      'still 2 in flight',
+    );
+    await streams[1].cut();
+    assert.ok(await servedAgain(key, uncapped), 'under the cap once one more has ended');
+    await streams[2].cut();
   });
 });

@@ -25,21 +25,42 @@ const op = fc.oneof(
 const tick = () => new Promise<void>((done) => setImmediate(done));
 
 describe('KeyConcurrency: places taken and given back in any order', () => {
+  it('counts the requests of a key without a limit, so a limit set on it later refuses until they are under it', () => {
+    const concurrency = new KeyConcurrency({ security: {} } as GatewayConfig);
+    const key: KeyRecord = { id: 'busy', source: 'admin' };
+    const holders = [{}, {}, {}];
+    for (const holder of holders) concurrency.enter(key, holder);
+    assert.equal(concurrency.inFlightOf(key.id), 3);
+    const capped = { ...key, maxConcurrent: 2 };
+    const refused = (holder: object) =>
+      assert.throws(
+        () => concurrency.enter(capped, holder),
+        (e: unknown) => e instanceof GatewayError && e.status === 429 && e.code === 'concurrency_limit_exceeded',
+      );
+    refused({});
+    concurrency.leave(holders[0]);
+    refused({});
+    concurrency.leave(holders[1]);
+    concurrency.enter(capped, {});
+    assert.equal(concurrency.inFlightOf(key.id), 2);
+  });
+
   it('counts exactly the requests not yet ended, never more than the limit, and none once all have ended', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 4 }),
-        fc.integer({ min: 1, max: 4 }),
+        fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
         fc.array(op, { maxLength: 60 }),
         async (own, byDefault, ops) => {
           const concurrency = new KeyConcurrency({ security: { defaultMaxConcurrent: byDefault } } as GatewayConfig);
-          // Two keys with a limit of their own (one shared id is not possible: ids are unique), one held to the default.
+          // Two keys with a limit of their own (one shared id is not possible: ids are unique), one held to the default,
+          // which may be none: its requests are counted all the same, so that a limit set later sees them (race33 D1).
           const keys: KeyRecord[] = [
             { id: 'a', maxConcurrent: own, source: 'admin' },
             { id: 'b', maxConcurrent: own + 1, source: 'config' },
             { id: 'c', source: 'admin' },
           ];
-          const limit = (k: KeyRecord) => k.maxConcurrent ?? byDefault;
+          const limit = (k: KeyRecord) => k.maxConcurrent ?? byDefault ?? Infinity;
           const open: { key: KeyRecord; holder: object }[] = [];
           const closed: object[] = [];
           const calling: { key: KeyRecord; settle: (fails: boolean) => void }[] = [];

@@ -5,7 +5,7 @@ import { dearestCompletionPrice, dearestPromptPrice } from '@gateway/metrics';
 import { GatewayError } from '@gateway/providers';
 import type { ModelPermit, Plan } from '@gateway/router';
 import { type KeyRecord, mayUseModel } from './key-record';
-import { type Admitted, type Demand, LimitsService, type Reservation, type Usage } from './limits.service';
+import { type Admitted, type Demand, LimitsService, type LimitsLeft, type Reservation, type Usage } from './limits.service';
 import { rateHeadersOf } from './rate-headers';
 
 /** Tokens reserved for the completion when neither the request nor the deployment bounds it (README, Routing: why others assume others). */
@@ -59,19 +59,20 @@ export class AdmissionService {
     const key = request.gatewayKey;
     if (!key) return undefined;
     const body = request.body as { max_completion_tokens?: unknown } | undefined;
-    const { outputCaps, ...worst } = worstCase(plan, this.limits.budgetLeft(key));
-    const demand = { ...worst, levers: levers(request, body, plan.profile.choices) };
-    const admitted = this.limits.admit(key, demand, rateHeadersOf(protocol));
-    return admitted instanceof Promise ? admitted.then((a) => this.taken(reply, a, outputCaps)) : this.taken(reply, admitted, outputCaps);
+    const lever = levers(request, body, plan.profile.choices);
+    const demandFor = (left: LimitsLeft): Demand => ({ ...worstCase(plan, left), levers: lever });
+    // Only a request without an output limit is sized by what is left: it may be sized anew from what Redis reports.
+    const resize = plan.profile.maxTokens === undefined ? demandFor : undefined;
+    const admitted = this.limits.admit(key, demandFor(this.limits.limitsLeft(key)), rateHeadersOf(protocol), resize);
+    return admitted instanceof Promise ? admitted.then((a) => this.taken(reply, a)) : this.taken(reply, admitted);
   }
 
-  /** The admission's reservation for a response still open (admit), with its output caps; else settled now, and the client's leaving thrown. */
-  private taken(reply: FastifyReply, admitted: Admitted, outputCaps?: Map<string, number>): Reservation {
+  /** The admission's reservation for a response still open (admit); else settled now, and the client's leaving thrown. */
+  private taken(reply: FastifyReply, admitted: Admitted): Reservation {
     if (reply.raw.closed) {
       this.limits.settle(admitted.reservation, undefined);
       throw GatewayError.clientClosed();
     }
-    if (outputCaps) admitted.reservation.outputCaps = outputCaps;
     return withHeaders(reply, admitted);
   }
 
@@ -137,13 +138,14 @@ function levers(request: FastifyRequest, body: { max_completion_tokens?: unknown
 /**
  * Tokens and USD the request can use at most: the prompt estimate plus its
  * completion budget (`max_tokens`, else the deployment's `maxOutputTokens`, else
- * 256; for a key with a budget, see budgetedOutput) for each of its `n` choices, and
+ * 256, at most what `left` pays for: see budgetedOutput and tpmOutput) for each of its `n` choices, and
  * the web searches it may run, priced at the dearest deployment it may be sent to.
  * The prompt is priced as if all of it were written to the dearest cache, since only
- * the answer says what was. `outputCaps`: the budgeted outputs, by deployment id.
+ * the answer says what was. `outputCaps`: the outputs capped by what is left, by deployment id.
  */
-function worstCase(plan: Plan, budgetLeft: number | undefined): Demand & { outputCaps?: Map<string, number> } {
+function worstCase(plan: Plan, left: LimitsLeft): Demand {
   const { promptTokens: prompt, webSearches = 0, choices, maxTokens } = plan.profile;
+  const tpmCap = maxTokens === undefined ? tpmOutput(left.tokens, prompt, choices) : undefined;
   let tokens = 0;
   let usd = 0;
   let outputCaps: Map<string, number> | undefined;
@@ -151,14 +153,27 @@ function worstCase(plan: Plan, budgetLeft: number | undefined): Demand & { outpu
     const price = d.config.price;
     const fast = mayBeFast(d, plan.profile);
     const promptUsd = price ? (prompt * dearestPromptPrice(price, fast)) / 1e6 + (webSearches * (price.webSearch ?? 0)) / 1000 : 0;
-    const budgeted = maxTokens === undefined ? budgetedOutput(d.config, budgetLeft, promptUsd, choices, fast) : undefined;
-    if (budgeted !== undefined) (outputCaps ??= new Map()).set(d.id, budgeted);
-    const completion = choices * (maxTokens ?? budgeted ?? d.config.maxOutputTokens ?? DEFAULT_COMPLETION_RESERVE);
+    const budgeted = maxTokens === undefined ? budgetedOutput(d.config, left.usd, promptUsd, choices, fast) : undefined;
+    const uncapped = budgeted ?? d.config.maxOutputTokens ?? DEFAULT_COMPLETION_RESERVE;
+    // One rule for both limits: the output a hold or a reservation covers is the output sent upstream.
+    const capped = tpmCap !== undefined && tpmCap < uncapped ? tpmCap : budgeted;
+    if (capped !== undefined) (outputCaps ??= new Map()).set(d.id, capped);
+    const completion = choices * (maxTokens ?? capped ?? uncapped);
     tokens = Math.max(tokens, prompt + completion);
     if (price) usd = Math.max(usd, promptUsd + (completion * dearestCompletionPrice(price, fast)) / 1e6);
   }
-  const unbounded = maxTokens === undefined && { unboundedCompletion: tokens - prompt };
-  return { tokens, usd, ...unbounded, ...(webSearches > 0 && { webSearches }), ...(outputCaps && { outputCaps }) };
+  return { tokens, usd, ...(webSearches > 0 && { webSearches }), ...(outputCaps && { outputCaps }) };
+}
+
+/**
+ * The output per choice a request that sets no limit is reserved for against the TPM, and sent (Reservation.outputCaps)
+ * when less than it would be: what the window left (`tokensLeft`: the whole TPM until a refusal reports the window's
+ * use) holds after the prompt, at least a token (a prompt alone over the limit is then refused as too large). Reserved
+ * at the deployment's `maxOutputTokens`, such a request could never pass a smaller TPM; capped at the whole TPM and not
+ * sent, it was refused for a window once the window had any use (race33 D3), or ran past what it reserved.
+ */
+function tpmOutput(tokensLeft: number | undefined, prompt: number, choices: number): number | undefined {
+  return tokensLeft === undefined ? undefined : Math.max(1, Math.floor((tokensLeft - prompt) / choices));
 }
 
 /**
@@ -176,8 +191,8 @@ function mayBeFast(d: Plan['deployments'][number], profile: Plan['profile']): bo
  * has a budget and the deployment prices output: what the budget left (`budgetLeft`, after the prompt's
  * `promptUsd`) pays for, at most the deployment's `maxOutputTokens` (without one: only when it is under BUDGETED_OUTPUT), at least a token (a
  * request whose prompt alone is more than is left is then refused as over budget). Unsent, the 256 tokens held
- * bounded nothing: a $0.05 key spent $2 in one answer. As the TPM reservation holds no more than the limit holds
- * (tpmReservation), a hold is at most the budget left; the request may then wait for others to settle.
+ * bounded nothing: a $0.05 key spent $2 in one answer. As the TPM reservation holds no more than the window left
+ * (tpmOutput), a hold is at most the budget left; the request may then wait for others to settle.
  */
 function budgetedOutput(
   config: DeploymentConfig,

@@ -16,7 +16,9 @@ const RETRY_AFTER_SECONDS = '1';
  * connection pool, the event loop) is each replica's own, a count in process is exact and has nothing to lapse
  * when a replica dies, and it costs no Redis call per request. A key may so have `maxConcurrent` requests in flight
  * on each replica. A place is taken once the key is known, before the body is read, by a holder (the request's
- * IncomingMessage) and given back when that request's response closes, however it ends (request-hooks.ts).
+ * IncomingMessage) and given back when that request's response closes, however it ends (request-hooks.ts). Every
+ * key's requests are counted, with a limit or not: a limit PATCHed onto a busy key then sees those already in flight
+ * and refuses new ones until they are under it (race33 D1: uncounted, each replica ran 6 of a key capped at 2).
  */
 @Injectable()
 export class KeyConcurrency {
@@ -39,12 +41,12 @@ export class KeyConcurrency {
     return this.inFlight.get(keyId) ?? 0;
   }
 
-  /** Takes one of `key`'s places for `holder`, or throws the 429 when all are taken. A key without a limit takes none. */
+  /** Takes one of `key`'s places for `holder`, or throws the 429 when its limit's places are all taken. */
   enter(key: KeyRecord, holder: object): void {
+    if (this.places.has(holder)) return;
     const limit = this.limitOf(key);
-    if (limit === undefined || this.places.has(holder)) return;
     const held = this.inFlightOf(key.id);
-    if (held >= limit) throw tooManyInFlight(limit);
+    if (limit !== undefined && held >= limit) throw tooManyInFlight(limit);
     this.inFlight.set(key.id, held + 1);
     this.places.set(holder, key.id);
   }

@@ -71,10 +71,7 @@ export interface Reservation {
   ticket?: LeaseTicket;
   /** Set when admitted by this replica's own windows while Redis failed (see `outage`). */
   local?: boolean;
-  /**
-   * By deployment id, the output per choice the budget hold covers for a request that set no limit of its own
-   * (AdmissionService: what the key's budget left pays for): sent upstream as the request's limit.
-   */
+  /** The admitted demand's `outputCaps`: sent upstream as the request's limit. */
   outputCaps?: ReadonlyMap<string, number>;
 }
 
@@ -100,6 +97,18 @@ interface Admission {
   now: number;
   hold: Reservation['hold'];
   period: string | undefined;
+  /** The request's demand sized anew from what is left (LimitsService.admit); unset once tried. */
+  resize?: (left: LimitsLeft) => Demand;
+}
+
+/**
+ * What is left of a key's limits, as a request that did not bound its output is sized by (AdmissionService): the
+ * budget's USD and the TPM window's tokens that neither finished requests used nor a stopped replica holds (the
+ * holds and reservations of requests in flight come back); undefined: no such limit.
+ */
+export interface LimitsLeft {
+  usd?: number;
+  tokens?: number;
 }
 
 /** The worst case of one request, reserved before any upstream call. */
@@ -114,10 +123,10 @@ export interface Demand {
    */
   levers?: string;
   /**
-   * Of `tokens`, the completion the request did not bound (no `max_tokens`: the deployment's
-   * default): the TPM reservation holds only as much of it as the limit can (see tpmReservation).
+   * By deployment id, the output per choice `tokens` and `usd` cover for a request that set no limit of its own,
+   * when less than the deployment's default (AdmissionService: what the key's budget and TPM left pay for).
    */
-  unboundedCompletion?: number;
+  outputCaps?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -212,20 +221,22 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
    * Counts the request against the key's RPM, reserves its tokens against the TPM
    * and holds its worst-case cost against the budget, atomically; 429 when any
    * would pass its limit (nothing is counted then). Returns what to settle and
-   * the rate-limit headers for the answer, the key's RPM and TPM named in `dialect`.
+   * the rate-limit headers for the answer, the key's RPM and TPM named in `dialect`. `resize`: for a request
+   * sized from limitsLeft, its demand from other figures of what is left (see resized).
    */
-  admit(key: KeyRecord, demand: Demand, dialect: RateHeaderDialect): Admitted | Promise<Admitted> {
+  admit(key: KeyRecord, demand: Demand, dialect: RateHeaderDialect, resize?: (left: LimitsLeft) => Demand): Admitted | Promise<Admitted> {
     const { rpm, tpm } = this.limitsOf(key);
-    const tokens = tpmReservation(demand, tpm);
-    return this.admitWithin(key, tokens === demand.tokens ? demand : { ...demand, tokens }, { rpm, tpm, budget: key.budget }, dialect);
+    return this.admitWithin(key, demand, { rpm, tpm, budget: key.budget }, dialect, resize);
   }
 
   /**
-   * What is left of `key`'s budget this period as this replica knows it (the spend Redis last reported plus
-   * its own since: a lower bound of the spend, so at most what is left); undefined without a budget.
+   * What is left of `key`'s limits as this replica knows it without asking Redis: of the budget this period, the
+   * spend Redis last reported plus its own since (a lower bound of the spend, so at most what is left); of the TPM,
+   * the whole limit (the window's use is not known here: a refusal reports it, see resized).
    */
-  budgetLeft(key: KeyRecord): number | undefined {
-    return key.budget && Math.max(0, key.budget.usd - this.knownSpend.of(key.id, periodOf(key.budget.period)));
+  limitsLeft(key: KeyRecord): LimitsLeft {
+    const usd = key.budget && Math.max(0, key.budget.usd - this.knownSpend.of(key.id, periodOf(key.budget.period)));
+    return { usd, tokens: this.limitsOf(key).tpm };
   }
 
   /** The RPM and TPM `key` is held to: its own, else the configured defaults (undefined: none). */
@@ -251,6 +262,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     demand: Demand,
     limits: { rpm: number | undefined; tpm: number | undefined; budget: KeyRecord['budget'] },
     dialect: RateHeaderDialect,
+    resize?: Admission['resize'],
   ): Admitted | Promise<Admitted> {
     const { rpm, tpm, budget } = limits;
     if (rpm === undefined && tpm === undefined && !budget) return { reservation: { keyId: key.id }, headers: {} };
@@ -275,7 +287,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
       },
     };
     const decided = this.store.admitNow?.(input);
-    const admission = { key, demand, limits, dialect, now, hold, period };
+    const admission = { key, demand, limits, dialect, now, hold, period, resize };
     if (decided) return this.admitted(admission, decided, false);
     return this.store.admit(input).then(
       (outcome) => this.admitted(admission, outcome, false),
@@ -310,15 +322,25 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
       .then((outcome) => this.admitted(admission, outcome, true));
   }
 
-  /** The store's answer (`local`: this replica's outage windows'): the rate-limit headers, and the reservation or the refusal. */
-  private admitted(
-    { key, demand, limits: { rpm, tpm, budget }, dialect, now, hold, period }: Admission,
-    outcome: AdmitOutcome,
-    local: boolean,
-  ): Admitted {
+  /**
+   * The store's answer (`local`: this replica's outage windows'): the rate-limit headers, and the reservation or the
+   * refusal; or, for a request sized anew (resized), the answer to that.
+   */
+  private admitted(admission: Admission, outcome: AdmitOutcome, local: boolean): Admitted | Promise<Admitted> {
+    const {
+      key,
+      demand,
+      limits: { rpm, tpm, budget },
+      dialect,
+      now,
+      hold,
+      period,
+    } = admission;
     const reservation: Reservation = { keyId: key.id };
     if (local) reservation.local = true;
     if (budget && !local) this.knownSpend.reported(key.id, period!, outcome.spentUsd);
+    const resized = !local && this.resized(admission, outcome);
+    if (resized) return this.admitWithin(key, resized, admission.limits, dialect);
     const headers: Record<string, string> = {};
     // Refused by TPM while settled use leaves room for this request: requests in flight (and other
     // replicas' leases) hold the rest, which comes back as they settle, not only at the window's end.
@@ -351,7 +373,27 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
       reservation.ticket = outcome.ticket;
       this.metrics.recordLeasedAdmission();
     }
+    if (demand.outputCaps) reservation.outputCaps = demand.outputCaps;
     return { reservation, headers };
+  }
+
+  /**
+   * A request that did not bound its output is sized from what this replica knows is left (limitsLeft): a view
+   * that lags other replicas' spend, and the whole TPM whatever the window used. Refused by the budget or the TPM,
+   * it is sized once more from what Redis reported with the refusal, when that makes it smaller: its reserve was the
+   * gateway's choice, and a smaller one may fit now. Else a replica with a stale view told such a request "not before
+   * the budget resets" (x-should-retry: false, hours) with budget left for a shorter answer (race33 D2), and a key
+   * whose TPM is below the deployment's maxOutputTokens got one such request a window, not one at a time (D3).
+   * Refused again, the refusal is the resized request's: "retry shortly" while only requests in flight are in the way.
+   */
+  private resized({ demand, resize, limits: { tpm, budget } }: Admission, outcome: AdmitOutcome): Demand | undefined {
+    if (!resize || (outcome.refused !== 'budget' && outcome.refused !== 'tpm')) return undefined;
+    const settledTokens = outcome.tpm.used - (outcome.tpm.inFlight ?? 0);
+    const again = resize({
+      usd: budget && Math.max(0, budget.usd - outcome.spentUsd - (outcome.stopped?.usd ?? 0)),
+      tokens: tpm === undefined ? undefined : Math.max(0, tpm - settledTokens - (outcome.tpm.stopped ?? 0)),
+    });
+    return again.usd < demand.usd || again.tokens < demand.tokens ? again : undefined;
   }
 
   /**
@@ -574,18 +616,6 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     const retryAfter = String(Math.max(1, Math.ceil(resetMs / 1000)));
     return new GatewayError(429, message, 'rate_limit_error', 'rate_limit_exceeded', null, { ...headers, 'retry-after': retryAfter });
   }
-}
-
-/**
- * The tokens a request reserves against `tpm`: its worst case, except that a completion it did not
- * bound is reserved only up to what the limit can hold (never below the rest of the request, which
- * is then refused as too large if over). Without the cap such a request would need the deployment's
- * `maxOutputTokens` and could never pass a smaller TPM, however short its answer; with it, it may
- * take the window past its limit by what its answer uses beyond the reservation, as a prompt
- * denser than estimated does (the window counts the actual tokens when it settles).
- */
-function tpmReservation({ tokens, unboundedCompletion = 0 }: Demand, tpm: number | undefined): number {
-  return tpm === undefined ? tokens : Math.max(tokens - unboundedCompletion, Math.min(tokens, tpm));
 }
 
 function storeUnavailable(): GatewayError {

@@ -12,11 +12,11 @@ const SLACK_TOKENS = 64;
 /**
  * `d`'s settings for one request whose prompt is estimated at `promptTokens`: `maxOutputTokens` is the output limit
  * the gateway adds when the request set none (every adapter sends it upstream then, and the request's usage is judged
- * by it: describe-run.ts usageLimits): the output its key's budget hold covers (Reservation.outputCaps), else the
+ * by it: describe-run.ts usageLimits): the output its key's budget hold and TPM reservation cover (Reservation.outputCaps), else the
  * deployment's own; at most what the context window leaves after the prompt. Servers that check prompt + limit
  * against the window (vLLM, OpenAI, Azure) refuse more with a 400 that does not fail over, where the request without
  * a limit was answered (recheck30b D1). No room left by the estimate: the deployment's own limit is not sent (the
- * upstream decides, as eligibility lets a prompt that alone fits through); a budget's is, as money bounds it.
+ * upstream decides, as eligibility lets a prompt that alone fits through); one of the key's limits is, as they bound it.
  */
 export function deploymentFor(d: Deployment, reservation: Reservation | undefined, promptTokens: number): DeploymentConfig {
   const budgeted = reservation?.outputCaps?.get(d.id);
