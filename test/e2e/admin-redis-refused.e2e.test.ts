@@ -4,6 +4,7 @@ import { configWith, GatewayProcess, gatewayOnOwnRedis } from '../support/gatewa
 
 const REDIS_SERVER = process.env.TEST_REDIS_SERVER;
 const MASTER = 'refused-master-key-0123456789';
+const LIMITED = 'refused-limited-key-0123456789';
 
 async function admin(gateway: GatewayProcess, method: string, path: string, body?: object) {
   const res = await fetch(`${gateway.opsUrl}/admin/keys${path}`, {
@@ -24,7 +25,8 @@ const errorLines = (gateway: GatewayProcess, from: number) => gateway.logs.slice
 // maxmemory under noeviction, READONLY from a replica after a failover) was a bare 500 internal_error on the admin
 // API, logged as unexpected; a PATCH or DELETE said Redis had not answered whether it was made.
 describe('the admin API while Redis refuses writes', { skip: !REDIS_SERVER && 'TEST_REDIS_SERVER unset (run npm test)' }, () => {
-  const own = gatewayOnOwnRedis(REDIS_SERVER!, configWith(), { GATEWAY_MASTER_KEY: MASTER });
+  const config = configWith({ security: { keys: [{ id: 'limited', keyEnv: 'LIMITED_KEY', rpm: 5 }] } });
+  const own = gatewayOnOwnRedis(REDIS_SERVER!, config, { GATEWAY_MASTER_KEY: MASTER, LIMITED_KEY: LIMITED });
 
   /** Port 1: a master nobody serves, so the replica keeps its data, read-only. */
   const STATES = {
@@ -69,6 +71,22 @@ describe('the admin API while Redis refuses writes', { skip: !REDIS_SERVER && 'T
       );
     });
   }
+
+  it('while Redis is full, a key with limits is served as failOpen says, and the warning names why', async () => {
+    await own.redis.config('SET', 'maxmemory', '1');
+    try {
+      const res = await fetch(`${own.gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${LIMITED}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hello' }] }),
+      });
+      assert.equal(res.status, 200, 'rate limits fail open by default');
+      const [line] = await own.gateway.logged(/^Redis unavailable for rpm limits/);
+      assert.match(String(line?.msg), /\(OOM command not allowed when used memory > 'maxmemory'.*\): rate limits fail open, budgets open$/);
+    } finally {
+      await own.redis.config('SET', 'maxmemory', '0');
+    }
+  });
 
   it('a Redis user without a command the admin API needs: a 500 redis_misconfigured naming the ACL, logged for the operator', async () => {
     const from = own.gateway.logs.length;

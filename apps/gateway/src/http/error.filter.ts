@@ -32,7 +32,7 @@ export class OpenAIErrorFilter implements ExceptionFilter {
     }
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const error = toGatewayError(exception);
-    // The client gets a bare 500; the operator gets what was thrown (an error, never the request).
+    // The client gets a bare 500 (or what the operator must fix); the operator gets what was thrown (an error, never the request).
     if (operatorMustSee(error)) this.logger.error({ err: exception, route: request.routeOptions?.url }, 'unexpected error');
     // Refused before its body was read (too large, no valid key...): read no more than the limits allow.
     discardRestOfBody(request, reply);
