@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { stringify } from 'yaml';
 import { FakeOpenAI } from './fake-openai';
+import { RedisServer } from './redis-server';
 
 /** What the image runs (`npm run start:prod`): the gateway bundled into one file by `npm run build`. */
 const MAIN = resolve(__dirname, '../../gateway.js');
@@ -229,6 +230,32 @@ export function twoGatewaysOnRedis(config: object, redisUrl: string, env: Record
     pair.redis?.disconnect();
   });
   return pair;
+}
+
+/**
+ * Registers hooks that start a redis-server of its own (`binary`), readied by `prepare` through a client of it, and a
+ * gateway on it (with `env`), and stop them afterwards: a test that changes how Redis behaves (its memory, its role)
+ * disturbs no other file. The object returned holds them once started.
+ */
+export function gatewayOnOwnRedis(
+  binary: string,
+  config: object,
+  env: Record<string, string>,
+  prepare?: (redis: Redis) => Promise<unknown>,
+) {
+  const own = {} as { server: RedisServer; redis: Redis; gateway: GatewayProcess };
+  before(async () => {
+    own.server = await RedisServer.start(binary);
+    own.redis = new Redis(own.server.url);
+    await prepare?.(own.redis);
+    own.gateway = await GatewayProcess.start(config, { env: { REDIS_URL: own.server.url, ...env } });
+  });
+  after(async () => {
+    await own.gateway?.stop();
+    own.redis?.disconnect();
+    await own.server?.stop();
+  });
+  return own;
 }
 
 /**

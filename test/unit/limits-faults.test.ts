@@ -9,12 +9,11 @@ import { type AdmissionStore, type AdmitInput, type AdmitOutcome, RedisAdmission
 import { LeasedAdmissionStore } from '../../libs/security/src/lease-store';
 import { limitKeys } from '../../libs/security/src/limit-keys';
 import { FaultProxy } from '../support/fault-proxy';
-import { limitedRequest, UNIT } from '../support/limit-requests';
+import { assertExactLimits, limitedRequest, LimitTally } from '../support/limit-requests';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
 /** Longer than the gateway's command timeout (500 ms): the client gives up on the command. */
 const LATE_MS = 800;
-const day = () => new Date().toISOString().slice(0, 10);
 
 /**
  * What can happen to the Redis calls of one wave of requests, on the connection of
@@ -101,38 +100,20 @@ describe('limits under Redis faults (fast-check, fixed seed)', { skip: !REDIS_UR
     const proxied = await connect(proxy.url);
     const stores = [store(proxied, s.leased), store(await connect(REDIS_URL!), s.leased)];
     // Tight limits refuse requests with one call per turn; leases need room (a lease takes 1/16 of what is left).
-    const [rpm, tpm, budgetUnits] = s.leased ? [5_000, 1_000_000, 1_000_000] : [20, 400, 200];
-    let seq = 0;
+    const tally = new LimitTally(
+      keyId,
+      s.leased ? { rpm: 5_000, tpm: 1_000_000, budgetUnits: 1_000_000 } : { rpm: 20, tpm: 400, budgetUnits: 200 },
+    );
     const inFlight: Admitted[] = [];
     const settling: Promise<void>[] = [];
-    let admitted = 0;
-    let settledTokens = 0;
-    let settledUsd = 0;
     const admit = async (q: Request) => {
-      const now = Date.now();
-      const reserveUsd = q.reserve * UNIT;
-      const member = `${keyId}-${++seq}:${reserveUsd}`;
-      const budget = { usd: budgetUnits * UNIT, period: day(), reserveUsd, member, now, until: now + 600_000 };
-      const input: AdmitInput = { keyId, windowMs: 60_000, rpm, tpm, tokens: q.tokens, budget };
+      const { input, member } = tally.admission(q);
       const outcome = await stores[q.replica].admit(input);
       if (outcome.refused) return;
-      admitted += 1;
+      tally.admitted();
       inFlight.push({ q, member, outcome });
     };
-    const settle = ({ q, member, outcome }: Admitted) => {
-      const actualTokens = Math.max(0, q.tokens - q.unusedTokens);
-      const actualUsd = Math.max(0, q.reserve - q.unusedUsd) * UNIT;
-      settledTokens += actualTokens;
-      settledUsd += actualUsd;
-      return stores[q.replica].settle({
-        keyId,
-        tokenDelta: actualTokens - q.tokens,
-        tokens: q.tokens,
-        spend: { model: 'm', usd: actualUsd },
-        hold: { member, usd: q.reserve * UNIT },
-        ticket: outcome.ticket,
-      });
-    };
+    const settle = ({ q, member, outcome }: Admitted) => stores[q.replica].settle(tally.settlement(q, member, outcome.ticket));
     let deliverLast = false;
     for (const { fault, wave, finish } of s.waves) {
       await ready(proxied);
@@ -162,21 +143,8 @@ describe('limits under Redis faults (fast-check, fixed seed)', { skip: !REDIS_UR
       proxy.release();
       await proxy.drained();
     }
-    assert.deepEqual(
-      settled.filter((r) => r.status === 'rejected'),
-      [],
-      'every settlement reached Redis',
-    );
+    await assertExactLimits(direct, keyId, settled, tally.expected);
     const keys = limitKeys(keyId);
-    const state = {
-      rpm: Number((await direct.get(keys.rpm)) ?? 0),
-      tpm: Number((await direct.get(keys.tpm)) ?? 0),
-      tpmInFlight: Number((await direct.get(keys.tpmInFlight)) ?? 0),
-      spent: Number((await direct.hget(`gateway:{${keyId}}:spend:${day()}`, '_total')) ?? 0),
-      held: Number((await direct.get(keys.held)) ?? 0),
-      holds: await direct.zcard(keys.holds),
-    };
-    assert.deepEqual(state, { rpm: admitted, tpm: settledTokens, tpmInFlight: 0, spent: settledUsd, held: 0, holds: 0 });
     const records = await direct.keys(keys.call('*'));
     for (const value of records.length ? await direct.mget(records) : [])
       if (value && value in lostCalls) lostCalls[value as keyof typeof lostCalls]++;

@@ -13,6 +13,7 @@ import { SecurityModule } from '@gateway/security';
 import { ChatController } from './chat/chat.controller';
 import { EmbeddingsController } from './embeddings/embeddings.controller';
 import { HealthController } from './health/health.controller';
+import { RedisEvictionWatch } from './health/redis-eviction';
 import { ShutdownState } from './health/shutdown-state';
 import { OpenAIErrorFilter } from './http/error.filter';
 import { MessagesController } from './messages/messages.controller';
@@ -49,6 +50,7 @@ export class AppModule {
         // A Fastify route of its own (chat.controller.ts).
         ChatController,
         ShutdownState,
+        RedisEvictionWatch,
         ChatPipeline,
         TokenCounter,
         ResponseStore,

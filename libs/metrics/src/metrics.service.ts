@@ -134,6 +134,7 @@ export class MetricsService {
   private readonly leasedKeys: Gauge;
   private leasedKeysHeld: () => number = () => 0;
   private readonly spendRestores: Counter;
+  private readonly redisEvictedKeys: Gauge;
   private readonly staleKeyLookups: Counter<'result'>;
   private readonly threadsEvicted: Counter;
   private readonly threadsNotKept: Counter;
@@ -260,6 +261,13 @@ export class MetricsService {
       help: 'Keys this replica holds a lease of their limits, requests in flight or unwritten spend for: each is synced with Redis about once a lease period until it holds nothing',
       registers,
       collect: () => this.leasedKeys.set(this.leasedKeysHeld()),
+    });
+    this.redisEvictedKeys = new Gauge({
+      name: 'gateway_redis_evicted_keys',
+      help:
+        "Keys Redis evicted at maxmemory since it started (its evicted_keys, summed over a cluster's masters), as last read (every 10 s): " +
+        'any rise means rate windows, budget holds or spend may be gone (see the warning logged with it); 0 under noeviction',
+      registers,
     });
     this.spendRestores = new Counter({
       name: 'gateway_spend_restores_total',
@@ -390,6 +398,10 @@ export class MetricsService {
 
   recordLeasedAdmission(): void {
     this.leasedAdmissions.inc();
+  }
+
+  setRedisEvictedKeys(keys: number): void {
+    this.redisEvictedKeys.set(keys);
   }
 
   recordSpendRestore(): void {

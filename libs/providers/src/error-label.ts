@@ -54,6 +54,7 @@ const OWN_CODES = new Set([
   'previous_response_not_found',
   'rate_limit_exceeded',
   'rate_limiter_unavailable',
+  'redis_misconfigured',
   'redis_required',
   'redis_unavailable',
   'request_exceeds_tpm',

@@ -4,3 +4,5 @@ export * from './within-budget';
 export * from './subscription';
 export * from './redis-now-lua';
 export * from './forget-expired';
+export * from './redis-refusal';
+export * from './eviction';

@@ -4,6 +4,7 @@ import { Cluster, Redis, type RedisOptions, ReplyError } from 'ioredis';
 import { GatewayConfig, readTlsCa, redisUrls } from '@gateway/config';
 import { Subscription, type SubscriptionHandlers } from './subscription';
 import { clusterEnabled, clusterModeMismatch, SOLE_SHARD_WARNING, soleShard } from './cluster-mode';
+import { type Eviction, evictionOf } from './eviction';
 import { withinBudget } from './within-budget';
 import { WriterPool } from './writer-pool';
 
@@ -395,6 +396,15 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
   nodeCount(): number {
     const client = this.client;
     return client instanceof Cluster ? client.nodes('all').length : client ? 1 : 0;
+  }
+
+  /** Each master's eviction state (evictionOf) by its address; those that do not answer within `timeoutMs` are left out. */
+  async evictions(timeoutMs: number): Promise<[string, Eviction][]> {
+    const client = this.client;
+    if (!client) return [];
+    const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+    const states = await Promise.all(nodes.map((node) => withinBudget(evictionOf(node), timeoutMs).catch(() => undefined)));
+    return nodes.flatMap((node, i) => (states[i] ? [[`${node.options.host}:${node.options.port}`, states[i]] as [string, Eviction]] : []));
   }
 
   /** True when Redis is configured and can serve within the timeout (`status`). */

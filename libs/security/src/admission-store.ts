@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isReplyError, type RedisClient, sendsNow } from '@gateway/redis';
+import { isReplyError, type RedisClient, redisRefusal, refusedAt, sendsNow } from '@gateway/redis';
 import { SPEND_RETENTION_SECONDS, spendKey, utcDay } from '@gateway/metrics';
 import { limitKeys } from './limit-keys';
 import { LIMIT_LUA } from './limit-lua';
@@ -134,6 +134,15 @@ const RETRY_LOST_MS = 1_000;
  * their window ends, and the spend of a request admitted without a hold (fail open) is lost.
  */
 const MAX_UNSENT_SETTLEMENTS = 10_000;
+/** How long settlements refused by a Redis that cannot write now (full, a replica) wait before they are sent again. */
+const RETRY_REFUSED_MS = 1_000;
+
+/**
+ * The batch script's first write; it only reads before it. Redis refuses a script there or nowhere when it cannot
+ * write (OOM is checked only at a script's first write; a replica refuses every write), so a refusal naming this line
+ * (or none: the call was refused before it ran) counted nothing of the batch, and its settlements can be sent again.
+ */
+const START_RECORD = `redis.call('SET', KEYS[6], 'started', 'PX', ARGV[2])`;
 
 // One script runs a batch of one key's admissions and settlements in arrival order, exactly as
 // if each had been sent alone. KEYS: rpm, tpm, held, holds, leases, the batch's record, tpm in flight, the
@@ -147,9 +156,11 @@ const MAX_UNSENT_SETTLEMENTS = 10_000;
 // Windows start at their first use and end windowMs later. Refused requests count nothing.
 // Holds of dead replicas are released by admissions, a bounded number per call.
 // A batch runs at most once: it records what it counted (RPM and TPM with their windows, its holds)
-// for GIVE_BACK_SCRIPT, and does nothing, answering nil, when that script came first.
+// for GIVE_BACK_SCRIPT, and does nothing, answering nil, when that script came first. The record is its first write
+// (START_RECORD), and says 'started' until the end: a script that failed part-way.
 const BATCH_SCRIPT = `${LIMIT_LUA}
 if redis.call('EXISTS', KEYS[6]) == 1 then return nil end
+${START_RECORD}
 local counted = {rpm = 0, tpm = 0, holds = {}}
 local function admit(a)
   local window, rpmLimit, tokens, tpmLimit = tonumber(a[1]), tonumber(a[2]), tonumber(a[3]), tonumber(a[4])
@@ -220,10 +231,13 @@ local function expiry(key, amount) return amount > 0 and redis.call('PEXPIRETIME
 local record = {counted.rpm, expiry(KEYS[1], counted.rpm), counted.tpm, expiry(KEYS[2], counted.tpm), unpack(counted.holds)}
 redis.call('SET', KEYS[6], table.concat(record, ' '), 'PX', ARGV[2])
 return out`;
+/** The line of START_RECORD in the batch script, as Redis names a script's lines in its errors (refusedAt). */
+const FIRST_WRITE_LINE = BATCH_SCRIPT.slice(0, BATCH_SCRIPT.indexOf(START_RECORD)).split('\n').length;
 
 // Settles a batch whose answer was lost. KEYS: rpm, tpm, held, holds, the batch's record, tpm in flight; ARGV[1]: how long
 // the record is kept. When the batch ran, what it admitted is given back (its requests were answered as
-// failed) and 1 is answered; when it has not run, a record makes sure it never will, and 0 is answered.
+// failed) and 1 is answered; when it has not run, a record makes sure it never will, and 0 is answered. One that
+// failed part-way ('started') ran as far as it did: 1, nothing given back, nothing of it sent again.
 const GIVE_BACK_SCRIPT = `${LIMIT_LUA}
 local record = redis.call('GET', KEYS[5])
 if not record then
@@ -231,7 +245,7 @@ if not record then
   return 0
 end
 if record == 'cancelled' then return 0 end
-if record == 'given back' then return 1 end
+if record == 'given back' or record == 'started' then return 1 end
 local f = {}
 for word in string.gmatch(record, '%S+') do f[#f + 1] = word end
 giveBack(KEYS[1], tonumber(f[2]), tonumber(f[1]))
@@ -256,8 +270,9 @@ type Settling = Extract<Pending, { kind: 'settle' }>;
  * counted is given back (`resolveLost`), so a slow Redis never leaves phantom
  * requests in a key's windows or holds. Its settlements are sent again when it is
  * known never to run. Settlements made while Redis is disconnected wait for it to
- * reconnect: a request that ends during an outage is still charged, and its hold
- * released, instead of blocking the budget until the hold lapses.
+ * reconnect, and those it refused because it cannot write now (full, a replica) are
+ * sent again each RETRY_REFUSED_MS: a request that ends during an outage is still
+ * charged, and its hold released, instead of blocking the budget until the hold lapses.
  */
 export class RedisAdmissionStore implements AdmissionStore {
   private pending = new Map<string, Pending[]>();
@@ -266,9 +281,12 @@ export class RedisAdmissionStore implements AdmissionStore {
   private readonly id = randomBytes(6).toString('hex');
   private seq = 0;
   private readonly resolving = new Set<Promise<void>>();
-  /** Settlements never sent (Redis was disconnected), sent when it is ready again. */
+  /** Settlements not counted (Redis was disconnected, or refused them), sent when it is ready again or RETRY_REFUSED_MS later. */
   private unsent: Settling[] = [];
+  private retryTimer?: NodeJS.Timeout;
   private readonly sendUnsent = () => {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     const unsent = this.unsent;
     this.unsent = [];
     for (const op of unsent) this.enqueue(op);
@@ -302,6 +320,7 @@ export class RedisAdmissionStore implements AdmissionStore {
   async close(): Promise<void> {
     this.closed = true;
     this.client.off('ready', this.sendUnsent);
+    clearTimeout(this.retryTimer);
     const error = new Error('Redis is not connected at shutdown');
     for (const op of this.unsent.splice(0)) op.reject(error);
     while (this.resolving.size) await Promise.allSettled([...this.resolving]);
@@ -342,7 +361,7 @@ export class RedisAdmissionStore implements AdmissionStore {
       // Never sent: nothing to give back. An admission fails now (the caller applies the fail-open policy).
       const error = new Error('Redis is not connected');
       for (const op of ops) {
-        if (op.kind === 'settle' && !this.closed && this.unsent.length < MAX_UNSENT_SETTLEMENTS) this.unsent.push(op);
+        if (op.kind === 'settle') this.keepUnsent(op, error);
         else op.reject(error);
       }
       return;
@@ -387,9 +406,15 @@ export class RedisAdmissionStore implements AdmissionStore {
       if (!reply) throw new Error('admission batch cancelled'); // only a lost call's give-back cancels it
     } catch (error) {
       if (isReplyError(error)) {
-        // Redis answered with an error: the batch is not lost (a failing script even keeps what
-        // ran before the failure), and sending its settlements again could count them twice.
-        for (const op of ops) op.reject(error);
+        // Redis answered with an error: the batch is not lost. Refused before its first write by a Redis that cannot
+        // write now (full, a replica since a failover), it counted nothing: its settlements wait to be sent again.
+        // Else a failing script keeps what ran before the failure, and sending its settlements again could count them twice.
+        const resend = redisRefusal(error)?.kind === 'transient' && refusedAt(error as Error) <= FIRST_WRITE_LINE;
+        for (const op of ops) {
+          if (op.kind === 'settle' && resend) this.keepUnsent(op, error);
+          else op.reject(error);
+        }
+        if (resend && !this.retryTimer) this.retryTimer = setTimeout(this.sendUnsent, RETRY_REFUSED_MS).unref();
         return;
       }
       const settling: Settling[] = [];
@@ -427,6 +452,12 @@ export class RedisAdmissionStore implements AdmissionStore {
         ...(verdict !== 'budget' && Number(tpmEnd) > 0 && { tpmEnd: Number(tpmEnd) }),
       });
     }
+  }
+
+  /** Keeps a settlement to send once Redis takes it (reconnected, or after a refusal); dropped past the bound or once closed. */
+  private keepUnsent(op: Settling, error: unknown): void {
+    if (!this.closed && this.unsent.length < MAX_UNSENT_SETTLEMENTS) this.unsent.push(op);
+    else op.reject(error);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@nestjs/common';
 import { GatewayError } from '@gateway/providers';
-import type { RedisClient, RedisService } from '@gateway/redis';
+import { isReplyError, type RedisClient, type RedisService } from '@gateway/redis';
 import { compareAndSet } from './key-cas';
 
 /** How long a change whose landing answer was lost tries to settle it (settle) before it answers. */
@@ -76,6 +76,8 @@ export class ChangeLanding {
     try {
       return (await compareAndSet(writer, change.key, change.raw, change.value)) === 1 ? 'landed' : 'lost';
     } catch (error) {
+      // Redis answered, refusing the script (full, a replica now...): its one write, its last command, was not made.
+      if (isReplyError(error)) return error as Error;
       writer.disconnect();
       const made = await this.settle(change, Date.now() + SETTLE_MS).catch((unsettled: Error) => {
         this.settleLater(change);

@@ -291,15 +291,15 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     if (decided) return this.admitted(admission, decided, false);
     return this.store.admit(input).then(
       (outcome) => this.admitted(admission, outcome, false),
-      () => this.storeFailed(admission),
+      (error: Error) => this.storeFailed(admission, error),
     );
   }
 
   /**
-   * The store could not be asked (Redis failing): the fail-open policy decides, and RPM and TPM
+   * The store could not be asked (Redis failing, for `cause`): the fail-open policy decides, and RPM and TPM
    * failing open are held by this replica's own windows (`outage`).
    */
-  private storeFailed(admission: Admission): Admitted | Promise<Admitted> {
+  private storeFailed(admission: Admission, cause: Error): Admitted | Promise<Admitted> {
     const {
       key,
       demand,
@@ -308,9 +308,9 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
       period,
     } = admission;
     const closed = (budget && !this.config.security.failOpen.budgets) || ((rpm || tpm) && !this.config.security.failOpen.rateLimits);
-    if (rpm !== undefined) this.unavailable('rpm');
-    if (tpm !== undefined) this.unavailable('tpm');
-    if (budget) this.unavailable('budget');
+    if (rpm !== undefined) this.unavailable('rpm', cause);
+    if (tpm !== undefined) this.unavailable('tpm', cause);
+    if (budget) this.unavailable('budget', cause);
     // What this replica knows is over budget stays refused, failing open or closed: the spend it
     // knows is a lower bound of the key's (holds of requests in flight unknown, taken as none).
     const knownUsd = budget ? this.knownSpend.of(key.id, period!) : 0;
@@ -524,8 +524,8 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     let result;
     try {
       result = await this.counter.add(`gateway:authfail:${plane}:{${ip}}`, 1, limit, MINUTE);
-    } catch {
-      return this.unavailable('ip');
+    } catch (error) {
+      return this.unavailable('ip', error as Error);
     }
     if (result.ok) return;
     if (plane === 'v1') throw this.ipLimited(result.used, result.resetMs);
@@ -596,11 +596,12 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     return new GatewayError(429, message, 'rate_limit_error', 'request_exceeds_tpm', null, headers);
   }
 
-  private unavailable(kind: LimitKind): void {
+  /** Named with its cause: Redis away, full (OOM), a replica (READONLY) or refusing the gateway's user (NOPERM) each want another fix. */
+  private unavailable(kind: LimitKind, cause: Error): void {
     this.metrics.recordLimiterUnavailable(kind);
     const { rateLimits, budgets } = this.config.security.failOpen;
     this.warn(
-      `Redis unavailable for ${kind} limits (rate limits fail ${rateLimits ? 'open' : 'closed'}, budgets ${budgets ? 'open' : 'closed'})`,
+      `Redis unavailable for ${kind} limits (${cause.message}): rate limits fail ${rateLimits ? 'open' : 'closed'}, budgets ${budgets ? 'open' : 'closed'}`,
     );
   }
 

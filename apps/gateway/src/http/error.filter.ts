@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger, ServiceUnavailableException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '@gateway/providers';
-import { toGatewayError } from './errors';
+import { operatorMustSee, toGatewayError } from './errors';
 import { servedOnListener } from './ops-plane';
 import { sendError } from './send-error';
 
@@ -32,8 +32,8 @@ export class OpenAIErrorFilter implements ExceptionFilter {
     }
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const error = toGatewayError(exception);
-    // The client gets a bare 500; the operator gets what was thrown (an error, never the request).
-    if (error.code === 'internal_error') this.logger.error({ err: exception, route: request.routeOptions?.url }, 'unexpected error');
+    // The client gets a bare 500 (or what the operator must fix); the operator gets what was thrown (an error, never the request).
+    if (operatorMustSee(error)) this.logger.error({ err: exception, route: request.routeOptions?.url }, 'unexpected error');
     // Refused before its body was read (too large, no valid key...): read no more than the limits allow.
     discardRestOfBody(request, reply);
     // A request no route matched may still name a path that exists under other methods.

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { HttpException } from '@nestjs/common';
 import { GatewayError } from '@gateway/providers';
+import { redisRefusal } from '@gateway/redis';
 
 interface FastifyLikeError {
   code?: string;
@@ -73,15 +74,26 @@ export function toGatewayError(err: unknown): GatewayError {
     if (status === 404) return unknownRoute();
     return new GatewayError(status, err.message, status < 500 ? 'invalid_request_error' : 'server_error', null);
   }
-  if (err instanceof Error && REDIS_UNAVAILABLE.test(err.message)) {
-    return new GatewayError(503, 'Redis is not answering; try again shortly.', 'server_error', 'redis_unavailable', null, {
-      'retry-after': '1',
-    });
-  }
+  if (err instanceof Error && REDIS_UNAVAILABLE.test(err.message)) return redisUnavailable('Redis is not answering');
+  // Redis answered, refusing the command: made nothing, and passes later (full, a replica now...) or once the operator
+  // fixes the gateway's Redis user (the filter logs it for them).
+  const refusal = redisRefusal(err);
+  if (refusal?.kind === 'transient') return redisUnavailable(refusal.reason);
+  if (refusal) return new GatewayError(500, `Redis refused the gateway: ${refusal.reason}.`, 'server_error', 'redis_misconfigured');
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new GatewayError(e.statusCode, `${STATUS_CODES[e.statusCode] ?? 'Bad Request'}.`, 'invalid_request_error', e.code ?? null);
   }
   return new GatewayError(500, 'Internal gateway error.', 'server_error', 'internal_error');
+}
+
+/** A retryable 503: Redis cannot serve the request now, for `reason`. */
+function redisUnavailable(reason: string): GatewayError {
+  return new GatewayError(503, `${reason}; try again shortly.`, 'server_error', 'redis_unavailable', null, { 'retry-after': '1' });
+}
+
+/** Errors the operator must see in the log, as the client's answer says nothing useful to them (a bare 500) or to fix. */
+export function operatorMustSee(error: GatewayError): boolean {
+  return error.code === 'internal_error' || error.code === 'redis_misconfigured';
 }
 
 type AjvError = NonNullable<FastifyLikeError['validation']>[number];

@@ -6,7 +6,7 @@ import type { MetricsService } from '@gateway/metrics';
 import { type ChatStream, errorLabel, GatewayError } from '@gateway/providers';
 import { SHUTDOWN_CUT, type ShutdownState } from '../health/shutdown-state';
 import { errorShape } from './error-shapes';
-import { toGatewayError } from './errors';
+import { operatorMustSee, toGatewayError } from './errors';
 import { KeepAlive } from './keep-alive';
 import { requestState } from './request-state';
 import { StreamTranscript } from './stream-transcript';
@@ -104,7 +104,7 @@ export async function writeSse(
     const error = toGatewayError(err);
     // The client gets "Internal gateway error"; the operator what was thrown, as error.filter.ts logs one before the stream
     // (with the request's id: the access line of a stream that failed this way says 200).
-    if (error.code === 'internal_error')
+    if (operatorMustSee(error))
       logger.error({ err, route: reply.request.routeOptions?.url, reqId: reply.request.id }, 'unexpected error in a stream');
     state.errorCode = error.code ?? error.type;
     state.errorLabel = errorLabel(error);
