@@ -11,6 +11,7 @@ import {
   upstreamMark,
 } from '../support/chat';
 import { eventually } from '../support/eventually';
+import { PARALLEL_CALLS } from '../support/fake-openai';
 
 /** Public model name -> fake upstream behaviour (the upstream model id). */
 const BEHAVIOURS = [
@@ -30,6 +31,8 @@ const BEHAVIOURS = [
   'stall',
   'html-502',
   'drip-200',
+  'parallel-noindex',
+  'parallel-sameindex',
 ];
 
 describe('OpenAI-compatible provider through the gateway', () => {
@@ -206,6 +209,28 @@ describe('OpenAI-compatible provider through the gateway', () => {
     assert.equal(name, 'get_weather');
     assert.deepEqual(JSON.parse(args), { city: 'Paris', unit: 'celsius' });
   });
+
+  // Found by an independent check (stream33 D1): the chat stream went on as the upstream sent it, so parallel calls
+  // streamed without `index` (Mistral) or all at 0 (Ollama) reached the openai SDK's stream helper as they came: it threw
+  // ("invalid tool call index: undefined"), or joined both calls' arguments into one call and failed to parse them.
+  for (const model of ['parallel-noindex', 'parallel-sameindex'])
+    it(`the openai SDK's stream helper gets each parallel call whole, at its own index (${model})`, async () => {
+      const tools = PARALLEL_CALLS.map(({ name }) => ({
+        type: 'function' as const,
+        function: { name, parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+      }));
+      const completion = await client.chat.completions
+        .stream({ model: `fake-${model}`, messages: [{ role: 'user', content: 'Weather in Paris, time in Berlin?' }], tools })
+        .finalChatCompletion();
+      const calls = completion.choices[0].message.tool_calls ?? [];
+      assert.deepEqual(
+        calls.map((call) =>
+          call.type === 'function' ? { call_id: call.id, name: call.function.name, arguments: call.function.arguments } : call,
+        ),
+        PARALLEL_CALLS,
+      );
+      assert.equal(completion.choices[0].finish_reason, 'tool_calls');
+    });
 
   it('passes embeddings through in float and base64', async () => {
     const floats = await client.embeddings.create({ model: 'fake-embed', input: ['a', 'b'], encoding_format: 'float' });

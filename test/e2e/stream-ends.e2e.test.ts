@@ -5,10 +5,12 @@ import fc from 'fast-check';
 import OpenAI from 'openai';
 import { assertUpstreamCut, brokenStream, upstreamMark } from '../support/chat';
 import { FakeAnthropic } from '../support/fake-anthropic';
+import { FakeGemini, GEMINI_USAGE } from '../support/fake-gemini';
 import { FakeOpenAI } from '../support/fake-openai';
 import { configWith, GatewayProcess } from '../support/gateway';
 
 const ANTHROPIC_KEY = 'sk-ant-upstream-secret-7';
+const GEMINI_KEY = 'AIza-upstream-secret-7';
 
 /**
  * Where a stream ends, with upstreams that misbehave at its edges: one that keeps its connection
@@ -20,10 +22,11 @@ const ANTHROPIC_KEY = 'sk-ant-upstream-secret-7';
 describe('stream ends with misbehaving upstreams', () => {
   const openai = new FakeOpenAI();
   const anthropic = new FakeAnthropic(ANTHROPIC_KEY);
+  const gemini = new FakeGemini(GEMINI_KEY);
   let gateway: GatewayProcess;
 
   before(async () => {
-    const [oaUrl, antUrl] = await Promise.all([openai.start(), anthropic.start()]);
+    const [oaUrl, antUrl, gemUrl] = await Promise.all([openai.start(), anthropic.start(), gemini.start()]);
     const deploy = (name: string, ...models: [string, string][]) => ({
       name,
       deployments: models.map(([provider, model]) => ({ provider, model, capabilities: ['tools'] })),
@@ -33,10 +36,13 @@ describe('stream ends with misbehaving upstreams', () => {
         providers: [
           { name: 'oa', type: 'openai-compatible', baseUrl: oaUrl, apiKeyEnv: 'FAKE_OA_KEY', timeoutMs: 1_500 },
           { name: 'ant', type: 'anthropic', baseUrl: antUrl, apiKeyEnv: 'FAKE_ANT_KEY', timeoutMs: 1_500 },
+          { name: 'gem', type: 'gemini', baseUrl: gemUrl, apiKeyEnv: 'FAKE_GEM_KEY', timeoutMs: 1_500 },
         ],
         models: [
           deploy('never', ['oa', 'neverclose']),
           deploy('a-never', ['ant', 'claude-neverclose']),
+          deploy('g-never', ['gem', 'gemini-neverclose']),
+          deploy('g-late-usage-never', ['gem', 'gemini-late-usage-neverclose']),
           deploy('pings-then-ok', ['oa', 'pings-3'], ['oa', 'ok']),
           deploy('pings-only', ['oa', 'pings-60']),
           deploy('unframed-then-ok', ['oa', 'unframed'], ['oa', 'ok']),
@@ -62,12 +68,12 @@ describe('stream ends with misbehaving upstreams', () => {
           breaker: { consecutiveFailures: 1_000, minRequests: 1_000 },
         },
       }),
-      { env: { FAKE_OA_KEY: 'sk-oa', FAKE_ANT_KEY: ANTHROPIC_KEY } },
+      { env: { FAKE_OA_KEY: 'sk-oa', FAKE_ANT_KEY: ANTHROPIC_KEY, FAKE_GEM_KEY: GEMINI_KEY } },
     );
   });
   after(async () => {
     await gateway?.stop();
-    await Promise.all([openai.stop(), anthropic.stop()]);
+    await Promise.all([openai.stop(), anthropic.stop(), gemini.stop()]);
   });
 
   const post = (path: string, body: object) =>
@@ -132,6 +138,56 @@ describe('stream ends with misbehaving upstreams', () => {
       const types: string[] = [];
       for await (const event of stream) types.push(event.type);
       assert.equal(types.at(-1), 'response.completed');
+    });
+
+    // Found by an independent check (stream33 D2): Gemini's stream has no end marker, and one whose connection stayed open
+    // after its last chunk ended, after the provider's timeoutMs, in a timeout error on every API though the client had
+    // the whole answer. Its end is the chunk where the candidate finished with the usage, or (`late-usage`) the usage
+    // chunk after the finish: the bill has Gemini's counts, not the estimate an end at the finish would leave.
+    describe('a Gemini upstream (no end marker: the chunk with the finish and the usage ends it)', () => {
+      for (const model of ['g-never', 'g-late-usage-never']) {
+        it(`chat completions end with finish_reason, the usage and [DONE]; the log has Gemini's usage and no error; the upstream is let go (${model})`, async () => {
+          const mark = upstreamMark(gemini);
+          const res = await post('/v1/chat/completions', {
+            model,
+            stream: true,
+            stream_options: { include_usage: true },
+            messages: [{ role: 'user', content: 'hi' }],
+          });
+          const text = await res.text();
+          assert.equal(res.status, 200);
+          assert.ok(text.endsWith('data: [DONE]\n\n') && !text.includes('"error"'), text.slice(-300));
+          assert.match(text, /"finish_reason":"stop"/);
+          assert.match(text, /"usage":\{"prompt_tokens":12,"completion_tokens":8,/);
+          const line = await accessLine(res);
+          assert.equal(line?.error, undefined);
+          assert.deepEqual(
+            [line?.promptTokens, line?.completionTokens, line?.usageEstimated],
+            [GEMINI_USAGE.promptTokenCount, GEMINI_USAGE.candidatesTokenCount, undefined],
+          );
+          await assertUpstreamCut(gemini, mark);
+        });
+
+        it(`the Anthropic SDK gets the final message on /v1/messages, no error (${model})`, async () => {
+          const claude = new Anthropic({ baseURL: gateway.url, apiKey: 'x', maxRetries: 0 });
+          const message = await claude.messages
+            .stream({ model, max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] })
+            .finalMessage();
+          assert.deepEqual(
+            [message.stop_reason, message.content, message.usage.output_tokens],
+            ['end_turn', [{ type: 'text', text: 'echo: hi' }], GEMINI_USAGE.candidatesTokenCount],
+          );
+        });
+
+        it(`the Responses API ends with response.completed, no error event (${model})`, async () => {
+          const stream = gateway.client().responses.stream({ model, input: 'hi', store: false });
+          const types: string[] = [];
+          for await (const event of stream) types.push(event.type);
+          assert.equal(types.at(-1), 'response.completed');
+          assert.equal(types.includes('error') || types.includes('response.failed'), false);
+          assert.equal((await stream.finalResponse()).output_text, 'echo: hi');
+        });
+      }
     });
   });
 

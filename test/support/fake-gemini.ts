@@ -82,6 +82,8 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  * - `gemini-no-usage`: the echo without any usageMetadata;
  * - `gemini-audio`: the echo, with usage whose prompt and answer are partly audio (GEMINI_AUDIO_USAGE);
  * - `gemini-not-json`: a 200 whose body (or stream event) is not JSON, as a misbehaving proxy sends;
+ * - `gemini-neverclose`: streamed, the echo, its response never ended after the last chunk (as a proxy may hold it);
+ * - `gemini-late-usage-neverclose`: the same, the usage not on the finishing chunk but in a chunk of its own after it;
  * - `gemini-burst-<n>`: streamed, n events (`burstPart`: thoughts, every 100th a text) and the finish written at once, as a
  *   buffering proxy lets them go; the thoughts make no frames for a client that did not ask for them.
  *
@@ -481,13 +483,15 @@ async function stream(res: ServerResponse, model: string, answer: ReturnType<typ
       }
     }
   }
+  const lateUsage = model.startsWith('gemini-late-usage');
   send({
     candidates: candidates.map(({ finishReason, index }) => ({ content: { role: 'model', parts: [] }, finishReason, index })),
-    usageMetadata,
+    ...(!lateUsage && { usageMetadata }),
     modelVersion,
     responseId,
   });
-  res.end();
+  if (lateUsage) send({ usageMetadata, modelVersion, responseId });
+  if (!model.endsWith('-neverclose')) res.end();
 }
 
 /**

@@ -8,13 +8,14 @@ import { assertUnendedEventRefused } from '../support/unended-event';
 const ENCODER = new TextEncoder();
 
 /** What chunkEvents hands on for a body read in `pieces`, and what it threw after them. */
-async function read(pieces: (string | Uint8Array)[]): Promise<{ events: unknown[]; error?: unknown }> {
+async function read(pieces: (string | Uint8Array)[], candidates = 1): Promise<{ events: unknown[]; error?: unknown }> {
   const events: unknown[] = [];
   const iterator = chunkEvents(
     'gem',
     (async function* () {
       for (const piece of pieces) yield typeof piece === 'string' ? ENCODER.encode(piece) : piece;
     })(),
+    candidates,
   );
   try {
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) events.push(next.value);
@@ -82,6 +83,60 @@ describe("Gemini's SSE body read by the gateway (chunkEvents)", () => {
     assert.deepEqual(await read([`data: ${JSON.stringify(ONE)}\r\n\r\n\r\n  `]), { events: [ONE] });
   });
 
+  // Found by an independent check (stream33 D2): Gemini's stream has no end marker, and a body kept open after its last
+  // chunk was waited on until the provider's timeout, which failed the whole answer the client had.
+  describe('the answer`s last chunk (every candidate finished, with the usage) ends the stream, the body released', () => {
+    const finished = (index: number, usage?: object) => ({
+      candidates: [{ content: { role: 'model', parts: [] }, finishReason: 'STOP', index }],
+      ...(usage && { usageMetadata: usage }),
+    });
+    const USAGE = { promptTokenCount: 3, candidatesTokenCount: 2 };
+    const ev = (chunk: object) => `data: ${JSON.stringify(chunk)}\r\n\r\n`;
+    /** The events read from `chunks` written to a body that then stays open, and whether it was let go of. */
+    async function readOpen(chunks: object[], candidates = 1) {
+      let released = false;
+      const body = {
+        pieces: [ev(ONE), ...chunks.map(ev)].map((text) => ENCODER.encode(text)),
+        next(): Promise<IteratorResult<Uint8Array>> {
+          const value = this.pieces.shift();
+          // Past the pieces, the body never ends: a read of it would not settle, and the test would time out.
+          return value ? Promise.resolve({ value, done: false }) : new Promise(() => undefined);
+        },
+        release: () => void (released = true),
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+      };
+      const events: unknown[] = [];
+      const iterator = chunkEvents('gem', body, candidates);
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) events.push(next.value);
+      return { events, released };
+    }
+
+    it('the finish with its usage; what follows in the same read is not handed on', async () => {
+      assert.deepEqual(await readOpen([finished(0, USAGE)]), { events: [ONE, finished(0, USAGE)], released: true });
+      const { events } = await read([ev(ONE) + ev(finished(0, USAGE)) + ev(ONE)]);
+      assert.deepEqual(events, [ONE, finished(0, USAGE)]);
+    });
+
+    it('a finish before its usage: the usage chunk after it', async () => {
+      const usage = { usageMetadata: USAGE };
+      assert.deepEqual(await readOpen([finished(0), usage]), { events: [ONE, finished(0), usage], released: true });
+    });
+
+    it('with two candidates asked for, the chunk where the second one finishes', async () => {
+      const both = [finished(0, USAGE), ONE, finished(1, USAGE)];
+      assert.deepEqual(await readOpen(both, 2), { events: [ONE, ...both], released: true });
+    });
+
+    it('a stream with no such chunk is read to its end', async () => {
+      // Usage without the prompt's count (Vertex's chunks before the last) ends nothing.
+      const chunks = [finished(0, { trafficType: 'ON_DEMAND' }), ONE];
+      assert.deepEqual(await read(chunks.map(ev)), { events: chunks });
+      assert.deepEqual(await read([finished(0, USAGE), ONE].map(ev), 2), { events: [finished(0, USAGE), ONE] });
+    });
+  });
+
   it('an event that is not JSON throws the SyntaxError the SDK threw', async () => {
     const { events, error } = await read([`data: ${JSON.stringify(ONE)}\r\n\r\ndata: <html>proxy error</html>\r\n\r\n`]);
     assert.deepEqual(events, [ONE]);
@@ -97,6 +152,7 @@ describe("Gemini's SSE body read by the gateway (chunkEvents)", () => {
       (async function* () {
         yield ENCODER.encode(Array.from({ length: 1_000 }, (_, i) => event(i)).join(''));
       })(),
+      1,
     );
     let handed = 0;
     let atTurn: number | undefined;
@@ -108,6 +164,6 @@ describe("Gemini's SSE body read by the gateway (chunkEvents)", () => {
   // Found by an independent check (the pass-through's bound did not cover this reader); the body stops at
   // 64 MiB, so a reader without the bound ends ("Incomplete JSON segment") instead of naming the cause.
   it('an event not ended within 8 MiB (one long line, many data lines, or lines of no field) is the provider`s invalid answer, read no further', async () => {
-    await assertUnendedEventRefused('gem', 'data: {"candidates":[{"content":{"parts":[{"text":"', (body) => chunkEvents('gem', body));
+    await assertUnendedEventRefused('gem', 'data: {"candidates":[{"content":{"parts":[{"text":"', (body) => chunkEvents('gem', body, 1));
   });
 });

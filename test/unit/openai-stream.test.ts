@@ -126,9 +126,9 @@ function asForwarded(chunks: Buffer[]): string {
   return Buffer.from(text, 'latin1').toString('utf8');
 }
 
-async function run(chunks: Buffer[], stripUsage: boolean) {
+async function run(chunks: Buffer[], stripUsage: boolean, toolsDeclared = false) {
   const res = { body: Readable.from(chunks) } as unknown as Dispatcher.ResponseData;
-  const s = passThroughStream('p', res, new AbortController().signal, stripUsage);
+  const s = passThroughStream('p', res, new AbortController().signal, stripUsage, undefined, toolsDeclared);
   const out: Buffer[] = [];
   for await (const chunk of s) out.push(chunk as Buffer);
   return { bytes: Buffer.concat(out), usage: s.usage };
@@ -777,5 +777,113 @@ describe('OpenAI stream usage from DeepSeek', () => {
     const both = { ...deepseek, prompt_tokens_details: { cached_tokens: 60 } };
     assert.equal((await run([stream(both)], false)).usage?.prompt_tokens_details?.cached_tokens, 60);
     assert.equal((await run([stream({ prompt_tokens: 3 })], false)).usage?.prompt_tokens_details, undefined);
+  });
+});
+
+/**
+ * Two parallel calls as an OpenAI-format server streams them: `index` as OpenAI gives it (`distinct`, the fragments of the
+ * calls interleaved), none (Mistral, Gemini's OpenAI-compatible endpoint) or 0 on every call (Ollama); the id on a call's
+ * first fragment; text before, an `id:` line inside a fragment's event, a comment between; `gap` ends the lines.
+ */
+function toolStream(index: 'distinct' | 'absent' | 'zero', gap: '\n' | '\r\n'): { text: string; events: string[] } {
+  const head = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm' };
+  const at = (n: number) => (index === 'distinct' ? { index: n } : index === 'zero' ? { index: 0 } : {});
+  const fragment = (n: number, first: boolean, args: string) => ({
+    ...at(n),
+    ...(first ? { id: `call_${n}`, type: 'function', function: { name: `f${n}`, arguments: args } } : { function: { arguments: args } }),
+  });
+  const chunk = (delta: object, finish: string | null = null) =>
+    `data: ${JSON.stringify({ ...head, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}`;
+  const order: [number, boolean, string][] =
+    index === 'distinct'
+      ? [
+          [0, true, '{"a":'],
+          [1, true, '{"b":'],
+          [0, false, '1}'],
+          [1, false, '"é 😀"}'],
+        ]
+      : [
+          [0, true, '{"a":'],
+          [0, false, '1}'],
+          [1, true, '{"b":'],
+          [1, false, '"é 😀"}'],
+        ];
+  const events = [
+    chunk({ role: 'assistant', content: 'Let me look.' }),
+    ...order.map(([n, first, args], i) => (i === 1 ? `id: 7${gap}` : '') + chunk({ tool_calls: [fragment(n, first, args)] })),
+    ': keep-alive',
+    chunk({}, 'tool_calls'),
+    'data: [DONE]',
+  ];
+  return { text: events.map((event) => event + gap + gap).join(''), events };
+}
+
+// Found by an independent check: the chat stream went on as the upstream sent it, so Ollama's calls (all at index 0)
+// reached the openai SDK's stream helper as one call with both calls' arguments, and Mistral's (no index) made it throw.
+describe('tool calls of an OpenAI-format stream, each at its own index (toolsDeclared)', () => {
+  const gaps = fc.constantFrom<'\n' | '\r\n'>('\n', '\r\n');
+
+  it('OpenAI`s own numbering goes on byte for byte, however the reads are cut', async () => {
+    await fc.assert(
+      fc.asyncProperty(gaps, cuts, async (gap, at) => {
+        const chunks = chunked(Buffer.from(toolStream('distinct', gap).text), at);
+        assert.equal((await run(chunks, false, true)).bytes.toString(), asForwarded(chunks));
+      }),
+    );
+  });
+
+  for (const index of ['absent', 'zero'] as const) {
+    it(`${index === 'zero' ? 'every call at 0 (Ollama)' : 'no index (Mistral)'}: the calls numbered 0 and 1, their events otherwise the same, the rest byte for byte`, async () => {
+      await fc.assert(
+        fc.asyncProperty(gaps, cuts, async (gap, at) => {
+          const { text, events } = toolStream(index, gap);
+          const bytes = Buffer.from(text);
+          // Not between a CR and its LF: the pass-through sends such a cut CRLF as an LF (asForwarded).
+          const out = (
+            await run(
+              chunked(
+                bytes,
+                at.filter((f) => bytes[Math.floor(f * bytes.length) - 1] !== 0x0d),
+              ),
+              false,
+              true,
+            )
+          ).bytes.toString();
+          const sent = out.split(gap + gap);
+          assert.equal(sent.pop(), '');
+          assert.equal(sent.length, events.length);
+          // Each line ends as the upstream ended its lines.
+          assert.equal(out.replaceAll('\r\n', '').includes(gap === '\r\n' ? '\n' : '\r'), false);
+          const indexes: number[] = [];
+          for (const [i, event] of sent.entries()) {
+            if (!event.includes('"tool_calls":[')) {
+              assert.equal(event, events[i]);
+              continue;
+            }
+            const lines = event.split(gap);
+            const data = lines.find((line) => line.startsWith('data: '))!.slice(6);
+            const expected = JSON.parse(
+              events[i]!.split(gap)
+                .find((line) => line.startsWith('data: '))!
+                .slice(6),
+            );
+            const call = JSON.parse(data).choices[0].delta.tool_calls[0];
+            indexes.push(call.index);
+            expected.choices[0].delta.tool_calls[0].index = call.index;
+            assert.deepEqual(JSON.parse(data), expected);
+            assert.deepEqual(
+              lines.filter((line) => !line.startsWith('data: ')),
+              events[i]!.split(gap).filter((line) => !line.startsWith('data: ')),
+            );
+          }
+          assert.deepEqual(indexes, [0, 0, 1, 1]);
+        }),
+      );
+    });
+  }
+
+  it('a request without tools: the stream is not read for calls', async () => {
+    const { text } = toolStream('zero', '\n');
+    assert.equal((await run([Buffer.from(text)], false)).bytes.toString(), text);
   });
 });

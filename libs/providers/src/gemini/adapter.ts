@@ -116,7 +116,7 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
     await this.sdk.models
       .generateContentStream({ ...params, config: { ...requestConfig(params.config, ctx, kept.fetch), automaticContinuation: false } })
       .catch(kept.rethrow);
-    return chunkEvents(this.name, body!);
+    return chunkEvents(this.name, body!, params.config?.candidateCount ?? 1);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { ApiError, type GenerateContentResponse } from '@google/genai';
 import { EventTurns, nextTurn } from '../event-turns';
 import { parseExactIntegers } from '../exact-integers';
-import { DONE } from '../map-stream';
+import { DONE, type Releasable } from '../map-stream';
 import { oversizedEvent } from '../openai/partial-event';
 import { SseLines } from '../sse-lines';
 
@@ -19,10 +19,38 @@ import { SseLines } from '../sse-lines';
  * text (the SDK fails on them), and JSON continued on lines without `data:` is not read (the SDK
  * reads it; Google sends each event's JSON on one line). The SDK's converter only copies these
  * fields, so the parsed JSON is the chunk. Closing it early closes the body. An event not ended
- * within 8 MiB (MAX_EVENT_BYTES) fails it as `provider`'s invalid answer.
+ * within 8 MiB (MAX_EVENT_BYTES) fails it as `provider`'s invalid answer. The chunk that ends the answer
+ * (StreamEnd; `candidates`: how many were asked for) is the last one read: the body is released then, as
+ * after OpenAI's `[DONE]` and Anthropic's `message_stop`, without waiting for its end.
  */
-export function chunkEvents(provider: string, body: AsyncIterable<Uint8Array>): AsyncIterator<GenerateContentResponse, undefined> {
-  return new ChunkEvents(body[Symbol.asyncIterator](), new EventLines(provider));
+export function chunkEvents(
+  provider: string,
+  body: AsyncIterable<Uint8Array>,
+  candidates: number,
+): AsyncIterator<GenerateContentResponse, undefined> {
+  return new ChunkEvents(body[Symbol.asyncIterator](), new EventLines(provider), new StreamEnd(candidates));
+}
+
+/**
+ * Where a Gemini answer ends. `streamGenerateContent` has no end marker: the API closes the body after its last
+ * chunk, which holds each candidate's finishReason and the final usageMetadata. A server or proxy that keeps the
+ * connection open after it left the stream waiting until the provider's `timeoutMs`, which failed an answer the
+ * client had whole. A chunk with a finishReason is not always the last, though: a finish may come before its usage
+ * (a chunk of usage alone follows, and the bill needs it), or before the other candidates' (`n` > 1). So the answer
+ * ends at the first chunk, at or after the one where every candidate asked for has finished, whose usage counts the
+ * prompt (what usageFrom bills; Vertex sends usage without counts on the chunks before). What may still come (a
+ * grounding's metadata) is nothing the translation reads. A stream that never has such a chunk is read to its end.
+ */
+class StreamEnd {
+  private readonly finished = new Set<number>();
+
+  constructor(private readonly candidates: number) {}
+
+  reachedAt(chunk: GenerateContentResponse): boolean {
+    if (Array.isArray(chunk.candidates))
+      for (const candidate of chunk.candidates) if (candidate?.finishReason) this.finished.add(candidate.index ?? 0);
+    return this.finished.size >= this.candidates && chunk.usageMetadata?.promptTokenCount != null;
+  }
 }
 
 class ChunkEvents implements AsyncIterator<GenerateContentResponse, undefined> {
@@ -35,8 +63,9 @@ class ChunkEvents implements AsyncIterator<GenerateContentResponse, undefined> {
   private readonly turns = new EventTurns();
 
   constructor(
-    private readonly source: AsyncIterator<Uint8Array>,
+    private readonly source: AsyncIterator<Uint8Array> & Partial<Releasable>,
     private readonly lines: EventLines,
+    private readonly end: StreamEnd,
   ) {}
 
   async next(): Promise<IteratorResult<GenerateContentResponse, undefined>> {
@@ -56,12 +85,25 @@ class ChunkEvents implements AsyncIterator<GenerateContentResponse, undefined> {
         if (read.done) {
           this.reading = false;
           this.lines.end(this.events);
-        } else this.lines.read(read.value, this.events);
+        } else {
+          this.lines.read(read.value, this.events);
+          this.stopAtEnd();
+        }
       } catch (error) {
         this.failure = { error };
       }
     }
     return { value: this.events[this.at++]!, done: false };
+  }
+
+  /** Once a read held the answer's last chunk: what follows it is dropped and the body released (its end not awaited). */
+  private stopAtEnd(): void {
+    const last = this.events.findIndex((event) => this.end.reachedAt(event));
+    if (last < 0) return;
+    this.events.length = last + 1;
+    this.reading = false;
+    if (this.source.release) this.source.release();
+    else void this.source.return?.();
   }
 
   /** Stops reading: the events not handed on are dropped, the body (if still read) closed. */

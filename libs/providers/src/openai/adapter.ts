@@ -37,7 +37,14 @@ export class OpenAIProvider implements Provider {
       toUpstreamChat(request, ctx.upstreamModel, this.dialect, ctx.deployment.maxOutputTokens),
       ctx,
     );
-    return passThroughStream(this.name, res, ctx.signal, request.stream_options?.include_usage !== true, this.apiKey);
+    return passThroughStream(
+      this.name,
+      res,
+      ctx.signal,
+      request.stream_options?.include_usage !== true,
+      this.apiKey,
+      !!request.tools?.length,
+    );
   }
 
   /** OpenAI-format upstreams handle float and base64 encodings themselves; their answer is checked (checkedEmbeddingsAnswer). */

@@ -7,8 +7,8 @@ const CR = 0x0d;
  * The end of an SSE event: a line's end, then a blank line's. No CR ends a line alone here
  * (lone-crs.ts made it an LF), so each line ends with an LF: an LF, then LF or CRLF.
  */
-export const EVENT_END = Buffer.from('\n\n');
-export const EVENT_END_CRLF = Buffer.from('\n\r\n');
+const EVENT_END = Buffer.from('\n\n');
+const EVENT_END_CRLF = Buffer.from('\n\r\n');
 /** A blank line split between the bytes carried and a chunk starts in their last 2 bytes (`\n\r|\n`). */
 const SPLIT_END = EVENT_END_CRLF.length - 1;
 
@@ -95,6 +95,15 @@ export function eventsEnd(chunk: Buffer): number {
   const lf = chunk.lastIndexOf(EVENT_END);
   const crlf = chunk.lastIndexOf(EVENT_END_CRLF);
   return Math.max(lf < 0 ? 0 : lf + EVENT_END.length, crlf < 0 ? 0 : crlf + EVENT_END_CRLF.length);
+}
+
+/** The end of the event starting at `from` (its last line's end excluded) and where the next one starts (after the blank line, LF or CRLF). */
+export function eventAt(bytes: Buffer, from: number): { end: number; next: number } {
+  const lf = bytes.indexOf(EVENT_END, from);
+  const crlf = bytes.indexOf(EVENT_END_CRLF, from);
+  const at = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf : lf;
+  if (at < 0) return { end: bytes.length, next: bytes.length };
+  return { end: bytes[at - 1] === CR ? at - 1 : at, next: at + (at === lf ? EVENT_END.length : EVENT_END_CRLF.length) };
 }
 
 /**

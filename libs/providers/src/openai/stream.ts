@@ -3,13 +3,14 @@ import { GatewayError } from '../gateway-error';
 import { mapStream, type StreamSteps } from '../map-stream';
 import { eventData } from '../parse-event';
 import type { ChatStream } from '../provider';
+import { CallIndexes } from './call-indexes';
 import { dataFramedAsJson } from './data-framing';
 import { upstreamErrorEvent } from './error-event';
 import { notAnObjectEvent, parseChunkEvent } from '../translation/errors';
 import { fromTransportError } from './errors';
 import { isSpace, valueAt } from './json-bytes';
 import { LoneCrs } from './lone-crs';
-import { EVENT_END, EVENT_END_CRLF, eventsEnd, PartialEvent } from './partial-event';
+import { eventAt, eventsEnd, PartialEvent } from './partial-event';
 import { withCacheHits } from './usage-bytes';
 
 /**
@@ -61,7 +62,8 @@ const MAX_HELD_BYTES = 64 * 1024;
  * `"usage":null` the other chunks carry with it (OpenAI sends the field only when asked). An
  * error event the upstream sends ends the stream as the gateway's error, without the provider's
  * key (`apiKey`) in its text. A reader that stops early closes the body, which releases the
- * upstream socket. Every stream from an OpenAI-format upstream (`openai`, `openai-compatible`) is
+ * upstream socket. With `toolsDeclared` (the request has tools) each tool call gets its own `index` (call-indexes.ts):
+ * OpenAI-format servers that send none, or the same one for every call, are read right by the client's SDK. Every stream from an OpenAI-format upstream (`openai`, `openai-compatible`) is
  * read here, so this is where a burst is handed on between turns of the event loop (event-turns.ts):
  * undici hands over each HTTP chunk (an upstream's event, as a rule) as a read of its own.
  */
@@ -71,9 +73,11 @@ export function passThroughStream(
   signal: AbortSignal,
   stripUsage: boolean,
   apiKey?: string,
+  toolsDeclared = false,
 ): ChatStream {
   const stream: ChatStream = {
-    [Symbol.asyncIterator]: () => mapStream(res.body, new PassThrough(provider, signal, stripUsage, stream, apiKey)),
+    [Symbol.asyncIterator]: () =>
+      mapStream(res.body, new PassThrough(provider, signal, stripUsage, stream, apiKey, toolsDeclared ? new CallIndexes() : undefined)),
   };
   return stream;
 }
@@ -105,6 +109,8 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     private readonly stripUsage: boolean,
     private readonly stream: ChatStream,
     private readonly apiKey: string | undefined,
+    /** Set when the request has tools: a request without tools gets no call, and its stream is not searched for one. */
+    private readonly calls: CallIndexes | undefined,
   ) {
     this.partial = new PartialEvent(provider);
   }
@@ -145,6 +151,7 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     }
     events = framedEvents(this.provider, events);
     if (!events.length) return NO_OUTPUT;
+    if (this.calls) events = this.calls.numbered(events);
     // `[DONE]` ends the answer even when the upstream keeps the connection open after it.
     if (endsWithDone(events)) {
       this.complete = true;
@@ -173,7 +180,8 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     this.stream.serviceTier = last?.serviceTier;
     if (!done) return [DONE_ADDED];
     const events = rest && framedEvents(this.provider, rest);
-    return events?.length ? [events] : NO_OUTPUT;
+    if (!events?.length) return NO_OUTPUT;
+    return [this.calls ? this.calls.numbered(events) : events];
   }
 
   fail(err: unknown): never {
@@ -276,15 +284,6 @@ function endsWithDone(events: Buffer): boolean {
   return (
     at >= 0 && events.compare(DATA_FIELD, 0, DATA_FIELD.length, at, at + DATA_FIELD.length) === 0 && (at === 0 || events[at - 1] === LF)
   );
-}
-
-/** The end of the event starting at `from` (its last line's end excluded) and where the next one starts (after the blank line, LF or CRLF). */
-function eventAt(bytes: Buffer, from: number): { end: number; next: number } {
-  const lf = bytes.indexOf(EVENT_END, from);
-  const crlf = bytes.indexOf(EVENT_END_CRLF, from);
-  const at = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf : lf;
-  if (at < 0) return { end: bytes.length, next: bytes.length };
-  return { end: bytes[at - 1] === CR ? at - 1 : at, next: at + (at === lf ? EVENT_END.length : EVENT_END_CRLF.length) };
 }
 
 /**
