@@ -171,6 +171,21 @@ for (const [name, make] of stores) {
       const settled = await store.admit(input(id, { tpm: 1000, tokens: 500 }));
       assert.deepEqual([settled.refused, settled.tpm.used, settled.tpm.inFlight], ['tpm', 900, 0], 'all of it settled');
     });
+
+    // Found by an independent re-check (recheck33a D2): the float sum of holds added and taken off was left at 1e-17
+    // with none in flight, and a hold sized to exactly what was left was refused ("Requests in flight hold $0") until the reset.
+    it('with every hold released nothing is held, exactly: a hold of all that is left is admitted', async () => {
+      const store = make();
+      const id = keyId();
+      // The re-check's figures: holds of $0.08 and $0.073 in turn, each settled at $0.007, then one of the $0.066 left.
+      for (const [i, usd] of [0.08, 0.073].entries()) {
+        assert.equal((await store.admit(input(id, { budget: budget(0.08, usd, `h${i}`) }))).refused, undefined);
+        await store.settle({ keyId: id, spend: { model: 'm', usd: 0.007 }, hold: { member: `h${i}:${usd}`, usd } });
+      }
+      const all = await store.admit(input(id, { budget: budget(0.08, 0.066, 'all') }));
+      assert.equal(all.refused, undefined, JSON.stringify(all));
+      assert.ok(Math.abs(all.heldUsd - 0.066) < 1e-12, JSON.stringify(all));
+    });
   });
 }
 
@@ -268,6 +283,33 @@ describe('admissions decided in process', () => {
     assert.ok(!(admitted instanceof Promise));
     assert.equal(admitted.headers['x-ratelimit-remaining-requests'], '0');
     assert.throws(() => limits.admit(key, { tokens: 10, usd: 0 }, OPENAI_RATE_HEADERS), { status: 429 });
+  });
+
+  // Found by an independent re-check (recheck33a D1): refused while a request was in flight and sized anew as if its
+  // reservation came back whole, a request met that request's settlement before the next call and no longer fitted:
+  // told to wait for the window's end (Retry-After 60) with 78 of the key's 90 tokens left. It is sized anew again.
+  it('a request sized from what is left is sized anew while what is left shrinks between two answers', () => {
+    const config = parseConfig(
+      { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'm', deployments: [{ provider: 'mock', model: 'm' }] }] },
+      {},
+    );
+    const redis = new RedisService(config);
+    const limits = new LimitsService(config, redis, new MetricsService(), new SpendService(redis));
+    const key: KeyRecord = { id: 'resized-twice', source: 'config', tpm: 90 };
+    const settled = limits.admit(key, { tokens: 6, usd: 0 }, OPENAI_RATE_HEADERS) as Admitted;
+    limits.settle(settled.reservation, { model: 'm', tokens: 6, usd: 0 });
+    const inFlight = limits.admit(key, { tokens: 70, usd: 0 }, OPENAI_RATE_HEADERS) as Admitted;
+    // The request in flight settles (6 tokens used of its 70) between the refusal and the resized request's call.
+    const store = (limits as unknown as { store: AdmissionStore }).store;
+    const admitNow = store.admitNow!.bind(store);
+    let calls = 0;
+    store.admitNow = (input) => {
+      if (++calls === 2) limits.settle(inFlight.reservation, { model: 'm', tokens: 6, usd: 0 });
+      return admitNow(input);
+    };
+    const resize = (left: { tokens?: number }) => ({ tokens: Math.min(90, left.tokens!), usd: 0 });
+    const admitted = limits.admit(key, { tokens: 90, usd: 0 }, OPENAI_RATE_HEADERS, resize) as Admitted;
+    assert.deepEqual([calls, admitted.reservation.tokens], [3, 90 - 12]);
   });
 });
 

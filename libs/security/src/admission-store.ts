@@ -506,7 +506,8 @@ function holdsBudget(op: Pending): boolean {
 
 /** The same semantics in one process, for a gateway without Redis. */
 export class MemoryAdmissionStore implements AdmissionStore {
-  private readonly holds = new Map<string, number>();
+  /** Each key's holds: their USD summed, and how many (none left: the sum is 0 exactly, as lessHeld has it in Redis). */
+  private readonly holds = new Map<string, { usd: number; count: number }>();
 
   /** `spend`: the spend itself (no Redis holds it), read by the budgets here and by the usage report. */
   constructor(
@@ -539,10 +540,11 @@ export class MemoryAdmissionStore implements AdmissionStore {
     const b = input.budget;
     if (b) {
       spent = this.spend.totalOf(input.keyId, b.period);
-      held = this.holds.get(keys.held) ?? 0;
+      const holds = this.holds.get(keys.held) ?? { usd: 0, count: 0 };
+      held = holds.usd;
       if (spent + held + b.reserveUsd > b.usd) return outcome('budget', spent, held);
       held += b.reserveUsd;
-      this.holds.set(keys.held, held);
+      this.holds.set(keys.held, { usd: held, count: holds.count + 1 });
     }
     if (input.rpm !== undefined) rpm.used += 1;
     if (input.tpm === undefined) return outcome(undefined, spent, held);
@@ -560,6 +562,9 @@ export class MemoryAdmissionStore implements AdmissionStore {
       if (input.tokens) tpm.inFlight = Math.max(0, tpm.inFlight - input.tokens);
     }
     if (input.spend) this.spend.record(input.keyId, utcDay(), input.spend.model, input.spend.usd);
-    if (input.hold) this.holds.set(keys.held, Math.max(0, (this.holds.get(keys.held) ?? 0) - input.hold.usd));
+    const holds = input.hold && this.holds.get(keys.held);
+    if (!holds) return;
+    if (holds.count > 1) this.holds.set(keys.held, { usd: Math.max(0, holds.usd - input.hold!.usd), count: holds.count - 1 });
+    else this.holds.delete(keys.held);
   }
 }

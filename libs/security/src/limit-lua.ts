@@ -47,10 +47,14 @@ end
 local function holdUsd(member)
   return tonumber(string.match(member, ':([^:]+)$'))
 end
+-- Takes a released hold's USD off the sum; with no hold left the sum is 0 exactly (the key goes): the float sum of
+-- holds added and taken off left a residue (1e-17) that refused, until the reset, a hold sized to what was left.
+local function lessHeld(holds, held, usd)
+  if redis.call('EXISTS', holds) == 0 then redis.call('DEL', held) return end
+  if tonumber(redis.call('INCRBYFLOAT', held, -usd)) < 0 then redis.call('SET', held, 0, 'KEEPTTL') end
+end
 local function releaseHold(holds, held, member)
-  if member ~= '' and redis.call('ZREM', holds, member) == 1 then
-    if tonumber(redis.call('INCRBYFLOAT', held, -holdUsd(member))) < 0 then redis.call('SET', held, 0, 'KEEPTTL') end
-  end
+  if member ~= '' and redis.call('ZREM', holds, member) == 1 then lessHeld(holds, held, holdUsd(member)) end
 end
 local function addHold(holds, held, member, usd, now, untilMs)
   redis.call('INCRBYFLOAT', held, usd)
@@ -71,7 +75,7 @@ end
 local function releaseLapsed(holds, held, now, day, month, retention)
   for _, m in ipairs(redis.call('ZRANGEBYSCORE', holds, '-inf', now, 'LIMIT', 0, 100)) do
     redis.call('ZREM', holds, m)
-    redis.call('INCRBYFLOAT', held, -holdUsd(m))
+    lessHeld(holds, held, holdUsd(m))
     for _, key in ipairs({day, month}) do addSpend(key, '${SPEND_LAPSED_FIELD}', holdUsd(m), retention) end
   end
 end

@@ -97,9 +97,19 @@ interface Admission {
   now: number;
   hold: Reservation['hold'];
   period: string | undefined;
-  /** The request's demand sized anew from what is left (LimitsService.admit); unset once tried. */
+  /** The request's demand sized anew from what is left (LimitsService.admit); unset once tried MAX_RESIZINGS times. */
   resize?: (left: LimitsLeft) => Demand;
+  /** How many more times it may be sized anew. */
+  resizings: number;
 }
+
+/**
+ * How many times a request sized from what is left is sized anew (resized), each time smaller: more than once, as
+ * what is left may shrink between two answers of Redis (a request in flight when it was first refused settles before
+ * the second call, and the resized request no longer fits what it used: recheck33a D1, a minute's wait for a
+ * request that fitted the window).
+ */
+const MAX_RESIZINGS = 3;
 
 /**
  * What is left of a key's limits, as a request that did not bound its output is sized by (AdmissionService): the
@@ -263,6 +273,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     limits: { rpm: number | undefined; tpm: number | undefined; budget: KeyRecord['budget'] },
     dialect: RateHeaderDialect,
     resize?: Admission['resize'],
+    resizings = MAX_RESIZINGS,
   ): Admitted | Promise<Admitted> {
     const { rpm, tpm, budget } = limits;
     if (rpm === undefined && tpm === undefined && !budget) return { reservation: { keyId: key.id }, headers: {} };
@@ -287,7 +298,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
       },
     };
     const decided = this.store.admitNow?.(input);
-    const admission = { key, demand, limits, dialect, now, hold, period, resize };
+    const admission = { key, demand, limits, dialect, now, hold, period, resize: resizings > 0 ? resize : undefined, resizings };
     if (decided) return this.admitted(admission, decided, false);
     return this.store.admit(input).then(
       (outcome) => this.admitted(admission, outcome, false),
@@ -340,7 +351,7 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
     if (local) reservation.local = true;
     if (budget && !local) this.knownSpend.reported(key.id, period!, outcome.spentUsd);
     const resized = !local && this.resized(admission, outcome);
-    if (resized) return this.admitWithin(key, resized, admission.limits, dialect);
+    if (resized) return this.admitWithin(key, resized, admission.limits, dialect, admission.resize, admission.resizings - 1);
     const headers: Record<string, string> = {};
     // Refused by TPM while settled use leaves room for this request: requests in flight (and other
     // replicas' leases) hold the rest, which comes back as they settle, not only at the window's end.
@@ -384,7 +395,8 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
    * gateway's choice, and a smaller one may fit now. Else a replica with a stale view told such a request "not before
    * the budget resets" (x-should-retry: false, hours) with budget left for a shorter answer (race33 D2), and a key
    * whose TPM is below the deployment's maxOutputTokens got one such request a window, not one at a time (D3).
-   * Refused again, the refusal is the resized request's: "retry shortly" while only requests in flight are in the way.
+   * Refused again, it is sized anew while that makes it smaller (MAX_RESIZINGS times at most); the last refusal is the
+   * resized request's: "retry shortly" while only requests in flight are in the way.
    */
   private resized({ demand, resize, limits: { tpm, budget } }: Admission, outcome: AdmitOutcome): Demand | undefined {
     if (!resize || (outcome.refused !== 'budget' && outcome.refused !== 'tpm')) return undefined;
