@@ -31,6 +31,8 @@ const FILES = [
   'cache-pairs-holdout.tsv',
   'cache-fresh-tune.tsv',
   'cache-fresh-holdout.tsv',
+  'cache-relation-tune.tsv',
+  'cache-relation-holdout.tsv',
 ];
 const { values: opts, positionals } = options();
 const EMBEDDER = chosenEmbedder(opts, fail);

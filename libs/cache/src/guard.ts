@@ -32,6 +32,7 @@ import {
   QUESTION_PHRASES,
   RANGE_ENDS,
   RANGE_STARTS,
+  RELATIONS,
   SETTING_OPENERS,
   SETTINGS,
   SYNONYMS,
@@ -51,7 +52,18 @@ import { differingRegions } from './guard-regions';
 
 /** Why the guard refused a semantic neighbour. */
 export type GuardReason =
-  'numbers' | 'symbols' | 'units' | 'negation' | 'entities' | 'direction' | 'question' | 'tense' | 'scope' | 'qualifier' | 'substitution';
+  | 'numbers'
+  | 'symbols'
+  | 'units'
+  | 'negation'
+  | 'entities'
+  | 'direction'
+  | 'relation'
+  | 'question'
+  | 'tense'
+  | 'scope'
+  | 'qualifier'
+  | 'substitution';
 export const GUARD_REASONS: readonly GuardReason[] = [
   'numbers',
   'symbols',
@@ -59,6 +71,7 @@ export const GUARD_REASONS: readonly GuardReason[] = [
   'negation',
   'entities',
   'direction',
+  'relation',
   'question',
   'tense',
   'scope',
@@ -105,6 +118,8 @@ export interface PromptFacts {
   preceding: string[];
   /** For each term, the words between it and the term before ("but not in" for "develop" in "in main but not in develop"). */
   gaps: string[][];
+  /** How two terms side by side are related (RELATIONS), by the pair in either order: "aspirin warfarin" → instead in "aspirin instead of warfarin". */
+  relations: Map<string, string>;
   /** The terms and, where they stand, the people the pronouns other than possessives name: "can my landlord sue me": landlord, sue, i. */
   roles: string[];
   /**
@@ -184,6 +199,7 @@ export function guard(asked: PromptFacts, cached: PromptFacts, similarity = 1, s
     differWhereBoth(query.times, cached.times)
   )
     return 'direction';
+  if (relatedApart(query, cached)) return 'relation';
   if (differentQuestion(query, cached)) return 'question';
   if (differentTense(query, cached)) return 'tense';
   if (differWhereBoth(query.quantifiers, cached.quantifiers) || differWhereBoth(query.bounds, cached.bounds)) return 'scope';
@@ -286,6 +302,7 @@ export function promptFacts(text: string, whole = text): PromptFacts {
     attached: [],
     preceding: [],
     gaps: [],
+    relations: new Map(),
     roles: [],
     amounts: new Map(),
     exclusions: [],
@@ -460,6 +477,7 @@ export function promptFacts(text: string, whole = text): PromptFacts {
   }
   facts.symbols.sort();
   facts.quantifiers = [...new Set(facts.quantifiers)].sort();
+  facts.relations = relationsOf(facts);
   return facts;
 }
 
@@ -854,6 +872,40 @@ function exclusionsTraded(a: PromptFacts, b: PromptFacts): boolean {
   return a.exclusions.some(
     (e) => !y.has(e.left) && b.exclusions.some((o) => !x.has(o.left) && o.before.includes(e.left) && e.before.includes(o.left)),
   );
+}
+
+/** The same two terms side by side on both sides, related otherwise: "aspirin with warfarin" / "…instead of warfarin". */
+function relatedApart(a: PromptFacts, b: PromptFacts): boolean {
+  return [...a.relations].some(([pair, relation]) => b.relations.has(pair) && b.relations.get(pair) !== relation);
+}
+
+const RELATION_KINDS = [...new Set(RELATIONS.values())];
+/** The connectives that are terms to the other checks, by term: "instead", "rather" ("tea rather than coffee"), "while". */
+const CONNECTIVE_TERMS = new Map([...RELATIONS].filter(([word]) => !FRAME_WORDS.has(word)).map(([word, kind]) => [termOf(word), kind]));
+
+/**
+ * How each two terms with nothing but framing words and connectives between them are related (RELATIONS), by
+ * the pair in either order: "aspirin warfarin" → instead in "aspirin instead of warfarin".
+ */
+function relationsOf(f: PromptFacts): Map<string, string> {
+  const relations = new Map<string, string>();
+  let between: string[] = [];
+  let last = -1;
+  for (const [i, term] of f.terms.entries()) {
+    const kinds = f.gaps[i].map((w) => RELATIONS.get(w)).filter((k) => k !== undefined);
+    const connective = CONNECTIVE_TERMS.get(term);
+    between.push(...kinds, ...(connective ? [connective] : []));
+    if (connective) continue;
+    const relation = last < 0 || !between.length ? undefined : strongest(between);
+    if (relation) relations.set([f.terms[last], term].sort().join(' '), relation);
+    [between, last] = [[], i];
+  }
+  return relations;
+}
+
+/** The strongest of the kinds of relation between two terms: "and instead of" puts one in place of the other. */
+function strongest(kinds: string[]): string {
+  return RELATION_KINDS[Math.max(...kinds.map((k) => RELATION_KINDS.indexOf(k)))];
 }
 
 /** Words that ask how two things compare, by stem: "difference", "differ", "vs", "compare". */
