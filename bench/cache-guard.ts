@@ -33,6 +33,8 @@ const FILES = [
   'cache-fresh-holdout.tsv',
   'cache-relation-tune.tsv',
   'cache-relation-holdout.tsv',
+  'cache-tense-tune.tsv',
+  'cache-tense-holdout.tsv',
 ];
 const { values: opts, positionals } = options();
 const EMBEDDER = chosenEmbedder(opts, fail);

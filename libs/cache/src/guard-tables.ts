@@ -257,12 +257,13 @@ export const QUANTIFIERS = new Map<string, string>([
 ]);
 
 /**
- * The auxiliaries whose tense is the question's ("Is Pluto a planet?" / "Was Pluto a planet?"). Modals
- * are not here: "could you…" is politeness, not the past.
+ * The auxiliaries whose tense is the question's ("Is Pluto a planet?" / "Was Pluto a planet?", "Will Bitcoin go
+ * up?" / "Did…"), "going to" by its two words. Other modals are not here: "could you…" is politeness, not the past.
  */
 export const AUXILIARY_TENSES = new Map<string, string>([
   ...'is are am do does has have'.split(' ').map((w): [string, string] => [w, 'present']),
   ...'was were did had'.split(' ').map((w): [string, string] => [w, 'past']),
+  ...['will', 'shall', 'gonna', 'going to'].map((w): [string, string] => [w, 'future']),
 ]);
 
 /**

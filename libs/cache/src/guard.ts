@@ -348,7 +348,7 @@ export function promptFacts(text: string, whole = text): PromptFacts {
     const entity = isEntity(raw, expanded, match.index);
     if (entity || /\p{Lu}/u.test(raw)) facts.capitalised.set(word, (facts.capitalised.get(word) ?? 0) + 1);
     if (entity) facts.entities.push(word);
-    const tense = AUXILIARY_TENSES.get(lower);
+    const tense = AUXILIARY_TENSES.get(`${lower} ${lowered[i + 1]}`) ?? AUXILIARY_TENSES.get(lower);
     if (tense) facts.tenses.add(tense);
     // "US" is a country, not "us".
     const person = entity ? undefined : PERSONS.get(lower);
@@ -818,10 +818,15 @@ function ownedApart(a: PromptFacts, b: PromptFacts): boolean {
   });
 }
 
-/** An auxiliary in the past on one side only, both having one: "Is Pluto a planet?" / "Was Pluto a planet?". */
+/**
+ * An auxiliary in the past or the future on one side only, both having one: "Is Pluto a planet?" / "Was Pluto a
+ * planet?", "Will Bitcoin go up?" / "Did Bitcoin go up?", "Who is the CEO?" / "Who will be the CEO?"; "Will it
+ * rain?" / "Is it going to rain?" is one future.
+ */
 function differentTense(a: PromptFacts, b: PromptFacts): boolean {
-  return a.tenses.size > 0 && b.tenses.size > 0 && a.tenses.has('past') !== b.tenses.has('past');
+  return a.tenses.size > 0 && b.tenses.size > 0 && TENSES_APART.some((t) => a.tenses.has(t) !== b.tenses.has(t));
 }
+const TENSES_APART = ['past', 'future'];
 
 function aligned(a: string, b: string): boolean {
   if (a === b) return true;
