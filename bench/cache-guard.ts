@@ -35,6 +35,8 @@ const FILES = [
   'cache-relation-holdout.tsv',
   'cache-tense-tune.tsv',
   'cache-tense-holdout.tsv',
+  'cache-literal-tune.tsv',
+  'cache-literal-holdout.tsv',
 ];
 const { values: opts, positionals } = options();
 const EMBEDDER = chosenEmbedder(opts, fail);

@@ -257,6 +257,11 @@ export const QUANTIFIERS = new Map<string, string>([
 ]);
 
 /**
+ * Literal values of programming languages that, written in quotes, are a string instead: "'0'" / "0", "\"null\"" /
+ * "null", "'False'" / "False" (numbers too: guard.ts quotedApart).
+ */
+export const LITERAL_WORDS = new Set('true false null none undefined nil nan'.split(' '));
+/**
  * The auxiliaries whose tense is the question's ("Is Pluto a planet?" / "Was Pluto a planet?", "Will Bitcoin go
  * up?" / "Did…"), "going to" by its two words. Other modals are not here: "could you…" is politeness, not the past.
  */

@@ -14,6 +14,7 @@ import {
   EXCLUSIONS,
   FRAME_WORDS,
   HEADINGS,
+  LITERAL_WORDS,
   NEGATING_PREFIXES,
   NEGATIONS,
   NUMBER_WORDS,
@@ -87,6 +88,8 @@ export interface PromptFacts {
   numbers: string[];
   /** Symbols not read as an operator or unit (≤, ∑, 🐶, "<" without numbers…: symbols.ts), sorted: compared as a multiset. */
   symbols: string[];
+  /** Numbers and literal words (LITERAL_WORDS) written in quotes, lower-cased: "'0'", "\"null\"": strings, in code. */
+  quoted: string[];
   /** Operators with their operands and backtick code, where order and case count (code.ts). */
   code: CodeFacts;
   /** Date and time formats as written, in order ("YYYY-MM-DD", "HH:mm"): guard-formats.ts. */
@@ -185,7 +188,12 @@ export interface Exclusion {
 export function guard(asked: PromptFacts, cached: PromptFacts, similarity = 1, substitutionThreshold = 0): GuardReason | undefined {
   const query = misspelt(asked, cached);
   if (!sameList(query.numbers, cached.numbers)) return 'numbers';
-  if (!sameList(query.symbols, cached.symbols) || differentCode(query.code, cached.code) || differWhereBoth(query.formats, cached.formats))
+  if (
+    !sameList(query.symbols, cached.symbols) ||
+    differentCode(query.code, cached.code) ||
+    differWhereBoth(query.formats, cached.formats) ||
+    quotedApart(query, cached)
+  )
     return 'symbols';
   if (!sameList(query.ordinals, cached.ordinals)) return 'numbers';
   if (differWhereBoth(query.units, cached.units)) return 'units';
@@ -286,6 +294,7 @@ export function promptFacts(text: string, whole = text): PromptFacts {
     sequence: lowered.map(plural),
     numbers: [],
     symbols: [],
+    quoted: [],
     code: readCode(expanded, spelt),
     formats: readFormats(text.normalize('NFKC')),
     ordinals: [],
@@ -348,6 +357,7 @@ export function promptFacts(text: string, whole = text): PromptFacts {
     const entity = isEntity(raw, expanded, match.index);
     if (entity || /\p{Lu}/u.test(raw)) facts.capitalised.set(word, (facts.capitalised.get(word) ?? 0) + 1);
     if (entity) facts.entities.push(word);
+    if ((/^\d/.test(raw) || LITERAL_WORDS.has(lower)) && quotedAt(expanded, match.index, raw.length)) facts.quoted.push(lower);
     const tense = AUXILIARY_TENSES.get(`${lower} ${lowered[i + 1]}`) ?? AUXILIARY_TENSES.get(lower);
     if (tense) facts.tenses.add(tense);
     // "US" is a country, not "us".
@@ -876,6 +886,24 @@ function exclusionsTraded(a: PromptFacts, b: PromptFacts): boolean {
   const [x, y] = [leftOut(a), leftOut(b)];
   return a.exclusions.some(
     (e) => !y.has(e.left) && b.exclusions.some((o) => !x.has(o.left) && o.before.includes(e.left) && e.before.includes(o.left)),
+  );
+}
+
+const QUOTES = new Set(['"', "'", '‘', '’', '“', '”']);
+
+/** Whether the token at `at` in `text`, `length` long, has a quote mark right before and right after it. */
+function quotedAt(text: string, at: number, length: number): boolean {
+  return QUOTES.has(text[at - 1] ?? '') && QUOTES.has(text[at + length] ?? '');
+}
+
+/**
+ * A value both prompts say, quoted more often on one side: "Is '0' truthy in JavaScript?" / "Is 0 truthy…", a
+ * string against a number ("False" / False, "null" / null).
+ */
+function quotedApart(a: PromptFacts, b: PromptFacts): boolean {
+  const times = (list: string[], w: string) => list.filter((x) => x === w).length;
+  return [...new Set([...a.quoted, ...b.quoted])].some(
+    (w) => times(a.quoted, w) !== times(b.quoted, w) && a.words.has(stem(w)) && b.words.has(stem(w)),
   );
 }
 
