@@ -31,6 +31,12 @@ const FILES = [
   'cache-pairs-holdout.tsv',
   'cache-fresh-tune.tsv',
   'cache-fresh-holdout.tsv',
+  'cache-relation-tune.tsv',
+  'cache-relation-holdout.tsv',
+  'cache-tense-tune.tsv',
+  'cache-tense-holdout.tsv',
+  'cache-literal-tune.tsv',
+  'cache-literal-holdout.tsv',
 ];
 const { values: opts, positionals } = options();
 const EMBEDDER = chosenEmbedder(opts, fail);

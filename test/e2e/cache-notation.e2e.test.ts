@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type OpenAI from 'openai';
-import { ask, embedderLoaded, settle } from '../support/cache';
-import { configWith, GatewayProcess } from '../support/gateway';
-
-const MODEL_DIR = process.env.MINILM_MODEL_DIR;
+import { describe, it } from 'node:test';
+import { semanticGateway } from '../support/cache';
 
 /**
  * Found by an independent check (recheck29b): the embedders read a raised exponent as a digit ("2⁵" as "25"),
@@ -14,26 +10,7 @@ const MODEL_DIR = process.env.MINILM_MODEL_DIR;
  */
 for (const embedder of ['use', 'minilm'] as const) {
   describe(`response cache (${embedder}): exponents, factorials and code symbols`, () => {
-    let gateway: GatewayProcess;
-    let client: OpenAI;
-
-    before(async () => {
-      gateway = await GatewayProcess.start(
-        { ...configWith({}), cache: { enabled: true, semantic: { embedder, threshold: 0.85, embeddingTimeoutMs: 10_000 } } },
-        // scripts/minilm-model.sh installs the model in .models/; MINILM_MODEL_DIR names another copy.
-        { env: MODEL_DIR ? { MINILM_MODEL_DIR: MODEL_DIR } : {} },
-      );
-      client = gateway.client();
-      await embedderLoaded(gateway);
-    });
-    after(() => gateway?.stop());
-
-    /** `cached` asked and stored, then `asked`: its cache header. */
-    const header = async (cached: string, asked: string) => {
-      await ask(client, cached);
-      await settle();
-      return (await ask(client, asked)).cache;
-    };
+    const { header } = semanticGateway(embedder);
 
     it('serves no power, factorial or slice the answer of the digits or code written otherwise', async () => {
       for (const [cached, asked] of [

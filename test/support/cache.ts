@@ -1,5 +1,6 @@
+import { after, before } from 'node:test';
 import type OpenAI from 'openai';
-import { configWith, type GatewayOptions, type GatewayProcess, gatewayWithFakeUpstream } from './gateway';
+import { configWith, type GatewayOptions, GatewayProcess, gatewayWithFakeUpstream } from './gateway';
 
 type Params = Omit<OpenAI.ChatCompletionCreateParamsNonStreaming, 'model' | 'messages'>;
 
@@ -45,6 +46,33 @@ export async function embedderLoaded(gateway: GatewayProcess, timeoutMs = 60_000
       throw new Error(`local embedder did not load; the gateway's last output:\n${gateway.rawOutput.slice(-15).join('\n')}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * For a describe block: a gateway with the semantic cache on (threshold 0.85) and the offline `embedder`,
+ * started before its tests and stopped after them. `header(cached, asked)` asks `cached`, lets it be stored,
+ * then asks `asked` and returns its `x-gateway-cache` header.
+ */
+export function semanticGateway(embedder: 'use' | 'minilm') {
+  let gateway: GatewayProcess | undefined;
+  let client: OpenAI;
+  before(async () => {
+    gateway = await GatewayProcess.start(
+      { ...configWith({}), cache: { enabled: true, semantic: { embedder, threshold: 0.85, embeddingTimeoutMs: 10_000 } } },
+      // scripts/minilm-model.sh installs the model in .models/; MINILM_MODEL_DIR names another copy.
+      { env: process.env.MINILM_MODEL_DIR ? { MINILM_MODEL_DIR: process.env.MINILM_MODEL_DIR } : {} },
+    );
+    client = gateway.client();
+    await embedderLoaded(gateway);
+  });
+  after(() => gateway?.stop());
+  return {
+    header: async (cached: string, asked: string) => {
+      await ask(client, cached);
+      await settle();
+      return (await ask(client, asked)).cache;
+    },
+  };
 }
 
 /** Stores happen after the response is sent; this gives them a moment. */

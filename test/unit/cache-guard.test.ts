@@ -104,6 +104,14 @@ describe('semantic guard', () => {
     ['Is Pluto a planet?', 'Was Pluto a planet?', 'tense'],
     ['Was there life on Mars?', 'Is there life on Mars?', 'tense'],
     ['Does the store open on Sundays?', 'Did the store open on Sundays?', 'tense'],
+    // Found by an independent check (hit33, D3): a quoted literal is a string, the bare one a value.
+    ["Is '0' truthy in JavaScript?", 'Is 0 truthy in JavaScript?', 'symbols'],
+    ['Is "null" equal to null in JavaScript?', 'Is null equal to null in JavaScript?', 'symbols'],
+    ['Is null equal to null in JavaScript?', 'Is "null" equal to null in JavaScript?', 'symbols'],
+    // Found by an independent check (hit33, D2): the future against the past or the present.
+    ['Will Bitcoin go up?', 'Did Bitcoin go up?', 'tense'],
+    ['Has Apple released the iPhone 17?', 'Will Apple release the iPhone 17?', 'tense'],
+    ['Who will be the next president of France?', 'Who is the next president of France?', 'tense'],
     // Pronouns: swapped roles, or other people.
     ['Do you love me?', 'Do I love you?', 'direction'],
     ['Can you help me?', 'Can I help you?', 'direction'],
@@ -310,6 +318,13 @@ describe('semantic guard', () => {
   }
 
   const allowed: [string, string][] = [
+    // The same quoted literal, or a quoted word that is no literal (hit33, D3).
+    ["Is '0' truthy in JavaScript?", "In JavaScript, is '0' truthy?"],
+    ["What does 'ubiquitous' mean?", 'What does ubiquitous mean?'],
+    // The future said otherwise, or a request put with "will" (hit33, D2).
+    ['Will it snow in Denver this weekend?', 'Is it going to snow in Denver this weekend?'],
+    ['Will you translate this sentence into Spanish?', 'Can you translate this sentence into Spanish?'],
+    ['What will happen if I skip breakfast?', 'What happens if I skip breakfast?'],
     // "Of" after no amount, all of it, the question's own "how many", the same amount in other words, or an
     // amount where the other side has no act on the word: wording.
     // A raised ordinal's suffix is the ordinal (recheck29c).

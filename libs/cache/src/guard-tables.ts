@@ -40,7 +40,7 @@ const FRAME_WORDS_BY_LANGUAGE: Record<string, string> = {
  */
 const ENGLISH_FRAME_WORDS = new Set(
   `a an the and or but so if then than as at by for from in into of on onto to with within upon via between
-  whether though although
+  together whether though although
   i me my mine myself we us our you your yours it its this that these those there here he she they them his her their
   is am are was were be been being do does did done doing have has had having will would shall should can could may might must
   what whats which who whom whose when where why how
@@ -198,6 +198,22 @@ export const TRANSPOSED_WORDS = new Set(
  */
 export const CONTRASTS = new Set('instead rather statt anstatt anstelle lieu vez lugar invés invece plaats'.split(' '));
 /**
+ * What a connective between two terms says of them: both at once ("aspirin with warfarin", "bleach and vinegar",
+ * "…while taking ibuprofen"), either one ("Tylenol or Advil"), or one in place of the other (CONTRASTS: "olive oil
+ * rather than butter"). The same two terms related otherwise ask something else: mixing bleach and vinegar is not
+ * using one or the other. "without" is a negation (NEGATIONS), refused as one. Not the one-letter "y", "o", "e" of
+ * the Romance languages, which are terms ("x and y").
+ */
+const RELATIONS_BY_KIND = {
+  together: 'and with while und mit sowie et avec com met',
+  either: 'or oder ou oppure',
+  instead: [...CONTRASTS].join(' '),
+};
+/** Each connective word and its kind; where a gap has several, the later kind in RELATIONS_BY_KIND wins: "and instead of". */
+export const RELATIONS = new Map(
+  Object.entries(RELATIONS_BY_KIND).flatMap(([kind, words]) => words.split(' ').map((w) => [w, kind] as const)),
+);
+/**
  * Words that leave out the term after them, as a negation does: "all logs except errors", "tous sauf les
  * pommes". With NEGATIONS and CONTRASTS they order the terms either side ("shoes but not socks" is not
  * "socks but not shoes"). Single words only; "other than", "apart from" by EXCLUDING_PHRASES.
@@ -241,12 +257,18 @@ export const QUANTIFIERS = new Map<string, string>([
 ]);
 
 /**
- * The auxiliaries whose tense is the question's ("Is Pluto a planet?" / "Was Pluto a planet?"). Modals
- * are not here: "could you…" is politeness, not the past.
+ * Literal values of programming languages that, written in quotes, are a string instead: "'0'" / "0", "\"null\"" /
+ * "null", "'False'" / "False" (numbers too: guard.ts quotedApart).
+ */
+export const LITERAL_WORDS = new Set('true false null none undefined nil nan'.split(' '));
+/**
+ * The auxiliaries whose tense is the question's ("Is Pluto a planet?" / "Was Pluto a planet?", "Will Bitcoin go
+ * up?" / "Did…"), "going to" by its two words. Other modals are not here: "could you…" is politeness, not the past.
  */
 export const AUXILIARY_TENSES = new Map<string, string>([
   ...'is are am do does has have'.split(' ').map((w): [string, string] => [w, 'present']),
   ...'was were did had'.split(' ').map((w): [string, string] => [w, 'past']),
+  ...['will', 'shall', 'gonna', 'going to'].map((w): [string, string] => [w, 'future']),
 ]);
 
 /**
@@ -777,6 +799,9 @@ const SYNONYM_GROUPS = [
   ['folder', 'directory'],
   ['purpose', 'goal', 'aim'],
   ['important', 'significant'],
+  // A contrast said otherwise (RELATIONS).
+  ['instead', 'rather'],
+  ['statt', 'anstatt', 'anstelle'],
 ];
 export const SYNONYMS = new Map<string, string>(SYNONYM_GROUPS.flatMap((group) => group.map((word) => [word, group[0]])));
 
@@ -784,6 +809,8 @@ export const SYNONYMS = new Map<string, string>(SYNONYM_GROUPS.flatMap((group) =
 export const CONTRACTIONS: [RegExp, string][] = [
   // "non-profit" is "nonprofit" (an opposite of "profit" by its prefix), not the Italian "non".
   [/\bnon-(?=\p{L})/giu, 'non'],
+  // One contrast (CONTRASTS), however said: "place" would be a content word on one side only.
+  [/\bin place of\b/gi, 'instead of'],
   [/\bcan['’]t\b/gi, 'can not'],
   [/\bwon['’]t\b/gi, 'will not'],
   [/\bshan['’]t\b/gi, 'shall not'],

@@ -14,6 +14,7 @@ import {
   EXCLUSIONS,
   FRAME_WORDS,
   HEADINGS,
+  LITERAL_WORDS,
   NEGATING_PREFIXES,
   NEGATIONS,
   NUMBER_WORDS,
@@ -32,6 +33,7 @@ import {
   QUESTION_PHRASES,
   RANGE_ENDS,
   RANGE_STARTS,
+  RELATIONS,
   SETTING_OPENERS,
   SETTINGS,
   SYNONYMS,
@@ -51,7 +53,18 @@ import { differingRegions } from './guard-regions';
 
 /** Why the guard refused a semantic neighbour. */
 export type GuardReason =
-  'numbers' | 'symbols' | 'units' | 'negation' | 'entities' | 'direction' | 'question' | 'tense' | 'scope' | 'qualifier' | 'substitution';
+  | 'numbers'
+  | 'symbols'
+  | 'units'
+  | 'negation'
+  | 'entities'
+  | 'direction'
+  | 'relation'
+  | 'question'
+  | 'tense'
+  | 'scope'
+  | 'qualifier'
+  | 'substitution';
 export const GUARD_REASONS: readonly GuardReason[] = [
   'numbers',
   'symbols',
@@ -59,6 +72,7 @@ export const GUARD_REASONS: readonly GuardReason[] = [
   'negation',
   'entities',
   'direction',
+  'relation',
   'question',
   'tense',
   'scope',
@@ -74,6 +88,8 @@ export interface PromptFacts {
   numbers: string[];
   /** Symbols not read as an operator or unit (≤, ∑, 🐶, "<" without numbers…: symbols.ts), sorted: compared as a multiset. */
   symbols: string[];
+  /** Numbers and literal words (LITERAL_WORDS) written in quotes, lower-cased: "'0'", "\"null\"": strings, in code. */
+  quoted: string[];
   /** Operators with their operands and backtick code, where order and case count (code.ts). */
   code: CodeFacts;
   /** Date and time formats as written, in order ("YYYY-MM-DD", "HH:mm"): guard-formats.ts. */
@@ -105,6 +121,8 @@ export interface PromptFacts {
   preceding: string[];
   /** For each term, the words between it and the term before ("but not in" for "develop" in "in main but not in develop"). */
   gaps: string[][];
+  /** How two terms side by side are related (RELATIONS), by the pair in either order: "aspirin warfarin" → instead in "aspirin instead of warfarin". */
+  relations: Map<string, string>;
   /** The terms and, where they stand, the people the pronouns other than possessives name: "can my landlord sue me": landlord, sue, i. */
   roles: string[];
   /**
@@ -170,7 +188,12 @@ export interface Exclusion {
 export function guard(asked: PromptFacts, cached: PromptFacts, similarity = 1, substitutionThreshold = 0): GuardReason | undefined {
   const query = misspelt(asked, cached);
   if (!sameList(query.numbers, cached.numbers)) return 'numbers';
-  if (!sameList(query.symbols, cached.symbols) || differentCode(query.code, cached.code) || differWhereBoth(query.formats, cached.formats))
+  if (
+    !sameList(query.symbols, cached.symbols) ||
+    differentCode(query.code, cached.code) ||
+    differWhereBoth(query.formats, cached.formats) ||
+    quotedApart(query, cached)
+  )
     return 'symbols';
   if (!sameList(query.ordinals, cached.ordinals)) return 'numbers';
   if (differWhereBoth(query.units, cached.units)) return 'units';
@@ -184,6 +207,7 @@ export function guard(asked: PromptFacts, cached: PromptFacts, similarity = 1, s
     differWhereBoth(query.times, cached.times)
   )
     return 'direction';
+  if (relatedApart(query, cached)) return 'relation';
   if (differentQuestion(query, cached)) return 'question';
   if (differentTense(query, cached)) return 'tense';
   if (differWhereBoth(query.quantifiers, cached.quantifiers) || differWhereBoth(query.bounds, cached.bounds)) return 'scope';
@@ -270,6 +294,7 @@ export function promptFacts(text: string, whole = text): PromptFacts {
     sequence: lowered.map(plural),
     numbers: [],
     symbols: [],
+    quoted: [],
     code: readCode(expanded, spelt),
     formats: readFormats(text.normalize('NFKC')),
     ordinals: [],
@@ -286,6 +311,7 @@ export function promptFacts(text: string, whole = text): PromptFacts {
     attached: [],
     preceding: [],
     gaps: [],
+    relations: new Map(),
     roles: [],
     amounts: new Map(),
     exclusions: [],
@@ -331,7 +357,8 @@ export function promptFacts(text: string, whole = text): PromptFacts {
     const entity = isEntity(raw, expanded, match.index);
     if (entity || /\p{Lu}/u.test(raw)) facts.capitalised.set(word, (facts.capitalised.get(word) ?? 0) + 1);
     if (entity) facts.entities.push(word);
-    const tense = AUXILIARY_TENSES.get(lower);
+    if ((/^\d/.test(raw) || LITERAL_WORDS.has(lower)) && quotedAt(expanded, match.index, raw.length)) facts.quoted.push(lower);
+    const tense = AUXILIARY_TENSES.get(`${lower} ${lowered[i + 1]}`) ?? AUXILIARY_TENSES.get(lower);
     if (tense) facts.tenses.add(tense);
     // "US" is a country, not "us".
     const person = entity ? undefined : PERSONS.get(lower);
@@ -460,6 +487,7 @@ export function promptFacts(text: string, whole = text): PromptFacts {
   }
   facts.symbols.sort();
   facts.quantifiers = [...new Set(facts.quantifiers)].sort();
+  facts.relations = relationsOf(facts);
   return facts;
 }
 
@@ -800,10 +828,15 @@ function ownedApart(a: PromptFacts, b: PromptFacts): boolean {
   });
 }
 
-/** An auxiliary in the past on one side only, both having one: "Is Pluto a planet?" / "Was Pluto a planet?". */
+/**
+ * An auxiliary in the past or the future on one side only, both having one: "Is Pluto a planet?" / "Was Pluto a
+ * planet?", "Will Bitcoin go up?" / "Did Bitcoin go up?", "Who is the CEO?" / "Who will be the CEO?"; "Will it
+ * rain?" / "Is it going to rain?" is one future.
+ */
 function differentTense(a: PromptFacts, b: PromptFacts): boolean {
-  return a.tenses.size > 0 && b.tenses.size > 0 && a.tenses.has('past') !== b.tenses.has('past');
+  return a.tenses.size > 0 && b.tenses.size > 0 && TENSES_APART.some((t) => a.tenses.has(t) !== b.tenses.has(t));
 }
+const TENSES_APART = ['past', 'future'];
 
 function aligned(a: string, b: string): boolean {
   if (a === b) return true;
@@ -854,6 +887,58 @@ function exclusionsTraded(a: PromptFacts, b: PromptFacts): boolean {
   return a.exclusions.some(
     (e) => !y.has(e.left) && b.exclusions.some((o) => !x.has(o.left) && o.before.includes(e.left) && e.before.includes(o.left)),
   );
+}
+
+const QUOTES = new Set(['"', "'", '‘', '’', '“', '”']);
+
+/** Whether the token at `at` in `text`, `length` long, has a quote mark right before and right after it. */
+function quotedAt(text: string, at: number, length: number): boolean {
+  return QUOTES.has(text[at - 1] ?? '') && QUOTES.has(text[at + length] ?? '');
+}
+
+/**
+ * A value both prompts say, quoted more often on one side: "Is '0' truthy in JavaScript?" / "Is 0 truthy…", a
+ * string against a number ("False" / False, "null" / null).
+ */
+function quotedApart(a: PromptFacts, b: PromptFacts): boolean {
+  const times = (list: string[], w: string) => list.filter((x) => x === w).length;
+  return [...new Set([...a.quoted, ...b.quoted])].some(
+    (w) => times(a.quoted, w) !== times(b.quoted, w) && a.words.has(stem(w)) && b.words.has(stem(w)),
+  );
+}
+
+/** The same two terms side by side on both sides, related otherwise: "aspirin with warfarin" / "…instead of warfarin". */
+function relatedApart(a: PromptFacts, b: PromptFacts): boolean {
+  return [...a.relations].some(([pair, relation]) => b.relations.has(pair) && b.relations.get(pair) !== relation);
+}
+
+const RELATION_KINDS = [...new Set(RELATIONS.values())];
+/** The connectives that are terms to the other checks, by term: "instead", "rather" ("tea rather than coffee"), "while". */
+const CONNECTIVE_TERMS = new Map([...RELATIONS].filter(([word]) => !FRAME_WORDS.has(word)).map(([word, kind]) => [termOf(word), kind]));
+
+/**
+ * How each two terms with nothing but framing words and connectives between them are related (RELATIONS), by
+ * the pair in either order: "aspirin warfarin" → instead in "aspirin instead of warfarin".
+ */
+function relationsOf(f: PromptFacts): Map<string, string> {
+  const relations = new Map<string, string>();
+  let between: string[] = [];
+  let last = -1;
+  for (const [i, term] of f.terms.entries()) {
+    const kinds = f.gaps[i].map((w) => RELATIONS.get(w)).filter((k) => k !== undefined);
+    const connective = CONNECTIVE_TERMS.get(term);
+    between.push(...kinds, ...(connective ? [connective] : []));
+    if (connective) continue;
+    const relation = last < 0 || !between.length ? undefined : strongest(between);
+    if (relation) relations.set([f.terms[last], term].sort().join(' '), relation);
+    [between, last] = [[], i];
+  }
+  return relations;
+}
+
+/** The strongest of the kinds of relation between two terms: "and instead of" puts one in place of the other. */
+function strongest(kinds: string[]): string {
+  return RELATION_KINDS[Math.max(...kinds.map((k) => RELATION_KINDS.indexOf(k)))];
 }
 
 /** Words that ask how two things compare, by stem: "difference", "differ", "vs", "compare". */
