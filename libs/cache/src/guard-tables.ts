@@ -242,7 +242,7 @@ export const QUANTIFIERS = new Map<string, string>([
 
 /**
  * The auxiliaries whose tense is the question's ("Is Pluto a planet?" / "Was Pluto a planet?"). Modals
- * are not here: "could you…" is politeness, not the past.
+ * are not here: "could you…" is politeness, not the past; "will" is read apart (guard-roles.ts).
  */
 export const AUXILIARY_TENSES = new Map<string, string>([
   ...'is are am do does has have'.split(' ').map((w): [string, string] => [w, 'present']),
@@ -787,6 +787,8 @@ export const CONTRACTIONS: [RegExp, string][] = [
   [/\bcan['’]t\b/gi, 'can not'],
   [/\bwon['’]t\b/gi, 'will not'],
   [/\bshan['’]t\b/gi, 'shall not'],
+  // "I'll" is the future: "I will".
+  [/['’]ll\b/gi, ' will'],
   [/\bain['’]t\b/gi, 'is not'],
   [/n['’]t\b/gi, ' not'],
   [/['’](s|re|ll|ve|d|m)\b/gi, ''],

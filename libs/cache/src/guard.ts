@@ -48,6 +48,7 @@ import { misspelt } from './guard-typos';
 import { readFormats } from './guard-formats';
 import { plural, stem } from './guard-words';
 import { differingRegions } from './guard-regions';
+import { type ClauseFacts, readClause, rolesTraded, tensesApart, transposed } from './guard-roles';
 
 /** Why the guard refused a semantic neighbour. */
 export type GuardReason =
@@ -84,6 +85,8 @@ export interface PromptFacts {
   quantifiers: string[];
   /** The tenses of the auxiliaries (is, was, did…). */
   tenses: Set<string>;
+  /** Who acts on whom, and the tense of a verb with no auxiliary (guard-roles.ts). */
+  clause: ClauseFacts;
   /** Whom the pronouns name, in order ("do you love me": you, i). */
   persons: string[];
   /** Units in order ("5 miles to km" ≠ "5 km to miles"); "am" / "pm" after a number too. */
@@ -178,6 +181,7 @@ export function guard(asked: PromptFacts, cached: PromptFacts, similarity = 1, s
   if (!sameEntities(query, cached) || otherPeople(query.persons, cached.persons)) return 'entities';
   if (
     swapped(query, cached) ||
+    rolesSwapped(query, cached) ||
     exclusionsTraded(query, cached) ||
     headedApart(query, cached) ||
     ownedApart(query, cached) ||
@@ -266,7 +270,7 @@ export function promptFacts(text: string, whole = text): PromptFacts {
   const tokens = [...expanded.matchAll(TOKEN)];
   const lowered = tokens.map((m) => m[0].toLowerCase());
   const context = whole === text ? lowered : [...expand(whole).matchAll(TOKEN)].map((m) => m[0].toLowerCase());
-  const facts: PromptFacts = {
+  const facts: Omit<PromptFacts, 'clause'> = {
     sequence: lowered.map(plural),
     numbers: [],
     symbols: [],
@@ -460,7 +464,7 @@ export function promptFacts(text: string, whole = text): PromptFacts {
   }
   facts.symbols.sort();
   facts.quantifiers = [...new Set(facts.quantifiers)].sort();
-  return facts;
+  return { ...facts, clause: readClause(lowered, facts.terms) };
 }
 
 /**
@@ -800,9 +804,19 @@ function ownedApart(a: PromptFacts, b: PromptFacts): boolean {
   });
 }
 
-/** An auxiliary in the past on one side only, both having one: "Is Pluto a planet?" / "Was Pluto a planet?". */
+/** Another tense (guard-roles.ts): "Is Pluto a planet?" / "Was Pluto a planet?", "Will…" / "Did…", "coached" / "coaches". */
 function differentTense(a: PromptFacts, b: PromptFacts): boolean {
-  return a.tenses.size > 0 && b.tenses.size > 0 && a.tenses.has('past') !== b.tenses.has('past');
+  return tensesApart(a.tenses, a.clause, b.tenses, b.clause);
+}
+
+/**
+ * The same words with the roles traded (guard-roles.ts): the question word the subject on one side, the
+ * object on the other, an agent after "by" against the active voice, or two content words trading places
+ * with every other word kept, unless the prompts compare the two ("milk chocolate vs dark chocolate").
+ */
+function rolesSwapped(a: PromptFacts, b: PromptFacts): boolean {
+  const sameTerms = sameList([...a.terms].sort(), [...b.terms].sort());
+  return rolesTraded(a.clause, b.clause, sameTerms) || (!(comparison(a) && comparison(b)) && transposed(a.sequence, b.sequence));
 }
 
 function aligned(a: string, b: string): boolean {
@@ -828,6 +842,9 @@ function swapped(a: PromptFacts, b: PromptFacts): boolean {
     a.terms.length > 2 &&
     sameList([...a.terms].sort(), [...b.terms].sort()) &&
     !phraseMoved(a.terms, b.terms, a.entities, [phraseOpenings(a), phraseOpenings(b)]) &&
+    // A passive's agent comes after its verb: rolesSwapped reads its order in the active voice.
+    !a.clause.passive &&
+    !b.clause.passive &&
     swappedAcross(a, b)
   ) {
     return true;
