@@ -1,7 +1,5 @@
-import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
 import type OpenAI from 'openai';
-import { configWith, type GatewayOptions, GatewayProcess, gatewayWithFakeUpstream } from './gateway';
+import { configWith, type GatewayOptions, type GatewayProcess, gatewayWithFakeUpstream } from './gateway';
 
 type Params = Omit<OpenAI.ChatCompletionCreateParamsNonStreaming, 'model' | 'messages'>;
 
@@ -46,47 +44,6 @@ export async function embedderLoaded(gateway: GatewayProcess, timeoutMs = 60_000
     if (Date.now() > deadline)
       throw new Error(`local embedder did not load; the gateway's last output:\n${gateway.rawOutput.slice(-15).join('\n')}`);
     await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/**
- * On each offline embedder the gateway ships (threshold 0.85, a long embedding wait so a busy machine's timeout
- * skips no lookup), each pair's first prompt asked and stored, then its second, in a conversation of its own
- * (a system prompt of its own): `refused` pairs must miss, `served` pairs be semantic hits.
- * scripts/minilm-model.sh installs the MiniLM model in .models/; MINILM_MODEL_DIR names another copy.
- */
-export function offlineEmbedderPairs(title: string, refused: [string, string][], served: [string, string][]): void {
-  for (const embedder of ['use', 'minilm'] as const) {
-    describe(`response cache (${embedder}): ${title}`, () => {
-      let gateway: GatewayProcess;
-      let client: OpenAI;
-
-      before(async () => {
-        const modelDir = process.env.MINILM_MODEL_DIR;
-        gateway = await GatewayProcess.start(
-          { ...configWith({}), cache: { enabled: true, semantic: { embedder, threshold: 0.85, embeddingTimeoutMs: 10_000 } } },
-          { env: modelDir ? { MINILM_MODEL_DIR: modelDir } : {} },
-        );
-        client = gateway.client();
-        await embedderLoaded(gateway);
-      });
-      after(() => gateway?.stop());
-
-      const header = async (cached: string, asked: string) => {
-        const system = { role: 'system' as const, content: `Conversation: ${cached}` };
-        await ask(client, [system, { role: 'user', content: cached }]);
-        await settle();
-        return (await ask(client, [system, { role: 'user', content: asked }])).cache;
-      };
-
-      it('serves none of the refused pairs', async () => {
-        for (const [cached, asked] of refused) assert.equal(await header(cached, asked), 'miss', asked);
-      });
-
-      it('serves each of the served pairs', async () => {
-        for (const [cached, asked] of served) assert.match((await header(cached, asked)) ?? '', /^hit-semantic/, asked);
-      });
-    });
   }
 }
 

@@ -18,12 +18,10 @@ describe('semantic guard: roles and tense', () => {
     ['Is every square a rectangle?', 'Is every rectangle a square?', 'direction'],
     ['How much caffeine is in chocolate milk?', 'How much caffeine is in milk chocolate?', 'direction'],
     ['What does a nurse shark eat?', 'What does a shark nurse eat?', 'direction'],
-    // The future against another tense; a verb's ending, past against present (hit33 D2).
-    ['Will Bitcoin go up?', 'Did Bitcoin go up?', 'tense'],
-    ['Has Apple released the iPhone 17?', 'Will Apple release the iPhone 17?', 'tense'],
-    ["I'll need a visa for Japan?", 'Do I need a visa for Japan?', 'tense'],
+    // The verb after the question word, past against present or the future (hit33 D2).
     ['Who coached the Lakers?', 'Who coaches the Lakers?', 'tense'],
     ['Who managed Manchester United?', 'Who manages Manchester United?', 'tense'],
+    ['What company acquired GitHub?', 'What company will acquire GitHub?', 'tense'],
   ];
   for (const [cached, query, reason] of refusals) {
     it(`refuses "${query}" for "${cached}" (${reason})`, () => {
@@ -41,10 +39,8 @@ describe('semantic guard: roles and tense', () => {
     // A list or a comparison in either order.
     ['Should I use tabs or spaces?', 'Should I use spaces or tabs?'],
     ['What is the difference between milk chocolate and dark chocolate?', 'Dark chocolate vs milk chocolate: what is the difference?'],
-    // The future both ways; "will you" is a request; an ending against an auxiliary is not compared.
-    ['Will the Fed raise rates?', 'Is the Fed going to raise rates?'],
-    ['Will it rain tomorrow in Paris?', 'Is it going to rain in Paris tomorrow?'],
-    ['Can you connect to my phone?', 'Will you connect to my phone?'],
+    // The same ending; a verb's ending against an auxiliary is not compared.
+    ['What company acquired GitHub?', 'Which company acquired GitHub?'],
     ['Who coaches the Lakers?', 'Who is the coach of the Lakers?'],
     ['Who created Python?', 'Who was the creator of Python?'],
   ];

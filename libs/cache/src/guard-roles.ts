@@ -11,13 +11,11 @@ export interface ClauseFacts {
   asks?: 'subject' | 'object';
   /** The tense of the verb the question word is the subject of, by its ending: "Who coached" past, "Who coaches" present. */
   verbTense?: string;
-  /** "will" or "going to" before a verb: the future, whatever the tense of the "is" before "going". */
+  /** "will", "shall" or "going to" before a verb. */
   future: boolean;
-  /**
-   * The preposition a question ends with, whose object the question word is ("What is glass made of?": of),
-   * and the content words a preposition is followed by ("What is made of glass?": "of glass").
-   */
+  /** The preposition a question ends with, whose object the question word is ("What is glass made of?": of). */
   stranded?: string;
+  /** The prepositions followed by a content word ("What is made of glass?": of). */
   governed: Set<string>;
   /** Whether an agent follows "by" after a participle ("Was Caesar killed by Brutus?"). */
   passive: boolean;
@@ -102,30 +100,16 @@ function isAuxiliary(word: string | undefined): boolean {
   return word !== undefined && (AUXILIARY_TENSES.has(word) || MODALS.has(word));
 }
 
-/** The tenses of a prompt: its auxiliaries' and the future ("is going to" is no present). */
-function tensesOf(auxiliaries: Set<string>, clause: ClauseFacts): Set<string> {
-  const tenses = new Set(auxiliaries);
-  if (clause.future) {
-    tenses.delete('present');
-    tenses.add('future');
-  }
-  return tenses;
-}
-
 /**
- * Another tense: a past auxiliary on one side only, both having one ("Is Pluto a planet?" / "Was…"); the
- * future on one side only, the other having a tense ("Will the Fed raise rates?" / "Did the Fed…", "Who is the
- * CEO?" / "Who will be the CEO?", "What company acquired GitHub?" / "…will acquire…"); or the verb the
- * question word is the subject of in the past on one side, the present on the other ("Who coached the
- * Lakers?" / "Who coaches…"). A verb's ending against an auxiliary is not compared: "Who created Python?" /
- * "Who is the creator of Python?" ask the same.
+ * The verb the question word is the subject of in the past on one side and the present on the other ("Who
+ * coached the Lakers?" / "Who coaches…"), or against the future ("What company acquired GitHub?" / "What
+ * company will acquire…"). Auxiliaries' tenses are compared apart (guard.ts differentTense); a verb's ending
+ * against a present or past auxiliary is not compared: "Who created Python?" / "Who is the creator of
+ * Python?" ask the same.
  */
-export function tensesApart(a: Set<string>, x: ClauseFacts, b: Set<string>, y: ClauseFacts): boolean {
-  const [ta, tb] = [tensesOf(a, x), tensesOf(b, y)];
-  if (ta.size > 0 && tb.size > 0 && ta.has('past') !== tb.has('past')) return true;
-  const [sa, sb] = [ta.size > 0 || !!x.verbTense, tb.size > 0 || !!y.verbTense];
-  if (sa && sb && ta.has('future') !== tb.has('future')) return true;
-  return !!x.verbTense && !!y.verbTense && x.verbTense !== y.verbTense;
+export function endingsApart(a: ClauseFacts, b: ClauseFacts): boolean {
+  if (a.verbTense && b.verbTense && a.verbTense !== b.verbTense) return true;
+  return (!!a.verbTense && !a.future && b.future) || (!!b.verbTense && !b.future && a.future);
 }
 
 /**

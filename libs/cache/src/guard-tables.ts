@@ -242,7 +242,7 @@ export const QUANTIFIERS = new Map<string, string>([
 
 /**
  * The auxiliaries whose tense is the question's ("Is Pluto a planet?" / "Was Pluto a planet?"). Modals
- * are not here: "could you…" is politeness, not the past; "will" is read apart (guard-roles.ts).
+ * are not here: "could you…" is politeness, not the past.
  */
 export const AUXILIARY_TENSES = new Map<string, string>([
   ...'is are am do does has have'.split(' ').map((w): [string, string] => [w, 'present']),

@@ -48,7 +48,7 @@ import { misspelt } from './guard-typos';
 import { readFormats } from './guard-formats';
 import { plural, stem } from './guard-words';
 import { differingRegions } from './guard-regions';
-import { type ClauseFacts, readClause, rolesTraded, tensesApart, transposed } from './guard-roles';
+import { type ClauseFacts, endingsApart, readClause, rolesTraded, transposed } from './guard-roles';
 
 /** Why the guard refused a semantic neighbour. */
 export type GuardReason =
@@ -85,7 +85,7 @@ export interface PromptFacts {
   quantifiers: string[];
   /** The tenses of the auxiliaries (is, was, did…). */
   tenses: Set<string>;
-  /** Who acts on whom, and the tense of a verb with no auxiliary (guard-roles.ts). */
+  /** Who acts on whom, the tense of a verb with no auxiliary and the future (guard-roles.ts). */
   clause: ClauseFacts;
   /** Whom the pronouns name, in order ("do you love me": you, i). */
   persons: string[];
@@ -189,7 +189,7 @@ export function guard(asked: PromptFacts, cached: PromptFacts, similarity = 1, s
   )
     return 'direction';
   if (differentQuestion(query, cached)) return 'question';
-  if (differentTense(query, cached)) return 'tense';
+  if (differentTense(query, cached) || endingsApart(query.clause, cached.clause)) return 'tense';
   if (differWhereBoth(query.quantifiers, cached.quantifiers) || differWhereBoth(query.bounds, cached.bounds)) return 'scope';
   // One word apart, and the terms differ: a content word added or put for a framing one ("mean" is both).
   const apart = sameList(query.terms, cached.terms) ? undefined : oneWordApart(query.sequence, cached.sequence);
@@ -270,7 +270,7 @@ export function promptFacts(text: string, whole = text): PromptFacts {
   const tokens = [...expanded.matchAll(TOKEN)];
   const lowered = tokens.map((m) => m[0].toLowerCase());
   const context = whole === text ? lowered : [...expand(whole).matchAll(TOKEN)].map((m) => m[0].toLowerCase());
-  const facts: Omit<PromptFacts, 'clause'> = {
+  const facts: PromptFacts = {
     sequence: lowered.map(plural),
     numbers: [],
     symbols: [],
@@ -279,6 +279,8 @@ export function promptFacts(text: string, whole = text): PromptFacts {
     ordinals: [],
     quantifiers: [],
     tenses: new Set(),
+    // Read from the terms, once all are known (after the loop).
+    clause: readClause([], []),
     persons: [],
     units: [],
     times: [],
@@ -462,9 +464,10 @@ export function promptFacts(text: string, whole = text): PromptFacts {
     if (FRAME_WORDS.has(lower) && SYNONYMS.has(lower)) facts.framedTerms.add(termOf(lower));
     if (!DETERMINERS.has(lower) && !number) attached = facts.terms.length > termsBefore;
   }
+  facts.clause = readClause(lowered, facts.terms);
   facts.symbols.sort();
   facts.quantifiers = [...new Set(facts.quantifiers)].sort();
-  return { ...facts, clause: readClause(lowered, facts.terms) };
+  return facts;
 }
 
 /**
@@ -804,9 +807,9 @@ function ownedApart(a: PromptFacts, b: PromptFacts): boolean {
   });
 }
 
-/** Another tense (guard-roles.ts): "Is Pluto a planet?" / "Was Pluto a planet?", "Will…" / "Did…", "coached" / "coaches". */
+/** An auxiliary in the past on one side only, both having one: "Is Pluto a planet?" / "Was Pluto a planet?". */
 function differentTense(a: PromptFacts, b: PromptFacts): boolean {
-  return tensesApart(a.tenses, a.clause, b.tenses, b.clause);
+  return a.tenses.size > 0 && b.tenses.size > 0 && a.tenses.has('past') !== b.tenses.has('past');
 }
 
 /**
