@@ -814,6 +814,8 @@ export const CONTRACTIONS: [RegExp, string][] = [
   [/\bcan['’]t\b/gi, 'can not'],
   [/\bwon['’]t\b/gi, 'will not'],
   [/\bshan['’]t\b/gi, 'shall not'],
+  // "I'll" is the future: "I will".
+  [/['’]ll\b/gi, ' will'],
   [/\bain['’]t\b/gi, 'is not'],
   [/n['’]t\b/gi, ' not'],
   [/['’](s|re|ll|ve|d|m)\b/gi, ''],

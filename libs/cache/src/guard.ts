@@ -50,6 +50,7 @@ import { misspelt } from './guard-typos';
 import { readFormats } from './guard-formats';
 import { plural, stem } from './guard-words';
 import { differingRegions } from './guard-regions';
+import { type ClauseFacts, endingsApart, readClause, rolesTraded, transposed } from './guard-roles';
 
 /** Why the guard refused a semantic neighbour. */
 export type GuardReason =
@@ -100,6 +101,8 @@ export interface PromptFacts {
   quantifiers: string[];
   /** The tenses of the auxiliaries (is, was, did…). */
   tenses: Set<string>;
+  /** Who acts on whom, the tense of a verb with no auxiliary and the future (guard-roles.ts). */
+  clause: ClauseFacts;
   /** Whom the pronouns name, in order ("do you love me": you, i). */
   persons: string[];
   /** Units in order ("5 miles to km" ≠ "5 km to miles"); "am" / "pm" after a number too. */
@@ -201,6 +204,7 @@ export function guard(asked: PromptFacts, cached: PromptFacts, similarity = 1, s
   if (!sameEntities(query, cached) || otherPeople(query.persons, cached.persons)) return 'entities';
   if (
     swapped(query, cached) ||
+    rolesSwapped(query, cached) ||
     exclusionsTraded(query, cached) ||
     headedApart(query, cached) ||
     ownedApart(query, cached) ||
@@ -209,7 +213,7 @@ export function guard(asked: PromptFacts, cached: PromptFacts, similarity = 1, s
     return 'direction';
   if (relatedApart(query, cached)) return 'relation';
   if (differentQuestion(query, cached)) return 'question';
-  if (differentTense(query, cached)) return 'tense';
+  if (differentTense(query, cached) || endingsApart(query.clause, cached.clause)) return 'tense';
   if (differWhereBoth(query.quantifiers, cached.quantifiers) || differWhereBoth(query.bounds, cached.bounds)) return 'scope';
   // One word apart, and the terms differ: a content word added or put for a framing one ("mean" is both).
   const apart = sameList(query.terms, cached.terms) ? undefined : oneWordApart(query.sequence, cached.sequence);
@@ -300,6 +304,8 @@ export function promptFacts(text: string, whole = text): PromptFacts {
     ordinals: [],
     quantifiers: [],
     tenses: new Set(),
+    // Read from the terms, once all are known (after the loop).
+    clause: readClause([], []),
     persons: [],
     units: [],
     times: [],
@@ -485,6 +491,7 @@ export function promptFacts(text: string, whole = text): PromptFacts {
     if (FRAME_WORDS.has(lower) && SYNONYMS.has(lower)) facts.framedTerms.add(termOf(lower));
     if (!DETERMINERS.has(lower) && !number) attached = facts.terms.length > termsBefore;
   }
+  facts.clause = readClause(lowered, facts.terms);
   facts.symbols.sort();
   facts.quantifiers = [...new Set(facts.quantifiers)].sort();
   facts.relations = relationsOf(facts);
@@ -838,6 +845,16 @@ function differentTense(a: PromptFacts, b: PromptFacts): boolean {
 }
 const TENSES_APART = ['past', 'future'];
 
+/**
+ * The same words with the roles traded (guard-roles.ts): the question word the subject on one side, the
+ * object on the other, an agent after "by" against the active voice, or two content words trading places
+ * with every other word kept, unless the prompts compare the two ("milk chocolate vs dark chocolate").
+ */
+function rolesSwapped(a: PromptFacts, b: PromptFacts): boolean {
+  const sameTerms = sameList([...a.terms].sort(), [...b.terms].sort());
+  return rolesTraded(a.clause, b.clause, sameTerms) || (!(comparison(a) && comparison(b)) && transposed(a.sequence, b.sequence));
+}
+
 function aligned(a: string, b: string): boolean {
   if (a === b) return true;
   const [short, long] = a.length <= b.length ? [a, b] : [b, a];
@@ -861,6 +878,9 @@ function swapped(a: PromptFacts, b: PromptFacts): boolean {
     a.terms.length > 2 &&
     sameList([...a.terms].sort(), [...b.terms].sort()) &&
     !phraseMoved(a.terms, b.terms, a.entities, [phraseOpenings(a), phraseOpenings(b)]) &&
+    // A passive's agent comes after its verb: rolesSwapped reads its order in the active voice.
+    !a.clause.passive &&
+    !b.clause.passive &&
     swappedAcross(a, b)
   ) {
     return true;
