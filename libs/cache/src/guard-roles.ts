@@ -102,14 +102,15 @@ function isAuxiliary(word: string | undefined): boolean {
 
 /**
  * The verb the question word is the subject of in the past on one side and the present on the other ("Who
- * coached the Lakers?" / "Who coaches…"), or against the future ("What company acquired GitHub?" / "What
- * company will acquire…"). Auxiliaries' tenses are compared apart (guard.ts differentTense); a verb's ending
- * against a present or past auxiliary is not compared: "Who created Python?" / "Who is the creator of
- * Python?" ask the same.
+ * coached the Lakers?" / "Who coaches…"), or in the past against the future ("What company acquired GitHub?" /
+ * "What company will acquire…"). A present against the future is not compared: the present says what happens
+ * as a rule, "What happens if I skip breakfast?" / "What will happen if…" ask the same. Auxiliaries' tenses are
+ * compared apart (guard.ts differentTense); a verb's ending against a present or past auxiliary is not compared:
+ * "Who created Python?" / "Who is the creator of Python?" ask the same.
  */
 export function endingsApart(a: ClauseFacts, b: ClauseFacts): boolean {
   if (a.verbTense && b.verbTense && a.verbTense !== b.verbTense) return true;
-  return (!!a.verbTense && !a.future && b.future) || (!!b.verbTense && !b.future && a.future);
+  return (a.verbTense === 'past' && !a.future && b.future) || (b.verbTense === 'past' && !b.future && a.future);
 }
 
 /**
