@@ -48,3 +48,19 @@ describe("Redis' evictions are seen", { skip: !REDIS_SERVER && 'TEST_REDIS_SERVE
     assert.match(String(allkeys?.msg), /admin-created keys .* data marker/);
   });
 });
+
+// Found by an independent re-check (recheck33b D2): a maxmemory set on a running Redis whose policy evicts (an
+// operator's CONFIG SET, a managed Redis resized) was not warned of: only a change of the policy was.
+describe('a maxmemory set later, under a policy that evicts', { skip: !REDIS_SERVER && 'TEST_REDIS_SERVER unset (run npm test)' }, () => {
+  const own = gatewayOnOwnRedis(REDIS_SERVER!, configWith(), {}, (redis) => redis.config('SET', 'maxmemory-policy', 'allkeys-lru'));
+
+  it('is warned of once the gateway reads it', async () => {
+    // The first check reads Redis at start-up, without a maxmemory: nothing to warn of. (Were it to run after the
+    // CONFIG SET below, it would warn with or without the fix: the wait only lets the test see the fault.)
+    await new Promise((r) => setTimeout(r, 2_000));
+    assert.equal((await own.gateway.logged(/has maxmemory-policy/, { timeoutMs: 0 })).length, 0);
+    await own.redis.config('SET', 'maxmemory', '200mb');
+    const [warned] = await own.gateway.logged(/has maxmemory-policy allkeys-lru/);
+    assert.match(String(warned?.msg), /admin-created keys .* data marker/);
+  });
+});

@@ -36,6 +36,10 @@ describe('semantic guard: roles and tense', () => {
     ['Who killed Caesar?', 'Who was Caesar killed by?'],
     ['What is glass made of?', 'What is glass made from?'],
     ['Is every square a rectangle?', 'Are all squares rectangles?'],
+    // Two modifiers side by side, one an adjective, in either order (recheck33c D1: refused once two words trading places were).
+    ['Where can I buy fresh organic vegetables?', 'Where can I buy organic fresh vegetables?'],
+    ['How do I wash a big black dog?', 'How do I wash a black big dog?'],
+    ['What is a good light summer dessert?', 'What is a good summer light dessert?'],
     // A list or a comparison in either order.
     ['Should I use tabs or spaces?', 'Should I use spaces or tabs?'],
     ['What is the difference between milk chocolate and dark chocolate?', 'Dark chocolate vs milk chocolate: what is the difference?'],

@@ -124,6 +124,14 @@ describe("Gemini's SSE body read by the gateway (chunkEvents)", () => {
       assert.deepEqual(await readOpen([finished(0), usage]), { events: [ONE, finished(0), usage], released: true });
     });
 
+    // Found by an independent re-check (recheck33b D1): Gemini's running totals count the prompt on every chunk, the
+    // finish's too; the stream ended there, before the chunk with the output's count, and the answer was billed as an estimate.
+    it('a finish whose usage counts the prompt alone: the chunk with the whole usage after it', async () => {
+      const running = finished(0, { promptTokenCount: 3, totalTokenCount: 3 });
+      const usage = { candidates: [{ content: { role: 'model', parts: [{ text: '' }] }, index: 0 }], usageMetadata: USAGE };
+      assert.deepEqual(await readOpen([running, usage]), { events: [ONE, running, usage], released: true });
+    });
+
     it('with two candidates asked for, the chunk where the second one finishes', async () => {
       const both = [finished(0, USAGE), ONE, finished(1, USAGE)];
       assert.deepEqual(await readOpen(both, 2), { events: [ONE, ...both], released: true });

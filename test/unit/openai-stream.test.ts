@@ -783,14 +783,17 @@ describe('OpenAI stream usage from DeepSeek', () => {
 /**
  * Two parallel calls as an OpenAI-format server streams them: `index` as OpenAI gives it (`distinct`, the fragments of the
  * calls interleaved), none (Mistral, Gemini's OpenAI-compatible endpoint) or 0 on every call (Ollama); the id on a call's
- * first fragment; text before, an `id:` line inside a fragment's event, a comment between; `gap` ends the lines.
+ * first fragment (with `laterIds`, the later fragments under ids of their own, as Poolside and vLLM's harmony streaming
+ * send them); text before, an `id:` line inside a fragment's event, a comment between; `gap` ends the lines.
  */
-function toolStream(index: 'distinct' | 'absent' | 'zero', gap: '\n' | '\r\n'): { text: string; events: string[] } {
+function toolStream(index: 'distinct' | 'absent' | 'zero', gap: '\n' | '\r\n', laterIds = false): { text: string; events: string[] } {
   const head = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm' };
   const at = (n: number) => (index === 'distinct' ? { index: n } : index === 'zero' ? { index: 0 } : {});
   const fragment = (n: number, first: boolean, args: string) => ({
     ...at(n),
-    ...(first ? { id: `call_${n}`, type: 'function', function: { name: `f${n}`, arguments: args } } : { function: { arguments: args } }),
+    ...(first
+      ? { id: `call_${n}`, type: 'function', function: { name: `f${n}`, arguments: args } }
+      : { ...(laterIds && { id: `call_${n}_${args.length}` }), function: { arguments: args } }),
   });
   const chunk = (delta: object, finish: string | null = null) =>
     `data: ${JSON.stringify({ ...head, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}`;
@@ -823,20 +826,28 @@ function toolStream(index: 'distinct' | 'absent' | 'zero', gap: '\n' | '\r\n'): 
 describe('tool calls of an OpenAI-format stream, each at its own index (toolsDeclared)', () => {
   const gaps = fc.constantFrom<'\n' | '\r\n'>('\n', '\r\n');
 
-  it('OpenAI`s own numbering goes on byte for byte, however the reads are cut', async () => {
+  // Found by an independent re-check (recheck33b D3): a call's later fragments under another id (Poolside, vLLM's
+  // harmony streaming) were taken for new calls and renumbered, and the SDK's helper threw "tool call snapshot missing type".
+  it('OpenAI`s own numbering goes on byte for byte, however the reads are cut, and with ids that change within a call', async () => {
     await fc.assert(
-      fc.asyncProperty(gaps, cuts, async (gap, at) => {
-        const chunks = chunked(Buffer.from(toolStream('distinct', gap).text), at);
+      fc.asyncProperty(gaps, cuts, fc.boolean(), async (gap, at, laterIds) => {
+        const chunks = chunked(Buffer.from(toolStream('distinct', gap, laterIds).text), at);
         assert.equal((await run(chunks, false, true)).bytes.toString(), asForwarded(chunks));
       }),
     );
   });
 
-  for (const index of ['absent', 'zero'] as const) {
-    it(`${index === 'zero' ? 'every call at 0 (Ollama)' : 'no index (Mistral)'}: the calls numbered 0 and 1, their events otherwise the same, the rest byte for byte`, async () => {
+  for (const [index, laterIds] of [
+    ['absent', false],
+    ['zero', false],
+    ['zero', true],
+  ] as const) {
+    const server =
+      index === 'zero' ? `every call at 0 (Ollama${laterIds ? ', and ids that change within a call' : ''})` : 'no index (Mistral)';
+    it(`${server}: the calls numbered 0 and 1, their events otherwise the same, the rest byte for byte`, async () => {
       await fc.assert(
         fc.asyncProperty(gaps, cuts, async (gap, at) => {
-          const { text, events } = toolStream(index, gap);
+          const { text, events } = toolStream(index, gap, laterIds);
           const bytes = Buffer.from(text);
           // Not between a CR and its LF: the pass-through sends such a cut CRLF as an LF (asForwarded).
           const out = (

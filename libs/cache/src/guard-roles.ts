@@ -133,10 +133,29 @@ export function rolesTraded(a: ClauseFacts, b: ClauseFacts, sameTerms: boolean):
 const LISTING = new Set(['and', 'or', 'nor', 'vs', 'versus', 'between', 'und', 'oder', 'et', 'ou', 'y', 'o']);
 
 /**
+ * Adjectives as the guard knows them without a tagger: common ones, and words with an adjective's ending. Two
+ * modifiers side by side, one of them such, describe the same thing in either order ("fresh organic vegetables" /
+ * "organic fresh vegetables", "a good light summer dessert" / "…summer light…": recheck33c D1, six of six such
+ * paraphrases refused), where two nouns make another thing ("chocolate milk" / "milk chocolate").
+ */
+const ADJECTIVES = new Set(
+  (
+    'big small large little long short tall high low fast slow quick cheap expensive fresh old new young good bad best ' +
+    'worst better simple easy hard healthy quiet loud light dark black white red blue green yellow brown grey gray hot ' +
+    'cold warm cool soft strong weak rich poor clean safe free full empty heavy thin thick wide narrow deep sweet sour ' +
+    'spicy raw organic natural local modern classic busy happy friendly tiny huge great nice pretty beautiful cute ' +
+    'smart lazy dry wet main top'
+  ).split(' '),
+);
+const ADJECTIVE_ENDING = /..(ous|ful|ive|ic|able|ible|less|ish)$/;
+const adjective = (word: string) => ADJECTIVES.has(word) || ADJECTIVE_ENDING.test(word);
+
+/**
  * Two content words that trade places with every other word kept: "chocolate milk" / "milk chocolate", "a
  * nurse shark" / "a shark nurse", "Is every square a rectangle?" / "Is every rectangle a square?", "Is a whale
  * a fish?" / "Is a fish a whale?". The first noun of a compound is its modifier, the subject of "is" the thing
- * asked about. Two words of a list or a comparison ("tabs or spaces", "X vs Y") are in either order.
+ * asked about. Two words of a list or a comparison ("tabs or spaces", "X vs Y") are in either order, and so
+ * are two modifiers side by side, one an adjective ("big black dog" / "black big dog").
  */
 export function transposed(a: string[], b: string[]): boolean {
   if (a.length !== b.length) return false;
@@ -144,5 +163,6 @@ export function transposed(a: string[], b: string[]): boolean {
   if (differ.length !== 2) return false;
   const [i, j] = differ;
   if (a[i] !== b[j] || a[j] !== b[i] || !content(a[i]) || !content(a[j])) return false;
+  if (j === i + 1 && content(a[j + 1]) && (adjective(a[i]) || adjective(a[j]))) return false;
   return !a.some((w) => LISTING.has(w));
 }

@@ -202,7 +202,8 @@ type ToolCallDelta = NonNullable<ChatCompletionChunk['choices'][number]['delta']
 /** Tool calls stream as fragments of a call (its `position`, ToolCallSlots): the first carries id and name, later ones more arguments. */
 function mergeToolCall(calls: ToolCall[], position: number, delta: ToolCallDelta): void {
   const call = (calls[position] ??= { id: '', type: 'function', function: { name: '', arguments: '' } } as ToolCall);
-  if (delta.id) call.id = delta.id;
+  // A call's first id: some servers send its later fragments under others (ToolCallSlots).
+  call.id ||= delta.id ?? '';
   const extra = (delta as { extra_content?: unknown }).extra_content;
   if (extra !== undefined) (call as { extra_content?: unknown }).extra_content = extra;
   if (call.type === 'function' && delta.function) {

@@ -10,7 +10,7 @@ const CHECK_TIMEOUT_MS = 1_000;
  * Watches what Redis evicts (redis33 D2). At maxmemory a policy other than `noeviction` makes room by removing keys,
  * and no command the gateway sends fails: rate windows, holds and spend (and under `allkeys-*` admin-created keys and
  * the data marker) went silently, a key's RPM lifted with no counter or log. So a node with a maxmemory and such a
- * policy is warned of (at start-up, and again whenever its policy changes), its evicted_keys is the gauge
+ * policy is warned of (at start-up, and again whenever its policy changes or a maxmemory is set), its evicted_keys is the gauge
  * gateway_redis_evicted_keys, and each rise is warned of.
  */
 @Injectable()
@@ -52,7 +52,9 @@ export class RedisEvictionWatch implements OnApplicationBootstrap, OnApplication
     const before = this.seen.get(node);
     this.seen.set(node, now);
     const risk = now.maxmemory > 0 ? evictionRisk(now.policy) : undefined;
-    if (risk && now.policy !== before?.policy) {
+    // Warned of when the risk appears: the policy changed, or a maxmemory set on a Redis that had none (recheck33b D2).
+    const known = before && before.maxmemory > 0 && before.policy === now.policy;
+    if (risk && !known) {
       this.logger.warn(
         `Redis ${node} has maxmemory-policy ${now.policy}: at maxmemory it evicts ${risk}. Use noeviction (README: Redis memory and eviction).`,
       );

@@ -38,8 +38,10 @@ export function chunkEvents(
  * client had whole. A chunk with a finishReason is not always the last, though: a finish may come before its usage
  * (a chunk of usage alone follows, and the bill needs it), or before the other candidates' (`n` > 1). So the answer
  * ends at the first chunk, at or after the one where every candidate asked for has finished, whose usage counts the
- * prompt (what usageFrom bills; Vertex sends usage without counts on the chunks before). What may still come (a
- * grounding's metadata) is nothing the translation reads. A stream that never has such a chunk is read to its end.
+ * prompt and the output (what usageFrom bills: Vertex sends usage without counts on the chunks before, and Gemini
+ * running totals of the prompt alone, also on the finish chunk, before a chunk of the whole usage: recheck33b D1, an
+ * answer cut there billed as an estimate). What may still come (a grounding's metadata) is nothing the translation
+ * reads. A stream that never has such a chunk (an answer without output counts none) is read to its end.
  */
 class StreamEnd {
   private readonly finished = new Set<number>();
@@ -49,7 +51,8 @@ class StreamEnd {
   reachedAt(chunk: GenerateContentResponse): boolean {
     if (Array.isArray(chunk.candidates))
       for (const candidate of chunk.candidates) if (candidate?.finishReason) this.finished.add(candidate.index ?? 0);
-    return this.finished.size >= this.candidates && chunk.usageMetadata?.promptTokenCount != null;
+    const usage = chunk.usageMetadata;
+    return this.finished.size >= this.candidates && usage?.promptTokenCount != null && usage.candidatesTokenCount != null;
   }
 }
 
