@@ -130,6 +130,46 @@ describe('JSON schemas beyond Gemini`s OpenAPI subset, to a Gemini deployment (r
     assert.deepEqual(sentConfig().responseJsonSchema, deep);
   });
 
+  // tools33 D2: valid JSON Schema, but sent untyped Gemini refuses it ("enum: only allowed for STRING type").
+  const STRING_ENUMS = {
+    type: 'object',
+    properties: {
+      unit: { enum: ['celsius', 'fahrenheit'] },
+      kind: { const: 'weather' },
+      mode: { anyOf: [{ const: 'fast' }, { const: 'slow' }] },
+      m: { type: ['string', 'number'], enum: ['a', 'b'] },
+    },
+  };
+  const STRING_ENUMS_SENT = {
+    unit: { type: 'STRING', enum: ['celsius', 'fahrenheit'] },
+    kind: { type: 'STRING', enum: ['weather'] },
+    mode: {
+      anyOf: [
+        { type: 'STRING', enum: ['fast'] },
+        { type: 'STRING', enum: ['slow'] },
+      ],
+    },
+    m: { type: 'STRING', enum: ['a', 'b'] },
+  };
+
+  it('chat: string enums and consts without a type go as STRING enums, in a tool and a json_schema alike', async () => {
+    const res = await client().chat.completions.create({
+      model: 'gemini-record',
+      messages: [{ role: 'user', content: 'Weather?' }],
+      tools: [{ type: 'function', function: { name: 'weather', parameters: STRING_ENUMS } }],
+    });
+    assert.equal(res.choices[0].finish_reason, 'tool_calls');
+    const [declaration] = (upstream.last().body.tools as { functionDeclarations: Declaration[] }[])[0].functionDeclarations;
+    assert.deepEqual((declaration.parameters as { properties: unknown }).properties, STRING_ENUMS_SENT);
+    const answer = await client().chat.completions.create({
+      model: 'gemini-record',
+      messages: [{ role: 'user', content: 'x' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'e', schema: STRING_ENUMS } },
+    });
+    assert.equal(answer.choices[0].finish_reason, 'stop');
+    assert.deepEqual((sentConfig().responseSchema as { properties: unknown }).properties, STRING_ENUMS_SENT);
+  });
+
   it('keeps schemas the subset expresses in responseSchema, as before', async () => {
     const schema = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] };
     await client().chat.completions.create({
@@ -175,6 +215,12 @@ describe('the fake Gemini refuses what Gemini refuses in its two schema fields',
       assert.equal((await post({}, tool)).status, 400);
       const bothTool = [{ functionDeclarations: [{ name: 'f', parameters: { type: 'OBJECT' }, parametersJsonSchema: map }] }];
       assert.match((await post({}, bothTool)).message, /mutually exclusive/);
+      const untyped = await post({ ...json, responseSchema: { type: 'OBJECT', properties: { u: { enum: ['c'] } } } });
+      assert.match(untyped.message, /response_schema\.properties\["u"\]\.enum: only allowed for STRING type/);
+      assert.equal(
+        (await post({ ...json, responseSchema: { type: 'OBJECT', properties: { u: { type: 'STRING', enum: ['c'] } } } })).status,
+        200,
+      );
       assert.equal((await post({ ...json, responseJsonSchema: map })).status, 200);
       assert.equal((await post({}, [{ functionDeclarations: [{ name: 'f', parametersJsonSchema: map }] }])).status, 200);
     } finally {

@@ -354,7 +354,23 @@ describe('JSON Schema -> Gemini Schema', () => {
       { type: ['string', 'null'], enum: ['c', 'f', null] },
       { type: 'STRING', nullable: true, enum: ['c', 'f'] },
     ],
-    ['null in an untyped enum -> nullable', { enum: ['c', null] }, { nullable: true, enum: ['c'] }],
+    ['null in an untyped enum -> nullable', { enum: ['c', null] }, { nullable: true, enum: ['c'], type: 'STRING' }],
+    ['an untyped const string -> a STRING enum', { const: 'x' }, { enum: ['x'], type: 'STRING' }],
+    [
+      'a type list with an enum: each type with its own values, a type with none left out',
+      { type: ['string', 'integer'], enum: ['a', 1] },
+      {
+        anyOf: [
+          { type: 'STRING', enum: ['a'] },
+          { type: 'INTEGER', description: '(one of: 1)' },
+        ],
+      },
+    ],
+    [
+      'a type list with a string enum -> a STRING enum',
+      { type: ['string', 'number'], enum: ['a', 'b'] },
+      { type: 'STRING', enum: ['a', 'b'] },
+    ],
     ['null outside the type is left out of the enum', { type: 'string', enum: ['c', null] }, { type: 'STRING', enum: ['c'] }],
     ['a const null -> a note', { type: 'null', const: null }, { nullable: true, description: '(one of: null)' }],
     [
