@@ -170,6 +170,55 @@ describe('JSON schemas beyond Gemini`s OpenAPI subset, to a Gemini deployment (r
     assert.deepEqual((sentConfig().responseSchema as { properties: unknown }).properties, STRING_ENUMS_SENT);
   });
 
+  // tools33 D1: OpenAI and Anthropic take these names; Gemini wants a letter or an underscore first.
+  const declaredNames = () =>
+    (upstream.last().body.tools as { functionDeclarations: Declaration[] }[])[0].functionDeclarations.map((d) => d.name);
+
+  it('chat: tools named with a digit or a dash first go to Gemini as `_<name>`, and their calls come back by the client`s name', async () => {
+    const tools = ['3d_render', '-x_tool'].map((name) => ({ type: 'function' as const, function: { name, parameters: RATE_PARAMETERS } }));
+    const res = await client().chat.completions.create({ model: 'gemini-record', messages: [{ role: 'user', content: 'Render.' }], tools });
+    assert.deepEqual(declaredNames(), ['_3d_render', '_-x_tool']);
+    const call = res.choices[0].message.tool_calls?.[0];
+    assert.ok(call?.type === 'function', JSON.stringify(res.choices[0].message));
+    assert.equal(call.function.name, '3d_render');
+    const stream = await client().chat.completions.create({
+      model: 'gemini-record',
+      messages: [{ role: 'user', content: 'Render.' }, res.choices[0].message, { role: 'tool', tool_call_id: call.id, content: 'done' }],
+      tools,
+      tool_choice: { type: 'function', function: { name: '-x_tool' } },
+      stream: true,
+    });
+    for await (const chunk of stream) void chunk;
+    const body = upstream.last().body as {
+      contents: { parts: { functionCall?: { name: string }; functionResponse?: { name: string } }[] }[];
+    };
+    assert.equal(body.contents[1].parts[0].functionCall?.name, '_3d_render');
+    assert.equal(body.contents[2].parts[0].functionResponse?.name, '_3d_render');
+    assert.deepEqual((body as { toolConfig?: unknown }).toolConfig, {
+      functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['_-x_tool'] },
+    });
+  });
+
+  it('Messages and Responses: a tool named with a digit first is called back by the client`s name', async () => {
+    const message = await anthropic().messages.create({
+      model: 'gemini-record',
+      max_tokens: 256,
+      messages: [{ role: 'user', content: 'Render.' }],
+      tools: [{ name: '3d_render', input_schema: RATE_PARAMETERS as Anthropic.Tool.InputSchema }],
+    });
+    assert.deepEqual(declaredNames(), ['_3d_render']);
+    const use = message.content.find((block) => block.type === 'tool_use');
+    assert.equal(use?.type === 'tool_use' && use.name, '3d_render');
+    const response = await client().responses.create({
+      model: 'gemini-record',
+      input: 'Render.',
+      tools: [{ type: 'function', name: '3d_render', parameters: RATE_PARAMETERS, strict: false }],
+    });
+    assert.deepEqual(declaredNames(), ['_3d_render']);
+    const call = response.output.find((item) => item.type === 'function_call');
+    assert.equal(call?.type === 'function_call' && call.name, '3d_render');
+  });
+
   it('keeps schemas the subset expresses in responseSchema, as before', async () => {
     const schema = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] };
     await client().chat.completions.create({

@@ -242,8 +242,11 @@ function validate(body: Record<string, unknown>): string | undefined {
     }
   }
   const declarations = ((body.tools ?? []) as { functionDeclarations?: Declaration[] }[]).flatMap((t) => t.functionDeclarations ?? []);
-  for (const [i, { parameters, parametersJsonSchema }] of declarations.entries()) {
+  for (const [i, { name, parameters, parametersJsonSchema }] of declarations.entries()) {
     const at = `tools[0].function_declarations[${i}]`;
+    // Gemini's rule for function names (google-gemini/gemini-cli#7869), which OpenAI and Anthropic do not have.
+    if (!/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/.test(name))
+      return `* GenerateContentRequest.${at}.name: Invalid function name. Must start with a letter or an underscore. Must be a-z, A-Z, 0-9, or contain underscores, dots, colons and dashes, with a maximum length of 64.`;
     if (parameters && parametersJsonSchema)
       return `* GenerateContentRequest.${at}: parameters and parameters_json_schema are mutually exclusive`;
     const problem =
