@@ -152,22 +152,28 @@ describe('JSON schemas beyond Gemini`s OpenAPI subset, to a Gemini deployment (r
     m: { type: 'STRING', enum: ['a', 'b'] },
   };
 
-  it('chat: string enums and consts without a type go as STRING enums, in a tool and a json_schema alike', async () => {
+  /** `schema` as a tool's parameters, then as a json_schema response format: both answered; what Gemini got of each. */
+  const sentBoth = async (schema: Record<string, unknown>) => {
     const res = await client().chat.completions.create({
       model: 'gemini-record',
-      messages: [{ role: 'user', content: 'Weather?' }],
-      tools: [{ type: 'function', function: { name: 'weather', parameters: STRING_ENUMS } }],
+      messages: [{ role: 'user', content: 'x' }],
+      tools: [{ type: 'function', function: { name: 'f', parameters: schema } }],
     });
     assert.equal(res.choices[0].finish_reason, 'tool_calls');
     const [declaration] = (upstream.last().body.tools as { functionDeclarations: Declaration[] }[])[0].functionDeclarations;
-    assert.deepEqual((declaration.parameters as { properties: unknown }).properties, STRING_ENUMS_SENT);
     const answer = await client().chat.completions.create({
       model: 'gemini-record',
       messages: [{ role: 'user', content: 'x' }],
-      response_format: { type: 'json_schema', json_schema: { name: 'e', schema: STRING_ENUMS } },
+      response_format: { type: 'json_schema', json_schema: { name: 's', schema } },
     });
     assert.equal(answer.choices[0].finish_reason, 'stop');
-    assert.deepEqual((sentConfig().responseSchema as { properties: unknown }).properties, STRING_ENUMS_SENT);
+    return { declaration, config: sentConfig() };
+  };
+
+  it('chat: string enums and consts without a type go as STRING enums, in a tool and a json_schema alike', async () => {
+    const { declaration, config } = await sentBoth(STRING_ENUMS);
+    assert.deepEqual((declaration.parameters as { properties: unknown }).properties, STRING_ENUMS_SENT);
+    assert.deepEqual((config.responseSchema as { properties: unknown }).properties, STRING_ENUMS_SENT);
   });
 
   // tools33 D1: OpenAI and Anthropic take these names; Gemini wants a letter or an underscore first.
@@ -217,6 +223,14 @@ describe('JSON schemas beyond Gemini`s OpenAPI subset, to a Gemini deployment (r
     assert.deepEqual(declaredNames(), ['_3d_render']);
     const call = response.output.find((item) => item.type === 'function_call');
     assert.equal(call?.type === 'function_call' && call.name, '3d_render');
+  });
+
+  it('chat: arrays without items go as JSON Schema, in a tool and a json_schema alike (tools33 D3)', async () => {
+    const schema = { type: 'object', properties: { tags: { type: 'array' }, rows: { type: 'array', items: { type: 'array' } } } };
+    const { declaration } = await sentBoth(schema);
+    assert.equal(declaration.parameters, undefined);
+    assert.deepEqual((declaration.parametersJsonSchema as { properties: unknown }).properties, schema.properties);
+    assertSentAsJsonSchema(schema);
   });
 
   it('keeps schemas the subset expresses in responseSchema, as before', async () => {

@@ -287,7 +287,7 @@ function signatureProblem(body: Record<string, unknown>): string | undefined {
  * JSON Schema keywords the Schema type lacks (pydantic/pydantic-ai#1203, python-genai#1815), an OBJECT
  * without properties ("should be non-empty for OBJECT type": js-genai#708, browser-use#3786), `type` beside
  * `anyOf`, an enum value that is not a string, an enum on a type other than STRING or on none ("enum: only allowed
- * for STRING type": directus/directus#27100, decolua/9router#359).
+ * for STRING type": directus/directus#27100, decolua/9router#359), an ARRAY without `items` ("items: missing field": kkrishnan90/gemini-desktop#7).
  */
 function schemaProblem(schema: Schema, path: string): string | undefined {
   for (const key of FOREIGN_SCHEMA_KEYS)
@@ -298,6 +298,7 @@ function schemaProblem(schema: Schema, path: string): string | undefined {
   // Schema.enum is a list of strings: null or a number there fails to parse.
   const notString = ((schema.enum ?? []) as unknown[]).find((v) => typeof v !== 'string');
   if (notString !== undefined) return `Invalid value at 'enum' (TYPE_STRING), ${JSON.stringify(notString)}`;
+  if (schema.type === 'ARRAY' && !schema.items) return `* GenerateContentRequest.${path}.items: missing field.`;
   if (schema.enum && schema.type !== 'STRING') return `* GenerateContentRequest.${path}.enum: only allowed for STRING type`;
   const children: [string, unknown][] = [
     ...Object.entries((schema.properties ?? {}) as object).map(([k, v]): [string, unknown] => [`properties["${k}"]`, v]),

@@ -65,7 +65,8 @@ class BeyondSubset extends Error {}
  * "Improving Structured Outputs in the Gemini API"; a Gemini 2.5 preview before): an object without
  * properties (a map, `z.record` / `Dict[str, X]`: `additionalProperties` and no `properties`; or any
  * object), which Gemini refuses in the subset
- * ("properties: should be non-empty for OBJECT type"), and a recursive schema (a `$ref` cycle), which
+ * ("properties: should be non-empty for OBJECT type"), an array without `items` (of anything), which Gemini
+ * refuses there too ("items: missing field"), and a recursive schema (a `$ref` cycle), which
  * the subset cannot inline. Objects with properties and a schema for additional ones stay in the
  * subset (accepted there, without the extra keys, as before), and so do tuples and other keywords the
  * subset approximates or leaves out. A schema whose `$ref`s expand past MAX_SCHEMA_NODES before the
@@ -184,6 +185,8 @@ function convert(node: JsonSchema, ctx: SubsetContext, place: Place | undefined)
 
   if (notes.length) out.description = [out.description, `(${notes.join('; ')})`].filter(Boolean).join(' ');
   if (out.type === Type.OBJECT && !Object.keys(out.properties ?? {}).length && !parameterless(node, ctx, place)) throw new BeyondSubset();
+  // JSON Schema's array of anything; Gemini refuses an ARRAY without `items` ("items: missing field").
+  if (out.type === Type.ARRAY && !out.items) throw new BeyondSubset();
   return out;
 }
 
