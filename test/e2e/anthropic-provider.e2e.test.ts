@@ -251,6 +251,26 @@ describe('Anthropic provider through the gateway (real @anthropic-ai/sdk, fake M
     ]);
   });
 
+  it('merges a top-level allOf of the parameters into one object, which Anthropic refuses at the top (tools33 D4)', async () => {
+    const parameters = {
+      type: 'object',
+      allOf: [{ properties: { a: { type: 'string' } }, required: ['a'] }, { properties: { b: { $ref: '#/$defs/b' } } }],
+      $defs: { b: { type: 'integer' } },
+    };
+    const res = await client().chat.completions.create({
+      model: 'claude-tool',
+      messages: [{ role: 'user', content: 'both?' }],
+      tools: [{ type: 'function', function: { name: 'both', parameters } }],
+    });
+    assert.equal(res.choices[0].finish_reason, 'tool_calls');
+    assert.deepEqual((sent().tools as { input_schema: unknown }[])[0].input_schema, {
+      type: 'object',
+      properties: { a: { type: 'string' }, b: { $ref: '#/$defs/b' } },
+      required: ['a'],
+      $defs: { b: { type: 'integer' } },
+    });
+  });
+
   describe('tool_choice and parallel_tool_calls', () => {
     const cases: [string, Partial<OpenAI.ChatCompletionCreateParams>, unknown][] = [
       ['unset', {}, undefined],

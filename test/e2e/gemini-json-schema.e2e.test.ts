@@ -130,6 +130,109 @@ describe('JSON schemas beyond Gemini`s OpenAPI subset, to a Gemini deployment (r
     assert.deepEqual(sentConfig().responseJsonSchema, deep);
   });
 
+  // tools33 D2: valid JSON Schema, but sent untyped Gemini refuses it ("enum: only allowed for STRING type").
+  const STRING_ENUMS = {
+    type: 'object',
+    properties: {
+      unit: { enum: ['celsius', 'fahrenheit'] },
+      kind: { const: 'weather' },
+      mode: { anyOf: [{ const: 'fast' }, { const: 'slow' }] },
+      m: { type: ['string', 'number'], enum: ['a', 'b'] },
+    },
+  };
+  const STRING_ENUMS_SENT = {
+    unit: { type: 'STRING', enum: ['celsius', 'fahrenheit'] },
+    kind: { type: 'STRING', enum: ['weather'] },
+    mode: {
+      anyOf: [
+        { type: 'STRING', enum: ['fast'] },
+        { type: 'STRING', enum: ['slow'] },
+      ],
+    },
+    m: { type: 'STRING', enum: ['a', 'b'] },
+  };
+
+  /** `schema` as a tool's parameters, then as a json_schema response format: both answered; what Gemini got of each. */
+  const sentBoth = async (schema: Record<string, unknown>) => {
+    const res = await client().chat.completions.create({
+      model: 'gemini-record',
+      messages: [{ role: 'user', content: 'x' }],
+      tools: [{ type: 'function', function: { name: 'f', parameters: schema } }],
+    });
+    assert.equal(res.choices[0].finish_reason, 'tool_calls');
+    const [declaration] = (upstream.last().body.tools as { functionDeclarations: Declaration[] }[])[0].functionDeclarations;
+    const answer = await client().chat.completions.create({
+      model: 'gemini-record',
+      messages: [{ role: 'user', content: 'x' }],
+      response_format: { type: 'json_schema', json_schema: { name: 's', schema } },
+    });
+    assert.equal(answer.choices[0].finish_reason, 'stop');
+    return { declaration, config: sentConfig() };
+  };
+
+  it('chat: string enums and consts without a type go as STRING enums, in a tool and a json_schema alike', async () => {
+    const { declaration, config } = await sentBoth(STRING_ENUMS);
+    assert.deepEqual((declaration.parameters as { properties: unknown }).properties, STRING_ENUMS_SENT);
+    assert.deepEqual((config.responseSchema as { properties: unknown }).properties, STRING_ENUMS_SENT);
+  });
+
+  // tools33 D1: OpenAI and Anthropic take these names; Gemini wants a letter or an underscore first.
+  const declaredNames = () =>
+    (upstream.last().body.tools as { functionDeclarations: Declaration[] }[])[0].functionDeclarations.map((d) => d.name);
+
+  it('chat: tools named with a digit or a dash first go to Gemini as `_<name>`, and their calls come back by the client`s name', async () => {
+    const tools = ['3d_render', '-x_tool'].map((name) => ({ type: 'function' as const, function: { name, parameters: RATE_PARAMETERS } }));
+    const res = await client().chat.completions.create({ model: 'gemini-record', messages: [{ role: 'user', content: 'Render.' }], tools });
+    assert.deepEqual(declaredNames(), ['_3d_render', '_-x_tool']);
+    const call = res.choices[0].message.tool_calls?.[0];
+    assert.ok(call?.type === 'function', JSON.stringify(res.choices[0].message));
+    assert.equal(call.function.name, '3d_render');
+    const stream = await client().chat.completions.create({
+      model: 'gemini-record',
+      messages: [{ role: 'user', content: 'Render.' }, res.choices[0].message, { role: 'tool', tool_call_id: call.id, content: 'done' }],
+      tools,
+      tool_choice: { type: 'function', function: { name: '-x_tool' } },
+      stream: true,
+    });
+    for await (const chunk of stream) void chunk;
+    const body = upstream.last().body as {
+      contents: { parts: { functionCall?: { name: string }; functionResponse?: { name: string } }[] }[];
+    };
+    assert.equal(body.contents[1].parts[0].functionCall?.name, '_3d_render');
+    assert.equal(body.contents[2].parts[0].functionResponse?.name, '_3d_render');
+    assert.deepEqual((body as { toolConfig?: unknown }).toolConfig, {
+      functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['_-x_tool'] },
+    });
+  });
+
+  it('Messages and Responses: a tool named with a digit first is called back by the client`s name', async () => {
+    const message = await anthropic().messages.create({
+      model: 'gemini-record',
+      max_tokens: 256,
+      messages: [{ role: 'user', content: 'Render.' }],
+      tools: [{ name: '3d_render', input_schema: RATE_PARAMETERS as Anthropic.Tool.InputSchema }],
+    });
+    assert.deepEqual(declaredNames(), ['_3d_render']);
+    const use = message.content.find((block) => block.type === 'tool_use');
+    assert.equal(use?.type === 'tool_use' && use.name, '3d_render');
+    const response = await client().responses.create({
+      model: 'gemini-record',
+      input: 'Render.',
+      tools: [{ type: 'function', name: '3d_render', parameters: RATE_PARAMETERS, strict: false }],
+    });
+    assert.deepEqual(declaredNames(), ['_3d_render']);
+    const call = response.output.find((item) => item.type === 'function_call');
+    assert.equal(call?.type === 'function_call' && call.name, '3d_render');
+  });
+
+  it('chat: arrays without items go as JSON Schema, in a tool and a json_schema alike (tools33 D3)', async () => {
+    const schema = { type: 'object', properties: { tags: { type: 'array' }, rows: { type: 'array', items: { type: 'array' } } } };
+    const { declaration } = await sentBoth(schema);
+    assert.equal(declaration.parameters, undefined);
+    assert.deepEqual((declaration.parametersJsonSchema as { properties: unknown }).properties, schema.properties);
+    assertSentAsJsonSchema(schema);
+  });
+
   it('keeps schemas the subset expresses in responseSchema, as before', async () => {
     const schema = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] };
     await client().chat.completions.create({
@@ -175,6 +278,12 @@ describe('the fake Gemini refuses what Gemini refuses in its two schema fields',
       assert.equal((await post({}, tool)).status, 400);
       const bothTool = [{ functionDeclarations: [{ name: 'f', parameters: { type: 'OBJECT' }, parametersJsonSchema: map }] }];
       assert.match((await post({}, bothTool)).message, /mutually exclusive/);
+      const untyped = await post({ ...json, responseSchema: { type: 'OBJECT', properties: { u: { enum: ['c'] } } } });
+      assert.match(untyped.message, /response_schema\.properties\["u"\]\.enum: only allowed for STRING type/);
+      assert.equal(
+        (await post({ ...json, responseSchema: { type: 'OBJECT', properties: { u: { type: 'STRING', enum: ['c'] } } } })).status,
+        200,
+      );
       assert.equal((await post({ ...json, responseJsonSchema: map })).status, 200);
       assert.equal((await post({}, [{ functionDeclarations: [{ name: 'f', parametersJsonSchema: map }] }])).status, 200);
     } finally {

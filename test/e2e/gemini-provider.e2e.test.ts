@@ -514,7 +514,7 @@ describe('Gemini provider through the gateway (real @google/genai, fake Gemini A
         answer: { type: 'INTEGER' },
         note: { type: 'STRING', nullable: true },
         unit: { type: 'STRING', nullable: true, enum: ['c', 'f'] },
-        kind: { enum: ['final'] },
+        kind: { type: 'STRING', enum: ['final'] },
         tags: { type: 'ARRAY', items: { type: 'STRING', description: 'a tag' } },
       },
       propertyOrdering: ['answer', 'note', 'unit', 'kind', 'tags'],

@@ -273,6 +273,11 @@ function validate(body: Record<string, unknown>): string | undefined {
     );
   const choice = body.tool_choice as { type: string } | undefined;
   if (choice && !['auto', 'any', 'tool', 'none'].includes(choice.type)) return 'tool_choice.type: invalid';
+  // Anthropic's rule for a tool's schema (anthropics/claude-code#5319).
+  const combined = ((body.tools ?? []) as { input_schema?: Record<string, unknown> }[]).findIndex(
+    (tool) => tool.input_schema && ['oneOf', 'allOf', 'anyOf'].some((key) => key in tool.input_schema!),
+  );
+  if (combined >= 0) return `tools.${combined}.custom.input_schema: input_schema does not support oneOf, allOf, or anyOf at the top level`;
   const toolBlocks = messages.some(
     (m) => typeof m.content !== 'string' && m.content.some((b) => b.type === 'tool_use' || b.type === 'tool_result'),
   );

@@ -242,8 +242,11 @@ function validate(body: Record<string, unknown>): string | undefined {
     }
   }
   const declarations = ((body.tools ?? []) as { functionDeclarations?: Declaration[] }[]).flatMap((t) => t.functionDeclarations ?? []);
-  for (const [i, { parameters, parametersJsonSchema }] of declarations.entries()) {
+  for (const [i, { name, parameters, parametersJsonSchema }] of declarations.entries()) {
     const at = `tools[0].function_declarations[${i}]`;
+    // Gemini's rule for function names (google-gemini/gemini-cli#7869), which OpenAI and Anthropic do not have.
+    if (!/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/.test(name))
+      return `* GenerateContentRequest.${at}.name: Invalid function name. Must start with a letter or an underscore. Must be a-z, A-Z, 0-9, or contain underscores, dots, colons and dashes, with a maximum length of 64.`;
     if (parameters && parametersJsonSchema)
       return `* GenerateContentRequest.${at}: parameters and parameters_json_schema are mutually exclusive`;
     const problem =
@@ -283,7 +286,8 @@ function signatureProblem(body: Record<string, unknown>): string | undefined {
  * What Gemini refuses in its OpenAPI-subset Schema (`responseSchema`, a declaration's `parameters`), at `path`:
  * JSON Schema keywords the Schema type lacks (pydantic/pydantic-ai#1203, python-genai#1815), an OBJECT
  * without properties ("should be non-empty for OBJECT type": js-genai#708, browser-use#3786), `type` beside
- * `anyOf`, an enum value that is not a string.
+ * `anyOf`, an enum value that is not a string, an enum on a type other than STRING or on none ("enum: only allowed
+ * for STRING type": directus/directus#27100, decolua/9router#359), an ARRAY without `items` ("items: missing field": kkrishnan90/gemini-desktop#7).
  */
 function schemaProblem(schema: Schema, path: string): string | undefined {
   for (const key of FOREIGN_SCHEMA_KEYS)
@@ -294,6 +298,8 @@ function schemaProblem(schema: Schema, path: string): string | undefined {
   // Schema.enum is a list of strings: null or a number there fails to parse.
   const notString = ((schema.enum ?? []) as unknown[]).find((v) => typeof v !== 'string');
   if (notString !== undefined) return `Invalid value at 'enum' (TYPE_STRING), ${JSON.stringify(notString)}`;
+  if (schema.type === 'ARRAY' && !schema.items) return `* GenerateContentRequest.${path}.items: missing field.`;
+  if (schema.enum && schema.type !== 'STRING') return `* GenerateContentRequest.${path}.enum: only allowed for STRING type`;
   const children: [string, unknown][] = [
     ...Object.entries((schema.properties ?? {}) as object).map(([k, v]): [string, unknown] => [`properties["${k}"]`, v]),
     ['items', schema.items],

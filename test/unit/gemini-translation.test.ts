@@ -354,7 +354,23 @@ describe('JSON Schema -> Gemini Schema', () => {
       { type: ['string', 'null'], enum: ['c', 'f', null] },
       { type: 'STRING', nullable: true, enum: ['c', 'f'] },
     ],
-    ['null in an untyped enum -> nullable', { enum: ['c', null] }, { nullable: true, enum: ['c'] }],
+    ['null in an untyped enum -> nullable', { enum: ['c', null] }, { nullable: true, enum: ['c'], type: 'STRING' }],
+    ['an untyped const string -> a STRING enum', { const: 'x' }, { enum: ['x'], type: 'STRING' }],
+    [
+      'a type list with an enum: each type with its own values, a type with none left out',
+      { type: ['string', 'integer'], enum: ['a', 1] },
+      {
+        anyOf: [
+          { type: 'STRING', enum: ['a'] },
+          { type: 'INTEGER', description: '(one of: 1)' },
+        ],
+      },
+    ],
+    [
+      'a type list with a string enum -> a STRING enum',
+      { type: ['string', 'number'], enum: ['a', 'b'] },
+      { type: 'STRING', enum: ['a', 'b'] },
+    ],
     ['null outside the type is left out of the enum', { type: 'string', enum: ['c', null] }, { type: 'STRING', enum: ['c'] }],
     ['a const null -> a note', { type: 'null', const: null }, { nullable: true, description: '(one of: null)' }],
     [
@@ -558,7 +574,7 @@ describe('Gemini response', () => {
         () =>
           choiceFrom(
             { finishReason: reason as never, content: { parts: [] } },
-            { provider: 'g', exposeReasoning: false, maxToolCalls: Infinity },
+            { provider: 'g', exposeReasoning: false, maxToolCalls: Infinity, toolNames: new Map() },
           ),
         (e: GatewayError) => e.status === status,
       );
@@ -623,14 +639,17 @@ describe('Gemini response', () => {
         ],
       },
     } as never;
-    const choice = choiceFrom(candidate, { provider: 'g', exposeReasoning: true, maxToolCalls: Infinity });
+    const choice = choiceFrom(candidate, { provider: 'g', exposeReasoning: true, maxToolCalls: Infinity, toolNames: new Map() });
     assert.equal(choice.text, 'ok');
     assert.equal(choice.reasoning, 'plan');
     assert.equal(choice.finishReason, 'tool_calls');
     assert.match(choice.toolCalls[0].id, /^call_/);
     assert.deepEqual(choice.toolCalls[0].extra, { extra_content: { google: { thought_signature: 's' } } });
     assert.deepEqual(choice.toolCalls[1], { id: 'given', name: 'g', arguments: '{}' });
-    assert.equal(choiceFrom(candidate, { provider: 'g', exposeReasoning: false, maxToolCalls: 1 }).toolCalls.length, 1);
+    assert.equal(
+      choiceFrom(candidate, { provider: 'g', exposeReasoning: false, maxToolCalls: 1, toolNames: new Map() }).toolCalls.length,
+      1,
+    );
   });
 
   it('a blocked prompt is a 400 content_filter; no candidates at all is a retryable 502', () => {
@@ -733,7 +752,14 @@ describe('Gemini errors', () => {
 
 describe('Gemini stream translation', () => {
   async function run(chunks: object[], maxToolCalls = Infinity) {
-    const translate = translateChunks({ provider: 'gem', model: 'fallback', includeUsage: true, exposeReasoning: true, maxToolCalls });
+    const translate = translateChunks({
+      provider: 'gem',
+      model: 'fallback',
+      includeUsage: true,
+      exposeReasoning: true,
+      maxToolCalls,
+      toolNames: new Map(),
+    });
     const { frames: all, usage } = await translated(translate, chunks as GenerateContentResponse[]);
     const frames = all
       .filter((frame) => frame !== 'data: [DONE]\n\n')

@@ -18,7 +18,9 @@ import {
 import { type AssistantMessage, functionCalls, parseArguments, planTools, type ToolMode, type ToolPlan } from '../translation/tools';
 import { toTurns } from '../translation/turns';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../wire';
+import { contextFor, mergedAllOf } from '../gemini/schema-reading';
 import { isGatewaySignature } from '../gemini/signatures';
+import { SchemaBudget } from '../schema-budget';
 
 type Body = Anthropic.MessageCreateParamsNonStreaming;
 type Block = Anthropic.ContentBlockParam;
@@ -314,8 +316,8 @@ export function toolUseId(id: string): string {
   return valid === id && id !== '' ? id : `${valid}_${createHash('sha256').update(id).digest('base64url').slice(0, 12)}`;
 }
 
-function toTool(tool: ToolPlan['tools'][number]): Anthropic.Tool {
-  const schema = tool.parameters ?? {};
+function toTool(tool: ToolPlan['tools'][number], i: number): Anthropic.Tool {
+  const schema = withTopLevelAllOfMerged(tool.parameters ?? {}, `tools[${i}].function.parameters`);
   if (schema.type !== undefined && schema.type !== 'object') {
     throw GatewayError.badRequest(`Function '${tool.name}' parameters must be a JSON schema of type object.`, 'tools', 'invalid_value');
   }
@@ -325,6 +327,16 @@ function toTool(tool: ToolPlan['tools'][number]): Anthropic.Tool {
     input_schema: { type: 'object', ...schema } as Anthropic.Tool.InputSchema,
     ...(tool.strict ? { strict: true } : {}),
   };
+}
+
+/**
+ * Parameters with a top-level `allOf` (an intersection, as zod's `.and()` and TypeBox's `Intersect` write it) as one
+ * object, merged as for Gemini (schema-reading.ts): Anthropic refuses `oneOf`, `allOf` or `anyOf` at the top of an
+ * `input_schema`. Below the top, and a top-level `anyOf` / `oneOf` (a choice, not one object), go as sent.
+ */
+function withTopLevelAllOfMerged(schema: Record<string, unknown>, param: string): Record<string, unknown> {
+  if (!Array.isArray(schema.allOf)) return schema;
+  return mergedAllOf(schema, contextFor(schema, param, new SchemaBudget()), undefined).merged;
 }
 
 /** `parallel_tool_calls: false` is Anthropic's `disable_parallel_tool_use`, carried on the choice. */

@@ -21,7 +21,7 @@ import { answeredBatches, toEmbeddingsResult, toEmbedRequests } from './embeddin
 import { fromGeminiError, keepingHeaders } from './errors';
 import { chunkEvents } from './events';
 import { recallSignatures, rememberSignatures } from './kept-signatures';
-import { GEMINI_PARAMS, toGenerateRequest } from './request';
+import { answerToolNames, GEMINI_PARAMS, toGenerateRequest } from './request';
 import { answerParts, checkPromptFeedback, choiceFrom, type ChoiceOptions, usageFrom } from './response';
 import { translateChunks } from './stream';
 
@@ -185,6 +185,7 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
       provider: this.name,
       exposeReasoning: wantsReasoning(request),
       maxToolCalls: request.parallel_tool_calls === false ? 1 : Infinity,
+      toolNames: answerToolNames(request),
     };
   }
 }

@@ -26,6 +26,7 @@ import {
 } from '../translation/params';
 import {
   type AssistantMessage,
+  fittedToolName,
   functionCalls,
   parseArguments,
   planTools,
@@ -131,7 +132,10 @@ export function toGenerateRequest(
     config.tools = [{ functionDeclarations: tools.tools.map((tool, i) => toDeclaration(tool, `tools[${i}].function.parameters`, budget)) }];
     if (tools.mode) {
       config.toolConfig = {
-        functionCallingConfig: { mode: TOOL_MODES[tools.mode], ...(tools.forced ? { allowedFunctionNames: [tools.forced] } : {}) },
+        functionCallingConfig: {
+          mode: TOOL_MODES[tools.mode],
+          ...(tools.forced ? { allowedFunctionNames: [geminiToolName(tools.forced)] } : {}),
+        },
       };
     }
   }
@@ -210,12 +214,12 @@ export type KeptSignatures = ReadonlyMap<string, unknown>;
 function modelParts(message: AssistantMessage, param: string, callNames: Map<string, string>): Part[] {
   const parts = partsOf(message, param).flatMap(toPart);
   functionCalls(message, param).forEach((call, j) => {
-    callNames.set(call.id, call.function.name);
+    callNames.set(call.id, geminiToolName(call.function.name));
     const signature = thoughtSignatureOf(call);
     parts.push({
       functionCall: {
         id: call.id,
-        name: call.function.name,
+        name: geminiToolName(call.function.name),
         args: parseArguments(call.function.arguments, `${param}.tool_calls[${j}].function.arguments`),
       },
       ...(signature ? { thoughtSignature: signature } : {}),
@@ -286,7 +290,7 @@ function toDeclaration(tool: ToolPlan['tools'][number], param: string, budget: S
     );
   }
   return {
-    name: tool.name,
+    name: geminiToolName(tool.name),
     ...(tool.description ? { description: tool.description } : {}),
     ...(json ? { parametersJsonSchema: json } : subset?.properties && Object.keys(subset.properties).length ? { parameters: subset } : {}),
   };
@@ -299,4 +303,21 @@ function isOneObject(schema: { anyOf?: unknown; oneOf?: unknown; type?: unknown 
   if (schema.type === undefined) return true;
   const types = (Array.isArray(schema.type) ? schema.type : [schema.type]).filter((t) => t !== 'null');
   return types.length === 1 && (types[0] === Type.OBJECT || types[0] === 'object');
+}
+
+/**
+ * A client's tool name as Gemini takes it: Gemini refuses a function name that does not start with a letter or an
+ * underscore ("Invalid function name. Must start with a letter or an underscore"), which OpenAI and Anthropic allow
+ * (`3d_render`, `-x`); such a name goes with a `_` before it, fitted to 64 characters as fittedToolName fits. The
+ * declaration, a forced choice and the history's calls and results name it alike; the answer's calls go back to
+ * the client's name by answerToolNames.
+ */
+export function geminiToolName(name: string): string {
+  return /^[A-Za-z_]/.test(name) ? name : fittedToolName(`_${name}`);
+}
+
+/** The client's names of the request's tools Gemini knows by another (geminiToolName), by Gemini's name. */
+export function answerToolNames(request: ChatCompletionCreateParams): ReadonlyMap<string, string> {
+  const names = (request.tools ?? []).flatMap((tool) => (tool.type === 'function' ? [tool.function.name] : []));
+  return new Map(names.filter((name) => geminiToolName(name) !== name).map((name) => [geminiToolName(name), name]));
 }

@@ -138,10 +138,10 @@ export function refusalOf(candidate: Candidate, finish: FinishReason): string | 
 }
 
 /** Gemini returns call ids on newer models only; OpenAI clients need one to answer the call. */
-export function toolCallOf(call: FunctionCall, part: Part): ToolCallOut {
+export function toolCallOf(call: FunctionCall, part: Part, toolNames: ReadonlyMap<string, string>): ToolCallOut {
   return {
     id: call.id || `call_${randomBytes(12).toString('base64url')}`,
-    name: call.name ?? '',
+    name: (call.name && toolNames.get(call.name)) ?? call.name ?? '',
     arguments: JSON.stringify(call.args ?? {}),
     ...(part.thoughtSignature ? { extra: signedCall(part.thoughtSignature) } : {}),
   };
@@ -152,6 +152,8 @@ export interface ChoiceOptions {
   exposeReasoning: boolean;
   /** 1 when the client set parallel_tool_calls: false, which Gemini cannot be told. */
   maxToolCalls: number;
+  /** The client's names of tools Gemini knows by another (request.ts answerToolNames), by Gemini's name. */
+  toolNames: ReadonlyMap<string, string>;
 }
 
 export function choiceFrom(candidate: Candidate, options: ChoiceOptions): ChoiceOut {
@@ -162,7 +164,7 @@ export function choiceFrom(candidate: Candidate, options: ChoiceOptions): Choice
   for (const part of candidate.content?.parts ?? []) {
     if (part.thought) reasoning += part.text ?? '';
     else if (part.functionCall) {
-      if (toolCalls.length < options.maxToolCalls) toolCalls.push(toolCallOf(part.functionCall, part));
+      if (toolCalls.length < options.maxToolCalls) toolCalls.push(toolCallOf(part.functionCall, part, options.toolNames));
     } else if (part.text) text += part.text;
   }
   const finishReason = finishOf(options.provider, candidate, toolCalls.length > 0);

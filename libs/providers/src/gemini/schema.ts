@@ -65,7 +65,8 @@ class BeyondSubset extends Error {}
  * "Improving Structured Outputs in the Gemini API"; a Gemini 2.5 preview before): an object without
  * properties (a map, `z.record` / `Dict[str, X]`: `additionalProperties` and no `properties`; or any
  * object), which Gemini refuses in the subset
- * ("properties: should be non-empty for OBJECT type"), and a recursive schema (a `$ref` cycle), which
+ * ("properties: should be non-empty for OBJECT type"), an array without `items` (of anything), which Gemini
+ * refuses there too ("items: missing field"), and a recursive schema (a `$ref` cycle), which
  * the subset cannot inline. Objects with properties and a schema for additional ones stay in the
  * subset (accepted there, without the extra keys, as before), and so do tuples and other keywords the
  * subset approximates or leaves out. A schema whose `$ref`s expand past MAX_SCHEMA_NODES before the
@@ -125,24 +126,38 @@ function convert(node: JsonSchema, ctx: SubsetContext, place: Place | undefined)
   if (nonNull?.length === 1) return { ...convert({ ...nonNull[0].v }, ctx, placeIn(place, keyword, nonNull[0].i, true)), ...out };
   if (nonNull?.length) out.anyOf = nonNull.map(({ v, i }) => convert(v, ctx, placeIn(place, keyword, i)));
 
-  // Gemini refuses `type` next to `anyOf`; the variants carry the types.
-  const named = types.filter((t) => t !== 'null');
-  if (named.length > 1) out.anyOf = named.map((t) => convert({ ...node, type: t, anyOf: undefined, oneOf: undefined }, ctx, place));
-  else if (named.length === 1 && !out.anyOf) out.type = GEMINI_TYPES.get(named[0]) as Schema['type'];
+  const values = node.const !== undefined ? [node.const] : (node.enum as unknown[] | undefined);
+  // Gemini refuses `type` next to `anyOf`; the variants carry the types, each with the values of its type (a
+  // type none of the values has admits nothing, and Gemini refuses an enum on a type other than STRING).
+  const listed = types.filter((t) => t !== 'null');
+  const typed = listed.filter((t) => values?.some((v) => isOfType(v, t)));
+  const named = listed.length > 1 && typed.length ? typed : listed;
+  if (named.length > 1) {
+    out.anyOf = named.map((t) =>
+      convert(
+        { ...node, type: t, anyOf: undefined, oneOf: undefined, const: undefined, enum: values?.filter((v) => isOfType(v, t)) },
+        ctx,
+        place,
+      ),
+    );
+  } else if (named.length === 1 && !out.anyOf) out.type = GEMINI_TYPES.get(named[0]) as Schema['type'];
 
   const type = named.length === 1 ? named[0] : undefined;
   if (typeof node.format === 'string') {
     if (type && FORMATS.get(type)?.has(node.format)) out.format = node.format;
     else notes.push(`format: ${node.format}`);
   }
-  const values = node.const !== undefined ? [node.const] : (node.enum as unknown[] | undefined);
-  if (values) {
+  if (values && named.length <= 1) {
     // A null value is Gemini's `nullable` (already set when the type allows null; null outside
     // the type is no answer), not an enum value: Gemini's enum holds strings only.
     const choices = values.filter((v) => v !== null);
     if (choices.length < values.length && !types.length) out.nullable = true;
-    if (choices.length && choices.every((v) => typeof v === 'string')) out.enum = choices as string[];
-    else notes.push(`one of: ${values.map((v) => JSON.stringify(v)).join(', ')}`);
+    if (choices.length && choices.every((v) => typeof v === 'string')) {
+      out.enum = choices as string[];
+      // Gemini takes an enum on STRING only ("enum: only allowed for STRING type"), and JSON Schema needs no
+      // `type` beside a string enum or const (hand-written MCP schemas, an `anyOf` of consts).
+      if (!out.anyOf) out.type = Type.STRING;
+    } else notes.push(`one of: ${values.map((v) => JSON.stringify(v)).join(', ')}`);
   }
   if (Array.isArray(node.examples) && node.examples.length) out.example = node.examples[0];
 
@@ -170,6 +185,8 @@ function convert(node: JsonSchema, ctx: SubsetContext, place: Place | undefined)
 
   if (notes.length) out.description = [out.description, `(${notes.join('; ')})`].filter(Boolean).join(' ');
   if (out.type === Type.OBJECT && !Object.keys(out.properties ?? {}).length && !parameterless(node, ctx, place)) throw new BeyondSubset();
+  // JSON Schema's array of anything; Gemini refuses an ARRAY without `items` ("items: missing field").
+  if (out.type === Type.ARRAY && !out.items) throw new BeyondSubset();
   return out;
 }
 
@@ -182,4 +199,13 @@ function convert(node: JsonSchema, ctx: SubsetContext, place: Place | undefined)
 function parameterless(node: JsonSchema, ctx: SubsetContext, place: Place | undefined): boolean {
   const values = node.additionalProperties;
   return ctx.parameters && isTop(place) && !(isSchemaObject(values) && Object.keys(values).length);
+}
+
+/** Whether `value` is of the JSON Schema type `type`. */
+function isOfType(value: unknown, type: string): boolean {
+  if (type === 'integer') return Number.isInteger(value);
+  if (type === 'array') return Array.isArray(value);
+  if (type === 'object') return typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (type === 'null') return value === null;
+  return typeof value === type;
 }

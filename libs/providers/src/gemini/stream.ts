@@ -92,7 +92,7 @@ class ChunkTranslation implements StreamSteps<GenerateContentResponse, string>, 
           if (options.exposeReasoning && part.text) out.push(frames.reasoning(part.text, index));
         } else if (part.functionCall) {
           if (state.calls >= options.maxToolCalls) continue;
-          const call = toolCallOf(part.functionCall, part);
+          const call = toolCallOf(part.functionCall, part, options.toolNames);
           if (call.extra) this.signed.push(call);
           out.push(frames.toolCall(state.calls, call, index), frames.toolArguments(state.calls++, call.arguments, index));
         } else if (part.text) out.push(frames.content(part.text, index));
