@@ -45,6 +45,22 @@ describe('KeyConcurrency: places taken and given back in any order', () => {
     assert.equal(concurrency.inFlightOf(key.id), 2);
   });
 
+  // Left by race33: with authentication off every request is the anonymous key's, held to
+  // security.defaultMaxConcurrent, and the refusal spoke of "This API key" to a client that sent none.
+  it('with authentication off, the refusal names the gateway-wide limit, not an API key', () => {
+    const concurrency = new KeyConcurrency({ security: { defaultMaxConcurrent: 1 } } as GatewayConfig);
+    const anonymous: KeyRecord = { id: 'anonymous', source: 'anonymous' };
+    concurrency.enter(anonymous, {});
+    assert.throws(
+      () => concurrency.enter(anonymous, {}),
+      (e: unknown) =>
+        e instanceof GatewayError &&
+        e.status === 429 &&
+        !/This API key/.test(e.message) &&
+        /security\.defaultMaxConcurrent/.test(e.message),
+    );
+  });
+
   it('counts exactly the requests not yet ended, never more than the limit, and none once all have ended', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -662,6 +662,19 @@ describe('OpenAI stream pass-through', () => {
     );
   });
 
+  // Left by stream33: `data: [DONE] ` (a space after it) ends a stream for the SDKs (openai-node and openai-python
+  // test the data's start), so it ends the gateway's too: it waited for the upstream's idle timeout.
+  it('an upstream that keeps the connection open after `data: [DONE] ` with spaces after it: the stream ends there', async () => {
+    async function* keptOpen() {
+      yield Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\ndata: [DONE]  \r\n\r\n');
+      throw Object.assign(new Error('Body Timeout Error'), { code: 'UND_ERR_BODY_TIMEOUT' });
+    }
+    const s = passThroughStream('p', { body: keptOpen() }, new AbortController().signal, false);
+    const out: Buffer[] = [];
+    for await (const chunk of s) out.push(chunk as Buffer);
+    assert.match(Buffer.concat(out).toString(), /"hi".*\n\ndata: \[DONE\] {2}\r\n\r\n$/s);
+  });
+
   // Found by an independent check: a `: ping` comment was forwarded as the stream's first chunk, so
   // the router counted the stream as started: no fallback, no attempt timeout.
   it('comments before the first data are no output: pings then a cut yield nothing before the error', async () => {

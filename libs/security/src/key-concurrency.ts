@@ -46,7 +46,7 @@ export class KeyConcurrency {
     if (this.places.has(holder)) return;
     const limit = this.limitOf(key);
     const held = this.inFlightOf(key.id);
-    if (limit !== undefined && held >= limit) throw tooManyInFlight(limit);
+    if (limit !== undefined && held >= limit) throw tooManyInFlight(limit, key.source === 'anonymous');
     this.inFlight.set(key.id, held + 1);
     this.places.set(holder, key.id);
   }
@@ -72,10 +72,14 @@ export class KeyConcurrency {
   }
 }
 
-function tooManyInFlight(limit: number): GatewayError {
+/** `anonymous`: authentication is off, every request is counted against the one default limit. */
+function tooManyInFlight(limit: number, anonymous: boolean): GatewayError {
+  const requests = `${limit} request${limit === 1 ? '' : 's'}`;
   return new GatewayError(
     429,
-    `This API key already has ${limit} request${limit === 1 ? '' : 's'} in flight, its limit (maxConcurrent); retry when one has ended.`,
+    anonymous
+      ? `This gateway already has ${requests} in flight, its limit without API keys (security.defaultMaxConcurrent); retry when one has ended.`
+      : `This API key already has ${requests} in flight, its limit (maxConcurrent); retry when one has ended.`,
     'rate_limit_error',
     'concurrency_limit_exceeded',
     null,

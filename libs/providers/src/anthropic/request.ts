@@ -18,7 +18,7 @@ import {
 import { type AssistantMessage, functionCalls, parseArguments, planTools, type ToolMode, type ToolPlan } from '../translation/tools';
 import { toTurns } from '../translation/turns';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam } from '../wire';
-import { contextFor, mergedAllOf } from '../gemini/schema-reading';
+import { contextFor, mergedAllOf } from '../translation/schema-reading';
 import { isGatewaySignature } from '../gemini/signatures';
 import { SchemaBudget } from '../schema-budget';
 
@@ -331,7 +331,7 @@ function toTool(tool: ToolPlan['tools'][number], i: number): Anthropic.Tool {
 
 /**
  * Parameters with a top-level `allOf` (an intersection, as zod's `.and()` and TypeBox's `Intersect` write it) as one
- * object, merged as for Gemini (schema-reading.ts): Anthropic refuses `oneOf`, `allOf` or `anyOf` at the top of an
+ * object, merged as for Gemini (translation/schema-reading.ts): Anthropic refuses `oneOf`, `allOf` or `anyOf` at the top of an
  * `input_schema`. Below the top, and a top-level `anyOf` / `oneOf` (a choice, not one object), go as sent.
  */
 function withTopLevelAllOfMerged(schema: Record<string, unknown>, param: string): Record<string, unknown> {

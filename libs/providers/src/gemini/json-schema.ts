@@ -15,7 +15,7 @@ import {
   type Place,
   placeIn,
   selfMade,
-} from './schema-reading';
+} from '../translation/schema-reading';
 
 /**
  * JSON Schema 2020-12's keywords whose value is a schema (with draft 7's `additionalItems`), each sent

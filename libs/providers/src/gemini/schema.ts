@@ -15,7 +15,7 @@ import {
   mergedAllOf,
   type Place,
   placeIn,
-} from './schema-reading';
+} from '../translation/schema-reading';
 
 /** Annotations Gemini's Schema shares with JSON Schema, copied as they are. */
 const KEPT = new Set([

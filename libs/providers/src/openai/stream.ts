@@ -43,6 +43,7 @@ const COMPACT_DONE_EVENT = Buffer.from('data:[DONE]');
 const DONE_ADDED = Buffer.from('data: [DONE]\n\n');
 const FINISH_REASON_KEY = Buffer.from('"finish_reason"');
 const LF = 0x0a;
+const SPACE = 0x20;
 const CR = 0x0d;
 const NO_OUTPUT: Buffer[] = [];
 /**
@@ -267,19 +268,21 @@ function noAnswer(provider: string): GatewayError {
 
 /**
  * Whether the last of `events` (whole events, their blank line last) is `data: [DONE]` (or
- * `data:[DONE]`). Read backwards from the end, a few bytes: no search on a stream's every chunk.
+ * `data:[DONE]`, or with spaces after it: the SDKs test only the data's start). Read backwards from
+ * the end, a few bytes: no search on a stream's every chunk.
  */
 function endsWithDone(events: Buffer): boolean {
-  // Back over the blank line and the line end before it, each an LF or a CRLF.
+  // Back over the blank line and the line end before it, each an LF or a CRLF, and spaces before that.
   let at = events.length;
   for (let lineEnds = 0; lineEnds < 2; lineEnds++) {
     if (events[at - 1] === LF) at--;
     if (events[at - 1] === CR) at--;
   }
+  while (events[at - 1] === SPACE) at--;
   if (events[at - 1] !== DONE_VALUE[DONE_VALUE.length - 1]) return false;
   at -= DONE_VALUE.length;
   if (at < 0 || events.compare(DONE_VALUE, 0, DONE_VALUE.length, at, at + DONE_VALUE.length) !== 0) return false;
-  if (events[at - 1] === 0x20) at--;
+  if (events[at - 1] === SPACE) at--;
   at -= DATA_FIELD.length;
   return (
     at >= 0 && events.compare(DATA_FIELD, 0, DATA_FIELD.length, at, at + DATA_FIELD.length) === 0 && (at === 0 || events[at - 1] === LF)

@@ -2,9 +2,10 @@ import { GatewayError } from '../gateway-error';
 import type { SchemaBudget } from '../schema-budget';
 
 /**
- * Reading a client's JSON Schema for Gemini, shared by its two forms (schema.ts, the OpenAPI subset;
- * json-schema.ts, Gemini's JSON Schema fields): where a node is, the shapes of the keywords read, the
- * node bound, local `$ref`s and `allOf` merging.
+ * Reading a client's JSON Schema for a vendor that takes less than JSON Schema: Gemini's two forms
+ * (gemini/schema.ts, the OpenAPI subset; gemini/json-schema.ts, its JSON Schema fields) and Anthropic's
+ * top-level `allOf` merge: where a node is, the shapes of the keywords read, the node bound, local
+ * `$ref`s and `allOf` merging.
  */
 export type JsonSchema = Record<string, unknown>;
 
