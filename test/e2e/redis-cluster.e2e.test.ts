@@ -351,6 +351,47 @@ describe(
       await settle(2_500); // the pause is over before the next test
     });
 
+    // Found by an independent check (cluster34 D4): the undo of a create Redis refused part-way deleted the record and
+    // the id in one DEL, refused CROSSSLOT (two slots) and swallowed: both stayed, readable by id, never cleaned.
+    it('keys: a create Redis refuses part-way leaves nothing behind on any shard', async () => {
+      const owners = await cluster.cluster('SLOTS');
+      const slot = Number(await cluster.cluster('KEYSLOT', 'gateway:keys'));
+      const port = owners.find(([from, to]) => from <= slot && slot <= to)![2][1];
+      const full = cluster.nodes('master').find((n) => n.options.port === port)!;
+      const count = async (pattern: string) =>
+        (await Promise.all(cluster.nodes('master').map((n) => n.keys(pattern)))).reduce((sum, keys) => sum + keys.length, 0);
+      const before = [await count('gateway:key:*'), await count('gateway:keyid:*')];
+      const [, maxmemory] = (await full.config('GET', 'maxmemory')) as string[];
+      await full.config('SET', 'maxmemory', '1');
+      try {
+        // The record and the id land on the other masters (2 in 3 each), the list of ids on the full one: refused.
+        for (let i = 0; i < 6; i++) assert.equal((await admin(a, 'POST', '', { name: `cluster-full-${i}` })).status, 503);
+      } finally {
+        await full.config('SET', 'maxmemory', maxmemory!);
+      }
+      assert.deepEqual([await count('gateway:key:*'), await count('gateway:keyid:*')], before);
+    });
+
+    // Found by an independent check (cluster34 D2): a rotation that lost its compare-and-set to a PATCH deleted what it
+    // had made in one DEL of two slots: CROSSSLOT, a 500, and no retry.
+    it('keys: rotations racing PATCHes of the same key all answer 200', async () => {
+      const created = await admin(a, 'POST', '', { name: 'cluster-rotation-race' });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const id = created.body.id as string;
+      const statuses: number[] = [];
+      for (let round = 0; round < 12; round++) {
+        const [rotation, ...patches] = await Promise.all([
+          admin(round % 2 ? a : b, 'POST', `/${id}/rotate-with-grace`, { gracePeriodSeconds: 600 }),
+          ...[0, 1, 2, 3].map((i) => admin(i % 2 ? a : b, 'PATCH', `/${id}`, { metadata: { round: String(round), i: String(i) } })),
+        ]);
+        statuses.push(rotation.status, ...patches.map((patch) => patch.status));
+      }
+      assert.deepEqual(
+        statuses.filter((status) => status >= 500),
+        [],
+      );
+    });
+
     it('data spreads over the masters, and no command was refused for crossing slots', async () => {
       const perMaster = await Promise.all(cluster.nodes('master').map((n) => n.dbsize()));
       assert.ok(perMaster.filter((n) => n > 0).length >= 2, `keys per master: ${perMaster.join(', ')}`);

@@ -306,7 +306,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       } catch (error) {
         // The caller is told to try again (503) and never sees the secret: nothing of this create stays. On the
         // same connection, so after any of its writes that timed out; lost with it only if Redis is gone too.
-        await Promise.all([client.del(keys[0], keys[1]), client.srem(IDS, record.id)].map((undo) => undo.catch(() => undefined)));
+        await Promise.all([...deletions(client, keys[0], keys[1]), client.srem(IDS, record.id)].map((undo) => undo.catch(() => undefined)));
         throw error;
       }
       return { key, record, unreplicated: await this.replicated(client, record.id, keys) };
@@ -501,7 +501,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
         },
       });
       if (landing === 'lost') {
-        await client.del(...unmade);
+        await Promise.all(deletions(client, ...unmade));
         // Another rotation landed (one that outlived its lock, or a replica of an earlier version's): it wins.
         const landed = await client.get(RECORD_PREFIX + hash);
         if (landed && (JSON.parse(landed) as Rotated).rotatedTo) throw rotationInProgress(id);
@@ -509,7 +509,7 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       }
       if (landing instanceof Error) {
         // Fenced: it never lands. Left to nobody (no secret reaches them) if Redis fails now.
-        await this.redis.client!.del(...unmade).catch(() => undefined);
+        await Promise.all(deletions(this.redis.client!, ...unmade)).catch(() => undefined);
         throw landing;
       }
       return { key, ...shownChange, ...(await announce(landing === 'landed' ? client : undefined)) };
@@ -682,4 +682,13 @@ function keyNotFound(id: string): GatewayError {
 
 function keyChanged(id: string): GatewayError {
   return new GatewayError(409, `Key ${id} is being changed concurrently; try again.`, 'invalid_request_error', 'key_changed');
+}
+
+/**
+ * One DEL a key: the keys of one record live in several hash slots, and a Redis Cluster refuses a DEL naming two
+ * (CROSSSLOT: cluster34 D2 and D4, a rotation that lost its race to a PATCH answered 500, a create's undo left its
+ * record behind).
+ */
+function deletions(client: RedisClient, ...keys: string[]): Promise<number>[] {
+  return keys.map((key) => client.del(key));
 }
