@@ -58,6 +58,11 @@ describe('upstream requests read from undici dispatch callbacks', () => {
       if (req.url === '/hang') return void res.on('close', () => hangsClosed.push('headers'));
       if (req.url === '/stall') return void res.writeHead(200).write('{"partial":', () => res.on('close', () => hangsClosed.push('body')));
       if (req.url === '/drip') return drip(res);
+      if (req.url === '/interim') {
+        res.writeProcessing();
+        res.writeEarlyHints({ link: '</a.css>; rel=preload; as=style' });
+        return void res.writeHead(200, { 'content-type': 'text/event-stream' }).end('data: {"ok":true}\n\n');
+      }
       if (req.url === '/sized') return void res.writeHead(200, { 'content-length': 2 * MAX_BYTES }).write('{"a":"');
       res.end('{"ok":true}');
     }).listen(0, '127.0.0.1');
@@ -221,6 +226,20 @@ describe('upstream requests read from undici dispatch callbacks', () => {
       await upstream.close();
       await worker.terminate();
     }
+  });
+
+  // Found by an independent check (http34 D1): a 102 or 103 before the answer was taken for the answer by a streamed
+  // request (undici reports interim answers to onResponseStart too): every stream behind a CDN sending Early Hints failed.
+  it('an interim answer (102 Processing, 103 Early Hints) before the answer is skipped, streamed or whole', async () => {
+    const streamed = await streamedRequest(pool, { method: 'GET', path: '/interim' }, new AbortController().signal, 60_000);
+    assert.equal(streamed.statusCode, 200);
+    assert.equal(streamed.headers['content-type'], 'text/event-stream');
+    const chunks: Buffer[] = [];
+    for await (const chunk of streamed.body) chunks.push(chunk as Buffer);
+    assert.equal(Buffer.concat(chunks).toString(), 'data: {"ok":true}\n\n');
+    const whole = await bufferedRequest(pool, { method: 'GET', path: '/interim' }, new AbortController().signal, 60_000, MAX_BYTES);
+    assert.equal(whole.statusCode, 200);
+    assert.equal(whole.body.toString(), 'data: {"ok":true}\n\n');
   });
 
   it('refuses at once when the signal is already aborted', async () => {

@@ -299,6 +299,12 @@ function dispatch(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, s
         sink.sent?.();
       },
       onResponseStart(c, statusCode, headers) {
+        // An interim answer (103 Early Hints from a CDN, 102 Processing): the answer follows it. undici reports it
+        // here too, and a streamed request took it for the answer (http34 D1: every stream failed behind one).
+        if (statusCode < 200) {
+          lastActivity = performance.now();
+          return;
+        }
         started = true;
         lastActivity = performance.now();
         sink.start(c, statusCode, headers);
