@@ -398,6 +398,10 @@ describe('Responses API: errors, storage and the mock model', () => {
     const err = await apiError(client.responses.create({ model: 'mock', input: 'x', metadata: { ['k'.repeat(65)]: 'v' } }));
     assert.deepEqual([err.status, err.param, err.code], [400, 'metadata', 'invalid_value']);
     assert.match(err.message, /Invalid key 'k{64}…' in 'metadata': must NOT have more than 64 characters/);
+    // utf34 D4: the key quoted is cut at 64 UTF-16 units, never between the halves of an emoji.
+    const emoji = await apiError(client.responses.create({ model: 'mock', input: 'x', metadata: { ['a' + '😀'.repeat(70)]: 'v' } }));
+    assert.equal(Buffer.from(emoji.message).toString(), emoji.message, 'no lone surrogate');
+    assert.match(emoji.message, /Invalid key 'a(😀){31}…' in 'metadata'/u);
   });
 
   // Found by an independent check: both were read as response ids and answered 405 "use GET or DELETE".

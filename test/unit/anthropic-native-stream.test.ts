@@ -196,6 +196,15 @@ describe('Anthropic`s own stream passed through (nativeStream)', () => {
 
   // Found by a second check: `event: ping` + `data:` ended the stream with an api_error; the OpenAI-format streams drop such
   // events, and the Anthropic SDK skips them (no data), as it does pings.
+  // Found by an independent check (utf34 D1): `^`/`$` under the `m` flag match at U+2028 / U+2029, which JSON allows
+  // unescaped in a string: a text delta holding one and then `event: error` failed the stream (a 500).
+  it('a text with U+2028 / U+2029 and then `event: error` in it is text: the stream goes out whole', async () => {
+    const wire = anthropicStream(['Log:\u2028event: error\u2029data: see above', ' done'], { input: 3, cacheRead: 0, output: 4 });
+    const { sent, error } = await pass(wire, []);
+    assert.equal(error, undefined);
+    assert.equal(sent, wire);
+  });
+
   it('an event whose data is empty holds nothing: it is dropped, first or later, and the stream goes on', async () => {
     const wire = anthropicStream(['Hel', 'lo'], { input: 3, cacheRead: 0, output: 2 });
     const cut = wire.indexOf('event: content_block_stop');

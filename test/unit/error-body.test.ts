@@ -83,6 +83,17 @@ describe('upstream messages: whole up to MAX_MESSAGE_CHARS, cut and marked past 
 });
 
 describe("an OpenAI-format stream's error event: its message cut as an error answer's, after the key is out", () => {
+  // Found by an independent check (utf34 D1): `^`/`$` under the `m` flag match at U+2028 / U+2029, which JSON allows
+  // unescaped in a string: a text delta holding one and then `event: error` was taken for an error event.
+  it('an `event: error` inside a text after U+2028 / U+2029 is text; one on a line of its own is an error', () => {
+    for (const separator of ['\u2028', '\u2029']) {
+      const delta = { choices: [{ index: 0, delta: { content: `Log:${separator}event: error${separator}data: see above` } }] };
+      assert.equal(upstreamErrorEvent('p', Buffer.from(`data: ${JSON.stringify(delta)}\n\n`), undefined, true), undefined);
+    }
+    for (const end of ['\n', '\r\n', '\r'])
+      assert.ok(upstreamErrorEvent('p', Buffer.from(`event: error${end}data: not json\n\n`), undefined, true));
+  });
+
   it('a 50 KB message with the key across the cut: its beginning, the key hidden, marked', () => {
     const key = 'sk-upstream-key-0123';
     const message = 'k'.repeat(1_960) + key + 'x'.repeat(50_000);

@@ -49,6 +49,14 @@ describe('upstream error mapping (OpenAI format)', () => {
     });
   }
 
+  // Found by an independent check (utf34 D3): a text body cut through an emoji left half of it, which strict UTF-8
+  // readers (Python's json then print) fail on.
+  it('a text error body is cut at 500 UTF-16 units, never between the halves of an emoji', async () => {
+    const err = await fromUpstreamResponse('p', response(400, 'x'.repeat(499) + '😀'.repeat(10), { 'content-type': 'text/plain' }));
+    assert.ok(err.message.endsWith('x'.repeat(20)), err.message.slice(-40));
+    assert.equal(Buffer.from(err.message).toString(), err.message, 'no lone surrogate');
+  });
+
   it('a 429 insufficient_quota is the provider account out of credit: a final 502 without Retry-After, not a rate limit', async () => {
     const body = JSON.stringify({
       error: { message: 'You exceeded your current quota', type: 'insufficient_quota', code: 'insufficient_quota' },

@@ -1,4 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
+import { textStart } from './text-start';
 import { withoutKey } from './without-key';
 
 /**
@@ -100,7 +101,5 @@ function closedAtCut(text: string): string {
 export function upstreamMessage(text: string, apiKey?: string): string {
   const message = withoutKey(text, apiKey);
   if (message.length <= MAX_MESSAGE_CHARS) return message;
-  // Not between the two halves of a surrogate pair.
-  const end = /[\uD800-\uDBFF]/.test(message[MAX_MESSAGE_CHARS - 1]) ? MAX_MESSAGE_CHARS - 1 : MAX_MESSAGE_CHARS;
-  return message.slice(0, end) + CUT;
+  return textStart(message, MAX_MESSAGE_CHARS) + CUT;
 }

@@ -16,6 +16,7 @@ export * from './provider';
 export * from './providers.module';
 export * from './providers.service';
 export * from './sse-events';
+export { textStart } from './text-start';
 export * from './token-estimate';
 export * from './tool-call-slots';
 export { clientUsage, completionId, wholeUsage } from './translation/completion';

@@ -1,3 +1,10 @@
+/**
+ * An `event: error` line of an SSE event: at a line start and end by SSE's line ends alone (CR, LF), not a regular
+ * expression's `^`/`$` under `m`, which also match at U+2028 / U+2029: text holding them unescaped (JSON allows it)
+ * and then the words `event: error` ended a healthy stream (utf34 D1).
+ */
+export const ERROR_EVENT_LINE = /(?<![^\r\n])event: ?error(?![^\r\n])/;
+
 /** An SSE event's `data:` lines' values, joined by LF (SSE's rule), trimmed: '' for an event without data, or with empty data. */
 export function eventData(event: string): string {
   // The usual event is one `data:` line: its value as it is, without splitting it into lines.

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { HttpException } from '@nestjs/common';
-import { GatewayError } from '@gateway/providers';
+import { GatewayError, textStart } from '@gateway/providers';
 import { redisRefusal } from '@gateway/redis';
 
 interface FastifyLikeError {
@@ -123,7 +123,7 @@ function fromValidation(v: AjvError, context = 'body'): GatewayError {
 
 /** A client's key as an error message quotes it: the start of it, as the key may be as long as the body. */
 function shortened(key: string): string {
-  return key.length > 64 ? `${key.slice(0, 64)}…` : key;
+  return key.length > 64 ? `${textStart(key, 64)}…` : key;
 }
 
 /** ['string', 'null', 'array'] -> "string, null or array". */

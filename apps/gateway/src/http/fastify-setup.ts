@@ -26,8 +26,12 @@ function declaredCharset(contentType: string | undefined): string | undefined {
   return match ? (match[1] ?? match[2]).toLowerCase() : undefined;
 }
 
-/** Strict UTF-8: bytes that are not UTF-8 are refused rather than read as U+FFFD. The BOM is left to the JSON parser, which skips it. */
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/**
+ * Strict UTF-8: bytes that are not UTF-8 are refused rather than read as U+FFFD. A BOM is dropped here (the decoder's
+ * default), not left to the JSON parser: the body's other readers (the exact re-parse of tool inputs) do not skip it
+ * (utf34 D2: such a body with a big integer was a 400 "could not parse").
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The body as text, or undefined when it is not UTF-8 (another charset undeclared, or corrupt). */
 function utf8Text(bytes: Buffer): string | undefined {

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type Anthropic from '@anthropic-ai/sdk';
 import { GatewayError } from '../gateway-error';
 import { mapStream, type StreamSteps } from '../map-stream';
-import { eventData, parseEvent } from '../parse-event';
+import { ERROR_EVENT_LINE, eventData, parseEvent } from '../parse-event';
 import { ERROR_WORD } from '../openai/error-event';
 import { LoneCrs } from '../openai/lone-crs';
 import { PartialEvent } from '../openai/partial-event';
@@ -21,7 +21,6 @@ const HEAD_BYTES = 64 * 1024;
 /** How message_stop's event ends as Anthropic sends it: its data, nothing but its type, and the blank line. */
 const STOP_END = Buffer.from('{"type":"message_stop"}\n\n');
 const STOP = Buffer.from('message_stop');
-const ERROR_LINE = /^event: ?error\r?$/m;
 const EVENT_SEPARATOR = /\n\r?\n/;
 const NO_OUTPUT: Buffer[] = [];
 
@@ -198,7 +197,7 @@ function errorEvent(events: Buffer): { error?: ErrorEventBody } | undefined {
   for (const event of events.toString('utf8').split(EVENT_SEPARATOR)) {
     if (!event.includes('rror')) continue;
     const data = parseEvent(event);
-    if (data?.type === 'error' || ERROR_LINE.test(event)) return typeof data === 'object' && data !== null ? data : {};
+    if (data?.type === 'error' || ERROR_EVENT_LINE.test(event)) return typeof data === 'object' && data !== null ? data : {};
   }
   return undefined;
 }

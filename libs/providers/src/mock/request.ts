@@ -1,4 +1,5 @@
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam, ChatCompletionTool } from '../wire';
+import { textStart } from '../text-start';
 import { estimateTokens } from '../token-estimate';
 import { valueFor } from './schema-value';
 
@@ -73,9 +74,7 @@ function argumentsSchema(tool: FunctionTool): Record<string, unknown> {
 
 /** At most `max` UTF-16 units, never half of a surrogate pair, then an ellipsis. */
 function clip(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const end = /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max;
-  return `${text.slice(0, end)}…`;
+  return text.length <= max ? text : `${textStart(text, max)}…`;
 }
 
 /** Rough token count (the gateway's estimate), enough for usage figures. */

@@ -1,6 +1,6 @@
 import { upstreamMessage } from '../error-body';
 import { GatewayError } from '../gateway-error';
-import { parseEvent } from '../parse-event';
+import { ERROR_EVENT_LINE, parseEvent } from '../parse-event';
 import { withoutKey } from '../without-key';
 import { errorMapping } from './errors';
 
@@ -11,7 +11,6 @@ import { errorMapping } from './errors';
  */
 export const ERROR_WORD = Buffer.from('rror');
 const EVENT_SEPARATOR = /\r?\n\r?\n/;
-const ERROR_TYPE_LINE = /^event: ?error\r?$/m;
 
 /**
  * The error event an OpenAI-format upstream sent among `events` (whole SSE events), if it sent one,
@@ -26,7 +25,7 @@ export function upstreamErrorEvent(provider: string, events: Buffer, apiKey: str
   for (const event of events.toString('utf8').split(EVENT_SEPARATOR)) {
     const body = parseEvent(event);
     // `event: error` with data that is no JSON: its text is not shown (nor, so, any key in it).
-    const error = errorOf(body) ?? (ERROR_TYPE_LINE.test(event) ? (body ?? {}) : undefined);
+    const error = errorOf(body) ?? (ERROR_EVENT_LINE.test(event) ? (body ?? {}) : undefined);
     if (error !== undefined) return eventError(provider, error, apiKey, begun);
   }
   return undefined;

@@ -4,6 +4,7 @@ import { GatewayError } from '../gateway-error';
 import { namedFileMapping } from '../named-file';
 import { readOutputCap } from '../output-cap';
 import { accountHint, type ErrorMapping, judgedStatus, OUT_OF_CREDIT, statusMapping } from '../status-mapping';
+import { textStart } from '../text-start';
 import { withoutKey } from '../without-key';
 import { AnswerTooLarge, type UpstreamResponse } from './dispatch';
 
@@ -61,7 +62,7 @@ export async function fromUpstreamResponse(
   const body = await readErrorBody(res.body);
   const raw = withoutKey(body.text, apiKey);
   // Not JSON (a proxy's HTML page, say): the trimmed text.
-  let message = raw.trim().slice(0, 500) || `HTTP ${res.statusCode}`;
+  let message = textStart(raw.trim(), 500) || `HTTP ${res.statusCode}`;
   let param: string | null = null;
   let vendorCode: string | null = null;
   let vendorType: string | null = null;

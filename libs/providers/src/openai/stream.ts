@@ -35,8 +35,8 @@ const OBJECT_END = 0x7d; // }
 const ARRAY = 0x5b; // [
 const DATA_FIELD = Buffer.from('data:');
 const DONE_VALUE = Buffer.from('[DONE]');
-/** A `data` field's line in an event's text. */
-const DATA_LINE = /^data(?::|\r?$)/m;
+/** A `data` field's line in an event's text (at a line start by SSE's line ends alone: ERROR_EVENT_LINE). */
+const DATA_LINE = /(?<![^\r\n])data(?::|(?![^\r\n]))/;
 const DONE_EVENT = Buffer.from('data: [DONE]');
 const COMPACT_DONE_EVENT = Buffer.from('data:[DONE]');
 /** The end marker of a finished stream whose server left it out (PassThrough.end). */
