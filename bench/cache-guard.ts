@@ -37,6 +37,16 @@ const FILES = [
   'cache-tense-holdout.tsv',
   'cache-literal-tune.tsv',
   'cache-literal-holdout.tsv',
+  'cache-modal-tune.tsv',
+  'cache-modal-holdout.tsv',
+  'cache-future-tune.tsv',
+  'cache-future-holdout.tsv',
+  'cache-numeral-tune.tsv',
+  'cache-numeral-holdout.tsv',
+  'cache-passive-tune.tsv',
+  'cache-passive-holdout.tsv',
+  'cache-symmetric-tune.tsv',
+  'cache-symmetric-holdout.tsv',
 ];
 const { values: opts, positionals } = options();
 const EMBEDDER = chosenEmbedder(opts, fail);

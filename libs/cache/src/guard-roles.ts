@@ -1,6 +1,17 @@
-import { AUXILIARY_TENSES, DETERMINERS, FRAME_WORDS } from './guard-tables';
+import {
+  ADJECTIVE_ENDING,
+  ADJECTIVES,
+  ARTICLES,
+  AUXILIARY_TENSES,
+  DETERMINERS,
+  FRAME_WORDS,
+  MODALS,
+  OPEN_QUESTION_WORDS,
+  PREPOSITIONS,
+  SECOND_PERSON,
+} from './guard-tables';
 import { termOf } from './guard-lexicon';
-import { plural } from './guard-words';
+import { plural, stem } from './guard-words';
 
 /** Who acts on whom in a prompt, and the tense of a verb with no auxiliary, read from its words in order. */
 export interface ClauseFacts {
@@ -13,21 +24,30 @@ export interface ClauseFacts {
   verbTense?: string;
   /** "will", "shall" or "going to" before a verb. */
   future: boolean;
+  /** The stems of the words after the future's "will", "shall" or "going to" but for -ed forms: "How many people will attend": people, attend. */
+  futureStems: Set<string>;
+  /** The stems of the content words in -ed, a verb's past or its participle: "How many people attended": attend. */
+  pastStems: Set<string>;
+  /** What the modal verbs ask of the act, once each, sorted (MODALS): possible, advised, required. */
+  modals: string[];
   /** The preposition a question ends with, whose object the question word is ("What is glass made of?": of). */
   stranded?: string;
   /** The prepositions followed by a content word ("What is made of glass?": of). */
   governed: Set<string>;
   /** Whether an agent follows "by" after a participle ("Was Caesar killed by Brutus?"). */
   passive: boolean;
-  /** The terms in the order of the active voice: the agent before the verb, the one acted on after it ("brutus kill caesar"). */
-  active: string[];
+  /** In the passive, the term that acts, the first after "by", and the one acted on, the last before the participle. */
+  agent?: string;
+  patient?: string;
+  /** The prompt's terms in order (PromptFacts.terms). */
+  terms: string[];
 }
 
 const QUESTION_WORDS = new Set(['who', 'what', 'which']);
 /** Prepositions a question may end with, the question word their object; not "by": "Who was Caesar killed by?" asks for the agent. */
 const STRANDED = new Set('of in on at for from with to about into'.split(' '));
 const DO = new Set(['do', 'does', 'did']);
-const MODALS = new Set('will would shall should can could may might must'.split(' '));
+const MODAL_AUXILIARIES = new Set('will would shall should can could may might must'.split(' '));
 const BE = new Set('is are am was were be been being'.split(' '));
 /** Participles that end in neither -ed nor -en: "made by", "built by". */
 const IRREGULAR_PARTICIPLES = new Set('made built bought caught sold taught found held led paid told won hit run'.split(' '));
@@ -40,13 +60,18 @@ function content(word: string | undefined): boolean {
 export function readClause(lowered: string[], terms: string[]): ClauseFacts {
   const q = lowered.findIndex((w) => QUESTION_WORDS.has(w));
   const last = lowered.at(-1);
+  const firstFuture = lowered.findIndex(future);
   const clause: ClauseFacts = {
     ...subjectOrObject(lowered, q),
-    future: lowered.some(future),
+    future: firstFuture >= 0,
+    futureStems: new Set((firstFuture < 0 ? [] : lowered.slice(firstFuture + 1)).filter((w) => content(w) && !/ed$/.test(w)).map(stem)),
+    // An ending the stem drops: "speed", "hundred" are no past.
+    pastStems: new Set(lowered.filter((w) => content(w) && /ed$/.test(w) && stem(w).length <= w.length - 2).map(stem)),
+    modals: modalsOf(lowered),
     stranded: q >= 0 && last !== undefined && STRANDED.has(last) ? last : undefined,
     governed: new Set(lowered.flatMap((w, i) => (STRANDED.has(w) && content(lowered[i + 1]) ? [w] : []))),
     passive: false,
-    active: terms,
+    terms,
   };
   const by = lowered.findIndex(
     (w, i) => w === 'by' && i > 0 && participle(lowered[i - 1]) && lowered.slice(0, i - 1).some((b) => BE.has(b)),
@@ -56,11 +81,26 @@ export function readClause(lowered: string[], terms: string[]): ClauseFacts {
   const patient = lowered.slice(0, by - 1).findLast(content);
   const agent = lowered.slice(by + 1).find(content);
   if (!patient || !agent) return clause;
-  const [p, a] = [terms.indexOf(termOf(patient)), terms.indexOf(termOf(agent))];
-  if (p < 0 || a < 0) return clause;
-  const active = [...terms];
-  [active[p], active[a]] = [active[a], active[p]];
-  return { ...clause, passive: true, active };
+  if (!terms.includes(termOf(patient)) || !terms.includes(termOf(agent))) return clause;
+  return { ...clause, passive: true, agent: termOf(agent), patient: termOf(patient) };
+}
+
+/**
+ * What the modal verbs ask of the act (MODALS), once each, sorted. A modal after an article, a determiner or a
+ * preposition is a noun ("a can of paint", "in May"). A request asks none ("Can you give me a structure?" / "What
+ * structure should I follow?", "Would you explain X" / "Can you explain X"), and neither does a modal after a word
+ * that asks what, when or how: the question is that ("When should I have my tires changed?" / "When must I…").
+ */
+function modalsOf(lowered: string[]): string[] {
+  const open = lowered.findIndex((w) => OPEN_QUESTION_WORDS.has(w));
+  const kinds = lowered.flatMap((w, i) => {
+    const before = lowered[i - 1] ?? '';
+    if (DETERMINERS.has(before) || ARTICLES.has(before) || PREPOSITIONS.has(before) || (open >= 0 && open < i)) return [];
+    const kind = MODALS.get(`${w} ${lowered[i + 1]}`) ?? MODALS.get(w);
+    const request = (kind === 'possible' || w === 'would' || w === 'will') && SECOND_PERSON.has(lowered[i + 1]);
+    return kind && !request ? [kind] : [];
+  });
+  return [...new Set(kinds)].sort();
 }
 
 /**
@@ -97,7 +137,7 @@ function subjectOrObject(lowered: string[], q: number): Pick<ClauseFacts, 'asks'
 }
 
 function isAuxiliary(word: string | undefined): boolean {
-  return word !== undefined && (AUXILIARY_TENSES.has(word) || MODALS.has(word));
+  return word !== undefined && (AUXILIARY_TENSES.has(word) || MODAL_AUXILIARIES.has(word));
 }
 
 /**
@@ -110,7 +150,17 @@ function isAuxiliary(word: string | undefined): boolean {
  */
 export function endingsApart(a: ClauseFacts, b: ClauseFacts): boolean {
   if (a.verbTense && b.verbTense && a.verbTense !== b.verbTense) return true;
-  return (a.verbTense === 'past' && !a.future && b.future) || (b.verbTense === 'past' && !b.future && a.future);
+  return pastAgainstFuture(a, b) || pastAgainstFuture(b, a);
+}
+
+/**
+ * A verb in the past on one side, with no future there, and after the future's "will" on the other, wherever the
+ * question word is: "What company acquired GitHub?" / "…will acquire…", "How many people attended the 2024
+ * Olympics?" / "How many people will attend…", "Explain how the merger affected shareholders." / "…will affect…".
+ */
+function pastAgainstFuture(past: ClauseFacts, later: ClauseFacts): boolean {
+  if (past.future || !later.future) return false;
+  return past.verbTense === 'past' || [...past.pastStems].some((s) => later.futureStems.has(s));
 }
 
 /**
@@ -126,28 +176,25 @@ export function rolesTraded(a: ClauseFacts, b: ClauseFacts, sameTerms: boolean):
   if (a.asks && b.asks && a.asks !== b.asks) return true;
   // "What is glass made of?" / "What is made of glass?": the question word the preposition's object on one side only.
   if (a.stranded !== b.stranded && (b.governed.has(a.stranded ?? '') || a.governed.has(b.stranded ?? ''))) return true;
-  return (a.passive || b.passive) && a.active.some((t, i) => t !== b.active[i]);
+  return reversed(a, b) || reversed(b, a);
+}
+
+/**
+ * A passive whose agent and the one acted on stand in the other order on the other side: the agent first in the
+ * active voice, the one acted on first in the passive ("Did Brutus kill Caesar?" / "Was Brutus killed by Caesar?",
+ * "Was Caesar killed by Brutus?" / "Was Brutus killed by Caesar?"). Each is one term of its phrase, found wherever
+ * the phrase stands: "Did Edison invent the light bulb?" / "Was the light bulb invented by Edison?" keeps them.
+ */
+function reversed(passive: ClauseFacts, other: ClauseFacts): boolean {
+  if (!passive.agent || !passive.patient) return false;
+  const [agent, patient] = [other.terms.indexOf(passive.agent), other.terms.indexOf(passive.patient)];
+  if (agent < 0 || patient < 0) return false;
+  return other.passive ? agent < patient : patient < agent;
 }
 
 /** Words between two terms that make them a list or a comparison, in either order: "tabs or spaces". */
 const LISTING = new Set(['and', 'or', 'nor', 'vs', 'versus', 'between', 'und', 'oder', 'et', 'ou', 'y', 'o']);
 
-/**
- * Adjectives as the guard knows them without a tagger: common ones, and words with an adjective's ending. Two
- * modifiers side by side, one of them such, describe the same thing in either order ("fresh organic vegetables" /
- * "organic fresh vegetables", "a good light summer dessert" / "…summer light…": recheck33c D1, six of six such
- * paraphrases refused), where two nouns make another thing ("chocolate milk" / "milk chocolate").
- */
-const ADJECTIVES = new Set(
-  (
-    'big small large little long short tall high low fast slow quick cheap expensive fresh old new young good bad best ' +
-    'worst better simple easy hard healthy quiet loud light dark black white red blue green yellow brown grey gray hot ' +
-    'cold warm cool soft strong weak rich poor clean safe free full empty heavy thin thick wide narrow deep sweet sour ' +
-    'spicy raw organic natural local modern classic busy happy friendly tiny huge great nice pretty beautiful cute ' +
-    'smart lazy dry wet main top'
-  ).split(' '),
-);
-const ADJECTIVE_ENDING = /..(ous|ful|ive|ic|able|ible|less|ish)$/;
 const adjective = (word: string) => ADJECTIVES.has(word) || ADJECTIVE_ENDING.test(word);
 
 /**
@@ -158,11 +205,19 @@ const adjective = (word: string) => ADJECTIVES.has(word) || ADJECTIVE_ENDING.tes
  * are two modifiers side by side, one an adjective ("big black dog" / "black big dog").
  */
 export function transposed(a: string[], b: string[]): boolean {
-  if (a.length !== b.length) return false;
-  const differ = a.flatMap((w, i) => (w === b[i] ? [] : [i]));
-  if (differ.length !== 2) return false;
-  const [i, j] = differ;
-  if (a[i] !== b[j] || a[j] !== b[i] || !content(a[i]) || !content(a[j])) return false;
+  const traded = tradedPlaces(a, b);
+  if (!traded) return false;
+  const [i, j] = traded;
+  if (!content(a[i]) || !content(a[j])) return false;
   if (j === i + 1 && content(a[j + 1]) && (adjective(a[i]) || adjective(a[j]))) return false;
   return !a.some((w) => LISTING.has(w));
+}
+
+/** Where two lists differ by two items that trade places, all else the same: "milk chocolate" / "chocolate milk" → 0, 1. */
+export function tradedPlaces(a: string[], b: string[]): [number, number] | undefined {
+  if (a.length !== b.length) return undefined;
+  const differ = a.flatMap((w, i) => (w === b[i] ? [] : [i]));
+  if (differ.length !== 2) return undefined;
+  const [i, j] = differ;
+  return a[i] === b[j] && a[j] === b[i] ? [i, j] : undefined;
 }

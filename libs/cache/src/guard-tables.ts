@@ -50,9 +50,44 @@ const ENGLISH_FRAME_WORDS = new Set(
   about regarding concerning around also too again still even
   hi hello hey thanks thank ok okay yes`.split(/\s+/),
 );
+/**
+ * Modal verbs by what they ask of an act, by language: whether it may be done (can, may, könnte, pourriez),
+ * whether it is advised (should, sollte, devrais) or whether it is required (must, have to, muss, dois). Two
+ * prompts that ask it differently ask another question ("Can I take ibuprofen on an empty stomach?" / "Should
+ * I…", "Must tenants pay…" / "May tenants pay…"); within one kind they are wording ("Can you explain" /
+ * "Could you explain", "Pouvez-vous" / "Pourriez-vous"). A request ("Can you explain", "Would you…") asks none of
+ * them, nor a modal in a question that asks what, when or how (guard-roles.ts). "have to" and "has to" by their two
+ * words.
+ */
+const MODALS_BY_KIND: Record<string, string> = {
+  possible: `can could may might
+    kann kannst können könnt könnte könntest könnten könntet darf darfst dürfen dürft dürfte dürften
+    peux peut pouvons pouvez peuvent puis pourrais pourrait pourrions pourriez pourraient`,
+  advised: `should ought
+    soll sollst sollen sollt sollte solltest sollten solltet
+    devrais devrait devrions devriez devraient`,
+  required: `must have_to has_to
+    muss musst müssen müsst müsste müssten
+    dois doit devons devez doivent faut`,
+};
+export const MODALS = new Map(
+  Object.entries(MODALS_BY_KIND).flatMap(([kind, words]) => words.split(/\s+/).map((w): [string, string] => [w.replace('_', ' '), kind])),
+);
+/**
+ * Words that ask what, when, how…, by language as NEGATIONS (not French "que", also "that"): a modal after one
+ * frames the question rather than asking it ("When should I change my tires?" / "When must I…").
+ */
+export const OPEN_QUESTION_WORDS = new Set(
+  `what when where why how which who whom whose was wann wo warum wie welche welcher welches welchen wer
+  quand où pourquoi comment quel quelle quels quelles qui quoi`.split(/\s+/),
+);
+/** Second-person pronouns: a modal of what may be done before one, or "would" or "will", is a request ("Can you explain", "Pouvez-vous"). */
+export const SECOND_PERSON = new Set(['you', 'u', 'vous', 'tu', 'du', 'sie']);
 export const FRAME_WORDS = new Set([
   ...ENGLISH_FRAME_WORDS,
   ...Object.values(FRAME_WORDS_BY_LANGUAGE).flatMap((words) => words.split(/\s+/)),
+  // A modal is framing to every other check: the modal rule compares them (guard-roles.ts).
+  ...[...MODALS.keys()].filter((w) => !w.includes(' ')),
 ]);
 /**
  * The framing words of the other languages that are no English ones ("el", "está", "ist"): a prompt with one
@@ -257,6 +292,29 @@ export const QUANTIFIERS = new Map<string, string>([
 ]);
 
 /**
+ * Adjectives as the guard knows them without a tagger: common ones, and words with an adjective's ending. Two
+ * modifiers side by side, one of them such, describe the same thing in either order ("fresh organic vegetables" /
+ * "organic fresh vegetables", "a good light summer dessert" / "…summer light…": recheck33c D1, six of six such
+ * paraphrases refused), where two nouns make another thing ("chocolate milk" / "milk chocolate"): guard-roles.ts.
+ */
+export const ADJECTIVES = new Set(
+  (
+    'big small large little long short tall high low fast slow quick cheap expensive fresh old new young good bad best ' +
+    'worst better simple easy hard healthy quiet loud light dark black white red blue green yellow brown grey gray hot ' +
+    'cold warm cool soft strong weak rich poor clean safe free full empty heavy thin thick wide narrow deep sweet sour ' +
+    'spicy raw organic natural local modern classic busy happy friendly tiny huge great nice pretty beautiful cute ' +
+    'smart lazy dry wet main top'
+  ).split(' '),
+);
+export const ADJECTIVE_ENDING = /..(ous|ful|ive|ic|able|ible|less|ish)$/;
+
+/**
+ * Numbers written as code writes them, which the tokens split ("0x10" is "0" and "x10"): hexadecimal, binary,
+ * octal, and an exponent ("1e3", "2.5e-3"). Quoted whole, such a number is a string: "'0x10'" / "0x10".
+ */
+export const CODE_NUMBER = /(?:0[xX][\da-fA-F]+|0[bB][01]+|0[oO][0-7]+|\d+(?:\.\d+)?[eE][+-]?\d+)(?![\p{L}\p{N}])/uy;
+
+/**
  * Literal values of programming languages that, written in quotes, are a string instead: "'0'" / "0", "\"null\"" /
  * "null", "'False'" / "False" (numbers too: guard.ts quotedApart).
  */
@@ -444,6 +502,24 @@ export const QUESTION_NOUNS = new Map<string, string>([
   ['creator', 'person'],
   ['location', 'place'],
 ]);
+
+/**
+ * Words that ask how two things relate in a way that holds both ways, which a prompt may name in either order: how
+ * they compare ("the difference between X and Y" / "Y vs X"), how far apart they are ("How far is Paris from
+ * Rome?" / "…Rome from Paris?"), whether they are alike, go together or act on each other ("Are X and Y
+ * compatible?", "Do X and Y interact?"). By language as NEGATIONS; "how far" and "wie weit" by SYMMETRIC_PHRASES,
+ * as "far" alone is no distance ("so far", "far more"). "convert X to Y", "X bigger than Y" are no such relation.
+ */
+const SYMMETRIC_BY_LANGUAGE: Record<string, string> = {
+  en: 'difference differ different vs versus compare comparison distance similar similarity alike compatible compatibility interact interaction common',
+  de: 'unterschied unterscheiden unterschiedlich vergleich vergleichen entfernung entfernt ähnlich kompatibel',
+  fr: 'différence différent différente comparer comparaison distance similaire semblable compatible',
+  es: 'diferencia diferente comparar comparación distancia similar parecido compatible',
+};
+export const SYMMETRIC_WORDS = new Set(Object.values(SYMMETRIC_BY_LANGUAGE).flatMap((words) => words.split(' ')));
+export const SYMMETRIC_PHRASES = ['how far', 'wie weit'];
+/** Words that order two things a symmetric word compares: "Is X more different than Y?", "größer als". */
+export const ORDERING_WORDS = new Set(['than', 'als']);
 
 /** Words that make word order matter: "string to int" ≠ "int to string", "A bigger than B" ≠ "B bigger than A". */
 export const DIRECTION_MARKERS = new Set(['to', 'into', 'onto', 'from', 'than', 'versus', 'vs']);

@@ -5,6 +5,7 @@ import {
   CASED_UNITS,
   CLAUSE_OPENERS,
   CLAUSE_WORDS,
+  CODE_NUMBER,
   CONTRACTIONS,
   CONTRASTS,
   DETERMINERS,
@@ -20,6 +21,7 @@ import {
   NUMBER_WORDS,
   OPERATORS,
   OPPOSITES,
+  ORDERING_WORDS,
   ORDINAL_WORDS,
   PARTICLE_OPPOSITES,
   PERSONS,
@@ -36,6 +38,8 @@ import {
   RELATIONS,
   SETTING_OPENERS,
   SETTINGS,
+  SYMMETRIC_PHRASES,
+  SYMMETRIC_WORDS,
   SYNONYMS,
   TIME_DIRECTIONS,
   TIME_UNITS,
@@ -50,7 +54,7 @@ import { misspelt } from './guard-typos';
 import { readFormats } from './guard-formats';
 import { plural, stem } from './guard-words';
 import { differingRegions } from './guard-regions';
-import { type ClauseFacts, endingsApart, readClause, rolesTraded, transposed } from './guard-roles';
+import { type ClauseFacts, endingsApart, readClause, rolesTraded, tradedPlaces, transposed } from './guard-roles';
 
 /** Why the guard refused a semantic neighbour. */
 export type GuardReason =
@@ -212,7 +216,7 @@ export function guard(asked: PromptFacts, cached: PromptFacts, similarity = 1, s
   )
     return 'direction';
   if (relatedApart(query, cached)) return 'relation';
-  if (differentQuestion(query, cached)) return 'question';
+  if (differentQuestion(query, cached) || differWhereBoth(query.clause.modals, cached.clause.modals)) return 'question';
   if (differentTense(query, cached) || endingsApart(query.clause, cached.clause)) return 'tense';
   if (differWhereBoth(query.quantifiers, cached.quantifiers) || differWhereBoth(query.bounds, cached.bounds)) return 'scope';
   // One word apart, and the terms differ: a content word added or put for a framing one ("mean" is both).
@@ -363,7 +367,9 @@ export function promptFacts(text: string, whole = text): PromptFacts {
     const entity = isEntity(raw, expanded, match.index);
     if (entity || /\p{Lu}/u.test(raw)) facts.capitalised.set(word, (facts.capitalised.get(word) ?? 0) + 1);
     if (entity) facts.entities.push(word);
-    if ((/^\d/.test(raw) || LITERAL_WORDS.has(lower)) && quotedAt(expanded, match.index, raw.length)) facts.quoted.push(lower);
+    if ((/^\d/.test(raw) || LITERAL_WORDS.has(lower)) && quotedAt(expanded, match.index, literalLength(expanded, match.index, raw))) {
+      facts.quoted.push(lower);
+    }
     const tense = AUXILIARY_TENSES.get(`${lower} ${lowered[i + 1]}`) ?? AUXILIARY_TENSES.get(lower);
     if (tense) facts.tenses.add(tense);
     // "US" is a country, not "us".
@@ -873,6 +879,7 @@ function aligned(a: string, b: string): boolean {
 function swapped(a: PromptFacts, b: PromptFacts): boolean {
   // Two things compared are compared in either order: "the difference between X and Y" / "Y vs X".
   const compared = comparison(a) && comparison(b);
+  if (compared && modifiersTraded(a.terms, b.terms)) return true;
   if (
     !compared &&
     a.terms.length > 2 &&
@@ -910,6 +917,12 @@ function exclusionsTraded(a: PromptFacts, b: PromptFacts): boolean {
 }
 
 const QUOTES = new Set(['"', "'", '‘', '’', '“', '”']);
+
+/** How long the literal a token at `at` in `text` starts is: a number as code writes it (CODE_NUMBER, "0x10", "1e3") or the token. */
+function literalLength(text: string, at: number, token: string): number {
+  CODE_NUMBER.lastIndex = at;
+  return CODE_NUMBER.exec(text)?.[0].length ?? token.length;
+}
 
 /** Whether the token at `at` in `text`, `length` long, has a quote mark right before and right after it. */
 function quotedAt(text: string, at: number, length: number): boolean {
@@ -961,15 +974,33 @@ function strongest(kinds: string[]): string {
   return RELATION_KINDS[Math.max(...kinds.map((k) => RELATION_KINDS.indexOf(k)))];
 }
 
-/** Words that ask how two things compare, by stem: "difference", "differ", "vs", "compare". */
-const COMPARISONS = new Set(['difference', 'differ', 'different', 'vs', 'versus', 'compare', 'comparison'].map(stem));
+/** SYMMETRIC_WORDS by stem, as prompt words are compared. */
+const SYMMETRIC_STEMS = [...new Set([...SYMMETRIC_WORDS].map(stem))];
 
 /**
- * A prompt that asks how two things compare, which it may name in either order, unless "than" orders them
- * ("is Python faster than Java"; "differ from", "compared to" do not).
+ * A prompt that asks how two things relate in a way that holds both ways (SYMMETRIC_WORDS: how they compare, how
+ * far apart they are, whether they are compatible), which it may name in either order, unless "than" orders them
+ * ("is Python faster than Java"; "differ from", "compared to", "far from" do not).
  */
 function comparison(f: PromptFacts): boolean {
-  return [...COMPARISONS].some((w) => f.words.has(w)) && !f.words.has('than');
+  const symmetric =
+    SYMMETRIC_STEMS.some((w) => f.words.has(w)) || f.sequence.some((w, i) => SYMMETRIC_PHRASES.includes(`${w} ${f.sequence[i + 1]}`));
+  return symmetric && ![...ORDERING_WORDS].some((w) => f.words.has(w));
+}
+
+/**
+ * Two terms that trade places with every other term kept and a term between them other than a symmetric word, neither
+ * of them one ("What is the difference between weather and climate?" / "climate vs weather difference"): in
+ * a symmetric relation, the modifiers of its terms traded, not the terms ("Is a Sony lens compatible with a Canon
+ * camera?" / "Is a Canon lens compatible with a Sony camera?"), where "Is PostgreSQL compatible with MySQL?" /
+ * "Is MySQL compatible with PostgreSQL?" trades the terms.
+ */
+function modifiersTraded(a: string[], b: string[]): boolean {
+  const traded = tradedPlaces(a, b);
+  if (!traded) return false;
+  const [i, j] = traded;
+  const symmetric = (t: string) => SYMMETRIC_STEMS.includes(t);
+  return ![a[i], a[j]].some(symmetric) && a.slice(i + 1, j).some((t) => !symmetric(t));
 }
 
 /**
