@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { parseConfig } from '@gateway/config';
 import { RedisService } from '@gateway/redis';
-import { configWith } from '../support/gateway';
+import { configWith, GatewayProcess } from '../support/gateway';
 import { freePort } from '../support/free-port';
 
 /**
@@ -142,6 +142,20 @@ describe(
     it('a CA file that cannot be read is a configuration error naming the variable', () => {
       const config = parseConfig(configWith(), { REDIS_URL: url, REDIS_TLS_CA_FILE: join(dir, 'missing.pem') });
       assert.throws(() => new RedisService(config), /redis\.tlsCaFile \(REDIS_TLS_CA_FILE\): cannot read .*missing\.pem/);
+    });
+
+    // redisauth34: the reverse of rediss:// to a plain Redis (test/e2e/redis-refused-user.e2e.test.ts).
+    it('redis:// to the TLS port: the warning names TLS as the likely cause of the reset', async () => {
+      const gateway = await GatewayProcess.start(configWith(), { env: { REDIS_URL: url.replace('rediss:', 'redis:') } });
+      try {
+        const [line] = await gateway.logged(/^Redis unavailable: /);
+        assert.match(
+          String(line?.msg),
+          /ECONNRESET \(a TLS port resets a client that does not speak TLS: if this one is, REDIS_URL must be rediss:\/\/\)$/,
+        );
+      } finally {
+        await gateway.stop();
+      }
     });
 
     it('refuses a wrong password over the trusted connection', async () => {

@@ -105,6 +105,7 @@ describe('a subscription Redis refuses', { skip: !REDIS_URL && 'TEST_REDIS_URL u
       () => 20, // the reconnect pace: 50 tries in the second below
       { onMessage: () => undefined, onSubscribed: () => assert.fail('subscribed without the channel') },
       (message) => warnings.push(message),
+      () => undefined,
     );
     assert.ok(await eventually(async () => warnings.length === 1), 'the refusal is warned');
     await new Promise((resolve) => setTimeout(resolve, 1_000));

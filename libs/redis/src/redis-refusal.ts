@@ -21,6 +21,12 @@ const MISCONFIGURED: Record<string, string> = {
   WRONGPASS: "Redis refused the gateway's user name or password",
 };
 
+/**
+ * How Redis 7 words a NOPERM met inside a script, as an ERR: "ERR The user executing the script can't run this command
+ * or subcommand script: …" (a command its ACL lacks), "… can't access at least one of the keys …" (a key pattern).
+ */
+const SCRIPT_NOPERM = /^ERR The user executing the script can't /;
+
 /** Why Redis refused a command (redisRefusal): for now ('transient') or until the operator acts ('misconfigured'). */
 export interface RedisRefusal {
   kind: 'transient' | 'misconfigured';
@@ -30,7 +36,9 @@ export interface RedisRefusal {
 /** The refusal an error is, if it is Redis' error reply of one of the kinds above; else undefined. */
 export function redisRefusal(error: unknown): RedisRefusal | undefined {
   if (!isReplyError(error)) return undefined;
-  const code = (error as Error).message.split(' ', 1)[0];
+  const message = (error as Error).message;
+  if (SCRIPT_NOPERM.test(message)) return { kind: 'misconfigured', reason: MISCONFIGURED.NOPERM };
+  const code = message.split(' ', 1)[0];
   if (Object.hasOwn(TRANSIENT, code)) return { kind: 'transient', reason: TRANSIENT[code] };
   if (Object.hasOwn(MISCONFIGURED, code)) return { kind: 'misconfigured', reason: MISCONFIGURED[code] };
   return undefined;

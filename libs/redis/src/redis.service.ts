@@ -3,11 +3,15 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { Cluster, Redis, type RedisOptions, ReplyError } from 'ioredis';
 import { GatewayConfig, readTlsCa, redisUrls } from '@gateway/config';
 import { Subscription, type SubscriptionHandlers } from './subscription';
+import { AccessCheck, type AccessProblem, accessProbes } from './access';
+import { connectionError } from './connection-error';
 import { clusterEnabled, clusterModeMismatch, SOLE_SHARD_WARNING, soleShard } from './cluster-mode';
 import { type Eviction, evictionOf } from './eviction';
 import { withinBudget } from './within-budget';
 import { WriterPool } from './writer-pool';
 
+/** How often the access check runs again while connected: an ACL changed under a running replica is found within this. */
+const ACCESS_CHECK_MS = 10_000;
 /** How often a cluster's sole shard used as a single Redis is asked whether it still holds every slot (watchSoleShard). */
 const SOLE_SHARD_CHECK_MS = 10_000;
 /** Far above a healthy Redis round trip (well under a millisecond on the same network). */
@@ -190,22 +194,39 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
   /** The cluster-mode check running or last run, which start-up waits for (`onApplicationBootstrap`). */
   private clusterModeCheck: Promise<void> | undefined;
   private soleShardWarned = false;
+  /** Whether Redis refuses this replica's password, user or ACL (AccessCheck); undefined without Redis. */
+  private readonly access: AccessCheck | undefined;
+  /** The access check running or last run, which start-up waits for (`onApplicationBootstrap`). */
+  private accessCheck: Promise<void> | undefined;
 
   constructor(config: GatewayConfig) {
     if (!config.redisUrl) return;
     this.client = connectRedis(config);
-    absorbLateSocketErrors(this.client);
+    const client = this.client;
+    absorbLateSocketErrors(client);
+    const tls = new URL(redisUrls(config.redisUrl)[0]).protocol === 'rediss:';
+    const prefixes = ['gateway:', config.responses.keyPrefix, config.messages.threads.keyPrefix];
+    if (config.cache.enabled) prefixes.push(config.cache.redis.keyPrefix);
+    const access = new AccessCheck(accessProbes(prefixes), this.logger, () => [...this.subscriptions].every((s) => s.subscribedOnce));
+    this.access = access;
     // ioredis emits 'error' on every failed reconnect; without a listener Node would crash.
     let warned = false;
-    this.client.on('error', (err) => {
-      if (!warned) this.logger.warn(`Redis unavailable: ${err.message}`);
+    client.on('error', (err: Error) => {
+      // A cluster's error names the last node's (a refused AUTH) beneath its own.
+      access.note('the connection', (err as { lastNodeError?: Error }).lastNodeError ?? err);
+      if (!warned) this.logger.warn(`Redis unavailable: ${connectionError(err, tls)}`);
       warned = true;
     });
-    this.client.on('ready', () => {
+    client.on('ready', () => {
       if (warned) this.logger.log('Redis connection restored');
       warned = false;
+      access.note('the connection');
+      this.accessCheck = access.run(client);
     });
-    const client = this.client;
+    const checkAccess = setInterval(() => {
+      if (client.status === 'ready') this.accessCheck = access.run(client);
+    }, ACCESS_CHECK_MS).unref();
+    client.once('end', () => clearInterval(checkAccess));
     this.watchClusterMode(config, client);
     // A cluster's node connection does not reconnect (ioredis' pool ends it and drops the node): once
     // it has ended, the slot map is read again, which opens a new one to every owner the pool lacks.
@@ -272,6 +293,11 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
         .finally(() => (asking = false));
     }, SOLE_SHARD_CHECK_MS).unref();
     client.once('end', () => clearInterval(timer));
+  }
+
+  /** Redis refusing this replica's password, user or ACL, if it does (AccessCheck): logged, and /ready fails while `blocking`. */
+  get misconfigured(): AccessProblem | undefined {
+    return this.access?.problem;
   }
 
   private setClusterMismatch(mismatch: string | undefined): void {
@@ -342,7 +368,14 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
       if (connection) absorbLateSocketErrors(connection);
       return connection;
     };
-    const subscription = new Subscription(channel, open, retry, handlers, (message) => this.logger.warn(message));
+    const subscription = new Subscription(
+      channel,
+      open,
+      retry,
+      handlers,
+      (message) => this.logger.warn(message),
+      (error) => this.access?.note(`SUBSCRIBE ${channel}`, error),
+    );
     this.subscriptions.add(subscription);
     return subscription;
   }
@@ -459,6 +492,8 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
     // The check that connection started, so that a REDIS_CLUSTER mismatch stops start-up (main.ts) rather than
     // only failing /ready; one not answered in time is left to do that.
     if (this.clusterModeCheck) await withinBudget(this.clusterModeCheck, FIRST_CONNECT_WAIT_MS).catch(() => undefined);
+    // And the access check, so that a replica Redis refuses is not ready once its port opens.
+    if (this.accessCheck) await withinBudget(this.accessCheck, FIRST_CONNECT_WAIT_MS).catch(() => undefined);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -29,6 +29,8 @@ export interface SubscriptionHandlers {
 export class Subscription {
   private current: Redis | undefined;
   private subscribed = false;
+  /** Set once the channel was subscribed: the ACL allows it (see AccessCheck). */
+  private subscribedBefore = false;
   private closed = false;
   private attempts = 0;
   /** Set while SUBSCRIBE is refused (an ACL without the channel): warned once until it succeeds. */
@@ -42,6 +44,8 @@ export class Subscription {
     private readonly retryDelay: (attempts: number) => number,
     private readonly handlers: SubscriptionHandlers,
     private readonly warn: (message: string) => void,
+    /** Told of each SUBSCRIBE's answer: its error, none when subscribed (AccessCheck.note). */
+    private readonly answered: (error?: Error) => void,
   ) {
     this.connect();
   }
@@ -49,6 +53,11 @@ export class Subscription {
   /** True while the channel is subscribed on a connection up: no message published since has been missed. */
   get live(): boolean {
     return this.subscribed && this.current?.status === 'ready';
+  }
+
+  /** True once the channel has been subscribed, whatever since. */
+  get subscribedOnce(): boolean {
+    return this.subscribedBefore;
   }
 
   /** The connection now, if one is open (a new one after each loss). */
@@ -82,6 +91,8 @@ export class Subscription {
           this.refused = false;
           this.noPermission = false;
           this.subscribed = true;
+          this.subscribedBefore = true;
+          this.answered();
           this.handlers.onSubscribed();
         },
         (error: Error) => {
@@ -92,6 +103,7 @@ export class Subscription {
             );
           this.refused ||= error instanceof ReplyError;
           this.noPermission = error instanceof ReplyError && error.message.startsWith('NOPERM');
+          this.answered(error);
           connection.disconnect(); // ends it: tried again on a new one
         },
       );

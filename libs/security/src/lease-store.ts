@@ -99,7 +99,10 @@ interface Account {
 // KEYS: rpm, tpm, held, holds, spend day, spend month, spend of the budget's period, leases, the call's record,
 // tpm in flight (a lease's tokens count as in flight until they are given back or their requests settle), then the
 // spend day and month of each earlier day whose spend the call writes (settled before UTC midnight, written after).
-// A call runs once: sent again (its answer was lost), it answers what it answered the first time.
+// A call runs once: sent again (its answer was lost), it answers what it answered the first time. Its record is
+// written first: one that failed part-way (an ACL refusing a later command: Redis keeps what a script wrote before
+// it failed) says 'started', and sent again the call does nothing more ({2}): run again, it gave back, wrote spend and
+// leased twice.
 // ARGV: 1 windowMs, 2 rpmEnd, 3 rpm back, 4 tpmEnd, 5 tpm back, 6 old in-flight member, 7 old lease member,
 //   8 member prefix, 9 in-flight USD, 10 the replica's now (not used: holds go by Redis' clock), 11 hold lapse, 12 grant ('1'/'0'),
 //   13 rpm limit (0 = none), 14 rpm wanted, 15 rpm least, 16 tpm limit, 17 tpm wanted, 18 tpm least,
@@ -114,7 +117,9 @@ const LEASE_SCRIPT = `${LIMIT_LUA}
 -- Holds are timed by Redis' clock, the same for every replica: a replica's clock an hour fast lapsed the others' live holds.
 local window, now = tonumber(ARGV[1]), redisNow()
 local done = redis.call('GET', KEYS[9])
+if done == 'started' then return {2} end
 if done then return cmsgpack.unpack(done) end
+redis.call('SET', KEYS[9], 'started', 'PX', window)
 local function answer(reply)
   redis.call('SET', KEYS[9], cmsgpack.pack(reply), 'PX', window)
   return reply
@@ -181,7 +186,7 @@ if rpmEnd > 0 or tpmEnd > 0 then
 end
 return answer({1, rpm, rpmUsed, rpmTtl, rpmEnd, tpm, tpmUsed, tpmTtl, tpmEnd, leaseMember, tostring(spent), tostring(held), inFlightMember})`;
 
-type LeaseReply = [0, string] | [1, number, number, number, number, number, number, number, number, string, string, string, string];
+type LeaseReply = [0, string] | [2] | [1, number, number, number, number, number, number, number, number, string, string, string, string];
 
 /** One lease call: what it is sized for, and its keys and arguments. */
 interface LeaseCall {
@@ -492,6 +497,8 @@ export class LeasedAdmissionStore implements AdmissionStore {
       account.exactUntil = Date.now() + this.options.leaseMs;
       throw error;
     }
+    // Failed part-way when first sent: what it did stands (how far it got is not known), nothing of it is taken on.
+    if (reply[0] === 2) return;
     // Answered (now, or the first time if it was sent again): its spend is written.
     for (const [day, byModel] of lease.spend)
       for (const [model, usd] of byModel) this.options.ledger?.record(account.keyId, day, model, usd);

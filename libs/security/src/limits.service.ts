@@ -145,8 +145,8 @@ export interface Demand {
  * them leased by this replica (lease-store.ts); otherwise one Redis round trip
  * admits a request (all three limits at once) and one settles it, shared by the
  * requests of one event-loop turn. Without Redis the same rules hold in process.
- * On a Redis outage each kind fails open or closed as configured; RPM and TPM failing open are held
- * by this replica alone meanwhile.
+ * On a Redis outage each kind fails open or closed as configured; RPM and TPM failing open, and failed
+ * authentications, are held by this replica alone meanwhile.
  */
 @Injectable()
 export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
@@ -169,11 +169,12 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
   /** Each budgeted key's spend as this replica knows it, for a Redis outage (see KnownSpend). */
   private readonly knownSpend = new KnownSpend();
   /**
-   * RPM and TPM failing open while Redis fails (down, frozen, a Redis Cluster slot migrating): held
-   * by this replica alone, in windows that start at its first failed admission of the key, so a
-   * key gets at most its limits from each replica instead of no limit at all.
+   * RPM and TPM failing open, and failed authentications, while Redis fails (down, frozen, a Redis Cluster slot
+   * migrating): held by this replica alone, in windows that start at its first failed admission of the key (or
+   * failure of the address), so each gets at most its limit from each replica instead of no limit at all.
    */
-  private readonly outage = new MemoryAdmissionStore(new MemoryWindowCounter());
+  private readonly outageWindows = new MemoryWindowCounter();
+  private readonly outage = new MemoryAdmissionStore(this.outageWindows);
 
   constructor(
     private readonly config: GatewayConfig,
@@ -533,11 +534,15 @@ export class LimitsService implements OnModuleInit, BeforeApplicationShutdown {
   async failedAuth(ip: string, plane: AuthPlane): Promise<void> {
     const limit = this.config.security.ipFailuresPerMinute;
     if (!limit) return;
+    const key = `gateway:authfail:${plane}:{${ip}}`;
     let result;
     try {
-      result = await this.counter.add(`gateway:authfail:${plane}:{${ip}}`, 1, limit, MINUTE);
+      result = await this.counter.add(key, 1, limit, MINUTE);
     } catch (error) {
-      return this.unavailable('ip', error as Error);
+      this.unavailable('ip', error as Error);
+      // Held by this replica alone meanwhile, as RPM and TPM are: without it, a Redis outage let an address guess
+      // keys (the master key on the admin API, which needs no Redis to check) without limit.
+      result = await this.outageWindows.add(key, 1, limit, MINUTE);
     }
     if (result.ok) return;
     if (plane === 'v1') throw this.ipLimited(result.used, result.resetMs);

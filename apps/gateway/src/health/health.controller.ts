@@ -9,6 +9,7 @@ import { ShutdownState } from './shutdown-state';
 
 const PING_TIMEOUT_MS = 250;
 const EMBEDDER_LOADING = 'the semantic cache embedder is loading its model';
+const REDIS_REFUSED = "Redis refuses the gateway's password, user or ACL";
 
 /**
  * Kubelet probes. Liveness only says the event loop answers; readiness turns false
@@ -18,7 +19,9 @@ const EMBEDDER_LOADING = 'the semantic cache embedder is loading its model';
  * fail open), so failing readiness on it would take every replica out of the
  * Service at once and turn a Redis blip into a full outage (found by bench/soak).
  * A REDIS_CLUSTER setting that does not match the Redis REDIS_URL names does make it unready:
- * that is this replica's configuration, and it would serve with limits and budgets open.
+ * that is this replica's configuration, and it would serve with limits and budgets open. So does Redis refusing
+ * its password, user or ACL before it has once taken everything the replica runs (RedisService.misconfigured,
+ * AccessCheck): a rollout with a wrong secret stops at its first pod; found later, it is reported, not failed on.
  * The semantic cache's offline embedder does make it unready while its model loads (the first
  * second or so): a ready replica serves as configured. One whose model failed to load is ready,
  * without the semantic layer (logged), rather than never.
@@ -45,7 +48,7 @@ export class HealthController {
 
   /**
    * Load balancers' default health-check path (a GKE L7 check asks for `/`): it follows `/ready`
-   * (the drain, the embedder's model loading, a REDIS_CLUSTER mismatch), so a load balancer checking only `/` takes the
+   * (the drain, the embedder's model loading, a REDIS_CLUSTER mismatch, Redis refusing a new replica), so a load balancer checking only `/` takes the
    * replica out during the drain's delay and sends it nothing before the semantic layer can serve.
    * Redis is not pinged here: `/ready` reports it without failing on it.
    */
@@ -55,6 +58,7 @@ export class HealthController {
     if (this.cache.embedderState === 'loading') throw new ServiceUnavailableException(`Not ready: ${EMBEDDER_LOADING}.`);
     if (this.redis.clusterMismatch)
       throw new ServiceUnavailableException('Not ready: REDIS_CLUSTER does not match the Redis REDIS_URL names.');
+    if (this.redis.misconfigured?.blocking) throw new ServiceUnavailableException(`Not ready: ${REDIS_REFUSED}.`);
     return { status: 'ok' };
   }
 
@@ -97,8 +101,12 @@ export class HealthController {
         // A config error of this replica (REDIS_CLUSTER), unlike an outage of the Redis all replicas share.
         const mismatch = this.redis.clusterMismatch;
         if (mismatch) return check.down({ message: mismatch });
+        const refused = this.redis.misconfigured;
+        if (refused?.blocking) return check.down({ message: refused.message });
         // A short PING (a cluster's state): the probe must answer quickly even when Redis hangs.
-        return check.up(await this.redis.status(PING_TIMEOUT_MS));
+        const status: Record<string, unknown> = await this.redis.status(PING_TIMEOUT_MS);
+        if (refused) status.misconfigured = refused.message;
+        return check.up(status);
       },
       () => {
         const check = this.indicators.check('embedder');
