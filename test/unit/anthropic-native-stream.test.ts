@@ -205,6 +205,17 @@ describe('Anthropic`s own stream passed through (nativeStream)', () => {
     assert.equal(sent, wire);
   });
 
+  // Found by an independent check (http34 D3): a last event without its blank line went out so, and SSE readers never
+  // dispatch it (the client's stream had no message_stop).
+  it('a message_stop the upstream did not end with a blank line goes out ended by one', async () => {
+    const wire = anthropicStream(['hi'], { input: 3, cacheRead: 0, output: 4 });
+    for (const cut of [2, 1]) {
+      const { sent, error } = await pass(wire.slice(0, -cut), []);
+      assert.equal(error, undefined);
+      assert.equal(sent, wire);
+    }
+  });
+
   it('an event whose data is empty holds nothing: it is dropped, first or later, and the stream goes on', async () => {
     const wire = anthropicStream(['Hel', 'lo'], { input: 3, cacheRead: 0, output: 2 });
     const cut = wire.indexOf('event: content_block_stop');

@@ -662,6 +662,22 @@ describe('OpenAI stream pass-through', () => {
     );
   });
 
+  // Found by an independent check (utf34 D6): the words `data: [DONE]` in a text delta passed a stream that ended
+  // without a finish or a `[DONE]` as whole, and the client got a cut answer as a finished one.
+  it('the words `data: [DONE]` quoted in the text do not end a stream: cut without a finish or a `[DONE]` line', async () => {
+    const quoting = 'data: {"choices":[{"index":0,"delta":{"content":"it ends with data: [DONE] then"}}]}\n\n';
+    await assert.rejects(run([Buffer.from(quoting)], false), (err: GatewayError) => err.code === 'upstream_stream_truncated');
+  });
+
+  // Found by an independent check (http34 D3): a last event the upstream did not end with a blank line went out so,
+  // and SSE readers (eventsource-parser: the Vercel AI SDK) never dispatch it: no `[DONE]` for them.
+  for (const end of ['', '\n', '\r\n'])
+    it(`a last \`[DONE]\` the upstream ended with ${JSON.stringify(end) || 'nothing'} goes out ended by a blank line`, async () => {
+      const chunk = 'data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\n';
+      const { bytes } = await run([Buffer.from(`${chunk}data: [DONE]${end}`)], false);
+      assert.equal(bytes.toString(), `${chunk}data: [DONE]\n\n`);
+    });
+
   // Left by stream33: `data: [DONE] ` (a space after it) ends a stream for the SDKs (openai-node and openai-python
   // test the data's start), so it ends the gateway's too: it waited for the upstream's idle timeout.
   it('an upstream that keeps the connection open after `data: [DONE] ` with spaces after it: the stream ends there', async () => {

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type Anthropic from '@anthropic-ai/sdk';
 import { GatewayError } from '../gateway-error';
 import { mapStream, type StreamSteps } from '../map-stream';
-import { ERROR_EVENT_LINE, eventData, parseEvent } from '../parse-event';
+import { endedEvents, ERROR_EVENT_LINE, eventData, parseEvent } from '../parse-event';
 import { ERROR_WORD } from '../openai/error-event';
 import { LoneCrs } from '../openai/lone-crs';
 import { PartialEvent } from '../openai/partial-event';
@@ -106,8 +106,9 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
     const usage = this.usageWith(lastDeltaUsage(tail));
     this.stream.usage = usageFrom(usage);
     this.stream.serviceTier = servedTier(usage);
-    // A last event without its blank line (the body ended right after it).
-    return this.checked(this.partial.rest());
+    // A last event without its blank line (the body ended right after it), ended with one.
+    const rest = this.partial.rest();
+    return this.checked(rest && endedEvents(rest));
   }
 
   /**

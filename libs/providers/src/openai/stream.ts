@@ -1,7 +1,7 @@
 import { EventTurns, nextTurn } from '../event-turns';
 import { GatewayError } from '../gateway-error';
 import { mapStream, type StreamSteps } from '../map-stream';
-import { eventData } from '../parse-event';
+import { endedEvents, eventData } from '../parse-event';
 import type { ChatStream } from '../provider';
 import { CallIndexes } from './call-indexes';
 import { dataFramedAsJson } from './data-framing';
@@ -37,8 +37,8 @@ const DATA_FIELD = Buffer.from('data:');
 const DONE_VALUE = Buffer.from('[DONE]');
 /** A `data` field's line in an event's text (at a line start by SSE's line ends alone: ERROR_EVENT_LINE). */
 const DATA_LINE = /(?<![^\r\n])data(?::|(?![^\r\n]))/;
-const DONE_EVENT = Buffer.from('data: [DONE]');
-const COMPACT_DONE_EVENT = Buffer.from('data:[DONE]');
+/** A `data: [DONE]` line (SSE drops one space after the colon, if there is one), spaces after it allowed: endsWithDone. */
+const DONE_LINE = /(?<![^\r\n])data: ?\[DONE\] *(?![^\r\n])/;
 /** The end marker of a finished stream whose server left it out (PassThrough.end). */
 const DONE_ADDED = Buffer.from('data: [DONE]\n\n');
 const FINISH_REASON_KEY = Buffer.from('"finish_reason"');
@@ -171,9 +171,9 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     if (!this.answering) throw noAnswer(this.provider);
     // Most streams come in one read: that read is the tail, not a copy of it.
     const end = this.tail.length === 1 ? this.tail[0]! : Buffer.concat(this.tail);
-    // A last event that was `[DONE]` (forward) is in the tail: no search for it then.
-    // SSE drops one space after the colon, if there is one: `data:[DONE]` ends a stream too.
-    const done = this.complete || end.includes(DONE_EVENT) || end.includes(COMPACT_DONE_EVENT);
+    // A last event that was `[DONE]` (forward) set `complete`; otherwise a `[DONE]` line in the tail, a line of its own
+    // (utf34 D6: a search for its bytes found them in a text delta quoting it, and a cut answer passed as whole).
+    const done = this.complete || DONE_LINE.test(end.toString('latin1'));
     const rest = this.partial.rest();
     if (!done && (rest?.toString('latin1').trim() || !finishedLast(end))) throw truncated(this.provider);
     const last = lastUsage(end);
@@ -182,7 +182,7 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     if (!done) return [DONE_ADDED];
     const events = rest && framedEvents(this.provider, rest);
     if (!events?.length) return NO_OUTPUT;
-    return [this.calls ? this.calls.numbered(events) : events];
+    return [endedEvents(this.calls ? this.calls.numbered(events) : events)];
   }
 
   fail(err: unknown): never {
