@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A throwaway Redis Cluster for the tests: 3 masters (no replicas) on 127.0.0.1, from the
-# machine's redis-server and redis-cli (Debian's redis-server package).
+# machine's redis-server and redis-cli (Debian's redis-server package), or from REDIS_SERVER
+# given with ARGS for each node (the search module's: --loadmodule PATH).
 #
-#   scripts/redis-cluster.sh DIR OWNER_PID
+#   scripts/redis-cluster.sh DIR OWNER_PID [REDIS_SERVER ARGS...]
 #
 # Prints the URL of one node (redis://:PASSWORD@127.0.0.1:PORT) once `cluster_state:ok`;
 # ioredis discovers the others from it. The nodes require a password (AUTH on every node, as
@@ -11,6 +12,8 @@
 set -euo pipefail
 dir="$1"
 owner="$2"
+server="${3:-redis-server}"
+shift $(($# < 3 ? $# : 3))
 mkdir -p "$dir"
 password="cluster-$(node -p 'require("crypto").randomBytes(12).toString("hex")')"
 
@@ -33,9 +36,9 @@ const free = (port) => new Promise((ok) => { const s = net.createServer().once("
   pids=()
   for port in "${ports[@]}"; do
     mkdir -p "$dir/$port"
-    redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$dir/$port/nodes.conf" \
+    "$server" --port "$port" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$dir/$port/nodes.conf" \
       --cluster-node-timeout 2000 --requirepass "$password" --masterauth "$password" \
-      --save '' --appendonly no --dir "$dir/$port" --daemonize no >"$dir/$port/redis.log" 2>&1 &
+      --save '' --appendonly no --dir "$dir/$port" --daemonize no "$@" >"$dir/$port/redis.log" 2>&1 &
     pids+=($!)
   done
   while kill -0 "$owner" 2>/dev/null; do sleep 1; done

@@ -39,6 +39,9 @@ export TEST_REDIS_SERVER="$(command -v redis-server)"
 # when this script exits (scripts/redis-cluster.sh watches this PID).
 TEST_REDIS_CLUSTER_URL="$(bash scripts/redis-cluster.sh "$work/cluster" $$)"
 export TEST_REDIS_CLUSTER_URL
+# The same of Redis 8.2 nodes with the search module (scripts/redis-stack.sh's) for test/e2e/redis-cluster-search.e2e.test.ts.
+TEST_REDIS_STACK_CLUSTER_URL="$(bash scripts/redis-cluster.sh "$work/stack-cluster" $$ "$REDIS_STACK_SERVER" --loadmodule "$REDIS_STACK_MODULE")"
+export TEST_REDIS_STACK_CLUSTER_URL
 
 bash scripts/audit.sh
 # Python clients for end-to-end tests (TEST_PYTHON): the openai package in .tools/venv.

@@ -10,6 +10,9 @@ import { parseConfig } from '@gateway/config';
 import { RedisService } from '@gateway/redis';
 import { hashKey } from '@gateway/security';
 import { limitKeys } from '../../libs/security/src/limit-keys';
+import { linkedRecord, readLinked } from '../../apps/gateway/src/responses/linked-record';
+import { RedisChain } from '../../apps/gateway/src/responses/redis-chain';
+import { RedisThreads } from '../../apps/gateway/src/messages/threads/redis-threads';
 import { ask, settle } from '../support/cache';
 import { eventually as eventuallyTrue } from '../support/eventually';
 import { configWith, GatewayProcess } from '../support/gateway';
@@ -498,21 +501,27 @@ describe('the Redis Cluster client', { skip: !CLUSTER_URL && 'TEST_REDIS_CLUSTER
     }
   });
 
+  /** Starts moving the slot of `key` from its master to another, as a reshard step does: IMPORTING on the target, MIGRATING on the source. */
+  async function migrationOf(key: string) {
+    const slot = Number(await admin.cluster('KEYSLOT', key));
+    const owners = await admin.cluster('SLOTS');
+    const owner = owners.find(([from, to]) => from <= slot && slot <= to)![2];
+    const targetPort = masterPorts().find((p) => p !== owner[1])!;
+    const [source, target] = [node(owner[1]), node(targetPort)];
+    const [sourceId, targetId] = (await Promise.all([source.cluster('MYID'), target.cluster('MYID')])) as string[];
+    await target.cluster('SETSLOT', slot, 'IMPORTING', sourceId!);
+    await source.cluster('SETSLOT', slot, 'MIGRATING', targetId!);
+    return { slot, source, target, targetPort, targetId: targetId! };
+  }
+
   // Every admission script declares a call record that does not exist yet: while its slot migrates,
   // Redis answers TRYAGAIN, and ioredis retried every 100 ms until the 500 ms command timeout, so each
   // request of that key waited ~550 ms before its limits failed open.
   it('gives up a script refused TRYAGAIN while its slot migrates at once, not at its timeout', async () => {
     const [kept, fresh] = ['{tryagain-check}:kept', '{tryagain-check}:fresh'];
     await redis.client!.set(kept, '1');
-    const slot = Number(await admin.cluster('KEYSLOT', kept));
-    const owners = await admin.cluster('SLOTS');
-    const owner = owners.find(([from, to]) => from <= slot && slot <= to)![2];
-    const targetPort = masterPorts().find((p) => p !== owner[1])!;
-    const [source, target] = [node(owner[1]), node(targetPort)];
-    const [sourceId, targetId] = await Promise.all([source.cluster('MYID'), target.cluster('MYID')]);
+    const { slot, source, target } = await migrationOf(kept);
     try {
-      await target.cluster('SETSLOT', slot, 'IMPORTING', sourceId as string);
-      await source.cluster('SETSLOT', slot, 'MIGRATING', targetId as string);
       const refused = await redis.client!.eval("return redis.call('GET', KEYS[1])", 2, kept, fresh).then(
         () => undefined,
         (error: Error) => error.message,
@@ -526,6 +535,62 @@ describe('the Redis Cluster client', { skip: !CLUSTER_URL && 'TEST_REDIS_CLUSTER
       target.disconnect();
       await redis.client!.del(kept);
     }
+  });
+
+  /**
+   * Runs `work` while the slot of `moved` migrates to another master, as a reshard step does it (the slot IMPORTING
+   * on the target, MIGRATING on the source, then MIGRATE of some of its keys): `moved` alone has moved. Then the
+   * migration is finished: the slot's other keys, then its owner.
+   */
+  async function whileMoving(moved: string, work: () => Promise<void>): Promise<void> {
+    const { slot, source, target, targetPort, targetId } = await migrationOf(moved);
+    const migrate = (...keys: string[]) => source.migrate('127.0.0.1', targetPort, '', 0, 5_000, 'AUTH', password, 'KEYS', ...keys);
+    try {
+      await migrate(moved);
+      await work();
+    } finally {
+      for (
+        let keys = await source.cluster('GETKEYSINSLOT', slot, 100);
+        keys.length;
+        keys = await source.cluster('GETKEYSINSLOT', slot, 100)
+      )
+        await migrate(...(keys as string[]));
+      for (const master of masterPorts().map(node)) {
+        await master.cluster('SETSLOT', slot, 'NODE', targetId);
+        master.disconnect();
+      }
+      source.disconnect();
+      target.disconnect();
+    }
+  }
+
+  // Found by an independent check: the chain script follows ASK for its one declared key, the latest record, and
+  // read the earlier ones (keys it builds from them) on that node, where those not yet moved were nil: a
+  // conversation that exists was answered previous_response_not_found for as long as its tenant's slot migrated.
+  it('reads a stored conversation whole while its slot migrates, its latest record moved first', async () => {
+    const chain = new RedisChain(redis.client!, 'chain-migrating:', 1024 * 1024, 600);
+    const tenant = `tenant-${randomUUID()}`;
+    const [first, second] = [linkedRecord(undefined, '{"turn":1}'), linkedRecord('r1', '{"turn":2}')];
+    assert.ok((await chain.put(tenant, 'r1', first, undefined)) && (await chain.put(tenant, 'r2', second, 'r1')));
+    await whileMoving(`chain-migrating:{${tenant}}:r2`, async () => {
+      const read = await chain.chain(tenant, 'r2');
+      assert.deepEqual(
+        read?.map((record) => readLinked(record).json),
+        ['{"turn":1}', '{"turn":2}'],
+      );
+    });
+  });
+
+  // The same for a Messages thread: its read script follows ASK for the response's key and read the thread's head
+  // and turns on that node: a continue was answered 404 thread_not_found (the documented answer is 529).
+  it('reads a thread whole while its slot migrates, the response naming it moved first', async () => {
+    const threads = new RedisThreads(redis.client!, 'thread-migrating:', 1024 * 1024);
+    const tenant = `tenant-${randomUUID()}`;
+    const turn = { threadId: 'thread1', fixed: '{}', turn: '[{"role":"user","content":"hi"}]', last: 'msg1' };
+    assert.equal(await threads.append(tenant, turn, 600), 'kept');
+    await whileMoving(`thread-migrating:{${tenant}}:msg1`, async () => {
+      assert.deepEqual(await threads.read(tenant, 'msg1'), { id: 'thread1', fixed: '{}', last: 'msg1', turns: [turn.turn] });
+    });
   });
 
   // The watchdog replaces a silent node connection by disconnecting it; a cluster's node connection does

@@ -113,6 +113,11 @@ function connectFirstNode(config: GatewayConfig): Redis {
   return new Redis(url, { ...CONNECTION, lazyConnect: true, retryStrategy: () => null, tls: tlsOf(config, new URL(url)) });
 }
 
+/** The nodes that hold the data: a cluster's masters, else the one Redis. */
+export function mastersOf(client: RedisClient): Redis[] {
+  return client instanceof Cluster ? client.nodes('master') : [client];
+}
+
 /**
  * False when a command given to `client` now would fail without being sent (it is
  * not connected and does not queue commands until it is): such a failure leaves no
@@ -435,7 +440,7 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
   async evictions(timeoutMs: number): Promise<[string, Eviction][]> {
     const client = this.client;
     if (!client) return [];
-    const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+    const nodes = mastersOf(client);
     const states = await Promise.all(nodes.map((node) => withinBudget(evictionOf(node), timeoutMs).catch(() => undefined)));
     return nodes.flatMap((node, i) => (states[i] ? [[`${node.options.host}:${node.options.port}`, states[i]] as [string, Eviction]] : []));
   }

@@ -1,5 +1,5 @@
 import type { TenantStore } from '../stores/tenant-store';
-import { inState, isShown, readLinked, stateOf } from './linked-record';
+import { inState, isShown, linkedFrom, readLinked, stateOf } from './linked-record';
 
 /**
  * The most records a conversation is rebuilt from: a longer chain is not found (its continuation is
@@ -139,8 +139,7 @@ export class MemoryChain implements ChainBackend {
       const record = await this.read(tenant, at);
       if (record === undefined) return undefined;
       records.push(record);
-      const linked = readLinked(record.value);
-      at = linked.whole ? undefined : linked.previous;
+      at = linkedFrom(record.value);
       if (at === undefined) return records;
     }
     return undefined;

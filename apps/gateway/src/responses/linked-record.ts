@@ -35,6 +35,12 @@ export function readLinked(value: string): Linked {
   return { whole: false, previous: value.slice(1, end) || undefined, json: value.slice(end + 1) };
 }
 
+/** The id of the record `value` links back to; undefined at a chain's start. */
+export function linkedFrom(value: string): string | undefined {
+  const linked = readLinked(value);
+  return linked.whole ? undefined : linked.previous;
+}
+
 /** A record's state; undefined for one written before links. */
 export function stateOf(value: string): State | undefined {
   return STATES.get(value[0]!);

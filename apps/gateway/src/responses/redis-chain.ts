@@ -1,18 +1,19 @@
 import type { RedisClient } from '@gateway/redis';
 import { tenantBytesLua } from '../stores/tenant-bytes-lua';
 import { type ChainBackend, MAX_LINKS } from './chain-backend';
-import { LINK_BYTES, STATE_BYTE } from './linked-record';
+import { LINK_BYTES, linkedFrom, STATE_BYTE } from './linked-record';
 
 /**
  * A record and those it links back to, in one read. KEYS: the record. ARGV: the tenant's key prefix,
- * MAX_LINKS. Returns the records latest first, or nil when one is gone or the chain is longer. A
- * record without a link line (`{` first: written before links) holds its whole conversation.
+ * MAX_LINKS. Returns the records read, latest first: none when the record is gone; up to a link it
+ * found gone, or MAX_LINKS of them (RedisChain.chain tells). A record without a link line (`{` first:
+ * written before links) holds its whole conversation.
  */
 const CHAIN_SCRIPT = `
 local out, key = {}, KEYS[1]
 for _ = 1, tonumber(ARGV[2]) do
   local value = redis.call('GET', key)
-  if not value then return false end
+  if not value then return out end
   out[#out + 1] = value
   if string.byte(value, 1) == 123 then return out end
   local previous = string.sub(value, 2, string.find(value, '\\n', 1, true) - 1)
@@ -20,7 +21,7 @@ for _ = 1, tonumber(ARGV[2]) do
   -- The tenant's hash tag is in this key too: the slot of KEYS[1], so the script stays on one shard.
   key = ARGV[1] .. previous
 end
-return false`;
+return out`;
 
 /**
  * Lua for the scripts that change records. Each record counts its continuations: the stored records
@@ -127,7 +128,7 @@ end
 return 1`;
 
 interface ChainCommands {
-  gatewayResponseChain(key: string, prefix: string, maxLinks: number): Promise<string[] | null>;
+  gatewayResponseChain(key: string, prefix: string, maxLinks: number): Promise<string[]>;
   gatewayResponsePut(...args: (string | number)[]): Promise<number>;
   gatewayResponseDelete(...args: (string | number)[]): Promise<number>;
 }
@@ -161,7 +162,19 @@ export class RedisChain implements ChainBackend {
   }
 
   async chain(tenant: string, id: string): Promise<string[] | undefined> {
-    return (await this.commands.gatewayResponseChain(this.key(tenant, id), this.key(tenant, ''), MAX_LINKS))?.reverse();
+    const records = await this.commands.gatewayResponseChain(this.key(tenant, id), this.key(tenant, ''), MAX_LINKS);
+    if (!records.length) return undefined;
+    // The script stopped at a link it found gone (or at MAX_LINKS). While a Redis Cluster migrates the tenant's slot
+    // that may be a record not yet moved to the node the script was asked on (ASK follows the keys in KEYS; a chain's
+    // links are read from its records): found by an independent check, such a conversation was answered
+    // previous_response_not_found. The read goes on a GET at a time, each sent where its record is.
+    // On a single Redis the first GET finds the same gap.
+    for (let at = linkedFrom(records.at(-1)!); at !== undefined; at = linkedFrom(records.at(-1)!)) {
+      const record = records.length < MAX_LINKS ? await this.get(tenant, at) : undefined;
+      if (record === undefined) return undefined;
+      records.push(record);
+    }
+    return records.reverse();
   }
 
   async put(tenant: string, id: string, value: string, previous: string | undefined): Promise<boolean> {

@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { CacheBackend, CachedAnswer, CacheEntry, Neighbour } from './backend';
 import type { UsageCounts } from '@gateway/metrics';
-import { FORGET_EXPIRED_PER_CALL, type RedisClient, REDIS_NOW_LUA } from '@gateway/redis';
+import { FORGET_EXPIRED_PER_CALL, mastersOf, type RedisClient, REDIS_NOW_LUA } from '@gateway/redis';
 import { gatewayIndexSchema, schemaDifferences, tuningDifferences } from './index-schema';
 import { indexSize, parseSearchReply, searchTotal } from './search-reply';
 
@@ -220,12 +220,13 @@ export class RedisBackend implements CacheBackend {
     }
     const hits = parseSearchReply(reply);
     this.learnSize(namespace, hits.length < k);
-    // COSINE scores are distances: 0 = same direction.
-    return hits.map(({ key, fields }) => ({
-      key: key.slice(this.entryPrefix.length),
-      similarity: 1 - Number(fields.score),
-      prompt: fields.prompt ?? '',
-    }));
+    return hits.map(({ key, fields }) => {
+      // A hit without the fields asked for (RediSearch on a cluster answers `extra_attributes: null`) cannot be
+      // judged: the lookup fails, open and counted, rather than pass on a NaN similarity.
+      if (fields.score === undefined || fields.prompt === undefined) throw new Error(`FT.SEARCH: hit ${key} without its score or prompt`);
+      // COSINE scores are distances: 0 = same direction.
+      return { key: key.slice(this.entryPrefix.length), similarity: 1 - Number(fields.score), prompt: fields.prompt };
+    });
   }
 
   /**
@@ -285,7 +286,31 @@ export class RedisBackend implements CacheBackend {
       return;
     }
     if (!indexes.includes(this.options.indexName)) await this.createIndex();
-    this.searchAvailable = await this.schemaFits();
+    this.searchAvailable = (await this.servesEveryShard()) && (await this.schemaFits());
+  }
+
+  /**
+   * Whether every master lists the index. A search module that serves a cluster (Redis Enterprise, valkey-search
+   * on Memorystore) makes it on each shard and searches them all; RediSearch without its coordinator takes the
+   * index name for a key: the index is made on the one shard owning its slot, which indexes and searches only its
+   * own entries (a third of them on three shards), and answers hits without their fields. Then the semantic layer
+   * is kept in process, as without the module: told once per change, re-checked with the index.
+   */
+  private async servesEveryShard(): Promise<boolean> {
+    const { indexName } = this.options;
+    const masters = mastersOf(this.client);
+    // A master that does not answer fails the check: the layer stays where it was until the next one.
+    const listed = await Promise.all(
+      masters.map(async (node) => ((await node.call('FT._LIST')) as unknown[]).map(String).includes(indexName)),
+    );
+    const without = listed.filter((has) => !has).length;
+    if (!without) return true;
+    if (this.searchAvailable !== false) {
+      this.logger.warn(
+        `Redis Cluster: ${without} of ${masters.length} masters do not list the vector index ${indexName}: its search module indexes each shard apart (not cluster-aware), so a search would see only some entries. Exact caching in Redis, semantic caching in process. A cluster-aware search module (Redis Enterprise, valkey-search) shares the semantic cache across instances.`,
+      );
+    }
+    return false;
   }
 
   /**

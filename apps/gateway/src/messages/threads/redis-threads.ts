@@ -3,24 +3,37 @@ import { tenantBytesLua } from '../../stores/tenant-bytes-lua';
 import type { Appended, Found, NewTurn, ThreadBackend } from './thread-backend';
 
 /**
- * A response id's thread in one read (a script: never a turn half written). KEYS: the response's
- * key. ARGV: the tenant's key prefix. Returns nil, or the thread's id, fixed fields, latest response
- * id, then its turns; a thread whose keys did not all outlive their TTL (turns missing) is nil.
+ * A thread read from its head and turns (KEYS of the script, or keys the reading script builds): nil when they
+ * did not all outlive their TTL (turns missing), else the thread's id, fixed fields, latest response id, then its turns.
  */
-const READ_SCRIPT = `
+const THREAD_LUA = `
+local function thread(id, headKey, turnsKey)
+  local head = redis.call('HMGET', headKey, 'fixed', 'last', 'count')
+  if not head[1] then return false end
+  local turns = redis.call('LRANGE', turnsKey, 0, -1)
+  if #turns ~= tonumber(head[3]) then return false end
+  local out = {id, head[1], head[2]}
+  for _, turn in ipairs(turns) do out[#out + 1] = turn end
+  return out
+end`;
+
+/**
+ * A response id's thread in one read (a script: never a turn half written). KEYS: the response's
+ * key. ARGV: the tenant's key prefix. Returns nil, the thread (THREAD_LUA), or only its id when its
+ * head or turns read as gone (RedisThreads.read tells).
+ */
+const READ_SCRIPT = `${THREAD_LUA}
 local pointer = redis.call('GET', KEYS[1])
 if not pointer then return false end
 local ok, named = pcall(cjson.decode, pointer)
 if not ok or type(named) ~= 'table' or type(named.thread) ~= 'string' then return false end
 -- The tenant's hash tag is in these keys too: the slot of KEYS[1], so the script stays on one shard.
 local base = ARGV[1] .. 'thread:' .. named.thread
-local head = redis.call('HMGET', base .. ':head', 'fixed', 'last', 'count')
-if not head[1] then return false end
-local turns = redis.call('LRANGE', base .. ':turns', 0, -1)
-if #turns ~= tonumber(head[3]) then return false end
-local out = {named.thread, head[1], head[2]}
-for _, turn in ipairs(turns) do out[#out + 1] = turn end
-return out`;
+return thread(named.thread, base .. ':head', base .. ':turns') or {named.thread}`;
+
+/** A thread by its keys. KEYS: its head and turns. ARGV: its id. Returns nil or the thread (THREAD_LUA). */
+const THREAD_SCRIPT = `${THREAD_LUA}
+return thread(ARGV[1], KEYS[1], KEYS[2])`;
 
 /**
  * Adds a turn: RPUSH onto the thread's turns, its answer's id onto its ids, the head's `last` moved
@@ -90,6 +103,7 @@ return 1`;
 
 interface ThreadCommands {
   gatewayThreadRead(key: string, prefix: string): Promise<string[] | null>;
+  gatewayThreadByKeys(head: string, turns: string, id: string): Promise<string[] | null>;
   gatewayThreadAppend(...args: (string | number)[]): Promise<Appended>;
   gatewayThreadClaim(key: string, holder: string, action: 'renew' | 'release', next: string, ttl: number): Promise<number>;
 }
@@ -113,6 +127,7 @@ export class RedisThreads implements ThreadBackend {
   ) {
     if (!('gatewayThreadRead' in client)) {
       client.defineCommand('gatewayThreadRead', { numberOfKeys: 1, lua: READ_SCRIPT });
+      client.defineCommand('gatewayThreadByKeys', { numberOfKeys: 2, lua: THREAD_SCRIPT });
       client.defineCommand('gatewayThreadAppend', { numberOfKeys: 7, lua: APPEND_SCRIPT });
       client.defineCommand('gatewayThreadClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT });
     }
@@ -124,7 +139,16 @@ export class RedisThreads implements ThreadBackend {
   }
 
   async read(tenant: string, responseId: string): Promise<Found> {
-    const found = await this.commands.gatewayThreadRead(this.tenantPrefix(tenant) + responseId, this.tenantPrefix(tenant));
+    const at = this.tenantPrefix(tenant);
+    let found = await this.commands.gatewayThreadRead(at + responseId, at);
+    if (found?.length === 1) {
+      // The thread's head or turns read as gone. While a Redis Cluster migrates the tenant's slot that may be keys not
+      // yet moved to the node the script was asked on (ASK follows the keys in KEYS, and these were built from the
+      // response's): found by an independent check, a continue was answered 404 for a thread that exists. Read again
+      // with them in KEYS, Redis runs it where they are (or refuses TRYAGAIN while they are split: 529).
+      const base = `${at}thread:${found[0]}`;
+      found = await this.commands.gatewayThreadByKeys(`${base}:head`, `${base}:turns`, found[0]!);
+    }
     if (!found) return undefined;
     const [id, fixed, last, ...turns] = found;
     return { id: id!, fixed: fixed!, last: last!, turns };
