@@ -92,7 +92,22 @@ describe('a Redis that refuses the gateway (password, user, ACL)', { skip: !SERV
 
   it("a user without one of the gateway's key patterns: not ready, the prefix named", async () => {
     try {
-      await refusedAtStart(await user('nokeys', ['~gateway:*', '&*', '+@all']), /^Redis refused a script on keys gw:resp:\*: NOPERM/);
+      const patterns = ['~gateway:*', '~{gateway:breakers}:*', '~gw:reasoning:*'];
+      await refusedAtStart(await user('nokeys', [...patterns, '&*', '+@all']), /^Redis refused a script on keys gw:resp:\*: NOPERM/);
+    } finally {
+      await stop();
+    }
+  });
+
+  // Found by the session's re-check (recheck34b D4): the breakers' keys begin with a hash tag, `{gateway:breakers}:`,
+  // which no `gateway:*` pattern matches, and were not probed: such a user went ready, its breakers never shared.
+  it("a user with every documented prefix but the breakers' hash-tagged one: not ready, that prefix named", async () => {
+    try {
+      const patterns = ['~gateway:*', '~gw:*'];
+      await refusedAtStart(
+        await user('nobreakers', [...patterns, '&*', '+@all']),
+        /^Redis refused a script on keys \{gateway:breakers\}:\*: NOPERM/,
+      );
     } finally {
       await stop();
     }

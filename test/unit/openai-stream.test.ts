@@ -675,7 +675,8 @@ describe('OpenAI stream pass-through', () => {
     it(`a last \`[DONE]\` the upstream ended with ${JSON.stringify(end) || 'nothing'} goes out ended by a blank line`, async () => {
       const chunk = 'data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\n';
       const { bytes } = await run([Buffer.from(`${chunk}data: [DONE]${end}`)], false);
-      assert.equal(bytes.toString(), `${chunk}data: [DONE]\n\n`);
+      const eol = end || '\n';
+      assert.equal(bytes.toString(), `${chunk}data: [DONE]${eol}${eol}`);
     });
 
   // Left by stream33: `data: [DONE] ` (a space after it) ends a stream for the SDKs (openai-node and openai-python
@@ -688,8 +689,24 @@ describe('OpenAI stream pass-through', () => {
     const s = passThroughStream('p', { body: keptOpen() }, new AbortController().signal, false);
     const out: Buffer[] = [];
     for await (const chunk of s) out.push(chunk as Buffer);
-    assert.match(Buffer.concat(out).toString(), /"hi".*\n\ndata: \[DONE\] {2}\r\n\r\n$/s);
+    // Without the spaces: the Node SDK compares the whole data with `[DONE]` (recheck34b D3).
+    assert.match(Buffer.concat(out).toString(), /"hi".*\n\ndata: \[DONE\]\r\n\r\n$/s);
   });
+
+  // Found by the session's re-check (recheck34b D1): a `[DONE]` followed in the same read by anything (a proxy's
+  // keep-alive comment, a ping event, a blank line) was not noted, and the stream waited for the idle timeout.
+  for (const after of [': keep-alive\n\n', '\n', 'event: ping\ndata: {}\n\n'])
+    it(`a \`[DONE]\` followed in its read by ${JSON.stringify(after)}, the connection kept open: the stream ends there`, async () => {
+      const chunk = 'data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\n';
+      async function* keptOpen() {
+        yield Buffer.from(`${chunk}data: [DONE]\n\n${after}`);
+        throw Object.assign(new Error('Body Timeout Error'), { code: 'UND_ERR_BODY_TIMEOUT' });
+      }
+      const s = passThroughStream('p', { body: keptOpen() }, new AbortController().signal, false);
+      const out: Buffer[] = [];
+      for await (const piece of s) out.push(piece as Buffer);
+      assert.equal(Buffer.concat(out).toString(), `${chunk}data: [DONE]\n\n`);
+    });
 
   // Found by an independent check: a `: ping` comment was forwarded as the stream's first chunk, so
   // the router counted the stream as started: no fallback, no attempt timeout.

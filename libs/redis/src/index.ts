@@ -6,3 +6,4 @@ export * from './redis-now-lua';
 export * from './forget-expired';
 export * from './redis-refusal';
 export * from './eviction';
+export * from './key-prefixes';

@@ -7,6 +7,7 @@ import { AccessCheck, type AccessProblem, accessProbes } from './access';
 import { connectionError } from './connection-error';
 import { clusterEnabled, clusterModeMismatch, SOLE_SHARD_WARNING, soleShard } from './cluster-mode';
 import { type Eviction, evictionOf } from './eviction';
+import { BREAKER_KEY_PREFIX, REASONING_KEY_PREFIX } from './key-prefixes';
 import { withinBudget } from './within-budget';
 import { WriterPool } from './writer-pool';
 
@@ -210,7 +211,7 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
     const client = this.client;
     absorbLateSocketErrors(client);
     const tls = new URL(redisUrls(config.redisUrl)[0]).protocol === 'rediss:';
-    const prefixes = ['gateway:', config.responses.keyPrefix, config.messages.threads.keyPrefix];
+    const prefixes = ['gateway:', BREAKER_KEY_PREFIX, REASONING_KEY_PREFIX, config.responses.keyPrefix, config.messages.threads.keyPrefix];
     if (config.cache.enabled) prefixes.push(config.cache.redis.keyPrefix);
     const access = new AccessCheck(accessProbes(prefixes), this.logger, () => [...this.subscriptions].every((s) => s.subscribedOnce));
     this.access = access;

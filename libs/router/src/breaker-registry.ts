@@ -1,14 +1,14 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { GatewayConfig } from '@gateway/config';
 import { MetricsService } from '@gateway/metrics';
-import { RedisService, type RedisClient, type Subscription } from '@gateway/redis';
+import { BREAKER_KEY_PREFIX, RedisService, type RedisClient, type Subscription } from '@gateway/redis';
 import { Clock } from './clock';
 import { type AccountTrouble, type BreakerState, DeploymentHealth, type HealthChange, type ServedReport } from './deployment-health';
 import { fingerprintedDeployments } from './deployment-fingerprint';
 
 const CHANNEL = 'gateway:breakers';
 /** One hash tag for every breaker key, so loading them all is one MGET on Redis Cluster too. Then a deployment's fingerprint. */
-const KEY_PREFIX = '{gateway:breakers}:';
+const KEY_PREFIX = BREAKER_KEY_PREFIX;
 
 /** How often a replica reports what it saw of each deployment it used (a timer's, off the request path). */
 const REPORT_EVERY_MS = 1_000;

@@ -3,7 +3,7 @@ import { Counter } from 'prom-client';
 import { GatewayConfig, type ProviderType } from '@gateway/config';
 import { MetricsService } from '@gateway/metrics';
 import type { ReasoningMemory } from '@gateway/providers';
-import { type RedisClient, RedisService, withinBudget } from '@gateway/redis';
+import { REASONING_KEY_PREFIX, type RedisClient, RedisService, withinBudget } from '@gateway/redis';
 import { MemoryBackend } from '../stores/memory-backend';
 import { TenantBoundedWrites } from './tenant-bounded-writes';
 
@@ -14,7 +14,7 @@ const WARN_EVERY_MS = 30_000;
  * Every key is `gw:reasoning:{<tenant>}:<vendor>:<call id>` (and the tenant's bookkeeping, TenantBoundedWrites): the
  * tenant is the hash tag, so one MGET serves a request, and one script a write, on Redis Cluster.
  */
-const PREFIX = 'gw:reasoning:';
+const PREFIX = REASONING_KEY_PREFIX;
 
 /** A Redis value as the JSON it was written as; undefined for anything else (the call then has no state). */
 function parsed(json: string): unknown {

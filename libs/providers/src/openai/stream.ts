@@ -1,7 +1,7 @@
 import { EventTurns, nextTurn } from '../event-turns';
 import { GatewayError } from '../gateway-error';
 import { mapStream, type StreamSteps } from '../map-stream';
-import { endedEvents, eventData } from '../parse-event';
+import { eventData } from '../parse-event';
 import type { ChatStream } from '../provider';
 import { CallIndexes } from './call-indexes';
 import { dataFramedAsJson } from './data-framing';
@@ -37,12 +37,12 @@ const DATA_FIELD = Buffer.from('data:');
 const DONE_VALUE = Buffer.from('[DONE]');
 /** A `data` field's line in an event's text (at a line start by SSE's line ends alone: ERROR_EVENT_LINE). */
 const DATA_LINE = /(?<![^\r\n])data(?::|(?![^\r\n]))/;
-/** A `data: [DONE]` line (SSE drops one space after the colon, if there is one), spaces after it allowed: endsWithDone. */
-const DONE_LINE = /(?<![^\r\n])data: ?\[DONE\] *(?![^\r\n])/;
 /** The end marker of a finished stream whose server left it out (PassThrough.end). */
 const DONE_ADDED = Buffer.from('data: [DONE]\n\n');
 const FINISH_REASON_KEY = Buffer.from('"finish_reason"');
 const LF = 0x0a;
+const LF_END = Buffer.from('\n');
+const CRLF = Buffer.from('\r\n');
 const SPACE = 0x20;
 const CR = 0x0d;
 const NO_OUTPUT: Buffer[] = [];
@@ -153,10 +153,13 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     events = framedEvents(this.provider, events);
     if (!events.length) return NO_OUTPUT;
     if (this.calls) events = this.calls.numbered(events);
-    // `[DONE]` ends the answer even when the upstream keeps the connection open after it.
-    if (endsWithDone(events)) {
+    // `[DONE]` ends the answer even when the upstream keeps the connection open after it, and what follows it in the
+    // same read (a proxy's keep-alive comment: recheck34b D1, the stream waited for the idle timeout) is not sent.
+    const done = throughDone(events);
+    if (done) {
       this.complete = true;
       this.partial.clear();
+      events = done;
     }
     return [this.stripUsage ? withoutUsage(events) : events];
   }
@@ -171,18 +174,17 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
     if (!this.answering) throw noAnswer(this.provider);
     // Most streams come in one read: that read is the tail, not a copy of it.
     const end = this.tail.length === 1 ? this.tail[0]! : Buffer.concat(this.tail);
-    // A last event that was `[DONE]` (forward) set `complete`; otherwise a `[DONE]` line in the tail, a line of its own
-    // (utf34 D6: a search for its bytes found them in a text delta quoting it, and a cut answer passed as whole).
-    const done = this.complete || DONE_LINE.test(end.toString('latin1'));
+    // A `[DONE]` line set `complete` (forward), or is the last event, which the upstream did not end with its blank
+    // line (http34 D3). Its bytes elsewhere do not count (utf34 D6: in a text delta quoting them, a cut answer passed).
     const rest = this.partial.rest();
+    const lastDone = rest && throughDone(rest);
+    const done = this.complete || lastDone !== undefined;
     if (!done && (rest?.toString('latin1').trim() || !finishedLast(end))) throw truncated(this.provider);
     const last = lastUsage(end);
     this.stream.usage = last?.usage;
     this.stream.serviceTier = last?.serviceTier;
     if (!done) return [DONE_ADDED];
-    const events = rest && framedEvents(this.provider, rest);
-    if (!events?.length) return NO_OUTPUT;
-    return [endedEvents(this.calls ? this.calls.numbered(events) : events)];
+    return lastDone ? [lastDone] : NO_OUTPUT;
   }
 
   fail(err: unknown): never {
@@ -267,26 +269,47 @@ function noAnswer(provider: string): GatewayError {
 }
 
 /**
- * Whether the last of `events` (whole events, their blank line last) is `data: [DONE]` (or
- * `data:[DONE]`, or with spaces after it: the SDKs test only the data's start). Read backwards from
- * the end, a few bytes: no search on a stream's every chunk.
+ * `events` (whole events, line ends LF or CRLF) through the event of their `[DONE]` line, when they hold one; else
+ * undefined. What follows that event is not sent. One search of the read for `[DONE]`, which text rarely holds, and a
+ * look at its line: its bytes inside a text are no end (utf34 D6). Spaces after it (the Python SDK tests the data's
+ * start) are taken out: the Node SDK compares the whole data (recheck34b D3). An event the stream ended without its
+ * blank line gets one (http34 D3), in the line ends the upstream used.
  */
-function endsWithDone(events: Buffer): boolean {
-  // Back over the blank line and the line end before it, each an LF or a CRLF, and spaces before that.
-  let at = events.length;
-  for (let lineEnds = 0; lineEnds < 2; lineEnds++) {
-    if (events[at - 1] === LF) at--;
-    if (events[at - 1] === CR) at--;
+function throughDone(events: Buffer): Buffer | undefined {
+  for (let at = events.indexOf(DONE_VALUE); at >= 0; at = events.indexOf(DONE_VALUE, at + DONE_VALUE.length)) {
+    const line = at - DATA_FIELD.length - (events[at - 1] === SPACE ? 1 : 0);
+    if (line < 0 || (line > 0 && events[line - 1] !== LF)) continue;
+    if (events.compare(DATA_FIELD, 0, DATA_FIELD.length, line, line + DATA_FIELD.length) !== 0) continue;
+    const valueEnd = at + DONE_VALUE.length;
+    let after = valueEnd;
+    while (events[after] === SPACE) after++;
+    if (after < events.length && events[after] !== LF && events[after] !== CR) continue;
+    const end = eventEnd(events, after);
+    // The usual `[DONE]`: the read as it came, no copy when it is the last event.
+    if (after === valueEnd && end >= 0) return end === events.length ? events : events.subarray(0, end);
+    if (end >= 0) return Buffer.concat([events.subarray(0, valueEnd), events.subarray(after, end)]);
+    let last = events.length;
+    while (last > after && (events[last - 1] === LF || events[last - 1] === CR)) last--;
+    const eol = events[after] === CR ? CRLF : LF_END;
+    return Buffer.concat([events.subarray(0, valueEnd), events.subarray(after, last), eol, eol]);
   }
-  while (events[at - 1] === SPACE) at--;
-  if (events[at - 1] !== DONE_VALUE[DONE_VALUE.length - 1]) return false;
-  at -= DONE_VALUE.length;
-  if (at < 0 || events.compare(DONE_VALUE, 0, DONE_VALUE.length, at, at + DONE_VALUE.length) !== 0) return false;
-  if (events[at - 1] === SPACE) at--;
-  at -= DATA_FIELD.length;
-  return (
-    at >= 0 && events.compare(DATA_FIELD, 0, DATA_FIELD.length, at, at + DATA_FIELD.length) === 0 && (at === 0 || events[at - 1] === LF)
-  );
+  return undefined;
+}
+
+/** Where the event whose line ends at `from` ends: past its blank line; -1 when the bytes end before one. */
+function eventEnd(events: Buffer, from: number): number {
+  const lineEndAt = (i: number) => (events[i] === CR && events[i + 1] === LF ? 2 : events[i] === LF || events[i] === CR ? 1 : 0);
+  for (let at = from; at < events.length;) {
+    const ending = lineEndAt(at);
+    if (!ending) {
+      at++;
+      continue;
+    }
+    const blank = lineEndAt(at + ending);
+    if (blank) return at + ending + blank;
+    at += ending;
+  }
+  return -1;
 }
 
 /**
