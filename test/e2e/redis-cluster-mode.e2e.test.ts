@@ -131,6 +131,17 @@ describe(
       );
     });
 
+    // cluster34 D6: only REDIS_URL's first node was asked what it is; down, it hid the single Redis named next, and the
+    // replica ran (limits failing open, /ready 200), logging only that Redis was unavailable.
+    it('REDIS_CLUSTER=true, the first node named down and the next a single Redis: exit 78 the same', async () => {
+      const down = new URL(REDIS_URL!);
+      down.port = '1';
+      await refusedToStart(
+        { REDIS_URL: `${down},${REDIS_URL}`, REDIS_CLUSTER: 'true' },
+        /^ai-gateway: REDIS_CLUSTER=true .*not a cluster node.*Unset REDIS_CLUSTER/,
+      );
+    });
+
     describe('Redis down at start-up, a cluster node once it comes up', () => {
       let proxy: Awaited<ReturnType<typeof lateProxy>>;
       let gateway: GatewayProcess | undefined;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +9,8 @@ import { Cluster, Redis } from 'ioredis';
 import { parseConfig } from '@gateway/config';
 import { RedisService } from '@gateway/redis';
 import { hashKey } from '@gateway/security';
+import { RedisAdmissionStore } from '../../libs/security/src/admission-store';
+import { LeasedAdmissionStore } from '../../libs/security/src/lease-store';
 import { limitKeys } from '../../libs/security/src/limit-keys';
 import { linkedRecord, readLinked } from '../../apps/gateway/src/responses/linked-record';
 import { RedisChain } from '../../apps/gateway/src/responses/redis-chain';
@@ -461,6 +463,8 @@ describe('the Redis Cluster client', { skip: !CLUSTER_URL && 'TEST_REDIS_CLUSTER
     await new Promise((ready) => admin.once('ready', ready));
     redis = connect(CLUSTER_URL!);
     assert.ok(await eventuallyTrue(() => redis.ping(1_000)), 'connected');
+    // A ping can be answered before the client has read its slot map; the stores refuse to send until then.
+    assert.ok(await eventuallyTrue(async () => redis.client!.status === 'ready'), 'ready');
   });
   after(async () => {
     await redis?.onApplicationShutdown();
@@ -564,6 +568,40 @@ describe('the Redis Cluster client', { skip: !CLUSTER_URL && 'TEST_REDIS_CLUSTER
     }
   }
 
+  /**
+   * Moves `key`'s slot to another master as a reshard does (IMPORTING / MIGRATING, MIGRATE of its keys, then the slot's
+   * new owner told to every master), the target busy for a moment when each MIGRATE arrives (CLIENT PAUSE WRITE): it
+   * restores the keys with their remaining time that much later, so their expiry moves. What it was, what it is.
+   */
+  async function moveSlotOf(key: string): Promise<[number, number]> {
+    const slot = Number(await admin.cluster('KEYSLOT', key));
+    const owners = await admin.cluster('SLOTS');
+    const from = owners.find(([first, last]) => first <= slot && slot <= last)![2][1];
+    const to = masterPorts().find((p) => p !== from)!;
+    const [source, target] = [node(from), node(to)];
+    try {
+      const expiry = async (owner: Redis) => Number(await owner.pexpiretime(key));
+      const before = await expiry(source);
+      const [sourceId, targetId] = await Promise.all([source.cluster('MYID'), target.cluster('MYID')]);
+      await target.cluster('SETSLOT', slot, 'IMPORTING', sourceId as string);
+      await source.cluster('SETSLOT', slot, 'MIGRATING', targetId as string);
+      const inSlot = () => source.cluster('GETKEYSINSLOT', slot, 100) as Promise<string[]>;
+      for (let keys = await inSlot(); keys.length > 0; keys = await inSlot()) {
+        await target.call('CLIENT', 'PAUSE', 300, 'WRITE');
+        await source.call('MIGRATE', '127.0.0.1', to, '', 0, 5_000, 'AUTH', password, 'KEYS', ...keys);
+      }
+      for (const port of masterPorts()) {
+        const master = node(port);
+        await master.cluster('SETSLOT', slot, 'NODE', targetId as string);
+        master.disconnect();
+      }
+      return [before, await expiry(target)];
+    } finally {
+      source.disconnect();
+      target.disconnect();
+    }
+  }
+
   // Found by an independent check: the chain script follows ASK for its one declared key, the latest record, and
   // read the earlier ones (keys it builds from them) on that node, where those not yet moved were nil: a
   // conversation that exists was answered previous_response_not_found for as long as its tenant's slot migrated.
@@ -591,6 +629,42 @@ describe('the Redis Cluster client', { skip: !CLUSTER_URL && 'TEST_REDIS_CLUSTER
     await whileMoving(`thread-migrating:{${tenant}}:msg1`, async () => {
       assert.deepEqual(await threads.read(tenant, 'msg1'), { id: 'thread1', fixed: '{}', last: 'msg1', turns: [turn.turn] });
     });
+  });
+
+  // cluster34 D5: a window is named by its end (PEXPIRETIME), and MIGRATE moves that end by the time the transfer
+  // took: a request admitted before its key's slot moved settled into no window (one that used 18 tokens of the 1500
+  // it reserved left 1500 counted, and in flight, until the window ended).
+  it("a settlement after its key's slot moved gives back to its window: TPM counts what was used, nothing in flight", async () => {
+    const keyId = `moved-${randomUUID()}`;
+    const keys = limitKeys(keyId);
+    const store = new RedisAdmissionStore(redis.client!);
+    const admitted = await store.admit({ keyId, windowMs: 60_000, tpm: 100_000, tokens: 1_500 });
+    assert.equal(admitted.refused, undefined);
+    const [before, after] = await moveSlotOf(keys.tpm);
+    assert.notEqual(after, before, "the window's end moved with the slot");
+    await store.settle({ keyId, tokenDelta: 18 - 1_500, tokens: 1_500, tpmEnd: admitted.tpmEnd });
+    assert.equal(await redis.client!.get(keys.tpm), '18');
+    assert.equal(await redis.client!.exists(keys.tpmInFlight), 0, 'nothing left in flight');
+  });
+
+  // The same for a replica's lease: its unused slices, given back after the slot moved, stayed counted (a reshard
+  // under load left a key with RPM 169 for 125 requests).
+  it("a lease given back after its key's slot moved leaves RPM and TPM holding what its requests used", async () => {
+    const keyId = `moved-lease-${randomUUID()}`;
+    const keys = limitKeys(keyId);
+    const store = new LeasedAdmissionStore(redis.client!, new RedisAdmissionStore(redis.client!), {
+      replica: randomBytes(6).toString('hex'),
+      leaseMs: 600_000,
+      holdLapseMs: 600_000,
+    });
+    const admitted = await store.admit({ keyId, windowMs: 60_000, rpm: 100_000, tpm: 1_000_000, tokens: 100 });
+    assert.ok(admitted.ticket, 'admitted from a lease');
+    assert.ok(Number(await redis.client!.get(keys.rpm)) > 1, 'the lease counted more than this request');
+    const [before, after] = await moveSlotOf(keys.rpm);
+    assert.notEqual(after, before, "the window's end moved with the slot");
+    await store.settle({ keyId, tokenDelta: 20 - 100, tokens: 100, ticket: admitted.ticket });
+    await store.close();
+    assert.deepEqual(await Promise.all([redis.client!.get(keys.rpm), redis.client!.get(keys.tpm)]), ['1', '20']);
   });
 
   // The watchdog replaces a silent node connection by disconnecting it; a cluster's node connection does

@@ -108,10 +108,24 @@ function tlsOf(config: GatewayConfig, url: URL) {
   return url.protocol === 'rediss:' ? { ca: config.redis.tlsCaFile ? readTlsCa(config.redis.tlsCaFile) : undefined } : undefined;
 }
 
-/** A plain connection to REDIS_URL's first node, opened by its first command and not reopened: to ask what the node is. */
-function connectFirstNode(config: GatewayConfig): Redis {
-  const url = redisUrls(config.redisUrl!)[0];
-  return new Redis(url, { ...CONNECTION, lazyConnect: true, retryStrategy: () => null, tls: tlsOf(config, new URL(url)) });
+/**
+ * Whether the first of REDIS_URL's nodes that answers is a cluster node (INFO cluster), asked over plain connections
+ * of its own, one node after another: a first node that is down hid a plain Redis named next (cluster34 D6).
+ */
+async function seedClusterEnabled(config: GatewayConfig): Promise<boolean> {
+  let failure: unknown;
+  for (const url of redisUrls(config.redisUrl!)) {
+    const node = new Redis(url, { ...CONNECTION, lazyConnect: true, retryStrategy: () => null, tls: tlsOf(config, new URL(url)) });
+    node.on('error', () => undefined); // the cluster client already reports outages
+    try {
+      return await clusterEnabled(node);
+    } catch (error) {
+      failure = error;
+    } finally {
+      node.disconnect();
+    }
+  }
+  throw failure;
 }
 
 /** The nodes that hold the data: a cluster's masters, else the one Redis. */
@@ -248,8 +262,8 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
   /**
    * Checks, each time Redis connects, that REDIS_CLUSTER matches what REDIS_URL names (INFO cluster), not at
    * start-up only: Redis may be down then. A single-Redis client asks on its own connection once it is ready. A
-   * cluster client that cannot connect (every failed slot-map read is an 'error') asks the first node over a
-   * connection of its own, one at a time; once it is ready, it has read a slot map, so the server is a cluster.
+   * cluster client that cannot connect (every failed slot-map read is an 'error') asks REDIS_URL's nodes
+   * (seedClusterEnabled), one check at a time; once it is ready, it has read a slot map, so the server is a cluster.
    */
   private watchClusterMode(config: GatewayConfig, client: RedisClient): void {
     const check = (ask: () => Promise<boolean>) => {
@@ -265,9 +279,7 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
     client.on('error', () => {
       if (asking || this.clusterMismatch || client.status === 'ready') return;
       asking = true;
-      const node = connectFirstNode(config);
-      node.on('error', () => undefined); // the cluster client already reports outages
-      check(() => clusterEnabled(node).finally(() => (node.disconnect(), (asking = false))));
+      check(() => seedClusterEnabled(config).finally(() => (asking = false)));
     });
   }
 

@@ -207,7 +207,7 @@ local function settle(s)
   local delta, reserved, tpmEnd = tonumber(s[1]), tonumber(s[2]), tonumber(s[3])
   -- Only into the window the tokens were reserved in (tpmEnd 0: the caller does not know it).
   local ends = (delta ~= 0 or reserved ~= 0) and redis.call('PEXPIRETIME', KEYS[2]) or -2
-  if ends > 0 and (tpmEnd == 0 or ends == tpmEnd) then
+  if ends > 0 and (tpmEnd == 0 or sameWindow(ends, tpmEnd)) then
     if delta ~= 0 and redis.call('INCRBY', KEYS[2], delta) < 0 then redis.call('SET', KEYS[2], 0, 'KEEPTTL') end
     releaseInFlight(KEYS[7], reserved)
   end

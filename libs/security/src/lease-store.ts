@@ -2,7 +2,7 @@ import { type RedisClient, sendsNow } from '@gateway/redis';
 import { SPEND_RETENTION_SECONDS, spendKey, utcDay } from '@gateway/metrics';
 import type { AdmissionStore, AdmitInput, AdmitOutcome, LeaseTicket, SettleInput } from './admission-store';
 import { limitKeys } from './limit-keys';
-import { LIMIT_LUA } from './limit-lua';
+import { LIMIT_LUA, sameWindow } from './limit-lua';
 import type { SpendLedger } from './spend-ledger';
 import type { SpendGate } from './spend-recovery';
 
@@ -111,8 +111,8 @@ interface Account {
 // Both holds (requests in flight, the lease) lapse, and are charged as spent, only after the hold lapse:
 // the lease hold also covers the requests settled from it since, whose spend this replica has not
 // written yet; released sooner when the replica dies, that spend would be neither charged nor held.
-// A window is named by when it expires (PEXPIRETIME, fixed for its life): what is given back goes only to the
-// window it was taken from. Needs Redis 7.0.
+// A window is named by when it expires (PEXPIRETIME, moved a little by a slot migration: sameWindow): what is given
+// back goes only to the window it was taken from. Needs Redis 7.0.
 const LEASE_SCRIPT = `${LIMIT_LUA}
 -- Holds are timed by Redis' clock, the same for every replica: a replica's clock an hour fast lapsed the others' live holds.
 local window, now = tonumber(ARGV[1]), redisNow()
@@ -293,7 +293,7 @@ export class LeasedAdmissionStore implements AdmissionStore {
     account.inFlightUsd = account.inFlight === 0 ? 0 : account.inFlightUsd - ticket.usd;
     if (input.spend) addSpend(account.spend, input.spend);
     const delta = input.tokenDelta ?? 0;
-    if (ticket.tpmEnd === account.tpmEnd) {
+    if (sameWindow(ticket.tpmEnd, account.tpmEnd)) {
       account.tokensSettled += (input.tokens ?? 0) + delta;
       if (delta !== 0 && account.lease && !account.syncing) account.lease.tpm -= delta;
       else account.tokenAdjust += delta;
@@ -516,12 +516,13 @@ export class LeasedAdmissionStore implements AdmissionStore {
     // A lease with no TPM share (sized for a token count, counted against RPM alone) names no TPM window (0): the
     // requests of the last TPM lease still settle into theirs. Taken for a new window, their settlements would be
     // dropped, and their reservations stay in the window's count and in flight until it ends.
-    if (tpmEnd > 0 && account.tpmEnd !== tpmEnd) {
+    if (tpmEnd > 0 && !sameWindow(account.tpmEnd, tpmEnd)) {
       // Settled while this call was under way, for the window that just ended.
       account.tokenAdjust = 0;
       account.tokensSettled = 0;
-      account.tpmEnd = tpmEnd;
     }
+    // The same window moved by a slot migration is named by its new end from now on.
+    if (tpmEnd > 0) account.tpmEnd = tpmEnd;
     const at = Date.now();
     const windowEnd = Math.min(rpmEnd ? at + rpmTtl : Infinity, tpmEnd ? at + tpmTtl : Infinity);
     account.lease = {

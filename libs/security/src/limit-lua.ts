@@ -5,6 +5,18 @@ import { REDIS_NOW_LUA } from '@gateway/redis';
 const LEASE_RETURN_GRACE_MS = 2_000;
 
 /**
+ * How far a window's end (PEXPIRETIME, its name) may have moved and still be the same window. A slot moving to another
+ * shard (MIGRATE) carries a key's remaining time, and the target adds its own clock when it restores it: the end moves
+ * by the transfer time and the two nodes' clock difference (ms, seconds at worst), and settlements that compared it
+ * exactly gave nothing back after a reshard. A key's next window ends a whole window (a minute) later at least, as it
+ * opens only once the last one has expired, so an end this close can name no other window.
+ */
+const WINDOW_END_DRIFT_MS = 10_000;
+
+/** Whether two ends (PEXPIRETIME) name the same window, one of them perhaps moved by a slot migration. */
+export const sameWindow = (end: number, other: number): boolean => Math.abs(end - other) < WINDOW_END_DRIFT_MS;
+
+/**
  * Lua shared by the admission script (admission-store.ts) and the lease script
  * (lease-store.ts), so both count windows, holds and spend the same way.
  * Windows start at their first use and end `window` ms later. Budget holds are
@@ -21,10 +33,12 @@ local function add(key, amount, window)
   redis.call('INCRBY', key, amount)
   if redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, window) end
 end
--- Takes back \`amount\` from the window named by when it expires (PEXPIRETIME, fixed for its life), only if
--- that window is still the current one: what is given back goes only to the window it was taken from.
+-- A window is named by when it expires (PEXPIRETIME); a slot migration moves that a little (sameWindow in TypeScript).
+local function sameWindow(ends, at) return math.abs(ends - at) < ${WINDOW_END_DRIFT_MS} end
+-- Takes back \`amount\` from the window named \`at\`, only if that window is still the current one: what is given
+-- back goes only to the window it was taken from.
 local function giveBack(key, at, amount)
-  if amount == 0 or at == 0 or redis.call('PEXPIRETIME', key) ~= at then return end
+  if amount == 0 or at == 0 or not sameWindow(redis.call('PEXPIRETIME', key), at) then return end
   if redis.call('DECRBY', key, amount) < 0 then redis.call('SET', key, 0, 'KEEPTTL') end
 end
 -- Tokens of a TPM window reserved and not settled yet, counted in \`flight\` too, which ends with the window
@@ -39,7 +53,7 @@ local function releaseInFlight(flight, amount)
 end
 -- The same, checking that the window \`tpm\` is still the one named \`at\`, as giveBack does.
 local function releaseInFlightOf(tpm, flight, at, amount)
-  if at ~= 0 and redis.call('PEXPIRETIME', tpm) == at then releaseInFlight(flight, amount) end
+  if at ~= 0 and sameWindow(redis.call('PEXPIRETIME', tpm), at) then releaseInFlight(flight, amount) end
 end
 local function inFlightOf(flight, used)
   return math.min(used, math.max(0, tonumber(redis.call('GET', flight) or '0')))
