@@ -56,6 +56,7 @@ const FOREIGN_SCHEMA_KEYS = ['additionalProperties', '$ref', '$defs', 'definitio
  *   other none; the placeholder for foreign history is no signature of its) is a 400;
  * - `gemini-think`: a thought part, then text;
  * - `gemini-json`: a JSON object as text;
+ * - `gemini-image`: text, then a picture (an `inlineData` image/png part), as Gemini's image models answer;
  * - `gemini-record`: RECORD as text; with tools declared, a signed call of the first with RECORD's scores as `scores`;
  * - `gemini-finish-<REASON>`: text ending with that finishReason;
  * - `gemini-empty`: a candidate with no parts and no finishReason;
@@ -412,6 +413,8 @@ function reply(model: string, body: Record<string, unknown>) {
       });
     case 'gemini-json':
       return response([candidate([{ text: '{"answer":42}' }])]);
+    case 'gemini-image':
+      return response([candidate([{ text: 'Here is your chart:' }, { inlineData: { mimeType: 'image/png', data: 'iVBORw0KGgo=' } }])]);
     case 'gemini-record':
       return response([
         candidate([

@@ -91,6 +91,8 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  *   transcript, the data in pieces, then `expires_at` alone; `audio-expired`: the same, its audio expired (in 2020);
  * - `cited`: like `ok`, with a web search's url_citation annotations (CITATIONS); streamed in a delta of their own after the text;
  *   `cited-every`: the same, streamed as Perplexity and OpenRouter do: every content chunk carries the list so far;
+ * - `drawn`: like `ok`, with a picture in `message.images` (DRAWN), as OpenRouter's image models answer; streamed in a
+ *   delta of its own after the text;
  * - `length`: like `ok`, but cut by the output limit (`finish_reason: length`);
  * - `parallel-noindex`, `parallel-sameindex` (streams): two parallel calls (PARALLEL_CALLS), each with its own id, their
  *   fragments without `index` (Mistral, Gemini's OpenAI-compatible endpoint) or all with `index: 0` (Ollama).
@@ -488,6 +490,9 @@ export const CITATIONS = [
   { type: 'url_citation', url_citation: { url: 'https://example.com/b', title: 'Source B', start_index: 5, end_index: 11 } },
 ];
 
+/** The `drawn` model's pictures, as OpenRouter gives an image model's. */
+export const DRAWN = [{ type: 'image_url', image_url: { url: `data:image/png;base64,${Buffer.from('fake png').toString('base64')}` } }];
+
 /** What OpenAI's answers carry on every message beside the answer itself. */
 const OPENAI_MESSAGE_EXTRAS = { refusal: null, annotations: [] };
 
@@ -506,6 +511,7 @@ function completion(body: Record<string, unknown>, model: string) {
   if (model === 'refusal') Object.assign(message, { content: null, refusal: REFUSAL });
   if (model.startsWith('audio')) Object.assign(message, { content: null, audio: audioAnswer(lastUserText(body), model) });
   if (model === 'cited' || model === 'cited-every') Object.assign(message, { annotations: CITATIONS });
+  if (model === 'drawn') Object.assign(message, { images: DRAWN });
   return {
     id: 'chatcmpl-fake',
     object: 'chat.completion',
@@ -618,6 +624,7 @@ async function stream(res: ServerResponse, body: Record<string, unknown>, model:
       send([{ index: 0, delta: { content: words[i], ...cited }, finish_reason: null }]);
     }
     if (model === 'cited') send([{ index: 0, delta: { annotations: CITATIONS }, finish_reason: null }]);
+    if (model === 'drawn') send([{ index: 0, delta: { images: DRAWN }, finish_reason: null }]);
   }
   const usage = usageFor(model);
   send([{ index: 0, delta: {}, finish_reason: finishOf(body, model) }], model === 'mistral' ? usage : null);

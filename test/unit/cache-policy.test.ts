@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CacheConfig } from '../../libs/config/src/cache-config';
-import { cacheableCompletion, keptSeconds, servableAnswer } from '../../libs/cache/src/policy';
+import { cacheableCompletion, cacheableRequest, keptSeconds, servableAnswer } from '../../libs/cache/src/policy';
 
 function answer(message: object, finish_reason: string): string {
   const usage = { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 };
@@ -137,5 +137,36 @@ describe('what the cache serves', () => {
         [false, true],
       ],
     );
+  });
+});
+
+// Found by an independent check (media34 D5): the key holds an image's URL, not the picture the vendor fetches, so a
+// picture changed behind the same URL was answered from the cache about the old one.
+describe('what the cache looks up: an image by URL', () => {
+  const ask = (url: string) =>
+    ({
+      model: 'm',
+      messages: [
+        { role: 'user', content: 'first turn' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'and this?' },
+            { type: 'image_url', image_url: { url } },
+          ],
+        },
+      ],
+    }) as Parameters<typeof cacheableRequest>[0];
+  const remote = 'https://example.com/latest.png';
+
+  it('bypasses the cache by default, whatever turn the URL is in; an inline image does not', () => {
+    assert.equal(cacheableRequest(ask(remote), new CacheConfig()), false);
+    assert.equal(cacheableRequest(ask('http://example.com/a.png'), new CacheConfig()), false);
+    assert.equal(cacheableRequest({ ...ask(remote), messages: [...ask(remote).messages].reverse() }, new CacheConfig()), false);
+    assert.equal(cacheableRequest(ask('data:image/png;base64,iVBORw0KGgo='), new CacheConfig()), true);
+  });
+
+  it('is cached, keyed by the URL, with remoteMediaUrls', () => {
+    assert.equal(cacheableRequest(ask(remote), Object.assign(new CacheConfig(), { remoteMediaUrls: true })), true);
   });
 });

@@ -432,6 +432,10 @@ describe('eligibility', () => {
       // 40,000 bytes: 1.25 s of 16 kHz wav, 2.5 s of 128 kbit/s mp3, at 32 tokens a second.
       ['wav audio', { role: 'user', content: [{ type: 'input_audio', input_audio: { data: base64, format: 'wav' } }] }, 40],
       ['mp3 audio', { role: 'user', content: [{ type: 'input_audio', input_audio: { data: base64, format: 'mp3' } }] }, 80],
+      // Audio and images sent as a file, at their own rates, not a PDF's (media34 D1); audio other than wav at mp3's.
+      ['a wav file', { role: 'user', content: [{ type: 'file', file: { file_data: `data:Audio/X-WAV;base64,${base64}` } }] }, 40],
+      ['a flac file', { role: 'user', content: [{ type: 'file', file: { file_data: `data:audio/flac;base64,${base64}` } }] }, 80],
+      ['an image file', { role: 'user', content: [{ type: 'file', file: { file_data: `data:image/png;base64,${base64}` } }] }, 765],
       // A format no vendor takes (the adapter refuses it) still gets a number, not NaN.
       [
         'audio of another format',

@@ -7,9 +7,28 @@ const TOOL_CALLS = new Set(['tool_calls', 'function_call']);
 
 type Message = ChatCompletion['choices'][number]['message'] & { function_call?: { arguments?: unknown } | null };
 
-/** A sampling temperature above the ceiling asks for variety: such requests bypass the cache. OpenAI's default is 1. */
+/**
+ * A sampling temperature above the ceiling asks for variety: such requests bypass the cache. OpenAI's default is 1.
+ * So do requests with an image by URL, unless `remoteMediaUrls` (sendsRemoteMedia).
+ */
 export function cacheableRequest(request: ChatCompletionCreateParams, config: CacheConfig): boolean {
-  return (request.temperature ?? 1) <= config.maxTemperature;
+  return (request.temperature ?? 1) <= config.maxTemperature && (config.remoteMediaUrls || !sendsRemoteMedia(request));
+}
+
+/**
+ * Whether a message sends an image by URL (chat `image_url`, which the Messages and Responses URL sources become): the
+ * key holds the URL, not the picture the vendor fetches when it answers (a chart render, a webcam, `latest.png`), so a
+ * hit could answer about the picture the URL served before (media34 D5). A miss costs a call; that hit is a wrong answer.
+ * Files go inline or by an OpenAI file id, whose content never changes.
+ */
+function sendsRemoteMedia(request: ChatCompletionCreateParams): boolean {
+  return request.messages.some(
+    (message) =>
+      Array.isArray(message.content) &&
+      (message.content as { type: string; image_url?: { url?: unknown } }[]).some(
+        (part) => part.type === 'image_url' && typeof part.image_url?.url === 'string' && !part.image_url.url.startsWith('data:'),
+      ),
+  );
 }
 
 /** What a completion that may be stored was billed for, and how long it may be served at most. */

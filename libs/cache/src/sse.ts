@@ -18,9 +18,10 @@ type Annotation = NonNullable<Choice['message']['annotations']>[number];
 /**
  * What answers carry beyond OpenAI's fields and a hit must give back in either shape: the
  * reasoning text (`reasoning_content`, as DeepSeek names it), Anthropic's signed thinking blocks
- * (the next turn sends them back), a Gemini tool call's thought signature (`extra_content`).
+ * (the next turn sends them back), a Gemini tool call's thought signature (`extra_content`), the
+ * pictures of an image model behind OpenRouter (`images`, whole in one delta each).
  */
-type Message = Choice['message'] & { reasoning_content?: string; thinking_blocks?: ThinkingBlock[] };
+type Message = Choice['message'] & { reasoning_content?: string; thinking_blocks?: ThinkingBlock[]; images?: unknown[] };
 type ThinkingBlock = { type: string; thinking?: string };
 /**
  * OpenAI streams two fields its SDK's chunk type leaves out: `audio` in pieces (the id, transcript and data
@@ -31,6 +32,7 @@ type Delta = ChatCompletionChunk['choices'][number]['delta'] & {
   thinking_blocks?: ThinkingBlock[];
   audio?: Partial<Audio>;
   annotations?: Annotation[];
+  images?: unknown[];
 };
 
 /**
@@ -138,6 +140,10 @@ export class CompletionAssembler {
       if (delta.refusal) message.refusal = (message.refusal ?? '') + this.counted(delta.refusal);
       if (delta.audio) this.addAudio(message, delta.audio);
       if (delta.annotations?.length) this.addAnnotations(message, part.index, delta.annotations);
+      if (delta.images?.length) {
+        this.counted(JSON.stringify(delta.images));
+        (message.images ??= []).push(...delta.images);
+      }
       for (const call of delta.tool_calls ?? []) {
         this.counted(JSON.stringify(call));
         mergeToolCall((message.tool_calls ??= []), this.slots.get(part.index)!.of(call), call);
@@ -229,7 +235,7 @@ export function withFreshId(completionJson: string): string {
  * A cached completion as a well-formed OpenAI stream: for each choice a role delta, its
  * reasoning (each signed thinking block after its own text, as Anthropic's translation streams
  * them), content pieces, audio, annotations (in one delta after the text, as OpenAI sends a web search's:
- * its SDK's stream helper keeps the last list it got), tool calls and a finish chunk; then a usage chunk
+ * its SDK's stream helper keeps the last list it got), images (in one delta), tool calls and a finish chunk; then a usage chunk
  * when asked; then `[DONE]`.
  */
 export function replayAsStream(completionJson: string, includeUsage: boolean): ChatStream {
@@ -263,6 +269,7 @@ export function replayAsStream(completionJson: string, includeUsage: boolean): C
     );
     if (message.audio) audioDeltas(message.audio).forEach(delta);
     if (message.annotations?.length) delta({ annotations: message.annotations });
+    if (message.images?.length) delta({ images: message.images });
     if (message.refusal) delta({ refusal: message.refusal });
     (message.tool_calls ?? []).forEach((call, position) => delta({ tool_calls: [{ index: position, ...call }] } as Delta));
     frames.push(frame([{ index, delta: {}, finish_reason, logprobs: null }]));

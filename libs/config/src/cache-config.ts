@@ -111,6 +111,11 @@ export class CacheConfig {
   @IsOptional() @IsNumber() @Min(0) @Max(1) tenantShare = 0.1;
   /** Requests with a higher `temperature` are neither served from nor stored in the cache (unset counts as 1). */
   @IsOptional() @IsNumber() @Min(0) @Max(2) maxTemperature = 1;
+  /**
+   * Cache requests that send an image by URL (keyed by the URL, not what it serves). Off, they bypass the cache:
+   * the vendor fetches the URL when it answers, and a URL whose picture changed would be answered about the old one.
+   */
+  @IsOptional() @IsBoolean() remoteMediaUrls = false;
   /** Cache answers that are tool calls (finish_reason `tool_calls`). */
   @IsOptional() @IsBoolean() toolCallResponses = false;
   /** Answers larger than this many bytes (UTF-8 JSON of the completion, streamed ones assembled) are not stored. */

@@ -1,3 +1,4 @@
+export * from './answer-images';
 export * from './answer-weight';
 export * from './answered-model';
 export { type ContextOverflow, inAnthropicWords, inOpenAiWords } from './context-overflow';

@@ -77,8 +77,10 @@ const AUDIO_BYTES_PER_TOKEN = new Map<unknown, number>([
   ['mp3', 16_000 / 32],
 ]);
 const MESSAGE_OVERHEAD_TOKENS = 4;
-/** A data URL of audio: its media type in any case (media types are case-insensitive; Gemini takes `data:Audio/WAV`). */
-const AUDIO_DATA_URL = /^data:audio\//i;
+/** A data URL's media type (media types are case-insensitive; Gemini takes `data:Audio/WAV`). */
+const DATA_URL_TYPE = /^data:([^;,]*)/;
+/** Audio types of wav, counted at its rate; any other audio (mp3, aac, ogg, flac, aiff) at mp3's, the higher. */
+const WAV_TYPES = new Set(['audio/wav', 'audio/x-wav', 'audio/wave']);
 
 /** What a request sends upstream, measured: its text in quarter tokens (textWeight), and media already in tokens. */
 interface Size {
@@ -198,21 +200,30 @@ function measurePart(part: Part, size: Size): void {
     case 'file': {
       // A file sent by id (OpenAI's Files API) has no size here, so it counts nothing.
       const data = (part.file as { file_data?: unknown } | undefined)?.file_data;
-      size.mediaTokens += Math.ceil(base64Bytes(data) / FILE_BYTES_PER_TOKEN);
-      // Audio sent as a file (a data URL of its type, which Gemini takes) is audio; any other file is a document.
-      if (typeof data === 'string' && AUDIO_DATA_URL.test(data)) size.audio++;
-      else size.documents++;
+      // A data URL of audio or an image is read as one (the translations send it as `inlineData` or an image
+      // block), so it is counted at that rate: at a PDF's, 1 MB of wav was 62,500 tokens, not ~1,000 (media34 D1).
+      const mediaType = typeof data === 'string' ? DATA_URL_TYPE.exec(data)?.[1].toLowerCase() : undefined;
+      if (mediaType?.startsWith('audio/')) measureAudio(data, WAV_TYPES.has(mediaType) ? 'wav' : 'mp3', size);
+      else if (mediaType?.startsWith('image/')) size.images++;
+      else {
+        size.documents++;
+        size.mediaTokens += Math.ceil(base64Bytes(data) / FILE_BYTES_PER_TOKEN);
+      }
       break;
     }
     case 'input_audio': {
-      size.audio++;
       const audio = (part.input_audio ?? {}) as { data?: unknown; format?: unknown };
-      // A format the vendors do not take is refused by the adapter; counted here at mp3's (higher) rate.
-      const bytesPerToken = AUDIO_BYTES_PER_TOKEN.get(audio.format) ?? AUDIO_BYTES_PER_TOKEN.get('mp3')!;
-      size.mediaTokens += Math.ceil(base64Bytes(audio.data) / bytesPerToken);
+      measureAudio(audio.data, audio.format, size);
       break;
     }
   }
+}
+
+/** Audio by its size at its format's rate; a format the vendors do not take (the adapter refuses it) at mp3's, the higher. */
+function measureAudio(data: unknown, format: unknown, size: Size): void {
+  size.audio++;
+  const bytesPerToken = AUDIO_BYTES_PER_TOKEN.get(format) ?? AUDIO_BYTES_PER_TOKEN.get('mp3')!;
+  size.mediaTokens += Math.ceil(base64Bytes(data) / bytesPerToken);
 }
 
 /** Bytes encoded in base64 data or a `data:` URL, from its length alone (nothing is decoded). */

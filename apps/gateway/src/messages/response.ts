@@ -4,6 +4,7 @@ import {
   type CompletionUsage,
   GatewayError,
   geminiSignatures,
+  refuseAnswerImages,
   wholeUsage,
   withCacheHits,
   withTextContent,
@@ -73,6 +74,7 @@ export function toMessage(
   billed?: () => CompletionUsage,
 ) {
   const choice = completion.choices[0];
+  refuseAnswerImages(choice?.message, 'the Messages API');
   // Content as a list of parts (Mistral's reasoning models): its text and, as thinking, its reasoning.
   const message = withTextContent((choice?.message ?? {}) as AssistantMessage);
   const content: AnthropicBlock[] = thinking ? thinkingBlocks(message) : [];

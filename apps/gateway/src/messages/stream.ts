@@ -1,4 +1,4 @@
-import { type ChatCompletionChunk, type CompletionUsage, ToolCallSlots, wholeUsage } from '@gateway/providers';
+import { type ChatCompletionChunk, type CompletionUsage, refuseAnswerImages, ToolCallSlots, wholeUsage } from '@gateway/providers';
 import { type HeldCall, HeldCalls, type ToolDelta } from '../pipeline/held-calls';
 import { KeptText } from '../pipeline/kept-text';
 import { jsonObject } from './cut-input';
@@ -113,6 +113,7 @@ export class MessageEvents {
     const choice = chunk.choices?.find((c) => c.index === 0);
     if (!choice) return;
     const delta = (choice.delta ?? {}) as Delta;
+    refuseAnswerImages(delta, 'the Messages API');
     if (delta.reasoning_content && this.thinking) {
       this.ensure('thinking', { type: 'thinking', thinking: '', signature: '' });
       this.out.push(this.delta({ type: 'thinking_delta', thinking: delta.reasoning_content }));

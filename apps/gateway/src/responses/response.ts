@@ -2,6 +2,7 @@ import {
   type ChatCompletion,
   type CompletionUsage,
   geminiSignatures,
+  refuseAnswerImages,
   wholeUsage,
   withCacheHits,
   withTextContent,
@@ -142,6 +143,7 @@ export const NO_ARGUMENTS = '{}';
  * `status` is the last item's: a cut-off answer was cut in its last item.
  */
 export function outputItems(ctx: ResponseContext, answer: Assistant, status: Status): ResponseOutputItem[] {
+  refuseAnswerImages(answer, 'the Responses API');
   // Content as a list of parts (Mistral's reasoning models): its text and, as reasoning, its thinking.
   const message = withTextContent(answer);
   const items: ResponseOutputItem[] = [];

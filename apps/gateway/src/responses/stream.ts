@@ -4,6 +4,7 @@ import {
   type CompletionUsage,
   type GatewayError,
   geminiSignatures,
+  refuseAnswerImages,
   ToolCallSlots,
 } from '@gateway/providers';
 import { encodeChunks } from '../pipeline/chat-chunks';
@@ -138,6 +139,7 @@ export class ResponseEventEncoder {
     if (!choice) return;
     // A choice without a delta (some servers' last chunk: the finish reason alone) adds nothing.
     const delta = (choice.delta ?? {}) as Delta;
+    refuseAnswerImages(delta, 'the Responses API');
     this.kept.keep(textLength(delta));
     if (delta.reasoning_content || delta.thinking_blocks?.length)
       this.route({ reasoning_content: delta.reasoning_content, thinking_blocks: delta.thinking_blocks });

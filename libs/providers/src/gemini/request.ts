@@ -59,9 +59,16 @@ export const GEMINI_PARAMS = {
   safety_identifier: 'dropped',
 } satisfies ParamTable;
 
+/**
+ * Google's image, document and audio guides list these (audio/mpeg, which chat `input_audio` mp3 becomes, is
+ * @google/genai's and Vertex's name for audio/mp3); the audio ones are sent as named, which is how Google lists them.
+ */
 const MEDIA: MediaRules = {
   vendor: VENDOR,
-  accepted: new Set(['image/png', 'image/jpeg', 'image/webp', 'image/heic', 'image/heif', 'application/pdf', 'audio/wav', 'audio/mpeg']),
+  accepted: new Set([
+    ...['image/png', 'image/jpeg', 'image/webp', 'image/heic', 'image/heif', 'application/pdf'],
+    ...['audio/wav', 'audio/mp3', 'audio/mpeg', 'audio/aiff', 'audio/aac', 'audio/ogg', 'audio/flac'],
+  ]),
 };
 
 const TOOL_MODES: Record<ToolMode, FunctionCallingConfigMode> = {

@@ -8,6 +8,7 @@ import {
   type ModalityTokenCount,
   type Part,
 } from '@google/genai';
+import { imageNotCarried } from '../answer-images';
 import { GatewayError } from '../gateway-error';
 import { type ChoiceOut, type FinishReason, type ToolCallOut, numericUsage, usageOf } from '../translation/completion';
 import { type ErrorMapping, vendorError } from '../translation/errors';
@@ -147,6 +148,17 @@ export function toolCallOf(call: FunctionCall, part: Part, toolNames: ReadonlyMa
   };
 }
 
+/**
+ * An image model's picture (an `inlineData` part): the translation to OpenAI's answer, and from it to the Messages and
+ * Responses ones, has no place for it (chat's `message.images` is no OpenAI field).
+ */
+export function imageAnswer(provider: string, mediaType: string | undefined): GatewayError {
+  return imageNotCarried(
+    `Provider ${provider}`,
+    `(${mediaType ?? 'no type'}), which the gateway does not translate from Gemini: only text, reasoning and tool calls are.`,
+  );
+}
+
 export interface ChoiceOptions {
   provider: string;
   exposeReasoning: boolean;
@@ -165,7 +177,8 @@ export function choiceFrom(candidate: Candidate, options: ChoiceOptions): Choice
     if (part.thought) reasoning += part.text ?? '';
     else if (part.functionCall) {
       if (toolCalls.length < options.maxToolCalls) toolCalls.push(toolCallOf(part.functionCall, part, options.toolNames));
-    } else if (part.text) text += part.text;
+    } else if (part.inlineData) throw imageAnswer(options.provider, part.inlineData.mimeType);
+    else if (part.text) text += part.text;
   }
   const finishReason = finishOf(options.provider, candidate, toolCalls.length > 0);
   return {

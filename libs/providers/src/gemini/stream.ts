@@ -9,6 +9,7 @@ import {
   checkPromptBlocked,
   type ChoiceOptions,
   finishOf,
+  imageAnswer,
   isEmptyCandidate,
   noAnswer,
   noCandidates,
@@ -95,7 +96,8 @@ class ChunkTranslation implements StreamSteps<GenerateContentResponse, string>, 
           const call = toolCallOf(part.functionCall, part, options.toolNames);
           if (call.extra) this.signed.push(call);
           out.push(frames.toolCall(state.calls, call, index), frames.toolArguments(state.calls++, call.arguments, index));
-        } else if (part.text) out.push(frames.content(part.text, index));
+        } else if (part.inlineData) throw imageAnswer(options.provider, part.inlineData.mimeType);
+        else if (part.text) out.push(frames.content(part.text, index));
       }
       if (candidate.finishReason) {
         state.finish = finishOf(options.provider, candidate, state.calls > 0);
