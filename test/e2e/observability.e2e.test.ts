@@ -494,6 +494,38 @@ describe('requests refused before a route runs', () => {
       assert.equal(/\r\nx-request-id: ([^\r]*)/i.exec(answer)?.[1], id);
     }
   });
+
+  // Found by an independent check (http34 D4): these answers, written outside Fastify, had no Anthropic `request-id`
+  // on /v1/messages (nor the body's `request_id`, which the SDKs' error.requestID reads), and a 417 no id at all.
+  it('an answer written outside Fastify says the id as every answer of its protocol does: a broken body, a 417', async () => {
+    const messages = 'POST /v1/messages HTTP/1.1\r\nHost: x\r\nanthropic-version: 2023-06-01\r\nContent-Type: application/json\r\n';
+    const chat = 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n';
+    const CASES: [id: string, text: string, halfClose: boolean, status: number, anthropic: boolean][] = [
+      [
+        'rid-msg-chunk',
+        `${messages}X-Request-Id: rid-msg-chunk\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"a":\r\nZZZ\r\n`,
+        false,
+        400,
+        true,
+      ],
+      ['rid-msg-short', `${messages}X-Request-Id: rid-msg-short\r\nContent-Length: 100\r\n\r\n{"model":`, true, 400, true],
+      ['rid-msg-expect', `${messages}X-Request-Id: rid-msg-expect\r\nExpect: foo\r\nContent-Length: 2\r\n\r\n{}`, false, 417, true],
+      ['rid-chat-expect', `${chat}X-Request-Id: rid-chat-expect\r\nExpect: foo\r\nContent-Length: 2\r\n\r\n{}`, false, 417, false],
+    ];
+    for (const [id, text, halfClose, status, anthropic] of CASES) {
+      const connection = new RawConnection(gateway.url);
+      connection.write(text);
+      if (halfClose) connection.end();
+      const answer = await connection.untilClosed();
+      assert.match(answer, new RegExp(`^HTTP/1.1 ${status} `), id);
+      const [head, body] = answer.split('\r\n\r\n');
+      assert.equal(/\r\nx-request-id: ([^\r]*)/i.exec(head)?.[1], id, head);
+      assert.equal(/\r\nrequest-id: ([^\r]*)/i.exec(head)?.[1], anthropic ? id : undefined, head);
+      if (anthropic) assert.equal((JSON.parse(body) as { request_id?: string }).request_id, id);
+      const [line] = await gateway.logged('request', { where: (l) => l.reqId === id });
+      assert.equal(line?.status, status, id);
+    }
+  });
 });
 
 // Found by an independent check: the dashboard's request panels charted the kubelet's probes and

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RequestPayload } fr
 import { GatewayError } from '@gateway/providers';
 import { errorShape } from './error-shapes';
 import { unknownRoute } from './errors';
-import { answeredOnSocket, answering, echoRequestId, requestIdOf } from './request-hooks';
+import { answeredOnSocket, answering, echoRequestId, requestId, requestIdHeaders, requestIdOf } from './request-hooks';
 import { requestState } from './request-state';
 import { sendError } from './send-error';
 
@@ -97,11 +97,14 @@ export function guardServer(server: Server, fastify: FastifyInstance): void {
   (server as Server & { requireHostHeader: boolean }).requireHostHeader = false;
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     const error = new GatewayError(417, "Only 'Expect: 100-continue' is supported.", 'invalid_request_error', 'expectation_failed');
-    const body = JSON.stringify(errorShape(req).body(error));
+    // Its headers were read: it has an id (the client's, if it sent one), as every answer says.
+    const id = requestId(req);
+    const body = JSON.stringify(errorShape(req).body(error, id));
     const status = errorShape(req).status(error);
+    for (const name of requestIdHeaders(req)) res.setHeader(name, id);
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
     res.end(body);
-    fastify.recordRefusal({ method: req.method, status, error: error.code! });
+    fastify.recordRefusal({ reqId: id, method: req.method, status, error: error.code! });
   });
   // With this listener Node writes no `100 Continue` itself (the Node docs: the listener must call writeContinue).
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
@@ -110,8 +113,9 @@ export function guardServer(server: Server, fastify: FastifyInstance): void {
   });
   server.on('connect', (req: IncomingMessage, socket: Socket) => {
     const error = new GatewayError(405, 'CONNECT is not supported: this is not a proxy.', 'invalid_request_error', 'method_not_allowed');
+    const reqId = requestId(req);
     const status = writeToSocket(socket, error, req);
-    if (status !== undefined) fastify.recordRefusal({ method: req.method, status, error: error.code! });
+    if (status !== undefined) fastify.recordRefusal({ reqId, method: req.method, status, error: error.code! });
   });
 }
 
@@ -213,11 +217,17 @@ function writeToSocket(
   if (CLOSING.has(socket)) return undefined;
   CLOSING.add(socket);
   const shape = errorShape(req);
-  const body = JSON.stringify(shape.body(error));
-  const status = shape.status(error);
-  // A request whose route had begun (its body broke) has an id, which its access line gives: the answer says it too.
+  // A request whose route had begun (its body broke), or whose headers Node read (CONNECT), has an id, which its
+  // access line gives: the answer says it too, where its protocol's answers do (an Anthropic error's body too).
   const id = requestIdOf(req);
-  const idHeader = id === undefined ? '' : `X-Request-Id: ${id}\r\n`;
+  const body = JSON.stringify(shape.body(error, id));
+  const status = shape.status(error);
+  const idHeader =
+    id === undefined
+      ? ''
+      : requestIdHeaders(req!)
+          .map((name) => `${name}: ${id}\r\n`)
+          .join('');
   afterAnswersOwed(socket as HttpSocket, () => {
     if (!socket.writable || (socket as HttpSocket)._httpMessage?.headersSent) return void socket.destroy();
     answeredOnSocket(socket, { status, error: error.code! });

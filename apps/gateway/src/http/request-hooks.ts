@@ -39,9 +39,16 @@ export function requestIdOf(req: object | undefined): string | undefined {
 
 /** Every answer carries its request's id (also as `request-id` to Anthropic clients): the one its access line has. */
 export function echoRequestId(request: FastifyRequest, reply: FastifyReply): void {
-  reply.header('x-request-id', request.id);
-  // Anthropic's SDKs read a request's id from Anthropic's own header (message._request_id, error.requestID).
-  if (isAnthropicRequest(request)) reply.header('request-id', request.id);
+  for (const name of requestIdHeaders(request)) reply.header(name, request.id);
+}
+
+const OPENAI_ID_HEADERS = ['x-request-id'];
+/** Anthropic's SDKs read a request's id from Anthropic's own header (message._request_id, error.requestID). */
+const ANTHROPIC_ID_HEADERS = ['x-request-id', 'request-id'];
+
+/** The headers an answer to `request` says its id in: echoRequestId's, and those of answers written outside Fastify (client-error.ts). */
+export function requestIdHeaders(request: { url?: string; headers: IncomingMessage['headers'] }): readonly string[] {
+  return isAnthropicRequest(request) ? ANTHROPIC_ID_HEADERS : OPENAI_ID_HEADERS;
 }
 
 /**
@@ -165,7 +172,7 @@ export interface Refusal {
   status: number;
   /** The code of the error it was answered with. */
   error: string;
-  /** Only when a Fastify request was made for it (a path that is not valid percent-encoding). */
+  /** Only when its headers were read: a Fastify request was made for it (a path that is not valid percent-encoding), or Node's (an `Expect` other than 100-continue, a CONNECT). */
   reqId?: string;
   ms?: number;
 }
