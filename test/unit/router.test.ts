@@ -820,6 +820,18 @@ describe('task rules', () => {
       assert.ok(!fires(text), `does not fire on ${JSON.stringify(text)}`);
   });
 
+  // Found by an independent check (utf34 D7): `café` typed decomposed (`cafe` and U+0301) fell through to the default.
+  it('a keyword matches its composed and decomposed forms alike, whichever form the rule wrote it in', () => {
+    for (const keyword of ['café', 'cafe\u0301', 'résumé']) {
+      const fires = firesOn(oneRule({ keywords: [keyword] }));
+      const word = keyword.normalize('NFC');
+      for (const text of [`un ${word}, s’il vous plaît`, `un ${word.normalize('NFD')}, s’il vous plaît`])
+        assert.ok(fires(text), `${JSON.stringify(keyword)} fires on ${JSON.stringify(text)}`);
+      for (const text of [`des ${word}s`, `des ${word.normalize('NFD')}s`])
+        assert.ok(!fires(text), `${JSON.stringify(keyword)} does not fire on ${JSON.stringify(text)}`);
+    }
+  });
+
   // Found by an independent check: "这个bug怎么办" never matched `bug`: the Han letters beside it counted as part of the word.
   it('a Latin keyword in Chinese or Japanese text is a whole word there', () => {
     const fires = firesOn(oneRule({ keywords: ['bug', 'stack trace', 'python'] }));

@@ -58,8 +58,10 @@ function compile(match: TaskMatch): CompiledRule['test'] {
     checks.push((p) => re.test(p.lastUserText));
   }
   if (match.keywords?.length) {
-    const re = keywordPattern(match.keywords);
-    checks.push((p) => re.test(p.lastUserText));
+    // Both sides in NFC: `café` typed decomposed (`cafe` and U+0301, as macOS file names and some input methods
+    // give it) is the same word to a reader and a model, and matched it not.
+    const re = keywordPattern(match.keywords.map((keyword) => keyword.normalize('NFC')));
+    checks.push((p) => re.test(p.lastUserText.normalize('NFC')));
   }
   if (match.minPromptTokens !== undefined) checks.push((p) => p.promptTokens >= match.minPromptTokens!);
   if (match.maxPromptTokens !== undefined) checks.push((p) => p.promptTokens <= match.maxPromptTokens!);
