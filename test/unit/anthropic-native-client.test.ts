@@ -68,7 +68,7 @@ describe('NativeMessages: a Messages API body sent without the SDK per request',
     config.baseUrl = baseUrl;
     const transport = new PooledFetch(config);
     const sdk = anthropicClient(config, 'sk-ant-test', transport.fetch);
-    const native = new NativeMessages(sdk, transport.dispatcher, config.timeoutMs, config.maxResponseBytes);
+    const native = new NativeMessages(config.name, sdk, transport.dispatcher, config.timeoutMs, config.maxResponseBytes);
     const body = { model: 'claude-x', max_tokens: 10, messages: [{ role: 'user' as const, content: 'hi' }] };
     try {
       for (const [i, [status]] of FAILURES.entries()) {

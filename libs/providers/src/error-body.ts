@@ -1,4 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
+import { GatewayError } from './gateway-error';
 import { textStart } from './text-start';
 import { withoutKey } from './without-key';
 
@@ -35,6 +36,20 @@ export async function readErrorBody(body: AsyncIterable<Uint8Array> | Iterable<U
   // A character the cap split is left out (the decoder holds its first bytes back), not read as U+FFFD.
   if (size > ERROR_BODY_BYTES) return { text: withoutSplitWord(new StringDecoder('utf8').write(kept)), cut: true };
   return { text: kept.toString('utf8'), cut: false };
+}
+
+/**
+ * The error for a failed answer whose body came compressed (`coding`, its Content-Encoding; a proxy's gzip, unasked:
+ * the gateway sends no Accept-Encoding and decodes no answer), undefined for a plain one. Its bytes are no message:
+ * read as text they reached the client as garbage, and a gzip 400 as the client's own mistake. It gets what any
+ * compressed answer gets (README, Providers): a 502 `upstream_invalid_response`, naming the status and the coding.
+ */
+export function codedErrorBody(provider: string, status: number, coding: string | string[] | null | undefined): GatewayError | undefined {
+  const name = String(coding ?? '').trim();
+  if (!name || name.toLowerCase() === 'identity') return undefined;
+  return GatewayError.invalidResponse(
+    `Provider ${provider} answered HTTP ${status} with a compressed body (Content-Encoding: ${textStart(name, 40)}), which the gateway does not decode.`,
+  );
 }
 
 /** The most a cut body's last word loses: more than any provider key in any of its encodings (withoutKey). */

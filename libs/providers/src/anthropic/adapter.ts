@@ -49,7 +49,7 @@ export class AnthropicProvider extends SdkProvider<Anthropic> {
   private readonly checked = new Set<string>();
   constructor(config: ProviderConfig, apiKey: string | undefined) {
     super(config, apiKey, (fetch) => anthropicClient(config, apiKey, fetch));
-    this.native = new NativeMessages(this.sdk, this.transport.dispatcher, config.timeoutMs, config.maxResponseBytes);
+    this.native = new NativeMessages(this.name, this.sdk, this.transport.dispatcher, config.timeoutMs, config.maxResponseBytes);
   }
 
   async chat(request: ChatCompletionCreateParams, ctx: CallContext): Promise<JsonResult> {

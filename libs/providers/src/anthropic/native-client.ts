@@ -10,7 +10,8 @@ import {
   type UpstreamRequest,
   type UpstreamResponse,
 } from '../openai/dispatch';
-import { parseErrorBody, readErrorBody } from '../error-body';
+import { codedErrorBody, parseErrorBody, readErrorBody } from '../error-body';
+import type { GatewayError } from '../gateway-error';
 import { noteUpstreamId } from '../upstream-id';
 
 const MESSAGES_PATH = '/v1/messages';
@@ -39,6 +40,7 @@ export class NativeMessages {
   private template: Template | undefined;
 
   constructor(
+    private readonly provider: string,
     private readonly sdk: Anthropic,
     private readonly dispatcher: Dispatcher,
     private readonly timeoutMs: number,
@@ -77,7 +79,7 @@ export class NativeMessages {
       sent,
     );
     noteUpstreamId(res.headers['request-id'], upstreamId);
-    if (res.statusCode !== 200) throw await statusError(res);
+    if (res.statusCode !== 200) throw await statusError(this.provider, res);
     return res;
   }
 
@@ -90,9 +92,17 @@ export class NativeMessages {
   }
 }
 
-/** The SDK's error for a failed answer, as `APIError.generate` makes it from the status, body and headers. */
-async function statusError(res: UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>): Promise<APIError> {
+/**
+ * The SDK's error for a failed answer, as `APIError.generate` makes it from the status, body and headers; a
+ * compressed one's is the gateway's (codedErrorBody).
+ */
+async function statusError(
+  provider: string,
+  res: UpstreamResponse<AsyncIterable<Buffer> | Iterable<Buffer>>,
+): Promise<APIError | GatewayError> {
   const body = await readErrorBody(res.body);
+  const coded = codedErrorBody(provider, res.statusCode, res.headers['content-encoding']);
+  if (coded) return coded;
   // Not JSON (a proxy's page): the SDK keeps the text as the message.
   const json = parseErrorBody(body) as object | undefined;
   return APIError.generate(res.statusCode, json, json ? undefined : body.text, headersOf(res));

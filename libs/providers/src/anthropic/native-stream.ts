@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import type Anthropic from '@anthropic-ai/sdk';
 import { GatewayError } from '../gateway-error';
 import { mapStream, type StreamSteps } from '../map-stream';
@@ -116,7 +115,7 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
    * nothing of it relayed), so does one whose data is not framed as a JSON object; one whose data is
    * empty (`event: ping` and `data:`, a proxy's keep-alive) holds nothing and is dropped, as the
    * OpenAI-format streams drop it (framedEvents: it ended the stream with an api_error, where the
-   * Anthropic SDK skips it); bytes that are not UTF-8 are replaced. Cheap on the usual events: three
+   * Anthropic SDK skips it); bytes that are not UTF-8 are replaced (framedEvents). Cheap on the usual events: three
    * searches over their bytes, no parse (only events with the word "error" in them are parsed).
    */
   private checked(events: Buffer | undefined): Uint8Array[] {
@@ -126,8 +125,7 @@ class NativeEvents implements StreamSteps<Uint8Array, Uint8Array>, RunningUsage 
       if (error) throw this.eventError(error);
     }
     const framed = framedEvents(this.provider, events);
-    if (!framed.length) return NO_OUTPUT;
-    return [isUtf8(framed) ? framed : Buffer.from(framed.toString('utf8'))];
+    return framed.length ? [framed] : NO_OUTPUT;
   }
 
   soFar() {

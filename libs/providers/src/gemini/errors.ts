@@ -1,5 +1,5 @@
 import { ApiError } from '@google/genai';
-import { parseErrorBody, readErrorBody } from '../error-body';
+import { codedErrorBody, parseErrorBody, readErrorBody } from '../error-body';
 import { parseExactIntegers } from '../exact-integers';
 import { GatewayError } from '../gateway-error';
 import { namedFileMapping } from '../named-file';
@@ -99,6 +99,8 @@ export function keepingHeaders(provider: string, signal: AbortSignal, fetch: typ
       // The SDK would read the whole body (a stream's without bound): it gets what the gateway keeps of it,
       // JSON closed where a cut left it (error-body.ts), which its JSON reading would refuse as invalid.
       const body = res.body ? await readErrorBody(res.body) : { text: '', cut: false };
+      const coded = codedErrorBody(provider, res.status, res.headers.get('content-encoding'));
+      if (coded) throw coded;
       const json = body.cut ? parseErrorBody(body) : undefined;
       return new Response(json === undefined ? body.text : JSON.stringify(json), { status: res.status, headers: res.headers });
     }) as typeof globalThis.fetch,

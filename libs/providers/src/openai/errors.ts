@@ -1,5 +1,5 @@
 import { clientErrorCode } from '../context-overflow';
-import { parseErrorBody, readErrorBody, upstreamMessage } from '../error-body';
+import { codedErrorBody, parseErrorBody, readErrorBody, upstreamMessage } from '../error-body';
 import { GatewayError } from '../gateway-error';
 import { namedFileMapping } from '../named-file';
 import { readOutputCap } from '../output-cap';
@@ -60,6 +60,8 @@ export async function fromUpstreamResponse(
   apiKey?: string,
 ): Promise<GatewayError> {
   const body = await readErrorBody(res.body);
+  const coded = codedErrorBody(provider, res.statusCode, res.headers['content-encoding']);
+  if (coded) return coded;
   const raw = withoutKey(body.text, apiKey);
   // Not JSON (a proxy's HTML page, say): the trimmed text.
   let message = textStart(raw.trim(), 500) || `HTTP ${res.statusCode}`;

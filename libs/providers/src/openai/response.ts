@@ -5,6 +5,7 @@ import { misTypedAnswerField, misTypedUsageField } from '../translation/chunk-sh
 import { wholeUsage } from '../translation/completion';
 import { invalidJson } from '../translation/errors';
 import { isSpace, valueAt } from './json-bytes';
+import { utf8Bytes } from '../utf8-bytes';
 import { usageAt, withCacheHits } from './usage-bytes';
 
 const USAGE_KEY = Buffer.from('"usage"');
@@ -12,26 +13,28 @@ const OBJECT_KEY = Buffer.from('"object"');
 const objectValues = new Map<string, Buffer>();
 
 /**
- * Reads a successful JSON answer. The bytes are forwarded as they came and are not
- * parsed whole (embeddings answers run to megabytes): we check that they open and close
+ * Reads a successful JSON answer. The bytes are forwarded as they came, but for bytes that are not UTF-8
+ * (utf8Bytes), and are not parsed whole (embeddings answers run to megabytes): we check that they open and close
  * as an object (a body cut short mid-value is refused, so the router tries elsewhere) and
  * the object type, and parse only the top-level `usage` object, found from the end where
  * OpenAI-format servers put it.
  */
-export function readJsonResult(provider: string, body: Buffer, expect: string): JsonResult {
+export function readJsonResult(provider: string, received: Buffer, expect: string): JsonResult {
+  const body = utf8Bytes(received);
   if (body[0] !== 0x7b /* { */ || body[lastNonSpace(body)] !== 0x7d /* } */ || !isObjectOf(body, expect)) throw notA(provider, expect);
   return { body, usage: usageOf(body) };
 }
 
 /**
- * A non-streamed chat answer, parsed to check the types of the fields the cache and the codecs read
- * (chunk-shape.ts): a choice that is no object (`"choices":[null]`), a `content` that is a number, went out as
+ * A non-streamed chat answer (bytes that are not UTF-8 replaced: utf8Bytes), parsed to check the types of the
+ * fields the cache and the codecs read (chunk-shape.ts): a choice that is no object (`"choices":[null]`), a `content` that is a number, went out as
  * a 200 and made them throw. The upstream's invalid answer (502, retryable) then, before anything is sent.
  * The object type and the usage are read from that parse (what readJsonResult's byte reads give, JSON.parse
  * being their reference): one parse and the check, ~7 µs for the bench's 833-byte answer, against ~5.5 µs for
  * the bytes-only read alone (BENCHMARKS.md, session 23).
  */
-export function readChatResult(provider: string, body: Buffer, apiKey?: string): JsonResult {
+export function readChatResult(provider: string, received: Buffer, apiKey?: string): JsonResult {
+  const body = utf8Bytes(received);
   if (body[0] !== 0x7b /* { */ || body[lastNonSpace(body)] !== 0x7d /* } */) throw notA(provider, 'chat.completion');
   let answer: Record<string, unknown>;
   try {

@@ -7,6 +7,7 @@ import { CallIndexes } from './call-indexes';
 import { dataFramedAsJson } from './data-framing';
 import { upstreamErrorEvent } from './error-event';
 import { notAnObjectEvent, parseChunkEvent } from '../translation/errors';
+import { utf8Bytes } from '../utf8-bytes';
 import { fromTransportError } from './errors';
 import { isSpace, valueAt } from './json-bytes';
 import { LoneCrs } from './lone-crs';
@@ -195,13 +196,14 @@ class PassThrough implements StreamSteps<Buffer, Buffer> {
 /**
  * `events` as they go out, the first ones included: an event that is not JSON must not reach the client (its SDK
  * throws a SyntaxError), and one whose data is empty does not either (withoutEmptyDataEvents). The events are
- * looked at again only when their framing failed: the usual stream has no empty data.
+ * looked at again only when their framing failed: the usual stream has no empty data. Bytes that are not UTF-8 go
+ * out replaced (utf8Bytes): whole events end on a line end, so no character is split between two reads.
  */
 export function framedEvents(provider: string, events: Buffer): Buffer {
-  if (dataFramedAsJson(events)) return events;
+  if (dataFramedAsJson(events)) return utf8Bytes(events);
   const kept = withoutEmptyDataEvents(events);
   if (!dataFramedAsJson(kept)) throw notAnObjectEvent(provider);
-  return kept;
+  return utf8Bytes(kept);
 }
 
 /**
