@@ -44,6 +44,8 @@ describe('semantic guard: what is asked of an act, its time, its roles and symme
     ['Is Excel compatible with Google Sheets files?', 'Is Google Sheets compatible with Excel files?', 'direction'],
     ['How far ahead of Berlin is Sydney?', 'How far ahead of Sydney is Berlin?', 'direction'],
     ['How far behind Paris is Chicago?', 'How far behind Chicago is Paris?', 'direction'],
+    ['How far ahead of the UK is Japan in robotics?', 'How far ahead of Japan is the UK in robotics?', 'direction'],
+    ['How far behind the EU is Canada on carbon taxes?', 'How far behind Canada is the EU on carbon taxes?', 'direction'],
     [
       'Is the paperwork similar when I move from Canada to France?',
       'Is the paperwork similar when I move from France to Canada?',
@@ -99,6 +101,8 @@ describe('semantic guard: what is asked of an act, its time, its roles and symme
     ['Are AirPods and Android phones compatible?', 'Are Android phones and AirPods compatible?'],
     ['Are Bluetooth and Wi-Fi compatible?', 'Are Wi-Fi and Bluetooth compatible?'],
     ['How far is Madrid from Lisbon?', 'How far is Lisbon from Madrid?'],
+    // An ordered relation said the same, a phrase with a name moved whole.
+    ['In Europe, is Germany ahead of France in solar power?', 'Is Germany ahead of France in solar power in Europe?'],
     ['What is the distance between the Earth and the Moon?', 'What is the distance between the Moon and the Earth?'],
     ['Wie groß ist der Unterschied zwischen Butter und Margarine?', 'Wie groß ist der Unterschied zwischen Margarine und Butter?'],
   ];

@@ -896,10 +896,21 @@ function swapped(a: PromptFacts, b: PromptFacts): boolean {
     return true;
   }
   if (swappedPersons(a.persons, b.persons) || swappedRoles(a.roles, b.roles, a.entities)) return true;
+  if (namesReordered(a, b)) return true;
   if (compared || !a.anchors.size || !b.anchors.size) return false;
   const anchors = new Set([...a.anchors, ...b.anchors]);
   const shared = (x: string[], y: string[]) => [...new Set(x)].filter((w) => anchors.has(w) && y.includes(w));
   return !sameList(shared(a.terms, b.terms), shared(b.terms, a.terms));
+}
+
+/**
+ * The same names in another order where a word orders them ("than", "ahead", "behind": ORDERING_WORDS): "How far
+ * ahead of the US is Europe?" / "How far ahead of Europe is the US?", which no order of terms reads when a name
+ * has an article the other lacks. Two names that trade places, all else kept: a phrase moved whole ("In Europe, is
+ * Germany ahead of France…" / "…in Europe?") moves a name past both.
+ */
+function namesReordered(a: PromptFacts, b: PromptFacts): boolean {
+  return ordered(a) && ordered(b) && tradedPlaces(a.entities, b.entities) !== undefined;
 }
 
 /**
@@ -1009,7 +1020,12 @@ function comparison(f: PromptFacts): boolean {
     return SYMMETRIC_STEMS.includes(stem(w)) && !(DIRECTED_WITH.words.has(w) && DIRECTED_WITH.with.has(next));
   });
   const route = f.sequence.some((w) => ROUTE_ENDS.from.has(w)) && f.sequence.some((w) => ROUTE_ENDS.to.has(w));
-  return symmetric && !route && ![...ORDERING_WORDS].some((w) => f.words.has(w));
+  return symmetric && !route && !ordered(f);
+}
+
+/** Whether a word orders two things (ORDERING_WORDS: "than", "ahead", "behind"). */
+function ordered(f: PromptFacts): boolean {
+  return [...ORDERING_WORDS].some((w) => f.words.has(w));
 }
 
 /**
