@@ -9,7 +9,9 @@ const verdict = (cached: string, query: string) => guardPrompts(query, cached, 0
  * Found by an independent check (guard34's brief, both embedders): a modal verb that changes the ask, a past
  * against "will" outside who/what/which questions, and a quoted hex or exponent number were served; the passive
  * with a two-word object and two terms swapped around a symmetric relation were refused. The pairs here are the
- * brief's and test/data's tuning parts, never the held-out ones.
+ * brief's and test/data's tuning parts, never the held-out ones. A re-check of those rules (recheck34a) then found
+ * directed relations served swapped near a symmetric word and hex numbers quoted in prose refused: the pairs marked
+ * so are that fix's own, not the re-check's.
  */
 describe('semantic guard: what is asked of an act, its time, its roles and symmetric relations', () => {
   const refusals: [string, string, string][] = [
@@ -26,6 +28,8 @@ describe('semantic guard: what is asked of an act, its time, its roles and symme
     ["Is '0x10' equal to 16 in JavaScript?", 'Is 0x10 equal to 16 in JavaScript?', 'symbols'],
     ["Is '1e3' equal to 1000 in Python?", 'Is 1e3 equal to 1000 in Python?', 'symbols'],
     ["What does Number('0b11') return?", 'What does Number(0b11) return?', 'symbols'],
+    ["Is '0x1A' equal to 26 in Python?", 'Is 0x1A equal to 26 in Python?', 'symbols'],
+    ["What does parseInt('0x1F') give?", 'What does parseInt(0x1F) give?', 'symbols'],
     // The passive's agent is the active's object.
     ['Did the British army defeat Napoleon?', 'Was the British army defeated by Napoleon?', 'direction'],
     ['Did Disney acquire Pixar?', 'Was Disney acquired by Pixar?', 'direction'],
@@ -33,7 +37,30 @@ describe('semantic guard: what is asked of an act, its time, its roles and symme
     ['How do I convert a string to an integer in Java?', 'How do I convert an integer to a string in Java?', 'direction'],
     ['Is Tokyo bigger than Osaka?', 'Is Osaka bigger than Tokyo?', 'direction'],
     // A symmetric relation whose terms' modifiers trade places, not its terms.
-    ['Is a Sony lens compatible with a Canon camera?', 'Is a Canon lens compatible with a Sony camera?', 'direction'],
+    ['Are a Sony lens and a Canon camera compatible?', 'Are a Canon lens and a Sony camera compatible?', 'direction'],
+    // Relations near a symmetric word that do not hold both ways (recheck34a D1, D1b; this fix's own pairs): one
+    // compatible with the other, a time offset ahead or behind, a route from one place to another.
+    ['Is the Nintendo Switch compatible with Wii games?', 'Is the Wii compatible with Nintendo Switch games?', 'direction'],
+    ['Is Excel compatible with Google Sheets files?', 'Is Google Sheets compatible with Excel files?', 'direction'],
+    ['How far ahead of Berlin is Sydney?', 'How far ahead of Sydney is Berlin?', 'direction'],
+    ['How far behind Paris is Chicago?', 'How far behind Chicago is Paris?', 'direction'],
+    ['How far ahead of the UK is Japan in robotics?', 'How far ahead of Japan is the UK in robotics?', 'direction'],
+    ['How far behind the EU is Canada on carbon taxes?', 'How far behind Canada is the EU on carbon taxes?', 'direction'],
+    [
+      'Is the paperwork similar when I move from Canada to France?',
+      'Is the paperwork similar when I move from France to Canada?',
+      'direction',
+    ],
+    [
+      'What is the difference in cost to mail a letter from Spain to Italy?',
+      'What is the difference in cost to mail a letter from Italy to Spain?',
+      'direction',
+    ],
+    [
+      'How far can an electric car go from Oslo to Bergen on one charge?',
+      'How far can an electric car go from Bergen to Oslo on one charge?',
+      'direction',
+    ],
   ];
   for (const [cached, query, reason] of refusals) {
     it(`refuses "${query}" for "${cached}" (${reason})`, () => assert.equal(verdict(cached, query), reason));
@@ -61,6 +88,10 @@ describe('semantic guard: what is asked of an act, its time, its roles and symme
     // The same number quoted on both sides, or bare on both.
     ["Is '0x10' valid JSON?", 'Is "0x10" valid JSON?'],
     ['How do I print 1e3 as an integer?', 'How can I print 1e3 as an integer?'],
+    // Quoted in prose, the quotes mark an error code or a value (recheck34a D9): the same number.
+    ['What does error "0x800f081f" mean in Windows Update?', 'What does error 0x800f081f mean in Windows Update?'],
+    ["Why does my printer show error '0x00000709'?", 'Why does my printer show error 0x00000709?'],
+    ['What does "2e5" mean on my calculator?', 'What does 2e5 mean on my calculator?'],
     // The passive with the same roles, names and objects of two words.
     ['Did Edison invent the light bulb?', 'Was the light bulb invented by Edison?'],
     ['Did Thomas Edison invent the phonograph?', 'Was the phonograph invented by Thomas Edison?'],
@@ -68,6 +99,10 @@ describe('semantic guard: what is asked of an act, its time, its roles and symme
     ['How far is Paris from Rome?', 'How far is Rome from Paris?'],
     ['What is the difference between TCP and UDP?', 'What is the difference between UDP and TCP?'],
     ['Are AirPods and Android phones compatible?', 'Are Android phones and AirPods compatible?'],
+    ['Are Bluetooth and Wi-Fi compatible?', 'Are Wi-Fi and Bluetooth compatible?'],
+    ['How far is Madrid from Lisbon?', 'How far is Lisbon from Madrid?'],
+    // An ordered relation said the same, a phrase with a name moved whole.
+    ['In Europe, is Germany ahead of France in solar power?', 'Is Germany ahead of France in solar power in Europe?'],
     ['What is the distance between the Earth and the Moon?', 'What is the distance between the Moon and the Earth?'],
     ['Wie groß ist der Unterschied zwischen Butter und Margarine?', 'Wie groß ist der Unterschied zwischen Margarine und Butter?'],
   ];

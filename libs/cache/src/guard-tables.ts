@@ -320,6 +320,16 @@ export const CODE_NUMBER = /(?:0[xX][\da-fA-F]+|0[bB][01]+|0[oO][0-7]+|\d+(?:\.\
  */
 export const LITERAL_WORDS = new Set('true false null none undefined nil nan'.split(' '));
 /**
+ * Words that make a prompt about code, where a quoted hex or exponent number is a string ("Is '0x10' equal to 16 in
+ * JavaScript?"); in prose the quotes only mark an error code or a value ("How do I fix error '0x80070005'?").
+ * Prompts with operators, brackets or backticks are about code too (code.ts).
+ */
+export const CODE_WORDS = new Set(
+  'javascript js typescript python java kotlin swift ruby php perl golang rust scala haskell lua bash powershell sql json yaml toml xml regex function method variable string int integer float double boolean bool literal parse parseint cast compiler interpreter console'.split(
+    ' ',
+  ),
+);
+/**
  * The auxiliaries whose tense is the question's ("Is Pluto a planet?" / "Was Pluto a planet?", "Will Bitcoin go
  * up?" / "Did…"), "going to" by its two words. Other modals are not here: "could you…" is politeness, not the past.
  */
@@ -518,8 +528,21 @@ const SYMMETRIC_BY_LANGUAGE: Record<string, string> = {
 };
 export const SYMMETRIC_WORDS = new Set(Object.values(SYMMETRIC_BY_LANGUAGE).flatMap((words) => words.split(' ')));
 export const SYMMETRIC_PHRASES = ['how far', 'wie weit'];
-/** Words that order two things a symmetric word compares: "Is X more different than Y?", "größer als". */
-export const ORDERING_WORDS = new Set(['than', 'als']);
+/**
+ * Words that order two things a symmetric word compares: "Is X more different than Y?", "größer als", "How far
+ * ahead of London is Tokyo?" (a time offset has a sign, a distance has none).
+ */
+export const ORDERING_WORDS = new Set(['than', 'als', 'ahead', 'behind', 'voraus']);
+/**
+ * Compatibility said of one thing with another, which need not hold back: "Is an O negative donor compatible with
+ * an AB positive patient?", "Is the PS5 compatible with PS4 games?". "Are X and Y compatible?" holds both ways.
+ */
+export const DIRECTED_WITH = {
+  words: new Set(['compatible', 'compatibility', 'kompatibel']),
+  with: new Set(['with', 'mit', 'avec', 'con']),
+};
+/** A route's two ends, "from X to Y": a symmetric word elsewhere does not make it either way ("the difference in fees from savings to checking"). */
+export const ROUTE_ENDS = { from: new Set(['from', 'von']), to: new Set(['to', 'into', 'onto', 'nach']) };
 
 /** Words that make word order matter: "string to int" ≠ "int to string", "A bigger than B" ≠ "B bigger than A". */
 export const DIRECTION_MARKERS = new Set(['to', 'into', 'onto', 'from', 'than', 'versus', 'vs']);

@@ -6,9 +6,11 @@ import {
   CLAUSE_OPENERS,
   CLAUSE_WORDS,
   CODE_NUMBER,
+  CODE_WORDS,
   CONTRACTIONS,
   CONTRASTS,
   DETERMINERS,
+  DIRECTED_WITH,
   DIRECTION_MARKERS,
   DIRECTION_MARKERS_BETWEEN_NAMES,
   EXCLUDING_PHRASES,
@@ -36,6 +38,7 @@ import {
   RANGE_ENDS,
   RANGE_STARTS,
   RELATIONS,
+  ROUTE_ENDS,
   SETTING_OPENERS,
   SETTINGS,
   SYMMETRIC_PHRASES,
@@ -358,6 +361,7 @@ export function promptFacts(text: string, whole = text): PromptFacts {
   // Whether a negation or an exclusion has come with no term after it yet, and how many terms were before it.
   let excluding = false;
   let excludedAfter = 0;
+  const code = aboutCode(facts.code, spelt, context);
   for (const [i, match] of tokens.entries()) {
     const raw = match[0];
     const lower = lowered[i];
@@ -367,9 +371,8 @@ export function promptFacts(text: string, whole = text): PromptFacts {
     const entity = isEntity(raw, expanded, match.index);
     if (entity || /\p{Lu}/u.test(raw)) facts.capitalised.set(word, (facts.capitalised.get(word) ?? 0) + 1);
     if (entity) facts.entities.push(word);
-    if ((/^\d/.test(raw) || LITERAL_WORDS.has(lower)) && quotedAt(expanded, match.index, literalLength(expanded, match.index, raw))) {
-      facts.quoted.push(lower);
-    }
+    const literal = code ? literalLength(expanded, match.index, raw) : raw.length;
+    if ((/^\d/.test(raw) || LITERAL_WORDS.has(lower)) && quotedAt(expanded, match.index, literal)) facts.quoted.push(lower);
     const tense = AUXILIARY_TENSES.get(`${lower} ${lowered[i + 1]}`) ?? AUXILIARY_TENSES.get(lower);
     if (tense) facts.tenses.add(tense);
     // "US" is a country, not "us".
@@ -893,10 +896,21 @@ function swapped(a: PromptFacts, b: PromptFacts): boolean {
     return true;
   }
   if (swappedPersons(a.persons, b.persons) || swappedRoles(a.roles, b.roles, a.entities)) return true;
+  if (namesReordered(a, b)) return true;
   if (compared || !a.anchors.size || !b.anchors.size) return false;
   const anchors = new Set([...a.anchors, ...b.anchors]);
   const shared = (x: string[], y: string[]) => [...new Set(x)].filter((w) => anchors.has(w) && y.includes(w));
   return !sameList(shared(a.terms, b.terms), shared(b.terms, a.terms));
+}
+
+/**
+ * The same names in another order where a word orders them ("than", "ahead", "behind": ORDERING_WORDS): "How far
+ * ahead of the US is Europe?" / "How far ahead of Europe is the US?", which no order of terms reads when a name
+ * has an article the other lacks. Two names that trade places, all else kept: a phrase moved whole ("In Europe, is
+ * Germany ahead of France…" / "…in Europe?") moves a name past both.
+ */
+function namesReordered(a: PromptFacts, b: PromptFacts): boolean {
+  return ordered(a) && ordered(b) && tradedPlaces(a.entities, b.entities) !== undefined;
 }
 
 /**
@@ -922,6 +936,21 @@ const QUOTES = new Set(['"', "'", '‘', '’', '“', '”']);
 function literalLength(text: string, at: number, token: string): number {
   CODE_NUMBER.lastIndex = at;
   return CODE_NUMBER.exec(text)?.[0].length ?? token.length;
+}
+
+/**
+ * Whether a prompt is about code (CODE_WORDS, a call, an operator, brackets or backticks), where a number quoted
+ * whole as code writes it is a string: "Is '0x10' equal to 16 in JavaScript?", "Number('0b11')". In prose the
+ * quotes mark the number only ("Windows error '0xc0000005'"), and a quote counts as before, around one token.
+ */
+function aboutCode(code: CodeFacts, text: string, words: string[]): boolean {
+  return (
+    code.operations.length > 0 ||
+    code.brackets.length > 0 ||
+    code.spans.length > 0 ||
+    /[\p{L}\p{N}_]\(/u.test(text) ||
+    words.some((w) => CODE_WORDS.has(w))
+  );
 }
 
 /** Whether the token at `at` in `text`, `length` long, has a quote mark right before and right after it. */
@@ -979,21 +1008,32 @@ const SYMMETRIC_STEMS = [...new Set([...SYMMETRIC_WORDS].map(stem))];
 
 /**
  * A prompt that asks how two things relate in a way that holds both ways (SYMMETRIC_WORDS: how they compare, how
- * far apart they are, whether they are compatible), which it may name in either order, unless "than" orders them
- * ("is Python faster than Java"; "differ from", "compared to", "far from" do not).
+ * far apart they are, whether they are compatible), which it may name in either order, unless a word orders them
+ * ("is Python faster than Java", "how far ahead of London is Tokyo"; "differ from", "compared to", "far from" do
+ * not), one is compatible with the other (DIRECTED_WITH), or the prompt goes from one place to another: its
+ * symmetric word need not be about the route ("similar: should I switch from Prozac to Zoloft?").
  */
 function comparison(f: PromptFacts): boolean {
-  const symmetric =
-    SYMMETRIC_STEMS.some((w) => f.words.has(w)) || f.sequence.some((w, i) => SYMMETRIC_PHRASES.includes(`${w} ${f.sequence[i + 1]}`));
-  return symmetric && ![...ORDERING_WORDS].some((w) => f.words.has(w));
+  const symmetric = f.sequence.some((w, i) => {
+    const next = f.sequence[i + 1];
+    if (SYMMETRIC_PHRASES.includes(`${w} ${next}`)) return true;
+    return SYMMETRIC_STEMS.includes(stem(w)) && !(DIRECTED_WITH.words.has(w) && DIRECTED_WITH.with.has(next));
+  });
+  const route = f.sequence.some((w) => ROUTE_ENDS.from.has(w)) && f.sequence.some((w) => ROUTE_ENDS.to.has(w));
+  return symmetric && !route && !ordered(f);
+}
+
+/** Whether a word orders two things (ORDERING_WORDS: "than", "ahead", "behind"). */
+function ordered(f: PromptFacts): boolean {
+  return [...ORDERING_WORDS].some((w) => f.words.has(w));
 }
 
 /**
  * Two terms that trade places with every other term kept and a term between them other than a symmetric word, neither
  * of them one ("What is the difference between weather and climate?" / "climate vs weather difference"): in
- * a symmetric relation, the modifiers of its terms traded, not the terms ("Is a Sony lens compatible with a Canon
- * camera?" / "Is a Canon lens compatible with a Sony camera?"), where "Is PostgreSQL compatible with MySQL?" /
- * "Is MySQL compatible with PostgreSQL?" trades the terms.
+ * a symmetric relation, the modifiers of its terms traded, not the terms ("Are a Sony lens and a Canon camera
+ * compatible?" / "Are a Canon lens and a Sony camera compatible?"), where "Are PostgreSQL and MySQL compatible?" /
+ * "Are MySQL and PostgreSQL compatible?" trades the terms.
  */
 function modifiersTraded(a: string[], b: string[]): boolean {
   const traded = tradedPlaces(a, b);
