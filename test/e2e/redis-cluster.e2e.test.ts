@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { Logger } from '@nestjs/common';
 import { Cluster, Redis } from 'ioredis';
 import { parseConfig } from '@gateway/config';
-import { RedisService } from '@gateway/redis';
+import { addressOf, RedisService } from '@gateway/redis';
 import { hashKey } from '@gateway/security';
 import { RedisAdmissionStore } from '../../libs/security/src/admission-store';
 import { LeasedAdmissionStore } from '../../libs/security/src/lease-store';
@@ -692,5 +692,59 @@ describe('the Redis Cluster client', { skip: !CLUSTER_URL && 'TEST_REDIS_CLUSTER
     } finally {
       pauser.disconnect();
     }
+  });
+});
+
+/**
+ * recheck34b D5: Redis Cluster does not share ACLs, each node has its own (a node replaced or added without the ACL
+ * file). The access check sent each probe to one node, the key probes all to the owner of `{access-check}`'s slot,
+ * and a refusal was cleared by the same probe's success on another node: with one master refusing the gateway's key
+ * patterns a starting replica went ready, then admin creates whose keys that node holds answered 500. Each probe now
+ * runs on every master, its refusal kept and named per node. After the tests above: the last one paused a master.
+ */
+describe('the access check on a Redis Cluster', { skip: !CLUSTER_URL && 'TEST_REDIS_CLUSTER_URL unset (run npm test)' }, () => {
+  const { port, password } = new URL(CLUSTER_URL!);
+  const USER = 'one-node-acl';
+  let admin: Cluster;
+  let gateway: GatewayProcess | undefined;
+  /** Runs ACL SETUSER for USER on `node` with `rules`. */
+  const setUser = (node: Redis, ...rules: string[]) =>
+    node.call('ACL', 'SETUSER', USER, 'reset', 'on', `>${USER}-pw`, '+@all', '&*', ...rules);
+
+  before(async () => {
+    admin = new Cluster([{ host: '127.0.0.1', port: Number(port) }], { redisOptions: { password } });
+    await new Promise((ready) => admin.once('ready', ready));
+    await Promise.all(admin.nodes('master').map((node) => node.ping())); // answered once the pause is over
+  });
+  after(async () => {
+    await gateway?.stop();
+    await Promise.all(admin.nodes('master').map((node) => node.call('ACL', 'DELUSER', USER)));
+    admin?.disconnect();
+  });
+
+  it("a master whose ACL lacks the gateway's key patterns keeps a starting replica not ready, naming that node", async () => {
+    // A master that does not hold the key probes' slot: the one the old check never asked about keys.
+    const owner = admin.slots[(await admin.cluster('KEYSLOT', '{access-check}')) as number][0];
+    const masters = admin.nodes('master');
+    const bad = masters.find((node) => addressOf(node) !== owner)!;
+    await Promise.all(masters.map((node) => (node === bad ? setUser(node, 'resetkeys') : setUser(node, '~*'))));
+    const refused = new RegExp(`^Redis refused a script on keys \\S+ at 127\\.0\\.0\\.1:${bad.options.port}: NOPERM`);
+    gateway = await GatewayProcess.start(configWith(), {
+      env: { REDIS_URL: `redis://${USER}:${USER}-pw@127.0.0.1:${port}`, REDIS_CLUSTER: 'true' },
+    });
+    const [line] = await gateway.logged(/^Redis refused a script on keys /);
+    assert.equal(line?.level, 50, `an error line: ${JSON.stringify(gateway.logs.filter((l) => Number(l.level) >= 40))}`);
+    assert.match(String(line.msg), refused);
+    assert.match(String(line.msg), /not ready until it is fixed/);
+    // The check runs again every 10 s: the good masters' answers then must not clear what the bad one refused.
+    await new Promise((resolve) => setTimeout(resolve, 12_000));
+    const notReady = await fetch(`${gateway.opsUrl}/ready`);
+    const body = (await notReady.json()) as { details?: { redis?: { message?: string } } };
+    assert.equal(notReady.status, 503, JSON.stringify(body));
+    assert.match(String(body.details?.redis?.message), refused);
+
+    await setUser(bad, '~*');
+    assert.ok(await eventuallyTrue(async () => (await fetch(`${gateway!.opsUrl}/ready`)).status === 200), 'ready once that node takes it');
+    assert.ok((await gateway.logged(new RegExp(`^Redis takes a script on keys \\S+ at 127\\.0\\.0\\.1:${bad.options.port} again`))).length);
   });
 });

@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
-import { type Cluster, type Redis, ReplyError } from 'ioredis';
+import { Cluster, type Redis, ReplyError } from 'ioredis';
+import { addressOf, mastersOf } from './masters';
 import { redisRefusal } from './redis-refusal';
 
 /** A probe's answer that was no error. */
@@ -50,6 +51,8 @@ export interface AccessProblem {
  */
 export class AccessCheck {
   private readonly refusals = new Map<string, string>();
+  /** What the last run asked (each probe, on a cluster at each master). */
+  private asked = new Set<string>();
   /** Set once every probe was answered without a refusal. */
   private probed = false;
   /** Set once Redis has taken everything: the probes, the connection, every channel. Refusals no longer block then. */
@@ -88,27 +91,40 @@ export class AccessCheck {
   }
 
   /**
-   * Sends each probe. One answered (NOSCRIPT is an answer: the user may run EVALSHA) is taken, one refused is kept;
-   * one not answered (Redis away, a timeout, LOADING) leaves the check undecided until the next run.
+   * Sends each probe to every master (the one Redis, or each master of a cluster: Redis Cluster does not share ACLs,
+   * each node has its own, and a probe answered by one node says nothing of another's). One answered (NOSCRIPT is an
+   * answer: the user may run EVALSHA) is taken, one refused is kept; one not answered (Redis away, a timeout, LOADING)
+   * leaves the check undecided until the next run. On a cluster each probe is named with its node, and a master that
+   * does not own the probe's key answers MOVED, an answer: Redis checks the ACL, key patterns included, before it
+   * redirects. A node no longer a master (failed over, removed) is no longer asked, and what it refused is dropped.
    */
   async run(client: Redis | Cluster): Promise<void> {
+    const named = client instanceof Cluster;
+    const sent = mastersOf(client).flatMap((node) =>
+      this.probes.map(({ what, args }) => ({ what: named ? `${what} at ${addressOf(node)}` : what, args, node })),
+    );
+    if (!sent.length) return; // a cluster whose slot map is being read again: no master known, nothing learnt
     const answers = await Promise.all(
-      this.probes.map(({ args: [command, ...args] }) =>
-        client.call(command, ...args).then(
+      sent.map(({ node, args: [command, ...args] }) =>
+        node.call(command, ...args).then(
           () => TAKEN,
           (error: unknown) => error,
         ),
       ),
     );
+    const asking = new Set(sent.map(({ what }) => what));
+    for (const what of this.asked)
+      if (!asking.has(what) && this.refusals.delete(what)) this.logger.log(`No longer asking ${what}: not a master now`);
+    this.asked = asking;
     let taken = 0;
-    this.probes.forEach(({ what }, i) => {
+    sent.forEach(({ what }, i) => {
       const answer = answers[i];
       if (answer === TAKEN || (answer instanceof ReplyError && !redisRefusal(answer))) {
         taken += 1;
         this.note(what);
       } else this.note(what, answer);
     });
-    if (taken === this.probes.length) this.probed = true;
+    if (taken === sent.length) this.probed = true;
     this.confirm();
   }
 

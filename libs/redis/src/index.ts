@@ -1,5 +1,6 @@
 export * from './redis.module';
 export * from './redis.service';
+export * from './masters';
 export * from './within-budget';
 export * from './subscription';
 export * from './redis-now-lua';

@@ -5,6 +5,7 @@ import { GatewayConfig, readTlsCa, redisUrls } from '@gateway/config';
 import { Subscription, type SubscriptionHandlers } from './subscription';
 import { AccessCheck, type AccessProblem, accessProbes } from './access';
 import { connectionError } from './connection-error';
+import { addressOf, mastersOf } from './masters';
 import { clusterEnabled, clusterModeMismatch, SOLE_SHARD_WARNING, soleShard } from './cluster-mode';
 import { type Eviction, evictionOf } from './eviction';
 import { BREAKER_KEY_PREFIX, REASONING_KEY_PREFIX } from './key-prefixes';
@@ -128,11 +129,6 @@ async function seedClusterEnabled(config: GatewayConfig): Promise<boolean> {
   throw failure;
 }
 
-/** The nodes that hold the data: a cluster's masters, else the one Redis. */
-export function mastersOf(client: RedisClient): Redis[] {
-  return client instanceof Cluster ? client.nodes('master') : [client];
-}
-
 /**
  * False when a command given to `client` now would fail without being sent (it is
  * not connected and does not queue commands until it is): such a failure leaves no
@@ -167,7 +163,7 @@ const ignore = () => undefined;
 async function nodesOf(cluster: Cluster, keys: string[]): Promise<Redis[]> {
   const slots = await Promise.all(keys.map((key) => cluster.cluster('KEYSLOT', key) as Promise<number>));
   const owners = new Set(slots.map((slot) => cluster.slots[slot]?.[0]).filter((owner) => owner !== undefined));
-  return cluster.nodes('master').filter((node) => owners.has(`${node.options.host}:${node.options.port}`));
+  return cluster.nodes('master').filter((node) => owners.has(addressOf(node)));
 }
 
 /** The `cluster_state` CLUSTER INFO reports (`ok`, `fail`). */
@@ -335,7 +331,7 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
         this.silentPings.set(node, silent);
         if (silent < SILENT_PINGS || node.status !== 'ready') return;
         this.silentPings.delete(node);
-        this.logger.warn(`Redis connection to ${node.options.host}:${node.options.port} answered no PING for ${silent} s: reconnecting`);
+        this.logger.warn(`Redis connection to ${addressOf(node)} answered no PING for ${silent} s: reconnecting`);
         replacing(node);
         node.disconnect(true);
       },
@@ -455,7 +451,7 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
     if (!client) return [];
     const nodes = mastersOf(client);
     const states = await Promise.all(nodes.map((node) => withinBudget(evictionOf(node), timeoutMs).catch(() => undefined)));
-    return nodes.flatMap((node, i) => (states[i] ? [[`${node.options.host}:${node.options.port}`, states[i]] as [string, Eviction]] : []));
+    return nodes.flatMap((node, i) => (states[i] ? [[addressOf(node), states[i]] as [string, Eviction]] : []));
   }
 
   /** True when Redis is configured and can serve within the timeout (`status`). */
