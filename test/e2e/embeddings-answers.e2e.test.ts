@@ -34,7 +34,7 @@ describe('/v1/embeddings: batches, windows, and the answers checked (real openai
         embeddingsModel('gem-short', { provider: 'gem', model: 'gemini-embed-short' }),
         embeddingsModel('gem-no-values', { provider: 'gem', model: 'gemini-embed-no-values' }),
         embeddingsModel('gem-wide', { provider: 'gem', model: 'gemini-embed-wide' }),
-        ...['ok', 'reversed', 'wide', 'no-usage', ...MALFORMED].map((shape) =>
+        ...['ok', 'reversed', 'wide', 'no-usage', 'null-usage', 'null-usage-first', ...MALFORMED].map((shape) =>
           embeddingsModel(`oa-${shape}`, { provider: 'oa', model: `embed-${shape}` }),
         ),
         embeddingsModel('oa-huge-usage', { provider: 'oa', model: 'embed-huge-usage', contextWindow: 8192 }),
@@ -148,6 +148,25 @@ describe('/v1/embeddings: batches, windows, and the answers checked (real openai
       .withResponse();
     assert.deepEqual(data.usage, { prompt_tokens: 3, total_tokens: 3 });
     assert.equal(response.headers.get('x-gateway-cost-usd'), '0.000003; estimated');
+  });
+
+  // Found by an independent check (embed34 D2): `"usage":null` went out followed by the estimate, two `usage` keys
+  // (serde_json's derived structs refuse a duplicate field; other decoders keep the first, the `null`).
+  it('an OpenAI-format answer whose usage is null carries the estimate in its place, one usage key', async () => {
+    for (const model of ['oa-null-usage', 'oa-null-usage-first']) {
+      const res = await raw({ model, input: ['abcdefgh', 'ab'], encoding_format: 'float' });
+      const text = await res.text();
+      assert.equal(res.status, 200, text);
+      assert.equal(text.match(/"usage"/g)?.length, 1, `${model}: ${text}`);
+      const body = JSON.parse(text) as OpenAI.CreateEmbeddingResponse;
+      assert.deepEqual(body.usage, { prompt_tokens: 3, total_tokens: 3 }, model);
+      assert.deepEqual(
+        body.data.map((item) => item.embedding[0]),
+        [1, 2],
+        model,
+      );
+      assert.equal(res.headers.get('x-gateway-cost-usd'), '0.000003; estimated');
+    }
   });
 
   it('usage no input could have (100,000,002 tokens for 8 characters) is billed as estimated and logged', async () => {

@@ -38,6 +38,8 @@ describe('Gemini embeddings: the batches answered in an attempt that failed are 
           { name: 'gem-other', deployments: [embedder('gemini-embedding-001'), embedder('gemini-embed-other')] },
           // Answers one vector fewer than asked in every batch: no answer passes the gateway's check.
           { name: 'gem-short', deployments: [embedder('gemini-embed-short'), embedder('gemini-embed-short')] },
+          // Answers 8 dimensions whatever `dimensions` asked (as embedding-001 ignores outputDimensionality).
+          { name: 'gem-wide', deployments: [embedder('gemini-embed-wide')] },
         ],
         router: { retry: { attemptsPerDeployment: 2, backoffMs: 10, maxBackoffMs: 20 } },
         // A key of its own: its TPM window starts with this test's request and lasts a minute.
@@ -153,6 +155,8 @@ describe('Gemini embeddings: the batches answered in an attempt that failed are 
     const tokens = batches.filter((b) => !b.includes('embed-error-INVALID_ARGUMENT')).reduce((sum, b) => sum + estimate(b), 0);
     assert.equal(tokens, estimate(inputs.slice(100, 400)));
     assert.ok(near(line.failedAttemptCostUsd as number, usd(tokens)), JSON.stringify(line));
+    // The refusing attempt is listed (embed34 D3), as on the x-gateway-fallbacks header.
+    assert.equal(line.fallbacks, 'gem/0=invalid_request_error');
   });
 
   it('the third of five batches refused once (503): the retry sends only the batches not answered, the answer has every vector in order, each batch charged once', async () => {
@@ -220,5 +224,27 @@ describe('Gemini embeddings: the batches answered in an attempt that failed are 
     const [line] = await gateway.logged('request', { where: (l) => l.reqId === response.headers.get('x-request-id') });
     assert.equal(line.failedAttemptCostUsd, undefined);
     assert.ok(Math.abs((line.costUsd as number) - (estimate(inputs) * PRICE.input) / 1e6) < 1e-9, JSON.stringify(line));
+  });
+
+  // Found by an independent check (embed34 D1): an answer refused for its vectors' width was charged $0, though Google
+  // answered (and bills) every batch of it, in each attempt, while a batch's 503 had the answered ones charged.
+  it('an answer refused for its vectors (a model that ignores dimensions) is charged for the batches Google answered, each attempt', async () => {
+    const inputs = Array.from({ length: 250 }, (_, i) => `wide ${i}`);
+    const [spentBefore, costBefore] = [await spent(), await costMetric('gem-wide')];
+    const before = vendors.gemini.received.length;
+    const failed = await client.embeddings.create({ model: 'gem-wide', input: inputs, dimensions: 4 }).then(
+      () => undefined,
+      (e: { status?: number; headers?: Headers }) => e,
+    );
+    assert.equal(failed?.status, 502);
+    assert.deepEqual(starts(batchesSince(before), inputs), [0, 0, 100, 100, 200, 200], 'each attempt sends every batch');
+    const [line] = await gateway.logged('request', { where: (l) => l.reqId === failed.headers!.get('x-request-id') });
+    const charged = usd(2 * estimate(inputs));
+    assert.ok(near(line.failedAttemptCostUsd as number, charged), `access line ${JSON.stringify(line)}, expected ${charged}`);
+    assert.ok(
+      await eventually(async () => near((await spent()) - spentBefore, charged)),
+      `spent ${(await spent()) - spentBefore}, expected ${charged}`,
+    );
+    assert.ok(near((await costMetric('gem-wide')) - costBefore, charged), `gateway_cost_usd_total ${await costMetric('gem-wide')}`);
   });
 });

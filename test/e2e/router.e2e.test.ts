@@ -142,6 +142,13 @@ describe('router: fallbacks, retries, deadlines and task routing', () => {
     const err = await ask(client, 'fb-status-400').catch((e: unknown) => e);
     assert.ok(err instanceof OpenAI.APIError);
     assert.equal(err.status, 400);
+    // Found by an independent check (embed34 D3): an error that did not fall back listed no failed attempt, where
+    // README (Headers) lists every one, the last included.
+    assert.equal(err.headers?.get('x-gateway-attempts'), '1');
+    const fallbacks = err.headers?.get('x-gateway-fallbacks') ?? '';
+    assert.match(fallbacks, /^fb-status-400\/0=\w+$/);
+    const [line] = await gateway.logged('request', { where: (l) => l.reqId === err.headers?.get('x-request-id') });
+    assert.equal(line.fallbacks, fallbacks);
   });
 
   it('after an upstream 401 the deployment stays out: the next request goes straight to the backup', async () => {

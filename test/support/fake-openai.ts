@@ -104,7 +104,8 @@ import { FakeUpstream, PATCH, pieces, sendJson as json, sleep } from './fake-ups
  * says: `embed-ok` as asked; `embed-short` one vector fewer; `embed-extra` one more; `embed-empty-vector`,
  * `embed-text-vector` the first vector empty, or with a string in it; `embed-no-data`, `embed-empty-data`
  * no `data`, or an empty one; `embed-reversed` in reverse order (their `index` kept); `embed-wide` 3
- * dimensions whatever was asked; `embed-no-usage` without usage; `embed-huge-usage` 100,000,002 prompt tokens.
+ * dimensions whatever was asked; `embed-no-usage` without usage; `embed-null-usage` with `"usage":null` last,
+ * `embed-null-usage-first` with it first; `embed-huge-usage` 100,000,002 prompt tokens.
  */
 export class FakeOpenAI extends FakeUpstream {
   private readonly seen = new Set<string>();
@@ -727,6 +728,8 @@ function embeddings(body: Record<string, unknown>) {
   if (model === 'embed-reversed') data.reverse();
   if (model === 'embed-no-data') return { object: 'list', model: body.model, usage: { prompt_tokens: 3, total_tokens: 3 } };
   if (model === 'embed-empty-data') data = [];
+  if (model === 'embed-null-usage') return { object: 'list', data, model: body.model, usage: null };
+  if (model === 'embed-null-usage-first') return { usage: null, object: 'list', data, model: body.model };
   const usage = { prompt_tokens: model === 'embed-huge-usage' ? 100_000_002 : inputs.length, total_tokens: inputs.length };
   return { object: 'list', data, model: body.model, ...(model !== 'embed-no-usage' && { usage }) };
 }

@@ -90,6 +90,7 @@ export function estimatedEmbeddingUsage(request: EmbeddingCreateParams): CreateE
 /** Bytes of an answer read between two yields to the event loop (a few milliseconds' work). */
 const BYTES_PER_SLICE = 1 << 20;
 const DATA_KEY = Buffer.from('"data"');
+const USAGE_KEY = Buffer.from('"usage"');
 const COMMA = Buffer.from(',');
 
 /**
@@ -98,8 +99,8 @@ const COMMA = Buffer.from(',');
  * so /health and other requests do not wait behind 2,048 vectors of 1,536 floats (62 MB: whole,
  * JSON.parse held the event loop about half a second). The bytes go on as they came when `data` is
  * in order and the answer has `usage`; otherwise its items are put in index order, and the estimate
- * the gateway bills is added as its usage (OpenAI's schema makes `usage` required; Gemini's
- * answers carry the same).
+ * the gateway bills is its usage (OpenAI's schema makes `usage` required; Gemini's answers carry
+ * the same): in place of a `usage` that is none (`null`), so the answer has one `usage` key.
  */
 export async function checkedEmbeddingsAnswer(provider: string, result: JsonResult, request: EmbeddingCreateParams): Promise<JsonResult> {
   const body =
@@ -127,24 +128,59 @@ export async function checkedEmbeddingsAnswer(provider: string, result: JsonResu
   const places = check.done(data.items.length);
   const inOrder = places.every((place, index) => place === index);
   if (inOrder && result.usage) return result;
-  const parts: Buffer[] = [body.subarray(0, data.open + 1)];
-  places.forEach((place, index) => parts.push(...(index ? [COMMA] : []), body.subarray(...data.items[place])));
-  const close = body.lastIndexOf(0x7d /* } */);
-  parts.push(body.subarray(data.close, close));
-  if (!result.usage) parts.push(Buffer.from(`,"usage":${JSON.stringify(estimatedEmbeddingUsage(request))}`));
-  parts.push(body.subarray(close));
-  return { ...result, body: Buffer.concat(parts) };
+  const items = places.flatMap((place, index) => [...(index ? [COMMA] : []), body.subarray(...data.items[place])]);
+  const edits: Edit[] = [{ from: data.open + 1, to: data.close, parts: items }];
+  if (!result.usage) {
+    const usage = JSON.stringify(estimatedEmbeddingUsage(request));
+    const close = body.lastIndexOf(0x7d /* } */);
+    edits.push(
+      data.usage
+        ? { from: data.usage[0], to: data.usage[1], parts: [Buffer.from(usage)] }
+        : { from: close, to: close, parts: [Buffer.from(`,"usage":${usage}`)] },
+    );
+  }
+  return { ...result, body: edited(body, edits) };
+}
+
+/** Bytes [from, to) of an answer replaced by `parts`. */
+interface Edit {
+  from: number;
+  to: number;
+  parts: Buffer[];
+}
+
+/** `body` with `edits` (which do not overlap) made. */
+function edited(body: Buffer, edits: Edit[]): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (const { from, to, parts: replacing } of edits.sort((a, b) => a.from - b.from)) {
+    parts.push(body.subarray(at, from), ...replacing);
+    at = to;
+  }
+  parts.push(body.subarray(at));
+  return Buffer.concat(parts);
+}
+
+/** Where an answer's top-level `data` array is, its items and the value of its top-level `usage` key (the last). */
+interface DataItems {
+  open: number;
+  close: number;
+  items: [number, number][];
+  usage?: [number, number];
 }
 
 /**
- * Where the top-level `data` array is (its `[` and `]`) and where each of its items starts and
- * ends, read byte by byte (strings skipped whole); undefined when the answer has none.
+ * Where the top-level `data` array is (its `[` and `]`), where each of its items starts and ends,
+ * and the top-level `usage` value, read byte by byte (strings skipped whole); undefined when the
+ * answer has no `data`.
  */
-async function dataItems(body: Buffer): Promise<{ open: number; close: number; items: [number, number][] } | undefined> {
+async function dataItems(body: Buffer): Promise<DataItems | undefined> {
   let depth = 0;
-  let found: { open: number; close: number; items: [number, number][] } | undefined;
+  let found: DataItems | undefined;
   let inData = false;
   let itemStart = -1;
+  let usage: [number, number] | undefined;
+  let usageStart = -1;
   let nextYield = BYTES_PER_SLICE;
   for (let i = 0; i < body.length; i++) {
     if (i >= nextYield) {
@@ -157,7 +193,7 @@ async function dataItems(body: Buffer): Promise<{ open: number; close: number; i
       const close = closingQuote(body, i);
       if (close < 0) return undefined;
       // A key of the top-level object: `"data"` followed by `:` and `[`.
-      if (depth === 1 && close - i + 1 === DATA_KEY.length && body.compare(DATA_KEY, 0, DATA_KEY.length, i, close + 1) === 0) {
+      if (depth === 1 && isKey(body, DATA_KEY, i, close)) {
         const value = valueAt(body, close + 1);
         if (value >= 0 && body[value] === 0x5b /* [ */) {
           found = { open: value, close: -1, items: [] };
@@ -167,6 +203,8 @@ async function dataItems(body: Buffer): Promise<{ open: number; close: number; i
           continue;
         }
       }
+      // Its value ends at the next `,` or `}` of the top-level object.
+      if (depth === 1 && isKey(body, USAGE_KEY, i, close)) usageStart = valueAt(body, close + 1);
       i = close;
     } else if (byte === 0x5b /* [ */ && depth > 2) {
       // A list in an item (a vector of numbers) is skipped whole when it holds no list, object or string.
@@ -175,6 +213,10 @@ async function dataItems(body: Buffer): Promise<{ open: number; close: number; i
       else depth++;
     } else if (byte === 0x7b /* { */ || byte === 0x5b /* [ */) depth++;
     else if (byte === 0x7d /* } */ || byte === 0x5d /* ] */ || byte === 0x2c /* , */) {
+      if (depth === 1 && usageStart >= 0) {
+        usage = [usageStart, trimmedEnd(body, i)];
+        usageStart = -1;
+      }
       if (inData && depth === 2 && itemStart >= 0) {
         found!.items.push([itemStart, trimmedEnd(body, i)]);
         itemStart = -1;
@@ -187,7 +229,12 @@ async function dataItems(body: Buffer): Promise<{ open: number; close: number; i
       depth--;
     }
   }
-  return found && found.close >= 0 ? found : undefined;
+  return found && found.close >= 0 ? { ...found, usage } : undefined;
+}
+
+/** Whether the string from `open` to `close` (its quotes) is `key`. */
+function isKey(body: Buffer, key: Buffer, open: number, close: number): boolean {
+  return close - open + 1 === key.length && body.compare(key, 0, key.length, open, close + 1) === 0;
 }
 
 /** Whether bytes hold no list, object or string (numbers, commas, spaces): found by native scans. */

@@ -333,11 +333,12 @@ export class Executor {
               if (!followed) attemptSignal.detach();
             }
             if (error.upstreamStatus === LOOP_DETECTED) throw loopDetected();
+            // Listed before any way out: an error answer names every failed attempt, the last one included (README Headers).
+            failures.push({ deployment: deployment.id, reason: error.code ?? error.type });
             // Nothing went upstream and nothing is wrong with the deployment: the next one may take the request as it
             // is (an OpenAI-format upstream takes the schemas Gemini's bounds refuse). Not asked again; no health verdict.
             if (refusedToEncode) {
               unencodable ??= error;
-              failures.push({ deployment: deployment.id, reason: error.code ?? error.type });
               this.metrics.recordSkip(plan.group.name, 'cannot_encode');
               hopeless.add(deployment);
               break;
@@ -351,7 +352,6 @@ export class Executor {
               // Never sent (queued): another deployment's pool may have a connection free, whatever fallbackOn lists.
             } else if (!queued && (verdict.kind === 'no-verdict' || !this.fallsBack(error.upstreamStatus))) throw error;
             last = error;
-            failures.push({ deployment: deployment.id, reason: error.code ?? error.type });
             if (this.ownTrouble(error)) hopeless.add(deployment);
             const retryAfterMs = verdict.kind === 'rate-limited' || verdict.kind === 'failed' ? verdict.retryAfterMs : undefined;
             if (retryAfterMs) notBefore.set(deployment, this.clock.now() + retryAfterMs);

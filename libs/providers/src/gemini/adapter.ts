@@ -135,6 +135,12 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
     const kept = ctx.kept?.of<EmbedContentResponse>(`${this.name}\n${ctx.upstreamModel}`) ?? new Map<number, EmbedContentResponse>();
     const unanswered = batches.flatMap((params, at) => (kept.has(at) ? [] : [{ params, at }]));
     const answered: { params: EmbedContentParameters; response: EmbedContentResponse; at: number }[] = [];
+    // An attempt that fails after Google answered some of its batches: Google bills those, so the key is charged them.
+    const failedAnswered = (error: unknown): never => {
+      const part = answeredBatches(answered, request);
+      if (part) ctx.answeredInPart?.(part);
+      throw error;
+    };
     await boundedMap(unanswered, CONCURRENT_EMBED_BATCHES, async ({ params, at }) => {
       const fetching = keepingHeaders(this.name, ctx.signal, this.transport.reporting(ctx.sent));
       const response = await this.call(ctx.signal, () =>
@@ -142,11 +148,7 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
       );
       answered.push({ params, response, at });
       kept.set(at, response);
-    }).catch((error: unknown) => {
-      const part = answeredBatches(answered, request);
-      if (part) ctx.answeredInPart?.(part);
-      throw error;
-    });
+    }).catch(failedAnswered);
     let result: JsonResult;
     try {
       result = toEmbeddingsResult(
@@ -157,9 +159,10 @@ export class GeminiProvider extends SdkProvider<GoogleGenAI> {
       );
     } catch (error) {
       // No answer (a batch's vectors missing, or of another width): which batch is at fault is not known, so the next
-      // attempt sends every one again. This attempt's were not charged; the kept ones were, and are again if resent.
+      // attempt sends every one again. Google answered (and bills) this attempt's batches: charged as a failed batch's
+      // are; the kept ones were charged when answered, and are again if resent.
       kept.clear();
-      throw error;
+      return failedAnswered(error);
     }
     if (answered.length === batches.length) return result;
     const sent = answeredBatches(answered, request);
