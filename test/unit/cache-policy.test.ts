@@ -166,6 +166,20 @@ describe('what the cache looks up: an image by URL', () => {
     assert.equal(cacheableRequest(ask('data:image/png;base64,iVBORw0KGgo='), new CacheConfig()), true);
   });
 
+  // Found by the session's re-check (recheck34c D1): the bare-string form vLLM takes (`"image_url": "https://…"`), and
+  // its video_url / audio_url parts, were cached keyed by the URL.
+  it('bypasses it for an image, a video or an audio part by URL in the object or the bare-string form', () => {
+    const withPart = (part: object) =>
+      ({ model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'this?' }, part] }] }) as Parameters<
+        typeof cacheableRequest
+      >[0];
+    for (const type of ['image_url', 'video_url', 'audio_url']) {
+      assert.equal(cacheableRequest(withPart({ type, [type]: remote }), new CacheConfig()), false, `${type} as a string`);
+      assert.equal(cacheableRequest(withPart({ type, [type]: { url: remote } }), new CacheConfig()), false, `${type} as an object`);
+      assert.equal(cacheableRequest(withPart({ type, [type]: 'DATA:image/png;base64,iVBORw0KGgo=' }), new CacheConfig()), true);
+    }
+  });
+
   it('is cached, keyed by the URL, with remoteMediaUrls', () => {
     assert.equal(cacheableRequest(ask(remote), Object.assign(new CacheConfig(), { remoteMediaUrls: true })), true);
   });

@@ -16,19 +16,25 @@ export function cacheableRequest(request: ChatCompletionCreateParams, config: Ca
 }
 
 /**
- * Whether a message sends an image by URL (chat `image_url`, which the Messages and Responses URL sources become): the
- * key holds the URL, not the picture the vendor fetches when it answers (a chart render, a webcam, `latest.png`), so a
- * hit could answer about the picture the URL served before (media34 D5). A miss costs a call; that hit is a wrong answer.
- * Files go inline or by an OpenAI file id, whose content never changes.
+ * Whether a message sends media by URL (chat `image_url`, which the Messages and Responses URL sources become; vLLM's
+ * `video_url` and `audio_url`, each also as a bare string, which vLLM takes): the key holds the URL, not what the vendor
+ * fetches when it answers (a chart render, a webcam, `latest.png`), so a hit could answer about what the URL served
+ * before (media34 D5, recheck34c D1). A miss costs a call; that hit is a wrong answer. Files go inline or by an OpenAI
+ * file id, whose content never changes.
  */
 function sendsRemoteMedia(request: ChatCompletionCreateParams): boolean {
   return request.messages.some(
-    (message) =>
-      Array.isArray(message.content) &&
-      (message.content as { type: string; image_url?: { url?: unknown } }[]).some(
-        (part) => part.type === 'image_url' && typeof part.image_url?.url === 'string' && !part.image_url.url.startsWith('data:'),
-      ),
+    (message) => Array.isArray(message.content) && (message.content as unknown as Record<string, unknown>[]).some(isRemoteMedia),
   );
+}
+
+const URL_PARTS = ['image_url', 'video_url', 'audio_url'];
+
+function isRemoteMedia(part: Record<string, unknown>): boolean {
+  if (typeof part.type !== 'string' || !URL_PARTS.includes(part.type)) return false;
+  const value = part[part.type] as { url?: unknown } | string | undefined;
+  const url = typeof value === 'string' ? value : value?.url;
+  return typeof url === 'string' && !/^data:/i.test(url);
 }
 
 /** What a completion that may be stored was billed for, and how long it may be served at most. */
